@@ -1,0 +1,220 @@
+# minirun: one static, stripped binary built with musl from minirun.c.
+#
+#   make [CONFIG=full|router|initramfs] [ARCH=native|aarch64|armhf|mipsel]
+#   make deps | test | test-unit | test-integration | size | flag-sizes
+#   make check-symbols | check-static | presets | cross | bench | clean | distclean
+#
+# Outputs: build/<arch>/<preset>/minirun (and unit, minirun.o); `make` with
+# ARCH=native also points ./minirun at the preset it built.
+# Variables: ZSTD=small|fast (libzstd variant, see scripts/deps.sh),
+# DEPS_CACHE=/dir (share built libraries between checkouts, keyed by the recipe),
+# EXTRA_CFLAGS, EXTRA_LDFLAGS, V=1 (show commands), T=pattern (integration tests).
+
+ARCH   ?= native
+CONFIG ?= full
+ZSTD   ?= small
+CONFIG_DIR ?= configs
+PRESETS := full router initramfs
+CROSS_ARCHES := aarch64 armhf mipsel
+
+# Budgets for the stripped x86_64 binary, in KiB (issue 2).
+BUDGET_full := 384
+BUDGET_router := 256
+BUDGET_initramfs := 128
+
+ifeq ($(ARCH),native)
+  MUSL_CC := musl-gcc
+  NM := nm
+  RUN :=
+else ifeq ($(ARCH),aarch64)
+  MUSL_CC := aarch64-linux-musl-gcc
+  NM := aarch64-linux-gnu-nm
+  RUN := qemu-aarch64-static
+  # ld's default is 64 KiB pages, which pads the file; embedded arm64
+  # kernels use 4 KiB pages.
+  ARCH_LDFLAGS := -Wl,-z,max-page-size=4096
+else ifeq ($(ARCH),armhf)
+  MUSL_CC := arm-linux-musleabihf-gcc
+  NM := arm-linux-gnueabihf-nm
+  RUN := qemu-arm-static
+else ifeq ($(ARCH),mipsel)
+  MUSL_CC := mipsel-linux-musl-gcc
+  NM := mipsel-linux-gnu-nm
+  RUN := qemu-mipsel-static
+else
+  $(error ARCH=$(ARCH): use native, aarch64, armhf or mipsel)
+endif
+ifeq ($(origin CC),default)
+  CC := $(MUSL_CC)
+endif
+
+# Built libraries: .deps/<arch>, or a cache shared by checkouts (CI) and keyed
+# by the recipe, so that a change to scripts/deps.sh never reuses old builds.
+ifneq ($(DEPS_CACHE),)
+  DEPS := $(DEPS_CACHE)/$(shell sha256sum scripts/deps.sh | cut -c1-16)
+else
+  DEPS := .deps
+endif
+D := $(DEPS)/$(ARCH)
+SRC_STAMP := $(DEPS)/src.stamp
+DEPS_STAMP := $(DEPS)/$(ARCH).stamp
+
+WARN := -Wall -Wextra -Wundef -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wformat=2 -Werror
+# Size: -Os, one section per function and object so that --gc-sections drops
+# what is unused; no unwind tables (C, nothing unwinds); non-PIE (static).
+# -z noseparate-code saves the page of padding between headers and code;
+# -z norelro up to one more (musl's static start-up never applies RELRO, so
+# it only padded the file: measured, the data pages stay writable either way).
+OPT := -Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
+	-fno-unwind-tables -fno-pie -fno-ident
+CFLAGS_ALL := -std=gnu11 $(OPT) $(WARN) -isystem $(D)/include -idirafter $(D)/kinclude \
+	$(EXTRA_CFLAGS)
+LDFLAGS_ALL := -static -no-pie -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,norelro \
+	-Wl,--build-id=none $(ARCH_LDFLAGS) $(EXTRA_LDFLAGS)
+
+B := build/$(ARCH)
+preset_defs = -DMINIRUN_CONFIG='"$(CONFIG_DIR)/$(1).h"'
+# Libraries a preset needs: scripts/libs.c, preprocessed with the preset's
+# flags, prints "lib: NAME" lines (evaluated by #if, so derived flags work).
+preset_libs = $(patsubst zstd,$(if $(filter fast,$(ZSTD)),zstd-fast,zstd),\
+	$(shell $(CC) -E -P -I. $(call preset_defs,$(1)) scripts/libs.c | sed -n 's/^lib: //p'))
+link_libs = -L$(D)/lib $(addprefix -l,$(call preset_libs,$(1)))
+
+ifeq ($(V),1)
+  Q :=
+  say := @true
+else ifneq ($(findstring s,$(firstword -$(MAKEFLAGS))),)
+  Q := @
+  say := @true
+else
+  Q := @
+  say := @printf '  %-8s %s\n'
+endif
+
+.PHONY: all deps test test-unit test-integration size flag-sizes check-symbols \
+	check-static presets cross bench clean distclean FORCE
+.DELETE_ON_ERROR:
+
+all: $(B)/$(CONFIG)/minirun
+ifeq ($(ARCH),native)
+	$(Q)ln -sfn $< minirun
+endif
+
+# ---- libraries -------------------------------------------------------------
+# The source download has its own stamp: it must finish before any build
+# starts (two arches building at once with make -j share it).
+deps: $(DEPS_STAMP)
+
+$(SRC_STAMP):
+	$(say) DEPS "fetch sources"
+	$(Q)scripts/deps.sh $(DEPS) fetch
+	$(Q)touch $@
+
+$(DEPS_STAMP): scripts/deps.sh | $(SRC_STAMP)
+	$(say) DEPS $(D)
+	$(Q)scripts/deps.sh $(DEPS) $(ARCH)
+	$(Q)touch $@
+
+# ---- binaries --------------------------------------------------------------
+SOURCES := minirun.c minirun.h scripts/libs.c Makefile
+
+$(B)/%/minirun: $(SOURCES) $(CONFIG_DIR)/%.h $(DEPS_STAMP)
+	$(say) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS_ALL) $(call preset_defs,$*) $(LDFLAGS_ALL) -s -o $@ minirun.c \
+		$(call link_libs,$*)
+
+# Unstripped object, for check-symbols.
+$(B)/%/minirun.o: $(SOURCES) $(CONFIG_DIR)/%.h $(DEPS_STAMP)
+	$(say) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS_ALL) $(call preset_defs,$*) -c -o $@ minirun.c
+
+# Unit tests include minirun.c (MINIRUN_NO_MAIN) to reach its static functions.
+$(B)/%/unit: tests/unit.c $(wildcard tests/unit*.h) $(SOURCES) $(CONFIG_DIR)/%.h $(DEPS_STAMP)
+	$(say) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS_ALL) -g -Wno-unused-function -Wno-format-truncation $(call preset_defs,$*) -DMINIRUN_NO_MAIN \
+		$(LDFLAGS_ALL) -o $@ tests/unit.c $(call link_libs,$*)
+
+presets: $(foreach p,$(PRESETS),$(B)/$(p)/minirun)
+
+cross: $(addprefix cross-,$(CROSS_ARCHES))
+cross-%: FORCE
+	$(Q)$(MAKE) --no-print-directory ARCH=$* presets
+
+# ---- checks and tests ------------------------------------------------------
+BIN := $(B)/$(CONFIG)/minirun
+
+# The binary must be static and carry no glibc object (a glibc-built .a that
+# slipped in leaves GLIBC_ version references or __*_chk calls).
+define check_static
+	$(Q)file -L $(1) | grep -q 'statically linked' || { echo "check-static: $(1) is not static" >&2; exit 1; }
+	$(Q)! grep -qa -e 'GLIBC_2' -e '__memcpy_chk' $(1) || { echo "check-static: $(1) contains glibc code" >&2; exit 1; }
+	@echo "check-static: $(1): static, no glibc"
+endef
+
+# Every global symbol minirun defines starts with mr_ (or is main).
+define check_symbols
+	$(Q)for o in $(1); do \
+		bad=$$($(NM) -g --defined-only $$o | awk '{print $$NF}' | grep -v -e '^mr_' -e '^main$$'); \
+		if [ -n "$$bad" ]; then \
+			echo "check-symbols: $$o: exported symbols without the mr_ prefix (make them static):" >&2; \
+			echo "$$bad" | sed 's/^/  /' >&2; exit 1; \
+		fi; \
+		echo "check-symbols: $$o: $$($(NM) -g --defined-only $$o | wc -l) exported symbols, all mr_*"; \
+	done
+endef
+
+check-static: $(BIN)
+	$(call check_static,$<)
+
+check-symbols: $(foreach p,$(PRESETS),$(B)/$(p)/minirun.o)
+	$(call check_symbols,$^)
+
+# Build everything first (in parallel with -j), then run in order.
+test: $(BIN) $(B)/$(CONFIG)/unit $(foreach p,$(PRESETS),$(B)/$(p)/minirun.o)
+	$(call check_static,$(BIN))
+	$(call check_symbols,$(filter %.o,$^))
+	$(Q)$(RUN) $(B)/$(CONFIG)/unit
+ifeq ($(ARCH),native)
+	$(Q)tests/run-integration.sh $(abspath $(BIN)) $(T)
+else
+	@echo "test: integration tests need a native build (ARCH=native); unit tests ran under $(RUN)"
+endif
+
+test-unit: $(B)/$(CONFIG)/unit
+	$(Q)$(RUN) $<
+
+test-integration: $(BIN)
+	$(Q)tests/run-integration.sh $(abspath $(BIN)) $(T)
+
+# Stripped size of every preset against its budget; fails if one is over
+# (budgets are for x86_64; other arches are printed for information).
+size: presets
+	$(Q)for p in $(PRESETS); do echo "$$p $$(stat -c %s $(B)/$$p/minirun)"; done | \
+	awk -v arch=$(ARCH) -v budgets="full=$(BUDGET_full) router=$(BUDGET_router) initramfs=$(BUDGET_initramfs)" ' \
+		BEGIN { n = split(budgets, a, " "); for (i = 1; i <= n; i++) { split(a[i], kv, "="); lim[kv[1]] = kv[2] } \
+			printf "%-10s %9s %8s %10s  %s\n", "preset", "bytes", "KiB", "budget", "(" arch ")" } \
+		{ st = ($$2 <= lim[$$1] * 1024) ? "OK" : "OVER"; if (st == "OVER") over = 1; \
+			printf "%-10s %9d %8.1f %6d KiB  %s\n", $$1, $$2, $$2 / 1024, lim[$$1], st } \
+		END { exit (arch == "native" && over) }'
+
+# Stripped bytes each MINIRUN_WITH_* flag costs (full preset, one flag off).
+flag-sizes: $(DEPS_STAMP)
+	$(Q)scripts/flag-sizes.sh ARCH=$(ARCH) ZSTD=$(ZSTD)
+
+bench: $(BIN)
+	$(Q)if [ -x tests/bench/run.sh ]; then tests/bench/run.sh $(abspath $(BIN)); \
+	else echo "bench: tests/bench/run.sh does not exist yet"; fi
+
+clean:
+	rm -rf build
+	rm -f minirun
+
+# Also the built libraries and their sources (not a DEPS_CACHE).
+distclean: clean
+	rm -rf .deps
+
+FORCE:

@@ -1,0 +1,12 @@
+/* Preset "full": every feature (`make CONFIG=full`, the default).
+ * Budget: 384 KiB stripped on x86_64. Sizes: README, "Presets". */
+#define MINIRUN_PRESET "full"
+#define MINIRUN_WITH_PULL 1
+#define MINIRUN_WITH_TLS 1
+#define MINIRUN_WITH_ZSTD 1
+#define MINIRUN_WITH_GZIP 1
+#define MINIRUN_WITH_OVERLAY 1
+#define MINIRUN_WITH_NET 1
+#define MINIRUN_WITH_CGROUPS 1
+#define MINIRUN_WITH_SECCOMP 1
+#define MINIRUN_WITH_INIT 1

@@ -1,0 +1,15 @@
+/* Preset "initramfs": containers started at boot from archives already in the
+ * image (`load`, OCI layout folders), gzip layers, overlay or copy roots,
+ * cgroup limits, boot mode as PID 1. No registry client, no TLS, no zstd (its
+ * decoder alone is a quarter of the budget), no bridge networking, no seccomp.
+ * Budget: 128 KiB stripped on x86_64. */
+#define MINIRUN_PRESET "initramfs"
+#define MINIRUN_WITH_PULL 0
+#define MINIRUN_WITH_TLS 0
+#define MINIRUN_WITH_ZSTD 0
+#define MINIRUN_WITH_GZIP 1
+#define MINIRUN_WITH_OVERLAY 1
+#define MINIRUN_WITH_NET 0
+#define MINIRUN_WITH_CGROUPS 1
+#define MINIRUN_WITH_SECCOMP 0
+#define MINIRUN_WITH_INIT 1

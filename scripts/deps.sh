@@ -1,0 +1,153 @@
+#!/bin/sh
+# Build BearSSL, zstd (decompression only) and zlib as static libraries for musl,
+# from Debian's source packages. Debian's own .a files are built against glibc
+# (fortify: __memcpy_chk...) and must never be linked into the musl binary.
+#
+# Usage: scripts/deps.sh DEPS_DIR fetch   fetch the sources into DEPS_DIR/src
+#        scripts/deps.sh DEPS_DIR ARCH    build for ARCH (native, aarch64, armhf,
+#                                         mipsel) into DEPS_DIR/ARCH/{lib,include,kinclude}
+#
+# Output per ARCH:
+#   lib/libbearssl.a   sha256, TLS 1.2 client, X.509
+#   lib/libzstd.a      decompression only, minified (small, ~3.8x slower)
+#   lib/libzstd-fast.a decompression only, full speed (about 115 KB larger)
+#   lib/libz.a         zlib (minirun uses inflate only)
+#   include/           their headers (use with -isystem)
+#   kinclude/          symlinks to the kernel UAPI headers, which musl lacks
+#                      (use with -idirafter)
+#
+# Idempotent and quick when done: DEPS_DIR/ARCH is a symlink to ARCH-<hash of
+# this script>, switched atomically once a build is complete, so a change of
+# recipe rebuilds everything and readers never see a half-built folder.
+# Concurrent runs (make -j, several checkouts sharing a cache) are serialised
+# with flock. Needs: dpkg-dev (apt-get source), a C compiler for ARCH, root the
+# first time if no deb-src entry exists yet.
+set -eu
+DEPS=$1
+ARCH=${2:-native}
+unset MAKEFLAGS MAKEOVERRIDES MFLAGS || true
+mkdir -p "$DEPS"
+DEPS=$(cd "$DEPS" && pwd)
+SRC=$DEPS/src
+RECIPE=$(sha256sum "$0" | cut -c1-16)
+
+# Sources: Debian's source packages, fetched once. The deb-src entry is derived
+# from the machine's own sources so no mirror name is written into the repository.
+have_deb_src() {
+	grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ ||
+		grep -rqs '^deb-src ' /etc/apt/sources.list /etc/apt/sources.list.d/
+}
+add_deb_src() {
+	[ "$(id -u)" = 0 ] || { echo "deps: no deb-src entry in apt's sources; run scripts/setup.sh as root" >&2; exit 2; }
+	if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+		sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources \
+			> /etc/apt/sources.list.d/minirun-deb-src.sources
+	else
+		sed -n 's/^deb \(.*debian.*\)/deb-src \1/p' /etc/apt/sources.list \
+			> /etc/apt/sources.list.d/minirun-deb-src.list
+	fi
+	# A third-party repository that fails must not stop us: apt-get source
+	# below says clearly if Debian's own sources are missing.
+	apt-get update -qq || true
+}
+fetch_one() {
+	pkg=$1 dirglob=$2
+	if ls -d "$SRC"/$dirglob >/dev/null 2>&1; then return 0; fi
+	have_deb_src || add_deb_src
+	(cd "$SRC" && { apt-get source -qq "$pkg" >/dev/null 2>&1 || apt-get source "$pkg"; })
+}
+fetch() {
+	[ -f "$SRC/.fetched" ] && return 0
+	mkdir -p "$SRC"
+	command -v dpkg-source >/dev/null || { echo "deps: dpkg-source missing (apt-get install dpkg-dev)" >&2; exit 2; }
+	fetch_one bearssl 'bearssl-*/'
+	fetch_one libzstd 'libzstd-*/'
+	fetch_one zlib 'zlib-*/'
+	touch "$SRC/.fetched"
+}
+
+if [ "$ARCH" = fetch ]; then
+	exec 9>"$DEPS/.lock-src"
+	flock 9
+	fetch
+	exit 0
+fi
+
+case $ARCH in
+native)  CC=musl-gcc; AR=ar; KHDR=/usr/include; KASM=/usr/include/$(gcc -dumpmachine)/asm ;;
+aarch64) CC=aarch64-linux-musl-gcc; AR=aarch64-linux-gnu-ar; KHDR=/usr/aarch64-linux-gnu/include ;;
+armhf)   CC=arm-linux-musleabihf-gcc; AR=arm-linux-gnueabihf-ar; KHDR=/usr/arm-linux-gnueabihf/include ;;
+mipsel)  CC=mipsel-linux-musl-gcc; AR=mipsel-linux-gnu-ar; KHDR=/usr/mipsel-linux-gnu/include ;;
+*) echo "deps: unknown ARCH $ARCH (native, aarch64, armhf, mipsel)" >&2; exit 2 ;;
+esac
+KASM=${KASM:-$KHDR/asm}
+NAME=$ARCH-$RECIPE
+OUT=$DEPS/$NAME
+
+exec 9>"$DEPS/.lock-$ARCH"
+flock 9
+if [ "$(readlink "$DEPS/$ARCH" 2>/dev/null)" = "$NAME" ] && [ -f "$OUT/.done" ]; then
+	exit 0
+fi
+command -v "$CC" >/dev/null || { echo "deps: $CC not found (run scripts/setup.sh)" >&2; exit 2; }
+[ -d "$KHDR/linux" ] && [ -d "$KASM" ] || { echo "deps: kernel headers for $ARCH missing in $KHDR (run scripts/setup.sh)" >&2; exit 2; }
+( exec 8>"$DEPS/.lock-src"; flock 8; fetch )
+BEARSSL=$(ls -d "$SRC"/bearssl-*/ | head -1)
+ZSTD=$(ls -d "$SRC"/libzstd-*/ | head -1)
+ZLIB=$(ls -d "$SRC"/zlib-*/ | head -1)
+
+echo "deps: building BearSSL, zstd, zlib for $ARCH into $OUT" >&2
+rm -rf "$OUT"
+mkdir -p "$OUT/lib" "$OUT/include" "$OUT/kinclude" "$OUT/work"
+ln -s "$KHDR/linux" "$OUT/kinclude/linux"
+ln -s "$KHDR/asm-generic" "$OUT/kinclude/asm-generic"
+ln -s "$KASM" "$OUT/kinclude/asm"
+
+# Size first: every function and object in its own section so that the final
+# link's --gc-sections keeps only what minirun calls; no unwind tables (C only,
+# nothing unwinds through these libraries); no PIE (the binary is static).
+LIBCFLAGS='-Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables -fno-pie'
+J=$(nproc 2>/dev/null || echo 2)
+
+cp -r "$BEARSSL" "$OUT/work/bearssl"
+make -C "$OUT/work/bearssl" -j"$J" CC="$CC" AR="$AR" LD="$CC" LDDLL="$CC" \
+	CFLAGS="-W -Wall $LIBCFLAGS" lib >/dev/null
+cp "$OUT/work/bearssl/build/libbearssl.a" "$OUT/lib/"
+cp "$OUT/work/bearssl/inc/"*.h "$OUT/include/"
+
+# zstd twice, decompression only. Small: MINIFY (one Huffman decoder, short
+# sequences only, no inlining) but with its error strings kept, so that
+# "Corrupted block detected" reaches the user. Fast: the normal decoder at -O2.
+# CFLAGS goes through the environment: on the command line it would also drop
+# the -D options that zstd's makefile appends to it for MINIFY.
+zstd_build() { # variant cflags make-args...
+	v=$1 cflags=$2; shift 2
+	cp -r "$ZSTD" "$OUT/work/zstd-$v"
+	CFLAGS=$cflags make -C "$OUT/work/zstd-$v/lib" -j"$J" CC="$CC" AR="$AR" \
+		ZSTD_LIB_COMPRESSION=0 ZSTD_LIB_DICTBUILDER=0 ZSTD_LIB_DEPRECATED=0 \
+		ZSTD_LEGACY_SUPPORT=0 "$@" libzstd.a >/dev/null
+}
+zstd_build small "$LIBCFLAGS" ZSTD_LIB_MINIFY=1 ZSTD_STRIP_ERROR_STRINGS=0
+zstd_build fast "$(echo "$LIBCFLAGS" | sed 's/-Os/-O2/')" ZSTD_LIB_MINIFY=0
+cp "$OUT/work/zstd-small/lib/libzstd.a" "$OUT/lib/libzstd.a"
+cp "$OUT/work/zstd-fast/lib/libzstd.a" "$OUT/lib/libzstd-fast.a"
+cp "$OUT/work/zstd-small/lib/zstd.h" "$OUT/work/zstd-small/lib/zstd_errors.h" "$OUT/include/"
+
+cp -r "$ZLIB" "$OUT/work/zlib"
+(cd "$OUT/work/zlib" && CC="$CC" AR="$AR" CFLAGS="$LIBCFLAGS" ./configure --static >/dev/null &&
+	make -j"$J" libz.a >/dev/null)
+cp "$OUT/work/zlib/libz.a" "$OUT/lib/"
+cp "$OUT/work/zlib/zlib.h" "$OUT/work/zlib/zconf.h" "$OUT/include/"
+
+rm -rf "$OUT/work"
+touch "$OUT/.done"
+# Switch DEPS_DIR/ARCH to the new build atomically, then drop older builds.
+ln -sfn "$NAME" "$DEPS/.$ARCH.new"
+if [ -d "$DEPS/$ARCH" ] && [ ! -L "$DEPS/$ARCH" ]; then
+	mv "$DEPS/$ARCH" "$DEPS/$ARCH-old"	# a folder from an older layout
+fi
+mv -T "$DEPS/.$ARCH.new" "$DEPS/$ARCH"
+for old in "$DEPS/$ARCH"-*; do
+	[ "$old" = "$OUT" ] || rm -rf "$old"
+done
+echo "deps: $DEPS/$ARCH ready" >&2
