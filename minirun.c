@@ -811,6 +811,8 @@ static int fs_empty_dir(int fd, const struct fs_mount_key *top, const char *wher
 			close(dupfd);
 		return mr_err_sys(err, "remove %s", where);
 	}
+	/* A dup shares the offset: start from the top whoever read it before. */
+	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
@@ -2022,7 +2024,7 @@ static int tar_clean(char *p)
 /* Seconds with an optional fraction ("1700000000.123456789", "-1.5"). */
 static int tar_parse_time(const char *s, struct timespec *ts)
 {
-	int neg = *s == '-', i;
+	int neg = *s == '-', digits = 0;
 	uint64_t sec = 0;
 	long ns = 0;
 	s += neg;
@@ -2034,12 +2036,12 @@ static int tar_parse_time(const char *s, struct timespec *ts)
 		sec = sec * 10 + (uint64_t)(*s - '0');
 	}
 	if (*s == '.')
-		for (s++, i = 0; *s >= '0' && *s <= '9'; s++, i++)
-			if (i < 9)
-				ns = ns * 10 + (*s - '0');
+		for (s++; *s >= '0' && *s <= '9'; s++)
+			if (digits < 9)
+				ns = ns * 10 + (*s - '0'), digits++;
 	if (*s)
 		return -1;
-	for (i = 0; ns && ns < 100000000 && i < 9; i++)
+	while (digits++ < 9)
 		ns *= 10;
 	ts->tv_sec = neg ? -(time_t)sec : (time_t)sec;
 	ts->tv_nsec = ns;
@@ -2060,27 +2062,18 @@ static int tar_parse_id(const char *s, uint32_t *out)
 	return 0;
 }
 
-static int tar_b64(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
 /* Decode base64 in place (padding optional); the decoded length or -1. */
 static ssize_t tar_unbase64(char *s, size_t n)
 {
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t i, o = 0;
 	unsigned acc = 0, bits = 0;
 	for (i = 0; i < n && s[i] != '='; i++) {
-		int v = tar_b64((unsigned char)s[i]);
-		if (v < 0)
+		const char *v = memchr(b64, s[i], 64);
+		if (!v)
 			return -1;
-		acc = acc << 6 | (unsigned)v;
+		acc = acc << 6 | (unsigned)(v - b64);
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
@@ -2185,11 +2178,14 @@ static void tar_pax_record(struct tar_reader *r, struct tar_entry *e, int *ov, c
 			tar_add_xattr(r, e, k + 17, v, (size_t)m);
 	}
 	*ov |= bit;
-	if (global && bit) {
+	if (global) {
 		r->gset |= bit;
-		r->guid = e->uid;
-		r->ggid = e->gid;
-		r->gmtime = e->mtime;
+		if (bit == TAR_OV_UID)
+			r->guid = e->uid;
+		if (bit == TAR_OV_GID)
+			r->ggid = e->gid;
+		if (bit == TAR_OV_MTIME)
+			r->gmtime = e->mtime;
 	}
 }
 
@@ -2289,8 +2285,20 @@ static int tar_next(struct tar_reader *r, struct tar_entry *e, struct mr_err *er
 	ssize_t got;
 	uint64_t size;
 
-	if (stream_skip(r->in, r->data.left + r->pad, err))
+	if (stream_skip(r->in, r->data.left, err))
 		goto fail;
+	if (r->pad) {
+		/* umoci insert ends a layer right after the last file's data,
+		 * without padding or end blocks: an end there is the end. */
+		unsigned char pad[512];
+		got = stream_read_full(r->in, pad, (size_t)r->pad, err);
+		if (got < 0)
+			goto fail;
+		if ((uint64_t)got < r->pad) {
+			r->data.left = r->pad = 0;
+			goto end;
+		}
+	}
 	r->data.left = r->pad = 0;
 	r->paxlen = 0;
 	r->bad = NULL;
@@ -2740,6 +2748,7 @@ static int tar_extract_layer(struct stream *in, int dirfd, uint64_t *size, struc
 				 * only for read-only results (they share the store's inodes) */
 
 struct tar_ino {
+	dev_t dev;              /* (an overlay mount shows files of several filesystems) */
 	ino_t ino;
 	size_t off;             /* 1 + offset of the first copy's path in names */
 };
@@ -2756,7 +2765,7 @@ struct tar_apply {
 };
 
 /* The slot of an inode (open addressing; grows at half full). */
-static struct tar_ino *tar_ino_slot(struct tar_apply *a, ino_t ino)
+static struct tar_ino *tar_ino_slot(struct tar_apply *a, dev_t dev, ino_t ino)
 {
 	size_t i;
 	if ((a->nino + 1) * 2 > a->cap) {
@@ -2766,10 +2775,11 @@ static struct tar_ino *tar_ino_slot(struct tar_apply *a, ino_t ino)
 		a->ino = util_xcalloc(a->cap, sizeof *a->ino);
 		for (j = 0; j < n; j++)
 			if (old[j].off)
-				*tar_ino_slot(a, old[j].ino) = old[j];
+				*tar_ino_slot(a, old[j].dev, old[j].ino) = old[j];
 		free(old);
 	}
-	for (i = (size_t)ino & (a->cap - 1); a->ino[i].off && a->ino[i].ino != ino;
+	for (i = (size_t)(ino ^ dev) & (a->cap - 1);
+	     a->ino[i].off && (a->ino[i].ino != ino || a->ino[i].dev != dev);
 	     i = (i + 1) & (a->cap - 1)) {}
 	return &a->ino[i];
 }
@@ -2810,7 +2820,7 @@ static int tar_apply_dir(struct tar_apply *a, int lfd, int tfd, size_t plen, str
 static int tar_apply_file(struct tar_apply *a, int lfd, int tfd, const char *name,
 			  const struct stat *st, struct mr_err *err)
 {
-	struct tar_ino *slot = st->st_nlink > 1 ? tar_ino_slot(a, st->st_ino) : NULL;
+	struct tar_ino *slot = st->st_nlink > 1 ? tar_ino_slot(a, st->st_dev, st->st_ino) : NULL;
 	int sfd, dfd = -1, rc;
 	if (slot && slot->off) {
 		const char *first = a->names.data + slot->off - 1, *b = strrchr(first, '/');
@@ -2838,6 +2848,7 @@ static int tar_apply_file(struct tar_apply *a, int lfd, int tfd, const char *nam
 	if (!rc)
 		rc = tar_apply_meta(a, lfd, name, sfd, tfd, dfd, st, err);
 	if (!rc && slot) {
+		slot->dev = st->st_dev;
 		slot->ino = st->st_ino;
 		slot->off = a->names.len + 1;
 		a->nino++;
@@ -2944,21 +2955,30 @@ static int tar_apply_dir(struct tar_apply *a, int lfd, int tfd, size_t plen, str
  * (hardlinks inside the layer kept) or, with TAR_APPLY_LINK, hardlinked. */
 static int tar_apply_layer_dir(int layerfd, int targetfd, int flags, struct mr_err *err)
 {
-	struct tar_apply *a = util_xcalloc(1, sizeof *a);
+	struct tar_apply *a;
 	struct fs_mount_key key;
 	struct stat st;
-	int rc = -1;
+	int rc = -1, fd;
+	if (fstat(layerfd, &st))
+		return mr_err_sys(err, "layer folder");
+	if (tar_opaque(layerfd)) {
+		/* a fresh fd: fs_empty_dir reads from the fd's current offset */
+		fd = openat(targetfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		rc = fd < 0 || fs_mount_key(fd, &key) ? mr_err_sys(err, "open target") :
+			fs_empty_dir(fd, &key, ".", 0, err);
+		if (fd >= 0)
+			close(fd);
+		if (rc)
+			return mr_err_ctx(err, "entry .");
+	}
+	a = util_xcalloc(1, sizeof *a);
 	a->flags = flags;
 	a->troot = targetfd;
+	a->dev = st.st_dev;
 	a->buf = util_xmalloc(2 * TAR_BUF);
-	if (fstat(layerfd, &st))
-		mr_err_sys(err, "layer folder");
-	else if (tar_opaque(layerfd) && (fs_mount_key(targetfd, &key) ||
-					 fs_empty_dir(targetfd, &key, ".", 0, err)))
-		mr_err_ctx(err, "entry .");
-	else if (a->dev = st.st_dev, !tar_apply_dir(a, layerfd, targetfd, 0, err))
-		rc = tar_apply_meta(a, layerfd, NULL, layerfd, -1, targetfd, &st, err) ?
-			mr_err_ctx(err, "entry .") : 0;
+	rc = tar_apply_dir(a, layerfd, targetfd, 0, err) ? -1 :
+		tar_apply_meta(a, layerfd, NULL, layerfd, -1, targetfd, &st, err) ?
+		mr_err_ctx(err, "entry .") : 0;
 	free(a->ino);
 	mr_buf_free(&a->names);
 	free(a->buf);
@@ -4020,6 +4040,20 @@ static const char *image_desc_digest(const struct mr_json *desc, const char *wha
 	return d;
 }
 
+/* A descriptor's size must be the blob's (digests alone would let a
+ * manifest lie about sizes that progress and quotas rely on). */
+static int image_check_size(const struct mr_json *desc, const struct image_blob *b,
+			    struct mr_err *err)
+{
+	const struct mr_json *size = mr_json_get(desc, "size");
+	if (size && (size->type != MR_JSON_NUMBER || size->num < 0 ||
+		     (uint64_t)size->num != b->bytes))
+		return mr_err_set(err, MR_EVERIFY, "blob %s: size %s in the manifest, %" PRIu64
+				  " bytes in the archive", b->digest, size->str ? size->str : "?",
+				  b->bytes);
+	return 0;
+}
+
 /* One OCI/Docker manifest (by digest) into an image_found. */
 static int image_resolve_manifest(struct image_load *ld, const char *digest,
 				  struct image_found *f, struct mr_err *err)
@@ -4041,7 +4075,7 @@ static int image_resolve_manifest(struct image_load *ld, const char *digest,
 		goto out;
 	}
 	f->config = image_blob_by_digest(ld, cd, 0, err);
-	if (!f->config)
+	if (!f->config || image_check_size(mr_json_get(doc.root, "config"), f->config, err) < 0)
 		goto out;
 	f->layers = util_xcalloc(layers->count, sizeof *f->layers);
 	for (l = layers->child; l; l = l->next) {
@@ -4056,7 +4090,7 @@ static int image_resolve_manifest(struct image_load *ld, const char *digest,
 			goto out;
 		}
 		b = image_blob_by_digest(ld, ld_digest, 1, err);
-		if (!b)
+		if (!b || image_check_size(l, b, err) < 0)
 			goto out;
 		f->layers[f->nlayers++] = b;
 	}
@@ -4432,8 +4466,10 @@ static int image_scan_archive(struct image_load *ld, struct stream *in, struct m
 	while ((r = tar_next(&tr, &e, err)) > 0) {
 		if (e.type != TAR_REG)
 			continue;
-		if (image_take_entry(ld, e.path, tar_data_stream(&tr), e.size, err) < 0)
+		if (image_take_entry(ld, e.path, tar_data_stream(&tr), e.size, err) < 0) {
+			tar_reader_end(&tr);
 			return -1;
+		}
 	}
 	return r;
 }
@@ -4502,16 +4538,7 @@ out:
 	return rc;
 }
 
-/* ==== [10] CONTAINER: lifecycle (placeholder until the containers land) ==== */
-
-static int container_users_of_image(struct mr_store *st, const char *image_id, char *who,
-				    size_t size)
-{
-	(void)st; (void)image_id; (void)who; (void)size;
-	return 0;
-}
-
-/* ==== [15] VOLUME: named and anonymous volumes ====
+/* ==== [09a] VOLUME: named and anonymous volumes ====
  * root/volumes/NAME/_data is what containers mount; root/volumes/NAME/meta.json
  * holds CreatedAt, Labels and whether the volume is anonymous (made for an
  * image VOLUME or `-v /path`, removed with its container by `rm -v`/`--rm`).
@@ -4779,6 +4806,496 @@ static int container_users_of_volume(struct mr_store *st, const char *name, char
 {
 	/* placeholder: replaced once containers record their mounts */
 	(void)st; (void)name; (void)who; (void)size;
+	return 0;
+}
+
+/* ==== [09b] MOUNTS: volumes, bind mounts and tmpfs inside a container ====
+ * Docker's three syntaxes (-v, --mount, --tmpfs) parse into one mount_spec.
+ * Before the container starts, mount_prepare creates what must exist (a named
+ * volume, a missing host folder for -v); inside the container's mount
+ * namespace, before pivot_root, mount_apply resolves every target inside the
+ * container's root (a symlink in the image cannot point a mount at the host)
+ * and mounts onto the resolved fd through /proc/self/fd, so the path cannot
+ * be swapped between the check and the mount. Nothing is ever copied but a
+ * new, empty volume's first filling from the image. */
+
+enum { MOUNT_VOLUME, MOUNT_BIND, MOUNT_TMPFS };
+
+struct mount_spec {
+	int type;
+	char source[MINIRUN_MAX_PATH];  /* volume name or host path; "" for tmpfs */
+	char target[MINIRUN_MAX_PATH];  /* absolute, inside the container */
+	int readonly;
+	int nocopy;                     /* do not fill a new volume from the image */
+	int anonymous;                  /* removed with the container (rm -v, --rm) */
+	int created;                    /* the volume was made for this container now */
+	int from_v;                     /* came from -v (kept in HostConfig.Binds) */
+	unsigned long propagation;      /* MS_PRIVATE, MS_SLAVE, MS_SHARED (| MS_REC) */
+	char mode[32];                  /* the -v options as given, for inspect */
+	char tmpfs_opts[128];           /* size=..,mode=.. */
+};
+
+static const struct { const char *name; unsigned long flags; } mount_propagations[] = {
+	{ "rprivate", MS_PRIVATE | MS_REC }, { "private", MS_PRIVATE },
+	{ "rslave", MS_SLAVE | MS_REC }, { "slave", MS_SLAVE },
+	{ "rshared", MS_SHARED | MS_REC }, { "shared", MS_SHARED },
+};
+
+static const char *mount_propagation_name(unsigned long flags)
+{
+	size_t i;
+	for (i = 0; i < sizeof mount_propagations / sizeof mount_propagations[0]; i++)
+		if (mount_propagations[i].flags == flags)
+			return mount_propagations[i].name;
+	return "rprivate";
+}
+
+static int mount_set_propagation(struct mount_spec *m, const char *name)
+{
+	size_t i;
+	for (i = 0; i < sizeof mount_propagations / sizeof mount_propagations[0]; i++)
+		if (!strcmp(mount_propagations[i].name, name)) {
+			m->propagation = mount_propagations[i].flags;
+			return 0;
+		}
+	return -1;
+}
+
+static int mount_target_ok(struct mount_spec *m, const char *target, const char *arg,
+			   struct mr_err *err)
+{
+	if (target[0] != '/')
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid mount config for %s: mount path "
+				  "must be absolute", arg);
+	if (!strcmp(target, "/"))
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid mount config for %s: invalid "
+				  "specification: destination can't be '/'", arg);
+	if (util_strlcpy(m->target, target, sizeof m->target) < 0)
+		return mr_err_set(err, ENAMETOOLONG, "invalid mount config for %s: path too long", arg);
+	return 0;
+}
+
+/* `-v [SOURCE:]TARGET[:OPTIONS]`. */
+static int mount_parse_v(const char *arg, struct mount_spec *m, struct mr_err *err)
+{
+	char buf[2 * MINIRUN_MAX_PATH], *parts[3] = { 0 }, *p, *opt, *save = NULL;
+	int n = 0;
+	memset(m, 0, sizeof *m);
+	m->propagation = MS_PRIVATE | MS_REC;
+	m->from_v = 1;
+	if (util_strlcpy(buf, arg, sizeof buf) < 0 || !*arg)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid volume specification: '%s'", arg);
+	for (p = buf; n < 3; n++) {
+		parts[n] = p;
+		p = strchr(p, ':');
+		if (!p)
+			break;
+		*p++ = 0;
+	}
+	if (p || n == 3)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid volume specification: '%s'", arg);
+	n++;
+	if (n == 1) {
+		m->type = MOUNT_VOLUME;
+		m->anonymous = 1;
+		return mount_target_ok(m, parts[0], arg, err);
+	}
+	if (n == 2 && parts[1][0] != '/') {
+		/* "/target:ro": an anonymous volume with options */
+		parts[2] = parts[1];
+		parts[1] = parts[0];
+		parts[0] = NULL;
+		m->anonymous = 1;
+	}
+	if (mount_target_ok(m, parts[1], arg, err) < 0)
+		return -1;
+	if (!parts[0]) {
+		m->type = MOUNT_VOLUME;
+	} else if (parts[0][0] == '/') {
+		m->type = MOUNT_BIND;
+		snprintf(m->source, sizeof m->source, "%s", parts[0]);
+	} else if (volume_name_valid(parts[0])) {
+		m->type = MOUNT_VOLUME;
+		snprintf(m->source, sizeof m->source, "%s", parts[0]);
+	} else {
+		return mr_err_set(err, MR_EINVAL_INPUT, "create %s: \"%s\" includes invalid characters "
+				  "for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. "
+				  "If you intended to pass a host directory, use absolute path", parts[0],
+				  parts[0]);
+	}
+	if (parts[2]) {
+		snprintf(m->mode, sizeof m->mode, "%s", parts[2]);
+		for (opt = strtok_r(parts[2], ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+			if (!strcmp(opt, "ro"))
+				m->readonly = 1;
+			else if (!strcmp(opt, "rw"))
+				m->readonly = 0;
+			else if (!strcmp(opt, "nocopy") && m->type == MOUNT_VOLUME)
+				m->nocopy = 1;
+			else if (!strcmp(opt, "z") || !strcmp(opt, "Z") || !strcmp(opt, "consistent") ||
+				 !strcmp(opt, "cached") || !strcmp(opt, "delegated"))
+				continue;  /* SELinux labels and macOS hints: nothing to do */
+			else if (m->type == MOUNT_BIND && mount_set_propagation(m, opt) == 0)
+				continue;
+			else
+				return mr_err_set(err, MR_EINVAL_INPUT, "invalid mode: %s", opt);
+		}
+	}
+	return 0;
+}
+
+static int mount_bool(const char *v)
+{
+	return !v || !strcmp(v, "1") || !strcmp(v, "true");
+}
+
+/* `--mount type=volume|bind|tmpfs,source=..,target=..,readonly,...`. */
+static int mount_parse_mount(const char *arg, struct mount_spec *m, struct mr_err *err)
+{
+	char buf[2 * MINIRUN_MAX_PATH], *kv, *save = NULL;
+	int have_type = 0;
+	memset(m, 0, sizeof *m);
+	m->propagation = MS_PRIVATE | MS_REC;
+	if (util_strlcpy(buf, arg, sizeof buf) < 0)
+		return mr_err_set(err, ENAMETOOLONG, "invalid argument for --mount: too long");
+	for (kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *v = strchr(kv, '=');
+		if (v)
+			*v++ = 0;
+		if (!strcmp(kv, "type") && v) {
+			have_type = 1;
+			if (!strcmp(v, "volume"))
+				m->type = MOUNT_VOLUME;
+			else if (!strcmp(v, "bind"))
+				m->type = MOUNT_BIND;
+			else if (!strcmp(v, "tmpfs"))
+				m->type = MOUNT_TMPFS;
+			else
+				return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for "
+						  "\"--mount\" flag: unsupported mount type: %s", arg, v);
+		} else if ((!strcmp(kv, "source") || !strcmp(kv, "src")) && v) {
+			snprintf(m->source, sizeof m->source, "%s", v);
+		} else if ((!strcmp(kv, "target") || !strcmp(kv, "destination") ||
+			    !strcmp(kv, "dst")) && v) {
+			if (mount_target_ok(m, v, arg, err) < 0)
+				return -1;
+		} else if (!strcmp(kv, "readonly") || !strcmp(kv, "ro")) {
+			m->readonly = mount_bool(v);
+		} else if (!strcmp(kv, "volume-nocopy")) {
+			m->nocopy = mount_bool(v);
+		} else if (!strcmp(kv, "bind-propagation") && v) {
+			if (mount_set_propagation(m, v) < 0)
+				return mr_err_set(err, MR_EINVAL_INPUT, "invalid bind-propagation: %s", v);
+		} else if (!strcmp(kv, "tmpfs-size") && v) {
+			uint64_t size;
+			if (util_parse_size(v, &size) < 0)
+				return mr_err_set(err, MR_EINVAL_INPUT, "invalid tmpfs-size: %s", v);
+			snprintf(m->tmpfs_opts + strlen(m->tmpfs_opts),
+				 sizeof m->tmpfs_opts - strlen(m->tmpfs_opts), "%ssize=%" PRIu64,
+				 *m->tmpfs_opts ? "," : "", size);
+		} else if (!strcmp(kv, "tmpfs-mode") && v) {
+			if (strspn(v, "01234567") != strlen(v) || !*v || strlen(v) > 4)
+				return mr_err_set(err, MR_EINVAL_INPUT, "invalid tmpfs-mode: %s", v);
+			snprintf(m->tmpfs_opts + strlen(m->tmpfs_opts),
+				 sizeof m->tmpfs_opts - strlen(m->tmpfs_opts), "%smode=%s",
+				 *m->tmpfs_opts ? "," : "", v);
+		} else if (!strcmp(kv, "consistency") || !strcmp(kv, "volume-driver") ||
+			   !strcmp(kv, "volume-label") || !strcmp(kv, "bind-nonrecursive")) {
+			continue;
+		} else {
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for \"--mount\" "
+					  "flag: unexpected key '%s' in '%s'", arg, kv, arg);
+		}
+	}
+	if (!have_type)
+		m->type = MOUNT_VOLUME;
+	if (!m->target[0])
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for \"--mount\" "
+				  "flag: target is required", arg);
+	if (m->type == MOUNT_BIND && m->source[0] != '/')
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for \"--mount\" "
+				  "flag: bind source must be an absolute path", arg);
+	if (m->type == MOUNT_VOLUME && !m->source[0])
+		m->anonymous = 1;
+	if (m->type == MOUNT_VOLUME && m->source[0] && !volume_name_valid(m->source))
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid volume name: %s", m->source);
+	if (m->type == MOUNT_TMPFS && m->source[0])
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for \"--mount\" "
+				  "flag: source is not supported for tmpfs mounts", arg);
+	return 0;
+}
+
+/* `--tmpfs /path[:size=64m,mode=1777,...]`. */
+static int mount_parse_tmpfs(const char *arg, struct mount_spec *m, struct mr_err *err)
+{
+	const char *colon = strchr(arg, ':');
+	char target[MINIRUN_MAX_PATH];
+	memset(m, 0, sizeof *m);
+	m->type = MOUNT_TMPFS;
+	snprintf(target, sizeof target, "%.*s", colon ? (int)(colon - arg) : (int)strlen(arg), arg);
+	if (mount_target_ok(m, target, arg, err) < 0)
+		return -1;
+	if (colon) {
+		char opts[128], *o, *save = NULL;
+		snprintf(opts, sizeof opts, "%s", colon + 1);
+		for (o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+			uint64_t size;
+			if (!strcmp(o, "ro"))
+				m->readonly = 1;
+			else if (util_starts_with(o, "size=") && util_parse_size(o + 5, &size) == 0)
+				snprintf(m->tmpfs_opts + strlen(m->tmpfs_opts),
+					 sizeof m->tmpfs_opts - strlen(m->tmpfs_opts), "%ssize=%" PRIu64,
+					 *m->tmpfs_opts ? "," : "", size);
+			else if (util_starts_with(o, "mode=") && strspn(o + 5, "01234567") == strlen(o + 5))
+				snprintf(m->tmpfs_opts + strlen(m->tmpfs_opts),
+					 sizeof m->tmpfs_opts - strlen(m->tmpfs_opts), "%s%s",
+					 *m->tmpfs_opts ? "," : "", o);
+			else if (!strcmp(o, "rw") || !strcmp(o, "noexec") || !strcmp(o, "exec") ||
+				 !strcmp(o, "nosuid") || !strcmp(o, "nodev") || !strcmp(o, "suid") ||
+				 !strcmp(o, "dev"))
+				continue;  /* applied as flags in mount_apply */
+			else
+				return mr_err_set(err, MR_EINVAL_INPUT, "invalid tmpfs option \"%s\" in %s",
+						  o, arg);
+		}
+		snprintf(m->mode, sizeof m->mode, "%.31s", colon + 1);
+	}
+	return 0;
+}
+
+/* Before the container exists: make the named volume (or an anonymous one
+ * with a fresh name), check or create the host path of a bind. */
+static int mount_prepare(struct mr_store *st, struct mount_spec *m, struct mr_err *err)
+{
+	struct stat sb;
+	if (m->type == MOUNT_VOLUME) {
+		char name[256];
+		if (volume_create(st, m->source[0] ? m->source : NULL, NULL, 0, m->anonymous, name,
+				  sizeof name, &m->created, err) < 0)
+			return -1;
+		snprintf(m->source, sizeof m->source, "%s", name);
+		return 0;
+	}
+	if (m->type != MOUNT_BIND)
+		return 0;
+	if (stat(m->source, &sb) == 0)
+		return 0;
+	if (errno != ENOENT || !m->from_v)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid mount config for type \"bind\": bind "
+				  "source path does not exist: %s", m->source);
+	/* -v creates a missing host folder, as Docker does. */
+	{
+		char path[MINIRUN_MAX_PATH], *p;
+		snprintf(path, sizeof path, "%s", m->source);
+		for (p = path + 1;; p++) {
+			if (*p == '/' || !*p) {
+				char c = *p;
+				*p = 0;
+				if (mkdir(path, 0755) < 0 && errno != EEXIST)
+					return mr_err_sys(err, "create bind source %s", path);
+				*p = c;
+				if (!c)
+					break;
+			}
+		}
+	}
+	return 0;
+}
+
+/* The host path a mount comes from. */
+static int mount_source_path(struct mr_store *st, const struct mount_spec *m, char *out,
+			     size_t size)
+{
+	if (m->type == MOUNT_VOLUME)
+		return volume_data_path(st, m->source, out, size);
+	return snprintf(out, size, "%s", m->source) < (int)size ? 0 : -1;
+}
+
+/* Fill a new, empty volume with what the image has at the target (owner and
+ * mode kept), once, as Docker does; `nocopy` skips it. rootfd is the
+ * container's assembled root, before any mount is applied. */
+static int mount_copy_up(struct mr_store *st, int rootfd, const struct mount_spec *m,
+			 struct mr_err *err)
+{
+	char path[MINIRUN_MAX_PATH];
+	int src, dst, rc;
+	if (m->type != MOUNT_VOLUME || !m->created || m->nocopy)
+		return 0;
+	src = mr_open_in_root(rootfd, m->target, O_RDONLY | O_DIRECTORY, 0, err);
+	if (src < 0)
+		return 0;  /* nothing at that path in the image: nothing to copy */
+	if (mount_source_path(st, m, path, sizeof path) < 0 ||
+	    (dst = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		close(src);
+		return mr_err_sys(err, "volume %s", m->source);
+	}
+	rc = tar_apply_layer_dir(src, dst, 0, err);
+	close(src);
+	close(dst);
+	return rc < 0 ? mr_err_ctx(err, "copy %s into volume %s", m->target, m->source) : 0;
+}
+
+/* Inside the container's mount namespace, before pivot_root: mount m at its
+ * target resolved inside rootfd. */
+static int mount_apply(struct mr_store *st, int rootfd, const struct mount_spec *m,
+		       struct mr_err *err)
+{
+	char src[MINIRUN_MAX_PATH], at[64];
+	struct stat sb;
+	int tfd = -1, rc = -1;
+	if (m->type == MOUNT_TMPFS) {
+		tfd = mr_mkdir_in_root(rootfd, m->target, 0755, err);
+		if (tfd < 0)
+			return mr_err_ctx(err, "mount tmpfs on %s", m->target);
+		snprintf(at, sizeof at, "/proc/self/fd/%d", tfd);
+		if (mount("tmpfs", at, "tmpfs", MS_NOSUID | MS_NODEV | (m->readonly ? MS_RDONLY : 0),
+			  m->tmpfs_opts) < 0)
+			mr_err_sys(err, "mount tmpfs on %s", m->target);
+		else
+			rc = 0;
+		close(tfd);
+		return rc;
+	}
+	if (mount_source_path(st, m, src, sizeof src) < 0 || stat(src, &sb) < 0)
+		return mr_err_sys(err, "mount %s on %s", m->source, m->target);
+	if (S_ISDIR(sb.st_mode)) {
+		tfd = mr_mkdir_in_root(rootfd, m->target, 0755, err);
+	} else {
+		/* A file: its folder is made inside the root, the file created
+		 * empty (never following a symlink planted there). */
+		char parent[MINIRUN_MAX_PATH], *slash;
+		int pfd;
+		snprintf(parent, sizeof parent, "%s", m->target);
+		slash = strrchr(parent, '/');
+		*slash = 0;
+		pfd = mr_mkdir_in_root(rootfd, parent[0] ? parent : "/", 0755, err);
+		if (pfd >= 0) {
+			int f = openat(pfd, slash + 1, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+			if (f >= 0)
+				close(f);
+			tfd = openat(pfd, slash + 1, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+			if (tfd < 0)
+				mr_err_sys(err, "mount target %s", m->target);
+			close(pfd);
+		}
+	}
+	if (tfd < 0)
+		return mr_err_ctx(err, "mount %s", m->source);
+	snprintf(at, sizeof at, "/proc/self/fd/%d", tfd);
+	if (mount(src, at, NULL, MS_BIND | MS_REC, NULL) < 0) {
+		mr_err_sys(err, "mount %s on %s", m->source, m->target);
+		goto out;
+	}
+	close(tfd);
+	/* Re-open: the path now leads to the mount just made. */
+	tfd = mr_open_in_root(rootfd, m->target, O_PATH, 0, err);
+	if (tfd < 0)
+		goto out;
+	snprintf(at, sizeof at, "/proc/self/fd/%d", tfd);
+	if (m->readonly && mount(NULL, at, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID |
+				 MS_NODEV, NULL) < 0) {
+		mr_err_sys(err, "mount %s on %s read-only", m->source, m->target);
+		goto out;
+	}
+	if (mount(NULL, at, NULL, m->propagation ? m->propagation : (MS_PRIVATE | MS_REC), NULL) < 0) {
+		mr_err_sys(err, "mount %s on %s: propagation", m->source, m->target);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (tfd >= 0)
+		close(tfd);
+	return rc;
+}
+
+/* The record of a mount in a container's config, and `inspect`'s Mounts
+ * entry (Docker's shape). */
+static void mount_write_json(struct mr_jw *w, struct mr_store *st, const struct mount_spec *m,
+			     int for_inspect)
+{
+	char src[MINIRUN_MAX_PATH];
+	static const char *const types[] = { "volume", "bind", "tmpfs" };
+	mr_jw_obj(w);
+	mr_jw_key(w, "Type");
+	mr_jw_str(w, types[m->type]);
+	if (m->type == MOUNT_VOLUME) {
+		mr_jw_key(w, "Name");
+		mr_jw_str(w, m->source);
+	}
+	mr_jw_key(w, "Source");
+	if (m->type == MOUNT_TMPFS)
+		mr_jw_str(w, "");
+	else if (mount_source_path(st, m, src, sizeof src) == 0)
+		mr_jw_str(w, src);
+	else
+		mr_jw_str(w, "");
+	mr_jw_key(w, "Destination");
+	mr_jw_str(w, m->target);
+	if (m->type == MOUNT_VOLUME) {
+		mr_jw_key(w, "Driver");
+		mr_jw_str(w, "local");
+	}
+	mr_jw_key(w, "Mode");
+	mr_jw_str(w, m->type == MOUNT_VOLUME && !m->mode[0] ? "z" : m->mode);
+	mr_jw_key(w, "RW");
+	mr_jw_bool(w, !m->readonly);
+	mr_jw_key(w, "Propagation");
+	mr_jw_str(w, m->type == MOUNT_BIND ? mount_propagation_name(m->propagation) : "");
+	if (!for_inspect) {
+		mr_jw_key(w, "Anonymous");
+		mr_jw_bool(w, m->anonymous);
+		mr_jw_key(w, "NoCopy");
+		mr_jw_bool(w, m->nocopy);
+		mr_jw_key(w, "FromV");
+		mr_jw_bool(w, m->from_v);
+		mr_jw_key(w, "TmpfsOptions");
+		mr_jw_str(w, m->tmpfs_opts);
+	}
+	mr_jw_obj_end(w);
+}
+
+static int mount_read_json(const struct mr_json *v, struct mount_spec *m, struct mr_err *err)
+{
+	const char *type = mr_json_str(mr_json_get(v, "Type"));
+	const char *name = mr_json_str(mr_json_get(v, "Name"));
+	const char *src = mr_json_str(mr_json_get(v, "Source"));
+	const char *dst = mr_json_str(mr_json_get(v, "Destination"));
+	const char *mode = mr_json_str(mr_json_get(v, "Mode"));
+	const char *prop = mr_json_str(mr_json_get(v, "Propagation"));
+	const char *tmpfs = mr_json_str(mr_json_get(v, "TmpfsOptions"));
+	memset(m, 0, sizeof *m);
+	if (!type || !dst || dst[0] != '/')
+		return mr_err_set(err, MR_EINVAL_INPUT, "damaged mount record");
+	m->type = !strcmp(type, "volume") ? MOUNT_VOLUME : !strcmp(type, "bind") ? MOUNT_BIND :
+		  MOUNT_TMPFS;
+	snprintf(m->target, sizeof m->target, "%s", dst);
+	if (m->type == MOUNT_VOLUME) {
+		if (!name || !volume_name_valid(name))
+			return mr_err_set(err, MR_EINVAL_INPUT, "damaged mount record: volume name");
+		snprintf(m->source, sizeof m->source, "%s", name);
+	} else if (m->type == MOUNT_BIND) {
+		if (!src || src[0] != '/')
+			return mr_err_set(err, MR_EINVAL_INPUT, "damaged mount record: bind source");
+		snprintf(m->source, sizeof m->source, "%s", src);
+	}
+	snprintf(m->mode, sizeof m->mode, "%s", mode && strcmp(mode, "z") ? mode : "");
+	m->readonly = mr_json_get(v, "RW") && mr_json_get(v, "RW")->type == MR_JSON_FALSE;
+	m->anonymous = mr_json_get(v, "Anonymous") && mr_json_get(v, "Anonymous")->type == MR_JSON_TRUE;
+	m->nocopy = mr_json_get(v, "NoCopy") && mr_json_get(v, "NoCopy")->type == MR_JSON_TRUE;
+	m->from_v = mr_json_get(v, "FromV") && mr_json_get(v, "FromV")->type == MR_JSON_TRUE;
+	m->propagation = MS_PRIVATE | MS_REC;
+	if (prop && *prop)
+		mount_set_propagation(m, prop);
+	snprintf(m->tmpfs_opts, sizeof m->tmpfs_opts, "%s", tmpfs ? tmpfs : "");
+	return 0;
+}
+
+/* ==== [10] CONTAINER: lifecycle (placeholder until the containers land) ==== */
+
+static int container_users_of_image(struct mr_store *st, const char *image_id, char *who,
+				    size_t size)
+{
+	(void)st; (void)image_id; (void)who; (void)size;
 	return 0;
 }
 
@@ -6073,6 +6590,8 @@ int mr_main(int argc, char **argv)
 	const struct cli_command *cmd;
 	int i = 1, rc;
 	memset(&c, 0, sizeof c);
+	/* Folders and files minirun makes get exactly the modes it asks for. */
+	umask(022);
 	c.root = getenv("MINIRUN_ROOT");
 	if (!c.root || !*c.root)
 		c.root = MINIRUN_DEFAULT_ROOT;

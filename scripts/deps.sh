@@ -11,7 +11,7 @@
 #   lib/libbearssl.a   sha256, TLS 1.2 client, X.509
 #   lib/libzstd.a      decompression only, minified (small, ~3.8x slower)
 #   lib/libzstd-fast.a decompression only, full speed (about 115 KB larger)
-#   lib/libz.a         zlib (minirun uses inflate only)
+#   lib/libz.a         zlib (minirun uses inflate and crc32), tables built at run time
 #   include/           their headers (use with -isystem)
 #   kinclude/          symlinks to the kernel UAPI headers, which musl lacks
 #                      (use with -idirafter)
@@ -133,8 +133,14 @@ cp "$OUT/work/zstd-small/lib/libzstd.a" "$OUT/lib/libzstd.a"
 cp "$OUT/work/zstd-fast/lib/libzstd.a" "$OUT/lib/libzstd-fast.a"
 cp "$OUT/work/zstd-small/lib/zstd.h" "$OUT/work/zstd-small/lib/zstd_errors.h" "$OUT/include/"
 
+# zlib: CRC-32 and fixed Huffman tables computed at first use instead of
+# stored, and the byte-wise CRC-32 instead of the "braided" one (Z_TESTW empty
+# leaves W undefined): 10.7 KB less code and tables for 11.6 KB of .bss, used
+# only while a gzip stream is read; inflating 150 MB took the same time
+# (1.14 s against 1.20 s, inflate dominates).
 cp -r "$ZLIB" "$OUT/work/zlib"
-(cd "$OUT/work/zlib" && CC="$CC" AR="$AR" CFLAGS="$LIBCFLAGS" ./configure --static >/dev/null &&
+(cd "$OUT/work/zlib" && CC="$CC" AR="$AR" \
+	CFLAGS="$LIBCFLAGS -DZ_TESTW -DDYNAMIC_CRC_TABLE -DBUILDFIXED" ./configure --static >/dev/null &&
 	make -j"$J" libz.a >/dev/null)
 cp "$OUT/work/zlib/libz.a" "$OUT/lib/"
 cp "$OUT/work/zlib/zlib.h" "$OUT/work/zlib/zconf.h" "$OUT/include/"

@@ -14,8 +14,10 @@ variant() {
 	name=$1; shift
 	{
 		echo "#include \"$(pwd)/configs/full.h\""
-		echo "#undef MINIRUN_PRESET"
-		echo "#define MINIRUN_PRESET \"full-$name\""
+		if [ "$name" != full ]; then
+			echo "#undef MINIRUN_PRESET"
+			echo "#define MINIRUN_PRESET \"full-$name\""
+		fi
 		for kv in "$@"; do
 			echo "#undef MINIRUN_WITH_${kv%=*}"
 			echo "#define MINIRUN_WITH_${kv%=*} ${kv#*=}"

@@ -447,7 +447,7 @@ def layer_cases(S):
     add('symlink-dot', 'either', '.',
         'symlink named "." -> SENTINEL, then file pwned-after-dot',
         sym('.', S) + f('pwned-after-dot', 'pwned\n'))
-    add('symlink-dot-slash', 'either', './',
+    add('symlink-dot-slash', 'either', 'entry .',
         'symlink named "./" -> SENTINEL, then file ./pwned-after-dot',
         sym('./', S) + f('./pwned-after-dot', 'pwned\n'))
     add('symlink-slash', 'either', '/',
@@ -638,7 +638,9 @@ def archive_cases(S, how):
     o = oci(h='zstd')
     o.layers[0]['mediaType'] = 'application/vnd.oci.image.layer.v1.tar+gzip'
     dg = o.layers[0]['digest'][7:]
-    add('mediatype-lies', 'reject', dg[:12] + '|gzip',
+    # containerd detects the compression by its magic bytes, and skopeo 1.9
+    # writes mislabelled layers itself: the digest is what is verified.
+    add('mediatype-lies', 'either', dg[:12] + '|gzip',
         'layer labelled tar+gzip holding zstd data (digests right)', o.files())
 
     o = oci(h='none')

@@ -31,7 +31,7 @@ for comp in gzip zstd; do
 			else
 				bad "$what: rc=$rc (want 125 naming '$match'): $(head -c 300 "$T/err")"
 			fi
-			if [ -d "$st/layers" ] && [ -n "$(ls -A "$st/layers" "$st/blobs/sha256" 2>/dev/null)" ]; then
+			if [ -d "$st/layers" ] && [ -n "$(find "$st/layers" "$st/blobs/sha256" "$st/tmp" -mindepth 1 2>/dev/null | head -1)" ]; then
 				bad "$what: store not unchanged after the error"
 			fi ;;
 		accept)

@@ -23,16 +23,26 @@ for name, id in db["tags"].items():
     assert any(r["id"] == id for r in db["images"]), "tag to nothing: " + name
 PY
 }
-# A slower input: the six-layer image, zstd, through a pipe.
-src=$FIX/layers-zstd-oci.tar
+# The six-layer docker-archive (manifest.json last), fed through a pipe at
+# about 4 MB/s so that the kills spread over reading, extracting and the
+# commit; the last moments land after the input ended.
+src=$FIX/layers-docker-old.tar
+slowcat() {
+	python3 -c 'import sys, time
+r, w = sys.stdin.buffer, sys.stdout.buffer
+while True:
+    b = r.read(16384)
+    if not b: break
+    w.write(b); w.flush(); time.sleep(0.004)' <"$1" 2>/dev/null
+}
 kills=0
-for ms in 1 2 3 5 7 9 11 13 15 18 21 24 27 30 35 40 45 50 60 70 80 100 130 160 200; do
+for ms in 5 20 40 60 80 100 120 140 160 180 200 220 240 260 280 300 320 340 360 380 400 420 440 470 500; do
 	st=$T/k$ms
-	MINIRUN_ROOT=$st "$MINIRUN" load -q -i "$src" >/dev/null 2>&1 &
-	pid=$!
-	sleep "$(printf '0.%03d' "$ms")"
-	kill -KILL $pid 2>/dev/null && kills=$((kills + 1))
-	wait $pid 2>/dev/null
+	slowcat "$src" | MINIRUN_ROOT=$st "$MINIRUN" load -q >/dev/null 2>&1 &
+	sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
+	pid=$(pgrep -f -n "^$MINIRUN load -q\$" || true)
+	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null && kills=$((kills + 1))
+	wait
 	if consistent "$st" 2>"$T/err"; then :; else bad "after kill at ${ms}ms: $(cat "$T/err")"; continue; fi
 	MINIRUN_ROOT=$st "$MINIRUN" images >/dev/null 2>&1 || bad "images after kill at ${ms}ms"
 	left=$(ls -A "$st/tmp" 2>/dev/null | wc -l)
