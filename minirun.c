@@ -3701,6 +3701,8 @@ static void image_progress(struct image_load *ld, const char *what, const char *
 	char size[32], rate[32];
 	if (ld->quiet)
 		return;
+	if (ld->tty)
+		printf("\r\033[K");
 	util_human_size(bytes, size, sizeof size);
 	util_human_size(secs > 0.001 ? (uint64_t)((double)bytes / secs) : bytes * 1000, rate,
 			sizeof rate);
@@ -3715,6 +3717,37 @@ static double image_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* On a terminal, a live line per layer: bytes read and the rate, redrawn at
+ * most ten times a second (one line per layer otherwise, when it is done). */
+struct image_meter {
+	struct stream s;
+	struct stream *parent;
+	const char *id;
+	uint64_t bytes;
+	double start, shown;
+};
+
+static ssize_t image_meter_read(struct stream *s, void *buf, size_t n, struct mr_err *err)
+{
+	struct image_meter *m = (struct image_meter *)s;
+	ssize_t r = m->parent->read(m->parent, buf, n, err);
+	double now;
+	if (r <= 0)
+		return r;
+	m->bytes += (uint64_t)r;
+	now = image_now();
+	if (now - m->shown >= 0.1) {
+		char size[32], rate[32];
+		m->shown = now;
+		util_human_size(m->bytes, size, sizeof size);
+		util_human_size((uint64_t)((double)m->bytes / (now - m->start + 1e-9)), rate,
+				sizeof rate);
+		printf("\r\033[KLoading layer %.12s: %s (%s/s)", m->id, size, rate);
+		fflush(stdout);
+	}
+	return r;
+}
+
 /* Decompress, hash and extract one layer from `in` into a new temporary
  * folder. The compressed digest covers the bytes as stored, the diff_id the
  * uncompressed tar; both are checked by the caller before anything is kept. */
@@ -3723,8 +3756,19 @@ static int image_extract_layer(struct image_load *ld, struct stream *in, struct 
 {
 	struct stream_hash compressed, plain;
 	struct stream_decomp dec;
+	struct image_meter meter;
 	int rc = -1;
 	double t0 = image_now();
+	if (ld->tty && !ld->quiet) {
+		meter.s.read = image_meter_read;
+		meter.parent = in;
+		/* "blobs/sha256/HEX" or "HEX.tar" or "ID/layer.tar": show the hex */
+		meter.id = strrchr(b->path, '/') && strcmp(strrchr(b->path, '/'), "/layer.tar") ?
+			   strrchr(b->path, '/') + 1 : b->path;
+		meter.bytes = 0;
+		meter.start = meter.shown = t0;
+		in = &meter.s;
+	}
 	stream_hash_init(&compressed, in);
 	if (stream_decomp_init(&dec, &compressed.s, err) < 0)
 		return -1;
@@ -5674,6 +5718,7 @@ static int cmd_load(struct cli *c, int argc, char **argv)
 	memset(&ld, 0, sizeof ld);
 	ld.dirfd = -1;
 	ld.quiet = quiet;
+	ld.tty = isatty(1);
 	if (n == 1 && !input && !dir)
 		input = argv[0];
 	if (platform) {

@@ -68,6 +68,7 @@ static int unit_write(const char *path, const char *text)
 #include "unit_fs.c"
 #include "unit_json.c"
 #include "unit_tar.c"
+#include "unit_image.c"
 
 int main(int argc, char **argv)
 {
@@ -78,6 +79,7 @@ int main(int argc, char **argv)
 		{ "store", test_store },
 		{ "json", test_json },
 		{ "tar", test_tar },
+		{ "image", test_image },
 	};
 	size_t i;
 	setvbuf(stdout, NULL, _IOLBF, 0);
