@@ -362,20 +362,49 @@ static int util_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-/* Human size like Docker's: "4.26MB", "1.2kB", "512B" (decimal units). */
+/* A fixed-point number with `decimals` digits after the point, trailing
+ * zeros dropped ("12.5", "3"): what %g would print, without pulling the
+ * floating-point printf of libc (about 5 KB) into a small binary. */
+static void util_fmt_fixed(uint64_t scaled, int decimals, char *out, size_t size)
+{
+	uint64_t div = 1;
+	int i;
+	char frac[8];
+	for (i = 0; i < decimals; i++)
+		div *= 10;
+	snprintf(frac, sizeof frac, "%0*" PRIu64, decimals, decimals ? scaled % div : 0);
+	for (i = decimals; i > 0 && frac[i - 1] == '0'; i--)
+		frac[i - 1] = 0;
+	snprintf(out, size, "%" PRIu64 "%s%s", scaled / div, frac[0] && decimals ? "." : "",
+		 decimals ? frac : "");
+}
+
+/* Human size like Docker's: "4.26MB", "27.6kB", "512B" (decimal units, three
+ * significant digits). */
 static void util_human_size(uint64_t n, char *out, size_t size)
 {
-	static const char *units[] = { "B", "kB", "MB", "GB", "TB" };
-	double v = (double)n;
-	int u = 0;
-	while (v >= 1000 && u < 4) {
-		v /= 1000;
+	static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB" };
+	uint64_t unit = 1, milli;
+	int u = 0, decimals;
+	char num[32];
+	while (n / unit >= 1000 && u < 5) {
+		unit *= 1000;
 		u++;
 	}
-	if (u == 0)
+	if (u == 0) {
 		snprintf(out, size, "%" PRIu64 "B", n);
+		return;
+	}
+	milli = n / (unit / 1000);          /* the value in thousandths of the unit */
+	decimals = milli >= 100000 ? 0 : milli >= 10000 ? 1 : 2;
+	if (decimals == 0)
+		milli = (milli + 500) / 1000;
+	else if (decimals == 1)
+		milli = (milli + 50) / 100;
 	else
-		snprintf(out, size, "%.3g%s", v, units[u]);
+		milli = (milli + 5) / 10;
+	util_fmt_fixed(milli, decimals, num, sizeof num);
+	snprintf(out, size, "%s%s", num, units[u]);
 }
 
 /* Docker's "x ago" for CREATED columns. */
@@ -411,27 +440,43 @@ static void util_time_rfc3339(const struct timespec *ts, char *out, size_t size)
 		 tm.tm_sec % 100, (int)(ts->tv_nsec % 1000000000));
 }
 
+/* Digits at s: exactly n of them, as a number; -1 if not digits. */
+static int util_digits(const char *s, int n)
+{
+	int v = 0, i;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
 /* Parse RFC 3339 ("2024-01-02T03:04:05.123Z", offsets allowed) to seconds. */
 static int util_parse_rfc3339(const char *s, time_t *out)
 {
 	struct tm tm;
-	int off = 0, sign = 0;
+	int off = 0;
 	const char *p;
 	memset(&tm, 0, sizeof tm);
-	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-			 &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+	if (!s || strlen(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') ||
+	    s[13] != ':' || s[16] != ':')
 		return -1;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
+	tm.tm_year = util_digits(s, 4) - 1900;
+	tm.tm_mon = util_digits(s + 5, 2) - 1;
+	tm.tm_mday = util_digits(s + 8, 2);
+	tm.tm_hour = util_digits(s + 11, 2);
+	tm.tm_min = util_digits(s + 14, 2);
+	tm.tm_sec = util_digits(s + 17, 2);
+	if (tm.tm_year < -1900 || tm.tm_mon < 0 || tm.tm_mday < 0 || tm.tm_hour < 0 ||
+	    tm.tm_min < 0 || tm.tm_sec < 0)
+		return -1;
 	p = s + 19;
 	if (*p == '.')
 		for (p++; *p >= '0' && *p <= '9'; p++) {}
-	if (*p == '+' || *p == '-') {
-		int h = 0, m = 0;
-		sign = *p == '-' ? -1 : 1;
-		if (sscanf(p + 1, "%2d:%2d", &h, &m) == 2)
-			off = sign * (h * 3600 + m * 60);
-	}
+	if ((*p == '+' || *p == '-') && util_digits(p + 1, 2) >= 0 && p[3] == ':' &&
+	    util_digits(p + 4, 2) >= 0)
+		off = (*p == '-' ? -1 : 1) * (util_digits(p + 1, 2) * 3600 + util_digits(p + 4, 2) * 60);
 	*out = timegm(&tm) - off;
 	return 0;
 }
@@ -1075,6 +1120,36 @@ static size_t json_digits(const struct json_parser *p, size_t *i)
 
 /* A literal or a number. Numbers keep their source text (so integers beyond
  * 2^53 survive a round trip) and its value as a double. */
+/* The value of a number already checked against the grammar. Exact for
+ * integers up to 2^53 (sizes, counts); other values are close enough for
+ * minirun, which keeps the source text for anything it writes back. Not
+ * strtod: that brings libc's decimal float scanner (about 5 KB). */
+static double json_number_value(const char *s)
+{
+	double v = 0, scale = 1;
+	int neg = *s == '-', exp = 0, eneg = 0;
+	if (neg)
+		s++;
+	for (; *s >= '0' && *s <= '9'; s++)
+		v = v * 10 + (*s - '0');
+	if (*s == '.')
+		for (s++; *s >= '0' && *s <= '9'; s++) {
+			scale /= 10;
+			v += (*s - '0') * scale;
+		}
+	if (*s == 'e' || *s == 'E') {
+		s++;
+		eneg = *s == '-';
+		if (*s == '-' || *s == '+')
+			s++;
+		for (; *s >= '0' && *s <= '9' && exp < 400; s++)
+			exp = exp * 10 + (*s - '0');
+		while (exp-- > 0)
+			v = eneg ? v / 10 : v * 10;
+	}
+	return neg ? -v : v;
+}
+
 static int json_scalar(struct json_parser *p, struct mr_json *v, int c)
 {
 	size_t i = p->pos, n;
@@ -1111,7 +1186,7 @@ static int json_scalar(struct json_parser *p, struct mr_json *v, int c)
 	memcpy(p->chars, p->s + p->pos, v->len);
 	p->chars[v->len] = 0;
 	p->chars += v->len + 1;
-	v->num = strtod(v->str, NULL);
+	v->num = json_number_value(v->str);
 	p->pos = i;
 	return 0;
 bad:
@@ -3698,7 +3773,7 @@ static int image_drain(struct stream *s, struct mr_err *err)
 static void image_progress(struct image_load *ld, const char *what, const char *id,
 			   uint64_t bytes, double secs)
 {
-	char size[32], rate[32];
+	char size[32], rate[32], secs_str[32];
 	if (ld->quiet)
 		return;
 	if (ld->tty)
@@ -3706,7 +3781,8 @@ static void image_progress(struct image_load *ld, const char *what, const char *
 	util_human_size(bytes, size, sizeof size);
 	util_human_size(secs > 0.001 ? (uint64_t)((double)bytes / secs) : bytes * 1000, rate,
 			sizeof rate);
-	printf("%s %.12s: %s in %.2fs (%s/s)\n", what, id, size, secs, rate);
+	util_fmt_fixed((uint64_t)(secs * 100 + 0.5), 2, secs_str, sizeof secs_str);
+	printf("%s %.12s: %s in %ss (%s/s)\n", what, id, size, secs_str, rate);
 	fflush(stdout);
 }
 

@@ -13,11 +13,8 @@ mkdir -p "$dir"
 variant() {
 	name=$1; shift
 	{
+		# MINIRUN_PRESET stays "full": only the flag may change the size.
 		echo "#include \"$(pwd)/configs/full.h\""
-		if [ "$name" != full ]; then
-			echo "#undef MINIRUN_PRESET"
-			echo "#define MINIRUN_PRESET \"full-$name\""
-		fi
 		for kv in "$@"; do
 			echo "#undef MINIRUN_WITH_${kv%=*}"
 			echo "#define MINIRUN_WITH_${kv%=*} ${kv#*=}"
