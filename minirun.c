@@ -897,6 +897,49 @@ static int fs_empty_dir(int fd, const struct fs_mount_key *top, const char *wher
 	return rc;
 }
 
+/* Fail, naming it, if anything under the open folder fd is another mount
+ * (checked before a removal that must not half-happen). */
+static int fs_check_no_mounts(int fd, const struct fs_mount_key *top, const char *where,
+			      int depth, struct mr_err *err)
+{
+	DIR *d;
+	struct dirent *de;
+	int rc = 0, dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (depth > MINIRUN_MAX_PATH / 2)
+		return mr_err_set(err, ELOOP, "%s: folders nested too deep", where);
+	if (dupfd < 0 || !(d = fdopendir(dupfd))) {
+		if (dupfd >= 0)
+			close(dupfd);
+		return mr_err_sys(err, "%s", where);
+	}
+	rewinddir(d);
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		struct fs_mount_key key;
+		int sub;
+		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) {
+			/* a file bind-mounted here has another mount id too */
+			uint64_t id = compat_mount_id(fd, de->d_name);
+			if (id && top->mnt_id && id != top->mnt_id)
+				rc = mr_err_set(err, EXDEV, "%s/%s: another filesystem is mounted "
+						"there", where, de->d_name);
+			continue;
+		}
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0)
+			continue;
+		if (fs_mount_key(sub, &key) < 0 || !fs_same_mount(&key, top))
+			rc = mr_err_set(err, EXDEV, "%s/%s: another filesystem is mounted there",
+					where, de->d_name);
+		else
+			rc = fs_check_no_mounts(sub, top, where, depth + 1, err);
+		close(sub);
+	}
+	closedir(d);
+	return rc;
+}
+
 /* see minirun.h */
 int mr_remove_tree(int dirfd, const char *name, struct mr_err *err)
 {
@@ -4836,6 +4879,20 @@ static int volume_remove(struct mr_store *st, const char *name, struct mr_err *e
 		return -1;
 	volfd = volume_dirfd(st, err);
 	rc = volfd < 0 ? -1 : 0;
+	if (rc == 0) {
+		/* Refuse before anything moves if a mount is inside: the volume
+		 * must stay whole when its removal cannot complete. */
+		struct fs_mount_key top;
+		int vfd = openat(volfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (vfd < 0 || fs_mount_key(vfd, &top) < 0)
+			rc = mr_err_sys(err, "remove volume %s", name);
+		else
+			rc = fs_check_no_mounts(vfd, &top, name, 0, err);
+		if (vfd >= 0)
+			close(vfd);
+		if (rc < 0)
+			mr_err_ctx(err, "remove volume");
+	}
 	if (rc == 0 && renameat(volfd, name, tmpfd, "v") < 0)
 		rc = mr_err_sys(err, "remove volume %s", name);
 	if (volfd >= 0)
