@@ -112,16 +112,23 @@ struct compat_statx {
 
 /* Mount id of an fd (or of name in dirfd), 0 when the kernel cannot tell:
  * callers then compare st_dev, which misses bind mounts of the same
- * filesystem but is the best a pre-5.8 kernel allows. */
+ * filesystem. statx (5.8+) first; then name_to_handle_at, which reports the
+ * mount id even when the handle does not fit (kernels since 2.6.39; also
+ * where statx claims a mount id but writes 0, as qemu-user 7.2 does). */
 static uint64_t compat_mount_id(int dirfd, const char *name)
 {
 	struct compat_statx sx;
+	struct { unsigned int bytes; int type; } handle = { 0, 0 };
+	int flags = AT_SYMLINK_NOFOLLOW | (name && *name ? 0 : AT_EMPTY_PATH);
+	int mnt = 0;
 	memset(&sx, 0, sizeof sx);
-	if (syscall(SYS_statx, dirfd, name && *name ? name : "",
-		    AT_SYMLINK_NOFOLLOW | (name && *name ? 0 : AT_EMPTY_PATH),
-		    STATX_MNT_ID, &sx) != 0)
-		return 0;
-	return (sx.stx_mask & STATX_MNT_ID) ? sx.stx_mnt_id : 0;
+	if (syscall(SYS_statx, dirfd, name && *name ? name : "", flags, STATX_MNT_ID, &sx) == 0 &&
+	    (sx.stx_mask & STATX_MNT_ID) && sx.stx_mnt_id)
+		return sx.stx_mnt_id;
+	if ((syscall(SYS_name_to_handle_at, dirfd, name && *name ? name : "", &handle, &mnt,
+		     flags & AT_EMPTY_PATH) == 0 || errno == EOVERFLOW) && mnt > 0)
+		return (uint64_t)mnt;
+	return 0;
 }
 
 static int compat_pivot_root(const char *new_root, const char *put_old)
@@ -869,8 +876,20 @@ static int fs_empty_dir(int fd, const struct fs_mount_key *top, const char *wher
 		}
 		{
 			struct fs_mount_key key;
-			int sub = openat(fd, de->d_name,
-					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			/* openat2 refuses to cross any mount (bind mounts of the
+			 * same filesystem too) where the kernel has it. */
+			int sub = compat_openat2(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+						 O_CLOEXEC, 0, RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS);
+			if (sub < 0 && errno == EXDEV) {
+				rc = mr_err_set(err, EXDEV,
+						"remove %s/%s: another filesystem is mounted there; "
+						"refusing to delete through a mount",
+						where, de->d_name);
+				break;
+			}
+			if (sub < 0)
+				sub = openat(fd, de->d_name,
+					     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (sub < 0) {
 				rc = mr_err_sys(err, "remove %s/%s", where, de->d_name);
 				break;

@@ -2,6 +2,8 @@
  * the lead). Run as root: devices, chown and trusted.* xattrs need it. Tars are
  * built in memory by a small writer below; gzip, zstd, GNU tar and bsdtar make
  * the "real producer" inputs when they are installed (else "skipped"). */
+/* tt_sh formats shell commands from tables of format strings. */
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
 
 /* ---- An in-memory stream that returns at most `chunk` bytes per read ---- */
 struct tt_mem {
