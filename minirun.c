@@ -3778,6 +3778,15 @@ struct image_load {
 	size_t nblobs;
 	size_t meta_bytes;                   /* memory held by metadata entries */
 	int dirfd;                           /* OCI layout folder, else -1 */
+	/* A source of blobs by digest, read on demand (a layout folder, a
+	 * registry): opens one blob as a stream and says its size (or
+	 * UINT64_MAX when unknown); `close_blob` ends it. NULL for archives,
+	 * whose blobs were all taken while scanning. */
+	int (*open_blob)(struct image_load *ld, const char *digest, struct stream **in,
+			 uint64_t *size, struct mr_err *err);
+	void (*close_blob)(struct image_load *ld);
+	void *source_ctx;
+	struct image_db *stored;             /* layers already in the store (on demand only) */
 };
 
 #define IMAGE_MAX_BLOBS 4096
@@ -4236,11 +4245,41 @@ static int image_check_size(const struct mr_json *desc, const struct image_blob 
 	return 0;
 }
 
+/* A layer the store already has (by the diff_id its config declares), for
+ * sources read on demand: a placeholder blob stands for it, so it is neither
+ * fetched nor extracted again. */
+static struct image_blob *image_stored_layer(struct image_load *ld, const struct mr_json *desc,
+					     const struct mr_json *diff_id)
+{
+	struct image_blob *b;
+	struct mr_err ignored;
+	const struct mr_json *size = mr_json_get(desc, "size");
+	uint64_t unpacked;
+	char path[96];
+	if (!ld->stored || !mr_json_str(diff_id) || mr_digest_valid(diff_id->str) < 0 ||
+	    image_db_layer_size(ld->stored, digest_hex(diff_id->str), &unpacked) < 0)
+		return NULL;
+	snprintf(path, sizeof path, "layers/%s", digest_hex(diff_id->str));
+	if (faccessat(ld->st->rootfd, path, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+		return NULL;
+	b = image_blob_new(ld, path, &ignored);
+	if (!b)
+		return NULL;
+	b->is_layer = 1;
+	snprintf(b->digest, sizeof b->digest, "%s", mr_json_str(mr_json_get(desc, "digest")));
+	snprintf(b->diff_id, sizeof b->diff_id, "%s", diff_id->str);
+	b->bytes = size && size->type == MR_JSON_NUMBER ? (uint64_t)size->num : 0;
+	b->unpacked = unpacked;
+	if (!ld->quiet)
+		printf("%.12s: Already exists\n", digest_hex(b->digest));
+	return b;
+}
+
 /* One OCI/Docker manifest (by digest) into an image_found. */
 static int image_resolve_manifest(struct image_load *ld, const char *digest,
 				  struct image_found *f, struct mr_err *err)
 {
-	struct mr_json_doc doc = { 0 };
+	struct mr_json_doc doc = { 0 }, cfg = { 0 };
 	const struct mr_json *layers, *l;
 	const char *cd;
 	int rc = -1;
@@ -4260,6 +4299,8 @@ static int image_resolve_manifest(struct image_load *ld, const char *digest,
 	if (!f->config || image_check_size(mr_json_get(doc.root, "config"), f->config, err) < 0)
 		goto out;
 	f->layers = util_xcalloc(layers->count, sizeof *f->layers);
+	if (ld->open_blob && image_blob_json(f->config, &cfg, err) < 0)
+		goto out;
 	for (l = layers->child; l; l = l->next) {
 		const char *ld_digest = image_desc_digest(l, "manifest layer", err);
 		const char *mt = mr_json_str(mr_json_get(l, "mediaType"));
@@ -4271,6 +4312,11 @@ static int image_resolve_manifest(struct image_load *ld, const char *digest,
 				   ld_digest, mt);
 			goto out;
 		}
+		if (ld->open_blob && (b = image_stored_layer(ld, l, mr_json_at(mr_json_get(
+				mr_json_get(cfg.root, "rootfs"), "diff_ids"), f->nlayers))) != NULL) {
+			f->layers[f->nlayers++] = b;  /* in the store: not fetched again */
+			continue;
+		}
 		b = image_blob_by_digest(ld, ld_digest, 1, err);
 		if (!b || image_check_size(l, b, err) < 0)
 			goto out;
@@ -4278,6 +4324,7 @@ static int image_resolve_manifest(struct image_load *ld, const char *digest,
 	}
 	rc = image_check_layers(f, err);
 out:
+	mr_json_free(&cfg);
 	mr_json_free(&doc);
 	return rc;
 }
@@ -4442,26 +4489,16 @@ static struct image_blob *image_blob_by_digest(struct image_load *ld, const char
 	struct image_blob *b;
 	snprintf(path, sizeof path, "blobs/sha256/%s", digest_hex(digest));
 	b = image_blob_by_path(ld, path);
-	if (!b && ld->dirfd >= 0) {
-		/* Layout folder: blobs are read when a manifest asks for them. */
-		struct stream_fd in;
-		struct stat stbuf;
-		int fd = openat(ld->dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0) {
-			mr_err_sys(err, "%s/%s", ld->source, path);
+	if (!b && ld->open_blob) {
+		struct stream *in;
+		uint64_t size;
+		int rc;
+		if (ld->open_blob(ld, digest, &in, &size, err) < 0)
 			return NULL;
-		}
-		if (fstat(fd, &stbuf) < 0 || !S_ISREG(stbuf.st_mode)) {
-			close(fd);
-			mr_err_set(err, MR_EINVAL_INPUT, "%s/%s: not a regular file", ld->source, path);
+		rc = image_take_entry(ld, path, in, size, err);
+		ld->close_blob(ld);
+		if (rc < 0)
 			return NULL;
-		}
-		stream_fd_init(&in, fd);
-		if (image_take_entry(ld, path, &in.s, (uint64_t)stbuf.st_size, err) < 0) {
-			close(fd);
-			return NULL;
-		}
-		close(fd);
 		b = ld->blobs[ld->nblobs - 1];
 	}
 	if (!b) {
@@ -4482,6 +4519,35 @@ static struct image_blob *image_blob_by_digest(struct image_load *ld, const char
 		return NULL;
 	}
 	return b;
+}
+
+/* Blobs of an OCI layout folder: blobs/sha256/HEX, regular files only. */
+static int image_dir_open_blob(struct image_load *ld, const char *digest, struct stream **in,
+			       uint64_t *size, struct mr_err *err)
+{
+	static struct stream_fd src;
+	char path[96];
+	struct stat sb;
+	int fd;
+	snprintf(path, sizeof path, "blobs/sha256/%s", digest_hex(digest));
+	fd = openat(ld->dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return mr_err_sys(err, "%s/%s", ld->source, path);
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return mr_err_set(err, MR_EINVAL_INPUT, "%s/%s: not a regular file", ld->source, path);
+	}
+	stream_fd_init(&src, fd);
+	*in = &src.s;
+	*size = (uint64_t)sb.st_size;
+	ld->source_ctx = &src;
+	return 0;
+}
+
+static void image_dir_close_blob(struct image_load *ld)
+{
+	struct stream_fd *src = ld->source_ctx;
+	close(src->fd);
 }
 
 /* The manifest that a docker-archive lacks, so every stored image has one
@@ -4570,8 +4636,14 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 		for (j = 0; j < f->nlayers; j++) {
 			struct image_blob *l = f->layers[j];
 			const char *hex = digest_hex(l->diff_id);
-			if (l->tmpfd < 0 || faccessat(layersfd, hex, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			if (faccessat(layersfd, hex, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 				continue;  /* already stored (by this load or an earlier one) */
+			if (l->tmpfd < 0) {
+				/* skipped as stored, then removed by an rmi meanwhile */
+				mr_err_set(err, MR_ENOTFOUND, "layer %s was removed from the store "
+					   "during the load; try again", l->diff_id);
+				goto out;
+			}
 			if (renameat(st->rootfd, l->tmpname, layersfd, hex) < 0) {
 				mr_err_sys(err, "store layer %s", l->diff_id);
 				goto out;
@@ -4659,6 +4731,7 @@ static int image_scan_archive(struct image_load *ld, struct stream *in, struct m
 /* Load everything from a file, stdin or an OCI layout folder. */
 static int image_load(struct image_load *ld, int fd, struct mr_err *err)
 {
+	struct image_db stored = { 0 };
 	struct image_found *found = NULL;
 	struct image_blob *mf, *idx;
 	size_t nfound = 0, i, j;
@@ -4681,6 +4754,8 @@ static int image_load(struct image_load *ld, int fd, struct mr_err *err)
 	} else {
 		struct stream_fd src;
 		int ifd = openat(ld->dirfd, "index.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (image_db_read(ld->st, &stored, err) == 0)
+			ld->stored = &stored;
 		mf = NULL;
 		if (ifd < 0) {
 			mr_err_sys(err, "load %s: index.json", ld->source);
@@ -4717,6 +4792,8 @@ out:
 		image_found_free(&found[i]);
 	free(found);
 	image_load_free(ld);
+	image_db_free(&stored);
+	ld->stored = NULL;
 	return rc;
 }
 
@@ -5892,6 +5969,8 @@ static int cmd_load(struct cli *c, int argc, char **argv)
 			mr_err_sys(&c->err, "load %s", dir);
 			goto fail;
 		}
+		ld.open_blob = image_dir_open_blob;
+		ld.close_blob = image_dir_close_blob;
 	} else if (input) {
 		fd = open(input, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {

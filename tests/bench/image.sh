@@ -95,7 +95,7 @@ unshare -m --propagation private \
 	debootstrap --variant=minbase "$suite" "$r" "$mirror" >"$tmp/debootstrap.log" 2>&1 ||
 	{ tail -n 20 "$tmp/debootstrap.log" >&2; die "debootstrap failed"; }
 log "debootstrap done ($(($(date +%s) - start)) s)"
-umoci repack --image "$tmp/oci:pg" \
+umoci repack --image "$tmp/oci:pg" --refresh-bundle \
 	--history.created_by "debootstrap --variant=minbase $suite" "$tmp/bundle"
 
 cp /etc/resolv.conf "$r/etc/resolv.conf"
