@@ -5563,15 +5563,7558 @@ static int mount_read_json(const struct mr_json *v, struct mount_spec *m, struct
 	return 0;
 }
 
-/* ==== [10] CONTAINER: lifecycle (placeholder until the containers land) ==== */
+/* ==== [09c] HTTP: HTTP/1.1 client over TCP and BearSSL TLS ====
+ * What a registry pull needs and no more: one connection at a time (a pull is
+ * sequential, and one TLS engine is 17 KB of buffers), reused while requests
+ * go to the same scheme, host and port (keep-alive); bounded response heads;
+ * bodies (Content-Length, chunked, or up to the close) as a `struct stream`,
+ * so a blob goes from the socket through the hashes into the extractor
+ * without being stored. Timeouts on connect and on every read and write.
+ * TLS: TLS 1.2 with ECDHE and AES-GCM or ChaCha20-Poly1305 (what registries,
+ * CDNs and Go's TLS server offer), the chain checked against the CA bundle
+ * plus Docker-style certs.d folders, and the host name (or IP address, which
+ * BearSSL itself does not check) matched against the server certificate. */
 
-static int container_users_of_image(struct mr_store *st, const char *image_id, char *who,
-				    size_t size)
+#if MINIRUN_WITH_PULL
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+/* Where TLS trust comes from and where credentials live, unless MINIRUN_CA_FILE,
+ * MINIRUN_CERTS_D or MINIRUN_AUTH_FILE say otherwise. */
+#ifndef MINIRUN_DEFAULT_CA_FILE
+#define MINIRUN_DEFAULT_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
+#endif
+#ifndef MINIRUN_DEFAULT_CONF
+#define MINIRUN_DEFAULT_CONF "/etc/minirun"
+#endif
+
+#define HTTP_RBUF 8192                 /* read buffer; also the longest header line */
+#define HTTP_MAX_HEAD (64u << 10)      /* all header lines of one response */
+#define HTTP_URL_MAX 4096              /* signed CDN redirects run to 2 KB */
+
+struct http_url {
+	int tls;
+	char host[256];                /* name or address, no IPv6 brackets */
+	char port[6];
+	char path[HTTP_URL_MAX];       /* path and query */
+};
+
+struct http_resp {
+	int status;
+	int close;                     /* the server closes after this response */
+	int chunked;
+	uint64_t length;               /* Content-Length, or UINT64_MAX */
+	char location[HTTP_URL_MAX];
+	char auth[1024];               /* WWW-Authenticate */
+	char type[128];                /* Content-Type */
+	char range[128];               /* Content-Range */
+};
+
+struct http_tls;
+
+/* --ca-file: replaces the CA bundle (as MINIRUN_CA_FILE does). */
+static const char *tls_ca_file;
+
+struct http_conn {
+	int fd;                        /* -1 when closed */
+	int tls;
+	char host[256], port[6];
+	int timeout;                   /* seconds for connect and each read/write */
+	int eof;                       /* the peer closed (TLS reports it as an I/O error) */
+	int sys_errno;                 /* errno of the last socket failure */
+	unsigned char rbuf[HTTP_RBUF];
+	size_t rpos, rlen;
+	struct http_tls *t;            /* allocated at the first https connection */
+};
+
+/* ---- base64 (basic auth, config.json's "auth", PEM) ---- */
+static const char http_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* out must hold 4 * ((n + 2) / 3) + 1 bytes. */
+static void http_b64_encode(const void *in, size_t n, char *out)
 {
-	(void)st; (void)image_id; (void)who; (void)size;
+	const unsigned char *p = in;
+	size_t i;
+	for (i = 0; i + 2 < n; i += 3, out += 4) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+		out[0] = http_b64[v >> 18];
+		out[1] = http_b64[(v >> 12) & 63];
+		out[2] = http_b64[(v >> 6) & 63];
+		out[3] = http_b64[v & 63];
+	}
+	if (i < n) {
+		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
+		out[0] = http_b64[v >> 18];
+		out[1] = http_b64[(v >> 12) & 63];
+		out[2] = i + 1 < n ? http_b64[(v >> 6) & 63] : '=';
+		out[3] = '=';
+		out += 4;
+	}
+	*out = 0;
+}
+
+/* Decode standard base64, blanks and line ends skipped, padding optional;
+ * -1 on a bad character or when the result does not fit in size - 1 bytes.
+ * The result is NUL-terminated; out may be in (decoding in place). */
+static int http_b64_decode(const char *in, void *outp, size_t size, size_t *outlen)
+{
+	unsigned char *out = outp;
+	uint32_t acc = 0;
+	size_t n = 0;
+	int bits = 0;
+	for (; *in && *in != '='; in++) {
+		const char *c = memchr(http_b64, *in, 64);
+		if (strchr(" \t\r\n", *in))
+			continue;
+		if (!c)
+			return -1;
+		acc = acc << 6 | (uint32_t)(c - http_b64);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n + 1 >= size)
+				return -1;
+			out[n++] = (unsigned char)(acc >> bits);
+		}
+	}
+	while (*in == '=' || (*in && strchr(" \t\r\n", *in)))
+		in++;
+	if (*in)
+		return -1;
+	out[n] = 0;
+	*outlen = n;
 	return 0;
 }
 
+/* Parse an absolute http(s) URL. User information ("user@host") is refused:
+ * credentials never travel in URLs. */
+static int http_url_parse(const char *s, struct http_url *u, struct mr_err *err)
+{
+	const char *p, *end, *hend, *rest;
+	size_t n;
+	if (util_starts_with(s, "https://"))
+		u->tls = 1, p = s + 8;
+	else if (util_starts_with(s, "http://"))
+		u->tls = 0, p = s + 7;
+	else
+		return mr_err_set(err, MR_EINVAL_INPUT, "unsupported URL %.200s", s);
+	end = p + strcspn(p, "/?#");
+	if (memchr(p, '@', (size_t)(end - p)))
+		return mr_err_set(err, MR_EINVAL_INPUT, "URL with user information refused: %.200s", s);
+	if (*p == '[') {
+		hend = memchr(p, ']', (size_t)(end - p));
+		if (!hend)
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid URL %.200s", s);
+		p++;
+		rest = hend + 1;
+	} else {
+		hend = memchr(p, ':', (size_t)(end - p));
+		if (!hend)
+			hend = end;
+		rest = hend;
+	}
+	n = (size_t)(hend - p);
+	if (!n || n >= sizeof u->host)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid host in URL %.200s", s);
+	memcpy(u->host, p, n);
+	u->host[n] = 0;
+	if (*rest == ':') {
+		size_t k = (size_t)(end - rest - 1);
+		uint64_t port;
+		char num[8];
+		if (!k || k > 5)
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid port in URL %.200s", s);
+		memcpy(num, rest + 1, k);
+		num[k] = 0;
+		if (util_parse_u64(num, &port) < 0 || !port || port > 65535)
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid port in URL %.200s", s);
+		snprintf(u->port, sizeof u->port, "%u", (unsigned)port);
+	} else if (rest != end) {
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid URL %.200s", s);
+	} else {
+		snprintf(u->port, sizeof u->port, "%s", u->tls ? "443" : "80");
+	}
+	n = strcspn(end, "#");
+	if (n + 2 > sizeof u->path)
+		return mr_err_set(err, MR_EINVAL_INPUT, "URL too long: %.200s", s);
+	snprintf(u->path, sizeof u->path, "%s%.*s", *end == '/' ? "" : "/", (int)n, end);
+	return 0;
+}
+
+/* A Location header against the URL it answers: absolute, scheme-relative
+ * ("//host/x") or an absolute path. */
+static int http_url_resolve(const struct http_url *base, const char *loc, struct http_url *out,
+			    struct mr_err *err)
+{
+	char abs[HTTP_URL_MAX + 16];
+	if (loc[0] == '/' && loc[1] == '/') {
+		snprintf(abs, sizeof abs, "%s:%s", base->tls ? "https" : "http", loc);
+		return http_url_parse(abs, out, err);
+	}
+	if (loc[0] == '/') {
+		*out = *base;
+		if (strlen(loc) >= sizeof out->path)
+			return mr_err_set(err, MR_EINVAL_INPUT, "redirect too long");
+		snprintf(out->path, sizeof out->path, "%.*s", (int)strcspn(loc, "#"), loc);
+		return 0;
+	}
+	return http_url_parse(loc, out, err);
+}
+
+/* "host", "host:port" or "[v6]:port" as the Host header wants it. */
+static void http_hostport(const char *host, const char *port, int tls, char *out, size_t size)
+{
+	int v6 = strchr(host, ':') != NULL;
+	int dflt = !strcmp(port, tls ? "443" : "80");
+	snprintf(out, size, "%s%s%s%s%s", v6 ? "[" : "", host, v6 ? "]" : "", dflt ? "" : ":",
+		 dflt ? "" : port);
+}
+
+static void http_close(struct http_conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->rpos = c->rlen = 0;
+}
+
+/* A socket failure as an error naming the peer; a timeout reads as one. */
+static int http_sys_fail(struct http_conn *c, int e, struct mr_err *err)
+{
+	errno = e == EAGAIN || e == EWOULDBLOCK ? ETIMEDOUT : e ? e : ECONNRESET;
+	return mr_err_sys(err, "%s:%s", c->host, c->port);
+}
+
+#if MINIRUN_WITH_TLS
+static int tls_start(struct http_conn *c, struct mr_err *err);
+static ssize_t tls_read(struct http_conn *c, void *buf, size_t n, struct mr_err *err);
+static int tls_write(struct http_conn *c, const void *buf, size_t n, struct mr_err *err);
+#endif
+
+static int http_connect(struct http_conn *c, const struct http_url *u, struct mr_err *err)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	struct timeval tv;
+	int rc, fd = -1, saved = ECONNREFUSED;
+	http_close(c);
+	snprintf(c->host, sizeof c->host, "%s", u->host);
+	snprintf(c->port, sizeof c->port, "%s", u->port);
+	c->tls = u->tls;
+	c->eof = c->sys_errno = 0;
+#if !MINIRUN_WITH_TLS
+	if (u->tls)
+		return mr_err_set(err, MR_EDISABLED, "https://%s:%s: built without MINIRUN_WITH_TLS",
+				  u->host, u->port);
+#endif
+	memset(&hints, 0, sizeof hints);
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	rc = getaddrinfo(u->host, u->port, &hints, &res);
+	if (rc)
+		return mr_err_set(err, rc == EAI_AGAIN ? EAGAIN : MR_ENOTFOUND, "lookup %s: %s",
+				  u->host, rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+	for (ai = res; ai; ai = ai->ai_next) {
+		struct pollfd pfd;
+		socklen_t len = sizeof saved;
+		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (fd < 0) {
+			saved = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		saved = errno;
+		if (saved == EINPROGRESS) {
+			pfd.fd = fd;
+			pfd.events = POLLOUT;
+			rc = poll(&pfd, 1, c->timeout * 1000);
+			saved = rc == 0 ? ETIMEDOUT : rc < 0 ? errno : 0;
+			if (!saved && getsockopt(fd, SOL_SOCKET, SO_ERROR, &saved, &len) < 0)
+				saved = errno;
+			if (!saved)
+				break;
+		}
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		errno = saved;
+		return mr_err_sys(err, "connect to %s:%s", u->host, u->port);
+	}
+	/* Blocking from now on, each read and write bounded by the timeout. */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	tv.tv_sec = c->timeout;
+	tv.tv_usec = 0;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	c->fd = fd;
+#if MINIRUN_WITH_TLS
+	if (c->tls && tls_start(c, err) < 0) {
+		http_close(c);
+		return -1;
+	}
+#endif
+	return 0;
+}
+
+/* Socket reads and writes; 0 from a read is the peer's close. */
+static ssize_t http_sock_read(struct http_conn *c, void *buf, size_t n)
+{
+	for (;;) {
+		ssize_t r = read(c->fd, buf, n);
+		if (r > 0)
+			return r;
+		if (r == 0)
+			c->eof = 1;
+		else if (errno == EINTR)
+			continue;
+		else
+			c->sys_errno = errno;
+		return r;
+	}
+}
+
+static int http_sock_write(struct http_conn *c, const void *buf, size_t n)
+{
+	const char *p = buf;
+	while (n) {
+		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			c->sys_errno = errno;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static ssize_t http_raw_read(struct http_conn *c, void *buf, size_t n, struct mr_err *err)
+{
+	ssize_t r;
+#if MINIRUN_WITH_TLS
+	if (c->tls)
+		return tls_read(c, buf, n, err);
+#endif
+	r = http_sock_read(c, buf, n);
+	return r < 0 ? http_sys_fail(c, c->sys_errno, err) : r;
+}
+
+static int http_raw_write(struct http_conn *c, const void *buf, size_t n, struct mr_err *err)
+{
+#if MINIRUN_WITH_TLS
+	if (c->tls)
+		return tls_write(c, buf, n, err);
+#endif
+	return http_sock_write(c, buf, n) < 0 ? http_sys_fail(c, c->sys_errno, err) : 0;
+}
+
+/* More bytes into the read buffer: the count, 0 at the peer's close. */
+static ssize_t http_fill(struct http_conn *c, struct mr_err *err)
+{
+	ssize_t r;
+	if (c->rpos == c->rlen)
+		c->rpos = c->rlen = 0;
+	if (c->rpos && c->rlen == sizeof c->rbuf) {
+		memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
+		c->rlen -= c->rpos;
+		c->rpos = 0;
+	}
+	r = http_raw_read(c, c->rbuf + c->rlen, sizeof c->rbuf - c->rlen, err);
+	if (r > 0)
+		c->rlen += (size_t)r;
+	return r;
+}
+
+/* One CRLF (or LF) terminated line without its end; lines longer than the
+ * read buffer are refused. */
+static int http_line(struct http_conn *c, char *line, size_t size, struct mr_err *err)
+{
+	for (;;) {
+		unsigned char *nl = memchr(c->rbuf + c->rpos, '\n', c->rlen - c->rpos);
+		ssize_t r;
+		if (nl) {
+			size_t n = (size_t)(nl - (c->rbuf + c->rpos));
+			if (n >= size)
+				return mr_err_set(err, MR_EINVAL_INPUT, "%s: HTTP header line too long",
+						  c->host);
+			memcpy(line, c->rbuf + c->rpos, n);
+			if (n && line[n - 1] == '\r')
+				n--;
+			line[n] = 0;
+			c->rpos += (size_t)(nl - (c->rbuf + c->rpos)) + 1;
+			return 0;
+		}
+		if (c->rlen - c->rpos >= size - 1 || (c->rpos == 0 && c->rlen == sizeof c->rbuf))
+			return mr_err_set(err, MR_EINVAL_INPUT, "%s: HTTP header line too long", c->host);
+		r = http_fill(c, err);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return mr_err_set(err, ECONNRESET, "%s:%s: connection closed by the server",
+					  c->host, c->port);
+	}
+}
+
+/* Case-insensitive "Name:" prefix; returns the value with blanks trimmed. */
+static char *http_header_value(char *line, const char *name)
+{
+	size_t n = strlen(name);
+	char *v, *e;
+	if (strncasecmp(line, name, n) || line[n] != ':')
+		return NULL;
+	for (v = line + n + 1; *v == ' ' || *v == '\t'; v++) {}
+	for (e = v + strlen(v); e > v && (e[-1] == ' ' || e[-1] == '\t'); e--) {}
+	*e = 0;
+	return v;
+}
+
+static int http_copy_header(char *dst, size_t size, const char *v, const char *name,
+			    struct mr_err *err)
+{
+	if (util_strlcpy(dst, v, size) < 0)
+		return mr_err_set(err, MR_EINVAL_INPUT, "HTTP header %s too long", name);
+	return 0;
+}
+
+/* Status line and headers of one response (1xx interim responses skipped). */
+static int http_read_head(struct http_conn *c, struct http_resp *r, struct mr_err *err)
+{
+	char line[HTTP_RBUF];
+	size_t total = 0;
+	int interim = 0, minor;
+	char *v;
+again:
+	r->status = 0;
+	r->close = r->chunked = 0;
+	r->length = UINT64_MAX;
+	r->location[0] = r->auth[0] = r->type[0] = r->range[0] = 0;
+	if (http_line(c, line, sizeof line, err) < 0)
+		return -1;
+	if (strncmp(line, "HTTP/1.", 7) || (line[7] != '0' && line[7] != '1') || line[8] != ' ' ||
+	    util_digits(line + 9, 3) < 100 || (line[12] && line[12] != ' '))
+		return mr_err_set(err, MR_EINVAL_INPUT, "%s:%s: not an HTTP/1.x response: %.60s",
+				  c->host, c->port, line);
+	minor = line[7] - '0';
+	r->status = util_digits(line + 9, 3);
+	r->close = minor == 0;
+	for (;;) {
+		if (http_line(c, line, sizeof line, err) < 0)
+			return -1;
+		if (!line[0])
+			break;
+		total += strlen(line) + 2;
+		if (total > HTTP_MAX_HEAD)
+			return mr_err_set(err, MR_EINVAL_INPUT, "%s: HTTP response head larger than %u bytes",
+					  c->host, HTTP_MAX_HEAD);
+		if ((v = http_header_value(line, "content-length"))) {
+			uint64_t n;
+			if (util_parse_u64(v, &n) < 0 || (r->length != UINT64_MAX && r->length != n))
+				return mr_err_set(err, MR_EINVAL_INPUT, "%s: bad Content-Length %.40s",
+						  c->host, v);
+			r->length = n;
+		} else if ((v = http_header_value(line, "transfer-encoding"))) {
+			size_t n = strlen(v);
+			r->chunked = n >= 7 && !strcasecmp(v + n - 7, "chunked");
+			if (!r->chunked)
+				return mr_err_set(err, MR_EINVAL_INPUT, "%s: unsupported "
+						  "Transfer-Encoding %.40s", c->host, v);
+		} else if ((v = http_header_value(line, "connection"))) {
+			if (strcasestr(v, "close"))
+				r->close = 1;
+			else if (minor == 0 && strcasestr(v, "keep-alive"))
+				r->close = 0;
+		} else if ((v = http_header_value(line, "location"))) {
+			if (http_copy_header(r->location, sizeof r->location, v, "Location", err) < 0)
+				return -1;
+		} else if ((v = http_header_value(line, "www-authenticate"))) {
+			/* Several challenges: keep the first Bearer, else the first. */
+			if ((!r->auth[0] || strncasecmp(r->auth, "bearer ", 7)) &&
+			    http_copy_header(r->auth, sizeof r->auth, v, "WWW-Authenticate", err) < 0)
+				return -1;
+		} else if ((v = http_header_value(line, "content-type"))) {
+			snprintf(r->type, sizeof r->type, "%s", v);
+		} else if ((v = http_header_value(line, "content-range"))) {
+			snprintf(r->range, sizeof r->range, "%s", v);
+		}
+	}
+	if (r->status < 200 && r->status != 101 && ++interim < 8)
+		goto again;
+	if (r->chunked)
+		r->length = UINT64_MAX;
+	return 0;
+}
+
+/* ---- Response bodies as streams ---- */
+enum { HTTP_BODY_NONE, HTTP_BODY_LENGTH, HTTP_BODY_CHUNKED, HTTP_BODY_CLOSE };
+
+struct http_body {
+	struct stream s;
+	struct http_conn *c;
+	int mode;
+	int done;                      /* the whole body was read */
+	int keep;                      /* the connection may serve the next request */
+	int crlf;                      /* chunked: a CRLF ends the previous chunk */
+	uint64_t left;                 /* LENGTH: bytes left; CHUNKED: left in this chunk */
+	uint64_t count;                /* bytes returned so far */
+};
+
+/* The size line of the next chunk (extensions ignored); the last chunk's
+ * trailers are read and dropped. */
+static int http_chunk_start(struct http_body *b, struct mr_err *err)
+{
+	char line[HTTP_RBUF];
+	uint64_t size = 0;
+	int digits = 0;
+	const char *p;
+	if (b->crlf) {
+		if (http_line(b->c, line, sizeof line, err) < 0)
+			return -1;
+		if (line[0])
+			return mr_err_set(err, MR_EINVAL_INPUT, "%s: bad chunked encoding", b->c->host);
+	}
+	if (http_line(b->c, line, sizeof line, err) < 0)
+		return -1;
+	for (p = line; isxdigit((unsigned char)*p); p++) {
+		if (++digits > 15)
+			return mr_err_set(err, MR_EINVAL_INPUT, "%s: chunk too large", b->c->host);
+		size = size * 16 + (uint64_t)(isdigit((unsigned char)*p) ? *p - '0' :
+					      (tolower((unsigned char)*p) - 'a' + 10));
+	}
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!digits || (*p && *p != ';'))
+		return mr_err_set(err, MR_EINVAL_INPUT, "%s: bad chunk size line %.40s", b->c->host,
+				  line);
+	b->left = size;
+	b->crlf = 1;
+	if (size)
+		return 0;
+	do {            /* trailers, up to the empty line */
+		if (http_line(b->c, line, sizeof line, err) < 0)
+			return -1;
+	} while (line[0]);
+	b->done = 1;
+	return 0;
+}
+
+static ssize_t http_body_read(struct stream *s, void *buf, size_t n, struct mr_err *err)
+{
+	struct http_body *b = (struct http_body *)s;
+	struct http_conn *c = b->c;
+	ssize_t r;
+	size_t take = n;
+	if (b->done || !n)
+		return 0;
+	if (b->mode == HTTP_BODY_CHUNKED && !b->left) {
+		if (http_chunk_start(b, err) < 0)
+			return -1;
+		if (b->done)
+			return 0;
+	}
+	if (b->mode != HTTP_BODY_CLOSE && take > b->left)
+		take = (size_t)b->left;
+	if (c->rpos < c->rlen) {
+		r = (ssize_t)(c->rlen - c->rpos < take ? c->rlen - c->rpos : take);
+		memcpy(buf, c->rbuf + c->rpos, (size_t)r);
+		c->rpos += (size_t)r;
+	} else {
+		/* Large reads go straight to the caller's buffer. */
+		r = http_raw_read(c, buf, take, err);
+		if (r < 0)
+			return -1;
+	}
+	if (r == 0) {
+		if (b->mode == HTTP_BODY_CLOSE) {
+			b->done = 1;
+			return 0;
+		}
+		return mr_err_set(err, ECONNRESET, "%s:%s: connection closed after %" PRIu64
+				  " bytes of the response", c->host, c->port, b->count);
+	}
+	b->count += (uint64_t)r;
+	if (b->mode != HTTP_BODY_CLOSE) {
+		b->left -= (uint64_t)r;
+		if (b->mode == HTTP_BODY_LENGTH && !b->left)
+			b->done = 1;
+	}
+	return r;
+}
+
+static void http_body_init(struct http_body *b, struct http_conn *c, const struct http_resp *r,
+			   int head)
+{
+	memset(b, 0, sizeof *b);
+	b->s.read = http_body_read;
+	b->c = c;
+	b->keep = !r->close;
+	if (head || r->status == 204 || r->status == 304 || r->status < 200) {
+		b->mode = HTTP_BODY_NONE;
+		b->done = 1;
+	} else if (r->chunked) {
+		b->mode = HTTP_BODY_CHUNKED;
+	} else if (r->length != UINT64_MAX) {
+		b->mode = HTTP_BODY_LENGTH;
+		b->left = r->length;
+		b->done = !r->length;
+	} else {
+		b->mode = HTTP_BODY_CLOSE;
+		b->keep = 0;
+	}
+}
+
+/* Done with a response: the connection stays for the next request only
+ * when its body was read to the end and the server keeps it open. */
+static void http_body_end(struct http_body *b)
+{
+	if (!b->done || !b->keep)
+		http_close(b->c);
+}
+
+/* Read a (small) body into buf, at most max bytes; the rest is dropped
+ * (and the connection with it). */
+static int http_body_slurp(struct http_body *b, struct mr_buf *buf, size_t max, struct mr_err *err)
+{
+	char chunk[4096];
+	ssize_t r;
+	while ((r = http_body_read(&b->s, chunk, sizeof chunk, err)) > 0) {
+		if (buf->len + (size_t)r > max) {
+			http_body_end(b);
+			return mr_err_set(err, EFBIG, "%s: response larger than %zu bytes", b->c->host, max);
+		}
+		mr_buf_append(buf, chunk, (size_t)r);
+	}
+	if (r < 0) {
+		http_close(b->c);
+		return -1;
+	}
+	http_body_end(b);
+	return 0;
+}
+
+/* Send one request and read the response's head, on the open connection
+ * when it goes to the same place (once more on a fresh one if the server had
+ * closed it meanwhile, as servers do with idle connections). `headers`: extra
+ * header lines, each ending in CRLF. */
+static int http_request(struct http_conn *c, const char *method, const struct http_url *u,
+			const char *headers, struct http_resp *r, struct http_body *b,
+			struct mr_err *err)
+{
+	struct mr_buf req = { 0 };
+	char host[280];
+	int attempt, rc = -1;
+	http_hostport(u->host, u->port, u->tls, host, sizeof host);
+	mr_buf_printf(&req, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: minirun/" MINIRUN_VERSION
+		      "\r\n%s\r\n", method, u->path, host, headers ? headers : "");
+	for (attempt = 0; attempt < 2 && rc < 0; attempt++) {
+		int reused = c->fd >= 0 && c->tls == u->tls && !strcmp(c->host, u->host) &&
+			     !strcmp(c->port, u->port);
+		if (!reused && http_connect(c, u, err) < 0)
+			break;
+		c->eof = c->sys_errno = 0;
+		if (http_raw_write(c, req.data, req.len, err) == 0 && http_read_head(c, r, err) == 0) {
+			rc = 0;
+			break;
+		}
+		http_close(c);
+		if (!reused)
+			break;
+	}
+	mr_buf_free(&req);
+	if (rc == 0)
+		http_body_init(b, c, r, !strcmp(method, "HEAD"));
+	return rc;
+}
+
+/* ---- TLS (BearSSL) ---- */
+#if MINIRUN_WITH_TLS
+
+struct tls_anchors {
+	br_x509_trust_anchor *ta;
+	size_t n, cap;
+};
+
+/* Client context, X.509 engine, our wrapper around it (IP address check),
+ * trust anchors and the record buffer, allocated once per process. */
+struct http_tls {
+	br_ssl_client_context sc;
+	br_x509_minimal_context xc;
+	const br_x509_class *vtable;   /* the wrapper: what the engine calls */
+	br_sslio_context io;
+	struct tls_anchors anchors;    /* the bundle's first, then the host's certs.d */
+	size_t nbundle;
+	int bundle_loaded;
+	char bundle_err[200];          /* why the bundle gave nothing */
+	char extra_for[280];           /* host whose certs.d anchors are loaded */
+	unsigned char ip[16];          /* the host is an IP address: check iPAddress SANs */
+	size_t iplen;
+	unsigned ncerts;
+	size_t eelen;                  /* the end-entity certificate, kept for that check */
+	int ee_over;
+	unsigned char ee[8192];
+	/* Input records of up to 16 KB, output records of 512 bytes (requests
+	 * are small): half the RAM of BR_SSL_BUFSIZE_BIDI. */
+	unsigned char buf[BR_SSL_BUFSIZE_INPUT + 512 + 85];
+};
+
+/* ---- Trust anchors ----
+ * Certificates of a PEM file (the system bundle, a certs.d ca.crt) become
+ * trust anchors: subject DN (as encoded) and public key, copied into one
+ * allocation (dn.data, all there is to free). A short DER walk does this
+ * instead of BearSSL's PEM and X.509 decoders (5 KB). Every anchor counts as
+ * a CA: a bundle holds only CAs, and a self-signed registry certificate put
+ * into certs.d then validates itself, as it does with Docker. */
+
+/* The element at *p: tag, content and its length; *p moves past it. */
+static int tls_der(const unsigned char **p, const unsigned char *end, int *tag,
+		   const unsigned char **val, size_t *len)
+{
+	const unsigned char *q = *p;
+	size_t n, k;
+	if (end - q < 2)
+		return -1;
+	*tag = q[0];
+	n = q[1];
+	q += 2;
+	if (n & 0x80) {
+		k = n & 0x7f;
+		if (k < 1 || k > 3 || (size_t)(end - q) < k)
+			return -1;
+		for (n = 0; k; k--)
+			n = n << 8 | *q++;
+	}
+	if ((size_t)(end - q) < n)
+		return -1;
+	*val = q;
+	*len = n;
+	*p = q + n;
+	return 0;
+}
+
+/* Step into the SEQUENCE at *p: its content becomes [*p, *end). */
+static int tls_der_enter(const unsigned char **p, const unsigned char **end)
+{
+	const unsigned char *v;
+	size_t n;
+	int tag;
+	if (tls_der(p, *end, &tag, &v, &n) < 0 || (tag != 0x30 && tag != 0xa3))
+		return -1;
+	*p = v;
+	*end = v + n;
+	return 0;
+}
+
+/* INTEGER content without its leading zero bytes. */
+static int tls_der_uint(const unsigned char **p, const unsigned char *end,
+			const unsigned char **v, size_t *n)
+{
+	int tag;
+	if (tls_der(p, end, &tag, v, n) < 0 || tag != 0x02)
+		return -1;
+	while (*n > 1 && !**v)
+		(*v)++, (*n)--;
+	return 0;
+}
+
+static void tls_add_anchor(struct tls_anchors *a, const unsigned char *cert, size_t len)
+{
+	static const unsigned char rsa[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01 };
+	static const unsigned char ec[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 };
+	static const unsigned char curves[3][9] = {  /* length, OID: P-256, P-384, P-521 */
+		{ 8, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 },
+		{ 5, 0x2b, 0x81, 0x04, 0x00, 0x22 }, { 5, 0x2b, 0x81, 0x04, 0x00, 0x23 },
+	};
+	const unsigned char *p = cert, *end = cert + len, *dn = NULL, *v, *q, *qe, *oid, *n, *e = NULL;
+	size_t vlen, olen, nlen, elen = 0, dnlen = 0, i;
+	br_x509_trust_anchor *ta;
+	unsigned char *mem;
+	int tag = 0, curve = 0;
+	if (tls_der_enter(&p, &end) < 0 || tls_der_enter(&p, &end) < 0)  /* cert, tbs */
+		return;
+	/* [0] version, serial, signature, issuer, validity, subject, spki */
+	for (i = 0; i < 7; i++) {
+		const unsigned char *start = p;
+		if (tls_der(&p, end, &tag, &v, &vlen) < 0)
+			return;
+		if (i == 0 && tag != 0xa0)
+			i++;  /* a v1 certificate: no version */
+		if (i == 5)
+			dn = start, dnlen = (size_t)(p - start);
+	}
+	/* SubjectPublicKeyInfo: SEQUENCE { SEQUENCE { alg, params }, BIT STRING } */
+	if (tag != 0x30)
+		return;
+	p = v;
+	end = v + vlen;
+	if (tls_der(&p, end, &tag, &v, &vlen) < 0 || tag != 0x30)
+		return;
+	q = v;
+	qe = v + vlen;
+	if (tls_der(&q, qe, &tag, &oid, &olen) < 0 || tag != 0x06)
+		return;
+	if (olen == sizeof ec && !memcmp(oid, ec, olen)) {
+		if (tls_der(&q, qe, &tag, &v, &vlen) < 0 || tag != 0x06)
+			return;
+		for (i = 0; i < 3; i++)
+			if (vlen == curves[i][0] && !memcmp(v, curves[i] + 1, vlen))
+				curve = BR_EC_secp256r1 + (int)i;
+		if (!curve)
+			return;
+	} else if (olen != sizeof rsa || memcmp(oid, rsa, olen)) {
+		return;  /* another key type (Ed25519...): skipped */
+	}
+	if (tls_der(&p, end, &tag, &n, &nlen) < 0 || tag != 0x03 || nlen < 2 || n[0])
+		return;
+	n++;
+	nlen--;
+	if (!curve) {  /* RSAPublicKey: SEQUENCE { modulus, exponent } */
+		q = n;
+		qe = n + nlen;
+		if (tls_der_enter(&q, &qe) < 0 || tls_der_uint(&q, qe, &n, &nlen) < 0 ||
+		    tls_der_uint(&q, qe, &e, &elen) < 0)
+			return;
+	}
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 64;
+		a->ta = util_xrealloc(a->ta, a->cap * sizeof *a->ta);
+	}
+	ta = &a->ta[a->n++];
+	memset(ta, 0, sizeof *ta);
+	mem = util_xmalloc(dnlen + nlen + elen);
+	memcpy(mem, dn, dnlen);
+	memcpy(mem + dnlen, n, nlen);
+	if (elen)
+		memcpy(mem + dnlen + nlen, e, elen);
+	ta->dn.data = mem;
+	ta->dn.len = dnlen;
+	ta->flags = BR_X509_TA_CA;
+	if (curve) {
+		ta->pkey.key_type = BR_KEYTYPE_EC;
+		ta->pkey.key.ec.curve = curve;
+		ta->pkey.key.ec.q = mem + dnlen;
+		ta->pkey.key.ec.qlen = nlen;
+	} else {
+		ta->pkey.key_type = BR_KEYTYPE_RSA;
+		ta->pkey.key.rsa.n = mem + dnlen;
+		ta->pkey.key.rsa.nlen = nlen;
+		ta->pkey.key.rsa.e = mem + dnlen + nlen;
+		ta->pkey.key.rsa.elen = elen;
+	}
+}
+
+/* Every "CERTIFICATE" block of a PEM file, decoded in place. */
+static int tls_load_pem(struct tls_anchors *a, int dirfd, const char *path, struct mr_err *err)
+{
+	static const char begin[] = "-----BEGIN CERTIFICATE-----", endm[] = "-----END CERTIFICATE-----";
+	struct mr_buf buf = { 0 };
+	char *p, *stop;
+	if (mr_read_file(dirfd, path, &buf, 8u << 20, err) < 0) {
+		mr_buf_free(&buf);
+		return -1;
+	}
+	for (p = buf.data; p && (p = strstr(p, begin)) != NULL; p = stop + sizeof endm - 1) {
+		size_t n;
+		p += sizeof begin - 1;
+		stop = strstr(p, endm);
+		if (!stop)
+			break;
+		*stop = 0;
+		if (http_b64_decode(p, p, (size_t)(stop - p) + 1, &n) == 0)
+			tls_add_anchor(a, (unsigned char *)p, n);
+	}
+	mr_buf_free(&buf);
+	return 0;
+}
+
+static void tls_anchors_truncate(struct tls_anchors *a, size_t n)
+{
+	while (a->n > n)
+		free((void *)a->ta[--a->n].dn.data);
+}
+
+/* Docker's certs.d: every *.crt in DIR/HOST:PORT/ (and DIR/HOST/ for 443)
+ * is an extra CA for that registry. */
+static int tls_load_certs_d(struct http_tls *t, const char *host, const char *port,
+			    struct mr_err *err)
+{
+	const char *base = getenv("MINIRUN_CERTS_D");
+	char dir[MINIRUN_MAX_PATH], name[280];
+	int pass;
+	if (!base || !*base)
+		base = MINIRUN_DEFAULT_CONF "/certs.d";
+	for (pass = 0; pass < 2; pass++) {
+		DIR *d;
+		struct dirent *de;
+		int dfd;
+		if (pass == 0)
+			http_hostport(host, port, 0, name, sizeof name);
+		else if (!strcmp(port, "443"))
+			http_hostport(host, "80", 0, name, sizeof name);  /* no port */
+		else
+			break;
+		snprintf(dir, sizeof dir, "%s/%s", base, name);
+		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			continue;
+		d = fdopendir(dfd);
+		if (!d) {
+			close(dfd);
+			continue;
+		}
+		while ((de = readdir(d)) != NULL)
+			if (util_ends_with(de->d_name, ".crt") &&
+			    tls_load_pem(&t->anchors, dirfd(d), de->d_name, err) < 0) {
+				closedir(d);
+				return mr_err_ctx(err, "%s", dir);
+			}
+		closedir(d);
+	}
+	return 0;
+}
+
+/* The anchors for one server: the bundle (loaded once), plus its certs.d. */
+static int tls_anchors_for(struct http_tls *t, const char *host, const char *port,
+			   struct mr_err *err)
+{
+	char key[280];
+	if (!t->bundle_loaded) {
+		const char *path = tls_ca_file ? tls_ca_file : getenv("MINIRUN_CA_FILE");
+		struct mr_err e2;
+		if (!path || !*path)
+			path = MINIRUN_DEFAULT_CA_FILE;
+		if (tls_load_pem(&t->anchors, AT_FDCWD, path, &e2) < 0)
+			snprintf(t->bundle_err, sizeof t->bundle_err, "%s", e2.msg);
+		else if (!t->anchors.n)
+			snprintf(t->bundle_err, sizeof t->bundle_err, "%s: no certificates", path);
+		t->nbundle = t->anchors.n;
+		t->bundle_loaded = 1;
+	}
+	snprintf(key, sizeof key, "%s:%s", host, port);
+	if (strcmp(key, t->extra_for)) {
+		tls_anchors_truncate(&t->anchors, t->nbundle);
+		t->extra_for[0] = 0;
+		if (tls_load_certs_d(t, host, port, err) < 0)
+			return -1;
+		snprintf(t->extra_for, sizeof t->extra_for, "%s", key);
+	}
+	if (!t->anchors.n)
+		return mr_err_set(err, MR_EVERIFY, "%s: no trusted CA certificates (%s; set "
+				  "MINIRUN_CA_FILE or add certs.d/%s/ca.crt)", host, t->bundle_err, key);
+	return 0;
+}
+
+/* ---- Host names that are IP addresses ----
+ * BearSSL matches the server name against dNSName entries only; for an
+ * address the end-entity certificate's iPAddress entries are checked here,
+ * after BearSSL validated the chain. A minimal DER walk: Certificate ->
+ * tbsCertificate -> [3] extensions -> subjectAltName -> GeneralNames. */
+
+static int tls_cert_has_ip(const unsigned char *cert, size_t len, const unsigned char *ip,
+			   size_t iplen)
+{
+	static const unsigned char san_oid[] = { 0x55, 0x1d, 0x11 };
+	const unsigned char *p = cert, *end = cert + len, *v, *e2;
+	size_t n;
+	int tag;
+	if (tls_der(&p, end, &tag, &v, &n) < 0 || tag != 0x30)
+		return 0;
+	p = v;
+	end = v + n;
+	if (tls_der(&p, end, &tag, &v, &n) < 0 || tag != 0x30)      /* tbsCertificate */
+		return 0;
+	p = v;
+	end = v + n;
+	while (p < end) {
+		if (tls_der(&p, end, &tag, &v, &n) < 0)
+			return 0;
+		if (tag != 0xa3)
+			continue;
+		p = v;
+		end = v + n;
+		if (tls_der(&p, end, &tag, &v, &n) < 0 || tag != 0x30)  /* Extensions */
+			return 0;
+		p = v;
+		end = v + n;
+		while (p < end) {
+			const unsigned char *q, *oid;
+			size_t olen;
+			if (tls_der(&p, end, &tag, &v, &n) < 0 || tag != 0x30)
+				return 0;
+			q = v;
+			e2 = v + n;
+			if (tls_der(&q, e2, &tag, &oid, &olen) < 0 || tag != 0x06 ||
+			    olen != sizeof san_oid || memcmp(oid, san_oid, olen))
+				continue;
+			if (tls_der(&q, e2, &tag, &v, &n) < 0)
+				return 0;
+			if (tag == 0x01 && tls_der(&q, e2, &tag, &v, &n) < 0)  /* critical */
+				return 0;
+			if (tag != 0x04)
+				return 0;
+			q = v;
+			e2 = v + n;
+			if (tls_der(&q, e2, &tag, &v, &n) < 0 || tag != 0x30)  /* GeneralNames */
+				return 0;
+			q = v;
+			e2 = v + n;
+			while (q < e2) {
+				if (tls_der(&q, e2, &tag, &v, &n) < 0)
+					return 0;
+				if (tag == 0x87 && n == iplen && !memcmp(v, ip, n))
+					return 1;
+			}
+			return 0;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+#define TLS_OF(ctx) ((struct http_tls *)(void *)((char *)(ctx) - offsetof(struct http_tls, vtable)))
+
+static void tls_x_start_chain(const br_x509_class **ctx, const char *server_name)
+{
+	struct http_tls *t = TLS_OF(ctx);
+	t->ncerts = 0;
+	t->eelen = 0;
+	t->ee_over = 0;
+	t->xc.vtable->start_chain(&t->xc.vtable, server_name);
+}
+
+static void tls_x_start_cert(const br_x509_class **ctx, uint32_t length)
+{
+	struct http_tls *t = TLS_OF(ctx);
+	t->ncerts++;
+	t->xc.vtable->start_cert(&t->xc.vtable, length);
+}
+
+static void tls_x_append(const br_x509_class **ctx, const unsigned char *buf, size_t len)
+{
+	struct http_tls *t = TLS_OF(ctx);
+	if (t->ncerts == 1 && t->iplen) {
+		if (len > sizeof t->ee - t->eelen)
+			t->ee_over = 1;
+		else
+			memcpy(t->ee + t->eelen, buf, len), t->eelen += len;
+	}
+	t->xc.vtable->append(&t->xc.vtable, buf, len);
+}
+
+static void tls_x_end_cert(const br_x509_class **ctx)
+{
+	struct http_tls *t = TLS_OF(ctx);
+	t->xc.vtable->end_cert(&t->xc.vtable);
+}
+
+static unsigned tls_x_end_chain(const br_x509_class **ctx)
+{
+	struct http_tls *t = TLS_OF(ctx);
+	unsigned r = t->xc.vtable->end_chain(&t->xc.vtable);
+	if (r == 0 && t->iplen && (t->ee_over || !tls_cert_has_ip(t->ee, t->eelen, t->ip, t->iplen)))
+		r = BR_ERR_X509_BAD_SERVER_NAME;
+	return r;
+}
+
+static const br_x509_pkey *tls_x_get_pkey(const br_x509_class *const *ctx, unsigned *usages)
+{
+	const struct http_tls *t = (const struct http_tls *)(const void *)
+		((const char *)ctx - offsetof(struct http_tls, vtable));
+	return t->xc.vtable->get_pkey(&t->xc.vtable, usages);
+}
+
+static const br_x509_class tls_x509_vtable = {
+	sizeof(struct http_tls), tls_x_start_chain, tls_x_start_cert, tls_x_append,
+	tls_x_end_cert, tls_x_end_chain, tls_x_get_pkey,
+};
+
+/* BearSSL's low-level I/O: -1 for an error or the peer's close (told apart
+ * by c->eof when the error is reported). */
+static int tls_sock_read(void *ctx, unsigned char *buf, size_t len)
+{
+	ssize_t r = http_sock_read(ctx, buf, len);
+	return r > 0 ? (int)r : -1;
+}
+
+static int tls_sock_write(void *ctx, const unsigned char *buf, size_t len)
+{
+	struct http_conn *c = ctx;
+	ssize_t w;
+	for (;;) {
+		w = send(c->fd, buf, len, MSG_NOSIGNAL);
+		if (w >= 0)
+			return (int)w;
+		if (errno != EINTR) {
+			c->sys_errno = errno;
+			return -1;
+		}
+	}
+}
+
+/* The client profile: TLS 1.2 only, ECDHE key exchange with ECDSA or RSA
+ * certificates, ChaCha20-Poly1305 first (fast without AES instructions, as on
+ * most routers) then AES-GCM; P-256/384/521 and RSA through the shared i31
+ * big-integer code. br_ssl_client_init_full would add TLS 1.0/1.1, static
+ * RSA and ECDH, CBC, CCM and 3DES: tens of KB no registry needs. */
+static void tls_profile(struct http_tls *t)
+{
+	static const uint16_t suites[] = {
+		BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+		BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+		BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+		BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	};
+	static const br_hash_class *const hashes[] = {
+		&br_sha256_vtable, &br_sha384_vtable, &br_sha512_vtable,
+	};
+	br_ssl_engine_context *eng = &t->sc.eng;
+	size_t i;
+	br_ssl_client_zero(&t->sc);
+	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
+	br_x509_minimal_init(&t->xc, &br_sha256_vtable, t->anchors.ta, t->anchors.n);
+	br_ssl_engine_set_suites(eng, suites, sizeof suites / sizeof suites[0]);
+	br_ssl_engine_set_ec(eng, &br_ec_prime_i31);
+	br_ssl_engine_set_ecdsa(eng, &br_ecdsa_i31_vrfy_asn1);
+	br_ssl_engine_set_rsavrfy(eng, &br_rsa_i31_pkcs1_vrfy);
+	br_x509_minimal_set_rsa(&t->xc, &br_rsa_i31_pkcs1_vrfy);
+	br_x509_minimal_set_ecdsa(&t->xc, &br_ec_prime_i31, &br_ecdsa_i31_vrfy_asn1);
+	for (i = 0; i < sizeof hashes / sizeof hashes[0]; i++) {
+		int id = (int)((hashes[i]->desc >> BR_HASHDESC_ID_OFF) & BR_HASHDESC_ID_MASK);
+		br_ssl_engine_set_hash(eng, id, hashes[i]);
+		br_x509_minimal_set_hash(&t->xc, id, hashes[i]);
+	}
+	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
+	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
+	/* One implementation each, constant-time and portable (the defaults
+	 * would add AES-NI, PCLMUL and SSE2 variants with their fallbacks:
+	 * 6 KB on x86_64 for speed a pull does not need). */
+	br_ssl_engine_set_chapol(eng, &br_sslrec_in_chapol_vtable, &br_sslrec_out_chapol_vtable);
+	br_ssl_engine_set_chacha20(eng, &br_chacha20_ct_run);
+	br_ssl_engine_set_gcm(eng, &br_sslrec_in_gcm_vtable, &br_sslrec_out_gcm_vtable);
+#if UINTPTR_MAX > 0xffffffffu
+	br_ssl_engine_set_poly1305(eng, &br_poly1305_ctmul_run);
+	br_ssl_engine_set_aes_ctr(eng, &br_aes_ct64_ctr_vtable);
+	br_ssl_engine_set_ghash(eng, &br_ghash_ctmul64);
+#else
+	br_ssl_engine_set_poly1305(eng, &br_poly1305_ctmul_run);
+	br_ssl_engine_set_aes_ctr(eng, &br_aes_ct_ctr_vtable);
+	br_ssl_engine_set_ghash(eng, &br_ghash_ctmul);
+#endif
+	t->vtable = &tls_x509_vtable;
+	br_ssl_engine_set_x509(eng, &t->vtable);
+	br_ssl_engine_set_buffer(eng, t->buf, sizeof t->buf, 1);
+}
+
+static int tls_start(struct http_conn *c, struct mr_err *err)
+{
+	struct http_tls *t = c->t;
+	unsigned char seed[32];
+	if (!t)
+		t = c->t = util_xcalloc(1, sizeof *t);
+	if (tls_anchors_for(t, c->host, c->port, err) < 0)
+		return -1;
+	tls_profile(t);
+	t->iplen = inet_pton(AF_INET, c->host, t->ip) == 1 ? 4 :
+		   inet_pton(AF_INET6, c->host, t->ip) == 1 ? 16 : 0;
+	if (util_random(seed, sizeof seed) == 0)
+		br_ssl_engine_inject_entropy(&t->sc.eng, seed, sizeof seed);
+	/* No SNI for an address (RFC 6066); BearSSL checks names, we check addresses. */
+	if (!br_ssl_client_reset(&t->sc, t->iplen ? NULL : c->host, 0))
+		return mr_err_set(err, EPROTO, "%s: TLS set-up failed (BearSSL error %d)", c->host,
+				  br_ssl_engine_last_error(&t->sc.eng));
+	br_sslio_init(&t->io, &t->sc.eng, tls_sock_read, c, tls_sock_write, c);
+	return 0;
+}
+
+/* Why the engine stopped, in the words Go (and so Docker) uses. */
+static int tls_fail(struct http_conn *c, struct mr_err *err)
+{
+	int e = br_ssl_engine_last_error(&c->t->sc.eng);
+	const char *why = NULL;
+	switch (e) {
+	case BR_ERR_OK:
+	case BR_ERR_IO:
+		if (c->eof)
+			return mr_err_set(err, ECONNRESET, "%s:%s: connection closed by the server",
+					  c->host, c->port);
+		return http_sys_fail(c, c->sys_errno, err);
+	case BR_ERR_X509_NOT_TRUSTED:
+		why = "certificate signed by unknown authority";
+		break;
+	case BR_ERR_X509_BAD_SERVER_NAME:
+		return mr_err_set(err, MR_EVERIFY, "%s:%s: tls: failed to verify certificate: x509: "
+				  "certificate is not valid for %s", c->host, c->port, c->host);
+	case BR_ERR_X509_EXPIRED:
+		why = "certificate has expired or is not yet valid (is the system clock right?)";
+		break;
+	case BR_ERR_X509_NOT_CA:
+		why = "a certificate of the chain is not a CA";
+		break;
+	case BR_ERR_X509_BAD_SIGNATURE:
+		why = "bad certificate signature";
+		break;
+	case BR_ERR_X509_WEAK_PUBLIC_KEY:
+		why = "public key too weak";
+		break;
+	case BR_ERR_X509_FORBIDDEN_KEY_USAGE:
+		why = "key usage forbids TLS server use";
+		break;
+	case BR_ERR_X509_UNSUPPORTED:
+	case BR_ERR_X509_WRONG_KEY_TYPE:
+		why = "unsupported certificate algorithm";
+		break;
+	}
+	if (why)
+		return mr_err_set(err, MR_EVERIFY, "%s:%s: tls: failed to verify certificate: x509: %s",
+				  c->host, c->port, why);
+	if (e >= BR_ERR_X509_OK && e <= BR_ERR_X509_NOT_TRUSTED)
+		return mr_err_set(err, MR_EVERIFY, "%s:%s: tls: failed to verify certificate: x509: "
+				  "invalid certificate (BearSSL error %d)", c->host, c->port, e);
+	if (e >= BR_ERR_RECV_FATAL_ALERT && e < BR_ERR_SEND_FATAL_ALERT)
+		return mr_err_set(err, EPROTO, "%s:%s: tls: the server sent alert %d (handshake "
+				  "failure: no common cipher suite or TLS 1.2?)", c->host, c->port,
+				  e - BR_ERR_RECV_FATAL_ALERT);
+	if (e == BR_ERR_UNSUPPORTED_VERSION || e == BR_ERR_BAD_VERSION || e == BR_ERR_BAD_LENGTH ||
+	    e == BR_ERR_UNKNOWN_TYPE)
+		return mr_err_set(err, EPROTO, "%s:%s: tls: not a TLS 1.2 server (a plain HTTP "
+				  "registry needs --insecure-registry %s:%s)", c->host, c->port, c->host,
+				  c->port);
+	return mr_err_set(err, EPROTO, "%s:%s: tls: error %d (BearSSL)", c->host, c->port, e);
+}
+
+static ssize_t tls_read(struct http_conn *c, void *buf, size_t n, struct mr_err *err)
+{
+	int r = br_sslio_read(&c->t->io, buf, n > INT_MAX ? INT_MAX : n);
+	if (r > 0)
+		return r;
+	/* A close_notify, or a plain close: the caller knows from the body
+	 * framing whether that was the end. */
+	if (br_ssl_engine_current_state(&c->t->sc.eng) == BR_SSL_CLOSED &&
+	    (br_ssl_engine_last_error(&c->t->sc.eng) == BR_ERR_OK ||
+	     (br_ssl_engine_last_error(&c->t->sc.eng) == BR_ERR_IO && c->eof)))
+		return 0;
+	return tls_fail(c, err);
+}
+
+static int tls_write(struct http_conn *c, const void *buf, size_t n, struct mr_err *err)
+{
+	if (br_sslio_write_all(&c->t->io, buf, n) < 0 || br_sslio_flush(&c->t->io) < 0)
+		return tls_fail(c, err);
+	return 0;
+}
+#endif /* MINIRUN_WITH_TLS */
+
+#endif /* MINIRUN_WITH_PULL */
+/* ==== [09d] PULL: registry client, auth, pull ====
+ * The distribution API over the HTTP client: manifests by tag or digest (the
+ * four OCI and Docker types), an index resolved to the wanted platform with
+ * the load code's rules, then config and layers read through the load code's
+ * pluggable blob source, so each layer streams from the socket through both
+ * hashes into its temporary folder and is checked before the commit. Nothing
+ * is stored that was not verified; a kill leaves the store as it was.
+ * Auth: the bearer token flow (anonymous, or with the stored credentials) and
+ * HTTP basic; tokens are kept per scope and fetched again when one expires.
+ * A connection lost in the middle of a blob resumes with a Range request from
+ * the byte reached; failed requests are retried with back-off. */
+
+#if MINIRUN_WITH_PULL
+
+#define PULL_TRIES 5                   /* attempts per request or blob */
+#define PULL_MAX_REDIRECTS 5
+
+static const char pull_accept[] =
+	"Accept: application/vnd.oci.image.index.v1+json, "
+	"application/vnd.oci.image.manifest.v1+json, "
+	"application/vnd.docker.distribution.manifest.list.v2+json, "
+	"application/vnd.docker.distribution.manifest.v2+json\r\n";
+
+/* ---- References, the way Docker parses them ----
+ * busybox -> docker.io/library/busybox:latest; a first component with '.' or
+ * ':' or "localhost" is a registry host; name@sha256:... pulls by digest. */
+struct pull_ref {
+	char domain[256];              /* docker.io, ghcr.io, 127.0.0.1:5000 */
+	char repo[256];                /* library/busybox */
+	char tag[129];                 /* empty when pulling by digest */
+	char digest[MR_DIGEST_LEN + 1];
+	int default_tag;               /* no tag was given: "latest" */
+};
+
+static int pull_repo_valid(const char *s)
+{
+	const char *p = s;
+	if (!*s)
+		return 0;
+	while (*p) {
+		/* component: [a-z0-9]+ ((\.|_|__|-+) [a-z0-9]+)* */
+		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p))
+			return 0;
+		while (*p && *p != '/') {
+			if (islower((unsigned char)*p) || isdigit((unsigned char)*p)) {
+				p++;
+				continue;
+			}
+			if (*p == '.' || (*p == '_' && p[1] != '_'))
+				p++;
+			else if (*p == '_')
+				p += 2;
+			else if (*p == '-')
+				while (*p == '-')
+					p++;
+			else
+				return 0;
+			if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p))
+				return 0;
+		}
+		if (*p == '/' && !*++p)
+			return 0;
+	}
+	return 1;
+}
+
+static int pull_ref_parse(const char *in, struct pull_ref *r, struct mr_err *err)
+{
+	char name[512];
+	const char *at, *slash, *colon, *rest;
+	size_t n, i;
+	memset(r, 0, sizeof *r);
+	at = strchr(in, '@');
+	n = at ? (size_t)(at - in) : strlen(in);
+	if (!n || n >= sizeof name)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s", in);
+	memcpy(name, in, n);
+	name[n] = 0;
+	if (at) {
+		if (mr_digest_valid(at + 1) < 0)
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s "
+					  "(only sha256 digests)", in);
+		snprintf(r->digest, sizeof r->digest, "%s", at + 1);
+	}
+	slash = strrchr(name, '/');
+	colon = strrchr(name, ':');
+	if (colon && (!slash || colon > slash)) {
+		const char *t = colon + 1;
+		size_t tl = strlen(t);
+		if (!tl || tl > 128 || !(isalnum((unsigned char)*t) || *t == '_'))
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s", in);
+		for (i = 0; i < tl; i++)
+			if (!isalnum((unsigned char)t[i]) && !strchr("_.-", t[i]))
+				return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s", in);
+		if (!at)
+			snprintf(r->tag, sizeof r->tag, "%s", t);
+		name[colon - name] = 0;
+	} else if (!at) {
+		snprintf(r->tag, sizeof r->tag, "latest");
+		r->default_tag = 1;
+	}
+	slash = strchr(name, '/');
+	rest = name;
+	if (slash && (memchr(name, '.', (size_t)(slash - name)) ||
+		      memchr(name, ':', (size_t)(slash - name)) ||
+		      !strncmp(name, "localhost/", 10))) {
+		snprintf(r->domain, sizeof r->domain, "%.*s", (int)(slash - name), name);
+		rest = slash + 1;
+		for (i = 0; r->domain[i]; i++)
+			if (!isalnum((unsigned char)r->domain[i]) && !strchr(".-:[]", r->domain[i]))
+				return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s", in);
+	} else {
+		snprintf(r->domain, sizeof r->domain, "docker.io");
+	}
+	if (!strcmp(r->domain, "index.docker.io"))
+		snprintf(r->domain, sizeof r->domain, "docker.io");
+	if (!strcmp(r->domain, "docker.io") && !strchr(rest, '/'))
+		snprintf(r->repo, sizeof r->repo, "library/%s", rest);
+	else if (util_strlcpy(r->repo, rest, sizeof r->repo) < 0)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s", in);
+	if (!pull_repo_valid(r->repo))
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s%s", in,
+				  strpbrk(rest, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") ?
+				  " (repository name must be lowercase)" : "");
+	return 0;
+}
+
+/* Docker's short form of the repository: busybox, user/app, host:5000/app. */
+static void pull_ref_familiar(const struct pull_ref *r, char *out, size_t size)
+{
+	if (strcmp(r->domain, "docker.io"))
+		snprintf(out, size, "%s/%s", r->domain, r->repo);
+	else if (util_starts_with(r->repo, "library/") && !strchr(r->repo + 8, '/'))
+		snprintf(out, size, "%s", r->repo + 8);
+	else
+		snprintf(out, size, "%s", r->repo);
+}
+
+/* "busybox:latest" or "busybox@sha256:..." (full = 1: with docker.io/). */
+static void pull_ref_name(const struct pull_ref *r, int full, char *out, size_t size)
+{
+	char fam[600];
+	if (full)
+		snprintf(fam, sizeof fam, "%s/%s", r->domain, r->repo);
+	else
+		pull_ref_familiar(r, fam, sizeof fam);
+	snprintf(out, size, "%s%s%s", fam, r->digest[0] ? "@" : ":", r->digest[0] ? r->digest : r->tag);
+}
+
+/* Is host[:port] in a comma-separated list (--insecure-registry and
+ * MINIRUN_INSECURE_REGISTRIES)? Plain HTTP is used only for those. */
+static int pull_in_list(const char *list, const char *domain)
+{
+	size_t n = strlen(domain);
+	while (list && *list) {
+		size_t k = strcspn(list, ", ");
+		if (k == n && !strncmp(list, domain, n))
+			return 1;
+		list += k;
+		list += strspn(list, ", ");
+	}
+	return 0;
+}
+
+/* ---- WWW-Authenticate: Bearer realm="...",service="...",scope="..." ---- */
+enum { PULL_AUTH_NONE, PULL_AUTH_BASIC, PULL_AUTH_BEARER };
+
+struct pull_challenge {
+	int scheme;
+	char realm[1024], service[256], scope[512];
+};
+
+static int pull_parse_challenge(const char *h, struct pull_challenge *ch)
+{
+	const char *p = h;
+	size_t n;
+	memset(ch, 0, sizeof *ch);
+	while (*p == ' ')
+		p++;
+	n = strcspn(p, " ");
+	if (n == 6 && !strncasecmp(p, "bearer", 6))
+		ch->scheme = PULL_AUTH_BEARER;
+	else if (n == 5 && !strncasecmp(p, "basic", 5))
+		ch->scheme = PULL_AUTH_BASIC;
+	else
+		return -1;
+	p += n;
+	for (;;) {
+		char key[32], val[1024];
+		size_t k = 0, v = 0;
+		while (*p == ' ' || *p == ',' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		while (*p && *p != '=' && *p != ',' && *p != ' ') {
+			if (k + 1 < sizeof key)
+				key[k++] = (char)tolower((unsigned char)*p);
+			p++;
+		}
+		key[k] = 0;
+		if (*p != '=')
+			continue;  /* a bare token (token68): nothing we use */
+		p++;
+		if (*p == '"') {
+			for (p++; *p && *p != '"'; p++) {
+				if (*p == '\\' && p[1])
+					p++;
+				if (v + 1 >= sizeof val)
+					return -1;
+				val[v++] = *p;
+			}
+			if (*p != '"')
+				return -1;
+			p++;
+		} else {
+			for (; *p && *p != ',' && *p != ' '; p++) {
+				if (v + 1 >= sizeof val)
+					return -1;
+				val[v++] = *p;
+			}
+		}
+		val[v] = 0;
+		if (!strcmp(key, "realm") && util_strlcpy(ch->realm, val, sizeof ch->realm) < 0)
+			return -1;
+		if (!strcmp(key, "service") && util_strlcpy(ch->service, val, sizeof ch->service) < 0)
+			return -1;
+		if (!strcmp(key, "scope") && util_strlcpy(ch->scope, val, sizeof ch->scope) < 0)
+			return -1;
+	}
+	return ch->scheme == PULL_AUTH_BEARER && !ch->realm[0] ? -1 : 0;
+}
+
+/* Append s percent-encoded (RFC 3986 unreserved characters kept). */
+static void pull_urlenc(struct mr_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (isalnum(c) || strchr("-._~", c))
+			mr_buf_append(b, s, 1);
+		else
+			mr_buf_printf(b, "%%%02X", c);
+	}
+}
+
+/* ---- Credentials: Docker's config.json shape, {"auths": {KEY: {"auth":
+ * base64("user:password")}}}, in a file only root reads (0600). ---- */
+
+static const char *pull_auth_file(void)
+{
+	const char *p = getenv("MINIRUN_AUTH_FILE");
+	return p && *p ? p : MINIRUN_DEFAULT_CONF "/auth.json";
+}
+
+/* The key Docker uses: Docker Hub's historical URL, else host[:port]. */
+static const char *pull_auth_key(const char *domain)
+{
+	return strcmp(domain, "docker.io") ? domain : "https://index.docker.io/v1/";
+}
+
+/* Does a config.json key name this registry? Keys may carry a scheme and a
+ * path ("https://index.docker.io/v1/", "https://host:5000"). */
+static int pull_auth_key_matches(const char *key, const char *domain)
+{
+	size_t n;
+	if (util_starts_with(key, "https://"))
+		key += 8;
+	else if (util_starts_with(key, "http://"))
+		key += 7;
+	n = strcspn(key, "/");
+	if (!strcmp(domain, "docker.io"))
+		return (n == 15 && !strncmp(key, "index.docker.io", 15)) ||
+		       (n == 9 && !strncmp(key, "docker.io", 9)) ||
+		       (n == 20 && !strncmp(key, "registry-1.docker.io", 20));
+	return n == strlen(domain) && !strncmp(key, domain, n);
+}
+
+/* The stored "auth" for a registry (malloc'd), or NULL. A file that cannot
+ * be read or parsed is an error: pulling anonymously instead would hide it. */
+static int pull_creds_get(const char *domain, char **out, struct mr_err *err)
+{
+	struct mr_buf buf = { 0 };
+	struct mr_json_doc doc = { 0 };
+	const struct mr_json *a;
+	const char *path = pull_auth_file();
+	*out = NULL;
+	if (mr_read_file(AT_FDCWD, path, &buf, 1u << 20, err) < 0) {
+		mr_buf_free(&buf);
+		return err->code == ENOENT ? 0 : -1;
+	}
+	if (mr_json_parse(&doc, buf.data, buf.len, err) < 0) {
+		mr_buf_free(&buf);
+		return mr_err_ctx(err, "%s", path);
+	}
+	for (a = mr_json_get(doc.root, "auths") ? mr_json_get(doc.root, "auths")->child : NULL; a;
+	     a = a->next) {
+		const char *auth = mr_json_str(mr_json_get(a, "auth"));
+		if (auth && *auth && pull_auth_key_matches(a->key, domain)) {
+			*out = util_xstrdup(auth);
+			break;
+		}
+	}
+	mr_json_free(&doc);
+	mr_buf_free(&buf);
+	return 0;
+}
+
+/* Store (auth != NULL) or remove the credentials of a registry, keeping
+ * everything else in the file; written atomically, mode 0600. *found says
+ * whether the registry had credentials before. */
+static int pull_creds_set(const char *domain, const char *auth, int *found, struct mr_err *err)
+{
+	struct mr_buf buf = { 0 }, out = { 0 };
+	struct mr_json_doc doc = { 0 };
+	const struct mr_json *m, *a;
+	struct mr_jw w;
+	char dir[MINIRUN_MAX_PATH];
+	const char *path = pull_auth_file(), *base;
+	int dfd = -1, rc = -1;
+	*found = 0;
+	if (mr_read_file(AT_FDCWD, path, &buf, 1u << 20, err) < 0) {
+		if (err->code != ENOENT)
+			goto out;
+	} else if (mr_json_parse(&doc, buf.data, buf.len, err) < 0) {
+		mr_err_ctx(err, "%s", path);
+		goto out;
+	}
+	mr_jw_init(&w, &out, 1);
+	mr_jw_obj(&w);
+	mr_jw_key(&w, "auths");
+	mr_jw_obj(&w);
+	for (a = mr_json_get(doc.root, "auths") ? mr_json_get(doc.root, "auths")->child : NULL; a;
+	     a = a->next) {
+		if (pull_auth_key_matches(a->key, domain)) {
+			*found = 1;
+			continue;
+		}
+		mr_jw_key(&w, a->key);
+		mr_jw_value(&w, a);
+	}
+	if (auth) {
+		mr_jw_key(&w, pull_auth_key(domain));
+		mr_jw_obj(&w);
+		mr_jw_key(&w, "auth");
+		mr_jw_str(&w, auth);
+		mr_jw_obj_end(&w);
+	}
+	mr_jw_obj_end(&w);
+	for (m = doc.root && doc.root->type == MR_JSON_OBJECT ? doc.root->child : NULL; m; m = m->next)
+		if (strcmp(m->key, "auths")) {
+			mr_jw_key(&w, m->key);
+			mr_jw_value(&w, m);
+		}
+	mr_jw_obj_end(&w);
+	mr_buf_append(&out, "\n", 1);
+	if (!auth && !*found) {
+		rc = 0;
+		goto out;
+	}
+	snprintf(dir, sizeof dir, "%s", path);
+	base = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : path;
+	if (strrchr(dir, '/')) {
+		*strrchr(dir, '/') = 0;
+		if (!dir[0])
+			snprintf(dir, sizeof dir, "/");
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+			mr_err_sys(err, "%s", dir);
+			goto out;
+		}
+	} else {
+		snprintf(dir, sizeof dir, ".");
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		mr_err_sys(err, "%s", dir);
+		goto out;
+	}
+	rc = mr_write_atomic(dfd, base, out.data, out.len, 0600, err);
+	if (rc < 0)
+		mr_err_ctx(err, "%s", path);
+out:
+	if (dfd >= 0)
+		close(dfd);
+	mr_json_free(&doc);
+	mr_buf_free(&buf);
+	mr_buf_free(&out);
+	return rc;
+}
+
+/* ---- The registry client ---- */
+struct pull_desc {
+	char digest[MR_DIGEST_LEN + 1];
+	uint64_t size;
+	int layer;
+	int fetched;                   /* downloaded by this pull (not in the store) */
+};
+
+struct pull {
+	struct mr_store *st;
+	struct pull_ref ref;
+	struct http_url reg;           /* scheme, host and port of the registry */
+	struct http_conn conn;
+	struct http_resp resp;
+	struct http_body body;
+	char *basic;                   /* stored "auth" (base64 of user:password) */
+	int use_basic;                 /* the registry asked for basic auth */
+	int login;                     /* `login`: tokens without a repository scope */
+	const char *insecure;          /* --insecure-registry list */
+	char *scope, *token;           /* the bearer token and the scope it is for */
+	struct image_load ld;
+	int quiet, tty;
+	struct pull_desc *descs;       /* config and layers of the manifest being pulled */
+	size_t ndescs;
+	/* The blob being read */
+	struct stream s;
+	struct pull_desc *cur;
+	char path[96];
+	uint64_t got;
+	int tries;
+	size_t nblobs_before;
+	double start, shown;
+	/* A manifest read by digest while resolving an index */
+	struct mr_buf mbuf;
+	size_t mpos;
+};
+
+static int pull_retryable(const struct mr_err *err)
+{
+	switch (err->code) {
+	case ECONNRESET: case ECONNREFUSED: case ECONNABORTED: case ETIMEDOUT: case EPIPE:
+	case EHOSTUNREACH: case ENETUNREACH: case ENETDOWN: case EAGAIN: case EIO:
+		return 1;
+	}
+	return 0;
+}
+
+/* 1, 2, 4, 8 seconds between attempts. */
+static void pull_backoff(struct pull *p, int attempt)
+{
+	struct timespec ts = { 1L << (attempt > 4 ? 3 : attempt - 1), 0 };
+	http_close(&p->conn);
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
+}
+
+/* The registry's error list ({"errors":[{"code","message"}]}) as Docker
+ * shows it: "manifest unknown: manifest unknown". */
+static void pull_registry_message(const struct mr_buf *body, char *out, size_t size)
+{
+	struct mr_json_doc doc = { 0 };
+	struct mr_err ignored;
+	const struct mr_json *e;
+	out[0] = 0;
+	if (!body->len || mr_json_parse(&doc, body->data, body->len, &ignored) < 0)
+		return;
+	e = mr_json_at(mr_json_get(doc.root, "errors"), 0);
+	if (mr_json_str(mr_json_get(e, "code"))) {
+		char code[64];
+		size_t i;
+		snprintf(code, sizeof code, "%s", mr_json_str(mr_json_get(e, "code")));
+		for (i = 0; code[i]; i++)
+			code[i] = code[i] == '_' ? ' ' : (char)tolower((unsigned char)code[i]);
+		snprintf(out, size, "%s: %.200s", code,
+			 mr_json_str(mr_json_get(e, "message")) ? mr_json_str(mr_json_get(e, "message")) : "");
+	} else if (mr_json_str(mr_json_get(doc.root, "details"))) {  /* token servers */
+		snprintf(out, size, "%.200s", mr_json_str(mr_json_get(doc.root, "details")));
+	}
+	mr_json_free(&doc);
+}
+
+/* An unexpected status as an error: 404 -> MR_ENOTFOUND, 429 and 5xx ->
+ * EAGAIN (retried), 401/403 -> EACCES. */
+static int pull_status_error(struct pull *p, const struct http_url *u, struct mr_err *err)
+{
+	struct mr_buf body = { 0 };
+	struct mr_err ignored;
+	char msg[300];
+	int st = p->resp.status;
+	int code = st == 404 ? MR_ENOTFOUND : st == 429 || st >= 500 ? EAGAIN :
+		   st == 401 || st == 403 ? EACCES : MR_EINVAL_INPUT;
+	http_body_slurp(&p->body, &body, 16u << 10, &ignored);
+	pull_registry_message(&body, msg, sizeof msg);
+	mr_buf_free(&body);
+	if (msg[0])
+		return mr_err_set(err, code, "%s", msg);
+	return mr_err_set(err, code, "%s:%s: unexpected HTTP status %d", u->host, u->port, st);
+}
+
+static int pull_same_origin(const struct http_url *a, const struct http_url *b)
+{
+	return a->tls == b->tls && !strcmp(a->host, b->host) && !strcmp(a->port, b->port);
+}
+
+/* The "user" part of the stored credentials (the token server's account). */
+static void pull_basic_user(const char *basic, char *user, size_t size)
+{
+	size_t n;
+	user[0] = 0;
+	if (basic && http_b64_decode(basic, user, size, &n) == 0)
+		user[strcspn(user, ":")] = 0;
+	else
+		user[0] = 0;
+}
+
+/* Fetch a bearer token from the challenge's realm for its scope (or ours),
+ * with the stored credentials when there are any. */
+static int pull_get_token(struct pull *p, const struct pull_challenge *ch, struct mr_err *err)
+{
+	struct mr_buf url = { 0 }, hdr = { 0 }, body = { 0 };
+	struct mr_json_doc doc = { 0 };
+	struct http_url u;
+	char scope[512], user[256];
+	const char *tok, *sc;
+	int rc = -1;
+	if (ch->scope[0])
+		snprintf(scope, sizeof scope, "%s", ch->scope);
+	else if (!p->login)
+		snprintf(scope, sizeof scope, "repository:%s:pull", p->ref.repo);
+	else
+		scope[0] = 0;
+	mr_buf_printf(&url, "%s%c", ch->realm, strchr(ch->realm, '?') ? '&' : '?');
+	if (ch->service[0]) {
+		mr_buf_printf(&url, "service=");
+		pull_urlenc(&url, ch->service);
+	}
+	/* Several scopes are separated by spaces: one parameter each. */
+	for (sc = scope; *sc; sc += strspn(sc, " ")) {
+		char one[512];
+		size_t n = strcspn(sc, " ");
+		snprintf(one, sizeof one, "%.*s", (int)n, sc);
+		mr_buf_printf(&url, "&scope=");
+		pull_urlenc(&url, one);
+		sc += n;
+	}
+	pull_basic_user(p->basic, user, sizeof user);
+	if (user[0]) {
+		mr_buf_printf(&url, "&account=");
+		pull_urlenc(&url, user);
+		mr_buf_printf(&hdr, "Authorization: Basic %s\r\n", p->basic);
+	}
+	if (http_url_parse(url.data, &u, err) < 0)
+		goto out;
+	if (!u.tls && !pull_same_origin(&u, &p->reg)) {
+		/* Credentials and tokens in clear only to a host listed as insecure. */
+		char hp[280];
+		snprintf(hp, sizeof hp, "%s:%s", u.host, u.port);
+		if (!pull_in_list(p->insecure, hp) &&
+		    !pull_in_list(getenv("MINIRUN_INSECURE_REGISTRIES"), hp)) {
+			mr_err_set(err, EACCES, "token server %s: plain HTTP refused (not an "
+				   "insecure registry)", hp);
+			goto out;
+		}
+	}
+	if (http_request(&p->conn, "GET", &u, hdr.len ? hdr.data : "", &p->resp, &p->body, err) < 0)
+		goto out;
+	if (p->resp.status != 200) {
+		int st = p->resp.status;
+		pull_status_error(p, &u, err);
+		if (st == 401 || st == 403)
+			mr_err_set(err, EACCES, "unauthorized: %s", user[0] ?
+				   "incorrect username or password" : "authentication required");
+		goto out;
+	}
+	if (http_body_slurp(&p->body, &body, 64u << 10, err) < 0 ||
+	    mr_json_parse(&doc, body.data, body.len, err) < 0)
+		goto out;
+	tok = mr_json_str(mr_json_get(doc.root, "token"));
+	if (!tok || !*tok)
+		tok = mr_json_str(mr_json_get(doc.root, "access_token"));
+	if (!tok || !*tok || strpbrk(tok, "\r\n")) {
+		mr_err_set(err, MR_EINVAL_INPUT, "token server %s: no token in the answer", u.host);
+		goto out;
+	}
+	free(p->token);
+	free(p->scope);
+	p->token = util_xstrdup(tok);
+	p->scope = util_xstrdup(scope);
+	rc = 0;
+out:
+	if (rc < 0)
+		mr_err_ctx(err, "get token from %s", ch->realm);
+	mr_json_free(&doc);
+	mr_buf_free(&body);
+	mr_buf_free(&url);
+	mr_buf_free(&hdr);
+	return rc;
+}
+
+/* A 401 from the registry: answer its challenge (once per request). */
+static int pull_authorize(struct pull *p, const char *header, int sent, struct mr_err *err)
+{
+	struct pull_challenge ch;
+	if (!header[0] || pull_parse_challenge(header, &ch) < 0)
+		return mr_err_set(err, EACCES, "%s: unauthorized, with no usable WWW-Authenticate "
+				  "challenge", p->ref.domain);
+	if (ch.scheme == PULL_AUTH_BASIC) {
+		if (!p->basic)
+			return mr_err_set(err, EACCES, "%s: no basic auth credentials (minirun login %s)",
+					  p->ref.domain, p->ref.domain);
+		if (sent)
+			return mr_err_set(err, EACCES, "%s: unauthorized: incorrect username or password",
+					  p->ref.domain);
+		p->use_basic = 1;
+		return 0;
+	}
+	return pull_get_token(p, &ch, err);
+}
+
+/* One GET to the registry (path under /v2/<repo>/, or "/v2/" itself when
+ * path is NULL): credentials for the registry only, redirects followed
+ * without them, a 401 answered once. On success the response is 200 or 206
+ * and p->body is ready. */
+static int pull_open_once(struct pull *p, const char *path, const char *accept, uint64_t from,
+			  struct mr_err *err)
+{
+	struct http_url u = p->reg;
+	struct mr_buf hdr = { 0 };
+	int redirects = 0, authed = 0, rc = -1;
+	if (path)
+		snprintf(u.path, sizeof u.path, "/v2/%s/%s", p->ref.repo, path);
+	else
+		snprintf(u.path, sizeof u.path, "/v2/");
+	for (;;) {
+		int to_reg = pull_same_origin(&u, &p->reg), sent = 0, st;
+		hdr.len = 0;
+		mr_buf_append(&hdr, NULL, 0);
+		if (accept)
+			mr_buf_printf(&hdr, "%s", accept);
+		if (from)
+			mr_buf_printf(&hdr, "Range: bytes=%" PRIu64 "-\r\n", from);
+		if (to_reg && p->use_basic && p->basic)
+			mr_buf_printf(&hdr, "Authorization: Basic %s\r\n", p->basic), sent = 1;
+		else if (to_reg && p->token)
+			mr_buf_printf(&hdr, "Authorization: Bearer %s\r\n", p->token), sent = 1;
+		if (http_request(&p->conn, "GET", &u, hdr.data, &p->resp, &p->body, err) < 0)
+			goto out;
+		st = p->resp.status;
+		if (st == 200 || st == 206) {
+			rc = 0;
+			goto out;
+		}
+		if ((st == 301 || st == 302 || st == 303 || st == 307 || st == 308) &&
+		    p->resp.location[0]) {
+			struct http_url next;
+			struct mr_buf drop = { 0 };
+			struct mr_err ignored;
+			http_body_slurp(&p->body, &drop, 64u << 10, &ignored);
+			mr_buf_free(&drop);
+			if (++redirects > PULL_MAX_REDIRECTS) {
+				mr_err_set(err, MR_EINVAL_INPUT, "%s: too many redirects", u.host);
+				goto out;
+			}
+			if (http_url_resolve(&u, p->resp.location, &next, err) < 0)
+				goto out;
+			if (u.tls && !next.tls) {
+				mr_err_set(err, EACCES, "%s: redirect from https to plain HTTP refused "
+					   "(%s)", u.host, next.host);
+				goto out;
+			}
+			u = next;
+			continue;
+		}
+		if (st == 401 && to_reg && !authed++) {
+			char challenge[sizeof p->resp.auth];
+			struct mr_buf drop = { 0 };
+			struct mr_err ignored;
+			snprintf(challenge, sizeof challenge, "%s", p->resp.auth);
+			http_body_slurp(&p->body, &drop, 64u << 10, &ignored);
+			mr_buf_free(&drop);
+			if (pull_authorize(p, challenge, sent, err) < 0)
+				goto out;
+			continue;
+		}
+		pull_status_error(p, &u, err);
+		goto out;
+	}
+out:
+	mr_buf_free(&hdr);
+	return rc;
+}
+
+static int pull_open(struct pull *p, const char *path, const char *accept, struct mr_err *err)
+{
+	int attempt;
+	for (attempt = 1;; attempt++) {
+		if (pull_open_once(p, path, accept, 0, err) == 0)
+			return 0;
+		if (attempt >= PULL_TRIES || !pull_retryable(err))
+			return -1;
+		pull_backoff(p, attempt);
+	}
+}
+
+/* A manifest or index (by tag or digest) into out, retried as a whole. */
+static int pull_get_manifest(struct pull *p, const char *ref, struct mr_buf *out, struct mr_err *err)
+{
+	char path[200];
+	int attempt;
+	snprintf(path, sizeof path, "manifests/%s", ref);
+	for (attempt = 1;; attempt++) {
+		out->len = 0;
+		if (pull_open_once(p, path, pull_accept, 0, err) == 0 &&
+		    http_body_slurp(&p->body, out, MINIRUN_MAX_JSON, err) == 0)
+			return 0;
+		if (attempt >= PULL_TRIES || !pull_retryable(err))
+			break;
+		pull_backoff(p, attempt);
+	}
+	if (err->code == MR_ENOTFOUND) {
+		char fam[600], msg[sizeof err->msg];
+		snprintf(msg, sizeof msg, "%s", err->msg);
+		pull_ref_familiar(&p->ref, fam, sizeof fam);
+		mr_err_set(err, MR_ENOTFOUND, "manifest for %s%s%s not found: %s", fam,
+			   strchr(ref, ':') ? "@" : ":", ref, msg);
+	} else if (err->code == EACCES && !p->login) {
+		char fam[600];
+		pull_ref_familiar(&p->ref, fam, sizeof fam);
+		mr_err_ctx(err, "pull access denied for %s, repository does not exist or may require "
+			   "'minirun login'", fam);
+	}
+	return -1;
+}
+
+/* ---- Blobs: the load code's pluggable source ---- */
+
+static void pull_meter(struct pull *p, int force)
+{
+	double now = image_now();
+	char got[32], size[32];
+	if (!p->tty || p->quiet || !p->cur || !p->cur->layer || (!force && now - p->shown < 0.1))
+		return;
+	p->shown = now;
+	util_human_size(p->got, got, sizeof got);
+	util_human_size(p->cur->size, size, sizeof size);
+	printf("\r\033[K%.12s: Downloading  %s/%s", digest_hex(p->cur->digest), got, size);
+	fflush(stdout);
+}
+
+static void pull_say(struct pull *p, const char *digest, const char *what)
+{
+	if (p->quiet)
+		return;
+	printf("%s%.12s: %s\n", p->tty ? "\r\033[K" : "", digest_hex(digest), what);
+	fflush(stdout);
+}
+
+/* Start (or resume, from p->got) the current blob. A server that ignores
+ * the Range answers 200: the bytes already passed on are skipped. */
+static int pull_blob_start(struct pull *p, struct mr_err *err)
+{
+	uint64_t start = 0;
+	if (pull_open_once(p, p->path, NULL, p->got, err) < 0)
+		return -1;
+	if (p->resp.status == 206) {
+		const char *r = p->resp.range;
+		uint64_t v = 0;
+		if (strncmp(r, "bytes ", 6))
+			return mr_err_set(err, MR_EINVAL_INPUT, "%s: 206 without a Content-Range", p->conn.host);
+		for (r += 6; *r >= '0' && *r <= '9' && v < UINT64_MAX / 10; r++)
+			v = v * 10 + (uint64_t)(*r - '0');
+		if (v != p->got || *r != '-')
+			return mr_err_set(err, MR_EINVAL_INPUT, "%s: resumed at the wrong offset (%s)",
+					  p->conn.host, p->resp.range);
+		return 0;
+	}
+	while (start < p->got) {
+		char buf[16384];
+		uint64_t want = p->got - start;
+		ssize_t r = http_body_read(&p->body.s, buf, want < sizeof buf ? (size_t)want : sizeof buf, err);
+		if (r <= 0)
+			return r < 0 ? -1 : mr_err_set(err, ECONNRESET, "%s: blob shorter on retry",
+						       p->conn.host);
+		start += (uint64_t)r;
+	}
+	return 0;
+}
+
+static ssize_t pull_blob_read(struct stream *s, void *buf, size_t n, struct mr_err *err)
+{
+	struct pull *p = (struct pull *)(void *)((char *)s - offsetof(struct pull, s));
+	for (;;) {
+		uint64_t left = p->cur->size - p->got;
+		ssize_t r;
+		if (!left)
+			return 0;  /* never more than the descriptor says */
+		r = http_body_read(&p->body.s, buf, n < left ? n : (size_t)left, err);
+		if (r == 0)
+			r = mr_err_set(err, ECONNRESET, "%s: blob ended after %" PRIu64 " of %" PRIu64
+				       " bytes", p->conn.host, p->got, p->cur->size);
+		if (r > 0) {
+			p->got += (uint64_t)r;
+			pull_meter(p, 0);
+			return r;
+		}
+		for (;;) {
+			if (!pull_retryable(err) || ++p->tries >= PULL_TRIES)
+				return mr_err_ctx(err, "blob %.19s", p->cur->digest);
+			if (p->cur->layer && !p->quiet) {
+				char msg[64];
+				snprintf(msg, sizeof msg, "Retrying in %d second%s", 1 << (p->tries - 1),
+					 p->tries > 1 ? "s" : "");
+				pull_say(p, p->cur->digest, msg);
+			}
+			pull_backoff(p, p->tries);
+			if (pull_blob_start(p, err) == 0)
+				break;
+		}
+	}
+}
+
+/* A manifest fetched while resolving a (nested) index, as a stream. */
+static ssize_t pull_mem_read(struct stream *s, void *buf, size_t n, struct mr_err *err)
+{
+	struct pull *p = (struct pull *)(void *)((char *)s - offsetof(struct pull, s));
+	size_t k = p->mbuf.len - p->mpos < n ? p->mbuf.len - p->mpos : n;
+	(void)err;
+	memcpy(buf, p->mbuf.data + p->mpos, k);
+	p->mpos += k;
+	return (ssize_t)k;
+}
+
+static struct pull_desc *pull_desc_find(struct pull *p, const char *digest)
+{
+	size_t i;
+	for (i = 0; i < p->ndescs; i++)
+		if (!strcmp(p->descs[i].digest, digest))
+			return &p->descs[i];
+	return NULL;
+}
+
+static int pull_open_blob(struct image_load *ld, const char *digest, struct stream **in,
+			  uint64_t *size, struct mr_err *err)
+{
+	struct pull *p = ld->source_ctx;
+	p->cur = pull_desc_find(p, digest);
+	p->nblobs_before = ld->nblobs;
+	if (!p->cur) {
+		/* Not a config or layer: a manifest or index an index points to. */
+		if (pull_get_manifest(p, digest, &p->mbuf, err) < 0)
+			return -1;
+		p->mpos = 0;
+		p->s.read = pull_mem_read;
+		*in = &p->s;
+		*size = p->mbuf.len;
+		return 0;
+	}
+	snprintf(p->path, sizeof p->path, "blobs/%s", digest);
+	p->got = 0;
+	p->tries = 0;
+	p->start = p->shown = image_now();
+	for (;;) {
+		if (pull_blob_start(p, err) == 0)
+			break;
+		if (!pull_retryable(err) || ++p->tries >= PULL_TRIES)
+			return mr_err_ctx(err, "blob %.19s", digest);
+		pull_backoff(p, p->tries);
+	}
+	p->s.read = pull_blob_read;
+	*in = &p->s;
+	*size = p->cur->size;
+	return 0;
+}
+
+static void pull_close_blob(struct image_load *ld)
+{
+	struct pull *p = ld->source_ctx;
+	struct image_blob *b = ld->nblobs > p->nblobs_before ? ld->blobs[ld->nblobs - 1] : NULL;
+	if (!p->cur)
+		return;
+	http_body_end(&p->body);
+	if (p->cur->layer && b && !b->failure && !strcmp(b->digest, p->cur->digest)) {
+		pull_say(p, p->cur->digest, "Verifying Checksum");
+		pull_say(p, p->cur->digest, "Download complete");
+		p->cur->fetched = 1;
+	}
+	p->cur = NULL;
+}
+
+/* ---- Pulling one image ---- */
+
+/* Register a manifest read from the registry as a blob of the load; pulled
+ * by digest, its content must hash to it. */
+static struct image_blob *pull_add_manifest(struct pull *p, struct mr_buf *body, const char *want,
+					    struct mr_err *err)
+{
+	char digest[MR_DIGEST_LEN + 1], path[96];
+	struct image_blob *b;
+	mr_digest_buf(body->data, body->len, digest);
+	if (want && strcmp(digest, want)) {
+		mr_err_set(err, MR_EVERIFY, "manifest %s: digest mismatch (content is %s)", want, digest);
+		return NULL;
+	}
+	snprintf(path, sizeof path, "blobs/sha256/%s", digest_hex(digest));
+	b = image_blob_by_path(&p->ld, path);
+	if (b)
+		return b;
+	b = image_blob_new(&p->ld, path, err);
+	if (!b)
+		return NULL;
+	b->data = *body;
+	memset(body, 0, sizeof *body);
+	snprintf(b->digest, sizeof b->digest, "%s", digest);
+	b->bytes = b->data.len;
+	p->ld.meta_bytes += b->data.len;
+	return b;
+}
+
+static const char *pull_media_type(const struct mr_json *root)
+{
+	const char *mt = mr_json_str(mr_json_get(root, "mediaType"));
+	if (mt)
+		return mt;
+	if (mr_json_get(root, "manifests"))
+		return "application/vnd.oci.image.index.v1+json";
+	return "application/vnd.oci.image.manifest.v1+json";
+}
+
+/* One descriptor (config or layer) of the manifest, for open_blob. */
+static int pull_add_desc(struct pull *p, const struct mr_json *desc, int layer, struct mr_err *err)
+{
+	const char *d = image_desc_digest(desc, "manifest descriptor", err);
+	const struct mr_json *size = mr_json_get(desc, "size");
+	struct pull_desc *dd = &p->descs[p->ndescs];
+	if (!d)
+		return -1;
+	if (!size || size->type != MR_JSON_NUMBER || size->num < 0 || size->num > 1e15)
+		return mr_err_set(err, MR_EINVAL_INPUT, "manifest: descriptor %.19s without a valid "
+				  "size", d);
+	snprintf(dd->digest, sizeof dd->digest, "%s", d);
+	dd->size = (uint64_t)size->num;
+	dd->layer = layer;
+	p->ndescs++;
+	return 0;
+}
+
+/* The config and layer descriptors of a manifest (descs[0] is the config). */
+static int pull_read_descs(struct pull *p, const struct mr_json *root, struct mr_err *err)
+{
+	const struct mr_json *layers = mr_json_get(root, "layers"), *l;
+	if (!layers || layers->type != MR_JSON_ARRAY || layers->count > MINIRUN_MAX_LAYERS)
+		return mr_err_set(err, MR_EINVAL_INPUT, "manifest: no layer list (or more than %d "
+				  "layers)", MINIRUN_MAX_LAYERS);
+	p->descs = util_xcalloc(layers->count + 1, sizeof *p->descs);
+	if (pull_add_desc(p, mr_json_get(root, "config"), 0, err) < 0)
+		return -1;
+	for (l = layers->child; l; l = l->next)
+		if (pull_add_desc(p, l, 1, err) < 0)
+			return -1;
+	return 0;
+}
+
+/* The config from the store when an image there has it (a second pull of
+ * the same image downloads nothing but its manifest). */
+static void pull_config_from_store(struct pull *p, const char *digest, struct image_db *db)
+{
+	struct mr_buf data = { 0 };
+	struct mr_err ignored;
+	struct image_blob *b;
+	char path[96], d[MR_DIGEST_LEN + 1];
+	if (!image_db_by_id(db, digest))
+		return;
+	snprintf(path, sizeof path, "blobs/sha256/%s", digest_hex(digest));
+	if (mr_read_file(p->st->rootfd, path, &data, MINIRUN_MAX_JSON, &ignored) < 0) {
+		mr_buf_free(&data);
+		return;
+	}
+	mr_digest_buf(data.data, data.len, d);
+	if (strcmp(d, digest) || !(b = image_blob_new(&p->ld, path, &ignored))) {
+		mr_buf_free(&data);
+		return;
+	}
+	b->data = data;
+	snprintf(b->digest, sizeof b->digest, "%s", d);
+	b->bytes = data.len;
+}
+
+/* Is layer i (by the config's diff_ids) in the store? As image_stored_layer decides. */
+static int pull_layer_stored(struct pull *p, const struct mr_json *diff_ids, size_t i)
+{
+	const char *id = mr_json_str(mr_json_at(diff_ids, i));
+	uint64_t size;
+	char path[96];
+	if (!id || mr_digest_valid(id) < 0 || !p->ld.stored ||
+	    image_db_layer_size(p->ld.stored, digest_hex(id), &size) < 0)
+		return 0;
+	snprintf(path, sizeof path, "layers/%s", digest_hex(id));
+	return faccessat(p->st->rootfd, path, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* Fetch the config (unless stored) and say, per layer, whether it is
+ * already there or will be pulled. */
+static int pull_announce(struct pull *p, struct mr_err *err)
+{
+	struct mr_json_doc cfg = { 0 };
+	const struct mr_json *ids;
+	struct image_blob *b;
+	size_t i, stored = 0, nl = p->ndescs - 1;
+	pull_config_from_store(p, p->descs[0].digest, p->ld.stored);
+	b = image_blob_by_digest(&p->ld, p->descs[0].digest, 0, err);
+	if (!b || image_blob_json(b, &cfg, err) < 0)
+		return -1;
+	ids = mr_json_get(mr_json_get(cfg.root, "rootfs"), "diff_ids");
+	for (i = 0; i < nl; i++)
+		stored += (size_t)pull_layer_stored(p, ids, i);
+	/* A complete image says nothing per layer (as Docker). */
+	for (i = 0; i < nl && stored < nl; i++)
+		pull_say(p, p->descs[i + 1].digest,
+			 pull_layer_stored(p, ids, i) ? "Already exists" : "Pulling fs layer");
+	mr_json_free(&cfg);
+	return 0;
+}
+
+/* Has the tag (or, by digest, the store) already got this image? Docker's
+ * "Image is up to date" against "Downloaded newer image". */
+static int pull_up_to_date(struct pull *p, const struct image_found *f, const char *name)
+{
+	struct image_db db;
+	struct mr_err ignored;
+	size_t i;
+	int same = 0;
+	if (image_db_read(p->st, &db, &ignored) < 0)
+		return 0;
+	for (i = 0; i < db.nrecs && p->ref.digest[0]; i++)
+		same |= !strcmp(db.recs[i].id, f->config->digest) &&
+			!strcmp(db.recs[i].manifest, f->manifest->digest);
+	for (i = 0; i < db.ntags && !p->ref.digest[0]; i++)
+		same |= !strcmp(db.tags[i].name, name) && !strcmp(db.tags[i].id, f->config->digest);
+	image_db_free(&db);
+	return same;
+}
+
+struct pull_opts {
+	const char *platform;          /* "os/arch[/variant]"; NULL: the host's */
+	const char *insecure;          /* host:port list allowed over plain HTTP */
+	int quiet;
+};
+
+static void pull_free(struct pull *p)
+{
+	http_close(&p->conn);
+#if MINIRUN_WITH_TLS
+	if (p->conn.t) {
+		tls_anchors_truncate(&p->conn.t->anchors, 0);
+		free(p->conn.t->anchors.ta);
+		free(p->conn.t);
+	}
+#endif
+	free(p->basic);
+	free(p->scope);
+	free(p->token);
+	free(p->descs);
+	mr_buf_free(&p->mbuf);
+}
+
+/* Where the registry is: Docker Hub's API host, https unless listed as
+ * insecure. */
+static int pull_setup(struct pull *p, const char *insecure, struct mr_err *err)
+{
+	char url[300];
+	const char *t = getenv("MINIRUN_PULL_TIMEOUT");
+	uint64_t secs = 30;
+	int plain = pull_in_list(insecure, p->ref.domain) ||
+		    pull_in_list(getenv("MINIRUN_INSECURE_REGISTRIES"), p->ref.domain);
+	p->insecure = insecure;
+	if (t && *t && (util_parse_u64(t, &secs) < 0 || !secs || secs > 3600))
+		return mr_err_set(err, MR_EINVAL_INPUT, "MINIRUN_PULL_TIMEOUT=%s: expected seconds", t);
+	p->conn.fd = -1;
+	p->conn.timeout = (int)secs;
+	snprintf(url, sizeof url, "%s://%s/", plain ? "http" : "https",
+		 strcmp(p->ref.domain, "docker.io") ? p->ref.domain : "registry-1.docker.io");
+	if (http_url_parse(url, &p->reg, err) < 0)
+		return -1;
+	return pull_creds_get(p->ref.domain, &p->basic, err);
+}
+
+/* The manifest for the reference (an index resolved to the platform's). */
+static struct image_blob *pull_resolve(struct pull *p, char *top_digest, struct mr_err *err)
+{
+	struct mr_buf body = { 0 };
+	struct mr_json_doc doc = { 0 };
+	struct image_blob *b;
+	char digest[MR_DIGEST_LEN + 1];
+	const char *mt;
+	if (pull_get_manifest(p, p->ref.digest[0] ? p->ref.digest : p->ref.tag, &body, err) < 0)
+		return NULL;
+	b = pull_add_manifest(p, &body, p->ref.digest[0] ? p->ref.digest : NULL, err);
+	mr_buf_free(&body);
+	if (!b || image_blob_json(b, &doc, err) < 0)
+		return NULL;
+	snprintf(top_digest, MR_DIGEST_LEN + 1, "%s", b->digest);
+	mt = pull_media_type(doc.root);
+	if (image_is_index_type(mt)) {
+		int rc = image_pick_from_index(&p->ld, mr_json_get(doc.root, "manifests"), digest, 0, err);
+		mr_json_free(&doc);
+		if (rc < 0 || pull_get_manifest(p, digest, &body, err) < 0)
+			return NULL;
+		b = pull_add_manifest(p, &body, digest, err);
+		mr_buf_free(&body);
+		if (!b || image_blob_json(b, &doc, err) < 0)
+			return NULL;
+		mt = pull_media_type(doc.root);
+	}
+	if (!image_is_manifest_type(mt)) {
+		mr_err_set(err, MR_EINVAL_INPUT, "unsupported manifest type %.100s%s", mt,
+			   mr_json_get(doc.root, "schemaVersion") &&
+			   mr_json_get(doc.root, "schemaVersion")->num == 1 ? " (schema 1)" : "");
+		b = NULL;
+	} else if (pull_read_descs(p, doc.root, err) < 0) {
+		b = NULL;
+	}
+	mr_json_free(&doc);
+	return b;
+}
+
+/* see the header of this section: pull REF into the store, printing what
+ * Docker prints (unless quiet: then only the full name). */
+static int image_pull(struct mr_store *st, const char *ref, const struct pull_opts *o,
+		      struct mr_err *err)
+{
+	static const struct pull_opts none;
+	struct pull *p = util_xcalloc(1, sizeof *p);
+	struct image_db stored = { 0 };
+	struct image_found found;
+	struct image_blob *m;
+	char top[MR_DIGEST_LEN + 1], name[600], full[600], fam[600];
+	size_t i;
+	int rc = -1, fresh;
+	if (!o)
+		o = &none;
+	memset(&found, 0, sizeof found);
+	p->st = st;
+	p->quiet = o->quiet;
+	p->tty = isatty(1);
+	p->ld.st = st;
+	p->ld.dirfd = -1;
+	p->ld.source = ref;
+	p->ld.quiet = 1;  /* the load code's own lines; ours are Docker's */
+	p->ld.open_blob = pull_open_blob;
+	p->ld.close_blob = pull_close_blob;
+	p->ld.source_ctx = p;
+	p->conn.fd = -1;
+	if (pull_ref_parse(ref, &p->ref, err) < 0)
+		goto out;
+	image_platform_host(&p->ld.platform);
+	if (o->platform && image_platform_parse(o->platform, &p->ld.platform, err) < 0)
+		goto out;
+	if (pull_setup(p, o->insecure, err) < 0)
+		goto out;
+	if (image_db_read(st, &stored, err) < 0)
+		goto out;
+	p->ld.stored = &stored;
+	pull_ref_familiar(&p->ref, fam, sizeof fam);
+	if (!p->quiet) {
+		if (p->ref.default_tag)
+			printf("Using default tag: latest\n");
+		printf("%s: Pulling from %s\n", p->ref.digest[0] ? p->ref.digest : p->ref.tag, fam);
+		fflush(stdout);
+	}
+	if (!(m = pull_resolve(p, top, err)) || pull_announce(p, err) < 0 ||
+	    image_resolve_manifest(&p->ld, m->digest, &found, err) < 0)
+		goto out;
+	for (i = 1; i < p->ndescs; i++)
+		if (p->descs[i].fetched)
+			pull_say(p, p->descs[i].digest, "Pull complete");
+	pull_ref_name(&p->ref, 0, name, sizeof name);
+	pull_ref_name(&p->ref, 1, full, sizeof full);
+	if (image_found_name(&found, name, err) < 0)
+		goto out;
+	fresh = !pull_up_to_date(p, &found, name);
+	if (image_commit(&p->ld, &found, 1, err) < 0)
+		goto out;
+	if (!p->quiet)
+		printf("Digest: %s\nStatus: %s for %s\n", top,
+		       fresh ? "Downloaded newer image" : "Image is up to date", name);
+	printf("%s\n", full);
+	fflush(stdout);
+	rc = 0;
+out:
+	if (rc < 0) {
+		if (p->tty && !p->quiet)
+			printf("\r\033[K");
+		fflush(stdout);
+		/* Messages that name the image already stand alone (as Docker's). */
+		if (!util_starts_with(err->msg, "invalid reference") &&
+		    !util_starts_with(err->msg, "manifest for ") &&
+		    !util_starts_with(err->msg, "pull access denied"))
+			mr_err_ctx(err, "pull %s", ref);
+	}
+	image_found_free(&found);
+	image_load_free(&p->ld);
+	image_db_free(&stored);
+	pull_free(p);
+	free(p);
+	return rc;
+}
+
+/* `login`: check the credentials against the registry (its /v2/ with basic
+ * auth, or a token from its token server), then store them. */
+static int pull_login(const char *server, const char *user, const char *pass, const char *insecure,
+		      struct mr_err *err)
+{
+	struct pull *p = util_xcalloc(1, sizeof *p);
+	struct mr_buf up = { 0 };
+	p->conn.fd = -1;
+	char domain[256];
+	const char *s = server;
+	int rc = -1, found;
+	size_t n;
+	if (util_starts_with(s, "https://"))
+		s += 8;
+	else if (util_starts_with(s, "http://"))
+		s += 7;
+	n = strcspn(s, "/");
+	snprintf(domain, sizeof domain, "%.*s", (int)n, s);
+	if (!n || !strcmp(domain, "index.docker.io") || !strcmp(domain, "registry-1.docker.io"))
+		snprintf(domain, sizeof domain, "docker.io");
+	snprintf(p->ref.domain, sizeof p->ref.domain, "%s", domain);
+	p->login = 1;
+	if (pull_setup(p, insecure, err) < 0)
+		goto out;
+	free(p->basic);
+	mr_buf_printf(&up, "%s:%s", user, pass);
+	p->basic = util_xmalloc(4 * ((up.len + 2) / 3) + 1);
+	http_b64_encode(up.data, up.len, p->basic);
+	if (pull_open(p, NULL, NULL, err) < 0)
+		goto out;
+	http_body_end(&p->body);
+	rc = pull_creds_set(domain, p->basic, &found, err);
+out:
+	if (rc < 0 && err->code == EACCES && !strstr(err->msg, "no basic auth"))
+		mr_err_set(err, EACCES, "unauthorized: incorrect username or password");
+	if (rc < 0)
+		mr_err_ctx(err, "login %s", domain);
+	if (up.data)
+		memset(up.data, 0, up.len);
+	mr_buf_free(&up);
+	pull_free(p);
+	free(p);
+	return rc;
+}
+
+#else /* !MINIRUN_WITH_PULL */
+
+struct pull_opts {
+	const char *platform;
+	const char *insecure;
+	int quiet;
+};
+
+static int image_pull(struct mr_store *st, const char *ref, const struct pull_opts *o,
+		      struct mr_err *err)
+{
+	(void)st; (void)ref; (void)o;
+	return mr_err_set(err, MR_EDISABLED, "pull: built without MINIRUN_WITH_PULL");
+}
+#endif /* MINIRUN_WITH_PULL */
+/* ==== [10] CONTAINER: records, names, state, image defaults ====
+ * root/containers/ID/config.json  the resolved run configuration: written once by
+ *                                  create (atomically, under the store lock with
+ *                                  the name claim), rewritten only by rename
+ * root/containers/ID/state.json   last start and exit (exit code, times, OOM,
+ *                                  restart count): survives a reboot, so that a
+ *                                  container shows "Exited" and `start` works
+ * root/containers/ID/{upper,work,rootfs,log*,hosts,hostname,resolv.conf}
+ * root/containers/.names/NAME     symlink to ID: names are unique by symlinkat()
+ * rundir/ID/lock   flock()ed by the container's monitor (or the foreground CLI)
+ *                  for its whole life: a free lock means nothing runs it
+ * rundir/ID/state  "pid starttime monitor status" of the live container
+ * rundir/ID/stop   a user asked it to stop: the restart policy must not apply
+ * A record is visible only once complete: it is built in tmp/ and renamed into
+ * containers/ after its name is claimed, all under the store lock. */
+
+#define CTR_ID_LEN 64
+#define CTR_NAME_MAX 128
+#define CTR_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define CTR_LOG_MAX_SIZE (1u << 20)   /* flash friendly: 1 MiB per file... */
+#define CTR_LOG_MAX_FILE 2            /* ...and one rotated file */
+
+/* A NULL-terminated list of strings (v is NULL while empty). */
+struct ctr_list {
+	const char **v;
+	size_t n;
+};
+
+struct ctr {
+	char id[CTR_ID_LEN + 1];
+	char name[CTR_NAME_MAX];
+	char image[MR_DIGEST_LEN + 1];     /* image ID */
+	const char *image_ref;             /* as the user wrote it (ps IMAGE column) */
+	char created[40];
+	char driver[8];                    /* "overlay" or "copy" */
+	struct ctr_list entrypoint, cmd, env, labels, cap_add, cap_drop, security_opt;
+	struct ctr_list layers;            /* diff_id hex, base first (from the image) */
+	struct mount_spec *mnt;            /* volumes, binds, tmpfs ([09b]) */
+	size_t nmnt;
+	const char *workdir, *user, *hostname, *stop_signal, *network, *restart;
+	int restart_max, stop_timeout;     /* stop_timeout < 0: default (10 s) */
+	int64_t memory, memory_swap, nano_cpus, pids_limit;
+	uint64_t log_max_size;
+	int log_max_file;
+	unsigned char privileged, readonly, no_new_privs, tty, interactive, auto_remove, init;
+	/* what the strings point into */
+	struct mr_json_doc doc, img;
+	struct ctr_list owned;
+};
+
+/* Persisted state of the last start and exit (state.json). */
+struct ctr_state {
+	int running;                      /* started and no exit recorded since */
+	int exit_code, oom_killed, restart_count, stopped_by_user;
+	char started[40], finished[40];
+	char error[160];
+};
+
+enum ctr_status { CTR_CREATED, CTR_RUNNING, CTR_RESTARTING, CTR_EXITED };
+
+/* What `ps` and `inspect` show: the persisted state and the live one. */
+struct ctr_info {
+	enum ctr_status status;
+	struct ctr_state st;
+	pid_t pid, monitor;
+	unsigned long long pid_start;
+};
+
+static void ctr_list_add(struct ctr_list *l, const char *s)
+{
+	l->v = util_xrealloc(l->v, (l->n + 2) * sizeof *l->v);
+	l->v[l->n++] = s;
+	l->v[l->n] = NULL;
+}
+
+static void ctr_list_free(struct ctr_list *l)
+{
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* Keep an allocated string for the life of the record. */
+static const char *ctr_own(struct ctr *c, char *s)
+{
+	ctr_list_add(&c->owned, s);
+	return s;
+}
+
+static void ctr_free(struct ctr *c)
+{
+	size_t i;
+	for (i = 0; i < c->owned.n; i++)
+		free((char *)c->owned.v[i]);
+	ctr_list_free(&c->owned);
+	ctr_list_free(&c->entrypoint);
+	ctr_list_free(&c->cmd);
+	ctr_list_free(&c->env);
+	ctr_list_free(&c->labels);
+	ctr_list_free(&c->cap_add);
+	ctr_list_free(&c->cap_drop);
+	ctr_list_free(&c->security_opt);
+	free(c->mnt);
+	c->mnt = NULL;
+	c->nmnt = 0;
+	ctr_list_free(&c->layers);
+	mr_json_free(&c->doc);
+	mr_json_free(&c->img);
+}
+
+static void ctr_init(struct ctr *c)
+{
+	memset(c, 0, sizeof *c);
+	c->stop_timeout = -1;
+	c->restart = "no";
+	c->network = "bridge";
+	c->stop_signal = "SIGTERM";
+	c->log_max_size = CTR_LOG_MAX_SIZE;
+	c->log_max_file = CTR_LOG_MAX_FILE;
+	c->workdir = c->user = "";
+}
+
+/* ---- pure helpers (unit-tested) ---- */
+
+/* Length of the key of "K=V" (or of "K"). */
+static size_t ctr_env_keylen(const char *kv)
+{
+	return strcspn(kv, "=");
+}
+
+/* Value of key in an environment list, or NULL. */
+static const char *ctr_env_get(const struct ctr_list *env, const char *key)
+{
+	size_t i, n = strlen(key);
+	for (i = 0; i < env->n; i++)
+		if (!strncmp(env->v[i], key, n) && env->v[i][n] == '=')
+			return env->v[i] + n + 1;
+	return NULL;
+}
+
+/* Set "K=V": replace K in place where it is (Docker keeps the image's order),
+ * else append. */
+static void ctr_env_set(struct ctr_list *env, const char *kv)
+{
+	size_t i, n = ctr_env_keylen(kv);
+	for (i = 0; i < env->n; i++)
+		if (ctr_env_keylen(env->v[i]) == n && !strncmp(env->v[i], kv, n)) {
+			env->v[i] = kv;
+			return;
+		}
+	ctr_list_add(env, kv);
+}
+
+/* One -e value: "K=V" as is; "K" takes the caller's value, and is dropped
+ * when the caller has none (Docker's rule). Returns -1 on an empty key. */
+static int ctr_env_add_arg(struct ctr *c, const char *arg)
+{
+	const char *v;
+	size_t n = ctr_env_keylen(arg);
+	if (n == 0)
+		return -1;
+	if (arg[n] == '=') {
+		ctr_env_set(&c->env, arg);
+		return 0;
+	}
+	v = getenv(arg);
+	if (v) {
+		char *kv = util_xmalloc(n + strlen(v) + 2);
+		sprintf(kv, "%s=%s", arg, v);
+		ctr_env_set(&c->env, ctr_own(c, kv));
+	}
+	return 0;
+}
+
+/* --env-file: one K=V or K per line; blank lines and # comments skipped;
+ * leading blanks of a line ignored, the value kept verbatim. */
+static int ctr_env_file(struct ctr *c, const char *path, struct mr_err *err)
+{
+	struct mr_buf b = { 0 };
+	char *p, *line;
+	if (mr_read_file(AT_FDCWD, path, &b, 1u << 20, err) < 0)
+		return mr_err_ctx(err, "env file");
+	ctr_own(c, b.data);
+	for (p = b.data; p && *p; p = line) {
+		char *nl = strchr(p, '\n');
+		line = nl ? nl + 1 : NULL;
+		if (nl)
+			*nl = 0;
+		if (nl && nl > p && nl[-1] == '\r')
+			nl[-1] = 0;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p || *p == '#')
+			continue;
+		if (strcspn(p, " \t") < ctr_env_keylen(p))
+			return mr_err_set(err, MR_EINVAL_INPUT, "env file %s: variable '%s' contains "
+					  "whitespaces", path, p);
+		if (ctr_env_add_arg(c, p) < 0)
+			return mr_err_set(err, MR_EINVAL_INPUT, "env file %s: no variable name "
+					  "in '%s'", path, p);
+	}
+	return 0;
+}
+
+/* Docker's command rules: --entrypoint replaces the image's Entrypoint ("" =
+ * none) and drops the image's Cmd; arguments after the image replace Cmd. */
+static void ctr_command_merge(struct ctr_list *ep, struct ctr_list *cmd,
+			      const struct ctr_list *img_ep, const struct ctr_list *img_cmd,
+			      const char *ep_flag, char **args, int nargs)
+{
+	size_t i;
+	int k;
+	if (ep_flag) {
+		if (*ep_flag)
+			ctr_list_add(ep, ep_flag);
+	} else {
+		for (i = 0; i < img_ep->n; i++)
+			ctr_list_add(ep, img_ep->v[i]);
+	}
+	if (nargs > 0) {
+		for (k = 0; k < nargs; k++)
+			ctr_list_add(cmd, args[k]);
+	} else if (!ep_flag) {
+		for (i = 0; i < img_cmd->n; i++)
+			ctr_list_add(cmd, img_cmd->v[i]);
+	}
+}
+
+/* Docker's name rule: [a-zA-Z0-9][a-zA-Z0-9_.-]+ (a leading '/' allowed). */
+static int ctr_name_valid(const char *name)
+{
+	size_t i;
+	if (*name == '/')
+		name++;
+	if (strlen(name) < 2 || strlen(name) >= CTR_NAME_MAX || !isalnum((unsigned char)name[0]))
+		return 0;
+	for (i = 1; name[i]; i++)
+		if (!isalnum((unsigned char)name[i]) && !strchr("_.-", name[i]))
+			return 0;
+	return 1;
+}
+
+/* Signal by name ("SIGTERM", "term", "RTMIN+3") or number; 0 if unknown. */
+static int ctr_signal_parse(const char *s)
+{
+	static const struct { char name[7]; unsigned char num; } sigs[] = {
+		{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "ILL", SIGILL },
+		{ "TRAP", SIGTRAP }, { "ABRT", SIGABRT }, { "IOT", SIGABRT }, { "BUS", SIGBUS },
+		{ "FPE", SIGFPE }, { "KILL", SIGKILL }, { "USR1", SIGUSR1 }, { "SEGV", SIGSEGV },
+		{ "USR2", SIGUSR2 }, { "PIPE", SIGPIPE }, { "ALRM", SIGALRM }, { "TERM", SIGTERM },
+		{ "CHLD", SIGCHLD }, { "CONT", SIGCONT }, { "STOP", SIGSTOP }, { "TSTP", SIGTSTP },
+		{ "TTIN", SIGTTIN }, { "TTOU", SIGTTOU }, { "URG", SIGURG }, { "XCPU", SIGXCPU },
+		{ "XFSZ", SIGXFSZ }, { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },
+		{ "WINCH", SIGWINCH }, { "IO", SIGIO }, { "POLL", SIGIO }, { "PWR", SIGPWR },
+		{ "SYS", SIGSYS },
+	};
+	char up[16];
+	size_t i;
+	uint64_t n;
+	if (util_parse_u64(s, &n) == 0)
+		return n > 0 && n < (uint64_t)_NSIG ? (int)n : 0;
+	if (!strncasecmp(s, "SIG", 3))
+		s += 3;
+	for (i = 0; s[i] && i < sizeof up - 1; i++)
+		up[i] = (char)toupper((unsigned char)s[i]);
+	up[i] = 0;
+	if (!strncmp(up, "RTMIN", 5) || !strncmp(up, "RTMAX", 5)) {
+		int base = up[4] == 'N' ? SIGRTMIN : SIGRTMAX, off = 0;
+		if (up[5] == '+' || up[5] == '-') {
+			if (util_parse_u64(up + 6, &n) < 0 || n > 64)
+				return 0;
+			off = up[5] == '+' ? (int)n : -(int)n;
+		} else if (up[5]) {
+			return 0;
+		}
+		return base + off >= SIGRTMIN && base + off <= SIGRTMAX ? base + off : 0;
+	}
+	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		if (!strcmp(up, sigs[i].name))
+			return sigs[i].num;
+	return 0;
+}
+
+/* --restart: no | always | unless-stopped | on-failure[:N]. */
+static int ctr_restart_parse(const char *s, const char **name, int *max)
+{
+	uint64_t n = 0;
+	*max = 0;
+	if (!strcmp(s, "no") || !strcmp(s, "always") || !strcmp(s, "unless-stopped")) {
+		*name = s;
+		return 0;
+	}
+	if (!strncmp(s, "on-failure", 10) && (!s[10] || (s[10] == ':' &&
+	    util_parse_u64(s + 11, &n) == 0 && n <= INT_MAX))) {
+		*name = "on-failure";
+		*max = (int)n;
+		return 0;
+	}
+	return -1;
+}
+
+/* Should the monitor start the container again after this exit? */
+static int ctr_restart_wanted(const struct ctr *c, int exit_code, int restarts, int stopped)
+{
+	if (stopped || !strcmp(c->restart, "no"))
+		return 0;
+	if (!strcmp(c->restart, "on-failure"))
+		return exit_code != 0 && (c->restart_max == 0 || restarts < c->restart_max);
+	return 1;
+}
+
+/* Docker's back-off: 100 ms doubling up to one minute, back to 100 ms after the
+ * container stayed up 10 s. */
+static unsigned ctr_backoff_next(unsigned prev_ms, unsigned long ran_ms)
+{
+	if (ran_ms >= 10000 || prev_ms == 0)
+		return 100;
+	return prev_ms >= 30000 ? 60000 : prev_ms * 2;
+}
+
+/* --cpus 1.5 -> 1500000000 nano CPUs. */
+static int ctr_cpus_parse(const char *s, int64_t *nano)
+{
+	uint64_t whole = 0, frac = 0, scale = 1000000000;
+	const char *dot = strchr(s, '.');
+	char buf[24];
+	if (strlen(s) >= sizeof buf)
+		return -1;
+	snprintf(buf, sizeof buf, "%.*s", dot ? (int)(dot - s) : (int)strlen(s), s);
+	if ((buf[0] && util_parse_u64(buf, &whole) < 0) || (!buf[0] && !dot) || whole > 1000000)
+		return -1;
+	if (dot) {
+		const char *p = dot + 1;
+		if (!*p && !buf[0])
+			return -1;
+		for (; *p; p++) {
+			if (*p < '0' || *p > '9')
+				return -1;
+			scale /= 10;
+			frac += (uint64_t)(*p - '0') * scale;
+			if (!scale)
+				return -1;
+		}
+	}
+	*nano = (int64_t)(whole * 1000000000u + frac);
+	return 0;
+}
+
+/* Docker's units.HumanDuration, used for "Up 5 seconds" and "3 hours ago". */
+static void ctr_human_duration(long d, char *out, size_t size)
+{
+	static const struct { long limit, unit; const char *name, *about; } steps[] = {
+		{ 60, 1, "second", NULL }, { 2 * 60, 60, "minute", "About a minute" },
+		{ 3600, 60, "minute", NULL }, { 2 * 3600, 3600, "hour", "About an hour" },
+		{ 48 * 3600, 3600, "hour", NULL }, { 14 * 86400L, 86400, "day", NULL },
+		{ 60 * 86400L, 7 * 86400L, "week", NULL }, { 730 * 86400L, 30 * 86400L, "month", NULL },
+		{ LONG_MAX, 365 * 86400L, "year", NULL },
+	};
+	size_t i;
+	if (d < 1) {
+		snprintf(out, size, "Less than a second");
+		return;
+	}
+	for (i = 0; d >= steps[i].limit; i++) {}
+	if (steps[i].about)
+		snprintf(out, size, "%s", steps[i].about);
+	else
+		snprintf(out, size, "%ld %s%s", d / steps[i].unit, steps[i].name,
+			 d / steps[i].unit == 1 ? "" : "s");
+}
+
+/* The STATUS column: "Up 5 seconds", "Exited (0) 3 seconds ago", "Created". */
+static void ctr_status_string(const struct ctr_info *ci, time_t now, char *out, size_t size)
+{
+	char d[48];
+	time_t t = 0;
+	switch (ci->status) {
+	case CTR_RUNNING:
+		util_parse_rfc3339(ci->st.started, &t);
+		ctr_human_duration((long)(now - t), d, sizeof d);
+		snprintf(out, size, "Up %s", d);
+		return;
+	case CTR_RESTARTING:
+	case CTR_EXITED:
+		util_parse_rfc3339(ci->st.finished, &t);
+		ctr_human_duration((long)(now - t), d, sizeof d);
+		snprintf(out, size, "%s (%d) %s ago", ci->status == CTR_EXITED ? "Exited" :
+			 "Restarting", ci->st.exit_code, d);
+		return;
+	default:
+		snprintf(out, size, "Created");
+	}
+}
+
+static const char *ctr_status_name(enum ctr_status s)
+{
+	static const char names[][11] = { "created", "running", "restarting", "exited" };
+	return names[s];
+}
+
+/* One line of /etc/passwd or /etc/group split at ':' (a bounded copy). */
+struct ctr_pwline {
+	char buf[512];
+	char *f[7];
+	size_t nf;
+};
+
+/* Split the line at p; returns the start of the next line or NULL. */
+static const char *ctr_pw_line(const char *p, struct ctr_pwline *l)
+{
+	const char *end = strchr(p, '\n');
+	size_t n = end ? (size_t)(end - p) : strlen(p);
+	char *q;
+	l->nf = 0;
+	if (n < sizeof l->buf && *p != '#') {
+		memcpy(l->buf, p, n);
+		l->buf[n] = 0;
+		for (q = l->buf, l->f[l->nf++] = q; l->nf < 7 && (q = strchr(q, ':')); )
+			*q++ = 0, l->f[l->nf++] = q;
+	}
+	return end ? end + 1 : NULL;
+}
+
+/* Numeric id field: -1 if not a number. */
+static long ctr_pw_id(const char *s)
+{
+	uint64_t v;
+	return util_parse_u64(s, &v) == 0 && v <= 0xfffffffeu ? (long)v : -1;
+}
+
+/* Is `user` in the comma-separated member list? */
+static int ctr_pw_member(const char *members, const char *user)
+{
+	size_t n = strlen(user);
+	while (*members) {
+		size_t k = strcspn(members, ",");
+		if (k == n && !strncmp(members, user, n))
+			return 1;
+		members += k + (members[k] == ',');
+	}
+	return 0;
+}
+
+/* The identity a process runs as, from -u / the image's User. */
+struct ctr_ids {
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[32];
+	size_t ngroups;
+	char home[256];
+};
+
+/* Resolve "user[:group]" (names or numbers) against the container's passwd
+ * and group texts (NULL: no such file). runc's rules: a numeric uid needs no
+ * entry (gid 0, home /); a name must exist; supplementary groups are those
+ * listing the user's name. */
+static int ctr_ids_resolve(const char *spec, const char *passwd, const char *group,
+			   struct ctr_ids *ids, struct mr_err *err)
+{
+	char user[256], name[256] = "";
+	const char *colon = strchr(spec, ':'), *gspec = colon ? colon + 1 : NULL, *p;
+	struct ctr_pwline l;
+	long id;
+	int found = 0;
+	memset(ids, 0, sizeof *ids);
+	snprintf(user, sizeof user, "%.*s", colon ? (int)(colon - spec) : (int)strlen(spec), spec);
+	snprintf(ids->home, sizeof ids->home, "/");
+	if (!user[0])
+		snprintf(user, sizeof user, "0");
+	id = ctr_pw_id(user);
+	if (id < 0 && strspn(user, "0123456789") == strlen(user))
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid user %s: out of range", user);
+	for (p = passwd; p && *p && !found; ) {
+		p = ctr_pw_line(p, &l);
+		if (l.nf < 4 || ctr_pw_id(l.f[2]) < 0 ||
+		    (id < 0 ? strcmp(l.f[0], user) : ctr_pw_id(l.f[2]) != id))
+			continue;
+		found = 1;
+		ids->uid = (uid_t)ctr_pw_id(l.f[2]);
+		ids->gid = ctr_pw_id(l.f[3]) < 0 ? 0 : (gid_t)ctr_pw_id(l.f[3]);
+		if (l.nf >= 6 && l.f[5][0])
+			snprintf(ids->home, sizeof ids->home, "%s", l.f[5]);
+		snprintf(name, sizeof name, "%s", l.f[0]);
+	}
+	if (!found && id < 0)
+		return mr_err_set(err, MR_ENOTFOUND, "unable to find user %s: no matching entries "
+				  "in passwd file", user);
+	if (!found)
+		ids->uid = (uid_t)id;
+	if (gspec && *gspec) {
+		long gid = ctr_pw_id(gspec);
+		if (gid < 0 && strspn(gspec, "0123456789") == strlen(gspec))
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid group %s: out of range", gspec);
+		for (p = group, found = gid >= 0; p && *p && !found; ) {
+			p = ctr_pw_line(p, &l);
+			if (l.nf >= 3 && !strcmp(l.f[0], gspec) && ctr_pw_id(l.f[2]) >= 0)
+				gid = ctr_pw_id(l.f[2]), found = 1;
+		}
+		if (!found)
+			return mr_err_set(err, MR_ENOTFOUND, "unable to find group %s: no matching "
+					  "entries in group file", gspec);
+		ids->gid = (gid_t)gid;
+	}
+	for (p = group; name[0] && p && *p && ids->ngroups < 32; ) {
+		size_t k;
+		int dup = 0;
+		p = ctr_pw_line(p, &l);
+		if (l.nf < 4 || ctr_pw_id(l.f[2]) < 0 || !ctr_pw_member(l.f[3], name))
+			continue;
+		for (k = 0; k < ids->ngroups; k++)
+			dup |= ids->groups[k] == (gid_t)ctr_pw_id(l.f[2]);
+		if (!dup)
+			ids->groups[ids->ngroups++] = (gid_t)ctr_pw_id(l.f[2]);
+	}
+	return 0;
+}
+
+/* ---- names ---- */
+
+/* Docker-like "adjective_name" (a short list: the names only need to be
+ * memorable; a collision takes another draw). */
+static void ctr_name_generate(char *out, size_t size)
+{
+	static const char adj[] =
+		"brave calm clever eager fancy gentle happy jolly keen kind lucky merry "
+		"nifty proud quick quiet sharp shy silly sleepy smart sunny swift witty ";
+	static const char noun[] =
+		"ada babbage bohr curie darwin dijkstra euler fermi galileo hopper kepler "
+		"knuth lovelace maxwell newton noether pascal ritchie shannon tesla thompson "
+		"turing wozniak yonath ";
+	unsigned char r[2];
+	const char *a = adj, *n = noun;
+	unsigned i, ka, kn;
+	if (util_random(r, 2) < 0)
+		r[0] = (unsigned char)getpid(), r[1] = (unsigned char)time(NULL);
+	ka = r[0] % 24;
+	kn = r[1] % 24;
+	for (i = 0; i < ka; i++)
+		a = strchr(a, ' ') + 1;
+	for (i = 0; i < kn; i++)
+		n = strchr(n, ' ') + 1;
+	snprintf(out, size, "%.*s_%.*s", (int)strcspn(a, " "), a, (int)strcspn(n, " "), n);
+}
+
+static int ctr_dir(struct mr_store *st, const char *id, struct mr_err *err)
+{
+	char path[16 + CTR_ID_LEN];
+	int fd;
+	snprintf(path, sizeof path, "containers/%s", id);
+	fd = openat(st->rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return mr_err_sys(err, "container %.12s", id);
+	return fd;
+}
+
+static int ctr_names_dir(struct mr_store *st)
+{
+	mkdirat(st->rootfd, "containers/.names", 0700);
+	return openat(st->rootfd, "containers/.names", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		      O_CLOEXEC);
+}
+
+static int ctr_is_id(const char *s)
+{
+	return strlen(s) == CTR_ID_LEN && strspn(s, "0123456789abcdef") == CTR_ID_LEN;
+}
+
+/* Which container holds `name`? A link whose container is gone, or whose
+ * config names another (a rename cut short), is stale: 0 and id[0] = 0. */
+static int ctr_name_owner(struct mr_store *st, int namesfd, const char *name, char *id)
+{
+	char path[32 + CTR_ID_LEN], cfgname[CTR_NAME_MAX + 16];
+	struct mr_buf b = { 0 };
+	struct mr_err ignored;
+	ssize_t n = readlinkat(namesfd, name, id, CTR_ID_LEN + 1);
+	if (n != CTR_ID_LEN) {
+		id[0] = 0;
+		return 0;
+	}
+	id[CTR_ID_LEN] = 0;
+	snprintf(path, sizeof path, "containers/%s/config.json", id);
+	/* the record starts {"Id":"ID","Name":"NAME" (ctr_config_json) */
+	snprintf(cfgname, sizeof cfgname, "\",\"Name\":\"%s\"", name);
+	if (!ctr_is_id(id) || mr_read_file(st->rootfd, path, &b, 1u << 20, &ignored) < 0 ||
+	    b.len < 7 + CTR_ID_LEN || strncmp(b.data + 7 + CTR_ID_LEN, cfgname, strlen(cfgname)))
+		id[0] = 0;
+	mr_buf_free(&b);
+	return 0;
+}
+
+/* Claim `name` for id (store lock held). */
+static int ctr_name_claim(struct mr_store *st, const char *name, const char *id,
+			  struct mr_err *err)
+{
+	char owner[CTR_ID_LEN + 2];
+	int fd = ctr_names_dir(st), rc = 0;
+	if (fd < 0)
+		return mr_err_sys(err, "%s/containers/.names", st->root);
+	if (symlinkat(id, fd, name) < 0) {
+		if (errno != EEXIST) {
+			rc = mr_err_sys(err, "container name %s", name);
+		} else {
+			ctr_name_owner(st, fd, name, owner);
+			if (owner[0] && strcmp(owner, id))
+				rc = mr_err_set(err, MR_EEXIST, "Conflict. The container name \"/%s\" is "
+						"already in use by container \"%s\". You have to remove "
+						"(or rename) that container to be able to reuse that name.",
+						name, owner);
+			else if (!owner[0] && (unlinkat(fd, name, 0) < 0 || symlinkat(id, fd, name) < 0))
+				rc = mr_err_sys(err, "container name %s", name);
+		}
+	}
+	close(fd);
+	return rc;
+}
+
+static void ctr_name_release(struct mr_store *st, const char *name, const char *id)
+{
+	char owner[CTR_ID_LEN + 2];
+	int fd = ctr_names_dir(st);
+	if (fd < 0)
+		return;
+	if (readlinkat(fd, name, owner, sizeof owner) == CTR_ID_LEN && !strncmp(owner, id, CTR_ID_LEN))
+		unlinkat(fd, name, 0);
+	close(fd);
+}
+
+/* Find a container by full ID, name, or unique ID prefix (Docker's order). */
+static int ctr_find(struct mr_store *st, const char *ref, char *id, struct mr_err *err)
+{
+	int fd, found = 0;
+	DIR *d;
+	struct dirent *de;
+	size_t n = strlen(ref);
+	if (*ref == '/')
+		ref++, n--;
+	if (ctr_is_id(ref) && (fd = ctr_dir(st, ref, err)) >= 0) {
+		close(fd);
+		memcpy(id, ref, CTR_ID_LEN + 1);
+		return 0;
+	}
+	if (ctr_name_valid(ref) && (fd = ctr_names_dir(st)) >= 0) {
+		ctr_name_owner(st, fd, ref, id);
+		close(fd);
+		if (id[0])
+			return 0;
+	}
+	if (n && n < CTR_ID_LEN && strspn(ref, "0123456789abcdef") == n &&
+	    (fd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0 &&
+	    (d = fdopendir(fd)) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (ctr_is_id(de->d_name) && !strncmp(de->d_name, ref, n)) {
+				if (found++) {
+					closedir(d);
+					return mr_err_set(err, MR_EINVAL_INPUT, "multiple containers "
+							  "found with provided prefix: %s", ref);
+				}
+				memcpy(id, de->d_name, CTR_ID_LEN + 1);
+			}
+		closedir(d);
+		if (found)
+			return 0;
+	}
+	return mr_err_set(err, MR_ENOTFOUND, "No such container: %s", ref);
+}
+
+/* ---- config.json ---- */
+
+static void ctr_jw_list(struct mr_jw *w, const char *key, const struct ctr_list *l, int null_empty)
+{
+	size_t i;
+	mr_jw_key(w, key);
+	if (!l->n && null_empty) {
+		mr_jw_null(w);
+		return;
+	}
+	mr_jw_arr(w);
+	for (i = 0; i < l->n; i++)
+		mr_jw_str(w, l->v[i]);
+	mr_jw_arr_end(w);
+}
+
+static void ctr_jw_labels(struct mr_jw *w, const struct ctr_list *l)
+{
+	size_t i;
+	mr_jw_key(w, "Labels");
+	mr_jw_obj(w);
+	for (i = 0; i < l->n; i++) {
+		size_t k = ctr_env_keylen(l->v[i]);
+		char key[256];
+		snprintf(key, sizeof key, "%.*s", (int)k, l->v[i]);
+		mr_jw_key(w, key);
+		mr_jw_str(w, l->v[i][k] ? l->v[i] + k + 1 : "");
+	}
+	mr_jw_obj_end(w);
+}
+
+static void ctr_jw_int(struct mr_jw *w, const char *key, long long v)
+{
+	mr_jw_key(w, key);
+	mr_jw_int(w, v);
+}
+
+static void ctr_jw_str(struct mr_jw *w, const char *key, const char *v)
+{
+	mr_jw_key(w, key);
+	mr_jw_str(w, v);
+}
+
+static void ctr_jw_bool(struct mr_jw *w, const char *key, int v)
+{
+	mr_jw_key(w, key);
+	mr_jw_bool(w, v);
+}
+
+/* The record, in Docker's inspect names so that inspect is mostly a copy. */
+static void ctr_config_json(struct mr_store *st, const struct ctr *c, struct mr_buf *out)
+{
+	struct mr_jw w;
+	size_t i;
+	mr_jw_init(&w, out, 0);
+	mr_jw_obj(&w);
+	ctr_jw_str(&w, "Id", c->id);
+	ctr_jw_str(&w, "Name", c->name);
+	ctr_jw_str(&w, "Created", c->created);
+	ctr_jw_str(&w, "Image", c->image);
+	ctr_jw_str(&w, "ImageRef", c->image_ref);
+	ctr_jw_str(&w, "Driver", c->driver);
+	ctr_jw_list(&w, "Layers", &c->layers, 0);
+	mr_jw_key(&w, "Config");
+	mr_jw_obj(&w);
+	ctr_jw_str(&w, "Hostname", c->hostname);
+	ctr_jw_str(&w, "User", c->user);
+	ctr_jw_bool(&w, "Tty", c->tty);
+	ctr_jw_bool(&w, "OpenStdin", c->interactive);
+	ctr_jw_list(&w, "Env", &c->env, 0);
+	ctr_jw_list(&w, "Cmd", &c->cmd, 1);
+	ctr_jw_list(&w, "Entrypoint", &c->entrypoint, 1);
+	ctr_jw_str(&w, "WorkingDir", c->workdir);
+	ctr_jw_labels(&w, &c->labels);
+	ctr_jw_str(&w, "StopSignal", c->stop_signal);
+	if (c->stop_timeout >= 0)
+		ctr_jw_int(&w, "StopTimeout", c->stop_timeout);
+	mr_jw_obj_end(&w);
+	mr_jw_key(&w, "HostConfig");
+	mr_jw_obj(&w);
+	ctr_jw_str(&w, "NetworkMode", c->network);
+	mr_jw_key(&w, "RestartPolicy");
+	mr_jw_obj(&w);
+	ctr_jw_str(&w, "Name", c->restart);
+	ctr_jw_int(&w, "MaximumRetryCount", c->restart_max);
+	mr_jw_obj_end(&w);
+	ctr_jw_bool(&w, "AutoRemove", c->auto_remove);
+	ctr_jw_list(&w, "CapAdd", &c->cap_add, 1);
+	ctr_jw_list(&w, "CapDrop", &c->cap_drop, 1);
+	ctr_jw_bool(&w, "Privileged", c->privileged);
+	ctr_jw_bool(&w, "ReadonlyRootfs", c->readonly);
+	ctr_jw_list(&w, "SecurityOpt", &c->security_opt, 1);
+	ctr_jw_bool(&w, "Init", c->init);
+	ctr_jw_int(&w, "Memory", c->memory);
+	ctr_jw_int(&w, "MemorySwap", c->memory_swap);
+	ctr_jw_int(&w, "NanoCpus", c->nano_cpus);
+	ctr_jw_int(&w, "PidsLimit", c->pids_limit);
+	ctr_jw_int(&w, "LogMaxSize", (long long)c->log_max_size);
+	ctr_jw_int(&w, "LogMaxFile", c->log_max_file);
+	mr_jw_key(&w, "Mounts");
+	mr_jw_arr(&w);
+	for (i = 0; i < c->nmnt; i++)
+		mount_write_json(&w, st, &c->mnt[i], 0);
+	mr_jw_arr_end(&w);
+	mr_jw_obj_end(&w);
+	mr_jw_obj_end(&w);
+	mr_buf_append(out, "\n", 1);
+}
+
+static void ctr_json_list(const struct mr_json *arr, struct ctr_list *l)
+{
+	const struct mr_json *v;
+	for (v = arr && arr->type == MR_JSON_ARRAY ? arr->child : NULL; v; v = v->next)
+		if (mr_json_str(v))
+			ctr_list_add(l, v->str);
+}
+
+/* Object of strings -> "k=v" list (labels). */
+static void ctr_json_labels(struct ctr *c, const struct mr_json *obj)
+{
+	const struct mr_json *v;
+	for (v = obj && obj->type == MR_JSON_OBJECT ? obj->child : NULL; v; v = v->next)
+		if (mr_json_str(v)) {
+			char *kv = util_xmalloc(v->key_len + v->len + 2);
+			sprintf(kv, "%s=%s", v->key, v->str);
+			ctr_list_add(&c->labels, ctr_own(c, kv));
+		}
+}
+
+static const char *ctr_json_s(const struct mr_json *o, const char *key, const char *dflt)
+{
+	const char *s = mr_json_str(mr_json_get(o, key));
+	return s ? s : dflt;
+}
+
+static long long ctr_json_i(const struct mr_json *o, const char *key)
+{
+	const struct mr_json *v = mr_json_get(o, key);
+	return v && v->type == MR_JSON_NUMBER ? (long long)v->num : 0;
+}
+
+static int ctr_json_b(const struct mr_json *o, const char *key)
+{
+	const struct mr_json *v = mr_json_get(o, key);
+	return v && v->type == MR_JSON_TRUE;
+}
+
+/* Load containers/ID/config.json. */
+static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct mr_err *err)
+{
+	char path[32 + CTR_ID_LEN];
+	struct mr_buf b = { 0 };
+	const struct mr_json *r, *cfg, *hc, *rp;
+	ctr_init(c);
+	snprintf(path, sizeof path, "containers/%s/config.json", id);
+	if (mr_read_file(st->rootfd, path, &b, MINIRUN_MAX_JSON, err) < 0) {
+		if (err->code == ENOENT)
+			mr_err_set(err, MR_ENOTFOUND, "No such container: %.12s", id);
+		mr_buf_free(&b);
+		return -1;
+	}
+	if (mr_json_parse(&c->doc, b.data, b.len, err) < 0) {
+		mr_buf_free(&b);
+		return mr_err_ctx(err, "container %.12s: config.json", id);
+	}
+	mr_buf_free(&b);
+	r = c->doc.root;
+	cfg = mr_json_get(r, "Config");
+	hc = mr_json_get(r, "HostConfig");
+	rp = mr_json_get(hc, "RestartPolicy");
+	if (!cfg || !hc || !ctr_is_id(ctr_json_s(r, "Id", "")) ||
+	    mr_digest_valid(ctr_json_s(r, "Image", "")) < 0)
+		return mr_err_set(err, MR_EINVAL_INPUT, "container %.12s: damaged config.json", id);
+	snprintf(c->id, sizeof c->id, "%s", ctr_json_s(r, "Id", ""));
+	snprintf(c->name, sizeof c->name, "%s", ctr_json_s(r, "Name", ""));
+	snprintf(c->created, sizeof c->created, "%s", ctr_json_s(r, "Created", ""));
+	snprintf(c->image, sizeof c->image, "%s", ctr_json_s(r, "Image", ""));
+	snprintf(c->driver, sizeof c->driver, "%s", ctr_json_s(r, "Driver", "overlay"));
+	c->image_ref = ctr_json_s(r, "ImageRef", c->image);
+	ctr_json_list(mr_json_get(r, "Layers"), &c->layers);
+	{
+		size_t i;
+		for (i = 0; i < c->layers.n; i++)
+			if (!ctr_is_id(c->layers.v[i]))
+				return mr_err_set(err, MR_EINVAL_INPUT, "container %.12s: damaged layer "
+						  "list in config.json", id);
+	}
+	c->hostname = ctr_json_s(cfg, "Hostname", "");
+	c->user = ctr_json_s(cfg, "User", "");
+	c->tty = (unsigned char)ctr_json_b(cfg, "Tty");
+	c->interactive = (unsigned char)ctr_json_b(cfg, "OpenStdin");
+	ctr_json_list(mr_json_get(cfg, "Env"), &c->env);
+	ctr_json_list(mr_json_get(cfg, "Cmd"), &c->cmd);
+	ctr_json_list(mr_json_get(cfg, "Entrypoint"), &c->entrypoint);
+	c->workdir = ctr_json_s(cfg, "WorkingDir", "");
+	ctr_json_labels(c, mr_json_get(cfg, "Labels"));
+	c->stop_signal = ctr_json_s(cfg, "StopSignal", "SIGTERM");
+	c->stop_timeout = mr_json_get(cfg, "StopTimeout") ? (int)ctr_json_i(cfg, "StopTimeout") : -1;
+	c->network = ctr_json_s(hc, "NetworkMode", "bridge");
+	c->restart = ctr_json_s(rp, "Name", "no");
+	c->restart_max = (int)ctr_json_i(rp, "MaximumRetryCount");
+	c->auto_remove = (unsigned char)ctr_json_b(hc, "AutoRemove");
+	ctr_json_list(mr_json_get(hc, "CapAdd"), &c->cap_add);
+	ctr_json_list(mr_json_get(hc, "CapDrop"), &c->cap_drop);
+	c->privileged = (unsigned char)ctr_json_b(hc, "Privileged");
+	c->readonly = (unsigned char)ctr_json_b(hc, "ReadonlyRootfs");
+	ctr_json_list(mr_json_get(hc, "SecurityOpt"), &c->security_opt);
+	c->init = (unsigned char)ctr_json_b(hc, "Init");
+	c->memory = ctr_json_i(hc, "Memory");
+	c->memory_swap = ctr_json_i(hc, "MemorySwap");
+	c->nano_cpus = ctr_json_i(hc, "NanoCpus");
+	c->pids_limit = ctr_json_i(hc, "PidsLimit");
+	c->log_max_size = (uint64_t)ctr_json_i(hc, "LogMaxSize");
+	c->log_max_file = (int)ctr_json_i(hc, "LogMaxFile");
+	{
+		const struct mr_json *m = mr_json_get(hc, "Mounts");
+		for (m = m && m->type == MR_JSON_ARRAY ? m->child : NULL; m; m = m->next) {
+			c->mnt = util_xrealloc(c->mnt, (c->nmnt + 1) * sizeof *c->mnt);
+			if (mount_read_json(m, &c->mnt[c->nmnt], err) < 0)
+				return mr_err_ctx(err, "container %.12s: config.json", id);
+			c->nmnt++;
+		}
+	}
+	{
+		size_t i;
+		for (i = 0; i < c->security_opt.n; i++)
+			if (!strcmp(c->security_opt.v[i], "no-new-privileges") ||
+			    !strcmp(c->security_opt.v[i], "no-new-privileges:true") ||
+			    !strcmp(c->security_opt.v[i], "no-new-privileges=true"))
+				c->no_new_privs = 1;
+	}
+	return 0;
+}
+
+/* Atomic replace of a small file; `sync` = fsync the data and the folder
+ * first (durable records); without it only the atomicity is kept (records of
+ * --rm containers, start stamps: losing one to a power cut is harmless). */
+static int ctr_write_file(int dirfd, const char *name, const void *data, size_t len, int sync,
+			  struct mr_err *err)
+{
+	char tmp[NAME_MAX + 1];
+	int fd;
+	if (sync)
+		return mr_write_atomic(dirfd, name, data, len, 0600, err);
+	snprintf(tmp, sizeof tmp, ".tmp.%d.%.200s", (int)getpid(), name);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return mr_err_sys(err, "write %s", name);
+	if (util_write_all(fd, data, len) < 0) {
+		mr_err_sys(err, "write %s", name);
+		close(fd);
+		unlinkat(dirfd, tmp, 0);
+		return -1;
+	}
+	close(fd);
+	if (renameat(dirfd, tmp, dirfd, name) < 0) {
+		mr_err_sys(err, "write %s", name);
+		unlinkat(dirfd, tmp, 0);
+		return -1;
+	}
+	return 0;
+}
+
+static int ctr_save(struct mr_store *st, const struct ctr *c, int dirfd, struct mr_err *err)
+{
+	struct mr_buf b = { 0 };
+	int rc, fd = dirfd >= 0 ? dirfd : ctr_dir(st, c->id, err);
+	if (fd < 0)
+		return -1;
+	ctr_config_json(st, c, &b);
+	rc = ctr_write_file(fd, "config.json", b.data, b.len, !c->auto_remove, err);
+	mr_buf_free(&b);
+	if (dirfd < 0)
+		close(fd);
+	return rc;
+}
+
+/* ---- state.json and the live state ---- */
+
+static void ctr_now(char *out, size_t size)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	util_time_rfc3339(&ts, out, size);
+}
+
+static int ctr_state_read(struct mr_store *st, const char *id, struct ctr_state *s)
+{
+	char path[32 + CTR_ID_LEN];
+	struct mr_buf b = { 0 };
+	struct mr_json_doc doc = { 0 };
+	struct mr_err ignored;
+	int rc = -1;
+	memset(s, 0, sizeof *s);
+	snprintf(path, sizeof path, "containers/%s/state.json", id);
+	if (mr_read_file(st->rootfd, path, &b, 65536, &ignored) == 0 &&
+	    mr_json_parse(&doc, b.data, b.len, &ignored) == 0) {
+		const struct mr_json *r = doc.root;
+		s->running = ctr_json_b(r, "Running");
+		s->exit_code = (int)ctr_json_i(r, "ExitCode");
+		s->oom_killed = ctr_json_b(r, "OOMKilled");
+		s->restart_count = (int)ctr_json_i(r, "RestartCount");
+		s->stopped_by_user = ctr_json_b(r, "StoppedByUser");
+		snprintf(s->started, sizeof s->started, "%s", ctr_json_s(r, "StartedAt", ""));
+		snprintf(s->finished, sizeof s->finished, "%s", ctr_json_s(r, "FinishedAt", ""));
+		snprintf(s->error, sizeof s->error, "%s", ctr_json_s(r, "Error", ""));
+		rc = 0;
+	}
+	mr_json_free(&doc);
+	mr_buf_free(&b);
+	return rc;
+}
+
+static int ctr_state_write(struct mr_store *st, const char *id, const struct ctr_state *s,
+			   int sync, struct mr_err *err)
+{
+	struct mr_buf b = { 0 };
+	struct mr_jw w;
+	int rc, fd = ctr_dir(st, id, err);
+	if (fd < 0)
+		return -1;
+	mr_jw_init(&w, &b, 0);
+	mr_jw_obj(&w);
+	ctr_jw_bool(&w, "Running", s->running);
+	ctr_jw_int(&w, "ExitCode", s->exit_code);
+	ctr_jw_bool(&w, "OOMKilled", s->oom_killed);
+	ctr_jw_int(&w, "RestartCount", s->restart_count);
+	ctr_jw_bool(&w, "StoppedByUser", s->stopped_by_user);
+	ctr_jw_str(&w, "StartedAt", s->started);
+	ctr_jw_str(&w, "FinishedAt", s->finished);
+	ctr_jw_str(&w, "Error", s->error);
+	mr_jw_obj_end(&w);
+	rc = ctr_write_file(fd, "state.json", b.data, b.len, sync, err);
+	mr_buf_free(&b);
+	close(fd);
+	return rc;
+}
+
+/* Start time of a process (clock ticks since boot, /proc/PID/stat field 22):
+ * a pid with another start time is another process. 0 if gone (or a zombie). */
+static unsigned long long ctr_pid_start(pid_t pid)
+{
+	char path[32], buf[512], *p;
+	unsigned long long v = 0;
+	int fd, i;
+	ssize_t n;
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = util_read_full(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	/* a zombie has exited: only its parent's wait is missing */
+	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+		return 0;
+	/* after ")": state is field 3; starttime is field 22 */
+	for (i = 2; p && i < 22; i++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		v = strtoull(p + 1, NULL, 10);
+	return v;
+}
+
+/* rundir/ID (created on demand) as an fd. */
+static int ctr_rundir(struct mr_store *st, const char *id, int create)
+{
+	char path[MINIRUN_MAX_PATH + 80];
+	snprintf(path, sizeof path, "%s/%s", st->rundir, id);
+	if (create && mkdir(path, 0700) < 0 && errno == ENOENT) {
+		/* rundir itself is made on first use: it lives on tmpfs */
+		char *slash;
+		for (slash = path + 1; (slash = strchr(slash, '/')) != NULL; slash++) {
+			*slash = 0;
+			mkdir(path, 0711);
+			*slash = '/';
+		}
+		mkdir(path, 0700);
+	}
+	return open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* Live state line: "pid start monitor status\n" (status 'r' running, 'R'
+ * waiting to restart, 's' starting). */
+struct ctr_rt {
+	pid_t pid, monitor;
+	unsigned long long start;
+	char status;
+};
+
+static int ctr_rt_read(int rfd, struct ctr_rt *rt)
+{
+	char buf[128];
+	int fd = openat(rfd, "state", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t n;
+	int pid = 0, mon = 0;
+	memset(rt, 0, sizeof *rt);
+	if (fd < 0)
+		return -1;
+	n = util_read_full(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	if (sscanf(buf, "%d %llu %d %c", &pid, &rt->start, &mon, &rt->status) != 4)
+		return -1;
+	rt->pid = pid;
+	rt->monitor = mon;
+	return 0;
+}
+
+static void ctr_rt_write(int rfd, const struct ctr_rt *rt)
+{
+	char buf[96];
+	struct mr_err ignored;
+	int n = snprintf(buf, sizeof buf, "%d %llu %d %c\n", (int)rt->pid, rt->start,
+			 (int)rt->monitor, rt->status);
+	ctr_write_file(rfd, "state", buf, (size_t)n, 0, &ignored);
+}
+
+/* Is the monitor lock of rundir/ID held (a monitor or foreground CLI alive)? */
+static int ctr_monitor_alive(int rfd)
+{
+	int fd = openat(rfd, "lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC), alive = 0;
+	if (fd < 0)
+		return 0;
+	if (flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK)
+		alive = 1;
+	close(fd);
+	return alive;
+}
+
+static void ctr_info_get(struct mr_store *st, const char *id, struct ctr_info *ci)
+{
+	int rfd = ctr_rundir(st, id, 0);
+	struct ctr_rt rt;
+	memset(ci, 0, sizeof *ci);
+	ctr_state_read(st, id, &ci->st);
+	if (rfd >= 0 && ctr_monitor_alive(rfd) && ctr_rt_read(rfd, &rt) == 0) {
+		ci->monitor = rt.monitor;
+		if (rt.status == 'R') {
+			ci->status = CTR_RESTARTING;
+		} else if (rt.pid > 0 && ctr_pid_start(rt.pid) == rt.start) {
+			ci->status = CTR_RUNNING;
+			ci->pid = rt.pid;
+			ci->pid_start = rt.start;
+		} else {
+			/* between an exit and its record: report the last known */
+			ci->status = ci->st.running ? CTR_RUNNING : ci->st.finished[0] ?
+				     CTR_EXITED : CTR_CREATED;
+		}
+	} else if (ci->st.running) {
+		/* Started, but nothing owns it any more: its monitor was killed or
+		 * the machine rebooted. Docker shows such containers as exited 255. */
+		ci->status = CTR_EXITED;
+		ci->st.exit_code = 255;
+		if (!ci->st.finished[0])
+			snprintf(ci->st.finished, sizeof ci->st.finished, "%s", ci->st.started);
+	} else {
+		ci->status = ci->st.finished[0] ? CTR_EXITED : CTR_CREATED;
+	}
+	if (rfd >= 0)
+		close(rfd);
+}
+
+/* see 21_cmd_image.c (rmi): how many containers use the image; the first
+ * one's short ID goes to who. */
+static int container_users_of_image(struct mr_store *st, const char *image_id, char *who,
+				    size_t size)
+{
+	int fd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC), n = 0;
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	char want[MR_DIGEST_LEN + 16];
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	snprintf(want, sizeof want, "\"Image\":\"%s\"", image_id);
+	while ((de = readdir(d)) != NULL) {
+		char path[32 + CTR_ID_LEN];
+		struct mr_buf b = { 0 };
+		struct mr_err ignored;
+		if (!ctr_is_id(de->d_name))
+			continue;
+		snprintf(path, sizeof path, "%s/config.json", de->d_name);
+		if (mr_read_file(fd, path, &b, MINIRUN_MAX_JSON, &ignored) == 0 && strstr(b.data, want)) {
+			if (!n++)
+				snprintf(who, size, "%.12s", de->d_name);
+		}
+		mr_buf_free(&b);
+	}
+	closedir(d);
+	return n;
+}
+/* ==== [11] ROOTFS: overlay or copy roots, /dev, /proc, /sys, /etc files, pivot_root ====
+ * The overlay (or the copy driver's bind mount) is mounted by the container's
+ * first process inside its own new mount namespace: nothing a container uses is
+ * ever mounted in the host's namespace, so a killed monitor or a reboot leaves
+ * nothing mounted, and `rm` only deletes folders. Every mount target is
+ * resolved inside the new root (mr_open_in_root) and handed to mount(2) as
+ * /proc/self/fd/N, the very object that was checked: a symlink in an image
+ * (/dev -> /host/dev) cannot redirect a mount outside the container. */
+
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/statfs.h>
+#include <sys/resource.h>
+#include <termios.h>
+#include <net/if.h>
+#include <linux/capability.h>
+#include <linux/magic.h>
+
+#ifndef OVERLAYFS_SUPER_MAGIC
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
+#endif
+
+/* Everything one start of a container needs, in the parent and in the child
+ * (the child has a copy: it is a clone of the parent). */
+struct ctr_spawn {
+	struct mr_store *st;
+	struct ctr *c;
+	char dir[MINIRUN_MAX_PATH];        /* root/containers/ID */
+	int sync;                          /* socket to the other side */
+	int stdio[3];                      /* the container's stdin, stdout, stderr */
+	int rootfd;                        /* child: the new root (O_PATH) */
+	int pty;                           /* parent: pty master (-t) */
+	int pty_slave;                     /* child */
+	int exe_fd;                        /* child: minirun's own binary (identity) */
+	pid_t pid;
+	uint64_t caps;                     /* allowed capabilities */
+	int cg_fds[8];                     /* exec: cgroup.procs to join (-1: none) */
+	int is_exec;
+};
+
+/* ---- driver choice ---- */
+
+/* Can overlayfs mount here with an upper folder on the store? Probed once per
+ * boot in a throw-away mount namespace (a forked child), remembered in
+ * rundir/driver: overlay missing from the kernel, or refusing the store's
+ * filesystem as upper (a router whose root is itself overlay), means the
+ * copy driver. MINIRUN_STORAGE_DRIVER=copy|overlay forces one. */
+static const char *rootfs_driver(struct mr_store *st)
+{
+#if MINIRUN_WITH_OVERLAY
+	char path[MINIRUN_MAX_PATH + 16], name[64], opts[512], cached[16] = "";
+	const char *force = getenv("MINIRUN_STORAGE_DRIVER");
+	struct mr_err ignored;
+	struct statfs sf;
+	int fd, tfd, status = 1;
+	pid_t pid;
+	if (force && (!strcmp(force, "copy") || !strcmp(force, "overlay")))
+		return !strcmp(force, "copy") ? "copy" : "overlay";
+	snprintf(path, sizeof path, "%s/driver", st->rundir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, cached, sizeof cached - 1);
+		close(fd);
+		if (n > 0) {
+			cached[n] = 0;
+			return !strncmp(cached, "overlay", 7) ? "overlay" : "copy";
+		}
+	}
+	if (fstatfs(st->rootfd, &sf) == 0 && sf.f_type == OVERLAYFS_SUPER_MAGIC)
+		goto out;
+	tfd = mr_store_mktemp(st, "probe", name, sizeof name, &ignored);
+	if (tfd < 0)
+		return "copy";
+	if (mkdirat(tfd, "l", 0755) || mkdirat(tfd, "u", 0755) || mkdirat(tfd, "w", 0755) ||
+	    mkdirat(tfd, "m", 0755)) {
+		close(tfd);
+		return "copy";
+	}
+	snprintf(opts, sizeof opts, "lowerdir=%s/%s/l,upperdir=%s/%s/u,workdir=%s/%s/w",
+		 st->root, name, st->root, name, st->root, name);
+	snprintf(path, sizeof path, "%s/%s/m", st->root, name);
+	pid = fork();
+	if (pid == 0) {
+		_exit(unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+		      mount("overlay", path, "overlay", 0, opts) == 0 ? 0 : 1);
+	}
+	if (pid > 0)
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+	mr_remove_tree(st->rootfd, name, &ignored);
+	close(tfd);
+out:
+	fd = ctr_rundir(st, "", 1);
+	if (fd >= 0) {
+		ctr_write_file(fd, "driver", status == 0 ? "overlay\n" : "copy\n", status == 0 ? 8 : 5,
+			       0, &ignored);
+		close(fd);
+	}
+	return status == 0 ? "overlay" : "copy";
+#else
+	(void)st;
+	return "copy";
+#endif
+}
+
+/* The lowerdir option: layers top first. Absolute paths when they fit in
+ * the one page mount(2) accepts; else short relative links l/N made at
+ * create time (what Docker's overlay2 does), relative to the container's
+ * folder, where the child changes directory before mounting. */
+static int rootfs_overlay_opts(const struct ctr_spawn *sp, const struct ctr_list *layers,
+			       struct mr_buf *out)
+{
+	size_t i;
+	out->len = 0;
+	mr_buf_printf(out, "lowerdir=");
+	for (i = layers->n; i-- > 0;)
+		mr_buf_printf(out, "%s/layers/%s%s", sp->st->root, layers->v[i], i ? ":" : "");
+	mr_buf_printf(out, ",upperdir=%s/upper,workdir=%s/work", sp->dir, sp->dir);
+	if (out->len < 4000)
+		return 0;
+	out->len = 0;
+	mr_buf_printf(out, "lowerdir=");
+	for (i = layers->n; i-- > 0;)
+		mr_buf_printf(out, "l/%zu%s", i, i ? ":" : "");
+	mr_buf_printf(out, ",upperdir=upper,workdir=work");
+	return 1;
+}
+
+/* Create the container's root at `create`: overlay folders (and the short
+ * links for long layer lists), or the copy driver's flattened tree. */
+static int rootfs_create(struct mr_store *st, struct ctr *c, const struct ctr_list *layers,
+			 int dirfd, struct mr_err *err)
+{
+	size_t i;
+	int rfd, rc = 0;
+	if (mkdirat(dirfd, "rootfs", 0755) < 0)
+		return mr_err_sys(err, "create rootfs");
+	if (!strcmp(c->driver, "overlay")) {
+		struct ctr_spawn sp;
+		struct mr_buf opts = { 0 };
+		if (mkdirat(dirfd, "upper", 0755) < 0 || mkdirat(dirfd, "work", 0700) < 0)
+			return mr_err_sys(err, "create overlay folders");
+		memset(&sp, 0, sizeof sp);
+		sp.st = st;
+		snprintf(sp.dir, sizeof sp.dir, "%s/containers/%s", st->root, c->id);
+		if (rootfs_overlay_opts(&sp, layers, &opts)) {
+			if (mkdirat(dirfd, "l", 0700) < 0)
+				rc = mr_err_sys(err, "create layer links");
+			for (i = 0; !rc && i < layers->n; i++) {
+				char target[128], name[24];
+				snprintf(target, sizeof target, "../../../layers/%s", layers->v[i]);
+				snprintf(name, sizeof name, "l/%zu", i);
+				if (symlinkat(target, dirfd, name) < 0)
+					rc = mr_err_sys(err, "create layer link %s", name);
+			}
+		}
+		mr_buf_free(&opts);
+		return rc;
+	}
+	/* copy driver: hardlinks into the store's layers would let a container
+	 * change the image in place, so files are copied, except for read-only
+	 * roots where sharing the inodes is safe */
+	rfd = openat(dirfd, "rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (rfd < 0)
+		return mr_err_sys(err, "open rootfs");
+	for (i = 0; !rc && i < layers->n; i++) {
+		char path[96];
+		int lfd;
+		snprintf(path, sizeof path, "layers/%s", layers->v[i]);
+		lfd = openat(st->rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (lfd < 0) {
+			rc = mr_err_sys(err, "layer sha256:%.12s", layers->v[i]);
+			break;
+		}
+		rc = tar_apply_layer_dir(lfd, rfd, c->readonly ? TAR_APPLY_LINK : 0, err);
+		if (rc < 0)
+			mr_err_ctx(err, "copy layer sha256:%.12s", layers->v[i]);
+		close(lfd);
+	}
+	close(rfd);
+	return rc;
+}
+
+/* ---- /etc/hosts, /etc/hostname, /etc/resolv.conf (kept in the container's
+ * folder, bind-mounted over the image's) ---- */
+
+/* The host's resolv.conf without loopback name servers, which cannot answer
+ * inside another network namespace; Docker's fallback when none is left. */
+static void rootfs_resolv_conf(const char *host, struct mr_buf *out)
+{
+	const char *p = host;
+	int servers = 0;
+	while (p && *p) {
+		const char *end = strchr(p, '\n');
+		size_t n = end ? (size_t)(end - p + 1) : strlen(p);
+		const char *q = p;
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if (!strncmp(q, "nameserver", 10) && (q[10] == ' ' || q[10] == '\t')) {
+			q += 10;
+			while (*q == ' ' || *q == '\t')
+				q++;
+			if (!strncmp(q, "127.", 4) || !strncmp(q, "::1", 3)) {
+				p += n;
+				continue;
+			}
+			servers++;
+		}
+		mr_buf_append(out, p, n);
+		if (!end && n)
+			mr_buf_append(out, "\n", 1);
+		p += n;
+	}
+	if (!servers)
+		mr_buf_printf(out, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
+}
+
+static int rootfs_etc_files(struct ctr_spawn *sp, int dirfd, struct mr_err *err)
+{
+	struct mr_buf b = { 0 }, host = { 0 };
+	struct mr_err ignored;
+	const struct ctr *c = sp->c;
+	int host_net = !strcmp(c->network, "host"), rc;
+	mr_buf_printf(&b, "%s\n", c->hostname);
+	rc = ctr_write_file(dirfd, "hostname", b.data, b.len, 0, err);
+	b.len = 0;
+	if (host_net && mr_read_file(AT_FDCWD, "/etc/hosts", &host, 1u << 20, &ignored) == 0) {
+		mr_buf_append(&b, host.data, host.len);
+	} else {
+		mr_buf_printf(&b, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+			      "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
+			      "ff02::2\tip6-allrouters\n");
+	}
+	if (!rc)
+		rc = ctr_write_file(dirfd, "hosts", b.data, b.len, 0, err);
+	b.len = 0;
+	host.len = 0;
+	if (mr_read_file(AT_FDCWD, "/etc/resolv.conf", &host, 1u << 20, &ignored) < 0)
+		mr_buf_append(&host, "", 0);
+	if (host_net)
+		mr_buf_append(&b, host.data, host.len);
+	else
+		rootfs_resolv_conf(host.data, &b);
+	if (!rc)
+		rc = ctr_write_file(dirfd, "resolv.conf", b.data, b.len, 0, err);
+	mr_buf_free(&b);
+	mr_buf_free(&host);
+	return rc;
+}
+
+/* ---- in the child, before pivot_root ---- */
+
+static void rootfs_fdpath(char *out, size_t size, int fd)
+{
+	snprintf(out, size, "/proc/self/fd/%d", fd);
+}
+
+/* Open `path` in the new root: kind 'd' a folder (created when missing), 'f'
+ * a file (created when missing), 'x' whatever exists (-1, errno ENOENT, when
+ * it does not). */
+static int rootfs_open_in(int rootfd, const char *path, int kind, struct mr_err *err)
+{
+	if (kind == 'd')
+		return mr_mkdir_in_root(rootfd, path, 0755, err);
+	if (kind == 'f') {
+		int fd = mr_open_in_root(rootfd, path, O_PATH, 0, err);
+		if (fd >= 0 || err->code != ENOENT)
+			return fd;
+		{
+			/* its folder first: /etc may be missing in a tiny image */
+			char dir[256];
+			const char *slash = strrchr(path, '/');
+			if (slash && slash != path) {
+				snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+				fd = mr_mkdir_in_root(rootfd, dir, 0755, err);
+				if (fd < 0)
+					return -1;
+				close(fd);
+			}
+		}
+		return mr_open_in_root(rootfd, path, O_RDONLY | O_CREAT, 0644, err);
+	}
+	return mr_open_in_root(rootfd, path, O_PATH, 0, err);
+}
+
+/* Mount onto `path` inside the new root. With MS_BIND|MS_RDONLY the bind is
+ * made first and then remounted read-only through a fresh fd of the new
+ * mount (the first fd still names what lies under it). */
+static int rootfs_mount_in(int rootfd, const char *path, int kind, const char *src,
+			   const char *type, unsigned long flags, const char *data, struct mr_err *err)
+{
+	char target[40];
+	int fd = rootfs_open_in(rootfd, path, kind, err), rc;
+	if (fd < 0)
+		return mr_err_ctx(err, "mount %s", path);
+	rootfs_fdpath(target, sizeof target, fd);
+	rc = mount(src, target, type, (flags & MS_BIND) ? (flags & (MS_BIND | MS_REC)) : flags, data);
+	close(fd);
+	if (rc < 0)
+		return mr_err_sys(err, "mount %s on %s", type ? type : src, path);
+	if ((flags & MS_BIND) && (flags & ~(MS_BIND | MS_REC))) {
+		fd = mr_open_in_root(rootfd, path, O_PATH, 0, err);
+		if (fd < 0)
+			return mr_err_ctx(err, "remount %s", path);
+		rootfs_fdpath(target, sizeof target, fd);
+		rc = mount(NULL, target, NULL, MS_REMOUNT | (flags & ~MS_REC), NULL);
+		close(fd);
+		if (rc < 0)
+			return mr_err_sys(err, "remount %s read-only", path);
+	}
+	return 0;
+}
+
+/* The root itself: overlay (layers + the container's upper), or a bind
+ * mount of the copy driver's folder onto itself (pivot_root needs a mount). */
+static int rootfs_mount_root(struct ctr_spawn *sp, const struct ctr_list *layers,
+			     struct mr_err *err)
+{
+	char rootfs[MINIRUN_MAX_PATH + 16];
+	snprintf(rootfs, sizeof rootfs, "%s/rootfs", sp->dir);
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return mr_err_sys(err, "make mounts private");
+	if (!strcmp(sp->c->driver, "overlay")) {
+		struct mr_buf opts = { 0 };
+		int rel = rootfs_overlay_opts(sp, layers, &opts), rc;
+		if (rel && chdir(sp->dir) < 0) {
+			mr_buf_free(&opts);
+			return mr_err_sys(err, "chdir %s", sp->dir);
+		}
+		rc = mount("overlay", rootfs, "overlay", 0, opts.data);
+		mr_buf_free(&opts);
+		if (rc < 0)
+			return mr_err_sys(err, "mount overlay root (%zu layers)", layers->n);
+	} else if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
+		return mr_err_sys(err, "bind root %s", rootfs);
+	}
+	sp->rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (sp->rootfd < 0)
+		return mr_err_sys(err, "open root %s", rootfs);
+	return 0;
+}
+
+static int rootfs_mount_proc_sys(struct ctr_spawn *sp, struct mr_err *err)
+{
+	unsigned long ro = sp->c->privileged ? 0 : MS_RDONLY;
+	if (rootfs_mount_in(sp->rootfd, "proc", 'd', "proc", "proc",
+			    MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err) < 0)
+		return -1;
+	if (rootfs_mount_in(sp->rootfd, "sys", 'd', "sysfs", "sysfs",
+			    MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, NULL, err) < 0) {
+		/* sysfs refuses a mount from a network namespace we do not own
+		 * in some set-ups; a bind of the host's is Docker's fallback */
+		if (rootfs_mount_in(sp->rootfd, "sys", 'd', "/sys", NULL,
+				    MS_BIND | MS_REC | MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, NULL, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* A private /dev: a tmpfs with the usual nodes (made with mknod, or bound
+ * from the host's where mknod is not allowed), its own devpts instance,
+ * /dev/shm and /dev/mqueue. */
+static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
+{
+	static const struct { char name[8]; unsigned char maj, min; } nodes[] = {
+		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 },
+		{ "urandom", 1, 9 }, { "tty", 5, 0 },
+	};
+	static const char links[] =
+		"fd\0/proc/self/fd\0stdin\0/proc/self/fd/0\0stdout\0/proc/self/fd/1\0"
+		"stderr\0/proc/self/fd/2\0ptmx\0pts/ptmx\0core\0/proc/kcore\0";
+	const char *p;
+	size_t i;
+	int dev;
+	if (rootfs_mount_in(sp->rootfd, "dev", 'd', "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME,
+			    "mode=755,size=65536k", err) < 0)
+		return -1;
+	dev = mr_open_in_root(sp->rootfd, "dev", O_PATH | O_DIRECTORY, 0, err);
+	if (dev < 0)
+		return mr_err_ctx(err, "open /dev");
+	for (i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
+		if (mknodat(dev, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) == 0)
+			continue;
+		{
+			char src[16], path[16];
+			snprintf(src, sizeof src, "/dev/%s", nodes[i].name);
+			snprintf(path, sizeof path, "dev/%s", nodes[i].name);
+			if (rootfs_mount_in(sp->rootfd, path, 'f', src, NULL, MS_BIND, NULL, err) < 0) {
+				close(dev);
+				return -1;
+			}
+		}
+	}
+	for (p = links; *p; p += strlen(p) + 1, p += strlen(p) + 1)
+		if (symlinkat(p + strlen(p) + 1, dev, p) < 0) {
+			close(dev);
+			return mr_err_sys(err, "symlink /dev/%s", p);
+		}
+	if (mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "shm", 01777) < 0 ||
+	    mkdirat(dev, "mqueue", 0755) < 0) {
+		close(dev);
+		return mr_err_sys(err, "create /dev folders");
+	}
+	close(dev);
+	if (rootfs_mount_in(sp->rootfd, "dev/pts", 'd', "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
+			    "newinstance,ptmxmode=0666,mode=0620,gid=5", err) < 0 ||
+	    rootfs_mount_in(sp->rootfd, "dev/shm", 'd', "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			    "mode=1777,size=65536k", err) < 0 ||
+	    rootfs_mount_in(sp->rootfd, "dev/mqueue", 'd', "mqueue", "mqueue",
+			    MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* -t: a pty of the container's own devpts instance (so `tty` inside names a
+ * /dev/pts entry that exists there); the master goes to the parent over the
+ * sync socket, the slave becomes /dev/console and the process's stdio. */
+static int rootfs_pty(struct ctr_spawn *sp, struct mr_err *err)
+{
+	char path[24], target[40], src[40];
+	int ptmx, unlock = 0, n = 0, cfd;
+	ptmx = mr_open_in_root(sp->rootfd, "dev/pts/ptmx", O_RDWR | O_NOCTTY, 0, err);
+	if (ptmx < 0)
+		return mr_err_ctx(err, "open the pty master");
+	if (ioctl(ptmx, TIOCSPTLCK, &unlock) < 0 || ioctl(ptmx, TIOCGPTN, &n) < 0) {
+		close(ptmx);
+		return mr_err_sys(err, "unlock the pty");
+	}
+	snprintf(path, sizeof path, "dev/pts/%d", n);
+	sp->pty_slave = mr_open_in_root(sp->rootfd, path, O_RDWR | O_NOCTTY, 0, err);
+	if (sp->pty_slave < 0) {
+		close(ptmx);
+		return mr_err_ctx(err, "open the pty");
+	}
+	sp->pty = ptmx;
+	cfd = rootfs_open_in(sp->rootfd, "dev/console", 'f', err);
+	if (cfd < 0)
+		return mr_err_ctx(err, "create /dev/console");
+	rootfs_fdpath(target, sizeof target, cfd);
+	rootfs_fdpath(src, sizeof src, sp->pty_slave);
+	if (mount(src, target, NULL, MS_BIND, NULL) < 0) {
+		close(cfd);
+		return mr_err_sys(err, "bind /dev/console");
+	}
+	close(cfd);
+	return 0;
+}
+
+/* Docker's masked paths (hidden behind /dev/null or an empty read-only
+ * tmpfs) and read-only paths of /proc and /sys; none with --privileged. */
+static int rootfs_mask(struct ctr_spawn *sp, struct mr_err *err)
+{
+	static const char masked[] =
+		"proc/asound\0proc/acpi\0proc/kcore\0proc/keys\0proc/latency_stats\0"
+		"proc/timer_list\0proc/timer_stats\0proc/sched_debug\0proc/scsi\0"
+		"sys/firmware\0sys/devices/virtual/powercap\0";
+	static const char readonly[] =
+		"proc/bus\0proc/fs\0proc/irq\0proc/sys\0proc/sysrq-trigger\0";
+	const char *p;
+	struct mr_err ignored;
+	if (sp->c->privileged)
+		return 0;
+	for (p = masked; *p; p += strlen(p) + 1) {
+		struct stat stb;
+		int fd = mr_open_in_root(sp->rootfd, p, O_PATH | O_NOFOLLOW, 0, &ignored);
+		char target[40];
+		int rc;
+		if (fd < 0)
+			continue;
+		rootfs_fdpath(target, sizeof target, fd);
+		rc = fstat(fd, &stb) < 0 ? -1 : S_ISDIR(stb.st_mode) ?
+			mount("tmpfs", target, "tmpfs", MS_RDONLY, "size=0") :
+			mount("/dev/null", target, NULL, MS_BIND, NULL);
+		close(fd);
+		if (rc < 0)
+			return mr_err_sys(err, "mask /%s", p);
+	}
+	for (p = readonly; *p; p += strlen(p) + 1) {
+		int fd = mr_open_in_root(sp->rootfd, p, O_PATH | O_NOFOLLOW, 0, &ignored);
+		char src[40];
+		if (fd < 0)
+			continue;
+		rootfs_fdpath(src, sizeof src, fd);
+		if (rootfs_mount_in(sp->rootfd, p, 'x', src, NULL, MS_BIND | MS_REC | MS_RDONLY |
+				    MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err) < 0) {
+			close(fd);
+			return -1;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+static int rootfs_etc_binds(struct ctr_spawn *sp, struct mr_err *err)
+{
+	static const char files[] = "hosts\0hostname\0resolv.conf\0";
+	const char *f;
+	for (f = files; *f; f += strlen(f) + 1) {
+		char src[MINIRUN_MAX_PATH + 32], path[32];
+		snprintf(src, sizeof src, "%s/%s", sp->dir, f);
+		snprintf(path, sizeof path, "etc/%s", f);
+		if (rootfs_mount_in(sp->rootfd, path, 'f', src, NULL, MS_BIND, NULL, err) < 0) {
+			/* a dangling symlink there (resolv.conf -> ../run/..., whose
+			 * folder is missing): the image's choice, leave it */
+			if (err->code == ENOENT || err->code == ENOTDIR)
+				continue;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Volumes, binds and tmpfs of the container ([09b] mount_apply). A volume
+ * that is still empty first gets what the image has at its path (Docker's
+ * copy-up), before anything is mounted over that path. */
+static int rootfs_user_mounts(struct ctr_spawn *sp, struct mr_err *err)
+{
+	const struct ctr *c = sp->c;
+	size_t i;
+	for (i = 0; i < c->nmnt; i++) {
+		struct mount_spec m = c->mnt[i];
+		char path[MINIRUN_MAX_PATH];
+		DIR *d;
+		struct dirent *de;
+		int empty = 1;
+		if (m.type != MOUNT_VOLUME || m.nocopy ||
+		    mount_source_path(sp->st, &m, path, sizeof path) < 0 || !(d = opendir(path)))
+			continue;
+		while ((de = readdir(d)) != NULL)
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				empty = 0;
+		closedir(d);
+		m.created = empty;
+		if (mount_copy_up(sp->st, sp->rootfd, &m, err) < 0)
+			return -1;
+	}
+	for (i = 0; i < c->nmnt; i++)
+		if (mount_apply(sp->st, sp->rootfd, &c->mnt[i], err) < 0)
+			return -1;
+	return 0;
+}
+
+/* Switch to the new root and detach the old one (runc's pivot_root(".", ".")
+ * trick: no put_old folder is needed). */
+static int rootfs_pivot(struct ctr_spawn *sp, struct mr_err *err)
+{
+	if (fchdir(sp->rootfd) < 0)
+		return mr_err_sys(err, "chdir to the new root");
+	if (compat_pivot_root(".", ".") < 0)
+		return mr_err_sys(err, "pivot_root");
+	if (umount2(".", MNT_DETACH) < 0)
+		return mr_err_sys(err, "detach the old root");
+	if (chdir("/") < 0)
+		return mr_err_sys(err, "chdir /");
+	if (sp->c->readonly && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+		return mr_err_sys(err, "remount the root read-only");
+	return 0;
+}
+/* ==== [12] ISOLATE: capabilities, users, cgroups, no_new_privs, descriptors, exec ====
+ * The last steps before a container's process becomes its program, in crun's
+ * order: identity (uid, gid, groups from the image's own /etc/passwd and
+ * /etc/group, read inside the new root), capabilities (bounding set dropped,
+ * then capset), no_new_privs, every descriptor above 2 marked close-on-exec,
+ * then execve of the program found on the container's PATH. */
+
+/* Capability names by number (CAP_ prefix left out), packed. */
+static const char isolate_cap_names[] =
+	"CHOWN\0DAC_OVERRIDE\0DAC_READ_SEARCH\0FOWNER\0FSETID\0KILL\0SETGID\0SETUID\0"
+	"SETPCAP\0LINUX_IMMUTABLE\0NET_BIND_SERVICE\0NET_BROADCAST\0NET_ADMIN\0NET_RAW\0"
+	"IPC_LOCK\0IPC_OWNER\0SYS_MODULE\0SYS_RAWIO\0SYS_CHROOT\0SYS_PTRACE\0SYS_PACCT\0"
+	"SYS_ADMIN\0SYS_BOOT\0SYS_NICE\0SYS_RESOURCE\0SYS_TIME\0SYS_TTY_CONFIG\0MKNOD\0"
+	"LEASE\0AUDIT_WRITE\0AUDIT_CONTROL\0SETFCAP\0MAC_OVERRIDE\0MAC_ADMIN\0SYSLOG\0"
+	"WAKE_ALARM\0BLOCK_SUSPEND\0AUDIT_READ\0PERFMON\0BPF\0CHECKPOINT_RESTORE\0";
+#define ISOLATE_CAP_COUNT 41
+
+/* Docker's default set: CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID
+ * SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP. */
+#define ISOLATE_CAPS_DEFAULT ((1ull << 0) | (1ull << 1) | (1ull << 3) | (1ull << 4) | \
+	(1ull << 5) | (1ull << 6) | (1ull << 7) | (1ull << 8) | (1ull << 10) | (1ull << 13) | \
+	(1ull << 18) | (1ull << 27) | (1ull << 29) | (1ull << 31))
+#define ISOLATE_CAPS_ALL ((1ull << ISOLATE_CAP_COUNT) - 1)
+
+/* "NET_ADMIN", "cap_net_admin", "ALL" -> bit number, 64 for ALL, -1 unknown. */
+static int isolate_cap_parse(const char *s)
+{
+	const char *n = isolate_cap_names;
+	int i;
+	if (!strncasecmp(s, "CAP_", 4))
+		s += 4;
+	if (!strcasecmp(s, "ALL"))
+		return 64;
+	for (i = 0; *n; i++, n += strlen(n) + 1)
+		if (!strcasecmp(s, n))
+			return i;
+	return -1;
+}
+
+/* moby's TweakCapabilities: --privileged is everything; an added ALL is
+ * everything but the dropped; a dropped ALL leaves only the added; else the
+ * defaults minus the dropped plus the added. */
+static int isolate_caps_resolve(const struct ctr *c, uint64_t *out, struct mr_err *err)
+{
+	uint64_t add = 0, drop = 0;
+	size_t i;
+	for (i = 0; i < c->cap_add.n + c->cap_drop.n; i++) {
+		const char *s = i < c->cap_add.n ? c->cap_add.v[i] : c->cap_drop.v[i - c->cap_add.n];
+		int b = isolate_cap_parse(s);
+		if (b < 0)
+			return mr_err_set(err, MR_EINVAL_INPUT, "unknown capability: \"%s\"", s);
+		*(i < c->cap_add.n ? &add : &drop) |= b == 64 ? (1ull << 63) : 1ull << b;
+	}
+	if (c->privileged)
+		*out = ISOLATE_CAPS_ALL;
+	else if (add >> 63)
+		*out = ISOLATE_CAPS_ALL & ~drop;
+	else if (drop >> 63)
+		*out = add;
+	else
+		*out = (ISOLATE_CAPS_DEFAULT & ~drop) | add;
+	*out &= ISOLATE_CAPS_ALL;
+	return 0;
+}
+
+/* Bounding set first (so no execve can regain a capability), then the
+ * process's own sets. For a non-root user the kernel already cleared them at
+ * setuid; execve grants nothing either (no file capabilities: Docker's
+ * behaviour for non-root users). Ambient capabilities are cleared. */
+static int isolate_caps_apply(uint64_t caps, struct mr_err *err)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	int cap, r;
+	for (cap = 0; cap < 64; cap++) {
+		r = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+		if (r < 0)
+			break;
+		if (r == 1 && !((caps >> cap) & 1) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+			return mr_err_sys(err, "drop capability %d from the bounding set", cap);
+	}
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	memset(data, 0, sizeof data);
+	if (geteuid() == 0) {
+		data[0].effective = data[0].permitted = (uint32_t)caps;
+		data[1].effective = data[1].permitted = (uint32_t)(caps >> 32);
+	}
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return mr_err_sys(err, "set capabilities");
+	return 0;
+}
+
+/* Read a small file of the container (its /etc/passwd) without leaving the
+ * root; NULL when missing. */
+static char *isolate_read_in_root(int rootfd, const char *path)
+{
+	struct mr_err ignored;
+	struct mr_buf b = { 0 };
+	int fd = mr_open_in_root(rootfd, path, O_RDONLY, 0, &ignored);
+	char chunk[4096];
+	ssize_t n;
+	if (fd < 0)
+		return NULL;
+	while ((n = read(fd, chunk, sizeof chunk)) > 0 && b.len < (4u << 20))
+		mr_buf_append(&b, chunk, (size_t)n);
+	close(fd);
+	if (!b.data)
+		mr_buf_append(&b, "", 0);
+	return b.data;
+}
+
+/* uid, gid and groups of -u / the image's User, from the container's files. */
+static int isolate_user(int rootfd, const char *spec, struct ctr_ids *ids, struct mr_err *err)
+{
+	char *passwd = isolate_read_in_root(rootfd, "etc/passwd");
+	char *group = isolate_read_in_root(rootfd, "etc/group");
+	int rc = ctr_ids_resolve(spec, passwd, group, ids, err);
+	free(passwd);
+	free(group);
+	if (rc < 0)
+		return -1;
+	if (setgroups(ids->ngroups, ids->groups) < 0)
+		return mr_err_sys(err, "setgroups");
+	if (setresgid(ids->gid, ids->gid, ids->gid) < 0)
+		return mr_err_sys(err, "setgid %u", (unsigned)ids->gid);
+	if (setresuid(ids->uid, ids->uid, ids->uid) < 0)
+		return mr_err_sys(err, "setuid %u", (unsigned)ids->uid);
+	return 0;
+}
+
+/* The working folder, resolved inside the root (never through a magic link
+ * such as /proc/self/fd/N: CVE-2024-21626) and created when missing, as
+ * Docker does. */
+static int isolate_workdir(int rootfd, const char *dir, struct mr_err *err)
+{
+	int fd = mr_open_in_root(rootfd, *dir ? dir : "/", O_PATH | O_DIRECTORY, 0, err);
+	if (fd < 0 && err->code == ENOENT)
+		fd = mr_mkdir_in_root(rootfd, dir, 0755, err);
+	if (fd < 0)
+		return mr_err_ctx(err, "working directory %s", dir);
+	if (fchdir(fd) < 0) {
+		close(fd);
+		return mr_err_sys(err, "chdir to working directory %s", dir);
+	}
+	close(fd);
+	return 0;
+}
+
+/* Nothing of minirun's may reach the program: every descriptor above 2 is
+ * marked close-on-exec (the sync socket already is: its closing at exec is
+ * the success signal). close_range() where the kernel has it. */
+static int isolate_cloexec_all(struct mr_err *err)
+{
+	DIR *d;
+	struct dirent *de;
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, 3u, ~0u, 4u /* CLOSE_RANGE_CLOEXEC */) == 0)
+		return 0;
+#endif
+	d = opendir("/proc/self/fd");
+	if (!d)
+		return mr_err_sys(err, "list descriptors");
+	while ((de = readdir(d)) != NULL) {
+		int fd = atoi(de->d_name);
+		if (fd > 2 && fd != dirfd(d))
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+	closedir(d);
+	return 0;
+}
+
+static int isolate_loopback(struct mr_err *err)
+{
+	struct ifreq ifr;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc = 0;
+	if (s < 0)
+		return mr_err_sys(err, "socket for lo");
+	memset(&ifr, 0, sizeof ifr);
+	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		rc = mr_err_sys(err, "lo flags");
+	ifr.ifr_flags |= IFF_UP;
+	if (!rc && ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		rc = mr_err_sys(err, "bring lo up");
+	close(s);
+	return rc;
+}
+
+/* Same file as minirun's own binary? (CVE-2019-5736: a container whose
+ * command is /proc/self/exe would otherwise run the host's minirun binary,
+ * whose /proc/PID/exe other processes of the container could then open and,
+ * once it exits, rewrite.) */
+static int isolate_is_self(int exe_fd, const char *path)
+{
+	struct stat a, b;
+	return exe_fd >= 0 && fstat(exe_fd, &a) == 0 && stat(path, &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* execve the program as Docker does: a name with '/' as is, else the first
+ * match on the container's PATH (not minirun's). Returns only on failure:
+ * 127 not found, 126 found but not runnable, with err set as Docker words it. */
+static int isolate_exec(int exe_fd, char *const argv[], char *const envp[], struct mr_err *err)
+{
+	const char *file = argv[0], *path = NULL, *p;
+	char cand[MINIRUN_MAX_PATH];
+	int eacces = 0, i;
+	for (i = 0; envp[i]; i++)
+		if (!strncmp(envp[i], "PATH=", 5))
+			path = envp[i] + 5;
+	if (!file || !*file)
+		return mr_err_set(err, ENOENT, "exec: \"\": executable file not found in $PATH"), 127;
+	if (strchr(file, '/')) {
+		struct stat sb;
+		if (stat(file, &sb) < 0)
+			return mr_err_sys(err, "exec: \"%s\": stat %s", file, file),
+			       errno == ENOENT || errno == ENOTDIR ? 127 : 126;
+		if (isolate_is_self(exe_fd, file))
+			return mr_err_set(err, EPERM, "exec: \"%s\": refusing to run the runtime's own "
+					  "binary in a container", file), 126;
+		execve(file, argv, envp);
+		return mr_err_set(err, errno, "exec: \"%s\": %s", file,
+				  errno == EACCES ? "permission denied" : strerror(errno)), 126;
+	}
+	for (p = path ? path : CTR_DEFAULT_PATH; ; p += strcspn(p, ":") + 1) {
+		size_t n = strcspn(p, ":");
+		struct stat sb;
+		if (n + strlen(file) + 2 < sizeof cand) {
+			snprintf(cand, sizeof cand, "%.*s%s%s", (int)n, p, n ? "/" : "", file);
+			if (stat(cand, &sb) == 0 && S_ISREG(sb.st_mode)) {
+				if (isolate_is_self(exe_fd, cand))
+					return mr_err_set(err, EPERM, "exec: \"%s\": refusing to run the "
+							  "runtime's own binary in a container", file), 126;
+				execve(cand, argv, envp);
+				if (errno != ENOENT)
+					eacces = errno;
+			}
+		}
+		if (!p[n])
+			break;
+	}
+	if (eacces)
+		return mr_err_set(err, eacces, "exec: \"%s\": %s", file, eacces == EACCES ?
+				  "permission denied" : strerror(eacces)), 126;
+	return mr_err_set(err, ENOENT, "exec: \"%s\": executable file not found in $PATH", file), 127;
+}
+
+/* ---- cgroups ----
+ * v2 (/sys/fs/cgroup is cgroup2): /sys/fs/cgroup/minirun/ID with the cpu,
+ * memory and pids controllers enabled down to it.
+ * v1 and hybrid (v1 controllers, cgroup2 at /sys/fs/cgroup/unified owning no
+ * controller we need): CTRL/minirun/ID for memory, cpu, cpuacct, pids, and
+ * unified/minirun/ID only to track the processes. */
+
+#define CG_ROOT "/sys/fs/cgroup"
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+#ifndef CGROUP_SUPER_MAGIC
+#define CGROUP_SUPER_MAGIC 0x27e0eb
+#endif
+
+/* 2 = unified, 1 = v1 (maybe hybrid), 0 = no cgroups mounted. */
+static int cg_version(void)
+{
+	static int v = -1;
+	struct statfs sf;
+	if (v >= 0)
+		return v;
+	v = 0;
+	if (statfs(CG_ROOT, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
+		v = 2;
+	else if ((statfs(CG_ROOT "/memory", &sf) == 0 || statfs(CG_ROOT "/pids", &sf) == 0) &&
+		 sf.f_type == CGROUP_SUPER_MAGIC)
+		v = 1;
+	return v;
+}
+
+/* The hierarchies a container has folders in (v1): controller folders as
+ * mounted, then the tracking one. */
+static const char cg_v1_dirs[] = "memory\0cpu\0cpuacct\0pids\0unified\0";
+
+static int cg_is_mounted(const char *hier)
+{
+	char path[64];
+	struct statfs sf;
+	snprintf(path, sizeof path, CG_ROOT "/%s", hier);
+	return statfs(path, &sf) == 0 && (sf.f_type == CGROUP_SUPER_MAGIC ||
+					  (!strcmp(hier, "unified") && sf.f_type == CGROUP2_SUPER_MAGIC));
+}
+
+/* Path of the container's folder in a hierarchy ("" for v2). */
+static void cg_path(char *out, size_t size, const char *hier, const char *id, const char *file)
+{
+	snprintf(out, size, CG_ROOT "%s%s/minirun%s%s%s%s", *hier ? "/" : "", hier, id ? "/" : "",
+		 id ? id : "", file ? "/" : "", file ? file : "");
+}
+
+static int cg_write(const char *hier, const char *id, const char *file, const char *val,
+		    struct mr_err *err)
+{
+	char path[160];
+	int fd;
+	cg_path(path, sizeof path, hier, id, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || util_write_all(fd, val, strlen(val)) < 0) {
+		mr_err_sys(err, "cgroup %s", path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Read the value after "key " in a cgroup file (or the first number when key
+ * is NULL); 0 on success. */
+static int cg_read_u64(const char *hier, const char *id, const char *file, const char *key,
+		       uint64_t *out)
+{
+	char path[160], buf[4096], *p;
+	int fd;
+	ssize_t n;
+	cg_path(path, sizeof path, hier, id, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = util_read_full(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	p = buf;
+	if (key) {
+		size_t k = strlen(key);
+		for (; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+			if (!strncmp(p, key, k) && p[k] == ' ')
+				break;
+		if (!p)
+			return -1;
+		p += k + 1;
+	}
+	if (!strncmp(p, "max", 3)) {
+		*out = UINT64_MAX;
+		return 0;
+	}
+	*out = strtoull(p, NULL, 10);
+	return 0;
+}
+
+#if MINIRUN_WITH_CGROUPS
+/* v2: make the controllers we use available to minirun/ and its children. */
+static void cg_v2_enable(void)
+{
+	static const char ctrls[] = "cpu\0memory\0pids\0";
+	char avail[256] = "", path[64];
+	const char *c;
+	struct mr_err ignored;
+	int fd = open(CG_ROOT "/cgroup.controllers", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, avail, sizeof avail - 1);
+		avail[n > 0 ? n : 0] = 0;
+		close(fd);
+	}
+	for (c = ctrls; *c; c += strlen(c) + 1) {
+		char val[16];
+		if (!strstr(avail, c))
+			continue;
+		snprintf(val, sizeof val, "+%s", c);
+		snprintf(path, sizeof path, CG_ROOT "/cgroup.subtree_control");
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			if (write(fd, val, strlen(val)) < 0) { /* already on, or not allowed */ }
+			close(fd);
+		}
+		cg_write("", NULL, "cgroup.subtree_control", val, &ignored);
+	}
+}
+
+/* Create the container's cgroups and write its limits. A limit whose
+ * controller is missing is an error naming it. */
+static int cg_create(const struct ctr *c, struct mr_err *err)
+{
+	char path[160], val[64];
+	const char *h;
+	uint64_t memsw = 0;
+	int v = cg_version();
+	if (v == 0) {
+		if (c->memory || c->nano_cpus || c->pids_limit > 0)
+			return mr_err_set(err, ENOTSUP, "resource limits need cgroups, and no cgroup "
+					  "filesystem is mounted at " CG_ROOT);
+		return 0;
+	}
+	if (c->memory) {
+		memsw = c->memory_swap > 0 ? (uint64_t)c->memory_swap :
+			c->memory_swap < 0 ? UINT64_MAX : 2 * (uint64_t)c->memory;
+	}
+	if (v == 2) {
+		cg_path(path, sizeof path, "", NULL, NULL);
+		mkdir(path, 0755);
+		cg_v2_enable();
+		cg_path(path, sizeof path, "", c->id, NULL);
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return mr_err_sys(err, "cgroup %s", path);
+		if (c->memory) {
+			snprintf(val, sizeof val, "%lld", (long long)c->memory);
+			if (cg_write("", c->id, "memory.max", val, err) < 0)
+				return mr_err_ctx(err, "--memory: the memory controller is not available");
+			if (memsw == UINT64_MAX)
+				snprintf(val, sizeof val, "max");
+			else
+				snprintf(val, sizeof val, "%llu", (unsigned long long)(memsw - (uint64_t)c->memory));
+			cg_write("", c->id, "memory.swap.max", val, err);
+		}
+		if (c->nano_cpus) {
+			snprintf(val, sizeof val, "%lld 100000", (long long)(c->nano_cpus / 10000));
+			if (cg_write("", c->id, "cpu.max", val, err) < 0)
+				return mr_err_ctx(err, "--cpus: the cpu controller is not available");
+		}
+		if (c->pids_limit > 0) {
+			snprintf(val, sizeof val, "%lld", (long long)c->pids_limit);
+			if (cg_write("", c->id, "pids.max", val, err) < 0)
+				return mr_err_ctx(err, "--pids-limit: the pids controller is not available");
+		}
+		return 0;
+	}
+	for (h = cg_v1_dirs; *h; h += strlen(h) + 1) {
+		if (!cg_is_mounted(h))
+			continue;
+		cg_path(path, sizeof path, h, NULL, NULL);
+		mkdir(path, 0755);
+		cg_path(path, sizeof path, h, c->id, NULL);
+		/* cpu and cpuacct are often one hierarchy under two names */
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return mr_err_sys(err, "cgroup %s", path);
+	}
+	if (c->memory) {
+		if (!cg_is_mounted("memory"))
+			return mr_err_set(err, ENOTSUP, "--memory: the memory cgroup controller is not "
+					  "mounted (" CG_ROOT "/memory)");
+		snprintf(val, sizeof val, "%lld", (long long)c->memory);
+		if (cg_write("memory", c->id, "memory.limit_in_bytes", val, err) < 0)
+			return -1;
+		snprintf(val, sizeof val, "%lld", memsw == UINT64_MAX ? -1LL : (long long)memsw);
+		cg_path(path, sizeof path, "memory", c->id, "memory.memsw.limit_in_bytes");
+		if (access(path, F_OK) == 0) {
+			if (cg_write("memory", c->id, "memory.memsw.limit_in_bytes", val, err) < 0)
+				return -1;
+		} else if (c->memory_swap) {
+			fprintf(stderr, "WARNING: Your kernel does not support swap limit capabilities "
+				"or the cgroup is not mounted. Memory limited without swap.\n");
+		}
+	}
+	if (c->nano_cpus) {
+		if (!cg_is_mounted("cpu"))
+			return mr_err_set(err, ENOTSUP, "--cpus: the cpu cgroup controller is not "
+					  "mounted (" CG_ROOT "/cpu)");
+		snprintf(val, sizeof val, "%lld", (long long)(c->nano_cpus / 10000));
+		if (cg_write("cpu", c->id, "cpu.cfs_period_us", "100000", err) < 0 ||
+		    cg_write("cpu", c->id, "cpu.cfs_quota_us", val, err) < 0)
+			return -1;
+	}
+	if (c->pids_limit > 0) {
+		if (!cg_is_mounted("pids"))
+			return mr_err_set(err, ENOTSUP, "--pids-limit: the pids cgroup controller is "
+					  "not mounted (" CG_ROOT "/pids)");
+		snprintf(val, sizeof val, "%lld", (long long)c->pids_limit);
+		if (cg_write("pids", c->id, "pids.max", val, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Open the cgroup.procs files of the container (to join: write "0", or a
+ * pid). Returns how many. */
+static int cg_open_procs(const char *id, int *fds, int max)
+{
+	char path[160];
+	const char *h;
+	int n = 0;
+	if (cg_version() == 2) {
+		cg_path(path, sizeof path, "", id, "cgroup.procs");
+		if ((fds[0] = open(path, O_WRONLY | O_CLOEXEC)) >= 0)
+			n = 1;
+		return n;
+	}
+	for (h = cg_v1_dirs; *h && n < max; h += strlen(h) + 1) {
+		cg_path(path, sizeof path, h, id, "cgroup.procs");
+		if ((fds[n] = open(path, O_WRONLY | O_CLOEXEC)) >= 0)
+			n++;
+	}
+	return n;
+}
+
+static int cg_attach(const char *id, pid_t pid, struct mr_err *err)
+{
+	int fds[8], n = cg_open_procs(id, fds, 8), i, rc = 0;
+	char val[16];
+	snprintf(val, sizeof val, "%d", (int)pid);
+	for (i = 0; i < n; i++) {
+		if (!rc && util_write_all(fds[i], val, strlen(val)) < 0)
+			rc = mr_err_sys(err, "join cgroup");
+		close(fds[i]);
+	}
+	return rc;
+}
+
+/* Did the kernel's OOM killer act in the container's cgroup? */
+static int cg_oom_killed(const char *id)
+{
+	uint64_t n = 0;
+	if (cg_version() == 2)
+		return cg_read_u64("", id, "memory.events", "oom_kill", &n) == 0 && n > 0;
+	return cg_read_u64("memory", id, "memory.oom_control", "oom_kill", &n) == 0 && n > 0;
+}
+
+/* Remove the container's cgroups (its processes are exiting: retry a busy
+ * folder for a little while). */
+static void cg_remove(const char *id)
+{
+	char path[160];
+	const char *h;
+	int v = cg_version(), tries;
+	if (v == 0)
+		return;
+	for (h = v == 2 ? "" : cg_v1_dirs; ; h += strlen(h) + 1) {
+		cg_path(path, sizeof path, h, id, NULL);
+		for (tries = 0; rmdir(path) < 0 && errno == EBUSY && tries < 200; tries++)
+			usleep(1000);
+		if (v == 2 || !h[strlen(h) + 1])
+			break;
+	}
+}
+#else
+static int cg_create(const struct ctr *c, struct mr_err *err)
+{
+	if (c->memory || c->nano_cpus || c->pids_limit > 0)
+		return mr_err_set(err, MR_EDISABLED, "resource limits: built without "
+				  "MINIRUN_WITH_CGROUPS");
+	return 0;
+}
+static int cg_open_procs(const char *id, int *fds, int max)
+{
+	(void)id; (void)fds; (void)max;
+	return 0;
+}
+static int cg_attach(const char *id, pid_t pid, struct mr_err *err)
+{
+	(void)id; (void)pid; (void)err;
+	return 0;
+}
+static int cg_oom_killed(const char *id)
+{
+	(void)id;
+	return 0;
+}
+static void cg_remove(const char *id)
+{
+	(void)id;
+}
+#endif
+
+/* The processes of a container: its tracking cgroup (it holds `exec`ed
+ * processes too), else the init alone. Returns a malloc'ed array. */
+static pid_t *cg_pids(const char *id, pid_t init, size_t *count)
+{
+	char path[160], buf[4096];
+	const char *h = cg_version() == 2 ? "" : cg_is_mounted("unified") ? "unified" : "pids";
+	pid_t *pids = NULL;
+	size_t n = 0;
+	int fd;
+	ssize_t r;
+	char *p;
+	struct mr_buf b = { 0 };
+	cg_path(path, sizeof path, h, id, "cgroup.procs");
+	fd = cg_version() ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	while (fd >= 0 && (r = read(fd, buf, sizeof buf)) > 0)
+		mr_buf_append(&b, buf, (size_t)r);
+	if (fd >= 0)
+		close(fd);
+	for (p = b.data; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		pids = util_xrealloc(pids, (n + 1) * sizeof *pids);
+		pids[n++] = (pid_t)atoi(p);
+	}
+	if (!n && init > 0) {
+		pids = util_xmalloc(sizeof *pids);
+		pids[n++] = init;
+	}
+	mr_buf_free(&b);
+	*count = n;
+	return pids;
+}
+/* ==== [13] MONITOR: starting a container, its owner process, logs, restarts ====
+ * A container always has exactly one owner, the process that cloned its init
+ * and holds rundir/ID/lock: the CLI itself for a foreground `run`/`start -a`
+ * (stdio passed straight through, or a pty relayed), else a monitor: the same
+ * binary re-executed (`__monitor`, a small fresh address space), double-forked
+ * and setsid, which logs the container's output, records its exit and applies
+ * the restart policy. The init gets PR_SET_PDEATHSIG SIGKILL: an owner killed
+ * with SIGKILL takes its container down with it, and the next look at the
+ * container finds the lock free and shows it exited.
+ *
+ * CVE-2019-5736 (overwriting the runtime through /proc/PID/exe): minirun's
+ * code never runs inside a container after its program starts. The init is a
+ * clone of the owner that execs the program directly; until then it is PID 1
+ * of a new PID namespace no other process can see (the live state naming its
+ * pid is written only after the exec), and non-dumpable. A command that
+ * resolves to minirun's own binary (/proc/self/exe) is refused. `exec` runs
+ * from a sealed memfd copy of minirun (see [14]), and --init's reaper is
+ * non-dumpable minirun code that no default-capability process can open. */
+
+#define CTR_LOG_CHUNK 4096
+
+/* The few functions a monitor runs while it idles for days, kept together
+ * (the default linker script groups .text.hot.*): the kernel maps code 64 KiB
+ * around each fault, so scattered code would make the whole binary resident. */
+#define CTR_HOT __attribute__((section(".text.hot.minirun_monitor")))
+
+/* Signals seen by the owner (set by the handler, consumed by the loop). */
+static volatile sig_atomic_t ctr_sig[_NSIG];
+
+static CTR_HOT void ctr_on_signal(int sig)
+{
+	if (sig > 0 && sig < _NSIG)
+		ctr_sig[sig] = 1;
+}
+
+/* Signals an owner handles: they are blocked outside ppoll(), so none is
+ * lost between a check and the wait. `old` receives the mask to wait with. */
+static void ctr_signals_catch(sigset_t *old)
+{
+	static const unsigned char sigs[] = { SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
+					      SIGUSR2, SIGWINCH, SIGCONT, SIGTSTP };
+	struct sigaction sa;
+	sigset_t set;
+	size_t i;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = ctr_on_signal;
+	sigemptyset(&set);
+	for (i = 0; i < sizeof sigs; i++) {
+		sigaddset(&set, sigs[i]);
+		sigaction(sigs[i], &sa, NULL);
+	}
+	sigprocmask(SIG_BLOCK, &set, old);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int ctr_exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 125;
+}
+
+/* ---- the sync protocol (SOCK_SEQPACKET pair) ----
+ * parent -> child: 'g' + window size once the child is in its cgroups;
+ * child -> parent: 't' + SCM_RIGHTS (the pty master, with -t), then either
+ * nothing (the socket closes when execve succeeds) or 'e' + exit code + error. */
+struct ctr_msg {
+	char kind;
+	unsigned char code;
+	struct winsize ws;
+	char text[sizeof(((struct mr_err *)0)->msg)];
+};
+
+static void __attribute__((noreturn)) ctr_child_fail(struct ctr_spawn *sp, int code,
+						      const struct mr_err *err)
+{
+	struct ctr_msg m;
+	memset(&m, 0, sizeof m);
+	m.kind = 'e';
+	m.code = (unsigned char)code;
+	snprintf(m.text, sizeof m.text, "%s", err->msg);
+	if (send(sp->sync, &m, offsetof(struct ctr_msg, text) + strlen(m.text) + 1, MSG_NOSIGNAL) < 0) {
+		/* the parent is gone: nobody to tell */
+	}
+	_exit(code);
+}
+
+static int ctr_send_fd(int sock, int fd)
+{
+	char kind = 't';
+	struct iovec iov = { &kind, 1 };
+	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
+	struct msghdr msg;
+	memset(&msg, 0, sizeof msg);
+	memset(&u, 0, sizeof u);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = u.buf;
+	msg.msg_controllen = sizeof u.buf;
+	u.h.cmsg_level = SOL_SOCKET;
+	u.h.cmsg_type = SCM_RIGHTS;
+	u.h.cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(&u.h), &fd, sizeof fd);
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -1 : 0;
+}
+
+/* The argv (Entrypoint + Cmd) and environment of the program. HOSTNAME,
+ * TERM (with -t), HOME (from passwd) and PATH are added as Docker does when
+ * the configuration does not set them. */
+static char **ctr_argv(const struct ctr *c, const struct ctr_list *extra_cmd)
+{
+	const struct ctr_list *cmd = extra_cmd ? extra_cmd : &c->cmd;
+	char **v = util_xcalloc(c->entrypoint.n + cmd->n + 1, sizeof *v);
+	size_t i, n = 0;
+	for (i = 0; !extra_cmd && i < c->entrypoint.n; i++)
+		v[n++] = (char *)c->entrypoint.v[i];
+	for (i = 0; i < cmd->n; i++)
+		v[n++] = (char *)cmd->v[i];
+	return v;
+}
+
+static char **ctr_envp(const struct ctr *c, const struct ctr_list *extra, int tty, const char *home)
+{
+	struct ctr_list env = { 0 };
+	size_t i;
+	char *s;
+	s = util_xmalloc(strlen(c->hostname) + 10);
+	sprintf(s, "HOSTNAME=%s", c->hostname);
+	ctr_list_add(&env, s);
+	for (i = 0; i < c->env.n; i++)
+		ctr_env_set(&env, c->env.v[i]);
+	for (i = 0; extra && i < extra->n; i++)
+		ctr_env_set(&env, extra->v[i]);
+	if (!ctr_env_get(&env, "PATH"))
+		ctr_list_add(&env, "PATH=" CTR_DEFAULT_PATH);
+	if (tty && !ctr_env_get(&env, "TERM"))
+		ctr_list_add(&env, "TERM=xterm");
+	if (!ctr_env_get(&env, "HOME")) {
+		s = util_xmalloc(strlen(home) + 6);
+		sprintf(s, "HOME=%s", home);
+		ctr_list_add(&env, s);
+	}
+	return (char **)env.v;
+}
+
+/* --init: PID 1 stays minirun code that reaps orphans, passes signals on to
+ * the program and leaves with its status (tini's contract: 128+N after a
+ * signal). */
+static volatile pid_t ctr_reaper_child;
+
+static void ctr_reaper_forward(int sig)
+{
+	if (ctr_reaper_child > 0)
+		kill(ctr_reaper_child, sig);
+}
+
+static void __attribute__((noreturn)) ctr_reaper(pid_t child)
+{
+	struct sigaction sa;
+	int s, status;
+	pid_t p;
+	ctr_reaper_child = child;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = ctr_reaper_forward;
+	for (s = 1; s < _NSIG; s++)
+		if (s != SIGCHLD && s != SIGKILL && s != SIGSTOP && s != SIGTTOU && s != SIGTTIN)
+			sigaction(s, &sa, NULL);
+	for (;;) {
+		p = wait(&status);
+		if (p == child)
+			_exit(ctr_exit_code(status));
+		if (p < 0 && errno == ECHILD)
+			_exit(125);
+	}
+}
+
+/* Steps in the child after the rootfs: identity, capabilities, descriptors,
+ * exec. Shared with `exec` ([14]). Returns only on failure (exit code). */
+static int ctr_child_finish(struct ctr_spawn *sp, const char *user, const char *workdir,
+			    const struct ctr_list *cmd, const struct ctr_list *env_extra,
+			    struct mr_err *err)
+{
+	const struct ctr *c = sp->c;
+	struct ctr_ids ids;
+	char **argv, **envp;
+	if (isolate_workdir(sp->rootfd, workdir, err) < 0)
+		return 125;
+	if (!sp->is_exec && c->readonly &&
+	    mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+		return mr_err_sys(err, "remount the root read-only"), 125;
+	umask(022);
+	if (isolate_user(sp->rootfd, user, &ids, err) < 0)
+		return 125;
+	if (isolate_caps_apply(sp->caps, err) < 0)
+		return 125;
+	if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return mr_err_sys(err, "set no_new_privs"), 125;
+	argv = ctr_argv(c, cmd);
+	envp = ctr_envp(c, env_extra, sp->pty_slave >= 0, ids.home);
+	if (isolate_cloexec_all(err) < 0)
+		return 125;
+	if (c->init && !sp->is_exec) {
+		pid_t pid = fork();
+		if (pid < 0)
+			return mr_err_sys(err, "fork the program under --init"), 125;
+		if (pid > 0) {
+			close(sp->sync);
+			ctr_reaper(pid);
+		}
+		setpgid(0, 0);
+		if (sp->pty_slave >= 0) {
+			signal(SIGTTOU, SIG_IGN);
+			tcsetpgrp(0, getpid());
+			signal(SIGTTOU, SIG_DFL);
+		}
+	}
+	return isolate_exec(sp->exe_fd, argv, envp, err);
+}
+
+/* networking, [15] */
+static int net_prepare(struct ctr_spawn *sp, struct mr_err *err);
+static int net_child_join(struct mr_err *err);
+static int net_start(struct ctr_spawn *sp, struct mr_err *err);
+static void net_stop(struct mr_store *st, const char *id);
+
+/* The container's first process: a linear list of named steps (crun's
+ * style); the first failure is reported to the parent and ends it. */
+static void __attribute__((noreturn)) ctr_child(struct ctr_spawn *sp)
+{
+	struct mr_err err;
+	struct ctr_msg go;
+	struct sigaction sa;
+	sigset_t none;
+	const struct ctr *c = sp->c;
+	int s, i, code = 125;
+	memset(&err, 0, sizeof err);
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	for (s = 1; s < _NSIG; s++)
+		sigaction(s, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (recv(sp->sync, &go, sizeof go, 0) < 1 || go.kind != 'g')
+		_exit(125);
+	setsid();
+	if (net_child_join(&err) < 0)
+		goto fail;
+	umask(0);
+	/* joined to its cgroups by the parent: make them its cgroup root */
+	if (unshare(CLONE_NEWCGROUP) < 0 && errno != EINVAL) {
+		mr_err_sys(&err, "cgroup namespace");
+		goto fail;
+	}
+	if (rootfs_mount_root(sp, &c->layers, &err) < 0 ||
+	    rootfs_mount_proc_sys(sp, &err) < 0 ||
+	    rootfs_mount_dev(sp, &err) < 0)
+		goto fail;
+	if (c->tty) {
+		if (rootfs_pty(sp, &err) < 0)
+			goto fail;
+		if (ctr_send_fd(sp->sync, sp->pty) < 0) {
+			mr_err_sys(&err, "pass the pty");
+			goto fail;
+		}
+		close(sp->pty);
+		if (go.ws.ws_row)
+			ioctl(sp->pty_slave, TIOCSWINSZ, &go.ws);
+	}
+	if (rootfs_user_mounts(sp, &err) < 0 || rootfs_etc_binds(sp, &err) < 0 ||
+	    rootfs_mask(sp, &err) < 0)
+		goto fail;
+	if (sethostname(c->hostname, strlen(c->hostname)) < 0) {
+		mr_err_sys(&err, "set hostname %s", c->hostname);
+		goto fail;
+	}
+	if (strcmp(c->network, "host") && isolate_loopback(&err) < 0)
+		goto fail;
+	if (rootfs_pivot(sp, &err) < 0)
+		goto fail;
+	if (sp->pty_slave >= 0) {
+		if (ioctl(sp->pty_slave, TIOCSCTTY, 0) < 0) {
+			mr_err_sys(&err, "controlling terminal");
+			goto fail;
+		}
+		for (i = 0; i < 3; i++)
+			sp->stdio[i] = sp->pty_slave;
+	}
+	for (i = 0; i < 3; i++)
+		if ((sp->stdio[i] == i ? fcntl(i, F_SETFD, 0) : dup2(sp->stdio[i], i)) < 0) {
+			mr_err_sys(&err, "set up stdio");
+			goto fail;
+		}
+	code = ctr_child_finish(sp, c->user, c->workdir, NULL, NULL, &err);
+fail:
+	mr_err_ctx(&err, "start container %s", c->name);
+	ctr_child_fail(sp, code, &err);
+}
+
+/* Receive the child's report: 0 once it exec'ed; else its exit code with
+ * err set. The pty master, if any, lands in sp->pty. */
+static int ctr_spawn_wait(struct ctr_spawn *sp, struct mr_err *err)
+{
+	struct ctr_msg m;
+	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
+	for (;;) {
+		struct iovec iov = { &m, sizeof m };
+		struct msghdr msg;
+		ssize_t n;
+		memset(&msg, 0, sizeof msg);
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = u.buf;
+		msg.msg_controllen = sizeof u.buf;
+		n = recvmsg(sp->sync, &msg, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0)
+			return 0;
+		if (n < 0)
+			return mr_err_sys(err, "container %s: start", sp->c->name), 125;
+		if (m.kind == 't') {
+			struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
+			if (h && h->cmsg_type == SCM_RIGHTS)
+				memcpy(&sp->pty, CMSG_DATA(h), sizeof(int));
+			continue;
+		}
+		m.text[sizeof m.text - 1] = 0;
+		mr_err_set(err, MR_EINVAL_INPUT, "%s", n > (ssize_t)offsetof(struct ctr_msg, text) ?
+			   m.text : "container start failed");
+		return m.code ? m.code : 125;
+	}
+}
+
+/* Start the container's first process. 0, or the exit code to report (125
+ * minirun's failure, 126/127 the command's) with err set. */
+static int ctr_spawn(struct ctr_spawn *sp, struct mr_err *err)
+{
+	struct ctr *c = sp->c;
+	struct ctr_msg go;
+	int sv[2], dirfd, code, flags;
+	long pid;
+	sp->pty = sp->pty_slave = -1;
+	snprintf(sp->dir, sizeof sp->dir, "%s/containers/%s", sp->st->root, c->id);
+	dirfd = ctr_dir(sp->st, c->id, err);
+	if (dirfd < 0)
+		return 125;
+	code = rootfs_etc_files(sp, dirfd, err);
+	close(dirfd);
+	if (code < 0 || isolate_caps_resolve(c, &sp->caps, err) < 0)
+		return 125;
+	cg_remove(c->id);
+	if (cg_create(c, err) < 0) {
+		cg_remove(c->id);
+		return 125;
+	}
+	if (net_prepare(sp, err) < 0) {
+		cg_remove(c->id);
+		return 125;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		cg_remove(c->id);
+		return mr_err_sys(err, "socketpair"), 125;
+	}
+	sp->exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+	flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
+	if (strcmp(c->network, "host") && strncmp(c->network, "container:", 10))
+		flags |= CLONE_NEWNET;
+	/* clone(2) as a fork: no stack of its own, the child runs on a copy of
+	 * this one (the argument order of the raw call differs between arches
+	 * only for the arguments we leave 0). musl's cached thread id is stale
+	 * in the child: it calls nothing that uses it (raise, pthread). */
+	pid = syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0, 0, 0, 0);
+	if (pid == 0) {
+		close(sv[0]);
+		sp->sync = sv[1];
+		ctr_child(sp);
+	}
+	close(sv[1]);
+	if (sp->exe_fd >= 0)
+		close(sp->exe_fd);
+	if (pid < 0) {
+		close(sv[0]);
+		cg_remove(c->id);
+		return mr_err_sys(err, "container %s: clone", c->name), 125;
+	}
+	sp->pid = (pid_t)pid;
+	sp->sync = sv[0];
+	memset(&go, 0, sizeof go);
+	go.kind = 'g';
+	if (c->tty && ioctl(0, TIOCGWINSZ, &go.ws) < 0)
+		ioctl(1, TIOCGWINSZ, &go.ws);
+	if (cg_attach(c->id, sp->pid, err) < 0 || net_start(sp, err) < 0) {
+		code = 125;
+	} else if (send(sv[0], &go, offsetof(struct ctr_msg, text), MSG_NOSIGNAL) < 0) {
+		code = (mr_err_sys(err, "container %s: start", c->name), 125);
+	} else {
+		code = ctr_spawn_wait(sp, err);
+	}
+	close(sv[0]);
+	if (code) {
+		kill(sp->pid, SIGKILL);
+		while (waitpid(sp->pid, NULL, 0) < 0 && errno == EINTR) {}
+		if (sp->pty >= 0)
+			close(sp->pty);
+		sp->pty = -1;
+		cg_remove(c->id);
+		net_stop(sp->st, c->id);
+	}
+	return code;
+}
+
+/* ---- logs ----
+ * containers/ID/log: one record per line, "TIME S DATA\n": TIME RFC 3339 with
+ * nanoseconds, S 'o'/'e' for a complete stdout/stderr line (DATA is the line
+ * without its newline) or 'O'/'E' for a piece without newline. Compact, no
+ * escaping, and `logs` renders exactly what the container wrote. Rotated to
+ * log.1... when it would pass max-size; max-file files in all. */
+struct ctr_log {
+	int dirfd, fd, max_file;
+	uint64_t size, max;
+};
+
+static CTR_HOT void ctr_log_rotate(struct ctr_log *l)
+{
+	char from[16], to[16];
+	int i;
+	if (l->max_file <= 1) {
+		if (ftruncate(l->fd, 0) == 0)
+			l->size = 0;
+		return;
+	}
+	for (i = l->max_file - 1; i >= 1; i--) {
+		if (i == 1)
+			snprintf(from, sizeof from, "log");
+		else
+			snprintf(from, sizeof from, "log.%d", i - 1);
+		snprintf(to, sizeof to, "log.%d", i);
+		renameat(l->dirfd, from, l->dirfd, to);
+	}
+	close(l->fd);
+	l->fd = openat(l->dirfd, "log", O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+	l->size = 0;
+}
+
+static int ctr_log_open(struct ctr_log *l, int dirfd, const struct ctr *c)
+{
+	struct stat sb;
+	l->dirfd = dirfd;
+	l->max = c->log_max_size ? c->log_max_size : CTR_LOG_MAX_SIZE;
+	l->max_file = c->log_max_file > 0 ? c->log_max_file : CTR_LOG_MAX_FILE;
+	l->fd = openat(dirfd, "log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	l->size = l->fd >= 0 && fstat(l->fd, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+	return l->fd;
+}
+
+/* util_time_rfc3339 without stdio: "2024-01-02T03:04:05.123456789Z". */
+static CTR_HOT size_t ctr_log_stamp(char *out)
+{
+	struct timespec ts;
+	struct tm tm;
+	int v[7], w[7] = { 4, 2, 2, 2, 2, 2, 9 }, i, k;
+	char *p = out;
+	static const char sep[] = "--T::.Z";
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	v[0] = tm.tm_year + 1900, v[1] = tm.tm_mon + 1, v[2] = tm.tm_mday;
+	v[3] = tm.tm_hour, v[4] = tm.tm_min, v[5] = tm.tm_sec, v[6] = (int)ts.tv_nsec;
+	for (i = 0; i < 7; i++) {
+		for (k = w[i]; k-- > 0; v[i] /= 10)
+			p[k] = (char)('0' + v[i] % 10);
+		p += w[i];
+		*p++ = sep[i];
+	}
+	return (size_t)(p - out);
+}
+
+static CTR_HOT void ctr_log_write(struct ctr_log *l, char stream, const char *data, size_t len)
+{
+	char out[CTR_LOG_CHUNK + 64], stamp[40];
+	size_t o = 0, hl = ctr_log_stamp(stamp);
+	while (len) {
+		const char *nl = memchr(data, '\n', len);
+		size_t n = nl ? (size_t)(nl - data) : len, rec;
+		if (n > CTR_LOG_CHUNK)
+			n = CTR_LOG_CHUNK, nl = NULL;
+		rec = hl + 3 + n;
+		if (o + rec > sizeof out || l->size + o + rec > l->max) {
+			if (o && util_write_all(l->fd, out, o) == 0)
+				l->size += o;
+			o = 0;
+			if (l->size && l->size + rec > l->max)
+				ctr_log_rotate(l);
+		}
+		memcpy(out + o, stamp, hl);
+		out[o + hl] = ' ';
+		out[o + hl + 1] = nl ? stream : (char)(stream - 32);
+		memcpy(out + o + hl + 2, data, n);
+		out[o + rec - 1] = '\n';
+		o += rec;
+		data += n + (nl != NULL);
+		len -= n + (nl != NULL);
+	}
+	if (o && util_write_all(l->fd, out, o) == 0)
+		l->size += o;
+}
+
+/* ---- the owner ---- */
+
+struct ctr_owner {
+	struct mr_store *st;
+	struct ctr *c;
+	struct ctr_spawn sp;
+	int rfd, lockfd, dirfd;
+	int detached, attach_stdin;
+	int out, errp;                     /* monitor: the container's stdout/stderr */
+	struct ctr_state state;
+	struct timespec up;                /* monotonic start, for the back-off reset */
+	struct ctr_log log;
+	sigset_t waitmask;
+	struct termios saved;
+	int raw, trim;
+};
+
+/* Take the container: its rundir lock (exclusive, for the owner's life). */
+static int ctr_owner_take(struct ctr_owner *o, int block, struct mr_err *err)
+{
+	o->rfd = ctr_rundir(o->st, o->c->id, 1);
+	if (o->rfd < 0)
+		return mr_err_sys(err, "container %s: run folder", o->c->name);
+	o->lockfd = openat(o->rfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (o->lockfd < 0)
+		return mr_err_sys(err, "container %s: lock", o->c->name);
+	while (flock(o->lockfd, LOCK_EX | (block ? 0 : LOCK_NB)) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EWOULDBLOCK)
+			return mr_err_set(err, MR_EINUSE, "container %s is already running", o->c->name);
+		return mr_err_sys(err, "container %s: lock", o->c->name);
+	}
+	/* it may have been removed while we waited */
+	o->dirfd = ctr_dir(o->st, o->c->id, err);
+	if (o->dirfd < 0)
+		return mr_err_set(err, MR_ENOTFOUND, "No such container: %s", o->c->name);
+	ctr_state_read(o->st, o->c->id, &o->state);
+	return 0;
+}
+
+static void ctr_disown(struct ctr_owner *o)
+{
+	if (o->dirfd >= 0)
+		close(o->dirfd);
+	if (o->lockfd >= 0)
+		close(o->lockfd);
+	if (o->rfd >= 0)
+		close(o->rfd);
+	o->dirfd = o->lockfd = o->rfd = -1;
+}
+
+static void ctr_raw_restore(struct ctr_owner *o)
+{
+	if (o->raw)
+		tcsetattr(0, TCSADRAIN, &o->saved);
+	o->raw = 0;
+}
+
+/* Start one run of the container. 0 or an exit code (err set). */
+static int ctr_owner_start(struct ctr_owner *o, struct mr_err *err)
+{
+	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, devnull, code;
+	struct ctr_rt rt;
+	struct mr_err ignored;
+	memset(&o->sp, 0, sizeof o->sp);
+	o->sp.st = o->st;
+	o->sp.c = o->c;
+	o->out = o->errp = -1;
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0)
+		return mr_err_sys(err, "/dev/null"), 125;
+	if (o->detached && !o->c->tty &&
+	    (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)) {
+		close(devnull);
+		return mr_err_sys(err, "pipe"), 125;
+	}
+	o->sp.stdio[0] = !o->detached && o->attach_stdin ? 0 : devnull;
+	o->sp.stdio[1] = o->detached ? (out[1] >= 0 ? out[1] : devnull) : 1;
+	o->sp.stdio[2] = o->detached ? (errp[1] >= 0 ? errp[1] : devnull) : 2;
+	unlinkat(o->rfd, "stop", 0);
+	code = ctr_spawn(&o->sp, err);
+	close(devnull);
+	if (out[1] >= 0)
+		close(out[1]), close(errp[1]);
+	if (code) {
+		if (out[0] >= 0)
+			close(out[0]), close(errp[0]);
+		return code;
+	}
+	o->out = out[0];
+	o->errp = errp[0];
+	if (o->out >= 0) {
+		fcntl(o->out, F_SETFL, O_NONBLOCK);
+		fcntl(o->errp, F_SETFL, O_NONBLOCK);
+	}
+	rt.pid = o->sp.pid;
+	rt.start = ctr_pid_start(o->sp.pid);
+	rt.monitor = getpid();
+	rt.status = 'r';
+	ctr_rt_write(o->rfd, &rt);
+	o->state.running = 1;
+	o->state.exit_code = 0;
+	o->state.oom_killed = 0;
+	o->state.error[0] = 0;
+	ctr_now(o->state.started, sizeof o->state.started);
+	ctr_state_write(o->st, o->c->id, &o->state, 0, &ignored);
+	clock_gettime(CLOCK_MONOTONIC, &o->up);
+	if (!o->detached && o->sp.pty >= 0 && o->attach_stdin && isatty(0) &&
+	    tcgetattr(0, &o->saved) == 0) {
+		struct termios raw = o->saved;
+		cfmakeraw(&raw);
+		o->raw = tcsetattr(0, TCSADRAIN, &raw) == 0;
+	}
+	return 0;
+}
+
+/* Copy what is readable on fd to its destination; -1 at its end. */
+static CTR_HOT int ctr_owner_pump(struct ctr_owner *o, int fd, char stream)
+{
+	char buf[CTR_LOG_CHUNK];
+	ssize_t n = read(fd, buf, sizeof buf);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0)
+		return -1;
+	if (fd == 0)
+		return util_write_all(o->sp.pty, buf, (size_t)n) < 0 ? -1 : 0;
+	if (o->detached)
+		ctr_log_write(&o->log, stream, buf, (size_t)n);
+	else if (util_write_all(1, buf, (size_t)n) < 0)
+		return -1;
+	return 0;
+}
+
+/* Pass signals on (a foreground CLI is a proxy for the container, like
+ * docker's sig-proxy); a monitor asked to stop stops its container. */
+static CTR_HOT void ctr_owner_signals(struct ctr_owner *o)
+{
+	int s;
+	for (s = 1; s < _NSIG; s++) {
+		if (!ctr_sig[s] || s == SIGCHLD)
+			continue;
+		ctr_sig[s] = 0;
+		if (s == SIGWINCH) {
+			struct winsize ws;
+			if (o->sp.pty >= 0 && ioctl(0, TIOCGWINSZ, &ws) == 0)
+				ioctl(o->sp.pty, TIOCSWINSZ, &ws);
+			continue;
+		}
+		if (o->detached && (s == SIGTERM || s == SIGINT)) {
+			int fd = openat(o->rfd, "stop", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+			if (fd >= 0)
+				close(fd);
+			s = ctr_signal_parse(o->c->stop_signal);
+			if (!s)
+				s = SIGTERM;
+		} else if (o->detached) {
+			continue;
+		}
+		if (o->sp.pid > 0)
+			kill(o->sp.pid, s);
+	}
+}
+
+extern char __executable_start[], etext[];
+/* Give back what only the set-up used: pages of code (mapped again from the
+ * page cache if ever needed) and the stack below what the loop uses. Called
+ * from the loop itself, so that nothing outside CTR_HOT runs afterwards. */
+static CTR_HOT void ctr_monitor_trim(void)
+{
+	char here;
+	uintptr_t a = ((uintptr_t)__executable_start + 4095) & ~(uintptr_t)4095;
+	uintptr_t b = (uintptr_t)etext & ~(uintptr_t)4095;
+	uintptr_t sp = ((uintptr_t)&here & ~(uintptr_t)4095) - 8 * 4096, p;
+	if (b > a)
+		madvise((void *)a, b - a, MADV_DONTNEED);
+	/* page by page: below the mapped stack the calls just fail */
+	for (p = sp; p > sp - 32 * 4096; p -= 4096)
+		madvise((void *)p, 4096, MADV_DONTNEED);
+}
+
+/* Wait for the container's init to end, relaying its output meanwhile.
+ * Returns its wait status. */
+static CTR_HOT int ctr_owner_wait(struct ctr_owner *o)
+{
+	int status = 0, in = o->sp.pty >= 0 && !o->detached && o->attach_stdin ? 0 : -1;
+	int a = o->sp.pty >= 0 ? o->sp.pty : o->out, b = o->sp.pty >= 0 ? -1 : o->errp, done = 0;
+	if (o->trim)
+		ctr_monitor_trim();
+	for (;;) {
+		struct pollfd pf[3];
+		nfds_t n = 0;
+		if (a >= 0)
+			pf[n].fd = a, pf[n++].events = POLLIN;
+		if (b >= 0)
+			pf[n].fd = b, pf[n++].events = POLLIN;
+		if (in >= 0 && !done)
+			pf[n].fd = in, pf[n++].events = POLLIN;
+		if (done) {
+			/* drain what is left, without waiting for writers that
+			 * survive the init (there are none: the namespace died) */
+			struct timespec ts = { 0, 200000000 };
+			if (!n || ppoll(pf, n, &ts, &o->waitmask) <= 0)
+				break;
+		} else if (ppoll(pf, n, NULL, &o->waitmask) < 0) {
+			pf[0].revents = pf[1].revents = pf[2].revents = 0;
+		}
+		ctr_owner_signals(o);
+		if (!done && ctr_sig[SIGCHLD]) {
+			pid_t p;
+			ctr_sig[SIGCHLD] = 0;
+			while ((p = waitpid(-1, &status, WNOHANG)) > 0)
+				if (p == o->sp.pid)
+					done = 1;
+			if (done)
+				continue;
+		}
+		while (n-- > 0) {
+			int fd = pf[n].fd;
+			if (!(pf[n].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if (ctr_owner_pump(o, fd, fd == b ? 'e' : 'o') < 0) {
+				if (fd == in)
+					in = -1;
+				else if (fd == a)
+					a = -1;
+				else
+					b = -1;
+			}
+		}
+	}
+	ctr_raw_restore(o);
+	return status;
+}
+
+/* Record an exit: state.json (durable unless --rm), cgroups removed. */
+static void ctr_owner_exited(struct ctr_owner *o, int status)
+{
+	struct mr_err ignored;
+	o->state.running = 0;
+	o->state.exit_code = ctr_exit_code(status);
+	o->state.oom_killed = cg_oom_killed(o->c->id);
+	o->state.stopped_by_user = faccessat(o->rfd, "stop", F_OK, 0) == 0;
+	ctr_now(o->state.finished, sizeof o->state.finished);
+	cg_remove(o->c->id);
+	net_stop(o->st, o->c->id);
+	if (o->out >= 0)
+		close(o->out), close(o->errp);
+	if (o->sp.pty >= 0)
+		close(o->sp.pty);
+	o->out = o->errp = o->sp.pty = -1;
+	unlinkat(o->rfd, "state", 0);
+	ctr_state_write(o->st, o->c->id, &o->state, !o->c->auto_remove, &ignored);
+}
+
+static void ctr_owner_failed(struct ctr_owner *o, int code, const struct mr_err *err)
+{
+	struct mr_err ignored;
+	o->state.running = 0;
+	o->state.exit_code = code;
+	snprintf(o->state.error, sizeof o->state.error, "%s", err->msg);
+	ctr_now(o->state.finished, sizeof o->state.finished);
+	ctr_state_write(o->st, o->c->id, &o->state, !o->c->auto_remove, &ignored);
+}
+
+/* Remove a stopped container (its owner lock held by the caller, or free):
+ * the record disappears by one rename into tmp/ under the store lock (the
+ * cleaner removes it if we die), then its folders are deleted without ever
+ * crossing a mount. */
+static int ctr_remove(struct mr_store *st, const struct ctr *c, struct mr_err *err)
+{
+	char tmp[32 + CTR_ID_LEN], path[MINIRUN_MAX_PATH + 96];
+	int fd, rfd, rc = 0;
+	cg_remove(c->id);
+	net_stop(st, c->id);
+	snprintf(path, sizeof path, "%s/containers/%s/rootfs", st->root, c->id);
+	umount2(path, MNT_DETACH);
+	snprintf(tmp, sizeof tmp, "tmp/rm-%s", c->id);
+	snprintf(path, sizeof path, "containers/%s", c->id);
+	if (mr_store_lock(st, err) < 0)
+		return -1;
+	fd = openat(st->rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0 ||
+	    renameat(st->rootfd, path, st->rootfd, tmp) < 0) {
+		rc = mr_err_sys(err, "remove container %s", c->name);
+	} else {
+		ctr_name_release(st, c->name, c->id);
+	}
+	mr_store_unlock(st);
+	if (!rc)
+		rc = mr_remove_tree(st->rootfd, tmp, err);
+	if (fd >= 0)
+		close(fd);
+	rfd = ctr_rundir(st, c->id, 0);
+	if (rfd >= 0) {
+		unlinkat(rfd, "state", 0);
+		unlinkat(rfd, "stop", 0);
+		unlinkat(rfd, "lock", 0);
+		close(rfd);
+		snprintf(path, sizeof path, "%s/%s", st->rundir, c->id);
+		rmdir(path);
+	}
+	return rc;
+}
+
+/* `rm -v`, `--rm`: the container's anonymous volumes go with it, unless
+ * another container uses one too. */
+static void ctr_remove_volumes(struct mr_store *st, const struct ctr *c)
+{
+	struct mr_err err;
+	char who[64];
+	size_t i;
+	if (mr_store_lock(st, &err) < 0)
+		return;
+	for (i = 0; i < c->nmnt; i++)
+		if (c->mnt[i].type == MOUNT_VOLUME && c->mnt[i].anonymous &&
+		    container_users_of_volume(st, c->mnt[i].source, who, sizeof who) == 0 &&
+		    volume_remove(st, c->mnt[i].source, &err) < 0 && err.code != MR_ENOTFOUND)
+			util_print_err(&err);
+	mr_store_unlock(st);
+}
+
+/* The monitor: runs, logs and restarts the container until it stops for
+ * good. report >= 0: tell the CLI how the first start went ("0" or "CODE
+ * message"). delay_ms > 0: a restart handed over by a foreground run. */
+static int ctr_monitor(struct mr_store *st, struct ctr *c, int report, unsigned delay_ms,
+		       int restarts)
+{
+	struct ctr_owner o;
+	struct mr_err err;
+	unsigned backoff = delay_ms;
+	int code, status;
+	memset(&o, 0, sizeof o);
+	memset(&err, 0, sizeof err);
+	o.st = st;
+	o.c = c;
+	o.detached = 1;
+	o.dirfd = o.lockfd = o.rfd = -1;
+	ctr_signals_catch(&o.waitmask);
+	if (ctr_owner_take(&o, delay_ms > 0, &err) < 0) {
+		code = err.code == MR_EINUSE ? 0 : 125;
+		goto report;
+	}
+	if (ctr_log_open(&o.log, o.dirfd, c) < 0) {
+		code = (mr_err_sys(&err, "container %s: log", c->name), 125);
+		goto report;
+	}
+	o.state.restart_count = restarts;
+	for (;;) {
+		if (backoff && report < 0) {
+			struct ctr_rt rt = { 0, 0, getpid(), 'R' };
+			struct timespec ts = { backoff / 1000, (long)(backoff % 1000) * 1000000 };
+			ctr_rt_write(o.rfd, &rt);
+			while (ppoll(NULL, 0, &ts, &o.waitmask) < 0 && !ctr_sig[SIGTERM] && !ctr_sig[SIGINT]) {}
+			if (ctr_sig[SIGTERM] || ctr_sig[SIGINT] || faccessat(o.rfd, "stop", F_OK, 0) == 0)
+				break;
+		}
+		code = ctr_owner_start(&o, &err);
+		if (report >= 0) {
+			char msg[sizeof err.msg + 8];
+			int n = snprintf(msg, sizeof msg, "%d %s", code, code ? err.msg : "");
+			if (util_write_all(report, msg, (size_t)n) < 0) { /* the CLI is gone */ }
+			close(report);
+			report = -1;
+			if (code) {
+				ctr_owner_failed(&o, code, &err);
+				break;
+			}
+			o.trim = 1;
+		}
+		if (code) {
+			/* a restart that fails counts as an exit of that code */
+			ctr_owner_failed(&o, code, &err);
+			status = code << 8;
+			backoff = ctr_backoff_next(backoff, 0);
+		} else {
+			struct timespec now;
+			status = ctr_owner_wait(&o);
+			ctr_owner_exited(&o, status);
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			backoff = ctr_backoff_next(backoff, (unsigned long)(now.tv_sec - o.up.tv_sec) * 1000);
+		}
+		if (!ctr_restart_wanted(c, ctr_exit_code(status), o.state.restart_count,
+					o.state.stopped_by_user || ctr_sig[SIGTERM]))
+			break;
+		o.state.restart_count++;
+	}
+	if (c->auto_remove) {
+		if (ctr_remove(st, c, &err) < 0)
+			ctr_log_write(&o.log, 'e', err.msg, strlen(err.msg));
+		else
+			ctr_remove_volumes(st, c);
+	}
+	if (o.log.fd >= 0)
+		close(o.log.fd);
+	ctr_disown(&o);
+	return 0;
+report:
+	if (report >= 0) {
+		char msg[sizeof err.msg + 8];
+		int n = snprintf(msg, sizeof msg, "%d %s", code, err.msg);
+		if (util_write_all(report, msg, (size_t)n) < 0) { /* the CLI is gone */ }
+		close(report);
+	}
+	ctr_disown(&o);
+	return code;
+}
+
+/* Fork a monitor for the container (double fork, new session, minirun
+ * re-executed as `__monitor` so that it carries none of this process's
+ * memory) and wait for its report on the first start. 0 or an exit code. */
+static int ctr_start_detached(struct mr_store *st, struct ctr *c, unsigned delay_ms, int restarts,
+			      struct mr_err *err)
+{
+	int p[2], code = 125;
+	pid_t pid;
+	char buf[sizeof err->msg + 16];
+	ssize_t n;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return mr_err_sys(err, "pipe"), 125;
+	pid = fork();
+	if (pid == 0) {
+		char fdstr[16], delay[16], rs[16];
+		char *argv[] = { "minirun", "--root", st->root, "--run-dir", st->rundir, "__monitor",
+				 c->id, fdstr, delay, rs, NULL };
+		int nul = open("/dev/null", O_RDWR);
+		setsid();
+		if (fork() != 0)
+			_exit(0);
+		if (nul >= 0) {
+			dup2(nul, 0), dup2(nul, 1), dup2(nul, 2);
+			if (nul > 2)
+				close(nul);
+		}
+		snprintf(fdstr, sizeof fdstr, "%d", delay_ms ? -1 : p[1]);
+		snprintf(delay, sizeof delay, "%u", delay_ms);
+		snprintf(rs, sizeof rs, "%d", restarts);
+		if (!delay_ms)
+			fcntl(p[1], F_SETFD, 0);
+		execv("/proc/self/exe", argv);
+		_exit(125);
+	}
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		return mr_err_sys(err, "fork a monitor"), 125;
+	}
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+	if (delay_ms) {
+		close(p[0]);
+		return 0;
+	}
+	n = util_read_full(p[0], buf, sizeof buf - 1);
+	close(p[0]);
+	if (n <= 0)
+		return mr_err_set(err, ECHILD, "container %s: its monitor died before starting it",
+				  c->name), 125;
+	buf[n] = 0;
+	code = atoi(buf);
+	if (code)
+		mr_err_set(err, MR_EINVAL_INPUT, "%s", strchr(buf, ' ') ? strchr(buf, ' ') + 1 : buf);
+	return code;
+}
+
+/* Foreground run (`run` without -d, `start -a`): this process owns the
+ * container. Returns the container's exit code (or 125/126/127). */
+static int ctr_run_attached(struct mr_store *st, struct ctr *c, int attach_stdin, struct mr_err *err)
+{
+	struct ctr_owner o;
+	int code, status, restart;
+	memset(&o, 0, sizeof o);
+	o.st = st;
+	o.c = c;
+	o.attach_stdin = attach_stdin;
+	o.dirfd = o.lockfd = o.rfd = -1;
+	ctr_signals_catch(&o.waitmask);
+	if (ctr_owner_take(&o, 0, err) < 0) {
+		ctr_disown(&o);
+		return 125;
+	}
+	code = ctr_owner_start(&o, err);
+	if (code) {
+		ctr_owner_failed(&o, code, err);
+		if (c->auto_remove) {
+			struct mr_err ignored;
+			if (ctr_remove(st, c, &ignored) == 0)
+				ctr_remove_volumes(st, c);
+		}
+		ctr_disown(&o);
+		return code;
+	}
+	status = ctr_owner_wait(&o);
+	ctr_owner_exited(&o, status);
+	code = o.state.exit_code;
+	restart = ctr_restart_wanted(c, code, 0, o.state.stopped_by_user);
+	if (c->auto_remove) {
+		if (ctr_remove(st, c, err) < 0)
+			util_print_err(err);
+		else
+			ctr_remove_volumes(st, c);
+	}
+	ctr_disown(&o);
+	sigprocmask(SIG_SETMASK, &o.waitmask, NULL);
+	/* the restart policy goes on in the background, as Docker's daemon does */
+	if (restart && ctr_start_detached(st, c, 100, 1, err) != 0)
+		util_print_err(err);
+	return code;
+}
+
+/* Create a container from its resolved configuration: the folder is made
+ * under tmp/ (removed by the next store open if we die), then, under the
+ * store lock, its name is claimed and it is renamed into containers/.
+ * A generated name that is taken is drawn again. */
+static int ctr_create(struct mr_store *st, struct ctr *c, int explicit_name, struct mr_err *err)
+{
+	char tmp[64], path[32 + CTR_ID_LEN];
+	int tfd, rc, tries = 0, cfd;
+	tfd = mr_store_mktemp(st, "ctr", tmp, sizeof tmp, err);
+	if (tfd < 0)
+		return -1;
+	rc = rootfs_create(st, c, &c->layers, tfd, err);
+	if (!rc)
+		rc = ctr_save(st, c, tfd, err);
+	if (rc < 0) {
+		mr_err_ctx(err, "create container");
+		goto fail;
+	}
+	if (mr_store_lock(st, err) < 0)
+		goto fail;
+	while ((rc = ctr_name_claim(st, c->name, c->id, err)) < 0 && !explicit_name &&
+	       err->code == MR_EEXIST && tries++ < 32) {
+		ctr_name_generate(c->name, sizeof c->name);
+		if (tries > 8) {
+			size_t n = strlen(c->name);
+			snprintf(c->name + n, sizeof c->name - n, "%d", tries);
+		}
+		if (ctr_save(st, c, tfd, err) < 0)
+			break;
+	}
+	snprintf(path, sizeof path, "containers/%s", c->id);
+	if (!rc && renameat(st->rootfd, tmp, st->rootfd, path) < 0) {
+		rc = mr_err_sys(err, "create container %s", c->name);
+		ctr_name_release(st, c->name, c->id);
+	}
+	mr_store_unlock(st);
+	if (rc < 0)
+		goto fail;
+	if (!c->auto_remove && (cfd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY |
+					     O_CLOEXEC)) >= 0) {
+		mr_fsync_dir(cfd, err);
+		close(cfd);
+	}
+	close(tfd);
+	return 0;
+fail:
+	{
+		struct mr_err ignored;
+		mr_remove_tree(st->rootfd, tmp, &ignored);
+	}
+	close(tfd);
+	return -1;
+}
+/* ==== [14] EXEC: another process in a running container ====
+ * `exec` joins the namespaces of the container's init (one setns() on a
+ * pidfd where the kernel has it, else the files of /proc/PID/ns), forks so that the new
+ * process is inside its PID namespace, joins its cgroups, then takes the same
+ * last steps as the init ([13] ctr_child_finish): user, capabilities,
+ * no_new_privs, descriptors, exec on the container's PATH.
+ * Unlike the init's, this process is visible to the container before it
+ * execs, so the whole `exec` runs from a sealed memfd copy of minirun:
+ * /proc/PID/exe then names a copy nobody can write (CVE-2019-5736). */
+
+/* Re-execute this command from a sealed in-memory copy of the binary (once:
+ * MINIRUN_SEALED marks the copy). Returns only when that is impossible (no
+ * memfd: pre-3.17 kernels), leaving non-dumpable as the protection. */
+static void exec_sealed_self(void)
+{
+	char buf[16384], **argv = NULL;
+	struct mr_buf cmdline = { 0 };
+	int src, mfd;
+	ssize_t n;
+	size_t argc = 0, i;
+	if (getenv("MINIRUN_SEALED")) {
+		unsetenv("MINIRUN_SEALED");
+		return;
+	}
+	src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	mfd = src < 0 ? -1 : memfd_create("minirun", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	while (mfd >= 0 && (n = read(src, buf, sizeof buf)) > 0)
+		if (util_write_all(mfd, buf, (size_t)n) < 0)
+			break;
+	if (src >= 0)
+		close(src);
+	if (mfd < 0 || fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
+			     F_SEAL_SEAL) < 0) {
+		if (mfd >= 0)
+			close(mfd);
+		return;
+	}
+	src = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	while (src >= 0 && (n = read(src, buf, sizeof buf)) > 0)
+		mr_buf_append(&cmdline, buf, (size_t)n);
+	if (src >= 0)
+		close(src);
+	for (i = 0; i < cmdline.len; i += strlen(cmdline.data + i) + 1) {
+		argv = util_xrealloc(argv, (argc + 2) * sizeof *argv);
+		argv[argc++] = cmdline.data + i;
+		argv[argc] = NULL;
+	}
+	if (argv && setenv("MINIRUN_SEALED", "1", 1) == 0)
+		fexecve(mfd, argv, environ);
+	unsetenv("MINIRUN_SEALED");
+	close(mfd);
+	free(argv);
+	mr_buf_free(&cmdline);
+}
+
+/* setns into every namespace of the running init, checking that the pid is
+ * still that process once a handle on it is held. */
+static int exec_join(pid_t pid, unsigned long long start, struct mr_err *err)
+{
+	static const char names[] = "cgroup\0ipc\0uts\0net\0pid\0mnt\0";
+	static const int types[] = { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET,
+				     CLONE_NEWPID, CLONE_NEWNS };
+	int fds[6], i, rc = 0;
+	const char *n;
+#ifdef SYS_pidfd_open
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd >= 0) {
+		if (ctr_pid_start(pid) != start) {
+			close(pfd);
+			return mr_err_set(err, ESRCH, "the container stopped");
+		}
+		i = setns(pfd, CLONE_NEWCGROUP | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET |
+			  CLONE_NEWPID | CLONE_NEWNS);
+		close(pfd);
+		if (i == 0)
+			return 0;
+		/* EINVAL: a kernel before 5.8 takes only namespace fds */
+	}
+#endif
+	for (i = 0, n = names; *n; i++, n += strlen(n) + 1) {
+		char path[48];
+		snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, n);
+		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	if (ctr_pid_start(pid) != start)
+		rc = mr_err_set(err, ESRCH, "the container stopped");
+	for (i = 0, n = names; *n; i++, n += strlen(n) + 1) {
+		if (!rc && fds[i] < 0 && (i || errno != ENOENT))
+			rc = mr_err_sys(err, "namespace %s of pid %d", n, (int)pid);
+		if (!rc && fds[i] >= 0 && setns(fds[i], types[i]) < 0)
+			rc = mr_err_sys(err, "join namespace %s", n);
+		if (fds[i] >= 0)
+			close(fds[i]);
+	}
+	return rc;
+}
+
+struct exec_opts {
+	const char *user, *workdir;
+	struct ctr_list env, cmd;
+	int detach, interactive, tty, privileged;
+};
+
+/* Run opts->cmd in the running container c (init pid, start time). Returns
+ * the command's exit code, or 125/126/127 with err set. */
+static int exec_run(struct mr_store *st, struct ctr *c, pid_t pid, unsigned long long start,
+		    const struct exec_opts *opts, struct mr_err *err)
+{
+	struct ctr_owner o;
+	int sv[2], cgfds[8], ncg, devnull, code = 0, i;
+	pid_t child;
+	memset(&o, 0, sizeof o);
+	o.st = st;
+	o.c = c;
+	o.dirfd = o.lockfd = o.rfd = o.out = o.errp = -1;
+	o.attach_stdin = opts->interactive;
+	o.sp.st = st;
+	o.sp.c = c;
+	o.sp.is_exec = 1;
+	o.sp.pty = o.sp.pty_slave = -1;
+	c->init = 0;
+	c->tty = (unsigned char)opts->tty;
+	if (isolate_caps_resolve(c, &o.sp.caps, err) < 0)
+		return 125;
+	if (opts->privileged)
+		o.sp.caps = ISOLATE_CAPS_ALL;
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	ncg = cg_open_procs(c->id, cgfds, 8);
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0 || exec_join(pid, start, err) < 0) {
+		code = 125;
+		goto out;
+	}
+	o.sp.rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	o.sp.exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+	if (opts->tty) {
+		int unlock = 0, n = 0;
+		char path[24];
+		o.sp.pty = mr_open_in_root(o.sp.rootfd, "dev/pts/ptmx", O_RDWR | O_NOCTTY, 0, err);
+		if (o.sp.pty < 0 || ioctl(o.sp.pty, TIOCSPTLCK, &unlock) < 0 ||
+		    ioctl(o.sp.pty, TIOCGPTN, &n) < 0) {
+			if (o.sp.pty < 0)
+				mr_err_ctx(err, "pty");
+			else
+				mr_err_sys(err, "pty");
+			code = 125;
+			goto out;
+		}
+		snprintf(path, sizeof path, "dev/pts/%d", n);
+		o.sp.pty_slave = mr_open_in_root(o.sp.rootfd, path, O_RDWR | O_NOCTTY, 0, err);
+		if (o.sp.pty_slave < 0) {
+			code = 125;
+			goto out;
+		}
+		{
+			struct winsize ws;
+			if (ioctl(0, TIOCGWINSZ, &ws) == 0 || ioctl(1, TIOCGWINSZ, &ws) == 0)
+				ioctl(o.sp.pty, TIOCSWINSZ, &ws);
+		}
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		code = (mr_err_sys(err, "socketpair"), 125);
+		goto out;
+	}
+	ctr_signals_catch(&o.waitmask);
+	child = fork();
+	if (child == 0) {
+		struct sigaction sa;
+		sigset_t none;
+		int s;
+		close(sv[0]);
+		o.sp.sync = sv[1];
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = SIG_DFL;
+		for (s = 1; s < _NSIG; s++)
+			sigaction(s, &sa, NULL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		for (i = 0; i < ncg; i++)
+			if (write(cgfds[i], "0", 1) < 0) { /* a vanished cgroup: stay outside */ }
+		setsid();
+		if (o.sp.pty_slave >= 0) {
+			if (ioctl(o.sp.pty_slave, TIOCSCTTY, 0) < 0)
+				mr_err_sys(err, "controlling terminal"), ctr_child_fail(&o.sp, 125, err);
+			for (i = 0; i < 3; i++)
+				dup2(o.sp.pty_slave, i);
+		} else {
+			if (!opts->interactive || opts->detach)
+				dup2(devnull, 0);
+			if (opts->detach)
+				dup2(devnull, 1), dup2(devnull, 2);
+		}
+		code = ctr_child_finish(&o.sp, opts->user, opts->workdir, &opts->cmd, &opts->env, err);
+		mr_err_ctx(err, "exec in container %s", c->name);
+		ctr_child_fail(&o.sp, code, err);
+	}
+	close(sv[1]);
+	if (o.sp.pty_slave >= 0)
+		close(o.sp.pty_slave);
+	o.sp.pty_slave = -1;
+	if (child < 0) {
+		close(sv[0]);
+		code = (mr_err_sys(err, "fork"), 125);
+		goto out;
+	}
+	o.sp.pid = child;
+	o.sp.sync = sv[0];
+	{
+		int pty = o.sp.pty;
+		code = ctr_spawn_wait(&o.sp, err);
+		o.sp.pty = pty;
+	}
+	close(sv[0]);
+	if (code) {
+		while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {}
+		goto out;
+	}
+	if (opts->detach)
+		goto out;
+	if (o.sp.pty >= 0 && opts->interactive && isatty(0) && tcgetattr(0, &o.saved) == 0) {
+		struct termios raw = o.saved;
+		cfmakeraw(&raw);
+		o.raw = tcsetattr(0, TCSADRAIN, &raw) == 0;
+	}
+	code = ctr_exit_code(ctr_owner_wait(&o));
+out:
+	for (i = 0; i < ncg; i++)
+		close(cgfds[i]);
+	if (devnull >= 0)
+		close(devnull);
+	if (o.sp.pty >= 0)
+		close(o.sp.pty);
+	if (o.sp.pty_slave >= 0)
+		close(o.sp.pty_slave);
+	return code;
+}
+/* ==== [15] NET: bridge, veth, addresses, published ports ====
+ * --network bridge (the default): one Linux bridge minirun0 holding the
+ * gateway address (10.88.0.1/16 unless MINIRUN_SUBNET or root/network.json
+ * say otherwise), and per running container a veth pair: mr<short id> on the
+ * bridge, eth0 in the container with the lowest free address and a default
+ * route. All of it through rtnetlink from minirun itself.
+ * root/network.json  {"Subnet":..., "Containers":{ID:IP}}: addresses of the
+ *                    running containers, changed under the store lock only
+ * containers/ID/net.conf  what run was asked: "p tcp HOSTIP HOSTPORT PORT",
+ *                    "h NAME IP" (--add-host), "d IP" (--dns)
+ * rundir/ID/net      "IP PREFIX GW MAC PROXYPID PROXYSTART" then the "p" lines
+ *                    with the host ports actually bound
+ * Published ports are served by a small proxy process per container (a child
+ * of its monitor): TCP through splice(), UDP by one connected socket per
+ * client. It binds before the container runs, so a busy port fails the start.
+ * The bridge goes away with the last container on it. */
+
+#include <netinet/in.h>
+#include <poll.h>
+
+#define NET_BRIDGE "minirun0"
+#define NET_SUBNET "10.88.0.0/16"
+#define NET_MAX_PORTS 32
+#define NET_UDP_SESSIONS 32
+
+struct net_port {
+	char proto;                       /* 't' or 'u' */
+	uint32_t hip;                     /* host address, host order */
+	uint16_t hport, cport;            /* hport 0: any free port */
+};
+
+static struct mr_buf net_conf_pending;   /* run: net.conf to write after create */
+static int net_join_fd = -1;             /* --network container:: its netns */
+
+static void net_ip_str(uint32_t ip, char *out)
+{
+	sprintf(out, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+}
+
+static int net_ip_parse(const char *s, size_t n, uint32_t *ip)
+{
+	char b[16];
+	unsigned v[4];
+	char end;
+	if (n >= sizeof b)
+		return -1;
+	memcpy(b, s, n);
+	b[n] = 0;
+	if (sscanf(b, "%3u.%3u.%3u.%3u%c", &v[0], &v[1], &v[2], &v[3], &end) != 4 ||
+	    v[0] > 255 || v[1] > 255 || v[2] > 255 || v[3] > 255)
+		return -1;
+	*ip = v[0] << 24 | v[1] << 16 | v[2] << 8 | v[3];
+	return 0;
+}
+
+/* "a.b.c.d/n" -> network (host bits cleared) and prefix 8..30. */
+static int net_cidr_parse(const char *s, uint32_t *net, int *prefix)
+{
+	const char *sl = strchr(s, '/');
+	char *end;
+	long p;
+	if (!sl || net_ip_parse(s, (size_t)(sl - s), net) < 0)
+		return -1;
+	p = strtol(sl + 1, &end, 10);
+	if (*end || end == sl + 1 || p < 8 || p > 30)
+		return -1;
+	*prefix = (int)p;
+	*net &= ~0u << (32 - p);
+	return 0;
+}
+
+/* Parse one -p: [IP:][HOSTPORT:]PORT[/tcp|/udp]. */
+static int net_port_parse(const char *s, struct net_port *p, struct mr_err *err)
+{
+	const char *slash = strchr(s, '/'), *c1, *c2, *ps;
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	char *end;
+	unsigned long v;
+	memset(p, 0, sizeof *p);
+	p->proto = 't';
+	if (slash && !strcmp(slash, "/udp"))
+		p->proto = 'u';
+	else if (slash && strcmp(slash, "/tcp"))
+		goto bad;
+	c2 = memrchr(s, ':', n);
+	c1 = c2 ? memchr(s, ':', (size_t)(c2 - s)) : NULL;
+	if (c1 && net_ip_parse(s, (size_t)(c1 - s), &p->hip) < 0)
+		goto bad;
+	ps = c1 ? c1 + 1 : s;
+	if (c2 && c2 > ps) {
+		v = strtoul(ps, &end, 10);
+		if (end != c2 || v < 1 || v > 65535)
+			goto bad;
+		p->hport = (uint16_t)v;
+	}
+	ps = c2 ? c2 + 1 : s;
+	v = strtoul(ps, &end, 10);
+	if (end != s + n || end == ps || v < 1 || v > 65535 || *ps == '-' || *ps == '+')
+		goto bad;
+	p->cport = (uint16_t)v;
+	return 0;
+bad:
+	return mr_err_set(err, MR_EINVAL_INPUT, "invalid publish spec '%s' (expected "
+			  "[IP:][HOSTPORT:]PORT[/tcp|/udp])", s);
+}
+
+static void net_port_fmt(const struct net_port *p, struct mr_buf *b)
+{
+	char ip[16];
+	net_ip_str(p->hip, ip);
+	mr_buf_printf(b, "p %s %s %u %u\n", p->proto == 'u' ? "udp" : "tcp", ip, p->hport, p->cport);
+}
+
+/* One "p ..." line back. */
+static int net_port_line(const char *l, struct net_port *p)
+{
+	char proto[4], ip[16];
+	unsigned hp, cp;
+	if (sscanf(l, "p %3s %15s %u %u", proto, ip, &hp, &cp) != 4 ||
+	    net_ip_parse(ip, strlen(ip), &p->hip) < 0 || hp > 65535 || cp > 65535)
+		return -1;
+	p->proto = proto[0];
+	p->hport = (uint16_t)hp;
+	p->cport = (uint16_t)cp;
+	return 0;
+}
+
+/* The next line of a text (at its end: the terminating NUL). */
+static const char *net_next(const char *l)
+{
+	l += strcspn(l, "\n");
+	return l + (*l == '\n');
+}
+
+/* --network VALUE of run/create. */
+static int net_mode(struct mr_store *st, struct ctr *c, const char *v, struct mr_err *err)
+{
+	char id[CTR_ID_LEN + 1], *s;
+	if (!strcmp(v, "default") || !strcmp(v, "bridge")) {
+#if !MINIRUN_WITH_NET
+		if (!strcmp(v, "bridge"))
+			return mr_err_set(err, MR_EINVAL_INPUT, "network bridge: built without "
+					  "MINIRUN_WITH_NET");
+#endif
+		c->network = "bridge";
+	} else if (!strcmp(v, "host") || !strcmp(v, "none")) {
+		c->network = v;
+	} else if (!strncmp(v, "container:", 10)) {
+		if (ctr_find(st, v + 10, id, err) < 0)
+			return mr_err_ctx(err, "network %s", v);
+		s = util_xmalloc(CTR_ID_LEN + 12);
+		sprintf(s, "container:%s", id);
+		c->network = ctr_own(c, s);
+	} else {
+		return mr_err_set(err, MR_ENOTFOUND, "network %s not found", v);
+	}
+	return 0;
+}
+
+/* A host port that cannot be bound now will not be at start either: check
+ * at create, so that run leaves nothing behind. */
+static int net_port_free(const struct net_port *p, struct mr_err *err)
+{
+	struct sockaddr_in a;
+	int one = 1, rc = 0, fd = socket(AF_INET, (p->proto == 'u' ? SOCK_DGRAM : SOCK_STREAM) |
+					 SOCK_CLOEXEC, 0);
+	char ip[16];
+	if (fd < 0)
+		return mr_err_sys(err, "socket");
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_port = htons(p->hport);
+	a.sin_addr.s_addr = htonl(p->hip);
+	if (p->proto == 't')
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+		net_ip_str(p->hip, ip);
+		if (errno == EADDRINUSE)
+			rc = mr_err_set(err, MR_EINUSE, "Bind for %s:%u failed: port is already "
+					"allocated", ip, p->hport);
+		else
+			rc = mr_err_sys(err, "Bind for %s:%u failed", ip, p->hport);
+	}
+	close(fd);
+	return rc;
+}
+
+/* run/create: -p, -P (the image's ExposedPorts), --add-host, --dns into
+ * net_conf_pending, checked; written by net_run_created. */
+static int net_run_opts(struct ctr *c, const char **pub, size_t npub, int all,
+			const char **hosts, size_t nhosts, const char **dns, size_t ndns,
+			const struct mr_json *cfg, struct mr_err *err)
+{
+	struct mr_buf *b = &net_conf_pending;
+	struct net_port p;
+	const struct mr_json *e;
+	size_t i, n = 0;
+	uint32_t ip;
+	b->len = 0;
+	if (npub || all) {
+#if !MINIRUN_WITH_NET
+		return mr_err_set(err, MR_EINVAL_INPUT, "publish: built without MINIRUN_WITH_NET");
+#endif
+		if (strcmp(c->network, "bridge"))
+			fprintf(stderr, "WARNING: Published ports are discarded when using %s "
+				"network mode\n", c->network);
+	}
+	for (i = 0; i < npub; i++, n++) {
+		if (n >= NET_MAX_PORTS)
+			return mr_err_set(err, MR_EINVAL_INPUT, "too many published ports");
+		if (net_port_parse(pub[i], &p, err) < 0)
+			return -1;
+		if (p.hport && !strcmp(c->network, "bridge") && net_port_free(&p, err) < 0)
+			return -1;
+		net_port_fmt(&p, b);
+	}
+	e = all ? mr_json_get(cfg, "ExposedPorts") : NULL;
+	for (e = e && e->type == MR_JSON_OBJECT ? e->child : NULL; e; e = e->next, n++) {
+		if (n >= NET_MAX_PORTS)
+			return mr_err_set(err, MR_EINVAL_INPUT, "too many published ports");
+		if (e->key_len > 20 || net_port_parse(e->key, &p, err) < 0)
+			return -1;
+		p.hport = 0;
+		net_port_fmt(&p, b);
+	}
+	for (i = 0; i < nhosts; i++) {
+		const char *s = hosts[i], *col = strchr(s, ':');
+		if (!col || col == s || strpbrk(s, " \t\n") ||
+		    (strcmp(col + 1, "host-gateway") && net_ip_parse(col + 1, strlen(col + 1), &ip) < 0))
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for "
+					  "\"--add-host\" flag: invalid IP address", s);
+		mr_buf_printf(b, "h %.*s %s\n", (int)(col - s), s, col + 1);
+	}
+	for (i = 0; i < ndns; i++) {
+		if (net_ip_parse(dns[i], strlen(dns[i]), &ip) < 0)
+			return mr_err_set(err, MR_EINVAL_INPUT, "%s is not an ip address",
+					  dns[i]);
+		mr_buf_printf(b, "d %s\n", dns[i]);
+	}
+	return 0;
+}
+
+static int net_run_created(struct mr_store *st, const struct ctr *c, struct mr_err *err)
+{
+	int fd, rc;
+	if (!net_conf_pending.len)
+		return 0;
+	fd = ctr_dir(st, c->id, err);
+	if (fd < 0)
+		return -1;
+	rc = ctr_write_file(fd, "net.conf", net_conf_pending.data, net_conf_pending.len, 1, err);
+	close(fd);
+	return rc;
+}
+
+/* Child side of --network container:NAME: enter its namespace (opened by
+ * net_prepare in the parent, before the clone). */
+static int net_child_join(struct mr_err *err)
+{
+	if (net_join_fd >= 0 && setns(net_join_fd, CLONE_NEWNET) < 0)
+		return mr_err_sys(err, "join the network namespace");
+	return 0;
+}
+
+/* Before the clone: open the netns of the container to share. */
+static int net_prepare(struct ctr_spawn *sp, struct mr_err *err)
+{
+	const struct ctr *c = sp->c;
+	struct ctr_info ci;
+	char path[48];
+	if (net_join_fd >= 0)
+		close(net_join_fd);
+	net_join_fd = -1;
+	if (strncmp(c->network, "container:", 10))
+		return 0;
+	ctr_info_get(sp->st, c->network + 10, &ci);
+	if (ci.status != CTR_RUNNING || ci.pid <= 0)
+		return mr_err_set(err, MR_EINVAL_INPUT, "cannot join network of a non running "
+				  "container: %.12s", c->network + 10);
+	snprintf(path, sizeof path, "/proc/%d/ns/net", (int)ci.pid);
+	net_join_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (net_join_fd < 0)
+		return mr_err_sys(err, "open %s", path);
+	return 0;
+}
+
+/* Read containers/ID/net.conf (empty when absent). */
+static void net_conf_read(struct ctr_spawn *sp, struct mr_buf *b)
+{
+	struct mr_err ignored;
+	char path[MINIRUN_MAX_PATH + 16];
+	snprintf(path, sizeof path, "%s/net.conf", sp->dir);
+	b->len = 0;
+	if (mr_read_file(AT_FDCWD, path, b, 1u << 16, &ignored) < 0 || !b->data)
+		mr_buf_append(b, "", 0);
+}
+
+/* --add-host, --dns and the container's own address into the files that
+ * rootfs_etc_files wrote (bind-mounted by the child after 'g'). */
+static int net_etc(struct ctr_spawn *sp, const char *conf, const char *myip, const char *gw,
+		   struct mr_err *err)
+{
+	struct mr_buf b = { 0 };
+	const char *l;
+	int dirfd, rc = 0, dns = 0;
+	char path[MINIRUN_MAX_PATH + 16];
+	snprintf(path, sizeof path, "%s/hosts", sp->dir);
+	if (mr_read_file(AT_FDCWD, path, &b, 1u << 20, err) < 0)
+		return -1;
+	for (l = conf; *l; l = net_next(l)) {
+		char name[256], ip[40];
+		if (sscanf(l, "h %255s %39s", name, ip) == 2)
+			mr_buf_printf(&b, "%s\t%s\n", strcmp(ip, "host-gateway") ? ip : gw, name);
+		dns |= l[0] == 'd';
+	}
+	if (myip)
+		mr_buf_printf(&b, "%s\t%s\n", myip, sp->c->hostname);
+	dirfd = ctr_dir(sp->st, sp->c->id, err);
+	if (dirfd < 0) {
+		mr_buf_free(&b);
+		return -1;
+	}
+	rc = ctr_write_file(dirfd, "hosts", b.data, b.len, 0, err);
+	if (!rc && dns) {
+		b.len = 0;
+		for (l = conf; *l; l = net_next(l))
+			if (l[0] == 'd')
+				mr_buf_printf(&b, "nameserver %.*s\n", (int)strcspn(l + 2, "\n"), l + 2);
+		rc = ctr_write_file(dirfd, "resolv.conf", b.data, b.len, 0, err);
+	}
+	close(dirfd);
+	mr_buf_free(&b);
+	return rc;
+}
+
+#if MINIRUN_WITH_NET
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/if_link.h>
+#include <linux/veth.h>
+
+/* ---- rtnetlink: one request, one acknowledgement ---- */
+
+struct nl_msg {
+	union {
+		struct nlmsghdr h;
+		char buf[512];                /* every request here is far smaller */
+	};
+};
+
+static void *nl_tail(struct nlmsghdr *h)
+{
+	return (char *)h + NLMSG_ALIGN(h->nlmsg_len);
+}
+
+static void nl_init(struct nl_msg *m, int type, int flags, const void *hdr, size_t len)
+{
+	memset(m, 0, sizeof *m);
+	m->h.nlmsg_type = (unsigned short)type;
+	m->h.nlmsg_flags = (unsigned short)(NLM_F_REQUEST | NLM_F_ACK | flags);
+	m->h.nlmsg_len = (unsigned)(NLMSG_HDRLEN + len);
+	memcpy(NLMSG_DATA(&m->h), hdr, len);
+}
+
+static struct rtattr *nl_attr(struct nlmsghdr *h, int type, const void *data, size_t len)
+{
+	struct rtattr *a = nl_tail(h);
+	a->rta_type = (unsigned short)type;
+	a->rta_len = (unsigned short)RTA_LENGTH(len);
+	if (len)
+		memcpy(RTA_DATA(a), data, len);
+	h->nlmsg_len = NLMSG_ALIGN(h->nlmsg_len) + RTA_ALIGN(a->rta_len);
+	return a;
+}
+
+static void nl_attr_u32(struct nlmsghdr *h, int type, uint32_t v)
+{
+	nl_attr(h, type, &v, 4);
+}
+
+/* Close a nest opened by nl_attr(h, type, NULL, 0). */
+static void nl_nest_end(struct nlmsghdr *h, struct rtattr *a)
+{
+	a->rta_len = (unsigned short)((char *)nl_tail(h) - (char *)a);
+}
+
+/* Send and wait for the ack: 0 or -errno. */
+static int nl_talk(int fd, struct nlmsghdr *h)
+{
+	static unsigned seq;
+	char buf[1024];
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	h->nlmsg_seq = ++seq;
+	if (sendto(fd, h, h->nlmsg_len, 0, (struct sockaddr *)&sa, sizeof sa) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof buf, 0);
+		struct nlmsghdr *r = (struct nlmsghdr *)buf;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		for (; NLMSG_OK(r, (size_t)n); r = NLMSG_NEXT(r, n))
+			if (r->nlmsg_seq == seq && r->nlmsg_type == NLMSG_ERROR)
+				return ((struct nlmsgerr *)NLMSG_DATA(r))->error;
+	}
+}
+
+static int nl_open(void)
+{
+	return socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+}
+
+static int nl_link_up(int fd, int index)
+{
+	struct nl_msg m;
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = index,
+				 .ifi_flags = IFF_UP, .ifi_change = IFF_UP };
+	nl_init(&m, RTM_NEWLINK, 0, &ifi, sizeof ifi);
+	return nl_talk(fd, &m.h);
+}
+
+static int nl_link_del(int fd, const char *name)
+{
+	struct nl_msg m;
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+	nl_init(&m, RTM_DELLINK, 0, &ifi, sizeof ifi);
+	nl_attr(&m.h, IFLA_IFNAME, name, strlen(name) + 1);
+	return nl_talk(fd, &m.h);
+}
+
+static int nl_addr_add(int fd, int index, uint32_t ip, int prefix)
+{
+	struct nl_msg m;
+	struct ifaddrmsg ifa = { .ifa_family = AF_INET, .ifa_prefixlen = (unsigned char)prefix,
+				 .ifa_scope = RT_SCOPE_UNIVERSE, .ifa_index = (unsigned)index };
+	uint32_t a = htonl(ip), bc = htonl(ip | ~(~0u << (32 - prefix)));
+	nl_init(&m, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, &ifa, sizeof ifa);
+	nl_attr(&m.h, IFA_LOCAL, &a, 4);
+	nl_attr(&m.h, IFA_ADDRESS, &a, 4);
+	nl_attr(&m.h, IFA_BROADCAST, &bc, 4);
+	return nl_talk(fd, &m.h);
+}
+
+static int nl_route_default(int fd, int index, uint32_t gw)
+{
+	struct nl_msg m;
+	struct rtmsg r = { .rtm_family = AF_INET, .rtm_table = RT_TABLE_MAIN,
+			   .rtm_protocol = RTPROT_BOOT, .rtm_scope = RT_SCOPE_UNIVERSE,
+			   .rtm_type = RTN_UNICAST };
+	uint32_t g = htonl(gw);
+	nl_init(&m, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &r, sizeof r);
+	nl_attr(&m.h, RTA_GATEWAY, &g, 4);
+	nl_attr_u32(&m.h, RTA_OIF, (uint32_t)index);
+	return nl_talk(fd, &m.h);
+}
+
+static int net_fail(struct mr_err *err, int rc, const char *what, const char *missing)
+{
+	if (rc == -EOPNOTSUPP && missing)
+		return mr_err_set(err, MR_EINVAL_INPUT, "%s: the kernel lacks %s", what, missing);
+	errno = -rc;
+	return mr_err_sys(err, "%s", what);
+}
+
+/* The bridge with the gateway address, up. Returns its index. */
+static int net_bridge(int fd, uint32_t gw, int prefix, struct mr_err *err)
+{
+	struct nl_msg m;
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+	struct rtattr *li;
+	int rc, index;
+	nl_init(&m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof ifi);
+	nl_attr(&m.h, IFLA_IFNAME, NET_BRIDGE, sizeof NET_BRIDGE);
+	li = nl_attr(&m.h, IFLA_LINKINFO, NULL, 0);
+	nl_attr(&m.h, IFLA_INFO_KIND, "bridge", 6);
+	nl_nest_end(&m.h, li);
+	rc = nl_talk(fd, &m.h);
+	if (rc < 0 && rc != -EEXIST)
+		return net_fail(err, rc, "create bridge " NET_BRIDGE, "bridge support (CONFIG_BRIDGE)");
+	index = (int)if_nametoindex(NET_BRIDGE);
+	if (!index)
+		return mr_err_sys(err, "bridge " NET_BRIDGE);
+	rc = nl_addr_add(fd, index, gw, prefix);
+	if (rc < 0 && rc != -EEXIST)
+		return net_fail(err, rc, "address of " NET_BRIDGE, NULL);
+	rc = nl_link_up(fd, index);
+	if (rc < 0)
+		return net_fail(err, rc, "bring " NET_BRIDGE " up", NULL);
+	return index;
+}
+
+/* veth pair: host end on the bridge and up, the peer created right inside
+ * the container's namespace as eth0 (no name clash with the host's). */
+static int net_veth(int fd, const char *host, int br, pid_t pid, const unsigned char *mac,
+		    struct mr_err *err)
+{
+	struct nl_msg m;
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_flags = IFF_UP, .ifi_change = IFF_UP };
+	struct ifinfomsg peer = { .ifi_family = AF_UNSPEC };
+	struct rtattr *li, *data, *pa;
+	int rc;
+	nl_init(&m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof ifi);
+	nl_attr(&m.h, IFLA_IFNAME, host, strlen(host) + 1);
+	nl_attr_u32(&m.h, IFLA_MASTER, (uint32_t)br);
+	li = nl_attr(&m.h, IFLA_LINKINFO, NULL, 0);
+	nl_attr(&m.h, IFLA_INFO_KIND, "veth", 4);
+	data = nl_attr(&m.h, IFLA_INFO_DATA, NULL, 0);
+	pa = nl_attr(&m.h, VETH_INFO_PEER, &peer, sizeof peer);
+	nl_attr(&m.h, IFLA_IFNAME, "eth0", 5);
+	nl_attr_u32(&m.h, IFLA_NET_NS_PID, (uint32_t)pid);
+	nl_attr(&m.h, IFLA_ADDRESS, mac, 6);
+	nl_nest_end(&m.h, pa);
+	nl_nest_end(&m.h, data);
+	nl_nest_end(&m.h, li);
+	rc = nl_talk(fd, &m.h);
+	if (rc < 0)
+		return net_fail(err, rc, "create veth pair", "veth support (CONFIG_VETH)");
+	return 0;
+}
+
+/* eth0 inside: address, up, default route. The monitor steps into the
+ * namespace for the socket only (it is single-threaded), then back. */
+static int net_inside(pid_t pid, uint32_t ip, int prefix, uint32_t gw, struct mr_err *err)
+{
+	char path[48];
+	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), ns, fd = -1, rc = 0, index = 0;
+	snprintf(path, sizeof path, "/proc/%d/ns/net", (int)pid);
+	ns = open(path, O_RDONLY | O_CLOEXEC);
+	if (self < 0 || ns < 0 || setns(ns, CLONE_NEWNET) < 0) {
+		rc = mr_err_sys(err, "enter the container's network namespace");
+		goto out;
+	}
+	fd = nl_open();
+	index = (int)if_nametoindex("eth0");
+	if (setns(self, CLONE_NEWNET) < 0) {
+		/* cannot happen short of a kernel bug; never serve in the wrong one */
+		mr_err_sys(err, "leave the container's network namespace");
+		_exit(125);
+	}
+	if (fd < 0 || !index) {
+		rc = mr_err_sys(err, "eth0 in the container");
+		goto out;
+	}
+	if ((rc = nl_addr_add(fd, index, ip, prefix)) < 0 || (rc = nl_link_up(fd, index)) < 0 ||
+	    (rc = nl_route_default(fd, index, gw)) < 0)
+		rc = net_fail(err, rc, "configure eth0 in the container", NULL);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (ns >= 0)
+		close(ns);
+	if (self >= 0)
+		close(self);
+	return rc;
+}
+
+/* ---- address allocation: root/network.json under the store lock ---- */
+
+static void net_subnet(const struct mr_json *root, uint32_t *net, int *prefix)
+{
+	const char *s = getenv("MINIRUN_SUBNET"), *f = mr_json_str(mr_json_get(root, "Subnet"));
+	const struct mr_json *ctrs = mr_json_get(root, "Containers");
+	/* while containers use the bridge its subnet stays */
+	if (f && ctrs && ctrs->count && net_cidr_parse(f, net, prefix) == 0)
+		return;
+	if (s && net_cidr_parse(s, net, prefix) == 0)
+		return;
+	if (f && net_cidr_parse(f, net, prefix) == 0)
+		return;
+	net_cidr_parse(NET_SUBNET, net, prefix);
+}
+
+/* Allocate (ip != NULL: lowest free for id) or release id. Returns the
+ * number of containers left holding an address, -2 when id held none, or -1. */
+static int net_alloc(struct mr_store *st, const char *id, uint32_t *ip, uint32_t *net,
+		     int *prefix, struct mr_err *err)
+{
+	struct mr_buf b = { 0 }, out = { 0 };
+	struct mr_json_doc doc = { 0 };
+	const struct mr_json *e, *ctrs;
+	struct mr_jw w;
+	struct mr_err ignored;
+	uint32_t cand, used, bcast;
+	int rc = -1, left = 0, taken;
+	char s[16], cidr[20];
+	if (mr_store_lock(st, err) < 0)
+		return -1;
+	if (mr_read_file(st->rootfd, "network.json", &b, MINIRUN_MAX_JSON, &ignored) < 0 ||
+	    mr_json_parse(&doc, b.data, b.len, &ignored) < 0)
+		memset(&doc, 0, sizeof doc);
+	net_subnet(doc.root, net, prefix);
+	ctrs = mr_json_get(doc.root, "Containers");
+	bcast = *net | ~(~0u << (32 - *prefix));
+	cand = 0;
+	if (ip) {
+		for (cand = *net + 2; cand < bcast; cand++) {
+			taken = 0;
+			for (e = ctrs ? ctrs->child : NULL; e && !taken; e = e->next)
+				taken = e->str && net_ip_parse(e->str, e->len, &used) == 0 &&
+					used == cand && strcmp(e->key, id);
+			if (!taken)
+				break;
+		}
+		if (cand >= bcast) {
+			mr_err_set(err, MR_EINVAL_INPUT, "no free address left in the subnet");
+			goto out;
+		}
+		*ip = cand;
+	}
+	for (e = ctrs ? ctrs->child : NULL; !ip && e && strcmp(e->key, id); e = e->next) {}
+	if (!ip && !e) {
+		rc = -2;                  /* held nothing: nothing to write */
+		goto out;
+	}
+	mr_jw_init(&w, &out, 0);
+	mr_jw_obj(&w);
+	mr_jw_key(&w, "Subnet");
+	net_ip_str(*net, s);
+	snprintf(cidr, sizeof cidr, "%s/%d", s, *prefix);
+	mr_jw_str(&w, cidr);
+	mr_jw_key(&w, "Containers");
+	mr_jw_obj(&w);
+	for (e = ctrs ? ctrs->child : NULL; e; e = e->next)
+		if (strcmp(e->key, id) && e->str) {
+			mr_jw_key(&w, e->key);
+			mr_jw_str(&w, e->str);
+			left++;
+		}
+	if (ip) {
+		net_ip_str(*ip, s);
+		mr_jw_key(&w, id);
+		mr_jw_str(&w, s);
+		left++;
+	}
+	mr_jw_obj_end(&w);
+	mr_jw_obj_end(&w);
+	if (w.failed || mr_write_atomic(st->rootfd, "network.json", out.data, out.len, 0600, err) < 0)
+		goto out;
+	rc = left;
+out:
+	mr_store_unlock(st);
+	mr_json_free(&doc);
+	mr_buf_free(&b);
+	mr_buf_free(&out);
+	return rc;
+}
+
+/* ---- the published-ports proxy ---- */
+
+static void net_nonblock(int fd)
+{
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+/* One TCP connection, both directions through a pipe with splice(): the
+ * data never enters user space. */
+static void __attribute__((noreturn)) net_relay(int a, uint32_t ip, uint16_t port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
+				  .sin_addr.s_addr = htonl(ip) };
+	int b = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), src[2], dst[2], p[2][2], eof[2] = { 0, 0 };
+	size_t pend[2] = { 0, 0 };
+	int i;
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (b < 0 || connect(b, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+	    pipe2(p[0], O_CLOEXEC) < 0 || pipe2(p[1], O_CLOEXEC) < 0)
+		_exit(1);
+	net_nonblock(a);
+	net_nonblock(b);
+	src[0] = dst[1] = a;
+	src[1] = dst[0] = b;
+	while (!(eof[0] && eof[1] && !pend[0] && !pend[1])) {
+		struct pollfd pf[4];
+		for (i = 0; i < 2; i++) {
+			pf[i].fd = !eof[i] && !pend[i] ? src[i] : -1;
+			pf[i].events = POLLIN;
+			pf[2 + i].fd = pend[i] ? dst[i] : -1;
+			pf[2 + i].events = POLLOUT;
+		}
+		if (poll(pf, 4, -1) < 0 && errno != EINTR)
+			_exit(1);
+		for (i = 0; i < 2; i++) {
+			ssize_t n;
+			if (pf[i].fd >= 0 && pf[i].revents) {
+				n = splice(src[i], NULL, p[i][1], NULL, 1 << 16,
+					   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+				if (n > 0) {
+					pend[i] += (size_t)n;
+				} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+					eof[i] = 1;
+					shutdown(dst[i], SHUT_WR);
+				}
+			}
+			if (pend[i]) {
+				n = splice(p[i][0], NULL, dst[i], NULL, pend[i],
+					   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+				if (n > 0)
+					pend[i] -= (size_t)n;
+				else if (n < 0 && errno != EAGAIN && errno != EINTR)
+					_exit(0);
+			}
+		}
+	}
+	_exit(0);
+}
+
+struct net_udp {
+	struct sockaddr_in peer;
+	int fd, port;                     /* port: index of the listener */
+	time_t last;
+};
+
+static void net_udp_in(const struct net_port *ports, int *lfd, int i, uint32_t ip,
+		       struct net_udp *u)
+{
+	char buf[65536];
+	struct sockaddr_in from, to = { .sin_family = AF_INET };
+	socklen_t fl = sizeof from;
+	ssize_t n = recvfrom(lfd[i], buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+	int k, old = 0;
+	if (n < 0)
+		return;
+	for (k = 0; k < NET_UDP_SESSIONS; k++) {
+		if (u[k].fd >= 0 && u[k].port == i && u[k].peer.sin_port == from.sin_port &&
+		    u[k].peer.sin_addr.s_addr == from.sin_addr.s_addr)
+			break;
+		if (u[k].fd < 0 || (u[old].fd >= 0 && u[k].last < u[old].last))
+			old = k;
+	}
+	if (k == NET_UDP_SESSIONS) {
+		k = old;
+		if (u[k].fd >= 0)
+			close(u[k].fd);
+		to.sin_port = htons(ports[i].cport);
+		to.sin_addr.s_addr = htonl(ip);
+		u[k].fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (u[k].fd < 0)
+			return;
+		if (connect(u[k].fd, (struct sockaddr *)&to, sizeof to) < 0) {
+			close(u[k].fd);
+			u[k].fd = -1;
+			return;
+		}
+		u[k].peer = from;
+		u[k].port = i;
+	}
+	u[k].last = time(NULL);
+	send(u[k].fd, buf, (size_t)n, MSG_DONTWAIT);
+}
+
+static void __attribute__((noreturn)) net_proxy(const struct net_port *ports, int *lfd, int n,
+						uint32_t ip)
+{
+	struct net_udp u[NET_UDP_SESSIONS];
+	struct pollfd pf[NET_MAX_PORTS + NET_UDP_SESSIONS];
+	char buf[65536];
+	int i, k, fd;
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	prctl(PR_SET_NAME, "minirun-proxy", 0, 0, 0);
+	signal(SIGCHLD, SIG_IGN);     /* connection handlers reap themselves */
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, SIG_DFL);
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (i = 0; fd >= 0 && i < 3; i++)
+		dup2(fd, i);
+	for (k = 0; k < NET_UDP_SESSIONS; k++)
+		u[k].fd = -1;
+	for (;;) {
+		for (i = 0; i < n; i++) {
+			pf[i].fd = lfd[i];
+			pf[i].events = POLLIN;
+		}
+		for (k = 0; k < NET_UDP_SESSIONS; k++) {
+			pf[n + k].fd = u[k].fd;
+			pf[n + k].events = POLLIN;
+		}
+		if (poll(pf, (nfds_t)(n + NET_UDP_SESSIONS), -1) < 0)
+			continue;
+		for (i = 0; i < n; i++) {
+			if (!pf[i].revents)
+				continue;
+			if (ports[i].proto == 'u') {
+				net_udp_in(ports, lfd, i, ip, u);
+				continue;
+			}
+			fd = accept4(lfd[i], NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+			if (fd < 0)
+				continue;
+			fcntl(fd, F_SETFL, 0);
+			if (fork() == 0)
+				net_relay(fd, ip, ports[i].cport);
+			close(fd);
+		}
+		for (k = 0; k < NET_UDP_SESSIONS; k++) {
+			ssize_t r;
+			if (u[k].fd < 0 || !pf[n + k].revents)
+				continue;
+			r = recv(u[k].fd, buf, sizeof buf, MSG_DONTWAIT);
+			if (r >= 0)
+				sendto(lfd[u[k].port], buf, (size_t)r, MSG_DONTWAIT,
+				       (struct sockaddr *)&u[k].peer, sizeof u[k].peer);
+		}
+	}
+}
+
+/* Bind every published port (a free one for HOSTPORT 0, written back). */
+static int net_listen(struct net_port *ports, int *lfd, int n, struct mr_err *err)
+{
+	int i, one = 1;
+	for (i = 0; i < n; i++) {
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(ports[i].hport),
+					 .sin_addr.s_addr = htonl(ports[i].hip) };
+		socklen_t al = sizeof a;
+		char ip[16];
+		lfd[i] = socket(AF_INET, (ports[i].proto == 'u' ? SOCK_DGRAM : SOCK_STREAM) |
+				SOCK_CLOEXEC, 0);
+		if (lfd[i] < 0)
+			return mr_err_sys(err, "socket");
+		if (ports[i].proto == 't')
+			setsockopt(lfd[i], SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		if (bind(lfd[i], (struct sockaddr *)&a, sizeof a) < 0) {
+			net_ip_str(ports[i].hip, ip);
+			if (errno == EADDRINUSE)
+				return mr_err_set(err, MR_EINUSE, "Bind for %s:%u failed: port is "
+						  "already allocated", ip, ports[i].hport);
+			return mr_err_sys(err, "Bind for %s:%u failed", ip, ports[i].hport);
+		}
+		if (ports[i].proto == 't' && listen(lfd[i], 128) < 0)
+			return mr_err_sys(err, "listen");
+		getsockname(lfd[i], (struct sockaddr *)&a, &al);
+		ports[i].hport = ntohs(a.sin_port);
+	}
+	return 0;
+}
+
+static void net_veth_name(const char *id, char *out)
+{
+	sprintf(out, "mr%.12s", id);
+}
+
+static void net_mac(uint32_t ip, unsigned char *mac)
+{
+	mac[0] = 0x02, mac[1] = 0x42;
+	mac[2] = (unsigned char)(ip >> 24), mac[3] = (unsigned char)(ip >> 16);
+	mac[4] = (unsigned char)(ip >> 8), mac[5] = (unsigned char)ip;
+}
+
+/* After the last container: the bridge goes. */
+static void net_bridge_gc(void)
+{
+	int fd = nl_open();
+	if (fd >= 0) {
+		nl_link_del(fd, NET_BRIDGE);
+		close(fd);
+	}
+}
+
+/* Undo net_start: proxy, veth, address (and the bridge after the last).
+ * Safe to call many times, from the monitor or from rm. */
+static void net_stop(struct mr_store *st, const char *id)
+{
+	struct mr_buf b = { 0 };
+	struct mr_err ignored;
+	char name[20];
+	int rfd = ctr_rundir(st, id, 0), fd, pid = 0;
+	unsigned long long start = 0;
+	uint32_t net;
+	int prefix;
+	if (rfd >= 0) {
+		if (mr_read_file(rfd, "net", &b, 1u << 16, &ignored) == 0 && b.data &&
+		    sscanf(b.data, "%*s %*d %*s %*s %d %llu", &pid, &start) == 2 && pid > 0 &&
+		    ctr_pid_start(pid) == start)
+			kill(pid, SIGKILL);
+		unlinkat(rfd, "net", 0);
+		close(rfd);
+	}
+	mr_buf_free(&b);
+	net_veth_name(id, name);
+	fd = nl_open();
+	if (fd >= 0) {
+		nl_link_del(fd, name);
+		close(fd);
+	}
+	if (net_alloc(st, id, NULL, &net, &prefix, &ignored) == 0)
+		net_bridge_gc();
+}
+
+/* Parent side of the start, between the clone and the child's go: address,
+ * veth, routes, published ports; /etc/hosts and resolv.conf. The child is
+ * waiting, so the network is complete before its program runs. */
+static int net_start(struct ctr_spawn *sp, struct mr_err *err)
+{
+	const struct ctr *c = sp->c;
+	struct mr_buf conf = { 0 }, rt = { 0 };
+	struct net_port ports[NET_MAX_PORTS];
+	int lfd[NET_MAX_PORTS], n = 0, i, fd = -1, br, prefix, rc = -1, rfd;
+	uint32_t ip = 0, net, gw;
+	unsigned char mac[6];
+	char host[20], ips[16], gws[16];
+	const char *l;
+	pid_t proxy = 0;
+	net_conf_read(sp, &conf);
+	if (strcmp(c->network, "bridge")) {
+		rc = net_etc(sp, conf.data, NULL, "", err);
+		mr_buf_free(&conf);
+		return rc;
+	}
+	for (l = conf.data; *l && n < NET_MAX_PORTS; l = net_next(l))
+		if (net_port_line(l, &ports[n]) == 0)
+			lfd[n++] = -1;
+	if (net_alloc(sp->st, c->id, &ip, &net, &prefix, err) < 0)
+		goto out;
+	gw = net + 1;
+	net_ip_str(ip, ips);
+	net_ip_str(gw, gws);
+	net_veth_name(c->id, host);
+	net_mac(ip, mac);
+	fd = nl_open();
+	if (fd < 0) {
+		mr_err_sys(err, "netlink");
+		goto out;
+	}
+	nl_link_del(fd, host);            /* left by a killed monitor */
+	if ((br = net_bridge(fd, gw, prefix, err)) < 0 ||
+	    net_veth(fd, host, br, sp->pid, mac, err) < 0 ||
+	    net_inside(sp->pid, ip, prefix, gw, err) < 0)
+		goto out;
+	i = open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
+	if (i >= 0) {
+		util_write_all(i, "1\n", 2);
+		close(i);
+	}
+	if (net_etc(sp, conf.data, ips, gws, err) < 0 || net_listen(ports, lfd, n, err) < 0)
+		goto out;
+	if (n) {
+		proxy = fork();
+		if (proxy == 0)
+			net_proxy(ports, lfd, n, ip);
+		if (proxy < 0) {
+			mr_err_sys(err, "fork the port proxy");
+			goto out;
+		}
+	}
+	mr_buf_printf(&rt, "%s %d %s %02x:%02x:%02x:%02x:%02x:%02x %d %llu\n", ips, prefix, gws,
+		      mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], (int)proxy,
+		      proxy ? ctr_pid_start(proxy) : 0ULL);
+	for (i = 0; i < n; i++)
+		net_port_fmt(&ports[i], &rt);
+	rfd = ctr_rundir(sp->st, c->id, 1);
+	rc = rfd < 0 ? mr_err_sys(err, "run folder") : ctr_write_file(rfd, "net", rt.data, rt.len, 0, err);
+	if (rfd >= 0)
+		close(rfd);
+out:
+	for (i = 0; i < n; i++)
+		if (lfd[i] >= 0)
+			close(lfd[i]);
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0) {
+		if (proxy > 0)
+			kill(proxy, SIGKILL);
+		if (ip)
+			net_stop(sp->st, c->id);
+		mr_err_ctx(err, "network of %s", c->name);
+	}
+	mr_buf_free(&conf);
+	mr_buf_free(&rt);
+	return rc;
+}
+
+#else /* !MINIRUN_WITH_NET */
+
+static void net_stop(struct mr_store *st, const char *id)
+{
+	(void)st, (void)id;
+}
+
+static int net_start(struct ctr_spawn *sp, struct mr_err *err)
+{
+	struct mr_buf conf = { 0 };
+	int rc;
+	net_conf_read(sp, &conf);
+	rc = net_etc(sp, conf.data, NULL, "", err);
+	mr_buf_free(&conf);
+	return rc;
+}
+
+#endif /* MINIRUN_WITH_NET */
+
+/* The live mappings of a container (rundir/ID/net), for port and inspect. */
+static int net_rt_read(struct mr_store *st, const char *id, struct mr_buf *b)
+{
+	struct mr_err ignored;
+	int rfd = ctr_rundir(st, id, 0), rc;
+	b->len = 0;
+	if (rfd < 0)
+		return -1;
+	rc = mr_read_file(rfd, "net", b, 1u << 16, &ignored);
+	close(rfd);
+	return rc < 0 || !b->data ? -1 : 0;
+}
+
+/* inspect: NetworkSettings' address fields and Ports. */
+static void net_inspect(struct mr_store *st, const struct ctr *c, int running, struct mr_jw *w)
+{
+	struct mr_buf b = { 0 };
+	char ip[16] = "", gw[16] = "", mac[20] = "", hp[8];
+	int prefix = 0;
+	const char *l;
+	if (!running || net_rt_read(st, c->id, &b) < 0 ||
+	    sscanf(b.data, "%15s %d %15s %19s", ip, &prefix, gw, mac) != 4) {
+		ip[0] = gw[0] = mac[0] = 0;
+		prefix = 0;
+	}
+	mr_jw_key(w, "Ports");
+	mr_jw_obj(w);
+	for (l = ip[0] ? strchr(b.data, '\n') : NULL; l && *++l; l = strchr(l, '\n')) {
+		struct net_port p;
+		char key[16], hip[16];
+		if (net_port_line(l, &p) < 0)
+			break;
+		snprintf(key, sizeof key, "%u/%s", p.cport, p.proto == 'u' ? "udp" : "tcp");
+		net_ip_str(p.hip, hip);
+		snprintf(hp, sizeof hp, "%u", p.hport);
+		mr_jw_key(w, key);
+		mr_jw_arr(w);
+		mr_jw_obj(w);
+		mr_jw_key(w, "HostIp");
+		mr_jw_str(w, hip);
+		mr_jw_key(w, "HostPort");
+		mr_jw_str(w, hp);
+		mr_jw_obj_end(w);
+		mr_jw_arr_end(w);
+	}
+	mr_jw_obj_end(w);
+	mr_jw_key(w, "Gateway");
+	mr_jw_str(w, gw);
+	mr_jw_key(w, "IPAddress");
+	mr_jw_str(w, ip);
+	mr_jw_key(w, "IPPrefixLen");
+	mr_jw_int(w, prefix);
+	mr_jw_key(w, "MacAddress");
+	mr_jw_str(w, mac);
+	mr_buf_free(&b);
+}
+
+struct cli;
+static int cmd_port(struct cli *cl, int argc, char **argv);   /* [24] */
+/* ==== [16] BOOT: declarative containers, up, down, init as PID 1 ====
+ * One file per container, DIR/NAME.conf (default /etc/minirun/containers, or
+ * $MINIRUN_CONFIG_DIR): `key = value` lines, '#' comments. This section parses
+ * and orders the declarations and does PID 1's chores (mounts, power off);
+ * `up`, `down` and `init` themselves are in [20] (25_cmd_boot.c), because they
+ * start containers through `run`. A container made by `up` carries the labels
+ * minirun.boot=1, minirun.boot.dir=DIR and minirun.boot.hash=<sha256 of the
+ * normalized declaration>: an unchanged declaration leaves it alone. */
+#if MINIRUN_WITH_INIT
+#include <sys/prctl.h>
+#include <sys/reboot.h>
+
+#define BOOT_DEFAULT_DIR "/etc/minirun/containers"
+#define BOOT_MAX_FILE (64u << 10)
+
+enum boot_kind { BOOT_STR, BOOT_LIST, BOOT_BOOL, BOOT_NUM };
+
+struct boot_decl {
+	char name[CTR_NAME_MAX];
+	char file[MINIRUN_MAX_PATH];
+	char hash[MR_DIGEST_LEN + 1];
+	char *text;                        /* the file, cut into keys and values */
+	const char *image, *archive, *command, *entrypoint, *network, *restart, *memory;
+	const char *cpus, *pids_limit, *user, *workdir, *hostname, *stop_timeout, *stop_signal;
+	struct ctr_list env, volume, mount, tmpfs, port, label, depends_on;
+	int read_only, init, ok, placed;
+	long order;
+};
+
+static const struct boot_key {
+	const char *name;
+	unsigned char kind;
+	unsigned short off;
+} boot_keys[] = {
+#define BK(n, k, f) { n, k, offsetof(struct boot_decl, f) }
+	BK("image", BOOT_STR, image), BK("archive", BOOT_STR, archive),
+	BK("command", BOOT_STR, command), BK("entrypoint", BOOT_STR, entrypoint),
+	BK("env", BOOT_LIST, env), BK("volume", BOOT_LIST, volume),
+	BK("mount", BOOT_LIST, mount), BK("tmpfs", BOOT_LIST, tmpfs),
+	BK("port", BOOT_LIST, port), BK("label", BOOT_LIST, label),
+	BK("network", BOOT_STR, network), BK("restart", BOOT_STR, restart),
+	BK("memory", BOOT_STR, memory), BK("cpus", BOOT_STR, cpus),
+	BK("pids_limit", BOOT_STR, pids_limit), BK("user", BOOT_STR, user),
+	BK("workdir", BOOT_STR, workdir), BK("hostname", BOOT_STR, hostname),
+	BK("stop_timeout", BOOT_STR, stop_timeout), BK("stop_signal", BOOT_STR, stop_signal),
+	BK("read_only", BOOT_BOOL, read_only), BK("init", BOOT_BOOL, init),
+	BK("depends_on", BOOT_LIST, depends_on), BK("order", BOOT_NUM, order),
+#undef BK
+};
+
+static void boot_decl_free(struct boot_decl *d)
+{
+	free(d->text);
+	ctr_list_free(&d->env);
+	ctr_list_free(&d->volume);
+	ctr_list_free(&d->mount);
+	ctr_list_free(&d->tmpfs);
+	ctr_list_free(&d->port);
+	ctr_list_free(&d->label);
+	ctr_list_free(&d->depends_on);
+	memset(d, 0, sizeof *d);
+}
+
+static char *boot_trim(char *s)
+{
+	char *e;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && strchr(" \t\r", e[-1]))
+		*--e = 0;
+	return s;
+}
+
+/* Store one `key = value` (line `ln`) into d; the normalized form goes to norm. */
+static int boot_set(struct boot_decl *d, char *key, char *val, int ln, struct mr_buf *norm,
+		    struct mr_err *err)
+{
+	const struct boot_key *k;
+	char *p = (char *)d;
+	uint64_t u;
+	for (k = boot_keys; k < boot_keys + sizeof boot_keys / sizeof *boot_keys; k++)
+		if (!strcmp(k->name, key))
+			break;
+	if (k == boot_keys + sizeof boot_keys / sizeof *boot_keys)
+		return mr_err_set(err, MR_EINVAL_INPUT, "%s:%d: unknown key '%s'", d->file, ln, key);
+	if (!*val && k->kind != BOOT_STR)
+		return mr_err_set(err, MR_EINVAL_INPUT, "%s:%d: key '%s': empty value", d->file, ln, key);
+	switch (k->kind) {
+	case BOOT_STR:
+		if (*(const char **)(p + k->off))
+			return mr_err_set(err, MR_EINVAL_INPUT, "%s:%d: key '%s': given twice",
+					  d->file, ln, key);
+		*(const char **)(p + k->off) = val;
+		break;
+	case BOOT_LIST:
+		if (!strcmp(key, "depends_on")) {
+			/* names separated by blanks or commas */
+			char *s = val, *w;
+			while ((w = strsep(&s, " ,\t")) != NULL)
+				if (*w)
+					ctr_list_add(&d->depends_on, w);
+		} else {
+			ctr_list_add((struct ctr_list *)(p + k->off), val);
+		}
+		break;
+	case BOOT_BOOL:
+		if (!strcmp(val, "true") || !strcmp(val, "yes") || !strcmp(val, "1"))
+			*(int *)(p + k->off) = 1;
+		else if (strcmp(val, "false") && strcmp(val, "no") && strcmp(val, "0"))
+			return mr_err_set(err, MR_EINVAL_INPUT, "%s:%d: key '%s': not a boolean: %s",
+					  d->file, ln, key, val);
+		break;
+	case BOOT_NUM:
+		if (util_parse_u64(val, &u) < 0 || u > 1000000)
+			return mr_err_set(err, MR_EINVAL_INPUT, "%s:%d: key '%s': not a number: %s",
+					  d->file, ln, key, val);
+		d->order = (long)u;
+		break;
+	}
+	mr_buf_printf(norm, "%s=%s\n", key, val);
+	return 0;
+}
+
+/* Parse the text of DIR/NAME.conf (taken over by d). */
+static int boot_parse(struct boot_decl *d, char *text, struct mr_err *err)
+{
+	struct mr_buf norm;
+	char *s, *line;
+	const char *pol;
+	int ln = 0, rc = -1, max;
+	memset(&norm, 0, sizeof norm);
+	d->text = text;
+	mr_buf_printf(&norm, "name=%s\n", d->name);
+	for (s = text; (line = strsep(&s, "\n")) != NULL;) {
+		char *eq, *key;
+		ln++;
+		line = boot_trim(line);
+		if (!*line || *line == '#')
+			continue;
+		eq = strchr(line, '=');
+		if (!eq) {
+			mr_err_set(err, MR_EINVAL_INPUT, "%s:%d: expected 'key = value', got: %.40s",
+				   d->file, ln, line);
+			goto out;
+		}
+		*eq = 0;
+		key = boot_trim(line);
+		if (boot_set(d, key, boot_trim(eq + 1), ln, &norm, err) < 0)
+			goto out;
+	}
+	if (!d->image || !*d->image) {
+		mr_err_set(err, MR_EINVAL_INPUT, "%s: missing key 'image'", d->file);
+		goto out;
+	}
+	if (d->restart && ctr_restart_parse(d->restart, &pol, &max) < 0) {
+		mr_err_set(err, MR_EINVAL_INPUT, "%s: key 'restart': invalid restart policy: %s",
+			   d->file, d->restart);
+		goto out;
+	}
+	mr_digest_buf(norm.data, norm.len, d->hash);
+	d->ok = 1;
+	rc = 0;
+out:
+	mr_buf_free(&norm);
+	return rc;
+}
+
+/* Split a command: a JSON array of strings, or shell-like words ('...', "...",
+ * backslash). The words are allocated into `own` (freed by the caller). */
+static int boot_words(const char *s, struct ctr_list *out, struct ctr_list *own, struct mr_err *err)
+{
+	char *w;
+	size_t n;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s == '[') {
+		struct mr_json_doc doc;
+		const struct mr_json *v;
+		if (mr_json_parse(&doc, s, strlen(s), err) < 0)
+			return -1;
+		if (doc.root->type != MR_JSON_ARRAY) {
+			mr_json_free(&doc);
+			return mr_err_set(err, MR_EINVAL_INPUT, "not a JSON array of strings");
+		}
+		for (v = doc.root->child; v; v = v->next) {
+			if (!mr_json_str(v)) {
+				mr_json_free(&doc);
+				return mr_err_set(err, MR_EINVAL_INPUT, "not a JSON array of strings");
+			}
+			w = util_xstrdup(mr_json_str(v));
+			ctr_list_add(own, w);
+			ctr_list_add(out, w);
+		}
+		mr_json_free(&doc);
+		return 0;
+	}
+	while (*s) {
+		char q = 0;
+		w = util_xmalloc(strlen(s) + 1);
+		ctr_list_add(own, w);
+		for (n = 0; *s && (q || (*s != ' ' && *s != '\t')); s++) {
+			if (q && *s == q)
+				q = 0;
+			else if (!q && (*s == '\'' || *s == '"'))
+				q = *s;
+			else if (*s == '\\' && q != '\'' && s[1])
+				w[n++] = *++s;
+			else
+				w[n++] = *s;
+		}
+		if (q)
+			return mr_err_set(err, MR_EINVAL_INPUT, "unterminated quote");
+		w[n] = 0;
+		ctr_list_add(out, w);
+		while (*s == ' ' || *s == '\t')
+			s++;
+	}
+	return 0;
+}
+
+static int boot_decl_cmp(const void *a, const void *b)
+{
+	const struct boot_decl *x = a, *y = b;
+	if (x->order != y->order)
+		return x->order < y->order ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static struct boot_decl *boot_find(struct boot_decl *d, size_t n, const char *name)
+{
+	size_t i;
+	for (i = 0; i < n; i++)
+		if (!strcmp(d[i].name, name))
+			return &d[i];
+	return NULL;
+}
+
+/* Start order: by `order`, then each after what it depends_on, then by name.
+ * Fills idx[] with n indexes; a cycle is broken (with a warning) at the first
+ * declaration in (order, name). */
+static void boot_order(struct boot_decl *d, size_t n, size_t *idx)
+{
+	size_t k = 0, i, j;
+	qsort(d, n, sizeof *d, boot_decl_cmp);
+	for (i = 0; i < n; i++)
+		d[i].placed = 0;
+	while (k < n) {
+		size_t pick = n;
+		for (i = 0; i < n && pick == n; i++) {
+			if (d[i].placed)
+				continue;
+			for (j = 0; j < d[i].depends_on.n; j++) {
+				struct boot_decl *dep = boot_find(d, n, d[i].depends_on.v[j]);
+				if (dep && !dep->placed && dep != &d[i])
+					break;
+			}
+			if (j == d[i].depends_on.n)
+				pick = i;
+		}
+		if (pick == n) {
+			for (pick = 0; d[pick].placed; pick++) {}
+			fprintf(stderr, "minirun: %s: dependency cycle, starting it anyway\n",
+				d[pick].file);
+		}
+		d[pick].placed = 1;
+		idx[k++] = pick;
+	}
+}
+
+/* Read every DIR/NAME.conf. Malformed ones are reported and kept with ok = 0
+ * (their container is neither started nor removed). Returns the count, -1 if
+ * DIR cannot be read. */
+static ssize_t boot_load_dir(const char *dir, struct boot_decl **out, int *bad, struct mr_err *err)
+{
+	DIR *dp = opendir(dir);
+	struct dirent *de;
+	struct boot_decl *d = NULL;
+	size_t n = 0;
+	*bad = 0;
+	if (!dp)
+		return mr_err_sys(err, "boot folder %s", dir);
+	while ((de = readdir(dp)) != NULL) {
+		size_t len = strlen(de->d_name);
+		struct boot_decl *x;
+		struct mr_err e;
+		struct mr_buf text = { 0 };
+		if (len <= 5 || de->d_name[0] == '.' || !util_ends_with(de->d_name, ".conf"))
+			continue;
+		d = util_xrealloc(d, (n + 1) * sizeof *d);
+		x = &d[n++];
+		memset(x, 0, sizeof *x);
+		snprintf(x->name, sizeof x->name, "%.*s", (int)(len - 5), de->d_name);
+		snprintf(x->file, sizeof x->file, "%s/%s", dir, de->d_name);
+		e.msg[0] = 0;
+		if (!ctr_name_valid(x->name)) {
+			mr_err_set(&e, MR_EINVAL_INPUT, "%s: invalid container name '%s'", x->file, x->name);
+		} else if (mr_read_file(AT_FDCWD, x->file, &text, BOOT_MAX_FILE, &e) == 0) {
+			mr_buf_append(&text, "", 1);
+			boot_parse(x, text.data, &e);
+		} else {
+			mr_buf_free(&text);
+		}
+		if (!x->ok) {
+			fprintf(stderr, "minirun: %s\n", e.msg);
+			(*bad)++;
+		}
+	}
+	closedir(dp);
+	*out = d;
+	return (ssize_t)n;
+}
+
+/* ---- PID 1 ---- */
+
+/* Mount what a bare initramfs lacks; only as PID 1 (on a running system /tmp
+ * may be a plain folder that must not be hidden under a tmpfs). */
+static void boot_mounts(void)
+{
+	static const struct { const char *dir, *type, *opts; } m[] = {
+		{ "/proc", "proc", NULL }, { "/sys", "sysfs", NULL },
+		{ "/dev", "devtmpfs", "mode=0755" }, { "/run", "tmpfs", "mode=0755" },
+		{ "/tmp", "tmpfs", "mode=1777" }, { "/sys/fs/cgroup", "cgroup2", NULL },
+	};
+	struct stat root, st;
+	size_t i;
+	if (stat("/", &root) < 0)
+		return;
+	for (i = 0; i < sizeof m / sizeof *m; i++) {
+		mkdir(m[i].dir, 0755);
+		/* a folder on the root's device is not a mount point yet */
+		if (stat(m[i].dir, &st) == 0 && st.st_dev != root.st_dev)
+			continue;
+		if (mount(m[i].type, m[i].dir, m[i].type, MS_NOSUID | (i == 2 ? 0 : MS_NODEV),
+			  m[i].opts) < 0)
+			fprintf(stderr, "minirun: init: mount %s: %s\n", m[i].dir, strerror(errno));
+	}
+}
+
+/* Reap every exited child; returns 1 if `watch` was among them. */
+static int boot_reap(pid_t watch, int *status)
+{
+	int s, hit = 0;
+	pid_t p;
+	while ((p = waitpid(-1, &s, WNOHANG)) > 0)
+		if (p == watch) {
+			hit = 1;
+			if (status)
+				*status = s;
+		}
+	return hit;
+}
+
+/* The end of PID 1: everything else gets TERM, then KILL; sync; power off. */
+static void __attribute__((noreturn)) boot_halt(int cmd)
+{
+	int i;
+	kill(-1, SIGTERM);
+	for (i = 0; i < 20; i++) {
+		struct timespec t = { 0, 100000000L };
+		boot_reap(0, NULL);
+		if (kill(-1, 0) < 0 && errno == ESRCH)
+			break;
+		nanosleep(&t, NULL);
+	}
+	kill(-1, SIGKILL);
+	boot_reap(0, NULL);
+	sync();
+	printf("minirun: init: %s\n", cmd == (int)RB_AUTOBOOT ? "rebooting" : "powering off");
+	fflush(stdout);
+	reboot(cmd);
+	for (;;)
+		pause();
+}
+#endif /* MINIRUN_WITH_INIT */
 /* ==== [20] CLI: argument parsing, usage, commands ====
  * Docker's command line: `minirun [OPTIONS] COMMAND [ARG...]`, flags parsed per
  * command from a small table (short and long names, `--flag=value`, `--flag
@@ -6521,6 +14064,2192 @@ static int cmd_image(struct cli *c, int argc, char **argv)
 	return cli_subcommand(c, "image", subs, argc, argv);
 }
 
+/* ---- [20] CLI: container commands (run, create, start, stop, ps, logs, exec, ...) ---- */
+
+/* Flags of `run` and `create`. */
+struct run_opts {
+	const char *name, *entrypoint, *workdir, *user, *hostname, *restart, *stop_signal;
+	const char *stop_timeout, *memory, *memory_swap, *cpus, *pids_limit, *network;
+	struct cli_list env, env_file, label, cap_add, cap_drop, security_opt, log_opt;
+	struct cli_list volume, mount, tmpfs, publish, add_host, dns;
+	int detach, rm, interactive, tty, read_only, init, privileged, publish_all;
+};
+
+/* Open the store and find a container; prints the error. */
+static int cli_ctr(struct cli *cl, const char *ref, struct ctr *c)
+{
+	char id[CTR_ID_LEN + 1];
+	struct mr_store *st = cli_store(cl);
+	ctr_init(c);
+	if (!st)
+		return -1;
+	if (ctr_find(st, ref, id, &cl->err) < 0 || ctr_load(st, id, c, &cl->err) < 0) {
+		util_print_err(&cl->err);
+		ctr_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* Make sure 0, 1 and 2 are open: a container's stdio must never be one of
+ * minirun's own descriptors. */
+static void cli_std_fds(void)
+{
+	int fd;
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2) {}
+	if (fd > 2)
+		close(fd);
+}
+
+/* -v, --mount, --tmpfs, then an anonymous volume for each VOLUME of the
+ * image that no mount covers; named volumes are created, missing -v host
+ * folders too ([09b] mount_prepare). */
+static int run_mounts(struct mr_store *st, struct run_opts *o, struct ctr *c,
+		      const struct mr_json *cfg, struct mr_err *err)
+{
+	const struct mr_json *v = mr_json_get(cfg, "Volumes");
+	size_t i, j, n = o->volume.count + o->mount.count + o->tmpfs.count;
+	for (v = v && v->type == MR_JSON_OBJECT ? v->child : NULL; v; v = v->next)
+		n++;
+	c->mnt = util_xcalloc(n, sizeof *c->mnt);
+	for (i = 0; i < n; i++) {
+		struct mount_spec *m = &c->mnt[c->nmnt];
+		int rc;
+		if (i < o->volume.count)
+			rc = mount_parse_v(o->volume.items[i], m, err);
+		else if (i < o->volume.count + o->mount.count)
+			rc = mount_parse_mount(o->mount.items[i - o->volume.count], m, err);
+		else if (i < o->volume.count + o->mount.count + o->tmpfs.count)
+			rc = mount_parse_tmpfs(o->tmpfs.items[i - o->volume.count - o->mount.count], m, err);
+		else
+			break;
+		if (rc < 0)
+			return -1;
+		for (j = 0; j < c->nmnt; j++)
+			if (!strcmp(c->mnt[j].target, m->target))
+				return mr_err_set(err, MR_EINVAL_INPUT, "Duplicate mount point: %s", m->target);
+		c->nmnt++;
+	}
+	for (v = mr_json_get(cfg, "Volumes"), v = v && v->type == MR_JSON_OBJECT ? v->child : NULL;
+	     v; v = v->next) {
+		struct mount_spec *m = &c->mnt[c->nmnt];
+		for (j = 0; j < c->nmnt; j++)
+			if (!strcmp(c->mnt[j].target, v->key))
+				break;
+		if (j < c->nmnt || v->key[0] != '/' || strlen(v->key) >= sizeof m->target)
+			continue;
+		memset(m, 0, sizeof *m);
+		m->type = MOUNT_VOLUME;
+		m->anonymous = 1;
+		m->propagation = MS_PRIVATE | MS_REC;
+		snprintf(m->target, sizeof m->target, "%s", v->key);
+		c->nmnt++;
+	}
+	for (i = 0; i < c->nmnt; i++)
+		if (mount_prepare(st, &c->mnt[i], err) < 0) {
+			struct mr_err ignored;
+			for (j = 0; j < i; j++)
+				if (c->mnt[j].type == MOUNT_VOLUME && c->mnt[j].created)
+					volume_remove(st, c->mnt[j].source, &ignored);
+			c->nmnt = 0;
+			return -1;
+		}
+	return 0;
+}
+
+/* Build the resolved configuration of a new container from the image and
+ * the flags (Docker's merge rules), and create it. */
+static int run_create(struct cli *cl, struct run_opts *o, char **argv, int nargs, struct ctr *c)
+{
+	struct mr_store *st = cli_store(cl);
+	struct image_db db = { 0 };
+	struct image_rec *r;
+	struct mr_buf b = { 0 };
+	struct ctr_list img_ep = { 0 }, img_cmd = { 0 };
+	const struct mr_json *cfg;
+	struct mr_err *err = &cl->err;
+	unsigned char rnd[32];
+	uint64_t v;
+	size_t i;
+	int rc = -1;
+	char path[96];
+	ctr_init(c);
+	if (!st)
+		return -1;
+	if (o->name && !ctr_name_valid(o->name)) {
+		mr_err_set(err, MR_EINVAL_INPUT, "Invalid container name (%s), only "
+			   "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", o->name);
+		goto out;
+	}
+	if (image_db_read(st, &db, err) < 0 || !(r = image_db_find(&db, argv[0], err)))
+		goto out;
+	snprintf(c->image, sizeof c->image, "%s", r->id);
+	c->image_ref = argv[0];
+	for (i = 0; i < r->nlayers; i++)
+		ctr_list_add(&c->layers, ctr_own(c, util_xstrdup(r->layers[i])));
+	snprintf(path, sizeof path, "blobs/sha256/%s", digest_hex(r->id));
+	if (mr_read_file(st->rootfd, path, &b, MINIRUN_MAX_JSON, err) < 0 ||
+	    mr_json_parse(&c->img, b.data, b.len, err) < 0) {
+		mr_err_ctx(err, "image %.19s: config", r->id);
+		goto out;
+	}
+	cfg = mr_json_get(c->img.root, "config");
+	if (util_random(rnd, sizeof rnd) < 0) {
+		mr_err_sys(err, "random");
+		goto out;
+	}
+	util_hex(rnd, sizeof rnd, c->id);
+	if (o->name)
+		snprintf(c->name, sizeof c->name, "%s", *o->name == '/' ? o->name + 1 : o->name);
+	else
+		ctr_name_generate(c->name, sizeof c->name);
+	ctr_json_list(mr_json_get(cfg, "Entrypoint"), &img_ep);
+	ctr_json_list(mr_json_get(cfg, "Cmd"), &img_cmd);
+	ctr_command_merge(&c->entrypoint, &c->cmd, &img_ep, &img_cmd, o->entrypoint, argv + 1,
+			  nargs - 1);
+	if (!c->entrypoint.n && !c->cmd.n) {
+		mr_err_set(err, MR_EINVAL_INPUT, "No command specified");
+		goto out;
+	}
+	ctr_json_list(mr_json_get(cfg, "Env"), &c->env);
+	for (i = 0; i < o->env_file.count; i++)
+		if (ctr_env_file(c, o->env_file.items[i], err) < 0)
+			goto out;
+	for (i = 0; i < o->env.count; i++)
+		if (ctr_env_add_arg(c, o->env.items[i]) < 0) {
+			mr_err_set(err, MR_EINVAL_INPUT, "invalid environment variable: %s",
+				   o->env.items[i]);
+			goto out;
+		}
+	c->workdir = o->workdir ? o->workdir : ctr_json_s(cfg, "WorkingDir", "");
+	if (*c->workdir && *c->workdir != '/') {
+		mr_err_set(err, MR_EINVAL_INPUT, "the working directory '%s' is invalid, it needs "
+			   "to be an absolute path", c->workdir);
+		goto out;
+	}
+	c->user = o->user ? o->user : ctr_json_s(cfg, "User", "");
+	c->hostname = o->hostname ? o->hostname : ctr_own(c, util_xstrndup(c->id, 12));
+	if (!*c->hostname || strlen(c->hostname) > 64) {
+		mr_err_set(err, MR_EINVAL_INPUT, "invalid hostname \"%s\"", c->hostname);
+		goto out;
+	}
+	ctr_json_labels(c, mr_json_get(cfg, "Labels"));
+	for (i = 0; i < o->label.count; i++)
+		ctr_env_set(&c->labels, o->label.items[i]);
+	c->stop_signal = o->stop_signal ? o->stop_signal : ctr_json_s(cfg, "StopSignal", "SIGTERM");
+	if (!ctr_signal_parse(c->stop_signal)) {
+		mr_err_set(err, MR_EINVAL_INPUT, "Invalid signal: %s", c->stop_signal);
+		goto out;
+	}
+	if (o->stop_timeout) {
+		if (util_parse_u64(o->stop_timeout, &v) < 0 || v > 1000000) {
+			mr_err_set(err, MR_EINVAL_INPUT, "invalid --stop-timeout %s", o->stop_timeout);
+			goto out;
+		}
+		c->stop_timeout = (int)v;
+	}
+	if (o->restart && ctr_restart_parse(o->restart, &c->restart, &c->restart_max) < 0) {
+		mr_err_set(err, MR_EINVAL_INPUT, "invalid restart policy format: %s", o->restart);
+		goto out;
+	}
+	if (o->rm && strcmp(c->restart, "no")) {
+		mr_err_set(err, MR_EINVAL_INPUT, "Conflicting options: --restart and --rm");
+		goto out;
+	}
+	c->auto_remove = (unsigned char)(o->rm > 0);
+	if (o->memory) {
+		if (util_parse_size(o->memory, &v) < 0 || v > INT64_MAX) {
+			mr_err_set(err, MR_EINVAL_INPUT, "invalid --memory %s", o->memory);
+			goto out;
+		}
+		if (v && v < 6u << 20) {
+			mr_err_set(err, MR_EINVAL_INPUT, "Minimum memory limit allowed is 6MB");
+			goto out;
+		}
+		c->memory = (int64_t)v;
+	}
+	if (o->memory_swap) {
+		if (!strcmp(o->memory_swap, "-1")) {
+			c->memory_swap = -1;
+		} else if (util_parse_size(o->memory_swap, &v) < 0 || v > INT64_MAX) {
+			mr_err_set(err, MR_EINVAL_INPUT, "invalid --memory-swap %s", o->memory_swap);
+			goto out;
+		} else {
+			c->memory_swap = (int64_t)v;
+		}
+		if (!c->memory) {
+			mr_err_set(err, MR_EINVAL_INPUT, "You should always set the Memory limit when "
+				   "using Memoryswap limit, see usage");
+			goto out;
+		}
+		if (c->memory_swap > 0 && c->memory_swap < c->memory) {
+			mr_err_set(err, MR_EINVAL_INPUT, "Minimum memoryswap limit should be larger "
+				   "than memory limit, see usage");
+			goto out;
+		}
+	}
+	if (o->cpus) {
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		if (ctr_cpus_parse(o->cpus, &c->nano_cpus) < 0 ||
+		    (c->nano_cpus && (c->nano_cpus < 10000000 || c->nano_cpus > ncpu * 1000000000LL))) {
+			mr_err_set(err, MR_EINVAL_INPUT, "Range of CPUs is from 0.01 to %ld.00, as "
+				   "there are only %ld CPUs available", ncpu, ncpu);
+			goto out;
+		}
+	}
+	if (o->pids_limit) {
+		long long n = strtoll(o->pids_limit, NULL, 10);
+		if (util_parse_u64(o->pids_limit + (*o->pids_limit == '-'), &v) < 0) {
+			mr_err_set(err, MR_EINVAL_INPUT, "invalid --pids-limit %s", o->pids_limit);
+			goto out;
+		}
+		c->pids_limit = n > 0 ? n : 0;
+	}
+	for (i = 0; i < o->cap_add.count; i++)
+		ctr_list_add(&c->cap_add, o->cap_add.items[i]);
+	for (i = 0; i < o->cap_drop.count; i++)
+		ctr_list_add(&c->cap_drop, o->cap_drop.items[i]);
+	c->privileged = (unsigned char)(o->privileged > 0);
+	{
+		uint64_t caps;
+		if (isolate_caps_resolve(c, &caps, err) < 0)
+			goto out;
+	}
+	for (i = 0; i < o->security_opt.count; i++) {
+		const char *s = o->security_opt.items[i];
+		if (!strcmp(s, "no-new-privileges") || !strcmp(s, "no-new-privileges:true") ||
+		    !strcmp(s, "no-new-privileges=true"))
+			c->no_new_privs = 1;
+		else if (strcmp(s, "no-new-privileges:false") && strcmp(s, "no-new-privileges=false") &&
+			 strncmp(s, "seccomp", 7) && strncmp(s, "apparmor", 8) && strncmp(s, "label", 5)) {
+			mr_err_set(err, MR_EINVAL_INPUT, "invalid --security-opt: \"%s\"", s);
+			goto out;
+		}
+		ctr_list_add(&c->security_opt, s);
+	}
+	for (i = 0; i < o->log_opt.count; i++) {
+		const char *s = o->log_opt.items[i];
+		if (!strncmp(s, "max-size=", 9) && util_parse_size(s + 9, &v) == 0 && v >= 4096) {
+			c->log_max_size = v;
+		} else if (!strncmp(s, "max-file=", 9) && util_parse_u64(s + 9, &v) == 0 && v >= 1 &&
+			   v <= 100) {
+			c->log_max_file = (int)v;
+		} else {
+			mr_err_set(err, MR_EINVAL_INPUT, "invalid log opt '%s' (max-size=SIZE of at "
+				   "least 4k, max-file=1..100)", s);
+			goto out;
+		}
+	}
+	if (o->network && net_mode(st, c, o->network, err) < 0)
+		goto out;
+	if (net_run_opts(c, o->publish.items, o->publish.count, o->publish_all, o->add_host.items,
+			 o->add_host.count, o->dns.items, o->dns.count, cfg, err) < 0)
+		goto out;
+	if (run_mounts(st, o, c, cfg, err) < 0)
+		goto out;
+	c->tty = (unsigned char)(o->tty > 0);
+	c->interactive = (unsigned char)(o->interactive > 0);
+	c->readonly = (unsigned char)(o->read_only > 0);
+	c->init = (unsigned char)(o->init > 0);
+	snprintf(c->driver, sizeof c->driver, "%s", rootfs_driver(st));
+	ctr_now(c->created, sizeof c->created);
+	rc = ctr_create(st, c, o->name != NULL, err);
+	if (rc == 0 && net_run_created(st, c, err) < 0) {
+		struct mr_err ignored;
+		ctr_remove(st, c, &ignored);
+		rc = -1;
+	}
+	if (rc < 0) {
+		/* the volumes made for it must not stay behind */
+		struct mr_err ignored;
+		for (i = 0; i < c->nmnt; i++)
+			if (c->mnt[i].type == MOUNT_VOLUME && c->mnt[i].created)
+				volume_remove(st, c->mnt[i].source, &ignored);
+	}
+out:
+	ctr_list_free(&img_ep);
+	ctr_list_free(&img_cmd);
+	mr_buf_free(&b);
+	image_db_free(&db);
+	return rc;
+}
+
+static int run_parse(struct cli *cl, struct run_opts *o, int argc, char **argv, int is_run)
+{
+	struct cli_flag flags[] = {
+		{ "d|detach", 0, NULL, &o->detach, NULL, "Run container in background and print container ID" },
+		{ "name", 1, &o->name, NULL, NULL, "Assign a name to the container" },
+		{ "rm", 0, NULL, &o->rm, NULL, "Automatically remove the container when it exits" },
+		{ "e|env", 1, NULL, NULL, &o->env, "Set environment variables" },
+		{ "env-file", 1, NULL, NULL, &o->env_file, "Read in a file of environment variables" },
+		{ "w|workdir", 1, &o->workdir, NULL, NULL, "Working directory inside the container" },
+		{ "u|user", 1, &o->user, NULL, NULL, "Username or UID (format: <name|uid>[:<group|gid>])" },
+		{ "entrypoint", 1, &o->entrypoint, NULL, NULL, "Overwrite the default ENTRYPOINT of the image" },
+		{ "h|hostname", 1, &o->hostname, NULL, NULL, "Container host name" },
+		{ "i|interactive", 0, NULL, &o->interactive, NULL, "Keep STDIN open even if not attached" },
+		{ "t|tty", 0, NULL, &o->tty, NULL, "Allocate a pseudo-TTY" },
+		{ "read-only", 0, NULL, &o->read_only, NULL, "Mount the container's root filesystem as read only" },
+		{ "init", 0, NULL, &o->init, NULL, "Run an init inside the container that forwards signals and reaps processes" },
+		{ "l|label", 1, NULL, NULL, &o->label, "Set meta data on a container" },
+		{ "stop-signal", 1, &o->stop_signal, NULL, NULL, "Signal to stop the container" },
+		{ "stop-timeout", 1, &o->stop_timeout, NULL, NULL, "Timeout (in seconds) to stop a container" },
+		{ "restart", 1, &o->restart, NULL, NULL, "Restart policy to apply when a container exits" },
+		{ "m|memory", 1, &o->memory, NULL, NULL, "Memory limit" },
+		{ "memory-swap", 1, &o->memory_swap, NULL, NULL, "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
+		{ "cpus", 1, &o->cpus, NULL, NULL, "Number of CPUs" },
+		{ "pids-limit", 1, &o->pids_limit, NULL, NULL, "Tune container pids limit (set -1 for unlimited)" },
+		{ "cap-add", 1, NULL, NULL, &o->cap_add, "Add Linux capabilities" },
+		{ "cap-drop", 1, NULL, NULL, &o->cap_drop, "Drop Linux capabilities" },
+		{ "privileged", 0, NULL, &o->privileged, NULL, "Give extended privileges to this container" },
+		{ "security-opt", 1, NULL, NULL, &o->security_opt, "Security Options" },
+		{ "log-opt", 1, NULL, NULL, &o->log_opt, "Log driver options (max-size, max-file)" },
+		{ "network|net", 1, &o->network, NULL, NULL, "Connect a container to a network (bridge, host, none, container:NAME)" },
+		{ "p|publish", 1, NULL, NULL, &o->publish, "Publish a container's port(s) to the host" },
+		{ "P|publish-all", 0, NULL, &o->publish_all, NULL, "Publish all exposed ports to random ports" },
+		{ "add-host", 1, NULL, NULL, &o->add_host, "Add a custom host-to-IP mapping (host:ip)" },
+		{ "dns", 1, NULL, NULL, &o->dns, "Set custom DNS servers" },
+		{ "v|volume", 1, NULL, NULL, &o->volume, "Bind mount a volume" },
+		{ "mount", 1, NULL, NULL, &o->mount, "Attach a filesystem mount to the container" },
+		{ "tmpfs", 1, NULL, NULL, &o->tmpfs, "Mount a tmpfs directory" },
+		{ 0 },
+	};
+	int n;
+	memset(o, 0, sizeof *o);
+	if (!is_run)
+		flags[0].names = "detach-unused";
+	n = cli_parse(cl, argc, argv, flags, 0, "[OPTIONS] IMAGE [COMMAND] [ARG...]");
+	if (n < 0)
+		return n;
+	if (cli_nargs(cl, n, 1, -1) < 0)
+		return -1;
+#if !MINIRUN_WITH_CGROUPS
+	if (o->memory || o->memory_swap || o->cpus || o->pids_limit) {
+		cli_disabled(cl->cmd, "CGROUPS");
+		return -1;
+	}
+#endif
+	if (o->tty && o->interactive && !o->detach && is_run && !isatty(0))
+		return cli_fail(cl, "the input device is not a TTY");
+	return n;
+}
+
+static int cmd_run(struct cli *cl, int argc, char **argv)
+{
+	struct run_opts o;
+	struct ctr c;
+	int n = run_parse(cl, &o, argc, argv, 1), rc;
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	cli_std_fds();
+	if (run_create(cl, &o, argv, n, &c) < 0) {
+		util_print_err(&cl->err);
+		ctr_free(&c);
+		return CLI_EXIT_FAIL;
+	}
+	if (o.detach) {
+		rc = ctr_start_detached(&cl->store, &c, 0, 0, &cl->err);
+		if (rc)
+			util_print_err(&cl->err);
+		else
+			printf("%s\n", c.id);
+	} else {
+		fflush(stdout);
+		rc = ctr_run_attached(&cl->store, &c, o.interactive, &cl->err);
+		if (rc >= 125 && cl->err.msg[0] && rc <= 127)
+			util_print_err(&cl->err);
+	}
+	ctr_free(&c);
+	return rc;
+}
+
+static int cmd_create(struct cli *cl, int argc, char **argv)
+{
+	struct run_opts o;
+	struct ctr c;
+	int n = run_parse(cl, &o, argc, argv, 0);
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (run_create(cl, &o, argv, n, &c) < 0) {
+		util_print_err(&cl->err);
+		ctr_free(&c);
+		return CLI_EXIT_FAIL;
+	}
+	printf("%s\n", c.id);
+	ctr_free(&c);
+	return 0;
+}
+
+static int cmd_start(struct cli *cl, int argc, char **argv)
+{
+	int attach = 0, interactive = 0, i, rc = 0;
+	struct cli_flag flags[] = {
+		{ "a|attach", 0, NULL, &attach, NULL, "Attach STDOUT/STDERR and forward signals" },
+		{ "i|interactive", 0, NULL, &interactive, NULL, "Attach container's STDIN" },
+		{ 0 },
+	};
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER [CONTAINER...]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 1, -1) < 0)
+		return CLI_EXIT_FAIL;
+	if ((attach || interactive) && n > 1) {
+		fprintf(stderr, "Error: you cannot start and attach multiple containers at once\n");
+		return CLI_EXIT_FAIL;
+	}
+	cli_std_fds();
+	for (i = 0; i < n; i++) {
+		struct ctr c;
+		struct ctr_info ci;
+		int code;
+		if (cli_ctr(cl, argv[i], &c) < 0) {
+			rc = 1;
+			continue;
+		}
+		ctr_info_get(&cl->store, c.id, &ci);
+		if (ci.status == CTR_RUNNING || ci.status == CTR_RESTARTING) {
+			if (!attach)
+				printf("%s\n", argv[i]);
+			ctr_free(&c);
+			continue;
+		}
+		if (attach || interactive) {
+			fflush(stdout);
+			rc = ctr_run_attached(&cl->store, &c, interactive, &cl->err);
+			if (rc >= 125 && rc <= 127 && cl->err.msg[0])
+				util_print_err(&cl->err);
+		} else if ((code = ctr_start_detached(&cl->store, &c, 0, 0, &cl->err)) != 0) {
+			util_print_err(&cl->err);
+			rc = code;
+		} else {
+			printf("%s\n", argv[i]);
+		}
+		ctr_free(&c);
+	}
+	return rc;
+}
+
+/* Wait until pid (with its start time) is gone; 0 if it went within ms
+ * (ms < 0: no limit). */
+static int ctr_wait_pid(pid_t pid, unsigned long long start, long ms)
+{
+	long waited = 0, step = 2;
+	while (ctr_pid_start(pid) == start) {
+		struct timespec t = { 0, step * 1000000L };
+		if (ms >= 0 && waited >= ms)
+			return -1;
+		nanosleep(&t, NULL);
+		waited += step;
+		if (step < 64)
+			step *= 2;
+	}
+	return 0;
+}
+
+/* Wait until nothing owns the container (its owner recorded the exit). */
+static void ctr_wait_owner(struct mr_store *st, const char *id)
+{
+	int rfd = ctr_rundir(st, id, 0), fd;
+	if (rfd < 0)
+		return;
+	fd = openat(rfd, "lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		while (flock(fd, LOCK_SH) < 0 && errno == EINTR) {}
+		close(fd);
+	}
+	close(rfd);
+}
+
+/* Docker's stop: the stop signal, SIGKILL after the timeout; the restart
+ * policy does not apply to a container stopped by the user. */
+static int ctr_stop(struct mr_store *st, struct ctr *c, long timeout, int sig, struct mr_err *err)
+{
+	struct ctr_info ci;
+	int rfd, fd;
+	ctr_info_get(st, c->id, &ci);
+	if (ci.status != CTR_RUNNING && ci.status != CTR_RESTARTING)
+		return 0;
+	rfd = ctr_rundir(st, c->id, 0);
+	if (rfd < 0)
+		return 0;
+	fd = openat(rfd, "stop", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	close(rfd);
+	if (ci.status == CTR_RESTARTING) {
+		if (ci.monitor > 0)
+			kill(ci.monitor, SIGTERM);
+	} else if (ci.pid > 0) {
+		if (!sig)
+			sig = ctr_signal_parse(c->stop_signal);
+		if (timeout < 0)
+			timeout = c->stop_timeout >= 0 ? c->stop_timeout : 10;
+		if (kill(ci.pid, sig ? sig : SIGTERM) < 0 && errno != ESRCH)
+			return mr_err_sys(err, "stop container %s", c->name);
+		if (ctr_wait_pid(ci.pid, ci.pid_start, timeout * 1000) < 0) {
+			kill(ci.pid, SIGKILL);
+			ctr_wait_pid(ci.pid, ci.pid_start, -1);
+		}
+	}
+	ctr_wait_owner(st, c->id);
+	return 0;
+}
+
+static int cmd_stop_restart(struct cli *cl, int argc, char **argv, int restart)
+{
+	const char *t = NULL, *s = NULL;
+	struct cli_flag flags[] = {
+		{ "t|time|timeout", 1, &t, NULL, NULL, "Seconds to wait before killing the container" },
+		{ "s|signal", 1, &s, NULL, NULL, "Signal to send to the container" },
+		{ 0 },
+	};
+	uint64_t v = 0;
+	int i, rc = 0, sig = 0;
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER [CONTAINER...]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 1, -1) < 0)
+		return CLI_EXIT_FAIL;
+	if (t && util_parse_u64(t, &v) < 0 && strcmp(t, "-1")) {
+		cli_fail(cl, "invalid argument \"%s\" for \"-t, --time\" flag", t);
+		return CLI_EXIT_FAIL;
+	}
+	if (s && !(sig = ctr_signal_parse(s))) {
+		fprintf(stderr, "Error: Invalid signal: %s\n", s);
+		return CLI_EXIT_FAIL;
+	}
+	cli_std_fds();
+	for (i = 0; i < n; i++) {
+		struct ctr c;
+		if (cli_ctr(cl, argv[i], &c) < 0) {
+			rc = 1;
+			continue;
+		}
+		if (ctr_stop(&cl->store, &c, t && strcmp(t, "-1") ? (long)v : -1, sig, &cl->err) < 0 ||
+		    (restart && ctr_start_detached(&cl->store, &c, 0, 0, &cl->err) != 0)) {
+			util_print_err(&cl->err);
+			rc = 1;
+		} else {
+			printf("%s\n", argv[i]);
+		}
+		ctr_free(&c);
+	}
+	return rc;
+}
+
+static int cmd_stop(struct cli *cl, int argc, char **argv)
+{
+	return cmd_stop_restart(cl, argc, argv, 0);
+}
+
+static int cmd_restart(struct cli *cl, int argc, char **argv)
+{
+	return cmd_stop_restart(cl, argc, argv, 1);
+}
+
+static int cmd_kill(struct cli *cl, int argc, char **argv)
+{
+	const char *s = "KILL";
+	struct cli_flag flags[] = {
+		{ "s|signal", 1, &s, NULL, NULL, "Signal to send to the container" },
+		{ 0 },
+	};
+	int i, rc = 0, sig;
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER [CONTAINER...]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 1, -1) < 0)
+		return CLI_EXIT_FAIL;
+	if (!(sig = ctr_signal_parse(s))) {
+		fprintf(stderr, "Error: Invalid signal: %s\n", s);
+		return CLI_EXIT_FAIL;
+	}
+	for (i = 0; i < n; i++) {
+		struct ctr c;
+		struct ctr_info ci;
+		if (cli_ctr(cl, argv[i], &c) < 0) {
+			rc = 1;
+			continue;
+		}
+		ctr_info_get(&cl->store, c.id, &ci);
+		if (ci.status != CTR_RUNNING) {
+			fprintf(stderr, "Error: cannot kill container: %s: container %s is not running\n",
+				argv[i], c.id);
+			rc = 1;
+		} else {
+			/* a container killed by its user is not restarted (the
+			 * stop signal, TERM, INT, KILL); other signals are messages */
+			if (sig == SIGKILL || sig == SIGTERM || sig == SIGINT ||
+			    sig == ctr_signal_parse(c.stop_signal)) {
+				int rfd = ctr_rundir(&cl->store, c.id, 0), fd;
+				if (rfd >= 0) {
+					fd = openat(rfd, "stop", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+					if (fd >= 0)
+						close(fd);
+					close(rfd);
+				}
+			}
+			if (kill(ci.pid, sig) < 0) {
+				fprintf(stderr, "Error: kill %s: %s\n", argv[i], strerror(errno));
+				rc = 1;
+			} else {
+				printf("%s\n", argv[i]);
+			}
+		}
+		ctr_free(&c);
+	}
+	return rc;
+}
+
+static int cmd_rm(struct cli *cl, int argc, char **argv)
+{
+	int force = 0, volumes = 0, i, rc = 0;
+	struct cli_flag flags[] = {
+		{ "f|force", 0, NULL, &force, NULL, "Force the removal of a running container (uses SIGKILL)" },
+		{ "v|volumes", 0, NULL, &volumes, NULL, "Remove anonymous volumes associated with the container" },
+		{ 0 },
+	};
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER [CONTAINER...]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 1, -1) < 0)
+		return CLI_EXIT_FAIL;
+	for (i = 0; i < n; i++) {
+		struct ctr c;
+		struct ctr_owner o;
+		if (cli_ctr(cl, argv[i], &c) < 0) {
+			rc = 1;
+			continue;
+		}
+		memset(&o, 0, sizeof o);
+		o.st = &cl->store;
+		o.c = &c;
+		o.dirfd = o.lockfd = o.rfd = -1;
+		if (ctr_owner_take(&o, 0, &cl->err) < 0 && force && cl->err.code == MR_EINUSE) {
+			ctr_disown(&o);
+			ctr_stop(&cl->store, &c, 0, SIGKILL, &cl->err);
+			ctr_owner_take(&o, 1, &cl->err);
+		}
+		if (o.dirfd < 0) {
+			if (cl->err.code == MR_EINUSE)
+				fprintf(stderr, "Error: cannot remove container \"/%s\": container is "
+					"running: stop the container before removing or force remove\n",
+					c.name);
+			else
+				util_print_err(&cl->err);
+			rc = 1;
+		} else if (ctr_remove(&cl->store, &c, &cl->err) < 0) {
+			util_print_err(&cl->err);
+			rc = 1;
+		} else {
+			if (volumes)
+				ctr_remove_volumes(&cl->store, &c);
+			printf("%s\n", argv[i]);
+		}
+		ctr_disown(&o);
+		ctr_free(&c);
+	}
+	return rc;
+}
+
+static int cmd_wait(struct cli *cl, int argc, char **argv)
+{
+	struct cli_flag flags[] = { { 0 } };
+	int i, rc = 0;
+	int n = cli_parse(cl, argc, argv, flags, 1, "CONTAINER [CONTAINER...]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 1, -1) < 0)
+		return CLI_EXIT_FAIL;
+	for (i = 0; i < n; i++) {
+		struct ctr c;
+		struct ctr_info ci;
+		if (cli_ctr(cl, argv[i], &c) < 0) {
+			rc = 1;
+			continue;
+		}
+		ctr_wait_owner(&cl->store, c.id);
+		ctr_info_get(&cl->store, c.id, &ci);
+		printf("%d\n", ci.st.exit_code);
+		fflush(stdout);
+		ctr_free(&c);
+	}
+	return rc;
+}
+
+/* ---- logs ---- */
+
+/* A line reader over one log file (records are at most one chunk long). */
+struct logs_file {
+	int fd;
+	size_t pos, len;
+	char buf[3 * CTR_LOG_CHUNK];
+};
+
+/* Next complete record (NUL-terminated, without its newline) or NULL. */
+static char *logs_next(struct logs_file *f)
+{
+	char *nl;
+	for (;;) {
+		ssize_t n;
+		nl = memchr(f->buf + f->pos, '\n', f->len - f->pos);
+		if (nl) {
+			char *line = f->buf + f->pos;
+			*nl = 0;
+			f->pos = (size_t)(nl - f->buf) + 1;
+			return line;
+		}
+		if (f->pos) {
+			memmove(f->buf, f->buf + f->pos, f->len - f->pos);
+			f->len -= f->pos;
+			f->pos = 0;
+		}
+		if (f->len == sizeof f->buf)
+			f->len = 0;     /* not a record: skip it */
+		n = read(f->fd, f->buf + f->len, sizeof f->buf - f->len);
+		if (n <= 0)
+			return NULL;
+		f->len += (size_t)n;
+	}
+}
+
+struct logs_out {
+	long long skip;          /* complete lines still to skip (--tail) */
+	int timestamps, at_start;
+	long long lines;
+};
+
+/* Print (or count, with out == NULL) one record. */
+static void logs_record(struct logs_out *o, const char *rec, int count_only)
+{
+	const char *sp = strchr(rec, ' ');
+	char s;
+	FILE *f;
+	if (!sp || !sp[1])
+		return;
+	s = sp[1];
+	if (count_only) {
+		o->lines += s == 'o' || s == 'e';
+		return;
+	}
+	if (o->skip > 0) {
+		o->skip -= s == 'o' || s == 'e';
+		return;
+	}
+	f = s == 'e' || s == 'E' ? stderr : stdout;
+	if (o->timestamps && o->at_start)
+		fprintf(f, "%.*s ", (int)(sp - rec), rec);
+	fputs(sp + 2, f);
+	o->at_start = s == 'o' || s == 'e';
+	if (o->at_start)
+		fputc('\n', f);
+}
+
+static int logs_open(int dirfd, int i)
+{
+	char name[16];
+	if (i == 0)
+		snprintf(name, sizeof name, "log");
+	else
+		snprintf(name, sizeof name, "log.%d", i);
+	return openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+static int cmd_logs(struct cli *cl, int argc, char **argv)
+{
+	const char *tail = NULL;
+	int follow = 0, ts = 0, dirfd, i, pass, nfiles;
+	struct cli_flag flags[] = {
+		{ "f|follow", 0, NULL, &follow, NULL, "Follow log output" },
+		{ "n|tail", 1, &tail, NULL, NULL, "Number of lines to show from the end of the logs" },
+		{ "t|timestamps", 0, NULL, &ts, NULL, "Show timestamps" },
+		{ 0 },
+	};
+	struct logs_out o;
+	struct logs_file *f;
+	struct ctr c;
+	uint64_t n_tail = 0;
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 1, 1) < 0)
+		return CLI_EXIT_FAIL;
+	if (tail && strcmp(tail, "all") && util_parse_u64(tail, &n_tail) < 0) {
+		fprintf(stderr, "Error: invalid value for --tail: %s\n", tail);
+		return CLI_EXIT_FAIL;
+	}
+	if (cli_ctr(cl, argv[0], &c) < 0)
+		return CLI_EXIT_FAIL;
+	dirfd = ctr_dir(&cl->store, c.id, &cl->err);
+	if (dirfd < 0) {
+		util_print_err(&cl->err);
+		ctr_free(&c);
+		return CLI_EXIT_FAIL;
+	}
+	memset(&o, 0, sizeof o);
+	o.timestamps = ts;
+	o.at_start = 1;
+	f = util_xmalloc(sizeof *f);
+	nfiles = c.log_max_file > 0 ? c.log_max_file : CTR_LOG_MAX_FILE;
+	/* oldest first: log.N-1 ... log.1, log; with --tail, a counting pass */
+	for (pass = tail && strcmp(tail, "all") ? 0 : 1; pass < 2; pass++) {
+		if (pass == 1 && tail && strcmp(tail, "all"))
+			o.skip = o.lines > (long long)n_tail ? o.lines - (long long)n_tail : 0;
+		for (i = nfiles - 1; i >= 0; i--) {
+			char *rec;
+			f->fd = logs_open(dirfd, i);
+			f->pos = f->len = 0;
+			if (f->fd < 0)
+				continue;
+			while ((rec = logs_next(f)) != NULL)
+				logs_record(&o, rec, pass == 0);
+			if (i || !follow || pass == 0)
+				close(f->fd);
+		}
+	}
+	fflush(stdout);
+	fflush(stderr);
+	if (follow) {
+		struct stat a, b;
+		struct ctr_info ci;
+		if (f->fd < 0)
+			f->fd = logs_open(dirfd, 0);
+		for (;;) {
+			char *rec;
+			int alive;
+			ctr_info_get(&cl->store, c.id, &ci);
+			alive = ci.status == CTR_RUNNING || ci.status == CTR_RESTARTING;
+			while (f->fd >= 0 && (rec = logs_next(f)) != NULL)
+				logs_record(&o, rec, 0);
+			fflush(stdout);
+			fflush(stderr);
+			/* rotated: finish the old file, go on with the new one */
+			if (fstatat(dirfd, "log", &b, 0) == 0 &&
+			    (f->fd < 0 || (fstat(f->fd, &a) == 0 && a.st_ino != b.st_ino))) {
+				if (f->fd >= 0)
+					close(f->fd);
+				f->fd = logs_open(dirfd, 0);
+				f->pos = f->len = 0;
+				continue;
+			}
+			if (!alive)
+				break;
+			usleep(100000);
+		}
+		if (f->fd >= 0)
+			close(f->fd);
+	}
+	free(f);
+	close(dirfd);
+	ctr_free(&c);
+	return 0;
+}
+
+/* ---- inspect ---- */
+
+static void cli_jw_time(struct mr_jw *w, const char *key, const char *t)
+{
+	ctr_jw_str(w, key, t && *t ? t : "0001-01-01T00:00:00Z");
+}
+
+static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
+{
+	struct ctr_info ci;
+	char path[MINIRUN_MAX_PATH + 96], mem[32];
+	const char *dir = cl->store.root;
+	size_t i;
+	ctr_info_get(&cl->store, c->id, &ci);
+	mr_jw_obj(w);
+	ctr_jw_str(w, "Id", c->id);
+	ctr_jw_str(w, "Created", c->created);
+	mr_jw_key(w, "Path");
+	mr_jw_str(w, c->entrypoint.n ? c->entrypoint.v[0] : c->cmd.n ? c->cmd.v[0] : "");
+	mr_jw_key(w, "Args");
+	mr_jw_arr(w);
+	for (i = 1; i < c->entrypoint.n + c->cmd.n; i++)
+		mr_jw_str(w, i < c->entrypoint.n ? c->entrypoint.v[i] : c->cmd.v[i - c->entrypoint.n]);
+	mr_jw_arr_end(w);
+	mr_jw_key(w, "State");
+	mr_jw_obj(w);
+	ctr_jw_str(w, "Status", ctr_status_name(ci.status));
+	ctr_jw_bool(w, "Running", ci.status == CTR_RUNNING);
+	ctr_jw_bool(w, "Paused", 0);
+	ctr_jw_bool(w, "Restarting", ci.status == CTR_RESTARTING);
+	ctr_jw_bool(w, "OOMKilled", ci.st.oom_killed);
+	ctr_jw_bool(w, "Dead", 0);
+	ctr_jw_int(w, "Pid", ci.status == CTR_RUNNING ? ci.pid : 0);
+	ctr_jw_int(w, "ExitCode", ci.st.exit_code);
+	ctr_jw_str(w, "Error", ci.st.error);
+	cli_jw_time(w, "StartedAt", ci.st.started);
+	cli_jw_time(w, "FinishedAt", ci.status == CTR_RUNNING ? "" : ci.st.finished);
+	mr_jw_obj_end(w);
+	ctr_jw_str(w, "Image", c->image);
+	snprintf(path, sizeof path, "%s/containers/%s/resolv.conf", dir, c->id);
+	ctr_jw_str(w, "ResolvConfPath", path);
+	snprintf(path, sizeof path, "%s/containers/%s/hostname", dir, c->id);
+	ctr_jw_str(w, "HostnamePath", path);
+	snprintf(path, sizeof path, "%s/containers/%s/hosts", dir, c->id);
+	ctr_jw_str(w, "HostsPath", path);
+	snprintf(path, sizeof path, "%s/containers/%s/log", dir, c->id);
+	ctr_jw_str(w, "LogPath", path);
+	snprintf(path, sizeof path, "/%s", c->name);
+	ctr_jw_str(w, "Name", path);
+	ctr_jw_int(w, "RestartCount", ci.st.restart_count);
+	ctr_jw_str(w, "Driver", c->driver);
+	ctr_jw_str(w, "Platform", "linux");
+	mr_jw_key(w, "HostConfig");
+	mr_jw_obj(w);
+	mr_jw_key(w, "Binds");
+	for (i = 0; i < c->nmnt && !c->mnt[i].from_v; i++) {}
+	if (i == c->nmnt) {
+		mr_jw_null(w);
+	} else {
+		mr_jw_arr(w);
+		for (i = 0; i < c->nmnt; i++)
+			if (c->mnt[i].from_v) {
+				snprintf(path, sizeof path, "%s:%s%s%s", c->mnt[i].source, c->mnt[i].target,
+					 c->mnt[i].mode[0] ? ":" : "", c->mnt[i].mode);
+				mr_jw_str(w, path);
+			}
+		mr_jw_arr_end(w);
+	}
+	mr_jw_key(w, "LogConfig");
+	mr_jw_obj(w);
+	ctr_jw_str(w, "Type", "local");
+	mr_jw_key(w, "Config");
+	mr_jw_obj(w);
+	util_human_size(c->log_max_size, mem, sizeof mem);
+	snprintf(mem, sizeof mem, "%llu", (unsigned long long)c->log_max_size);
+	ctr_jw_str(w, "max-size", mem);
+	snprintf(mem, sizeof mem, "%d", c->log_max_file);
+	ctr_jw_str(w, "max-file", mem);
+	mr_jw_obj_end(w);
+	mr_jw_obj_end(w);
+	ctr_jw_str(w, "NetworkMode", c->network);
+	mr_jw_key(w, "PortBindings");
+	mr_jw_obj(w);
+	mr_jw_obj_end(w);
+	mr_jw_key(w, "RestartPolicy");
+	mr_jw_obj(w);
+	ctr_jw_str(w, "Name", c->restart);
+	ctr_jw_int(w, "MaximumRetryCount", c->restart_max);
+	mr_jw_obj_end(w);
+	ctr_jw_bool(w, "AutoRemove", c->auto_remove);
+	ctr_jw_list(w, "CapAdd", &c->cap_add, 1);
+	ctr_jw_list(w, "CapDrop", &c->cap_drop, 1);
+	ctr_jw_bool(w, "Init", c->init);
+	ctr_jw_bool(w, "Privileged", c->privileged);
+	ctr_jw_bool(w, "ReadonlyRootfs", c->readonly);
+	ctr_jw_list(w, "SecurityOpt", &c->security_opt, 1);
+	ctr_jw_int(w, "Memory", c->memory);
+	ctr_jw_int(w, "MemorySwap", c->memory_swap);
+	ctr_jw_int(w, "NanoCpus", c->nano_cpus);
+	ctr_jw_int(w, "PidsLimit", c->pids_limit);
+	mr_jw_obj_end(w);
+	mr_jw_key(w, "GraphDriver");
+	mr_jw_obj(w);
+	mr_jw_key(w, "Data");
+	mr_jw_obj(w);
+	if (!strcmp(c->driver, "overlay")) {
+		struct mr_buf lower = { 0 };
+		for (i = c->layers.n; i-- > 0;)
+			mr_buf_printf(&lower, "%s%s/layers/%s", lower.len ? ":" : "", dir, c->layers.v[i]);
+		ctr_jw_str(w, "LowerDir", lower.data ? lower.data : "");
+		mr_buf_free(&lower);
+	}
+	snprintf(path, sizeof path, "%s/containers/%s/rootfs", dir, c->id);
+	ctr_jw_str(w, "MergedDir", path);
+	if (!strcmp(c->driver, "overlay")) {
+		snprintf(path, sizeof path, "%s/containers/%s/upper", dir, c->id);
+		ctr_jw_str(w, "UpperDir", path);
+		snprintf(path, sizeof path, "%s/containers/%s/work", dir, c->id);
+		ctr_jw_str(w, "WorkDir", path);
+	}
+	mr_jw_obj_end(w);
+	ctr_jw_str(w, "Name", c->driver);
+	mr_jw_obj_end(w);
+	mr_jw_key(w, "Mounts");
+	mr_jw_arr(w);
+	for (i = 0; i < c->nmnt; i++)
+		mount_write_json(w, &cl->store, &c->mnt[i], 1);
+	mr_jw_arr_end(w);
+	mr_jw_key(w, "Config");
+	mr_jw_obj(w);
+	ctr_jw_str(w, "Hostname", c->hostname);
+	ctr_jw_str(w, "Domainname", "");
+	ctr_jw_str(w, "User", c->user);
+	ctr_jw_bool(w, "AttachStdin", c->interactive);
+	ctr_jw_bool(w, "AttachStdout", 1);
+	ctr_jw_bool(w, "AttachStderr", 1);
+	ctr_jw_bool(w, "Tty", c->tty);
+	ctr_jw_bool(w, "OpenStdin", c->interactive);
+	ctr_jw_bool(w, "StdinOnce", c->interactive);
+	ctr_jw_list(w, "Env", &c->env, 0);
+	ctr_jw_list(w, "Cmd", &c->cmd, 1);
+	ctr_jw_str(w, "Image", c->image_ref);
+	mr_jw_key(w, "Volumes");
+	mr_jw_null(w);
+	ctr_jw_str(w, "WorkingDir", c->workdir);
+	ctr_jw_list(w, "Entrypoint", &c->entrypoint, 1);
+	mr_jw_key(w, "OnBuild");
+	mr_jw_null(w);
+	ctr_jw_labels(w, &c->labels);
+	ctr_jw_str(w, "StopSignal", c->stop_signal);
+	if (c->stop_timeout >= 0)
+		ctr_jw_int(w, "StopTimeout", c->stop_timeout);
+	mr_jw_obj_end(w);
+	mr_jw_key(w, "NetworkSettings");
+	mr_jw_obj(w);
+	ctr_jw_str(w, "Bridge", "");
+	ctr_jw_str(w, "SandboxID", "");
+	if (ci.status == CTR_RUNNING)
+		snprintf(path, sizeof path, "/proc/%d/ns/net", (int)ci.pid);
+	else
+		path[0] = 0;
+	ctr_jw_str(w, "SandboxKey", path);
+	net_inspect(&cl->store, c, ci.status == CTR_RUNNING, w);
+	mr_jw_key(w, "Networks");
+	mr_jw_obj(w);
+	mr_jw_obj_end(w);
+	mr_jw_obj_end(w);
+	mr_jw_obj_end(w);
+}
+
+/* `inspect --format`: Go-template actions {{.A.B}} and {{json .A}} over the
+ * object's JSON; text around them is copied (\t, \n escapes). */
+static int cli_inspect_format(const char *fmt, const char *json, size_t len)
+{
+	struct mr_json_doc doc = { 0 };
+	struct mr_err err;
+	struct mr_buf out = { 0 };
+	const char *p = fmt;
+	if (mr_json_parse(&doc, json, len, &err) < 0) {
+		util_print_err(&err);
+		return -1;
+	}
+	while (*p) {
+		const char *open = strstr(p, "{{"), *close, *q;
+		const struct mr_json *v = doc.root;
+		int as_json = 0;
+		for (q = p; q < (open ? open : p + strlen(p)); q++) {
+			if (q[0] == '\\' && (q[1] == 't' || q[1] == 'n'))
+				mr_buf_append(&out, q[1] == 't' ? "\t" : "\n", 1), q++;
+			else
+				mr_buf_append(&out, q, 1);
+		}
+		if (!open || !(close = strstr(open, "}}")))
+			break;
+		for (q = open + 2; *q == ' '; q++) {}
+		if (!strncmp(q, "json ", 5))
+			for (as_json = 1, q += 5; *q == ' '; q++) {}
+		if (*q != '.') {
+			fprintf(stderr, "Error: template: unsupported action \"%.*s\"\n",
+				(int)(close - open + 2), open);
+			mr_json_free(&doc);
+			mr_buf_free(&out);
+			return -1;
+		}
+		while (v && *q == '.' && q < close) {
+			char key[128];
+			size_t n = strcspn(q + 1, ". }");
+			snprintf(key, sizeof key, "%.*s", (int)n, q + 1);
+			q += 1 + n;
+			if (key[0])
+				v = mr_json_get(v, key);
+		}
+		if (as_json || (v && (v->type == MR_JSON_ARRAY || v->type == MR_JSON_OBJECT))) {
+			struct mr_jw w;
+			mr_jw_init(&w, &out, 0);
+			mr_jw_value(&w, v);
+		} else if (!v || v->type == MR_JSON_NULL) {
+			mr_buf_printf(&out, "<no value>");
+		} else if (v->type == MR_JSON_STRING || v->type == MR_JSON_NUMBER) {
+			mr_buf_append(&out, v->str, v->len);
+		} else {
+			mr_buf_printf(&out, "%s", v->type == MR_JSON_TRUE ? "true" : "false");
+		}
+		p = close + 2;
+	}
+	mr_buf_append(&out, "\n", 1);
+	fwrite(out.data, 1, out.len, stdout);
+	mr_json_free(&doc);
+	mr_buf_free(&out);
+	return 0;
+}
+
+/* `inspect`: a container first, then an image, as Docker resolves names. */
+static int cmd_inspect(struct cli *cl, int argc, char **argv)
+{
+	const char *type = NULL, *format = NULL;
+	struct cli_flag flags[] = {
+		{ "type", 1, &type, NULL, NULL, "Return JSON for specified type (container, image)" },
+		{ "f|format", 1, &format, NULL, NULL, "Format output using a Go-like template" },
+		{ 0 },
+	};
+	struct mr_store *st;
+	struct image_db db;
+	struct mr_buf out = { 0 };
+	struct mr_jw w;
+	int i, rc = 0, dbok;
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] NAME|ID [NAME|ID...]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 1, -1) < 0 || !(st = cli_store(cl)))
+		return CLI_EXIT_FAIL;
+	dbok = image_db_read(st, &db, &cl->err) == 0;
+	mr_jw_init(&w, &out, 4);
+	mr_jw_arr(&w);
+	for (i = 0; i < n; i++) {
+		char id[CTR_ID_LEN + 1];
+		struct ctr c;
+		struct image_rec *r;
+		struct mr_jw one;
+		struct mr_jw *jw = format ? &one : &w;
+		if (format) {
+			out.len = 0;
+			mr_jw_init(&one, &out, 0);
+		}
+		if ((!type || !strcmp(type, "container")) && ctr_find(st, argv[i], id, &cl->err) == 0 &&
+		    ctr_load(st, id, &c, &cl->err) == 0) {
+			cli_inspect_ctr(cl, jw, &c);
+			ctr_free(&c);
+		} else if ((!type || !strcmp(type, "image")) && dbok &&
+			   (r = image_db_find(&db, argv[i], &cl->err)) != NULL) {
+			if (cli_inspect_image(cl, jw, &db, r) < 0) {
+				util_print_err(&cl->err);
+				rc = 1;
+				continue;
+			}
+		} else {
+			fprintf(stderr, "Error: No such object: %s\n", argv[i]);
+			rc = 1;
+			continue;
+		}
+		if (format && cli_inspect_format(format, out.data, out.len) < 0)
+			rc = 1;
+	}
+	mr_jw_arr_end(&w);
+	if (!format)
+		printf("%s\n", out.data);
+	mr_buf_free(&out);
+	if (dbok)
+		image_db_free(&db);
+	return rc;
+}
+
+static int cmd_container_inspect(struct cli *cl, int argc, char **argv)
+{
+	struct cli_flag flags[] = { { 0 } };
+	struct mr_buf out = { 0 };
+	struct mr_jw w;
+	int i, rc = 0;
+	int n = cli_parse(cl, argc, argv, flags, 1, "CONTAINER [CONTAINER...]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 1, -1) < 0)
+		return CLI_EXIT_FAIL;
+	mr_jw_init(&w, &out, 4);
+	mr_jw_arr(&w);
+	for (i = 0; i < n; i++) {
+		struct ctr c;
+		if (cli_ctr(cl, argv[i], &c) < 0) {
+			rc = 1;
+			continue;
+		}
+		cli_inspect_ctr(cl, &w, &c);
+		ctr_free(&c);
+	}
+	mr_jw_arr_end(&w);
+	printf("%s\n", out.data);
+	mr_buf_free(&out);
+	return rc;
+}
+
+/* ---- ps ---- */
+
+struct ps_row {
+	struct ctr c;
+	struct ctr_info ci;
+};
+
+static int ps_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct ps_row *)b)->c.created, ((const struct ps_row *)a)->c.created);
+}
+
+/* Docker's COMMAND cell: Path and Args, cut to 20 characters with an
+ * ellipsis unless --no-trunc, quoted as Go's strconv.Quote does. */
+static void ps_command(const struct ctr *c, int no_trunc, struct mr_buf *out)
+{
+	struct mr_buf cmd = { 0 };
+	size_t i, runes = 0, cut = 0;
+	for (i = 0; i < c->entrypoint.n + c->cmd.n; i++)
+		mr_buf_printf(&cmd, "%s%s", i ? " " : "", i < c->entrypoint.n ? c->entrypoint.v[i] :
+			      c->cmd.v[i - c->entrypoint.n]);
+	mr_buf_append(&cmd, "", 0);
+	for (i = 0; i < cmd.len; i++)
+		if (((unsigned char)cmd.data[i] & 0xc0) != 0x80 && ++runes == 20)
+			cut = i;
+	if (!no_trunc && runes > 20)
+		cmd.len = cut, cmd.data[cut] = 0;
+	mr_buf_append(out, "\"", 1);
+	for (i = 0; i < cmd.len; i++) {
+		if (cmd.data[i] == '"' || cmd.data[i] == '\\')
+			mr_buf_append(out, "\\", 1);
+		mr_buf_append(out, cmd.data + i, 1);
+	}
+	if (!no_trunc && runes > 20)
+		mr_buf_append(out, "\xe2\x80\xa6", 3);
+	mr_buf_append(out, "\"", 1);
+	mr_buf_free(&cmd);
+}
+
+/* Value of one --format field ({{.Names}}), or -1 if unknown. */
+static int ps_field(const struct ps_row *r, const char *f, const char *arg, int no_trunc,
+		    struct mr_buf *out)
+{
+	char buf[96];
+	time_t created = 0, now = time(NULL);
+	size_t i;
+	util_parse_rfc3339(r->c.created, &created);
+	if (!strcmp(f, "ID")) {
+		mr_buf_printf(out, "%.*s", no_trunc ? CTR_ID_LEN : 12, r->c.id);
+	} else if (!strcmp(f, "Names")) {
+		mr_buf_printf(out, "%s", r->c.name);
+	} else if (!strcmp(f, "Image")) {
+		mr_buf_printf(out, "%s", r->c.image_ref);
+	} else if (!strcmp(f, "Command")) {
+		ps_command(&r->c, no_trunc, out);
+	} else if (!strcmp(f, "CreatedAt")) {
+		struct tm tm;
+		gmtime_r(&created, &tm);
+		strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S +0000 UTC", &tm);
+		mr_buf_printf(out, "%s", buf);
+	} else if (!strcmp(f, "RunningFor")) {
+		ctr_human_duration((long)(now - created), buf, sizeof buf);
+		mr_buf_printf(out, "%s ago", buf);
+	} else if (!strcmp(f, "Status")) {
+		ctr_status_string(&r->ci, now, buf, sizeof buf);
+		mr_buf_printf(out, "%s", buf);
+	} else if (!strcmp(f, "State")) {
+		mr_buf_printf(out, "%s", ctr_status_name(r->ci.status));
+	} else if (!strcmp(f, "Labels")) {
+		for (i = 0; i < r->c.labels.n; i++)
+			mr_buf_printf(out, "%s%s", i ? "," : "", r->c.labels.v[i]);
+	} else if (!strcmp(f, "Label")) {
+		for (i = 0; arg && i < r->c.labels.n; i++)
+			if (ctr_env_keylen(r->c.labels.v[i]) == strlen(arg) &&
+			    !strncmp(r->c.labels.v[i], arg, strlen(arg)) && r->c.labels.v[i][strlen(arg)])
+				mr_buf_printf(out, "%s", r->c.labels.v[i] + strlen(arg) + 1);
+	} else if (!strcmp(f, "Networks")) {
+		mr_buf_printf(out, "%s", r->c.network);
+	} else if (!strcmp(f, "Size")) {
+		mr_buf_printf(out, "0B");
+	} else if (strcmp(f, "Ports") && strcmp(f, "Mounts") && strcmp(f, "LocalVolumes")) {
+		return -1;
+	}
+	mr_buf_append(out, "", 0);
+	return 0;
+}
+
+static const char *ps_header(const char *f)
+{
+	static const char map[] =
+		"ID\0CONTAINER ID\0Names\0NAMES\0Image\0IMAGE\0Command\0COMMAND\0CreatedAt\0CREATED AT\0"
+		"RunningFor\0CREATED\0Status\0STATUS\0State\0STATE\0Labels\0LABELS\0Label\0LABEL\0"
+		"Networks\0NETWORKS\0Size\0SIZE\0Ports\0PORTS\0Mounts\0MOUNTS\0LocalVolumes\0LOCAL VOLUMES\0";
+	const char *p;
+	for (p = map; *p; p += strlen(p) + 1, p += strlen(p) + 1)
+		if (!strcmp(p, f))
+			return p + strlen(p) + 1;
+	return f;
+}
+
+/* Render a Go-style template ({{.Field}}, {{.Label "k"}}, \t \n escapes);
+ * row NULL renders the header. -1 (message printed) on an unknown field. */
+static int ps_render(const char *fmt, const struct ps_row *r, int no_trunc, struct mr_buf *out)
+{
+	const char *p = fmt;
+	while (*p) {
+		const char *open = strstr(p, "{{"), *close, *q;
+		char field[64], arg[128];
+		size_t n;
+		for (q = p; q < (open ? open : p + strlen(p)); q++) {
+			if (q[0] == '\\' && (q[1] == 't' || q[1] == 'n')) {
+				mr_buf_append(out, q[1] == 't' ? "\t" : "\n", 1);
+				q++;
+			} else {
+				mr_buf_append(out, q, 1);
+			}
+		}
+		if (!open)
+			break;
+		close = strstr(open, "}}");
+		if (!close) {
+			fprintf(stderr, "Error: template: unclosed action in \"%s\"\n", fmt);
+			return -1;
+		}
+		for (q = open + 2; *q == ' '; q++) {}
+		if (*q != '.') {
+			fprintf(stderr, "Error: template: unsupported action \"%.*s\"\n",
+				(int)(close - open + 2), open);
+			return -1;
+		}
+		n = strcspn(q + 1, " }");
+		snprintf(field, sizeof field, "%.*s", (int)n, q + 1);
+		arg[0] = 0;
+		for (q += 1 + n; *q == ' '; q++) {}
+		if (*q == '"')
+			snprintf(arg, sizeof arg, "%.*s", (int)strcspn(q + 1, "\""), q + 1);
+		if (!r)
+			mr_buf_printf(out, "%s", ps_header(field));
+		else if (ps_field(r, field, arg[0] ? arg : NULL, no_trunc, out) < 0) {
+			fprintf(stderr, "Error: template: can't evaluate field %s\n", field);
+			return -1;
+		}
+		p = close + 2;
+	}
+	mr_buf_append(out, "", 0);
+	return 0;
+}
+
+/* --filter: same key ORs, different keys AND (Docker's rule). */
+static int ps_match(const struct ps_row *r, const struct cli_list *filters)
+{
+	static const char keys[] = "id\0name\0status\0label\0ancestor\0exited\0";
+	const char *k;
+	for (k = keys; *k; k += strlen(k) + 1) {
+		size_t i, kl = strlen(k);
+		int any = 0, hit = 0;
+		for (i = 0; i < filters->count; i++) {
+			const char *f = filters->items[i], *v = f + kl + 1;
+			if (strncmp(f, k, kl) || f[kl] != '=')
+				continue;
+			any = 1;
+			if (!strcmp(k, "id")) {
+				hit |= !strncmp(r->c.id, v, strlen(v));
+			} else if (!strcmp(k, "name")) {
+				char pat[CTR_NAME_MAX];
+				size_t pl;
+				int head = *v == '^';
+				snprintf(pat, sizeof pat, "%s", v + head);
+				pl = strlen(pat);
+				if (pl && pat[pl - 1] == '$')
+					pat[--pl] = 0, hit |= head ? !strcmp(r->c.name, pat) :
+						util_ends_with(r->c.name, pat);
+				else
+					hit |= head ? util_starts_with(r->c.name, pat) :
+						strstr(r->c.name, pat) != NULL;
+			} else if (!strcmp(k, "status")) {
+				hit |= !strcmp(v, ctr_status_name(r->ci.status));
+			} else if (!strcmp(k, "label")) {
+				size_t j;
+				for (j = 0; j < r->c.labels.n; j++)
+					hit |= strchr(v, '=') ? !strcmp(r->c.labels.v[j], v) :
+						ctr_env_keylen(r->c.labels.v[j]) == strlen(v) &&
+						!strncmp(r->c.labels.v[j], v, strlen(v));
+			} else if (!strcmp(k, "ancestor")) {
+				hit |= !strcmp(r->c.image_ref, v) || !strncmp(r->c.image + 7, v, strlen(v)) ||
+				       !strcmp(r->c.image, v);
+			} else {
+				hit |= r->ci.status == CTR_EXITED && r->ci.st.exit_code == atoi(v);
+			}
+		}
+		if (any && !hit)
+			return 0;
+	}
+	return 1;
+}
+
+/* Every container of the store, newest first. */
+static struct ps_row *ps_list(struct mr_store *st, size_t *count)
+{
+	int fd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	struct ps_row *rows = NULL;
+	size_t n = 0;
+	struct mr_err ignored;
+	if (!d && fd >= 0)
+		close(fd);
+	while (d && (de = readdir(d)) != NULL) {
+		if (!ctr_is_id(de->d_name))
+			continue;
+		rows = util_xrealloc(rows, (n + 1) * sizeof *rows);
+		if (ctr_load(st, de->d_name, &rows[n].c, &ignored) < 0) {
+			ctr_free(&rows[n].c);
+			continue;
+		}
+		ctr_info_get(st, de->d_name, &rows[n].ci);
+		n++;
+	}
+	if (d)
+		closedir(d);
+	if (n)
+		qsort(rows, n, sizeof *rows, ps_cmp);
+	*count = n;
+	return rows;
+}
+
+static int cmd_ps(struct cli *cl, int argc, char **argv)
+{
+	int all = 0, quiet = 0, no_trunc = 0, latest = 0, rc = 0;
+	const char *format = NULL, *last = NULL;
+	struct cli_list filters = { 0 };
+	struct cli_flag flags[] = {
+		{ "a|all", 0, NULL, &all, NULL, "Show all containers (default shows just running)" },
+		{ "q|quiet", 0, NULL, &quiet, NULL, "Only display container IDs" },
+		{ "no-trunc", 0, NULL, &no_trunc, NULL, "Don't truncate output" },
+		{ "f|filter", 1, NULL, NULL, &filters, "Filter output based on conditions provided" },
+		{ "format", 1, &format, NULL, NULL, "Format output using a Go-like template" },
+		{ "l|latest", 0, NULL, &latest, NULL, "Show the latest created container" },
+		{ "n|last", 1, &last, NULL, NULL, "Show n last created containers" },
+		{ "s|size", 0, NULL, NULL, NULL, "Display total file sizes" },
+		{ 0 },
+	};
+	struct mr_store *st;
+	struct ps_row *rows;
+	struct cli_table t = { 7, 0, NULL, { 0 } };
+	struct mr_buf line = { 0 };
+	size_t i, count, shown = 0, limit = (size_t)-1;
+	int table = 0;
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
+		return CLI_EXIT_FAIL;
+	for (i = 0; i < filters.count; i++)
+		if (!strchr(filters.items[i], '=') || (strncmp(filters.items[i], "id=", 3) &&
+		    strncmp(filters.items[i], "name=", 5) && strncmp(filters.items[i], "status=", 7) &&
+		    strncmp(filters.items[i], "label=", 6) && strncmp(filters.items[i], "ancestor=", 9) &&
+		    strncmp(filters.items[i], "exited=", 7))) {
+			fprintf(stderr, "Error: invalid filter '%s'\n", filters.items[i]);
+			return CLI_EXIT_FAIL;
+		}
+	if (latest)
+		limit = 1;
+	if (last)
+		limit = (size_t)atol(last);
+	if (latest || last)
+		all = 1;
+	if (format && util_starts_with(format, "table")) {
+		table = 1;
+		format += 5;
+		while (*format == ' ')
+			format++;
+	}
+	rows = ps_list(st, &count);
+	if (!quiet && (!format || table)) {
+		if (format) {
+			if (ps_render(format, NULL, no_trunc, &line) < 0) {
+				rc = CLI_EXIT_FAIL;
+				goto out;
+			}
+		} else {
+			static const char *const head[] = { "CONTAINER ID", "IMAGE", "COMMAND", "CREATED",
+							    "STATUS", "PORTS", "NAMES" };
+			cli_table_add(&t, head);
+		}
+	}
+	if (format && table && !quiet) {
+		/* the table's columns are the template's tab-separated cells */
+		t.ncols = 1;
+		for (i = 0; i < line.len; i++)
+			t.ncols += line.data[i] == '\t';
+		if (t.ncols > 12)
+			t.ncols = 12;
+	}
+	for (i = 0; i < count && shown < limit; i++) {
+		struct ps_row *r = &rows[i];
+		if (!all && r->ci.status != CTR_RUNNING && r->ci.status != CTR_RESTARTING &&
+		    !filters.count)
+			continue;
+		if (!ps_match(r, &filters))
+			continue;
+		shown++;
+		if (quiet) {
+			printf("%.*s\n", no_trunc ? CTR_ID_LEN : 12, r->c.id);
+		} else if (format) {
+			struct mr_buf b = { 0 };
+			if (ps_render(format, r, no_trunc, &b) < 0) {
+				mr_buf_free(&b);
+				rc = CLI_EXIT_FAIL;
+				break;
+			}
+			if (!table) {
+				printf("%s\n", b.data);
+			} else {
+				const char *cells[12];
+				size_t k = 0;
+				char *p = b.data;
+				if (t.ncols && !t.nrows) {
+					char *h = line.data;
+					for (k = 0; k < t.ncols; k++) {
+						cells[k] = h ? h : "";
+						h = h ? strchr(h, '\t') : NULL;
+						if (h)
+							*h++ = 0;
+					}
+					cli_table_add(&t, cells);
+				}
+				for (k = 0; k < t.ncols; k++) {
+					cells[k] = p ? p : "";
+					p = p ? strchr(p, '\t') : NULL;
+					if (p)
+						*p++ = 0;
+				}
+				cli_table_add(&t, cells);
+			}
+			mr_buf_free(&b);
+		} else {
+			struct mr_buf cells[7];
+			const char *row[7];
+			static const char fields[] = "ID\0Image\0Command\0RunningFor\0Status\0Ports\0Names\0";
+			const char *f = fields;
+			size_t k;
+			for (k = 0; k < 7; k++, f += strlen(f) + 1) {
+				memset(&cells[k], 0, sizeof cells[k]);
+				ps_field(r, f, NULL, no_trunc, &cells[k]);
+				row[k] = cells[k].data ? cells[k].data : "";
+			}
+			cli_table_add(&t, row);
+			for (k = 0; k < 7; k++)
+				mr_buf_free(&cells[k]);
+		}
+	}
+	if (table && !t.nrows && line.data) {
+		/* only the header */
+		const char *cells[12];
+		char *h = line.data;
+		size_t k;
+		for (k = 0; k < t.ncols; k++) {
+			cells[k] = h ? h : "";
+			h = h ? strchr(h, '\t') : NULL;
+			if (h)
+				*h++ = 0;
+		}
+		cli_table_add(&t, cells);
+	}
+	cli_table_print(&t);
+out:
+	for (i = 0; i < count; i++)
+		ctr_free(&rows[i].c);
+	free(rows);
+	free(filters.items);
+	mr_buf_free(&line);
+	return rc;
+}
+
+/* ---- top, stats ---- */
+
+/* Fields of /proc/PID/stat after the command name (field 3 = index 0). */
+static int proc_stat_fields(pid_t pid, unsigned long long *f, int max)
+{
+	char path[32], buf[1024], *p;
+	int fd, i = 0;
+	ssize_t n;
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = util_read_full(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0 || !(p = strrchr((buf[n] = 0, buf), ')')))
+		return -1;
+	for (p += 2; i < max && *p; i++) {
+		f[i] = *p >= '0' && *p <= '9' ? strtoull(p, NULL, 10) : (unsigned long long)*p;
+		p += strcspn(p, " ");
+		p += *p == ' ';
+	}
+	return i;
+}
+
+static int cmd_top(struct cli *cl, int argc, char **argv)
+{
+	struct cli_flag flags[] = { { 0 } };
+	static const char *const head[] = { "UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD" };
+	struct cli_table t = { 8, 0, NULL, { 0 } };
+	struct ctr c;
+	struct ctr_info ci;
+	pid_t *pids;
+	size_t count, i;
+	long hz = sysconf(_SC_CLK_TCK);
+	time_t now = time(NULL), boot = 0;
+	struct timespec up;
+	int n = cli_parse(cl, argc, argv, flags, 0, "CONTAINER [ps OPTIONS]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 1, 1) < 0 || cli_ctr(cl, argv[0], &c) < 0)
+		return CLI_EXIT_FAIL;
+	ctr_info_get(&cl->store, c.id, &ci);
+	if (ci.status != CTR_RUNNING) {
+		fprintf(stderr, "Error: container %s is not running\n", c.id);
+		ctr_free(&c);
+		return CLI_EXIT_FAIL;
+	}
+	clock_gettime(CLOCK_BOOTTIME, &up);
+	boot = now - up.tv_sec;
+	pids = cg_pids(c.id, ci.pid, &count);
+	cli_table_add(&t, head);
+	for (i = 0; i < count; i++) {
+		unsigned long long f[20];
+		char uid[24] = "?", ppid[24], pid[24], cpu[8], stime[16], tty[16], tm[24];
+		char path[48], buf[4096];
+		struct mr_buf cmd = { 0 };
+		const char *row[8];
+		struct tm lt, ln;
+		time_t started;
+		unsigned long long secs;
+		ssize_t r;
+		int fd;
+		if (proc_stat_fields(pids[i], f, 20) < 20)
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/status", (int)pids[i]);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+			char *u;
+			r = util_read_full(fd, buf, sizeof buf - 1);
+			close(fd);
+			buf[r > 0 ? r : 0] = 0;
+			if ((u = strstr(buf, "\nUid:")) != NULL) {
+				long v = strtol(u + 5, NULL, 10);
+				if (v == 0)
+					snprintf(uid, sizeof uid, "root");
+				else
+					snprintf(uid, sizeof uid, "%ld", v);
+			}
+		}
+		snprintf(pid, sizeof pid, "%d", (int)pids[i]);
+		snprintf(ppid, sizeof ppid, "%llu", f[1]);
+		secs = (f[11] + f[12]) / (unsigned long long)hz;
+		started = boot + (time_t)(f[19] / (unsigned long long)hz);
+		snprintf(cpu, sizeof cpu, "%llu", now > started ?
+			 (f[11] + f[12]) * 100 / (unsigned long long)hz / (unsigned long long)(now - started) : 0);
+		localtime_r(&started, &lt);
+		localtime_r(&now, &ln);
+		if (lt.tm_yday == ln.tm_yday && lt.tm_year == ln.tm_year)
+			strftime(stime, sizeof stime, "%H:%M", &lt);
+		else
+			strftime(stime, sizeof stime, "%b%d", &lt);
+		if ((f[4] >> 8 & 0xfff) == 136)
+			snprintf(tty, sizeof tty, "pts/%llu", (f[4] & 0xff) | ((f[4] >> 12) & 0xfff00));
+		else
+			snprintf(tty, sizeof tty, "?");
+		snprintf(tm, sizeof tm, "%02llu:%02llu:%02llu", secs / 3600, secs / 60 % 60, secs % 60);
+		snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pids[i]);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+			while ((r = read(fd, buf, sizeof buf)) > 0)
+				mr_buf_append(&cmd, buf, (size_t)r);
+			close(fd);
+		}
+		for (r = 0; cmd.data && (size_t)r + 1 < cmd.len; r++)
+			if (!cmd.data[r])
+				cmd.data[r] = ' ';
+		if (!cmd.len) {
+			snprintf(path, sizeof path, "/proc/%d/comm", (int)pids[i]);
+			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+				r = read(fd, buf, sizeof buf - 1);
+				close(fd);
+				buf[r > 0 ? r - 1 : 0] = 0;
+				mr_buf_printf(&cmd, "[%s]", buf);
+			}
+		}
+		row[0] = uid; row[1] = pid; row[2] = ppid; row[3] = cpu; row[4] = stime;
+		row[5] = tty; row[6] = tm; row[7] = cmd.data ? cmd.data : "";
+		cli_table_add(&t, row);
+		mr_buf_free(&cmd);
+	}
+	cli_table_print(&t);
+	free(pids);
+	ctr_free(&c);
+	return 0;
+}
+
+/* Docker's binary sizes ("1.5MiB") for memory in stats. */
+static void cli_bytes_size(uint64_t n, char *out, size_t size)
+{
+	static const char units[][4] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	int u = 0;
+	while (v >= 1024 && u < 4)
+		v /= 1024, u++;
+	snprintf(out, size, "%.4g%s", v, units[u]);
+}
+
+struct stats_sample {
+	uint64_t cpu_ns, mem, limit, pids, rx, tx;
+	struct timespec at;
+};
+
+static void stats_sample(const struct ctr *c, pid_t pid, struct stats_sample *s)
+{
+	uint64_t v = 0, inactive = 0;
+	char path[48], buf[4096], *p;
+	int fd, v2 = cg_version() == 2;
+	ssize_t n;
+	memset(s, 0, sizeof s[0]);
+	clock_gettime(CLOCK_MONOTONIC, &s->at);
+	if (v2) {
+		if (cg_read_u64("", c->id, "cpu.stat", "usage_usec", &v) == 0)
+			s->cpu_ns = v * 1000;
+		cg_read_u64("", c->id, "memory.current", NULL, &s->mem);
+		cg_read_u64("", c->id, "memory.stat", "inactive_file", &inactive);
+		cg_read_u64("", c->id, "memory.max", NULL, &s->limit);
+		cg_read_u64("", c->id, "pids.current", NULL, &s->pids);
+	} else {
+		cg_read_u64("cpuacct", c->id, "cpuacct.usage", NULL, &s->cpu_ns);
+		cg_read_u64("memory", c->id, "memory.usage_in_bytes", NULL, &s->mem);
+		cg_read_u64("memory", c->id, "memory.stat", "total_inactive_file", &inactive);
+		cg_read_u64("memory", c->id, "memory.limit_in_bytes", NULL, &s->limit);
+		cg_read_u64("pids", c->id, "pids.current", NULL, &s->pids);
+	}
+	s->mem = s->mem > inactive ? s->mem - inactive : s->mem;
+	{
+		long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+		uint64_t total = pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : 0;
+		if (!s->limit || s->limit > total)
+			s->limit = total;
+	}
+	snprintf(path, sizeof path, "/proc/%d/net/dev", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd >= 0 ? util_read_full(fd, buf, sizeof buf - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	for (p = strchr(buf, '\n'); p && (p = strchr(p + 1, '\n')) != NULL;) {
+		unsigned long long f[9];
+		char *colon = strchr(p, ':');
+		const char *name = p + 1 + strspn(p + 1, " ");
+		if (!colon || !strncmp(name, "lo:", 3))
+			continue;
+		if (sscanf(colon + 1, "%llu %llu %llu %llu %llu %llu %llu %llu %llu", &f[0], &f[1],
+			   &f[2], &f[3], &f[4], &f[5], &f[6], &f[7], &f[8]) == 9) {
+			s->rx += f[0];
+			s->tx += f[8];
+		}
+	}
+}
+
+static int cmd_stats(struct cli *cl, int argc, char **argv)
+{
+	int no_stream = 0, all = 0, no_trunc = 0;
+	struct cli_flag flags[] = {
+		{ "no-stream", 0, NULL, &no_stream, NULL, "Disable streaming stats and only pull the first result" },
+		{ "a|all", 0, NULL, &all, NULL, "Show all containers (default shows just running)" },
+		{ "no-trunc", 0, NULL, &no_trunc, NULL, "Do not truncate output" },
+		{ 0 },
+	};
+	static const char *const head[] = { "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT",
+					    "MEM %", "NET I/O", "BLOCK I/O", "PIDS" };
+	struct mr_store *st;
+	struct ps_row *rows;
+	struct stats_sample *a, *b;
+	size_t count, i;
+	int k, rc = 0;
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] [CONTAINER...]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (!(st = cli_store(cl)))
+		return CLI_EXIT_FAIL;
+	rows = ps_list(st, &count);
+	/* keep the containers asked for (or the running ones) */
+	for (i = 0; i < count; i++) {
+		int keep = n == 0 ? all || rows[i].ci.status == CTR_RUNNING : 0;
+		for (k = 0; k < n; k++) {
+			char id[CTR_ID_LEN + 1];
+			struct mr_err ignored;
+			if (ctr_find(st, argv[k], id, &ignored) == 0 && !strcmp(id, rows[i].c.id))
+				keep = 1;
+		}
+		rows[i].c.init = (unsigned char)keep;
+	}
+	for (k = 0; k < n; k++) {
+		char id[CTR_ID_LEN + 1];
+		if (ctr_find(st, argv[k], id, &cl->err) < 0) {
+			util_print_err(&cl->err);
+			rc = 1;
+		}
+	}
+	a = util_xcalloc(count, sizeof *a);
+	b = util_xcalloc(count, sizeof *b);
+	for (;;) {
+		struct cli_table t = { 8, 0, NULL, { 0 } };
+		for (i = 0; i < count; i++)
+			if (rows[i].c.init && rows[i].ci.status == CTR_RUNNING)
+				stats_sample(&rows[i].c, rows[i].ci.pid, &a[i]);
+		usleep(no_stream ? 250000 : 1000000);
+		cli_table_add(&t, head);
+		for (i = 0; i < count; i++) {
+			char id[72], cpu[16], mem[48], memp[16], net[48], pids[24], x[16], y[16];
+			const char *row[8];
+			double dt;
+			if (!rows[i].c.init)
+				continue;
+			if (rows[i].ci.status == CTR_RUNNING) {
+				stats_sample(&rows[i].c, rows[i].ci.pid, &b[i]);
+				dt = (double)(b[i].at.tv_sec - a[i].at.tv_sec) * 1e9 +
+				     (double)(b[i].at.tv_nsec - a[i].at.tv_nsec);
+				snprintf(cpu, sizeof cpu, "%.2f%%", dt > 0 && b[i].cpu_ns >= a[i].cpu_ns ?
+					 (double)(b[i].cpu_ns - a[i].cpu_ns) / dt * 100 : 0.0);
+				cli_bytes_size(b[i].mem, x, sizeof x);
+				cli_bytes_size(b[i].limit, y, sizeof y);
+				snprintf(mem, sizeof mem, "%s / %s", x, y);
+				snprintf(memp, sizeof memp, "%.2f%%", b[i].limit ?
+					 (double)b[i].mem * 100 / (double)b[i].limit : 0.0);
+				util_human_size(b[i].rx, x, sizeof x);
+				util_human_size(b[i].tx, y, sizeof y);
+				snprintf(net, sizeof net, "%s / %s", x, y);
+				snprintf(pids, sizeof pids, "%llu", (unsigned long long)b[i].pids);
+			} else {
+				snprintf(cpu, sizeof cpu, "0.00%%");
+				snprintf(mem, sizeof mem, "0B / 0B");
+				snprintf(memp, sizeof memp, "0.00%%");
+				snprintf(net, sizeof net, "0B / 0B");
+				snprintf(pids, sizeof pids, "0");
+			}
+			snprintf(id, sizeof id, "%.*s", no_trunc ? CTR_ID_LEN : 12, rows[i].c.id);
+			row[0] = id; row[1] = rows[i].c.name; row[2] = cpu; row[3] = mem;
+			row[4] = memp; row[5] = net; row[6] = "0B / 0B"; row[7] = pids;
+			cli_table_add(&t, row);
+		}
+		if (!no_stream)
+			printf("\033[2J\033[H");
+		cli_table_print(&t);
+		fflush(stdout);
+		if (no_stream)
+			break;
+		for (i = 0; i < count; i++)
+			ctr_info_get(st, rows[i].c.id, &rows[i].ci);
+	}
+	free(a);
+	free(b);
+	for (i = 0; i < count; i++)
+		ctr_free(&rows[i].c);
+	free(rows);
+	return rc;
+}
+
+/* ---- rename, prune ---- */
+
+static int cmd_rename(struct cli *cl, int argc, char **argv)
+{
+	struct cli_flag flags[] = { { 0 } };
+	struct ctr c;
+	char old[CTR_NAME_MAX];
+	const char *name;
+	int rc = CLI_EXIT_FAIL;
+	int n = cli_parse(cl, argc, argv, flags, 1, "CONTAINER NEW_NAME");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 2, 2) < 0)
+		return CLI_EXIT_FAIL;
+	name = argv[1][0] == '/' ? argv[1] + 1 : argv[1];
+	if (!ctr_name_valid(name)) {
+		fprintf(stderr, "Error: Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] "
+			"are allowed\n", argv[1]);
+		return CLI_EXIT_FAIL;
+	}
+	if (cli_ctr(cl, argv[0], &c) < 0)
+		return CLI_EXIT_FAIL;
+	if (!strcmp(c.name, name)) {
+		fprintf(stderr, "Error: Renaming a container with the same name as its current name\n");
+		ctr_free(&c);
+		return CLI_EXIT_FAIL;
+	}
+	snprintf(old, sizeof old, "%s", c.name);
+	if (mr_store_lock(&cl->store, &cl->err) == 0) {
+		if (ctr_name_claim(&cl->store, name, c.id, &cl->err) == 0) {
+			snprintf(c.name, sizeof c.name, "%s", name);
+			if (ctr_save(&cl->store, &c, -1, &cl->err) == 0) {
+				ctr_name_release(&cl->store, old, c.id);
+				rc = 0;
+			} else {
+				ctr_name_release(&cl->store, name, c.id);
+			}
+		}
+		mr_store_unlock(&cl->store);
+	}
+	if (rc)
+		util_print_err(&cl->err);
+	ctr_free(&c);
+	return rc;
+}
+
+/* Bytes used by a folder (its own filesystem only). */
+static uint64_t cli_du(int dirfd)
+{
+	DIR *d = fdopendir(dirfd);
+	struct dirent *de;
+	uint64_t sum = 0;
+	if (!d) {
+		close(dirfd);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct stat sb;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    fstatat(dirfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		sum += (uint64_t)sb.st_blocks * 512;
+		if (S_ISDIR(sb.st_mode)) {
+			int fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd >= 0)
+				sum += cli_du(fd);
+		}
+	}
+	closedir(d);
+	return sum;
+}
+
+static int cmd_container_prune(struct cli *cl, int argc, char **argv)
+{
+	int force = 0;
+	struct cli_list filters = { 0 };
+	struct cli_flag flags[] = {
+		{ "f|force", 0, NULL, &force, NULL, "Do not prompt for confirmation" },
+		{ "filter", 1, NULL, NULL, &filters, "Provide filter values (label=...)" },
+		{ 0 },
+	};
+	struct mr_store *st;
+	struct ps_row *rows;
+	size_t count, i;
+	uint64_t reclaimed = 0;
+	char size[32];
+	int any = 0;
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 0, 0) < 0)
+		return CLI_EXIT_FAIL;
+	if (!force && !cli_confirm("all stopped containers"))
+		return 0;
+	if (!(st = cli_store(cl)))
+		return CLI_EXIT_FAIL;
+	rows = ps_list(st, &count);
+	for (i = 0; i < count; i++) {
+		struct ctr_owner o;
+		int dfd;
+		if ((rows[i].ci.status != CTR_EXITED && rows[i].ci.status != CTR_CREATED) ||
+		    !ps_match(&rows[i], &filters))
+			continue;
+		memset(&o, 0, sizeof o);
+		o.st = st;
+		o.c = &rows[i].c;
+		o.dirfd = o.lockfd = o.rfd = -1;
+		if (ctr_owner_take(&o, 0, &cl->err) < 0) {
+			ctr_disown(&o);
+			continue;
+		}
+		dfd = fcntl(o.dirfd, F_DUPFD_CLOEXEC, 3);
+		{
+			uint64_t du = dfd >= 0 ? cli_du(dfd) : 0;
+			if (ctr_remove(st, &rows[i].c, &cl->err) == 0) {
+				if (!any++)
+					printf("Deleted Containers:\n");
+				printf("%s\n", rows[i].c.id);
+				reclaimed += du;
+			} else {
+				util_print_err(&cl->err);
+			}
+		}
+		ctr_disown(&o);
+	}
+	util_human_size(reclaimed, size, sizeof size);
+	printf("%sTotal reclaimed space: %s\n", any ? "\n" : "", size);
+	for (i = 0; i < count; i++)
+		ctr_free(&rows[i].c);
+	free(rows);
+	free(filters.items);
+	return 0;
+}
+
+/* ---- exec ---- */
+
+static int cmd_exec(struct cli *cl, int argc, char **argv)
+{
+	struct exec_opts o;
+	struct cli_list env = { 0 }, env_file = { 0 };
+	struct cli_flag flags[] = {
+		{ "d|detach", 0, NULL, &o.detach, NULL, "Detached mode: run command in the background" },
+		{ "i|interactive", 0, NULL, &o.interactive, NULL, "Keep STDIN open even if not attached" },
+		{ "t|tty", 0, NULL, &o.tty, NULL, "Allocate a pseudo-TTY" },
+		{ "e|env", 1, NULL, NULL, &env, "Set environment variables" },
+		{ "env-file", 1, NULL, NULL, &env_file, "Read in a file of environment variables" },
+		{ "w|workdir", 1, &o.workdir, NULL, NULL, "Working directory inside the container" },
+		{ "u|user", 1, &o.user, NULL, NULL, "Username or UID (format: \"<name|uid>[:<group|gid>]\")" },
+		{ "privileged", 0, NULL, &o.privileged, NULL, "Give extended privileges to the command" },
+		{ 0 },
+	};
+	struct ctr c, tmp;
+	struct ctr_info ci;
+	size_t i;
+	int k, rc;
+	int n;
+	memset(&o, 0, sizeof o);
+	n = cli_parse(cl, argc, argv, flags, 0, "[OPTIONS] CONTAINER COMMAND [ARG...]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 2, -1) < 0)
+		return CLI_EXIT_FAIL;
+	if (o.tty && o.interactive && !isatty(0)) {
+		fprintf(stderr, "the input device is not a TTY\n");
+		return CLI_EXIT_FAIL;
+	}
+	exec_sealed_self();
+	cli_std_fds();
+	if (cli_ctr(cl, argv[0], &c) < 0)
+		return CLI_EXIT_FAIL;
+	ctr_info_get(&cl->store, c.id, &ci);
+	if (ci.status != CTR_RUNNING) {
+		fprintf(stderr, "Error: container %s is not running\n", c.id);
+		ctr_free(&c);
+		return CLI_EXIT_FAIL;
+	}
+	/* -e and --env-file values, resolved the way `run` does */
+	ctr_init(&tmp);
+	for (i = 0; i < env_file.count; i++)
+		if (ctr_env_file(&tmp, env_file.items[i], &cl->err) < 0) {
+			util_print_err(&cl->err);
+			ctr_free(&tmp);
+			ctr_free(&c);
+			return CLI_EXIT_FAIL;
+		}
+	for (i = 0; i < env.count; i++)
+		ctr_env_add_arg(&tmp, env.items[i]);
+	o.env = tmp.env;
+	for (k = 1; k < n; k++)
+		ctr_list_add(&o.cmd, argv[k]);
+	if (!o.user)
+		o.user = c.user;
+	if (!o.workdir)
+		o.workdir = c.workdir;
+	fflush(stdout);
+	rc = exec_run(&cl->store, &c, ci.pid, ci.pid_start, &o, &cl->err);
+	if (rc >= 125 && rc <= 127 && cl->err.msg[0])
+		util_print_err(&cl->err);
+	ctr_list_free(&o.cmd);
+	ctr_free(&tmp);
+	ctr_free(&c);
+	free(env.items);
+	free(env_file.items);
+	return rc;
+}
+
+/* `__monitor ID REPORT_FD DELAY_MS RESTARTS` (internal: see ctr_start_detached). */
+static int cmd_monitor(struct cli *cl, int argc, char **argv)
+{
+	struct ctr c;
+	struct mr_store *st;
+	int rc;
+	if (argc != 4 || !ctr_is_id(argv[0]) || !(st = cli_store(cl)))
+		return CLI_EXIT_FAIL;
+	if (ctr_load(st, argv[0], &c, &cl->err) < 0) {
+		int fd = atoi(argv[1]);
+		if (fd > 2) {
+			char msg[sizeof cl->err.msg + 8];
+			int len = snprintf(msg, sizeof msg, "125 %s", cl->err.msg);
+			if (write(fd, msg, (size_t)len) < 0) { /* the CLI is gone */ }
+		}
+		return CLI_EXIT_FAIL;
+	}
+	rc = ctr_monitor(st, &c, atoi(argv[1]), (unsigned)atoi(argv[2]), atoi(argv[3]));
+	ctr_free(&c);
+	return rc;
+}
+
+/* ---- info ---- */
+
+static int cmd_info(struct cli *cl, int argc, char **argv)
+{
+	struct cli_flag flags[] = { { 0 } };
+	struct mr_store *st;
+	struct ps_row *rows;
+	struct image_db db = { 0 };
+	struct utsname u;
+	size_t count, i, running = 0, stopped = 0;
+	char mem[32];
+	const char *driver;
+	int v, n = cli_parse(cl, argc, argv, flags, 1, "");
+	long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
+		return CLI_EXIT_FAIL;
+	rows = ps_list(st, &count);
+	for (i = 0; i < count; i++) {
+		running += rows[i].ci.status == CTR_RUNNING;
+		stopped += rows[i].ci.status == CTR_EXITED || rows[i].ci.status == CTR_CREATED;
+		ctr_free(&rows[i].c);
+	}
+	free(rows);
+	image_db_read(st, &db, &cl->err);
+	driver = rootfs_driver(st);
+	uname(&u);
+	v = cg_version();
+	printf("Client:\n Version:    %s\n Features:   ", MINIRUN_VERSION);
+	cli_print_features();
+	printf("\nServer:\n Containers: %zu\n  Running: %zu\n  Paused: 0\n  Stopped: %zu\n"
+	       " Images: %zu\n Server Version: %s (daemonless)\n Storage Driver: %s\n",
+	       count, running, stopped, db.nrecs, MINIRUN_VERSION, driver);
+	printf("  Overlay compiled in: %s\n", MINIRUN_WITH_OVERLAY ? "yes" : "no");
+	printf(" Logging Driver: local (max-size %uk, max-file %d by default)\n",
+	       CTR_LOG_MAX_SIZE >> 10, CTR_LOG_MAX_FILE);
+	printf(" Cgroup Driver: cgroupfs\n Cgroup Version: %s\n",
+	       v == 2 ? "2" : v == 1 ? (cg_is_mounted("unified") ? "1 (hybrid: v1 controllers, "
+					   "cgroup2 at " CG_ROOT "/unified for tracking)" : "1") : "none");
+	printf(" Kernel Version: %s\n Operating System: %s\n OSType: linux\n Architecture: %s\n",
+	       u.release, u.sysname, u.machine);
+	printf(" CPUs: %ld\n", sysconf(_SC_NPROCESSORS_ONLN));
+	util_human_size(pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : 0, mem, sizeof mem);
+	printf(" Total Memory: %s\n Docker Root Dir: %s\n Run Dir: %s\n", mem, st->root, st->rundir);
+	{
+		int fd = open("/", O_PATH | O_CLOEXEC), o2;
+		struct mr_err ignored;
+		o2 = fd >= 0 ? compat_openat2(fd, ".", O_PATH, 0, RESOLVE_IN_ROOT) : -1;
+		printf(" Kernel Features:\n  openat2: %s\n", o2 >= 0 ? "yes" : "no");
+		if (o2 >= 0)
+			close(o2);
+		if (fd >= 0)
+			close(fd);
+		(void)ignored;
+	}
+#ifdef SYS_pidfd_open
+	{
+		int pfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+		printf("  pidfd: %s\n", pfd >= 0 ? "yes" : "no");
+		if (pfd >= 0)
+			close(pfd);
+	}
+#endif
+	printf("  cgroup namespace: %s\n", access("/proc/self/ns/cgroup", F_OK) == 0 ? "yes" : "no");
+	printf("  overlay filesystem: %s\n", !strcmp(driver, "overlay") ? "yes" : "no (copy driver)");
+	image_db_free(&db);
+	return 0;
+}
+
+/* `container SUBCOMMAND`: Docker's management command form. */
+static int cmd_container(struct cli *cl, int argc, char **argv)
+{
+	static const struct cli_command subs[] = {
+		{ "create", cmd_create, "Create a new container" },
+		{ "exec", cmd_exec, "Execute a command in a running container" },
+		{ "inspect", cmd_container_inspect, "Display detailed information on one or more containers" },
+		{ "kill", cmd_kill, "Kill one or more running containers" },
+		{ "logs", cmd_logs, "Fetch the logs of a container" },
+		{ "ls", cmd_ps, "List containers" },
+		{ "port", cmd_port, "List port mappings or a specific mapping for the container" },
+		{ "prune", cmd_container_prune, "Remove all stopped containers" },
+		{ "rename", cmd_rename, "Rename a container" },
+		{ "restart", cmd_restart, "Restart one or more containers" },
+		{ "rm", cmd_rm, "Remove one or more containers" },
+		{ "run", cmd_run, "Create and run a new container from an image" },
+		{ "start", cmd_start, "Start one or more stopped containers" },
+		{ "stats", cmd_stats, "Display a live stream of container(s) resource usage statistics" },
+		{ "stop", cmd_stop, "Stop one or more running containers" },
+		{ "top", cmd_top, "Display the running processes of a container" },
+		{ "wait", cmd_wait, "Block until one or more containers stop, then print their exit codes" },
+		{ NULL, NULL, NULL },
+	};
+	return cli_subcommand(cl, "container", subs, argc, argv);
+}
 /* ---- [20] CLI: volume commands (create, ls, inspect, rm, prune) ---- */
 
 static int cmd_volume_create(struct cli *c, int argc, char **argv)
@@ -6830,30 +16559,715 @@ static int cmd_volume(struct cli *c, int argc, char **argv)
 	return cli_subcommand(c, "volume", subs, argc, argv);
 }
 
+/* ---- [20] CLI: registry commands (pull, login, logout) ---- */
+
+#if MINIRUN_WITH_PULL
+#include <termios.h>
+
+/* Join a repeated flag's values with commas (the insecure registry list). */
+static char *cli_join(const struct cli_list *l)
+{
+	struct mr_buf b = { 0 };
+	size_t i;
+	mr_buf_append(&b, NULL, 0);
+	for (i = 0; i < l->count; i++)
+		mr_buf_printf(&b, "%s%s", i ? "," : "", l->items[i]);
+	return b.data;
+}
+
+/* A line from the terminal, without echo when `secret` (passwords). */
+static int cli_prompt(const char *what, int secret, char *out, size_t size)
+{
+	struct termios old, raw;
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC), rc = -1, quiet = 0;
+	ssize_t n = 0;
+	if (fd < 0)
+		return -1;
+	if (util_write_all(fd, what, strlen(what)) < 0)
+		goto out;
+	if (secret && tcgetattr(fd, &old) == 0) {
+		raw = old;
+		raw.c_lflag &= ~(tcflag_t)ECHO;
+		quiet = tcsetattr(fd, TCSAFLUSH, &raw) == 0;
+	}
+	while ((size_t)n < size - 1) {
+		ssize_t r = read(fd, out + n, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || out[n] == '\n')
+			break;
+		n++;
+	}
+	out[n] = 0;
+	if (quiet) {
+		tcsetattr(fd, TCSAFLUSH, &old);
+		if (util_write_all(fd, "\n", 1) < 0) { /* only cosmetic */ }
+	}
+	rc = 0;
+out:
+	close(fd);
+	return rc;
+}
+#endif
+
 static int cmd_pull(struct cli *c, int argc, char **argv)
 {
-	(void)c; (void)argc; (void)argv;
 #if !MINIRUN_WITH_PULL
+	(void)c; (void)argc; (void)argv;
 	return cli_disabled("pull", "PULL");
 #else
-	fprintf(stderr, "Error: pull: not implemented yet in this version\n");
-	return CLI_EXIT_FAIL;
+	struct cli_list insecure = { 0 };
+	struct pull_opts o;
+	struct mr_store *st;
+	char *list;
+	int quiet = 0, rc;
+	struct cli_flag flags[] = {
+		{ "platform", 1, &o.platform, NULL, NULL, "Set platform if server is multi-platform capable" },
+		{ "q|quiet", 0, NULL, &quiet, NULL, "Suppress verbose output" },
+		{ "insecure-registry", 1, NULL, NULL, &insecure,
+		  "Registry (host:port) to reach over plain HTTP (also $MINIRUN_INSECURE_REGISTRIES)" },
+		{ "ca-file", 1, &tls_ca_file, NULL, NULL,
+		  "CA bundle instead of " MINIRUN_DEFAULT_CA_FILE " (also $MINIRUN_CA_FILE)" },
+		{ 0 },
+	};
+	int n;
+	memset(&o, 0, sizeof o);
+	n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] NAME[:TAG|@DIGEST]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(c, n, 1, 1) < 0 || !(st = cli_store(c)))
+		return CLI_EXIT_FAIL;
+	o.quiet = quiet;
+	o.insecure = list = cli_join(&insecure);
+	rc = image_pull(st, argv[0], &o, &c->err);
+	if (rc < 0)
+		util_print_err(&c->err);
+	free(list);
+	free(insecure.items);
+	return rc < 0 ? CLI_EXIT_FAIL : 0;
 #endif
 }
 
+/* `login [-u USER] [-p PASS | --password-stdin] [SERVER]` */
+static int cmd_login(struct cli *c, int argc, char **argv)
+{
+#if !MINIRUN_WITH_PULL
+	(void)c; (void)argc; (void)argv;
+	return cli_disabled("login", "PULL");
+#else
+	const char *user = NULL, *pass = NULL;
+	struct cli_list insecure = { 0 };
+	int from_stdin = 0, rc = CLI_EXIT_FAIL;
+	char ubuf[256], pbuf[1024], *list = NULL;
+	struct cli_flag flags[] = {
+		{ "u|username", 1, &user, NULL, NULL, "Username" },
+		{ "p|password", 1, &pass, NULL, NULL, "Password" },
+		{ "password-stdin", 0, NULL, &from_stdin, NULL, "Take the password from stdin" },
+		{ "insecure-registry", 1, NULL, NULL, &insecure, "The registry speaks plain HTTP" },
+		{ "ca-file", 1, &tls_ca_file, NULL, NULL, "CA bundle instead of the system's" },
+		{ 0 },
+	};
+	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] [SERVER]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(c, n, 0, 1) < 0)
+		return CLI_EXIT_FAIL;
+	if (pass && from_stdin)
+		return cli_fail(c, "--password and --password-stdin are mutually exclusive"), CLI_EXIT_FAIL;
+	if (from_stdin && !user)
+		return cli_fail(c, "Must provide --username with --password-stdin"), CLI_EXIT_FAIL;
+	if (pass)
+		fprintf(stderr, "WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n");
+	if (from_stdin) {
+		ssize_t r = util_read_full(0, pbuf, sizeof pbuf - 1);
+		if (r < 0) {
+			mr_err_sys(&c->err, "read password from stdin");
+			goto fail;
+		}
+		pbuf[r] = 0;
+		pbuf[strcspn(pbuf, "\r\n")] = 0;
+		pass = pbuf;
+	}
+	if ((!user || !pass) && !isatty(0)) {
+		fprintf(stderr, "Error: Cannot perform an interactive login from a non TTY device\n");
+		return CLI_EXIT_FAIL;
+	}
+	if (!user) {
+		if (cli_prompt("Username: ", 0, ubuf, sizeof ubuf) < 0)
+			goto tty;
+		user = ubuf;
+	}
+	if (!pass) {
+		if (cli_prompt("Password: ", 1, pbuf, sizeof pbuf) < 0)
+			goto tty;
+		pass = pbuf;
+	}
+	if (!*user || strchr(user, ':')) {
+		mr_err_set(&c->err, MR_EINVAL_INPUT, "login: invalid username %s", user);
+		goto fail;
+	}
+	list = cli_join(&insecure);
+	if (pull_login(n ? argv[0] : "docker.io", user, pass, list, &c->err) < 0)
+		goto fail;
+	printf("Login Succeeded\n");
+	rc = 0;
+	goto out;
+tty:
+	mr_err_sys(&c->err, "login: /dev/tty");
+fail:
+	util_print_err(&c->err);
+out:
+	memset(pbuf, 0, sizeof pbuf);
+	free(list);
+	free(insecure.items);
+	return rc;
+#endif
+}
+
+/* `logout [SERVER]` */
+static int cmd_logout(struct cli *c, int argc, char **argv)
+{
+#if !MINIRUN_WITH_PULL
+	(void)c; (void)argc; (void)argv;
+	return cli_disabled("logout", "PULL");
+#else
+	struct cli_flag flags[] = { { 0 } };
+	struct pull_ref r;
+	int found, n = cli_parse(c, argc, argv, flags, 1, "[SERVER]");
+	const char *s;
+	size_t len;
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(c, n, 0, 1) < 0)
+		return CLI_EXIT_FAIL;
+	s = n ? argv[0] : "docker.io";
+	if (util_starts_with(s, "https://"))
+		s += 8;
+	else if (util_starts_with(s, "http://"))
+		s += 7;
+	len = strcspn(s, "/");
+	snprintf(r.domain, sizeof r.domain, "%.*s", (int)len, s);
+	if (!len || !strcmp(r.domain, "index.docker.io") || !strcmp(r.domain, "registry-1.docker.io"))
+		snprintf(r.domain, sizeof r.domain, "docker.io");
+	if (pull_creds_set(r.domain, NULL, &found, &c->err) < 0) {
+		util_print_err(&c->err);
+		return CLI_EXIT_FAIL;
+	}
+	printf(found ? "Removing login credentials for %s\n" : "Not logged in to %s\n",
+	       pull_auth_key(r.domain));
+	return 0;
+#endif
+}
+/* ---- [24] CLI: port (networking, [15]) ---- */
+
+/* port CONTAINER [PRIVATE_PORT[/PROTO]] */
+static int cmd_port(struct cli *cl, int argc, char **argv)
+{
+	struct ctr c;
+	struct mr_buf b = { 0 };
+	const char *l;
+	int n = cli_parse(cl, argc, argv, NULL, 0, "CONTAINER [PRIVATE_PORT[/PROTO]]"), found = 0;
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 1, 2) < 0 || cli_ctr(cl, argv[0], &c) < 0)
+		return CLI_EXIT_FAIL;
+	if (net_rt_read(&cl->store, c.id, &b) == 0)
+		for (l = strchr(b.data, '\n'); l && *++l; l = strchr(l, '\n')) {
+			struct net_port p;
+			char hip[16], key[16];
+			if (net_port_line(l, &p) < 0)
+				break;
+			snprintf(key, sizeof key, "%u/%s", p.cport, p.proto == 'u' ? "udp" : "tcp");
+			if (n == 2 && strcmp(argv[1], key) &&
+			    (strchr(argv[1], '/') || (unsigned)atoi(argv[1]) != p.cport || p.proto != 't'))
+				continue;
+			net_ip_str(p.hip, hip);
+			if (n == 2)
+				printf("%s:%u\n", hip, p.hport);
+			else
+				printf("%s -> %s:%u\n", key, hip, p.hport);
+			found = 1;
+		}
+	mr_buf_free(&b);
+	if (n == 2 && !found) {
+		fprintf(stderr, "Error: No public port '%s' published for %s\n", argv[1], c.name);
+		ctr_free(&c);
+		return CLI_EXIT_FAIL;
+	}
+	ctr_free(&c);
+	return 0;
+}
+/* ---- [20] CLI: boot commands (up, down, init); see [16] BOOT ---- */
+
+#if MINIRUN_WITH_INIT
+static const char *boot_dir(int n, char **argv)
+{
+	const char *d = n ? argv[0] : getenv("MINIRUN_CONFIG_DIR");
+	return d && *d ? d : BOOT_DEFAULT_DIR;
+}
+
+/* Value of label `key` of a container, or NULL. */
+static const char *boot_label(const struct ctr *c, const char *key)
+{
+	size_t i, k = strlen(key);
+	for (i = 0; i < c->labels.n; i++)
+		if (!strncmp(c->labels.v[i], key, k) && c->labels.v[i][k] == '=')
+			return c->labels.v[i] + k + 1;
+	return NULL;
+}
+
+static const char *boot_name(const struct ctr *c)
+{
+	return c->name[0] == '/' ? c->name + 1 : c->name;
+}
+
+/* Made by `up` from a file of this folder? */
+static int boot_managed(const struct ctr *c, const char *dir)
+{
+	const char *b = boot_label(c, "minirun.boot"), *d = boot_label(c, "minirun.boot.dir");
+	return b && !strcmp(b, "1") && d && !strcmp(d, dir);
+}
+
+/* Call a command function with a built argument list; its stdout (IDs) is
+ * dropped: `up` says what it did in its own words. */
+static int boot_call(struct cli *cl, int (*fn)(struct cli *, int, char **), struct ctr_list *a)
+{
+	char **argv = util_xmalloc((a->n + 1) * sizeof *argv);
+	const char *cmd = cl->cmd;
+	int save, null, rc;
+	memcpy(argv, a->v, (a->n + 1) * sizeof *argv);
+	fflush(stdout);
+	save = fcntl(1, F_DUPFD_CLOEXEC, 3);
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (save >= 0 && null >= 0)
+		dup2(null, 1);
+	rc = fn(cl, (int)a->n, argv);
+	fflush(stdout);
+	if (save >= 0) {
+		dup2(save, 1);
+		close(save);
+	}
+	if (null >= 0)
+		close(null);
+	cl->cmd = cmd;
+	free(argv);
+	return rc;
+}
+
+static void boot_arg(struct ctr_list *a, const char *flag, const char *v)
+{
+	if (!v)
+		return;
+	ctr_list_add(a, flag);
+	ctr_list_add(a, v);
+}
+
+static void boot_args(struct ctr_list *a, const char *flag, const struct ctr_list *l)
+{
+	size_t i;
+	for (i = 0; i < l->n; i++)
+		boot_arg(a, flag, l->v[i]);
+}
+
+/* Load the declared archive when the image is not in the store. */
+static int boot_image(struct cli *cl, struct boot_decl *d)
+{
+	struct image_db db;
+	struct ctr_list a = { 0 };
+	struct mr_err ignored;
+	int have, rc;
+	if (image_db_read(&cl->store, &db, &ignored) < 0)
+		memset(&db, 0, sizeof db);
+	have = image_db_find(&db, d->image, &ignored) != NULL;
+	image_db_free(&db);
+	if (have || !d->archive)
+		return 0;
+	printf("minirun: %s: loading %s\n", d->name, d->archive);
+	fflush(stdout);
+	ctr_list_add(&a, "-q");
+	boot_arg(&a, "-i", d->archive);
+	cl->cmd = "load";
+	rc = boot_call(cl, cmd_load, &a);
+	ctr_list_free(&a);
+	return rc ? -1 : 0;
+}
+
+/* `run -d` with the declaration's settings and the boot labels. */
+static int boot_start(struct cli *cl, struct boot_decl *d, const char *dir)
+{
+	struct ctr_list a = { 0 }, own = { 0 }, ep = { 0 }, cmd = { 0 };
+	char *lab[3];
+	size_t i;
+	int rc = -1;
+	struct mr_err err;
+	if (boot_image(cl, d) < 0)
+		return -1;
+	lab[0] = util_xstrdup("minirun.boot=1");
+	if (asprintf(&lab[1], "minirun.boot.dir=%s", dir) < 0 ||
+	    asprintf(&lab[2], "minirun.boot.hash=%s", d->hash) < 0)
+		util_oom();
+	for (i = 0; i < 3; i++)
+		ctr_list_add(&own, lab[i]);
+	ctr_list_add(&a, "-d");
+	boot_arg(&a, "--name", d->name);
+	for (i = 0; i < 3; i++)
+		boot_arg(&a, "--label", lab[i]);
+	boot_args(&a, "--label", &d->label);
+	boot_args(&a, "-e", &d->env);
+	boot_args(&a, "-v", &d->volume);
+	boot_args(&a, "--mount", &d->mount);
+	boot_args(&a, "--tmpfs", &d->tmpfs);
+	boot_args(&a, "-p", &d->port);
+	boot_arg(&a, "--network", d->network);
+	boot_arg(&a, "--restart", d->restart);
+	boot_arg(&a, "--memory", d->memory);
+	boot_arg(&a, "--cpus", d->cpus);
+	boot_arg(&a, "--pids-limit", d->pids_limit);
+	boot_arg(&a, "--user", d->user);
+	boot_arg(&a, "--workdir", d->workdir);
+	boot_arg(&a, "--hostname", d->hostname);
+	boot_arg(&a, "--stop-timeout", d->stop_timeout);
+	boot_arg(&a, "--stop-signal", d->stop_signal);
+	if (d->read_only)
+		ctr_list_add(&a, "--read-only");
+	if (d->init)
+		ctr_list_add(&a, "--init");
+	err.msg[0] = 0;
+	if ((d->entrypoint && boot_words(d->entrypoint, &ep, &own, &err) < 0) ||
+	    (d->command && boot_words(d->command, &cmd, &own, &err) < 0)) {
+		fprintf(stderr, "minirun: %s: key '%s': %s\n", d->file,
+			cmd.n || !d->entrypoint ? "command" : "entrypoint", err.msg);
+		goto out;
+	}
+	if (d->entrypoint)
+		/* --entrypoint takes the program; the rest of it leads the command */
+		boot_arg(&a, "--entrypoint", ep.n ? ep.v[0] : "");
+	ctr_list_add(&a, d->image);
+	for (i = 1; i < ep.n; i++)
+		ctr_list_add(&a, ep.v[i]);
+	for (i = 0; i < cmd.n; i++)
+		ctr_list_add(&a, cmd.v[i]);
+	cl->cmd = "run";
+	rc = boot_call(cl, cmd_run, &a) ? -1 : 0;
+out:
+	for (i = 0; i < own.n; i++)
+		free((char *)own.v[i]);
+	ctr_list_free(&own);
+	ctr_list_free(&ep);
+	ctr_list_free(&cmd);
+	ctr_list_free(&a);
+	return rc;
+}
+
+/* Stop (the container's own stop signal and timeout) and remove. */
+static int boot_remove(struct cli *cl, struct ctr *c)
+{
+	struct ctr_owner o;
+	struct ctr_info ci;
+	int rc = 0;
+	if (ctr_stop(&cl->store, c, -1, 0, &cl->err) < 0)
+		util_print_err(&cl->err);
+	ctr_info_get(&cl->store, c->id, &ci);
+	printf("minirun: stopped %s (exit code %d)\n", boot_name(c), ci.st.exit_code);
+	fflush(stdout);
+	memset(&o, 0, sizeof o);
+	o.st = &cl->store;
+	o.c = c;
+	o.dirfd = o.lockfd = o.rfd = -1;
+	if (ctr_owner_take(&o, 1, &cl->err) < 0 || ctr_remove(&cl->store, c, &cl->err) < 0) {
+		util_print_err(&cl->err);
+		rc = -1;
+	}
+	ctr_disown(&o);
+	return rc;
+}
+
+static struct ps_row *boot_row(struct ps_row *r, size_t n, const char *name)
+{
+	size_t i;
+	for (i = 0; i < n; i++)
+		if (!strcmp(boot_name(&r[i].c), name))
+			return &r[i];
+	return NULL;
+}
+
+static void boot_free(struct boot_decl *d, size_t n, struct ps_row *r, size_t nr, size_t *idx)
+{
+	size_t i;
+	for (i = 0; i < n; i++)
+		boot_decl_free(&d[i]);
+	for (i = 0; i < nr; i++)
+		ctr_free(&r[i].c);
+	free(d);
+	free(r);
+	free(idx);
+}
+
+/* Bring the store in line with the folder. 0, or 1 if anything failed. */
+static int boot_up(struct cli *cl, const char *dir)
+{
+	struct boot_decl *d = NULL;
+	struct ps_row *rows, *r;
+	size_t nr, i, *idx;
+	ssize_t n;
+	int bad, rc = 0;
+	if (!cli_store(cl))
+		return CLI_EXIT_FAIL;
+	n = boot_load_dir(dir, &d, &bad, &cl->err);
+	if (n < 0) {
+		util_print_err(&cl->err);
+		return CLI_EXIT_FAIL;
+	}
+	rc = bad ? 1 : 0;
+	idx = util_xmalloc(((size_t)n + 1) * sizeof *idx);
+	boot_order(d, (size_t)n, idx);
+	rows = ps_list(&cl->store, &nr);
+	/* declarations that went away */
+	for (i = 0; i < nr; i++)
+		if (boot_managed(&rows[i].c, dir) && !boot_find(d, (size_t)n, boot_name(&rows[i].c))) {
+			printf("minirun: %s: no declaration any more, removing\n", boot_name(&rows[i].c));
+			if (boot_remove(cl, &rows[i].c) < 0)
+				rc = 1;
+		}
+	for (i = 0; i < (size_t)n; i++) {
+		struct boot_decl *x = &d[idx[i]];
+		const char *h;
+		if (!x->ok)
+			continue;
+		r = boot_row(rows, nr, x->name);
+		if (r && !boot_managed(&r->c, dir)) {
+			fprintf(stderr, "minirun: %s: container %s exists and was not made by `up` "
+				"from %s: left alone\n", x->file, x->name, dir);
+			rc = 1;
+			continue;
+		}
+		h = r ? boot_label(&r->c, "minirun.boot.hash") : NULL;
+		if (r && h && !strcmp(h, x->hash)) {
+			if (r->ci.status == CTR_RUNNING || r->ci.status == CTR_RESTARTING) {
+				printf("minirun: %s: up to date\n", x->name);
+			} else if (ctr_start_detached(&cl->store, &r->c, 0, 0, &cl->err) != 0) {
+				util_print_err(&cl->err);
+				rc = 1;
+			} else {
+				printf("minirun: %s: started\n", x->name);
+			}
+			continue;
+		}
+		if (r) {
+			printf("minirun: %s: declaration changed, replacing\n", x->name);
+			if (boot_remove(cl, &r->c) < 0) {
+				rc = 1;
+				continue;
+			}
+		}
+		if (boot_start(cl, x, dir) < 0) {
+			fprintf(stderr, "minirun: %s: not started\n", x->name);
+			rc = 1;
+		} else {
+			printf("minirun: %s: started\n", x->name);
+		}
+		fflush(stdout);
+	}
+	fflush(stdout);
+	boot_free(d, (size_t)n, rows, nr, idx);
+	return rc;
+}
+
+/* Stop and remove what `up` made from this folder, in reverse start order. */
+static int boot_down(struct cli *cl, const char *dir)
+{
+	struct boot_decl *d = NULL;
+	struct ps_row *rows, *r;
+	size_t nr, i, *idx;
+	ssize_t n;
+	int bad, rc = 0;
+	if (!cli_store(cl))
+		return CLI_EXIT_FAIL;
+	n = boot_load_dir(dir, &d, &bad, &cl->err);
+	if (n < 0)
+		n = 0;   /* the folder is gone: still stop what it made */
+	idx = util_xmalloc(((size_t)n + 1) * sizeof *idx);
+	boot_order(d, (size_t)n, idx);
+	rows = ps_list(&cl->store, &nr);
+	for (i = (size_t)n; i-- > 0;) {
+		r = boot_row(rows, nr, d[idx[i]].name);
+		if (r && boot_managed(&r->c, dir)) {
+			if (boot_remove(cl, &r->c) < 0)
+				rc = 1;
+			r->c.labels.n = 0;   /* done */
+		}
+	}
+	for (i = 0; i < nr; i++)
+		if (boot_managed(&rows[i].c, dir) && boot_remove(cl, &rows[i].c) < 0)
+			rc = 1;
+	boot_free(d, (size_t)n, rows, nr, idx);
+	return rc;
+}
+
+/* Run up or down in a child, reaping whatever else ends meanwhile (PID 1
+ * adopts every orphan); a shutdown signal is remembered in *want. */
+static int boot_child(struct cli *cl, const char *dir, int up, const sigset_t *mask,
+		      const sigset_t *old, int *want)
+{
+	int status = 0;
+	pid_t pid;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return up ? boot_up(cl, dir) : boot_down(cl, dir);
+	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, old, NULL);
+		exit(up ? boot_up(cl, dir) : boot_down(cl, dir));
+	}
+	for (;;) {
+		struct timespec t = { 1, 0 };
+		int sig = sigtimedwait(mask, NULL, &t);
+		if (sig == SIGUSR2 || (sig > 0 && sig != SIGCHLD && sig != SIGHUP))
+			*want = sig == SIGUSR2 ? (int)RB_AUTOBOOT : *want ? *want : (int)RB_POWER_OFF;
+		if (boot_reap(pid, &status))
+			return WIFEXITED(status) ? WEXITSTATUS(status) : CLI_EXIT_FAIL;
+	}
+}
+
+static void boot_nop(int sig)
+{
+	(void)sig;
+}
+
+static int cmd_init(struct cli *cl, int argc, char **argv)
+{
+	int do_reboot = 0, want = 0, rc;
+	struct cli_flag flags[] = {
+		{ "reboot", 0, NULL, &do_reboot, NULL, "Reboot instead of powering off at shutdown" },
+		{ 0 },
+	};
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] [DIR]"), pid1 = getpid() == 1;
+	const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGCHLD };
+	struct sigaction sa;
+	sigset_t mask, old;
+	const char *dir;
+	size_t i;
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 0, 1) < 0)
+		return CLI_EXIT_FAIL;
+	dir = boot_dir(n, argv);
+	if (pid1) {
+		boot_mounts();
+		/* ctrl-alt-del becomes SIGINT to us instead of an instant reboot */
+		reboot(RB_DISABLE_CAD);
+		setsid();
+	} else {
+		/* orphaned monitors come to us, as they would to PID 1 */
+		prctl(PR_SET_CHILD_SUBREAPER, 1);
+	}
+	cli_std_fds();
+	/* PID 1 gets no signal it has no handler for: catch, block, wait. */
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = boot_nop;
+	sigemptyset(&mask);
+	for (i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+		sigaction(sigs[i], &sa, NULL);
+		sigaddset(&mask, sigs[i]);
+	}
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	printf("minirun: init: starting containers from %s\n", dir);
+	boot_child(cl, dir, 1, &mask, &old, &want);
+	while (!want) {
+		struct timespec t = { 5, 0 };
+		int sig = sigtimedwait(&mask, NULL, &t);
+		if (sig == SIGUSR2)
+			want = (int)RB_AUTOBOOT;
+		else if (sig == SIGHUP)   /* re-read the declarations */
+			boot_child(cl, dir, 1, &mask, &old, &want);
+		else if (sig > 0 && sig != SIGCHLD)
+			want = do_reboot ? (int)RB_AUTOBOOT : (int)RB_POWER_OFF;
+		boot_reap(0, NULL);
+	}
+	printf("minirun: init: stopping containers\n");
+	rc = boot_child(cl, dir, 0, &mask, &old, &want);
+	if (pid1)
+		boot_halt(want);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	printf("minirun: init: done\n");
+	return rc;
+}
+
+static int cmd_up_down(struct cli *cl, int argc, char **argv, int up)
+{
+	struct cli_flag flags[] = { { 0 } };
+	int n = cli_parse(cl, argc, argv, flags, 1, "[DIR]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 0, 1) < 0)
+		return CLI_EXIT_FAIL;
+	cli_std_fds();
+	return up ? boot_up(cl, boot_dir(n, argv)) : boot_down(cl, boot_dir(n, argv));
+}
+
+static int cmd_up(struct cli *cl, int argc, char **argv)
+{
+	return cmd_up_down(cl, argc, argv, 1);
+}
+
+static int cmd_down(struct cli *cl, int argc, char **argv)
+{
+	return cmd_up_down(cl, argc, argv, 0);
+}
+#else
+static int cmd_up(struct cli *cl, int argc, char **argv)
+{
+	(void)cl; (void)argc; (void)argv;
+	return cli_disabled("up", "INIT");
+}
+
+static int cmd_down(struct cli *cl, int argc, char **argv)
+{
+	(void)cl; (void)argc; (void)argv;
+	return cli_disabled("down", "INIT");
+}
+
+static int cmd_init(struct cli *cl, int argc, char **argv)
+{
+	(void)cl; (void)argc; (void)argv;
+	return cli_disabled("init", "INIT");
+}
+#endif /* MINIRUN_WITH_INIT */
 /* The command table: every command, including those whose feature is compiled
  * out (they answer "built without ..."). */
 static const struct cli_command cli_commands[] = {
+	{ "__monitor", cmd_monitor, NULL },
+	{ "container", cmd_container, "Manage containers" },
+	{ "create", cmd_create, "Create a new container" },
+	{ "down", cmd_down, "Stop and remove the containers that up started" },
+	{ "exec", cmd_exec, "Execute a command in a running container" },
 	{ "help", cmd_help, NULL },
 	{ "image", cmd_image, "Manage images" },
 	{ "images", cmd_images, "List images" },
-	{ "inspect", cmd_image_inspect, "Return low-level information on images" },
+	{ "info", cmd_info, "Display system-wide information" },
+	{ "init", cmd_init, "Run as PID 1: mounts, up, reap, down and power off on SIGTERM" },
+	{ "inspect", cmd_inspect, "Return low-level information on containers or images" },
+	{ "kill", cmd_kill, "Kill one or more running containers" },
 	{ "load", cmd_load, "Load an image from a tar archive, STDIN or an OCI layout folder" },
+	{ "login", cmd_login, "Log in to a registry" },
+	{ "logout", cmd_logout, "Log out from a registry" },
+	{ "logs", cmd_logs, "Fetch the logs of a container" },
+	{ "ps", cmd_ps, "List containers" },
 	{ "pull", cmd_pull, "Download an image from a registry" },
+	{ "rename", cmd_rename, "Rename a container" },
+	{ "restart", cmd_restart, "Restart one or more containers" },
+	{ "rm", cmd_rm, "Remove one or more containers" },
 	{ "rmi", cmd_rmi, "Remove one or more images" },
+	{ "run", cmd_run, "Create and run a new container from an image" },
+	{ "start", cmd_start, "Start one or more stopped containers" },
+	{ "stats", cmd_stats, "Display a live stream of container(s) resource usage statistics" },
+	{ "stop", cmd_stop, "Stop one or more running containers" },
 	{ "tag", cmd_tag, "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE" },
+	{ "top", cmd_top, "Display the running processes of a container" },
+	{ "up", cmd_up, "Start the containers declared in /etc/minirun/containers" },
 	{ "version", cmd_version, "Show the minirun version and compiled-in features" },
 	{ "volume", cmd_volume, "Manage volumes" },
+	{ "wait", cmd_wait, "Block until one or more containers stop, then print their exit codes" },
 	{ NULL, NULL, NULL },
 };
 

@@ -69,6 +69,12 @@ static int unit_write(const char *path, const char *text)
 #include "unit_json.c"
 #include "unit_tar.c"
 #include "unit_image.c"
+#include "unit_pull.c"
+#if MINIRUN_WITH_INIT
+#include "unit_boot.c"
+#else
+static void test_boot(void) { printf("boot: skipped: built without MINIRUN_WITH_INIT\n"); }
+#endif
 
 int main(int argc, char **argv)
 {
@@ -80,6 +86,8 @@ int main(int argc, char **argv)
 		{ "json", test_json },
 		{ "tar", test_tar },
 		{ "image", test_image },
+		{ "pull", test_pull },
+		{ "boot", test_boot },
 	};
 	size_t i;
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -12,11 +12,13 @@
 # `unshare -m`, so a killed build leaves no mount behind.
 #
 # Images (the file names are a contract with run.sh):
-#   oci/  pg-gzip.tar   bench/pg:latest, two gzip layers (umoci repack):
+#   oci/  pg-gzip.tar   bench/pg:latest, two gzip layers (umoci repack), about
+#       450 MB unpacked:
 #       L1 `debootstrap --variant=minbase` of the machine's release, from the
-#          machine's own Debian mirror (read from its apt sources at run time);
-#       L2 `apt-get install --no-install-recommends postgresql` in it, apt lists
-#          and caches removed (so the layer also carries whiteouts).
+#          machine's own Debian mirror (read from its apt sources at run time),
+#          without apt lists and downloaded packages (as Debian's own images);
+#       L2 `apt-get install --no-install-recommends postgresql` in it (LLVM, ICU,
+#          perl modules...), apt lists and caches removed again.
 #   oci-zstd/  pg-zstd.tar   the same image, layers recompressed to zstd (skopeo).
 #   busybox/  busybox.tar    bench/busybox:latest, one gzip layer: busybox-static
 #       with its applet links; for the container rows.
@@ -95,6 +97,8 @@ unshare -m --propagation private \
 	debootstrap --variant=minbase "$suite" "$r" "$mirror" >"$tmp/debootstrap.log" 2>&1 ||
 	{ tail -n 20 "$tmp/debootstrap.log" >&2; die "debootstrap failed"; }
 log "debootstrap done ($(($(date +%s) - start)) s)"
+# As Debian's own container images: no package cache, no apt lists.
+rm -rf "$r/var/cache/apt/archives/"*.deb "$r/var/lib/apt/lists/"*
 umoci repack --image "$tmp/oci:pg" --refresh-bundle \
 	--history.created_by "debootstrap --variant=minbase $suite" "$tmp/bundle"
 

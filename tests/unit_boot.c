@@ -1,0 +1,106 @@
+/* Unit tests of [16] BOOT: declaration parsing, hashing, command words, order. */
+static int t_boot_parse(struct boot_decl *d, const char *name, const char *text, struct mr_err *err)
+{
+	memset(d, 0, sizeof *d);
+	snprintf(d->name, sizeof d->name, "%s", name);
+	snprintf(d->file, sizeof d->file, "/c/%s.conf", name);
+	err->msg[0] = 0;
+	return boot_parse(d, util_xstrdup(text), err);
+}
+
+static void test_boot(void)
+{
+	struct boot_decl d, e, ds[4];
+	struct mr_err err;
+	struct ctr_list w = { 0 }, own = { 0 };
+	size_t idx[4], i;
+	char h[MR_DIGEST_LEN + 1];
+
+	/* a full declaration */
+	CHECK(t_boot_parse(&d, "web", "# c\n\n image = busybox \nenv=A=1\nenv = B = 2\n"
+			   "volume = v:/data\nread_only = yes\norder = 7\ndepends_on = db, cache x\n"
+			   "restart = on-failure:3\ncommand = echo '#not a comment'\r\n", &err) == 0);
+	CHECK(d.ok && !strcmp(d.image, "busybox"));
+	CHECK(d.env.n == 2 && !strcmp(d.env.v[0], "A=1") && !strcmp(d.env.v[1], "B = 2"));
+	CHECK(d.read_only == 1 && d.order == 7 && d.volume.n == 1);
+	CHECK(d.depends_on.n == 3 && !strcmp(d.depends_on.v[1], "cache") && !strcmp(d.depends_on.v[2], "x"));
+	CHECK(!strcmp(d.command, "echo '#not a comment'"));
+	CHECK(util_starts_with(d.hash, "sha256:"));
+	snprintf(h, sizeof h, "%s", d.hash);
+	boot_decl_free(&d);
+	/* comments, blanks and spacing do not change the hash; a value does */
+	CHECK(t_boot_parse(&d, "web", "image=busybox\n#x\nenv = A=1\n  env=B = 2\nvolume=v:/data\n"
+			   "read_only=yes\norder=7\ndepends_on=db, cache x\nrestart=on-failure:3\n"
+			   "command=echo '#not a comment'\n", &err) == 0);
+	CHECK(!strcmp(d.hash, h));
+	boot_decl_free(&d);
+	CHECK(t_boot_parse(&d, "web2", "image=busybox\n", &err) == 0);
+	CHECK(t_boot_parse(&e, "web3", "image=busybox\n", &err) == 0);
+	CHECK(strcmp(d.hash, e.hash) != 0);   /* the name is part of it */
+	boot_decl_free(&d);
+	boot_decl_free(&e);
+
+	/* malformed: file, line and key named */
+	CHECK(t_boot_parse(&d, "a", "image = x\n\nbogus = 1\n", &err) < 0 && !d.ok);
+	CHECK(strstr(err.msg, "/c/a.conf:3: unknown key 'bogus'") != NULL);
+	boot_decl_free(&d);
+	CHECK(t_boot_parse(&d, "a", "image = x\njust words\n", &err) < 0);
+	CHECK(strstr(err.msg, "/c/a.conf:2: expected 'key = value'") != NULL);
+	boot_decl_free(&d);
+	CHECK(t_boot_parse(&d, "a", "image = x\nimage = y\n", &err) < 0);
+	CHECK(strstr(err.msg, ":2: key 'image': given twice") != NULL);
+	boot_decl_free(&d);
+	CHECK(t_boot_parse(&d, "a", "image = x\nread_only = maybe\n", &err) < 0);
+	CHECK(strstr(err.msg, ":2: key 'read_only': not a boolean") != NULL);
+	boot_decl_free(&d);
+	CHECK(t_boot_parse(&d, "a", "image = x\norder = -1\n", &err) < 0);
+	CHECK(strstr(err.msg, "key 'order'") != NULL);
+	boot_decl_free(&d);
+	CHECK(t_boot_parse(&d, "a", "image = x\nenv =\n", &err) < 0);
+	CHECK(strstr(err.msg, ":2: key 'env': empty value") != NULL);
+	boot_decl_free(&d);
+	CHECK(t_boot_parse(&d, "a", "command = true\n", &err) < 0);
+	CHECK(strstr(err.msg, "missing key 'image'") != NULL);
+	boot_decl_free(&d);
+	CHECK(t_boot_parse(&d, "a", "image = x\nrestart = sometimes\n", &err) < 0);
+	CHECK(strstr(err.msg, "key 'restart'") != NULL);
+	boot_decl_free(&d);
+	CHECK(t_boot_parse(&d, "a", "", &err) < 0);
+	boot_decl_free(&d);
+
+	/* command words */
+	CHECK(boot_words("  sh -c 'echo \"a b\"; x'  \"q\\\"x\" a\\ b ", &w, &own, &err) == 0);
+	CHECK(w.n == 5 && !strcmp(w.v[0], "sh") && !strcmp(w.v[2], "echo \"a b\"; x"));
+	CHECK(w.n == 5 && !strcmp(w.v[3], "q\"x") && !strcmp(w.v[4], "a b"));
+	ctr_list_free(&w);
+	CHECK(boot_words("[\"a b\", \"c\"]", &w, &own, &err) == 0 && w.n == 2 && !strcmp(w.v[0], "a b"));
+	ctr_list_free(&w);
+	CHECK(boot_words("'unterminated", &w, &own, &err) < 0);
+	ctr_list_free(&w);
+	CHECK(boot_words("[\"a\", 1]", &w, &own, &err) < 0);
+	ctr_list_free(&w);
+	CHECK(boot_words("[\"a\"", &w, &own, &err) < 0);
+	ctr_list_free(&w);
+	CHECK(boot_words("", &w, &own, &err) == 0 && w.n == 0);
+	ctr_list_free(&w);
+	for (i = 0; i < own.n; i++)
+		free((char *)own.v[i]);
+	ctr_list_free(&own);
+
+	/* order: order number, then depends_on, then name; cycles broken */
+	CHECK(t_boot_parse(&ds[0], "web", "image=x\ndepends_on=db\norder=1\n", &err) == 0);
+	CHECK(t_boot_parse(&ds[1], "db", "image=x\norder=5\n", &err) == 0);
+	CHECK(t_boot_parse(&ds[2], "aa", "image=x\norder=1\n", &err) == 0);
+	CHECK(t_boot_parse(&ds[3], "zz", "image=x\ndepends_on=zz nothere\n", &err) == 0);
+	boot_order(ds, 4, idx);
+	CHECK(!strcmp(ds[idx[0]].name, "zz") && !strcmp(ds[idx[1]].name, "aa"));
+	CHECK(!strcmp(ds[idx[2]].name, "db") && !strcmp(ds[idx[3]].name, "web"));
+	for (i = 0; i < 4; i++)
+		boot_decl_free(&ds[i]);
+	CHECK(t_boot_parse(&ds[0], "a1", "image=x\ndepends_on=b1\n", &err) == 0);
+	CHECK(t_boot_parse(&ds[1], "b1", "image=x\ndepends_on=a1\n", &err) == 0);
+	boot_order(ds, 2, idx);   /* a cycle: warned, both placed once */
+	CHECK(idx[0] != idx[1]);
+	for (i = 0; i < 2; i++)
+		boot_decl_free(&ds[i]);
+}
