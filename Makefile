@@ -232,7 +232,7 @@ size: presets
 flag-sizes: $(DEPS_STAMP)
 	$(Q)scripts/flag-sizes.sh ARCH=$(ARCH) ZSTD=$(ZSTD)
 
-bench: $(BIN)
+bench: $(BIN) $(foreach p,$(PRESETS),$(B)/$(p)/minirun)
 	$(Q)if [ -x tests/bench/run.sh ]; then tests/bench/run.sh $(abspath $(BIN)); \
 	else echo "bench: tests/bench/run.sh does not exist yet"; fi
 

@@ -5695,6 +5695,9 @@ static int http_url_parse(const char *s, struct http_url *u, struct mr_err *err)
 {
 	const char *p, *end, *hend, *rest;
 	size_t n;
+	for (p = s; *p; p++)  /* it ends up in a request line: no blanks, no controls */
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid character in URL %.200s", s);
 	if (util_starts_with(s, "https://"))
 		u->tls = 1, p = s + 8;
 	else if (util_starts_with(s, "http://"))
@@ -5814,7 +5817,7 @@ static int http_connect(struct http_conn *c, const struct http_url *u, struct mr
 	hints.ai_flags = AI_NUMERICSERV;
 	rc = getaddrinfo(u->host, u->port, &hints, &res);
 	if (rc)
-		return mr_err_set(err, rc == EAI_AGAIN ? EAGAIN : MR_ENOTFOUND, "lookup %s: %s",
+		return mr_err_set(err, rc == EAI_AGAIN ? EAGAIN : ENXIO, "lookup %s: %s",
 				  u->host, rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
 	for (ai = res; ai; ai = ai->ai_next) {
 		struct pollfd pfd;
@@ -7088,6 +7091,13 @@ static int pull_auth_key_matches(const char *key, const char *domain)
 	return n == strlen(domain) && !strncmp(key, domain, n);
 }
 
+/* The first member of config.json's "auths" object (NULL if none). */
+static const struct mr_json *pull_auths(const struct mr_json_doc *doc)
+{
+	const struct mr_json *a = mr_json_get(doc->root, "auths");
+	return a && a->type == MR_JSON_OBJECT ? a->child : NULL;
+}
+
 /* The stored "auth" for a registry (malloc'd), or NULL. A file that cannot
  * be read or parsed is an error: pulling anonymously instead would hide it. */
 static int pull_creds_get(const char *domain, char **out, struct mr_err *err)
@@ -7105,8 +7115,7 @@ static int pull_creds_get(const char *domain, char **out, struct mr_err *err)
 		mr_buf_free(&buf);
 		return mr_err_ctx(err, "%s", path);
 	}
-	for (a = mr_json_get(doc.root, "auths") ? mr_json_get(doc.root, "auths")->child : NULL; a;
-	     a = a->next) {
+	for (a = pull_auths(&doc); a; a = a->next) {
 		const char *auth = mr_json_str(mr_json_get(a, "auth"));
 		if (auth && *auth && pull_auth_key_matches(a->key, domain)) {
 			*out = util_xstrdup(auth);
@@ -7142,8 +7151,7 @@ static int pull_creds_set(const char *domain, const char *auth, int *found, stru
 	mr_jw_obj(&w);
 	mr_jw_key(&w, "auths");
 	mr_jw_obj(&w);
-	for (a = mr_json_get(doc.root, "auths") ? mr_json_get(doc.root, "auths")->child : NULL; a;
-	     a = a->next) {
+	for (a = pull_auths(&doc); a; a = a->next) {
 		if (pull_auth_key_matches(a->key, domain)) {
 			*found = 1;
 			continue;
@@ -7222,6 +7230,7 @@ struct pull {
 	char *scope, *token;           /* the bearer token and the scope it is for */
 	struct image_load ld;
 	int quiet, tty;
+	FILE *out;                     /* progress: stdout for pull, stderr for run */
 	struct pull_desc *descs;       /* config and layers of the manifest being pulled */
 	size_t ndescs;
 	/* The blob being read */
@@ -7231,7 +7240,7 @@ struct pull {
 	uint64_t got;
 	int tries;
 	size_t nblobs_before;
-	double start, shown;
+	double shown;
 	/* A manifest read by digest while resolving an index */
 	struct mr_buf mbuf;
 	size_t mpos;
@@ -7524,7 +7533,7 @@ static int pull_get_manifest(struct pull *p, const char *ref, struct mr_buf *out
 		pull_ref_familiar(&p->ref, fam, sizeof fam);
 		mr_err_set(err, MR_ENOTFOUND, "manifest for %s%s%s not found: %s", fam,
 			   strchr(ref, ':') ? "@" : ":", ref, msg);
-	} else if (err->code == EACCES && !p->login) {
+	} else if (err->code == EACCES && !p->login && !strstr(err->msg, "no basic auth")) {
 		char fam[600];
 		pull_ref_familiar(&p->ref, fam, sizeof fam);
 		mr_err_ctx(err, "pull access denied for %s, repository does not exist or may require "
@@ -7544,16 +7553,16 @@ static void pull_meter(struct pull *p, int force)
 	p->shown = now;
 	util_human_size(p->got, got, sizeof got);
 	util_human_size(p->cur->size, size, sizeof size);
-	printf("\r\033[K%.12s: Downloading  %s/%s", digest_hex(p->cur->digest), got, size);
-	fflush(stdout);
+	fprintf(p->out, "\r\033[K%.12s: Downloading  %s/%s", digest_hex(p->cur->digest), got, size);
+	fflush(p->out);
 }
 
 static void pull_say(struct pull *p, const char *digest, const char *what)
 {
 	if (p->quiet)
 		return;
-	printf("%s%.12s: %s\n", p->tty ? "\r\033[K" : "", digest_hex(digest), what);
-	fflush(stdout);
+	fprintf(p->out, "%s%.12s: %s\n", p->tty ? "\r\033[K" : "", digest_hex(digest), what);
+	fflush(p->out);
 }
 
 /* Start (or resume, from p->got) the current blob. A server that ignores
@@ -7659,7 +7668,7 @@ static int pull_open_blob(struct image_load *ld, const char *digest, struct stre
 	snprintf(p->path, sizeof p->path, "blobs/%s", digest);
 	p->got = 0;
 	p->tries = 0;
-	p->start = p->shown = image_now();
+	p->shown = image_now();
 	for (;;) {
 		if (pull_blob_start(p, err) == 0)
 			break;
@@ -7720,6 +7729,9 @@ static struct image_blob *pull_add_manifest(struct pull *p, struct mr_buf *body,
 static const char *pull_media_type(const struct mr_json *root)
 {
 	const char *mt = mr_json_str(mr_json_get(root, "mediaType"));
+	const struct mr_json *v = mr_json_get(root, "schemaVersion");
+	if (v && v->type == MR_JSON_NUMBER && v->num == 1)
+		return "application/vnd.docker.distribution.manifest.v1+json (schema 1)";
 	if (mt)
 		return mt;
 	if (mr_json_get(root, "manifests"))
@@ -7841,10 +7853,14 @@ static int pull_up_to_date(struct pull *p, const struct image_found *f, const ch
 	return same;
 }
 
+/* How image_pull is called: `pull` prints on stdout and ends with the full
+ * name; `run` (a missing image) wants the progress on stderr, as Docker. */
 struct pull_opts {
 	const char *platform;          /* "os/arch[/variant]"; NULL: the host's */
 	const char *insecure;          /* host:port list allowed over plain HTTP */
-	int quiet;
+	int quiet;                     /* no progress (with print_name: only the name) */
+	int print_name;                /* end with "docker.io/library/busybox:latest" */
+	FILE *out;                     /* progress; NULL: stdout */
 };
 
 static void pull_free(struct pull *p)
@@ -7913,9 +7929,7 @@ static struct image_blob *pull_resolve(struct pull *p, char *top_digest, struct 
 		mt = pull_media_type(doc.root);
 	}
 	if (!image_is_manifest_type(mt)) {
-		mr_err_set(err, MR_EINVAL_INPUT, "unsupported manifest type %.100s%s", mt,
-			   mr_json_get(doc.root, "schemaVersion") &&
-			   mr_json_get(doc.root, "schemaVersion")->num == 1 ? " (schema 1)" : "");
+		mr_err_set(err, MR_EINVAL_INPUT, "unsupported manifest type %.100s", mt);
 		b = NULL;
 	} else if (pull_read_descs(p, doc.root, err) < 0) {
 		b = NULL;
@@ -7924,8 +7938,9 @@ static struct image_blob *pull_resolve(struct pull *p, char *top_digest, struct 
 	return b;
 }
 
-/* see the header of this section: pull REF into the store, printing what
- * Docker prints (unless quiet: then only the full name). */
+/* Pull REF (Docker's reference syntax) into the store, printing Docker's
+ * progress lines to o->out. o may be NULL: the host's platform, progress on
+ * stdout. What `run` calls for an image that is not in the store. */
 static int image_pull(struct mr_store *st, const char *ref, const struct pull_opts *o,
 		      struct mr_err *err)
 {
@@ -7934,7 +7949,7 @@ static int image_pull(struct mr_store *st, const char *ref, const struct pull_op
 	struct image_db stored = { 0 };
 	struct image_found found;
 	struct image_blob *m;
-	char top[MR_DIGEST_LEN + 1], name[600], full[600], fam[600];
+	char top[MR_DIGEST_LEN + 1], name[600], full[600];
 	size_t i;
 	int rc = -1, fresh;
 	if (!o)
@@ -7942,7 +7957,8 @@ static int image_pull(struct mr_store *st, const char *ref, const struct pull_op
 	memset(&found, 0, sizeof found);
 	p->st = st;
 	p->quiet = o->quiet;
-	p->tty = isatty(1);
+	p->out = o->out ? o->out : stdout;
+	p->tty = isatty(fileno(p->out));
 	p->ld.st = st;
 	p->ld.dirfd = -1;
 	p->ld.source = ref;
@@ -7961,12 +7977,12 @@ static int image_pull(struct mr_store *st, const char *ref, const struct pull_op
 	if (image_db_read(st, &stored, err) < 0)
 		goto out;
 	p->ld.stored = &stored;
-	pull_ref_familiar(&p->ref, fam, sizeof fam);
 	if (!p->quiet) {
 		if (p->ref.default_tag)
-			printf("Using default tag: latest\n");
-		printf("%s: Pulling from %s\n", p->ref.digest[0] ? p->ref.digest : p->ref.tag, fam);
-		fflush(stdout);
+			fprintf(p->out, "Using default tag: latest\n");
+		fprintf(p->out, "%s: Pulling from %s\n", p->ref.digest[0] ? p->ref.digest : p->ref.tag,
+			p->ref.repo);
+		fflush(p->out);
 	}
 	if (!(m = pull_resolve(p, top, err)) || pull_announce(p, err) < 0 ||
 	    image_resolve_manifest(&p->ld, m->digest, &found, err) < 0)
@@ -7982,16 +7998,17 @@ static int image_pull(struct mr_store *st, const char *ref, const struct pull_op
 	if (image_commit(&p->ld, &found, 1, err) < 0)
 		goto out;
 	if (!p->quiet)
-		printf("Digest: %s\nStatus: %s for %s\n", top,
-		       fresh ? "Downloaded newer image" : "Image is up to date", name);
-	printf("%s\n", full);
-	fflush(stdout);
+		fprintf(p->out, "Digest: %s\nStatus: %s for %s\n", top,
+			fresh ? "Downloaded newer image" : "Image is up to date", name);
+	if (o->print_name)
+		fprintf(p->out, "%s\n", full);
+	fflush(p->out);
 	rc = 0;
 out:
 	if (rc < 0) {
 		if (p->tty && !p->quiet)
-			printf("\r\033[K");
-		fflush(stdout);
+			fprintf(p->out, "\r\033[K");
+		fflush(p->out);
 		/* Messages that name the image already stand alone (as Docker's). */
 		if (!util_starts_with(err->msg, "invalid reference") &&
 		    !util_starts_with(err->msg, "manifest for ") &&
@@ -8057,6 +8074,8 @@ struct pull_opts {
 	const char *platform;
 	const char *insecure;
 	int quiet;
+	int print_name;
+	FILE *out;
 };
 
 static int image_pull(struct mr_store *st, const char *ref, const struct pull_opts *o,
@@ -8075,8 +8094,9 @@ static int image_pull(struct mr_store *st, const char *ref, const struct pull_op
  *                                  container shows "Exited" and `start` works
  * root/containers/ID/{upper,work,rootfs,log*,hosts,hostname,resolv.conf}
  * root/containers/.names/NAME     symlink to ID: names are unique by symlinkat()
- * rundir/ID/lock   flock()ed by the container's monitor (or the foreground CLI)
- *                  for its whole life: a free lock means nothing runs it
+ * rundir/ID/lock   write-locked (an OFD lock) by the container's monitor (or the
+ *                  foreground CLI) for its whole life: a free lock means
+ *                  nothing runs it; others test it without taking it
  * rundir/ID/state  "pid starttime monitor status" of the live container
  * rundir/ID/stop   a user asked it to stop: the restart policy must not apply
  * A record is visible only once complete: it is built in tmp/ and renamed into
@@ -9157,13 +9177,36 @@ static void ctr_rt_write(int rfd, const struct ctr_rt *rt)
 	ctr_write_file(rfd, "state", buf, (size_t)n, 0, &ignored);
 }
 
-/* Is the monitor lock of rundir/ID held (a monitor or foreground CLI alive)? */
+#ifndef F_OFD_GETLK
+#define F_OFD_GETLK 36
+#define F_OFD_SETLK 37
+#define F_OFD_SETLKW 38
+#endif
+
+/* The owner lock: an OFD lock (Linux 3.15), like flock() owned by the open
+ * file (a clone of the owner shares it until its exec), but testable with
+ * F_OFD_GETLK without taking it: looking at a container (ps, wait, exec)
+ * never makes a concurrent start fail. 0 taken, -1 with errno (EAGAIN: held). */
+static int ctr_lock_take(int fd, int wait)
+{
+	struct flock fl;
+	memset(&fl, 0, sizeof fl);
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	return fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl);
+}
+
+/* Is the owner lock of rundir/ID held (a monitor or foreground CLI alive)? */
 static int ctr_monitor_alive(int rfd)
 {
+	struct flock fl;
 	int fd = openat(rfd, "lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC), alive = 0;
 	if (fd < 0)
 		return 0;
-	if (flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK)
+	memset(&fl, 0, sizeof fl);
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
 		alive = 1;
 	close(fd);
 	return alive;
@@ -9451,6 +9494,21 @@ static void rootfs_resolv_conf(const char *host, struct mr_buf *out)
 		mr_buf_printf(out, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
 }
 
+/* Written in place: nothing reads them before the container starts (and a
+ * rename would leave a restarted container's bind mount on the old file). */
+static int rootfs_put(int dirfd, const char *name, const struct mr_buf *b, struct mr_err *err)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 || util_write_all(fd, b->data ? b->data : "", b->len) < 0) {
+		mr_err_sys(err, "write %s", name);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 static int rootfs_etc_files(struct ctr_spawn *sp, int dirfd, struct mr_err *err)
 {
 	struct mr_buf b = { 0 }, host = { 0 };
@@ -9458,7 +9516,7 @@ static int rootfs_etc_files(struct ctr_spawn *sp, int dirfd, struct mr_err *err)
 	const struct ctr *c = sp->c;
 	int host_net = !strcmp(c->network, "host"), rc;
 	mr_buf_printf(&b, "%s\n", c->hostname);
-	rc = ctr_write_file(dirfd, "hostname", b.data, b.len, 0, err);
+	rc = rootfs_put(dirfd, "hostname", &b, err);
 	b.len = 0;
 	if (host_net && mr_read_file(AT_FDCWD, "/etc/hosts", &host, 1u << 20, &ignored) == 0) {
 		mr_buf_append(&b, host.data, host.len);
@@ -9468,7 +9526,7 @@ static int rootfs_etc_files(struct ctr_spawn *sp, int dirfd, struct mr_err *err)
 			      "ff02::2\tip6-allrouters\n");
 	}
 	if (!rc)
-		rc = ctr_write_file(dirfd, "hosts", b.data, b.len, 0, err);
+		rc = rootfs_put(dirfd, "hosts", &b, err);
 	b.len = 0;
 	host.len = 0;
 	if (mr_read_file(AT_FDCWD, "/etc/resolv.conf", &host, 1u << 20, &ignored) < 0)
@@ -9478,7 +9536,7 @@ static int rootfs_etc_files(struct ctr_spawn *sp, int dirfd, struct mr_err *err)
 	else
 		rootfs_resolv_conf(host.data, &b);
 	if (!rc)
-		rc = ctr_write_file(dirfd, "resolv.conf", b.data, b.len, 0, err);
+		rc = rootfs_put(dirfd, "resolv.conf", &b, err);
 	mr_buf_free(&b);
 	mr_buf_free(&host);
 	return rc;
@@ -9857,14 +9915,10 @@ static int isolate_caps_resolve(const struct ctr *c, uint64_t *out, struct mr_er
 	return 0;
 }
 
-/* Bounding set first (so no execve can regain a capability), then the
- * process's own sets. For a non-root user the kernel already cleared them at
- * setuid; execve grants nothing either (no file capabilities: Docker's
- * behaviour for non-root users). Ambient capabilities are cleared. */
-static int isolate_caps_apply(uint64_t caps, struct mr_err *err)
+/* The bounding set, before the user changes (dropping needs CAP_SETPCAP):
+ * afterwards no execve can regain a capability. */
+static int isolate_caps_bound(uint64_t caps, struct mr_err *err)
 {
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct data[2];
 	int cap, r;
 	for (cap = 0; cap < 64; cap++) {
 		r = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
@@ -9874,11 +9928,26 @@ static int isolate_caps_apply(uint64_t caps, struct mr_err *err)
 			return mr_err_sys(err, "drop capability %d from the bounding set", cap);
 	}
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	return 0;
+}
+
+/* The process's own sets, after the user changes. A non-root user had them
+ * cleared by setuid and execve grants it nothing (no file capabilities):
+ * Docker's behaviour. Root keeps the allowed ones it still holds (a host may
+ * lack some, as this one lacks CAP_SYS_RESOURCE). */
+static int isolate_caps_apply(uint64_t caps, struct mr_err *err)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	uint64_t have;
 	memset(data, 0, sizeof data);
-	if (geteuid() == 0) {
-		data[0].effective = data[0].permitted = (uint32_t)caps;
-		data[1].effective = data[1].permitted = (uint32_t)(caps >> 32);
-	}
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return mr_err_sys(err, "get capabilities");
+	have = (uint64_t)data[0].permitted | (uint64_t)data[1].permitted << 32;
+	caps &= have;
+	memset(data, 0, sizeof data);
+	data[0].effective = data[0].permitted = (uint32_t)caps;
+	data[1].effective = data[1].permitted = (uint32_t)(caps >> 32);
 	if (syscall(SYS_capset, &hdr, data) < 0)
 		return mr_err_sys(err, "set capabilities");
 	return 0;
@@ -9963,6 +10032,32 @@ static int isolate_cloexec_all(struct mr_err *err)
 	return 0;
 }
 
+/* Close every descriptor above 2, or above keep when keep > 2 (a process
+ * that stays minirun code: the --init reaper, a monitor). */
+static void isolate_close_all(int keep)
+{
+	DIR *d;
+	struct dirent *de;
+	int fds[64], n = 0, i;
+#ifdef SYS_close_range
+	if (keep < 3 && syscall(SYS_close_range, 3u, ~0u, 0u) == 0)
+		return;
+	if (keep >= 3 && syscall(SYS_close_range, 3u, (unsigned)keep - 1, 0u) == 0 &&
+	    syscall(SYS_close_range, (unsigned)keep + 1, ~0u, 0u) == 0)
+		return;
+#endif
+	d = opendir("/proc/self/fd");
+	while (d && (de = readdir(d)) != NULL && n < 64) {
+		int fd = atoi(de->d_name);
+		if (fd > 2 && fd != keep && fd != dirfd(d))
+			fds[n++] = fd;
+	}
+	if (d)
+		closedir(d);
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+}
+
 static int isolate_loopback(struct mr_err *err)
 {
 	struct ifreq ifr;
@@ -10006,9 +10101,14 @@ static int isolate_exec(int exe_fd, char *const argv[], char *const envp[], stru
 		return mr_err_set(err, ENOENT, "exec: \"\": executable file not found in $PATH"), 127;
 	if (strchr(file, '/')) {
 		struct stat sb;
-		if (stat(file, &sb) < 0)
-			return mr_err_sys(err, "exec: \"%s\": stat %s", file, file),
-			       errno == ENOENT || errno == ENOTDIR ? 127 : 126;
+		if (stat(file, &sb) < 0) {
+			int e = errno;
+			/* Go's wording, as Docker prints it */
+			mr_err_set(err, e, "exec: \"%s\": stat %s: %s", file, file,
+				   e == ENOENT ? "no such file or directory" : e == ENOTDIR ?
+				   "not a directory" : strerror(e));
+			return e == ENOENT || e == ENOTDIR ? 127 : 126;
+		}
 		if (isolate_is_self(exe_fd, file))
 			return mr_err_set(err, EPERM, "exec: \"%s\": refusing to run the runtime's own "
 					  "binary in a container", file), 126;
@@ -10043,8 +10143,13 @@ static int isolate_exec(int exe_fd, char *const argv[], char *const envp[], stru
  * v2 (/sys/fs/cgroup is cgroup2): /sys/fs/cgroup/minirun/ID with the cpu,
  * memory and pids controllers enabled down to it.
  * v1 and hybrid (v1 controllers, cgroup2 at /sys/fs/cgroup/unified owning no
- * controller we need): CTRL/minirun/ID for memory, cpu, cpuacct, pids, and
- * unified/minirun/ID only to track the processes. */
+ * controller we need): unified/minirun/ID to track the processes, and
+ * CTRL/minirun/ID only for the controllers a limit needs (memory, cpu, pids).
+ * Why not always all of them: moving a process into a cgroup (a write to
+ * cgroup.procs) waits for an RCU grace period, 5-10 ms here, the largest cost
+ * of a start; a cgroup2 folder is entered at birth instead (clone3 with
+ * CLONE_INTO_CGROUP), for free. `stats` and `top` read the processes
+ * themselves where a controller is missing. */
 
 #define CG_ROOT "/sys/fs/cgroup"
 #ifndef CGROUP2_SUPER_MAGIC
@@ -10069,10 +10174,6 @@ static int cg_version(void)
 		v = 1;
 	return v;
 }
-
-/* The hierarchies a container has folders in (v1): controller folders as
- * mounted, then the tracking one. */
-static const char cg_v1_dirs[] = "memory\0cpu\0cpuacct\0pids\0unified\0";
 
 static int cg_is_mounted(const char *hier)
 {
@@ -10143,6 +10244,21 @@ static int cg_read_u64(const char *hier, const char *id, const char *file, const
 }
 
 #if MINIRUN_WITH_CGROUPS
+/* The hierarchies a container may have folders in (v1): controller folders,
+ * then the tracking one. */
+static const char cg_v1_dirs[] = "memory\0cpu\0cpuacct\0pids\0unified\0";
+
+/* Does the container need a folder in v1 hierarchy h? */
+static int cg_v1_wanted(const struct ctr *c, const char *h)
+{
+	switch (h[0]) {
+	case 'm': return c->memory != 0;
+	case 'p': return c->pids_limit > 0;
+	case 'u': return 1;
+	default: return !strcmp(h, "cpu") && c->nano_cpus != 0;
+	}
+}
+
 /* v2: make the controllers we use available to minirun/ and its children. */
 static void cg_v2_enable(void)
 {
@@ -10219,7 +10335,7 @@ static int cg_create(const struct ctr *c, struct mr_err *err)
 		return 0;
 	}
 	for (h = cg_v1_dirs; *h; h += strlen(h) + 1) {
-		if (!cg_is_mounted(h))
+		if (!cg_v1_wanted(c, h) || !cg_is_mounted(h))
 			continue;
 		cg_path(path, sizeof path, h, NULL, NULL);
 		mkdir(path, 0755);
@@ -10286,15 +10402,38 @@ static int cg_open_procs(const char *id, int *fds, int max)
 	return n;
 }
 
-static int cg_attach(const char *id, pid_t pid, struct mr_err *err)
+/* The container's cgroup2 folder (v2, or the tracking one of a hybrid) as
+ * an fd for clone3's CLONE_INTO_CGROUP; -1 if there is none. */
+static int cg_v2_fd(const char *id)
 {
-	int fds[8], n = cg_open_procs(id, fds, 8), i, rc = 0;
-	char val[16];
+	char path[160];
+	int v = cg_version();
+	if (v == 0 || (v == 1 && !cg_is_mounted("unified")))
+		return -1;
+	cg_path(path, sizeof path, v == 2 ? "" : "unified", id, NULL);
+	return open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* Move pid into the container's cgroups (but the cgroup2 one when clone3
+ * already placed it there). */
+static int cg_attach(const char *id, pid_t pid, int in_v2, struct mr_err *err)
+{
+	char path[160], val[16];
+	const char *h;
+	int rc = 0, v = cg_version();
 	snprintf(val, sizeof val, "%d", (int)pid);
-	for (i = 0; i < n; i++) {
-		if (!rc && util_write_all(fds[i], val, strlen(val)) < 0)
-			rc = mr_err_sys(err, "join cgroup");
-		close(fds[i]);
+	for (h = v == 2 ? "" : cg_v1_dirs; v && !rc; h += strlen(h) + 1) {
+		int fd;
+		if (!(in_v2 && (v == 2 || !strcmp(h, "unified")))) {
+			cg_path(path, sizeof path, h, id, "cgroup.procs");
+			fd = open(path, O_WRONLY | O_CLOEXEC);
+			if (fd >= 0 && util_write_all(fd, val, strlen(val)) < 0)
+				rc = mr_err_sys(err, "join cgroup %s", path);
+			if (fd >= 0)
+				close(fd);
+		}
+		if (v == 2 || !h[strlen(h) + 1])
+			break;
 	}
 	return rc;
 }
@@ -10338,9 +10477,14 @@ static int cg_open_procs(const char *id, int *fds, int max)
 	(void)id; (void)fds; (void)max;
 	return 0;
 }
-static int cg_attach(const char *id, pid_t pid, struct mr_err *err)
+static int cg_v2_fd(const char *id)
 {
-	(void)id; (void)pid; (void)err;
+	(void)id;
+	return -1;
+}
+static int cg_attach(const char *id, pid_t pid, int in_v2, struct mr_err *err)
+{
+	(void)id; (void)pid; (void)in_v2; (void)err;
 	return 0;
 }
 static int cg_oom_killed(const char *id)
@@ -10355,10 +10499,11 @@ static void cg_remove(const char *id)
 #endif
 
 /* The processes of a container: its tracking cgroup (it holds `exec`ed
- * processes too), else the init alone. Returns a malloc'ed array. */
+ * processes too), else every process in the init's PID namespace. Returns a
+ * malloc'ed array. */
 static pid_t *cg_pids(const char *id, pid_t init, size_t *count)
 {
-	char path[160], buf[4096];
+	char path[160], buf[4096], ns[64], other[64];
 	const char *h = cg_version() == 2 ? "" : cg_is_mounted("unified") ? "unified" : "pids";
 	pid_t *pids = NULL;
 	size_t n = 0;
@@ -10376,11 +10521,26 @@ static pid_t *cg_pids(const char *id, pid_t init, size_t *count)
 		pids = util_xrealloc(pids, (n + 1) * sizeof *pids);
 		pids[n++] = (pid_t)atoi(p);
 	}
-	if (!n && init > 0) {
-		pids = util_xmalloc(sizeof *pids);
-		pids[n++] = init;
-	}
 	mr_buf_free(&b);
+	snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)init);
+	if (!n && init > 0 && (r = readlink(path, ns, sizeof ns - 1)) > 0) {
+		DIR *d = opendir("/proc");
+		struct dirent *de;
+		ns[r] = 0;
+		while (d && (de = readdir(d)) != NULL) {
+			ssize_t k;
+			if (de->d_name[0] < '1' || de->d_name[0] > '9')
+				continue;
+			snprintf(path, sizeof path, "/proc/%s/ns/pid", de->d_name);
+			k = readlink(path, other, sizeof other - 1);
+			if (k == r && !memcmp(ns, other, (size_t)k)) {
+				pids = util_xrealloc(pids, (n + 1) * sizeof *pids);
+				pids[n++] = (pid_t)atoi(de->d_name);
+			}
+		}
+		if (d)
+			closedir(d);
+	}
 	*count = n;
 	return pids;
 }
@@ -10575,12 +10735,15 @@ static int ctr_child_finish(struct ctr_spawn *sp, const char *user, const char *
 	    mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
 		return mr_err_sys(err, "remount the root read-only"), 125;
 	umask(022);
-	if (isolate_user(sp->rootfd, user, &ids, err) < 0)
+	if (isolate_caps_bound(sp->caps, err) < 0 || isolate_user(sp->rootfd, user, &ids, err) < 0)
 		return 125;
 	if (isolate_caps_apply(sp->caps, err) < 0)
 		return 125;
 	if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return mr_err_sys(err, "set no_new_privs"), 125;
+	/* A seccomp filter (MINIRUN_WITH_SECCOMP) belongs here: after the
+	 * capabilities and no_new_privs, before the descriptors are closed, so
+	 * that the filter's own syscalls (prctl, seccomp) are not filtered. */
 	argv = ctr_argv(c, cmd);
 	envp = ctr_envp(c, env_extra, sp->pty_slave >= 0, ids.home);
 	if (isolate_cloexec_all(err) < 0)
@@ -10590,7 +10753,8 @@ static int ctr_child_finish(struct ctr_spawn *sp, const char *user, const char *
 		if (pid < 0)
 			return mr_err_sys(err, "fork the program under --init"), 125;
 		if (pid > 0) {
-			close(sp->sync);
+			/* the reaper stays: nothing of minirun's may stay open in it */
+			isolate_close_all(-1);
 			ctr_reaper(pid);
 		}
 		setpgid(0, 0);
@@ -10719,13 +10883,47 @@ static int ctr_spawn_wait(struct ctr_spawn *sp, struct mr_err *err)
 	}
 }
 
+/* clone(2) as a fork: no stack of its own, the child runs on a copy of this
+ * one. clone3 first, to be born in the container's cgroup2 folder
+ * (CLONE_INTO_CGROUP, 5.7+: no migration, see [12]); the raw clone else (its
+ * argument order differs between arches only for the arguments left 0).
+ * musl's cached thread id is stale in the child: it calls nothing that uses
+ * it (raise, pthread). Closes cgfd. */
+static long ctr_clone(int flags, int cgfd, int *in_v2)
+{
+	long pid;
+#ifdef SYS_clone3
+	if (cgfd >= 0) {
+		struct {
+			uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size,
+				 tls, set_tid, set_tid_size, cgroup;
+		} args;
+		memset(&args, 0, sizeof args);
+		args.flags = (uint64_t)(unsigned)flags | 0x200000000ULL; /* CLONE_INTO_CGROUP */
+		args.exit_signal = SIGCHLD;
+		args.cgroup = (uint64_t)cgfd;
+		pid = syscall(SYS_clone3, &args, sizeof args);
+		if (pid >= 0 || (errno != ENOSYS && errno != EINVAL && errno != E2BIG)) {
+			if (pid != 0)
+				close(cgfd);
+			*in_v2 = pid > 0;
+			return pid;
+		}
+	}
+#endif
+	if (cgfd >= 0)
+		close(cgfd);
+	pid = syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0, 0, 0, 0);
+	return pid;
+}
+
 /* Start the container's first process. 0, or the exit code to report (125
  * minirun's failure, 126/127 the command's) with err set. */
 static int ctr_spawn(struct ctr_spawn *sp, struct mr_err *err)
 {
 	struct ctr *c = sp->c;
 	struct ctr_msg go;
-	int sv[2], dirfd, code, flags;
+	int sv[2], dirfd, code, flags, in_v2 = 0;
 	long pid;
 	sp->pty = sp->pty_slave = -1;
 	snprintf(sp->dir, sizeof sp->dir, "%s/containers/%s", sp->st->root, c->id);
@@ -10753,11 +10951,7 @@ static int ctr_spawn(struct ctr_spawn *sp, struct mr_err *err)
 	flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
 	if (strcmp(c->network, "host") && strncmp(c->network, "container:", 10))
 		flags |= CLONE_NEWNET;
-	/* clone(2) as a fork: no stack of its own, the child runs on a copy of
-	 * this one (the argument order of the raw call differs between arches
-	 * only for the arguments we leave 0). musl's cached thread id is stale
-	 * in the child: it calls nothing that uses it (raise, pthread). */
-	pid = syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0, 0, 0, 0);
+	pid = ctr_clone(flags, cg_v2_fd(c->id), &in_v2);
 	if (pid == 0) {
 		close(sv[0]);
 		sp->sync = sv[1];
@@ -10777,7 +10971,7 @@ static int ctr_spawn(struct ctr_spawn *sp, struct mr_err *err)
 	go.kind = 'g';
 	if (c->tty && ioctl(0, TIOCGWINSZ, &go.ws) < 0)
 		ioctl(1, TIOCGWINSZ, &go.ws);
-	if (cg_attach(c->id, sp->pid, err) < 0 || net_start(sp, err) < 0) {
+	if (cg_attach(c->id, sp->pid, in_v2, err) < 0 || net_start(sp, err) < 0) {
 		code = 125;
 	} else if (send(sv[0], &go, offsetof(struct ctr_msg, text), MSG_NOSIGNAL) < 0) {
 		code = (mr_err_sys(err, "container %s: start", c->name), 125);
@@ -10798,9 +10992,10 @@ static int ctr_spawn(struct ctr_spawn *sp, struct mr_err *err)
 }
 
 /* ---- logs ----
- * containers/ID/log: one record per line, "TIME S DATA\n": TIME RFC 3339 with
- * nanoseconds, S 'o'/'e' for a complete stdout/stderr line (DATA is the line
- * without its newline) or 'O'/'E' for a piece without newline. Compact, no
+ * containers/ID/log: one record per line, "TIME SDATA\n": TIME RFC 3339 with
+ * nanoseconds, then a space, S 'o'/'e' for a complete stdout/stderr line (DATA,
+ * right after it, is the line without its newline) or 'O'/'E' for a piece
+ * without newline. Compact, no
  * escaping, and `logs` renders exactly what the container wrote. Rotated to
  * log.1... when it would pass max-size; max-file files in all. */
 struct ctr_log {
@@ -10841,55 +11036,76 @@ static int ctr_log_open(struct ctr_log *l, int dirfd, const struct ctr *c)
 	return l->fd;
 }
 
-/* util_time_rfc3339 without stdio: "2024-01-02T03:04:05.123456789Z". */
+/* util_time_rfc3339 without stdio, gmtime or tables (Howard Hinnant's
+ * civil_from_days): "2024-01-02T03:04:05.123456789Z". */
 static CTR_HOT size_t ctr_log_stamp(char *out)
 {
 	struct timespec ts;
-	struct tm tm;
-	int v[7], w[7] = { 4, 2, 2, 2, 2, 2, 9 }, i, k;
+	long z, era, doe, yoe, doy, mp, v[7];
+	int w, i, k;
 	char *p = out;
-	static const char sep[] = "--T::.Z";
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	v[0] = tm.tm_year + 1900, v[1] = tm.tm_mon + 1, v[2] = tm.tm_mday;
-	v[3] = tm.tm_hour, v[4] = tm.tm_min, v[5] = tm.tm_sec, v[6] = (int)ts.tv_nsec;
+	z = (long)(ts.tv_sec / 86400) + 719468;
+	v[5] = (long)(ts.tv_sec % 86400);
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	v[2] = doy - (153 * mp + 2) / 5 + 1;
+	v[1] = mp < 10 ? mp + 3 : mp - 9;
+	v[0] = yoe + era * 400 + (v[1] <= 2);
+	v[3] = v[5] / 3600;
+	v[4] = v[5] / 60 % 60;
+	v[5] %= 60;
+	v[6] = ts.tv_nsec;
 	for (i = 0; i < 7; i++) {
-		for (k = w[i]; k-- > 0; v[i] /= 10)
+		w = i == 0 ? 4 : i == 6 ? 9 : 2;
+		for (k = w; k-- > 0; v[i] /= 10)
 			p[k] = (char)('0' + v[i] % 10);
-		p += w[i];
-		*p++ = sep[i];
+		p += w;
+		*p++ = i < 2 ? '-' : i == 2 ? 'T' : i < 5 ? ':' : i == 5 ? '.' : 'Z';
 	}
 	return (size_t)(p - out);
 }
 
+/* Write out the records of one chunk of output: each line (or the piece
+ * without newline at the end) gets its header; no copy, one writev for up
+ * to 32 records. */
 static CTR_HOT void ctr_log_write(struct ctr_log *l, char stream, const char *data, size_t len)
 {
-	char out[CTR_LOG_CHUNK + 64], stamp[40];
-	size_t o = 0, hl = ctr_log_stamp(stamp);
+	char head[2][40], nlc = '\n';      /* not a literal: .rodata is a page of its own */
+	struct iovec iov[96];
+	size_t hl = ctr_log_stamp(head[0]), n, k = 0, sum = 0;
+	int i;
+	head[0][hl] = ' ';
+	for (i = 0; i < (int)hl + 1; i++)
+		head[1][i] = head[0][i];
+	head[0][hl + 1] = stream;
+	head[1][hl + 1] = (char)(stream - 32);
 	while (len) {
-		const char *nl = memchr(data, '\n', len);
-		size_t n = nl ? (size_t)(nl - data) : len, rec;
-		if (n > CTR_LOG_CHUNK)
-			n = CTR_LOG_CHUNK, nl = NULL;
-		rec = hl + 3 + n;
-		if (o + rec > sizeof out || l->size + o + rec > l->max) {
-			if (o && util_write_all(l->fd, out, o) == 0)
-				l->size += o;
-			o = 0;
-			if (l->size && l->size + rec > l->max)
+		int nl;
+		for (n = 0; n < len && data[n] != '\n'; n++) {}
+		nl = n < len;
+		if (k + 3 > sizeof iov / sizeof iov[0] || (l->size && l->size + sum + hl + 3 + n > l->max)) {
+			if (k && writev(l->fd, iov, (int)k) > 0)
+				l->size += sum;
+			k = sum = 0;
+			if (l->size && l->size + hl + 3 + n > l->max)
 				ctr_log_rotate(l);
 		}
-		memcpy(out + o, stamp, hl);
-		out[o + hl] = ' ';
-		out[o + hl + 1] = nl ? stream : (char)(stream - 32);
-		memcpy(out + o + hl + 2, data, n);
-		out[o + rec - 1] = '\n';
-		o += rec;
-		data += n + (nl != NULL);
-		len -= n + (nl != NULL);
+		iov[k].iov_base = head[!nl];
+		iov[k++].iov_len = hl + 2;
+		iov[k].iov_base = (void *)data;
+		iov[k++].iov_len = n;
+		iov[k].iov_base = &nlc;
+		iov[k++].iov_len = 1;
+		sum += hl + 3 + n;
+		data += n + (size_t)nl;
+		len -= n + (size_t)nl;
 	}
-	if (o && util_write_all(l->fd, out, o) == 0)
-		l->size += o;
+	if (k && writev(l->fd, iov, (int)k) > 0)
+		l->size += sum;
 }
 
 /* ---- the owner ---- */
@@ -10918,10 +11134,10 @@ static int ctr_owner_take(struct ctr_owner *o, int block, struct mr_err *err)
 	o->lockfd = openat(o->rfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (o->lockfd < 0)
 		return mr_err_sys(err, "container %s: lock", o->c->name);
-	while (flock(o->lockfd, LOCK_EX | (block ? 0 : LOCK_NB)) < 0) {
+	while (ctr_lock_take(o->lockfd, block) < 0) {
 		if (errno == EINTR)
 			continue;
-		if (errno == EWOULDBLOCK)
+		if (errno == EAGAIN || errno == EACCES)
 			return mr_err_set(err, MR_EINUSE, "container %s is already running", o->c->name);
 		return mr_err_sys(err, "container %s: lock", o->c->name);
 	}
@@ -11057,18 +11273,39 @@ static CTR_HOT void ctr_owner_signals(struct ctr_owner *o)
 	}
 }
 
-extern char __executable_start[], etext[];
-/* Give back what only the set-up used: pages of code (mapped again from the
- * page cache if ever needed) and the stack below what the loop uses. Called
- * from the loop itself, so that nothing outside CTR_HOT runs afterwards. */
+/* The read-only segment (code and constants) of this binary: the mapping
+ * of /proc/self/maps that holds this very function. */
+static uintptr_t ctr_text_start, ctr_text_end;
+
+static void ctr_monitor_text(void)
+{
+	char buf[4096];
+	uintptr_t here = (uintptr_t)ctr_monitor_text;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? util_read_full(fd, buf, sizeof buf - 1) : -1;
+	char *p;
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		unsigned long a, b;
+		if (sscanf(p, "%lx-%lx", &a, &b) == 2 && a <= here && here < b) {
+			ctr_text_start = a;
+			ctr_text_end = b;
+		}
+	}
+}
+
+/* Give back what only the set-up used: pages of code and constants (mapped
+ * again from the page cache if ever needed) and the stack below what the
+ * loop uses. Called from the loop itself, so that nothing outside CTR_HOT
+ * runs afterwards. */
 static CTR_HOT void ctr_monitor_trim(void)
 {
 	char here;
-	uintptr_t a = ((uintptr_t)__executable_start + 4095) & ~(uintptr_t)4095;
-	uintptr_t b = (uintptr_t)etext & ~(uintptr_t)4095;
-	uintptr_t sp = ((uintptr_t)&here & ~(uintptr_t)4095) - 8 * 4096, p;
-	if (b > a)
-		madvise((void *)a, b - a, MADV_DONTNEED);
+	uintptr_t sp = ((uintptr_t)&here & ~(uintptr_t)4095) - 4 * 4096, p;
+	if (ctr_text_end > ctr_text_start)
+		madvise((void *)ctr_text_start, ctr_text_end - ctr_text_start, MADV_DONTNEED);
 	/* page by page: below the mapped stack the calls just fail */
 	for (p = sp; p > sp - 32 * 4096; p -= 4096)
 		madvise((void *)p, 4096, MADV_DONTNEED);
@@ -11145,7 +11382,9 @@ static void ctr_owner_exited(struct ctr_owner *o, int status)
 		close(o->sp.pty);
 	o->out = o->errp = o->sp.pty = -1;
 	unlinkat(o->rfd, "state", 0);
-	ctr_state_write(o->st, o->c->id, &o->state, !o->c->auto_remove, &ignored);
+	/* an --rm container's record goes next: nothing to keep */
+	if (!o->c->auto_remove)
+		ctr_state_write(o->st, o->c->id, &o->state, 1, &ignored);
 }
 
 static void ctr_owner_failed(struct ctr_owner *o, int code, const struct mr_err *err)
@@ -11261,6 +11500,7 @@ static int ctr_monitor(struct mr_store *st, struct ctr *c, int report, unsigned 
 				ctr_owner_failed(&o, code, &err);
 				break;
 			}
+			ctr_monitor_text();
 			o.trim = 1;
 		}
 		if (code) {
@@ -11330,6 +11570,9 @@ static int ctr_start_detached(struct mr_store *st, struct ctr *c, unsigned delay
 		snprintf(fdstr, sizeof fdstr, "%d", delay_ms ? -1 : p[1]);
 		snprintf(delay, sizeof delay, "%u", delay_ms);
 		snprintf(rs, sizeof rs, "%d", restarts);
+		/* a daemon: nothing of the caller's (a pipe of a test harness, a
+		 * terminal) stays open in it */
+		isolate_close_all(delay_ms ? -1 : p[1]);
 		if (!delay_ms)
 			fcntl(p[1], F_SETFD, 0);
 		execv("/proc/self/exe", argv);
@@ -11582,6 +11825,8 @@ static int exec_run(struct mr_store *st, struct ctr *c, pid_t pid, unsigned long
 	if (opts->privileged)
 		o.sp.caps = ISOLATE_CAPS_ALL;
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* before setns: the container's /proc has no "self" for this process */
+	o.sp.exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
 	ncg = cg_open_procs(c->id, cgfds, 8);
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull < 0 || exec_join(pid, start, err) < 0) {
@@ -11589,7 +11834,6 @@ static int exec_run(struct mr_store *st, struct ctr *c, pid_t pid, unsigned long
 		goto out;
 	}
 	o.sp.rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	o.sp.exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
 	if (opts->tty) {
 		int unlock = 0, n = 0;
 		char path[24];
@@ -12457,6 +12701,13 @@ static void __attribute__((noreturn)) net_proxy(const struct net_port *ports, in
 	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	for (i = 0; fd >= 0 && i < 3; i++)
 		dup2(fd, i);
+	/* nothing of the monitor's: a report pipe held open here would keep
+	 * `run -d` waiting for its end */
+	for (fd = 3; fd < 4096; fd++) {
+		for (i = 0; i < n && lfd[i] != fd; i++) {}
+		if (i == n)
+			close(fd);
+	}
 	for (k = 0; k < NET_UDP_SESSIONS; k++)
 		u[k].fd = -1;
 	for (;;) {
@@ -12481,8 +12732,11 @@ static void __attribute__((noreturn)) net_proxy(const struct net_port *ports, in
 			if (fd < 0)
 				continue;
 			fcntl(fd, F_SETFL, 0);
-			if (fork() == 0)
+			if (fork() == 0) {
+				for (k = 0; k < n; k++)
+					close(lfd[k]);
 				net_relay(fd, ip, ports[i].cport);
+			}
 			close(fd);
 		}
 		for (k = 0; k < NET_UDP_SESSIONS; k++) {
@@ -14413,10 +14667,34 @@ static int run_parse(struct cli *cl, struct run_opts *o, int argc, char **argv, 
 		{ "tmpfs", 1, NULL, NULL, &o->tmpfs, "Mount a tmpfs directory" },
 		{ 0 },
 	};
-	int n;
+	int n, i;
 	memset(o, 0, sizeof *o);
 	if (!is_run)
 		flags[0].names = "detach-unused";
+	/* Docker's -h is --hostname here, not --help: rewrite it among the flags
+	 * (those before the image) */
+	for (i = 0; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		const struct cli_flag *f;
+		const char *a = argv[i];
+		if (!strcmp(a, "--"))
+			break;
+		if (!strcmp(a, "-h")) {
+			argv[i] = "--hostname";
+			i++;
+			continue;
+		}
+		if (a[1] == '-') {
+			f = strchr(a, '=') ? NULL : cli_find_flag(flags, a + 2, strlen(a + 2));
+		} else {
+			size_t k = strlen(a) - 1;
+			f = cli_find_flag(flags, a + k, 1);
+			while (--k >= 1)        /* a value glued to an earlier letter: -eX=1 */
+				if (cli_find_flag(flags, a + k, 1) && cli_find_flag(flags, a + k, 1)->has_value)
+					f = NULL;
+		}
+		if (f && f->has_value)
+			i++;
+	}
 	n = cli_parse(cl, argc, argv, flags, 0, "[OPTIONS] IMAGE [COMMAND] [ARG...]");
 	if (n < 0)
 		return n;
@@ -14545,16 +14823,19 @@ static int ctr_wait_pid(pid_t pid, unsigned long long start, long ms)
 	return 0;
 }
 
-/* Wait until nothing owns the container (its owner recorded the exit). */
+/* Wait until nothing owns the container (its owner recorded the exit),
+ * looking at the lock without taking it (see ctr_lock_take). */
 static void ctr_wait_owner(struct mr_store *st, const char *id)
 {
-	int rfd = ctr_rundir(st, id, 0), fd;
+	int rfd = ctr_rundir(st, id, 0);
+	long step = 2;
 	if (rfd < 0)
 		return;
-	fd = openat(rfd, "lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0) {
-		while (flock(fd, LOCK_SH) < 0 && errno == EINTR) {}
-		close(fd);
+	while (ctr_monitor_alive(rfd)) {
+		struct timespec t = { 0, step * 1000000L };
+		nanosleep(&t, NULL);
+		if (step < 50)
+			step *= 2;
 	}
 	close(rfd);
 }
@@ -15322,8 +15603,8 @@ static int ps_field(const struct ps_row *r, const char *f, const char *arg, int 
 	} else if (!strcmp(f, "CreatedAt")) {
 		struct tm tm;
 		gmtime_r(&created, &tm);
-		strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S +0000 UTC", &tm);
-		mr_buf_printf(out, "%s", buf);
+		mr_buf_printf(out, "%04d-%02d-%02d %02d:%02d:%02d +0000 UTC", tm.tm_year + 1900,
+			      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	} else if (!strcmp(f, "RunningFor")) {
 		ctr_human_duration((long)(now - created), buf, sizeof buf);
 		mr_buf_printf(out, "%s ago", buf);
@@ -15723,12 +16004,14 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 		started = boot + (time_t)(f[19] / (unsigned long long)hz);
 		snprintf(cpu, sizeof cpu, "%llu", now > started ?
 			 (f[11] + f[12]) * 100 / (unsigned long long)hz / (unsigned long long)(now - started) : 0);
-		localtime_r(&started, &lt);
-		localtime_r(&now, &ln);
+		/* UTC: no time zone code in the binary for one column */
+		gmtime_r(&started, &lt);
+		gmtime_r(&now, &ln);
 		if (lt.tm_yday == ln.tm_yday && lt.tm_year == ln.tm_year)
-			strftime(stime, sizeof stime, "%H:%M", &lt);
+			snprintf(stime, sizeof stime, "%02d:%02d", lt.tm_hour, lt.tm_min);
 		else
-			strftime(stime, sizeof stime, "%b%d", &lt);
+			snprintf(stime, sizeof stime, "%.3s%02d", "JanFebMarAprMayJunJulAugSepOctNovDec" +
+				 3 * (lt.tm_mon % 12), lt.tm_mday);
 		if ((f[4] >> 8 & 0xfff) == 136)
 			snprintf(tty, sizeof tty, "pts/%llu", (f[4] & 0xff) | ((f[4] >> 12) & 0xfff00));
 		else
@@ -15779,41 +16062,62 @@ struct stats_sample {
 	struct timespec at;
 };
 
+/* One sample: from the container's cgroups where it has the controller,
+ * else summed over its processes (CPU ticks, resident pages). */
 static void stats_sample(const struct ctr *c, pid_t pid, struct stats_sample *s)
 {
-	uint64_t v = 0, inactive = 0;
+	uint64_t v = 0, inactive = 0, cpu = UINT64_MAX, mem = UINT64_MAX;
 	char path[48], buf[4096], *p;
-	int fd, v2 = cg_version() == 2;
-	ssize_t n;
+	int fd, v2 = cg_version() == 2, hz = (int)sysconf(_SC_CLK_TCK);
+	long psz = sysconf(_SC_PAGESIZE), pages = sysconf(_SC_PHYS_PAGES);
+	uint64_t total = pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : 0;
+	pid_t *pids;
+	size_t i, n;
+	ssize_t r;
 	memset(s, 0, sizeof s[0]);
 	clock_gettime(CLOCK_MONOTONIC, &s->at);
-	if (v2) {
-		if (cg_read_u64("", c->id, "cpu.stat", "usage_usec", &v) == 0)
-			s->cpu_ns = v * 1000;
-		cg_read_u64("", c->id, "memory.current", NULL, &s->mem);
-		cg_read_u64("", c->id, "memory.stat", "inactive_file", &inactive);
-		cg_read_u64("", c->id, "memory.max", NULL, &s->limit);
-		cg_read_u64("", c->id, "pids.current", NULL, &s->pids);
-	} else {
-		cg_read_u64("cpuacct", c->id, "cpuacct.usage", NULL, &s->cpu_ns);
-		cg_read_u64("memory", c->id, "memory.usage_in_bytes", NULL, &s->mem);
-		cg_read_u64("memory", c->id, "memory.stat", "total_inactive_file", &inactive);
-		cg_read_u64("memory", c->id, "memory.limit_in_bytes", NULL, &s->limit);
-		cg_read_u64("pids", c->id, "pids.current", NULL, &s->pids);
+	if (cg_read_u64(v2 ? "" : "unified", c->id, "cpu.stat", "usage_usec", &v) == 0)
+		cpu = v * 1000;
+	else if (cg_read_u64("cpuacct", c->id, "cpuacct.usage", NULL, &v) == 0)
+		cpu = v;
+	if (cg_read_u64(v2 ? "" : "memory", c->id, v2 ? "memory.current" : "memory.usage_in_bytes",
+			NULL, &v) == 0) {
+		cg_read_u64(v2 ? "" : "memory", c->id, "memory.stat", v2 ? "inactive_file" :
+			    "total_inactive_file", &inactive);
+		mem = v > inactive ? v - inactive : v;
+		cg_read_u64(v2 ? "" : "memory", c->id, v2 ? "memory.max" : "memory.limit_in_bytes",
+			    NULL, &s->limit);
 	}
-	s->mem = s->mem > inactive ? s->mem - inactive : s->mem;
-	{
-		long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
-		uint64_t total = pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : 0;
-		if (!s->limit || s->limit > total)
-			s->limit = total;
+	if (!s->limit || s->limit > total)
+		s->limit = total;
+	pids = cg_pids(c->id, pid, &n);
+	if (cg_read_u64(v2 ? "" : "pids", c->id, "pids.current", NULL, &s->pids) < 0)
+		s->pids = n;
+	for (i = 0; i < n && (cpu == UINT64_MAX || mem == UINT64_MAX); i++) {
+		unsigned long long f[13];
+		if (cpu == UINT64_MAX && proc_stat_fields(pids[i], f, 13) == 13)
+			s->cpu_ns += (f[11] + f[12]) * 1000000000ULL / (unsigned long long)hz;
+		snprintf(path, sizeof path, "/proc/%d/statm", (int)pids[i]);
+		if (mem == UINT64_MAX && (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+			r = util_read_full(fd, buf, sizeof buf - 1);
+			close(fd);
+			buf[r > 0 ? r : 0] = 0;
+			p = strchr(buf, ' ');
+			if (p)
+				s->mem += strtoull(p + 1, NULL, 10) * (uint64_t)psz;
+		}
 	}
+	free(pids);
+	if (cpu != UINT64_MAX)
+		s->cpu_ns = cpu;
+	if (mem != UINT64_MAX)
+		s->mem = mem;
 	snprintf(path, sizeof path, "/proc/%d/net/dev", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	n = fd >= 0 ? util_read_full(fd, buf, sizeof buf - 1) : -1;
+	r = fd >= 0 ? util_read_full(fd, buf, sizeof buf - 1) : -1;
 	if (fd >= 0)
 		close(fd);
-	buf[n > 0 ? n : 0] = 0;
+	buf[r > 0 ? r : 0] = 0;
 	for (p = strchr(buf, '\n'); p && (p = strchr(p + 1, '\n')) != NULL;) {
 		unsigned long long f[9];
 		char *colon = strchr(p, ':');
@@ -15842,6 +16146,7 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 	struct mr_store *st;
 	struct ps_row *rows;
 	struct stats_sample *a, *b;
+	unsigned char *keep;
 	size_t count, i;
 	int k, rc = 0;
 	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] [CONTAINER...]");
@@ -15850,16 +16155,16 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 	if (!(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	rows = ps_list(st, &count);
-	/* keep the containers asked for (or the running ones) */
+	/* the containers asked for (or the running ones) */
+	keep = util_xcalloc(count, 1);
 	for (i = 0; i < count; i++) {
-		int keep = n == 0 ? all || rows[i].ci.status == CTR_RUNNING : 0;
+		keep[i] = (unsigned char)(n == 0 && (all || rows[i].ci.status == CTR_RUNNING));
 		for (k = 0; k < n; k++) {
 			char id[CTR_ID_LEN + 1];
 			struct mr_err ignored;
 			if (ctr_find(st, argv[k], id, &ignored) == 0 && !strcmp(id, rows[i].c.id))
-				keep = 1;
+				keep[i] = 1;
 		}
-		rows[i].c.init = (unsigned char)keep;
 	}
 	for (k = 0; k < n; k++) {
 		char id[CTR_ID_LEN + 1];
@@ -15873,7 +16178,7 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 	for (;;) {
 		struct cli_table t = { 8, 0, NULL, { 0 } };
 		for (i = 0; i < count; i++)
-			if (rows[i].c.init && rows[i].ci.status == CTR_RUNNING)
+			if (keep[i] && rows[i].ci.status == CTR_RUNNING)
 				stats_sample(&rows[i].c, rows[i].ci.pid, &a[i]);
 		usleep(no_stream ? 250000 : 1000000);
 		cli_table_add(&t, head);
@@ -15881,7 +16186,7 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 			char id[72], cpu[16], mem[48], memp[16], net[48], pids[24], x[16], y[16];
 			const char *row[8];
 			double dt;
-			if (!rows[i].c.init)
+			if (!keep[i])
 				continue;
 			if (rows[i].ci.status == CTR_RUNNING) {
 				stats_sample(&rows[i].c, rows[i].ci.pid, &b[i]);
@@ -15921,6 +16226,7 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 	}
 	free(a);
 	free(b);
+	free(keep);
 	for (i = 0; i < count; i++)
 		ctr_free(&rows[i].c);
 	free(rows);
@@ -16139,7 +16445,12 @@ static int cmd_monitor(struct cli *cl, int argc, char **argv)
 	struct ctr c;
 	struct mr_store *st;
 	int rc;
-	if (argc != 4 || !ctr_is_id(argv[0]) || !(st = cli_store(cl)))
+	if (argc != 4 || !ctr_is_id(argv[0]))
+		return CLI_EXIT_FAIL;
+	/* the report pipe must not reach the container */
+	if (atoi(argv[1]) > 2)
+		fcntl(atoi(argv[1]), F_SETFD, FD_CLOEXEC);
+	if (!(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	if (ctr_load(st, argv[0], &c, &cl->err) < 0) {
 		int fd = atoi(argv[1]);
@@ -16638,6 +16949,7 @@ static int cmd_pull(struct cli *c, int argc, char **argv)
 	if (cli_nargs(c, n, 1, 1) < 0 || !(st = cli_store(c)))
 		return CLI_EXIT_FAIL;
 	o.quiet = quiet;
+	o.print_name = 1;
 	o.insecure = list = cli_join(&insecure);
 	rc = image_pull(st, argv[0], &o, &c->err);
 	if (rc < 0)
@@ -17252,6 +17564,7 @@ static const struct cli_command cli_commands[] = {
 	{ "login", cmd_login, "Log in to a registry" },
 	{ "logout", cmd_logout, "Log out from a registry" },
 	{ "logs", cmd_logs, "Fetch the logs of a container" },
+	{ "port", cmd_port, "List port mappings of a container" },
 	{ "ps", cmd_ps, "List containers" },
 	{ "pull", cmd_pull, "Download an image from a registry" },
 	{ "rename", cmd_rename, "Rename a container" },

@@ -32,7 +32,8 @@ PKGS="make gcc libc6-dev musl-tools binutils file dpkg-dev patch xz-utils bzip2
 	gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf gcc-mipsel-linux-gnu qemu-user-static
 	musl-dev:arm64 musl-dev:armhf musl-dev:mipsel
 	umoci skopeo busybox-static tar gzip zstd jq python3 attr libcap2-bin cpio
-	util-linux iproute2 procps"
+	util-linux iproute2 procps curl
+	docker-registry apache2-utils openssl qemu-system-x86"
 
 need_update=0
 for a in $ARCHES; do

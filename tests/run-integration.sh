@@ -17,8 +17,10 @@
 # when the script fails).
 #
 # Isolation: where possible (root, util-linux unshare) each script runs as the
-# child of a small PID 1 in its own PID namespace and its own mount namespace
-# (host mounts still propagate in, its own do not leak out). When the script
+# child of a small PID 1 in its own PID, mount and network namespaces (host
+# mounts still propagate in, its own do not leak out; the network namespace
+# has only loopback, so bridges, veths and servers a test makes never touch
+# the host's networking). When the script
 # ends, that PID 1 lists what it left behind (processes, mounts under its
 # folders), kills and unmounts it, and the script FAILS if anything was left:
 # tests must undo what they make. Without unshare the same is done from
@@ -34,6 +36,9 @@ set -u
 # ---- inner mode: PID 1 of the test's namespaces ----------------------------
 if [ "${1:-}" = --inner ]; then
 	script=$2 meta=$3 work=$4
+	# A network namespace of the test's own: bridges, veths and servers it
+	# makes never touch the host's networking; loopback is all it starts with.
+	ip link set lo up 2>/dev/null || true
 	if [ -x "$script" ]; then "$script" </dev/null; else sh "$script" </dev/null; fi
 	rc=$?
 	# Only the PID 1 of a namespace of our own may list and kill "everything
@@ -113,7 +118,7 @@ if [ ${#tests[@]} = 0 ]; then
 fi
 
 ISOLATE=0
-if [ "${MINIRUN_TEST_ISOLATE:-1}" = 1 ] && [ "$(id -u)" = 0 ] && unshare --pid --fork --kill-child --mount-proc --propagation slave true 2>/dev/null; then
+if [ "${MINIRUN_TEST_ISOLATE:-1}" = 1 ] && [ "$(id -u)" = 0 ] && unshare --pid --net --fork --kill-child --mount-proc --propagation slave true 2>/dev/null; then
 	ISOLATE=1
 elif [ "${MINIRUN_TEST_ISOLATE:-1}" = 1 ]; then
 	echo "integration: no PID/mount namespaces here (not root?): cleaning up from outside" >&2
@@ -176,7 +181,7 @@ for t in "${tests[@]}"; do
 		exec 3>"$log"
 	fi
 	if [ $ISOLATE = 1 ]; then
-		(test_env && exec timeout -k 10 "$TIMEOUT" unshare --pid --fork --kill-child \
+		(test_env && exec timeout -k 10 "$TIMEOUT" unshare --pid --net --fork --kill-child \
 			--mount-proc --propagation slave \
 			bash "$SELF" --inner "$t" "$cur_meta" "$cur_work") >&3 2>&1 </dev/null
 		rc=$?

@@ -8,13 +8,13 @@ command -v curl >/dev/null || skip "curl missing"
 command -v nsenter >/dev/null || skip "nsenter missing"
 
 mr run -d --name www -e MSG=served-by-minirun busybox sh -c \
-	'mkdir -p /www && echo "$MSG" > /www/index.html && exec busybox httpd -f -v -p 80 -h /www' >/dev/null
+	'mkdir -p /www && echo "$MSG" > /www/index.html && exec busybox httpd -f -vv -p 80 -h /www' >/dev/null
 pid=$(mr inspect -f '{{.State.Pid}}' www)
 n=0; until nsenter -t "$pid" -n curl -fsS -m 2 http://127.0.0.1/ >"$T/page" 2>"$T/curl.err" || [ $n -ge 30 ]; do sleep 0.1; n=$((n+1)); done
 check "curl in the container's network namespace gets the page" grep -qx served-by-minirun "$T/page"
 check "a missing page is a 404" sh -c "[ \"\$(nsenter -t $pid -n curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1/nope)\" = 404 ]"
 check "the port is not on the host's network (the container has its own)" sh -c "! ss -ltn 2>/dev/null | grep -q ':80 .*' || ! curl -fs -m 1 http://127.0.0.1:80/ | grep -q served-by-minirun"
-check "the server logged the requests (logs)" sh -c '"$MINIRUN" logs www 2>&1 | grep -q "GET /"'
+check "the server logged the requests (logs)" sh -c '"$MINIRUN" logs www 2>&1 | grep -q "url:/"'
 check "exec can fetch it from inside too" sh -c '"$MINIRUN" exec www busybox wget -qO- http://127.0.0.1/ | grep -qx served-by-minirun'
 t0=$(date +%s%N); mr stop www >/dev/null; t1=$(date +%s%N)
 check "stop: httpd as PID 1 has no SIGTERM handler: killed after the 10 s timeout (137)" sh -c '[ "$("$MINIRUN" inspect -f "{{.State.ExitCode}}" www)" = 137 ]'

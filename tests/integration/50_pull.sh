@@ -77,8 +77,9 @@ expect() { # expect "description" CONDITION...: ok or bad with the pull output
 }
 nothing_stored() { [ ! -s "$MINIRUN_ROOT/images.json" ] && [ -z "$(ls -A "$MINIRUN_ROOT/layers" 2>/dev/null)" ]; }
 
-# ---- certificates: a CA, the registry's (IP 127.0.0.1 and localhost), one
-# for another name, an expired one, an unrelated CA, the token signer ----
+# ---- certificates: a CA (RSA), the registry's (EC P-256; IP 127.0.0.1 and
+# localhost), the same names with an RSA key, one for another name, an
+# expired one, an unrelated CA (P-384), the token signer ----
 cd "$T" || exit 1
 ossl() { openssl "$@" >>"$T/openssl.log" 2>&1 || { cat "$T/openssl.log"; bad "openssl $1"; finish; }; }
 ossl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj "/CN=minirun test CA"
@@ -86,6 +87,8 @@ ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout other-
 ossl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout srv.key -out srv.csr -subj "/CN=localhost"
 printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >srv.ext
 ossl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out srv.crt -days 2 -extfile srv.ext
+ossl req -newkey rsa:2048 -nodes -keyout rsa.key -out rsa.csr -subj "/CN=localhost"
+ossl x509 -req -in rsa.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out rsa.crt -days 2 -extfile srv.ext
 ossl req -newkey rsa:2048 -nodes -keyout name.key -out name.csr -subj "/CN=registry.example"
 printf 'subjectAltName=DNS:registry.example\n' >name.ext
 ossl x509 -req -in name.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out name.crt -days 2 -extfile name.ext
@@ -243,9 +246,10 @@ expect "plain HTTP with MINIRUN_INSECURE_REGISTRIES" test $? = 0
 
 # ---- resilience: cut, stall, corrupt, kill; redirects ----
 newstore
-helper cut proxy --cert srv.crt --key srv.key --upstream "$R2" --upstream-ca ca.crt --cut 300000
+helper cut proxy --cert rsa.crt --key rsa.key --upstream "$R2" --upstream-ca ca.crt --cut 300000
 pull "127.0.0.1:$PORT/library/busybox"
 expect "connection cut mid-blob: pull succeeds" test $? = 0
+expect "... over ECDHE-RSA with AES-GCM (an RSA server key)" grep -q "cipher ECDHE-RSA-AES.*-GCM" "$T/cut.events"
 expect "... after a cut" grep -q "cut after 300000 bytes" "$T/cut.events"
 expect "... resumed with a Range request" grep -Eq "Range: bytes=[1-9][0-9]*-" "$T/cut.events"
 expect "... tree equals umoci's" same_tree "127.0.0.1:$PORT/library/busybox" ref-busybox
@@ -254,6 +258,7 @@ newstore
 helper stall proxy --cert srv.crt --key srv.key --upstream "$R2" --upstream-ca ca.crt --stall 400000
 MINIRUN_PULL_TIMEOUT=1 pull "127.0.0.1:$PORT/library/busybox"
 expect "stalled connection: read timeout, resumed" sh -c "grep -q stalled '$T/stall.events' && grep -Eq 'Range: bytes=[1-9]' '$T/stall.events'"
+expect "... over ECDHE-ECDSA with AES-GCM (an EC server key)" grep -q "cipher ECDHE-ECDSA-AES.*-GCM" "$T/stall.events"
 expect "... tree equals umoci's" same_tree "127.0.0.1:$PORT/library/busybox" ref-busybox
 stop
 newstore

@@ -212,6 +212,7 @@ def serve_proxy(args):
             log(args.log, "conn%d handshake failed: %s" % (n, e))
             raw.close()
             continue
+        log(args.log, "conn%d cipher %s %s" % (n, cs.cipher()[0], cs.version()))
         us = cctx.wrap_socket(socket.create_connection((host, int(port))), server_hostname=host)
         threading.Thread(target=up, args=(cs, us, n), daemon=True).start()
         threading.Thread(target=down, args=(cs, us, n), daemon=True).start()

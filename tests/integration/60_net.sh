@@ -1,0 +1,109 @@
+#!/bin/sh
+# Networking: bridge, veth, addresses, published TCP/UDP ports, cleanup.
+# Runs in a network namespace of its own: the host's interfaces, routes and
+# firewall are never touched.
+if [ -z "${MR_NET_INNER:-}" ]; then
+	[ "$(id -u)" = 0 ] || { echo "skipped: needs root" >&2; exit 77; }
+	command -v unshare >/dev/null || { echo "skipped: no unshare" >&2; exit 77; }
+	MR_NET_INNER=1 exec unshare -n sh "$0" "$@"
+fi
+. "$(dirname "$0")/lib.sh"
+mr version | grep -q 'net' || skip "built without MINIRUN_WITH_NET"
+command -v curl >/dev/null || skip "curl is not installed (apt-get install curl)"
+ip link add mrprobe0 type bridge 2>/dev/null || skip "no bridge support in this kernel"
+ip link del mrprobe0
+ip link set lo up
+fixtures
+# `mr` inside `sh -c` too
+mkdir -p "$T/bin" && printf '#!/bin/sh\nexec "%s" "$@"\n' "$MINIRUN" >"$T/bin/mr" && chmod +x "$T/bin/mr"
+PATH=$T/bin:$PATH
+export PATH MINIRUN_ROOT MINIRUN_RUNDIR
+EXTRA_CLEANUP='for n in $(mr ps -aq 2>/dev/null); do mr rm -f "$n" >/dev/null 2>&1; done'
+mr load -i "$FIX/busybox-docker.tar" >/dev/null || { bad "load busybox"; finish; }
+
+mkdir -p "$T/www1" "$T/www2"
+echo hello-one >"$T/www1/index.html"
+echo hello-two >"$T/www2/index.html"
+check "run web1 -p 8001:80" mr run -d --name web1 -p 8001:80 -v "$T/www1:/www" busybox busybox httpd -f -p 80 -h /www
+check "run web2 -p 127.0.0.1:8002:80/tcp" mr run -d --name web2 -p 127.0.0.1:8002:80/tcp -v "$T/www2:/www" busybox busybox httpd -f -p 80 -h /www
+check "bridge minirun0 has the gateway" sh -c 'ip -4 addr show minirun0 | grep -q "10.88.0.1/16"'
+ip1=$(mr inspect -f '{{.NetworkSettings.IPAddress}}' web1)
+ip2=$(mr inspect -f '{{.NetworkSettings.IPAddress}}' web2)
+check "addresses allocated lowest first ($ip1 $ip2)" test "$ip1" = 10.88.0.2 -a "$ip2" = 10.88.0.3
+check "inspect Ports" sh -c "mr inspect -f '{{json .NetworkSettings.Ports}}' web1 | grep -q '\"80/tcp\":\\[{\"HostIp\":\"0.0.0.0\",\"HostPort\":\"8001\"}\\]'"
+check "inspect Gateway/MacAddress" sh -c "mr inspect web1 | grep -q '\"Gateway\": \"10.88.0.1\"' && mr inspect web1 | grep -q '\"MacAddress\": \"02:42:0a:58:00:02\"'"
+check "container port lists the mapping" sh -c 'mr container port web1 | grep -qx "80/tcp -> 0.0.0.0:8001"'
+sleep 0.3
+check "curl 127.0.0.1:8001 -> web1" sh -c 'curl -fsS -m 5 http://127.0.0.1:8001/ | grep -qx hello-one'
+check "curl 127.0.0.1:8002 -> web2" sh -c 'curl -fsS -m 5 http://127.0.0.1:8002/ | grep -qx hello-two'
+check "curl web1's address" sh -c "curl -fsS -m 5 http://$ip1/ | grep -qx hello-one"
+check "curl web2's address" sh -c "curl -fsS -m 5 http://$ip2/ | grep -qx hello-two"
+check "container to container by address" sh -c "mr run --rm busybox busybox wget -qO- http://$ip1/ | grep -qx hello-one"
+check "default route via the gateway" sh -c "mr run --rm busybox busybox ip route | grep -q 'default via 10.88.0.1'"
+check "/etc/hosts has the address; --add-host, --dns" sh -c "mr run --rm -h box --add-host db:10.1.2.3 --dns 9.9.9.9 busybox sh -c 'grep -q \"10.88.0.[0-9]*	box\" /etc/hosts && grep -q \"10.1.2.3	db\" /etc/hosts && grep -qx \"nameserver 9.9.9.9\" /etc/resolv.conf'"
+
+# a busy host port: a clear error, nothing created
+out=$(mr run -d --name web3 -p 8001:80 busybox sleep 100 2>&1)
+check "busy port refused ($out)" sh -c "echo '$out' | grep -q 'Bind for 0.0.0.0:8001 failed: port is already allocated'"
+check "busy port: no container left" sh -c '! mr ps -a --format "{{.Names}}" | grep -qx web3'
+
+# -p CONTAINERPORT: a free host port
+check "run -p 80 (free host port)" mr run -d --name web4 -p 80 -v "$T/www1:/www" busybox busybox httpd -f -p 80 -h /www
+hp=$(mr container port web4 80 | sed 's/.*://')
+check "chosen port $hp serves" sh -c "test -n '$hp' && curl -fsS -m 5 http://127.0.0.1:$hp/ | grep -qx hello-one"
+
+# UDP: busybox has no UDP server; a tiny static echo server, bind-mounted
+CC=$(command -v musl-gcc || command -v cc || true)
+cat >"$T/uecho.c" <<'CEOF'
+#include <netinet/in.h>
+#include <sys/socket.h>
+int main(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(53) }, f;
+	socklen_t fl;
+	char b[512];
+	int s = socket(AF_INET, SOCK_DGRAM, 0), n;
+	if (bind(s, (struct sockaddr *)&a, sizeof a) < 0)
+		return 1;
+	for (;;) {
+		fl = sizeof f;
+		n = (int)recvfrom(s, b, sizeof b, 0, (struct sockaddr *)&f, &fl);
+		if (n > 0)
+			sendto(s, b, (size_t)n, 0, (struct sockaddr *)&f, fl);
+	}
+}
+CEOF
+if [ -n "$CC" ] && "$CC" -static -o "$T/uecho" "$T/uecho.c" 2>/dev/null && command -v python3 >/dev/null; then
+	check "run udp -p 5301:53/udp" mr run -d --name u1 -p 5301:53/udp -v "$T/uecho:/uecho:ro" busybox /uecho
+	sleep 0.3
+	check "UDP echo through the published port" python3 -c '
+import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
+s.sendto(b"ping-udp", ("127.0.0.1", 5301)); assert s.recvfrom(100)[0] == b"ping-udp"'
+else
+	echo "  (UDP check skipped: no C compiler or python3)"
+fi
+
+# host server reached from a container through the bridge
+if command -v python3 >/dev/null; then
+	mkdir -p "$T/hostsrv" && echo host-side >"$T/hostsrv/index.html"
+	(cd "$T/hostsrv" && exec python3 -m http.server --bind 10.88.0.1 8099 >/dev/null 2>&1) &
+	hs=$!
+	sleep 0.8
+	check "container reaches a server on the host" sh -c "mr run --rm busybox busybox wget -qO- http://10.88.0.1:8099/ | grep -qx host-side"
+	kill $hs 2>/dev/null; wait $hs 2>/dev/null
+fi
+
+check "--network none has no eth0" sh -c "! mr run --rm --network none busybox busybox ip link | grep -q eth0"
+check "--network container:web1 shares its address" sh -c "mr run --rm --network container:web1 busybox busybox ip addr | grep -q '$ip1/16'"
+
+# an exited container gives its address back, a stopped one has none
+check "stop web2" mr stop -t 1 web2
+check "stopped: no IPAddress" test -z "$(mr inspect -f '{{.NetworkSettings.IPAddress}}' web2)"
+
+check "rm all" sh -c 'mr rm -f web1 web2 web4 >/dev/null'
+mr rm -f u1 >/dev/null 2>&1
+check "no minirun0 left" sh -c '! ip link show minirun0 2>/dev/null'
+check "no mr* veth left" sh -c '! ip -br link | grep -q "^mr"'
+check "no proxy left" sh -c '! pgrep -x minirun-proxy'
+check "no address held" grep -q '"Containers":{}' "$MINIRUN_ROOT/network.json"
+finish
