@@ -488,6 +488,53 @@ static int util_parse_rfc3339(const char *s, time_t *out)
 	return 0;
 }
 
+/* Small scanners for the fixed, self-written formats minirun reads back
+ * (state files, /proc lines): not sscanf, whose implementation with its
+ * float scanner costs about 10 KB in a static binary. */
+
+/* The next blank-separated word at *p into out; -1 at the end or if it does
+ * not fit. */
+static int util_word(const char **p, char *out, size_t size)
+{
+	const char *s = *p;
+	size_t n = 0;
+	while (*s == ' ' || *s == '\t' || *s == '\n')
+		s++;
+	while (s[n] && s[n] != ' ' && s[n] != '\t' && s[n] != '\n')
+		n++;
+	if (!n || n >= size)
+		return -1;
+	memcpy(out, s, n);
+	out[n] = 0;
+	*p = s + n;
+	return 0;
+}
+
+/* The next word as an unsigned number in base 10 or 16 (or a leading '-'
+ * for signed use through util_word_i64). */
+static int util_word_u64(const char **p, uint64_t *v, int base)
+{
+	char w[32], *end;
+	if (util_word(p, w, sizeof w) < 0 || w[0] == '-')
+		return -1;
+	errno = 0;
+	*v = strtoull(w, &end, base);
+	return *end || errno ? -1 : 0;
+}
+
+static int util_word_int(const char **p, int *v)
+{
+	char w[16], *end;
+	long x;
+	if (util_word(p, w, sizeof w) < 0)
+		return -1;
+	x = strtol(w, &end, 10);
+	if (*end || x < INT_MIN || x > INT_MAX)
+		return -1;
+	*v = (int)x;
+	return 0;
+}
+
 /* Random bytes from the kernel (ids, names); never blocks after boot. */
 static int util_random(void *buf, size_t n)
 {
@@ -9161,8 +9208,17 @@ static int ctr_rt_read(int rfd, struct ctr_rt *rt)
 	if (n <= 0)
 		return -1;
 	buf[n] = 0;
-	if (sscanf(buf, "%d %llu %d %c", &pid, &rt->start, &mon, &rt->status) != 4)
-		return -1;
+	{
+		const char *q = buf;
+		uint64_t start;
+		char status[4];
+		if (util_word_int(&q, &pid) < 0 || util_word_u64(&q, &start, 10) < 0 ||
+		    util_word_int(&q, &mon) < 0 || util_word(&q, status, sizeof status) < 0 ||
+		    status[1])
+			return -1;
+		rt->start = start;
+		rt->status = status[0];
+	}
 	rt->pid = pid;
 	rt->monitor = mon;
 	return 0;
@@ -11289,7 +11345,10 @@ static void ctr_monitor_text(void)
 	buf[n > 0 ? n : 0] = 0;
 	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
 		unsigned long a, b;
-		if (sscanf(p, "%lx-%lx", &a, &b) == 2 && a <= here && here < b) {
+		char *dash;
+		a = strtoul(p, &dash, 16);
+		b = *dash == '-' ? strtoul(dash + 1, NULL, 16) : 0;
+		if (*dash == '-' && a <= here && here < b) {
 			ctr_text_start = a;
 			ctr_text_end = b;
 		}
@@ -11976,17 +12035,25 @@ static void net_ip_str(uint32_t ip, char *out)
 
 static int net_ip_parse(const char *s, size_t n, uint32_t *ip)
 {
-	char b[16];
-	unsigned v[4];
-	char end;
-	if (n >= sizeof b)
+	uint32_t v = 0, part = 0;
+	size_t i, digits = 0, dots = 0;
+	for (i = 0; i <= n; i++) {
+		if (i < n && s[i] >= '0' && s[i] <= '9' && digits < 3) {
+			part = part * 10 + (uint32_t)(s[i] - '0');
+			digits++;
+		} else if ((i == n || s[i] == '.') && digits && part <= 255) {
+			v = v << 8 | part;
+			part = 0;
+			digits = 0;
+			if (i < n && ++dots > 3)
+				return -1;
+		} else {
+			return -1;
+		}
+	}
+	if (dots != 3)
 		return -1;
-	memcpy(b, s, n);
-	b[n] = 0;
-	if (sscanf(b, "%3u.%3u.%3u.%3u%c", &v[0], &v[1], &v[2], &v[3], &end) != 4 ||
-	    v[0] > 255 || v[1] > 255 || v[2] > 255 || v[3] > 255)
-		return -1;
-	*ip = v[0] << 24 | v[1] << 16 | v[2] << 8 | v[3];
+	*ip = v;
 	return 0;
 }
 
@@ -12051,9 +12118,11 @@ static void net_port_fmt(const struct net_port *p, struct mr_buf *b)
 /* One "p ..." line back. */
 static int net_port_line(const char *l, struct net_port *p)
 {
-	char proto[4], ip[16];
-	unsigned hp, cp;
-	if (sscanf(l, "p %3s %15s %u %u", proto, ip, &hp, &cp) != 4 ||
+	char tag[4], proto[4], ip[16];
+	uint64_t hp, cp;
+	if (util_word(&l, tag, sizeof tag) < 0 || strcmp(tag, "p") ||
+	    util_word(&l, proto, sizeof proto) < 0 || util_word(&l, ip, sizeof ip) < 0 ||
+	    util_word_u64(&l, &hp, 10) < 0 || util_word_u64(&l, &cp, 10) < 0 ||
 	    net_ip_parse(ip, strlen(ip), &p->hip) < 0 || hp > 65535 || cp > 65535)
 		return -1;
 	p->proto = proto[0];
@@ -12245,8 +12314,10 @@ static int net_etc(struct ctr_spawn *sp, const char *conf, const char *myip, con
 	if (mr_read_file(AT_FDCWD, path, &b, 1u << 20, err) < 0)
 		return -1;
 	for (l = conf; *l; l = net_next(l)) {
-		char name[256], ip[40];
-		if (sscanf(l, "h %255s %39s", name, ip) == 2)
+		char tag[4], name[256], ip[40];
+		const char *q = l;
+		if (util_word(&q, tag, sizeof tag) == 0 && !strcmp(tag, "h") &&
+		    util_word(&q, name, sizeof name) == 0 && util_word(&q, ip, sizeof ip) == 0)
 			mr_buf_printf(&b, "%s\t%s\n", strcmp(ip, "host-gateway") ? ip : gw, name);
 		dns |= l[0] == 'd';
 	}
@@ -12815,8 +12886,14 @@ static void net_stop(struct mr_store *st, const char *id)
 	uint32_t net;
 	int prefix;
 	if (rfd >= 0) {
+		const char *q;
+		char skip[64];
+		uint64_t start64 = 0;
 		if (mr_read_file(rfd, "net", &b, 1u << 16, &ignored) == 0 && b.data &&
-		    sscanf(b.data, "%*s %*d %*s %*s %d %llu", &pid, &start) == 2 && pid > 0 &&
+		    (q = b.data, util_word(&q, skip, sizeof skip) == 0) &&
+		    util_word(&q, skip, sizeof skip) == 0 && util_word(&q, skip, sizeof skip) == 0 &&
+		    util_word(&q, skip, sizeof skip) == 0 && util_word_int(&q, &pid) == 0 &&
+		    util_word_u64(&q, &start64, 10) == 0 && (start = start64, pid > 0) &&
 		    ctr_pid_start(pid) == start)
 			kill(pid, SIGKILL);
 		unlinkat(rfd, "net", 0);
@@ -12955,8 +13032,10 @@ static void net_inspect(struct mr_store *st, const struct ctr *c, int running, s
 	char ip[16] = "", gw[16] = "", mac[20] = "", hp[8];
 	int prefix = 0;
 	const char *l;
-	if (!running || net_rt_read(st, c->id, &b) < 0 ||
-	    sscanf(b.data, "%15s %d %15s %19s", ip, &prefix, gw, mac) != 4) {
+	const char *q = NULL;
+	if (!running || net_rt_read(st, c->id, &b) < 0 || !(q = b.data) ||
+	    util_word(&q, ip, sizeof ip) < 0 || util_word_int(&q, &prefix) < 0 ||
+	    util_word(&q, gw, sizeof gw) < 0 || util_word(&q, mac, sizeof mac) < 0) {
 		ip[0] = gw[0] = mac[0] = 0;
 		prefix = 0;
 	}
@@ -16124,8 +16203,15 @@ static void stats_sample(const struct ctr *c, pid_t pid, struct stats_sample *s)
 		const char *name = p + 1 + strspn(p + 1, " ");
 		if (!colon || !strncmp(name, "lo:", 3))
 			continue;
-		if (sscanf(colon + 1, "%llu %llu %llu %llu %llu %llu %llu %llu %llu", &f[0], &f[1],
-			   &f[2], &f[3], &f[4], &f[5], &f[6], &f[7], &f[8]) == 9) {
+		const char *q = colon + 1;
+		int k;
+		for (k = 0; k < 9; k++) {
+			uint64_t field;
+			if (util_word_u64(&q, &field, 10) < 0)
+				break;
+			f[k] = field;
+		}
+		if (k == 9) {
 			s->rx += f[0];
 			s->tx += f[8];
 		}

@@ -57,8 +57,9 @@ mr rm -f dup >/dev/null
 
 # ---- isolation --------------------------------------------------------------
 check "PID namespace: the command is PID 1" sh -c '[ "$("$MINIRUN" run --rm busybox sh -c "echo \$\$")" = 1 ]'
-check "network none by default: only lo, and it is up" sh -c '"$MINIRUN" run --rm busybox sh -c "cat /proc/net/dev" | tail -n +3 | awk "{print \$1}" | tr "\n" " " | grep -qx "lo: " &&
-	"$MINIRUN" run --rm busybox busybox ping -c 1 -W 1 127.0.0.1 >/dev/null'
+check "--network none: only lo, and it is up" sh -c '"$MINIRUN" run --rm --network none busybox sh -c "cat /proc/net/dev" | tail -n +3 | awk "{print \$1}" | tr "\n" " " | grep -qx "lo: " &&
+	"$MINIRUN" run --rm --network none busybox busybox ping -c 1 -W 1 127.0.0.1 >/dev/null'
+check "a network namespace of its own by default" sh -c '[ "$("$MINIRUN" run --rm busybox readlink /proc/self/ns/net)" != "$(readlink /proc/self/ns/net)" ]'
 hostifs=$(tail -n +3 /proc/net/dev | wc -l)
 check "--network host sees the host's interfaces" sh -c '[ "$("$MINIRUN" run --rm --network host busybox cat /proc/net/dev | tail -n +3 | wc -l)" = '"$hostifs"' ]'
 check "private /dev: null, zero, full, random, urandom, tty, ptmx, shm, mqueue, fd" sh -c '"$MINIRUN" run --rm busybox sh -c "test -c /dev/null && test -c /dev/zero && test -c /dev/full && test -c /dev/random && test -c /dev/urandom && test -c /dev/tty && test -L /dev/ptmx && test -d /dev/shm && test -d /dev/mqueue && test -L /dev/fd && echo x > /dev/null && ! test -e /dev/sda && ! test -e /dev/vda"'
