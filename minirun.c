@@ -5,16 +5,27 @@
  * flags: minirun.h. Tests: tests/unit.c includes this file with MINIRUN_NO_MAIN.
  *
  * Table of contents (sections in dependency order; search for "==== [NN]"):
- *   [01] COMPAT    syscalls musl lacks, kernel interfaces
- *   [02] UTIL      errors, logging, buffers, strings, parsing numbers and sizes
- *   [03] FS        fds, paths resolved inside a root, atomic files, safe removal
- *   [04] JSON      reader (arena DOM) and writer
- *   [05] DIGEST    sha256 (BearSSL), digest strings
- *   [06] STREAM    pull-based readers: files, hashing, gzip, zstd, limits
- *   [07] TAR       tar reader, layer extraction, whiteouts, flattening
- *   [08] STORE     store layout, lock, temporaries, metadata files
- *   [09] IMAGE     references, manifests, platforms, load, images, rmi, unpack
- *   [20] CLI       argument parsing, usage, commands
+ *   [01] COMPAT     syscalls musl lacks, kernel interfaces
+ *   [02] UTIL       errors, logging, buffers, strings
+ *   [03] FS         fds, paths resolved inside a root, atomic files, safe removal
+ *   [04] JSON       reader (arena DOM) and writer
+ *   [05] DIGEST     sha256 (BearSSL), digest strings
+ *   [06] STREAM     pull-based readers: files, hashing, gzip, zstd, limits
+ *   [07] TAR        tar reader, layer extraction, whiteouts, flattening
+ *   [08] STORE      store layout, lock, temporaries, metadata files
+ *   [09] IMAGE      references, manifests, platforms, load, images, rmi, unpack
+ *   [10] VOLUME     named and anonymous volumes
+ *   [11] MOUNTS     volumes, bind mounts and tmpfs inside a container
+ *   [12] HTTP       HTTP/1.1 client over TCP and BearSSL TLS
+ *   [13] PULL       registry client, auth, pull
+ *   [14] CONTAINER  records, names, state, image defaults
+ *   [15] ROOTFS     overlay or copy roots, /dev, /proc, /sys, /etc files, pivot_root
+ *   [16] ISOLATE    capabilities, users, cgroups, no_new_privs, descriptors, exec
+ *   [17] MONITOR    starting a container, its owner process, logs, restarts
+ *   [18] EXEC       another process in a running container
+ *   [19] NET        bridge, veth, addresses, published ports
+ *   [20] BOOT       declarative containers, up, down, init as PID 1
+ *   [21] CLI        argument parsing, usage, commands
  *   [99] MAIN
  */
 #define _GNU_SOURCE
@@ -4844,7 +4855,7 @@ out:
 	return rc;
 }
 
-/* ==== [09a] VOLUME: named and anonymous volumes ====
+/* ==== [10] VOLUME: named and anonymous volumes ====
  * root/volumes/NAME/_data is what containers mount; root/volumes/NAME/meta.json
  * holds CreatedAt, Labels and whether the volume is anonymous (made for an
  * image VOLUME or `-v /path`, removed with its container by `rm -v`/`--rm`).
@@ -5124,12 +5135,54 @@ static void volume_free_names(char **names, size_t count)
 static int container_users_of_volume(struct mr_store *st, const char *name, char *who,
 				     size_t size)
 {
-	/* placeholder: replaced once containers record their mounts */
-	(void)st; (void)name; (void)who; (void)size;
-	return 0;
+	/* Every container record (running or not) lists its mounts in
+	 * HostConfig.Mounts, as mount_write_json wrote them. */
+	int dfd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	struct dirent *de;
+	size_t len = 0;
+	int users = 0;
+	if (size)
+		who[0] = 0;
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char path[128];
+		struct mr_buf buf = { 0 };
+		struct mr_json_doc doc = { 0 };
+		struct mr_err ignored;
+		const struct mr_json *m;
+		int uses = 0;
+		if (strlen(de->d_name) != 64 || strspn(de->d_name, "0123456789abcdef") != 64)
+			continue;
+		snprintf(path, sizeof path, "%s/config.json", de->d_name);
+		if (mr_read_file(dfd, path, &buf, MINIRUN_MAX_JSON, &ignored) == 0 &&
+		    mr_json_parse(&doc, buf.data, buf.len, &ignored) == 0) {
+			m = mr_json_get(mr_json_get(doc.root, "HostConfig"), "Mounts");
+			for (m = m ? m->child : NULL; m && !uses; m = m->next) {
+				const char *type = mr_json_str(mr_json_get(m, "Type"));
+				const char *vol = mr_json_str(mr_json_get(m, "Name"));
+				uses = type && vol && !strcmp(type, "volume") && !strcmp(vol, name);
+			}
+		}
+		mr_json_free(&doc);
+		mr_buf_free(&buf);
+		if (!uses)
+			continue;
+		if (len + 68 < size) {
+			len += (size_t)snprintf(who + len, size - len, "%s%s", users ? ", " : "",
+						de->d_name);
+		}
+		users++;
+	}
+	closedir(d);
+	return users;
 }
 
-/* ==== [09b] MOUNTS: volumes, bind mounts and tmpfs inside a container ====
+/* ==== [11] MOUNTS: volumes, bind mounts and tmpfs inside a container ====
  * Docker's three syntaxes (-v, --mount, --tmpfs) parse into one mount_spec.
  * Before the container starts, mount_prepare creates what must exist (a named
  * volume, a missing host folder for -v); inside the container's mount
@@ -5610,7 +5663,7 @@ static int mount_read_json(const struct mr_json *v, struct mount_spec *m, struct
 	return 0;
 }
 
-/* ==== [09c] HTTP: HTTP/1.1 client over TCP and BearSSL TLS ====
+/* ==== [12] HTTP: HTTP/1.1 client over TCP and BearSSL TLS ====
  * What a registry pull needs and no more: one connection at a time (a pull is
  * sequential, and one TLS engine is 17 KB of buffers), reused while requests
  * go to the same scheme, host and port (keep-alive); bounded response heads;
@@ -6862,7 +6915,7 @@ static int tls_write(struct http_conn *c, const void *buf, size_t n, struct mr_e
 #endif /* MINIRUN_WITH_TLS */
 
 #endif /* MINIRUN_WITH_PULL */
-/* ==== [09d] PULL: registry client, auth, pull ====
+/* ==== [13] PULL: registry client, auth, pull ====
  * The distribution API over the HTTP client: manifests by tag or digest (the
  * four OCI and Docker types), an index resolved to the wanted platform with
  * the load code's rules, then config and layers read through the load code's
@@ -8132,7 +8185,7 @@ static int image_pull(struct mr_store *st, const char *ref, const struct pull_op
 	return mr_err_set(err, MR_EDISABLED, "pull: built without MINIRUN_WITH_PULL");
 }
 #endif /* MINIRUN_WITH_PULL */
-/* ==== [10] CONTAINER: records, names, state, image defaults ====
+/* ==== [14] CONTAINER: records, names, state, image defaults ====
  * root/containers/ID/config.json  the resolved run configuration: written once by
  *                                  create (atomically, under the store lock with
  *                                  the name claim), rewritten only by rename
@@ -8170,7 +8223,7 @@ struct ctr {
 	char driver[8];                    /* "overlay" or "copy" */
 	struct ctr_list entrypoint, cmd, env, labels, cap_add, cap_drop, security_opt;
 	struct ctr_list layers;            /* diff_id hex, base first (from the image) */
-	struct mount_spec *mnt;            /* volumes, binds, tmpfs ([09b]) */
+	struct mount_spec *mnt;            /* volumes, binds, tmpfs ([11]) */
 	size_t nmnt;
 	const char *workdir, *user, *hostname, *stop_signal, *network, *restart;
 	int restart_max, stop_timeout;     /* stop_timeout < 0: default (10 s) */
@@ -8252,7 +8305,7 @@ static void ctr_init(struct ctr *c)
 	c->stop_signal = "SIGTERM";
 	c->log_max_size = CTR_LOG_MAX_SIZE;
 	c->log_max_file = CTR_LOG_MAX_FILE;
-	c->workdir = c->user = "";
+	c->workdir = c->user = c->hostname = "";
 }
 
 /* ---- pure helpers (unit-tested) ---- */
@@ -8849,6 +8902,62 @@ static void ctr_jw_bool(struct mr_jw *w, const char *key, int v)
 }
 
 /* The record, in Docker's inspect names so that inspect is mostly a copy. */
+/* The plain fields of Config (obj 0) and HostConfig (obj 1), by Docker's
+ * names: one table for config.json (both ways) and for inspect. */
+enum { CF_STR, CF_BOOL, CF_LIST, CF_LISTN, CF_I64, CF_U64, CF_INT };
+struct ctr_field {
+	char key[15];
+	unsigned char type, obj;
+	unsigned short off;
+};
+#define CF(k, t, o, m) { k, t, o, (unsigned short)offsetof(struct ctr, m) }
+static const struct ctr_field ctr_fields[] = {
+	CF("Hostname", CF_STR, 0, hostname), CF("User", CF_STR, 0, user),
+	CF("Tty", CF_BOOL, 0, tty), CF("OpenStdin", CF_BOOL, 0, interactive),
+	CF("Env", CF_LIST, 0, env), CF("Cmd", CF_LISTN, 0, cmd),
+	CF("Entrypoint", CF_LISTN, 0, entrypoint), CF("WorkingDir", CF_STR, 0, workdir),
+	CF("StopSignal", CF_STR, 0, stop_signal),
+	CF("NetworkMode", CF_STR, 1, network), CF("AutoRemove", CF_BOOL, 1, auto_remove),
+	CF("CapAdd", CF_LISTN, 1, cap_add), CF("CapDrop", CF_LISTN, 1, cap_drop),
+	CF("Privileged", CF_BOOL, 1, privileged), CF("ReadonlyRootfs", CF_BOOL, 1, readonly),
+	CF("SecurityOpt", CF_LISTN, 1, security_opt), CF("Init", CF_BOOL, 1, init),
+	CF("Memory", CF_I64, 1, memory), CF("MemorySwap", CF_I64, 1, memory_swap),
+	CF("NanoCpus", CF_I64, 1, nano_cpus), CF("PidsLimit", CF_I64, 1, pids_limit),
+	CF("LogMaxSize", CF_U64, 1, log_max_size), CF("LogMaxFile", CF_INT, 1, log_max_file),
+};
+
+/* inspect leaves out minirun's own fields (the log limits: LogConfig). */
+static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int inspect)
+{
+	size_t i;
+	for (i = 0; i < sizeof ctr_fields / sizeof ctr_fields[0]; i++) {
+		const struct ctr_field *f = &ctr_fields[i];
+		const void *p = (const char *)c + f->off;
+		if (f->obj != obj || (inspect && f->type >= CF_U64))
+			continue;
+		switch (f->type) {
+		case CF_STR: ctr_jw_str(w, f->key, *(const char *const *)p); break;
+		case CF_BOOL: ctr_jw_bool(w, f->key, *(const unsigned char *)p); break;
+		case CF_I64: ctr_jw_int(w, f->key, *(const int64_t *)p); break;
+		case CF_U64: ctr_jw_int(w, f->key, (long long)*(const uint64_t *)p); break;
+		case CF_INT: ctr_jw_int(w, f->key, *(const int *)p); break;
+		default: ctr_jw_list(w, f->key, p, f->type == CF_LISTN);
+		}
+	}
+	if (obj == 0) {
+		ctr_jw_labels(w, &c->labels);
+		if (c->stop_timeout >= 0)
+			ctr_jw_int(w, "StopTimeout", c->stop_timeout);
+	} else {
+		mr_jw_key(w, "RestartPolicy");
+		mr_jw_obj(w);
+		ctr_jw_str(w, "Name", c->restart);
+		ctr_jw_int(w, "MaximumRetryCount", c->restart_max);
+		mr_jw_obj_end(w);
+	}
+}
+
+/* The record, in Docker's inspect names so that inspect is mostly a copy. */
 static void ctr_config_json(struct mr_store *st, const struct ctr *c, struct mr_buf *out)
 {
 	struct mr_jw w;
@@ -8864,40 +8973,11 @@ static void ctr_config_json(struct mr_store *st, const struct ctr *c, struct mr_
 	ctr_jw_list(&w, "Layers", &c->layers, 0);
 	mr_jw_key(&w, "Config");
 	mr_jw_obj(&w);
-	ctr_jw_str(&w, "Hostname", c->hostname);
-	ctr_jw_str(&w, "User", c->user);
-	ctr_jw_bool(&w, "Tty", c->tty);
-	ctr_jw_bool(&w, "OpenStdin", c->interactive);
-	ctr_jw_list(&w, "Env", &c->env, 0);
-	ctr_jw_list(&w, "Cmd", &c->cmd, 1);
-	ctr_jw_list(&w, "Entrypoint", &c->entrypoint, 1);
-	ctr_jw_str(&w, "WorkingDir", c->workdir);
-	ctr_jw_labels(&w, &c->labels);
-	ctr_jw_str(&w, "StopSignal", c->stop_signal);
-	if (c->stop_timeout >= 0)
-		ctr_jw_int(&w, "StopTimeout", c->stop_timeout);
+	ctr_fields_write(&w, c, 0, 0);
 	mr_jw_obj_end(&w);
 	mr_jw_key(&w, "HostConfig");
 	mr_jw_obj(&w);
-	ctr_jw_str(&w, "NetworkMode", c->network);
-	mr_jw_key(&w, "RestartPolicy");
-	mr_jw_obj(&w);
-	ctr_jw_str(&w, "Name", c->restart);
-	ctr_jw_int(&w, "MaximumRetryCount", c->restart_max);
-	mr_jw_obj_end(&w);
-	ctr_jw_bool(&w, "AutoRemove", c->auto_remove);
-	ctr_jw_list(&w, "CapAdd", &c->cap_add, 1);
-	ctr_jw_list(&w, "CapDrop", &c->cap_drop, 1);
-	ctr_jw_bool(&w, "Privileged", c->privileged);
-	ctr_jw_bool(&w, "ReadonlyRootfs", c->readonly);
-	ctr_jw_list(&w, "SecurityOpt", &c->security_opt, 1);
-	ctr_jw_bool(&w, "Init", c->init);
-	ctr_jw_int(&w, "Memory", c->memory);
-	ctr_jw_int(&w, "MemorySwap", c->memory_swap);
-	ctr_jw_int(&w, "NanoCpus", c->nano_cpus);
-	ctr_jw_int(&w, "PidsLimit", c->pids_limit);
-	ctr_jw_int(&w, "LogMaxSize", (long long)c->log_max_size);
-	ctr_jw_int(&w, "LogMaxFile", c->log_max_file);
+	ctr_fields_write(&w, c, 1, 0);
 	mr_jw_key(&w, "Mounts");
 	mr_jw_arr(&w);
 	for (i = 0; i < c->nmnt; i++)
@@ -8952,6 +9032,7 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 	char path[32 + CTR_ID_LEN];
 	struct mr_buf b = { 0 };
 	const struct mr_json *r, *cfg, *hc, *rp;
+	size_t i;
 	ctr_init(c);
 	snprintf(path, sizeof path, "containers/%s/config.json", id);
 	if (mr_read_file(st->rootfd, path, &b, MINIRUN_MAX_JSON, err) < 0) {
@@ -8979,40 +9060,30 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 	snprintf(c->driver, sizeof c->driver, "%s", ctr_json_s(r, "Driver", "overlay"));
 	c->image_ref = ctr_json_s(r, "ImageRef", c->image);
 	ctr_json_list(mr_json_get(r, "Layers"), &c->layers);
-	{
-		size_t i;
-		for (i = 0; i < c->layers.n; i++)
-			if (!ctr_is_id(c->layers.v[i]))
-				return mr_err_set(err, MR_EINVAL_INPUT, "container %.12s: damaged layer "
-						  "list in config.json", id);
+	for (i = 0; i < c->layers.n; i++)
+		if (!ctr_is_id(c->layers.v[i]))
+			return mr_err_set(err, MR_EINVAL_INPUT, "container %.12s: damaged layer list "
+					  "in config.json", id);
+	for (i = 0; i < sizeof ctr_fields / sizeof ctr_fields[0]; i++) {
+		const struct ctr_field *f = &ctr_fields[i];
+		const struct mr_json *o = f->obj ? hc : cfg, *v = mr_json_get(o, f->key);
+		void *p = (char *)c + f->off;
+		switch (f->type) {
+		case CF_STR:
+			if (mr_json_str(v))
+				*(const char **)p = v->str;
+			break;
+		case CF_BOOL: *(unsigned char *)p = (unsigned char)ctr_json_b(o, f->key); break;
+		case CF_I64: *(int64_t *)p = ctr_json_i(o, f->key); break;
+		case CF_U64: *(uint64_t *)p = (uint64_t)ctr_json_i(o, f->key); break;
+		case CF_INT: *(int *)p = (int)ctr_json_i(o, f->key); break;
+		default: ctr_json_list(v, p);
+		}
 	}
-	c->hostname = ctr_json_s(cfg, "Hostname", "");
-	c->user = ctr_json_s(cfg, "User", "");
-	c->tty = (unsigned char)ctr_json_b(cfg, "Tty");
-	c->interactive = (unsigned char)ctr_json_b(cfg, "OpenStdin");
-	ctr_json_list(mr_json_get(cfg, "Env"), &c->env);
-	ctr_json_list(mr_json_get(cfg, "Cmd"), &c->cmd);
-	ctr_json_list(mr_json_get(cfg, "Entrypoint"), &c->entrypoint);
-	c->workdir = ctr_json_s(cfg, "WorkingDir", "");
 	ctr_json_labels(c, mr_json_get(cfg, "Labels"));
-	c->stop_signal = ctr_json_s(cfg, "StopSignal", "SIGTERM");
 	c->stop_timeout = mr_json_get(cfg, "StopTimeout") ? (int)ctr_json_i(cfg, "StopTimeout") : -1;
-	c->network = ctr_json_s(hc, "NetworkMode", "bridge");
 	c->restart = ctr_json_s(rp, "Name", "no");
 	c->restart_max = (int)ctr_json_i(rp, "MaximumRetryCount");
-	c->auto_remove = (unsigned char)ctr_json_b(hc, "AutoRemove");
-	ctr_json_list(mr_json_get(hc, "CapAdd"), &c->cap_add);
-	ctr_json_list(mr_json_get(hc, "CapDrop"), &c->cap_drop);
-	c->privileged = (unsigned char)ctr_json_b(hc, "Privileged");
-	c->readonly = (unsigned char)ctr_json_b(hc, "ReadonlyRootfs");
-	ctr_json_list(mr_json_get(hc, "SecurityOpt"), &c->security_opt);
-	c->init = (unsigned char)ctr_json_b(hc, "Init");
-	c->memory = ctr_json_i(hc, "Memory");
-	c->memory_swap = ctr_json_i(hc, "MemorySwap");
-	c->nano_cpus = ctr_json_i(hc, "NanoCpus");
-	c->pids_limit = ctr_json_i(hc, "PidsLimit");
-	c->log_max_size = (uint64_t)ctr_json_i(hc, "LogMaxSize");
-	c->log_max_file = (int)ctr_json_i(hc, "LogMaxFile");
 	{
 		const struct mr_json *m = mr_json_get(hc, "Mounts");
 		for (m = m && m->type == MR_JSON_ARRAY ? m->child : NULL; m; m = m->next) {
@@ -9022,14 +9093,11 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 			c->nmnt++;
 		}
 	}
-	{
-		size_t i;
-		for (i = 0; i < c->security_opt.n; i++)
-			if (!strcmp(c->security_opt.v[i], "no-new-privileges") ||
-			    !strcmp(c->security_opt.v[i], "no-new-privileges:true") ||
-			    !strcmp(c->security_opt.v[i], "no-new-privileges=true"))
-				c->no_new_privs = 1;
-	}
+	for (i = 0; i < c->security_opt.n; i++)
+		if (!strcmp(c->security_opt.v[i], "no-new-privileges") ||
+		    !strcmp(c->security_opt.v[i], "no-new-privileges:true") ||
+		    !strcmp(c->security_opt.v[i], "no-new-privileges=true"))
+			c->no_new_privs = 1;
 	return 0;
 }
 
@@ -9332,7 +9400,7 @@ static int container_users_of_image(struct mr_store *st, const char *image_id, c
 	closedir(d);
 	return n;
 }
-/* ==== [11] ROOTFS: overlay or copy roots, /dev, /proc, /sys, /etc files, pivot_root ====
+/* ==== [15] ROOTFS: overlay or copy roots, /dev, /proc, /sys, /etc files, pivot_root ====
  * The overlay (or the copy driver's bind mount) is mounted by the container's
  * first process inside its own new mount namespace: nothing a container uses is
  * ever mounted in the host's namespace, so a killed monitor or a reboot leaves
@@ -9346,7 +9414,6 @@ static int container_users_of_image(struct mr_store *st, const char *image_id, c
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/statfs.h>
-#include <sys/resource.h>
 #include <termios.h>
 #include <net/if.h>
 #include <linux/capability.h>
@@ -9860,7 +9927,7 @@ static int rootfs_etc_binds(struct ctr_spawn *sp, struct mr_err *err)
 	return 0;
 }
 
-/* Volumes, binds and tmpfs of the container ([09b] mount_apply). A volume
+/* Volumes, binds and tmpfs of the container ([11] mount_apply). A volume
  * that is still empty first gets what the image has at its path (Docker's
  * copy-up), before anything is mounted over that path. */
 static int rootfs_user_mounts(struct ctr_spawn *sp, struct mr_err *err)
@@ -9906,7 +9973,7 @@ static int rootfs_pivot(struct ctr_spawn *sp, struct mr_err *err)
 		return mr_err_sys(err, "remount the root read-only");
 	return 0;
 }
-/* ==== [12] ISOLATE: capabilities, users, cgroups, no_new_privs, descriptors, exec ====
+/* ==== [16] ISOLATE: capabilities, users, cgroups, no_new_privs, descriptors, exec ====
  * The last steps before a container's process becomes its program, in crun's
  * order: identity (uid, gid, groups from the image's own /etc/passwd and
  * /etc/group, read inside the new root), capabilities (bounding set dropped,
@@ -10028,6 +10095,17 @@ static char *isolate_read_in_root(int rootfd, const char *path)
 	return b.data;
 }
 
+/* The 32-bit id calls where an arch also has 16-bit ones (arm, i386). */
+#ifdef SYS_setresuid32
+#define ISOLATE_SYS_SETRESUID SYS_setresuid32
+#define ISOLATE_SYS_SETRESGID SYS_setresgid32
+#define ISOLATE_SYS_SETGROUPS SYS_setgroups32
+#else
+#define ISOLATE_SYS_SETRESUID SYS_setresuid
+#define ISOLATE_SYS_SETRESGID SYS_setresgid
+#define ISOLATE_SYS_SETGROUPS SYS_setgroups
+#endif
+
 /* uid, gid and groups of -u / the image's User, from the container's files. */
 static int isolate_user(int rootfd, const char *spec, struct ctr_ids *ids, struct mr_err *err)
 {
@@ -10038,11 +10116,13 @@ static int isolate_user(int rootfd, const char *spec, struct ctr_ids *ids, struc
 	free(group);
 	if (rc < 0)
 		return -1;
-	if (setgroups(ids->ngroups, ids->groups) < 0)
+	/* raw calls: this process has one thread, and musl's wrappers bring
+	 * the machinery that changes the ids of every thread (__synccall) */
+	if (syscall(ISOLATE_SYS_SETGROUPS, ids->ngroups, ids->groups) < 0)
 		return mr_err_sys(err, "setgroups");
-	if (setresgid(ids->gid, ids->gid, ids->gid) < 0)
+	if (syscall(ISOLATE_SYS_SETRESGID, ids->gid, ids->gid, ids->gid) < 0)
 		return mr_err_sys(err, "setgid %u", (unsigned)ids->gid);
-	if (setresuid(ids->uid, ids->uid, ids->uid) < 0)
+	if (syscall(ISOLATE_SYS_SETRESUID, ids->uid, ids->uid, ids->uid) < 0)
 		return mr_err_sys(err, "setuid %u", (unsigned)ids->uid);
 	return 0;
 }
@@ -10600,7 +10680,7 @@ static pid_t *cg_pids(const char *id, pid_t init, size_t *count)
 	*count = n;
 	return pids;
 }
-/* ==== [13] MONITOR: starting a container, its owner process, logs, restarts ====
+/* ==== [17] MONITOR: starting a container, its owner process, logs, restarts ====
  * A container always has exactly one owner, the process that cloned its init
  * and holds rundir/ID/lock: the CLI itself for a foreground `run`/`start -a`
  * (stdio passed straight through, or a pty relayed), else a monitor: the same
@@ -10616,7 +10696,7 @@ static pid_t *cg_pids(const char *id, pid_t init, size_t *count)
  * of a new PID namespace no other process can see (the live state naming its
  * pid is written only after the exec), and non-dumpable. A command that
  * resolves to minirun's own binary (/proc/self/exe) is refused. `exec` runs
- * from a sealed memfd copy of minirun (see [14]), and --init's reaper is
+ * from a sealed memfd copy of minirun (see [18]), and --init's reaper is
  * non-dumpable minirun code that no default-capability process can open. */
 
 #define CTR_LOG_CHUNK 4096
@@ -10777,7 +10857,7 @@ static void __attribute__((noreturn)) ctr_reaper(pid_t child)
 }
 
 /* Steps in the child after the rootfs: identity, capabilities, descriptors,
- * exec. Shared with `exec` ([14]). Returns only on failure (exit code). */
+ * exec. Shared with `exec` ([18]). Returns only on failure (exit code). */
 static int ctr_child_finish(struct ctr_spawn *sp, const char *user, const char *workdir,
 			    const struct ctr_list *cmd, const struct ctr_list *env_extra,
 			    struct mr_err *err)
@@ -10823,7 +10903,7 @@ static int ctr_child_finish(struct ctr_spawn *sp, const char *user, const char *
 	return isolate_exec(sp->exe_fd, argv, envp, err);
 }
 
-/* networking, [15] */
+/* networking, [19] */
 static int net_prepare(struct ctr_spawn *sp, struct mr_err *err);
 static int net_child_join(struct mr_err *err);
 static int net_start(struct ctr_spawn *sp, struct mr_err *err);
@@ -10941,7 +11021,7 @@ static int ctr_spawn_wait(struct ctr_spawn *sp, struct mr_err *err)
 
 /* clone(2) as a fork: no stack of its own, the child runs on a copy of this
  * one. clone3 first, to be born in the container's cgroup2 folder
- * (CLONE_INTO_CGROUP, 5.7+: no migration, see [12]); the raw clone else (its
+ * (CLONE_INTO_CGROUP, 5.7+: no migration, see [16]); the raw clone else (its
  * argument order differs between arches only for the arguments left 0).
  * musl's cached thread id is stale in the child: it calls nothing that uses
  * it (raise, pthread). Closes cgfd. */
@@ -11757,11 +11837,11 @@ fail:
 	close(tfd);
 	return -1;
 }
-/* ==== [14] EXEC: another process in a running container ====
+/* ==== [18] EXEC: another process in a running container ====
  * `exec` joins the namespaces of the container's init (one setns() on a
  * pidfd where the kernel has it, else the files of /proc/PID/ns), forks so that the new
  * process is inside its PID namespace, joins its cgroups, then takes the same
- * last steps as the init ([13] ctr_child_finish): user, capabilities,
+ * last steps as the init ([17] ctr_child_finish): user, capabilities,
  * no_new_privs, descriptors, exec on the container's PATH.
  * Unlike the init's, this process is visible to the container before it
  * execs, so the whole `exec` runs from a sealed memfd copy of minirun:
@@ -11994,7 +12074,7 @@ out:
 		close(o.sp.pty_slave);
 	return code;
 }
-/* ==== [15] NET: bridge, veth, addresses, published ports ====
+/* ==== [19] NET: bridge, veth, addresses, published ports ====
  * --network bridge (the default): one Linux bridge minirun0 holding the
  * gateway address (10.88.0.1/16 unless MINIRUN_SUBNET or root/network.json
  * say otherwise), and per running container a veth pair: mr<short id> on the
@@ -13073,11 +13153,11 @@ static void net_inspect(struct mr_store *st, const struct ctr *c, int running, s
 
 struct cli;
 static int cmd_port(struct cli *cl, int argc, char **argv);   /* [24] */
-/* ==== [16] BOOT: declarative containers, up, down, init as PID 1 ====
+/* ==== [20] BOOT: declarative containers, up, down, init as PID 1 ====
  * One file per container, DIR/NAME.conf (default /etc/minirun/containers, or
  * $MINIRUN_CONFIG_DIR): `key = value` lines, '#' comments. This section parses
  * and orders the declarations and does PID 1's chores (mounts, power off);
- * `up`, `down` and `init` themselves are in [20] (25_cmd_boot.c), because they
+ * `up`, `down` and `init` themselves are in [21] (25_cmd_boot.c), because they
  * start containers through `run`. A container made by `up` carries the labels
  * minirun.boot=1, minirun.boot.dir=DIR and minirun.boot.hash=<sha256 of the
  * normalized declaration>: an unchanged declaration leaves it alone. */
@@ -13448,7 +13528,7 @@ static void __attribute__((noreturn)) boot_halt(int cmd)
 		pause();
 }
 #endif /* MINIRUN_WITH_INIT */
-/* ==== [20] CLI: argument parsing, usage, commands ====
+/* ==== [21] CLI: argument parsing, usage, commands ====
  * Docker's command line: `minirun [OPTIONS] COMMAND [ARG...]`, flags parsed per
  * command from a small table (short and long names, `--flag=value`, `--flag
  * value`, combined short booleans such as `-it`, repeated flags collected in
@@ -13763,7 +13843,7 @@ static int cli_subcommand(struct cli *c, const char *group, const struct cli_com
 	return s->run(c, argc - 1, argv + 1);
 }
 
-/* ---- [20] CLI: image commands (load, images, image inspect, tag, rmi, prune, unpack) ---- */
+/* ---- [21] CLI: image commands (load, images, image inspect, tag, rmi, prune, unpack) ---- */
 
 /* A table printed like Docker's tabwriter: columns padded to the widest cell
  * plus three spaces. Cells are collected first, then printed. */
@@ -14397,7 +14477,7 @@ static int cmd_image(struct cli *c, int argc, char **argv)
 	return cli_subcommand(c, "image", subs, argc, argv);
 }
 
-/* ---- [20] CLI: container commands (run, create, start, stop, ps, logs, exec, ...) ---- */
+/* ---- [21] CLI: container commands (run, create, start, stop, ps, logs, exec, ...) ---- */
 
 /* Flags of `run` and `create`. */
 struct run_opts {
@@ -14436,7 +14516,7 @@ static void cli_std_fds(void)
 
 /* -v, --mount, --tmpfs, then an anonymous volume for each VOLUME of the
  * image that no mount covers; named volumes are created, missing -v host
- * folders too ([09b] mount_prepare). */
+ * folders too ([11] mount_prepare). */
 static int run_mounts(struct mr_store *st, struct run_opts *o, struct ctr *c,
 		      const struct mr_json *cfg, struct mr_err *err)
 {
@@ -14710,39 +14790,39 @@ out:
 static int run_parse(struct cli *cl, struct run_opts *o, int argc, char **argv, int is_run)
 {
 	struct cli_flag flags[] = {
-		{ "d|detach", 0, NULL, &o->detach, NULL, "Run container in background and print container ID" },
+		{ "d|detach", 0, NULL, &o->detach, NULL, "Run in the background, print the ID" },
 		{ "name", 1, &o->name, NULL, NULL, "Assign a name to the container" },
-		{ "rm", 0, NULL, &o->rm, NULL, "Automatically remove the container when it exits" },
+		{ "rm", 0, NULL, &o->rm, NULL, "Remove the container when it exits" },
 		{ "e|env", 1, NULL, NULL, &o->env, "Set environment variables" },
-		{ "env-file", 1, NULL, NULL, &o->env_file, "Read in a file of environment variables" },
-		{ "w|workdir", 1, &o->workdir, NULL, NULL, "Working directory inside the container" },
-		{ "u|user", 1, &o->user, NULL, NULL, "Username or UID (format: <name|uid>[:<group|gid>])" },
-		{ "entrypoint", 1, &o->entrypoint, NULL, NULL, "Overwrite the default ENTRYPOINT of the image" },
+		{ "env-file", 1, NULL, NULL, &o->env_file, "Read environment variables from a file" },
+		{ "w|workdir", 1, &o->workdir, NULL, NULL, "Working directory in the container" },
+		{ "u|user", 1, &o->user, NULL, NULL, "User: name|uid[:group|gid]" },
+		{ "entrypoint", 1, &o->entrypoint, NULL, NULL, "Replace the image's ENTRYPOINT" },
 		{ "h|hostname", 1, &o->hostname, NULL, NULL, "Container host name" },
-		{ "i|interactive", 0, NULL, &o->interactive, NULL, "Keep STDIN open even if not attached" },
+		{ "i|interactive", 0, NULL, &o->interactive, NULL, "Keep STDIN open" },
 		{ "t|tty", 0, NULL, &o->tty, NULL, "Allocate a pseudo-TTY" },
-		{ "read-only", 0, NULL, &o->read_only, NULL, "Mount the container's root filesystem as read only" },
-		{ "init", 0, NULL, &o->init, NULL, "Run an init inside the container that forwards signals and reaps processes" },
+		{ "read-only", 0, NULL, &o->read_only, NULL, "Read-only root filesystem" },
+		{ "init", 0, NULL, &o->init, NULL, "Run an init that forwards signals and reaps" },
 		{ "l|label", 1, NULL, NULL, &o->label, "Set meta data on a container" },
 		{ "stop-signal", 1, &o->stop_signal, NULL, NULL, "Signal to stop the container" },
-		{ "stop-timeout", 1, &o->stop_timeout, NULL, NULL, "Timeout (in seconds) to stop a container" },
-		{ "restart", 1, &o->restart, NULL, NULL, "Restart policy to apply when a container exits" },
+		{ "stop-timeout", 1, &o->stop_timeout, NULL, NULL, "Seconds before stop kills" },
+		{ "restart", 1, &o->restart, NULL, NULL, "no|on-failure[:N]|always|unless-stopped" },
 		{ "m|memory", 1, &o->memory, NULL, NULL, "Memory limit" },
-		{ "memory-swap", 1, &o->memory_swap, NULL, NULL, "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
+		{ "memory-swap", 1, &o->memory_swap, NULL, NULL, "Memory plus swap limit (-1: unlimited)" },
 		{ "cpus", 1, &o->cpus, NULL, NULL, "Number of CPUs" },
-		{ "pids-limit", 1, &o->pids_limit, NULL, NULL, "Tune container pids limit (set -1 for unlimited)" },
+		{ "pids-limit", 1, &o->pids_limit, NULL, NULL, "Most processes (-1: unlimited)" },
 		{ "cap-add", 1, NULL, NULL, &o->cap_add, "Add Linux capabilities" },
 		{ "cap-drop", 1, NULL, NULL, &o->cap_drop, "Drop Linux capabilities" },
-		{ "privileged", 0, NULL, &o->privileged, NULL, "Give extended privileges to this container" },
+		{ "privileged", 0, NULL, &o->privileged, NULL, "Every capability, no masks" },
 		{ "security-opt", 1, NULL, NULL, &o->security_opt, "Security Options" },
-		{ "log-opt", 1, NULL, NULL, &o->log_opt, "Log driver options (max-size, max-file)" },
-		{ "network|net", 1, &o->network, NULL, NULL, "Connect a container to a network (bridge, host, none, container:NAME)" },
-		{ "p|publish", 1, NULL, NULL, &o->publish, "Publish a container's port(s) to the host" },
-		{ "P|publish-all", 0, NULL, &o->publish_all, NULL, "Publish all exposed ports to random ports" },
-		{ "add-host", 1, NULL, NULL, &o->add_host, "Add a custom host-to-IP mapping (host:ip)" },
+		{ "log-opt", 1, NULL, NULL, &o->log_opt, "max-size=SIZE, max-file=N" },
+		{ "network|net", 1, &o->network, NULL, NULL, "bridge, host, none, container:NAME" },
+		{ "p|publish", 1, NULL, NULL, &o->publish, "Publish a port: [IP:]HOSTPORT:PORT" },
+		{ "P|publish-all", 0, NULL, &o->publish_all, NULL, "Publish the exposed ports" },
+		{ "add-host", 1, NULL, NULL, &o->add_host, "Add host:ip to /etc/hosts" },
 		{ "dns", 1, NULL, NULL, &o->dns, "Set custom DNS servers" },
 		{ "v|volume", 1, NULL, NULL, &o->volume, "Bind mount a volume" },
-		{ "mount", 1, NULL, NULL, &o->mount, "Attach a filesystem mount to the container" },
+		{ "mount", 1, NULL, NULL, &o->mount, "type=volume|bind|tmpfs,..." },
 		{ "tmpfs", 1, NULL, NULL, &o->tmpfs, "Mount a tmpfs directory" },
 		{ 0 },
 	};
@@ -14840,7 +14920,7 @@ static int cmd_start(struct cli *cl, int argc, char **argv)
 {
 	int attach = 0, interactive = 0, i, rc = 0;
 	struct cli_flag flags[] = {
-		{ "a|attach", 0, NULL, &attach, NULL, "Attach STDOUT/STDERR and forward signals" },
+		{ "a|attach", 0, NULL, &attach, NULL, "Attach STDOUT/STDERR, forward signals" },
 		{ "i|interactive", 0, NULL, &interactive, NULL, "Attach container's STDIN" },
 		{ 0 },
 	};
@@ -14958,7 +15038,7 @@ static int cmd_stop_restart(struct cli *cl, int argc, char **argv, int restart)
 {
 	const char *t = NULL, *s = NULL;
 	struct cli_flag flags[] = {
-		{ "t|time|timeout", 1, &t, NULL, NULL, "Seconds to wait before killing the container" },
+		{ "t|time|timeout", 1, &t, NULL, NULL, "Seconds before SIGKILL" },
 		{ "s|signal", 1, &s, NULL, NULL, "Signal to send to the container" },
 		{ 0 },
 	};
@@ -15064,8 +15144,8 @@ static int cmd_rm(struct cli *cl, int argc, char **argv)
 {
 	int force = 0, volumes = 0, i, rc = 0;
 	struct cli_flag flags[] = {
-		{ "f|force", 0, NULL, &force, NULL, "Force the removal of a running container (uses SIGKILL)" },
-		{ "v|volumes", 0, NULL, &volumes, NULL, "Remove anonymous volumes associated with the container" },
+		{ "f|force", 0, NULL, &force, NULL, "Kill a running container first" },
+		{ "v|volumes", 0, NULL, &volumes, NULL, "Remove its anonymous volumes" },
 		{ 0 },
 	};
 	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER [CONTAINER...]");
@@ -15220,7 +15300,7 @@ static int cmd_logs(struct cli *cl, int argc, char **argv)
 	int follow = 0, ts = 0, dirfd, i, pass, nfiles;
 	struct cli_flag flags[] = {
 		{ "f|follow", 0, NULL, &follow, NULL, "Follow log output" },
-		{ "n|tail", 1, &tail, NULL, NULL, "Number of lines to show from the end of the logs" },
+		{ "n|tail", 1, &tail, NULL, NULL, "Lines from the end" },
 		{ "t|timestamps", 0, NULL, &ts, NULL, "Show timestamps" },
 		{ 0 },
 	};
@@ -15377,33 +15457,16 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 	ctr_jw_str(w, "Type", "local");
 	mr_jw_key(w, "Config");
 	mr_jw_obj(w);
-	util_human_size(c->log_max_size, mem, sizeof mem);
 	snprintf(mem, sizeof mem, "%llu", (unsigned long long)c->log_max_size);
 	ctr_jw_str(w, "max-size", mem);
 	snprintf(mem, sizeof mem, "%d", c->log_max_file);
 	ctr_jw_str(w, "max-file", mem);
 	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
-	ctr_jw_str(w, "NetworkMode", c->network);
 	mr_jw_key(w, "PortBindings");
 	mr_jw_obj(w);
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "RestartPolicy");
-	mr_jw_obj(w);
-	ctr_jw_str(w, "Name", c->restart);
-	ctr_jw_int(w, "MaximumRetryCount", c->restart_max);
-	mr_jw_obj_end(w);
-	ctr_jw_bool(w, "AutoRemove", c->auto_remove);
-	ctr_jw_list(w, "CapAdd", &c->cap_add, 1);
-	ctr_jw_list(w, "CapDrop", &c->cap_drop, 1);
-	ctr_jw_bool(w, "Init", c->init);
-	ctr_jw_bool(w, "Privileged", c->privileged);
-	ctr_jw_bool(w, "ReadonlyRootfs", c->readonly);
-	ctr_jw_list(w, "SecurityOpt", &c->security_opt, 1);
-	ctr_jw_int(w, "Memory", c->memory);
-	ctr_jw_int(w, "MemorySwap", c->memory_swap);
-	ctr_jw_int(w, "NanoCpus", c->nano_cpus);
-	ctr_jw_int(w, "PidsLimit", c->pids_limit);
+	ctr_fields_write(w, c, 1, 1);
 	mr_jw_obj_end(w);
 	mr_jw_key(w, "GraphDriver");
 	mr_jw_obj(w);
@@ -15434,28 +15497,17 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 	mr_jw_arr_end(w);
 	mr_jw_key(w, "Config");
 	mr_jw_obj(w);
-	ctr_jw_str(w, "Hostname", c->hostname);
+	ctr_fields_write(w, c, 0, 1);
 	ctr_jw_str(w, "Domainname", "");
-	ctr_jw_str(w, "User", c->user);
 	ctr_jw_bool(w, "AttachStdin", c->interactive);
 	ctr_jw_bool(w, "AttachStdout", 1);
 	ctr_jw_bool(w, "AttachStderr", 1);
-	ctr_jw_bool(w, "Tty", c->tty);
-	ctr_jw_bool(w, "OpenStdin", c->interactive);
 	ctr_jw_bool(w, "StdinOnce", c->interactive);
-	ctr_jw_list(w, "Env", &c->env, 0);
-	ctr_jw_list(w, "Cmd", &c->cmd, 1);
 	ctr_jw_str(w, "Image", c->image_ref);
 	mr_jw_key(w, "Volumes");
 	mr_jw_null(w);
-	ctr_jw_str(w, "WorkingDir", c->workdir);
-	ctr_jw_list(w, "Entrypoint", &c->entrypoint, 1);
 	mr_jw_key(w, "OnBuild");
 	mr_jw_null(w);
-	ctr_jw_labels(w, &c->labels);
-	ctr_jw_str(w, "StopSignal", c->stop_signal);
-	if (c->stop_timeout >= 0)
-		ctr_jw_int(w, "StopTimeout", c->stop_timeout);
 	mr_jw_obj_end(w);
 	mr_jw_key(w, "NetworkSettings");
 	mr_jw_obj(w);
@@ -15541,8 +15593,8 @@ static int cmd_inspect(struct cli *cl, int argc, char **argv)
 {
 	const char *type = NULL, *format = NULL;
 	struct cli_flag flags[] = {
-		{ "type", 1, &type, NULL, NULL, "Return JSON for specified type (container, image)" },
-		{ "f|format", 1, &format, NULL, NULL, "Format output using a Go-like template" },
+		{ "type", 1, &type, NULL, NULL, "container or image" },
+		{ "f|format", 1, &format, NULL, NULL, "Go-like template" },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -15596,31 +15648,15 @@ static int cmd_inspect(struct cli *cl, int argc, char **argv)
 	return rc;
 }
 
+/* `container inspect` = `inspect --type container`. */
 static int cmd_container_inspect(struct cli *cl, int argc, char **argv)
 {
-	struct cli_flag flags[] = { { 0 } };
-	struct mr_buf out = { 0 };
-	struct mr_jw w;
-	int i, rc = 0;
-	int n = cli_parse(cl, argc, argv, flags, 1, "CONTAINER [CONTAINER...]");
-	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 1, -1) < 0)
-		return CLI_EXIT_FAIL;
-	mr_jw_init(&w, &out, 4);
-	mr_jw_arr(&w);
-	for (i = 0; i < n; i++) {
-		struct ctr c;
-		if (cli_ctr(cl, argv[i], &c) < 0) {
-			rc = 1;
-			continue;
-		}
-		cli_inspect_ctr(cl, &w, &c);
-		ctr_free(&c);
-	}
-	mr_jw_arr_end(&w);
-	printf("%s\n", out.data);
-	mr_buf_free(&out);
+	char **v = util_xcalloc((size_t)argc + 2, sizeof *v);
+	int rc;
+	v[0] = "--type=container";
+	memcpy(v + 1, argv, (size_t)argc * sizeof *v);
+	rc = cmd_inspect(cl, argc + 1, v);
+	free(v);
 	return rc;
 }
 
@@ -15772,6 +15808,18 @@ static int ps_render(const char *fmt, const struct ps_row *r, int no_trunc, stru
 	return 0;
 }
 
+/* Split a rendered table row at its tabs into n cells. */
+static void ps_cells(char *p, const char **cells, size_t n)
+{
+	size_t k;
+	for (k = 0; k < n; k++) {
+		cells[k] = p ? p : "";
+		p = p ? strchr(p, '\t') : NULL;
+		if (p)
+			*p++ = 0;
+	}
+}
+
 /* --filter: same key ORs, different keys AND (Docker's rule). */
 static int ps_match(const struct ps_row *r, const struct cli_list *filters)
 {
@@ -15856,13 +15904,13 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 	const char *format = NULL, *last = NULL;
 	struct cli_list filters = { 0 };
 	struct cli_flag flags[] = {
-		{ "a|all", 0, NULL, &all, NULL, "Show all containers (default shows just running)" },
+		{ "a|all", 0, NULL, &all, NULL, "Show all containers" },
 		{ "q|quiet", 0, NULL, &quiet, NULL, "Only display container IDs" },
 		{ "no-trunc", 0, NULL, &no_trunc, NULL, "Don't truncate output" },
-		{ "f|filter", 1, NULL, NULL, &filters, "Filter output based on conditions provided" },
-		{ "format", 1, &format, NULL, NULL, "Format output using a Go-like template" },
-		{ "l|latest", 0, NULL, &latest, NULL, "Show the latest created container" },
-		{ "n|last", 1, &last, NULL, NULL, "Show n last created containers" },
+		{ "f|filter", 1, NULL, NULL, &filters, "Filter: name, id, status, label, ancestor, exited" },
+		{ "format", 1, &format, NULL, NULL, "Go-like template" },
+		{ "l|latest", 0, NULL, &latest, NULL, "Show the last created" },
+		{ "n|last", 1, &last, NULL, NULL, "Show the n last created" },
 		{ "s|size", 0, NULL, NULL, NULL, "Display total file sizes" },
 		{ 0 },
 	};
@@ -15939,24 +15987,11 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 				printf("%s\n", b.data);
 			} else {
 				const char *cells[12];
-				size_t k = 0;
-				char *p = b.data;
-				if (t.ncols && !t.nrows) {
-					char *h = line.data;
-					for (k = 0; k < t.ncols; k++) {
-						cells[k] = h ? h : "";
-						h = h ? strchr(h, '\t') : NULL;
-						if (h)
-							*h++ = 0;
-					}
+				if (!t.nrows) {
+					ps_cells(line.data, cells, t.ncols);
 					cli_table_add(&t, cells);
 				}
-				for (k = 0; k < t.ncols; k++) {
-					cells[k] = p ? p : "";
-					p = p ? strchr(p, '\t') : NULL;
-					if (p)
-						*p++ = 0;
-				}
+				ps_cells(b.data, cells, t.ncols);
 				cli_table_add(&t, cells);
 			}
 			mr_buf_free(&b);
@@ -15979,14 +16014,7 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 	if (table && !t.nrows && line.data) {
 		/* only the header */
 		const char *cells[12];
-		char *h = line.data;
-		size_t k;
-		for (k = 0; k < t.ncols; k++) {
-			cells[k] = h ? h : "";
-			h = h ? strchr(h, '\t') : NULL;
-			if (h)
-				*h++ = 0;
-		}
+		ps_cells(line.data, cells, t.ncols);
 		cli_table_add(&t, cells);
 	}
 	cli_table_print(&t);
@@ -16222,8 +16250,8 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 {
 	int no_stream = 0, all = 0, no_trunc = 0;
 	struct cli_flag flags[] = {
-		{ "no-stream", 0, NULL, &no_stream, NULL, "Disable streaming stats and only pull the first result" },
-		{ "a|all", 0, NULL, &all, NULL, "Show all containers (default shows just running)" },
+		{ "no-stream", 0, NULL, &no_stream, NULL, "One sample, no refresh" },
+		{ "a|all", 0, NULL, &all, NULL, "Show all containers" },
 		{ "no-trunc", 0, NULL, &no_trunc, NULL, "Do not truncate output" },
 		{ 0 },
 	};
@@ -16397,7 +16425,7 @@ static int cmd_container_prune(struct cli *cl, int argc, char **argv)
 	struct cli_list filters = { 0 };
 	struct cli_flag flags[] = {
 		{ "f|force", 0, NULL, &force, NULL, "Do not prompt for confirmation" },
-		{ "filter", 1, NULL, NULL, &filters, "Provide filter values (label=...)" },
+		{ "filter", 1, NULL, NULL, &filters, "Filter: label=..." },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -16460,14 +16488,14 @@ static int cmd_exec(struct cli *cl, int argc, char **argv)
 	struct exec_opts o;
 	struct cli_list env = { 0 }, env_file = { 0 };
 	struct cli_flag flags[] = {
-		{ "d|detach", 0, NULL, &o.detach, NULL, "Detached mode: run command in the background" },
-		{ "i|interactive", 0, NULL, &o.interactive, NULL, "Keep STDIN open even if not attached" },
+		{ "d|detach", 0, NULL, &o.detach, NULL, "Run in the background" },
+		{ "i|interactive", 0, NULL, &o.interactive, NULL, "Keep STDIN open" },
 		{ "t|tty", 0, NULL, &o.tty, NULL, "Allocate a pseudo-TTY" },
 		{ "e|env", 1, NULL, NULL, &env, "Set environment variables" },
-		{ "env-file", 1, NULL, NULL, &env_file, "Read in a file of environment variables" },
-		{ "w|workdir", 1, &o.workdir, NULL, NULL, "Working directory inside the container" },
-		{ "u|user", 1, &o.user, NULL, NULL, "Username or UID (format: \"<name|uid>[:<group|gid>]\")" },
-		{ "privileged", 0, NULL, &o.privileged, NULL, "Give extended privileges to the command" },
+		{ "env-file", 1, NULL, NULL, &env_file, "Read environment variables from a file" },
+		{ "w|workdir", 1, &o.workdir, NULL, NULL, "Working directory in the container" },
+		{ "u|user", 1, &o.user, NULL, NULL, "User: name|uid[:group|gid]" },
+		{ "privileged", 0, NULL, &o.privileged, NULL, "Every capability" },
 		{ 0 },
 	};
 	struct ctr c, tmp;
@@ -16647,7 +16675,7 @@ static int cmd_container(struct cli *cl, int argc, char **argv)
 	};
 	return cli_subcommand(cl, "container", subs, argc, argv);
 }
-/* ---- [20] CLI: volume commands (create, ls, inspect, rm, prune) ---- */
+/* ---- [21] CLI: volume commands (create, ls, inspect, rm, prune) ---- */
 
 static int cmd_volume_create(struct cli *c, int argc, char **argv)
 {
@@ -16956,7 +16984,7 @@ static int cmd_volume(struct cli *c, int argc, char **argv)
 	return cli_subcommand(c, "volume", subs, argc, argv);
 }
 
-/* ---- [20] CLI: registry commands (pull, login, logout) ---- */
+/* ---- [21] CLI: registry commands (pull, login, logout) ---- */
 
 #if MINIRUN_WITH_PULL
 #include <termios.h>
@@ -17156,7 +17184,7 @@ static int cmd_logout(struct cli *c, int argc, char **argv)
 	return 0;
 #endif
 }
-/* ---- [24] CLI: port (networking, [15]) ---- */
+/* ---- [21] CLI: port (networking, [19]) ---- */
 
 /* port CONTAINER [PRIVATE_PORT[/PROTO]] */
 static int cmd_port(struct cli *cl, int argc, char **argv)
@@ -17195,7 +17223,7 @@ static int cmd_port(struct cli *cl, int argc, char **argv)
 	ctr_free(&c);
 	return 0;
 }
-/* ---- [20] CLI: boot commands (up, down, init); see [16] BOOT ---- */
+/* ---- [21] CLI: boot commands (up, down, init); see [20] BOOT ---- */
 
 #if MINIRUN_WITH_INIT
 static const char *boot_dir(int n, char **argv)

@@ -70,6 +70,7 @@ static int unit_write(const char *path, const char *text)
 #include "unit_tar.c"
 #include "unit_image.c"
 #include "unit_pull.c"
+#include "unit_container.c"
 #if MINIRUN_WITH_INIT
 #include "unit_boot.c"
 #else
@@ -87,6 +88,7 @@ int main(int argc, char **argv)
 		{ "tar", test_tar },
 		{ "image", test_image },
 		{ "pull", test_pull },
+		{ "container", test_container },
 		{ "boot", test_boot },
 	};
 	size_t i;

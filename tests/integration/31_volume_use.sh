@@ -1,0 +1,79 @@
+#!/bin/sh
+# Volumes, bind mounts and tmpfs used by containers: data outlives `rm`, is
+# shared between containers at once, a new volume is filled from the image
+# once (owner and mode kept), `volume rm` is refused while any container
+# (running or stopped) uses it, anonymous volumes go with `rm -v`/`--rm`.
+. "$(dirname "$0")/lib.sh"
+fixtures
+mr load -q -i "$FIX/busybox-docker.tar" || { bad "load busybox"; finish; }
+R="run --network none"; export R T FIX
+EXTRA_CLEANUP='"$MINIRUN" rm -f -v keeper sharer1 sharer2 >/dev/null 2>&1'
+
+mr $R --name writer -v mydata:/data busybox sh -c 'echo kept > /data/file' >/dev/null
+mr rm writer >/dev/null
+check "volume ls still shows mydata after rm" sh -c '"$MINIRUN" volume ls -q | grep -qx mydata'
+check "a second container sees the data" sh -c '[ "$("$MINIRUN" $R --rm -v mydata:/data busybox cat /data/file)" = kept ]'
+
+mr $R -d --name keeper -v mydata:/data busybox sleep 300 >/dev/null
+mr volume rm mydata >"$T/err" 2>&1; rc=$?
+check "volume rm of a used volume: exit 1 and Docker's message" sh -c "[ $rc = 1 ] && grep -q 'Error: remove mydata: volume is in use - \[[0-9a-f]\{64\}\]' $T/err"
+check "...and the volume is still there" sh -c '"$MINIRUN" volume ls -q | grep -qx mydata'
+mr stop -t 1 keeper >/dev/null
+mr volume rm -f mydata >"$T/err" 2>&1; rc=$?
+check "a stopped container still holds it, even with -f" sh -c "[ $rc = 1 ] && grep -q 'volume is in use' $T/err"
+mr rm keeper >/dev/null
+check "after rm of the container, volume rm succeeds" sh -c '[ "$("$MINIRUN" volume rm mydata)" = mydata ]'
+
+mr $R -d --name sharer1 -v shared:/s busybox sleep 300 >/dev/null
+mr $R -d --name sharer2 -v shared:/s busybox sleep 300 >/dev/null
+mr exec sharer1 sh -c 'echo from-one > /s/msg'
+check "two containers share a volume at once" sh -c '[ "$("$MINIRUN" exec sharer2 cat /s/msg)" = from-one ]'
+mr rm -f sharer1 sharer2 >/dev/null
+
+check "a new volume is filled from the image (content, owner, mode)" sh -c '
+	"$MINIRUN" $R --rm -v etcvol:/etc busybox true &&
+	d="$MINIRUN_ROOT/volumes/etcvol/_data" && grep -q "^root:" "$d/passwd" &&
+	[ "$(stat -c %a:%u:%g "$d/shadow")" = "$(stat -c %a:%u:%g "$FIX/ref-busybox/rootfs/etc/shadow")" ]'
+echo changed >"$MINIRUN_ROOT/volumes/etcvol/_data/hostname-mark"
+check "...only once: an existing volume is not overwritten" sh -c '"$MINIRUN" $R --rm -v etcvol:/etc busybox cat /etc/hostname-mark | grep -qx changed'
+check "nocopy leaves a new volume unfilled" sh -c '"$MINIRUN" $R --rm -v emptyvol:/etc:nocopy busybox true; [ ! -e "$MINIRUN_ROOT/volumes/emptyvol/_data/passwd" ]'
+
+nvol=$(mr volume ls -q | wc -l)
+mkdir -p "$T/site"
+echo hello >"$T/site/index.html"
+check "a bind mount shows the host folder" sh -c '[ "$("$MINIRUN" $R --rm -v "$T/site:/srv:ro" busybox cat /srv/index.html)" = hello ]'
+check "a read-only bind mount refuses writes" sh -c '! "$MINIRUN" $R --rm -v "$T/site:/srv:ro" busybox sh -c "echo x > /srv/new" 2>/dev/null && [ ! -e "$T/site/new" ]'
+check "a write through a bind mount is seen on the host" sh -c '"$MINIRUN" $R --rm -v "$T/site:/srv" busybox sh -c "echo w > /srv/new" && grep -qx w "$T/site/new"'
+check "-v creates a missing host folder" sh -c '"$MINIRUN" $R --rm -v "$T/made/here:/m" busybox true && [ -d "$T/made/here" ]'
+mr $R --rm --mount "type=bind,source=$T/missing,target=/m" busybox true >"$T/err" 2>&1; rc=$?
+check "--mount bind with a missing source is an error" sh -c "[ $rc = 125 ] && grep -q 'bind source path does not exist: $T/missing' $T/err"
+mr $R --rm -v "rel/path:/m" busybox true >"$T/err" 2>&1; rc=$?
+check "a relative host path is an error" sh -c "[ $rc = 125 ] && grep -q 'absolute path' $T/err"
+check "--tmpfs with size and mode" sh -c '"$MINIRUN" $R --rm --tmpfs /scratch:size=1m,mode=1777 busybox sh -c "grep \" /scratch tmpfs\" /proc/mounts && stat -c %a /scratch" | grep -q "^1777$"'
+check "no volume is left for bind mounts and tmpfs" sh -c '[ "$("$MINIRUN" volume ls -q | wc -l)" = '"$nvol"' ]'
+
+n0=$(mr volume ls -q | wc -l)
+mr $R --name anon -v /anon busybox true >/dev/null
+n1=$(mr volume ls -q | wc -l)
+check "-v /path and the image's VOLUME /data give anonymous volumes" sh -c "[ $n1 = $((n0 + 2)) ]"
+mr rm -v anon >/dev/null
+check "rm -v removes them" sh -c '[ "$("$MINIRUN" volume ls -q | wc -l)" = '"$n0"' ]'
+mr $R --rm -v /anon2 busybox true >/dev/null
+check "--rm removes them too" sh -c '[ "$("$MINIRUN" volume ls -q | wc -l)" = '"$n0"' ]'
+mr $R --name named-kept -v keepme:/k busybox true >/dev/null; mr rm -v named-kept >/dev/null
+check "rm -v keeps named volumes" sh -c '"$MINIRUN" volume ls -q | grep -qx keepme'
+
+mr inspect -f '{{json .Mounts}}' "$(mr create --network none -v keepme:/k -v "$T/site:/srv:ro" busybox)" >"$T/mounts.json" 2>&1 ||
+	mr inspect "$(mr ps -aq | head -1)" >"$T/mounts.json"
+check "inspect shows Mounts like Docker" python3 - "$T/mounts.json" <<'PY'
+import json, sys
+t = open(sys.argv[1]).read()
+d = json.loads(t)
+if isinstance(d, list) and d and isinstance(d[0], dict) and "Mounts" in d[0]:
+    d = d[0]["Mounts"]
+by = {m["Destination"]: m for m in d}
+v, b = by["/k"], by["/srv"]
+assert v["Type"] == "volume" and v["Name"] == "keepme" and v["Driver"] == "local" and v["RW"] is True, v
+assert b["Type"] == "bind" and b["RW"] is False and b["Propagation"] == "rprivate", b
+PY
+finish

@@ -1,0 +1,501 @@
+/* Unit tests of [10]-[14] CONTAINER, ROOTFS, ISOLATE, MONITOR and the
+ * container CLI's pure parts: env merging, Entrypoint/Cmd rules, names,
+ * signals, restart policy and back-off, CPUs, durations and ps status
+ * strings, passwd/group resolution (hostile texts too), capabilities,
+ * resolv.conf filtering, the log format with rotation and its reader, ps
+ * templates, and records in a real store (create, find, rename, state). */
+
+static void t_ctr_env(void)
+{
+	struct ctr c;
+	ctr_init(&c);
+	ctr_list_add(&c.env, "PATH=/bin");
+	ctr_list_add(&c.env, "A=1");
+	ctr_env_set(&c.env, "A=2");
+	CHECK(c.env.n == 2 && !strcmp(c.env.v[1], "A=2"));      /* replaced in place */
+	ctr_env_set(&c.env, "AB=3");                              /* a longer key is another */
+	CHECK(c.env.n == 3 && !strcmp(ctr_env_get(&c.env, "A"), "2"));
+	CHECK(!strcmp(ctr_env_get(&c.env, "AB"), "3") && !ctr_env_get(&c.env, "B"));
+	ctr_env_set(&c.env, "EMPTY=");
+	CHECK(ctr_env_get(&c.env, "EMPTY") && !*ctr_env_get(&c.env, "EMPTY"));
+	setenv("T_CTR_FROM_CALLER", "v=w", 1);
+	unsetenv("T_CTR_MISSING");
+	CHECK(ctr_env_add_arg(&c, "T_CTR_FROM_CALLER") == 0);
+	CHECK(!strcmp(ctr_env_get(&c.env, "T_CTR_FROM_CALLER"), "v=w"));
+	CHECK(ctr_env_add_arg(&c, "T_CTR_MISSING") == 0 && !ctr_env_get(&c.env, "T_CTR_MISSING"));
+	CHECK(ctr_env_add_arg(&c, "=x") < 0 && ctr_env_add_arg(&c, "") < 0);
+	CHECK(ctr_env_keylen("K=V=W") == 1 && ctr_env_keylen("KEY") == 3);
+	ctr_free(&c);
+}
+
+static void t_ctr_env_file(void)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 16];
+	struct ctr c;
+	struct mr_err err;
+	if (!unit_tmpdir(dir, sizeof dir))
+		return;
+	snprintf(path, sizeof path, "%s/env", dir);
+	ctr_init(&c);
+	setenv("T_CTR_X", "fromenv", 1);
+	CHECK(unit_write(path, "# comment\n\n  A=1\nB=two words\r\nT_CTR_X\nC==\n") == 0);
+	CHECK(ctr_env_file(&c, path, &err) == 0);
+	CHECK(c.env.n == 4 && !strcmp(ctr_env_get(&c.env, "A"), "1"));
+	CHECK(!strcmp(ctr_env_get(&c.env, "B"), "two words"));   /* CR dropped */
+	CHECK(!strcmp(ctr_env_get(&c.env, "T_CTR_X"), "fromenv") && !strcmp(ctr_env_get(&c.env, "C"), "="));
+	CHECK(unit_write(path, "BAD KEY=1\n") == 0 && ctr_env_file(&c, path, &err) < 0);
+	CHECK(strstr(err.msg, "whitespaces") != NULL);
+	CHECK(unit_write(path, "=nokey\n") == 0 && ctr_env_file(&c, path, &err) < 0);
+	snprintf(path, sizeof path, "%s/missing", dir);
+	CHECK(ctr_env_file(&c, path, &err) < 0 && err.code == ENOENT);
+	ctr_free(&c);
+	unit_rmdir(dir);
+}
+
+static int t_ctr_list_is(const struct ctr_list *l, const char *joined)
+{
+	char buf[256] = "";
+	size_t i;
+	for (i = 0; i < l->n; i++)
+		snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s", i ? "|" : "", l->v[i]);
+	return !strcmp(buf, joined);
+}
+
+static void t_ctr_command(void)
+{
+	struct ctr_list iep = { 0 }, icmd = { 0 }, ep = { 0 }, cmd = { 0 };
+	char *args[] = { "ls", "-l" };
+	ctr_list_add(&iep, "/entry");
+	ctr_list_add(&icmd, "default");
+	/* image defaults */
+	ctr_command_merge(&ep, &cmd, &iep, &icmd, NULL, NULL, 0);
+	CHECK(t_ctr_list_is(&ep, "/entry") && t_ctr_list_is(&cmd, "default"));
+	ctr_list_free(&ep), ctr_list_free(&cmd);
+	/* arguments replace Cmd, keep Entrypoint */
+	ctr_command_merge(&ep, &cmd, &iep, &icmd, NULL, args, 2);
+	CHECK(t_ctr_list_is(&ep, "/entry") && t_ctr_list_is(&cmd, "ls|-l"));
+	ctr_list_free(&ep), ctr_list_free(&cmd);
+	/* --entrypoint drops the image's Cmd too */
+	ctr_command_merge(&ep, &cmd, &iep, &icmd, "echo", NULL, 0);
+	CHECK(t_ctr_list_is(&ep, "echo") && cmd.n == 0);
+	ctr_list_free(&ep), ctr_list_free(&cmd);
+	ctr_command_merge(&ep, &cmd, &iep, &icmd, "echo", args, 2);
+	CHECK(t_ctr_list_is(&ep, "echo") && t_ctr_list_is(&cmd, "ls|-l"));
+	ctr_list_free(&ep), ctr_list_free(&cmd);
+	/* --entrypoint "" clears it */
+	ctr_command_merge(&ep, &cmd, &iep, &icmd, "", args, 1);
+	CHECK(ep.n == 0 && t_ctr_list_is(&cmd, "ls"));
+	ctr_list_free(&ep), ctr_list_free(&cmd);
+	ctr_list_free(&iep), ctr_list_free(&icmd);
+	/* no Entrypoint, no Cmd: nothing (run refuses: No command specified) */
+	ctr_command_merge(&ep, &cmd, &iep, &icmd, NULL, NULL, 0);
+	CHECK(ep.n == 0 && cmd.n == 0 && ep.v == NULL);
+}
+
+static void t_ctr_small_parsers(void)
+{
+	const char *name;
+	int max;
+	int64_t nano;
+	char buf[64];
+	CHECK(ctr_name_valid("web") && ctr_name_valid("/web") && ctr_name_valid("a_b.c-d9"));
+	CHECK(!ctr_name_valid("w") && !ctr_name_valid("-web") && !ctr_name_valid("we/b") &&
+	      !ctr_name_valid("web!") && !ctr_name_valid("") && !ctr_name_valid("_x"));
+	memset(buf, 'a', sizeof buf - 1);
+	buf[sizeof buf - 1] = 0;
+	CHECK(ctr_name_valid(buf));
+	CHECK(ctr_signal_parse("SIGTERM") == SIGTERM && ctr_signal_parse("term") == SIGTERM);
+	CHECK(ctr_signal_parse("9") == 9 && ctr_signal_parse("KILL") == SIGKILL);
+	CHECK(ctr_signal_parse("SIGUSR1") == SIGUSR1 && ctr_signal_parse("winch") == SIGWINCH);
+	CHECK(ctr_signal_parse("RTMIN+3") == SIGRTMIN + 3 && ctr_signal_parse("SIGRTMAX") == SIGRTMAX);
+	CHECK(!ctr_signal_parse("RTMIN+99") && !ctr_signal_parse("NOPE") && !ctr_signal_parse("0") &&
+	      !ctr_signal_parse("999") && !ctr_signal_parse("") && !ctr_signal_parse("SIG"));
+	CHECK(ctr_restart_parse("no", &name, &max) == 0 && !strcmp(name, "no"));
+	CHECK(ctr_restart_parse("always", &name, &max) == 0 && !strcmp(name, "always"));
+	CHECK(ctr_restart_parse("unless-stopped", &name, &max) == 0);
+	CHECK(ctr_restart_parse("on-failure", &name, &max) == 0 && max == 0 && !strcmp(name, "on-failure"));
+	CHECK(ctr_restart_parse("on-failure:5", &name, &max) == 0 && max == 5);
+	CHECK(ctr_restart_parse("on-failure:", &name, &max) < 0 && ctr_restart_parse("on-failure:x", &name, &max) < 0);
+	CHECK(ctr_restart_parse("sometimes", &name, &max) < 0 && ctr_restart_parse("always:3", &name, &max) < 0);
+	CHECK(ctr_cpus_parse("1.5", &nano) == 0 && nano == 1500000000);
+	CHECK(ctr_cpus_parse("0.01", &nano) == 0 && nano == 10000000);
+	CHECK(ctr_cpus_parse(".5", &nano) == 0 && nano == 500000000);
+	CHECK(ctr_cpus_parse("2", &nano) == 0 && nano == 2000000000LL);
+	CHECK(ctr_cpus_parse("0.000000001", &nano) == 0 && nano == 1);
+	CHECK(ctr_cpus_parse("0.0000000001", &nano) < 0 && ctr_cpus_parse("abc", &nano) < 0);
+	CHECK(ctr_cpus_parse("", &nano) < 0 && ctr_cpus_parse(".", &nano) < 0 && ctr_cpus_parse("1e3", &nano) < 0);
+	CHECK(ctr_cpus_parse("-1", &nano) < 0 && ctr_cpus_parse("99999999999999999999", &nano) < 0);
+}
+
+static void t_ctr_restart(void)
+{
+	struct ctr c;
+	ctr_init(&c);
+	CHECK(!ctr_restart_wanted(&c, 1, 0, 0));                   /* "no" */
+	c.restart = "always";
+	CHECK(ctr_restart_wanted(&c, 0, 100, 0) && !ctr_restart_wanted(&c, 1, 0, 1));
+	c.restart = "unless-stopped";
+	CHECK(ctr_restart_wanted(&c, 0, 0, 0) && !ctr_restart_wanted(&c, 0, 0, 1));
+	c.restart = "on-failure";
+	CHECK(!ctr_restart_wanted(&c, 0, 0, 0) && ctr_restart_wanted(&c, 3, 1000, 0));
+	c.restart_max = 2;
+	CHECK(ctr_restart_wanted(&c, 3, 0, 0) && ctr_restart_wanted(&c, 3, 1, 0));
+	CHECK(!ctr_restart_wanted(&c, 3, 2, 0) && !ctr_restart_wanted(&c, 137, 0, 1));
+	/* back-off: 100 ms doubling up to a minute, reset after 10 s up */
+	CHECK(ctr_backoff_next(0, 0) == 100 && ctr_backoff_next(100, 50) == 200);
+	CHECK(ctr_backoff_next(200, 9999) == 400 && ctr_backoff_next(25600, 0) == 51200);
+	CHECK(ctr_backoff_next(51200, 0) == 60000 && ctr_backoff_next(60000, 0) == 60000);
+	CHECK(ctr_backoff_next(60000, 10000) == 100);
+	ctr_free(&c);
+}
+
+static void t_ctr_status(void)
+{
+	struct ctr_info ci;
+	char out[80];
+	time_t now = 1700000000;
+	struct timespec ts = { now - 5, 0 };
+	ctr_human_duration(0, out, sizeof out);
+	CHECK(!strcmp(out, "Less than a second"));
+	ctr_human_duration(1, out, sizeof out);
+	CHECK(!strcmp(out, "1 second"));
+	ctr_human_duration(59, out, sizeof out);
+	CHECK(!strcmp(out, "59 seconds"));
+	ctr_human_duration(90, out, sizeof out);
+	CHECK(!strcmp(out, "About a minute"));
+	ctr_human_duration(45 * 60, out, sizeof out);
+	CHECK(!strcmp(out, "45 minutes"));
+	ctr_human_duration(3700, out, sizeof out);
+	CHECK(!strcmp(out, "About an hour"));
+	ctr_human_duration(5 * 3600, out, sizeof out);
+	CHECK(!strcmp(out, "5 hours"));
+	ctr_human_duration(3 * 86400, out, sizeof out);
+	CHECK(!strcmp(out, "3 days"));
+	ctr_human_duration(21 * 86400, out, sizeof out);
+	CHECK(!strcmp(out, "3 weeks"));
+	ctr_human_duration(400 * 86400L, out, sizeof out);
+	CHECK(!strcmp(out, "13 months"));
+	ctr_human_duration(3 * 365 * 86400L, out, sizeof out);
+	CHECK(!strcmp(out, "3 years"));
+	memset(&ci, 0, sizeof ci);
+	ctr_status_string(&ci, now, out, sizeof out);
+	CHECK(!strcmp(out, "Created"));
+	ci.status = CTR_RUNNING;
+	util_time_rfc3339(&ts, ci.st.started, sizeof ci.st.started);
+	ctr_status_string(&ci, now, out, sizeof out);
+	CHECK(!strcmp(out, "Up 5 seconds"));
+	ci.status = CTR_EXITED;
+	ci.st.exit_code = 137;
+	ts.tv_sec = now - 3;
+	util_time_rfc3339(&ts, ci.st.finished, sizeof ci.st.finished);
+	ctr_status_string(&ci, now, out, sizeof out);
+	CHECK(!strcmp(out, "Exited (137) 3 seconds ago"));
+	ci.status = CTR_RESTARTING;
+	ctr_status_string(&ci, now, out, sizeof out);
+	CHECK(!strcmp(out, "Restarting (137) 3 seconds ago"));
+	CHECK(!strcmp(ctr_status_name(CTR_EXITED), "exited") && !strcmp(ctr_status_name(CTR_CREATED), "created"));
+}
+
+static void t_ctr_users(void)
+{
+	static const char passwd[] =
+		"root:x:0:0:root:/root:/bin/sh\n"
+		"# a comment:x:5:5::/:\n"
+		"broken line without colons\n"
+		"short:x:77\n"
+		"web:x:1000:1001:Web:/srv/web:/bin/sh\n"
+		"big:x:4294967295:1:::\n"
+		"neg:x:-1:1:::\n"
+		"nobody:x:65534:65534:nobody:/nonexistent:/bin/false";     /* no newline at the end */
+	static const char group[] =
+		"root:x:0:\n"
+		"staff:x:50:web,other\n"
+		"webgrp:x:1001:\n"
+		"audio:x:29:other,web\n"
+		"dup:x:50:web\n"
+		"bad:x:notanumber:web\n";
+	struct ctr_ids ids;
+	struct mr_err err;
+	char longline[2000];
+	CHECK(ctr_ids_resolve("", passwd, group, &ids, &err) == 0);
+	CHECK(ids.uid == 0 && ids.gid == 0 && !strcmp(ids.home, "/root") && ids.ngroups == 0);
+	CHECK(ctr_ids_resolve("web", passwd, group, &ids, &err) == 0);
+	CHECK(ids.uid == 1000 && ids.gid == 1001 && !strcmp(ids.home, "/srv/web"));
+	CHECK(ids.ngroups == 2 && ids.groups[0] == 50 && ids.groups[1] == 29);  /* dup 50 once */
+	CHECK(ctr_ids_resolve("1000", passwd, group, &ids, &err) == 0 && ids.gid == 1001 && ids.ngroups == 2);
+	CHECK(ctr_ids_resolve("web:staff", passwd, group, &ids, &err) == 0 && ids.uid == 1000 && ids.gid == 50);
+	CHECK(ctr_ids_resolve("web:7", passwd, group, &ids, &err) == 0 && ids.gid == 7);
+	CHECK(ctr_ids_resolve("4242:4343", passwd, group, &ids, &err) == 0);
+	CHECK(ids.uid == 4242 && ids.gid == 4343 && !strcmp(ids.home, "/") && ids.ngroups == 0);
+	CHECK(ctr_ids_resolve("4242", NULL, NULL, &ids, &err) == 0 && ids.gid == 0);
+	CHECK(ctr_ids_resolve("nobody", passwd, group, &ids, &err) == 0 && ids.uid == 65534);
+	CHECK(ctr_ids_resolve("ghost", passwd, group, &ids, &err) < 0 && strstr(err.msg, "unable to find user ghost"));
+	CHECK(ctr_ids_resolve("root", NULL, NULL, &ids, &err) < 0);
+	CHECK(ctr_ids_resolve("web:ghosts", passwd, group, &ids, &err) < 0 && strstr(err.msg, "unable to find group"));
+	CHECK(ctr_ids_resolve("short", passwd, group, &ids, &err) < 0);           /* too few fields */
+	CHECK(ctr_ids_resolve("big", passwd, group, &ids, &err) < 0);             /* uid out of range */
+	CHECK(ctr_ids_resolve("99999999999999999999", passwd, group, &ids, &err) < 0);
+	CHECK(ctr_ids_resolve("4294967295", passwd, group, &ids, &err) < 0);
+	CHECK(ctr_ids_resolve("0:99999999999", passwd, group, &ids, &err) < 0);
+	CHECK(ctr_ids_resolve("# a comment", passwd, group, &ids, &err) < 0);     /* comments skipped */
+	/* a line longer than the parser's buffer is skipped, not overflowed */
+	memset(longline, 'a', sizeof longline);
+	memcpy(longline + sizeof longline - 20, ":x:5:5:::\nroot:x:0:0", 20);
+	longline[sizeof longline - 1] = 0;
+	CHECK(ctr_ids_resolve("root", longline, NULL, &ids, &err) < 0 || ids.uid == 0);
+	CHECK(ctr_pw_member("a,web,b", "web") && !ctr_pw_member("a,webx,b", "web") &&
+	      !ctr_pw_member("", "web") && ctr_pw_member("web", "web") && !ctr_pw_member("we", "web"));
+}
+
+static void t_ctr_caps(void)
+{
+	struct ctr c;
+	struct mr_err err;
+	uint64_t caps;
+	ctr_init(&c);
+	CHECK(isolate_cap_parse("CHOWN") == 0 && isolate_cap_parse("cap_net_admin") == 12);
+	CHECK(isolate_cap_parse("CAP_CHECKPOINT_RESTORE") == 40 && isolate_cap_parse("all") == 64);
+	CHECK(isolate_cap_parse("NOPE") < 0 && isolate_cap_parse("") < 0 && isolate_cap_parse("CAP_") < 0);
+	CHECK(isolate_caps_resolve(&c, &caps, &err) == 0 && caps == 0xa80425fbull);
+	ctr_list_add(&c.cap_drop, "ALL");
+	ctr_list_add(&c.cap_add, "NET_BIND_SERVICE");
+	CHECK(isolate_caps_resolve(&c, &caps, &err) == 0 && caps == (1ull << 10));
+	ctr_list_free(&c.cap_drop);
+	ctr_list_free(&c.cap_add);
+	ctr_list_add(&c.cap_add, "ALL");
+	ctr_list_add(&c.cap_drop, "SYS_ADMIN");
+	CHECK(isolate_caps_resolve(&c, &caps, &err) == 0 && caps == (ISOLATE_CAPS_ALL & ~(1ull << 21)));
+	ctr_list_free(&c.cap_add);
+	ctr_list_free(&c.cap_drop);
+	ctr_list_add(&c.cap_drop, "chown");
+	ctr_list_add(&c.cap_add, "sys_ptrace");
+	CHECK(isolate_caps_resolve(&c, &caps, &err) == 0 && caps == ((0xa80425fbull & ~1ull) | (1ull << 19)));
+	ctr_list_add(&c.cap_add, "BOGUS");
+	CHECK(isolate_caps_resolve(&c, &caps, &err) < 0 && strstr(err.msg, "BOGUS"));
+	c.privileged = 1;
+	ctr_list_free(&c.cap_add);
+	CHECK(isolate_caps_resolve(&c, &caps, &err) == 0 && caps == ISOLATE_CAPS_ALL);
+	ctr_free(&c);
+}
+
+static void t_ctr_resolv(void)
+{
+	struct mr_buf b = { 0 };
+	rootfs_resolv_conf("# x\nnameserver 127.0.0.53\nsearch lan\n  nameserver\t10.0.0.1\nnameserver ::1\noptions edns0", &b);
+	CHECK(!strcmp(b.data, "# x\nsearch lan\n  nameserver\t10.0.0.1\noptions edns0\n"));
+	b.len = 0;
+	rootfs_resolv_conf("nameserver 127.0.0.1\n", &b);
+	CHECK(!strcmp(b.data, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n"));
+	b.len = 0;
+	rootfs_resolv_conf("", &b);
+	CHECK(!strcmp(b.data, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n"));
+	b.len = 0;
+	rootfs_resolv_conf("nameservers 1.1.1.1\n", &b);   /* not the keyword: kept, defaults added */
+	CHECK(util_starts_with(b.data, "nameservers 1.1.1.1\nnameserver 8.8.8.8"));
+	mr_buf_free(&b);
+}
+
+/* The log: records, partial lines, rotation, and reading back. */
+static void t_ctr_log(void)
+{
+	char dir[PATH_MAX], stamp[40], big[CTR_LOG_CHUNK + 100];
+	struct ctr c;
+	struct ctr_log l;
+	struct logs_file *f;
+	struct stat sb;
+	int dfd, lines = 0, ok = 1;
+	char *rec;
+	if (!unit_tmpdir(dir, sizeof dir))
+		return;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ctr_init(&c);
+	c.log_max_size = 4096;
+	c.log_max_file = 3;
+	CHECK(ctr_log_stamp(stamp) == 30 && stamp[4] == '-' && stamp[10] == 'T' && stamp[19] == '.' &&
+	      stamp[29] == 'Z');
+	CHECK(ctr_log_open(&l, dfd, &c) >= 0);
+	ctr_log_write(&l, 'o', "one\ntwo\nthr", 11);
+	ctr_log_write(&l, 'e', "err\n", 4);
+	ctr_log_write(&l, 'o', "ee\n\n", 4);
+	f = util_xcalloc(1, sizeof *f);
+	f->fd = openat(dfd, "log", O_RDONLY | O_CLOEXEC);
+	rec = logs_next(f);
+	CHECK(rec && !strcmp(rec + 31, "oone"));
+	rec = logs_next(f);
+	CHECK(rec && !strcmp(rec + 31, "otwo"));
+	rec = logs_next(f);
+	CHECK(rec && !strcmp(rec + 31, "Othr"));    /* a piece without newline */
+	rec = logs_next(f);
+	CHECK(rec && !strcmp(rec + 31, "eerr"));
+	rec = logs_next(f);
+	CHECK(rec && !strcmp(rec + 31, "oee"));
+	rec = logs_next(f);
+	CHECK(rec && !strcmp(rec + 31, "o"));       /* an empty line */
+	CHECK(logs_next(f) == NULL);
+	close(f->fd);
+	/* a piece longer than a chunk is split, never lost */
+	memset(big, 'x', sizeof big);
+	ctr_log_write(&l, 'o', big, sizeof big);
+	/* rotation: never a file over max-size, never more than max-file */
+	for (lines = 0; lines < 2000; lines++) {
+		char line[32];
+		int n = snprintf(line, sizeof line, "line %d\n", lines);
+		ctr_log_write(&l, 'o', line, (size_t)n);
+	}
+	close(l.fd);
+	CHECK(fstatat(dfd, "log", &sb, 0) == 0 && sb.st_size <= 4096);
+	CHECK(fstatat(dfd, "log.1", &sb, 0) == 0 && sb.st_size <= 4096);
+	CHECK(fstatat(dfd, "log.2", &sb, 0) == 0 && sb.st_size <= 4096);
+	CHECK(fstatat(dfd, "log.3", &sb, 0) < 0);
+	/* the newest file ends with the last line, records are whole */
+	f->fd = openat(dfd, "log", O_RDONLY | O_CLOEXEC);
+	f->pos = f->len = 0;
+	lines = 0;
+	while ((rec = logs_next(f)) != NULL) {
+		ok &= strlen(rec) > 31 && rec[30] == ' ' && (rec[31] == 'o' || rec[31] == 'O');
+		if (strstr(rec, "line 1999"))
+			lines = 1;
+	}
+	CHECK(ok && lines == 1);
+	close(f->fd);
+	/* max-file 1: the one file is truncated */
+	c.log_max_file = 1;
+	CHECK(ctr_log_open(&l, dfd, &c) >= 0);
+	for (lines = 0; lines < 500; lines++)
+		ctr_log_write(&l, 'e', "0123456789012345678901234567890123456789\n", 41);
+	CHECK(fstat(l.fd, &sb) == 0 && sb.st_size <= 4096 && sb.st_size > 0);
+	close(l.fd);
+	free(f);
+	close(dfd);
+	ctr_free(&c);
+	unit_rmdir(dir);
+}
+
+static void t_ctr_ps(void)
+{
+	struct ps_row r;
+	struct mr_buf b = { 0 };
+	memset(&r, 0, sizeof r);
+	ctr_init(&r.c);
+	snprintf(r.c.id, sizeof r.c.id, "%s", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+	snprintf(r.c.name, sizeof r.c.name, "web");
+	r.c.image_ref = "busybox";
+	ctr_list_add(&r.c.entrypoint, "/docker-entrypoint.sh");
+	ctr_list_add(&r.c.cmd, "nginx");
+	ctr_list_add(&r.c.labels, "tier=front");
+	ctr_list_add(&r.c.labels, "k=a\"b");
+	ps_command(&r.c, 0, &b);
+	CHECK(!strcmp(b.data, "\"/docker-entrypoint.\xe2\x80\xa6\""));   /* 19 characters + … */
+	b.len = 0;
+	ps_command(&r.c, 1, &b);
+	CHECK(!strcmp(b.data, "\"/docker-entrypoint.sh nginx\""));
+	b.len = 0;
+	CHECK(ps_render("{{.ID}} {{ .Names }}\\t{{.Image}}", &r, 0, &b) == 0);
+	CHECK(!strcmp(b.data, "0123456789ab web\tbusybox"));
+	b.len = 0;
+	CHECK(ps_render("{{.Label \"tier\"}}|{{.Labels}}|{{.State}}", &r, 0, &b) == 0);
+	CHECK(!strcmp(b.data, "front|tier=front,k=a\"b|created"));
+	b.len = 0;
+	CHECK(ps_render("{{.ID}}\\t{{.Status}}", NULL, 0, &b) == 0 && !strcmp(b.data, "CONTAINER ID\tSTATUS"));
+	b.len = 0;
+	CHECK(ps_render("{{.Nope}}", &r, 0, &b) < 0 && ps_render("{{.ID", &r, 0, &b) < 0);
+	CHECK(ps_render("{{json .}}", &r, 0, &b) < 0);
+	b.len = 0;
+	CHECK(ps_render("plain", &r, 0, &b) == 0 && !strcmp(b.data, "plain"));
+	mr_buf_free(&b);
+	ctr_free(&r.c);
+}
+
+/* Records in a real store: create, find (ID, name, prefix), names unique,
+ * rename, state, users of an image, removal. */
+static void t_ctr_store(void)
+{
+	char dir[PATH_MAX], root[PATH_MAX + 8], run[PATH_MAX + 8], id[CTR_ID_LEN + 1], who[64];
+	struct mr_store st;
+	struct mr_err err;
+	struct ctr c, d;
+	struct ctr_state s;
+	struct ctr_info ci;
+	if (!unit_tmpdir(dir, sizeof dir))
+		return;
+	snprintf(root, sizeof root, "%s/root", dir);
+	snprintf(run, sizeof run, "%s/run", dir);
+	CHECK(mr_store_open(&st, root, run, &err) == 0);
+	ctr_init(&c);
+	snprintf(c.id, sizeof c.id, "%064d", 7);
+	snprintf(c.name, sizeof c.name, "first");
+	snprintf(c.image, sizeof c.image, "sha256:%064d", 1);
+	snprintf(c.driver, sizeof c.driver, "copy");
+	c.image_ref = "img";
+	c.hostname = "h";
+	ctr_list_add(&c.cmd, "true");
+	ctr_list_add(&c.env, "A=1");
+	ctr_list_add(&c.labels, "k=v");
+	CHECK(ctr_create(&st, &c, 1, &err) == 0);
+	CHECK(ctr_find(&st, "first", id, &err) == 0 && !strcmp(id, c.id));
+	CHECK(ctr_find(&st, "/first", id, &err) == 0 && !strcmp(id, c.id));
+	CHECK(ctr_find(&st, "0000000000000", id, &err) == 0 && !strcmp(id, c.id));
+	CHECK(ctr_find(&st, c.id, id, &err) == 0);
+	CHECK(ctr_find(&st, "second", id, &err) < 0 && err.code == MR_ENOTFOUND);
+	CHECK(!strcmp(err.msg, "No such container: second"));
+	CHECK(ctr_load(&st, c.id, &d, &err) == 0);
+	CHECK(!strcmp(d.name, "first") && !strcmp(d.image_ref, "img") && d.cmd.n == 1 &&
+	      !strcmp(ctr_env_get(&d.env, "A"), "1") && !strcmp(d.labels.v[0], "k=v") &&
+	      !strcmp(d.driver, "copy") && d.stop_timeout == -1 && !strcmp(d.restart, "no"));
+	ctr_free(&d);
+	/* the same name again: a conflict naming the holder */
+	ctr_init(&d);
+	snprintf(d.id, sizeof d.id, "%064d", 8);
+	snprintf(d.name, sizeof d.name, "first");
+	snprintf(d.image, sizeof d.image, "sha256:%064d", 2);
+	snprintf(d.driver, sizeof d.driver, "copy");
+	d.image_ref = "img";
+	d.hostname = "h";
+	CHECK(ctr_create(&st, &d, 1, &err) < 0 && err.code == MR_EEXIST && strstr(err.msg, c.id));
+	/* a generated name is drawn again */
+	CHECK(ctr_create(&st, &d, 0, &err) == 0 && strcmp(d.name, "first") && ctr_name_valid(d.name));
+	CHECK(ctr_find(&st, "0", id, &err) < 0 && strstr(err.msg, "multiple"));
+	CHECK(container_users_of_image(&st, c.image, who, sizeof who) == 1 && !strcmp(who, "000000000000"));
+	/* a stale name link (its container gone) is free again */
+	CHECK(ctr_remove(&st, &c, &err) == 0);
+	CHECK(ctr_find(&st, "first", id, &err) < 0);
+	snprintf(c.id, sizeof c.id, "%064d", 9);
+	CHECK(ctr_create(&st, &c, 1, &err) == 0);
+	/* state: a start without exit whose owner is gone reads Exited (255) */
+	memset(&s, 0, sizeof s);
+	s.running = 1;
+	snprintf(s.started, sizeof s.started, "2024-01-02T03:04:05.000000000Z");
+	CHECK(ctr_state_write(&st, c.id, &s, 1, &err) == 0);
+	ctr_info_get(&st, c.id, &ci);
+	CHECK(ci.status == CTR_EXITED && ci.st.exit_code == 255);
+	s.running = 0;
+	s.exit_code = 3;
+	snprintf(s.finished, sizeof s.finished, "2024-01-02T03:04:06.000000000Z");
+	CHECK(ctr_state_write(&st, c.id, &s, 0, &err) == 0);
+	ctr_info_get(&st, c.id, &ci);
+	CHECK(ci.status == CTR_EXITED && ci.st.exit_code == 3);
+	ctr_info_get(&st, d.id, &ci);
+	CHECK(ci.status == CTR_CREATED);
+	CHECK(ctr_remove(&st, &c, &err) == 0 && ctr_remove(&st, &d, &err) == 0);
+	CHECK(container_users_of_image(&st, c.image, who, sizeof who) == 0);
+	ctr_free(&c);
+	ctr_free(&d);
+	mr_store_close(&st);
+	unit_rmdir(dir);
+}
+
+static void test_container(void)
+{
+	t_ctr_env();
+	t_ctr_env_file();
+	t_ctr_command();
+	t_ctr_small_parsers();
+	t_ctr_restart();
+	t_ctr_status();
+	t_ctr_users();
+	t_ctr_caps();
+	t_ctr_resolv();
+	t_ctr_log();
+	t_ctr_ps();
+	t_ctr_store();
+}
