@@ -425,26 +425,35 @@ static void util_human_size(uint64_t n, char *out, size_t size)
 	snprintf(out, size, "%s%s", num, units[u]);
 }
 
+/* Docker's units.HumanDuration, used for "Up 5 seconds" and "3 hours ago". */
+static void util_human_duration(long d, char *out, size_t size)
+{
+	static const struct { long limit, unit; const char *name, *about; } steps[] = {
+		{ 60, 1, "second", NULL }, { 2 * 60, 60, "minute", "About a minute" },
+		{ 3600, 60, "minute", NULL }, { 2 * 3600, 3600, "hour", "About an hour" },
+		{ 48 * 3600, 3600, "hour", NULL }, { 14 * 86400L, 86400, "day", NULL },
+		{ 60 * 86400L, 7 * 86400L, "week", NULL }, { 730 * 86400L, 30 * 86400L, "month", NULL },
+		{ LONG_MAX, 365 * 86400L, "year", NULL },
+	};
+	size_t i;
+	if (d < 1) {
+		snprintf(out, size, "Less than a second");
+		return;
+	}
+	for (i = 0; d >= steps[i].limit; i++) {}
+	if (steps[i].about)
+		snprintf(out, size, "%s", steps[i].about);
+	else
+		snprintf(out, size, "%ld %s%s", d / steps[i].unit, steps[i].name,
+			 d / steps[i].unit == 1 ? "" : "s");
+}
+
 /* Docker's "x ago" for CREATED columns. */
 static void util_human_ago(time_t then, char *out, size_t size)
 {
-	long d = (long)(time(NULL) - then);
-	if (d < 1)
-		snprintf(out, size, "Less than a second ago");
-	else if (d < 60)
-		snprintf(out, size, "%ld second%s ago", d, d == 1 ? "" : "s");
-	else if (d < 3600)
-		snprintf(out, size, "%ld minute%s ago", d / 60, d / 60 == 1 ? "" : "s");
-	else if (d < 172800)
-		snprintf(out, size, "%ld hour%s ago", d / 3600, d / 3600 == 1 ? "" : "s");
-	else if (d < 86400L * 14)
-		snprintf(out, size, "%ld days ago", d / 86400);
-	else if (d < 86400L * 60)
-		snprintf(out, size, "%ld weeks ago", d / (86400L * 7));
-	else if (d < 86400L * 730)
-		snprintf(out, size, "%ld months ago", d / (86400L * 30));
-	else
-		snprintf(out, size, "%ld years ago", d / (86400L * 365));
+	char d[48];
+	util_human_duration((long)(time(NULL) - then), d, sizeof d);
+	snprintf(out, size, "%s ago", d);
 }
 
 /* RFC 3339 with nanoseconds in UTC, as Docker prints times in inspect. */
@@ -5644,77 +5653,94 @@ static int mount_copy_up(struct mr_store *st, int rootfd, const struct mount_spe
 	return rc < 0 ? mr_err_ctx(err, "copy %s into volume %s", m->target, m->source) : 0;
 }
 
+/* ---- mounting inside a root, through /proc/self/fd ---- */
+
+static void mount_fdpath(char *out, size_t size, int fd)
+{
+	snprintf(out, size, "/proc/self/fd/%d", fd);
+}
+
+/* Open `path` in the new root: kind 'd' a folder (created when missing), 'f'
+ * a file (created when missing), 'x' whatever exists (-1, errno ENOENT, when
+ * it does not). */
+static int mount_open_in(int rootfd, const char *path, int kind, struct mr_err *err)
+{
+	if (kind == 'd')
+		return mr_mkdir_in_root(rootfd, path, 0755, err);
+	if (kind == 'f') {
+		int fd = mr_open_in_root(rootfd, path, O_PATH, 0, err);
+		if (fd >= 0 || err->code != ENOENT)
+			return fd;
+		{
+			/* its folder first: /etc may be missing in a tiny image */
+			char dir[MINIRUN_MAX_PATH];
+			const char *slash = strrchr(path, '/');
+			if (slash && slash != path) {
+				snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+				fd = mr_mkdir_in_root(rootfd, dir, 0755, err);
+				if (fd < 0)
+					return -1;
+				close(fd);
+			}
+		}
+		return mr_open_in_root(rootfd, path, O_RDONLY | O_CREAT, 0644, err);
+	}
+	return mr_open_in_root(rootfd, path, O_PATH, 0, err);
+}
+
+/* Mount onto `path` inside the new root. With MS_BIND|MS_RDONLY the bind is
+ * made first and then remounted read-only through a fresh fd of the new
+ * mount (the first fd still names what lies under it). */
+static int mount_in_root(int rootfd, const char *path, int kind, const char *src,
+			   const char *type, unsigned long flags, const char *data, struct mr_err *err)
+{
+	char target[40];
+	int fd = mount_open_in(rootfd, path, kind, err), rc;
+	if (fd < 0)
+		return mr_err_ctx(err, "mount %s", path);
+	mount_fdpath(target, sizeof target, fd);
+	rc = mount(src, target, type, (flags & MS_BIND) ? (flags & (MS_BIND | MS_REC)) : flags, data);
+	close(fd);
+	if (rc < 0)
+		return mr_err_sys(err, "mount %s on %s", type ? type : src, path);
+	if ((flags & MS_BIND) && (flags & ~(MS_BIND | MS_REC))) {
+		fd = mr_open_in_root(rootfd, path, O_PATH, 0, err);
+		if (fd < 0)
+			return mr_err_ctx(err, "remount %s", path);
+		mount_fdpath(target, sizeof target, fd);
+		rc = mount(NULL, target, NULL, MS_REMOUNT | (flags & ~MS_REC), NULL);
+		close(fd);
+		if (rc < 0)
+			return mr_err_sys(err, "remount %s read-only", path);
+	}
+	return 0;
+}
+
 /* Inside the container's mount namespace, before pivot_root: mount m at its
  * target resolved inside rootfd. */
 static int mount_apply(struct mr_store *st, int rootfd, const struct mount_spec *m,
 		       struct mr_err *err)
 {
-	char src[MINIRUN_MAX_PATH], at[64];
+	char src[MINIRUN_MAX_PATH], at[40];
+	unsigned long ro = m->readonly ? MS_RDONLY | MS_NOSUID | MS_NODEV : 0;
 	struct stat sb;
-	int tfd = -1, rc = -1;
-	if (m->type == MOUNT_TMPFS) {
-		tfd = mr_mkdir_in_root(rootfd, m->target, 0755, err);
-		if (tfd < 0)
-			return mr_err_ctx(err, "mount tmpfs on %s", m->target);
-		snprintf(at, sizeof at, "/proc/self/fd/%d", tfd);
-		if (mount("tmpfs", at, "tmpfs", MS_NOSUID | MS_NODEV | (m->readonly ? MS_RDONLY : 0),
-			  m->tmpfs_opts) < 0)
-			mr_err_sys(err, "mount tmpfs on %s", m->target);
-		else
-			rc = 0;
-		close(tfd);
-		return rc;
-	}
+	int fd, rc;
+	if (m->type == MOUNT_TMPFS)
+		return mount_in_root(rootfd, m->target, 'd', "tmpfs", "tmpfs",
+				     MS_NOSUID | MS_NODEV | (m->readonly ? MS_RDONLY : 0),
+				     m->tmpfs_opts, err);
 	if (mount_source_path(st, m, src, sizeof src) < 0 || stat(src, &sb) < 0)
 		return mr_err_sys(err, "mount %s on %s", m->source, m->target);
-	if (S_ISDIR(sb.st_mode)) {
-		tfd = mr_mkdir_in_root(rootfd, m->target, 0755, err);
-	} else {
-		/* A file: its folder is made inside the root, the file created
-		 * empty (never following a symlink planted there). */
-		char parent[MINIRUN_MAX_PATH], *slash;
-		int pfd;
-		snprintf(parent, sizeof parent, "%s", m->target);
-		slash = strrchr(parent, '/');
-		*slash = 0;
-		pfd = mr_mkdir_in_root(rootfd, parent[0] ? parent : "/", 0755, err);
-		if (pfd >= 0) {
-			int f = openat(pfd, slash + 1, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-			if (f >= 0)
-				close(f);
-			tfd = openat(pfd, slash + 1, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-			if (tfd < 0)
-				mr_err_sys(err, "mount target %s", m->target);
-			close(pfd);
-		}
-	}
-	if (tfd < 0)
-		return mr_err_ctx(err, "mount %s", m->source);
-	snprintf(at, sizeof at, "/proc/self/fd/%d", tfd);
-	if (mount(src, at, NULL, MS_BIND | MS_REC, NULL) < 0) {
-		mr_err_sys(err, "mount %s on %s", m->source, m->target);
-		goto out;
-	}
-	close(tfd);
-	/* Re-open: the path now leads to the mount just made. */
-	tfd = mr_open_in_root(rootfd, m->target, O_PATH, 0, err);
-	if (tfd < 0)
-		goto out;
-	snprintf(at, sizeof at, "/proc/self/fd/%d", tfd);
-	if (m->readonly && mount(NULL, at, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID |
-				 MS_NODEV, NULL) < 0) {
-		mr_err_sys(err, "mount %s on %s read-only", m->source, m->target);
-		goto out;
-	}
-	if (mount(NULL, at, NULL, m->propagation ? m->propagation : (MS_PRIVATE | MS_REC), NULL) < 0) {
-		mr_err_sys(err, "mount %s on %s: propagation", m->source, m->target);
-		goto out;
-	}
-	rc = 0;
-out:
-	if (tfd >= 0)
-		close(tfd);
-	return rc;
+	if (mount_in_root(rootfd, m->target, S_ISDIR(sb.st_mode) ? 'd' : 'f', src, NULL,
+			  MS_BIND | MS_REC | ro, NULL, err) < 0)
+		return -1;
+	fd = mr_open_in_root(rootfd, m->target, O_PATH, 0, err);
+	if (fd < 0)
+		return -1;
+	mount_fdpath(at, sizeof at, fd);
+	rc = mount(NULL, at, NULL, m->propagation ? m->propagation : (MS_PRIVATE | MS_REC), NULL);
+	close(fd);
+	return rc < 0 ? mr_err_sys(err, "mount %s on %s: propagation", m->source, m->target) : 0;
 }
 
 /* The record of a mount in a container's config, and `inspect`'s Mounts
@@ -8670,29 +8696,6 @@ static int ctr_cpus_parse(const char *s, int64_t *nano)
 	return 0;
 }
 
-/* Docker's units.HumanDuration, used for "Up 5 seconds" and "3 hours ago". */
-static void ctr_human_duration(long d, char *out, size_t size)
-{
-	static const struct { long limit, unit; const char *name, *about; } steps[] = {
-		{ 60, 1, "second", NULL }, { 2 * 60, 60, "minute", "About a minute" },
-		{ 3600, 60, "minute", NULL }, { 2 * 3600, 3600, "hour", "About an hour" },
-		{ 48 * 3600, 3600, "hour", NULL }, { 14 * 86400L, 86400, "day", NULL },
-		{ 60 * 86400L, 7 * 86400L, "week", NULL }, { 730 * 86400L, 30 * 86400L, "month", NULL },
-		{ LONG_MAX, 365 * 86400L, "year", NULL },
-	};
-	size_t i;
-	if (d < 1) {
-		snprintf(out, size, "Less than a second");
-		return;
-	}
-	for (i = 0; d >= steps[i].limit; i++) {}
-	if (steps[i].about)
-		snprintf(out, size, "%s", steps[i].about);
-	else
-		snprintf(out, size, "%ld %s%s", d / steps[i].unit, steps[i].name,
-			 d / steps[i].unit == 1 ? "" : "s");
-}
-
 /* The STATUS column: "Up 5 seconds", "Exited (0) 3 seconds ago", "Created". */
 static void ctr_status_string(const struct ctr_info *ci, time_t now, char *out, size_t size)
 {
@@ -8701,13 +8704,13 @@ static void ctr_status_string(const struct ctr_info *ci, time_t now, char *out, 
 	switch (ci->status) {
 	case CTR_RUNNING:
 		util_parse_rfc3339(ci->st.started, &t);
-		ctr_human_duration((long)(now - t), d, sizeof d);
+		util_human_duration((long)(now - t), d, sizeof d);
 		snprintf(out, size, "Up %s", d);
 		return;
 	case CTR_RESTARTING:
 	case CTR_EXITED:
 		util_parse_rfc3339(ci->st.finished, &t);
-		ctr_human_duration((long)(now - t), d, sizeof d);
+		util_human_duration((long)(now - t), d, sizeof d);
 		snprintf(out, size, "%s (%d) %s ago", ci->status == CTR_EXITED ? "Exited" :
 			 "Restarting", ci->st.exit_code, d);
 		return;
@@ -9803,67 +9806,6 @@ static int rootfs_etc_files(struct ctr_spawn *sp, int dirfd, struct mr_err *err)
 
 /* ---- in the child, before pivot_root ---- */
 
-static void rootfs_fdpath(char *out, size_t size, int fd)
-{
-	snprintf(out, size, "/proc/self/fd/%d", fd);
-}
-
-/* Open `path` in the new root: kind 'd' a folder (created when missing), 'f'
- * a file (created when missing), 'x' whatever exists (-1, errno ENOENT, when
- * it does not). */
-static int rootfs_open_in(int rootfd, const char *path, int kind, struct mr_err *err)
-{
-	if (kind == 'd')
-		return mr_mkdir_in_root(rootfd, path, 0755, err);
-	if (kind == 'f') {
-		int fd = mr_open_in_root(rootfd, path, O_PATH, 0, err);
-		if (fd >= 0 || err->code != ENOENT)
-			return fd;
-		{
-			/* its folder first: /etc may be missing in a tiny image */
-			char dir[256];
-			const char *slash = strrchr(path, '/');
-			if (slash && slash != path) {
-				snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-				fd = mr_mkdir_in_root(rootfd, dir, 0755, err);
-				if (fd < 0)
-					return -1;
-				close(fd);
-			}
-		}
-		return mr_open_in_root(rootfd, path, O_RDONLY | O_CREAT, 0644, err);
-	}
-	return mr_open_in_root(rootfd, path, O_PATH, 0, err);
-}
-
-/* Mount onto `path` inside the new root. With MS_BIND|MS_RDONLY the bind is
- * made first and then remounted read-only through a fresh fd of the new
- * mount (the first fd still names what lies under it). */
-static int rootfs_mount_in(int rootfd, const char *path, int kind, const char *src,
-			   const char *type, unsigned long flags, const char *data, struct mr_err *err)
-{
-	char target[40];
-	int fd = rootfs_open_in(rootfd, path, kind, err), rc;
-	if (fd < 0)
-		return mr_err_ctx(err, "mount %s", path);
-	rootfs_fdpath(target, sizeof target, fd);
-	rc = mount(src, target, type, (flags & MS_BIND) ? (flags & (MS_BIND | MS_REC)) : flags, data);
-	close(fd);
-	if (rc < 0)
-		return mr_err_sys(err, "mount %s on %s", type ? type : src, path);
-	if ((flags & MS_BIND) && (flags & ~(MS_BIND | MS_REC))) {
-		fd = mr_open_in_root(rootfd, path, O_PATH, 0, err);
-		if (fd < 0)
-			return mr_err_ctx(err, "remount %s", path);
-		rootfs_fdpath(target, sizeof target, fd);
-		rc = mount(NULL, target, NULL, MS_REMOUNT | (flags & ~MS_REC), NULL);
-		close(fd);
-		if (rc < 0)
-			return mr_err_sys(err, "remount %s read-only", path);
-	}
-	return 0;
-}
-
 /* The root itself: overlay (layers + the container's upper), or a bind
  * mount of the copy driver's folder onto itself (pivot_root needs a mount). */
 static int rootfs_mount_root(struct ctr_spawn *sp, const struct ctr_list *layers,
@@ -9896,14 +9838,14 @@ static int rootfs_mount_root(struct ctr_spawn *sp, const struct ctr_list *layers
 static int rootfs_mount_proc_sys(struct ctr_spawn *sp, struct mr_err *err)
 {
 	unsigned long ro = sp->c->privileged ? 0 : MS_RDONLY;
-	if (rootfs_mount_in(sp->rootfd, "proc", 'd', "proc", "proc",
+	if (mount_in_root(sp->rootfd, "proc", 'd', "proc", "proc",
 			    MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err) < 0)
 		return -1;
-	if (rootfs_mount_in(sp->rootfd, "sys", 'd', "sysfs", "sysfs",
+	if (mount_in_root(sp->rootfd, "sys", 'd', "sysfs", "sysfs",
 			    MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, NULL, err) < 0) {
 		/* sysfs refuses a mount from a network namespace we do not own
 		 * in some set-ups; a bind of the host's is Docker's fallback */
-		if (rootfs_mount_in(sp->rootfd, "sys", 'd', "/sys", NULL,
+		if (mount_in_root(sp->rootfd, "sys", 'd', "/sys", NULL,
 				    MS_BIND | MS_REC | MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, NULL, err) < 0)
 			return -1;
 	}
@@ -9925,7 +9867,7 @@ static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
 	const char *p;
 	size_t i;
 	int dev;
-	if (rootfs_mount_in(sp->rootfd, "dev", 'd', "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME,
+	if (mount_in_root(sp->rootfd, "dev", 'd', "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME,
 			    "mode=755,size=65536k", err) < 0)
 		return -1;
 	dev = mr_open_in_root(sp->rootfd, "dev", O_PATH | O_DIRECTORY, 0, err);
@@ -9938,7 +9880,7 @@ static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
 			char src[16], path[16];
 			snprintf(src, sizeof src, "/dev/%s", nodes[i].name);
 			snprintf(path, sizeof path, "dev/%s", nodes[i].name);
-			if (rootfs_mount_in(sp->rootfd, path, 'f', src, NULL, MS_BIND, NULL, err) < 0) {
+			if (mount_in_root(sp->rootfd, path, 'f', src, NULL, MS_BIND, NULL, err) < 0) {
 				close(dev);
 				return -1;
 			}
@@ -9955,11 +9897,11 @@ static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
 		return mr_err_sys(err, "create /dev folders");
 	}
 	close(dev);
-	if (rootfs_mount_in(sp->rootfd, "dev/pts", 'd', "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
+	if (mount_in_root(sp->rootfd, "dev/pts", 'd', "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
 			    "newinstance,ptmxmode=0666,mode=0620,gid=5", err) < 0 ||
-	    rootfs_mount_in(sp->rootfd, "dev/shm", 'd', "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	    mount_in_root(sp->rootfd, "dev/shm", 'd', "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 			    "mode=1777,size=65536k", err) < 0 ||
-	    rootfs_mount_in(sp->rootfd, "dev/mqueue", 'd', "mqueue", "mqueue",
+	    mount_in_root(sp->rootfd, "dev/mqueue", 'd', "mqueue", "mqueue",
 			    MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err) < 0)
 		return -1;
 	return 0;
@@ -9986,11 +9928,11 @@ static int rootfs_pty(struct ctr_spawn *sp, struct mr_err *err)
 		return mr_err_ctx(err, "open the pty");
 	}
 	sp->pty = ptmx;
-	cfd = rootfs_open_in(sp->rootfd, "dev/console", 'f', err);
+	cfd = mount_open_in(sp->rootfd, "dev/console", 'f', err);
 	if (cfd < 0)
 		return mr_err_ctx(err, "create /dev/console");
-	rootfs_fdpath(target, sizeof target, cfd);
-	rootfs_fdpath(src, sizeof src, sp->pty_slave);
+	mount_fdpath(target, sizeof target, cfd);
+	mount_fdpath(src, sizeof src, sp->pty_slave);
 	if (mount(src, target, NULL, MS_BIND, NULL) < 0) {
 		close(cfd);
 		return mr_err_sys(err, "bind /dev/console");
@@ -10020,7 +9962,7 @@ static int rootfs_mask(struct ctr_spawn *sp, struct mr_err *err)
 		int rc;
 		if (fd < 0)
 			continue;
-		rootfs_fdpath(target, sizeof target, fd);
+		mount_fdpath(target, sizeof target, fd);
 		rc = fstat(fd, &stb) < 0 ? -1 : S_ISDIR(stb.st_mode) ?
 			mount("tmpfs", target, "tmpfs", MS_RDONLY, "size=0") :
 			mount("/dev/null", target, NULL, MS_BIND, NULL);
@@ -10033,8 +9975,8 @@ static int rootfs_mask(struct ctr_spawn *sp, struct mr_err *err)
 		char src[40];
 		if (fd < 0)
 			continue;
-		rootfs_fdpath(src, sizeof src, fd);
-		if (rootfs_mount_in(sp->rootfd, p, 'x', src, NULL, MS_BIND | MS_REC | MS_RDONLY |
+		mount_fdpath(src, sizeof src, fd);
+		if (mount_in_root(sp->rootfd, p, 'x', src, NULL, MS_BIND | MS_REC | MS_RDONLY |
 				    MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err) < 0) {
 			close(fd);
 			return -1;
@@ -10052,7 +9994,7 @@ static int rootfs_etc_binds(struct ctr_spawn *sp, struct mr_err *err)
 		char src[MINIRUN_MAX_PATH + 32], path[32];
 		snprintf(src, sizeof src, "%s/%s", sp->dir, f);
 		snprintf(path, sizeof path, "etc/%s", f);
-		if (rootfs_mount_in(sp->rootfd, path, 'f', src, NULL, MS_BIND, NULL, err) < 0) {
+		if (mount_in_root(sp->rootfd, path, 'f', src, NULL, MS_BIND, NULL, err) < 0) {
 			/* a dangling symlink there (resolv.conf -> ../run/..., whose
 			 * folder is missing): the image's choice, leave it */
 			if (err->code == ENOENT || err->code == ENOTDIR)
@@ -15857,7 +15799,7 @@ static int ps_field(const struct ps_row *r, const char *f, const char *arg, int 
 		mr_buf_printf(out, "%04d-%02d-%02d %02d:%02d:%02d +0000 UTC", tm.tm_year + 1900,
 			      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	} else if (!strcmp(f, "RunningFor")) {
-		ctr_human_duration((long)(now - created), buf, sizeof buf);
+		util_human_duration((long)(now - created), buf, sizeof buf);
 		mr_buf_printf(out, "%s ago", buf);
 	} else if (!strcmp(f, "Status")) {
 		ctr_status_string(&r->ci, now, buf, sizeof buf);
