@@ -3076,8 +3076,9 @@ static int tar_x_entry(struct tar_x *x, struct tar_reader *r, struct tar_entry *
 /* Extract the layer tar `in` into the empty folder dirfd in overlay format;
  * *size gets the bytes of its regular files. `in` is read to its end, so
  * digests computed around it cover every byte. No fsync: the caller syncs
- * the filesystem once before renaming the layer into place. */
-static int tar_extract_layer(struct stream *in, int dirfd, uint64_t *size, struct mr_err *err)
+ * the filesystem once before renaming the layer into place. In this process
+ * (tar_extract_layer may hand the extracting to a helper). */
+static int tar_extract_here(struct stream *in, int dirfd, uint64_t *size, struct mr_err *err)
 {
 	struct tar_reader r;
 	struct tar_entry *e = util_xmalloc(sizeof *e);
@@ -3103,6 +3104,282 @@ static int tar_extract_layer(struct stream *in, int dirfd, uint64_t *size, struc
 	free(x);
 	free(e);
 	return rc;
+}
+
+/* ---- Extracting on a second CPU ----
+ * Reading and decompressing a layer (the `in` chain), hashing the tar (the
+ * diff_id) and creating its files (syscalls) each take a good part of a load:
+ * with two CPUs or more a forked helper extracts while this process keeps
+ * reading, like `zstd -dc | tar -x`, and the diff_id is computed by whichever
+ * side would otherwise wait. The tar bytes go through a ring of slots in
+ * shared memory, not a pipe, so they are not copied through the kernel; a
+ * SOCK_SEQPACKET pair carries one message per slot each way: "slot filled
+ * with n bytes" (0: the end, -1: reading failed, stop), and back "slot free".
+ * The digest is fed slot by slot in order, by one side at a time (a flag in
+ * the shared page); a slot is given back only once hashed. The stream chain
+ * (its other digests, a TLS connection...) stays in this process; the helper
+ * only extracts and hashes, and reports through the shared page. It dies
+ * with its parent (PR_SET_PDEATHSIG) and holds the flock of the temporary
+ * folder while it lives, so a store cleaner never removes a folder that it
+ * still writes into. */
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+
+#define TAR_RING_MAX 64
+#define TAR_RING_HEAD 4096              /* the shared page, then the slots */
+static int tar_split = 1;               /* 0: always extract in this process (tests) */
+static unsigned tar_ring_slots = 16;    /* tests make the ring small to stress it */
+static size_t tar_ring_slot = 128u << 10;
+
+struct tar_ring_shared {
+	struct mr_err err;              /* the helper's result */
+	uint64_t size;
+	int rc;                         /* 1 until the helper has finished */
+	int hashing;                    /* digest is wanted */
+	int busy;                       /* one side is updating digest */
+	unsigned hashed;                /* slots fed into digest so far */
+	unsigned nslots;                /* the ring: nslots of slot bytes */
+	size_t slot;
+	uint32_t len[TAR_RING_MAX];     /* bytes in each slot */
+	struct digest_ctx digest;
+};
+
+static unsigned char *tar_ring_at(struct tar_ring_shared *sh, unsigned seq)
+{
+	return (unsigned char *)sh + TAR_RING_HEAD + (size_t)(seq % sh->nslots) * sh->slot;
+}
+
+/* Feed slots (in order) into the digest up to slot `upto` (excluded). With
+ * wait, until done (the other side may hold the flag for a slot's time);
+ * else at most one slot and only if the flag is free: 1 if one was hashed. */
+static int tar_ring_hash(struct tar_ring_shared *sh, unsigned upto, int wait)
+{
+	unsigned h;
+	while (sh->hashing && (h = __atomic_load_n(&sh->hashed, __ATOMIC_ACQUIRE)) < upto) {
+		if (__atomic_exchange_n(&sh->busy, 1, __ATOMIC_ACQUIRE)) {
+			if (!wait)
+				return 0;
+			sched_yield();
+			continue;
+		}
+		for (h = sh->hashed; h < upto; h++) {
+			digest_update(&sh->digest, tar_ring_at(sh, h), sh->len[h % sh->nslots]);
+			__atomic_store_n(&sh->hashed, h + 1, __ATOMIC_RELEASE);
+			if (!wait)
+				break;
+		}
+		__atomic_store_n(&sh->busy, 0, __ATOMIC_RELEASE);
+		if (!wait)
+			return 1;
+	}
+	return 0;
+}
+
+/* The helper's view: a stream over the slots. */
+struct tar_ring {
+	struct stream s;
+	int sock;
+	struct tar_ring_shared *sh;
+	unsigned seq;           /* slot being read */
+	size_t pos, len;
+	int held, end;          /* slot seq is held (to be hashed, given back); the end is reached */
+};
+
+static int tar_ring_send(int sock, int32_t msg)
+{
+	while (send(sock, &msg, sizeof msg, MSG_NOSIGNAL) < 0)
+		if (errno != EINTR)
+			return -1;
+	return 0;
+}
+
+/* A message: 1, 0 when the other side has gone, -1 on error (EAGAIN with
+ * MSG_DONTWAIT in flags). */
+static int tar_ring_recv(int sock, int32_t *msg, int flags)
+{
+	ssize_t r;
+	while ((r = recv(sock, msg, sizeof *msg, flags)) < 0)
+		if (errno != EINTR)
+			return -1;
+	return r == (ssize_t)sizeof *msg ? 1 : 0;
+}
+
+static ssize_t tar_ring_read(struct stream *s, void *buf, size_t n, struct mr_err *err)
+{
+	struct tar_ring *g = (struct tar_ring *)s;
+	int32_t msg;
+	if (g->pos == g->len) {
+		if (g->end)
+			return 0;
+		if (g->held) {
+			tar_ring_hash(g->sh, g->seq + 1, 1);
+			g->held = 0;
+			g->seq++;
+			/* Fails once the parent has sent the end and stopped
+			 * listening: the messages sent before still arrive. */
+			tar_ring_send(g->sock, 1);
+		}
+		if (tar_ring_recv(g->sock, &msg, 0) <= 0)
+			return mr_err_set(err, EPIPE, "extraction ring: the reading process has gone");
+		if (msg < 0 || (size_t)msg > g->sh->slot)
+			return mr_err_set(err, ECANCELED, "extraction stopped: reading the layer failed");
+		if (msg == 0) {
+			g->end = 1;
+			return 0;
+		}
+		g->held = 1;
+		g->pos = 0;
+		g->len = (size_t)msg;
+	}
+	if (n > g->len - g->pos)
+		n = g->len - g->pos;
+	memcpy(buf, tar_ring_at(g->sh, g->seq) + g->pos, n);
+	g->pos += n;
+	return (ssize_t)n;
+}
+
+/* The helper: extract from the ring, finish the digest, report, exit. */
+static void tar_ring_helper(int sock, struct tar_ring_shared *sh, int dirfd, pid_t parent)
+{
+	struct tar_ring g;
+	memset(&g, 0, sizeof g);
+	g.s.read = tar_ring_read;
+	g.sock = sock;
+	g.sh = sh;
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (getppid() != parent)
+		_exit(1);
+	if (tar_extract_here(&g.s, dirfd, &sh->size, &sh->err) == 0) {
+		tar_ring_hash(sh, g.seq + (unsigned)g.held, 1);
+		sh->rc = 0;
+	} else {
+		sh->rc = -1;
+	}
+	_exit(0);       /* not exit: the parent's stdio buffers are not ours to flush */
+}
+
+/* Feed the ring from `in` until its end, the helper's end, or an error;
+ * hash slots ahead of the helper instead of waiting for a free one. 0 when
+ * all of `in` went through; -1 when reading failed (err set), -2 when the
+ * helper stopped first. */
+static int tar_ring_feed(struct stream *in, int sock, struct tar_ring_shared *sh,
+			 struct mr_err *err)
+{
+	unsigned seq = 0, avail = sh->nslots;
+	int32_t msg;
+	for (;;) {
+		ssize_t n;
+		while (!avail) {
+			int r = tar_ring_recv(sock, &msg, MSG_DONTWAIT);
+			if (r < 0 && errno == EAGAIN && tar_ring_hash(sh, seq, 0))
+				continue;
+			if (r < 0 && errno == EAGAIN)
+				r = tar_ring_recv(sock, &msg, 0);
+			if (r <= 0)
+				return -2;
+			avail++;
+		}
+		n = stream_read_full(in, tar_ring_at(sh, seq), sh->slot, err);
+		if (n < 0) {
+			tar_ring_send(sock, -1);
+			return -1;
+		}
+		if (n > 0) {
+			sh->len[seq % sh->nslots] = (uint32_t)n;
+			if (tar_ring_send(sock, (int32_t)n) < 0)
+				return -2;
+			seq++;
+			avail--;
+		}
+		if ((size_t)n < sh->slot)
+			return tar_ring_send(sock, 0) < 0 ? -2 : 0;
+	}
+}
+
+/* tar_extract_here with the extracting done by a helper process; 1 when the
+ * helper cannot be started (nothing read yet: extract here). */
+static int tar_extract_split(struct stream *in, int dirfd, struct digest_ctx *hash,
+			     uint64_t *size, struct mr_err *err)
+{
+	unsigned nslots = tar_ring_slots < TAR_RING_MAX ? tar_ring_slots : TAR_RING_MAX;
+	size_t maplen = TAR_RING_HEAD + (size_t)nslots * tar_ring_slot;
+	struct tar_ring_shared *sh;
+	int sv[2], fed, status;
+	pid_t pid, parent = getpid();
+	sh = mmap(NULL, maplen, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED)
+		return 1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		munmap(sh, maplen);
+		return 1;
+	}
+	sh->rc = 1;
+	sh->nslots = nslots;
+	sh->slot = tar_ring_slot;
+	if (hash) {
+		sh->hashing = 1;
+		sh->digest = *hash;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		tar_ring_helper(sv[1], sh, dirfd, parent);
+	}
+	close(sv[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		munmap(sh, maplen);
+		return 1;
+	}
+	fed = tar_ring_feed(in, sv[0], sh, err);
+	/* Not close: closing with "slot free" messages unread would make the
+	 * helper's next recv fail (ECONNRESET) before it has read the end. */
+	shutdown(sv[0], SHUT_WR);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+	close(sv[0]);
+	if (fed == -1) {
+		/* reading failed: that error, whatever the helper made of the stop */
+	} else if (sh->rc == 0 && fed == 0) {
+		*size = sh->size;
+		if (hash)
+			*hash = sh->digest;
+	} else if (sh->rc < 0) {
+		*err = sh->err;
+		fed = -1;
+	} else {
+		mr_err_set(err, ECHILD, "extraction helper %s %d", WIFSIGNALED(status) ?
+			   "killed by signal" : "exited with", WIFSIGNALED(status) ?
+			   WTERMSIG(status) : WEXITSTATUS(status));
+		fed = -1;
+	}
+	munmap(sh, maplen);
+	return fed < 0 ? -1 : 0;
+}
+
+/* Extract the layer tar `in` into the empty folder dirfd (see
+ * tar_extract_here), feeding every byte of it into hash when not NULL; with
+ * a helper process on a second CPU when there is one. */
+static int tar_extract_layer_hashed(struct stream *in, int dirfd, struct digest_ctx *hash,
+				    uint64_t *size, struct mr_err *err)
+{
+	struct stream_hash h;
+	int rc;
+	if (tar_split && sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
+	    (rc = tar_extract_split(in, dirfd, hash, size, err)) <= 0)
+		return rc;
+	if (!hash)
+		return tar_extract_here(in, dirfd, size, err);
+	stream_hash_init(&h, in);
+	h.ctx = *hash;
+	rc = tar_extract_here(&h.s, dirfd, size, err);
+	*hash = h.ctx;
+	return rc;
+}
+
+static int tar_extract_layer(struct stream *in, int dirfd, uint64_t *size, struct mr_err *err)
+{
+	return tar_extract_layer_hashed(in, dirfd, NULL, size, err);
 }
 
 /* ---- Flattening layer folders onto a root ---- */
@@ -4149,7 +4426,9 @@ static int image_extract_layer(struct image_load *ld, struct stream *in, struct 
 	b->tmpfd = mr_store_mktemp(ld->st, "layer", b->tmpname, sizeof b->tmpname, err);
 	if (b->tmpfd < 0)
 		goto out;
-	if (tar_extract_layer(&plain.s, b->tmpfd, &b->unpacked, err) < 0 ||
+	/* plain's digest is fed by the extraction (maybe on another CPU);
+	 * plain itself then only sees the end of dec. */
+	if (tar_extract_layer_hashed(&dec.s, b->tmpfd, &plain.ctx, &b->unpacked, err) < 0 ||
 	    image_drain(&plain.s, err) < 0 || image_drain(&compressed.s, err) < 0)
 		goto out;
 	stream_hash_digest(&compressed, b->digest);

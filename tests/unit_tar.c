@@ -219,24 +219,50 @@ static void tt_sentinel(struct mr_buf *out)
 }
 
 /* Extract an in-memory tar into a fresh <base>/layer; the rc, err filled. */
-static int tt_extract_n(const struct mr_buf *tar, size_t chunk, uint64_t *size,
-			struct mr_err *err)
+static int tt_extract_once(const struct mr_buf *tar, size_t chunk, uint64_t *size,
+			   struct mr_err *err)
 {
 	char path[128];
 	struct tt_mem m;
-	uint64_t sz = 0;
 	int fd, rc;
 	tt_sh("rm -rf %s/layer && mkdir %s/layer", tt_base, tt_base);
 	snprintf(path, sizeof path, "%s/layer", tt_base);
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	tt_mem_init(&m, tar->data, tar->len, chunk);
 	memset(err, 0, sizeof *err);
-	rc = tar_extract_layer(&m.s, fd, &sz, err);
-	if (size)
-		*size = sz;
+	*size = 0;
+	rc = tar_extract_layer(&m.s, fd, size, err);
 	if (rc == 0 && m.pos != m.len)
 		rc = 99;        /* the whole input must be read */
 	close(fd);
+	return rc;
+}
+
+/* Both ways: in this process, then through the helper process and a ring of
+ * slots small enough to end inside headers and to go round: the same result
+ * and the same error. The layer left is the helper's. */
+static int tt_extract_n(const struct mr_buf *tar, size_t chunk, uint64_t *size,
+			struct mr_err *err)
+{
+	unsigned slots = tar_ring_slots;
+	size_t slot = tar_ring_slot;
+	struct mr_err here;
+	uint64_t sz_here, sz;
+	int rc_here, rc;
+	tar_split = 0;
+	rc_here = tt_extract_once(tar, chunk, &sz_here, &here);
+	tar_split = 1;
+	tar_ring_slots = 3;
+	tar_ring_slot = 1000;
+	rc = tt_extract_once(tar, chunk, &sz, err);
+	tar_ring_slots = slots;
+	tar_ring_slot = slot;
+	CHECK(rc == rc_here && (rc || sz == sz_here) && !strcmp(err->msg, here.msg));
+	if (rc != rc_here || (!rc && sz != sz_here) || strcmp(err->msg, here.msg))
+		printf("  in this process: %d %s; with a helper: %d %s\n", rc_here, here.msg, rc,
+		       err->msg);
+	if (size)
+		*size = sz;
 	return rc;
 }
 
@@ -1020,7 +1046,8 @@ static void tt_real(void)
 	struct mr_buf want = { 0 }, got = { 0 };
 	struct mr_err err;
 	char cmd[1024], path[256];
-	size_t i;
+	size_t i, slot = tar_ring_slot;
+	unsigned slots = tar_ring_slots;
 	if (!tt_have("tar") || !tt_have("getfattr")) {
 		printf("  skipped: real layers (no tar or getfattr)\n");
 		return;
@@ -1062,12 +1089,21 @@ static void tt_real(void)
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		snprintf(path, sizeof path, "%s/layer", tt_base);
 		lfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		/* the pipeline the image code builds for a layer */
+		/* the pipeline the image code builds for a layer: the diff_id fed
+		 * by the extraction (helper or not), through a ring that goes
+		 * round every other time */
 		stream_fd_init(&in, fd);
 		stream_hash_init(&hc, &in.s);
 		stream_decomp_init(&d, &hc.s, &err);
+		stream_decomp_digested(&d);
 		stream_hash_init(&hp, &d.s);
-		rc = tar_extract_layer(&hp.s, lfd, &size, &err);
+		if (i % 2) {
+			tar_ring_slots = 2;
+			tar_ring_slot = 3000;
+		}
+		rc = tar_extract_layer_hashed(&d.s, lfd, &hp.ctx, &size, &err);
+		tar_ring_slots = slots;
+		tar_ring_slot = slot;
 		CHECK(rc == 0);
 		if (rc)
 			printf("  %s: %s\n", how[i], err.msg);
@@ -1298,6 +1334,113 @@ static int tt_fds(void)
 	return n;
 }
 
+/* A stream that fails after `left` bytes of its parent. */
+struct tt_fail {
+	struct stream s;
+	struct stream *parent;
+	size_t left;
+};
+
+static ssize_t tt_fail_read(struct stream *s, void *buf, size_t n, struct mr_err *err)
+{
+	struct tt_fail *f = (struct tt_fail *)s;
+	ssize_t r;
+	if (!f->left)
+		return mr_err_set(err, EIO, "test: read failed");
+	r = f->parent->read(f->parent, buf, n < f->left ? n : f->left, err);
+	if (r > 0)
+		f->left -= (size_t)r;
+	return r;
+}
+
+/* The extraction helper and its ring: a layer of many files, large and
+ * small, gives the same tree, size and diff_id in this process and through
+ * rings of every shape (the reading side hashes ahead when the ring is
+ * full, the helper otherwise); an error of the reading side after the ring
+ * went round is the error reported, and nothing is left behind. */
+static void tt_split(void)
+{
+	static const struct { int split; unsigned slots; size_t slot; } how[] = {
+		{ 0, 0, 0 }, { 1, 2, 512 }, { 1, 3, 1000 }, { 1, 4, 8192 }, { 1, 16, 128u << 10 },
+	};
+	static const char list[] = "cd %s/layer && find . -mindepth 1 -printf '%%p %%y %%m %%s %%T@\n' | sort && "
+				   "find . -type f -exec md5sum {} + | sort";
+	unsigned slots = tar_ring_slots;
+	size_t slot = tar_ring_slot, i, j;
+	struct mr_buf b = { 0 }, first = { 0 }, got = { 0 };
+	char want[MR_DIGEST_LEN + 1], dig[MR_DIGEST_LEN + 1], cmd[512], path[128];
+	uint64_t total = 0, seed = 1;
+	unsigned char *big = util_xmalloc(300000);
+	struct mr_err err;
+
+	for (i = 0; i < 300000; i++)
+		big[i] = (unsigned char)((seed = seed * 6364136223846793005ull + 1) >> 56);
+	for (i = 0; i < 40; i++) {
+		char name[64];
+		struct tt_hdr h = { 0 };
+		size_t n = i == 20 ? 300000 : (i * 7919) % 5000;
+		snprintf(name, sizeof name, "d%zu/", i % 4);
+		if (i < 4)
+			tt_dir(&b, name);
+		snprintf(name, sizeof name, "d%zu/f%zu", i % 4, i);
+		h.name = name;
+		h.type = '0';
+		h.mode = 0644;
+		h.mtime = 1600000000 + i;
+		h.size = n;
+		tt_header(&b, &h);
+		tt_data(&b, big + i, n);
+		total += n;
+	}
+	tt_end(&b);
+	mr_digest_buf(b.data, b.len, want);
+	snprintf(path, sizeof path, "%s/layer", tt_base);
+	snprintf(cmd, sizeof cmd, list, tt_base);
+	for (i = 0; i < sizeof how / sizeof how[0]; i++) {
+		struct digest_ctx ctx;
+		struct tt_mem m;
+		struct tt_fail f;
+		uint64_t size = 0;
+		int fd, rc;
+		tar_split = how[i].split;
+		tar_ring_slots = how[i].split ? how[i].slots : slots;
+		tar_ring_slot = how[i].split ? how[i].slot : slot;
+		for (j = 0; j < 2; j++) {       /* whole, then reading fails */
+			tt_sh("rm -rf %s/layer && mkdir %s/layer", tt_base, tt_base);
+			fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			tt_mem_init(&m, b.data, b.len, j ? 0 : 777);
+			f.s.read = tt_fail_read;
+			f.parent = &m.s;
+			f.left = j ? 100000 : SIZE_MAX;
+			digest_init(&ctx);
+			memset(&err, 0, sizeof err);
+			rc = tar_extract_layer_hashed(&f.s, fd, &ctx, &size, &err);
+			close(fd);
+			if (j) {
+				/* here, the entry being read names the place */
+				CHECK(rc < 0 && util_ends_with(err.msg, "test: read failed"));
+				if (rc >= 0 || !util_ends_with(err.msg, "test: read failed"))
+					printf("  ring %zu: reading failed: %d %s\n", i, rc, err.msg);
+				continue;
+			}
+			digest_finish(&ctx, dig);
+			CHECK(rc == 0 && size == total && m.pos == m.len && !strcmp(dig, want));
+			if (rc || strcmp(dig, want))
+				printf("  ring %zu: %d %s %s\n", i, rc, err.msg, dig);
+			tt_out(i ? &got : &first, cmd);
+			if (i)
+				CHECK(got.len == first.len && !memcmp(got.data, first.data, got.len));
+		}
+	}
+	tar_split = 1;
+	tar_ring_slots = slots;
+	tar_ring_slot = slot;
+	free(big);
+	mr_buf_free(&b);
+	mr_buf_free(&first);
+	mr_buf_free(&got);
+}
+
 static void test_tar(void)
 {
 	int fds = tt_fds();
@@ -1319,6 +1462,7 @@ static void test_tar(void)
 		tt_extract_normal();
 		tt_extract_replace();
 		tt_extract_hostile();
+		tt_split();
 		tt_real();
 		tt_apply();
 	}
