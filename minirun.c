@@ -1706,8 +1706,9 @@ int mr_digest_valid(const char *s)
 
 /* SHA-256 over whole layers is the largest CPU cost of a load (BearSSL's
  * portable rounds run at ~140 MB/s here). On x86-64 CPUs with the SHA
- * extensions the rounds run in hardware (measured: a 457 MiB gzip load from
- * 9.3 s to 5.7 s); elsewhere BearSSL's round function does the work. */
+ * extensions and arm64 CPUs with the ARMv8 SHA2 instructions the rounds run
+ * in hardware (measured on x86-64: a 457 MiB gzip load from 9.3 s to 5.7 s);
+ * elsewhere BearSSL's round function does the work. */
 void br_sha2small_round(const unsigned char *buf, uint32_t *val);
 
 struct digest_ctx {
@@ -1716,10 +1717,7 @@ struct digest_ctx {
 	uint64_t count;
 };
 
-#if defined(__x86_64__)
-#include <cpuid.h>
-#include <immintrin.h>
-
+#if defined(__x86_64__) || defined(__aarch64__)
 static const uint32_t digest_k[64] = {
 	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
 	0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -1730,6 +1728,11 @@ static const uint32_t digest_k[64] = {
 	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
 	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 };
+#endif
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
 
 /* Four rounds per step with sha256rnds2, the message schedule four words
  * ahead with sha256msg1/msg2 (Intel's SHA extensions). */
@@ -1787,11 +1790,60 @@ static int digest_have_ni(void)
 }
 #endif
 
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#include <sys/auxv.h>
+
+/* Four rounds per step with sha256h/sha256h2, the schedule four words ahead
+ * with sha256su0/su1 (ARMv8 cryptographic extension); unrolled like the x86
+ * one so that w[] stays in registers. */
+__attribute__((target("+crypto")))
+static void digest_blocks_ce(uint32_t h[8], const unsigned char *p, size_t n)
+{
+	uint32x4_t s0 = vld1q_u32(&h[0]), s1 = vld1q_u32(&h[4]);
+	for (; n; n--, p += 64) {
+		uint32x4_t a = s0, b = s1, w[4], t, a0;
+		int i;
+#pragma GCC unroll 4
+		for (i = 0; i < 4; i++)
+			w[i] = vreinterpretq_u32_u8(vrev32q_u8(vld1q_u8(p + 16 * i)));
+#pragma GCC unroll 16
+		for (i = 0; i < 16; i++) {
+			t = vaddq_u32(w[i & 3], vld1q_u32(&digest_k[4 * i]));
+			if (i < 12)
+				w[i & 3] = vsha256su1q_u32(vsha256su0q_u32(w[i & 3], w[(i + 1) & 3]),
+							   w[(i + 2) & 3], w[(i + 3) & 3]);
+			a0 = a;
+			a = vsha256hq_u32(a, b, t);
+			b = vsha256h2q_u32(b, a0, t);
+		}
+		s0 = vaddq_u32(s0, a);
+		s1 = vaddq_u32(s1, b);
+	}
+	vst1q_u32(&h[0], s0);
+	vst1q_u32(&h[4], s1);
+}
+
+static int digest_have_ce(void)
+{
+	static int have = -1;
+	if (have < 0)
+		have = (getauxval(AT_HWCAP) & HWCAP_SHA2) != 0;
+	return have;
+}
+#endif
+
 static void digest_blocks(uint32_t h[8], const unsigned char *p, size_t n)
 {
 #if defined(__x86_64__)
 	if (digest_have_ni()) {
 		digest_blocks_ni(h, p, n);
+		return;
+	}
+#endif
+#if defined(__aarch64__)
+	if (digest_have_ce()) {
+		digest_blocks_ce(h, p, n);
 		return;
 	}
 #endif

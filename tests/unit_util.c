@@ -1,5 +1,51 @@
 /* Unit tests: [02] UTIL. */
 
+/* [05] The rounds minirun runs (SHA-NI, ARMv8 SHA2 or BearSSL's) against
+ * BearSSL's whole sha256, for every length up to a few blocks fed in odd
+ * pieces, and a long buffer. */
+static void tu_digest(void)
+{
+	static unsigned char buf[70000];
+	static const size_t more[] = { 1000, 4109, 65543, sizeof buf };
+	uint64_t seed = 7;
+	size_t len, i, bad = 0, n = 0;
+	const char *how = "BearSSL";
+#if defined(__x86_64__)
+	if (digest_have_ni())
+		how = "SHA-NI";
+#elif defined(__aarch64__)
+	if (digest_have_ce())
+		how = "ARMv8 SHA2";
+#endif
+	for (i = 0; i < sizeof buf; i++)
+		buf[i] = (unsigned char)((seed = seed * 6364136223846793005ull + 1) >> 56);
+	for (i = 0; i < 301 + sizeof more / sizeof *more; i++) {
+		br_sha256_context bc;
+		struct digest_ctx c;
+		unsigned char sum[32];
+		char want[MR_DIGEST_LEN + 1], got[MR_DIGEST_LEN + 1];
+		size_t off = 0, piece = 1;
+		len = i < 301 ? i : more[i - 301];
+		br_sha256_init(&bc);
+		br_sha256_update(&bc, buf, len);
+		br_sha256_out(&bc, sum);
+		memcpy(want, "sha256:", 7);
+		util_hex(sum, 32, want + 7);
+		digest_init(&c);
+		while (off < len) {
+			size_t k = piece < len - off ? piece : len - off;
+			digest_update(&c, buf + off, k);
+			off += k;
+			piece = piece * 5 % 263 + 1;
+		}
+		digest_finish(&c, got);
+		bad += strcmp(want, got) != 0;
+		n++;
+	}
+	CHECK(bad == 0 && n == 305);
+	printf("  sha256 rounds: %s\n", how);
+}
+
 static void test_util(void)
 {
 	struct mr_err err;
@@ -55,4 +101,5 @@ static void test_util(void)
 	CHECK(mr_digest_valid("sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b8550") < 0);
 	mr_digest_buf("", 0, s);
 	CHECK(!strcmp(s, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
+	tu_digest();
 }
