@@ -66,6 +66,81 @@
 #include <zstd.h>
 #endif
 
+/* libc's printf family and stdio are replaced by a small formatter in [02]
+ * UTIL (util_vformat): musl's vfprintf with its float formatting, the FILE
+ * machinery and its locks cost about 15 KB of a binary whose budget is
+ * counted in KiB. The familiar names stay (gcc still checks every format
+ * against its arguments); the conversions are those minirun uses: flags
+ * "-0 +", width and precision (also "*"), lengths hh h l ll z j t and
+ * d i u x X o c s p %. No floating point: `make check-formats` fails on a
+ * %f, %e or %g in minirun.c. stdout is buffered (by line on a terminal) and
+ * flushed at exit; stderr is written once per call. A file that includes
+ * minirun.c (the unit tests) can #undef these names to get libc's back. */
+struct mr_file {
+	int fd;                 /* -1: a string (snprintf) */
+	signed char line;       /* flush after each call: 1 yes, 0 no, -1 not yet known */
+	char at_exit;           /* the exit flush is registered */
+	size_t len;             /* bytes held in buf */
+	size_t cap;             /* room in buf (a string: size - 1) */
+	size_t total;           /* bytes produced by this call (a string: all of them) */
+	char *buf;
+};
+static int mr_vsnprintf(char *out, size_t size, const char *fmt, va_list ap)
+	__attribute__((format(__printf__, 3, 0)));
+static int mr_snprintf(char *out, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int mr_asprintf(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int mr_vfprintf(struct mr_file *f, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+static int mr_fprintf(struct mr_file *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int mr_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int mr_fputs(const char *s, struct mr_file *f);
+static int mr_fputc(int c, struct mr_file *f);
+static size_t mr_fwrite(const void *p, size_t size, size_t n, struct mr_file *f);
+static int mr_fflush(struct mr_file *f);
+static char mr_stdout_buf[4096], mr_stderr_buf[1024];
+static struct mr_file mr_stdout_file = { 1, -1, 0, 0, sizeof mr_stdout_buf, 0, mr_stdout_buf };
+static struct mr_file mr_stderr_file = { 2, 1, 0, 0, sizeof mr_stderr_buf, 0, mr_stderr_buf };
+#undef stdout
+#undef stderr
+#define FILE struct mr_file
+#define stdout (&mr_stdout_file)
+#define stderr (&mr_stderr_file)
+#define fileno(f) ((f)->fd)
+#define snprintf(...) mr_snprintf(__VA_ARGS__)
+#define vsnprintf(...) mr_vsnprintf(__VA_ARGS__)
+#define sprintf(out, ...) mr_snprintf(out, (size_t)-1, __VA_ARGS__)
+#define asprintf(...) mr_asprintf(__VA_ARGS__)
+#define printf(...) mr_printf(__VA_ARGS__)
+#define fprintf(...) mr_fprintf(__VA_ARGS__)
+#define vfprintf(...) mr_vfprintf(__VA_ARGS__)
+#define fputs(...) mr_fputs(__VA_ARGS__)
+#define fputc(...) mr_fputc(__VA_ARGS__)
+#define fwrite(...) mr_fwrite(__VA_ARGS__)
+#define fflush(...) mr_fflush(__VA_ARGS__)
+
+/* Three more of libc's generic pieces give way to small ones ([02] UTIL):
+ * qsort (musl's smoothsort; a shell sort suits minirun's short lists),
+ * the strto* family (musl's scanner runs through FILE shims; bases 0, 8,
+ * 10 and 16 with libc's end pointer, sign and ERANGE rules are enough), and
+ * strstr (two-way matching; minirun searches short texts). Presets with the
+ * registry client keep libc's: its resolver (getaddrinfo) links them anyway. */
+#if !MINIRUN_WITH_PULL
+#define qsort(...) util_sort(__VA_ARGS__)
+#define strtoull(s, end, base) util_strtou(s, end, base, ULLONG_MAX)
+#define strtoul(s, end, base) ((unsigned long)util_strtou(s, end, base, ULONG_MAX))
+#define strtoll(s, end, base) util_strtoi(s, end, base, LLONG_MIN, LLONG_MAX)
+#define strtol(s, end, base) ((long)util_strtoi(s, end, base, LONG_MIN, LONG_MAX))
+#define atoi(s) ((int)util_strtoi(s, NULL, 10, INT_MIN, INT_MAX))
+#define atol(s) ((long)util_strtoi(s, NULL, 10, LONG_MIN, LONG_MAX))
+#define strstr(...) util_strstr(__VA_ARGS__)
+static void util_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
+static unsigned long long util_strtou(const char *s, char **end, int base, unsigned long long max);
+static long long util_strtoi(const char *s, char **end, int base, long long min, long long max);
+static char *util_strstr(const char *hay, const char *needle);
+#endif
+
 /* ==== [01] COMPAT: syscalls musl lacks, kernel interfaces ====
  * musl 1.2.3 has no wrappers for openat2, statx (mount ids) or close_range; they
  * are called directly. Each wrapper reports ENOSYS on kernels without the call
@@ -599,6 +674,356 @@ static int util_write_all(int fd, const void *buf, size_t n)
 	}
 	return 0;
 }
+
+/* ---- Formatted output without libc's stdio (see the note after the
+ * #includes). One formatter writes into a string or a buffered file. */
+
+/* Append n bytes to a string (truncating, counting all) or a file buffer
+ * (flushing when full; big writes go straight out). */
+static void util_out(struct mr_file *f, const char *s, size_t n)
+{
+	f->total += n;
+	if (f->fd < 0) {
+		size_t at = f->total - n;
+		if (at < f->cap)
+			memcpy(f->buf + at, s, n < f->cap - at ? n : f->cap - at);
+		return;
+	}
+	while (n > 0) {
+		size_t k = f->cap - f->len;
+		if (f->len == 0 && n >= f->cap) {
+			util_write_all(f->fd, s, n);
+			return;
+		}
+		if (k == 0) {
+			mr_fflush(f);
+			continue;
+		}
+		if (k > n)
+			k = n;
+		memcpy(f->buf + f->len, s, k);
+		f->len += k;
+		s += k;
+		n -= k;
+	}
+}
+
+static void util_out_fill(struct mr_file *f, char c, size_t n)
+{
+	char chunk[16];
+	memset(chunk, c, sizeof chunk);
+	for (; n > sizeof chunk; n -= sizeof chunk)
+		util_out(f, chunk, sizeof chunk);
+	util_out(f, chunk, n);
+}
+
+static void util_vformat(struct mr_file *f, const char *fmt, va_list ap)
+{
+	while (*fmt) {
+		char digits[24];
+		const char *s = digits, *prefix = "";
+		size_t n = strcspn(fmt, "%"), zeros = 0, pad, width = 0;
+		int left = 0, zero = 0, prec = -1, base = 10, is_signed = 0;
+		char plus = 0, size = 0, conv;
+		unsigned long long u = 0;
+		if (n > 0) {
+			util_out(f, fmt, n);
+			fmt += n;
+			continue;
+		}
+		for (fmt++; *fmt && strchr("-0 +#", *fmt); fmt++)
+			if (*fmt == '-')
+				left = 1;
+			else if (*fmt == '0')
+				zero = 1;
+			else if (*fmt != '#')
+				plus = *fmt;
+		if (*fmt == '*') {
+			int w = va_arg(ap, int);
+			left |= w < 0;
+			width = w < 0 ? -(size_t)w : (size_t)w;
+			fmt++;
+		}
+		for (; *fmt >= '0' && *fmt <= '9'; fmt++)
+			width = width * 10 + (size_t)(*fmt - '0');
+		if (*fmt == '.') {
+			prec = 0;
+			if (*++fmt == '*') {
+				prec = va_arg(ap, int);
+				fmt++;
+			}
+			for (; *fmt >= '0' && *fmt <= '9'; fmt++)
+				prec = prec * 10 + (*fmt - '0');
+		}
+		/* Lengths: 'H' hh, 'h', 'l', 'L' ll (and j), 'z' (and t). */
+		for (; *fmt && strchr("hlLjzt", *fmt); fmt++)
+			size = *fmt == 'j' ? 'L' : *fmt == 't' ? 'z' :
+			       *fmt == size && size == 'h' ? 'H' : *fmt == size && size == 'l' ? 'L' : *fmt;
+		conv = *fmt ? *fmt++ : 0;
+		switch (conv) {
+		case 'd': case 'i': {
+			long long v = size == 'l' ? va_arg(ap, long) : size == 'L' ? va_arg(ap, long long) :
+				      size == 'z' ? (long long)va_arg(ap, ssize_t) : (long long)va_arg(ap, int);
+			if (size == 'h')
+				v = (short)v;
+			else if (size == 'H')
+				v = (signed char)v;
+			is_signed = 1;
+			u = v < 0 ? -(unsigned long long)v : (unsigned long long)v;
+			prefix = v < 0 ? "-" : plus == '+' ? "+" : plus == ' ' ? " " : "";
+			break;
+		}
+		case 'p':
+			u = (uintptr_t)va_arg(ap, void *);
+			prefix = "0x";
+			base = 16;
+			break;
+		case 'o': case 'u': case 'x': case 'X':
+			u = size == 'l' ? va_arg(ap, unsigned long) : size == 'L' ? va_arg(ap, unsigned long long) :
+			    size == 'z' ? va_arg(ap, size_t) : va_arg(ap, unsigned);
+			if (size == 'h')
+				u = (unsigned short)u;
+			else if (size == 'H')
+				u = (unsigned char)u;
+			base = conv == 'o' ? 8 : conv == 'u' ? 10 : 16;
+			break;
+		case 'c':
+			digits[0] = (char)va_arg(ap, int);
+			n = 1;
+			break;
+		case 's':
+			s = va_arg(ap, const char *);
+			if (!s)
+				s = "(null)";
+			n = prec >= 0 ? strnlen(s, (size_t)prec) : strlen(s);
+			break;
+		default:                                  /* "%%", or one minirun never uses */
+			digits[0] = '%';
+			digits[1] = conv;
+			n = conv == '%' || !conv ? 1 : 2;
+			break;
+		}
+		if (conv == 'p' || conv == 'o' || conv == 'u' || conv == 'x' || conv == 'X' || is_signed) {
+			const char *set = conv == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
+			char *d = digits + sizeof digits;
+			do
+				*--d = set[u % (unsigned)base];
+			while (u /= (unsigned)base);
+			s = d;
+			n = (size_t)(digits + sizeof digits - d);
+			if (prec == 0 && n == 1 && *d == '0')
+				n = 0;
+			if (prec >= 0 && (size_t)prec > n)
+				zeros = (size_t)prec - n;
+			else if (zero && !left && prec < 0 && width > strlen(prefix) + n)
+				zeros = width - strlen(prefix) - n;
+		}
+		pad = width > strlen(prefix) + zeros + n ? width - strlen(prefix) - zeros - n : 0;
+		if (!left)
+			util_out_fill(f, ' ', pad);
+		util_out(f, prefix, strlen(prefix));
+		util_out_fill(f, '0', zeros);
+		util_out(f, s, n);
+		if (left)
+			util_out_fill(f, ' ', pad);
+	}
+}
+
+static int mr_vsnprintf(char *out, size_t size, const char *fmt, va_list ap)
+{
+	struct mr_file s = { -1, 0, 0, 0, size ? size - 1 : 0, 0, out };
+	util_vformat(&s, fmt, ap);
+	if (size)
+		out[s.total < s.cap ? s.total : s.cap] = 0;
+	return s.total > INT_MAX ? -1 : (int)s.total;
+}
+
+static int mr_snprintf(char *out, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	va_start(ap, fmt);
+	n = mr_vsnprintf(out, size, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+static int mr_asprintf(char **out, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	va_start(ap, fmt);
+	n = mr_vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || !(*out = malloc((size_t)n + 1)))
+		return -1;
+	va_start(ap, fmt);
+	mr_vsnprintf(*out, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+/* stdout at exit (stderr never holds anything between calls). */
+static void util_flush_stdout(void)
+{
+	mr_fflush(stdout);
+}
+
+/* see the note after the #includes */
+static int mr_fflush(struct mr_file *f)
+{
+	int r = 0;
+	if (!f) {
+		mr_fflush(stderr);
+		return mr_fflush(stdout);
+	}
+	if (f->len > 0)
+		r = util_write_all(f->fd, f->buf, f->len);
+	f->len = 0;
+	return r;
+}
+
+/* The end of one call: stderr and terminals see it now; anything else
+ * waits for a full buffer, fflush or exit, as with stdio. Returns the
+ * call's byte count. */
+static int util_out_done(struct mr_file *f)
+{
+	size_t n = f->total;
+	if (f->line < 0)
+		f->line = (signed char)(isatty(f->fd) == 1);
+	if (f->line)
+		mr_fflush(f);
+	else if (!f->at_exit && f->len > 0)
+		f->at_exit = (char)!atexit(util_flush_stdout);
+	f->total = 0;
+	return n > INT_MAX ? INT_MAX : (int)n;
+}
+
+static int mr_vfprintf(struct mr_file *f, const char *fmt, va_list ap)
+{
+	util_vformat(f, fmt, ap);
+	return util_out_done(f);
+}
+
+static int mr_fprintf(struct mr_file *f, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	util_vformat(f, fmt, ap);
+	va_end(ap);
+	return util_out_done(f);
+}
+
+static int mr_printf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	util_vformat(stdout, fmt, ap);
+	va_end(ap);
+	return util_out_done(stdout);
+}
+
+static size_t mr_fwrite(const void *p, size_t size, size_t n, struct mr_file *f)
+{
+	util_out(f, p, size * n);
+	util_out_done(f);
+	return n;
+}
+
+static int mr_fputs(const char *s, struct mr_file *f)
+{
+	return (int)mr_fwrite(s, strlen(s), 1, f) - 1;
+}
+
+static int mr_fputc(int c, struct mr_file *f)
+{
+	char ch = (char)c;
+	mr_fwrite(&ch, 1, 1, f);
+	return (unsigned char)c;
+}
+
+/* ---- Small stand-ins for libc's qsort, strto* and strstr (see the note
+ * after the #includes). */
+#if !MINIRUN_WITH_PULL
+
+static void util_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	/* Ciura's gaps, extended by x2.25: about n^1.3 comparisons. */
+	static const unsigned short gaps[] = { 17961, 7983, 3548, 1577, 701, 301, 132, 57, 23, 10, 4, 1 };
+	char *a = base;
+	size_t g, i, j, k;
+	for (g = 0; g < sizeof gaps / sizeof gaps[0]; g++)
+		for (i = gaps[g]; i < n; i++)
+			for (j = i; j >= gaps[g] && cmp(a + (j - gaps[g]) * size, a + j * size) > 0; j -= gaps[g])
+				for (k = 0; k < size; k++) {
+					char t = a[(j - gaps[g]) * size + k];
+					a[(j - gaps[g]) * size + k] = a[j * size + k];
+					a[j * size + k] = t;
+				}
+}
+
+/* The magnitude and sign of a number as strtoull reads it (leading space,
+ * sign, 0x for base 16 or 0, leading 0 for base 0); *over when it exceeds
+ * the type's largest magnitude `max`. */
+static unsigned long long util_strto(const char *s, char **end, int base, unsigned long long max,
+				     int *neg, int *over)
+{
+	const char *p = s;
+	unsigned long long v = 0;
+	int any = 0;
+	while (*p == ' ' || (*p >= '\t' && *p <= '\r'))
+		p++;
+	*neg = *p == '-';
+	if (*p == '-' || *p == '+')
+		p++;
+	if ((base == 0 || base == 16) && p[0] == '0' && (p[1] | 32) == 'x' && isxdigit((unsigned char)p[2]))
+		p += 2, base = 16;
+	else if (base == 0)
+		base = *p == '0' ? 8 : 10;
+	for (*over = 0;; p++, any = 1) {
+		unsigned d = *p >= '0' && *p <= '9' ? (unsigned)(*p - '0') :
+			     (*p | 32) >= 'a' && (*p | 32) <= 'z' ? (unsigned)((*p | 32) - 'a' + 10) : 99;
+		if (d >= (unsigned)base)
+			break;
+		if (v > (max - d) / (unsigned)base)
+			*over = 1;
+		else
+			v = v * (unsigned)base + d;
+	}
+	if (end)
+		*end = (char *)(any ? p : s);
+	if (*over || !any)                      /* musl's errno when nothing was read */
+		errno = *over ? ERANGE : EINVAL;
+	return v;
+}
+
+static unsigned long long util_strtou(const char *s, char **end, int base, unsigned long long max)
+{
+	int neg, over;
+	unsigned long long v = util_strto(s, end, base, max, &neg, &over);
+	return over ? max : neg ? (0 - v) & max : v;
+}
+
+static long long util_strtoi(const char *s, char **end, int base, long long min, long long max)
+{
+	int neg, over;
+	unsigned long long v = util_strto(s, end, base, (unsigned long long)max + 1, &neg, &over);
+	if (!over && !neg && v > (unsigned long long)max)
+		over = 1, errno = ERANGE;
+	if (over)
+		return neg ? min : max;
+	return neg ? (long long)(0 - v) : (long long)v;
+}
+
+static char *util_strstr(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (; *hay; hay++)
+		if (!strncmp(hay, needle, n))
+			return (char *)hay;
+	return *needle ? NULL : (char *)hay;
+}
+#endif
 
 /* Read up to n bytes, retrying on EINTR; short only at end of file. */
 static ssize_t util_read_full(int fd, void *buf, size_t n)
@@ -14409,7 +14834,7 @@ static int cli_confirm(const char *what)
 	char answer[16];
 	printf("WARNING! This will remove %s.\nAre you sure you want to continue? [y/N] ", what);
 	fflush(stdout);
-	if (!fgets(answer, sizeof answer, stdin))
+	if (read(0, answer, 1) != 1)
 		return 0;
 	return answer[0] == 'y' || answer[0] == 'Y';
 }
@@ -16231,15 +16656,31 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 	return 0;
 }
 
-/* Docker's binary sizes ("1.5MiB") for memory in stats. */
+/* Docker's binary sizes ("1.5MiB": the value in its unit with %.4g) for
+ * memory in stats, in integers: four significant digits, rounded. */
 static void cli_bytes_size(uint64_t n, char *out, size_t size)
 {
 	static const char units[][4] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)n;
-	int u = 0;
-	while (v >= 1024 && u < 4)
-		v /= 1024, u++;
-	snprintf(out, size, "%.4g%s", v, units[u]);
+	uint64_t whole = n, unit = 1, scale = 1;
+	int u = 0, decimals = 3;
+	char num[32];
+	while (whole >= 1024 && u < 4)
+		whole /= 1024, unit *= 1024, u++;
+	for (; decimals > 0 && whole >= scale * 10; scale *= 10)
+		decimals--;
+	for (scale = 1; scale < 1000 && decimals-- > 0;)
+		scale *= 10;
+	util_fmt_fixed(whole * scale + ((n % unit) * scale + unit / 2) / unit,
+		       scale == 1000 ? 3 : scale == 100 ? 2 : scale == 10 ? 1 : 0, num, sizeof num);
+	snprintf(out, size, "%s%s", num, units[u]);
+}
+
+/* "12.34%" of part in whole, as Docker's stats prints percentages. */
+static void cli_percent(uint64_t part, uint64_t whole, char *out, size_t size)
+{
+	uint64_t hundredths = whole ? (part * 10000 + whole / 2) / whole : 0;
+	snprintf(out, size, "%llu.%02llu%%", (unsigned long long)(hundredths / 100),
+		 (unsigned long long)(hundredths % 100));
 }
 
 struct stats_sample {
@@ -16377,20 +16818,19 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 		for (i = 0; i < count; i++) {
 			char id[72], cpu[16], mem[48], memp[16], net[48], pids[24], x[16], y[16];
 			const char *row[8];
-			double dt;
+			uint64_t dt;
 			if (!keep[i])
 				continue;
 			if (rows[i].ci.status == CTR_RUNNING) {
 				stats_sample(&rows[i].c, rows[i].ci.pid, &b[i]);
-				dt = (double)(b[i].at.tv_sec - a[i].at.tv_sec) * 1e9 +
-				     (double)(b[i].at.tv_nsec - a[i].at.tv_nsec);
-				snprintf(cpu, sizeof cpu, "%.2f%%", dt > 0 && b[i].cpu_ns >= a[i].cpu_ns ?
-					 (double)(b[i].cpu_ns - a[i].cpu_ns) / dt * 100 : 0.0);
+				dt = (uint64_t)((b[i].at.tv_sec - a[i].at.tv_sec) * 1000000000LL +
+						(b[i].at.tv_nsec - a[i].at.tv_nsec));
+				cli_percent(b[i].cpu_ns >= a[i].cpu_ns ? b[i].cpu_ns - a[i].cpu_ns : 0, dt,
+					    cpu, sizeof cpu);
 				cli_bytes_size(b[i].mem, x, sizeof x);
 				cli_bytes_size(b[i].limit, y, sizeof y);
 				snprintf(mem, sizeof mem, "%s / %s", x, y);
-				snprintf(memp, sizeof memp, "%.2f%%", b[i].limit ?
-					 (double)b[i].mem * 100 / (double)b[i].limit : 0.0);
+				cli_percent(b[i].mem, b[i].limit, memp, sizeof memp);
 				util_human_size(b[i].rx, x, sizeof x);
 				util_human_size(b[i].tx, y, sizeof y);
 				snprintf(net, sizeof net, "%s / %s", x, y);

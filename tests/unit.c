@@ -12,6 +12,33 @@
 #endif
 #include "../minirun.c"
 
+/* The tests use libc's stdio (fopen, popen, setvbuf); minirun's code keeps
+ * its own formatter (see the note after minirun.c's #includes), which
+ * test_util compares with libc's. */
+#undef FILE
+#undef stdout
+#undef stderr
+#undef fileno
+#undef snprintf
+#undef vsnprintf
+#undef sprintf
+#undef asprintf
+#undef printf
+#undef fprintf
+#undef vfprintf
+#undef fputs
+#undef fputc
+#undef fwrite
+#undef fflush
+#undef qsort
+#undef strtoull
+#undef strtoul
+#undef strtoll
+#undef strtol
+#undef atoi
+#undef atol
+#undef strstr
+
 static int unit_passed, unit_failed;
 
 #define CHECK(expr) do { \
