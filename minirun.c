@@ -45,6 +45,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -940,6 +941,147 @@ static int mr_fputc(int c, struct mr_file *f)
 	char ch = (char)c;
 	mr_fwrite(&ch, 1, 1, f);
 	return (unsigned char)c;
+}
+
+/* ---- Memory: a small allocator in place of musl's mallocng (about 9 KB of
+ * code). Blocks of up to 64 KiB come in power-of-two classes carved from
+ * 256 KiB mappings and go back to per-class free lists for reuse (never to
+ * the kernel: a CLI run is short, and the monitor's needs are steady); larger
+ * ones are mappings of their own (mremap grows them, munmap frees them). A
+ * 16-byte header before each block holds its class size, or its mapping's
+ * length with the low bit set, and keeps the 16-byte alignment malloc owes.
+ * A spinlock makes it safe for threads. These are the real malloc, free,
+ * calloc and realloc of the binary (musl's and the libraries' calls land
+ * here too), the only global names besides mr_* and main. */
+
+#define MEM_MAX_SMALL ((size_t)64 << 10)
+#define MEM_CHUNK ((size_t)256 << 10)
+
+struct mem_head {
+	size_t size;                  /* class size, or mapping length | 1 */
+	size_t unused;                /* keeps blocks 16-byte aligned */
+};
+
+static struct mem_head *mem_free_list[17];     /* by log2 of the class size */
+static char *mem_bump, *mem_bump_end;          /* unused rest of the last chunk */
+static int mem_lock;
+
+static void mem_acquire(void)
+{
+	while (__atomic_exchange_n(&mem_lock, 1, __ATOMIC_ACQUIRE))
+		sched_yield();
+}
+
+static void mem_release(void)
+{
+	__atomic_store_n(&mem_lock, 0, __ATOMIC_RELEASE);
+}
+
+static void *mem_map(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* A block of at least n bytes, its header returned. */
+static struct mem_head *mem_alloc(size_t n)
+{
+	struct mem_head *h;
+	size_t size = 16;
+	unsigned shift = 4;
+	if (n > MEM_MAX_SMALL - sizeof *h) {
+		size = (n + sizeof *h + 4095) & ~(size_t)4095;
+		if (size < n || !(h = mem_map(size))) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		h->size = size | 1;
+		return h;
+	}
+	while (size < n + sizeof *h)
+		size <<= 1, shift++;
+	mem_acquire();
+	if ((h = mem_free_list[shift]) != NULL) {
+		mem_free_list[shift] = *(struct mem_head **)(h + 1);
+	} else {
+		if ((size_t)(mem_bump_end - mem_bump) < size) {
+			char *chunk = mem_map(MEM_CHUNK);
+			if (!chunk) {
+				mem_release();
+				errno = ENOMEM;
+				return NULL;
+			}
+			mem_bump = chunk;
+			mem_bump_end = chunk + MEM_CHUNK;
+		}
+		h = (struct mem_head *)mem_bump;
+		mem_bump += size;
+		h->size = size;
+	}
+	mem_release();
+	return h;
+}
+
+void *malloc(size_t n)
+{
+	struct mem_head *h = mem_alloc(n);
+	return h ? h + 1 : NULL;
+}
+
+void free(void *p)
+{
+	struct mem_head *h = (struct mem_head *)p - 1;
+	if (!p)
+		return;
+	if (h->size & 1) {
+		munmap(h, h->size & ~(size_t)1);
+		return;
+	}
+	mem_acquire();
+	*(struct mem_head **)p = mem_free_list[__builtin_ctzl(h->size)];
+	mem_free_list[__builtin_ctzl(h->size)] = h;
+	mem_release();
+}
+
+void *calloc(size_t count, size_t size)
+{
+	struct mem_head *h;
+	if (size && count > SIZE_MAX / size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (!(h = mem_alloc(count * size)))
+		return NULL;
+	if (!(h->size & 1))                 /* fresh mappings are zero already */
+		memset(h + 1, 0, count * size);
+	return h + 1;
+}
+
+void *realloc(void *p, size_t n)
+{
+	struct mem_head *h = (struct mem_head *)p - 1;
+	size_t room;
+	void *q;
+	if (!p)
+		return malloc(n);
+	room = (h->size & ~(size_t)1) - sizeof *h;
+	if (n <= room)
+		return p;
+	if ((h->size & 1) && n < SIZE_MAX - 8192) {
+		size_t len = (n + sizeof *h + 4095) & ~(size_t)4095;
+		q = mremap(h, h->size & ~(size_t)1, len, MREMAP_MAYMOVE);
+		if (q == MAP_FAILED) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		((struct mem_head *)q)->size = len | 1;
+		return (struct mem_head *)q + 1;
+	}
+	if (!(q = malloc(n)))
+		return NULL;
+	memcpy(q, p, room);
+	free(p);
+	return q;
 }
 
 /* ---- Small stand-ins for libc's qsort, strto* and strstr (see the note
@@ -9974,7 +10116,6 @@ static int container_users_of_image(struct mr_store *st, const char *image_id, c
  * (/dev -> /host/dev) cannot redirect a mount outside the container. */
 
 #include <poll.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/statfs.h>
