@@ -8384,6 +8384,7 @@ struct ctr {
 	char created[40];
 	char driver[8];                    /* "overlay" or "copy" */
 	struct ctr_list entrypoint, cmd, env, labels, cap_add, cap_drop, security_opt;
+	struct ctr_list volumes_from;      /* --volumes-from as given (its mounts are in mnt) */
 	struct ctr_list layers;            /* diff_id hex, base first (from the image) */
 	struct mount_spec *mnt;            /* volumes, binds, tmpfs ([11]) */
 	size_t nmnt;
@@ -8450,6 +8451,7 @@ static void ctr_free(struct ctr *c)
 	ctr_list_free(&c->cap_add);
 	ctr_list_free(&c->cap_drop);
 	ctr_list_free(&c->security_opt);
+	ctr_list_free(&c->volumes_from);
 	free(c->mnt);
 	c->mnt = NULL;
 	c->nmnt = 0;
@@ -9060,6 +9062,7 @@ static const struct ctr_field ctr_fields[] = {
 	CF("CapAdd", CF_LISTN, 1, cap_add), CF("CapDrop", CF_LISTN, 1, cap_drop),
 	CF("Privileged", CF_BOOL, 1, privileged), CF("ReadonlyRootfs", CF_BOOL, 1, readonly),
 	CF("SecurityOpt", CF_LISTN, 1, security_opt), CF("Init", CF_BOOL, 1, init),
+	CF("VolumesFrom", CF_LISTN, 1, volumes_from),
 	CF("Memory", CF_I64, 1, memory), CF("MemorySwap", CF_I64, 1, memory_swap),
 	CF("NanoCpus", CF_I64, 1, nano_cpus), CF("PidsLimit", CF_I64, 1, pids_limit),
 	CF("LogMaxSize", CF_U64, 1, log_max_size), CF("LogMaxFile", CF_INT, 1, log_max_file),
@@ -14562,7 +14565,7 @@ struct run_opts {
 	const char *name, *entrypoint, *workdir, *user, *hostname, *restart, *stop_signal;
 	const char *stop_timeout, *memory, *memory_swap, *cpus, *pids_limit, *network;
 	struct cli_list env, env_file, label, cap_add, cap_drop, security_opt, log_opt;
-	struct cli_list volume, mount, tmpfs, publish, add_host, dns;
+	struct cli_list volume, mount, tmpfs, volumes_from, publish, add_host, dns;
 	int detach, rm, interactive, tty, read_only, init, privileged, publish_all;
 };
 
@@ -14592,35 +14595,80 @@ static void cli_std_fds(void)
 		close(fd);
 }
 
-/* -v, --mount, --tmpfs, then an anonymous volume for each VOLUME of the
- * image that no mount covers; named volumes are created, missing -v host
- * folders too ([11] mount_prepare). */
+/* `--volumes-from CONTAINER[:ro|:rw]`: append that container's volumes and
+ * bind mounts (not its tmpfs), in its mode unless :ro or :rw says otherwise.
+ * They are recorded in our own mounts, so `volume rm` names us too. */
+static int run_volumes_from(struct mr_store *st, const char *arg, struct mount_spec **from,
+			    size_t *nfrom, struct mr_err *err)
+{
+	char ref[CTR_NAME_MAX + 8], id[CTR_ID_LEN + 1], *colon;
+	struct ctr src;
+	size_t i;
+	int ro = -1, rc;
+	snprintf(ref, sizeof ref, "%s", arg);
+	if ((colon = strchr(ref, ':')) != NULL) {
+		if (strcmp(colon + 1, "ro") && strcmp(colon + 1, "rw"))
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid mode: %s", colon + 1);
+		ro = colon[2] == 'o';
+		*colon = 0;
+	}
+	ctr_init(&src);
+	rc = ctr_find(st, ref, id, err) < 0 || ctr_load(st, id, &src, err) < 0 ? -1 : 0;
+	for (i = 0; rc == 0 && i < src.nmnt; i++) {
+		struct mount_spec *m;
+		if (src.mnt[i].type == MOUNT_TMPFS)
+			continue;
+		*from = util_xrealloc(*from, (*nfrom + 1) * sizeof **from);
+		m = &(*from)[(*nfrom)++];
+		*m = src.mnt[i];
+		m->from_v = 0;
+		if (ro >= 0) {
+			m->readonly = ro;
+			snprintf(m->mode, sizeof m->mode, "%s", ro ? "ro" : "rw");
+		}
+	}
+	ctr_free(&src);
+	return rc;
+}
+
+/* -v, --mount, --tmpfs, then --volumes-from for targets not taken yet, then
+ * an anonymous volume for each VOLUME of the image that no mount covers;
+ * named volumes are created, missing -v host folders too ([11] mount_prepare). */
 static int run_mounts(struct mr_store *st, struct run_opts *o, struct ctr *c,
 		      const struct mr_json *cfg, struct mr_err *err)
 {
 	const struct mr_json *v = mr_json_get(cfg, "Volumes");
-	size_t i, j, n = o->volume.count + o->mount.count + o->tmpfs.count;
+	struct mount_spec *from = NULL;
+	size_t i, j, nfrom = 0, k = o->volume.count + o->mount.count + o->tmpfs.count, n = k;
+	int rc = 0;
+	for (i = 0; i < o->volumes_from.count && rc == 0; i++) {
+		rc = run_volumes_from(st, o->volumes_from.items[i], &from, &nfrom, err);
+		ctr_list_add(&c->volumes_from, o->volumes_from.items[i]);
+	}
 	for (v = v && v->type == MR_JSON_OBJECT ? v->child : NULL; v; v = v->next)
 		n++;
-	c->mnt = util_xcalloc(n, sizeof *c->mnt);
-	for (i = 0; i < n; i++) {
+	c->mnt = util_xcalloc(n + nfrom, sizeof *c->mnt);
+	for (i = 0; i < k + nfrom && rc == 0; i++) {
 		struct mount_spec *m = &c->mnt[c->nmnt];
-		int rc;
 		if (i < o->volume.count)
 			rc = mount_parse_v(o->volume.items[i], m, err);
 		else if (i < o->volume.count + o->mount.count)
 			rc = mount_parse_mount(o->mount.items[i - o->volume.count], m, err);
-		else if (i < o->volume.count + o->mount.count + o->tmpfs.count)
+		else if (i < k)
 			rc = mount_parse_tmpfs(o->tmpfs.items[i - o->volume.count - o->mount.count], m, err);
 		else
-			break;
-		if (rc < 0)
-			return -1;
+			*m = from[i - k];
 		for (j = 0; j < c->nmnt; j++)
 			if (!strcmp(c->mnt[j].target, m->target))
-				return mr_err_set(err, MR_EINVAL_INPUT, "Duplicate mount point: %s", m->target);
-		c->nmnt++;
+				break;
+		if (rc == 0 && j < c->nmnt && i < k)
+			rc = mr_err_set(err, MR_EINVAL_INPUT, "Duplicate mount point: %s", m->target);
+		else if (rc == 0 && j == c->nmnt)
+			c->nmnt++;  /* a mount of our own wins over --volumes-from's */
 	}
+	free(from);
+	if (rc < 0)
+		return -1;
 	for (v = mr_json_get(cfg, "Volumes"), v = v && v->type == MR_JSON_OBJECT ? v->child : NULL;
 	     v; v = v->next) {
 		struct mount_spec *m = &c->mnt[c->nmnt];
@@ -14902,6 +14950,7 @@ static int run_parse(struct cli *cl, struct run_opts *o, int argc, char **argv, 
 		{ "v|volume", 1, NULL, NULL, &o->volume, "Bind mount a volume" },
 		{ "mount", 1, NULL, NULL, &o->mount, "type=volume|bind|tmpfs,..." },
 		{ "tmpfs", 1, NULL, NULL, &o->tmpfs, "Mount a tmpfs directory" },
+		{ "volumes-from", 1, NULL, NULL, &o->volumes_from, "Mount the volumes of CONTAINER[:ro|:rw]" },
 		{ 0 },
 	};
 	int n, i;
