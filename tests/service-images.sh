@@ -78,7 +78,7 @@ fi
 # (its mounts died with the build's mount namespace).
 rm -rf --one-file-system "$cache"/.tmp-services-*
 tmp=$cache/.tmp-services-$hash-$$
-trap 'rm -rf --one-file-system "$tmp"' EXIT
+trap 'rc=$?; rm -rf --one-file-system "$tmp"; [ $rc = 0 ] || log "failed (exit $rc)"' EXIT
 trap 'exit 130' INT TERM HUP
 mkdir "$tmp"
 cd "$tmp"
@@ -145,8 +145,9 @@ install() {
 		: >"$(dirname "$f")/.wh.$(basename "$f")"
 	done
 	find "$name.upper" -type d | while read -r d; do
-		[ "$(getfattr --only-values -n trusted.overlay.opaque "$d" 2>/dev/null)" = y ] &&
+		if [ "$(getfattr --only-values -n trusted.overlay.opaque "$d" 2>/dev/null)" = y ]; then
 			: >"$d/.wh..wh..opq"
+		fi
 	done
 	mklayer "$name.upper" "$name.tar"
 	rm -rf "$name.upper"
