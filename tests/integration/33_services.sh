@@ -62,10 +62,13 @@ check "run --rm --volumes-from pg2 -v backup:/backup tar" sh -c '
 mr volume rm mydata >"$T/err" 2>&1; rc=$?
 check "volume rm mydata while pg2 runs: exit 1, names it" sh -c \
 	"[ $rc = 1 ] && grep -qx 'Error: remove mydata: volume is in use - \[$pg2\]' $T/err"
-mr volume ls -q >"$T/vols"
 df_images=$(mr system df | awk '/^Images/ { print $4 }')
-mr rm -f pg2 >/dev/null
-check "after rm -f pg2, volume rm mydata succeeds" sh -c '[ "$("$MINIRUN" volume rm mydata)" = mydata ]'
+check "stop sends the image's StopSignal (SIGINT): a clean, fast shutdown" sh -c \
+	'"$MINIRUN" stop pg2 >/dev/null && "$MINIRUN" logs pg2 2>&1 | grep -q "database system is shut down"'
+mr volume rm mydata >/dev/null 2>&1; rc=$?
+check "a stopped container still holds the volume" [ $rc = 1 ]
+mr rm pg2 >/dev/null
+check "after rm pg2, volume rm mydata succeeds" sh -c '[ "$("$MINIRUN" volume rm mydata)" = mydata ]'
 
 echo "== system df: the two images share their Debian base layer, counted once"
 # Human sizes (Docker's units, decimal) to bytes.
