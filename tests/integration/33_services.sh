@@ -15,6 +15,7 @@ for t in curl psql; do
 	command -v $t >/dev/null || skip "$t not found (scripts/setup.sh installs it)"
 done
 SVC=$("$REPO/tests/service-images.sh") || exit $?
+export T
 EXTRA_CLEANUP='"$MINIRUN" rm -f pg pg2 web1 web2 sym >/dev/null 2>&1'
 mr load -q -i "$SVC/nginx-docker.tar" && mr load -q -i "$SVC/postgres-docker.tar" ||
 	{ bad "load the service images"; finish; }
