@@ -5771,9 +5771,9 @@ static int volume_remove(struct mr_store *st, const char *name, struct mr_err *e
 	return rc;
 }
 
-/* Bytes used under a folder (for prune and system df); never crosses mounts
- * or follows symlinks; hard links counted once per folder walk is not worth
- * the memory here. */
+/* Bytes under a folder as Docker counts them (for prune and system df): the
+ * sizes of everything but folders; never follows symlinks; hard links
+ * counted once per folder walk is not worth the memory here. */
 static uint64_t volume_du(int dirfd, int depth)
 {
 	DIR *d;
@@ -5791,7 +5791,8 @@ static uint64_t volume_du(int dirfd, int depth)
 			continue;
 		if (fstatat(dirfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		total += (uint64_t)sb.st_blocks * 512;
+		if (!S_ISDIR(sb.st_mode))
+			total += (uint64_t)sb.st_size;
 		if (S_ISDIR(sb.st_mode)) {
 			int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (sub >= 0) {
@@ -5802,6 +5803,16 @@ static uint64_t volume_du(int dirfd, int depth)
 	}
 	closedir(d);
 	return total;
+}
+
+/* volume_du of a folder of the store (0 when it is missing). */
+static uint64_t store_du(struct mr_store *st, const char *path)
+{
+	int fd = openat(st->rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	uint64_t bytes = fd >= 0 ? volume_du(fd, 0) : 0;
+	if (fd >= 0)
+		close(fd);
+	return bytes;
 }
 
 static int volume_cmp_names(const void *a, const void *b)
@@ -8951,6 +8962,7 @@ struct ctr {
 	char created[40];
 	char driver[8];                    /* "overlay" or "copy" */
 	struct ctr_list entrypoint, cmd, env, labels, cap_add, cap_drop, security_opt;
+	struct ctr_list volumes_from;      /* --volumes-from as given (its mounts are in mnt) */
 	struct ctr_list layers;            /* diff_id hex, base first (from the image) */
 	struct mount_spec *mnt;            /* volumes, binds, tmpfs ([11]) */
 	size_t nmnt;
@@ -9017,6 +9029,7 @@ static void ctr_free(struct ctr *c)
 	ctr_list_free(&c->cap_add);
 	ctr_list_free(&c->cap_drop);
 	ctr_list_free(&c->security_opt);
+	ctr_list_free(&c->volumes_from);
 	free(c->mnt);
 	c->mnt = NULL;
 	c->nmnt = 0;
@@ -9627,6 +9640,7 @@ static const struct ctr_field ctr_fields[] = {
 	CF("CapAdd", CF_LISTN, 1, cap_add), CF("CapDrop", CF_LISTN, 1, cap_drop),
 	CF("Privileged", CF_BOOL, 1, privileged), CF("ReadonlyRootfs", CF_BOOL, 1, readonly),
 	CF("SecurityOpt", CF_LISTN, 1, security_opt), CF("Init", CF_BOOL, 1, init),
+	CF("VolumesFrom", CF_LISTN, 1, volumes_from),
 	CF("Memory", CF_I64, 1, memory), CF("MemorySwap", CF_I64, 1, memory_swap),
 	CF("NanoCpus", CF_I64, 1, nano_cpus), CF("PidsLimit", CF_I64, 1, pids_limit),
 	CF("LogMaxSize", CF_U64, 1, log_max_size), CF("LogMaxFile", CF_INT, 1, log_max_file),
@@ -15128,7 +15142,7 @@ struct run_opts {
 	const char *name, *entrypoint, *workdir, *user, *hostname, *restart, *stop_signal;
 	const char *stop_timeout, *memory, *memory_swap, *cpus, *pids_limit, *network;
 	struct cli_list env, env_file, label, cap_add, cap_drop, security_opt, log_opt;
-	struct cli_list volume, mount, tmpfs, publish, add_host, dns;
+	struct cli_list volume, mount, tmpfs, volumes_from, publish, add_host, dns;
 	int detach, rm, interactive, tty, read_only, init, privileged, publish_all;
 };
 
@@ -15158,35 +15172,80 @@ static void cli_std_fds(void)
 		close(fd);
 }
 
-/* -v, --mount, --tmpfs, then an anonymous volume for each VOLUME of the
- * image that no mount covers; named volumes are created, missing -v host
- * folders too ([11] mount_prepare). */
+/* `--volumes-from CONTAINER[:ro|:rw]`: append that container's volumes and
+ * bind mounts (not its tmpfs), in its mode unless :ro or :rw says otherwise.
+ * They are recorded in our own mounts, so `volume rm` names us too. */
+static int run_volumes_from(struct mr_store *st, const char *arg, struct mount_spec **from,
+			    size_t *nfrom, struct mr_err *err)
+{
+	char ref[CTR_NAME_MAX + 8], id[CTR_ID_LEN + 1], *colon;
+	struct ctr src;
+	size_t i;
+	int ro = -1, rc;
+	snprintf(ref, sizeof ref, "%s", arg);
+	if ((colon = strchr(ref, ':')) != NULL) {
+		if (strcmp(colon + 1, "ro") && strcmp(colon + 1, "rw"))
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid mode: %s", colon + 1);
+		ro = colon[2] == 'o';
+		*colon = 0;
+	}
+	ctr_init(&src);
+	rc = ctr_find(st, ref, id, err) < 0 || ctr_load(st, id, &src, err) < 0 ? -1 : 0;
+	for (i = 0; rc == 0 && i < src.nmnt; i++) {
+		struct mount_spec *m;
+		if (src.mnt[i].type == MOUNT_TMPFS)
+			continue;
+		*from = util_xrealloc(*from, (*nfrom + 1) * sizeof **from);
+		m = &(*from)[(*nfrom)++];
+		*m = src.mnt[i];
+		m->from_v = 0;
+		if (ro >= 0) {
+			m->readonly = ro;
+			snprintf(m->mode, sizeof m->mode, "%s", ro ? "ro" : "rw");
+		}
+	}
+	ctr_free(&src);
+	return rc;
+}
+
+/* -v, --mount, --tmpfs, then --volumes-from for targets not taken yet, then
+ * an anonymous volume for each VOLUME of the image that no mount covers;
+ * named volumes are created, missing -v host folders too ([11] mount_prepare). */
 static int run_mounts(struct mr_store *st, struct run_opts *o, struct ctr *c,
 		      const struct mr_json *cfg, struct mr_err *err)
 {
 	const struct mr_json *v = mr_json_get(cfg, "Volumes");
-	size_t i, j, n = o->volume.count + o->mount.count + o->tmpfs.count;
+	struct mount_spec *from = NULL;
+	size_t i, j, nfrom = 0, k = o->volume.count + o->mount.count + o->tmpfs.count, n = k;
+	int rc = 0;
+	for (i = 0; i < o->volumes_from.count && rc == 0; i++) {
+		rc = run_volumes_from(st, o->volumes_from.items[i], &from, &nfrom, err);
+		ctr_list_add(&c->volumes_from, o->volumes_from.items[i]);
+	}
 	for (v = v && v->type == MR_JSON_OBJECT ? v->child : NULL; v; v = v->next)
 		n++;
-	c->mnt = util_xcalloc(n, sizeof *c->mnt);
-	for (i = 0; i < n; i++) {
+	c->mnt = util_xcalloc(n + nfrom, sizeof *c->mnt);
+	for (i = 0; i < k + nfrom && rc == 0; i++) {
 		struct mount_spec *m = &c->mnt[c->nmnt];
-		int rc;
 		if (i < o->volume.count)
 			rc = mount_parse_v(o->volume.items[i], m, err);
 		else if (i < o->volume.count + o->mount.count)
 			rc = mount_parse_mount(o->mount.items[i - o->volume.count], m, err);
-		else if (i < o->volume.count + o->mount.count + o->tmpfs.count)
+		else if (i < k)
 			rc = mount_parse_tmpfs(o->tmpfs.items[i - o->volume.count - o->mount.count], m, err);
 		else
-			break;
-		if (rc < 0)
-			return -1;
+			*m = from[i - k];
 		for (j = 0; j < c->nmnt; j++)
 			if (!strcmp(c->mnt[j].target, m->target))
-				return mr_err_set(err, MR_EINVAL_INPUT, "Duplicate mount point: %s", m->target);
-		c->nmnt++;
+				break;
+		if (rc == 0 && j < c->nmnt && i < k)
+			rc = mr_err_set(err, MR_EINVAL_INPUT, "Duplicate mount point: %s", m->target);
+		else if (rc == 0 && j == c->nmnt)
+			c->nmnt++;  /* a mount of our own wins over --volumes-from's */
 	}
+	free(from);
+	if (rc < 0)
+		return -1;
 	for (v = mr_json_get(cfg, "Volumes"), v = v && v->type == MR_JSON_OBJECT ? v->child : NULL;
 	     v; v = v->next) {
 		struct mount_spec *m = &c->mnt[c->nmnt];
@@ -15468,6 +15527,7 @@ static int run_parse(struct cli *cl, struct run_opts *o, int argc, char **argv, 
 		{ "v|volume", 1, NULL, NULL, &o->volume, "Bind mount a volume" },
 		{ "mount", 1, NULL, NULL, &o->mount, "type=volume|bind|tmpfs,..." },
 		{ "tmpfs", 1, NULL, NULL, &o->tmpfs, "Mount a tmpfs directory" },
+		{ "volumes-from", 1, NULL, NULL, &o->volumes_from, "Mount the volumes of CONTAINER[:ro|:rw]" },
 		{ 0 },
 	};
 	int n, i;
@@ -17596,8 +17656,7 @@ static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 	}
 	for (i = 0; i < count; i++) {
 		struct volume_info vi;
-		uint64_t bytes = 0;
-		int fd;
+		uint64_t bytes;
 		char path[300];
 		if (volume_read(st, names[i], &vi, &c->err) < 0)
 			continue;
@@ -17606,11 +17665,7 @@ static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 		    volume_matches(st, names[i], &filters, &c->err) != 1)
 			continue;
 		snprintf(path, sizeof path, "volumes/%s/_data", names[i]);
-		fd = openat(st->rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0) {
-			bytes = volume_du(fd, 0);
-			close(fd);
-		}
+		bytes = store_du(st, path);
 		if (volume_remove(st, names[i], &c->err) < 0) {
 			util_print_err(&c->err);
 			continue;
@@ -17641,6 +17696,155 @@ static int cmd_volume(struct cli *c, int argc, char **argv)
 		{ NULL, NULL, NULL },
 	};
 	return cli_subcommand(c, "volume", subs, argc, argv);
+}
+
+/* ---- [21] CLI: system (df, prune) ---- */
+
+/* Was layer j of image record i counted already (an earlier record, or an
+ * earlier position of the same one, has it)? */
+static int df_layer_seen(const struct image_db *db, size_t i, size_t j)
+{
+	size_t p, q;
+	for (p = 0; p <= i; p++)
+		for (q = 0; q < (p < i ? db->recs[p].nlayers : j); q++)
+			if (!strcmp(db->recs[p].layers[q], db->recs[i].layers[j]))
+				return 1;
+	return 0;
+}
+
+static int df_layer_used(const struct ps_row *rows, size_t count, const char *hex)
+{
+	size_t k, j;
+	for (k = 0; k < count; k++)
+		for (j = 0; j < rows[k].c.layers.n; j++)
+			if (!strcmp(rows[k].c.layers.v[j], hex))
+				return 1;
+	return 0;
+}
+
+/* A row of `system df`: "Images  2  1  160MB  26.3MB (16%)". */
+static void df_row(struct cli_table *t, const char *type, size_t total, size_t active,
+		   uint64_t size, uint64_t reclaim)
+{
+	char n[24], a[24], sz[32], r[48];
+	const char *row[5] = { type, n, a, sz, r };
+	snprintf(n, sizeof n, "%zu", total);
+	snprintf(a, sizeof a, "%zu", active);
+	util_human_size(size, sz, sizeof sz);
+	util_human_size(reclaim, r, sizeof r);
+	if (size)
+		snprintf(r + strlen(r), sizeof r - strlen(r), " (%d%%)", (int)(reclaim * 100 / size));
+	cli_table_add(t, row);
+}
+
+/* `system df`, Docker's rows. Images: every layer once however many images
+ * share it, reclaimable the layers no container's image has; containers: the
+ * writable layer, reclaimable when not running; volumes: their data,
+ * reclaimable when no container (running or not) mounts them. */
+static int cmd_system_df(struct cli *cl, int argc, char **argv)
+{
+	static const char *const head[] = { "TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE" };
+	struct cli_table t = { 5, 0, NULL, { 0 } };
+	struct mr_store *st;
+	struct image_db db;
+	struct ps_row *rows;
+	char **names = NULL, path[300], who[80];
+	size_t count, nvol = 0, i, j, active;
+	uint64_t size, reclaim;
+	int n = cli_parse(cl, argc, argv, NULL, 1, "");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
+		return CLI_EXIT_FAIL;
+	if (image_db_read(st, &db, &cl->err) < 0) {
+		util_print_err(&cl->err);
+		return CLI_EXIT_FAIL;
+	}
+	rows = ps_list(st, &count);
+	cli_table_add(&t, head);
+	for (i = active = 0, size = reclaim = 0; i < db.nrecs; i++) {
+		for (j = 0; j < count && strcmp(rows[j].c.image, db.recs[i].id); j++) {}
+		active += j < count;
+		for (j = 0; j < db.recs[i].nlayers; j++)
+			if (!df_layer_seen(&db, i, j)) {
+				size += db.recs[i].sizes[j];
+				if (!df_layer_used(rows, count, db.recs[i].layers[j]))
+					reclaim += db.recs[i].sizes[j];
+			}
+	}
+	df_row(&t, "Images", db.nrecs, active, size, reclaim);
+	for (i = active = 0, size = reclaim = 0; i < count; i++) {
+		uint64_t du;
+		snprintf(path, sizeof path, "containers/%s/%s", rows[i].c.id,
+			 strcmp(rows[i].c.driver, "overlay") ? "rootfs" : "upper");
+		du = store_du(st, path);
+		size += du;
+		if (rows[i].ci.status == CTR_RUNNING || rows[i].ci.status == CTR_RESTARTING)
+			active++;
+		else
+			reclaim += du;
+	}
+	df_row(&t, "Containers", count, active, size, reclaim);
+	if (volume_list(st, &names, &nvol, &cl->err) < 0)
+		util_print_err(&cl->err);
+	for (i = active = 0, size = reclaim = 0; i < nvol; i++) {
+		uint64_t du;
+		snprintf(path, sizeof path, "volumes/%s/_data", names[i]);
+		du = store_du(st, path);
+		size += du;
+		if (container_users_of_volume(st, names[i], who, sizeof who) > 0)
+			active++;
+		else
+			reclaim += du;
+	}
+	df_row(&t, "Local Volumes", nvol, active, size, reclaim);
+	df_row(&t, "Build Cache", 0, 0, 0, 0);
+	cli_table_print(&t);
+	for (i = 0; i < count; i++)
+		ctr_free(&rows[i].c);
+	free(rows);
+	volume_free_names(names, nvol);
+	image_db_free(&db);
+	return 0;
+}
+
+/* `system prune [-a] [--volumes] [-f]`: the stopped containers, then unused
+ * images (dangling ones, all with -a), then with --volumes the anonymous
+ * volumes no container uses: the three prune commands, in Docker's order. */
+static int cmd_system_prune(struct cli *cl, int argc, char **argv)
+{
+	int force = 0, all = 0, volumes = 0, rc;
+	struct cli_flag flags[] = {
+		{ "a|all", 0, NULL, &all, NULL, "Remove all unused images not just dangling ones" },
+		{ "volumes", 0, NULL, &volumes, NULL, "Prune anonymous volumes" },
+		{ "f|force", 0, NULL, &force, NULL, "Do not prompt for confirmation" },
+		{ 0 },
+	};
+	char f[] = "-f", a[] = "-a", *args[] = { f, a, NULL };
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 0, 0) < 0)
+		return CLI_EXIT_FAIL;
+	if (!force && !cli_confirm(volumes ? "all stopped containers, unused images and anonymous "
+				   "volumes not used by at least one container" :
+				   "all stopped containers and unused images"))
+		return 0;
+	rc = cmd_container_prune(cl, 1, args);
+	rc |= cmd_image_prune(cl, 1 + all, args);
+	if (volumes)
+		rc |= cmd_volume_prune(cl, 1, args);
+	return rc ? CLI_EXIT_FAIL : 0;
+}
+
+static int cmd_system(struct cli *c, int argc, char **argv)
+{
+	static const struct cli_command subs[] = {
+		{ "df", cmd_system_df, "Show minirun disk usage" },
+		{ "prune", cmd_system_prune, "Remove unused data" },
+		{ NULL, NULL, NULL },
+	};
+	return cli_subcommand(c, "system", subs, argc, argv);
 }
 
 /* ---- [21] CLI: registry commands (pull, login, logout) ---- */
@@ -18348,6 +18552,7 @@ static const struct cli_command cli_commands[] = {
 	{ "start", cmd_start, "Start one or more stopped containers" },
 	{ "stats", cmd_stats, "Display a live stream of container(s) resource usage statistics" },
 	{ "stop", cmd_stop, "Stop one or more running containers" },
+	{ "system", cmd_system, "Manage minirun" },
 	{ "tag", cmd_tag, "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE" },
 	{ "top", cmd_top, "Display the running processes of a container" },
 	{ "up", cmd_up, "Start the containers declared in /etc/minirun/containers" },

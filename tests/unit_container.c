@@ -484,6 +484,75 @@ static void t_ctr_store(void)
 	unit_rmdir(dir);
 }
 
+/* --volumes-from: the source's volumes and binds (not tmpfs) in its modes or
+ * forced :ro/:rw; VolumesFrom kept in the record; system df's layer counting. */
+static void t_ctr_volumes_from(void)
+{
+	char dir[PATH_MAX], root[PATH_MAX + 8], run[PATH_MAX + 8], who[80];
+	struct mr_store st;
+	struct mr_err err;
+	struct mount_spec mnt[3], *from = NULL;
+	struct ctr c, d;
+	size_t nfrom = 0;
+	struct image_db db;
+	char layers[3][65] = { "a", "b", "c" }, layers2[2][65] = { "b", "b" };
+	uint64_t sizes[3] = { 1, 2, 3 };
+	struct image_rec recs[2];
+	if (!unit_tmpdir(dir, sizeof dir))
+		return;
+	snprintf(root, sizeof root, "%s/root", dir);
+	snprintf(run, sizeof run, "%s/run", dir);
+	CHECK(mr_store_open(&st, root, run, &err) == 0);
+	CHECK(mount_parse_v("vfvol:/v", &mnt[0], &err) == 0);
+	CHECK(mount_parse_v("/srv/site:/b:ro", &mnt[1], &err) == 0);
+	CHECK(mount_parse_tmpfs("/t", &mnt[2], &err) == 0);
+	ctr_init(&c);
+	snprintf(c.id, sizeof c.id, "%064d", 5);
+	snprintf(c.name, sizeof c.name, "source");
+	snprintf(c.image, sizeof c.image, "sha256:%064d", 1);
+	snprintf(c.driver, sizeof c.driver, "copy");
+	c.image_ref = c.hostname = "h";
+	c.mnt = mnt;
+	c.nmnt = 3;
+	ctr_list_add(&c.volumes_from, "other:ro");
+	CHECK(ctr_create(&st, &c, 1, &err) == 0);
+	CHECK(ctr_load(&st, c.id, &d, &err) == 0 && d.volumes_from.n == 1 &&
+	      !strcmp(d.volumes_from.v[0], "other:ro") && d.nmnt == 3);
+	ctr_free(&d);
+	CHECK(run_volumes_from(&st, "source", &from, &nfrom, &err) == 0 && nfrom == 2);
+	CHECK(nfrom == 2 && !strcmp(from[0].source, "vfvol") && !from[0].readonly &&
+	      from[1].type == MOUNT_BIND && from[1].readonly && !from[1].from_v);
+	CHECK(run_volumes_from(&st, "source:rw", &from, &nfrom, &err) == 0 && nfrom == 4 &&
+	      !from[3].readonly);
+	CHECK(run_volumes_from(&st, "source:ro", &from, &nfrom, &err) == 0 && nfrom == 6 &&
+	      from[4].readonly && from[5].readonly);
+	CHECK(run_volumes_from(&st, "source:xx", &from, &nfrom, &err) < 0 &&
+	      !strcmp(err.msg, "invalid mode: xx") && nfrom == 6);
+	CHECK(run_volumes_from(&st, "nosuch", &from, &nfrom, &err) < 0 &&
+	      !strcmp(err.msg, "No such container: nosuch"));
+	CHECK(container_users_of_volume(&st, "vfvol", who, sizeof who) == 1 && !strcmp(who, c.id));
+	free(from);
+	c.mnt = NULL;
+	c.nmnt = 0;
+	CHECK(ctr_remove(&st, &c, &err) == 0);
+	ctr_free(&c);
+	mr_store_close(&st);
+	unit_rmdir(dir);
+	/* a layer shared by two images, or twice in one, is counted once */
+	memset(&db, 0, sizeof db);
+	memset(recs, 0, sizeof recs);
+	recs[0].nlayers = 3;
+	recs[0].layers = layers;
+	recs[0].sizes = sizes;
+	recs[1].nlayers = 2;
+	recs[1].layers = layers2;
+	recs[1].sizes = sizes;
+	db.recs = recs;
+	db.nrecs = 2;
+	CHECK(!df_layer_seen(&db, 0, 0) && !df_layer_seen(&db, 0, 2));
+	CHECK(df_layer_seen(&db, 1, 0) && df_layer_seen(&db, 1, 1));
+}
+
 static void test_container(void)
 {
 	t_ctr_env();
@@ -498,4 +567,5 @@ static void test_container(void)
 	t_ctr_log();
 	t_ctr_ps();
 	t_ctr_store();
+	t_ctr_volumes_from();
 }
