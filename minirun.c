@@ -125,9 +125,7 @@ static struct mr_file mr_stderr_file = { 2, 1, 0, 0, sizeof mr_stderr_buf, 0, mr
  * qsort (musl's smoothsort; a shell sort suits minirun's short lists),
  * the strto* family (musl's scanner runs through FILE shims; bases 0, 8,
  * 10 and 16 with libc's end pointer, sign and ERANGE rules are enough), and
- * strstr (two-way matching; minirun searches short texts). Presets with the
- * registry client keep libc's: its resolver (getaddrinfo) links them anyway. */
-#if !MINIRUN_WITH_PULL
+ * strstr (two-way matching; minirun searches short texts). */
 #define qsort(...) util_sort(__VA_ARGS__)
 #define strtoull(s, end, base) util_strtou(s, end, base, ULLONG_MAX)
 #define strtoul(s, end, base) ((unsigned long)util_strtou(s, end, base, ULONG_MAX))
@@ -140,7 +138,6 @@ static void util_sort(void *base, size_t n, size_t size, int (*cmp)(const void *
 static unsigned long long util_strtou(const char *s, char **end, int base, unsigned long long max);
 static long long util_strtoi(const char *s, char **end, int base, long long min, long long max);
 static char *util_strstr(const char *hay, const char *needle);
-#endif
 
 /* ==== [01] COMPAT: syscalls musl lacks, kernel interfaces ====
  * musl 1.2.3 has no wrappers for openat2, statx (mount ids) or close_range; they
@@ -555,24 +552,33 @@ static int util_digits(const char *s, int n)
 	return v;
 }
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+ * days_from_civil): timegm without musl's time-zone code (about 3 KB). */
+static long util_days_from_civil(long y, int m, int d)
+{
+	long era, yoe, doe;
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	return era * 146097 + doe - 719468;
+}
+
 /* Parse RFC 3339 ("2024-01-02T03:04:05.123Z", offsets allowed) to seconds. */
 static int util_parse_rfc3339(const char *s, time_t *out)
 {
-	struct tm tm;
-	int off = 0;
+	int year, mon, day, hour, min, sec, off = 0;
 	const char *p;
-	memset(&tm, 0, sizeof tm);
 	if (!s || strlen(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') ||
 	    s[13] != ':' || s[16] != ':')
 		return -1;
-	tm.tm_year = util_digits(s, 4) - 1900;
-	tm.tm_mon = util_digits(s + 5, 2) - 1;
-	tm.tm_mday = util_digits(s + 8, 2);
-	tm.tm_hour = util_digits(s + 11, 2);
-	tm.tm_min = util_digits(s + 14, 2);
-	tm.tm_sec = util_digits(s + 17, 2);
-	if (tm.tm_year < -1900 || tm.tm_mon < 0 || tm.tm_mday < 0 || tm.tm_hour < 0 ||
-	    tm.tm_min < 0 || tm.tm_sec < 0)
+	year = util_digits(s, 4);
+	mon = util_digits(s + 5, 2);
+	day = util_digits(s + 8, 2);
+	hour = util_digits(s + 11, 2);
+	min = util_digits(s + 14, 2);
+	sec = util_digits(s + 17, 2);
+	if (year < 0 || mon < 1 || mon > 12 || day < 0 || day > 31 || hour < 0 || min < 0 || sec < 0)
 		return -1;
 	p = s + 19;
 	if (*p == '.')
@@ -580,7 +586,7 @@ static int util_parse_rfc3339(const char *s, time_t *out)
 	if ((*p == '+' || *p == '-') && util_digits(p + 1, 2) >= 0 && p[3] == ':' &&
 	    util_digits(p + 4, 2) >= 0)
 		off = (*p == '-' ? -1 : 1) * (util_digits(p + 1, 2) * 3600 + util_digits(p + 4, 2) * 60);
-	*out = timegm(&tm) - off;
+	*out = (time_t)util_days_from_civil(year, mon, day) * 86400 + hour * 3600 + min * 60 + sec - off;
 	return 0;
 }
 
@@ -1086,7 +1092,6 @@ void *realloc(void *p, size_t n)
 
 /* ---- Small stand-ins for libc's qsort, strto* and strstr (see the note
  * after the #includes). */
-#if !MINIRUN_WITH_PULL
 
 static void util_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
 {
@@ -1165,7 +1170,6 @@ static char *util_strstr(const char *hay, const char *needle)
 			return (char *)hay;
 	return *needle ? NULL : (char *)hay;
 }
-#endif
 
 /* Read up to n bytes, retrying on EINTR; short only at end of file. */
 static ssize_t util_read_full(int fd, void *buf, size_t n)
@@ -6637,11 +6641,296 @@ static ssize_t tls_read(struct http_conn *c, void *buf, size_t n, struct mr_err 
 static int tls_write(struct http_conn *c, const void *buf, size_t n, struct mr_err *err);
 #endif
 
+/* ---- Name lookup: an address literal, /etc/hosts, then DNS over UDP to
+ * the nameservers of /etc/resolv.conf (A and AAAA; "search" domains for names
+ * with fewer dots than ndots; its timeout and attempts). This is what a
+ * registry client needs of getaddrinfo, whose static copy costs about 13 KB
+ * with the stdio and number scanners it brings along. Addresses come in the
+ * order found, IPv4 answers first; http_connect tries them in turn. */
+
+#define DNS_MAX_ADDRS 8
+
+struct dns_addr {
+	int family;                    /* AF_INET or AF_INET6 */
+	unsigned char ip[16];
+};
+
+struct dns_conf {
+	struct dns_addr server[3];
+	int servers, ndots, timeout, attempts;
+	char search[256];              /* space-separated domains */
+};
+
+struct dns_result {
+	struct dns_addr addr[DNS_MAX_ADDRS];
+	int n;
+};
+
+static void dns_add(struct dns_result *r, int family, const void *ip)
+{
+	if (r->n >= DNS_MAX_ADDRS)
+		return;
+	r->addr[r->n].family = family;
+	memcpy(r->addr[r->n].ip, ip, family == AF_INET ? 4 : 16);
+	r->n++;
+}
+
+/* A literal IPv4 or IPv6 address: added, and 1 returned. */
+static int dns_literal(const char *s, struct dns_result *r)
+{
+	unsigned char ip[16];
+	if (inet_pton(AF_INET, s, ip) == 1)
+		dns_add(r, AF_INET, ip);
+	else if (inet_pton(AF_INET6, s, ip) == 1)
+		dns_add(r, AF_INET6, ip);
+	else
+		return 0;
+	return 1;
+}
+
+/* Calls fn with the words of each line of a small text file (comments
+ * after '#' dropped); missing files have no lines. */
+static void dns_each_line(const char *path, void (*fn)(char words[][256], int n, void *ctx), void *ctx)
+{
+	struct mr_buf text = { 0 };
+	struct mr_err ignored;
+	const char *p;
+	if (mr_read_file(AT_FDCWD, path, &text, 64 << 10, &ignored) < 0)
+		return;
+	for (p = text.data; p && *p;) {
+		const char *nl = strchr(p, '\n'), *w;
+		char line[512], words[8][256];
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		int n = 0;
+		snprintf(line, sizeof line, "%.*s", (int)len, p);
+		line[strcspn(line, "#;")] = 0;
+		for (w = line; n < 8 && util_word(&w, words[n], sizeof words[n]) == 0; n++)
+			;
+		if (n > 0)
+			fn(words, n, ctx);
+		p = nl ? nl + 1 : NULL;
+	}
+	mr_buf_free(&text);
+}
+
+struct dns_hosts_ctx {
+	const char *host;
+	struct dns_result *r;
+};
+
+static void dns_hosts_line(char words[][256], int n, void *ctx)
+{
+	struct dns_hosts_ctx *h = ctx;
+	int i;
+	for (i = 1; i < n; i++)
+		if (!strcasecmp(words[i], h->host)) {
+			dns_literal(words[0], h->r);
+			return;
+		}
+}
+
+static void dns_conf_line(char words[][256], int n, void *ctx)
+{
+	struct dns_conf *conf = ctx;
+	int i;
+	if (!strcmp(words[0], "nameserver") && n > 1 && conf->servers < 3) {
+		struct dns_result one = { .n = 0 };
+		if (dns_literal(words[1], &one))
+			conf->server[conf->servers++] = one.addr[0];
+	} else if ((!strcmp(words[0], "search") || !strcmp(words[0], "domain")) && n > 1) {
+		conf->search[0] = 0;
+		for (i = 1; i < n; i++)
+			snprintf(conf->search + strlen(conf->search), sizeof conf->search - strlen(conf->search),
+				 "%s%s", i > 1 ? " " : "", words[i]);
+	} else if (!strcmp(words[0], "options")) {
+		for (i = 1; i < n; i++) {
+			int *v = !strncmp(words[i], "ndots:", 6) ? &conf->ndots :
+				 !strncmp(words[i], "timeout:", 8) ? &conf->timeout :
+				 !strncmp(words[i], "attempts:", 9) ? &conf->attempts : NULL;
+			if (v)
+				*v = atoi(strchr(words[i], ':') + 1);
+		}
+	}
+}
+
+/* A query for name and type (1 A, 28 AAAA) into q (at least 300 bytes):
+ * its length, or 0 when the name cannot be one. */
+static size_t dns_query(unsigned char *q, uint16_t id, const char *name, int type)
+{
+	size_t at = 12;
+	const char *label = name;
+	memset(q, 0, 12);
+	q[0] = (unsigned char)(id >> 8);
+	q[1] = (unsigned char)id;
+	q[2] = 1;                                  /* recursion desired */
+	q[5] = 1;                                  /* one question */
+	while (*label) {
+		size_t len = strcspn(label, ".");
+		if (len == 0 || len > 63 || at + len + 6 > 268)
+			return 0;
+		q[at++] = (unsigned char)len;
+		memcpy(q + at, label, len);
+		at += len;
+		label += len + (label[len] == '.');
+	}
+	q[at++] = 0;
+	q[at++] = 0;
+	q[at++] = (unsigned char)type;
+	q[at++] = 0;
+	q[at++] = 1;                               /* class IN */
+	return at;
+}
+
+/* Skips a (possibly compressed) name at *at; -1 past the end. */
+static int dns_skip_name(const unsigned char *m, size_t len, size_t *at)
+{
+	while (*at < len) {
+		unsigned char c = m[*at];
+		if (c >= 0xc0) {
+			*at += 2;
+			return *at <= len ? 0 : -1;
+		}
+		*at += 1 + (size_t)c;
+		if (c == 0)
+			return 0;
+	}
+	return -1;
+}
+
+/* The addresses in an answer to query id: 0 with the answer's A/AAAA records
+ * added (none for a name that does not exist), -1 when it is not one. */
+static int dns_answer(const unsigned char *m, size_t len, uint16_t id, struct dns_result *r)
+{
+	size_t at = 12;
+	int count;
+	if (len < 12 || m[0] != (id >> 8) || m[1] != (id & 255) || !(m[2] & 0x80) ||
+	    ((m[3] & 15) != 0 && (m[3] & 15) != 3) || m[5] != 1 || m[4] != 0)
+		return -1;
+	if (dns_skip_name(m, len, &at) < 0 || (at += 4) > len)
+		return -1;
+	for (count = m[6] << 8 | m[7]; count > 0; count--) {
+		int type;
+		size_t rdlen;
+		if (dns_skip_name(m, len, &at) < 0 || at + 10 > len)
+			return -1;
+		type = m[at] << 8 | m[at + 1];
+		rdlen = (size_t)(m[at + 8] << 8 | m[at + 9]);
+		at += 10;
+		if (at + rdlen > len)
+			return -1;
+		if ((type == 1 && rdlen == 4) || (type == 28 && rdlen == 16))
+			dns_add(r, type == 1 ? AF_INET : AF_INET6, m + at);
+		at += rdlen;
+	}
+	return 0;
+}
+
+static socklen_t dns_sockaddr(const struct dns_addr *a, int port, struct sockaddr_in6 *sa)
+{
+	memset(sa, 0, sizeof *sa);
+	if (a->family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)sa;
+		in->sin_family = AF_INET;
+		in->sin_port = htons((uint16_t)port);
+		memcpy(&in->sin_addr, a->ip, 4);
+		return sizeof *in;
+	}
+	sa->sin6_family = AF_INET6;
+	sa->sin6_port = htons((uint16_t)port);
+	memcpy(&sa->sin6_addr, a->ip, 16);
+	return sizeof *sa;
+}
+
+/* Asks the nameservers about one name (A and AAAA at once): 0 with the
+ * addresses added (none if it does not exist), -1 when none answered. */
+static int dns_ask(const struct dns_conf *conf, const char *name, struct dns_result *r)
+{
+	int attempt, s;
+	for (attempt = 0; attempt < conf->attempts; attempt++)
+		for (s = 0; s < conf->servers; s++) {
+			unsigned char q[2][300], m[1232];
+			size_t qlen[2];
+			struct sockaddr_in6 sa;
+			uint16_t id[2];
+			int fd, got = 0, ok = 0, k;
+			socklen_t salen = dns_sockaddr(&conf->server[s], 53, &sa);
+			struct dns_result v4 = { .n = 0 }, v6 = { .n = 0 };
+			if (util_random(id, sizeof id) < 0 ||
+			    !(qlen[0] = dns_query(q[0], id[0], name, 1)) || !(qlen[1] = dns_query(q[1], id[1], name, 28)))
+				return -1;
+			fd = socket(conf->server[s].family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+			if (fd < 0 || connect(fd, (struct sockaddr *)&sa, salen) < 0 ||
+			    send(fd, q[0], qlen[0], 0) < 0 || send(fd, q[1], qlen[1], 0) < 0) {
+				if (fd >= 0)
+					close(fd);
+				continue;
+			}
+			while (got < 2) {
+				struct pollfd pfd = { fd, POLLIN, 0 };
+				ssize_t n;
+				if (poll(&pfd, 1, conf->timeout * 1000) <= 0 || (n = recv(fd, m, sizeof m, 0)) < 0)
+					break;
+				for (k = 0; k < 2; k++)
+					if (!(got & (1 << k)) && dns_answer(m, (size_t)n, id[k], k ? &v6 : &v4) == 0)
+						got |= 1 << k, ok++;
+			}
+			close(fd);
+			if (ok == 2) {
+				for (k = 0; k < v4.n; k++)
+					dns_add(r, AF_INET, v4.addr[k].ip);
+				for (k = 0; k < v6.n; k++)
+					dns_add(r, AF_INET6, v6.addr[k].ip);
+				return 0;
+			}
+		}
+	return -1;
+}
+
+/* The addresses of host: 0, or -1 with err naming the host and why. */
+static int dns_lookup(const char *host, const char *hosts_file, const char *resolv_file,
+		      struct dns_result *r, struct mr_err *err)
+{
+	struct dns_conf conf = { .ndots = 1, .timeout = 5, .attempts = 2 };
+	struct dns_hosts_ctx h = { host, r };
+	const char *p, *dot;
+	char name[512], domain[256];
+	int dots = 0, answered = 0;
+	r->n = 0;
+	if (!*host)
+		return mr_err_set(err, ENXIO, "lookup: empty host name");
+	if (dns_literal(host, r))
+		return 0;
+	dns_each_line(hosts_file, dns_hosts_line, &h);
+	if (r->n)
+		return 0;
+	dns_each_line(resolv_file, dns_conf_line, &conf);
+	if (!conf.servers) {                       /* the resolvers' default */
+		conf.servers = 1;
+		conf.server[0].family = AF_INET;
+		memcpy(conf.server[0].ip, "\177\0\0\1", 4);
+	}
+	conf.timeout = conf.timeout < 1 ? 1 : conf.timeout > 30 ? 30 : conf.timeout;
+	conf.attempts = conf.attempts < 1 ? 1 : conf.attempts > 5 ? 5 : conf.attempts;
+	for (dot = host; (dot = strchr(dot, '.')) != NULL; dot++)
+		dots++;
+	/* Short names try the search domains first, then the name itself. */
+	for (p = conf.search; dots < conf.ndots && host[strlen(host) - 1] != '.' &&
+	     util_word(&p, domain, sizeof domain) == 0;) {
+		snprintf(name, sizeof name, "%s.%s", host, domain);
+		if (dns_ask(&conf, name, r) == 0 && (answered = 1, r->n))
+			return 0;
+	}
+	if (dns_ask(&conf, host, r) == 0 && (answered = 1, r->n))
+		return 0;
+	return mr_err_set(err, answered ? ENXIO : EAGAIN, "lookup %s: %s", host,
+			  answered ? "no such host" : "no answer from the nameservers in /etc/resolv.conf");
+}
+
 static int http_connect(struct http_conn *c, const struct http_url *u, struct mr_err *err)
 {
-	struct addrinfo hints, *res = NULL, *ai;
+	struct dns_result addrs;
 	struct timeval tv;
-	int rc, fd = -1, saved = ECONNREFUSED;
+	int i, rc, fd = -1, saved = ECONNREFUSED;
 	http_close(c);
 	snprintf(c->host, sizeof c->host, "%s", u->host);
 	snprintf(c->port, sizeof c->port, "%s", u->port);
@@ -6652,22 +6941,18 @@ static int http_connect(struct http_conn *c, const struct http_url *u, struct mr
 		return mr_err_set(err, MR_EDISABLED, "https://%s:%s: built without MINIRUN_WITH_TLS",
 				  u->host, u->port);
 #endif
-	memset(&hints, 0, sizeof hints);
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	rc = getaddrinfo(u->host, u->port, &hints, &res);
-	if (rc)
-		return mr_err_set(err, rc == EAI_AGAIN ? EAGAIN : ENXIO, "lookup %s: %s",
-				  u->host, rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
-	for (ai = res; ai; ai = ai->ai_next) {
+	if (dns_lookup(u->host, "/etc/hosts", "/etc/resolv.conf", &addrs, err) < 0)
+		return -1;
+	for (i = 0; i < addrs.n; i++) {
 		struct pollfd pfd;
-		socklen_t len = sizeof saved;
-		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		struct sockaddr_in6 sa;
+		socklen_t len = sizeof saved, salen = dns_sockaddr(&addrs.addr[i], atoi(u->port), &sa);
+		fd = socket(addrs.addr[i].family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		if (fd < 0) {
 			saved = errno;
 			continue;
 		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		if (connect(fd, (struct sockaddr *)&sa, salen) == 0)
 			break;
 		saved = errno;
 		if (saved == EINPROGRESS) {
@@ -6683,7 +6968,6 @@ static int http_connect(struct http_conn *c, const struct http_url *u, struct mr
 		close(fd);
 		fd = -1;
 	}
-	freeaddrinfo(res);
 	if (fd < 0) {
 		errno = saved;
 		return mr_err_sys(err, "connect to %s:%s", u->host, u->port);

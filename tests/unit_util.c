@@ -1,11 +1,9 @@
 /* Unit tests: [02] UTIL. */
 
-#if !MINIRUN_WITH_PULL
 static int unit_int_cmp(const void *a, const void *b)
 {
 	return *(const int *)a - *(const int *)b;
 }
-#endif
 
 static void test_util(void)
 {
@@ -57,7 +55,6 @@ static void test_util(void)
 		CHECK(mr_asprintf(&a, "%s=%u", "k", 12u) == 4 && a && !strcmp(a, "k=12"));
 		free(a);
 	}
-#if !MINIRUN_WITH_PULL
 	{
 		static const char *const nums[] = { "0", "42", "  -17x", "+9", "0x1F", "0X", "017", "-0x10",
 			"18446744073709551615", "18446744073709551616", "-1", "9223372036854775807",
@@ -95,7 +92,6 @@ static void test_util(void)
 		CHECK(util_strstr("hello world", "o w") && !strcmp(util_strstr("hello world", "o w"), "o world"));
 		CHECK(util_strstr("abc", "") && !util_strstr("abc", "abcd") && !util_strstr("", "a"));
 	}
-#endif
 	cli_bytes_size(0, s, sizeof s);
 	CHECK(!strcmp(s, "0B"));
 	cli_bytes_size(512, s, sizeof s);
