@@ -11018,6 +11018,246 @@ static int isolate_caps_apply(uint64_t caps, struct mr_err *err)
 	return 0;
 }
 
+#if MINIRUN_WITH_SECCOMP
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+
+/* ---- seccomp: Docker's default profile, as what it refuses ----
+ * Docker's profile allows a list of about 350 calls and refuses the rest with
+ * EPERM; some refused ones come back with a capability (mount with
+ * CAP_SYS_ADMIN, reboot with CAP_SYS_BOOT...). The same effect is built here
+ * as a short deny list, from the calls the kernel headers name for this
+ * arch, skipping those whose capability the container holds: new calls the
+ * kernel adds later are allowed rather than refused (Docker refuses them), a
+ * choice for a runtime that may outlive its kernel's headers. Also as
+ * Docker: clone with namespace flags refused without CAP_SYS_ADMIN (clone3
+ * answers ENOSYS so that libcs fall back to clone), personality only with
+ * the harmless values, other arches' calls (and x86-64's x32 numbering)
+ * refused. `--privileged` and `--security-opt seccomp=unconfined` go
+ * without it. */
+
+struct seccomp_deny {
+	short nr;
+	signed char cap;                   /* the capability that lifts it; -1 none */
+};
+
+#define SECCOMP_DENY(name, cap) { SYS_##name, cap },
+static const struct seccomp_deny seccomp_denied[] = {
+#ifdef SYS_acct
+	SECCOMP_DENY(acct, CAP_SYS_PACCT)
+#endif
+	SECCOMP_DENY(add_key, -1) SECCOMP_DENY(keyctl, -1) SECCOMP_DENY(request_key, -1)
+	SECCOMP_DENY(bpf, CAP_SYS_ADMIN) SECCOMP_DENY(fanotify_init, CAP_SYS_ADMIN)
+	SECCOMP_DENY(perf_event_open, CAP_SYS_ADMIN) SECCOMP_DENY(quotactl, CAP_SYS_ADMIN)
+	SECCOMP_DENY(mount, CAP_SYS_ADMIN) SECCOMP_DENY(umount2, CAP_SYS_ADMIN)
+	SECCOMP_DENY(pivot_root, CAP_SYS_ADMIN) SECCOMP_DENY(unshare, CAP_SYS_ADMIN)
+	SECCOMP_DENY(setns, CAP_SYS_ADMIN) SECCOMP_DENY(swapon, CAP_SYS_ADMIN)
+	SECCOMP_DENY(swapoff, CAP_SYS_ADMIN) SECCOMP_DENY(name_to_handle_at, CAP_SYS_ADMIN)
+	SECCOMP_DENY(open_by_handle_at, CAP_DAC_READ_SEARCH) SECCOMP_DENY(syslog, CAP_SYSLOG)
+	SECCOMP_DENY(lookup_dcookie, CAP_SYS_ADMIN)
+#ifdef SYS_fsopen
+	SECCOMP_DENY(fsopen, CAP_SYS_ADMIN) SECCOMP_DENY(fsconfig, CAP_SYS_ADMIN)
+	SECCOMP_DENY(fsmount, CAP_SYS_ADMIN) SECCOMP_DENY(fspick, CAP_SYS_ADMIN)
+	SECCOMP_DENY(move_mount, CAP_SYS_ADMIN) SECCOMP_DENY(open_tree, CAP_SYS_ADMIN)
+#endif
+#ifdef SYS_mount_setattr
+	SECCOMP_DENY(mount_setattr, CAP_SYS_ADMIN)
+#endif
+#ifdef SYS_umount
+	SECCOMP_DENY(umount, CAP_SYS_ADMIN)
+#endif
+	SECCOMP_DENY(init_module, CAP_SYS_MODULE) SECCOMP_DENY(finit_module, CAP_SYS_MODULE)
+	SECCOMP_DENY(delete_module, CAP_SYS_MODULE)
+	SECCOMP_DENY(reboot, CAP_SYS_BOOT) SECCOMP_DENY(kexec_load, CAP_SYS_BOOT)
+#ifdef SYS_kexec_file_load
+	SECCOMP_DENY(kexec_file_load, CAP_SYS_BOOT)
+#endif
+	/* 32-bit arches name the time calls by their time_t width */
+#ifdef SYS_settimeofday
+	SECCOMP_DENY(settimeofday, CAP_SYS_TIME)
+#endif
+#ifdef SYS_settimeofday_time32
+	SECCOMP_DENY(settimeofday_time32, CAP_SYS_TIME)
+#endif
+#ifdef SYS_clock_settime
+	SECCOMP_DENY(clock_settime, CAP_SYS_TIME)
+#endif
+#ifdef SYS_clock_settime32
+	SECCOMP_DENY(clock_settime32, CAP_SYS_TIME)
+#endif
+#ifdef SYS_clock_settime64
+	SECCOMP_DENY(clock_settime64, CAP_SYS_TIME)
+#endif
+#ifdef SYS_clock_adjtime
+	SECCOMP_DENY(clock_adjtime, CAP_SYS_TIME)
+#endif
+#ifdef SYS_clock_adjtime64
+	SECCOMP_DENY(clock_adjtime64, CAP_SYS_TIME)
+#endif
+#ifdef SYS_stime
+	SECCOMP_DENY(stime, CAP_SYS_TIME)
+#endif
+	SECCOMP_DENY(kcmp, CAP_SYS_PTRACE) SECCOMP_DENY(process_vm_readv, CAP_SYS_PTRACE)
+	SECCOMP_DENY(process_vm_writev, CAP_SYS_PTRACE)
+#ifdef SYS_iopl
+	SECCOMP_DENY(iopl, CAP_SYS_RAWIO) SECCOMP_DENY(ioperm, CAP_SYS_RAWIO)
+#endif
+	SECCOMP_DENY(mbind, CAP_SYS_NICE) SECCOMP_DENY(set_mempolicy, CAP_SYS_NICE)
+	SECCOMP_DENY(get_mempolicy, CAP_SYS_NICE) SECCOMP_DENY(move_pages, CAP_SYS_NICE)
+	SECCOMP_DENY(userfaultfd, -1)
+#ifdef SYS_io_uring_setup
+	SECCOMP_DENY(io_uring_setup, -1) SECCOMP_DENY(io_uring_enter, -1)
+	SECCOMP_DENY(io_uring_register, -1)
+#endif
+#ifdef SYS_create_module
+	SECCOMP_DENY(create_module, -1)
+#endif
+#ifdef SYS_get_kernel_syms
+	SECCOMP_DENY(get_kernel_syms, -1)
+#endif
+#ifdef SYS_query_module
+	SECCOMP_DENY(query_module, -1)
+#endif
+#ifdef SYS_nfsservctl
+	SECCOMP_DENY(nfsservctl, -1)
+#endif
+#ifdef SYS_uselib
+	SECCOMP_DENY(uselib, -1)
+#endif
+#ifdef SYS_sysfs
+	SECCOMP_DENY(sysfs, -1)
+#endif
+#ifdef SYS__sysctl
+	SECCOMP_DENY(_sysctl, -1)
+#endif
+#ifdef SYS_ustat
+	SECCOMP_DENY(ustat, -1)
+#endif
+#ifdef SYS_vm86
+	SECCOMP_DENY(vm86, -1)
+#endif
+#ifdef SYS_vm86old
+	SECCOMP_DENY(vm86old, -1)
+#endif
+};
+
+#if defined(__x86_64__)
+#define SECCOMP_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define SECCOMP_ARCH AUDIT_ARCH_AARCH64
+#elif defined(__arm__) && !defined(__ARMEB__)
+#define SECCOMP_ARCH AUDIT_ARCH_ARM
+#elif defined(__mips__) && defined(__MIPSEL__) && _MIPS_SIM == _ABIO32
+#define SECCOMP_ARCH AUDIT_ARCH_MIPSEL
+#elif defined(__i386__)
+#define SECCOMP_ARCH AUDIT_ARCH_I386
+#endif
+
+#define SECCOMP_NS_FLAGS (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | \
+			  CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP)
+/* The low 32 bits of a 64-bit argument (these arches are little-endian). */
+#define SECCOMP_ARG0 offsetof(struct seccomp_data, args[0])
+
+/* Instructions at most: 4 to load and check the arch and number, one per
+ * denied call, 17 for the argument checks, jumps and verdicts. */
+#define SECCOMP_PROG_MAX (sizeof seccomp_denied / sizeof seccomp_denied[0] + 24)
+
+/* The filter for a container holding caps, built into prog (room for
+ * SECCOMP_PROG_MAX): its length in instructions, 0 if it cannot be built. */
+static unsigned short isolate_seccomp_build(uint64_t caps, struct sock_filter *prog)
+{
+	static const uint32_t personas[] = { 0, 8, 0x20000, 0x20008, 0xffffffff };
+	enum { DENY, ENOSYS_, ALLOW, CLONE, PERSONALITY };
+	unsigned short n = 0, jump[SECCOMP_PROG_MAX];
+	unsigned char label[sizeof jump / sizeof jump[0]];
+	unsigned short at[5], nj = 0, i;
+	int admin = (caps >> CAP_SYS_ADMIN) & 1;
+#define STMT(code, k) (prog[n++] = (struct sock_filter)BPF_STMT(code, k))
+#define JUMP_TO(code, k, target) (jump[nj] = n, label[nj++] = target, \
+				  prog[n++] = (struct sock_filter)BPF_JUMP(code, k, 0, 0))
+	STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+	prog[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_ARCH, 1, 0);
+	n++;
+	STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+	STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+#if defined(__x86_64__)
+	JUMP_TO(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, DENY);          /* x32 */
+#endif
+	for (i = 0; i < sizeof seccomp_denied / sizeof seccomp_denied[0]; i++)
+		if (seccomp_denied[i].cap < 0 || !((caps >> seccomp_denied[i].cap) & 1))
+			JUMP_TO(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)seccomp_denied[i].nr, DENY);
+	JUMP_TO(BPF_JMP | BPF_JEQ | BPF_K, SYS_personality, PERSONALITY);
+	if (!admin) {
+		JUMP_TO(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, CLONE);
+#ifdef SYS_clone3
+		JUMP_TO(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, ENOSYS_);
+#endif
+	}
+	JUMP_TO(BPF_JMP | BPF_JA, 0, ALLOW);
+	/* BPF jumps only forward: the argument checks, then the verdicts. */
+	at[CLONE] = n;
+	STMT(BPF_LD | BPF_W | BPF_ABS, SECCOMP_ARG0);
+	JUMP_TO(BPF_JMP | BPF_JSET | BPF_K, SECCOMP_NS_FLAGS, DENY);
+	JUMP_TO(BPF_JMP | BPF_JA, 0, ALLOW);
+	at[PERSONALITY] = n;
+	STMT(BPF_LD | BPF_W | BPF_ABS, SECCOMP_ARG0);
+	for (i = 0; i < sizeof personas / sizeof personas[0]; i++)
+		JUMP_TO(BPF_JMP | BPF_JEQ | BPF_K, personas[i], ALLOW);
+	JUMP_TO(BPF_JMP | BPF_JA, 0, DENY);
+	at[ALLOW] = n;
+	STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	at[DENY] = n;
+	STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+	at[ENOSYS_] = n;
+	STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);
+	/* Conditional jumps go forward by jt (at most 255); "ja" by k. */
+	for (i = 0; i < nj; i++) {
+		unsigned short from = jump[i], offset = (unsigned short)(at[label[i]] - from - 1);
+		if (at[label[i]] <= from)
+			return 0;
+		if (BPF_OP(prog[from].code) == BPF_JA)
+			prog[from].k = offset;
+		else if (offset > 255)
+			return 0;                  /* cannot happen with this table (unit-tested) */
+		else
+			prog[from].jt = (unsigned char)offset;
+	}
+#undef STMT
+#undef JUMP_TO
+	return n;
+}
+
+/* Installs the filter in the calling process (the container's first one,
+ * before its capabilities shrink: no no_new_privs needed then). */
+static int isolate_seccomp(const struct ctr *c, uint64_t caps, struct mr_err *err)
+{
+	struct sock_filter prog[SECCOMP_PROG_MAX];
+	struct sock_fprog fprog = { 0, prog };
+	size_t i;
+	if (c->privileged)
+		return 0;
+	for (i = 0; i < c->security_opt.n; i++)
+		if (!strcmp(c->security_opt.v[i], "seccomp=unconfined") ||
+		    !strcmp(c->security_opt.v[i], "seccomp:unconfined"))
+			return 0;
+	fprog.len = isolate_seccomp_build(caps, prog);
+	if (!fprog.len)
+		return mr_err_set(err, EINVAL, "seccomp: the filter does not fit BPF's forward jumps");
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) < 0 &&
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) < 0)
+		return mr_err_sys(err, "seccomp: install the default profile (kernel without "
+				  "CONFIG_SECCOMP_FILTER? --security-opt seccomp=unconfined runs without it)");
+	return 0;
+}
+#else
+static int isolate_seccomp(const struct ctr *c, uint64_t caps, struct mr_err *err)
+{
+	(void)c; (void)caps; (void)err;
+	return 0;
+}
+#endif
+
 /* Read a small file of the container (its /etc/passwd) without leaving the
  * root; NULL when missing. */
 static char *isolate_read_in_root(int rootfd, const char *path)
@@ -11813,15 +12053,13 @@ static int ctr_child_finish(struct ctr_spawn *sp, const char *user, const char *
 	    mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
 		return mr_err_sys(err, "remount the root read-only"), 125;
 	umask(022);
-	if (isolate_caps_bound(sp->caps, err) < 0 || isolate_user(sp->rootfd, user, &ids, err) < 0)
+	if (isolate_seccomp(c, sp->caps, err) < 0 || isolate_caps_bound(sp->caps, err) < 0 ||
+	    isolate_user(sp->rootfd, user, &ids, err) < 0)
 		return 125;
 	if (isolate_caps_apply(sp->caps, err) < 0)
 		return 125;
 	if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return mr_err_sys(err, "set no_new_privs"), 125;
-	/* A seccomp filter (MINIRUN_WITH_SECCOMP) belongs here: after the
-	 * capabilities and no_new_privs, before the descriptors are closed, so
-	 * that the filter's own syscalls (prctl, seccomp) are not filtered. */
 	argv = ctr_argv(c, cmd);
 	envp = ctr_envp(c, env_extra, sp->pty_slave >= 0, ids.home);
 	if (isolate_cloexec_all(err) < 0)
@@ -15720,8 +15958,13 @@ static int run_create(struct cli *cl, struct run_opts *o, char **argv, int nargs
 		if (!strcmp(s, "no-new-privileges") || !strcmp(s, "no-new-privileges:true") ||
 		    !strcmp(s, "no-new-privileges=true"))
 			c->no_new_privs = 1;
-		else if (strcmp(s, "no-new-privileges:false") && strcmp(s, "no-new-privileges=false") &&
-			 strncmp(s, "seccomp", 7) && strncmp(s, "apparmor", 8) && strncmp(s, "label", 5)) {
+		else if (!strncmp(s, "seccomp", 7) && strcmp(s + 7, "=unconfined") && strcmp(s + 7, ":unconfined")) {
+			mr_err_set(err, MR_EINVAL_INPUT, "invalid --security-opt: \"%s\": minirun has "
+				   "Docker's default seccomp profile built in, or none with seccomp=unconfined "
+				   "(profiles from files are not supported)", s);
+			goto out;
+		} else if (strcmp(s, "no-new-privileges:false") && strcmp(s, "no-new-privileges=false") &&
+			   strncmp(s, "seccomp", 7) && strncmp(s, "apparmor", 8) && strncmp(s, "label", 5)) {
 			mr_err_set(err, MR_EINVAL_INPUT, "invalid --security-opt: \"%s\"", s);
 			goto out;
 		}

@@ -68,7 +68,9 @@
 #define MINIRUN_WITH_CGROUPS 1
 #endif
 
-/* Docker's default seccomp profile as a BPF filter. About 8 KB of tables. */
+/* Docker's default seccomp profile as a BPF filter built at start (a deny
+ * list of the calls Docker refuses, lifted by the same capabilities; clone
+ * with namespace flags, personality, other arches). Costs about 1.4 KB. */
 #ifndef MINIRUN_WITH_SECCOMP
 #define MINIRUN_WITH_SECCOMP 1
 #endif

@@ -553,8 +553,72 @@ static void t_ctr_volumes_from(void)
 	CHECK(df_layer_seen(&db, 1, 0) && df_layer_seen(&db, 1, 1));
 }
 
+#if MINIRUN_WITH_SECCOMP
+/* Runs the filter the way the kernel would, for one call. */
+static uint32_t unit_bpf_run(const struct sock_filter *prog, unsigned len, int nr, uint32_t arch, uint32_t arg0)
+{
+	uint32_t acc = 0;
+	unsigned pc = 0;
+	while (pc < len) {
+		const struct sock_filter *f = &prog[pc++];
+		switch (f->code) {
+		case BPF_LD | BPF_W | BPF_ABS:
+			acc = f->k == offsetof(struct seccomp_data, nr) ? (uint32_t)nr :
+			      f->k == offsetof(struct seccomp_data, arch) ? arch :
+			      f->k == offsetof(struct seccomp_data, args[0]) ? arg0 : 0xdeadbeef;
+			break;
+		case BPF_JMP | BPF_JEQ | BPF_K: pc += acc == f->k ? f->jt : f->jf; break;
+		case BPF_JMP | BPF_JGE | BPF_K: pc += acc >= f->k ? f->jt : f->jf; break;
+		case BPF_JMP | BPF_JSET | BPF_K: pc += (acc & f->k) ? f->jt : f->jf; break;
+		case BPF_JMP | BPF_JA: pc += f->k; break;
+		case BPF_RET | BPF_K: return f->k;
+		default: return 0xffffffff;
+		}
+	}
+	return 0xfffffffe;                       /* ran off the end: an invalid program */
+}
+
+static void test_container_seccomp(void)
+{
+	struct sock_filter prog[SECCOMP_PROG_MAX];
+	unsigned len = isolate_seccomp_build(0, prog);
+	const uint32_t allow = SECCOMP_RET_ALLOW, eperm = SECCOMP_RET_ERRNO | EPERM;
+	CHECK(len > 40 && len <= sizeof prog / sizeof prog[0]);
+	CHECK(unit_bpf_run(prog, len, SYS_getpid, SECCOMP_ARCH, 0) == allow);
+	CHECK(unit_bpf_run(prog, len, SYS_read, SECCOMP_ARCH, 0) == allow);
+	CHECK(unit_bpf_run(prog, len, SYS_add_key, SECCOMP_ARCH, 0) == eperm);
+	CHECK(unit_bpf_run(prog, len, SYS_mount, SECCOMP_ARCH, 0) == eperm);
+	CHECK(unit_bpf_run(prog, len, SYS_reboot, SECCOMP_ARCH, 0) == eperm);
+	CHECK(unit_bpf_run(prog, len, SYS_clone, SECCOMP_ARCH, SIGCHLD) == allow);
+	CHECK(unit_bpf_run(prog, len, SYS_clone, SECCOMP_ARCH, CLONE_NEWNET | SIGCHLD) == eperm);
+	CHECK(unit_bpf_run(prog, len, SYS_personality, SECCOMP_ARCH, 0xffffffff) == allow);
+	CHECK(unit_bpf_run(prog, len, SYS_personality, SECCOMP_ARCH, 0x0400000) == eperm);
+	CHECK(unit_bpf_run(prog, len, SYS_getpid, SECCOMP_ARCH ^ 1, 0) == eperm);   /* another arch */
+#ifdef SYS_clone3
+	CHECK(unit_bpf_run(prog, len, SYS_clone3, SECCOMP_ARCH, 0) == (SECCOMP_RET_ERRNO | ENOSYS));
+#endif
+#if defined(__x86_64__)
+	CHECK(unit_bpf_run(prog, len, SYS_getpid | 0x40000000, SECCOMP_ARCH, 0) == eperm);  /* x32 */
+#endif
+	len = isolate_seccomp_build((uint64_t)1 << CAP_SYS_ADMIN | (uint64_t)1 << CAP_SYS_BOOT, prog);
+	CHECK(unit_bpf_run(prog, len, SYS_mount, SECCOMP_ARCH, 0) == allow);
+	CHECK(unit_bpf_run(prog, len, SYS_reboot, SECCOMP_ARCH, 0) == allow);
+	CHECK(unit_bpf_run(prog, len, SYS_clone, SECCOMP_ARCH, CLONE_NEWNET) == allow);
+	CHECK(unit_bpf_run(prog, len, SYS_add_key, SECCOMP_ARCH, 0) == eperm);
+	CHECK(unit_bpf_run(prog, len, SYS_init_module, SECCOMP_ARCH, 0) == eperm);
+	len = isolate_seccomp_build(~(uint64_t)0, prog);
+	CHECK(unit_bpf_run(prog, len, SYS_keyctl, SECCOMP_ARCH, 0) == eperm);
+	CHECK(unit_bpf_run(prog, len, SYS_init_module, SECCOMP_ARCH, 0) == allow);
+}
+#else
+static void test_container_seccomp(void)
+{
+}
+#endif
+
 static void test_container(void)
 {
+	test_container_seccomp();
 	t_ctr_env();
 	t_ctr_env_file();
 	t_ctr_command();
