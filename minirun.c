@@ -12574,6 +12574,7 @@ static int cp_run(struct mr_store *st, struct ctr *c, const char *src, const cha
 		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 		/* the host side gave up: end quietly, it says why */
 		signal(SIGPIPE, SIG_DFL);
+		close(pfd[to_ctr ? 1 : 0]);
 		memset(&sp, 0, sizeof sp);
 		sp.st = st;
 		sp.c = c;
