@@ -3146,26 +3146,34 @@ static int tar_w_block(struct tar_w *w, const char *name, int type, const struct
 }
 
 /* A pax record "<len> key=value\n", whose length counts its own digits. */
-static void tar_w_pax(struct mr_buf *b, const char *key, const char *val)
+static void tar_w_pax(struct mr_buf *b, const char *key, const char *val, size_t vlen)
 {
-	size_t n = strlen(key) + strlen(val) + 3, d = 1, p = 10;
+	size_t n = strlen(key) + vlen + 3, d = 1, p = 10;
 	while (n + d >= p)
 		d++, p *= 10;
-	mr_buf_printf(b, "%zu %s=%s\n", n + d, key, val);
+	mr_buf_printf(b, "%zu %s=", n + d, key);
+	mr_buf_append(b, val, vlen);
+	mr_buf_append(b, "\n", 1);
 }
 
+/* The header of w->path; a file's security.capability (fd >= 0) goes into
+ * the pax header, the one xattr docker cp keeps. */
 static int tar_w_header(struct tar_w *w, int type, const struct stat *st, uint64_t size,
-			const char *link, struct mr_err *err)
+			const char *link, int fd, struct mr_err *err)
 {
-	char name[MINIRUN_MAX_PATH + 2];
+	char name[MINIRUN_MAX_PATH + 2], cap[256];
 	size_t n = (size_t)snprintf(name, sizeof name, "%s%s", w->path[0] ? w->path : ".",
 				    type == TAR_DIR ? "/" : "");
-	if (n > 100 || strlen(link) > 100) {
+	ssize_t cn = type == TAR_REG ? fgetxattr(fd, "security.capability", cap, sizeof cap) : -1;
+	if (n > 100 || strlen(link) > 100 || cn > 0) {
 		struct mr_buf b = { 0 };
 		int rc;
-		tar_w_pax(&b, "path", name);
+		if (n > 100)
+			tar_w_pax(&b, "path", name, n);
 		if (strlen(link) > 100)
-			tar_w_pax(&b, "linkpath", link);
+			tar_w_pax(&b, "linkpath", link, strlen(link));
+		if (cn > 0)
+			tar_w_pax(&b, "SCHILY.xattr.security.capability", cap, (size_t)cn);
 		rc = tar_w_block(w, "././@PaxHeader", 'x', st, b.len, "", &b, err);
 		mr_buf_free(&b);
 		if (rc)
@@ -3202,7 +3210,7 @@ static int tar_w_tree(struct tar_w *w, int dfd, const char *name, struct mr_err 
 	type = S_ISREG(st.st_mode) ? TAR_REG : S_ISDIR(st.st_mode) ? TAR_DIR :
 	       S_ISLNK(st.st_mode) ? TAR_SYMLINK : S_ISCHR(st.st_mode) ? TAR_CHR :
 	       S_ISBLK(st.st_mode) ? TAR_BLK : TAR_FIFO;
-	if (tar_w_header(w, type, &st, type == TAR_REG ? (uint64_t)st.st_size : 0, link, err))
+	if (tar_w_header(w, type, &st, type == TAR_REG ? (uint64_t)st.st_size : 0, link, fd, err))
 		goto out;
 	if (type == TAR_REG) {
 		uint64_t left = (uint64_t)st.st_size;
@@ -12476,6 +12484,7 @@ static int cp_receive(int rootfd, const char *dst, const struct cp_opts *o, int 
 	char p[MINIRUN_MAX_PATH], from[MINIRUN_MAX_PATH];
 	const char *to = NULL;
 	struct stream_fd sf;
+	struct stream_decomp dec;       /* `cp -` takes gzip and zstd too, as Docker does */
 	struct tar_reader r;
 	struct tar_entry *e = util_xmalloc(sizeof *e);
 	struct tar_x *x = util_xcalloc(1, sizeof *x);
@@ -12484,7 +12493,8 @@ static int cp_receive(int rootfd, const char *dst, const struct cp_opts *o, int 
 	x->plain = 1;
 	x->buf = util_xmalloc(TAR_BUF);
 	stream_fd_init(&sf, in);
-	tar_reader_init(&r, &sf.s);
+	stream_decomp_init(&dec, &sf.s, err);
+	tar_reader_init(&r, &dec.s);
 	if (util_strlcpy(p, dst, sizeof p) < 0) {
 		mr_err_set(err, ENAMETOOLONG, "%s: path too long", dst);
 		goto out;
@@ -12532,9 +12542,10 @@ static int cp_receive(int rootfd, const char *dst, const struct cp_opts *o, int 
 	}
 	tar_x_leave(x);
 	if (rc == 0)
-		rc = stream_skip(&sf.s, UINT64_MAX, err);
+		rc = stream_skip(&dec.s, UINT64_MAX, err);
 out:
 	tar_reader_end(&r);
+	stream_decomp_end(&dec);
 	if (x->root >= 0)
 		close(x->root);
 	free(x->buf);
