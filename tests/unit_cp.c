@@ -1,23 +1,10 @@
 /* Unit tests of `cp` ([07] the tar writer, [18] cp_send / cp_receive): the
  * writer's numbers and pax records, a tree written and read back by tar_next
  * (and by GNU tar when installed), Docker's renaming rules, and paths that
- * try to leave the root. Runs as root (chown, devices). */
+ * try to leave the root. Runs as root (chown, devices). Uses unit_tar.c's
+ * tt_sh. */
 
 static char tc_base[64];
-
-/* Run a shell command built from a format. */
-static int tc_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int tc_sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	int rc;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof cmd, fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
 
 static void tc_numbers(void)
 {
@@ -85,7 +72,7 @@ static void tc_roundtrip(void)
 	memset(lname, 'n', 150);
 	lname[150] = 0;
 	snprintf(dir, sizeof dir, "%s/tree", tc_base);
-	tc_sh("cd %s && mkdir -p tree/sub && printf data > tree/sub/f && chown 3000000:42 tree/sub/f && "
+	tt_sh("cd %s && mkdir -p tree/sub && printf data > tree/sub/f && chown 3000000:42 tree/sub/f && "
 	      "chmod 4750 tree/sub/f && touch -d @1700000000 tree/sub/f && ln -s %s tree/sub/%s && "
 	      "mkfifo tree/fifo && mknod tree/null c 1 3 && dd if=/dev/zero of=tree/big bs=1k count=70 "
 	      "2>/dev/null", tc_base, lname, lname);
@@ -120,8 +107,8 @@ static void tc_roundtrip(void)
 	tar_reader_end(&r);
 	close(fd);
 	free(e);
-	if (tc_sh("command -v tar >/dev/null") == 0) {
-		CHECK(tc_sh("cd %s && mkdir gnu && tar -C gnu -xpf out.tar && [ \"$(stat -c %%u:%%g:%%a gnu/top/sub/f)\" = "
+	if (tt_sh("command -v tar >/dev/null") == 0) {
+		CHECK(tt_sh("cd %s && mkdir gnu && tar -C gnu -xpf out.tar && [ \"$(stat -c %%u:%%g:%%a gnu/top/sub/f)\" = "
 			    "3000000:42:4750 ] && [ \"$(readlink gnu/top/sub/%s)\" = %s ]", tc_base, lname,
 			    lname) == 0);
 	} else {
@@ -172,34 +159,34 @@ static void tc_rules(void)
 {
 	struct mr_err err;
 	char s[256];
-	tc_sh("cd %s && mkdir -p root/etc root/dest sentinel src/dir/sub && echo secret > sentinel/s && "
+	tt_sh("cd %s && mkdir -p root/etc root/dest sentinel src/dir/sub && echo secret > sentinel/s && "
 	      "echo f > src/file && echo d > src/dir/sub/d && ln -s / root/rootlink && "
 	      "ln -s %s/sentinel root/abs && ln -s ../../../../../../../../..%s/sentinel root/up && "
 	      "echo old > root/etc/file", tc_base, tc_base, tc_base);
 #define SRC(x) (snprintf(s, sizeof s, "%s/src/%s", tc_base, x), s)
 	CHECK(tc_copy(SRC("file"), "/dest/", 0, &err) == 0);
-	CHECK(tc_sh("[ \"$(cat %s/root/dest/file)\" = f ]", tc_base) == 0);
+	CHECK(tt_sh("[ \"$(cat %s/root/dest/file)\" = f ]", tc_base) == 0);
 	CHECK(tc_copy(SRC("file"), "dest/renamed", 0, &err) == 0);
-	CHECK(tc_sh("[ \"$(cat %s/root/dest/renamed)\" = f ]", tc_base) == 0);
+	CHECK(tt_sh("[ \"$(cat %s/root/dest/renamed)\" = f ]", tc_base) == 0);
 	CHECK(tc_copy(SRC("dir"), "/dest", 0, &err) == 0);
-	CHECK(tc_sh("[ -f %s/root/dest/dir/sub/d ]", tc_base) == 0);
+	CHECK(tt_sh("[ -f %s/root/dest/dir/sub/d ]", tc_base) == 0);
 	CHECK(tc_copy(SRC("dir"), "/newdir", 0, &err) == 0);
-	CHECK(tc_sh("[ -f %s/root/newdir/sub/d ] && [ ! -e %s/root/newdir/dir ]", tc_base, tc_base) == 0);
+	CHECK(tt_sh("[ -f %s/root/newdir/sub/d ] && [ ! -e %s/root/newdir/dir ]", tc_base, tc_base) == 0);
 	CHECK(tc_copy(SRC("dir/."), "/etc", 0, &err) == 0);
-	CHECK(tc_sh("[ -f %s/root/etc/sub/d ]", tc_base) == 0);
+	CHECK(tt_sh("[ -f %s/root/etc/sub/d ]", tc_base) == 0);
 	CHECK(tc_copy(SRC("dir"), "/etc/file", 0, &err) < 0 && err.code == ENOTDIR);
-	CHECK(tc_sh("[ \"$(cat %s/root/etc/file)\" = old ]", tc_base) == 0);
+	CHECK(tt_sh("[ \"$(cat %s/root/etc/file)\" = old ]", tc_base) == 0);
 	CHECK(tc_copy(SRC("file"), "/nodir/", 0, &err) < 0 && err.code == ENOENT);
 	CHECK(tc_copy(SRC("file/"), "/dest/x", 0, &err) < 0 && err.code == ENOTDIR);
 	CHECK(tc_copy(SRC("nope"), "/dest/x", 0, &err) < 0 && strstr(err.msg, "lstat"));
 	/* symlinks of the root that point out of it stay inside it */
 	CHECK(tc_copy(SRC("file"), "/rootlink/", 0, &err) == 0);
-	CHECK(tc_sh("[ -f %s/root/file ]", tc_base) == 0);
+	CHECK(tt_sh("[ -f %s/root/file ]", tc_base) == 0);
 	CHECK(tc_copy(SRC("file"), "/abs/", 0, &err) < 0);
 	CHECK(tc_copy(SRC("file"), "/up/x", 0, &err) < 0);
 	CHECK(tc_copy(SRC("dir/."), "/up", 0, &err) < 0);
 	CHECK(tc_copy(SRC("dir"), "/abs", 0, &err) < 0);
-	CHECK(tc_sh("[ \"$(ls %s/sentinel)\" = s ]", tc_base) == 0);
+	CHECK(tt_sh("[ \"$(ls %s/sentinel)\" = s ]", tc_base) == 0);
 #undef SRC
 }
 
@@ -243,5 +230,5 @@ static void test_cp(void)
 		tc_rules();
 		tc_send_hostile();
 	}
-	tc_sh("rm -rf --one-file-system %s", tc_base);
+	tt_sh("rm -rf --one-file-system %s", tc_base);
 }
