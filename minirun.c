@@ -3090,6 +3090,8 @@ static int tar_extract_layer(struct stream *in, int dirfd, uint64_t *size, struc
 	return rc;
 }
 
+#include <sys/statfs.h>
+
 /* ---- Writing a tar (cp) ----
  * ustar headers, with a pax header first when a name or link target does not
  * fit in 100 bytes, and GNU base-256 for numbers too large for octal (GNU tar
@@ -3236,16 +3238,23 @@ static int tar_w_tree(struct tar_w *w, int dfd, const char *name, struct mr_err 
 		}
 	} else if (type == TAR_DIR) {
 		size_t plen = strlen(w->path);
-		int dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-		DIR *d = dup >= 0 ? fdopendir(dup) : NULL;
+		int dup;
+		DIR *d;
 		struct dirent *de;
+		struct statfs sf;
+		/* what the kernel shows in a running container's /proc and /sys is
+		 * no file to copy (Docker's view has them unmounted): the folder only */
+		rc = 0;
+		if (!fstatfs(fd, &sf) && (sf.f_type == 0x9fa0 || sf.f_type == 0x62656572))
+			goto out;
+		dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		d = dup >= 0 ? fdopendir(dup) : NULL;
 		if (!d) {
 			if (dup >= 0)
 				close(dup);
-			mr_err_sys(err, "read %s", w->path);
+			rc = mr_err_sys(err, "read %s", w->path);
 			goto out;
 		}
-		rc = 0;
 		while (!rc && (de = readdir(d))) {
 			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 				continue;

@@ -77,6 +77,9 @@ check "out of a volume" sh -c '"$MINIRUN" cp web:/vol/v.txt "$T/out/v" && [ "$(c
 check "cp CTR:SRC - writes a tar (GNU tar reads it)" sh -c '"$MINIRUN" cp web:/etc - >"$T/etc.tar" &&
 	tar -tf "$T/etc.tar" | grep -qx etc/passwd && mkdir "$T/x1" && tar -xf "$T/etc.tar" -C "$T/x1" &&
 	cmp "$T/x1/etc/shadow" "$REF/etc/shadow"'
+check "a running container's whole root: /proc and /sys as empty folders" sh -c '"$MINIRUN" cp web:/ - >"$T/root.tar" &&
+	tar -tf "$T/root.tar" >"$T/root.list" && grep -qx etc/passwd "$T/root.list" && grep -qx vol/v.txt "$T/root.list" &&
+	[ "$(grep -c "^proc/" "$T/root.list")" = 1 ] && [ "$(grep -c "^sys/" "$T/root.list")" = 1 ]'
 check "long names and link targets come out with pax headers" sh -c 'mkdir "$T/x2" &&
 	"$MINIRUN" cp web:/opt - | tar -C "$T/x2" -xf - && diff -r --no-dereference "$T/x2/opt" "$REF/opt"'
 check "cp - CTR:DIR extracts a GNU tar from stdin" sh -c 'tar -C "$T/src" -cf - dir hello.txt | "$MINIRUN" cp - web:/tmp/there &&
