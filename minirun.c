@@ -12437,7 +12437,8 @@ static int cp_send(int rootfd, const char *src, const struct cp_opts *o, int out
 			}
 			goto out;
 		}
-		if (!o->follow || !S_ISLNK(st.st_mode))
+		/* "LINK/" means the folder it points to, as with -L */
+		if ((!o->follow && !slash) || !S_ISLNK(st.st_mode))
 			break;
 		n = readlinkat(pfd, base, t, sizeof t - 1);
 		if (n <= 0 || ++links > MINIRUN_MAX_SYMLINKS) {

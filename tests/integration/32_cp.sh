@@ -25,7 +25,7 @@ echo '<h1>hi</h1>' >"$T/src/index.html"
 mr run -d $R --name web -v cpvol:/vol -v "$T/bind:/bnd" busybox sleep 300 >/dev/null
 mr exec web sh -c "mkdir -p /usr/share/nginx/html /tmp/there /tmp/hd && ln -s / /target &&
 	ln -s $T/sentinel /abs && ln -s ../../../../../../../../../..$T/sentinel /up &&
-	ln -s /etc/passwd /tmp/pwlink && ln -s $T/sentinel /tmp/hd/link && echo mine > /tmp/hd/file &&
+	ln -s /etc/passwd /tmp/pwlink && ln -s $T/sentinel /tmp/hd/link && echo mine > /tmp/hd/file && ln -s hd /tmp/hdlink &&
 	echo owned > /tmp/owned && chown 1234:2345 /tmp/owned"
 
 # ---- into a running container ----
@@ -71,6 +71,8 @@ check "relative container path out" sh -c '"$MINIRUN" cp web:usr/share/nginx/htm
 check "a symlink is copied as a symlink, -L copies what it points to (in the container)" sh -c '
 	"$MINIRUN" cp web:/tmp/pwlink "$T/out/l1" && [ "$(readlink "$T/out/l1")" = /etc/passwd ] &&
 	"$MINIRUN" cp -L web:/tmp/pwlink "$T/out/l2" && [ ! -L "$T/out/l2" ] && cmp "$T/out/l2" "$REF/etc/passwd"'
+check "SRC LINK/ (trailing /) copies the folder the symlink points to" sh -c '"$MINIRUN" cp web:/tmp/hdlink/ "$T/out/hdl" &&
+	[ "$(cat "$T/out/hdl/file")" = mine ]'
 check "out of a volume" sh -c '"$MINIRUN" cp web:/vol/v.txt "$T/out/v" && [ "$(cat "$T/out/v")" = hello ]'
 
 # ---- tar streams ----
