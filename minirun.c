@@ -12602,8 +12602,10 @@ static int cp_run(struct mr_store *st, struct ctr *c, const char *src, const cha
 		snprintf(sp.dir, sizeof sp.dir, "%s/containers/%s", st->root, c->id);
 		snprintf(root, sizeof root, "%s/rootfs", sp.dir);
 		if (ci.status == CTR_RUNNING) {
-			rc = exec_join(ci.pid, ci.pid_start, err);
-			sp.rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+			/* its root is ours now; -1 would mean "the host" below */
+			if (!(rc = exec_join(ci.pid, ci.pid_start, err)) &&
+			    (sp.rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+				rc = mr_err_sys(err, "open the container's root");
 		} else if (unshare(CLONE_NEWNS) < 0) {
 			rc = mr_err_sys(err, "mount namespace");
 		} else if (!(rc = rootfs_mount_root(&sp, &c->layers, err)) &&
