@@ -12616,6 +12616,8 @@ static int cp_run(struct mr_store *st, struct ctr *c, const char *src, const cha
 		if (!rc)
 			rc = to_ctr ? cp_receive(sp.rootfd, dst, o, in, in ? 0 : pfd[0], err) :
 			     cp_send(sp.rootfd, src, o, out ? 1 : pfd[1], err);
+		if (rc && !util_starts_with(err->msg, "Could not find"))
+			mr_err_ctx(err, "container %s", o->ctr);
 		if (rc)
 			util_print_err(err);
 		_exit(rc ? 125 : 0);

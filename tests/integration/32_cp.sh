@@ -94,7 +94,8 @@ check "cp - into a file: 125" sh -c "[ $rc = 125 ] && grep -q 'Not a directory\|
 
 # ---- Docker's rules: errors, and nothing changed ----
 mr cp "$T/src/hello.txt" web:/tmp/nodir/ >"$T/e" 2>&1; rc=$?
-check "file to a missing folder (dst ends with /): 125" sh -c "[ $rc = 125 ] && grep -q 'no such directory' $T/e &&
+check "file to a missing folder (dst ends with /): 125, one line naming it" sh -c "[ $rc = 125 ] &&
+	grep -qx 'Error: container web: /tmp/nodir/: no such directory' $T/e && [ \$(wc -l <$T/e) = 1 ] &&
 	! \"\$MINIRUN\" exec web test -e /tmp/nodir"
 mr cp "$T/src/dir" web:/tmp/hello.txt >"$T/e" 2>&1; rc=$?
 check "folder onto a file: 125, the file unchanged" sh -c "[ $rc = 125 ] && grep -q 'cannot copy a directory' $T/e &&
