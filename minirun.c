@@ -3103,6 +3103,8 @@ struct tar_w {
 	int out;
 	char *buf;                      /* TAR_BUF bytes */
 	char path[MINIRUN_MAX_PATH];    /* the entry being written */
+	char link[MINIRUN_MAX_PATH];    /* its symlink target (here, not on a stack that
+					 * grows with the depth of the tree) */
 };
 
 static void tar_w_num(unsigned char *f, size_t n, uint64_t v)
@@ -3188,8 +3190,9 @@ static int tar_w_header(struct tar_w *w, int type, const struct stat *st, uint64
 static int tar_w_tree(struct tar_w *w, int dfd, const char *name, struct mr_err *err)
 {
 	struct stat st;
-	char link[MINIRUN_MAX_PATH] = "";
+	char *link = w->link;
 	int fd = -1, rc = -1, type;
+	link[0] = 0;
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW))
 		return mr_err_sys(err, "%s", w->path);
 	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
@@ -3200,7 +3203,7 @@ static int tar_w_tree(struct tar_w *w, int dfd, const char *name, struct mr_err 
 			goto out;
 		}
 	} else if (S_ISLNK(st.st_mode)) {
-		ssize_t n = readlinkat(dfd, name, link, sizeof link - 1);
+		ssize_t n = readlinkat(dfd, name, link, sizeof w->link - 1);
 		if (n < 0) {
 			mr_err_sys(err, "%s", w->path);
 			goto out;

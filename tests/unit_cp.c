@@ -116,6 +116,28 @@ static void tc_roundtrip(void)
 	}
 }
 
+/* A deep tree: the writer's stack does not grow with path buffers. */
+static void tc_deep(void)
+{
+	char dir[128];
+	struct stream_fd sf;
+	struct tar_reader r;
+	struct tar_entry *e = util_xmalloc(sizeof *e);
+	struct mr_err err;
+	int fd, n = 0;
+	snprintf(dir, sizeof dir, "%s/deep", tc_base);
+	tt_sh("mkdir -p %s/$(printf 'd/%%.0s' $(seq 400))", dir);
+	fd = tc_write(dir, "d", "d");
+	stream_fd_init(&sf, fd);
+	tar_reader_init(&r, &sf.s);
+	while (tar_next(&r, e, &err) > 0)
+		n++;
+	CHECK(n == 400);
+	tar_reader_end(&r);
+	close(fd);
+	free(e);
+}
+
 static void tc_rebase(void)
 {
 	char p[MINIRUN_MAX_PATH];
@@ -227,6 +249,7 @@ static void test_cp(void)
 		printf("  skipped: cp tests that chown and make devices (need root)\n");
 	} else {
 		tc_roundtrip();
+		tc_deep();
 		tc_rules();
 		tc_send_hostile();
 	}
