@@ -3489,6 +3489,8 @@ struct tar_x {
 	struct timespec dtimes[2];
 	char *buf;
 	uint64_t size;
+	int plain;                      /* cp: names are names (no whiteouts), and a folder
+					 * and a non-folder never replace each other */
 };
 
 static void tar_x_leave(struct tar_x *x)
@@ -3580,8 +3582,12 @@ static int tar_x_entry(struct tar_x *x, struct tar_reader *r, struct tar_entry *
 		x->dtimes[0] = x->dtimes[1] = e->mtime;
 		return tar_x_meta(-1, NULL, x->dfd, e, err);
 	}
-	if (util_starts_with(base, ".wh."))
+	if (util_starts_with(base, ".wh.") && !x->plain)
 		return tar_x_whiteout(x, base + 4, err);
+	if (x->plain && !fstatat(x->dfd, base, &st, AT_SYMLINK_NOFOLLOW) &&
+	    !S_ISDIR(st.st_mode) != (e->type != TAR_DIR))
+		return mr_err_set(err, EEXIST, "cannot overwrite a %sfolder with a %sfolder",
+				  S_ISDIR(st.st_mode) ? "" : "non-", S_ISDIR(st.st_mode) ? "non-" : "");
 	if (e->type == TAR_LINK) {
 		/* Only to a non-folder of this layer, found without following. */
 		tname = strrchr(e->link, '/');
@@ -3635,6 +3641,7 @@ static int tar_extract_layer(struct stream *in, int dirfd, uint64_t *size, struc
 	x->root = dirfd;
 	x->dfd = -1;
 	x->size = 0;
+	x->plain = 0;
 	x->buf = util_xmalloc(TAR_BUF);
 	tar_reader_init(&r, in);
 	while ((rc = tar_next(&r, e, err)) > 0) {
@@ -3651,6 +3658,197 @@ static int tar_extract_layer(struct stream *in, int dirfd, uint64_t *size, struc
 	free(x->buf);
 	free(x);
 	free(e);
+	return rc;
+}
+
+#include <sys/statfs.h>
+
+/* ---- Writing a tar (cp) ----
+ * ustar headers, with a pax header first when a name or link target does not
+ * fit in 100 bytes, and GNU base-256 for numbers too large for octal (GNU tar
+ * and tar_next read both). The tree is read through folder fds, each entry
+ * opened with O_NOFOLLOW and checked once open: a symlink is stored as a
+ * symlink, never followed, whatever is swapped meanwhile. Sockets are
+ * skipped; a file with several links is stored once per name. */
+struct tar_w {
+	int out;
+	char *buf;                      /* TAR_BUF bytes */
+	char path[MINIRUN_MAX_PATH];    /* the entry being written */
+	char link[MINIRUN_MAX_PATH];    /* its symlink target (here, not on a stack that
+					 * grows with the depth of the tree) */
+};
+
+static void tar_w_num(unsigned char *f, size_t n, uint64_t v)
+{
+	size_t i;
+	if (v >> (3 * (n - 1))) {
+		for (i = n; i-- > 1; v >>= 8)
+			f[i] = (unsigned char)v;
+		f[0] = 0x80;
+	} else {
+		snprintf((char *)f, n, "%0*" PRIo64, (int)(n - 1), v);
+	}
+}
+
+/* One header block, then the content when data is given (a pax header's). */
+static int tar_w_block(struct tar_w *w, const char *name, int type, const struct stat *st,
+		       uint64_t size, const char *link, const struct mr_buf *data, struct mr_err *err)
+{
+	unsigned char *h = (unsigned char *)w->buf;
+	unsigned sum = 0, i;
+	int dev = type == TAR_CHR || type == TAR_BLK;
+	memset(h, 0, 1024);
+	memcpy(h, name, strnlen(name, 100));
+	tar_w_num(h + 100, 8, st->st_mode & 07777);
+	tar_w_num(h + 108, 8, st->st_uid);
+	tar_w_num(h + 116, 8, st->st_gid);
+	tar_w_num(h + 124, 12, size);
+	tar_w_num(h + 136, 12, st->st_mtim.tv_sec > 0 ? (uint64_t)st->st_mtim.tv_sec : 0);
+	h[156] = (unsigned char)type;
+	memcpy(h + 157, link, strnlen(link, 100));
+	memcpy(h + 257, "ustar\0" "00", 8);
+	tar_w_num(h + 329, 8, dev ? major(st->st_rdev) : 0);
+	tar_w_num(h + 337, 8, dev ? minor(st->st_rdev) : 0);
+	memset(h + 148, ' ', 8);
+	for (i = 0; i < 512; i++)
+		sum += h[i];
+	snprintf((char *)h + 148, 8, "%06o", sum);
+	if (util_write_all(w->out, h, 512) ||
+	    (data && (util_write_all(w->out, data->data, data->len) ||
+		      util_write_all(w->out, h + 512, -data->len & 511))))
+		return mr_err_sys(err, "write");
+	return 0;
+}
+
+/* A pax record "<len> key=value\n", whose length counts its own digits. */
+static void tar_w_pax(struct mr_buf *b, const char *key, const char *val, size_t vlen)
+{
+	size_t n = strlen(key) + vlen + 3, d = 1, p = 10;
+	while (n + d >= p)
+		d++, p *= 10;
+	mr_buf_printf(b, "%zu %s=", n + d, key);
+	mr_buf_append(b, val, vlen);
+	mr_buf_append(b, "\n", 1);
+}
+
+/* The header of w->path; a file's security.capability (fd >= 0) goes into
+ * the pax header, the one xattr docker cp keeps. */
+static int tar_w_header(struct tar_w *w, int type, const struct stat *st, uint64_t size,
+			const char *link, int fd, struct mr_err *err)
+{
+	char name[MINIRUN_MAX_PATH + 2], cap[256];
+	size_t n = (size_t)snprintf(name, sizeof name, "%s%s", w->path[0] ? w->path : ".",
+				    type == TAR_DIR ? "/" : "");
+	ssize_t cn = type == TAR_REG ? fgetxattr(fd, "security.capability", cap, sizeof cap) : -1;
+	if (n > 100 || strlen(link) > 100 || cn > 0) {
+		struct mr_buf b = { 0 };
+		int rc;
+		if (n > 100)
+			tar_w_pax(&b, "path", name, n);
+		if (strlen(link) > 100)
+			tar_w_pax(&b, "linkpath", link, strlen(link));
+		if (cn > 0)
+			tar_w_pax(&b, "SCHILY.xattr.security.capability", cap, (size_t)cn);
+		rc = tar_w_block(w, "././@PaxHeader", 'x', st, b.len, "", &b, err);
+		mr_buf_free(&b);
+		if (rc)
+			return -1;
+	}
+	return tar_w_block(w, name, type, st, size, link, NULL, err);
+}
+
+/* The object `name` in the folder dfd ("." for dfd itself), as w->path. */
+static int tar_w_tree(struct tar_w *w, int dfd, const char *name, struct mr_err *err)
+{
+	struct stat st;
+	char *link = w->link;
+	int fd = -1, rc = -1, type;
+	link[0] = 0;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW))
+		return mr_err_sys(err, "%s", w->path);
+	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
+		fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+			mr_err_set(err, fd < 0 ? errno : EAGAIN, "%s: %s", w->path,
+				   fd < 0 ? strerror(errno) : "changed while read");
+			goto out;
+		}
+	} else if (S_ISLNK(st.st_mode)) {
+		ssize_t n = readlinkat(dfd, name, link, sizeof w->link - 1);
+		if (n < 0) {
+			mr_err_sys(err, "%s", w->path);
+			goto out;
+		}
+		link[n] = 0;
+	} else if (S_ISSOCK(st.st_mode)) {
+		return 0;
+	}
+	type = S_ISREG(st.st_mode) ? TAR_REG : S_ISDIR(st.st_mode) ? TAR_DIR :
+	       S_ISLNK(st.st_mode) ? TAR_SYMLINK : S_ISCHR(st.st_mode) ? TAR_CHR :
+	       S_ISBLK(st.st_mode) ? TAR_BLK : TAR_FIFO;
+	if (tar_w_header(w, type, &st, type == TAR_REG ? (uint64_t)st.st_size : 0, link, fd, err))
+		goto out;
+	if (type == TAR_REG) {
+		uint64_t left = (uint64_t)st.st_size;
+		while (left) {
+			size_t want = left < TAR_BUF ? (size_t)left : TAR_BUF;
+			ssize_t r = util_read_full(fd, w->buf, want);
+			if (r < 0) {
+				mr_err_sys(err, "read %s", w->path);
+				goto out;
+			}
+			/* a file that shrank while read: zeros, as GNU tar does */
+			memset(w->buf + r, 0, want - (size_t)r);
+			if (util_write_all(w->out, w->buf, want)) {
+				mr_err_sys(err, "write");
+				goto out;
+			}
+			left -= want;
+		}
+		memset(w->buf, 0, 512);
+		if (util_write_all(w->out, w->buf, -(uint64_t)st.st_size & 511)) {
+			mr_err_sys(err, "write");
+			goto out;
+		}
+	} else if (type == TAR_DIR) {
+		size_t plen = strlen(w->path);
+		int dup;
+		DIR *d;
+		struct dirent *de;
+		struct statfs sf;
+		/* what the kernel shows in a running container's /proc and /sys is
+		 * no file to copy (Docker's view has them unmounted): the folder only */
+		rc = 0;
+		if (!fstatfs(fd, &sf) && (sf.f_type == 0x9fa0 || sf.f_type == 0x62656572))
+			goto out;
+		dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		d = dup >= 0 ? fdopendir(dup) : NULL;
+		if (!d) {
+			if (dup >= 0)
+				close(dup);
+			rc = mr_err_sys(err, "read %s", w->path);
+			goto out;
+		}
+		while (!rc && (de = readdir(d))) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			if (plen + strlen(de->d_name) + 2 > sizeof w->path) {
+				rc = mr_err_set(err, ENAMETOOLONG, "%s/%s: path too long", w->path,
+						de->d_name);
+				break;
+			}
+			snprintf(w->path + plen, sizeof w->path - plen, "%s%s", plen ? "/" : "",
+				 de->d_name);
+			rc = tar_w_tree(w, fd, de->d_name, err);
+			w->path[plen] = 0;
+		}
+		closedir(d);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }
 
@@ -13254,6 +13452,312 @@ out:
 		close(o.sp.pty_slave);
 	return code;
 }
+/* ---- cp: files in and out of a container ----
+ * The container's side of a copy runs in a child that sees the container's
+ * files as the container does: the mount namespace of a running container
+ * (joined as exec joins it), or, for a stopped one, a private namespace where
+ * its root, volumes and binds are mounted as at start, gone with the child.
+ * The two sides speak tar over a pipe: the source writes the object under
+ * its last name (or the folder's contents for "SRC/."), the destination
+ * extracts it with the layer extractor's hostile-safe code ([07]), renamed
+ * by Docker's rules. Container paths are resolved inside the root fd
+ * (RESOLVE_IN_ROOT) and everything after that works on fds. */
+
+struct cp_opts {
+	const char *ctr;                /* the container's name, for messages */
+	int archive, follow;            /* -a, -L */
+	uid_t uid;                      /* owner of what is written without -a */
+	gid_t gid;
+};
+
+/* path in the container's root (rootfd >= 0) or on the host. */
+static int cp_open(int rootfd, const char *path, int flags, struct mr_err *err)
+{
+	int fd;
+	if (rootfd >= 0)
+		return mr_open_in_root(rootfd, path, flags, 0, err);
+	fd = open(*path ? path : ".", flags | O_CLOEXEC);
+	return fd < 0 ? mr_err_sys(err, "%s", path) : fd;
+}
+
+/* The folder of path (no trailing slash), opened; *base its last name. */
+static int cp_parent(int rootfd, char *path, const char **base, struct mr_err *err)
+{
+	char *slash = strrchr(path, '/');
+	int fd;
+	if (!slash) {
+		*base = path;
+		return cp_open(rootfd, ".", O_RDONLY | O_DIRECTORY, err);
+	}
+	*base = slash + 1;
+	*slash = 0;
+	fd = cp_open(rootfd, slash == path ? "/" : path, O_RDONLY | O_DIRECTORY, err);
+	*slash = '/';
+	return fd;
+}
+
+/* Drop trailing slashes (1 when there were some). */
+static int cp_strip(char *p)
+{
+	size_t n = strlen(p);
+	int slash = 0;
+	while (n > 1 && p[n - 1] == '/')
+		p[--n] = 0, slash = 1;
+	return slash;
+}
+
+/* The source side: src as a tar on out (its contents for "/.", the root,
+ * "." or ".."), -L following symlinks of its last name (inside the root). */
+static int cp_send(int rootfd, const char *src, const struct cp_opts *o, int out,
+		   struct mr_err *err)
+{
+	char p[MINIRUN_MAX_PATH], t[MINIRUN_MAX_PATH];
+	struct tar_w *w = util_xcalloc(1, sizeof *w);
+	struct stat st;
+	const char *base;
+	int pfd = -1, rc = -1, links = 0, slash, contents;
+	ssize_t n;
+	if (util_strlcpy(p, src, sizeof p) < 0) {
+		mr_err_set(err, ENAMETOOLONG, "%s: path too long", src);
+		goto out;
+	}
+	slash = cp_strip(p);
+	for (;;) {
+		/* never ".." from a folder fd: the root's would be outside */
+		base = strrchr(p, '/') ? strrchr(p, '/') + 1 : p;
+		contents = !*base || !strcmp(base, ".") || !strcmp(base, "..");
+		if (!links)
+			snprintf(w->path, sizeof w->path, "%s", contents ? "" : base);
+		pfd = contents ? cp_open(rootfd, p, O_RDONLY | O_DIRECTORY, err) :
+		      cp_parent(rootfd, p, &base, err);
+		if (contents)
+			base = ".";
+		if (pfd < 0 || fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW)) {
+			if (pfd >= 0 || err->code == ENOENT) {
+				if (rootfd >= 0)
+					mr_err_set(err, ENOENT, "Could not find the file %s in container %s",
+						   src, o->ctr);
+				else
+					mr_err_set(err, ENOENT, "lstat %s: no such file or directory", src);
+			}
+			goto out;
+		}
+		/* "LINK/" means the folder it points to, as with -L */
+		if ((!o->follow && !slash) || !S_ISLNK(st.st_mode))
+			break;
+		n = readlinkat(pfd, base, t, sizeof t - 1);
+		if (n <= 0 || ++links > MINIRUN_MAX_SYMLINKS) {
+			mr_err_set(err, ELOOP, "%s: cannot follow the symbolic link", src);
+			goto out;
+		}
+		t[n] = 0;
+		/* the target replaces the last name (or the whole path) */
+		if (t[0] == '/' || !strrchr(p, '/'))
+			snprintf(p, sizeof p, "%s", t);
+		else
+			snprintf(strrchr(p, '/') + 1, sizeof p - (size_t)(strrchr(p, '/') + 1 - p), "%s", t);
+		cp_strip(p);
+		close(pfd);
+	}
+	if (slash && !S_ISDIR(st.st_mode)) {
+		mr_err_set(err, ENOTDIR, "%s: not a directory", src);
+		goto out;
+	}
+	w->out = out;
+	w->buf = util_xmalloc(TAR_BUF);
+	rc = tar_w_tree(w, pfd, base, err);
+	memset(w->buf, 0, 1024);
+	if (!rc && util_write_all(out, w->buf, 1024))
+		rc = mr_err_sys(err, "write");
+out:
+	if (pfd >= 0)
+		close(pfd);
+	free(w->buf);
+	free(w);
+	return rc;
+}
+
+/* The first name of path, from, becomes to ("" from: to is put in front). */
+static int cp_rebase(char *path, const char *from, const char *to)
+{
+	char t[MINIRUN_MAX_PATH];
+	size_t fl = strlen(from);
+	if (strncmp(path, from, fl) || (fl && path[fl] && path[fl] != '/') ||
+	    snprintf(t, sizeof t, "%s%s%s", to, !fl && *path ? "/" : "", path + fl) >= (int)sizeof t)
+		return -1;
+	memcpy(path, t, strlen(t) + 1);
+	return 0;
+}
+
+/* The destination side: the tar on in, extracted at dst by Docker's rules:
+ * into dst when it is a folder, else as dst (a file replaced, a folder
+ * created); its first entry tells a folder from a file. raw (`cp -`): the
+ * archive as it is, into the folder dst. */
+static int cp_receive(int rootfd, const char *dst, const struct cp_opts *o, int raw, int in,
+		      struct mr_err *err)
+{
+	char p[MINIRUN_MAX_PATH], from[MINIRUN_MAX_PATH];
+	const char *to = NULL;
+	struct stream_fd sf;
+	struct stream_decomp dec;       /* `cp -` takes gzip and zstd too, as Docker does */
+	struct tar_reader r;
+	struct tar_entry *e = util_xmalloc(sizeof *e);
+	struct tar_x *x = util_xcalloc(1, sizeof *x);
+	int rc = -1, slash;
+	x->root = x->dfd = -1;
+	x->plain = 1;
+	x->buf = util_xmalloc(TAR_BUF);
+	stream_fd_init(&sf, in);
+	stream_decomp_init(&dec, &sf.s, err);
+	tar_reader_init(&r, &dec.s);
+	if (util_strlcpy(p, dst, sizeof p) < 0) {
+		mr_err_set(err, ENAMETOOLONG, "%s: path too long", dst);
+		goto out;
+	}
+	slash = cp_strip(p);
+	if (raw && (x->root = cp_open(rootfd, p, O_RDONLY | O_DIRECTORY, err)) < 0)
+		goto out;
+	while ((rc = tar_next(&r, e, err)) > 0) {
+		if (x->root < 0) {
+			int isdir = e->type == TAR_DIR;
+			snprintf(from, sizeof from, "%s", e->path);
+			x->root = cp_open(rootfd, p, O_RDONLY | O_DIRECTORY, err);
+			rc = -1;
+			if (x->root < 0 && err->code != ENOENT && err->code != ENOTDIR)
+				goto out;
+			if (x->root < 0 && slash) {
+				mr_err_set(err, err->code, err->code == ENOENT ? "%s: no such directory" :
+					   "%s: not a directory", dst);
+				goto out;
+			}
+			if (x->root < 0 && isdir && err->code == ENOTDIR) {
+				mr_err_set(err, ENOTDIR, "cannot copy a directory onto the file %s", dst);
+				goto out;
+			}
+			if (x->root < 0 && (x->root = cp_parent(rootfd, p, &to, err)) < 0)
+				goto out;
+			if (to && (!*to || !strcmp(to, ".") || !strcmp(to, ".."))) {
+				mr_err_set(err, EINVAL, "%s: not a name to copy to", dst);
+				goto out;
+			}
+		}
+		rc = -1;
+		if (to && cp_rebase(e->path, from, to)) {
+			mr_err_set(err, MR_EINVAL_INPUT, "entry %s: outside %s", e->path, from);
+			break;
+		}
+		if (!o->archive) {
+			e->uid = o->uid;
+			e->gid = o->gid;
+		}
+		if (tar_x_entry(x, &r, e, err)) {
+			mr_err_ctx(err, "copy %s", e->path[0] ? e->path : ".");
+			break;
+		}
+	}
+	tar_x_leave(x);
+	if (rc == 0)
+		rc = stream_skip(&dec.s, UINT64_MAX, err);
+out:
+	tar_reader_end(&r);
+	stream_decomp_end(&dec);
+	if (x->root >= 0)
+		close(x->root);
+	free(x->buf);
+	free(x);
+	free(e);
+	return rc;
+}
+
+/* Copy src to dst, one of them in c (to_ctr: dst). Returns the exit code
+ * (0, or 125 after printing the error). */
+static int cp_run(struct mr_store *st, struct ctr *c, const char *src, const char *dst,
+		  int to_ctr, const struct cp_opts *o, struct mr_err *err)
+{
+	struct ctr_owner ow;
+	struct ctr_info ci;
+	int pfd[2], rc = 0, status = 0, code = 125, in = !strcmp(src, "-"), out = !strcmp(dst, "-");
+	pid_t child;
+	memset(&ow, 0, sizeof ow);
+	ow.st = st;
+	ow.c = c;
+	ow.dirfd = ow.lockfd = ow.rfd = -1;
+	ctr_info_get(st, c->id, &ci);
+	/* stopped: keep it so (a start would mount the same upper folder) */
+	if (ci.status != CTR_RUNNING && ctr_owner_take(&ow, 0, err) < 0 &&
+	    (ctr_info_get(st, c->id, &ci), ci.status != CTR_RUNNING))
+		goto fail;
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		mr_err_sys(err, "pipe");
+		goto fail;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	child = fork();
+	if (child == 0) {
+		struct ctr_spawn sp;
+		char root[MINIRUN_MAX_PATH + 64];
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+		/* the host side gave up: end quietly, it says why */
+		signal(SIGPIPE, SIG_DFL);
+		close(pfd[to_ctr ? 1 : 0]);
+		memset(&sp, 0, sizeof sp);
+		sp.st = st;
+		sp.c = c;
+		snprintf(sp.dir, sizeof sp.dir, "%s/containers/%s", st->root, c->id);
+		snprintf(root, sizeof root, "%s/rootfs", sp.dir);
+		if (ci.status == CTR_RUNNING) {
+			/* its root is ours now; -1 would mean "the host" below */
+			if (!(rc = exec_join(ci.pid, ci.pid_start, err)) &&
+			    (sp.rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+				rc = mr_err_sys(err, "open the container's root");
+		} else if (unshare(CLONE_NEWNS) < 0) {
+			rc = mr_err_sys(err, "mount namespace");
+		} else if (!(rc = rootfs_mount_root(&sp, &c->layers, err)) &&
+			   !(rc = rootfs_user_mounts(&sp, err)) && c->readonly &&
+			   mount(NULL, root, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0) {
+			rc = mr_err_sys(err, "remount the root read-only");
+		}
+		if (!rc)
+			rc = to_ctr ? cp_receive(sp.rootfd, dst, o, in, in ? 0 : pfd[0], err) :
+			     cp_send(sp.rootfd, src, o, out ? 1 : pfd[1], err);
+		if (rc && !util_starts_with(err->msg, "Could not find"))
+			mr_err_ctx(err, "container %s", o->ctr);
+		if (rc)
+			util_print_err(err);
+		_exit(rc ? 125 : 0);
+	}
+	close(pfd[to_ctr ? 0 : 1]);
+	if (child < 0)
+		rc = mr_err_sys(err, "fork");
+	else if (to_ctr && !in)
+		rc = cp_send(-1, src, o, pfd[1], err);
+	else if (!to_ctr && !out)
+		rc = cp_receive(-1, dst, o, 0, pfd[0], err);
+	close(pfd[to_ctr ? 1 : 0]);
+	if (child > 0) {
+		/* the host's source failed: end the other side before it takes the
+		 * cut archive for an error of its own */
+		if (rc && to_ctr)
+			kill(child, SIGKILL);
+		while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+		if (WIFEXITED(status) && WEXITSTATUS(status)) {
+			code = WEXITSTATUS(status);        /* the child said why */
+			goto out;
+		}
+		if (!rc && !WIFEXITED(status))
+			rc = mr_err_set(err, EINTR, "copy: killed by signal %d", WTERMSIG(status));
+	}
+	if (!rc) {
+		code = 0;
+		goto out;
+	}
+fail:
+	util_print_err(err);
+out:
+	ctr_disown(&ow);
+	return code;
+}
 /* ==== [19] NET: bridge, veth, addresses, published ports ====
  * --network bridge (the default): one Linux bridge minirun0 holding the
  * gateway address (10.88.0.1/16 unless MINIRUN_SUBNET or root/network.json
@@ -17799,6 +18303,62 @@ static int cmd_exec(struct cli *cl, int argc, char **argv)
 	return rc;
 }
 
+/* ---- cp ---- */
+
+/* "CONTAINER:PATH" gives the container (*ctr) and the path after the colon;
+ * anything else, or a path starting with "/" or "." (Docker's rule), is a
+ * host path. */
+static const char *cli_cp_arg(char *arg, char **ctr)
+{
+	char *colon = strchr(arg, ':');
+	*ctr = NULL;
+	if (arg[0] == '/' || arg[0] == '.' || !colon)
+		return arg;
+	*colon = 0;
+	*ctr = arg;
+	return colon + 1;
+}
+
+static int cmd_cp(struct cli *cl, int argc, char **argv)
+{
+	struct cp_opts o;
+	int quiet = 0, n, rc;
+	struct cli_flag flags[] = {
+		{ "a|archive", 0, NULL, &o.archive, NULL, "Archive mode (copy all uid/gid information)" },
+		{ "L|follow-link", 0, NULL, &o.follow, NULL, "Always follow symbol link in SRC_PATH" },
+		{ "q|quiet", 0, NULL, &quiet, NULL, "Suppress progress output (there is none)" },
+		{ 0 },
+	};
+	char *sc, *dc;
+	const char *src, *dst;
+	struct ctr c;
+	memset(&o, 0, sizeof o);
+	n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n"
+		      "       minirun cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 2, 2) < 0)
+		return CLI_EXIT_FAIL;
+	src = cli_cp_arg(argv[0], &sc);
+	dst = cli_cp_arg(argv[1], &dc);
+	if (sc && dc)
+		return cli_fail(cl, "copying between containers is not supported"), CLI_EXIT_FAIL;
+	if (!sc && !dc)
+		return cli_fail(cl, "must specify at least one container source"), CLI_EXIT_FAIL;
+	if (!*(sc ? dst : src))
+		return cli_fail(cl, "filepath cannot be empty"), CLI_EXIT_FAIL;
+	cli_std_fds();
+	if (cli_ctr(cl, sc ? sc : dc, &c) < 0)
+		return CLI_EXIT_FAIL;
+	o.ctr = c.name;
+	o.uid = dc ? 0 : getuid();      /* Docker: the container's root, or the caller */
+	o.gid = dc ? 0 : getgid();
+	fflush(stdout);
+	rc = cp_run(&cl->store, &c, src, dst, dc != NULL, &o, &cl->err);
+	ctr_free(&c);
+	return rc;
+}
+
 /* `__monitor ID REPORT_FD DELAY_MS RESTARTS` (internal: see ctr_start_detached). */
 static int cmd_monitor(struct cli *cl, int argc, char **argv)
 {
@@ -17900,6 +18460,7 @@ static int cmd_info(struct cli *cl, int argc, char **argv)
 static int cmd_container(struct cli *cl, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
+		{ "cp", cmd_cp, "Copy files/folders between a container and the local filesystem" },
 		{ "create", cmd_create, "Create a new container" },
 		{ "exec", cmd_exec, "Execute a command in a running container" },
 		{ "inspect", cmd_container_inspect, "Display detailed information on one or more containers" },
@@ -19054,6 +19615,7 @@ static int cmd_init(struct cli *cl, int argc, char **argv)
 static const struct cli_command cli_commands[] = {
 	{ "__monitor", cmd_monitor, NULL },
 	{ "container", cmd_container, "Manage containers" },
+	{ "cp", cmd_cp, "Copy files/folders between a container and the local filesystem" },
 	{ "create", cmd_create, "Create a new container" },
 	{ "down", cmd_down, "Stop and remove the containers that up started" },
 	{ "exec", cmd_exec, "Execute a command in a running container" },

@@ -98,6 +98,7 @@ static int unit_write(const char *path, const char *text)
 #include "unit_image.c"
 #include "unit_pull.c"
 #include "unit_container.c"
+#include "unit_cp.c"
 #if MINIRUN_WITH_INIT
 #include "unit_boot.c"
 #else
@@ -116,6 +117,7 @@ int main(int argc, char **argv)
 		{ "image", test_image },
 		{ "pull", test_pull },
 		{ "container", test_container },
+		{ "cp", test_cp },
 		{ "boot", test_boot },
 	};
 	size_t i;
