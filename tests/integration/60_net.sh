@@ -93,6 +93,50 @@ if command -v python3 >/dev/null; then
 	kill $hs 2>/dev/null; wait $hs 2>/dev/null
 fi
 
+# masquerading: a server in ANOTHER network namespace ("outside", reached
+# through a veth pair with 192.0.2.0/24, a documentation range) sees the
+# connection coming from this namespace's address, not from 10.88.x.x; it has
+# no route back to 10.88.0.0/16, so without masquerading there is no answer.
+if ! command -v nft >/dev/null; then
+	echo "  (masquerade checks skipped: no nft program to check the rules; apt-get install nftables)"
+elif ! { nft add table ip mrprobe && nft delete table ip mrprobe; } 2>/dev/null; then
+	echo "  (masquerade checks skipped: this kernel has no nf_tables)"
+elif ! command -v python3 >/dev/null; then
+	echo "  (masquerade checks skipped: no python3 for the outside server)"
+else
+	check "nft: table ip minirun masquerades the subnet" sh -c 'nft list table ip minirun | grep -q "ip saddr 10.88.0.0/16 oifname != \"minirun0\" masquerade"'
+	check "ip_forward enabled" grep -qx 1 /proc/sys/net/ipv4/ip_forward
+	cat >"$T/outside.py" <<'PYEOF'
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("192.0.2.2", 8098))
+s.listen(4)
+s.settimeout(20)
+for _ in range(2):
+    try:
+        c, a = s.accept()
+    except socket.timeout:
+        break
+    c.recv(1000)
+    c.sendall(b"HTTP/1.0 200 OK\r\n\r\nfrom " + a[0].encode() + b"\n")
+    c.close()
+PYEOF
+	unshare -n sh -c 'while ! ip link show vo1 >/dev/null 2>&1; do sleep 0.05; done
+		ip link set lo up && ip addr add 192.0.2.2/24 dev vo1 && ip link set vo1 up &&
+		exec python3 "$0"' "$T/outside.py" &
+	outside=$!
+	sleep 0.2
+	ip link add vo0 type veth peer name vo1 netns $outside
+	ip addr add 192.0.2.1/24 dev vo0 && ip link set vo0 up
+	sleep 0.5
+	# (busybox wget -T crashes: timeout instead)
+	got=$(mr run --rm busybox busybox timeout 10 busybox wget -qO- http://192.0.2.2:8098/ 2>&1)
+	check "outside server sees the host's address ($got)" test "$got" = "from 192.0.2.1"
+	kill $outside 2>/dev/null; wait $outside 2>/dev/null
+	ip link del vo0 2>/dev/null
+fi
+
 check "--network none has no eth0" sh -c "! mr run --rm --network none busybox busybox ip link | grep -q eth0"
 check "--network container:web1 shares its address" sh -c "mr run --rm --network container:web1 busybox busybox ip addr | grep -q '$ip1/16'"
 
@@ -106,4 +150,7 @@ check "no minirun0 left" sh -c '! ip link show minirun0 2>/dev/null'
 check "no mr* veth left" sh -c '! ip -br link | grep -q "^mr"'
 check "no proxy left" sh -c '! pgrep -x minirun-proxy'
 check "no address held" grep -q '"Containers":{}' "$MINIRUN_ROOT/network.json"
+if command -v nft >/dev/null; then
+	check "no nftables rules left" test -z "$(nft list ruleset 2>/dev/null)"
+fi
 finish
