@@ -12815,6 +12815,22 @@ static void net_read(struct mr_store *st, const char *file, struct mr_buf *b,
 		memset(doc, 0, sizeof *doc);
 }
 
+/* A network's file, atomically: network.json in the store's root, the
+ * others in networks/. */
+static int net_write(struct mr_store *st, const char *file, const struct mr_buf *b,
+		     struct mr_err *err)
+{
+	const char *base = strchr(file, '/');
+	int dfd = base ? openat(st->rootfd, "networks", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : st->rootfd;
+	int rc;
+	if (dfd < 0)
+		return mr_err_sys(err, "networks folder");
+	rc = mr_write_atomic(dfd, base ? base + 1 : file, b->data, b->len, 0600, err);
+	if (base)
+		close(dfd);
+	return rc;
+}
+
 static int net_each_file(struct mr_store *st, const char *file, net_fn fn, void *arg)
 {
 	struct mr_buf b = { 0 };
@@ -13167,7 +13183,7 @@ static int net_alloc(struct mr_store *st, struct net_def *d, const char *id, uin
 	}
 	mr_jw_obj_end(&w);
 	mr_jw_obj_end(&w);
-	if (w.failed || mr_write_atomic(st->rootfd, d->file, out.data, out.len, 0600, err) < 0)
+	if (w.failed || net_write(st, file, &out, err) < 0)
 		goto out;
 	rc = left;
 	/* Without nf_tables (many embedded kernels) a warning, not a failure:
@@ -13395,17 +13411,189 @@ static void net_mac(uint32_t ip, unsigned char *mac)
 	mac[4] = (unsigned char)(ip >> 8), mac[5] = (unsigned char)ip;
 }
 
+static void net_link_gone(const char *name)
+{
+	int fd = nl_open();
+	if (fd >= 0) {
+		nl_link_del(fd, name);
+		close(fd);
+	}
+}
+
 /* Release id's address on network d; after its last container the bridge
  * goes (net_alloc has already taken its rule out). */
 static int net_release(struct mr_store *st, struct net_def *d, void *id)
 {
 	struct mr_err ignored;
-	int fd;
-	if (d->file[0] && net_alloc(st, d, id, NULL, &ignored) == 0 && (fd = nl_open()) >= 0) {
-		nl_link_del(fd, d->bridge);
-		close(fd);
-	}
+	if (d->file[0] && net_alloc(st, d, id, NULL, &ignored) == 0)
+		net_link_gone(d->bridge);
 	return 0;
+}
+
+/* ---- network create and inspect ---- */
+
+struct net_overlap {
+	uint32_t net;
+	int prefix;
+	const char *name;
+};
+
+/* 2: the name is taken; 1: the subnets overlap. */
+static int net_overlaps(struct mr_store *st, struct net_def *d, void *arg)
+{
+	struct net_overlap *o = arg;
+	int p = d->prefix < o->prefix ? d->prefix : o->prefix;
+	(void)st;
+	if (!strcmp(d->name, o->name))
+		return 2;
+	return d->prefix && !((d->net ^ o->net) >> (32 - p));
+}
+
+/* networks/ID.json; without a subnet the first free 10.N.0.0/16 above the
+ * default bridge's. The new ID goes to id. */
+static int net_create(struct mr_store *st, const char *name, const char *subnet,
+		      const char *gateway, char id[65], struct mr_err *err)
+{
+	struct net_overlap o = { 0, 16, name };
+	struct mr_buf out = { 0 };
+	struct mr_jw w;
+	struct timespec now;
+	unsigned char rnd[32];
+	char s[16], cidr[20], created[48], file[80];
+	uint32_t gw, k = 89;
+	int rc = -1, clash;
+	if (!ctr_name_valid(name))
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid network name \"%s\": only "
+				  "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
+	if (subnet && net_cidr_parse(subnet, &o.net, &o.prefix) < 0)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid subnet %s (expected "
+				  "a.b.c.d/8 to /30)", subnet);
+	if (mr_store_lock(st, err) < 0)
+		return -1;
+	for (;; k++) {
+		if (!subnet)
+			o.net = 10u << 24 | k << 16;
+		clash = net_each(st, net_overlaps, &o);
+		if (clash == 2) {
+			mr_err_set(err, MR_EEXIST, "network with name %s already exists", name);
+			goto out;
+		}
+		if (!clash)
+			break;
+		if (subnet || k == 255) {
+			mr_err_set(err, MR_EINVAL_INPUT, "Pool overlaps with other one on this address space");
+			goto out;
+		}
+	}
+	gw = o.net + 1;
+	if (gateway && (net_ip_parse(gateway, strlen(gateway), &gw) < 0 || gw <= o.net ||
+			gw >= (o.net | ~(~0u << (32 - o.prefix))))) {
+		mr_err_set(err, MR_EINVAL_INPUT, "no matching subnet for gateway %s", gateway);
+		goto out;
+	}
+	if (util_random(rnd, sizeof rnd) < 0) {
+		mr_err_sys(err, "random");
+		goto out;
+	}
+	util_hex(rnd, sizeof rnd, id);
+	clock_gettime(CLOCK_REALTIME, &now);
+	util_time_rfc3339(&now, created, sizeof created);
+	net_ip_str(o.net, s);
+	snprintf(cidr, sizeof cidr, "%s/%d", s, o.prefix);
+	net_ip_str(gw, s);
+	mr_jw_init(&w, &out, 0);
+	mr_jw_obj(&w);
+	mr_jw_key(&w, "Subnet");
+	mr_jw_str(&w, cidr);
+	mr_jw_key(&w, "Name");
+	mr_jw_str(&w, name);
+	mr_jw_key(&w, "Id");
+	mr_jw_str(&w, id);
+	mr_jw_key(&w, "Created");
+	mr_jw_str(&w, created);
+	mr_jw_key(&w, "Gateway");
+	mr_jw_str(&w, s);
+	mr_jw_key(&w, "Containers");
+	mr_jw_obj(&w);
+	mr_jw_obj_end(&w);
+	mr_jw_obj_end(&w);
+	snprintf(file, sizeof file, "networks/%s.json", id);
+	if (mkdirat(st->rootfd, "networks", 0700) < 0 && errno != EEXIST)
+		mr_err_sys(err, "networks folder");
+	else if (!w.failed)
+		rc = net_write(st, file, &out, err);
+out:
+	mr_store_unlock(st);
+	mr_buf_free(&out);
+	return rc;
+}
+
+static void net_jw_str(struct mr_jw *w, const char *key, const char *v)
+{
+	mr_jw_key(w, key);
+	mr_jw_str(w, v);
+}
+
+/* One network as `network inspect` shows it, Docker's shape. */
+static void net_inspect_one(struct mr_store *st, const struct net_def *d, struct mr_jw *w)
+{
+	struct mr_buf b = { 0 };
+	struct mr_json_doc doc = { 0 };
+	const struct mr_json *e;
+	char s[16], v[24];
+	unsigned char m[6];
+	uint32_t ip;
+	if (d->file[0])
+		net_read(st, d->file, &b, &doc);
+	mr_jw_obj(w);
+	net_jw_str(w, "Name", d->name);
+	net_jw_str(w, "Id", d->id);
+	net_jw_str(w, "Created", mr_json_str(mr_json_get(doc.root, "Created")) ?: "0001-01-01T00:00:00Z");
+	net_jw_str(w, "Scope", "local");
+	net_jw_str(w, "Driver", d->driver);
+	mr_jw_key(w, "EnableIPv6");
+	mr_jw_bool(w, 0);
+	mr_jw_key(w, "IPAM");
+	mr_jw_obj(w);
+	net_jw_str(w, "Driver", "default");
+	mr_jw_key(w, "Config");
+	mr_jw_arr(w);
+	if (d->file[0]) {
+		mr_jw_obj(w);
+		net_ip_str(d->net, s);
+		snprintf(v, sizeof v, "%s/%d", s, d->prefix);
+		net_jw_str(w, "Subnet", v);
+		net_ip_str(d->gw, s);
+		net_jw_str(w, "Gateway", s);
+		mr_jw_obj_end(w);
+	}
+	mr_jw_arr_end(w);
+	mr_jw_obj_end(w);
+	mr_jw_key(w, "Containers");
+	mr_jw_obj(w);
+	e = mr_json_get(doc.root, "Containers");
+	for (e = e ? e->child : NULL; e; e = e->next) {
+		struct ctr c;
+		struct mr_err ignored;
+		if (!e->str || net_ip_parse(e->str, e->len, &ip) < 0)
+			continue;
+		mr_jw_key(w, e->key);
+		mr_jw_obj(w);
+		memset(&c, 0, sizeof c);
+		net_jw_str(w, "Name", ctr_load(st, e->key, &c, &ignored) == 0 ? c.name : "");
+		ctr_free(&c);
+		net_mac(ip, m);
+		snprintf(v, sizeof v, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+		net_jw_str(w, "MacAddress", v);
+		snprintf(v, sizeof v, "%s/%d", e->str, d->prefix);
+		net_jw_str(w, "IPv4Address", v);
+		net_jw_str(w, "IPv6Address", "");
+		mr_jw_obj_end(w);
+	}
+	mr_jw_obj_end(w);
+	mr_jw_obj_end(w);
+	mr_json_free(&doc);
+	mr_buf_free(&b);
 }
 
 /* Undo net_start: proxy, veth, address (and the bridge after the last).
@@ -17674,6 +17862,211 @@ static int cmd_port(struct cli *cl, int argc, char **argv)
 	ctr_free(&c);
 	return 0;
 }
+/* ---- [21] CLI: network commands (create, ls, inspect, rm, prune; [19]) ---- */
+
+#if MINIRUN_WITH_NET
+/* How many containers (running or not) are on network name; the first
+ * one's name into who. */
+static int cli_net_users(struct mr_store *st, const char *name, char *who, size_t size)
+{
+	size_t n, i;
+	int users = 0;
+	struct ps_row *rows = ps_list(st, &n);
+	for (i = 0; i < n; i++) {
+		if (!strcmp(rows[i].c.network, name) && !users++)
+			snprintf(who, size, "%s", rows[i].c.name);
+		ctr_free(&rows[i].c);
+	}
+	free(rows);
+	return users;
+}
+
+/* rm (quiet 0) and prune (1): a created network nobody uses goes, file
+ * and bridge; 1 when removed. Store locked. */
+static int cli_net_remove(struct mr_store *st, struct net_def *d, int quiet, struct mr_err *err)
+{
+	char who[CTR_NAME_MAX + 1];
+	if (!d->file[0] || !strcmp(d->file, "network.json"))
+		return quiet ? 0 : mr_err_set(err, MR_EINVAL_INPUT, "%s is a pre-defined network "
+					      "and cannot be removed", d->name);
+	if (cli_net_users(st, d->name, who, sizeof who))
+		return quiet ? 0 : mr_err_set(err, MR_EINUSE, "error while removing network: network "
+					      "%s id %s is in use by container %s", d->name, d->id, who);
+	if (unlinkat(st->rootfd, d->file, 0) < 0)
+		return mr_err_sys(err, "remove network %s", d->name);
+	net_link_gone(d->bridge);
+	return 1;
+}
+
+static int cli_net_prune_one(struct mr_store *st, struct net_def *d, void *arg)
+{
+	struct mr_err ignored;
+	if (cli_net_remove(st, d, 1, &ignored) == 1)
+		printf("%s%s\n", (*(int *)arg)++ ? "" : "Deleted Networks:\n", d->name);
+	else if (d->file[0] && !d->ctrs)
+		net_link_gone(d->bridge);     /* the default one, left by a crash */
+	return 0;
+}
+
+static int cmd_network_prune(struct cli *cl, int argc, char **argv)
+{
+	struct cli_flag flags[] = {
+		{ "f|force", 0, NULL, NULL, NULL, "Do not prompt for confirmation" },
+		{ 0 },
+	};
+	struct mr_store *st;
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS]"), count = 0;
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)) || mr_store_lock(st, &cl->err) < 0)
+		return CLI_EXIT_FAIL;
+	net_each(st, cli_net_prune_one, &count);
+	/* and the masquerade rules of networks nobody uses any more */
+	nft_sync(st, "prune", &cl->err);
+	mr_store_unlock(st);
+	return 0;
+}
+
+static int cmd_network_rm(struct cli *cl, int argc, char **argv)
+{
+	struct cli_flag flags[] = {
+		{ "f|force", 0, NULL, NULL, NULL, "Do not error if the network does not exist" },
+		{ 0 },
+	};
+	struct mr_store *st;
+	struct net_def d;
+	int i, rc = 0, n = cli_parse(cl, argc, argv, flags, 1, "NETWORK [NETWORK...]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 1, -1) < 0 || !(st = cli_store(cl)))
+		return CLI_EXIT_FAIL;
+	for (i = 0; i < n; i++) {
+		/* under the lock: no container starts on it meanwhile */
+		if (mr_store_lock(st, &cl->err) < 0 || net_find(st, argv[i], &d, &cl->err) < 0 ||
+		    cli_net_remove(st, &d, 0, &cl->err) < 0) {
+			util_print_err(&cl->err);
+			rc = 1;
+		} else {
+			printf("%s\n", argv[i]);
+		}
+		mr_store_unlock(st);
+	}
+	return rc;
+}
+
+static int cmd_network_inspect(struct cli *cl, int argc, char **argv)
+{
+	struct cli_flag flags[] = { { 0 } };
+	struct mr_store *st;
+	struct mr_buf out = { 0 };
+	struct mr_jw w;
+	struct net_def d;
+	int i, rc = 0, n = cli_parse(cl, argc, argv, flags, 1, "NETWORK [NETWORK...]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 1, -1) < 0 || !(st = cli_store(cl)))
+		return CLI_EXIT_FAIL;
+	mr_jw_init(&w, &out, 4);
+	mr_jw_arr(&w);
+	for (i = 0; i < n; i++) {
+		if (net_find(st, argv[i], &d, &cl->err) < 0) {
+			util_print_err(&cl->err);
+			rc = 1;
+			continue;
+		}
+		net_inspect_one(st, &d, &w);
+	}
+	mr_jw_arr_end(&w);
+	printf("%s\n", out.data);
+	mr_buf_free(&out);
+	return rc;
+}
+
+struct cli_net_ls {
+	struct cli_table t;
+	int quiet, no_trunc;
+};
+
+static int cli_net_ls_row(struct mr_store *st, struct net_def *d, void *arg)
+{
+	struct cli_net_ls *l = arg;
+	char id[65];
+	const char *row[4] = { id, d->name, d->driver, "local" };
+	(void)st;
+	snprintf(id, sizeof id, "%.*s", l->no_trunc ? 64 : 12, d->id);
+	if (l->quiet)
+		printf("%s\n", id);
+	else
+		cli_table_add(&l->t, row);
+	return 0;
+}
+
+static int cmd_network_ls(struct cli *cl, int argc, char **argv)
+{
+	static const char *const head[] = { "NETWORK ID", "NAME", "DRIVER", "SCOPE" };
+	struct cli_net_ls l = { { 4, 0, NULL, { 0 } }, 0, 0 };
+	struct cli_flag flags[] = {
+		{ "no-trunc", 0, NULL, &l.no_trunc, NULL, "Do not truncate the output" },
+		{ "q|quiet", 0, NULL, &l.quiet, NULL, "Only display network IDs" },
+		{ 0 },
+	};
+	struct mr_store *st;
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
+		return CLI_EXIT_FAIL;
+	if (!l.quiet)
+		cli_table_add(&l.t, head);
+	net_each(st, cli_net_ls_row, &l);
+	cli_table_print(&l.t);
+	return 0;
+}
+
+static int cmd_network_create(struct cli *cl, int argc, char **argv)
+{
+	const char *subnet = NULL, *gateway = NULL, *driver = NULL;
+	struct cli_flag flags[] = {
+		{ "d|driver", 1, &driver, NULL, NULL, "Driver to manage the Network (only \"bridge\")" },
+		{ "gateway", 1, &gateway, NULL, NULL, "IPv4 Gateway for the master subnet" },
+		{ "subnet", 1, &subnet, NULL, NULL, "Subnet in CIDR format" },
+		{ 0 },
+	};
+	struct mr_store *st;
+	char id[65];
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] NETWORK");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 1, 1) < 0 || !(st = cli_store(cl)))
+		return CLI_EXIT_FAIL;
+	if (driver && strcmp(driver, "bridge"))
+		mr_err_set(&cl->err, MR_EINVAL_INPUT, "plugin \"%s\" not found: only the bridge "
+			   "driver is built in", driver);
+	else if (net_create(st, argv[0], subnet, gateway, id, &cl->err) == 0)
+		return printf("%s\n", id), 0;
+	util_print_err(&cl->err);
+	return CLI_EXIT_FAIL;
+}
+
+static int cmd_network(struct cli *cl, int argc, char **argv)
+{
+	static const struct cli_command subs[] = {
+		{ "create", cmd_network_create, "Create a network" },
+		{ "inspect", cmd_network_inspect, "Display detailed information on one or more networks" },
+		{ "ls", cmd_network_ls, "List networks" },
+		{ "prune", cmd_network_prune, "Remove all unused networks" },
+		{ "rm", cmd_network_rm, "Remove one or more networks" },
+		{ NULL, NULL, NULL },
+	};
+	return cli_subcommand(cl, "network", subs, argc, argv);
+}
+#else
+static int cmd_network(struct cli *cl, int argc, char **argv)
+{
+	(void)cl; (void)argc; (void)argv;
+	return cli_disabled("network", "NET");
+}
+#endif /* MINIRUN_WITH_NET */
 /* ---- [21] CLI: boot commands (up, down, init); see [20] BOOT ---- */
 
 #if MINIRUN_WITH_INIT
@@ -18129,6 +18522,7 @@ static const struct cli_command cli_commands[] = {
 	{ "login", cmd_login, "Log in to a registry" },
 	{ "logout", cmd_logout, "Log out from a registry" },
 	{ "logs", cmd_logs, "Fetch the logs of a container" },
+	{ "network", cmd_network, "Manage networks" },
 	{ "port", cmd_port, "List port mappings of a container" },
 	{ "ps", cmd_ps, "List containers" },
 	{ "pull", cmd_pull, "Download an image from a registry" },

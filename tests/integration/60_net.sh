@@ -140,6 +140,37 @@ fi
 check "--network none has no eth0" sh -c "! mr run --rm --network none busybox busybox ip link | grep -q eth0"
 check "--network container:web1 shares its address" sh -c "mr run --rm --network container:web1 busybox busybox ip addr | grep -q '$ip1/16'"
 
+# created networks: own bridge mr-<id12>, own subnet, reach each other
+check "network ls lists bridge, host, none" sh -c 'mr network ls | grep -q "^NETWORK ID  *NAME  *DRIVER  *SCOPE" && mr network ls | grep -q " bridge  *bridge  *local" && mr network ls | grep -q " host  *host  *local" && mr network ls | grep -q " none  *null  *local"'
+nid=$(mr network create --subnet 10.77.0.0/24 mynet)
+check "network create mynet ($nid)" test ${#nid} = 64
+out=$(mr network create mynet 2>&1)
+check "same name refused ($out)" sh -c "echo '$out' | grep -q 'network with name mynet already exists'"
+out=$(mr network create --subnet 10.88.5.0/24 clash 2>&1)
+check "overlapping subnet refused ($out)" sh -c "echo '$out' | grep -q 'Pool overlaps'"
+check "network ls lists mynet" sh -c "mr network ls | grep -q '^$(echo $nid | cut -c1-12)  *mynet  *bridge  *local'"
+check "network inspect mynet: IPAM" sh -c "mr network inspect mynet | tr -d ' \n' | grep -q '\"Name\":\"mynet\",\"Id\":\"$nid\".*\"Driver\":\"bridge\".*\"Config\":\[{\"Subnet\":\"10.77.0.0/24\",\"Gateway\":\"10.77.0.1\"}\]'"
+check "run n1 --network mynet" mr run -d --name n1 --network mynet -v "$T/www1:/www" busybox busybox httpd -f -p 80 -h /www
+nip=$(mr inspect -f '{{.NetworkSettings.IPAddress}}' n1)
+check "n1 has 10.77.0.2 ($nip)" test "$nip" = 10.77.0.2
+check "bridge mr-<id12> has the gateway" sh -c "ip -4 addr show mr-$(echo $nid | cut -c1-12) | grep -q 10.77.0.1/24"
+check "inspect mynet lists n1" sh -c "mr network inspect mynet | tr -d ' \n' | grep -q '\"Name\":\"n1\",\"MacAddress\":\"02:42:0a:4d:00:02\",\"IPv4Address\":\"10.77.0.2/24\"'"
+check "container on mynet reaches n1" sh -c "mr run --rm --network mynet busybox busybox wget -qO- http://$nip/ | grep -qx hello-one"
+if command -v nft >/dev/null && nft list tables >/dev/null 2>&1; then
+	check "nft: mynet masqueraded too" sh -c "nft list table ip minirun | grep -q 'ip saddr 10.77.0.0/24 oifname != \"mr-$(echo $nid | cut -c1-12)\" masquerade'"
+fi
+check "stop n1" mr stop -t 1 n1
+out=$(mr network rm mynet 2>&1)
+check "network rm refused while a container is on it ($out)" sh -c "echo '$out' | grep -q 'in use by container n1'"
+out=$(mr network rm bridge 2>&1)
+check "network rm bridge refused ($out)" sh -c "echo '$out' | grep -q 'bridge is a pre-defined network'"
+check "rm n1" mr rm n1
+check "network rm mynet" sh -c 'mr network rm mynet | grep -qx mynet'
+check "mynet's bridge is gone" sh -c "! ip link show mr-$(echo $nid | cut -c1-12) 2>/dev/null"
+mr network create unused >/dev/null
+check "network prune removes an unused network" sh -c 'mr network prune | grep -qx unused && ! mr network ls | grep -q unused'
+check "run --network nosuch fails" sh -c 'mr run --rm --network nosuch busybox true 2>&1 | grep -q "network nosuch not found"'
+
 # an exited container gives its address back, a stopped one has none
 check "stop web2" mr stop -t 1 web2
 check "stopped: no IPAddress" test -z "$(mr inspect -f '{{.NetworkSettings.IPAddress}}' web2)"
