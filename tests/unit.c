@@ -71,6 +71,11 @@ static int unit_write(const char *path, const char *text)
 #include "unit_image.c"
 #include "unit_pull.c"
 #include "unit_container.c"
+#if MINIRUN_WITH_NET
+#include "unit_net.c"
+#else
+static void test_net(void) { printf("net: skipped: built without MINIRUN_WITH_NET\n"); }
+#endif
 #if MINIRUN_WITH_INIT
 #include "unit_boot.c"
 #else
@@ -89,6 +94,7 @@ int main(int argc, char **argv)
 		{ "image", test_image },
 		{ "pull", test_pull },
 		{ "container", test_container },
+		{ "net", test_net },
 		{ "boot", test_boot },
 	};
 	size_t i;
