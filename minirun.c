@@ -23,7 +23,7 @@
  *   [16] ISOLATE    capabilities, users, cgroups, no_new_privs, descriptors, exec
  *   [17] MONITOR    starting a container, its owner process, logs, restarts
  *   [18] EXEC       another process in a running container
- *   [19] NET        bridge, veth, addresses, published ports
+ *   [19] NET        bridge, veth, addresses, networks, masquerade, published ports
  *   [20] BOOT       declarative containers, up, down, init as PID 1
  *   [21] CLI        argument parsing, usage, commands
  *   [99] MAIN
@@ -12152,14 +12152,19 @@ out:
 		close(o.sp.pty_slave);
 	return code;
 }
-/* ==== [19] NET: bridge, veth, addresses, published ports ====
+/* ==== [19] NET: bridge, veth, addresses, networks, masquerade, published ports ====
  * --network bridge (the default): one Linux bridge minirun0 holding the
  * gateway address (10.88.0.1/16 unless MINIRUN_SUBNET or root/network.json
  * say otherwise), and per running container a veth pair: mr<short id> on the
  * bridge, eth0 in the container with the lowest free address and a default
- * route. All of it through rtnetlink from minirun itself.
+ * route. `network create NAME` networks work the same on a bridge of their
+ * own, mr-<id12>. Outgoing traffic is masqueraded by table ip minirun
+ * (nf_tables) and ip_forward is set. All of it through rtnetlink and
+ * nfnetlink from minirun itself, no ip/nft/iptables programs.
  * root/network.json  {"Subnet":..., "Containers":{ID:IP}}: addresses of the
  *                    running containers, changed under the store lock only
+ * root/networks/ID.json  a created network: the same plus Name, Id, Created,
+ *                    Gateway
  * containers/ID/net.conf  what run was asked: "p tcp HOSTIP HOSTPORT PORT",
  *                    "h NAME IP" (--add-host), "d IP" (--dns)
  * rundir/ID/net      "IP PREFIX GW MAC PROXYPID PROXYSTART" then the "p" lines
@@ -12167,7 +12172,7 @@ out:
  * Published ports are served by a small proxy process per container (a child
  * of its monitor): TCP through splice(), UDP by one connected socket per
  * client. It binds before the container runs, so a busy port fails the start.
- * The bridge goes away with the last container on it. */
+ * A bridge and its masquerade rule go away with the last container on it. */
 
 #include <netinet/in.h>
 #include <poll.h>
@@ -13192,7 +13197,7 @@ static int net_alloc(struct mr_store *st, struct net_def *d, const char *id, uin
 	 * ports, which is what such devices mostly want; Docker refuses to start
 	 * without iptables instead. */
 	if (nft_sync(st, d->name, &fw) < 0 && ip)
-		fprintf(stderr, "WARNING: %s: containers reach this host and each other, nothing "
+		fprintf(stderr, "WARNING: %s; containers reach this host and each other, nothing "
 			"beyond it\n", fw.msg);
 out:
 	mr_store_unlock(st);
