@@ -12884,24 +12884,29 @@ static int net_each(struct mr_store *st, net_fn fn, void *arg)
 struct net_match {
 	const char *ref;
 	struct net_def *out;
+	int found;
 };
 
+/* A name matches at once; an ID prefix only if no name does. */
 static int net_match_one(struct mr_store *st, struct net_def *d, void *arg)
 {
 	struct net_match *m = arg;
 	size_t n = strlen(m->ref);
+	int name = !strcmp(d->name, m->ref);
 	(void)st;
-	if (strcmp(d->name, m->ref) && (n < 3 || strncmp(d->id, m->ref, n)))
-		return 0;
-	*m->out = *d;
-	return 1;
+	if (name || (n >= 3 && !m->found && !strncmp(d->id, m->ref, n))) {
+		*m->out = *d;
+		m->found = 1;
+	}
+	return name;
 }
 
 /* A network by name or ID (prefix). */
 static int net_find(struct mr_store *st, const char *ref, struct net_def *d, struct mr_err *err)
 {
-	struct net_match m = { ref, d };
-	if (net_each(st, net_match_one, &m) != 1)
+	struct net_match m = { ref, d, 0 };
+	net_each(st, net_match_one, &m);
+	if (!m.found)
 		return mr_err_set(err, MR_ENOTFOUND, "network %s not found", ref);
 	return 0;
 }

@@ -149,6 +149,7 @@ check "same name refused ($out)" sh -c "echo '$out' | grep -q 'network with name
 out=$(mr network create --subnet 10.88.5.0/24 clash 2>&1)
 check "overlapping subnet refused ($out)" sh -c "echo '$out' | grep -q 'Pool overlaps'"
 check "network ls lists mynet" sh -c "mr network ls | grep -q '^$(echo $nid | cut -c1-12)  *mynet  *bridge  *local'"
+check "network inspect by ID prefix" sh -c "mr network inspect $(echo $nid | cut -c1-12) | grep -q '\"Name\": \"mynet\"'"
 check "network inspect mynet: IPAM" sh -c "mr network inspect mynet | tr -d ' \n' | grep -q '\"Name\":\"mynet\",\"Id\":\"$nid\".*\"Driver\":\"bridge\".*\"Config\":\[{\"Subnet\":\"10.77.0.0/24\",\"Gateway\":\"10.77.0.1\"}\]'"
 check "run n1 --network mynet" mr run -d --name n1 --network mynet -v "$T/www1:/www" busybox busybox httpd -f -p 80 -h /www
 nip=$(mr inspect -f '{{.NetworkSettings.IPAddress}}' n1)
