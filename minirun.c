@@ -13472,6 +13472,12 @@ static int net_overlaps(struct mr_store *st, struct net_def *d, void *arg)
 	return d->prefix && !((d->net ^ o->net) >> (32 - p));
 }
 
+static void net_jw_str(struct mr_jw *w, const char *key, const char *v)
+{
+	mr_jw_key(w, key);
+	mr_jw_str(w, v);
+}
+
 /* networks/ID.json; without a subnet the first free 10.N.0.0/16 above the
  * default bridge's. The new ID goes to id. */
 static int net_create(struct mr_store *st, const char *name, const char *subnet,
@@ -13526,16 +13532,11 @@ static int net_create(struct mr_store *st, const char *name, const char *subnet,
 	net_ip_str(gw, s);
 	mr_jw_init(&w, &out, 0);
 	mr_jw_obj(&w);
-	mr_jw_key(&w, "Subnet");
-	mr_jw_str(&w, cidr);
-	mr_jw_key(&w, "Name");
-	mr_jw_str(&w, name);
-	mr_jw_key(&w, "Id");
-	mr_jw_str(&w, id);
-	mr_jw_key(&w, "Created");
-	mr_jw_str(&w, created);
-	mr_jw_key(&w, "Gateway");
-	mr_jw_str(&w, s);
+	net_jw_str(&w, "Subnet", cidr);
+	net_jw_str(&w, "Name", name);
+	net_jw_str(&w, "Id", id);
+	net_jw_str(&w, "Created", created);
+	net_jw_str(&w, "Gateway", s);
 	mr_jw_key(&w, "Containers");
 	mr_jw_obj(&w);
 	mr_jw_obj_end(&w);
@@ -13549,12 +13550,6 @@ out:
 	mr_store_unlock(st);
 	mr_buf_free(&out);
 	return rc;
-}
-
-static void net_jw_str(struct mr_jw *w, const char *key, const char *v)
-{
-	mr_jw_key(w, key);
-	mr_jw_str(w, v);
 }
 
 /* One network as `network inspect` shows it, Docker's shape. */
