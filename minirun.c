@@ -12915,8 +12915,9 @@ static int net_find(struct mr_store *st, const char *ref, struct net_def *d, str
  * One nat chain at postrouting with, per bridge network in use,
  * `ip saddr SUBNET oifname != BRIDGE masquerade`. The table is rebuilt
  * whole in one batch (add table, delete table, add again with its chain
- * and rules) whenever a network gains its first container or loses its
- * last, under the store lock: the kernel applies a batch atomically, so
+ * and rules) whenever a container takes or gives back an address, under
+ * the store lock (few files to read; a flushed ruleset heals at the next
+ * start): the kernel applies a batch atomically, so
  * there is never a moment without the rules of the networks still in use,
  * and no rule handles to remember. No forward chain: the forward hook
  * accepts by default, and an accept in our table cannot override another
