@@ -23,7 +23,7 @@
  *   [16] ISOLATE    capabilities, users, cgroups, no_new_privs, descriptors, exec
  *   [17] MONITOR    starting a container, its owner process, logs, restarts
  *   [18] EXEC       another process in a running container
- *   [19] NET        bridge, veth, addresses, published ports
+ *   [19] NET        bridge, veth, addresses, networks, masquerade, published ports
  *   [20] BOOT       declarative containers, up, down, init as PID 1
  *   [21] CLI        argument parsing, usage, commands
  *   [99] MAIN
@@ -13774,14 +13774,19 @@ out:
 	ctr_disown(&ow);
 	return code;
 }
-/* ==== [19] NET: bridge, veth, addresses, published ports ====
+/* ==== [19] NET: bridge, veth, addresses, networks, masquerade, published ports ====
  * --network bridge (the default): one Linux bridge minirun0 holding the
  * gateway address (10.88.0.1/16 unless MINIRUN_SUBNET or root/network.json
  * say otherwise), and per running container a veth pair: mr<short id> on the
  * bridge, eth0 in the container with the lowest free address and a default
- * route. All of it through rtnetlink from minirun itself.
+ * route. `network create NAME` networks work the same on a bridge of their
+ * own, mr-<id12>. Outgoing traffic is masqueraded by table ip minirun
+ * (nf_tables) and ip_forward is set. All of it through rtnetlink and
+ * nfnetlink from minirun itself, no ip/nft/iptables programs.
  * root/network.json  {"Subnet":..., "Containers":{ID:IP}}: addresses of the
  *                    running containers, changed under the store lock only
+ * root/networks/ID.json  a created network: the same plus Name, Id, Created,
+ *                    Gateway
  * containers/ID/net.conf  what run was asked: "p tcp HOSTIP HOSTPORT PORT",
  *                    "h NAME IP" (--add-host), "d IP" (--dns)
  * rundir/ID/net      "IP PREFIX GW MAC PROXYPID PROXYSTART" then the "p" lines
@@ -13789,7 +13794,7 @@ out:
  * Published ports are served by a small proxy process per container (a child
  * of its monitor): TCP through splice(), UDP by one connected socket per
  * client. It binds before the container runs, so a busy port fails the start.
- * The bridge goes away with the last container on it. */
+ * A bridge and its masquerade rule go away with the last container on it. */
 
 #include <netinet/in.h>
 #include <poll.h>
@@ -13798,11 +13803,20 @@ out:
 #define NET_SUBNET "10.88.0.0/16"
 #define NET_MAX_PORTS 32
 #define NET_UDP_SESSIONS 32
+#define NET_RELAY_PIPE (1 << 20)
 
 struct net_port {
 	char proto;                       /* 't' or 'u' */
 	uint32_t hip;                     /* host address, host order */
 	uint16_t hport, cport;            /* hport 0: any free port */
+};
+
+/* A network (see "networks" below). */
+struct net_def {
+	char name[64], id[65], bridge[16], file[80];
+	const char *driver;               /* "bridge", "host" or "null" */
+	uint32_t net, gw;
+	int prefix, ctrs;                 /* ctrs: running containers on it */
 };
 
 static struct mr_buf net_conf_pending;   /* run: net.conf to write after create */
@@ -13918,6 +13932,17 @@ static const char *net_next(const char *l)
 	return l + (*l == '\n');
 }
 
+/* A network of the bridge driver (default or created): not host, none or
+ * container:. */
+static int net_bridged(const char *network)
+{
+	return strcmp(network, "host") && strcmp(network, "none") && strncmp(network, "container:", 10);
+}
+
+#if MINIRUN_WITH_NET
+static int net_find(struct mr_store *st, const char *ref, struct net_def *d, struct mr_err *err);
+#endif
+
 /* --network VALUE of run/create. */
 static int net_mode(struct mr_store *st, struct ctr *c, const char *v, struct mr_err *err)
 {
@@ -13938,7 +13963,15 @@ static int net_mode(struct mr_store *st, struct ctr *c, const char *v, struct mr
 		sprintf(s, "container:%s", id);
 		c->network = ctr_own(c, s);
 	} else {
+#if MINIRUN_WITH_NET
+		struct net_def d;
+		if (net_find(st, v, &d, err) < 0)
+			return -1;
+		/* the record keeps the name, as Docker's NetworkMode does */
+		c->network = ctr_own(c, util_xstrdup(d.name));
+#else
 		return mr_err_set(err, MR_ENOTFOUND, "network %s not found", v);
+#endif
 	}
 	return 0;
 }
@@ -13987,7 +14020,7 @@ static int net_run_opts(struct ctr *c, const char **pub, size_t npub, int all,
 #if !MINIRUN_WITH_NET
 		return mr_err_set(err, MR_EINVAL_INPUT, "publish: built without MINIRUN_WITH_NET");
 #endif
-		if (strcmp(c->network, "bridge"))
+		if (!net_bridged(c->network))
 			fprintf(stderr, "WARNING: Published ports are discarded when using %s "
 				"network mode\n", c->network);
 	}
@@ -13996,7 +14029,7 @@ static int net_run_opts(struct ctr *c, const char **pub, size_t npub, int all,
 			return mr_err_set(err, MR_EINVAL_INPUT, "too many published ports");
 		if (net_port_parse(pub[i], &p, err) < 0)
 			return -1;
-		if (p.hport && !strcmp(c->network, "bridge") && net_port_free(&p, err) < 0)
+		if (p.hport && net_bridged(c->network) && net_port_free(&p, err) < 0)
 			return -1;
 		net_port_fmt(&p, b);
 	}
@@ -14252,29 +14285,29 @@ static int net_fail(struct mr_err *err, int rc, const char *what, const char *mi
 }
 
 /* The bridge with the gateway address, up. Returns its index. */
-static int net_bridge(int fd, uint32_t gw, int prefix, struct mr_err *err)
+static int net_bridge(int fd, const char *name, uint32_t gw, int prefix, struct mr_err *err)
 {
 	struct nl_msg m;
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
 	struct rtattr *li;
 	int rc, index;
 	nl_init(&m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof ifi);
-	nl_attr(&m.h, IFLA_IFNAME, NET_BRIDGE, sizeof NET_BRIDGE);
+	nl_attr(&m.h, IFLA_IFNAME, name, strlen(name) + 1);
 	li = nl_attr(&m.h, IFLA_LINKINFO, NULL, 0);
 	nl_attr(&m.h, IFLA_INFO_KIND, "bridge", 6);
 	nl_nest_end(&m.h, li);
 	rc = nl_talk(fd, &m.h);
 	if (rc < 0 && rc != -EEXIST)
-		return net_fail(err, rc, "create bridge " NET_BRIDGE, "bridge support (CONFIG_BRIDGE)");
-	index = (int)if_nametoindex(NET_BRIDGE);
+		return net_fail(err, rc, "create bridge", "bridge support (CONFIG_BRIDGE)");
+	index = (int)if_nametoindex(name);
 	if (!index)
-		return mr_err_sys(err, "bridge " NET_BRIDGE);
+		return mr_err_sys(err, "bridge %s", name);
 	rc = nl_addr_add(fd, index, gw, prefix);
 	if (rc < 0 && rc != -EEXIST)
-		return net_fail(err, rc, "address of " NET_BRIDGE, NULL);
+		return net_fail(err, rc, "address of the bridge", NULL);
 	rc = nl_link_up(fd, index);
 	if (rc < 0)
-		return net_fail(err, rc, "bring " NET_BRIDGE " up", NULL);
+		return net_fail(err, rc, "bring the bridge up", NULL);
 	return index;
 }
 
@@ -14343,7 +14376,11 @@ out:
 	return rc;
 }
 
-/* ---- address allocation: root/network.json under the store lock ---- */
+/* ---- networks: the default bridge, host, none and `network create`'s ----
+ * A bridge network is a file under the store lock: network.json for the
+ * default one (bridge minirun0), networks/ID.json for the others (bridge
+ * mr-<id12>) with Name, Id, Created, Subnet, Gateway; both hold Containers,
+ * {ID: address} of the running containers on it. */
 
 static void net_subnet(const struct mr_json *root, uint32_t *net, int *prefix)
 {
@@ -14359,31 +14396,381 @@ static void net_subnet(const struct mr_json *root, uint32_t *net, int *prefix)
 	net_cidr_parse(NET_SUBNET, net, prefix);
 }
 
-/* Allocate (ip != NULL: lowest free for id) or release id. Returns the
- * number of containers left holding an address, -2 when id held none, or -1. */
-static int net_alloc(struct mr_store *st, const char *id, uint32_t *ip, uint32_t *net,
-		     int *prefix, struct mr_err *err)
+/* The three built-in networks have fixed IDs: sha256 of their names. */
+static void net_def_builtin(struct net_def *d, const char *name, const char *driver)
+{
+	char dg[MR_DIGEST_LEN + 1];
+	memset(d, 0, sizeof *d);
+	mr_digest_buf(name, strlen(name), dg);
+	snprintf(d->id, sizeof d->id, "%s", digest_hex(dg));
+	snprintf(d->name, sizeof d->name, "%s", name);
+	d->driver = driver;
+}
+
+/* A bridge network from its file (root: its JSON, NULL when absent). */
+static void net_def_fill(struct net_def *d, const char *file, const struct mr_json *root)
+{
+	const char *gw = mr_json_str(mr_json_get(root, "Gateway"));
+	const struct mr_json *c = mr_json_get(root, "Containers");
+	if (!strcmp(file, "network.json")) {
+		net_def_builtin(d, "bridge", "bridge");
+		snprintf(d->bridge, sizeof d->bridge, NET_BRIDGE);
+		net_subnet(root, &d->net, &d->prefix);
+	} else {
+		memset(d, 0, sizeof *d);
+		d->driver = "bridge";
+		snprintf(d->name, sizeof d->name, "%s", mr_json_str(mr_json_get(root, "Name")) ?: "");
+		snprintf(d->id, sizeof d->id, "%s", mr_json_str(mr_json_get(root, "Id")) ?: "");
+		snprintf(d->bridge, sizeof d->bridge, "mr-%.12s", d->id);
+		if (net_cidr_parse(mr_json_str(mr_json_get(root, "Subnet")) ?: "", &d->net, &d->prefix) < 0)
+			d->prefix = 0;        /* unusable: never allocated from */
+	}
+	snprintf(d->file, sizeof d->file, "%s", file);
+	if (!gw || net_ip_parse(gw, strlen(gw), &d->gw) < 0)
+		d->gw = d->net + 1;
+	d->ctrs = c ? (int)c->count : 0;
+}
+
+typedef int (*net_fn)(struct mr_store *st, struct net_def *d, void *arg);
+
+/* A network's file, read and parsed (doc empty when absent or broken). */
+static void net_read(struct mr_store *st, const char *file, struct mr_buf *b,
+		     struct mr_json_doc *doc)
+{
+	struct mr_err ignored;
+	if (mr_read_file(st->rootfd, file, b, MINIRUN_MAX_JSON, &ignored) < 0 ||
+	    mr_json_parse(doc, b->data, b->len, &ignored) < 0)
+		memset(doc, 0, sizeof *doc);
+}
+
+/* A network's file, atomically: network.json in the store's root, the
+ * others in networks/. */
+static int net_write(struct mr_store *st, const char *file, const struct mr_buf *b,
+		     struct mr_err *err)
+{
+	const char *base = strchr(file, '/');
+	int dfd = base ? openat(st->rootfd, "networks", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : st->rootfd;
+	int rc;
+	if (dfd < 0)
+		return mr_err_sys(err, "networks folder");
+	rc = mr_write_atomic(dfd, base ? base + 1 : file, b->data, b->len, 0600, err);
+	if (base)
+		close(dfd);
+	return rc;
+}
+
+static int net_each_file(struct mr_store *st, const char *file, net_fn fn, void *arg)
+{
+	struct mr_buf b = { 0 };
+	struct mr_json_doc doc = { 0 };
+	struct net_def d;
+	int rc;
+	net_read(st, file, &b, &doc);
+	net_def_fill(&d, file, doc.root);
+	rc = fn(st, &d, arg);
+	mr_json_free(&doc);
+	mr_buf_free(&b);
+	return rc;
+}
+
+/* Each network: bridge, host, none, then the created ones. Stops at the
+ * first nonzero answer of fn and returns it. */
+static int net_each(struct mr_store *st, net_fn fn, void *arg)
+{
+	static const char *const builtin[] = { "host", "host", "none", "null" };
+	struct net_def d;
+	struct dirent *de;
+	DIR *dir;
+	int rc = net_each_file(st, "network.json", fn, arg), i, fd;
+	char file[80];
+	for (i = 0; !rc && i < 4; i += 2) {
+		net_def_builtin(&d, builtin[i], builtin[i + 1]);
+		rc = fn(st, &d, arg);
+	}
+	fd = rc ? -1 : openat(st->rootfd, "networks", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dir = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!dir && fd >= 0)
+		close(fd);
+	while (!rc && dir && (de = readdir(dir)) != NULL) {
+		/* only ID.json: not the temporaries of an atomic write */
+		if (strlen(de->d_name) != 69 || strcmp(de->d_name + 64, ".json"))
+			continue;
+		snprintf(file, sizeof file, "networks/%s", de->d_name);
+		rc = net_each_file(st, file, fn, arg);
+	}
+	if (dir)
+		closedir(dir);
+	return rc;
+}
+
+struct net_match {
+	const char *ref;
+	struct net_def *out;
+	int found;
+};
+
+/* A name matches at once; an ID prefix only if no name does. */
+static int net_match_one(struct mr_store *st, struct net_def *d, void *arg)
+{
+	struct net_match *m = arg;
+	size_t n = strlen(m->ref);
+	int name = !strcmp(d->name, m->ref);
+	(void)st;
+	if (name || (n >= 3 && !m->found && !strncmp(d->id, m->ref, n))) {
+		*m->out = *d;
+		m->found = 1;
+	}
+	return name;
+}
+
+/* A network by name or ID (prefix). */
+static int net_find(struct mr_store *st, const char *ref, struct net_def *d, struct mr_err *err)
+{
+	struct net_match m = { ref, d, 0 };
+	net_each(st, net_match_one, &m);
+	if (!m.found)
+		return mr_err_set(err, MR_ENOTFOUND, "network %s not found", ref);
+	return 0;
+}
+
+/* ---- masquerading: table ip minirun through nf_tables netlink ----
+ * One nat chain at postrouting with, per bridge network in use,
+ * `ip saddr SUBNET oifname != BRIDGE masquerade`. The table is rebuilt
+ * whole in one batch (add table, delete table, add again with its chain
+ * and rules) whenever a container takes or gives back an address, under
+ * the store lock (few files to read; a flushed ruleset heals at the next
+ * start): the kernel applies a batch atomically, so
+ * there is never a moment without the rules of the networks still in use,
+ * and no rule handles to remember. No forward chain: the forward hook
+ * accepts by default, and an accept in our table cannot override another
+ * table's drop (each base chain must accept), so it would change nothing.
+ * The kernel loads nf_tables, nft_chain_nat and nft_masq itself on the
+ * first request for them (request_module), so no modprobe here. */
+
+#define NFT_TABLE "minirun"
+#define NFT_CHAIN "postrouting"
+#define NFT_MAX_NETS 32
+
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
+
+struct nft_batch {
+	union {
+		struct nlmsghdr first;
+		char buf[16384];      /* NFT_MAX_NETS rules of ~380 bytes */
+	};
+	struct nlmsghdr *h;
+	unsigned seq;
+};
+
+/* Start the next message of the batch. */
+static void nft_msg(struct nft_batch *b, int type, int flags)
+{
+	struct nfgenmsg g = { .nfgen_family = 2 /* NFPROTO_IPV4 */, .version = NFNETLINK_V0 };
+	b->h = b->h ? (struct nlmsghdr *)nl_tail(b->h) : &b->first;
+	if (type == NFNL_MSG_BATCH_BEGIN || type == NFNL_MSG_BATCH_END) {
+		g.nfgen_family = AF_UNSPEC;
+		g.res_id = htons(NFNL_SUBSYS_NFTABLES);
+	} else {
+		type |= NFNL_SUBSYS_NFTABLES << 8;
+		flags |= NLM_F_ACK;
+	}
+	memset(b->h, 0, NLMSG_HDRLEN + sizeof g);
+	b->h->nlmsg_type = (unsigned short)type;
+	b->h->nlmsg_flags = (unsigned short)(NLM_F_REQUEST | flags);
+	b->h->nlmsg_len = NLMSG_HDRLEN + sizeof g;
+	b->h->nlmsg_seq = ++b->seq;
+	memcpy(NLMSG_DATA(b->h), &g, sizeof g);
+	if (type != NFNL_MSG_BATCH_BEGIN && type != NFNL_MSG_BATCH_END)
+		nl_attr(b->h, NFTA_TABLE_NAME, NFT_TABLE, sizeof NFT_TABLE);
+}
+
+static struct rtattr *nft_nest(struct nlmsghdr *h, int type)
+{
+	return nl_attr(h, type | NLA_F_NESTED, NULL, 0);
+}
+
+/* nf_tables numbers are big-endian. */
+static void nft_u32(struct nlmsghdr *h, int type, uint32_t v)
+{
+	nl_attr_u32(h, type, htonl(v));
+}
+
+/* Attribute type holding NFTA_DATA_VALUE data. */
+static void nft_data(struct nlmsghdr *h, int type, const void *data, size_t len)
+{
+	struct rtattr *a = nft_nest(h, type);
+	nl_attr(h, NFTA_DATA_VALUE, data, len);
+	nl_nest_end(h, a);
+}
+
+/* One expression: its name, then pairs of (attribute, u32); a cmp's data
+ * goes after, through nft_data, before nft_expr_end. */
+static struct rtattr *nft_expr(struct nlmsghdr *h, const char *name, const uint32_t *kv, int n,
+			       struct rtattr **data)
+{
+	struct rtattr *e = nft_nest(h, NFTA_LIST_ELEM);
+	nl_attr(h, NFTA_EXPR_NAME, name, strlen(name) + 1);
+	*data = nft_nest(h, NFTA_EXPR_DATA);
+	for (; n > 0; n--, kv += 2)
+		nft_u32(h, (int)kv[0], kv[1]);
+	return e;
+}
+
+static void nft_expr_end(struct nlmsghdr *h, struct rtattr *e, struct rtattr *data)
+{
+	nl_nest_end(h, data);
+	nl_nest_end(h, e);
+}
+
+/* cmp reg 1 OP data */
+static void nft_cmp(struct nlmsghdr *h, uint32_t op, const void *data, size_t len)
+{
+	const uint32_t kv[] = { NFTA_CMP_SREG, NFT_REG_1, NFTA_CMP_OP, op };
+	struct rtattr *d, *e = nft_expr(h, "cmp", kv, 2, &d);
+	nft_data(h, NFTA_CMP_DATA, data, len);
+	nft_expr_end(h, e, d);
+}
+
+/* ip saddr NET/PREFIX oifname != BRIDGE masquerade */
+static void nft_masq_rule(struct nft_batch *b, const struct net_def *d)
+{
+	static const uint32_t payload[] = { NFTA_PAYLOAD_DREG, NFT_REG_1, NFTA_PAYLOAD_BASE,
+		NFT_PAYLOAD_NETWORK_HEADER, NFTA_PAYLOAD_OFFSET, 12, NFTA_PAYLOAD_LEN, 4 };
+	static const uint32_t bitwise[] = { NFTA_BITWISE_SREG, NFT_REG_1, NFTA_BITWISE_DREG,
+		NFT_REG_1, NFTA_BITWISE_LEN, 4 };
+	static const uint32_t meta[] = { NFTA_META_DREG, NFT_REG_1, NFTA_META_KEY, NFT_META_OIFNAME };
+	uint32_t mask = htonl(~0u << (32 - d->prefix)), zero = 0, net = htonl(d->net);
+	char ifname[16] = { 0 };
+	struct rtattr *list, *e, *data;
+	nft_msg(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND);
+	nl_attr(b->h, NFTA_RULE_CHAIN, NFT_CHAIN, sizeof NFT_CHAIN);
+	list = nft_nest(b->h, NFTA_RULE_EXPRESSIONS);
+	e = nft_expr(b->h, "payload", payload, 4, &data);
+	nft_expr_end(b->h, e, data);
+	e = nft_expr(b->h, "bitwise", bitwise, 3, &data);
+	nft_data(b->h, NFTA_BITWISE_MASK, &mask, 4);
+	nft_data(b->h, NFTA_BITWISE_XOR, &zero, 4);
+	nft_expr_end(b->h, e, data);
+	nft_cmp(b->h, NFT_CMP_EQ, &net, 4);
+	e = nft_expr(b->h, "meta", meta, 2, &data);
+	nft_expr_end(b->h, e, data);
+	memcpy(ifname, d->bridge, strlen(d->bridge));
+	nft_cmp(b->h, NFT_CMP_NEQ, ifname, sizeof ifname);
+	e = nft_expr(b->h, "masq", NULL, 0, &data);
+	nft_expr_end(b->h, e, data);
+	nl_nest_end(b->h, list);
+}
+
+struct nft_nets {
+	struct net_def d[NFT_MAX_NETS];
+	int n;
+};
+
+static int nft_collect(struct mr_store *st, struct net_def *d, void *arg)
+{
+	struct nft_nets *a = arg;
+	(void)st;
+	if (d->ctrs && d->prefix && a->n < NFT_MAX_NETS)
+		a->d[a->n++] = *d;
+	return 0;
+}
+
+/* Send the batch; 0 or the first error (-errno) the kernel answers. */
+static int nft_send(struct nft_batch *b)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	char buf[4096];
+	unsigned last = b->seq - 1;       /* the last message before BATCH_END */
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER), rc = 0, done = 0;
+	size_t len = (size_t)((char *)nl_tail(b->h) - b->buf);
+	if (fd < 0)
+		return -errno;
+	if (sendto(fd, b->buf, len, 0, (struct sockaddr *)&sa, sizeof sa) < 0)
+		rc = -errno;
+	while (!rc && !done) {
+		ssize_t n = recv(fd, buf, sizeof buf, 0);
+		struct nlmsghdr *r = (struct nlmsghdr *)buf;
+		if (n < 0 && errno != EINTR)
+			rc = -errno;
+		for (; n > 0 && NLMSG_OK(r, (size_t)n) && !rc && !done; r = NLMSG_NEXT(r, n))
+			if (r->nlmsg_type == NLMSG_ERROR) {
+				rc = ((struct nlmsgerr *)NLMSG_DATA(r))->error;
+				done = r->nlmsg_seq == last;
+			}
+	}
+	close(fd);
+	return rc;
+}
+
+/* Rebuild table ip minirun for the bridge networks in use (store locked). */
+static int nft_sync(struct mr_store *st, const char *what, struct mr_err *err)
+{
+	struct nft_batch b;
+	struct nft_nets nets;
+	struct rtattr *hook;
+	int i, rc;
+	b.h = NULL;
+	b.seq = 0;
+	nets.n = 0;
+	net_each(st, nft_collect, &nets);
+	nft_msg(&b, NFNL_MSG_BATCH_BEGIN, 0);
+	/* NFTA_TABLE_NAME, NFTA_CHAIN_TABLE and NFTA_RULE_TABLE are all 1:
+	 * nft_msg names the table in every message */
+	nft_msg(&b, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+	nft_msg(&b, NFT_MSG_DELTABLE, 0);
+	if (nets.n) {
+		nft_msg(&b, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+		nft_msg(&b, NFT_MSG_NEWCHAIN, NLM_F_CREATE);
+		nl_attr(b.h, NFTA_CHAIN_NAME, NFT_CHAIN, sizeof NFT_CHAIN);
+		hook = nft_nest(b.h, NFTA_CHAIN_HOOK);
+		nft_u32(b.h, NFTA_HOOK_HOOKNUM, 4);     /* NF_INET_POST_ROUTING */
+		nft_u32(b.h, NFTA_HOOK_PRIORITY, 100);  /* srcnat */
+		nl_nest_end(b.h, hook);
+		nl_attr(b.h, NFTA_CHAIN_TYPE, "nat", 4);
+	}
+	for (i = 0; i < nets.n; i++)
+		nft_masq_rule(&b, &nets.d[i]);
+	nft_msg(&b, NFNL_MSG_BATCH_END, 0);
+	rc = nft_send(&b);
+	if (rc >= 0)
+		return 0;
+	errno = -rc;
+	return mr_err_sys(err, "network %s: %s", what, rc == -ENOENT || rc == -EOPNOTSUPP ||
+			  rc == -EPROTONOSUPPORT ? "kernel has no nf_tables (masquerade)" :
+			  "masquerade rules (nf_tables)");
+}
+
+/* ---- address allocation: the network's file under the store lock ---- */
+
+/* Allocate (ip != NULL: lowest free for id) or release id on network d
+ * (its file; filled from it). Returns the number of containers left
+ * holding an address, -2 when id held none, or -1. */
+static int net_alloc(struct mr_store *st, struct net_def *d, const char *id, uint32_t *ip,
+		     struct mr_err *err)
 {
 	struct mr_buf b = { 0 }, out = { 0 };
 	struct mr_json_doc doc = { 0 };
 	const struct mr_json *e, *ctrs;
 	struct mr_jw w;
-	struct mr_err ignored;
+	struct mr_err fw;
 	uint32_t cand, used, bcast;
 	int rc = -1, left = 0, taken;
-	char s[16], cidr[20];
+	char s[16], cidr[20], file[sizeof d->file];
 	if (mr_store_lock(st, err) < 0)
 		return -1;
-	if (mr_read_file(st->rootfd, "network.json", &b, MINIRUN_MAX_JSON, &ignored) < 0 ||
-	    mr_json_parse(&doc, b.data, b.len, &ignored) < 0)
-		memset(&doc, 0, sizeof doc);
-	net_subnet(doc.root, net, prefix);
+	snprintf(file, sizeof file, "%s", d->file);   /* net_def_fill clears d */
+	net_read(st, file, &b, &doc);
+	net_def_fill(d, file, doc.root);
 	ctrs = mr_json_get(doc.root, "Containers");
-	bcast = *net | ~(~0u << (32 - *prefix));
-	cand = 0;
+	bcast = d->net | ~(~0u << (32 - d->prefix));
+	if (ip && (!d->prefix || (!doc.root && strcmp(d->name, "bridge")))) {
+		mr_err_set(err, MR_ENOTFOUND, "network %s not found", d->name);
+		goto out;
+	}
 	if (ip) {
-		for (cand = *net + 2; cand < bcast; cand++) {
-			taken = 0;
+		for (cand = d->net + 1; cand < bcast; cand++) {
+			taken = cand == d->gw;
 			for (e = ctrs ? ctrs->child : NULL; e && !taken; e = e->next)
 				taken = e->str && net_ip_parse(e->str, e->len, &used) == 0 &&
 					used == cand && strcmp(e->key, id);
@@ -14391,7 +14778,8 @@ static int net_alloc(struct mr_store *st, const char *id, uint32_t *ip, uint32_t
 				break;
 		}
 		if (cand >= bcast) {
-			mr_err_set(err, MR_EINVAL_INPUT, "no free address left in the subnet");
+			mr_err_set(err, MR_EINVAL_INPUT, "network %s: no free address left in the "
+				   "subnet", d->name);
 			goto out;
 		}
 		*ip = cand;
@@ -14404,9 +14792,15 @@ static int net_alloc(struct mr_store *st, const char *id, uint32_t *ip, uint32_t
 	mr_jw_init(&w, &out, 0);
 	mr_jw_obj(&w);
 	mr_jw_key(&w, "Subnet");
-	net_ip_str(*net, s);
-	snprintf(cidr, sizeof cidr, "%s/%d", s, *prefix);
+	net_ip_str(d->net, s);
+	snprintf(cidr, sizeof cidr, "%s/%d", s, d->prefix);
 	mr_jw_str(&w, cidr);
+	/* a created network's Name, Id, Created, Gateway stay as they are */
+	for (e = doc.root ? doc.root->child : NULL; e; e = e->next)
+		if (e->type == MR_JSON_STRING && strcmp(e->key, "Subnet")) {
+			mr_jw_key(&w, e->key);
+			mr_jw_str(&w, e->str);
+		}
 	mr_jw_key(&w, "Containers");
 	mr_jw_obj(&w);
 	for (e = ctrs ? ctrs->child : NULL; e; e = e->next)
@@ -14423,9 +14817,16 @@ static int net_alloc(struct mr_store *st, const char *id, uint32_t *ip, uint32_t
 	}
 	mr_jw_obj_end(&w);
 	mr_jw_obj_end(&w);
-	if (w.failed || mr_write_atomic(st->rootfd, "network.json", out.data, out.len, 0600, err) < 0)
+	if (w.failed || net_write(st, file, &out, err) < 0)
 		goto out;
 	rc = left;
+	/* Without nf_tables (many embedded kernels) a warning, not a failure:
+	 * containers still reach this host, each other and their published
+	 * ports, which is what such devices mostly want; Docker refuses to start
+	 * without iptables instead. */
+	if (nft_sync(st, d->name, &fw) < 0 && ip)
+		fprintf(stderr, "WARNING: %s; containers reach this host and each other, nothing "
+			"beyond it\n", fw.msg);
 out:
 	mr_store_unlock(st);
 	mr_json_free(&doc);
@@ -14454,27 +14855,26 @@ static void __attribute__((noreturn)) net_relay(int a, uint32_t ip, uint16_t por
 	if (b < 0 || connect(b, (struct sockaddr *)&sa, sizeof sa) < 0 ||
 	    pipe2(p[0], O_CLOEXEC) < 0 || pipe2(p[1], O_CLOEXEC) < 0)
 		_exit(1);
+	/* 1 MiB pipes (the default is 64 KiB): far fewer splices and polls per
+	 * byte; an unprivileged limit (pipe-max-size) only keeps the default */
+	for (i = 0; i < 2; i++)
+		fcntl(p[i][1], F_SETPIPE_SZ, NET_RELAY_PIPE);
 	net_nonblock(a);
 	net_nonblock(b);
 	src[0] = dst[1] = a;
 	src[1] = dst[0] = b;
+	/* splice while anything moves; poll only when both sides would block */
 	while (!(eof[0] && eof[1] && !pend[0] && !pend[1])) {
 		struct pollfd pf[4];
-		for (i = 0; i < 2; i++) {
-			pf[i].fd = !eof[i] && !pend[i] ? src[i] : -1;
-			pf[i].events = POLLIN;
-			pf[2 + i].fd = pend[i] ? dst[i] : -1;
-			pf[2 + i].events = POLLOUT;
-		}
-		if (poll(pf, 4, -1) < 0 && errno != EINTR)
-			_exit(1);
+		int moved = 0;
 		for (i = 0; i < 2; i++) {
 			ssize_t n;
-			if (pf[i].fd >= 0 && pf[i].revents) {
-				n = splice(src[i], NULL, p[i][1], NULL, 1 << 16,
+			if (!eof[i] && !pend[i]) {
+				n = splice(src[i], NULL, p[i][1], NULL, NET_RELAY_PIPE,
 					   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 				if (n > 0) {
 					pend[i] += (size_t)n;
+					moved = 1;
 				} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 					eof[i] = 1;
 					shutdown(dst[i], SHUT_WR);
@@ -14483,12 +14883,25 @@ static void __attribute__((noreturn)) net_relay(int a, uint32_t ip, uint16_t por
 			if (pend[i]) {
 				n = splice(p[i][0], NULL, dst[i], NULL, pend[i],
 					   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-				if (n > 0)
+				if (n > 0) {
 					pend[i] -= (size_t)n;
-				else if (n < 0 && errno != EAGAIN && errno != EINTR)
+					moved = 1;
+				} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
 					_exit(0);
+				}
 			}
 		}
+		if (moved)
+			continue;
+		for (i = 0; i < 2; i++) {
+			pf[i].fd = !eof[i] && !pend[i] ? src[i] : -1;
+			pf[i].events = POLLIN;
+			pf[2 + i].fd = pend[i] ? dst[i] : -1;
+			pf[2 + i].events = POLLOUT;
+		}
+		if (!(eof[0] && eof[1] && !pend[0] && !pend[1]) && poll(pf, 4, -1) < 0 &&
+		    errno != EINTR)
+			_exit(1);
 	}
 	_exit(0);
 }
@@ -14644,14 +15057,184 @@ static void net_mac(uint32_t ip, unsigned char *mac)
 	mac[4] = (unsigned char)(ip >> 8), mac[5] = (unsigned char)ip;
 }
 
-/* After the last container: the bridge goes. */
-static void net_bridge_gc(void)
+static void net_link_gone(const char *name)
 {
 	int fd = nl_open();
 	if (fd >= 0) {
-		nl_link_del(fd, NET_BRIDGE);
+		nl_link_del(fd, name);
 		close(fd);
 	}
+}
+
+/* Release id's address on network d; after its last container the bridge
+ * goes (net_alloc has already taken its rule out). */
+static int net_release(struct mr_store *st, struct net_def *d, void *id)
+{
+	struct mr_err ignored;
+	if (d->file[0] && net_alloc(st, d, id, NULL, &ignored) == 0)
+		net_link_gone(d->bridge);
+	return 0;
+}
+
+/* ---- network create and inspect ---- */
+
+struct net_overlap {
+	uint32_t net;
+	int prefix;
+	const char *name;
+};
+
+/* 2: the name is taken; 1: the subnets overlap. */
+static int net_overlaps(struct mr_store *st, struct net_def *d, void *arg)
+{
+	struct net_overlap *o = arg;
+	int p = d->prefix < o->prefix ? d->prefix : o->prefix;
+	(void)st;
+	if (!strcmp(d->name, o->name))
+		return 2;
+	return d->prefix && !((d->net ^ o->net) >> (32 - p));
+}
+
+static void net_jw_str(struct mr_jw *w, const char *key, const char *v)
+{
+	mr_jw_key(w, key);
+	mr_jw_str(w, v);
+}
+
+/* networks/ID.json; without a subnet the first free 10.N.0.0/16 above the
+ * default bridge's. The new ID goes to id. */
+static int net_create(struct mr_store *st, const char *name, const char *subnet,
+		      const char *gateway, char id[65], struct mr_err *err)
+{
+	struct net_overlap o = { 0, 16, name };
+	struct mr_buf out = { 0 };
+	struct mr_jw w;
+	struct timespec now;
+	unsigned char rnd[32];
+	char s[16], cidr[20], created[48], file[80];
+	uint32_t gw, k = 89;
+	int rc = -1, clash;
+	if (!ctr_name_valid(name))
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid network name \"%s\": only "
+				  "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
+	if (subnet && net_cidr_parse(subnet, &o.net, &o.prefix) < 0)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid subnet %s (expected "
+				  "a.b.c.d/8 to /30)", subnet);
+	if (mr_store_lock(st, err) < 0)
+		return -1;
+	for (;; k++) {
+		if (!subnet)
+			o.net = 10u << 24 | k << 16;
+		clash = net_each(st, net_overlaps, &o);
+		if (clash == 2) {
+			mr_err_set(err, MR_EEXIST, "network with name %s already exists", name);
+			goto out;
+		}
+		if (!clash)
+			break;
+		if (subnet || k == 255) {
+			mr_err_set(err, MR_EINVAL_INPUT, "Pool overlaps with other one on this address space");
+			goto out;
+		}
+	}
+	gw = o.net + 1;
+	if (gateway && (net_ip_parse(gateway, strlen(gateway), &gw) < 0 || gw <= o.net ||
+			gw >= (o.net | ~(~0u << (32 - o.prefix))))) {
+		mr_err_set(err, MR_EINVAL_INPUT, "no matching subnet for gateway %s", gateway);
+		goto out;
+	}
+	if (util_random(rnd, sizeof rnd) < 0) {
+		mr_err_sys(err, "random");
+		goto out;
+	}
+	util_hex(rnd, sizeof rnd, id);
+	clock_gettime(CLOCK_REALTIME, &now);
+	util_time_rfc3339(&now, created, sizeof created);
+	net_ip_str(o.net, s);
+	snprintf(cidr, sizeof cidr, "%s/%d", s, o.prefix);
+	net_ip_str(gw, s);
+	mr_jw_init(&w, &out, 0);
+	mr_jw_obj(&w);
+	net_jw_str(&w, "Subnet", cidr);
+	net_jw_str(&w, "Name", name);
+	net_jw_str(&w, "Id", id);
+	net_jw_str(&w, "Created", created);
+	net_jw_str(&w, "Gateway", s);
+	mr_jw_key(&w, "Containers");
+	mr_jw_obj(&w);
+	mr_jw_obj_end(&w);
+	mr_jw_obj_end(&w);
+	snprintf(file, sizeof file, "networks/%s.json", id);
+	if (mkdirat(st->rootfd, "networks", 0700) < 0 && errno != EEXIST)
+		mr_err_sys(err, "networks folder");
+	else if (!w.failed)
+		rc = net_write(st, file, &out, err);
+out:
+	mr_store_unlock(st);
+	mr_buf_free(&out);
+	return rc;
+}
+
+/* One network as `network inspect` shows it, Docker's shape. */
+static void net_inspect_one(struct mr_store *st, const struct net_def *d, struct mr_jw *w)
+{
+	struct mr_buf b = { 0 };
+	struct mr_json_doc doc = { 0 };
+	const struct mr_json *e;
+	char s[16], v[24];
+	unsigned char m[6];
+	uint32_t ip;
+	if (d->file[0])
+		net_read(st, d->file, &b, &doc);
+	mr_jw_obj(w);
+	net_jw_str(w, "Name", d->name);
+	net_jw_str(w, "Id", d->id);
+	net_jw_str(w, "Created", mr_json_str(mr_json_get(doc.root, "Created")) ?: "0001-01-01T00:00:00Z");
+	net_jw_str(w, "Scope", "local");
+	net_jw_str(w, "Driver", d->driver);
+	mr_jw_key(w, "EnableIPv6");
+	mr_jw_bool(w, 0);
+	mr_jw_key(w, "IPAM");
+	mr_jw_obj(w);
+	net_jw_str(w, "Driver", "default");
+	mr_jw_key(w, "Config");
+	mr_jw_arr(w);
+	if (d->file[0]) {
+		mr_jw_obj(w);
+		net_ip_str(d->net, s);
+		snprintf(v, sizeof v, "%s/%d", s, d->prefix);
+		net_jw_str(w, "Subnet", v);
+		net_ip_str(d->gw, s);
+		net_jw_str(w, "Gateway", s);
+		mr_jw_obj_end(w);
+	}
+	mr_jw_arr_end(w);
+	mr_jw_obj_end(w);
+	mr_jw_key(w, "Containers");
+	mr_jw_obj(w);
+	e = mr_json_get(doc.root, "Containers");
+	for (e = e ? e->child : NULL; e; e = e->next) {
+		struct ctr c;
+		struct mr_err ignored;
+		if (!e->str || net_ip_parse(e->str, e->len, &ip) < 0)
+			continue;
+		mr_jw_key(w, e->key);
+		mr_jw_obj(w);
+		memset(&c, 0, sizeof c);
+		net_jw_str(w, "Name", ctr_load(st, e->key, &c, &ignored) == 0 ? c.name : "");
+		ctr_free(&c);
+		net_mac(ip, m);
+		snprintf(v, sizeof v, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+		net_jw_str(w, "MacAddress", v);
+		snprintf(v, sizeof v, "%s/%d", e->str, d->prefix);
+		net_jw_str(w, "IPv4Address", v);
+		net_jw_str(w, "IPv6Address", "");
+		mr_jw_obj_end(w);
+	}
+	mr_jw_obj_end(w);
+	mr_jw_obj_end(w);
+	mr_json_free(&doc);
+	mr_buf_free(&b);
 }
 
 /* Undo net_start: proxy, veth, address (and the bridge after the last).
@@ -14663,8 +15246,6 @@ static void net_stop(struct mr_store *st, const char *id)
 	char name[20];
 	int rfd = ctr_rundir(st, id, 0), fd, pid = 0;
 	unsigned long long start = 0;
-	uint32_t net;
-	int prefix;
 	if (rfd >= 0) {
 		const char *q;
 		char skip[64];
@@ -14686,8 +15267,7 @@ static void net_stop(struct mr_store *st, const char *id)
 		nl_link_del(fd, name);
 		close(fd);
 	}
-	if (net_alloc(st, id, NULL, &net, &prefix, &ignored) == 0)
-		net_bridge_gc();
+	net_each(st, net_release, (void *)id);
 }
 
 /* Parent side of the start, between the clone and the child's go: address,
@@ -14698,14 +15278,15 @@ static int net_start(struct ctr_spawn *sp, struct mr_err *err)
 	const struct ctr *c = sp->c;
 	struct mr_buf conf = { 0 }, rt = { 0 };
 	struct net_port ports[NET_MAX_PORTS];
-	int lfd[NET_MAX_PORTS], n = 0, i, fd = -1, br, prefix, rc = -1, rfd;
-	uint32_t ip = 0, net, gw;
+	struct net_def d;
+	int lfd[NET_MAX_PORTS], n = 0, i, fd = -1, br, rc = -1, rfd;
+	uint32_t ip = 0;
 	unsigned char mac[6];
 	char host[20], ips[16], gws[16];
 	const char *l;
 	pid_t proxy = 0;
 	net_conf_read(sp, &conf);
-	if (strcmp(c->network, "bridge")) {
+	if (!net_bridged(c->network)) {
 		rc = net_etc(sp, conf.data, NULL, "", err);
 		mr_buf_free(&conf);
 		return rc;
@@ -14713,11 +15294,10 @@ static int net_start(struct ctr_spawn *sp, struct mr_err *err)
 	for (l = conf.data; *l && n < NET_MAX_PORTS; l = net_next(l))
 		if (net_port_line(l, &ports[n]) == 0)
 			lfd[n++] = -1;
-	if (net_alloc(sp->st, c->id, &ip, &net, &prefix, err) < 0)
+	if (net_find(sp->st, c->network, &d, err) < 0 || net_alloc(sp->st, &d, c->id, &ip, err) < 0)
 		goto out;
-	gw = net + 1;
 	net_ip_str(ip, ips);
-	net_ip_str(gw, gws);
+	net_ip_str(d.gw, gws);
 	net_veth_name(c->id, host);
 	net_mac(ip, mac);
 	fd = nl_open();
@@ -14726,9 +15306,9 @@ static int net_start(struct ctr_spawn *sp, struct mr_err *err)
 		goto out;
 	}
 	nl_link_del(fd, host);            /* left by a killed monitor */
-	if ((br = net_bridge(fd, gw, prefix, err)) < 0 ||
+	if ((br = net_bridge(fd, d.bridge, d.gw, d.prefix, err)) < 0 ||
 	    net_veth(fd, host, br, sp->pid, mac, err) < 0 ||
-	    net_inside(sp->pid, ip, prefix, gw, err) < 0)
+	    net_inside(sp->pid, ip, d.prefix, d.gw, err) < 0)
 		goto out;
 	i = open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
 	if (i >= 0) {
@@ -14746,7 +15326,7 @@ static int net_start(struct ctr_spawn *sp, struct mr_err *err)
 			goto out;
 		}
 	}
-	mr_buf_printf(&rt, "%s %d %s %02x:%02x:%02x:%02x:%02x:%02x %d %llu\n", ips, prefix, gws,
+	mr_buf_printf(&rt, "%s %d %s %02x:%02x:%02x:%02x:%02x:%02x %d %llu\n", ips, d.prefix, gws,
 		      mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], (int)proxy,
 		      proxy ? ctr_pid_start(proxy) : 0ULL);
 	for (i = 0; i < n; i++)
@@ -19190,6 +19770,211 @@ static int cmd_port(struct cli *cl, int argc, char **argv)
 	ctr_free(&c);
 	return 0;
 }
+/* ---- [21] CLI: network commands (create, ls, inspect, rm, prune; [19]) ---- */
+
+#if MINIRUN_WITH_NET
+/* How many containers (running or not) are on network name; the first
+ * one's name into who. */
+static int cli_net_users(struct mr_store *st, const char *name, char *who, size_t size)
+{
+	size_t n, i;
+	int users = 0;
+	struct ps_row *rows = ps_list(st, &n);
+	for (i = 0; i < n; i++) {
+		if (!strcmp(rows[i].c.network, name) && !users++)
+			snprintf(who, size, "%s", rows[i].c.name);
+		ctr_free(&rows[i].c);
+	}
+	free(rows);
+	return users;
+}
+
+/* rm (quiet 0) and prune (1): a created network nobody uses goes, file
+ * and bridge; 1 when removed. Store locked. */
+static int cli_net_remove(struct mr_store *st, struct net_def *d, int quiet, struct mr_err *err)
+{
+	char who[CTR_NAME_MAX + 1];
+	if (!d->file[0] || !strcmp(d->file, "network.json"))
+		return quiet ? 0 : mr_err_set(err, MR_EINVAL_INPUT, "%s is a pre-defined network "
+					      "and cannot be removed", d->name);
+	if (cli_net_users(st, d->name, who, sizeof who))
+		return quiet ? 0 : mr_err_set(err, MR_EINUSE, "error while removing network: network "
+					      "%s id %s is in use by container %s", d->name, d->id, who);
+	if (unlinkat(st->rootfd, d->file, 0) < 0)
+		return mr_err_sys(err, "remove network %s", d->name);
+	net_link_gone(d->bridge);
+	return 1;
+}
+
+static int cli_net_prune_one(struct mr_store *st, struct net_def *d, void *arg)
+{
+	struct mr_err ignored;
+	if (cli_net_remove(st, d, 1, &ignored) == 1)
+		printf("%s%s\n", (*(int *)arg)++ ? "" : "Deleted Networks:\n", d->name);
+	else if (d->file[0] && !d->ctrs)
+		net_link_gone(d->bridge);     /* the default one, left by a crash */
+	return 0;
+}
+
+static int cmd_network_prune(struct cli *cl, int argc, char **argv)
+{
+	struct cli_flag flags[] = {
+		{ "f|force", 0, NULL, NULL, NULL, "Do not prompt for confirmation" },
+		{ 0 },
+	};
+	struct mr_store *st;
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS]"), count = 0;
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)) || mr_store_lock(st, &cl->err) < 0)
+		return CLI_EXIT_FAIL;
+	net_each(st, cli_net_prune_one, &count);
+	/* and the masquerade rules of networks nobody uses any more */
+	nft_sync(st, "prune", &cl->err);
+	mr_store_unlock(st);
+	return 0;
+}
+
+static int cmd_network_rm(struct cli *cl, int argc, char **argv)
+{
+	struct cli_flag flags[] = {
+		{ "f|force", 0, NULL, NULL, NULL, "Do not error if the network does not exist" },
+		{ 0 },
+	};
+	struct mr_store *st;
+	struct net_def d;
+	int i, rc = 0, n = cli_parse(cl, argc, argv, flags, 1, "NETWORK [NETWORK...]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 1, -1) < 0 || !(st = cli_store(cl)))
+		return CLI_EXIT_FAIL;
+	for (i = 0; i < n; i++) {
+		/* under the lock: no container starts on it meanwhile */
+		if (mr_store_lock(st, &cl->err) < 0 || net_find(st, argv[i], &d, &cl->err) < 0 ||
+		    cli_net_remove(st, &d, 0, &cl->err) < 0) {
+			util_print_err(&cl->err);
+			rc = 1;
+		} else {
+			printf("%s\n", argv[i]);
+		}
+		mr_store_unlock(st);
+	}
+	return rc;
+}
+
+static int cmd_network_inspect(struct cli *cl, int argc, char **argv)
+{
+	struct cli_flag flags[] = { { 0 } };
+	struct mr_store *st;
+	struct mr_buf out = { 0 };
+	struct mr_jw w;
+	struct net_def d;
+	int i, rc = 0, n = cli_parse(cl, argc, argv, flags, 1, "NETWORK [NETWORK...]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 1, -1) < 0 || !(st = cli_store(cl)))
+		return CLI_EXIT_FAIL;
+	mr_jw_init(&w, &out, 4);
+	mr_jw_arr(&w);
+	for (i = 0; i < n; i++) {
+		if (net_find(st, argv[i], &d, &cl->err) < 0) {
+			util_print_err(&cl->err);
+			rc = 1;
+			continue;
+		}
+		net_inspect_one(st, &d, &w);
+	}
+	mr_jw_arr_end(&w);
+	printf("%s\n", out.data);
+	mr_buf_free(&out);
+	return rc;
+}
+
+struct cli_net_ls {
+	struct cli_table t;
+	int quiet, no_trunc;
+};
+
+static int cli_net_ls_row(struct mr_store *st, struct net_def *d, void *arg)
+{
+	struct cli_net_ls *l = arg;
+	char id[65];
+	const char *row[4] = { id, d->name, d->driver, "local" };
+	(void)st;
+	snprintf(id, sizeof id, "%.*s", l->no_trunc ? 64 : 12, d->id);
+	if (l->quiet)
+		printf("%s\n", id);
+	else
+		cli_table_add(&l->t, row);
+	return 0;
+}
+
+static int cmd_network_ls(struct cli *cl, int argc, char **argv)
+{
+	static const char *const head[] = { "NETWORK ID", "NAME", "DRIVER", "SCOPE" };
+	struct cli_net_ls l = { { 4, 0, NULL, { 0 } }, 0, 0 };
+	struct cli_flag flags[] = {
+		{ "no-trunc", 0, NULL, &l.no_trunc, NULL, "Do not truncate the output" },
+		{ "q|quiet", 0, NULL, &l.quiet, NULL, "Only display network IDs" },
+		{ 0 },
+	};
+	struct mr_store *st;
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
+		return CLI_EXIT_FAIL;
+	if (!l.quiet)
+		cli_table_add(&l.t, head);
+	net_each(st, cli_net_ls_row, &l);
+	cli_table_print(&l.t);
+	return 0;
+}
+
+static int cmd_network_create(struct cli *cl, int argc, char **argv)
+{
+	const char *subnet = NULL, *gateway = NULL, *driver = NULL;
+	struct cli_flag flags[] = {
+		{ "d|driver", 1, &driver, NULL, NULL, "Driver to manage the Network (only \"bridge\")" },
+		{ "gateway", 1, &gateway, NULL, NULL, "IPv4 Gateway for the master subnet" },
+		{ "subnet", 1, &subnet, NULL, NULL, "Subnet in CIDR format" },
+		{ 0 },
+	};
+	struct mr_store *st;
+	char id[65];
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] NETWORK");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 1, 1) < 0 || !(st = cli_store(cl)))
+		return CLI_EXIT_FAIL;
+	if (driver && strcmp(driver, "bridge"))
+		mr_err_set(&cl->err, MR_EINVAL_INPUT, "plugin \"%s\" not found: only the bridge "
+			   "driver is built in", driver);
+	else if (net_create(st, argv[0], subnet, gateway, id, &cl->err) == 0)
+		return printf("%s\n", id), 0;
+	util_print_err(&cl->err);
+	return CLI_EXIT_FAIL;
+}
+
+static int cmd_network(struct cli *cl, int argc, char **argv)
+{
+	static const struct cli_command subs[] = {
+		{ "create", cmd_network_create, "Create a network" },
+		{ "inspect", cmd_network_inspect, "Display detailed information on one or more networks" },
+		{ "ls", cmd_network_ls, "List networks" },
+		{ "prune", cmd_network_prune, "Remove all unused networks" },
+		{ "rm", cmd_network_rm, "Remove one or more networks" },
+		{ NULL, NULL, NULL },
+	};
+	return cli_subcommand(cl, "network", subs, argc, argv);
+}
+#else
+static int cmd_network(struct cli *cl, int argc, char **argv)
+{
+	(void)cl; (void)argc; (void)argv;
+	return cli_disabled("network", "NET");
+}
+#endif /* MINIRUN_WITH_NET */
 /* ---- [21] CLI: boot commands (up, down, init); see [20] BOOT ---- */
 
 #if MINIRUN_WITH_INIT
@@ -19646,6 +20431,7 @@ static const struct cli_command cli_commands[] = {
 	{ "login", cmd_login, "Log in to a registry" },
 	{ "logout", cmd_logout, "Log out from a registry" },
 	{ "logs", cmd_logs, "Fetch the logs of a container" },
+	{ "network", cmd_network, "Manage networks" },
 	{ "port", cmd_port, "List port mappings of a container" },
 	{ "ps", cmd_ps, "List containers" },
 	{ "pull", cmd_pull, "Download an image from a registry" },

@@ -99,6 +99,11 @@ static int unit_write(const char *path, const char *text)
 #include "unit_pull.c"
 #include "unit_container.c"
 #include "unit_cp.c"
+#if MINIRUN_WITH_NET
+#include "unit_net.c"
+#else
+static void test_net(void) { printf("net: skipped: built without MINIRUN_WITH_NET\n"); }
+#endif
 #if MINIRUN_WITH_INIT
 #include "unit_boot.c"
 #else
@@ -118,6 +123,7 @@ int main(int argc, char **argv)
 		{ "pull", test_pull },
 		{ "container", test_container },
 		{ "cp", test_cp },
+		{ "net", test_net },
 		{ "boot", test_boot },
 	};
 	size_t i;

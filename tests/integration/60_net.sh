@@ -93,8 +93,84 @@ if command -v python3 >/dev/null; then
 	kill $hs 2>/dev/null; wait $hs 2>/dev/null
 fi
 
+# masquerading: a server in ANOTHER network namespace ("outside", reached
+# through a veth pair with 192.0.2.0/24, a documentation range) sees the
+# connection coming from this namespace's address, not from 10.88.x.x; it has
+# no route back to 10.88.0.0/16, so without masquerading there is no answer.
+if ! command -v nft >/dev/null; then
+	echo "  (masquerade checks skipped: no nft program to check the rules; apt-get install nftables)"
+elif ! { nft add table ip mrprobe && nft delete table ip mrprobe; } 2>/dev/null; then
+	echo "  (masquerade checks skipped: this kernel has no nf_tables)"
+elif ! command -v python3 >/dev/null; then
+	echo "  (masquerade checks skipped: no python3 for the outside server)"
+else
+	check "nft: table ip minirun masquerades the subnet" sh -c 'nft list table ip minirun | grep -q "ip saddr 10.88.0.0/16 oifname != \"minirun0\" masquerade"'
+	check "ip_forward enabled" grep -qx 1 /proc/sys/net/ipv4/ip_forward
+	cat >"$T/outside.py" <<'PYEOF'
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("192.0.2.2", 8098))
+s.listen(4)
+s.settimeout(20)
+for _ in range(2):
+    try:
+        c, a = s.accept()
+    except socket.timeout:
+        break
+    c.recv(1000)
+    c.sendall(b"HTTP/1.0 200 OK\r\n\r\nfrom " + a[0].encode() + b"\n")
+    c.close()
+PYEOF
+	unshare -n sh -c 'while ! ip link show vo1 >/dev/null 2>&1; do sleep 0.05; done
+		ip link set lo up && ip addr add 192.0.2.2/24 dev vo1 && ip link set vo1 up &&
+		exec python3 "$0"' "$T/outside.py" &
+	outside=$!
+	sleep 0.2
+	ip link add vo0 type veth peer name vo1 netns $outside
+	ip addr add 192.0.2.1/24 dev vo0 && ip link set vo0 up
+	sleep 0.5
+	# (busybox wget -T crashes: timeout instead)
+	got=$(mr run --rm busybox busybox timeout 10 busybox wget -qO- http://192.0.2.2:8098/ 2>&1)
+	check "outside server sees the host's address ($got)" test "$got" = "from 192.0.2.1"
+	kill $outside 2>/dev/null; wait $outside 2>/dev/null
+	ip link del vo0 2>/dev/null
+fi
+
 check "--network none has no eth0" sh -c "! mr run --rm --network none busybox busybox ip link | grep -q eth0"
 check "--network container:web1 shares its address" sh -c "mr run --rm --network container:web1 busybox busybox ip addr | grep -q '$ip1/16'"
+
+# created networks: own bridge mr-<id12>, own subnet, reach each other
+check "network ls lists bridge, host, none" sh -c 'mr network ls | grep -q "^NETWORK ID  *NAME  *DRIVER  *SCOPE" && mr network ls | grep -q " bridge  *bridge  *local" && mr network ls | grep -q " host  *host  *local" && mr network ls | grep -q " none  *null  *local"'
+nid=$(mr network create --subnet 10.77.0.0/24 mynet)
+check "network create mynet ($nid)" test ${#nid} = 64
+out=$(mr network create mynet 2>&1)
+check "same name refused ($out)" sh -c "echo '$out' | grep -q 'network with name mynet already exists'"
+out=$(mr network create --subnet 10.88.5.0/24 clash 2>&1)
+check "overlapping subnet refused ($out)" sh -c "echo '$out' | grep -q 'Pool overlaps'"
+check "network ls lists mynet" sh -c "mr network ls | grep -q '^$(echo $nid | cut -c1-12)  *mynet  *bridge  *local'"
+check "network inspect by ID prefix" sh -c "mr network inspect $(echo $nid | cut -c1-12) | grep -q '\"Name\": \"mynet\"'"
+check "network inspect mynet: IPAM" sh -c "mr network inspect mynet | tr -d ' \n' | grep -q '\"Name\":\"mynet\",\"Id\":\"$nid\".*\"Driver\":\"bridge\".*\"Config\":\[{\"Subnet\":\"10.77.0.0/24\",\"Gateway\":\"10.77.0.1\"}\]'"
+check "run n1 --network mynet" mr run -d --name n1 --network mynet -v "$T/www1:/www" busybox busybox httpd -f -p 80 -h /www
+nip=$(mr inspect -f '{{.NetworkSettings.IPAddress}}' n1)
+check "n1 has 10.77.0.2 ($nip)" test "$nip" = 10.77.0.2
+check "bridge mr-<id12> has the gateway" sh -c "ip -4 addr show mr-$(echo $nid | cut -c1-12) | grep -q 10.77.0.1/24"
+check "inspect mynet lists n1" sh -c "mr network inspect mynet | tr -d ' \n' | grep -q '\"Name\":\"n1\",\"MacAddress\":\"02:42:0a:4d:00:02\",\"IPv4Address\":\"10.77.0.2/24\"'"
+check "container on mynet reaches n1" sh -c "mr run --rm --network mynet busybox busybox wget -qO- http://$nip/ | grep -qx hello-one"
+if command -v nft >/dev/null && nft list tables >/dev/null 2>&1; then
+	check "nft: mynet masqueraded too" sh -c "nft list table ip minirun | grep -q 'ip saddr 10.77.0.0/24 oifname != \"mr-$(echo $nid | cut -c1-12)\" masquerade'"
+fi
+check "stop n1" mr stop -t 1 n1
+out=$(mr network rm mynet 2>&1)
+check "network rm refused while a container is on it ($out)" sh -c "echo '$out' | grep -q 'in use by container n1'"
+out=$(mr network rm bridge 2>&1)
+check "network rm bridge refused ($out)" sh -c "echo '$out' | grep -q 'bridge is a pre-defined network'"
+check "rm n1" mr rm n1
+check "network rm mynet" sh -c 'mr network rm mynet | grep -qx mynet'
+check "mynet's bridge is gone" sh -c "! ip link show mr-$(echo $nid | cut -c1-12) 2>/dev/null"
+mr network create unused >/dev/null
+check "network prune removes an unused network" sh -c 'mr network prune | grep -qx unused && ! mr network ls | grep -q unused'
+check "run --network nosuch fails" sh -c 'mr run --rm --network nosuch busybox true 2>&1 | grep -q "network nosuch not found"'
 
 # an exited container gives its address back, a stopped one has none
 check "stop web2" mr stop -t 1 web2
@@ -106,4 +182,7 @@ check "no minirun0 left" sh -c '! ip link show minirun0 2>/dev/null'
 check "no mr* veth left" sh -c '! ip -br link | grep -q "^mr"'
 check "no proxy left" sh -c '! pgrep -x minirun-proxy'
 check "no address held" grep -q '"Containers":{}' "$MINIRUN_ROOT/network.json"
+if command -v nft >/dev/null; then
+	check "no nftables rules left" test -z "$(nft list ruleset 2>/dev/null)"
+fi
 finish
