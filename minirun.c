@@ -6,23 +6,23 @@
  *
  * Table of contents (sections in dependency order; search for "==== [NN]"):
  *   [01] COMPAT     syscalls musl lacks, kernel interfaces
- *   [02] UTIL       errors, logging, buffers, strings
+ *   [02] UTIL       errors, buffers, strings; printf, malloc, qsort/strto* of its own
  *   [03] FS         fds, paths resolved inside a root, atomic files, safe removal
  *   [04] JSON       reader (arena DOM) and writer
- *   [05] DIGEST     sha256 (BearSSL), digest strings
+ *   [05] DIGEST     sha256 (SHA-NI, else BearSSL's rounds), digest strings
  *   [06] STREAM     pull-based readers: files, hashing, gzip, zstd, limits
- *   [07] TAR        tar reader, layer extraction, whiteouts, flattening
+ *   [07] TAR        tar reader and writer, layer extraction, whiteouts, flattening
  *   [08] STORE      store layout, lock, temporaries, metadata files
  *   [09] IMAGE      references, manifests, platforms, load, images, rmi, unpack
  *   [10] VOLUME     named and anonymous volumes
  *   [11] MOUNTS     volumes, bind mounts and tmpfs inside a container
- *   [12] HTTP       HTTP/1.1 client over TCP and BearSSL TLS
+ *   [12] HTTP       name lookup (hosts, DNS), HTTP/1.1 client over TCP and BearSSL TLS
  *   [13] PULL       registry client, auth, pull
  *   [14] CONTAINER  records, names, state, image defaults
  *   [15] ROOTFS     overlay or copy roots, /dev, /proc, /sys, /etc files, pivot_root
- *   [16] ISOLATE    capabilities, users, cgroups, no_new_privs, descriptors, exec
+ *   [16] ISOLATE    capabilities, seccomp, users, cgroups, no_new_privs, descriptors, exec
  *   [17] MONITOR    starting a container, its owner process, logs, restarts
- *   [18] EXEC       another process in a running container
+ *   [18] EXEC       another process in a running container; cp in and out
  *   [19] NET        bridge, veth, addresses, networks, masquerade, published ports
  *   [20] BOOT       declarative containers, up, down, init as PID 1
  *   [21] CLI        argument parsing, usage, commands
@@ -220,7 +220,7 @@ static int compat_pivot_root(const char *new_root, const char *put_old)
 	return (int)syscall(SYS_pivot_root, new_root, put_old);
 }
 
-/* ==== [02] UTIL: errors, logging, buffers, strings ====
+/* ==== [02] UTIL: errors, buffers, strings; printf, malloc, qsort/strto* of its own ====
  * Errors follow STYLE.md: functions return 0 or -1 and fill a caller-owned
  * struct mr_err; callers prefix context on the way up, so the final message
  * reads "load busybox.tar: layer sha256:ab..: entry etc/passwd: reason". */
@@ -2256,7 +2256,7 @@ void mr_jw_value(struct mr_jw *w, const struct mr_json *v)
 	json_w_close(w, obj ? "}" : "]");
 }
 
-/* ==== [05] DIGEST: sha256 (BearSSL), digest strings ====
+/* ==== [05] DIGEST: sha256 (SHA-NI, else BearSSL's rounds), digest strings ====
  * Only sha256 is accepted: it is what every registry and archive writer uses,
  * and a digest is validated before it is ever used as a path. */
 
@@ -2756,7 +2756,7 @@ static void stream_decomp_end(struct stream_decomp *d)
 	free(d->in);
 	d->in = NULL;
 }
-/* ==== [07] TAR: tar reader, layer extraction, whiteouts, flattening ====
+/* ==== [07] TAR: tar reader and writer, layer extraction, whiteouts, flattening ====
  * The reader takes ustar, GNU (long names, base-256 numbers), pax (per entry
  * and global) and v7 headers from a stream, with bounded memory: long names up
  * to MINIRUN_MAX_PATH, pax headers up to TAR_MAX_PAX. Layers are hostile input:
@@ -6621,7 +6621,7 @@ static int mount_read_json(const struct mr_json *v, struct mount_spec *m, struct
 	return 0;
 }
 
-/* ==== [12] HTTP: HTTP/1.1 client over TCP and BearSSL TLS ====
+/* ==== [12] HTTP: name lookup (hosts, DNS), HTTP/1.1 client over TCP and BearSSL TLS ====
  * What a registry pull needs and no more: one connection at a time (a pull is
  * sequential, and one TLS engine is 17 KB of buffers), reused while requests
  * go to the same scheme, host and port (keep-alive); bounded response heads;
@@ -11129,7 +11129,7 @@ static int rootfs_pivot(struct ctr_spawn *sp, struct mr_err *err)
 		return mr_err_sys(err, "remount the root read-only");
 	return 0;
 }
-/* ==== [16] ISOLATE: capabilities, users, cgroups, no_new_privs, descriptors, exec ====
+/* ==== [16] ISOLATE: capabilities, seccomp, users, cgroups, no_new_privs, descriptors, exec ====
  * The last steps before a container's process becomes its program, in crun's
  * order: identity (uid, gid, groups from the image's own /etc/passwd and
  * /etc/group, read inside the new root), capabilities (bounding set dropped,
@@ -13231,7 +13231,7 @@ fail:
 	close(tfd);
 	return -1;
 }
-/* ==== [18] EXEC: another process in a running container ====
+/* ==== [18] EXEC: another process in a running container; cp in and out ====
  * `exec` joins the namespaces of the container's init (one setns() on a
  * pidfd where the kernel has it, else the files of /proc/PID/ns), forks so that the new
  * process is inside its PID namespace, joins its cgroups, then takes the same
