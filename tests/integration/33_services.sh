@@ -16,7 +16,7 @@ for t in curl psql; do
 done
 SVC=$("$REPO/tests/service-images.sh") || exit $?
 export T
-EXTRA_CLEANUP='"$MINIRUN" rm -f pg pg2 web1 web2 sym >/dev/null 2>&1'
+EXTRA_CLEANUP='"$MINIRUN" rm -f pg pg2 web1 web2 web3 sym >/dev/null 2>&1'
 mr load -q -i "$SVC/nginx-docker.tar" && mr load -q -i "$SVC/postgres-docker.tar" ||
 	{ bad "load the service images"; finish; }
 
@@ -53,7 +53,7 @@ check "exec pg2 psql -lqt lists mydb" sh -c \
 check "...and so does the host's psql" sh -c \
 	'PGPASSWORD=password psql -h 127.0.0.1 -U postgres -X -lqt | cut -d"|" -f1 | grep -qw mydb'
 
-echo "== 3. --volumes-from: a backup of the database's volume"
+echo "== --volumes-from: a backup of the database's volume"
 mkdir "$T/backup"
 check "run --rm --volumes-from pg2 -v backup:/backup tar" sh -c '
 	"$MINIRUN" run --rm --network none --volumes-from pg2 -v "$T/backup:/backup" postgres \
@@ -99,6 +99,20 @@ check "the access log is the container's stdout" sh -c '"$MINIRUN" logs web2 2>&
 check "volume ls shows no volume for the bind mounts" sh -c "[ \$(\"\$MINIRUN\" volume ls -q | wc -l) = $nvol ]"
 mr rm -f web1 web2 >/dev/null
 check "the host folder survives the containers" sh -c '[ "$(cat "$T/index/index.html")" = Hello ]'
+
+echo "== 3. cp in and out of a running nginx"
+mr run -d --name web3 -p 8002:80 nginx >/dev/null
+check "nginx answers with the image's page" sh -c 'n=100; until curl -s http://127.0.0.1:8002/ | grep -q "Welcome to nginx"; do n=$((n - 1)); [ $n -gt 0 ] || exit 1; sleep 0.1; done'
+mr cp web3:/usr/share/nginx/html/index.html "$T/orig.html"
+check "cp out: the image's index.html" grep -q "Welcome to nginx" "$T/orig.html"
+echo "Hello from cp" >"$T/new.html"
+mr cp "$T/new.html" web3:usr/share/nginx/html/index.html
+check "cp in (a path without a leading /): served at once" sh -c '[ "$(curl -s http://127.0.0.1:8002/)" = "Hello from cp" ]'
+mr rm -f web3 >/dev/null
+mr run -d --name web3 -p 8002:80 nginx >/dev/null
+mr cp web3:/usr/share/nginx/html/index.html "$T/again.html"
+check "after rm -f and a new run, cp out shows the image's original file again" cmp -s "$T/orig.html" "$T/again.html"
+mr rm -f web3 >/dev/null
 
 echo "== 4. a symlink at a mount target stays inside the container"
 # First start: the container replaces the folders above its mount targets by
