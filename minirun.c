@@ -13790,11 +13790,14 @@ out:
  * containers/ID/net.conf  what run was asked: "p tcp HOSTIP HOSTPORT PORT",
  *                    "h NAME IP" (--add-host), "d IP" (--dns)
  * rundir/ID/net      "IP PREFIX GW MAC PROXYPID PROXYSTART" then the "p" lines
- *                    with the host ports actually bound
- * Published ports are served by a small proxy process per container (a child
- * of its monitor): TCP through splice(), UDP by one connected socket per
- * client. It binds before the container runs, so a busy port fails the start.
- * A bridge and its masquerade rule go away with the last container on it. */
+ *                    with the host ports actually bound (PROXYPID 0: DNAT)
+ * Published ports are DNATed by the same table (the kernel forwards, as
+ * Docker without its userland proxy); the monitor keeps the host ports bound
+ * meanwhile. Where nf_tables cannot (or MINIRUN_USERLAND_PROXY=1) a small
+ * proxy process per container (a child of its monitor) serves them: TCP
+ * through splice(), UDP by one connected socket per client. Either way the
+ * ports are bound before the container runs, so a busy port fails the start.
+ * A bridge and its rules go away with the last container on it. */
 
 #include <netinet/in.h>
 #include <poll.h>
@@ -14549,19 +14552,23 @@ static int net_find(struct mr_store *st, const char *ref, struct net_def *d, str
 	return 0;
 }
 
-/* ---- masquerading: table ip minirun through nf_tables netlink ----
- * One nat chain at postrouting with, per bridge network in use,
- * `ip saddr SUBNET oifname != BRIDGE masquerade`. The table is rebuilt
- * whole in one batch (add table, delete table, add again with its chain
- * and rules) whenever a container takes or gives back an address, under
- * the store lock (few files to read; a flushed ruleset heals at the next
- * start): the kernel applies a batch atomically, so
- * there is never a moment without the rules of the networks still in use,
- * and no rule handles to remember. No forward chain: the forward hook
- * accepts by default, and an accept in our table cannot override another
- * table's drop (each base chain must accept), so it would change nothing.
- * The kernel loads nf_tables, nft_chain_nat and nft_masq itself on the
- * first request for them (request_module), so no modprobe here. */
+/* ---- NAT: table ip minirun through nf_tables netlink ----
+ * Per bridge network in use, at postrouting (nat, srcnat)
+ * `ip saddr SUBNET oifname != BRIDGE masquerade` and the two masquerades
+ * published ports need (nft_net_rules), a guard chain (filter, raw); per
+ * port published by DNAT, the same rule at prerouting and output (nat,
+ * dstnat): `fib daddr type local tcp dport 8000 dnat to 10.88.0.2:80`.
+ * The table is rebuilt whole in one batch (add table, delete table, add
+ * again with its chains and rules) whenever a container takes or gives
+ * back an address or publishes ports, under the store lock (few files to
+ * read; a flushed ruleset heals at the next start): the kernel applies a
+ * batch atomically, so there is never a moment without the rules of the
+ * containers still running, and no rule handles to remember. No forward
+ * chain: the forward hook accepts by default, and an accept in our table
+ * cannot override another table's drop (each base chain must accept), so it
+ * would change nothing. The kernel loads nf_tables, nft_chain_nat,
+ * nft_masq, nft_nat, nft_fib_ipv4 and nft_ct itself on the first request
+ * for them (request_module), so no modprobe here. */
 
 #define NFT_TABLE "minirun"
 #define NFT_CHAIN "postrouting"
