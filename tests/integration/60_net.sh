@@ -212,6 +212,7 @@ PYEOF
 	# (busybox wget -T crashes: timeout instead)
 	got=$(mr run --rm busybox busybox timeout 10 busybox wget -qO- http://192.0.2.2:8098/ 2>&1)
 	check "outside server sees the host's address ($got)" test "$got" = "from 192.0.2.1"
+	check "from outside: the published port on the host's address" sh -c "nsenter -t $outside -n curl -fsS -m 5 http://192.0.2.1:8001/ | grep -qx hello-one"
 	kill $outside 2>/dev/null; wait $outside 2>/dev/null
 	ip link del vo0 2>/dev/null
 fi
