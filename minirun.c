@@ -14573,9 +14573,11 @@ static int net_find(struct mr_store *st, const char *ref, struct net_def *d, str
 #define NFT_TABLE "minirun"
 #define NFT_CHAIN "postrouting"
 #define NFT_MAX_NETS 32
-/* one batch: 4 rules of ~420 bytes per network, 2 of ~560 per published
- * port (about 100 ports in all); below netlink's default send buffer */
+/* one batch: 4 rules (1.5 KB) per network, 2 (0.9 KB) per published port,
+ * over 90 ports in all; below netlink's default send buffer. Each network
+ * and each port is added only with NFT_ROOM left. */
 #define NFT_BATCH (128 << 10)
+#define NFT_ROOM 2048
 
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nf_tables.h>
@@ -14834,6 +14836,11 @@ static int nft_send(struct nft_batch *b)
 	return rc;
 }
 
+static int nft_full(struct nft_batch *b)
+{
+	return (char *)nl_tail(b->h) - b->buf > NFT_BATCH - NFT_ROOM;
+}
+
 /* rundir/ID/net's first line: address, proxy pid and its start time. */
 static int net_rt_head(const char *q, char ip[16], int *pid, uint64_t *start)
 {
@@ -14871,7 +14878,7 @@ static int nft_ports(struct nft_batch *b, struct mr_store *st, const struct net_
 			for (l = net_next(rb.data); *l && !rc; l = net_next(l)) {
 				if (net_port_line(l, &p) < 0)
 					continue;
-				if ((char *)nl_tail(b->h) - b->buf > NFT_BATCH - 2048) {
+				if (nft_full(b)) {
 					rc = -ENOSPC;
 				} else {
 					nft_dnat(b, "prerouting", &p, addr);
@@ -14926,8 +14933,12 @@ static int nft_sync(struct mr_store *st, const char *what, struct mr_err *err)
 		nft_chain(&b, "guard", 0, -300, "filter");
 	}
 	for (i = 0; i < nets.n && !rc; i++) {
-		nft_net_rules(&b, &nets.d[i]);
-		rc = nft_ports(&b, st, &nets.d[i]);
+		if (nft_full(&b))
+			rc = -ENOSPC;
+		else
+			nft_net_rules(&b, &nets.d[i]);
+		if (!rc)
+			rc = nft_ports(&b, st, &nets.d[i]);
 	}
 	if (!rc) {
 		nft_msg(&b, NFNL_MSG_BATCH_END, 0);
