@@ -13790,11 +13790,14 @@ out:
  * containers/ID/net.conf  what run was asked: "p tcp HOSTIP HOSTPORT PORT",
  *                    "h NAME IP" (--add-host), "d IP" (--dns)
  * rundir/ID/net      "IP PREFIX GW MAC PROXYPID PROXYSTART" then the "p" lines
- *                    with the host ports actually bound
- * Published ports are served by a small proxy process per container (a child
- * of its monitor): TCP through splice(), UDP by one connected socket per
- * client. It binds before the container runs, so a busy port fails the start.
- * A bridge and its masquerade rule go away with the last container on it. */
+ *                    with the host ports actually bound (PROXYPID 0: DNAT)
+ * Published ports are DNATed by the same table (the kernel forwards, as
+ * Docker without its userland proxy); the monitor keeps the host ports bound
+ * meanwhile. Where nf_tables cannot (or MINIRUN_USERLAND_PROXY=1) a small
+ * proxy process per container (a child of its monitor) serves them: TCP
+ * through splice(), UDP by one connected socket per client. Either way the
+ * ports are bound before the container runs, so a busy port fails the start.
+ * A bridge and its rules go away with the last container on it. */
 
 #include <netinet/in.h>
 #include <poll.h>
@@ -14276,6 +14279,22 @@ static int nl_route_default(int fd, int index, uint32_t gw)
 	return nl_talk(fd, &m.h);
 }
 
+/* A bridge port that may send a frame back where it came from: with
+ * br_netfilter loaded, a container's packet to its own published port is
+ * DNATed on the bridge and must go back out of its own port. */
+static int nl_hairpin(int fd, int index)
+{
+	struct nl_msg m;
+	struct ifinfomsg ifi = { .ifi_family = AF_BRIDGE, .ifi_index = index };
+	struct rtattr *pi;
+	uint8_t on = 1;
+	nl_init(&m, RTM_SETLINK, 0, &ifi, sizeof ifi);
+	pi = nl_attr(&m.h, IFLA_PROTINFO | NLA_F_NESTED, NULL, 0);
+	nl_attr(&m.h, IFLA_BRPORT_MODE, &on, 1);
+	nl_nest_end(&m.h, pi);
+	return nl_talk(fd, &m.h);
+}
+
 static int net_fail(struct mr_err *err, int rc, const char *what, const char *missing)
 {
 	if (rc == -EOPNOTSUPP && missing)
@@ -14533,23 +14552,32 @@ static int net_find(struct mr_store *st, const char *ref, struct net_def *d, str
 	return 0;
 }
 
-/* ---- masquerading: table ip minirun through nf_tables netlink ----
- * One nat chain at postrouting with, per bridge network in use,
- * `ip saddr SUBNET oifname != BRIDGE masquerade`. The table is rebuilt
- * whole in one batch (add table, delete table, add again with its chain
- * and rules) whenever a container takes or gives back an address, under
- * the store lock (few files to read; a flushed ruleset heals at the next
- * start): the kernel applies a batch atomically, so
- * there is never a moment without the rules of the networks still in use,
- * and no rule handles to remember. No forward chain: the forward hook
- * accepts by default, and an accept in our table cannot override another
- * table's drop (each base chain must accept), so it would change nothing.
- * The kernel loads nf_tables, nft_chain_nat and nft_masq itself on the
- * first request for them (request_module), so no modprobe here. */
+/* ---- NAT: table ip minirun through nf_tables netlink ----
+ * Per bridge network in use, at postrouting (nat, srcnat)
+ * `ip saddr SUBNET oifname != BRIDGE masquerade` and the two masquerades
+ * published ports need (nft_net_rules), a guard chain (filter, raw); per
+ * port published by DNAT, the same rule at prerouting and output (nat,
+ * dstnat): `fib daddr type local tcp dport 8000 dnat to 10.88.0.2:80`.
+ * The table is rebuilt whole in one batch (add table, delete table, add
+ * again with its chains and rules) whenever a container takes or gives
+ * back an address or publishes ports, under the store lock (few files to
+ * read; a flushed ruleset heals at the next start): the kernel applies a
+ * batch atomically, so there is never a moment without the rules of the
+ * containers still running, and no rule handles to remember. No forward
+ * chain: the forward hook accepts by default, and an accept in our table
+ * cannot override another table's drop (each base chain must accept), so it
+ * would change nothing. The kernel loads nf_tables, nft_chain_nat,
+ * nft_masq, nft_nat, nft_fib_ipv4 and nft_ct itself on the first request
+ * for them (request_module), so no modprobe here. */
 
 #define NFT_TABLE "minirun"
 #define NFT_CHAIN "postrouting"
 #define NFT_MAX_NETS 32
+/* one batch: 4 rules (1.5 KB) per network, 2 (0.9 KB) per published port,
+ * over 90 ports in all; below netlink's default send buffer. Each network
+ * and each port is added only with NFT_ROOM left. */
+#define NFT_BATCH (128 << 10)
+#define NFT_ROOM 2048
 
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nf_tables.h>
@@ -14557,7 +14585,7 @@ static int net_find(struct mr_store *st, const char *ref, struct net_def *d, str
 struct nft_batch {
 	union {
 		struct nlmsghdr first;
-		char buf[16384];      /* NFT_MAX_NETS rules of ~380 bytes */
+		char buf[NFT_BATCH];
 	};
 	struct nlmsghdr *h;
 	unsigned seq;
@@ -14632,33 +14660,138 @@ static void nft_cmp(struct nlmsghdr *h, uint32_t op, const void *data, size_t le
 	nft_expr_end(h, e, d);
 }
 
-/* ip saddr NET/PREFIX oifname != BRIDGE masquerade */
-static void nft_masq_rule(struct nft_batch *b, const struct net_def *d)
+/* Start a rule of chain; its expressions go inside the nest returned. */
+static struct rtattr *nft_rule(struct nft_batch *b, const char *chain)
 {
-	static const uint32_t payload[] = { NFTA_PAYLOAD_DREG, NFT_REG_1, NFTA_PAYLOAD_BASE,
-		NFT_PAYLOAD_NETWORK_HEADER, NFTA_PAYLOAD_OFFSET, 12, NFTA_PAYLOAD_LEN, 4 };
+	nft_msg(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND);
+	nl_attr(b->h, NFTA_RULE_CHAIN, chain, strlen(chain) + 1);
+	return nft_nest(b->h, NFTA_RULE_EXPRESSIONS);
+}
+
+/* An expression with only u32 attributes. */
+static void nft_plain(struct nlmsghdr *h, const char *name, const uint32_t *kv, int n)
+{
+	struct rtattr *data, *e = nft_expr(h, name, kv, n, &data);
+	nft_expr_end(h, e, data);
+}
+
+/* ip saddr (off 12) or daddr (off 16) in NET/PREFIX */
+static void nft_ip(struct nlmsghdr *h, uint32_t off, uint32_t net, int prefix)
+{
+	const uint32_t payload[] = { NFTA_PAYLOAD_DREG, NFT_REG_1, NFTA_PAYLOAD_BASE,
+		NFT_PAYLOAD_NETWORK_HEADER, NFTA_PAYLOAD_OFFSET, off, NFTA_PAYLOAD_LEN, 4 };
 	static const uint32_t bitwise[] = { NFTA_BITWISE_SREG, NFT_REG_1, NFTA_BITWISE_DREG,
 		NFT_REG_1, NFTA_BITWISE_LEN, 4 };
-	static const uint32_t meta[] = { NFTA_META_DREG, NFT_REG_1, NFTA_META_KEY, NFT_META_OIFNAME };
-	uint32_t mask = htonl(~0u << (32 - d->prefix)), zero = 0, net = htonl(d->net);
+	uint32_t mask = htonl(~0u << (32 - prefix)), zero = 0, v = htonl(net);
+	struct rtattr *e, *data;
+	nft_plain(h, "payload", payload, 4);
+	if (prefix < 32) {
+		e = nft_expr(h, "bitwise", bitwise, 3, &data);
+		nft_data(h, NFTA_BITWISE_MASK, &mask, 4);
+		nft_data(h, NFTA_BITWISE_XOR, &zero, 4);
+		nft_expr_end(h, e, data);
+	}
+	nft_cmp(h, NFT_CMP_EQ, &v, 4);
+}
+
+/* meta KEY OP value (iifname/oifname: the 16 bytes of a name) */
+static void nft_meta(struct nlmsghdr *h, uint32_t key, uint32_t op, const void *v, size_t len)
+{
+	const uint32_t meta[] = { NFTA_META_DREG, NFT_REG_1, NFTA_META_KEY, key };
+	nft_plain(h, "meta", meta, 2);
+	nft_cmp(h, op, v, len);
+}
+
+static void nft_ifname(struct nlmsghdr *h, uint32_t key, uint32_t op, const char *name)
+{
 	char ifname[16] = { 0 };
-	struct rtattr *list, *e, *data;
-	nft_msg(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND);
-	nl_attr(b->h, NFTA_RULE_CHAIN, NFT_CHAIN, sizeof NFT_CHAIN);
-	list = nft_nest(b->h, NFTA_RULE_EXPRESSIONS);
-	e = nft_expr(b->h, "payload", payload, 4, &data);
+	memcpy(ifname, name, strlen(name));
+	nft_meta(h, key, op, ifname, sizeof ifname);
+}
+
+/* postrouting: ip saddr NET/PREFIX oifname OP BRIDGE [ct status dnat] masquerade */
+static void nft_masq(struct nft_batch *b, uint32_t net, int prefix, uint32_t op,
+		     const char *bridge, int dnat)
+{
+	static const uint32_t ct[] = { NFTA_CT_DREG, NFT_REG_1, NFTA_CT_KEY, NFT_CT_STATUS };
+	static const uint32_t bitwise[] = { NFTA_BITWISE_SREG, NFT_REG_1, NFTA_BITWISE_DREG,
+		NFT_REG_1, NFTA_BITWISE_LEN, 4 };
+	uint32_t mask = 1u << 5, zero = 0;   /* IPS_DST_NAT; ct status: host order */
+	struct rtattr *e, *data, *list = nft_rule(b, NFT_CHAIN);
+	nft_ip(b->h, 12, net, prefix);
+	nft_ifname(b->h, NFT_META_OIFNAME, op, bridge);
+	if (dnat) {
+		nft_plain(b->h, "ct", ct, 2);
+		e = nft_expr(b->h, "bitwise", bitwise, 3, &data);
+		nft_data(b->h, NFTA_BITWISE_MASK, &mask, 4);
+		nft_data(b->h, NFTA_BITWISE_XOR, &zero, 4);
+		nft_expr_end(b->h, e, data);
+		nft_cmp(b->h, NFT_CMP_NEQ, &zero, 4);
+	}
+	nft_plain(b->h, "masq", NULL, 0);
+	nl_nest_end(b->h, list);
+}
+
+/* A network's rules: its masquerade out; the hairpin (a container reaching
+ * a published port through a host address: without the masquerade the
+ * answer would go straight back over the bridge, not un-NATed); the
+ * masquerade of 127.0.0.1 DNATed into the bridge (route_localnet); and the
+ * guard that route_localnet needs (CVE-2020-8558): nothing arriving from
+ * the bridge may reach 127.0.0.0/8, i.e. the host's localhost-only
+ * services. The guard runs at raw priority, before conntrack un-NATs the
+ * answers to 127.0.0.1, which still carry the bridge's address there. */
+static void nft_net_rules(struct nft_batch *b, const struct net_def *d)
+{
+	static const uint32_t drop[] = { NFTA_IMMEDIATE_DREG, NFT_REG_VERDICT };
+	struct rtattr *e, *data, *imm, *verdict, *list;
+	nft_masq(b, d->net, d->prefix, NFT_CMP_NEQ, d->bridge, 0);
+	nft_masq(b, d->net, d->prefix, NFT_CMP_EQ, d->bridge, 1);
+	nft_masq(b, 0x7f000000, 8, NFT_CMP_EQ, d->bridge, 0);
+	list = nft_rule(b, "guard");
+	nft_ifname(b->h, NFT_META_IIFNAME, NFT_CMP_EQ, d->bridge);
+	nft_ip(b->h, 16, 0x7f000000, 8);
+	e = nft_expr(b->h, "immediate", drop, 1, &data);
+	imm = nft_nest(b->h, NFTA_IMMEDIATE_DATA);
+	verdict = nft_nest(b->h, NFTA_DATA_VERDICT);
+	nft_u32(b->h, NFTA_VERDICT_CODE, 0);   /* NF_DROP */
+	nl_nest_end(b->h, verdict);
+	nl_nest_end(b->h, imm);
 	nft_expr_end(b->h, e, data);
-	e = nft_expr(b->h, "bitwise", bitwise, 3, &data);
-	nft_data(b->h, NFTA_BITWISE_MASK, &mask, 4);
-	nft_data(b->h, NFTA_BITWISE_XOR, &zero, 4);
+	nl_nest_end(b->h, list);
+}
+
+/* CHAIN: (ip daddr HOSTIP | fib daddr type local) meta l4proto P
+ * th dport HOSTPORT dnat to IP:PORT */
+static void nft_dnat(struct nft_batch *b, const char *chain, const struct net_port *p, uint32_t ip)
+{
+	static const uint32_t fib[] = { NFTA_FIB_DREG, NFT_REG_1, NFTA_FIB_RESULT,
+		NFT_FIB_RESULT_ADDRTYPE, NFTA_FIB_FLAGS, NFTA_FIB_F_DADDR };
+	static const uint32_t dport[] = { NFTA_PAYLOAD_DREG, NFT_REG_1, NFTA_PAYLOAD_BASE,
+		NFT_PAYLOAD_TRANSPORT_HEADER, NFTA_PAYLOAD_OFFSET, 2, NFTA_PAYLOAD_LEN, 2 };
+	static const uint32_t nat[] = { NFTA_NAT_TYPE, NFT_NAT_DNAT, NFTA_NAT_FAMILY, 2,
+		NFTA_NAT_REG_ADDR_MIN, NFT_REG_1, NFTA_NAT_REG_PROTO_MIN, NFT_REG_2 };
+	uint32_t local = RTN_LOCAL, a = htonl(ip);     /* fib's answer: host order */
+	uint16_t hport = htons(p->hport), cport = htons(p->cport);
+	uint8_t proto = p->proto == 'u' ? IPPROTO_UDP : IPPROTO_TCP;
+	uint32_t reg[] = { NFTA_IMMEDIATE_DREG, NFT_REG_1 };
+	struct rtattr *e, *data, *list = nft_rule(b, chain);
+	if (p->hip) {
+		nft_ip(b->h, 16, p->hip, 32);
+	} else {
+		nft_plain(b->h, "fib", fib, 3);
+		nft_cmp(b->h, NFT_CMP_EQ, &local, 4);
+	}
+	nft_meta(b->h, NFT_META_L4PROTO, NFT_CMP_EQ, &proto, 1);
+	nft_plain(b->h, "payload", dport, 4);
+	nft_cmp(b->h, NFT_CMP_EQ, &hport, 2);
+	e = nft_expr(b->h, "immediate", reg, 1, &data);
+	nft_data(b->h, NFTA_IMMEDIATE_DATA, &a, 4);
 	nft_expr_end(b->h, e, data);
-	nft_cmp(b->h, NFT_CMP_EQ, &net, 4);
-	e = nft_expr(b->h, "meta", meta, 2, &data);
+	reg[1] = NFT_REG_2;
+	e = nft_expr(b->h, "immediate", reg, 1, &data);
+	nft_data(b->h, NFTA_IMMEDIATE_DATA, &cport, 2);
 	nft_expr_end(b->h, e, data);
-	memcpy(ifname, d->bridge, strlen(d->bridge));
-	nft_cmp(b->h, NFT_CMP_NEQ, ifname, sizeof ifname);
-	e = nft_expr(b->h, "masq", NULL, 0, &data);
-	nft_expr_end(b->h, e, data);
+	nft_plain(b->h, "nat", nat, 4);
 	nl_nest_end(b->h, list);
 }
 
@@ -14703,13 +14836,84 @@ static int nft_send(struct nft_batch *b)
 	return rc;
 }
 
-/* Rebuild table ip minirun for the bridge networks in use (store locked). */
+static int nft_full(struct nft_batch *b)
+{
+	return (char *)nl_tail(b->h) - b->buf > NFT_BATCH - NFT_ROOM;
+}
+
+/* rundir/ID/net's first line: address, proxy pid and its start time. */
+static int net_rt_head(const char *q, char ip[16], int *pid, uint64_t *start)
+{
+	char skip[24];
+	return util_word(&q, ip, 16) < 0 || util_word(&q, skip, sizeof skip) < 0 ||
+	       util_word(&q, skip, sizeof skip) < 0 || util_word(&q, skip, sizeof skip) < 0 ||
+	       util_word_int(&q, pid) < 0 || util_word_u64(&q, start, 10) < 0 ? -1 : 0;
+}
+
+/* DNAT rules of the containers on network d whose ports no proxy serves
+ * (rundir/ID/net), each at its address on d: a stale file left by a
+ * killed monitor names an address d no longer gives it. -ENOSPC when the
+ * batch is full. */
+static int nft_ports(struct nft_batch *b, struct mr_store *st, const struct net_def *d)
+{
+	struct mr_buf nb = { 0 }, rb = { 0 };
+	struct mr_json_doc doc = { 0 };
+	const struct mr_json *e;
+	struct mr_err ignored;
+	struct net_port p;
+	const char *l;
+	char ip[16];
+	uint64_t start;
+	uint32_t addr;
+	int rfd, proxy, rc = 0;
+	net_read(st, d->file, &nb, &doc);
+	e = mr_json_get(doc.root, "Containers");
+	for (e = e ? e->child : NULL; e && !rc; e = e->next) {
+		rfd = e->str && strlen(e->key) == CTR_ID_LEN ? ctr_rundir(st, e->key, 0) : -1;
+		if (rfd < 0)
+			continue;
+		if (mr_read_file(rfd, "net", &rb, 1u << 16, &ignored) == 0 && rb.data &&
+		    net_rt_head(rb.data, ip, &proxy, &start) == 0 && !proxy && !strcmp(ip, e->str) &&
+		    net_ip_parse(ip, strlen(ip), &addr) == 0)
+			for (l = net_next(rb.data); *l && !rc; l = net_next(l)) {
+				if (net_port_line(l, &p) < 0)
+					continue;
+				if (nft_full(b)) {
+					rc = -ENOSPC;
+				} else {
+					nft_dnat(b, "prerouting", &p, addr);
+					nft_dnat(b, "output", &p, addr);
+				}
+			}
+		close(rfd);
+	}
+	mr_json_free(&doc);
+	mr_buf_free(&nb);
+	mr_buf_free(&rb);
+	return rc;
+}
+
+/* A base chain of the table. */
+static void nft_chain(struct nft_batch *b, const char *name, uint32_t hook, int prio,
+		      const char *type)
+{
+	struct rtattr *h;
+	nft_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE);
+	nl_attr(b->h, NFTA_CHAIN_NAME, name, strlen(name) + 1);
+	h = nft_nest(b->h, NFTA_CHAIN_HOOK);
+	nft_u32(b->h, NFTA_HOOK_HOOKNUM, hook);
+	nft_u32(b->h, NFTA_HOOK_PRIORITY, (uint32_t)prio);
+	nl_nest_end(b->h, h);
+	nl_attr(b->h, NFTA_CHAIN_TYPE, type, strlen(type) + 1);
+}
+
+/* Rebuild table ip minirun for the bridge networks in use and the ports
+ * published by DNAT (store locked). */
 static int nft_sync(struct mr_store *st, const char *what, struct mr_err *err)
 {
-	struct nft_batch b;
+	static struct nft_batch b;        /* 128 KiB: not on the stack */
 	struct nft_nets nets;
-	struct rtattr *hook;
-	int i, rc;
+	int i, rc = 0;
 	b.h = NULL;
 	b.seq = 0;
 	nets.n = 0;
@@ -14721,24 +14925,32 @@ static int nft_sync(struct mr_store *st, const char *what, struct mr_err *err)
 	nft_msg(&b, NFT_MSG_DELTABLE, 0);
 	if (nets.n) {
 		nft_msg(&b, NFT_MSG_NEWTABLE, NLM_F_CREATE);
-		nft_msg(&b, NFT_MSG_NEWCHAIN, NLM_F_CREATE);
-		nl_attr(b.h, NFTA_CHAIN_NAME, NFT_CHAIN, sizeof NFT_CHAIN);
-		hook = nft_nest(b.h, NFTA_CHAIN_HOOK);
-		nft_u32(b.h, NFTA_HOOK_HOOKNUM, 4);     /* NF_INET_POST_ROUTING */
-		nft_u32(b.h, NFTA_HOOK_PRIORITY, 100);  /* srcnat */
-		nl_nest_end(b.h, hook);
-		nl_attr(b.h, NFTA_CHAIN_TYPE, "nat", 4);
+		/* hooks: NF_INET_PRE_ROUTING 0, LOCAL_OUT 3, POST_ROUTING 4;
+		 * priorities: raw -300, dstnat -100, srcnat 100 */
+		nft_chain(&b, NFT_CHAIN, 4, 100, "nat");
+		nft_chain(&b, "prerouting", 0, -100, "nat");
+		nft_chain(&b, "output", 3, -100, "nat");
+		nft_chain(&b, "guard", 0, -300, "filter");
 	}
-	for (i = 0; i < nets.n; i++)
-		nft_masq_rule(&b, &nets.d[i]);
-	nft_msg(&b, NFNL_MSG_BATCH_END, 0);
-	rc = nft_send(&b);
+	for (i = 0; i < nets.n && !rc; i++) {
+		if (nft_full(&b))
+			rc = -ENOSPC;
+		else
+			nft_net_rules(&b, &nets.d[i]);
+		if (!rc)
+			rc = nft_ports(&b, st, &nets.d[i]);
+	}
+	if (!rc) {
+		nft_msg(&b, NFNL_MSG_BATCH_END, 0);
+		rc = nft_send(&b);
+	}
 	if (rc >= 0)
 		return 0;
 	errno = -rc;
 	return mr_err_sys(err, "network %s: %s", what, rc == -ENOENT || rc == -EOPNOTSUPP ||
-			  rc == -EPROTONOSUPPORT ? "kernel has no nf_tables (masquerade)" :
-			  "masquerade rules (nf_tables)");
+			  rc == -EPROTONOSUPPORT ? "kernel has no nf_tables (masquerade, DNAT)" :
+			  rc == -ENOSPC ? "too many published ports for one batch" :
+			  "nf_tables rules");
 }
 
 /* ---- address allocation: the network's file under the store lock ---- */
@@ -14835,7 +15047,43 @@ out:
 	return rc;
 }
 
-/* ---- the published-ports proxy ---- */
+/* ---- published ports: DNAT, or the proxy ----
+ * Where nf_tables does NAT, table ip minirun DNATs each published port
+ * (nft_ports) and the kernel forwards the bytes: no process copies them.
+ * The monitor then keeps the host ports bound (TCP listening, never
+ * accepting: DNAT takes every packet before a socket sees it) so that no
+ * other program can take them while the container runs, as Docker does;
+ * rundir/ID/net says proxy pid 0. Elsewhere (a kernel without nf_tables
+ * NAT, or MINIRUN_USERLAND_PROXY=1) a proxy process serves them. */
+
+static struct {
+	int fd[NET_MAX_PORTS], n;
+} net_held;                               /* the monitor's bound host ports */
+
+static void net_sysctl(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		util_write_all(fd, "1\n", 2);
+		close(fd);
+	}
+}
+
+/* Rebuild the rules with this container's ports in (its rundir/ID/net
+ * written, no proxy). */
+static int net_dnat(struct mr_store *st, const char *name)
+{
+	struct mr_err e;
+	int rc = mr_store_lock(st, &e);
+	if (rc == 0) {
+		rc = nft_sync(st, name, &e);
+		mr_store_unlock(st);
+	}
+	if (rc < 0)
+		fprintf(stderr, "WARNING: %s; published ports of %s go through the userland "
+			"proxy\n", e.msg, name);
+	return rc;
+}
 
 static void net_nonblock(int fd)
 {
@@ -15243,18 +15491,14 @@ static void net_stop(struct mr_store *st, const char *id)
 {
 	struct mr_buf b = { 0 };
 	struct mr_err ignored;
-	char name[20];
+	char name[20], ip[16];
 	int rfd = ctr_rundir(st, id, 0), fd, pid = 0;
-	unsigned long long start = 0;
+	uint64_t start = 0;
+	while (net_held.n > 0)
+		close(net_held.fd[--net_held.n]);
 	if (rfd >= 0) {
-		const char *q;
-		char skip[64];
-		uint64_t start64 = 0;
 		if (mr_read_file(rfd, "net", &b, 1u << 16, &ignored) == 0 && b.data &&
-		    (q = b.data, util_word(&q, skip, sizeof skip) == 0) &&
-		    util_word(&q, skip, sizeof skip) == 0 && util_word(&q, skip, sizeof skip) == 0 &&
-		    util_word(&q, skip, sizeof skip) == 0 && util_word_int(&q, &pid) == 0 &&
-		    util_word_u64(&q, &start64, 10) == 0 && (start = start64, pid > 0) &&
+		    net_rt_head(b.data, ip, &pid, &start) == 0 && pid > 0 &&
 		    ctr_pid_start(pid) == start)
 			kill(pid, SIGKILL);
 		unlinkat(rfd, "net", 0);
@@ -15282,7 +15526,7 @@ static int net_start(struct ctr_spawn *sp, struct mr_err *err)
 	int lfd[NET_MAX_PORTS], n = 0, i, fd = -1, br, rc = -1, rfd;
 	uint32_t ip = 0;
 	unsigned char mac[6];
-	char host[20], ips[16], gws[16];
+	char host[20], ips[16], gws[16], path[64];
 	const char *l;
 	pid_t proxy = 0;
 	net_conf_read(sp, &conf);
@@ -15310,31 +15554,45 @@ static int net_start(struct ctr_spawn *sp, struct mr_err *err)
 	    net_veth(fd, host, br, sp->pid, mac, err) < 0 ||
 	    net_inside(sp->pid, ip, d.prefix, d.gw, err) < 0)
 		goto out;
-	i = open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
-	if (i >= 0) {
-		util_write_all(i, "1\n", 2);
-		close(i);
-	}
+	net_sysctl("/proc/sys/net/ipv4/ip_forward");
+	/* 127.0.0.1:HOSTPORT DNATed into the bridge (the guard rule keeps
+	 * the containers off the host's 127.0.0.0/8) */
+	snprintf(path, sizeof path, "/proc/sys/net/ipv4/conf/%s/route_localnet", d.bridge);
+	net_sysctl(path);
 	if (net_etc(sp, conf.data, ips, gws, err) < 0 || net_listen(ports, lfd, n, err) < 0)
 		goto out;
-	if (n) {
+	/* the mappings with proxy 0 first: DNAT's rules are made from them */
+	for (;;) {
+		rt.len = 0;
+		mr_buf_printf(&rt, "%s %d %s %02x:%02x:%02x:%02x:%02x:%02x %d %llu\n", ips,
+			      d.prefix, gws, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
+			      (int)proxy, proxy ? ctr_pid_start(proxy) : 0ULL);
+		for (i = 0; i < n; i++)
+			net_port_fmt(&ports[i], &rt);
+		rfd = ctr_rundir(sp->st, c->id, 1);
+		rc = rfd < 0 ? mr_err_sys(err, "run folder") :
+			ctr_write_file(rfd, "net", rt.data, rt.len, 0, err);
+		if (rfd >= 0)
+			close(rfd);
+		if (rc < 0 || !n || proxy)
+			break;
+		if (!(l = getenv("MINIRUN_USERLAND_PROXY"), l && !strcmp(l, "1")) &&
+		    net_dnat(sp->st, c->name) == 0) {
+			nl_hairpin(fd, (int)if_nametoindex(host));
+			for (i = 0; i < n && net_held.n < NET_MAX_PORTS; i++) {
+				net_held.fd[net_held.n++] = lfd[i];
+				lfd[i] = -1;
+			}
+			break;
+		}
 		proxy = fork();
 		if (proxy == 0)
 			net_proxy(ports, lfd, n, ip);
 		if (proxy < 0) {
-			mr_err_sys(err, "fork the port proxy");
-			goto out;
+			rc = mr_err_sys(err, "fork the port proxy");
+			break;
 		}
 	}
-	mr_buf_printf(&rt, "%s %d %s %02x:%02x:%02x:%02x:%02x:%02x %d %llu\n", ips, d.prefix, gws,
-		      mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], (int)proxy,
-		      proxy ? ctr_pid_start(proxy) : 0ULL);
-	for (i = 0; i < n; i++)
-		net_port_fmt(&ports[i], &rt);
-	rfd = ctr_rundir(sp->st, c->id, 1);
-	rc = rfd < 0 ? mr_err_sys(err, "run folder") : ctr_write_file(rfd, "net", rt.data, rt.len, 0, err);
-	if (rfd >= 0)
-		close(rfd);
 out:
 	for (i = 0; i < n; i++)
 		if (lfd[i] >= 0)

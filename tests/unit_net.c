@@ -7,6 +7,22 @@ static long unit_find(const struct nlmsghdr *h, const void *needle, size_t n)
 	return p ? (long)(p - (const char *)h) : -1;
 }
 
+struct unit_bytes {
+	const void *p;
+	size_t n;
+};
+
+/* Do the needles stand in h in this order (each after the one before)? */
+static int unit_in_order(const struct nlmsghdr *h, const struct unit_bytes *nd, int k)
+{
+	const char *at = (const char *)h, *end = at + h->nlmsg_len;
+	for (; k > 0 && at; k--, nd++)
+		if ((at = memmem(at, (size_t)(end - at), nd->p, nd->n)) != NULL)
+			at += nd->n;
+	return at != NULL;
+}
+#define UB(s) { s, sizeof s }
+
 static void test_net(void)
 {
 	struct net_overlap o = { 0, 0, "x" };
@@ -57,7 +73,7 @@ static void test_net(void)
 	b.h = NULL;
 	b.seq = 0;
 	nft_msg(&b, NFNL_MSG_BATCH_BEGIN, 0);
-	nft_masq_rule(&b, &d);
+	nft_masq(&b, d.net, d.prefix, NFT_CMP_NEQ, d.bridge, 0);
 	nft_msg(&b, NFNL_MSG_BATCH_END, 0);
 	m = &b.first;
 	g = NLMSG_DATA(m);
@@ -80,4 +96,50 @@ static void test_net(void)
 	m = nl_tail(m);
 	CHECK(m->nlmsg_type == NFNL_MSG_BATCH_END && m->nlmsg_seq == 3 &&
 	      (char *)nl_tail(m) - b.buf < (long)sizeof b.buf);
+
+	/* a network's four rules: three masquerades, then the guard's drop */
+	b.h = NULL;
+	b.seq = 0;
+	nft_net_rules(&b, &d);
+	m = nl_tail(&b.first);
+	{
+		static const struct unit_bytes hairpin[] = { UB("payload"), UB(net), UB("meta"),
+			UB(ifname), UB("ct"), UB("bitwise"), UB("cmp"), UB("masq") };
+		CHECK(unit_in_order(m, hairpin, 8));
+	}
+	m = nl_tail(m);
+	CHECK(unit_find(m, (const char[]){ 127, 0, 0, 0 }, 4) > 0 && unit_find(m, "ct", 3) < 0);
+	m = nl_tail(m);
+	{
+		static const unsigned char lo[] = { 127, 0, 0, 0 }, lomask[] = { 255, 0, 0, 0 },
+			drop[] = { 8, 0, NFTA_VERDICT_CODE, 0, 0, 0, 0, 0 };
+		static const struct unit_bytes guard[] = { UB("guard"), UB("meta"), UB(ifname),
+			UB("payload"), UB(lomask), UB(lo), UB("immediate"), UB(drop) };
+		CHECK(unit_in_order(m, guard, 8) && unit_find(m, "masq", 5) < 0);
+	}
+	CHECK(b.seq == 4);
+
+	/* DNAT: fib daddr type local (any host address) or ip daddr HOSTIP,
+	 * l4proto, th dport, the address and port in registers 1 and 2 */
+	{
+		struct net_port p = { 'u', 0, 5301, 53 };
+		static const unsigned char to[] = { 10, 88, 0, 2 }, local[] = { 2, 0, 0, 0 },
+			udp[] = { IPPROTO_UDP }, hport[] = { 5301 >> 8, 5301 & 255 },
+			cport[] = { 0, 53 }, lo1[] = { 127, 0, 0, 1 };
+		static const struct unit_bytes any[] = { UB("prerouting"), UB("fib"), UB(local),
+			UB("meta"), UB(udp), UB("payload"), UB(hport), UB("immediate"), UB(to),
+			UB("immediate"), UB(cport), UB("nat") };
+		static const struct unit_bytes one[] = { UB("output"), UB("payload"), UB(lo1),
+			UB("meta"), UB("payload"), UB("nat") };
+		b.h = NULL;
+		b.seq = 0;
+		nft_dnat(&b, "prerouting", &p, 0x0a580002);
+		m = &b.first;
+		CHECK(unit_in_order(m, any, 12));
+		p.hip = 0x7f000001;
+		p.proto = 't';
+		nft_dnat(&b, "output", &p, 0x0a580002);
+		m = nl_tail(m);
+		CHECK(unit_in_order(m, one, 6) && unit_find(m, "fib", 4) < 0);
+	}
 }

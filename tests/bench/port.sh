@@ -5,9 +5,10 @@
 # A container (the test busybox image) runs tcpzero, which sends
 # $MINIRUN_BENCH_PORT_BYTES (default 1 GiB) of zeros to each client; the
 # client (tcpzero get, on the host) reads them from the container's address
-# (bridge, no proxy) and from 127.0.0.1:HOSTPORT (`-p 127.0.0.1:HOSTPORT:5001`,
-# minirun's port proxy), alternately, $MINIRUN_BENCH_PORT_RUNS times each
-# (default 3). Prints the medians and one line for bench.py:
+# (bridge, no proxy) and from 127.0.0.1:HOSTPORT (`-p 127.0.0.1:HOSTPORT:5001`:
+# DNAT by nf_tables, or minirun's userland proxy where nf_tables cannot or
+# with MINIRUN_USERLAND_PROXY=1), alternately, $MINIRUN_BENCH_PORT_RUNS times
+# each (default 3). Prints the medians and one line for bench.py:
 #   port: direct_s=D published_s=P bytes=N ratio=R
 # (R: published throughput / direct). Runs in a network namespace of its own
 # (unshare -n) with a temporary store: the host's networking is never touched.
