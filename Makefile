@@ -113,7 +113,7 @@ else
   say := @printf '  %-8s %s\n'
 endif
 
-.PHONY: all deps test test-unit test-integration size flag-sizes check-symbols \
+.PHONY: all deps test test-unit test-integration size flag-sizes check-symbols check-formats \
 	check-static presets cross bench clean distclean FORCE
 .DELETE_ON_ERROR:
 
@@ -176,15 +176,17 @@ define check_static
 	@echo "check-static: $(1): static, no glibc"
 endef
 
-# Every global symbol minirun defines starts with mr_ (or is main).
+# Every global symbol minirun defines starts with mr_ (or is main, or one of
+# the four allocator functions that replace libc's, see minirun.c [02]).
 define check_symbols
 	$(Q)for o in $(1); do \
-		bad=$$($(NM) -g --defined-only $$o | awk '{print $$NF}' | grep -v -e '^mr_' -e '^main$$'); \
+		bad=$$($(NM) -g --defined-only $$o | awk '{print $$NF}' | \
+			grep -v -x -e 'mr_.*' -e main -e malloc -e free -e calloc -e realloc); \
 		if [ -n "$$bad" ]; then \
 			echo "check-symbols: $$o: exported symbols without the mr_ prefix (make them static):" >&2; \
 			echo "$$bad" | sed 's/^/  /' >&2; exit 1; \
 		fi; \
-		echo "check-symbols: $$o: $$($(NM) -g --defined-only $$o | wc -l) exported symbols, all mr_*"; \
+		echo "check-symbols: $$o: $$($(NM) -g --defined-only $$o | wc -l) exported symbols: mr_*, main and malloc's four"; \
 	done
 endef
 
@@ -194,11 +196,24 @@ check-static: $(BIN)
 check-symbols: $(foreach p,$(PRESETS),$(B)/$(p)/minirun.o)
 	$(call check_symbols,$^)
 
+# minirun's own formatter has no floating point (see minirun.c, after the
+# #includes): a %f, %e or %g conversion in a format string would print
+# wrongly, so none may appear (comments aside).
+define check_formats
+	$(Q)if grep -n '"[^"]*%[-+ 0#]*[0-9*]*\(\.[0-9*]*\)\?[lLhqjzt]*[fFeEgGaA][^"]*"' minirun.c; then \
+		echo "check-formats: floating-point conversions above (minirun's printf has none)" >&2; exit 1; \
+	else echo "check-formats: no floating-point conversions"; fi
+endef
+
+check-formats:
+	$(call check_formats)
+
 # Build everything first (in parallel with -j), then run in order; the
 # integration tests run even when a unit test failed, and both decide.
 test: $(BIN) $(B)/$(CONFIG)/unit $(foreach p,$(PRESETS),$(B)/$(p)/minirun.o)
 	$(call check_static,$(BIN))
 	$(call check_symbols,$(filter %.o,$^))
+	$(call check_formats)
 ifeq ($(ARCH),native)
 	$(Q)rc=0; $(B)/$(CONFIG)/unit || rc=1; \
 	tests/run-integration.sh $(abspath $(BIN)) $(T) || rc=1; \

@@ -56,8 +56,9 @@
 #define MINIRUN_WITH_OVERLAY 1
 #endif
 
-/* Bridge networking, veth pairs, published ports (rtnetlink, nftables).
- * Without it only `--network host|none` work. About 15 KB. */
+/* Bridge networking, veth pairs, published ports, `network` commands,
+ * masquerading (rtnetlink, nf_tables netlink). Without it only
+ * `--network host|none` work. About 20 KB (x86_64). */
 #ifndef MINIRUN_WITH_NET
 #define MINIRUN_WITH_NET 1
 #endif
@@ -68,7 +69,9 @@
 #define MINIRUN_WITH_CGROUPS 1
 #endif
 
-/* Docker's default seccomp profile as a BPF filter. About 8 KB of tables. */
+/* Docker's default seccomp profile as a BPF filter built at start (a deny
+ * list of the calls Docker refuses, lifted by the same capabilities; clone
+ * with namespace flags, personality, other arches). Costs about 1.4 KB. */
 #ifndef MINIRUN_WITH_SECCOMP
 #define MINIRUN_WITH_SECCOMP 1
 #endif

@@ -14,7 +14,10 @@
 #           qemu-user-static runs the cross-built unit tests
 #   tests:  umoci skopeo busybox-static tar gzip zstd jq python3 attr libcap2-bin
 #           (tests/fixtures.sh builds the test images with them), cpio,
-#           util-linux (unshare, flock), iproute2, procps
+#           util-linux (unshare, flock), iproute2, procps; debootstrap (the
+#           Debian base of tests/service-images.sh), curl and postgresql-client
+#           (the real clients of tests/integration/33_services.sh), nftables
+#           (nft lists the rules minirun made, in 60_net)
 # A deb-src entry is derived from the machine's own apt sources (never a
 # mirror name written here) so that scripts/deps.sh can fetch the sources.
 set -eu
@@ -32,7 +35,7 @@ PKGS="make gcc libc6-dev musl-tools binutils file dpkg-dev patch xz-utils bzip2
 	gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf gcc-mipsel-linux-gnu qemu-user-static
 	musl-dev:arm64 musl-dev:armhf musl-dev:mipsel
 	umoci skopeo busybox-static tar gzip zstd jq python3 attr libcap2-bin cpio
-	util-linux iproute2 procps curl
+	util-linux iproute2 procps curl debootstrap postgresql-client nftables
 	docker-registry apache2-utils openssl qemu-system-x86"
 
 need_update=0

@@ -168,6 +168,20 @@ test_env() {
 }
 
 pass=0 fail=0 skip=0 failed=()
+# Images whose build needs Debian's mirror are built here, before any test is
+# in its own network namespace (loopback only); the test then finds them in
+# the cache, or skips with the reason. A failed build (not a skip) fails the run.
+case " ${tests[*]}" in *"/33_services.sh"*)
+	echo "integration: service images (tests/service-images.sh, log: $LOGS/service-images.log)"
+	start=$(date +%s)
+	"$SRC/tests/service-images.sh" >/dev/null 2>"$LOGS/service-images.log"
+	case $? in
+	0) echo "integration: service images ready after $(($(date +%s) - start)) s" ;;
+	77) echo "integration: service images $(tail -1 "$LOGS/service-images.log")" ;;
+	*) echo "FAIL service images: $(tail -1 "$LOGS/service-images.log")"
+	   fail=1 failed=(service-images) ;;
+	esac ;;
+esac
 for t in "${tests[@]}"; do
 	name=$(basename "$t" .sh)
 	log=$LOGS/$name.log

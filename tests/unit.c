@@ -12,6 +12,33 @@
 #endif
 #include "../minirun.c"
 
+/* The tests use libc's stdio (fopen, popen, setvbuf); minirun's code keeps
+ * its own formatter (see the note after minirun.c's #includes), which
+ * test_util compares with libc's. */
+#undef FILE
+#undef stdout
+#undef stderr
+#undef fileno
+#undef snprintf
+#undef vsnprintf
+#undef sprintf
+#undef asprintf
+#undef printf
+#undef fprintf
+#undef vfprintf
+#undef fputs
+#undef fputc
+#undef fwrite
+#undef fflush
+#undef qsort
+#undef strtoull
+#undef strtoul
+#undef strtoll
+#undef strtol
+#undef atoi
+#undef atol
+#undef strstr
+
 static int unit_passed, unit_failed;
 
 #define CHECK(expr) do { \
@@ -71,6 +98,12 @@ static int unit_write(const char *path, const char *text)
 #include "unit_image.c"
 #include "unit_pull.c"
 #include "unit_container.c"
+#include "unit_cp.c"
+#if MINIRUN_WITH_NET
+#include "unit_net.c"
+#else
+static void test_net(void) { printf("net: skipped: built without MINIRUN_WITH_NET\n"); }
+#endif
 #if MINIRUN_WITH_INIT
 #include "unit_boot.c"
 #else
@@ -89,6 +122,8 @@ int main(int argc, char **argv)
 		{ "image", test_image },
 		{ "pull", test_pull },
 		{ "container", test_container },
+		{ "cp", test_cp },
+		{ "net", test_net },
 		{ "boot", test_boot },
 	};
 	size_t i;

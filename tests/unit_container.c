@@ -484,8 +484,141 @@ static void t_ctr_store(void)
 	unit_rmdir(dir);
 }
 
+/* --volumes-from: the source's volumes and binds (not tmpfs) in its modes or
+ * forced :ro/:rw; VolumesFrom kept in the record; system df's layer counting. */
+static void t_ctr_volumes_from(void)
+{
+	char dir[PATH_MAX], root[PATH_MAX + 8], run[PATH_MAX + 8], who[80];
+	struct mr_store st;
+	struct mr_err err;
+	struct mount_spec mnt[3], *from = NULL;
+	struct ctr c, d;
+	size_t nfrom = 0;
+	struct image_db db;
+	char layers[3][65] = { "a", "b", "c" }, layers2[2][65] = { "b", "b" };
+	uint64_t sizes[3] = { 1, 2, 3 };
+	struct image_rec recs[2];
+	if (!unit_tmpdir(dir, sizeof dir))
+		return;
+	snprintf(root, sizeof root, "%s/root", dir);
+	snprintf(run, sizeof run, "%s/run", dir);
+	CHECK(mr_store_open(&st, root, run, &err) == 0);
+	CHECK(mount_parse_v("vfvol:/v", &mnt[0], &err) == 0);
+	CHECK(mount_parse_v("/srv/site:/b:ro", &mnt[1], &err) == 0);
+	CHECK(mount_parse_tmpfs("/t", &mnt[2], &err) == 0);
+	ctr_init(&c);
+	snprintf(c.id, sizeof c.id, "%064d", 5);
+	snprintf(c.name, sizeof c.name, "source");
+	snprintf(c.image, sizeof c.image, "sha256:%064d", 1);
+	snprintf(c.driver, sizeof c.driver, "copy");
+	c.image_ref = c.hostname = "h";
+	c.mnt = mnt;
+	c.nmnt = 3;
+	ctr_list_add(&c.volumes_from, "other:ro");
+	CHECK(ctr_create(&st, &c, 1, &err) == 0);
+	CHECK(ctr_load(&st, c.id, &d, &err) == 0 && d.volumes_from.n == 1 &&
+	      !strcmp(d.volumes_from.v[0], "other:ro") && d.nmnt == 3);
+	ctr_free(&d);
+	CHECK(run_volumes_from(&st, "source", &from, &nfrom, &err) == 0 && nfrom == 2);
+	CHECK(nfrom == 2 && !strcmp(from[0].source, "vfvol") && !from[0].readonly &&
+	      from[1].type == MOUNT_BIND && from[1].readonly && !from[1].from_v);
+	CHECK(run_volumes_from(&st, "source:rw", &from, &nfrom, &err) == 0 && nfrom == 4 &&
+	      !from[3].readonly);
+	CHECK(run_volumes_from(&st, "source:ro", &from, &nfrom, &err) == 0 && nfrom == 6 &&
+	      from[4].readonly && from[5].readonly);
+	CHECK(run_volumes_from(&st, "source:xx", &from, &nfrom, &err) < 0 &&
+	      !strcmp(err.msg, "invalid mode: xx") && nfrom == 6);
+	CHECK(run_volumes_from(&st, "nosuch", &from, &nfrom, &err) < 0 &&
+	      !strcmp(err.msg, "No such container: nosuch"));
+	CHECK(container_users_of_volume(&st, "vfvol", who, sizeof who) == 1 && !strcmp(who, c.id));
+	free(from);
+	c.mnt = NULL;
+	c.nmnt = 0;
+	CHECK(ctr_remove(&st, &c, &err) == 0);
+	ctr_free(&c);
+	mr_store_close(&st);
+	unit_rmdir(dir);
+	/* a layer shared by two images, or twice in one, is counted once */
+	memset(&db, 0, sizeof db);
+	memset(recs, 0, sizeof recs);
+	recs[0].nlayers = 3;
+	recs[0].layers = layers;
+	recs[0].sizes = sizes;
+	recs[1].nlayers = 2;
+	recs[1].layers = layers2;
+	recs[1].sizes = sizes;
+	db.recs = recs;
+	db.nrecs = 2;
+	CHECK(!df_layer_seen(&db, 0, 0) && !df_layer_seen(&db, 0, 2));
+	CHECK(df_layer_seen(&db, 1, 0) && df_layer_seen(&db, 1, 1));
+}
+
+#if MINIRUN_WITH_SECCOMP
+/* Runs the filter the way the kernel would, for one call. */
+static uint32_t unit_bpf_run(const struct sock_filter *prog, unsigned len, int nr, uint32_t arch, uint32_t arg0)
+{
+	uint32_t acc = 0;
+	unsigned pc = 0;
+	while (pc < len) {
+		const struct sock_filter *f = &prog[pc++];
+		switch (f->code) {
+		case BPF_LD | BPF_W | BPF_ABS:
+			acc = f->k == offsetof(struct seccomp_data, nr) ? (uint32_t)nr :
+			      f->k == offsetof(struct seccomp_data, arch) ? arch :
+			      f->k == offsetof(struct seccomp_data, args[0]) ? arg0 : 0xdeadbeef;
+			break;
+		case BPF_JMP | BPF_JEQ | BPF_K: pc += acc == f->k ? f->jt : f->jf; break;
+		case BPF_JMP | BPF_JGE | BPF_K: pc += acc >= f->k ? f->jt : f->jf; break;
+		case BPF_JMP | BPF_JSET | BPF_K: pc += (acc & f->k) ? f->jt : f->jf; break;
+		case BPF_JMP | BPF_JA: pc += f->k; break;
+		case BPF_RET | BPF_K: return f->k;
+		default: return 0xffffffff;
+		}
+	}
+	return 0xfffffffe;                       /* ran off the end: an invalid program */
+}
+
+static void test_container_seccomp(void)
+{
+	struct sock_filter prog[SECCOMP_PROG_MAX];
+	unsigned len = isolate_seccomp_build(0, prog);
+	const uint32_t allow = SECCOMP_RET_ALLOW, eperm = SECCOMP_RET_ERRNO | EPERM;
+	CHECK(len > 40 && len <= sizeof prog / sizeof prog[0]);
+	CHECK(unit_bpf_run(prog, len, SYS_getpid, SECCOMP_ARCH, 0) == allow);
+	CHECK(unit_bpf_run(prog, len, SYS_read, SECCOMP_ARCH, 0) == allow);
+	CHECK(unit_bpf_run(prog, len, SYS_add_key, SECCOMP_ARCH, 0) == eperm);
+	CHECK(unit_bpf_run(prog, len, SYS_mount, SECCOMP_ARCH, 0) == eperm);
+	CHECK(unit_bpf_run(prog, len, SYS_reboot, SECCOMP_ARCH, 0) == eperm);
+	CHECK(unit_bpf_run(prog, len, SYS_clone, SECCOMP_ARCH, SIGCHLD) == allow);
+	CHECK(unit_bpf_run(prog, len, SYS_clone, SECCOMP_ARCH, CLONE_NEWNET | SIGCHLD) == eperm);
+	CHECK(unit_bpf_run(prog, len, SYS_personality, SECCOMP_ARCH, 0xffffffff) == allow);
+	CHECK(unit_bpf_run(prog, len, SYS_personality, SECCOMP_ARCH, 0x0400000) == eperm);
+	CHECK(unit_bpf_run(prog, len, SYS_getpid, SECCOMP_ARCH ^ 1, 0) == eperm);   /* another arch */
+#ifdef SYS_clone3
+	CHECK(unit_bpf_run(prog, len, SYS_clone3, SECCOMP_ARCH, 0) == (SECCOMP_RET_ERRNO | ENOSYS));
+#endif
+#if defined(__x86_64__)
+	CHECK(unit_bpf_run(prog, len, SYS_getpid | 0x40000000, SECCOMP_ARCH, 0) == eperm);  /* x32 */
+#endif
+	len = isolate_seccomp_build((uint64_t)1 << CAP_SYS_ADMIN | (uint64_t)1 << CAP_SYS_BOOT, prog);
+	CHECK(unit_bpf_run(prog, len, SYS_mount, SECCOMP_ARCH, 0) == allow);
+	CHECK(unit_bpf_run(prog, len, SYS_reboot, SECCOMP_ARCH, 0) == allow);
+	CHECK(unit_bpf_run(prog, len, SYS_clone, SECCOMP_ARCH, CLONE_NEWNET) == allow);
+	CHECK(unit_bpf_run(prog, len, SYS_add_key, SECCOMP_ARCH, 0) == eperm);
+	CHECK(unit_bpf_run(prog, len, SYS_init_module, SECCOMP_ARCH, 0) == eperm);
+	len = isolate_seccomp_build(~(uint64_t)0, prog);
+	CHECK(unit_bpf_run(prog, len, SYS_keyctl, SECCOMP_ARCH, 0) == eperm);
+	CHECK(unit_bpf_run(prog, len, SYS_init_module, SECCOMP_ARCH, 0) == allow);
+}
+#else
+static void test_container_seccomp(void)
+{
+}
+#endif
+
 static void test_container(void)
 {
+	test_container_seccomp();
 	t_ctr_env();
 	t_ctr_env_file();
 	t_ctr_command();
@@ -498,4 +631,5 @@ static void test_container(void)
 	t_ctr_log();
 	t_ctr_ps();
 	t_ctr_store();
+	t_ctr_volumes_from();
 }

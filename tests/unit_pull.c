@@ -568,8 +568,53 @@ static void test_pull_tls(void)
 }
 #endif /* MINIRUN_WITH_TLS */
 
+/* The resolver: queries as bytes, answers (compressed names, CNAME records
+ * skipped, wrong ids refused), /etc/hosts and resolv.conf lines. */
+static void test_pull_dns(void)
+{
+	static const unsigned char answer[] = {
+		0x12, 0x34, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0,
+		3, 'r', 'e', 'g', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 0, 1, 0, 1,
+		0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 6, 3, 'c', 'd', 'n', 0xc0, 16,  /* CNAME */
+		0xc0, 41, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 9, 8, 7 };
+	unsigned char q[300];
+	struct dns_result r = { .n = 0 };
+	struct dns_conf conf = { .ndots = 1, .timeout = 5, .attempts = 2 };
+	struct mr_err err;
+	char dir[256], hosts[300], resolv[300];
+	size_t n = dns_query(q, 0x1234, "reg.example", 1);
+	CHECK(n == 12 + 13 + 4 && q[0] == 0x12 && q[1] == 0x34 && q[2] == 1 && q[5] == 1 && q[12] == 3 &&
+	      !memcmp(q + 13, "reg", 3) && q[16] == 7 && q[n - 3] == 1 && q[n - 1] == 1);
+	CHECK(dns_query(q, 1, "a..b", 1) == 0);
+	CHECK(dns_answer(answer, sizeof answer, 0x1234, &r) == 0 && r.n == 1 && r.addr[0].family == AF_INET &&
+	      !memcmp(r.addr[0].ip, "\012\011\010\007", 4));
+	CHECK(dns_answer(answer, sizeof answer, 0x1235, &r) < 0 && r.n == 1);        /* another query's */
+	CHECK(dns_answer(answer, sizeof answer - 3, 0x1234, &r) < 0);               /* cut short */
+	r.n = 0;
+	CHECK(dns_lookup("10.1.2.3", "/nonexistent", "/nonexistent", &r, &err) == 0 && r.n == 1);
+	CHECK(dns_lookup("::1", "/nonexistent", "/nonexistent", &r, &err) == 0 && r.addr[0].family == AF_INET6);
+	CHECK(dns_lookup("", "/nonexistent", "/nonexistent", &r, &err) < 0);
+	if (unit_tmpdir(dir, sizeof dir)) {
+		snprintf(hosts, sizeof hosts, "%s/hosts", dir);
+		snprintf(resolv, sizeof resolv, "%s/resolv.conf", dir);
+		CHECK(unit_write(hosts, "# comment\n127.0.0.1 localhost\n10.0.0.5  Reg.Local reg # a registry\n"
+				 "fd00::5 reg6\n") == 0);
+		CHECK(dns_lookup("reg", hosts, "/nonexistent", &r, &err) == 0 && r.n == 1 &&
+		      !memcmp(r.addr[0].ip, "\012\0\0\005", 4));
+		CHECK(dns_lookup("REG.LOCAL", hosts, "/nonexistent", &r, &err) == 0 && r.n == 1);
+		CHECK(dns_lookup("reg6", hosts, "/nonexistent", &r, &err) == 0 && r.addr[0].family == AF_INET6);
+		CHECK(unit_write(resolv, "nameserver 192.0.2.1\nnameserver ::1\nnameserver bogus\n"
+				 "search a.example b.example\noptions ndots:2 timeout:3 attempts:4 rotate\n") == 0);
+		dns_each_line(resolv, dns_conf_line, &conf);
+		CHECK(conf.servers == 2 && conf.server[1].family == AF_INET6 && conf.ndots == 2 &&
+		      conf.timeout == 3 && conf.attempts == 4 && !strcmp(conf.search, "a.example b.example"));
+		unit_rmdir(dir);
+	}
+}
+
 static void test_pull(void)
 {
+	test_pull_dns();
 	test_pull_url();
 	test_pull_b64();
 	test_pull_ref();

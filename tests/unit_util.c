@@ -46,6 +46,11 @@ static void tu_digest(void)
 	printf("  sha256 rounds: %s\n", how);
 }
 
+static int unit_int_cmp(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
 static void test_util(void)
 {
 	struct mr_err err;
@@ -66,6 +71,89 @@ static void test_util(void)
 	CHECK(util_parse_size("99999999999999999999g", &v) < 0);
 	CHECK(util_parse_u64("18446744073709551615", &v) == 0 && v == UINT64_MAX);
 	CHECK(util_parse_u64("18446744073709551616", &v) < 0);
+
+	/* minirun's formatter against libc's, conversion by conversion. */
+#define SAME_AS_LIBC(...) do { \
+		char want_[96], got_[96]; \
+		int wn_ = snprintf(want_, sizeof want_, __VA_ARGS__); \
+		int gn_ = mr_snprintf(got_, sizeof got_, __VA_ARGS__); \
+		CHECK(wn_ == gn_ && !strcmp(want_, got_)); \
+		if (strcmp(want_, got_)) \
+			fprintf(stderr, "  libc \"%s\", minirun \"%s\"\n", want_, got_); \
+	} while (0)
+	SAME_AS_LIBC("plain");
+	SAME_AS_LIBC("%s|%5s|%-5s|%.2s|%.*s|%-*s|", "abc", "ab", "ab", "abc", 2, "xyz", 4, "q");
+	SAME_AS_LIBC("%d %d %i % d %+d %05d %-5d| %.3d %3.0d", 0, -42, 7, 5, 5, -42, 42, 7, 0);
+	SAME_AS_LIBC("%u %x %X %o %02x %04lx %08llx", 4000000000u, 255u, 255u, 8u, 10u, 0xabcUL, 1ULL);
+	SAME_AS_LIBC("%ld %lu %lld %llu", LONG_MIN, ULONG_MAX, LLONG_MIN, ULLONG_MAX);
+	SAME_AS_LIBC("%zu %zd %jd %ju %td", (size_t)-1, (ssize_t)-3, INTMAX_MIN, UINTMAX_MAX, (ptrdiff_t)-9);
+	SAME_AS_LIBC("%hd %hu %hhd %hhu", 70000, 70000, 300, 300);
+	SAME_AS_LIBC("%c%c%% %5c %-3c|", 'a', 'b', 'c', 'd');
+	SAME_AS_LIBC("%p %p", (void *)0x1234, (void *)&err);
+	SAME_AS_LIBC("%" PRIu64 " %" PRId64 " %" PRIx64 " %0*" PRIu64, UINT64_MAX, INT64_MIN, (uint64_t)48879, 4, (uint64_t)5);
+	SAME_AS_LIBC("%s", "a string longer than the buffer: 0123456789012345678901234567890123456789"
+		     "0123456789012345678901234567890123456789");
+	CHECK(mr_snprintf(NULL, 0, "%s-%d", "abc", 12) == 6);
+	CHECK(mr_snprintf(s, 4, "%s", "abcdef") == 6 && !strcmp(s, "abc"));
+	CHECK(mr_snprintf(s, 1, "x") == 1 && s[0] == 0);
+	{
+		char *a = NULL;
+		CHECK(mr_asprintf(&a, "%s=%u", "k", 12u) == 4 && a && !strcmp(a, "k=12"));
+		free(a);
+	}
+	{
+		static const char *const nums[] = { "0", "42", "  -17x", "+9", "0x1F", "0X", "017", "-0x10",
+			"18446744073709551615", "18446744073709551616", "-1", "9223372036854775807",
+			"9223372036854775808", "-9223372036854775808", "-9223372036854775809", "", "zz", "4294967296" };
+		static const int bases[] = { 0, 10, 16, 8 };
+		int base_i, neq = 0, arr[] = { 5, 3, 9, 1, 3, 0, 7 };
+		size_t k;
+		for (k = 0; k < sizeof nums / sizeof nums[0]; k++)
+			for (base_i = 0; base_i < 4; base_i++) {
+				char *e1, *e2;
+				int base = bases[base_i], er1, er2;
+				unsigned long long u1, u2;
+				long long i1, i2;
+				unsigned long ul1, ul2;
+				long l1, l2;
+				errno = 0; u1 = strtoull(nums[k], &e1, base); er1 = errno;
+				errno = 0; u2 = util_strtou(nums[k], &e2, base, ULLONG_MAX); er2 = errno;
+				neq += u1 != u2 || e1 != e2 || er1 != er2;
+				errno = 0; i1 = strtoll(nums[k], &e1, base); er1 = errno;
+				errno = 0; i2 = util_strtoi(nums[k], &e2, base, LLONG_MIN, LLONG_MAX); er2 = errno;
+				neq += i1 != i2 || e1 != e2 || er1 != er2;
+				errno = 0; ul1 = strtoul(nums[k], &e1, base); er1 = errno;
+				errno = 0; ul2 = (unsigned long)util_strtou(nums[k], &e2, base, ULONG_MAX); er2 = errno;
+				neq += ul1 != ul2 || e1 != e2 || er1 != er2;
+				errno = 0; l1 = strtol(nums[k], &e1, base); er1 = errno;
+				errno = 0; l2 = (long)util_strtoi(nums[k], &e2, base, LONG_MIN, LONG_MAX); er2 = errno;
+				neq += l1 != l2 || e1 != e2 || er1 != er2;
+				if (neq)
+					fprintf(stderr, "  strto* differ from libc on \"%s\" base %d\n", nums[k], base), neq = 0,
+						unit_failed++;
+			}
+		CHECK(util_strtoi("123", NULL, 10, INT_MIN, INT_MAX) == 123);
+		util_sort(arr, 7, sizeof arr[0], unit_int_cmp);
+		CHECK(arr[0] == 0 && arr[1] == 1 && arr[2] == 3 && arr[3] == 3 && arr[4] == 5 && arr[6] == 9);
+		CHECK(util_strstr("hello world", "o w") && !strcmp(util_strstr("hello world", "o w"), "o world"));
+		CHECK(util_strstr("abc", "") && !util_strstr("abc", "abcd") && !util_strstr("", "a"));
+	}
+	cli_bytes_size(0, s, sizeof s);
+	CHECK(!strcmp(s, "0B"));
+	cli_bytes_size(512, s, sizeof s);
+	CHECK(!strcmp(s, "512B"));
+	cli_bytes_size(1536, s, sizeof s);
+	CHECK(!strcmp(s, "1.5KiB"));
+	cli_bytes_size(3 * 1048576 + 123456, s, sizeof s);          /* %.4g of 3.11773681640625 */
+	CHECK(!strcmp(s, "3.118MiB"));
+	cli_bytes_size((uint64_t)1023 * 1048576 + 1048000, s, sizeof s);
+	CHECK(!strcmp(s, "1024MiB"));
+	cli_bytes_size((uint64_t)123456789, s, sizeof s);           /* 117.737... */
+	CHECK(!strcmp(s, "117.7MiB"));
+	cli_percent(1, 3, s, sizeof s);
+	CHECK(!strcmp(s, "33.33%"));
+	cli_percent(5, 0, s, sizeof s);
+	CHECK(!strcmp(s, "0.00%"));
 
 	util_human_size(0, s, sizeof s);
 	CHECK(!strcmp(s, "0B"));

@@ -706,6 +706,26 @@ class Bench:
                           "`run -d ... sleep 3600`.")
         return (mname if mrss else None), (pname if prss else None)
 
+    # ---- network: published port against the container's address --------------------
+
+    def bench_port(self):
+        """tests/bench/port.sh: 1 GiB through -p 127.0.0.1:HOSTPORT:PORT (minirun's
+        splice proxy) against the same from the container's address."""
+        what = "published port vs container address (1 GiB)"
+        r = subprocess.run([os.path.join(self.a.repo, "tests/bench/port.sh"), self.m], text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        m = re.search(r"^port: direct_s=(\S+) published_s=(\S+)", r.stdout, re.M)
+        if r.returncode != 0 or not m:
+            self.row("net", what, None, "direct", None, "s",
+                     na="port.sh failed: %s" % (r.stderr.strip()[-300:] or r.returncode))
+            return
+        self.row("net", what, float(m.group(2)), "direct", float(m.group(1)), "s",
+                 goal=">= 0.8 x direct", goal_ok=lambda ratio: ratio <= 1.25)
+        self.notes.append("Port: tests/bench/port.sh, median of 3 transfers of 1 GiB on each path "
+                          "(tcpzero in a busybox container sends, tcpzero on the host reads), "
+                          "from 127.0.0.1:18080 published and from the container's bridge "
+                          "address; time ratio <= 1.25 is throughput >= 0.8.")
+
     # ---- 3. pull --------------------------------------------------------------------
 
     def bench_pull(self):
@@ -1009,6 +1029,8 @@ class Bench:
                 ctr, pctr = self.bench_containers()
             if want("cli"):
                 self.bench_cli(ctr, pctr)
+        if want("net"):
+            self.bench_port()
         text = self.table(int(time.time() - t0))
         os.makedirs(self.a.out, exist_ok=True)
         with open(os.path.join(self.a.out, "bench.txt"), "w") as f:

@@ -11,7 +11,7 @@
 #
 # Environment: MINIRUN_BENCH_RUNS (container latency runs, default 30),
 # MINIRUN_BENCH_LOAD_RUNS (default 3), MINIRUN_BENCH_ONLY (comma list of
-# size,load,pull,cli,container), MINIRUN_BENCH_CACHE (image cache, default
+# size,load,pull,cli,container,net), MINIRUN_BENCH_CACHE (image cache, default
 # /var/cache/minirun-bench), MINIRUN_BENCH_TMP (scratch, default /var/tmp),
 # MINIRUN_BENCH_OUT (output folder, default docs/ of the repository).
 set -eu

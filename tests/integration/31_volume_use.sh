@@ -76,4 +76,35 @@ v, b = by["/k"], by["/srv"]
 assert v["Type"] == "volume" and v["Name"] == "keepme" and v["Driver"] == "local" and v["RW"] is True, v
 assert b["Type"] == "bind" and b["RW"] is False and b["Propagation"] == "rprivate", b
 PY
+# --volumes-from: the volumes and binds of another container, same targets.
+mr $R --name vsrc -v vfdata:/v -v "$T/site:/b:ro" busybox sh -c 'echo from-src > /v/f' >/dev/null
+check "--volumes-from mounts the other container's volume and bind" sh -c '[ "$("$MINIRUN" $R --rm --volumes-from vsrc busybox cat /v/f /b/index.html | tr "\n" " ")" = "from-src hello " ]'
+check "...in its mode: the read-only bind stays read-only" sh -c '! "$MINIRUN" $R --rm --volumes-from vsrc busybox sh -c "echo x > /b/new" 2>/dev/null'
+check "--volumes-from NAME:ro makes them all read-only" sh -c '! "$MINIRUN" $R --rm --volumes-from vsrc:ro busybox sh -c "echo x > /v/g" 2>/dev/null && [ ! -e "$MINIRUN_ROOT/volumes/vfdata/_data/g" ]'
+check "a -v mount at the same target wins" sh -c '[ -z "$("$MINIRUN" $R --rm --volumes-from vsrc -v vfother:/v busybox ls /v)" ]'
+mr $R --rm --volumes-from nosuch busybox true >"$T/err" 2>&1; rc=$?
+check "--volumes-from an unknown container: exit 125, error names it" sh -c "[ $rc = 125 ] && grep -q 'No such container: nosuch' $T/err"
+vid=$(mr $R -d --name vuser --volumes-from vsrc busybox sleep 300)
+check "inspect shows HostConfig.VolumesFrom" sh -c '[ "$("$MINIRUN" inspect -f "{{json .HostConfig.VolumesFrom}}" vuser)" = "[\"vsrc\"]" ]'
+mr rm vsrc >/dev/null
+mr volume rm vfdata >"$T/err" 2>&1; rc=$?
+check "volume rm names the --volumes-from container" sh -c "[ $rc = 1 ] && grep -q 'Error: remove vfdata: volume is in use - \[$vid\]' $T/err"
+mr rm -f vuser >/dev/null
+check "...and succeeds once it is gone" sh -c '[ "$("$MINIRUN" volume rm vfdata)" = vfdata ]'
+
+# system df: Docker's rows and what each counts.
+mr volume create dfvol >/dev/null
+head -c 100000 /dev/zero >"$MINIRUN_ROOT/volumes/dfvol/_data/f"
+mr $R --name dfstop busybox sh -c 'head -c 5000 /dev/zero > /w' >/dev/null
+mr $R -d --name dfrun -v dfused:/u busybox sh -c 'head -c 7 /dev/zero > /u/f; sleep 300' >/dev/null
+sleep 0.5
+mr system df >"$T/df"
+cat "$T/df"
+check "system df: header and the four rows" sh -c "head -1 $T/df | grep -q '^TYPE  *TOTAL  *ACTIVE  *SIZE  *RECLAIMABLE$' && grep -q '^Build Cache  *0  *0  *0B  *0B$' $T/df"
+check "system df: images (busybox used by a container, shared layers once)" sh -c "grep -q '^Images  *1  *1  ' $T/df"
+nc=$(mr ps -aq | wc -l) nv=$(mr volume ls -q | wc -l)
+check "system df: containers: writable layers, the stopped one reclaimable" sh -c "grep -q '^Containers  *$nc  *1  *5kB  *5kB (100%)$' $T/df"
+check "system df: volumes: unused volumes' data reclaimable, a used one's not" sh -c "grep -q '^Local Volumes  *$nv  *[1-9][0-9]*  *10[0-9]kB  *10[0-9]kB (9[0-9]%)$' $T/df"
+mr rm -f dfstop dfrun >/dev/null
+mr volume rm dfvol dfused >/dev/null
 finish

@@ -226,6 +226,36 @@ pull "127.0.0.1:$PORT/library/busybox"
 expect "certificate for another name refused (IP address)" out_has "certificate is not valid for 127.0.0.1"
 pull "localhost:$PORT/library/busybox"
 expect "certificate for another name refused (DNS name)" out_has "certificate is not valid for localhost"
+# Names through DNS: minirun's own resolver asks the nameserver of
+# /etc/resolv.conf: a test server on 127.0.0.1:53, only when this script has
+# a network namespace of its own (loopback only), and a resolv.conf
+# bind-mounted in a private mount namespace of each pull.
+printf 'nameserver 127.0.0.1\nsearch example\noptions timeout:2 attempts:1\n' >resolv.conf
+dns_pull() {
+	unshare --mount --propagation private sh -c 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"' \
+		sh "$T/resolv.conf" "$MINIRUN" pull "$@" >"$T/pull.out" 2>&1
+}
+if [ "$(grep -c : /proc/net/dev)" = 1 ] && grep -q '^ *lo:' /proc/net/dev &&
+	unshare --mount --propagation private true 2>/dev/null; then
+	start dns python3 "$REPO/tests/integration/_dns_server.py" --log "$T/dns.events" registry.example=127.0.0.1
+	PIDS_DNS=${PIDS##* }
+	for _ in $(seq 100); do grep -q ready "$T/dns.events" 2>/dev/null && break; sleep 0.05; done
+	newstore
+	dns_pull "registry.example:$PORT/library/busybox"
+	expect "DNS: a name from the nameserver in resolv.conf (A record), certificate for that name" test $? = 0
+	expect "... asked for its A and AAAA records" sh -c "grep -q '^registry.example 1$' '$T/dns.events' && grep -q '^registry.example 28$' '$T/dns.events'"
+	dns_pull "registry:$PORT/library/busybox"
+	expect "DNS: a short name completed with the search domain" out_has "certificate is not valid for registry"
+	dns_pull "nope.example:$PORT/library/busybox"
+	expect "DNS: an unknown name: one clear error" out_has "lookup nope.example: no such host"
+	kill "$PIDS_DNS" 2>/dev/null
+	wait "$PIDS_DNS" 2>/dev/null
+	PIDS=$(echo "$PIDS" | sed "s/ $PIDS_DNS\$//; s/ $PIDS_DNS / /")
+	dns_pull "nope.example:$PORT/library/busybox"
+	expect "DNS: no nameserver answering: one clear error" out_has "lookup nope.example: no answer from the nameservers in /etc/resolv.conf"
+else
+	echo "  (DNS checks skipped: no network namespace of this script's own, or no unshare)"
+fi
 stop
 helper expired proxy --cert expired.crt --key srv.key --upstream "$R2" --upstream-ca ca.crt
 pull "127.0.0.1:$PORT/library/busybox"

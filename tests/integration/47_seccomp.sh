@@ -1,0 +1,70 @@
+#!/bin/sh
+# Docker's default seccomp profile (MINIRUN_WITH_SECCOMP): a static probe
+# program, built here with musl-gcc and bind-mounted into busybox
+# containers, makes the calls the profile refuses or limits and prints what
+# each returned. Checked in `run` and `exec`, lifted by a capability where
+# Docker lifts it, and gone with --privileged or seccomp=unconfined.
+. "$(dirname "$0")/lib.sh"
+"$MINIRUN" version | grep -q -- '+seccomp' || skip "built without MINIRUN_WITH_SECCOMP"
+command -v musl-gcc >/dev/null || skip "musl-gcc missing (apt-get install musl-tools)"
+. "$(dirname "$0")/_ctr.sh"
+EXTRA_CLEANUP='"$MINIRUN" rm -f sc >/dev/null 2>&1'
+
+mkdir -p "$T/probe"
+cat >"$T/probe.c" <<'C'
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <sys/personality.h>
+static void show(const char *what, long r) { printf("%s=%s\n", what, r < 0 ? strerror(errno) : "ok"); }
+int main(void)
+{
+	char line[128];
+	FILE *f = fopen("/proc/self/status", "r");
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, "Seccomp:", 8))
+			printf("mode=%s", line + 9 + strspn(line + 9, " \t"));
+	show("add_key", syscall(SYS_add_key, "user", "k", "v", 1, -2));
+	show("keyctl", syscall(SYS_keyctl, 0 /* GET_KEYRING_ID */, -2, 0));
+	show("userfaultfd", syscall(SYS_userfaultfd, 0));
+	show("clone3", syscall(SYS_clone3, NULL, 0));
+	show("unshare_uts", syscall(SYS_unshare, CLONE_NEWUTS));
+	show("personality_linux", syscall(SYS_personality, 0xffffffff));
+	show("personality_odd", syscall(SYS_personality, 0x0400000 /* READ_IMPLIES_EXEC */));
+	show("getpid", syscall(SYS_getpid));
+	return 0;
+}
+C
+musl-gcc -static -O1 -o "$T/probe/probe" "$T/probe.c" || skip "cannot build the probe program"
+
+probe() { "$MINIRUN" run --rm -v "$T/probe:/probe:ro" "$@" busybox /probe/probe 2>&1; }
+probe >"$T/default"
+check "default: the filter is on (Seccomp: 2)" grep -qx 'mode=2' "$T/default"
+check "default: add_key and keyctl refused (EPERM)" sh -c "grep -qx 'add_key=Operation not permitted' '$T/default' && grep -qx 'keyctl=Operation not permitted' '$T/default'"
+check "default: userfaultfd refused" grep -qx 'userfaultfd=Operation not permitted' "$T/default"
+check "default: clone3 answers ENOSYS (libcs fall back to clone)" grep -qx 'clone3=Function not implemented' "$T/default"
+check "default: unshare refused" grep -qx 'unshare_uts=Operation not permitted' "$T/default"
+check "default: personality(query) allowed, other personalities refused" sh -c "grep -qx 'personality_linux=ok' '$T/default' && grep -qx 'personality_odd=Operation not permitted' '$T/default'"
+check "default: ordinary calls work" grep -qx 'getpid=ok' "$T/default"
+check "default: busybox still works (fork, exec, pipes)" sh -c '[ "$("$MINIRUN" run --rm busybox sh -c "echo a | cat; ls / | grep -c etc")" = "a
+1" ]'
+
+probe --cap-add SYS_ADMIN >"$T/admin"
+check "--cap-add SYS_ADMIN lifts unshare and clone3 (as Docker does)" sh -c "grep -qx 'unshare_uts=ok' '$T/admin' && ! grep -q 'clone3=Function not implemented' '$T/admin'"
+check "... but not add_key" grep -qx 'add_key=Operation not permitted' "$T/admin"
+probe --security-opt seccomp=unconfined >"$T/unconfined"
+check "seccomp=unconfined: no filter (Seccomp: 0), add_key reaches the kernel" sh -c "grep -qx 'mode=0' '$T/unconfined' && ! grep -q 'add_key=Operation not permitted' '$T/unconfined'"
+probe --privileged >"$T/priv"
+check "--privileged: no filter" grep -qx 'mode=0' "$T/priv"
+"$MINIRUN" run --rm --security-opt seccomp=/some/profile.json busybox true >"$T/file" 2>&1; rc=$?
+check "a profile file: refused with the reason, exit 125" sh -c "[ $rc = 125 ] && grep -q 'profiles from files are not supported' '$T/file'"
+
+mr run -d --name sc -v "$T/probe:/probe:ro" busybox sleep 60 >/dev/null
+"$MINIRUN" exec sc /probe/probe >"$T/exec" 2>&1
+check "exec joins the container's filter" sh -c "grep -qx 'mode=2' '$T/exec' && grep -qx 'add_key=Operation not permitted' '$T/exec'"
+mr rm -f sc >/dev/null
+finish
