@@ -3939,7 +3939,7 @@ static int tar_extract_split(struct stream *in, int dirfd, struct digest_ctx *ha
 	unsigned nslots = tar_ring_slots < TAR_RING_MAX ? tar_ring_slots : TAR_RING_MAX;
 	size_t maplen = TAR_RING_HEAD + (size_t)nslots * tar_ring_slot;
 	struct tar_ring_shared *sh;
-	int sv[2], fed, status;
+	int sv[2], fed, status = 0;
 	pid_t pid, parent = getpid();
 	sh = mmap(NULL, maplen, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED)
