@@ -4024,14 +4024,50 @@ static int tar_extract_layer(struct stream *in, int dirfd, uint64_t *size, struc
  * and tar_next read both). The tree is read through folder fds, each entry
  * opened with O_NOFOLLOW and checked once open: a symlink is stored as a
  * symlink, never followed, whatever is swapped meanwhile. Sockets are
- * skipped; a file with several links is stored once per name. */
+ * skipped; a file with several links inside the tree is stored once, its
+ * other names as hard links to the first (as docker cp and GNU tar do). */
+struct tar_w_seen {
+	dev_t dev;
+	ino_t ino;
+	char *name;                     /* the first name it was written under */
+};
+
 struct tar_w {
 	int out;
 	char *buf;                      /* TAR_BUF bytes */
 	char path[MINIRUN_MAX_PATH];    /* the entry being written */
 	char link[MINIRUN_MAX_PATH];    /* its symlink target (here, not on a stack that
 					 * grows with the depth of the tree) */
+	struct tar_w_seen *seen;        /* files with several links written so far */
+	size_t nseen;
 };
+
+/* Frees the writer and what it remembered. */
+static void tar_w_free(struct tar_w *w)
+{
+	size_t i;
+	for (i = 0; i < w->nseen; i++)
+		free(w->seen[i].name);
+	free(w->seen);
+	free(w->buf);
+	free(w);
+}
+
+/* A file with several links: the name it was first written under, or NULL
+ * (then it is remembered under w->path). */
+static const char *tar_w_hardlink(struct tar_w *w, const struct stat *st)
+{
+	size_t i;
+	for (i = 0; i < w->nseen; i++)
+		if (w->seen[i].dev == st->st_dev && w->seen[i].ino == st->st_ino)
+			return w->seen[i].name;
+	if (!(w->nseen & (w->nseen + 1)))     /* 0, 1, 3, 7...: grow to 1, 2, 4, 8... */
+		w->seen = util_xrealloc(w->seen, (w->nseen + 1) * 2 * sizeof *w->seen);
+	w->seen[w->nseen].dev = st->st_dev;
+	w->seen[w->nseen].ino = st->st_ino;
+	w->seen[w->nseen++].name = util_xstrdup(w->path);
+	return NULL;
+}
 
 static void tar_w_num(unsigned char *f, size_t n, uint64_t v)
 {
@@ -4141,6 +4177,13 @@ static int tar_w_tree(struct tar_w *w, int dfd, const char *name, struct mr_err 
 	type = S_ISREG(st.st_mode) ? TAR_REG : S_ISDIR(st.st_mode) ? TAR_DIR :
 	       S_ISLNK(st.st_mode) ? TAR_SYMLINK : S_ISCHR(st.st_mode) ? TAR_CHR :
 	       S_ISBLK(st.st_mode) ? TAR_BLK : TAR_FIFO;
+	if (type == TAR_REG && st.st_nlink > 1) {
+		const char *first = tar_w_hardlink(w, &st);
+		if (first) {
+			rc = tar_w_header(w, TAR_LINK, &st, 0, first, -1, err);
+			goto out;
+		}
+	}
 	if (tar_w_header(w, type, &st, type == TAR_REG ? (uint64_t)st.st_size : 0, link, fd, err))
 		goto out;
 	if (type == TAR_REG) {
@@ -13946,8 +13989,7 @@ static int cp_send(int rootfd, const char *src, const struct cp_opts *o, int out
 out:
 	if (pfd >= 0)
 		close(pfd);
-	free(w->buf);
-	free(w);
+	tar_w_free(w);
 	return rc;
 }
 
@@ -14016,7 +14058,7 @@ static int cp_receive(int rootfd, const char *dst, const struct cp_opts *o, int 
 			}
 		}
 		rc = -1;
-		if (to && cp_rebase(e->path, from, to)) {
+		if (to && (cp_rebase(e->path, from, to) || (e->type == TAR_LINK && cp_rebase(e->link, from, to)))) {
 			mr_err_set(err, MR_EINVAL_INPUT, "entry %s: outside %s", e->path, from);
 			break;
 		}

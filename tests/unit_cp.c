@@ -55,8 +55,7 @@ static int tc_write(const char *dir, const char *name, const char *as)
 	memset(w->buf, 0, 1024);
 	CHECK(rc == 0 && util_write_all(fd, w->buf, 1024) == 0);
 	lseek(fd, 0, SEEK_SET);
-	free(w->buf);
-	free(w);
+	tar_w_free(w);
 	close(dfd);
 	return fd;
 }

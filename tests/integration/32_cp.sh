@@ -74,6 +74,14 @@ check "a symlink is copied as a symlink, -L copies what it points to (in the con
 check "SRC LINK/ (trailing /) copies the folder the symlink points to" sh -c '"$MINIRUN" cp web:/tmp/hdlink/ "$T/out/hdl" &&
 	[ "$(cat "$T/out/hdl/file")" = mine ]'
 check "out of a volume" sh -c '"$MINIRUN" cp web:/vol/v.txt "$T/out/v" && [ "$(cat "$T/out/v")" = hello ]'
+check "hard links stay hard links both ways (a folder renamed on the way)" sh -c '
+	mkdir -p "$T/src/hl" && echo same >"$T/src/hl/a" && ln "$T/src/hl/a" "$T/src/hl/b" &&
+	"$MINIRUN" cp "$T/src/hl" web:/tmp/hl2 &&
+	[ "$("$MINIRUN" exec web stat -c %h:%i /tmp/hl2/a)" = "$("$MINIRUN" exec web stat -c %h:%i /tmp/hl2/b)" ] &&
+	[ "$("$MINIRUN" exec web stat -c %h /tmp/hl2/a)" = 2 ] &&
+	"$MINIRUN" cp web:/tmp/hl2 "$T/out/hl3" && [ "$(stat -c %h "$T/out/hl3/a")" = 2 ] &&
+	[ "$(stat -c %i "$T/out/hl3/a")" = "$(stat -c %i "$T/out/hl3/b")" ] && [ "$(cat "$T/out/hl3/b")" = same ] &&
+	"$MINIRUN" cp web:/tmp/hl2 - | tar -tvf - | grep -q "^h.* link to "'
 
 # ---- tar streams ----
 check "cp CTR:SRC - writes a tar (GNU tar reads it)" sh -c '"$MINIRUN" cp web:/etc - >"$T/etc.tar" &&
