@@ -14963,12 +14963,13 @@ static int net_find(struct mr_store *st, const char *ref, struct net_def *d, str
  * back an address or publishes ports, under the store lock (few files to
  * read; a flushed ruleset heals at the next start): the kernel applies a
  * batch atomically, so there is never a moment without the rules of the
- * containers still running, and no rule handles to remember. No forward
- * chain: the forward hook accepts by default, and an accept in our table
- * cannot override another table's drop (each base chain must accept), so it
- * would change nothing. The kernel loads nf_tables, nft_chain_nat,
- * nft_masq, nft_nat, nft_fib_ipv4 and nft_ct itself on the first request
- * for them (request_module), so no modprobe here. */
+ * containers still running, and no rule handles to remember. No accepting
+ * forward chain: the forward hook accepts by default, and an accept in our
+ * table cannot override another table's drop (each base chain must accept),
+ * so it would change nothing; the forward chain "isolate" only drops
+ * (traffic from one network to another, see nft_net_rules). The kernel loads
+ * nf_tables, nft_chain_nat, nft_masq, nft_nat, nft_fib_ipv4 and nft_ct itself
+ * on the first request for them (request_module), so no modprobe here. */
 
 #define NFT_TABLE "minirun"
 #define NFT_CHAIN "postrouting"
@@ -15109,25 +15110,46 @@ static void nft_ifname(struct nlmsghdr *h, uint32_t key, uint32_t op, const char
 	nft_meta(h, key, op, ifname, sizeof ifname);
 }
 
-/* postrouting: ip saddr NET/PREFIX oifname OP BRIDGE [ct status dnat] masquerade */
-static void nft_masq(struct nft_batch *b, uint32_t net, int prefix, uint32_t op,
-		     const char *bridge, int dnat)
+/* ct status & dnat OP 0: NEQ for connections DNATed (a published port), EQ
+ * for the others. */
+static void nft_ct_dnat(struct nlmsghdr *h, uint32_t op)
 {
 	static const uint32_t ct[] = { NFTA_CT_DREG, NFT_REG_1, NFTA_CT_KEY, NFT_CT_STATUS };
 	static const uint32_t bitwise[] = { NFTA_BITWISE_SREG, NFT_REG_1, NFTA_BITWISE_DREG,
 		NFT_REG_1, NFTA_BITWISE_LEN, 4 };
 	uint32_t mask = 1u << 5, zero = 0;   /* IPS_DST_NAT; ct status: host order */
-	struct rtattr *e, *data, *list = nft_rule(b, NFT_CHAIN);
+	struct rtattr *e, *data;
+	nft_plain(h, "ct", ct, 2);
+	e = nft_expr(h, "bitwise", bitwise, 3, &data);
+	nft_data(h, NFTA_BITWISE_MASK, &mask, 4);
+	nft_data(h, NFTA_BITWISE_XOR, &zero, 4);
+	nft_expr_end(h, e, data);
+	nft_cmp(h, op, &zero, 4);
+}
+
+/* The verdict drop, ending a rule. */
+static void nft_drop(struct nlmsghdr *h)
+{
+	static const uint32_t drop[] = { NFTA_IMMEDIATE_DREG, NFT_REG_VERDICT };
+	struct rtattr *e, *data, *imm, *verdict;
+	e = nft_expr(h, "immediate", drop, 1, &data);
+	imm = nft_nest(h, NFTA_IMMEDIATE_DATA);
+	verdict = nft_nest(h, NFTA_DATA_VERDICT);
+	nft_u32(h, NFTA_VERDICT_CODE, 0);   /* NF_DROP */
+	nl_nest_end(h, verdict);
+	nl_nest_end(h, imm);
+	nft_expr_end(h, e, data);
+}
+
+/* postrouting: ip saddr NET/PREFIX oifname OP BRIDGE [ct status dnat] masquerade */
+static void nft_masq(struct nft_batch *b, uint32_t net, int prefix, uint32_t op,
+		     const char *bridge, int dnat)
+{
+	struct rtattr *list = nft_rule(b, NFT_CHAIN);
 	nft_ip(b->h, 12, net, prefix);
 	nft_ifname(b->h, NFT_META_OIFNAME, op, bridge);
-	if (dnat) {
-		nft_plain(b->h, "ct", ct, 2);
-		e = nft_expr(b->h, "bitwise", bitwise, 3, &data);
-		nft_data(b->h, NFTA_BITWISE_MASK, &mask, 4);
-		nft_data(b->h, NFTA_BITWISE_XOR, &zero, 4);
-		nft_expr_end(b->h, e, data);
-		nft_cmp(b->h, NFT_CMP_NEQ, &zero, 4);
-	}
+	if (dnat)
+		nft_ct_dnat(b->h, NFT_CMP_NEQ);
 	nft_plain(b->h, "masq", NULL, 0);
 	nl_nest_end(b->h, list);
 }
@@ -15142,22 +15164,33 @@ static void nft_masq(struct nft_batch *b, uint32_t net, int prefix, uint32_t op,
  * answers to 127.0.0.1, which still carry the bridge's address there. */
 static void nft_net_rules(struct nft_batch *b, const struct net_def *d)
 {
-	static const uint32_t drop[] = { NFTA_IMMEDIATE_DREG, NFT_REG_VERDICT };
-	struct rtattr *e, *data, *imm, *verdict, *list;
+	struct rtattr *list;
+	int k;
 	nft_masq(b, d->net, d->prefix, NFT_CMP_NEQ, d->bridge, 0);
 	nft_masq(b, d->net, d->prefix, NFT_CMP_EQ, d->bridge, 1);
 	nft_masq(b, 0x7f000000, 8, NFT_CMP_EQ, d->bridge, 0);
 	list = nft_rule(b, "guard");
 	nft_ifname(b->h, NFT_META_IIFNAME, NFT_CMP_EQ, d->bridge);
 	nft_ip(b->h, 16, 0x7f000000, 8);
-	e = nft_expr(b->h, "immediate", drop, 1, &data);
-	imm = nft_nest(b->h, NFTA_IMMEDIATE_DATA);
-	verdict = nft_nest(b->h, NFTA_DATA_VERDICT);
-	nft_u32(b->h, NFTA_VERDICT_CODE, 0);   /* NF_DROP */
-	nl_nest_end(b->h, verdict);
-	nl_nest_end(b->h, imm);
-	nft_expr_end(b->h, e, data);
+	nft_drop(b->h);
 	nl_nest_end(b->h, list);
+	/* Networks are isolated from each other, as Docker's are: what this
+	 * bridge forwards to another of minirun's bridges (minirun0, or one
+	 * named "mr-*") is dropped, unless it was DNATed: a published port
+	 * stays reachable from every network, like any service of the host.
+	 * `iifname BR oifname != BR oifname "mr-*"|"minirun0" ct status & dnat == 0 drop` */
+	for (k = 0; k < 2; k++) {
+		list = nft_rule(b, "isolate");
+		nft_ifname(b->h, NFT_META_IIFNAME, NFT_CMP_EQ, d->bridge);
+		nft_ifname(b->h, NFT_META_OIFNAME, NFT_CMP_NEQ, d->bridge);
+		if (k == 0)
+			nft_meta(b->h, NFT_META_OIFNAME, NFT_CMP_EQ, "mr-", 3);    /* a prefix */
+		else
+			nft_ifname(b->h, NFT_META_OIFNAME, NFT_CMP_EQ, NET_BRIDGE);
+		nft_ct_dnat(b->h, NFT_CMP_EQ);
+		nft_drop(b->h);
+		nl_nest_end(b->h, list);
+	}
 }
 
 /* CHAIN: (ip daddr HOSTIP | fib daddr type local) meta l4proto P
@@ -15331,6 +15364,7 @@ static int nft_sync(struct mr_store *st, const char *what, struct mr_err *err)
 		nft_chain(&b, "prerouting", 0, -100, "nat");
 		nft_chain(&b, "output", 3, -100, "nat");
 		nft_chain(&b, "guard", 0, -300, "filter");
+		nft_chain(&b, "isolate", 2, 0, "filter");     /* NF_INET_FORWARD */
 	}
 	for (i = 0; i < nets.n && !rc; i++) {
 		if (nft_full(&b))

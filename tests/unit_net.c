@@ -117,7 +117,17 @@ static void test_net(void)
 			UB("payload"), UB(lomask), UB(lo), UB("immediate"), UB(drop) };
 		CHECK(unit_in_order(m, guard, 8) && unit_find(m, "masq", 5) < 0);
 	}
-	CHECK(b.seq == 4);
+	/* the two isolation rules: to bridges named "mr-*", to minirun0; not DNATed */
+	m = nl_tail(m);
+	{
+		static const unsigned char zero[] = { 0, 0, 0, 0 };
+		static const struct unit_bytes iso[] = { UB("isolate"), UB("meta"), UB(ifname), UB("meta"),
+			UB(ifname), UB("meta"), UB("mr-"), UB("ct"), UB("bitwise"), UB(zero), UB("immediate") };
+		CHECK(unit_in_order(m, iso, 11));
+	}
+	m = nl_tail(m);
+	CHECK(unit_find(m, "isolate", 8) > 0 && unit_find(m, "minirun0", 9) > 0 && unit_find(m, "immediate", 10) > 0);
+	CHECK(b.seq == 6);
 
 	/* DNAT: fib daddr type local (any host address) or ip daddr HOSTIP,
 	 * l4proto, th dport, the address and port in registers 1 and 2 */
