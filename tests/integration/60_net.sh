@@ -238,10 +238,12 @@ check "bridge mr-<id12> has the gateway" sh -c "ip -4 addr show mr-$(echo $nid |
 check "inspect mynet lists n1" sh -c "mr network inspect mynet | tr -d ' \n' | grep -q '\"Name\":\"n1\",\"MacAddress\":\"02:42:0a:4d:00:02\",\"IPv4Address\":\"10.77.0.2/24\"'"
 check "container on mynet reaches n1" sh -c "mr run --rm --network mynet busybox busybox wget -qO- http://$nip/ | grep -qx hello-one"
 # networks are isolated from each other (as Docker's): not by address, but a
-# published port is a service of the host, reachable from every network
+# published port is a service of the host, reachable from every network.
+# --init: a dropped connection hangs until timeout kills wget, which as the
+# container's PID 1 would ignore SIGTERM.
 if [ -n "$NFT" ]; then
-	check "isolation: mynet cannot reach web1 on the default bridge by address" sh -c "! mr run --rm --network mynet busybox busybox timeout 5 busybox wget -qO- http://$ip1/"
-	check "isolation: the default bridge cannot reach n1 on mynet" sh -c "! mr run --rm busybox busybox timeout 5 busybox wget -qO- http://$nip/"
+	check "isolation: mynet cannot reach web1 on the default bridge by address" sh -c "! mr run --rm --init --network mynet busybox busybox timeout 5 busybox wget -qO- http://$ip1/"
+	check "isolation: the default bridge cannot reach n1 on mynet" sh -c "! mr run --rm --init busybox busybox timeout 5 busybox wget -qO- http://$nip/"
 	check "...but mynet reaches web1's published port on the host's address" sh -c "mr run --rm --network mynet busybox busybox timeout 10 busybox wget -qO- http://198.51.100.1:8001/ | grep -qx hello-one"
 	check "nft: the isolation rules" sh -c "nft list chain ip minirun isolate | grep -q 'iifname \"mr-$(echo $nid | cut -c1-12)\" oifname != \"mr-$(echo $nid | cut -c1-12)\" oifname \"minirun0\" ct status ! dnat drop'"
 fi
