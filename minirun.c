@@ -19181,17 +19181,15 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 static void cli_bytes_size(uint64_t n, char *out, size_t size)
 {
 	static const char units[][4] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	uint64_t whole = n, unit = 1, scale = 1;
-	int u = 0, decimals = 3;
+	uint64_t whole = n, unit = 1, scale;
+	int u = 0, decimals;
 	char num[32];
 	while (whole >= 1024 && u < 4)
 		whole /= 1024, unit *= 1024, u++;
-	for (; decimals > 0 && whole >= scale * 10; scale *= 10)
-		decimals--;
-	for (scale = 1; scale < 1000 && decimals-- > 0;)
-		scale *= 10;
-	util_fmt_fixed(whole * scale + ((n % unit) * scale + unit / 2) / unit,
-		       scale == 1000 ? 3 : scale == 100 ? 2 : scale == 10 ? 1 : 0, num, sizeof num);
+	/* four significant digits: as many decimals as the whole part leaves */
+	decimals = whole < 10 ? 3 : whole < 100 ? 2 : whole < 1000 ? 1 : 0;
+	scale = decimals == 3 ? 1000 : decimals == 2 ? 100 : decimals == 1 ? 10 : 1;
+	util_fmt_fixed(whole * scale + ((n % unit) * scale + unit / 2) / unit, decimals, num, sizeof num);
 	snprintf(out, size, "%s%s", num, units[u]);
 }
 

@@ -403,6 +403,28 @@ class Bench:
                 os.makedirs(os.path.dirname(p), exist_ok=True)
         return f
 
+    def round_robin(self, cases, n, what=None):
+        """Times each (key, command, prepare) case n times, round-robin: run i
+        of every case before run i+1 of any, so that a slow spell of a shared
+        machine falls on all of them alike. A case that fails is not run
+        again. Returns {key: summary, or {"error": ...}}."""
+        runs, res = {key: [] for key, _, _ in cases}, {}
+        for i in range(n):
+            for key, cmd, prep in cases:
+                if key in res:
+                    continue
+                try:
+                    runs[key].append(self.timed(cmd, prepare=prep))
+                except (RuntimeError, OSError) as e:
+                    res[key] = {"error": str(e)}
+                    log("%s failed: %s" % (key, e))
+            if what:
+                log("%s round %d of %d done" % (what, i + 1, n))
+        for key, _, _ in cases:
+            if key not in res:
+                res[key] = self.summary(key, runs[key])
+        return res
+
     def bench_load(self):
         n = self.a.load_runs
         img = self.a.images
@@ -410,7 +432,6 @@ class Bench:
         store = self.p("load/store")
         pdir = self.p("podman")
         out = self.p("load/out")
-        res = {}
         log("load of %s unpacked (%s layers), %d runs each, caches %s" % (
             fmt_bytes(self.unpacked), self.info.get("gzip_layers"), n,
             "dropped before each run" if self.drop else "NOT dropped (no permission)"))
@@ -431,22 +452,7 @@ class Bench:
             ("gzip -dc | tar -x", pipeline("gzip", "oci"), self.fresh(out)),
             ("zstd -dc | tar -x", pipeline("zstd", "oci-zstd"), self.fresh(out)),
         ]
-        # Round-robin: run i of every case before run i+1 of any, so that a
-        # slow spell of a shared machine falls on all of them alike.
-        runs = {key: [] for key, _, _ in cases}
-        for i in range(n):
-            for key, cmd, prep in cases:
-                if key in res:
-                    continue
-                try:
-                    runs[key].append(self.timed(cmd, prepare=prep))
-                except (RuntimeError, OSError) as e:
-                    res[key] = {"error": str(e)}
-                    log("%s failed: %s" % (key, e))
-            log("load round %d of %d done" % (i + 1, n))
-        for key, _, _ in cases:
-            if key not in res:
-                res[key] = self.summary(key, runs[key])
+        res = self.round_robin(cases, n, "load")
         self.fresh(store, store + ".run", out, pdir)()
         self.load = res
 
@@ -761,19 +767,7 @@ class Bench:
              self.fresh(pdir)),
         ]
         log("pull of bench/pg (gzip) from %s over TLS, %d runs each" % (reg, n))
-        runs, res = {k: [] for k, _, _ in cases}, {}
-        for i in range(n):
-            for key, cmd, prep in cases:
-                if key in res:
-                    continue
-                try:
-                    runs[key].append(self.timed(cmd, prepare=prep))
-                except (RuntimeError, OSError) as e:
-                    res[key] = {"error": str(e)}
-                    log("%s failed: %s" % (key, e))
-        for key, _, _ in cases:
-            if key not in res:
-                res[key] = self.summary(key, runs[key])
+        res = self.round_robin(cases, n)
         self.fresh(store, store + ".run", oci, out, pdir)()
         self.stop_registry()
         g = lambda k, f: res[k].get(f)
