@@ -16464,6 +16464,40 @@ static void boot_mounts(void)
 	}
 }
 
+/* pivot_root(2) refuses the initramfs' rootfs (the first mount has no parent
+ * to move it under), and every container start pivots. So PID 1 on a ramfs or
+ * tmpfs root first stands on a recursive bind mount of "/" moved over "/", as
+ * switch_root moves a new root there: same files, nothing copied, no memory
+ * spent, and the mounts made so far come along. The folder that held the bind
+ * is removed again. Harmless on a tmpfs that already is a proper mount. */
+static void boot_leave_rootfs(void)
+{
+	static const char spot[] = "/.minirun-root";
+	struct statfs sf;
+	if (statfs("/", &sf) < 0 || (sf.f_type != RAMFS_MAGIC && sf.f_type != TMPFS_MAGIC))
+		return;
+	if (mkdir(spot, 0700) < 0 && errno != EEXIST)
+		goto fail;
+	if (mount("/", spot, NULL, MS_BIND | MS_REC, NULL) < 0)
+		goto fail;
+	if (chdir(spot) < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0) {
+		int e = errno;
+		if (chdir("/") == 0)
+			umount2(spot, MNT_DETACH);
+		errno = e;
+		goto fail;
+	}
+	if (chdir("/") < 0)
+		goto fail;
+	rmdir(spot);
+	printf("minirun: init: / is the initramfs: running on a bind mount of it\n");
+	return;
+fail:
+	fprintf(stderr, "minirun: init: %s: %s (containers cannot pivot_root from the "
+		"initramfs)\n", spot, strerror(errno));
+	rmdir(spot);
+}
+
 /* Reap every exited child; returns 1 if `watch` was among them. */
 static int boot_reap(pid_t watch, int *status)
 {
@@ -21021,6 +21055,7 @@ static int cmd_init(struct cli *cl, int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	dir = boot_dir(n, argv);
 	if (pid1) {
+		boot_leave_rootfs();
 		boot_mounts();
 		/* ctrl-alt-del becomes SIGINT to us instead of an instant reboot */
 		reboot(RB_DISABLE_CAD);
@@ -21188,6 +21223,11 @@ unknown:
 			fprintf(stderr, "Error: unknown flag: %s\nSee 'minirun --help'.\n", a);
 			return CLI_EXIT_FAIL;
 		}
+	}
+	if (i >= argc && getpid() == 1) {
+		/* the kernel's /init (or rdinit=) is minirun itself, with no words */
+		c.cmd = "init";
+		return cmd_init(&c, 0, argv + i);
 	}
 	if (i >= argc) {
 		cli_main_usage();

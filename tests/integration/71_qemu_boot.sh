@@ -1,14 +1,19 @@
 #!/bin/sh
-# A real boot: an initramfs with a static busybox, the static minirun, the
-# busybox image archive and one boot declaration, booted with a Debian kernel
-# under qemu (software emulation). /init moves the files to a tmpfs (pivot_root
-# cannot leave the initramfs' rootfs) and execs `minirun init` as PID 1, which
-# mounts /proc /sys /dev /run /tmp, loads the image, starts the container and
-# supervises it. A watcher prints the container's log on the console once the
-# marker is there, then sends SIGTERM to PID 1: init stops the container
-# (exit code 0: it trapped TERM), syncs and powers off.
-# The kernel package is downloaded once (apt-get download, not installed) into
-# /var/cache/minirun-tests/kernel-<version>/.
+# Real boots: an initramfs with the static minirun, the busybox image archive
+# and one boot declaration, booted with a Debian kernel under qemu (software
+# emulation), twice. `minirun init` runs as PID 1 straight on the initramfs'
+# rootfs (pivot_root refuses rootfs: init moves a bind mount of "/" over "/"
+# first), mounts /proc /sys /dev /run /tmp, loads the image, starts the
+# container and supervises it.
+#  A: /init is a busybox script that loads overlay.ko, starts a watcher and
+#     execs `minirun init`: the watcher prints the container's log on the
+#     console once the marker is there, then sends SIGTERM to PID 1.
+#  B: /init is minirun itself (the kernel runs it with no arguments), no
+#     overlay module (the copy driver), no shell at all: once the container is
+#     started, qemu's monitor presses ctrl-alt-del (SIGINT to PID 1).
+# In both init stops the container (exit code 0: it trapped TERM), syncs and
+# powers off. The kernel package is downloaded once (apt-get download, not
+# installed) into /var/cache/minirun-tests/kernel-<version>/.
 . "$(dirname "$0")/lib.sh"
 fixtures
 [ "$(id -u)" = 0 ] || skip "needs root (apt-get, mknod)"
@@ -36,16 +41,11 @@ fi
 VMLINUZ=$K/boot/vmlinuz-$VER
 OVL=$(find "$K/lib/modules" -name 'overlay.ko*' | head -1)
 
-# ---- the initramfs ----
+# ---- the initramfs: one folder, two /init ----
 R=$T/initrd
 mkdir -p "$R/bin" "$R/sbin" "$R/dev" "$R/etc/minirun/containers" "$R/images" "$R/lib"
-cp "$BB" "$R/bin/busybox"
 cp "$MINIRUN" "$R/sbin/minirun"
 cp "$FIX/busybox-docker.tar" "$R/images/busybox.tar"
-case $OVL in
-*.ko) cp "$OVL" "$R/lib/overlay.ko" ;;
-*.ko.xz) xz -dc "$OVL" >"$R/lib/overlay.ko" ;;
-esac
 mknod -m 600 "$R/dev/console" c 5 1
 cat >"$R/etc/minirun/containers/hello.conf" <<'EOC'
 # printed by the container at boot; the number is computed inside it
@@ -56,53 +56,85 @@ restart = always
 network = none
 stop_timeout = 5
 EOC
+# B: minirun is /init
+ln -s sbin/minirun "$R/init"
+(cd "$R" && find . | cpio -o -H newc --quiet | gzip -1) >"$T/initrd-b.cpio.gz" || skip "cpio failed"
+rm "$R/init"
+# A: a script before it, a watcher beside it
+cp "$BB" "$R/bin/busybox"
+case $OVL in
+*.ko) cp "$OVL" "$R/lib/overlay.ko" ;;
+*.ko.xz) xz -dc "$OVL" >"$R/lib/overlay.ko" ;;
+esac
 cat >"$R/init" <<'EOC'
-#!/bin/busybox sh
-# stage 1: copy into a tmpfs and switch to it (pivot_root refuses rootfs)
-B=/bin/busybox
-$B mkdir -p /newroot
-$B mount -t tmpfs -o mode=0755 tmpfs /newroot
-$B cp -a /bin /sbin /etc /images /lib /dev /init2 /newroot/
-exec $B switch_root /newroot /init2
-EOC
-cat >"$R/init2" <<'EOC'
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin
-# /dev now (ash opens /dev/null for background jobs); init mounts the rest
+# /dev now (ash opens /dev/null for background jobs), /proc for the watcher's
+# chroot into PID 1's root; init mounts the rest
 mount -t devtmpfs devtmpfs /dev
+mkdir -p /proc && mount -t proc proc /proc
 if [ -f /lib/overlay.ko ]; then insmod /lib/overlay.ko && echo "TEST: overlay module loaded"; fi
-# the watcher: show the container's output, then ask PID 1 to shut down
+# the watcher: show the container's output, then ask PID 1 to shut down. It
+# looks through PID 1's root: init's own mounts (/run) are made there.
 (
 	n=0
-	until [ -c /dev/null ]; do sleep 0.1; done
-	until minirun logs hello 2>/dev/null | grep -q MINIRUN-BOOT-MARKER || [ $n -ge 600 ]; do
+	mr() { chroot /proc/1/root /sbin/minirun "$@"; }
+	until mr logs hello 2>/dev/null | grep -q MINIRUN-BOOT-MARKER || [ $n -ge 600 ]; do
 		sleep 0.1; n=$((n + 1))
-		[ $((n % 50)) = 0 ] && { echo "TEST: still waiting"; minirun ps -a; minirun logs hello; }
+		[ $((n % 50)) = 0 ] && { echo "TEST: still waiting"; mr ps -a; mr logs hello; }
 	done
-	minirun logs hello 2>&1 | sed 's/^/TEST: hello says: /'
+	mr inspect -f 'TEST: driver {{.GraphDriver.Name}}' hello
+	mr logs hello 2>&1 | sed 's/^/TEST: hello says: /'
 	echo "TEST: sending SIGTERM to PID 1"
 	kill -TERM 1
 ) &
 exec /sbin/minirun init
 EOC
-chmod 755 "$R/init" "$R/init2"
-(cd "$R" && find . | cpio -o -H newc --quiet | gzip -1) >"$T/initrd.cpio.gz" || skip "cpio failed"
-echo "  kernel $VER, initramfs $(wc -c <"$T/initrd.cpio.gz") bytes"
+chmod 755 "$R/init"
+(cd "$R" && find . | cpio -o -H newc --quiet | gzip -1) >"$T/initrd-a.cpio.gz" || skip "cpio failed"
+echo "  kernel $VER, initramfs A $(wc -c <"$T/initrd-a.cpio.gz") bytes, B $(wc -c <"$T/initrd-b.cpio.gz") bytes"
 
-t0=$(date +%s)
-timeout ${QEMU_TIMEOUT:-120} qemu-system-x86_64 -m 512 -nographic -no-reboot -kernel "$VMLINUZ" \
-	-initrd "$T/initrd.cpio.gz" -append "console=ttyS0 panic=-1 quiet" </dev/null >"$T/console" 2>&1
-rc=$?
-t1=$(date +%s)
-tr -d '\r' <"$T/console" >"$T/console.txt"
-sed 's/^/  | /' "$T/console.txt" | tail -40
-echo "  (boot to power off: $((t1 - t0)) s)"
-check "qemu ended by itself (no timeout)" [ $rc != 124 ]
-check "init loaded the image and started the container" grep -q "minirun: hello: started" "$T/console.txt"
-check "the container printed its marker at boot" grep -q "TEST: hello says: MINIRUN-BOOT-MARKER-42" "$T/console.txt"
-check "SIGTERM to PID 1: containers stopped" grep -q "minirun: init: stopping containers" "$T/console.txt"
-check "the container stopped cleanly (it trapped TERM: exit code 0)" grep -q "minirun: stopped hello (exit code 0)" "$T/console.txt"
-check "init powered off" grep -q "minirun: init: powering off" "$T/console.txt"
-check "no kernel panic" sh -c "! grep -q 'Kernel panic' '$T/console.txt'"
+# boot NAME [qemu options]: console in $T/NAME.txt, exit status in $T/NAME.rc
+boot() {
+	name=$1; shift
+	t0=$(date +%s)
+	timeout ${QEMU_TIMEOUT:-120} qemu-system-x86_64 -m 512 -nographic -no-reboot -kernel "$VMLINUZ" \
+		-initrd "$T/initrd-$name.cpio.gz" -append "console=ttyS0 panic=-1 quiet" "$@" \
+		</dev/null >"$T/$name.console" 2>&1
+	echo $? >"$T/$name.rc"
+	t1=$(date +%s)
+	tr -d '\r' <"$T/$name.console" >"$T/$name.txt"
+	sed 's/^/  | /' "$T/$name.txt" | tail -40
+	echo "  (boot $name to power off: $((t1 - t0)) s)"
+}
+common_checks() {
+	check "$1: qemu ended by itself (no timeout)" [ "$(cat "$T/$1.rc")" != 124 ]
+	check "$1: init left the rootfs for a bind mount of it" grep -q "running on a bind mount of it" "$T/$1.txt"
+	check "$1: init loaded the image and started the container" grep -q "minirun: hello: started" "$T/$1.txt"
+	check "$1: containers stopped at shutdown" grep -q "minirun: init: stopping containers" "$T/$1.txt"
+	check "$1: the container stopped cleanly (it trapped TERM: exit code 0)" grep -q "minirun: stopped hello (exit code 0)" "$T/$1.txt"
+	check "$1: init powered off" grep -q "minirun: init: powering off" "$T/$1.txt"
+	check "$1: no kernel panic" sh -c "! grep -q 'Kernel panic' '$T/$1.txt'"
+}
+
+boot a
+common_checks a
+check "a: the container printed its marker at boot" grep -q "TEST: hello says: MINIRUN-BOOT-MARKER-42" "$T/a.txt"
+if [ -n "$OVL" ]; then
+	check "a: overlay root" grep -q "TEST: driver overlay" "$T/a.txt"
+fi
+
+# B: press ctrl-alt-del through qemu's monitor once the container runs
+( n=0
+  until grep -q "minirun: hello: started" "$T/b.console" 2>/dev/null || [ $n -ge 1000 ]; do
+	sleep 0.1; n=$((n + 1)); done
+  sleep 2
+  python3 -c 'import socket,sys,time
+s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); time.sleep(0.3)
+s.sendall(b"sendkey ctrl-alt-delete\n"); time.sleep(0.5); s.close()' "$T/mon" ) &
+presser=$!
+boot b -monitor "unix:$T/mon,server=on,wait=off"
+kill $presser 2>/dev/null; wait $presser 2>/dev/null
+common_checks b
 finish
