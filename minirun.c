@@ -6914,12 +6914,13 @@ static int mount_in_root(int rootfd, const char *path, int kind, const char *src
 }
 
 /* Inside the container's mount namespace, before pivot_root: mount m at its
- * target resolved inside rootfd. */
-static int mount_apply(struct mr_store *st, int rootfd, const struct mount_spec *m,
+ * target resolved inside rootfd (nodev: without a device cgroup). */
+static int mount_apply(struct mr_store *st, int rootfd, const struct mount_spec *m, int nodev,
 		       struct mr_err *err)
 {
 	char src[MINIRUN_MAX_PATH], at[40];
-	unsigned long ro = m->readonly ? MS_RDONLY | MS_NOSUID | MS_NODEV : 0;
+	unsigned long ro = (m->readonly ? MS_RDONLY | MS_NOSUID | MS_NODEV : 0) |
+			   (nodev ? MS_NODEV : 0);
 	struct stat sb;
 	int fd, rc;
 	if (m->type == MOUNT_TMPFS)
@@ -9862,6 +9863,8 @@ struct ctr {
 	char driver[8];                    /* "overlay" or "copy" */
 	struct ctr_list entrypoint, cmd, env, labels, cap_add, cap_drop, security_opt;
 	struct ctr_list volumes_from;      /* --volumes-from as given (its mounts are in mnt) */
+	struct ctr_list devices;           /* --device as HOST:CONTAINER:PERMS */
+	struct ctr_list device_rules;      /* --device-cgroup-rule as given */
 	struct ctr_list layers;            /* diff_id hex, base first (from the image) */
 	struct mount_spec *mnt;            /* volumes, binds, tmpfs ([11]) */
 	size_t nmnt;
@@ -9929,6 +9932,8 @@ static void ctr_free(struct ctr *c)
 	ctr_list_free(&c->cap_drop);
 	ctr_list_free(&c->security_opt);
 	ctr_list_free(&c->volumes_from);
+	ctr_list_free(&c->devices);
+	ctr_list_free(&c->device_rules);
 	free(c->mnt);
 	c->mnt = NULL;
 	c->nmnt = 0;
@@ -10321,6 +10326,157 @@ static int ctr_ids_resolve(const char *spec, const char *passwd, const char *gro
 	return 0;
 }
 
+/* ---- devices: --device and --device-cgroup-rule ----
+ * The device policy is a list of allow rules in the cgroup v1 devices.allow
+ * syntax ("c 1:3 rwm"); everything else is refused. Docker's default lets a
+ * container make any node (m) but open only the harmless ones; --device adds
+ * a host node (bound into the container) with its own rule. */
+#define DEV_M 1                            /* the cgroup BPF hook's access bits */
+#define DEV_R 2
+#define DEV_W 4
+#define DEV_MAX 64                         /* --device entries per container */
+
+struct dev_rule {
+	char type;                         /* 'a', 'b' or 'c' */
+	int major, minor;                  /* -1: any */
+	unsigned char access;              /* DEV_* */
+};
+
+/* A --device entry, resolved on the host at each start (a USB serial adapter
+ * may come back under other numbers). */
+struct dev_node {
+	struct dev_rule rule;
+	char host[256], path[256];         /* path: in the container */
+};
+
+/* runc's and Docker's defaults: mknod of anything; null, zero, full, random,
+ * urandom, tty, console, ptmx and the pty slaves. */
+static const struct dev_rule dev_default_rules[] = {
+	{ 'c', -1, -1, DEV_M }, { 'b', -1, -1, DEV_M },
+	{ 'c', 1, 3, 7 }, { 'c', 1, 5, 7 }, { 'c', 1, 7, 7 }, { 'c', 1, 8, 7 }, { 'c', 1, 9, 7 },
+	{ 'c', 5, 0, 7 }, { 'c', 5, 1, 7 }, { 'c', 5, 2, 7 }, { 'c', 136, -1, 7 },
+};
+
+/* "rwm", "r", "mw": each letter once. */
+static int dev_access_parse(const char *s, unsigned char *out)
+{
+	unsigned char a = 0;
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		unsigned char bit = *s == 'r' ? DEV_R : *s == 'w' ? DEV_W : *s == 'm' ? DEV_M : 0;
+		if (!bit || (a & bit))
+			return -1;
+		a |= bit;
+	}
+	*out = a;
+	return 0;
+}
+
+/* The letters of access bits, in "rwm" order; out has room for 4. */
+static char *dev_access_str(unsigned char a, char *out)
+{
+	char *p = out;
+	if (a & DEV_R)
+		*p++ = 'r';
+	if (a & DEV_W)
+		*p++ = 'w';
+	if (a & DEV_M)
+		*p++ = 'm';
+	*p = 0;
+	return out;
+}
+
+/* "c 1:3 rwm", "a *:* m", "b 8:* rw". */
+static int dev_rule_parse(const char *s, struct dev_rule *r)
+{
+	int i, *num[2];
+	num[0] = &r->major;
+	num[1] = &r->minor;
+	if ((s[0] != 'a' && s[0] != 'b' && s[0] != 'c') || s[1] != ' ')
+		return -1;
+	r->type = s[0];
+	s += 2;
+	for (i = 0; i < 2; i++) {
+		long v = -1;
+		if (*s == '*') {
+			s++;
+		} else {
+			if (*s < '0' || *s > '9')
+				return -1;
+			for (v = 0; *s >= '0' && *s <= '9'; s++)
+				if ((v = v * 10 + (*s - '0')) > 0xfffff)
+					return -1;
+		}
+		*num[i] = (int)v;
+		if (*s++ != (i ? ' ' : ':'))
+			return -1;
+	}
+	return dev_access_parse(s, &r->access);
+}
+
+/* --device HOST[:CONTAINER][:PERMS], as Docker splits it: a middle part that
+ * is a valid mode is the mode. The host node is looked up (symlinks followed,
+ * as /dev/serial/by-id/... are). */
+static int dev_resolve(const char *spec, struct dev_node *n, struct mr_err *err)
+{
+	char buf[520], *part[3] = { buf, NULL, NULL };
+	const char *perms = "rwm";
+	struct stat sb;
+	size_t k = 0;
+	char *p;
+	if (strlen(spec) >= sizeof buf)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid device specification: %.64s...", spec);
+	strcpy(buf, spec);
+	for (p = buf; (p = strchr(p, ':')) != NULL; *p++ = 0)
+		if (++k > 2)
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid device specification: %s", spec);
+		else
+			part[k] = p + 1;
+	if (k == 2)
+		perms = part[2];
+	if (k >= 1 && dev_access_parse(part[1], &n->rule.access) == 0)
+		perms = part[1], part[1] = NULL;
+	if (dev_access_parse(perms, &n->rule.access) < 0)
+		return mr_err_set(err, MR_EINVAL_INPUT, "bad mode specified: %s", perms);
+	if (!part[1] || !*part[1])
+		part[1] = part[0];
+	if (part[0][0] != '/' || part[1][0] != '/')
+		return mr_err_set(err, MR_EINVAL_INPUT, "%s is not an absolute path",
+				  part[0][0] != '/' ? part[0] : part[1]);
+	if (strlen(part[0]) >= sizeof n->host || strlen(part[1]) >= sizeof n->path)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid device specification: %s", spec);
+	strcpy(n->host, part[0]);
+	strcpy(n->path, part[1]);
+	if (stat(n->host, &sb) < 0)
+		return mr_err_set(err, errno, "error gathering device information while adding "
+				  "custom device \"%s\": %s", n->host, strerror(errno));
+	if (!S_ISCHR(sb.st_mode) && !S_ISBLK(sb.st_mode))
+		return mr_err_set(err, MR_EINVAL_INPUT, "error gathering device information while "
+				  "adding custom device \"%s\": not a device node", n->host);
+	n->rule.type = S_ISCHR(sb.st_mode) ? 'c' : 'b';
+	n->rule.major = (int)major(sb.st_rdev);
+	n->rule.minor = (int)minor(sb.st_rdev);
+	return 0;
+}
+
+/* The allow rules of a container: Docker's defaults, one per --device, then
+ * the --device-cgroup-rule ones (checked by run). malloc'ed. */
+static struct dev_rule *dev_policy_rules(const struct ctr *c, const struct dev_node *nodes,
+					 size_t nn, size_t *count)
+{
+	size_t nd = sizeof dev_default_rules / sizeof dev_default_rules[0], n = nd, i;
+	struct dev_rule *r = util_xcalloc(nd + nn + c->device_rules.n, sizeof *r);
+	memcpy(r, dev_default_rules, sizeof dev_default_rules);
+	for (i = 0; i < nn; i++)
+		r[n++] = nodes[i].rule;
+	for (i = 0; i < c->device_rules.n; i++)
+		if (dev_rule_parse(c->device_rules.v[i], &r[n]) == 0)
+			n++;
+	*count = n;
+	return r;
+}
+
 /* ---- names ---- */
 
 /* Docker-like "adjective_name" (a short list: the names only need to be
@@ -10524,7 +10680,7 @@ static void ctr_jw_bool(struct mr_jw *w, const char *key, int v)
  * names: one table for config.json (both ways) and for inspect. */
 enum { CF_STR, CF_BOOL, CF_LIST, CF_LISTN, CF_I64, CF_U64, CF_INT };
 struct ctr_field {
-	char key[15];
+	char key[18];
 	unsigned char type, obj;
 	unsigned short off;
 };
@@ -10540,6 +10696,7 @@ static const struct ctr_field ctr_fields[] = {
 	CF("Privileged", CF_BOOL, 1, privileged), CF("ReadonlyRootfs", CF_BOOL, 1, readonly),
 	CF("SecurityOpt", CF_LISTN, 1, security_opt), CF("Init", CF_BOOL, 1, init),
 	CF("VolumesFrom", CF_LISTN, 1, volumes_from),
+	CF("DeviceCgroupRules", CF_LISTN, 1, device_rules),
 	CF("Memory", CF_I64, 1, memory), CF("MemorySwap", CF_I64, 1, memory_swap),
 	CF("NanoCpus", CF_I64, 1, nano_cpus), CF("PidsLimit", CF_I64, 1, pids_limit),
 	CF("LogMaxSize", CF_U64, 1, log_max_size), CF("LogMaxFile", CF_INT, 1, log_max_file),
@@ -10568,6 +10725,20 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 		if (c->stop_timeout >= 0)
 			ctr_jw_int(w, "StopTimeout", c->stop_timeout);
 	} else {
+		mr_jw_key(w, "Devices");
+		mr_jw_arr(w);
+		for (i = 0; i < c->devices.n; i++) {
+			/* HOST:CONTAINER:PERMS, made so by run (paths without ':') */
+			const char *a = c->devices.v[i], *b = strchr(a, ':'), *e = strrchr(a, ':');
+			mr_jw_obj(w);
+			mr_jw_key(w, "PathOnHost");
+			mr_jw_strn(w, a, (size_t)(b - a));
+			mr_jw_key(w, "PathInContainer");
+			mr_jw_strn(w, b + 1, (size_t)(e - b - 1));
+			ctr_jw_str(w, "CgroupPermissions", e + 1);
+			mr_jw_obj_end(w);
+		}
+		mr_jw_arr_end(w);
 		mr_jw_key(w, "RestartPolicy");
 		mr_jw_obj(w);
 		ctr_jw_str(w, "Name", c->restart);
@@ -10700,6 +10871,16 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 		}
 	}
 	ctr_json_labels(c, mr_json_get(cfg, "Labels"));
+	{
+		const struct mr_json *d = mr_json_get(hc, "Devices");
+		for (d = d && d->type == MR_JSON_ARRAY ? d->child : NULL; d; d = d->next) {
+			const char *h = ctr_json_s(d, "PathOnHost", ""), *in = ctr_json_s(d, "PathInContainer", "");
+			const char *perm = ctr_json_s(d, "CgroupPermissions", "rwm");
+			char *v = util_xmalloc(strlen(h) + strlen(in) + strlen(perm) + 3);
+			sprintf(v, "%s:%s:%s", h, in, perm);
+			ctr_list_add(&c->devices, ctr_own(c, v));
+		}
+	}
 	c->stop_timeout = mr_json_get(cfg, "StopTimeout") ? (int)ctr_json_i(cfg, "StopTimeout") : -1;
 	c->restart = ctr_json_s(rp, "Name", "no");
 	c->restart_max = (int)ctr_json_i(rp, "MaximumRetryCount");
@@ -11057,6 +11238,11 @@ struct ctr_spawn {
 	uint64_t caps;                     /* allowed capabilities */
 	int cg_fds[8];                     /* exec: cgroup.procs to join (-1: none) */
 	int is_exec;
+	struct dev_node *devs;             /* --device, resolved */
+	size_t ndevs;
+	struct dev_rule *rules;            /* the device policy (NULL: --privileged) */
+	size_t nrules;
+	int nodev;                         /* no device cgroup: mount all but /dev nodev */
 };
 
 /* ---- driver choice ---- */
@@ -11308,6 +11494,8 @@ static int rootfs_mount_root(struct ctr_spawn *sp, const struct ctr_list *layers
 	} else if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
 		return mr_err_sys(err, "bind root %s", rootfs);
 	}
+	if (sp->nodev && mount(NULL, rootfs, NULL, MS_REMOUNT | MS_BIND | MS_NODEV, NULL) < 0)
+		return mr_err_sys(err, "remount the root nodev");
 	sp->rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (sp->rootfd < 0)
 		return mr_err_sys(err, "open root %s", rootfs);
@@ -11346,14 +11534,16 @@ static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
 	const char *p;
 	size_t i;
 	int dev;
-	if (mount_in_root(sp->rootfd, "dev", 'd', "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME,
-			    "mode=755,size=65536k", err) < 0)
+	if (mount_in_root(sp->rootfd, "dev", 'd', "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME |
+			    (sp->nodev ? MS_NODEV : 0), "mode=755,size=65536k", err) < 0)
 		return -1;
 	dev = mr_open_in_root(sp->rootfd, "dev", O_PATH | O_DIRECTORY, 0, err);
 	if (dev < 0)
 		return mr_err_ctx(err, "open /dev");
 	for (i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
-		if (mknodat(dev, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) == 0)
+		/* nodev /dev: the host's nodes, each on a mount of its own */
+		if (!sp->nodev && mknodat(dev, nodes[i].name, S_IFCHR | 0666,
+					  makedev(nodes[i].maj, nodes[i].min)) == 0)
 			continue;
 		{
 			char src[16], path[16];
@@ -11509,8 +11699,20 @@ static int rootfs_user_mounts(struct ctr_spawn *sp, struct mr_err *err)
 			return -1;
 	}
 	for (i = 0; i < c->nmnt; i++)
-		if (mount_apply(sp->st, sp->rootfd, &c->mnt[i], err) < 0)
+		if (mount_apply(sp->st, sp->rootfd, &c->mnt[i], sp->nodev, err) < 0)
 			return -1;
+	return 0;
+}
+
+/* --device: the host's node bound at its path in the container (a mount of
+ * its own: not nodev even when everything else is). */
+static int rootfs_devices(struct ctr_spawn *sp, struct mr_err *err)
+{
+	size_t i;
+	for (i = 0; i < sp->ndevs; i++)
+		if (mount_in_root(sp->rootfd, sp->devs[i].path + 1, 'f', sp->devs[i].host, NULL,
+				  MS_BIND, NULL, err) < 0)
+			return mr_err_ctx(err, "--device %s", sp->devs[i].host);
 	return 0;
 }
 
@@ -11526,7 +11728,8 @@ static int rootfs_pivot(struct ctr_spawn *sp, struct mr_err *err)
 		return mr_err_sys(err, "detach the old root");
 	if (chdir("/") < 0)
 		return mr_err_sys(err, "chdir /");
-	if (sp->c->readonly && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+	if (sp->c->readonly && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY |
+				     (sp->nodev ? MS_NODEV : 0), NULL) < 0)
 		return mr_err_sys(err, "remount the root read-only");
 	return 0;
 }
@@ -12084,6 +12287,8 @@ static int isolate_exec(int exe_fd, char *const argv[], char *const envp[], stru
  * CLONE_INTO_CGROUP), for free. `stats` and `top` read the processes
  * themselves where a controller is missing. */
 
+#include <linux/bpf.h>
+
 #define CG_ROOT "/sys/fs/cgroup"
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
@@ -12179,7 +12384,132 @@ static int cg_read_u64(const char *hier, const char *id, const char *file, const
 #if MINIRUN_WITH_CGROUPS
 /* The hierarchies a container may have folders in (v1): controller folders,
  * then the tracking one. */
-static const char cg_v1_dirs[] = "memory\0cpu\0cpuacct\0pids\0unified\0";
+static const char cg_v1_dirs[] = "memory\0cpu\0cpuacct\0pids\0devices\0unified\0";
+
+/* ---- devices: the policy in the kernel ----
+ * On cgroup2 (v2, and the tracking hierarchy of a hybrid) a program of type
+ * BPF_PROG_TYPE_CGROUP_DEVICE on the container's folder, as crun and runc do:
+ * in place before the first process is born into the folder, no cgroup move
+ * (the v1 devices controller would cost one, 5-10 ms), and `exec`ed
+ * processes join it. v1 alone: the devices controller. */
+
+/* The program: r2 = type, r3 = access, r4 = major, r5 = minor; then per rule
+ * the tests that jump to the next rule when they fail, and "return 1"; last
+ * "return 0". */
+static size_t dev_bpf_program(const struct dev_rule *r, size_t n, struct bpf_insn *p)
+{
+	size_t k = 0, i;
+#define DEV_INSN(c, d, sr, o, im) \
+	(p[k].code = (c), p[k].dst_reg = (d), p[k].src_reg = (sr), p[k].off = (short)(o), \
+	 p[k].imm = (im), k++)
+	DEV_INSN(BPF_LDX | BPF_MEM | BPF_W, 2, 1, 0, 0);     /* access_type */
+	DEV_INSN(BPF_ALU64 | BPF_MOV | BPF_X, 3, 2, 0, 0);
+	DEV_INSN(BPF_ALU64 | BPF_RSH | BPF_K, 3, 0, 0, 16);  /* access: upper half */
+	DEV_INSN(BPF_ALU64 | BPF_AND | BPF_K, 2, 0, 0, 0xffff); /* type: lower half */
+	DEV_INSN(BPF_LDX | BPF_MEM | BPF_W, 4, 1, 4, 0);     /* major */
+	DEV_INSN(BPF_LDX | BPF_MEM | BPF_W, 5, 1, 8, 0);     /* minor */
+	for (i = 0; i < n; i++) {
+		size_t next = k + 2 + (r[i].type != 'a') + (r[i].access != 7 ? 3 : 0) +
+			      (r[i].major >= 0) + (r[i].minor >= 0);
+		if (r[i].type != 'a')
+			DEV_INSN(BPF_JMP | BPF_JNE | BPF_K, 2, 0, next - k - 1,
+				 r[i].type == 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR);
+		if (r[i].access != 7) {       /* a bit asked for that the rule lacks */
+			DEV_INSN(BPF_ALU64 | BPF_MOV | BPF_X, 0, 3, 0, 0);
+			DEV_INSN(BPF_ALU64 | BPF_AND | BPF_K, 0, 0, 0, ~r[i].access & 7);
+			DEV_INSN(BPF_JMP | BPF_JNE | BPF_K, 0, 0, next - k - 1, 0);
+		}
+		if (r[i].major >= 0)
+			DEV_INSN(BPF_JMP | BPF_JNE | BPF_K, 4, 0, next - k - 1, r[i].major);
+		if (r[i].minor >= 0)
+			DEV_INSN(BPF_JMP | BPF_JNE | BPF_K, 5, 0, next - k - 1, r[i].minor);
+		DEV_INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 1);
+		DEV_INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+	}
+	DEV_INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0);
+	DEV_INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+#undef DEV_INSN
+	return k;
+}
+
+/* Load the program and attach it to a cgroup2 folder (with ALLOW_MULTI: a
+ * program above, systemd's, still has its say). The folder keeps it. */
+static int dev_bpf_attach(const char *dir, const struct dev_rule *r, size_t n, struct mr_err *err)
+{
+	struct bpf_insn *prog = util_xcalloc(8 + 10 * n, sizeof *prog);
+	union bpf_attr a;
+	int pfd, dfd = -1, rc = -1;
+	memset(&a, 0, sizeof a);
+	a.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+	a.insn_cnt = (uint32_t)dev_bpf_program(r, n, prog);
+	a.insns = (uint64_t)(uintptr_t)prog;
+	a.license = (uint64_t)(uintptr_t)"GPL";
+	pfd = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &a, sizeof a);
+	free(prog);
+	if (pfd < 0)
+		return mr_err_sys(err, "device policy: load the BPF program");
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	memset(&a, 0, sizeof a);
+	a.target_fd = (uint32_t)dfd;
+	a.attach_bpf_fd = (uint32_t)pfd;
+	a.attach_type = BPF_CGROUP_DEVICE;
+	a.attach_flags = BPF_F_ALLOW_MULTI;
+	if (dfd < 0 || syscall(SYS_bpf, BPF_PROG_ATTACH, &a, sizeof a) < 0)
+		mr_err_sys(err, "device policy: attach to %s", dir);
+	else
+		rc = 0;
+	if (dfd >= 0)
+		close(dfd);
+	close(pfd);
+	return rc;
+}
+
+/* v1: devices.deny "a", then one devices.allow line per rule. */
+static int dev_v1_apply(const char *id, const struct dev_rule *r, size_t n, struct mr_err *err)
+{
+	char path[160], line[48];
+	size_t i;
+	cg_path(path, sizeof path, "devices", NULL, NULL);
+	mkdir(path, 0755);
+	cg_path(path, sizeof path, "devices", id, NULL);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return mr_err_sys(err, "cgroup %s", path);
+	if (cg_write("devices", id, "devices.deny", "a", err) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		char num[2][12], acc[4];
+		int j, v[2];
+		v[0] = r[i].major;
+		v[1] = r[i].minor;
+		for (j = 0; j < 2; j++)
+			if (v[j] < 0)
+				strcpy(num[j], "*");
+			else
+				snprintf(num[j], sizeof num[j], "%d", v[j]);
+		snprintf(line, sizeof line, "%c %s:%s %s", r[i].type, num[0], num[1],
+			 dev_access_str(r[i].access, acc));
+		if (cg_write("devices", id, "devices.allow", line, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The container's device policy, on cgroup2 if there is one, else on the v1
+ * devices controller. 1 when neither is available (the caller then mounts
+ * nodev), 0 when in place. */
+static int dev_policy_apply(const char *id, int v, const struct dev_rule *r, size_t n)
+{
+	char path[160];
+	struct mr_err ignored;
+	if (v == 2 || (v == 1 && cg_is_mounted("unified"))) {
+		cg_path(path, sizeof path, v == 2 ? "" : "unified", id, NULL);
+		if (dev_bpf_attach(path, r, n, &ignored) == 0)
+			return 0;
+	}
+	if (v == 1 && cg_is_mounted("devices") && dev_v1_apply(id, r, n, &ignored) == 0)
+		return 0;
+	return 1;
+}
 
 /* Does the container need a folder in v1 hierarchy h? */
 static int cg_v1_wanted(const struct ctr *c, const char *h)
@@ -12220,19 +12550,22 @@ static void cg_v2_enable(void)
 	}
 }
 
-/* Create the container's cgroups and write its limits. A limit whose
- * controller is missing is an error naming it. */
-static int cg_create(const struct ctr *c, struct mr_err *err)
+/* Create the container's cgroups, put the device policy (rules, none for
+ * --privileged) in place and write its limits. A limit whose controller is
+ * missing is an error naming it. 1 when the device policy could not be put
+ * in place (the caller mounts nodev instead), else 0, or -1. */
+static int cg_create(const struct ctr *c, const struct dev_rule *rules, size_t nrules,
+		     struct mr_err *err)
 {
 	char path[160], val[64];
 	const char *h;
 	uint64_t memsw = 0;
-	int v = cg_version();
+	int v = cg_version(), nodev = 0;
 	if (v == 0) {
 		if (c->memory || c->nano_cpus || c->pids_limit > 0)
 			return mr_err_set(err, ENOTSUP, "resource limits need cgroups, and no cgroup "
 					  "filesystem is mounted at " CG_ROOT);
-		return 0;
+		return rules != NULL;
 	}
 	if (c->memory) {
 		memsw = c->memory_swap > 0 ? (uint64_t)c->memory_swap :
@@ -12245,6 +12578,8 @@ static int cg_create(const struct ctr *c, struct mr_err *err)
 		cg_path(path, sizeof path, "", c->id, NULL);
 		if (mkdir(path, 0755) < 0 && errno != EEXIST)
 			return mr_err_sys(err, "cgroup %s", path);
+		if (rules)
+			nodev = dev_policy_apply(c->id, 2, rules, nrules);
 		if (c->memory) {
 			snprintf(val, sizeof val, "%lld", (long long)c->memory);
 			if (cg_write("", c->id, "memory.max", val, err) < 0)
@@ -12265,7 +12600,7 @@ static int cg_create(const struct ctr *c, struct mr_err *err)
 			if (cg_write("", c->id, "pids.max", val, err) < 0)
 				return mr_err_ctx(err, "--pids-limit: the pids controller is not available");
 		}
-		return 0;
+		return nodev;
 	}
 	for (h = cg_v1_dirs; *h; h += strlen(h) + 1) {
 		if (!cg_v1_wanted(c, h) || !cg_is_mounted(h))
@@ -12277,6 +12612,8 @@ static int cg_create(const struct ctr *c, struct mr_err *err)
 		if (mkdir(path, 0755) < 0 && errno != EEXIST)
 			return mr_err_sys(err, "cgroup %s", path);
 	}
+	if (rules)
+		nodev = dev_policy_apply(c->id, 1, rules, nrules);
 	if (c->memory) {
 		if (!cg_is_mounted("memory"))
 			return mr_err_set(err, ENOTSUP, "--memory: the memory cgroup controller is not "
@@ -12311,7 +12648,7 @@ static int cg_create(const struct ctr *c, struct mr_err *err)
 		if (cg_write("pids", c->id, "pids.max", val, err) < 0)
 			return -1;
 	}
-	return 0;
+	return nodev;
 }
 
 /* Open the cgroup.procs files of the container (to join: write "0", or a
@@ -12398,12 +12735,14 @@ static void cg_remove(const char *id)
 	}
 }
 #else
-static int cg_create(const struct ctr *c, struct mr_err *err)
+static int cg_create(const struct ctr *c, const struct dev_rule *rules, size_t nrules,
+		     struct mr_err *err)
 {
+	(void)nrules;
 	if (c->memory || c->nano_cpus || c->pids_limit > 0)
 		return mr_err_set(err, MR_EDISABLED, "resource limits: built without "
 				  "MINIRUN_WITH_CGROUPS");
-	return 0;
+	return rules != NULL;
 }
 static int cg_open_procs(const char *id, int *fds, int max)
 {
@@ -12749,8 +13088,8 @@ static void __attribute__((noreturn)) ctr_child(struct ctr_spawn *sp)
 		if (go.ws.ws_row)
 			ioctl(sp->pty_slave, TIOCSWINSZ, &go.ws);
 	}
-	if (rootfs_user_mounts(sp, &err) < 0 || rootfs_etc_binds(sp, &err) < 0 ||
-	    rootfs_mask(sp, &err) < 0)
+	if (rootfs_user_mounts(sp, &err) < 0 || rootfs_devices(sp, &err) < 0 ||
+	    rootfs_etc_binds(sp, &err) < 0 || rootfs_mask(sp, &err) < 0)
 		goto fail;
 	if (sethostname(c->hostname, strlen(c->hostname)) < 0) {
 		mr_err_sys(&err, "set hostname %s", c->hostname);
@@ -12848,9 +13187,31 @@ static long ctr_clone(int flags, int cgfd, int *in_v2)
 	return pid;
 }
 
+static int ctr_spawn_start(struct ctr_spawn *sp, struct mr_err *err);
+
 /* Start the container's first process. 0, or the exit code to report (125
- * minirun's failure, 126/127 the command's) with err set. */
+ * minirun's failure, 126/127 the command's) with err set. The --device nodes
+ * are looked up at each start, and the device policy made from them. */
 static int ctr_spawn(struct ctr_spawn *sp, struct mr_err *err)
+{
+	struct ctr *c = sp->c;
+	int code = 0;
+	sp->devs = c->devices.n ? util_xcalloc(c->devices.n, sizeof *sp->devs) : NULL;
+	for (sp->ndevs = 0; sp->ndevs < c->devices.n && !code; sp->ndevs++)
+		if (dev_resolve(c->devices.v[sp->ndevs], &sp->devs[sp->ndevs], err) < 0)
+			code = 125;
+	if (!code && !c->privileged)
+		sp->rules = dev_policy_rules(c, sp->devs, sp->ndevs, &sp->nrules);
+	if (!code)
+		code = ctr_spawn_start(sp, err);
+	free(sp->devs);
+	free(sp->rules);
+	sp->devs = NULL;
+	sp->rules = NULL;
+	return code;
+}
+
+static int ctr_spawn_start(struct ctr_spawn *sp, struct mr_err *err)
 {
 	struct ctr *c = sp->c;
 	struct ctr_msg go;
@@ -12866,10 +13227,14 @@ static int ctr_spawn(struct ctr_spawn *sp, struct mr_err *err)
 	if (code < 0 || isolate_caps_resolve(c, &sp->caps, err) < 0)
 		return 125;
 	cg_remove(c->id);
-	if (cg_create(c, err) < 0) {
+	sp->nodev = cg_create(c, sp->rules, sp->nrules, err);
+	if (sp->nodev < 0) {
 		cg_remove(c->id);
 		return 125;
 	}
+	if (sp->nodev)
+		fprintf(stderr, "WARNING: no device cgroup (cgroup2 with BPF, or the v1 devices "
+			"controller): %s is mounted nodev but for the nodes of /dev\n", c->name);
 	if (net_prepare(sp, err) < 0) {
 		cg_remove(c->id);
 		return 125;
@@ -16149,7 +16514,7 @@ struct boot_decl {
 	char *text;                        /* the file, cut into keys and values */
 	const char *image, *archive, *command, *entrypoint, *network, *restart, *memory;
 	const char *cpus, *pids_limit, *user, *workdir, *hostname, *stop_timeout, *stop_signal;
-	struct ctr_list env, volume, mount, tmpfs, port, label, depends_on;
+	struct ctr_list env, volume, mount, tmpfs, port, label, depends_on, device;
 	int read_only, init, ok, placed;
 	long order;
 };
@@ -16172,6 +16537,7 @@ static const struct boot_key {
 	BK("stop_timeout", BOOT_STR, stop_timeout), BK("stop_signal", BOOT_STR, stop_signal),
 	BK("read_only", BOOT_BOOL, read_only), BK("init", BOOT_BOOL, init),
 	BK("depends_on", BOOT_LIST, depends_on), BK("order", BOOT_NUM, order),
+	BK("device", BOOT_LIST, device),
 #undef BK
 };
 
@@ -16185,6 +16551,7 @@ static void boot_decl_free(struct boot_decl *d)
 	ctr_list_free(&d->port);
 	ctr_list_free(&d->label);
 	ctr_list_free(&d->depends_on);
+	ctr_list_free(&d->device);
 	memset(d, 0, sizeof *d);
 }
 
@@ -17491,6 +17858,7 @@ struct run_opts {
 	const char *stop_timeout, *memory, *memory_swap, *cpus, *pids_limit, *network;
 	struct cli_list env, env_file, label, cap_add, cap_drop, security_opt, log_opt;
 	struct cli_list volume, mount, tmpfs, volumes_from, publish, add_host, dns;
+	struct cli_list device, device_rule;
 	int detach, rm, interactive, tty, read_only, init, privileged, publish_all;
 };
 
@@ -17774,6 +18142,28 @@ static int run_create(struct cli *cl, struct run_opts *o, char **argv, int nargs
 	for (i = 0; i < o->cap_drop.count; i++)
 		ctr_list_add(&c->cap_drop, o->cap_drop.items[i]);
 	c->privileged = (unsigned char)(o->privileged > 0);
+	if (o->device.count > DEV_MAX) {
+		mr_err_set(err, MR_EINVAL_INPUT, "too many --device: at most %d", DEV_MAX);
+		goto out;
+	}
+	for (i = 0; i < o->device.count; i++) {
+		struct dev_node dn;
+		char acc[4], *spec;
+		if (dev_resolve(o->device.items[i], &dn, err) < 0)
+			goto out;
+		spec = util_xmalloc(strlen(dn.host) + strlen(dn.path) + 6);
+		sprintf(spec, "%s:%s:%s", dn.host, dn.path, dev_access_str(dn.rule.access, acc));
+		ctr_list_add(&c->devices, ctr_own(c, spec));
+	}
+	for (i = 0; i < o->device_rule.count; i++) {
+		struct dev_rule rule;
+		if (dev_rule_parse(o->device_rule.items[i], &rule) < 0) {
+			mr_err_set(err, MR_EINVAL_INPUT, "invalid device cgroup format '%s'",
+				   o->device_rule.items[i]);
+			goto out;
+		}
+		ctr_list_add(&c->device_rules, o->device_rule.items[i]);
+	}
 	{
 		uint64_t caps;
 		if (isolate_caps_resolve(c, &caps, err) < 0)
@@ -17869,7 +18259,9 @@ static int run_parse(struct cli *cl, struct run_opts *o, int argc, char **argv, 
 		{ "pids-limit", 1, &o->pids_limit, NULL, NULL, "Most processes (-1: unlimited)" },
 		{ "cap-add", 1, NULL, NULL, &o->cap_add, "Add Linux capabilities" },
 		{ "cap-drop", 1, NULL, NULL, &o->cap_drop, "Drop Linux capabilities" },
-		{ "privileged", 0, NULL, &o->privileged, NULL, "Every capability, no masks" },
+		{ "privileged", 0, NULL, &o->privileged, NULL, "Every capability and device, no masks" },
+		{ "device", 1, NULL, NULL, &o->device, "Add a host device: HOST[:CONTAINER][:rwm]" },
+		{ "device-cgroup-rule", 1, NULL, NULL, &o->device_rule, "Allow devices: 'c 42:* rmw'" },
 		{ "security-opt", 1, NULL, NULL, &o->security_opt, "Security Options" },
 		{ "log-opt", 1, NULL, NULL, &o->log_opt, "max-size=SIZE, max-file=N" },
 		{ "network|net", 1, &o->network, NULL, NULL, "bridge, host, none, container:NAME" },
@@ -20820,6 +21212,7 @@ static int boot_start(struct cli *cl, struct boot_decl *d, const char *dir)
 	boot_args(&a, "--mount", &d->mount);
 	boot_args(&a, "--tmpfs", &d->tmpfs);
 	boot_args(&a, "-p", &d->port);
+	boot_args(&a, "--device", &d->device);
 	boot_arg(&a, "--network", d->network);
 	boot_arg(&a, "--restart", d->restart);
 	boot_arg(&a, "--memory", d->memory);
