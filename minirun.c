@@ -12494,6 +12494,31 @@ static int dev_v1_apply(const char *id, const struct dev_rule *r, size_t n, stru
 	return 0;
 }
 
+/* What holds the device policy here (for info): the default program is
+ * loaded (not attached) to see whether the kernel takes it. */
+static const char *dev_policy_kind(void)
+{
+	struct bpf_insn prog[8 + 10 * sizeof dev_default_rules / sizeof dev_default_rules[0]];
+	union bpf_attr a;
+	int v = cg_version(), fd;
+	if (v == 2 || (v == 1 && cg_is_mounted("unified"))) {
+		memset(&a, 0, sizeof a);
+		a.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+		a.insn_cnt = (uint32_t)dev_bpf_program(dev_default_rules, sizeof dev_default_rules /
+						       sizeof dev_default_rules[0], prog);
+		a.insns = (uint64_t)(uintptr_t)prog;
+		a.license = (uint64_t)(uintptr_t)"GPL";
+		fd = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &a, sizeof a);
+		if (fd >= 0) {
+			close(fd);
+			return "cgroup2 BPF program";
+		}
+	}
+	if (v == 1 && cg_is_mounted("devices"))
+		return "cgroup v1 devices controller";
+	return "none: roots, volumes and binds mounted nodev";
+}
+
 /* The container's device policy, on cgroup2 if there is one, else on the v1
  * devices controller. 1 when neither is available (the caller then mounts
  * nodev), 0 when in place. */
@@ -12763,6 +12788,10 @@ static int cg_oom_killed(const char *id)
 {
 	(void)id;
 	return 0;
+}
+static const char *dev_policy_kind(void)
+{
+	return "none (built without MINIRUN_WITH_CGROUPS): roots, volumes and binds mounted nodev";
 }
 static void cg_remove(const char *id)
 {
@@ -20164,6 +20193,7 @@ static int cmd_info(struct cli *cl, int argc, char **argv)
 #endif
 	printf("  cgroup namespace: %s\n", access("/proc/self/ns/cgroup", F_OK) == 0 ? "yes" : "no");
 	printf("  overlay filesystem: %s\n", !strcmp(driver, "overlay") ? "yes" : "no (copy driver)");
+	printf("  device policy: %s\n", dev_policy_kind());
 	image_db_free(&db);
 	return 0;
 }
