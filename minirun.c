@@ -9865,6 +9865,11 @@ struct ctr {
 	struct ctr_list volumes_from;      /* --volumes-from as given (its mounts are in mnt) */
 	struct ctr_list devices;           /* --device as HOST:CONTAINER:PERMS */
 	struct ctr_list device_rules;      /* --device-cgroup-rule as given */
+	struct ctr_list sysctls;           /* --sysctl KEY=VALUE */
+	struct ctr_list ulimits;           /* --ulimit as NAME=SOFT:HARD (numbers, -1 unlimited) */
+	struct ctr_list group_add;         /* --group-add as given */
+	const char *ipc_mode, *uts_mode;   /* "host", or NULL/"" (private) */
+	int64_t shm_size;                  /* /dev/shm, bytes (0: 64 MiB) */
 	struct ctr_list layers;            /* diff_id hex, base first (from the image) */
 	struct mount_spec *mnt;            /* volumes, binds, tmpfs ([11]) */
 	size_t nmnt;
@@ -9934,6 +9939,9 @@ static void ctr_free(struct ctr *c)
 	ctr_list_free(&c->volumes_from);
 	ctr_list_free(&c->devices);
 	ctr_list_free(&c->device_rules);
+	ctr_list_free(&c->sysctls);
+	ctr_list_free(&c->ulimits);
+	ctr_list_free(&c->group_add);
 	free(c->mnt);
 	c->mnt = NULL;
 	c->nmnt = 0;
@@ -10326,6 +10334,117 @@ static int ctr_ids_resolve(const char *spec, const char *passwd, const char *gro
 	return 0;
 }
 
+/* --group-add: numbers as they are, names from the container's group file;
+ * added to the groups of the user (run and exec). */
+static int ctr_ids_add_groups(const struct ctr_list *add, const char *group, struct ctr_ids *ids,
+			      struct mr_err *err)
+{
+	size_t i, k;
+	for (i = 0; i < add->n; i++) {
+		long gid = ctr_pw_id(add->v[i]);
+		const char *p;
+		struct ctr_pwline l;
+		int dup = 0;
+		for (p = group; gid < 0 && p && *p; ) {
+			p = ctr_pw_line(p, &l);
+			if (l.nf >= 3 && !strcmp(l.f[0], add->v[i]) && ctr_pw_id(l.f[2]) >= 0)
+				gid = ctr_pw_id(l.f[2]);
+		}
+		if (gid < 0)
+			return mr_err_set(err, MR_ENOTFOUND, "Unable to find group %s: no matching "
+					  "entries in group file", add->v[i]);
+		for (k = 0; k < ids->ngroups; k++)
+			dup |= ids->groups[k] == (gid_t)gid;
+		if (dup)
+			continue;
+		if (ids->ngroups >= sizeof ids->groups / sizeof ids->groups[0])
+			return mr_err_set(err, MR_EINVAL_INPUT, "--group-add: more than %zu groups",
+					  sizeof ids->groups / sizeof ids->groups[0]);
+		ids->groups[ids->ngroups++] = (gid_t)gid;
+	}
+	return 0;
+}
+
+/* --sysctl KEY=VALUE: only what lives in the container's own namespaces, as
+ * Docker and runc allow (IPC: kernel.msg*, sem, shm*, fs.mqueue.*; UTS:
+ * kernel.domainname; network: net.*), and not in a namespace shared with
+ * the host. Keys take dots or slashes, never "..". */
+static int ctr_sysctl_check(const char *kv, int net_host, int ipc_host, struct mr_err *err)
+{
+	static const char ipc[] = "kernel.msgmax\0kernel.msgmnb\0kernel.msgmni\0kernel.sem\0"
+		"kernel.shmall\0kernel.shmmax\0kernel.shmmni\0kernel.shm_rmid_forced\0";
+	const char *eq = strchr(kv, '='), *n;
+	char key[128];
+	size_t i, len = eq ? (size_t)(eq - kv) : 0;
+	int is_ipc = 0;
+	if (!eq || !len || len >= sizeof key || !eq[1])
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for \"--sysctl\" "
+				  "flag: sysctl must be in the format KEY=VALUE", kv);
+	for (i = 0; i < len; i++) {
+		key[i] = kv[i] == '/' ? '.' : kv[i];
+		if (!isalnum((unsigned char)kv[i]) && !strchr("._-/", kv[i]))
+			break;
+	}
+	key[len] = 0;
+	if (i < len || key[0] == '.' || key[len - 1] == '.' || strstr(key, ".."))
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid sysctl key \"%.*s\"", (int)len, kv);
+	for (n = ipc; *n && !is_ipc; n += strlen(n) + 1)
+		is_ipc = !strcmp(key, n);
+	is_ipc |= util_starts_with(key, "fs.mqueue.");
+	if (is_ipc && ipc_host)
+		return mr_err_set(err, MR_EINVAL_INPUT, "sysctl \"%s\" not allowed in host IPC "
+				  "namespace", key);
+	if (util_starts_with(key, "net.") && net_host)
+		return mr_err_set(err, MR_EINVAL_INPUT, "sysctl \"%s\" not allowed in host network "
+				  "namespace", key);
+	if (!is_ipc && !util_starts_with(key, "net.") && strcmp(key, "kernel.domainname"))
+		return mr_err_set(err, MR_EINVAL_INPUT, "sysctl \"%s\" is not in a separate kernel "
+				  "namespace", key);
+	return 0;
+}
+
+/* The resources --ulimit knows, as Docker names them. */
+static const struct { char name[12]; int res; } ctr_rlimits[] = {
+	{ "as", RLIMIT_AS }, { "core", RLIMIT_CORE }, { "cpu", RLIMIT_CPU },
+	{ "data", RLIMIT_DATA }, { "fsize", RLIMIT_FSIZE }, { "locks", RLIMIT_LOCKS },
+	{ "memlock", RLIMIT_MEMLOCK }, { "msgqueue", RLIMIT_MSGQUEUE }, { "nice", RLIMIT_NICE },
+	{ "nofile", RLIMIT_NOFILE }, { "nproc", RLIMIT_NPROC }, { "rss", RLIMIT_RSS },
+	{ "rtprio", RLIMIT_RTPRIO }, { "rttime", RLIMIT_RTTIME },
+	{ "sigpending", RLIMIT_SIGPENDING }, { "stack", RLIMIT_STACK },
+};
+
+/* --ulimit NAME=SOFT[:HARD] (-1: unlimited). Returns the resource, or -1. */
+static int ctr_ulimit_parse(const char *s, long long *soft, long long *hard, struct mr_err *err)
+{
+	const char *eq = strchr(s, '='), *colon;
+	char *end;
+	size_t i;
+	int res = -1;
+	for (i = 0; eq && i < sizeof ctr_rlimits / sizeof ctr_rlimits[0]; i++)
+		if (strlen(ctr_rlimits[i].name) == (size_t)(eq - s) &&
+		    !strncmp(s, ctr_rlimits[i].name, (size_t)(eq - s)))
+			res = ctr_rlimits[i].res;
+	if (!eq)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid ulimit argument: %s", s);
+	if (res < 0)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid ulimit type: %.*s", (int)(eq - s), s);
+	colon = strchr(eq + 1, ':');
+	errno = 0;
+	*soft = strtoll(eq + 1, &end, 10);
+	if (end == eq + 1 || (colon ? end != colon : *end != 0) || errno || *soft < -1)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid ulimit argument: %s", s);
+	*hard = *soft;
+	if (colon) {
+		*hard = strtoll(colon + 1, &end, 10);
+		if (end == colon + 1 || *end || errno || *hard < -1)
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid ulimit argument: %s", s);
+	}
+	if (*hard != -1 && (*soft == -1 || *soft > *hard))
+		return mr_err_set(err, MR_EINVAL_INPUT, "ulimit soft limit must be less than or "
+				  "equal to hard limit: %lld > %lld", *soft, *hard);
+	return res;
+}
+
 /* ---- devices: --device and --device-cgroup-rule ----
  * The device policy is a list of allow rules in the cgroup v1 devices.allow
  * syntax ("c 1:3 rwm"); everything else is refused. Docker's default lets a
@@ -10642,10 +10761,11 @@ static void ctr_jw_list(struct mr_jw *w, const char *key, const struct ctr_list 
 	mr_jw_arr_end(w);
 }
 
-static void ctr_jw_labels(struct mr_jw *w, const struct ctr_list *l)
+/* A "k=v" list as a JSON object (Labels, Sysctls). */
+static void ctr_jw_kv(struct mr_jw *w, const char *name, const struct ctr_list *l)
 {
 	size_t i;
-	mr_jw_key(w, "Labels");
+	mr_jw_key(w, name);
 	mr_jw_obj(w);
 	for (i = 0; i < l->n; i++) {
 		size_t k = ctr_env_keylen(l->v[i]);
@@ -10696,7 +10816,9 @@ static const struct ctr_field ctr_fields[] = {
 	CF("Privileged", CF_BOOL, 1, privileged), CF("ReadonlyRootfs", CF_BOOL, 1, readonly),
 	CF("SecurityOpt", CF_LISTN, 1, security_opt), CF("Init", CF_BOOL, 1, init),
 	CF("VolumesFrom", CF_LISTN, 1, volumes_from),
-	CF("DeviceCgroupRules", CF_LISTN, 1, device_rules),
+	CF("DeviceCgroupRules", CF_LISTN, 1, device_rules), CF("GroupAdd", CF_LISTN, 1, group_add),
+	CF("IpcMode", CF_STR, 1, ipc_mode), CF("UTSMode", CF_STR, 1, uts_mode),
+	CF("ShmSize", CF_I64, 1, shm_size),
 	CF("Memory", CF_I64, 1, memory), CF("MemorySwap", CF_I64, 1, memory_swap),
 	CF("NanoCpus", CF_I64, 1, nano_cpus), CF("PidsLimit", CF_I64, 1, pids_limit),
 	CF("LogMaxSize", CF_U64, 1, log_max_size), CF("LogMaxFile", CF_INT, 1, log_max_file),
@@ -10721,10 +10843,24 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 		}
 	}
 	if (obj == 0) {
-		ctr_jw_labels(w, &c->labels);
+		ctr_jw_kv(w, "Labels", &c->labels);
 		if (c->stop_timeout >= 0)
 			ctr_jw_int(w, "StopTimeout", c->stop_timeout);
 	} else {
+		ctr_jw_kv(w, "Sysctls", &c->sysctls);
+		mr_jw_key(w, "Ulimits");
+		mr_jw_arr(w);
+		for (i = 0; i < c->ulimits.n; i++) {
+			/* NAME=SOFT:HARD, made so by run */
+			const char *u = c->ulimits.v[i], *eq = strchr(u, '='), *colon = strchr(u, ':');
+			mr_jw_obj(w);
+			mr_jw_key(w, "Name");
+			mr_jw_strn(w, u, (size_t)(eq - u));
+			ctr_jw_int(w, "Hard", strtoll(colon + 1, NULL, 10));
+			ctr_jw_int(w, "Soft", strtoll(eq + 1, NULL, 10));
+			mr_jw_obj_end(w);
+		}
+		mr_jw_arr_end(w);
 		mr_jw_key(w, "Devices");
 		mr_jw_arr(w);
 		for (i = 0; i < c->devices.n; i++) {
@@ -10786,15 +10922,15 @@ static void ctr_json_list(const struct mr_json *arr, struct ctr_list *l)
 			ctr_list_add(l, v->str);
 }
 
-/* Object of strings -> "k=v" list (labels). */
-static void ctr_json_labels(struct ctr *c, const struct mr_json *obj)
+/* Object of strings -> "k=v" list (Labels, Sysctls). */
+static void ctr_json_kv(struct ctr *c, const struct mr_json *obj, struct ctr_list *out)
 {
 	const struct mr_json *v;
 	for (v = obj && obj->type == MR_JSON_OBJECT ? obj->child : NULL; v; v = v->next)
 		if (mr_json_str(v)) {
 			char *kv = util_xmalloc(v->key_len + v->len + 2);
 			sprintf(kv, "%s=%s", v->key, v->str);
-			ctr_list_add(&c->labels, ctr_own(c, kv));
+			ctr_list_add(out, ctr_own(c, kv));
 		}
 }
 
@@ -10870,7 +11006,17 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 		default: ctr_json_list(v, p);
 		}
 	}
-	ctr_json_labels(c, mr_json_get(cfg, "Labels"));
+	ctr_json_kv(c, mr_json_get(cfg, "Labels"), &c->labels);
+	ctr_json_kv(c, mr_json_get(hc, "Sysctls"), &c->sysctls);
+	{
+		const struct mr_json *u = mr_json_get(hc, "Ulimits");
+		for (u = u && u->type == MR_JSON_ARRAY ? u->child : NULL; u; u = u->next) {
+			char *v = util_xmalloc(80);
+			snprintf(v, 80, "%.20s=%lld:%lld", ctr_json_s(u, "Name", "?"),
+				 ctr_json_i(u, "Soft"), ctr_json_i(u, "Hard"));
+			ctr_list_add(&c->ulimits, ctr_own(c, v));
+		}
+	}
 	{
 		const struct mr_json *d = mr_json_get(hc, "Devices");
 		for (d = d && d->type == MR_JSON_ARRAY ? d->child : NULL; d; d = d->next) {
@@ -11519,6 +11665,20 @@ static int rootfs_mount_proc_sys(struct ctr_spawn *sp, struct mr_err *err)
 	return 0;
 }
 
+/* /dev/shm: a tmpfs of --shm-size (64 MiB by default), or the host's with
+ * --ipc host (shared memory is the IPC namespace's). */
+static int rootfs_mount_shm(struct ctr_spawn *sp, struct mr_err *err)
+{
+	char opts[48];
+	if (sp->c->ipc_mode && !strcmp(sp->c->ipc_mode, "host"))
+		return mount_in_root(sp->rootfd, "dev/shm", 'd', "/dev/shm", NULL, MS_BIND | MS_REC,
+				     NULL, err);
+	snprintf(opts, sizeof opts, "mode=1777,size=%lldk",
+		 (long long)((sp->c->shm_size ? sp->c->shm_size : 64LL << 20) + 1023) / 1024);
+	return mount_in_root(sp->rootfd, "dev/shm", 'd', "shm", "tmpfs",
+			     MS_NOSUID | MS_NODEV | MS_NOEXEC, opts, err);
+}
+
 /* A private /dev: a tmpfs with the usual nodes (made with mknod, or bound
  * from the host's where mknod is not allowed), its own devpts instance,
  * /dev/shm and /dev/mqueue. */
@@ -11568,8 +11728,7 @@ static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
 	close(dev);
 	if (mount_in_root(sp->rootfd, "dev/pts", 'd', "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
 			    "newinstance,ptmxmode=0666,mode=0620,gid=5", err) < 0 ||
-	    mount_in_root(sp->rootfd, "dev/shm", 'd', "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			    "mode=1777,size=65536k", err) < 0 ||
+	    rootfs_mount_shm(sp, err) < 0 ||
 	    mount_in_root(sp->rootfd, "dev/mqueue", 'd', "mqueue", "mqueue",
 			    MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err) < 0)
 		return -1;
@@ -12106,12 +12265,16 @@ static char *isolate_read_in_root(int rootfd, const char *path)
 #define ISOLATE_SYS_SETGROUPS SYS_setgroups
 #endif
 
-/* uid, gid and groups of -u / the image's User, from the container's files. */
-static int isolate_user(int rootfd, const char *spec, struct ctr_ids *ids, struct mr_err *err)
+/* uid, gid and groups of -u / the image's User and --group-add, from the
+ * container's files. */
+static int isolate_user(int rootfd, const char *spec, const struct ctr_list *add,
+			struct ctr_ids *ids, struct mr_err *err)
 {
 	char *passwd = isolate_read_in_root(rootfd, "etc/passwd");
 	char *group = isolate_read_in_root(rootfd, "etc/group");
 	int rc = ctr_ids_resolve(spec, passwd, group, ids, err);
+	if (rc == 0)
+		rc = ctr_ids_add_groups(add, group, ids, err);
 	free(passwd);
 	free(group);
 	if (rc < 0)
@@ -12124,6 +12287,55 @@ static int isolate_user(int rootfd, const char *spec, struct ctr_ids *ids, struc
 		return mr_err_sys(err, "setgid %u", (unsigned)ids->gid);
 	if (syscall(ISOLATE_SYS_SETRESUID, ids->uid, ids->uid, ids->uid) < 0)
 		return mr_err_sys(err, "setuid %u", (unsigned)ids->uid);
+	return 0;
+}
+
+/* --sysctl: written through /proc/sys from inside the container's
+ * namespaces (net and IPC parameters follow the writer's namespaces), before
+ * the container's own /proc is mounted read-only. A key with a slash is a
+ * path as it is (an interface named eth0.100); else dots are slashes. */
+static int isolate_sysctls(const struct ctr *c, struct mr_err *err)
+{
+	size_t i, k;
+	for (i = 0; i < c->sysctls.n; i++) {
+		const char *kv = c->sysctls.v[i], *eq = strchr(kv, '=');
+		char path[160];
+		int fd, slash = memchr(kv, '/', (size_t)(eq - kv)) != NULL;
+		snprintf(path, sizeof path, "/proc/sys/%.*s", (int)(eq - kv), kv);
+		for (k = 10; path[k] && !slash; k++)
+			if (path[k] == '.')
+				path[k] = '/';
+		fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || util_write_all(fd, eq + 1, strlen(eq + 1)) < 0) {
+			mr_err_sys(err, "--sysctl %s", kv);
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+/* --ulimit, before the capabilities go (a hard limit above the current one
+ * needs CAP_SYS_RESOURCE). Raw prlimit64: one thread, no synccall. */
+static int isolate_ulimits(const struct ctr *c, struct mr_err *err)
+{
+	size_t i, k;
+	for (i = 0; i < c->ulimits.n; i++) {
+		const char *u = c->ulimits.v[i], *eq = strchr(u, '=');
+		long long soft = strtoll(eq + 1, NULL, 10), hard = strtoll(strchr(u, ':') + 1, NULL, 10);
+		struct rlimit rl;
+		rl.rlim_cur = soft < 0 ? RLIM_INFINITY : (rlim_t)soft;
+		rl.rlim_max = hard < 0 ? RLIM_INFINITY : (rlim_t)hard;
+		for (k = 0; k < sizeof ctr_rlimits / sizeof ctr_rlimits[0]; k++)
+			if (strlen(ctr_rlimits[k].name) == (size_t)(eq - u) &&
+			    !strncmp(u, ctr_rlimits[k].name, (size_t)(eq - u)))
+				break;
+		if (k == sizeof ctr_rlimits / sizeof ctr_rlimits[0] ||
+		    syscall(SYS_prlimit64, 0, ctr_rlimits[k].res, &rl, NULL) < 0)
+			return mr_err_sys(err, "--ulimit %s", u);
+	}
 	return 0;
 }
 
@@ -13030,14 +13242,14 @@ static int ctr_child_finish(struct ctr_spawn *sp, const char *user, const char *
 	const struct ctr *c = sp->c;
 	struct ctr_ids ids;
 	char **argv, **envp;
-	if (isolate_workdir(sp->rootfd, workdir, err) < 0)
+	if (isolate_workdir(sp->rootfd, workdir, err) < 0 || isolate_ulimits(c, err) < 0)
 		return 125;
 	if (!sp->is_exec && c->readonly &&
 	    mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
 		return mr_err_sys(err, "remount the root read-only"), 125;
 	umask(022);
 	if (isolate_seccomp(c, sp->caps, err) < 0 || isolate_caps_bound(sp->caps, err) < 0 ||
-	    isolate_user(sp->rootfd, user, &ids, err) < 0)
+	    isolate_user(sp->rootfd, user, &c->group_add, &ids, err) < 0)
 		return 125;
 	if (isolate_caps_apply(sp->caps, err) < 0)
 		return 125;
@@ -13102,6 +13314,8 @@ static void __attribute__((noreturn)) ctr_child(struct ctr_spawn *sp)
 		mr_err_sys(&err, "cgroup namespace");
 		goto fail;
 	}
+	if (isolate_sysctls(c, &err) < 0)
+		goto fail;
 	if (rootfs_mount_root(sp, &c->layers, &err) < 0 ||
 	    rootfs_mount_proc_sys(sp, &err) < 0 ||
 	    rootfs_mount_dev(sp, &err) < 0)
@@ -13120,7 +13334,8 @@ static void __attribute__((noreturn)) ctr_child(struct ctr_spawn *sp)
 	if (rootfs_user_mounts(sp, &err) < 0 || rootfs_devices(sp, &err) < 0 ||
 	    rootfs_etc_binds(sp, &err) < 0 || rootfs_mask(sp, &err) < 0)
 		goto fail;
-	if (sethostname(c->hostname, strlen(c->hostname)) < 0) {
+	if ((!c->uts_mode || strcmp(c->uts_mode, "host")) &&
+	    sethostname(c->hostname, strlen(c->hostname)) < 0) {
 		mr_err_sys(&err, "set hostname %s", c->hostname);
 		goto fail;
 	}
@@ -13273,7 +13488,11 @@ static int ctr_spawn_start(struct ctr_spawn *sp, struct mr_err *err)
 		return mr_err_sys(err, "socketpair"), 125;
 	}
 	sp->exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
-	flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
+	flags = CLONE_NEWNS | CLONE_NEWPID;
+	if (!c->uts_mode || strcmp(c->uts_mode, "host"))
+		flags |= CLONE_NEWUTS;
+	if (!c->ipc_mode || strcmp(c->ipc_mode, "host"))
+		flags |= CLONE_NEWIPC;
 	if (strcmp(c->network, "host") && strncmp(c->network, "container:", 10))
 		flags |= CLONE_NEWNET;
 	pid = ctr_clone(flags, cg_v2_fd(c->id), &in_v2);
@@ -16543,7 +16762,9 @@ struct boot_decl {
 	char *text;                        /* the file, cut into keys and values */
 	const char *image, *archive, *command, *entrypoint, *network, *restart, *memory;
 	const char *cpus, *pids_limit, *user, *workdir, *hostname, *stop_timeout, *stop_signal;
-	struct ctr_list env, volume, mount, tmpfs, port, label, depends_on, device;
+	struct ctr_list env, volume, mount, tmpfs, port, label, depends_on, device, sysctl, ulimit;
+	struct ctr_list group_add;
+	const char *shm_size;
 	int read_only, init, ok, placed;
 	long order;
 };
@@ -16566,7 +16787,9 @@ static const struct boot_key {
 	BK("stop_timeout", BOOT_STR, stop_timeout), BK("stop_signal", BOOT_STR, stop_signal),
 	BK("read_only", BOOT_BOOL, read_only), BK("init", BOOT_BOOL, init),
 	BK("depends_on", BOOT_LIST, depends_on), BK("order", BOOT_NUM, order),
-	BK("device", BOOT_LIST, device),
+	BK("device", BOOT_LIST, device), BK("sysctl", BOOT_LIST, sysctl),
+	BK("ulimit", BOOT_LIST, ulimit), BK("group_add", BOOT_LIST, group_add),
+	BK("shm_size", BOOT_STR, shm_size),
 #undef BK
 };
 
@@ -16581,6 +16804,9 @@ static void boot_decl_free(struct boot_decl *d)
 	ctr_list_free(&d->label);
 	ctr_list_free(&d->depends_on);
 	ctr_list_free(&d->device);
+	ctr_list_free(&d->sysctl);
+	ctr_list_free(&d->ulimit);
+	ctr_list_free(&d->group_add);
 	memset(d, 0, sizeof *d);
 }
 
@@ -17887,7 +18113,8 @@ struct run_opts {
 	const char *stop_timeout, *memory, *memory_swap, *cpus, *pids_limit, *network;
 	struct cli_list env, env_file, label, cap_add, cap_drop, security_opt, log_opt;
 	struct cli_list volume, mount, tmpfs, volumes_from, publish, add_host, dns;
-	struct cli_list device, device_rule;
+	struct cli_list device, device_rule, sysctl, ulimit, group_add;
+	const char *ipc, *uts, *shm_size;
 	int detach, rm, interactive, tty, read_only, init, privileged, publish_all;
 };
 
@@ -18089,12 +18316,29 @@ static int run_create(struct cli *cl, struct run_opts *o, char **argv, int nargs
 		goto out;
 	}
 	c->user = o->user ? o->user : ctr_json_s(cfg, "User", "");
+	if (o->uts && *o->uts && strcmp(o->uts, "host")) {
+		mr_err_set(err, MR_EINVAL_INPUT, "invalid UTS mode: %s (host, or none for a "
+			   "private one)", o->uts);
+		goto out;
+	}
+	if (o->uts && !strcmp(o->uts, "host")) {
+		char host[65] = "";
+		if (o->hostname) {
+			mr_err_set(err, MR_EINVAL_INPUT, "Conflicting options: hostname and the UTS mode");
+			goto out;
+		}
+		gethostname(host, sizeof host - 1);
+		c->uts_mode = "host";
+		o->hostname = ctr_own(c, util_xstrdup(host));
+	} else {
+		c->uts_mode = "";
+	}
 	c->hostname = o->hostname ? o->hostname : ctr_own(c, util_xstrndup(c->id, 12));
 	if (!*c->hostname || strlen(c->hostname) > 64) {
 		mr_err_set(err, MR_EINVAL_INPUT, "invalid hostname \"%s\"", c->hostname);
 		goto out;
 	}
-	ctr_json_labels(c, mr_json_get(cfg, "Labels"));
+	ctr_json_kv(c, mr_json_get(cfg, "Labels"), &c->labels);
 	for (i = 0; i < o->label.count; i++)
 		ctr_env_set(&c->labels, o->label.items[i]);
 	c->stop_signal = o->stop_signal ? o->stop_signal : ctr_json_s(cfg, "StopSignal", "SIGTERM");
@@ -18184,6 +18428,39 @@ static int run_create(struct cli *cl, struct run_opts *o, char **argv, int nargs
 		sprintf(spec, "%s:%s:%s", dn.host, dn.path, dev_access_str(dn.rule.access, acc));
 		ctr_list_add(&c->devices, ctr_own(c, spec));
 	}
+	if (o->ipc && strcmp(o->ipc, "host") && strcmp(o->ipc, "private") &&
+	    strcmp(o->ipc, "shareable")) {
+		mr_err_set(err, MR_EINVAL_INPUT, "invalid IPC mode: %s (host, private or shareable)",
+			   o->ipc);
+		goto out;
+	}
+	c->ipc_mode = o->ipc ? o->ipc : "private";
+	if (o->shm_size) {
+		if (util_parse_size(o->shm_size, &v) < 0 || v == 0 || v > ((uint64_t)1 << 40)) {
+			mr_err_set(err, MR_EINVAL_INPUT, "invalid size: '%s'", o->shm_size);
+			goto out;
+		}
+		c->shm_size = (int64_t)v;
+	}
+	for (i = 0; i < o->sysctl.count; i++) {
+		if (ctr_sysctl_check(o->sysctl.items[i], o->network && !strcmp(o->network, "host"),
+				     !strcmp(c->ipc_mode, "host"), err) < 0)
+			goto out;
+		ctr_env_set(&c->sysctls, o->sysctl.items[i]);
+	}
+	for (i = 0; i < o->ulimit.count; i++) {
+		long long soft = 0, hard = 0;
+		const char *eq = strchr(o->ulimit.items[i], '=');
+		char *norm;
+		if (ctr_ulimit_parse(o->ulimit.items[i], &soft, &hard, err) < 0)
+			goto out;
+		norm = util_xmalloc(80);
+		snprintf(norm, 80, "%.*s=%lld:%lld", (int)(eq - o->ulimit.items[i]),
+			 o->ulimit.items[i], soft, hard);
+		ctr_env_set(&c->ulimits, ctr_own(c, norm));
+	}
+	for (i = 0; i < o->group_add.count; i++)
+		ctr_list_add(&c->group_add, o->group_add.items[i]);
 	for (i = 0; i < o->device_rule.count; i++) {
 		struct dev_rule rule;
 		if (dev_rule_parse(o->device_rule.items[i], &rule) < 0) {
@@ -18291,6 +18568,12 @@ static int run_parse(struct cli *cl, struct run_opts *o, int argc, char **argv, 
 		{ "privileged", 0, NULL, &o->privileged, NULL, "Every capability and device, no masks" },
 		{ "device", 1, NULL, NULL, &o->device, "Add a host device: HOST[:CONTAINER][:rwm]" },
 		{ "device-cgroup-rule", 1, NULL, NULL, &o->device_rule, "Allow devices: 'c 42:* rmw'" },
+		{ "sysctl", 1, NULL, NULL, &o->sysctl, "Namespaced kernel parameter: KEY=VALUE" },
+		{ "ulimit", 1, NULL, NULL, &o->ulimit, "Resource limit: NAME=SOFT[:HARD]" },
+		{ "group-add", 1, NULL, NULL, &o->group_add, "Additional group to join" },
+		{ "ipc", 1, &o->ipc, NULL, NULL, "IPC namespace: private or host" },
+		{ "uts", 1, &o->uts, NULL, NULL, "UTS namespace: host, or a private one" },
+		{ "shm-size", 1, &o->shm_size, NULL, NULL, "Size of /dev/shm (default 64m)" },
 		{ "security-opt", 1, NULL, NULL, &o->security_opt, "Security Options" },
 		{ "log-opt", 1, NULL, NULL, &o->log_opt, "max-size=SIZE, max-file=N" },
 		{ "network|net", 1, &o->network, NULL, NULL, "bridge, host, none, container:NAME" },
@@ -21243,6 +21526,10 @@ static int boot_start(struct cli *cl, struct boot_decl *d, const char *dir)
 	boot_args(&a, "--tmpfs", &d->tmpfs);
 	boot_args(&a, "-p", &d->port);
 	boot_args(&a, "--device", &d->device);
+	boot_args(&a, "--sysctl", &d->sysctl);
+	boot_args(&a, "--ulimit", &d->ulimit);
+	boot_args(&a, "--group-add", &d->group_add);
+	boot_arg(&a, "--shm-size", d->shm_size);
 	boot_arg(&a, "--network", d->network);
 	boot_arg(&a, "--restart", d->restart);
 	boot_arg(&a, "--memory", d->memory);

@@ -553,6 +553,54 @@ static void t_ctr_volumes_from(void)
 	CHECK(df_layer_seen(&db, 1, 0) && df_layer_seen(&db, 1, 1));
 }
 
+static void t_ctr_run_params(void)
+{
+	struct mr_err err;
+	struct ctr_ids ids;
+	struct ctr_list add = { 0 };
+	long long soft, hard;
+	static const char group[] = "root:x:0:\naudio:x:29:pi\ndialout:x:20:\n";
+	CHECK(ctr_sysctl_check("net.ipv4.ip_forward=1", 0, 0, &err) == 0);
+	CHECK(ctr_sysctl_check("net/ipv4/conf/eth0.100/rp_filter=0", 0, 0, &err) == 0);
+	CHECK(ctr_sysctl_check("kernel.shmmax=1000", 0, 0, &err) == 0);
+	CHECK(ctr_sysctl_check("fs.mqueue.msg_max=64", 0, 0, &err) == 0);
+	CHECK(ctr_sysctl_check("kernel.domainname=x", 0, 0, &err) == 0);
+	CHECK(ctr_sysctl_check("net.ipv4.ip_forward=1", 1, 0, &err) < 0 &&
+	      strstr(err.msg, "not allowed in host network namespace"));
+	CHECK(ctr_sysctl_check("kernel.sem=1 2 3 4", 0, 1, &err) < 0 &&
+	      strstr(err.msg, "not allowed in host IPC namespace"));
+	CHECK(ctr_sysctl_check("kernel.hostname=x", 0, 0, &err) < 0 &&
+	      strstr(err.msg, "is not in a separate kernel namespace"));
+	CHECK(ctr_sysctl_check("vm.swappiness=1", 0, 0, &err) < 0);
+	CHECK(ctr_sysctl_check("net.ipv4.ip_forward", 0, 0, &err) < 0 && strstr(err.msg, "KEY=VALUE"));
+	CHECK(ctr_sysctl_check("net.ipv4.ip_forward=", 0, 0, &err) < 0);
+	CHECK(ctr_sysctl_check("net/../../kernel/x=1", 0, 0, &err) < 0 && strstr(err.msg, "invalid sysctl key"));
+	CHECK(ctr_sysctl_check("net.ipv4 .x=1", 0, 0, &err) < 0);
+	CHECK(ctr_ulimit_parse("nofile=1024:2048", &soft, &hard, &err) == RLIMIT_NOFILE &&
+	      soft == 1024 && hard == 2048);
+	CHECK(ctr_ulimit_parse("core=0", &soft, &hard, &err) == RLIMIT_CORE && soft == 0 && hard == 0);
+	CHECK(ctr_ulimit_parse("memlock=-1:-1", &soft, &hard, &err) == RLIMIT_MEMLOCK && soft == -1);
+	CHECK(ctr_ulimit_parse("nofile=10:5", &soft, &hard, &err) < 0 && strstr(err.msg, "10 > 5"));
+	CHECK(ctr_ulimit_parse("nofile=-1:5", &soft, &hard, &err) < 0);
+	CHECK(ctr_ulimit_parse("nofiles=1", &soft, &hard, &err) < 0 && strstr(err.msg, "invalid ulimit type: nofiles"));
+	CHECK(ctr_ulimit_parse("nofile", &soft, &hard, &err) < 0 && strstr(err.msg, "invalid ulimit argument"));
+	CHECK(ctr_ulimit_parse("nofile=1x", &soft, &hard, &err) < 0);
+	CHECK(ctr_ulimit_parse("nofile=1:", &soft, &hard, &err) < 0);
+	CHECK(ctr_ulimit_parse("nofile=:1", &soft, &hard, &err) < 0);
+	memset(&ids, 0, sizeof ids);
+	ids.groups[ids.ngroups++] = 29;
+	ctr_list_add(&add, "dialout");
+	ctr_list_add(&add, "1234");
+	ctr_list_add(&add, "audio");             /* already there: once */
+	CHECK(ctr_ids_add_groups(&add, group, &ids, &err) == 0 && ids.ngroups == 3 &&
+	      ids.groups[1] == 20 && ids.groups[2] == 1234);
+	ctr_list_add(&add, "video");
+	CHECK(ctr_ids_add_groups(&add, group, &ids, &err) < 0 &&
+	      strstr(err.msg, "Unable to find group video"));
+	CHECK(ctr_ids_add_groups(&add, NULL, &ids, &err) < 0);
+	ctr_list_free(&add);
+}
+
 /* ---- devices ---- */
 
 /* What the policy must answer: some rule covers the type, numbers and every
@@ -800,5 +848,6 @@ static void test_container(void)
 	t_ctr_store();
 	t_ctr_volumes_from();
 	t_ctr_device_parsers();
+	t_ctr_run_params();
 	t_ctr_device_program();
 }

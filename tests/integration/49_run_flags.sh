@@ -1,0 +1,56 @@
+#!/bin/sh
+# Run flags people paste from their docker commands and compose files:
+# --sysctl (namespaced only), --ulimit, --group-add, --shm-size, --ipc host,
+# --uts host. Each is checked inside the container (run and exec), against
+# the host (left unchanged), after stop/start (kept in the record), in
+# inspect, and with bad values (125, nothing created).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/_ctr.sh"
+
+host_fwd=$(cat /proc/sys/net/ipv4/ip_forward)
+host_shmmax=$(cat /proc/sys/kernel/shmmax)
+[ "$host_fwd" = 1 ] && want_fwd=0 || want_fwd=1
+out=$(mr run --rm --sysctl net.ipv4.ip_forward=$want_fwd --sysctl kernel.shmmax=12345678 \
+	--sysctl net/ipv4/conf/all/src_valid_mark=1 busybox sh -c \
+	'cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmax /proc/sys/net/ipv4/conf/all/src_valid_mark' | tr '\n' ' ')
+echo "  sysctls inside: $out"
+check "--sysctl: net and IPC parameters set inside (dots or slashes)" [ "$out" = "$want_fwd 12345678 1 " ]
+check "--sysctl: the host's values unchanged" sh -c "[ \"\$(cat /proc/sys/net/ipv4/ip_forward)\" = $host_fwd ] && [ \"\$(cat /proc/sys/kernel/shmmax)\" = $host_shmmax ]"
+
+check "--ulimit nofile=1024:2048 core=0" sh -c "[ \"\$('$MINIRUN' run --rm --ulimit nofile=1024:2048 --ulimit core=0 busybox sh -c 'ulimit -n; ulimit -Hn; ulimit -c' | tr '\n' ' ')\" = '1024 2048 0 ' ]"
+check "--group-add (number and the user's own groups kept)" sh -c "'$MINIRUN' run --rm -u nobody --group-add 1234 --group-add 20 busybox id | grep -q 'groups=20,1234\$'"
+check "--shm-size 8m: /dev/shm is 8 MiB" sh -c "'$MINIRUN' run --rm --shm-size 8m busybox grep ' /dev/shm ' /proc/mounts | grep -q 'size=8192k'"
+check "default /dev/shm is 64 MiB" sh -c "'$MINIRUN' run --rm busybox grep ' /dev/shm ' /proc/mounts | grep -q 'size=65536k'"
+check "--ipc host: the host's IPC namespace" [ "$(mr run --rm --ipc host busybox readlink /proc/self/ns/ipc)" = "$(readlink /proc/self/ns/ipc)" ]
+check "default: a private IPC namespace" [ "$(mr run --rm busybox readlink /proc/self/ns/ipc)" != "$(readlink /proc/self/ns/ipc)" ]
+check "--uts host: the host's name, the host's UTS namespace" sh -c "[ \"\$('$MINIRUN' run --rm --uts host busybox sh -c 'hostname; readlink /proc/self/ns/uts' | tr '\n' ' ')\" = \"\$(hostname) \$(readlink /proc/self/ns/uts) \" ]"
+
+# kept in the record: exec gets the limits and groups, a restart the sysctls
+mr run -d --name rf --ulimit nofile=512:1024 --group-add 1234 --sysctl net.core.somaxconn=1000 \
+	--shm-size 16m busybox sleep 60 >/dev/null
+check "exec: --ulimit and --group-add apply" sh -c "[ \"\$('$MINIRUN' exec rf sh -c 'ulimit -n; id -G' | tr '\n' ' ')\" = '512 0 1234 ' ] || { '$MINIRUN' exec rf sh -c 'ulimit -n; id -G'; false; }"
+mr stop -t 1 rf >/dev/null && mr start rf >/dev/null
+check "after stop/start: the sysctl is set again" [ "$(mr exec rf cat /proc/sys/net/core/somaxconn)" = 1000 ]
+check "inspect: Ulimits, Sysctls, GroupAdd, ShmSize, IpcMode as Docker's" sh -c "[ \"\$('$MINIRUN' inspect -f '{{json .HostConfig.Ulimits}} {{json .HostConfig.Sysctls}} {{json .HostConfig.GroupAdd}} {{.HostConfig.ShmSize}} {{.HostConfig.IpcMode}}' rf)\" = '[{\"Name\":\"nofile\",\"Hard\":1024,\"Soft\":512}] {\"net.core.somaxconn\":\"1000\"} [\"1234\"] 16777216 private' ]"
+mr rm -f rf >/dev/null
+
+bad_flag() { # expected-message args...
+	msg=$1; shift
+	"$MINIRUN" run --rm "$@" busybox true >"$T/bad" 2>&1
+	brc=$?
+	[ $brc = 125 ] && grep -qF "$msg" "$T/bad" && [ "$(wc -l <"$T/bad")" = 1 ] && [ -z "$("$MINIRUN" ps -aq)" ] ||
+		{ cat "$T/bad"; echo "exit $brc"; return 1; }
+}
+check "--sysctl outside the container's namespaces: 125" bad_flag 'sysctl "vm.swappiness" is not in a separate kernel namespace' --sysctl vm.swappiness=1
+check "--sysctl net.* with --network host: 125" bad_flag 'not allowed in host network namespace' --network host --sysctl net.ipv4.ip_forward=1
+check "--sysctl IPC with --ipc host: 125" bad_flag 'not allowed in host IPC namespace' --ipc host --sysctl kernel.shmmax=1
+check "--sysctl without a value: 125" bad_flag 'KEY=VALUE' --sysctl net.ipv4.ip_forward
+check "--ulimit soft above hard: 125" bad_flag 'ulimit soft limit must be less than or equal to hard limit: 10 > 5' --ulimit nofile=10:5
+check "--ulimit of an unknown resource: 125" bad_flag 'invalid ulimit type: nofiles' --ulimit nofiles=1
+check "--uts host with --hostname: 125" bad_flag 'Conflicting options: hostname and the UTS mode' --uts host -h x
+check "--ipc of an unknown mode: 125" bad_flag 'invalid IPC mode: container:x' --ipc container:x
+check "--shm-size 0: 125" bad_flag "invalid size: '0'" --shm-size 0
+check "--group-add of an unknown name: 125 at start" sh -c "'$MINIRUN' run --rm --group-add no-such-group busybox true 2>&1 | grep -q 'Unable to find group no-such-group'; [ \$? = 0 ]"
+
+ctr_assert_clean
+finish
