@@ -15595,6 +15595,7 @@ static int net_find(struct mr_store *st, const char *ref, struct net_def *d, str
 
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
 
 struct nft_batch {
 	union {
@@ -16132,6 +16133,82 @@ static int net_dnat(struct mr_store *st, const char *name)
 	return rc;
 }
 
+/* Forget the conntrack entries of the UDP host ports just published, as
+ * Docker does: a client that kept sending (syslog, DNS, a sensor) before the
+ * rules were in, or to the container's old address, owns an entry that
+ * would bypass the new DNAT for as long as it keeps sending. The entries are
+ * dumped, and those whose original tuple is UDP to one of the ports deleted
+ * by that tuple. Best effort: conntrack may not even be loaded. */
+/* The destination port of a CTA_TUPLE_ORIG if it is UDP, else -1. */
+static int net_ct_udp_dport(struct rtattr *orig)
+{
+	struct rtattr *t, *p;
+	int tl, pl, proto = -1, dport = -1;
+	for (t = RTA_DATA(orig), tl = (int)RTA_PAYLOAD(orig); RTA_OK(t, tl); t = RTA_NEXT(t, tl)) {
+		if ((t->rta_type & NLA_TYPE_MASK) != CTA_TUPLE_PROTO)
+			continue;
+		for (p = RTA_DATA(t), pl = (int)RTA_PAYLOAD(t); RTA_OK(p, pl); p = RTA_NEXT(p, pl)) {
+			if ((p->rta_type & NLA_TYPE_MASK) == CTA_PROTO_NUM)
+				proto = *(uint8_t *)RTA_DATA(p);
+			else if ((p->rta_type & NLA_TYPE_MASK) == CTA_PROTO_DST_PORT)
+				dport = ntohs(*(uint16_t *)RTA_DATA(p));
+		}
+	}
+	return proto == IPPROTO_UDP ? dport : -1;
+}
+
+static void net_ct_flush(const struct net_port *ports, int n)
+{
+	enum { CT_MAX = 256 };
+	struct nfgenmsg g = { AF_INET, NFNETLINK_V0, 0 };
+	struct nl_msg m;
+	struct rtattr *hits[CT_MAX];
+	static char buf[16384];
+	int fd, i, k, nhits = 0, udp = 0, done = 0;
+	for (i = 0; i < n; i++)
+		udp |= ports[i].proto == 'u';
+	if (!udp || (fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER)) < 0)
+		return;
+	nl_init(&m, NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_GET, NLM_F_DUMP, &g, sizeof g);
+	m.h.nlmsg_flags &= (unsigned short)~NLM_F_ACK;
+	if (send(fd, &m.h, m.h.nlmsg_len, 0) < 0)
+		done = 1;
+	while (!done) {
+		ssize_t len = recv(fd, buf, sizeof buf, 0);
+		struct nlmsghdr *h = (struct nlmsghdr *)buf;
+		if (len < 0 && errno == EINTR)
+			continue;
+		if (len <= 0)
+			break;
+		for (; NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
+			struct rtattr *a = (struct rtattr *)((char *)NLMSG_DATA(h) + NLMSG_ALIGN(sizeof g));
+			int alen = (int)h->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(sizeof g));
+			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR)
+				done = 1;
+			if (done || h->nlmsg_type != (NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_NEW))
+				continue;
+			for (; RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+				int dport = (a->rta_type & NLA_TYPE_MASK) == CTA_TUPLE_ORIG ?
+					    net_ct_udp_dport(a) : -1;
+				for (k = 0; dport >= 0 && k < n && nhits < CT_MAX; k++)
+					if (ports[k].proto == 'u' && ports[k].hport == dport &&
+					    a->rta_len <= 200) {
+						hits[nhits] = util_xmalloc(a->rta_len);
+						memcpy(hits[nhits++], a, a->rta_len);
+						break;
+					}
+			}
+		}
+	}
+	for (i = 0; i < nhits; i++) {
+		nl_init(&m, NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_DELETE, 0, &g, sizeof g);
+		nl_attr(&m.h, hits[i]->rta_type, RTA_DATA(hits[i]), RTA_PAYLOAD(hits[i]));
+		nl_talk(fd, &m.h);
+		free(hits[i]);
+	}
+	close(fd);
+}
+
 static void net_nonblock(int fd)
 {
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -16626,6 +16703,7 @@ static int net_start(struct ctr_spawn *sp, struct mr_err *err)
 		if (!(l = getenv("MINIRUN_USERLAND_PROXY"), l && !strcmp(l, "1")) &&
 		    net_dnat(sp->st, c->name) == 0) {
 			nl_hairpin(fd, (int)if_nametoindex(host));
+			net_ct_flush(ports, n);
 			for (i = 0; i < n && net_held.n < NET_MAX_PORTS; i++) {
 				net_held.fd[net_held.n++] = lfd[i];
 				lfd[i] = -1;
