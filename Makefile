@@ -75,8 +75,11 @@ WARN := -Wall -Wextra -Wundef -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 # -z norelro -z common-page-size=64 let the data follow the code in the file
 # instead of padding to a page (1-4 KB). RELRO gave nothing here: musl's static
 # start-up never applies it (measured: those pages stay writable either way).
+# -fno-optimize-sibling-calls: 2.1 KB smaller (full preset, x86_64), 0.6 KB
+# of it without stack canaries: a tail call repeats the epilogue (canary
+# check included) at its call site.
 OPT := -Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables \
-	-fno-unwind-tables -fno-pie -fno-ident
+	-fno-unwind-tables -fno-pie -fno-ident -fno-optimize-sibling-calls
 # Stack canaries: minirun runs as root and parses archives, JSON and HTTP from
 # outside. strong costs about 2% (3.2 KB of 162 KB), regular 1.3%; SSP=none
 # drops them (musl's static start-up seeds the canary from AT_RANDOM).

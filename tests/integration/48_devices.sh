@@ -43,19 +43,11 @@ check "inspect: HostConfig.Devices as Docker's" sh -c "'$MINIRUN' inspect -f '{{
 check "inspect: HostConfig.DeviceCgroupRules" sh -c "'$MINIRUN' inspect -f '{{json .HostConfig.DeviceCgroupRules}}' dc | grep -qF '[\"c 42:* rmw\"]'"
 mr rm dc >/dev/null
 
-# bad input: one line, exit 125, no container
-bad_device() { # expected-message args...
-	msg=$1; shift
-	"$MINIRUN" run --rm "$@" busybox true >"$T/bad" 2>&1
-	brc=$?
-	[ $brc = 125 ] && grep -qF "$msg" "$T/bad" && [ "$(wc -l <"$T/bad")" = 1 ] && [ -z "$("$MINIRUN" ps -aq)" ] ||
-		{ cat "$T/bad"; echo "exit $brc"; return 1; }
-}
-check "--device of a missing file: 125" bad_device 'error gathering device information while adding custom device "/dev/no-such-node"' --device /dev/no-such-node
-check "--device of a folder: 125" bad_device 'not a device node' --device /tmp
-check "--device with a bad mode: 125" bad_device 'bad mode specified: rwx' --device /dev/null:/dev/n:rwx
-check "--device with a relative path: 125" bad_device 'x is not an absolute path' --device /dev/null:x
-check "--device-cgroup-rule malformed: 125" bad_device "invalid device cgroup format 'c 1:3'" --device-cgroup-rule 'c 1:3'
+check "--device of a missing file: 125" ctr_run_refused 'error gathering device information while adding custom device "/dev/no-such-node"' --device /dev/no-such-node
+check "--device of a folder: 125" ctr_run_refused 'not a device node' --device /tmp
+check "--device with a bad mode: 125" ctr_run_refused 'bad mode specified: rwx' --device /dev/null:/dev/n:rwx
+check "--device with a relative path: 125" ctr_run_refused 'x is not an absolute path' --device /dev/null:x
+check "--device-cgroup-rule malformed: 125" ctr_run_refused "invalid device cgroup format 'c 1:3'" --device-cgroup-rule 'c 1:3'
 
 # the v1 devices controller: cgroup2 unmounted in a private mount namespace
 if [ -d /sys/fs/cgroup/devices ] && mountpoint -q /sys/fs/cgroup/unified 2>/dev/null; then

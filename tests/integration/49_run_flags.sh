@@ -34,22 +34,15 @@ check "after stop/start: the sysctl is set again" [ "$(mr exec rf cat /proc/sys/
 check "inspect: Ulimits, Sysctls, GroupAdd, ShmSize, IpcMode as Docker's" sh -c "[ \"\$('$MINIRUN' inspect -f '{{json .HostConfig.Ulimits}} {{json .HostConfig.Sysctls}} {{json .HostConfig.GroupAdd}} {{.HostConfig.ShmSize}} {{.HostConfig.IpcMode}}' rf)\" = '[{\"Name\":\"nofile\",\"Hard\":1024,\"Soft\":512}] {\"net.core.somaxconn\":\"1000\"} [\"1234\"] 16777216 private' ]"
 mr rm -f rf >/dev/null
 
-bad_flag() { # expected-message args...
-	msg=$1; shift
-	"$MINIRUN" run --rm "$@" busybox true >"$T/bad" 2>&1
-	brc=$?
-	[ $brc = 125 ] && grep -qF "$msg" "$T/bad" && [ "$(wc -l <"$T/bad")" = 1 ] && [ -z "$("$MINIRUN" ps -aq)" ] ||
-		{ cat "$T/bad"; echo "exit $brc"; return 1; }
-}
-check "--sysctl outside the container's namespaces: 125" bad_flag 'sysctl "vm.swappiness" is not in a separate kernel namespace' --sysctl vm.swappiness=1
-check "--sysctl net.* with --network host: 125" bad_flag 'not allowed in host network namespace' --network host --sysctl net.ipv4.ip_forward=1
-check "--sysctl IPC with --ipc host: 125" bad_flag 'not allowed in host IPC namespace' --ipc host --sysctl kernel.shmmax=1
-check "--sysctl without a value: 125" bad_flag 'KEY=VALUE' --sysctl net.ipv4.ip_forward
-check "--ulimit soft above hard: 125" bad_flag 'ulimit soft limit must be less than or equal to hard limit: 10 > 5' --ulimit nofile=10:5
-check "--ulimit of an unknown resource: 125" bad_flag 'invalid ulimit type: nofiles' --ulimit nofiles=1
-check "--uts host with --hostname: 125" bad_flag 'Conflicting options: hostname and the UTS mode' --uts host -h x
-check "--ipc of an unknown mode: 125" bad_flag 'invalid IPC mode: container:x' --ipc container:x
-check "--shm-size 0: 125" bad_flag "invalid size: '0'" --shm-size 0
+check "--sysctl outside the container's namespaces: 125" ctr_run_refused 'sysctl "vm.swappiness" is not in a separate kernel namespace' --sysctl vm.swappiness=1
+check "--sysctl net.* with --network host: 125" ctr_run_refused 'not allowed in host network namespace' --network host --sysctl net.ipv4.ip_forward=1
+check "--sysctl IPC with --ipc host: 125" ctr_run_refused 'not allowed in host IPC namespace' --ipc host --sysctl kernel.shmmax=1
+check "--sysctl without a value: 125" ctr_run_refused 'KEY=VALUE' --sysctl net.ipv4.ip_forward
+check "--ulimit soft above hard: 125" ctr_run_refused 'ulimit soft limit must be less than or equal to hard limit: 10 > 5' --ulimit nofile=10:5
+check "--ulimit of an unknown resource: 125" ctr_run_refused 'invalid ulimit type: nofiles' --ulimit nofiles=1
+check "--uts host with --hostname: 125" ctr_run_refused 'Conflicting options: hostname and the UTS mode' --uts host -h x
+check "--ipc of an unknown mode: 125" ctr_run_refused 'invalid IPC mode: container:x' --ipc container:x
+check "--shm-size 0: 125" ctr_run_refused "invalid size: '0'" --shm-size 0
 check "--group-add of an unknown name: 125 at start" sh -c "'$MINIRUN' run --rm --group-add no-such-group busybox true 2>&1 | grep -q 'Unable to find group no-such-group'; [ \$? = 0 ]"
 
 ctr_assert_clean

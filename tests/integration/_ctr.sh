@@ -69,3 +69,13 @@ ctr_wait_status() { # NAME PATTERN [TENTHS]
 	"$MINIRUN" ps -a --filter "name=^$1\$" --format '{{.Status}}' >&2
 	return 1
 }
+
+# `run --rm ARGS busybox true` must be refused as minirun's own failure: exit
+# 125, one line naming the problem (the expected text), no container made.
+ctr_run_refused() { # expected-message args...
+	msg=$1; shift
+	"$MINIRUN" run --rm "$@" busybox true >"$T/refused" 2>&1
+	brc=$?
+	[ $brc = 125 ] && grep -qF "$msg" "$T/refused" && [ "$(wc -l <"$T/refused")" = 1 ] &&
+		[ -z "$("$MINIRUN" ps -aq)" ] || { cat "$T/refused"; echo "exit $brc"; return 1; }
+}
