@@ -9869,6 +9869,7 @@ struct ctr {
 	struct ctr_list ulimits;           /* --ulimit as NAME=SOFT:HARD (numbers, -1 unlimited) */
 	struct ctr_list group_add;         /* --group-add as given */
 	const char *ipc_mode, *uts_mode;   /* "host", or NULL/"" (private) */
+	const char *pid_mode;              /* "host", or NULL/"" (private) */
 	int64_t shm_size;                  /* /dev/shm, bytes (0: 64 MiB) */
 	struct ctr_list layers;            /* diff_id hex, base first (from the image) */
 	struct mount_spec *mnt;            /* volumes, binds, tmpfs ([11]) */
@@ -10332,6 +10333,13 @@ static int ctr_ids_resolve(const char *spec, const char *passwd, const char *gro
 			ids->groups[ids->ngroups++] = (gid_t)ctr_pw_id(l.f[2]);
 	}
 	return 0;
+}
+
+/* Does the container share the host's namespace of this mode (--pid host,
+ * --ipc host, --uts host)? Records without the field: a private one. */
+static int ctr_ns_host(const char *mode)
+{
+	return mode && !strcmp(mode, "host");
 }
 
 /* --group-add: numbers as they are, names from the container's group file;
@@ -10818,6 +10826,7 @@ static const struct ctr_field ctr_fields[] = {
 	CF("VolumesFrom", CF_LISTN, 1, volumes_from),
 	CF("DeviceCgroupRules", CF_LISTN, 1, device_rules), CF("GroupAdd", CF_LISTN, 1, group_add),
 	CF("IpcMode", CF_STR, 1, ipc_mode), CF("UTSMode", CF_STR, 1, uts_mode),
+	CF("PidMode", CF_STR, 1, pid_mode),
 	CF("ShmSize", CF_I64, 1, shm_size),
 	CF("Memory", CF_I64, 1, memory), CF("MemorySwap", CF_I64, 1, memory_swap),
 	CF("NanoCpus", CF_I64, 1, nano_cpus), CF("PidsLimit", CF_I64, 1, pids_limit),
@@ -11670,7 +11679,7 @@ static int rootfs_mount_proc_sys(struct ctr_spawn *sp, struct mr_err *err)
 static int rootfs_mount_shm(struct ctr_spawn *sp, struct mr_err *err)
 {
 	char opts[48];
-	if (sp->c->ipc_mode && !strcmp(sp->c->ipc_mode, "host"))
+	if (ctr_ns_host(sp->c->ipc_mode))
 		return mount_in_root(sp->rootfd, "dev/shm", 'd', "/dev/shm", NULL, MS_BIND | MS_REC,
 				     NULL, err);
 	snprintf(opts, sizeof opts, "mode=1777,size=%lldk",
@@ -12945,6 +12954,37 @@ static int cg_attach(const char *id, pid_t pid, int in_v2, struct mr_err *err)
 	return rc;
 }
 
+/* --pid host: the processes the init leaves behind (nothing ends them with
+ * a PID namespace) are killed through the tracking cgroup: cgroup.kill
+ * (5.14), else SIGKILL to each pid listed, until none is left. */
+static void cg_kill_rest(const char *id)
+{
+	char path[160], buf[4096];
+	struct mr_err ignored;
+	int v = cg_version(), round, fd;
+	const char *h = v == 2 ? "" : "unified";
+	if (v == 0 || (v == 1 && !cg_is_mounted("unified")))
+		return;
+	if (cg_write(h, id, "cgroup.kill", "1", &ignored) == 0)
+		return;
+	cg_path(path, sizeof path, h, id, "cgroup.procs");
+	for (round = 0; round < 50; round++) {
+		ssize_t n;
+		char *p;
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			return;
+		n = util_read_full(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (n <= 0)
+			return;
+		buf[n] = 0;
+		for (p = buf; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p))
+			if (atoi(p) > 1)
+				kill(atoi(p), SIGKILL);
+		usleep(2000);
+	}
+}
+
 /* Did the kernel's OOM killer act in the container's cgroup? */
 static int cg_oom_killed(const char *id)
 {
@@ -13000,6 +13040,10 @@ static int cg_oom_killed(const char *id)
 {
 	(void)id;
 	return 0;
+}
+static void cg_kill_rest(const char *id)
+{
+	(void)id;
 }
 static const char *dev_policy_kind(void)
 {
@@ -13334,8 +13378,7 @@ static void __attribute__((noreturn)) ctr_child(struct ctr_spawn *sp)
 	if (rootfs_user_mounts(sp, &err) < 0 || rootfs_devices(sp, &err) < 0 ||
 	    rootfs_etc_binds(sp, &err) < 0 || rootfs_mask(sp, &err) < 0)
 		goto fail;
-	if ((!c->uts_mode || strcmp(c->uts_mode, "host")) &&
-	    sethostname(c->hostname, strlen(c->hostname)) < 0) {
+	if (!ctr_ns_host(c->uts_mode) && sethostname(c->hostname, strlen(c->hostname)) < 0) {
 		mr_err_sys(&err, "set hostname %s", c->hostname);
 		goto fail;
 	}
@@ -13470,6 +13513,8 @@ static int ctr_spawn_start(struct ctr_spawn *sp, struct mr_err *err)
 	close(dirfd);
 	if (code < 0 || isolate_caps_resolve(c, &sp->caps, err) < 0)
 		return 125;
+	if (ctr_ns_host(c->pid_mode))
+		cg_kill_rest(c->id);          /* left by a monitor killed with SIGKILL */
 	cg_remove(c->id);
 	sp->nodev = cg_create(c, sp->rules, sp->nrules, err);
 	if (sp->nodev < 0) {
@@ -13488,10 +13533,12 @@ static int ctr_spawn_start(struct ctr_spawn *sp, struct mr_err *err)
 		return mr_err_sys(err, "socketpair"), 125;
 	}
 	sp->exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
-	flags = CLONE_NEWNS | CLONE_NEWPID;
-	if (!c->uts_mode || strcmp(c->uts_mode, "host"))
+	flags = CLONE_NEWNS;
+	if (!ctr_ns_host(c->pid_mode))
+		flags |= CLONE_NEWPID;
+	if (!ctr_ns_host(c->uts_mode))
 		flags |= CLONE_NEWUTS;
-	if (!c->ipc_mode || strcmp(c->ipc_mode, "host"))
+	if (!ctr_ns_host(c->ipc_mode))
 		flags |= CLONE_NEWIPC;
 	if (strcmp(c->network, "host") && strncmp(c->network, "container:", 10))
 		flags |= CLONE_NEWNET;
@@ -13891,6 +13938,8 @@ static CTR_HOT int ctr_owner_wait(struct ctr_owner *o)
 			while ((p = waitpid(-1, &status, WNOHANG)) > 0)
 				if (p == o->sp.pid)
 					done = 1;
+			if (done && ctr_ns_host(o->c->pid_mode))
+				cg_kill_rest(o->c->id);
 			if (done)
 				continue;
 		}
@@ -18192,7 +18241,7 @@ struct run_opts {
 	struct cli_list env, env_file, label, cap_add, cap_drop, security_opt, log_opt;
 	struct cli_list volume, mount, tmpfs, volumes_from, publish, add_host, dns;
 	struct cli_list device, device_rule, sysctl, ulimit, group_add;
-	const char *ipc, *uts, *shm_size;
+	const char *ipc, *uts, *shm_size, *pid;
 	int detach, rm, interactive, tty, read_only, init, privileged, publish_all;
 };
 
@@ -18513,6 +18562,19 @@ static int run_create(struct cli *cl, struct run_opts *o, char **argv, int nargs
 		goto out;
 	}
 	c->ipc_mode = o->ipc ? o->ipc : "private";
+	if (o->pid && *o->pid && strcmp(o->pid, "host")) {
+		mr_err_set(err, MR_EINVAL_INPUT, "invalid PID mode: %s (host, or none for a "
+			   "private one)", o->pid);
+		goto out;
+	}
+	c->pid_mode = o->pid && *o->pid ? "host" : "";
+	if (ctr_ns_host(c->pid_mode) && (!MINIRUN_WITH_CGROUPS || cg_version() == 0 ||
+					 (cg_version() == 1 && !cg_is_mounted("unified")))) {
+		mr_err_set(err, ENOTSUP, "--pid host: needs a cgroup2 hierarchy to find the "
+			   "container's processes (none mounted%s)", MINIRUN_WITH_CGROUPS ? "" :
+			   ", or built without MINIRUN_WITH_CGROUPS");
+		goto out;
+	}
 	if (o->shm_size) {
 		if (util_parse_size(o->shm_size, &v) < 0 || v == 0 || v > ((uint64_t)1 << 40)) {
 			mr_err_set(err, MR_EINVAL_INPUT, "invalid size: '%s'", o->shm_size);
@@ -18650,6 +18712,7 @@ static int run_parse(struct cli *cl, struct run_opts *o, int argc, char **argv, 
 		{ "ulimit", 1, NULL, NULL, &o->ulimit, "Resource limit: NAME=SOFT[:HARD]" },
 		{ "group-add", 1, NULL, NULL, &o->group_add, "Additional group to join" },
 		{ "ipc", 1, &o->ipc, NULL, NULL, "IPC namespace: private or host" },
+		{ "pid", 1, &o->pid, NULL, NULL, "PID namespace: host, or a private one" },
 		{ "uts", 1, &o->uts, NULL, NULL, "UTS namespace: host, or a private one" },
 		{ "shm-size", 1, &o->shm_size, NULL, NULL, "Size of /dev/shm (default 64m)" },
 		{ "security-opt", 1, NULL, NULL, &o->security_opt, "Security Options" },

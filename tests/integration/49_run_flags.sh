@@ -1,7 +1,7 @@
 #!/bin/sh
 # Run flags people paste from their docker commands and compose files:
 # --sysctl (namespaced only), --ulimit, --group-add, --shm-size, --ipc host,
-# --uts host. Each is checked inside the container (run and exec), against
+# --uts host, --pid host. Each is checked inside the container (run and exec), against
 # the host (left unchanged), after stop/start (kept in the record), in
 # inspect, and with bad values (125, nothing created).
 . "$(dirname "$0")/lib.sh"
@@ -25,6 +25,18 @@ check "--ipc host: the host's IPC namespace" [ "$(mr run --rm --ipc host busybox
 check "default: a private IPC namespace" [ "$(mr run --rm busybox readlink /proc/self/ns/ipc)" != "$(readlink /proc/self/ns/ipc)" ]
 check "--uts host: the host's name, the host's UTS namespace" sh -c "[ \"\$('$MINIRUN' run --rm --uts host busybox sh -c 'hostname; readlink /proc/self/ns/uts' | tr '\n' ' ')\" = \"\$(hostname) \$(readlink /proc/self/ns/uts) \" ]"
 
+# --pid host: the host's processes are seen; what the init leaves behind is
+# killed through the container's cgroup when it ends (no PID namespace does it)
+check "--pid host: the host's PID namespace" [ "$(mr run --rm --pid host busybox readlink /proc/self/ns/pid)" = "$(readlink /proc/self/ns/pid)" ]
+check "--pid host: a process the init left behind is killed at its exit" sh -c "'$MINIRUN' run --rm --pid host busybox sh -c 'sleep 4243 & exit 0' && sleep 0.3 && ! pgrep -f '^sleep 4243$'"
+mr run -d --name ph --pid host busybox sh -c 'sleep 4245 & sleep 600' >/dev/null
+sleep 0.3
+check "--pid host: top lists the container's processes only" sh -c "[ \"\$('$MINIRUN' top ph | tail -n +2 | wc -l)\" = 2 ]"
+mr stop -t 1 ph >/dev/null
+check "--pid host: stop ends every process of the container" sh -c "sleep 0.3; ! pgrep -f '^sleep 4245$'"
+check "inspect: PidMode host" [ "$(mr inspect -f '{{.HostConfig.PidMode}}' ph)" = host ]
+mr rm ph >/dev/null
+
 # kept in the record: exec gets the limits and groups, a restart the sysctls
 mr run -d --name rf --ulimit nofile=512:1024 --group-add 1234 --sysctl net.core.somaxconn=1000 \
 	--shm-size 16m busybox sleep 60 >/dev/null
@@ -41,6 +53,7 @@ check "--sysctl without a value: 125" ctr_run_refused 'KEY=VALUE' --sysctl net.i
 check "--ulimit soft above hard: 125" ctr_run_refused 'ulimit soft limit must be less than or equal to hard limit: 10 > 5' --ulimit nofile=10:5
 check "--ulimit of an unknown resource: 125" ctr_run_refused 'invalid ulimit type: nofiles' --ulimit nofiles=1
 check "--uts host with --hostname: 125" ctr_run_refused 'Conflicting options: hostname and the UTS mode' --uts host -h x
+check "--pid of an unknown mode: 125" ctr_run_refused 'invalid PID mode: container:x' --pid container:x
 check "--ipc of an unknown mode: 125" ctr_run_refused 'invalid IPC mode: container:x' --ipc container:x
 check "--shm-size 0: 125" ctr_run_refused "invalid size: '0'" --shm-size 0
 check "--group-add of an unknown name: 125 at start" sh -c "'$MINIRUN' run --rm --group-add no-such-group busybox true 2>&1 | grep -q 'Unable to find group no-such-group'; [ \$? = 0 ]"
