@@ -19158,7 +19158,54 @@ struct logs_out {
 	long long skip;          /* complete lines still to skip (--tail) */
 	int timestamps, at_start;
 	long long lines;
+	char since[40], until[40];   /* record times, "" for no bound */
 };
+
+/* --since/--until in Docker's forms: a duration back from now ("10m",
+ * "1h30m", "45s"), Unix seconds ("1732890000"), or RFC 3339 ("2026-11-29",
+ * "2026-11-29T15:00:00Z", offsets allowed); written as a record's time (RFC
+ * 3339, nanoseconds, UTC) so that records compare with it as strings. */
+static int logs_time_arg(const char *s, char *out, size_t size)
+{
+	struct timespec ts = { 0, 0 };
+	char day[32];
+	time_t t;
+	long long total = 0;
+	const char *p = s;
+	if (strlen(s) == 10 && s[4] == '-')
+		snprintf(day, sizeof day, "%sT00:00:00Z", s), s = day;
+	if (util_parse_rfc3339(s, &t) == 0) {
+		int i, scale = 100000000;
+		ts.tv_sec = t;
+		for (i = 20; s[19] == '.' && s[i] >= '0' && s[i] <= '9' && scale; i++, scale /= 10)
+			ts.tv_nsec += (s[i] - '0') * scale;
+	} else if (*p >= '0' && *p <= '9' && strspn(p, "0123456789.") == strlen(p)) {
+		ts.tv_sec = (time_t)strtoll(p, NULL, 10);
+	} else {
+		while (*p) {
+			long long v = 0;
+			if (*p < '0' || *p > '9')
+				return -1;
+			for (; *p >= '0' && *p <= '9'; p++)
+				v = v * 10 + (*p - '0');
+			if (*p == 'h')
+				total += v * 3600;
+			else if (*p == 'm' && p[1] != 's')
+				total += v * 60;
+			else if (*p == 's')
+				total += v;
+			else
+				return -1;
+			p++;
+		}
+		if (p == s)
+			return -1;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec -= (time_t)total;
+	}
+	util_time_rfc3339(&ts, out, size);
+	return 0;
+}
 
 /* Print (or count, with out == NULL) one record. */
 static void logs_record(struct logs_out *o, const char *rec, int count_only)
@@ -19167,6 +19214,9 @@ static void logs_record(struct logs_out *o, const char *rec, int count_only)
 	char s;
 	FILE *f;
 	if (!sp || !sp[1])
+		return;
+	if ((o->since[0] && strncmp(rec, o->since, (size_t)(sp - rec)) < 0) ||
+	    (o->until[0] && strncmp(rec, o->until, (size_t)(sp - rec)) >= 0))
 		return;
 	s = sp[1];
 	if (count_only) {
@@ -19198,12 +19248,14 @@ static int logs_open(int dirfd, int i)
 
 static int cmd_logs(struct cli *cl, int argc, char **argv)
 {
-	const char *tail = NULL;
+	const char *tail = NULL, *since = NULL, *until = NULL;
 	int follow = 0, ts = 0, dirfd, i, pass, nfiles;
 	struct cli_flag flags[] = {
 		{ "f|follow", 0, NULL, &follow, NULL, "Follow log output" },
 		{ "n|tail", 1, &tail, NULL, NULL, "Lines from the end" },
 		{ "t|timestamps", 0, NULL, &ts, NULL, "Show timestamps" },
+		{ "since", 1, &since, NULL, NULL, "Logs since a time (2026-11-29T10:00:00Z) or for 10m" },
+		{ "until", 1, &until, NULL, NULL, "Logs before a time, or 10m ago" },
 		{ 0 },
 	};
 	struct logs_out o;
@@ -19219,6 +19271,14 @@ static int cmd_logs(struct cli *cl, int argc, char **argv)
 		fprintf(stderr, "Error: invalid value for --tail: %s\n", tail);
 		return CLI_EXIT_FAIL;
 	}
+	memset(&o, 0, sizeof o);
+	if ((since && logs_time_arg(since, o.since, sizeof o.since) < 0) ||
+	    (until && logs_time_arg(until, o.until, sizeof o.until) < 0)) {
+		fprintf(stderr, "Error: invalid value for --%s: %s (a time such as "
+			"2026-11-29T10:00:00Z, Unix seconds, or a duration such as 10m)\n",
+			since && !o.since[0] ? "since" : "until", since && !o.since[0] ? since : until);
+		return CLI_EXIT_FAIL;
+	}
 	if (cli_ctr(cl, argv[0], &c) < 0)
 		return CLI_EXIT_FAIL;
 	dirfd = ctr_dir(&cl->store, c.id, &cl->err);
@@ -19227,7 +19287,6 @@ static int cmd_logs(struct cli *cl, int argc, char **argv)
 		ctr_free(&c);
 		return CLI_EXIT_FAIL;
 	}
-	memset(&o, 0, sizeof o);
 	o.timestamps = ts;
 	o.at_start = 1;
 	f = util_xmalloc(sizeof *f);

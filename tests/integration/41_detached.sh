@@ -1,6 +1,6 @@
 #!/bin/sh
 # Detached containers and their monitor: `run -d`, logs (-t, --tail, -f,
-# rotation), ps (columns, -q, --no-trunc, filters, --format), stop (signal,
+# --since, --until, rotation), ps (columns, -q, --no-trunc, filters, --format), stop (signal,
 # timeout, SIGKILL), restart policies with back-off, a monitor killed with
 # SIGKILL or a reboot (the container shows Exited (255) and starts again),
 # wait, rename, inspect's shape, and the monitor's footprint.
@@ -14,6 +14,13 @@ check "logs: stdout in order" sh -c '"$MINIRUN" logs web 2>/dev/null | head -3 |
 check "logs: stderr goes to stderr" sh -c '"$MINIRUN" logs web 2>&1 >/dev/null | grep -qx oops'
 check "logs --tail 2" sh -c '[ "$("$MINIRUN" logs --tail 2 web 2>/dev/null | wc -l)" = 2 ]'
 check "logs -t: RFC 3339 timestamps" sh -c '"$MINIRUN" logs -t --tail 1 web | grep -qE "^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}Z tick [0-9]+$"'
+mark=$(mr logs -t --tail 1 web | cut -d' ' -f1)
+check "logs --since TIME: from that record on" sh -c "[ \"\$('$MINIRUN' logs --since $mark web 2>/dev/null | head -1)\" = \"\$('$MINIRUN' logs -t web 2>/dev/null | grep -F '$mark ' | cut -d' ' -f2-)\" ]"
+check "logs --until TIME: before that record only" sh -c "! '$MINIRUN' logs --until $mark web 2>/dev/null | grep -qxF \"\$('$MINIRUN' logs -t web 2>/dev/null | grep -F '$mark ' | cut -d' ' -f2-)\" && [ -n \"\$('$MINIRUN' logs --until $mark web 2>/dev/null)\" ]"
+check "logs --since 0 (Unix seconds): everything" sh -c '[ "$("$MINIRUN" logs --since 0 web 2>/dev/null | head -1)" = started ]'
+check "logs --since 2099-01-01: nothing" sh -c '[ -z "$("$MINIRUN" logs --since 2099-01-01 web 2>&1)" ]'
+check "logs --since 1h: everything of this test" sh -c '"$MINIRUN" logs --since 1h web 2>/dev/null | head -1 | grep -qx started'
+check "logs --since 5x: refused (125)" sh -c '"$MINIRUN" logs --since 5x web >/dev/null 2>&1; [ $? = 125 ]'
 check "logs -f follows, ends when the container stops" sh -c '( sleep 0.6; "$MINIRUN" kill web >/dev/null ) & "$MINIRUN" logs -f --tail 0 web 2>/dev/null | grep -c tick | grep -qv "^0$"; wait'
 check "ps -a: Exited (137) after kill" ctr_wait_status web 'Exited (137)'
 mr rm web >/dev/null
