@@ -49,6 +49,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <sys/types.h>
@@ -81,7 +82,6 @@
 struct mr_file {
 	int fd;                 /* -1: a string (snprintf) */
 	signed char line;       /* flush after each call: 1 yes, 0 no, -1 not yet known */
-	char at_exit;           /* the exit flush is registered */
 	size_t len;             /* bytes held in buf */
 	size_t cap;             /* room in buf (a string: size - 1) */
 	size_t total;           /* bytes produced by this call (a string: all of them) */
@@ -102,8 +102,8 @@ static int mr_fputc(int c, struct mr_file *f);
 static size_t mr_fwrite(const void *p, size_t size, size_t n, struct mr_file *f);
 static int mr_fflush(struct mr_file *f);
 static char mr_stdout_buf[4096], mr_stderr_buf[1024];
-static struct mr_file mr_stdout_file = { 1, -1, 0, 0, sizeof mr_stdout_buf, 0, mr_stdout_buf };
-static struct mr_file mr_stderr_file = { 2, 1, 0, 0, sizeof mr_stderr_buf, 0, mr_stderr_buf };
+static struct mr_file mr_stdout_file = { 1, -1, 0, sizeof mr_stdout_buf, 0, mr_stdout_buf };
+static struct mr_file mr_stderr_file = { 2, 1, 0, sizeof mr_stderr_buf, 0, mr_stderr_buf };
 #undef stdout
 #undef stderr
 #define FILE struct mr_file
@@ -135,6 +135,9 @@ static struct mr_file mr_stderr_file = { 2, 1, 0, 0, sizeof mr_stderr_buf, 0, mr
 #define atoi(s) ((int)util_strtoi(s, NULL, 10, INT_MIN, INT_MAX))
 #define atol(s) ((long)util_strtoi(s, NULL, 10, LONG_MIN, LONG_MAX))
 #define strstr(...) util_strstr(__VA_ARGS__)
+/* And gmtime_r (musl's __secs_to_tm: 0.7 KB for minirun's UTC stamps). */
+#define gmtime_r(t, tm) util_gmtime(t, tm)
+static struct tm *util_gmtime(const time_t *t, struct tm *tm);
 static void util_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
 static unsigned long long util_strtou(const char *s, char **end, int base, unsigned long long max);
 static long long util_strtoi(const char *s, char **end, int base, long long min, long long max);
@@ -565,6 +568,73 @@ static long util_days_from_civil(long y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
+/* gmtime_r: the inverse of util_days_from_civil (Hinnant's civil_from_days),
+ * for the fields minirun prints (no tm_isdst, zone or offset: UTC). */
+static struct tm *util_gmtime(const time_t *t, struct tm *tm)
+{
+	long long secs = (long long)*t, days = secs / 86400, rem = secs % 86400, era, doe, yoe, y, doy, mp;
+	if (rem < 0)
+		rem += 86400, days--;
+	memset(tm, 0, sizeof *tm);
+	tm->tm_hour = (int)(rem / 3600);
+	tm->tm_min = (int)(rem / 60 % 60);
+	tm->tm_sec = (int)(rem % 60);
+	tm->tm_wday = (int)((days % 7 + 11) % 7);           /* 1970-01-01 was a Thursday */
+	days += 719468;
+	era = (days >= 0 ? days : days - 146096) / 146097;
+	doe = days - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	y = yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	tm->tm_mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+	tm->tm_mon = (int)(mp < 10 ? mp + 2 : mp - 10);
+	y += tm->tm_mon <= 1;
+	tm->tm_year = (int)(y - 1900);
+	tm->tm_yday = (int)(days - 719468 - util_days_from_civil(y, 1, 1));
+	return tm;
+}
+
+/* What minirun asks sysconf (whose table costs 0.5 KB): the CPUs this
+ * process may run on (musl's _SC_NPROCESSORS_ONLN counts the same), and the
+ * memory of the machine. Clock ticks in /proc are USER_HZ, 100 on Linux. */
+#define UTIL_CLK_TCK 100
+static long util_ncpu(void)
+{
+	unsigned long set[16];
+	long n = syscall(SYS_sched_getaffinity, 0, sizeof set, set), i, count = 0;
+	for (i = 0; i < n / (long)sizeof set[0]; i++)
+		count += __builtin_popcountl(set[i]);
+	return count > 0 ? count : 1;
+}
+
+static uint64_t util_mem_total(void)
+{
+	struct sysinfo si;
+	return sysinfo(&si) == 0 ? (uint64_t)si.totalram * (si.mem_unit ? si.mem_unit : 1) : 0;
+}
+
+/* Does path exist at dfd (flags: 0 or AT_SYMLINK_NOFOLLOW)? fstatat, not
+ * faccessat: musl's emulates flags it cannot pass with a forked child. */
+static int util_exists_at(int dfd, const char *path, int flags)
+{
+	struct stat sb;
+	return fstatat(dfd, path, &sb, flags) == 0;
+}
+
+/* Remove NAME=... from the environment in place (unsetenv without musl's
+ * environment bookkeeping, which setenv and putenv drag in). */
+static void util_env_drop(const char *name)
+{
+	size_t n = strlen(name);
+	char **r, **w;
+	for (r = w = environ; r && *r; r++)
+		if (strncmp(*r, name, n) || (*r)[n] != '=')
+			*w++ = *r;
+	if (w)
+		*w = NULL;
+}
+
 /* Parse RFC 3339 ("2024-01-02T03:04:05.123Z", offsets allowed) to seconds. */
 static int util_parse_rfc3339(const char *s, time_t *out)
 {
@@ -839,7 +909,7 @@ static void util_vformat(struct mr_file *f, const char *fmt, va_list ap)
 
 static int mr_vsnprintf(char *out, size_t size, const char *fmt, va_list ap)
 {
-	struct mr_file s = { -1, 0, 0, 0, size ? size - 1 : 0, 0, out };
+	struct mr_file s = { -1, 0, 0, size ? size - 1 : 0, 0, out };
 	util_vformat(&s, fmt, ap);
 	if (size)
 		out[s.total < s.cap ? s.total : s.cap] = 0;
@@ -871,8 +941,10 @@ static int mr_asprintf(char **out, const char *fmt, ...)
 	return n;
 }
 
-/* stdout at exit (stderr never holds anything between calls). */
-static void util_flush_stdout(void)
+/* stdout at exit (stderr never holds anything between calls): a
+ * destructor, which exit() runs as atexit handlers are, without atexit's
+ * table and the allocator musl keeps for it (1 KB). */
+static void __attribute__((destructor)) util_flush_stdout(void)
 {
 	mr_fflush(stdout);
 }
@@ -901,8 +973,6 @@ static int util_out_done(struct mr_file *f)
 		f->line = (signed char)(isatty(f->fd) == 1);
 	if (f->line)
 		mr_fflush(f);
-	else if (!f->at_exit && f->len > 0)
-		f->at_exit = (char)!atexit(util_flush_stdout);
 	f->total = 0;
 	return n > INT_MAX ? INT_MAX : (int)n;
 }
@@ -3537,7 +3607,8 @@ static int tar_own(int dfd, const char *name, int fd, uid_t uid, gid_t gid, mode
 	if (S_ISLNK(mode))
 		return 0;
 	/* name was just created here by us, so fchmodat cannot follow a symlink */
-	if (fd >= 0 ? fchmod(fd, mode & 07777) : fchmodat(dfd, name, mode & 07777, 0))
+	/* the raw call: musl's fchmodat carries an emulation of flags not used */
+	if (fd >= 0 ? fchmod(fd, mode & 07777) : syscall(SYS_fchmodat, dfd, name, mode & 07777))
 		return mr_err_sys(err, "chmod");
 	return 0;
 }
@@ -3999,7 +4070,7 @@ static int tar_extract_layer_hashed(struct stream *in, int dirfd, struct digest_
 {
 	struct stream_hash h;
 	int rc;
-	if (tar_split && sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
+	if (tar_split && util_ncpu() > 1 &&
 	    (rc = tar_extract_split(in, dirfd, hash, size, err)) <= 0)
 		return rc;
 	if (!hash)
@@ -5633,7 +5704,7 @@ static struct image_blob *image_stored_layer(struct image_load *ld, const struct
 	    image_db_layer_size(ld->stored, digest_hex(diff_id->str), &unpacked) < 0)
 		return NULL;
 	snprintf(path, sizeof path, "layers/%s", digest_hex(diff_id->str));
-	if (faccessat(ld->st->rootfd, path, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+	if (!util_exists_at(ld->st->rootfd, path, AT_SYMLINK_NOFOLLOW))
 		return NULL;
 	b = image_blob_new(ld, path, &ignored);
 	if (!b)
@@ -5970,7 +6041,7 @@ static int image_write_blob(struct mr_store *st, const char *digest, const void 
 	int rc;
 	if (dfd < 0)
 		return mr_err_sys(err, "store %s/blobs/sha256", st->root);
-	rc = faccessat(dfd, digest_hex(digest), F_OK, AT_SYMLINK_NOFOLLOW) == 0 ? 0 :
+	rc = util_exists_at(dfd, digest_hex(digest), AT_SYMLINK_NOFOLLOW) ? 0 :
 	     mr_write_atomic(dfd, digest_hex(digest), data, len, 0600, err);
 	close(dfd);
 	return rc;
@@ -6009,7 +6080,7 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 		for (j = 0; j < f->nlayers; j++) {
 			struct image_blob *l = f->layers[j];
 			const char *hex = digest_hex(l->diff_id);
-			if (faccessat(layersfd, hex, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			if (util_exists_at(layersfd, hex, AT_SYMLINK_NOFOLLOW))
 				continue;  /* already stored (by this load or an earlier one) */
 			if (l->tmpfd < 0) {
 				/* skipped as stored, then removed by an rmi meanwhile */
@@ -6210,7 +6281,7 @@ static int volume_exists(struct mr_store *st, const char *name)
 {
 	char path[300];
 	snprintf(path, sizeof path, "volumes/%s/_data", name);
-	return volume_name_valid(name) && faccessat(st->rootfd, path, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+	return volume_name_valid(name) && util_exists_at(st->rootfd, path, AT_SYMLINK_NOFOLLOW);
 }
 
 /* Where containers mount it. */
@@ -7264,6 +7335,73 @@ static int tls_write(struct http_conn *c, const void *buf, size_t n, struct mr_e
  * with the stdio and number scanners it brings along. Addresses come in the
  * order found, IPv4 answers first; http_connect tries them in turn. */
 
+/* inet_pton for AF_INET and AF_INET6 (musl's is 0.8 KB): dotted quads of
+ * decimal parts without leading zeros; eight hex groups, one "::" standing
+ * for the zero groups it hides, a dotted quad allowed as the last 32 bits.
+ * 1 when parsed, 0 when not. */
+static int util_inet_pton(int af, const char *s, unsigned char *out)
+{
+	unsigned char b[16];
+	int n = 0, gap = -1, i;
+	if (af == AF_INET) {
+		for (i = 0; i < 4; i++) {
+			int v = 0, d = 0;
+			for (; *s >= '0' && *s <= '9' && d < 4; s++, d++)
+				v = v * 10 + (*s - '0');
+			if (!d || d > 3 || v > 255 || (d > 1 && s[-d] == '0') || *s != (i < 3 ? '.' : 0))
+				return 0;
+			b[i] = (unsigned char)v;
+			s++;
+		}
+		memcpy(out, b, 4);
+		return 1;
+	}
+	if (af != AF_INET6)
+		return 0;
+	if (s[0] == ':' && s[1] != ':')
+		return 0;
+	while (n < 16) {
+		unsigned v = 0;
+		int d = 0;
+		if (s[0] == ':' && s[1] == ':' && gap < 0) {
+			gap = n;
+			s += 2;
+			if (!*s)
+				break;
+			continue;
+		}
+		if (strchr(s, ':') == NULL && strchr(s, '.') && n <= 12) {
+			if (util_inet_pton(AF_INET, s, b + n) != 1)
+				return 0;
+			n += 4;
+			s += strlen(s);
+			break;
+		}
+		for (; d < 5 && isxdigit((unsigned char)*s); s++, d++)
+			v = v * 16 + (unsigned)(*s <= '9' ? *s - '0' : (*s | 32) - 'a' + 10);
+		if (!d || d > 4)
+			return 0;
+		b[n++] = (unsigned char)(v >> 8);
+		b[n++] = (unsigned char)v;
+		if (!*s)
+			break;
+		if (*s != ':' || (s[1] == ':' && gap >= 0) || (!s[1]))
+			return 0;
+		if (s[1] != ':')
+			s++;
+	}
+	if (*s || (gap < 0 && n != 16) || (gap >= 0 && n > 14))
+		return 0;
+	memset(out, 0, 16);
+	if (gap < 0) {
+		memcpy(out, b, 16);
+	} else {
+		memcpy(out, b, (size_t)gap);
+		memcpy(out + 16 - (n - gap), b + gap, (size_t)(n - gap));
+	}
+	return 1;
+}
+
 #define DNS_MAX_ADDRS 8
 
 struct dns_addr {
@@ -7295,9 +7433,9 @@ static void dns_add(struct dns_result *r, int family, const void *ip)
 static int dns_literal(const char *s, struct dns_result *r)
 {
 	unsigned char ip[16];
-	if (inet_pton(AF_INET, s, ip) == 1)
+	if (util_inet_pton(AF_INET, s, ip) == 1)
 		dns_add(r, AF_INET, ip);
-	else if (inet_pton(AF_INET6, s, ip) == 1)
+	else if (util_inet_pton(AF_INET6, s, ip) == 1)
 		dns_add(r, AF_INET6, ip);
 	else
 		return 0;
@@ -8464,8 +8602,8 @@ static int tls_start(struct http_conn *c, struct mr_err *err)
 	if (tls_anchors_for(t, c->host, c->port, err) < 0)
 		return -1;
 	tls_profile(t);
-	t->iplen = inet_pton(AF_INET, c->host, t->ip) == 1 ? 4 :
-		   inet_pton(AF_INET6, c->host, t->ip) == 1 ? 16 : 0;
+	t->iplen = util_inet_pton(AF_INET, c->host, t->ip) == 1 ? 4 :
+		   util_inet_pton(AF_INET6, c->host, t->ip) == 1 ? 16 : 0;
 	if (util_random(seed, sizeof seed) == 0)
 		br_ssl_engine_inject_entropy(&t->sc.eng, seed, sizeof seed);
 	/* No SNI for an address (RFC 6066); BearSSL checks names, we check addresses. */
@@ -9548,7 +9686,7 @@ static int pull_layer_stored(struct pull *p, const struct mr_json *diff_ids, siz
 	    image_db_layer_size(p->ld.stored, digest_hex(id), &size) < 0)
 		return 0;
 	snprintf(path, sizeof path, "layers/%s", digest_hex(id));
-	return faccessat(p->st->rootfd, path, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+	return util_exists_at(p->st->rootfd, path, AT_SYMLINK_NOFOLLOW);
 }
 
 /* Fetch the config (unless stored) and say, per layer, whether it is
@@ -13968,7 +14106,7 @@ static void ctr_owner_exited(struct ctr_owner *o, int status)
 	o->state.running = 0;
 	o->state.exit_code = ctr_exit_code(status);
 	o->state.oom_killed = cg_oom_killed(o->c->id);
-	o->state.stopped_by_user = faccessat(o->rfd, "stop", F_OK, 0) == 0;
+	o->state.stopped_by_user = util_exists_at(o->rfd, "stop", 0);
 	ctr_now(o->state.finished, sizeof o->state.finished);
 	cg_remove(o->c->id);
 	net_stop(o->st, o->c->id);
@@ -14082,7 +14220,7 @@ static int ctr_monitor(struct mr_store *st, struct ctr *c, int report, unsigned 
 			struct timespec ts = { backoff / 1000, (long)(backoff % 1000) * 1000000 };
 			ctr_rt_write(o.rfd, &rt);
 			while (ppoll(NULL, 0, &ts, &o.waitmask) < 0 && !ctr_sig[SIGTERM] && !ctr_sig[SIGINT]) {}
-			if (ctr_sig[SIGTERM] || ctr_sig[SIGINT] || faccessat(o.rfd, "stop", F_OK, 0) == 0)
+			if (ctr_sig[SIGTERM] || ctr_sig[SIGINT] || util_exists_at(o.rfd, "stop", 0))
 				break;
 		}
 		code = ctr_owner_start(&o, &err);
@@ -14315,7 +14453,7 @@ static void exec_sealed_self(void)
 	ssize_t n;
 	size_t argc = 0, i;
 	if (getenv("MINIRUN_SEALED")) {
-		unsetenv("MINIRUN_SEALED");
+		util_env_drop("MINIRUN_SEALED");
 		return;
 	}
 	src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
@@ -14341,9 +14479,15 @@ static void exec_sealed_self(void)
 		argv[argc++] = cmdline.data + i;
 		argv[argc] = NULL;
 	}
-	if (argv && setenv("MINIRUN_SEALED", "1", 1) == 0)
-		fexecve(mfd, argv, environ);
-	unsetenv("MINIRUN_SEALED");
+	if (argv) {
+		char **env;
+		for (i = 0; environ[i]; i++) {}
+		env = util_xcalloc(i + 2, sizeof *env);
+		memcpy(env, environ, i * sizeof *env);
+		env[i] = "MINIRUN_SEALED=1";
+		fexecve(mfd, argv, env);
+		free(env);
+	}
 	close(mfd);
 	free(argv);
 	mr_buf_free(&cmdline);
@@ -18521,7 +18665,7 @@ static int run_create(struct cli *cl, struct run_opts *o, char **argv, int nargs
 		}
 	}
 	if (o->cpus) {
-		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		long ncpu = util_ncpu();
 		if (ctr_cpus_parse(o->cpus, &c->nano_cpus) < 0 ||
 		    (c->nano_cpus && (c->nano_cpus < 10000000 || c->nano_cpus > ncpu * 1000000000LL))) {
 			mr_err_set(err, MR_EINVAL_INPUT, "Range of CPUs is from 0.01 to %ld.00, as "
@@ -20021,7 +20165,7 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 	struct ctr_info ci;
 	pid_t *pids;
 	size_t count, i;
-	long hz = sysconf(_SC_CLK_TCK);
+	long hz = UTIL_CLK_TCK;
 	time_t now = time(NULL), boot = 0;
 	struct timespec up;
 	int n = cli_parse(cl, argc, argv, flags, 0, "CONTAINER [ps OPTIONS]");
@@ -20150,9 +20294,8 @@ static void stats_sample(const struct ctr *c, pid_t pid, struct stats_sample *s)
 {
 	uint64_t v = 0, inactive = 0, cpu = UINT64_MAX, mem = UINT64_MAX;
 	char path[48], buf[4096], *p;
-	int fd, v2 = cg_version() == 2, hz = (int)sysconf(_SC_CLK_TCK);
-	long psz = sysconf(_SC_PAGESIZE), pages = sysconf(_SC_PHYS_PAGES);
-	uint64_t total = pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : 0;
+	int fd, v2 = cg_version() == 2, hz = UTIL_CLK_TCK;
+	uint64_t total = util_mem_total();
 	pid_t *pids;
 	size_t i, n;
 	ssize_t r;
@@ -20186,7 +20329,7 @@ static void stats_sample(const struct ctr *c, pid_t pid, struct stats_sample *s)
 			buf[r > 0 ? r : 0] = 0;
 			p = strchr(buf, ' ');
 			if (p)
-				s->mem += strtoull(p + 1, NULL, 10) * (uint64_t)psz;
+				s->mem += strtoull(p + 1, NULL, 10) * (uint64_t)getpagesize();
 		}
 	}
 	free(pids);
@@ -20623,7 +20766,6 @@ static int cmd_info(struct cli *cl, int argc, char **argv)
 	char mem[32];
 	const char *driver;
 	int v, n = cli_parse(cl, argc, argv, flags, 1, "");
-	long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
@@ -20652,8 +20794,8 @@ static int cmd_info(struct cli *cl, int argc, char **argv)
 					   "cgroup2 at " CG_ROOT "/unified for tracking)" : "1") : "none");
 	printf(" Kernel Version: %s\n Operating System: %s\n OSType: linux\n Architecture: %s\n",
 	       u.release, u.sysname, u.machine);
-	printf(" CPUs: %ld\n", sysconf(_SC_NPROCESSORS_ONLN));
-	util_human_size(pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : 0, mem, sizeof mem);
+	printf(" CPUs: %ld\n", util_ncpu());
+	util_human_size(util_mem_total(), mem, sizeof mem);
 	printf(" Total Memory: %s\n Docker Root Dir: %s\n Run Dir: %s\n", mem, st->root, st->rundir);
 	{
 		int fd = open("/", O_PATH | O_CLOEXEC), o2;

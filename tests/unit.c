@@ -38,6 +38,7 @@
 #undef atoi
 #undef atol
 #undef strstr
+#undef gmtime_r
 
 static int unit_passed, unit_failed;
 

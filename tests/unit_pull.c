@@ -612,8 +612,41 @@ static void test_pull_dns(void)
 	}
 }
 
+/* util_inet_pton answers as libc's inet_pton, byte for byte. */
+static void test_pull_inet_pton(void)
+{
+	static const char *const cases[] = {
+		"0.0.0.0", "127.0.0.1", "255.255.255.255", "256.1.1.1", "1.2.3", "1.2.3.4.5",
+		"01.2.3.4", "1.2.3.04", "1..2.3", ".1.2.3", "1.2.3.", "1.2.3.4 ", " 1.2.3.4", "",
+		"1.2.3.a", "0.0.0.00", "10.0.0.1000", "::", "::1", "1::", "1::2", "::ffff:1.2.3.4",
+		"1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7", "1:2:3:4:5:6:1.2.3.4",
+		"1:2:3:4:5:6:7:1.2.3.4", "1::2::3", ":1::2", "1::2:", "1:2:3:4:5:6:7::",
+		"::1:2:3:4:5:6:7", "1:2:3:4::5:6:7", "fe80::1", "FE80::ABCD:1", "12345::1",
+		"1:::2", "g::1", "::1.2.3.4", "::1.2.3", "1:2:3:4:5:6:7:8::", "::0:0:0:0:0:0:0",
+		"2001:db8::", "2001:db8:0:0:1:0:0:1", "0:0:0:0:0:0:0:0", "::ffff:256.1.1.1",
+		"1:2:3:4:5::1.2.3.4", "1:", ":", ":::", "1.2.3.4::", "::1.2.3.4:5",
+	};
+	size_t i;
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int af;
+		for (af = 0; af < 2; af++) {
+			unsigned char a[16], b[16];
+			int fam = af ? AF_INET6 : AF_INET, ra, rb;
+			memset(a, 0xaa, sizeof a);
+			memset(b, 0xaa, sizeof b);
+			ra = util_inet_pton(fam, cases[i], a);
+			rb = inet_pton(fam, cases[i], b);
+			if (ra != rb || (ra == 1 && memcmp(a, b, af ? 16 : 4)))
+				fprintf(stderr, "inet_pton(%s, \"%s\"): %d, libc %d\n", af ? "AF_INET6" : "AF_INET",
+					cases[i], ra, rb);
+			CHECK(ra == rb && (ra != 1 || !memcmp(a, b, af ? 16 : 4)));
+		}
+	}
+}
+
 static void test_pull(void)
 {
+	test_pull_inet_pton();
 	test_pull_dns();
 	test_pull_url();
 	test_pull_b64();

@@ -51,6 +51,57 @@ static int unit_int_cmp(const void *a, const void *b)
 	return *(const int *)a - *(const int *)b;
 }
 
+/* The stand-ins for musl's gmtime_r, sysconf, faccessat and unsetenv
+ * answer as libc does. */
+static void test_util_libc_standins(void)
+{
+	static const long long times[] = {
+		0, 1, -1, 59, 60, 86399, 86400, 951782400 /* 2000-02-29 */, 951868800,
+		1709164800 /* 2024-02-29 */, 2147483647, 2147483648LL, 4102444800LL /* 2100-01-01 */,
+		-86400, -2208988800LL /* 1900-01-01 */, 253402300799LL /* 9999-12-31 23:59:59 */,
+		1796300000, 1700000000,
+	};
+	size_t i;
+	int same = 1;
+	unsigned long long x = 88172645463325252ULL;
+	char *env[] = { "A=1", "MINIRUN_SEALED=1", "MINIRUN_SEALEDX=2", "B=3", NULL }, **old = environ;
+	struct stat sb;
+	for (i = 0; i < sizeof times / sizeof times[0] + 20000; i++) {
+		struct tm a, b;
+		time_t t;
+		if (i < sizeof times / sizeof times[0]) {
+			t = (time_t)times[i];
+		} else {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			t = (time_t)(x % 8000000000ULL) - 2000000000;
+		}
+		util_gmtime(&t, &a);
+		gmtime_r(&t, &b);
+		if (a.tm_year != b.tm_year || a.tm_mon != b.tm_mon || a.tm_mday != b.tm_mday ||
+		    a.tm_hour != b.tm_hour || a.tm_min != b.tm_min || a.tm_sec != b.tm_sec ||
+		    a.tm_wday != b.tm_wday || a.tm_yday != b.tm_yday) {
+			if (same)
+				fprintf(stderr, "gmtime %lld: %d-%d-%d %d:%d:%d w%d y%d, libc %d-%d-%d %d:%d:%d w%d y%d\n",
+					(long long)t, a.tm_year, a.tm_mon, a.tm_mday, a.tm_hour, a.tm_min, a.tm_sec,
+					a.tm_wday, a.tm_yday, b.tm_year, b.tm_mon, b.tm_mday, b.tm_hour, b.tm_min,
+					b.tm_sec, b.tm_wday, b.tm_yday);
+			same = 0;
+		}
+	}
+	CHECK(same);
+	CHECK(util_ncpu() == sysconf(_SC_NPROCESSORS_ONLN));
+	CHECK(util_mem_total() == (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE));
+	CHECK(UTIL_CLK_TCK == sysconf(_SC_CLK_TCK));
+	CHECK(util_exists_at(AT_FDCWD, "/proc/self/exe", AT_SYMLINK_NOFOLLOW) &&
+	      util_exists_at(AT_FDCWD, "/", 0) && !util_exists_at(AT_FDCWD, "/nonexistent-x", 0));
+	CHECK(lstat("/proc/self/fd/0", &sb) == 0);
+	environ = env;
+	util_env_drop("MINIRUN_SEALED");
+	CHECK(!strcmp(env[0], "A=1") && !strcmp(env[1], "MINIRUN_SEALEDX=2") && !strcmp(env[2], "B=3") &&
+	      env[3] == NULL && !getenv("MINIRUN_SEALED") && getenv("MINIRUN_SEALEDX"));
+	environ = old;
+}
+
 static void test_util(void)
 {
 	struct mr_err err;
@@ -59,6 +110,7 @@ static void test_util(void)
 	char s[80], big[600];
 	time_t t;
 	struct timespec ts = { 86400 * 365, 5 };
+	test_util_libc_standins();
 
 	CHECK(util_parse_size("512", &v) == 0 && v == 512);
 	CHECK(util_parse_size("64k", &v) == 0 && v == 65536);
