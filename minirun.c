@@ -614,6 +614,42 @@ static uint64_t util_mem_total(void)
 	return sysinfo(&si) == 0 ? (uint64_t)si.totalram * (si.mem_unit ? si.mem_unit : 1) : 0;
 }
 
+/* A Go duration as Docker takes them ("30s", "1m30s", "1.5h", "500ms"): one
+ * or more numbers (a fraction allowed), each with its unit (ns, us, ms, s,
+ * m, h); nanoseconds. -1 if malformed. */
+static int util_parse_duration(const char *s, int64_t *ns)
+{
+	static const struct { char u[3]; int64_t ns; } units[] = {
+		{ "ns", 1 }, { "us", 1000 }, { "ms", 1000000 }, { "s", 1000000000LL },
+		{ "m", 60000000000LL }, { "h", 3600000000000LL },
+	};
+	int64_t total = 0;
+	if (!*s)
+		return -1;
+	while (*s) {
+		int64_t whole = 0, frac = 0, scale = 1;
+		size_t i, k;
+		const char *start = s;
+		for (; *s >= '0' && *s <= '9' && whole < 100000000000LL; s++)
+			whole = whole * 10 + (*s - '0');
+		if (*s == '.')
+			for (s++; *s >= '0' && *s <= '9'; s++)
+				if (scale < 1000000000LL)
+					frac = frac * 10 + (*s - '0'), scale *= 10;
+		if (s == start || (*start == '.' && s == start + 1))
+			return -1;
+		for (k = strspn(s, "nusmh"), i = 0; i < sizeof units / sizeof units[0]; i++)
+			if (strlen(units[i].u) == k && !strncmp(s, units[i].u, k))
+				break;
+		if (i == sizeof units / sizeof units[0])
+			return -1;
+		total += whole * units[i].ns + frac * (units[i].ns / scale ? units[i].ns / scale : 0);
+		s += k;
+	}
+	*ns = total;
+	return 0;
+}
+
 /* Does path exist at dfd (flags: 0 or AT_SYMLINK_NOFOLLOW)? fstatat, not
  * faccessat: musl's emulates flags it cannot pass with a forked child. */
 static int util_exists_at(int dfd, const char *path, int flags)
@@ -10008,6 +10044,9 @@ struct ctr {
 	struct ctr_list group_add;         /* --group-add as given */
 	const char *ipc_mode, *uts_mode;   /* "host", or NULL/"" (private) */
 	const char *pid_mode;              /* "host", or NULL/"" (private) */
+	struct ctr_list health_test;       /* ["CMD-SHELL", cmd] or ["CMD", arg...]; none: off */
+	int64_t health_interval, health_timeout, health_start;   /* ns; 0: Docker's default */
+	int health_retries;                /* 0: 3 */
 	int64_t shm_size;                  /* /dev/shm, bytes (0: 64 MiB) */
 	struct ctr_list layers;            /* diff_id hex, base first (from the image) */
 	struct mount_spec *mnt;            /* volumes, binds, tmpfs ([11]) */
@@ -10039,6 +10078,7 @@ struct ctr_info {
 	struct ctr_state st;
 	pid_t pid, monitor;
 	unsigned long long pid_start;
+	char health[12];                   /* running with a health check: its Status */
 };
 
 static void ctr_list_add(struct ctr_list *l, const char *s)
@@ -10081,6 +10121,7 @@ static void ctr_free(struct ctr *c)
 	ctr_list_free(&c->sysctls);
 	ctr_list_free(&c->ulimits);
 	ctr_list_free(&c->group_add);
+	ctr_list_free(&c->health_test);
 	free(c->mnt);
 	c->mnt = NULL;
 	c->nmnt = 0;
@@ -10336,7 +10377,9 @@ static void ctr_status_string(const struct ctr_info *ci, time_t now, char *out, 
 	case CTR_RUNNING:
 		util_parse_rfc3339(ci->st.started, &t);
 		util_human_duration((long)(now - t), d, sizeof d);
-		snprintf(out, size, "Up %s", d);
+		snprintf(out, size, "Up %s%s%s%s", d, ci->health[0] ? " (" : "",
+			 !strcmp(ci->health, "starting") ? "health: starting" : ci->health,
+			 ci->health[0] ? ")" : "");
 		return;
 	case CTR_RESTARTING:
 	case CTR_EXITED:
@@ -10991,6 +11034,16 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 	}
 	if (obj == 0) {
 		ctr_jw_kv(w, "Labels", &c->labels);
+		if (c->health_test.n) {
+			mr_jw_key(w, "Healthcheck");
+			mr_jw_obj(w);
+			ctr_jw_list(w, "Test", &c->health_test, 0);
+			ctr_jw_int(w, "Interval", c->health_interval);
+			ctr_jw_int(w, "Timeout", c->health_timeout);
+			ctr_jw_int(w, "StartPeriod", c->health_start);
+			ctr_jw_int(w, "Retries", c->health_retries);
+			mr_jw_obj_end(w);
+		}
 		if (c->stop_timeout >= 0)
 			ctr_jw_int(w, "StopTimeout", c->stop_timeout);
 	} else {
@@ -11099,6 +11152,20 @@ static int ctr_json_b(const struct mr_json *o, const char *key)
 	return v && v->type == MR_JSON_TRUE;
 }
 
+/* A Healthcheck object (the record's, or an image's) into the container's
+ * fields; ["NONE"] or no test: none. */
+static void ctr_health_read(struct ctr *c, const struct mr_json *h)
+{
+	ctr_list_free(&c->health_test);
+	ctr_json_list(mr_json_get(h, "Test"), &c->health_test);
+	if (c->health_test.n && !strcmp(c->health_test.v[0], "NONE"))
+		ctr_list_free(&c->health_test);
+	c->health_interval = ctr_json_i(h, "Interval");
+	c->health_timeout = ctr_json_i(h, "Timeout");
+	c->health_start = ctr_json_i(h, "StartPeriod");
+	c->health_retries = (int)ctr_json_i(h, "Retries");
+}
+
 /* Load containers/ID/config.json. */
 static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct mr_err *err)
 {
@@ -11155,6 +11222,7 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 	}
 	ctr_json_kv(c, mr_json_get(cfg, "Labels"), &c->labels);
 	ctr_json_kv(c, mr_json_get(hc, "Sysctls"), &c->sysctls);
+	ctr_health_read(c, mr_json_get(cfg, "Healthcheck"));
 	{
 		const struct mr_json *u = mr_json_get(hc, "Ulimits");
 		for (u = u && u->type == MR_JSON_ARRAY ? u->child : NULL; u; u = u->next) {
@@ -11440,9 +11508,20 @@ static void ctr_info_get(struct mr_store *st, const char *id, struct ctr_info *c
 		if (rt.status == 'R') {
 			ci->status = CTR_RESTARTING;
 		} else if (rt.pid > 0 && ctr_pid_start(rt.pid) == rt.start) {
+			char buf[64] = "";
+			int fd = openat(rfd, "health.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 			ci->status = CTR_RUNNING;
 			ci->pid = rt.pid;
 			ci->pid_start = rt.start;
+			/* written by the owner, "Status" first: {"Status":"healthy",... */
+			if (fd >= 0) {
+				ssize_t n = read(fd, buf, sizeof buf - 1);
+				buf[n > 0 ? n : 0] = 0;
+				close(fd);
+			}
+			if (!strncmp(buf, "{\"Status\":\"", 11))
+				snprintf(ci->health, sizeof ci->health, "%.*s", (int)strcspn(buf + 11, "\""),
+					 buf + 11);
 		} else {
 			/* between an exit and its record: report the last known */
 			ci->status = ci->st.running ? CTR_RUNNING : ci->st.finished[0] ?
@@ -13839,6 +13918,22 @@ static CTR_HOT void ctr_log_write(struct ctr_log *l, char stream, const char *da
 
 /* ---- the owner ---- */
 
+/* ---- health checks ----
+ * The owner runs them: every interval a child `minirun exec ID CMD` (the
+ * same binary, so the check meets the container exactly as `exec` does) with
+ * its output in rundir/ID/health.out, killed at the timeout. What Docker
+ * shows (Status, FailingStreak, the last 5 results) goes to
+ * rundir/ID/health.json for ps and inspect. */
+#define HEALTH_LOG 5
+struct ctr_health {
+	pid_t pid;                         /* the check running, 0: none */
+	int64_t due, deadline, born;       /* monotonic ns */
+	int streak, timed_out, nlog;
+	const char *status;                /* "starting", "healthy", "unhealthy" */
+	char began[40];
+	struct { char start[40], end[40], out[256]; int code; } log[HEALTH_LOG];
+};
+
 struct ctr_owner {
 	struct mr_store *st;
 	struct ctr *c;
@@ -13852,7 +13947,175 @@ struct ctr_owner {
 	sigset_t waitmask;
 	struct termios saved;
 	int raw, trim;
+	struct ctr_health *health;         /* NULL: no health check */
 };
+
+static int64_t ctr_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void ctr_health_write(int rfd, const struct ctr_health *h)
+{
+	struct mr_buf b = { 0 };
+	struct mr_jw w;
+	struct mr_err ignored;
+	int i;
+	mr_jw_init(&w, &b, 0);
+	mr_jw_obj(&w);
+	ctr_jw_str(&w, "Status", h->status);
+	ctr_jw_int(&w, "FailingStreak", h->streak);
+	mr_jw_key(&w, "Log");
+	mr_jw_arr(&w);
+	for (i = 0; i < h->nlog; i++) {
+		mr_jw_obj(&w);
+		ctr_jw_str(&w, "Start", h->log[i].start);
+		ctr_jw_str(&w, "End", h->log[i].end);
+		ctr_jw_int(&w, "ExitCode", h->log[i].code);
+		ctr_jw_str(&w, "Output", h->log[i].out);
+		mr_jw_obj_end(&w);
+	}
+	mr_jw_arr_end(&w);
+	mr_jw_obj_end(&w);
+	if (!w.failed)
+		ctr_write_file(rfd, "health.json", b.data, b.len, 0, &ignored);
+	mr_buf_free(&b);
+}
+
+/* Start a check: the child becomes `minirun exec ID ...`. */
+static void ctr_health_spawn(struct ctr_owner *o, struct ctr_health *h)
+{
+	const struct ctr *c = o->c;
+	int shell = !strcmp(c->health_test.v[0], "CMD-SHELL");
+	char **argv = util_xcalloc(c->health_test.n + 10, sizeof *argv);
+	size_t n = 0, i;
+	sigset_t none;
+	argv[n++] = "minirun";
+	argv[n++] = "--root";
+	argv[n++] = o->st->root;
+	argv[n++] = "--run-dir";
+	argv[n++] = o->st->rundir;
+	argv[n++] = "exec";
+	argv[n++] = (char *)c->id;
+	if (shell) {
+		argv[n++] = "/bin/sh";
+		argv[n++] = "-c";
+	}
+	for (i = 1; i < c->health_test.n; i++)
+		argv[n++] = (char *)c->health_test.v[i];
+	ctr_now(h->began, sizeof h->began);
+	h->timed_out = 0;
+	h->deadline = ctr_mono_ns() + (c->health_timeout ? c->health_timeout : 30000000000LL);
+	h->pid = fork();
+	if (h->pid == 0) {
+		int fd = openat(o->rfd, "health.out", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600),
+		    nul = open("/dev/null", O_RDONLY);
+		if (fd < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(125);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		isolate_close_all(-1);
+		execv("/proc/self/exe", argv);
+		_exit(127);
+	}
+	if (h->pid < 0)
+		h->pid = 0;
+	free(argv);
+}
+
+/* A check ended (status from waitpid): Docker's rules. Exit 0 healthy;
+ * anything else a failure, counted unless inside the start period before
+ * the first success; Retries failures in a row: unhealthy. */
+static void ctr_health_done(struct ctr_owner *o, struct ctr_health *h, int status)
+{
+	const struct ctr *c = o->c;
+	int code = h->timed_out ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : -1, fd, i;
+	int64_t now = ctr_mono_ns();
+	ssize_t n = 0;
+	if (h->nlog == HEALTH_LOG)
+		memmove(&h->log[0], &h->log[1], sizeof h->log[0] * (HEALTH_LOG - 1)), h->nlog--;
+	i = h->nlog++;
+	snprintf(h->log[i].start, sizeof h->log[i].start, "%s", h->began);
+	ctr_now(h->log[i].end, sizeof h->log[i].end);
+	h->log[i].code = code;
+	fd = openat(o->rfd, "health.out", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		n = util_read_full(fd, h->log[i].out, sizeof h->log[i].out - 1);
+		close(fd);
+	}
+	h->log[i].out[n > 0 ? n : 0] = 0;
+	if (h->timed_out) {
+		long long t = (c->health_timeout ? c->health_timeout : 30000000000LL) / 1000000;
+		snprintf(h->log[i].out, sizeof h->log[i].out, "Health check exceeded timeout (%lld%s)",
+			 t % 1000 ? t : t / 1000, t % 1000 ? "ms" : "s");
+	}
+	if (code == 0) {
+		h->streak = 0;
+		h->status = "healthy";
+	} else if (strcmp(h->status, "starting") || now - h->born >= c->health_start) {
+		if (++h->streak >= (c->health_retries ? c->health_retries : 3))
+			h->status = "unhealthy";
+	}
+	h->pid = 0;
+	h->due = now + (c->health_interval ? c->health_interval : 30000000000LL);
+	ctr_health_write(o->rfd, h);
+}
+
+/* Before each wait: start a check that is due, kill one past its timeout;
+ * the time to the next of those, for ppoll. */
+static struct timespec *ctr_health_tick(struct ctr_owner *o, struct timespec *ts)
+{
+	struct ctr_health *h = o->health;
+	int64_t now = ctr_mono_ns(), next;
+	if (!h)
+		return NULL;
+	if (!h->pid && now >= h->due)
+		ctr_health_spawn(o, h);
+	if (h->pid && now >= h->deadline) {
+		/* SIGTERM first: the exec client hands it to the command in the
+		 * container; a second later SIGKILL to the client */
+		kill(h->pid, h->timed_out ? SIGKILL : SIGTERM);
+		h->deadline = now + 1000000000LL;
+		h->timed_out = 1;
+	}
+	next = (h->pid ? h->deadline : h->due) - now;
+	if (next < 1000000)
+		next = 1000000;
+	ts->tv_sec = (time_t)(next / 1000000000);
+	ts->tv_nsec = (long)(next % 1000000000);
+	return ts;
+}
+
+/* The container started: checks begin an interval later, "starting". */
+static void ctr_health_begin(struct ctr_owner *o)
+{
+	struct ctr_health *h;
+	if (!o->c->health_test.n || o->health || o->sp.is_exec)
+		return;
+	h = o->health = util_xcalloc(1, sizeof *h);
+	h->born = ctr_mono_ns();
+	h->due = h->born + (o->c->health_interval ? o->c->health_interval : 30000000000LL);
+	h->status = "starting";
+	ctr_health_write(o->rfd, h);
+}
+
+/* The container ended: a check still running is killed, the state goes. */
+static void ctr_health_end(struct ctr_owner *o)
+{
+	if (!o->health)
+		return;
+	if (o->health->pid) {
+		kill(o->health->pid, SIGKILL);
+		while (waitpid(o->health->pid, NULL, 0) < 0 && errno == EINTR) {}
+	}
+	unlinkat(o->rfd, "health.json", 0);
+	unlinkat(o->rfd, "health.out", 0);
+	free(o->health);
+	o->health = NULL;
+}
+
 
 /* Take the container: its rundir lock (exclusive, for the owner's life). */
 static int ctr_owner_take(struct ctr_owner *o, int block, struct mr_err *err)
@@ -14051,8 +14314,10 @@ static CTR_HOT int ctr_owner_wait(struct ctr_owner *o)
 	int a = o->sp.pty >= 0 ? o->sp.pty : o->out, b = o->sp.pty >= 0 ? -1 : o->errp, done = 0;
 	if (o->trim)
 		ctr_monitor_trim();
+	ctr_health_begin(o);
 	for (;;) {
 		struct pollfd pf[3];
+		struct timespec hts;
 		nfds_t n = 0;
 		if (a >= 0)
 			pf[n].fd = a, pf[n++].events = POLLIN;
@@ -14066,16 +14331,21 @@ static CTR_HOT int ctr_owner_wait(struct ctr_owner *o)
 			struct timespec ts = { 0, 200000000 };
 			if (!n || ppoll(pf, n, &ts, &o->waitmask) <= 0)
 				break;
-		} else if (ppoll(pf, n, NULL, &o->waitmask) < 0) {
+		} else if (ppoll(pf, n, ctr_health_tick(o, &hts), &o->waitmask) <= 0) {
 			pf[0].revents = pf[1].revents = pf[2].revents = 0;
 		}
 		ctr_owner_signals(o);
 		if (!done && ctr_sig[SIGCHLD]) {
 			pid_t p;
+			int st;
 			ctr_sig[SIGCHLD] = 0;
-			while ((p = waitpid(-1, &status, WNOHANG)) > 0)
+			while ((p = waitpid(-1, &st, WNOHANG)) > 0)
 				if (p == o->sp.pid)
-					done = 1;
+					done = 1, status = st;
+				else if (o->health && p == o->health->pid)
+					ctr_health_done(o, o->health, st);
+			if (done)
+				ctr_health_end(o);
 			if (done && ctr_ns_host(o->c->pid_mode))
 				cg_kill_rest(o->c->id);
 			if (done)
@@ -18386,8 +18656,46 @@ struct run_opts {
 	struct cli_list volume, mount, tmpfs, volumes_from, publish, add_host, dns;
 	struct cli_list device, device_rule, sysctl, ulimit, group_add;
 	const char *ipc, *uts, *shm_size, *pid;
+	const char *health_cmd, *health_interval, *health_timeout, *health_start, *health_retries;
+	int no_healthcheck;
 	int detach, rm, interactive, tty, read_only, init, privileged, publish_all;
 };
+
+/* The health check: the image's HEALTHCHECK, each --health-* flag replacing
+ * its part, --no-healthcheck none (Docker's rules). */
+static int run_health(struct ctr *c, struct run_opts *o, const struct mr_json *cfg,
+		      struct mr_err *err)
+{
+	const char *const vals[] = { o->health_interval, o->health_timeout, o->health_start };
+	int64_t *const dst[] = { &c->health_interval, &c->health_timeout, &c->health_start };
+	static const char *const names[] = { "interval", "timeout", "start-period" };
+	uint64_t retries;
+	size_t i;
+	if (o->no_healthcheck) {
+		if (o->health_cmd)
+			return mr_err_set(err, MR_EINVAL_INPUT, "--no-healthcheck conflicts with "
+					  "--health-* options");
+		return 0;
+	}
+	ctr_health_read(c, mr_json_get(cfg, "Healthcheck"));
+	if (o->health_cmd) {
+		ctr_list_free(&c->health_test);
+		ctr_list_add(&c->health_test, "CMD-SHELL");
+		ctr_list_add(&c->health_test, o->health_cmd);
+	}
+	for (i = 0; i < 3; i++)
+		if (vals[i] && (util_parse_duration(vals[i], dst[i]) < 0 ||
+				(*dst[i] != 0 && *dst[i] < 1000000)))
+			return mr_err_set(err, MR_EINVAL_INPUT, "--health-%s: invalid duration %s "
+					  "(30s, 1m30s; at least 1ms)", names[i], vals[i]);
+	if (o->health_retries) {
+		if (util_parse_u64(o->health_retries, &retries) < 0 || retries > 1000)
+			return mr_err_set(err, MR_EINVAL_INPUT, "--health-retries: invalid number %s",
+					  o->health_retries);
+		c->health_retries = (int)retries;
+	}
+	return 0;
+}
 
 /* Open the store and find a container; prints the error. */
 static int cli_ctr(struct cli *cl, const char *ref, struct ctr *c)
@@ -18613,6 +18921,8 @@ static int run_create(struct cli *cl, struct run_opts *o, char **argv, int nargs
 	for (i = 0; i < o->label.count; i++)
 		ctr_env_set(&c->labels, o->label.items[i]);
 	c->stop_signal = o->stop_signal ? o->stop_signal : ctr_json_s(cfg, "StopSignal", "SIGTERM");
+	if (run_health(c, o, cfg, err) < 0)
+		goto out;
 	if (!ctr_signal_parse(c->stop_signal)) {
 		mr_err_set(err, MR_EINVAL_INPUT, "Invalid signal: %s", c->stop_signal);
 		goto out;
@@ -18857,6 +19167,12 @@ static int run_parse(struct cli *cl, struct run_opts *o, int argc, char **argv, 
 		{ "group-add", 1, NULL, NULL, &o->group_add, "Additional group to join" },
 		{ "ipc", 1, &o->ipc, NULL, NULL, "IPC namespace: private or host" },
 		{ "pid", 1, &o->pid, NULL, NULL, "PID namespace: host, or a private one" },
+		{ "health-cmd", 1, &o->health_cmd, NULL, NULL, "Command to run to check health" },
+		{ "health-interval", 1, &o->health_interval, NULL, NULL, "Time between checks (30s)" },
+		{ "health-timeout", 1, &o->health_timeout, NULL, NULL, "Longest a check may run (30s)" },
+		{ "health-start-period", 1, &o->health_start, NULL, NULL, "Failures not counted (0s)" },
+		{ "health-retries", 1, &o->health_retries, NULL, NULL, "Failures to be unhealthy (3)" },
+		{ "no-healthcheck", 0, NULL, &o->no_healthcheck, NULL, "Disable any HEALTHCHECK" },
 		{ "uts", 1, &o->uts, NULL, NULL, "UTS namespace: host, or a private one" },
 		{ "shm-size", 1, &o->shm_size, NULL, NULL, "Size of /dev/shm (default 64m)" },
 		{ "security-opt", 1, NULL, NULL, &o->security_opt, "Security Options" },
@@ -19314,7 +19630,7 @@ static int logs_time_arg(const char *s, char *out, size_t size)
 	struct timespec ts = { 0, 0 };
 	char day[32];
 	time_t t;
-	long long total = 0;
+	int64_t total = 0;
 	const char *p = s;
 	if (strlen(s) == 10 && s[4] == '-')
 		snprintf(day, sizeof day, "%sT00:00:00Z", s), s = day;
@@ -19326,26 +19642,10 @@ static int logs_time_arg(const char *s, char *out, size_t size)
 	} else if (*p >= '0' && *p <= '9' && strspn(p, "0123456789.") == strlen(p)) {
 		ts.tv_sec = (time_t)strtoll(p, NULL, 10);
 	} else {
-		while (*p) {
-			long long v = 0;
-			if (*p < '0' || *p > '9')
-				return -1;
-			for (; *p >= '0' && *p <= '9'; p++)
-				v = v * 10 + (*p - '0');
-			if (*p == 'h')
-				total += v * 3600;
-			else if (*p == 'm' && p[1] != 's')
-				total += v * 60;
-			else if (*p == 's')
-				total += v;
-			else
-				return -1;
-			p++;
-		}
-		if (p == s)
+		if (util_parse_duration(p, &total) < 0)
 			return -1;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec -= (time_t)total;
+		ts.tv_sec -= (time_t)(total / 1000000000);
 	}
 	util_time_rfc3339(&ts, out, size);
 	return 0;
@@ -19526,6 +19826,21 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 	ctr_jw_str(w, "Error", ci.st.error);
 	cli_jw_time(w, "StartedAt", ci.st.started);
 	cli_jw_time(w, "FinishedAt", ci.status == CTR_RUNNING ? "" : ci.st.finished);
+	if (ci.health[0]) {
+		struct mr_buf hb = { 0 };
+		struct mr_json_doc hd = { 0 };
+		struct mr_err ignored;
+		int rfd = ctr_rundir(&cl->store, c->id, 0);
+		if (rfd >= 0 && mr_read_file(rfd, "health.json", &hb, 65536, &ignored) == 0 &&
+		    mr_json_parse(&hd, hb.data, hb.len, &ignored) == 0) {
+			mr_jw_key(w, "Health");
+			mr_jw_value(w, hd.root);
+		}
+		if (rfd >= 0)
+			close(rfd);
+		mr_json_free(&hd);
+		mr_buf_free(&hb);
+	}
 	mr_jw_obj_end(w);
 	ctr_jw_str(w, "Image", c->image);
 	snprintf(path, sizeof path, "%s/containers/%s/resolv.conf", dir, c->id);

@@ -587,6 +587,48 @@ static void t_ctr_run_params(void)
 	CHECK(ctr_ulimit_parse("nofile=1x", &soft, &hard, &err) < 0);
 	CHECK(ctr_ulimit_parse("nofile=1:", &soft, &hard, &err) < 0);
 	CHECK(ctr_ulimit_parse("nofile=:1", &soft, &hard, &err) < 0);
+	{
+		int64_t ns;
+		struct ctr c;
+		struct run_opts o;
+		struct mr_json_doc img = { 0 }, none = { 0 };
+		static const char cfg[] = "{\"Healthcheck\":{\"Test\":[\"CMD\",\"/bin/check\",\"-q\"],"
+			"\"Interval\":5000000000,\"Timeout\":2000000000,\"Retries\":4}}";
+		CHECK(util_parse_duration("30s", &ns) == 0 && ns == 30000000000LL);
+		CHECK(util_parse_duration("1m30s", &ns) == 0 && ns == 90000000000LL);
+		CHECK(util_parse_duration("1.5h", &ns) == 0 && ns == 5400000000000LL);
+		CHECK(util_parse_duration("500ms", &ns) == 0 && ns == 500000000);
+		CHECK(util_parse_duration("2us", &ns) == 0 && ns == 2000);
+		CHECK(util_parse_duration("0.25s", &ns) == 0 && ns == 250000000);
+		CHECK(util_parse_duration("", &ns) < 0 && util_parse_duration("5", &ns) < 0 &&
+		      util_parse_duration("5x", &ns) < 0 && util_parse_duration("s", &ns) < 0 &&
+		      util_parse_duration(".s", &ns) < 0 && util_parse_duration("1mm", &ns) < 0);
+		CHECK(mr_json_parse(&img, cfg, sizeof cfg - 1, &err) == 0);
+		CHECK(mr_json_parse(&none, "{\"Healthcheck\":{\"Test\":[\"NONE\"]}}", 33, &err) == 0);
+		memset(&c, 0, sizeof c);
+		memset(&o, 0, sizeof o);
+		CHECK(run_health(&c, &o, img.root, &err) == 0 && c.health_test.n == 3 &&
+		      !strcmp(c.health_test.v[0], "CMD") && c.health_interval == 5000000000LL &&
+		      c.health_timeout == 2000000000LL && c.health_retries == 4);
+		o.health_cmd = "curl -f localhost";
+		o.health_interval = "10s";
+		o.health_retries = "1";
+		CHECK(run_health(&c, &o, img.root, &err) == 0 && c.health_test.n == 2 &&
+		      !strcmp(c.health_test.v[0], "CMD-SHELL") && !strcmp(c.health_test.v[1], "curl -f localhost") &&
+		      c.health_interval == 10000000000LL && c.health_timeout == 2000000000LL &&
+		      c.health_retries == 1);
+		memset(&o, 0, sizeof o);
+		o.no_healthcheck = 1;
+		ctr_list_free(&c.health_test);
+		CHECK(run_health(&c, &o, img.root, &err) == 0 && c.health_test.n == 0);
+		memset(&o, 0, sizeof o);
+		CHECK(run_health(&c, &o, none.root, &err) == 0 && c.health_test.n == 0);
+		o.health_timeout = "10";
+		CHECK(run_health(&c, &o, none.root, &err) < 0 && strstr(err.msg, "--health-timeout"));
+		ctr_list_free(&c.health_test);
+		mr_json_free(&img);
+		mr_json_free(&none);
+	}
 	memset(&ids, 0, sizeof ids);
 	ids.groups[ids.ngroups++] = 29;
 	ctr_list_add(&add, "dialout");

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Run flags people paste from their docker commands and compose files:
 # --sysctl (namespaced only), --ulimit, --group-add, --shm-size, --ipc host,
-# --uts host, --pid host. Each is checked inside the container (run and exec), against
+# --uts host, --pid host, health checks (--health-*). Each is checked inside the container (run and exec), against
 # the host (left unchanged), after stop/start (kept in the record), in
 # inspect, and with bad values (125, nothing created).
 . "$(dirname "$0")/lib.sh"
@@ -37,6 +37,20 @@ check "--pid host: stop ends every process of the container" sh -c "sleep 0.3; !
 check "inspect: PidMode host" [ "$(mr inspect -f '{{.HostConfig.PidMode}}' ph)" = host ]
 mr rm ph >/dev/null
 
+# health checks: run by the owner through exec, Docker's states in ps and inspect
+mr run -d --name hc --health-cmd 'cat /tmp/ok' --health-interval 200ms \
+	--health-retries 2 busybox sh -c 'sleep 1.5; echo ok-out >/tmp/ok; sleep 600' >/dev/null
+check "health: starting, then unhealthy after 2 failures" sh -c "for i in \$(seq 30); do '$MINIRUN' ps --format '{{.Status}}' -f name=hc | grep -q '(unhealthy)' && exit 0; sleep 0.1; done; exit 1"
+check "health: healthy once the check passes" sh -c "for i in \$(seq 40); do '$MINIRUN' ps --format '{{.Status}}' -f name=hc | grep -q '(healthy)' && exit 0; sleep 0.1; done; exit 1"
+check "inspect: State.Health with the check's output and exit codes" sh -c "'$MINIRUN' inspect -f '{{json .State.Health}}' hc | grep -q '\"Status\":\"healthy\",\"FailingStreak\":0' && '$MINIRUN' inspect -f '{{json .State.Health}}' hc | grep -q '\"ExitCode\":0,\"Output\":\"ok-out\\\\n\"'"
+check "inspect: Config.Healthcheck as Docker's" sh -c "[ \"\$('$MINIRUN' inspect -f '{{json .Config.Healthcheck}}' hc)\" = '{\"Test\":[\"CMD-SHELL\",\"cat /tmp/ok\"],\"Interval\":200000000,\"Timeout\":0,\"StartPeriod\":0,\"Retries\":2}' ]"
+mr rm -f hc >/dev/null
+mr run -d --name ht --health-cmd 'sleep 5' --health-interval 100ms --health-timeout 200ms --health-retries 1 busybox sleep 600 >/dev/null
+check "health: a check past its timeout fails with Docker's message" sh -c "for i in \$(seq 40); do '$MINIRUN' inspect -f '{{json .State.Health}}' ht | grep -q 'Health check exceeded timeout (200ms)' && exit 0; sleep 0.1; done; exit 1"
+mr stop -t 1 ht >/dev/null
+check "health: gone from a stopped container" sh -c "[ \"\$('$MINIRUN' ps -a --format '{{.Status}}' -f name=ht | grep -c health)\" = 0 ]"
+mr rm ht >/dev/null
+
 # kept in the record: exec gets the limits and groups, a restart the sysctls
 mr run -d --name rf --ulimit nofile=512:1024 --group-add 1234 --sysctl net.core.somaxconn=1000 \
 	--shm-size 16m busybox sleep 60 >/dev/null
@@ -53,6 +67,8 @@ check "--sysctl without a value: 125" ctr_run_refused 'KEY=VALUE' --sysctl net.i
 check "--ulimit soft above hard: 125" ctr_run_refused 'ulimit soft limit must be less than or equal to hard limit: 10 > 5' --ulimit nofile=10:5
 check "--ulimit of an unknown resource: 125" ctr_run_refused 'invalid ulimit type: nofiles' --ulimit nofiles=1
 check "--uts host with --hostname: 125" ctr_run_refused 'Conflicting options: hostname and the UTS mode' --uts host -h x
+check "--no-healthcheck with --health-cmd: 125" ctr_run_refused 'conflicts with --health-* options' --no-healthcheck --health-cmd true
+check "--health-interval malformed: 125" ctr_run_refused '--health-interval: invalid duration 5x' --health-interval 5x
 check "--pid of an unknown mode: 125" ctr_run_refused 'invalid PID mode: container:x' --pid container:x
 check "--ipc of an unknown mode: 125" ctr_run_refused 'invalid IPC mode: container:x' --ipc container:x
 check "--shm-size 0: 125" ctr_run_refused "invalid size: '0'" --shm-size 0

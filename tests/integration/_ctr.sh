@@ -76,6 +76,6 @@ ctr_run_refused() { # expected-message args...
 	msg=$1; shift
 	"$MINIRUN" run --rm "$@" busybox true >"$T/refused" 2>&1
 	brc=$?
-	[ $brc = 125 ] && grep -qF "$msg" "$T/refused" && [ "$(wc -l <"$T/refused")" = 1 ] &&
+	[ $brc = 125 ] && grep -qF -e "$msg" "$T/refused" && [ "$(wc -l <"$T/refused")" = 1 ] &&
 		[ -z "$("$MINIRUN" ps -aq)" ] || { cat "$T/refused"; echo "exit $brc"; return 1; }
 }
