@@ -17305,7 +17305,7 @@ struct boot_decl {
 	const char *cpus, *pids_limit, *user, *workdir, *hostname, *stop_timeout, *stop_signal;
 	struct ctr_list env, volume, mount, tmpfs, port, label, depends_on, device, sysctl, ulimit;
 	struct ctr_list group_add;
-	const char *shm_size;
+	const char *shm_size, *health_cmd, *health_interval, *health_timeout, *health_retries;
 	int read_only, init, ok, placed;
 	long order;
 };
@@ -17330,7 +17330,10 @@ static const struct boot_key {
 	BK("depends_on", BOOT_LIST, depends_on), BK("order", BOOT_NUM, order),
 	BK("device", BOOT_LIST, device), BK("sysctl", BOOT_LIST, sysctl),
 	BK("ulimit", BOOT_LIST, ulimit), BK("group_add", BOOT_LIST, group_add),
-	BK("shm_size", BOOT_STR, shm_size),
+	BK("shm_size", BOOT_STR, shm_size), BK("health_cmd", BOOT_STR, health_cmd),
+	BK("health_interval", BOOT_STR, health_interval),
+	BK("health_timeout", BOOT_STR, health_timeout),
+	BK("health_retries", BOOT_STR, health_retries),
 #undef BK
 };
 
@@ -22187,6 +22190,10 @@ static int boot_start(struct cli *cl, struct boot_decl *d, const char *dir)
 	boot_args(&a, "--ulimit", &d->ulimit);
 	boot_args(&a, "--group-add", &d->group_add);
 	boot_arg(&a, "--shm-size", d->shm_size);
+	boot_arg(&a, "--health-cmd", d->health_cmd);
+	boot_arg(&a, "--health-interval", d->health_interval);
+	boot_arg(&a, "--health-timeout", d->health_timeout);
+	boot_arg(&a, "--health-retries", d->health_retries);
 	boot_arg(&a, "--network", d->network);
 	boot_arg(&a, "--restart", d->restart);
 	boot_arg(&a, "--memory", d->memory);

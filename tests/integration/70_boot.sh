@@ -128,6 +128,27 @@ check "init: SIGTERM: down, exit 0" [ $rc = 0 ]
 check "init: said it stopped them" sh -c "grep -q 'minirun: stopped web' '$T/init' && grep -q 'minirun: stopped db' '$T/init'"
 check "init: nothing left" sh -c '[ -z "$("$MINIRUN" ps -aq)" ]'
 
+# the keys added with the run flags they stand for
+K=$T/keys
+mkdir -p "$K"
+cat >"$K/keys.conf" <<EOC
+image = busybox:latest
+command = sleep 600
+sysctl = net.core.somaxconn=999
+ulimit = nofile=512:1024
+group_add = 1234
+shm_size = 8m
+device = /dev/null:/dev/mynull:rw
+health_cmd = true
+health_interval = 200ms
+health_retries = 2
+EOC
+mr up "$K" >"$T/upk" 2>&1
+cat "$T/upk"
+check "keys: sysctl, ulimit, group_add, shm_size, device applied" sh -c "[ \"\$('$MINIRUN' exec keys sh -c 'cat /proc/sys/net/core/somaxconn; ulimit -n; id -G; grep -c size=8192k /proc/mounts; [ -c /dev/mynull ] && echo dev' | tr '\n' ' ')\" = '999 512 0 10 1234 1 dev ' ] || '$MINIRUN' exec keys sh -c 'cat /proc/sys/net/core/somaxconn; ulimit -n; id -G; grep -c size=8192k /proc/mounts; ls -l /dev/mynull'"
+check "keys: health check (healthy)" sh -c "for i in \$(seq 40); do '$MINIRUN' ps --format '{{.Status}}' -f name=keys | grep -q '(healthy)' && exit 0; sleep 0.1; done; exit 1"
+mr down "$K" >/dev/null 2>&1
+
 mr up "$T/nonexistent" >"$T/up10" 2>&1; rc=$?
 check "up of a missing folder: 125, named" sh -c "[ $rc = 125 ] && grep -q 'nonexistent' '$T/up10'"
 ctr_assert_clean
