@@ -13506,7 +13506,8 @@ static int ctr_child_finish(struct ctr_spawn *sp, const char *user, const char *
 	if (isolate_workdir(sp->rootfd, workdir, err) < 0 || isolate_ulimits(c, err) < 0)
 		return 125;
 	if (!sp->is_exec && c->readonly &&
-	    mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+	    mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | (sp->nodev ? MS_NODEV : 0),
+		  NULL) < 0)
 		return mr_err_sys(err, "remount the root read-only"), 125;
 	umask(022);
 	if (isolate_seccomp(c, sp->caps, err) < 0 || isolate_caps_bound(sp->caps, err) < 0 ||

@@ -69,6 +69,9 @@ if [ -d /sys/fs/cgroup/devices ] && mountpoint -q /sys/fs/cgroup/unified 2>/dev/
 			grep -E \" / | /dev | /data \" /proc/mounts'" >"$T/nodev" 2>&1
 	rc=$?
 	cat "$T/nodev"
+	unshare -m --propagation private sh -c "umount /sys/fs/cgroup/unified && umount /sys/fs/cgroup/devices &&
+		'$MINIRUN' run --rm --read-only busybox grep ' / ' /proc/mounts" >"$T/nodev-ro" 2>&1
+	check "no device cgroup, --read-only: the root stays nodev" grep -q ' / .* ro,nodev' "$T/nodev-ro"
 	check "no device cgroup: a warning, nodes made anywhere cannot be opened" sh -c "[ $rc = 0 ] && grep -q 'WARNING: no device cgroup' '$T/nodev' && [ \$(grep -c ' /dev \| / \| /data ' '$T/nodev' | head -1) -ge 3 ] && ! grep -E ' (/|/dev|/data) ' '$T/nodev' | grep -v nodev"
 fi
 
