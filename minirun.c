@@ -17391,9 +17391,15 @@ static int boot_set(struct boot_decl *d, char *key, char *val, int ln, struct mr
 		if (!strcmp(key, "depends_on")) {
 			/* names separated by blanks or commas */
 			char *s = val, *w;
-			while ((w = strsep(&s, " ,\t")) != NULL)
+			while ((w = strsep(&s, " ,\t")) != NULL) {
+				const char *cond = strchr(w, ':');
+				if (cond && strcmp(cond, ":healthy"))
+					return mr_err_set(err, MR_EINVAL_INPUT, "%s:%d: key 'depends_on': "
+							  "unknown condition '%s' (NAME or NAME:healthy)",
+							  d->file, ln, cond + 1);
 				if (*w)
 					ctr_list_add(&d->depends_on, w);
+			}
 		} else {
 			ctr_list_add((struct ctr_list *)(p + k->off), val);
 		}
@@ -17521,11 +17527,12 @@ static int boot_decl_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/* The declaration of a name; a depends_on word counts up to its ":healthy". */
 static struct boot_decl *boot_find(struct boot_decl *d, size_t n, const char *name)
 {
-	size_t i;
+	size_t i, len = strcspn(name, ":");
 	for (i = 0; i < n; i++)
-		if (!strcmp(d[i].name, name))
+		if (!strncmp(d[i].name, name, len) && !d[i].name[len])
 			return &d[i];
 	return NULL;
 }
@@ -22280,6 +22287,62 @@ static void boot_free(struct boot_decl *d, size_t n, struct ps_row *r, size_t nr
 	free(idx);
 }
 
+/* depends_on = NAME:healthy (compose's condition: service_healthy): before
+ * starting `who`, wait until NAME's health check says healthy, for as long as
+ * the check could take to decide (start period + (interval + timeout) x
+ * (retries + 1), plus 5 s). 0, or -1 (unhealthy, stopped, no such container,
+ * or no decision in time) with the reason printed. */
+static int boot_wait_healthy(struct cli *cl, const char *who, const char *dep)
+{
+	char name[CTR_NAME_MAX], id[CTR_ID_LEN + 1];
+	struct ctr c;
+	struct ctr_info ci;
+	int64_t limit, waited;
+	const char *why = NULL;
+	snprintf(name, sizeof name, "%.*s", (int)strcspn(dep, ":"), dep);
+	ctr_init(&c);
+	if (ctr_find(&cl->store, name, id, &cl->err) < 0 || ctr_load(&cl->store, id, &c, &cl->err) < 0) {
+		fprintf(stderr, "minirun: %s: depends on %s: %s\n", who, name, cl->err.msg);
+		ctr_free(&c);
+		return -1;
+	}
+	if (!c.health_test.n) {
+		fprintf(stderr, "minirun: %s: %s has no health check: not waited for\n", who, name);
+		ctr_free(&c);
+		return 0;
+	}
+	limit = c.health_start + ((c.health_interval ? c.health_interval : 30000000000LL) +
+				  (c.health_timeout ? c.health_timeout : 30000000000LL)) *
+		(c.health_retries ? c.health_retries + 1 : 4) + 5000000000LL;
+	ctr_free(&c);
+	printf("minirun: %s: waiting for %s to be healthy\n", who, name);
+	fflush(stdout);
+	for (waited = 0; !why; waited += 100000000) {
+		struct timespec t = { 0, 100000000L };
+		ctr_info_get(&cl->store, id, &ci);
+		if (!strcmp(ci.health, "healthy"))
+			return 0;
+		why = !strcmp(ci.health, "unhealthy") ? "is unhealthy" :
+		      ci.status != CTR_RUNNING && ci.status != CTR_RESTARTING ? "is not running" :
+		      waited > limit ? "did not become healthy in time" : NULL;
+		nanosleep(&t, NULL);
+	}
+	fprintf(stderr, "minirun: %s: dependency %s %s\n", who, name, why);
+	return -1;
+}
+
+/* Every NAME:healthy of x's depends_on healthy (or waited for in vain). */
+static int boot_deps_healthy(struct cli *cl, const struct boot_decl *x)
+{
+	size_t j;
+	for (j = 0; j < x->depends_on.n; j++) {
+		const char *c = strchr(x->depends_on.v[j], ':');
+		if (c && boot_wait_healthy(cl, x->name, x->depends_on.v[j]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Bring the store in line with the folder. 0, or 1 if anything failed. */
 static int boot_up(struct cli *cl, const char *dir)
 {
@@ -22322,6 +22385,9 @@ static int boot_up(struct cli *cl, const char *dir)
 		if (r && h && !strcmp(h, x->hash)) {
 			if (r->ci.status == CTR_RUNNING || r->ci.status == CTR_RESTARTING) {
 				printf("minirun: %s: up to date\n", x->name);
+			} else if (boot_deps_healthy(cl, x) < 0) {
+				fprintf(stderr, "minirun: %s: not started\n", x->name);
+				rc = 1;
 			} else if (ctr_start_detached(&cl->store, &r->c, 0, 0, &cl->err) != 0) {
 				util_print_err(&cl->err);
 				rc = 1;
@@ -22337,7 +22403,7 @@ static int boot_up(struct cli *cl, const char *dir)
 				continue;
 			}
 		}
-		if (boot_start(cl, x, dir) < 0) {
+		if (boot_deps_healthy(cl, x) < 0 || boot_start(cl, x, dir) < 0) {
 			fprintf(stderr, "minirun: %s: not started\n", x->name);
 			rc = 1;
 		} else {

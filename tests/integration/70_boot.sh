@@ -149,6 +149,43 @@ check "keys: sysctl, ulimit, group_add, shm_size, device applied" sh -c "[ \"\$(
 check "keys: health check (healthy)" sh -c "for i in \$(seq 40); do '$MINIRUN' ps --format '{{.Status}}' -f name=keys | grep -q '(healthy)' && exit 0; sleep 0.1; done; exit 1"
 mr down "$K" >/dev/null 2>&1
 
+# depends_on = NAME:healthy waits for NAME's health check (compose's
+# condition: service_healthy); an unhealthy dependency keeps its dependent down
+H=$T/health
+mkdir -p "$H"
+cat >"$H/dbh.conf" <<EOC
+image = busybox:latest
+command = sh -c 'sleep 1; touch /tmp/ready; sleep 600'
+health_cmd = test -f /tmp/ready
+health_interval = 200ms
+health_retries = 20
+EOC
+cat >"$H/app.conf" <<EOC
+image = busybox:latest
+command = sleep 600
+depends_on = dbh:healthy
+EOC
+cat >"$H/sick.conf" <<EOC
+image = busybox:latest
+command = sleep 600
+health_cmd = false
+health_interval = 200ms
+health_retries = 1
+EOC
+cat >"$H/victim.conf" <<EOC
+image = busybox:latest
+command = sleep 600
+depends_on = sick:healthy
+EOC
+mr up "$H" >"$T/uph" 2>&1; rc=$?
+cat "$T/uph"
+check "depends_on :healthy: waited for, then started" sh -c "grep -q 'app: waiting for dbh to be healthy' '$T/uph' && grep -q 'minirun: app: started' '$T/uph' && [ \"\$('$MINIRUN' ps --format '{{.Status}}' -f name=dbh | grep -c '(healthy)')\" = 1 ]"
+check "depends_on :healthy on an unhealthy one: not started, exit 1" sh -c "[ $rc = 1 ] && grep -q 'victim: dependency sick is unhealthy' '$T/uph' && grep -q 'victim: not started' '$T/uph' && [ -z \"\$('$MINIRUN' ps -aq -f name=victim)\" ]"
+mr down "$H" >/dev/null 2>&1
+printf 'image = busybox:latest\ndepends_on = db:started\n' >"$H/bad.conf"
+check "depends_on with another condition: named" sh -c "'$MINIRUN' up '$H' 2>&1 | grep -q \"bad.conf:2: key 'depends_on': unknown condition 'started'\""
+mr down "$H" >/dev/null 2>&1
+
 mr up "$T/nonexistent" >"$T/up10" 2>&1; rc=$?
 check "up of a missing folder: 125, named" sh -c "[ $rc = 125 ] && grep -q 'nonexistent' '$T/up10'"
 ctr_assert_clean
