@@ -20252,11 +20252,22 @@ static void ps_cells(char *p, const char **cells, size_t n)
 }
 
 /* --filter: same key ORs, different keys AND (Docker's rule). */
+/* The keys of `ps --filter KEY=VALUE`. */
+static const char ps_filter_keys[] = "id\0name\0status\0label\0ancestor\0exited\0health\0";
+
+static int ps_filter_known(const char *f)
+{
+	const char *k;
+	for (k = ps_filter_keys; *k; k += strlen(k) + 1)
+		if (util_starts_with(f, k) && f[strlen(k)] == '=')
+			return 1;
+	return 0;
+}
+
 static int ps_match(const struct ps_row *r, const struct cli_list *filters)
 {
-	static const char keys[] = "id\0name\0status\0label\0ancestor\0exited\0";
 	const char *k;
-	for (k = keys; *k; k += strlen(k) + 1) {
+	for (k = ps_filter_keys; *k; k += strlen(k) + 1) {
 		size_t i, kl = strlen(k);
 		int any = 0, hit = 0;
 		for (i = 0; i < filters->count; i++) {
@@ -20289,8 +20300,10 @@ static int ps_match(const struct ps_row *r, const struct cli_list *filters)
 			} else if (!strcmp(k, "ancestor")) {
 				hit |= !strcmp(r->c.image_ref, v) || !strncmp(r->c.image + 7, v, strlen(v)) ||
 				       !strcmp(r->c.image, v);
-			} else {
+			} else if (!strcmp(k, "exited")) {
 				hit |= r->ci.status == CTR_EXITED && r->ci.st.exit_code == atoi(v);
+			} else {                  /* health: healthy, unhealthy, starting, none */
+				hit |= !strcmp(v, r->ci.health[0] ? r->ci.health : "none");
 			}
 		}
 		if (any && !hit)
@@ -20338,7 +20351,7 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 		{ "a|all", 0, NULL, &all, NULL, "Show all containers" },
 		{ "q|quiet", 0, NULL, &quiet, NULL, "Only display container IDs" },
 		{ "no-trunc", 0, NULL, &no_trunc, NULL, "Don't truncate output" },
-		{ "f|filter", 1, NULL, NULL, &filters, "Filter: name, id, status, label, ancestor, exited" },
+		{ "f|filter", 1, NULL, NULL, &filters, "Filter: name, id, status, label, ancestor, exited, health" },
 		{ "format", 1, &format, NULL, NULL, "Go-like template" },
 		{ "l|latest", 0, NULL, &latest, NULL, "Show the last created" },
 		{ "n|last", 1, &last, NULL, NULL, "Show the n last created" },
@@ -20357,10 +20370,7 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	for (i = 0; i < filters.count; i++)
-		if (!strchr(filters.items[i], '=') || (strncmp(filters.items[i], "id=", 3) &&
-		    strncmp(filters.items[i], "name=", 5) && strncmp(filters.items[i], "status=", 7) &&
-		    strncmp(filters.items[i], "label=", 6) && strncmp(filters.items[i], "ancestor=", 9) &&
-		    strncmp(filters.items[i], "exited=", 7))) {
+		if (!ps_filter_known(filters.items[i])) {
 			fprintf(stderr, "Error: invalid filter '%s'\n", filters.items[i]);
 			return CLI_EXIT_FAIL;
 		}

@@ -42,6 +42,7 @@ mr run -d --name hc --health-cmd 'cat /tmp/ok' --health-interval 200ms \
 	--health-retries 2 busybox sh -c 'sleep 1.5; echo ok-out >/tmp/ok; sleep 600' >/dev/null
 check "health: starting, then unhealthy after 2 failures" sh -c "for i in \$(seq 30); do '$MINIRUN' ps --format '{{.Status}}' -f name=hc | grep -q '(unhealthy)' && exit 0; sleep 0.1; done; exit 1"
 check "health: healthy once the check passes" sh -c "for i in \$(seq 40); do '$MINIRUN' ps --format '{{.Status}}' -f name=hc | grep -q '(healthy)' && exit 0; sleep 0.1; done; exit 1"
+check "ps --filter health=healthy / none" sh -c "[ \"\$('$MINIRUN' ps --format '{{.Names}}' -f health=healthy)\" = hc ] && ! '$MINIRUN' ps --format '{{.Names}}' -f health=none | grep -qx hc"
 check "inspect: State.Health with the check's output and exit codes" sh -c "'$MINIRUN' inspect -f '{{json .State.Health}}' hc | grep -q '\"Status\":\"healthy\",\"FailingStreak\":0' && '$MINIRUN' inspect -f '{{json .State.Health}}' hc | grep -q '\"ExitCode\":0,\"Output\":\"ok-out\\\\n\"'"
 check "inspect: Config.Healthcheck as Docker's" sh -c "[ \"\$('$MINIRUN' inspect -f '{{json .Config.Healthcheck}}' hc)\" = '{\"Test\":[\"CMD-SHELL\",\"cat /tmp/ok\"],\"Interval\":200000000,\"Timeout\":0,\"StartPeriod\":0,\"Retries\":2}' ]"
 mr rm -f hc >/dev/null
