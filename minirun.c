@@ -21528,6 +21528,101 @@ static void df_row(struct cli_table *t, const char *type, size_t total, size_t a
 	cli_table_add(t, row);
 }
 
+/* `system df -v`: Docker's three tables. An image's SHARED SIZE is what its
+ * layers share with other images, UNIQUE SIZE the rest; a container's SIZE
+ * is its writable layer; a volume's LINKS the containers that mount it. */
+static void df_verbose(struct mr_store *st, const struct image_db *db, const struct ps_row *rows,
+		       size_t count, char **names, size_t nvol)
+{
+	static const char *const ih[] = { "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE",
+					  "SHARED SIZE", "UNIQUE SIZE", "CONTAINERS" };
+	static const char *const ch[] = { "CONTAINER ID", "IMAGE", "COMMAND", "LOCAL VOLUMES",
+					  "SIZE", "CREATED", "STATUS", "NAMES" };
+	static const char *const vh[] = { "VOLUME NAME", "LINKS", "SIZE" };
+	struct cli_table t = { 8, 0, NULL, { 0 } };
+	char a[5][64], repo[256], path[300], who[80];
+	const char *row[8];
+	time_t now = time(NULL), when;
+	size_t i, j, k, q;
+	cli_table_add(&t, ih);
+	for (i = db->nrecs; i-- > 0;) {
+		const struct image_rec *r = &db->recs[i];
+		uint64_t shared = 0;
+		size_t users = 0;
+		const char *tag = "<none>";
+		snprintf(repo, sizeof repo, "<none>");
+		for (j = 0; j < db->ntags; j++)
+			if (!strcmp(db->tags[j].id, r->id)) {
+				cli_split_tag(db->tags[j].name, repo, sizeof repo, &tag);
+				break;
+			}
+		for (j = 0; j < r->nlayers; j++)
+			for (k = 0, q = 0; k < db->nrecs && !q; k++)
+				for (q = 0; k != i && q < db->recs[k].nlayers; q++)
+					if (!strcmp(db->recs[k].layers[q], r->layers[j])) {
+						shared += r->sizes[j];
+						break;
+					}
+		for (j = 0; j < count; j++)
+			users += !strcmp(rows[j].c.image, r->id);
+		when = 0;
+		util_parse_rfc3339(r->created, &when);
+		util_human_ago(when, a[0], sizeof a[0]);
+		util_human_size(r->size, a[1], sizeof a[1]);
+		util_human_size(shared, a[2], sizeof a[2]);
+		util_human_size(r->size - shared, a[3], sizeof a[3]);
+		snprintf(a[4], sizeof a[4], "%zu", users);
+		snprintf(path, sizeof path, "%.12s", r->id + 7);
+		row[0] = repo, row[1] = tag, row[2] = path, row[3] = a[0], row[4] = a[1];
+		row[5] = a[2], row[6] = a[3], row[7] = a[4];
+		cli_table_add(&t, row);
+	}
+	printf("Images space usage:\n\n");
+	cli_table_print(&t);
+	memset(&t, 0, sizeof t);
+	t.ncols = 8;
+	cli_table_add(&t, ch);
+	for (i = 0; i < count; i++) {
+		const struct ctr *c = &rows[i].c;
+		struct mr_buf cmd = { 0 };
+		size_t vols = 0;
+		char id[13];
+		for (j = 0; j < c->nmnt; j++)
+			vols += c->mnt[j].type == MOUNT_VOLUME;
+		ps_command(c, 0, &cmd);
+		snprintf(id, sizeof id, "%.12s", c->id);
+		snprintf(path, sizeof path, "containers/%s/%s", c->id,
+			 strcmp(c->driver, "overlay") ? "rootfs" : "upper");
+		snprintf(a[0], sizeof a[0], "%zu", vols);
+		util_human_size(store_du(st, path), a[1], sizeof a[1]);
+		when = 0;
+		util_parse_rfc3339(c->created, &when);
+		util_human_ago(when, a[2], sizeof a[2]);
+		ctr_status_string(&rows[i].ci, now, a[3], sizeof a[3]);
+		row[0] = id, row[1] = c->image_ref, row[2] = cmd.data ? cmd.data : "", row[3] = a[0];
+		row[4] = a[1], row[5] = a[2], row[6] = a[3], row[7] = c->name;
+		cli_table_add(&t, row);
+		mr_buf_free(&cmd);
+	}
+	printf("\nContainers space usage:\n\n");
+	cli_table_print(&t);
+	memset(&t, 0, sizeof t);
+	t.ncols = 3;
+	cli_table_add(&t, vh);
+	for (i = 0; i < nvol; i++) {
+		int links = container_users_of_volume(st, names[i], who, sizeof who);
+		snprintf(path, sizeof path, "volumes/%s/_data", names[i]);
+		snprintf(a[0], sizeof a[0], "%d", links > 0 ? links : 0);
+		util_human_size(store_du(st, path), a[1], sizeof a[1]);
+		row[0] = names[i], row[1] = a[0], row[2] = a[1];
+		cli_table_add(&t, row);
+	}
+	printf("\nLocal Volumes space usage:\n\n");
+	cli_table_print(&t);
+	printf("\nBuild cache usage: 0B\n\nCACHE ID   CACHE TYPE   SIZE   CREATED   LAST USED   "
+	       "USAGE     SHARED\n");
+}
+
 /* `system df`, Docker's rows. Images: every layer once however many images
  * share it, reclaimable the layers no container's image has; containers: the
  * writable layer, reclaimable when not running; volumes: their data,
@@ -21542,7 +21637,12 @@ static int cmd_system_df(struct cli *cl, int argc, char **argv)
 	char **names = NULL, path[300], who[80];
 	size_t count, nvol = 0, i, j, active;
 	uint64_t size, reclaim;
-	int n = cli_parse(cl, argc, argv, NULL, 1, "");
+	int verbose = 0;
+	struct cli_flag flags[] = {
+		{ "v|verbose", 0, NULL, &verbose, NULL, "Show detailed information on space usage" },
+		{ 0 },
+	};
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
@@ -21552,6 +21652,12 @@ static int cmd_system_df(struct cli *cl, int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	}
 	rows = ps_list(st, &count);
+	if (verbose) {
+		if (volume_list(st, &names, &nvol, &cl->err) < 0)
+			util_print_err(&cl->err);
+		df_verbose(st, &db, rows, count, names, nvol);
+		goto done;
+	}
 	cli_table_add(&t, head);
 	for (i = active = 0, size = reclaim = 0; i < db.nrecs; i++) {
 		for (j = 0; j < count && strcmp(rows[j].c.image, db.recs[i].id); j++) {}
@@ -21591,6 +21697,7 @@ static int cmd_system_df(struct cli *cl, int argc, char **argv)
 	df_row(&t, "Local Volumes", nvol, active, size, reclaim);
 	df_row(&t, "Build Cache", 0, 0, 0, 0);
 	cli_table_print(&t);
+done:
 	for (i = 0; i < count; i++)
 		ctr_free(&rows[i].c);
 	free(rows);

@@ -105,6 +105,13 @@ check "system df: images (busybox used by a container, shared layers once)" sh -
 nc=$(mr ps -aq | wc -l) nv=$(mr volume ls -q | wc -l)
 check "system df: containers: writable layers, the stopped one reclaimable" sh -c "grep -q '^Containers  *$nc  *1  *5kB  *5kB (100%)$' $T/df"
 check "system df: volumes: unused volumes' data reclaimable, a used one's not" sh -c "grep -q '^Local Volumes  *$nv  *[1-9][0-9]*  *10[0-9]kB  *10[0-9]kB (9[0-9]%)$' $T/df"
+mr system df -v >"$T/dfv"
+cat "$T/dfv"
+check "system df -v: Docker's three sections" sh -c "grep -qx 'Images space usage:' $T/dfv && grep -qx 'Containers space usage:' $T/dfv && grep -qx 'Local Volumes space usage:' $T/dfv && grep -qx 'Build cache usage: 0B' $T/dfv"
+check "system df -v: the image row (used by $nc containers, nothing shared)" sh -c "grep -qE '^busybox +latest +[0-9a-f]{12} +.* ago +[0-9.]+[kM]B +0B +[0-9.]+[kM]B +$nc\$' $T/dfv"
+vs=$(grep -E ' dfstop$' "$T/dfv" | sed -E 's/.*[…"] +([0-9]+) +.*/\1/') vr=$(grep -E ' dfrun$' "$T/dfv" | sed -E 's/.*[…"] +([0-9]+) +.*/\1/')
+check "system df -v: each container's writable layer, and its volumes (-v adds one: $vs, $vr)" sh -c "grep -qE ' 5kB +.* Exited \(0\) .* dfstop\$' $T/dfv && grep -qE ' 0B +.* Up .* dfrun\$' $T/dfv && [ \"$vr\" = \$(($vs + 1)) ]"
+check "system df -v: volumes with their links and sizes" sh -c "grep -qE '^dfvol +0 +10[0-9]kB\$' $T/dfv && grep -qE '^dfused +1 +7B\$' $T/dfv"
 mr rm -f dfstop dfrun >/dev/null
 mr volume rm dfvol dfused >/dev/null
 finish
