@@ -135,6 +135,10 @@ static struct mr_file mr_stderr_file = { 2, 1, 0, sizeof mr_stderr_buf, 0, mr_st
 #define atoi(s) ((int)util_strtoi(s, NULL, 10, INT_MIN, INT_MAX))
 #define atol(s) ((long)util_strtoi(s, NULL, 10, LONG_MIN, LONG_MAX))
 #define strstr(...) util_strstr(__VA_ARGS__)
+/* fork is _Fork: minirun has one thread, no atfork handlers and neither
+ * musl's stdio nor its malloc, which is all fork adds (with its lock on
+ * thread creation: 1 KB of rwlock and timed-wait code). */
+#define fork() _Fork()
 /* And gmtime_r (musl's __secs_to_tm: 0.7 KB for minirun's UTC stamps). */
 #define gmtime_r(t, tm) util_gmtime(t, tm)
 static struct tm *util_gmtime(const time_t *t, struct tm *tm);
