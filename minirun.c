@@ -647,7 +647,7 @@ static int util_parse_duration(const char *s, int64_t *ns)
 				break;
 		if (i == sizeof units / sizeof units[0])
 			return -1;
-		total += whole * units[i].ns + frac * (units[i].ns / scale ? units[i].ns / scale : 0);
+		total += whole * units[i].ns + frac * (units[i].ns / scale);
 		s += k;
 	}
 	*ns = total;
@@ -12551,20 +12551,17 @@ static int isolate_sysctls(const struct ctr *c, struct mr_err *err)
  * needs CAP_SYS_RESOURCE). Raw prlimit64: one thread, no synccall. */
 static int isolate_ulimits(const struct ctr *c, struct mr_err *err)
 {
-	size_t i, k;
+	size_t i;
 	for (i = 0; i < c->ulimits.n; i++) {
-		const char *u = c->ulimits.v[i], *eq = strchr(u, '=');
-		long long soft = strtoll(eq + 1, NULL, 10), hard = strtoll(strchr(u, ':') + 1, NULL, 10);
+		long long soft, hard;
 		struct rlimit rl;
+		int res = ctr_ulimit_parse(c->ulimits.v[i], &soft, &hard, err);
+		if (res < 0)
+			return -1;
 		rl.rlim_cur = soft < 0 ? RLIM_INFINITY : (rlim_t)soft;
 		rl.rlim_max = hard < 0 ? RLIM_INFINITY : (rlim_t)hard;
-		for (k = 0; k < sizeof ctr_rlimits / sizeof ctr_rlimits[0]; k++)
-			if (strlen(ctr_rlimits[k].name) == (size_t)(eq - u) &&
-			    !strncmp(u, ctr_rlimits[k].name, (size_t)(eq - u)))
-				break;
-		if (k == sizeof ctr_rlimits / sizeof ctr_rlimits[0] ||
-		    syscall(SYS_prlimit64, 0, ctr_rlimits[k].res, &rl, NULL) < 0)
-			return mr_err_sys(err, "--ulimit %s", u);
+		if (syscall(SYS_prlimit64, 0, res, &rl, NULL) < 0)
+			return mr_err_sys(err, "--ulimit %s", c->ulimits.v[i]);
 	}
 	return 0;
 }
@@ -12764,6 +12761,14 @@ static int cg_is_mounted(const char *hier)
 					  (!strcmp(hier, "unified") && sf.f_type == CGROUP2_SUPER_MAGIC));
 }
 
+/* The cgroup2 hierarchy containers get a folder in: "" (v2), "unified" (the
+ * tracking one of a hybrid), or NULL when there is none. */
+static const char *cg_v2_hier(void)
+{
+	int v = cg_version();
+	return v == 2 ? "" : v == 1 && cg_is_mounted("unified") ? "unified" : NULL;
+}
+
 /* Path of the container's folder in a hierarchy ("" for v2). */
 static void cg_path(char *out, size_t size, const char *hier, const char *id, const char *file)
 {
@@ -12874,20 +12879,28 @@ static size_t dev_bpf_program(const struct dev_rule *r, size_t n, struct bpf_ins
 	return k;
 }
 
-/* Load the program and attach it to a cgroup2 folder (with ALLOW_MULTI: a
- * program above, systemd's, still has its say). The folder keeps it. */
-static int dev_bpf_attach(const char *dir, const struct dev_rule *r, size_t n, struct mr_err *err)
+/* The program of these rules, loaded into the kernel: its fd, or -1. */
+static int dev_bpf_load(const struct dev_rule *r, size_t n)
 {
 	struct bpf_insn *prog = util_xcalloc(8 + 10 * n, sizeof *prog);
 	union bpf_attr a;
-	int pfd, dfd = -1, rc = -1;
+	int fd;
 	memset(&a, 0, sizeof a);
 	a.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
 	a.insn_cnt = (uint32_t)dev_bpf_program(r, n, prog);
 	a.insns = (uint64_t)(uintptr_t)prog;
 	a.license = (uint64_t)(uintptr_t)"GPL";
-	pfd = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &a, sizeof a);
+	fd = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &a, sizeof a);
 	free(prog);
+	return fd;
+}
+
+/* Load the program and attach it to a cgroup2 folder (with ALLOW_MULTI: a
+ * program above, systemd's, still has its say). The folder keeps it. */
+static int dev_bpf_attach(const char *dir, const struct dev_rule *r, size_t n, struct mr_err *err)
+{
+	union bpf_attr a;
+	int pfd = dev_bpf_load(r, n), dfd, rc = -1;
 	if (pfd < 0)
 		return mr_err_sys(err, "device policy: load the BPF program");
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -12940,23 +12953,13 @@ static int dev_v1_apply(const char *id, const struct dev_rule *r, size_t n, stru
  * loaded (not attached) to see whether the kernel takes it. */
 static const char *dev_policy_kind(void)
 {
-	struct bpf_insn prog[8 + 10 * sizeof dev_default_rules / sizeof dev_default_rules[0]];
-	union bpf_attr a;
-	int v = cg_version(), fd;
-	if (v == 2 || (v == 1 && cg_is_mounted("unified"))) {
-		memset(&a, 0, sizeof a);
-		a.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
-		a.insn_cnt = (uint32_t)dev_bpf_program(dev_default_rules, sizeof dev_default_rules /
-						       sizeof dev_default_rules[0], prog);
-		a.insns = (uint64_t)(uintptr_t)prog;
-		a.license = (uint64_t)(uintptr_t)"GPL";
-		fd = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &a, sizeof a);
-		if (fd >= 0) {
-			close(fd);
-			return "cgroup2 BPF program";
-		}
+	int fd = cg_v2_hier() ? dev_bpf_load(dev_default_rules, sizeof dev_default_rules /
+					     sizeof dev_default_rules[0]) : -1;
+	if (fd >= 0) {
+		close(fd);
+		return "cgroup2 BPF program";
 	}
-	if (v == 1 && cg_is_mounted("devices"))
+	if (cg_version() == 1 && cg_is_mounted("devices"))
 		return "cgroup v1 devices controller";
 	return "none: roots, volumes and binds mounted nodev";
 }
@@ -12964,16 +12967,17 @@ static const char *dev_policy_kind(void)
 /* The container's device policy, on cgroup2 if there is one, else on the v1
  * devices controller. 1 when neither is available (the caller then mounts
  * nodev), 0 when in place. */
-static int dev_policy_apply(const char *id, int v, const struct dev_rule *r, size_t n)
+static int dev_policy_apply(const char *id, const struct dev_rule *r, size_t n)
 {
 	char path[160];
 	struct mr_err ignored;
-	if (v == 2 || (v == 1 && cg_is_mounted("unified"))) {
-		cg_path(path, sizeof path, v == 2 ? "" : "unified", id, NULL);
+	const char *h = cg_v2_hier();
+	if (h) {
+		cg_path(path, sizeof path, h, id, NULL);
 		if (dev_bpf_attach(path, r, n, &ignored) == 0)
 			return 0;
 	}
-	if (v == 1 && cg_is_mounted("devices") && dev_v1_apply(id, r, n, &ignored) == 0)
+	if (cg_version() == 1 && cg_is_mounted("devices") && dev_v1_apply(id, r, n, &ignored) == 0)
 		return 0;
 	return 1;
 }
@@ -13046,7 +13050,7 @@ static int cg_create(const struct ctr *c, const struct dev_rule *rules, size_t n
 		if (mkdir(path, 0755) < 0 && errno != EEXIST)
 			return mr_err_sys(err, "cgroup %s", path);
 		if (rules)
-			nodev = dev_policy_apply(c->id, 2, rules, nrules);
+			nodev = dev_policy_apply(c->id, rules, nrules);
 		if (c->memory) {
 			snprintf(val, sizeof val, "%lld", (long long)c->memory);
 			if (cg_write("", c->id, "memory.max", val, err) < 0)
@@ -13080,7 +13084,7 @@ static int cg_create(const struct ctr *c, const struct dev_rule *rules, size_t n
 			return mr_err_sys(err, "cgroup %s", path);
 	}
 	if (rules)
-		nodev = dev_policy_apply(c->id, 1, rules, nrules);
+		nodev = dev_policy_apply(c->id, rules, nrules);
 	if (c->memory) {
 		if (!cg_is_mounted("memory"))
 			return mr_err_set(err, ENOTSUP, "--memory: the memory cgroup controller is not "
@@ -13144,10 +13148,10 @@ static int cg_open_procs(const char *id, int *fds, int max)
 static int cg_v2_fd(const char *id)
 {
 	char path[160];
-	int v = cg_version();
-	if (v == 0 || (v == 1 && !cg_is_mounted("unified")))
+	const char *h = cg_v2_hier();
+	if (!h)
 		return -1;
-	cg_path(path, sizeof path, v == 2 ? "" : "unified", id, NULL);
+	cg_path(path, sizeof path, h, id, NULL);
 	return open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 }
 
@@ -13182,11 +13186,9 @@ static void cg_kill_rest(const char *id)
 {
 	char path[160], buf[4096];
 	struct mr_err ignored;
-	int v = cg_version(), round, fd;
-	const char *h = v == 2 ? "" : "unified";
-	if (v == 0 || (v == 1 && !cg_is_mounted("unified")))
-		return;
-	if (cg_write(h, id, "cgroup.kill", "1", &ignored) == 0)
+	int round, fd;
+	const char *h = cg_v2_hier();
+	if (!h || cg_write(h, id, "cgroup.kill", "1", &ignored) == 0)
 		return;
 	cg_path(path, sizeof path, h, id, "cgroup.procs");
 	for (round = 0; round < 50; round++) {
@@ -13282,7 +13284,7 @@ static void cg_remove(const char *id)
 static pid_t *cg_pids(const char *id, pid_t init, size_t *count)
 {
 	char path[160], buf[4096], ns[64], other[64];
-	const char *h = cg_version() == 2 ? "" : cg_is_mounted("unified") ? "unified" : "pids";
+	const char *h = cg_v2_hier() ? cg_v2_hier() : "pids";
 	pid_t *pids = NULL;
 	size_t n = 0;
 	int fd;
@@ -13955,6 +13957,17 @@ struct ctr_owner {
 	struct ctr_health *health;         /* NULL: no health check */
 };
 
+/* Docker's defaults for what a Healthcheck leaves at 0: 30 s, 3 retries. */
+static int64_t ctr_health_ns(int64_t v)
+{
+	return v ? v : 30000000000LL;
+}
+
+static int ctr_health_retries(const struct ctr *c)
+{
+	return c->health_retries ? c->health_retries : 3;
+}
+
 static int64_t ctr_mono_ns(void)
 {
 	struct timespec ts;
@@ -14012,7 +14025,7 @@ static void ctr_health_spawn(struct ctr_owner *o, struct ctr_health *h)
 		argv[n++] = (char *)c->health_test.v[i];
 	ctr_now(h->began, sizeof h->began);
 	h->timed_out = 0;
-	h->deadline = ctr_mono_ns() + (c->health_timeout ? c->health_timeout : 30000000000LL);
+	h->deadline = ctr_mono_ns() + ctr_health_ns(c->health_timeout);
 	h->pid = fork();
 	if (h->pid == 0) {
 		int fd = openat(o->rfd, "health.out", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600),
@@ -14052,7 +14065,7 @@ static void ctr_health_done(struct ctr_owner *o, struct ctr_health *h, int statu
 	}
 	h->log[i].out[n > 0 ? n : 0] = 0;
 	if (h->timed_out) {
-		long long t = (c->health_timeout ? c->health_timeout : 30000000000LL) / 1000000;
+		long long t = ctr_health_ns(c->health_timeout) / 1000000;
 		snprintf(h->log[i].out, sizeof h->log[i].out, "Health check exceeded timeout (%lld%s)",
 			 t % 1000 ? t : t / 1000, t % 1000 ? "ms" : "s");
 	}
@@ -14060,11 +14073,11 @@ static void ctr_health_done(struct ctr_owner *o, struct ctr_health *h, int statu
 		h->streak = 0;
 		h->status = "healthy";
 	} else if (strcmp(h->status, "starting") || now - h->born >= c->health_start) {
-		if (++h->streak >= (c->health_retries ? c->health_retries : 3))
+		if (++h->streak >= ctr_health_retries(c))
 			h->status = "unhealthy";
 	}
 	h->pid = 0;
-	h->due = now + (c->health_interval ? c->health_interval : 30000000000LL);
+	h->due = now + ctr_health_ns(c->health_interval);
 	ctr_health_write(o->rfd, h);
 }
 
@@ -14101,7 +14114,7 @@ static void ctr_health_begin(struct ctr_owner *o)
 		return;
 	h = o->health = util_xcalloc(1, sizeof *h);
 	h->born = ctr_mono_ns();
-	h->due = h->born + (o->c->health_interval ? o->c->health_interval : 30000000000LL);
+	h->due = h->born + ctr_health_ns(o->c->health_interval);
 	h->status = "starting";
 	ctr_health_write(o->rfd, h);
 }
@@ -14349,12 +14362,12 @@ static CTR_HOT int ctr_owner_wait(struct ctr_owner *o)
 					done = 1, status = st;
 				else if (o->health && p == o->health->pid)
 					ctr_health_done(o, o->health, st);
-			if (done)
+			if (done) {
 				ctr_health_end(o);
-			if (done && ctr_ns_host(o->c->pid_mode))
-				cg_kill_rest(o->c->id);
-			if (done)
+				if (ctr_ns_host(o->c->pid_mode))
+					cg_kill_rest(o->c->id);
 				continue;
+			}
 		}
 		while (n-- > 0) {
 			int fd = pf[n].fd;
@@ -16601,12 +16614,6 @@ static int net_dnat(struct mr_store *st, const char *name)
 	return rc;
 }
 
-/* Forget the conntrack entries of the UDP host ports just published, as
- * Docker does: a client that kept sending (syslog, DNS, a sensor) before the
- * rules were in, or to the container's old address, owns an entry that
- * would bypass the new DNAT for as long as it keeps sending. The entries are
- * dumped, and those whose original tuple is UDP to one of the ports deleted
- * by that tuple. Best effort: conntrack may not even be loaded. */
 /* The destination port of a CTA_TUPLE_ORIG if it is UDP, else -1. */
 static int net_ct_udp_dport(struct rtattr *orig)
 {
@@ -16625,6 +16632,12 @@ static int net_ct_udp_dport(struct rtattr *orig)
 	return proto == IPPROTO_UDP ? dport : -1;
 }
 
+/* Forget the conntrack entries of the UDP host ports just published, as
+ * Docker does: a client that kept sending (syslog, DNS, a sensor) before the
+ * rules were in, or to the container's old address, owns an entry that
+ * would bypass the new DNAT for as long as it keeps sending. The entries are
+ * dumped, and those whose original tuple is UDP to one of the ports deleted
+ * by that tuple. Best effort: conntrack may not even be loaded. */
 static void net_ct_flush(const struct net_port *ports, int n)
 {
 	enum { CT_MAX = 256 };
@@ -19037,8 +19050,7 @@ static int run_create(struct cli *cl, struct run_opts *o, char **argv, int nargs
 		goto out;
 	}
 	c->pid_mode = o->pid && *o->pid ? "host" : "";
-	if (ctr_ns_host(c->pid_mode) && (!MINIRUN_WITH_CGROUPS || cg_version() == 0 ||
-					 (cg_version() == 1 && !cg_is_mounted("unified")))) {
+	if (ctr_ns_host(c->pid_mode) && (!MINIRUN_WITH_CGROUPS || !cg_v2_hier())) {
 		mr_err_set(err, ENOTSUP, "--pid host: needs a cgroup2 hierarchy to find the "
 			   "container's processes (none mounted%s)", MINIRUN_WITH_CGROUPS ? "" :
 			   ", or built without MINIRUN_WITH_CGROUPS");
@@ -20255,7 +20267,6 @@ static void ps_cells(char *p, const char **cells, size_t n)
 	}
 }
 
-/* --filter: same key ORs, different keys AND (Docker's rule). */
 /* The keys of `ps --filter KEY=VALUE`. */
 static const char ps_filter_keys[] = "id\0name\0status\0label\0ancestor\0exited\0health\0";
 
@@ -20268,6 +20279,7 @@ static int ps_filter_known(const char *f)
 	return 0;
 }
 
+/* --filter: same key ORs, different keys AND (Docker's rule). */
 static int ps_match(const struct ps_row *r, const struct cli_list *filters)
 {
 	const char *k;
@@ -22432,9 +22444,8 @@ static int boot_wait_healthy(struct cli *cl, const char *who, const char *dep)
 		ctr_free(&c);
 		return 0;
 	}
-	limit = c.health_start + ((c.health_interval ? c.health_interval : 30000000000LL) +
-				  (c.health_timeout ? c.health_timeout : 30000000000LL)) *
-		(c.health_retries ? c.health_retries + 1 : 4) + 5000000000LL;
+	limit = c.health_start + (ctr_health_ns(c.health_interval) + ctr_health_ns(c.health_timeout)) *
+		(ctr_health_retries(&c) + 1) + 5000000000LL;
 	ctr_free(&c);
 	printf("minirun: %s: waiting for %s to be healthy\n", who, name);
 	fflush(stdout);
