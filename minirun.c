@@ -21519,6 +21519,18 @@ static int df_layer_seen(const struct image_db *db, size_t i, size_t j)
 	return 0;
 }
 
+/* Does another image record than i have layer j of record i (its SHARED
+ * SIZE in `system df -v`)? */
+static int df_layer_shared(const struct image_db *db, size_t i, size_t j)
+{
+	size_t k, q;
+	for (k = 0; k < db->nrecs; k++)
+		for (q = 0; k != i && q < db->recs[k].nlayers; q++)
+			if (!strcmp(db->recs[k].layers[q], db->recs[i].layers[j]))
+				return 1;
+	return 0;
+}
+
 static int df_layer_used(const struct ps_row *rows, size_t count, const char *hex)
 {
 	size_t k, j;
@@ -21559,7 +21571,7 @@ static void df_verbose(struct mr_store *st, const struct image_db *db, const str
 	char a[5][64], repo[256], path[300], who[80];
 	const char *row[8];
 	time_t now = time(NULL), when;
-	size_t i, j, k, q;
+	size_t i, j;
 	cli_table_add(&t, ih);
 	for (i = db->nrecs; i-- > 0;) {
 		const struct image_rec *r = &db->recs[i];
@@ -21573,12 +21585,8 @@ static void df_verbose(struct mr_store *st, const struct image_db *db, const str
 				break;
 			}
 		for (j = 0; j < r->nlayers; j++)
-			for (k = 0, q = 0; k < db->nrecs && !q; k++)
-				for (q = 0; k != i && q < db->recs[k].nlayers; q++)
-					if (!strcmp(db->recs[k].layers[q], r->layers[j])) {
-						shared += r->sizes[j];
-						break;
-					}
+			if (df_layer_shared(db, i, j))
+				shared += r->sizes[j];
 		for (j = 0; j < count; j++)
 			users += !strcmp(rows[j].c.image, r->id);
 		when = 0;

@@ -495,9 +495,9 @@ static void t_ctr_volumes_from(void)
 	struct ctr c, d;
 	size_t nfrom = 0;
 	struct image_db db;
-	char layers[3][65] = { "a", "b", "c" }, layers2[2][65] = { "b", "b" };
+	char layers[3][65] = { "a", "b", "c" }, layers2[2][65] = { "b", "b" }, layers3[1][65] = { "x" };
 	uint64_t sizes[3] = { 1, 2, 3 };
-	struct image_rec recs[2];
+	struct image_rec recs[3];
 	if (!unit_tmpdir(dir, sizeof dir))
 		return;
 	snprintf(root, sizeof root, "%s/root", dir);
@@ -551,6 +551,13 @@ static void t_ctr_volumes_from(void)
 	db.nrecs = 2;
 	CHECK(!df_layer_seen(&db, 0, 0) && !df_layer_seen(&db, 0, 2));
 	CHECK(df_layer_seen(&db, 1, 0) && df_layer_seen(&db, 1, 1));
+	/* shared with another image, whatever lies between them, once per layer */
+	recs[2] = recs[1];
+	recs[1].nlayers = 1;
+	recs[1].layers = layers3;
+	db.nrecs = 3;
+	CHECK(!df_layer_shared(&db, 0, 0) && df_layer_shared(&db, 0, 1) && !df_layer_shared(&db, 0, 2));
+	CHECK(!df_layer_shared(&db, 1, 0) && df_layer_shared(&db, 2, 0) && df_layer_shared(&db, 2, 1));
 }
 
 static void t_ctr_run_params(void)
