@@ -116,7 +116,7 @@ else
   say := @printf '  %-8s %s\n'
 endif
 
-.PHONY: all deps test test-unit test-integration size flag-sizes check-symbols check-formats \
+.PHONY: all amalgamate check-amalgamation deps test test-unit test-integration size flag-sizes check-symbols check-formats \
 	check-static presets cross bench clean distclean FORCE
 .DELETE_ON_ERROR:
 
@@ -139,6 +139,23 @@ $(DEPS_STAMP): scripts/deps.sh | $(SRC_STAMP)
 	$(say) DEPS $(D)
 	$(Q)scripts/deps.sh $(DEPS) $(ARCH)
 	$(Q)touch $@
+
+# ---- the one file ----------------------------------------------------------
+# People edit the parts in src/; minirun.c is made from them (and committed:
+# it is what embedded users take). The rule runs when a part is newer, so a
+# build never compiles a stale minirun.c; check-amalgamation (CI) fails when
+# the committed file differs from what the parts make.
+PARTS := $(sort $(wildcard src/[0-9][0-9]_*.c))
+
+amalgamate: minirun.c
+minirun.c: $(PARTS) scripts/amalgamate.py
+	$(say) GEN $@
+	$(Q)scripts/amalgamate.py $@
+
+check-amalgamation:
+	$(Q)scripts/amalgamate.py - | cmp -s - minirun.c || \
+		{ echo "check-amalgamation: minirun.c differs from what src/ makes (run make amalgamate and commit it)" >&2; exit 1; }
+	@echo "check-amalgamation: minirun.c is what the $(words $(PARTS)) parts in src/ make"
 
 # ---- binaries --------------------------------------------------------------
 SOURCES := minirun.c minirun.h scripts/libs.c Makefile

@@ -1,33 +1,45 @@
 /*
  * minirun.c - a daemonless container runtime for embedded Linux, in one file.
  *
+ * GENERATED FILE: made by `make amalgamate` (scripts/amalgamate.py) from the
+ * parts in src/. Do not edit it: edit the part named in its banner, then
+ * run `make amalgamate`. It is committed because it is what embedded users
+ * take: this file and minirun.h build minirun in any build system.
+ *
  * Build: see the Makefile (static, musl, -Os, section GC). Public API and feature
  * flags: minirun.h. Tests: tests/unit.c includes this file with MINIRUN_NO_MAIN.
  *
- * Table of contents (sections in dependency order; search for "==== [NN]"):
- *   [01] COMPAT     syscalls musl lacks, kernel interfaces
- *   [02] UTIL       errors, buffers, strings; printf, malloc, qsort/strto* of its own
- *   [03] FS         fds, paths resolved inside a root, atomic files, safe removal
- *   [04] JSON       reader (arena DOM) and writer
- *   [05] DIGEST     sha256 (SHA-NI, else BearSSL's rounds), digest strings
- *   [06] STREAM     pull-based readers: files, hashing, gzip, zstd, limits
- *   [07] TAR        tar reader and writer, layer extraction, whiteouts, flattening
- *   [08] STORE      store layout, lock, temporaries, metadata files
- *   [09] IMAGE      references, manifests, platforms, load, images, rmi, unpack
- *   [10] VOLUME     named and anonymous volumes
- *   [11] MOUNTS     volumes, bind mounts and tmpfs inside a container
- *   [12] HTTP       name lookup (hosts, DNS), HTTP/1.1 client over TCP and BearSSL TLS
- *   [13] PULL       registry client, auth, pull
- *   [14] CONTAINER  records, names, state, image defaults
- *   [15] ROOTFS     overlay or copy roots, /dev, /proc, /sys, /etc files, pivot_root
- *   [16] ISOLATE    capabilities, seccomp, users, cgroups, no_new_privs, descriptors, exec
- *   [17] MONITOR    starting a container, its owner process, logs, restarts
- *   [18] EXEC       another process in a running container; cp in and out
- *   [19] NET        bridge, veth, addresses, networks, masquerade, published ports
- *   [20] BOOT       declarative containers, up, down, init as PID 1
- *   [21] CLI        argument parsing, usage, commands
- *   [99] MAIN
+ * Table of contents (parts in dependency order; search for "BEGIN src/"):
+ *   [00] PRELUDE    feature macros, includes, libc parts replaced by minirun's own  (src/00_prelude.c)
+ *   [01] COMPAT     syscalls musl lacks, kernel interfaces  (src/01_compat.c)
+ *   [02] UTIL       errors, buffers, strings; printf, malloc, qsort/strto* of its own  (src/02_util.c)
+ *   [03] FS         fds, paths resolved inside a root, atomic files, safe removal  (src/03_fs.c)
+ *   [04] JSON       reader (arena DOM) and writer  (src/04_json.c)
+ *   [05] DIGEST     sha256 (SHA-NI, else BearSSL's rounds), digest strings  (src/05_digest.c)
+ *   [06] STREAM     pull-based readers: files, hashing, gzip, zstd, limits  (src/06_stream.c)
+ *   [07] TAR        tar reader and writer, layer extraction, whiteouts, flattening  (src/07_tar.c)
+ *   [08] STORE      store layout, lock, temporaries, metadata files  (src/08_store.c)
+ *   [09] IMAGE      references, manifests, platforms, load, images, rmi, unpack  (src/09_image.c)
+ *   [10] VOLUME     named and anonymous volumes  (src/10_volume.c)
+ *   [11] MOUNTS     volumes, bind mounts and tmpfs inside a container  (src/11_mounts.c)
+ *   [12] HTTP       name lookup (hosts, DNS), HTTP/1.1 client over TCP and BearSSL TLS  (src/12_http.c)
+ *   [13] PULL       registry client, auth, pull  (src/13_pull.c)
+ *   [14] CONTAINER  records, names, state, image defaults  (src/14_container.c)
+ *   [15] ROOTFS     overlay or copy roots, /dev, /proc, /sys, /etc files, pivot_root  (src/15_rootfs.c)
+ *   [16] ISOLATE    capabilities, seccomp, users, cgroups, no_new_privs, descriptors, exec  (src/16_isolate.c)
+ *   [17] MONITOR    starting a container, its owner process, logs, restarts  (src/17_monitor.c)
+ *   [18] EXEC       another process in a running container; cp in and out  (src/18_exec.c)
+ *   [19] NET        bridge, veth, addresses, networks, masquerade, published ports  (src/19_net.c)
+ *   [20] BOOT       declarative containers, up, down, init as PID 1  (src/20_boot.c)
+ *   [21] CLI        argument parsing, usage, commands  (src/21_cli.c)
+ *   [99] MAIN       mr_main (global options, the command table), and main unless MINIRUN_NO_MAIN  (src/99_main.c)
  */
+/* ======================== BEGIN src/00_prelude.c ======================== */
+#line 1 "src/00_prelude.c"
+/* ==== [00] PRELUDE: feature macros, includes, libc parts replaced by minirun's own ====
+ * What every part needs: the system headers, minirun.h, and the declarations
+ * of the small stand-ins for musl's generic pieces (printf, malloc, fork,
+ * gmtime) that [02] UTIL defines. */
 #define _GNU_SOURCE
 #include "minirun.h"
 
@@ -146,7 +158,10 @@ static void util_sort(void *base, size_t n, size_t size, int (*cmp)(const void *
 static unsigned long long util_strtou(const char *s, char **end, int base, unsigned long long max);
 static long long util_strtoi(const char *s, char **end, int base, long long min, long long max);
 static char *util_strstr(const char *hay, const char *needle);
+/* ======================== END src/00_prelude.c ======================== */
 
+/* ======================== BEGIN src/01_compat.c ======================== */
+#line 1 "src/01_compat.c"
 /* ==== [01] COMPAT: syscalls musl lacks, kernel interfaces ====
  * musl 1.2.3 has no wrappers for openat2, statx (mount ids) or close_range; they
  * are called directly. Each wrapper reports ENOSYS on kernels without the call
@@ -227,7 +242,10 @@ static int compat_pivot_root(const char *new_root, const char *put_old)
 {
 	return (int)syscall(SYS_pivot_root, new_root, put_old);
 }
+/* ======================== END src/01_compat.c ======================== */
 
+/* ======================== BEGIN src/02_util.c ======================== */
+#line 1 "src/02_util.c"
 /* ==== [02] UTIL: errors, buffers, strings; printf, malloc, qsort/strto* of its own ====
  * Errors follow STYLE.md: functions return 0 or -1 and fill a caller-owned
  * struct mr_err; callers prefix context on the way up, so the final message
@@ -1300,7 +1318,10 @@ static ssize_t util_read_full(int fd, void *buf, size_t n)
 	}
 	return (ssize_t)got;
 }
+/* ======================== END src/02_util.c ======================== */
 
+/* ======================== BEGIN src/03_fs.c ======================== */
+#line 1 "src/03_fs.c"
 /* ==== [03] FS: fds, paths resolved inside a root, atomic files, safe removal ====
  * Three rules of the store live here (DESIGN.md): Contained (paths from archives,
  * `cp` and mount targets are resolved as if the root were "/"), Atomic (files
@@ -1735,7 +1756,10 @@ int mr_remove_tree(int dirfd, const char *name, struct mr_err *err)
 		return mr_err_sys(err, "remove %s", name);
 	return rc;
 }
+/* ======================== END src/03_fs.c ======================== */
 
+/* ======================== BEGIN src/04_json.c ======================== */
+#line 1 "src/04_json.c"
 /* ==== [04] JSON: reader (arena DOM) and writer ====
  * The reader is strict RFC 8259 (UTF-8 checked, surrogates paired, no leading
  * zeros, nothing after the top value) and iterative: an explicit stack of
@@ -2366,7 +2390,10 @@ void mr_jw_value(struct mr_jw *w, const struct mr_json *v)
 	}
 	json_w_close(w, obj ? "}" : "]");
 }
+/* ======================== END src/04_json.c ======================== */
 
+/* ======================== BEGIN src/05_digest.c ======================== */
+#line 1 "src/05_digest.c"
 /* ==== [05] DIGEST: sha256 (SHA-NI, else BearSSL's rounds), digest strings ====
  * Only sha256 is accepted: it is what every registry and archive writer uses,
  * and a digest is validated before it is ever used as a path. */
@@ -2601,7 +2628,10 @@ static const char *digest_hex(const char *digest)
 {
 	return digest + 7;
 }
+/* ======================== END src/05_digest.c ======================== */
 
+/* ======================== BEGIN src/06_stream.c ======================== */
+#line 1 "src/06_stream.c"
 /* ==== [06] STREAM: pull-based readers: files, hashing, gzip, zstd, limits ====
  * A stream is one read function at the start of a caller-allocated struct; each
  * concrete stream wraps a parent, so a layer is read in one pass as
@@ -2940,6 +2970,10 @@ static void stream_decomp_end(struct stream_decomp *d)
 	free(d->in);
 	d->in = NULL;
 }
+/* ======================== END src/06_stream.c ======================== */
+
+/* ======================== BEGIN src/07_tar.c ======================== */
+#line 1 "src/07_tar.c"
 /* ==== [07] TAR: tar reader and writer, layer extraction, whiteouts, flattening ====
  * The reader takes ustar, GNU (long names, base-256 numbers), pax (per entry
  * and global) and v7 headers from a stream, with bounded memory: long names up
@@ -4603,6 +4637,10 @@ static int tar_apply_layer_dir(int layerfd, int targetfd, int flags, struct mr_e
 	free(a);
 	return rc;
 }
+/* ======================== END src/07_tar.c ======================== */
+
+/* ======================== BEGIN src/08_store.c ======================== */
+#line 1 "src/08_store.c"
 /* ==== [08] STORE: store layout, lock, temporaries, metadata files ====
  * root/lock            flock()ed while metadata changes (short critical sections)
  * root/tmp/NAME        work folders; each is flock()ed by the process using it,
@@ -4770,7 +4808,10 @@ int mr_store_mktemp(struct mr_store *st, const char *prefix, char *name_out, siz
 	mr_store_unlock(st);
 	return fd;
 }
+/* ======================== END src/08_store.c ======================== */
 
+/* ======================== BEGIN src/09_image.c ======================== */
+#line 1 "src/09_image.c"
 /* ==== [09] IMAGE: references, manifests, platforms, load, images, rmi, unpack ==== */
 
 /* The platform this binary was built for, in OCI terms (GOARCH names). */
@@ -6280,7 +6321,10 @@ out:
 	ld->stored = NULL;
 	return rc;
 }
+/* ======================== END src/09_image.c ======================== */
 
+/* ======================== BEGIN src/10_volume.c ======================== */
+#line 1 "src/10_volume.c"
 /* ==== [10] VOLUME: named and anonymous volumes ====
  * root/volumes/NAME/_data is what containers mount; root/volumes/NAME/meta.json
  * holds CreatedAt, Labels and whether the volume is anonymous (made for an
@@ -6634,7 +6678,10 @@ static int container_users_of_volume(struct mr_store *st, const char *name, char
 	closedir(d);
 	return users;
 }
+/* ======================== END src/10_volume.c ======================== */
 
+/* ======================== BEGIN src/11_mounts.c ======================== */
+#line 1 "src/11_mounts.c"
 /* ==== [11] MOUNTS: volumes, bind mounts and tmpfs inside a container ====
  * Docker's three syntaxes (-v, --mount, --tmpfs) parse into one mount_spec.
  * Before the container starts, mount_prepare creates what must exist (a named
@@ -7133,7 +7180,10 @@ static int mount_read_json(const struct mr_json *v, struct mount_spec *m, struct
 	snprintf(m->tmpfs_opts, sizeof m->tmpfs_opts, "%s", tmpfs ? tmpfs : "");
 	return 0;
 }
+/* ======================== END src/11_mounts.c ======================== */
 
+/* ======================== BEGIN src/12_http.c ======================== */
+#line 1 "src/12_http.c"
 /* ==== [12] HTTP: name lookup (hosts, DNS), HTTP/1.1 client over TCP and BearSSL TLS ====
  * What a registry pull needs and no more: one connection at a time (a pull is
  * sequential, and one TLS engine is 17 KB of buffers), reused while requests
@@ -8733,6 +8783,10 @@ static int tls_write(struct http_conn *c, const void *buf, size_t n, struct mr_e
 #endif /* MINIRUN_WITH_TLS */
 
 #endif /* MINIRUN_WITH_PULL */
+/* ======================== END src/12_http.c ======================== */
+
+/* ======================== BEGIN src/13_pull.c ======================== */
+#line 1 "src/13_pull.c"
 /* ==== [13] PULL: registry client, auth, pull ====
  * The distribution API over the HTTP client: manifests by tag or digest (the
  * four OCI and Docker types), an index resolved to the wanted platform with
@@ -10003,6 +10057,10 @@ static int image_pull(struct mr_store *st, const char *ref, const struct pull_op
 	return mr_err_set(err, MR_EDISABLED, "pull: built without MINIRUN_WITH_PULL");
 }
 #endif /* MINIRUN_WITH_PULL */
+/* ======================== END src/13_pull.c ======================== */
+
+/* ======================== BEGIN src/14_container.c ======================== */
+#line 1 "src/14_container.c"
 /* ==== [14] CONTAINER: records, names, state, image defaults ====
  * root/containers/ID/config.json  the resolved run configuration: written once by
  *                                  create (atomically, under the store lock with
@@ -11576,6 +11634,10 @@ static int container_users_of_image(struct mr_store *st, const char *image_id, c
 	closedir(d);
 	return n;
 }
+/* ======================== END src/14_container.c ======================== */
+
+/* ======================== BEGIN src/15_rootfs.c ======================== */
+#line 1 "src/15_rootfs.c"
 /* ==== [15] ROOTFS: overlay or copy roots, /dev, /proc, /sys, /etc files, pivot_root ====
  * The overlay (or the copy driver's bind mount) is mounted by the container's
  * first process inside its own new mount namespace: nothing a container uses is
@@ -12122,6 +12184,10 @@ static int rootfs_pivot(struct ctr_spawn *sp, struct mr_err *err)
 		return mr_err_sys(err, "remount the root read-only");
 	return 0;
 }
+/* ======================== END src/15_rootfs.c ======================== */
+
+/* ======================== BEGIN src/16_isolate.c ======================== */
+#line 1 "src/16_isolate.c"
 /* ==== [16] ISOLATE: capabilities, seccomp, users, cgroups, no_new_privs, descriptors, exec ====
  * The last steps before a container's process becomes its program, in crun's
  * order: identity (uid, gid, groups from the image's own /etc/passwd and
@@ -13324,6 +13390,10 @@ static pid_t *cg_pids(const char *id, pid_t init, size_t *count)
 	*count = n;
 	return pids;
 }
+/* ======================== END src/16_isolate.c ======================== */
+
+/* ======================== BEGIN src/17_monitor.c ======================== */
+#line 1 "src/17_monitor.c"
 /* ==== [17] MONITOR: starting a container, its owner process, logs, restarts ====
  * A container always has exactly one owner, the process that cloned its init
  * and holds rundir/ID/lock: the CLI itself for a foreground `run`/`start -a`
@@ -14720,6 +14790,10 @@ fail:
 	close(tfd);
 	return -1;
 }
+/* ======================== END src/17_monitor.c ======================== */
+
+/* ======================== BEGIN src/18_exec.c ======================== */
+#line 1 "src/18_exec.c"
 /* ==== [18] EXEC: another process in a running container; cp in and out ====
  * `exec` joins the namespaces of the container's init (one setns() on a
  * pidfd where the kernel has it, else the files of /proc/PID/ns), forks so that the new
@@ -15268,6 +15342,10 @@ out:
 	ctr_disown(&ow);
 	return code;
 }
+/* ======================== END src/18_exec.c ======================== */
+
+/* ======================== BEGIN src/19_net.c ======================== */
+#line 1 "src/19_net.c"
 /* ==== [19] NET: bridge, veth, addresses, networks, masquerade, published ports ====
  * --network bridge (the default): one Linux bridge minirun0 holding the
  * gateway address (10.88.0.1/16 unless MINIRUN_SUBNET or root/network.json
@@ -17297,6 +17375,10 @@ static void net_inspect(struct mr_store *st, const struct ctr *c, int running, s
 
 struct cli;
 static int cmd_port(struct cli *cl, int argc, char **argv);   /* [24] */
+/* ======================== END src/19_net.c ======================== */
+
+/* ======================== BEGIN src/20_boot.c ======================== */
+#line 1 "src/20_boot.c"
 /* ==== [20] BOOT: declarative containers, up, down, init as PID 1 ====
  * One file per container, DIR/NAME.conf (default /etc/minirun/containers, or
  * $MINIRUN_CONFIG_DIR): `key = value` lines, '#' comments. This section parses
@@ -17725,6 +17807,10 @@ static void __attribute__((noreturn)) boot_halt(int cmd)
 		pause();
 }
 #endif /* MINIRUN_WITH_INIT */
+/* ======================== END src/20_boot.c ======================== */
+
+/* ======================== BEGIN src/21_cli.c ======================== */
+#line 1 "src/21_cli.c"
 /* ==== [21] CLI: argument parsing, usage, commands ====
  * Docker's command line: `minirun [OPTIONS] COMMAND [ARG...]`, flags parsed per
  * command from a small table (short and long names, `--flag=value`, `--flag
@@ -22758,8 +22844,11 @@ static const struct cli_command cli_commands[] = {
 	{ "wait", cmd_wait, "Block until one or more containers stop, then print their exit codes" },
 	{ NULL, NULL, NULL },
 };
+/* ======================== END src/21_cli.c ======================== */
 
-/* ==== [99] MAIN ==== */
+/* ======================== BEGIN src/99_main.c ======================== */
+#line 1 "src/99_main.c"
+/* ==== [99] MAIN: mr_main (global options, the command table), and main unless MINIRUN_NO_MAIN ==== */
 
 /* see minirun.h */
 int mr_main(int argc, char **argv)
@@ -22836,3 +22925,4 @@ int main(int argc, char **argv)
 	return mr_main(argc, argv);
 }
 #endif
+/* ======================== END src/99_main.c ======================== */

@@ -51,19 +51,102 @@ add_deb_src() {
 	# below says clearly if Debian's own sources are missing.
 	apt-get update -qq || true
 }
+# The upstream release each recipe below is written for, and the sha256 of its
+# upstream tarball (*.orig.tar.*) as Debian ships it: facts measured once
+# (2026-12-07). Debian's revision of it may change (a security update); the
+# upstream code may not without someone reading it and changing these lines.
+PIN_bearssl="0.6+dfsg.1 102a625bd8f6155260867a50c508df8d8c3f796985dd744df1a68e5cd1a79004"
+PIN_libzstd="1.5.4+dfsg2 8cf4bbb65e77ec348d052c8d6230eba66d435bddf64c8b5be2fcb16880c19953"
+PIN_zlib="1.2.13.dfsg 71feb7947e3c00ef125f83b79a4e529bde31171e5babe48b391f06758d1ab0a1"
+
+# Every source version apt knows for a package, newest first.
+src_versions() {
+	apt-cache showsrc "$1" 2>/dev/null | sed -n 's/^Version: //p' | sort -u | sort_versions
+}
+sort_versions() { # newest first, by dpkg's ordering (a handful of versions)
+	set --
+	while read -r v; do set -- "$@" "$v"; done
+	for v in "$@"; do
+		n=0
+		for w in "$@"; do dpkg --compare-versions "$w" gt "$v" && n=$((n + 1)); done
+		echo "$n $v"
+	done | sort -n | cut -d' ' -f2-
+}
+# upstream part of a Debian version: no epoch, no Debian revision.
+upstream_of() { echo "$1" | sed 's/^[0-9]*://; s/-[^-]*$//'; }
+
+# fetch_one PKG: the newest source version of PKG that downloads and whose
+# upstream tarball has the pinned checksum, unpacked with Debian's patches
+# applied (dpkg-source -x, as apt-get source does) into $SRC/PKG; the version
+# taken is written to $SRC/PKG.version.
+# Fails with one message listing every version tried and why each failed.
 fetch_one() {
-	pkg=$1 dirglob=$2
-	if ls -d "$SRC"/$dirglob >/dev/null 2>&1; then return 0; fi
-	have_deb_src || add_deb_src
-	(cd "$SRC" && { apt-get source -qq "$pkg" >/dev/null 2>&1 || apt-get source "$pkg"; })
+	pkg=$1
+	if [ -f "$SRC/$pkg.version" ]; then return 0; fi
+	eval "pin=\$PIN_$pkg"
+	pin_up=${pin% *} pin_sum=${pin#* }
+	versions=$(src_versions "$pkg")
+	if [ -z "$versions" ]; then
+		have_deb_src || add_deb_src
+		versions=$(src_versions "$pkg")
+	fi
+	tried=""
+	for v in $versions; do
+		up=$(upstream_of "$v")
+		if [ "$up" != "$pin_up" ]; then
+			tried="$tried
+  $pkg $v: upstream $up is not the pinned $pin_up"
+			continue
+		fi
+		dl=$(mktemp -d "$SRC/.dl-$pkg.XXXXXX")
+		log=$dl/apt.log
+		ok=0
+		for attempt in 1 2 3; do
+			if (cd "$dl" && apt-get source --download-only -q "$pkg=$v") >"$log" 2>&1; then
+				ok=1; break
+			fi
+			# A 404 will not heal; anything else (a reset, a timeout) may.
+			grep -q '404' "$log" && break
+			sleep "$attempt"
+		done
+		if [ $ok = 0 ]; then
+			why=$(grep -m1 -o '[0-9][0-9][0-9] *[A-Za-z ]*$' "$log" || tail -n1 "$log")
+			tried="$tried
+  $pkg $v: download failed ($why)"
+			rm -rf "$dl"
+			continue
+		fi
+		orig=$(ls "$dl/${pkg}_${up}".orig.tar.* 2>/dev/null | grep -v '\.asc$' | head -n1)
+		sum=$( [ -n "$orig" ] && sha256sum "$orig" | cut -d' ' -f1)
+		if [ "$sum" != "$pin_sum" ]; then
+			tried="$tried
+  $pkg $v: upstream tarball ${orig##*/} has sha256 ${sum:-(no tarball)}, pinned $pin_sum"
+			rm -rf "$dl"
+			continue
+		fi
+		rm -rf "$SRC/$pkg"
+		if ! dpkg-source -q -x "$dl"/*.dsc "$SRC/$pkg" >"$log" 2>&1; then
+			tried="$tried
+  $pkg $v: dpkg-source -x failed: $(tail -n1 "$log")"
+			rm -rf "$dl" "$SRC/$pkg"
+			continue
+		fi
+		rm -rf "$dl"
+		echo "$v" >"$SRC/$pkg.version"
+		echo "deps: $pkg $v (upstream $up, sha256 checked, Debian's patches applied)${tried:+; passed over:}$tried" >&2
+		return 0
+	done
+	echo "deps: no usable source of $pkg (wanted upstream $pin_up, sha256 $pin_sum); tried:${tried:-
+  (apt knows no source version of $pkg)}" >&2
+	exit 1
 }
 fetch() {
 	[ -f "$SRC/.fetched" ] && return 0
 	mkdir -p "$SRC"
 	command -v dpkg-source >/dev/null || { echo "deps: dpkg-source missing (apt-get install dpkg-dev)" >&2; exit 2; }
-	fetch_one bearssl 'bearssl-*/'
-	fetch_one libzstd 'libzstd-*/'
-	fetch_one zlib 'zlib-*/'
+	fetch_one bearssl
+	fetch_one libzstd
+	fetch_one zlib
 	touch "$SRC/.fetched"
 }
 
@@ -93,11 +176,10 @@ fi
 command -v "$CC" >/dev/null || { echo "deps: $CC not found (run scripts/setup.sh)" >&2; exit 2; }
 [ -d "$KHDR/linux" ] && [ -d "$KASM" ] || { echo "deps: kernel headers for $ARCH missing in $KHDR (run scripts/setup.sh)" >&2; exit 2; }
 ( exec 8>"$DEPS/.lock-src"; flock 8; fetch )
-BEARSSL=$(ls -d "$SRC"/bearssl-*/ | head -1)
-ZSTD=$(ls -d "$SRC"/libzstd-*/ | head -1)
-ZLIB=$(ls -d "$SRC"/zlib-*/ | head -1)
+BEARSSL=$SRC/bearssl ZSTD=$SRC/libzstd ZLIB=$SRC/zlib
 
-echo "deps: building BearSSL, zstd, zlib for $ARCH into $OUT" >&2
+echo "deps: building bearssl $(cat "$SRC/bearssl.version"), libzstd $(cat "$SRC/libzstd.version")," \
+	"zlib $(cat "$SRC/zlib.version") for $ARCH into $OUT" >&2
 rm -rf "$OUT"
 mkdir -p "$OUT/lib" "$OUT/include" "$OUT/kinclude" "$OUT/work"
 ln -s "$KHDR/linux" "$OUT/kinclude/linux"

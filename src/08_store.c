@@ -1,0 +1,167 @@
+/* ==== [08] STORE: store layout, lock, temporaries, metadata files ====
+ * root/lock            flock()ed while metadata changes (short critical sections)
+ * root/tmp/NAME        work folders; each is flock()ed by the process using it,
+ *                      so a folder whose lock can be taken belongs to a dead
+ *                      process and is removed at the next start
+ * root/layers/HEX/     one extracted layer (overlay format), HEX = diff_id hex
+ * root/blobs/sha256/HEX  manifests, indexes and configs as received
+ * root/images.json     image records and tags, rewritten atomically
+ * root/containers/ID/  container config, upper/, work/, rootfs/, log
+ * root/volumes/NAME/   volume metadata, data in _data/
+ * rundir/ID/           runtime state, lost on reboot as it should be */
+
+static const char *const store_dirs[] = {
+	"tmp", "layers", "blobs", "blobs/sha256", "containers", "volumes",
+};
+
+/* Remove tmp/ entries whose owner died, and ".tmp.*" files that an atomic
+ * write left when it was killed (writers hold the store lock, and so do we). */
+static void store_clean_temps(struct mr_store *st)
+{
+	struct mr_err ignored;
+	DIR *d;
+	struct dirent *de;
+	int tmpfd = openat(st->rootfd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (tmpfd >= 0 && (d = fdopendir(tmpfd)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			int fd;
+			if (de->d_name[0] == '.')
+				continue;
+			fd = openat(tmpfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+				mr_remove_tree(tmpfd, de->d_name, &ignored);
+			if (fd >= 0)
+				close(fd);
+		}
+		closedir(d);
+	} else if (tmpfd >= 0) {
+		close(tmpfd);
+	}
+	d = fdopendir(fcntl(st->rootfd, F_DUPFD_CLOEXEC, 3));
+	if (d) {
+		while ((de = readdir(d)) != NULL)
+			if (util_starts_with(de->d_name, ".tmp."))
+				unlinkat(st->rootfd, de->d_name, 0);
+		closedir(d);
+	}
+}
+
+static int store_mkdir_p(const char *path, struct mr_err *err)
+{
+	char buf[MINIRUN_MAX_PATH];
+	char *p;
+	if (util_strlcpy(buf, path, sizeof buf) < 0)
+		return mr_err_set(err, ENAMETOOLONG, "store %s: path too long", path);
+	for (p = buf + 1; ; p++) {
+		if (*p == '/' || *p == 0) {
+			char c = *p;
+			*p = 0;
+			if (mkdir(buf, 0711) < 0 && errno != EEXIST)
+				return mr_err_sys(err, "store %s: cannot create %s", path, buf);
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	return 0;
+}
+
+/* see minirun.h */
+int mr_store_open(struct mr_store *st, const char *root, const char *rundir, struct mr_err *err)
+{
+	size_t i;
+	memset(st, 0, sizeof *st);
+	st->rootfd = st->lockfd = -1;
+	if (root[0] != '/')
+		return mr_err_set(err, EINVAL, "store %s: must be an absolute path", root);
+	if (util_strlcpy(st->root, root, sizeof st->root) < 0 ||
+	    util_strlcpy(st->rundir, rundir, sizeof st->rundir) < 0)
+		return mr_err_set(err, ENAMETOOLONG, "store %s: path too long", root);
+	if (store_mkdir_p(root, err) < 0)
+		return -1;
+	st->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (st->rootfd < 0)
+		return mr_err_sys(err, "store %s", root);
+	for (i = 0; i < sizeof store_dirs / sizeof store_dirs[0]; i++)
+		if (mkdirat(st->rootfd, store_dirs[i], 0700) < 0 && errno != EEXIST) {
+			mr_err_sys(err, "store %s: cannot create %s", root, store_dirs[i]);
+			goto fail;
+		}
+	st->lockfd = openat(st->rootfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (st->lockfd < 0) {
+		mr_err_sys(err, "store %s: lock file", root);
+		goto fail;
+	}
+	if (mr_store_lock(st, err) < 0)
+		goto fail;
+	store_clean_temps(st);
+	mr_store_unlock(st);
+	return 0;
+fail:
+	mr_store_close(st);
+	return -1;
+}
+
+/* see minirun.h */
+void mr_store_close(struct mr_store *st)
+{
+	if (st->lockfd >= 0)
+		close(st->lockfd);
+	if (st->rootfd >= 0)
+		close(st->rootfd);
+	st->lockfd = st->rootfd = -1;
+	st->locked = 0;
+}
+
+/* see minirun.h */
+int mr_store_lock(struct mr_store *st, struct mr_err *err)
+{
+	if (st->locked++)
+		return 0;
+	while (flock(st->lockfd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			st->locked = 0;
+			return mr_err_sys(err, "store %s: lock", st->root);
+		}
+	}
+	return 0;
+}
+
+/* see minirun.h */
+void mr_store_unlock(struct mr_store *st)
+{
+	if (st->locked && --st->locked == 0)
+		flock(st->lockfd, LOCK_UN);
+}
+
+/* see minirun.h */
+int mr_store_mktemp(struct mr_store *st, const char *prefix, char *name_out, size_t size,
+		    struct mr_err *err)
+{
+	unsigned char rnd[6];
+	char hex[13], name[NAME_MAX + 1];
+	int tmpfd, fd;
+	if (util_random(rnd, sizeof rnd) < 0)
+		return mr_err_sys(err, "random");
+	util_hex(rnd, sizeof rnd, hex);
+	snprintf(name, sizeof name, "%.64s-%s", prefix, hex);
+	if (snprintf(name_out, size, "tmp/%s", name) >= (int)size)
+		return mr_err_set(err, ENAMETOOLONG, "temporary name too long");
+	/* Under the store lock, so the cleaner never sees the folder unlocked. */
+	if (mr_store_lock(st, err) < 0)
+		return -1;
+	fd = -1;
+	tmpfd = openat(st->rootfd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (tmpfd < 0 || mkdirat(tmpfd, name, 0700) < 0 ||
+	    (fd = openat(tmpfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	    flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		mr_err_sys(err, "store %s/tmp/%s", st->root, name);
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	if (tmpfd >= 0)
+		close(tmpfd);
+	mr_store_unlock(st);
+	return fd;
+}

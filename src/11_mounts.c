@@ -1,0 +1,498 @@
+/* ==== [11] MOUNTS: volumes, bind mounts and tmpfs inside a container ====
+ * Docker's three syntaxes (-v, --mount, --tmpfs) parse into one mount_spec.
+ * Before the container starts, mount_prepare creates what must exist (a named
+ * volume, a missing host folder for -v); inside the container's mount
+ * namespace, before pivot_root, mount_apply resolves every target inside the
+ * container's root (a symlink in the image cannot point a mount at the host)
+ * and mounts onto the resolved fd through /proc/self/fd, so the path cannot
+ * be swapped between the check and the mount. Nothing is ever copied but a
+ * new, empty volume's first filling from the image. */
+
+enum { MOUNT_VOLUME, MOUNT_BIND, MOUNT_TMPFS };
+
+struct mount_spec {
+	int type;
+	char source[MINIRUN_MAX_PATH];  /* volume name or host path; "" for tmpfs */
+	char target[MINIRUN_MAX_PATH];  /* absolute, inside the container */
+	int readonly;
+	int nocopy;                     /* do not fill a new volume from the image */
+	int anonymous;                  /* removed with the container (rm -v, --rm) */
+	int created;                    /* the volume was made for this container now */
+	int from_v;                     /* came from -v (kept in HostConfig.Binds) */
+	unsigned long propagation;      /* MS_PRIVATE, MS_SLAVE, MS_SHARED (| MS_REC) */
+	char mode[32];                  /* the -v options as given, for inspect */
+	char tmpfs_opts[128];           /* size=..,mode=.. */
+};
+
+static const struct { const char *name; unsigned long flags; } mount_propagations[] = {
+	{ "rprivate", MS_PRIVATE | MS_REC }, { "private", MS_PRIVATE },
+	{ "rslave", MS_SLAVE | MS_REC }, { "slave", MS_SLAVE },
+	{ "rshared", MS_SHARED | MS_REC }, { "shared", MS_SHARED },
+};
+
+static const char *mount_propagation_name(unsigned long flags)
+{
+	size_t i;
+	for (i = 0; i < sizeof mount_propagations / sizeof mount_propagations[0]; i++)
+		if (mount_propagations[i].flags == flags)
+			return mount_propagations[i].name;
+	return "rprivate";
+}
+
+static int mount_set_propagation(struct mount_spec *m, const char *name)
+{
+	size_t i;
+	for (i = 0; i < sizeof mount_propagations / sizeof mount_propagations[0]; i++)
+		if (!strcmp(mount_propagations[i].name, name)) {
+			m->propagation = mount_propagations[i].flags;
+			return 0;
+		}
+	return -1;
+}
+
+static int mount_target_ok(struct mount_spec *m, const char *target, const char *arg,
+			   struct mr_err *err)
+{
+	if (target[0] != '/')
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid mount config for %s: mount path "
+				  "must be absolute", arg);
+	if (!strcmp(target, "/"))
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid mount config for %s: invalid "
+				  "specification: destination can't be '/'", arg);
+	if (util_strlcpy(m->target, target, sizeof m->target) < 0)
+		return mr_err_set(err, ENAMETOOLONG, "invalid mount config for %s: path too long", arg);
+	return 0;
+}
+
+/* `-v [SOURCE:]TARGET[:OPTIONS]`. */
+static int mount_parse_v(const char *arg, struct mount_spec *m, struct mr_err *err)
+{
+	char buf[2 * MINIRUN_MAX_PATH], *parts[3] = { 0 }, *p, *opt, *save = NULL;
+	int n = 0;
+	memset(m, 0, sizeof *m);
+	m->propagation = MS_PRIVATE | MS_REC;
+	m->from_v = 1;
+	if (util_strlcpy(buf, arg, sizeof buf) < 0 || !*arg)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid volume specification: '%s'", arg);
+	for (p = buf; n < 3; n++) {
+		parts[n] = p;
+		p = strchr(p, ':');
+		if (!p)
+			break;
+		*p++ = 0;
+	}
+	if (p || n == 3)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid volume specification: '%s'", arg);
+	n++;
+	if (n == 1) {
+		m->type = MOUNT_VOLUME;
+		m->anonymous = 1;
+		return mount_target_ok(m, parts[0], arg, err);
+	}
+	if (n == 2 && parts[1][0] != '/') {
+		/* "/target:ro": an anonymous volume with options */
+		parts[2] = parts[1];
+		parts[1] = parts[0];
+		parts[0] = NULL;
+		m->anonymous = 1;
+	}
+	if (mount_target_ok(m, parts[1], arg, err) < 0)
+		return -1;
+	if (!parts[0]) {
+		m->type = MOUNT_VOLUME;
+	} else if (parts[0][0] == '/') {
+		m->type = MOUNT_BIND;
+		snprintf(m->source, sizeof m->source, "%s", parts[0]);
+	} else if (volume_name_valid(parts[0])) {
+		m->type = MOUNT_VOLUME;
+		snprintf(m->source, sizeof m->source, "%s", parts[0]);
+	} else {
+		return mr_err_set(err, MR_EINVAL_INPUT, "create %s: \"%s\" includes invalid characters "
+				  "for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. "
+				  "If you intended to pass a host directory, use absolute path", parts[0],
+				  parts[0]);
+	}
+	if (parts[2]) {
+		snprintf(m->mode, sizeof m->mode, "%s", parts[2]);
+		for (opt = strtok_r(parts[2], ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+			if (!strcmp(opt, "ro"))
+				m->readonly = 1;
+			else if (!strcmp(opt, "rw"))
+				m->readonly = 0;
+			else if (!strcmp(opt, "nocopy") && m->type == MOUNT_VOLUME)
+				m->nocopy = 1;
+			else if (!strcmp(opt, "z") || !strcmp(opt, "Z") || !strcmp(opt, "consistent") ||
+				 !strcmp(opt, "cached") || !strcmp(opt, "delegated"))
+				continue;  /* SELinux labels and macOS hints: nothing to do */
+			else if (m->type == MOUNT_BIND && mount_set_propagation(m, opt) == 0)
+				continue;
+			else
+				return mr_err_set(err, MR_EINVAL_INPUT, "invalid mode: %s", opt);
+		}
+	}
+	return 0;
+}
+
+static int mount_bool(const char *v)
+{
+	return !v || !strcmp(v, "1") || !strcmp(v, "true");
+}
+
+/* `--mount type=volume|bind|tmpfs,source=..,target=..,readonly,...`. */
+static int mount_parse_mount(const char *arg, struct mount_spec *m, struct mr_err *err)
+{
+	char buf[2 * MINIRUN_MAX_PATH], *kv, *save = NULL;
+	int have_type = 0;
+	memset(m, 0, sizeof *m);
+	m->propagation = MS_PRIVATE | MS_REC;
+	if (util_strlcpy(buf, arg, sizeof buf) < 0)
+		return mr_err_set(err, ENAMETOOLONG, "invalid argument for --mount: too long");
+	for (kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *v = strchr(kv, '=');
+		if (v)
+			*v++ = 0;
+		if (!strcmp(kv, "type") && v) {
+			have_type = 1;
+			if (!strcmp(v, "volume"))
+				m->type = MOUNT_VOLUME;
+			else if (!strcmp(v, "bind"))
+				m->type = MOUNT_BIND;
+			else if (!strcmp(v, "tmpfs"))
+				m->type = MOUNT_TMPFS;
+			else
+				return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for "
+						  "\"--mount\" flag: unsupported mount type: %s", arg, v);
+		} else if ((!strcmp(kv, "source") || !strcmp(kv, "src")) && v) {
+			snprintf(m->source, sizeof m->source, "%s", v);
+		} else if ((!strcmp(kv, "target") || !strcmp(kv, "destination") ||
+			    !strcmp(kv, "dst")) && v) {
+			if (mount_target_ok(m, v, arg, err) < 0)
+				return -1;
+		} else if (!strcmp(kv, "readonly") || !strcmp(kv, "ro")) {
+			m->readonly = mount_bool(v);
+		} else if (!strcmp(kv, "volume-nocopy")) {
+			m->nocopy = mount_bool(v);
+		} else if (!strcmp(kv, "bind-propagation") && v) {
+			if (mount_set_propagation(m, v) < 0)
+				return mr_err_set(err, MR_EINVAL_INPUT, "invalid bind-propagation: %s", v);
+		} else if (!strcmp(kv, "tmpfs-size") && v) {
+			uint64_t size;
+			if (util_parse_size(v, &size) < 0)
+				return mr_err_set(err, MR_EINVAL_INPUT, "invalid tmpfs-size: %s", v);
+			snprintf(m->tmpfs_opts + strlen(m->tmpfs_opts),
+				 sizeof m->tmpfs_opts - strlen(m->tmpfs_opts), "%ssize=%" PRIu64,
+				 *m->tmpfs_opts ? "," : "", size);
+		} else if (!strcmp(kv, "tmpfs-mode") && v) {
+			if (strspn(v, "01234567") != strlen(v) || !*v || strlen(v) > 4)
+				return mr_err_set(err, MR_EINVAL_INPUT, "invalid tmpfs-mode: %s", v);
+			snprintf(m->tmpfs_opts + strlen(m->tmpfs_opts),
+				 sizeof m->tmpfs_opts - strlen(m->tmpfs_opts), "%smode=%s",
+				 *m->tmpfs_opts ? "," : "", v);
+		} else if (!strcmp(kv, "consistency") || !strcmp(kv, "volume-driver") ||
+			   !strcmp(kv, "volume-label") || !strcmp(kv, "bind-nonrecursive")) {
+			continue;
+		} else {
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for \"--mount\" "
+					  "flag: unexpected key '%s' in '%s'", arg, kv, arg);
+		}
+	}
+	if (!have_type)
+		m->type = MOUNT_VOLUME;
+	if (!m->target[0])
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for \"--mount\" "
+				  "flag: target is required", arg);
+	if (m->type == MOUNT_BIND && m->source[0] != '/')
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for \"--mount\" "
+				  "flag: bind source must be an absolute path", arg);
+	if (m->type == MOUNT_VOLUME && !m->source[0])
+		m->anonymous = 1;
+	if (m->type == MOUNT_VOLUME && m->source[0] && !volume_name_valid(m->source))
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid volume name: %s", m->source);
+	if (m->type == MOUNT_TMPFS && m->source[0])
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for \"--mount\" "
+				  "flag: source is not supported for tmpfs mounts", arg);
+	return 0;
+}
+
+/* `--tmpfs /path[:size=64m,mode=1777,...]`. */
+static int mount_parse_tmpfs(const char *arg, struct mount_spec *m, struct mr_err *err)
+{
+	const char *colon = strchr(arg, ':');
+	char target[MINIRUN_MAX_PATH];
+	memset(m, 0, sizeof *m);
+	m->type = MOUNT_TMPFS;
+	snprintf(target, sizeof target, "%.*s", colon ? (int)(colon - arg) : (int)strlen(arg), arg);
+	if (mount_target_ok(m, target, arg, err) < 0)
+		return -1;
+	if (colon) {
+		char opts[128], *o, *save = NULL;
+		snprintf(opts, sizeof opts, "%s", colon + 1);
+		for (o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+			uint64_t size;
+			if (!strcmp(o, "ro"))
+				m->readonly = 1;
+			else if (util_starts_with(o, "size=") && util_parse_size(o + 5, &size) == 0)
+				snprintf(m->tmpfs_opts + strlen(m->tmpfs_opts),
+					 sizeof m->tmpfs_opts - strlen(m->tmpfs_opts), "%ssize=%" PRIu64,
+					 *m->tmpfs_opts ? "," : "", size);
+			else if (util_starts_with(o, "mode=") && strspn(o + 5, "01234567") == strlen(o + 5))
+				snprintf(m->tmpfs_opts + strlen(m->tmpfs_opts),
+					 sizeof m->tmpfs_opts - strlen(m->tmpfs_opts), "%s%s",
+					 *m->tmpfs_opts ? "," : "", o);
+			else if (!strcmp(o, "rw") || !strcmp(o, "noexec") || !strcmp(o, "exec") ||
+				 !strcmp(o, "nosuid") || !strcmp(o, "nodev") || !strcmp(o, "suid") ||
+				 !strcmp(o, "dev"))
+				continue;  /* applied as flags in mount_apply */
+			else
+				return mr_err_set(err, MR_EINVAL_INPUT, "invalid tmpfs option \"%s\" in %s",
+						  o, arg);
+		}
+		snprintf(m->mode, sizeof m->mode, "%.31s", colon + 1);
+	}
+	return 0;
+}
+
+/* Before the container exists: make the named volume (or an anonymous one
+ * with a fresh name), check or create the host path of a bind. */
+static int mount_prepare(struct mr_store *st, struct mount_spec *m, struct mr_err *err)
+{
+	struct stat sb;
+	if (m->type == MOUNT_VOLUME) {
+		char name[256];
+		if (volume_create(st, m->source[0] ? m->source : NULL, NULL, 0, m->anonymous, name,
+				  sizeof name, &m->created, err) < 0)
+			return -1;
+		snprintf(m->source, sizeof m->source, "%s", name);
+		return 0;
+	}
+	if (m->type != MOUNT_BIND)
+		return 0;
+	if (stat(m->source, &sb) == 0)
+		return 0;
+	if (errno != ENOENT || !m->from_v)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid mount config for type \"bind\": bind "
+				  "source path does not exist: %s", m->source);
+	/* -v creates a missing host folder, as Docker does. */
+	{
+		char path[MINIRUN_MAX_PATH], *p;
+		snprintf(path, sizeof path, "%s", m->source);
+		for (p = path + 1;; p++) {
+			if (*p == '/' || !*p) {
+				char c = *p;
+				*p = 0;
+				if (mkdir(path, 0755) < 0 && errno != EEXIST)
+					return mr_err_sys(err, "create bind source %s", path);
+				*p = c;
+				if (!c)
+					break;
+			}
+		}
+	}
+	return 0;
+}
+
+/* The host path a mount comes from. */
+static int mount_source_path(struct mr_store *st, const struct mount_spec *m, char *out,
+			     size_t size)
+{
+	if (m->type == MOUNT_VOLUME)
+		return volume_data_path(st, m->source, out, size);
+	return snprintf(out, size, "%s", m->source) < (int)size ? 0 : -1;
+}
+
+/* Fill a new, empty volume with what the image has at the target (owner and
+ * mode kept), once, as Docker does; `nocopy` skips it. rootfd is the
+ * container's assembled root, before any mount is applied. */
+static int mount_copy_up(struct mr_store *st, int rootfd, const struct mount_spec *m,
+			 struct mr_err *err)
+{
+	char path[MINIRUN_MAX_PATH];
+	int src, dst, rc;
+	if (m->type != MOUNT_VOLUME || !m->created || m->nocopy)
+		return 0;
+	src = mr_open_in_root(rootfd, m->target, O_RDONLY | O_DIRECTORY, 0, err);
+	if (src < 0)
+		return 0;  /* nothing at that path in the image: nothing to copy */
+	if (mount_source_path(st, m, path, sizeof path) < 0 ||
+	    (dst = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		close(src);
+		return mr_err_sys(err, "volume %s", m->source);
+	}
+	rc = tar_apply_layer_dir(src, dst, 0, err);
+	close(src);
+	close(dst);
+	return rc < 0 ? mr_err_ctx(err, "copy %s into volume %s", m->target, m->source) : 0;
+}
+
+/* ---- mounting inside a root, through /proc/self/fd ---- */
+
+static void mount_fdpath(char *out, size_t size, int fd)
+{
+	snprintf(out, size, "/proc/self/fd/%d", fd);
+}
+
+/* Open `path` in the new root: kind 'd' a folder (created when missing), 'f'
+ * a file (created when missing), 'x' whatever exists (-1, errno ENOENT, when
+ * it does not). */
+static int mount_open_in(int rootfd, const char *path, int kind, struct mr_err *err)
+{
+	if (kind == 'd')
+		return mr_mkdir_in_root(rootfd, path, 0755, err);
+	if (kind == 'f') {
+		int fd = mr_open_in_root(rootfd, path, O_PATH, 0, err);
+		if (fd >= 0 || err->code != ENOENT)
+			return fd;
+		{
+			/* its folder first: /etc may be missing in a tiny image */
+			char dir[MINIRUN_MAX_PATH];
+			const char *slash = strrchr(path, '/');
+			if (slash && slash != path) {
+				snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+				fd = mr_mkdir_in_root(rootfd, dir, 0755, err);
+				if (fd < 0)
+					return -1;
+				close(fd);
+			}
+		}
+		return mr_open_in_root(rootfd, path, O_RDONLY | O_CREAT, 0644, err);
+	}
+	return mr_open_in_root(rootfd, path, O_PATH, 0, err);
+}
+
+/* Mount onto `path` inside the new root. With MS_BIND|MS_RDONLY the bind is
+ * made first and then remounted read-only through a fresh fd of the new
+ * mount (the first fd still names what lies under it). */
+static int mount_in_root(int rootfd, const char *path, int kind, const char *src,
+			   const char *type, unsigned long flags, const char *data, struct mr_err *err)
+{
+	char target[40];
+	int fd = mount_open_in(rootfd, path, kind, err), rc;
+	if (fd < 0)
+		return mr_err_ctx(err, "mount %s", path);
+	mount_fdpath(target, sizeof target, fd);
+	rc = mount(src, target, type, (flags & MS_BIND) ? (flags & (MS_BIND | MS_REC)) : flags, data);
+	close(fd);
+	if (rc < 0)
+		return mr_err_sys(err, "mount %s on %s", type ? type : src, path);
+	if ((flags & MS_BIND) && (flags & ~(MS_BIND | MS_REC))) {
+		fd = mr_open_in_root(rootfd, path, O_PATH, 0, err);
+		if (fd < 0)
+			return mr_err_ctx(err, "remount %s", path);
+		mount_fdpath(target, sizeof target, fd);
+		rc = mount(NULL, target, NULL, MS_REMOUNT | (flags & ~MS_REC), NULL);
+		close(fd);
+		if (rc < 0)
+			return mr_err_sys(err, "remount %s read-only", path);
+	}
+	return 0;
+}
+
+/* Inside the container's mount namespace, before pivot_root: mount m at its
+ * target resolved inside rootfd (nodev: without a device cgroup). */
+static int mount_apply(struct mr_store *st, int rootfd, const struct mount_spec *m, int nodev,
+		       struct mr_err *err)
+{
+	char src[MINIRUN_MAX_PATH], at[40];
+	unsigned long ro = (m->readonly ? MS_RDONLY | MS_NOSUID | MS_NODEV : 0) |
+			   (nodev ? MS_NODEV : 0);
+	struct stat sb;
+	int fd, rc;
+	if (m->type == MOUNT_TMPFS)
+		return mount_in_root(rootfd, m->target, 'd', "tmpfs", "tmpfs",
+				     MS_NOSUID | MS_NODEV | (m->readonly ? MS_RDONLY : 0),
+				     m->tmpfs_opts, err);
+	if (mount_source_path(st, m, src, sizeof src) < 0 || stat(src, &sb) < 0)
+		return mr_err_sys(err, "mount %s on %s", m->source, m->target);
+	if (mount_in_root(rootfd, m->target, S_ISDIR(sb.st_mode) ? 'd' : 'f', src, NULL,
+			  MS_BIND | MS_REC | ro, NULL, err) < 0)
+		return -1;
+	fd = mr_open_in_root(rootfd, m->target, O_PATH, 0, err);
+	if (fd < 0)
+		return -1;
+	mount_fdpath(at, sizeof at, fd);
+	rc = mount(NULL, at, NULL, m->propagation ? m->propagation : (MS_PRIVATE | MS_REC), NULL);
+	close(fd);
+	return rc < 0 ? mr_err_sys(err, "mount %s on %s: propagation", m->source, m->target) : 0;
+}
+
+/* The record of a mount in a container's config, and `inspect`'s Mounts
+ * entry (Docker's shape). */
+static void mount_write_json(struct mr_jw *w, struct mr_store *st, const struct mount_spec *m,
+			     int for_inspect)
+{
+	char src[MINIRUN_MAX_PATH];
+	static const char *const types[] = { "volume", "bind", "tmpfs" };
+	mr_jw_obj(w);
+	mr_jw_key(w, "Type");
+	mr_jw_str(w, types[m->type]);
+	if (m->type == MOUNT_VOLUME) {
+		mr_jw_key(w, "Name");
+		mr_jw_str(w, m->source);
+	}
+	mr_jw_key(w, "Source");
+	if (m->type == MOUNT_TMPFS)
+		mr_jw_str(w, "");
+	else if (mount_source_path(st, m, src, sizeof src) == 0)
+		mr_jw_str(w, src);
+	else
+		mr_jw_str(w, "");
+	mr_jw_key(w, "Destination");
+	mr_jw_str(w, m->target);
+	if (m->type == MOUNT_VOLUME) {
+		mr_jw_key(w, "Driver");
+		mr_jw_str(w, "local");
+	}
+	mr_jw_key(w, "Mode");
+	mr_jw_str(w, m->type == MOUNT_VOLUME && !m->mode[0] ? "z" : m->mode);
+	mr_jw_key(w, "RW");
+	mr_jw_bool(w, !m->readonly);
+	mr_jw_key(w, "Propagation");
+	mr_jw_str(w, m->type == MOUNT_BIND ? mount_propagation_name(m->propagation) : "");
+	if (!for_inspect) {
+		mr_jw_key(w, "Anonymous");
+		mr_jw_bool(w, m->anonymous);
+		mr_jw_key(w, "NoCopy");
+		mr_jw_bool(w, m->nocopy);
+		mr_jw_key(w, "FromV");
+		mr_jw_bool(w, m->from_v);
+		mr_jw_key(w, "TmpfsOptions");
+		mr_jw_str(w, m->tmpfs_opts);
+	}
+	mr_jw_obj_end(w);
+}
+
+static int mount_read_json(const struct mr_json *v, struct mount_spec *m, struct mr_err *err)
+{
+	const char *type = mr_json_str(mr_json_get(v, "Type"));
+	const char *name = mr_json_str(mr_json_get(v, "Name"));
+	const char *src = mr_json_str(mr_json_get(v, "Source"));
+	const char *dst = mr_json_str(mr_json_get(v, "Destination"));
+	const char *mode = mr_json_str(mr_json_get(v, "Mode"));
+	const char *prop = mr_json_str(mr_json_get(v, "Propagation"));
+	const char *tmpfs = mr_json_str(mr_json_get(v, "TmpfsOptions"));
+	memset(m, 0, sizeof *m);
+	if (!type || !dst || dst[0] != '/')
+		return mr_err_set(err, MR_EINVAL_INPUT, "damaged mount record");
+	m->type = !strcmp(type, "volume") ? MOUNT_VOLUME : !strcmp(type, "bind") ? MOUNT_BIND :
+		  MOUNT_TMPFS;
+	snprintf(m->target, sizeof m->target, "%s", dst);
+	if (m->type == MOUNT_VOLUME) {
+		if (!name || !volume_name_valid(name))
+			return mr_err_set(err, MR_EINVAL_INPUT, "damaged mount record: volume name");
+		snprintf(m->source, sizeof m->source, "%s", name);
+	} else if (m->type == MOUNT_BIND) {
+		if (!src || src[0] != '/')
+			return mr_err_set(err, MR_EINVAL_INPUT, "damaged mount record: bind source");
+		snprintf(m->source, sizeof m->source, "%s", src);
+	}
+	snprintf(m->mode, sizeof m->mode, "%s", mode && strcmp(mode, "z") ? mode : "");
+	m->readonly = mr_json_get(v, "RW") && mr_json_get(v, "RW")->type == MR_JSON_FALSE;
+	m->anonymous = mr_json_get(v, "Anonymous") && mr_json_get(v, "Anonymous")->type == MR_JSON_TRUE;
+	m->nocopy = mr_json_get(v, "NoCopy") && mr_json_get(v, "NoCopy")->type == MR_JSON_TRUE;
+	m->from_v = mr_json_get(v, "FromV") && mr_json_get(v, "FromV")->type == MR_JSON_TRUE;
+	m->propagation = MS_PRIVATE | MS_REC;
+	if (prop && *prop)
+		mount_set_propagation(m, prop);
+	snprintf(m->tmpfs_opts, sizeof m->tmpfs_opts, "%s", tmpfs ? tmpfs : "");
+	return 0;
+}

@@ -1,0 +1,1573 @@
+/* ==== [14] CONTAINER: records, names, state, image defaults ====
+ * root/containers/ID/config.json  the resolved run configuration: written once by
+ *                                  create (atomically, under the store lock with
+ *                                  the name claim), rewritten only by rename
+ * root/containers/ID/state.json   last start and exit (exit code, times, OOM,
+ *                                  restart count): survives a reboot, so that a
+ *                                  container shows "Exited" and `start` works
+ * root/containers/ID/{upper,work,rootfs,log*,hosts,hostname,resolv.conf}
+ * root/containers/.names/NAME     symlink to ID: names are unique by symlinkat()
+ * rundir/ID/lock   write-locked (an OFD lock) by the container's monitor (or the
+ *                  foreground CLI) for its whole life: a free lock means
+ *                  nothing runs it; others test it without taking it
+ * rundir/ID/state  "pid starttime monitor status" of the live container
+ * rundir/ID/stop   a user asked it to stop: the restart policy must not apply
+ * A record is visible only once complete: it is built in tmp/ and renamed into
+ * containers/ after its name is claimed, all under the store lock. */
+
+#define CTR_ID_LEN 64
+#define CTR_NAME_MAX 128
+#define CTR_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define CTR_LOG_MAX_SIZE (1u << 20)   /* flash friendly: 1 MiB per file... */
+#define CTR_LOG_MAX_FILE 2            /* ...and one rotated file */
+
+/* A NULL-terminated list of strings (v is NULL while empty). */
+struct ctr_list {
+	const char **v;
+	size_t n;
+};
+
+struct ctr {
+	char id[CTR_ID_LEN + 1];
+	char name[CTR_NAME_MAX];
+	char image[MR_DIGEST_LEN + 1];     /* image ID */
+	const char *image_ref;             /* as the user wrote it (ps IMAGE column) */
+	char created[40];
+	char driver[8];                    /* "overlay" or "copy" */
+	struct ctr_list entrypoint, cmd, env, labels, cap_add, cap_drop, security_opt;
+	struct ctr_list volumes_from;      /* --volumes-from as given (its mounts are in mnt) */
+	struct ctr_list devices;           /* --device as HOST:CONTAINER:PERMS */
+	struct ctr_list device_rules;      /* --device-cgroup-rule as given */
+	struct ctr_list sysctls;           /* --sysctl KEY=VALUE */
+	struct ctr_list ulimits;           /* --ulimit as NAME=SOFT:HARD (numbers, -1 unlimited) */
+	struct ctr_list group_add;         /* --group-add as given */
+	const char *ipc_mode, *uts_mode;   /* "host", or NULL/"" (private) */
+	const char *pid_mode;              /* "host", or NULL/"" (private) */
+	struct ctr_list health_test;       /* ["CMD-SHELL", cmd] or ["CMD", arg...]; none: off */
+	int64_t health_interval, health_timeout, health_start;   /* ns; 0: Docker's default */
+	int health_retries;                /* 0: 3 */
+	int64_t shm_size;                  /* /dev/shm, bytes (0: 64 MiB) */
+	struct ctr_list layers;            /* diff_id hex, base first (from the image) */
+	struct mount_spec *mnt;            /* volumes, binds, tmpfs ([11]) */
+	size_t nmnt;
+	const char *workdir, *user, *hostname, *stop_signal, *network, *restart;
+	int restart_max, stop_timeout;     /* stop_timeout < 0: default (10 s) */
+	int64_t memory, memory_swap, nano_cpus, pids_limit;
+	uint64_t log_max_size;
+	int log_max_file;
+	unsigned char privileged, readonly, no_new_privs, tty, interactive, auto_remove, init;
+	/* what the strings point into */
+	struct mr_json_doc doc, img;
+	struct ctr_list owned;
+};
+
+/* Persisted state of the last start and exit (state.json). */
+struct ctr_state {
+	int running;                      /* started and no exit recorded since */
+	int exit_code, oom_killed, restart_count, stopped_by_user;
+	char started[40], finished[40];
+	char error[160];
+};
+
+enum ctr_status { CTR_CREATED, CTR_RUNNING, CTR_RESTARTING, CTR_EXITED };
+
+/* What `ps` and `inspect` show: the persisted state and the live one. */
+struct ctr_info {
+	enum ctr_status status;
+	struct ctr_state st;
+	pid_t pid, monitor;
+	unsigned long long pid_start;
+	char health[12];                   /* running with a health check: its Status */
+};
+
+static void ctr_list_add(struct ctr_list *l, const char *s)
+{
+	l->v = util_xrealloc(l->v, (l->n + 2) * sizeof *l->v);
+	l->v[l->n++] = s;
+	l->v[l->n] = NULL;
+}
+
+static void ctr_list_free(struct ctr_list *l)
+{
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* Keep an allocated string for the life of the record. */
+static const char *ctr_own(struct ctr *c, char *s)
+{
+	ctr_list_add(&c->owned, s);
+	return s;
+}
+
+static void ctr_free(struct ctr *c)
+{
+	size_t i;
+	for (i = 0; i < c->owned.n; i++)
+		free((char *)c->owned.v[i]);
+	ctr_list_free(&c->owned);
+	ctr_list_free(&c->entrypoint);
+	ctr_list_free(&c->cmd);
+	ctr_list_free(&c->env);
+	ctr_list_free(&c->labels);
+	ctr_list_free(&c->cap_add);
+	ctr_list_free(&c->cap_drop);
+	ctr_list_free(&c->security_opt);
+	ctr_list_free(&c->volumes_from);
+	ctr_list_free(&c->devices);
+	ctr_list_free(&c->device_rules);
+	ctr_list_free(&c->sysctls);
+	ctr_list_free(&c->ulimits);
+	ctr_list_free(&c->group_add);
+	ctr_list_free(&c->health_test);
+	free(c->mnt);
+	c->mnt = NULL;
+	c->nmnt = 0;
+	ctr_list_free(&c->layers);
+	mr_json_free(&c->doc);
+	mr_json_free(&c->img);
+}
+
+static void ctr_init(struct ctr *c)
+{
+	memset(c, 0, sizeof *c);
+	c->stop_timeout = -1;
+	c->restart = "no";
+	c->network = "bridge";
+	c->stop_signal = "SIGTERM";
+	c->log_max_size = CTR_LOG_MAX_SIZE;
+	c->log_max_file = CTR_LOG_MAX_FILE;
+	c->workdir = c->user = c->hostname = "";
+}
+
+/* ---- pure helpers (unit-tested) ---- */
+
+/* Length of the key of "K=V" (or of "K"). */
+static size_t ctr_env_keylen(const char *kv)
+{
+	return strcspn(kv, "=");
+}
+
+/* Value of key in an environment list, or NULL. */
+static const char *ctr_env_get(const struct ctr_list *env, const char *key)
+{
+	size_t i, n = strlen(key);
+	for (i = 0; i < env->n; i++)
+		if (!strncmp(env->v[i], key, n) && env->v[i][n] == '=')
+			return env->v[i] + n + 1;
+	return NULL;
+}
+
+/* Set "K=V": replace K in place where it is (Docker keeps the image's order),
+ * else append. */
+static void ctr_env_set(struct ctr_list *env, const char *kv)
+{
+	size_t i, n = ctr_env_keylen(kv);
+	for (i = 0; i < env->n; i++)
+		if (ctr_env_keylen(env->v[i]) == n && !strncmp(env->v[i], kv, n)) {
+			env->v[i] = kv;
+			return;
+		}
+	ctr_list_add(env, kv);
+}
+
+/* One -e value: "K=V" as is; "K" takes the caller's value, and is dropped
+ * when the caller has none (Docker's rule). Returns -1 on an empty key. */
+static int ctr_env_add_arg(struct ctr *c, const char *arg)
+{
+	const char *v;
+	size_t n = ctr_env_keylen(arg);
+	if (n == 0)
+		return -1;
+	if (arg[n] == '=') {
+		ctr_env_set(&c->env, arg);
+		return 0;
+	}
+	v = getenv(arg);
+	if (v) {
+		char *kv = util_xmalloc(n + strlen(v) + 2);
+		sprintf(kv, "%s=%s", arg, v);
+		ctr_env_set(&c->env, ctr_own(c, kv));
+	}
+	return 0;
+}
+
+/* --env-file: one K=V or K per line; blank lines and # comments skipped;
+ * leading blanks of a line ignored, the value kept verbatim. */
+static int ctr_env_file(struct ctr *c, const char *path, struct mr_err *err)
+{
+	struct mr_buf b = { 0 };
+	char *p, *line;
+	if (mr_read_file(AT_FDCWD, path, &b, 1u << 20, err) < 0)
+		return mr_err_ctx(err, "env file");
+	ctr_own(c, b.data);
+	for (p = b.data; p && *p; p = line) {
+		char *nl = strchr(p, '\n');
+		line = nl ? nl + 1 : NULL;
+		if (nl)
+			*nl = 0;
+		if (nl && nl > p && nl[-1] == '\r')
+			nl[-1] = 0;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p || *p == '#')
+			continue;
+		if (strcspn(p, " \t") < ctr_env_keylen(p))
+			return mr_err_set(err, MR_EINVAL_INPUT, "env file %s: variable '%s' contains "
+					  "whitespaces", path, p);
+		if (ctr_env_add_arg(c, p) < 0)
+			return mr_err_set(err, MR_EINVAL_INPUT, "env file %s: no variable name "
+					  "in '%s'", path, p);
+	}
+	return 0;
+}
+
+/* Docker's command rules: --entrypoint replaces the image's Entrypoint ("" =
+ * none) and drops the image's Cmd; arguments after the image replace Cmd. */
+static void ctr_command_merge(struct ctr_list *ep, struct ctr_list *cmd,
+			      const struct ctr_list *img_ep, const struct ctr_list *img_cmd,
+			      const char *ep_flag, char **args, int nargs)
+{
+	size_t i;
+	int k;
+	if (ep_flag) {
+		if (*ep_flag)
+			ctr_list_add(ep, ep_flag);
+	} else {
+		for (i = 0; i < img_ep->n; i++)
+			ctr_list_add(ep, img_ep->v[i]);
+	}
+	if (nargs > 0) {
+		for (k = 0; k < nargs; k++)
+			ctr_list_add(cmd, args[k]);
+	} else if (!ep_flag) {
+		for (i = 0; i < img_cmd->n; i++)
+			ctr_list_add(cmd, img_cmd->v[i]);
+	}
+}
+
+/* Docker's name rule: [a-zA-Z0-9][a-zA-Z0-9_.-]+ (a leading '/' allowed). */
+static int ctr_name_valid(const char *name)
+{
+	size_t i;
+	if (*name == '/')
+		name++;
+	if (strlen(name) < 2 || strlen(name) >= CTR_NAME_MAX || !isalnum((unsigned char)name[0]))
+		return 0;
+	for (i = 1; name[i]; i++)
+		if (!isalnum((unsigned char)name[i]) && !strchr("_.-", name[i]))
+			return 0;
+	return 1;
+}
+
+/* Signal by name ("SIGTERM", "term", "RTMIN+3") or number; 0 if unknown. */
+static int ctr_signal_parse(const char *s)
+{
+	static const struct { char name[7]; unsigned char num; } sigs[] = {
+		{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "ILL", SIGILL },
+		{ "TRAP", SIGTRAP }, { "ABRT", SIGABRT }, { "IOT", SIGABRT }, { "BUS", SIGBUS },
+		{ "FPE", SIGFPE }, { "KILL", SIGKILL }, { "USR1", SIGUSR1 }, { "SEGV", SIGSEGV },
+		{ "USR2", SIGUSR2 }, { "PIPE", SIGPIPE }, { "ALRM", SIGALRM }, { "TERM", SIGTERM },
+		{ "CHLD", SIGCHLD }, { "CONT", SIGCONT }, { "STOP", SIGSTOP }, { "TSTP", SIGTSTP },
+		{ "TTIN", SIGTTIN }, { "TTOU", SIGTTOU }, { "URG", SIGURG }, { "XCPU", SIGXCPU },
+		{ "XFSZ", SIGXFSZ }, { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },
+		{ "WINCH", SIGWINCH }, { "IO", SIGIO }, { "POLL", SIGIO }, { "PWR", SIGPWR },
+		{ "SYS", SIGSYS },
+	};
+	char up[16];
+	size_t i;
+	uint64_t n;
+	if (util_parse_u64(s, &n) == 0)
+		return n > 0 && n < (uint64_t)_NSIG ? (int)n : 0;
+	if (!strncasecmp(s, "SIG", 3))
+		s += 3;
+	for (i = 0; s[i] && i < sizeof up - 1; i++)
+		up[i] = (char)toupper((unsigned char)s[i]);
+	up[i] = 0;
+	if (!strncmp(up, "RTMIN", 5) || !strncmp(up, "RTMAX", 5)) {
+		int base = up[4] == 'N' ? SIGRTMIN : SIGRTMAX, off = 0;
+		if (up[5] == '+' || up[5] == '-') {
+			if (util_parse_u64(up + 6, &n) < 0 || n > 64)
+				return 0;
+			off = up[5] == '+' ? (int)n : -(int)n;
+		} else if (up[5]) {
+			return 0;
+		}
+		return base + off >= SIGRTMIN && base + off <= SIGRTMAX ? base + off : 0;
+	}
+	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		if (!strcmp(up, sigs[i].name))
+			return sigs[i].num;
+	return 0;
+}
+
+/* --restart: no | always | unless-stopped | on-failure[:N]. */
+static int ctr_restart_parse(const char *s, const char **name, int *max)
+{
+	uint64_t n = 0;
+	*max = 0;
+	if (!strcmp(s, "no") || !strcmp(s, "always") || !strcmp(s, "unless-stopped")) {
+		*name = s;
+		return 0;
+	}
+	if (!strncmp(s, "on-failure", 10) && (!s[10] || (s[10] == ':' &&
+	    util_parse_u64(s + 11, &n) == 0 && n <= INT_MAX))) {
+		*name = "on-failure";
+		*max = (int)n;
+		return 0;
+	}
+	return -1;
+}
+
+/* Should the monitor start the container again after this exit? */
+static int ctr_restart_wanted(const struct ctr *c, int exit_code, int restarts, int stopped)
+{
+	if (stopped || !strcmp(c->restart, "no"))
+		return 0;
+	if (!strcmp(c->restart, "on-failure"))
+		return exit_code != 0 && (c->restart_max == 0 || restarts < c->restart_max);
+	return 1;
+}
+
+/* Docker's back-off: 100 ms doubling up to one minute, back to 100 ms after the
+ * container stayed up 10 s. */
+static unsigned ctr_backoff_next(unsigned prev_ms, unsigned long ran_ms)
+{
+	if (ran_ms >= 10000 || prev_ms == 0)
+		return 100;
+	return prev_ms >= 30000 ? 60000 : prev_ms * 2;
+}
+
+/* --cpus 1.5 -> 1500000000 nano CPUs. */
+static int ctr_cpus_parse(const char *s, int64_t *nano)
+{
+	uint64_t whole = 0, frac = 0, scale = 1000000000;
+	const char *dot = strchr(s, '.');
+	char buf[24];
+	if (strlen(s) >= sizeof buf)
+		return -1;
+	snprintf(buf, sizeof buf, "%.*s", dot ? (int)(dot - s) : (int)strlen(s), s);
+	if ((buf[0] && util_parse_u64(buf, &whole) < 0) || (!buf[0] && !dot) || whole > 1000000)
+		return -1;
+	if (dot) {
+		const char *p = dot + 1;
+		if (!*p && !buf[0])
+			return -1;
+		for (; *p; p++) {
+			if (*p < '0' || *p > '9')
+				return -1;
+			scale /= 10;
+			frac += (uint64_t)(*p - '0') * scale;
+			if (!scale)
+				return -1;
+		}
+	}
+	*nano = (int64_t)(whole * 1000000000u + frac);
+	return 0;
+}
+
+/* The STATUS column: "Up 5 seconds", "Exited (0) 3 seconds ago", "Created". */
+static void ctr_status_string(const struct ctr_info *ci, time_t now, char *out, size_t size)
+{
+	char d[48];
+	time_t t = 0;
+	switch (ci->status) {
+	case CTR_RUNNING:
+		util_parse_rfc3339(ci->st.started, &t);
+		util_human_duration((long)(now - t), d, sizeof d);
+		snprintf(out, size, "Up %s%s%s%s", d, ci->health[0] ? " (" : "",
+			 !strcmp(ci->health, "starting") ? "health: starting" : ci->health,
+			 ci->health[0] ? ")" : "");
+		return;
+	case CTR_RESTARTING:
+	case CTR_EXITED:
+		util_parse_rfc3339(ci->st.finished, &t);
+		util_human_duration((long)(now - t), d, sizeof d);
+		snprintf(out, size, "%s (%d) %s ago", ci->status == CTR_EXITED ? "Exited" :
+			 "Restarting", ci->st.exit_code, d);
+		return;
+	default:
+		snprintf(out, size, "Created");
+	}
+}
+
+static const char *ctr_status_name(enum ctr_status s)
+{
+	static const char names[][11] = { "created", "running", "restarting", "exited" };
+	return names[s];
+}
+
+/* One line of /etc/passwd or /etc/group split at ':' (a bounded copy). */
+struct ctr_pwline {
+	char buf[512];
+	char *f[7];
+	size_t nf;
+};
+
+/* Split the line at p; returns the start of the next line or NULL. */
+static const char *ctr_pw_line(const char *p, struct ctr_pwline *l)
+{
+	const char *end = strchr(p, '\n');
+	size_t n = end ? (size_t)(end - p) : strlen(p);
+	char *q;
+	l->nf = 0;
+	if (n < sizeof l->buf && *p != '#') {
+		memcpy(l->buf, p, n);
+		l->buf[n] = 0;
+		for (q = l->buf, l->f[l->nf++] = q; l->nf < 7 && (q = strchr(q, ':')); )
+			*q++ = 0, l->f[l->nf++] = q;
+	}
+	return end ? end + 1 : NULL;
+}
+
+/* Numeric id field: -1 if not a number. */
+static long ctr_pw_id(const char *s)
+{
+	uint64_t v;
+	return util_parse_u64(s, &v) == 0 && v <= 0xfffffffeu ? (long)v : -1;
+}
+
+/* Is `user` in the comma-separated member list? */
+static int ctr_pw_member(const char *members, const char *user)
+{
+	size_t n = strlen(user);
+	while (*members) {
+		size_t k = strcspn(members, ",");
+		if (k == n && !strncmp(members, user, n))
+			return 1;
+		members += k + (members[k] == ',');
+	}
+	return 0;
+}
+
+/* The identity a process runs as, from -u / the image's User. */
+struct ctr_ids {
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[32];
+	size_t ngroups;
+	char home[256];
+};
+
+/* Resolve "user[:group]" (names or numbers) against the container's passwd
+ * and group texts (NULL: no such file). runc's rules: a numeric uid needs no
+ * entry (gid 0, home /); a name must exist; supplementary groups are those
+ * listing the user's name. */
+static int ctr_ids_resolve(const char *spec, const char *passwd, const char *group,
+			   struct ctr_ids *ids, struct mr_err *err)
+{
+	char user[256], name[256] = "";
+	const char *colon = strchr(spec, ':'), *gspec = colon ? colon + 1 : NULL, *p;
+	struct ctr_pwline l;
+	long id;
+	int found = 0;
+	memset(ids, 0, sizeof *ids);
+	snprintf(user, sizeof user, "%.*s", colon ? (int)(colon - spec) : (int)strlen(spec), spec);
+	snprintf(ids->home, sizeof ids->home, "/");
+	if (!user[0])
+		snprintf(user, sizeof user, "0");
+	id = ctr_pw_id(user);
+	if (id < 0 && strspn(user, "0123456789") == strlen(user))
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid user %s: out of range", user);
+	for (p = passwd; p && *p && !found; ) {
+		p = ctr_pw_line(p, &l);
+		if (l.nf < 4 || ctr_pw_id(l.f[2]) < 0 ||
+		    (id < 0 ? strcmp(l.f[0], user) : ctr_pw_id(l.f[2]) != id))
+			continue;
+		found = 1;
+		ids->uid = (uid_t)ctr_pw_id(l.f[2]);
+		ids->gid = ctr_pw_id(l.f[3]) < 0 ? 0 : (gid_t)ctr_pw_id(l.f[3]);
+		if (l.nf >= 6 && l.f[5][0])
+			snprintf(ids->home, sizeof ids->home, "%s", l.f[5]);
+		snprintf(name, sizeof name, "%s", l.f[0]);
+	}
+	if (!found && id < 0)
+		return mr_err_set(err, MR_ENOTFOUND, "unable to find user %s: no matching entries "
+				  "in passwd file", user);
+	if (!found)
+		ids->uid = (uid_t)id;
+	if (gspec && *gspec) {
+		long gid = ctr_pw_id(gspec);
+		if (gid < 0 && strspn(gspec, "0123456789") == strlen(gspec))
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid group %s: out of range", gspec);
+		for (p = group, found = gid >= 0; p && *p && !found; ) {
+			p = ctr_pw_line(p, &l);
+			if (l.nf >= 3 && !strcmp(l.f[0], gspec) && ctr_pw_id(l.f[2]) >= 0)
+				gid = ctr_pw_id(l.f[2]), found = 1;
+		}
+		if (!found)
+			return mr_err_set(err, MR_ENOTFOUND, "unable to find group %s: no matching "
+					  "entries in group file", gspec);
+		ids->gid = (gid_t)gid;
+	}
+	for (p = group; name[0] && p && *p && ids->ngroups < 32; ) {
+		size_t k;
+		int dup = 0;
+		p = ctr_pw_line(p, &l);
+		if (l.nf < 4 || ctr_pw_id(l.f[2]) < 0 || !ctr_pw_member(l.f[3], name))
+			continue;
+		for (k = 0; k < ids->ngroups; k++)
+			dup |= ids->groups[k] == (gid_t)ctr_pw_id(l.f[2]);
+		if (!dup)
+			ids->groups[ids->ngroups++] = (gid_t)ctr_pw_id(l.f[2]);
+	}
+	return 0;
+}
+
+/* Does the container share the host's namespace of this mode (--pid host,
+ * --ipc host, --uts host)? Records without the field: a private one. */
+static int ctr_ns_host(const char *mode)
+{
+	return mode && !strcmp(mode, "host");
+}
+
+/* --group-add: numbers as they are, names from the container's group file;
+ * added to the groups of the user (run and exec). */
+static int ctr_ids_add_groups(const struct ctr_list *add, const char *group, struct ctr_ids *ids,
+			      struct mr_err *err)
+{
+	size_t i, k;
+	for (i = 0; i < add->n; i++) {
+		long gid = ctr_pw_id(add->v[i]);
+		const char *p;
+		struct ctr_pwline l;
+		int dup = 0;
+		for (p = group; gid < 0 && p && *p; ) {
+			p = ctr_pw_line(p, &l);
+			if (l.nf >= 3 && !strcmp(l.f[0], add->v[i]) && ctr_pw_id(l.f[2]) >= 0)
+				gid = ctr_pw_id(l.f[2]);
+		}
+		if (gid < 0)
+			return mr_err_set(err, MR_ENOTFOUND, "Unable to find group %s: no matching "
+					  "entries in group file", add->v[i]);
+		for (k = 0; k < ids->ngroups; k++)
+			dup |= ids->groups[k] == (gid_t)gid;
+		if (dup)
+			continue;
+		if (ids->ngroups >= sizeof ids->groups / sizeof ids->groups[0])
+			return mr_err_set(err, MR_EINVAL_INPUT, "--group-add: more than %zu groups",
+					  sizeof ids->groups / sizeof ids->groups[0]);
+		ids->groups[ids->ngroups++] = (gid_t)gid;
+	}
+	return 0;
+}
+
+/* --sysctl KEY=VALUE: only what lives in the container's own namespaces, as
+ * Docker and runc allow (IPC: kernel.msg*, sem, shm*, fs.mqueue.*; UTS:
+ * kernel.domainname; network: net.*), and not in a namespace shared with
+ * the host. Keys take dots or slashes, never "..". */
+static int ctr_sysctl_check(const char *kv, int net_host, int ipc_host, struct mr_err *err)
+{
+	static const char ipc[] = "kernel.msgmax\0kernel.msgmnb\0kernel.msgmni\0kernel.sem\0"
+		"kernel.shmall\0kernel.shmmax\0kernel.shmmni\0kernel.shm_rmid_forced\0";
+	const char *eq = strchr(kv, '='), *n;
+	char key[128];
+	size_t i, len = eq ? (size_t)(eq - kv) : 0;
+	int is_ipc = 0;
+	if (!eq || !len || len >= sizeof key || !eq[1])
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for \"--sysctl\" "
+				  "flag: sysctl must be in the format KEY=VALUE", kv);
+	for (i = 0; i < len; i++) {
+		key[i] = kv[i] == '/' ? '.' : kv[i];
+		if (!isalnum((unsigned char)kv[i]) && !strchr("._-/", kv[i]))
+			break;
+	}
+	key[len] = 0;
+	if (i < len || key[0] == '.' || key[len - 1] == '.' || strstr(key, ".."))
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid sysctl key \"%.*s\"", (int)len, kv);
+	for (n = ipc; *n && !is_ipc; n += strlen(n) + 1)
+		is_ipc = !strcmp(key, n);
+	is_ipc |= util_starts_with(key, "fs.mqueue.");
+	if (is_ipc && ipc_host)
+		return mr_err_set(err, MR_EINVAL_INPUT, "sysctl \"%s\" not allowed in host IPC "
+				  "namespace", key);
+	if (util_starts_with(key, "net.") && net_host)
+		return mr_err_set(err, MR_EINVAL_INPUT, "sysctl \"%s\" not allowed in host network "
+				  "namespace", key);
+	if (!is_ipc && !util_starts_with(key, "net.") && strcmp(key, "kernel.domainname"))
+		return mr_err_set(err, MR_EINVAL_INPUT, "sysctl \"%s\" is not in a separate kernel "
+				  "namespace", key);
+	return 0;
+}
+
+/* The resources --ulimit knows, as Docker names them. */
+static const struct { char name[12]; int res; } ctr_rlimits[] = {
+	{ "as", RLIMIT_AS }, { "core", RLIMIT_CORE }, { "cpu", RLIMIT_CPU },
+	{ "data", RLIMIT_DATA }, { "fsize", RLIMIT_FSIZE }, { "locks", RLIMIT_LOCKS },
+	{ "memlock", RLIMIT_MEMLOCK }, { "msgqueue", RLIMIT_MSGQUEUE }, { "nice", RLIMIT_NICE },
+	{ "nofile", RLIMIT_NOFILE }, { "nproc", RLIMIT_NPROC }, { "rss", RLIMIT_RSS },
+	{ "rtprio", RLIMIT_RTPRIO }, { "rttime", RLIMIT_RTTIME },
+	{ "sigpending", RLIMIT_SIGPENDING }, { "stack", RLIMIT_STACK },
+};
+
+/* --ulimit NAME=SOFT[:HARD] (-1: unlimited). Returns the resource, or -1. */
+static int ctr_ulimit_parse(const char *s, long long *soft, long long *hard, struct mr_err *err)
+{
+	const char *eq = strchr(s, '='), *colon;
+	char *end;
+	size_t i;
+	int res = -1;
+	for (i = 0; eq && i < sizeof ctr_rlimits / sizeof ctr_rlimits[0]; i++)
+		if (strlen(ctr_rlimits[i].name) == (size_t)(eq - s) &&
+		    !strncmp(s, ctr_rlimits[i].name, (size_t)(eq - s)))
+			res = ctr_rlimits[i].res;
+	if (!eq)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid ulimit argument: %s", s);
+	if (res < 0)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid ulimit type: %.*s", (int)(eq - s), s);
+	colon = strchr(eq + 1, ':');
+	errno = 0;
+	*soft = strtoll(eq + 1, &end, 10);
+	if (end == eq + 1 || (colon ? end != colon : *end != 0) || errno || *soft < -1)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid ulimit argument: %s", s);
+	*hard = *soft;
+	if (colon) {
+		*hard = strtoll(colon + 1, &end, 10);
+		if (end == colon + 1 || *end || errno || *hard < -1)
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid ulimit argument: %s", s);
+	}
+	if (*hard != -1 && (*soft == -1 || *soft > *hard))
+		return mr_err_set(err, MR_EINVAL_INPUT, "ulimit soft limit must be less than or "
+				  "equal to hard limit: %lld > %lld", *soft, *hard);
+	return res;
+}
+
+/* ---- devices: --device and --device-cgroup-rule ----
+ * The device policy is a list of allow rules in the cgroup v1 devices.allow
+ * syntax ("c 1:3 rwm"); everything else is refused. Docker's default lets a
+ * container make any node (m) but open only the harmless ones; --device adds
+ * a host node (bound into the container) with its own rule. */
+#define DEV_M 1                            /* the cgroup BPF hook's access bits */
+#define DEV_R 2
+#define DEV_W 4
+#define DEV_MAX 64                         /* --device entries per container */
+
+struct dev_rule {
+	char type;                         /* 'a', 'b' or 'c' */
+	int major, minor;                  /* -1: any */
+	unsigned char access;              /* DEV_* */
+};
+
+/* A --device entry, resolved on the host at each start (a USB serial adapter
+ * may come back under other numbers). */
+struct dev_node {
+	struct dev_rule rule;
+	char host[256], path[256];         /* path: in the container */
+};
+
+/* runc's and Docker's defaults: mknod of anything; null, zero, full, random,
+ * urandom, tty, console, ptmx and the pty slaves. */
+static const struct dev_rule dev_default_rules[] = {
+	{ 'c', -1, -1, DEV_M }, { 'b', -1, -1, DEV_M },
+	{ 'c', 1, 3, 7 }, { 'c', 1, 5, 7 }, { 'c', 1, 7, 7 }, { 'c', 1, 8, 7 }, { 'c', 1, 9, 7 },
+	{ 'c', 5, 0, 7 }, { 'c', 5, 1, 7 }, { 'c', 5, 2, 7 }, { 'c', 136, -1, 7 },
+};
+
+/* "rwm", "r", "mw": each letter once. */
+static int dev_access_parse(const char *s, unsigned char *out)
+{
+	unsigned char a = 0;
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		unsigned char bit = *s == 'r' ? DEV_R : *s == 'w' ? DEV_W : *s == 'm' ? DEV_M : 0;
+		if (!bit || (a & bit))
+			return -1;
+		a |= bit;
+	}
+	*out = a;
+	return 0;
+}
+
+/* The letters of access bits, in "rwm" order; out has room for 4. */
+static char *dev_access_str(unsigned char a, char *out)
+{
+	char *p = out;
+	if (a & DEV_R)
+		*p++ = 'r';
+	if (a & DEV_W)
+		*p++ = 'w';
+	if (a & DEV_M)
+		*p++ = 'm';
+	*p = 0;
+	return out;
+}
+
+/* "c 1:3 rwm", "a *:* m", "b 8:* rw". */
+static int dev_rule_parse(const char *s, struct dev_rule *r)
+{
+	int i, *num[2];
+	num[0] = &r->major;
+	num[1] = &r->minor;
+	if ((s[0] != 'a' && s[0] != 'b' && s[0] != 'c') || s[1] != ' ')
+		return -1;
+	r->type = s[0];
+	s += 2;
+	for (i = 0; i < 2; i++) {
+		long v = -1;
+		if (*s == '*') {
+			s++;
+		} else {
+			if (*s < '0' || *s > '9')
+				return -1;
+			for (v = 0; *s >= '0' && *s <= '9'; s++)
+				if ((v = v * 10 + (*s - '0')) > 0xfffff)
+					return -1;
+		}
+		*num[i] = (int)v;
+		if (*s++ != (i ? ' ' : ':'))
+			return -1;
+	}
+	return dev_access_parse(s, &r->access);
+}
+
+/* --device HOST[:CONTAINER][:PERMS], as Docker splits it: a middle part that
+ * is a valid mode is the mode. The host node is looked up (symlinks followed,
+ * as /dev/serial/by-id/... are). */
+static int dev_resolve(const char *spec, struct dev_node *n, struct mr_err *err)
+{
+	char buf[520], *part[3] = { buf, NULL, NULL };
+	const char *perms = "rwm";
+	struct stat sb;
+	size_t k = 0;
+	char *p;
+	if (strlen(spec) >= sizeof buf)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid device specification: %.64s...", spec);
+	strcpy(buf, spec);
+	for (p = buf; (p = strchr(p, ':')) != NULL; *p++ = 0)
+		if (++k > 2)
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid device specification: %s", spec);
+		else
+			part[k] = p + 1;
+	if (k == 2)
+		perms = part[2];
+	if (k >= 1 && dev_access_parse(part[1], &n->rule.access) == 0)
+		perms = part[1], part[1] = NULL;
+	if (dev_access_parse(perms, &n->rule.access) < 0)
+		return mr_err_set(err, MR_EINVAL_INPUT, "bad mode specified: %s", perms);
+	if (!part[1] || !*part[1])
+		part[1] = part[0];
+	if (part[0][0] != '/' || part[1][0] != '/')
+		return mr_err_set(err, MR_EINVAL_INPUT, "%s is not an absolute path",
+				  part[0][0] != '/' ? part[0] : part[1]);
+	if (strlen(part[0]) >= sizeof n->host || strlen(part[1]) >= sizeof n->path)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid device specification: %s", spec);
+	strcpy(n->host, part[0]);
+	strcpy(n->path, part[1]);
+	if (stat(n->host, &sb) < 0)
+		return mr_err_set(err, errno, "error gathering device information while adding "
+				  "custom device \"%s\": %s", n->host, strerror(errno));
+	if (!S_ISCHR(sb.st_mode) && !S_ISBLK(sb.st_mode))
+		return mr_err_set(err, MR_EINVAL_INPUT, "error gathering device information while "
+				  "adding custom device \"%s\": not a device node", n->host);
+	n->rule.type = S_ISCHR(sb.st_mode) ? 'c' : 'b';
+	n->rule.major = (int)major(sb.st_rdev);
+	n->rule.minor = (int)minor(sb.st_rdev);
+	return 0;
+}
+
+/* The allow rules of a container: Docker's defaults, one per --device, then
+ * the --device-cgroup-rule ones (checked by run). malloc'ed. */
+static struct dev_rule *dev_policy_rules(const struct ctr *c, const struct dev_node *nodes,
+					 size_t nn, size_t *count)
+{
+	size_t nd = sizeof dev_default_rules / sizeof dev_default_rules[0], n = nd, i;
+	struct dev_rule *r = util_xcalloc(nd + nn + c->device_rules.n, sizeof *r);
+	memcpy(r, dev_default_rules, sizeof dev_default_rules);
+	for (i = 0; i < nn; i++)
+		r[n++] = nodes[i].rule;
+	for (i = 0; i < c->device_rules.n; i++)
+		if (dev_rule_parse(c->device_rules.v[i], &r[n]) == 0)
+			n++;
+	*count = n;
+	return r;
+}
+
+/* ---- names ---- */
+
+/* Docker-like "adjective_name" (a short list: the names only need to be
+ * memorable; a collision takes another draw). */
+static void ctr_name_generate(char *out, size_t size)
+{
+	static const char adj[] =
+		"brave calm clever eager fancy gentle happy jolly keen kind lucky merry "
+		"nifty proud quick quiet sharp shy silly sleepy smart sunny swift witty ";
+	static const char noun[] =
+		"ada babbage bohr curie darwin dijkstra euler fermi galileo hopper kepler "
+		"knuth lovelace maxwell newton noether pascal ritchie shannon tesla thompson "
+		"turing wozniak yonath ";
+	unsigned char r[2];
+	const char *a = adj, *n = noun;
+	unsigned i, ka, kn;
+	if (util_random(r, 2) < 0)
+		r[0] = (unsigned char)getpid(), r[1] = (unsigned char)time(NULL);
+	ka = r[0] % 24;
+	kn = r[1] % 24;
+	for (i = 0; i < ka; i++)
+		a = strchr(a, ' ') + 1;
+	for (i = 0; i < kn; i++)
+		n = strchr(n, ' ') + 1;
+	snprintf(out, size, "%.*s_%.*s", (int)strcspn(a, " "), a, (int)strcspn(n, " "), n);
+}
+
+static int ctr_dir(struct mr_store *st, const char *id, struct mr_err *err)
+{
+	char path[16 + CTR_ID_LEN];
+	int fd;
+	snprintf(path, sizeof path, "containers/%s", id);
+	fd = openat(st->rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return mr_err_sys(err, "container %.12s", id);
+	return fd;
+}
+
+static int ctr_names_dir(struct mr_store *st)
+{
+	mkdirat(st->rootfd, "containers/.names", 0700);
+	return openat(st->rootfd, "containers/.names", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		      O_CLOEXEC);
+}
+
+static int ctr_is_id(const char *s)
+{
+	return strlen(s) == CTR_ID_LEN && strspn(s, "0123456789abcdef") == CTR_ID_LEN;
+}
+
+/* Which container holds `name`? A link whose container is gone, or whose
+ * config names another (a rename cut short), is stale: 0 and id[0] = 0. */
+static int ctr_name_owner(struct mr_store *st, int namesfd, const char *name, char *id)
+{
+	char path[32 + CTR_ID_LEN], cfgname[CTR_NAME_MAX + 16];
+	struct mr_buf b = { 0 };
+	struct mr_err ignored;
+	ssize_t n = readlinkat(namesfd, name, id, CTR_ID_LEN + 1);
+	if (n != CTR_ID_LEN) {
+		id[0] = 0;
+		return 0;
+	}
+	id[CTR_ID_LEN] = 0;
+	snprintf(path, sizeof path, "containers/%s/config.json", id);
+	/* the record starts {"Id":"ID","Name":"NAME" (ctr_config_json) */
+	snprintf(cfgname, sizeof cfgname, "\",\"Name\":\"%s\"", name);
+	if (!ctr_is_id(id) || mr_read_file(st->rootfd, path, &b, 1u << 20, &ignored) < 0 ||
+	    b.len < 7 + CTR_ID_LEN || strncmp(b.data + 7 + CTR_ID_LEN, cfgname, strlen(cfgname)))
+		id[0] = 0;
+	mr_buf_free(&b);
+	return 0;
+}
+
+/* Claim `name` for id (store lock held). */
+static int ctr_name_claim(struct mr_store *st, const char *name, const char *id,
+			  struct mr_err *err)
+{
+	char owner[CTR_ID_LEN + 2];
+	int fd = ctr_names_dir(st), rc = 0;
+	if (fd < 0)
+		return mr_err_sys(err, "%s/containers/.names", st->root);
+	if (symlinkat(id, fd, name) < 0) {
+		if (errno != EEXIST) {
+			rc = mr_err_sys(err, "container name %s", name);
+		} else {
+			ctr_name_owner(st, fd, name, owner);
+			if (owner[0] && strcmp(owner, id))
+				rc = mr_err_set(err, MR_EEXIST, "Conflict. The container name \"/%s\" is "
+						"already in use by container \"%s\". You have to remove "
+						"(or rename) that container to be able to reuse that name.",
+						name, owner);
+			else if (!owner[0] && (unlinkat(fd, name, 0) < 0 || symlinkat(id, fd, name) < 0))
+				rc = mr_err_sys(err, "container name %s", name);
+		}
+	}
+	close(fd);
+	return rc;
+}
+
+static void ctr_name_release(struct mr_store *st, const char *name, const char *id)
+{
+	char owner[CTR_ID_LEN + 2];
+	int fd = ctr_names_dir(st);
+	if (fd < 0)
+		return;
+	if (readlinkat(fd, name, owner, sizeof owner) == CTR_ID_LEN && !strncmp(owner, id, CTR_ID_LEN))
+		unlinkat(fd, name, 0);
+	close(fd);
+}
+
+/* Find a container by full ID, name, or unique ID prefix (Docker's order). */
+static int ctr_find(struct mr_store *st, const char *ref, char *id, struct mr_err *err)
+{
+	int fd, found = 0;
+	DIR *d;
+	struct dirent *de;
+	size_t n = strlen(ref);
+	if (*ref == '/')
+		ref++, n--;
+	if (ctr_is_id(ref) && (fd = ctr_dir(st, ref, err)) >= 0) {
+		close(fd);
+		memcpy(id, ref, CTR_ID_LEN + 1);
+		return 0;
+	}
+	if (ctr_name_valid(ref) && (fd = ctr_names_dir(st)) >= 0) {
+		ctr_name_owner(st, fd, ref, id);
+		close(fd);
+		if (id[0])
+			return 0;
+	}
+	if (n && n < CTR_ID_LEN && strspn(ref, "0123456789abcdef") == n &&
+	    (fd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0 &&
+	    (d = fdopendir(fd)) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (ctr_is_id(de->d_name) && !strncmp(de->d_name, ref, n)) {
+				if (found++) {
+					closedir(d);
+					return mr_err_set(err, MR_EINVAL_INPUT, "multiple containers "
+							  "found with provided prefix: %s", ref);
+				}
+				memcpy(id, de->d_name, CTR_ID_LEN + 1);
+			}
+		closedir(d);
+		if (found)
+			return 0;
+	}
+	return mr_err_set(err, MR_ENOTFOUND, "No such container: %s", ref);
+}
+
+/* ---- config.json ---- */
+
+static void ctr_jw_list(struct mr_jw *w, const char *key, const struct ctr_list *l, int null_empty)
+{
+	size_t i;
+	mr_jw_key(w, key);
+	if (!l->n && null_empty) {
+		mr_jw_null(w);
+		return;
+	}
+	mr_jw_arr(w);
+	for (i = 0; i < l->n; i++)
+		mr_jw_str(w, l->v[i]);
+	mr_jw_arr_end(w);
+}
+
+/* A "k=v" list as a JSON object (Labels, Sysctls). */
+static void ctr_jw_kv(struct mr_jw *w, const char *name, const struct ctr_list *l)
+{
+	size_t i;
+	mr_jw_key(w, name);
+	mr_jw_obj(w);
+	for (i = 0; i < l->n; i++) {
+		size_t k = ctr_env_keylen(l->v[i]);
+		char key[256];
+		snprintf(key, sizeof key, "%.*s", (int)k, l->v[i]);
+		mr_jw_key(w, key);
+		mr_jw_str(w, l->v[i][k] ? l->v[i] + k + 1 : "");
+	}
+	mr_jw_obj_end(w);
+}
+
+static void ctr_jw_int(struct mr_jw *w, const char *key, long long v)
+{
+	mr_jw_key(w, key);
+	mr_jw_int(w, v);
+}
+
+static void ctr_jw_str(struct mr_jw *w, const char *key, const char *v)
+{
+	mr_jw_key(w, key);
+	mr_jw_str(w, v);
+}
+
+static void ctr_jw_bool(struct mr_jw *w, const char *key, int v)
+{
+	mr_jw_key(w, key);
+	mr_jw_bool(w, v);
+}
+
+/* The record, in Docker's inspect names so that inspect is mostly a copy. */
+/* The plain fields of Config (obj 0) and HostConfig (obj 1), by Docker's
+ * names: one table for config.json (both ways) and for inspect. */
+enum { CF_STR, CF_BOOL, CF_LIST, CF_LISTN, CF_I64, CF_U64, CF_INT };
+struct ctr_field {
+	char key[18];
+	unsigned char type, obj;
+	unsigned short off;
+};
+#define CF(k, t, o, m) { k, t, o, (unsigned short)offsetof(struct ctr, m) }
+static const struct ctr_field ctr_fields[] = {
+	CF("Hostname", CF_STR, 0, hostname), CF("User", CF_STR, 0, user),
+	CF("Tty", CF_BOOL, 0, tty), CF("OpenStdin", CF_BOOL, 0, interactive),
+	CF("Env", CF_LIST, 0, env), CF("Cmd", CF_LISTN, 0, cmd),
+	CF("Entrypoint", CF_LISTN, 0, entrypoint), CF("WorkingDir", CF_STR, 0, workdir),
+	CF("StopSignal", CF_STR, 0, stop_signal),
+	CF("NetworkMode", CF_STR, 1, network), CF("AutoRemove", CF_BOOL, 1, auto_remove),
+	CF("CapAdd", CF_LISTN, 1, cap_add), CF("CapDrop", CF_LISTN, 1, cap_drop),
+	CF("Privileged", CF_BOOL, 1, privileged), CF("ReadonlyRootfs", CF_BOOL, 1, readonly),
+	CF("SecurityOpt", CF_LISTN, 1, security_opt), CF("Init", CF_BOOL, 1, init),
+	CF("VolumesFrom", CF_LISTN, 1, volumes_from),
+	CF("DeviceCgroupRules", CF_LISTN, 1, device_rules), CF("GroupAdd", CF_LISTN, 1, group_add),
+	CF("IpcMode", CF_STR, 1, ipc_mode), CF("UTSMode", CF_STR, 1, uts_mode),
+	CF("PidMode", CF_STR, 1, pid_mode),
+	CF("ShmSize", CF_I64, 1, shm_size),
+	CF("Memory", CF_I64, 1, memory), CF("MemorySwap", CF_I64, 1, memory_swap),
+	CF("NanoCpus", CF_I64, 1, nano_cpus), CF("PidsLimit", CF_I64, 1, pids_limit),
+	CF("LogMaxSize", CF_U64, 1, log_max_size), CF("LogMaxFile", CF_INT, 1, log_max_file),
+};
+
+/* inspect leaves out minirun's own fields (the log limits: LogConfig). */
+static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int inspect)
+{
+	size_t i;
+	for (i = 0; i < sizeof ctr_fields / sizeof ctr_fields[0]; i++) {
+		const struct ctr_field *f = &ctr_fields[i];
+		const void *p = (const char *)c + f->off;
+		if (f->obj != obj || (inspect && f->type >= CF_U64))
+			continue;
+		switch (f->type) {
+		case CF_STR: ctr_jw_str(w, f->key, *(const char *const *)p); break;
+		case CF_BOOL: ctr_jw_bool(w, f->key, *(const unsigned char *)p); break;
+		case CF_I64: ctr_jw_int(w, f->key, *(const int64_t *)p); break;
+		case CF_U64: ctr_jw_int(w, f->key, (long long)*(const uint64_t *)p); break;
+		case CF_INT: ctr_jw_int(w, f->key, *(const int *)p); break;
+		default: ctr_jw_list(w, f->key, p, f->type == CF_LISTN);
+		}
+	}
+	if (obj == 0) {
+		ctr_jw_kv(w, "Labels", &c->labels);
+		if (c->health_test.n) {
+			mr_jw_key(w, "Healthcheck");
+			mr_jw_obj(w);
+			ctr_jw_list(w, "Test", &c->health_test, 0);
+			ctr_jw_int(w, "Interval", c->health_interval);
+			ctr_jw_int(w, "Timeout", c->health_timeout);
+			ctr_jw_int(w, "StartPeriod", c->health_start);
+			ctr_jw_int(w, "Retries", c->health_retries);
+			mr_jw_obj_end(w);
+		}
+		if (c->stop_timeout >= 0)
+			ctr_jw_int(w, "StopTimeout", c->stop_timeout);
+	} else {
+		ctr_jw_kv(w, "Sysctls", &c->sysctls);
+		mr_jw_key(w, "Ulimits");
+		mr_jw_arr(w);
+		for (i = 0; i < c->ulimits.n; i++) {
+			/* NAME=SOFT:HARD, made so by run */
+			const char *u = c->ulimits.v[i], *eq = strchr(u, '='), *colon = strchr(u, ':');
+			mr_jw_obj(w);
+			mr_jw_key(w, "Name");
+			mr_jw_strn(w, u, (size_t)(eq - u));
+			ctr_jw_int(w, "Hard", strtoll(colon + 1, NULL, 10));
+			ctr_jw_int(w, "Soft", strtoll(eq + 1, NULL, 10));
+			mr_jw_obj_end(w);
+		}
+		mr_jw_arr_end(w);
+		mr_jw_key(w, "Devices");
+		mr_jw_arr(w);
+		for (i = 0; i < c->devices.n; i++) {
+			/* HOST:CONTAINER:PERMS, made so by run (paths without ':') */
+			const char *a = c->devices.v[i], *b = strchr(a, ':'), *e = strrchr(a, ':');
+			mr_jw_obj(w);
+			mr_jw_key(w, "PathOnHost");
+			mr_jw_strn(w, a, (size_t)(b - a));
+			mr_jw_key(w, "PathInContainer");
+			mr_jw_strn(w, b + 1, (size_t)(e - b - 1));
+			ctr_jw_str(w, "CgroupPermissions", e + 1);
+			mr_jw_obj_end(w);
+		}
+		mr_jw_arr_end(w);
+		mr_jw_key(w, "RestartPolicy");
+		mr_jw_obj(w);
+		ctr_jw_str(w, "Name", c->restart);
+		ctr_jw_int(w, "MaximumRetryCount", c->restart_max);
+		mr_jw_obj_end(w);
+	}
+}
+
+/* The record, in Docker's inspect names so that inspect is mostly a copy. */
+static void ctr_config_json(struct mr_store *st, const struct ctr *c, struct mr_buf *out)
+{
+	struct mr_jw w;
+	size_t i;
+	mr_jw_init(&w, out, 0);
+	mr_jw_obj(&w);
+	ctr_jw_str(&w, "Id", c->id);
+	ctr_jw_str(&w, "Name", c->name);
+	ctr_jw_str(&w, "Created", c->created);
+	ctr_jw_str(&w, "Image", c->image);
+	ctr_jw_str(&w, "ImageRef", c->image_ref);
+	ctr_jw_str(&w, "Driver", c->driver);
+	ctr_jw_list(&w, "Layers", &c->layers, 0);
+	mr_jw_key(&w, "Config");
+	mr_jw_obj(&w);
+	ctr_fields_write(&w, c, 0, 0);
+	mr_jw_obj_end(&w);
+	mr_jw_key(&w, "HostConfig");
+	mr_jw_obj(&w);
+	ctr_fields_write(&w, c, 1, 0);
+	mr_jw_key(&w, "Mounts");
+	mr_jw_arr(&w);
+	for (i = 0; i < c->nmnt; i++)
+		mount_write_json(&w, st, &c->mnt[i], 0);
+	mr_jw_arr_end(&w);
+	mr_jw_obj_end(&w);
+	mr_jw_obj_end(&w);
+	mr_buf_append(out, "\n", 1);
+}
+
+static void ctr_json_list(const struct mr_json *arr, struct ctr_list *l)
+{
+	const struct mr_json *v;
+	for (v = arr && arr->type == MR_JSON_ARRAY ? arr->child : NULL; v; v = v->next)
+		if (mr_json_str(v))
+			ctr_list_add(l, v->str);
+}
+
+/* Object of strings -> "k=v" list (Labels, Sysctls). */
+static void ctr_json_kv(struct ctr *c, const struct mr_json *obj, struct ctr_list *out)
+{
+	const struct mr_json *v;
+	for (v = obj && obj->type == MR_JSON_OBJECT ? obj->child : NULL; v; v = v->next)
+		if (mr_json_str(v)) {
+			char *kv = util_xmalloc(v->key_len + v->len + 2);
+			sprintf(kv, "%s=%s", v->key, v->str);
+			ctr_list_add(out, ctr_own(c, kv));
+		}
+}
+
+static const char *ctr_json_s(const struct mr_json *o, const char *key, const char *dflt)
+{
+	const char *s = mr_json_str(mr_json_get(o, key));
+	return s ? s : dflt;
+}
+
+static long long ctr_json_i(const struct mr_json *o, const char *key)
+{
+	const struct mr_json *v = mr_json_get(o, key);
+	return v && v->type == MR_JSON_NUMBER ? (long long)v->num : 0;
+}
+
+static int ctr_json_b(const struct mr_json *o, const char *key)
+{
+	const struct mr_json *v = mr_json_get(o, key);
+	return v && v->type == MR_JSON_TRUE;
+}
+
+/* A Healthcheck object (the record's, or an image's) into the container's
+ * fields; ["NONE"] or no test: none. */
+static void ctr_health_read(struct ctr *c, const struct mr_json *h)
+{
+	ctr_list_free(&c->health_test);
+	ctr_json_list(mr_json_get(h, "Test"), &c->health_test);
+	if (c->health_test.n && !strcmp(c->health_test.v[0], "NONE"))
+		ctr_list_free(&c->health_test);
+	c->health_interval = ctr_json_i(h, "Interval");
+	c->health_timeout = ctr_json_i(h, "Timeout");
+	c->health_start = ctr_json_i(h, "StartPeriod");
+	c->health_retries = (int)ctr_json_i(h, "Retries");
+}
+
+/* Load containers/ID/config.json. */
+static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct mr_err *err)
+{
+	char path[32 + CTR_ID_LEN];
+	struct mr_buf b = { 0 };
+	const struct mr_json *r, *cfg, *hc, *rp;
+	size_t i;
+	ctr_init(c);
+	snprintf(path, sizeof path, "containers/%s/config.json", id);
+	if (mr_read_file(st->rootfd, path, &b, MINIRUN_MAX_JSON, err) < 0) {
+		if (err->code == ENOENT)
+			mr_err_set(err, MR_ENOTFOUND, "No such container: %.12s", id);
+		mr_buf_free(&b);
+		return -1;
+	}
+	if (mr_json_parse(&c->doc, b.data, b.len, err) < 0) {
+		mr_buf_free(&b);
+		return mr_err_ctx(err, "container %.12s: config.json", id);
+	}
+	mr_buf_free(&b);
+	r = c->doc.root;
+	cfg = mr_json_get(r, "Config");
+	hc = mr_json_get(r, "HostConfig");
+	rp = mr_json_get(hc, "RestartPolicy");
+	if (!cfg || !hc || !ctr_is_id(ctr_json_s(r, "Id", "")) ||
+	    mr_digest_valid(ctr_json_s(r, "Image", "")) < 0)
+		return mr_err_set(err, MR_EINVAL_INPUT, "container %.12s: damaged config.json", id);
+	snprintf(c->id, sizeof c->id, "%s", ctr_json_s(r, "Id", ""));
+	snprintf(c->name, sizeof c->name, "%s", ctr_json_s(r, "Name", ""));
+	snprintf(c->created, sizeof c->created, "%s", ctr_json_s(r, "Created", ""));
+	snprintf(c->image, sizeof c->image, "%s", ctr_json_s(r, "Image", ""));
+	snprintf(c->driver, sizeof c->driver, "%s", ctr_json_s(r, "Driver", "overlay"));
+	c->image_ref = ctr_json_s(r, "ImageRef", c->image);
+	ctr_json_list(mr_json_get(r, "Layers"), &c->layers);
+	for (i = 0; i < c->layers.n; i++)
+		if (!ctr_is_id(c->layers.v[i]))
+			return mr_err_set(err, MR_EINVAL_INPUT, "container %.12s: damaged layer list "
+					  "in config.json", id);
+	for (i = 0; i < sizeof ctr_fields / sizeof ctr_fields[0]; i++) {
+		const struct ctr_field *f = &ctr_fields[i];
+		const struct mr_json *o = f->obj ? hc : cfg, *v = mr_json_get(o, f->key);
+		void *p = (char *)c + f->off;
+		switch (f->type) {
+		case CF_STR:
+			if (mr_json_str(v))
+				*(const char **)p = v->str;
+			break;
+		case CF_BOOL: *(unsigned char *)p = (unsigned char)ctr_json_b(o, f->key); break;
+		case CF_I64: *(int64_t *)p = ctr_json_i(o, f->key); break;
+		case CF_U64: *(uint64_t *)p = (uint64_t)ctr_json_i(o, f->key); break;
+		case CF_INT: *(int *)p = (int)ctr_json_i(o, f->key); break;
+		default: ctr_json_list(v, p);
+		}
+	}
+	ctr_json_kv(c, mr_json_get(cfg, "Labels"), &c->labels);
+	ctr_json_kv(c, mr_json_get(hc, "Sysctls"), &c->sysctls);
+	ctr_health_read(c, mr_json_get(cfg, "Healthcheck"));
+	{
+		const struct mr_json *u = mr_json_get(hc, "Ulimits");
+		for (u = u && u->type == MR_JSON_ARRAY ? u->child : NULL; u; u = u->next) {
+			char *v = util_xmalloc(80);
+			snprintf(v, 80, "%.20s=%lld:%lld", ctr_json_s(u, "Name", "?"),
+				 ctr_json_i(u, "Soft"), ctr_json_i(u, "Hard"));
+			ctr_list_add(&c->ulimits, ctr_own(c, v));
+		}
+	}
+	{
+		const struct mr_json *d = mr_json_get(hc, "Devices");
+		for (d = d && d->type == MR_JSON_ARRAY ? d->child : NULL; d; d = d->next) {
+			const char *h = ctr_json_s(d, "PathOnHost", ""), *in = ctr_json_s(d, "PathInContainer", "");
+			const char *perm = ctr_json_s(d, "CgroupPermissions", "rwm");
+			char *v = util_xmalloc(strlen(h) + strlen(in) + strlen(perm) + 3);
+			sprintf(v, "%s:%s:%s", h, in, perm);
+			ctr_list_add(&c->devices, ctr_own(c, v));
+		}
+	}
+	c->stop_timeout = mr_json_get(cfg, "StopTimeout") ? (int)ctr_json_i(cfg, "StopTimeout") : -1;
+	c->restart = ctr_json_s(rp, "Name", "no");
+	c->restart_max = (int)ctr_json_i(rp, "MaximumRetryCount");
+	{
+		const struct mr_json *m = mr_json_get(hc, "Mounts");
+		for (m = m && m->type == MR_JSON_ARRAY ? m->child : NULL; m; m = m->next) {
+			c->mnt = util_xrealloc(c->mnt, (c->nmnt + 1) * sizeof *c->mnt);
+			if (mount_read_json(m, &c->mnt[c->nmnt], err) < 0)
+				return mr_err_ctx(err, "container %.12s: config.json", id);
+			c->nmnt++;
+		}
+	}
+	for (i = 0; i < c->security_opt.n; i++)
+		if (!strcmp(c->security_opt.v[i], "no-new-privileges") ||
+		    !strcmp(c->security_opt.v[i], "no-new-privileges:true") ||
+		    !strcmp(c->security_opt.v[i], "no-new-privileges=true"))
+			c->no_new_privs = 1;
+	return 0;
+}
+
+/* Atomic replace of a small file; `sync` = fsync the data and the folder
+ * first (durable records); without it only the atomicity is kept (records of
+ * --rm containers, start stamps: losing one to a power cut is harmless). */
+static int ctr_write_file(int dirfd, const char *name, const void *data, size_t len, int sync,
+			  struct mr_err *err)
+{
+	char tmp[NAME_MAX + 1];
+	int fd;
+	if (sync)
+		return mr_write_atomic(dirfd, name, data, len, 0600, err);
+	snprintf(tmp, sizeof tmp, ".tmp.%d.%.200s", (int)getpid(), name);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return mr_err_sys(err, "write %s", name);
+	if (util_write_all(fd, data, len) < 0) {
+		mr_err_sys(err, "write %s", name);
+		close(fd);
+		unlinkat(dirfd, tmp, 0);
+		return -1;
+	}
+	close(fd);
+	if (renameat(dirfd, tmp, dirfd, name) < 0) {
+		mr_err_sys(err, "write %s", name);
+		unlinkat(dirfd, tmp, 0);
+		return -1;
+	}
+	return 0;
+}
+
+static int ctr_save(struct mr_store *st, const struct ctr *c, int dirfd, struct mr_err *err)
+{
+	struct mr_buf b = { 0 };
+	int rc, fd = dirfd >= 0 ? dirfd : ctr_dir(st, c->id, err);
+	if (fd < 0)
+		return -1;
+	ctr_config_json(st, c, &b);
+	rc = ctr_write_file(fd, "config.json", b.data, b.len, !c->auto_remove, err);
+	mr_buf_free(&b);
+	if (dirfd < 0)
+		close(fd);
+	return rc;
+}
+
+/* ---- state.json and the live state ---- */
+
+static void ctr_now(char *out, size_t size)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	util_time_rfc3339(&ts, out, size);
+}
+
+static int ctr_state_read(struct mr_store *st, const char *id, struct ctr_state *s)
+{
+	char path[32 + CTR_ID_LEN];
+	struct mr_buf b = { 0 };
+	struct mr_json_doc doc = { 0 };
+	struct mr_err ignored;
+	int rc = -1;
+	memset(s, 0, sizeof *s);
+	snprintf(path, sizeof path, "containers/%s/state.json", id);
+	if (mr_read_file(st->rootfd, path, &b, 65536, &ignored) == 0 &&
+	    mr_json_parse(&doc, b.data, b.len, &ignored) == 0) {
+		const struct mr_json *r = doc.root;
+		s->running = ctr_json_b(r, "Running");
+		s->exit_code = (int)ctr_json_i(r, "ExitCode");
+		s->oom_killed = ctr_json_b(r, "OOMKilled");
+		s->restart_count = (int)ctr_json_i(r, "RestartCount");
+		s->stopped_by_user = ctr_json_b(r, "StoppedByUser");
+		snprintf(s->started, sizeof s->started, "%s", ctr_json_s(r, "StartedAt", ""));
+		snprintf(s->finished, sizeof s->finished, "%s", ctr_json_s(r, "FinishedAt", ""));
+		snprintf(s->error, sizeof s->error, "%s", ctr_json_s(r, "Error", ""));
+		rc = 0;
+	}
+	mr_json_free(&doc);
+	mr_buf_free(&b);
+	return rc;
+}
+
+static int ctr_state_write(struct mr_store *st, const char *id, const struct ctr_state *s,
+			   int sync, struct mr_err *err)
+{
+	struct mr_buf b = { 0 };
+	struct mr_jw w;
+	int rc, fd = ctr_dir(st, id, err);
+	if (fd < 0)
+		return -1;
+	mr_jw_init(&w, &b, 0);
+	mr_jw_obj(&w);
+	ctr_jw_bool(&w, "Running", s->running);
+	ctr_jw_int(&w, "ExitCode", s->exit_code);
+	ctr_jw_bool(&w, "OOMKilled", s->oom_killed);
+	ctr_jw_int(&w, "RestartCount", s->restart_count);
+	ctr_jw_bool(&w, "StoppedByUser", s->stopped_by_user);
+	ctr_jw_str(&w, "StartedAt", s->started);
+	ctr_jw_str(&w, "FinishedAt", s->finished);
+	ctr_jw_str(&w, "Error", s->error);
+	mr_jw_obj_end(&w);
+	rc = ctr_write_file(fd, "state.json", b.data, b.len, sync, err);
+	mr_buf_free(&b);
+	close(fd);
+	return rc;
+}
+
+/* Start time of a process (clock ticks since boot, /proc/PID/stat field 22):
+ * a pid with another start time is another process. 0 if gone (or a zombie). */
+static unsigned long long ctr_pid_start(pid_t pid)
+{
+	char path[32], buf[512], *p;
+	unsigned long long v = 0;
+	int fd, i;
+	ssize_t n;
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = util_read_full(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	/* a zombie has exited: only its parent's wait is missing */
+	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+		return 0;
+	/* after ")": state is field 3; starttime is field 22 */
+	for (i = 2; p && i < 22; i++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		v = strtoull(p + 1, NULL, 10);
+	return v;
+}
+
+/* rundir/ID (created on demand) as an fd. */
+static int ctr_rundir(struct mr_store *st, const char *id, int create)
+{
+	char path[MINIRUN_MAX_PATH + 80];
+	snprintf(path, sizeof path, "%s/%s", st->rundir, id);
+	if (create && mkdir(path, 0700) < 0 && errno == ENOENT) {
+		/* rundir itself is made on first use: it lives on tmpfs */
+		char *slash;
+		for (slash = path + 1; (slash = strchr(slash, '/')) != NULL; slash++) {
+			*slash = 0;
+			mkdir(path, 0711);
+			*slash = '/';
+		}
+		mkdir(path, 0700);
+	}
+	return open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* Live state line: "pid start monitor status\n" (status 'r' running, 'R'
+ * waiting to restart, 's' starting). */
+struct ctr_rt {
+	pid_t pid, monitor;
+	unsigned long long start;
+	char status;
+};
+
+static int ctr_rt_read(int rfd, struct ctr_rt *rt)
+{
+	char buf[128];
+	int fd = openat(rfd, "state", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t n;
+	int pid = 0, mon = 0;
+	memset(rt, 0, sizeof *rt);
+	if (fd < 0)
+		return -1;
+	n = util_read_full(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	{
+		const char *q = buf;
+		uint64_t start;
+		char status[4];
+		if (util_word_int(&q, &pid) < 0 || util_word_u64(&q, &start, 10) < 0 ||
+		    util_word_int(&q, &mon) < 0 || util_word(&q, status, sizeof status) < 0 ||
+		    status[1])
+			return -1;
+		rt->start = start;
+		rt->status = status[0];
+	}
+	rt->pid = pid;
+	rt->monitor = mon;
+	return 0;
+}
+
+static void ctr_rt_write(int rfd, const struct ctr_rt *rt)
+{
+	char buf[96];
+	struct mr_err ignored;
+	int n = snprintf(buf, sizeof buf, "%d %llu %d %c\n", (int)rt->pid, rt->start,
+			 (int)rt->monitor, rt->status);
+	ctr_write_file(rfd, "state", buf, (size_t)n, 0, &ignored);
+}
+
+#ifndef F_OFD_GETLK
+#define F_OFD_GETLK 36
+#define F_OFD_SETLK 37
+#define F_OFD_SETLKW 38
+#endif
+
+/* The owner lock: an OFD lock (Linux 3.15), like flock() owned by the open
+ * file (a clone of the owner shares it until its exec), but testable with
+ * F_OFD_GETLK without taking it: looking at a container (ps, wait, exec)
+ * never makes a concurrent start fail. 0 taken, -1 with errno (EAGAIN: held). */
+static int ctr_lock_take(int fd, int wait)
+{
+	struct flock fl;
+	memset(&fl, 0, sizeof fl);
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	return fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl);
+}
+
+/* Is the owner lock of rundir/ID held (a monitor or foreground CLI alive)? */
+static int ctr_monitor_alive(int rfd)
+{
+	struct flock fl;
+	int fd = openat(rfd, "lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC), alive = 0;
+	if (fd < 0)
+		return 0;
+	memset(&fl, 0, sizeof fl);
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+		alive = 1;
+	close(fd);
+	return alive;
+}
+
+static void ctr_info_get(struct mr_store *st, const char *id, struct ctr_info *ci)
+{
+	int rfd = ctr_rundir(st, id, 0);
+	struct ctr_rt rt;
+	memset(ci, 0, sizeof *ci);
+	ctr_state_read(st, id, &ci->st);
+	if (rfd >= 0 && ctr_monitor_alive(rfd) && ctr_rt_read(rfd, &rt) == 0) {
+		ci->monitor = rt.monitor;
+		if (rt.status == 'R') {
+			ci->status = CTR_RESTARTING;
+		} else if (rt.pid > 0 && ctr_pid_start(rt.pid) == rt.start) {
+			char buf[64] = "";
+			int fd = openat(rfd, "health.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			ci->status = CTR_RUNNING;
+			ci->pid = rt.pid;
+			ci->pid_start = rt.start;
+			/* written by the owner, "Status" first: {"Status":"healthy",... */
+			if (fd >= 0) {
+				ssize_t n = read(fd, buf, sizeof buf - 1);
+				buf[n > 0 ? n : 0] = 0;
+				close(fd);
+			}
+			if (!strncmp(buf, "{\"Status\":\"", 11))
+				snprintf(ci->health, sizeof ci->health, "%.*s", (int)strcspn(buf + 11, "\""),
+					 buf + 11);
+		} else {
+			/* between an exit and its record: report the last known */
+			ci->status = ci->st.running ? CTR_RUNNING : ci->st.finished[0] ?
+				     CTR_EXITED : CTR_CREATED;
+		}
+	} else if (ci->st.running) {
+		/* Started, but nothing owns it any more: its monitor was killed or
+		 * the machine rebooted. Docker shows such containers as exited 255. */
+		ci->status = CTR_EXITED;
+		ci->st.exit_code = 255;
+		if (!ci->st.finished[0])
+			snprintf(ci->st.finished, sizeof ci->st.finished, "%s", ci->st.started);
+	} else {
+		ci->status = ci->st.finished[0] ? CTR_EXITED : CTR_CREATED;
+	}
+	if (rfd >= 0)
+		close(rfd);
+}
+
+/* see 21_cmd_image.c (rmi): how many containers use the image; the first
+ * one's short ID goes to who. */
+static int container_users_of_image(struct mr_store *st, const char *image_id, char *who,
+				    size_t size)
+{
+	int fd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC), n = 0;
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	char want[MR_DIGEST_LEN + 16];
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	snprintf(want, sizeof want, "\"Image\":\"%s\"", image_id);
+	while ((de = readdir(d)) != NULL) {
+		char path[32 + CTR_ID_LEN];
+		struct mr_buf b = { 0 };
+		struct mr_err ignored;
+		if (!ctr_is_id(de->d_name))
+			continue;
+		snprintf(path, sizeof path, "%s/config.json", de->d_name);
+		if (mr_read_file(fd, path, &b, MINIRUN_MAX_JSON, &ignored) == 0 && strstr(b.data, want)) {
+			if (!n++)
+				snprintf(who, size, "%.12s", de->d_name);
+		}
+		mr_buf_free(&b);
+	}
+	closedir(d);
+	return n;
+}

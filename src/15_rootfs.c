@@ -1,0 +1,546 @@
+/* ==== [15] ROOTFS: overlay or copy roots, /dev, /proc, /sys, /etc files, pivot_root ====
+ * The overlay (or the copy driver's bind mount) is mounted by the container's
+ * first process inside its own new mount namespace: nothing a container uses is
+ * ever mounted in the host's namespace, so a killed monitor or a reboot leaves
+ * nothing mounted, and `rm` only deletes folders. Every mount target is
+ * resolved inside the new root (mr_open_in_root) and handed to mount(2) as
+ * /proc/self/fd/N, the very object that was checked: a symlink in an image
+ * (/dev -> /host/dev) cannot redirect a mount outside the container. */
+
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/statfs.h>
+#include <termios.h>
+#include <net/if.h>
+#include <linux/capability.h>
+#include <linux/magic.h>
+
+#ifndef OVERLAYFS_SUPER_MAGIC
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
+#endif
+
+/* Everything one start of a container needs, in the parent and in the child
+ * (the child has a copy: it is a clone of the parent). */
+struct ctr_spawn {
+	struct mr_store *st;
+	struct ctr *c;
+	char dir[MINIRUN_MAX_PATH];        /* root/containers/ID */
+	int sync;                          /* socket to the other side */
+	int stdio[3];                      /* the container's stdin, stdout, stderr */
+	int rootfd;                        /* child: the new root (O_PATH) */
+	int pty;                           /* parent: pty master (-t) */
+	int pty_slave;                     /* child */
+	int exe_fd;                        /* child: minirun's own binary (identity) */
+	pid_t pid;
+	uint64_t caps;                     /* allowed capabilities */
+	int cg_fds[8];                     /* exec: cgroup.procs to join (-1: none) */
+	int is_exec;
+	struct dev_node *devs;             /* --device, resolved */
+	size_t ndevs;
+	struct dev_rule *rules;            /* the device policy (NULL: --privileged) */
+	size_t nrules;
+	int nodev;                         /* no device cgroup: mount all but /dev nodev */
+};
+
+/* ---- driver choice ---- */
+
+/* Can overlayfs mount here with an upper folder on the store? Probed once per
+ * boot in a throw-away mount namespace (a forked child), remembered in
+ * rundir/driver: overlay missing from the kernel, or refusing the store's
+ * filesystem as upper (a router whose root is itself overlay), means the
+ * copy driver. MINIRUN_STORAGE_DRIVER=copy|overlay forces one. */
+static const char *rootfs_driver(struct mr_store *st)
+{
+#if MINIRUN_WITH_OVERLAY
+	char path[MINIRUN_MAX_PATH + 16], name[64], opts[512], cached[16] = "";
+	const char *force = getenv("MINIRUN_STORAGE_DRIVER");
+	struct mr_err ignored;
+	struct statfs sf;
+	int fd, tfd, status = 1;
+	pid_t pid;
+	if (force && (!strcmp(force, "copy") || !strcmp(force, "overlay")))
+		return !strcmp(force, "copy") ? "copy" : "overlay";
+	snprintf(path, sizeof path, "%s/driver", st->rundir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, cached, sizeof cached - 1);
+		close(fd);
+		if (n > 0) {
+			cached[n] = 0;
+			return !strncmp(cached, "overlay", 7) ? "overlay" : "copy";
+		}
+	}
+	if (fstatfs(st->rootfd, &sf) == 0 && sf.f_type == OVERLAYFS_SUPER_MAGIC)
+		goto out;
+	tfd = mr_store_mktemp(st, "probe", name, sizeof name, &ignored);
+	if (tfd < 0)
+		return "copy";
+	if (mkdirat(tfd, "l", 0755) || mkdirat(tfd, "u", 0755) || mkdirat(tfd, "w", 0755) ||
+	    mkdirat(tfd, "m", 0755)) {
+		close(tfd);
+		return "copy";
+	}
+	snprintf(opts, sizeof opts, "lowerdir=%s/%s/l,upperdir=%s/%s/u,workdir=%s/%s/w",
+		 st->root, name, st->root, name, st->root, name);
+	snprintf(path, sizeof path, "%s/%s/m", st->root, name);
+	pid = fork();
+	if (pid == 0) {
+		_exit(unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+		      mount("overlay", path, "overlay", 0, opts) == 0 ? 0 : 1);
+	}
+	if (pid > 0)
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+	mr_remove_tree(st->rootfd, name, &ignored);
+	close(tfd);
+out:
+	fd = ctr_rundir(st, "", 1);
+	if (fd >= 0) {
+		ctr_write_file(fd, "driver", status == 0 ? "overlay\n" : "copy\n", status == 0 ? 8 : 5,
+			       0, &ignored);
+		close(fd);
+	}
+	return status == 0 ? "overlay" : "copy";
+#else
+	(void)st;
+	return "copy";
+#endif
+}
+
+/* The lowerdir option: layers top first. Absolute paths when they fit in
+ * the one page mount(2) accepts; else short relative links l/N made at
+ * create time (what Docker's overlay2 does), relative to the container's
+ * folder, where the child changes directory before mounting. */
+static int rootfs_overlay_opts(const struct ctr_spawn *sp, const struct ctr_list *layers,
+			       struct mr_buf *out)
+{
+	size_t i;
+	out->len = 0;
+	mr_buf_printf(out, "lowerdir=");
+	for (i = layers->n; i-- > 0;)
+		mr_buf_printf(out, "%s/layers/%s%s", sp->st->root, layers->v[i], i ? ":" : "");
+	mr_buf_printf(out, ",upperdir=%s/upper,workdir=%s/work", sp->dir, sp->dir);
+	if (out->len < 4000)
+		return 0;
+	out->len = 0;
+	mr_buf_printf(out, "lowerdir=");
+	for (i = layers->n; i-- > 0;)
+		mr_buf_printf(out, "l/%zu%s", i, i ? ":" : "");
+	mr_buf_printf(out, ",upperdir=upper,workdir=work");
+	return 1;
+}
+
+/* Create the container's root at `create`: overlay folders (and the short
+ * links for long layer lists), or the copy driver's flattened tree. */
+static int rootfs_create(struct mr_store *st, struct ctr *c, const struct ctr_list *layers,
+			 int dirfd, struct mr_err *err)
+{
+	size_t i;
+	int rfd, rc = 0;
+	if (mkdirat(dirfd, "rootfs", 0755) < 0)
+		return mr_err_sys(err, "create rootfs");
+	if (!strcmp(c->driver, "overlay")) {
+		struct ctr_spawn sp;
+		struct mr_buf opts = { 0 };
+		if (mkdirat(dirfd, "upper", 0755) < 0 || mkdirat(dirfd, "work", 0700) < 0)
+			return mr_err_sys(err, "create overlay folders");
+		memset(&sp, 0, sizeof sp);
+		sp.st = st;
+		snprintf(sp.dir, sizeof sp.dir, "%s/containers/%s", st->root, c->id);
+		if (rootfs_overlay_opts(&sp, layers, &opts)) {
+			if (mkdirat(dirfd, "l", 0700) < 0)
+				rc = mr_err_sys(err, "create layer links");
+			for (i = 0; !rc && i < layers->n; i++) {
+				char target[128], name[24];
+				snprintf(target, sizeof target, "../../../layers/%s", layers->v[i]);
+				snprintf(name, sizeof name, "l/%zu", i);
+				if (symlinkat(target, dirfd, name) < 0)
+					rc = mr_err_sys(err, "create layer link %s", name);
+			}
+		}
+		mr_buf_free(&opts);
+		return rc;
+	}
+	/* copy driver: hardlinks into the store's layers would let a container
+	 * change the image in place, so files are copied, except for read-only
+	 * roots where sharing the inodes is safe */
+	rfd = openat(dirfd, "rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (rfd < 0)
+		return mr_err_sys(err, "open rootfs");
+	for (i = 0; !rc && i < layers->n; i++) {
+		char path[96];
+		int lfd;
+		snprintf(path, sizeof path, "layers/%s", layers->v[i]);
+		lfd = openat(st->rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (lfd < 0) {
+			rc = mr_err_sys(err, "layer sha256:%.12s", layers->v[i]);
+			break;
+		}
+		rc = tar_apply_layer_dir(lfd, rfd, c->readonly ? TAR_APPLY_LINK : 0, err);
+		if (rc < 0)
+			mr_err_ctx(err, "copy layer sha256:%.12s", layers->v[i]);
+		close(lfd);
+	}
+	close(rfd);
+	return rc;
+}
+
+/* ---- /etc/hosts, /etc/hostname, /etc/resolv.conf (kept in the container's
+ * folder, bind-mounted over the image's) ---- */
+
+/* The host's resolv.conf without loopback name servers, which cannot answer
+ * inside another network namespace; Docker's fallback when none is left. */
+static void rootfs_resolv_conf(const char *host, struct mr_buf *out)
+{
+	const char *p = host;
+	int servers = 0;
+	while (p && *p) {
+		const char *end = strchr(p, '\n');
+		size_t n = end ? (size_t)(end - p + 1) : strlen(p);
+		const char *q = p;
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if (!strncmp(q, "nameserver", 10) && (q[10] == ' ' || q[10] == '\t')) {
+			q += 10;
+			while (*q == ' ' || *q == '\t')
+				q++;
+			if (!strncmp(q, "127.", 4) || !strncmp(q, "::1", 3)) {
+				p += n;
+				continue;
+			}
+			servers++;
+		}
+		mr_buf_append(out, p, n);
+		if (!end && n)
+			mr_buf_append(out, "\n", 1);
+		p += n;
+	}
+	if (!servers)
+		mr_buf_printf(out, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
+}
+
+/* Written in place: nothing reads them before the container starts (and a
+ * rename would leave a restarted container's bind mount on the old file). */
+static int rootfs_put(int dirfd, const char *name, const struct mr_buf *b, struct mr_err *err)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 || util_write_all(fd, b->data ? b->data : "", b->len) < 0) {
+		mr_err_sys(err, "write %s", name);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int rootfs_etc_files(struct ctr_spawn *sp, int dirfd, struct mr_err *err)
+{
+	struct mr_buf b = { 0 }, host = { 0 };
+	struct mr_err ignored;
+	const struct ctr *c = sp->c;
+	int host_net = !strcmp(c->network, "host"), rc;
+	mr_buf_printf(&b, "%s\n", c->hostname);
+	rc = rootfs_put(dirfd, "hostname", &b, err);
+	b.len = 0;
+	if (host_net && mr_read_file(AT_FDCWD, "/etc/hosts", &host, 1u << 20, &ignored) == 0) {
+		mr_buf_append(&b, host.data, host.len);
+	} else {
+		mr_buf_printf(&b, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+			      "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
+			      "ff02::2\tip6-allrouters\n");
+	}
+	if (!rc)
+		rc = rootfs_put(dirfd, "hosts", &b, err);
+	b.len = 0;
+	host.len = 0;
+	if (mr_read_file(AT_FDCWD, "/etc/resolv.conf", &host, 1u << 20, &ignored) < 0)
+		mr_buf_append(&host, "", 0);
+	if (host_net)
+		mr_buf_append(&b, host.data, host.len);
+	else
+		rootfs_resolv_conf(host.data, &b);
+	if (!rc)
+		rc = rootfs_put(dirfd, "resolv.conf", &b, err);
+	mr_buf_free(&b);
+	mr_buf_free(&host);
+	return rc;
+}
+
+/* ---- in the child, before pivot_root ---- */
+
+/* The root itself: overlay (layers + the container's upper), or a bind
+ * mount of the copy driver's folder onto itself (pivot_root needs a mount). */
+static int rootfs_mount_root(struct ctr_spawn *sp, const struct ctr_list *layers,
+			     struct mr_err *err)
+{
+	char rootfs[MINIRUN_MAX_PATH + 16];
+	snprintf(rootfs, sizeof rootfs, "%s/rootfs", sp->dir);
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return mr_err_sys(err, "make mounts private");
+	if (!strcmp(sp->c->driver, "overlay")) {
+		struct mr_buf opts = { 0 };
+		int rel = rootfs_overlay_opts(sp, layers, &opts), rc;
+		if (rel && chdir(sp->dir) < 0) {
+			mr_buf_free(&opts);
+			return mr_err_sys(err, "chdir %s", sp->dir);
+		}
+		rc = mount("overlay", rootfs, "overlay", 0, opts.data);
+		mr_buf_free(&opts);
+		if (rc < 0)
+			return mr_err_sys(err, "mount overlay root (%zu layers)", layers->n);
+	} else if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
+		return mr_err_sys(err, "bind root %s", rootfs);
+	}
+	if (sp->nodev && mount(NULL, rootfs, NULL, MS_REMOUNT | MS_BIND | MS_NODEV, NULL) < 0)
+		return mr_err_sys(err, "remount the root nodev");
+	sp->rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (sp->rootfd < 0)
+		return mr_err_sys(err, "open root %s", rootfs);
+	return 0;
+}
+
+static int rootfs_mount_proc_sys(struct ctr_spawn *sp, struct mr_err *err)
+{
+	unsigned long ro = sp->c->privileged ? 0 : MS_RDONLY;
+	if (mount_in_root(sp->rootfd, "proc", 'd', "proc", "proc",
+			    MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err) < 0)
+		return -1;
+	if (mount_in_root(sp->rootfd, "sys", 'd', "sysfs", "sysfs",
+			    MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, NULL, err) < 0) {
+		/* sysfs refuses a mount from a network namespace we do not own
+		 * in some set-ups; a bind of the host's is Docker's fallback */
+		if (mount_in_root(sp->rootfd, "sys", 'd', "/sys", NULL,
+				    MS_BIND | MS_REC | MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, NULL, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* /dev/shm: a tmpfs of --shm-size (64 MiB by default), or the host's with
+ * --ipc host (shared memory is the IPC namespace's). */
+static int rootfs_mount_shm(struct ctr_spawn *sp, struct mr_err *err)
+{
+	char opts[48];
+	if (ctr_ns_host(sp->c->ipc_mode))
+		return mount_in_root(sp->rootfd, "dev/shm", 'd', "/dev/shm", NULL, MS_BIND | MS_REC,
+				     NULL, err);
+	snprintf(opts, sizeof opts, "mode=1777,size=%lldk",
+		 (long long)((sp->c->shm_size ? sp->c->shm_size : 64LL << 20) + 1023) / 1024);
+	return mount_in_root(sp->rootfd, "dev/shm", 'd', "shm", "tmpfs",
+			     MS_NOSUID | MS_NODEV | MS_NOEXEC, opts, err);
+}
+
+/* A private /dev: a tmpfs with the usual nodes (made with mknod, or bound
+ * from the host's where mknod is not allowed), its own devpts instance,
+ * /dev/shm and /dev/mqueue. */
+static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
+{
+	static const struct { char name[8]; unsigned char maj, min; } nodes[] = {
+		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 },
+		{ "urandom", 1, 9 }, { "tty", 5, 0 },
+	};
+	static const char links[] =
+		"fd\0/proc/self/fd\0stdin\0/proc/self/fd/0\0stdout\0/proc/self/fd/1\0"
+		"stderr\0/proc/self/fd/2\0ptmx\0pts/ptmx\0core\0/proc/kcore\0";
+	const char *p;
+	size_t i;
+	int dev;
+	if (mount_in_root(sp->rootfd, "dev", 'd', "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME |
+			    (sp->nodev ? MS_NODEV : 0), "mode=755,size=65536k", err) < 0)
+		return -1;
+	dev = mr_open_in_root(sp->rootfd, "dev", O_PATH | O_DIRECTORY, 0, err);
+	if (dev < 0)
+		return mr_err_ctx(err, "open /dev");
+	for (i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
+		/* nodev /dev: the host's nodes, each on a mount of its own */
+		if (!sp->nodev && mknodat(dev, nodes[i].name, S_IFCHR | 0666,
+					  makedev(nodes[i].maj, nodes[i].min)) == 0)
+			continue;
+		{
+			char src[16], path[16];
+			snprintf(src, sizeof src, "/dev/%s", nodes[i].name);
+			snprintf(path, sizeof path, "dev/%s", nodes[i].name);
+			if (mount_in_root(sp->rootfd, path, 'f', src, NULL, MS_BIND, NULL, err) < 0) {
+				close(dev);
+				return -1;
+			}
+		}
+	}
+	for (p = links; *p; p += strlen(p) + 1, p += strlen(p) + 1)
+		if (symlinkat(p + strlen(p) + 1, dev, p) < 0) {
+			close(dev);
+			return mr_err_sys(err, "symlink /dev/%s", p);
+		}
+	if (mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "shm", 01777) < 0 ||
+	    mkdirat(dev, "mqueue", 0755) < 0) {
+		close(dev);
+		return mr_err_sys(err, "create /dev folders");
+	}
+	close(dev);
+	if (mount_in_root(sp->rootfd, "dev/pts", 'd', "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
+			    "newinstance,ptmxmode=0666,mode=0620,gid=5", err) < 0 ||
+	    rootfs_mount_shm(sp, err) < 0 ||
+	    mount_in_root(sp->rootfd, "dev/mqueue", 'd', "mqueue", "mqueue",
+			    MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* -t: a pty of the container's own devpts instance (so `tty` inside names a
+ * /dev/pts entry that exists there); the master goes to the parent over the
+ * sync socket, the slave becomes /dev/console and the process's stdio. */
+static int rootfs_pty(struct ctr_spawn *sp, struct mr_err *err)
+{
+	char path[24], target[40], src[40];
+	int ptmx, unlock = 0, n = 0, cfd;
+	ptmx = mr_open_in_root(sp->rootfd, "dev/pts/ptmx", O_RDWR | O_NOCTTY, 0, err);
+	if (ptmx < 0)
+		return mr_err_ctx(err, "open the pty master");
+	if (ioctl(ptmx, TIOCSPTLCK, &unlock) < 0 || ioctl(ptmx, TIOCGPTN, &n) < 0) {
+		close(ptmx);
+		return mr_err_sys(err, "unlock the pty");
+	}
+	snprintf(path, sizeof path, "dev/pts/%d", n);
+	sp->pty_slave = mr_open_in_root(sp->rootfd, path, O_RDWR | O_NOCTTY, 0, err);
+	if (sp->pty_slave < 0) {
+		close(ptmx);
+		return mr_err_ctx(err, "open the pty");
+	}
+	sp->pty = ptmx;
+	cfd = mount_open_in(sp->rootfd, "dev/console", 'f', err);
+	if (cfd < 0)
+		return mr_err_ctx(err, "create /dev/console");
+	mount_fdpath(target, sizeof target, cfd);
+	mount_fdpath(src, sizeof src, sp->pty_slave);
+	if (mount(src, target, NULL, MS_BIND, NULL) < 0) {
+		close(cfd);
+		return mr_err_sys(err, "bind /dev/console");
+	}
+	close(cfd);
+	return 0;
+}
+
+/* Docker's masked paths (hidden behind /dev/null or an empty read-only
+ * tmpfs) and read-only paths of /proc and /sys; none with --privileged. */
+static int rootfs_mask(struct ctr_spawn *sp, struct mr_err *err)
+{
+	static const char masked[] =
+		"proc/asound\0proc/acpi\0proc/kcore\0proc/keys\0proc/latency_stats\0"
+		"proc/timer_list\0proc/timer_stats\0proc/sched_debug\0proc/scsi\0"
+		"sys/firmware\0sys/devices/virtual/powercap\0";
+	static const char readonly[] =
+		"proc/bus\0proc/fs\0proc/irq\0proc/sys\0proc/sysrq-trigger\0";
+	const char *p;
+	struct mr_err ignored;
+	if (sp->c->privileged)
+		return 0;
+	for (p = masked; *p; p += strlen(p) + 1) {
+		struct stat stb;
+		int fd = mr_open_in_root(sp->rootfd, p, O_PATH | O_NOFOLLOW, 0, &ignored);
+		char target[40];
+		int rc;
+		if (fd < 0)
+			continue;
+		mount_fdpath(target, sizeof target, fd);
+		rc = fstat(fd, &stb) < 0 ? -1 : S_ISDIR(stb.st_mode) ?
+			mount("tmpfs", target, "tmpfs", MS_RDONLY, "size=0") :
+			mount("/dev/null", target, NULL, MS_BIND, NULL);
+		close(fd);
+		if (rc < 0)
+			return mr_err_sys(err, "mask /%s", p);
+	}
+	for (p = readonly; *p; p += strlen(p) + 1) {
+		int fd = mr_open_in_root(sp->rootfd, p, O_PATH | O_NOFOLLOW, 0, &ignored);
+		char src[40];
+		if (fd < 0)
+			continue;
+		mount_fdpath(src, sizeof src, fd);
+		if (mount_in_root(sp->rootfd, p, 'x', src, NULL, MS_BIND | MS_REC | MS_RDONLY |
+				    MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err) < 0) {
+			close(fd);
+			return -1;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+static int rootfs_etc_binds(struct ctr_spawn *sp, struct mr_err *err)
+{
+	static const char files[] = "hosts\0hostname\0resolv.conf\0";
+	const char *f;
+	for (f = files; *f; f += strlen(f) + 1) {
+		char src[MINIRUN_MAX_PATH + 32], path[32];
+		snprintf(src, sizeof src, "%s/%s", sp->dir, f);
+		snprintf(path, sizeof path, "etc/%s", f);
+		if (mount_in_root(sp->rootfd, path, 'f', src, NULL, MS_BIND, NULL, err) < 0) {
+			/* a dangling symlink there (resolv.conf -> ../run/..., whose
+			 * folder is missing): the image's choice, leave it */
+			if (err->code == ENOENT || err->code == ENOTDIR)
+				continue;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Volumes, binds and tmpfs of the container ([11] mount_apply). A volume
+ * that is still empty first gets what the image has at its path (Docker's
+ * copy-up), before anything is mounted over that path. */
+static int rootfs_user_mounts(struct ctr_spawn *sp, struct mr_err *err)
+{
+	const struct ctr *c = sp->c;
+	size_t i;
+	for (i = 0; i < c->nmnt; i++) {
+		struct mount_spec m = c->mnt[i];
+		char path[MINIRUN_MAX_PATH];
+		DIR *d;
+		struct dirent *de;
+		int empty = 1;
+		if (m.type != MOUNT_VOLUME || m.nocopy ||
+		    mount_source_path(sp->st, &m, path, sizeof path) < 0 || !(d = opendir(path)))
+			continue;
+		while ((de = readdir(d)) != NULL)
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				empty = 0;
+		closedir(d);
+		m.created = empty;
+		if (mount_copy_up(sp->st, sp->rootfd, &m, err) < 0)
+			return -1;
+	}
+	for (i = 0; i < c->nmnt; i++)
+		if (mount_apply(sp->st, sp->rootfd, &c->mnt[i], sp->nodev, err) < 0)
+			return -1;
+	return 0;
+}
+
+/* --device: the host's node bound at its path in the container (a mount of
+ * its own: not nodev even when everything else is). */
+static int rootfs_devices(struct ctr_spawn *sp, struct mr_err *err)
+{
+	size_t i;
+	for (i = 0; i < sp->ndevs; i++)
+		if (mount_in_root(sp->rootfd, sp->devs[i].path + 1, 'f', sp->devs[i].host, NULL,
+				  MS_BIND, NULL, err) < 0)
+			return mr_err_ctx(err, "--device %s", sp->devs[i].host);
+	return 0;
+}
+
+/* Switch to the new root and detach the old one (runc's pivot_root(".", ".")
+ * trick: no put_old folder is needed). */
+static int rootfs_pivot(struct ctr_spawn *sp, struct mr_err *err)
+{
+	if (fchdir(sp->rootfd) < 0)
+		return mr_err_sys(err, "chdir to the new root");
+	if (compat_pivot_root(".", ".") < 0)
+		return mr_err_sys(err, "pivot_root");
+	if (umount2(".", MNT_DETACH) < 0)
+		return mr_err_sys(err, "detach the old root");
+	if (chdir("/") < 0)
+		return mr_err_sys(err, "chdir /");
+	if (sp->c->readonly && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY |
+				     (sp->nodev ? MS_NODEV : 0), NULL) < 0)
+		return mr_err_sys(err, "remount the root read-only");
+	return 0;
+}

@@ -1,0 +1,5033 @@
+/* ==== [21] CLI: argument parsing, usage, commands ====
+ * Docker's command line: `minirun [OPTIONS] COMMAND [ARG...]`, flags parsed per
+ * command from a small table (short and long names, `--flag=value`, `--flag
+ * value`, combined short booleans such as `-it`, repeated flags collected in
+ * order). Every command returns its exit code; minirun's own failures are 125
+ * with one line on stderr naming the object and the reason. */
+
+#define CLI_EXIT_FAIL 125
+
+/* Repeated values of one flag (-e, -v, --label...), in command-line order. */
+struct cli_list {
+	const char **items;
+	size_t count;
+};
+
+struct cli_flag {
+	const char *names;        /* "q|quiet": short and/or long, '|' between */
+	int has_value;            /* takes an argument */
+	const char **value;       /* last value (has_value) */
+	int *set;                 /* counts occurrences (booleans) */
+	struct cli_list *list;    /* every value (repeatable flags) */
+	const char *help;         /* one line for --help */
+};
+
+struct cli {
+	const char *root;         /* --root / MINIRUN_ROOT */
+	const char *rundir;       /* --run-dir / MINIRUN_RUNDIR */
+	struct mr_store store;
+	int store_open;
+	const char *cmd;          /* "images", "volume rm"... for messages */
+	struct mr_err err;
+};
+
+struct cli_command {
+	const char *name;
+	int (*run)(struct cli *c, int argc, char **argv);
+	const char *summary;
+};
+
+static void cli_list_add(struct cli_list *l, const char *v)
+{
+	l->items = util_xrealloc(l->items, (l->count + 1) * sizeof *l->items);
+	l->items[l->count++] = v;
+}
+
+/* Does `name` (without dashes) match one of "a|all"? */
+static int cli_flag_matches(const char *names, const char *name, size_t len)
+{
+	const char *p = names;
+	while (*p) {
+		size_t n = strcspn(p, "|");
+		if (n == len && !memcmp(p, name, n))
+			return 1;
+		p += n;
+		if (*p == '|')
+			p++;
+	}
+	return 0;
+}
+
+static const struct cli_flag *cli_find_flag(const struct cli_flag *flags, const char *name,
+					    size_t len)
+{
+	for (; flags && flags->names; flags++)
+		if (cli_flag_matches(flags->names, name, len))
+			return flags;
+	return NULL;
+}
+
+static int cli_fail(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int cli_fail(struct cli *c, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "Error: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nSee 'minirun %s --help'.\n", c->cmd);
+	return -1;
+}
+
+static void cli_apply(const struct cli_flag *f, const char *value)
+{
+	if (f->value)
+		*f->value = value;
+	if (f->list)
+		cli_list_add(f->list, value);
+	if (f->set)
+		(*f->set)++;
+}
+
+static void cli_usage(const char *cmd, const char *usage, const struct cli_flag *flags)
+{
+	const struct cli_flag *f;
+	printf("\nUsage:  minirun %s %s\n", cmd, usage);
+	if (flags && flags->names) {
+		printf("\nOptions:\n");
+		for (f = flags; f->names; f++) {
+			char left[64];
+			const char *bar = strchr(f->names, '|');
+			if (bar && bar - f->names == 1)
+				snprintf(left, sizeof left, "-%c, --%s%s", f->names[0], bar + 1,
+					 f->has_value ? " value" : "");
+			else
+				snprintf(left, sizeof left, "    --%s%s", f->names,
+					 f->has_value ? " value" : "");
+			printf("  %-28s %s\n", left, f->help ? f->help : "");
+		}
+	}
+}
+
+/* Parse flags of one command. `interspersed`: flags may follow positional
+ * arguments (`rm web -f`); otherwise the first positional ends the flags
+ * (`run IMAGE CMD -x` passes -x to CMD). Positionals are compacted to the
+ * front of argv; their count is returned, or -1 after printing the error.
+ * `--help` prints usage and returns -2. */
+static int cli_parse(struct cli *c, int argc, char **argv, const struct cli_flag *flags,
+		     int interspersed, const char *usage)
+{
+	int i, npos = 0, only_pos = 0;
+	for (i = 0; i < argc; i++) {
+		char *a = argv[i];
+		const struct cli_flag *f;
+		if (only_pos || a[0] != '-' || !a[1]) {
+			argv[npos++] = a;
+			if (!interspersed)
+				only_pos = 1;
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			only_pos = 1;
+			continue;
+		}
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			cli_usage(c->cmd, usage, flags);
+			return -2;
+		}
+		if (a[1] == '-') {
+			char *eq = strchr(a + 2, '=');
+			size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+			f = cli_find_flag(flags, a + 2, len);
+			if (!f || len == 1)
+				return cli_fail(c, "unknown flag: --%.*s", (int)len, a + 2);
+			if (f->has_value) {
+				if (!eq && i + 1 >= argc)
+					return cli_fail(c, "flag needs an argument: --%.*s", (int)len, a + 2);
+				cli_apply(f, eq ? eq + 1 : argv[++i]);
+			} else {
+				if (eq)
+					return cli_fail(c, "flag --%.*s takes no value", (int)len, a + 2);
+				cli_apply(f, NULL);
+			}
+			continue;
+		}
+		/* Short flags, possibly combined: -it, -e K=V, -eK=V. */
+		for (a++; *a; a++) {
+			f = cli_find_flag(flags, a, 1);
+			if (!f)
+				return cli_fail(c, "unknown shorthand flag: '%c' in -%s", *a, argv[i] + 1);
+			if (f->has_value) {
+				if (a[1]) {
+					cli_apply(f, a[1] == '=' ? a + 2 : a + 1);
+				} else {
+					if (i + 1 >= argc)
+						return cli_fail(c, "flag needs an argument: '%c' in -%s",
+								*a, argv[i] + 1);
+					cli_apply(f, argv[++i]);
+				}
+				break;
+			}
+			cli_apply(f, NULL);
+		}
+	}
+	return npos;
+}
+
+/* Check the number of positional arguments like Docker ("requires at least 1
+ * argument"). */
+static int cli_nargs(struct cli *c, int n, int min, int max)
+{
+	if (n < min)
+		return cli_fail(c, "\"minirun %s\" requires %s %d argument%s.", c->cmd,
+				max == min ? "exactly" : "at least", min, min == 1 ? "" : "s");
+	if (max >= 0 && n > max)
+		return cli_fail(c, "\"minirun %s\" accepts %s %d argument%s.", c->cmd,
+				max == min ? "exactly" : "at most", max, max == 1 ? "" : "s");
+	return 0;
+}
+
+/* Open the store on first use (most commands need it, `version` does not). */
+static struct mr_store *cli_store(struct cli *c)
+{
+	char rundir[MINIRUN_MAX_PATH];
+	if (c->store_open)
+		return &c->store;
+	if (c->rundir) {
+		snprintf(rundir, sizeof rundir, "%s", c->rundir);
+	} else if (!strcmp(c->root, MINIRUN_DEFAULT_ROOT)) {
+		snprintf(rundir, sizeof rundir, "%s", MINIRUN_DEFAULT_RUNDIR);
+	} else {
+		/* Another store gets its own run folder, still on /run (tmpfs):
+		 * runtime state must not survive a reboot. */
+		char digest[MR_DIGEST_LEN + 1];
+		mr_digest_buf(c->root, strlen(c->root), digest);
+		snprintf(rundir, sizeof rundir, "%s/%.12s", MINIRUN_DEFAULT_RUNDIR, digest + 7);
+	}
+	if (mr_store_open(&c->store, c->root, rundir, &c->err) < 0) {
+		util_print_err(&c->err);
+		return NULL;
+	}
+	c->store_open = 1;
+	return &c->store;
+}
+
+/* The name of a disabled feature's flag, for "built without" messages. */
+static int cli_disabled(const char *cmd, const char *flag)
+{
+	fprintf(stderr, "minirun: %s: built without MINIRUN_WITH_%s\n", cmd, flag);
+	return CLI_EXIT_FAIL;
+}
+
+static void cli_print_features(void)
+{
+	static const struct { const char *name; int on; } features[] = {
+		{ "pull", MINIRUN_WITH_PULL }, { "tls", MINIRUN_WITH_TLS },
+		{ "zstd", MINIRUN_WITH_ZSTD }, { "gzip", MINIRUN_WITH_GZIP },
+		{ "overlay", MINIRUN_WITH_OVERLAY }, { "net", MINIRUN_WITH_NET },
+		{ "cgroups", MINIRUN_WITH_CGROUPS }, { "seccomp", MINIRUN_WITH_SECCOMP },
+		{ "init", MINIRUN_WITH_INIT },
+	};
+	size_t i;
+	for (i = 0; i < sizeof features / sizeof features[0]; i++)
+		printf("%s%c%s", i ? " " : "", features[i].on ? '+' : '-', features[i].name);
+	printf("\n");
+}
+
+static int cmd_version(struct cli *c, int argc, char **argv)
+{
+	static const struct cli_flag flags[] = { { 0 } };
+	int n = cli_parse(c, argc, argv, flags, 1, "");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(c, n, 0, 0) < 0)
+		return CLI_EXIT_FAIL;
+	printf("minirun version %s\n", MINIRUN_VERSION);
+	printf("Preset:     %s\n", MINIRUN_PRESET);
+	printf("Features:   ");
+	cli_print_features();
+	printf("Libraries:  musl");
+#ifdef MINIRUN_BEARSSL_VERSION
+	printf(", BearSSL %s", MINIRUN_BEARSSL_VERSION);
+#else
+	printf(", BearSSL");
+#endif
+#if MINIRUN_WITH_GZIP
+	printf(", zlib %s", zlibVersion());
+#endif
+#if MINIRUN_WITH_ZSTD
+	printf(", zstd %s", ZSTD_versionString());
+#endif
+	printf("\nPlatform:   linux/%s\n", image_host_platform());
+	return 0;
+}
+
+static const struct cli_command cli_commands[];
+
+static void cli_main_usage(void)
+{
+	const struct cli_command *cmd;
+	printf("\nUsage:  minirun [OPTIONS] COMMAND\n\n"
+	       "A daemonless container runtime for embedded Linux\n\n"
+	       "Options:\n"
+	       "      --root string      Store folder (default \"%s\", or $MINIRUN_ROOT)\n"
+	       "      --run-dir string   Runtime state folder (default \"%s\", or $MINIRUN_RUNDIR)\n"
+	       "  -v, --version          Print version information and quit\n\n"
+	       "Commands:\n", MINIRUN_DEFAULT_ROOT, MINIRUN_DEFAULT_RUNDIR);
+	for (cmd = cli_commands; cmd->name; cmd++)
+		if (cmd->summary)
+			printf("  %-10s  %s\n", cmd->name, cmd->summary);
+	printf("\nRun 'minirun COMMAND --help' for more information on a command.\n");
+}
+
+static int cmd_help(struct cli *c, int argc, char **argv)
+{
+	(void)c; (void)argc; (void)argv;
+	cli_main_usage();
+	return 0;
+}
+
+/* Management commands (`image ls`, `volume rm`): dispatch on the second word. */
+static int cli_subcommand(struct cli *c, const char *group, const struct cli_command *subs,
+			  int argc, char **argv)
+{
+	static char name[64];
+	const struct cli_command *s;
+	if (argc == 0 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
+		printf("\nUsage:  minirun %s COMMAND\n\nCommands:\n", group);
+		for (s = subs; s->name; s++)
+			printf("  %-10s  %s\n", s->name, s->summary);
+		printf("\nRun 'minirun %s COMMAND --help' for more information on a command.\n", group);
+		return argc == 0 ? CLI_EXIT_FAIL : 0;
+	}
+	for (s = subs; s->name; s++)
+		if (!strcmp(s->name, argv[0]))
+			break;
+	if (!s->name) {
+		fprintf(stderr, "minirun: '%s %s' is not a minirun command.\nSee 'minirun %s --help'\n",
+			group, argv[0], group);
+		return CLI_EXIT_FAIL;
+	}
+	snprintf(name, sizeof name, "%s %s", group, s->name);
+	c->cmd = name;
+	return s->run(c, argc - 1, argv + 1);
+}
+
+/* ---- [21] CLI: image commands (load, images, image inspect, tag, rmi, prune, unpack) ---- */
+
+/* A table printed like Docker's tabwriter: columns padded to the widest cell
+ * plus three spaces. Cells are collected first, then printed. */
+struct cli_table {
+	size_t ncols, nrows;
+	char **cells;
+	size_t width[12];
+};
+
+static void cli_table_add(struct cli_table *t, const char *const *row)
+{
+	size_t i;
+	t->cells = util_xrealloc(t->cells, (t->nrows + 1) * t->ncols * sizeof *t->cells);
+	for (i = 0; i < t->ncols; i++) {
+		size_t n = strlen(row[i]);
+		t->cells[t->nrows * t->ncols + i] = util_xstrdup(row[i]);
+		if (n > t->width[i])
+			t->width[i] = n;
+	}
+	t->nrows++;
+}
+
+static void cli_table_print(struct cli_table *t)
+{
+	size_t r, i;
+	for (r = 0; r < t->nrows; r++) {
+		for (i = 0; i < t->ncols; i++) {
+			const char *cell = t->cells[r * t->ncols + i];
+			if (i + 1 < t->ncols)
+				printf("%-*s", (int)(t->width[i] + 3), cell);
+			else
+				printf("%s\n", cell);
+			free(t->cells[r * t->ncols + i]);
+		}
+	}
+	free(t->cells);
+}
+
+static int cmd_load(struct cli *c, int argc, char **argv)
+{
+	const char *input = NULL, *dir = NULL, *platform = NULL;
+	int quiet = 0, fd = 0, rc;
+	struct cli_flag flags[] = {
+		{ "i|input", 1, &input, NULL, NULL, "Read from tar archive file, instead of STDIN" },
+		{ "dir", 1, &dir, NULL, NULL, "Load an OCI layout folder" },
+		{ "platform", 1, &platform, NULL, NULL, "Platform to load from a multi-platform image" },
+		{ "q|quiet", 0, NULL, &quiet, NULL, "Suppress the load output" },
+		{ 0 },
+	};
+	struct image_load ld;
+	struct stat stbuf;
+	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] [PATH]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(c, n, 0, 1) < 0)
+		return CLI_EXIT_FAIL;
+	memset(&ld, 0, sizeof ld);
+	ld.dirfd = -1;
+	ld.quiet = quiet;
+	ld.tty = isatty(1);
+	if (n == 1 && !input && !dir)
+		input = argv[0];
+	if (platform) {
+		if (image_platform_parse(platform, &ld.platform, &c->err) < 0)
+			goto fail;
+	} else {
+		image_platform_host(&ld.platform);
+	}
+	if (input && !dir && stat(input, &stbuf) == 0 && S_ISDIR(stbuf.st_mode))
+		dir = input, input = NULL;
+	ld.source = dir ? dir : input ? input : "stdin";
+	if (!input && !dir && isatty(0)) {
+		fprintf(stderr, "Error: requested load from stdin, but stdin is empty (a terminal)\n");
+		return CLI_EXIT_FAIL;
+	}
+	if (dir) {
+		ld.dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (ld.dirfd < 0) {
+			mr_err_sys(&c->err, "load %s", dir);
+			goto fail;
+		}
+		ld.open_blob = image_dir_open_blob;
+		ld.close_blob = image_dir_close_blob;
+	} else if (input) {
+		fd = open(input, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			mr_err_sys(&c->err, "load %s", input);
+			goto fail;
+		}
+	}
+	ld.st = cli_store(c);
+	if (!ld.st) {
+		rc = CLI_EXIT_FAIL;
+		goto close;
+	}
+	rc = image_load(&ld, fd, &c->err) < 0 ? -1 : 0;
+	if (rc < 0)
+		util_print_err(&c->err);
+	rc = rc < 0 ? CLI_EXIT_FAIL : 0;
+close:
+	if (fd > 0)
+		close(fd);
+	if (ld.dirfd >= 0)
+		close(ld.dirfd);
+	return rc;
+fail:
+	util_print_err(&c->err);
+	if (fd > 0)
+		close(fd);
+	return CLI_EXIT_FAIL;
+}
+
+/* Split "repo:tag" for the REPOSITORY and TAG columns. */
+static void cli_split_tag(const char *name, char *repo, size_t rsize, const char **tag)
+{
+	const char *colon = strrchr(name, ':');
+	const char *slash = strrchr(name, '/');
+	if (colon && (!slash || colon > slash)) {
+		snprintf(repo, rsize, "%.*s", (int)(colon - name), name);
+		*tag = colon + 1;
+	} else {
+		snprintf(repo, rsize, "%s", name);
+		*tag = "<none>";
+	}
+}
+
+static int cmd_images(struct cli *c, int argc, char **argv)
+{
+	int quiet = 0, no_trunc = 0, all = 0;
+	struct cli_flag flags[] = {
+		{ "a|all", 0, NULL, &all, NULL, "Show all images" },
+		{ "q|quiet", 0, NULL, &quiet, NULL, "Only show image IDs" },
+		{ "no-trunc", 0, NULL, &no_trunc, NULL, "Don't truncate output" },
+		{ 0 },
+	};
+	struct mr_store *st;
+	struct image_db db;
+	struct cli_table t = { 5, 0, NULL, { 0 } };
+	static const char *const head[] = { "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE" };
+	size_t i, j;
+	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] [REPOSITORY[:TAG]]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(c, n, 0, 1) < 0 || !(st = cli_store(c)))
+		return CLI_EXIT_FAIL;
+	if (image_db_read(st, &db, &c->err) < 0) {
+		util_print_err(&c->err);
+		return CLI_EXIT_FAIL;
+	}
+	if (!quiet)
+		cli_table_add(&t, head);
+	/* Newest first, like Docker. */
+	for (i = db.nrecs; i-- > 0;) {
+		const struct image_rec *r = &db.recs[i];
+		char id[72], created[48], size[32], repo[256];
+		const char *tag;
+		time_t when = 0;
+		int tagged = 0;
+		snprintf(id, sizeof id, "%s", no_trunc ? r->id : r->id + 7);
+		if (!no_trunc)
+			id[12] = 0;
+		if (util_parse_rfc3339(r->created, &when) == 0)
+			util_human_ago(when, created, sizeof created);
+		else
+			snprintf(created, sizeof created, "N/A");
+		util_human_size(r->size, size, sizeof size);
+		for (j = 0; j <= db.ntags; j++) {
+			const char *row[5];
+			if (j < db.ntags && strcmp(db.tags[j].id, r->id))
+				continue;
+			if (j == db.ntags && tagged)
+				break;
+			if (j < db.ntags) {
+				if (n == 1) {
+					char want[512];
+					struct mr_err ignored;
+					cli_split_tag(db.tags[j].name, repo, sizeof repo, &tag);
+					if (strcmp(argv[0], repo) && (image_ref_normalize(argv[0], want,
+						sizeof want, &ignored) < 0 || strcmp(want, db.tags[j].name)))
+						continue;
+				}
+				cli_split_tag(db.tags[j].name, repo, sizeof repo, &tag);
+				tagged = 1;
+			} else {
+				if (n == 1)
+					break;
+				snprintf(repo, sizeof repo, "<none>");
+				tag = "<none>";
+			}
+			if (quiet) {
+				printf("%s\n", id);
+				continue;
+			}
+			row[0] = repo; row[1] = tag; row[2] = id; row[3] = created; row[4] = size;
+			cli_table_add(&t, row);
+		}
+	}
+	(void)all;
+	cli_table_print(&t);
+	image_db_free(&db);
+	return 0;
+}
+
+/* Copy the runtime config of an image the way Docker's inspect shows it:
+ * every field present, null where the image has none. */
+static void cli_inspect_image_config(struct mr_jw *w, const struct mr_json *cfg)
+{
+	static const struct { const char *key; int kind; } fields[] = {
+		{ "Hostname", 's' }, { "Domainname", 's' }, { "User", 's' },
+		{ "AttachStdin", 'b' }, { "AttachStdout", 'b' }, { "AttachStderr", 'b' },
+		{ "ExposedPorts", 'o' }, { "Tty", 'b' }, { "OpenStdin", 'b' }, { "StdinOnce", 'b' },
+		{ "Env", 'n' }, { "Cmd", 'n' }, { "Image", 's' }, { "Volumes", 'n' },
+		{ "WorkingDir", 's' }, { "Entrypoint", 'n' }, { "OnBuild", 'n' }, { "Labels", 'n' },
+		{ "StopSignal", 'o' },
+	};
+	size_t i;
+	mr_jw_obj(w);
+	for (i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+		const struct mr_json *v = mr_json_get(cfg, fields[i].key);
+		if (!v && fields[i].kind == 'o')
+			continue;
+		mr_jw_key(w, fields[i].key);
+		if (v)
+			mr_jw_value(w, v);
+		else if (fields[i].kind == 's')
+			mr_jw_str(w, "");
+		else if (fields[i].kind == 'b')
+			mr_jw_bool(w, 0);
+		else
+			mr_jw_null(w);
+	}
+	mr_jw_obj_end(w);
+}
+
+static int cli_inspect_image(struct cli *c, struct mr_jw *w, struct image_db *db,
+			     const struct image_rec *r)
+{
+	struct mr_buf buf = { 0 };
+	struct mr_json_doc cfg = { 0 };
+	char path[96];
+	size_t i;
+	const struct mr_json *v;
+	snprintf(path, sizeof path, "blobs/sha256/%s", digest_hex(r->id));
+	if (mr_read_file(c->store.rootfd, path, &buf, MINIRUN_MAX_JSON, &c->err) < 0 ||
+	    mr_json_parse(&cfg, buf.data, buf.len, &c->err) < 0) {
+		mr_buf_free(&buf);
+		return mr_err_ctx(&c->err, "image %.19s: config", r->id);
+	}
+	mr_jw_obj(w);
+	mr_jw_key(w, "Id");
+	mr_jw_str(w, r->id);
+	mr_jw_key(w, "RepoTags");
+	mr_jw_arr(w);
+	for (i = 0; i < db->ntags; i++)
+		if (!strcmp(db->tags[i].id, r->id))
+			mr_jw_str(w, db->tags[i].name);
+	mr_jw_arr_end(w);
+	mr_jw_key(w, "RepoDigests");
+	mr_jw_arr(w);
+	mr_jw_arr_end(w);
+	mr_jw_key(w, "Parent");
+	mr_jw_str(w, "");
+	mr_jw_key(w, "Comment");
+	v = mr_json_get(cfg.root, "comment");
+	mr_jw_str(w, mr_json_str(v) ? v->str : "");
+	mr_jw_key(w, "Created");
+	mr_jw_str(w, r->created);
+	mr_jw_key(w, "DockerVersion");
+	v = mr_json_get(cfg.root, "docker_version");
+	mr_jw_str(w, mr_json_str(v) ? v->str : "");
+	mr_jw_key(w, "Author");
+	v = mr_json_get(cfg.root, "author");
+	mr_jw_str(w, mr_json_str(v) ? v->str : "");
+	mr_jw_key(w, "Config");
+	cli_inspect_image_config(w, mr_json_get(cfg.root, "config"));
+	mr_jw_key(w, "Architecture");
+	v = mr_json_get(cfg.root, "architecture");
+	mr_jw_str(w, mr_json_str(v) ? v->str : "");
+	if ((v = mr_json_get(cfg.root, "variant")) && mr_json_str(v)) {
+		mr_jw_key(w, "Variant");
+		mr_jw_str(w, v->str);
+	}
+	mr_jw_key(w, "Os");
+	v = mr_json_get(cfg.root, "os");
+	mr_jw_str(w, mr_json_str(v) ? v->str : "");
+	mr_jw_key(w, "Size");
+	mr_jw_int(w, (long long)r->size);
+	mr_jw_key(w, "GraphDriver");
+	mr_jw_obj(w);
+	mr_jw_key(w, "Data");
+	mr_jw_obj(w);
+	mr_jw_key(w, "LowerDir");
+	{
+		struct mr_buf lower = { 0 };
+		for (i = r->nlayers; i-- > 0;)
+			mr_buf_printf(&lower, "%s%s/layers/%s", lower.len ? ":" : "", c->store.root,
+				      r->layers[i]);
+		mr_jw_str(w, lower.data ? lower.data : "");
+		mr_buf_free(&lower);
+	}
+	mr_jw_obj_end(w);
+	mr_jw_key(w, "Name");
+	mr_jw_str(w, "overlay");
+	mr_jw_obj_end(w);
+	mr_jw_key(w, "RootFS");
+	mr_jw_obj(w);
+	mr_jw_key(w, "Type");
+	mr_jw_str(w, "layers");
+	mr_jw_key(w, "Layers");
+	mr_jw_arr(w);
+	for (i = 0; i < r->nlayers; i++) {
+		char d[MR_DIGEST_LEN + 1];
+		snprintf(d, sizeof d, "sha256:%s", r->layers[i]);
+		mr_jw_str(w, d);
+	}
+	mr_jw_arr_end(w);
+	mr_jw_obj_end(w);
+	mr_jw_key(w, "Metadata");
+	mr_jw_obj(w);
+	mr_jw_key(w, "LastTagTime");
+	mr_jw_str(w, r->loaded);
+	mr_jw_obj_end(w);
+	mr_jw_obj_end(w);
+	mr_json_free(&cfg);
+	mr_buf_free(&buf);
+	return 0;
+}
+
+static int cmd_image_inspect(struct cli *c, int argc, char **argv)
+{
+	struct cli_flag flags[] = { { 0 } };
+	struct mr_store *st;
+	struct image_db db;
+	struct mr_buf out = { 0 };
+	struct mr_jw w;
+	int i, rc = 0;
+	int n = cli_parse(c, argc, argv, flags, 1, "IMAGE [IMAGE...]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(c, n, 1, -1) < 0 || !(st = cli_store(c)))
+		return CLI_EXIT_FAIL;
+	if (image_db_read(st, &db, &c->err) < 0) {
+		util_print_err(&c->err);
+		return CLI_EXIT_FAIL;
+	}
+	mr_jw_init(&w, &out, 4);
+	mr_jw_arr(&w);
+	for (i = 0; i < n; i++) {
+		struct image_rec *r = image_db_find(&db, argv[i], &c->err);
+		if (!r || cli_inspect_image(c, &w, &db, r) < 0) {
+			util_print_err(&c->err);
+			rc = 1;
+		}
+	}
+	mr_jw_arr_end(&w);
+	printf("%s\n", out.data);
+	mr_buf_free(&out);
+	image_db_free(&db);
+	return rc;
+}
+
+static int cmd_tag(struct cli *c, int argc, char **argv)
+{
+	struct cli_flag flags[] = { { 0 } };
+	struct mr_store *st;
+	struct image_db db;
+	struct image_rec *r;
+	char name[512];
+	int rc = CLI_EXIT_FAIL;
+	int n = cli_parse(c, argc, argv, flags, 1, "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(c, n, 2, 2) < 0)
+		return CLI_EXIT_FAIL;
+	if (image_ref_normalize(argv[1], name, sizeof name, &c->err) < 0 || strchr(name, '@')) {
+		if (strchr(name, '@'))
+			mr_err_set(&c->err, MR_EINVAL_INPUT, "refusing to create a tag with a digest reference");
+		util_print_err(&c->err);
+		return CLI_EXIT_FAIL;
+	}
+	if (!(st = cli_store(c)) || mr_store_lock(st, &c->err) < 0)
+		return CLI_EXIT_FAIL;
+	if (image_db_read(st, &db, &c->err) == 0) {
+		if ((r = image_db_find(&db, argv[0], &c->err)) != NULL) {
+			image_db_set_tag(&db, name, r->id);
+			if (image_db_write(st, &db, &c->err) == 0)
+				rc = 0;
+		}
+		image_db_free(&db);
+	}
+	mr_store_unlock(st);
+	if (rc)
+		util_print_err(&c->err);
+	return rc;
+}
+
+/* Remove one image reference (rmi): untag, and delete the image when no tag
+ * and no container is left. Returns 0, or -1 with err set. */
+static int image_remove(struct mr_store *st, struct image_db *db, const char *ref, int force,
+			struct mr_err *err)
+{
+	struct image_rec *r = image_db_find(db, ref, err);
+	char name[512], who[64];
+	size_t i, ntags = 0, idx;
+	int by_tag = 0;
+	struct mr_err ignored;
+	if (!r)
+		return -1;
+	for (i = 0; i < db->ntags; i++)
+		ntags += !strcmp(db->tags[i].id, r->id);
+	if (image_ref_normalize(ref, name, sizeof name, &ignored) == 0)
+		for (i = 0; i < db->ntags; i++)
+			if (!strcmp(db->tags[i].name, name))
+				by_tag = 1;
+	if (!by_tag && ntags > 1 && !force)
+		return mr_err_set(err, MR_EINUSE, "conflict: unable to delete %.12s (must be forced) "
+				  "- image is referenced in multiple repositories", r->id + 7);
+	if (container_users_of_image(st, r->id, who, sizeof who) > 0 && !(by_tag && ntags > 1)) {
+		if (!force)
+			return mr_err_set(err, MR_EINUSE, "conflict: unable to remove repository "
+					  "reference \"%s\" (must force) - container %s is using its "
+					  "referenced image %.12s", ref, who, r->id + 7);
+		/* forced: untag only; the image stays for its containers */
+		for (i = db->ntags; i-- > 0;)
+			if (!strcmp(db->tags[i].id, r->id) && (!by_tag || !strcmp(db->tags[i].name, name))) {
+				printf("Untagged: %s\n", db->tags[i].name);
+				image_db_del_tag(db, i);
+			}
+		return 0;
+	}
+	for (i = db->ntags; i-- > 0;)
+		if (!strcmp(db->tags[i].id, r->id) &&
+		    (!by_tag || ntags == 1 || force || !strcmp(db->tags[i].name, name))) {
+			printf("Untagged: %s\n", db->tags[i].name);
+			image_db_del_tag(db, i);
+			ntags--;
+		}
+	if (ntags == 0) {
+		printf("Deleted: %s\n", r->id);
+		idx = (size_t)(r - db->recs);
+		image_db_del_rec(db, idx);
+	}
+	return 0;
+}
+
+static int cmd_rmi(struct cli *c, int argc, char **argv)
+{
+	int force = 0, i, rc = 0;
+	struct cli_flag flags[] = {
+		{ "f|force", 0, NULL, &force, NULL, "Force removal of the image" },
+		{ "no-prune", 0, NULL, NULL, NULL, "Do not delete untagged parents" },
+		{ 0 },
+	};
+	struct mr_store *st;
+	struct image_db db;
+	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] IMAGE [IMAGE...]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(c, n, 1, -1) < 0 || !(st = cli_store(c)) || mr_store_lock(st, &c->err) < 0)
+		return CLI_EXIT_FAIL;
+	if (image_db_read(st, &db, &c->err) < 0) {
+		util_print_err(&c->err);
+		mr_store_unlock(st);
+		return CLI_EXIT_FAIL;
+	}
+	for (i = 0; i < n; i++)
+		if (image_remove(st, &db, argv[i], force, &c->err) < 0) {
+			util_print_err(&c->err);
+			rc = 1;
+		}
+	if (image_db_write(st, &db, &c->err) < 0) {
+		util_print_err(&c->err);
+		rc = CLI_EXIT_FAIL;
+	} else {
+		image_gc(st, &db);
+	}
+	image_db_free(&db);
+	mr_store_unlock(st);
+	return rc;
+}
+
+/* Docker's confirmation prompt; -f skips it. */
+static int cli_confirm(const char *what)
+{
+	char answer[16];
+	printf("WARNING! This will remove %s.\nAre you sure you want to continue? [y/N] ", what);
+	fflush(stdout);
+	if (read(0, answer, 1) != 1)
+		return 0;
+	return answer[0] == 'y' || answer[0] == 'Y';
+}
+
+static int cmd_image_prune(struct cli *c, int argc, char **argv)
+{
+	int force = 0, all = 0;
+	struct cli_flag flags[] = {
+		{ "a|all", 0, NULL, &all, NULL, "Remove all unused images, not just dangling ones" },
+		{ "f|force", 0, NULL, &force, NULL, "Do not prompt for confirmation" },
+		{ 0 },
+	};
+	struct mr_store *st;
+	struct image_db db;
+	uint64_t reclaimed = 0;
+	char size[32], who[64];
+	size_t i, j;
+	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(c, n, 0, 0) < 0)
+		return CLI_EXIT_FAIL;
+	if (!force && !cli_confirm(all ? "all images without at least one container associated to them"
+				       : "all dangling images"))
+		return 0;
+	if (!(st = cli_store(c)) || mr_store_lock(st, &c->err) < 0 ||
+	    image_db_read(st, &db, &c->err) < 0) {
+		util_print_err(&c->err);
+		return CLI_EXIT_FAIL;
+	}
+	for (i = db.nrecs; i-- > 0;) {
+		int tagged = 0;
+		for (j = 0; j < db.ntags; j++)
+			tagged |= !strcmp(db.tags[j].id, db.recs[i].id);
+		if ((tagged && !all) || container_users_of_image(st, db.recs[i].id, who, sizeof who))
+			continue;
+		if (!reclaimed)
+			printf("Deleted Images:\n");
+		for (j = db.ntags; j-- > 0;)
+			if (!strcmp(db.tags[j].id, db.recs[i].id)) {
+				printf("untagged: %s\n", db.tags[j].name);
+				image_db_del_tag(&db, j);
+			}
+		printf("deleted: %s\n", db.recs[i].id);
+		reclaimed += db.recs[i].size ? db.recs[i].size : 1;
+		image_db_del_rec(&db, i);
+	}
+	if (image_db_write(st, &db, &c->err) < 0) {
+		util_print_err(&c->err);
+		image_db_free(&db);
+		return CLI_EXIT_FAIL;
+	}
+	image_gc(st, &db);
+	image_db_free(&db);
+	util_human_size(reclaimed, size, sizeof size);
+	printf("%sTotal reclaimed space: %s\n", reclaimed ? "\n" : "", reclaimed ? size : "0B");
+	return 0;
+}
+
+/* `image unpack IMAGE DIR`: the flattened root filesystem, whiteouts applied,
+ * as `umoci unpack` writes its rootfs. DIR must not exist or be empty. */
+static int cmd_image_unpack(struct cli *c, int argc, char **argv)
+{
+	struct cli_flag flags[] = { { 0 } };
+	struct mr_store *st;
+	struct image_db db;
+	struct image_rec *r;
+	int rc = CLI_EXIT_FAIL, target = -1;
+	size_t i;
+	int n = cli_parse(c, argc, argv, flags, 1, "IMAGE DIR");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(c, n, 2, 2) < 0 || !(st = cli_store(c)))
+		return CLI_EXIT_FAIL;
+	if (image_db_read(st, &db, &c->err) < 0) {
+		util_print_err(&c->err);
+		return CLI_EXIT_FAIL;
+	}
+	if (!(r = image_db_find(&db, argv[0], &c->err)))
+		goto out;
+	if (mkdir(argv[1], 0755) < 0 && errno != EEXIST) {
+		mr_err_sys(&c->err, "unpack %s", argv[1]);
+		goto out;
+	}
+	target = open(argv[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (target < 0) {
+		mr_err_sys(&c->err, "unpack %s", argv[1]);
+		goto out;
+	}
+	{
+		DIR *d = fdopendir(fcntl(target, F_DUPFD_CLOEXEC, 3));
+		struct dirent *de;
+		int empty = 1;
+		while (d && (de = readdir(d)) != NULL)
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				empty = 0;
+		if (d)
+			closedir(d);
+		if (!empty) {
+			mr_err_set(&c->err, EEXIST, "unpack %s: folder is not empty", argv[1]);
+			goto out;
+		}
+	}
+	for (i = 0; i < r->nlayers; i++) {
+		char path[96];
+		int lfd;
+		snprintf(path, sizeof path, "layers/%s", r->layers[i]);
+		lfd = openat(st->rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (lfd < 0) {
+			mr_err_sys(&c->err, "unpack %s: layer sha256:%s", argv[0], r->layers[i]);
+			goto out;
+		}
+		if (tar_apply_layer_dir(lfd, target, 0, &c->err) < 0) {
+			close(lfd);
+			mr_err_ctx(&c->err, "unpack %s: layer sha256:%.12s", argv[0], r->layers[i]);
+			goto out;
+		}
+		close(lfd);
+	}
+	rc = 0;
+out:
+	if (target >= 0)
+		close(target);
+	if (rc)
+		util_print_err(&c->err);
+	image_db_free(&db);
+	return rc;
+}
+
+/* `image SUBCOMMAND`: Docker's management command form. */
+static int cmd_image(struct cli *c, int argc, char **argv)
+{
+	static const struct cli_command subs[] = {
+		{ "inspect", cmd_image_inspect, "Display detailed information on one or more images" },
+		{ "load", cmd_load, "Load an image from a tar archive or STDIN" },
+		{ "ls", cmd_images, "List images" },
+		{ "prune", cmd_image_prune, "Remove unused images" },
+		{ "rm", cmd_rmi, "Remove one or more images" },
+		{ "tag", cmd_tag, "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE" },
+		{ "unpack", cmd_image_unpack, "Write an image's flattened root filesystem to a folder" },
+		{ NULL, NULL, NULL },
+	};
+	return cli_subcommand(c, "image", subs, argc, argv);
+}
+
+/* ---- [21] CLI: container commands (run, create, start, stop, ps, logs, exec, ...) ---- */
+
+/* Flags of `run` and `create`. */
+struct run_opts {
+	const char *name, *entrypoint, *workdir, *user, *hostname, *restart, *stop_signal;
+	const char *stop_timeout, *memory, *memory_swap, *cpus, *pids_limit, *network;
+	struct cli_list env, env_file, label, cap_add, cap_drop, security_opt, log_opt;
+	struct cli_list volume, mount, tmpfs, volumes_from, publish, add_host, dns;
+	struct cli_list device, device_rule, sysctl, ulimit, group_add;
+	const char *ipc, *uts, *shm_size, *pid;
+	const char *health_cmd, *health_interval, *health_timeout, *health_start, *health_retries;
+	int no_healthcheck;
+	int detach, rm, interactive, tty, read_only, init, privileged, publish_all;
+};
+
+/* The health check: the image's HEALTHCHECK, each --health-* flag replacing
+ * its part, --no-healthcheck none (Docker's rules). */
+static int run_health(struct ctr *c, struct run_opts *o, const struct mr_json *cfg,
+		      struct mr_err *err)
+{
+	const char *const vals[] = { o->health_interval, o->health_timeout, o->health_start };
+	int64_t *const dst[] = { &c->health_interval, &c->health_timeout, &c->health_start };
+	static const char *const names[] = { "interval", "timeout", "start-period" };
+	uint64_t retries;
+	size_t i;
+	if (o->no_healthcheck) {
+		if (o->health_cmd)
+			return mr_err_set(err, MR_EINVAL_INPUT, "--no-healthcheck conflicts with "
+					  "--health-* options");
+		return 0;
+	}
+	ctr_health_read(c, mr_json_get(cfg, "Healthcheck"));
+	if (o->health_cmd) {
+		ctr_list_free(&c->health_test);
+		ctr_list_add(&c->health_test, "CMD-SHELL");
+		ctr_list_add(&c->health_test, o->health_cmd);
+	}
+	for (i = 0; i < 3; i++)
+		if (vals[i] && (util_parse_duration(vals[i], dst[i]) < 0 ||
+				(*dst[i] != 0 && *dst[i] < 1000000)))
+			return mr_err_set(err, MR_EINVAL_INPUT, "--health-%s: invalid duration %s "
+					  "(30s, 1m30s; at least 1ms)", names[i], vals[i]);
+	if (o->health_retries) {
+		if (util_parse_u64(o->health_retries, &retries) < 0 || retries > 1000)
+			return mr_err_set(err, MR_EINVAL_INPUT, "--health-retries: invalid number %s",
+					  o->health_retries);
+		c->health_retries = (int)retries;
+	}
+	return 0;
+}
+
+/* Open the store and find a container; prints the error. */
+static int cli_ctr(struct cli *cl, const char *ref, struct ctr *c)
+{
+	char id[CTR_ID_LEN + 1];
+	struct mr_store *st = cli_store(cl);
+	ctr_init(c);
+	if (!st)
+		return -1;
+	if (ctr_find(st, ref, id, &cl->err) < 0 || ctr_load(st, id, c, &cl->err) < 0) {
+		util_print_err(&cl->err);
+		ctr_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* Make sure 0, 1 and 2 are open: a container's stdio must never be one of
+ * minirun's own descriptors. */
+static void cli_std_fds(void)
+{
+	int fd;
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2) {}
+	if (fd > 2)
+		close(fd);
+}
+
+/* `--volumes-from CONTAINER[:ro|:rw]`: append that container's volumes and
+ * bind mounts (not its tmpfs), in its mode unless :ro or :rw says otherwise.
+ * They are recorded in our own mounts, so `volume rm` names us too. */
+static int run_volumes_from(struct mr_store *st, const char *arg, struct mount_spec **from,
+			    size_t *nfrom, struct mr_err *err)
+{
+	char ref[CTR_NAME_MAX + 8], id[CTR_ID_LEN + 1], *colon;
+	struct ctr src;
+	size_t i;
+	int ro = -1, rc;
+	snprintf(ref, sizeof ref, "%s", arg);
+	if ((colon = strchr(ref, ':')) != NULL) {
+		if (strcmp(colon + 1, "ro") && strcmp(colon + 1, "rw"))
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid mode: %s", colon + 1);
+		ro = colon[2] == 'o';
+		*colon = 0;
+	}
+	ctr_init(&src);
+	rc = ctr_find(st, ref, id, err) < 0 || ctr_load(st, id, &src, err) < 0 ? -1 : 0;
+	for (i = 0; rc == 0 && i < src.nmnt; i++) {
+		struct mount_spec *m;
+		if (src.mnt[i].type == MOUNT_TMPFS)
+			continue;
+		*from = util_xrealloc(*from, (*nfrom + 1) * sizeof **from);
+		m = &(*from)[(*nfrom)++];
+		*m = src.mnt[i];
+		m->from_v = 0;
+		if (ro >= 0) {
+			m->readonly = ro;
+			snprintf(m->mode, sizeof m->mode, "%s", ro ? "ro" : "rw");
+		}
+	}
+	ctr_free(&src);
+	return rc;
+}
+
+/* -v, --mount, --tmpfs, then --volumes-from for targets not taken yet, then
+ * an anonymous volume for each VOLUME of the image that no mount covers;
+ * named volumes are created, missing -v host folders too ([11] mount_prepare). */
+static int run_mounts(struct mr_store *st, struct run_opts *o, struct ctr *c,
+		      const struct mr_json *cfg, struct mr_err *err)
+{
+	const struct mr_json *v = mr_json_get(cfg, "Volumes");
+	struct mount_spec *from = NULL;
+	size_t i, j, nfrom = 0, k = o->volume.count + o->mount.count + o->tmpfs.count, n = k;
+	int rc = 0;
+	for (i = 0; i < o->volumes_from.count && rc == 0; i++) {
+		rc = run_volumes_from(st, o->volumes_from.items[i], &from, &nfrom, err);
+		ctr_list_add(&c->volumes_from, o->volumes_from.items[i]);
+	}
+	for (v = v && v->type == MR_JSON_OBJECT ? v->child : NULL; v; v = v->next)
+		n++;
+	c->mnt = util_xcalloc(n + nfrom, sizeof *c->mnt);
+	for (i = 0; i < k + nfrom && rc == 0; i++) {
+		struct mount_spec *m = &c->mnt[c->nmnt];
+		if (i < o->volume.count)
+			rc = mount_parse_v(o->volume.items[i], m, err);
+		else if (i < o->volume.count + o->mount.count)
+			rc = mount_parse_mount(o->mount.items[i - o->volume.count], m, err);
+		else if (i < k)
+			rc = mount_parse_tmpfs(o->tmpfs.items[i - o->volume.count - o->mount.count], m, err);
+		else
+			*m = from[i - k];
+		for (j = 0; j < c->nmnt; j++)
+			if (!strcmp(c->mnt[j].target, m->target))
+				break;
+		if (rc == 0 && j < c->nmnt && i < k)
+			rc = mr_err_set(err, MR_EINVAL_INPUT, "Duplicate mount point: %s", m->target);
+		else if (rc == 0 && j == c->nmnt)
+			c->nmnt++;  /* a mount of our own wins over --volumes-from's */
+	}
+	free(from);
+	if (rc < 0)
+		return -1;
+	for (v = mr_json_get(cfg, "Volumes"), v = v && v->type == MR_JSON_OBJECT ? v->child : NULL;
+	     v; v = v->next) {
+		struct mount_spec *m = &c->mnt[c->nmnt];
+		for (j = 0; j < c->nmnt; j++)
+			if (!strcmp(c->mnt[j].target, v->key))
+				break;
+		if (j < c->nmnt || v->key[0] != '/' || strlen(v->key) >= sizeof m->target)
+			continue;
+		memset(m, 0, sizeof *m);
+		m->type = MOUNT_VOLUME;
+		m->anonymous = 1;
+		m->propagation = MS_PRIVATE | MS_REC;
+		snprintf(m->target, sizeof m->target, "%s", v->key);
+		c->nmnt++;
+	}
+	for (i = 0; i < c->nmnt; i++)
+		if (mount_prepare(st, &c->mnt[i], err) < 0) {
+			struct mr_err ignored;
+			for (j = 0; j < i; j++)
+				if (c->mnt[j].type == MOUNT_VOLUME && c->mnt[j].created)
+					volume_remove(st, c->mnt[j].source, &ignored);
+			c->nmnt = 0;
+			return -1;
+		}
+	return 0;
+}
+
+/* Build the resolved configuration of a new container from the image and
+ * the flags (Docker's merge rules), and create it. */
+static int run_create(struct cli *cl, struct run_opts *o, char **argv, int nargs, struct ctr *c)
+{
+	struct mr_store *st = cli_store(cl);
+	struct image_db db = { 0 };
+	struct image_rec *r;
+	struct mr_buf b = { 0 };
+	struct ctr_list img_ep = { 0 }, img_cmd = { 0 };
+	const struct mr_json *cfg;
+	struct mr_err *err = &cl->err;
+	unsigned char rnd[32];
+	uint64_t v;
+	size_t i;
+	int rc = -1;
+	char path[96];
+	ctr_init(c);
+	if (!st)
+		return -1;
+	if (o->name && !ctr_name_valid(o->name)) {
+		mr_err_set(err, MR_EINVAL_INPUT, "Invalid container name (%s), only "
+			   "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", o->name);
+		goto out;
+	}
+	if (image_db_read(st, &db, err) < 0 || !(r = image_db_find(&db, argv[0], err)))
+		goto out;
+	snprintf(c->image, sizeof c->image, "%s", r->id);
+	c->image_ref = argv[0];
+	for (i = 0; i < r->nlayers; i++)
+		ctr_list_add(&c->layers, ctr_own(c, util_xstrdup(r->layers[i])));
+	snprintf(path, sizeof path, "blobs/sha256/%s", digest_hex(r->id));
+	if (mr_read_file(st->rootfd, path, &b, MINIRUN_MAX_JSON, err) < 0 ||
+	    mr_json_parse(&c->img, b.data, b.len, err) < 0) {
+		mr_err_ctx(err, "image %.19s: config", r->id);
+		goto out;
+	}
+	cfg = mr_json_get(c->img.root, "config");
+	if (util_random(rnd, sizeof rnd) < 0) {
+		mr_err_sys(err, "random");
+		goto out;
+	}
+	util_hex(rnd, sizeof rnd, c->id);
+	if (o->name)
+		snprintf(c->name, sizeof c->name, "%s", *o->name == '/' ? o->name + 1 : o->name);
+	else
+		ctr_name_generate(c->name, sizeof c->name);
+	ctr_json_list(mr_json_get(cfg, "Entrypoint"), &img_ep);
+	ctr_json_list(mr_json_get(cfg, "Cmd"), &img_cmd);
+	ctr_command_merge(&c->entrypoint, &c->cmd, &img_ep, &img_cmd, o->entrypoint, argv + 1,
+			  nargs - 1);
+	if (!c->entrypoint.n && !c->cmd.n) {
+		mr_err_set(err, MR_EINVAL_INPUT, "No command specified");
+		goto out;
+	}
+	ctr_json_list(mr_json_get(cfg, "Env"), &c->env);
+	for (i = 0; i < o->env_file.count; i++)
+		if (ctr_env_file(c, o->env_file.items[i], err) < 0)
+			goto out;
+	for (i = 0; i < o->env.count; i++)
+		if (ctr_env_add_arg(c, o->env.items[i]) < 0) {
+			mr_err_set(err, MR_EINVAL_INPUT, "invalid environment variable: %s",
+				   o->env.items[i]);
+			goto out;
+		}
+	c->workdir = o->workdir ? o->workdir : ctr_json_s(cfg, "WorkingDir", "");
+	if (*c->workdir && *c->workdir != '/') {
+		mr_err_set(err, MR_EINVAL_INPUT, "the working directory '%s' is invalid, it needs "
+			   "to be an absolute path", c->workdir);
+		goto out;
+	}
+	c->user = o->user ? o->user : ctr_json_s(cfg, "User", "");
+	if (o->uts && *o->uts && strcmp(o->uts, "host")) {
+		mr_err_set(err, MR_EINVAL_INPUT, "invalid UTS mode: %s (host, or none for a "
+			   "private one)", o->uts);
+		goto out;
+	}
+	if (o->uts && !strcmp(o->uts, "host")) {
+		char host[65] = "";
+		if (o->hostname) {
+			mr_err_set(err, MR_EINVAL_INPUT, "Conflicting options: hostname and the UTS mode");
+			goto out;
+		}
+		gethostname(host, sizeof host - 1);
+		c->uts_mode = "host";
+		o->hostname = ctr_own(c, util_xstrdup(host));
+	} else {
+		c->uts_mode = "";
+	}
+	c->hostname = o->hostname ? o->hostname : ctr_own(c, util_xstrndup(c->id, 12));
+	if (!*c->hostname || strlen(c->hostname) > 64) {
+		mr_err_set(err, MR_EINVAL_INPUT, "invalid hostname \"%s\"", c->hostname);
+		goto out;
+	}
+	ctr_json_kv(c, mr_json_get(cfg, "Labels"), &c->labels);
+	for (i = 0; i < o->label.count; i++)
+		ctr_env_set(&c->labels, o->label.items[i]);
+	c->stop_signal = o->stop_signal ? o->stop_signal : ctr_json_s(cfg, "StopSignal", "SIGTERM");
+	if (run_health(c, o, cfg, err) < 0)
+		goto out;
+	if (!ctr_signal_parse(c->stop_signal)) {
+		mr_err_set(err, MR_EINVAL_INPUT, "Invalid signal: %s", c->stop_signal);
+		goto out;
+	}
+	if (o->stop_timeout) {
+		if (util_parse_u64(o->stop_timeout, &v) < 0 || v > 1000000) {
+			mr_err_set(err, MR_EINVAL_INPUT, "invalid --stop-timeout %s", o->stop_timeout);
+			goto out;
+		}
+		c->stop_timeout = (int)v;
+	}
+	if (o->restart && ctr_restart_parse(o->restart, &c->restart, &c->restart_max) < 0) {
+		mr_err_set(err, MR_EINVAL_INPUT, "invalid restart policy format: %s", o->restart);
+		goto out;
+	}
+	if (o->rm && strcmp(c->restart, "no")) {
+		mr_err_set(err, MR_EINVAL_INPUT, "Conflicting options: --restart and --rm");
+		goto out;
+	}
+	c->auto_remove = (unsigned char)(o->rm > 0);
+	if (o->memory) {
+		if (util_parse_size(o->memory, &v) < 0 || v > INT64_MAX) {
+			mr_err_set(err, MR_EINVAL_INPUT, "invalid --memory %s", o->memory);
+			goto out;
+		}
+		if (v && v < 6u << 20) {
+			mr_err_set(err, MR_EINVAL_INPUT, "Minimum memory limit allowed is 6MB");
+			goto out;
+		}
+		c->memory = (int64_t)v;
+	}
+	if (o->memory_swap) {
+		if (!strcmp(o->memory_swap, "-1")) {
+			c->memory_swap = -1;
+		} else if (util_parse_size(o->memory_swap, &v) < 0 || v > INT64_MAX) {
+			mr_err_set(err, MR_EINVAL_INPUT, "invalid --memory-swap %s", o->memory_swap);
+			goto out;
+		} else {
+			c->memory_swap = (int64_t)v;
+		}
+		if (!c->memory) {
+			mr_err_set(err, MR_EINVAL_INPUT, "You should always set the Memory limit when "
+				   "using Memoryswap limit, see usage");
+			goto out;
+		}
+		if (c->memory_swap > 0 && c->memory_swap < c->memory) {
+			mr_err_set(err, MR_EINVAL_INPUT, "Minimum memoryswap limit should be larger "
+				   "than memory limit, see usage");
+			goto out;
+		}
+	}
+	if (o->cpus) {
+		long ncpu = util_ncpu();
+		if (ctr_cpus_parse(o->cpus, &c->nano_cpus) < 0 ||
+		    (c->nano_cpus && (c->nano_cpus < 10000000 || c->nano_cpus > ncpu * 1000000000LL))) {
+			mr_err_set(err, MR_EINVAL_INPUT, "Range of CPUs is from 0.01 to %ld.00, as "
+				   "there are only %ld CPUs available", ncpu, ncpu);
+			goto out;
+		}
+	}
+	if (o->pids_limit) {
+		long long n = strtoll(o->pids_limit, NULL, 10);
+		if (util_parse_u64(o->pids_limit + (*o->pids_limit == '-'), &v) < 0) {
+			mr_err_set(err, MR_EINVAL_INPUT, "invalid --pids-limit %s", o->pids_limit);
+			goto out;
+		}
+		c->pids_limit = n > 0 ? n : 0;
+	}
+	for (i = 0; i < o->cap_add.count; i++)
+		ctr_list_add(&c->cap_add, o->cap_add.items[i]);
+	for (i = 0; i < o->cap_drop.count; i++)
+		ctr_list_add(&c->cap_drop, o->cap_drop.items[i]);
+	c->privileged = (unsigned char)(o->privileged > 0);
+	if (o->device.count > DEV_MAX) {
+		mr_err_set(err, MR_EINVAL_INPUT, "too many --device: at most %d", DEV_MAX);
+		goto out;
+	}
+	for (i = 0; i < o->device.count; i++) {
+		struct dev_node dn;
+		char acc[4], *spec;
+		if (dev_resolve(o->device.items[i], &dn, err) < 0)
+			goto out;
+		spec = util_xmalloc(strlen(dn.host) + strlen(dn.path) + 6);
+		sprintf(spec, "%s:%s:%s", dn.host, dn.path, dev_access_str(dn.rule.access, acc));
+		ctr_list_add(&c->devices, ctr_own(c, spec));
+	}
+	if (o->ipc && strcmp(o->ipc, "host") && strcmp(o->ipc, "private") &&
+	    strcmp(o->ipc, "shareable")) {
+		mr_err_set(err, MR_EINVAL_INPUT, "invalid IPC mode: %s (host, private or shareable)",
+			   o->ipc);
+		goto out;
+	}
+	c->ipc_mode = o->ipc ? o->ipc : "private";
+	if (o->pid && *o->pid && strcmp(o->pid, "host")) {
+		mr_err_set(err, MR_EINVAL_INPUT, "invalid PID mode: %s (host, or none for a "
+			   "private one)", o->pid);
+		goto out;
+	}
+	c->pid_mode = o->pid && *o->pid ? "host" : "";
+	if (ctr_ns_host(c->pid_mode) && (!MINIRUN_WITH_CGROUPS || !cg_v2_hier())) {
+		mr_err_set(err, ENOTSUP, "--pid host: needs a cgroup2 hierarchy to find the "
+			   "container's processes (none mounted%s)", MINIRUN_WITH_CGROUPS ? "" :
+			   ", or built without MINIRUN_WITH_CGROUPS");
+		goto out;
+	}
+	if (o->shm_size) {
+		if (util_parse_size(o->shm_size, &v) < 0 || v == 0 || v > ((uint64_t)1 << 40)) {
+			mr_err_set(err, MR_EINVAL_INPUT, "invalid size: '%s'", o->shm_size);
+			goto out;
+		}
+		c->shm_size = (int64_t)v;
+	}
+	for (i = 0; i < o->sysctl.count; i++) {
+		if (ctr_sysctl_check(o->sysctl.items[i], o->network && !strcmp(o->network, "host"),
+				     !strcmp(c->ipc_mode, "host"), err) < 0)
+			goto out;
+		ctr_env_set(&c->sysctls, o->sysctl.items[i]);
+	}
+	for (i = 0; i < o->ulimit.count; i++) {
+		long long soft = 0, hard = 0;
+		const char *eq = strchr(o->ulimit.items[i], '=');
+		char *norm;
+		if (ctr_ulimit_parse(o->ulimit.items[i], &soft, &hard, err) < 0)
+			goto out;
+		norm = util_xmalloc(80);
+		snprintf(norm, 80, "%.*s=%lld:%lld", (int)(eq - o->ulimit.items[i]),
+			 o->ulimit.items[i], soft, hard);
+		ctr_env_set(&c->ulimits, ctr_own(c, norm));
+	}
+	for (i = 0; i < o->group_add.count; i++)
+		ctr_list_add(&c->group_add, o->group_add.items[i]);
+	for (i = 0; i < o->device_rule.count; i++) {
+		struct dev_rule rule;
+		if (dev_rule_parse(o->device_rule.items[i], &rule) < 0) {
+			mr_err_set(err, MR_EINVAL_INPUT, "invalid device cgroup format '%s'",
+				   o->device_rule.items[i]);
+			goto out;
+		}
+		ctr_list_add(&c->device_rules, o->device_rule.items[i]);
+	}
+	{
+		uint64_t caps;
+		if (isolate_caps_resolve(c, &caps, err) < 0)
+			goto out;
+	}
+	for (i = 0; i < o->security_opt.count; i++) {
+		const char *s = o->security_opt.items[i];
+		if (!strcmp(s, "no-new-privileges") || !strcmp(s, "no-new-privileges:true") ||
+		    !strcmp(s, "no-new-privileges=true"))
+			c->no_new_privs = 1;
+		else if (!strncmp(s, "seccomp", 7) && strcmp(s + 7, "=unconfined") && strcmp(s + 7, ":unconfined")) {
+			mr_err_set(err, MR_EINVAL_INPUT, "invalid --security-opt: \"%s\": minirun has "
+				   "Docker's default seccomp profile built in, or none with seccomp=unconfined "
+				   "(profiles from files are not supported)", s);
+			goto out;
+		} else if (strcmp(s, "no-new-privileges:false") && strcmp(s, "no-new-privileges=false") &&
+			   strncmp(s, "seccomp", 7) && strncmp(s, "apparmor", 8) && strncmp(s, "label", 5)) {
+			mr_err_set(err, MR_EINVAL_INPUT, "invalid --security-opt: \"%s\"", s);
+			goto out;
+		}
+		ctr_list_add(&c->security_opt, s);
+	}
+	for (i = 0; i < o->log_opt.count; i++) {
+		const char *s = o->log_opt.items[i];
+		if (!strncmp(s, "max-size=", 9) && util_parse_size(s + 9, &v) == 0 && v >= 4096) {
+			c->log_max_size = v;
+		} else if (!strncmp(s, "max-file=", 9) && util_parse_u64(s + 9, &v) == 0 && v >= 1 &&
+			   v <= 100) {
+			c->log_max_file = (int)v;
+		} else {
+			mr_err_set(err, MR_EINVAL_INPUT, "invalid log opt '%s' (max-size=SIZE of at "
+				   "least 4k, max-file=1..100)", s);
+			goto out;
+		}
+	}
+	if (o->network && net_mode(st, c, o->network, err) < 0)
+		goto out;
+	if (net_run_opts(c, o->publish.items, o->publish.count, o->publish_all, o->add_host.items,
+			 o->add_host.count, o->dns.items, o->dns.count, cfg, err) < 0)
+		goto out;
+	if (run_mounts(st, o, c, cfg, err) < 0)
+		goto out;
+	c->tty = (unsigned char)(o->tty > 0);
+	c->interactive = (unsigned char)(o->interactive > 0);
+	c->readonly = (unsigned char)(o->read_only > 0);
+	c->init = (unsigned char)(o->init > 0);
+	snprintf(c->driver, sizeof c->driver, "%s", rootfs_driver(st));
+	ctr_now(c->created, sizeof c->created);
+	rc = ctr_create(st, c, o->name != NULL, err);
+	if (rc == 0 && net_run_created(st, c, err) < 0) {
+		struct mr_err ignored;
+		ctr_remove(st, c, &ignored);
+		rc = -1;
+	}
+	if (rc < 0) {
+		/* the volumes made for it must not stay behind */
+		struct mr_err ignored;
+		for (i = 0; i < c->nmnt; i++)
+			if (c->mnt[i].type == MOUNT_VOLUME && c->mnt[i].created)
+				volume_remove(st, c->mnt[i].source, &ignored);
+	}
+out:
+	ctr_list_free(&img_ep);
+	ctr_list_free(&img_cmd);
+	mr_buf_free(&b);
+	image_db_free(&db);
+	return rc;
+}
+
+static int run_parse(struct cli *cl, struct run_opts *o, int argc, char **argv, int is_run)
+{
+	struct cli_flag flags[] = {
+		{ "d|detach", 0, NULL, &o->detach, NULL, "Run in the background, print the ID" },
+		{ "name", 1, &o->name, NULL, NULL, "Assign a name to the container" },
+		{ "rm", 0, NULL, &o->rm, NULL, "Remove the container when it exits" },
+		{ "e|env", 1, NULL, NULL, &o->env, "Set environment variables" },
+		{ "env-file", 1, NULL, NULL, &o->env_file, "Read environment variables from a file" },
+		{ "w|workdir", 1, &o->workdir, NULL, NULL, "Working directory in the container" },
+		{ "u|user", 1, &o->user, NULL, NULL, "User: name|uid[:group|gid]" },
+		{ "entrypoint", 1, &o->entrypoint, NULL, NULL, "Replace the image's ENTRYPOINT" },
+		{ "h|hostname", 1, &o->hostname, NULL, NULL, "Container host name" },
+		{ "i|interactive", 0, NULL, &o->interactive, NULL, "Keep STDIN open" },
+		{ "t|tty", 0, NULL, &o->tty, NULL, "Allocate a pseudo-TTY" },
+		{ "read-only", 0, NULL, &o->read_only, NULL, "Read-only root filesystem" },
+		{ "init", 0, NULL, &o->init, NULL, "Run an init that forwards signals and reaps" },
+		{ "l|label", 1, NULL, NULL, &o->label, "Set meta data on a container" },
+		{ "stop-signal", 1, &o->stop_signal, NULL, NULL, "Signal to stop the container" },
+		{ "stop-timeout", 1, &o->stop_timeout, NULL, NULL, "Seconds before stop kills" },
+		{ "restart", 1, &o->restart, NULL, NULL, "no|on-failure[:N]|always|unless-stopped" },
+		{ "m|memory", 1, &o->memory, NULL, NULL, "Memory limit" },
+		{ "memory-swap", 1, &o->memory_swap, NULL, NULL, "Memory plus swap limit (-1: unlimited)" },
+		{ "cpus", 1, &o->cpus, NULL, NULL, "Number of CPUs" },
+		{ "pids-limit", 1, &o->pids_limit, NULL, NULL, "Most processes (-1: unlimited)" },
+		{ "cap-add", 1, NULL, NULL, &o->cap_add, "Add Linux capabilities" },
+		{ "cap-drop", 1, NULL, NULL, &o->cap_drop, "Drop Linux capabilities" },
+		{ "privileged", 0, NULL, &o->privileged, NULL, "Every capability and device, no masks" },
+		{ "device", 1, NULL, NULL, &o->device, "Add a host device: HOST[:CONTAINER][:rwm]" },
+		{ "device-cgroup-rule", 1, NULL, NULL, &o->device_rule, "Allow devices: 'c 42:* rmw'" },
+		{ "sysctl", 1, NULL, NULL, &o->sysctl, "Namespaced kernel parameter: KEY=VALUE" },
+		{ "ulimit", 1, NULL, NULL, &o->ulimit, "Resource limit: NAME=SOFT[:HARD]" },
+		{ "group-add", 1, NULL, NULL, &o->group_add, "Additional group to join" },
+		{ "ipc", 1, &o->ipc, NULL, NULL, "IPC namespace: private or host" },
+		{ "pid", 1, &o->pid, NULL, NULL, "PID namespace: host, or a private one" },
+		{ "health-cmd", 1, &o->health_cmd, NULL, NULL, "Command to run to check health" },
+		{ "health-interval", 1, &o->health_interval, NULL, NULL, "Time between checks (30s)" },
+		{ "health-timeout", 1, &o->health_timeout, NULL, NULL, "Longest a check may run (30s)" },
+		{ "health-start-period", 1, &o->health_start, NULL, NULL, "Failures not counted (0s)" },
+		{ "health-retries", 1, &o->health_retries, NULL, NULL, "Failures to be unhealthy (3)" },
+		{ "no-healthcheck", 0, NULL, &o->no_healthcheck, NULL, "Disable any HEALTHCHECK" },
+		{ "uts", 1, &o->uts, NULL, NULL, "UTS namespace: host, or a private one" },
+		{ "shm-size", 1, &o->shm_size, NULL, NULL, "Size of /dev/shm (default 64m)" },
+		{ "security-opt", 1, NULL, NULL, &o->security_opt, "Security Options" },
+		{ "log-opt", 1, NULL, NULL, &o->log_opt, "max-size=SIZE, max-file=N" },
+		{ "network|net", 1, &o->network, NULL, NULL, "bridge, host, none, container:NAME" },
+		{ "p|publish", 1, NULL, NULL, &o->publish, "Publish a port: [IP:]HOSTPORT:PORT" },
+		{ "P|publish-all", 0, NULL, &o->publish_all, NULL, "Publish the exposed ports" },
+		{ "add-host", 1, NULL, NULL, &o->add_host, "Add host:ip to /etc/hosts" },
+		{ "dns", 1, NULL, NULL, &o->dns, "Set custom DNS servers" },
+		{ "v|volume", 1, NULL, NULL, &o->volume, "Bind mount a volume" },
+		{ "mount", 1, NULL, NULL, &o->mount, "type=volume|bind|tmpfs,..." },
+		{ "tmpfs", 1, NULL, NULL, &o->tmpfs, "Mount a tmpfs directory" },
+		{ "volumes-from", 1, NULL, NULL, &o->volumes_from, "Mount the volumes of CONTAINER[:ro|:rw]" },
+		{ 0 },
+	};
+	int n, i;
+	memset(o, 0, sizeof *o);
+	if (!is_run)
+		flags[0].names = "detach-unused";
+	/* Docker's -h is --hostname here, not --help: rewrite it among the flags
+	 * (those before the image) */
+	for (i = 0; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		const struct cli_flag *f;
+		const char *a = argv[i];
+		if (!strcmp(a, "--"))
+			break;
+		if (!strcmp(a, "-h")) {
+			argv[i] = "--hostname";
+			i++;
+			continue;
+		}
+		if (a[1] == '-') {
+			f = strchr(a, '=') ? NULL : cli_find_flag(flags, a + 2, strlen(a + 2));
+		} else {
+			size_t k = strlen(a) - 1;
+			f = cli_find_flag(flags, a + k, 1);
+			while (--k >= 1)        /* a value glued to an earlier letter: -eX=1 */
+				if (cli_find_flag(flags, a + k, 1) && cli_find_flag(flags, a + k, 1)->has_value)
+					f = NULL;
+		}
+		if (f && f->has_value)
+			i++;
+	}
+	n = cli_parse(cl, argc, argv, flags, 0, "[OPTIONS] IMAGE [COMMAND] [ARG...]");
+	if (n < 0)
+		return n;
+	if (cli_nargs(cl, n, 1, -1) < 0)
+		return -1;
+#if !MINIRUN_WITH_CGROUPS
+	if (o->memory || o->memory_swap || o->cpus || o->pids_limit) {
+		cli_disabled(cl->cmd, "CGROUPS");
+		return -1;
+	}
+#endif
+	if (o->tty && o->interactive && !o->detach && is_run && !isatty(0))
+		return cli_fail(cl, "the input device is not a TTY");
+	return n;
+}
+
+static int cmd_run(struct cli *cl, int argc, char **argv)
+{
+	struct run_opts o;
+	struct ctr c;
+	int n = run_parse(cl, &o, argc, argv, 1), rc;
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	cli_std_fds();
+	if (run_create(cl, &o, argv, n, &c) < 0) {
+		util_print_err(&cl->err);
+		ctr_free(&c);
+		return CLI_EXIT_FAIL;
+	}
+	if (o.detach) {
+		rc = ctr_start_detached(&cl->store, &c, 0, 0, &cl->err);
+		if (rc)
+			util_print_err(&cl->err);
+		else
+			printf("%s\n", c.id);
+	} else {
+		fflush(stdout);
+		rc = ctr_run_attached(&cl->store, &c, o.interactive, &cl->err);
+		if (rc >= 125 && cl->err.msg[0] && rc <= 127)
+			util_print_err(&cl->err);
+	}
+	ctr_free(&c);
+	return rc;
+}
+
+static int cmd_create(struct cli *cl, int argc, char **argv)
+{
+	struct run_opts o;
+	struct ctr c;
+	int n = run_parse(cl, &o, argc, argv, 0);
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (run_create(cl, &o, argv, n, &c) < 0) {
+		util_print_err(&cl->err);
+		ctr_free(&c);
+		return CLI_EXIT_FAIL;
+	}
+	printf("%s\n", c.id);
+	ctr_free(&c);
+	return 0;
+}
+
+static int cmd_start(struct cli *cl, int argc, char **argv)
+{
+	int attach = 0, interactive = 0, i, rc = 0;
+	struct cli_flag flags[] = {
+		{ "a|attach", 0, NULL, &attach, NULL, "Attach STDOUT/STDERR, forward signals" },
+		{ "i|interactive", 0, NULL, &interactive, NULL, "Attach container's STDIN" },
+		{ 0 },
+	};
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER [CONTAINER...]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 1, -1) < 0)
+		return CLI_EXIT_FAIL;
+	if ((attach || interactive) && n > 1) {
+		fprintf(stderr, "Error: you cannot start and attach multiple containers at once\n");
+		return CLI_EXIT_FAIL;
+	}
+	cli_std_fds();
+	for (i = 0; i < n; i++) {
+		struct ctr c;
+		struct ctr_info ci;
+		int code;
+		if (cli_ctr(cl, argv[i], &c) < 0) {
+			rc = 1;
+			continue;
+		}
+		ctr_info_get(&cl->store, c.id, &ci);
+		if (ci.status == CTR_RUNNING || ci.status == CTR_RESTARTING) {
+			if (!attach)
+				printf("%s\n", argv[i]);
+			ctr_free(&c);
+			continue;
+		}
+		if (attach || interactive) {
+			fflush(stdout);
+			rc = ctr_run_attached(&cl->store, &c, interactive, &cl->err);
+			if (rc >= 125 && rc <= 127 && cl->err.msg[0])
+				util_print_err(&cl->err);
+		} else if ((code = ctr_start_detached(&cl->store, &c, 0, 0, &cl->err)) != 0) {
+			util_print_err(&cl->err);
+			rc = code;
+		} else {
+			printf("%s\n", argv[i]);
+		}
+		ctr_free(&c);
+	}
+	return rc;
+}
+
+/* Wait until pid (with its start time) is gone; 0 if it went within ms
+ * (ms < 0: no limit). */
+static int ctr_wait_pid(pid_t pid, unsigned long long start, long ms)
+{
+	long waited = 0, step = 2;
+	while (ctr_pid_start(pid) == start) {
+		struct timespec t = { 0, step * 1000000L };
+		if (ms >= 0 && waited >= ms)
+			return -1;
+		nanosleep(&t, NULL);
+		waited += step;
+		if (step < 64)
+			step *= 2;
+	}
+	return 0;
+}
+
+/* Wait until nothing owns the container (its owner recorded the exit),
+ * looking at the lock without taking it (see ctr_lock_take). */
+static void ctr_wait_owner(struct mr_store *st, const char *id)
+{
+	int rfd = ctr_rundir(st, id, 0);
+	long step = 2;
+	if (rfd < 0)
+		return;
+	while (ctr_monitor_alive(rfd)) {
+		struct timespec t = { 0, step * 1000000L };
+		nanosleep(&t, NULL);
+		if (step < 50)
+			step *= 2;
+	}
+	close(rfd);
+}
+
+/* Docker's stop: the stop signal, SIGKILL after the timeout; the restart
+ * policy does not apply to a container stopped by the user. */
+static int ctr_stop(struct mr_store *st, struct ctr *c, long timeout, int sig, struct mr_err *err)
+{
+	struct ctr_info ci;
+	int rfd, fd;
+	ctr_info_get(st, c->id, &ci);
+	if (ci.status != CTR_RUNNING && ci.status != CTR_RESTARTING)
+		return 0;
+	rfd = ctr_rundir(st, c->id, 0);
+	if (rfd < 0)
+		return 0;
+	fd = openat(rfd, "stop", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	close(rfd);
+	if (ci.status == CTR_RESTARTING) {
+		if (ci.monitor > 0)
+			kill(ci.monitor, SIGTERM);
+	} else if (ci.pid > 0) {
+		if (!sig)
+			sig = ctr_signal_parse(c->stop_signal);
+		if (timeout < 0)
+			timeout = c->stop_timeout >= 0 ? c->stop_timeout : 10;
+		if (kill(ci.pid, sig ? sig : SIGTERM) < 0 && errno != ESRCH)
+			return mr_err_sys(err, "stop container %s", c->name);
+		if (ctr_wait_pid(ci.pid, ci.pid_start, timeout * 1000) < 0) {
+			kill(ci.pid, SIGKILL);
+			ctr_wait_pid(ci.pid, ci.pid_start, -1);
+		}
+	}
+	ctr_wait_owner(st, c->id);
+	return 0;
+}
+
+static int cmd_stop_restart(struct cli *cl, int argc, char **argv, int restart)
+{
+	const char *t = NULL, *s = NULL;
+	struct cli_flag flags[] = {
+		{ "t|time|timeout", 1, &t, NULL, NULL, "Seconds before SIGKILL" },
+		{ "s|signal", 1, &s, NULL, NULL, "Signal to send to the container" },
+		{ 0 },
+	};
+	uint64_t v = 0;
+	int i, rc = 0, sig = 0;
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER [CONTAINER...]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 1, -1) < 0)
+		return CLI_EXIT_FAIL;
+	if (t && util_parse_u64(t, &v) < 0 && strcmp(t, "-1")) {
+		cli_fail(cl, "invalid argument \"%s\" for \"-t, --time\" flag", t);
+		return CLI_EXIT_FAIL;
+	}
+	if (s && !(sig = ctr_signal_parse(s))) {
+		fprintf(stderr, "Error: Invalid signal: %s\n", s);
+		return CLI_EXIT_FAIL;
+	}
+	cli_std_fds();
+	for (i = 0; i < n; i++) {
+		struct ctr c;
+		if (cli_ctr(cl, argv[i], &c) < 0) {
+			rc = 1;
+			continue;
+		}
+		if (ctr_stop(&cl->store, &c, t && strcmp(t, "-1") ? (long)v : -1, sig, &cl->err) < 0 ||
+		    (restart && ctr_start_detached(&cl->store, &c, 0, 0, &cl->err) != 0)) {
+			util_print_err(&cl->err);
+			rc = 1;
+		} else {
+			printf("%s\n", argv[i]);
+		}
+		ctr_free(&c);
+	}
+	return rc;
+}
+
+static int cmd_stop(struct cli *cl, int argc, char **argv)
+{
+	return cmd_stop_restart(cl, argc, argv, 0);
+}
+
+static int cmd_restart(struct cli *cl, int argc, char **argv)
+{
+	return cmd_stop_restart(cl, argc, argv, 1);
+}
+
+static int cmd_kill(struct cli *cl, int argc, char **argv)
+{
+	const char *s = "KILL";
+	struct cli_flag flags[] = {
+		{ "s|signal", 1, &s, NULL, NULL, "Signal to send to the container" },
+		{ 0 },
+	};
+	int i, rc = 0, sig;
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER [CONTAINER...]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 1, -1) < 0)
+		return CLI_EXIT_FAIL;
+	if (!(sig = ctr_signal_parse(s))) {
+		fprintf(stderr, "Error: Invalid signal: %s\n", s);
+		return CLI_EXIT_FAIL;
+	}
+	for (i = 0; i < n; i++) {
+		struct ctr c;
+		struct ctr_info ci;
+		if (cli_ctr(cl, argv[i], &c) < 0) {
+			rc = 1;
+			continue;
+		}
+		ctr_info_get(&cl->store, c.id, &ci);
+		if (ci.status != CTR_RUNNING) {
+			fprintf(stderr, "Error: cannot kill container: %s: container %s is not running\n",
+				argv[i], c.id);
+			rc = 1;
+		} else {
+			/* a container killed by its user is not restarted (the
+			 * stop signal, TERM, INT, KILL); other signals are messages */
+			if (sig == SIGKILL || sig == SIGTERM || sig == SIGINT ||
+			    sig == ctr_signal_parse(c.stop_signal)) {
+				int rfd = ctr_rundir(&cl->store, c.id, 0), fd;
+				if (rfd >= 0) {
+					fd = openat(rfd, "stop", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+					if (fd >= 0)
+						close(fd);
+					close(rfd);
+				}
+			}
+			if (kill(ci.pid, sig) < 0) {
+				fprintf(stderr, "Error: kill %s: %s\n", argv[i], strerror(errno));
+				rc = 1;
+			} else {
+				printf("%s\n", argv[i]);
+			}
+		}
+		ctr_free(&c);
+	}
+	return rc;
+}
+
+static int cmd_rm(struct cli *cl, int argc, char **argv)
+{
+	int force = 0, volumes = 0, i, rc = 0;
+	struct cli_flag flags[] = {
+		{ "f|force", 0, NULL, &force, NULL, "Kill a running container first" },
+		{ "v|volumes", 0, NULL, &volumes, NULL, "Remove its anonymous volumes" },
+		{ 0 },
+	};
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER [CONTAINER...]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 1, -1) < 0)
+		return CLI_EXIT_FAIL;
+	for (i = 0; i < n; i++) {
+		struct ctr c;
+		struct ctr_owner o;
+		if (cli_ctr(cl, argv[i], &c) < 0) {
+			rc = 1;
+			continue;
+		}
+		memset(&o, 0, sizeof o);
+		o.st = &cl->store;
+		o.c = &c;
+		o.dirfd = o.lockfd = o.rfd = -1;
+		if (ctr_owner_take(&o, 0, &cl->err) < 0 && force && cl->err.code == MR_EINUSE) {
+			ctr_disown(&o);
+			ctr_stop(&cl->store, &c, 0, SIGKILL, &cl->err);
+			ctr_owner_take(&o, 1, &cl->err);
+		}
+		if (o.dirfd < 0) {
+			if (cl->err.code == MR_EINUSE)
+				fprintf(stderr, "Error: cannot remove container \"/%s\": container is "
+					"running: stop the container before removing or force remove\n",
+					c.name);
+			else
+				util_print_err(&cl->err);
+			rc = 1;
+		} else if (ctr_remove(&cl->store, &c, &cl->err) < 0) {
+			util_print_err(&cl->err);
+			rc = 1;
+		} else {
+			if (volumes)
+				ctr_remove_volumes(&cl->store, &c);
+			printf("%s\n", argv[i]);
+		}
+		ctr_disown(&o);
+		ctr_free(&c);
+	}
+	return rc;
+}
+
+static int cmd_wait(struct cli *cl, int argc, char **argv)
+{
+	struct cli_flag flags[] = { { 0 } };
+	int i, rc = 0;
+	int n = cli_parse(cl, argc, argv, flags, 1, "CONTAINER [CONTAINER...]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 1, -1) < 0)
+		return CLI_EXIT_FAIL;
+	for (i = 0; i < n; i++) {
+		struct ctr c;
+		struct ctr_info ci;
+		if (cli_ctr(cl, argv[i], &c) < 0) {
+			rc = 1;
+			continue;
+		}
+		ctr_wait_owner(&cl->store, c.id);
+		ctr_info_get(&cl->store, c.id, &ci);
+		printf("%d\n", ci.st.exit_code);
+		fflush(stdout);
+		ctr_free(&c);
+	}
+	return rc;
+}
+
+/* ---- logs ---- */
+
+/* A line reader over one log file (records are at most one chunk long). */
+struct logs_file {
+	int fd;
+	size_t pos, len;
+	char buf[3 * CTR_LOG_CHUNK];
+};
+
+/* Next complete record (NUL-terminated, without its newline) or NULL. */
+static char *logs_next(struct logs_file *f)
+{
+	char *nl;
+	for (;;) {
+		ssize_t n;
+		nl = memchr(f->buf + f->pos, '\n', f->len - f->pos);
+		if (nl) {
+			char *line = f->buf + f->pos;
+			*nl = 0;
+			f->pos = (size_t)(nl - f->buf) + 1;
+			return line;
+		}
+		if (f->pos) {
+			memmove(f->buf, f->buf + f->pos, f->len - f->pos);
+			f->len -= f->pos;
+			f->pos = 0;
+		}
+		if (f->len == sizeof f->buf)
+			f->len = 0;     /* not a record: skip it */
+		n = read(f->fd, f->buf + f->len, sizeof f->buf - f->len);
+		if (n <= 0)
+			return NULL;
+		f->len += (size_t)n;
+	}
+}
+
+struct logs_out {
+	long long skip;          /* complete lines still to skip (--tail) */
+	int timestamps, at_start;
+	long long lines;
+	char since[40], until[40];   /* record times, "" for no bound */
+};
+
+/* --since/--until in Docker's forms: a duration back from now ("10m",
+ * "1h30m", "45s"), Unix seconds ("1732890000"), or RFC 3339 ("2026-11-29",
+ * "2026-11-29T15:00:00Z", offsets allowed); written as a record's time (RFC
+ * 3339, nanoseconds, UTC) so that records compare with it as strings. */
+static int logs_time_arg(const char *s, char *out, size_t size)
+{
+	struct timespec ts = { 0, 0 };
+	char day[32];
+	time_t t;
+	int64_t total = 0;
+	const char *p = s;
+	if (strlen(s) == 10 && s[4] == '-')
+		snprintf(day, sizeof day, "%sT00:00:00Z", s), s = day;
+	if (util_parse_rfc3339(s, &t) == 0) {
+		int i, scale = 100000000;
+		ts.tv_sec = t;
+		for (i = 20; s[19] == '.' && s[i] >= '0' && s[i] <= '9' && scale; i++, scale /= 10)
+			ts.tv_nsec += (s[i] - '0') * scale;
+	} else if (*p >= '0' && *p <= '9' && strspn(p, "0123456789.") == strlen(p)) {
+		ts.tv_sec = (time_t)strtoll(p, NULL, 10);
+	} else {
+		if (util_parse_duration(p, &total) < 0)
+			return -1;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec -= (time_t)(total / 1000000000);
+	}
+	util_time_rfc3339(&ts, out, size);
+	return 0;
+}
+
+/* Print (or count, with out == NULL) one record. */
+static void logs_record(struct logs_out *o, const char *rec, int count_only)
+{
+	const char *sp = strchr(rec, ' ');
+	char s;
+	FILE *f;
+	if (!sp || !sp[1])
+		return;
+	if ((o->since[0] && strncmp(rec, o->since, (size_t)(sp - rec)) < 0) ||
+	    (o->until[0] && strncmp(rec, o->until, (size_t)(sp - rec)) >= 0))
+		return;
+	s = sp[1];
+	if (count_only) {
+		o->lines += s == 'o' || s == 'e';
+		return;
+	}
+	if (o->skip > 0) {
+		o->skip -= s == 'o' || s == 'e';
+		return;
+	}
+	f = s == 'e' || s == 'E' ? stderr : stdout;
+	if (o->timestamps && o->at_start)
+		fprintf(f, "%.*s ", (int)(sp - rec), rec);
+	fputs(sp + 2, f);
+	o->at_start = s == 'o' || s == 'e';
+	if (o->at_start)
+		fputc('\n', f);
+}
+
+static int logs_open(int dirfd, int i)
+{
+	char name[16];
+	if (i == 0)
+		snprintf(name, sizeof name, "log");
+	else
+		snprintf(name, sizeof name, "log.%d", i);
+	return openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+static int cmd_logs(struct cli *cl, int argc, char **argv)
+{
+	const char *tail = NULL, *since = NULL, *until = NULL;
+	int follow = 0, ts = 0, dirfd, i, pass, nfiles;
+	struct cli_flag flags[] = {
+		{ "f|follow", 0, NULL, &follow, NULL, "Follow log output" },
+		{ "n|tail", 1, &tail, NULL, NULL, "Lines from the end" },
+		{ "t|timestamps", 0, NULL, &ts, NULL, "Show timestamps" },
+		{ "since", 1, &since, NULL, NULL, "Logs since a time (2026-11-29T10:00:00Z) or for 10m" },
+		{ "until", 1, &until, NULL, NULL, "Logs before a time, or 10m ago" },
+		{ 0 },
+	};
+	struct logs_out o;
+	struct logs_file *f;
+	struct ctr c;
+	uint64_t n_tail = 0;
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 1, 1) < 0)
+		return CLI_EXIT_FAIL;
+	if (tail && strcmp(tail, "all") && util_parse_u64(tail, &n_tail) < 0) {
+		fprintf(stderr, "Error: invalid value for --tail: %s\n", tail);
+		return CLI_EXIT_FAIL;
+	}
+	memset(&o, 0, sizeof o);
+	if ((since && logs_time_arg(since, o.since, sizeof o.since) < 0) ||
+	    (until && logs_time_arg(until, o.until, sizeof o.until) < 0)) {
+		fprintf(stderr, "Error: invalid value for --%s: %s (a time such as "
+			"2026-11-29T10:00:00Z, Unix seconds, or a duration such as 10m)\n",
+			since && !o.since[0] ? "since" : "until", since && !o.since[0] ? since : until);
+		return CLI_EXIT_FAIL;
+	}
+	if (cli_ctr(cl, argv[0], &c) < 0)
+		return CLI_EXIT_FAIL;
+	dirfd = ctr_dir(&cl->store, c.id, &cl->err);
+	if (dirfd < 0) {
+		util_print_err(&cl->err);
+		ctr_free(&c);
+		return CLI_EXIT_FAIL;
+	}
+	o.timestamps = ts;
+	o.at_start = 1;
+	f = util_xmalloc(sizeof *f);
+	nfiles = c.log_max_file > 0 ? c.log_max_file : CTR_LOG_MAX_FILE;
+	/* oldest first: log.N-1 ... log.1, log; with --tail, a counting pass */
+	for (pass = tail && strcmp(tail, "all") ? 0 : 1; pass < 2; pass++) {
+		if (pass == 1 && tail && strcmp(tail, "all"))
+			o.skip = o.lines > (long long)n_tail ? o.lines - (long long)n_tail : 0;
+		for (i = nfiles - 1; i >= 0; i--) {
+			char *rec;
+			f->fd = logs_open(dirfd, i);
+			f->pos = f->len = 0;
+			if (f->fd < 0)
+				continue;
+			while ((rec = logs_next(f)) != NULL)
+				logs_record(&o, rec, pass == 0);
+			if (i || !follow || pass == 0)
+				close(f->fd);
+		}
+	}
+	fflush(stdout);
+	fflush(stderr);
+	if (follow) {
+		struct stat a, b;
+		struct ctr_info ci;
+		if (f->fd < 0)
+			f->fd = logs_open(dirfd, 0);
+		for (;;) {
+			char *rec;
+			int alive;
+			ctr_info_get(&cl->store, c.id, &ci);
+			alive = ci.status == CTR_RUNNING || ci.status == CTR_RESTARTING;
+			while (f->fd >= 0 && (rec = logs_next(f)) != NULL)
+				logs_record(&o, rec, 0);
+			fflush(stdout);
+			fflush(stderr);
+			/* rotated: finish the old file, go on with the new one */
+			if (fstatat(dirfd, "log", &b, 0) == 0 &&
+			    (f->fd < 0 || (fstat(f->fd, &a) == 0 && a.st_ino != b.st_ino))) {
+				if (f->fd >= 0)
+					close(f->fd);
+				f->fd = logs_open(dirfd, 0);
+				f->pos = f->len = 0;
+				continue;
+			}
+			if (!alive)
+				break;
+			usleep(100000);
+		}
+		if (f->fd >= 0)
+			close(f->fd);
+	}
+	free(f);
+	close(dirfd);
+	ctr_free(&c);
+	return 0;
+}
+
+/* ---- inspect ---- */
+
+static void cli_jw_time(struct mr_jw *w, const char *key, const char *t)
+{
+	ctr_jw_str(w, key, t && *t ? t : "0001-01-01T00:00:00Z");
+}
+
+static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
+{
+	struct ctr_info ci;
+	char path[MINIRUN_MAX_PATH + 96], mem[32];
+	const char *dir = cl->store.root;
+	size_t i;
+	ctr_info_get(&cl->store, c->id, &ci);
+	mr_jw_obj(w);
+	ctr_jw_str(w, "Id", c->id);
+	ctr_jw_str(w, "Created", c->created);
+	mr_jw_key(w, "Path");
+	mr_jw_str(w, c->entrypoint.n ? c->entrypoint.v[0] : c->cmd.n ? c->cmd.v[0] : "");
+	mr_jw_key(w, "Args");
+	mr_jw_arr(w);
+	for (i = 1; i < c->entrypoint.n + c->cmd.n; i++)
+		mr_jw_str(w, i < c->entrypoint.n ? c->entrypoint.v[i] : c->cmd.v[i - c->entrypoint.n]);
+	mr_jw_arr_end(w);
+	mr_jw_key(w, "State");
+	mr_jw_obj(w);
+	ctr_jw_str(w, "Status", ctr_status_name(ci.status));
+	ctr_jw_bool(w, "Running", ci.status == CTR_RUNNING);
+	ctr_jw_bool(w, "Paused", 0);
+	ctr_jw_bool(w, "Restarting", ci.status == CTR_RESTARTING);
+	ctr_jw_bool(w, "OOMKilled", ci.st.oom_killed);
+	ctr_jw_bool(w, "Dead", 0);
+	ctr_jw_int(w, "Pid", ci.status == CTR_RUNNING ? ci.pid : 0);
+	ctr_jw_int(w, "ExitCode", ci.st.exit_code);
+	ctr_jw_str(w, "Error", ci.st.error);
+	cli_jw_time(w, "StartedAt", ci.st.started);
+	cli_jw_time(w, "FinishedAt", ci.status == CTR_RUNNING ? "" : ci.st.finished);
+	if (ci.health[0]) {
+		struct mr_buf hb = { 0 };
+		struct mr_json_doc hd = { 0 };
+		struct mr_err ignored;
+		int rfd = ctr_rundir(&cl->store, c->id, 0);
+		if (rfd >= 0 && mr_read_file(rfd, "health.json", &hb, 65536, &ignored) == 0 &&
+		    mr_json_parse(&hd, hb.data, hb.len, &ignored) == 0) {
+			mr_jw_key(w, "Health");
+			mr_jw_value(w, hd.root);
+		}
+		if (rfd >= 0)
+			close(rfd);
+		mr_json_free(&hd);
+		mr_buf_free(&hb);
+	}
+	mr_jw_obj_end(w);
+	ctr_jw_str(w, "Image", c->image);
+	snprintf(path, sizeof path, "%s/containers/%s/resolv.conf", dir, c->id);
+	ctr_jw_str(w, "ResolvConfPath", path);
+	snprintf(path, sizeof path, "%s/containers/%s/hostname", dir, c->id);
+	ctr_jw_str(w, "HostnamePath", path);
+	snprintf(path, sizeof path, "%s/containers/%s/hosts", dir, c->id);
+	ctr_jw_str(w, "HostsPath", path);
+	snprintf(path, sizeof path, "%s/containers/%s/log", dir, c->id);
+	ctr_jw_str(w, "LogPath", path);
+	snprintf(path, sizeof path, "/%s", c->name);
+	ctr_jw_str(w, "Name", path);
+	ctr_jw_int(w, "RestartCount", ci.st.restart_count);
+	ctr_jw_str(w, "Driver", c->driver);
+	ctr_jw_str(w, "Platform", "linux");
+	mr_jw_key(w, "HostConfig");
+	mr_jw_obj(w);
+	mr_jw_key(w, "Binds");
+	for (i = 0; i < c->nmnt && !c->mnt[i].from_v; i++) {}
+	if (i == c->nmnt) {
+		mr_jw_null(w);
+	} else {
+		mr_jw_arr(w);
+		for (i = 0; i < c->nmnt; i++)
+			if (c->mnt[i].from_v) {
+				snprintf(path, sizeof path, "%s:%s%s%s", c->mnt[i].source, c->mnt[i].target,
+					 c->mnt[i].mode[0] ? ":" : "", c->mnt[i].mode);
+				mr_jw_str(w, path);
+			}
+		mr_jw_arr_end(w);
+	}
+	mr_jw_key(w, "LogConfig");
+	mr_jw_obj(w);
+	ctr_jw_str(w, "Type", "local");
+	mr_jw_key(w, "Config");
+	mr_jw_obj(w);
+	snprintf(mem, sizeof mem, "%llu", (unsigned long long)c->log_max_size);
+	ctr_jw_str(w, "max-size", mem);
+	snprintf(mem, sizeof mem, "%d", c->log_max_file);
+	ctr_jw_str(w, "max-file", mem);
+	mr_jw_obj_end(w);
+	mr_jw_obj_end(w);
+	mr_jw_key(w, "PortBindings");
+	mr_jw_obj(w);
+	mr_jw_obj_end(w);
+	ctr_fields_write(w, c, 1, 1);
+	mr_jw_obj_end(w);
+	mr_jw_key(w, "GraphDriver");
+	mr_jw_obj(w);
+	mr_jw_key(w, "Data");
+	mr_jw_obj(w);
+	if (!strcmp(c->driver, "overlay")) {
+		struct mr_buf lower = { 0 };
+		for (i = c->layers.n; i-- > 0;)
+			mr_buf_printf(&lower, "%s%s/layers/%s", lower.len ? ":" : "", dir, c->layers.v[i]);
+		ctr_jw_str(w, "LowerDir", lower.data ? lower.data : "");
+		mr_buf_free(&lower);
+	}
+	snprintf(path, sizeof path, "%s/containers/%s/rootfs", dir, c->id);
+	ctr_jw_str(w, "MergedDir", path);
+	if (!strcmp(c->driver, "overlay")) {
+		snprintf(path, sizeof path, "%s/containers/%s/upper", dir, c->id);
+		ctr_jw_str(w, "UpperDir", path);
+		snprintf(path, sizeof path, "%s/containers/%s/work", dir, c->id);
+		ctr_jw_str(w, "WorkDir", path);
+	}
+	mr_jw_obj_end(w);
+	ctr_jw_str(w, "Name", c->driver);
+	mr_jw_obj_end(w);
+	mr_jw_key(w, "Mounts");
+	mr_jw_arr(w);
+	for (i = 0; i < c->nmnt; i++)
+		mount_write_json(w, &cl->store, &c->mnt[i], 1);
+	mr_jw_arr_end(w);
+	mr_jw_key(w, "Config");
+	mr_jw_obj(w);
+	ctr_fields_write(w, c, 0, 1);
+	ctr_jw_str(w, "Domainname", "");
+	ctr_jw_bool(w, "AttachStdin", c->interactive);
+	ctr_jw_bool(w, "AttachStdout", 1);
+	ctr_jw_bool(w, "AttachStderr", 1);
+	ctr_jw_bool(w, "StdinOnce", c->interactive);
+	ctr_jw_str(w, "Image", c->image_ref);
+	mr_jw_key(w, "Volumes");
+	mr_jw_null(w);
+	mr_jw_key(w, "OnBuild");
+	mr_jw_null(w);
+	mr_jw_obj_end(w);
+	mr_jw_key(w, "NetworkSettings");
+	mr_jw_obj(w);
+	ctr_jw_str(w, "Bridge", "");
+	ctr_jw_str(w, "SandboxID", "");
+	if (ci.status == CTR_RUNNING)
+		snprintf(path, sizeof path, "/proc/%d/ns/net", (int)ci.pid);
+	else
+		path[0] = 0;
+	ctr_jw_str(w, "SandboxKey", path);
+	net_inspect(&cl->store, c, ci.status == CTR_RUNNING, w);
+	mr_jw_key(w, "Networks");
+	mr_jw_obj(w);
+	mr_jw_obj_end(w);
+	mr_jw_obj_end(w);
+	mr_jw_obj_end(w);
+}
+
+/* `inspect --format`: Go-template actions {{.A.B}} and {{json .A}} over the
+ * object's JSON; text around them is copied (\t, \n escapes). */
+static int cli_inspect_format(const char *fmt, const char *json, size_t len)
+{
+	struct mr_json_doc doc = { 0 };
+	struct mr_err err;
+	struct mr_buf out = { 0 };
+	const char *p = fmt;
+	if (mr_json_parse(&doc, json, len, &err) < 0) {
+		util_print_err(&err);
+		return -1;
+	}
+	while (*p) {
+		const char *open = strstr(p, "{{"), *close, *q;
+		const struct mr_json *v = doc.root;
+		int as_json = 0;
+		for (q = p; q < (open ? open : p + strlen(p)); q++) {
+			if (q[0] == '\\' && (q[1] == 't' || q[1] == 'n'))
+				mr_buf_append(&out, q[1] == 't' ? "\t" : "\n", 1), q++;
+			else
+				mr_buf_append(&out, q, 1);
+		}
+		if (!open || !(close = strstr(open, "}}")))
+			break;
+		for (q = open + 2; *q == ' '; q++) {}
+		if (!strncmp(q, "json ", 5))
+			for (as_json = 1, q += 5; *q == ' '; q++) {}
+		if (*q != '.') {
+			fprintf(stderr, "Error: template: unsupported action \"%.*s\"\n",
+				(int)(close - open + 2), open);
+			mr_json_free(&doc);
+			mr_buf_free(&out);
+			return -1;
+		}
+		while (v && *q == '.' && q < close) {
+			char key[128];
+			size_t n = strcspn(q + 1, ". }");
+			snprintf(key, sizeof key, "%.*s", (int)n, q + 1);
+			q += 1 + n;
+			if (key[0])
+				v = mr_json_get(v, key);
+		}
+		if (as_json || (v && (v->type == MR_JSON_ARRAY || v->type == MR_JSON_OBJECT))) {
+			struct mr_jw w;
+			mr_jw_init(&w, &out, 0);
+			mr_jw_value(&w, v);
+		} else if (!v || v->type == MR_JSON_NULL) {
+			mr_buf_printf(&out, "<no value>");
+		} else if (v->type == MR_JSON_STRING || v->type == MR_JSON_NUMBER) {
+			mr_buf_append(&out, v->str, v->len);
+		} else {
+			mr_buf_printf(&out, "%s", v->type == MR_JSON_TRUE ? "true" : "false");
+		}
+		p = close + 2;
+	}
+	mr_buf_append(&out, "\n", 1);
+	fwrite(out.data, 1, out.len, stdout);
+	mr_json_free(&doc);
+	mr_buf_free(&out);
+	return 0;
+}
+
+/* `inspect`: a container first, then an image, as Docker resolves names. */
+static int cmd_inspect(struct cli *cl, int argc, char **argv)
+{
+	const char *type = NULL, *format = NULL;
+	struct cli_flag flags[] = {
+		{ "type", 1, &type, NULL, NULL, "container or image" },
+		{ "f|format", 1, &format, NULL, NULL, "Go-like template" },
+		{ 0 },
+	};
+	struct mr_store *st;
+	struct image_db db;
+	struct mr_buf out = { 0 };
+	struct mr_jw w;
+	int i, rc = 0, dbok;
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] NAME|ID [NAME|ID...]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 1, -1) < 0 || !(st = cli_store(cl)))
+		return CLI_EXIT_FAIL;
+	dbok = image_db_read(st, &db, &cl->err) == 0;
+	mr_jw_init(&w, &out, 4);
+	mr_jw_arr(&w);
+	for (i = 0; i < n; i++) {
+		char id[CTR_ID_LEN + 1];
+		struct ctr c;
+		struct image_rec *r;
+		struct mr_jw one;
+		struct mr_jw *jw = format ? &one : &w;
+		if (format) {
+			out.len = 0;
+			mr_jw_init(&one, &out, 0);
+		}
+		if ((!type || !strcmp(type, "container")) && ctr_find(st, argv[i], id, &cl->err) == 0 &&
+		    ctr_load(st, id, &c, &cl->err) == 0) {
+			cli_inspect_ctr(cl, jw, &c);
+			ctr_free(&c);
+		} else if ((!type || !strcmp(type, "image")) && dbok &&
+			   (r = image_db_find(&db, argv[i], &cl->err)) != NULL) {
+			if (cli_inspect_image(cl, jw, &db, r) < 0) {
+				util_print_err(&cl->err);
+				rc = 1;
+				continue;
+			}
+		} else {
+			fprintf(stderr, "Error: No such object: %s\n", argv[i]);
+			rc = 1;
+			continue;
+		}
+		if (format && cli_inspect_format(format, out.data, out.len) < 0)
+			rc = 1;
+	}
+	mr_jw_arr_end(&w);
+	if (!format)
+		printf("%s\n", out.data);
+	mr_buf_free(&out);
+	if (dbok)
+		image_db_free(&db);
+	return rc;
+}
+
+/* `container inspect` = `inspect --type container`. */
+static int cmd_container_inspect(struct cli *cl, int argc, char **argv)
+{
+	char **v = util_xcalloc((size_t)argc + 2, sizeof *v);
+	int rc;
+	v[0] = "--type=container";
+	memcpy(v + 1, argv, (size_t)argc * sizeof *v);
+	rc = cmd_inspect(cl, argc + 1, v);
+	free(v);
+	return rc;
+}
+
+/* ---- ps ---- */
+
+struct ps_row {
+	struct ctr c;
+	struct ctr_info ci;
+};
+
+static int ps_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct ps_row *)b)->c.created, ((const struct ps_row *)a)->c.created);
+}
+
+/* Docker's COMMAND cell: Path and Args, cut to 20 characters with an
+ * ellipsis unless --no-trunc, quoted as Go's strconv.Quote does. */
+static void ps_command(const struct ctr *c, int no_trunc, struct mr_buf *out)
+{
+	struct mr_buf cmd = { 0 };
+	size_t i, runes = 0, cut = 0;
+	for (i = 0; i < c->entrypoint.n + c->cmd.n; i++)
+		mr_buf_printf(&cmd, "%s%s", i ? " " : "", i < c->entrypoint.n ? c->entrypoint.v[i] :
+			      c->cmd.v[i - c->entrypoint.n]);
+	mr_buf_append(&cmd, "", 0);
+	for (i = 0; i < cmd.len; i++)
+		if (((unsigned char)cmd.data[i] & 0xc0) != 0x80 && ++runes == 20)
+			cut = i;
+	if (!no_trunc && runes > 20)
+		cmd.len = cut, cmd.data[cut] = 0;
+	mr_buf_append(out, "\"", 1);
+	for (i = 0; i < cmd.len; i++) {
+		if (cmd.data[i] == '"' || cmd.data[i] == '\\')
+			mr_buf_append(out, "\\", 1);
+		mr_buf_append(out, cmd.data + i, 1);
+	}
+	if (!no_trunc && runes > 20)
+		mr_buf_append(out, "\xe2\x80\xa6", 3);
+	mr_buf_append(out, "\"", 1);
+	mr_buf_free(&cmd);
+}
+
+/* Value of one --format field ({{.Names}}), or -1 if unknown. */
+static int ps_field(const struct ps_row *r, const char *f, const char *arg, int no_trunc,
+		    struct mr_buf *out)
+{
+	char buf[96];
+	time_t created = 0, now = time(NULL);
+	size_t i;
+	util_parse_rfc3339(r->c.created, &created);
+	if (!strcmp(f, "ID")) {
+		mr_buf_printf(out, "%.*s", no_trunc ? CTR_ID_LEN : 12, r->c.id);
+	} else if (!strcmp(f, "Names")) {
+		mr_buf_printf(out, "%s", r->c.name);
+	} else if (!strcmp(f, "Image")) {
+		mr_buf_printf(out, "%s", r->c.image_ref);
+	} else if (!strcmp(f, "Command")) {
+		ps_command(&r->c, no_trunc, out);
+	} else if (!strcmp(f, "CreatedAt")) {
+		struct tm tm;
+		gmtime_r(&created, &tm);
+		mr_buf_printf(out, "%04d-%02d-%02d %02d:%02d:%02d +0000 UTC", tm.tm_year + 1900,
+			      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	} else if (!strcmp(f, "RunningFor")) {
+		util_human_duration((long)(now - created), buf, sizeof buf);
+		mr_buf_printf(out, "%s ago", buf);
+	} else if (!strcmp(f, "Status")) {
+		ctr_status_string(&r->ci, now, buf, sizeof buf);
+		mr_buf_printf(out, "%s", buf);
+	} else if (!strcmp(f, "State")) {
+		mr_buf_printf(out, "%s", ctr_status_name(r->ci.status));
+	} else if (!strcmp(f, "Labels")) {
+		for (i = 0; i < r->c.labels.n; i++)
+			mr_buf_printf(out, "%s%s", i ? "," : "", r->c.labels.v[i]);
+	} else if (!strcmp(f, "Label")) {
+		for (i = 0; arg && i < r->c.labels.n; i++)
+			if (ctr_env_keylen(r->c.labels.v[i]) == strlen(arg) &&
+			    !strncmp(r->c.labels.v[i], arg, strlen(arg)) && r->c.labels.v[i][strlen(arg)])
+				mr_buf_printf(out, "%s", r->c.labels.v[i] + strlen(arg) + 1);
+	} else if (!strcmp(f, "Networks")) {
+		mr_buf_printf(out, "%s", r->c.network);
+	} else if (!strcmp(f, "Size")) {
+		mr_buf_printf(out, "0B");
+	} else if (strcmp(f, "Ports") && strcmp(f, "Mounts") && strcmp(f, "LocalVolumes")) {
+		return -1;
+	}
+	mr_buf_append(out, "", 0);
+	return 0;
+}
+
+static const char *ps_header(const char *f)
+{
+	static const char map[] =
+		"ID\0CONTAINER ID\0Names\0NAMES\0Image\0IMAGE\0Command\0COMMAND\0CreatedAt\0CREATED AT\0"
+		"RunningFor\0CREATED\0Status\0STATUS\0State\0STATE\0Labels\0LABELS\0Label\0LABEL\0"
+		"Networks\0NETWORKS\0Size\0SIZE\0Ports\0PORTS\0Mounts\0MOUNTS\0LocalVolumes\0LOCAL VOLUMES\0";
+	const char *p;
+	for (p = map; *p; p += strlen(p) + 1, p += strlen(p) + 1)
+		if (!strcmp(p, f))
+			return p + strlen(p) + 1;
+	return f;
+}
+
+/* Render a Go-style template ({{.Field}}, {{.Label "k"}}, \t \n escapes);
+ * row NULL renders the header. -1 (message printed) on an unknown field. */
+static int ps_render(const char *fmt, const struct ps_row *r, int no_trunc, struct mr_buf *out)
+{
+	const char *p = fmt;
+	while (*p) {
+		const char *open = strstr(p, "{{"), *close, *q;
+		char field[64], arg[128];
+		size_t n;
+		for (q = p; q < (open ? open : p + strlen(p)); q++) {
+			if (q[0] == '\\' && (q[1] == 't' || q[1] == 'n')) {
+				mr_buf_append(out, q[1] == 't' ? "\t" : "\n", 1);
+				q++;
+			} else {
+				mr_buf_append(out, q, 1);
+			}
+		}
+		if (!open)
+			break;
+		close = strstr(open, "}}");
+		if (!close) {
+			fprintf(stderr, "Error: template: unclosed action in \"%s\"\n", fmt);
+			return -1;
+		}
+		for (q = open + 2; *q == ' '; q++) {}
+		if (*q != '.') {
+			fprintf(stderr, "Error: template: unsupported action \"%.*s\"\n",
+				(int)(close - open + 2), open);
+			return -1;
+		}
+		n = strcspn(q + 1, " }");
+		snprintf(field, sizeof field, "%.*s", (int)n, q + 1);
+		arg[0] = 0;
+		for (q += 1 + n; *q == ' '; q++) {}
+		if (*q == '"')
+			snprintf(arg, sizeof arg, "%.*s", (int)strcspn(q + 1, "\""), q + 1);
+		if (!r)
+			mr_buf_printf(out, "%s", ps_header(field));
+		else if (ps_field(r, field, arg[0] ? arg : NULL, no_trunc, out) < 0) {
+			fprintf(stderr, "Error: template: can't evaluate field %s\n", field);
+			return -1;
+		}
+		p = close + 2;
+	}
+	mr_buf_append(out, "", 0);
+	return 0;
+}
+
+/* Split a rendered table row at its tabs into n cells. */
+static void ps_cells(char *p, const char **cells, size_t n)
+{
+	size_t k;
+	for (k = 0; k < n; k++) {
+		cells[k] = p ? p : "";
+		p = p ? strchr(p, '\t') : NULL;
+		if (p)
+			*p++ = 0;
+	}
+}
+
+/* The keys of `ps --filter KEY=VALUE`. */
+static const char ps_filter_keys[] = "id\0name\0status\0label\0ancestor\0exited\0health\0";
+
+static int ps_filter_known(const char *f)
+{
+	const char *k;
+	for (k = ps_filter_keys; *k; k += strlen(k) + 1)
+		if (util_starts_with(f, k) && f[strlen(k)] == '=')
+			return 1;
+	return 0;
+}
+
+/* --filter: same key ORs, different keys AND (Docker's rule). */
+static int ps_match(const struct ps_row *r, const struct cli_list *filters)
+{
+	const char *k;
+	for (k = ps_filter_keys; *k; k += strlen(k) + 1) {
+		size_t i, kl = strlen(k);
+		int any = 0, hit = 0;
+		for (i = 0; i < filters->count; i++) {
+			const char *f = filters->items[i], *v = f + kl + 1;
+			if (strncmp(f, k, kl) || f[kl] != '=')
+				continue;
+			any = 1;
+			if (!strcmp(k, "id")) {
+				hit |= !strncmp(r->c.id, v, strlen(v));
+			} else if (!strcmp(k, "name")) {
+				char pat[CTR_NAME_MAX];
+				size_t pl;
+				int head = *v == '^';
+				snprintf(pat, sizeof pat, "%s", v + head);
+				pl = strlen(pat);
+				if (pl && pat[pl - 1] == '$')
+					pat[--pl] = 0, hit |= head ? !strcmp(r->c.name, pat) :
+						util_ends_with(r->c.name, pat);
+				else
+					hit |= head ? util_starts_with(r->c.name, pat) :
+						strstr(r->c.name, pat) != NULL;
+			} else if (!strcmp(k, "status")) {
+				hit |= !strcmp(v, ctr_status_name(r->ci.status));
+			} else if (!strcmp(k, "label")) {
+				size_t j;
+				for (j = 0; j < r->c.labels.n; j++)
+					hit |= strchr(v, '=') ? !strcmp(r->c.labels.v[j], v) :
+						ctr_env_keylen(r->c.labels.v[j]) == strlen(v) &&
+						!strncmp(r->c.labels.v[j], v, strlen(v));
+			} else if (!strcmp(k, "ancestor")) {
+				hit |= !strcmp(r->c.image_ref, v) || !strncmp(r->c.image + 7, v, strlen(v)) ||
+				       !strcmp(r->c.image, v);
+			} else if (!strcmp(k, "exited")) {
+				hit |= r->ci.status == CTR_EXITED && r->ci.st.exit_code == atoi(v);
+			} else {                  /* health: healthy, unhealthy, starting, none */
+				hit |= !strcmp(v, r->ci.health[0] ? r->ci.health : "none");
+			}
+		}
+		if (any && !hit)
+			return 0;
+	}
+	return 1;
+}
+
+/* Every container of the store, newest first. */
+static struct ps_row *ps_list(struct mr_store *st, size_t *count)
+{
+	int fd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	struct ps_row *rows = NULL;
+	size_t n = 0;
+	struct mr_err ignored;
+	if (!d && fd >= 0)
+		close(fd);
+	while (d && (de = readdir(d)) != NULL) {
+		if (!ctr_is_id(de->d_name))
+			continue;
+		rows = util_xrealloc(rows, (n + 1) * sizeof *rows);
+		if (ctr_load(st, de->d_name, &rows[n].c, &ignored) < 0) {
+			ctr_free(&rows[n].c);
+			continue;
+		}
+		ctr_info_get(st, de->d_name, &rows[n].ci);
+		n++;
+	}
+	if (d)
+		closedir(d);
+	if (n)
+		qsort(rows, n, sizeof *rows, ps_cmp);
+	*count = n;
+	return rows;
+}
+
+static int cmd_ps(struct cli *cl, int argc, char **argv)
+{
+	int all = 0, quiet = 0, no_trunc = 0, latest = 0, rc = 0;
+	const char *format = NULL, *last = NULL;
+	struct cli_list filters = { 0 };
+	struct cli_flag flags[] = {
+		{ "a|all", 0, NULL, &all, NULL, "Show all containers" },
+		{ "q|quiet", 0, NULL, &quiet, NULL, "Only display container IDs" },
+		{ "no-trunc", 0, NULL, &no_trunc, NULL, "Don't truncate output" },
+		{ "f|filter", 1, NULL, NULL, &filters, "Filter: name, id, status, label, ancestor, exited, health" },
+		{ "format", 1, &format, NULL, NULL, "Go-like template" },
+		{ "l|latest", 0, NULL, &latest, NULL, "Show the last created" },
+		{ "n|last", 1, &last, NULL, NULL, "Show the n last created" },
+		{ "s|size", 0, NULL, NULL, NULL, "Display total file sizes" },
+		{ 0 },
+	};
+	struct mr_store *st;
+	struct ps_row *rows;
+	struct cli_table t = { 7, 0, NULL, { 0 } };
+	struct mr_buf line = { 0 };
+	size_t i, count, shown = 0, limit = (size_t)-1;
+	int table = 0;
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
+		return CLI_EXIT_FAIL;
+	for (i = 0; i < filters.count; i++)
+		if (!ps_filter_known(filters.items[i])) {
+			fprintf(stderr, "Error: invalid filter '%s'\n", filters.items[i]);
+			return CLI_EXIT_FAIL;
+		}
+	if (latest)
+		limit = 1;
+	if (last)
+		limit = (size_t)atol(last);
+	if (latest || last)
+		all = 1;
+	if (format && util_starts_with(format, "table")) {
+		table = 1;
+		format += 5;
+		while (*format == ' ')
+			format++;
+	}
+	rows = ps_list(st, &count);
+	if (!quiet && (!format || table)) {
+		if (format) {
+			if (ps_render(format, NULL, no_trunc, &line) < 0) {
+				rc = CLI_EXIT_FAIL;
+				goto out;
+			}
+		} else {
+			static const char *const head[] = { "CONTAINER ID", "IMAGE", "COMMAND", "CREATED",
+							    "STATUS", "PORTS", "NAMES" };
+			cli_table_add(&t, head);
+		}
+	}
+	if (format && table && !quiet) {
+		/* the table's columns are the template's tab-separated cells */
+		t.ncols = 1;
+		for (i = 0; i < line.len; i++)
+			t.ncols += line.data[i] == '\t';
+		if (t.ncols > 12)
+			t.ncols = 12;
+	}
+	for (i = 0; i < count && shown < limit; i++) {
+		struct ps_row *r = &rows[i];
+		if (!all && r->ci.status != CTR_RUNNING && r->ci.status != CTR_RESTARTING &&
+		    !filters.count)
+			continue;
+		if (!ps_match(r, &filters))
+			continue;
+		shown++;
+		if (quiet) {
+			printf("%.*s\n", no_trunc ? CTR_ID_LEN : 12, r->c.id);
+		} else if (format) {
+			struct mr_buf b = { 0 };
+			if (ps_render(format, r, no_trunc, &b) < 0) {
+				mr_buf_free(&b);
+				rc = CLI_EXIT_FAIL;
+				break;
+			}
+			if (!table) {
+				printf("%s\n", b.data);
+			} else {
+				const char *cells[12];
+				if (!t.nrows) {
+					ps_cells(line.data, cells, t.ncols);
+					cli_table_add(&t, cells);
+				}
+				ps_cells(b.data, cells, t.ncols);
+				cli_table_add(&t, cells);
+			}
+			mr_buf_free(&b);
+		} else {
+			struct mr_buf cells[7];
+			const char *row[7];
+			static const char fields[] = "ID\0Image\0Command\0RunningFor\0Status\0Ports\0Names\0";
+			const char *f = fields;
+			size_t k;
+			for (k = 0; k < 7; k++, f += strlen(f) + 1) {
+				memset(&cells[k], 0, sizeof cells[k]);
+				ps_field(r, f, NULL, no_trunc, &cells[k]);
+				row[k] = cells[k].data ? cells[k].data : "";
+			}
+			cli_table_add(&t, row);
+			for (k = 0; k < 7; k++)
+				mr_buf_free(&cells[k]);
+		}
+	}
+	if (table && !t.nrows && line.data) {
+		/* only the header */
+		const char *cells[12];
+		ps_cells(line.data, cells, t.ncols);
+		cli_table_add(&t, cells);
+	}
+	cli_table_print(&t);
+out:
+	for (i = 0; i < count; i++)
+		ctr_free(&rows[i].c);
+	free(rows);
+	free(filters.items);
+	mr_buf_free(&line);
+	return rc;
+}
+
+/* ---- top, stats ---- */
+
+/* Fields of /proc/PID/stat after the command name (field 3 = index 0). */
+static int proc_stat_fields(pid_t pid, unsigned long long *f, int max)
+{
+	char path[32], buf[1024], *p;
+	int fd, i = 0;
+	ssize_t n;
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = util_read_full(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0 || !(p = strrchr((buf[n] = 0, buf), ')')))
+		return -1;
+	for (p += 2; i < max && *p; i++) {
+		f[i] = *p >= '0' && *p <= '9' ? strtoull(p, NULL, 10) : (unsigned long long)*p;
+		p += strcspn(p, " ");
+		p += *p == ' ';
+	}
+	return i;
+}
+
+static int cmd_top(struct cli *cl, int argc, char **argv)
+{
+	struct cli_flag flags[] = { { 0 } };
+	static const char *const head[] = { "UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD" };
+	struct cli_table t = { 8, 0, NULL, { 0 } };
+	struct ctr c;
+	struct ctr_info ci;
+	pid_t *pids;
+	size_t count, i;
+	long hz = UTIL_CLK_TCK;
+	time_t now = time(NULL), boot = 0;
+	struct timespec up;
+	int n = cli_parse(cl, argc, argv, flags, 0, "CONTAINER [ps OPTIONS]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 1, 1) < 0 || cli_ctr(cl, argv[0], &c) < 0)
+		return CLI_EXIT_FAIL;
+	ctr_info_get(&cl->store, c.id, &ci);
+	if (ci.status != CTR_RUNNING) {
+		fprintf(stderr, "Error: container %s is not running\n", c.id);
+		ctr_free(&c);
+		return CLI_EXIT_FAIL;
+	}
+	clock_gettime(CLOCK_BOOTTIME, &up);
+	boot = now - up.tv_sec;
+	pids = cg_pids(c.id, ci.pid, &count);
+	cli_table_add(&t, head);
+	for (i = 0; i < count; i++) {
+		unsigned long long f[20];
+		char uid[24] = "?", ppid[24], pid[24], cpu[8], stime[16], tty[16], tm[24];
+		char path[48], buf[4096];
+		struct mr_buf cmd = { 0 };
+		const char *row[8];
+		struct tm lt, ln;
+		time_t started;
+		unsigned long long secs;
+		ssize_t r;
+		int fd;
+		if (proc_stat_fields(pids[i], f, 20) < 20)
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/status", (int)pids[i]);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+			char *u;
+			r = util_read_full(fd, buf, sizeof buf - 1);
+			close(fd);
+			buf[r > 0 ? r : 0] = 0;
+			if ((u = strstr(buf, "\nUid:")) != NULL) {
+				long v = strtol(u + 5, NULL, 10);
+				if (v == 0)
+					snprintf(uid, sizeof uid, "root");
+				else
+					snprintf(uid, sizeof uid, "%ld", v);
+			}
+		}
+		snprintf(pid, sizeof pid, "%d", (int)pids[i]);
+		snprintf(ppid, sizeof ppid, "%llu", f[1]);
+		secs = (f[11] + f[12]) / (unsigned long long)hz;
+		started = boot + (time_t)(f[19] / (unsigned long long)hz);
+		snprintf(cpu, sizeof cpu, "%llu", now > started ?
+			 (f[11] + f[12]) * 100 / (unsigned long long)hz / (unsigned long long)(now - started) : 0);
+		/* UTC: no time zone code in the binary for one column */
+		gmtime_r(&started, &lt);
+		gmtime_r(&now, &ln);
+		if (lt.tm_yday == ln.tm_yday && lt.tm_year == ln.tm_year)
+			snprintf(stime, sizeof stime, "%02d:%02d", lt.tm_hour, lt.tm_min);
+		else
+			snprintf(stime, sizeof stime, "%.3s%02d", "JanFebMarAprMayJunJulAugSepOctNovDec" +
+				 3 * (lt.tm_mon % 12), lt.tm_mday);
+		if ((f[4] >> 8 & 0xfff) == 136)
+			snprintf(tty, sizeof tty, "pts/%llu", (f[4] & 0xff) | ((f[4] >> 12) & 0xfff00));
+		else
+			snprintf(tty, sizeof tty, "?");
+		snprintf(tm, sizeof tm, "%02llu:%02llu:%02llu", secs / 3600, secs / 60 % 60, secs % 60);
+		snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pids[i]);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+			while ((r = read(fd, buf, sizeof buf)) > 0)
+				mr_buf_append(&cmd, buf, (size_t)r);
+			close(fd);
+		}
+		for (r = 0; cmd.data && (size_t)r + 1 < cmd.len; r++)
+			if (!cmd.data[r])
+				cmd.data[r] = ' ';
+		if (!cmd.len) {
+			snprintf(path, sizeof path, "/proc/%d/comm", (int)pids[i]);
+			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+				r = read(fd, buf, sizeof buf - 1);
+				close(fd);
+				buf[r > 0 ? r - 1 : 0] = 0;
+				mr_buf_printf(&cmd, "[%s]", buf);
+			}
+		}
+		row[0] = uid; row[1] = pid; row[2] = ppid; row[3] = cpu; row[4] = stime;
+		row[5] = tty; row[6] = tm; row[7] = cmd.data ? cmd.data : "";
+		cli_table_add(&t, row);
+		mr_buf_free(&cmd);
+	}
+	cli_table_print(&t);
+	free(pids);
+	ctr_free(&c);
+	return 0;
+}
+
+/* Docker's binary sizes ("1.5MiB": the value in its unit with %.4g) for
+ * memory in stats, in integers: four significant digits, rounded. */
+static void cli_bytes_size(uint64_t n, char *out, size_t size)
+{
+	static const char units[][4] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	uint64_t whole = n, unit = 1, scale;
+	int u = 0, decimals;
+	char num[32];
+	while (whole >= 1024 && u < 4)
+		whole /= 1024, unit *= 1024, u++;
+	/* four significant digits: as many decimals as the whole part leaves */
+	decimals = whole < 10 ? 3 : whole < 100 ? 2 : whole < 1000 ? 1 : 0;
+	scale = decimals == 3 ? 1000 : decimals == 2 ? 100 : decimals == 1 ? 10 : 1;
+	util_fmt_fixed(whole * scale + ((n % unit) * scale + unit / 2) / unit, decimals, num, sizeof num);
+	snprintf(out, size, "%s%s", num, units[u]);
+}
+
+/* "12.34%" of part in whole, as Docker's stats prints percentages. */
+static void cli_percent(uint64_t part, uint64_t whole, char *out, size_t size)
+{
+	uint64_t hundredths = whole ? (part * 10000 + whole / 2) / whole : 0;
+	snprintf(out, size, "%llu.%02llu%%", (unsigned long long)(hundredths / 100),
+		 (unsigned long long)(hundredths % 100));
+}
+
+struct stats_sample {
+	uint64_t cpu_ns, mem, limit, pids, rx, tx;
+	struct timespec at;
+};
+
+/* One sample: from the container's cgroups where it has the controller,
+ * else summed over its processes (CPU ticks, resident pages). */
+static void stats_sample(const struct ctr *c, pid_t pid, struct stats_sample *s)
+{
+	uint64_t v = 0, inactive = 0, cpu = UINT64_MAX, mem = UINT64_MAX;
+	char path[48], buf[4096], *p;
+	int fd, v2 = cg_version() == 2, hz = UTIL_CLK_TCK;
+	uint64_t total = util_mem_total();
+	pid_t *pids;
+	size_t i, n;
+	ssize_t r;
+	memset(s, 0, sizeof s[0]);
+	clock_gettime(CLOCK_MONOTONIC, &s->at);
+	if (cg_read_u64(v2 ? "" : "unified", c->id, "cpu.stat", "usage_usec", &v) == 0)
+		cpu = v * 1000;
+	else if (cg_read_u64("cpuacct", c->id, "cpuacct.usage", NULL, &v) == 0)
+		cpu = v;
+	if (cg_read_u64(v2 ? "" : "memory", c->id, v2 ? "memory.current" : "memory.usage_in_bytes",
+			NULL, &v) == 0) {
+		cg_read_u64(v2 ? "" : "memory", c->id, "memory.stat", v2 ? "inactive_file" :
+			    "total_inactive_file", &inactive);
+		mem = v > inactive ? v - inactive : v;
+		cg_read_u64(v2 ? "" : "memory", c->id, v2 ? "memory.max" : "memory.limit_in_bytes",
+			    NULL, &s->limit);
+	}
+	if (!s->limit || s->limit > total)
+		s->limit = total;
+	pids = cg_pids(c->id, pid, &n);
+	if (cg_read_u64(v2 ? "" : "pids", c->id, "pids.current", NULL, &s->pids) < 0)
+		s->pids = n;
+	for (i = 0; i < n && (cpu == UINT64_MAX || mem == UINT64_MAX); i++) {
+		unsigned long long f[13];
+		if (cpu == UINT64_MAX && proc_stat_fields(pids[i], f, 13) == 13)
+			s->cpu_ns += (f[11] + f[12]) * 1000000000ULL / (unsigned long long)hz;
+		snprintf(path, sizeof path, "/proc/%d/statm", (int)pids[i]);
+		if (mem == UINT64_MAX && (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+			r = util_read_full(fd, buf, sizeof buf - 1);
+			close(fd);
+			buf[r > 0 ? r : 0] = 0;
+			p = strchr(buf, ' ');
+			if (p)
+				s->mem += strtoull(p + 1, NULL, 10) * (uint64_t)getpagesize();
+		}
+	}
+	free(pids);
+	if (cpu != UINT64_MAX)
+		s->cpu_ns = cpu;
+	if (mem != UINT64_MAX)
+		s->mem = mem;
+	snprintf(path, sizeof path, "/proc/%d/net/dev", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	r = fd >= 0 ? util_read_full(fd, buf, sizeof buf - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	buf[r > 0 ? r : 0] = 0;
+	for (p = strchr(buf, '\n'); p && (p = strchr(p + 1, '\n')) != NULL;) {
+		unsigned long long f[9];
+		char *colon = strchr(p, ':');
+		const char *name = p + 1 + strspn(p + 1, " ");
+		if (!colon || !strncmp(name, "lo:", 3))
+			continue;
+		const char *q = colon + 1;
+		int k;
+		for (k = 0; k < 9; k++) {
+			uint64_t field;
+			if (util_word_u64(&q, &field, 10) < 0)
+				break;
+			f[k] = field;
+		}
+		if (k == 9) {
+			s->rx += f[0];
+			s->tx += f[8];
+		}
+	}
+}
+
+static int cmd_stats(struct cli *cl, int argc, char **argv)
+{
+	int no_stream = 0, all = 0, no_trunc = 0;
+	struct cli_flag flags[] = {
+		{ "no-stream", 0, NULL, &no_stream, NULL, "One sample, no refresh" },
+		{ "a|all", 0, NULL, &all, NULL, "Show all containers" },
+		{ "no-trunc", 0, NULL, &no_trunc, NULL, "Do not truncate output" },
+		{ 0 },
+	};
+	static const char *const head[] = { "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT",
+					    "MEM %", "NET I/O", "BLOCK I/O", "PIDS" };
+	struct mr_store *st;
+	struct ps_row *rows;
+	struct stats_sample *a, *b;
+	unsigned char *keep;
+	size_t count, i;
+	int k, rc = 0;
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] [CONTAINER...]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (!(st = cli_store(cl)))
+		return CLI_EXIT_FAIL;
+	rows = ps_list(st, &count);
+	/* the containers asked for (or the running ones) */
+	keep = util_xcalloc(count, 1);
+	for (i = 0; i < count; i++) {
+		keep[i] = (unsigned char)(n == 0 && (all || rows[i].ci.status == CTR_RUNNING));
+		for (k = 0; k < n; k++) {
+			char id[CTR_ID_LEN + 1];
+			struct mr_err ignored;
+			if (ctr_find(st, argv[k], id, &ignored) == 0 && !strcmp(id, rows[i].c.id))
+				keep[i] = 1;
+		}
+	}
+	for (k = 0; k < n; k++) {
+		char id[CTR_ID_LEN + 1];
+		if (ctr_find(st, argv[k], id, &cl->err) < 0) {
+			util_print_err(&cl->err);
+			rc = 1;
+		}
+	}
+	a = util_xcalloc(count, sizeof *a);
+	b = util_xcalloc(count, sizeof *b);
+	for (;;) {
+		struct cli_table t = { 8, 0, NULL, { 0 } };
+		for (i = 0; i < count; i++)
+			if (keep[i] && rows[i].ci.status == CTR_RUNNING)
+				stats_sample(&rows[i].c, rows[i].ci.pid, &a[i]);
+		usleep(no_stream ? 250000 : 1000000);
+		cli_table_add(&t, head);
+		for (i = 0; i < count; i++) {
+			char id[72], cpu[16], mem[48], memp[16], net[48], pids[24], x[16], y[16];
+			const char *row[8];
+			uint64_t dt;
+			if (!keep[i])
+				continue;
+			if (rows[i].ci.status == CTR_RUNNING) {
+				stats_sample(&rows[i].c, rows[i].ci.pid, &b[i]);
+				dt = (uint64_t)((b[i].at.tv_sec - a[i].at.tv_sec) * 1000000000LL +
+						(b[i].at.tv_nsec - a[i].at.tv_nsec));
+				cli_percent(b[i].cpu_ns >= a[i].cpu_ns ? b[i].cpu_ns - a[i].cpu_ns : 0, dt,
+					    cpu, sizeof cpu);
+				cli_bytes_size(b[i].mem, x, sizeof x);
+				cli_bytes_size(b[i].limit, y, sizeof y);
+				snprintf(mem, sizeof mem, "%s / %s", x, y);
+				cli_percent(b[i].mem, b[i].limit, memp, sizeof memp);
+				util_human_size(b[i].rx, x, sizeof x);
+				util_human_size(b[i].tx, y, sizeof y);
+				snprintf(net, sizeof net, "%s / %s", x, y);
+				snprintf(pids, sizeof pids, "%llu", (unsigned long long)b[i].pids);
+			} else {
+				snprintf(cpu, sizeof cpu, "0.00%%");
+				snprintf(mem, sizeof mem, "0B / 0B");
+				snprintf(memp, sizeof memp, "0.00%%");
+				snprintf(net, sizeof net, "0B / 0B");
+				snprintf(pids, sizeof pids, "0");
+			}
+			snprintf(id, sizeof id, "%.*s", no_trunc ? CTR_ID_LEN : 12, rows[i].c.id);
+			row[0] = id; row[1] = rows[i].c.name; row[2] = cpu; row[3] = mem;
+			row[4] = memp; row[5] = net; row[6] = "0B / 0B"; row[7] = pids;
+			cli_table_add(&t, row);
+		}
+		if (!no_stream)
+			printf("\033[2J\033[H");
+		cli_table_print(&t);
+		fflush(stdout);
+		if (no_stream)
+			break;
+		for (i = 0; i < count; i++)
+			ctr_info_get(st, rows[i].c.id, &rows[i].ci);
+	}
+	free(a);
+	free(b);
+	free(keep);
+	for (i = 0; i < count; i++)
+		ctr_free(&rows[i].c);
+	free(rows);
+	return rc;
+}
+
+/* ---- rename, prune ---- */
+
+static int cmd_rename(struct cli *cl, int argc, char **argv)
+{
+	struct cli_flag flags[] = { { 0 } };
+	struct ctr c;
+	char old[CTR_NAME_MAX];
+	const char *name;
+	int rc = CLI_EXIT_FAIL;
+	int n = cli_parse(cl, argc, argv, flags, 1, "CONTAINER NEW_NAME");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 2, 2) < 0)
+		return CLI_EXIT_FAIL;
+	name = argv[1][0] == '/' ? argv[1] + 1 : argv[1];
+	if (!ctr_name_valid(name)) {
+		fprintf(stderr, "Error: Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] "
+			"are allowed\n", argv[1]);
+		return CLI_EXIT_FAIL;
+	}
+	if (cli_ctr(cl, argv[0], &c) < 0)
+		return CLI_EXIT_FAIL;
+	if (!strcmp(c.name, name)) {
+		fprintf(stderr, "Error: Renaming a container with the same name as its current name\n");
+		ctr_free(&c);
+		return CLI_EXIT_FAIL;
+	}
+	snprintf(old, sizeof old, "%s", c.name);
+	if (mr_store_lock(&cl->store, &cl->err) == 0) {
+		if (ctr_name_claim(&cl->store, name, c.id, &cl->err) == 0) {
+			snprintf(c.name, sizeof c.name, "%s", name);
+			if (ctr_save(&cl->store, &c, -1, &cl->err) == 0) {
+				ctr_name_release(&cl->store, old, c.id);
+				rc = 0;
+			} else {
+				ctr_name_release(&cl->store, name, c.id);
+			}
+		}
+		mr_store_unlock(&cl->store);
+	}
+	if (rc)
+		util_print_err(&cl->err);
+	ctr_free(&c);
+	return rc;
+}
+
+/* Bytes used by a folder (its own filesystem only). */
+static uint64_t cli_du(int dirfd)
+{
+	DIR *d = fdopendir(dirfd);
+	struct dirent *de;
+	uint64_t sum = 0;
+	if (!d) {
+		close(dirfd);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct stat sb;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    fstatat(dirfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		sum += (uint64_t)sb.st_blocks * 512;
+		if (S_ISDIR(sb.st_mode)) {
+			int fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd >= 0)
+				sum += cli_du(fd);
+		}
+	}
+	closedir(d);
+	return sum;
+}
+
+static int cmd_container_prune(struct cli *cl, int argc, char **argv)
+{
+	int force = 0;
+	struct cli_list filters = { 0 };
+	struct cli_flag flags[] = {
+		{ "f|force", 0, NULL, &force, NULL, "Do not prompt for confirmation" },
+		{ "filter", 1, NULL, NULL, &filters, "Filter: label=..." },
+		{ 0 },
+	};
+	struct mr_store *st;
+	struct ps_row *rows;
+	size_t count, i;
+	uint64_t reclaimed = 0;
+	char size[32];
+	int any = 0;
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 0, 0) < 0)
+		return CLI_EXIT_FAIL;
+	if (!force && !cli_confirm("all stopped containers"))
+		return 0;
+	if (!(st = cli_store(cl)))
+		return CLI_EXIT_FAIL;
+	rows = ps_list(st, &count);
+	for (i = 0; i < count; i++) {
+		struct ctr_owner o;
+		int dfd;
+		if ((rows[i].ci.status != CTR_EXITED && rows[i].ci.status != CTR_CREATED) ||
+		    !ps_match(&rows[i], &filters))
+			continue;
+		memset(&o, 0, sizeof o);
+		o.st = st;
+		o.c = &rows[i].c;
+		o.dirfd = o.lockfd = o.rfd = -1;
+		if (ctr_owner_take(&o, 0, &cl->err) < 0) {
+			ctr_disown(&o);
+			continue;
+		}
+		dfd = fcntl(o.dirfd, F_DUPFD_CLOEXEC, 3);
+		{
+			uint64_t du = dfd >= 0 ? cli_du(dfd) : 0;
+			if (ctr_remove(st, &rows[i].c, &cl->err) == 0) {
+				if (!any++)
+					printf("Deleted Containers:\n");
+				printf("%s\n", rows[i].c.id);
+				reclaimed += du;
+			} else {
+				util_print_err(&cl->err);
+			}
+		}
+		ctr_disown(&o);
+	}
+	util_human_size(reclaimed, size, sizeof size);
+	printf("%sTotal reclaimed space: %s\n", any ? "\n" : "", size);
+	for (i = 0; i < count; i++)
+		ctr_free(&rows[i].c);
+	free(rows);
+	free(filters.items);
+	return 0;
+}
+
+/* ---- exec ---- */
+
+static int cmd_exec(struct cli *cl, int argc, char **argv)
+{
+	struct exec_opts o;
+	struct cli_list env = { 0 }, env_file = { 0 };
+	struct cli_flag flags[] = {
+		{ "d|detach", 0, NULL, &o.detach, NULL, "Run in the background" },
+		{ "i|interactive", 0, NULL, &o.interactive, NULL, "Keep STDIN open" },
+		{ "t|tty", 0, NULL, &o.tty, NULL, "Allocate a pseudo-TTY" },
+		{ "e|env", 1, NULL, NULL, &env, "Set environment variables" },
+		{ "env-file", 1, NULL, NULL, &env_file, "Read environment variables from a file" },
+		{ "w|workdir", 1, &o.workdir, NULL, NULL, "Working directory in the container" },
+		{ "u|user", 1, &o.user, NULL, NULL, "User: name|uid[:group|gid]" },
+		{ "privileged", 0, NULL, &o.privileged, NULL, "Every capability" },
+		{ 0 },
+	};
+	struct ctr c, tmp;
+	struct ctr_info ci;
+	size_t i;
+	int k, rc;
+	int n;
+	memset(&o, 0, sizeof o);
+	n = cli_parse(cl, argc, argv, flags, 0, "[OPTIONS] CONTAINER COMMAND [ARG...]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 2, -1) < 0)
+		return CLI_EXIT_FAIL;
+	if (o.tty && o.interactive && !isatty(0)) {
+		fprintf(stderr, "the input device is not a TTY\n");
+		return CLI_EXIT_FAIL;
+	}
+	exec_sealed_self();
+	cli_std_fds();
+	if (cli_ctr(cl, argv[0], &c) < 0)
+		return CLI_EXIT_FAIL;
+	ctr_info_get(&cl->store, c.id, &ci);
+	if (ci.status != CTR_RUNNING) {
+		fprintf(stderr, "Error: container %s is not running\n", c.id);
+		ctr_free(&c);
+		return CLI_EXIT_FAIL;
+	}
+	/* -e and --env-file values, resolved the way `run` does */
+	ctr_init(&tmp);
+	for (i = 0; i < env_file.count; i++)
+		if (ctr_env_file(&tmp, env_file.items[i], &cl->err) < 0) {
+			util_print_err(&cl->err);
+			ctr_free(&tmp);
+			ctr_free(&c);
+			return CLI_EXIT_FAIL;
+		}
+	for (i = 0; i < env.count; i++)
+		ctr_env_add_arg(&tmp, env.items[i]);
+	o.env = tmp.env;
+	for (k = 1; k < n; k++)
+		ctr_list_add(&o.cmd, argv[k]);
+	if (!o.user)
+		o.user = c.user;
+	if (!o.workdir)
+		o.workdir = c.workdir;
+	fflush(stdout);
+	rc = exec_run(&cl->store, &c, ci.pid, ci.pid_start, &o, &cl->err);
+	if (rc >= 125 && rc <= 127 && cl->err.msg[0])
+		util_print_err(&cl->err);
+	ctr_list_free(&o.cmd);
+	ctr_free(&tmp);
+	ctr_free(&c);
+	free(env.items);
+	free(env_file.items);
+	return rc;
+}
+
+/* ---- cp ---- */
+
+/* "CONTAINER:PATH" gives the container (*ctr) and the path after the colon;
+ * anything else, or a path starting with "/" or "." (Docker's rule), is a
+ * host path. */
+static const char *cli_cp_arg(char *arg, char **ctr)
+{
+	char *colon = strchr(arg, ':');
+	*ctr = NULL;
+	if (arg[0] == '/' || arg[0] == '.' || !colon)
+		return arg;
+	*colon = 0;
+	*ctr = arg;
+	return colon + 1;
+}
+
+static int cmd_cp(struct cli *cl, int argc, char **argv)
+{
+	struct cp_opts o;
+	int quiet = 0, n, rc;
+	struct cli_flag flags[] = {
+		{ "a|archive", 0, NULL, &o.archive, NULL, "Archive mode (copy all uid/gid information)" },
+		{ "L|follow-link", 0, NULL, &o.follow, NULL, "Always follow symbol link in SRC_PATH" },
+		{ "q|quiet", 0, NULL, &quiet, NULL, "Suppress progress output (there is none)" },
+		{ 0 },
+	};
+	char *sc, *dc;
+	const char *src, *dst;
+	struct ctr c;
+	memset(&o, 0, sizeof o);
+	n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n"
+		      "       minirun cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 2, 2) < 0)
+		return CLI_EXIT_FAIL;
+	src = cli_cp_arg(argv[0], &sc);
+	dst = cli_cp_arg(argv[1], &dc);
+	if (sc && dc)
+		return cli_fail(cl, "copying between containers is not supported"), CLI_EXIT_FAIL;
+	if (!sc && !dc)
+		return cli_fail(cl, "must specify at least one container source"), CLI_EXIT_FAIL;
+	if (!*(sc ? dst : src))
+		return cli_fail(cl, "filepath cannot be empty"), CLI_EXIT_FAIL;
+	cli_std_fds();
+	if (cli_ctr(cl, sc ? sc : dc, &c) < 0)
+		return CLI_EXIT_FAIL;
+	o.ctr = c.name;
+	o.uid = dc ? 0 : getuid();      /* Docker: the container's root, or the caller */
+	o.gid = dc ? 0 : getgid();
+	fflush(stdout);
+	rc = cp_run(&cl->store, &c, src, dst, dc != NULL, &o, &cl->err);
+	ctr_free(&c);
+	return rc;
+}
+
+/* `__monitor ID REPORT_FD DELAY_MS RESTARTS` (internal: see ctr_start_detached). */
+static int cmd_monitor(struct cli *cl, int argc, char **argv)
+{
+	struct ctr c;
+	struct mr_store *st;
+	int rc;
+	if (argc != 4 || !ctr_is_id(argv[0]))
+		return CLI_EXIT_FAIL;
+	/* the report pipe must not reach the container */
+	if (atoi(argv[1]) > 2)
+		fcntl(atoi(argv[1]), F_SETFD, FD_CLOEXEC);
+	if (!(st = cli_store(cl)))
+		return CLI_EXIT_FAIL;
+	if (ctr_load(st, argv[0], &c, &cl->err) < 0) {
+		int fd = atoi(argv[1]);
+		if (fd > 2) {
+			char msg[sizeof cl->err.msg + 8];
+			int len = snprintf(msg, sizeof msg, "125 %s", cl->err.msg);
+			if (write(fd, msg, (size_t)len) < 0) { /* the CLI is gone */ }
+		}
+		return CLI_EXIT_FAIL;
+	}
+	rc = ctr_monitor(st, &c, atoi(argv[1]), (unsigned)atoi(argv[2]), atoi(argv[3]));
+	ctr_free(&c);
+	return rc;
+}
+
+/* ---- info ---- */
+
+static int cmd_info(struct cli *cl, int argc, char **argv)
+{
+	struct cli_flag flags[] = { { 0 } };
+	struct mr_store *st;
+	struct ps_row *rows;
+	struct image_db db = { 0 };
+	struct utsname u;
+	size_t count, i, running = 0, stopped = 0;
+	char mem[32];
+	const char *driver;
+	int v, n = cli_parse(cl, argc, argv, flags, 1, "");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
+		return CLI_EXIT_FAIL;
+	rows = ps_list(st, &count);
+	for (i = 0; i < count; i++) {
+		running += rows[i].ci.status == CTR_RUNNING;
+		stopped += rows[i].ci.status == CTR_EXITED || rows[i].ci.status == CTR_CREATED;
+		ctr_free(&rows[i].c);
+	}
+	free(rows);
+	image_db_read(st, &db, &cl->err);
+	driver = rootfs_driver(st);
+	uname(&u);
+	v = cg_version();
+	printf("Client:\n Version:    %s\n Features:   ", MINIRUN_VERSION);
+	cli_print_features();
+	printf("\nServer:\n Containers: %zu\n  Running: %zu\n  Paused: 0\n  Stopped: %zu\n"
+	       " Images: %zu\n Server Version: %s (daemonless)\n Storage Driver: %s\n",
+	       count, running, stopped, db.nrecs, MINIRUN_VERSION, driver);
+	printf("  Overlay compiled in: %s\n", MINIRUN_WITH_OVERLAY ? "yes" : "no");
+	printf(" Logging Driver: local (max-size %uk, max-file %d by default)\n",
+	       CTR_LOG_MAX_SIZE >> 10, CTR_LOG_MAX_FILE);
+	printf(" Cgroup Driver: cgroupfs\n Cgroup Version: %s\n",
+	       v == 2 ? "2" : v == 1 ? (cg_is_mounted("unified") ? "1 (hybrid: v1 controllers, "
+					   "cgroup2 at " CG_ROOT "/unified for tracking)" : "1") : "none");
+	printf(" Kernel Version: %s\n Operating System: %s\n OSType: linux\n Architecture: %s\n",
+	       u.release, u.sysname, u.machine);
+	printf(" CPUs: %ld\n", util_ncpu());
+	util_human_size(util_mem_total(), mem, sizeof mem);
+	printf(" Total Memory: %s\n Docker Root Dir: %s\n Run Dir: %s\n", mem, st->root, st->rundir);
+	{
+		int fd = open("/", O_PATH | O_CLOEXEC), o2;
+		struct mr_err ignored;
+		o2 = fd >= 0 ? compat_openat2(fd, ".", O_PATH, 0, RESOLVE_IN_ROOT) : -1;
+		printf(" Kernel Features:\n  openat2: %s\n", o2 >= 0 ? "yes" : "no");
+		if (o2 >= 0)
+			close(o2);
+		if (fd >= 0)
+			close(fd);
+		(void)ignored;
+	}
+#ifdef SYS_pidfd_open
+	{
+		int pfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+		printf("  pidfd: %s\n", pfd >= 0 ? "yes" : "no");
+		if (pfd >= 0)
+			close(pfd);
+	}
+#endif
+	printf("  cgroup namespace: %s\n", access("/proc/self/ns/cgroup", F_OK) == 0 ? "yes" : "no");
+	printf("  overlay filesystem: %s\n", !strcmp(driver, "overlay") ? "yes" : "no (copy driver)");
+	printf("  device policy: %s\n", dev_policy_kind());
+	image_db_free(&db);
+	return 0;
+}
+
+/* `container SUBCOMMAND`: Docker's management command form. */
+static int cmd_container(struct cli *cl, int argc, char **argv)
+{
+	static const struct cli_command subs[] = {
+		{ "cp", cmd_cp, "Copy files/folders between a container and the local filesystem" },
+		{ "create", cmd_create, "Create a new container" },
+		{ "exec", cmd_exec, "Execute a command in a running container" },
+		{ "inspect", cmd_container_inspect, "Display detailed information on one or more containers" },
+		{ "kill", cmd_kill, "Kill one or more running containers" },
+		{ "logs", cmd_logs, "Fetch the logs of a container" },
+		{ "ls", cmd_ps, "List containers" },
+		{ "port", cmd_port, "List port mappings or a specific mapping for the container" },
+		{ "prune", cmd_container_prune, "Remove all stopped containers" },
+		{ "rename", cmd_rename, "Rename a container" },
+		{ "restart", cmd_restart, "Restart one or more containers" },
+		{ "rm", cmd_rm, "Remove one or more containers" },
+		{ "run", cmd_run, "Create and run a new container from an image" },
+		{ "start", cmd_start, "Start one or more stopped containers" },
+		{ "stats", cmd_stats, "Display a live stream of container(s) resource usage statistics" },
+		{ "stop", cmd_stop, "Stop one or more running containers" },
+		{ "top", cmd_top, "Display the running processes of a container" },
+		{ "wait", cmd_wait, "Block until one or more containers stop, then print their exit codes" },
+		{ NULL, NULL, NULL },
+	};
+	return cli_subcommand(cl, "container", subs, argc, argv);
+}
+/* ---- [21] CLI: volume commands (create, ls, inspect, rm, prune) ---- */
+
+static int cmd_volume_create(struct cli *c, int argc, char **argv)
+{
+	struct cli_list labels = { 0 };
+	const char *name = NULL, *driver = NULL;
+	struct cli_flag flags[] = {
+		{ "d|driver", 1, &driver, NULL, NULL, "Specify volume driver name (only \"local\")" },
+		{ "label", 1, NULL, NULL, &labels, "Set metadata for a volume" },
+		{ "name", 1, &name, NULL, NULL, "Specify volume name" },
+		{ 0 },
+	};
+	struct mr_store *st;
+	char out[256];
+	int created, rc = CLI_EXIT_FAIL;
+	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] [VOLUME]");
+	if (n < 0)
+		goto out;
+	if (cli_nargs(c, n, 0, 1) < 0)
+		goto out;
+	if (n == 1 && name && strcmp(name, argv[0])) {
+		cli_fail(c, "conflicting options: either specify --name or provide positional arg, not both");
+		goto out;
+	}
+	if (n == 1)
+		name = argv[0];
+	if (driver && strcmp(driver, "local")) {
+		mr_err_set(&c->err, MR_EINVAL_INPUT, "create %s: volume driver %s: only \"local\" "
+			   "is built in", name ? name : "", driver);
+		util_print_err(&c->err);
+		goto out;
+	}
+	if (!(st = cli_store(c)))
+		goto out;
+	if (volume_create(st, name, labels.items, labels.count, 0, out, sizeof out, &created,
+			  &c->err) < 0) {
+		util_print_err(&c->err);
+		goto out;
+	}
+	printf("%s\n", out);
+	rc = 0;
+out:
+	free(labels.items);
+	return n == -2 ? 0 : rc;
+}
+
+/* --filter for volume ls: dangling=true|false, name=SUBSTRING, label=K[=V]. */
+static int volume_matches(struct mr_store *st, const char *name, const struct cli_list *filters,
+			  struct mr_err *err)
+{
+	size_t i;
+	for (i = 0; i < filters->count; i++) {
+		const char *f = filters->items[i];
+		char who[256];
+		if (util_starts_with(f, "dangling=")) {
+			int want = !strcmp(f + 9, "true") || !strcmp(f + 9, "1");
+			int users = container_users_of_volume(st, name, who, sizeof who);
+			if ((users == 0) != want)
+				return 0;
+		} else if (util_starts_with(f, "name=")) {
+			if (!strstr(name, f + 5))
+				return 0;
+		} else if (util_starts_with(f, "label=")) {
+			struct volume_info vi;
+			const char *key = f + 6, *eq = strchr(key, '=');
+			char k[256];
+			const struct mr_json *v;
+			int match;
+			snprintf(k, sizeof k, "%.*s", eq ? (int)(eq - key) : 255, key);
+			if (volume_read(st, name, &vi, err) < 0)
+				return 0;
+			v = mr_json_get(mr_json_get(vi.meta.root, "Labels"), k);
+			match = v && (!eq || (mr_json_str(v) && !strcmp(v->str, eq + 1)));
+			mr_json_free(&vi.meta);
+			if (!match)
+				return 0;
+		} else {
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid filter '%s'", f);
+		}
+	}
+	return 1;
+}
+
+static int cmd_volume_ls(struct cli *c, int argc, char **argv)
+{
+	struct cli_list filters = { 0 };
+	int quiet = 0, rc = CLI_EXIT_FAIL;
+	struct cli_flag flags[] = {
+		{ "f|filter", 1, NULL, NULL, &filters, "Provide filter values (e.g. \"dangling=true\")" },
+		{ "q|quiet", 0, NULL, &quiet, NULL, "Only display volume names" },
+		{ 0 },
+	};
+	struct mr_store *st;
+	char **names = NULL;
+	size_t count = 0, i;
+	struct cli_table t = { 2, 0, NULL, { 0 } };
+	static const char *const head[] = { "DRIVER", "VOLUME NAME" };
+	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS]");
+	if (n < 0 || cli_nargs(c, n, 0, 0) < 0 || !(st = cli_store(c)))
+		goto out;
+	if (volume_list(st, &names, &count, &c->err) < 0) {
+		util_print_err(&c->err);
+		goto out;
+	}
+	if (!quiet)
+		cli_table_add(&t, head);
+	for (i = 0; i < count; i++) {
+		const char *row[2] = { "local", names[i] };
+		int m = volume_matches(st, names[i], &filters, &c->err);
+		if (m < 0) {
+			util_print_err(&c->err);
+			goto out;
+		}
+		if (!m)
+			continue;
+		if (quiet)
+			printf("%s\n", names[i]);
+		else
+			cli_table_add(&t, row);
+	}
+	cli_table_print(&t);
+	t.nrows = 0;
+	rc = 0;
+out:
+	if (t.nrows)
+		cli_table_print(&t);
+	volume_free_names(names, count);
+	free(filters.items);
+	return n == -2 ? 0 : rc;
+}
+
+static void volume_inspect_one(struct mr_store *st, struct mr_jw *w, struct volume_info *vi)
+{
+	char path[MINIRUN_MAX_PATH];
+	const struct mr_json *labels = mr_json_get(vi->meta.root, "Labels");
+	mr_jw_obj(w);
+	mr_jw_key(w, "CreatedAt");
+	mr_jw_str(w, vi->created);
+	mr_jw_key(w, "Driver");
+	mr_jw_str(w, "local");
+	mr_jw_key(w, "Labels");
+	if (labels && labels->count)
+		mr_jw_value(w, labels);
+	else
+		mr_jw_null(w);
+	mr_jw_key(w, "Mountpoint");
+	volume_data_path(st, vi->name, path, sizeof path);
+	mr_jw_str(w, path);
+	mr_jw_key(w, "Name");
+	mr_jw_str(w, vi->name);
+	mr_jw_key(w, "Options");
+	mr_jw_null(w);
+	mr_jw_key(w, "Scope");
+	mr_jw_str(w, "local");
+	mr_jw_obj_end(w);
+}
+
+static int cmd_volume_inspect(struct cli *c, int argc, char **argv)
+{
+	struct cli_flag flags[] = { { 0 } };
+	struct mr_store *st;
+	struct mr_buf out = { 0 };
+	struct mr_jw w;
+	int i, rc = 0;
+	int n = cli_parse(c, argc, argv, flags, 1, "VOLUME [VOLUME...]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(c, n, 1, -1) < 0 || !(st = cli_store(c)))
+		return CLI_EXIT_FAIL;
+	mr_jw_init(&w, &out, 4);
+	mr_jw_arr(&w);
+	for (i = 0; i < n; i++) {
+		struct volume_info vi;
+		if (volume_read(st, argv[i], &vi, &c->err) < 0) {
+			util_print_err(&c->err);
+			rc = 1;
+			continue;
+		}
+		volume_inspect_one(st, &w, &vi);
+		mr_json_free(&vi.meta);
+	}
+	mr_jw_arr_end(&w);
+	printf("%s\n", out.data);
+	mr_buf_free(&out);
+	return rc;
+}
+
+static int cmd_volume_rm(struct cli *c, int argc, char **argv)
+{
+	int force = 0, i, rc = 0;
+	struct cli_flag flags[] = {
+		{ "f|force", 0, NULL, &force, NULL, "Do not fail when a volume does not exist" },
+		{ 0 },
+	};
+	struct mr_store *st;
+	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] VOLUME [VOLUME...]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(c, n, 1, -1) < 0 || !(st = cli_store(c)))
+		return CLI_EXIT_FAIL;
+	for (i = 0; i < n; i++) {
+		char who[512];
+		/* Under the lock, so no container can start using it meanwhile. */
+		if (mr_store_lock(st, &c->err) < 0) {
+			util_print_err(&c->err);
+			return CLI_EXIT_FAIL;
+		}
+		if (!volume_exists(st, argv[i])) {
+			mr_store_unlock(st);
+			if (force)
+				continue;
+			fprintf(stderr, "Error: No such volume: %s\n", argv[i]);
+			rc = 1;
+			continue;
+		}
+		if (container_users_of_volume(st, argv[i], who, sizeof who) > 0) {
+			mr_store_unlock(st);
+			fprintf(stderr, "Error: remove %s: volume is in use - [%s]\n", argv[i], who);
+			rc = 1;
+			continue;
+		}
+		if (volume_remove(st, argv[i], &c->err) < 0) {
+			util_print_err(&c->err);
+			rc = 1;
+		} else {
+			printf("%s\n", argv[i]);
+		}
+		mr_store_unlock(st);
+	}
+	return rc;
+}
+
+static int cmd_volume_prune(struct cli *c, int argc, char **argv)
+{
+	int force = 0, all = 0;
+	struct cli_list filters = { 0 };
+	struct cli_flag flags[] = {
+		{ "a|all", 0, NULL, &all, NULL, "Remove all unused volumes, not just anonymous ones" },
+		{ "filter", 1, NULL, NULL, &filters, "Provide filter values (e.g. \"label=<label>\")" },
+		{ "f|force", 0, NULL, &force, NULL, "Do not prompt for confirmation" },
+		{ 0 },
+	};
+	struct mr_store *st;
+	char **names = NULL, size[32], who[512];
+	size_t count = 0, i;
+	uint64_t reclaimed = 0;
+	int deleted = 0, rc = CLI_EXIT_FAIL;
+	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS]");
+	if (n < 0 || cli_nargs(c, n, 0, 0) < 0)
+		goto out;
+	if (!force && !cli_confirm(all ? "all local volumes not used by at least one container"
+				       : "all anonymous local volumes not used by at least one container")) {
+		rc = 0;
+		goto out;
+	}
+	if (!(st = cli_store(c)) || mr_store_lock(st, &c->err) < 0 ||
+	    volume_list(st, &names, &count, &c->err) < 0) {
+		util_print_err(&c->err);
+		goto out;
+	}
+	for (i = 0; i < count; i++) {
+		struct volume_info vi;
+		uint64_t bytes;
+		char path[300];
+		if (volume_read(st, names[i], &vi, &c->err) < 0)
+			continue;
+		mr_json_free(&vi.meta);
+		if ((!all && !vi.anonymous) || container_users_of_volume(st, names[i], who, sizeof who) > 0 ||
+		    volume_matches(st, names[i], &filters, &c->err) != 1)
+			continue;
+		snprintf(path, sizeof path, "volumes/%s/_data", names[i]);
+		bytes = store_du(st, path);
+		if (volume_remove(st, names[i], &c->err) < 0) {
+			util_print_err(&c->err);
+			continue;
+		}
+		if (!deleted++)
+			printf("Deleted Volumes:\n");
+		printf("%s\n", names[i]);
+		reclaimed += bytes;
+	}
+	mr_store_unlock(st);
+	util_human_size(reclaimed, size, sizeof size);
+	printf("%sTotal reclaimed space: %s\n", deleted ? "\n" : "", size);
+	rc = 0;
+out:
+	volume_free_names(names, count);
+	free(filters.items);
+	return n == -2 ? 0 : rc;
+}
+
+static int cmd_volume(struct cli *c, int argc, char **argv)
+{
+	static const struct cli_command subs[] = {
+		{ "create", cmd_volume_create, "Create a volume" },
+		{ "inspect", cmd_volume_inspect, "Display detailed information on one or more volumes" },
+		{ "ls", cmd_volume_ls, "List volumes" },
+		{ "prune", cmd_volume_prune, "Remove unused local volumes" },
+		{ "rm", cmd_volume_rm, "Remove one or more volumes" },
+		{ NULL, NULL, NULL },
+	};
+	return cli_subcommand(c, "volume", subs, argc, argv);
+}
+
+/* ---- [21] CLI: system (df, prune) ---- */
+
+/* Was layer j of image record i counted already (an earlier record, or an
+ * earlier position of the same one, has it)? */
+static int df_layer_seen(const struct image_db *db, size_t i, size_t j)
+{
+	size_t p, q;
+	for (p = 0; p <= i; p++)
+		for (q = 0; q < (p < i ? db->recs[p].nlayers : j); q++)
+			if (!strcmp(db->recs[p].layers[q], db->recs[i].layers[j]))
+				return 1;
+	return 0;
+}
+
+/* Does another image record than i have layer j of record i (its SHARED
+ * SIZE in `system df -v`)? */
+static int df_layer_shared(const struct image_db *db, size_t i, size_t j)
+{
+	size_t k, q;
+	for (k = 0; k < db->nrecs; k++)
+		for (q = 0; k != i && q < db->recs[k].nlayers; q++)
+			if (!strcmp(db->recs[k].layers[q], db->recs[i].layers[j]))
+				return 1;
+	return 0;
+}
+
+static int df_layer_used(const struct ps_row *rows, size_t count, const char *hex)
+{
+	size_t k, j;
+	for (k = 0; k < count; k++)
+		for (j = 0; j < rows[k].c.layers.n; j++)
+			if (!strcmp(rows[k].c.layers.v[j], hex))
+				return 1;
+	return 0;
+}
+
+/* A row of `system df`: "Images  2  1  160MB  26.3MB (16%)". */
+static void df_row(struct cli_table *t, const char *type, size_t total, size_t active,
+		   uint64_t size, uint64_t reclaim)
+{
+	char n[24], a[24], sz[32], r[48];
+	const char *row[5] = { type, n, a, sz, r };
+	snprintf(n, sizeof n, "%zu", total);
+	snprintf(a, sizeof a, "%zu", active);
+	util_human_size(size, sz, sizeof sz);
+	util_human_size(reclaim, r, sizeof r);
+	if (size)
+		snprintf(r + strlen(r), sizeof r - strlen(r), " (%d%%)", (int)(reclaim * 100 / size));
+	cli_table_add(t, row);
+}
+
+/* `system df -v`: Docker's three tables. An image's SHARED SIZE is what its
+ * layers share with other images, UNIQUE SIZE the rest; a container's SIZE
+ * is its writable layer; a volume's LINKS the containers that mount it. */
+static void df_verbose(struct mr_store *st, const struct image_db *db, const struct ps_row *rows,
+		       size_t count, char **names, size_t nvol)
+{
+	static const char *const ih[] = { "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE",
+					  "SHARED SIZE", "UNIQUE SIZE", "CONTAINERS" };
+	static const char *const ch[] = { "CONTAINER ID", "IMAGE", "COMMAND", "LOCAL VOLUMES",
+					  "SIZE", "CREATED", "STATUS", "NAMES" };
+	static const char *const vh[] = { "VOLUME NAME", "LINKS", "SIZE" };
+	struct cli_table t = { 8, 0, NULL, { 0 } };
+	char a[5][64], repo[256], path[300], who[80];
+	const char *row[8];
+	time_t now = time(NULL), when;
+	size_t i, j;
+	cli_table_add(&t, ih);
+	for (i = db->nrecs; i-- > 0;) {
+		const struct image_rec *r = &db->recs[i];
+		uint64_t shared = 0;
+		size_t users = 0;
+		const char *tag = "<none>";
+		snprintf(repo, sizeof repo, "<none>");
+		for (j = 0; j < db->ntags; j++)
+			if (!strcmp(db->tags[j].id, r->id)) {
+				cli_split_tag(db->tags[j].name, repo, sizeof repo, &tag);
+				break;
+			}
+		for (j = 0; j < r->nlayers; j++)
+			if (df_layer_shared(db, i, j))
+				shared += r->sizes[j];
+		for (j = 0; j < count; j++)
+			users += !strcmp(rows[j].c.image, r->id);
+		when = 0;
+		util_parse_rfc3339(r->created, &when);
+		util_human_ago(when, a[0], sizeof a[0]);
+		util_human_size(r->size, a[1], sizeof a[1]);
+		util_human_size(shared, a[2], sizeof a[2]);
+		util_human_size(r->size - shared, a[3], sizeof a[3]);
+		snprintf(a[4], sizeof a[4], "%zu", users);
+		snprintf(path, sizeof path, "%.12s", r->id + 7);
+		row[0] = repo, row[1] = tag, row[2] = path, row[3] = a[0], row[4] = a[1];
+		row[5] = a[2], row[6] = a[3], row[7] = a[4];
+		cli_table_add(&t, row);
+	}
+	printf("Images space usage:\n\n");
+	cli_table_print(&t);
+	memset(&t, 0, sizeof t);
+	t.ncols = 8;
+	cli_table_add(&t, ch);
+	for (i = 0; i < count; i++) {
+		const struct ctr *c = &rows[i].c;
+		struct mr_buf cmd = { 0 };
+		size_t vols = 0;
+		char id[13];
+		for (j = 0; j < c->nmnt; j++)
+			vols += c->mnt[j].type == MOUNT_VOLUME;
+		ps_command(c, 0, &cmd);
+		snprintf(id, sizeof id, "%.12s", c->id);
+		snprintf(path, sizeof path, "containers/%s/%s", c->id,
+			 strcmp(c->driver, "overlay") ? "rootfs" : "upper");
+		snprintf(a[0], sizeof a[0], "%zu", vols);
+		util_human_size(store_du(st, path), a[1], sizeof a[1]);
+		when = 0;
+		util_parse_rfc3339(c->created, &when);
+		util_human_ago(when, a[2], sizeof a[2]);
+		ctr_status_string(&rows[i].ci, now, a[3], sizeof a[3]);
+		row[0] = id, row[1] = c->image_ref, row[2] = cmd.data ? cmd.data : "", row[3] = a[0];
+		row[4] = a[1], row[5] = a[2], row[6] = a[3], row[7] = c->name;
+		cli_table_add(&t, row);
+		mr_buf_free(&cmd);
+	}
+	printf("\nContainers space usage:\n\n");
+	cli_table_print(&t);
+	memset(&t, 0, sizeof t);
+	t.ncols = 3;
+	cli_table_add(&t, vh);
+	for (i = 0; i < nvol; i++) {
+		int links = container_users_of_volume(st, names[i], who, sizeof who);
+		snprintf(path, sizeof path, "volumes/%s/_data", names[i]);
+		snprintf(a[0], sizeof a[0], "%d", links > 0 ? links : 0);
+		util_human_size(store_du(st, path), a[1], sizeof a[1]);
+		row[0] = names[i], row[1] = a[0], row[2] = a[1];
+		cli_table_add(&t, row);
+	}
+	printf("\nLocal Volumes space usage:\n\n");
+	cli_table_print(&t);
+	printf("\nBuild cache usage: 0B\n\nCACHE ID   CACHE TYPE   SIZE   CREATED   LAST USED   "
+	       "USAGE     SHARED\n");
+}
+
+/* `system df`, Docker's rows. Images: every layer once however many images
+ * share it, reclaimable the layers no container's image has; containers: the
+ * writable layer, reclaimable when not running; volumes: their data,
+ * reclaimable when no container (running or not) mounts them. */
+static int cmd_system_df(struct cli *cl, int argc, char **argv)
+{
+	static const char *const head[] = { "TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE" };
+	struct cli_table t = { 5, 0, NULL, { 0 } };
+	struct mr_store *st;
+	struct image_db db;
+	struct ps_row *rows;
+	char **names = NULL, path[300], who[80];
+	size_t count, nvol = 0, i, j, active;
+	uint64_t size, reclaim;
+	int verbose = 0;
+	struct cli_flag flags[] = {
+		{ "v|verbose", 0, NULL, &verbose, NULL, "Show detailed information on space usage" },
+		{ 0 },
+	};
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
+		return CLI_EXIT_FAIL;
+	if (image_db_read(st, &db, &cl->err) < 0) {
+		util_print_err(&cl->err);
+		return CLI_EXIT_FAIL;
+	}
+	rows = ps_list(st, &count);
+	if (verbose) {
+		if (volume_list(st, &names, &nvol, &cl->err) < 0)
+			util_print_err(&cl->err);
+		df_verbose(st, &db, rows, count, names, nvol);
+		goto done;
+	}
+	cli_table_add(&t, head);
+	for (i = active = 0, size = reclaim = 0; i < db.nrecs; i++) {
+		for (j = 0; j < count && strcmp(rows[j].c.image, db.recs[i].id); j++) {}
+		active += j < count;
+		for (j = 0; j < db.recs[i].nlayers; j++)
+			if (!df_layer_seen(&db, i, j)) {
+				size += db.recs[i].sizes[j];
+				if (!df_layer_used(rows, count, db.recs[i].layers[j]))
+					reclaim += db.recs[i].sizes[j];
+			}
+	}
+	df_row(&t, "Images", db.nrecs, active, size, reclaim);
+	for (i = active = 0, size = reclaim = 0; i < count; i++) {
+		uint64_t du;
+		snprintf(path, sizeof path, "containers/%s/%s", rows[i].c.id,
+			 strcmp(rows[i].c.driver, "overlay") ? "rootfs" : "upper");
+		du = store_du(st, path);
+		size += du;
+		if (rows[i].ci.status == CTR_RUNNING || rows[i].ci.status == CTR_RESTARTING)
+			active++;
+		else
+			reclaim += du;
+	}
+	df_row(&t, "Containers", count, active, size, reclaim);
+	if (volume_list(st, &names, &nvol, &cl->err) < 0)
+		util_print_err(&cl->err);
+	for (i = active = 0, size = reclaim = 0; i < nvol; i++) {
+		uint64_t du;
+		snprintf(path, sizeof path, "volumes/%s/_data", names[i]);
+		du = store_du(st, path);
+		size += du;
+		if (container_users_of_volume(st, names[i], who, sizeof who) > 0)
+			active++;
+		else
+			reclaim += du;
+	}
+	df_row(&t, "Local Volumes", nvol, active, size, reclaim);
+	df_row(&t, "Build Cache", 0, 0, 0, 0);
+	cli_table_print(&t);
+done:
+	for (i = 0; i < count; i++)
+		ctr_free(&rows[i].c);
+	free(rows);
+	volume_free_names(names, nvol);
+	image_db_free(&db);
+	return 0;
+}
+
+/* `system prune [-a] [--volumes] [-f]`: the stopped containers, then unused
+ * images (dangling ones, all with -a), then with --volumes the anonymous
+ * volumes no container uses: the three prune commands, in Docker's order. */
+static int cmd_system_prune(struct cli *cl, int argc, char **argv)
+{
+	int force = 0, all = 0, volumes = 0, rc;
+	struct cli_flag flags[] = {
+		{ "a|all", 0, NULL, &all, NULL, "Remove all unused images not just dangling ones" },
+		{ "volumes", 0, NULL, &volumes, NULL, "Prune anonymous volumes" },
+		{ "f|force", 0, NULL, &force, NULL, "Do not prompt for confirmation" },
+		{ 0 },
+	};
+	char f[] = "-f", a[] = "-a", *args[] = { f, a, NULL };
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 0, 0) < 0)
+		return CLI_EXIT_FAIL;
+	if (!force && !cli_confirm(volumes ? "all stopped containers, unused images and anonymous "
+				   "volumes not used by at least one container" :
+				   "all stopped containers and unused images"))
+		return 0;
+	rc = cmd_container_prune(cl, 1, args);
+	rc |= cmd_image_prune(cl, 1 + all, args);
+	if (volumes)
+		rc |= cmd_volume_prune(cl, 1, args);
+	return rc ? CLI_EXIT_FAIL : 0;
+}
+
+static int cmd_system(struct cli *c, int argc, char **argv)
+{
+	static const struct cli_command subs[] = {
+		{ "df", cmd_system_df, "Show minirun disk usage" },
+		{ "prune", cmd_system_prune, "Remove unused data" },
+		{ NULL, NULL, NULL },
+	};
+	return cli_subcommand(c, "system", subs, argc, argv);
+}
+
+/* ---- [21] CLI: registry commands (pull, login, logout) ---- */
+
+#if MINIRUN_WITH_PULL
+#include <termios.h>
+
+/* Join a repeated flag's values with commas (the insecure registry list). */
+static char *cli_join(const struct cli_list *l)
+{
+	struct mr_buf b = { 0 };
+	size_t i;
+	mr_buf_append(&b, NULL, 0);
+	for (i = 0; i < l->count; i++)
+		mr_buf_printf(&b, "%s%s", i ? "," : "", l->items[i]);
+	return b.data;
+}
+
+/* A line from the terminal, without echo when `secret` (passwords). */
+static int cli_prompt(const char *what, int secret, char *out, size_t size)
+{
+	struct termios old, raw;
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC), rc = -1, quiet = 0;
+	ssize_t n = 0;
+	if (fd < 0)
+		return -1;
+	if (util_write_all(fd, what, strlen(what)) < 0)
+		goto out;
+	if (secret && tcgetattr(fd, &old) == 0) {
+		raw = old;
+		raw.c_lflag &= ~(tcflag_t)ECHO;
+		quiet = tcsetattr(fd, TCSAFLUSH, &raw) == 0;
+	}
+	while ((size_t)n < size - 1) {
+		ssize_t r = read(fd, out + n, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || out[n] == '\n')
+			break;
+		n++;
+	}
+	out[n] = 0;
+	if (quiet) {
+		tcsetattr(fd, TCSAFLUSH, &old);
+		if (util_write_all(fd, "\n", 1) < 0) { /* only cosmetic */ }
+	}
+	rc = 0;
+out:
+	close(fd);
+	return rc;
+}
+#endif
+
+static int cmd_pull(struct cli *c, int argc, char **argv)
+{
+#if !MINIRUN_WITH_PULL
+	(void)c; (void)argc; (void)argv;
+	return cli_disabled("pull", "PULL");
+#else
+	struct cli_list insecure = { 0 };
+	struct pull_opts o;
+	struct mr_store *st;
+	char *list;
+	int quiet = 0, rc;
+	struct cli_flag flags[] = {
+		{ "platform", 1, &o.platform, NULL, NULL, "Set platform if server is multi-platform capable" },
+		{ "q|quiet", 0, NULL, &quiet, NULL, "Suppress verbose output" },
+		{ "insecure-registry", 1, NULL, NULL, &insecure,
+		  "Registry (host:port) to reach over plain HTTP (also $MINIRUN_INSECURE_REGISTRIES)" },
+		{ "ca-file", 1, &tls_ca_file, NULL, NULL,
+		  "CA bundle instead of " MINIRUN_DEFAULT_CA_FILE " (also $MINIRUN_CA_FILE)" },
+		{ 0 },
+	};
+	int n;
+	memset(&o, 0, sizeof o);
+	n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] NAME[:TAG|@DIGEST]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(c, n, 1, 1) < 0 || !(st = cli_store(c)))
+		return CLI_EXIT_FAIL;
+	o.quiet = quiet;
+	o.print_name = 1;
+	o.insecure = list = cli_join(&insecure);
+	rc = image_pull(st, argv[0], &o, &c->err);
+	if (rc < 0)
+		util_print_err(&c->err);
+	free(list);
+	free(insecure.items);
+	return rc < 0 ? CLI_EXIT_FAIL : 0;
+#endif
+}
+
+/* `login [-u USER] [-p PASS | --password-stdin] [SERVER]` */
+static int cmd_login(struct cli *c, int argc, char **argv)
+{
+#if !MINIRUN_WITH_PULL
+	(void)c; (void)argc; (void)argv;
+	return cli_disabled("login", "PULL");
+#else
+	const char *user = NULL, *pass = NULL;
+	struct cli_list insecure = { 0 };
+	int from_stdin = 0, rc = CLI_EXIT_FAIL;
+	char ubuf[256], pbuf[1024], *list = NULL;
+	struct cli_flag flags[] = {
+		{ "u|username", 1, &user, NULL, NULL, "Username" },
+		{ "p|password", 1, &pass, NULL, NULL, "Password" },
+		{ "password-stdin", 0, NULL, &from_stdin, NULL, "Take the password from stdin" },
+		{ "insecure-registry", 1, NULL, NULL, &insecure, "The registry speaks plain HTTP" },
+		{ "ca-file", 1, &tls_ca_file, NULL, NULL, "CA bundle instead of the system's" },
+		{ 0 },
+	};
+	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] [SERVER]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(c, n, 0, 1) < 0)
+		return CLI_EXIT_FAIL;
+	if (pass && from_stdin)
+		return cli_fail(c, "--password and --password-stdin are mutually exclusive"), CLI_EXIT_FAIL;
+	if (from_stdin && !user)
+		return cli_fail(c, "Must provide --username with --password-stdin"), CLI_EXIT_FAIL;
+	if (pass)
+		fprintf(stderr, "WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n");
+	if (from_stdin) {
+		ssize_t r = util_read_full(0, pbuf, sizeof pbuf - 1);
+		if (r < 0) {
+			mr_err_sys(&c->err, "read password from stdin");
+			goto fail;
+		}
+		pbuf[r] = 0;
+		pbuf[strcspn(pbuf, "\r\n")] = 0;
+		pass = pbuf;
+	}
+	if ((!user || !pass) && !isatty(0)) {
+		fprintf(stderr, "Error: Cannot perform an interactive login from a non TTY device\n");
+		return CLI_EXIT_FAIL;
+	}
+	if (!user) {
+		if (cli_prompt("Username: ", 0, ubuf, sizeof ubuf) < 0)
+			goto tty;
+		user = ubuf;
+	}
+	if (!pass) {
+		if (cli_prompt("Password: ", 1, pbuf, sizeof pbuf) < 0)
+			goto tty;
+		pass = pbuf;
+	}
+	if (!*user || strchr(user, ':')) {
+		mr_err_set(&c->err, MR_EINVAL_INPUT, "login: invalid username %s", user);
+		goto fail;
+	}
+	list = cli_join(&insecure);
+	if (pull_login(n ? argv[0] : "docker.io", user, pass, list, &c->err) < 0)
+		goto fail;
+	printf("Login Succeeded\n");
+	rc = 0;
+	goto out;
+tty:
+	mr_err_sys(&c->err, "login: /dev/tty");
+fail:
+	util_print_err(&c->err);
+out:
+	memset(pbuf, 0, sizeof pbuf);
+	free(list);
+	free(insecure.items);
+	return rc;
+#endif
+}
+
+/* `logout [SERVER]` */
+static int cmd_logout(struct cli *c, int argc, char **argv)
+{
+#if !MINIRUN_WITH_PULL
+	(void)c; (void)argc; (void)argv;
+	return cli_disabled("logout", "PULL");
+#else
+	struct cli_flag flags[] = { { 0 } };
+	struct pull_ref r;
+	int found, n = cli_parse(c, argc, argv, flags, 1, "[SERVER]");
+	const char *s;
+	size_t len;
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(c, n, 0, 1) < 0)
+		return CLI_EXIT_FAIL;
+	s = n ? argv[0] : "docker.io";
+	if (util_starts_with(s, "https://"))
+		s += 8;
+	else if (util_starts_with(s, "http://"))
+		s += 7;
+	len = strcspn(s, "/");
+	snprintf(r.domain, sizeof r.domain, "%.*s", (int)len, s);
+	if (!len || !strcmp(r.domain, "index.docker.io") || !strcmp(r.domain, "registry-1.docker.io"))
+		snprintf(r.domain, sizeof r.domain, "docker.io");
+	if (pull_creds_set(r.domain, NULL, &found, &c->err) < 0) {
+		util_print_err(&c->err);
+		return CLI_EXIT_FAIL;
+	}
+	printf(found ? "Removing login credentials for %s\n" : "Not logged in to %s\n",
+	       pull_auth_key(r.domain));
+	return 0;
+#endif
+}
+/* ---- [21] CLI: port (networking, [19]) ---- */
+
+/* port CONTAINER [PRIVATE_PORT[/PROTO]] */
+static int cmd_port(struct cli *cl, int argc, char **argv)
+{
+	struct ctr c;
+	struct mr_buf b = { 0 };
+	const char *l;
+	int n = cli_parse(cl, argc, argv, NULL, 0, "CONTAINER [PRIVATE_PORT[/PROTO]]"), found = 0;
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 1, 2) < 0 || cli_ctr(cl, argv[0], &c) < 0)
+		return CLI_EXIT_FAIL;
+	if (net_rt_read(&cl->store, c.id, &b) == 0)
+		for (l = strchr(b.data, '\n'); l && *++l; l = strchr(l, '\n')) {
+			struct net_port p;
+			char hip[16], key[16];
+			if (net_port_line(l, &p) < 0)
+				break;
+			snprintf(key, sizeof key, "%u/%s", p.cport, p.proto == 'u' ? "udp" : "tcp");
+			if (n == 2 && strcmp(argv[1], key) &&
+			    (strchr(argv[1], '/') || (unsigned)atoi(argv[1]) != p.cport || p.proto != 't'))
+				continue;
+			net_ip_str(p.hip, hip);
+			if (n == 2)
+				printf("%s:%u\n", hip, p.hport);
+			else
+				printf("%s -> %s:%u\n", key, hip, p.hport);
+			found = 1;
+		}
+	mr_buf_free(&b);
+	if (n == 2 && !found) {
+		fprintf(stderr, "Error: No public port '%s' published for %s\n", argv[1], c.name);
+		ctr_free(&c);
+		return CLI_EXIT_FAIL;
+	}
+	ctr_free(&c);
+	return 0;
+}
+/* ---- [21] CLI: network commands (create, ls, inspect, rm, prune; [19]) ---- */
+
+#if MINIRUN_WITH_NET
+/* How many containers (running or not) are on network name; the first
+ * one's name into who. */
+static int cli_net_users(struct mr_store *st, const char *name, char *who, size_t size)
+{
+	size_t n, i;
+	int users = 0;
+	struct ps_row *rows = ps_list(st, &n);
+	for (i = 0; i < n; i++) {
+		if (!strcmp(rows[i].c.network, name) && !users++)
+			snprintf(who, size, "%s", rows[i].c.name);
+		ctr_free(&rows[i].c);
+	}
+	free(rows);
+	return users;
+}
+
+/* rm (quiet 0) and prune (1): a created network nobody uses goes, file
+ * and bridge; 1 when removed. Store locked. */
+static int cli_net_remove(struct mr_store *st, struct net_def *d, int quiet, struct mr_err *err)
+{
+	char who[CTR_NAME_MAX + 1];
+	if (!d->file[0] || !strcmp(d->file, "network.json"))
+		return quiet ? 0 : mr_err_set(err, MR_EINVAL_INPUT, "%s is a pre-defined network "
+					      "and cannot be removed", d->name);
+	if (cli_net_users(st, d->name, who, sizeof who))
+		return quiet ? 0 : mr_err_set(err, MR_EINUSE, "error while removing network: network "
+					      "%s id %s is in use by container %s", d->name, d->id, who);
+	if (unlinkat(st->rootfd, d->file, 0) < 0)
+		return mr_err_sys(err, "remove network %s", d->name);
+	net_link_gone(d->bridge);
+	return 1;
+}
+
+static int cli_net_prune_one(struct mr_store *st, struct net_def *d, void *arg)
+{
+	struct mr_err ignored;
+	if (cli_net_remove(st, d, 1, &ignored) == 1)
+		printf("%s%s\n", (*(int *)arg)++ ? "" : "Deleted Networks:\n", d->name);
+	else if (d->file[0] && !d->ctrs)
+		net_link_gone(d->bridge);     /* the default one, left by a crash */
+	return 0;
+}
+
+static int cmd_network_prune(struct cli *cl, int argc, char **argv)
+{
+	struct cli_flag flags[] = {
+		{ "f|force", 0, NULL, NULL, NULL, "Do not prompt for confirmation" },
+		{ 0 },
+	};
+	struct mr_store *st;
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS]"), count = 0;
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)) || mr_store_lock(st, &cl->err) < 0)
+		return CLI_EXIT_FAIL;
+	net_each(st, cli_net_prune_one, &count);
+	/* and the masquerade rules of networks nobody uses any more */
+	nft_sync(st, "prune", &cl->err);
+	mr_store_unlock(st);
+	return 0;
+}
+
+static int cmd_network_rm(struct cli *cl, int argc, char **argv)
+{
+	struct cli_flag flags[] = {
+		{ "f|force", 0, NULL, NULL, NULL, "Do not error if the network does not exist" },
+		{ 0 },
+	};
+	struct mr_store *st;
+	struct net_def d;
+	int i, rc = 0, n = cli_parse(cl, argc, argv, flags, 1, "NETWORK [NETWORK...]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 1, -1) < 0 || !(st = cli_store(cl)))
+		return CLI_EXIT_FAIL;
+	for (i = 0; i < n; i++) {
+		/* under the lock: no container starts on it meanwhile */
+		if (mr_store_lock(st, &cl->err) < 0 || net_find(st, argv[i], &d, &cl->err) < 0 ||
+		    cli_net_remove(st, &d, 0, &cl->err) < 0) {
+			util_print_err(&cl->err);
+			rc = 1;
+		} else {
+			printf("%s\n", argv[i]);
+		}
+		mr_store_unlock(st);
+	}
+	return rc;
+}
+
+static int cmd_network_inspect(struct cli *cl, int argc, char **argv)
+{
+	struct cli_flag flags[] = { { 0 } };
+	struct mr_store *st;
+	struct mr_buf out = { 0 };
+	struct mr_jw w;
+	struct net_def d;
+	int i, rc = 0, n = cli_parse(cl, argc, argv, flags, 1, "NETWORK [NETWORK...]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 1, -1) < 0 || !(st = cli_store(cl)))
+		return CLI_EXIT_FAIL;
+	mr_jw_init(&w, &out, 4);
+	mr_jw_arr(&w);
+	for (i = 0; i < n; i++) {
+		if (net_find(st, argv[i], &d, &cl->err) < 0) {
+			util_print_err(&cl->err);
+			rc = 1;
+			continue;
+		}
+		net_inspect_one(st, &d, &w);
+	}
+	mr_jw_arr_end(&w);
+	printf("%s\n", out.data);
+	mr_buf_free(&out);
+	return rc;
+}
+
+struct cli_net_ls {
+	struct cli_table t;
+	int quiet, no_trunc;
+};
+
+static int cli_net_ls_row(struct mr_store *st, struct net_def *d, void *arg)
+{
+	struct cli_net_ls *l = arg;
+	char id[65];
+	const char *row[4] = { id, d->name, d->driver, "local" };
+	(void)st;
+	snprintf(id, sizeof id, "%.*s", l->no_trunc ? 64 : 12, d->id);
+	if (l->quiet)
+		printf("%s\n", id);
+	else
+		cli_table_add(&l->t, row);
+	return 0;
+}
+
+static int cmd_network_ls(struct cli *cl, int argc, char **argv)
+{
+	static const char *const head[] = { "NETWORK ID", "NAME", "DRIVER", "SCOPE" };
+	struct cli_net_ls l = { { 4, 0, NULL, { 0 } }, 0, 0 };
+	struct cli_flag flags[] = {
+		{ "no-trunc", 0, NULL, &l.no_trunc, NULL, "Do not truncate the output" },
+		{ "q|quiet", 0, NULL, &l.quiet, NULL, "Only display network IDs" },
+		{ 0 },
+	};
+	struct mr_store *st;
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
+		return CLI_EXIT_FAIL;
+	if (!l.quiet)
+		cli_table_add(&l.t, head);
+	net_each(st, cli_net_ls_row, &l);
+	cli_table_print(&l.t);
+	return 0;
+}
+
+static int cmd_network_create(struct cli *cl, int argc, char **argv)
+{
+	const char *subnet = NULL, *gateway = NULL, *driver = NULL;
+	struct cli_flag flags[] = {
+		{ "d|driver", 1, &driver, NULL, NULL, "Driver to manage the Network (only \"bridge\")" },
+		{ "gateway", 1, &gateway, NULL, NULL, "IPv4 Gateway for the master subnet" },
+		{ "subnet", 1, &subnet, NULL, NULL, "Subnet in CIDR format" },
+		{ 0 },
+	};
+	struct mr_store *st;
+	char id[65];
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] NETWORK");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 1, 1) < 0 || !(st = cli_store(cl)))
+		return CLI_EXIT_FAIL;
+	if (driver && strcmp(driver, "bridge"))
+		mr_err_set(&cl->err, MR_EINVAL_INPUT, "plugin \"%s\" not found: only the bridge "
+			   "driver is built in", driver);
+	else if (net_create(st, argv[0], subnet, gateway, id, &cl->err) == 0)
+		return printf("%s\n", id), 0;
+	util_print_err(&cl->err);
+	return CLI_EXIT_FAIL;
+}
+
+static int cmd_network(struct cli *cl, int argc, char **argv)
+{
+	static const struct cli_command subs[] = {
+		{ "create", cmd_network_create, "Create a network" },
+		{ "inspect", cmd_network_inspect, "Display detailed information on one or more networks" },
+		{ "ls", cmd_network_ls, "List networks" },
+		{ "prune", cmd_network_prune, "Remove all unused networks" },
+		{ "rm", cmd_network_rm, "Remove one or more networks" },
+		{ NULL, NULL, NULL },
+	};
+	return cli_subcommand(cl, "network", subs, argc, argv);
+}
+#else
+static int cmd_network(struct cli *cl, int argc, char **argv)
+{
+	(void)cl; (void)argc; (void)argv;
+	return cli_disabled("network", "NET");
+}
+#endif /* MINIRUN_WITH_NET */
+/* ---- [21] CLI: boot commands (up, down, init); see [20] BOOT ---- */
+
+#if MINIRUN_WITH_INIT
+static const char *boot_dir(int n, char **argv)
+{
+	const char *d = n ? argv[0] : getenv("MINIRUN_CONFIG_DIR");
+	return d && *d ? d : BOOT_DEFAULT_DIR;
+}
+
+/* Value of label `key` of a container, or NULL. */
+static const char *boot_label(const struct ctr *c, const char *key)
+{
+	size_t i, k = strlen(key);
+	for (i = 0; i < c->labels.n; i++)
+		if (!strncmp(c->labels.v[i], key, k) && c->labels.v[i][k] == '=')
+			return c->labels.v[i] + k + 1;
+	return NULL;
+}
+
+static const char *boot_name(const struct ctr *c)
+{
+	return c->name[0] == '/' ? c->name + 1 : c->name;
+}
+
+/* Made by `up` from a file of this folder? */
+static int boot_managed(const struct ctr *c, const char *dir)
+{
+	const char *b = boot_label(c, "minirun.boot"), *d = boot_label(c, "minirun.boot.dir");
+	return b && !strcmp(b, "1") && d && !strcmp(d, dir);
+}
+
+/* Call a command function with a built argument list; its stdout (IDs) is
+ * dropped: `up` says what it did in its own words. */
+static int boot_call(struct cli *cl, int (*fn)(struct cli *, int, char **), struct ctr_list *a)
+{
+	char **argv = util_xmalloc((a->n + 1) * sizeof *argv);
+	const char *cmd = cl->cmd;
+	int save, null, rc;
+	memcpy(argv, a->v, (a->n + 1) * sizeof *argv);
+	fflush(stdout);
+	save = fcntl(1, F_DUPFD_CLOEXEC, 3);
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (save >= 0 && null >= 0)
+		dup2(null, 1);
+	rc = fn(cl, (int)a->n, argv);
+	fflush(stdout);
+	if (save >= 0) {
+		dup2(save, 1);
+		close(save);
+	}
+	if (null >= 0)
+		close(null);
+	cl->cmd = cmd;
+	free(argv);
+	return rc;
+}
+
+static void boot_arg(struct ctr_list *a, const char *flag, const char *v)
+{
+	if (!v)
+		return;
+	ctr_list_add(a, flag);
+	ctr_list_add(a, v);
+}
+
+static void boot_args(struct ctr_list *a, const char *flag, const struct ctr_list *l)
+{
+	size_t i;
+	for (i = 0; i < l->n; i++)
+		boot_arg(a, flag, l->v[i]);
+}
+
+/* Load the declared archive when the image is not in the store. */
+static int boot_image(struct cli *cl, struct boot_decl *d)
+{
+	struct image_db db;
+	struct ctr_list a = { 0 };
+	struct mr_err ignored;
+	int have, rc;
+	if (image_db_read(&cl->store, &db, &ignored) < 0)
+		memset(&db, 0, sizeof db);
+	have = image_db_find(&db, d->image, &ignored) != NULL;
+	image_db_free(&db);
+	if (have || !d->archive)
+		return 0;
+	printf("minirun: %s: loading %s\n", d->name, d->archive);
+	fflush(stdout);
+	ctr_list_add(&a, "-q");
+	boot_arg(&a, "-i", d->archive);
+	cl->cmd = "load";
+	rc = boot_call(cl, cmd_load, &a);
+	ctr_list_free(&a);
+	return rc ? -1 : 0;
+}
+
+/* `run -d` with the declaration's settings and the boot labels. */
+static int boot_start(struct cli *cl, struct boot_decl *d, const char *dir)
+{
+	struct ctr_list a = { 0 }, own = { 0 }, ep = { 0 }, cmd = { 0 };
+	char *lab[3];
+	size_t i;
+	int rc = -1;
+	struct mr_err err;
+	if (boot_image(cl, d) < 0)
+		return -1;
+	lab[0] = util_xstrdup("minirun.boot=1");
+	if (asprintf(&lab[1], "minirun.boot.dir=%s", dir) < 0 ||
+	    asprintf(&lab[2], "minirun.boot.hash=%s", d->hash) < 0)
+		util_oom();
+	for (i = 0; i < 3; i++)
+		ctr_list_add(&own, lab[i]);
+	ctr_list_add(&a, "-d");
+	boot_arg(&a, "--name", d->name);
+	for (i = 0; i < 3; i++)
+		boot_arg(&a, "--label", lab[i]);
+	boot_args(&a, "--label", &d->label);
+	boot_args(&a, "-e", &d->env);
+	boot_args(&a, "-v", &d->volume);
+	boot_args(&a, "--mount", &d->mount);
+	boot_args(&a, "--tmpfs", &d->tmpfs);
+	boot_args(&a, "-p", &d->port);
+	boot_args(&a, "--device", &d->device);
+	boot_args(&a, "--sysctl", &d->sysctl);
+	boot_args(&a, "--ulimit", &d->ulimit);
+	boot_args(&a, "--group-add", &d->group_add);
+	boot_arg(&a, "--shm-size", d->shm_size);
+	boot_arg(&a, "--health-cmd", d->health_cmd);
+	boot_arg(&a, "--health-interval", d->health_interval);
+	boot_arg(&a, "--health-timeout", d->health_timeout);
+	boot_arg(&a, "--health-retries", d->health_retries);
+	boot_arg(&a, "--network", d->network);
+	boot_arg(&a, "--restart", d->restart);
+	boot_arg(&a, "--memory", d->memory);
+	boot_arg(&a, "--cpus", d->cpus);
+	boot_arg(&a, "--pids-limit", d->pids_limit);
+	boot_arg(&a, "--user", d->user);
+	boot_arg(&a, "--workdir", d->workdir);
+	boot_arg(&a, "--hostname", d->hostname);
+	boot_arg(&a, "--stop-timeout", d->stop_timeout);
+	boot_arg(&a, "--stop-signal", d->stop_signal);
+	if (d->read_only)
+		ctr_list_add(&a, "--read-only");
+	if (d->init)
+		ctr_list_add(&a, "--init");
+	err.msg[0] = 0;
+	if ((d->entrypoint && boot_words(d->entrypoint, &ep, &own, &err) < 0) ||
+	    (d->command && boot_words(d->command, &cmd, &own, &err) < 0)) {
+		fprintf(stderr, "minirun: %s: key '%s': %s\n", d->file,
+			cmd.n || !d->entrypoint ? "command" : "entrypoint", err.msg);
+		goto out;
+	}
+	if (d->entrypoint)
+		/* --entrypoint takes the program; the rest of it leads the command */
+		boot_arg(&a, "--entrypoint", ep.n ? ep.v[0] : "");
+	ctr_list_add(&a, d->image);
+	for (i = 1; i < ep.n; i++)
+		ctr_list_add(&a, ep.v[i]);
+	for (i = 0; i < cmd.n; i++)
+		ctr_list_add(&a, cmd.v[i]);
+	cl->cmd = "run";
+	rc = boot_call(cl, cmd_run, &a) ? -1 : 0;
+out:
+	for (i = 0; i < own.n; i++)
+		free((char *)own.v[i]);
+	ctr_list_free(&own);
+	ctr_list_free(&ep);
+	ctr_list_free(&cmd);
+	ctr_list_free(&a);
+	return rc;
+}
+
+/* Stop (the container's own stop signal and timeout) and remove. */
+static int boot_remove(struct cli *cl, struct ctr *c)
+{
+	struct ctr_owner o;
+	struct ctr_info ci;
+	int rc = 0;
+	if (ctr_stop(&cl->store, c, -1, 0, &cl->err) < 0)
+		util_print_err(&cl->err);
+	ctr_info_get(&cl->store, c->id, &ci);
+	printf("minirun: stopped %s (exit code %d)\n", boot_name(c), ci.st.exit_code);
+	fflush(stdout);
+	memset(&o, 0, sizeof o);
+	o.st = &cl->store;
+	o.c = c;
+	o.dirfd = o.lockfd = o.rfd = -1;
+	if (ctr_owner_take(&o, 1, &cl->err) < 0 || ctr_remove(&cl->store, c, &cl->err) < 0) {
+		util_print_err(&cl->err);
+		rc = -1;
+	}
+	ctr_disown(&o);
+	return rc;
+}
+
+static struct ps_row *boot_row(struct ps_row *r, size_t n, const char *name)
+{
+	size_t i;
+	for (i = 0; i < n; i++)
+		if (!strcmp(boot_name(&r[i].c), name))
+			return &r[i];
+	return NULL;
+}
+
+static void boot_free(struct boot_decl *d, size_t n, struct ps_row *r, size_t nr, size_t *idx)
+{
+	size_t i;
+	for (i = 0; i < n; i++)
+		boot_decl_free(&d[i]);
+	for (i = 0; i < nr; i++)
+		ctr_free(&r[i].c);
+	free(d);
+	free(r);
+	free(idx);
+}
+
+/* depends_on = NAME:healthy (compose's condition: service_healthy): before
+ * starting `who`, wait until NAME's health check says healthy, for as long as
+ * the check could take to decide (start period + (interval + timeout) x
+ * (retries + 1), plus 5 s). 0, or -1 (unhealthy, stopped, no such container,
+ * or no decision in time) with the reason printed. */
+static int boot_wait_healthy(struct cli *cl, const char *who, const char *dep)
+{
+	char name[CTR_NAME_MAX], id[CTR_ID_LEN + 1];
+	struct ctr c;
+	struct ctr_info ci;
+	int64_t limit, waited;
+	const char *why = NULL;
+	snprintf(name, sizeof name, "%.*s", (int)strcspn(dep, ":"), dep);
+	ctr_init(&c);
+	if (ctr_find(&cl->store, name, id, &cl->err) < 0 || ctr_load(&cl->store, id, &c, &cl->err) < 0) {
+		fprintf(stderr, "minirun: %s: depends on %s: %s\n", who, name, cl->err.msg);
+		ctr_free(&c);
+		return -1;
+	}
+	if (!c.health_test.n) {
+		fprintf(stderr, "minirun: %s: %s has no health check: not waited for\n", who, name);
+		ctr_free(&c);
+		return 0;
+	}
+	limit = c.health_start + (ctr_health_ns(c.health_interval) + ctr_health_ns(c.health_timeout)) *
+		(ctr_health_retries(&c) + 1) + 5000000000LL;
+	ctr_free(&c);
+	printf("minirun: %s: waiting for %s to be healthy\n", who, name);
+	fflush(stdout);
+	for (waited = 0; !why; waited += 100000000) {
+		struct timespec t = { 0, 100000000L };
+		ctr_info_get(&cl->store, id, &ci);
+		if (!strcmp(ci.health, "healthy"))
+			return 0;
+		why = !strcmp(ci.health, "unhealthy") ? "is unhealthy" :
+		      ci.status != CTR_RUNNING && ci.status != CTR_RESTARTING ? "is not running" :
+		      waited > limit ? "did not become healthy in time" : NULL;
+		nanosleep(&t, NULL);
+	}
+	fprintf(stderr, "minirun: %s: dependency %s %s\n", who, name, why);
+	return -1;
+}
+
+/* Every NAME:healthy of x's depends_on healthy (or waited for in vain). */
+static int boot_deps_healthy(struct cli *cl, const struct boot_decl *x)
+{
+	size_t j;
+	for (j = 0; j < x->depends_on.n; j++) {
+		const char *c = strchr(x->depends_on.v[j], ':');
+		if (c && boot_wait_healthy(cl, x->name, x->depends_on.v[j]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Bring the store in line with the folder. 0, or 1 if anything failed. */
+static int boot_up(struct cli *cl, const char *dir)
+{
+	struct boot_decl *d = NULL;
+	struct ps_row *rows, *r;
+	size_t nr, i, *idx;
+	ssize_t n;
+	int bad, rc = 0;
+	if (!cli_store(cl))
+		return CLI_EXIT_FAIL;
+	n = boot_load_dir(dir, &d, &bad, &cl->err);
+	if (n < 0) {
+		util_print_err(&cl->err);
+		return CLI_EXIT_FAIL;
+	}
+	rc = bad ? 1 : 0;
+	idx = util_xmalloc(((size_t)n + 1) * sizeof *idx);
+	boot_order(d, (size_t)n, idx);
+	rows = ps_list(&cl->store, &nr);
+	/* declarations that went away */
+	for (i = 0; i < nr; i++)
+		if (boot_managed(&rows[i].c, dir) && !boot_find(d, (size_t)n, boot_name(&rows[i].c))) {
+			printf("minirun: %s: no declaration any more, removing\n", boot_name(&rows[i].c));
+			if (boot_remove(cl, &rows[i].c) < 0)
+				rc = 1;
+		}
+	for (i = 0; i < (size_t)n; i++) {
+		struct boot_decl *x = &d[idx[i]];
+		const char *h;
+		if (!x->ok)
+			continue;
+		r = boot_row(rows, nr, x->name);
+		if (r && !boot_managed(&r->c, dir)) {
+			fprintf(stderr, "minirun: %s: container %s exists and was not made by `up` "
+				"from %s: left alone\n", x->file, x->name, dir);
+			rc = 1;
+			continue;
+		}
+		h = r ? boot_label(&r->c, "minirun.boot.hash") : NULL;
+		if (r && h && !strcmp(h, x->hash)) {
+			if (r->ci.status == CTR_RUNNING || r->ci.status == CTR_RESTARTING) {
+				printf("minirun: %s: up to date\n", x->name);
+			} else if (boot_deps_healthy(cl, x) < 0) {
+				fprintf(stderr, "minirun: %s: not started\n", x->name);
+				rc = 1;
+			} else if (ctr_start_detached(&cl->store, &r->c, 0, 0, &cl->err) != 0) {
+				util_print_err(&cl->err);
+				rc = 1;
+			} else {
+				printf("minirun: %s: started\n", x->name);
+			}
+			continue;
+		}
+		if (r) {
+			printf("minirun: %s: declaration changed, replacing\n", x->name);
+			if (boot_remove(cl, &r->c) < 0) {
+				rc = 1;
+				continue;
+			}
+		}
+		if (boot_deps_healthy(cl, x) < 0 || boot_start(cl, x, dir) < 0) {
+			fprintf(stderr, "minirun: %s: not started\n", x->name);
+			rc = 1;
+		} else {
+			printf("minirun: %s: started\n", x->name);
+		}
+		fflush(stdout);
+	}
+	fflush(stdout);
+	boot_free(d, (size_t)n, rows, nr, idx);
+	return rc;
+}
+
+/* Stop and remove what `up` made from this folder, in reverse start order. */
+static int boot_down(struct cli *cl, const char *dir)
+{
+	struct boot_decl *d = NULL;
+	struct ps_row *rows, *r;
+	size_t nr, i, *idx;
+	ssize_t n;
+	int bad, rc = 0;
+	if (!cli_store(cl))
+		return CLI_EXIT_FAIL;
+	n = boot_load_dir(dir, &d, &bad, &cl->err);
+	if (n < 0)
+		n = 0;   /* the folder is gone: still stop what it made */
+	idx = util_xmalloc(((size_t)n + 1) * sizeof *idx);
+	boot_order(d, (size_t)n, idx);
+	rows = ps_list(&cl->store, &nr);
+	for (i = (size_t)n; i-- > 0;) {
+		r = boot_row(rows, nr, d[idx[i]].name);
+		if (r && boot_managed(&r->c, dir)) {
+			if (boot_remove(cl, &r->c) < 0)
+				rc = 1;
+			r->c.labels.n = 0;   /* done */
+		}
+	}
+	for (i = 0; i < nr; i++)
+		if (boot_managed(&rows[i].c, dir) && boot_remove(cl, &rows[i].c) < 0)
+			rc = 1;
+	boot_free(d, (size_t)n, rows, nr, idx);
+	return rc;
+}
+
+/* Run up or down in a child, reaping whatever else ends meanwhile (PID 1
+ * adopts every orphan); a shutdown signal is remembered in *want. */
+static int boot_child(struct cli *cl, const char *dir, int up, const sigset_t *mask,
+		      const sigset_t *old, int *want)
+{
+	int status = 0;
+	pid_t pid;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return up ? boot_up(cl, dir) : boot_down(cl, dir);
+	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, old, NULL);
+		exit(up ? boot_up(cl, dir) : boot_down(cl, dir));
+	}
+	for (;;) {
+		struct timespec t = { 1, 0 };
+		int sig = sigtimedwait(mask, NULL, &t);
+		if (sig == SIGUSR2 || (sig > 0 && sig != SIGCHLD && sig != SIGHUP))
+			*want = sig == SIGUSR2 ? (int)RB_AUTOBOOT : *want ? *want : (int)RB_POWER_OFF;
+		if (boot_reap(pid, &status))
+			return WIFEXITED(status) ? WEXITSTATUS(status) : CLI_EXIT_FAIL;
+	}
+}
+
+static void boot_nop(int sig)
+{
+	(void)sig;
+}
+
+static int cmd_init(struct cli *cl, int argc, char **argv)
+{
+	int do_reboot = 0, want = 0, rc;
+	struct cli_flag flags[] = {
+		{ "reboot", 0, NULL, &do_reboot, NULL, "Reboot instead of powering off at shutdown" },
+		{ 0 },
+	};
+	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] [DIR]"), pid1 = getpid() == 1;
+	const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGCHLD };
+	struct sigaction sa;
+	sigset_t mask, old;
+	const char *dir;
+	size_t i;
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 0, 1) < 0)
+		return CLI_EXIT_FAIL;
+	dir = boot_dir(n, argv);
+	if (pid1) {
+		boot_leave_rootfs();
+		boot_mounts();
+		/* ctrl-alt-del becomes SIGINT to us instead of an instant reboot */
+		reboot(RB_DISABLE_CAD);
+		setsid();
+	} else {
+		/* orphaned monitors come to us, as they would to PID 1 */
+		prctl(PR_SET_CHILD_SUBREAPER, 1);
+	}
+	cli_std_fds();
+	/* PID 1 gets no signal it has no handler for: catch, block, wait. */
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = boot_nop;
+	sigemptyset(&mask);
+	for (i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+		sigaction(sigs[i], &sa, NULL);
+		sigaddset(&mask, sigs[i]);
+	}
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	printf("minirun: init: starting containers from %s\n", dir);
+	boot_child(cl, dir, 1, &mask, &old, &want);
+	while (!want) {
+		struct timespec t = { 5, 0 };
+		int sig = sigtimedwait(&mask, NULL, &t);
+		if (sig == SIGUSR2)
+			want = (int)RB_AUTOBOOT;
+		else if (sig == SIGHUP)   /* re-read the declarations */
+			boot_child(cl, dir, 1, &mask, &old, &want);
+		else if (sig > 0 && sig != SIGCHLD)
+			want = do_reboot ? (int)RB_AUTOBOOT : (int)RB_POWER_OFF;
+		boot_reap(0, NULL);
+	}
+	printf("minirun: init: stopping containers\n");
+	rc = boot_child(cl, dir, 0, &mask, &old, &want);
+	if (pid1)
+		boot_halt(want);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	printf("minirun: init: done\n");
+	return rc;
+}
+
+static int cmd_up_down(struct cli *cl, int argc, char **argv, int up)
+{
+	struct cli_flag flags[] = { { 0 } };
+	int n = cli_parse(cl, argc, argv, flags, 1, "[DIR]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(cl, n, 0, 1) < 0)
+		return CLI_EXIT_FAIL;
+	cli_std_fds();
+	return up ? boot_up(cl, boot_dir(n, argv)) : boot_down(cl, boot_dir(n, argv));
+}
+
+static int cmd_up(struct cli *cl, int argc, char **argv)
+{
+	return cmd_up_down(cl, argc, argv, 1);
+}
+
+static int cmd_down(struct cli *cl, int argc, char **argv)
+{
+	return cmd_up_down(cl, argc, argv, 0);
+}
+#else
+static int cmd_up(struct cli *cl, int argc, char **argv)
+{
+	(void)cl; (void)argc; (void)argv;
+	return cli_disabled("up", "INIT");
+}
+
+static int cmd_down(struct cli *cl, int argc, char **argv)
+{
+	(void)cl; (void)argc; (void)argv;
+	return cli_disabled("down", "INIT");
+}
+
+static int cmd_init(struct cli *cl, int argc, char **argv)
+{
+	(void)cl; (void)argc; (void)argv;
+	return cli_disabled("init", "INIT");
+}
+#endif /* MINIRUN_WITH_INIT */
+/* The command table: every command, including those whose feature is compiled
+ * out (they answer "built without ..."). */
+static const struct cli_command cli_commands[] = {
+	{ "__monitor", cmd_monitor, NULL },
+	{ "container", cmd_container, "Manage containers" },
+	{ "cp", cmd_cp, "Copy files/folders between a container and the local filesystem" },
+	{ "create", cmd_create, "Create a new container" },
+	{ "down", cmd_down, "Stop and remove the containers that up started" },
+	{ "exec", cmd_exec, "Execute a command in a running container" },
+	{ "help", cmd_help, NULL },
+	{ "image", cmd_image, "Manage images" },
+	{ "images", cmd_images, "List images" },
+	{ "info", cmd_info, "Display system-wide information" },
+	{ "init", cmd_init, "Run as PID 1: mounts, up, reap, down and power off on SIGTERM" },
+	{ "inspect", cmd_inspect, "Return low-level information on containers or images" },
+	{ "kill", cmd_kill, "Kill one or more running containers" },
+	{ "load", cmd_load, "Load an image from a tar archive, STDIN or an OCI layout folder" },
+	{ "login", cmd_login, "Log in to a registry" },
+	{ "logout", cmd_logout, "Log out from a registry" },
+	{ "logs", cmd_logs, "Fetch the logs of a container" },
+	{ "network", cmd_network, "Manage networks" },
+	{ "port", cmd_port, "List port mappings of a container" },
+	{ "ps", cmd_ps, "List containers" },
+	{ "pull", cmd_pull, "Download an image from a registry" },
+	{ "rename", cmd_rename, "Rename a container" },
+	{ "restart", cmd_restart, "Restart one or more containers" },
+	{ "rm", cmd_rm, "Remove one or more containers" },
+	{ "rmi", cmd_rmi, "Remove one or more images" },
+	{ "run", cmd_run, "Create and run a new container from an image" },
+	{ "start", cmd_start, "Start one or more stopped containers" },
+	{ "stats", cmd_stats, "Display a live stream of container(s) resource usage statistics" },
+	{ "stop", cmd_stop, "Stop one or more running containers" },
+	{ "system", cmd_system, "Manage minirun" },
+	{ "tag", cmd_tag, "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE" },
+	{ "top", cmd_top, "Display the running processes of a container" },
+	{ "up", cmd_up, "Start the containers declared in /etc/minirun/containers" },
+	{ "version", cmd_version, "Show the minirun version and compiled-in features" },
+	{ "volume", cmd_volume, "Manage volumes" },
+	{ "wait", cmd_wait, "Block until one or more containers stop, then print their exit codes" },
+	{ NULL, NULL, NULL },
+};
