@@ -145,7 +145,7 @@ $(DEPS_STAMP): scripts/deps.sh | $(SRC_STAMP)
 # it is what embedded users take). The rule runs when a part is newer, so a
 # build never compiles a stale minirun.c; check-amalgamation (CI) fails when
 # the committed file differs from what the parts make.
-PARTS := $(sort $(wildcard src/[0-9][0-9]_*.c))
+PARTS := $(sort $(wildcard src/[0-9][0-9]*_*.c))
 
 amalgamate: minirun.c
 minirun.c: $(PARTS) scripts/amalgamate.py

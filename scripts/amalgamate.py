@@ -4,7 +4,8 @@
 Usage: scripts/amalgamate.py [OUT]   (default: minirun.c; "-" for stdout)
 
 The parts are src/NN_area.c, concatenated in the order of NN (which is their
-dependency order: a part calls only parts above it). Each part's first comment
+dependency order: a part calls only parts above it). A part inserted between
+two numbers takes a letter: src/20b_oci.c comes after 20_boot.c, before 21_cli.c. Each part's first comment
 starts with "==== [NN] AREA: what it holds ====": the table of contents at the
 top of minirun.c is made from those lines. Every part is framed by begin/end
 banners and starts with `#line 1 "src/NN_area.c"`, so compiler errors and
@@ -17,8 +18,8 @@ import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PART_RE = re.compile(r'^(\d\d)_([a-z0-9_]+)\.c$')
-TITLE_RE = re.compile(r'/\* ==== \[(\d\d)\] ([A-Z0-9_]+): (.*?) ====')
+PART_RE = re.compile(r'^(\d\d[a-z]?)_([a-z0-9_]+)\.c$')
+TITLE_RE = re.compile(r'/\* ==== \[(\d\d[a-z]?)\] ([A-Z0-9_]+): (.*?) ====')
 
 
 def parts():
@@ -28,9 +29,9 @@ def parts():
         with open(os.path.join(ROOT, 'src', name), encoding='utf-8') as f:
             text = f.read()
         m = TITLE_RE.search(text)
-        if not m or m.group(1) != name[:2]:
+        if not m or m.group(1) != name.split('_')[0]:
             sys.exit('amalgamate: src/%s: its first comment must start with '
-                     '"/* ==== [%s] AREA: what it holds ===="' % (name, name[:2]))
+                     '"/* ==== [%s] AREA: what it holds ===="' % (name, name.split('_')[0]))
         if not text.endswith('\n'):
             text += '\n'
         out.append((name, m.group(1), m.group(2), m.group(3), text))
@@ -40,7 +41,7 @@ def parts():
 
 
 def render(ps):
-    toc = ''.join(' *   [%s] %-10s %s  (src/%s)\n' % (nn, area, what, name)
+    toc = ''.join(' *   [%-3s] %-10s %s  (src/%s)\n' % (nn, area, what, name)
                   for name, nn, area, what, _ in ps)
     head = ('/*\n'
             ' * minirun.c - a daemonless container runtime for embedded Linux, in one file.\n'
