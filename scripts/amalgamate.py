@@ -41,7 +41,7 @@ def parts():
 
 
 def render(ps):
-    toc = ''.join(' *   [%-3s] %-10s %s  (src/%s)\n' % (nn, area, what, name)
+    toc = ''.join(' *   %-5s %-10s %s  (src/%s)\n' % ('[%s]' % nn, area, what, name)
                   for name, nn, area, what, _ in ps)
     head = ('/*\n'
             ' * minirun.c - a daemonless container runtime for embedded Linux, in one file.\n'
