@@ -13,11 +13,15 @@
 #           musl-dev:{arm64,armhf,mipsel} (their musl-gcc wrappers and libc);
 #           qemu-user-static runs the cross-built unit tests
 #   tests:  umoci skopeo busybox-static tar gzip zstd jq python3 attr libcap2-bin
+#           libarchive-tools (bsdtar: a second real tar producer in the unit tests)
 #           (tests/fixtures.sh builds the test images with them), cpio,
 #           util-linux (unshare, flock), iproute2, procps; debootstrap (the
 #           Debian base of tests/service-images.sh), curl and postgresql-client
 #           (the real clients of tests/integration/33_services.sh), nftables
 #           (nft lists the rules minirun made, in 60_net)
+#   checks: clang and libclang-rt-14-dev (make fuzz: libFuzzer), Debian's glibc
+#           builds of BearSSL, zstd and zlib (make test-asan and make fuzz link
+#           the unit tests and fuzz targets with glibc and the sanitizers)
 # A deb-src entry is derived from the machine's own apt sources (never a
 # mirror name written here) so that scripts/deps.sh can fetch the sources.
 set -eu
@@ -36,7 +40,8 @@ PKGS="make gcc libc6-dev musl-tools binutils file dpkg-dev patch xz-utils bzip2
 	musl-dev:arm64 musl-dev:armhf musl-dev:mipsel
 	umoci skopeo busybox-static tar gzip zstd jq python3 attr libcap2-bin cpio
 	util-linux iproute2 procps curl debootstrap postgresql-client nftables
-	docker-registry apache2-utils openssl qemu-system-x86"
+	docker-registry apache2-utils openssl qemu-system-x86
+	clang libclang-rt-14-dev libbearssl-dev libzstd-dev zlib1g-dev libarchive-tools"
 
 need_update=0
 for a in $ARCHES; do

@@ -839,7 +839,10 @@ static int mr_fputc(int c, struct mr_file *f)
  * length with the low bit set, and keeps the 16-byte alignment malloc owes.
  * A spinlock makes it safe for threads. These are the real malloc, free,
  * calloc and realloc of the binary (musl's and the libraries' calls land
- * here too), the only global names besides mr_* and main. */
+ * here too), the only global names besides mr_* and main.
+ * MINIRUN_LIBC_MALLOC leaves them out: the sanitizer and fuzzer builds need
+ * libc's allocator, which ASan replaces with its own checked one. */
+#ifndef MINIRUN_LIBC_MALLOC
 
 #define MEM_MAX_SMALL ((size_t)64 << 10)
 #define MEM_CHUNK ((size_t)256 << 10)
@@ -970,6 +973,7 @@ void *realloc(void *p, size_t n)
 	free(p);
 	return q;
 }
+#endif /* MINIRUN_LIBC_MALLOC */
 
 /* ---- Small stand-ins for libc's qsort, strto* and strstr (see the note
  * after the #includes). */

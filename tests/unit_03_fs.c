@@ -175,7 +175,7 @@ static void test_fs(void)
 			}
 		}
 	} else {
-		printf("fs: skipped bind-mount removal test: mount: %s\n", strerror(errno));
+		UNIT_SKIP("bind-mount removal test: mount: %s", strerror(errno));
 	}
 	CHECK(mr_remove_tree(dfd, "tree", &err) == 0);
 	snprintf(path, sizeof path, "%s/tree", dir);
@@ -261,7 +261,7 @@ static void test_store(void)
 		      strstr(err.msg, "Read-only") != NULL);
 		umount2(path, MNT_DETACH);
 	} else {
-		printf("store: skipped read-only store test: mount: %s\n", strerror(errno));
+		UNIT_SKIP("read-only store test: mount: %s", strerror(errno));
 	}
 	unit_rmdir(dir);
 }

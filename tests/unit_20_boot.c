@@ -1,4 +1,4 @@
-/* Unit tests of [16] BOOT: declaration parsing, hashing, command words, order. */
+/* Unit tests of [20] BOOT: declaration parsing, hashing, command words, order. */
 static int t_boot_parse(struct boot_decl *d, const char *name, const char *text, struct mr_err *err)
 {
 	memset(d, 0, sizeof *d);

@@ -102,6 +102,20 @@ static void test_util_libc_standins(void)
 	environ = old;
 }
 
+/* minirun's strto* follow musl, which sets EINVAL when no digit was read; glibc
+ * (the sanitizer build) leaves errno alone then, so there only the value and
+ * the end pointer of a conversion that read nothing are compared. */
+static int unit_errno_differs(int libc_errno, int own_errno, const char *libc_end, const char *input)
+{
+#ifdef __GLIBC__
+	if (libc_end == input && libc_errno == 0 && own_errno == EINVAL)
+		return 0;
+#else
+	(void)libc_end, (void)input;
+#endif
+	return libc_errno != own_errno;
+}
+
 static void test_util(void)
 {
 	struct mr_err err;
@@ -170,16 +184,16 @@ static void test_util(void)
 				long l1, l2;
 				errno = 0; u1 = strtoull(nums[k], &e1, base); er1 = errno;
 				errno = 0; u2 = util_strtou(nums[k], &e2, base, ULLONG_MAX); er2 = errno;
-				neq += u1 != u2 || e1 != e2 || er1 != er2;
+				neq += u1 != u2 || e1 != e2 || unit_errno_differs(er1, er2, e1, nums[k]);
 				errno = 0; i1 = strtoll(nums[k], &e1, base); er1 = errno;
 				errno = 0; i2 = util_strtoi(nums[k], &e2, base, LLONG_MIN, LLONG_MAX); er2 = errno;
-				neq += i1 != i2 || e1 != e2 || er1 != er2;
+				neq += i1 != i2 || e1 != e2 || unit_errno_differs(er1, er2, e1, nums[k]);
 				errno = 0; ul1 = strtoul(nums[k], &e1, base); er1 = errno;
 				errno = 0; ul2 = (unsigned long)util_strtou(nums[k], &e2, base, ULONG_MAX); er2 = errno;
-				neq += ul1 != ul2 || e1 != e2 || er1 != er2;
+				neq += ul1 != ul2 || e1 != e2 || unit_errno_differs(er1, er2, e1, nums[k]);
 				errno = 0; l1 = strtol(nums[k], &e1, base); er1 = errno;
 				errno = 0; l2 = (long)util_strtoi(nums[k], &e2, base, LONG_MIN, LONG_MAX); er2 = errno;
-				neq += l1 != l2 || e1 != e2 || er1 != er2;
+				neq += l1 != l2 || e1 != e2 || unit_errno_differs(er1, er2, e1, nums[k]);
 				if (neq)
 					fprintf(stderr, "  strto* differ from libc on \"%s\" base %d\n", nums[k], base), neq = 0,
 						unit_failed++;
