@@ -93,15 +93,17 @@ if [ -n "$missing" ]; then
 	dpkg-query -W -f '${binary:Package}\n' | sort >"$before"
 	# shellcheck disable=SC2086
 	apt-get install -y -q --no-install-recommends $missing
-	# Nor is any left enabled at boot: every systemd unit and init script of
-	# the packages new to this machine is disabled.
+	# Nor is any left enabled at boot: every systemd unit and every daemon's
+	# init script (runlevels 2-5; not boot-time set-up like procps' sysctl,
+	# runlevel S) of the packages new to this machine is disabled.
 	dpkg-query -W -f '${binary:Package}\n' | sort | comm -13 "$before" - | xargs -r dpkg -L 2>/dev/null |
 		sed -n 's#^\(/usr\)\{0,1\}/lib/systemd/system/\([^/@]*\.\(service\|socket\|timer\)\)$#unit \2#p
 			s#^/etc/init\.d/\([^/]*\)$#sysv \1#p' | sort -u |
 		while read -r kind name; do
 			if [ "$kind" = unit ] && command -v systemctl >/dev/null; then
 				systemctl disable --quiet "$name" 2>/dev/null || true
-			elif [ "$kind" = sysv ] && command -v update-rc.d >/dev/null; then
+			elif [ "$kind" = sysv ]; then
+				grep -q '^# Default-Start:.*[2345]' "/etc/init.d/$name" 2>/dev/null || continue
 				update-rc.d "$name" disable >/dev/null 2>&1 || true
 			fi
 			echo "setup: $name: not started, not enabled at boot"
