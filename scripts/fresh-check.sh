@@ -167,7 +167,7 @@ else
 	rm -f "$CACHE"/base-*.tar.zst
 	tar -C "$R" --zstd -cpf "$base.tmp" --one-file-system . && mv "$base.tmp" "$base"
 fi
-flock -u 9
+exec 9>&-
 echo "fresh-check: base root ready in $(($(now) - t0)) s"
 
 # As a fresh install has them: the machine's Debian sources (its mirror and
@@ -210,6 +210,12 @@ for i in "${!cmds[@]}"; do
 	echo "==== ${names[$i]}: $st after $((secs / 60))m$((secs % 60))s"
 	[ $fail = 0 ] || break
 done
+
+# The shared .deb cache keeps what the archive still serves, nothing older.
+# (Only with the indexes in place: without them apt would think none is.)
+if ls "$R"/var/lib/apt/lists/*_Packages >/dev/null 2>&1; then
+	in_root "apt-get -qq autoclean" >/dev/null 2>&1 || true
+fi
 
 # The integration runner's skips, each with its reason on its own line.
 printf '\n==== fresh-check summary (commit %s, %s, total %d s) ====\n' "$head" "$mirror" $(($(now) - t_all))
