@@ -2,7 +2,7 @@
 #
 #   make [CONFIG=full|router|initramfs] [ARCH=native|aarch64|armhf|mipsel]
 #   make deps | test | test-unit | test-integration | size | flag-sizes
-#   make check-symbols | check-static | presets | cross | bench | clean | distclean
+#   make check-symbols | check-static | presets | cross | bench | fresh-check | clean | distclean
 #
 # Outputs: build/<arch>/<preset>/minirun (and unit, minirun.o); `make` with
 # ARCH=native also points ./minirun at the preset it built.
@@ -119,7 +119,7 @@ else
 endif
 
 .PHONY: all amalgamate check-amalgamation check-parts test-asan fuzz deps test test-unit test-integration size flag-sizes check-symbols check-formats \
-	check-static presets cross bench clean distclean FORCE
+	check-static presets cross bench fresh-check clean distclean FORCE
 .DELETE_ON_ERROR:
 
 all: $(B)/$(CONFIG)/minirun
@@ -315,6 +315,11 @@ fuzz: $(addprefix build/fuzz/,$(FUZZ_TARGETS))
 bench: $(BIN) $(foreach p,$(PRESETS),$(B)/$(p)/minirun)
 	$(Q)if [ -x tests/bench/run.sh ]; then tests/bench/run.sh $(abspath $(BIN)); \
 	else echo "bench: tests/bench/run.sh does not exist yet"; fi
+
+# The README's two commands, verbatim, in a fresh Debian 12 root (debootstrap;
+# cached in /var/cache/minirun-fresh). Takes a while: see scripts/fresh-check.sh.
+fresh-check:
+	$(Q)scripts/fresh-check.sh
 
 clean:
 	rm -rf build

@@ -182,6 +182,15 @@ case " ${tests[*]}" in *"/33_services.sh"*)
 	   fail=1 failed=(service-images) ;;
 	esac ;;
 esac
+# The boot test's kernel, likewise: downloaded here (the newest that
+# downloads), found in the cache by the test.
+case " ${tests[*]}" in *"/71_qemu_boot.sh"*)
+	if kdir=$("$SRC/tests/integration/_kernel.sh" amd64 cloud-amd64 2>"$LOGS/kernel.log"); then
+		echo "integration: boot kernel ${kdir##*/kernel-}"
+	else
+		echo "integration: boot kernel: $(tail -1 "$LOGS/kernel.log") (71_qemu_boot will fail)"
+	fi ;;
+esac
 for t in "${tests[@]}"; do
 	name=$(basename "$t" .sh)
 	log=$LOGS/$name.log
