@@ -6506,15 +6506,13 @@ static int volume_read(struct mr_store *st, const char *name, struct volume_info
 	return 0;
 }
 
-/* Remove a volume's folder (the caller checked that no container uses it).
- * The rename first makes it vanish at once; the data goes after, never
+/* Remove a volume's folder (volume_remove checked that no container uses
+ * it). The rename first makes it vanish at once; the data goes after, never
  * crossing a mount. */
-static int volume_remove(struct mr_store *st, const char *name, struct mr_err *err)
+static int volume_remove_dir(struct mr_store *st, const char *name, struct mr_err *err)
 {
 	char tmpname[128];
 	int volfd, tmpfd, rc;
-	if (!volume_exists(st, name))
-		return mr_err_set(err, MR_ENOTFOUND, "No such volume: %s", name);
 	tmpfd = mr_store_mktemp(st, "rm-volume", tmpname, sizeof tmpname, err);
 	if (tmpfd < 0)
 		return -1;
@@ -6678,6 +6676,26 @@ static int container_users_of_volume(struct mr_store *st, const char *name, char
 	}
 	closedir(d);
 	return users;
+}
+
+/* Remove a volume that no container (running or stopped) uses. The rule
+ * holds for every caller (volume rm and prune, rm -v, --rm, a failed run):
+ * checked under the store lock, so that no container can be created with
+ * it meanwhile; -f does not lift it (Docker's rule). */
+static int volume_remove(struct mr_store *st, const char *name, struct mr_err *err)
+{
+	char who[512];
+	int rc;
+	if (mr_store_lock(st, err) < 0)
+		return -1;
+	if (!volume_exists(st, name))
+		rc = mr_err_set(err, MR_ENOTFOUND, "No such volume: %s", name);
+	else if (container_users_of_volume(st, name, who, sizeof who) > 0)
+		rc = mr_err_set(err, MR_EINUSE, "remove %s: volume is in use - [%s]", name, who);
+	else
+		rc = volume_remove_dir(st, name, err);
+	mr_store_unlock(st);
+	return rc;
 }
 /* ======================== END src/10_volume.c ======================== */
 
@@ -15014,20 +15032,16 @@ static int ctr_remove(struct mr_store *st, const struct ctr *c, struct mr_err *e
 }
 
 /* `rm -v`, `--rm`: the container's anonymous volumes go with it, unless
- * another container uses one too. */
+ * another container uses one too (volume_remove refuses). */
 static void ctr_remove_volumes(struct mr_store *st, const struct ctr *c)
 {
 	struct mr_err err;
-	char who[64];
 	size_t i;
-	if (mr_store_lock(st, &err) < 0)
-		return;
 	for (i = 0; i < c->nmnt; i++)
 		if (c->mnt[i].type == MOUNT_VOLUME && c->mnt[i].anonymous &&
-		    container_users_of_volume(st, c->mnt[i].source, who, sizeof who) == 0 &&
-		    volume_remove(st, c->mnt[i].source, &err) < 0 && err.code != MR_ENOTFOUND)
+		    volume_remove(st, c->mnt[i].source, &err) < 0 && err.code != MR_ENOTFOUND &&
+		    err.code != MR_EINUSE)
 			util_print_err(&err);
-	mr_store_unlock(st);
 }
 
 /* The monitor: runs, logs and restarts the container until it stops for
@@ -21566,8 +21580,7 @@ static int cmd_volume_rm(struct cli *c, int argc, char **argv)
 	if (cli_nargs(c, n, 1, -1) < 0 || !(st = cli_store(c)))
 		return CLI_EXIT_FAIL;
 	for (i = 0; i < n; i++) {
-		char who[512];
-		/* Under the lock, so no container can start using it meanwhile. */
+		/* Under the lock: exists, then removed (if unused) at once. */
 		if (mr_store_lock(st, &c->err) < 0) {
 			util_print_err(&c->err);
 			return CLI_EXIT_FAIL;
@@ -21577,12 +21590,6 @@ static int cmd_volume_rm(struct cli *c, int argc, char **argv)
 			if (force)
 				continue;
 			fprintf(stderr, "Error: No such volume: %s\n", argv[i]);
-			rc = 1;
-			continue;
-		}
-		if (container_users_of_volume(st, argv[i], who, sizeof who) > 0) {
-			mr_store_unlock(st);
-			fprintf(stderr, "Error: remove %s: volume is in use - [%s]\n", argv[i], who);
 			rc = 1;
 			continue;
 		}
@@ -21608,7 +21615,7 @@ static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 		{ 0 },
 	};
 	struct mr_store *st;
-	char **names = NULL, size[32], who[512];
+	char **names = NULL, size[32];
 	size_t count = 0, i;
 	uint64_t reclaimed = 0;
 	int deleted = 0, rc = CLI_EXIT_FAIL;
@@ -21632,13 +21639,13 @@ static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 		if (volume_read(st, names[i], &vi, &c->err) < 0)
 			continue;
 		mr_json_free(&vi.meta);
-		if ((!all && !vi.anonymous) || container_users_of_volume(st, names[i], who, sizeof who) > 0 ||
-		    volume_matches(st, names[i], &filters, &c->err) != 1)
+		if ((!all && !vi.anonymous) || volume_matches(st, names[i], &filters, &c->err) != 1)
 			continue;
 		snprintf(path, sizeof path, "volumes/%s/_data", names[i]);
 		bytes = store_du(st, path);
 		if (volume_remove(st, names[i], &c->err) < 0) {
-			util_print_err(&c->err);
+			if (c->err.code != MR_EINUSE)   /* in use: not pruned, not an error */
+				util_print_err(&c->err);
 			continue;
 		}
 		if (!deleted++)

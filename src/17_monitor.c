@@ -1138,20 +1138,16 @@ static int ctr_remove(struct mr_store *st, const struct ctr *c, struct mr_err *e
 }
 
 /* `rm -v`, `--rm`: the container's anonymous volumes go with it, unless
- * another container uses one too. */
+ * another container uses one too (volume_remove refuses). */
 static void ctr_remove_volumes(struct mr_store *st, const struct ctr *c)
 {
 	struct mr_err err;
-	char who[64];
 	size_t i;
-	if (mr_store_lock(st, &err) < 0)
-		return;
 	for (i = 0; i < c->nmnt; i++)
 		if (c->mnt[i].type == MOUNT_VOLUME && c->mnt[i].anonymous &&
-		    container_users_of_volume(st, c->mnt[i].source, who, sizeof who) == 0 &&
-		    volume_remove(st, c->mnt[i].source, &err) < 0 && err.code != MR_ENOTFOUND)
+		    volume_remove(st, c->mnt[i].source, &err) < 0 && err.code != MR_ENOTFOUND &&
+		    err.code != MR_EINUSE)
 			util_print_err(&err);
-	mr_store_unlock(st);
 }
 
 /* The monitor: runs, logs and restarts the container until it stops for

@@ -531,10 +531,23 @@ static void t_ctr_volumes_from(void)
 	CHECK(ctr_volumes_from(&st, "nosuch", &from, &nfrom, &err) < 0 &&
 	      !strcmp(err.msg, "No such container: nosuch"));
 	CHECK(container_users_of_volume(&st, "vfvol", who, sizeof who) == 1 && !strcmp(who, c.id));
+	{
+		/* the in-use rule is the volume code's, whoever calls it */
+		char vname[80], want[160];
+		int created = 0;
+		CHECK(volume_create(&st, "vfvol", NULL, 0, 0, vname, sizeof vname, &created, &err) == 0 &&
+		      created);
+		snprintf(want, sizeof want, "remove vfvol: volume is in use - [%s]", c.id);
+		CHECK(volume_remove(&st, "vfvol", &err) < 0 && err.code == MR_EINUSE &&
+		      !strcmp(err.msg, want));
+		CHECK(volume_exists(&st, "vfvol") && st.locked == 0);
+		CHECK(volume_remove(&st, "nosuchvol", &err) < 0 && err.code == MR_ENOTFOUND);
+	}
 	free(from);
 	c.mnt = NULL;
 	c.nmnt = 0;
 	CHECK(ctr_remove(&st, &c, &err) == 0);
+	CHECK(volume_remove(&st, "vfvol", &err) == 0 && !volume_exists(&st, "vfvol"));
 	ctr_free(&c);
 	mr_store_close(&st);
 	unit_rmdir(dir);
