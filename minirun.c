@@ -24,12 +24,13 @@
  *   [11]  MOUNTS     volumes, bind mounts and tmpfs inside a container  (src/11_mounts.c)
  *   [12]  HTTP       name lookup (hosts, DNS), HTTP/1.1 client over TCP and BearSSL TLS  (src/12_http.c)
  *   [13]  PULL       registry client, auth, pull  (src/13_pull.c)
- *   [14]  CONTAINER  records, names, state, image defaults  (src/14_container.c)
+ *   [14]  CONTAINER  the spec, records, names, state, image defaults  (src/14_container.c)
  *   [15]  ROOTFS     overlay or copy roots, /dev, /proc, /sys, /etc files, pivot_root  (src/15_rootfs.c)
  *   [16]  ISOLATE    capabilities, seccomp, users, cgroups, no_new_privs, descriptors, exec  (src/16_isolate.c)
  *   [17]  MONITOR    starting a container, its owner process, logs, restarts  (src/17_monitor.c)
  *   [18]  EXEC       another process in a running container; cp in and out  (src/18_exec.c)
  *   [19]  NET        bridge, veth, addresses, networks, masquerade, published ports  (src/19_net.c)
+ *   [19b] SPEC       front ends fill the container spec, one back end creates it  (src/19b_spec.c)
  *   [20]  BOOT       declarative containers, up, down, init as PID 1  (src/20_boot.c)
  *   [21]  CLI        argument parsing, usage, commands  (src/21_cli.c)
  *   [99]  MAIN       mr_main (global options, the command table), and main unless MINIRUN_NO_MAIN  (src/99_main.c)
@@ -6510,15 +6511,13 @@ static int volume_read(struct mr_store *st, const char *name, struct volume_info
 	return 0;
 }
 
-/* Remove a volume's folder (the caller checked that no container uses it).
- * The rename first makes it vanish at once; the data goes after, never
+/* Remove a volume's folder (volume_remove checked that no container uses
+ * it). The rename first makes it vanish at once; the data goes after, never
  * crossing a mount. */
-static int volume_remove(struct mr_store *st, const char *name, struct mr_err *err)
+static int volume_remove_dir(struct mr_store *st, const char *name, struct mr_err *err)
 {
 	char tmpname[128];
 	int volfd, tmpfd, rc;
-	if (!volume_exists(st, name))
-		return mr_err_set(err, MR_ENOTFOUND, "No such volume: %s", name);
 	tmpfd = mr_store_mktemp(st, "rm-volume", tmpname, sizeof tmpname, err);
 	if (tmpfd < 0)
 		return -1;
@@ -6682,6 +6681,26 @@ static int container_users_of_volume(struct mr_store *st, const char *name, char
 	}
 	closedir(d);
 	return users;
+}
+
+/* Remove a volume that no container (running or stopped) uses. The rule
+ * holds for every caller (volume rm and prune, rm -v, --rm, a failed run):
+ * checked under the store lock, so that no container can be created with
+ * it meanwhile; -f does not lift it (Docker's rule). */
+static int volume_remove(struct mr_store *st, const char *name, struct mr_err *err)
+{
+	char who[512];
+	int rc;
+	if (mr_store_lock(st, err) < 0)
+		return -1;
+	if (!volume_exists(st, name))
+		rc = mr_err_set(err, MR_ENOTFOUND, "No such volume: %s", name);
+	else if (container_users_of_volume(st, name, who, sizeof who) > 0)
+		rc = mr_err_set(err, MR_EINUSE, "remove %s: volume is in use - [%s]", name, who);
+	else
+		rc = volume_remove_dir(st, name, err);
+	mr_store_unlock(st);
+	return rc;
 }
 /* ======================== END src/10_volume.c ======================== */
 
@@ -10066,7 +10085,7 @@ static int image_pull(struct mr_store *st, const char *ref, const struct pull_op
 
 /* ======================== BEGIN src/14_container.c ======================== */
 #line 1 "src/14_container.c"
-/* ==== [14] CONTAINER: records, names, state, image defaults ====
+/* ==== [14] CONTAINER: the spec, records, names, state, image defaults ====
  * root/containers/ID/config.json  the resolved run configuration: written once by
  *                                  create (atomically, under the store lock with
  *                                  the name claim), rewritten only by rename
@@ -10095,38 +10114,89 @@ struct ctr_list {
 	size_t n;
 };
 
+/* The container spec: everything a container is. Three front ends fill it:
+ * `run`/`create` flags merged with the image config and boot declarations
+ * (both through struct ctr_opts and spec_from_opts [19b]), and OCI bundles;
+ * one back end checks, records and creates it (spec_create [19b]), and [17]
+ * starts it. The groups follow the OCI runtime-spec config.json. A field a
+ * front end needs goes in its group, with its default in ctr_init, its free in
+ * ctr_free when it owns memory, and a ctr_fields row when config.json must keep
+ * it. Strings point into doc/img (a loaded record, the image config), into the
+ * front end's input (which outlives the spec), or into `owned`. */
 struct ctr {
+	/* the record */
 	char id[CTR_ID_LEN + 1];
 	char name[CTR_NAME_MAX];
+	char created[40];
 	char image[MR_DIGEST_LEN + 1];     /* image ID */
 	const char *image_ref;             /* as the user wrote it (ps IMAGE column) */
-	char created[40];
+	/* process: args, env, cwd, user, terminal */
+	struct ctr_list entrypoint, cmd, env;
+	const char *workdir, *user;
+	struct ctr_list group_add;         /* --group-add as given */
+	unsigned char tty, interactive, init;
+	/* process: capabilities, rlimits, no_new_privs */
+	struct ctr_list cap_add, cap_drop;
+	struct ctr_list ulimits;           /* --ulimit as NAME=SOFT:HARD (numbers, -1 unlimited) */
+	unsigned char privileged, no_new_privs;
+	/* root: the image's layers under one writable layer */
+	struct ctr_list layers;            /* diff_id hex, base first (from the image) */
 	char driver[8];                    /* "overlay" or "copy" */
-	struct ctr_list entrypoint, cmd, env, labels, cap_add, cap_drop, security_opt;
+	unsigned char readonly;
+	/* mounts */
+	struct mount_spec *mnt;            /* volumes, binds, tmpfs ([11]) */
+	size_t nmnt;
 	struct ctr_list volumes_from;      /* --volumes-from as given (its mounts are in mnt) */
+	int64_t shm_size;                  /* /dev/shm, bytes (0: 64 MiB) */
+	/* namespaces: "host" shares the host's, NULL/"" a private one */
+	const char *ipc_mode, *uts_mode, *pid_mode;
+	const char *hostname;
+	/* network: mode, and net.conf (published ports, --add-host, --dns; [19]) */
+	const char *network;
+	struct mr_buf net_conf;
+	/* resources (cgroups) */
+	int64_t memory, memory_swap, nano_cpus, pids_limit;
+	/* devices */
 	struct ctr_list devices;           /* --device as HOST:CONTAINER:PERMS */
 	struct ctr_list device_rules;      /* --device-cgroup-rule as given */
+	/* sysctl */
 	struct ctr_list sysctls;           /* --sysctl KEY=VALUE */
-	struct ctr_list ulimits;           /* --ulimit as NAME=SOFT:HARD (numbers, -1 unlimited) */
-	struct ctr_list group_add;         /* --group-add as given */
-	const char *ipc_mode, *uts_mode;   /* "host", or NULL/"" (private) */
-	const char *pid_mode;              /* "host", or NULL/"" (private) */
+	/* seccomp and the other security options */
+	struct ctr_list security_opt;
+	/* health */
 	struct ctr_list health_test;       /* ["CMD-SHELL", cmd] or ["CMD", arg...]; none: off */
 	int64_t health_interval, health_timeout, health_start;   /* ns; 0: Docker's default */
 	int health_retries;                /* 0: 3 */
-	int64_t shm_size;                  /* /dev/shm, bytes (0: 64 MiB) */
-	struct ctr_list layers;            /* diff_id hex, base first (from the image) */
-	struct mount_spec *mnt;            /* volumes, binds, tmpfs ([11]) */
-	size_t nmnt;
-	const char *workdir, *user, *hostname, *stop_signal, *network, *restart;
+	/* lifecycle: restart, stop, removal, logs */
+	const char *restart, *stop_signal;
 	int restart_max, stop_timeout;     /* stop_timeout < 0: default (10 s) */
-	int64_t memory, memory_swap, nano_cpus, pids_limit;
+	unsigned char auto_remove;
 	uint64_t log_max_size;
 	int log_max_file;
-	unsigned char privileged, readonly, no_new_privs, tty, interactive, auto_remove, init;
+	/* labels */
+	struct ctr_list labels;
 	/* what the strings point into */
 	struct mr_json_doc doc, img;
 	struct ctr_list owned;
+};
+
+/* What a front end asks for, as written: the flags of `run`/`create`, or the
+ * keys of a boot declaration. spec_from_opts ([19b]) merges it with the image
+ * config by Docker's rules into the spec; NULL or empty: not given. The spec
+ * may point into it: it must outlive the spec. */
+struct ctr_opts {
+	const char *image;                 /* IMAGE as written */
+	const char **args;                 /* COMMAND [ARG...] after the image */
+	int nargs;
+	const char *name, *entrypoint, *workdir, *user, *hostname, *restart, *stop_signal;
+	const char *stop_timeout, *memory, *memory_swap, *cpus, *pids_limit, *network;
+	struct ctr_list env, env_file, label, cap_add, cap_drop, security_opt, log_opt;
+	struct ctr_list volume, mount, tmpfs, volumes_from, publish, add_host, dns;
+	struct ctr_list device, device_rule, sysctl, ulimit, group_add;
+	const char *ipc, *uts, *shm_size, *pid;
+	const char *health_cmd, *health_interval, *health_timeout, *health_start, *health_retries;
+	int no_healthcheck;
+	int detach, rm, interactive, tty, read_only, init, privileged, publish_all;
 };
 
 /* Persisted state of the last start and exit (state.json). */
@@ -10193,6 +10263,7 @@ static void ctr_free(struct ctr *c)
 	c->mnt = NULL;
 	c->nmnt = 0;
 	ctr_list_free(&c->layers);
+	mr_buf_free(&c->net_conf);
 	mr_json_free(&c->doc);
 	mr_json_free(&c->img);
 }
@@ -10295,7 +10366,7 @@ static int ctr_env_file(struct ctr *c, const char *path, struct mr_err *err)
  * none) and drops the image's Cmd; arguments after the image replace Cmd. */
 static void ctr_command_merge(struct ctr_list *ep, struct ctr_list *cmd,
 			      const struct ctr_list *img_ep, const struct ctr_list *img_cmd,
-			      const char *ep_flag, char **args, int nargs)
+			      const char *ep_flag, const char **args, int nargs)
 {
 	size_t i;
 	int k;
@@ -11639,6 +11710,430 @@ static int container_users_of_image(struct mr_store *st, const char *image_id, c
 	closedir(d);
 	return n;
 }
+
+/* ---- the run/create front end: the image config and the flags into the spec ----
+ * Docker's merge rules, one group of the spec per function, each checking
+ * what it takes; spec_from_opts ([19b]) calls them in order. */
+
+/* The image (by name, ID or prefix) and its config into c->img; its layers. */
+static int ctr_spec_image(struct mr_store *st, const char *ref, struct ctr *c, struct mr_err *err)
+{
+	struct image_db db = { 0 };
+	struct image_rec *r;
+	struct mr_buf b = { 0 };
+	size_t i;
+	int rc = -1;
+	char path[96];
+	if (image_db_read(st, &db, err) < 0 || !(r = image_db_find(&db, ref, err)))
+		goto out;
+	snprintf(c->image, sizeof c->image, "%s", r->id);
+	c->image_ref = ref;
+	for (i = 0; i < r->nlayers; i++)
+		ctr_list_add(&c->layers, ctr_own(c, util_xstrdup(r->layers[i])));
+	snprintf(path, sizeof path, "blobs/sha256/%s", digest_hex(r->id));
+	if (mr_read_file(st->rootfd, path, &b, MINIRUN_MAX_JSON, err) < 0 ||
+	    mr_json_parse(&c->img, b.data, b.len, err) < 0) {
+		mr_err_ctx(err, "image %.19s: config", r->id);
+		goto out;
+	}
+	rc = 0;
+out:
+	mr_buf_free(&b);
+	image_db_free(&db);
+	return rc;
+}
+
+/* A new random ID; the name asked for, or a generated one. */
+static int ctr_spec_identity(struct ctr *c, const char *name, struct mr_err *err)
+{
+	unsigned char rnd[32];
+	if (name && !ctr_name_valid(name))
+		return mr_err_set(err, MR_EINVAL_INPUT, "Invalid container name (%s), only "
+				  "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
+	if (util_random(rnd, sizeof rnd) < 0)
+		return mr_err_sys(err, "random");
+	util_hex(rnd, sizeof rnd, c->id);
+	if (name)
+		snprintf(c->name, sizeof c->name, "%s", *name == '/' ? name + 1 : name);
+	else
+		ctr_name_generate(c->name, sizeof c->name);
+	return 0;
+}
+
+/* process: command, environment, working directory, user, terminal. */
+static int ctr_spec_process(struct ctr *c, const struct ctr_opts *o, const struct mr_json *cfg,
+			    struct mr_err *err)
+{
+	struct ctr_list img_ep = { 0 }, img_cmd = { 0 };
+	size_t i;
+	ctr_json_list(mr_json_get(cfg, "Entrypoint"), &img_ep);
+	ctr_json_list(mr_json_get(cfg, "Cmd"), &img_cmd);
+	ctr_command_merge(&c->entrypoint, &c->cmd, &img_ep, &img_cmd, o->entrypoint, o->args,
+			  o->nargs);
+	ctr_list_free(&img_ep);
+	ctr_list_free(&img_cmd);
+	if (!c->entrypoint.n && !c->cmd.n)
+		return mr_err_set(err, MR_EINVAL_INPUT, "No command specified");
+	ctr_json_list(mr_json_get(cfg, "Env"), &c->env);
+	for (i = 0; i < o->env_file.n; i++)
+		if (ctr_env_file(c, o->env_file.v[i], err) < 0)
+			return -1;
+	for (i = 0; i < o->env.n; i++)
+		if (ctr_env_add_arg(c, o->env.v[i]) < 0)
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid environment variable: %s",
+					  o->env.v[i]);
+	c->workdir = o->workdir ? o->workdir : ctr_json_s(cfg, "WorkingDir", "");
+	if (*c->workdir && *c->workdir != '/')
+		return mr_err_set(err, MR_EINVAL_INPUT, "the working directory '%s' is invalid, it "
+				  "needs to be an absolute path", c->workdir);
+	c->user = o->user ? o->user : ctr_json_s(cfg, "User", "");
+	for (i = 0; i < o->group_add.n; i++)
+		ctr_list_add(&c->group_add, o->group_add.v[i]);
+	c->tty = (unsigned char)(o->tty > 0);
+	c->interactive = (unsigned char)(o->interactive > 0);
+	c->init = (unsigned char)(o->init > 0);
+	return 0;
+}
+
+/* namespaces: UTS (and the host name), IPC, PID; /dev/shm; sysctls (which
+ * must belong to a namespace the container has of its own). */
+static int ctr_spec_namespaces(struct ctr *c, const struct ctr_opts *o, struct mr_err *err)
+{
+	const char *hostname = o->hostname;
+	uint64_t v;
+	size_t i;
+	if (o->uts && *o->uts && strcmp(o->uts, "host"))
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid UTS mode: %s (host, or none for a "
+				  "private one)", o->uts);
+	if (o->uts && !strcmp(o->uts, "host")) {
+		char host[65] = "";
+		if (hostname)
+			return mr_err_set(err, MR_EINVAL_INPUT, "Conflicting options: hostname and "
+					  "the UTS mode");
+		gethostname(host, sizeof host - 1);
+		c->uts_mode = "host";
+		hostname = ctr_own(c, util_xstrdup(host));
+	} else {
+		c->uts_mode = "";
+	}
+	c->hostname = hostname ? hostname : ctr_own(c, util_xstrndup(c->id, 12));
+	if (!*c->hostname || strlen(c->hostname) > 64)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid hostname \"%s\"", c->hostname);
+	if (o->ipc && strcmp(o->ipc, "host") && strcmp(o->ipc, "private") &&
+	    strcmp(o->ipc, "shareable"))
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid IPC mode: %s (host, private or "
+				  "shareable)", o->ipc);
+	c->ipc_mode = o->ipc ? o->ipc : "private";
+	if (o->pid && *o->pid && strcmp(o->pid, "host"))
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid PID mode: %s (host, or none for a "
+				  "private one)", o->pid);
+	c->pid_mode = o->pid && *o->pid ? "host" : "";
+	if (o->shm_size) {
+		if (util_parse_size(o->shm_size, &v) < 0 || v == 0 || v > ((uint64_t)1 << 40))
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid size: '%s'", o->shm_size);
+		c->shm_size = (int64_t)v;
+	}
+	for (i = 0; i < o->sysctl.n; i++) {
+		if (ctr_sysctl_check(o->sysctl.v[i], o->network && !strcmp(o->network, "host"),
+				     !strcmp(c->ipc_mode, "host"), err) < 0)
+			return -1;
+		ctr_env_set(&c->sysctls, o->sysctl.v[i]);
+	}
+	return 0;
+}
+
+/* resources: memory, swap, CPUs, processes; rlimits. */
+static int ctr_spec_resources(struct ctr *c, const struct ctr_opts *o, struct mr_err *err)
+{
+	uint64_t v;
+	size_t i;
+	if (o->memory) {
+		if (util_parse_size(o->memory, &v) < 0 || v > INT64_MAX)
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid --memory %s", o->memory);
+		if (v && v < 6u << 20)
+			return mr_err_set(err, MR_EINVAL_INPUT, "Minimum memory limit allowed is 6MB");
+		c->memory = (int64_t)v;
+	}
+	if (o->memory_swap) {
+		if (!strcmp(o->memory_swap, "-1"))
+			c->memory_swap = -1;
+		else if (util_parse_size(o->memory_swap, &v) < 0 || v > INT64_MAX)
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid --memory-swap %s", o->memory_swap);
+		else
+			c->memory_swap = (int64_t)v;
+		if (!c->memory)
+			return mr_err_set(err, MR_EINVAL_INPUT, "You should always set the Memory limit "
+					  "when using Memoryswap limit, see usage");
+		if (c->memory_swap > 0 && c->memory_swap < c->memory)
+			return mr_err_set(err, MR_EINVAL_INPUT, "Minimum memoryswap limit should be "
+					  "larger than memory limit, see usage");
+	}
+	if (o->cpus) {
+		long ncpu = util_ncpu();
+		if (ctr_cpus_parse(o->cpus, &c->nano_cpus) < 0 ||
+		    (c->nano_cpus && (c->nano_cpus < 10000000 || c->nano_cpus > ncpu * 1000000000LL)))
+			return mr_err_set(err, MR_EINVAL_INPUT, "Range of CPUs is from 0.01 to %ld.00, "
+					  "as there are only %ld CPUs available", ncpu, ncpu);
+	}
+	if (o->pids_limit) {
+		long long n = strtoll(o->pids_limit, NULL, 10);
+		if (util_parse_u64(o->pids_limit + (*o->pids_limit == '-'), &v) < 0)
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid --pids-limit %s", o->pids_limit);
+		c->pids_limit = n > 0 ? n : 0;
+	}
+	for (i = 0; i < o->ulimit.n; i++) {
+		long long soft = 0, hard = 0;
+		const char *eq = strchr(o->ulimit.v[i], '=');
+		char *norm;
+		if (ctr_ulimit_parse(o->ulimit.v[i], &soft, &hard, err) < 0)
+			return -1;
+		norm = util_xmalloc(80);
+		snprintf(norm, 80, "%.*s=%lld:%lld", (int)(eq - o->ulimit.v[i]), o->ulimit.v[i],
+			 soft, hard);
+		ctr_env_set(&c->ulimits, ctr_own(c, norm));
+	}
+	return 0;
+}
+
+/* capabilities, devices, seccomp and the other security options. */
+static int ctr_spec_security(struct ctr *c, const struct ctr_opts *o, struct mr_err *err)
+{
+	size_t i;
+	for (i = 0; i < o->cap_add.n; i++)
+		ctr_list_add(&c->cap_add, o->cap_add.v[i]);
+	for (i = 0; i < o->cap_drop.n; i++)
+		ctr_list_add(&c->cap_drop, o->cap_drop.v[i]);
+	c->privileged = (unsigned char)(o->privileged > 0);
+	c->readonly = (unsigned char)(o->read_only > 0);
+	if (o->device.n > DEV_MAX)
+		return mr_err_set(err, MR_EINVAL_INPUT, "too many --device: at most %d", DEV_MAX);
+	for (i = 0; i < o->device.n; i++) {
+		struct dev_node dn;
+		char acc[4], *spec;
+		if (dev_resolve(o->device.v[i], &dn, err) < 0)
+			return -1;
+		spec = util_xmalloc(strlen(dn.host) + strlen(dn.path) + 6);
+		sprintf(spec, "%s:%s:%s", dn.host, dn.path, dev_access_str(dn.rule.access, acc));
+		ctr_list_add(&c->devices, ctr_own(c, spec));
+	}
+	for (i = 0; i < o->device_rule.n; i++) {
+		struct dev_rule rule;
+		if (dev_rule_parse(o->device_rule.v[i], &rule) < 0)
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid device cgroup format '%s'",
+					  o->device_rule.v[i]);
+		ctr_list_add(&c->device_rules, o->device_rule.v[i]);
+	}
+	for (i = 0; i < o->security_opt.n; i++) {
+		const char *s = o->security_opt.v[i];
+		if (!strcmp(s, "no-new-privileges") || !strcmp(s, "no-new-privileges:true") ||
+		    !strcmp(s, "no-new-privileges=true"))
+			c->no_new_privs = 1;
+		else if (!strncmp(s, "seccomp", 7) && strcmp(s + 7, "=unconfined") &&
+			 strcmp(s + 7, ":unconfined"))
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid --security-opt: \"%s\": "
+					  "minirun has Docker's default seccomp profile built in, or "
+					  "none with seccomp=unconfined (profiles from files are not "
+					  "supported)", s);
+		else if (strcmp(s, "no-new-privileges:false") && strcmp(s, "no-new-privileges=false") &&
+			 strncmp(s, "seccomp", 7) && strncmp(s, "apparmor", 8) && strncmp(s, "label", 5))
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid --security-opt: \"%s\"", s);
+		ctr_list_add(&c->security_opt, s);
+	}
+	return 0;
+}
+
+/* health: the image's HEALTHCHECK, each --health-* flag replacing its part,
+ * --no-healthcheck none (Docker's rules). */
+static int ctr_spec_health(struct ctr *c, const struct ctr_opts *o, const struct mr_json *cfg,
+			   struct mr_err *err)
+{
+	const char *const vals[] = { o->health_interval, o->health_timeout, o->health_start };
+	int64_t *const dst[] = { &c->health_interval, &c->health_timeout, &c->health_start };
+	static const char *const names[] = { "interval", "timeout", "start-period" };
+	uint64_t retries;
+	size_t i;
+	if (o->no_healthcheck) {
+		if (o->health_cmd)
+			return mr_err_set(err, MR_EINVAL_INPUT, "--no-healthcheck conflicts with "
+					  "--health-* options");
+		return 0;
+	}
+	ctr_health_read(c, mr_json_get(cfg, "Healthcheck"));
+	if (o->health_cmd) {
+		ctr_list_free(&c->health_test);
+		ctr_list_add(&c->health_test, "CMD-SHELL");
+		ctr_list_add(&c->health_test, o->health_cmd);
+	}
+	for (i = 0; i < 3; i++)
+		if (vals[i] && (util_parse_duration(vals[i], dst[i]) < 0 ||
+				(*dst[i] != 0 && *dst[i] < 1000000)))
+			return mr_err_set(err, MR_EINVAL_INPUT, "--health-%s: invalid duration %s "
+					  "(30s, 1m30s; at least 1ms)", names[i], vals[i]);
+	if (o->health_retries) {
+		if (util_parse_u64(o->health_retries, &retries) < 0 || retries > 1000)
+			return mr_err_set(err, MR_EINVAL_INPUT, "--health-retries: invalid number %s",
+					  o->health_retries);
+		c->health_retries = (int)retries;
+	}
+	return 0;
+}
+
+/* lifecycle: stop signal and timeout, restart policy, --rm, log limits;
+ * labels (the image's, then the flags'). */
+static int ctr_spec_lifecycle(struct ctr *c, const struct ctr_opts *o, const struct mr_json *cfg,
+			      struct mr_err *err)
+{
+	uint64_t v;
+	size_t i;
+	ctr_json_kv(c, mr_json_get(cfg, "Labels"), &c->labels);
+	for (i = 0; i < o->label.n; i++)
+		ctr_env_set(&c->labels, o->label.v[i]);
+	c->stop_signal = o->stop_signal ? o->stop_signal : ctr_json_s(cfg, "StopSignal", "SIGTERM");
+	if (ctr_spec_health(c, o, cfg, err) < 0)
+		return -1;
+	if (!ctr_signal_parse(c->stop_signal))
+		return mr_err_set(err, MR_EINVAL_INPUT, "Invalid signal: %s", c->stop_signal);
+	if (o->stop_timeout) {
+		if (util_parse_u64(o->stop_timeout, &v) < 0 || v > 1000000)
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid --stop-timeout %s",
+					  o->stop_timeout);
+		c->stop_timeout = (int)v;
+	}
+	if (o->restart && ctr_restart_parse(o->restart, &c->restart, &c->restart_max) < 0)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid restart policy format: %s",
+				  o->restart);
+	if (o->rm && strcmp(c->restart, "no"))
+		return mr_err_set(err, MR_EINVAL_INPUT, "Conflicting options: --restart and --rm");
+	c->auto_remove = (unsigned char)(o->rm > 0);
+	for (i = 0; i < o->log_opt.n; i++) {
+		const char *s = o->log_opt.v[i];
+		if (!strncmp(s, "max-size=", 9) && util_parse_size(s + 9, &v) == 0 && v >= 4096)
+			c->log_max_size = v;
+		else if (!strncmp(s, "max-file=", 9) && util_parse_u64(s + 9, &v) == 0 && v >= 1 &&
+			 v <= 100)
+			c->log_max_file = (int)v;
+		else
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid log opt '%s' (max-size=SIZE "
+					  "of at least 4k, max-file=1..100)", s);
+	}
+	return 0;
+}
+
+/* `--volumes-from CONTAINER[:ro|:rw]`: append that container's volumes and
+ * bind mounts (not its tmpfs), in its mode unless :ro or :rw says otherwise.
+ * They are recorded in our own mounts, so `volume rm` names us too. */
+static int ctr_volumes_from(struct mr_store *st, const char *arg, struct mount_spec **from,
+			    size_t *nfrom, struct mr_err *err)
+{
+	char ref[CTR_NAME_MAX + 8], id[CTR_ID_LEN + 1], *colon;
+	struct ctr src;
+	size_t i;
+	int ro = -1, rc;
+	snprintf(ref, sizeof ref, "%s", arg);
+	if ((colon = strchr(ref, ':')) != NULL) {
+		if (strcmp(colon + 1, "ro") && strcmp(colon + 1, "rw"))
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid mode: %s", colon + 1);
+		ro = colon[2] == 'o';
+		*colon = 0;
+	}
+	ctr_init(&src);
+	rc = ctr_find(st, ref, id, err) < 0 || ctr_load(st, id, &src, err) < 0 ? -1 : 0;
+	for (i = 0; rc == 0 && i < src.nmnt; i++) {
+		struct mount_spec *m;
+		if (src.mnt[i].type == MOUNT_TMPFS)
+			continue;
+		*from = util_xrealloc(*from, (*nfrom + 1) * sizeof **from);
+		m = &(*from)[(*nfrom)++];
+		*m = src.mnt[i];
+		m->from_v = 0;
+		if (ro >= 0) {
+			m->readonly = ro;
+			snprintf(m->mode, sizeof m->mode, "%s", ro ? "ro" : "rw");
+		}
+	}
+	ctr_free(&src);
+	return rc;
+}
+
+/* mounts: -v, --mount, --tmpfs, then --volumes-from for targets not taken
+ * yet, then an anonymous volume for each VOLUME of the image that no mount
+ * covers. Parsed only: ctr_mounts_prepare creates what they need. */
+static int ctr_spec_mounts(struct mr_store *st, const struct ctr_opts *o, struct ctr *c,
+			   const struct mr_json *cfg, struct mr_err *err)
+{
+	const struct mr_json *v = mr_json_get(cfg, "Volumes");
+	struct mount_spec *from = NULL;
+	size_t i, j, nfrom = 0, k = o->volume.n + o->mount.n + o->tmpfs.n, n = k;
+	int rc = 0;
+	for (i = 0; i < o->volumes_from.n && rc == 0; i++) {
+		rc = ctr_volumes_from(st, o->volumes_from.v[i], &from, &nfrom, err);
+		ctr_list_add(&c->volumes_from, o->volumes_from.v[i]);
+	}
+	for (v = v && v->type == MR_JSON_OBJECT ? v->child : NULL; v; v = v->next)
+		n++;
+	c->mnt = util_xcalloc(n + nfrom, sizeof *c->mnt);
+	for (i = 0; i < k + nfrom && rc == 0; i++) {
+		struct mount_spec *m = &c->mnt[c->nmnt];
+		if (i < o->volume.n)
+			rc = mount_parse_v(o->volume.v[i], m, err);
+		else if (i < o->volume.n + o->mount.n)
+			rc = mount_parse_mount(o->mount.v[i - o->volume.n], m, err);
+		else if (i < k)
+			rc = mount_parse_tmpfs(o->tmpfs.v[i - o->volume.n - o->mount.n], m, err);
+		else
+			*m = from[i - k];
+		for (j = 0; j < c->nmnt; j++)
+			if (!strcmp(c->mnt[j].target, m->target))
+				break;
+		if (rc == 0 && j < c->nmnt && i < k)
+			rc = mr_err_set(err, MR_EINVAL_INPUT, "Duplicate mount point: %s", m->target);
+		else if (rc == 0 && j == c->nmnt)
+			c->nmnt++;  /* a mount of our own wins over --volumes-from's */
+	}
+	free(from);
+	if (rc < 0)
+		return -1;
+	for (v = mr_json_get(cfg, "Volumes"), v = v && v->type == MR_JSON_OBJECT ? v->child : NULL;
+	     v; v = v->next) {
+		struct mount_spec *m = &c->mnt[c->nmnt];
+		for (j = 0; j < c->nmnt; j++)
+			if (!strcmp(c->mnt[j].target, v->key))
+				break;
+		if (j < c->nmnt || v->key[0] != '/' || strlen(v->key) >= sizeof m->target)
+			continue;
+		memset(m, 0, sizeof *m);
+		m->type = MOUNT_VOLUME;
+		m->anonymous = 1;
+		m->propagation = MS_PRIVATE | MS_REC;
+		snprintf(m->target, sizeof m->target, "%s", v->key);
+		c->nmnt++;
+	}
+	return 0;
+}
+
+/* Remove the volumes made for a container that was not created. */
+static void ctr_mounts_undo(struct mr_store *st, struct ctr *c, size_t n)
+{
+	struct mr_err ignored;
+	size_t i;
+	for (i = 0; i < n && i < c->nmnt; i++)
+		if (c->mnt[i].type == MOUNT_VOLUME && c->mnt[i].created)
+			volume_remove(st, c->mnt[i].source, &ignored);
+}
+
+/* Named volumes are created (and filled from the image later), missing -v
+ * host folders too ([11] mount_prepare); on failure nothing stays. */
+static int ctr_mounts_prepare(struct mr_store *st, struct ctr *c, struct mr_err *err)
+{
+	size_t i;
+	for (i = 0; i < c->nmnt; i++)
+		if (mount_prepare(st, &c->mnt[i], err) < 0) {
+			ctr_mounts_undo(st, c, i);
+			c->nmnt = 0;
+			return -1;
+		}
+	return 0;
+}
 /* ======================== END src/14_container.c ======================== */
 
 /* ======================== BEGIN src/15_rootfs.c ======================== */
@@ -11686,6 +12181,9 @@ struct ctr_spawn {
 	struct dev_rule *rules;            /* the device policy (NULL: --privileged) */
 	size_t nrules;
 	int nodev;                         /* no device cgroup: mount all but /dev nodev */
+	int netns_fd;                      /* --network container:NAME: its netns, opened
+					    * by the parent (net_prepare), joined by the
+					    * child; -1: none */
 };
 
 /* ---- driver choice ---- */
@@ -13623,7 +14121,7 @@ static int ctr_child_finish(struct ctr_spawn *sp, const char *user, const char *
 
 /* networking, [19] */
 static int net_prepare(struct ctr_spawn *sp, struct mr_err *err);
-static int net_child_join(struct mr_err *err);
+static int net_child_join(const struct ctr_spawn *sp, struct mr_err *err);
 static int net_start(struct ctr_spawn *sp, struct mr_err *err);
 static void net_stop(struct mr_store *st, const char *id);
 
@@ -13649,7 +14147,7 @@ static void __attribute__((noreturn)) ctr_child(struct ctr_spawn *sp)
 	if (recv(sp->sync, &go, sizeof go, 0) < 1 || go.kind != 'g')
 		_exit(125);
 	setsid();
-	if (net_child_join(&err) < 0)
+	if (net_child_join(sp, &err) < 0)
 		goto fail;
 	umask(0);
 	/* joined to its cgroups by the parent: make them its cgroup root */
@@ -13828,6 +14326,8 @@ static int ctr_spawn_start(struct ctr_spawn *sp, struct mr_err *err)
 		return 125;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		if (sp->netns_fd >= 0)
+			close(sp->netns_fd);
 		cg_remove(c->id);
 		return mr_err_sys(err, "socketpair"), 125;
 	}
@@ -13850,6 +14350,8 @@ static int ctr_spawn_start(struct ctr_spawn *sp, struct mr_err *err)
 	close(sv[1]);
 	if (sp->exe_fd >= 0)
 		close(sp->exe_fd);
+	if (sp->netns_fd >= 0)
+		close(sp->netns_fd);
 	if (pid < 0) {
 		close(sv[0]);
 		cg_remove(c->id);
@@ -14535,20 +15037,16 @@ static int ctr_remove(struct mr_store *st, const struct ctr *c, struct mr_err *e
 }
 
 /* `rm -v`, `--rm`: the container's anonymous volumes go with it, unless
- * another container uses one too. */
+ * another container uses one too (volume_remove refuses). */
 static void ctr_remove_volumes(struct mr_store *st, const struct ctr *c)
 {
 	struct mr_err err;
-	char who[64];
 	size_t i;
-	if (mr_store_lock(st, &err) < 0)
-		return;
 	for (i = 0; i < c->nmnt; i++)
 		if (c->mnt[i].type == MOUNT_VOLUME && c->mnt[i].anonymous &&
-		    container_users_of_volume(st, c->mnt[i].source, who, sizeof who) == 0 &&
-		    volume_remove(st, c->mnt[i].source, &err) < 0 && err.code != MR_ENOTFOUND)
+		    volume_remove(st, c->mnt[i].source, &err) < 0 && err.code != MR_ENOTFOUND &&
+		    err.code != MR_EINUSE)
 			util_print_err(&err);
-	mr_store_unlock(st);
 }
 
 /* The monitor: runs, logs and restarts the container until it stops for
@@ -14756,6 +15254,9 @@ static int ctr_create(struct mr_store *st, struct ctr *c, int explicit_name, str
 	rc = rootfs_create(st, c, &c->layers, tfd, err);
 	if (!rc)
 		rc = ctr_save(st, c, tfd, err);
+	if (!rc && c->net_conf.len)
+		rc = ctr_write_file(tfd, "net.conf", c->net_conf.data, c->net_conf.len,
+				    !c->auto_remove, err);
 	if (rc < 0) {
 		mr_err_ctx(err, "create container");
 		goto fail;
@@ -15399,8 +15900,6 @@ struct net_def {
 	int prefix, ctrs;                 /* ctrs: running containers on it */
 };
 
-static struct mr_buf net_conf_pending;   /* run: net.conf to write after create */
-static int net_join_fd = -1;             /* --network container:: its netns */
 
 static void net_ip_str(uint32_t ip, char *out)
 {
@@ -15584,13 +16083,13 @@ static int net_port_free(const struct net_port *p, struct mr_err *err)
 	return rc;
 }
 
-/* run/create: -p, -P (the image's ExposedPorts), --add-host, --dns into
- * net_conf_pending, checked; written by net_run_created. */
+/* run/create: -p, -P (the image's ExposedPorts), --add-host, --dns into the
+ * spec's net.conf, checked ([17] ctr_create records it). */
 static int net_run_opts(struct ctr *c, const char **pub, size_t npub, int all,
 			const char **hosts, size_t nhosts, const char **dns, size_t ndns,
 			const struct mr_json *cfg, struct mr_err *err)
 {
-	struct mr_buf *b = &net_conf_pending;
+	struct mr_buf *b = &c->net_conf;
 	struct net_port p;
 	const struct mr_json *e;
 	size_t i, n = 0;
@@ -15639,24 +16138,11 @@ static int net_run_opts(struct ctr *c, const char **pub, size_t npub, int all,
 	return 0;
 }
 
-static int net_run_created(struct mr_store *st, const struct ctr *c, struct mr_err *err)
-{
-	int fd, rc;
-	if (!net_conf_pending.len)
-		return 0;
-	fd = ctr_dir(st, c->id, err);
-	if (fd < 0)
-		return -1;
-	rc = ctr_write_file(fd, "net.conf", net_conf_pending.data, net_conf_pending.len, 1, err);
-	close(fd);
-	return rc;
-}
-
 /* Child side of --network container:NAME: enter its namespace (opened by
  * net_prepare in the parent, before the clone). */
-static int net_child_join(struct mr_err *err)
+static int net_child_join(const struct ctr_spawn *sp, struct mr_err *err)
 {
-	if (net_join_fd >= 0 && setns(net_join_fd, CLONE_NEWNET) < 0)
+	if (sp->netns_fd >= 0 && setns(sp->netns_fd, CLONE_NEWNET) < 0)
 		return mr_err_sys(err, "join the network namespace");
 	return 0;
 }
@@ -15667,9 +16153,7 @@ static int net_prepare(struct ctr_spawn *sp, struct mr_err *err)
 	const struct ctr *c = sp->c;
 	struct ctr_info ci;
 	char path[48];
-	if (net_join_fd >= 0)
-		close(net_join_fd);
-	net_join_fd = -1;
+	sp->netns_fd = -1;
 	if (strncmp(c->network, "container:", 10))
 		return 0;
 	ctr_info_get(sp->st, c->network + 10, &ci);
@@ -15677,8 +16161,8 @@ static int net_prepare(struct ctr_spawn *sp, struct mr_err *err)
 		return mr_err_set(err, MR_EINVAL_INPUT, "cannot join network of a non running "
 				  "container: %.12s", c->network + 10);
 	snprintf(path, sizeof path, "/proc/%d/ns/net", (int)ci.pid);
-	net_join_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (net_join_fd < 0)
+	sp->netns_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (sp->netns_fd < 0)
 		return mr_err_sys(err, "open %s", path);
 	return 0;
 }
@@ -17382,14 +17866,80 @@ struct cli;
 static int cmd_port(struct cli *cl, int argc, char **argv);   /* [24] */
 /* ======================== END src/19_net.c ======================== */
 
+/* ======================== BEGIN src/19b_spec.c ======================== */
+#line 1 "src/19b_spec.c"
+/* ==== [19b] SPEC: front ends fill the container spec, one back end creates it ====
+ * The spec is struct ctr ([14]). `run`/`create` and boot declarations ([21])
+ * hand a struct ctr_opts to spec_from_opts, which merges it with the image
+ * config by Docker's rules ([14] ctr_spec_*, [19] net_mode, net_run_opts); the
+ * OCI runtime mode fills the spec from a bundle. spec_create checks a spec,
+ * prepares its mounts and records the container; [17] starts it
+ * (ctr_start_detached for `run -d`, `start` and boot; ctr_run_attached). */
+
+/* The run/create front end: a new container's spec from the image and the
+ * options. Nothing is made yet: an error leaves the store as it was. */
+static int spec_from_opts(struct mr_store *st, const struct ctr_opts *o, struct ctr *c,
+			  struct mr_err *err)
+{
+	const struct mr_json *cfg;
+	ctr_init(c);
+	if (!MINIRUN_WITH_CGROUPS && (o->memory || o->memory_swap || o->cpus || o->pids_limit))
+		return mr_err_set(err, ENOTSUP, "resource limits: built without "
+				  "MINIRUN_WITH_CGROUPS");
+	if (ctr_spec_identity(c, o->name, err) < 0 || ctr_spec_image(st, o->image, c, err) < 0)
+		return -1;
+	cfg = mr_json_get(c->img.root, "config");
+	if (ctr_spec_process(c, o, cfg, err) < 0 || ctr_spec_namespaces(c, o, err) < 0 ||
+	    ctr_spec_lifecycle(c, o, cfg, err) < 0 || ctr_spec_resources(c, o, err) < 0 ||
+	    ctr_spec_security(c, o, err) < 0)
+		return -1;
+	if (o->network && net_mode(st, c, o->network, err) < 0)
+		return -1;
+	if (net_run_opts(c, o->publish.v, o->publish.n, o->publish_all, o->add_host.v,
+			 o->add_host.n, o->dns.v, o->dns.n, cfg, err) < 0)
+		return -1;
+	return ctr_spec_mounts(st, o, c, cfg, err);
+}
+
+/* Checks that hold whoever filled the spec. */
+static int spec_check(const struct ctr *c, struct mr_err *err)
+{
+	uint64_t caps;
+	if (isolate_caps_resolve(c, &caps, err) < 0)
+		return -1;
+	if (ctr_ns_host(c->pid_mode) && (!MINIRUN_WITH_CGROUPS || !cg_v2_hier()))
+		return mr_err_set(err, ENOTSUP, "--pid host: needs a cgroup2 hierarchy to find "
+				  "the container's processes (none mounted%s)",
+				  MINIRUN_WITH_CGROUPS ? "" : ", or built without MINIRUN_WITH_CGROUPS");
+	return 0;
+}
+
+/* The back end: check the spec, make its volumes and folders, record the
+ * container (its name claimed: `named` = the user chose it, so a clash is an
+ * error rather than a reason to pick another). On failure nothing stays. */
+static int spec_create(struct mr_store *st, struct ctr *c, int named, struct mr_err *err)
+{
+	if (spec_check(c, err) < 0 || ctr_mounts_prepare(st, c, err) < 0)
+		return -1;
+	snprintf(c->driver, sizeof c->driver, "%s", rootfs_driver(st));
+	ctr_now(c->created, sizeof c->created);
+	if (ctr_create(st, c, named, err) < 0) {
+		ctr_mounts_undo(st, c, c->nmnt);
+		return -1;
+	}
+	return 0;
+}
+/* ======================== END src/19b_spec.c ======================== */
+
 /* ======================== BEGIN src/20_boot.c ======================== */
 #line 1 "src/20_boot.c"
 /* ==== [20] BOOT: declarative containers, up, down, init as PID 1 ====
  * One file per container, DIR/NAME.conf (default /etc/minirun/containers, or
  * $MINIRUN_CONFIG_DIR): `key = value` lines, '#' comments. This section parses
  * and orders the declarations and does PID 1's chores (mounts, power off);
- * `up`, `down` and `init` themselves are in [21] (25_cmd_boot.c), because they
- * start containers through `run`. A container made by `up` carries the labels
+ * `up`, `down` and `init` themselves are in [21]. A declaration's keys are
+ * the options of `run -d` (struct ctr_opts): its containers go through the
+ * same spec and back end ([19b]). A container made by `up` carries the labels
  * minirun.boot=1, minirun.boot.dir=DIR and minirun.boot.hash=<sha256 of the
  * normalized declaration>: an unchanged declaration leaves it alone. */
 #if MINIRUN_WITH_INIT
@@ -17401,17 +17951,18 @@ static int cmd_port(struct cli *cl, int argc, char **argv);   /* [24] */
 
 enum boot_kind { BOOT_STR, BOOT_LIST, BOOT_BOOL, BOOT_NUM };
 
+/* A declaration: its keys are the options of `run -d` (o, handed to
+ * spec_from_opts as they are), but for archive, depends_on and order, and
+ * the entrypoint and command (words, split when the container starts). */
 struct boot_decl {
 	char name[CTR_NAME_MAX];
 	char file[MINIRUN_MAX_PATH];
 	char hash[MR_DIGEST_LEN + 1];
 	char *text;                        /* the file, cut into keys and values */
-	const char *image, *archive, *command, *entrypoint, *network, *restart, *memory;
-	const char *cpus, *pids_limit, *user, *workdir, *hostname, *stop_timeout, *stop_signal;
-	struct ctr_list env, volume, mount, tmpfs, port, label, depends_on, device, sysctl, ulimit;
-	struct ctr_list group_add;
-	const char *shm_size, *health_cmd, *health_interval, *health_timeout, *health_retries;
-	int read_only, init, ok, placed;
+	const char *archive, *command, *entrypoint;
+	struct ctr_opts o;
+	struct ctr_list depends_on;
+	int ok, placed;
 	long order;
 };
 
@@ -17421,41 +17972,41 @@ static const struct boot_key {
 	unsigned short off;
 } boot_keys[] = {
 #define BK(n, k, f) { n, k, offsetof(struct boot_decl, f) }
-	BK("image", BOOT_STR, image), BK("archive", BOOT_STR, archive),
+	BK("image", BOOT_STR, o.image), BK("archive", BOOT_STR, archive),
 	BK("command", BOOT_STR, command), BK("entrypoint", BOOT_STR, entrypoint),
-	BK("env", BOOT_LIST, env), BK("volume", BOOT_LIST, volume),
-	BK("mount", BOOT_LIST, mount), BK("tmpfs", BOOT_LIST, tmpfs),
-	BK("port", BOOT_LIST, port), BK("label", BOOT_LIST, label),
-	BK("network", BOOT_STR, network), BK("restart", BOOT_STR, restart),
-	BK("memory", BOOT_STR, memory), BK("cpus", BOOT_STR, cpus),
-	BK("pids_limit", BOOT_STR, pids_limit), BK("user", BOOT_STR, user),
-	BK("workdir", BOOT_STR, workdir), BK("hostname", BOOT_STR, hostname),
-	BK("stop_timeout", BOOT_STR, stop_timeout), BK("stop_signal", BOOT_STR, stop_signal),
-	BK("read_only", BOOT_BOOL, read_only), BK("init", BOOT_BOOL, init),
+	BK("env", BOOT_LIST, o.env), BK("volume", BOOT_LIST, o.volume),
+	BK("mount", BOOT_LIST, o.mount), BK("tmpfs", BOOT_LIST, o.tmpfs),
+	BK("port", BOOT_LIST, o.publish), BK("label", BOOT_LIST, o.label),
+	BK("network", BOOT_STR, o.network), BK("restart", BOOT_STR, o.restart),
+	BK("memory", BOOT_STR, o.memory), BK("cpus", BOOT_STR, o.cpus),
+	BK("pids_limit", BOOT_STR, o.pids_limit), BK("user", BOOT_STR, o.user),
+	BK("workdir", BOOT_STR, o.workdir), BK("hostname", BOOT_STR, o.hostname),
+	BK("stop_timeout", BOOT_STR, o.stop_timeout), BK("stop_signal", BOOT_STR, o.stop_signal),
+	BK("read_only", BOOT_BOOL, o.read_only), BK("init", BOOT_BOOL, o.init),
 	BK("depends_on", BOOT_LIST, depends_on), BK("order", BOOT_NUM, order),
-	BK("device", BOOT_LIST, device), BK("sysctl", BOOT_LIST, sysctl),
-	BK("ulimit", BOOT_LIST, ulimit), BK("group_add", BOOT_LIST, group_add),
-	BK("shm_size", BOOT_STR, shm_size), BK("health_cmd", BOOT_STR, health_cmd),
-	BK("health_interval", BOOT_STR, health_interval),
-	BK("health_timeout", BOOT_STR, health_timeout),
-	BK("health_retries", BOOT_STR, health_retries),
+	BK("device", BOOT_LIST, o.device), BK("sysctl", BOOT_LIST, o.sysctl),
+	BK("ulimit", BOOT_LIST, o.ulimit), BK("group_add", BOOT_LIST, o.group_add),
+	BK("shm_size", BOOT_STR, o.shm_size), BK("health_cmd", BOOT_STR, o.health_cmd),
+	BK("health_interval", BOOT_STR, o.health_interval),
+	BK("health_timeout", BOOT_STR, o.health_timeout),
+	BK("health_retries", BOOT_STR, o.health_retries),
 #undef BK
 };
 
 static void boot_decl_free(struct boot_decl *d)
 {
 	free(d->text);
-	ctr_list_free(&d->env);
-	ctr_list_free(&d->volume);
-	ctr_list_free(&d->mount);
-	ctr_list_free(&d->tmpfs);
-	ctr_list_free(&d->port);
-	ctr_list_free(&d->label);
+	ctr_list_free(&d->o.env);
+	ctr_list_free(&d->o.volume);
+	ctr_list_free(&d->o.mount);
+	ctr_list_free(&d->o.tmpfs);
+	ctr_list_free(&d->o.publish);
+	ctr_list_free(&d->o.label);
 	ctr_list_free(&d->depends_on);
-	ctr_list_free(&d->device);
-	ctr_list_free(&d->sysctl);
-	ctr_list_free(&d->ulimit);
-	ctr_list_free(&d->group_add);
+	ctr_list_free(&d->o.device);
+	ctr_list_free(&d->o.sysctl);
+	ctr_list_free(&d->o.ulimit);
+	ctr_list_free(&d->o.group_add);
 	memset(d, 0, sizeof *d);
 }
 
@@ -17553,13 +18104,13 @@ static int boot_parse(struct boot_decl *d, char *text, struct mr_err *err)
 		if (boot_set(d, key, boot_trim(eq + 1), ln, &norm, err) < 0)
 			goto out;
 	}
-	if (!d->image || !*d->image) {
+	if (!d->o.image || !*d->o.image) {
 		mr_err_set(err, MR_EINVAL_INPUT, "%s: missing key 'image'", d->file);
 		goto out;
 	}
-	if (d->restart && ctr_restart_parse(d->restart, &pol, &max) < 0) {
+	if (d->o.restart && ctr_restart_parse(d->o.restart, &pol, &max) < 0) {
 		mr_err_set(err, MR_EINVAL_INPUT, "%s: key 'restart': invalid restart policy: %s",
-			   d->file, d->restart);
+			   d->file, d->o.restart);
 		goto out;
 	}
 	mr_digest_buf(norm.data, norm.len, d->hash);
@@ -17825,18 +18376,12 @@ static void __attribute__((noreturn)) boot_halt(int cmd)
 
 #define CLI_EXIT_FAIL 125
 
-/* Repeated values of one flag (-e, -v, --label...), in command-line order. */
-struct cli_list {
-	const char **items;
-	size_t count;
-};
-
 struct cli_flag {
 	const char *names;        /* "q|quiet": short and/or long, '|' between */
 	int has_value;            /* takes an argument */
 	const char **value;       /* last value (has_value) */
 	int *set;                 /* counts occurrences (booleans) */
-	struct cli_list *list;    /* every value (repeatable flags) */
+	struct ctr_list *list;    /* every value, in order (repeatable flags) */
 	const char *help;         /* one line for --help */
 };
 
@@ -17854,12 +18399,6 @@ struct cli_command {
 	int (*run)(struct cli *c, int argc, char **argv);
 	const char *summary;
 };
-
-static void cli_list_add(struct cli_list *l, const char *v)
-{
-	l->items = util_xrealloc(l->items, (l->count + 1) * sizeof *l->items);
-	l->items[l->count++] = v;
-}
 
 /* Does `name` (without dashes) match one of "a|all"? */
 static int cli_flag_matches(const char *names, const char *name, size_t len)
@@ -17902,7 +18441,7 @@ static void cli_apply(const struct cli_flag *f, const char *value)
 	if (f->value)
 		*f->value = value;
 	if (f->list)
-		cli_list_add(f->list, value);
+		ctr_list_add(f->list, value);
 	if (f->set)
 		(*f->set)++;
 }
@@ -18767,55 +19306,6 @@ static int cmd_image(struct cli *c, int argc, char **argv)
 
 /* ---- [21] CLI: container commands (run, create, start, stop, ps, logs, exec, ...) ---- */
 
-/* Flags of `run` and `create`. */
-struct run_opts {
-	const char *name, *entrypoint, *workdir, *user, *hostname, *restart, *stop_signal;
-	const char *stop_timeout, *memory, *memory_swap, *cpus, *pids_limit, *network;
-	struct cli_list env, env_file, label, cap_add, cap_drop, security_opt, log_opt;
-	struct cli_list volume, mount, tmpfs, volumes_from, publish, add_host, dns;
-	struct cli_list device, device_rule, sysctl, ulimit, group_add;
-	const char *ipc, *uts, *shm_size, *pid;
-	const char *health_cmd, *health_interval, *health_timeout, *health_start, *health_retries;
-	int no_healthcheck;
-	int detach, rm, interactive, tty, read_only, init, privileged, publish_all;
-};
-
-/* The health check: the image's HEALTHCHECK, each --health-* flag replacing
- * its part, --no-healthcheck none (Docker's rules). */
-static int run_health(struct ctr *c, struct run_opts *o, const struct mr_json *cfg,
-		      struct mr_err *err)
-{
-	const char *const vals[] = { o->health_interval, o->health_timeout, o->health_start };
-	int64_t *const dst[] = { &c->health_interval, &c->health_timeout, &c->health_start };
-	static const char *const names[] = { "interval", "timeout", "start-period" };
-	uint64_t retries;
-	size_t i;
-	if (o->no_healthcheck) {
-		if (o->health_cmd)
-			return mr_err_set(err, MR_EINVAL_INPUT, "--no-healthcheck conflicts with "
-					  "--health-* options");
-		return 0;
-	}
-	ctr_health_read(c, mr_json_get(cfg, "Healthcheck"));
-	if (o->health_cmd) {
-		ctr_list_free(&c->health_test);
-		ctr_list_add(&c->health_test, "CMD-SHELL");
-		ctr_list_add(&c->health_test, o->health_cmd);
-	}
-	for (i = 0; i < 3; i++)
-		if (vals[i] && (util_parse_duration(vals[i], dst[i]) < 0 ||
-				(*dst[i] != 0 && *dst[i] < 1000000)))
-			return mr_err_set(err, MR_EINVAL_INPUT, "--health-%s: invalid duration %s "
-					  "(30s, 1m30s; at least 1ms)", names[i], vals[i]);
-	if (o->health_retries) {
-		if (util_parse_u64(o->health_retries, &retries) < 0 || retries > 1000)
-			return mr_err_set(err, MR_EINVAL_INPUT, "--health-retries: invalid number %s",
-					  o->health_retries);
-		c->health_retries = (int)retries;
-	}
-	return 0;
-}
-
 /* Open the store and find a container; prints the error. */
 static int cli_ctr(struct cli *cl, const char *ref, struct ctr *c)
 {
@@ -18842,416 +19332,7 @@ static void cli_std_fds(void)
 		close(fd);
 }
 
-/* `--volumes-from CONTAINER[:ro|:rw]`: append that container's volumes and
- * bind mounts (not its tmpfs), in its mode unless :ro or :rw says otherwise.
- * They are recorded in our own mounts, so `volume rm` names us too. */
-static int run_volumes_from(struct mr_store *st, const char *arg, struct mount_spec **from,
-			    size_t *nfrom, struct mr_err *err)
-{
-	char ref[CTR_NAME_MAX + 8], id[CTR_ID_LEN + 1], *colon;
-	struct ctr src;
-	size_t i;
-	int ro = -1, rc;
-	snprintf(ref, sizeof ref, "%s", arg);
-	if ((colon = strchr(ref, ':')) != NULL) {
-		if (strcmp(colon + 1, "ro") && strcmp(colon + 1, "rw"))
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid mode: %s", colon + 1);
-		ro = colon[2] == 'o';
-		*colon = 0;
-	}
-	ctr_init(&src);
-	rc = ctr_find(st, ref, id, err) < 0 || ctr_load(st, id, &src, err) < 0 ? -1 : 0;
-	for (i = 0; rc == 0 && i < src.nmnt; i++) {
-		struct mount_spec *m;
-		if (src.mnt[i].type == MOUNT_TMPFS)
-			continue;
-		*from = util_xrealloc(*from, (*nfrom + 1) * sizeof **from);
-		m = &(*from)[(*nfrom)++];
-		*m = src.mnt[i];
-		m->from_v = 0;
-		if (ro >= 0) {
-			m->readonly = ro;
-			snprintf(m->mode, sizeof m->mode, "%s", ro ? "ro" : "rw");
-		}
-	}
-	ctr_free(&src);
-	return rc;
-}
-
-/* -v, --mount, --tmpfs, then --volumes-from for targets not taken yet, then
- * an anonymous volume for each VOLUME of the image that no mount covers;
- * named volumes are created, missing -v host folders too ([11] mount_prepare). */
-static int run_mounts(struct mr_store *st, struct run_opts *o, struct ctr *c,
-		      const struct mr_json *cfg, struct mr_err *err)
-{
-	const struct mr_json *v = mr_json_get(cfg, "Volumes");
-	struct mount_spec *from = NULL;
-	size_t i, j, nfrom = 0, k = o->volume.count + o->mount.count + o->tmpfs.count, n = k;
-	int rc = 0;
-	for (i = 0; i < o->volumes_from.count && rc == 0; i++) {
-		rc = run_volumes_from(st, o->volumes_from.items[i], &from, &nfrom, err);
-		ctr_list_add(&c->volumes_from, o->volumes_from.items[i]);
-	}
-	for (v = v && v->type == MR_JSON_OBJECT ? v->child : NULL; v; v = v->next)
-		n++;
-	c->mnt = util_xcalloc(n + nfrom, sizeof *c->mnt);
-	for (i = 0; i < k + nfrom && rc == 0; i++) {
-		struct mount_spec *m = &c->mnt[c->nmnt];
-		if (i < o->volume.count)
-			rc = mount_parse_v(o->volume.items[i], m, err);
-		else if (i < o->volume.count + o->mount.count)
-			rc = mount_parse_mount(o->mount.items[i - o->volume.count], m, err);
-		else if (i < k)
-			rc = mount_parse_tmpfs(o->tmpfs.items[i - o->volume.count - o->mount.count], m, err);
-		else
-			*m = from[i - k];
-		for (j = 0; j < c->nmnt; j++)
-			if (!strcmp(c->mnt[j].target, m->target))
-				break;
-		if (rc == 0 && j < c->nmnt && i < k)
-			rc = mr_err_set(err, MR_EINVAL_INPUT, "Duplicate mount point: %s", m->target);
-		else if (rc == 0 && j == c->nmnt)
-			c->nmnt++;  /* a mount of our own wins over --volumes-from's */
-	}
-	free(from);
-	if (rc < 0)
-		return -1;
-	for (v = mr_json_get(cfg, "Volumes"), v = v && v->type == MR_JSON_OBJECT ? v->child : NULL;
-	     v; v = v->next) {
-		struct mount_spec *m = &c->mnt[c->nmnt];
-		for (j = 0; j < c->nmnt; j++)
-			if (!strcmp(c->mnt[j].target, v->key))
-				break;
-		if (j < c->nmnt || v->key[0] != '/' || strlen(v->key) >= sizeof m->target)
-			continue;
-		memset(m, 0, sizeof *m);
-		m->type = MOUNT_VOLUME;
-		m->anonymous = 1;
-		m->propagation = MS_PRIVATE | MS_REC;
-		snprintf(m->target, sizeof m->target, "%s", v->key);
-		c->nmnt++;
-	}
-	for (i = 0; i < c->nmnt; i++)
-		if (mount_prepare(st, &c->mnt[i], err) < 0) {
-			struct mr_err ignored;
-			for (j = 0; j < i; j++)
-				if (c->mnt[j].type == MOUNT_VOLUME && c->mnt[j].created)
-					volume_remove(st, c->mnt[j].source, &ignored);
-			c->nmnt = 0;
-			return -1;
-		}
-	return 0;
-}
-
-/* Build the resolved configuration of a new container from the image and
- * the flags (Docker's merge rules), and create it. */
-static int run_create(struct cli *cl, struct run_opts *o, char **argv, int nargs, struct ctr *c)
-{
-	struct mr_store *st = cli_store(cl);
-	struct image_db db = { 0 };
-	struct image_rec *r;
-	struct mr_buf b = { 0 };
-	struct ctr_list img_ep = { 0 }, img_cmd = { 0 };
-	const struct mr_json *cfg;
-	struct mr_err *err = &cl->err;
-	unsigned char rnd[32];
-	uint64_t v;
-	size_t i;
-	int rc = -1;
-	char path[96];
-	ctr_init(c);
-	if (!st)
-		return -1;
-	if (o->name && !ctr_name_valid(o->name)) {
-		mr_err_set(err, MR_EINVAL_INPUT, "Invalid container name (%s), only "
-			   "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", o->name);
-		goto out;
-	}
-	if (image_db_read(st, &db, err) < 0 || !(r = image_db_find(&db, argv[0], err)))
-		goto out;
-	snprintf(c->image, sizeof c->image, "%s", r->id);
-	c->image_ref = argv[0];
-	for (i = 0; i < r->nlayers; i++)
-		ctr_list_add(&c->layers, ctr_own(c, util_xstrdup(r->layers[i])));
-	snprintf(path, sizeof path, "blobs/sha256/%s", digest_hex(r->id));
-	if (mr_read_file(st->rootfd, path, &b, MINIRUN_MAX_JSON, err) < 0 ||
-	    mr_json_parse(&c->img, b.data, b.len, err) < 0) {
-		mr_err_ctx(err, "image %.19s: config", r->id);
-		goto out;
-	}
-	cfg = mr_json_get(c->img.root, "config");
-	if (util_random(rnd, sizeof rnd) < 0) {
-		mr_err_sys(err, "random");
-		goto out;
-	}
-	util_hex(rnd, sizeof rnd, c->id);
-	if (o->name)
-		snprintf(c->name, sizeof c->name, "%s", *o->name == '/' ? o->name + 1 : o->name);
-	else
-		ctr_name_generate(c->name, sizeof c->name);
-	ctr_json_list(mr_json_get(cfg, "Entrypoint"), &img_ep);
-	ctr_json_list(mr_json_get(cfg, "Cmd"), &img_cmd);
-	ctr_command_merge(&c->entrypoint, &c->cmd, &img_ep, &img_cmd, o->entrypoint, argv + 1,
-			  nargs - 1);
-	if (!c->entrypoint.n && !c->cmd.n) {
-		mr_err_set(err, MR_EINVAL_INPUT, "No command specified");
-		goto out;
-	}
-	ctr_json_list(mr_json_get(cfg, "Env"), &c->env);
-	for (i = 0; i < o->env_file.count; i++)
-		if (ctr_env_file(c, o->env_file.items[i], err) < 0)
-			goto out;
-	for (i = 0; i < o->env.count; i++)
-		if (ctr_env_add_arg(c, o->env.items[i]) < 0) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid environment variable: %s",
-				   o->env.items[i]);
-			goto out;
-		}
-	c->workdir = o->workdir ? o->workdir : ctr_json_s(cfg, "WorkingDir", "");
-	if (*c->workdir && *c->workdir != '/') {
-		mr_err_set(err, MR_EINVAL_INPUT, "the working directory '%s' is invalid, it needs "
-			   "to be an absolute path", c->workdir);
-		goto out;
-	}
-	c->user = o->user ? o->user : ctr_json_s(cfg, "User", "");
-	if (o->uts && *o->uts && strcmp(o->uts, "host")) {
-		mr_err_set(err, MR_EINVAL_INPUT, "invalid UTS mode: %s (host, or none for a "
-			   "private one)", o->uts);
-		goto out;
-	}
-	if (o->uts && !strcmp(o->uts, "host")) {
-		char host[65] = "";
-		if (o->hostname) {
-			mr_err_set(err, MR_EINVAL_INPUT, "Conflicting options: hostname and the UTS mode");
-			goto out;
-		}
-		gethostname(host, sizeof host - 1);
-		c->uts_mode = "host";
-		o->hostname = ctr_own(c, util_xstrdup(host));
-	} else {
-		c->uts_mode = "";
-	}
-	c->hostname = o->hostname ? o->hostname : ctr_own(c, util_xstrndup(c->id, 12));
-	if (!*c->hostname || strlen(c->hostname) > 64) {
-		mr_err_set(err, MR_EINVAL_INPUT, "invalid hostname \"%s\"", c->hostname);
-		goto out;
-	}
-	ctr_json_kv(c, mr_json_get(cfg, "Labels"), &c->labels);
-	for (i = 0; i < o->label.count; i++)
-		ctr_env_set(&c->labels, o->label.items[i]);
-	c->stop_signal = o->stop_signal ? o->stop_signal : ctr_json_s(cfg, "StopSignal", "SIGTERM");
-	if (run_health(c, o, cfg, err) < 0)
-		goto out;
-	if (!ctr_signal_parse(c->stop_signal)) {
-		mr_err_set(err, MR_EINVAL_INPUT, "Invalid signal: %s", c->stop_signal);
-		goto out;
-	}
-	if (o->stop_timeout) {
-		if (util_parse_u64(o->stop_timeout, &v) < 0 || v > 1000000) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid --stop-timeout %s", o->stop_timeout);
-			goto out;
-		}
-		c->stop_timeout = (int)v;
-	}
-	if (o->restart && ctr_restart_parse(o->restart, &c->restart, &c->restart_max) < 0) {
-		mr_err_set(err, MR_EINVAL_INPUT, "invalid restart policy format: %s", o->restart);
-		goto out;
-	}
-	if (o->rm && strcmp(c->restart, "no")) {
-		mr_err_set(err, MR_EINVAL_INPUT, "Conflicting options: --restart and --rm");
-		goto out;
-	}
-	c->auto_remove = (unsigned char)(o->rm > 0);
-	if (o->memory) {
-		if (util_parse_size(o->memory, &v) < 0 || v > INT64_MAX) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid --memory %s", o->memory);
-			goto out;
-		}
-		if (v && v < 6u << 20) {
-			mr_err_set(err, MR_EINVAL_INPUT, "Minimum memory limit allowed is 6MB");
-			goto out;
-		}
-		c->memory = (int64_t)v;
-	}
-	if (o->memory_swap) {
-		if (!strcmp(o->memory_swap, "-1")) {
-			c->memory_swap = -1;
-		} else if (util_parse_size(o->memory_swap, &v) < 0 || v > INT64_MAX) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid --memory-swap %s", o->memory_swap);
-			goto out;
-		} else {
-			c->memory_swap = (int64_t)v;
-		}
-		if (!c->memory) {
-			mr_err_set(err, MR_EINVAL_INPUT, "You should always set the Memory limit when "
-				   "using Memoryswap limit, see usage");
-			goto out;
-		}
-		if (c->memory_swap > 0 && c->memory_swap < c->memory) {
-			mr_err_set(err, MR_EINVAL_INPUT, "Minimum memoryswap limit should be larger "
-				   "than memory limit, see usage");
-			goto out;
-		}
-	}
-	if (o->cpus) {
-		long ncpu = util_ncpu();
-		if (ctr_cpus_parse(o->cpus, &c->nano_cpus) < 0 ||
-		    (c->nano_cpus && (c->nano_cpus < 10000000 || c->nano_cpus > ncpu * 1000000000LL))) {
-			mr_err_set(err, MR_EINVAL_INPUT, "Range of CPUs is from 0.01 to %ld.00, as "
-				   "there are only %ld CPUs available", ncpu, ncpu);
-			goto out;
-		}
-	}
-	if (o->pids_limit) {
-		long long n = strtoll(o->pids_limit, NULL, 10);
-		if (util_parse_u64(o->pids_limit + (*o->pids_limit == '-'), &v) < 0) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid --pids-limit %s", o->pids_limit);
-			goto out;
-		}
-		c->pids_limit = n > 0 ? n : 0;
-	}
-	for (i = 0; i < o->cap_add.count; i++)
-		ctr_list_add(&c->cap_add, o->cap_add.items[i]);
-	for (i = 0; i < o->cap_drop.count; i++)
-		ctr_list_add(&c->cap_drop, o->cap_drop.items[i]);
-	c->privileged = (unsigned char)(o->privileged > 0);
-	if (o->device.count > DEV_MAX) {
-		mr_err_set(err, MR_EINVAL_INPUT, "too many --device: at most %d", DEV_MAX);
-		goto out;
-	}
-	for (i = 0; i < o->device.count; i++) {
-		struct dev_node dn;
-		char acc[4], *spec;
-		if (dev_resolve(o->device.items[i], &dn, err) < 0)
-			goto out;
-		spec = util_xmalloc(strlen(dn.host) + strlen(dn.path) + 6);
-		sprintf(spec, "%s:%s:%s", dn.host, dn.path, dev_access_str(dn.rule.access, acc));
-		ctr_list_add(&c->devices, ctr_own(c, spec));
-	}
-	if (o->ipc && strcmp(o->ipc, "host") && strcmp(o->ipc, "private") &&
-	    strcmp(o->ipc, "shareable")) {
-		mr_err_set(err, MR_EINVAL_INPUT, "invalid IPC mode: %s (host, private or shareable)",
-			   o->ipc);
-		goto out;
-	}
-	c->ipc_mode = o->ipc ? o->ipc : "private";
-	if (o->pid && *o->pid && strcmp(o->pid, "host")) {
-		mr_err_set(err, MR_EINVAL_INPUT, "invalid PID mode: %s (host, or none for a "
-			   "private one)", o->pid);
-		goto out;
-	}
-	c->pid_mode = o->pid && *o->pid ? "host" : "";
-	if (ctr_ns_host(c->pid_mode) && (!MINIRUN_WITH_CGROUPS || !cg_v2_hier())) {
-		mr_err_set(err, ENOTSUP, "--pid host: needs a cgroup2 hierarchy to find the "
-			   "container's processes (none mounted%s)", MINIRUN_WITH_CGROUPS ? "" :
-			   ", or built without MINIRUN_WITH_CGROUPS");
-		goto out;
-	}
-	if (o->shm_size) {
-		if (util_parse_size(o->shm_size, &v) < 0 || v == 0 || v > ((uint64_t)1 << 40)) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid size: '%s'", o->shm_size);
-			goto out;
-		}
-		c->shm_size = (int64_t)v;
-	}
-	for (i = 0; i < o->sysctl.count; i++) {
-		if (ctr_sysctl_check(o->sysctl.items[i], o->network && !strcmp(o->network, "host"),
-				     !strcmp(c->ipc_mode, "host"), err) < 0)
-			goto out;
-		ctr_env_set(&c->sysctls, o->sysctl.items[i]);
-	}
-	for (i = 0; i < o->ulimit.count; i++) {
-		long long soft = 0, hard = 0;
-		const char *eq = strchr(o->ulimit.items[i], '=');
-		char *norm;
-		if (ctr_ulimit_parse(o->ulimit.items[i], &soft, &hard, err) < 0)
-			goto out;
-		norm = util_xmalloc(80);
-		snprintf(norm, 80, "%.*s=%lld:%lld", (int)(eq - o->ulimit.items[i]),
-			 o->ulimit.items[i], soft, hard);
-		ctr_env_set(&c->ulimits, ctr_own(c, norm));
-	}
-	for (i = 0; i < o->group_add.count; i++)
-		ctr_list_add(&c->group_add, o->group_add.items[i]);
-	for (i = 0; i < o->device_rule.count; i++) {
-		struct dev_rule rule;
-		if (dev_rule_parse(o->device_rule.items[i], &rule) < 0) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid device cgroup format '%s'",
-				   o->device_rule.items[i]);
-			goto out;
-		}
-		ctr_list_add(&c->device_rules, o->device_rule.items[i]);
-	}
-	{
-		uint64_t caps;
-		if (isolate_caps_resolve(c, &caps, err) < 0)
-			goto out;
-	}
-	for (i = 0; i < o->security_opt.count; i++) {
-		const char *s = o->security_opt.items[i];
-		if (!strcmp(s, "no-new-privileges") || !strcmp(s, "no-new-privileges:true") ||
-		    !strcmp(s, "no-new-privileges=true"))
-			c->no_new_privs = 1;
-		else if (!strncmp(s, "seccomp", 7) && strcmp(s + 7, "=unconfined") && strcmp(s + 7, ":unconfined")) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid --security-opt: \"%s\": minirun has "
-				   "Docker's default seccomp profile built in, or none with seccomp=unconfined "
-				   "(profiles from files are not supported)", s);
-			goto out;
-		} else if (strcmp(s, "no-new-privileges:false") && strcmp(s, "no-new-privileges=false") &&
-			   strncmp(s, "seccomp", 7) && strncmp(s, "apparmor", 8) && strncmp(s, "label", 5)) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid --security-opt: \"%s\"", s);
-			goto out;
-		}
-		ctr_list_add(&c->security_opt, s);
-	}
-	for (i = 0; i < o->log_opt.count; i++) {
-		const char *s = o->log_opt.items[i];
-		if (!strncmp(s, "max-size=", 9) && util_parse_size(s + 9, &v) == 0 && v >= 4096) {
-			c->log_max_size = v;
-		} else if (!strncmp(s, "max-file=", 9) && util_parse_u64(s + 9, &v) == 0 && v >= 1 &&
-			   v <= 100) {
-			c->log_max_file = (int)v;
-		} else {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid log opt '%s' (max-size=SIZE of at "
-				   "least 4k, max-file=1..100)", s);
-			goto out;
-		}
-	}
-	if (o->network && net_mode(st, c, o->network, err) < 0)
-		goto out;
-	if (net_run_opts(c, o->publish.items, o->publish.count, o->publish_all, o->add_host.items,
-			 o->add_host.count, o->dns.items, o->dns.count, cfg, err) < 0)
-		goto out;
-	if (run_mounts(st, o, c, cfg, err) < 0)
-		goto out;
-	c->tty = (unsigned char)(o->tty > 0);
-	c->interactive = (unsigned char)(o->interactive > 0);
-	c->readonly = (unsigned char)(o->read_only > 0);
-	c->init = (unsigned char)(o->init > 0);
-	snprintf(c->driver, sizeof c->driver, "%s", rootfs_driver(st));
-	ctr_now(c->created, sizeof c->created);
-	rc = ctr_create(st, c, o->name != NULL, err);
-	if (rc == 0 && net_run_created(st, c, err) < 0) {
-		struct mr_err ignored;
-		ctr_remove(st, c, &ignored);
-		rc = -1;
-	}
-	if (rc < 0) {
-		/* the volumes made for it must not stay behind */
-		struct mr_err ignored;
-		for (i = 0; i < c->nmnt; i++)
-			if (c->mnt[i].type == MOUNT_VOLUME && c->mnt[i].created)
-				volume_remove(st, c->mnt[i].source, &ignored);
-	}
-out:
-	ctr_list_free(&img_ep);
-	ctr_list_free(&img_cmd);
-	mr_buf_free(&b);
-	image_db_free(&db);
-	return rc;
-}
-
-static int run_parse(struct cli *cl, struct run_opts *o, int argc, char **argv, int is_run)
+static int run_parse(struct cli *cl, struct ctr_opts *o, int argc, char **argv, int is_run)
 {
 	struct cli_flag flags[] = {
 		{ "d|detach", 0, NULL, &o->detach, NULL, "Run in the background, print the ID" },
@@ -19339,26 +19420,37 @@ static int run_parse(struct cli *cl, struct run_opts *o, int argc, char **argv, 
 		return n;
 	if (cli_nargs(cl, n, 1, -1) < 0)
 		return -1;
-#if !MINIRUN_WITH_CGROUPS
-	if (o->memory || o->memory_swap || o->cpus || o->pids_limit) {
-		cli_disabled(cl->cmd, "CGROUPS");
-		return -1;
-	}
-#endif
+	o->image = argv[0];
+	o->args = (const char **)argv + 1;
+	o->nargs = n - 1;
 	if (o->tty && o->interactive && !o->detach && is_run && !isatty(0))
 		return cli_fail(cl, "the input device is not a TTY");
 	return n;
 }
 
+/* Create a container from the flags: the spec ([19b] spec_from_opts), then
+ * the one back end (spec_create). */
+static int run_create(struct cli *cl, const struct ctr_opts *o, struct ctr *c)
+{
+	struct mr_store *st = cli_store(cl);
+	if (!st) {
+		ctr_init(c);
+		return -1;
+	}
+	if (spec_from_opts(st, o, c, &cl->err) < 0)
+		return -1;
+	return spec_create(st, c, o->name != NULL, &cl->err);
+}
+
 static int cmd_run(struct cli *cl, int argc, char **argv)
 {
-	struct run_opts o;
+	struct ctr_opts o;
 	struct ctr c;
 	int n = run_parse(cl, &o, argc, argv, 1), rc;
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	cli_std_fds();
-	if (run_create(cl, &o, argv, n, &c) < 0) {
+	if (run_create(cl, &o, &c) < 0) {
 		util_print_err(&cl->err);
 		ctr_free(&c);
 		return CLI_EXIT_FAIL;
@@ -19381,12 +19473,12 @@ static int cmd_run(struct cli *cl, int argc, char **argv)
 
 static int cmd_create(struct cli *cl, int argc, char **argv)
 {
-	struct run_opts o;
+	struct ctr_opts o;
 	struct ctr c;
 	int n = run_parse(cl, &o, argc, argv, 0);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (run_create(cl, &o, argv, n, &c) < 0) {
+	if (run_create(cl, &o, &c) < 0) {
 		util_print_err(&cl->err);
 		ctr_free(&c);
 		return CLI_EXIT_FAIL;
@@ -20371,14 +20463,14 @@ static int ps_filter_known(const char *f)
 }
 
 /* --filter: same key ORs, different keys AND (Docker's rule). */
-static int ps_match(const struct ps_row *r, const struct cli_list *filters)
+static int ps_match(const struct ps_row *r, const struct ctr_list *filters)
 {
 	const char *k;
 	for (k = ps_filter_keys; *k; k += strlen(k) + 1) {
 		size_t i, kl = strlen(k);
 		int any = 0, hit = 0;
-		for (i = 0; i < filters->count; i++) {
-			const char *f = filters->items[i], *v = f + kl + 1;
+		for (i = 0; i < filters->n; i++) {
+			const char *f = filters->v[i], *v = f + kl + 1;
 			if (strncmp(f, k, kl) || f[kl] != '=')
 				continue;
 			any = 1;
@@ -20453,7 +20545,7 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 {
 	int all = 0, quiet = 0, no_trunc = 0, latest = 0, rc = 0;
 	const char *format = NULL, *last = NULL;
-	struct cli_list filters = { 0 };
+	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
 		{ "a|all", 0, NULL, &all, NULL, "Show all containers" },
 		{ "q|quiet", 0, NULL, &quiet, NULL, "Only display container IDs" },
@@ -20476,9 +20568,9 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
-	for (i = 0; i < filters.count; i++)
-		if (!ps_filter_known(filters.items[i])) {
-			fprintf(stderr, "Error: invalid filter '%s'\n", filters.items[i]);
+	for (i = 0; i < filters.n; i++)
+		if (!ps_filter_known(filters.v[i])) {
+			fprintf(stderr, "Error: invalid filter '%s'\n", filters.v[i]);
 			return CLI_EXIT_FAIL;
 		}
 	if (latest)
@@ -20517,7 +20609,7 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 	for (i = 0; i < count && shown < limit; i++) {
 		struct ps_row *r = &rows[i];
 		if (!all && r->ci.status != CTR_RUNNING && r->ci.status != CTR_RESTARTING &&
-		    !filters.count)
+		    !filters.n)
 			continue;
 		if (!ps_match(r, &filters))
 			continue;
@@ -20570,7 +20662,7 @@ out:
 	for (i = 0; i < count; i++)
 		ctr_free(&rows[i].c);
 	free(rows);
-	free(filters.items);
+	free(filters.v);
 	mr_buf_free(&line);
 	return rc;
 }
@@ -20982,7 +21074,7 @@ static uint64_t cli_du(int dirfd)
 static int cmd_container_prune(struct cli *cl, int argc, char **argv)
 {
 	int force = 0;
-	struct cli_list filters = { 0 };
+	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
 		{ "f|force", 0, NULL, &force, NULL, "Do not prompt for confirmation" },
 		{ "filter", 1, NULL, NULL, &filters, "Filter: label=..." },
@@ -21037,7 +21129,7 @@ static int cmd_container_prune(struct cli *cl, int argc, char **argv)
 	for (i = 0; i < count; i++)
 		ctr_free(&rows[i].c);
 	free(rows);
-	free(filters.items);
+	free(filters.v);
 	return 0;
 }
 
@@ -21046,7 +21138,7 @@ static int cmd_container_prune(struct cli *cl, int argc, char **argv)
 static int cmd_exec(struct cli *cl, int argc, char **argv)
 {
 	struct exec_opts o;
-	struct cli_list env = { 0 }, env_file = { 0 };
+	struct ctr_list env = { 0 }, env_file = { 0 };
 	struct cli_flag flags[] = {
 		{ "d|detach", 0, NULL, &o.detach, NULL, "Run in the background" },
 		{ "i|interactive", 0, NULL, &o.interactive, NULL, "Keep STDIN open" },
@@ -21085,15 +21177,15 @@ static int cmd_exec(struct cli *cl, int argc, char **argv)
 	}
 	/* -e and --env-file values, resolved the way `run` does */
 	ctr_init(&tmp);
-	for (i = 0; i < env_file.count; i++)
-		if (ctr_env_file(&tmp, env_file.items[i], &cl->err) < 0) {
+	for (i = 0; i < env_file.n; i++)
+		if (ctr_env_file(&tmp, env_file.v[i], &cl->err) < 0) {
 			util_print_err(&cl->err);
 			ctr_free(&tmp);
 			ctr_free(&c);
 			return CLI_EXIT_FAIL;
 		}
-	for (i = 0; i < env.count; i++)
-		ctr_env_add_arg(&tmp, env.items[i]);
+	for (i = 0; i < env.n; i++)
+		ctr_env_add_arg(&tmp, env.v[i]);
 	o.env = tmp.env;
 	for (k = 1; k < n; k++)
 		ctr_list_add(&o.cmd, argv[k]);
@@ -21108,8 +21200,8 @@ static int cmd_exec(struct cli *cl, int argc, char **argv)
 	ctr_list_free(&o.cmd);
 	ctr_free(&tmp);
 	ctr_free(&c);
-	free(env.items);
-	free(env_file.items);
+	free(env.v);
+	free(env_file.v);
 	return rc;
 }
 
@@ -21296,7 +21388,7 @@ static int cmd_container(struct cli *cl, int argc, char **argv)
 
 static int cmd_volume_create(struct cli *c, int argc, char **argv)
 {
-	struct cli_list labels = { 0 };
+	struct ctr_list labels = { 0 };
 	const char *name = NULL, *driver = NULL;
 	struct cli_flag flags[] = {
 		{ "d|driver", 1, &driver, NULL, NULL, "Specify volume driver name (only \"local\")" },
@@ -21326,7 +21418,7 @@ static int cmd_volume_create(struct cli *c, int argc, char **argv)
 	}
 	if (!(st = cli_store(c)))
 		goto out;
-	if (volume_create(st, name, labels.items, labels.count, 0, out, sizeof out, &created,
+	if (volume_create(st, name, labels.v, labels.n, 0, out, sizeof out, &created,
 			  &c->err) < 0) {
 		util_print_err(&c->err);
 		goto out;
@@ -21334,17 +21426,17 @@ static int cmd_volume_create(struct cli *c, int argc, char **argv)
 	printf("%s\n", out);
 	rc = 0;
 out:
-	free(labels.items);
+	free(labels.v);
 	return n == -2 ? 0 : rc;
 }
 
 /* --filter for volume ls: dangling=true|false, name=SUBSTRING, label=K[=V]. */
-static int volume_matches(struct mr_store *st, const char *name, const struct cli_list *filters,
+static int volume_matches(struct mr_store *st, const char *name, const struct ctr_list *filters,
 			  struct mr_err *err)
 {
 	size_t i;
-	for (i = 0; i < filters->count; i++) {
-		const char *f = filters->items[i];
+	for (i = 0; i < filters->n; i++) {
+		const char *f = filters->v[i];
 		char who[256];
 		if (util_starts_with(f, "dangling=")) {
 			int want = !strcmp(f + 9, "true") || !strcmp(f + 9, "1");
@@ -21377,7 +21469,7 @@ static int volume_matches(struct mr_store *st, const char *name, const struct cl
 
 static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 {
-	struct cli_list filters = { 0 };
+	struct ctr_list filters = { 0 };
 	int quiet = 0, rc = CLI_EXIT_FAIL;
 	struct cli_flag flags[] = {
 		{ "f|filter", 1, NULL, NULL, &filters, "Provide filter values (e.g. \"dangling=true\")" },
@@ -21419,7 +21511,7 @@ out:
 	if (t.nrows)
 		cli_table_print(&t);
 	volume_free_names(names, count);
-	free(filters.items);
+	free(filters.v);
 	return n == -2 ? 0 : rc;
 }
 
@@ -21493,8 +21585,7 @@ static int cmd_volume_rm(struct cli *c, int argc, char **argv)
 	if (cli_nargs(c, n, 1, -1) < 0 || !(st = cli_store(c)))
 		return CLI_EXIT_FAIL;
 	for (i = 0; i < n; i++) {
-		char who[512];
-		/* Under the lock, so no container can start using it meanwhile. */
+		/* Under the lock: exists, then removed (if unused) at once. */
 		if (mr_store_lock(st, &c->err) < 0) {
 			util_print_err(&c->err);
 			return CLI_EXIT_FAIL;
@@ -21504,12 +21595,6 @@ static int cmd_volume_rm(struct cli *c, int argc, char **argv)
 			if (force)
 				continue;
 			fprintf(stderr, "Error: No such volume: %s\n", argv[i]);
-			rc = 1;
-			continue;
-		}
-		if (container_users_of_volume(st, argv[i], who, sizeof who) > 0) {
-			mr_store_unlock(st);
-			fprintf(stderr, "Error: remove %s: volume is in use - [%s]\n", argv[i], who);
 			rc = 1;
 			continue;
 		}
@@ -21527,7 +21612,7 @@ static int cmd_volume_rm(struct cli *c, int argc, char **argv)
 static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 {
 	int force = 0, all = 0;
-	struct cli_list filters = { 0 };
+	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
 		{ "a|all", 0, NULL, &all, NULL, "Remove all unused volumes, not just anonymous ones" },
 		{ "filter", 1, NULL, NULL, &filters, "Provide filter values (e.g. \"label=<label>\")" },
@@ -21535,7 +21620,7 @@ static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 		{ 0 },
 	};
 	struct mr_store *st;
-	char **names = NULL, size[32], who[512];
+	char **names = NULL, size[32];
 	size_t count = 0, i;
 	uint64_t reclaimed = 0;
 	int deleted = 0, rc = CLI_EXIT_FAIL;
@@ -21559,13 +21644,13 @@ static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 		if (volume_read(st, names[i], &vi, &c->err) < 0)
 			continue;
 		mr_json_free(&vi.meta);
-		if ((!all && !vi.anonymous) || container_users_of_volume(st, names[i], who, sizeof who) > 0 ||
-		    volume_matches(st, names[i], &filters, &c->err) != 1)
+		if ((!all && !vi.anonymous) || volume_matches(st, names[i], &filters, &c->err) != 1)
 			continue;
 		snprintf(path, sizeof path, "volumes/%s/_data", names[i]);
 		bytes = store_du(st, path);
 		if (volume_remove(st, names[i], &c->err) < 0) {
-			util_print_err(&c->err);
+			if (c->err.code != MR_EINUSE)   /* in use: not pruned, not an error */
+				util_print_err(&c->err);
 			continue;
 		}
 		if (!deleted++)
@@ -21579,7 +21664,7 @@ static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 	rc = 0;
 out:
 	volume_free_names(names, count);
-	free(filters.items);
+	free(filters.v);
 	return n == -2 ? 0 : rc;
 }
 
@@ -21866,13 +21951,13 @@ static int cmd_system(struct cli *c, int argc, char **argv)
 #include <termios.h>
 
 /* Join a repeated flag's values with commas (the insecure registry list). */
-static char *cli_join(const struct cli_list *l)
+static char *cli_join(const struct ctr_list *l)
 {
 	struct mr_buf b = { 0 };
 	size_t i;
 	mr_buf_append(&b, NULL, 0);
-	for (i = 0; i < l->count; i++)
-		mr_buf_printf(&b, "%s%s", i ? "," : "", l->items[i]);
+	for (i = 0; i < l->n; i++)
+		mr_buf_printf(&b, "%s%s", i ? "," : "", l->v[i]);
 	return b.data;
 }
 
@@ -21917,7 +22002,7 @@ static int cmd_pull(struct cli *c, int argc, char **argv)
 	(void)c; (void)argc; (void)argv;
 	return cli_disabled("pull", "PULL");
 #else
-	struct cli_list insecure = { 0 };
+	struct ctr_list insecure = { 0 };
 	struct pull_opts o;
 	struct mr_store *st;
 	char *list;
@@ -21945,7 +22030,7 @@ static int cmd_pull(struct cli *c, int argc, char **argv)
 	if (rc < 0)
 		util_print_err(&c->err);
 	free(list);
-	free(insecure.items);
+	free(insecure.v);
 	return rc < 0 ? CLI_EXIT_FAIL : 0;
 #endif
 }
@@ -21958,7 +22043,7 @@ static int cmd_login(struct cli *c, int argc, char **argv)
 	return cli_disabled("login", "PULL");
 #else
 	const char *user = NULL, *pass = NULL;
-	struct cli_list insecure = { 0 };
+	struct ctr_list insecure = { 0 };
 	int from_stdin = 0, rc = CLI_EXIT_FAIL;
 	char ubuf[256], pbuf[1024], *list = NULL;
 	struct cli_flag flags[] = {
@@ -22021,7 +22106,7 @@ fail:
 out:
 	memset(pbuf, 0, sizeof pbuf);
 	free(list);
-	free(insecure.items);
+	free(insecure.v);
 	return rc;
 #endif
 }
@@ -22335,143 +22420,103 @@ static int boot_managed(const struct ctr *c, const char *dir)
 	return b && !strcmp(b, "1") && d && !strcmp(d, dir);
 }
 
-/* Call a command function with a built argument list; its stdout (IDs) is
- * dropped: `up` says what it did in its own words. */
-static int boot_call(struct cli *cl, int (*fn)(struct cli *, int, char **), struct ctr_list *a)
-{
-	char **argv = util_xmalloc((a->n + 1) * sizeof *argv);
-	const char *cmd = cl->cmd;
-	int save, null, rc;
-	memcpy(argv, a->v, (a->n + 1) * sizeof *argv);
-	fflush(stdout);
-	save = fcntl(1, F_DUPFD_CLOEXEC, 3);
-	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (save >= 0 && null >= 0)
-		dup2(null, 1);
-	rc = fn(cl, (int)a->n, argv);
-	fflush(stdout);
-	if (save >= 0) {
-		dup2(save, 1);
-		close(save);
-	}
-	if (null >= 0)
-		close(null);
-	cl->cmd = cmd;
-	free(argv);
-	return rc;
-}
-
-static void boot_arg(struct ctr_list *a, const char *flag, const char *v)
-{
-	if (!v)
-		return;
-	ctr_list_add(a, flag);
-	ctr_list_add(a, v);
-}
-
-static void boot_args(struct ctr_list *a, const char *flag, const struct ctr_list *l)
-{
-	size_t i;
-	for (i = 0; i < l->n; i++)
-		boot_arg(a, flag, l->v[i]);
-}
-
-/* Load the declared archive when the image is not in the store. */
+/* Load the declared archive (a file or an OCI layout folder) when the image
+ * is not in the store. */
 static int boot_image(struct cli *cl, struct boot_decl *d)
 {
 	struct image_db db;
-	struct ctr_list a = { 0 };
+	struct image_load ld;
 	struct mr_err ignored;
-	int have, rc;
+	struct stat sb;
+	int have, fd = -1, rc = -1;
 	if (image_db_read(&cl->store, &db, &ignored) < 0)
 		memset(&db, 0, sizeof db);
-	have = image_db_find(&db, d->image, &ignored) != NULL;
+	have = image_db_find(&db, d->o.image, &ignored) != NULL;
 	image_db_free(&db);
 	if (have || !d->archive)
 		return 0;
 	printf("minirun: %s: loading %s\n", d->name, d->archive);
 	fflush(stdout);
-	ctr_list_add(&a, "-q");
-	boot_arg(&a, "-i", d->archive);
-	cl->cmd = "load";
-	rc = boot_call(cl, cmd_load, &a);
-	ctr_list_free(&a);
-	return rc ? -1 : 0;
+	memset(&ld, 0, sizeof ld);
+	ld.st = &cl->store;
+	ld.source = d->archive;
+	ld.quiet = 1;
+	ld.dirfd = -1;
+	image_platform_host(&ld.platform);
+	if (stat(d->archive, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		ld.dirfd = open(d->archive, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		ld.open_blob = image_dir_open_blob;
+		ld.close_blob = image_dir_close_blob;
+	} else {
+		fd = open(d->archive, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd < 0 && ld.dirfd < 0)
+		mr_err_sys(&cl->err, "load %s", d->archive);
+	else
+		rc = image_load(&ld, fd, &cl->err);
+	if (rc < 0)
+		util_print_err(&cl->err);
+	if (fd >= 0)
+		close(fd);
+	if (ld.dirfd >= 0)
+		close(ld.dirfd);
+	return rc;
 }
 
-/* `run -d` with the declaration's settings and the boot labels. */
+/* Start a declared container: its options (with the boot labels, and its
+ * entrypoint and command split into words) into the spec, then the same back
+ * end and start as `run -d`. */
 static int boot_start(struct cli *cl, struct boot_decl *d, const char *dir)
 {
-	struct ctr_list a = { 0 }, own = { 0 }, ep = { 0 }, cmd = { 0 };
-	char *lab[3];
-	size_t i;
+	struct ctr_opts *o = &d->o;
+	struct ctr_list args = { 0 }, own = { 0 };
+	struct ctr c;
+	size_t i, nep = 0, nlabels = o->label.n;
 	int rc = -1;
-	struct mr_err err;
 	if (boot_image(cl, d) < 0)
 		return -1;
-	lab[0] = util_xstrdup("minirun.boot=1");
-	if (asprintf(&lab[1], "minirun.boot.dir=%s", dir) < 0 ||
-	    asprintf(&lab[2], "minirun.boot.hash=%s", d->hash) < 0)
-		util_oom();
-	for (i = 0; i < 3; i++)
-		ctr_list_add(&own, lab[i]);
-	ctr_list_add(&a, "-d");
-	boot_arg(&a, "--name", d->name);
-	for (i = 0; i < 3; i++)
-		boot_arg(&a, "--label", lab[i]);
-	boot_args(&a, "--label", &d->label);
-	boot_args(&a, "-e", &d->env);
-	boot_args(&a, "-v", &d->volume);
-	boot_args(&a, "--mount", &d->mount);
-	boot_args(&a, "--tmpfs", &d->tmpfs);
-	boot_args(&a, "-p", &d->port);
-	boot_args(&a, "--device", &d->device);
-	boot_args(&a, "--sysctl", &d->sysctl);
-	boot_args(&a, "--ulimit", &d->ulimit);
-	boot_args(&a, "--group-add", &d->group_add);
-	boot_arg(&a, "--shm-size", d->shm_size);
-	boot_arg(&a, "--health-cmd", d->health_cmd);
-	boot_arg(&a, "--health-interval", d->health_interval);
-	boot_arg(&a, "--health-timeout", d->health_timeout);
-	boot_arg(&a, "--health-retries", d->health_retries);
-	boot_arg(&a, "--network", d->network);
-	boot_arg(&a, "--restart", d->restart);
-	boot_arg(&a, "--memory", d->memory);
-	boot_arg(&a, "--cpus", d->cpus);
-	boot_arg(&a, "--pids-limit", d->pids_limit);
-	boot_arg(&a, "--user", d->user);
-	boot_arg(&a, "--workdir", d->workdir);
-	boot_arg(&a, "--hostname", d->hostname);
-	boot_arg(&a, "--stop-timeout", d->stop_timeout);
-	boot_arg(&a, "--stop-signal", d->stop_signal);
-	if (d->read_only)
-		ctr_list_add(&a, "--read-only");
-	if (d->init)
-		ctr_list_add(&a, "--init");
-	err.msg[0] = 0;
-	if ((d->entrypoint && boot_words(d->entrypoint, &ep, &own, &err) < 0) ||
-	    (d->command && boot_words(d->command, &cmd, &own, &err) < 0)) {
-		fprintf(stderr, "minirun: %s: key '%s': %s\n", d->file,
-			cmd.n || !d->entrypoint ? "command" : "entrypoint", err.msg);
+	ctr_init(&c);
+	cli_std_fds();
+	for (i = 0; i < 3; i++) {
+		char *lab;
+		if (asprintf(&lab, i == 0 ? "minirun.boot=1" : i == 1 ? "minirun.boot.dir=%s" :
+			     "minirun.boot.hash=%s", i == 1 ? dir : d->hash) < 0)
+			util_oom();
+		ctr_list_add(&own, lab);
+		ctr_list_add(&o->label, lab);
+	}
+	o->name = d->name;
+	if (d->entrypoint && boot_words(d->entrypoint, &args, &own, &cl->err) < 0) {
+		fprintf(stderr, "minirun: %s: key 'entrypoint': %s\n", d->file, cl->err.msg);
 		goto out;
 	}
-	if (d->entrypoint)
-		/* --entrypoint takes the program; the rest of it leads the command */
-		boot_arg(&a, "--entrypoint", ep.n ? ep.v[0] : "");
-	ctr_list_add(&a, d->image);
-	for (i = 1; i < ep.n; i++)
-		ctr_list_add(&a, ep.v[i]);
-	for (i = 0; i < cmd.n; i++)
-		ctr_list_add(&a, cmd.v[i]);
-	cl->cmd = "run";
-	rc = boot_call(cl, cmd_run, &a) ? -1 : 0;
+	nep = args.n;
+	if (d->command && boot_words(d->command, &args, &own, &cl->err) < 0) {
+		fprintf(stderr, "minirun: %s: key 'command': %s\n", d->file, cl->err.msg);
+		goto out;
+	}
+	/* the entrypoint's program replaces the image's; the rest of it leads
+	 * the command, as with `run --entrypoint PROG IMAGE ARG...` */
+	o->entrypoint = d->entrypoint ? nep ? args.v[0] : "" : NULL;
+	o->args = nep ? args.v + 1 : args.v;
+	o->nargs = (int)(args.n - (nep ? 1 : 0));
+	if (spec_from_opts(&cl->store, o, &c, &cl->err) < 0 ||
+	    spec_create(&cl->store, &c, 1, &cl->err) < 0 ||
+	    ctr_start_detached(&cl->store, &c, 0, 0, &cl->err) != 0)
+		util_print_err(&cl->err);
+	else
+		rc = 0;
 out:
+	ctr_free(&c);
+	o->label.n = nlabels;          /* the boot labels were ours */
+	if (o->label.v)
+		o->label.v[nlabels] = NULL;
+	o->args = NULL;
+	o->nargs = 0;
 	for (i = 0; i < own.n; i++)
 		free((char *)own.v[i]);
 	ctr_list_free(&own);
-	ctr_list_free(&ep);
-	ctr_list_free(&cmd);
-	ctr_list_free(&a);
+	ctr_list_free(&args);
 	return rc;
 }
 

@@ -41,6 +41,9 @@ struct ctr_spawn {
 	struct dev_rule *rules;            /* the device policy (NULL: --privileged) */
 	size_t nrules;
 	int nodev;                         /* no device cgroup: mount all but /dev nodev */
+	int netns_fd;                      /* --network container:NAME: its netns, opened
+					    * by the parent (net_prepare), joined by the
+					    * child; -1: none */
 };
 
 /* ---- driver choice ---- */

@@ -222,7 +222,7 @@ static int ctr_child_finish(struct ctr_spawn *sp, const char *user, const char *
 
 /* networking, [19] */
 static int net_prepare(struct ctr_spawn *sp, struct mr_err *err);
-static int net_child_join(struct mr_err *err);
+static int net_child_join(const struct ctr_spawn *sp, struct mr_err *err);
 static int net_start(struct ctr_spawn *sp, struct mr_err *err);
 static void net_stop(struct mr_store *st, const char *id);
 
@@ -248,7 +248,7 @@ static void __attribute__((noreturn)) ctr_child(struct ctr_spawn *sp)
 	if (recv(sp->sync, &go, sizeof go, 0) < 1 || go.kind != 'g')
 		_exit(125);
 	setsid();
-	if (net_child_join(&err) < 0)
+	if (net_child_join(sp, &err) < 0)
 		goto fail;
 	umask(0);
 	/* joined to its cgroups by the parent: make them its cgroup root */
@@ -427,6 +427,8 @@ static int ctr_spawn_start(struct ctr_spawn *sp, struct mr_err *err)
 		return 125;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		if (sp->netns_fd >= 0)
+			close(sp->netns_fd);
 		cg_remove(c->id);
 		return mr_err_sys(err, "socketpair"), 125;
 	}
@@ -449,6 +451,8 @@ static int ctr_spawn_start(struct ctr_spawn *sp, struct mr_err *err)
 	close(sv[1]);
 	if (sp->exe_fd >= 0)
 		close(sp->exe_fd);
+	if (sp->netns_fd >= 0)
+		close(sp->netns_fd);
 	if (pid < 0) {
 		close(sv[0]);
 		cg_remove(c->id);
@@ -1134,20 +1138,16 @@ static int ctr_remove(struct mr_store *st, const struct ctr *c, struct mr_err *e
 }
 
 /* `rm -v`, `--rm`: the container's anonymous volumes go with it, unless
- * another container uses one too. */
+ * another container uses one too (volume_remove refuses). */
 static void ctr_remove_volumes(struct mr_store *st, const struct ctr *c)
 {
 	struct mr_err err;
-	char who[64];
 	size_t i;
-	if (mr_store_lock(st, &err) < 0)
-		return;
 	for (i = 0; i < c->nmnt; i++)
 		if (c->mnt[i].type == MOUNT_VOLUME && c->mnt[i].anonymous &&
-		    container_users_of_volume(st, c->mnt[i].source, who, sizeof who) == 0 &&
-		    volume_remove(st, c->mnt[i].source, &err) < 0 && err.code != MR_ENOTFOUND)
+		    volume_remove(st, c->mnt[i].source, &err) < 0 && err.code != MR_ENOTFOUND &&
+		    err.code != MR_EINUSE)
 			util_print_err(&err);
-	mr_store_unlock(st);
 }
 
 /* The monitor: runs, logs and restarts the container until it stops for
@@ -1355,6 +1355,9 @@ static int ctr_create(struct mr_store *st, struct ctr *c, int explicit_name, str
 	rc = rootfs_create(st, c, &c->layers, tfd, err);
 	if (!rc)
 		rc = ctr_save(st, c, tfd, err);
+	if (!rc && c->net_conf.len)
+		rc = ctr_write_file(tfd, "net.conf", c->net_conf.data, c->net_conf.len,
+				    !c->auto_remove, err);
 	if (rc < 0) {
 		mr_err_ctx(err, "create container");
 		goto fail;

@@ -46,8 +46,6 @@ struct net_def {
 	int prefix, ctrs;                 /* ctrs: running containers on it */
 };
 
-static struct mr_buf net_conf_pending;   /* run: net.conf to write after create */
-static int net_join_fd = -1;             /* --network container:: its netns */
 
 static void net_ip_str(uint32_t ip, char *out)
 {
@@ -231,13 +229,13 @@ static int net_port_free(const struct net_port *p, struct mr_err *err)
 	return rc;
 }
 
-/* run/create: -p, -P (the image's ExposedPorts), --add-host, --dns into
- * net_conf_pending, checked; written by net_run_created. */
+/* run/create: -p, -P (the image's ExposedPorts), --add-host, --dns into the
+ * spec's net.conf, checked ([17] ctr_create records it). */
 static int net_run_opts(struct ctr *c, const char **pub, size_t npub, int all,
 			const char **hosts, size_t nhosts, const char **dns, size_t ndns,
 			const struct mr_json *cfg, struct mr_err *err)
 {
-	struct mr_buf *b = &net_conf_pending;
+	struct mr_buf *b = &c->net_conf;
 	struct net_port p;
 	const struct mr_json *e;
 	size_t i, n = 0;
@@ -286,24 +284,11 @@ static int net_run_opts(struct ctr *c, const char **pub, size_t npub, int all,
 	return 0;
 }
 
-static int net_run_created(struct mr_store *st, const struct ctr *c, struct mr_err *err)
-{
-	int fd, rc;
-	if (!net_conf_pending.len)
-		return 0;
-	fd = ctr_dir(st, c->id, err);
-	if (fd < 0)
-		return -1;
-	rc = ctr_write_file(fd, "net.conf", net_conf_pending.data, net_conf_pending.len, 1, err);
-	close(fd);
-	return rc;
-}
-
 /* Child side of --network container:NAME: enter its namespace (opened by
  * net_prepare in the parent, before the clone). */
-static int net_child_join(struct mr_err *err)
+static int net_child_join(const struct ctr_spawn *sp, struct mr_err *err)
 {
-	if (net_join_fd >= 0 && setns(net_join_fd, CLONE_NEWNET) < 0)
+	if (sp->netns_fd >= 0 && setns(sp->netns_fd, CLONE_NEWNET) < 0)
 		return mr_err_sys(err, "join the network namespace");
 	return 0;
 }
@@ -314,9 +299,7 @@ static int net_prepare(struct ctr_spawn *sp, struct mr_err *err)
 	const struct ctr *c = sp->c;
 	struct ctr_info ci;
 	char path[48];
-	if (net_join_fd >= 0)
-		close(net_join_fd);
-	net_join_fd = -1;
+	sp->netns_fd = -1;
 	if (strncmp(c->network, "container:", 10))
 		return 0;
 	ctr_info_get(sp->st, c->network + 10, &ci);
@@ -324,8 +307,8 @@ static int net_prepare(struct ctr_spawn *sp, struct mr_err *err)
 		return mr_err_set(err, MR_EINVAL_INPUT, "cannot join network of a non running "
 				  "container: %.12s", c->network + 10);
 	snprintf(path, sizeof path, "/proc/%d/ns/net", (int)ci.pid);
-	net_join_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (net_join_fd < 0)
+	sp->netns_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (sp->netns_fd < 0)
 		return mr_err_sys(err, "open %s", path);
 	return 0;
 }

@@ -7,18 +7,12 @@
 
 #define CLI_EXIT_FAIL 125
 
-/* Repeated values of one flag (-e, -v, --label...), in command-line order. */
-struct cli_list {
-	const char **items;
-	size_t count;
-};
-
 struct cli_flag {
 	const char *names;        /* "q|quiet": short and/or long, '|' between */
 	int has_value;            /* takes an argument */
 	const char **value;       /* last value (has_value) */
 	int *set;                 /* counts occurrences (booleans) */
-	struct cli_list *list;    /* every value (repeatable flags) */
+	struct ctr_list *list;    /* every value, in order (repeatable flags) */
 	const char *help;         /* one line for --help */
 };
 
@@ -36,12 +30,6 @@ struct cli_command {
 	int (*run)(struct cli *c, int argc, char **argv);
 	const char *summary;
 };
-
-static void cli_list_add(struct cli_list *l, const char *v)
-{
-	l->items = util_xrealloc(l->items, (l->count + 1) * sizeof *l->items);
-	l->items[l->count++] = v;
-}
 
 /* Does `name` (without dashes) match one of "a|all"? */
 static int cli_flag_matches(const char *names, const char *name, size_t len)
@@ -84,7 +72,7 @@ static void cli_apply(const struct cli_flag *f, const char *value)
 	if (f->value)
 		*f->value = value;
 	if (f->list)
-		cli_list_add(f->list, value);
+		ctr_list_add(f->list, value);
 	if (f->set)
 		(*f->set)++;
 }
@@ -949,55 +937,6 @@ static int cmd_image(struct cli *c, int argc, char **argv)
 
 /* ---- [21] CLI: container commands (run, create, start, stop, ps, logs, exec, ...) ---- */
 
-/* Flags of `run` and `create`. */
-struct run_opts {
-	const char *name, *entrypoint, *workdir, *user, *hostname, *restart, *stop_signal;
-	const char *stop_timeout, *memory, *memory_swap, *cpus, *pids_limit, *network;
-	struct cli_list env, env_file, label, cap_add, cap_drop, security_opt, log_opt;
-	struct cli_list volume, mount, tmpfs, volumes_from, publish, add_host, dns;
-	struct cli_list device, device_rule, sysctl, ulimit, group_add;
-	const char *ipc, *uts, *shm_size, *pid;
-	const char *health_cmd, *health_interval, *health_timeout, *health_start, *health_retries;
-	int no_healthcheck;
-	int detach, rm, interactive, tty, read_only, init, privileged, publish_all;
-};
-
-/* The health check: the image's HEALTHCHECK, each --health-* flag replacing
- * its part, --no-healthcheck none (Docker's rules). */
-static int run_health(struct ctr *c, struct run_opts *o, const struct mr_json *cfg,
-		      struct mr_err *err)
-{
-	const char *const vals[] = { o->health_interval, o->health_timeout, o->health_start };
-	int64_t *const dst[] = { &c->health_interval, &c->health_timeout, &c->health_start };
-	static const char *const names[] = { "interval", "timeout", "start-period" };
-	uint64_t retries;
-	size_t i;
-	if (o->no_healthcheck) {
-		if (o->health_cmd)
-			return mr_err_set(err, MR_EINVAL_INPUT, "--no-healthcheck conflicts with "
-					  "--health-* options");
-		return 0;
-	}
-	ctr_health_read(c, mr_json_get(cfg, "Healthcheck"));
-	if (o->health_cmd) {
-		ctr_list_free(&c->health_test);
-		ctr_list_add(&c->health_test, "CMD-SHELL");
-		ctr_list_add(&c->health_test, o->health_cmd);
-	}
-	for (i = 0; i < 3; i++)
-		if (vals[i] && (util_parse_duration(vals[i], dst[i]) < 0 ||
-				(*dst[i] != 0 && *dst[i] < 1000000)))
-			return mr_err_set(err, MR_EINVAL_INPUT, "--health-%s: invalid duration %s "
-					  "(30s, 1m30s; at least 1ms)", names[i], vals[i]);
-	if (o->health_retries) {
-		if (util_parse_u64(o->health_retries, &retries) < 0 || retries > 1000)
-			return mr_err_set(err, MR_EINVAL_INPUT, "--health-retries: invalid number %s",
-					  o->health_retries);
-		c->health_retries = (int)retries;
-	}
-	return 0;
-}
-
 /* Open the store and find a container; prints the error. */
 static int cli_ctr(struct cli *cl, const char *ref, struct ctr *c)
 {
@@ -1024,416 +963,7 @@ static void cli_std_fds(void)
 		close(fd);
 }
 
-/* `--volumes-from CONTAINER[:ro|:rw]`: append that container's volumes and
- * bind mounts (not its tmpfs), in its mode unless :ro or :rw says otherwise.
- * They are recorded in our own mounts, so `volume rm` names us too. */
-static int run_volumes_from(struct mr_store *st, const char *arg, struct mount_spec **from,
-			    size_t *nfrom, struct mr_err *err)
-{
-	char ref[CTR_NAME_MAX + 8], id[CTR_ID_LEN + 1], *colon;
-	struct ctr src;
-	size_t i;
-	int ro = -1, rc;
-	snprintf(ref, sizeof ref, "%s", arg);
-	if ((colon = strchr(ref, ':')) != NULL) {
-		if (strcmp(colon + 1, "ro") && strcmp(colon + 1, "rw"))
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid mode: %s", colon + 1);
-		ro = colon[2] == 'o';
-		*colon = 0;
-	}
-	ctr_init(&src);
-	rc = ctr_find(st, ref, id, err) < 0 || ctr_load(st, id, &src, err) < 0 ? -1 : 0;
-	for (i = 0; rc == 0 && i < src.nmnt; i++) {
-		struct mount_spec *m;
-		if (src.mnt[i].type == MOUNT_TMPFS)
-			continue;
-		*from = util_xrealloc(*from, (*nfrom + 1) * sizeof **from);
-		m = &(*from)[(*nfrom)++];
-		*m = src.mnt[i];
-		m->from_v = 0;
-		if (ro >= 0) {
-			m->readonly = ro;
-			snprintf(m->mode, sizeof m->mode, "%s", ro ? "ro" : "rw");
-		}
-	}
-	ctr_free(&src);
-	return rc;
-}
-
-/* -v, --mount, --tmpfs, then --volumes-from for targets not taken yet, then
- * an anonymous volume for each VOLUME of the image that no mount covers;
- * named volumes are created, missing -v host folders too ([11] mount_prepare). */
-static int run_mounts(struct mr_store *st, struct run_opts *o, struct ctr *c,
-		      const struct mr_json *cfg, struct mr_err *err)
-{
-	const struct mr_json *v = mr_json_get(cfg, "Volumes");
-	struct mount_spec *from = NULL;
-	size_t i, j, nfrom = 0, k = o->volume.count + o->mount.count + o->tmpfs.count, n = k;
-	int rc = 0;
-	for (i = 0; i < o->volumes_from.count && rc == 0; i++) {
-		rc = run_volumes_from(st, o->volumes_from.items[i], &from, &nfrom, err);
-		ctr_list_add(&c->volumes_from, o->volumes_from.items[i]);
-	}
-	for (v = v && v->type == MR_JSON_OBJECT ? v->child : NULL; v; v = v->next)
-		n++;
-	c->mnt = util_xcalloc(n + nfrom, sizeof *c->mnt);
-	for (i = 0; i < k + nfrom && rc == 0; i++) {
-		struct mount_spec *m = &c->mnt[c->nmnt];
-		if (i < o->volume.count)
-			rc = mount_parse_v(o->volume.items[i], m, err);
-		else if (i < o->volume.count + o->mount.count)
-			rc = mount_parse_mount(o->mount.items[i - o->volume.count], m, err);
-		else if (i < k)
-			rc = mount_parse_tmpfs(o->tmpfs.items[i - o->volume.count - o->mount.count], m, err);
-		else
-			*m = from[i - k];
-		for (j = 0; j < c->nmnt; j++)
-			if (!strcmp(c->mnt[j].target, m->target))
-				break;
-		if (rc == 0 && j < c->nmnt && i < k)
-			rc = mr_err_set(err, MR_EINVAL_INPUT, "Duplicate mount point: %s", m->target);
-		else if (rc == 0 && j == c->nmnt)
-			c->nmnt++;  /* a mount of our own wins over --volumes-from's */
-	}
-	free(from);
-	if (rc < 0)
-		return -1;
-	for (v = mr_json_get(cfg, "Volumes"), v = v && v->type == MR_JSON_OBJECT ? v->child : NULL;
-	     v; v = v->next) {
-		struct mount_spec *m = &c->mnt[c->nmnt];
-		for (j = 0; j < c->nmnt; j++)
-			if (!strcmp(c->mnt[j].target, v->key))
-				break;
-		if (j < c->nmnt || v->key[0] != '/' || strlen(v->key) >= sizeof m->target)
-			continue;
-		memset(m, 0, sizeof *m);
-		m->type = MOUNT_VOLUME;
-		m->anonymous = 1;
-		m->propagation = MS_PRIVATE | MS_REC;
-		snprintf(m->target, sizeof m->target, "%s", v->key);
-		c->nmnt++;
-	}
-	for (i = 0; i < c->nmnt; i++)
-		if (mount_prepare(st, &c->mnt[i], err) < 0) {
-			struct mr_err ignored;
-			for (j = 0; j < i; j++)
-				if (c->mnt[j].type == MOUNT_VOLUME && c->mnt[j].created)
-					volume_remove(st, c->mnt[j].source, &ignored);
-			c->nmnt = 0;
-			return -1;
-		}
-	return 0;
-}
-
-/* Build the resolved configuration of a new container from the image and
- * the flags (Docker's merge rules), and create it. */
-static int run_create(struct cli *cl, struct run_opts *o, char **argv, int nargs, struct ctr *c)
-{
-	struct mr_store *st = cli_store(cl);
-	struct image_db db = { 0 };
-	struct image_rec *r;
-	struct mr_buf b = { 0 };
-	struct ctr_list img_ep = { 0 }, img_cmd = { 0 };
-	const struct mr_json *cfg;
-	struct mr_err *err = &cl->err;
-	unsigned char rnd[32];
-	uint64_t v;
-	size_t i;
-	int rc = -1;
-	char path[96];
-	ctr_init(c);
-	if (!st)
-		return -1;
-	if (o->name && !ctr_name_valid(o->name)) {
-		mr_err_set(err, MR_EINVAL_INPUT, "Invalid container name (%s), only "
-			   "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", o->name);
-		goto out;
-	}
-	if (image_db_read(st, &db, err) < 0 || !(r = image_db_find(&db, argv[0], err)))
-		goto out;
-	snprintf(c->image, sizeof c->image, "%s", r->id);
-	c->image_ref = argv[0];
-	for (i = 0; i < r->nlayers; i++)
-		ctr_list_add(&c->layers, ctr_own(c, util_xstrdup(r->layers[i])));
-	snprintf(path, sizeof path, "blobs/sha256/%s", digest_hex(r->id));
-	if (mr_read_file(st->rootfd, path, &b, MINIRUN_MAX_JSON, err) < 0 ||
-	    mr_json_parse(&c->img, b.data, b.len, err) < 0) {
-		mr_err_ctx(err, "image %.19s: config", r->id);
-		goto out;
-	}
-	cfg = mr_json_get(c->img.root, "config");
-	if (util_random(rnd, sizeof rnd) < 0) {
-		mr_err_sys(err, "random");
-		goto out;
-	}
-	util_hex(rnd, sizeof rnd, c->id);
-	if (o->name)
-		snprintf(c->name, sizeof c->name, "%s", *o->name == '/' ? o->name + 1 : o->name);
-	else
-		ctr_name_generate(c->name, sizeof c->name);
-	ctr_json_list(mr_json_get(cfg, "Entrypoint"), &img_ep);
-	ctr_json_list(mr_json_get(cfg, "Cmd"), &img_cmd);
-	ctr_command_merge(&c->entrypoint, &c->cmd, &img_ep, &img_cmd, o->entrypoint, argv + 1,
-			  nargs - 1);
-	if (!c->entrypoint.n && !c->cmd.n) {
-		mr_err_set(err, MR_EINVAL_INPUT, "No command specified");
-		goto out;
-	}
-	ctr_json_list(mr_json_get(cfg, "Env"), &c->env);
-	for (i = 0; i < o->env_file.count; i++)
-		if (ctr_env_file(c, o->env_file.items[i], err) < 0)
-			goto out;
-	for (i = 0; i < o->env.count; i++)
-		if (ctr_env_add_arg(c, o->env.items[i]) < 0) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid environment variable: %s",
-				   o->env.items[i]);
-			goto out;
-		}
-	c->workdir = o->workdir ? o->workdir : ctr_json_s(cfg, "WorkingDir", "");
-	if (*c->workdir && *c->workdir != '/') {
-		mr_err_set(err, MR_EINVAL_INPUT, "the working directory '%s' is invalid, it needs "
-			   "to be an absolute path", c->workdir);
-		goto out;
-	}
-	c->user = o->user ? o->user : ctr_json_s(cfg, "User", "");
-	if (o->uts && *o->uts && strcmp(o->uts, "host")) {
-		mr_err_set(err, MR_EINVAL_INPUT, "invalid UTS mode: %s (host, or none for a "
-			   "private one)", o->uts);
-		goto out;
-	}
-	if (o->uts && !strcmp(o->uts, "host")) {
-		char host[65] = "";
-		if (o->hostname) {
-			mr_err_set(err, MR_EINVAL_INPUT, "Conflicting options: hostname and the UTS mode");
-			goto out;
-		}
-		gethostname(host, sizeof host - 1);
-		c->uts_mode = "host";
-		o->hostname = ctr_own(c, util_xstrdup(host));
-	} else {
-		c->uts_mode = "";
-	}
-	c->hostname = o->hostname ? o->hostname : ctr_own(c, util_xstrndup(c->id, 12));
-	if (!*c->hostname || strlen(c->hostname) > 64) {
-		mr_err_set(err, MR_EINVAL_INPUT, "invalid hostname \"%s\"", c->hostname);
-		goto out;
-	}
-	ctr_json_kv(c, mr_json_get(cfg, "Labels"), &c->labels);
-	for (i = 0; i < o->label.count; i++)
-		ctr_env_set(&c->labels, o->label.items[i]);
-	c->stop_signal = o->stop_signal ? o->stop_signal : ctr_json_s(cfg, "StopSignal", "SIGTERM");
-	if (run_health(c, o, cfg, err) < 0)
-		goto out;
-	if (!ctr_signal_parse(c->stop_signal)) {
-		mr_err_set(err, MR_EINVAL_INPUT, "Invalid signal: %s", c->stop_signal);
-		goto out;
-	}
-	if (o->stop_timeout) {
-		if (util_parse_u64(o->stop_timeout, &v) < 0 || v > 1000000) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid --stop-timeout %s", o->stop_timeout);
-			goto out;
-		}
-		c->stop_timeout = (int)v;
-	}
-	if (o->restart && ctr_restart_parse(o->restart, &c->restart, &c->restart_max) < 0) {
-		mr_err_set(err, MR_EINVAL_INPUT, "invalid restart policy format: %s", o->restart);
-		goto out;
-	}
-	if (o->rm && strcmp(c->restart, "no")) {
-		mr_err_set(err, MR_EINVAL_INPUT, "Conflicting options: --restart and --rm");
-		goto out;
-	}
-	c->auto_remove = (unsigned char)(o->rm > 0);
-	if (o->memory) {
-		if (util_parse_size(o->memory, &v) < 0 || v > INT64_MAX) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid --memory %s", o->memory);
-			goto out;
-		}
-		if (v && v < 6u << 20) {
-			mr_err_set(err, MR_EINVAL_INPUT, "Minimum memory limit allowed is 6MB");
-			goto out;
-		}
-		c->memory = (int64_t)v;
-	}
-	if (o->memory_swap) {
-		if (!strcmp(o->memory_swap, "-1")) {
-			c->memory_swap = -1;
-		} else if (util_parse_size(o->memory_swap, &v) < 0 || v > INT64_MAX) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid --memory-swap %s", o->memory_swap);
-			goto out;
-		} else {
-			c->memory_swap = (int64_t)v;
-		}
-		if (!c->memory) {
-			mr_err_set(err, MR_EINVAL_INPUT, "You should always set the Memory limit when "
-				   "using Memoryswap limit, see usage");
-			goto out;
-		}
-		if (c->memory_swap > 0 && c->memory_swap < c->memory) {
-			mr_err_set(err, MR_EINVAL_INPUT, "Minimum memoryswap limit should be larger "
-				   "than memory limit, see usage");
-			goto out;
-		}
-	}
-	if (o->cpus) {
-		long ncpu = util_ncpu();
-		if (ctr_cpus_parse(o->cpus, &c->nano_cpus) < 0 ||
-		    (c->nano_cpus && (c->nano_cpus < 10000000 || c->nano_cpus > ncpu * 1000000000LL))) {
-			mr_err_set(err, MR_EINVAL_INPUT, "Range of CPUs is from 0.01 to %ld.00, as "
-				   "there are only %ld CPUs available", ncpu, ncpu);
-			goto out;
-		}
-	}
-	if (o->pids_limit) {
-		long long n = strtoll(o->pids_limit, NULL, 10);
-		if (util_parse_u64(o->pids_limit + (*o->pids_limit == '-'), &v) < 0) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid --pids-limit %s", o->pids_limit);
-			goto out;
-		}
-		c->pids_limit = n > 0 ? n : 0;
-	}
-	for (i = 0; i < o->cap_add.count; i++)
-		ctr_list_add(&c->cap_add, o->cap_add.items[i]);
-	for (i = 0; i < o->cap_drop.count; i++)
-		ctr_list_add(&c->cap_drop, o->cap_drop.items[i]);
-	c->privileged = (unsigned char)(o->privileged > 0);
-	if (o->device.count > DEV_MAX) {
-		mr_err_set(err, MR_EINVAL_INPUT, "too many --device: at most %d", DEV_MAX);
-		goto out;
-	}
-	for (i = 0; i < o->device.count; i++) {
-		struct dev_node dn;
-		char acc[4], *spec;
-		if (dev_resolve(o->device.items[i], &dn, err) < 0)
-			goto out;
-		spec = util_xmalloc(strlen(dn.host) + strlen(dn.path) + 6);
-		sprintf(spec, "%s:%s:%s", dn.host, dn.path, dev_access_str(dn.rule.access, acc));
-		ctr_list_add(&c->devices, ctr_own(c, spec));
-	}
-	if (o->ipc && strcmp(o->ipc, "host") && strcmp(o->ipc, "private") &&
-	    strcmp(o->ipc, "shareable")) {
-		mr_err_set(err, MR_EINVAL_INPUT, "invalid IPC mode: %s (host, private or shareable)",
-			   o->ipc);
-		goto out;
-	}
-	c->ipc_mode = o->ipc ? o->ipc : "private";
-	if (o->pid && *o->pid && strcmp(o->pid, "host")) {
-		mr_err_set(err, MR_EINVAL_INPUT, "invalid PID mode: %s (host, or none for a "
-			   "private one)", o->pid);
-		goto out;
-	}
-	c->pid_mode = o->pid && *o->pid ? "host" : "";
-	if (ctr_ns_host(c->pid_mode) && (!MINIRUN_WITH_CGROUPS || !cg_v2_hier())) {
-		mr_err_set(err, ENOTSUP, "--pid host: needs a cgroup2 hierarchy to find the "
-			   "container's processes (none mounted%s)", MINIRUN_WITH_CGROUPS ? "" :
-			   ", or built without MINIRUN_WITH_CGROUPS");
-		goto out;
-	}
-	if (o->shm_size) {
-		if (util_parse_size(o->shm_size, &v) < 0 || v == 0 || v > ((uint64_t)1 << 40)) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid size: '%s'", o->shm_size);
-			goto out;
-		}
-		c->shm_size = (int64_t)v;
-	}
-	for (i = 0; i < o->sysctl.count; i++) {
-		if (ctr_sysctl_check(o->sysctl.items[i], o->network && !strcmp(o->network, "host"),
-				     !strcmp(c->ipc_mode, "host"), err) < 0)
-			goto out;
-		ctr_env_set(&c->sysctls, o->sysctl.items[i]);
-	}
-	for (i = 0; i < o->ulimit.count; i++) {
-		long long soft = 0, hard = 0;
-		const char *eq = strchr(o->ulimit.items[i], '=');
-		char *norm;
-		if (ctr_ulimit_parse(o->ulimit.items[i], &soft, &hard, err) < 0)
-			goto out;
-		norm = util_xmalloc(80);
-		snprintf(norm, 80, "%.*s=%lld:%lld", (int)(eq - o->ulimit.items[i]),
-			 o->ulimit.items[i], soft, hard);
-		ctr_env_set(&c->ulimits, ctr_own(c, norm));
-	}
-	for (i = 0; i < o->group_add.count; i++)
-		ctr_list_add(&c->group_add, o->group_add.items[i]);
-	for (i = 0; i < o->device_rule.count; i++) {
-		struct dev_rule rule;
-		if (dev_rule_parse(o->device_rule.items[i], &rule) < 0) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid device cgroup format '%s'",
-				   o->device_rule.items[i]);
-			goto out;
-		}
-		ctr_list_add(&c->device_rules, o->device_rule.items[i]);
-	}
-	{
-		uint64_t caps;
-		if (isolate_caps_resolve(c, &caps, err) < 0)
-			goto out;
-	}
-	for (i = 0; i < o->security_opt.count; i++) {
-		const char *s = o->security_opt.items[i];
-		if (!strcmp(s, "no-new-privileges") || !strcmp(s, "no-new-privileges:true") ||
-		    !strcmp(s, "no-new-privileges=true"))
-			c->no_new_privs = 1;
-		else if (!strncmp(s, "seccomp", 7) && strcmp(s + 7, "=unconfined") && strcmp(s + 7, ":unconfined")) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid --security-opt: \"%s\": minirun has "
-				   "Docker's default seccomp profile built in, or none with seccomp=unconfined "
-				   "(profiles from files are not supported)", s);
-			goto out;
-		} else if (strcmp(s, "no-new-privileges:false") && strcmp(s, "no-new-privileges=false") &&
-			   strncmp(s, "seccomp", 7) && strncmp(s, "apparmor", 8) && strncmp(s, "label", 5)) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid --security-opt: \"%s\"", s);
-			goto out;
-		}
-		ctr_list_add(&c->security_opt, s);
-	}
-	for (i = 0; i < o->log_opt.count; i++) {
-		const char *s = o->log_opt.items[i];
-		if (!strncmp(s, "max-size=", 9) && util_parse_size(s + 9, &v) == 0 && v >= 4096) {
-			c->log_max_size = v;
-		} else if (!strncmp(s, "max-file=", 9) && util_parse_u64(s + 9, &v) == 0 && v >= 1 &&
-			   v <= 100) {
-			c->log_max_file = (int)v;
-		} else {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid log opt '%s' (max-size=SIZE of at "
-				   "least 4k, max-file=1..100)", s);
-			goto out;
-		}
-	}
-	if (o->network && net_mode(st, c, o->network, err) < 0)
-		goto out;
-	if (net_run_opts(c, o->publish.items, o->publish.count, o->publish_all, o->add_host.items,
-			 o->add_host.count, o->dns.items, o->dns.count, cfg, err) < 0)
-		goto out;
-	if (run_mounts(st, o, c, cfg, err) < 0)
-		goto out;
-	c->tty = (unsigned char)(o->tty > 0);
-	c->interactive = (unsigned char)(o->interactive > 0);
-	c->readonly = (unsigned char)(o->read_only > 0);
-	c->init = (unsigned char)(o->init > 0);
-	snprintf(c->driver, sizeof c->driver, "%s", rootfs_driver(st));
-	ctr_now(c->created, sizeof c->created);
-	rc = ctr_create(st, c, o->name != NULL, err);
-	if (rc == 0 && net_run_created(st, c, err) < 0) {
-		struct mr_err ignored;
-		ctr_remove(st, c, &ignored);
-		rc = -1;
-	}
-	if (rc < 0) {
-		/* the volumes made for it must not stay behind */
-		struct mr_err ignored;
-		for (i = 0; i < c->nmnt; i++)
-			if (c->mnt[i].type == MOUNT_VOLUME && c->mnt[i].created)
-				volume_remove(st, c->mnt[i].source, &ignored);
-	}
-out:
-	ctr_list_free(&img_ep);
-	ctr_list_free(&img_cmd);
-	mr_buf_free(&b);
-	image_db_free(&db);
-	return rc;
-}
-
-static int run_parse(struct cli *cl, struct run_opts *o, int argc, char **argv, int is_run)
+static int run_parse(struct cli *cl, struct ctr_opts *o, int argc, char **argv, int is_run)
 {
 	struct cli_flag flags[] = {
 		{ "d|detach", 0, NULL, &o->detach, NULL, "Run in the background, print the ID" },
@@ -1521,26 +1051,37 @@ static int run_parse(struct cli *cl, struct run_opts *o, int argc, char **argv, 
 		return n;
 	if (cli_nargs(cl, n, 1, -1) < 0)
 		return -1;
-#if !MINIRUN_WITH_CGROUPS
-	if (o->memory || o->memory_swap || o->cpus || o->pids_limit) {
-		cli_disabled(cl->cmd, "CGROUPS");
-		return -1;
-	}
-#endif
+	o->image = argv[0];
+	o->args = (const char **)argv + 1;
+	o->nargs = n - 1;
 	if (o->tty && o->interactive && !o->detach && is_run && !isatty(0))
 		return cli_fail(cl, "the input device is not a TTY");
 	return n;
 }
 
+/* Create a container from the flags: the spec ([19b] spec_from_opts), then
+ * the one back end (spec_create). */
+static int run_create(struct cli *cl, const struct ctr_opts *o, struct ctr *c)
+{
+	struct mr_store *st = cli_store(cl);
+	if (!st) {
+		ctr_init(c);
+		return -1;
+	}
+	if (spec_from_opts(st, o, c, &cl->err) < 0)
+		return -1;
+	return spec_create(st, c, o->name != NULL, &cl->err);
+}
+
 static int cmd_run(struct cli *cl, int argc, char **argv)
 {
-	struct run_opts o;
+	struct ctr_opts o;
 	struct ctr c;
 	int n = run_parse(cl, &o, argc, argv, 1), rc;
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	cli_std_fds();
-	if (run_create(cl, &o, argv, n, &c) < 0) {
+	if (run_create(cl, &o, &c) < 0) {
 		util_print_err(&cl->err);
 		ctr_free(&c);
 		return CLI_EXIT_FAIL;
@@ -1563,12 +1104,12 @@ static int cmd_run(struct cli *cl, int argc, char **argv)
 
 static int cmd_create(struct cli *cl, int argc, char **argv)
 {
-	struct run_opts o;
+	struct ctr_opts o;
 	struct ctr c;
 	int n = run_parse(cl, &o, argc, argv, 0);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (run_create(cl, &o, argv, n, &c) < 0) {
+	if (run_create(cl, &o, &c) < 0) {
 		util_print_err(&cl->err);
 		ctr_free(&c);
 		return CLI_EXIT_FAIL;
@@ -2553,14 +2094,14 @@ static int ps_filter_known(const char *f)
 }
 
 /* --filter: same key ORs, different keys AND (Docker's rule). */
-static int ps_match(const struct ps_row *r, const struct cli_list *filters)
+static int ps_match(const struct ps_row *r, const struct ctr_list *filters)
 {
 	const char *k;
 	for (k = ps_filter_keys; *k; k += strlen(k) + 1) {
 		size_t i, kl = strlen(k);
 		int any = 0, hit = 0;
-		for (i = 0; i < filters->count; i++) {
-			const char *f = filters->items[i], *v = f + kl + 1;
+		for (i = 0; i < filters->n; i++) {
+			const char *f = filters->v[i], *v = f + kl + 1;
 			if (strncmp(f, k, kl) || f[kl] != '=')
 				continue;
 			any = 1;
@@ -2635,7 +2176,7 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 {
 	int all = 0, quiet = 0, no_trunc = 0, latest = 0, rc = 0;
 	const char *format = NULL, *last = NULL;
-	struct cli_list filters = { 0 };
+	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
 		{ "a|all", 0, NULL, &all, NULL, "Show all containers" },
 		{ "q|quiet", 0, NULL, &quiet, NULL, "Only display container IDs" },
@@ -2658,9 +2199,9 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
-	for (i = 0; i < filters.count; i++)
-		if (!ps_filter_known(filters.items[i])) {
-			fprintf(stderr, "Error: invalid filter '%s'\n", filters.items[i]);
+	for (i = 0; i < filters.n; i++)
+		if (!ps_filter_known(filters.v[i])) {
+			fprintf(stderr, "Error: invalid filter '%s'\n", filters.v[i]);
 			return CLI_EXIT_FAIL;
 		}
 	if (latest)
@@ -2699,7 +2240,7 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 	for (i = 0; i < count && shown < limit; i++) {
 		struct ps_row *r = &rows[i];
 		if (!all && r->ci.status != CTR_RUNNING && r->ci.status != CTR_RESTARTING &&
-		    !filters.count)
+		    !filters.n)
 			continue;
 		if (!ps_match(r, &filters))
 			continue;
@@ -2752,7 +2293,7 @@ out:
 	for (i = 0; i < count; i++)
 		ctr_free(&rows[i].c);
 	free(rows);
-	free(filters.items);
+	free(filters.v);
 	mr_buf_free(&line);
 	return rc;
 }
@@ -3164,7 +2705,7 @@ static uint64_t cli_du(int dirfd)
 static int cmd_container_prune(struct cli *cl, int argc, char **argv)
 {
 	int force = 0;
-	struct cli_list filters = { 0 };
+	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
 		{ "f|force", 0, NULL, &force, NULL, "Do not prompt for confirmation" },
 		{ "filter", 1, NULL, NULL, &filters, "Filter: label=..." },
@@ -3219,7 +2760,7 @@ static int cmd_container_prune(struct cli *cl, int argc, char **argv)
 	for (i = 0; i < count; i++)
 		ctr_free(&rows[i].c);
 	free(rows);
-	free(filters.items);
+	free(filters.v);
 	return 0;
 }
 
@@ -3228,7 +2769,7 @@ static int cmd_container_prune(struct cli *cl, int argc, char **argv)
 static int cmd_exec(struct cli *cl, int argc, char **argv)
 {
 	struct exec_opts o;
-	struct cli_list env = { 0 }, env_file = { 0 };
+	struct ctr_list env = { 0 }, env_file = { 0 };
 	struct cli_flag flags[] = {
 		{ "d|detach", 0, NULL, &o.detach, NULL, "Run in the background" },
 		{ "i|interactive", 0, NULL, &o.interactive, NULL, "Keep STDIN open" },
@@ -3267,15 +2808,15 @@ static int cmd_exec(struct cli *cl, int argc, char **argv)
 	}
 	/* -e and --env-file values, resolved the way `run` does */
 	ctr_init(&tmp);
-	for (i = 0; i < env_file.count; i++)
-		if (ctr_env_file(&tmp, env_file.items[i], &cl->err) < 0) {
+	for (i = 0; i < env_file.n; i++)
+		if (ctr_env_file(&tmp, env_file.v[i], &cl->err) < 0) {
 			util_print_err(&cl->err);
 			ctr_free(&tmp);
 			ctr_free(&c);
 			return CLI_EXIT_FAIL;
 		}
-	for (i = 0; i < env.count; i++)
-		ctr_env_add_arg(&tmp, env.items[i]);
+	for (i = 0; i < env.n; i++)
+		ctr_env_add_arg(&tmp, env.v[i]);
 	o.env = tmp.env;
 	for (k = 1; k < n; k++)
 		ctr_list_add(&o.cmd, argv[k]);
@@ -3290,8 +2831,8 @@ static int cmd_exec(struct cli *cl, int argc, char **argv)
 	ctr_list_free(&o.cmd);
 	ctr_free(&tmp);
 	ctr_free(&c);
-	free(env.items);
-	free(env_file.items);
+	free(env.v);
+	free(env_file.v);
 	return rc;
 }
 
@@ -3478,7 +3019,7 @@ static int cmd_container(struct cli *cl, int argc, char **argv)
 
 static int cmd_volume_create(struct cli *c, int argc, char **argv)
 {
-	struct cli_list labels = { 0 };
+	struct ctr_list labels = { 0 };
 	const char *name = NULL, *driver = NULL;
 	struct cli_flag flags[] = {
 		{ "d|driver", 1, &driver, NULL, NULL, "Specify volume driver name (only \"local\")" },
@@ -3508,7 +3049,7 @@ static int cmd_volume_create(struct cli *c, int argc, char **argv)
 	}
 	if (!(st = cli_store(c)))
 		goto out;
-	if (volume_create(st, name, labels.items, labels.count, 0, out, sizeof out, &created,
+	if (volume_create(st, name, labels.v, labels.n, 0, out, sizeof out, &created,
 			  &c->err) < 0) {
 		util_print_err(&c->err);
 		goto out;
@@ -3516,17 +3057,17 @@ static int cmd_volume_create(struct cli *c, int argc, char **argv)
 	printf("%s\n", out);
 	rc = 0;
 out:
-	free(labels.items);
+	free(labels.v);
 	return n == -2 ? 0 : rc;
 }
 
 /* --filter for volume ls: dangling=true|false, name=SUBSTRING, label=K[=V]. */
-static int volume_matches(struct mr_store *st, const char *name, const struct cli_list *filters,
+static int volume_matches(struct mr_store *st, const char *name, const struct ctr_list *filters,
 			  struct mr_err *err)
 {
 	size_t i;
-	for (i = 0; i < filters->count; i++) {
-		const char *f = filters->items[i];
+	for (i = 0; i < filters->n; i++) {
+		const char *f = filters->v[i];
 		char who[256];
 		if (util_starts_with(f, "dangling=")) {
 			int want = !strcmp(f + 9, "true") || !strcmp(f + 9, "1");
@@ -3559,7 +3100,7 @@ static int volume_matches(struct mr_store *st, const char *name, const struct cl
 
 static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 {
-	struct cli_list filters = { 0 };
+	struct ctr_list filters = { 0 };
 	int quiet = 0, rc = CLI_EXIT_FAIL;
 	struct cli_flag flags[] = {
 		{ "f|filter", 1, NULL, NULL, &filters, "Provide filter values (e.g. \"dangling=true\")" },
@@ -3601,7 +3142,7 @@ out:
 	if (t.nrows)
 		cli_table_print(&t);
 	volume_free_names(names, count);
-	free(filters.items);
+	free(filters.v);
 	return n == -2 ? 0 : rc;
 }
 
@@ -3675,8 +3216,7 @@ static int cmd_volume_rm(struct cli *c, int argc, char **argv)
 	if (cli_nargs(c, n, 1, -1) < 0 || !(st = cli_store(c)))
 		return CLI_EXIT_FAIL;
 	for (i = 0; i < n; i++) {
-		char who[512];
-		/* Under the lock, so no container can start using it meanwhile. */
+		/* Under the lock: exists, then removed (if unused) at once. */
 		if (mr_store_lock(st, &c->err) < 0) {
 			util_print_err(&c->err);
 			return CLI_EXIT_FAIL;
@@ -3686,12 +3226,6 @@ static int cmd_volume_rm(struct cli *c, int argc, char **argv)
 			if (force)
 				continue;
 			fprintf(stderr, "Error: No such volume: %s\n", argv[i]);
-			rc = 1;
-			continue;
-		}
-		if (container_users_of_volume(st, argv[i], who, sizeof who) > 0) {
-			mr_store_unlock(st);
-			fprintf(stderr, "Error: remove %s: volume is in use - [%s]\n", argv[i], who);
 			rc = 1;
 			continue;
 		}
@@ -3709,7 +3243,7 @@ static int cmd_volume_rm(struct cli *c, int argc, char **argv)
 static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 {
 	int force = 0, all = 0;
-	struct cli_list filters = { 0 };
+	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
 		{ "a|all", 0, NULL, &all, NULL, "Remove all unused volumes, not just anonymous ones" },
 		{ "filter", 1, NULL, NULL, &filters, "Provide filter values (e.g. \"label=<label>\")" },
@@ -3717,7 +3251,7 @@ static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 		{ 0 },
 	};
 	struct mr_store *st;
-	char **names = NULL, size[32], who[512];
+	char **names = NULL, size[32];
 	size_t count = 0, i;
 	uint64_t reclaimed = 0;
 	int deleted = 0, rc = CLI_EXIT_FAIL;
@@ -3741,13 +3275,13 @@ static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 		if (volume_read(st, names[i], &vi, &c->err) < 0)
 			continue;
 		mr_json_free(&vi.meta);
-		if ((!all && !vi.anonymous) || container_users_of_volume(st, names[i], who, sizeof who) > 0 ||
-		    volume_matches(st, names[i], &filters, &c->err) != 1)
+		if ((!all && !vi.anonymous) || volume_matches(st, names[i], &filters, &c->err) != 1)
 			continue;
 		snprintf(path, sizeof path, "volumes/%s/_data", names[i]);
 		bytes = store_du(st, path);
 		if (volume_remove(st, names[i], &c->err) < 0) {
-			util_print_err(&c->err);
+			if (c->err.code != MR_EINUSE)   /* in use: not pruned, not an error */
+				util_print_err(&c->err);
 			continue;
 		}
 		if (!deleted++)
@@ -3761,7 +3295,7 @@ static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 	rc = 0;
 out:
 	volume_free_names(names, count);
-	free(filters.items);
+	free(filters.v);
 	return n == -2 ? 0 : rc;
 }
 
@@ -4048,13 +3582,13 @@ static int cmd_system(struct cli *c, int argc, char **argv)
 #include <termios.h>
 
 /* Join a repeated flag's values with commas (the insecure registry list). */
-static char *cli_join(const struct cli_list *l)
+static char *cli_join(const struct ctr_list *l)
 {
 	struct mr_buf b = { 0 };
 	size_t i;
 	mr_buf_append(&b, NULL, 0);
-	for (i = 0; i < l->count; i++)
-		mr_buf_printf(&b, "%s%s", i ? "," : "", l->items[i]);
+	for (i = 0; i < l->n; i++)
+		mr_buf_printf(&b, "%s%s", i ? "," : "", l->v[i]);
 	return b.data;
 }
 
@@ -4099,7 +3633,7 @@ static int cmd_pull(struct cli *c, int argc, char **argv)
 	(void)c; (void)argc; (void)argv;
 	return cli_disabled("pull", "PULL");
 #else
-	struct cli_list insecure = { 0 };
+	struct ctr_list insecure = { 0 };
 	struct pull_opts o;
 	struct mr_store *st;
 	char *list;
@@ -4127,7 +3661,7 @@ static int cmd_pull(struct cli *c, int argc, char **argv)
 	if (rc < 0)
 		util_print_err(&c->err);
 	free(list);
-	free(insecure.items);
+	free(insecure.v);
 	return rc < 0 ? CLI_EXIT_FAIL : 0;
 #endif
 }
@@ -4140,7 +3674,7 @@ static int cmd_login(struct cli *c, int argc, char **argv)
 	return cli_disabled("login", "PULL");
 #else
 	const char *user = NULL, *pass = NULL;
-	struct cli_list insecure = { 0 };
+	struct ctr_list insecure = { 0 };
 	int from_stdin = 0, rc = CLI_EXIT_FAIL;
 	char ubuf[256], pbuf[1024], *list = NULL;
 	struct cli_flag flags[] = {
@@ -4203,7 +3737,7 @@ fail:
 out:
 	memset(pbuf, 0, sizeof pbuf);
 	free(list);
-	free(insecure.items);
+	free(insecure.v);
 	return rc;
 #endif
 }
@@ -4517,143 +4051,103 @@ static int boot_managed(const struct ctr *c, const char *dir)
 	return b && !strcmp(b, "1") && d && !strcmp(d, dir);
 }
 
-/* Call a command function with a built argument list; its stdout (IDs) is
- * dropped: `up` says what it did in its own words. */
-static int boot_call(struct cli *cl, int (*fn)(struct cli *, int, char **), struct ctr_list *a)
-{
-	char **argv = util_xmalloc((a->n + 1) * sizeof *argv);
-	const char *cmd = cl->cmd;
-	int save, null, rc;
-	memcpy(argv, a->v, (a->n + 1) * sizeof *argv);
-	fflush(stdout);
-	save = fcntl(1, F_DUPFD_CLOEXEC, 3);
-	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (save >= 0 && null >= 0)
-		dup2(null, 1);
-	rc = fn(cl, (int)a->n, argv);
-	fflush(stdout);
-	if (save >= 0) {
-		dup2(save, 1);
-		close(save);
-	}
-	if (null >= 0)
-		close(null);
-	cl->cmd = cmd;
-	free(argv);
-	return rc;
-}
-
-static void boot_arg(struct ctr_list *a, const char *flag, const char *v)
-{
-	if (!v)
-		return;
-	ctr_list_add(a, flag);
-	ctr_list_add(a, v);
-}
-
-static void boot_args(struct ctr_list *a, const char *flag, const struct ctr_list *l)
-{
-	size_t i;
-	for (i = 0; i < l->n; i++)
-		boot_arg(a, flag, l->v[i]);
-}
-
-/* Load the declared archive when the image is not in the store. */
+/* Load the declared archive (a file or an OCI layout folder) when the image
+ * is not in the store. */
 static int boot_image(struct cli *cl, struct boot_decl *d)
 {
 	struct image_db db;
-	struct ctr_list a = { 0 };
+	struct image_load ld;
 	struct mr_err ignored;
-	int have, rc;
+	struct stat sb;
+	int have, fd = -1, rc = -1;
 	if (image_db_read(&cl->store, &db, &ignored) < 0)
 		memset(&db, 0, sizeof db);
-	have = image_db_find(&db, d->image, &ignored) != NULL;
+	have = image_db_find(&db, d->o.image, &ignored) != NULL;
 	image_db_free(&db);
 	if (have || !d->archive)
 		return 0;
 	printf("minirun: %s: loading %s\n", d->name, d->archive);
 	fflush(stdout);
-	ctr_list_add(&a, "-q");
-	boot_arg(&a, "-i", d->archive);
-	cl->cmd = "load";
-	rc = boot_call(cl, cmd_load, &a);
-	ctr_list_free(&a);
-	return rc ? -1 : 0;
+	memset(&ld, 0, sizeof ld);
+	ld.st = &cl->store;
+	ld.source = d->archive;
+	ld.quiet = 1;
+	ld.dirfd = -1;
+	image_platform_host(&ld.platform);
+	if (stat(d->archive, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		ld.dirfd = open(d->archive, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		ld.open_blob = image_dir_open_blob;
+		ld.close_blob = image_dir_close_blob;
+	} else {
+		fd = open(d->archive, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd < 0 && ld.dirfd < 0)
+		mr_err_sys(&cl->err, "load %s", d->archive);
+	else
+		rc = image_load(&ld, fd, &cl->err);
+	if (rc < 0)
+		util_print_err(&cl->err);
+	if (fd >= 0)
+		close(fd);
+	if (ld.dirfd >= 0)
+		close(ld.dirfd);
+	return rc;
 }
 
-/* `run -d` with the declaration's settings and the boot labels. */
+/* Start a declared container: its options (with the boot labels, and its
+ * entrypoint and command split into words) into the spec, then the same back
+ * end and start as `run -d`. */
 static int boot_start(struct cli *cl, struct boot_decl *d, const char *dir)
 {
-	struct ctr_list a = { 0 }, own = { 0 }, ep = { 0 }, cmd = { 0 };
-	char *lab[3];
-	size_t i;
+	struct ctr_opts *o = &d->o;
+	struct ctr_list args = { 0 }, own = { 0 };
+	struct ctr c;
+	size_t i, nep = 0, nlabels = o->label.n;
 	int rc = -1;
-	struct mr_err err;
 	if (boot_image(cl, d) < 0)
 		return -1;
-	lab[0] = util_xstrdup("minirun.boot=1");
-	if (asprintf(&lab[1], "minirun.boot.dir=%s", dir) < 0 ||
-	    asprintf(&lab[2], "minirun.boot.hash=%s", d->hash) < 0)
-		util_oom();
-	for (i = 0; i < 3; i++)
-		ctr_list_add(&own, lab[i]);
-	ctr_list_add(&a, "-d");
-	boot_arg(&a, "--name", d->name);
-	for (i = 0; i < 3; i++)
-		boot_arg(&a, "--label", lab[i]);
-	boot_args(&a, "--label", &d->label);
-	boot_args(&a, "-e", &d->env);
-	boot_args(&a, "-v", &d->volume);
-	boot_args(&a, "--mount", &d->mount);
-	boot_args(&a, "--tmpfs", &d->tmpfs);
-	boot_args(&a, "-p", &d->port);
-	boot_args(&a, "--device", &d->device);
-	boot_args(&a, "--sysctl", &d->sysctl);
-	boot_args(&a, "--ulimit", &d->ulimit);
-	boot_args(&a, "--group-add", &d->group_add);
-	boot_arg(&a, "--shm-size", d->shm_size);
-	boot_arg(&a, "--health-cmd", d->health_cmd);
-	boot_arg(&a, "--health-interval", d->health_interval);
-	boot_arg(&a, "--health-timeout", d->health_timeout);
-	boot_arg(&a, "--health-retries", d->health_retries);
-	boot_arg(&a, "--network", d->network);
-	boot_arg(&a, "--restart", d->restart);
-	boot_arg(&a, "--memory", d->memory);
-	boot_arg(&a, "--cpus", d->cpus);
-	boot_arg(&a, "--pids-limit", d->pids_limit);
-	boot_arg(&a, "--user", d->user);
-	boot_arg(&a, "--workdir", d->workdir);
-	boot_arg(&a, "--hostname", d->hostname);
-	boot_arg(&a, "--stop-timeout", d->stop_timeout);
-	boot_arg(&a, "--stop-signal", d->stop_signal);
-	if (d->read_only)
-		ctr_list_add(&a, "--read-only");
-	if (d->init)
-		ctr_list_add(&a, "--init");
-	err.msg[0] = 0;
-	if ((d->entrypoint && boot_words(d->entrypoint, &ep, &own, &err) < 0) ||
-	    (d->command && boot_words(d->command, &cmd, &own, &err) < 0)) {
-		fprintf(stderr, "minirun: %s: key '%s': %s\n", d->file,
-			cmd.n || !d->entrypoint ? "command" : "entrypoint", err.msg);
+	ctr_init(&c);
+	cli_std_fds();
+	for (i = 0; i < 3; i++) {
+		char *lab;
+		if (asprintf(&lab, i == 0 ? "minirun.boot=1" : i == 1 ? "minirun.boot.dir=%s" :
+			     "minirun.boot.hash=%s", i == 1 ? dir : d->hash) < 0)
+			util_oom();
+		ctr_list_add(&own, lab);
+		ctr_list_add(&o->label, lab);
+	}
+	o->name = d->name;
+	if (d->entrypoint && boot_words(d->entrypoint, &args, &own, &cl->err) < 0) {
+		fprintf(stderr, "minirun: %s: key 'entrypoint': %s\n", d->file, cl->err.msg);
 		goto out;
 	}
-	if (d->entrypoint)
-		/* --entrypoint takes the program; the rest of it leads the command */
-		boot_arg(&a, "--entrypoint", ep.n ? ep.v[0] : "");
-	ctr_list_add(&a, d->image);
-	for (i = 1; i < ep.n; i++)
-		ctr_list_add(&a, ep.v[i]);
-	for (i = 0; i < cmd.n; i++)
-		ctr_list_add(&a, cmd.v[i]);
-	cl->cmd = "run";
-	rc = boot_call(cl, cmd_run, &a) ? -1 : 0;
+	nep = args.n;
+	if (d->command && boot_words(d->command, &args, &own, &cl->err) < 0) {
+		fprintf(stderr, "minirun: %s: key 'command': %s\n", d->file, cl->err.msg);
+		goto out;
+	}
+	/* the entrypoint's program replaces the image's; the rest of it leads
+	 * the command, as with `run --entrypoint PROG IMAGE ARG...` */
+	o->entrypoint = d->entrypoint ? nep ? args.v[0] : "" : NULL;
+	o->args = nep ? args.v + 1 : args.v;
+	o->nargs = (int)(args.n - (nep ? 1 : 0));
+	if (spec_from_opts(&cl->store, o, &c, &cl->err) < 0 ||
+	    spec_create(&cl->store, &c, 1, &cl->err) < 0 ||
+	    ctr_start_detached(&cl->store, &c, 0, 0, &cl->err) != 0)
+		util_print_err(&cl->err);
+	else
+		rc = 0;
 out:
+	ctr_free(&c);
+	o->label.n = nlabels;          /* the boot labels were ours */
+	if (o->label.v)
+		o->label.v[nlabels] = NULL;
+	o->args = NULL;
+	o->nargs = 0;
 	for (i = 0; i < own.n; i++)
 		free((char *)own.v[i]);
 	ctr_list_free(&own);
-	ctr_list_free(&ep);
-	ctr_list_free(&cmd);
-	ctr_list_free(&a);
+	ctr_list_free(&args);
 	return rc;
 }
 

@@ -64,7 +64,7 @@ static int t_ctr_list_is(const struct ctr_list *l, const char *joined)
 static void t_ctr_command(void)
 {
 	struct ctr_list iep = { 0 }, icmd = { 0 }, ep = { 0 }, cmd = { 0 };
-	char *args[] = { "ls", "-l" };
+	const char *args[] = { "ls", "-l" };
 	ctr_list_add(&iep, "/entry");
 	ctr_list_add(&icmd, "default");
 	/* image defaults */
@@ -519,22 +519,35 @@ static void t_ctr_volumes_from(void)
 	CHECK(ctr_load(&st, c.id, &d, &err) == 0 && d.volumes_from.n == 1 &&
 	      !strcmp(d.volumes_from.v[0], "other:ro") && d.nmnt == 3);
 	ctr_free(&d);
-	CHECK(run_volumes_from(&st, "source", &from, &nfrom, &err) == 0 && nfrom == 2);
+	CHECK(ctr_volumes_from(&st, "source", &from, &nfrom, &err) == 0 && nfrom == 2);
 	CHECK(nfrom == 2 && !strcmp(from[0].source, "vfvol") && !from[0].readonly &&
 	      from[1].type == MOUNT_BIND && from[1].readonly && !from[1].from_v);
-	CHECK(run_volumes_from(&st, "source:rw", &from, &nfrom, &err) == 0 && nfrom == 4 &&
+	CHECK(ctr_volumes_from(&st, "source:rw", &from, &nfrom, &err) == 0 && nfrom == 4 &&
 	      !from[3].readonly);
-	CHECK(run_volumes_from(&st, "source:ro", &from, &nfrom, &err) == 0 && nfrom == 6 &&
+	CHECK(ctr_volumes_from(&st, "source:ro", &from, &nfrom, &err) == 0 && nfrom == 6 &&
 	      from[4].readonly && from[5].readonly);
-	CHECK(run_volumes_from(&st, "source:xx", &from, &nfrom, &err) < 0 &&
+	CHECK(ctr_volumes_from(&st, "source:xx", &from, &nfrom, &err) < 0 &&
 	      !strcmp(err.msg, "invalid mode: xx") && nfrom == 6);
-	CHECK(run_volumes_from(&st, "nosuch", &from, &nfrom, &err) < 0 &&
+	CHECK(ctr_volumes_from(&st, "nosuch", &from, &nfrom, &err) < 0 &&
 	      !strcmp(err.msg, "No such container: nosuch"));
 	CHECK(container_users_of_volume(&st, "vfvol", who, sizeof who) == 1 && !strcmp(who, c.id));
+	{
+		/* the in-use rule is the volume code's, whoever calls it */
+		char vname[80], want[160];
+		int created = 0;
+		CHECK(volume_create(&st, "vfvol", NULL, 0, 0, vname, sizeof vname, &created, &err) == 0 &&
+		      created);
+		snprintf(want, sizeof want, "remove vfvol: volume is in use - [%s]", c.id);
+		CHECK(volume_remove(&st, "vfvol", &err) < 0 && err.code == MR_EINUSE &&
+		      !strcmp(err.msg, want));
+		CHECK(volume_exists(&st, "vfvol") && st.locked == 0);
+		CHECK(volume_remove(&st, "nosuchvol", &err) < 0 && err.code == MR_ENOTFOUND);
+	}
 	free(from);
 	c.mnt = NULL;
 	c.nmnt = 0;
 	CHECK(ctr_remove(&st, &c, &err) == 0);
+	CHECK(volume_remove(&st, "vfvol", &err) == 0 && !volume_exists(&st, "vfvol"));
 	ctr_free(&c);
 	mr_store_close(&st);
 	unit_rmdir(dir);
@@ -597,7 +610,7 @@ static void t_ctr_run_params(void)
 	{
 		int64_t ns;
 		struct ctr c;
-		struct run_opts o;
+		struct ctr_opts o;
 		struct mr_json_doc img = { 0 }, none = { 0 };
 		static const char cfg[] = "{\"Healthcheck\":{\"Test\":[\"CMD\",\"/bin/check\",\"-q\"],"
 			"\"Interval\":5000000000,\"Timeout\":2000000000,\"Retries\":4}}";
@@ -614,24 +627,24 @@ static void t_ctr_run_params(void)
 		CHECK(mr_json_parse(&none, "{\"Healthcheck\":{\"Test\":[\"NONE\"]}}", 33, &err) == 0);
 		memset(&c, 0, sizeof c);
 		memset(&o, 0, sizeof o);
-		CHECK(run_health(&c, &o, img.root, &err) == 0 && c.health_test.n == 3 &&
+		CHECK(ctr_spec_health(&c, &o, img.root, &err) == 0 && c.health_test.n == 3 &&
 		      !strcmp(c.health_test.v[0], "CMD") && c.health_interval == 5000000000LL &&
 		      c.health_timeout == 2000000000LL && c.health_retries == 4);
 		o.health_cmd = "curl -f localhost";
 		o.health_interval = "10s";
 		o.health_retries = "1";
-		CHECK(run_health(&c, &o, img.root, &err) == 0 && c.health_test.n == 2 &&
+		CHECK(ctr_spec_health(&c, &o, img.root, &err) == 0 && c.health_test.n == 2 &&
 		      !strcmp(c.health_test.v[0], "CMD-SHELL") && !strcmp(c.health_test.v[1], "curl -f localhost") &&
 		      c.health_interval == 10000000000LL && c.health_timeout == 2000000000LL &&
 		      c.health_retries == 1);
 		memset(&o, 0, sizeof o);
 		o.no_healthcheck = 1;
 		ctr_list_free(&c.health_test);
-		CHECK(run_health(&c, &o, img.root, &err) == 0 && c.health_test.n == 0);
+		CHECK(ctr_spec_health(&c, &o, img.root, &err) == 0 && c.health_test.n == 0);
 		memset(&o, 0, sizeof o);
-		CHECK(run_health(&c, &o, none.root, &err) == 0 && c.health_test.n == 0);
+		CHECK(ctr_spec_health(&c, &o, none.root, &err) == 0 && c.health_test.n == 0);
 		o.health_timeout = "10";
-		CHECK(run_health(&c, &o, none.root, &err) < 0 && strstr(err.msg, "--health-timeout"));
+		CHECK(ctr_spec_health(&c, &o, none.root, &err) < 0 && strstr(err.msg, "--health-timeout"));
 		ctr_list_free(&c.health_test);
 		mr_json_free(&img);
 		mr_json_free(&none);

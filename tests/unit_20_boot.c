@@ -20,9 +20,9 @@ static void test_boot(void)
 	CHECK(t_boot_parse(&d, "web", "# c\n\n image = busybox \nenv=A=1\nenv = B = 2\n"
 			   "volume = v:/data\nread_only = yes\norder = 7\ndepends_on = db, cache x\n"
 			   "restart = on-failure:3\ncommand = echo '#not a comment'\r\n", &err) == 0);
-	CHECK(d.ok && !strcmp(d.image, "busybox"));
-	CHECK(d.env.n == 2 && !strcmp(d.env.v[0], "A=1") && !strcmp(d.env.v[1], "B = 2"));
-	CHECK(d.read_only == 1 && d.order == 7 && d.volume.n == 1);
+	CHECK(d.ok && !strcmp(d.o.image, "busybox"));
+	CHECK(d.o.env.n == 2 && !strcmp(d.o.env.v[0], "A=1") && !strcmp(d.o.env.v[1], "B = 2"));
+	CHECK(d.o.read_only == 1 && d.order == 7 && d.o.volume.n == 1);
 	CHECK(d.depends_on.n == 3 && !strcmp(d.depends_on.v[1], "cache") && !strcmp(d.depends_on.v[2], "x"));
 	CHECK(!strcmp(d.command, "echo '#not a comment'"));
 	CHECK(util_starts_with(d.hash, "sha256:"));
