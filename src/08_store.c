@@ -4,6 +4,10 @@
  *                      so a folder whose lock can be taken belongs to a dead
  *                      process and is removed at the next start
  * root/layers/HEX/     one extracted layer (overlay format), HEX = diff_id hex
+ * root/marks/HEX      the layer's completion mark, written (and fsynced) after
+ *                      the layer is in place and before any record names it;
+ *                      a store without marks/ predates them (image_layer_ok)
+ * root/gc.intent       a collection was started: the next command finishes it
  * root/blobs/sha256/HEX  manifests, indexes and configs as received
  * root/images.json     image records and tags, rewritten atomically
  * root/containers/ID/  container config, upper/, work/, rootfs/, log
@@ -44,6 +48,31 @@ static void store_clean_temps(struct mr_store *st)
 				unlinkat(st->rootfd, de->d_name, 0);
 		closedir(d);
 	}
+}
+
+/* A store whose layers/ holds nothing yet gets marks/, which says that every
+ * layer in it carries a completion mark; stores made before marks existed
+ * keep working without (their layers were published the old way). */
+static void store_stamp_marks(struct mr_store *st)
+{
+	struct mr_err ignored;
+	struct dirent *de;
+	int empty = 1, fd;
+	DIR *d;
+	if (util_exists_at(st->rootfd, "marks", AT_SYMLINK_NOFOLLOW))
+		return;
+	fd = openat(st->rootfd, "layers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while (empty && (de = readdir(d)) != NULL)
+		empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+	closedir(d);
+	if (empty && mkdirat(st->rootfd, "marks", 0700) == 0)
+		mr_fsync_dir(st->rootfd, &ignored);
 }
 
 static int store_mkdir_p(const char *path, struct mr_err *err)
@@ -95,6 +124,7 @@ int mr_store_open(struct mr_store *st, const char *root, const char *rundir, str
 	if (mr_store_lock(st, err) < 0)
 		goto fail;
 	store_clean_temps(st);
+	store_stamp_marks(st);
 	mr_store_unlock(st);
 	return 0;
 fail:
