@@ -4662,8 +4662,61 @@ static const char *const store_dirs[] = {
 	"tmp", "layers", "blobs", "blobs/sha256", "containers", "volumes",
 };
 
+/* ".tmp.PID.NAME" is what mr_write_atomic writes before its rename: left
+ * behind only when PID was killed (some writers, such as a monitor saving a
+ * container's state, do not hold the store lock, so a live PID's file is
+ * never touched). */
+static int store_dead_temp(const char *name)
+{
+	long pid;
+	char *end;
+	if (!util_starts_with(name, ".tmp."))
+		return 0;
+	pid = strtol(name + 5, &end, 10);
+	if (end == name + 5 || *end != '.' || pid <= 0)
+		return 1;   /* not ours by its name, yet in our folders: a temporary */
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+static void store_clean_dead_temps(int dfd)
+{
+	DIR *d = fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3));
+	struct dirent *de;
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (store_dead_temp(de->d_name))
+			unlinkat(dfd, de->d_name, 0);
+	closedir(d);
+}
+
+/* The same in a folder of the store, and in every container's folder. */
+static void store_clean_dead_temps_in(struct mr_store *st, const char *dir, int per_entry)
+{
+	DIR *d;
+	struct dirent *de;
+	int fd = openat(st->rootfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	store_clean_dead_temps(fd);
+	if (per_entry && (d = fdopendir(fcntl(fd, F_DUPFD_CLOEXEC, 3))) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			int sub;
+			if (de->d_name[0] == '.')
+				continue;
+			sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0) {
+				store_clean_dead_temps(sub);
+				close(sub);
+			}
+		}
+		closedir(d);
+	}
+	close(fd);
+}
+
 /* Remove tmp/ entries whose owner died, and ".tmp.*" files that an atomic
- * write left when it was killed (writers hold the store lock, and so do we). */
+ * write left when it was killed. */
 static void store_clean_temps(struct mr_store *st)
 {
 	struct mr_err ignored;
@@ -4685,13 +4738,12 @@ static void store_clean_temps(struct mr_store *st)
 	} else if (tmpfd >= 0) {
 		close(tmpfd);
 	}
-	d = fdopendir(fcntl(st->rootfd, F_DUPFD_CLOEXEC, 3));
-	if (d) {
-		while ((de = readdir(d)) != NULL)
-			if (util_starts_with(de->d_name, ".tmp."))
-				unlinkat(st->rootfd, de->d_name, 0);
-		closedir(d);
-	}
+	store_clean_dead_temps(st->rootfd);
+	store_clean_dead_temps_in(st, "networks", 0);
+	store_clean_dead_temps_in(st, "blobs/sha256", 0);
+	store_clean_dead_temps_in(st, "marks", 0);
+	store_clean_dead_temps_in(st, "volumes", 1);
+	store_clean_dead_temps_in(st, "containers", 1);
 }
 
 /* A store whose layers/ holds nothing yet gets marks/, which says that every
@@ -11903,6 +11955,8 @@ static int check_temp(struct check *ck, int dfd, const char *dir, const char *na
 	char what[300];
 	if (!util_starts_with(name, ".tmp."))
 		return 0;
+	if (!store_dead_temp(name))
+		return 1;   /* its writer is at work */
 	snprintf(what, sizeof what, "%s/%s: temporary file left behind", dir, name);
 	if (check_found(ck, CHECK_GARBAGE, what))
 		check_done(ck, mr_remove_tree(dfd, name, &ignored), what);
@@ -11957,9 +12011,13 @@ static void check_name(struct check *ck, int dfd, const char *name)
 	ctr_name_owner(ck->st, dfd, name, id);
 	if (id[0])
 		return;
+	/* Not a problem: rm drops the record first, then the name, so a kill
+	 * between leaves a link that ctr_name_owner takes for a free name. */
 	snprintf(what, sizeof what, "container name %s: links to no container", name);
-	if (check_found(ck, CHECK_GARBAGE, what))
+	if (ck->repair >= CHECK_GARBAGE)
 		check_done(ck, unlinkat(dfd, name, 0), what);
+	else
+		printf("%snote: %s (a free name; --repair removes the link)\n", ck->prefix, what);
 }
 
 /* ---- images, blobs and layers ---- */

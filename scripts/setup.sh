@@ -17,7 +17,8 @@
 #           util-linux (unshare, flock), iproute2, procps; debootstrap (the
 #           Debian base of tests/service-images.sh), curl and postgresql-client
 #           (the real clients of tests/integration/33_services.sh), nftables
-#           (nft lists the rules minirun made, in 60_net)
+#           (nft lists the rules minirun made, in 60_net); strace (its fault
+#           injection kills commands at chosen calls, in 24_killcmd)
 # A deb-src entry is derived from the machine's own apt sources (never a
 # mirror name written here) so that scripts/deps.sh can fetch the sources.
 set -eu
@@ -36,7 +37,8 @@ PKGS="make gcc libc6-dev musl-tools binutils file dpkg-dev patch xz-utils bzip2
 	musl-dev:arm64 musl-dev:armhf musl-dev:mipsel
 	umoci skopeo busybox-static tar gzip zstd jq python3 attr libcap2-bin cpio
 	util-linux iproute2 procps curl debootstrap postgresql-client nftables
-	docker-registry apache2-utils openssl qemu-system-x86"
+	docker-registry apache2-utils openssl qemu-system-x86
+	strace"
 
 need_update=0
 for a in $ARCHES; do

@@ -18,8 +18,61 @@ static const char *const store_dirs[] = {
 	"tmp", "layers", "blobs", "blobs/sha256", "containers", "volumes",
 };
 
+/* ".tmp.PID.NAME" is what mr_write_atomic writes before its rename: left
+ * behind only when PID was killed (some writers, such as a monitor saving a
+ * container's state, do not hold the store lock, so a live PID's file is
+ * never touched). */
+static int store_dead_temp(const char *name)
+{
+	long pid;
+	char *end;
+	if (!util_starts_with(name, ".tmp."))
+		return 0;
+	pid = strtol(name + 5, &end, 10);
+	if (end == name + 5 || *end != '.' || pid <= 0)
+		return 1;   /* not ours by its name, yet in our folders: a temporary */
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+static void store_clean_dead_temps(int dfd)
+{
+	DIR *d = fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3));
+	struct dirent *de;
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (store_dead_temp(de->d_name))
+			unlinkat(dfd, de->d_name, 0);
+	closedir(d);
+}
+
+/* The same in a folder of the store, and in every container's folder. */
+static void store_clean_dead_temps_in(struct mr_store *st, const char *dir, int per_entry)
+{
+	DIR *d;
+	struct dirent *de;
+	int fd = openat(st->rootfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	store_clean_dead_temps(fd);
+	if (per_entry && (d = fdopendir(fcntl(fd, F_DUPFD_CLOEXEC, 3))) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			int sub;
+			if (de->d_name[0] == '.')
+				continue;
+			sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0) {
+				store_clean_dead_temps(sub);
+				close(sub);
+			}
+		}
+		closedir(d);
+	}
+	close(fd);
+}
+
 /* Remove tmp/ entries whose owner died, and ".tmp.*" files that an atomic
- * write left when it was killed (writers hold the store lock, and so do we). */
+ * write left when it was killed. */
 static void store_clean_temps(struct mr_store *st)
 {
 	struct mr_err ignored;
@@ -41,13 +94,12 @@ static void store_clean_temps(struct mr_store *st)
 	} else if (tmpfd >= 0) {
 		close(tmpfd);
 	}
-	d = fdopendir(fcntl(st->rootfd, F_DUPFD_CLOEXEC, 3));
-	if (d) {
-		while ((de = readdir(d)) != NULL)
-			if (util_starts_with(de->d_name, ".tmp."))
-				unlinkat(st->rootfd, de->d_name, 0);
-		closedir(d);
-	}
+	store_clean_dead_temps(st->rootfd);
+	store_clean_dead_temps_in(st, "networks", 0);
+	store_clean_dead_temps_in(st, "blobs/sha256", 0);
+	store_clean_dead_temps_in(st, "marks", 0);
+	store_clean_dead_temps_in(st, "volumes", 1);
+	store_clean_dead_temps_in(st, "containers", 1);
 }
 
 /* A store whose layers/ holds nothing yet gets marks/, which says that every

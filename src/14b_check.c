@@ -127,6 +127,8 @@ static int check_temp(struct check *ck, int dfd, const char *dir, const char *na
 	char what[300];
 	if (!util_starts_with(name, ".tmp."))
 		return 0;
+	if (!store_dead_temp(name))
+		return 1;   /* its writer is at work */
 	snprintf(what, sizeof what, "%s/%s: temporary file left behind", dir, name);
 	if (check_found(ck, CHECK_GARBAGE, what))
 		check_done(ck, mr_remove_tree(dfd, name, &ignored), what);
@@ -181,9 +183,13 @@ static void check_name(struct check *ck, int dfd, const char *name)
 	ctr_name_owner(ck->st, dfd, name, id);
 	if (id[0])
 		return;
+	/* Not a problem: rm drops the record first, then the name, so a kill
+	 * between leaves a link that ctr_name_owner takes for a free name. */
 	snprintf(what, sizeof what, "container name %s: links to no container", name);
-	if (check_found(ck, CHECK_GARBAGE, what))
+	if (ck->repair >= CHECK_GARBAGE)
 		check_done(ck, unlinkat(dfd, name, 0), what);
+	else
+		printf("%snote: %s (a free name; --repair removes the link)\n", ck->prefix, what);
 }
 
 /* ---- images, blobs and layers ---- */

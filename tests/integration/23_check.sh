@@ -76,14 +76,19 @@ damage "mark without layer" "a mark without its layer" \
 	"echo x >marks/$(printf 'cd%.0s' $(seq 32))" 1
 damage "unreferenced blob" "^blob sha256:e3b0c44298fc: no image uses it" \
 	": >blobs/sha256/e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" 1
-damage "temporary file" "blobs/sha256/.tmp.123.x: temporary file left behind" \
-	"echo x >blobs/sha256/.tmp.123.x" 1
+damage "temporary file" "layers/.tmp.999999999.x: temporary file left behind" \
+	"mkdir layers/.tmp.999999999.x" 1
 damage "container with a lost image" "container .*\(c1\): image sha256:000000000000 is not in the store" \
 	"sed -i 's/\"Image\":\"sha256:[0-9a-f]*\"/\"Image\":\"sha256:$(printf '0%.0s' $(seq 64))\"/' containers/$cid/config.json" 0
 damage "damaged container record" "^container $(echo "$cid" | cut -c1-12): " \
 	": >containers/$cid/config.json" 0
-damage "stale name link" "container name ghost: links to no container" \
-	"ln -s $(printf 'e%.0s' $(seq 64)) containers/.names/ghost" 1
+s=$T/names; cp -a "$base" "$s"; ln -s "$(printf 'e%.0s' $(seq 64))" "$s/containers/.names/ghost"
+MINIRUN_ROOT=$s mr check >"$T/out" 2>&1 && grep -q "note: container name ghost: links to no container" "$T/out" &&
+	ok "a stale name link (rm killed after the record went) is a note, not a problem" ||
+	bad "stale name link: $(cat "$T/out")"
+MINIRUN_ROOT=$s mr check --repair >"$T/out" 2>&1 && [ ! -L "$s/containers/.names/ghost" ] &&
+	grep -q "^removed container name ghost" "$T/out" && ok "--repair removes a stale name link" ||
+	bad "stale name link --repair: $(cat "$T/out")"
 damage "volume without _data" "volume v2: no _data folder" \
 	"mkdir volumes/v2" 0
 damage "damaged volume metadata" "volume v1: damaged meta.json" \
