@@ -41,6 +41,7 @@ crun runc podman conmon hyperfine time        # make bench: peers and timing
 clang libclang-rt-14-dev                      # make fuzz: libFuzzer
 libbearssl-dev libzstd-dev zlib1g-dev         # make test-asan / fuzz link glibc builds of the libraries
 libarchive-tools                              # bsdtar: a second real tar producer in the unit tests
+strace                                        # 24_killcmd: fault injection kills commands at chosen calls
 EOF
 )
 

@@ -4,6 +4,10 @@
  *                      so a folder whose lock can be taken belongs to a dead
  *                      process and is removed at the next start
  * root/layers/HEX/     one extracted layer (overlay format), HEX = diff_id hex
+ * root/marks/HEX      the layer's completion mark, written (and fsynced) after
+ *                      the layer is in place and before any record names it;
+ *                      a store without marks/ predates them (image_layer_ok)
+ * root/gc.intent       a collection was started: the next command finishes it
  * root/blobs/sha256/HEX  manifests, indexes and configs as received
  * root/images.json     image records and tags, rewritten atomically
  * root/containers/ID/  container config, upper/, work/, rootfs/, log
@@ -14,8 +18,61 @@ static const char *const store_dirs[] = {
 	"tmp", "layers", "blobs", "blobs/sha256", "containers", "volumes",
 };
 
+/* ".tmp.PID.NAME" is what mr_write_atomic writes before its rename: left
+ * behind only when PID was killed (some writers, such as a monitor saving a
+ * container's state, do not hold the store lock, so a live PID's file is
+ * never touched). */
+static int store_dead_temp(const char *name)
+{
+	long pid;
+	char *end;
+	if (!util_starts_with(name, ".tmp."))
+		return 0;
+	pid = strtol(name + 5, &end, 10);
+	if (end == name + 5 || *end != '.' || pid <= 0)
+		return 1;   /* not ours by its name, yet in our folders: a temporary */
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+static void store_clean_dead_temps(int dfd)
+{
+	DIR *d = fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3));
+	struct dirent *de;
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (store_dead_temp(de->d_name))
+			unlinkat(dfd, de->d_name, 0);
+	closedir(d);
+}
+
+/* The same in a folder of the store, and in every container's folder. */
+static void store_clean_dead_temps_in(struct mr_store *st, const char *dir, int per_entry)
+{
+	DIR *d;
+	struct dirent *de;
+	int fd = openat(st->rootfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	store_clean_dead_temps(fd);
+	if (per_entry && (d = fdopendir(fcntl(fd, F_DUPFD_CLOEXEC, 3))) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			int sub;
+			if (de->d_name[0] == '.')
+				continue;
+			sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0) {
+				store_clean_dead_temps(sub);
+				close(sub);
+			}
+		}
+		closedir(d);
+	}
+	close(fd);
+}
+
 /* Remove tmp/ entries whose owner died, and ".tmp.*" files that an atomic
- * write left when it was killed (writers hold the store lock, and so do we). */
+ * write left when it was killed. */
 static void store_clean_temps(struct mr_store *st)
 {
 	struct mr_err ignored;
@@ -37,13 +94,37 @@ static void store_clean_temps(struct mr_store *st)
 	} else if (tmpfd >= 0) {
 		close(tmpfd);
 	}
-	d = fdopendir(fcntl(st->rootfd, F_DUPFD_CLOEXEC, 3));
-	if (d) {
-		while ((de = readdir(d)) != NULL)
-			if (util_starts_with(de->d_name, ".tmp."))
-				unlinkat(st->rootfd, de->d_name, 0);
-		closedir(d);
+	store_clean_dead_temps(st->rootfd);
+	store_clean_dead_temps_in(st, "networks", 0);
+	store_clean_dead_temps_in(st, "blobs/sha256", 0);
+	store_clean_dead_temps_in(st, "marks", 0);
+	store_clean_dead_temps_in(st, "volumes", 1);
+	store_clean_dead_temps_in(st, "containers", 1);
+}
+
+/* A store whose layers/ holds nothing yet gets marks/, which says that every
+ * layer in it carries a completion mark; stores made before marks existed
+ * keep working without (their layers were published the old way). */
+static void store_stamp_marks(struct mr_store *st)
+{
+	struct mr_err ignored;
+	struct dirent *de;
+	int empty = 1, fd;
+	DIR *d;
+	if (util_exists_at(st->rootfd, "marks", AT_SYMLINK_NOFOLLOW))
+		return;
+	fd = openat(st->rootfd, "layers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
 	}
+	while (empty && (de = readdir(d)) != NULL)
+		empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+	closedir(d);
+	if (empty && mkdirat(st->rootfd, "marks", 0700) == 0)
+		mr_fsync_dir(st->rootfd, &ignored);
 }
 
 static int store_mkdir_p(const char *path, struct mr_err *err)
@@ -95,6 +176,7 @@ int mr_store_open(struct mr_store *st, const char *root, const char *rundir, str
 	if (mr_store_lock(st, err) < 0)
 		goto fail;
 	store_clean_temps(st);
+	store_stamp_marks(st);
 	mr_store_unlock(st);
 	return 0;
 fail:

@@ -412,19 +412,99 @@ static int image_db_layer_size(const struct image_db *db, const char *hex, uint6
 	return -1;
 }
 
+/* ---- Layer completion marks and collection ----
+ * marks/HEX ("sha256:HEX SIZE\n") is written and fsynced, with its folder,
+ * after layers/HEX is renamed into place (and layers/ fsynced) and before
+ * images.json names the layer: a layer folder without its mark is a commit
+ * cut short (by a kill or a power cut) and is never used. In a store made
+ * before marks existed (no marks/) an unmarked layer that a record names is
+ * trusted: it was published by a rename after syncfs; `check --repair` marks
+ * those. The marks live apart so that layers/ holds only layer folders. */
+
+static int image_marks_kept(struct mr_store *st)
+{
+	return util_exists_at(st->rootfd, "marks", AT_SYMLINK_NOFOLLOW);
+}
+
+/* Is layers/HEX a complete layer? */
+static int image_layer_ok(struct mr_store *st, const char *hex)
+{
+	char path[96];
+	snprintf(path, sizeof path, "layers/%.64s", hex);
+	if (!util_exists_at(st->rootfd, path, AT_SYMLINK_NOFOLLOW))
+		return 0;
+	snprintf(path, sizeof path, "marks/%.64s", hex);
+	return util_exists_at(st->rootfd, path, AT_SYMLINK_NOFOLLOW) || !image_marks_kept(st);
+}
+
+static int image_layer_mark(struct mr_store *st, const char *hex, uint64_t size,
+			    struct mr_err *err)
+{
+	char name[80], text[112];
+	int n = snprintf(text, sizeof text, "sha256:%.64s %llu\n", hex, (unsigned long long)size);
+	int rc, fd = openat(st->rootfd, "marks", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return mr_err_sys(err, "store %s/marks", st->root);
+	snprintf(name, sizeof name, "%.64s", hex);
+	rc = mr_write_atomic(fd, name, text, (size_t)n, 0600, err);
+	close(fd);
+	return rc;
+}
+
+/* Take layers/NAME out of the store: its mark first (so it is never taken
+ * for complete again), then the folder renamed into tmp/ where, unlocked, a
+ * killed removal is finished by the next start. */
+static void image_layer_drop(struct mr_store *st, int layersfd, const char *name)
+{
+	char mark[80], trash[NAME_MAX + 1];
+	unsigned char rnd[4];
+	char hex[9];
+	struct mr_err ignored;
+	int tmpfd;
+	snprintf(mark, sizeof mark, "marks/%.64s", name);
+	unlinkat(st->rootfd, mark, 0);
+	if (util_random(rnd, sizeof rnd) < 0)
+		memset(rnd, 0, sizeof rnd);
+	util_hex(rnd, sizeof rnd, hex);
+	snprintf(trash, sizeof trash, "gc-%.12s-%s", name, hex);
+	tmpfd = openat(st->rootfd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (tmpfd >= 0 && renameat(layersfd, name, tmpfd, trash) == 0)
+		mr_remove_tree(tmpfd, trash, &ignored);
+	else
+		mr_remove_tree(layersfd, name, &ignored);
+	if (tmpfd >= 0)
+		close(tmpfd);
+}
+
+/* Record that a collection is due before the records change (store lock
+ * held): if the command is killed between writing images.json and removing
+ * what it released, the next command that opens the store finishes it. */
+static int image_gc_intend(struct mr_store *st, struct mr_err *err)
+{
+	return mr_write_atomic(st->rootfd, "gc.intent", "gc\n", 3, 0600, err);
+}
+
+static int image_rec_uses(const struct image_rec *r, const char *name)
+{
+	size_t j;
+	for (j = 0; j < r->nlayers; j++)
+		if (!strcmp(r->layers[j], name))
+			return 1;
+	return 0;
+}
+
 /* Remove layers and blobs that no image record refers to: what a load killed
  * between renaming its layers and writing images.json left behind, and what
  * rmi released. Called with the store lock held (loads commit under it, so a
  * layer cannot be between its rename and its record while we look). */
 static void image_gc(struct mr_store *st, const struct image_db *db)
 {
-	static const char *const dirs[] = { "layers", "blobs/sha256" };
+	static const char *const dirs[] = { "layers", "marks", "blobs/sha256" };
 	struct mr_err ignored;
-	struct mr_buf blob = { 0 };
-	size_t k, i, j;
-	for (k = 0; k < 2; k++) {
+	size_t k, i;
+	for (k = 0; k < 3; k++) {
 		int dfd = openat(st->rootfd, dirs[k], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+		DIR *d = dfd >= 0 ? fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3)) : NULL;
 		struct dirent *de;
 		if (!d) {
 			if (dfd >= 0)
@@ -437,20 +517,40 @@ static void image_gc(struct mr_store *st, const struct image_db *db)
 				continue;
 			for (i = 0; i < db->nrecs && !used; i++) {
 				const struct image_rec *r = &db->recs[i];
-				if (k == 0) {
-					for (j = 0; j < r->nlayers && !used; j++)
-						used = !strcmp(r->layers[j], de->d_name);
-				} else {
+				if (k < 2)
+					used = image_rec_uses(r, de->d_name);
+				else
 					used = !strcmp(r->id + 7, de->d_name) ||
 					       (r->manifest[0] && !strcmp(r->manifest + 7, de->d_name));
-				}
 			}
-			if (!used)
+			if (used)
+				continue;
+			if (k == 0 && de->d_name[0] != '.')
+				image_layer_drop(st, dfd, de->d_name);
+			else
 				mr_remove_tree(dfd, de->d_name, &ignored);
 		}
 		closedir(d);
+		close(dfd);
 	}
-	mr_buf_free(&blob);
+	unlinkat(st->rootfd, "gc.intent", 0);
+}
+
+/* A collection cut short by a kill or a power cut: finish it (called when a
+ * command opens the store; costs one stat when there is nothing to do). */
+static void image_gc_resume(struct mr_store *st)
+{
+	struct image_db db;
+	struct mr_err ignored;
+	if (!util_exists_at(st->rootfd, "gc.intent", AT_SYMLINK_NOFOLLOW) ||
+	    mr_store_lock(st, &ignored) < 0)
+		return;
+	if (util_exists_at(st->rootfd, "gc.intent", AT_SYMLINK_NOFOLLOW) &&
+	    image_db_read(st, &db, &ignored) == 0) {
+		image_gc(st, &db);
+		image_db_free(&db);
+	}
+	mr_store_unlock(st);
 }
 
 /* ---- Loading: archives and OCI layout folders ----
@@ -971,7 +1071,7 @@ static struct image_blob *image_stored_layer(struct image_load *ld, const struct
 	    image_db_layer_size(ld->stored, digest_hex(diff_id->str), &unpacked) < 0)
 		return NULL;
 	snprintf(path, sizeof path, "layers/%s", digest_hex(diff_id->str));
-	if (!util_exists_at(ld->st->rootfd, path, AT_SYMLINK_NOFOLLOW))
+	if (!image_layer_ok(ld->st, digest_hex(diff_id->str)))
 		return NULL;
 	b = image_blob_new(ld, path, &ignored);
 	if (!b)
@@ -1332,6 +1432,8 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 		return -1;
 	if (image_db_read(st, &db, err) < 0)
 		goto unlock;
+	if (image_gc_intend(st, err) < 0)
+		goto out;
 	layersfd = openat(st->rootfd, "layers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (layersfd < 0) {
 		mr_err_sys(err, "store %s/layers", st->root);
@@ -1347,7 +1449,7 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 		for (j = 0; j < f->nlayers; j++) {
 			struct image_blob *l = f->layers[j];
 			const char *hex = digest_hex(l->diff_id);
-			if (util_exists_at(layersfd, hex, AT_SYMLINK_NOFOLLOW))
+			if (image_layer_ok(st, hex))
 				continue;  /* already stored (by this load or an earlier one) */
 			if (l->tmpfd < 0) {
 				/* skipped as stored, then removed by an rmi meanwhile */
@@ -1355,10 +1457,15 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 					   "during the load; try again", l->diff_id);
 				goto out;
 			}
-			if (renameat(st->rootfd, l->tmpname, layersfd, hex) < 0) {
+			if (util_exists_at(layersfd, hex, AT_SYMLINK_NOFOLLOW))
+				image_layer_drop(st, layersfd, hex);   /* a commit cut short */
+			if (renameat(st->rootfd, l->tmpname, layersfd, hex) < 0 ||
+			    mr_fsync_dir(layersfd, err) < 0) {
 				mr_err_sys(err, "store layer %s", l->diff_id);
 				goto out;
 			}
+			if (image_marks_kept(st) && image_layer_mark(st, hex, l->unpacked, err) < 0)
+				goto out;
 			close(l->tmpfd);
 			l->tmpfd = -1;
 		}

@@ -986,12 +986,10 @@ static int pull_layer_stored(struct pull *p, const struct mr_json *diff_ids, siz
 {
 	const char *id = mr_json_str(mr_json_at(diff_ids, i));
 	uint64_t size;
-	char path[96];
 	if (!id || mr_digest_valid(id) < 0 || !p->ld.stored ||
 	    image_db_layer_size(p->ld.stored, digest_hex(id), &size) < 0)
 		return 0;
-	snprintf(path, sizeof path, "layers/%s", digest_hex(id));
-	return util_exists_at(p->st->rootfd, path, AT_SYMLINK_NOFOLLOW);
+	return image_layer_ok(p->st, digest_hex(id));
 }
 
 /* Fetch the config (unless stored) and say, per layer, whether it is

@@ -197,6 +197,7 @@ static struct mr_store *cli_store(struct cli *c)
 		return NULL;
 	}
 	c->store_open = 1;
+	image_gc_resume(&c->store);
 	return &c->store;
 }
 
@@ -772,7 +773,7 @@ static int cmd_rmi(struct cli *c, int argc, char **argv)
 			util_print_err(&c->err);
 			rc = 1;
 		}
-	if (image_db_write(st, &db, &c->err) < 0) {
+	if (image_gc_intend(st, &c->err) < 0 || image_db_write(st, &db, &c->err) < 0) {
 		util_print_err(&c->err);
 		rc = CLI_EXIT_FAIL;
 	} else {
@@ -837,7 +838,7 @@ static int cmd_image_prune(struct cli *c, int argc, char **argv)
 		reclaimed += db.recs[i].size ? db.recs[i].size : 1;
 		image_db_del_rec(&db, i);
 	}
-	if (image_db_write(st, &db, &c->err) < 0) {
+	if (image_gc_intend(st, &c->err) < 0 || image_db_write(st, &db, &c->err) < 0) {
 		util_print_err(&c->err);
 		image_db_free(&db);
 		return CLI_EXIT_FAIL;
@@ -3566,6 +3567,30 @@ static int cmd_system_prune(struct cli *cl, int argc, char **argv)
 	return rc ? CLI_EXIT_FAIL : 0;
 }
 
+/* `check [--repair]`: exit 0 when the store is (now) consistent, 1 when
+ * problems are left (each printed on its own line). */
+static int cmd_check(struct cli *c, int argc, char **argv)
+{
+	int repair = 0, rc;
+	struct cli_flag flags[] = {
+		{ "repair", 0, NULL, &repair, NULL, "Remove what is incomplete or unreferenced "
+		  "(never a volume's data, never what a container uses)" },
+		{ 0 },
+	};
+	struct mr_store *st;
+	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(c, n, 0, 0) < 0 || !(st = cli_store(c)))
+		return CLI_EXIT_FAIL;
+	rc = check_store(st, repair ? CHECK_REPAIR : CHECK_REPORT, "", &c->err);
+	if (rc < 0) {
+		util_print_err(&c->err);
+		return CLI_EXIT_FAIL;
+	}
+	return rc ? 1 : 0;
+}
+
 static int cmd_system(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
@@ -4422,6 +4447,12 @@ static int cmd_init(struct cli *cl, int argc, char **argv)
 		sigaddset(&mask, sigs[i]);
 	}
 	sigprocmask(SIG_BLOCK, &mask, &old);
+	/* A power cut may have hit the last writes: say what the store is like
+	 * and collect only what nothing uses before the containers start. */
+	if (cli_store(cl) && check_store(&cl->store, CHECK_GARBAGE, "minirun: init: check: ",
+					 &cl->err) < 0)
+		util_print_err(&cl->err);
+	fflush(stdout);
 	printf("minirun: init: starting containers from %s\n", dir);
 	boot_child(cl, dir, 1, &mask, &old, &want);
 	while (!want) {
@@ -4488,6 +4519,7 @@ static int cmd_init(struct cli *cl, int argc, char **argv)
  * out (they answer "built without ..."). */
 static const struct cli_command cli_commands[] = {
 	{ "__monitor", cmd_monitor, NULL },
+	{ "check", cmd_check, "Verify the store; --repair removes what nothing uses" },
 	{ "container", cmd_container, "Manage containers" },
 	{ "cp", cmd_cp, "Copy files/folders between a container and the local filesystem" },
 	{ "create", cmd_create, "Create a new container" },
