@@ -10151,6 +10151,7 @@ struct ctr {
 	int64_t memory, memory_swap, nano_cpus, pids_limit;
 	uint64_t log_max_size;
 	int log_max_file;
+	int log_ram;                       /* logs in rundir/ID (tmpfs), not on the store's flash */
 	unsigned char privileged, readonly, no_new_privs, tty, interactive, auto_remove, init;
 	/* what the strings point into */
 	struct mr_json_doc doc, img;
@@ -11107,6 +11108,7 @@ static const struct ctr_field ctr_fields[] = {
 	CF("Memory", CF_I64, 1, memory), CF("MemorySwap", CF_I64, 1, memory_swap),
 	CF("NanoCpus", CF_I64, 1, nano_cpus), CF("PidsLimit", CF_I64, 1, pids_limit),
 	CF("LogMaxSize", CF_U64, 1, log_max_size), CF("LogMaxFile", CF_INT, 1, log_max_file),
+	CF("LogRam", CF_INT, 1, log_ram),
 };
 
 /* inspect leaves out minirun's own fields (the log limits: LogConfig). */
@@ -13943,6 +13945,20 @@ static CTR_HOT void ctr_log_rotate(struct ctr_log *l)
 	l->size = 0;
 }
 
+/* location=ram logs live in rundir/ID: gone with the container. */
+static void ctr_log_remove(int rfd, const struct ctr *c)
+{
+	char name[16];
+	int i;
+	if (!c->log_ram)
+		return;
+	unlinkat(rfd, "log", 0);
+	for (i = 1; i < (c->log_max_file > 0 ? c->log_max_file : CTR_LOG_MAX_FILE); i++) {
+		snprintf(name, sizeof name, "log.%d", i);
+		unlinkat(rfd, name, 0);
+	}
+}
+
 static int ctr_log_open(struct ctr_log *l, int dirfd, const struct ctr *c)
 {
 	struct stat sb;
@@ -14555,6 +14571,7 @@ static int ctr_remove(struct mr_store *st, const struct ctr *c, struct mr_err *e
 		unlinkat(rfd, "state", 0);
 		unlinkat(rfd, "stop", 0);
 		unlinkat(rfd, "lock", 0);
+		ctr_log_remove(rfd, c);
 		close(rfd);
 		snprintf(path, sizeof path, "%s/%s", st->rundir, c->id);
 		rmdir(path);
@@ -14600,7 +14617,9 @@ static int ctr_monitor(struct mr_store *st, struct ctr *c, int report, unsigned 
 		code = err.code == MR_EINUSE ? 0 : 125;
 		goto report;
 	}
-	if (ctr_log_open(&o.log, o.dirfd, c) < 0) {
+	/* location=ram: rundir/ID is on tmpfs, so a chatty container does not
+	 * wear the flash the store is on (the logs are gone after a reboot) */
+	if (ctr_log_open(&o.log, c->log_ram ? o.rfd : o.dirfd, c) < 0) {
 		code = (mr_err_sys(&err, "container %s: log", c->name), 125);
 		goto report;
 	}
@@ -17437,7 +17456,7 @@ struct boot_decl {
 	const char *image, *archive, *command, *entrypoint, *network, *restart, *memory;
 	const char *cpus, *pids_limit, *user, *workdir, *hostname, *stop_timeout, *stop_signal;
 	struct ctr_list env, volume, mount, tmpfs, port, label, depends_on, device, sysctl, ulimit;
-	struct ctr_list group_add;
+	struct ctr_list group_add, log;
 	const char *shm_size, *health_cmd, *health_interval, *health_timeout, *health_retries;
 	int read_only, init, ok, placed;
 	long order;
@@ -17466,7 +17485,7 @@ static const struct boot_key {
 	BK("shm_size", BOOT_STR, shm_size), BK("health_cmd", BOOT_STR, health_cmd),
 	BK("health_interval", BOOT_STR, health_interval),
 	BK("health_timeout", BOOT_STR, health_timeout),
-	BK("health_retries", BOOT_STR, health_retries),
+	BK("health_retries", BOOT_STR, health_retries), BK("log", BOOT_LIST, log),
 #undef BK
 };
 
@@ -17484,6 +17503,7 @@ static void boot_decl_free(struct boot_decl *d)
 	ctr_list_free(&d->sysctl);
 	ctr_list_free(&d->ulimit);
 	ctr_list_free(&d->group_add);
+	ctr_list_free(&d->log);
 	memset(d, 0, sizeof *d);
 }
 
@@ -18991,6 +19011,33 @@ static int run_mounts(struct mr_store *st, struct run_opts *o, struct ctr *c,
 	return 0;
 }
 
+/* One --log-opt (or boot key `log`): Docker's json-file max-size and
+ * max-file, and location=ram|store; several may share one value, separated
+ * by commas ("max-size=64k,max-file=2,location=ram"). */
+static int cli_log_opts(struct ctr *c, const char *opts, struct mr_err *err)
+{
+	char one[128];
+	const char *s = opts;
+	uint64_t v;
+	while (*s) {
+		size_t n = strcspn(s, ",");
+		snprintf(one, sizeof one, "%.*s", (int)(n < sizeof one ? n : sizeof one - 1), s);
+		if (!strncmp(one, "max-size=", 9) && util_parse_size(one + 9, &v) == 0 && v >= 4096) {
+			c->log_max_size = v;
+		} else if (!strncmp(one, "max-file=", 9) && util_parse_u64(one + 9, &v) == 0 &&
+			   v >= 1 && v <= 100) {
+			c->log_max_file = (int)v;
+		} else if (!strcmp(one, "location=ram") || !strcmp(one, "location=store")) {
+			c->log_ram = one[9] == 'r';
+		} else {
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid log opt '%s' (max-size=SIZE of "
+					  "at least 4k, max-file=1..100, location=ram|store)", one);
+		}
+		s += n + (s[n] == ',');
+	}
+	return 0;
+}
+
 /* Build the resolved configuration of a new container from the image and
  * the flags (Docker's merge rules), and create it. */
 static int run_create(struct cli *cl, struct run_opts *o, char **argv, int nargs, struct ctr *c)
@@ -19252,19 +19299,9 @@ static int run_create(struct cli *cl, struct run_opts *o, char **argv, int nargs
 		}
 		ctr_list_add(&c->security_opt, s);
 	}
-	for (i = 0; i < o->log_opt.count; i++) {
-		const char *s = o->log_opt.items[i];
-		if (!strncmp(s, "max-size=", 9) && util_parse_size(s + 9, &v) == 0 && v >= 4096) {
-			c->log_max_size = v;
-		} else if (!strncmp(s, "max-file=", 9) && util_parse_u64(s + 9, &v) == 0 && v >= 1 &&
-			   v <= 100) {
-			c->log_max_file = (int)v;
-		} else {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid log opt '%s' (max-size=SIZE of at "
-				   "least 4k, max-file=1..100)", s);
+	for (i = 0; i < o->log_opt.count; i++)
+		if (cli_log_opts(c, o->log_opt.items[i], err) < 0)
 			goto out;
-		}
-	}
 	if (o->network && net_mode(st, c, o->network, err) < 0)
 		goto out;
 	if (net_run_opts(c, o->publish.items, o->publish.count, o->publish_all, o->add_host.items,
@@ -19342,7 +19379,7 @@ static int run_parse(struct cli *cl, struct run_opts *o, int argc, char **argv, 
 		{ "uts", 1, &o->uts, NULL, NULL, "UTS namespace: host, or a private one" },
 		{ "shm-size", 1, &o->shm_size, NULL, NULL, "Size of /dev/shm (default 64m)" },
 		{ "security-opt", 1, NULL, NULL, &o->security_opt, "Security Options" },
-		{ "log-opt", 1, NULL, NULL, &o->log_opt, "max-size=SIZE, max-file=N" },
+		{ "log-opt", 1, NULL, NULL, &o->log_opt, "max-size=SIZE, max-file=N, location=ram|store" },
 		{ "network|net", 1, &o->network, NULL, NULL, "bridge, host, none, container:NAME" },
 		{ "p|publish", 1, NULL, NULL, &o->publish, "Publish a port: [IP:]HOSTPORT:PORT" },
 		{ "P|publish-all", 0, NULL, &o->publish_all, NULL, "Publish the exposed ports" },
@@ -19856,6 +19893,18 @@ static int logs_open(int dirfd, int i)
 	return openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 }
 
+/* The folder a container's log files are in: rundir/ID for location=ram,
+ * else its store folder. -1 on error; -2 when a RAM log's folder is gone (a
+ * reboot): no logs, not an error. */
+static int logs_dir(struct cli *cl, const struct ctr *c)
+{
+	int fd;
+	if (!c->log_ram)
+		return ctr_dir(&cl->store, c->id, &cl->err);
+	fd = ctr_rundir(&cl->store, c->id, 0);
+	return fd >= 0 ? fd : -2;
+}
+
 static int cmd_logs(struct cli *cl, int argc, char **argv)
 {
 	const char *tail = NULL, *since = NULL, *until = NULL;
@@ -19891,11 +19940,15 @@ static int cmd_logs(struct cli *cl, int argc, char **argv)
 	}
 	if (cli_ctr(cl, argv[0], &c) < 0)
 		return CLI_EXIT_FAIL;
-	dirfd = ctr_dir(&cl->store, c.id, &cl->err);
-	if (dirfd < 0) {
+	dirfd = logs_dir(cl, &c);
+	if (dirfd == -1) {
 		util_print_err(&cl->err);
 		ctr_free(&c);
 		return CLI_EXIT_FAIL;
+	}
+	if (dirfd == -2) {
+		ctr_free(&c);
+		return 0;
 	}
 	o.timestamps = ts;
 	o.at_start = 1;
@@ -20047,6 +20100,8 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 	ctr_jw_str(w, "max-size", mem);
 	snprintf(mem, sizeof mem, "%d", c->log_max_file);
 	ctr_jw_str(w, "max-file", mem);
+	if (c->log_ram)
+		ctr_jw_str(w, "location", "ram");
 	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
 	mr_jw_key(w, "PortBindings");
@@ -22477,6 +22532,7 @@ static int boot_start(struct cli *cl, struct boot_decl *d, const char *dir)
 	boot_args(&a, "--sysctl", &d->sysctl);
 	boot_args(&a, "--ulimit", &d->ulimit);
 	boot_args(&a, "--group-add", &d->group_add);
+	boot_args(&a, "--log-opt", &d->log);
 	boot_arg(&a, "--shm-size", d->shm_size);
 	boot_arg(&a, "--health-cmd", d->health_cmd);
 	boot_arg(&a, "--health-interval", d->health_interval);

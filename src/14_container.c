@@ -55,6 +55,7 @@ struct ctr {
 	int64_t memory, memory_swap, nano_cpus, pids_limit;
 	uint64_t log_max_size;
 	int log_max_file;
+	int log_ram;                       /* logs in rundir/ID (tmpfs), not on the store's flash */
 	unsigned char privileged, readonly, no_new_privs, tty, interactive, auto_remove, init;
 	/* what the strings point into */
 	struct mr_json_doc doc, img;
@@ -1011,6 +1012,7 @@ static const struct ctr_field ctr_fields[] = {
 	CF("Memory", CF_I64, 1, memory), CF("MemorySwap", CF_I64, 1, memory_swap),
 	CF("NanoCpus", CF_I64, 1, nano_cpus), CF("PidsLimit", CF_I64, 1, pids_limit),
 	CF("LogMaxSize", CF_U64, 1, log_max_size), CF("LogMaxFile", CF_INT, 1, log_max_file),
+	CF("LogRam", CF_INT, 1, log_ram),
 };
 
 /* inspect leaves out minirun's own fields (the log limits: LogConfig). */

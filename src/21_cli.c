@@ -1125,6 +1125,33 @@ static int run_mounts(struct mr_store *st, struct run_opts *o, struct ctr *c,
 	return 0;
 }
 
+/* One --log-opt (or boot key `log`): Docker's json-file max-size and
+ * max-file, and location=ram|store; several may share one value, separated
+ * by commas ("max-size=64k,max-file=2,location=ram"). */
+static int cli_log_opts(struct ctr *c, const char *opts, struct mr_err *err)
+{
+	char one[128];
+	const char *s = opts;
+	uint64_t v;
+	while (*s) {
+		size_t n = strcspn(s, ",");
+		snprintf(one, sizeof one, "%.*s", (int)(n < sizeof one ? n : sizeof one - 1), s);
+		if (!strncmp(one, "max-size=", 9) && util_parse_size(one + 9, &v) == 0 && v >= 4096) {
+			c->log_max_size = v;
+		} else if (!strncmp(one, "max-file=", 9) && util_parse_u64(one + 9, &v) == 0 &&
+			   v >= 1 && v <= 100) {
+			c->log_max_file = (int)v;
+		} else if (!strcmp(one, "location=ram") || !strcmp(one, "location=store")) {
+			c->log_ram = one[9] == 'r';
+		} else {
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid log opt '%s' (max-size=SIZE of "
+					  "at least 4k, max-file=1..100, location=ram|store)", one);
+		}
+		s += n + (s[n] == ',');
+	}
+	return 0;
+}
+
 /* Build the resolved configuration of a new container from the image and
  * the flags (Docker's merge rules), and create it. */
 static int run_create(struct cli *cl, struct run_opts *o, char **argv, int nargs, struct ctr *c)
@@ -1386,19 +1413,9 @@ static int run_create(struct cli *cl, struct run_opts *o, char **argv, int nargs
 		}
 		ctr_list_add(&c->security_opt, s);
 	}
-	for (i = 0; i < o->log_opt.count; i++) {
-		const char *s = o->log_opt.items[i];
-		if (!strncmp(s, "max-size=", 9) && util_parse_size(s + 9, &v) == 0 && v >= 4096) {
-			c->log_max_size = v;
-		} else if (!strncmp(s, "max-file=", 9) && util_parse_u64(s + 9, &v) == 0 && v >= 1 &&
-			   v <= 100) {
-			c->log_max_file = (int)v;
-		} else {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid log opt '%s' (max-size=SIZE of at "
-				   "least 4k, max-file=1..100)", s);
+	for (i = 0; i < o->log_opt.count; i++)
+		if (cli_log_opts(c, o->log_opt.items[i], err) < 0)
 			goto out;
-		}
-	}
 	if (o->network && net_mode(st, c, o->network, err) < 0)
 		goto out;
 	if (net_run_opts(c, o->publish.items, o->publish.count, o->publish_all, o->add_host.items,
@@ -1476,7 +1493,7 @@ static int run_parse(struct cli *cl, struct run_opts *o, int argc, char **argv, 
 		{ "uts", 1, &o->uts, NULL, NULL, "UTS namespace: host, or a private one" },
 		{ "shm-size", 1, &o->shm_size, NULL, NULL, "Size of /dev/shm (default 64m)" },
 		{ "security-opt", 1, NULL, NULL, &o->security_opt, "Security Options" },
-		{ "log-opt", 1, NULL, NULL, &o->log_opt, "max-size=SIZE, max-file=N" },
+		{ "log-opt", 1, NULL, NULL, &o->log_opt, "max-size=SIZE, max-file=N, location=ram|store" },
 		{ "network|net", 1, &o->network, NULL, NULL, "bridge, host, none, container:NAME" },
 		{ "p|publish", 1, NULL, NULL, &o->publish, "Publish a port: [IP:]HOSTPORT:PORT" },
 		{ "P|publish-all", 0, NULL, &o->publish_all, NULL, "Publish the exposed ports" },
@@ -1990,6 +2007,18 @@ static int logs_open(int dirfd, int i)
 	return openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 }
 
+/* The folder a container's log files are in: rundir/ID for location=ram,
+ * else its store folder. -1 on error; -2 when a RAM log's folder is gone (a
+ * reboot): no logs, not an error. */
+static int logs_dir(struct cli *cl, const struct ctr *c)
+{
+	int fd;
+	if (!c->log_ram)
+		return ctr_dir(&cl->store, c->id, &cl->err);
+	fd = ctr_rundir(&cl->store, c->id, 0);
+	return fd >= 0 ? fd : -2;
+}
+
 static int cmd_logs(struct cli *cl, int argc, char **argv)
 {
 	const char *tail = NULL, *since = NULL, *until = NULL;
@@ -2025,11 +2054,15 @@ static int cmd_logs(struct cli *cl, int argc, char **argv)
 	}
 	if (cli_ctr(cl, argv[0], &c) < 0)
 		return CLI_EXIT_FAIL;
-	dirfd = ctr_dir(&cl->store, c.id, &cl->err);
-	if (dirfd < 0) {
+	dirfd = logs_dir(cl, &c);
+	if (dirfd == -1) {
 		util_print_err(&cl->err);
 		ctr_free(&c);
 		return CLI_EXIT_FAIL;
+	}
+	if (dirfd == -2) {
+		ctr_free(&c);
+		return 0;
 	}
 	o.timestamps = ts;
 	o.at_start = 1;
@@ -2181,6 +2214,8 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 	ctr_jw_str(w, "max-size", mem);
 	snprintf(mem, sizeof mem, "%d", c->log_max_file);
 	ctr_jw_str(w, "max-file", mem);
+	if (c->log_ram)
+		ctr_jw_str(w, "location", "ram");
 	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
 	mr_jw_key(w, "PortBindings");
@@ -4611,6 +4646,7 @@ static int boot_start(struct cli *cl, struct boot_decl *d, const char *dir)
 	boot_args(&a, "--sysctl", &d->sysctl);
 	boot_args(&a, "--ulimit", &d->ulimit);
 	boot_args(&a, "--group-add", &d->group_add);
+	boot_args(&a, "--log-opt", &d->log);
 	boot_arg(&a, "--shm-size", d->shm_size);
 	boot_arg(&a, "--health-cmd", d->health_cmd);
 	boot_arg(&a, "--health-interval", d->health_interval);
