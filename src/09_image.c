@@ -572,6 +572,8 @@ struct image_blob {
 	char tmpname[128];                   /* tmp/layer-... relative to rootfd */
 	int tmpfd;                           /* holds the temporary folder's flock */
 	uint64_t unpacked;
+	double secs;                         /* extraction time, for the message */
+	int report;                          /* extracted by load: commit says what it did */
 	char *failure;                       /* extraction error, reported if used */
 	/* metadata */
 	struct mr_buf data;
@@ -741,7 +743,14 @@ static int image_extract_layer(struct image_load *ld, struct stream *in, struct 
 	stream_hash_digest(&plain, b->diff_id);
 	b->bytes = compressed.count;
 	b->is_layer = 1;
-	image_progress(ld, "Loading layer", b->diff_id + 7, b->unpacked, image_now() - t0);
+	/* Said at commit time, when it is known whether the store already had
+	 * it: "Loading layer" only for a layer the load adds, as Docker. */
+	b->secs = image_now() - t0;
+	b->report = 1;
+	if (ld->tty && !ld->quiet) {
+		printf("\r\033[K");
+		fflush(stdout);
+	}
 	rc = 0;
 out:
 	stream_decomp_end(&dec);
@@ -1082,7 +1091,7 @@ static struct image_blob *image_stored_layer(struct image_load *ld, const struct
 	b->bytes = size && size->type == MR_JSON_NUMBER ? (uint64_t)size->num : 0;
 	b->unpacked = unpacked;
 	if (!ld->quiet)
-		printf("%.12s: Already exists\n", digest_hex(b->digest));
+		printf("%.12s: Already exists\n", digest_hex(b->diff_id));
 	return b;
 }
 
@@ -1414,6 +1423,20 @@ static int image_write_blob(struct mr_store *st, const char *digest, const void 
 	return rc;
 }
 
+/* Docker's words when a loaded tag moves off another image (which keeps
+ * its data, untagged). */
+static void image_say_retag(const struct image_load *ld, const struct image_db *db,
+			    const char *name, const char *id)
+{
+	size_t i;
+	if (ld->quiet)
+		return;
+	for (i = 0; i < db->ntags; i++)
+		if (!strcmp(db->tags[i].name, name) && strcmp(db->tags[i].id, id))
+			printf("The image %s already exists, renaming the old one with ID %s "
+			       "to empty string\n", name, db->tags[i].id);
+}
+
 /* Make the found images visible: layers renamed into layers/HEX (or dropped
  * when the store has them), blobs written, records and tags updated; all of
  * it under the store lock, after one syncfs so the renames publish data that
@@ -1449,8 +1472,13 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 		for (j = 0; j < f->nlayers; j++) {
 			struct image_blob *l = f->layers[j];
 			const char *hex = digest_hex(l->diff_id);
-			if (image_layer_ok(st, hex))
-				continue;  /* already stored (by this load or an earlier one) */
+			if (image_layer_ok(st, hex)) {
+				/* already stored (by this load or an earlier one) */
+				if (l->report && !ld->quiet)
+					printf("%.12s: Already exists\n", digest_hex(l->diff_id));
+				l->report = 0;
+				continue;
+			}
 			if (l->tmpfd < 0) {
 				/* skipped as stored, then removed by an rmi meanwhile */
 				mr_err_set(err, MR_ENOTFOUND, "layer %s was removed from the store "
@@ -1468,6 +1496,9 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 				goto out;
 			close(l->tmpfd);
 			l->tmpfd = -1;
+			if (l->report)
+				image_progress(ld, "Loading layer", l->diff_id + 7, l->unpacked, l->secs);
+			l->report = 0;
 		}
 		if (image_write_blob(st, f->config->digest, f->config->data.data,
 				     f->config->data.len, err) < 0)
@@ -1512,8 +1543,10 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 			r->sizes[j] = f->layers[j]->unpacked;
 			r->size += r->sizes[j];
 		}
-		for (j = 0; j < f->nnames; j++)
+		for (j = 0; j < f->nnames; j++) {
+			image_say_retag(ld, &db, f->names[j], r->id);
 			image_db_set_tag(&db, f->names[j], r->id);
+		}
 	}
 	if (image_db_write(st, &db, err) < 0)
 		goto out;

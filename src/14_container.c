@@ -86,6 +86,7 @@ struct ctr {
 	unsigned char auto_remove;
 	uint64_t log_max_size;
 	int log_max_file;
+	int log_ram;                       /* logs in rundir/ID (tmpfs), not on the store's flash */
 	/* labels */
 	struct ctr_list labels;
 	/* what the strings point into */
@@ -1063,6 +1064,7 @@ static const struct ctr_field ctr_fields[] = {
 	CF("Memory", CF_I64, 1, memory), CF("MemorySwap", CF_I64, 1, memory_swap),
 	CF("NanoCpus", CF_I64, 1, nano_cpus), CF("PidsLimit", CF_I64, 1, pids_limit),
 	CF("LogMaxSize", CF_U64, 1, log_max_size), CF("LogMaxFile", CF_INT, 1, log_max_file),
+	CF("LogRam", CF_INT, 1, log_ram),
 };
 
 /* inspect leaves out minirun's own fields (the log limits: LogConfig). */
@@ -1891,6 +1893,33 @@ static int ctr_spec_health(struct ctr *c, const struct ctr_opts *o, const struct
 	return 0;
 }
 
+/* One --log-opt (or boot key `log`): Docker's json-file max-size and
+ * max-file, and location=ram|store; several may share one value, separated
+ * by commas ("max-size=64k,max-file=2,location=ram"). */
+static int ctr_log_opts(struct ctr *c, const char *opts, struct mr_err *err)
+{
+	char one[128];
+	const char *s = opts;
+	uint64_t v;
+	while (*s) {
+		size_t n = strcspn(s, ",");
+		snprintf(one, sizeof one, "%.*s", (int)(n < sizeof one ? n : sizeof one - 1), s);
+		if (!strncmp(one, "max-size=", 9) && util_parse_size(one + 9, &v) == 0 && v >= 4096) {
+			c->log_max_size = v;
+		} else if (!strncmp(one, "max-file=", 9) && util_parse_u64(one + 9, &v) == 0 &&
+			   v >= 1 && v <= 100) {
+			c->log_max_file = (int)v;
+		} else if (!strcmp(one, "location=ram") || !strcmp(one, "location=store")) {
+			c->log_ram = one[9] == 'r';
+		} else {
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid log opt '%s' (max-size=SIZE of "
+					  "at least 4k, max-file=1..100, location=ram|store)", one);
+		}
+		s += n + (s[n] == ',');
+	}
+	return 0;
+}
+
 /* lifecycle: stop signal and timeout, restart policy, --rm, log limits;
  * labels (the image's, then the flags'). */
 static int ctr_spec_lifecycle(struct ctr *c, const struct ctr_opts *o, const struct mr_json *cfg,
@@ -1918,17 +1947,9 @@ static int ctr_spec_lifecycle(struct ctr *c, const struct ctr_opts *o, const str
 	if (o->rm && strcmp(c->restart, "no"))
 		return mr_err_set(err, MR_EINVAL_INPUT, "Conflicting options: --restart and --rm");
 	c->auto_remove = (unsigned char)(o->rm > 0);
-	for (i = 0; i < o->log_opt.n; i++) {
-		const char *s = o->log_opt.v[i];
-		if (!strncmp(s, "max-size=", 9) && util_parse_size(s + 9, &v) == 0 && v >= 4096)
-			c->log_max_size = v;
-		else if (!strncmp(s, "max-file=", 9) && util_parse_u64(s + 9, &v) == 0 && v >= 1 &&
-			 v <= 100)
-			c->log_max_file = (int)v;
-		else
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid log opt '%s' (max-size=SIZE "
-					  "of at least 4k, max-file=1..100)", s);
-	}
+	for (i = 0; i < o->log_opt.n; i++)
+		if (ctr_log_opts(c, o->log_opt.v[i], err) < 0)
+			return -1;
 	return 0;
 }
 

@@ -518,6 +518,20 @@ static CTR_HOT void ctr_log_rotate(struct ctr_log *l)
 	l->size = 0;
 }
 
+/* location=ram logs live in rundir/ID: gone with the container. */
+static void ctr_log_remove(int rfd, const struct ctr *c)
+{
+	char name[16];
+	int i;
+	if (!c->log_ram)
+		return;
+	unlinkat(rfd, "log", 0);
+	for (i = 1; i < (c->log_max_file > 0 ? c->log_max_file : CTR_LOG_MAX_FILE); i++) {
+		snprintf(name, sizeof name, "log.%d", i);
+		unlinkat(rfd, name, 0);
+	}
+}
+
 static int ctr_log_open(struct ctr_log *l, int dirfd, const struct ctr *c)
 {
 	struct stat sb;
@@ -1130,6 +1144,7 @@ static int ctr_remove(struct mr_store *st, const struct ctr *c, struct mr_err *e
 		unlinkat(rfd, "state", 0);
 		unlinkat(rfd, "stop", 0);
 		unlinkat(rfd, "lock", 0);
+		ctr_log_remove(rfd, c);
 		close(rfd);
 		snprintf(path, sizeof path, "%s/%s", st->rundir, c->id);
 		rmdir(path);
@@ -1171,7 +1186,9 @@ static int ctr_monitor(struct mr_store *st, struct ctr *c, int report, unsigned 
 		code = err.code == MR_EINUSE ? 0 : 125;
 		goto report;
 	}
-	if (ctr_log_open(&o.log, o.dirfd, c) < 0) {
+	/* location=ram: rundir/ID is on tmpfs, so a chatty container does not
+	 * wear the flash the store is on (the logs are gone after a reboot) */
+	if (ctr_log_open(&o.log, c->log_ram ? o.rfd : o.dirfd, c) < 0) {
 		code = (mr_err_sys(&err, "container %s: log", c->name), 125);
 		goto report;
 	}

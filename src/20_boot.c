@@ -54,7 +54,7 @@ static const struct boot_key {
 	BK("shm_size", BOOT_STR, o.shm_size), BK("health_cmd", BOOT_STR, o.health_cmd),
 	BK("health_interval", BOOT_STR, o.health_interval),
 	BK("health_timeout", BOOT_STR, o.health_timeout),
-	BK("health_retries", BOOT_STR, o.health_retries),
+	BK("health_retries", BOOT_STR, o.health_retries), BK("log", BOOT_LIST, o.log_opt),
 #undef BK
 };
 
@@ -72,6 +72,7 @@ static void boot_decl_free(struct boot_decl *d)
 	ctr_list_free(&d->o.sysctl);
 	ctr_list_free(&d->o.ulimit);
 	ctr_list_free(&d->o.group_add);
+	ctr_list_free(&d->o.log_opt);
 	memset(d, 0, sizeof *d);
 }
 
@@ -334,6 +335,23 @@ static ssize_t boot_load_dir(const char *dir, struct boot_decl **out, int *bad, 
 
 /* ---- PID 1 ---- */
 
+#if MINIRUN_WITH_CGROUPS
+/* Make the controllers containers' limits use available in the subtree they
+ * get folders in (/sys/fs/cgroup/minirun), once at boot: `info` then shows
+ * them, and the first `run --memory` finds them on. */
+static void boot_cgroups(void)
+{
+	if (cg_version() != 2)
+		return;
+	mkdir(CG_ROOT "/minirun", 0755);
+	cg_v2_enable();
+}
+#else
+static void boot_cgroups(void)
+{
+}
+#endif
+
 /* Mount what a bare initramfs lacks; only as PID 1 (on a running system /tmp
  * may be a plain folder that must not be hidden under a tmpfs). */
 static void boot_mounts(void)
@@ -343,19 +361,22 @@ static void boot_mounts(void)
 		{ "/dev", "devtmpfs", "mode=0755" }, { "/run", "tmpfs", "mode=0755" },
 		{ "/tmp", "tmpfs", "mode=1777" }, { "/sys/fs/cgroup", "cgroup2", NULL },
 	};
-	struct stat root, st;
+	char up[32];
+	struct stat parent, st;
 	size_t i;
-	if (stat("/", &root) < 0)
-		return;
 	for (i = 0; i < sizeof m / sizeof *m; i++) {
 		mkdir(m[i].dir, 0755);
-		/* a folder on the root's device is not a mount point yet */
-		if (stat(m[i].dir, &st) == 0 && st.st_dev != root.st_dev)
+		/* A folder on its parent's device is not a mount point yet. The
+		 * parent, not "/": /sys/fs/cgroup is a folder of the sysfs just
+		 * mounted, whose device differs from the root's. */
+		snprintf(up, sizeof up, "%s/..", m[i].dir);
+		if (stat(m[i].dir, &st) == 0 && stat(up, &parent) == 0 && st.st_dev != parent.st_dev)
 			continue;
 		if (mount(m[i].type, m[i].dir, m[i].type, MS_NOSUID | (i == 2 ? 0 : MS_NODEV),
 			  m[i].opts) < 0)
 			fprintf(stderr, "minirun: init: mount %s: %s\n", m[i].dir, strerror(errno));
 	}
+	boot_cgroups();
 }
 
 /* pivot_root(2) refuses the initramfs' rootfs (the first mount has no parent

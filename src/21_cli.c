@@ -1007,7 +1007,7 @@ static int run_parse(struct cli *cl, struct ctr_opts *o, int argc, char **argv, 
 		{ "uts", 1, &o->uts, NULL, NULL, "UTS namespace: host, or a private one" },
 		{ "shm-size", 1, &o->shm_size, NULL, NULL, "Size of /dev/shm (default 64m)" },
 		{ "security-opt", 1, NULL, NULL, &o->security_opt, "Security Options" },
-		{ "log-opt", 1, NULL, NULL, &o->log_opt, "max-size=SIZE, max-file=N" },
+		{ "log-opt", 1, NULL, NULL, &o->log_opt, "max-size=SIZE, max-file=N, location=ram|store" },
 		{ "network|net", 1, &o->network, NULL, NULL, "bridge, host, none, container:NAME" },
 		{ "p|publish", 1, NULL, NULL, &o->publish, "Publish a port: [IP:]HOSTPORT:PORT" },
 		{ "P|publish-all", 0, NULL, &o->publish_all, NULL, "Publish the exposed ports" },
@@ -1532,6 +1532,18 @@ static int logs_open(int dirfd, int i)
 	return openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 }
 
+/* The folder a container's log files are in: rundir/ID for location=ram,
+ * else its store folder. -1 on error; -2 when a RAM log's folder is gone (a
+ * reboot): no logs, not an error. */
+static int logs_dir(struct cli *cl, const struct ctr *c)
+{
+	int fd;
+	if (!c->log_ram)
+		return ctr_dir(&cl->store, c->id, &cl->err);
+	fd = ctr_rundir(&cl->store, c->id, 0);
+	return fd >= 0 ? fd : -2;
+}
+
 static int cmd_logs(struct cli *cl, int argc, char **argv)
 {
 	const char *tail = NULL, *since = NULL, *until = NULL;
@@ -1567,11 +1579,15 @@ static int cmd_logs(struct cli *cl, int argc, char **argv)
 	}
 	if (cli_ctr(cl, argv[0], &c) < 0)
 		return CLI_EXIT_FAIL;
-	dirfd = ctr_dir(&cl->store, c.id, &cl->err);
-	if (dirfd < 0) {
+	dirfd = logs_dir(cl, &c);
+	if (dirfd == -1) {
 		util_print_err(&cl->err);
 		ctr_free(&c);
 		return CLI_EXIT_FAIL;
+	}
+	if (dirfd == -2) {
+		ctr_free(&c);
+		return 0;
 	}
 	o.timestamps = ts;
 	o.at_start = 1;
@@ -1723,6 +1739,8 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 	ctr_jw_str(w, "max-size", mem);
 	snprintf(mem, sizeof mem, "%d", c->log_max_file);
 	ctr_jw_str(w, "max-file", mem);
+	if (c->log_ram)
+		ctr_jw_str(w, "location", "ram");
 	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
 	mr_jw_key(w, "PortBindings");

@@ -44,9 +44,25 @@ done <"$FIX/fixtures.list"
 [ "$i" -gt 10 ] && ok "$i fixtures tried" || bad "only $i fixtures in fixtures.list"
 
 # One store, several images: shared layers are stored once; tags and rmi.
-mr load -i "$FIX/busybox-docker.tar" >/dev/null 2>&1 && ok "load busybox docker-archive" || bad "load busybox"
-mr load -i "$FIX/busybox-docker.tar" >/dev/null 2>&1 && ok "load again is fine" || bad "load again"
-mr load -i "$FIX/layers-oci.tar" >/dev/null 2>&1 && ok "load layers" || bad "load layers"
+mr load -i "$FIX/busybox-docker.tar" >"$T/load1.out" 2>&1 && ok "load busybox docker-archive" || bad "load busybox"
+check "first load: Loading layer for its one layer" sh -c "[ \$(grep -c '^Loading layer [0-9a-f]\{12\}: ' '$T/load1.out') = 1 ]"
+mr load -i "$FIX/busybox-docker.tar" >"$T/load2.out" 2>&1 && ok "load again is fine" || bad "load again"
+cat "$T/load2.out"
+check "load again: no Loading layer, the layer Already exists" sh -c \
+	"! grep -q 'Loading layer' '$T/load2.out' && grep -qx '[0-9a-f]\{12\}: Already exists' '$T/load2.out'"
+check "load again: the same id as the first load named" sh -c \
+	"[ \"\$(sed -n 's/^Loading layer \\([0-9a-f]*\\):.*/\\1/p' '$T/load1.out')\" = \"\$(sed -n 's/: Already exists\$//p' '$T/load2.out')\" ]"
+check "load again: Loaded image, no renaming (same image)" sh -c \
+	"grep -qx 'Loaded image: busybox:latest' '$T/load2.out' && ! grep -q renaming '$T/load2.out'"
+# layers:latest first names busybox's image: the load moves it, as Docker says
+mr tag busybox:latest layers:latest
+bbid=$(mr images -q --no-trunc busybox:latest)
+mr load -i "$FIX/layers-oci.tar" >"$T/load3.out" 2>&1 && ok "load layers" || bad "load layers"
+cat "$T/load3.out"
+check "load layers: 5 layers loaded, busybox's 1 already there" sh -c \
+	"[ \$(grep -c '^Loading layer ' '$T/load3.out') = 5 ] && [ \$(grep -c ': Already exists\$' '$T/load3.out') = 1 ]"
+check "load layers: the tag moved, said as Docker" grep -qx \
+	"The image layers:latest already exists, renaming the old one with ID $bbid to empty string" "$T/load3.out"
 n=$(ls "$MINIRUN_ROOT/layers" | wc -l)
 [ "$n" = 6 ] && ok "6 distinct layers stored (busybox's shared)" || bad "layers stored: $n (want 6)"
 mr images >"$T/images.out"
