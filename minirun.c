@@ -25,6 +25,7 @@
  *   [12]  HTTP       name lookup (hosts, DNS), HTTP/1.1 client over TCP and BearSSL TLS  (src/12_http.c)
  *   [13]  PULL       registry client, auth, pull  (src/13_pull.c)
  *   [14]  CONTAINER  the spec, records, names, state, image defaults  (src/14_container.c)
+ *   [14b] CHECK      verify the whole store, repair what nothing uses  (src/14b_check.c)
  *   [15]  ROOTFS     overlay or copy roots, /dev, /proc, /sys, /etc files, pivot_root  (src/15_rootfs.c)
  *   [16]  ISOLATE    capabilities, seccomp, users, cgroups, no_new_privs, descriptors, exec  (src/16_isolate.c)
  *   [17]  MONITOR    starting a container, its owner process, logs, restarts  (src/17_monitor.c)
@@ -4653,6 +4654,10 @@ static int tar_apply_layer_dir(int layerfd, int targetfd, int flags, struct mr_e
  *                      so a folder whose lock can be taken belongs to a dead
  *                      process and is removed at the next start
  * root/layers/HEX/     one extracted layer (overlay format), HEX = diff_id hex
+ * root/marks/HEX      the layer's completion mark, written (and fsynced) after
+ *                      the layer is in place and before any record names it;
+ *                      a store without marks/ predates them (image_layer_ok)
+ * root/gc.intent       a collection was started: the next command finishes it
  * root/blobs/sha256/HEX  manifests, indexes and configs as received
  * root/images.json     image records and tags, rewritten atomically
  * root/containers/ID/  container config, upper/, work/, rootfs/, log
@@ -4663,8 +4668,61 @@ static const char *const store_dirs[] = {
 	"tmp", "layers", "blobs", "blobs/sha256", "containers", "volumes",
 };
 
+/* ".tmp.PID.NAME" is what mr_write_atomic writes before its rename: left
+ * behind only when PID was killed (some writers, such as a monitor saving a
+ * container's state, do not hold the store lock, so a live PID's file is
+ * never touched). */
+static int store_dead_temp(const char *name)
+{
+	long pid;
+	char *end;
+	if (!util_starts_with(name, ".tmp."))
+		return 0;
+	pid = strtol(name + 5, &end, 10);
+	if (end == name + 5 || *end != '.' || pid <= 0)
+		return 1;   /* not ours by its name, yet in our folders: a temporary */
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+static void store_clean_dead_temps(int dfd)
+{
+	DIR *d = fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3));
+	struct dirent *de;
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (store_dead_temp(de->d_name))
+			unlinkat(dfd, de->d_name, 0);
+	closedir(d);
+}
+
+/* The same in a folder of the store, and in every container's folder. */
+static void store_clean_dead_temps_in(struct mr_store *st, const char *dir, int per_entry)
+{
+	DIR *d;
+	struct dirent *de;
+	int fd = openat(st->rootfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	store_clean_dead_temps(fd);
+	if (per_entry && (d = fdopendir(fcntl(fd, F_DUPFD_CLOEXEC, 3))) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			int sub;
+			if (de->d_name[0] == '.')
+				continue;
+			sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0) {
+				store_clean_dead_temps(sub);
+				close(sub);
+			}
+		}
+		closedir(d);
+	}
+	close(fd);
+}
+
 /* Remove tmp/ entries whose owner died, and ".tmp.*" files that an atomic
- * write left when it was killed (writers hold the store lock, and so do we). */
+ * write left when it was killed. */
 static void store_clean_temps(struct mr_store *st)
 {
 	struct mr_err ignored;
@@ -4686,13 +4744,37 @@ static void store_clean_temps(struct mr_store *st)
 	} else if (tmpfd >= 0) {
 		close(tmpfd);
 	}
-	d = fdopendir(fcntl(st->rootfd, F_DUPFD_CLOEXEC, 3));
-	if (d) {
-		while ((de = readdir(d)) != NULL)
-			if (util_starts_with(de->d_name, ".tmp."))
-				unlinkat(st->rootfd, de->d_name, 0);
-		closedir(d);
+	store_clean_dead_temps(st->rootfd);
+	store_clean_dead_temps_in(st, "networks", 0);
+	store_clean_dead_temps_in(st, "blobs/sha256", 0);
+	store_clean_dead_temps_in(st, "marks", 0);
+	store_clean_dead_temps_in(st, "volumes", 1);
+	store_clean_dead_temps_in(st, "containers", 1);
+}
+
+/* A store whose layers/ holds nothing yet gets marks/, which says that every
+ * layer in it carries a completion mark; stores made before marks existed
+ * keep working without (their layers were published the old way). */
+static void store_stamp_marks(struct mr_store *st)
+{
+	struct mr_err ignored;
+	struct dirent *de;
+	int empty = 1, fd;
+	DIR *d;
+	if (util_exists_at(st->rootfd, "marks", AT_SYMLINK_NOFOLLOW))
+		return;
+	fd = openat(st->rootfd, "layers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
 	}
+	while (empty && (de = readdir(d)) != NULL)
+		empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+	closedir(d);
+	if (empty && mkdirat(st->rootfd, "marks", 0700) == 0)
+		mr_fsync_dir(st->rootfd, &ignored);
 }
 
 static int store_mkdir_p(const char *path, struct mr_err *err)
@@ -4744,6 +4826,7 @@ int mr_store_open(struct mr_store *st, const char *root, const char *rundir, str
 	if (mr_store_lock(st, err) < 0)
 		goto fail;
 	store_clean_temps(st);
+	store_stamp_marks(st);
 	mr_store_unlock(st);
 	return 0;
 fail:
@@ -5232,19 +5315,99 @@ static int image_db_layer_size(const struct image_db *db, const char *hex, uint6
 	return -1;
 }
 
+/* ---- Layer completion marks and collection ----
+ * marks/HEX ("sha256:HEX SIZE\n") is written and fsynced, with its folder,
+ * after layers/HEX is renamed into place (and layers/ fsynced) and before
+ * images.json names the layer: a layer folder without its mark is a commit
+ * cut short (by a kill or a power cut) and is never used. In a store made
+ * before marks existed (no marks/) an unmarked layer that a record names is
+ * trusted: it was published by a rename after syncfs; `check --repair` marks
+ * those. The marks live apart so that layers/ holds only layer folders. */
+
+static int image_marks_kept(struct mr_store *st)
+{
+	return util_exists_at(st->rootfd, "marks", AT_SYMLINK_NOFOLLOW);
+}
+
+/* Is layers/HEX a complete layer? */
+static int image_layer_ok(struct mr_store *st, const char *hex)
+{
+	char path[96];
+	snprintf(path, sizeof path, "layers/%.64s", hex);
+	if (!util_exists_at(st->rootfd, path, AT_SYMLINK_NOFOLLOW))
+		return 0;
+	snprintf(path, sizeof path, "marks/%.64s", hex);
+	return util_exists_at(st->rootfd, path, AT_SYMLINK_NOFOLLOW) || !image_marks_kept(st);
+}
+
+static int image_layer_mark(struct mr_store *st, const char *hex, uint64_t size,
+			    struct mr_err *err)
+{
+	char name[80], text[112];
+	int n = snprintf(text, sizeof text, "sha256:%.64s %llu\n", hex, (unsigned long long)size);
+	int rc, fd = openat(st->rootfd, "marks", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return mr_err_sys(err, "store %s/marks", st->root);
+	snprintf(name, sizeof name, "%.64s", hex);
+	rc = mr_write_atomic(fd, name, text, (size_t)n, 0600, err);
+	close(fd);
+	return rc;
+}
+
+/* Take layers/NAME out of the store: its mark first (so it is never taken
+ * for complete again), then the folder renamed into tmp/ where, unlocked, a
+ * killed removal is finished by the next start. */
+static void image_layer_drop(struct mr_store *st, int layersfd, const char *name)
+{
+	char mark[80], trash[NAME_MAX + 1];
+	unsigned char rnd[4];
+	char hex[9];
+	struct mr_err ignored;
+	int tmpfd;
+	snprintf(mark, sizeof mark, "marks/%.64s", name);
+	unlinkat(st->rootfd, mark, 0);
+	if (util_random(rnd, sizeof rnd) < 0)
+		memset(rnd, 0, sizeof rnd);
+	util_hex(rnd, sizeof rnd, hex);
+	snprintf(trash, sizeof trash, "gc-%.12s-%s", name, hex);
+	tmpfd = openat(st->rootfd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (tmpfd >= 0 && renameat(layersfd, name, tmpfd, trash) == 0)
+		mr_remove_tree(tmpfd, trash, &ignored);
+	else
+		mr_remove_tree(layersfd, name, &ignored);
+	if (tmpfd >= 0)
+		close(tmpfd);
+}
+
+/* Record that a collection is due before the records change (store lock
+ * held): if the command is killed between writing images.json and removing
+ * what it released, the next command that opens the store finishes it. */
+static int image_gc_intend(struct mr_store *st, struct mr_err *err)
+{
+	return mr_write_atomic(st->rootfd, "gc.intent", "gc\n", 3, 0600, err);
+}
+
+static int image_rec_uses(const struct image_rec *r, const char *name)
+{
+	size_t j;
+	for (j = 0; j < r->nlayers; j++)
+		if (!strcmp(r->layers[j], name))
+			return 1;
+	return 0;
+}
+
 /* Remove layers and blobs that no image record refers to: what a load killed
  * between renaming its layers and writing images.json left behind, and what
  * rmi released. Called with the store lock held (loads commit under it, so a
  * layer cannot be between its rename and its record while we look). */
 static void image_gc(struct mr_store *st, const struct image_db *db)
 {
-	static const char *const dirs[] = { "layers", "blobs/sha256" };
+	static const char *const dirs[] = { "layers", "marks", "blobs/sha256" };
 	struct mr_err ignored;
-	struct mr_buf blob = { 0 };
-	size_t k, i, j;
-	for (k = 0; k < 2; k++) {
+	size_t k, i;
+	for (k = 0; k < 3; k++) {
 		int dfd = openat(st->rootfd, dirs[k], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+		DIR *d = dfd >= 0 ? fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3)) : NULL;
 		struct dirent *de;
 		if (!d) {
 			if (dfd >= 0)
@@ -5257,20 +5420,40 @@ static void image_gc(struct mr_store *st, const struct image_db *db)
 				continue;
 			for (i = 0; i < db->nrecs && !used; i++) {
 				const struct image_rec *r = &db->recs[i];
-				if (k == 0) {
-					for (j = 0; j < r->nlayers && !used; j++)
-						used = !strcmp(r->layers[j], de->d_name);
-				} else {
+				if (k < 2)
+					used = image_rec_uses(r, de->d_name);
+				else
 					used = !strcmp(r->id + 7, de->d_name) ||
 					       (r->manifest[0] && !strcmp(r->manifest + 7, de->d_name));
-				}
 			}
-			if (!used)
+			if (used)
+				continue;
+			if (k == 0 && de->d_name[0] != '.')
+				image_layer_drop(st, dfd, de->d_name);
+			else
 				mr_remove_tree(dfd, de->d_name, &ignored);
 		}
 		closedir(d);
+		close(dfd);
 	}
-	mr_buf_free(&blob);
+	unlinkat(st->rootfd, "gc.intent", 0);
+}
+
+/* A collection cut short by a kill or a power cut: finish it (called when a
+ * command opens the store; costs one stat when there is nothing to do). */
+static void image_gc_resume(struct mr_store *st)
+{
+	struct image_db db;
+	struct mr_err ignored;
+	if (!util_exists_at(st->rootfd, "gc.intent", AT_SYMLINK_NOFOLLOW) ||
+	    mr_store_lock(st, &ignored) < 0)
+		return;
+	if (util_exists_at(st->rootfd, "gc.intent", AT_SYMLINK_NOFOLLOW) &&
+	    image_db_read(st, &db, &ignored) == 0) {
+		image_gc(st, &db);
+		image_db_free(&db);
+	}
+	mr_store_unlock(st);
 }
 
 /* ---- Loading: archives and OCI layout folders ----
@@ -5292,6 +5475,8 @@ struct image_blob {
 	char tmpname[128];                   /* tmp/layer-... relative to rootfd */
 	int tmpfd;                           /* holds the temporary folder's flock */
 	uint64_t unpacked;
+	double secs;                         /* extraction time, for the message */
+	int report;                          /* extracted by load: commit says what it did */
 	char *failure;                       /* extraction error, reported if used */
 	/* metadata */
 	struct mr_buf data;
@@ -5461,7 +5646,14 @@ static int image_extract_layer(struct image_load *ld, struct stream *in, struct 
 	stream_hash_digest(&plain, b->diff_id);
 	b->bytes = compressed.count;
 	b->is_layer = 1;
-	image_progress(ld, "Loading layer", b->diff_id + 7, b->unpacked, image_now() - t0);
+	/* Said at commit time, when it is known whether the store already had
+	 * it: "Loading layer" only for a layer the load adds, as Docker. */
+	b->secs = image_now() - t0;
+	b->report = 1;
+	if (ld->tty && !ld->quiet) {
+		printf("\r\033[K");
+		fflush(stdout);
+	}
 	rc = 0;
 out:
 	stream_decomp_end(&dec);
@@ -5791,7 +5983,7 @@ static struct image_blob *image_stored_layer(struct image_load *ld, const struct
 	    image_db_layer_size(ld->stored, digest_hex(diff_id->str), &unpacked) < 0)
 		return NULL;
 	snprintf(path, sizeof path, "layers/%s", digest_hex(diff_id->str));
-	if (!util_exists_at(ld->st->rootfd, path, AT_SYMLINK_NOFOLLOW))
+	if (!image_layer_ok(ld->st, digest_hex(diff_id->str)))
 		return NULL;
 	b = image_blob_new(ld, path, &ignored);
 	if (!b)
@@ -5802,7 +5994,7 @@ static struct image_blob *image_stored_layer(struct image_load *ld, const struct
 	b->bytes = size && size->type == MR_JSON_NUMBER ? (uint64_t)size->num : 0;
 	b->unpacked = unpacked;
 	if (!ld->quiet)
-		printf("%.12s: Already exists\n", digest_hex(b->digest));
+		printf("%.12s: Already exists\n", digest_hex(b->diff_id));
 	return b;
 }
 
@@ -6134,6 +6326,20 @@ static int image_write_blob(struct mr_store *st, const char *digest, const void 
 	return rc;
 }
 
+/* Docker's words when a loaded tag moves off another image (which keeps
+ * its data, untagged). */
+static void image_say_retag(const struct image_load *ld, const struct image_db *db,
+			    const char *name, const char *id)
+{
+	size_t i;
+	if (ld->quiet)
+		return;
+	for (i = 0; i < db->ntags; i++)
+		if (!strcmp(db->tags[i].name, name) && strcmp(db->tags[i].id, id))
+			printf("The image %s already exists, renaming the old one with ID %s "
+			       "to empty string\n", name, db->tags[i].id);
+}
+
 /* Make the found images visible: layers renamed into layers/HEX (or dropped
  * when the store has them), blobs written, records and tags updated; all of
  * it under the store lock, after one syncfs so the renames publish data that
@@ -6152,6 +6358,8 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 		return -1;
 	if (image_db_read(st, &db, err) < 0)
 		goto unlock;
+	if (image_gc_intend(st, err) < 0)
+		goto out;
 	layersfd = openat(st->rootfd, "layers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (layersfd < 0) {
 		mr_err_sys(err, "store %s/layers", st->root);
@@ -6167,20 +6375,33 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 		for (j = 0; j < f->nlayers; j++) {
 			struct image_blob *l = f->layers[j];
 			const char *hex = digest_hex(l->diff_id);
-			if (util_exists_at(layersfd, hex, AT_SYMLINK_NOFOLLOW))
-				continue;  /* already stored (by this load or an earlier one) */
+			if (image_layer_ok(st, hex)) {
+				/* already stored (by this load or an earlier one) */
+				if (l->report && !ld->quiet)
+					printf("%.12s: Already exists\n", digest_hex(l->diff_id));
+				l->report = 0;
+				continue;
+			}
 			if (l->tmpfd < 0) {
 				/* skipped as stored, then removed by an rmi meanwhile */
 				mr_err_set(err, MR_ENOTFOUND, "layer %s was removed from the store "
 					   "during the load; try again", l->diff_id);
 				goto out;
 			}
-			if (renameat(st->rootfd, l->tmpname, layersfd, hex) < 0) {
+			if (util_exists_at(layersfd, hex, AT_SYMLINK_NOFOLLOW))
+				image_layer_drop(st, layersfd, hex);   /* a commit cut short */
+			if (renameat(st->rootfd, l->tmpname, layersfd, hex) < 0 ||
+			    mr_fsync_dir(layersfd, err) < 0) {
 				mr_err_sys(err, "store layer %s", l->diff_id);
 				goto out;
 			}
+			if (image_marks_kept(st) && image_layer_mark(st, hex, l->unpacked, err) < 0)
+				goto out;
 			close(l->tmpfd);
 			l->tmpfd = -1;
+			if (l->report)
+				image_progress(ld, "Loading layer", l->diff_id + 7, l->unpacked, l->secs);
+			l->report = 0;
 		}
 		if (image_write_blob(st, f->config->digest, f->config->data.data,
 				     f->config->data.len, err) < 0)
@@ -6225,8 +6446,10 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 			r->sizes[j] = f->layers[j]->unpacked;
 			r->size += r->sizes[j];
 		}
-		for (j = 0; j < f->nnames; j++)
+		for (j = 0; j < f->nnames; j++) {
+			image_say_retag(ld, &db, f->names[j], r->id);
 			image_db_set_tag(&db, f->names[j], r->id);
+		}
 	}
 	if (image_db_write(st, &db, err) < 0)
 		goto out;
@@ -9799,12 +10022,10 @@ static int pull_layer_stored(struct pull *p, const struct mr_json *diff_ids, siz
 {
 	const char *id = mr_json_str(mr_json_at(diff_ids, i));
 	uint64_t size;
-	char path[96];
 	if (!id || mr_digest_valid(id) < 0 || !p->ld.stored ||
 	    image_db_layer_size(p->ld.stored, digest_hex(id), &size) < 0)
 		return 0;
-	snprintf(path, sizeof path, "layers/%s", digest_hex(id));
-	return util_exists_at(p->st->rootfd, path, AT_SYMLINK_NOFOLLOW);
+	return image_layer_ok(p->st, digest_hex(id));
 }
 
 /* Fetch the config (unless stored) and say, per layer, whether it is
@@ -10173,6 +10394,7 @@ struct ctr {
 	unsigned char auto_remove;
 	uint64_t log_max_size;
 	int log_max_file;
+	int log_ram;                       /* logs in rundir/ID (tmpfs), not on the store's flash */
 	/* labels */
 	struct ctr_list labels;
 	/* what the strings point into */
@@ -11150,6 +11372,7 @@ static const struct ctr_field ctr_fields[] = {
 	CF("Memory", CF_I64, 1, memory), CF("MemorySwap", CF_I64, 1, memory_swap),
 	CF("NanoCpus", CF_I64, 1, nano_cpus), CF("PidsLimit", CF_I64, 1, pids_limit),
 	CF("LogMaxSize", CF_U64, 1, log_max_size), CF("LogMaxFile", CF_INT, 1, log_max_file),
+	CF("LogRam", CF_INT, 1, log_ram),
 };
 
 /* inspect leaves out minirun's own fields (the log limits: LogConfig). */
@@ -11978,6 +12201,33 @@ static int ctr_spec_health(struct ctr *c, const struct ctr_opts *o, const struct
 	return 0;
 }
 
+/* One --log-opt (or boot key `log`): Docker's json-file max-size and
+ * max-file, and location=ram|store; several may share one value, separated
+ * by commas ("max-size=64k,max-file=2,location=ram"). */
+static int ctr_log_opts(struct ctr *c, const char *opts, struct mr_err *err)
+{
+	char one[128];
+	const char *s = opts;
+	uint64_t v;
+	while (*s) {
+		size_t n = strcspn(s, ",");
+		snprintf(one, sizeof one, "%.*s", (int)(n < sizeof one ? n : sizeof one - 1), s);
+		if (!strncmp(one, "max-size=", 9) && util_parse_size(one + 9, &v) == 0 && v >= 4096) {
+			c->log_max_size = v;
+		} else if (!strncmp(one, "max-file=", 9) && util_parse_u64(one + 9, &v) == 0 &&
+			   v >= 1 && v <= 100) {
+			c->log_max_file = (int)v;
+		} else if (!strcmp(one, "location=ram") || !strcmp(one, "location=store")) {
+			c->log_ram = one[9] == 'r';
+		} else {
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid log opt '%s' (max-size=SIZE of "
+					  "at least 4k, max-file=1..100, location=ram|store)", one);
+		}
+		s += n + (s[n] == ',');
+	}
+	return 0;
+}
+
 /* lifecycle: stop signal and timeout, restart policy, --rm, log limits;
  * labels (the image's, then the flags'). */
 static int ctr_spec_lifecycle(struct ctr *c, const struct ctr_opts *o, const struct mr_json *cfg,
@@ -12005,17 +12255,9 @@ static int ctr_spec_lifecycle(struct ctr *c, const struct ctr_opts *o, const str
 	if (o->rm && strcmp(c->restart, "no"))
 		return mr_err_set(err, MR_EINVAL_INPUT, "Conflicting options: --restart and --rm");
 	c->auto_remove = (unsigned char)(o->rm > 0);
-	for (i = 0; i < o->log_opt.n; i++) {
-		const char *s = o->log_opt.v[i];
-		if (!strncmp(s, "max-size=", 9) && util_parse_size(s + 9, &v) == 0 && v >= 4096)
-			c->log_max_size = v;
-		else if (!strncmp(s, "max-file=", 9) && util_parse_u64(s + 9, &v) == 0 && v >= 1 &&
-			 v <= 100)
-			c->log_max_file = (int)v;
-		else
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid log opt '%s' (max-size=SIZE "
-					  "of at least 4k, max-file=1..100)", s);
-	}
+	for (i = 0; i < o->log_opt.n; i++)
+		if (ctr_log_opts(c, o->log_opt.v[i], err) < 0)
+			return -1;
 	return 0;
 }
 
@@ -12135,6 +12377,561 @@ static int ctr_mounts_prepare(struct mr_store *st, struct ctr *c, struct mr_err 
 	return 0;
 }
 /* ======================== END src/14_container.c ======================== */
+
+/* ======================== BEGIN src/14b_check.c ======================== */
+#line 1 "src/14b_check.c"
+/* ==== [14b] CHECK: verify the whole store, repair what nothing uses ====
+ * `minirun check [--repair]` and init at boot. Under the store lock (so no
+ * load or rmi commits while we look) it checks: images.json parses; every
+ * tag names a record; every record's config and manifest blobs exist and
+ * match their digests; every layer a record or a container uses is complete
+ * (folder and completion mark); container records parse and name an image
+ * the store has; name links point at their container; volumes have _data and
+ * readable metadata; network files parse; no temporary is left; no layer or
+ * blob is unreferenced. One line per problem on stdout, then a summary line.
+ * What the store opening does for every command (temporaries of dead
+ * processes, a collection cut short) is done before the check, so the check
+ * sees the store as the next command will.
+ * Repair levels: CHECK_GARBAGE removes temporaries, unreferenced layers and
+ * blobs, marks without layers, stale name links (init at boot); CHECK_REPAIR
+ * also drops tags to nothing and image records that are broken and that no
+ * container uses, rewrites damaged volume metadata and marks the trusted
+ * layers of a store made before marks existed. Never a volume's data, never
+ * a layer or image that a container uses. */
+
+enum { CHECK_REPORT, CHECK_GARBAGE, CHECK_REPAIR };
+
+struct check {
+	struct mr_store *st;
+	int repair;
+	const char *prefix;             /* put before every line ("" or init's) */
+	unsigned problems, fixed;
+	unsigned nimages, nlayers, nblobs, nctrs, nvols, nnets, legacy;
+	struct image_db db;
+	int db_ok, db_dirty;
+	char (*used)[65];               /* layers containers use (diff_id hex) */
+	size_t nused;
+	char (*imgs)[MR_DIGEST_LEN + 1];  /* images containers use */
+	size_t nimgs;
+};
+
+static void check_line(struct check *ck, int fixed, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void check_line(struct check *ck, int fixed, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (fixed) {
+		ck->fixed++;
+		printf("%sremoved %s\n", ck->prefix, msg);
+	} else {
+		ck->problems++;
+		printf("%s%s\n", ck->prefix, msg);
+	}
+}
+
+/* A problem that the current repair level may fix: report it, and say
+ * whether to fix it. */
+static int check_found(struct check *ck, int level, const char *what)
+{
+	if (ck->repair >= level)
+		return 1;
+	check_line(ck, 0, "%s", what);
+	return 0;
+}
+
+/* After a repair: "removed WHAT", or WHAT stays a problem. */
+static void check_done(struct check *ck, int rc, const char *what)
+{
+	check_line(ck, rc == 0, "%s%s", what, rc == 0 ? "" : " (could not be removed)");
+}
+
+static int check_is_hex64(const char *s)
+{
+	return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+}
+
+static int check_ctr_uses_layer(const struct check *ck, const char *hex)
+{
+	size_t i;
+	for (i = 0; i < ck->nused; i++)
+		if (!strcmp(ck->used[i], hex))
+			return 1;
+	return 0;
+}
+
+static int check_ctr_uses_image(const struct check *ck, const char *id)
+{
+	size_t i;
+	for (i = 0; i < ck->nimgs; i++)
+		if (!strcmp(ck->imgs[i], id))
+			return 1;
+	return 0;
+}
+
+static int check_rec_uses_layer(const struct check *ck, const char *hex)
+{
+	size_t i;
+	for (i = 0; ck->db_ok && i < ck->db.nrecs; i++)
+		if (image_rec_uses(&ck->db.recs[i], hex))
+			return 1;
+	return 0;
+}
+
+/* Iterate a store folder: fn(ck, dfd, name) for every entry but . and .. */
+static void check_each(struct check *ck, const char *dir,
+		       void (*fn)(struct check *, int, const char *))
+{
+	int dfd = openat(ck->st->rootfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = dfd >= 0 ? fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3)) : NULL;
+	struct dirent *de;
+	if (!d) {
+		if (dfd >= 0 || errno != ENOENT)
+			check_line(ck, 0, "%s: cannot read the folder", dir);
+		if (dfd >= 0)
+			close(dfd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			fn(ck, dfd, de->d_name);
+	closedir(d);
+	close(dfd);
+}
+
+/* A ".tmp.*" file an atomic write left (the writer was killed). */
+static int check_temp(struct check *ck, int dfd, const char *dir, const char *name)
+{
+	struct mr_err ignored;
+	char what[300];
+	if (!util_starts_with(name, ".tmp."))
+		return 0;
+	if (!store_dead_temp(name))
+		return 1;   /* its writer is at work */
+	snprintf(what, sizeof what, "%s/%s: temporary file left behind", dir, name);
+	if (check_found(ck, CHECK_GARBAGE, what))
+		check_done(ck, mr_remove_tree(dfd, name, &ignored), what);
+	return 1;
+}
+
+/* ---- containers (first: what they use must never be repaired away) ---- */
+
+static void check_ctr_files(struct check *ck, int dfd, const char *name)
+{
+	check_temp(ck, dfd, "containers/<id>", name);
+}
+
+static void check_container(struct check *ck, int dfd, const char *name)
+{
+	struct ctr c;
+	struct mr_err err;
+	char path[32 + CTR_ID_LEN];
+	size_t i;
+	if (!strcmp(name, ".names") || check_temp(ck, dfd, "containers", name))
+		return;
+	if (!ctr_is_id(name)) {
+		check_line(ck, 0, "containers/%s: not a container record (left alone)", name);
+		return;
+	}
+	ck->nctrs++;
+	snprintf(path, sizeof path, "containers/%s", name);
+	check_each(ck, path, check_ctr_files);
+	if (ctr_load(ck->st, name, &c, &err) < 0) {
+		check_line(ck, 0, "container %.12s: %s", name, err.msg);
+		ctr_free(&c);
+		return;
+	}
+	ck->imgs = util_xrealloc(ck->imgs, (ck->nimgs + 1) * sizeof *ck->imgs);
+	snprintf(ck->imgs[ck->nimgs++], sizeof *ck->imgs, "%s", c.image);
+	if (ck->db_ok && !image_db_by_id(&ck->db, c.image))
+		check_line(ck, 0, "container %.12s (%s): image %.19s is not in the store", name,
+			   c.name, c.image);
+	for (i = 0; i < c.layers.n; i++) {
+		ck->used = util_xrealloc(ck->used, (ck->nused + 1) * sizeof *ck->used);
+		snprintf(ck->used[ck->nused++], sizeof *ck->used, "%s", c.layers.v[i]);
+		if (!image_layer_ok(ck->st, c.layers.v[i]))
+			check_line(ck, 0, "container %.12s (%s): layer sha256:%.12s is missing or "
+				   "incomplete", name, c.name, c.layers.v[i]);
+	}
+	ctr_free(&c);
+}
+
+static void check_name(struct check *ck, int dfd, const char *name)
+{
+	char id[CTR_ID_LEN + 2], what[300];
+	ctr_name_owner(ck->st, dfd, name, id);
+	if (id[0])
+		return;
+	/* Not a problem: rm drops the record first, then the name, so a kill
+	 * between leaves a link that ctr_name_owner takes for a free name. */
+	snprintf(what, sizeof what, "container name %s: links to no container", name);
+	if (ck->repair >= CHECK_GARBAGE)
+		check_done(ck, unlinkat(dfd, name, 0), what);
+	else
+		printf("%snote: %s (a free name; --repair removes the link)\n", ck->prefix, what);
+}
+
+/* ---- images, blobs and layers ---- */
+
+/* Does blobs/sha256/HEX exist and hash to its name? NULL or what is wrong. */
+static const char *check_blob(struct check *ck, const char *digest)
+{
+	struct mr_buf b = { 0 };
+	struct mr_err err;
+	char path[96], got[MR_DIGEST_LEN + 1];
+	const char *why = NULL;
+	if (mr_digest_valid(digest) < 0)
+		return "is not a valid digest";
+	snprintf(path, sizeof path, "blobs/sha256/%s", digest_hex(digest));
+	if (mr_read_file(ck->st->rootfd, path, &b, MINIRUN_MAX_JSON, &err) < 0) {
+		why = err.code == ENOENT ? "is missing" : "cannot be read";
+	} else {
+		mr_digest_buf(b.data, b.len, got);
+		if (strcmp(got, digest))
+			why = "does not match its digest";
+	}
+	mr_buf_free(&b);
+	return why;
+}
+
+/* What is wrong with a record, in `why` (empty when nothing). */
+static void check_record(struct check *ck, const struct image_rec *r, char *why, size_t size)
+{
+	const char *w;
+	size_t j;
+	why[0] = 0;
+	if ((w = check_blob(ck, r->id)) != NULL) {
+		snprintf(why, size, "config %s", w);
+		return;
+	}
+	if (!r->manifest[0] || (w = check_blob(ck, r->manifest)) != NULL) {
+		snprintf(why, size, "manifest %s", r->manifest[0] ? w : "is not recorded");
+		return;
+	}
+	for (j = 0; j < r->nlayers; j++)
+		if (!image_layer_ok(ck->st, r->layers[j])) {
+			snprintf(why, size, "layer sha256:%.12s is %s", r->layers[j],
+				 util_exists_at(ck->st->rootfd, "layers", 0) ? "missing or incomplete" :
+				 "missing");
+			return;
+		}
+}
+
+static void check_images(struct check *ck)
+{
+	char why[160], what[400], tags[200];
+	size_t i, j;
+	for (i = ck->db.ntags; i-- > 0;) {
+		if (image_db_by_id(&ck->db, ck->db.tags[i].id))
+			continue;
+		snprintf(what, sizeof what, "tag %s: names image %.19s, which has no record",
+			 ck->db.tags[i].name, ck->db.tags[i].id);
+		if (check_found(ck, CHECK_REPAIR, what)) {
+			check_line(ck, 1, "%s", what);
+			image_db_del_tag(&ck->db, i);
+			ck->db_dirty = 1;
+		}
+	}
+	for (i = ck->db.nrecs; i-- > 0;) {
+		const struct image_rec *r = &ck->db.recs[i];
+		ck->nimages++;
+		check_record(ck, r, why, sizeof why);
+		if (!why[0])
+			continue;
+		tags[0] = 0;
+		for (j = 0; j < ck->db.ntags; j++)
+			if (!strcmp(ck->db.tags[j].id, r->id) && strlen(tags) < 100)
+				snprintf(tags + strlen(tags), sizeof tags - strlen(tags), "%s%s",
+					 tags[0] ? ", " : " (", ck->db.tags[j].name);
+		if (tags[0])
+			snprintf(tags + strlen(tags), sizeof tags - strlen(tags), ")");
+		snprintf(what, sizeof what, "image %.19s%s: %s", r->id, tags, why);
+		if (check_ctr_uses_image(ck, r->id)) {
+			check_line(ck, 0, "%s (a container uses it: not repaired)", what);
+			continue;
+		}
+		if (!check_found(ck, CHECK_REPAIR, what))
+			continue;
+		check_line(ck, 1, "%s", what);
+		for (j = ck->db.ntags; j-- > 0;)
+			if (!strcmp(ck->db.tags[j].id, r->id))
+				image_db_del_tag(&ck->db, j);
+		image_db_del_rec(&ck->db, i);
+		ck->db_dirty = 1;
+	}
+}
+
+static void check_layer_entry(struct check *ck, int dfd, const char *name)
+{
+	char what[200], path[96];
+	struct mr_err err;
+	if (check_temp(ck, dfd, "layers", name))
+		return;
+	if (!check_is_hex64(name)) {
+		check_line(ck, 0, "layers/%s: not a layer (left alone)", name);
+		return;
+	}
+	ck->nlayers++;
+	if (ck->db_ok && !check_rec_uses_layer(ck, name) && !check_ctr_uses_layer(ck, name)) {
+		snprintf(what, sizeof what, "layer sha256:%.12s: no image or container uses it", name);
+		if (check_found(ck, CHECK_GARBAGE, what)) {
+			image_layer_drop(ck->st, dfd, name);
+			check_done(ck, util_exists_at(dfd, name, AT_SYMLINK_NOFOLLOW) ? -1 : 0, what);
+		}
+		return;
+	}
+	snprintf(path, sizeof path, "marks/%s", name);
+	if (!image_marks_kept(ck->st) && !util_exists_at(ck->st->rootfd, path, AT_SYMLINK_NOFOLLOW))
+		ck->legacy++;
+	(void)err;
+}
+
+/* marks/HEX: its layer is there, and the mark names it. */
+static void check_mark_entry(struct check *ck, int dfd, const char *name)
+{
+	char what[200], path[96];
+	struct mr_buf b = { 0 };
+	struct mr_err err;
+	if (check_temp(ck, dfd, "marks", name))
+		return;
+	if (!check_is_hex64(name)) {
+		check_line(ck, 0, "marks/%s: not a mark (left alone)", name);
+		return;
+	}
+	snprintf(path, sizeof path, "layers/%s", name);
+	if (!util_exists_at(ck->st->rootfd, path, AT_SYMLINK_NOFOLLOW)) {
+		snprintf(what, sizeof what, "marks/%.12s: a mark without its layer", name);
+		if (check_found(ck, CHECK_GARBAGE, what))
+			check_done(ck, unlinkat(dfd, name, 0), what);
+	} else {
+		snprintf(path, sizeof path, "sha256:%s ", name);
+		if (mr_read_file(dfd, name, &b, 256, &err) < 0 || strncmp(b.data, path, strlen(path)))
+			check_line(ck, 0, "layer sha256:%.12s: damaged completion mark", name);
+	}
+	mr_buf_free(&b);
+}
+
+/* An old store's trusted layers get their marks (written in marks.new,
+ * which becomes marks/ once complete, so a kill leaves the store old). */
+static void check_mark_old_store(struct check *ck, struct mr_err *err)
+{
+	DIR *d = NULL;
+	struct dirent *de;
+	int fd = openat(ck->st->rootfd, "layers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int mfd = -1, rc = -1;
+	unsigned n = 0;
+	mr_remove_tree(ck->st->rootfd, "marks.new", err);
+	if (fd < 0 || mkdirat(ck->st->rootfd, "marks.new", 0700) < 0 ||
+	    (mfd = openat(ck->st->rootfd, "marks.new", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+			  O_CLOEXEC)) < 0 || !(d = fdopendir(fd)))
+		goto out;
+	fd = -1;
+	while ((de = readdir(d)) != NULL) {
+		char text[80];
+		int len = snprintf(text, sizeof text, "sha256:%.64s 0\n", de->d_name);
+		if (!check_is_hex64(de->d_name))
+			continue;
+		if (mr_write_atomic(mfd, de->d_name, text, (size_t)len, 0600, err) < 0)
+			goto out;
+		n++;
+	}
+	if (renameat(ck->st->rootfd, "marks.new", ck->st->rootfd, "marks") == 0 &&
+	    mr_fsync_dir(ck->st->rootfd, err) == 0)
+		rc = 0;
+out:
+	if (d)
+		closedir(d);
+	if (fd >= 0)
+		close(fd);
+	if (mfd >= 0)
+		close(mfd);
+	if (rc == 0)
+		printf("%smarked %u layers stored before completion marks existed\n", ck->prefix, n);
+	else
+		check_line(ck, 0, "marks: cannot mark the layers of this old store");
+}
+
+static void check_blob_entry(struct check *ck, int dfd, const char *name)
+{
+	char what[200];
+	struct mr_err ignored;
+	size_t i;
+	int used = !ck->db_ok;
+	if (check_temp(ck, dfd, "blobs/sha256", name))
+		return;
+	ck->nblobs++;
+	for (i = 0; ck->db_ok && i < ck->db.nrecs && !used; i++)
+		used = !strcmp(ck->db.recs[i].id + 7, name) || !strcmp(ck->db.recs[i].manifest + 7, name);
+	if (used)
+		return;   /* checked with its record */
+	snprintf(what, sizeof what, "blob sha256:%.12s: no image uses it", name);
+	if (check_found(ck, CHECK_GARBAGE, what))
+		check_done(ck, mr_remove_tree(dfd, name, &ignored), what);
+}
+
+/* ---- volumes, networks, temporaries ---- */
+
+static void check_volume(struct check *ck, int dfd, const char *name)
+{
+	struct mr_buf b = { 0 };
+	struct mr_json_doc doc = { 0 };
+	struct mr_err err = { 0 };
+	char path[300];
+	int bad;
+	if (check_temp(ck, dfd, "volumes", name))
+		return;
+	ck->nvols++;
+	if (!volume_name_valid(name)) {
+		check_line(ck, 0, "volumes/%s: not a volume name (left alone)", name);
+		return;
+	}
+	snprintf(path, sizeof path, "%s/_data", name);
+	if (!util_exists_at(dfd, path, AT_SYMLINK_NOFOLLOW)) {
+		check_line(ck, 0, "volume %s: no _data folder", name);
+		return;
+	}
+	snprintf(path, sizeof path, "%s/meta.json", name);
+	bad = mr_read_file(dfd, path, &b, 65536, &err) < 0 ||
+	      mr_json_parse(&doc, b.data, b.len, &err) < 0 || !doc.root ||
+	      doc.root->type != MR_JSON_OBJECT;
+	/* An anonymous volume's metadata is not fsynced (10_volume.c): after a
+	 * power cut it may be missing or empty, and it reads as anonymous. */
+	if (bad && check_is_hex64(name) && (err.code == ENOENT || b.len == 0))
+		bad = 0;
+	if (bad) {
+		char what[400];
+		snprintf(what, sizeof what, "volume %s: damaged meta.json (%s)", name, err.msg);
+		if (check_found(ck, CHECK_REPAIR, what)) {
+			struct timespec now;
+			char created[40], meta[160];
+			int n;
+			clock_gettime(CLOCK_REALTIME, &now);
+			util_time_rfc3339(&now, created, sizeof created);
+			n = snprintf(meta, sizeof meta, "{\"CreatedAt\":\"%s\",\"Anonymous\":%s,"
+				     "\"Labels\":{}}\n", created, check_is_hex64(name) ? "true" : "false");
+			snprintf(path, sizeof path, "%s", name);
+			{
+				int vfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				if (vfd >= 0 && mr_write_atomic(vfd, "meta.json", meta, (size_t)n, 0600,
+								&err) == 0) {
+					ck->fixed++;
+					printf("%srewrote the metadata of volume %s (its data is "
+					       "untouched)\n", ck->prefix, name);
+				} else {
+					check_line(ck, 0, "%s", what);
+				}
+				if (vfd >= 0)
+					close(vfd);
+			}
+		}
+	}
+	mr_json_free(&doc);
+	mr_buf_free(&b);
+}
+
+static void check_network(struct check *ck, int dfd, const char *name)
+{
+	struct mr_buf b = { 0 };
+	struct mr_json_doc doc = { 0 };
+	struct mr_err err = { 0 };
+	if (check_temp(ck, dfd, "networks", name))
+		return;
+	ck->nnets++;
+	if (mr_read_file(dfd, name, &b, 65536, &err) < 0 ||
+	    mr_json_parse(&doc, b.data, b.len, &err) < 0 ||
+	    !mr_json_str(mr_json_get(doc.root, "Name")))
+		check_line(ck, 0, "network networks/%s: damaged (%s)", name,
+			   err.msg[0] ? err.msg : "no Name");
+	mr_json_free(&doc);
+	mr_buf_free(&b);
+}
+
+static void check_root_entry(struct check *ck, int dfd, const char *name)
+{
+	struct mr_err ignored;
+	if (!strcmp(name, "gc.intent"))
+		check_line(ck, 0, "gc.intent: a collection was not finished");
+	else if (!strcmp(name, "marks.new") &&
+		 check_found(ck, CHECK_GARBAGE, "marks.new: marking of an old store cut short"))
+		check_done(ck, mr_remove_tree(dfd, name, &ignored), "marks.new");
+	else
+		check_temp(ck, dfd, "", name);
+}
+
+/* tmp/ entries whose lock can be taken belong to no live process. */
+static void check_tmp_entry(struct check *ck, int dfd, const char *name)
+{
+	struct mr_err ignored;
+	char what[300];
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int dead = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;
+	if (fd >= 0)
+		close(fd);
+	if (!dead)
+		return;
+	snprintf(what, sizeof what, "tmp/%s: temporary left behind", name);
+	if (check_found(ck, CHECK_GARBAGE, what))
+		check_done(ck, mr_remove_tree(dfd, name, &ignored), what);
+}
+
+/* Check (and repair up to `repair`) the store. 0 when nothing is wrong any
+ * more, else the number of problems left. */
+static int check_store(struct mr_store *st, int repair, const char *prefix, struct mr_err *err)
+{
+	struct check ck;
+	struct mr_err dberr;
+	struct timespec t0, t1;
+	int rc;
+	memset(&ck, 0, sizeof ck);
+	ck.st = st;
+	ck.repair = repair;
+	ck.prefix = prefix;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (mr_store_lock(st, err) < 0)
+		return -1;
+	ck.db_ok = image_db_read(st, &ck.db, &dberr) == 0;
+	if (!ck.db_ok)
+		check_line(&ck, 0, "images.json: %s (nothing is collected while it is damaged)",
+			   dberr.msg);
+	check_each(&ck, ".", check_root_entry);
+	check_each(&ck, "tmp", check_tmp_entry);
+	check_each(&ck, "containers", check_container);
+	check_each(&ck, "containers/.names", check_name);
+	if (ck.db_ok)
+		check_images(&ck);
+	if (ck.db_ok && ck.db_dirty && (image_gc_intend(st, err) < 0 ||
+					image_db_write(st, &ck.db, err) < 0))
+		check_line(&ck, 0, "images.json: cannot write the repaired records: %s", err->msg);
+	check_each(&ck, "layers", check_layer_entry);
+	check_each(&ck, "marks", check_mark_entry);
+	check_each(&ck, "blobs/sha256", check_blob_entry);
+	check_each(&ck, "volumes", check_volume);
+	check_each(&ck, "networks", check_network);
+	if (ck.db_dirty)
+		unlinkat(st->rootfd, "gc.intent", 0);
+	if (ck.legacy && repair >= CHECK_REPAIR && ck.problems == 0)
+		check_mark_old_store(&ck, err);
+	else if (ck.legacy)
+		printf("%snote: %u layers were stored before completion marks existed; "
+		       "`check --repair` marks them\n", prefix, ck.legacy);
+	mr_store_unlock(st);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("%s%s: %u images, %u layers, %u blobs, %u containers, %u volumes, %u networks; "
+	       "%u problems%s, %u repaired (%ld ms)\n", prefix, st->root, ck.nimages, ck.nlayers,
+	       ck.nblobs, ck.nctrs, ck.nvols, ck.nnets, ck.problems,
+	       repair ? " left" : "", ck.fixed,
+	       (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
+	if (ck.db_ok)
+		image_db_free(&ck.db);
+	free(ck.used);
+	free(ck.imgs);
+	rc = (int)ck.problems;
+	return rc;
+}
+/* ======================== END src/14b_check.c ======================== */
 
 /* ======================== BEGIN src/15_rootfs.c ======================== */
 #line 1 "src/15_rootfs.c"
@@ -14417,6 +15214,20 @@ static CTR_HOT void ctr_log_rotate(struct ctr_log *l)
 	l->size = 0;
 }
 
+/* location=ram logs live in rundir/ID: gone with the container. */
+static void ctr_log_remove(int rfd, const struct ctr *c)
+{
+	char name[16];
+	int i;
+	if (!c->log_ram)
+		return;
+	unlinkat(rfd, "log", 0);
+	for (i = 1; i < (c->log_max_file > 0 ? c->log_max_file : CTR_LOG_MAX_FILE); i++) {
+		snprintf(name, sizeof name, "log.%d", i);
+		unlinkat(rfd, name, 0);
+	}
+}
+
 static int ctr_log_open(struct ctr_log *l, int dirfd, const struct ctr *c)
 {
 	struct stat sb;
@@ -15029,6 +15840,7 @@ static int ctr_remove(struct mr_store *st, const struct ctr *c, struct mr_err *e
 		unlinkat(rfd, "state", 0);
 		unlinkat(rfd, "stop", 0);
 		unlinkat(rfd, "lock", 0);
+		ctr_log_remove(rfd, c);
 		close(rfd);
 		snprintf(path, sizeof path, "%s/%s", st->rundir, c->id);
 		rmdir(path);
@@ -15070,7 +15882,9 @@ static int ctr_monitor(struct mr_store *st, struct ctr *c, int report, unsigned 
 		code = err.code == MR_EINUSE ? 0 : 125;
 		goto report;
 	}
-	if (ctr_log_open(&o.log, o.dirfd, c) < 0) {
+	/* location=ram: rundir/ID is on tmpfs, so a chatty container does not
+	 * wear the flash the store is on (the logs are gone after a reboot) */
+	if (ctr_log_open(&o.log, c->log_ram ? o.rfd : o.dirfd, c) < 0) {
 		code = (mr_err_sys(&err, "container %s: log", c->name), 125);
 		goto report;
 	}
@@ -17989,7 +18803,7 @@ static const struct boot_key {
 	BK("shm_size", BOOT_STR, o.shm_size), BK("health_cmd", BOOT_STR, o.health_cmd),
 	BK("health_interval", BOOT_STR, o.health_interval),
 	BK("health_timeout", BOOT_STR, o.health_timeout),
-	BK("health_retries", BOOT_STR, o.health_retries),
+	BK("health_retries", BOOT_STR, o.health_retries), BK("log", BOOT_LIST, o.log_opt),
 #undef BK
 };
 
@@ -18007,6 +18821,7 @@ static void boot_decl_free(struct boot_decl *d)
 	ctr_list_free(&d->o.sysctl);
 	ctr_list_free(&d->o.ulimit);
 	ctr_list_free(&d->o.group_add);
+	ctr_list_free(&d->o.log_opt);
 	memset(d, 0, sizeof *d);
 }
 
@@ -18269,6 +19084,23 @@ static ssize_t boot_load_dir(const char *dir, struct boot_decl **out, int *bad, 
 
 /* ---- PID 1 ---- */
 
+#if MINIRUN_WITH_CGROUPS
+/* Make the controllers containers' limits use available in the subtree they
+ * get folders in (/sys/fs/cgroup/minirun), once at boot: `info` then shows
+ * them, and the first `run --memory` finds them on. */
+static void boot_cgroups(void)
+{
+	if (cg_version() != 2)
+		return;
+	mkdir(CG_ROOT "/minirun", 0755);
+	cg_v2_enable();
+}
+#else
+static void boot_cgroups(void)
+{
+}
+#endif
+
 /* Mount what a bare initramfs lacks; only as PID 1 (on a running system /tmp
  * may be a plain folder that must not be hidden under a tmpfs). */
 static void boot_mounts(void)
@@ -18278,19 +19110,22 @@ static void boot_mounts(void)
 		{ "/dev", "devtmpfs", "mode=0755" }, { "/run", "tmpfs", "mode=0755" },
 		{ "/tmp", "tmpfs", "mode=1777" }, { "/sys/fs/cgroup", "cgroup2", NULL },
 	};
-	struct stat root, st;
+	char up[32];
+	struct stat parent, st;
 	size_t i;
-	if (stat("/", &root) < 0)
-		return;
 	for (i = 0; i < sizeof m / sizeof *m; i++) {
 		mkdir(m[i].dir, 0755);
-		/* a folder on the root's device is not a mount point yet */
-		if (stat(m[i].dir, &st) == 0 && st.st_dev != root.st_dev)
+		/* A folder on its parent's device is not a mount point yet. The
+		 * parent, not "/": /sys/fs/cgroup is a folder of the sysfs just
+		 * mounted, whose device differs from the root's. */
+		snprintf(up, sizeof up, "%s/..", m[i].dir);
+		if (stat(m[i].dir, &st) == 0 && stat(up, &parent) == 0 && st.st_dev != parent.st_dev)
 			continue;
 		if (mount(m[i].type, m[i].dir, m[i].type, MS_NOSUID | (i == 2 ? 0 : MS_NODEV),
 			  m[i].opts) < 0)
 			fprintf(stderr, "minirun: init: mount %s: %s\n", m[i].dir, strerror(errno));
 	}
+	boot_cgroups();
 }
 
 /* pivot_root(2) refuses the initramfs' rootfs (the first mount has no parent
@@ -18566,6 +19401,7 @@ static struct mr_store *cli_store(struct cli *c)
 		return NULL;
 	}
 	c->store_open = 1;
+	image_gc_resume(&c->store);
 	return &c->store;
 }
 
@@ -19141,7 +19977,7 @@ static int cmd_rmi(struct cli *c, int argc, char **argv)
 			util_print_err(&c->err);
 			rc = 1;
 		}
-	if (image_db_write(st, &db, &c->err) < 0) {
+	if (image_gc_intend(st, &c->err) < 0 || image_db_write(st, &db, &c->err) < 0) {
 		util_print_err(&c->err);
 		rc = CLI_EXIT_FAIL;
 	} else {
@@ -19206,7 +20042,7 @@ static int cmd_image_prune(struct cli *c, int argc, char **argv)
 		reclaimed += db.recs[i].size ? db.recs[i].size : 1;
 		image_db_del_rec(&db, i);
 	}
-	if (image_db_write(st, &db, &c->err) < 0) {
+	if (image_gc_intend(st, &c->err) < 0 || image_db_write(st, &db, &c->err) < 0) {
 		util_print_err(&c->err);
 		image_db_free(&db);
 		return CLI_EXIT_FAIL;
@@ -19375,7 +20211,7 @@ static int run_parse(struct cli *cl, struct ctr_opts *o, int argc, char **argv, 
 		{ "uts", 1, &o->uts, NULL, NULL, "UTS namespace: host, or a private one" },
 		{ "shm-size", 1, &o->shm_size, NULL, NULL, "Size of /dev/shm (default 64m)" },
 		{ "security-opt", 1, NULL, NULL, &o->security_opt, "Security Options" },
-		{ "log-opt", 1, NULL, NULL, &o->log_opt, "max-size=SIZE, max-file=N" },
+		{ "log-opt", 1, NULL, NULL, &o->log_opt, "max-size=SIZE, max-file=N, location=ram|store" },
 		{ "network|net", 1, &o->network, NULL, NULL, "bridge, host, none, container:NAME" },
 		{ "p|publish", 1, NULL, NULL, &o->publish, "Publish a port: [IP:]HOSTPORT:PORT" },
 		{ "P|publish-all", 0, NULL, &o->publish_all, NULL, "Publish the exposed ports" },
@@ -19900,6 +20736,18 @@ static int logs_open(int dirfd, int i)
 	return openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 }
 
+/* The folder a container's log files are in: rundir/ID for location=ram,
+ * else its store folder. -1 on error; -2 when a RAM log's folder is gone (a
+ * reboot): no logs, not an error. */
+static int logs_dir(struct cli *cl, const struct ctr *c)
+{
+	int fd;
+	if (!c->log_ram)
+		return ctr_dir(&cl->store, c->id, &cl->err);
+	fd = ctr_rundir(&cl->store, c->id, 0);
+	return fd >= 0 ? fd : -2;
+}
+
 static int cmd_logs(struct cli *cl, int argc, char **argv)
 {
 	const char *tail = NULL, *since = NULL, *until = NULL;
@@ -19935,11 +20783,15 @@ static int cmd_logs(struct cli *cl, int argc, char **argv)
 	}
 	if (cli_ctr(cl, argv[0], &c) < 0)
 		return CLI_EXIT_FAIL;
-	dirfd = ctr_dir(&cl->store, c.id, &cl->err);
-	if (dirfd < 0) {
+	dirfd = logs_dir(cl, &c);
+	if (dirfd == -1) {
 		util_print_err(&cl->err);
 		ctr_free(&c);
 		return CLI_EXIT_FAIL;
+	}
+	if (dirfd == -2) {
+		ctr_free(&c);
+		return 0;
 	}
 	o.timestamps = ts;
 	o.at_start = 1;
@@ -20091,6 +20943,8 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 	ctr_jw_str(w, "max-size", mem);
 	snprintf(mem, sizeof mem, "%d", c->log_max_file);
 	ctr_jw_str(w, "max-file", mem);
+	if (c->log_ram)
+		ctr_jw_str(w, "location", "ram");
 	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
 	mr_jw_key(w, "PortBindings");
@@ -21935,6 +22789,30 @@ static int cmd_system_prune(struct cli *cl, int argc, char **argv)
 	return rc ? CLI_EXIT_FAIL : 0;
 }
 
+/* `check [--repair]`: exit 0 when the store is (now) consistent, 1 when
+ * problems are left (each printed on its own line). */
+static int cmd_check(struct cli *c, int argc, char **argv)
+{
+	int repair = 0, rc;
+	struct cli_flag flags[] = {
+		{ "repair", 0, NULL, &repair, NULL, "Remove what is incomplete or unreferenced "
+		  "(never a volume's data, never what a container uses)" },
+		{ 0 },
+	};
+	struct mr_store *st;
+	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(c, n, 0, 0) < 0 || !(st = cli_store(c)))
+		return CLI_EXIT_FAIL;
+	rc = check_store(st, repair ? CHECK_REPAIR : CHECK_REPORT, "", &c->err);
+	if (rc < 0) {
+		util_print_err(&c->err);
+		return CLI_EXIT_FAIL;
+	}
+	return rc ? 1 : 0;
+}
+
 static int cmd_system(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
@@ -22791,6 +23669,12 @@ static int cmd_init(struct cli *cl, int argc, char **argv)
 		sigaddset(&mask, sigs[i]);
 	}
 	sigprocmask(SIG_BLOCK, &mask, &old);
+	/* A power cut may have hit the last writes: say what the store is like
+	 * and collect only what nothing uses before the containers start. */
+	if (cli_store(cl) && check_store(&cl->store, CHECK_GARBAGE, "minirun: init: check: ",
+					 &cl->err) < 0)
+		util_print_err(&cl->err);
+	fflush(stdout);
 	printf("minirun: init: starting containers from %s\n", dir);
 	boot_child(cl, dir, 1, &mask, &old, &want);
 	while (!want) {
@@ -22857,6 +23741,7 @@ static int cmd_init(struct cli *cl, int argc, char **argv)
  * out (they answer "built without ..."). */
 static const struct cli_command cli_commands[] = {
 	{ "__monitor", cmd_monitor, NULL },
+	{ "check", cmd_check, "Verify the store; --repair removes what nothing uses" },
 	{ "container", cmd_container, "Manage containers" },
 	{ "cp", cmd_cp, "Copy files/folders between a container and the local filesystem" },
 	{ "create", cmd_create, "Create a new container" },
