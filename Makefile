@@ -149,7 +149,11 @@ $(DEPS_STAMP): scripts/deps.sh | $(SRC_STAMP)
 # the committed file differs from what the parts make.
 PARTS := $(sort $(wildcard src/[0-9][0-9]*_*.c))
 
-amalgamate: minirun.c
+# `make amalgamate` always runs the script (it rewrites minirun.c only when
+# the text changes): a checkout or merge can leave minirun.c newer than parts
+# it does not match.
+amalgamate:
+	$(Q)scripts/amalgamate.py
 minirun.c: $(PARTS) scripts/amalgamate.py
 	$(say) GEN $@
 	$(Q)scripts/amalgamate.py $@

@@ -200,7 +200,7 @@ static void test_store(void)
 {
 	struct mr_err err;
 	struct mr_store st;
-	char dir[PATH_MAX], root[PATH_MAX], run[PATH_MAX], path[PATH_MAX], name[128];
+	char dir[PATH_MAX], root[PATH_MAX], run[PATH_MAX], path[PATH_MAX], name[128], dead_tmp[PATH_MAX];
 	int fd, dead;
 
 	if (!unit_tmpdir(dir, sizeof dir)) {
@@ -223,8 +223,16 @@ static void test_store(void)
 	mkdir(path, 0700);
 	snprintf(path, sizeof path, "%s/tmp/dead-owner/file", root);
 	unit_write(path, "x");
-	snprintf(path, sizeof path, "%s/.tmp.1.images.json", root);
-	unit_write(path, "half");
+	{
+		/* an atomic write's temporary of a writer that was killed: a
+		 * PID that no longer runs (a live writer's file is kept) */
+		pid_t gone = fork();
+		if (gone == 0)
+			_exit(0);
+		waitpid(gone, NULL, 0);
+		snprintf(dead_tmp, sizeof dead_tmp, "%s/.tmp.%d.images.json", root, (int)gone);
+	}
+	unit_write(dead_tmp, "half");
 	{
 		struct mr_store st2;
 		CHECK(mr_store_open(&st2, root, run, &err) == 0);
@@ -233,8 +241,7 @@ static void test_store(void)
 	snprintf(path, sizeof path, "%s/tmp/dead-owner", root);
 	dead = access(path, F_OK);
 	CHECK(dead < 0);
-	snprintf(path, sizeof path, "%s/.tmp.1.images.json", root);
-	CHECK(access(path, F_OK) < 0);
+	CHECK(access(dead_tmp, F_OK) < 0);
 	snprintf(path, sizeof path, "%s/%s", root, name);
 	CHECK(access(path, F_OK) == 0);
 	close(fd);
