@@ -8,14 +8,15 @@
  * with SIGKILL takes its container down with it, and the next look at the
  * container finds the lock free and shows it exited.
  *
- * CVE-2019-5736 (overwriting the runtime through /proc/PID/exe): minirun's
- * code never runs inside a container after its program starts. The init is a
- * clone of the owner that execs the program directly; until then it is PID 1
- * of a new PID namespace no other process can see (the live state naming its
- * pid is written only after the exec), and non-dumpable. A command that
- * resolves to minirun's own binary (/proc/self/exe) is refused. `exec` runs
- * from a sealed memfd copy of minirun (see [18]), and --init's reaper is
- * non-dumpable minirun code that no default-capability process can open. */
+ * CVE-2019-5736 (overwriting the runtime through /proc/PID/exe): every
+ * command that puts a process into a container (run, start, restart, exec,
+ * cp, up, init, the monitor, hence health checks) first re-executes itself
+ * from a sealed memfd copy of minirun ([18] exec_sealed_self, called by
+ * mr_main), so the init, a clone of its owner, and anything a hostile image
+ * reaches through /proc/self/exe (#! line, ELF interpreter) or /proc/PID/exe
+ * is that copy: read-only, never the host's file. Besides, the init is
+ * non-dumpable and invisible to others until it execs, and a command that
+ * resolves to minirun itself is refused. */
 
 #define CTR_LOG_CHUNK 4096
 

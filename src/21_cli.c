@@ -3255,7 +3255,6 @@ static int cmd_exec(struct cli *cl, int argc, char **argv)
 		fprintf(stderr, "the input device is not a TTY\n");
 		return CLI_EXIT_FAIL;
 	}
-	exec_sealed_self();
 	cli_std_fds();
 	if (cli_ctr(cl, argv[0], &c) < 0)
 		return CLI_EXIT_FAIL;

