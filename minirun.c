@@ -14001,18 +14001,25 @@ static CTR_HOT void ctr_log_write(struct ctr_log *l, char stream, const char *da
 
 /* ---- health checks ----
  * The owner runs them: every interval a child `minirun exec ID CMD` (the
- * same binary, so the check meets the container exactly as `exec` does) with
- * its output in rundir/ID/health.out, killed at the timeout. What Docker
+ * same binary, so the check meets the container exactly as `exec` does),
+ * killed at the timeout. Its output comes back through a pipe the owner
+ * reads: the first 4 KiB are kept and the rest read and dropped, as Docker
+ * does, and the check (a process of the container, chosen by the image)
+ * never holds a host file it could fill or fallocate. What Docker
  * shows (Status, FailingStreak, the last 5 results) goes to
  * rundir/ID/health.json for ps and inspect. */
 #define HEALTH_LOG 5
+#define HEALTH_OUT 4096                    /* Docker's maxOutputLen */
 struct ctr_health {
 	pid_t pid;                         /* the check running, 0: none */
+	int fd;                            /* read end of its output pipe, -1: none */
+	size_t len;                        /* bytes of out kept so far */
+	char out[HEALTH_OUT + 1];
 	int64_t due, deadline, born;       /* monotonic ns */
 	int streak, timed_out, nlog;
 	const char *status;                /* "starting", "healthy", "unhealthy" */
 	char began[40];
-	struct { char start[40], end[40], out[256]; int code; } log[HEALTH_LOG];
+	struct { char start[40], end[40], out[HEALTH_OUT + 1]; int code; } log[HEALTH_LOG];
 };
 
 struct ctr_owner {
@@ -14084,6 +14091,7 @@ static void ctr_health_spawn(struct ctr_owner *o, struct ctr_health *h)
 	char **argv = util_xcalloc(c->health_test.n + 10, sizeof *argv);
 	size_t n = 0, i;
 	sigset_t none;
+	int p[2];
 	argv[n++] = "minirun";
 	argv[n++] = "--root";
 	argv[n++] = o->st->root;
@@ -14100,11 +14108,17 @@ static void ctr_health_spawn(struct ctr_owner *o, struct ctr_health *h)
 	ctr_now(h->began, sizeof h->began);
 	h->timed_out = 0;
 	h->deadline = ctr_mono_ns() + ctr_health_ns(c->health_timeout);
+	h->len = 0;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		free(argv);
+		h->due = ctr_mono_ns() + ctr_health_ns(c->health_interval);
+		return;
+	}
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
 	h->pid = fork();
 	if (h->pid == 0) {
-		int fd = openat(o->rfd, "health.out", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600),
-		    nul = open("/dev/null", O_RDONLY);
-		if (fd < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+		int nul = open("/dev/null", O_RDONLY);
+		if (nul < 0 || dup2(nul, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0)
 			_exit(125);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
@@ -14112,9 +14126,39 @@ static void ctr_health_spawn(struct ctr_owner *o, struct ctr_health *h)
 		execv("/proc/self/exe", argv);
 		_exit(127);
 	}
-	if (h->pid < 0)
+	close(p[1]);
+	if (h->pid < 0) {
 		h->pid = 0;
+		close(p[0]);
+	} else {
+		h->fd = p[0];
+	}
 	free(argv);
+}
+
+/* Read what the check wrote: kept up to HEALTH_OUT bytes, the rest dropped
+ * (read all the same, so a chatty check never blocks). At the end of the
+ * output, or with `last` (the check ended), the pipe is closed. */
+static void ctr_health_drain(struct ctr_health *h, int last)
+{
+	char drop[4096];
+	ssize_t n;
+	while (h->fd >= 0) {
+		if (h->len < HEALTH_OUT)
+			n = read(h->fd, h->out + h->len, HEALTH_OUT - h->len);
+		else
+			n = read(h->fd, drop, sizeof drop);
+		if (n > 0 && h->len < HEALTH_OUT)
+			h->len += (size_t)n;
+		if (n > 0)
+			continue;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN && !last)
+			return;
+		close(h->fd);
+		h->fd = -1;
+	}
 }
 
 /* A check ended (status from waitpid): Docker's rules. Exit 0 healthy;
@@ -14123,21 +14167,17 @@ static void ctr_health_spawn(struct ctr_owner *o, struct ctr_health *h)
 static void ctr_health_done(struct ctr_owner *o, struct ctr_health *h, int status)
 {
 	const struct ctr *c = o->c;
-	int code = h->timed_out ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : -1, fd, i;
+	int code = h->timed_out ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : -1, i;
 	int64_t now = ctr_mono_ns();
-	ssize_t n = 0;
 	if (h->nlog == HEALTH_LOG)
 		memmove(&h->log[0], &h->log[1], sizeof h->log[0] * (HEALTH_LOG - 1)), h->nlog--;
 	i = h->nlog++;
 	snprintf(h->log[i].start, sizeof h->log[i].start, "%s", h->began);
 	ctr_now(h->log[i].end, sizeof h->log[i].end);
 	h->log[i].code = code;
-	fd = openat(o->rfd, "health.out", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0) {
-		n = util_read_full(fd, h->log[i].out, sizeof h->log[i].out - 1);
-		close(fd);
-	}
-	h->log[i].out[n > 0 ? n : 0] = 0;
+	ctr_health_drain(h, 1);
+	memcpy(h->log[i].out, h->out, h->len);
+	h->log[i].out[h->len] = 0;
 	if (h->timed_out) {
 		long long t = ctr_health_ns(c->health_timeout) / 1000000;
 		snprintf(h->log[i].out, sizeof h->log[i].out, "Health check exceeded timeout (%lld%s)",
@@ -14187,6 +14227,7 @@ static void ctr_health_begin(struct ctr_owner *o)
 	if (!o->c->health_test.n || o->health || o->sp.is_exec)
 		return;
 	h = o->health = util_xcalloc(1, sizeof *h);
+	h->fd = -1;
 	h->born = ctr_mono_ns();
 	h->due = h->born + ctr_health_ns(o->c->health_interval);
 	h->status = "starting";
@@ -14202,8 +14243,9 @@ static void ctr_health_end(struct ctr_owner *o)
 		kill(o->health->pid, SIGKILL);
 		while (waitpid(o->health->pid, NULL, 0) < 0 && errno == EINTR) {}
 	}
+	if (o->health->fd >= 0)
+		close(o->health->fd);
 	unlinkat(o->rfd, "health.json", 0);
-	unlinkat(o->rfd, "health.out", 0);
 	free(o->health);
 	o->health = NULL;
 }
@@ -14408,23 +14450,28 @@ static CTR_HOT int ctr_owner_wait(struct ctr_owner *o)
 		ctr_monitor_trim();
 	ctr_health_begin(o);
 	for (;;) {
-		struct pollfd pf[3];
+		struct pollfd pf[4];
 		struct timespec hts;
 		nfds_t n = 0;
+		/* a check due starts here, before its pipe is polled */
+		struct timespec *to = done ? NULL : ctr_health_tick(o, &hts);
+		int hfd = o->health && !done ? o->health->fd : -1;
 		if (a >= 0)
 			pf[n].fd = a, pf[n++].events = POLLIN;
 		if (b >= 0)
 			pf[n].fd = b, pf[n++].events = POLLIN;
 		if (in >= 0 && !done)
 			pf[n].fd = in, pf[n++].events = POLLIN;
+		if (hfd >= 0)
+			pf[n].fd = hfd, pf[n++].events = POLLIN;
 		if (done) {
 			/* drain what is left, without waiting for writers that
 			 * survive the init (there are none: the namespace died) */
 			struct timespec ts = { 0, 200000000 };
 			if (!n || ppoll(pf, n, &ts, &o->waitmask) <= 0)
 				break;
-		} else if (ppoll(pf, n, ctr_health_tick(o, &hts), &o->waitmask) <= 0) {
-			pf[0].revents = pf[1].revents = pf[2].revents = 0;
+		} else if (ppoll(pf, n, to, &o->waitmask) <= 0) {
+			pf[0].revents = pf[1].revents = pf[2].revents = pf[3].revents = 0;
 		}
 		ctr_owner_signals(o);
 		if (!done && ctr_sig[SIGCHLD]) {
@@ -14447,6 +14494,11 @@ static CTR_HOT int ctr_owner_wait(struct ctr_owner *o)
 			int fd = pf[n].fd;
 			if (!(pf[n].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
+			if (fd == hfd) {
+				if (o->health)
+					ctr_health_drain(o->health, 0);
+				continue;
+			}
 			if (ctr_owner_pump(o, fd, fd == b ? 'e' : 'o') < 0) {
 				if (fd == in)
 					in = -1;
@@ -19966,7 +20018,7 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 		struct mr_json_doc hd = { 0 };
 		struct mr_err ignored;
 		int rfd = ctr_rundir(&cl->store, c->id, 0);
-		if (rfd >= 0 && mr_read_file(rfd, "health.json", &hb, 65536, &ignored) == 0 &&
+		if (rfd >= 0 && mr_read_file(rfd, "health.json", &hb, 262144, &ignored) == 0 &&
 		    mr_json_parse(&hd, hb.data, hb.len, &ignored) == 0) {
 			mr_jw_key(w, "Health");
 			mr_jw_value(w, hd.root);

@@ -2131,7 +2131,7 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 		struct mr_json_doc hd = { 0 };
 		struct mr_err ignored;
 		int rfd = ctr_rundir(&cl->store, c->id, 0);
-		if (rfd >= 0 && mr_read_file(rfd, "health.json", &hb, 65536, &ignored) == 0 &&
+		if (rfd >= 0 && mr_read_file(rfd, "health.json", &hb, 262144, &ignored) == 0 &&
 		    mr_json_parse(&hd, hb.data, hb.len, &ignored) == 0) {
 			mr_jw_key(w, "Health");
 			mr_jw_value(w, hd.root);

@@ -98,7 +98,7 @@ def main(argv):
         ('entry.sh', b'#!/proc/self/exe init\n', 0o755)]), {
         'Entrypoint': ['/entry.sh'], 'Cmd': None,
         'Healthcheck': {'Test': ['CMD-SHELL', 'readlink /proc/1/exe; ls -l /proc/self/fd/; '
-                                 'exec 7</proc/1/exe && echo OPENED; head -c 300000000 /dev/zero'],
+                                 'exec 7</proc/1/exe && echo OPENED; yes x | head -c 3000000; true'],
                         'Interval': 500000000, 'Timeout': 3000000000, 'Retries': 1}}))
     depth = 2100
     ents = []

@@ -60,5 +60,28 @@ check "a foreground run (the container's owner) runs from the sealed copy" not_h
 check "... and so does its container's init" not_host_binary "$(mr inspect -f '{{.State.Pid}}' fg1)"
 wait
 
+# ---- 2. health checks: a pipe, 4 KiB, no host file --------------------------
+mr load -q -i "$IMG/health-exe.tar" >/dev/null
+mr run -d --name h1 health-exe >/dev/null 2>&1
+n=0
+while [ $n -lt 100 ]; do
+	mr inspect -f '{{json .State.Health}}' h1 >"$T/h1.json" 2>/dev/null
+	grep -q '"ExitCode"' "$T/h1.json" && break
+	sleep 0.1; n=$((n + 1))
+done
+python3 -c '
+import json, sys
+h = json.load(open(sys.argv[1]))
+out = h["Log"][0]["Output"]
+open(sys.argv[2], "w").write(out)
+print(len(out.encode()))' "$T/h1.json" "$T/h1.out" >"$T/h1.len" 2>&1
+check "health check: the first 4 KiB of its output are kept (Docker's limit)" sh -c "[ \"\$(cat $T/h1.len)\" = 4096 ]"
+check "health check: /proc/1/exe it opens is the sealed copy" sh -c "grep -q '^/memfd:minirun' $T/h1.out && grep -q OPENED $T/h1.out"
+check "health check: its stdout/stderr are pipes, no host file" sh -c \
+	"grep -E ' [12] -> ' $T/h1.out | grep -q pipe: && ! grep -E ' [0-9]+ -> /' $T/h1.out | grep -v /dev/null | grep -q ."
+big=$(find "$MINIRUN_RUNDIR" "$MINIRUN_ROOT" -type f -size +1024k 2>/dev/null | grep -v /layers/ | head -3)
+check "health check: 3 MB of output stored nowhere (no file over 1 MiB: $big)" [ -z "$big" ]
+mr rm -f h1 >/dev/null
+
 ctr_assert_clean
 finish
