@@ -1619,18 +1619,15 @@ static int fs_same_mount(const struct fs_mount_key *a, const struct fs_mount_key
 	return a->dev == b->dev;
 }
 
-/* Remove everything inside the open folder fd (not the folder itself). Each
- * sub-folder is opened with O_NOFOLLOW and checked to be on the same mount
- * before anything inside it is touched. */
-static int fs_empty_dir(int fd, const struct fs_mount_key *top, const char *where,
-			int depth, struct mr_err *err)
+/* One pass over the folder fd: unlink every entry that is not a folder, and
+ * stop at the first folder, its name copied to `sub` (sub[0] == 0: none
+ * left). */
+static int fs_unlink_files(int fd, const char *where, char sub[NAME_MAX + 1], struct mr_err *err)
 {
 	DIR *d;
 	struct dirent *de;
-	int rc = 0, dupfd;
-	if (depth > MINIRUN_MAX_PATH / 2)
-		return mr_err_set(err, ELOOP, "remove %s: folders nested too deep", where);
-	dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	int rc = 0, dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	sub[0] = 0;
 	if (dupfd < 0 || !(d = fdopendir(dupfd))) {
 		if (dupfd >= 0)
 			close(dupfd);
@@ -1643,49 +1640,108 @@ static int fs_empty_dir(int fd, const struct fs_mount_key *top, const char *wher
 			continue;
 		if (unlinkat(fd, de->d_name, 0) == 0 || errno == ENOENT)
 			continue;
-		if (errno != EISDIR && errno != EPERM) {
-			rc = mr_err_sys(err, "remove %s/%s", where, de->d_name);
+		if (errno == EISDIR || errno == EPERM) {
+			snprintf(sub, NAME_MAX + 1, "%s", de->d_name);
 			break;
 		}
-		{
-			struct fs_mount_key key;
-			/* openat2 refuses to cross any mount (bind mounts of the
-			 * same filesystem too) where the kernel has it. */
-			int sub = compat_openat2(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-						 O_CLOEXEC, 0, RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS);
-			if (sub < 0 && errno == EXDEV) {
-				rc = mr_err_set(err, EXDEV,
-						"remove %s/%s: another filesystem is mounted there; "
-						"refusing to delete through a mount",
-						where, de->d_name);
-				break;
-			}
-			if (sub < 0)
-				sub = openat(fd, de->d_name,
-					     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub < 0) {
-				rc = mr_err_sys(err, "remove %s/%s", where, de->d_name);
-				break;
-			}
-			if (fs_mount_key(sub, &key) < 0 || !fs_same_mount(&key, top)) {
-				close(sub);
-				rc = mr_err_set(err, EXDEV,
-						"remove %s/%s: another filesystem is mounted there; "
-						"refusing to delete through a mount",
-						where, de->d_name);
-				break;
-			}
-			rc = fs_empty_dir(sub, top, where, depth + 1, err);
-			close(sub);
-			if (rc < 0)
-				break;
-			if (unlinkat(fd, de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
-				rc = mr_err_sys(err, "remove %s/%s", where, de->d_name);
-				break;
-			}
-		}
+		rc = mr_err_sys(err, "remove %s/%s", where, de->d_name);
+		break;
 	}
 	closedir(d);
+	return rc;
+}
+
+/* Open the sub-folder `name` of fd to delete inside it: never through a
+ * symlink, never onto another mount (openat2 refuses any mount crossing,
+ * bind mounts of the same filesystem too, where the kernel has it). */
+static int fs_open_sub(int fd, const char *name, const struct fs_mount_key *top, const char *where,
+		       struct mr_err *err)
+{
+	struct fs_mount_key key;
+	int sub = compat_openat2(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0,
+				 RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS);
+	if (sub < 0 && errno != EXDEV)
+		sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sub < 0 && errno != EXDEV)
+		return mr_err_sys(err, "remove %s/%s", where, name);
+	if (sub < 0 || fs_mount_key(sub, &key) < 0 || !fs_same_mount(&key, top)) {
+		if (sub >= 0)
+			close(sub);
+		return mr_err_set(err, EXDEV, "remove %s/%s: another filesystem is mounted there; "
+				  "refusing to delete through a mount", where, name);
+	}
+	return sub;
+}
+
+/* Remove everything inside the open folder fd (not the folder itself),
+ * whatever the depth, with a fixed number of descriptors: one folder is open
+ * at a time; going down records the folder left (device, inode, and the
+ * name to remove on the way back), going up opens ".." and checks it is that
+ * folder, so a folder moved meanwhile stops the removal instead of leading
+ * it elsewhere. Memory grows with the depth (a name per level), descriptors
+ * do not. */
+static int fs_empty_dir(int fd, const struct fs_mount_key *top, const char *where,
+			struct mr_err *err)
+{
+	struct fs_level { dev_t dev; ino_t ino; size_t name; } *lv = NULL;
+	struct mr_buf names = { 0 };
+	size_t n = 0, cap = 0;
+	char sub[NAME_MAX + 1];
+	struct stat sb;
+	int rc = 0, cur = fcntl(fd, F_DUPFD_CLOEXEC, 3), next;
+	if (cur < 0)
+		return mr_err_sys(err, "remove %s", where);
+	for (;;) {
+		rc = fs_unlink_files(cur, where, sub, err);
+		if (rc < 0)
+			break;
+		if (sub[0]) {
+			/* down into the first folder left */
+			if (fstat(cur, &sb) < 0) {
+				rc = mr_err_sys(err, "remove %s", where);
+				break;
+			}
+			next = fs_open_sub(cur, sub, top, where, err);
+			if (next < 0) {
+				rc = -1;
+				break;
+			}
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				lv = util_xrealloc(lv, cap * sizeof *lv);
+			}
+			lv[n].dev = sb.st_dev;
+			lv[n].ino = sb.st_ino;
+			lv[n++].name = names.len;
+			mr_buf_append(&names, sub, strlen(sub) + 1);
+			close(cur);
+			cur = next;
+			continue;
+		}
+		if (n == 0)
+			break;                  /* the top folder is empty */
+		/* up, then remove the folder just emptied */
+		next = openat(cur, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (next < 0 || fstat(next, &sb) < 0 || sb.st_dev != lv[n - 1].dev ||
+		    sb.st_ino != lv[n - 1].ino) {
+			if (next >= 0)
+				close(next);
+			rc = mr_err_set(err, ESTALE, "remove %s: a folder moved while it was being "
+					"removed", where);
+			break;
+		}
+		close(cur);
+		cur = next;
+		n--;
+		if (unlinkat(cur, names.data + lv[n].name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
+			rc = mr_err_sys(err, "remove %s/%s", where, names.data + lv[n].name);
+			break;
+		}
+		names.len = lv[n].name;
+	}
+	close(cur);
+	free(lv);
+	mr_buf_free(&names);
 	return rc;
 }
 
@@ -1753,7 +1809,7 @@ int mr_remove_tree(int dirfd, const char *name, struct mr_err *err)
 		return mr_err_set(err, EXDEV, "remove %s: it is a mount point; refusing to "
 				  "delete through a mount", name);
 	}
-	rc = fs_empty_dir(fd, &key, name, 0, err);
+	rc = fs_empty_dir(fd, &key, name, err);
 	close(fd);
 	if (rc == 0 && unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
 		return mr_err_sys(err, "remove %s", name);
@@ -4556,7 +4612,7 @@ static int tar_apply_one(struct tar_apply *a, int lfd, int tfd, const char *name
 		if (dfd < 0)
 			rc = mr_err_sys(err, "open");
 		else if (rc == 1 && tar_opaque(sfd) &&
-			 (fs_mount_key(dfd, &key) || fs_empty_dir(dfd, &key, a->path, 0, err)))
+			 (fs_mount_key(dfd, &key) || fs_empty_dir(dfd, &key, a->path, err)))
 			rc = -1;
 		else if ((rc = tar_apply_dir(a, sfd, dfd, strlen(a->path), err)) == 0)
 			rc = tar_apply_meta(a, lfd, name, sfd, tfd, dfd, &st, err);
@@ -4620,7 +4676,7 @@ static int tar_apply_layer_dir(int layerfd, int targetfd, int flags, struct mr_e
 		/* a fresh fd: fs_empty_dir reads from the fd's current offset */
 		fd = openat(targetfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		rc = fd < 0 || fs_mount_key(fd, &key) ? mr_err_sys(err, "open target") :
-			fs_empty_dir(fd, &key, ".", 0, err);
+			fs_empty_dir(fd, &key, ".", err);
 		if (fd >= 0)
 			close(fd);
 		if (rc)
@@ -4646,9 +4702,11 @@ static int tar_apply_layer_dir(int layerfd, int targetfd, int flags, struct mr_e
 #line 1 "src/08_store.c"
 /* ==== [08] STORE: store layout, lock, temporaries, metadata files ====
  * root/lock            flock()ed while metadata changes (short critical sections)
- * root/tmp/NAME        work folders; each is flock()ed by the process using it,
+ * root/tmp/mr-NAME     work folders; each is flock()ed by the process using it,
  *                      so a folder whose lock can be taken belongs to a dead
- *                      process and is removed at the next start
+ *                      process and is removed at the next start. Only names
+ *                      minirun makes are ever removed there (STORE_TMP_PREFIX,
+ *                      and the fixed patterns of older versions).
  * root/layers/HEX/     one extracted layer (overlay format), HEX = diff_id hex
  * root/blobs/sha256/HEX  manifests, indexes and configs as received
  * root/images.json     image records and tags, rewritten atomically
@@ -4660,8 +4718,59 @@ static const char *const store_dirs[] = {
 	"tmp", "layers", "blobs", "blobs/sha256", "containers", "volumes",
 };
 
-/* Remove tmp/ entries whose owner died, and ".tmp.*" files that an atomic
- * write left when it was killed (writers hold the store lock, and so do we). */
+#define STORE_TMP_PREFIX "mr-"
+
+/* Did minirun make this tmp/ entry? Its own prefix, or a name of an older
+ * version: PREFIX-<12 hex> (layer, volume, rm-volume, probe, ctr) or
+ * rm-<64 hex> (a container being removed). Anything else is left alone. */
+static int store_tmp_ours(const char *name)
+{
+	static const char *const old[] = { "layer-", "volume-", "rm-volume-", "probe-", "ctr-",
+					   "rm-" };
+	size_t i, n;
+	if (util_starts_with(name, STORE_TMP_PREFIX))
+		return 1;
+	for (i = 0; i < sizeof old / sizeof old[0]; i++) {
+		if (!util_starts_with(name, old[i]))
+			continue;
+		n = strlen(name + strlen(old[i]));
+		if ((n == 12 || (i == 5 && n == 64)) &&
+		    strspn(name + strlen(old[i]), "0123456789abcdef") == n)
+			return 1;
+	}
+	return 0;
+}
+
+/* Say once that tmp/ holds something minirun did not make (it stays): the
+ * names already reported are kept in tmp/.mr-reported. */
+static void store_report_foreign(int tmpfd, const char *root, const char *name)
+{
+	struct mr_buf b = { 0 };
+	struct mr_err ignored;
+	const char *p;
+	size_t n = strlen(name);
+	int fd;
+	if (mr_read_file(tmpfd, ".mr-reported", &b, 65536, &ignored) == 0)
+		for (p = b.data; p && p < b.data + b.len; p = memchr(p, '\n', b.data + b.len - p),
+		     p = p ? p + 1 : NULL)
+			if ((size_t)(b.data + b.len - p) > n && !memcmp(p, name, n) && p[n] == '\n') {
+				mr_buf_free(&b);
+				return;
+			}
+	mr_buf_free(&b);
+	fprintf(stderr, "WARNING: store %s: tmp/%s was not made by minirun: left alone\n", root,
+		name);
+	fd = openat(tmpfd, ".mr-reported", O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
+	if (fd >= 0) {
+		dprintf(fd, "%s\n", name);
+		close(fd);
+	}
+}
+
+/* Remove tmp/ entries of minirun's whose owner died, and ".tmp.*" files that
+ * an atomic write left when it was killed (writers hold the store lock, and
+ * so do we). */
 static void store_clean_temps(struct mr_store *st)
 {
 	struct mr_err ignored;
@@ -4671,8 +4780,13 @@ static void store_clean_temps(struct mr_store *st)
 	if (tmpfd >= 0 && (d = fdopendir(tmpfd)) != NULL) {
 		while ((de = readdir(d)) != NULL) {
 			int fd;
-			if (de->d_name[0] == '.')
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+			    !strcmp(de->d_name, ".mr-reported"))
 				continue;
+			if (!store_tmp_ours(de->d_name)) {
+				store_report_foreign(tmpfd, st->root, de->d_name);
+				continue;
+			}
 			fd = openat(tmpfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 			if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
 				mr_remove_tree(tmpfd, de->d_name, &ignored);
@@ -4712,6 +4826,34 @@ static int store_mkdir_p(const char *path, struct mr_err *err)
 	return 0;
 }
 
+/* A folder that holds things and is not a store (no lock file, layers/ and
+ * containers/) is refused: the store deletes what it finds in its tmp/ and
+ * .tmp.* files, so `--root /var` must not turn /var into one. An empty or
+ * new folder becomes a store. */
+static int store_check_foreign(int rootfd, const char *root, struct mr_err *err)
+{
+	struct stat a, b, c;
+	struct dirent *de;
+	char first[NAME_MAX + 1] = "";
+	DIR *d;
+	if (fstatat(rootfd, "lock", &a, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(a.st_mode) &&
+	    fstatat(rootfd, "layers", &b, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(b.st_mode) &&
+	    fstatat(rootfd, "containers", &c, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(c.st_mode))
+		return 0;
+	d = fdopendir(fcntl(rootfd, F_DUPFD_CLOEXEC, 3));
+	if (!d)
+		return mr_err_sys(err, "store %s", root);
+	while ((de = readdir(d)) != NULL && !first[0])
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			snprintf(first, sizeof first, "%s", de->d_name);
+	closedir(d);
+	if (!first[0])
+		return 0;
+	return mr_err_set(err, ENOTEMPTY, "store %s: not a minirun store and not empty (it holds "
+			  "%s); give --root (or MINIRUN_ROOT) an empty or new folder, or an existing "
+			  "store", root, first);
+}
+
 /* see minirun.h */
 int mr_store_open(struct mr_store *st, const char *root, const char *rundir, struct mr_err *err)
 {
@@ -4728,6 +4870,8 @@ int mr_store_open(struct mr_store *st, const char *root, const char *rundir, str
 	st->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (st->rootfd < 0)
 		return mr_err_sys(err, "store %s", root);
+	if (store_check_foreign(st->rootfd, root, err) < 0)
+		goto fail;
 	for (i = 0; i < sizeof store_dirs / sizeof store_dirs[0]; i++)
 		if (mkdirat(st->rootfd, store_dirs[i], 0700) < 0 && errno != EEXIST) {
 			mr_err_sys(err, "store %s: cannot create %s", root, store_dirs[i]);
@@ -4790,7 +4934,7 @@ int mr_store_mktemp(struct mr_store *st, const char *prefix, char *name_out, siz
 	if (util_random(rnd, sizeof rnd) < 0)
 		return mr_err_sys(err, "random");
 	util_hex(rnd, sizeof rnd, hex);
-	snprintf(name, sizeof name, "%.64s-%s", prefix, hex);
+	snprintf(name, sizeof name, STORE_TMP_PREFIX "%.64s-%s", prefix, hex);
 	if (snprintf(name_out, size, "tmp/%s", name) >= (int)size)
 		return mr_err_set(err, ENAMETOOLONG, "temporary name too long");
 	/* Under the store lock, so the cleaner never sees the folder unlocked. */
@@ -14557,7 +14701,7 @@ static int ctr_remove(struct mr_store *st, const struct ctr *c, struct mr_err *e
 	net_stop(st, c->id);
 	snprintf(path, sizeof path, "%s/containers/%s/rootfs", st->root, c->id);
 	umount2(path, MNT_DETACH);
-	snprintf(tmp, sizeof tmp, "tmp/rm-%s", c->id);
+	snprintf(tmp, sizeof tmp, "tmp/" STORE_TMP_PREFIX "rm-%s", c->id);
 	snprintf(path, sizeof path, "containers/%s", c->id);
 	if (mr_store_lock(st, err) < 0)
 		return -1;

@@ -10,7 +10,7 @@ docker-archive OUTDIR/NAME.tar tagged NAME:latest:
                   (entrypoint ["/selfelf", "init"]); only on x86_64 and aarch64
   health-exe      selfexe-script's entrypoint, and a HEALTHCHECK that opens
                   /proc/1/exe, lists its own fds and writes to its stdout without end
-  deep-layer      a layer holding a tree 2100 folders deep (pax long names)
+  deep-layer      a layer holding a tree 2000 folders deep (pax long names)
 and archives with bad references (loaded untagged, with a warning):
   badref-docker.tar  manifest.json RepoTags ["../../../x:latest", "UPPER/x:latest"]
   badref-oci.tar     OCI index ref-name annotation "../../../../tmp/x:latest"
@@ -100,7 +100,7 @@ def main(argv):
         'Healthcheck': {'Test': ['CMD-SHELL', 'readlink /proc/1/exe; ls -l /proc/self/fd/; '
                                  'exec 7</proc/1/exe && echo OPENED; yes x | head -c 3000000; true'],
                         'Interval': 500000000, 'Timeout': 3000000000, 'Retries': 1}}))
-    depth = 2100
+    depth = 2000  # the path (4,000 bytes) stays under what extraction takes (PATH_MAX)
     ents = []
     p = 'deep'
     for _ in range(depth):

@@ -83,5 +83,47 @@ big=$(find "$MINIRUN_RUNDIR" "$MINIRUN_ROOT" -type f -size +1024k 2>/dev/null | 
 check "health check: 3 MB of output stored nowhere (no file over 1 MiB: $big)" [ -z "$big" ]
 mr rm -f h1 >/dev/null
 
+# ---- 3. the store deletes only what it made ---------------------------------
+R=$T/foreign
+mkdir -p "$R/tmp/x"
+echo x >"$R/tmp/notes.txt"
+MINIRUN_ROOT=$R "$MINIRUN" images >"$T/f.out" 2>&1; rc=$?
+check "--root of a non-empty folder that is not a store: refused (125, says so)" sh -c \
+	"[ $rc = 125 ] && grep -q 'not a minirun store' $T/f.out"
+check "... and nothing in it removed or added" sh -c \
+	"[ -f $R/tmp/notes.txt ] && [ -d $R/tmp/x ] && [ ! -e $R/lock ] && [ ! -e $R/layers ]"
+MINIRUN_ROOT=$T/new-store "$MINIRUN" images >/dev/null 2>&1
+check "a missing folder becomes a store" [ -f "$T/new-store/lock" ]
+mkdir -p "$MINIRUN_ROOT/tmp/user-dir"
+echo mine >"$MINIRUN_ROOT/tmp/notes.txt"
+mr images >/dev/null 2>"$T/w1"
+mr images >/dev/null 2>"$T/w2"
+check "a store's tmp/: entries minirun did not make stay" sh -c \
+	"[ -f $MINIRUN_ROOT/tmp/notes.txt ] && [ -d $MINIRUN_ROOT/tmp/user-dir ]"
+check "... reported once" sh -c "grep -q 'tmp/notes.txt was not made by minirun' $T/w1 && ! grep -q notes.txt $T/w2"
+rm -rf "$MINIRUN_ROOT/tmp/notes.txt" "$MINIRUN_ROOT/tmp/user-dir"
+
+# ---- 4. removal of any depth with few descriptors ---------------------------
+mr run --name deep --network none busybox sh -c \
+	'mkdir d; i=1; while [ $i -lt 2100 ]; do mkdir t && mv d t/ && mv t d || exit 1; i=$((i+1)); done' >/dev/null 2>&1
+check "a container made 2100 nested folders" [ "$(mr inspect -f '{{.State.ExitCode}}' deep)" = 0 ]
+(ulimit -n 64; "$MINIRUN" rm -f deep) >"$T/rm.out" 2>&1; rc=$?
+check "rm -f of that container under ulimit -n 64" sh -c "[ $rc = 0 ] && [ -z \"\$(ls $MINIRUN_ROOT/tmp)\" ]" 
+mr load -q -i "$IMG/deep-layer.tar" >"$T/dl.out" 2>&1; rc=$?
+check "a layer 2000 folders deep loads" [ $rc = 0 ]
+nl=$(ls "$MINIRUN_ROOT/layers" | wc -l)
+(ulimit -n 64; "$MINIRUN" rmi deep-layer) >"$T/rmi.out" 2>&1; rc=$?
+check "rmi of it under ulimit -n 64 removes its layer" sh -c \
+	"[ $rc = 0 ] && [ \$(ls $MINIRUN_ROOT/layers | wc -l) = $((nl - 1)) ] && [ -z \"\$(ls $MINIRUN_ROOT/tmp)\" ]"
+# an interrupted removal (a deep tree left in tmp/) is finished by the next command
+python3 -c '
+import os, sys
+os.chdir(sys.argv[1]); os.mkdir(sys.argv[2]); os.chdir(sys.argv[2])
+for i in range(2500):
+    os.mkdir("d"); os.chdir("d")
+open("f", "w").write("x")' "$MINIRUN_ROOT/tmp" "mr-rm-$(printf '%064d' 0)"
+(ulimit -n 64; "$MINIRUN" ps -a) >/dev/null 2>&1
+check "a half-removed tree 2500 deep in tmp/ is finished by the next command" sh -c "[ -z \"\$(ls $MINIRUN_ROOT/tmp)\" ]"
+
 ctr_assert_clean
 finish
