@@ -57,7 +57,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <link.h>
+#include <sys/auxv.h>
 #include <sys/file.h>
+#include <sys/sendfile.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -1623,18 +1626,15 @@ static int fs_same_mount(const struct fs_mount_key *a, const struct fs_mount_key
 	return a->dev == b->dev;
 }
 
-/* Remove everything inside the open folder fd (not the folder itself). Each
- * sub-folder is opened with O_NOFOLLOW and checked to be on the same mount
- * before anything inside it is touched. */
-static int fs_empty_dir(int fd, const struct fs_mount_key *top, const char *where,
-			int depth, struct mr_err *err)
+/* One pass over the folder fd: unlink every entry that is not a folder, and
+ * stop at the first folder, its name copied to `sub` (sub[0] == 0: none
+ * left). */
+static int fs_unlink_files(int fd, const char *where, char sub[NAME_MAX + 1], struct mr_err *err)
 {
 	DIR *d;
 	struct dirent *de;
-	int rc = 0, dupfd;
-	if (depth > MINIRUN_MAX_PATH / 2)
-		return mr_err_set(err, ELOOP, "remove %s: folders nested too deep", where);
-	dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	int rc = 0, dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	sub[0] = 0;
 	if (dupfd < 0 || !(d = fdopendir(dupfd))) {
 		if (dupfd >= 0)
 			close(dupfd);
@@ -1647,49 +1647,108 @@ static int fs_empty_dir(int fd, const struct fs_mount_key *top, const char *wher
 			continue;
 		if (unlinkat(fd, de->d_name, 0) == 0 || errno == ENOENT)
 			continue;
-		if (errno != EISDIR && errno != EPERM) {
-			rc = mr_err_sys(err, "remove %s/%s", where, de->d_name);
+		if (errno == EISDIR || errno == EPERM) {
+			snprintf(sub, NAME_MAX + 1, "%s", de->d_name);
 			break;
 		}
-		{
-			struct fs_mount_key key;
-			/* openat2 refuses to cross any mount (bind mounts of the
-			 * same filesystem too) where the kernel has it. */
-			int sub = compat_openat2(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-						 O_CLOEXEC, 0, RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS);
-			if (sub < 0 && errno == EXDEV) {
-				rc = mr_err_set(err, EXDEV,
-						"remove %s/%s: another filesystem is mounted there; "
-						"refusing to delete through a mount",
-						where, de->d_name);
-				break;
-			}
-			if (sub < 0)
-				sub = openat(fd, de->d_name,
-					     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub < 0) {
-				rc = mr_err_sys(err, "remove %s/%s", where, de->d_name);
-				break;
-			}
-			if (fs_mount_key(sub, &key) < 0 || !fs_same_mount(&key, top)) {
-				close(sub);
-				rc = mr_err_set(err, EXDEV,
-						"remove %s/%s: another filesystem is mounted there; "
-						"refusing to delete through a mount",
-						where, de->d_name);
-				break;
-			}
-			rc = fs_empty_dir(sub, top, where, depth + 1, err);
-			close(sub);
-			if (rc < 0)
-				break;
-			if (unlinkat(fd, de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
-				rc = mr_err_sys(err, "remove %s/%s", where, de->d_name);
-				break;
-			}
-		}
+		rc = mr_err_sys(err, "remove %s/%s", where, de->d_name);
+		break;
 	}
 	closedir(d);
+	return rc;
+}
+
+/* Open the sub-folder `name` of fd to delete inside it: never through a
+ * symlink, never onto another mount (openat2 refuses any mount crossing,
+ * bind mounts of the same filesystem too, where the kernel has it). */
+static int fs_open_sub(int fd, const char *name, const struct fs_mount_key *top, const char *where,
+		       struct mr_err *err)
+{
+	struct fs_mount_key key;
+	int sub = compat_openat2(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0,
+				 RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS);
+	if (sub < 0 && errno != EXDEV)
+		sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sub < 0 && errno != EXDEV)
+		return mr_err_sys(err, "remove %s/%s", where, name);
+	if (sub < 0 || fs_mount_key(sub, &key) < 0 || !fs_same_mount(&key, top)) {
+		if (sub >= 0)
+			close(sub);
+		return mr_err_set(err, EXDEV, "remove %s/%s: another filesystem is mounted there; "
+				  "refusing to delete through a mount", where, name);
+	}
+	return sub;
+}
+
+/* Remove everything inside the open folder fd (not the folder itself),
+ * whatever the depth, with a fixed number of descriptors: one folder is open
+ * at a time; going down records the folder left (device, inode, and the
+ * name to remove on the way back), going up opens ".." and checks it is that
+ * folder, so a folder moved meanwhile stops the removal instead of leading
+ * it elsewhere. Memory grows with the depth (a name per level), descriptors
+ * do not. */
+static int fs_empty_dir(int fd, const struct fs_mount_key *top, const char *where,
+			struct mr_err *err)
+{
+	struct fs_level { dev_t dev; ino_t ino; size_t name; } *lv = NULL;
+	struct mr_buf names = { 0 };
+	size_t n = 0, cap = 0;
+	char sub[NAME_MAX + 1];
+	struct stat sb;
+	int rc = 0, cur = fcntl(fd, F_DUPFD_CLOEXEC, 3), next;
+	if (cur < 0)
+		return mr_err_sys(err, "remove %s", where);
+	for (;;) {
+		rc = fs_unlink_files(cur, where, sub, err);
+		if (rc < 0)
+			break;
+		if (sub[0]) {
+			/* down into the first folder left */
+			if (fstat(cur, &sb) < 0) {
+				rc = mr_err_sys(err, "remove %s", where);
+				break;
+			}
+			next = fs_open_sub(cur, sub, top, where, err);
+			if (next < 0) {
+				rc = -1;
+				break;
+			}
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				lv = util_xrealloc(lv, cap * sizeof *lv);
+			}
+			lv[n].dev = sb.st_dev;
+			lv[n].ino = sb.st_ino;
+			lv[n++].name = names.len;
+			mr_buf_append(&names, sub, strlen(sub) + 1);
+			close(cur);
+			cur = next;
+			continue;
+		}
+		if (n == 0)
+			break;                  /* the top folder is empty */
+		/* up, then remove the folder just emptied */
+		next = openat(cur, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (next < 0 || fstat(next, &sb) < 0 || sb.st_dev != lv[n - 1].dev ||
+		    sb.st_ino != lv[n - 1].ino) {
+			if (next >= 0)
+				close(next);
+			rc = mr_err_set(err, ESTALE, "remove %s: a folder moved while it was being "
+					"removed", where);
+			break;
+		}
+		close(cur);
+		cur = next;
+		n--;
+		if (unlinkat(cur, names.data + lv[n].name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
+			rc = mr_err_sys(err, "remove %s/%s", where, names.data + lv[n].name);
+			break;
+		}
+		names.len = lv[n].name;
+	}
+	close(cur);
+	free(lv);
+	mr_buf_free(&names);
 	return rc;
 }
 
@@ -1757,7 +1816,7 @@ int mr_remove_tree(int dirfd, const char *name, struct mr_err *err)
 		return mr_err_set(err, EXDEV, "remove %s: it is a mount point; refusing to "
 				  "delete through a mount", name);
 	}
-	rc = fs_empty_dir(fd, &key, name, 0, err);
+	rc = fs_empty_dir(fd, &key, name, err);
 	close(fd);
 	if (rc == 0 && unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
 		return mr_err_sys(err, "remove %s", name);
@@ -4560,7 +4619,7 @@ static int tar_apply_one(struct tar_apply *a, int lfd, int tfd, const char *name
 		if (dfd < 0)
 			rc = mr_err_sys(err, "open");
 		else if (rc == 1 && tar_opaque(sfd) &&
-			 (fs_mount_key(dfd, &key) || fs_empty_dir(dfd, &key, a->path, 0, err)))
+			 (fs_mount_key(dfd, &key) || fs_empty_dir(dfd, &key, a->path, err)))
 			rc = -1;
 		else if ((rc = tar_apply_dir(a, sfd, dfd, strlen(a->path), err)) == 0)
 			rc = tar_apply_meta(a, lfd, name, sfd, tfd, dfd, &st, err);
@@ -4624,7 +4683,7 @@ static int tar_apply_layer_dir(int layerfd, int targetfd, int flags, struct mr_e
 		/* a fresh fd: fs_empty_dir reads from the fd's current offset */
 		fd = openat(targetfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		rc = fd < 0 || fs_mount_key(fd, &key) ? mr_err_sys(err, "open target") :
-			fs_empty_dir(fd, &key, ".", 0, err);
+			fs_empty_dir(fd, &key, ".", err);
 		if (fd >= 0)
 			close(fd);
 		if (rc)
@@ -4650,9 +4709,11 @@ static int tar_apply_layer_dir(int layerfd, int targetfd, int flags, struct mr_e
 #line 1 "src/08_store.c"
 /* ==== [08] STORE: store layout, lock, temporaries, metadata files ====
  * root/lock            flock()ed while metadata changes (short critical sections)
- * root/tmp/NAME        work folders; each is flock()ed by the process using it,
+ * root/tmp/mr-NAME     work folders; each is flock()ed by the process using it,
  *                      so a folder whose lock can be taken belongs to a dead
- *                      process and is removed at the next start
+ *                      process and is removed at the next start. Only names
+ *                      minirun makes are ever removed there (STORE_TMP_PREFIX,
+ *                      and the fixed patterns of older versions).
  * root/layers/HEX/     one extracted layer (overlay format), HEX = diff_id hex
  * root/marks/HEX      the layer's completion mark, written (and fsynced) after
  *                      the layer is in place and before any record names it;
@@ -4721,8 +4782,59 @@ static void store_clean_dead_temps_in(struct mr_store *st, const char *dir, int 
 	close(fd);
 }
 
-/* Remove tmp/ entries whose owner died, and ".tmp.*" files that an atomic
- * write left when it was killed. */
+
+#define STORE_TMP_PREFIX "mr-"
+
+/* Did minirun make this tmp/ entry? Its own prefix, or a name of an older
+ * version: PREFIX-<12 hex> (layer, volume, rm-volume, probe, ctr) or
+ * rm-<64 hex> (a container being removed). Anything else is left alone. */
+static int store_tmp_ours(const char *name)
+{
+	static const char *const old[] = { "layer-", "volume-", "rm-volume-", "probe-", "ctr-",
+					   "rm-" };
+	size_t i, n;
+	if (util_starts_with(name, STORE_TMP_PREFIX))
+		return 1;
+	for (i = 0; i < sizeof old / sizeof old[0]; i++) {
+		if (!util_starts_with(name, old[i]))
+			continue;
+		n = strlen(name + strlen(old[i]));
+		if ((n == 12 || (i == 5 && n == 64)) &&
+		    strspn(name + strlen(old[i]), "0123456789abcdef") == n)
+			return 1;
+	}
+	return 0;
+}
+
+/* Say once that tmp/ holds something minirun did not make (it stays): the
+ * names already reported are kept in tmp/.mr-reported. */
+static void store_report_foreign(int tmpfd, const char *root, const char *name)
+{
+	struct mr_buf b = { 0 };
+	struct mr_err ignored;
+	const char *p;
+	size_t n = strlen(name);
+	int fd;
+	if (mr_read_file(tmpfd, ".mr-reported", &b, 65536, &ignored) == 0)
+		for (p = b.data; p && p < b.data + b.len; p = memchr(p, '\n', b.data + b.len - p),
+		     p = p ? p + 1 : NULL)
+			if ((size_t)(b.data + b.len - p) > n && !memcmp(p, name, n) && p[n] == '\n') {
+				mr_buf_free(&b);
+				return;
+			}
+	mr_buf_free(&b);
+	fprintf(stderr, "WARNING: store %s: tmp/%s was not made by minirun: left alone\n", root,
+		name);
+	fd = openat(tmpfd, ".mr-reported", O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
+	if (fd >= 0) {
+		dprintf(fd, "%s\n", name);
+		close(fd);
+	}
+}
+
+/* Remove tmp/ entries of minirun's whose owner died, and ".tmp.PID.*" files
+ * that an atomic write left when its writer was killed. */
 static void store_clean_temps(struct mr_store *st)
 {
 	struct mr_err ignored;
@@ -4732,8 +4844,13 @@ static void store_clean_temps(struct mr_store *st)
 	if (tmpfd >= 0 && (d = fdopendir(tmpfd)) != NULL) {
 		while ((de = readdir(d)) != NULL) {
 			int fd;
-			if (de->d_name[0] == '.')
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+			    !strcmp(de->d_name, ".mr-reported"))
 				continue;
+			if (!store_tmp_ours(de->d_name)) {
+				store_report_foreign(tmpfd, st->root, de->d_name);
+				continue;
+			}
 			fd = openat(tmpfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 			if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
 				mr_remove_tree(tmpfd, de->d_name, &ignored);
@@ -4797,6 +4914,34 @@ static int store_mkdir_p(const char *path, struct mr_err *err)
 	return 0;
 }
 
+/* A folder that holds things and is not a store (no lock file, layers/ and
+ * containers/) is refused: the store deletes what it finds in its tmp/ and
+ * .tmp.* files, so `--root /var` must not turn /var into one. An empty or
+ * new folder becomes a store. */
+static int store_check_foreign(int rootfd, const char *root, struct mr_err *err)
+{
+	struct stat a, b, c;
+	struct dirent *de;
+	char first[NAME_MAX + 1] = "";
+	DIR *d;
+	if (fstatat(rootfd, "lock", &a, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(a.st_mode) &&
+	    fstatat(rootfd, "layers", &b, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(b.st_mode) &&
+	    fstatat(rootfd, "containers", &c, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(c.st_mode))
+		return 0;
+	d = fdopendir(fcntl(rootfd, F_DUPFD_CLOEXEC, 3));
+	if (!d)
+		return mr_err_sys(err, "store %s", root);
+	while ((de = readdir(d)) != NULL && !first[0])
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			snprintf(first, sizeof first, "%s", de->d_name);
+	closedir(d);
+	if (!first[0])
+		return 0;
+	return mr_err_set(err, ENOTEMPTY, "store %s: not a minirun store and not empty (it holds "
+			  "%s); give --root (or MINIRUN_ROOT) an empty or new folder, or an existing "
+			  "store", root, first);
+}
+
 /* see minirun.h */
 int mr_store_open(struct mr_store *st, const char *root, const char *rundir, struct mr_err *err)
 {
@@ -4813,6 +4958,8 @@ int mr_store_open(struct mr_store *st, const char *root, const char *rundir, str
 	st->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (st->rootfd < 0)
 		return mr_err_sys(err, "store %s", root);
+	if (store_check_foreign(st->rootfd, root, err) < 0)
+		goto fail;
 	for (i = 0; i < sizeof store_dirs / sizeof store_dirs[0]; i++)
 		if (mkdirat(st->rootfd, store_dirs[i], 0700) < 0 && errno != EEXIST) {
 			mr_err_sys(err, "store %s: cannot create %s", root, store_dirs[i]);
@@ -4876,7 +5023,7 @@ int mr_store_mktemp(struct mr_store *st, const char *prefix, char *name_out, siz
 	if (util_random(rnd, sizeof rnd) < 0)
 		return mr_err_sys(err, "random");
 	util_hex(rnd, sizeof rnd, hex);
-	snprintf(name, sizeof name, "%.64s-%s", prefix, hex);
+	snprintf(name, sizeof name, STORE_TMP_PREFIX "%.64s-%s", prefix, hex);
 	if (snprintf(name_out, size, "tmp/%s", name) >= (int)size)
 		return mr_err_set(err, ENAMETOOLONG, "temporary name too long");
 	/* Under the store lock, so the cleaner never sees the folder unlocked. */
@@ -14704,14 +14851,15 @@ static pid_t *cg_pids(const char *id, pid_t init, size_t *count)
  * with SIGKILL takes its container down with it, and the next look at the
  * container finds the lock free and shows it exited.
  *
- * CVE-2019-5736 (overwriting the runtime through /proc/PID/exe): minirun's
- * code never runs inside a container after its program starts. The init is a
- * clone of the owner that execs the program directly; until then it is PID 1
- * of a new PID namespace no other process can see (the live state naming its
- * pid is written only after the exec), and non-dumpable. A command that
- * resolves to minirun's own binary (/proc/self/exe) is refused. `exec` runs
- * from a sealed memfd copy of minirun (see [18]), and --init's reaper is
- * non-dumpable minirun code that no default-capability process can open. */
+ * CVE-2019-5736 (overwriting the runtime through /proc/PID/exe): every
+ * command that puts a process into a container (run, start, restart, exec,
+ * cp, up, init, the monitor, hence health checks) first re-executes itself
+ * from a sealed memfd copy of minirun ([18] exec_sealed_self, called by
+ * mr_main), so the init, a clone of its owner, and anything a hostile image
+ * reaches through /proc/self/exe (#! line, ELF interpreter) or /proc/PID/exe
+ * is that copy: read-only, never the host's file. Besides, the init is
+ * non-dumpable and invisible to others until it execs, and a command that
+ * resolves to minirun itself is refused. */
 
 #define CTR_LOG_CHUNK 4096
 
@@ -15315,18 +15463,25 @@ static CTR_HOT void ctr_log_write(struct ctr_log *l, char stream, const char *da
 
 /* ---- health checks ----
  * The owner runs them: every interval a child `minirun exec ID CMD` (the
- * same binary, so the check meets the container exactly as `exec` does) with
- * its output in rundir/ID/health.out, killed at the timeout. What Docker
+ * same binary, so the check meets the container exactly as `exec` does),
+ * killed at the timeout. Its output comes back through a pipe the owner
+ * reads: the first 4 KiB are kept and the rest read and dropped, as Docker
+ * does, and the check (a process of the container, chosen by the image)
+ * never holds a host file it could fill or fallocate. What Docker
  * shows (Status, FailingStreak, the last 5 results) goes to
  * rundir/ID/health.json for ps and inspect. */
 #define HEALTH_LOG 5
+#define HEALTH_OUT 4096                    /* Docker's maxOutputLen */
 struct ctr_health {
 	pid_t pid;                         /* the check running, 0: none */
+	int fd;                            /* read end of its output pipe, -1: none */
+	size_t len;                        /* bytes of out kept so far */
+	char out[HEALTH_OUT + 1];
 	int64_t due, deadline, born;       /* monotonic ns */
 	int streak, timed_out, nlog;
 	const char *status;                /* "starting", "healthy", "unhealthy" */
 	char began[40];
-	struct { char start[40], end[40], out[256]; int code; } log[HEALTH_LOG];
+	struct { char start[40], end[40], out[HEALTH_OUT + 1]; int code; } log[HEALTH_LOG];
 };
 
 struct ctr_owner {
@@ -15398,6 +15553,7 @@ static void ctr_health_spawn(struct ctr_owner *o, struct ctr_health *h)
 	char **argv = util_xcalloc(c->health_test.n + 10, sizeof *argv);
 	size_t n = 0, i;
 	sigset_t none;
+	int p[2];
 	argv[n++] = "minirun";
 	argv[n++] = "--root";
 	argv[n++] = o->st->root;
@@ -15414,11 +15570,17 @@ static void ctr_health_spawn(struct ctr_owner *o, struct ctr_health *h)
 	ctr_now(h->began, sizeof h->began);
 	h->timed_out = 0;
 	h->deadline = ctr_mono_ns() + ctr_health_ns(c->health_timeout);
+	h->len = 0;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		free(argv);
+		h->due = ctr_mono_ns() + ctr_health_ns(c->health_interval);
+		return;
+	}
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
 	h->pid = fork();
 	if (h->pid == 0) {
-		int fd = openat(o->rfd, "health.out", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600),
-		    nul = open("/dev/null", O_RDONLY);
-		if (fd < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+		int nul = open("/dev/null", O_RDONLY);
+		if (nul < 0 || dup2(nul, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0)
 			_exit(125);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
@@ -15426,9 +15588,39 @@ static void ctr_health_spawn(struct ctr_owner *o, struct ctr_health *h)
 		execv("/proc/self/exe", argv);
 		_exit(127);
 	}
-	if (h->pid < 0)
+	close(p[1]);
+	if (h->pid < 0) {
 		h->pid = 0;
+		close(p[0]);
+	} else {
+		h->fd = p[0];
+	}
 	free(argv);
+}
+
+/* Read what the check wrote: kept up to HEALTH_OUT bytes, the rest dropped
+ * (read all the same, so a chatty check never blocks). At the end of the
+ * output, or with `last` (the check ended), the pipe is closed. */
+static void ctr_health_drain(struct ctr_health *h, int last)
+{
+	char drop[4096];
+	ssize_t n;
+	while (h->fd >= 0) {
+		if (h->len < HEALTH_OUT)
+			n = read(h->fd, h->out + h->len, HEALTH_OUT - h->len);
+		else
+			n = read(h->fd, drop, sizeof drop);
+		if (n > 0 && h->len < HEALTH_OUT)
+			h->len += (size_t)n;
+		if (n > 0)
+			continue;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN && !last)
+			return;
+		close(h->fd);
+		h->fd = -1;
+	}
 }
 
 /* A check ended (status from waitpid): Docker's rules. Exit 0 healthy;
@@ -15437,21 +15629,17 @@ static void ctr_health_spawn(struct ctr_owner *o, struct ctr_health *h)
 static void ctr_health_done(struct ctr_owner *o, struct ctr_health *h, int status)
 {
 	const struct ctr *c = o->c;
-	int code = h->timed_out ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : -1, fd, i;
+	int code = h->timed_out ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : -1, i;
 	int64_t now = ctr_mono_ns();
-	ssize_t n = 0;
 	if (h->nlog == HEALTH_LOG)
 		memmove(&h->log[0], &h->log[1], sizeof h->log[0] * (HEALTH_LOG - 1)), h->nlog--;
 	i = h->nlog++;
 	snprintf(h->log[i].start, sizeof h->log[i].start, "%s", h->began);
 	ctr_now(h->log[i].end, sizeof h->log[i].end);
 	h->log[i].code = code;
-	fd = openat(o->rfd, "health.out", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0) {
-		n = util_read_full(fd, h->log[i].out, sizeof h->log[i].out - 1);
-		close(fd);
-	}
-	h->log[i].out[n > 0 ? n : 0] = 0;
+	ctr_health_drain(h, 1);
+	memcpy(h->log[i].out, h->out, h->len);
+	h->log[i].out[h->len] = 0;
 	if (h->timed_out) {
 		long long t = ctr_health_ns(c->health_timeout) / 1000000;
 		snprintf(h->log[i].out, sizeof h->log[i].out, "Health check exceeded timeout (%lld%s)",
@@ -15501,6 +15689,7 @@ static void ctr_health_begin(struct ctr_owner *o)
 	if (!o->c->health_test.n || o->health || o->sp.is_exec)
 		return;
 	h = o->health = util_xcalloc(1, sizeof *h);
+	h->fd = -1;
 	h->born = ctr_mono_ns();
 	h->due = h->born + ctr_health_ns(o->c->health_interval);
 	h->status = "starting";
@@ -15516,8 +15705,9 @@ static void ctr_health_end(struct ctr_owner *o)
 		kill(o->health->pid, SIGKILL);
 		while (waitpid(o->health->pid, NULL, 0) < 0 && errno == EINTR) {}
 	}
+	if (o->health->fd >= 0)
+		close(o->health->fd);
 	unlinkat(o->rfd, "health.json", 0);
-	unlinkat(o->rfd, "health.out", 0);
 	free(o->health);
 	o->health = NULL;
 }
@@ -15722,23 +15912,28 @@ static CTR_HOT int ctr_owner_wait(struct ctr_owner *o)
 		ctr_monitor_trim();
 	ctr_health_begin(o);
 	for (;;) {
-		struct pollfd pf[3];
+		struct pollfd pf[4];
 		struct timespec hts;
 		nfds_t n = 0;
+		/* a check due starts here, before its pipe is polled */
+		struct timespec *to = done ? NULL : ctr_health_tick(o, &hts);
+		int hfd = o->health && !done ? o->health->fd : -1;
 		if (a >= 0)
 			pf[n].fd = a, pf[n++].events = POLLIN;
 		if (b >= 0)
 			pf[n].fd = b, pf[n++].events = POLLIN;
 		if (in >= 0 && !done)
 			pf[n].fd = in, pf[n++].events = POLLIN;
+		if (hfd >= 0)
+			pf[n].fd = hfd, pf[n++].events = POLLIN;
 		if (done) {
 			/* drain what is left, without waiting for writers that
 			 * survive the init (there are none: the namespace died) */
 			struct timespec ts = { 0, 200000000 };
 			if (!n || ppoll(pf, n, &ts, &o->waitmask) <= 0)
 				break;
-		} else if (ppoll(pf, n, ctr_health_tick(o, &hts), &o->waitmask) <= 0) {
-			pf[0].revents = pf[1].revents = pf[2].revents = 0;
+		} else if (ppoll(pf, n, to, &o->waitmask) <= 0) {
+			pf[0].revents = pf[1].revents = pf[2].revents = pf[3].revents = 0;
 		}
 		ctr_owner_signals(o);
 		if (!done && ctr_sig[SIGCHLD]) {
@@ -15761,6 +15956,11 @@ static CTR_HOT int ctr_owner_wait(struct ctr_owner *o)
 			int fd = pf[n].fd;
 			if (!(pf[n].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
+			if (fd == hfd) {
+				if (o->health)
+					ctr_health_drain(o->health, 0);
+				continue;
+			}
 			if (ctr_owner_pump(o, fd, fd == b ? 'e' : 'o') < 0) {
 				if (fd == in)
 					in = -1;
@@ -15819,7 +16019,7 @@ static int ctr_remove(struct mr_store *st, const struct ctr *c, struct mr_err *e
 	net_stop(st, c->id);
 	snprintf(path, sizeof path, "%s/containers/%s/rootfs", st->root, c->id);
 	umount2(path, MNT_DETACH);
-	snprintf(tmp, sizeof tmp, "tmp/rm-%s", c->id);
+	snprintf(tmp, sizeof tmp, "tmp/" STORE_TMP_PREFIX "rm-%s", c->id);
 	snprintf(path, sizeof path, "containers/%s", c->id);
 	if (mr_store_lock(st, err) < 0)
 		return -1;
@@ -16121,28 +16321,66 @@ fail:
  * last steps as the init ([17] ctr_child_finish): user, capabilities,
  * no_new_privs, descriptors, exec on the container's PATH.
  * Unlike the init's, this process is visible to the container before it
- * execs, so the whole `exec` runs from a sealed memfd copy of minirun:
- * /proc/PID/exe then names a copy nobody can write (CVE-2019-5736). */
+ * execs; like every command that enters a container, `exec` runs from a
+ * sealed memfd copy of minirun: /proc/PID/exe then names a copy nobody can
+ * write (CVE-2019-5736). */
 
-/* Re-execute this command from a sealed in-memory copy of the binary (once:
- * MINIRUN_SEALED marks the copy). Returns only when that is impossible (no
- * memfd: pre-3.17 kernels), leaving non-dumpable as the protection. */
-static void exec_sealed_self(void)
+/* Is this process already running from a sealed copy (a memfd whose write,
+ * grow, shrink and seal seals are set)? Then /proc/self/exe names a file no
+ * one can change, and re-executing it stays sealed. */
+static int exec_self_sealed(void)
 {
-	char buf[16384], **argv = NULL;
-	struct mr_buf cmdline = { 0 };
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC), seals;
+	const int want = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL;
+	if (fd < 0)
+		return 0;
+	seals = fcntl(fd, F_GET_SEALS);
+	close(fd);
+	return seals >= 0 && (seals & want) == want;
+}
+
+/* Was minirun loaded as the ELF interpreter of another program (a hostile
+ * image's binary naming /proc/self/exe as its interpreter)? Then it was
+ * mapped from the sealed copy already, and /proc/self/exe is that program,
+ * not minirun: copying it would be wrong. The kernel's AT_PHDR points at the
+ * main program's headers, ours only when we are the program. */
+static int exec_is_interpreter(void)
+{
+	extern const ElfW(Ehdr) __ehdr_start __attribute__((weak));
+	const ElfW(Ehdr) *eh = &__ehdr_start;
+	return eh && getauxval(AT_PHDR) != (unsigned long)eh + eh->e_phoff;
+}
+
+/* Re-execute this command from a sealed in-memory copy of the binary, as runc
+ * does (CVE-2019-5736): every process minirun puts into a container is then a
+ * clone of that copy, so /proc/PID/exe, #!/proc/self/exe and an ELF whose
+ * interpreter is /proc/self/exe all reach a file nobody can write, never the
+ * host's binary. Done once: a sealed process (and what it re-executes through
+ * /proc/self/exe: monitors, health checks) keeps the same copy. Returns only
+ * when that is impossible (no memfd: pre-3.17 kernels), leaving non-dumpable
+ * and the entrypoint check as the protection. */
+static void exec_sealed_self(char **argv)
+{
+	char buf[16384];
 	int src, mfd;
 	ssize_t n;
-	size_t argc = 0, i;
-	if (getenv("MINIRUN_SEALED")) {
-		util_env_drop("MINIRUN_SEALED");
+	if (!argv || !argv[0] || exec_is_interpreter() || exec_self_sealed())
 		return;
-	}
 	src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	mfd = src < 0 ? -1 : memfd_create("minirun", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	while (mfd >= 0 && (n = read(src, buf, sizeof buf)) > 0)
-		if (util_write_all(mfd, buf, (size_t)n) < 0)
-			break;
+	if (mfd >= 0) {
+		/* sendfile copies in the kernel (one call for the whole binary);
+		 * read/write where it cannot */
+		while ((n = sendfile(mfd, src, NULL, 1 << 30)) > 0) {}
+		if (n < 0 && lseek(mfd, 0, SEEK_END) == 0)
+			while ((n = read(src, buf, sizeof buf)) > 0)
+				if (util_write_all(mfd, buf, (size_t)n) < 0)
+					break;
+		if (n < 0) {
+			close(mfd);
+			mfd = -1;
+		}
+	}
 	if (src >= 0)
 		close(src);
 	if (mfd < 0 || fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
@@ -16151,28 +16389,8 @@ static void exec_sealed_self(void)
 			close(mfd);
 		return;
 	}
-	src = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-	while (src >= 0 && (n = read(src, buf, sizeof buf)) > 0)
-		mr_buf_append(&cmdline, buf, (size_t)n);
-	if (src >= 0)
-		close(src);
-	for (i = 0; i < cmdline.len; i += strlen(cmdline.data + i) + 1) {
-		argv = util_xrealloc(argv, (argc + 2) * sizeof *argv);
-		argv[argc++] = cmdline.data + i;
-		argv[argc] = NULL;
-	}
-	if (argv) {
-		char **env;
-		for (i = 0; environ[i]; i++) {}
-		env = util_xcalloc(i + 2, sizeof *env);
-		memcpy(env, environ, i * sizeof *env);
-		env[i] = "MINIRUN_SEALED=1";
-		fexecve(mfd, argv, env);
-		free(env);
-	}
+	fexecve(mfd, argv, environ);
 	close(mfd);
-	free(argv);
-	mr_buf_free(&cmdline);
 }
 
 /* setns into every namespace of the running init, checking that the pid is
@@ -20893,7 +21111,7 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 		struct mr_json_doc hd = { 0 };
 		struct mr_err ignored;
 		int rfd = ctr_rundir(&cl->store, c->id, 0);
-		if (rfd >= 0 && mr_read_file(rfd, "health.json", &hb, 65536, &ignored) == 0 &&
+		if (rfd >= 0 && mr_read_file(rfd, "health.json", &hb, 262144, &ignored) == 0 &&
 		    mr_json_parse(&hd, hb.data, hb.len, &ignored) == 0) {
 			mr_jw_key(w, "Health");
 			mr_jw_value(w, hd.root);
@@ -22019,7 +22237,6 @@ static int cmd_exec(struct cli *cl, int argc, char **argv)
 		fprintf(stderr, "the input device is not a TTY\n");
 		return CLI_EXIT_FAIL;
 	}
-	exec_sealed_self();
 	cli_std_fds();
 	if (cli_ctr(cl, argv[0], &c) < 0)
 		return CLI_EXIT_FAIL;
@@ -23785,6 +24002,22 @@ static const struct cli_command cli_commands[] = {
 #line 1 "src/99_main.c"
 /* ==== [99] MAIN: mr_main (global options, the command table), and main unless MINIRUN_NO_MAIN ==== */
 
+/* Commands that put processes into containers (directly, through a monitor,
+ * a restart, a health check, boot files): they run from a sealed copy of
+ * minirun ([18] exec_sealed_self). `container` takes the same words. */
+static int main_needs_seal(int argc, char **argv, int i)
+{
+	static const char *const words[] = { "run", "start", "restart", "exec", "cp", "__monitor",
+					      "init", "up", NULL };
+	size_t k;
+	if (!strcmp(argv[i], "container") && i + 1 < argc)
+		i++;
+	for (k = 0; words[k]; k++)
+		if (!strcmp(argv[i], words[k]))
+			return 1;
+	return 0;
+}
+
 /* see minirun.h */
 int mr_main(int argc, char **argv)
 {
@@ -23831,6 +24064,7 @@ unknown:
 	}
 	if (i >= argc && getpid() == 1) {
 		/* the kernel's /init (or rdinit=) is minirun itself, with no words */
+		exec_sealed_self(argv);
 		c.cmd = "init";
 		return cmd_init(&c, 0, argv + i);
 	}
@@ -23846,6 +24080,8 @@ unknown:
 			argv[i]);
 		return CLI_EXIT_FAIL;
 	}
+	if (main_needs_seal(argc, argv, i))
+		exec_sealed_self(argv);
 	c.cmd = cmd->name;
 	rc = cmd->run(&c, argc - i - 1, argv + i + 1);
 	if (c.store_open)

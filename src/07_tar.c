@@ -1577,7 +1577,7 @@ static int tar_apply_one(struct tar_apply *a, int lfd, int tfd, const char *name
 		if (dfd < 0)
 			rc = mr_err_sys(err, "open");
 		else if (rc == 1 && tar_opaque(sfd) &&
-			 (fs_mount_key(dfd, &key) || fs_empty_dir(dfd, &key, a->path, 0, err)))
+			 (fs_mount_key(dfd, &key) || fs_empty_dir(dfd, &key, a->path, err)))
 			rc = -1;
 		else if ((rc = tar_apply_dir(a, sfd, dfd, strlen(a->path), err)) == 0)
 			rc = tar_apply_meta(a, lfd, name, sfd, tfd, dfd, &st, err);
@@ -1641,7 +1641,7 @@ static int tar_apply_layer_dir(int layerfd, int targetfd, int flags, struct mr_e
 		/* a fresh fd: fs_empty_dir reads from the fd's current offset */
 		fd = openat(targetfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		rc = fd < 0 || fs_mount_key(fd, &key) ? mr_err_sys(err, "open target") :
-			fs_empty_dir(fd, &key, ".", 0, err);
+			fs_empty_dir(fd, &key, ".", err);
 		if (fd >= 0)
 			close(fd);
 		if (rc)

@@ -8,14 +8,15 @@
  * with SIGKILL takes its container down with it, and the next look at the
  * container finds the lock free and shows it exited.
  *
- * CVE-2019-5736 (overwriting the runtime through /proc/PID/exe): minirun's
- * code never runs inside a container after its program starts. The init is a
- * clone of the owner that execs the program directly; until then it is PID 1
- * of a new PID namespace no other process can see (the live state naming its
- * pid is written only after the exec), and non-dumpable. A command that
- * resolves to minirun's own binary (/proc/self/exe) is refused. `exec` runs
- * from a sealed memfd copy of minirun (see [18]), and --init's reaper is
- * non-dumpable minirun code that no default-capability process can open. */
+ * CVE-2019-5736 (overwriting the runtime through /proc/PID/exe): every
+ * command that puts a process into a container (run, start, restart, exec,
+ * cp, up, init, the monitor, hence health checks) first re-executes itself
+ * from a sealed memfd copy of minirun ([18] exec_sealed_self, called by
+ * mr_main), so the init, a clone of its owner, and anything a hostile image
+ * reaches through /proc/self/exe (#! line, ELF interpreter) or /proc/PID/exe
+ * is that copy: read-only, never the host's file. Besides, the init is
+ * non-dumpable and invisible to others until it execs, and a command that
+ * resolves to minirun itself is refused. */
 
 #define CTR_LOG_CHUNK 4096
 
@@ -619,18 +620,25 @@ static CTR_HOT void ctr_log_write(struct ctr_log *l, char stream, const char *da
 
 /* ---- health checks ----
  * The owner runs them: every interval a child `minirun exec ID CMD` (the
- * same binary, so the check meets the container exactly as `exec` does) with
- * its output in rundir/ID/health.out, killed at the timeout. What Docker
+ * same binary, so the check meets the container exactly as `exec` does),
+ * killed at the timeout. Its output comes back through a pipe the owner
+ * reads: the first 4 KiB are kept and the rest read and dropped, as Docker
+ * does, and the check (a process of the container, chosen by the image)
+ * never holds a host file it could fill or fallocate. What Docker
  * shows (Status, FailingStreak, the last 5 results) goes to
  * rundir/ID/health.json for ps and inspect. */
 #define HEALTH_LOG 5
+#define HEALTH_OUT 4096                    /* Docker's maxOutputLen */
 struct ctr_health {
 	pid_t pid;                         /* the check running, 0: none */
+	int fd;                            /* read end of its output pipe, -1: none */
+	size_t len;                        /* bytes of out kept so far */
+	char out[HEALTH_OUT + 1];
 	int64_t due, deadline, born;       /* monotonic ns */
 	int streak, timed_out, nlog;
 	const char *status;                /* "starting", "healthy", "unhealthy" */
 	char began[40];
-	struct { char start[40], end[40], out[256]; int code; } log[HEALTH_LOG];
+	struct { char start[40], end[40], out[HEALTH_OUT + 1]; int code; } log[HEALTH_LOG];
 };
 
 struct ctr_owner {
@@ -702,6 +710,7 @@ static void ctr_health_spawn(struct ctr_owner *o, struct ctr_health *h)
 	char **argv = util_xcalloc(c->health_test.n + 10, sizeof *argv);
 	size_t n = 0, i;
 	sigset_t none;
+	int p[2];
 	argv[n++] = "minirun";
 	argv[n++] = "--root";
 	argv[n++] = o->st->root;
@@ -718,11 +727,17 @@ static void ctr_health_spawn(struct ctr_owner *o, struct ctr_health *h)
 	ctr_now(h->began, sizeof h->began);
 	h->timed_out = 0;
 	h->deadline = ctr_mono_ns() + ctr_health_ns(c->health_timeout);
+	h->len = 0;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		free(argv);
+		h->due = ctr_mono_ns() + ctr_health_ns(c->health_interval);
+		return;
+	}
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
 	h->pid = fork();
 	if (h->pid == 0) {
-		int fd = openat(o->rfd, "health.out", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600),
-		    nul = open("/dev/null", O_RDONLY);
-		if (fd < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+		int nul = open("/dev/null", O_RDONLY);
+		if (nul < 0 || dup2(nul, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0)
 			_exit(125);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
@@ -730,9 +745,39 @@ static void ctr_health_spawn(struct ctr_owner *o, struct ctr_health *h)
 		execv("/proc/self/exe", argv);
 		_exit(127);
 	}
-	if (h->pid < 0)
+	close(p[1]);
+	if (h->pid < 0) {
 		h->pid = 0;
+		close(p[0]);
+	} else {
+		h->fd = p[0];
+	}
 	free(argv);
+}
+
+/* Read what the check wrote: kept up to HEALTH_OUT bytes, the rest dropped
+ * (read all the same, so a chatty check never blocks). At the end of the
+ * output, or with `last` (the check ended), the pipe is closed. */
+static void ctr_health_drain(struct ctr_health *h, int last)
+{
+	char drop[4096];
+	ssize_t n;
+	while (h->fd >= 0) {
+		if (h->len < HEALTH_OUT)
+			n = read(h->fd, h->out + h->len, HEALTH_OUT - h->len);
+		else
+			n = read(h->fd, drop, sizeof drop);
+		if (n > 0 && h->len < HEALTH_OUT)
+			h->len += (size_t)n;
+		if (n > 0)
+			continue;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN && !last)
+			return;
+		close(h->fd);
+		h->fd = -1;
+	}
 }
 
 /* A check ended (status from waitpid): Docker's rules. Exit 0 healthy;
@@ -741,21 +786,17 @@ static void ctr_health_spawn(struct ctr_owner *o, struct ctr_health *h)
 static void ctr_health_done(struct ctr_owner *o, struct ctr_health *h, int status)
 {
 	const struct ctr *c = o->c;
-	int code = h->timed_out ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : -1, fd, i;
+	int code = h->timed_out ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : -1, i;
 	int64_t now = ctr_mono_ns();
-	ssize_t n = 0;
 	if (h->nlog == HEALTH_LOG)
 		memmove(&h->log[0], &h->log[1], sizeof h->log[0] * (HEALTH_LOG - 1)), h->nlog--;
 	i = h->nlog++;
 	snprintf(h->log[i].start, sizeof h->log[i].start, "%s", h->began);
 	ctr_now(h->log[i].end, sizeof h->log[i].end);
 	h->log[i].code = code;
-	fd = openat(o->rfd, "health.out", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0) {
-		n = util_read_full(fd, h->log[i].out, sizeof h->log[i].out - 1);
-		close(fd);
-	}
-	h->log[i].out[n > 0 ? n : 0] = 0;
+	ctr_health_drain(h, 1);
+	memcpy(h->log[i].out, h->out, h->len);
+	h->log[i].out[h->len] = 0;
 	if (h->timed_out) {
 		long long t = ctr_health_ns(c->health_timeout) / 1000000;
 		snprintf(h->log[i].out, sizeof h->log[i].out, "Health check exceeded timeout (%lld%s)",
@@ -805,6 +846,7 @@ static void ctr_health_begin(struct ctr_owner *o)
 	if (!o->c->health_test.n || o->health || o->sp.is_exec)
 		return;
 	h = o->health = util_xcalloc(1, sizeof *h);
+	h->fd = -1;
 	h->born = ctr_mono_ns();
 	h->due = h->born + ctr_health_ns(o->c->health_interval);
 	h->status = "starting";
@@ -820,8 +862,9 @@ static void ctr_health_end(struct ctr_owner *o)
 		kill(o->health->pid, SIGKILL);
 		while (waitpid(o->health->pid, NULL, 0) < 0 && errno == EINTR) {}
 	}
+	if (o->health->fd >= 0)
+		close(o->health->fd);
 	unlinkat(o->rfd, "health.json", 0);
-	unlinkat(o->rfd, "health.out", 0);
 	free(o->health);
 	o->health = NULL;
 }
@@ -1026,23 +1069,28 @@ static CTR_HOT int ctr_owner_wait(struct ctr_owner *o)
 		ctr_monitor_trim();
 	ctr_health_begin(o);
 	for (;;) {
-		struct pollfd pf[3];
+		struct pollfd pf[4];
 		struct timespec hts;
 		nfds_t n = 0;
+		/* a check due starts here, before its pipe is polled */
+		struct timespec *to = done ? NULL : ctr_health_tick(o, &hts);
+		int hfd = o->health && !done ? o->health->fd : -1;
 		if (a >= 0)
 			pf[n].fd = a, pf[n++].events = POLLIN;
 		if (b >= 0)
 			pf[n].fd = b, pf[n++].events = POLLIN;
 		if (in >= 0 && !done)
 			pf[n].fd = in, pf[n++].events = POLLIN;
+		if (hfd >= 0)
+			pf[n].fd = hfd, pf[n++].events = POLLIN;
 		if (done) {
 			/* drain what is left, without waiting for writers that
 			 * survive the init (there are none: the namespace died) */
 			struct timespec ts = { 0, 200000000 };
 			if (!n || ppoll(pf, n, &ts, &o->waitmask) <= 0)
 				break;
-		} else if (ppoll(pf, n, ctr_health_tick(o, &hts), &o->waitmask) <= 0) {
-			pf[0].revents = pf[1].revents = pf[2].revents = 0;
+		} else if (ppoll(pf, n, to, &o->waitmask) <= 0) {
+			pf[0].revents = pf[1].revents = pf[2].revents = pf[3].revents = 0;
 		}
 		ctr_owner_signals(o);
 		if (!done && ctr_sig[SIGCHLD]) {
@@ -1065,6 +1113,11 @@ static CTR_HOT int ctr_owner_wait(struct ctr_owner *o)
 			int fd = pf[n].fd;
 			if (!(pf[n].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
+			if (fd == hfd) {
+				if (o->health)
+					ctr_health_drain(o->health, 0);
+				continue;
+			}
 			if (ctr_owner_pump(o, fd, fd == b ? 'e' : 'o') < 0) {
 				if (fd == in)
 					in = -1;
@@ -1123,7 +1176,7 @@ static int ctr_remove(struct mr_store *st, const struct ctr *c, struct mr_err *e
 	net_stop(st, c->id);
 	snprintf(path, sizeof path, "%s/containers/%s/rootfs", st->root, c->id);
 	umount2(path, MNT_DETACH);
-	snprintf(tmp, sizeof tmp, "tmp/rm-%s", c->id);
+	snprintf(tmp, sizeof tmp, "tmp/" STORE_TMP_PREFIX "rm-%s", c->id);
 	snprintf(path, sizeof path, "containers/%s", c->id);
 	if (mr_store_lock(st, err) < 0)
 		return -1;
