@@ -13397,7 +13397,7 @@ static pid_t *cg_pids(const char *id, pid_t init, size_t *count)
 /* ==== [17] MONITOR: starting a container, its owner process, logs, restarts ====
  * A container always has exactly one owner, the process that cloned its init
  * and holds rundir/ID/lock: the CLI itself for a foreground `run`/`start -a`
- * (stdio passed straight through, or a pty relayed), else a monitor: the same
+ * (its output relayed through pipes or a pty, and logged), else a monitor: the same
  * binary re-executed (`__monitor`, a small fresh address space), double-forked
  * and setsid, which logs the container's output, records its exit and applies
  * the restart policy. The init gets PR_SET_PDEATHSIG SIGKILL: an owner killed
@@ -14260,14 +14260,14 @@ static int ctr_owner_start(struct ctr_owner *o, struct mr_err *err)
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull < 0)
 		return mr_err_sys(err, "/dev/null"), 125;
-	if (o->detached && !o->c->tty &&
-	    (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)) {
+	/* pipes in the foreground too: every container is logged, as in Docker */
+	if (!o->c->tty && (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)) {
 		close(devnull);
 		return mr_err_sys(err, "pipe"), 125;
 	}
 	o->sp.stdio[0] = !o->detached && o->attach_stdin ? 0 : devnull;
-	o->sp.stdio[1] = o->detached ? (out[1] >= 0 ? out[1] : devnull) : 1;
-	o->sp.stdio[2] = o->detached ? (errp[1] >= 0 ? errp[1] : devnull) : 2;
+	o->sp.stdio[1] = out[1] >= 0 ? out[1] : devnull;
+	o->sp.stdio[2] = errp[1] >= 0 ? errp[1] : devnull;
 	unlinkat(o->rfd, "stop", 0);
 	code = ctr_spawn(&o->sp, err);
 	close(devnull);
@@ -14316,9 +14316,11 @@ static CTR_HOT int ctr_owner_pump(struct ctr_owner *o, int fd, char stream)
 		return -1;
 	if (fd == 0)
 		return util_write_all(o->sp.pty, buf, (size_t)n) < 0 ? -1 : 0;
-	if (o->detached)
+	if (o->log.fd >= 0)
 		ctr_log_write(&o->log, stream, buf, (size_t)n);
-	else if (util_write_all(1, buf, (size_t)n) < 0)
+	/* a foreground run relays too; a reader gone (`| head`): the pipe is
+	 * closed, so the container meets EPIPE as if it wrote there itself */
+	if (!o->detached && util_write_all(stream == 'e' ? 2 : 1, buf, (size_t)n) < 0)
 		return -1;
 	return 0;
 }
@@ -14400,6 +14402,7 @@ static CTR_HOT int ctr_owner_wait(struct ctr_owner *o)
 {
 	int status = 0, in = o->sp.pty >= 0 && !o->detached && o->attach_stdin ? 0 : -1;
 	int a = o->sp.pty >= 0 ? o->sp.pty : o->out, b = o->sp.pty >= 0 ? -1 : o->errp, done = 0;
+	nfds_t i;
 	if (o->trim)
 		ctr_monitor_trim();
 	ctr_health_begin(o);
@@ -14439,9 +14442,11 @@ static CTR_HOT int ctr_owner_wait(struct ctr_owner *o)
 				continue;
 			}
 		}
-		while (n-- > 0) {
-			int fd = pf[n].fd;
-			if (!(pf[n].revents & (POLLIN | POLLHUP | POLLERR)))
+		/* stdout before stderr when both are ready: the order in which
+		 * a program mostly writes them (`logs` then keeps it) */
+		for (i = 0; i < n; i++) {
+			int fd = pf[i].fd;
+			if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
 			if (ctr_owner_pump(o, fd, fd == b ? 'e' : 'o') < 0) {
 				if (fd == in)
@@ -14450,6 +14455,10 @@ static CTR_HOT int ctr_owner_wait(struct ctr_owner *o)
 					a = -1;
 				else
 					b = -1;
+				if (fd == o->out || fd == o->errp) {
+					close(fd);
+					*(fd == o->out ? &o->out : &o->errp) = -1;
+				}
 			}
 		}
 	}
@@ -14469,7 +14478,9 @@ static void ctr_owner_exited(struct ctr_owner *o, int status)
 	cg_remove(o->c->id);
 	net_stop(o->st, o->c->id);
 	if (o->out >= 0)
-		close(o->out), close(o->errp);
+		close(o->out);
+	if (o->errp >= 0)
+		close(o->errp);
 	if (o->sp.pty >= 0)
 		close(o->sp.pty);
 	o->out = o->errp = o->sp.pty = -1;
@@ -14702,14 +14713,20 @@ static int ctr_run_attached(struct mr_store *st, struct ctr *c, int attach_stdin
 	o.st = st;
 	o.c = c;
 	o.attach_stdin = attach_stdin;
-	o.dirfd = o.lockfd = o.rfd = -1;
+	o.dirfd = o.lockfd = o.rfd = o.log.fd = -1;
 	ctr_signals_catch(&o.waitmask);
 	if (ctr_owner_take(&o, 0, err) < 0) {
 		ctr_disown(&o);
 		return 125;
 	}
+	if (ctr_log_open(&o.log, o.dirfd, c) < 0) {
+		mr_err_sys(err, "container %s: log", c->name);
+		ctr_disown(&o);
+		return 125;
+	}
 	code = ctr_owner_start(&o, err);
 	if (code) {
+		close(o.log.fd);
 		ctr_owner_failed(&o, code, err);
 		if (c->auto_remove) {
 			struct mr_err ignored;
@@ -14720,6 +14737,7 @@ static int ctr_run_attached(struct mr_store *st, struct ctr *c, int attach_stdin
 		return code;
 	}
 	status = ctr_owner_wait(&o);
+	close(o.log.fd);
 	ctr_owner_exited(&o, status);
 	code = o.state.exit_code;
 	restart = ctr_restart_wanted(c, code, 0, o.state.stopped_by_user);
@@ -15360,7 +15378,8 @@ out:
  * root/networks/ID.json  a created network: the same plus Name, Id, Created,
  *                    Gateway
  * containers/ID/net.conf  what run was asked: "p tcp HOSTIP HOSTPORT PORT",
- *                    "h NAME IP" (--add-host), "d IP" (--dns)
+ *                    "h NAME IP" (--add-host), "d IP" (--dns), "a NAME"
+ *                    (--network-alias)
  * rundir/ID/net      "IP PREFIX GW MAC PROXYPID PROXYSTART" then the "p" lines
  *                    with the host ports actually bound (PROXYPID 0: DNAT)
  * Published ports are DNATed by the same table (the kernel forwards, as
@@ -15583,7 +15602,8 @@ static int net_port_free(const struct net_port *p, struct mr_err *err)
  * net_conf_pending, checked; written by net_run_created. */
 static int net_run_opts(struct ctr *c, const char **pub, size_t npub, int all,
 			const char **hosts, size_t nhosts, const char **dns, size_t ndns,
-			const struct mr_json *cfg, struct mr_err *err)
+			const char **alias, size_t nalias, const struct mr_json *cfg,
+			struct mr_err *err)
 {
 	struct mr_buf *b = &net_conf_pending;
 	struct net_port p;
@@ -15630,6 +15650,15 @@ static int net_run_opts(struct ctr *c, const char **pub, size_t npub, int all,
 			return mr_err_set(err, MR_EINVAL_INPUT, "%s is not an ip address",
 					  dns[i]);
 		mr_buf_printf(b, "d %s\n", dns[i]);
+	}
+	/* names of a created network only (Docker's rule) */
+	if (nalias && (!net_bridged(c->network) || !strcmp(c->network, "bridge")))
+		return mr_err_set(err, MR_EINVAL_INPUT, "network-scoped alias is supported only "
+				  "for containers in user defined networks");
+	for (i = 0; i < nalias; i++) {
+		if (!*alias[i] || strpbrk(alias[i], " \t\n#"))
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid network alias \"%s\"", alias[i]);
+		mr_buf_printf(b, "a %s\n", alias[i]);
 	}
 	return 0;
 }
@@ -15689,6 +15718,20 @@ static void net_conf_read(struct ctr_spawn *sp, struct mr_buf *b)
 		mr_buf_append(b, "", 0);
 }
 
+/* The block of names of the containers on a created network, at the end of
+ * each one's hosts file (see net_names_sync). */
+#define NET_NAMES_MARK "# minirun: containers on network "
+
+/* Cut b (a hosts file) before the block of names. */
+static void net_names_cut(struct mr_buf *b)
+{
+	const char *m = b->data ? strstr(b->data, NET_NAMES_MARK) : NULL;
+	if (m && (m == b->data || m[-1] == '\n')) {
+		b->len = (size_t)(m - b->data);
+		b->data[b->len] = 0;
+	}
+}
+
 /* --add-host, --dns and the container's own address into the files that
  * rootfs_etc_files wrote (bind-mounted by the child after 'g'). */
 static int net_etc(struct ctr_spawn *sp, const char *conf, const char *myip, const char *gw,
@@ -15701,6 +15744,7 @@ static int net_etc(struct ctr_spawn *sp, const char *conf, const char *myip, con
 	snprintf(path, sizeof path, "%s/hosts", sp->dir);
 	if (mr_read_file(AT_FDCWD, path, &b, 1u << 20, err) < 0)
 		return -1;
+	net_names_cut(&b);
 	for (l = conf; *l; l = net_next(l)) {
 		char tag[4], name[256], ip[40];
 		const char *q = l;
@@ -15716,13 +15760,15 @@ static int net_etc(struct ctr_spawn *sp, const char *conf, const char *myip, con
 		mr_buf_free(&b);
 		return -1;
 	}
-	rc = ctr_write_file(dirfd, "hosts", b.data, b.len, 0, err);
+	/* in place and 0644 (rootfs_put): a non-root process reads them, as
+	 * in Docker, and a running container's bind mount holds the inode */
+	rc = rootfs_put(dirfd, "hosts", &b, err);
 	if (!rc && dns) {
 		b.len = 0;
 		for (l = conf; *l; l = net_next(l))
 			if (l[0] == 'd')
 				mr_buf_printf(&b, "nameserver %.*s\n", (int)strcspn(l + 2, "\n"), l + 2);
-		rc = ctr_write_file(dirfd, "resolv.conf", b.data, b.len, 0, err);
+		rc = rootfs_put(dirfd, "resolv.conf", &b, err);
 	}
 	close(dirfd);
 	mr_buf_free(&b);
@@ -16560,6 +16606,80 @@ static int nft_sync(struct mr_store *st, const char *what, struct mr_err *err)
 			  "nf_tables rules");
 }
 
+/* ---- names on a created network ----
+ * Docker answers container names, NAME.NETWORK, the short ID and
+ * --network-alias aliases on user-defined networks (not on the default
+ * bridge) from a DNS server in its daemon. minirun has no daemon: each start
+ * and stop of a container on such a network rewrites, under the store lock,
+ * the block of names at the end of the hosts file of every running container
+ * on it (in place: the file is bind-mounted, a rename would leave the
+ * container reading the old one). No process, no memory; a container
+ * started again at another address is seen at once, as the start rewrites
+ * every block. */
+
+/* "IP\tNAME NAME.NETWORK ALIAS... SHORTID" of each container in ctrs. */
+static void net_names_block(struct mr_store *st, const struct net_def *d,
+			    const struct mr_json *ctrs, struct mr_buf *out)
+{
+	const struct mr_json *e;
+	struct mr_buf conf = { 0 };
+	struct mr_err ignored;
+	for (e = ctrs ? ctrs->child : NULL; e; e = e->next) {
+		struct ctr c;
+		const char *l;
+		int fd;
+		memset(&c, 0, sizeof c);
+		if (!e->str || ctr_load(st, e->key, &c, &ignored) < 0) {
+			ctr_free(&c);
+			continue;
+		}
+		mr_buf_printf(out, "%s\t%s %s.%s", e->str, c.name, c.name, d->name);
+		conf.len = 0;
+		fd = ctr_dir(st, e->key, &ignored);
+		if (fd >= 0 && mr_read_file(fd, "net.conf", &conf, 1u << 16, &ignored) == 0 && conf.data)
+			for (l = conf.data; *l; l = net_next(l))
+				if (l[0] == 'a' && l[1] == ' ')
+					mr_buf_printf(out, " %.*s", (int)strcspn(l + 2, "\n"), l + 2);
+		if (fd >= 0)
+			close(fd);
+		mr_buf_printf(out, " %.12s\n", e->key);
+		ctr_free(&c);
+	}
+	mr_buf_free(&conf);
+}
+
+/* Rewrite the block of names in the hosts file of each container on the
+ * created network d (nothing for the default bridge, as in Docker). */
+static void net_names_sync(struct mr_store *st, const struct net_def *d)
+{
+	struct mr_buf b = { 0 }, block = { 0 }, hosts = { 0 };
+	struct mr_json_doc doc = { 0 };
+	const struct mr_json *ctrs, *e;
+	struct mr_err ignored;
+	if (strncmp(d->file, "networks/", 9) || mr_store_lock(st, &ignored) < 0)
+		return;
+	net_read(st, d->file, &b, &doc);
+	ctrs = mr_json_get(doc.root, "Containers");
+	net_names_block(st, d, ctrs, &block);
+	for (e = ctrs ? ctrs->child : NULL; e; e = e->next) {
+		int fd = ctr_dir(st, e->key, &ignored);
+		if (fd < 0)
+			continue;
+		if (mr_read_file(fd, "hosts", &hosts, 1u << 20, &ignored) == 0 && hosts.data) {
+			net_names_cut(&hosts);
+			mr_buf_printf(&hosts, NET_NAMES_MARK "%s\n", d->name);
+			mr_buf_append(&hosts, block.data ? block.data : "", block.len);
+			rootfs_put(fd, "hosts", &hosts, &ignored);
+		}
+		close(fd);
+	}
+	mr_store_unlock(st);
+	mr_json_free(&doc);
+	mr_buf_free(&b);
+	mr_buf_free(&block);
+	mr_buf_free(&hosts);
+}
+
 /* ---- address allocation: the network's file under the store lock ---- */
 
 /* Allocate (ip != NULL: lowest free for id) or release id on network d
@@ -16639,6 +16759,8 @@ static int net_alloc(struct mr_store *st, struct net_def *d, const char *id, uin
 	if (w.failed || net_write(st, file, &out, err) < 0)
 		goto out;
 	rc = left;
+	if (!ip)                          /* a start syncs after its hosts file */
+		net_names_sync(st, d);
 	/* Without nf_tables (many embedded kernels) a warning, not a failure:
 	 * containers still reach this host, each other and their published
 	 * ports, which is what such devices mostly want; Docker refuses to start
@@ -17244,6 +17366,7 @@ static int net_start(struct ctr_spawn *sp, struct mr_err *err)
 	net_sysctl(path);
 	if (net_etc(sp, conf.data, ips, gws, err) < 0 || net_listen(ports, lfd, n, err) < 0)
 		goto out;
+	net_names_sync(sp->st, &d);
 	/* the mappings with proxy 0 first: DNAT's rules are made from them */
 	for (;;) {
 		rt.len = 0;
@@ -17404,7 +17527,7 @@ struct boot_decl {
 	const char *image, *archive, *command, *entrypoint, *network, *restart, *memory;
 	const char *cpus, *pids_limit, *user, *workdir, *hostname, *stop_timeout, *stop_signal;
 	struct ctr_list env, volume, mount, tmpfs, port, label, depends_on, device, sysctl, ulimit;
-	struct ctr_list group_add;
+	struct ctr_list group_add, network_alias;
 	const char *shm_size, *health_cmd, *health_interval, *health_timeout, *health_retries;
 	int read_only, init, ok, placed;
 	long order;
@@ -17434,6 +17557,7 @@ static const struct boot_key {
 	BK("health_interval", BOOT_STR, health_interval),
 	BK("health_timeout", BOOT_STR, health_timeout),
 	BK("health_retries", BOOT_STR, health_retries),
+	BK("network_alias", BOOT_LIST, network_alias),
 #undef BK
 };
 
@@ -17451,6 +17575,7 @@ static void boot_decl_free(struct boot_decl *d)
 	ctr_list_free(&d->sysctl);
 	ctr_list_free(&d->ulimit);
 	ctr_list_free(&d->group_add);
+	ctr_list_free(&d->network_alias);
 	memset(d, 0, sizeof *d);
 }
 
@@ -18768,7 +18893,7 @@ struct run_opts {
 	const char *stop_timeout, *memory, *memory_swap, *cpus, *pids_limit, *network;
 	struct cli_list env, env_file, label, cap_add, cap_drop, security_opt, log_opt;
 	struct cli_list volume, mount, tmpfs, volumes_from, publish, add_host, dns;
-	struct cli_list device, device_rule, sysctl, ulimit, group_add;
+	struct cli_list device, device_rule, sysctl, ulimit, group_add, network_alias;
 	const char *ipc, *uts, *shm_size, *pid;
 	const char *health_cmd, *health_interval, *health_timeout, *health_start, *health_retries;
 	int no_healthcheck;
@@ -19215,7 +19340,8 @@ static int run_create(struct cli *cl, struct run_opts *o, char **argv, int nargs
 	if (o->network && net_mode(st, c, o->network, err) < 0)
 		goto out;
 	if (net_run_opts(c, o->publish.items, o->publish.count, o->publish_all, o->add_host.items,
-			 o->add_host.count, o->dns.items, o->dns.count, cfg, err) < 0)
+			 o->add_host.count, o->dns.items, o->dns.count, o->network_alias.items,
+			 o->network_alias.count, cfg, err) < 0)
 		goto out;
 	if (run_mounts(st, o, c, cfg, err) < 0)
 		goto out;
@@ -19295,6 +19421,7 @@ static int run_parse(struct cli *cl, struct run_opts *o, int argc, char **argv, 
 		{ "P|publish-all", 0, NULL, &o->publish_all, NULL, "Publish the exposed ports" },
 		{ "add-host", 1, NULL, NULL, &o->add_host, "Add host:ip to /etc/hosts" },
 		{ "dns", 1, NULL, NULL, &o->dns, "Set custom DNS servers" },
+		{ "network-alias", 1, NULL, NULL, &o->network_alias, "Add a network-scoped alias" },
 		{ "v|volume", 1, NULL, NULL, &o->volume, "Bind mount a volume" },
 		{ "mount", 1, NULL, NULL, &o->mount, "type=volume|bind|tmpfs,..." },
 		{ "tmpfs", 1, NULL, NULL, &o->tmpfs, "Mount a tmpfs directory" },
@@ -19785,6 +19912,10 @@ static void logs_record(struct logs_out *o, const char *rec, int count_only)
 		return;
 	}
 	f = s == 'e' || s == 'E' ? stderr : stdout;
+	/* stdout is buffered: flushed when the stream changes, so that a
+	 * terminal or a 2>&1 reader sees the records in their order */
+	if (f != stdout)
+		fflush(stdout);
 	if (o->timestamps && o->at_start)
 		fprintf(f, "%.*s ", (int)(sp - rec), rec);
 	fputs(sp + 2, f);
@@ -22424,6 +22555,7 @@ static int boot_start(struct cli *cl, struct boot_decl *d, const char *dir)
 	boot_args(&a, "--sysctl", &d->sysctl);
 	boot_args(&a, "--ulimit", &d->ulimit);
 	boot_args(&a, "--group-add", &d->group_add);
+	boot_args(&a, "--network-alias", &d->network_alias);
 	boot_arg(&a, "--shm-size", d->shm_size);
 	boot_arg(&a, "--health-cmd", d->health_cmd);
 	boot_arg(&a, "--health-interval", d->health_interval);

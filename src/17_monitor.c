@@ -1,7 +1,7 @@
 /* ==== [17] MONITOR: starting a container, its owner process, logs, restarts ====
  * A container always has exactly one owner, the process that cloned its init
  * and holds rundir/ID/lock: the CLI itself for a foreground `run`/`start -a`
- * (stdio passed straight through, or a pty relayed), else a monitor: the same
+ * (its output relayed through pipes or a pty, and logged), else a monitor: the same
  * binary re-executed (`__monitor`, a small fresh address space), double-forked
  * and setsid, which logs the container's output, records its exit and applies
  * the restart policy. The init gets PR_SET_PDEATHSIG SIGKILL: an owner killed
@@ -864,14 +864,14 @@ static int ctr_owner_start(struct ctr_owner *o, struct mr_err *err)
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull < 0)
 		return mr_err_sys(err, "/dev/null"), 125;
-	if (o->detached && !o->c->tty &&
-	    (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)) {
+	/* pipes in the foreground too: every container is logged, as in Docker */
+	if (!o->c->tty && (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)) {
 		close(devnull);
 		return mr_err_sys(err, "pipe"), 125;
 	}
 	o->sp.stdio[0] = !o->detached && o->attach_stdin ? 0 : devnull;
-	o->sp.stdio[1] = o->detached ? (out[1] >= 0 ? out[1] : devnull) : 1;
-	o->sp.stdio[2] = o->detached ? (errp[1] >= 0 ? errp[1] : devnull) : 2;
+	o->sp.stdio[1] = out[1] >= 0 ? out[1] : devnull;
+	o->sp.stdio[2] = errp[1] >= 0 ? errp[1] : devnull;
 	unlinkat(o->rfd, "stop", 0);
 	code = ctr_spawn(&o->sp, err);
 	close(devnull);
@@ -920,9 +920,11 @@ static CTR_HOT int ctr_owner_pump(struct ctr_owner *o, int fd, char stream)
 		return -1;
 	if (fd == 0)
 		return util_write_all(o->sp.pty, buf, (size_t)n) < 0 ? -1 : 0;
-	if (o->detached)
+	if (o->log.fd >= 0)
 		ctr_log_write(&o->log, stream, buf, (size_t)n);
-	else if (util_write_all(1, buf, (size_t)n) < 0)
+	/* a foreground run relays too; a reader gone (`| head`): the pipe is
+	 * closed, so the container meets EPIPE as if it wrote there itself */
+	if (!o->detached && util_write_all(stream == 'e' ? 2 : 1, buf, (size_t)n) < 0)
 		return -1;
 	return 0;
 }
@@ -1004,6 +1006,7 @@ static CTR_HOT int ctr_owner_wait(struct ctr_owner *o)
 {
 	int status = 0, in = o->sp.pty >= 0 && !o->detached && o->attach_stdin ? 0 : -1;
 	int a = o->sp.pty >= 0 ? o->sp.pty : o->out, b = o->sp.pty >= 0 ? -1 : o->errp, done = 0;
+	nfds_t i;
 	if (o->trim)
 		ctr_monitor_trim();
 	ctr_health_begin(o);
@@ -1043,9 +1046,11 @@ static CTR_HOT int ctr_owner_wait(struct ctr_owner *o)
 				continue;
 			}
 		}
-		while (n-- > 0) {
-			int fd = pf[n].fd;
-			if (!(pf[n].revents & (POLLIN | POLLHUP | POLLERR)))
+		/* stdout before stderr when both are ready: the order in which
+		 * a program mostly writes them (`logs` then keeps it) */
+		for (i = 0; i < n; i++) {
+			int fd = pf[i].fd;
+			if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
 			if (ctr_owner_pump(o, fd, fd == b ? 'e' : 'o') < 0) {
 				if (fd == in)
@@ -1054,6 +1059,10 @@ static CTR_HOT int ctr_owner_wait(struct ctr_owner *o)
 					a = -1;
 				else
 					b = -1;
+				if (fd == o->out || fd == o->errp) {
+					close(fd);
+					*(fd == o->out ? &o->out : &o->errp) = -1;
+				}
 			}
 		}
 	}
@@ -1073,7 +1082,9 @@ static void ctr_owner_exited(struct ctr_owner *o, int status)
 	cg_remove(o->c->id);
 	net_stop(o->st, o->c->id);
 	if (o->out >= 0)
-		close(o->out), close(o->errp);
+		close(o->out);
+	if (o->errp >= 0)
+		close(o->errp);
 	if (o->sp.pty >= 0)
 		close(o->sp.pty);
 	o->out = o->errp = o->sp.pty = -1;
@@ -1306,14 +1317,20 @@ static int ctr_run_attached(struct mr_store *st, struct ctr *c, int attach_stdin
 	o.st = st;
 	o.c = c;
 	o.attach_stdin = attach_stdin;
-	o.dirfd = o.lockfd = o.rfd = -1;
+	o.dirfd = o.lockfd = o.rfd = o.log.fd = -1;
 	ctr_signals_catch(&o.waitmask);
 	if (ctr_owner_take(&o, 0, err) < 0) {
 		ctr_disown(&o);
 		return 125;
 	}
+	if (ctr_log_open(&o.log, o.dirfd, c) < 0) {
+		mr_err_sys(err, "container %s: log", c->name);
+		ctr_disown(&o);
+		return 125;
+	}
 	code = ctr_owner_start(&o, err);
 	if (code) {
+		close(o.log.fd);
 		ctr_owner_failed(&o, code, err);
 		if (c->auto_remove) {
 			struct mr_err ignored;
@@ -1324,6 +1341,7 @@ static int ctr_run_attached(struct mr_store *st, struct ctr *c, int attach_stdin
 		return code;
 	}
 	status = ctr_owner_wait(&o);
+	close(o.log.fd);
 	ctr_owner_exited(&o, status);
 	code = o.state.exit_code;
 	restart = ctr_restart_wanted(c, code, 0, o.state.stopped_by_user);

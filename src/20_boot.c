@@ -23,7 +23,7 @@ struct boot_decl {
 	const char *image, *archive, *command, *entrypoint, *network, *restart, *memory;
 	const char *cpus, *pids_limit, *user, *workdir, *hostname, *stop_timeout, *stop_signal;
 	struct ctr_list env, volume, mount, tmpfs, port, label, depends_on, device, sysctl, ulimit;
-	struct ctr_list group_add;
+	struct ctr_list group_add, network_alias;
 	const char *shm_size, *health_cmd, *health_interval, *health_timeout, *health_retries;
 	int read_only, init, ok, placed;
 	long order;
@@ -53,6 +53,7 @@ static const struct boot_key {
 	BK("health_interval", BOOT_STR, health_interval),
 	BK("health_timeout", BOOT_STR, health_timeout),
 	BK("health_retries", BOOT_STR, health_retries),
+	BK("network_alias", BOOT_LIST, network_alias),
 #undef BK
 };
 
@@ -70,6 +71,7 @@ static void boot_decl_free(struct boot_decl *d)
 	ctr_list_free(&d->sysctl);
 	ctr_list_free(&d->ulimit);
 	ctr_list_free(&d->group_add);
+	ctr_list_free(&d->network_alias);
 	memset(d, 0, sizeof *d);
 }
 
