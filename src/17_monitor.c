@@ -260,6 +260,7 @@ static void __attribute__((noreturn)) ctr_child(struct ctr_spawn *sp)
 		goto fail;
 	if (rootfs_mount_root(sp, &c->layers, &err) < 0 ||
 	    rootfs_mount_proc_sys(sp, &err) < 0 ||
+	    cg_mount_in(sp, &err) < 0 ||
 	    rootfs_mount_dev(sp, &err) < 0)
 		goto fail;
 	if (c->tty) {
