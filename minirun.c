@@ -7071,20 +7071,33 @@ static int mount_in_root(int rootfd, const char *path, int kind, const char *src
 	return 0;
 }
 
+/* Is word one of the comma-separated options of opts? */
+static int mount_opt_has(const char *opts, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p;
+	for (p = opts; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, word, n) && (p[n] == ',' || !p[n]))
+			return 1;
+	return 0;
+}
+
 /* Inside the container's mount namespace, before pivot_root: mount m at its
  * target resolved inside rootfd (nodev: without a device cgroup). */
 static int mount_apply(struct mr_store *st, int rootfd, const struct mount_spec *m, int nodev,
 		       struct mr_err *err)
 {
 	char src[MINIRUN_MAX_PATH], at[40];
-	unsigned long ro = (m->readonly ? MS_RDONLY | MS_NOSUID | MS_NODEV : 0) |
-			   (nodev ? MS_NODEV : 0);
+	/* Docker's flags: binds and volumes none of their own (read-only with
+	 * :ro), tmpfs rw,nosuid,nodev,noexec; nodev on all without a device
+	 * policy */
+	unsigned long ro = (m->readonly ? MS_RDONLY : 0) | (nodev ? MS_NODEV : 0);
 	struct stat sb;
 	int fd, rc;
 	if (m->type == MOUNT_TMPFS)
 		return mount_in_root(rootfd, m->target, 'd', "tmpfs", "tmpfs",
-				     MS_NOSUID | MS_NODEV | (m->readonly ? MS_RDONLY : 0),
-				     m->tmpfs_opts, err);
+				     MS_NOSUID | MS_NODEV | (mount_opt_has(m->mode, "exec") ? 0 : MS_NOEXEC) |
+				     (m->readonly ? MS_RDONLY : 0), m->tmpfs_opts, err);
 	if (mount_source_path(st, m, src, sizeof src) < 0 || stat(src, &sb) < 0)
 		return mr_err_sys(err, "mount %s on %s", m->source, m->target);
 	if (mount_in_root(rootfd, m->target, S_ISDIR(sb.st_mode) ? 'd' : 'f', src, NULL,
@@ -10564,6 +10577,9 @@ static int ctr_ids_resolve(const char *spec, const char *passwd, const char *gro
 					  "entries in group file", gspec);
 		ids->gid = (gid_t)gid;
 	}
+	/* the primary group first among the supplementary ones, as runc sets
+	 * them (Docker: `id` says groups=0(root), groups=1234(app),2345(extra)) */
+	ids->groups[ids->ngroups++] = ids->gid;
 	for (p = group; name[0] && p && *p && ids->ngroups < 32; ) {
 		size_t k;
 		int dup = 0;
@@ -11982,7 +11998,7 @@ static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
 	};
 	static const char links[] =
 		"fd\0/proc/self/fd\0stdin\0/proc/self/fd/0\0stdout\0/proc/self/fd/1\0"
-		"stderr\0/proc/self/fd/2\0ptmx\0pts/ptmx\0core\0/proc/kcore\0";
+		"stderr\0/proc/self/fd/2\0ptmx\0pts/ptmx\0";
 	const char *p;
 	size_t i;
 	int dev;
@@ -12012,6 +12028,11 @@ static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
 			close(dev);
 			return mr_err_sys(err, "symlink /dev/%s", p);
 		}
+	/* only where the kernel has /proc/kcore (runc's rule): never dangling */
+	if (access("/proc/kcore", F_OK) == 0 && symlinkat("/proc/kcore", dev, "core") < 0) {
+		close(dev);
+		return mr_err_sys(err, "symlink /dev/core");
+	}
 	if (mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "shm", 01777) < 0 ||
 	    mkdirat(dev, "mqueue", 0755) < 0) {
 		close(dev);
@@ -12106,15 +12127,29 @@ static int rootfs_mask(struct ctr_spawn *sp, struct mr_err *err)
 	return 0;
 }
 
+/* /etc/hosts, hostname, resolv.conf (read-only with --read-only, as in
+ * Docker), and /etc/mtab -> /proc/mounts where the image has none (Docker
+ * makes that link in the container's layer). */
 static int rootfs_etc_binds(struct ctr_spawn *sp, struct mr_err *err)
 {
 	static const char files[] = "hosts\0hostname\0resolv.conf\0";
+	unsigned long ro = sp->c->readonly ? MS_RDONLY : 0;
 	const char *f;
+	struct stat sb;
+	int etc = mr_open_in_root(sp->rootfd, "etc", O_PATH | O_DIRECTORY, 0, err);
+	if (etc >= 0) {
+		if (fstatat(etc, "mtab", &sb, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT &&
+		    symlinkat("/proc/mounts", etc, "mtab") < 0 && errno != EROFS) {
+			close(etc);
+			return mr_err_sys(err, "symlink /etc/mtab");
+		}
+		close(etc);
+	}
 	for (f = files; *f; f += strlen(f) + 1) {
 		char src[MINIRUN_MAX_PATH + 32], path[32];
 		snprintf(src, sizeof src, "%s/%s", sp->dir, f);
 		snprintf(path, sizeof path, "etc/%s", f);
-		if (mount_in_root(sp->rootfd, path, 'f', src, NULL, MS_BIND, NULL, err) < 0) {
+		if (mount_in_root(sp->rootfd, path, 'f', src, NULL, MS_BIND | ro, NULL, err) < 0) {
 			/* a dangling symlink there (resolv.conf -> ../run/..., whose
 			 * folder is missing): the image's choice, leave it */
 			if (err->code == ENOENT || err->code == ENOTDIR)
@@ -12635,9 +12670,13 @@ static int isolate_ulimits(const struct ctr *c, struct mr_err *err)
 /* The working folder, resolved inside the root (never through a magic link
  * such as /proc/self/fd/N: CVE-2024-21626) and created when missing, as
  * Docker does. */
-static int isolate_workdir(int rootfd, const char *dir, struct mr_err *err)
+static int isolate_workdir(int rootfd, const char *dir, int create, struct mr_err *err)
 {
 	int fd = mr_open_in_root(rootfd, *dir ? dir : "/", O_PATH | O_DIRECTORY, 0, err);
+	/* run makes a missing one (Docker does); exec fails with runc's words */
+	if (fd < 0 && err->code == ENOENT && !create)
+		return mr_err_set(err, ENOENT, "chdir to cwd (\"%s\") set in config.json failed: "
+				  "no such file or directory", dir);
 	if (fd < 0 && err->code == ENOENT)
 		fd = mr_mkdir_in_root(rootfd, dir, 0755, err);
 	if (fd < 0)
@@ -13624,7 +13663,9 @@ static int ctr_child_finish(struct ctr_spawn *sp, const char *user, const char *
 	const struct ctr *c = sp->c;
 	struct ctr_ids ids;
 	char **argv, **envp;
-	if (isolate_workdir(sp->rootfd, workdir, err) < 0 || isolate_ulimits(c, err) < 0)
+	if (isolate_workdir(sp->rootfd, workdir, !sp->is_exec, err) < 0)
+		return sp->is_exec ? 126 : 125;       /* Docker's code for exec -w /missing */
+	if (isolate_ulimits(c, err) < 0)
 		return 125;
 	if (!sp->is_exec && c->readonly &&
 	    mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | (sp->nodev ? MS_NODEV : 0),
@@ -19196,6 +19237,12 @@ static int run_create(struct cli *cl, struct run_opts *o, char **argv, int nargs
 		o->hostname = ctr_own(c, util_xstrdup(host));
 	} else {
 		c->uts_mode = "";
+	}
+	/* --network host: the host's name (Docker), else the short ID */
+	if (!o->hostname && o->network && !strcmp(o->network, "host")) {
+		char host[65] = "";
+		gethostname(host, sizeof host - 1);
+		o->hostname = ctr_own(c, util_xstrdup(host));
 	}
 	c->hostname = o->hostname ? o->hostname : ctr_own(c, util_xstrndup(c->id, 12));
 	if (!*c->hostname || strlen(c->hostname) > 64) {

@@ -501,6 +501,9 @@ static int ctr_ids_resolve(const char *spec, const char *passwd, const char *gro
 					  "entries in group file", gspec);
 		ids->gid = (gid_t)gid;
 	}
+	/* the primary group first among the supplementary ones, as runc sets
+	 * them (Docker: `id` says groups=0(root), groups=1234(app),2345(extra)) */
+	ids->groups[ids->ngroups++] = ids->gid;
 	for (p = group; name[0] && p && *p && ids->ngroups < 32; ) {
 		size_t k;
 		int dup = 0;

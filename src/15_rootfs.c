@@ -342,7 +342,7 @@ static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
 	};
 	static const char links[] =
 		"fd\0/proc/self/fd\0stdin\0/proc/self/fd/0\0stdout\0/proc/self/fd/1\0"
-		"stderr\0/proc/self/fd/2\0ptmx\0pts/ptmx\0core\0/proc/kcore\0";
+		"stderr\0/proc/self/fd/2\0ptmx\0pts/ptmx\0";
 	const char *p;
 	size_t i;
 	int dev;
@@ -372,6 +372,11 @@ static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
 			close(dev);
 			return mr_err_sys(err, "symlink /dev/%s", p);
 		}
+	/* only where the kernel has /proc/kcore (runc's rule): never dangling */
+	if (access("/proc/kcore", F_OK) == 0 && symlinkat("/proc/kcore", dev, "core") < 0) {
+		close(dev);
+		return mr_err_sys(err, "symlink /dev/core");
+	}
 	if (mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "shm", 01777) < 0 ||
 	    mkdirat(dev, "mqueue", 0755) < 0) {
 		close(dev);
@@ -466,15 +471,29 @@ static int rootfs_mask(struct ctr_spawn *sp, struct mr_err *err)
 	return 0;
 }
 
+/* /etc/hosts, hostname, resolv.conf (read-only with --read-only, as in
+ * Docker), and /etc/mtab -> /proc/mounts where the image has none (Docker
+ * makes that link in the container's layer). */
 static int rootfs_etc_binds(struct ctr_spawn *sp, struct mr_err *err)
 {
 	static const char files[] = "hosts\0hostname\0resolv.conf\0";
+	unsigned long ro = sp->c->readonly ? MS_RDONLY : 0;
 	const char *f;
+	struct stat sb;
+	int etc = mr_open_in_root(sp->rootfd, "etc", O_PATH | O_DIRECTORY, 0, err);
+	if (etc >= 0) {
+		if (fstatat(etc, "mtab", &sb, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT &&
+		    symlinkat("/proc/mounts", etc, "mtab") < 0 && errno != EROFS) {
+			close(etc);
+			return mr_err_sys(err, "symlink /etc/mtab");
+		}
+		close(etc);
+	}
 	for (f = files; *f; f += strlen(f) + 1) {
 		char src[MINIRUN_MAX_PATH + 32], path[32];
 		snprintf(src, sizeof src, "%s/%s", sp->dir, f);
 		snprintf(path, sizeof path, "etc/%s", f);
-		if (mount_in_root(sp->rootfd, path, 'f', src, NULL, MS_BIND, NULL, err) < 0) {
+		if (mount_in_root(sp->rootfd, path, 'f', src, NULL, MS_BIND | ro, NULL, err) < 0) {
 			/* a dangling symlink there (resolv.conf -> ../run/..., whose
 			 * folder is missing): the image's choice, leave it */
 			if (err->code == ENOENT || err->code == ENOTDIR)

@@ -445,9 +445,13 @@ static int isolate_ulimits(const struct ctr *c, struct mr_err *err)
 /* The working folder, resolved inside the root (never through a magic link
  * such as /proc/self/fd/N: CVE-2024-21626) and created when missing, as
  * Docker does. */
-static int isolate_workdir(int rootfd, const char *dir, struct mr_err *err)
+static int isolate_workdir(int rootfd, const char *dir, int create, struct mr_err *err)
 {
 	int fd = mr_open_in_root(rootfd, *dir ? dir : "/", O_PATH | O_DIRECTORY, 0, err);
+	/* run makes a missing one (Docker does); exec fails with runc's words */
+	if (fd < 0 && err->code == ENOENT && !create)
+		return mr_err_set(err, ENOENT, "chdir to cwd (\"%s\") set in config.json failed: "
+				  "no such file or directory", dir);
 	if (fd < 0 && err->code == ENOENT)
 		fd = mr_mkdir_in_root(rootfd, dir, 0755, err);
 	if (fd < 0)

@@ -183,7 +183,9 @@ static int ctr_child_finish(struct ctr_spawn *sp, const char *user, const char *
 	const struct ctr *c = sp->c;
 	struct ctr_ids ids;
 	char **argv, **envp;
-	if (isolate_workdir(sp->rootfd, workdir, err) < 0 || isolate_ulimits(c, err) < 0)
+	if (isolate_workdir(sp->rootfd, workdir, !sp->is_exec, err) < 0)
+		return sp->is_exec ? 126 : 125;       /* Docker's code for exec -w /missing */
+	if (isolate_ulimits(c, err) < 0)
 		return 125;
 	if (!sp->is_exec && c->readonly &&
 	    mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | (sp->nodev ? MS_NODEV : 0),

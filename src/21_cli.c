@@ -1213,6 +1213,12 @@ static int run_create(struct cli *cl, struct run_opts *o, char **argv, int nargs
 	} else {
 		c->uts_mode = "";
 	}
+	/* --network host: the host's name (Docker), else the short ID */
+	if (!o->hostname && o->network && !strcmp(o->network, "host")) {
+		char host[65] = "";
+		gethostname(host, sizeof host - 1);
+		o->hostname = ctr_own(c, util_xstrdup(host));
+	}
 	c->hostname = o->hostname ? o->hostname : ctr_own(c, util_xstrndup(c->id, 12));
 	if (!*c->hostname || strlen(c->hostname) > 64) {
 		mr_err_set(err, MR_EINVAL_INPUT, "invalid hostname \"%s\"", c->hostname);

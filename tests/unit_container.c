@@ -218,15 +218,17 @@ static void t_ctr_users(void)
 	struct mr_err err;
 	char longline[2000];
 	CHECK(ctr_ids_resolve("", passwd, group, &ids, &err) == 0);
-	CHECK(ids.uid == 0 && ids.gid == 0 && !strcmp(ids.home, "/root") && ids.ngroups == 0);
+	CHECK(ids.uid == 0 && ids.gid == 0 && !strcmp(ids.home, "/root") && ids.ngroups == 1 &&
+	      ids.groups[0] == 0);   /* the primary group too, as in Docker */
 	CHECK(ctr_ids_resolve("web", passwd, group, &ids, &err) == 0);
 	CHECK(ids.uid == 1000 && ids.gid == 1001 && !strcmp(ids.home, "/srv/web"));
-	CHECK(ids.ngroups == 2 && ids.groups[0] == 50 && ids.groups[1] == 29);  /* dup 50 once */
-	CHECK(ctr_ids_resolve("1000", passwd, group, &ids, &err) == 0 && ids.gid == 1001 && ids.ngroups == 2);
+	CHECK(ids.ngroups == 3 && ids.groups[0] == 1001 && ids.groups[1] == 50 && ids.groups[2] == 29);  /* dup 50 once */
+	CHECK(ctr_ids_resolve("1000", passwd, group, &ids, &err) == 0 && ids.gid == 1001 && ids.ngroups == 3);
 	CHECK(ctr_ids_resolve("web:staff", passwd, group, &ids, &err) == 0 && ids.uid == 1000 && ids.gid == 50);
 	CHECK(ctr_ids_resolve("web:7", passwd, group, &ids, &err) == 0 && ids.gid == 7);
 	CHECK(ctr_ids_resolve("4242:4343", passwd, group, &ids, &err) == 0);
-	CHECK(ids.uid == 4242 && ids.gid == 4343 && !strcmp(ids.home, "/") && ids.ngroups == 0);
+	CHECK(ids.uid == 4242 && ids.gid == 4343 && !strcmp(ids.home, "/") && ids.ngroups == 1 &&
+	      ids.groups[0] == 4343);
 	CHECK(ctr_ids_resolve("4242", NULL, NULL, &ids, &err) == 0 && ids.gid == 0);
 	CHECK(ctr_ids_resolve("nobody", passwd, group, &ids, &err) == 0 && ids.uid == 65534);
 	CHECK(ctr_ids_resolve("ghost", passwd, group, &ids, &err) < 0 && strstr(err.msg, "unable to find user ghost"));
