@@ -10131,6 +10131,8 @@ struct ctr {
 	int64_t memory, memory_swap, nano_cpus, pids_limit;
 	uint64_t log_max_size;
 	int log_max_file;
+	int net_default;                   /* no --network: inspect says "default" (Docker) */
+	struct ctr_list exposed;           /* Config.ExposedPorts: "80/tcp" (image's and -p's) */
 	unsigned char privileged, readonly, no_new_privs, tty, interactive, auto_remove, init;
 	/* what the strings point into */
 	struct mr_json_doc doc, img;
@@ -10197,6 +10199,7 @@ static void ctr_free(struct ctr *c)
 	ctr_list_free(&c->ulimits);
 	ctr_list_free(&c->group_add);
 	ctr_list_free(&c->health_test);
+	ctr_list_free(&c->exposed);
 	free(c->mnt);
 	c->mnt = NULL;
 	c->nmnt = 0;
@@ -10246,6 +10249,53 @@ static void ctr_env_set(struct ctr_list *env, const char *kv)
 			return;
 		}
 	ctr_list_add(env, kv);
+}
+
+static int ctr_strcmp_p(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Config.ExposedPorts: the keys of obj ("80/tcp": {}), or one port (obj
+ * NULL: port/proto), each once. The keys stay in their JSON document. */
+static void ctr_exposed_add(struct ctr *c, const struct mr_json *obj, unsigned port, char proto)
+{
+	const struct mr_json *e;
+	char key[16];
+	size_t i;
+	if (!obj) {
+		snprintf(key, sizeof key, "%u/%s", port, proto == 'u' ? "udp" : "tcp");
+		for (i = 0; i < c->exposed.n && strcmp(c->exposed.v[i], key); i++) {}
+		if (i == c->exposed.n)
+			ctr_list_add(&c->exposed, ctr_own(c, util_xstrdup(key)));
+		qsort(c->exposed.v, c->exposed.n, sizeof *c->exposed.v, ctr_strcmp_p);
+		return;
+	}
+	for (e = obj->type == MR_JSON_OBJECT ? obj->child : NULL; e; e = e->next) {
+		for (i = 0; i < c->exposed.n && strcmp(c->exposed.v[i], e->key); i++) {}
+		if (i == c->exposed.n && e->key_len < sizeof key)
+			ctr_list_add(&c->exposed, e->key);
+	}
+	/* in Go's order (a map's keys, sorted) */
+	qsort(c->exposed.v, c->exposed.n, sizeof *c->exposed.v, ctr_strcmp_p);
+}
+
+/* Docker's Config.Env: the user's values (--env-file, then -e) first, then
+ * those of the image (arr) that they do not set. */
+static void ctr_env_merge_image(struct ctr_list *env, const struct mr_json *arr)
+{
+	const struct mr_json *e;
+	size_t user = env->n, i, n;
+	for (e = arr && arr->type == MR_JSON_ARRAY ? arr->child : NULL; e; e = e->next) {
+		if (!mr_json_str(e))
+			continue;
+		n = ctr_env_keylen(e->str);
+		for (i = 0; i < user; i++)
+			if (ctr_env_keylen(env->v[i]) == n && !strncmp(env->v[i], e->str, n))
+				break;
+		if (i == user)
+			ctr_list_add(env, e->str);
+	}
 }
 
 /* One -e value: "K=V" as is; "K" takes the caller's value, and is dropped
@@ -11090,6 +11140,7 @@ static const struct ctr_field ctr_fields[] = {
 	CF("Memory", CF_I64, 1, memory), CF("MemorySwap", CF_I64, 1, memory_swap),
 	CF("NanoCpus", CF_I64, 1, nano_cpus), CF("PidsLimit", CF_I64, 1, pids_limit),
 	CF("LogMaxSize", CF_U64, 1, log_max_size), CF("LogMaxFile", CF_INT, 1, log_max_file),
+	CF("NetDefault", CF_INT, 1, net_default),
 };
 
 /* inspect leaves out minirun's own fields (the log limits: LogConfig). */
@@ -11101,6 +11152,15 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 		const void *p = (const char *)c + f->off;
 		if (f->obj != obj || (inspect && f->type >= CF_U64))
 			continue;
+		/* inspect shows Docker's words for what the record leaves implicit */
+		if (inspect && p == (const void *)&c->network && c->net_default) {
+			ctr_jw_str(w, f->key, "default");
+			continue;
+		}
+		if (inspect && p == (const void *)&c->shm_size && !c->shm_size) {
+			ctr_jw_int(w, f->key, 64LL << 20);
+			continue;
+		}
 		switch (f->type) {
 		case CF_STR: ctr_jw_str(w, f->key, *(const char *const *)p); break;
 		case CF_BOOL: ctr_jw_bool(w, f->key, *(const unsigned char *)p); break;
@@ -11111,6 +11171,16 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 		}
 	}
 	if (obj == 0) {
+		if (c->exposed.n) {        /* Docker leaves it out when empty */
+			mr_jw_key(w, "ExposedPorts");
+			mr_jw_obj(w);
+			for (i = 0; i < c->exposed.n; i++) {
+				mr_jw_key(w, c->exposed.v[i]);
+				mr_jw_obj(w);
+				mr_jw_obj_end(w);
+			}
+			mr_jw_obj_end(w);
+		}
 		ctr_jw_kv(w, "Labels", &c->labels);
 		if (c->health_test.n) {
 			mr_jw_key(w, "Healthcheck");
@@ -11300,6 +11370,7 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 	}
 	ctr_json_kv(c, mr_json_get(cfg, "Labels"), &c->labels);
 	ctr_json_kv(c, mr_json_get(hc, "Sysctls"), &c->sysctls);
+	ctr_exposed_add(c, mr_json_get(cfg, "ExposedPorts"), 0, 0);
 	ctr_health_read(c, mr_json_get(cfg, "Healthcheck"));
 	{
 		const struct mr_json *u = mr_json_get(hc, "Ulimits");
@@ -11771,15 +11842,23 @@ static int rootfs_overlay_opts(const struct ctr_spawn *sp, const struct ctr_list
 			       struct mr_buf *out)
 {
 	size_t i;
+	char init[MINIRUN_MAX_PATH + 16];
+	int has_init;
+	snprintf(init, sizeof init, "%s/init", sp->dir);
+	has_init = access(init, F_OK) == 0;     /* records made before it: none */
 	out->len = 0;
 	mr_buf_printf(out, "lowerdir=");
+	if (has_init)
+		mr_buf_printf(out, "%s:", init);
 	for (i = layers->n; i-- > 0;)
 		mr_buf_printf(out, "%s/layers/%s%s", sp->st->root, layers->v[i], i ? ":" : "");
 	mr_buf_printf(out, ",upperdir=%s/upper,workdir=%s/work", sp->dir, sp->dir);
-	if (out->len < 4000)
+	/* the same choice at create (no init yet: the folder is a temporary)
+	 * as at start */
+	if (out->len + (has_init ? 0 : strlen(init) + 1) < 4000)
 		return 0;
 	out->len = 0;
-	mr_buf_printf(out, "lowerdir=");
+	mr_buf_printf(out, "lowerdir=%s", has_init ? "init:" : "");
 	for (i = layers->n; i-- > 0;)
 		mr_buf_printf(out, "l/%zu%s", i, i ? ":" : "");
 	mr_buf_printf(out, ",upperdir=upper,workdir=work");
@@ -11798,7 +11877,12 @@ static int rootfs_create(struct mr_store *st, struct ctr *c, const struct ctr_li
 	if (!strcmp(c->driver, "overlay")) {
 		struct ctr_spawn sp;
 		struct mr_buf opts = { 0 };
-		if (mkdirat(dirfd, "upper", 0755) < 0 || mkdirat(dirfd, "work", 0700) < 0)
+		/* init: Docker's init layer, under the image's, so that the
+		 * container's own layer (its size, diff) starts empty: the
+		 * /etc/mtab -> /proc/mounts link that programs expect */
+		if (mkdirat(dirfd, "upper", 0755) < 0 || mkdirat(dirfd, "work", 0700) < 0 ||
+		    mkdirat(dirfd, "init", 0755) < 0 || mkdirat(dirfd, "init/etc", 0755) < 0 ||
+		    symlinkat("/proc/mounts", dirfd, "init/etc/mtab") < 0)
 			return mr_err_sys(err, "create overlay folders");
 		memset(&sp, 0, sizeof sp);
 		sp.st = st;
@@ -13604,17 +13688,18 @@ static char **ctr_envp(const struct ctr *c, const struct ctr_list *extra, int tt
 	struct ctr_list env = { 0 };
 	size_t i;
 	char *s;
+	/* Docker's order: PATH, HOSTNAME, TERM, then Config.Env replacing
+	 * those in place or appended */
+	ctr_list_add(&env, "PATH=" CTR_DEFAULT_PATH);
 	s = util_xmalloc(strlen(c->hostname) + 10);
 	sprintf(s, "HOSTNAME=%s", c->hostname);
 	ctr_list_add(&env, s);
+	if (tty)
+		ctr_list_add(&env, "TERM=xterm");
 	for (i = 0; i < c->env.n; i++)
 		ctr_env_set(&env, c->env.v[i]);
 	for (i = 0; extra && i < extra->n; i++)
 		ctr_env_set(&env, extra->v[i]);
-	if (!ctr_env_get(&env, "PATH"))
-		ctr_list_add(&env, "PATH=" CTR_DEFAULT_PATH);
-	if (tty && !ctr_env_get(&env, "TERM"))
-		ctr_list_add(&env, "TERM=xterm");
 	if (!ctr_env_get(&env, "HOME")) {
 		s = util_xmalloc(strlen(home) + 6);
 		sprintf(s, "HOME=%s", home);
@@ -15711,10 +15796,13 @@ static int net_run_opts(struct ctr *c, const char **pub, size_t npub, int all,
 			return mr_err_set(err, MR_EINVAL_INPUT, "too many published ports");
 		if (net_port_parse(pub[i], &p, err) < 0)
 			return -1;
+		ctr_exposed_add(c, NULL, p.cport, p.proto);
 		if (p.hport && net_bridged(c->network) && net_port_free(&p, err) < 0)
 			return -1;
 		net_port_fmt(&p, b);
 	}
+	if (mr_json_get(cfg, "ExposedPorts"))
+		ctr_exposed_add(c, mr_json_get(cfg, "ExposedPorts"), 0, 0);
 	e = all ? mr_json_get(cfg, "ExposedPorts") : NULL;
 	for (e = e && e->type == MR_JSON_OBJECT ? e->child : NULL; e; e = e->next, n++) {
 		if (n >= NET_MAX_PORTS)
@@ -18550,7 +18638,7 @@ static void cli_inspect_image_config(struct mr_jw *w, const struct mr_json *cfg)
 		{ "Hostname", 's' }, { "Domainname", 's' }, { "User", 's' },
 		{ "AttachStdin", 'b' }, { "AttachStdout", 'b' }, { "AttachStderr", 'b' },
 		{ "ExposedPorts", 'o' }, { "Tty", 'b' }, { "OpenStdin", 'b' }, { "StdinOnce", 'b' },
-		{ "Env", 'n' }, { "Cmd", 'n' }, { "Image", 's' }, { "Volumes", 'n' },
+		{ "Env", 'n' }, { "Cmd", 'n' }, { "Healthcheck", 'o' }, { "Image", 's' }, { "Volumes", 'n' },
 		{ "WorkingDir", 's' }, { "Entrypoint", 'n' }, { "OnBuild", 'n' }, { "Labels", 'n' },
 		{ "StopSignal", 'o' },
 	};
@@ -19204,7 +19292,6 @@ static int run_create(struct cli *cl, struct run_opts *o, char **argv, int nargs
 		mr_err_set(err, MR_EINVAL_INPUT, "No command specified");
 		goto out;
 	}
-	ctr_json_list(mr_json_get(cfg, "Env"), &c->env);
 	for (i = 0; i < o->env_file.count; i++)
 		if (ctr_env_file(c, o->env_file.items[i], err) < 0)
 			goto out;
@@ -19214,6 +19301,7 @@ static int run_create(struct cli *cl, struct run_opts *o, char **argv, int nargs
 				   o->env.items[i]);
 			goto out;
 		}
+	ctr_env_merge_image(&c->env, mr_json_get(cfg, "Env"));
 	c->workdir = o->workdir ? o->workdir : ctr_json_s(cfg, "WorkingDir", "");
 	if (*c->workdir && *c->workdir != '/') {
 		mr_err_set(err, MR_EINVAL_INPUT, "the working directory '%s' is invalid, it needs "
@@ -19430,6 +19518,7 @@ static int run_create(struct cli *cl, struct run_opts *o, char **argv, int nargs
 			goto out;
 		}
 	}
+	c->net_default = !o->network || !strcmp(o->network, "default");
 	if (o->network && net_mode(st, c, o->network, err) < 0)
 		goto out;
 	if (net_run_opts(c, o->publish.items, o->publish.count, o->publish_all, o->add_host.items,
@@ -20422,6 +20511,7 @@ static int cmd_container_inspect(struct cli *cl, int argc, char **argv)
 struct ps_row {
 	struct ctr c;
 	struct ctr_info ci;
+	int image_gone;                   /* its reference names another image now, or none */
 };
 
 static int ps_cmp(const void *a, const void *b)
@@ -20469,7 +20559,12 @@ static int ps_field(const struct ps_row *r, const char *f, const char *arg, int 
 	} else if (!strcmp(f, "Names")) {
 		mr_buf_printf(out, "%s", r->c.name);
 	} else if (!strcmp(f, "Image")) {
-		mr_buf_printf(out, "%s", r->c.image_ref);
+		/* Docker: the image's ID once its name went (rmi, a new tag) */
+		if (r->image_gone)
+			mr_buf_printf(out, "%.*s", no_trunc ? MR_DIGEST_LEN : 12,
+				      no_trunc ? r->c.image : r->c.image + 7);
+		else
+			mr_buf_printf(out, "%s", r->c.image_ref);
 	} else if (!strcmp(f, "Command")) {
 		ps_command(&r->c, no_trunc, out);
 	} else if (!strcmp(f, "CreatedAt")) {
@@ -20647,6 +20742,9 @@ static struct ps_row *ps_list(struct mr_store *st, size_t *count)
 	struct ps_row *rows = NULL;
 	size_t n = 0;
 	struct mr_err ignored;
+	struct image_db db = { 0 };
+	const struct image_rec *img;
+	int have_db = image_db_read(st, &db, &ignored) == 0;
 	if (!d && fd >= 0)
 		close(fd);
 	while (d && (de = readdir(d)) != NULL) {
@@ -20658,10 +20756,13 @@ static struct ps_row *ps_list(struct mr_store *st, size_t *count)
 			continue;
 		}
 		ctr_info_get(st, de->d_name, &rows[n].ci);
+		img = have_db ? image_db_find(&db, rows[n].c.image_ref, &ignored) : NULL;
+		rows[n].image_gone = have_db && (!img || strcmp(img->id, rows[n].c.image));
 		n++;
 	}
 	if (d)
 		closedir(d);
+	image_db_free(&db);
 	if (n)
 		qsort(rows, n, sizeof *rows, ps_cmp);
 	*count = n;

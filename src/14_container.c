@@ -55,6 +55,8 @@ struct ctr {
 	int64_t memory, memory_swap, nano_cpus, pids_limit;
 	uint64_t log_max_size;
 	int log_max_file;
+	int net_default;                   /* no --network: inspect says "default" (Docker) */
+	struct ctr_list exposed;           /* Config.ExposedPorts: "80/tcp" (image's and -p's) */
 	unsigned char privileged, readonly, no_new_privs, tty, interactive, auto_remove, init;
 	/* what the strings point into */
 	struct mr_json_doc doc, img;
@@ -121,6 +123,7 @@ static void ctr_free(struct ctr *c)
 	ctr_list_free(&c->ulimits);
 	ctr_list_free(&c->group_add);
 	ctr_list_free(&c->health_test);
+	ctr_list_free(&c->exposed);
 	free(c->mnt);
 	c->mnt = NULL;
 	c->nmnt = 0;
@@ -170,6 +173,53 @@ static void ctr_env_set(struct ctr_list *env, const char *kv)
 			return;
 		}
 	ctr_list_add(env, kv);
+}
+
+static int ctr_strcmp_p(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Config.ExposedPorts: the keys of obj ("80/tcp": {}), or one port (obj
+ * NULL: port/proto), each once. The keys stay in their JSON document. */
+static void ctr_exposed_add(struct ctr *c, const struct mr_json *obj, unsigned port, char proto)
+{
+	const struct mr_json *e;
+	char key[16];
+	size_t i;
+	if (!obj) {
+		snprintf(key, sizeof key, "%u/%s", port, proto == 'u' ? "udp" : "tcp");
+		for (i = 0; i < c->exposed.n && strcmp(c->exposed.v[i], key); i++) {}
+		if (i == c->exposed.n)
+			ctr_list_add(&c->exposed, ctr_own(c, util_xstrdup(key)));
+		qsort(c->exposed.v, c->exposed.n, sizeof *c->exposed.v, ctr_strcmp_p);
+		return;
+	}
+	for (e = obj->type == MR_JSON_OBJECT ? obj->child : NULL; e; e = e->next) {
+		for (i = 0; i < c->exposed.n && strcmp(c->exposed.v[i], e->key); i++) {}
+		if (i == c->exposed.n && e->key_len < sizeof key)
+			ctr_list_add(&c->exposed, e->key);
+	}
+	/* in Go's order (a map's keys, sorted) */
+	qsort(c->exposed.v, c->exposed.n, sizeof *c->exposed.v, ctr_strcmp_p);
+}
+
+/* Docker's Config.Env: the user's values (--env-file, then -e) first, then
+ * those of the image (arr) that they do not set. */
+static void ctr_env_merge_image(struct ctr_list *env, const struct mr_json *arr)
+{
+	const struct mr_json *e;
+	size_t user = env->n, i, n;
+	for (e = arr && arr->type == MR_JSON_ARRAY ? arr->child : NULL; e; e = e->next) {
+		if (!mr_json_str(e))
+			continue;
+		n = ctr_env_keylen(e->str);
+		for (i = 0; i < user; i++)
+			if (ctr_env_keylen(env->v[i]) == n && !strncmp(env->v[i], e->str, n))
+				break;
+		if (i == user)
+			ctr_list_add(env, e->str);
+	}
 }
 
 /* One -e value: "K=V" as is; "K" takes the caller's value, and is dropped
@@ -1014,6 +1064,7 @@ static const struct ctr_field ctr_fields[] = {
 	CF("Memory", CF_I64, 1, memory), CF("MemorySwap", CF_I64, 1, memory_swap),
 	CF("NanoCpus", CF_I64, 1, nano_cpus), CF("PidsLimit", CF_I64, 1, pids_limit),
 	CF("LogMaxSize", CF_U64, 1, log_max_size), CF("LogMaxFile", CF_INT, 1, log_max_file),
+	CF("NetDefault", CF_INT, 1, net_default),
 };
 
 /* inspect leaves out minirun's own fields (the log limits: LogConfig). */
@@ -1025,6 +1076,15 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 		const void *p = (const char *)c + f->off;
 		if (f->obj != obj || (inspect && f->type >= CF_U64))
 			continue;
+		/* inspect shows Docker's words for what the record leaves implicit */
+		if (inspect && p == (const void *)&c->network && c->net_default) {
+			ctr_jw_str(w, f->key, "default");
+			continue;
+		}
+		if (inspect && p == (const void *)&c->shm_size && !c->shm_size) {
+			ctr_jw_int(w, f->key, 64LL << 20);
+			continue;
+		}
 		switch (f->type) {
 		case CF_STR: ctr_jw_str(w, f->key, *(const char *const *)p); break;
 		case CF_BOOL: ctr_jw_bool(w, f->key, *(const unsigned char *)p); break;
@@ -1035,6 +1095,16 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 		}
 	}
 	if (obj == 0) {
+		if (c->exposed.n) {        /* Docker leaves it out when empty */
+			mr_jw_key(w, "ExposedPorts");
+			mr_jw_obj(w);
+			for (i = 0; i < c->exposed.n; i++) {
+				mr_jw_key(w, c->exposed.v[i]);
+				mr_jw_obj(w);
+				mr_jw_obj_end(w);
+			}
+			mr_jw_obj_end(w);
+		}
 		ctr_jw_kv(w, "Labels", &c->labels);
 		if (c->health_test.n) {
 			mr_jw_key(w, "Healthcheck");
@@ -1224,6 +1294,7 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 	}
 	ctr_json_kv(c, mr_json_get(cfg, "Labels"), &c->labels);
 	ctr_json_kv(c, mr_json_get(hc, "Sysctls"), &c->sysctls);
+	ctr_exposed_add(c, mr_json_get(cfg, "ExposedPorts"), 0, 0);
 	ctr_health_read(c, mr_json_get(cfg, "Healthcheck"));
 	{
 		const struct mr_json *u = mr_json_get(hc, "Ulimits");

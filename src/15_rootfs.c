@@ -115,15 +115,23 @@ static int rootfs_overlay_opts(const struct ctr_spawn *sp, const struct ctr_list
 			       struct mr_buf *out)
 {
 	size_t i;
+	char init[MINIRUN_MAX_PATH + 16];
+	int has_init;
+	snprintf(init, sizeof init, "%s/init", sp->dir);
+	has_init = access(init, F_OK) == 0;     /* records made before it: none */
 	out->len = 0;
 	mr_buf_printf(out, "lowerdir=");
+	if (has_init)
+		mr_buf_printf(out, "%s:", init);
 	for (i = layers->n; i-- > 0;)
 		mr_buf_printf(out, "%s/layers/%s%s", sp->st->root, layers->v[i], i ? ":" : "");
 	mr_buf_printf(out, ",upperdir=%s/upper,workdir=%s/work", sp->dir, sp->dir);
-	if (out->len < 4000)
+	/* the same choice at create (no init yet: the folder is a temporary)
+	 * as at start */
+	if (out->len + (has_init ? 0 : strlen(init) + 1) < 4000)
 		return 0;
 	out->len = 0;
-	mr_buf_printf(out, "lowerdir=");
+	mr_buf_printf(out, "lowerdir=%s", has_init ? "init:" : "");
 	for (i = layers->n; i-- > 0;)
 		mr_buf_printf(out, "l/%zu%s", i, i ? ":" : "");
 	mr_buf_printf(out, ",upperdir=upper,workdir=work");
@@ -142,7 +150,12 @@ static int rootfs_create(struct mr_store *st, struct ctr *c, const struct ctr_li
 	if (!strcmp(c->driver, "overlay")) {
 		struct ctr_spawn sp;
 		struct mr_buf opts = { 0 };
-		if (mkdirat(dirfd, "upper", 0755) < 0 || mkdirat(dirfd, "work", 0700) < 0)
+		/* init: Docker's init layer, under the image's, so that the
+		 * container's own layer (its size, diff) starts empty: the
+		 * /etc/mtab -> /proc/mounts link that programs expect */
+		if (mkdirat(dirfd, "upper", 0755) < 0 || mkdirat(dirfd, "work", 0700) < 0 ||
+		    mkdirat(dirfd, "init", 0755) < 0 || mkdirat(dirfd, "init/etc", 0755) < 0 ||
+		    symlinkat("/proc/mounts", dirfd, "init/etc/mtab") < 0)
 			return mr_err_sys(err, "create overlay folders");
 		memset(&sp, 0, sizeof sp);
 		sp.st = st;

@@ -124,17 +124,18 @@ static char **ctr_envp(const struct ctr *c, const struct ctr_list *extra, int tt
 	struct ctr_list env = { 0 };
 	size_t i;
 	char *s;
+	/* Docker's order: PATH, HOSTNAME, TERM, then Config.Env replacing
+	 * those in place or appended */
+	ctr_list_add(&env, "PATH=" CTR_DEFAULT_PATH);
 	s = util_xmalloc(strlen(c->hostname) + 10);
 	sprintf(s, "HOSTNAME=%s", c->hostname);
 	ctr_list_add(&env, s);
+	if (tty)
+		ctr_list_add(&env, "TERM=xterm");
 	for (i = 0; i < c->env.n; i++)
 		ctr_env_set(&env, c->env.v[i]);
 	for (i = 0; extra && i < extra->n; i++)
 		ctr_env_set(&env, extra->v[i]);
-	if (!ctr_env_get(&env, "PATH"))
-		ctr_list_add(&env, "PATH=" CTR_DEFAULT_PATH);
-	if (tty && !ctr_env_get(&env, "TERM"))
-		ctr_list_add(&env, "TERM=xterm");
 	if (!ctr_env_get(&env, "HOME")) {
 		s = util_xmalloc(strlen(home) + 6);
 		sprintf(s, "HOME=%s", home);

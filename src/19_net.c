@@ -258,10 +258,13 @@ static int net_run_opts(struct ctr *c, const char **pub, size_t npub, int all,
 			return mr_err_set(err, MR_EINVAL_INPUT, "too many published ports");
 		if (net_port_parse(pub[i], &p, err) < 0)
 			return -1;
+		ctr_exposed_add(c, NULL, p.cport, p.proto);
 		if (p.hport && net_bridged(c->network) && net_port_free(&p, err) < 0)
 			return -1;
 		net_port_fmt(&p, b);
 	}
+	if (mr_json_get(cfg, "ExposedPorts"))
+		ctr_exposed_add(c, mr_json_get(cfg, "ExposedPorts"), 0, 0);
 	e = all ? mr_json_get(cfg, "ExposedPorts") : NULL;
 	for (e = e && e->type == MR_JSON_OBJECT ? e->child : NULL; e; e = e->next, n++) {
 		if (n >= NET_MAX_PORTS)

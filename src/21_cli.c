@@ -525,7 +525,7 @@ static void cli_inspect_image_config(struct mr_jw *w, const struct mr_json *cfg)
 		{ "Hostname", 's' }, { "Domainname", 's' }, { "User", 's' },
 		{ "AttachStdin", 'b' }, { "AttachStdout", 'b' }, { "AttachStderr", 'b' },
 		{ "ExposedPorts", 'o' }, { "Tty", 'b' }, { "OpenStdin", 'b' }, { "StdinOnce", 'b' },
-		{ "Env", 'n' }, { "Cmd", 'n' }, { "Image", 's' }, { "Volumes", 'n' },
+		{ "Env", 'n' }, { "Cmd", 'n' }, { "Healthcheck", 'o' }, { "Image", 's' }, { "Volumes", 'n' },
 		{ "WorkingDir", 's' }, { "Entrypoint", 'n' }, { "OnBuild", 'n' }, { "Labels", 'n' },
 		{ "StopSignal", 'o' },
 	};
@@ -1179,7 +1179,6 @@ static int run_create(struct cli *cl, struct run_opts *o, char **argv, int nargs
 		mr_err_set(err, MR_EINVAL_INPUT, "No command specified");
 		goto out;
 	}
-	ctr_json_list(mr_json_get(cfg, "Env"), &c->env);
 	for (i = 0; i < o->env_file.count; i++)
 		if (ctr_env_file(c, o->env_file.items[i], err) < 0)
 			goto out;
@@ -1189,6 +1188,7 @@ static int run_create(struct cli *cl, struct run_opts *o, char **argv, int nargs
 				   o->env.items[i]);
 			goto out;
 		}
+	ctr_env_merge_image(&c->env, mr_json_get(cfg, "Env"));
 	c->workdir = o->workdir ? o->workdir : ctr_json_s(cfg, "WorkingDir", "");
 	if (*c->workdir && *c->workdir != '/') {
 		mr_err_set(err, MR_EINVAL_INPUT, "the working directory '%s' is invalid, it needs "
@@ -1405,6 +1405,7 @@ static int run_create(struct cli *cl, struct run_opts *o, char **argv, int nargs
 			goto out;
 		}
 	}
+	c->net_default = !o->network || !strcmp(o->network, "default");
 	if (o->network && net_mode(st, c, o->network, err) < 0)
 		goto out;
 	if (net_run_opts(c, o->publish.items, o->publish.count, o->publish_all, o->add_host.items,
@@ -2397,6 +2398,7 @@ static int cmd_container_inspect(struct cli *cl, int argc, char **argv)
 struct ps_row {
 	struct ctr c;
 	struct ctr_info ci;
+	int image_gone;                   /* its reference names another image now, or none */
 };
 
 static int ps_cmp(const void *a, const void *b)
@@ -2444,7 +2446,12 @@ static int ps_field(const struct ps_row *r, const char *f, const char *arg, int 
 	} else if (!strcmp(f, "Names")) {
 		mr_buf_printf(out, "%s", r->c.name);
 	} else if (!strcmp(f, "Image")) {
-		mr_buf_printf(out, "%s", r->c.image_ref);
+		/* Docker: the image's ID once its name went (rmi, a new tag) */
+		if (r->image_gone)
+			mr_buf_printf(out, "%.*s", no_trunc ? MR_DIGEST_LEN : 12,
+				      no_trunc ? r->c.image : r->c.image + 7);
+		else
+			mr_buf_printf(out, "%s", r->c.image_ref);
 	} else if (!strcmp(f, "Command")) {
 		ps_command(&r->c, no_trunc, out);
 	} else if (!strcmp(f, "CreatedAt")) {
@@ -2622,6 +2629,9 @@ static struct ps_row *ps_list(struct mr_store *st, size_t *count)
 	struct ps_row *rows = NULL;
 	size_t n = 0;
 	struct mr_err ignored;
+	struct image_db db = { 0 };
+	const struct image_rec *img;
+	int have_db = image_db_read(st, &db, &ignored) == 0;
 	if (!d && fd >= 0)
 		close(fd);
 	while (d && (de = readdir(d)) != NULL) {
@@ -2633,10 +2643,13 @@ static struct ps_row *ps_list(struct mr_store *st, size_t *count)
 			continue;
 		}
 		ctr_info_get(st, de->d_name, &rows[n].ci);
+		img = have_db ? image_db_find(&db, rows[n].c.image_ref, &ignored) : NULL;
+		rows[n].image_gone = have_db && (!img || strcmp(img->id, rows[n].c.image));
 		n++;
 	}
 	if (d)
 		closedir(d);
+	image_db_free(&db);
 	if (n)
 		qsort(rows, n, sizeof *rows, ps_cmp);
 	*count = n;

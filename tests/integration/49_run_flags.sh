@@ -102,5 +102,27 @@ else
 	check "no dangling /dev/core (no /proc/kcore here)" sh -c '"$MINIRUN" run --rm busybox ls -la /dev | grep -q "stderr" && ! "$MINIRUN" run --rm busybox ls -la /dev | grep -q " core "'
 fi
 
+# inspect: Docker's defaults and orders
+mr create --name dinsp -e ZZ=1 -e PATH=/x:/bin -p 127.0.0.1:18080:80 -p 127.0.0.1:18053:53/udp busybox >/dev/null
+check "inspect: Config.Env, the user's values first (Docker's order)" sh -c '[ "$("$MINIRUN" inspect -f "{{json .Config.Env}}" dinsp)" = "[\"ZZ=1\",\"PATH=/x:/bin\"]" ]'
+check "inspect: Config.ExposedPorts from -p" sh -c '[ "$("$MINIRUN" inspect -f "{{json .Config.ExposedPorts}}" dinsp)" = "{\"53/udp\":{},\"80/tcp\":{}}" ]'
+check "inspect: HostConfig.ShmSize 67108864, NetworkMode default (no --network)" sh -c '[ "$("$MINIRUN" inspect -f "{{.HostConfig.ShmSize}} {{.HostConfig.NetworkMode}}" dinsp)" = "67108864 default" ]'
+mr rm dinsp >/dev/null
+mr create --name dinsp2 --network bridge --shm-size 1m busybox >/dev/null
+check "inspect: --network bridge says bridge, --shm-size its value" sh -c '[ "$("$MINIRUN" inspect -f "{{.HostConfig.ShmSize}} {{.HostConfig.NetworkMode}}" dinsp2)" = "1048576 bridge" ]'
+mr rm dinsp2 >/dev/null
+check "the process's environment: PATH, HOSTNAME first, then Config.Env (Docker's order)" sh -c '[ "$("$MINIRUN" run --rm -h hn -e ZZ=1 busybox env | head -3 | cut -d= -f1 | tr "\n" " ")" = "PATH HOSTNAME ZZ " ]'
+# ps IMAGE once the container's tag names another image: the image ID (Docker)
+mr load -q -i "$FIX/layers-docker.tar" >/dev/null 2>&1
+mr tag busybox psapp:1
+mr create --name psimg psapp:1 >/dev/null
+check "ps IMAGE: the tag while it names the container's image" sh -c '[ "$("$MINIRUN" ps -a --filter name=psimg --format "{{.Image}}")" = psapp:1 ]'
+mr tag layers:latest psapp:1
+bbid=$(mr inspect -f '{{.Image}}' psimg)
+short=$(echo "$bbid" | cut -c8-19)
+check "ps IMAGE: the image ID once the tag moved ($short)" sh -c "[ \"\$('$MINIRUN' ps -a --filter name=psimg --format '{{.Image}}')\" = $short ] && '$MINIRUN' ps -a --no-trunc | grep psimg | grep -q ' $bbid '"
+mr rm psimg >/dev/null
+mr rmi psapp:1 layers:latest >/dev/null 2>&1
+
 ctr_assert_clean
 finish
