@@ -1085,6 +1085,13 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 			ctr_jw_int(w, f->key, 64LL << 20);
 			continue;
 		}
+		if (inspect && p == (const void *)&c->init && !c->init)
+			continue;                  /* Docker: absent unless --init */
+		if (inspect && p == (const void *)&c->pids_limit && c->pids_limit <= 0) {
+			mr_jw_key(w, f->key);      /* Docker: null when unlimited */
+			mr_jw_null(w);
+			continue;
+		}
 		switch (f->type) {
 		case CF_STR: ctr_jw_str(w, f->key, *(const char *const *)p); break;
 		case CF_BOOL: ctr_jw_bool(w, f->key, *(const unsigned char *)p); break;
@@ -1119,7 +1126,8 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 		if (c->stop_timeout >= 0)
 			ctr_jw_int(w, "StopTimeout", c->stop_timeout);
 	} else {
-		ctr_jw_kv(w, "Sysctls", &c->sysctls);
+		if (!inspect || c->sysctls.n)      /* Docker: absent when empty */
+			ctr_jw_kv(w, "Sysctls", &c->sysctls);
 		mr_jw_key(w, "Ulimits");
 		mr_jw_arr(w);
 		for (i = 0; i < c->ulimits.n; i++) {

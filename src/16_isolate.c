@@ -1120,15 +1120,16 @@ static void cg_remove(const char *id)
  * Go and Node runtimes): v2, cgroup2 mounted from inside the container's
  * cgroup namespace, whose root is the container's own folder; v1 and hybrid
  * (where Docker keeps the host's cgroup namespace): a tmpfs holding, at its
- * name, a bind of each hierarchy's folder of the container (memory with
- * --memory, cpu with --cpus, pids with --pids-limit, unified on a hybrid). */
+ * name, a read-only bind of each hierarchy's folder of the container (memory
+ * with --memory, cpu with --cpus, pids with --pids-limit, unified on a
+ * hybrid: Docker shows every hierarchy, minirun makes only these folders). */
 static int cg_mount_in(const struct ctr_spawn *sp, struct mr_err *err)
 {
 	unsigned long ro = sp->c->privileged ? 0 : MS_RDONLY, fl = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	char src[160], at[40];
 	const char *h;
 	struct stat sb;
-	int v = cg_version(), fd, rc;
+	int v = cg_version();
 	if (v == 2)
 		return mount_in_root(sp->rootfd, "sys/fs/cgroup", 'd', "cgroup", "cgroup2", fl | ro,
 				     NULL, err);
@@ -1136,6 +1137,8 @@ static int cg_mount_in(const struct ctr_spawn *sp, struct mr_err *err)
 		return 0;
 	if (mount_in_root(sp->rootfd, "sys/fs/cgroup", 'd', "tmpfs", "tmpfs", fl, "mode=755", err) < 0)
 		return -1;
+	/* the tmpfs itself stays writable, as Docker 20.10's (seen on this
+	 * hybrid host with a private dockerd) */
 	for (h = cg_v1_dirs; *h; h += strlen(h) + 1) {
 		cg_path(src, sizeof src, h, sp->c->id, NULL);
 		if (!cg_is_mounted(h) || stat(src, &sb) < 0)
@@ -1144,15 +1147,7 @@ static int cg_mount_in(const struct ctr_spawn *sp, struct mr_err *err)
 		if (mount_in_root(sp->rootfd, at, 'd', src, NULL, MS_BIND | fl | ro, NULL, err) < 0)
 			return -1;
 	}
-	if (!ro)
-		return 0;
-	fd = mr_open_in_root(sp->rootfd, "sys/fs/cgroup", O_PATH | O_DIRECTORY, 0, err);
-	if (fd < 0)
-		return -1;
-	mount_fdpath(at, sizeof at, fd);
-	rc = mount(NULL, at, NULL, MS_REMOUNT | fl | ro, "mode=755");
-	close(fd);
-	return rc < 0 ? mr_err_sys(err, "remount /sys/fs/cgroup read-only") : 0;
+	return 0;
 }
 #else
 static int cg_mount_in(const struct ctr_spawn *sp, struct mr_err *err)

@@ -2109,6 +2109,100 @@ static void cli_jw_time(struct mr_jw *w, const char *key, const char *t)
 	ctr_jw_str(w, key, t && *t ? t : "0001-01-01T00:00:00Z");
 }
 
+/* The rest of Docker 20.10's HostConfig keys, with its values for what
+ * minirun does not offer (--dns and --add-host from net.conf). */
+static void cli_inspect_host_rest(struct cli *cl, struct mr_jw *w, const struct ctr *c)
+{
+	static const char strs[] = "ContainerIDFile\0VolumeDriver\0Cgroup\0UsernsMode\0"
+		"Isolation\0CgroupParent\0CpusetCpus\0CpusetMems\0";
+	static const char zeros[] = "OomScoreAdj\0CpuShares\0BlkioWeight\0CpuPeriod\0CpuQuota\0"
+		"CpuRealtimePeriod\0CpuRealtimeRuntime\0MemoryReservation\0CpuCount\0"
+		"CpuPercent\0IOMaximumIOps\0IOMaximumBandwidth\0";
+	static const char empty[] = "DnsOptions\0DnsSearch\0BlkioWeightDevice\0BlkioDeviceReadBps\0"
+		"BlkioDeviceWriteBps\0BlkioDeviceReadIOps\0BlkioDeviceWriteIOps\0";
+	static const char nulls[] = "Links\0DeviceRequests\0MemorySwappiness\0";
+	static const char masked[] = "/proc/asound\0/proc/acpi\0/proc/kcore\0/proc/keys\0"
+		"/proc/latency_stats\0/proc/timer_list\0/proc/timer_stats\0/proc/sched_debug\0"
+		"/proc/scsi\0/sys/firmware\0/sys/devices/virtual/powercap\0";
+	static const char ro[] = "/proc/bus\0/proc/fs\0/proc/irq\0/proc/sys\0/proc/sysrq-trigger\0";
+	const char *k, *l;
+	struct mr_buf conf = { 0 };
+	struct mr_err ignored;
+	int fd = ctr_dir(&cl->store, c->id, &ignored), hosts = 0;
+	if (fd < 0 || mr_read_file(fd, "net.conf", &conf, 1u << 16, &ignored) < 0 || !conf.data)
+		mr_buf_append(&conf, "", 0);
+	if (fd >= 0)
+		close(fd);
+	for (k = strs; *k; k += strlen(k) + 1)
+		ctr_jw_str(w, k, "");
+	for (k = zeros; *k; k += strlen(k) + 1)
+		ctr_jw_int(w, k, 0);
+	for (k = empty; *k; k += strlen(k) + 1) {
+		mr_jw_key(w, k);
+		mr_jw_arr(w);
+		mr_jw_arr_end(w);
+	}
+	for (k = nulls; *k; k += strlen(k) + 1) {
+		mr_jw_key(w, k);
+		mr_jw_null(w);
+	}
+	ctr_jw_bool(w, "OomKillDisable", 0);
+	ctr_jw_bool(w, "PublishAllPorts", 0);
+	ctr_jw_str(w, "Runtime", "runc");
+	/* minirun gives every container its own cgroup namespace */
+	ctr_jw_str(w, "CgroupnsMode", "private");
+	mr_jw_key(w, "ConsoleSize");
+	mr_jw_arr(w);
+	mr_jw_int(w, 0);
+	mr_jw_int(w, 0);
+	mr_jw_arr_end(w);
+	mr_jw_key(w, "Dns");
+	mr_jw_arr(w);
+	for (l = conf.data; *l; l = net_next(l))
+		if (l[0] == 'd' && l[1] == ' ')
+			mr_jw_strn(w, l + 2, strcspn(l + 2, "\n"));
+	mr_jw_arr_end(w);
+	mr_jw_key(w, "ExtraHosts");
+	for (l = conf.data; *l; l = net_next(l))
+		hosts += l[0] == 'h' && l[1] == ' ';
+	if (!hosts) {
+		mr_jw_null(w);
+	} else {
+		mr_jw_arr(w);
+		for (l = conf.data; *l; l = net_next(l)) {
+			char name[256], ip[40];
+			const char *q = l + 2;
+			if (l[0] == 'h' && l[1] == ' ' && util_word(&q, name, sizeof name) == 0 &&
+			    util_word(&q, ip, sizeof ip) == 0) {
+				char hi[300];
+				snprintf(hi, sizeof hi, "%s:%s", name, ip);
+				mr_jw_str(w, hi);
+			}
+		}
+		mr_jw_arr_end(w);
+	}
+	/* --privileged: none masked, none read-only */
+	mr_jw_key(w, "MaskedPaths");
+	if (c->privileged) {
+		mr_jw_null(w);
+	} else {
+		mr_jw_arr(w);
+		for (k = masked; *k; k += strlen(k) + 1)
+			mr_jw_str(w, k);
+		mr_jw_arr_end(w);
+	}
+	mr_jw_key(w, "ReadonlyPaths");
+	if (c->privileged) {
+		mr_jw_null(w);
+	} else {
+		mr_jw_arr(w);
+		for (k = ro; *k; k += strlen(k) + 1)
+			mr_jw_str(w, k);
+		mr_jw_arr_end(w);
+	}
+	mr_buf_free(&conf);
+}
+
 static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 {
 	struct ctr_info ci;
@@ -2200,6 +2294,7 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 	mr_jw_obj(w);
 	mr_jw_obj_end(w);
 	ctr_fields_write(w, c, 1, 1);
+	cli_inspect_host_rest(cl, w, c);
 	mr_jw_obj_end(w);
 	mr_jw_key(w, "GraphDriver");
 	mr_jw_obj(w);
