@@ -107,6 +107,15 @@ mr create --name dinsp -e ZZ=1 -e PATH=/x:/bin -p 127.0.0.1:18080:80 -p 127.0.0.
 check "inspect: Config.Env, the user's values first (Docker's order)" sh -c '[ "$("$MINIRUN" inspect -f "{{json .Config.Env}}" dinsp)" = "[\"ZZ=1\",\"PATH=/x:/bin\"]" ]'
 check "inspect: Config.ExposedPorts from -p" sh -c '[ "$("$MINIRUN" inspect -f "{{json .Config.ExposedPorts}}" dinsp)" = "{\"53/udp\":{},\"80/tcp\":{}}" ]'
 check "inspect: HostConfig.ShmSize 67108864, NetworkMode default (no --network)" sh -c '[ "$("$MINIRUN" inspect -f "{{.HostConfig.ShmSize}} {{.HostConfig.NetworkMode}}" dinsp)" = "67108864 default" ]'
+if command -v python3 >/dev/null; then
+	# the keys a private Docker 20.10 dockerd showed for `docker create busybox`
+	check "inspect: HostConfig has Docker 20.10's 63 keys, no other" sh -c "'$MINIRUN' inspect dinsp | python3 -c '
+import json, sys
+d = json.load(sys.stdin)[0][\"HostConfig\"]
+want = set(\"Binds ContainerIDFile LogConfig NetworkMode PortBindings RestartPolicy AutoRemove VolumeDriver VolumesFrom ConsoleSize CapAdd CapDrop CgroupnsMode Dns DnsOptions DnsSearch ExtraHosts GroupAdd IpcMode Cgroup Links OomScoreAdj PidMode Privileged PublishAllPorts ReadonlyRootfs SecurityOpt UTSMode UsernsMode ShmSize Runtime Isolation CpuShares Memory NanoCpus CgroupParent BlkioWeight BlkioWeightDevice BlkioDeviceReadBps BlkioDeviceWriteBps BlkioDeviceReadIOps BlkioDeviceWriteIOps CpuPeriod CpuQuota CpuRealtimePeriod CpuRealtimeRuntime CpusetCpus CpusetMems Devices DeviceCgroupRules DeviceRequests MemoryReservation MemorySwap MemorySwappiness OomKillDisable PidsLimit Ulimits CpuCount CpuPercent IOMaximumIOps IOMaximumBandwidth MaskedPaths ReadonlyPaths\".split())
+print(sorted(set(d) ^ want))
+sys.exit(0 if set(d) == want and len(want) == 63 and d[\"PidsLimit\"] is None and d[\"Dns\"] == [] else 1)'"
+fi
 mr rm dinsp >/dev/null
 mr create --name dinsp2 --network bridge --shm-size 1m busybox >/dev/null
 check "inspect: --network bridge says bridge, --shm-size its value" sh -c '[ "$("$MINIRUN" inspect -f "{{.HostConfig.ShmSize}} {{.HostConfig.NetworkMode}}" dinsp2)" = "1048576 bridge" ]'
