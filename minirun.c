@@ -7465,20 +7465,33 @@ static int mount_in_root(int rootfd, const char *path, int kind, const char *src
 	return 0;
 }
 
+/* Is word one of the comma-separated options of opts? */
+static int mount_opt_has(const char *opts, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p;
+	for (p = opts; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, word, n) && (p[n] == ',' || !p[n]))
+			return 1;
+	return 0;
+}
+
 /* Inside the container's mount namespace, before pivot_root: mount m at its
  * target resolved inside rootfd (nodev: without a device cgroup). */
 static int mount_apply(struct mr_store *st, int rootfd, const struct mount_spec *m, int nodev,
 		       struct mr_err *err)
 {
 	char src[MINIRUN_MAX_PATH], at[40];
-	unsigned long ro = (m->readonly ? MS_RDONLY | MS_NOSUID | MS_NODEV : 0) |
-			   (nodev ? MS_NODEV : 0);
+	/* Docker's flags: binds and volumes none of their own (read-only with
+	 * :ro), tmpfs rw,nosuid,nodev,noexec; nodev on all without a device
+	 * policy */
+	unsigned long ro = (m->readonly ? MS_RDONLY : 0) | (nodev ? MS_NODEV : 0);
 	struct stat sb;
 	int fd, rc;
 	if (m->type == MOUNT_TMPFS)
 		return mount_in_root(rootfd, m->target, 'd', "tmpfs", "tmpfs",
-				     MS_NOSUID | MS_NODEV | (m->readonly ? MS_RDONLY : 0),
-				     m->tmpfs_opts, err);
+				     MS_NOSUID | MS_NODEV | (mount_opt_has(m->mode, "exec") ? 0 : MS_NOEXEC) |
+				     (m->readonly ? MS_RDONLY : 0), m->tmpfs_opts, err);
 	if (mount_source_path(st, m, src, sizeof src) < 0 || stat(src, &sb) < 0)
 		return mr_err_sys(err, "mount %s on %s", m->source, m->target);
 	if (mount_in_root(rootfd, m->target, S_ISDIR(sb.st_mode) ? 'd' : 'f', src, NULL,
@@ -10544,6 +10557,8 @@ struct ctr {
 	int log_ram;                       /* logs in rundir/ID (tmpfs), not on the store's flash */
 	/* labels */
 	struct ctr_list labels;
+	int net_default;                   /* no --network: inspect says "default" (Docker) */
+	struct ctr_list exposed;           /* Config.ExposedPorts: "80/tcp" (image's and -p's) */
 	/* what the strings point into */
 	struct mr_json_doc doc, img;
 	struct ctr_list owned;
@@ -10561,7 +10576,7 @@ struct ctr_opts {
 	const char *stop_timeout, *memory, *memory_swap, *cpus, *pids_limit, *network;
 	struct ctr_list env, env_file, label, cap_add, cap_drop, security_opt, log_opt;
 	struct ctr_list volume, mount, tmpfs, volumes_from, publish, add_host, dns;
-	struct ctr_list device, device_rule, sysctl, ulimit, group_add;
+	struct ctr_list device, device_rule, sysctl, ulimit, group_add, network_alias;
 	const char *ipc, *uts, *shm_size, *pid;
 	const char *health_cmd, *health_interval, *health_timeout, *health_start, *health_retries;
 	int no_healthcheck;
@@ -10628,6 +10643,7 @@ static void ctr_free(struct ctr *c)
 	ctr_list_free(&c->ulimits);
 	ctr_list_free(&c->group_add);
 	ctr_list_free(&c->health_test);
+	ctr_list_free(&c->exposed);
 	free(c->mnt);
 	c->mnt = NULL;
 	c->nmnt = 0;
@@ -10678,6 +10694,53 @@ static void ctr_env_set(struct ctr_list *env, const char *kv)
 			return;
 		}
 	ctr_list_add(env, kv);
+}
+
+static int ctr_strcmp_p(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Config.ExposedPorts: the keys of obj ("80/tcp": {}), or one port (obj
+ * NULL: port/proto), each once. The keys stay in their JSON document. */
+static void ctr_exposed_add(struct ctr *c, const struct mr_json *obj, unsigned port, char proto)
+{
+	const struct mr_json *e;
+	char key[16];
+	size_t i;
+	if (!obj) {
+		snprintf(key, sizeof key, "%u/%s", port, proto == 'u' ? "udp" : "tcp");
+		for (i = 0; i < c->exposed.n && strcmp(c->exposed.v[i], key); i++) {}
+		if (i == c->exposed.n)
+			ctr_list_add(&c->exposed, ctr_own(c, util_xstrdup(key)));
+		qsort(c->exposed.v, c->exposed.n, sizeof *c->exposed.v, ctr_strcmp_p);
+		return;
+	}
+	for (e = obj->type == MR_JSON_OBJECT ? obj->child : NULL; e; e = e->next) {
+		for (i = 0; i < c->exposed.n && strcmp(c->exposed.v[i], e->key); i++) {}
+		if (i == c->exposed.n && e->key_len < sizeof key)
+			ctr_list_add(&c->exposed, e->key);
+	}
+	/* in Go's order (a map's keys, sorted) */
+	qsort(c->exposed.v, c->exposed.n, sizeof *c->exposed.v, ctr_strcmp_p);
+}
+
+/* Docker's Config.Env: the user's values (--env-file, then -e) first, then
+ * those of the image (arr) that they do not set. */
+static void ctr_env_merge_image(struct ctr_list *env, const struct mr_json *arr)
+{
+	const struct mr_json *e;
+	size_t user = env->n, i, n;
+	for (e = arr && arr->type == MR_JSON_ARRAY ? arr->child : NULL; e; e = e->next) {
+		if (!mr_json_str(e))
+			continue;
+		n = ctr_env_keylen(e->str);
+		for (i = 0; i < user; i++)
+			if (ctr_env_keylen(env->v[i]) == n && !strncmp(env->v[i], e->str, n))
+				break;
+		if (i == user)
+			ctr_list_add(env, e->str);
+	}
 }
 
 /* One -e value: "K=V" as is; "K" takes the caller's value, and is dropped
@@ -11009,6 +11072,9 @@ static int ctr_ids_resolve(const char *spec, const char *passwd, const char *gro
 					  "entries in group file", gspec);
 		ids->gid = (gid_t)gid;
 	}
+	/* the primary group first among the supplementary ones, as runc sets
+	 * them (Docker: `id` says groups=0(root), groups=1234(app),2345(extra)) */
+	ids->groups[ids->ngroups++] = ids->gid;
 	for (p = group; name[0] && p && *p && ids->ngroups < 32; ) {
 		size_t k;
 		int dup = 0;
@@ -11519,7 +11585,7 @@ static const struct ctr_field ctr_fields[] = {
 	CF("Memory", CF_I64, 1, memory), CF("MemorySwap", CF_I64, 1, memory_swap),
 	CF("NanoCpus", CF_I64, 1, nano_cpus), CF("PidsLimit", CF_I64, 1, pids_limit),
 	CF("LogMaxSize", CF_U64, 1, log_max_size), CF("LogMaxFile", CF_INT, 1, log_max_file),
-	CF("LogRam", CF_INT, 1, log_ram),
+	CF("LogRam", CF_INT, 1, log_ram), CF("NetDefault", CF_INT, 1, net_default),
 };
 
 /* inspect leaves out minirun's own fields (the log limits: LogConfig). */
@@ -11531,6 +11597,22 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 		const void *p = (const char *)c + f->off;
 		if (f->obj != obj || (inspect && f->type >= CF_U64))
 			continue;
+		/* inspect shows Docker's words for what the record leaves implicit */
+		if (inspect && p == (const void *)&c->network && c->net_default) {
+			ctr_jw_str(w, f->key, "default");
+			continue;
+		}
+		if (inspect && p == (const void *)&c->shm_size && !c->shm_size) {
+			ctr_jw_int(w, f->key, 64LL << 20);
+			continue;
+		}
+		if (inspect && p == (const void *)&c->init && !c->init)
+			continue;                  /* Docker: absent unless --init */
+		if (inspect && p == (const void *)&c->pids_limit && c->pids_limit <= 0) {
+			mr_jw_key(w, f->key);      /* Docker: null when unlimited */
+			mr_jw_null(w);
+			continue;
+		}
 		switch (f->type) {
 		case CF_STR: ctr_jw_str(w, f->key, *(const char *const *)p); break;
 		case CF_BOOL: ctr_jw_bool(w, f->key, *(const unsigned char *)p); break;
@@ -11541,6 +11623,16 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 		}
 	}
 	if (obj == 0) {
+		if (c->exposed.n) {        /* Docker leaves it out when empty */
+			mr_jw_key(w, "ExposedPorts");
+			mr_jw_obj(w);
+			for (i = 0; i < c->exposed.n; i++) {
+				mr_jw_key(w, c->exposed.v[i]);
+				mr_jw_obj(w);
+				mr_jw_obj_end(w);
+			}
+			mr_jw_obj_end(w);
+		}
 		ctr_jw_kv(w, "Labels", &c->labels);
 		if (c->health_test.n) {
 			mr_jw_key(w, "Healthcheck");
@@ -11555,7 +11647,8 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 		if (c->stop_timeout >= 0)
 			ctr_jw_int(w, "StopTimeout", c->stop_timeout);
 	} else {
-		ctr_jw_kv(w, "Sysctls", &c->sysctls);
+		if (!inspect || c->sysctls.n)      /* Docker: absent when empty */
+			ctr_jw_kv(w, "Sysctls", &c->sysctls);
 		mr_jw_key(w, "Ulimits");
 		mr_jw_arr(w);
 		for (i = 0; i < c->ulimits.n; i++) {
@@ -11730,6 +11823,7 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 	}
 	ctr_json_kv(c, mr_json_get(cfg, "Labels"), &c->labels);
 	ctr_json_kv(c, mr_json_get(hc, "Sysctls"), &c->sysctls);
+	ctr_exposed_add(c, mr_json_get(cfg, "ExposedPorts"), 0, 0);
 	ctr_health_read(c, mr_json_get(cfg, "Healthcheck"));
 	{
 		const struct mr_json *u = mr_json_get(hc, "Ulimits");
@@ -12144,7 +12238,6 @@ static int ctr_spec_process(struct ctr *c, const struct ctr_opts *o, const struc
 	ctr_list_free(&img_cmd);
 	if (!c->entrypoint.n && !c->cmd.n)
 		return mr_err_set(err, MR_EINVAL_INPUT, "No command specified");
-	ctr_json_list(mr_json_get(cfg, "Env"), &c->env);
 	for (i = 0; i < o->env_file.n; i++)
 		if (ctr_env_file(c, o->env_file.v[i], err) < 0)
 			return -1;
@@ -12152,6 +12245,8 @@ static int ctr_spec_process(struct ctr *c, const struct ctr_opts *o, const struc
 		if (ctr_env_add_arg(c, o->env.v[i]) < 0)
 			return mr_err_set(err, MR_EINVAL_INPUT, "invalid environment variable: %s",
 					  o->env.v[i]);
+	/* the image's variables after the flags' (Docker's Config.Env order) */
+	ctr_env_merge_image(&c->env, mr_json_get(cfg, "Env"));
 	c->workdir = o->workdir ? o->workdir : ctr_json_s(cfg, "WorkingDir", "");
 	if (*c->workdir && *c->workdir != '/')
 		return mr_err_set(err, MR_EINVAL_INPUT, "the working directory '%s' is invalid, it "
@@ -12185,6 +12280,12 @@ static int ctr_spec_namespaces(struct ctr *c, const struct ctr_opts *o, struct m
 		hostname = ctr_own(c, util_xstrdup(host));
 	} else {
 		c->uts_mode = "";
+	}
+	/* --network host: the host's name (Docker), else the short ID */
+	if (!hostname && o->network && !strcmp(o->network, "host")) {
+		char host[65] = "";
+		gethostname(host, sizeof host - 1);
+		hostname = ctr_own(c, util_xstrdup(host));
 	}
 	c->hostname = hostname ? hostname : ctr_own(c, util_xstrndup(c->id, 12));
 	if (!*c->hostname || strlen(c->hostname) > 64)
@@ -13202,15 +13303,23 @@ static int rootfs_overlay_opts(const struct ctr_spawn *sp, const struct ctr_list
 			       struct mr_buf *out)
 {
 	size_t i;
+	char init[MINIRUN_MAX_PATH + 16];
+	int has_init;
+	snprintf(init, sizeof init, "%s/init", sp->dir);
+	has_init = access(init, F_OK) == 0;     /* records made before it: none */
 	out->len = 0;
 	mr_buf_printf(out, "lowerdir=");
+	if (has_init)
+		mr_buf_printf(out, "%s:", init);
 	for (i = layers->n; i-- > 0;)
 		mr_buf_printf(out, "%s/layers/%s%s", sp->st->root, layers->v[i], i ? ":" : "");
 	mr_buf_printf(out, ",upperdir=%s/upper,workdir=%s/work", sp->dir, sp->dir);
-	if (out->len < 4000)
+	/* the same choice at create (no init yet: the folder is a temporary)
+	 * as at start */
+	if (out->len + (has_init ? 0 : strlen(init) + 1) < 4000)
 		return 0;
 	out->len = 0;
-	mr_buf_printf(out, "lowerdir=");
+	mr_buf_printf(out, "lowerdir=%s", has_init ? "init:" : "");
 	for (i = layers->n; i-- > 0;)
 		mr_buf_printf(out, "l/%zu%s", i, i ? ":" : "");
 	mr_buf_printf(out, ",upperdir=upper,workdir=work");
@@ -13229,7 +13338,12 @@ static int rootfs_create(struct mr_store *st, struct ctr *c, const struct ctr_li
 	if (!strcmp(c->driver, "overlay")) {
 		struct ctr_spawn sp;
 		struct mr_buf opts = { 0 };
-		if (mkdirat(dirfd, "upper", 0755) < 0 || mkdirat(dirfd, "work", 0700) < 0)
+		/* init: Docker's init layer, under the image's, so that the
+		 * container's own layer (its size, diff) starts empty: the
+		 * /etc/mtab -> /proc/mounts link that programs expect */
+		if (mkdirat(dirfd, "upper", 0755) < 0 || mkdirat(dirfd, "work", 0700) < 0 ||
+		    mkdirat(dirfd, "init", 0755) < 0 || mkdirat(dirfd, "init/etc", 0755) < 0 ||
+		    symlinkat("/proc/mounts", dirfd, "init/etc/mtab") < 0)
 			return mr_err_sys(err, "create overlay folders");
 		memset(&sp, 0, sizeof sp);
 		sp.st = st;
@@ -13429,7 +13543,7 @@ static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
 	};
 	static const char links[] =
 		"fd\0/proc/self/fd\0stdin\0/proc/self/fd/0\0stdout\0/proc/self/fd/1\0"
-		"stderr\0/proc/self/fd/2\0ptmx\0pts/ptmx\0core\0/proc/kcore\0";
+		"stderr\0/proc/self/fd/2\0ptmx\0pts/ptmx\0";
 	const char *p;
 	size_t i;
 	int dev;
@@ -13459,6 +13573,11 @@ static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
 			close(dev);
 			return mr_err_sys(err, "symlink /dev/%s", p);
 		}
+	/* only where the kernel has /proc/kcore (runc's rule): never dangling */
+	if (access("/proc/kcore", F_OK) == 0 && symlinkat("/proc/kcore", dev, "core") < 0) {
+		close(dev);
+		return mr_err_sys(err, "symlink /dev/core");
+	}
 	if (mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "shm", 01777) < 0 ||
 	    mkdirat(dev, "mqueue", 0755) < 0) {
 		close(dev);
@@ -13553,15 +13672,29 @@ static int rootfs_mask(struct ctr_spawn *sp, struct mr_err *err)
 	return 0;
 }
 
+/* /etc/hosts, hostname, resolv.conf (read-only with --read-only, as in
+ * Docker), and /etc/mtab -> /proc/mounts where the image has none (Docker
+ * makes that link in the container's layer). */
 static int rootfs_etc_binds(struct ctr_spawn *sp, struct mr_err *err)
 {
 	static const char files[] = "hosts\0hostname\0resolv.conf\0";
+	unsigned long ro = sp->c->readonly ? MS_RDONLY : 0;
 	const char *f;
+	struct stat sb;
+	int etc = mr_open_in_root(sp->rootfd, "etc", O_PATH | O_DIRECTORY, 0, err);
+	if (etc >= 0) {
+		if (fstatat(etc, "mtab", &sb, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT &&
+		    symlinkat("/proc/mounts", etc, "mtab") < 0 && errno != EROFS) {
+			close(etc);
+			return mr_err_sys(err, "symlink /etc/mtab");
+		}
+		close(etc);
+	}
 	for (f = files; *f; f += strlen(f) + 1) {
 		char src[MINIRUN_MAX_PATH + 32], path[32];
 		snprintf(src, sizeof src, "%s/%s", sp->dir, f);
 		snprintf(path, sizeof path, "etc/%s", f);
-		if (mount_in_root(sp->rootfd, path, 'f', src, NULL, MS_BIND, NULL, err) < 0) {
+		if (mount_in_root(sp->rootfd, path, 'f', src, NULL, MS_BIND | ro, NULL, err) < 0) {
 			/* a dangling symlink there (resolv.conf -> ../run/..., whose
 			 * folder is missing): the image's choice, leave it */
 			if (err->code == ENOENT || err->code == ENOTDIR)
@@ -14082,9 +14215,13 @@ static int isolate_ulimits(const struct ctr *c, struct mr_err *err)
 /* The working folder, resolved inside the root (never through a magic link
  * such as /proc/self/fd/N: CVE-2024-21626) and created when missing, as
  * Docker does. */
-static int isolate_workdir(int rootfd, const char *dir, struct mr_err *err)
+static int isolate_workdir(int rootfd, const char *dir, int create, struct mr_err *err)
 {
 	int fd = mr_open_in_root(rootfd, *dir ? dir : "/", O_PATH | O_DIRECTORY, 0, err);
+	/* run makes a missing one (Docker does); exec fails with runc's words */
+	if (fd < 0 && err->code == ENOENT && !create)
+		return mr_err_set(err, ENOENT, "chdir to cwd (\"%s\") set in config.json failed: "
+				  "no such file or directory", dir);
 	if (fd < 0 && err->code == ENOENT)
 		fd = mr_mkdir_in_root(rootfd, dir, 0755, err);
 	if (fd < 0)
@@ -14747,7 +14884,47 @@ static void cg_remove(const char *id)
 			break;
 	}
 }
+
+/* /sys/fs/cgroup in the container, read-only (read-write with --privileged),
+ * as Docker 20.10 shows it, so that programs read their limits there (JVMs,
+ * Go and Node runtimes): v2, cgroup2 mounted from inside the container's
+ * cgroup namespace, whose root is the container's own folder; v1 and hybrid
+ * (where Docker keeps the host's cgroup namespace): a tmpfs holding, at its
+ * name, a read-only bind of each hierarchy's folder of the container (memory
+ * with --memory, cpu with --cpus, pids with --pids-limit, unified on a
+ * hybrid: Docker shows every hierarchy, minirun makes only these folders). */
+static int cg_mount_in(const struct ctr_spawn *sp, struct mr_err *err)
+{
+	unsigned long ro = sp->c->privileged ? 0 : MS_RDONLY, fl = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	char src[160], at[40];
+	const char *h;
+	struct stat sb;
+	int v = cg_version();
+	if (v == 2)
+		return mount_in_root(sp->rootfd, "sys/fs/cgroup", 'd', "cgroup", "cgroup2", fl | ro,
+				     NULL, err);
+	if (v == 0)
+		return 0;
+	if (mount_in_root(sp->rootfd, "sys/fs/cgroup", 'd', "tmpfs", "tmpfs", fl, "mode=755", err) < 0)
+		return -1;
+	/* the tmpfs itself stays writable, as Docker 20.10's (seen on this
+	 * hybrid host with a private dockerd) */
+	for (h = cg_v1_dirs; *h; h += strlen(h) + 1) {
+		cg_path(src, sizeof src, h, sp->c->id, NULL);
+		if (!cg_is_mounted(h) || stat(src, &sb) < 0)
+			continue;
+		snprintf(at, sizeof at, "sys/fs/cgroup/%s", h);
+		if (mount_in_root(sp->rootfd, at, 'd', src, NULL, MS_BIND | fl | ro, NULL, err) < 0)
+			return -1;
+	}
+	return 0;
+}
 #else
+static int cg_mount_in(const struct ctr_spawn *sp, struct mr_err *err)
+{
+	(void)sp; (void)err;
+	return 0;
+}
 static int cg_create(const struct ctr *c, const struct dev_rule *rules, size_t nrules,
 		     struct mr_err *err)
 {
@@ -14844,7 +15021,7 @@ static pid_t *cg_pids(const char *id, pid_t init, size_t *count)
 /* ==== [17] MONITOR: starting a container, its owner process, logs, restarts ====
  * A container always has exactly one owner, the process that cloned its init
  * and holds rundir/ID/lock: the CLI itself for a foreground `run`/`start -a`
- * (stdio passed straight through, or a pty relayed), else a monitor: the same
+ * (its output relayed through pipes or a pty, and logged), else a monitor: the same
  * binary re-executed (`__monitor`, a small fresh address space), double-forked
  * and setsid, which logs the container's output, records its exit and applies
  * the restart policy. The init gets PR_SET_PDEATHSIG SIGKILL: an owner killed
@@ -14968,17 +15145,18 @@ static char **ctr_envp(const struct ctr *c, const struct ctr_list *extra, int tt
 	struct ctr_list env = { 0 };
 	size_t i;
 	char *s;
+	/* Docker's order: PATH, HOSTNAME, TERM, then Config.Env replacing
+	 * those in place or appended */
+	ctr_list_add(&env, "PATH=" CTR_DEFAULT_PATH);
 	s = util_xmalloc(strlen(c->hostname) + 10);
 	sprintf(s, "HOSTNAME=%s", c->hostname);
 	ctr_list_add(&env, s);
+	if (tty)
+		ctr_list_add(&env, "TERM=xterm");
 	for (i = 0; i < c->env.n; i++)
 		ctr_env_set(&env, c->env.v[i]);
 	for (i = 0; extra && i < extra->n; i++)
 		ctr_env_set(&env, extra->v[i]);
-	if (!ctr_env_get(&env, "PATH"))
-		ctr_list_add(&env, "PATH=" CTR_DEFAULT_PATH);
-	if (tty && !ctr_env_get(&env, "TERM"))
-		ctr_list_add(&env, "TERM=xterm");
 	if (!ctr_env_get(&env, "HOME")) {
 		s = util_xmalloc(strlen(home) + 6);
 		sprintf(s, "HOME=%s", home);
@@ -15027,7 +15205,9 @@ static int ctr_child_finish(struct ctr_spawn *sp, const char *user, const char *
 	const struct ctr *c = sp->c;
 	struct ctr_ids ids;
 	char **argv, **envp;
-	if (isolate_workdir(sp->rootfd, workdir, err) < 0 || isolate_ulimits(c, err) < 0)
+	if (isolate_workdir(sp->rootfd, workdir, !sp->is_exec, err) < 0)
+		return sp->is_exec ? 126 : 125;       /* Docker's code for exec -w /missing */
+	if (isolate_ulimits(c, err) < 0)
 		return 125;
 	if (!sp->is_exec && c->readonly &&
 	    mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | (sp->nodev ? MS_NODEV : 0),
@@ -15104,6 +15284,7 @@ static void __attribute__((noreturn)) ctr_child(struct ctr_spawn *sp)
 		goto fail;
 	if (rootfs_mount_root(sp, &c->layers, &err) < 0 ||
 	    rootfs_mount_proc_sys(sp, &err) < 0 ||
+	    cg_mount_in(sp, &err) < 0 ||
 	    rootfs_mount_dev(sp, &err) < 0)
 		goto fail;
 	if (c->tty) {
@@ -15768,14 +15949,14 @@ static int ctr_owner_start(struct ctr_owner *o, struct mr_err *err)
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull < 0)
 		return mr_err_sys(err, "/dev/null"), 125;
-	if (o->detached && !o->c->tty &&
-	    (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)) {
+	/* pipes in the foreground too: every container is logged, as in Docker */
+	if (!o->c->tty && (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)) {
 		close(devnull);
 		return mr_err_sys(err, "pipe"), 125;
 	}
 	o->sp.stdio[0] = !o->detached && o->attach_stdin ? 0 : devnull;
-	o->sp.stdio[1] = o->detached ? (out[1] >= 0 ? out[1] : devnull) : 1;
-	o->sp.stdio[2] = o->detached ? (errp[1] >= 0 ? errp[1] : devnull) : 2;
+	o->sp.stdio[1] = out[1] >= 0 ? out[1] : devnull;
+	o->sp.stdio[2] = errp[1] >= 0 ? errp[1] : devnull;
 	unlinkat(o->rfd, "stop", 0);
 	code = ctr_spawn(&o->sp, err);
 	close(devnull);
@@ -15824,9 +16005,11 @@ static CTR_HOT int ctr_owner_pump(struct ctr_owner *o, int fd, char stream)
 		return -1;
 	if (fd == 0)
 		return util_write_all(o->sp.pty, buf, (size_t)n) < 0 ? -1 : 0;
-	if (o->detached)
+	if (o->log.fd >= 0)
 		ctr_log_write(&o->log, stream, buf, (size_t)n);
-	else if (util_write_all(1, buf, (size_t)n) < 0)
+	/* a foreground run relays too; a reader gone (`| head`): the pipe is
+	 * closed, so the container meets EPIPE as if it wrote there itself */
+	if (!o->detached && util_write_all(stream == 'e' ? 2 : 1, buf, (size_t)n) < 0)
 		return -1;
 	return 0;
 }
@@ -15908,6 +16091,7 @@ static CTR_HOT int ctr_owner_wait(struct ctr_owner *o)
 {
 	int status = 0, in = o->sp.pty >= 0 && !o->detached && o->attach_stdin ? 0 : -1;
 	int a = o->sp.pty >= 0 ? o->sp.pty : o->out, b = o->sp.pty >= 0 ? -1 : o->errp, done = 0;
+	nfds_t i;
 	if (o->trim)
 		ctr_monitor_trim();
 	ctr_health_begin(o);
@@ -15952,9 +16136,11 @@ static CTR_HOT int ctr_owner_wait(struct ctr_owner *o)
 				continue;
 			}
 		}
-		while (n-- > 0) {
-			int fd = pf[n].fd;
-			if (!(pf[n].revents & (POLLIN | POLLHUP | POLLERR)))
+		/* stdout before stderr when both are ready: the order in which
+		 * a program mostly writes them (`logs` then keeps it) */
+		for (i = 0; i < n; i++) {
+			int fd = pf[i].fd;
+			if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
 			if (fd == hfd) {
 				if (o->health)
@@ -15968,6 +16154,10 @@ static CTR_HOT int ctr_owner_wait(struct ctr_owner *o)
 					a = -1;
 				else
 					b = -1;
+				if (fd == o->out || fd == o->errp) {
+					close(fd);
+					*(fd == o->out ? &o->out : &o->errp) = -1;
+				}
 			}
 		}
 	}
@@ -15987,7 +16177,9 @@ static void ctr_owner_exited(struct ctr_owner *o, int status)
 	cg_remove(o->c->id);
 	net_stop(o->st, o->c->id);
 	if (o->out >= 0)
-		close(o->out), close(o->errp);
+		close(o->out);
+	if (o->errp >= 0)
+		close(o->errp);
 	if (o->sp.pty >= 0)
 		close(o->sp.pty);
 	o->out = o->errp = o->sp.pty = -1;
@@ -16219,14 +16411,20 @@ static int ctr_run_attached(struct mr_store *st, struct ctr *c, int attach_stdin
 	o.st = st;
 	o.c = c;
 	o.attach_stdin = attach_stdin;
-	o.dirfd = o.lockfd = o.rfd = -1;
+	o.dirfd = o.lockfd = o.rfd = o.log.fd = -1;
 	ctr_signals_catch(&o.waitmask);
 	if (ctr_owner_take(&o, 0, err) < 0) {
 		ctr_disown(&o);
 		return 125;
 	}
+	if (ctr_log_open(&o.log, o.dirfd, c) < 0) {
+		mr_err_sys(err, "container %s: log", c->name);
+		ctr_disown(&o);
+		return 125;
+	}
 	code = ctr_owner_start(&o, err);
 	if (code) {
+		close(o.log.fd);
 		ctr_owner_failed(&o, code, err);
 		if (c->auto_remove) {
 			struct mr_err ignored;
@@ -16237,6 +16435,7 @@ static int ctr_run_attached(struct mr_store *st, struct ctr *c, int attach_stdin
 		return code;
 	}
 	status = ctr_owner_wait(&o);
+	close(o.log.fd);
 	ctr_owner_exited(&o, status);
 	code = o.state.exit_code;
 	restart = ctr_restart_wanted(c, code, 0, o.state.stopped_by_user);
@@ -16898,7 +17097,8 @@ out:
  * root/networks/ID.json  a created network: the same plus Name, Id, Created,
  *                    Gateway
  * containers/ID/net.conf  what run was asked: "p tcp HOSTIP HOSTPORT PORT",
- *                    "h NAME IP" (--add-host), "d IP" (--dns)
+ *                    "h NAME IP" (--add-host), "d IP" (--dns), "a NAME"
+ *                    (--network-alias)
  * rundir/ID/net      "IP PREFIX GW MAC PROXYPID PROXYSTART" then the "p" lines
  *                    with the host ports actually bound (PROXYPID 0: DNAT)
  * Published ports are DNATed by the same table (the kernel forwards, as
@@ -17119,7 +17319,8 @@ static int net_port_free(const struct net_port *p, struct mr_err *err)
  * spec's net.conf, checked ([17] ctr_create records it). */
 static int net_run_opts(struct ctr *c, const char **pub, size_t npub, int all,
 			const char **hosts, size_t nhosts, const char **dns, size_t ndns,
-			const struct mr_json *cfg, struct mr_err *err)
+			const char **alias, size_t nalias, const struct mr_json *cfg,
+			struct mr_err *err)
 {
 	struct mr_buf *b = &c->net_conf;
 	struct net_port p;
@@ -17140,10 +17341,13 @@ static int net_run_opts(struct ctr *c, const char **pub, size_t npub, int all,
 			return mr_err_set(err, MR_EINVAL_INPUT, "too many published ports");
 		if (net_port_parse(pub[i], &p, err) < 0)
 			return -1;
+		ctr_exposed_add(c, NULL, p.cport, p.proto);
 		if (p.hport && net_bridged(c->network) && net_port_free(&p, err) < 0)
 			return -1;
 		net_port_fmt(&p, b);
 	}
+	if (mr_json_get(cfg, "ExposedPorts"))
+		ctr_exposed_add(c, mr_json_get(cfg, "ExposedPorts"), 0, 0);
 	e = all ? mr_json_get(cfg, "ExposedPorts") : NULL;
 	for (e = e && e->type == MR_JSON_OBJECT ? e->child : NULL; e; e = e->next, n++) {
 		if (n >= NET_MAX_PORTS)
@@ -17166,6 +17370,15 @@ static int net_run_opts(struct ctr *c, const char **pub, size_t npub, int all,
 			return mr_err_set(err, MR_EINVAL_INPUT, "%s is not an ip address",
 					  dns[i]);
 		mr_buf_printf(b, "d %s\n", dns[i]);
+	}
+	/* names of a created network only (Docker's rule) */
+	if (nalias && (!net_bridged(c->network) || !strcmp(c->network, "bridge")))
+		return mr_err_set(err, MR_EINVAL_INPUT, "network-scoped alias is supported only "
+				  "for containers in user defined networks");
+	for (i = 0; i < nalias; i++) {
+		if (!*alias[i] || strpbrk(alias[i], " \t\n#"))
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid network alias \"%s\"", alias[i]);
+		mr_buf_printf(b, "a %s\n", alias[i]);
 	}
 	return 0;
 }
@@ -17210,6 +17423,20 @@ static void net_conf_read(struct ctr_spawn *sp, struct mr_buf *b)
 		mr_buf_append(b, "", 0);
 }
 
+/* The block of names of the containers on a created network, at the end of
+ * each one's hosts file (see net_names_sync). */
+#define NET_NAMES_MARK "# minirun: containers on network "
+
+/* Cut b (a hosts file) before the block of names. */
+static void net_names_cut(struct mr_buf *b)
+{
+	const char *m = b->data ? strstr(b->data, NET_NAMES_MARK) : NULL;
+	if (m && (m == b->data || m[-1] == '\n')) {
+		b->len = (size_t)(m - b->data);
+		b->data[b->len] = 0;
+	}
+}
+
 /* --add-host, --dns and the container's own address into the files that
  * rootfs_etc_files wrote (bind-mounted by the child after 'g'). */
 static int net_etc(struct ctr_spawn *sp, const char *conf, const char *myip, const char *gw,
@@ -17222,6 +17449,7 @@ static int net_etc(struct ctr_spawn *sp, const char *conf, const char *myip, con
 	snprintf(path, sizeof path, "%s/hosts", sp->dir);
 	if (mr_read_file(AT_FDCWD, path, &b, 1u << 20, err) < 0)
 		return -1;
+	net_names_cut(&b);
 	for (l = conf; *l; l = net_next(l)) {
 		char tag[4], name[256], ip[40];
 		const char *q = l;
@@ -17237,13 +17465,15 @@ static int net_etc(struct ctr_spawn *sp, const char *conf, const char *myip, con
 		mr_buf_free(&b);
 		return -1;
 	}
-	rc = ctr_write_file(dirfd, "hosts", b.data, b.len, 0, err);
+	/* in place and 0644 (rootfs_put): a non-root process reads them, as
+	 * in Docker, and a running container's bind mount holds the inode */
+	rc = rootfs_put(dirfd, "hosts", &b, err);
 	if (!rc && dns) {
 		b.len = 0;
 		for (l = conf; *l; l = net_next(l))
 			if (l[0] == 'd')
 				mr_buf_printf(&b, "nameserver %.*s\n", (int)strcspn(l + 2, "\n"), l + 2);
-		rc = ctr_write_file(dirfd, "resolv.conf", b.data, b.len, 0, err);
+		rc = rootfs_put(dirfd, "resolv.conf", &b, err);
 	}
 	close(dirfd);
 	mr_buf_free(&b);
@@ -18081,6 +18311,80 @@ static int nft_sync(struct mr_store *st, const char *what, struct mr_err *err)
 			  "nf_tables rules");
 }
 
+/* ---- names on a created network ----
+ * Docker answers container names, NAME.NETWORK, the short ID and
+ * --network-alias aliases on user-defined networks (not on the default
+ * bridge) from a DNS server in its daemon. minirun has no daemon: each start
+ * and stop of a container on such a network rewrites, under the store lock,
+ * the block of names at the end of the hosts file of every running container
+ * on it (in place: the file is bind-mounted, a rename would leave the
+ * container reading the old one). No process, no memory; a container
+ * started again at another address is seen at once, as the start rewrites
+ * every block. */
+
+/* "IP\tNAME NAME.NETWORK ALIAS... SHORTID" of each container in ctrs. */
+static void net_names_block(struct mr_store *st, const struct net_def *d,
+			    const struct mr_json *ctrs, struct mr_buf *out)
+{
+	const struct mr_json *e;
+	struct mr_buf conf = { 0 };
+	struct mr_err ignored;
+	for (e = ctrs ? ctrs->child : NULL; e; e = e->next) {
+		struct ctr c;
+		const char *l;
+		int fd;
+		memset(&c, 0, sizeof c);
+		if (!e->str || ctr_load(st, e->key, &c, &ignored) < 0) {
+			ctr_free(&c);
+			continue;
+		}
+		mr_buf_printf(out, "%s\t%s %s.%s", e->str, c.name, c.name, d->name);
+		conf.len = 0;
+		fd = ctr_dir(st, e->key, &ignored);
+		if (fd >= 0 && mr_read_file(fd, "net.conf", &conf, 1u << 16, &ignored) == 0 && conf.data)
+			for (l = conf.data; *l; l = net_next(l))
+				if (l[0] == 'a' && l[1] == ' ')
+					mr_buf_printf(out, " %.*s", (int)strcspn(l + 2, "\n"), l + 2);
+		if (fd >= 0)
+			close(fd);
+		mr_buf_printf(out, " %.12s\n", e->key);
+		ctr_free(&c);
+	}
+	mr_buf_free(&conf);
+}
+
+/* Rewrite the block of names in the hosts file of each container on the
+ * created network d (nothing for the default bridge, as in Docker). */
+static void net_names_sync(struct mr_store *st, const struct net_def *d)
+{
+	struct mr_buf b = { 0 }, block = { 0 }, hosts = { 0 };
+	struct mr_json_doc doc = { 0 };
+	const struct mr_json *ctrs, *e;
+	struct mr_err ignored;
+	if (strncmp(d->file, "networks/", 9) || mr_store_lock(st, &ignored) < 0)
+		return;
+	net_read(st, d->file, &b, &doc);
+	ctrs = mr_json_get(doc.root, "Containers");
+	net_names_block(st, d, ctrs, &block);
+	for (e = ctrs ? ctrs->child : NULL; e; e = e->next) {
+		int fd = ctr_dir(st, e->key, &ignored);
+		if (fd < 0)
+			continue;
+		if (mr_read_file(fd, "hosts", &hosts, 1u << 20, &ignored) == 0 && hosts.data) {
+			net_names_cut(&hosts);
+			mr_buf_printf(&hosts, NET_NAMES_MARK "%s\n", d->name);
+			mr_buf_append(&hosts, block.data ? block.data : "", block.len);
+			rootfs_put(fd, "hosts", &hosts, &ignored);
+		}
+		close(fd);
+	}
+	mr_store_unlock(st);
+	mr_json_free(&doc);
+	mr_buf_free(&b);
+	mr_buf_free(&block);
+	mr_buf_free(&hosts);
+}
+
 /* ---- address allocation: the network's file under the store lock ---- */
 
 /* Allocate (ip != NULL: lowest free for id) or release id on network d
@@ -18160,6 +18464,8 @@ static int net_alloc(struct mr_store *st, struct net_def *d, const char *id, uin
 	if (w.failed || net_write(st, file, &out, err) < 0)
 		goto out;
 	rc = left;
+	if (!ip)                          /* a start syncs after its hosts file */
+		net_names_sync(st, d);
 	/* Without nf_tables (many embedded kernels) a warning, not a failure:
 	 * containers still reach this host, each other and their published
 	 * ports, which is what such devices mostly want; Docker refuses to start
@@ -18765,6 +19071,7 @@ static int net_start(struct ctr_spawn *sp, struct mr_err *err)
 	net_sysctl(path);
 	if (net_etc(sp, conf.data, ips, gws, err) < 0 || net_listen(ports, lfd, n, err) < 0)
 		goto out;
+	net_names_sync(sp->st, &d);
 	/* the mappings with proxy 0 first: DNAT's rules are made from them */
 	for (;;) {
 		rt.len = 0;
@@ -18925,10 +19232,12 @@ static int spec_from_opts(struct mr_store *st, const struct ctr_opts *o, struct 
 	    ctr_spec_lifecycle(c, o, cfg, err) < 0 || ctr_spec_resources(c, o, err) < 0 ||
 	    ctr_spec_security(c, o, err) < 0)
 		return -1;
+	c->net_default = !o->network || !strcmp(o->network, "default");
 	if (o->network && net_mode(st, c, o->network, err) < 0)
 		return -1;
 	if (net_run_opts(c, o->publish.v, o->publish.n, o->publish_all, o->add_host.v,
-			 o->add_host.n, o->dns.v, o->dns.n, cfg, err) < 0)
+			 o->add_host.n, o->dns.v, o->dns.n, o->network_alias.v,
+			 o->network_alias.n, cfg, err) < 0)
 		return -1;
 	return ctr_spec_mounts(st, o, c, cfg, err);
 }
@@ -19022,6 +19331,7 @@ static const struct boot_key {
 	BK("health_interval", BOOT_STR, o.health_interval),
 	BK("health_timeout", BOOT_STR, o.health_timeout),
 	BK("health_retries", BOOT_STR, o.health_retries), BK("log", BOOT_LIST, o.log_opt),
+	BK("network_alias", BOOT_LIST, o.network_alias),
 #undef BK
 };
 
@@ -19040,6 +19350,7 @@ static void boot_decl_free(struct boot_decl *d)
 	ctr_list_free(&d->o.ulimit);
 	ctr_list_free(&d->o.group_add);
 	ctr_list_free(&d->o.log_opt);
+	ctr_list_free(&d->o.network_alias);
 	memset(d, 0, sizeof *d);
 }
 
@@ -19936,7 +20247,7 @@ static void cli_inspect_image_config(struct mr_jw *w, const struct mr_json *cfg)
 		{ "Hostname", 's' }, { "Domainname", 's' }, { "User", 's' },
 		{ "AttachStdin", 'b' }, { "AttachStdout", 'b' }, { "AttachStderr", 'b' },
 		{ "ExposedPorts", 'o' }, { "Tty", 'b' }, { "OpenStdin", 'b' }, { "StdinOnce", 'b' },
-		{ "Env", 'n' }, { "Cmd", 'n' }, { "Image", 's' }, { "Volumes", 'n' },
+		{ "Env", 'n' }, { "Cmd", 'n' }, { "Healthcheck", 'o' }, { "Image", 's' }, { "Volumes", 'n' },
 		{ "WorkingDir", 's' }, { "Entrypoint", 'n' }, { "OnBuild", 'n' }, { "Labels", 'n' },
 		{ "StopSignal", 'o' },
 	};
@@ -20435,6 +20746,8 @@ static int run_parse(struct cli *cl, struct ctr_opts *o, int argc, char **argv, 
 		{ "P|publish-all", 0, NULL, &o->publish_all, NULL, "Publish the exposed ports" },
 		{ "add-host", 1, NULL, NULL, &o->add_host, "Add host:ip to /etc/hosts" },
 		{ "dns", 1, NULL, NULL, &o->dns, "Set custom DNS servers" },
+		{ "network-alias", 1, NULL, NULL, &o->network_alias, "Add a network-scoped alias" },
+		{ "network-alias", 1, NULL, NULL, &o->network_alias, "Add a network-scoped alias" },
 		{ "v|volume", 1, NULL, NULL, &o->volume, "Bind mount a volume" },
 		{ "mount", 1, NULL, NULL, &o->mount, "type=volume|bind|tmpfs,..." },
 		{ "tmpfs", 1, NULL, NULL, &o->tmpfs, "Mount a tmpfs directory" },
@@ -20936,6 +21249,10 @@ static void logs_record(struct logs_out *o, const char *rec, int count_only)
 		return;
 	}
 	f = s == 'e' || s == 'E' ? stderr : stdout;
+	/* stdout is buffered: flushed when the stream changes, so that a
+	 * terminal or a 2>&1 reader sees the records in their order */
+	if (f != stdout)
+		fflush(stdout);
 	if (o->timestamps && o->at_start)
 		fprintf(f, "%.*s ", (int)(sp - rec), rec);
 	fputs(sp + 2, f);
@@ -21076,6 +21393,100 @@ static void cli_jw_time(struct mr_jw *w, const char *key, const char *t)
 	ctr_jw_str(w, key, t && *t ? t : "0001-01-01T00:00:00Z");
 }
 
+/* The rest of Docker 20.10's HostConfig keys, with its values for what
+ * minirun does not offer (--dns and --add-host from net.conf). */
+static void cli_inspect_host_rest(struct cli *cl, struct mr_jw *w, const struct ctr *c)
+{
+	static const char strs[] = "ContainerIDFile\0VolumeDriver\0Cgroup\0UsernsMode\0"
+		"Isolation\0CgroupParent\0CpusetCpus\0CpusetMems\0";
+	static const char zeros[] = "OomScoreAdj\0CpuShares\0BlkioWeight\0CpuPeriod\0CpuQuota\0"
+		"CpuRealtimePeriod\0CpuRealtimeRuntime\0MemoryReservation\0CpuCount\0"
+		"CpuPercent\0IOMaximumIOps\0IOMaximumBandwidth\0";
+	static const char empty[] = "DnsOptions\0DnsSearch\0BlkioWeightDevice\0BlkioDeviceReadBps\0"
+		"BlkioDeviceWriteBps\0BlkioDeviceReadIOps\0BlkioDeviceWriteIOps\0";
+	static const char nulls[] = "Links\0DeviceRequests\0MemorySwappiness\0";
+	static const char masked[] = "/proc/asound\0/proc/acpi\0/proc/kcore\0/proc/keys\0"
+		"/proc/latency_stats\0/proc/timer_list\0/proc/timer_stats\0/proc/sched_debug\0"
+		"/proc/scsi\0/sys/firmware\0/sys/devices/virtual/powercap\0";
+	static const char ro[] = "/proc/bus\0/proc/fs\0/proc/irq\0/proc/sys\0/proc/sysrq-trigger\0";
+	const char *k, *l;
+	struct mr_buf conf = { 0 };
+	struct mr_err ignored;
+	int fd = ctr_dir(&cl->store, c->id, &ignored), hosts = 0;
+	if (fd < 0 || mr_read_file(fd, "net.conf", &conf, 1u << 16, &ignored) < 0 || !conf.data)
+		mr_buf_append(&conf, "", 0);
+	if (fd >= 0)
+		close(fd);
+	for (k = strs; *k; k += strlen(k) + 1)
+		ctr_jw_str(w, k, "");
+	for (k = zeros; *k; k += strlen(k) + 1)
+		ctr_jw_int(w, k, 0);
+	for (k = empty; *k; k += strlen(k) + 1) {
+		mr_jw_key(w, k);
+		mr_jw_arr(w);
+		mr_jw_arr_end(w);
+	}
+	for (k = nulls; *k; k += strlen(k) + 1) {
+		mr_jw_key(w, k);
+		mr_jw_null(w);
+	}
+	ctr_jw_bool(w, "OomKillDisable", 0);
+	ctr_jw_bool(w, "PublishAllPorts", 0);
+	ctr_jw_str(w, "Runtime", "runc");
+	/* minirun gives every container its own cgroup namespace */
+	ctr_jw_str(w, "CgroupnsMode", "private");
+	mr_jw_key(w, "ConsoleSize");
+	mr_jw_arr(w);
+	mr_jw_int(w, 0);
+	mr_jw_int(w, 0);
+	mr_jw_arr_end(w);
+	mr_jw_key(w, "Dns");
+	mr_jw_arr(w);
+	for (l = conf.data; *l; l = net_next(l))
+		if (l[0] == 'd' && l[1] == ' ')
+			mr_jw_strn(w, l + 2, strcspn(l + 2, "\n"));
+	mr_jw_arr_end(w);
+	mr_jw_key(w, "ExtraHosts");
+	for (l = conf.data; *l; l = net_next(l))
+		hosts += l[0] == 'h' && l[1] == ' ';
+	if (!hosts) {
+		mr_jw_null(w);
+	} else {
+		mr_jw_arr(w);
+		for (l = conf.data; *l; l = net_next(l)) {
+			char name[256], ip[40];
+			const char *q = l + 2;
+			if (l[0] == 'h' && l[1] == ' ' && util_word(&q, name, sizeof name) == 0 &&
+			    util_word(&q, ip, sizeof ip) == 0) {
+				char hi[300];
+				snprintf(hi, sizeof hi, "%s:%s", name, ip);
+				mr_jw_str(w, hi);
+			}
+		}
+		mr_jw_arr_end(w);
+	}
+	/* --privileged: none masked, none read-only */
+	mr_jw_key(w, "MaskedPaths");
+	if (c->privileged) {
+		mr_jw_null(w);
+	} else {
+		mr_jw_arr(w);
+		for (k = masked; *k; k += strlen(k) + 1)
+			mr_jw_str(w, k);
+		mr_jw_arr_end(w);
+	}
+	mr_jw_key(w, "ReadonlyPaths");
+	if (c->privileged) {
+		mr_jw_null(w);
+	} else {
+		mr_jw_arr(w);
+		for (k = ro; *k; k += strlen(k) + 1)
+			mr_jw_str(w, k);
+		mr_jw_arr_end(w);
+	}
+	mr_buf_free(&conf);
+}
+
 static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 {
 	struct ctr_info ci;
@@ -21169,6 +21580,7 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 	mr_jw_obj(w);
 	mr_jw_obj_end(w);
 	ctr_fields_write(w, c, 1, 1);
+	cli_inspect_host_rest(cl, w, c);
 	mr_jw_obj_end(w);
 	mr_jw_key(w, "GraphDriver");
 	mr_jw_obj(w);
@@ -21367,6 +21779,7 @@ static int cmd_container_inspect(struct cli *cl, int argc, char **argv)
 struct ps_row {
 	struct ctr c;
 	struct ctr_info ci;
+	int image_gone;                   /* its reference names another image now, or none */
 };
 
 static int ps_cmp(const void *a, const void *b)
@@ -21414,7 +21827,12 @@ static int ps_field(const struct ps_row *r, const char *f, const char *arg, int 
 	} else if (!strcmp(f, "Names")) {
 		mr_buf_printf(out, "%s", r->c.name);
 	} else if (!strcmp(f, "Image")) {
-		mr_buf_printf(out, "%s", r->c.image_ref);
+		/* Docker: the image's ID once its name went (rmi, a new tag) */
+		if (r->image_gone)
+			mr_buf_printf(out, "%.*s", no_trunc ? MR_DIGEST_LEN : 12,
+				      no_trunc ? r->c.image : r->c.image + 7);
+		else
+			mr_buf_printf(out, "%s", r->c.image_ref);
 	} else if (!strcmp(f, "Command")) {
 		ps_command(&r->c, no_trunc, out);
 	} else if (!strcmp(f, "CreatedAt")) {
@@ -21592,6 +22010,9 @@ static struct ps_row *ps_list(struct mr_store *st, size_t *count)
 	struct ps_row *rows = NULL;
 	size_t n = 0;
 	struct mr_err ignored;
+	struct image_db db = { 0 };
+	const struct image_rec *img;
+	int have_db = image_db_read(st, &db, &ignored) == 0;
 	if (!d && fd >= 0)
 		close(fd);
 	while (d && (de = readdir(d)) != NULL) {
@@ -21603,10 +22024,13 @@ static struct ps_row *ps_list(struct mr_store *st, size_t *count)
 			continue;
 		}
 		ctr_info_get(st, de->d_name, &rows[n].ci);
+		img = have_db ? image_db_find(&db, rows[n].c.image_ref, &ignored) : NULL;
+		rows[n].image_gone = have_db && (!img || strcmp(img->id, rows[n].c.image));
 		n++;
 	}
 	if (d)
 		closedir(d);
+	image_db_free(&db);
 	if (n)
 		qsort(rows, n, sizeof *rows, ps_cmp);
 	*count = n;

@@ -387,20 +387,33 @@ static int mount_in_root(int rootfd, const char *path, int kind, const char *src
 	return 0;
 }
 
+/* Is word one of the comma-separated options of opts? */
+static int mount_opt_has(const char *opts, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p;
+	for (p = opts; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, word, n) && (p[n] == ',' || !p[n]))
+			return 1;
+	return 0;
+}
+
 /* Inside the container's mount namespace, before pivot_root: mount m at its
  * target resolved inside rootfd (nodev: without a device cgroup). */
 static int mount_apply(struct mr_store *st, int rootfd, const struct mount_spec *m, int nodev,
 		       struct mr_err *err)
 {
 	char src[MINIRUN_MAX_PATH], at[40];
-	unsigned long ro = (m->readonly ? MS_RDONLY | MS_NOSUID | MS_NODEV : 0) |
-			   (nodev ? MS_NODEV : 0);
+	/* Docker's flags: binds and volumes none of their own (read-only with
+	 * :ro), tmpfs rw,nosuid,nodev,noexec; nodev on all without a device
+	 * policy */
+	unsigned long ro = (m->readonly ? MS_RDONLY : 0) | (nodev ? MS_NODEV : 0);
 	struct stat sb;
 	int fd, rc;
 	if (m->type == MOUNT_TMPFS)
 		return mount_in_root(rootfd, m->target, 'd', "tmpfs", "tmpfs",
-				     MS_NOSUID | MS_NODEV | (m->readonly ? MS_RDONLY : 0),
-				     m->tmpfs_opts, err);
+				     MS_NOSUID | MS_NODEV | (mount_opt_has(m->mode, "exec") ? 0 : MS_NOEXEC) |
+				     (m->readonly ? MS_RDONLY : 0), m->tmpfs_opts, err);
 	if (mount_source_path(st, m, src, sizeof src) < 0 || stat(src, &sb) < 0)
 		return mr_err_sys(err, "mount %s on %s", m->source, m->target);
 	if (mount_in_root(rootfd, m->target, S_ISDIR(sb.st_mode) ? 'd' : 'f', src, NULL,

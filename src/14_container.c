@@ -89,6 +89,8 @@ struct ctr {
 	int log_ram;                       /* logs in rundir/ID (tmpfs), not on the store's flash */
 	/* labels */
 	struct ctr_list labels;
+	int net_default;                   /* no --network: inspect says "default" (Docker) */
+	struct ctr_list exposed;           /* Config.ExposedPorts: "80/tcp" (image's and -p's) */
 	/* what the strings point into */
 	struct mr_json_doc doc, img;
 	struct ctr_list owned;
@@ -106,7 +108,7 @@ struct ctr_opts {
 	const char *stop_timeout, *memory, *memory_swap, *cpus, *pids_limit, *network;
 	struct ctr_list env, env_file, label, cap_add, cap_drop, security_opt, log_opt;
 	struct ctr_list volume, mount, tmpfs, volumes_from, publish, add_host, dns;
-	struct ctr_list device, device_rule, sysctl, ulimit, group_add;
+	struct ctr_list device, device_rule, sysctl, ulimit, group_add, network_alias;
 	const char *ipc, *uts, *shm_size, *pid;
 	const char *health_cmd, *health_interval, *health_timeout, *health_start, *health_retries;
 	int no_healthcheck;
@@ -173,6 +175,7 @@ static void ctr_free(struct ctr *c)
 	ctr_list_free(&c->ulimits);
 	ctr_list_free(&c->group_add);
 	ctr_list_free(&c->health_test);
+	ctr_list_free(&c->exposed);
 	free(c->mnt);
 	c->mnt = NULL;
 	c->nmnt = 0;
@@ -223,6 +226,53 @@ static void ctr_env_set(struct ctr_list *env, const char *kv)
 			return;
 		}
 	ctr_list_add(env, kv);
+}
+
+static int ctr_strcmp_p(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Config.ExposedPorts: the keys of obj ("80/tcp": {}), or one port (obj
+ * NULL: port/proto), each once. The keys stay in their JSON document. */
+static void ctr_exposed_add(struct ctr *c, const struct mr_json *obj, unsigned port, char proto)
+{
+	const struct mr_json *e;
+	char key[16];
+	size_t i;
+	if (!obj) {
+		snprintf(key, sizeof key, "%u/%s", port, proto == 'u' ? "udp" : "tcp");
+		for (i = 0; i < c->exposed.n && strcmp(c->exposed.v[i], key); i++) {}
+		if (i == c->exposed.n)
+			ctr_list_add(&c->exposed, ctr_own(c, util_xstrdup(key)));
+		qsort(c->exposed.v, c->exposed.n, sizeof *c->exposed.v, ctr_strcmp_p);
+		return;
+	}
+	for (e = obj->type == MR_JSON_OBJECT ? obj->child : NULL; e; e = e->next) {
+		for (i = 0; i < c->exposed.n && strcmp(c->exposed.v[i], e->key); i++) {}
+		if (i == c->exposed.n && e->key_len < sizeof key)
+			ctr_list_add(&c->exposed, e->key);
+	}
+	/* in Go's order (a map's keys, sorted) */
+	qsort(c->exposed.v, c->exposed.n, sizeof *c->exposed.v, ctr_strcmp_p);
+}
+
+/* Docker's Config.Env: the user's values (--env-file, then -e) first, then
+ * those of the image (arr) that they do not set. */
+static void ctr_env_merge_image(struct ctr_list *env, const struct mr_json *arr)
+{
+	const struct mr_json *e;
+	size_t user = env->n, i, n;
+	for (e = arr && arr->type == MR_JSON_ARRAY ? arr->child : NULL; e; e = e->next) {
+		if (!mr_json_str(e))
+			continue;
+		n = ctr_env_keylen(e->str);
+		for (i = 0; i < user; i++)
+			if (ctr_env_keylen(env->v[i]) == n && !strncmp(env->v[i], e->str, n))
+				break;
+		if (i == user)
+			ctr_list_add(env, e->str);
+	}
 }
 
 /* One -e value: "K=V" as is; "K" takes the caller's value, and is dropped
@@ -554,6 +604,9 @@ static int ctr_ids_resolve(const char *spec, const char *passwd, const char *gro
 					  "entries in group file", gspec);
 		ids->gid = (gid_t)gid;
 	}
+	/* the primary group first among the supplementary ones, as runc sets
+	 * them (Docker: `id` says groups=0(root), groups=1234(app),2345(extra)) */
+	ids->groups[ids->ngroups++] = ids->gid;
 	for (p = group; name[0] && p && *p && ids->ngroups < 32; ) {
 		size_t k;
 		int dup = 0;
@@ -1064,7 +1117,7 @@ static const struct ctr_field ctr_fields[] = {
 	CF("Memory", CF_I64, 1, memory), CF("MemorySwap", CF_I64, 1, memory_swap),
 	CF("NanoCpus", CF_I64, 1, nano_cpus), CF("PidsLimit", CF_I64, 1, pids_limit),
 	CF("LogMaxSize", CF_U64, 1, log_max_size), CF("LogMaxFile", CF_INT, 1, log_max_file),
-	CF("LogRam", CF_INT, 1, log_ram),
+	CF("LogRam", CF_INT, 1, log_ram), CF("NetDefault", CF_INT, 1, net_default),
 };
 
 /* inspect leaves out minirun's own fields (the log limits: LogConfig). */
@@ -1076,6 +1129,22 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 		const void *p = (const char *)c + f->off;
 		if (f->obj != obj || (inspect && f->type >= CF_U64))
 			continue;
+		/* inspect shows Docker's words for what the record leaves implicit */
+		if (inspect && p == (const void *)&c->network && c->net_default) {
+			ctr_jw_str(w, f->key, "default");
+			continue;
+		}
+		if (inspect && p == (const void *)&c->shm_size && !c->shm_size) {
+			ctr_jw_int(w, f->key, 64LL << 20);
+			continue;
+		}
+		if (inspect && p == (const void *)&c->init && !c->init)
+			continue;                  /* Docker: absent unless --init */
+		if (inspect && p == (const void *)&c->pids_limit && c->pids_limit <= 0) {
+			mr_jw_key(w, f->key);      /* Docker: null when unlimited */
+			mr_jw_null(w);
+			continue;
+		}
 		switch (f->type) {
 		case CF_STR: ctr_jw_str(w, f->key, *(const char *const *)p); break;
 		case CF_BOOL: ctr_jw_bool(w, f->key, *(const unsigned char *)p); break;
@@ -1086,6 +1155,16 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 		}
 	}
 	if (obj == 0) {
+		if (c->exposed.n) {        /* Docker leaves it out when empty */
+			mr_jw_key(w, "ExposedPorts");
+			mr_jw_obj(w);
+			for (i = 0; i < c->exposed.n; i++) {
+				mr_jw_key(w, c->exposed.v[i]);
+				mr_jw_obj(w);
+				mr_jw_obj_end(w);
+			}
+			mr_jw_obj_end(w);
+		}
 		ctr_jw_kv(w, "Labels", &c->labels);
 		if (c->health_test.n) {
 			mr_jw_key(w, "Healthcheck");
@@ -1100,7 +1179,8 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 		if (c->stop_timeout >= 0)
 			ctr_jw_int(w, "StopTimeout", c->stop_timeout);
 	} else {
-		ctr_jw_kv(w, "Sysctls", &c->sysctls);
+		if (!inspect || c->sysctls.n)      /* Docker: absent when empty */
+			ctr_jw_kv(w, "Sysctls", &c->sysctls);
 		mr_jw_key(w, "Ulimits");
 		mr_jw_arr(w);
 		for (i = 0; i < c->ulimits.n; i++) {
@@ -1275,6 +1355,7 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 	}
 	ctr_json_kv(c, mr_json_get(cfg, "Labels"), &c->labels);
 	ctr_json_kv(c, mr_json_get(hc, "Sysctls"), &c->sysctls);
+	ctr_exposed_add(c, mr_json_get(cfg, "ExposedPorts"), 0, 0);
 	ctr_health_read(c, mr_json_get(cfg, "Healthcheck"));
 	{
 		const struct mr_json *u = mr_json_get(hc, "Ulimits");
@@ -1689,7 +1770,6 @@ static int ctr_spec_process(struct ctr *c, const struct ctr_opts *o, const struc
 	ctr_list_free(&img_cmd);
 	if (!c->entrypoint.n && !c->cmd.n)
 		return mr_err_set(err, MR_EINVAL_INPUT, "No command specified");
-	ctr_json_list(mr_json_get(cfg, "Env"), &c->env);
 	for (i = 0; i < o->env_file.n; i++)
 		if (ctr_env_file(c, o->env_file.v[i], err) < 0)
 			return -1;
@@ -1697,6 +1777,8 @@ static int ctr_spec_process(struct ctr *c, const struct ctr_opts *o, const struc
 		if (ctr_env_add_arg(c, o->env.v[i]) < 0)
 			return mr_err_set(err, MR_EINVAL_INPUT, "invalid environment variable: %s",
 					  o->env.v[i]);
+	/* the image's variables after the flags' (Docker's Config.Env order) */
+	ctr_env_merge_image(&c->env, mr_json_get(cfg, "Env"));
 	c->workdir = o->workdir ? o->workdir : ctr_json_s(cfg, "WorkingDir", "");
 	if (*c->workdir && *c->workdir != '/')
 		return mr_err_set(err, MR_EINVAL_INPUT, "the working directory '%s' is invalid, it "
@@ -1730,6 +1812,12 @@ static int ctr_spec_namespaces(struct ctr *c, const struct ctr_opts *o, struct m
 		hostname = ctr_own(c, util_xstrdup(host));
 	} else {
 		c->uts_mode = "";
+	}
+	/* --network host: the host's name (Docker), else the short ID */
+	if (!hostname && o->network && !strcmp(o->network, "host")) {
+		char host[65] = "";
+		gethostname(host, sizeof host - 1);
+		hostname = ctr_own(c, util_xstrdup(host));
 	}
 	c->hostname = hostname ? hostname : ctr_own(c, util_xstrndup(c->id, 12));
 	if (!*c->hostname || strlen(c->hostname) > 64)

@@ -1,7 +1,7 @@
 /* ==== [17] MONITOR: starting a container, its owner process, logs, restarts ====
  * A container always has exactly one owner, the process that cloned its init
  * and holds rundir/ID/lock: the CLI itself for a foreground `run`/`start -a`
- * (stdio passed straight through, or a pty relayed), else a monitor: the same
+ * (its output relayed through pipes or a pty, and logged), else a monitor: the same
  * binary re-executed (`__monitor`, a small fresh address space), double-forked
  * and setsid, which logs the container's output, records its exit and applies
  * the restart policy. The init gets PR_SET_PDEATHSIG SIGKILL: an owner killed
@@ -125,17 +125,18 @@ static char **ctr_envp(const struct ctr *c, const struct ctr_list *extra, int tt
 	struct ctr_list env = { 0 };
 	size_t i;
 	char *s;
+	/* Docker's order: PATH, HOSTNAME, TERM, then Config.Env replacing
+	 * those in place or appended */
+	ctr_list_add(&env, "PATH=" CTR_DEFAULT_PATH);
 	s = util_xmalloc(strlen(c->hostname) + 10);
 	sprintf(s, "HOSTNAME=%s", c->hostname);
 	ctr_list_add(&env, s);
+	if (tty)
+		ctr_list_add(&env, "TERM=xterm");
 	for (i = 0; i < c->env.n; i++)
 		ctr_env_set(&env, c->env.v[i]);
 	for (i = 0; extra && i < extra->n; i++)
 		ctr_env_set(&env, extra->v[i]);
-	if (!ctr_env_get(&env, "PATH"))
-		ctr_list_add(&env, "PATH=" CTR_DEFAULT_PATH);
-	if (tty && !ctr_env_get(&env, "TERM"))
-		ctr_list_add(&env, "TERM=xterm");
 	if (!ctr_env_get(&env, "HOME")) {
 		s = util_xmalloc(strlen(home) + 6);
 		sprintf(s, "HOME=%s", home);
@@ -184,7 +185,9 @@ static int ctr_child_finish(struct ctr_spawn *sp, const char *user, const char *
 	const struct ctr *c = sp->c;
 	struct ctr_ids ids;
 	char **argv, **envp;
-	if (isolate_workdir(sp->rootfd, workdir, err) < 0 || isolate_ulimits(c, err) < 0)
+	if (isolate_workdir(sp->rootfd, workdir, !sp->is_exec, err) < 0)
+		return sp->is_exec ? 126 : 125;       /* Docker's code for exec -w /missing */
+	if (isolate_ulimits(c, err) < 0)
 		return 125;
 	if (!sp->is_exec && c->readonly &&
 	    mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | (sp->nodev ? MS_NODEV : 0),
@@ -261,6 +264,7 @@ static void __attribute__((noreturn)) ctr_child(struct ctr_spawn *sp)
 		goto fail;
 	if (rootfs_mount_root(sp, &c->layers, &err) < 0 ||
 	    rootfs_mount_proc_sys(sp, &err) < 0 ||
+	    cg_mount_in(sp, &err) < 0 ||
 	    rootfs_mount_dev(sp, &err) < 0)
 		goto fail;
 	if (c->tty) {
@@ -925,14 +929,14 @@ static int ctr_owner_start(struct ctr_owner *o, struct mr_err *err)
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull < 0)
 		return mr_err_sys(err, "/dev/null"), 125;
-	if (o->detached && !o->c->tty &&
-	    (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)) {
+	/* pipes in the foreground too: every container is logged, as in Docker */
+	if (!o->c->tty && (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)) {
 		close(devnull);
 		return mr_err_sys(err, "pipe"), 125;
 	}
 	o->sp.stdio[0] = !o->detached && o->attach_stdin ? 0 : devnull;
-	o->sp.stdio[1] = o->detached ? (out[1] >= 0 ? out[1] : devnull) : 1;
-	o->sp.stdio[2] = o->detached ? (errp[1] >= 0 ? errp[1] : devnull) : 2;
+	o->sp.stdio[1] = out[1] >= 0 ? out[1] : devnull;
+	o->sp.stdio[2] = errp[1] >= 0 ? errp[1] : devnull;
 	unlinkat(o->rfd, "stop", 0);
 	code = ctr_spawn(&o->sp, err);
 	close(devnull);
@@ -981,9 +985,11 @@ static CTR_HOT int ctr_owner_pump(struct ctr_owner *o, int fd, char stream)
 		return -1;
 	if (fd == 0)
 		return util_write_all(o->sp.pty, buf, (size_t)n) < 0 ? -1 : 0;
-	if (o->detached)
+	if (o->log.fd >= 0)
 		ctr_log_write(&o->log, stream, buf, (size_t)n);
-	else if (util_write_all(1, buf, (size_t)n) < 0)
+	/* a foreground run relays too; a reader gone (`| head`): the pipe is
+	 * closed, so the container meets EPIPE as if it wrote there itself */
+	if (!o->detached && util_write_all(stream == 'e' ? 2 : 1, buf, (size_t)n) < 0)
 		return -1;
 	return 0;
 }
@@ -1065,6 +1071,7 @@ static CTR_HOT int ctr_owner_wait(struct ctr_owner *o)
 {
 	int status = 0, in = o->sp.pty >= 0 && !o->detached && o->attach_stdin ? 0 : -1;
 	int a = o->sp.pty >= 0 ? o->sp.pty : o->out, b = o->sp.pty >= 0 ? -1 : o->errp, done = 0;
+	nfds_t i;
 	if (o->trim)
 		ctr_monitor_trim();
 	ctr_health_begin(o);
@@ -1109,9 +1116,11 @@ static CTR_HOT int ctr_owner_wait(struct ctr_owner *o)
 				continue;
 			}
 		}
-		while (n-- > 0) {
-			int fd = pf[n].fd;
-			if (!(pf[n].revents & (POLLIN | POLLHUP | POLLERR)))
+		/* stdout before stderr when both are ready: the order in which
+		 * a program mostly writes them (`logs` then keeps it) */
+		for (i = 0; i < n; i++) {
+			int fd = pf[i].fd;
+			if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
 			if (fd == hfd) {
 				if (o->health)
@@ -1125,6 +1134,10 @@ static CTR_HOT int ctr_owner_wait(struct ctr_owner *o)
 					a = -1;
 				else
 					b = -1;
+				if (fd == o->out || fd == o->errp) {
+					close(fd);
+					*(fd == o->out ? &o->out : &o->errp) = -1;
+				}
 			}
 		}
 	}
@@ -1144,7 +1157,9 @@ static void ctr_owner_exited(struct ctr_owner *o, int status)
 	cg_remove(o->c->id);
 	net_stop(o->st, o->c->id);
 	if (o->out >= 0)
-		close(o->out), close(o->errp);
+		close(o->out);
+	if (o->errp >= 0)
+		close(o->errp);
 	if (o->sp.pty >= 0)
 		close(o->sp.pty);
 	o->out = o->errp = o->sp.pty = -1;
@@ -1376,14 +1391,20 @@ static int ctr_run_attached(struct mr_store *st, struct ctr *c, int attach_stdin
 	o.st = st;
 	o.c = c;
 	o.attach_stdin = attach_stdin;
-	o.dirfd = o.lockfd = o.rfd = -1;
+	o.dirfd = o.lockfd = o.rfd = o.log.fd = -1;
 	ctr_signals_catch(&o.waitmask);
 	if (ctr_owner_take(&o, 0, err) < 0) {
 		ctr_disown(&o);
 		return 125;
 	}
+	if (ctr_log_open(&o.log, o.dirfd, c) < 0) {
+		mr_err_sys(err, "container %s: log", c->name);
+		ctr_disown(&o);
+		return 125;
+	}
 	code = ctr_owner_start(&o, err);
 	if (code) {
+		close(o.log.fd);
 		ctr_owner_failed(&o, code, err);
 		if (c->auto_remove) {
 			struct mr_err ignored;
@@ -1394,6 +1415,7 @@ static int ctr_run_attached(struct mr_store *st, struct ctr *c, int attach_stdin
 		return code;
 	}
 	status = ctr_owner_wait(&o);
+	close(o.log.fd);
 	ctr_owner_exited(&o, status);
 	code = o.state.exit_code;
 	restart = ctr_restart_wanted(c, code, 0, o.state.stopped_by_user);

@@ -12,7 +12,8 @@
  * root/networks/ID.json  a created network: the same plus Name, Id, Created,
  *                    Gateway
  * containers/ID/net.conf  what run was asked: "p tcp HOSTIP HOSTPORT PORT",
- *                    "h NAME IP" (--add-host), "d IP" (--dns)
+ *                    "h NAME IP" (--add-host), "d IP" (--dns), "a NAME"
+ *                    (--network-alias)
  * rundir/ID/net      "IP PREFIX GW MAC PROXYPID PROXYSTART" then the "p" lines
  *                    with the host ports actually bound (PROXYPID 0: DNAT)
  * Published ports are DNATed by the same table (the kernel forwards, as
@@ -233,7 +234,8 @@ static int net_port_free(const struct net_port *p, struct mr_err *err)
  * spec's net.conf, checked ([17] ctr_create records it). */
 static int net_run_opts(struct ctr *c, const char **pub, size_t npub, int all,
 			const char **hosts, size_t nhosts, const char **dns, size_t ndns,
-			const struct mr_json *cfg, struct mr_err *err)
+			const char **alias, size_t nalias, const struct mr_json *cfg,
+			struct mr_err *err)
 {
 	struct mr_buf *b = &c->net_conf;
 	struct net_port p;
@@ -254,10 +256,13 @@ static int net_run_opts(struct ctr *c, const char **pub, size_t npub, int all,
 			return mr_err_set(err, MR_EINVAL_INPUT, "too many published ports");
 		if (net_port_parse(pub[i], &p, err) < 0)
 			return -1;
+		ctr_exposed_add(c, NULL, p.cport, p.proto);
 		if (p.hport && net_bridged(c->network) && net_port_free(&p, err) < 0)
 			return -1;
 		net_port_fmt(&p, b);
 	}
+	if (mr_json_get(cfg, "ExposedPorts"))
+		ctr_exposed_add(c, mr_json_get(cfg, "ExposedPorts"), 0, 0);
 	e = all ? mr_json_get(cfg, "ExposedPorts") : NULL;
 	for (e = e && e->type == MR_JSON_OBJECT ? e->child : NULL; e; e = e->next, n++) {
 		if (n >= NET_MAX_PORTS)
@@ -280,6 +285,15 @@ static int net_run_opts(struct ctr *c, const char **pub, size_t npub, int all,
 			return mr_err_set(err, MR_EINVAL_INPUT, "%s is not an ip address",
 					  dns[i]);
 		mr_buf_printf(b, "d %s\n", dns[i]);
+	}
+	/* names of a created network only (Docker's rule) */
+	if (nalias && (!net_bridged(c->network) || !strcmp(c->network, "bridge")))
+		return mr_err_set(err, MR_EINVAL_INPUT, "network-scoped alias is supported only "
+				  "for containers in user defined networks");
+	for (i = 0; i < nalias; i++) {
+		if (!*alias[i] || strpbrk(alias[i], " \t\n#"))
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid network alias \"%s\"", alias[i]);
+		mr_buf_printf(b, "a %s\n", alias[i]);
 	}
 	return 0;
 }
@@ -324,6 +338,20 @@ static void net_conf_read(struct ctr_spawn *sp, struct mr_buf *b)
 		mr_buf_append(b, "", 0);
 }
 
+/* The block of names of the containers on a created network, at the end of
+ * each one's hosts file (see net_names_sync). */
+#define NET_NAMES_MARK "# minirun: containers on network "
+
+/* Cut b (a hosts file) before the block of names. */
+static void net_names_cut(struct mr_buf *b)
+{
+	const char *m = b->data ? strstr(b->data, NET_NAMES_MARK) : NULL;
+	if (m && (m == b->data || m[-1] == '\n')) {
+		b->len = (size_t)(m - b->data);
+		b->data[b->len] = 0;
+	}
+}
+
 /* --add-host, --dns and the container's own address into the files that
  * rootfs_etc_files wrote (bind-mounted by the child after 'g'). */
 static int net_etc(struct ctr_spawn *sp, const char *conf, const char *myip, const char *gw,
@@ -336,6 +364,7 @@ static int net_etc(struct ctr_spawn *sp, const char *conf, const char *myip, con
 	snprintf(path, sizeof path, "%s/hosts", sp->dir);
 	if (mr_read_file(AT_FDCWD, path, &b, 1u << 20, err) < 0)
 		return -1;
+	net_names_cut(&b);
 	for (l = conf; *l; l = net_next(l)) {
 		char tag[4], name[256], ip[40];
 		const char *q = l;
@@ -351,13 +380,15 @@ static int net_etc(struct ctr_spawn *sp, const char *conf, const char *myip, con
 		mr_buf_free(&b);
 		return -1;
 	}
-	rc = ctr_write_file(dirfd, "hosts", b.data, b.len, 0, err);
+	/* in place and 0644 (rootfs_put): a non-root process reads them, as
+	 * in Docker, and a running container's bind mount holds the inode */
+	rc = rootfs_put(dirfd, "hosts", &b, err);
 	if (!rc && dns) {
 		b.len = 0;
 		for (l = conf; *l; l = net_next(l))
 			if (l[0] == 'd')
 				mr_buf_printf(&b, "nameserver %.*s\n", (int)strcspn(l + 2, "\n"), l + 2);
-		rc = ctr_write_file(dirfd, "resolv.conf", b.data, b.len, 0, err);
+		rc = rootfs_put(dirfd, "resolv.conf", &b, err);
 	}
 	close(dirfd);
 	mr_buf_free(&b);
@@ -1195,6 +1226,80 @@ static int nft_sync(struct mr_store *st, const char *what, struct mr_err *err)
 			  "nf_tables rules");
 }
 
+/* ---- names on a created network ----
+ * Docker answers container names, NAME.NETWORK, the short ID and
+ * --network-alias aliases on user-defined networks (not on the default
+ * bridge) from a DNS server in its daemon. minirun has no daemon: each start
+ * and stop of a container on such a network rewrites, under the store lock,
+ * the block of names at the end of the hosts file of every running container
+ * on it (in place: the file is bind-mounted, a rename would leave the
+ * container reading the old one). No process, no memory; a container
+ * started again at another address is seen at once, as the start rewrites
+ * every block. */
+
+/* "IP\tNAME NAME.NETWORK ALIAS... SHORTID" of each container in ctrs. */
+static void net_names_block(struct mr_store *st, const struct net_def *d,
+			    const struct mr_json *ctrs, struct mr_buf *out)
+{
+	const struct mr_json *e;
+	struct mr_buf conf = { 0 };
+	struct mr_err ignored;
+	for (e = ctrs ? ctrs->child : NULL; e; e = e->next) {
+		struct ctr c;
+		const char *l;
+		int fd;
+		memset(&c, 0, sizeof c);
+		if (!e->str || ctr_load(st, e->key, &c, &ignored) < 0) {
+			ctr_free(&c);
+			continue;
+		}
+		mr_buf_printf(out, "%s\t%s %s.%s", e->str, c.name, c.name, d->name);
+		conf.len = 0;
+		fd = ctr_dir(st, e->key, &ignored);
+		if (fd >= 0 && mr_read_file(fd, "net.conf", &conf, 1u << 16, &ignored) == 0 && conf.data)
+			for (l = conf.data; *l; l = net_next(l))
+				if (l[0] == 'a' && l[1] == ' ')
+					mr_buf_printf(out, " %.*s", (int)strcspn(l + 2, "\n"), l + 2);
+		if (fd >= 0)
+			close(fd);
+		mr_buf_printf(out, " %.12s\n", e->key);
+		ctr_free(&c);
+	}
+	mr_buf_free(&conf);
+}
+
+/* Rewrite the block of names in the hosts file of each container on the
+ * created network d (nothing for the default bridge, as in Docker). */
+static void net_names_sync(struct mr_store *st, const struct net_def *d)
+{
+	struct mr_buf b = { 0 }, block = { 0 }, hosts = { 0 };
+	struct mr_json_doc doc = { 0 };
+	const struct mr_json *ctrs, *e;
+	struct mr_err ignored;
+	if (strncmp(d->file, "networks/", 9) || mr_store_lock(st, &ignored) < 0)
+		return;
+	net_read(st, d->file, &b, &doc);
+	ctrs = mr_json_get(doc.root, "Containers");
+	net_names_block(st, d, ctrs, &block);
+	for (e = ctrs ? ctrs->child : NULL; e; e = e->next) {
+		int fd = ctr_dir(st, e->key, &ignored);
+		if (fd < 0)
+			continue;
+		if (mr_read_file(fd, "hosts", &hosts, 1u << 20, &ignored) == 0 && hosts.data) {
+			net_names_cut(&hosts);
+			mr_buf_printf(&hosts, NET_NAMES_MARK "%s\n", d->name);
+			mr_buf_append(&hosts, block.data ? block.data : "", block.len);
+			rootfs_put(fd, "hosts", &hosts, &ignored);
+		}
+		close(fd);
+	}
+	mr_store_unlock(st);
+	mr_json_free(&doc);
+	mr_buf_free(&b);
+	mr_buf_free(&block);
+	mr_buf_free(&hosts);
+}
+
 /* ---- address allocation: the network's file under the store lock ---- */
 
 /* Allocate (ip != NULL: lowest free for id) or release id on network d
@@ -1274,6 +1379,8 @@ static int net_alloc(struct mr_store *st, struct net_def *d, const char *id, uin
 	if (w.failed || net_write(st, file, &out, err) < 0)
 		goto out;
 	rc = left;
+	if (!ip)                          /* a start syncs after its hosts file */
+		net_names_sync(st, d);
 	/* Without nf_tables (many embedded kernels) a warning, not a failure:
 	 * containers still reach this host, each other and their published
 	 * ports, which is what such devices mostly want; Docker refuses to start
@@ -1879,6 +1986,7 @@ static int net_start(struct ctr_spawn *sp, struct mr_err *err)
 	net_sysctl(path);
 	if (net_etc(sp, conf.data, ips, gws, err) < 0 || net_listen(ports, lfd, n, err) < 0)
 		goto out;
+	net_names_sync(sp->st, &d);
 	/* the mappings with proxy 0 first: DNAT's rules are made from them */
 	for (;;) {
 		rt.len = 0;

@@ -23,10 +23,12 @@ static int spec_from_opts(struct mr_store *st, const struct ctr_opts *o, struct 
 	    ctr_spec_lifecycle(c, o, cfg, err) < 0 || ctr_spec_resources(c, o, err) < 0 ||
 	    ctr_spec_security(c, o, err) < 0)
 		return -1;
+	c->net_default = !o->network || !strcmp(o->network, "default");
 	if (o->network && net_mode(st, c, o->network, err) < 0)
 		return -1;
 	if (net_run_opts(c, o->publish.v, o->publish.n, o->publish_all, o->add_host.v,
-			 o->add_host.n, o->dns.v, o->dns.n, cfg, err) < 0)
+			 o->add_host.n, o->dns.v, o->dns.n, o->network_alias.v,
+			 o->network_alias.n, cfg, err) < 0)
 		return -1;
 	return ctr_spec_mounts(st, o, c, cfg, err);
 }

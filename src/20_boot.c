@@ -55,6 +55,7 @@ static const struct boot_key {
 	BK("health_interval", BOOT_STR, o.health_interval),
 	BK("health_timeout", BOOT_STR, o.health_timeout),
 	BK("health_retries", BOOT_STR, o.health_retries), BK("log", BOOT_LIST, o.log_opt),
+	BK("network_alias", BOOT_LIST, o.network_alias),
 #undef BK
 };
 
@@ -73,6 +74,7 @@ static void boot_decl_free(struct boot_decl *d)
 	ctr_list_free(&d->o.ulimit);
 	ctr_list_free(&d->o.group_add);
 	ctr_list_free(&d->o.log_opt);
+	ctr_list_free(&d->o.network_alias);
 	memset(d, 0, sizeof *d);
 }
 

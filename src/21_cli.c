@@ -514,7 +514,7 @@ static void cli_inspect_image_config(struct mr_jw *w, const struct mr_json *cfg)
 		{ "Hostname", 's' }, { "Domainname", 's' }, { "User", 's' },
 		{ "AttachStdin", 'b' }, { "AttachStdout", 'b' }, { "AttachStderr", 'b' },
 		{ "ExposedPorts", 'o' }, { "Tty", 'b' }, { "OpenStdin", 'b' }, { "StdinOnce", 'b' },
-		{ "Env", 'n' }, { "Cmd", 'n' }, { "Image", 's' }, { "Volumes", 'n' },
+		{ "Env", 'n' }, { "Cmd", 'n' }, { "Healthcheck", 'o' }, { "Image", 's' }, { "Volumes", 'n' },
 		{ "WorkingDir", 's' }, { "Entrypoint", 'n' }, { "OnBuild", 'n' }, { "Labels", 'n' },
 		{ "StopSignal", 'o' },
 	};
@@ -1013,6 +1013,8 @@ static int run_parse(struct cli *cl, struct ctr_opts *o, int argc, char **argv, 
 		{ "P|publish-all", 0, NULL, &o->publish_all, NULL, "Publish the exposed ports" },
 		{ "add-host", 1, NULL, NULL, &o->add_host, "Add host:ip to /etc/hosts" },
 		{ "dns", 1, NULL, NULL, &o->dns, "Set custom DNS servers" },
+		{ "network-alias", 1, NULL, NULL, &o->network_alias, "Add a network-scoped alias" },
+		{ "network-alias", 1, NULL, NULL, &o->network_alias, "Add a network-scoped alias" },
 		{ "v|volume", 1, NULL, NULL, &o->volume, "Bind mount a volume" },
 		{ "mount", 1, NULL, NULL, &o->mount, "type=volume|bind|tmpfs,..." },
 		{ "tmpfs", 1, NULL, NULL, &o->tmpfs, "Mount a tmpfs directory" },
@@ -1514,6 +1516,10 @@ static void logs_record(struct logs_out *o, const char *rec, int count_only)
 		return;
 	}
 	f = s == 'e' || s == 'E' ? stderr : stdout;
+	/* stdout is buffered: flushed when the stream changes, so that a
+	 * terminal or a 2>&1 reader sees the records in their order */
+	if (f != stdout)
+		fflush(stdout);
 	if (o->timestamps && o->at_start)
 		fprintf(f, "%.*s ", (int)(sp - rec), rec);
 	fputs(sp + 2, f);
@@ -1654,6 +1660,100 @@ static void cli_jw_time(struct mr_jw *w, const char *key, const char *t)
 	ctr_jw_str(w, key, t && *t ? t : "0001-01-01T00:00:00Z");
 }
 
+/* The rest of Docker 20.10's HostConfig keys, with its values for what
+ * minirun does not offer (--dns and --add-host from net.conf). */
+static void cli_inspect_host_rest(struct cli *cl, struct mr_jw *w, const struct ctr *c)
+{
+	static const char strs[] = "ContainerIDFile\0VolumeDriver\0Cgroup\0UsernsMode\0"
+		"Isolation\0CgroupParent\0CpusetCpus\0CpusetMems\0";
+	static const char zeros[] = "OomScoreAdj\0CpuShares\0BlkioWeight\0CpuPeriod\0CpuQuota\0"
+		"CpuRealtimePeriod\0CpuRealtimeRuntime\0MemoryReservation\0CpuCount\0"
+		"CpuPercent\0IOMaximumIOps\0IOMaximumBandwidth\0";
+	static const char empty[] = "DnsOptions\0DnsSearch\0BlkioWeightDevice\0BlkioDeviceReadBps\0"
+		"BlkioDeviceWriteBps\0BlkioDeviceReadIOps\0BlkioDeviceWriteIOps\0";
+	static const char nulls[] = "Links\0DeviceRequests\0MemorySwappiness\0";
+	static const char masked[] = "/proc/asound\0/proc/acpi\0/proc/kcore\0/proc/keys\0"
+		"/proc/latency_stats\0/proc/timer_list\0/proc/timer_stats\0/proc/sched_debug\0"
+		"/proc/scsi\0/sys/firmware\0/sys/devices/virtual/powercap\0";
+	static const char ro[] = "/proc/bus\0/proc/fs\0/proc/irq\0/proc/sys\0/proc/sysrq-trigger\0";
+	const char *k, *l;
+	struct mr_buf conf = { 0 };
+	struct mr_err ignored;
+	int fd = ctr_dir(&cl->store, c->id, &ignored), hosts = 0;
+	if (fd < 0 || mr_read_file(fd, "net.conf", &conf, 1u << 16, &ignored) < 0 || !conf.data)
+		mr_buf_append(&conf, "", 0);
+	if (fd >= 0)
+		close(fd);
+	for (k = strs; *k; k += strlen(k) + 1)
+		ctr_jw_str(w, k, "");
+	for (k = zeros; *k; k += strlen(k) + 1)
+		ctr_jw_int(w, k, 0);
+	for (k = empty; *k; k += strlen(k) + 1) {
+		mr_jw_key(w, k);
+		mr_jw_arr(w);
+		mr_jw_arr_end(w);
+	}
+	for (k = nulls; *k; k += strlen(k) + 1) {
+		mr_jw_key(w, k);
+		mr_jw_null(w);
+	}
+	ctr_jw_bool(w, "OomKillDisable", 0);
+	ctr_jw_bool(w, "PublishAllPorts", 0);
+	ctr_jw_str(w, "Runtime", "runc");
+	/* minirun gives every container its own cgroup namespace */
+	ctr_jw_str(w, "CgroupnsMode", "private");
+	mr_jw_key(w, "ConsoleSize");
+	mr_jw_arr(w);
+	mr_jw_int(w, 0);
+	mr_jw_int(w, 0);
+	mr_jw_arr_end(w);
+	mr_jw_key(w, "Dns");
+	mr_jw_arr(w);
+	for (l = conf.data; *l; l = net_next(l))
+		if (l[0] == 'd' && l[1] == ' ')
+			mr_jw_strn(w, l + 2, strcspn(l + 2, "\n"));
+	mr_jw_arr_end(w);
+	mr_jw_key(w, "ExtraHosts");
+	for (l = conf.data; *l; l = net_next(l))
+		hosts += l[0] == 'h' && l[1] == ' ';
+	if (!hosts) {
+		mr_jw_null(w);
+	} else {
+		mr_jw_arr(w);
+		for (l = conf.data; *l; l = net_next(l)) {
+			char name[256], ip[40];
+			const char *q = l + 2;
+			if (l[0] == 'h' && l[1] == ' ' && util_word(&q, name, sizeof name) == 0 &&
+			    util_word(&q, ip, sizeof ip) == 0) {
+				char hi[300];
+				snprintf(hi, sizeof hi, "%s:%s", name, ip);
+				mr_jw_str(w, hi);
+			}
+		}
+		mr_jw_arr_end(w);
+	}
+	/* --privileged: none masked, none read-only */
+	mr_jw_key(w, "MaskedPaths");
+	if (c->privileged) {
+		mr_jw_null(w);
+	} else {
+		mr_jw_arr(w);
+		for (k = masked; *k; k += strlen(k) + 1)
+			mr_jw_str(w, k);
+		mr_jw_arr_end(w);
+	}
+	mr_jw_key(w, "ReadonlyPaths");
+	if (c->privileged) {
+		mr_jw_null(w);
+	} else {
+		mr_jw_arr(w);
+		for (k = ro; *k; k += strlen(k) + 1)
+			mr_jw_str(w, k);
+		mr_jw_arr_end(w);
+	}
+	mr_buf_free(&conf);
+}
+
 static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 {
 	struct ctr_info ci;
@@ -1747,6 +1847,7 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 	mr_jw_obj(w);
 	mr_jw_obj_end(w);
 	ctr_fields_write(w, c, 1, 1);
+	cli_inspect_host_rest(cl, w, c);
 	mr_jw_obj_end(w);
 	mr_jw_key(w, "GraphDriver");
 	mr_jw_obj(w);
@@ -1945,6 +2046,7 @@ static int cmd_container_inspect(struct cli *cl, int argc, char **argv)
 struct ps_row {
 	struct ctr c;
 	struct ctr_info ci;
+	int image_gone;                   /* its reference names another image now, or none */
 };
 
 static int ps_cmp(const void *a, const void *b)
@@ -1992,7 +2094,12 @@ static int ps_field(const struct ps_row *r, const char *f, const char *arg, int 
 	} else if (!strcmp(f, "Names")) {
 		mr_buf_printf(out, "%s", r->c.name);
 	} else if (!strcmp(f, "Image")) {
-		mr_buf_printf(out, "%s", r->c.image_ref);
+		/* Docker: the image's ID once its name went (rmi, a new tag) */
+		if (r->image_gone)
+			mr_buf_printf(out, "%.*s", no_trunc ? MR_DIGEST_LEN : 12,
+				      no_trunc ? r->c.image : r->c.image + 7);
+		else
+			mr_buf_printf(out, "%s", r->c.image_ref);
 	} else if (!strcmp(f, "Command")) {
 		ps_command(&r->c, no_trunc, out);
 	} else if (!strcmp(f, "CreatedAt")) {
@@ -2170,6 +2277,9 @@ static struct ps_row *ps_list(struct mr_store *st, size_t *count)
 	struct ps_row *rows = NULL;
 	size_t n = 0;
 	struct mr_err ignored;
+	struct image_db db = { 0 };
+	const struct image_rec *img;
+	int have_db = image_db_read(st, &db, &ignored) == 0;
 	if (!d && fd >= 0)
 		close(fd);
 	while (d && (de = readdir(d)) != NULL) {
@@ -2181,10 +2291,13 @@ static struct ps_row *ps_list(struct mr_store *st, size_t *count)
 			continue;
 		}
 		ctr_info_get(st, de->d_name, &rows[n].ci);
+		img = have_db ? image_db_find(&db, rows[n].c.image_ref, &ignored) : NULL;
+		rows[n].image_gone = have_db && (!img || strcmp(img->id, rows[n].c.image));
 		n++;
 	}
 	if (d)
 		closedir(d);
+	image_db_free(&db);
 	if (n)
 		qsort(rows, n, sizeof *rows, ps_cmp);
 	*count = n;

@@ -28,6 +28,51 @@ static void t_ctr_env(void)
 	ctr_free(&c);
 }
 
+/* Issue 17: Docker's Config.Env order (the user's first, then the image's
+ * they do not set), the process's (PATH, HOSTNAME, TERM, then Config.Env),
+ * Config.ExposedPorts (image's and -p's, once, sorted), image inspect's
+ * Healthcheck after Cmd. */
+static void t_ctr_docker_order(void)
+{
+	struct ctr c;
+	struct mr_json_doc img = { 0 }, cfg = { 0 };
+	struct mr_err err;
+	struct mr_buf b = { 0 };
+	struct mr_jw w;
+	char **envp;
+	static const char env[] = "[\"PATH=/img/bin\",\"A=img\",\"B=img\"]";
+	static const char ports[] = "{\"8080/tcp\":{},\"53/udp\":{}}";
+	static const char conf[] = "{\"Cmd\":[\"sh\"],\"Healthcheck\":{\"Test\":[\"NONE\"]},\"Env\":[]}";
+	ctr_init(&c);
+	CHECK(mr_json_parse(&img, env, sizeof env - 1, &err) == 0);
+	ctr_list_add(&c.env, "B=user");
+	ctr_list_add(&c.env, "C=user");
+	ctr_env_merge_image(&c.env, img.root);
+	CHECK(c.env.n == 4 && !strcmp(c.env.v[0], "B=user") && !strcmp(c.env.v[1], "C=user") &&
+	      !strcmp(c.env.v[2], "PATH=/img/bin") && !strcmp(c.env.v[3], "A=img"));
+	c.hostname = "h1";
+	envp = ctr_envp(&c, NULL, 1, "/root");
+	CHECK(envp && !strcmp(envp[0], "PATH=/img/bin") && !strcmp(envp[1], "HOSTNAME=h1") &&
+	      !strcmp(envp[2], "TERM=xterm") && !strcmp(envp[3], "B=user") &&
+	      envp[6] && !strcmp(envp[6], "HOME=/root") && !envp[7]);
+	free(envp);
+	mr_json_free(&img);
+	CHECK(mr_json_parse(&img, ports, sizeof ports - 1, &err) == 0);
+	ctr_exposed_add(&c, NULL, 8080, 't');
+	ctr_exposed_add(&c, img.root, 0, 0);
+	ctr_exposed_add(&c, NULL, 9, 'u');
+	CHECK(c.exposed.n == 3 && !strcmp(c.exposed.v[0], "53/udp") &&
+	      !strcmp(c.exposed.v[1], "8080/tcp") && !strcmp(c.exposed.v[2], "9/udp"));
+	CHECK(mr_json_parse(&cfg, conf, sizeof conf - 1, &err) == 0);
+	mr_jw_init(&w, &b, 0);
+	cli_inspect_image_config(&w, cfg.root);
+	CHECK(b.data && strstr(b.data, "\"Cmd\":[\"sh\"],\"Healthcheck\":{\"Test\":[\"NONE\"]},\"Image\""));
+	mr_buf_free(&b);
+	mr_json_free(&cfg);
+	mr_json_free(&img);
+	ctr_free(&c);
+}
+
 static void t_ctr_env_file(void)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 16];
@@ -218,15 +263,17 @@ static void t_ctr_users(void)
 	struct mr_err err;
 	char longline[2000];
 	CHECK(ctr_ids_resolve("", passwd, group, &ids, &err) == 0);
-	CHECK(ids.uid == 0 && ids.gid == 0 && !strcmp(ids.home, "/root") && ids.ngroups == 0);
+	CHECK(ids.uid == 0 && ids.gid == 0 && !strcmp(ids.home, "/root") && ids.ngroups == 1 &&
+	      ids.groups[0] == 0);   /* the primary group too, as in Docker */
 	CHECK(ctr_ids_resolve("web", passwd, group, &ids, &err) == 0);
 	CHECK(ids.uid == 1000 && ids.gid == 1001 && !strcmp(ids.home, "/srv/web"));
-	CHECK(ids.ngroups == 2 && ids.groups[0] == 50 && ids.groups[1] == 29);  /* dup 50 once */
-	CHECK(ctr_ids_resolve("1000", passwd, group, &ids, &err) == 0 && ids.gid == 1001 && ids.ngroups == 2);
+	CHECK(ids.ngroups == 3 && ids.groups[0] == 1001 && ids.groups[1] == 50 && ids.groups[2] == 29);  /* dup 50 once */
+	CHECK(ctr_ids_resolve("1000", passwd, group, &ids, &err) == 0 && ids.gid == 1001 && ids.ngroups == 3);
 	CHECK(ctr_ids_resolve("web:staff", passwd, group, &ids, &err) == 0 && ids.uid == 1000 && ids.gid == 50);
 	CHECK(ctr_ids_resolve("web:7", passwd, group, &ids, &err) == 0 && ids.gid == 7);
 	CHECK(ctr_ids_resolve("4242:4343", passwd, group, &ids, &err) == 0);
-	CHECK(ids.uid == 4242 && ids.gid == 4343 && !strcmp(ids.home, "/") && ids.ngroups == 0);
+	CHECK(ids.uid == 4242 && ids.gid == 4343 && !strcmp(ids.home, "/") && ids.ngroups == 1 &&
+	      ids.groups[0] == 4343);
 	CHECK(ctr_ids_resolve("4242", NULL, NULL, &ids, &err) == 0 && ids.gid == 0);
 	CHECK(ctr_ids_resolve("nobody", passwd, group, &ids, &err) == 0 && ids.uid == 65534);
 	CHECK(ctr_ids_resolve("ghost", passwd, group, &ids, &err) < 0 && strstr(err.msg, "unable to find user ghost"));
@@ -897,6 +944,7 @@ static void test_container(void)
 {
 	test_container_seccomp();
 	t_ctr_env();
+	t_ctr_docker_order();
 	t_ctr_env_file();
 	t_ctr_command();
 	t_ctr_small_parsers();

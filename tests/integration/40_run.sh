@@ -141,5 +141,21 @@ BB="-v $FIX/ref-busybox/rootfs/bin/busybox:/busybox:ro --entrypoint /busybox"
 check "60 layers (options over a page): the base and the top layer are both there" sh -c '"$MINIRUN" run --rm '"$BB"' many cat /layer00 /layer59 | tr "\n" " " | grep -qx "0 59 "'
 check "60 layers with the copy driver too" sh -c 'MINIRUN_STORAGE_DRIVER=copy "$MINIRUN" run --rm '"$BB"' many cat /layer30 | grep -qx 30'
 
+# ---- a foreground run is logged (issue 17 item 3) ---------------------------
+mr run --name fglog busybox sh -c 'echo out1; echo err1 >&2; echo out2' >"$T/o" 2>"$T/e"
+check "foreground: stdout and stderr relayed live" sh -c "[ \"\$(cat $T/o)\" = 'out1
+out2' ] && [ \"\$(cat $T/e)\" = err1 ]"
+check "foreground: the log file exists" sh -c "test -s \"$MINIRUN_ROOT/containers/\$(\"$MINIRUN\" inspect -f '{{.Id}}' fglog)/log\""
+check "foreground: logs prints stdout afterwards" sh -c '[ "$("$MINIRUN" logs fglog 2>/dev/null | tr "\n" " ")" = "out1 out2 " ]'
+check "foreground: logs prints stderr to stderr" sh -c '[ "$("$MINIRUN" logs fglog 2>&1 >/dev/null)" = err1 ]'
+check "foreground: logs -t has a timestamp per line" sh -c '[ "$("$MINIRUN" logs -t fglog 2>&1 | grep -cE "^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}Z (out|err)[12]$")" = 3 ]'
+check "foreground: logs keeps the write order across stdout and stderr" sh -c '[ "$("$MINIRUN" run --name fgord busybox sh -c "echo o1; sleep 0.1; echo e1 >&2; sleep 0.1; echo o2" >/dev/null 2>&1; "$MINIRUN" logs fgord 2>&1 | tr "\n" " ")" = "o1 e1 o2 " ]'
+mr run --name fgcap --log-opt max-size=4k --log-opt max-file=1 busybox sh -c 'i=0; while [ $i -lt 300 ]; do echo line-$i; i=$((i+1)); done' >/dev/null
+check "foreground: the log keeps its cap (max-size=4k)" sh -c "[ \$(stat -c %s \"$MINIRUN_ROOT/containers/\$(\"$MINIRUN\" inspect -f '{{.Id}}' fgcap)/log\") -le 4096 ] && \"$MINIRUN\" logs fgcap | tail -1 | grep -qx line-299"
+check "foreground -t: the pty's output is logged" sh -c '"$MINIRUN" run -t --name fgtty busybox echo ttyout </dev/null >/dev/null && "$MINIRUN" logs fgtty | tr -d "\r" | grep -qx ttyout'
+{ timeout 10 "$MINIRUN" run --rm busybox busybox yes; echo $? >"$T/rc"; } | head -1 >/dev/null
+check "foreground: a reader gone (| head) ends the container, no endless relay (rc $(cat "$T/rc"))" sh -c "[ $(cat "$T/rc") != 124 ]"
+mr rm fglog fgord fgcap fgtty >/dev/null
+
 ctr_assert_clean
 finish

@@ -37,6 +37,8 @@ check "top: the init and its sleep" sh -c "grep -q 'sh -c echo' $T/top && grep -
 mr stats --no-stream c1 >"$T/stats"
 check "stats --no-stream: Docker's columns" sh -c "head -1 $T/stats | grep -qE '^CONTAINER ID +NAME +CPU % +MEM USAGE / LIMIT +MEM % +NET I/O +BLOCK I/O +PIDS$'"
 check "stats: the container's row with 2 pids" sh -c "grep -E '^[0-9a-f]{12} +c1 +[0-9.]+% +[0-9.]+[KMG]?i?B / [0-9.]+[KMGT]iB +[0-9.]+% .* 2$' $T/stats"
+mr exec -w /missing c1 pwd >"$T/e" 2>&1; rc=$?
+check "exec -w /missing: 126 with runc's words, nothing created (Docker)" sh -c "[ $rc = 126 ] && grep -q 'chdir to cwd (\"/missing\") set in config.json failed: no such file or directory' $T/e && ! '$MINIRUN' exec c1 test -e /missing"
 mr stop -t 0 c1 >/dev/null
 mr exec c1 true >"$T/e" 2>&1; rc=$?
 check "exec into a stopped container: 125, says so" sh -c "[ $rc = 125 ] && grep -q 'is not running' $T/e"
