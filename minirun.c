@@ -5226,6 +5226,45 @@ static int image_db_layer_size(const struct image_db *db, const char *hex, uint6
 	return -1;
 }
 
+/* Docker's chain ID of an image's layer i (the layer and everything under
+ * it): the first layer's diff_id, then sha256 of "parent-chain diff_id".
+ * rmi prints the chain IDs it releases, as Docker does. */
+static void image_chain_id(const struct image_rec *r, size_t i, char out[MR_DIGEST_LEN + 1])
+{
+	char buf[2 * (MR_DIGEST_LEN + 1)];
+	size_t k;
+	snprintf(out, MR_DIGEST_LEN + 1, "sha256:%s", r->layers[0]);
+	for (k = 1; k <= i; k++) {
+		snprintf(buf, sizeof buf, "%s sha256:%s", out, r->layers[k]);
+		mr_digest_buf(buf, strlen(buf), out);
+	}
+}
+
+/* Delete an image record, printing what Docker's rmi prints: the image, then
+ * each layer chain no other image holds, top first. */
+static void image_db_delete(struct image_db *db, struct image_rec *r)
+{
+	char chain[MR_DIGEST_LEN + 1];
+	size_t i, j, shared = 0;
+	printf("Deleted: %s\n", r->id);
+	/* the deepest chain another image also has: it and all below stay */
+	for (j = 0; j < db->nrecs; j++) {
+		const struct image_rec *o = &db->recs[j];
+		size_t k;
+		if (o == r)
+			continue;
+		for (k = 0; k < r->nlayers && k < o->nlayers && !strcmp(r->layers[k], o->layers[k]); k++)
+			;
+		if (k > shared)
+			shared = k;
+	}
+	for (i = r->nlayers; i-- > shared;) {
+		image_chain_id(r, i, chain);
+		printf("Deleted: %s\n", chain);
+	}
+	image_db_del_rec(db, (size_t)(r - db->recs));
+}
+
 /* Remove layers and blobs that no image record refers to: what a load killed
  * between renaming its layers and writing images.json left behind, and what
  * rmi released. Called with the store lock held (loads commit under it, so a
@@ -11603,36 +11642,58 @@ static void ctr_info_get(struct mr_store *st, const char *id, struct ctr_info *c
 		close(rfd);
 }
 
-/* see 21_cmd_image.c (rmi): how many containers use the image; the first
- * one's short ID goes to who. */
-static int container_users_of_image(struct mr_store *st, const char *image_id, char *who,
-				    size_t size)
+/* Containers that use an image, running and stopped apart (rmi's conflicts
+ * differ: a running user cannot be forced away, a stopped one can): how many
+ * of each and the first one's short ID. */
+struct ctr_image_users {
+	int running, stopped;
+	char running_who[16], stopped_who[16];
+};
+
+static void container_image_users(struct mr_store *st, const char *image_id,
+				  struct ctr_image_users *u)
 {
-	int fd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC), n = 0;
+	int fd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;
 	char want[MR_DIGEST_LEN + 16];
+	memset(u, 0, sizeof *u);
 	if (!d) {
 		if (fd >= 0)
 			close(fd);
-		return 0;
+		return;
 	}
 	snprintf(want, sizeof want, "\"Image\":\"%s\"", image_id);
 	while ((de = readdir(d)) != NULL) {
 		char path[32 + CTR_ID_LEN];
 		struct mr_buf b = { 0 };
 		struct mr_err ignored;
+		struct ctr_info ci;
 		if (!ctr_is_id(de->d_name))
 			continue;
 		snprintf(path, sizeof path, "%s/config.json", de->d_name);
 		if (mr_read_file(fd, path, &b, MINIRUN_MAX_JSON, &ignored) == 0 && strstr(b.data, want)) {
-			if (!n++)
-				snprintf(who, size, "%.12s", de->d_name);
+			ctr_info_get(st, de->d_name, &ci);
+			if (ci.status == CTR_RUNNING || ci.status == CTR_RESTARTING) {
+				if (!u->running++)
+					snprintf(u->running_who, sizeof u->running_who, "%.12s", de->d_name);
+			} else if (!u->stopped++) {
+				snprintf(u->stopped_who, sizeof u->stopped_who, "%.12s", de->d_name);
+			}
 		}
 		mr_buf_free(&b);
 	}
 	closedir(d);
-	return n;
+}
+
+/* How many containers use the image; the first one's short ID goes to who. */
+static int container_users_of_image(struct mr_store *st, const char *image_id, char *who,
+				    size_t size)
+{
+	struct ctr_image_users u;
+	container_image_users(st, image_id, &u);
+	snprintf(who, size, "%s", u.running ? u.running_who : u.stopped_who);
+	return u.running + u.stopped;
 }
 /* ======================== END src/14_container.c ======================== */
 
@@ -18523,14 +18584,20 @@ static int cmd_tag(struct cli *c, int argc, char **argv)
 	return rc;
 }
 
-/* Remove one image reference (rmi): untag, and delete the image when no tag
- * and no container is left. Returns 0, or -1 with err set. */
+/* Remove one image reference (rmi), by Docker's rules. By name: untag that
+ * name only; the image goes with its last tag, and the last tag of an image
+ * a container uses is refused unless forced. By ID: every tag goes with the
+ * image; refused while a container runs it (even forced), or, unforced,
+ * while it has several tags or a stopped container uses it. Forced past a
+ * container, the image stays untagged so that the container keeps its
+ * layers. Returns 0, or -1 with err set. */
 static int image_remove(struct mr_store *st, struct image_db *db, const char *ref, int force,
 			struct mr_err *err)
 {
 	struct image_rec *r = image_db_find(db, ref, err);
-	char name[512], who[64];
-	size_t i, ntags = 0, idx;
+	struct ctr_image_users u;
+	char name[512];
+	size_t i, ntags = 0;
 	int by_tag = 0;
 	struct mr_err ignored;
 	if (!r)
@@ -18541,34 +18608,40 @@ static int image_remove(struct mr_store *st, struct image_db *db, const char *re
 		for (i = 0; i < db->ntags; i++)
 			if (!strcmp(db->tags[i].name, name))
 				by_tag = 1;
-	if (!by_tag && ntags > 1 && !force)
-		return mr_err_set(err, MR_EINUSE, "conflict: unable to delete %.12s (must be forced) "
-				  "- image is referenced in multiple repositories", r->id + 7);
-	if (container_users_of_image(st, r->id, who, sizeof who) > 0 && !(by_tag && ntags > 1)) {
-		if (!force)
+	container_image_users(st, r->id, &u);
+	if (by_tag) {
+		if (!force && ntags == 1 && (u.running || u.stopped))
 			return mr_err_set(err, MR_EINUSE, "conflict: unable to remove repository "
 					  "reference \"%s\" (must force) - container %s is using its "
-					  "referenced image %.12s", ref, who, r->id + 7);
-		/* forced: untag only; the image stays for its containers */
+					  "referenced image %.12s", ref,
+					  u.running ? u.running_who : u.stopped_who, r->id + 7);
 		for (i = db->ntags; i-- > 0;)
-			if (!strcmp(db->tags[i].id, r->id) && (!by_tag || !strcmp(db->tags[i].name, name))) {
-				printf("Untagged: %s\n", db->tags[i].name);
+			if (!strcmp(db->tags[i].name, name)) {
+				printf("Untagged: %s\n", name);
 				image_db_del_tag(db, i);
 			}
+		if (ntags == 1 && !u.running && !u.stopped)
+			image_db_delete(db, r);
 		return 0;
 	}
+	if (u.running)
+		return mr_err_set(err, MR_EINUSE, "conflict: unable to delete %.12s (cannot be forced) "
+				  "- image is being used by running container %s", r->id + 7,
+				  u.running_who);
+	if (!force && ntags > 1)
+		return mr_err_set(err, MR_EINUSE, "conflict: unable to delete %.12s (must be forced) "
+				  "- image is referenced in multiple repositories", r->id + 7);
+	if (!force && u.stopped)
+		return mr_err_set(err, MR_EINUSE, "conflict: unable to delete %.12s (must be forced) "
+				  "- image is being used by stopped container %s", r->id + 7,
+				  u.stopped_who);
 	for (i = db->ntags; i-- > 0;)
-		if (!strcmp(db->tags[i].id, r->id) &&
-		    (!by_tag || ntags == 1 || force || !strcmp(db->tags[i].name, name))) {
+		if (!strcmp(db->tags[i].id, r->id)) {
 			printf("Untagged: %s\n", db->tags[i].name);
 			image_db_del_tag(db, i);
-			ntags--;
 		}
-	if (ntags == 0) {
-		printf("Deleted: %s\n", r->id);
-		idx = (size_t)(r - db->recs);
-		image_db_del_rec(db, idx);
-	}
+	if (!u.stopped)
+		image_db_delete(db, r);
 	return 0;
 }
 
@@ -18595,7 +18668,9 @@ static int cmd_rmi(struct cli *c, int argc, char **argv)
 	for (i = 0; i < n; i++)
 		if (image_remove(st, &db, argv[i], force, &c->err) < 0) {
 			util_print_err(&c->err);
-			rc = 1;
+			/* Docker: -f forgives a missing image (error shown, exit 0) */
+			if (!force || c->err.code != MR_ENOTFOUND)
+				rc = 1;
 		}
 	if (image_db_write(st, &db, &c->err) < 0) {
 		util_print_err(&c->err);
@@ -19632,7 +19707,9 @@ static int cmd_rm(struct cli *cl, int argc, char **argv)
 		struct ctr c;
 		struct ctr_owner o;
 		if (cli_ctr(cl, argv[i], &c) < 0) {
-			rc = 1;
+			/* Docker: -f forgives a missing container (error shown, exit 0) */
+			if (!force || cl->err.code != MR_ENOTFOUND)
+				rc = 1;
 			continue;
 		}
 		memset(&o, 0, sizeof o);
@@ -19909,6 +19986,59 @@ static void cli_jw_time(struct mr_jw *w, const char *key, const char *t)
 	ctr_jw_str(w, key, t && *t ? t : "0001-01-01T00:00:00Z");
 }
 
+/* HostConfig.PortBindings from the container's recorded -p/-P (net.conf), as
+ * Docker keeps them: "80/tcp": [{"HostIp": "", "HostPort": "8000"}], an
+ * empty HostIp for all addresses and an empty HostPort for "any free". */
+static int cli_strcmp(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+static void cli_port_bindings(struct mr_store *st, const struct ctr *c, struct mr_jw *w)
+{
+	struct mr_buf b = { 0 };
+	struct mr_err ignored;
+	char path[32 + CTR_ID_LEN], keys[NET_MAX_PORTS][16], key[16], ip[16], hp[8];
+	const char *l;
+	struct net_port p;
+	size_t n = 0, i, k;
+	snprintf(path, sizeof path, "containers/%s/net.conf", c->id);
+	if (mr_read_file(st->rootfd, path, &b, 1u << 16, &ignored) < 0 || !b.data)
+		mr_buf_append(&b, "", 0);
+	/* a Go map: keys sorted, each once, its bindings in given order */
+	for (l = b.data; *l && n < NET_MAX_PORTS; l = net_next(l)) {
+		if (net_port_line(l, &p) < 0)
+			continue;
+		snprintf(key, sizeof key, "%u/%s", p.cport, p.proto == 'u' ? "udp" : "tcp");
+		for (i = 0; i < n && strcmp(keys[i], key); i++) {}
+		if (i == n)
+			memcpy(keys[n++], key, sizeof key);
+	}
+	qsort(keys, n, sizeof keys[0], cli_strcmp);
+	mr_jw_key(w, "PortBindings");
+	mr_jw_obj(w);
+	for (k = 0; k < n; k++) {
+		mr_jw_key(w, keys[k]);
+		mr_jw_arr(w);
+		for (l = b.data; *l; l = net_next(l)) {
+			if (net_port_line(l, &p) < 0)
+				continue;
+			snprintf(key, sizeof key, "%u/%s", p.cport, p.proto == 'u' ? "udp" : "tcp");
+			if (strcmp(key, keys[k]))
+				continue;
+			net_ip_str(p.hip, ip);
+			snprintf(hp, sizeof hp, "%u", p.hport);
+			mr_jw_obj(w);
+			ctr_jw_str(w, "HostIp", p.hip ? ip : "");
+			ctr_jw_str(w, "HostPort", p.hport ? hp : "");
+			mr_jw_obj_end(w);
+		}
+		mr_jw_arr_end(w);
+	}
+	mr_jw_obj_end(w);
+	mr_buf_free(&b);
+}
+
 static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 {
 	struct ctr_info ci;
@@ -19996,9 +20126,7 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 	ctr_jw_str(w, "max-file", mem);
 	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "PortBindings");
-	mr_jw_obj(w);
-	mr_jw_obj_end(w);
+	cli_port_bindings(&cl->store, c, w);
 	ctr_fields_write(w, c, 1, 1);
 	mr_jw_obj_end(w);
 	mr_jw_key(w, "GraphDriver");
@@ -20198,6 +20326,7 @@ static int cmd_container_inspect(struct cli *cl, int argc, char **argv)
 struct ps_row {
 	struct ctr c;
 	struct ctr_info ci;
+	struct mr_store *st;
 };
 
 static int ps_cmp(const void *a, const void *b)
@@ -20230,6 +20359,86 @@ static void ps_command(const struct ctr *c, int no_trunc, struct mr_buf *out)
 		mr_buf_append(out, "\xe2\x80\xa6", 3);
 	mr_buf_append(out, "\"", 1);
 	mr_buf_free(&cmd);
+}
+
+/* One run of ports mapped to themselves; first port in hport, last in cport. */
+static void ps_port_group(struct mr_buf *out, const char *ip, const struct net_port *g)
+{
+	char range[16];
+	if (g->hport == g->cport)
+		snprintf(range, sizeof range, "%u", g->cport);
+	else
+		snprintf(range, sizeof range, "%u-%u", g->hport, g->cport);
+	mr_buf_printf(out, "%s%s:%s->%s/%s", out->len ? ", " : "", ip, range, range,
+		      g->proto == 'u' ? "udp" : "tcp");
+}
+
+static int ps_port_cmp(const void *a, const void *b)
+{
+	const struct net_port *x = a, *y = b;
+	char ix[16], iy[16];
+	int d;
+	if (x->cport != y->cport)
+		return x->cport < y->cport ? -1 : 1;
+	net_ip_str(x->hip, ix);
+	net_ip_str(y->hip, iy);
+	if ((d = strcmp(ix, iy)) != 0)
+		return d;
+	if (x->hport != y->hport)
+		return x->hport < y->hport ? -1 : 1;
+	return (x->proto == 'u') - (y->proto == 'u');
+}
+
+/* Docker's PORTS cell (DisplayablePorts): sorted by container port, runs of
+ * ports mapped to themselves grouped ("0.0.0.0:80-81->80-81/tcp"), other
+ * mappings after them ("0.0.0.0:8000->80/tcp"), joined by ", ". */
+static void ps_ports(const struct ps_row *r, struct mr_buf *out)
+{
+	struct net_port ports[NET_MAX_PORTS], group[NET_MAX_PORTS];
+	struct mr_buf b = { 0 }, maps = { 0 }, res = { 0 };
+	size_t n = 0, ng = 0, i, g;
+	const char *l;
+	char ip[16];
+	if (net_rt_read(r->st, r->c.id, &b) == 0)
+		for (l = strchr(b.data, '\n'); l && *++l && n < NET_MAX_PORTS; l = strchr(l, '\n'))
+			if (net_port_line(l, &ports[n]) == 0)
+				n++;
+	mr_buf_free(&b);
+	qsort(ports, n, sizeof *ports, ps_port_cmp);
+	/* group[g]: the first port of a run in hport; its last in cport */
+	for (i = 0; i < n; i++) {
+		const struct net_port *p = &ports[i];
+		net_ip_str(p->hip, ip);
+		if (p->hport != p->cport) {
+			mr_buf_printf(&maps, "%s%s:%u->%u/%s", maps.len ? ", " : "", ip, p->hport,
+				      p->cport, p->proto == 'u' ? "udp" : "tcp");
+			continue;
+		}
+		for (g = 0; g < ng && (group[g].hip != p->hip || group[g].proto != p->proto); g++) {}
+		if (g < ng && p->cport == group[g].cport + 1) {
+			group[g].cport = p->cport;
+			continue;
+		}
+		if (g < ng) {
+			/* a gap: the finished run goes out now, a new one starts */
+			net_ip_str(group[g].hip, ip);
+			ps_port_group(&res, ip, &group[g]);
+		} else {
+			ng++;
+		}
+		group[g] = *p;
+		group[g].hport = p->cport;
+	}
+	for (g = 0; g < ng; g++) {
+		net_ip_str(group[g].hip, ip);
+		ps_port_group(&res, ip, &group[g]);
+	}
+	if (maps.len)
+		mr_buf_printf(&res, "%s%s", res.len ? ", " : "", maps.data);
+	if (res.len)
+		mr_buf_append(out, res.data, res.len);
+	mr_buf_free(&maps);
+	mr_buf_free(&res);
 }
 
 /* Value of one --format field ({{.Names}}), or -1 if unknown. */
@@ -20273,7 +20482,10 @@ static int ps_field(const struct ps_row *r, const char *f, const char *arg, int 
 		mr_buf_printf(out, "%s", r->c.network);
 	} else if (!strcmp(f, "Size")) {
 		mr_buf_printf(out, "0B");
-	} else if (strcmp(f, "Ports") && strcmp(f, "Mounts") && strcmp(f, "LocalVolumes")) {
+	} else if (!strcmp(f, "Ports")) {
+		if (r->ci.status == CTR_RUNNING)
+			ps_ports(r, out);
+	} else if (strcmp(f, "Mounts") && strcmp(f, "LocalVolumes")) {
 		return -1;
 	}
 	mr_buf_append(out, "", 0);
@@ -20414,6 +20626,18 @@ static int ps_match(const struct ps_row *r, const struct cli_list *filters)
 	return 1;
 }
 
+/* Without -a, Docker lists only running containers whatever the filters,
+ * except that a status filter widens the list to every state
+ * (`ps -q -f name=db` is empty while db is stopped). */
+static int ps_wants_stopped(const struct cli_list *filters)
+{
+	size_t i;
+	for (i = 0; i < filters->count; i++)
+		if (util_starts_with(filters->items[i], "status="))
+			return 1;
+	return 0;
+}
+
 /* Every container of the store, newest first. */
 static struct ps_row *ps_list(struct mr_store *st, size_t *count)
 {
@@ -20434,6 +20658,7 @@ static struct ps_row *ps_list(struct mr_store *st, size_t *count)
 			continue;
 		}
 		ctr_info_get(st, de->d_name, &rows[n].ci);
+		rows[n].st = st;
 		n++;
 	}
 	if (d)
@@ -20512,7 +20737,7 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 	for (i = 0; i < count && shown < limit; i++) {
 		struct ps_row *r = &rows[i];
 		if (!all && r->ci.status != CTR_RUNNING && r->ci.status != CTR_RESTARTING &&
-		    !filters.count)
+		    !ps_wants_stopped(&filters))
 			continue;
 		if (!ps_match(r, &filters))
 			continue;

@@ -412,6 +412,45 @@ static int image_db_layer_size(const struct image_db *db, const char *hex, uint6
 	return -1;
 }
 
+/* Docker's chain ID of an image's layer i (the layer and everything under
+ * it): the first layer's diff_id, then sha256 of "parent-chain diff_id".
+ * rmi prints the chain IDs it releases, as Docker does. */
+static void image_chain_id(const struct image_rec *r, size_t i, char out[MR_DIGEST_LEN + 1])
+{
+	char buf[2 * (MR_DIGEST_LEN + 1)];
+	size_t k;
+	snprintf(out, MR_DIGEST_LEN + 1, "sha256:%s", r->layers[0]);
+	for (k = 1; k <= i; k++) {
+		snprintf(buf, sizeof buf, "%s sha256:%s", out, r->layers[k]);
+		mr_digest_buf(buf, strlen(buf), out);
+	}
+}
+
+/* Delete an image record, printing what Docker's rmi prints: the image, then
+ * each layer chain no other image holds, top first. */
+static void image_db_delete(struct image_db *db, struct image_rec *r)
+{
+	char chain[MR_DIGEST_LEN + 1];
+	size_t i, j, shared = 0;
+	printf("Deleted: %s\n", r->id);
+	/* the deepest chain another image also has: it and all below stay */
+	for (j = 0; j < db->nrecs; j++) {
+		const struct image_rec *o = &db->recs[j];
+		size_t k;
+		if (o == r)
+			continue;
+		for (k = 0; k < r->nlayers && k < o->nlayers && !strcmp(r->layers[k], o->layers[k]); k++)
+			;
+		if (k > shared)
+			shared = k;
+	}
+	for (i = r->nlayers; i-- > shared;) {
+		image_chain_id(r, i, chain);
+		printf("Deleted: %s\n", chain);
+	}
+	image_db_del_rec(db, (size_t)(r - db->recs));
+}
+
 /* Remove layers and blobs that no image record refers to: what a load killed
  * between renaming its layers and writing images.json left behind, and what
  * rmi released. Called with the store lock held (loads commit under it, so a

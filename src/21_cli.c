@@ -710,14 +710,20 @@ static int cmd_tag(struct cli *c, int argc, char **argv)
 	return rc;
 }
 
-/* Remove one image reference (rmi): untag, and delete the image when no tag
- * and no container is left. Returns 0, or -1 with err set. */
+/* Remove one image reference (rmi), by Docker's rules. By name: untag that
+ * name only; the image goes with its last tag, and the last tag of an image
+ * a container uses is refused unless forced. By ID: every tag goes with the
+ * image; refused while a container runs it (even forced), or, unforced,
+ * while it has several tags or a stopped container uses it. Forced past a
+ * container, the image stays untagged so that the container keeps its
+ * layers. Returns 0, or -1 with err set. */
 static int image_remove(struct mr_store *st, struct image_db *db, const char *ref, int force,
 			struct mr_err *err)
 {
 	struct image_rec *r = image_db_find(db, ref, err);
-	char name[512], who[64];
-	size_t i, ntags = 0, idx;
+	struct ctr_image_users u;
+	char name[512];
+	size_t i, ntags = 0;
 	int by_tag = 0;
 	struct mr_err ignored;
 	if (!r)
@@ -728,34 +734,40 @@ static int image_remove(struct mr_store *st, struct image_db *db, const char *re
 		for (i = 0; i < db->ntags; i++)
 			if (!strcmp(db->tags[i].name, name))
 				by_tag = 1;
-	if (!by_tag && ntags > 1 && !force)
-		return mr_err_set(err, MR_EINUSE, "conflict: unable to delete %.12s (must be forced) "
-				  "- image is referenced in multiple repositories", r->id + 7);
-	if (container_users_of_image(st, r->id, who, sizeof who) > 0 && !(by_tag && ntags > 1)) {
-		if (!force)
+	container_image_users(st, r->id, &u);
+	if (by_tag) {
+		if (!force && ntags == 1 && (u.running || u.stopped))
 			return mr_err_set(err, MR_EINUSE, "conflict: unable to remove repository "
 					  "reference \"%s\" (must force) - container %s is using its "
-					  "referenced image %.12s", ref, who, r->id + 7);
-		/* forced: untag only; the image stays for its containers */
+					  "referenced image %.12s", ref,
+					  u.running ? u.running_who : u.stopped_who, r->id + 7);
 		for (i = db->ntags; i-- > 0;)
-			if (!strcmp(db->tags[i].id, r->id) && (!by_tag || !strcmp(db->tags[i].name, name))) {
-				printf("Untagged: %s\n", db->tags[i].name);
+			if (!strcmp(db->tags[i].name, name)) {
+				printf("Untagged: %s\n", name);
 				image_db_del_tag(db, i);
 			}
+		if (ntags == 1 && !u.running && !u.stopped)
+			image_db_delete(db, r);
 		return 0;
 	}
+	if (u.running)
+		return mr_err_set(err, MR_EINUSE, "conflict: unable to delete %.12s (cannot be forced) "
+				  "- image is being used by running container %s", r->id + 7,
+				  u.running_who);
+	if (!force && ntags > 1)
+		return mr_err_set(err, MR_EINUSE, "conflict: unable to delete %.12s (must be forced) "
+				  "- image is referenced in multiple repositories", r->id + 7);
+	if (!force && u.stopped)
+		return mr_err_set(err, MR_EINUSE, "conflict: unable to delete %.12s (must be forced) "
+				  "- image is being used by stopped container %s", r->id + 7,
+				  u.stopped_who);
 	for (i = db->ntags; i-- > 0;)
-		if (!strcmp(db->tags[i].id, r->id) &&
-		    (!by_tag || ntags == 1 || force || !strcmp(db->tags[i].name, name))) {
+		if (!strcmp(db->tags[i].id, r->id)) {
 			printf("Untagged: %s\n", db->tags[i].name);
 			image_db_del_tag(db, i);
-			ntags--;
 		}
-	if (ntags == 0) {
-		printf("Deleted: %s\n", r->id);
-		idx = (size_t)(r - db->recs);
-		image_db_del_rec(db, idx);
-	}
+	if (!u.stopped)
+		image_db_delete(db, r);
 	return 0;
 }
 
@@ -782,7 +794,9 @@ static int cmd_rmi(struct cli *c, int argc, char **argv)
 	for (i = 0; i < n; i++)
 		if (image_remove(st, &db, argv[i], force, &c->err) < 0) {
 			util_print_err(&c->err);
-			rc = 1;
+			/* Docker: -f forgives a missing image (error shown, exit 0) */
+			if (!force || c->err.code != MR_ENOTFOUND)
+				rc = 1;
 		}
 	if (image_db_write(st, &db, &c->err) < 0) {
 		util_print_err(&c->err);
@@ -1819,7 +1833,9 @@ static int cmd_rm(struct cli *cl, int argc, char **argv)
 		struct ctr c;
 		struct ctr_owner o;
 		if (cli_ctr(cl, argv[i], &c) < 0) {
-			rc = 1;
+			/* Docker: -f forgives a missing container (error shown, exit 0) */
+			if (!force || cl->err.code != MR_ENOTFOUND)
+				rc = 1;
 			continue;
 		}
 		memset(&o, 0, sizeof o);
@@ -2096,6 +2112,59 @@ static void cli_jw_time(struct mr_jw *w, const char *key, const char *t)
 	ctr_jw_str(w, key, t && *t ? t : "0001-01-01T00:00:00Z");
 }
 
+/* HostConfig.PortBindings from the container's recorded -p/-P (net.conf), as
+ * Docker keeps them: "80/tcp": [{"HostIp": "", "HostPort": "8000"}], an
+ * empty HostIp for all addresses and an empty HostPort for "any free". */
+static int cli_strcmp(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+static void cli_port_bindings(struct mr_store *st, const struct ctr *c, struct mr_jw *w)
+{
+	struct mr_buf b = { 0 };
+	struct mr_err ignored;
+	char path[32 + CTR_ID_LEN], keys[NET_MAX_PORTS][16], key[16], ip[16], hp[8];
+	const char *l;
+	struct net_port p;
+	size_t n = 0, i, k;
+	snprintf(path, sizeof path, "containers/%s/net.conf", c->id);
+	if (mr_read_file(st->rootfd, path, &b, 1u << 16, &ignored) < 0 || !b.data)
+		mr_buf_append(&b, "", 0);
+	/* a Go map: keys sorted, each once, its bindings in given order */
+	for (l = b.data; *l && n < NET_MAX_PORTS; l = net_next(l)) {
+		if (net_port_line(l, &p) < 0)
+			continue;
+		snprintf(key, sizeof key, "%u/%s", p.cport, p.proto == 'u' ? "udp" : "tcp");
+		for (i = 0; i < n && strcmp(keys[i], key); i++) {}
+		if (i == n)
+			memcpy(keys[n++], key, sizeof key);
+	}
+	qsort(keys, n, sizeof keys[0], cli_strcmp);
+	mr_jw_key(w, "PortBindings");
+	mr_jw_obj(w);
+	for (k = 0; k < n; k++) {
+		mr_jw_key(w, keys[k]);
+		mr_jw_arr(w);
+		for (l = b.data; *l; l = net_next(l)) {
+			if (net_port_line(l, &p) < 0)
+				continue;
+			snprintf(key, sizeof key, "%u/%s", p.cport, p.proto == 'u' ? "udp" : "tcp");
+			if (strcmp(key, keys[k]))
+				continue;
+			net_ip_str(p.hip, ip);
+			snprintf(hp, sizeof hp, "%u", p.hport);
+			mr_jw_obj(w);
+			ctr_jw_str(w, "HostIp", p.hip ? ip : "");
+			ctr_jw_str(w, "HostPort", p.hport ? hp : "");
+			mr_jw_obj_end(w);
+		}
+		mr_jw_arr_end(w);
+	}
+	mr_jw_obj_end(w);
+	mr_buf_free(&b);
+}
+
 static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 {
 	struct ctr_info ci;
@@ -2183,9 +2252,7 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 	ctr_jw_str(w, "max-file", mem);
 	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "PortBindings");
-	mr_jw_obj(w);
-	mr_jw_obj_end(w);
+	cli_port_bindings(&cl->store, c, w);
 	ctr_fields_write(w, c, 1, 1);
 	mr_jw_obj_end(w);
 	mr_jw_key(w, "GraphDriver");
@@ -2385,6 +2452,7 @@ static int cmd_container_inspect(struct cli *cl, int argc, char **argv)
 struct ps_row {
 	struct ctr c;
 	struct ctr_info ci;
+	struct mr_store *st;
 };
 
 static int ps_cmp(const void *a, const void *b)
@@ -2417,6 +2485,86 @@ static void ps_command(const struct ctr *c, int no_trunc, struct mr_buf *out)
 		mr_buf_append(out, "\xe2\x80\xa6", 3);
 	mr_buf_append(out, "\"", 1);
 	mr_buf_free(&cmd);
+}
+
+/* One run of ports mapped to themselves; first port in hport, last in cport. */
+static void ps_port_group(struct mr_buf *out, const char *ip, const struct net_port *g)
+{
+	char range[16];
+	if (g->hport == g->cport)
+		snprintf(range, sizeof range, "%u", g->cport);
+	else
+		snprintf(range, sizeof range, "%u-%u", g->hport, g->cport);
+	mr_buf_printf(out, "%s%s:%s->%s/%s", out->len ? ", " : "", ip, range, range,
+		      g->proto == 'u' ? "udp" : "tcp");
+}
+
+static int ps_port_cmp(const void *a, const void *b)
+{
+	const struct net_port *x = a, *y = b;
+	char ix[16], iy[16];
+	int d;
+	if (x->cport != y->cport)
+		return x->cport < y->cport ? -1 : 1;
+	net_ip_str(x->hip, ix);
+	net_ip_str(y->hip, iy);
+	if ((d = strcmp(ix, iy)) != 0)
+		return d;
+	if (x->hport != y->hport)
+		return x->hport < y->hport ? -1 : 1;
+	return (x->proto == 'u') - (y->proto == 'u');
+}
+
+/* Docker's PORTS cell (DisplayablePorts): sorted by container port, runs of
+ * ports mapped to themselves grouped ("0.0.0.0:80-81->80-81/tcp"), other
+ * mappings after them ("0.0.0.0:8000->80/tcp"), joined by ", ". */
+static void ps_ports(const struct ps_row *r, struct mr_buf *out)
+{
+	struct net_port ports[NET_MAX_PORTS], group[NET_MAX_PORTS];
+	struct mr_buf b = { 0 }, maps = { 0 }, res = { 0 };
+	size_t n = 0, ng = 0, i, g;
+	const char *l;
+	char ip[16];
+	if (net_rt_read(r->st, r->c.id, &b) == 0)
+		for (l = strchr(b.data, '\n'); l && *++l && n < NET_MAX_PORTS; l = strchr(l, '\n'))
+			if (net_port_line(l, &ports[n]) == 0)
+				n++;
+	mr_buf_free(&b);
+	qsort(ports, n, sizeof *ports, ps_port_cmp);
+	/* group[g]: the first port of a run in hport; its last in cport */
+	for (i = 0; i < n; i++) {
+		const struct net_port *p = &ports[i];
+		net_ip_str(p->hip, ip);
+		if (p->hport != p->cport) {
+			mr_buf_printf(&maps, "%s%s:%u->%u/%s", maps.len ? ", " : "", ip, p->hport,
+				      p->cport, p->proto == 'u' ? "udp" : "tcp");
+			continue;
+		}
+		for (g = 0; g < ng && (group[g].hip != p->hip || group[g].proto != p->proto); g++) {}
+		if (g < ng && p->cport == group[g].cport + 1) {
+			group[g].cport = p->cport;
+			continue;
+		}
+		if (g < ng) {
+			/* a gap: the finished run goes out now, a new one starts */
+			net_ip_str(group[g].hip, ip);
+			ps_port_group(&res, ip, &group[g]);
+		} else {
+			ng++;
+		}
+		group[g] = *p;
+		group[g].hport = p->cport;
+	}
+	for (g = 0; g < ng; g++) {
+		net_ip_str(group[g].hip, ip);
+		ps_port_group(&res, ip, &group[g]);
+	}
+	if (maps.len)
+		mr_buf_printf(&res, "%s%s", res.len ? ", " : "", maps.data);
+	if (res.len)
+		mr_buf_append(out, res.data, res.len);
+	mr_buf_free(&maps);
+	mr_buf_free(&res);
 }
 
 /* Value of one --format field ({{.Names}}), or -1 if unknown. */
@@ -2460,7 +2608,10 @@ static int ps_field(const struct ps_row *r, const char *f, const char *arg, int 
 		mr_buf_printf(out, "%s", r->c.network);
 	} else if (!strcmp(f, "Size")) {
 		mr_buf_printf(out, "0B");
-	} else if (strcmp(f, "Ports") && strcmp(f, "Mounts") && strcmp(f, "LocalVolumes")) {
+	} else if (!strcmp(f, "Ports")) {
+		if (r->ci.status == CTR_RUNNING)
+			ps_ports(r, out);
+	} else if (strcmp(f, "Mounts") && strcmp(f, "LocalVolumes")) {
 		return -1;
 	}
 	mr_buf_append(out, "", 0);
@@ -2601,6 +2752,18 @@ static int ps_match(const struct ps_row *r, const struct cli_list *filters)
 	return 1;
 }
 
+/* Without -a, Docker lists only running containers whatever the filters,
+ * except that a status filter widens the list to every state
+ * (`ps -q -f name=db` is empty while db is stopped). */
+static int ps_wants_stopped(const struct cli_list *filters)
+{
+	size_t i;
+	for (i = 0; i < filters->count; i++)
+		if (util_starts_with(filters->items[i], "status="))
+			return 1;
+	return 0;
+}
+
 /* Every container of the store, newest first. */
 static struct ps_row *ps_list(struct mr_store *st, size_t *count)
 {
@@ -2621,6 +2784,7 @@ static struct ps_row *ps_list(struct mr_store *st, size_t *count)
 			continue;
 		}
 		ctr_info_get(st, de->d_name, &rows[n].ci);
+		rows[n].st = st;
 		n++;
 	}
 	if (d)
@@ -2699,7 +2863,7 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 	for (i = 0; i < count && shown < limit; i++) {
 		struct ps_row *r = &rows[i];
 		if (!all && r->ci.status != CTR_RUNNING && r->ci.status != CTR_RESTARTING &&
-		    !filters.count)
+		    !ps_wants_stopped(&filters))
 			continue;
 		if (!ps_match(r, &filters))
 			continue;
