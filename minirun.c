@@ -31,6 +31,7 @@
  *   [18]  EXEC       another process in a running container; cp in and out  (src/18_exec.c)
  *   [19]  NET        bridge, veth, addresses, networks, masquerade, published ports  (src/19_net.c)
  *   [20]  BOOT       declarative containers, up, down, init as PID 1  (src/20_boot.c)
+ *   [20c] TEMPLATES  the subset of Go's text/template that --format users write  (src/20c_tmpl.c)
  *   [21]  CLI        argument parsing, usage, commands  (src/21_cli.c)
  *   [99]  MAIN       mr_main (global options, the command table), and main unless MINIRUN_NO_MAIN  (src/99_main.c)
  */
@@ -6436,7 +6437,8 @@ static int volume_create(struct mr_store *st, const char *name, const char *cons
 	} else if (!volume_name_valid(name)) {
 		return mr_err_set(err, MR_EINVAL_INPUT, "create %s: \"%s\" includes invalid characters "
 				  "for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are "
-				  "allowed", name, name);
+				  "allowed. If you intended to pass a host directory, use absolute "
+				  "path", name, name);
 	} else {
 		snprintf(vname, sizeof vname, "%s", name);
 	}
@@ -17870,6 +17872,865 @@ static void __attribute__((noreturn)) boot_halt(int cmd)
 #endif /* MINIRUN_WITH_INIT */
 /* ======================== END src/20_boot.c ======================== */
 
+/* ======================== BEGIN src/20c_tmpl.c ======================== */
+#line 1 "src/20c_tmpl.c"
+/* ==== [20c] TEMPLATES: the subset of Go's text/template that --format users write ==== */
+
+/* Docker's --format runs Go's text/template over the object. minirun runs
+ * it over the object's JSON, which Docker also falls back to: fields
+ * (.A.B, $, $var), pipelines (|), range (with $k, $v :=), if/else/end,
+ * {{- -}} trimming, and the functions people use: json, index, len, join,
+ * split, upper, lower, title, printf, print, println, eq, ne, lt, le, gt,
+ * ge, not, and, or. Values print as Go prints them (map[k:v], [a b]).
+ * Everything is evaluated straight from the template text; blocks are
+ * skipped by scanning to their `end`. */
+
+#define TMPL_MAX_VARS 8
+#define TMPL_MAX_ITEMS 256
+
+struct tmpl_val {
+	const struct mr_json *j;             /* a JSON value, or NULL for a computed one */
+	const char *s;                       /* computed: text (owned by the context) */
+	char t;                              /* computed: 's' string, 'i' number, 'b' bool, 'n' nil */
+};
+
+struct tmpl_item {                       /* the template cut into text and actions */
+	const char *p;
+	size_t n;
+	int action;
+};
+
+struct tmpl {
+	const char *src;
+	struct tmpl_item it[TMPL_MAX_ITEMS];
+	size_t nit;
+	struct { char name[32]; struct tmpl_val v; } var[TMPL_MAX_VARS];
+	size_t nvar;
+	char **owned;                        /* computed strings, freed at the end */
+	size_t nowned;
+	char err[240];
+	const char *col;                     /* where an error points, if not at its token */
+	int parse_err;                       /* 1: the template is malformed (Docker: exit 64) */
+	struct mr_json_doc tmp;              /* split's results */
+};
+
+static const char *tmpl_own(struct tmpl *t, char *s)
+{
+	t->owned = util_xrealloc(t->owned, (t->nowned + 1) * sizeof *t->owned);
+	return t->owned[t->nowned++] = s;
+}
+
+static struct tmpl_val tmpl_str(struct tmpl *t, const char *s, size_t n, char type)
+{
+	struct tmpl_val v = { NULL, NULL, type };
+	char *c = util_xmalloc(n + 1);
+	memcpy(c, s, n);
+	c[n] = 0;
+	v.s = tmpl_own(t, c);
+	return v;
+}
+
+static int tmpl_fail(struct tmpl *t, const char *at, size_t atn, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int tmpl_fail(struct tmpl *t, const char *at, size_t atn, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+	if (t->err[0])
+		return -1;
+	k = snprintf(t->err, sizeof t->err, "template: :1:%d: executing \"\" at <%.*s>: ",
+		     (int)((t->col ? t->col : at) - t->src), (int)atn, at);
+	va_start(ap, fmt);
+	vsnprintf(t->err + k, sizeof t->err - (size_t)k, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int tmpl_parse_fail(struct tmpl *t, const char *msg)
+{
+	if (!t->err[0])
+		snprintf(t->err, sizeof t->err, "template: :1: %s", msg);
+	t->parse_err = 1;
+	return -1;
+}
+
+/* Go's truth: false, 0, nil and empty things are false. */
+static int tmpl_true(const struct tmpl_val *v)
+{
+	const struct mr_json *j = v->j;
+	if (!j)
+		return v->t == 'b' ? v->s[0] == 't' : v->t == 'i' ? strtod(v->s, NULL) != 0 :
+		       v->t == 's' ? v->s[0] != 0 : 0;
+	switch (j->type) {
+	case MR_JSON_TRUE: return 1;
+	case MR_JSON_NUMBER: return j->num != 0;
+	case MR_JSON_STRING: return j->len != 0;
+	case MR_JSON_ARRAY: case MR_JSON_OBJECT: return j->count != 0;
+	default: return 0;
+	}
+}
+
+static int tmpl_is_struct(const struct mr_json *o);
+
+static int tmpl_key_cmp(const void *a, const void *b)
+{
+	const struct mr_json *x = *(const struct mr_json *const *)a, *y = *(const struct mr_json *const *)b;
+	return strcmp(x->key, y->key);
+}
+
+/* Go's %v: map[k:v ...] with sorted keys, [a b], <no value> for nothing. */
+static void tmpl_print_json(const struct mr_json *j, struct mr_buf *out)
+{
+	const struct mr_json *c, **keys;
+	size_t i, n = 0;
+	switch (j ? j->type : MR_JSON_NULL) {
+	case MR_JSON_STRING: case MR_JSON_NUMBER: mr_buf_append(out, j->str, j->len); break;
+	case MR_JSON_TRUE: mr_buf_append(out, "true", 4); break;
+	case MR_JSON_FALSE: mr_buf_append(out, "false", 5); break;
+	case MR_JSON_ARRAY:
+		mr_buf_append(out, "[", 1);
+		for (c = j->child; c; c = c->next) {
+			if (c != j->child)
+				mr_buf_append(out, " ", 1);
+			tmpl_print_json(c, out);
+		}
+		mr_buf_append(out, "]", 1);
+		break;
+	case MR_JSON_OBJECT:
+		keys = util_xcalloc(j->count + 1, sizeof *keys);
+		for (c = j->child; c; c = c->next)
+			keys[n++] = c;
+		qsort(keys, n, sizeof *keys, tmpl_key_cmp);
+		mr_buf_append(out, "map[", 4);
+		for (i = 0; i < n; i++) {
+			mr_buf_printf(out, "%s%s:", i ? " " : "", keys[i]->key);
+			tmpl_print_json(keys[i], out);
+		}
+		mr_buf_append(out, "]", 1);
+		free(keys);
+		break;
+	default: mr_buf_append(out, "<no value>", 10); break;
+	}
+}
+
+/* Go's json of the typed object: a struct's fields in order, a map's keys
+ * sorted. */
+static void tmpl_json(struct mr_jw *w, const struct mr_json *j)
+{
+	const struct mr_json *c, **keys;
+	size_t i, n = 0;
+	if (j->type == MR_JSON_ARRAY) {
+		mr_jw_arr(w);
+		for (c = j->child; c; c = c->next)
+			tmpl_json(w, c);
+		mr_jw_arr_end(w);
+		return;
+	}
+	if (j->type != MR_JSON_OBJECT) {
+		mr_jw_value(w, j);
+		return;
+	}
+	keys = util_xcalloc(j->count + 1, sizeof *keys);
+	for (c = j->child; c; c = c->next)
+		keys[n++] = c;
+	if (!tmpl_is_struct(j))
+		qsort(keys, n, sizeof *keys, tmpl_key_cmp);
+	mr_jw_obj(w);
+	for (i = 0; i < n; i++) {
+		mr_jw_key(w, keys[i]->key);
+		tmpl_json(w, keys[i]);
+	}
+	mr_jw_obj_end(w);
+	free(keys);
+}
+
+static void tmpl_print(const struct tmpl_val *v, struct mr_buf *out)
+{
+	if (v->j || v->t == 'n')
+		tmpl_print_json(v->j, out);
+	else
+		mr_buf_printf(out, "%s", v->s);
+}
+
+/* The text of a scalar (strings unquoted), for comparisons and functions. */
+static const char *tmpl_text(struct tmpl *t, const struct tmpl_val *v)
+{
+	struct mr_buf b = { 0 };
+	if (!v->j)
+		return v->t == 'n' ? "" : v->s;
+	if (v->j->type == MR_JSON_STRING || v->j->type == MR_JSON_NUMBER)
+		return tmpl_str(t, v->j->str, v->j->len, 's').s;
+	tmpl_print(v, &b);
+	mr_buf_append(&b, "", 0);
+	return tmpl_own(t, b.data);
+}
+
+static int tmpl_is_num(const struct tmpl_val *v)
+{
+	return v->j ? v->j->type == MR_JSON_NUMBER : v->t == 'i';
+}
+
+static int tmpl_is_str(const struct tmpl_val *v)
+{
+	return v->j ? v->j->type == MR_JSON_STRING : v->t == 's';
+}
+
+/* A Docker struct's fields start upper case; a map's keys are the user's. A
+ * missing field of a struct is an error, a missing key of a map prints
+ * <no value> (Docker runs the typed object first). */
+static int tmpl_is_struct(const struct mr_json *o)
+{
+	const struct mr_json *c;
+	if (!o->child)
+		return 0;
+	for (c = o->child; c; c = c->next)
+		if (!c->key_len || !isupper((unsigned char)c->key[0]))
+			return 0;
+	return 1;
+}
+
+/* .A.B.C from v; p..end is the chain. */
+static int tmpl_fields(struct tmpl *t, struct tmpl_val *v, const char *p, const char *end)
+{
+	const char *chain = p;
+	while (p < end && *p == '.') {
+		const char *f = p + 1;
+		size_t n = 0;
+		char key[128];
+		const struct mr_json *j;
+		while (f + n < end && f[n] != '.')
+			n++;
+		p = f + n;
+		if (!n)
+			continue;
+		snprintf(key, sizeof key, "%.*s", (int)n, f);
+		if (!v->j || v->j->type != MR_JSON_OBJECT) {
+			if (!v->j || v->j->type == MR_JSON_NULL) {
+				v->j = NULL;
+				v->t = 'n';
+				continue;
+			}
+			t->col = f - 1;
+			return tmpl_fail(t, chain, (size_t)(end - chain), "can't evaluate field %s in type %s", key,
+					 v->j->type == MR_JSON_ARRAY ? "[]interface {}" : "string");
+		}
+		j = mr_json_get(v->j, key);
+		if (!j && tmpl_is_struct(v->j) && isupper((unsigned char)key[0])) {
+			t->col = f - 1;
+			return tmpl_fail(t, chain, (size_t)(end - chain), "map has no entry for key \"%s\"", key);
+		}
+		v->j = j;
+		v->t = 'n';
+	}
+	return 0;
+}
+
+struct tmpl_args {
+	struct tmpl_val v[16];
+	const char *at[16];
+	size_t n;
+};
+
+static int tmpl_pipeline(struct tmpl *t, const struct tmpl_val *dot, const char *p, const char *end,
+			 struct tmpl_val *res);
+
+static const char *tmpl_skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* One operand at p: its value and where it ends. */
+static int tmpl_operand(struct tmpl *t, const struct tmpl_val *dot, const char **pp, const char *end,
+			struct tmpl_val *v)
+{
+	const char *p = *pp, *q = p;
+	size_t i;
+	if (*p == '"' || *p == '`') {
+		struct mr_buf b = { 0 };
+		char quote = *p;
+		for (q = p + 1; q < end && *q != quote; q++) {
+			if (quote == '"' && *q == '\\' && q + 1 < end) {
+				q++;
+				mr_buf_append(&b, *q == 'n' ? "\n" : *q == 't' ? "\t" : q, 1);
+			} else {
+				mr_buf_append(&b, q, 1);
+			}
+		}
+		if (q >= end)
+			return tmpl_parse_fail(t, "unterminated quoted string");
+		mr_buf_append(&b, "", 0);
+		v->j = NULL;
+		v->t = 's';
+		v->s = tmpl_own(t, b.data ? b.data : util_xstrdup(""));
+		*pp = q + 1;
+		return 0;
+	}
+	if (*p == '(') {
+		int depth = 0;
+		for (q = p; q < end; q++) {
+			depth += (*q == '(') - (*q == ')');
+			if (!depth)
+				break;
+		}
+		if (q >= end)
+			return tmpl_parse_fail(t, "unclosed left paren");
+		if (tmpl_pipeline(t, dot, p + 1, q, v) < 0)
+			return -1;
+		/* (pipeline).Field */
+		for (p = q = q + 1; q < end && !strchr(" \t\n\r|()", *q); q++) {}
+		*pp = q;
+		return tmpl_fields(t, v, p, q);
+	}
+	while (q < end && !strchr(" \t\n\r|()", *q))
+		q++;
+	*pp = q;
+	if (*p == '.') {
+		*v = *dot;
+		return q == p + 1 ? 0 : tmpl_fields(t, v, p, q);
+	}
+	if (*p == '$') {
+		size_t n = strcspn(p, ". \t\n|)");
+		if (p + n > q)
+			n = (size_t)(q - p);
+		for (i = t->nvar; i-- > 0;)
+			if (strlen(t->var[i].name) == n && !strncmp(t->var[i].name, p, n))
+				break;
+		if (i == (size_t)-1) {
+			char msg[64];
+			snprintf(msg, sizeof msg, "undefined variable \"%.*s\"", (int)n, p);
+			return tmpl_parse_fail(t, msg);
+		}
+		*v = t->var[i].v;
+		return tmpl_fields(t, v, p + n, q);
+	}
+	if ((*p >= '0' && *p <= '9') || *p == '-') {
+		*v = tmpl_str(t, p, (size_t)(q - p), 'i');
+		return 0;
+	}
+	if ((q - p == 4 && !strncmp(p, "true", 4)) || (q - p == 5 && !strncmp(p, "false", 5))) {
+		*v = tmpl_str(t, p, (size_t)(q - p), 'b');
+		return 0;
+	}
+	if (q - p == 3 && !strncmp(p, "nil", 3)) {
+		v->j = NULL;
+		v->t = 'n';
+		return 0;
+	}
+	{
+		char msg[96];
+		snprintf(msg, sizeof msg, "function \"%.*s\" not defined", (int)(q - p), p);
+		return tmpl_parse_fail(t, msg);
+	}
+}
+
+/* printf with Go's verbs that matter here: %s %v %d %q %T %%, widths. */
+static void tmpl_printf(struct tmpl *t, const struct tmpl_args *a, struct mr_buf *out)
+{
+	const char *f = tmpl_text(t, &a->v[0]);
+	size_t k = 1;
+	for (; *f; f++) {
+		char spec[16], verb;
+		size_t sn = strspn(f + 1, "-+ 0123456789.");
+		struct mr_buf v = { 0 };
+		if (*f != '%' || sn > 8) {
+			mr_buf_append(out, f, 1);
+			continue;
+		}
+		verb = f[1 + sn];
+		if (verb == '%') {
+			mr_buf_append(out, "%", 1);
+			f += 1 + sn;
+			continue;
+		}
+		if (k >= a->n) {
+			mr_buf_printf(out, "%%!%c(MISSING)", verb);
+			f += 1 + sn;
+			continue;
+		}
+		snprintf(spec, sizeof spec, "%%%.*s", (int)sn, f + 1);
+		if (verb == 'T') {
+			const struct tmpl_val *x = &a->v[k];
+			int ty = x->j ? (int)x->j->type : -1;
+			mr_buf_printf(&v, "%s", ty == MR_JSON_STRING || (!x->j && x->t == 's') ? "string" :
+				      ty == MR_JSON_NUMBER || (!x->j && x->t == 'i') ? "int" :
+				      ty == MR_JSON_TRUE || ty == MR_JSON_FALSE || (!x->j && x->t == 'b') ?
+				      "bool" : ty == MR_JSON_ARRAY ? "[]interface {}" :
+				      ty == MR_JSON_OBJECT ? "map[string]interface {}" : "<nil>");
+		} else if (verb == 'q') {
+			struct mr_jw w;
+			mr_jw_init(&w, &v, 0);
+			mr_jw_str(&w, tmpl_text(t, &a->v[k]));
+		} else {
+			tmpl_print(&a->v[k], &v);
+		}
+		mr_buf_append(&v, "", 0);
+		{
+			/* the width of %-10s / %5d: pad left or right */
+			const char *w = spec + 1 + strspn(spec + 1, "-+ 0");
+			int width = atoi(w), left = memchr(spec, '-', strlen(spec)) != NULL;
+			int pad = width > (int)strlen(v.data) ? width - (int)strlen(v.data) : 0;
+			if (!left)
+				mr_buf_printf(out, "%*s", pad, "");
+			mr_buf_printf(out, "%s", v.data);
+			if (left)
+				mr_buf_printf(out, "%*s", pad, "");
+		}
+		mr_buf_free(&v);
+		k++;
+		f += 1 + sn;
+	}
+}
+
+static int tmpl_cmp(struct tmpl *t, const struct tmpl_val *x, const struct tmpl_val *y)
+{
+	if (tmpl_is_num(x) && tmpl_is_num(y)) {
+		double a = strtod(tmpl_text(t, x), NULL), b = strtod(tmpl_text(t, y), NULL);
+		return a < b ? -1 : a > b;
+	}
+	return strcmp(tmpl_text(t, x), tmpl_text(t, y));
+}
+
+/* Call function name with its arguments. */
+static int tmpl_call(struct tmpl *t, const char *name, size_t nl, const char *at,
+		     struct tmpl_args *a, struct tmpl_val *res)
+{
+	struct mr_buf out = { 0 };
+	const struct mr_json *j = a->n ? a->v[0].j : NULL, *c;
+	size_t i;
+#define TMPL_IS(s) (nl == sizeof s - 1 && !strncmp(name, s, nl))
+	if (!a->n && !TMPL_IS("print") && !TMPL_IS("println")) {
+		char msg[96];
+		snprintf(msg, sizeof msg, "wrong number of args for %.*s: want at least 1 got 0",
+			 (int)nl, name);
+		return tmpl_fail(t, at, nl, "%s", msg);
+	}
+	if (TMPL_IS("json")) {
+		struct mr_jw w;
+		mr_jw_init(&w, &out, 0);
+		if (j)
+			tmpl_json(&w, j);
+		else if (a->v[0].t == 's')
+			mr_jw_str(&w, a->v[0].s);
+		else
+			mr_buf_printf(&out, "%s", a->v[0].t == 'n' ? "null" : a->v[0].s);
+	} else if (TMPL_IS("index")) {
+		struct tmpl_val v = a->v[0];
+		for (i = 1; i < a->n; i++) {
+			const char *k = tmpl_text(t, &a->v[i]);
+			if (v.j && v.j->type == MR_JSON_OBJECT) {
+				v.j = mr_json_get(v.j, k);
+			} else if (v.j && v.j->type == MR_JSON_ARRAY) {
+				long n = atol(k);
+				for (c = v.j->child; c && n > 0; c = c->next, n--) {}
+				if (!c)
+					return tmpl_fail(t, at, nl, "error calling index: index out of "
+							 "range: %s", k);
+				v.j = c;
+			} else {
+				return tmpl_fail(t, at, nl, "error calling index: can't index item of "
+						 "type %s", v.j ? "string" : "<nil>");
+			}
+			v.t = 'n';
+		}
+		*res = v;
+		return 0;
+	} else if (TMPL_IS("len")) {
+		if (!j || (j->type != MR_JSON_ARRAY && j->type != MR_JSON_OBJECT &&
+			   j->type != MR_JSON_STRING)) {
+			if (!j && a->v[0].t == 's') {
+				mr_buf_printf(&out, "%zu", strlen(a->v[0].s));
+				goto text_int;
+			}
+			return tmpl_fail(t, at, nl, "error calling len: len of %s",
+					 j ? "type float64" : "nil pointer");
+		}
+		mr_buf_printf(&out, "%zu", j->type == MR_JSON_STRING ? j->len : j->count);
+text_int:
+		mr_buf_append(&out, "", 0);
+		res->j = NULL;
+		res->t = 'i';
+		res->s = tmpl_own(t, out.data);
+		return 0;
+	} else if (TMPL_IS("join")) {
+		const char *sep = a->n > 1 ? tmpl_text(t, &a->v[1]) : "";
+		for (c = j && j->type == MR_JSON_ARRAY ? j->child : NULL; c; c = c->next) {
+			struct tmpl_val e = { c, NULL, 'n' };
+			mr_buf_printf(&out, "%s%s", c == j->child ? "" : sep, tmpl_text(t, &e));
+		}
+	} else if (TMPL_IS("split")) {
+		/* a JSON array built as text and parsed into the context's doc */
+		const char *s = tmpl_text(t, &a->v[0]), *sep = a->n > 1 ? tmpl_text(t, &a->v[1]) : "";
+		struct mr_jw w;
+		struct mr_err e;
+		size_t sl = strlen(sep);
+		mr_jw_init(&w, &out, 0);
+		mr_jw_arr(&w);
+		while (sl) {
+			const char *x = strstr(s, sep);
+			if (!x)
+				break;
+			mr_jw_strn(&w, s, (size_t)(x - s));
+			s = x + sl;
+		}
+		mr_jw_str(&w, s);
+		mr_jw_arr_end(&w);
+		mr_json_free(&t->tmp);
+		if (mr_json_parse(&t->tmp, out.data, out.len, &e) < 0) {
+			mr_buf_free(&out);
+			return tmpl_fail(t, at, nl, "%s", e.msg);
+		}
+		tmpl_own(t, out.data);   /* the document points into it */
+		res->j = t->tmp.root;
+		return 0;
+	} else if (TMPL_IS("upper") || TMPL_IS("lower") || TMPL_IS("title")) {
+		const char *s = tmpl_text(t, &a->v[0]);
+		for (i = 0; s[i]; i++) {
+			int ch = (unsigned char)s[i];
+			ch = name[0] == 'u' || (name[0] == 't' && (!i || s[i - 1] == ' ')) ? toupper(ch) :
+			     name[0] == 'l' ? tolower(ch) : ch;
+			mr_buf_append(&out, (char *)&ch, 1);
+		}
+	} else if (TMPL_IS("printf")) {
+		tmpl_printf(t, a, &out);
+	} else if (TMPL_IS("print") || TMPL_IS("println")) {
+		for (i = 0; i < a->n; i++) {
+			/* Go: println always spaces, print only between non-strings */
+			if (i && (name[5] == 'l' || (!tmpl_is_str(&a->v[i - 1]) && !tmpl_is_str(&a->v[i]))))
+				mr_buf_append(&out, " ", 1);
+			tmpl_print(&a->v[i], &out);
+		}
+		if (name[5] == 'l')
+			mr_buf_append(&out, "\n", 1);
+	} else if (TMPL_IS("eq") || TMPL_IS("ne")) {
+		int eq = a->n > 1 ? 0 : 1;
+		for (i = 1; i < a->n; i++)
+			eq |= !tmpl_cmp(t, &a->v[0], &a->v[i]);
+		mr_buf_printf(&out, "%s", eq == (name[0] == 'e') ? "true" : "false");
+		goto text_bool;
+	} else if (TMPL_IS("lt") || TMPL_IS("le") || TMPL_IS("gt") || TMPL_IS("ge")) {
+		int r = a->n > 1 ? tmpl_cmp(t, &a->v[0], &a->v[1]) : 0;
+		int ok = name[0] == 'l' ? (name[1] == 't' ? r < 0 : r <= 0) : (name[1] == 't' ? r > 0 : r >= 0);
+		mr_buf_printf(&out, "%s", ok ? "true" : "false");
+		goto text_bool;
+	} else if (TMPL_IS("not")) {
+		mr_buf_printf(&out, "%s", tmpl_true(&a->v[0]) ? "false" : "true");
+		goto text_bool;
+	} else if (TMPL_IS("and") || TMPL_IS("or")) {
+		/* the first false (and) or true (or) argument, else the last */
+		for (i = 0; i + 1 < a->n && tmpl_true(&a->v[i]) == (name[0] == 'a'); i++) {}
+		*res = a->v[i];
+		return 0;
+	} else {
+		char msg[96];
+		snprintf(msg, sizeof msg, "function \"%.*s\" not defined", (int)nl, name);
+		return tmpl_parse_fail(t, msg);
+	}
+#undef TMPL_IS
+	mr_buf_append(&out, "", 0);
+	res->j = NULL;
+	res->t = 's';
+	res->s = tmpl_own(t, out.data);
+	return 0;
+text_bool:
+	mr_buf_append(&out, "", 0);
+	res->j = NULL;
+	res->t = 'b';
+	res->s = tmpl_own(t, out.data);
+	return 0;
+}
+
+/* cmd ( '|' cmd )*: the value of each command is the last argument of the next. */
+static int tmpl_pipeline(struct tmpl *t, const struct tmpl_val *dot, const char *p, const char *end,
+			 struct tmpl_val *res)
+{
+	int have = 0;
+	struct tmpl_val prev = { NULL, NULL, 'n' };
+	for (;;) {
+		struct tmpl_args a;
+		const char *name = NULL, *at;
+		size_t nl = 0;
+		p = tmpl_skip_ws(p, end);
+		at = p;
+		if (p >= end)
+			return tmpl_parse_fail(t, "missing value for command");
+		if (isalpha((unsigned char)*p) && strncmp(p, "true", 4) && strncmp(p, "false", 5) &&
+		    strncmp(p, "nil", 3)) {
+			name = p;
+			while (p < end && (isalnum((unsigned char)*p) || *p == '_'))
+				p++;
+			nl = (size_t)(p - name);
+		}
+		a.n = 0;
+		for (;;) {
+			p = tmpl_skip_ws(p, end);
+			if (p >= end || *p == '|')
+				break;
+			if (a.n == 15)
+				return tmpl_parse_fail(t, "too many arguments");
+			a.at[a.n] = p;
+			if (tmpl_operand(t, dot, &p, end, &a.v[a.n]) < 0)
+				return -1;
+			a.n++;
+		}
+		if (have && a.n < 16)
+			a.v[a.n++] = prev;
+		if (name) {
+			if (tmpl_call(t, name, nl, at, &a, &prev) < 0)
+				return -1;
+		} else if (a.n == 1) {
+			prev = a.v[0];
+		} else if (a.n == 0) {
+			return tmpl_parse_fail(t, "missing value for command");
+		} else {
+			return tmpl_fail(t, at, 1, "can't give argument to non-function %.*s",
+					 (int)strcspn(at, " "), at);
+		}
+		have = 1;
+		if (p >= end)
+			break;
+		p++;   /* '|' */
+	}
+	*res = prev;
+	return 0;
+}
+
+/* The keyword an action starts with: if, else, end, range, or none (0). */
+static int tmpl_keyword(const struct tmpl_item *it, const char **rest)
+{
+	static const char *const kw[] = { "if", "else", "end", "range", "with" };
+	size_t i, n;
+	const char *p = tmpl_skip_ws(it->p, it->p + it->n);
+	for (i = 0; i < 5; i++) {
+		n = strlen(kw[i]);
+		if ((size_t)(it->p + it->n - p) >= n && !strncmp(p, kw[i], n) &&
+		    (p + n == it->p + it->n || p[n] == ' ')) {
+			*rest = p + n;
+			return "iEerw"[i];
+		}
+	}
+	*rest = p;
+	return 0;
+}
+
+/* Run items from i until the end/else of this level; returns the index of
+ * that end/else (or nit), -1 on error. skip: only find the end. */
+static long tmpl_block(struct tmpl *t, size_t i, const struct tmpl_val *dot, int skip,
+		       struct mr_buf *out)
+{
+	for (; i < t->nit; i++) {
+		const struct tmpl_item *it = &t->it[i];
+		const char *rest, *end = it->p + it->n;
+		struct tmpl_val v;
+		int k;
+		long j;
+		if (!it->action) {
+			if (!skip)
+				mr_buf_append(out, it->p, it->n);
+			continue;
+		}
+		k = tmpl_keyword(it, &rest);
+		if (k == 'e' || k == 'E')
+			return (long)i;
+		if (!k) {
+			if (skip)
+				continue;
+			if (tmpl_skip_ws(rest, end) == end)
+				return tmpl_parse_fail(t, "missing value for command");
+			/* {{$x := pipeline}} */
+			if (*rest == '$' && strstr(rest, ":=") && strstr(rest, ":=") < end) {
+				const char *as = strstr(rest, ":=");
+				if (t->nvar == TMPL_MAX_VARS)
+					return tmpl_parse_fail(t, "too many variables");
+				if (tmpl_pipeline(t, dot, as + 2, end, &t->var[t->nvar].v) < 0)
+					return -1;
+				snprintf(t->var[t->nvar].name, sizeof t->var[0].name, "%.*s",
+					 (int)strcspn(rest, " :"), rest);
+				t->nvar++;
+				continue;
+			}
+			if (tmpl_pipeline(t, dot, rest, end, &v) < 0)
+				return -1;
+			tmpl_print(&v, out);
+			continue;
+		}
+		/* if / range / with: the pipeline, then the block, maybe an else */
+		{
+			const char *pipe = rest, *assign = NULL;
+			char kname[32] = "", vname[32] = "";
+			size_t nvar = t->nvar;
+			int truth = 0;
+			if (k == 'r' && (assign = strstr(rest, ":=")) != NULL && assign < end) {
+				/* $v := or $k, $v := */
+				const char *s = tmpl_skip_ws(rest, assign), *comma = memchr(s, ',', (size_t)(assign - s));
+				if (comma) {
+					snprintf(kname, sizeof kname, "%.*s", (int)strcspn(s, " ,"), s);
+					s = tmpl_skip_ws(comma + 1, assign);
+				}
+				snprintf(vname, sizeof vname, "%.*s", (int)strcspn(s, " :"), s);
+				pipe = assign + 2;
+			}
+			if (skip) {
+				v.j = NULL, v.t = 'n';
+			} else {
+				if (tmpl_skip_ws(pipe, end) == end) {
+					char msg[48];
+					snprintf(msg, sizeof msg, "missing value for %s",
+						 k == 'i' ? "if" : k == 'r' ? "range" : "with");
+					return tmpl_parse_fail(t, msg);
+				}
+				if (tmpl_pipeline(t, dot, pipe, end, &v) < 0)
+					return -1;
+			}
+			truth = !skip && tmpl_true(&v);
+			if (k == 'r' && truth && v.j && (v.j->type == MR_JSON_ARRAY || v.j->type == MR_JSON_OBJECT)) {
+				const struct mr_json *c, **keys = util_xcalloc(v.j->count + 1, sizeof *keys);
+				size_t n = 0, idx;
+				for (c = v.j->child; c; c = c->next)
+					keys[n++] = c;
+				if (v.j->type == MR_JSON_OBJECT)   /* Go ranges over a map in key order */
+					qsort(keys, n, sizeof *keys, tmpl_key_cmp);
+				j = (long)i;
+				for (idx = 0; idx < n; idx++) {
+					struct tmpl_val e = { keys[idx], NULL, 'n' };
+					t->nvar = nvar;
+					if ((kname[0] || vname[0]) && nvar + 2 <= TMPL_MAX_VARS) {
+						if (kname[0]) {
+							char num[24];
+							snprintf(t->var[t->nvar].name, sizeof t->var[0].name, "%s", kname);
+							if (v.j->type == MR_JSON_OBJECT) {
+								t->var[t->nvar++].v = tmpl_str(t, keys[idx]->key,
+									keys[idx]->key_len, 's');
+							} else {
+								snprintf(num, sizeof num, "%zu", idx);
+								t->var[t->nvar++].v = tmpl_str(t, num, strlen(num), 'i');
+							}
+						}
+						snprintf(t->var[t->nvar].name, sizeof t->var[0].name, "%s", vname);
+						t->var[t->nvar++].v = e;
+					}
+					j = tmpl_block(t, i + 1, &e, 0, out);
+					if (j < 0) {
+						free(keys);
+						return -1;
+					}
+				}
+				free(keys);
+				t->nvar = nvar;
+				if (!n)
+					truth = 0;
+				else
+					truth = 1;
+				if (n) {
+					/* skip a possible else branch */
+					if (j < (long)t->nit && tmpl_keyword(&t->it[j], &rest) == 'E')
+						j = tmpl_block(t, (size_t)j + 1, dot, 1, out);
+					if (j < 0 || j >= (long)t->nit)
+						return j < 0 ? -1 : tmpl_parse_fail(t, "unexpected EOF");
+					i = (size_t)j;
+					continue;
+				}
+			} else if (k == 'r' && truth) {
+				return tmpl_fail(t, pipe, (size_t)(end - pipe), "range can't iterate over %s",
+						 tmpl_text(t, &v));
+			}
+			if (k == 'w' && truth) {
+				j = tmpl_block(t, i + 1, &v, 0, out);
+			} else {
+				j = tmpl_block(t, i + 1, dot, skip || !truth || k == 'r', out);
+			}
+			if (j < 0)
+				return -1;
+			if (j < (long)t->nit && tmpl_keyword(&t->it[j], &rest) == 'E') {
+				/* else: runs when the first branch did not */
+				j = tmpl_block(t, (size_t)j + 1, dot, skip || truth, out);
+				if (j < 0)
+					return -1;
+			}
+			if (j >= (long)t->nit)
+				return tmpl_parse_fail(t, "unexpected EOF");
+			t->nvar = nvar;
+			i = (size_t)j;
+		}
+	}
+	return (long)i;
+}
+
+/* Cut the template into items: text (with \t \n escapes kept as Docker's
+ * shell users type them) and actions ({{- and -}} trim the text beside). */
+static int tmpl_scan(struct tmpl *t, const char *fmt)
+{
+	const char *p = fmt;
+	t->src = fmt;
+	while (*p) {
+		const char *open = strstr(p, "{{"), *close;
+		size_t n = open ? (size_t)(open - p) : strlen(p);
+		int ltrim = open && open[2] == '-' && (open[3] == ' ' || open[3] == '\t' || open[3] == '\n');
+		if (t->nit + 2 >= TMPL_MAX_ITEMS)
+			return tmpl_parse_fail(t, "template too long");
+		if (ltrim)
+			while (n && strchr(" \t\r\n", p[n - 1]))
+				n--;
+		if (n)
+			t->it[t->nit++] = (struct tmpl_item){ p, n, 0 };
+		if (!open)
+			break;
+		close = strstr(open + 2, "}}");
+		if (!close)
+			return tmpl_parse_fail(t, "unclosed action");
+		{
+			const char *a = open + 2 + (ltrim ? 2 : 0), *b = close;
+			int rtrim = b - a >= 2 && b[-1] == '-' && (b[-2] == ' ' || b[-2] == '\t' || b[-2] == '\n');
+			if (rtrim)
+				b -= 2;
+			t->it[t->nit++] = (struct tmpl_item){ a, (size_t)(b - a), 1 };
+			p = close + 2;
+			if (rtrim)
+				while (*p && strchr(" \t\r\n", *p))
+					p++;
+		}
+	}
+	return 0;
+}
+
+/* Render fmt over root into out. Returns 0, -1 when executing failed, -2
+ * when the template is malformed; msg gets Docker's text after "template
+ * parsing error: " (Docker exits 1 for the first, 64 for the second). */
+static int tmpl_render(const char *fmt, const struct mr_json *root, struct mr_buf *out,
+		       char *msg, size_t msgsize)
+{
+	struct tmpl *t = util_xcalloc(1, sizeof *t);
+	struct tmpl_val dot = { root, NULL, 'n' };
+	long end;
+	size_t i;
+	int rc = 0;
+	snprintf(t->var[0].name, sizeof t->var[0].name, "$");
+	t->var[0].v = dot;
+	t->nvar = 1;
+	if (tmpl_scan(t, fmt) < 0) {
+		rc = -2;
+	} else if ((end = tmpl_block(t, 0, &dot, 0, out)) < 0) {
+		rc = t->parse_err ? -2 : -1;
+	} else if ((size_t)end < t->nit) {
+		const char *rest;
+		tmpl_parse_fail(t, tmpl_keyword(&t->it[end], &rest) == 'e' ? "unexpected {{end}}" :
+				"unexpected {{else}}");
+		rc = -2;
+	}
+	snprintf(msg, msgsize, "%s", t->err);
+	for (i = 0; i < t->nowned; i++)
+		free(t->owned[i]);
+	free(t->owned);
+	mr_json_free(&t->tmp);
+	free(t);
+	mr_buf_append(out, "", 0);
+	if (out->len)
+		out->len--;
+	return rc;
+}
+/* ======================== END src/20c_tmpl.c ======================== */
+
 /* ======================== BEGIN src/21_cli.c ======================== */
 #line 1 "src/21_cli.c"
 /* ==== [21] CLI: argument parsing, usage, commands ====
@@ -17903,6 +18764,8 @@ struct cli {
 	int store_open;
 	const char *cmd;          /* "images", "volume rm"... for messages */
 	struct mr_err err;
+	int usage_args;           /* the failure was a wrong number of arguments */
+	int flag_error;           /* a flag did not parse (Docker: 125) */
 };
 
 struct cli_command {
@@ -17950,6 +18813,7 @@ static int cli_fail(struct cli *c, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\nSee 'minirun %s --help'.\n", c->cmd);
+	c->flag_error = 1;
 	return -1;
 }
 
@@ -18052,6 +18916,7 @@ static int cli_parse(struct cli *c, int argc, char **argv, const struct cli_flag
  * argument"). */
 static int cli_nargs(struct cli *c, int n, int min, int max)
 {
+	c->usage_args = n < min || (max >= 0 && n > max);
 	if (n < min)
 		return cli_fail(c, "\"minirun %s\" requires %s %d argument%s.", c->cmd,
 				max == min ? "exactly" : "at least", min, min == 1 ? "" : "s");
@@ -18059,6 +18924,36 @@ static int cli_nargs(struct cli *c, int n, int min, int max)
 		return cli_fail(c, "\"minirun %s\" accepts %s %d argument%s.", c->cmd,
 				max == min ? "exactly" : "at most", max, max == 1 ? "" : "s");
 	return 0;
+}
+
+/* Docker's exit codes when the CLI itself fails (checked command by command
+ * against Docker 20.10, tests/docker-compare/scenarios "exit-codes-*"):
+ *   a flag that does not parse                        125, every command
+ *   run: anything that keeps the container from running  125
+ *   run, exec, start -a: the container's command      its own code; run: 126
+ *     not executable, 127 not found; exec: 126 for both
+ *   wrong number of arguments, unknown command        1
+ *   every other failure of every other command: no such container, image,
+ *   volume or network, a conflict, a bad value, exec in a stopped container,
+ *   kill -s BAD, create, load...                      1
+ * Commands return CLI_EXIT_FAIL for their own failures; this maps it. exec
+ * and start map their own failures themselves (their container's code may
+ * be 125). minirun's boot commands keep 125. */
+static int cli_exit_code(const struct cli *c, const char *cmd, int rc)
+{
+	static const char keep[] = "run\0exec\0start\0attach\0init\0up\0down\0";
+	const char *k;
+	if (rc != CLI_EXIT_FAIL)
+		return rc;
+	if (c->usage_args)
+		return 1;
+	if (c->cmd[0] && strcmp(c->cmd, cmd) && util_starts_with(c->cmd, "container "))
+		cmd = c->cmd + 10;
+	for (k = keep; *k; k += strlen(k) + 1)
+		if (!strcmp(cmd, k))
+			return rc;
+	/* a flag error: cli_fail printed "See '... --help'" and left usage_args 0 */
+	return c->flag_error ? rc : 1;
 }
 
 /* Open the store on first use (most commands need it, `version` does not). */
@@ -18190,11 +19085,13 @@ static int cli_subcommand(struct cli *c, const char *group, const struct cli_com
 /* ---- [21] CLI: image commands (load, images, image inspect, tag, rmi, prune, unpack) ---- */
 
 /* A table printed like Docker's tabwriter: columns padded to the widest cell
- * plus three spaces. Cells are collected first, then printed. */
+ * plus three spaces, at least minw wide (Docker's formatter: 10; top: 20;
+ * 0 means 10). Cells are collected first, then printed. */
 struct cli_table {
 	size_t ncols, nrows;
 	char **cells;
 	size_t width[12];
+	size_t minw;
 };
 
 static void cli_table_add(struct cli_table *t, const char *const *row)
@@ -18216,8 +19113,9 @@ static void cli_table_print(struct cli_table *t)
 	for (r = 0; r < t->nrows; r++) {
 		for (i = 0; i < t->ncols; i++) {
 			const char *cell = t->cells[r * t->ncols + i];
+			size_t wd = t->width[i] + 3, minw = t->minw ? t->minw : 10;
 			if (i + 1 < t->ncols)
-				printf("%-*s", (int)(t->width[i] + 3), cell);
+				printf("%-*s", (int)(wd > minw ? wd : minw), cell);
 			else
 				printf("%s\n", cell);
 			free(t->cells[r * t->ncols + i]);
@@ -18273,6 +19171,11 @@ static int cmd_load(struct cli *c, int argc, char **argv)
 		ld.close_blob = image_dir_close_blob;
 	} else if (input) {
 		fd = open(input, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT) {
+			/* Docker's client prints Go's error alone */
+			fprintf(stderr, "open %s: no such file or directory\n", input);
+			return CLI_EXIT_FAIL;
+		}
 		if (fd < 0) {
 			mr_err_sys(&c->err, "load %s", input);
 			goto fail;
@@ -18325,7 +19228,7 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 	};
 	struct mr_store *st;
 	struct image_db db;
-	struct cli_table t = { 5, 0, NULL, { 0 } };
+	struct cli_table t = { 5, 0, NULL, { 0 }, 0 };
 	static const char *const head[] = { "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE" };
 	size_t i, j;
 	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] [REPOSITORY[:TAG]]");
@@ -18555,7 +19458,8 @@ static int cmd_tag(struct cli *c, int argc, char **argv)
 	struct mr_store *st;
 	struct image_db db;
 	struct image_rec *r;
-	char name[512];
+	char name[512], src[512];
+	struct mr_err ignored;
 	int rc = CLI_EXIT_FAIL;
 	int n = cli_parse(c, argc, argv, flags, 1, "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]");
 	if (n < 0)
@@ -18571,7 +19475,12 @@ static int cmd_tag(struct cli *c, int argc, char **argv)
 	if (!(st = cli_store(c)) || mr_store_lock(st, &c->err) < 0)
 		return CLI_EXIT_FAIL;
 	if (image_db_read(st, &db, &c->err) == 0) {
-		if ((r = image_db_find(&db, argv[0], &c->err)) != NULL) {
+		r = image_db_find(&db, argv[0], &c->err);
+		if (!r && c->err.code == MR_ENOTFOUND &&
+		    image_ref_normalize(argv[0], src, sizeof src, &ignored) == 0)
+			/* Docker names the reference it looked for: nosuch:latest */
+			mr_err_set(&c->err, MR_ENOTFOUND, "No such image: %s", src);
+		if (r) {
 			image_db_set_tag(&db, name, r->id);
 			if (image_db_write(st, &db, &c->err) == 0)
 				rc = 0;
@@ -18635,11 +19544,18 @@ static int image_remove(struct mr_store *st, struct image_db *db, const char *re
 		return mr_err_set(err, MR_EINUSE, "conflict: unable to delete %.12s (must be forced) "
 				  "- image is being used by stopped container %s", r->id + 7,
 				  u.stopped_who);
-	for (i = db->ntags; i-- > 0;)
-		if (!strcmp(db->tags[i].id, r->id)) {
-			printf("Untagged: %s\n", db->tags[i].name);
-			image_db_del_tag(db, i);
-		}
+	for (;;) {
+		/* in name order, as Docker lists an image's references */
+		size_t first = db->ntags;
+		for (i = 0; i < db->ntags; i++)
+			if (!strcmp(db->tags[i].id, r->id) &&
+			    (first == db->ntags || strcmp(db->tags[i].name, db->tags[first].name) < 0))
+				first = i;
+		if (first == db->ntags)
+			break;
+		printf("Untagged: %s\n", db->tags[first].name);
+		image_db_del_tag(db, first);
+	}
 	if (!u.stopped)
 		image_db_delete(db, r);
 	return 0;
@@ -19501,12 +20417,15 @@ static int cmd_start(struct cli *cl, int argc, char **argv)
 		}
 		if (attach || interactive) {
 			fflush(stdout);
+			cl->err.msg[0] = 0;
 			rc = ctr_run_attached(&cl->store, &c, interactive, &cl->err);
-			if (rc >= 125 && rc <= 127 && cl->err.msg[0])
+			if (rc >= 125 && rc <= 127 && cl->err.msg[0]) {
 				util_print_err(&cl->err);
+				rc = 1;   /* Docker: start's own failures exit 1 */
+			}
 		} else if ((code = ctr_start_detached(&cl->store, &c, 0, 0, &cl->err)) != 0) {
 			util_print_err(&cl->err);
-			rc = code;
+			rc = code == CLI_EXIT_FAIL ? 1 : code;
 		} else {
 			printf("%s\n", argv[i]);
 		}
@@ -20187,66 +21106,29 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 	mr_jw_obj_end(w);
 }
 
-/* `inspect --format`: Go-template actions {{.A.B}} and {{json .A}} over the
- * object's JSON; text around them is copied (\t, \n escapes). */
+/* `inspect --format`: the template ([20c]) over the object's JSON. Docker
+ * prints what was rendered and a newline even when executing fails, then
+ * "template parsing error: ..." (exit 1; a malformed template: 64). */
 static int cli_inspect_format(const char *fmt, const char *json, size_t len)
 {
 	struct mr_json_doc doc = { 0 };
 	struct mr_err err;
 	struct mr_buf out = { 0 };
-	const char *p = fmt;
+	char msg[256];
+	int rc;
 	if (mr_json_parse(&doc, json, len, &err) < 0) {
 		util_print_err(&err);
-		return -1;
+		return 1;
 	}
-	while (*p) {
-		const char *open = strstr(p, "{{"), *close, *q;
-		const struct mr_json *v = doc.root;
-		int as_json = 0;
-		for (q = p; q < (open ? open : p + strlen(p)); q++) {
-			if (q[0] == '\\' && (q[1] == 't' || q[1] == 'n'))
-				mr_buf_append(&out, q[1] == 't' ? "\t" : "\n", 1), q++;
-			else
-				mr_buf_append(&out, q, 1);
-		}
-		if (!open || !(close = strstr(open, "}}")))
-			break;
-		for (q = open + 2; *q == ' '; q++) {}
-		if (!strncmp(q, "json ", 5))
-			for (as_json = 1, q += 5; *q == ' '; q++) {}
-		if (*q != '.') {
-			fprintf(stderr, "Error: template: unsupported action \"%.*s\"\n",
-				(int)(close - open + 2), open);
-			mr_json_free(&doc);
-			mr_buf_free(&out);
-			return -1;
-		}
-		while (v && *q == '.' && q < close) {
-			char key[128];
-			size_t n = strcspn(q + 1, ". }");
-			snprintf(key, sizeof key, "%.*s", (int)n, q + 1);
-			q += 1 + n;
-			if (key[0])
-				v = mr_json_get(v, key);
-		}
-		if (as_json || (v && (v->type == MR_JSON_ARRAY || v->type == MR_JSON_OBJECT))) {
-			struct mr_jw w;
-			mr_jw_init(&w, &out, 0);
-			mr_jw_value(&w, v);
-		} else if (!v || v->type == MR_JSON_NULL) {
-			mr_buf_printf(&out, "<no value>");
-		} else if (v->type == MR_JSON_STRING || v->type == MR_JSON_NUMBER) {
-			mr_buf_append(&out, v->str, v->len);
-		} else {
-			mr_buf_printf(&out, "%s", v->type == MR_JSON_TRUE ? "true" : "false");
-		}
-		p = close + 2;
-	}
-	mr_buf_append(&out, "\n", 1);
-	fwrite(out.data, 1, out.len, stdout);
+	rc = tmpl_render(fmt, doc.root, &out, msg, sizeof msg);
+	if (rc != -2)
+		printf("%s\n", out.data ? out.data : "");
+	fflush(stdout);
+	if (rc < 0)
+		fprintf(stderr, "template parsing error: %s\n", msg);
 	mr_json_free(&doc);
 	mr_buf_free(&out);
-	return 0;
+	return rc == 0 ? 0 : rc == -2 ? 64 : 1;
 }
 
 /* `inspect`: a container first, then an image, as Docker resolves names. */
@@ -20262,7 +21144,7 @@ static int cmd_inspect(struct cli *cl, int argc, char **argv)
 	struct image_db db;
 	struct mr_buf out = { 0 };
 	struct mr_jw w;
-	int i, rc = 0, dbok;
+	int i, k, rc = 0, dbok;
 	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] NAME|ID [NAME|ID...]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
@@ -20297,8 +21179,11 @@ static int cmd_inspect(struct cli *cl, int argc, char **argv)
 			rc = 1;
 			continue;
 		}
-		if (format && cli_inspect_format(format, out.data, out.len) < 0)
-			rc = 1;
+		if (format && (k = cli_inspect_format(format, out.data, out.len)) != 0) {
+			rc = k;
+			if (k == 64)
+				break;
+		}
 	}
 	mr_jw_arr_end(&w);
 	if (!format)
@@ -20687,7 +21572,7 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 	};
 	struct mr_store *st;
 	struct ps_row *rows;
-	struct cli_table t = { 7, 0, NULL, { 0 } };
+	struct cli_table t = { 7, 0, NULL, { 0 }, 0 };
 	struct mr_buf line = { 0 };
 	size_t i, count, shown = 0, limit = (size_t)-1;
 	int table = 0;
@@ -20823,7 +21708,7 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 {
 	struct cli_flag flags[] = { { 0 } };
 	static const char *const head[] = { "UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD" };
-	struct cli_table t = { 8, 0, NULL, { 0 } };
+	struct cli_table t = { 8, 0, NULL, { 0 }, 0 };
 	struct ctr c;
 	struct ctr_info ci;
 	pid_t *pids;
@@ -20845,6 +21730,7 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 	clock_gettime(CLOCK_BOOTTIME, &up);
 	boot = now - up.tv_sec;
 	pids = cg_pids(c.id, ci.pid, &count);
+	t.minw = 20;
 	cli_table_add(&t, head);
 	for (i = 0; i < count; i++) {
 		unsigned long long f[20];
@@ -21071,7 +21957,7 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 	a = util_xcalloc(count, sizeof *a);
 	b = util_xcalloc(count, sizeof *b);
 	for (;;) {
-		struct cli_table t = { 8, 0, NULL, { 0 } };
+		struct cli_table t = { 8, 0, NULL, { 0 }, 0 };
 		for (i = 0; i < count; i++)
 			if (keep[i] && rows[i].ci.status == CTR_RUNNING)
 				stats_sample(&rows[i].c, rows[i].ci.pid, &a[i]);
@@ -21167,7 +22053,11 @@ static int cmd_rename(struct cli *cl, int argc, char **argv)
 		}
 		mr_store_unlock(&cl->store);
 	}
-	if (rc)
+	if (rc && cl->err.code == MR_EINUSE)
+		/* Docker's two lines for a name in use */
+		fprintf(stderr, "Error: Error when allocating new name: %s\n"
+			"Error: failed to rename container named %s\n", cl->err.msg, argv[0]);
+	else if (rc)
 		util_print_err(&cl->err);
 	ctr_free(&c);
 	return rc;
@@ -21296,12 +22186,12 @@ static int cmd_exec(struct cli *cl, int argc, char **argv)
 	exec_sealed_self();
 	cli_std_fds();
 	if (cli_ctr(cl, argv[0], &c) < 0)
-		return CLI_EXIT_FAIL;
+		return 1;
 	ctr_info_get(&cl->store, c.id, &ci);
 	if (ci.status != CTR_RUNNING) {
-		fprintf(stderr, "Error: container %s is not running\n", c.id);
+		fprintf(stderr, "Error: Container %s is not running\n", c.id);
 		ctr_free(&c);
-		return CLI_EXIT_FAIL;
+		return 1;
 	}
 	/* -e and --env-file values, resolved the way `run` does */
 	ctr_init(&tmp);
@@ -21322,9 +22212,14 @@ static int cmd_exec(struct cli *cl, int argc, char **argv)
 	if (!o.workdir)
 		o.workdir = c.workdir;
 	fflush(stdout);
+	cl->err.msg[0] = 0;
 	rc = exec_run(&cl->store, &c, ci.pid, ci.pid_start, &o, &cl->err);
-	if (rc >= 125 && rc <= 127 && cl->err.msg[0])
+	if (rc >= 125 && rc <= 127 && cl->err.msg[0]) {
 		util_print_err(&cl->err);
+		/* Docker: 126 when the command cannot be run, found or not; 1
+		 * when exec itself fails */
+		rc = rc == 125 ? 1 : 126;
+	}
 	ctr_list_free(&o.cmd);
 	ctr_free(&tmp);
 	ctr_free(&c);
@@ -21372,9 +22267,10 @@ static int cmd_cp(struct cli *cl, int argc, char **argv)
 	src = cli_cp_arg(argv[0], &sc);
 	dst = cli_cp_arg(argv[1], &dc);
 	if (sc && dc)
-		return cli_fail(cl, "copying between containers is not supported"), CLI_EXIT_FAIL;
+		/* Docker prints these alone and exits 1 */
+		return fprintf(stderr, "copying between containers is not supported\n"), 1;
 	if (!sc && !dc)
-		return cli_fail(cl, "must specify at least one container source"), CLI_EXIT_FAIL;
+		return fprintf(stderr, "must specify at least one container source\n"), 1;
 	if (!*(sc ? dst : src))
 		return cli_fail(cl, "filepath cannot be empty"), CLI_EXIT_FAIL;
 	cli_std_fds();
@@ -21607,7 +22503,7 @@ static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 	struct mr_store *st;
 	char **names = NULL;
 	size_t count = 0, i;
-	struct cli_table t = { 2, 0, NULL, { 0 } };
+	struct cli_table t = { 2, 0, NULL, { 0 }, 0 };
 	static const char *const head[] = { "DRIVER", "VOLUME NAME" };
 	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS]");
 	if (n < 0 || cli_nargs(c, n, 0, 0) < 0 || !(st = cli_store(c)))
@@ -21878,7 +22774,7 @@ static void df_verbose(struct mr_store *st, const struct image_db *db, const str
 	static const char *const ch[] = { "CONTAINER ID", "IMAGE", "COMMAND", "LOCAL VOLUMES",
 					  "SIZE", "CREATED", "STATUS", "NAMES" };
 	static const char *const vh[] = { "VOLUME NAME", "LINKS", "SIZE" };
-	struct cli_table t = { 8, 0, NULL, { 0 } };
+	struct cli_table t = { 8, 0, NULL, { 0 }, 0 };
 	char a[5][64], repo[256], path[300], who[80];
 	const char *row[8];
 	time_t now = time(NULL), when;
@@ -21965,7 +22861,7 @@ static void df_verbose(struct mr_store *st, const struct image_db *db, const str
 static int cmd_system_df(struct cli *cl, int argc, char **argv)
 {
 	static const char *const head[] = { "TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE" };
-	struct cli_table t = { 5, 0, NULL, { 0 } };
+	struct cli_table t = { 5, 0, NULL, { 0 }, 0 };
 	struct mr_store *st;
 	struct image_db db;
 	struct ps_row *rows;
@@ -22461,7 +23357,7 @@ static int cli_net_ls_row(struct mr_store *st, struct net_def *d, void *arg)
 static int cmd_network_ls(struct cli *cl, int argc, char **argv)
 {
 	static const char *const head[] = { "NETWORK ID", "NAME", "DRIVER", "SCOPE" };
-	struct cli_net_ls l = { { 4, 0, NULL, { 0 } }, 0, 0 };
+	struct cli_net_ls l = { { 4, 0, NULL, { 0 }, 0 }, 0, 0 };
 	struct cli_flag flags[] = {
 		{ "no-trunc", 0, NULL, &l.no_trunc, NULL, "Do not truncate the output" },
 		{ "q|quiet", 0, NULL, &l.quiet, NULL, "Only display network IDs" },
@@ -22497,8 +23393,7 @@ static int cmd_network_create(struct cli *cl, int argc, char **argv)
 	if (cli_nargs(cl, n, 1, 1) < 0 || !(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	if (driver && strcmp(driver, "bridge"))
-		mr_err_set(&cl->err, MR_EINVAL_INPUT, "plugin \"%s\" not found: only the bridge "
-			   "driver is built in", driver);
+		mr_err_set(&cl->err, MR_EINVAL_INPUT, "plugin \"%s\" not found", driver);
 	else if (net_create(st, argv[0], subnet, gateway, id, &cl->err) == 0)
 		return printf("%s\n", id), 0;
 	util_print_err(&cl->err);
@@ -23134,10 +24029,10 @@ unknown:
 	if (!cmd->name) {
 		fprintf(stderr, "minirun: '%s' is not a minirun command.\nSee 'minirun --help'\n",
 			argv[i]);
-		return CLI_EXIT_FAIL;
+		return 1;   /* as Docker */
 	}
 	c.cmd = cmd->name;
-	rc = cmd->run(&c, argc - i - 1, argv + i + 1);
+	rc = cli_exit_code(&c, cmd->name, cmd->run(&c, argc - i - 1, argv + i + 1));
 	if (c.store_open)
 		mr_store_close(&c.store);
 	fflush(stdout);

@@ -29,6 +29,8 @@ struct cli {
 	int store_open;
 	const char *cmd;          /* "images", "volume rm"... for messages */
 	struct mr_err err;
+	int usage_args;           /* the failure was a wrong number of arguments */
+	int flag_error;           /* a flag did not parse (Docker: 125) */
 };
 
 struct cli_command {
@@ -76,6 +78,7 @@ static int cli_fail(struct cli *c, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\nSee 'minirun %s --help'.\n", c->cmd);
+	c->flag_error = 1;
 	return -1;
 }
 
@@ -178,6 +181,7 @@ static int cli_parse(struct cli *c, int argc, char **argv, const struct cli_flag
  * argument"). */
 static int cli_nargs(struct cli *c, int n, int min, int max)
 {
+	c->usage_args = n < min || (max >= 0 && n > max);
 	if (n < min)
 		return cli_fail(c, "\"minirun %s\" requires %s %d argument%s.", c->cmd,
 				max == min ? "exactly" : "at least", min, min == 1 ? "" : "s");
@@ -185,6 +189,36 @@ static int cli_nargs(struct cli *c, int n, int min, int max)
 		return cli_fail(c, "\"minirun %s\" accepts %s %d argument%s.", c->cmd,
 				max == min ? "exactly" : "at most", max, max == 1 ? "" : "s");
 	return 0;
+}
+
+/* Docker's exit codes when the CLI itself fails (checked command by command
+ * against Docker 20.10, tests/docker-compare/scenarios "exit-codes-*"):
+ *   a flag that does not parse                        125, every command
+ *   run: anything that keeps the container from running  125
+ *   run, exec, start -a: the container's command      its own code; run: 126
+ *     not executable, 127 not found; exec: 126 for both
+ *   wrong number of arguments, unknown command        1
+ *   every other failure of every other command: no such container, image,
+ *   volume or network, a conflict, a bad value, exec in a stopped container,
+ *   kill -s BAD, create, load...                      1
+ * Commands return CLI_EXIT_FAIL for their own failures; this maps it. exec
+ * and start map their own failures themselves (their container's code may
+ * be 125). minirun's boot commands keep 125. */
+static int cli_exit_code(const struct cli *c, const char *cmd, int rc)
+{
+	static const char keep[] = "run\0exec\0start\0attach\0init\0up\0down\0";
+	const char *k;
+	if (rc != CLI_EXIT_FAIL)
+		return rc;
+	if (c->usage_args)
+		return 1;
+	if (c->cmd[0] && strcmp(c->cmd, cmd) && util_starts_with(c->cmd, "container "))
+		cmd = c->cmd + 10;
+	for (k = keep; *k; k += strlen(k) + 1)
+		if (!strcmp(cmd, k))
+			return rc;
+	/* a flag error: cli_fail printed "See '... --help'" and left usage_args 0 */
+	return c->flag_error ? rc : 1;
 }
 
 /* Open the store on first use (most commands need it, `version` does not). */
@@ -316,11 +350,13 @@ static int cli_subcommand(struct cli *c, const char *group, const struct cli_com
 /* ---- [21] CLI: image commands (load, images, image inspect, tag, rmi, prune, unpack) ---- */
 
 /* A table printed like Docker's tabwriter: columns padded to the widest cell
- * plus three spaces. Cells are collected first, then printed. */
+ * plus three spaces, at least minw wide (Docker's formatter: 10; top: 20;
+ * 0 means 10). Cells are collected first, then printed. */
 struct cli_table {
 	size_t ncols, nrows;
 	char **cells;
 	size_t width[12];
+	size_t minw;
 };
 
 static void cli_table_add(struct cli_table *t, const char *const *row)
@@ -342,8 +378,9 @@ static void cli_table_print(struct cli_table *t)
 	for (r = 0; r < t->nrows; r++) {
 		for (i = 0; i < t->ncols; i++) {
 			const char *cell = t->cells[r * t->ncols + i];
+			size_t wd = t->width[i] + 3, minw = t->minw ? t->minw : 10;
 			if (i + 1 < t->ncols)
-				printf("%-*s", (int)(t->width[i] + 3), cell);
+				printf("%-*s", (int)(wd > minw ? wd : minw), cell);
 			else
 				printf("%s\n", cell);
 			free(t->cells[r * t->ncols + i]);
@@ -399,6 +436,11 @@ static int cmd_load(struct cli *c, int argc, char **argv)
 		ld.close_blob = image_dir_close_blob;
 	} else if (input) {
 		fd = open(input, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT) {
+			/* Docker's client prints Go's error alone */
+			fprintf(stderr, "open %s: no such file or directory\n", input);
+			return CLI_EXIT_FAIL;
+		}
 		if (fd < 0) {
 			mr_err_sys(&c->err, "load %s", input);
 			goto fail;
@@ -451,7 +493,7 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 	};
 	struct mr_store *st;
 	struct image_db db;
-	struct cli_table t = { 5, 0, NULL, { 0 } };
+	struct cli_table t = { 5, 0, NULL, { 0 }, 0 };
 	static const char *const head[] = { "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE" };
 	size_t i, j;
 	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] [REPOSITORY[:TAG]]");
@@ -681,7 +723,8 @@ static int cmd_tag(struct cli *c, int argc, char **argv)
 	struct mr_store *st;
 	struct image_db db;
 	struct image_rec *r;
-	char name[512];
+	char name[512], src[512];
+	struct mr_err ignored;
 	int rc = CLI_EXIT_FAIL;
 	int n = cli_parse(c, argc, argv, flags, 1, "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]");
 	if (n < 0)
@@ -697,7 +740,12 @@ static int cmd_tag(struct cli *c, int argc, char **argv)
 	if (!(st = cli_store(c)) || mr_store_lock(st, &c->err) < 0)
 		return CLI_EXIT_FAIL;
 	if (image_db_read(st, &db, &c->err) == 0) {
-		if ((r = image_db_find(&db, argv[0], &c->err)) != NULL) {
+		r = image_db_find(&db, argv[0], &c->err);
+		if (!r && c->err.code == MR_ENOTFOUND &&
+		    image_ref_normalize(argv[0], src, sizeof src, &ignored) == 0)
+			/* Docker names the reference it looked for: nosuch:latest */
+			mr_err_set(&c->err, MR_ENOTFOUND, "No such image: %s", src);
+		if (r) {
 			image_db_set_tag(&db, name, r->id);
 			if (image_db_write(st, &db, &c->err) == 0)
 				rc = 0;
@@ -761,11 +809,18 @@ static int image_remove(struct mr_store *st, struct image_db *db, const char *re
 		return mr_err_set(err, MR_EINUSE, "conflict: unable to delete %.12s (must be forced) "
 				  "- image is being used by stopped container %s", r->id + 7,
 				  u.stopped_who);
-	for (i = db->ntags; i-- > 0;)
-		if (!strcmp(db->tags[i].id, r->id)) {
-			printf("Untagged: %s\n", db->tags[i].name);
-			image_db_del_tag(db, i);
-		}
+	for (;;) {
+		/* in name order, as Docker lists an image's references */
+		size_t first = db->ntags;
+		for (i = 0; i < db->ntags; i++)
+			if (!strcmp(db->tags[i].id, r->id) &&
+			    (first == db->ntags || strcmp(db->tags[i].name, db->tags[first].name) < 0))
+				first = i;
+		if (first == db->ntags)
+			break;
+		printf("Untagged: %s\n", db->tags[first].name);
+		image_db_del_tag(db, first);
+	}
 	if (!u.stopped)
 		image_db_delete(db, r);
 	return 0;
@@ -1627,12 +1682,15 @@ static int cmd_start(struct cli *cl, int argc, char **argv)
 		}
 		if (attach || interactive) {
 			fflush(stdout);
+			cl->err.msg[0] = 0;
 			rc = ctr_run_attached(&cl->store, &c, interactive, &cl->err);
-			if (rc >= 125 && rc <= 127 && cl->err.msg[0])
+			if (rc >= 125 && rc <= 127 && cl->err.msg[0]) {
 				util_print_err(&cl->err);
+				rc = 1;   /* Docker: start's own failures exit 1 */
+			}
 		} else if ((code = ctr_start_detached(&cl->store, &c, 0, 0, &cl->err)) != 0) {
 			util_print_err(&cl->err);
-			rc = code;
+			rc = code == CLI_EXIT_FAIL ? 1 : code;
 		} else {
 			printf("%s\n", argv[i]);
 		}
@@ -2313,66 +2371,29 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 	mr_jw_obj_end(w);
 }
 
-/* `inspect --format`: Go-template actions {{.A.B}} and {{json .A}} over the
- * object's JSON; text around them is copied (\t, \n escapes). */
+/* `inspect --format`: the template ([20c]) over the object's JSON. Docker
+ * prints what was rendered and a newline even when executing fails, then
+ * "template parsing error: ..." (exit 1; a malformed template: 64). */
 static int cli_inspect_format(const char *fmt, const char *json, size_t len)
 {
 	struct mr_json_doc doc = { 0 };
 	struct mr_err err;
 	struct mr_buf out = { 0 };
-	const char *p = fmt;
+	char msg[256];
+	int rc;
 	if (mr_json_parse(&doc, json, len, &err) < 0) {
 		util_print_err(&err);
-		return -1;
+		return 1;
 	}
-	while (*p) {
-		const char *open = strstr(p, "{{"), *close, *q;
-		const struct mr_json *v = doc.root;
-		int as_json = 0;
-		for (q = p; q < (open ? open : p + strlen(p)); q++) {
-			if (q[0] == '\\' && (q[1] == 't' || q[1] == 'n'))
-				mr_buf_append(&out, q[1] == 't' ? "\t" : "\n", 1), q++;
-			else
-				mr_buf_append(&out, q, 1);
-		}
-		if (!open || !(close = strstr(open, "}}")))
-			break;
-		for (q = open + 2; *q == ' '; q++) {}
-		if (!strncmp(q, "json ", 5))
-			for (as_json = 1, q += 5; *q == ' '; q++) {}
-		if (*q != '.') {
-			fprintf(stderr, "Error: template: unsupported action \"%.*s\"\n",
-				(int)(close - open + 2), open);
-			mr_json_free(&doc);
-			mr_buf_free(&out);
-			return -1;
-		}
-		while (v && *q == '.' && q < close) {
-			char key[128];
-			size_t n = strcspn(q + 1, ". }");
-			snprintf(key, sizeof key, "%.*s", (int)n, q + 1);
-			q += 1 + n;
-			if (key[0])
-				v = mr_json_get(v, key);
-		}
-		if (as_json || (v && (v->type == MR_JSON_ARRAY || v->type == MR_JSON_OBJECT))) {
-			struct mr_jw w;
-			mr_jw_init(&w, &out, 0);
-			mr_jw_value(&w, v);
-		} else if (!v || v->type == MR_JSON_NULL) {
-			mr_buf_printf(&out, "<no value>");
-		} else if (v->type == MR_JSON_STRING || v->type == MR_JSON_NUMBER) {
-			mr_buf_append(&out, v->str, v->len);
-		} else {
-			mr_buf_printf(&out, "%s", v->type == MR_JSON_TRUE ? "true" : "false");
-		}
-		p = close + 2;
-	}
-	mr_buf_append(&out, "\n", 1);
-	fwrite(out.data, 1, out.len, stdout);
+	rc = tmpl_render(fmt, doc.root, &out, msg, sizeof msg);
+	if (rc != -2)
+		printf("%s\n", out.data ? out.data : "");
+	fflush(stdout);
+	if (rc < 0)
+		fprintf(stderr, "template parsing error: %s\n", msg);
 	mr_json_free(&doc);
 	mr_buf_free(&out);
-	return 0;
+	return rc == 0 ? 0 : rc == -2 ? 64 : 1;
 }
 
 /* `inspect`: a container first, then an image, as Docker resolves names. */
@@ -2388,7 +2409,7 @@ static int cmd_inspect(struct cli *cl, int argc, char **argv)
 	struct image_db db;
 	struct mr_buf out = { 0 };
 	struct mr_jw w;
-	int i, rc = 0, dbok;
+	int i, k, rc = 0, dbok;
 	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] NAME|ID [NAME|ID...]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
@@ -2423,8 +2444,11 @@ static int cmd_inspect(struct cli *cl, int argc, char **argv)
 			rc = 1;
 			continue;
 		}
-		if (format && cli_inspect_format(format, out.data, out.len) < 0)
-			rc = 1;
+		if (format && (k = cli_inspect_format(format, out.data, out.len)) != 0) {
+			rc = k;
+			if (k == 64)
+				break;
+		}
 	}
 	mr_jw_arr_end(&w);
 	if (!format)
@@ -2813,7 +2837,7 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 	};
 	struct mr_store *st;
 	struct ps_row *rows;
-	struct cli_table t = { 7, 0, NULL, { 0 } };
+	struct cli_table t = { 7, 0, NULL, { 0 }, 0 };
 	struct mr_buf line = { 0 };
 	size_t i, count, shown = 0, limit = (size_t)-1;
 	int table = 0;
@@ -2949,7 +2973,7 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 {
 	struct cli_flag flags[] = { { 0 } };
 	static const char *const head[] = { "UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD" };
-	struct cli_table t = { 8, 0, NULL, { 0 } };
+	struct cli_table t = { 8, 0, NULL, { 0 }, 0 };
 	struct ctr c;
 	struct ctr_info ci;
 	pid_t *pids;
@@ -2971,6 +2995,7 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 	clock_gettime(CLOCK_BOOTTIME, &up);
 	boot = now - up.tv_sec;
 	pids = cg_pids(c.id, ci.pid, &count);
+	t.minw = 20;
 	cli_table_add(&t, head);
 	for (i = 0; i < count; i++) {
 		unsigned long long f[20];
@@ -3197,7 +3222,7 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 	a = util_xcalloc(count, sizeof *a);
 	b = util_xcalloc(count, sizeof *b);
 	for (;;) {
-		struct cli_table t = { 8, 0, NULL, { 0 } };
+		struct cli_table t = { 8, 0, NULL, { 0 }, 0 };
 		for (i = 0; i < count; i++)
 			if (keep[i] && rows[i].ci.status == CTR_RUNNING)
 				stats_sample(&rows[i].c, rows[i].ci.pid, &a[i]);
@@ -3293,7 +3318,11 @@ static int cmd_rename(struct cli *cl, int argc, char **argv)
 		}
 		mr_store_unlock(&cl->store);
 	}
-	if (rc)
+	if (rc && cl->err.code == MR_EINUSE)
+		/* Docker's two lines for a name in use */
+		fprintf(stderr, "Error: Error when allocating new name: %s\n"
+			"Error: failed to rename container named %s\n", cl->err.msg, argv[0]);
+	else if (rc)
 		util_print_err(&cl->err);
 	ctr_free(&c);
 	return rc;
@@ -3422,12 +3451,12 @@ static int cmd_exec(struct cli *cl, int argc, char **argv)
 	exec_sealed_self();
 	cli_std_fds();
 	if (cli_ctr(cl, argv[0], &c) < 0)
-		return CLI_EXIT_FAIL;
+		return 1;
 	ctr_info_get(&cl->store, c.id, &ci);
 	if (ci.status != CTR_RUNNING) {
-		fprintf(stderr, "Error: container %s is not running\n", c.id);
+		fprintf(stderr, "Error: Container %s is not running\n", c.id);
 		ctr_free(&c);
-		return CLI_EXIT_FAIL;
+		return 1;
 	}
 	/* -e and --env-file values, resolved the way `run` does */
 	ctr_init(&tmp);
@@ -3448,9 +3477,14 @@ static int cmd_exec(struct cli *cl, int argc, char **argv)
 	if (!o.workdir)
 		o.workdir = c.workdir;
 	fflush(stdout);
+	cl->err.msg[0] = 0;
 	rc = exec_run(&cl->store, &c, ci.pid, ci.pid_start, &o, &cl->err);
-	if (rc >= 125 && rc <= 127 && cl->err.msg[0])
+	if (rc >= 125 && rc <= 127 && cl->err.msg[0]) {
 		util_print_err(&cl->err);
+		/* Docker: 126 when the command cannot be run, found or not; 1
+		 * when exec itself fails */
+		rc = rc == 125 ? 1 : 126;
+	}
 	ctr_list_free(&o.cmd);
 	ctr_free(&tmp);
 	ctr_free(&c);
@@ -3498,9 +3532,10 @@ static int cmd_cp(struct cli *cl, int argc, char **argv)
 	src = cli_cp_arg(argv[0], &sc);
 	dst = cli_cp_arg(argv[1], &dc);
 	if (sc && dc)
-		return cli_fail(cl, "copying between containers is not supported"), CLI_EXIT_FAIL;
+		/* Docker prints these alone and exits 1 */
+		return fprintf(stderr, "copying between containers is not supported\n"), 1;
 	if (!sc && !dc)
-		return cli_fail(cl, "must specify at least one container source"), CLI_EXIT_FAIL;
+		return fprintf(stderr, "must specify at least one container source\n"), 1;
 	if (!*(sc ? dst : src))
 		return cli_fail(cl, "filepath cannot be empty"), CLI_EXIT_FAIL;
 	cli_std_fds();
@@ -3733,7 +3768,7 @@ static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 	struct mr_store *st;
 	char **names = NULL;
 	size_t count = 0, i;
-	struct cli_table t = { 2, 0, NULL, { 0 } };
+	struct cli_table t = { 2, 0, NULL, { 0 }, 0 };
 	static const char *const head[] = { "DRIVER", "VOLUME NAME" };
 	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS]");
 	if (n < 0 || cli_nargs(c, n, 0, 0) < 0 || !(st = cli_store(c)))
@@ -4004,7 +4039,7 @@ static void df_verbose(struct mr_store *st, const struct image_db *db, const str
 	static const char *const ch[] = { "CONTAINER ID", "IMAGE", "COMMAND", "LOCAL VOLUMES",
 					  "SIZE", "CREATED", "STATUS", "NAMES" };
 	static const char *const vh[] = { "VOLUME NAME", "LINKS", "SIZE" };
-	struct cli_table t = { 8, 0, NULL, { 0 } };
+	struct cli_table t = { 8, 0, NULL, { 0 }, 0 };
 	char a[5][64], repo[256], path[300], who[80];
 	const char *row[8];
 	time_t now = time(NULL), when;
@@ -4091,7 +4126,7 @@ static void df_verbose(struct mr_store *st, const struct image_db *db, const str
 static int cmd_system_df(struct cli *cl, int argc, char **argv)
 {
 	static const char *const head[] = { "TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE" };
-	struct cli_table t = { 5, 0, NULL, { 0 } };
+	struct cli_table t = { 5, 0, NULL, { 0 }, 0 };
 	struct mr_store *st;
 	struct image_db db;
 	struct ps_row *rows;
@@ -4587,7 +4622,7 @@ static int cli_net_ls_row(struct mr_store *st, struct net_def *d, void *arg)
 static int cmd_network_ls(struct cli *cl, int argc, char **argv)
 {
 	static const char *const head[] = { "NETWORK ID", "NAME", "DRIVER", "SCOPE" };
-	struct cli_net_ls l = { { 4, 0, NULL, { 0 } }, 0, 0 };
+	struct cli_net_ls l = { { 4, 0, NULL, { 0 }, 0 }, 0, 0 };
 	struct cli_flag flags[] = {
 		{ "no-trunc", 0, NULL, &l.no_trunc, NULL, "Do not truncate the output" },
 		{ "q|quiet", 0, NULL, &l.quiet, NULL, "Only display network IDs" },
@@ -4623,8 +4658,7 @@ static int cmd_network_create(struct cli *cl, int argc, char **argv)
 	if (cli_nargs(cl, n, 1, 1) < 0 || !(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	if (driver && strcmp(driver, "bridge"))
-		mr_err_set(&cl->err, MR_EINVAL_INPUT, "plugin \"%s\" not found: only the bridge "
-			   "driver is built in", driver);
+		mr_err_set(&cl->err, MR_EINVAL_INPUT, "plugin \"%s\" not found", driver);
 	else if (net_create(st, argv[0], subnet, gateway, id, &cl->err) == 0)
 		return printf("%s\n", id), 0;
 	util_print_err(&cl->err);
