@@ -48,6 +48,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <sched.h>
@@ -17226,6 +17227,13 @@ static void net_inspect_one(struct mr_store *st, const struct net_def *d, struct
 		mr_jw_obj_end(w);
 	}
 	mr_jw_obj_end(w);
+	/* Docker's last two keys: no driver options or labels are kept */
+	mr_jw_key(w, "Options");
+	mr_jw_obj(w);
+	mr_jw_obj_end(w);
+	mr_jw_key(w, "Labels");
+	mr_jw_obj(w);
+	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
 	mr_json_free(&doc);
 	mr_buf_free(&b);
@@ -17433,6 +17441,89 @@ static void net_inspect(struct mr_store *st, const struct ctr *c, int running, s
 	mr_jw_int(w, prefix);
 	mr_jw_key(w, "MacAddress");
 	mr_jw_str(w, mac);
+	mr_buf_free(&b);
+}
+
+/* A network's ID by name (empty when unknown or built without networking). */
+#if MINIRUN_WITH_NET
+static void net_id_of(struct mr_store *st, const char *name, char *id, size_t size)
+{
+	struct net_def d;
+	struct mr_err ignored;
+	snprintf(id, size, "%s", net_find(st, name, &d, &ignored) == 0 ? d.id : "");
+}
+#else
+static void net_id_of(struct mr_store *st, const char *name, char *id, size_t size)
+{
+	(void)st;
+	(void)name;
+	snprintf(id, size, "%s", "");
+}
+#endif
+
+/* inspect: NetworkSettings.Networks, one endpoint as Docker shows it; the
+ * address fields only while running, Aliases (the short ID) on networks
+ * users create. EndpointID: derived from the container and network IDs
+ * (there is no daemon to keep a random one). */
+static void net_inspect_networks(struct mr_store *st, const struct ctr *c, int running,
+				 struct mr_jw *w)
+{
+	struct mr_buf b = { 0 };
+	char ip[16] = "", gw[16] = "", mac[20] = "", nid[65], ep[MR_DIGEST_LEN + 1], buf[160];
+	int prefix = 0, user = strcmp(c->network, "bridge") && net_bridged(c->network);
+	const char *q = NULL;
+	mr_jw_key(w, "Networks");
+	mr_jw_obj(w);
+	if (!strncmp(c->network, "container:", 10)) {
+		mr_jw_obj_end(w);
+		return;
+	}
+	if (!running || net_rt_read(st, c->id, &b) < 0 || !(q = b.data) ||
+	    util_word(&q, ip, sizeof ip) < 0 || util_word_int(&q, &prefix) < 0 ||
+	    util_word(&q, gw, sizeof gw) < 0 || util_word(&q, mac, sizeof mac) < 0) {
+		ip[0] = gw[0] = mac[0] = 0;
+		prefix = 0;
+	}
+	net_id_of(st, c->network, nid, sizeof nid);
+	snprintf(buf, sizeof buf, "%s %s", c->id, nid);
+	mr_digest_buf(buf, strlen(buf), ep);
+	mr_jw_key(w, c->network);
+	mr_jw_obj(w);
+	mr_jw_key(w, "IPAMConfig");
+	mr_jw_null(w);
+	mr_jw_key(w, "Links");
+	mr_jw_null(w);
+	mr_jw_key(w, "Aliases");
+	if (user) {
+		mr_jw_arr(w);
+		snprintf(buf, sizeof buf, "%.12s", c->id);
+		mr_jw_str(w, buf);
+		mr_jw_arr_end(w);
+	} else {
+		mr_jw_null(w);
+	}
+	mr_jw_key(w, "NetworkID");
+	mr_jw_str(w, nid);
+	mr_jw_key(w, "EndpointID");
+	mr_jw_str(w, running ? ep + 7 : "");
+	mr_jw_key(w, "Gateway");
+	mr_jw_str(w, gw);
+	mr_jw_key(w, "IPAddress");
+	mr_jw_str(w, ip);
+	mr_jw_key(w, "IPPrefixLen");
+	mr_jw_int(w, prefix);
+	mr_jw_key(w, "IPv6Gateway");
+	mr_jw_str(w, "");
+	mr_jw_key(w, "GlobalIPv6Address");
+	mr_jw_str(w, "");
+	mr_jw_key(w, "GlobalIPv6PrefixLen");
+	mr_jw_int(w, 0);
+	mr_jw_key(w, "MacAddress");
+	mr_jw_str(w, mac);
+	mr_jw_key(w, "DriverOpts");
+	mr_jw_null(w);
+	mr_jw_obj_end(w);
+	mr_jw_obj_end(w);
 	mr_buf_free(&b);
 }
 
@@ -18705,6 +18796,13 @@ static int tmpl_render(const char *fmt, const struct mr_json *root, struct mr_bu
 	long end;
 	size_t i;
 	int rc = 0;
+	char *src = util_xstrdup(fmt), *d = src;
+	const char *q;
+	/* Docker's formats take \t and \n typed in the shell as tab and newline */
+	for (q = fmt; *q; q++)
+		*d++ = q[0] == '\\' && (q[1] == 't' || q[1] == 'n') ? (++q, *q == 't' ? '\t' : '\n') : *q;
+	*d = 0;
+	fmt = tmpl_own(t, src);
 	snprintf(t->var[0].name, sizeof t->var[0].name, "$");
 	t->var[0].v = dot;
 	t->nvar = 1;
@@ -19124,6 +19222,118 @@ static void cli_table_print(struct cli_table *t)
 	free(t->cells);
 }
 
+static int cli_inspect_format(const char *fmt, const char *json, size_t len);
+
+/* --format of a list command: the template ([20c]) over each row, an
+ * object of Docker's field names with string values (kv: name, value
+ * pairs). "table ..." adds the header (heads: "Field\0HEADER\0...\0") and
+ * aligns the tab-separated cells as Docker's tabwriter. */
+struct cli_fmt {
+	const char *fmt, *heads;
+	int table, rc;
+	struct cli_table t;
+};
+
+static void cli_fmt_init(struct cli_fmt *f, const char *fmt, const char *heads)
+{
+	memset(f, 0, sizeof *f);
+	f->heads = heads;
+	f->table = util_starts_with(fmt, "table");
+	f->fmt = fmt + (f->table ? 5 : 0);
+	while (f->table && *f->fmt == ' ')
+		f->fmt++;
+}
+
+/* Render one object (kv pairs, n of them) into out; 0, or the exit code. */
+static int cli_fmt_render(struct cli_fmt *f, const char *const *kv, size_t n, struct mr_buf *out)
+{
+	struct mr_buf js = { 0 };
+	struct mr_json_doc doc = { 0 };
+	struct mr_jw w;
+	struct mr_err err;
+	char msg[256];
+	size_t i;
+	int rc;
+	mr_jw_init(&w, &js, 0);
+	mr_jw_obj(&w);
+	for (i = 0; i < n; i++) {
+		mr_jw_key(&w, kv[2 * i]);
+		mr_jw_str(&w, kv[2 * i + 1]);
+	}
+	mr_jw_obj_end(&w);
+	if (mr_json_parse(&doc, js.data, js.len, &err) < 0) {
+		mr_buf_free(&js);
+		return 1;
+	}
+	rc = tmpl_render(f->fmt, doc.root, out, msg, sizeof msg);
+	if (rc < 0)
+		fprintf(stderr, "%s\n", msg);
+	mr_json_free(&doc);
+	mr_buf_free(&js);
+	return rc == 0 ? 0 : rc == -2 ? 64 : 1;
+}
+
+/* Cells of a rendered row, split at its tabs, into the table. */
+static void cli_fmt_add(struct cli_fmt *f, char *line)
+{
+	const char *cells[12];
+	size_t k;
+	char *p = line;
+	if (!f->t.ncols) {
+		f->t.ncols = 1;
+		for (k = 0; line[k]; k++)
+			f->t.ncols += line[k] == '\t';
+		if (f->t.ncols > 12)
+			f->t.ncols = 12;
+	}
+	for (k = 0; k < f->t.ncols; k++) {
+		cells[k] = p ? p : "";
+		p = p ? strchr(p, '\t') : NULL;
+		if (p)
+			*p++ = 0;
+	}
+	cli_table_add(&f->t, cells);
+}
+
+static void cli_fmt_header(struct cli_fmt *f)
+{
+	const char *kv[48], *h;
+	size_t n = 0;
+	struct mr_buf out = { 0 };
+	for (h = f->heads; *h && n < 24; h += strlen(h) + 1, h += strlen(h) + 1, n++) {
+		kv[2 * n] = h;
+		kv[2 * n + 1] = h + strlen(h) + 1;
+	}
+	if (cli_fmt_render(f, kv, n, &out) == 0 && out.data)
+		cli_fmt_add(f, out.data);
+	mr_buf_free(&out);
+}
+
+static int cli_fmt_row(struct cli_fmt *f, const char *const *kv, size_t n)
+{
+	struct mr_buf out = { 0 };
+	if (f->rc)
+		return f->rc;
+	if (f->table && !f->t.nrows)
+		cli_fmt_header(f);
+	f->rc = cli_fmt_render(f, kv, n, &out);
+	if (!f->rc && f->table)
+		cli_fmt_add(f, out.data ? out.data : (char *)"");
+	else if (!f->rc)
+		printf("%s\n", out.data ? out.data : "");
+	mr_buf_free(&out);
+	return f->rc;
+}
+
+static int cli_fmt_end(struct cli_fmt *f)
+{
+	if (f->table && !f->t.nrows && !f->rc)
+		cli_fmt_header(f);
+	if (f->table)
+		cli_table_print(&f->t);
+	return f->rc;
+}
+
 static int cmd_load(struct cli *c, int argc, char **argv)
 {
 	const char *input = NULL, *dir = NULL, *platform = NULL;
@@ -19217,15 +19427,148 @@ static void cli_split_tag(const char *name, char *repo, size_t rsize, const char
 	}
 }
 
+static const char cli_images_heads[] =
+	"Repository\0REPOSITORY\0Tag\0TAG\0ID\0IMAGE ID\0CreatedSince\0CREATED\0"
+	"CreatedAt\0CREATED AT\0Size\0SIZE\0Digest\0DIGEST\0Containers\0CONTAINERS\0"
+	"VirtualSize\0VIRTUAL SIZE\0SharedSize\0SHARED SIZE\0UniqueSize\0UNIQUE SIZE\0";
+
+/* Docker's CreatedAt of list formats: "2024-05-01 10:00:00 +0000 UTC". */
+static void cli_created_at(const char *rfc3339, char *out, size_t size)
+{
+	time_t when = 0;
+	struct tm tm;
+	util_parse_rfc3339(rfc3339, &when);
+	gmtime_r(&when, &tm);
+	snprintf(out, size, "%04d-%02d-%02d %02d:%02d:%02d +0000 UTC", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* images --filter and image prune --filter, Docker's keys: dangling,
+ * reference (a glob on the name or name:tag), label (KEY or KEY=VALUE),
+ * before and since (another image's creation), until (prune: a duration or
+ * a time). Same keys OR, different keys AND. */
+struct img_filter {
+	const struct cli_list *f;
+	time_t before, since, until;
+};
+
+static int img_filter_init(struct cli *c, struct image_db *db, const struct cli_list *f,
+			   const char *keys, struct img_filter *x)
+{
+	size_t i;
+	memset(x, 0, sizeof *x);
+	x->f = f;
+	for (i = 0; i < f->count; i++) {
+		const char *v = strchr(f->items[i], '='), *k;
+		size_t kl = v ? (size_t)(v - f->items[i]) : strlen(f->items[i]);
+		int known = 0;
+		for (k = keys; *k && v; k += strlen(k) + 1)
+			known |= strlen(k) == kl && !strncmp(k, f->items[i], kl);
+		if (!known) {
+			fprintf(stderr, "Error: Invalid filter '%.*s'\n", (int)kl, f->items[i]);
+			return -1;
+		}
+		v++;
+		if (util_starts_with(f->items[i], "before=") || util_starts_with(f->items[i], "since=")) {
+			struct image_rec *r = image_db_find(db, v, &c->err);
+			time_t when = 0;
+			if (!r) {
+				util_print_err(&c->err);
+				return -1;
+			}
+			util_parse_rfc3339(r->created, &when);
+			*(f->items[i][0] == 'b' ? &x->before : &x->since) = when;
+		} else if (util_starts_with(f->items[i], "until=")) {
+			int64_t ns;
+			if (util_parse_duration(v, &ns) == 0)
+				x->until = time(NULL) - (time_t)(ns / 1000000000);
+			else if (util_parse_rfc3339(v, &x->until) < 0 && !(x->until = atol(v))) {
+				fprintf(stderr, "Error: invalid filter 'until=%s'\n", v);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Does the image's config carry the label (KEY or KEY=VALUE)? */
+static int img_has_label(struct mr_store *st, const struct image_rec *r, const char *want)
+{
+	struct mr_buf b = { 0 };
+	struct mr_json_doc doc = { 0 };
+	struct mr_err ignored;
+	const struct mr_json *l;
+	char path[96], key[256];
+	const char *eq = strchr(want, '=');
+	int hit = 0;
+	snprintf(path, sizeof path, "blobs/sha256/%s", digest_hex(r->id));
+	snprintf(key, sizeof key, "%.*s", (int)(eq ? (size_t)(eq - want) : strlen(want)), want);
+	if (mr_read_file(st->rootfd, path, &b, MINIRUN_MAX_JSON, &ignored) == 0 &&
+	    mr_json_parse(&doc, b.data, b.len, &ignored) == 0) {
+		l = mr_json_get(mr_json_get(mr_json_get(doc.root, "config"), "Labels"), key);
+		hit = l && (!eq || (l->str && !strcmp(l->str, eq + 1)));
+	}
+	mr_json_free(&doc);
+	mr_buf_free(&b);
+	return hit;
+}
+
+/* The image-level filters (tag NULL) or the reference filter of one tag. */
+static int img_filter_match(struct mr_store *st, const struct img_filter *x,
+			    const struct image_rec *r, int tagged, const char *tag)
+{
+	static const char keys[] = "dangling\0label\0before\0since\0until\0reference\0";
+	const char *k;
+	time_t when = 0;
+	util_parse_rfc3339(r->created, &when);
+	for (k = keys; *k; k += strlen(k) + 1) {
+		size_t i, kl = strlen(k);
+		int any = 0, hit = 0;
+		if ((tag != NULL) != !strcmp(k, "reference"))
+			continue;
+		for (i = 0; i < x->f->count; i++) {
+			const char *v = x->f->items[i] + kl + 1;
+			if (strncmp(x->f->items[i], k, kl) || x->f->items[i][kl] != '=')
+				continue;
+			any = 1;
+			if (k[0] == 'd')
+				hit |= !strcmp(v, "true") ? !tagged : tagged;
+			else if (k[0] == 'l')
+				hit |= img_has_label(st, r, v);
+			else if (k[0] == 'b')
+				hit |= when < x->before;
+			else if (k[0] == 's')
+				hit |= when > x->since;
+			else if (k[0] == 'u')
+				hit |= when < x->until;
+			else {
+				char repo[256];
+				const char *t;
+				cli_split_tag(tag, repo, sizeof repo, &t);
+				hit |= fnmatch(v, repo, 0) == 0 || fnmatch(v, tag, 0) == 0;
+			}
+		}
+		if (any && !hit)
+			return 0;
+	}
+	return 1;
+}
+
 static int cmd_images(struct cli *c, int argc, char **argv)
 {
 	int quiet = 0, no_trunc = 0, all = 0;
+	const char *format = NULL;
+	struct cli_list filters = { 0 };
 	struct cli_flag flags[] = {
 		{ "a|all", 0, NULL, &all, NULL, "Show all images" },
 		{ "q|quiet", 0, NULL, &quiet, NULL, "Only show image IDs" },
 		{ "no-trunc", 0, NULL, &no_trunc, NULL, "Don't truncate output" },
+		{ "format", 1, &format, NULL, NULL, "Pretty-print images using a Go template" },
+		{ "f|filter", 1, NULL, NULL, &filters, "Filter output based on conditions provided" },
 		{ 0 },
 	};
+	struct cli_fmt fm;
+	struct img_filter fx;
 	struct mr_store *st;
 	struct image_db db;
 	struct cli_table t = { 5, 0, NULL, { 0 }, 0 };
@@ -19240,7 +19583,14 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 		util_print_err(&c->err);
 		return CLI_EXIT_FAIL;
 	}
-	if (!quiet)
+	if (img_filter_init(c, &db, &filters, "dangling\0reference\0label\0before\0since\0", &fx) < 0) {
+		image_db_free(&db);
+		free(filters.items);
+		return 1;
+	}
+	if (format)
+		cli_fmt_init(&fm, format, cli_images_heads);
+	if (!quiet && !format)
 		cli_table_add(&t, head);
 	/* Newest first, like Docker. */
 	for (i = db.nrecs; i-- > 0;) {
@@ -19257,12 +19607,19 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 		else
 			snprintf(created, sizeof created, "N/A");
 		util_human_size(r->size, size, sizeof size);
+		for (j = 0; j < db.ntags && strcmp(db.tags[j].id, r->id); j++) {}
+		if (!img_filter_match(st, &fx, r, j < db.ntags, NULL))
+			continue;
 		for (j = 0; j <= db.ntags; j++) {
 			const char *row[5];
 			if (j < db.ntags && strcmp(db.tags[j].id, r->id))
 				continue;
 			if (j == db.ntags && tagged)
 				break;
+			if (!img_filter_match(st, &fx, r, 1, j < db.ntags ? db.tags[j].name : "")) {
+				tagged = 1;   /* a tag left out is no reason for a <none> row */
+				continue;
+			}
 			if (j < db.ntags) {
 				if (n == 1) {
 					char want[512];
@@ -19284,6 +19641,18 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 				printf("%s\n", id);
 				continue;
 			}
+			if (format) {
+				char at[48];
+				const char *kv[] = { "Repository", repo, "Tag", tag, "ID", id,
+						     "CreatedSince", created, "CreatedAt", at, "Size", size,
+						     "Digest", "<none>", "Containers", "N/A",
+						     "VirtualSize", size, "SharedSize", "N/A",
+						     "UniqueSize", "N/A" };
+				cli_created_at(r->created, at, sizeof at);
+				if (cli_fmt_row(&fm, kv, sizeof kv / sizeof kv[0] / 2))
+					break;
+				continue;
+			}
 			row[0] = repo; row[1] = tag; row[2] = id; row[3] = created; row[4] = size;
 			cli_table_add(&t, row);
 		}
@@ -19291,7 +19660,8 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 	(void)all;
 	cli_table_print(&t);
 	image_db_free(&db);
-	return 0;
+	free(filters.items);
+	return format ? cli_fmt_end(&fm) : 0;
 }
 
 /* Copy the runtime config of an image the way Docker's inspect shows it:
@@ -19421,12 +19791,16 @@ static int cli_inspect_image(struct cli *c, struct mr_jw *w, struct image_db *db
 
 static int cmd_image_inspect(struct cli *c, int argc, char **argv)
 {
-	struct cli_flag flags[] = { { 0 } };
+	const char *format = NULL;
+	struct cli_flag flags[] = {
+		{ "f|format", 1, &format, NULL, NULL, "Format the output using the given Go template" },
+		{ 0 },
+	};
 	struct mr_store *st;
 	struct image_db db;
 	struct mr_buf out = { 0 };
-	struct mr_jw w;
-	int i, rc = 0;
+	struct mr_jw w, one;
+	int i, k, rc = 0;
 	int n = cli_parse(c, argc, argv, flags, 1, "IMAGE [IMAGE...]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
@@ -19440,13 +19814,22 @@ static int cmd_image_inspect(struct cli *c, int argc, char **argv)
 	mr_jw_arr(&w);
 	for (i = 0; i < n; i++) {
 		struct image_rec *r = image_db_find(&db, argv[i], &c->err);
-		if (!r || cli_inspect_image(c, &w, &db, r) < 0) {
+		if (format) {
+			out.len = 0;
+			mr_jw_init(&one, &out, 0);
+		}
+		if (!r || cli_inspect_image(c, format ? &one : &w, &db, r) < 0) {
+			if (format)   /* Docker: an empty line for it, then the error */
+				printf("\n"), fflush(stdout);
 			util_print_err(&c->err);
 			rc = 1;
+		} else if (format && (k = cli_inspect_format(format, out.data, out.len)) != 0) {
+			rc = k;
 		}
 	}
 	mr_jw_arr_end(&w);
-	printf("%s\n", out.data);
+	if (!format)
+		printf("%s\n", out.data);
 	mr_buf_free(&out);
 	image_db_free(&db);
 	return rc;
@@ -19613,11 +19996,14 @@ static int cli_confirm(const char *what)
 static int cmd_image_prune(struct cli *c, int argc, char **argv)
 {
 	int force = 0, all = 0;
+	struct cli_list filters = { 0 };
 	struct cli_flag flags[] = {
 		{ "a|all", 0, NULL, &all, NULL, "Remove all unused images, not just dangling ones" },
 		{ "f|force", 0, NULL, &force, NULL, "Do not prompt for confirmation" },
+		{ "filter", 1, NULL, NULL, &filters, "Provide filter values (e.g. \"until=<timestamp>\")" },
 		{ 0 },
 	};
+	struct img_filter fx;
 	struct mr_store *st;
 	struct image_db db;
 	uint64_t reclaimed = 0;
@@ -19634,13 +20020,20 @@ static int cmd_image_prune(struct cli *c, int argc, char **argv)
 	if (!(st = cli_store(c)) || mr_store_lock(st, &c->err) < 0 ||
 	    image_db_read(st, &db, &c->err) < 0) {
 		util_print_err(&c->err);
+		free(filters.items);
 		return CLI_EXIT_FAIL;
+	}
+	if (img_filter_init(c, &db, &filters, "until\0label\0", &fx) < 0) {
+		image_db_free(&db);
+		free(filters.items);
+		return 1;
 	}
 	for (i = db.nrecs; i-- > 0;) {
 		int tagged = 0;
 		for (j = 0; j < db.ntags; j++)
 			tagged |= !strcmp(db.tags[j].id, db.recs[i].id);
-		if ((tagged && !all) || container_users_of_image(st, db.recs[i].id, who, sizeof who))
+		if ((tagged && !all) || container_users_of_image(st, db.recs[i].id, who, sizeof who) ||
+		    !img_filter_match(st, &fx, &db.recs[i], tagged, NULL))
 			continue;
 		if (!reclaimed)
 			printf("Deleted Images:\n");
@@ -19660,6 +20053,7 @@ static int cmd_image_prune(struct cli *c, int argc, char **argv)
 	}
 	image_gc(st, &db);
 	image_db_free(&db);
+	free(filters.items);
 	util_human_size(reclaimed, size, sizeof size);
 	printf("%sTotal reclaimed space: %s\n", reclaimed ? "\n" : "", reclaimed ? size : "0B");
 	return 0;
@@ -19761,6 +20155,7 @@ struct run_opts {
 	struct cli_list volume, mount, tmpfs, volumes_from, publish, add_host, dns;
 	struct cli_list device, device_rule, sysctl, ulimit, group_add;
 	const char *ipc, *uts, *shm_size, *pid;
+	const char *pull;                  /* --pull: always, missing (default), never */
 	const char *health_cmd, *health_interval, *health_timeout, *health_start, *health_retries;
 	int no_healthcheck;
 	int detach, rm, interactive, tty, read_only, init, privileged, publish_all;
@@ -20243,6 +20638,8 @@ static int run_parse(struct cli *cl, struct run_opts *o, int argc, char **argv, 
 		{ "d|detach", 0, NULL, &o->detach, NULL, "Run in the background, print the ID" },
 		{ "name", 1, &o->name, NULL, NULL, "Assign a name to the container" },
 		{ "rm", 0, NULL, &o->rm, NULL, "Remove the container when it exits" },
+		{ "pull", 1, &o->pull, NULL, NULL,
+		  "Pull image before running (\"always\"|\"missing\"|\"never\")" },
 		{ "e|env", 1, NULL, NULL, &o->env, "Set environment variables" },
 		{ "env-file", 1, NULL, NULL, &o->env_file, "Read environment variables from a file" },
 		{ "w|workdir", 1, &o->workdir, NULL, NULL, "Working directory in the container" },
@@ -20336,6 +20733,39 @@ static int run_parse(struct cli *cl, struct run_opts *o, int argc, char **argv, 
 	return n;
 }
 
+/* --pull, as Docker's client does it before creating: always pulls first;
+ * missing (the default) pulls when the image is not in the store, saying
+ * so; never leaves it to create ("No such image"). Other values are taken
+ * as Docker 20.10 takes them: as never. The pull's progress goes to stderr;
+ * its failure is the error. */
+static int run_pull(struct cli *cl, const struct run_opts *o, const char *ref)
+{
+	const char *mode = o->pull ? o->pull : "missing";
+	struct mr_store *st = cli_store(cl);
+	struct image_db db;
+	struct pull_opts po;
+	struct mr_err ignored;
+	char name[512];
+	int have;
+	if (!st)
+		return -1;
+	if (strcmp(mode, "always") && strcmp(mode, "missing"))
+		return 0;
+	if (image_db_read(st, &db, &ignored) < 0)
+		memset(&db, 0, sizeof db);
+	have = image_db_find(&db, ref, &ignored) != NULL;
+	image_db_free(&db);
+	if (have && strcmp(mode, "always"))
+		return 0;
+	if (!have)
+		fprintf(stderr, "Unable to find image '%s' locally\n",
+			image_ref_normalize(ref, name, sizeof name, &ignored) == 0 ? name : ref);
+	memset(&po, 0, sizeof po);
+	po.out = stderr;
+	po.insecure = getenv("MINIRUN_INSECURE_REGISTRIES");
+	return image_pull(st, ref, &po, &cl->err);
+}
+
 static int cmd_run(struct cli *cl, int argc, char **argv)
 {
 	struct run_opts o;
@@ -20344,8 +20774,10 @@ static int cmd_run(struct cli *cl, int argc, char **argv)
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	cli_std_fds();
-	if (run_create(cl, &o, argv, n, &c) < 0) {
-		util_print_err(&cl->err);
+	ctr_init(&c);
+	if (run_pull(cl, &o, argv[0]) < 0 || run_create(cl, &o, argv, n, &c) < 0) {
+		/* Docker's run: "docker: <error>." and a pointer to the help */
+		fprintf(stderr, "minirun: Error: %s.\nSee 'minirun run --help'.\n", cl->err.msg);
 		ctr_free(&c);
 		return CLI_EXIT_FAIL;
 	}
@@ -20372,6 +20804,10 @@ static int cmd_create(struct cli *cl, int argc, char **argv)
 	int n = run_parse(cl, &o, argc, argv, 0);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (run_pull(cl, &o, argv[0]) < 0) {
+		util_print_err(&cl->err);
+		return CLI_EXIT_FAIL;
+	}
 	if (run_create(cl, &o, argv, n, &c) < 0) {
 		util_print_err(&cl->err);
 		ctr_free(&c);
@@ -21099,9 +21535,7 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 		path[0] = 0;
 	ctr_jw_str(w, "SandboxKey", path);
 	net_inspect(&cl->store, c, ci.status == CTR_RUNNING, w);
-	mr_jw_key(w, "Networks");
-	mr_jw_obj(w);
-	mr_jw_obj_end(w);
+	net_inspect_networks(&cl->store, c, ci.status == CTR_RUNNING, w);
 	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
 }
@@ -22053,7 +22487,7 @@ static int cmd_rename(struct cli *cl, int argc, char **argv)
 		}
 		mr_store_unlock(&cl->store);
 	}
-	if (rc && cl->err.code == MR_EINUSE)
+	if (rc && cl->err.code == MR_EEXIST)
 		/* Docker's two lines for a name in use */
 		fprintf(stderr, "Error: Error when allocating new name: %s\n"
 			"Error: failed to rename container named %s\n", cl->err.msg, argv[0]);
@@ -22495,11 +22929,16 @@ static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 {
 	struct cli_list filters = { 0 };
 	int quiet = 0, rc = CLI_EXIT_FAIL;
+	const char *format = NULL;
 	struct cli_flag flags[] = {
 		{ "f|filter", 1, NULL, NULL, &filters, "Provide filter values (e.g. \"dangling=true\")" },
 		{ "q|quiet", 0, NULL, &quiet, NULL, "Only display volume names" },
+		{ "format", 1, &format, NULL, NULL, "Pretty-print volumes using a Go template" },
 		{ 0 },
 	};
+	static const char heads[] = "Name\0VOLUME NAME\0Driver\0DRIVER\0Scope\0SCOPE\0"
+		"Mountpoint\0MOUNTPOINT\0Labels\0LABELS\0Links\0LINKS\0Size\0SIZE\0";
+	struct cli_fmt fm;
 	struct mr_store *st;
 	char **names = NULL;
 	size_t count = 0, i;
@@ -22512,7 +22951,9 @@ static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 		util_print_err(&c->err);
 		goto out;
 	}
-	if (!quiet)
+	if (format)
+		cli_fmt_init(&fm, format, heads);
+	if (!quiet && !format)
 		cli_table_add(&t, head);
 	for (i = 0; i < count; i++) {
 		const char *row[2] = { "local", names[i] };
@@ -22523,14 +22964,22 @@ static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 		}
 		if (!m)
 			continue;
-		if (quiet)
+		if (quiet) {
 			printf("%s\n", names[i]);
-		else
+		} else if (format) {
+			char mp[MINIRUN_MAX_PATH];
+			const char *kv[] = { "Name", names[i], "Driver", "local", "Scope", "local",
+					     "Mountpoint", mp, "Labels", "", "Links", "N/A", "Size", "N/A" };
+			snprintf(mp, sizeof mp, "%s/volumes/%s/_data", c->root, names[i]);
+			if (cli_fmt_row(&fm, kv, 7))
+				break;
+		} else {
 			cli_table_add(&t, row);
+		}
 	}
 	cli_table_print(&t);
 	t.nrows = 0;
-	rc = 0;
+	rc = format ? cli_fmt_end(&fm) : 0;
 out:
 	if (t.nrows)
 		cli_table_print(&t);
@@ -22567,11 +23016,15 @@ static void volume_inspect_one(struct mr_store *st, struct mr_jw *w, struct volu
 
 static int cmd_volume_inspect(struct cli *c, int argc, char **argv)
 {
-	struct cli_flag flags[] = { { 0 } };
+	const char *format = NULL;
+	struct cli_flag flags[] = {
+		{ "f|format", 1, &format, NULL, NULL, "Format the output using the given Go template" },
+		{ 0 },
+	};
 	struct mr_store *st;
 	struct mr_buf out = { 0 };
-	struct mr_jw w;
-	int i, rc = 0;
+	struct mr_jw w, one;
+	int i, k, rc = 0;
 	int n = cli_parse(c, argc, argv, flags, 1, "VOLUME [VOLUME...]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
@@ -22586,11 +23039,18 @@ static int cmd_volume_inspect(struct cli *c, int argc, char **argv)
 			rc = 1;
 			continue;
 		}
-		volume_inspect_one(st, &w, &vi);
+		if (format) {
+			out.len = 0;
+			mr_jw_init(&one, &out, 0);
+		}
+		volume_inspect_one(st, format ? &one : &w, &vi);
 		mr_json_free(&vi.meta);
+		if (format && (k = cli_inspect_format(format, out.data, out.len)) != 0)
+			rc = k;
 	}
 	mr_jw_arr_end(&w);
-	printf("%s\n", out.data);
+	if (!format)
+		printf("%s\n", out.data);
 	mr_buf_free(&out);
 	return rc;
 }
@@ -23309,12 +23769,16 @@ static int cmd_network_rm(struct cli *cl, int argc, char **argv)
 
 static int cmd_network_inspect(struct cli *cl, int argc, char **argv)
 {
-	struct cli_flag flags[] = { { 0 } };
+	const char *format = NULL;
+	struct cli_flag flags[] = {
+		{ "f|format", 1, &format, NULL, NULL, "Format the output using the given Go template" },
+		{ 0 },
+	};
 	struct mr_store *st;
 	struct mr_buf out = { 0 };
-	struct mr_jw w;
+	struct mr_jw w, one;
 	struct net_def d;
-	int i, rc = 0, n = cli_parse(cl, argc, argv, flags, 1, "NETWORK [NETWORK...]");
+	int i, k, rc = 0, n = cli_parse(cl, argc, argv, flags, 1, "NETWORK [NETWORK...]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 1, -1) < 0 || !(st = cli_store(cl)))
@@ -23327,10 +23791,17 @@ static int cmd_network_inspect(struct cli *cl, int argc, char **argv)
 			rc = 1;
 			continue;
 		}
-		net_inspect_one(st, &d, &w);
+		if (format) {
+			out.len = 0;
+			mr_jw_init(&one, &out, 0);
+		}
+		net_inspect_one(st, &d, format ? &one : &w);
+		if (format && (k = cli_inspect_format(format, out.data, out.len)) != 0)
+			rc = k;
 	}
 	mr_jw_arr_end(&w);
-	printf("%s\n", out.data);
+	if (!format)
+		printf("%s\n", out.data);
 	mr_buf_free(&out);
 	return rc;
 }
@@ -23338,6 +23809,7 @@ static int cmd_network_inspect(struct cli *cl, int argc, char **argv)
 struct cli_net_ls {
 	struct cli_table t;
 	int quiet, no_trunc;
+	struct cli_fmt *fm;
 };
 
 static int cli_net_ls_row(struct mr_store *st, struct net_def *d, void *arg)
@@ -23347,20 +23819,28 @@ static int cli_net_ls_row(struct mr_store *st, struct net_def *d, void *arg)
 	const char *row[4] = { id, d->name, d->driver, "local" };
 	(void)st;
 	snprintf(id, sizeof id, "%.*s", l->no_trunc ? 64 : 12, d->id);
-	if (l->quiet)
+	if (l->quiet) {
 		printf("%s\n", id);
-	else
+	} else if (l->fm) {
+		const char *kv[] = { "ID", id, "Name", d->name, "Driver", d->driver, "Scope", "local",
+				     "IPv6", "false", "Internal", "false", "Labels", "", "CreatedAt", "" };
+		cli_fmt_row(l->fm, kv, 8);
+	} else {
 		cli_table_add(&l->t, row);
+	}
 	return 0;
 }
 
 static int cmd_network_ls(struct cli *cl, int argc, char **argv)
 {
 	static const char *const head[] = { "NETWORK ID", "NAME", "DRIVER", "SCOPE" };
-	struct cli_net_ls l = { { 4, 0, NULL, { 0 }, 0 }, 0, 0 };
+	struct cli_net_ls l = { { 4, 0, NULL, { 0 }, 0 }, 0, 0, NULL };
+	const char *format = NULL;
+	struct cli_fmt fm;
 	struct cli_flag flags[] = {
 		{ "no-trunc", 0, NULL, &l.no_trunc, NULL, "Do not truncate the output" },
 		{ "q|quiet", 0, NULL, &l.quiet, NULL, "Only display network IDs" },
+		{ "format", 1, &format, NULL, NULL, "Pretty-print networks using a Go template" },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -23369,11 +23849,16 @@ static int cmd_network_ls(struct cli *cl, int argc, char **argv)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
-	if (!l.quiet)
+	if (format) {
+		cli_fmt_init(&fm, format, "ID\0NETWORK ID\0Name\0NAME\0Driver\0DRIVER\0Scope\0SCOPE\0"
+			     "IPv6\0IPV6\0Internal\0INTERNAL\0Labels\0LABELS\0CreatedAt\0CREATED\0");
+		l.fm = &fm;
+	}
+	if (!l.quiet && !format)
 		cli_table_add(&l.t, head);
 	net_each(st, cli_net_ls_row, &l);
 	cli_table_print(&l.t);
-	return 0;
+	return format ? cli_fmt_end(&fm) : 0;
 }
 
 static int cmd_network_create(struct cli *cl, int argc, char **argv)

@@ -17,7 +17,11 @@
 #           util-linux (unshare, flock), iproute2, procps; debootstrap (the
 #           Debian base of tests/service-images.sh), curl and postgresql-client
 #           (the real clients of tests/integration/33_services.sh), nftables
-#           (nft lists the rules minirun made, in 60_net)
+#           (nft lists the rules minirun made, in 60_net); docker.io and
+#           containerd: Docker 20.10 itself, the reference that
+#           tests/integration/80_docker_compare.sh compares minirun with (a
+#           private dockerd only; the packaged services are kept disabled and
+#           never started: a policy-rc.d denies starts while installing)
 # A deb-src entry is derived from the machine's own apt sources (never a
 # mirror name written here) so that scripts/deps.sh can fetch the sources.
 set -eu
@@ -36,7 +40,7 @@ PKGS="make gcc libc6-dev musl-tools binutils file dpkg-dev patch xz-utils bzip2
 	musl-dev:arm64 musl-dev:armhf musl-dev:mipsel
 	umoci skopeo busybox-static tar gzip zstd jq python3 attr libcap2-bin cpio
 	util-linux iproute2 procps curl debootstrap postgresql-client nftables
-	docker-registry apache2-utils openssl qemu-system-x86"
+	docker-registry apache2-utils openssl qemu-system-x86 docker.io containerd"
 
 need_update=0
 for a in $ARCHES; do
@@ -76,7 +80,23 @@ echo "setup: installing:${missing:- (nothing; refreshing apt for new sources)}"
 # the install below fails clearly if Debian's own indexes are missing.
 apt-get update -q || echo "setup: apt-get update reported errors (continuing)" >&2
 if [ -n "$missing" ]; then
+	# Packaged services (docker, containerd) must not start: only the tests'
+	# private instances run. A policy-rc.d of our own denies starts during
+	# the install unless the machine already has one.
+	own_policy=0
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		own_policy=1
+	fi
 	# shellcheck disable=SC2086
-	apt-get install -y -q --no-install-recommends $missing
+	apt-get install -y -q --no-install-recommends $missing || { [ $own_policy = 1 ] && rm -f /usr/sbin/policy-rc.d; exit 1; }
+	[ $own_policy = 1 ] && rm -f /usr/sbin/policy-rc.d
+fi
+# ...and stay disabled at boot (systemctl works without a running systemd).
+if command -v systemctl >/dev/null; then
+	for u in docker.service docker.socket containerd.service; do
+		systemctl is-enabled "$u" >/dev/null 2>&1 && systemctl disable "$u" >/dev/null 2>&1
+	done
 fi
 echo "setup: done"

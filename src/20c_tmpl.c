@@ -829,6 +829,13 @@ static int tmpl_render(const char *fmt, const struct mr_json *root, struct mr_bu
 	long end;
 	size_t i;
 	int rc = 0;
+	char *src = util_xstrdup(fmt), *d = src;
+	const char *q;
+	/* Docker's formats take \t and \n typed in the shell as tab and newline */
+	for (q = fmt; *q; q++)
+		*d++ = q[0] == '\\' && (q[1] == 't' || q[1] == 'n') ? (++q, *q == 't' ? '\t' : '\n') : *q;
+	*d = 0;
+	fmt = tmpl_own(t, src);
 	snprintf(t->var[0].name, sizeof t->var[0].name, "$");
 	t->var[0].v = dot;
 	t->nvar = 1;
