@@ -21646,6 +21646,7 @@ struct ps_row {
 	struct ctr c;
 	struct ctr_info ci;
 	struct mr_store *st;
+	char size[48];                     /* ps -s: "6B (virtual 1.98MB)", else "" */
 };
 
 static int ps_cmp(const void *a, const void *b)
@@ -21659,9 +21660,12 @@ static void ps_command(const struct ctr *c, int no_trunc, struct mr_buf *out)
 {
 	struct mr_buf cmd = { 0 };
 	size_t i, runes = 0, cut = 0;
-	for (i = 0; i < c->entrypoint.n + c->cmd.n; i++)
-		mr_buf_printf(&cmd, "%s%s", i ? " " : "", i < c->entrypoint.n ? c->entrypoint.v[i] :
-			      c->cmd.v[i - c->entrypoint.n]);
+	for (i = 0; i < c->entrypoint.n + c->cmd.n; i++) {
+		const char *a = i < c->entrypoint.n ? c->entrypoint.v[i] : c->cmd.v[i - c->entrypoint.n];
+		/* Docker's daemon quotes an argument with a space in it: 'a b' */
+		int q = i && strchr(a, ' ');
+		mr_buf_printf(&cmd, "%s%s%s%s", i ? " " : "", q ? "'" : "", a, q ? "'" : "");
+	}
 	mr_buf_append(&cmd, "", 0);
 	for (i = 0; i < cmd.len; i++)
 		if (((unsigned char)cmd.data[i] & 0xc0) != 0x80 && ++runes == 20)
@@ -21800,7 +21804,7 @@ static int ps_field(const struct ps_row *r, const char *f, const char *arg, int 
 	} else if (!strcmp(f, "Networks")) {
 		mr_buf_printf(out, "%s", r->c.network);
 	} else if (!strcmp(f, "Size")) {
-		mr_buf_printf(out, "0B");
+		mr_buf_printf(out, "%s", r->size[0] ? r->size : "0B");
 	} else if (!strcmp(f, "Ports")) {
 		if (r->ci.status == CTR_RUNNING)
 			ps_ports(r, out);
@@ -21957,6 +21961,61 @@ static int ps_wants_stopped(const struct cli_list *filters)
 	return 0;
 }
 
+/* Bytes of the files under a folder as Docker counts a layer: apparent
+ * sizes of everything but folders, on its own filesystem. */
+static uint64_t ps_du(int dirfd)
+{
+	DIR *d = fdopendir(dirfd);
+	struct dirent *de;
+	uint64_t sum = 0;
+	struct stat top;
+	if (!d) {
+		close(dirfd);
+		return 0;
+	}
+	fstat(dirfd, &top);
+	while ((de = readdir(d)) != NULL) {
+		struct stat sb;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    fstatat(dirfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 || sb.st_dev != top.st_dev)
+			continue;
+		if (S_ISDIR(sb.st_mode)) {
+			int fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd >= 0)
+				sum += ps_du(fd);
+		} else {
+			sum += (uint64_t)sb.st_size;
+		}
+	}
+	closedir(d);
+	return sum;
+}
+
+/* ps -s: each container's writable layer and, virtual, with its image. */
+static void ps_sizes(struct mr_store *st, struct ps_row *rows, size_t count)
+{
+	struct image_db db;
+	struct mr_err ignored;
+	size_t i;
+	if (image_db_read(st, &db, &ignored) < 0)
+		memset(&db, 0, sizeof db);
+	for (i = 0; i < count; i++) {
+		char path[48 + CTR_ID_LEN], a[24], b[24];
+		const struct image_rec *r = image_db_by_id(&db, rows[i].c.image);
+		int fd;
+		uint64_t rw = 0;
+		snprintf(path, sizeof path, "containers/%s/%s", rows[i].c.id,
+			 strcmp(rows[i].c.driver, "overlay") ? "rootfs" : "upper");
+		fd = openat(st->rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0)
+			rw = ps_du(fd);
+		util_human_size(rw, a, sizeof a);
+		util_human_size(rw + (r ? r->size : 0), b, sizeof b);
+		snprintf(rows[i].size, sizeof rows[i].size, "%s (virtual %s)", a, b);
+	}
+	image_db_free(&db);
+}
+
 /* Every container of the store, newest first. */
 static struct ps_row *ps_list(struct mr_store *st, size_t *count)
 {
@@ -21978,6 +22037,7 @@ static struct ps_row *ps_list(struct mr_store *st, size_t *count)
 		}
 		ctr_info_get(st, de->d_name, &rows[n].ci);
 		rows[n].st = st;
+		rows[n].size[0] = 0;
 		n++;
 	}
 	if (d)
@@ -21990,7 +22050,7 @@ static struct ps_row *ps_list(struct mr_store *st, size_t *count)
 
 static int cmd_ps(struct cli *cl, int argc, char **argv)
 {
-	int all = 0, quiet = 0, no_trunc = 0, latest = 0, rc = 0;
+	int all = 0, quiet = 0, no_trunc = 0, latest = 0, rc = 0, size = 0;
 	const char *format = NULL, *last = NULL;
 	struct cli_list filters = { 0 };
 	struct cli_flag flags[] = {
@@ -22001,7 +22061,7 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 		{ "format", 1, &format, NULL, NULL, "Go-like template" },
 		{ "l|latest", 0, NULL, &latest, NULL, "Show the last created" },
 		{ "n|last", 1, &last, NULL, NULL, "Show the n last created" },
-		{ "s|size", 0, NULL, NULL, NULL, "Display total file sizes" },
+		{ "s|size", 0, NULL, &size, NULL, "Display total file sizes" },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -22033,6 +22093,8 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 			format++;
 	}
 	rows = ps_list(st, &count);
+	if (size || (format && strstr(format, ".Size")))
+		ps_sizes(st, rows, count);
 	if (!quiet && (!format || table)) {
 		if (format) {
 			if (ps_render(format, NULL, no_trunc, &line) < 0) {
@@ -22041,7 +22103,8 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 			}
 		} else {
 			static const char *const head[] = { "CONTAINER ID", "IMAGE", "COMMAND", "CREATED",
-							    "STATUS", "PORTS", "NAMES" };
+							    "STATUS", "PORTS", "NAMES", "SIZE" };
+			t.ncols = size ? 8 : 7;
 			cli_table_add(&t, head);
 		}
 	}
@@ -22083,18 +22146,19 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 			}
 			mr_buf_free(&b);
 		} else {
-			struct mr_buf cells[7];
-			const char *row[7];
-			static const char fields[] = "ID\0Image\0Command\0RunningFor\0Status\0Ports\0Names\0";
+			struct mr_buf cells[8];
+			const char *row[8];
+			static const char fields[] = "ID\0Image\0Command\0RunningFor\0Status\0Ports\0Names\0"
+						     "Size\0";
 			const char *f = fields;
 			size_t k;
-			for (k = 0; k < 7; k++, f += strlen(f) + 1) {
+			for (k = 0; k < t.ncols; k++, f += strlen(f) + 1) {
 				memset(&cells[k], 0, sizeof cells[k]);
 				ps_field(r, f, NULL, no_trunc, &cells[k]);
 				row[k] = cells[k].data ? cells[k].data : "";
 			}
 			cli_table_add(&t, row);
-			for (k = 0; k < 7; k++)
+			for (k = 0; k < t.ncols; k++)
 				mr_buf_free(&cells[k]);
 		}
 	}
@@ -22350,12 +22414,18 @@ static void stats_sample(const struct ctr *c, pid_t pid, struct stats_sample *s)
 static int cmd_stats(struct cli *cl, int argc, char **argv)
 {
 	int no_stream = 0, all = 0, no_trunc = 0;
+	const char *format = NULL;
 	struct cli_flag flags[] = {
 		{ "no-stream", 0, NULL, &no_stream, NULL, "One sample, no refresh" },
 		{ "a|all", 0, NULL, &all, NULL, "Show all containers" },
 		{ "no-trunc", 0, NULL, &no_trunc, NULL, "Do not truncate output" },
+		{ "format", 1, &format, NULL, NULL, "Pretty-print images using a Go template" },
 		{ 0 },
 	};
+	static const char heads[] = "Container\0CONTAINER\0Name\0NAME\0ID\0CONTAINER ID\0"
+		"CPUPerc\0CPU %\0MemUsage\0MEM USAGE / LIMIT\0MemPerc\0MEM %\0NetIO\0NET I/O\0"
+		"BlockIO\0BLOCK I/O\0PIDs\0PIDS\0";
+	struct cli_fmt fm;
 	static const char *const head[] = { "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT",
 					    "MEM %", "NET I/O", "BLOCK I/O", "PIDS" };
 	struct mr_store *st;
@@ -22396,7 +22466,10 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 			if (keep[i] && rows[i].ci.status == CTR_RUNNING)
 				stats_sample(&rows[i].c, rows[i].ci.pid, &a[i]);
 		usleep(no_stream ? 250000 : 1000000);
-		cli_table_add(&t, head);
+		if (format)
+			cli_fmt_init(&fm, format, heads);
+		else
+			cli_table_add(&t, head);
 		for (i = 0; i < count; i++) {
 			char id[72], cpu[16], mem[48], memp[16], net[48], pids[24], x[16], y[16];
 			const char *row[8];
@@ -22427,10 +22500,22 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 			snprintf(id, sizeof id, "%.*s", no_trunc ? CTR_ID_LEN : 12, rows[i].c.id);
 			row[0] = id; row[1] = rows[i].c.name; row[2] = cpu; row[3] = mem;
 			row[4] = memp; row[5] = net; row[6] = "0B / 0B"; row[7] = pids;
+			if (format) {
+				const char *kv[] = { "Container", n ? rows[i].c.name : id, "Name",
+						     rows[i].c.name, "ID", id, "CPUPerc", cpu, "MemUsage", mem,
+						     "MemPerc", memp, "NetIO", net, "BlockIO", "0B / 0B",
+						     "PIDs", pids };
+				if (!no_stream && !fm.t.nrows && !fm.table)
+					printf("\033[2J\033[H");
+				cli_fmt_row(&fm, kv, 9);
+				continue;
+			}
 			cli_table_add(&t, row);
 		}
-		if (!no_stream)
+		if (!no_stream && !format)
 			printf("\033[2J\033[H");
+		if (format && (rc = cli_fmt_end(&fm)) != 0)
+			break;
 		cli_table_print(&t);
 		fflush(stdout);
 		if (no_stream)
