@@ -20129,10 +20129,123 @@ out:
 	return rc;
 }
 
+/* `history IMAGE`: the config's history, newest first, as Docker prints it:
+ * the image's ID on the top row and <missing> below, each entry's layer size
+ * (0B for an empty_layer), CREATED BY cut to 45 characters. */
+static int cmd_history(struct cli *c, int argc, char **argv)
+{
+	int quiet = 0, no_trunc = 0, rc = 1;
+	const char *format = NULL;
+	struct cli_flag flags[] = {
+		{ "q|quiet", 0, NULL, &quiet, NULL, "Only show image IDs" },
+		{ "no-trunc", 0, NULL, &no_trunc, NULL, "Don't truncate output" },
+		{ "format", 1, &format, NULL, NULL, "Pretty-print images using a Go template" },
+		{ 0 },
+	};
+	static const char *const head[] = { "IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT" };
+	static const char heads[] = "ID\0IMAGE\0CreatedSince\0CREATED\0CreatedAt\0CREATED AT\0"
+		"CreatedBy\0CREATED BY\0Size\0SIZE\0Comment\0COMMENT\0";
+	struct cli_table t = { 5, 0, NULL, { 0 }, 0 };
+	struct cli_fmt fm;
+	struct mr_store *st;
+	struct image_db db;
+	struct image_rec *r;
+	struct mr_buf b = { 0 };
+	struct mr_json_doc doc = { 0 };
+	const struct mr_json *h, *e, **rows = NULL;
+	struct mr_err ignored;
+	char path[96], name[512];
+	size_t n = 0, i, layer;
+	int np = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] IMAGE");
+	if (np < 0)
+		return np == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(c, np, 1, 1) < 0 || !(st = cli_store(c)))
+		return CLI_EXIT_FAIL;
+	if (image_db_read(st, &db, &c->err) < 0) {
+		util_print_err(&c->err);
+		return 1;
+	}
+	if (!(r = image_db_find(&db, argv[0], &c->err))) {
+		if (c->err.code == MR_ENOTFOUND &&
+		    image_ref_normalize(argv[0], name, sizeof name, &ignored) == 0)
+			mr_err_set(&c->err, MR_ENOTFOUND, "No such image: %s", name);
+		util_print_err(&c->err);
+		goto out;
+	}
+	snprintf(path, sizeof path, "blobs/sha256/%s", digest_hex(r->id));
+	if (mr_read_file(st->rootfd, path, &b, MINIRUN_MAX_JSON, &c->err) < 0 ||
+	    mr_json_parse(&doc, b.data, b.len, &c->err) < 0) {
+		util_print_err(&c->err);
+		goto out;
+	}
+	h = mr_json_get(doc.root, "history");
+	rows = util_xcalloc((h && h->type == MR_JSON_ARRAY ? h->count : 0) + 1, sizeof *rows);
+	for (e = h && h->type == MR_JSON_ARRAY ? h->child : NULL; e; e = e->next)
+		rows[n++] = e;
+	if (format)
+		cli_fmt_init(&fm, format, heads);
+	else if (!quiet)
+		cli_table_add(&t, head);
+	/* sizes: the layers in order, one per entry that is not an empty layer */
+	for (layer = 0, i = 0; i < n; i++)
+		layer += !mr_json_get(rows[i], "empty_layer") ||
+			 mr_json_get(rows[i], "empty_layer")->type != MR_JSON_TRUE;
+	rc = 0;
+	for (i = n; i-- > 0;) {
+		const struct mr_json *el = mr_json_get(rows[i], "empty_layer");
+		const char *by = mr_json_str(mr_json_get(rows[i], "created_by"));
+		const char *at = mr_json_str(mr_json_get(rows[i], "created"));
+		const char *comment = mr_json_str(mr_json_get(rows[i], "comment"));
+		char id[72], since[48], size[24], byc[256], created_at[48];
+		uint64_t bytes = 0;
+		time_t when = 0;
+		if (!el || el->type != MR_JSON_TRUE) {
+			layer--;
+			bytes = layer < r->nlayers ? r->sizes[layer] : 0;
+		}
+		if (i + 1 == n)
+			snprintf(id, sizeof id, "%.*s", no_trunc ? 71 : 12, no_trunc ? r->id : r->id + 7);
+		else
+			snprintf(id, sizeof id, "<missing>");
+		if (quiet) {
+			printf("%s\n", id);
+			continue;
+		}
+		util_parse_rfc3339(at ? at : "", &when);
+		util_human_ago(when, since, sizeof since);
+		util_human_size(bytes, size, sizeof size);
+		snprintf(byc, sizeof byc, "%s", by ? by : "");
+		while (strchr(byc, '\t'))
+			*strchr(byc, '\t') = ' ';
+		if (!no_trunc && strlen(byc) > 45)
+			snprintf(byc + 44, sizeof byc - 44, "\xe2\x80\xa6");
+		snprintf(created_at, sizeof created_at, "%s", at ? at : "");
+		if (format) {
+			const char *kv[] = { "ID", id, "CreatedSince", since, "CreatedAt", created_at,
+					     "CreatedBy", byc, "Size", size, "Comment", comment ? comment : "" };
+			if ((rc = cli_fmt_row(&fm, kv, 6)) != 0)
+				break;
+		} else {
+			const char *row[5] = { id, since, byc, size, comment ? comment : "" };
+			cli_table_add(&t, row);
+		}
+	}
+	if (format && !rc)
+		rc = cli_fmt_end(&fm);
+	cli_table_print(&t);
+out:
+	free(rows);
+	mr_json_free(&doc);
+	mr_buf_free(&b);
+	image_db_free(&db);
+	return rc;
+}
+
 /* `image SUBCOMMAND`: Docker's management command form. */
 static int cmd_image(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
+		{ "history", cmd_history, "Show the history of an image" },
 		{ "inspect", cmd_image_inspect, "Display detailed information on one or more images" },
 		{ "load", cmd_load, "Load an image from a tar archive or STDIN" },
 		{ "ls", cmd_images, "List images" },
@@ -24503,6 +24616,7 @@ static const struct cli_command cli_commands[] = {
 	{ "down", cmd_down, "Stop and remove the containers that up started" },
 	{ "exec", cmd_exec, "Execute a command in a running container" },
 	{ "help", cmd_help, NULL },
+	{ "history", cmd_history, "Show the history of an image" },
 	{ "image", cmd_image, "Manage images" },
 	{ "images", cmd_images, "List images" },
 	{ "info", cmd_info, "Display system-wide information" },
