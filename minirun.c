@@ -22327,14 +22327,62 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 	long hz = UTIL_CLK_TCK;
 	time_t now = time(NULL), boot = 0;
 	struct timespec up;
+	/* ps -o columns: name, header, index in the full row below (9: comm,
+	 * 10: numeric uid) */
+	static const struct { char name[8], head[8]; int col; } cols[] = {
+		{ "uid", "UID", 10 }, { "user", "USER", 0 }, { "pid", "PID", 1 }, { "ppid", "PPID", 2 },
+		{ "c", "C", 3 }, { "stime", "STIME", 4 }, { "tty", "TT", 5 }, { "time", "TIME", 6 },
+		{ "args", "COMMAND", 7 }, { "command", "COMMAND", 7 }, { "cmd", "CMD", 7 },
+		{ "comm", "COMMAND", 9 },
+	};
+	int sel[12], nsel = 0, k, has_pid = 1;
+	const char *hsel[12];
 	int n = cli_parse(cl, argc, argv, flags, 0, "CONTAINER [ps OPTIONS]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 1, 1) < 0 || cli_ctr(cl, argv[0], &c) < 0)
+	if (cli_nargs(cl, n, 1, -1) < 0)
 		return CLI_EXIT_FAIL;
+	/* ps options (Docker hands them to the host's ps; minirun knows the
+	 * common ones): -e/-f/-ef change nothing, -o/-eo LIST picks columns */
+	for (k = 1; k < n; k++) {
+		const char *a = argv[k], *list = NULL;
+		if (!strcmp(a, "-e") || !strcmp(a, "-f") || !strcmp(a, "-ef") || !strcmp(a, "-A"))
+			continue;
+		if (!strcmp(a, "-o") || !strcmp(a, "-eo") || !strcmp(a, "-Ao") || !strcmp(a, "-efo"))
+			list = k + 1 < n ? argv[++k] : "";
+		else if (util_starts_with(a, "-o") || util_starts_with(a, "-eo"))
+			list = a + (a[1] == 'o' ? 2 : 3);
+		else if (util_starts_with(a, "--format="))
+			list = a + 9;
+		if (!list) {
+			fprintf(stderr, "Error: unsupported ps option %s (minirun's top knows -e, -f, -o)\n", a);
+			return 1;
+		}
+		while (*list && nsel < 12) {
+			size_t l = strcspn(list, ", "), j;
+			for (j = 0; j < sizeof cols / sizeof cols[0]; j++)
+				if (strlen(cols[j].name) == l && !strncmp(cols[j].name, list, l))
+					break;
+			if (j == sizeof cols / sizeof cols[0]) {
+				fprintf(stderr, "Error: unknown ps column %.*s\n", (int)l, list);
+				return 1;
+			}
+			hsel[nsel] = cols[j].head;
+			sel[nsel++] = cols[j].col;
+			list += l + (list[l] != 0);
+		}
+	}
+	for (k = 0, has_pid = !nsel; k < nsel; k++)
+		has_pid |= sel[k] == 1;
+	if (!has_pid) {
+		fprintf(stderr, "Error: Couldn't find PID field in ps output\n");
+		return 1;
+	}
+	if (cli_ctr(cl, argv[0], &c) < 0)
+		return 1;
 	ctr_info_get(&cl->store, c.id, &ci);
 	if (ci.status != CTR_RUNNING) {
-		fprintf(stderr, "Error: container %s is not running\n", c.id);
+		fprintf(stderr, "Error: Container %s is not running\n", c.id);
 		ctr_free(&c);
 		return CLI_EXIT_FAIL;
 	}
@@ -22342,13 +22390,15 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 	boot = now - up.tv_sec;
 	pids = cg_pids(c.id, ci.pid, &count);
 	t.minw = 20;
-	cli_table_add(&t, head);
+	if (nsel)
+		t.ncols = (size_t)nsel;
+	cli_table_add(&t, nsel ? hsel : (const char **)head);
 	for (i = 0; i < count; i++) {
 		unsigned long long f[20];
 		char uid[24] = "?", ppid[24], pid[24], cpu[8], stime[16], tty[16], tm[24];
-		char path[48], buf[4096];
+		char path[48], buf[4096], comm[32] = "", nuid[24] = "?";
 		struct mr_buf cmd = { 0 };
-		const char *row[8];
+		const char *row[11], *out[12];
 		struct tm lt, ln;
 		time_t started;
 		unsigned long long secs;
@@ -22364,6 +22414,7 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 			buf[r > 0 ? r : 0] = 0;
 			if ((u = strstr(buf, "\nUid:")) != NULL) {
 				long v = strtol(u + 5, NULL, 10);
+				snprintf(nuid, sizeof nuid, "%ld", v);
 				if (v == 0)
 					snprintf(uid, sizeof uid, "root");
 				else
@@ -22398,18 +22449,20 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 		for (r = 0; cmd.data && (size_t)r + 1 < cmd.len; r++)
 			if (!cmd.data[r])
 				cmd.data[r] = ' ';
-		if (!cmd.len) {
-			snprintf(path, sizeof path, "/proc/%d/comm", (int)pids[i]);
-			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-				r = read(fd, buf, sizeof buf - 1);
-				close(fd);
-				buf[r > 0 ? r - 1 : 0] = 0;
-				mr_buf_printf(&cmd, "[%s]", buf);
-			}
+		snprintf(path, sizeof path, "/proc/%d/comm", (int)pids[i]);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+			r = read(fd, comm, sizeof comm - 1);
+			close(fd);
+			comm[r > 0 ? r - 1 : 0] = 0;
 		}
+		if (!cmd.len)
+			mr_buf_printf(&cmd, "[%s]", comm);
 		row[0] = uid; row[1] = pid; row[2] = ppid; row[3] = cpu; row[4] = stime;
 		row[5] = tty; row[6] = tm; row[7] = cmd.data ? cmd.data : "";
-		cli_table_add(&t, row);
+		row[8] = ""; row[9] = comm; row[10] = nuid;
+		for (k = 0; k < nsel; k++)
+			out[k] = row[sel[k]];
+		cli_table_add(&t, nsel ? out : row);
 		mr_buf_free(&cmd);
 	}
 	cli_table_print(&t);
