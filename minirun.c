@@ -33,6 +33,7 @@
  *   [19]  NET        bridge, veth, addresses, networks, masquerade, published ports  (src/19_net.c)
  *   [19b] SPEC       front ends fill the container spec, one back end creates it  (src/19b_spec.c)
  *   [20]  BOOT       declarative containers, up, down, init as PID 1  (src/20_boot.c)
+ *   [20c] TEMPLATES  the subset of Go's text/template that --format users write  (src/20c_tmpl.c)
  *   [21]  CLI        argument parsing, usage, commands  (src/21_cli.c)
  *   [99]  MAIN       mr_main (global options, the command table), and main unless MINIRUN_NO_MAIN  (src/99_main.c)
  */
@@ -49,6 +50,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <sched.h>
@@ -5516,7 +5518,7 @@ static void image_layer_drop(struct mr_store *st, int layersfd, const char *name
 	if (util_random(rnd, sizeof rnd) < 0)
 		memset(rnd, 0, sizeof rnd);
 	util_hex(rnd, sizeof rnd, hex);
-	snprintf(trash, sizeof trash, "gc-%.12s-%s", name, hex);
+	snprintf(trash, sizeof trash, STORE_TMP_PREFIX "gc-%.12s-%s", name, hex);
 	tmpfd = openat(st->rootfd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (tmpfd >= 0 && renameat(layersfd, name, tmpfd, trash) == 0)
 		mr_remove_tree(tmpfd, trash, &ignored);
@@ -5541,6 +5543,45 @@ static int image_rec_uses(const struct image_rec *r, const char *name)
 		if (!strcmp(r->layers[j], name))
 			return 1;
 	return 0;
+}
+
+/* Docker's chain ID of an image's layer i (the layer and everything under
+ * it): the first layer's diff_id, then sha256 of "parent-chain diff_id".
+ * rmi prints the chain IDs it releases, as Docker does. */
+static void image_chain_id(const struct image_rec *r, size_t i, char out[MR_DIGEST_LEN + 1])
+{
+	char buf[2 * (MR_DIGEST_LEN + 1)];
+	size_t k;
+	snprintf(out, MR_DIGEST_LEN + 1, "sha256:%s", r->layers[0]);
+	for (k = 1; k <= i; k++) {
+		snprintf(buf, sizeof buf, "%s sha256:%s", out, r->layers[k]);
+		mr_digest_buf(buf, strlen(buf), out);
+	}
+}
+
+/* Delete an image record, printing what Docker's rmi prints: the image, then
+ * each layer chain no other image holds, top first. */
+static void image_db_delete(struct image_db *db, struct image_rec *r)
+{
+	char chain[MR_DIGEST_LEN + 1];
+	size_t i, j, shared = 0;
+	printf("Deleted: %s\n", r->id);
+	/* the deepest chain another image also has: it and all below stay */
+	for (j = 0; j < db->nrecs; j++) {
+		const struct image_rec *o = &db->recs[j];
+		size_t k;
+		if (o == r)
+			continue;
+		for (k = 0; k < r->nlayers && k < o->nlayers && !strcmp(r->layers[k], o->layers[k]); k++)
+			;
+		if (k > shared)
+			shared = k;
+	}
+	for (i = r->nlayers; i-- > shared;) {
+		image_chain_id(r, i, chain);
+		printf("Deleted: %s\n", chain);
+	}
+	image_db_del_rec(db, (size_t)(r - db->recs));
 }
 
 /* Remove layers and blobs that no image record refers to: what a load killed
@@ -6773,7 +6814,8 @@ static int volume_create(struct mr_store *st, const char *name, const char *cons
 	} else if (!volume_name_valid(name)) {
 		return mr_err_set(err, MR_EINVAL_INPUT, "create %s: \"%s\" includes invalid characters "
 				  "for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are "
-				  "allowed", name, name);
+				  "allowed. If you intended to pass a host directory, use absolute "
+				  "path", name, name);
 	} else {
 		snprintf(vname, sizeof vname, "%s", name);
 	}
@@ -10578,6 +10620,7 @@ struct ctr_opts {
 	struct ctr_list volume, mount, tmpfs, volumes_from, publish, add_host, dns;
 	struct ctr_list device, device_rule, sysctl, ulimit, group_add, network_alias;
 	const char *ipc, *uts, *shm_size, *pid;
+	const char *pull;                  /* --pull: always, missing (default), never */
 	const char *health_cmd, *health_interval, *health_timeout, *health_start, *health_retries;
 	int no_healthcheck;
 	int detach, rm, interactive, tty, read_only, init, privileged, publish_all;
@@ -12143,36 +12186,58 @@ static void ctr_info_get(struct mr_store *st, const char *id, struct ctr_info *c
 		close(rfd);
 }
 
-/* see 21_cmd_image.c (rmi): how many containers use the image; the first
- * one's short ID goes to who. */
-static int container_users_of_image(struct mr_store *st, const char *image_id, char *who,
-				    size_t size)
+/* Containers that use an image, running and stopped apart (rmi's conflicts
+ * differ: a running user cannot be forced away, a stopped one can): how many
+ * of each and the first one's short ID. */
+struct ctr_image_users {
+	int running, stopped;
+	char running_who[16], stopped_who[16];
+};
+
+static void container_image_users(struct mr_store *st, const char *image_id,
+				  struct ctr_image_users *u)
 {
-	int fd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC), n = 0;
+	int fd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;
 	char want[MR_DIGEST_LEN + 16];
+	memset(u, 0, sizeof *u);
 	if (!d) {
 		if (fd >= 0)
 			close(fd);
-		return 0;
+		return;
 	}
 	snprintf(want, sizeof want, "\"Image\":\"%s\"", image_id);
 	while ((de = readdir(d)) != NULL) {
 		char path[32 + CTR_ID_LEN];
 		struct mr_buf b = { 0 };
 		struct mr_err ignored;
+		struct ctr_info ci;
 		if (!ctr_is_id(de->d_name))
 			continue;
 		snprintf(path, sizeof path, "%s/config.json", de->d_name);
 		if (mr_read_file(fd, path, &b, MINIRUN_MAX_JSON, &ignored) == 0 && strstr(b.data, want)) {
-			if (!n++)
-				snprintf(who, size, "%.12s", de->d_name);
+			ctr_info_get(st, de->d_name, &ci);
+			if (ci.status == CTR_RUNNING || ci.status == CTR_RESTARTING) {
+				if (!u->running++)
+					snprintf(u->running_who, sizeof u->running_who, "%.12s", de->d_name);
+			} else if (!u->stopped++) {
+				snprintf(u->stopped_who, sizeof u->stopped_who, "%.12s", de->d_name);
+			}
 		}
 		mr_buf_free(&b);
 	}
 	closedir(d);
-	return n;
+}
+
+/* How many containers use the image; the first one's short ID goes to who. */
+static int container_users_of_image(struct mr_store *st, const char *image_id, char *who,
+				    size_t size)
+{
+	struct ctr_image_users u;
+	container_image_users(st, image_id, &u);
+	snprintf(who, size, "%s", u.running ? u.running_who : u.stopped_who);
+	return u.running + u.stopped;
 }
 
 /* ---- the run/create front end: the image config and the flags into the spec ----
@@ -18990,6 +19055,13 @@ static void net_inspect_one(struct mr_store *st, const struct net_def *d, struct
 		mr_jw_obj_end(w);
 	}
 	mr_jw_obj_end(w);
+	/* Docker's last two keys: no driver options or labels are kept */
+	mr_jw_key(w, "Options");
+	mr_jw_obj(w);
+	mr_jw_obj_end(w);
+	mr_jw_key(w, "Labels");
+	mr_jw_obj(w);
+	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
 	mr_json_free(&doc);
 	mr_buf_free(&b);
@@ -19198,6 +19270,89 @@ static void net_inspect(struct mr_store *st, const struct ctr *c, int running, s
 	mr_jw_int(w, prefix);
 	mr_jw_key(w, "MacAddress");
 	mr_jw_str(w, mac);
+	mr_buf_free(&b);
+}
+
+/* A network's ID by name (empty when unknown or built without networking). */
+#if MINIRUN_WITH_NET
+static void net_id_of(struct mr_store *st, const char *name, char *id, size_t size)
+{
+	struct net_def d;
+	struct mr_err ignored;
+	snprintf(id, size, "%s", net_find(st, name, &d, &ignored) == 0 ? d.id : "");
+}
+#else
+static void net_id_of(struct mr_store *st, const char *name, char *id, size_t size)
+{
+	(void)st;
+	(void)name;
+	snprintf(id, size, "%s", "");
+}
+#endif
+
+/* inspect: NetworkSettings.Networks, one endpoint as Docker shows it; the
+ * address fields only while running, Aliases (the short ID) on networks
+ * users create. EndpointID: derived from the container and network IDs
+ * (there is no daemon to keep a random one). */
+static void net_inspect_networks(struct mr_store *st, const struct ctr *c, int running,
+				 struct mr_jw *w)
+{
+	struct mr_buf b = { 0 };
+	char ip[16] = "", gw[16] = "", mac[20] = "", nid[65], ep[MR_DIGEST_LEN + 1], buf[160];
+	int prefix = 0, user = strcmp(c->network, "bridge") && net_bridged(c->network);
+	const char *q = NULL;
+	mr_jw_key(w, "Networks");
+	mr_jw_obj(w);
+	if (!strncmp(c->network, "container:", 10)) {
+		mr_jw_obj_end(w);
+		return;
+	}
+	if (!running || net_rt_read(st, c->id, &b) < 0 || !(q = b.data) ||
+	    util_word(&q, ip, sizeof ip) < 0 || util_word_int(&q, &prefix) < 0 ||
+	    util_word(&q, gw, sizeof gw) < 0 || util_word(&q, mac, sizeof mac) < 0) {
+		ip[0] = gw[0] = mac[0] = 0;
+		prefix = 0;
+	}
+	net_id_of(st, c->network, nid, sizeof nid);
+	snprintf(buf, sizeof buf, "%s %s", c->id, nid);
+	mr_digest_buf(buf, strlen(buf), ep);
+	mr_jw_key(w, c->network);
+	mr_jw_obj(w);
+	mr_jw_key(w, "IPAMConfig");
+	mr_jw_null(w);
+	mr_jw_key(w, "Links");
+	mr_jw_null(w);
+	mr_jw_key(w, "Aliases");
+	if (user) {
+		mr_jw_arr(w);
+		snprintf(buf, sizeof buf, "%.12s", c->id);
+		mr_jw_str(w, buf);
+		mr_jw_arr_end(w);
+	} else {
+		mr_jw_null(w);
+	}
+	mr_jw_key(w, "NetworkID");
+	mr_jw_str(w, nid);
+	mr_jw_key(w, "EndpointID");
+	mr_jw_str(w, running ? ep + 7 : "");
+	mr_jw_key(w, "Gateway");
+	mr_jw_str(w, gw);
+	mr_jw_key(w, "IPAddress");
+	mr_jw_str(w, ip);
+	mr_jw_key(w, "IPPrefixLen");
+	mr_jw_int(w, prefix);
+	mr_jw_key(w, "IPv6Gateway");
+	mr_jw_str(w, "");
+	mr_jw_key(w, "GlobalIPv6Address");
+	mr_jw_str(w, "");
+	mr_jw_key(w, "GlobalIPv6PrefixLen");
+	mr_jw_int(w, 0);
+	mr_jw_key(w, "MacAddress");
+	mr_jw_str(w, mac);
+	mr_jw_key(w, "DriverOpts");
+	mr_jw_null(w);
+	mr_jw_obj_end(w);
+	mr_jw_obj_end(w);
 	mr_buf_free(&b);
 }
 
@@ -19729,6 +19884,872 @@ static void __attribute__((noreturn)) boot_halt(int cmd)
 #endif /* MINIRUN_WITH_INIT */
 /* ======================== END src/20_boot.c ======================== */
 
+/* ======================== BEGIN src/20c_tmpl.c ======================== */
+#line 1 "src/20c_tmpl.c"
+/* ==== [20c] TEMPLATES: the subset of Go's text/template that --format users write ==== */
+
+/* Docker's --format runs Go's text/template over the object. minirun runs
+ * it over the object's JSON, which Docker also falls back to: fields
+ * (.A.B, $, $var), pipelines (|), range (with $k, $v :=), if/else/end,
+ * {{- -}} trimming, and the functions people use: json, index, len, join,
+ * split, upper, lower, title, printf, print, println, eq, ne, lt, le, gt,
+ * ge, not, and, or. Values print as Go prints them (map[k:v], [a b]).
+ * Everything is evaluated straight from the template text; blocks are
+ * skipped by scanning to their `end`. */
+
+#define TMPL_MAX_VARS 8
+#define TMPL_MAX_ITEMS 256
+
+struct tmpl_val {
+	const struct mr_json *j;             /* a JSON value, or NULL for a computed one */
+	const char *s;                       /* computed: text (owned by the context) */
+	char t;                              /* computed: 's' string, 'i' number, 'b' bool, 'n' nil */
+};
+
+struct tmpl_item {                       /* the template cut into text and actions */
+	const char *p;
+	size_t n;
+	int action;
+};
+
+struct tmpl {
+	const char *src;
+	struct tmpl_item it[TMPL_MAX_ITEMS];
+	size_t nit;
+	struct { char name[32]; struct tmpl_val v; } var[TMPL_MAX_VARS];
+	size_t nvar;
+	char **owned;                        /* computed strings, freed at the end */
+	size_t nowned;
+	char err[240];
+	const char *col;                     /* where an error points, if not at its token */
+	int parse_err;                       /* 1: the template is malformed (Docker: exit 64) */
+	struct mr_json_doc tmp;              /* split's results */
+};
+
+static const char *tmpl_own(struct tmpl *t, char *s)
+{
+	t->owned = util_xrealloc(t->owned, (t->nowned + 1) * sizeof *t->owned);
+	return t->owned[t->nowned++] = s;
+}
+
+static struct tmpl_val tmpl_str(struct tmpl *t, const char *s, size_t n, char type)
+{
+	struct tmpl_val v = { NULL, NULL, type };
+	char *c = util_xmalloc(n + 1);
+	memcpy(c, s, n);
+	c[n] = 0;
+	v.s = tmpl_own(t, c);
+	return v;
+}
+
+static int tmpl_fail(struct tmpl *t, const char *at, size_t atn, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int tmpl_fail(struct tmpl *t, const char *at, size_t atn, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+	if (t->err[0])
+		return -1;
+	k = snprintf(t->err, sizeof t->err, "template: :1:%d: executing \"\" at <%.*s>: ",
+		     (int)((t->col ? t->col : at) - t->src), (int)atn, at);
+	va_start(ap, fmt);
+	vsnprintf(t->err + k, sizeof t->err - (size_t)k, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int tmpl_parse_fail(struct tmpl *t, const char *msg)
+{
+	if (!t->err[0])
+		snprintf(t->err, sizeof t->err, "template: :1: %s", msg);
+	t->parse_err = 1;
+	return -1;
+}
+
+/* Go's truth: false, 0, nil and empty things are false. */
+static int tmpl_true(const struct tmpl_val *v)
+{
+	const struct mr_json *j = v->j;
+	if (!j)
+		return v->t == 'b' ? v->s[0] == 't' : v->t == 'i' ? strtod(v->s, NULL) != 0 :
+		       v->t == 's' ? v->s[0] != 0 : 0;
+	switch (j->type) {
+	case MR_JSON_TRUE: return 1;
+	case MR_JSON_NUMBER: return j->num != 0;
+	case MR_JSON_STRING: return j->len != 0;
+	case MR_JSON_ARRAY: case MR_JSON_OBJECT: return j->count != 0;
+	default: return 0;
+	}
+}
+
+static int tmpl_is_struct(const struct mr_json *o);
+
+static int tmpl_key_cmp(const void *a, const void *b)
+{
+	const struct mr_json *x = *(const struct mr_json *const *)a, *y = *(const struct mr_json *const *)b;
+	return strcmp(x->key, y->key);
+}
+
+/* Go's %v: map[k:v ...] with sorted keys, [a b], <no value> for nothing. */
+static void tmpl_print_json(const struct mr_json *j, struct mr_buf *out)
+{
+	const struct mr_json *c, **keys;
+	size_t i, n = 0;
+	switch (j ? j->type : MR_JSON_NULL) {
+	case MR_JSON_STRING: case MR_JSON_NUMBER: mr_buf_append(out, j->str, j->len); break;
+	case MR_JSON_TRUE: mr_buf_append(out, "true", 4); break;
+	case MR_JSON_FALSE: mr_buf_append(out, "false", 5); break;
+	case MR_JSON_ARRAY:
+		mr_buf_append(out, "[", 1);
+		for (c = j->child; c; c = c->next) {
+			if (c != j->child)
+				mr_buf_append(out, " ", 1);
+			tmpl_print_json(c, out);
+		}
+		mr_buf_append(out, "]", 1);
+		break;
+	case MR_JSON_OBJECT:
+		keys = util_xcalloc(j->count + 1, sizeof *keys);
+		for (c = j->child; c; c = c->next)
+			keys[n++] = c;
+		qsort(keys, n, sizeof *keys, tmpl_key_cmp);
+		mr_buf_append(out, "map[", 4);
+		for (i = 0; i < n; i++) {
+			mr_buf_printf(out, "%s%s:", i ? " " : "", keys[i]->key);
+			tmpl_print_json(keys[i], out);
+		}
+		mr_buf_append(out, "]", 1);
+		free(keys);
+		break;
+	default: mr_buf_append(out, "<no value>", 10); break;
+	}
+}
+
+/* Go's json of the typed object: a struct's fields in order, a map's keys
+ * sorted. */
+static void tmpl_json(struct mr_jw *w, const struct mr_json *j)
+{
+	const struct mr_json *c, **keys;
+	size_t i, n = 0;
+	if (j->type == MR_JSON_ARRAY) {
+		mr_jw_arr(w);
+		for (c = j->child; c; c = c->next)
+			tmpl_json(w, c);
+		mr_jw_arr_end(w);
+		return;
+	}
+	if (j->type != MR_JSON_OBJECT) {
+		mr_jw_value(w, j);
+		return;
+	}
+	keys = util_xcalloc(j->count + 1, sizeof *keys);
+	for (c = j->child; c; c = c->next)
+		keys[n++] = c;
+	if (!tmpl_is_struct(j))
+		qsort(keys, n, sizeof *keys, tmpl_key_cmp);
+	mr_jw_obj(w);
+	for (i = 0; i < n; i++) {
+		mr_jw_key(w, keys[i]->key);
+		tmpl_json(w, keys[i]);
+	}
+	mr_jw_obj_end(w);
+	free(keys);
+}
+
+static void tmpl_print(const struct tmpl_val *v, struct mr_buf *out)
+{
+	if (v->j || v->t == 'n')
+		tmpl_print_json(v->j, out);
+	else
+		mr_buf_printf(out, "%s", v->s);
+}
+
+/* The text of a scalar (strings unquoted), for comparisons and functions. */
+static const char *tmpl_text(struct tmpl *t, const struct tmpl_val *v)
+{
+	struct mr_buf b = { 0 };
+	if (!v->j)
+		return v->t == 'n' ? "" : v->s;
+	if (v->j->type == MR_JSON_STRING || v->j->type == MR_JSON_NUMBER)
+		return tmpl_str(t, v->j->str, v->j->len, 's').s;
+	tmpl_print(v, &b);
+	mr_buf_append(&b, "", 0);
+	return tmpl_own(t, b.data);
+}
+
+static int tmpl_is_num(const struct tmpl_val *v)
+{
+	return v->j ? v->j->type == MR_JSON_NUMBER : v->t == 'i';
+}
+
+static int tmpl_is_str(const struct tmpl_val *v)
+{
+	return v->j ? v->j->type == MR_JSON_STRING : v->t == 's';
+}
+
+/* A Docker struct's fields start upper case; a map's keys are the user's. A
+ * missing field of a struct is an error, a missing key of a map prints
+ * <no value> (Docker runs the typed object first). */
+static int tmpl_is_struct(const struct mr_json *o)
+{
+	const struct mr_json *c;
+	if (!o->child)
+		return 0;
+	for (c = o->child; c; c = c->next)
+		if (!c->key_len || !isupper((unsigned char)c->key[0]))
+			return 0;
+	return 1;
+}
+
+/* .A.B.C from v; p..end is the chain. */
+static int tmpl_fields(struct tmpl *t, struct tmpl_val *v, const char *p, const char *end)
+{
+	const char *chain = p;
+	while (p < end && *p == '.') {
+		const char *f = p + 1;
+		size_t n = 0;
+		char key[128];
+		const struct mr_json *j;
+		while (f + n < end && f[n] != '.')
+			n++;
+		p = f + n;
+		if (!n)
+			continue;
+		snprintf(key, sizeof key, "%.*s", (int)n, f);
+		if (!v->j || v->j->type != MR_JSON_OBJECT) {
+			if (!v->j || v->j->type == MR_JSON_NULL) {
+				v->j = NULL;
+				v->t = 'n';
+				continue;
+			}
+			t->col = f - 1;
+			return tmpl_fail(t, chain, (size_t)(end - chain), "can't evaluate field %s in type %s", key,
+					 v->j->type == MR_JSON_ARRAY ? "[]interface {}" : "string");
+		}
+		j = mr_json_get(v->j, key);
+		if (!j && tmpl_is_struct(v->j) && isupper((unsigned char)key[0])) {
+			t->col = f - 1;
+			return tmpl_fail(t, chain, (size_t)(end - chain), "map has no entry for key \"%s\"", key);
+		}
+		v->j = j;
+		v->t = 'n';
+	}
+	return 0;
+}
+
+struct tmpl_args {
+	struct tmpl_val v[16];
+	const char *at[16];
+	size_t n;
+};
+
+static int tmpl_pipeline(struct tmpl *t, const struct tmpl_val *dot, const char *p, const char *end,
+			 struct tmpl_val *res);
+
+static const char *tmpl_skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* One operand at p: its value and where it ends. */
+static int tmpl_operand(struct tmpl *t, const struct tmpl_val *dot, const char **pp, const char *end,
+			struct tmpl_val *v)
+{
+	const char *p = *pp, *q = p;
+	size_t i;
+	if (*p == '"' || *p == '`') {
+		struct mr_buf b = { 0 };
+		char quote = *p;
+		for (q = p + 1; q < end && *q != quote; q++) {
+			if (quote == '"' && *q == '\\' && q + 1 < end) {
+				q++;
+				mr_buf_append(&b, *q == 'n' ? "\n" : *q == 't' ? "\t" : q, 1);
+			} else {
+				mr_buf_append(&b, q, 1);
+			}
+		}
+		if (q >= end)
+			return tmpl_parse_fail(t, "unterminated quoted string");
+		mr_buf_append(&b, "", 0);
+		v->j = NULL;
+		v->t = 's';
+		v->s = tmpl_own(t, b.data ? b.data : util_xstrdup(""));
+		*pp = q + 1;
+		return 0;
+	}
+	if (*p == '(') {
+		int depth = 0;
+		for (q = p; q < end; q++) {
+			depth += (*q == '(') - (*q == ')');
+			if (!depth)
+				break;
+		}
+		if (q >= end)
+			return tmpl_parse_fail(t, "unclosed left paren");
+		if (tmpl_pipeline(t, dot, p + 1, q, v) < 0)
+			return -1;
+		/* (pipeline).Field */
+		for (p = q = q + 1; q < end && !strchr(" \t\n\r|()", *q); q++) {}
+		*pp = q;
+		return tmpl_fields(t, v, p, q);
+	}
+	while (q < end && !strchr(" \t\n\r|()", *q))
+		q++;
+	*pp = q;
+	if (*p == '.') {
+		*v = *dot;
+		return q == p + 1 ? 0 : tmpl_fields(t, v, p, q);
+	}
+	if (*p == '$') {
+		size_t n = strcspn(p, ". \t\n|)");
+		if (p + n > q)
+			n = (size_t)(q - p);
+		for (i = t->nvar; i-- > 0;)
+			if (strlen(t->var[i].name) == n && !strncmp(t->var[i].name, p, n))
+				break;
+		if (i == (size_t)-1) {
+			char msg[64];
+			snprintf(msg, sizeof msg, "undefined variable \"%.*s\"", (int)n, p);
+			return tmpl_parse_fail(t, msg);
+		}
+		*v = t->var[i].v;
+		return tmpl_fields(t, v, p + n, q);
+	}
+	if ((*p >= '0' && *p <= '9') || *p == '-') {
+		*v = tmpl_str(t, p, (size_t)(q - p), 'i');
+		return 0;
+	}
+	if ((q - p == 4 && !strncmp(p, "true", 4)) || (q - p == 5 && !strncmp(p, "false", 5))) {
+		*v = tmpl_str(t, p, (size_t)(q - p), 'b');
+		return 0;
+	}
+	if (q - p == 3 && !strncmp(p, "nil", 3)) {
+		v->j = NULL;
+		v->t = 'n';
+		return 0;
+	}
+	{
+		char msg[96];
+		snprintf(msg, sizeof msg, "function \"%.*s\" not defined", (int)(q - p), p);
+		return tmpl_parse_fail(t, msg);
+	}
+}
+
+/* printf with Go's verbs that matter here: %s %v %d %q %T %%, widths. */
+static void tmpl_printf(struct tmpl *t, const struct tmpl_args *a, struct mr_buf *out)
+{
+	const char *f = tmpl_text(t, &a->v[0]);
+	size_t k = 1;
+	for (; *f; f++) {
+		char spec[16], verb;
+		size_t sn = strspn(f + 1, "-+ 0123456789.");
+		struct mr_buf v = { 0 };
+		if (*f != '%' || sn > 8) {
+			mr_buf_append(out, f, 1);
+			continue;
+		}
+		verb = f[1 + sn];
+		if (verb == '%') {
+			mr_buf_append(out, "%", 1);
+			f += 1 + sn;
+			continue;
+		}
+		if (k >= a->n) {
+			mr_buf_printf(out, "%%!%c(MISSING)", verb);
+			f += 1 + sn;
+			continue;
+		}
+		snprintf(spec, sizeof spec, "%%%.*s", (int)sn, f + 1);
+		if (verb == 'T') {
+			const struct tmpl_val *x = &a->v[k];
+			int ty = x->j ? (int)x->j->type : -1;
+			mr_buf_printf(&v, "%s", ty == MR_JSON_STRING || (!x->j && x->t == 's') ? "string" :
+				      ty == MR_JSON_NUMBER || (!x->j && x->t == 'i') ? "int" :
+				      ty == MR_JSON_TRUE || ty == MR_JSON_FALSE || (!x->j && x->t == 'b') ?
+				      "bool" : ty == MR_JSON_ARRAY ? "[]interface {}" :
+				      ty == MR_JSON_OBJECT ? "map[string]interface {}" : "<nil>");
+		} else if (verb == 'q') {
+			struct mr_jw w;
+			mr_jw_init(&w, &v, 0);
+			mr_jw_str(&w, tmpl_text(t, &a->v[k]));
+		} else {
+			tmpl_print(&a->v[k], &v);
+		}
+		mr_buf_append(&v, "", 0);
+		{
+			/* the width of %-10s / %5d: pad left or right */
+			const char *w = spec + 1 + strspn(spec + 1, "-+ 0");
+			int width = atoi(w), left = memchr(spec, '-', strlen(spec)) != NULL;
+			int pad = width > (int)strlen(v.data) ? width - (int)strlen(v.data) : 0;
+			if (!left)
+				mr_buf_printf(out, "%*s", pad, "");
+			mr_buf_printf(out, "%s", v.data);
+			if (left)
+				mr_buf_printf(out, "%*s", pad, "");
+		}
+		mr_buf_free(&v);
+		k++;
+		f += 1 + sn;
+	}
+}
+
+static int tmpl_cmp(struct tmpl *t, const struct tmpl_val *x, const struct tmpl_val *y)
+{
+	if (tmpl_is_num(x) && tmpl_is_num(y)) {
+		double a = strtod(tmpl_text(t, x), NULL), b = strtod(tmpl_text(t, y), NULL);
+		return a < b ? -1 : a > b;
+	}
+	return strcmp(tmpl_text(t, x), tmpl_text(t, y));
+}
+
+/* Call function name with its arguments. */
+static int tmpl_call(struct tmpl *t, const char *name, size_t nl, const char *at,
+		     struct tmpl_args *a, struct tmpl_val *res)
+{
+	struct mr_buf out = { 0 };
+	const struct mr_json *j = a->n ? a->v[0].j : NULL, *c;
+	size_t i;
+#define TMPL_IS(s) (nl == sizeof s - 1 && !strncmp(name, s, nl))
+	if (!a->n && !TMPL_IS("print") && !TMPL_IS("println")) {
+		char msg[96];
+		snprintf(msg, sizeof msg, "wrong number of args for %.*s: want at least 1 got 0",
+			 (int)nl, name);
+		return tmpl_fail(t, at, nl, "%s", msg);
+	}
+	if (TMPL_IS("json")) {
+		struct mr_jw w;
+		mr_jw_init(&w, &out, 0);
+		if (j)
+			tmpl_json(&w, j);
+		else if (a->v[0].t == 's')
+			mr_jw_str(&w, a->v[0].s);
+		else
+			mr_buf_printf(&out, "%s", a->v[0].t == 'n' ? "null" : a->v[0].s);
+	} else if (TMPL_IS("index")) {
+		struct tmpl_val v = a->v[0];
+		for (i = 1; i < a->n; i++) {
+			const char *k = tmpl_text(t, &a->v[i]);
+			if (v.j && v.j->type == MR_JSON_OBJECT) {
+				v.j = mr_json_get(v.j, k);
+			} else if (v.j && v.j->type == MR_JSON_ARRAY) {
+				long n = atol(k);
+				for (c = v.j->child; c && n > 0; c = c->next, n--) {}
+				if (!c)
+					return tmpl_fail(t, at, nl, "error calling index: index out of "
+							 "range: %s", k);
+				v.j = c;
+			} else {
+				return tmpl_fail(t, at, nl, "error calling index: can't index item of "
+						 "type %s", v.j ? "string" : "<nil>");
+			}
+			v.t = 'n';
+		}
+		*res = v;
+		return 0;
+	} else if (TMPL_IS("len")) {
+		if (!j || (j->type != MR_JSON_ARRAY && j->type != MR_JSON_OBJECT &&
+			   j->type != MR_JSON_STRING)) {
+			if (!j && a->v[0].t == 's') {
+				mr_buf_printf(&out, "%zu", strlen(a->v[0].s));
+				goto text_int;
+			}
+			return tmpl_fail(t, at, nl, "error calling len: len of %s",
+					 j ? "type float64" : "nil pointer");
+		}
+		mr_buf_printf(&out, "%zu", j->type == MR_JSON_STRING ? j->len : j->count);
+text_int:
+		mr_buf_append(&out, "", 0);
+		res->j = NULL;
+		res->t = 'i';
+		res->s = tmpl_own(t, out.data);
+		return 0;
+	} else if (TMPL_IS("join")) {
+		const char *sep = a->n > 1 ? tmpl_text(t, &a->v[1]) : "";
+		for (c = j && j->type == MR_JSON_ARRAY ? j->child : NULL; c; c = c->next) {
+			struct tmpl_val e = { c, NULL, 'n' };
+			mr_buf_printf(&out, "%s%s", c == j->child ? "" : sep, tmpl_text(t, &e));
+		}
+	} else if (TMPL_IS("split")) {
+		/* a JSON array built as text and parsed into the context's doc */
+		const char *s = tmpl_text(t, &a->v[0]), *sep = a->n > 1 ? tmpl_text(t, &a->v[1]) : "";
+		struct mr_jw w;
+		struct mr_err e;
+		size_t sl = strlen(sep);
+		mr_jw_init(&w, &out, 0);
+		mr_jw_arr(&w);
+		while (sl) {
+			const char *x = strstr(s, sep);
+			if (!x)
+				break;
+			mr_jw_strn(&w, s, (size_t)(x - s));
+			s = x + sl;
+		}
+		mr_jw_str(&w, s);
+		mr_jw_arr_end(&w);
+		mr_json_free(&t->tmp);
+		if (mr_json_parse(&t->tmp, out.data, out.len, &e) < 0) {
+			mr_buf_free(&out);
+			return tmpl_fail(t, at, nl, "%s", e.msg);
+		}
+		tmpl_own(t, out.data);   /* the document points into it */
+		res->j = t->tmp.root;
+		return 0;
+	} else if (TMPL_IS("upper") || TMPL_IS("lower") || TMPL_IS("title")) {
+		const char *s = tmpl_text(t, &a->v[0]);
+		for (i = 0; s[i]; i++) {
+			int ch = (unsigned char)s[i];
+			ch = name[0] == 'u' || (name[0] == 't' && (!i || s[i - 1] == ' ')) ? toupper(ch) :
+			     name[0] == 'l' ? tolower(ch) : ch;
+			mr_buf_append(&out, (char *)&ch, 1);
+		}
+	} else if (TMPL_IS("printf")) {
+		tmpl_printf(t, a, &out);
+	} else if (TMPL_IS("print") || TMPL_IS("println")) {
+		for (i = 0; i < a->n; i++) {
+			/* Go: println always spaces, print only between non-strings */
+			if (i && (name[5] == 'l' || (!tmpl_is_str(&a->v[i - 1]) && !tmpl_is_str(&a->v[i]))))
+				mr_buf_append(&out, " ", 1);
+			tmpl_print(&a->v[i], &out);
+		}
+		if (name[5] == 'l')
+			mr_buf_append(&out, "\n", 1);
+	} else if (TMPL_IS("eq") || TMPL_IS("ne")) {
+		int eq = a->n > 1 ? 0 : 1;
+		for (i = 1; i < a->n; i++)
+			eq |= !tmpl_cmp(t, &a->v[0], &a->v[i]);
+		mr_buf_printf(&out, "%s", eq == (name[0] == 'e') ? "true" : "false");
+		goto text_bool;
+	} else if (TMPL_IS("lt") || TMPL_IS("le") || TMPL_IS("gt") || TMPL_IS("ge")) {
+		int r = a->n > 1 ? tmpl_cmp(t, &a->v[0], &a->v[1]) : 0;
+		int ok = name[0] == 'l' ? (name[1] == 't' ? r < 0 : r <= 0) : (name[1] == 't' ? r > 0 : r >= 0);
+		mr_buf_printf(&out, "%s", ok ? "true" : "false");
+		goto text_bool;
+	} else if (TMPL_IS("not")) {
+		mr_buf_printf(&out, "%s", tmpl_true(&a->v[0]) ? "false" : "true");
+		goto text_bool;
+	} else if (TMPL_IS("and") || TMPL_IS("or")) {
+		/* the first false (and) or true (or) argument, else the last */
+		for (i = 0; i + 1 < a->n && tmpl_true(&a->v[i]) == (name[0] == 'a'); i++) {}
+		*res = a->v[i];
+		return 0;
+	} else {
+		char msg[96];
+		snprintf(msg, sizeof msg, "function \"%.*s\" not defined", (int)nl, name);
+		return tmpl_parse_fail(t, msg);
+	}
+#undef TMPL_IS
+	mr_buf_append(&out, "", 0);
+	res->j = NULL;
+	res->t = 's';
+	res->s = tmpl_own(t, out.data);
+	return 0;
+text_bool:
+	mr_buf_append(&out, "", 0);
+	res->j = NULL;
+	res->t = 'b';
+	res->s = tmpl_own(t, out.data);
+	return 0;
+}
+
+/* cmd ( '|' cmd )*: the value of each command is the last argument of the next. */
+static int tmpl_pipeline(struct tmpl *t, const struct tmpl_val *dot, const char *p, const char *end,
+			 struct tmpl_val *res)
+{
+	int have = 0;
+	struct tmpl_val prev = { NULL, NULL, 'n' };
+	for (;;) {
+		struct tmpl_args a;
+		const char *name = NULL, *at;
+		size_t nl = 0;
+		p = tmpl_skip_ws(p, end);
+		at = p;
+		if (p >= end)
+			return tmpl_parse_fail(t, "missing value for command");
+		if (isalpha((unsigned char)*p) && strncmp(p, "true", 4) && strncmp(p, "false", 5) &&
+		    strncmp(p, "nil", 3)) {
+			name = p;
+			while (p < end && (isalnum((unsigned char)*p) || *p == '_'))
+				p++;
+			nl = (size_t)(p - name);
+		}
+		a.n = 0;
+		for (;;) {
+			p = tmpl_skip_ws(p, end);
+			if (p >= end || *p == '|')
+				break;
+			if (a.n == 15)
+				return tmpl_parse_fail(t, "too many arguments");
+			a.at[a.n] = p;
+			if (tmpl_operand(t, dot, &p, end, &a.v[a.n]) < 0)
+				return -1;
+			a.n++;
+		}
+		if (have && a.n < 16)
+			a.v[a.n++] = prev;
+		if (name) {
+			if (tmpl_call(t, name, nl, at, &a, &prev) < 0)
+				return -1;
+		} else if (a.n == 1) {
+			prev = a.v[0];
+		} else if (a.n == 0) {
+			return tmpl_parse_fail(t, "missing value for command");
+		} else {
+			return tmpl_fail(t, at, 1, "can't give argument to non-function %.*s",
+					 (int)strcspn(at, " "), at);
+		}
+		have = 1;
+		if (p >= end)
+			break;
+		p++;   /* '|' */
+	}
+	*res = prev;
+	return 0;
+}
+
+/* The keyword an action starts with: if, else, end, range, or none (0). */
+static int tmpl_keyword(const struct tmpl_item *it, const char **rest)
+{
+	static const char *const kw[] = { "if", "else", "end", "range", "with" };
+	size_t i, n;
+	const char *p = tmpl_skip_ws(it->p, it->p + it->n);
+	for (i = 0; i < 5; i++) {
+		n = strlen(kw[i]);
+		if ((size_t)(it->p + it->n - p) >= n && !strncmp(p, kw[i], n) &&
+		    (p + n == it->p + it->n || p[n] == ' ')) {
+			*rest = p + n;
+			return "iEerw"[i];
+		}
+	}
+	*rest = p;
+	return 0;
+}
+
+/* Run items from i until the end/else of this level; returns the index of
+ * that end/else (or nit), -1 on error. skip: only find the end. */
+static long tmpl_block(struct tmpl *t, size_t i, const struct tmpl_val *dot, int skip,
+		       struct mr_buf *out)
+{
+	for (; i < t->nit; i++) {
+		const struct tmpl_item *it = &t->it[i];
+		const char *rest, *end = it->p + it->n;
+		struct tmpl_val v;
+		int k;
+		long j;
+		if (!it->action) {
+			if (!skip)
+				mr_buf_append(out, it->p, it->n);
+			continue;
+		}
+		k = tmpl_keyword(it, &rest);
+		if (k == 'e' || k == 'E')
+			return (long)i;
+		if (!k) {
+			if (skip)
+				continue;
+			if (tmpl_skip_ws(rest, end) == end)
+				return tmpl_parse_fail(t, "missing value for command");
+			/* {{$x := pipeline}} */
+			if (*rest == '$' && strstr(rest, ":=") && strstr(rest, ":=") < end) {
+				const char *as = strstr(rest, ":=");
+				if (t->nvar == TMPL_MAX_VARS)
+					return tmpl_parse_fail(t, "too many variables");
+				if (tmpl_pipeline(t, dot, as + 2, end, &t->var[t->nvar].v) < 0)
+					return -1;
+				snprintf(t->var[t->nvar].name, sizeof t->var[0].name, "%.*s",
+					 (int)strcspn(rest, " :"), rest);
+				t->nvar++;
+				continue;
+			}
+			if (tmpl_pipeline(t, dot, rest, end, &v) < 0)
+				return -1;
+			tmpl_print(&v, out);
+			continue;
+		}
+		/* if / range / with: the pipeline, then the block, maybe an else */
+		{
+			const char *pipe = rest, *assign = NULL;
+			char kname[32] = "", vname[32] = "";
+			size_t nvar = t->nvar;
+			int truth = 0;
+			if (k == 'r' && (assign = strstr(rest, ":=")) != NULL && assign < end) {
+				/* $v := or $k, $v := */
+				const char *s = tmpl_skip_ws(rest, assign), *comma = memchr(s, ',', (size_t)(assign - s));
+				if (comma) {
+					snprintf(kname, sizeof kname, "%.*s", (int)strcspn(s, " ,"), s);
+					s = tmpl_skip_ws(comma + 1, assign);
+				}
+				snprintf(vname, sizeof vname, "%.*s", (int)strcspn(s, " :"), s);
+				pipe = assign + 2;
+			}
+			if (skip) {
+				v.j = NULL, v.t = 'n';
+			} else {
+				if (tmpl_skip_ws(pipe, end) == end) {
+					char msg[48];
+					snprintf(msg, sizeof msg, "missing value for %s",
+						 k == 'i' ? "if" : k == 'r' ? "range" : "with");
+					return tmpl_parse_fail(t, msg);
+				}
+				if (tmpl_pipeline(t, dot, pipe, end, &v) < 0)
+					return -1;
+			}
+			truth = !skip && tmpl_true(&v);
+			if (k == 'r' && truth && v.j && (v.j->type == MR_JSON_ARRAY || v.j->type == MR_JSON_OBJECT)) {
+				const struct mr_json *c, **keys = util_xcalloc(v.j->count + 1, sizeof *keys);
+				size_t n = 0, idx;
+				for (c = v.j->child; c; c = c->next)
+					keys[n++] = c;
+				if (v.j->type == MR_JSON_OBJECT)   /* Go ranges over a map in key order */
+					qsort(keys, n, sizeof *keys, tmpl_key_cmp);
+				j = (long)i;
+				for (idx = 0; idx < n; idx++) {
+					struct tmpl_val e = { keys[idx], NULL, 'n' };
+					t->nvar = nvar;
+					if ((kname[0] || vname[0]) && nvar + 2 <= TMPL_MAX_VARS) {
+						if (kname[0]) {
+							char num[24];
+							snprintf(t->var[t->nvar].name, sizeof t->var[0].name, "%s", kname);
+							if (v.j->type == MR_JSON_OBJECT) {
+								t->var[t->nvar++].v = tmpl_str(t, keys[idx]->key,
+									keys[idx]->key_len, 's');
+							} else {
+								snprintf(num, sizeof num, "%zu", idx);
+								t->var[t->nvar++].v = tmpl_str(t, num, strlen(num), 'i');
+							}
+						}
+						snprintf(t->var[t->nvar].name, sizeof t->var[0].name, "%s", vname);
+						t->var[t->nvar++].v = e;
+					}
+					j = tmpl_block(t, i + 1, &e, 0, out);
+					if (j < 0) {
+						free(keys);
+						return -1;
+					}
+				}
+				free(keys);
+				t->nvar = nvar;
+				if (!n)
+					truth = 0;
+				else
+					truth = 1;
+				if (n) {
+					/* skip a possible else branch */
+					if (j < (long)t->nit && tmpl_keyword(&t->it[j], &rest) == 'E')
+						j = tmpl_block(t, (size_t)j + 1, dot, 1, out);
+					if (j < 0 || j >= (long)t->nit)
+						return j < 0 ? -1 : tmpl_parse_fail(t, "unexpected EOF");
+					i = (size_t)j;
+					continue;
+				}
+			} else if (k == 'r' && truth) {
+				return tmpl_fail(t, pipe, (size_t)(end - pipe), "range can't iterate over %s",
+						 tmpl_text(t, &v));
+			}
+			if (k == 'w' && truth) {
+				j = tmpl_block(t, i + 1, &v, 0, out);
+			} else {
+				j = tmpl_block(t, i + 1, dot, skip || !truth || k == 'r', out);
+			}
+			if (j < 0)
+				return -1;
+			if (j < (long)t->nit && tmpl_keyword(&t->it[j], &rest) == 'E') {
+				/* else: runs when the first branch did not */
+				j = tmpl_block(t, (size_t)j + 1, dot, skip || truth, out);
+				if (j < 0)
+					return -1;
+			}
+			if (j >= (long)t->nit)
+				return tmpl_parse_fail(t, "unexpected EOF");
+			t->nvar = nvar;
+			i = (size_t)j;
+		}
+	}
+	return (long)i;
+}
+
+/* Cut the template into items: text (with \t \n escapes kept as Docker's
+ * shell users type them) and actions ({{- and -}} trim the text beside). */
+static int tmpl_scan(struct tmpl *t, const char *fmt)
+{
+	const char *p = fmt;
+	t->src = fmt;
+	while (*p) {
+		const char *open = strstr(p, "{{"), *close;
+		size_t n = open ? (size_t)(open - p) : strlen(p);
+		int ltrim = open && open[2] == '-' && (open[3] == ' ' || open[3] == '\t' || open[3] == '\n');
+		if (t->nit + 2 >= TMPL_MAX_ITEMS)
+			return tmpl_parse_fail(t, "template too long");
+		if (ltrim)
+			while (n && strchr(" \t\r\n", p[n - 1]))
+				n--;
+		if (n)
+			t->it[t->nit++] = (struct tmpl_item){ p, n, 0 };
+		if (!open)
+			break;
+		close = strstr(open + 2, "}}");
+		if (!close)
+			return tmpl_parse_fail(t, "unclosed action");
+		{
+			const char *a = open + 2 + (ltrim ? 2 : 0), *b = close;
+			int rtrim = b - a >= 2 && b[-1] == '-' && (b[-2] == ' ' || b[-2] == '\t' || b[-2] == '\n');
+			if (rtrim)
+				b -= 2;
+			t->it[t->nit++] = (struct tmpl_item){ a, (size_t)(b - a), 1 };
+			p = close + 2;
+			if (rtrim)
+				while (*p && strchr(" \t\r\n", *p))
+					p++;
+		}
+	}
+	return 0;
+}
+
+/* Render fmt over root into out. Returns 0, -1 when executing failed, -2
+ * when the template is malformed; msg gets Docker's text after "template
+ * parsing error: " (Docker exits 1 for the first, 64 for the second). */
+static int tmpl_render(const char *fmt, const struct mr_json *root, struct mr_buf *out,
+		       char *msg, size_t msgsize)
+{
+	struct tmpl *t = util_xcalloc(1, sizeof *t);
+	struct tmpl_val dot = { root, NULL, 'n' };
+	long end;
+	size_t i;
+	int rc = 0;
+	char *src = util_xstrdup(fmt), *d = src;
+	const char *q;
+	/* Docker's formats take \t and \n typed in the shell as tab and newline */
+	for (q = fmt; *q; q++)
+		*d++ = q[0] == '\\' && (q[1] == 't' || q[1] == 'n') ? (++q, *q == 't' ? '\t' : '\n') : *q;
+	*d = 0;
+	fmt = tmpl_own(t, src);
+	snprintf(t->var[0].name, sizeof t->var[0].name, "$");
+	t->var[0].v = dot;
+	t->nvar = 1;
+	if (tmpl_scan(t, fmt) < 0) {
+		rc = -2;
+	} else if ((end = tmpl_block(t, 0, &dot, 0, out)) < 0) {
+		rc = t->parse_err ? -2 : -1;
+	} else if ((size_t)end < t->nit) {
+		const char *rest;
+		tmpl_parse_fail(t, tmpl_keyword(&t->it[end], &rest) == 'e' ? "unexpected {{end}}" :
+				"unexpected {{else}}");
+		rc = -2;
+	}
+	snprintf(msg, msgsize, "%s", t->err);
+	for (i = 0; i < t->nowned; i++)
+		free(t->owned[i]);
+	free(t->owned);
+	mr_json_free(&t->tmp);
+	free(t);
+	mr_buf_append(out, "", 0);
+	if (out->len)
+		out->len--;
+	return rc;
+}
+/* ======================== END src/20c_tmpl.c ======================== */
+
 /* ======================== BEGIN src/21_cli.c ======================== */
 #line 1 "src/21_cli.c"
 /* ==== [21] CLI: argument parsing, usage, commands ====
@@ -19756,6 +20777,8 @@ struct cli {
 	int store_open;
 	const char *cmd;          /* "images", "volume rm"... for messages */
 	struct mr_err err;
+	int usage_args;           /* the failure was a wrong number of arguments */
+	int flag_error;           /* a flag did not parse (Docker: 125) */
 };
 
 struct cli_command {
@@ -19797,6 +20820,7 @@ static int cli_fail(struct cli *c, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\nSee 'minirun %s --help'.\n", c->cmd);
+	c->flag_error = 1;
 	return -1;
 }
 
@@ -19899,6 +20923,7 @@ static int cli_parse(struct cli *c, int argc, char **argv, const struct cli_flag
  * argument"). */
 static int cli_nargs(struct cli *c, int n, int min, int max)
 {
+	c->usage_args = n < min || (max >= 0 && n > max);
 	if (n < min)
 		return cli_fail(c, "\"minirun %s\" requires %s %d argument%s.", c->cmd,
 				max == min ? "exactly" : "at least", min, min == 1 ? "" : "s");
@@ -19906,6 +20931,36 @@ static int cli_nargs(struct cli *c, int n, int min, int max)
 		return cli_fail(c, "\"minirun %s\" accepts %s %d argument%s.", c->cmd,
 				max == min ? "exactly" : "at most", max, max == 1 ? "" : "s");
 	return 0;
+}
+
+/* Docker's exit codes when the CLI itself fails (checked command by command
+ * against Docker 20.10, tests/docker-compare/scenarios "exit-codes-*"):
+ *   a flag that does not parse                        125, every command
+ *   run: anything that keeps the container from running  125
+ *   run, exec, start -a: the container's command      its own code; run: 126
+ *     not executable, 127 not found; exec: 126 for both
+ *   wrong number of arguments, unknown command        1
+ *   every other failure of every other command: no such container, image,
+ *   volume or network, a conflict, a bad value, exec in a stopped container,
+ *   kill -s BAD, create, load...                      1
+ * Commands return CLI_EXIT_FAIL for their own failures; this maps it. exec
+ * and start map their own failures themselves (their container's code may
+ * be 125). minirun's boot commands keep 125. */
+static int cli_exit_code(const struct cli *c, const char *cmd, int rc)
+{
+	static const char keep[] = "run\0exec\0start\0attach\0init\0up\0down\0";
+	const char *k;
+	if (rc != CLI_EXIT_FAIL)
+		return rc;
+	if (c->usage_args)
+		return 1;
+	if (c->cmd[0] && strcmp(c->cmd, cmd) && util_starts_with(c->cmd, "container "))
+		cmd = c->cmd + 10;
+	for (k = keep; *k; k += strlen(k) + 1)
+		if (!strcmp(cmd, k))
+			return rc;
+	/* a flag error: cli_fail printed "See '... --help'" and left usage_args 0 */
+	return c->flag_error ? rc : 1;
 }
 
 /* Open the store on first use (most commands need it, `version` does not). */
@@ -20038,11 +21093,13 @@ static int cli_subcommand(struct cli *c, const char *group, const struct cli_com
 /* ---- [21] CLI: image commands (load, images, image inspect, tag, rmi, prune, unpack) ---- */
 
 /* A table printed like Docker's tabwriter: columns padded to the widest cell
- * plus three spaces. Cells are collected first, then printed. */
+ * plus three spaces, at least minw wide (Docker's formatter: 10; top: 20;
+ * 0 means 10). Cells are collected first, then printed. */
 struct cli_table {
 	size_t ncols, nrows;
 	char **cells;
 	size_t width[12];
+	size_t minw;
 };
 
 static void cli_table_add(struct cli_table *t, const char *const *row)
@@ -20064,14 +21121,127 @@ static void cli_table_print(struct cli_table *t)
 	for (r = 0; r < t->nrows; r++) {
 		for (i = 0; i < t->ncols; i++) {
 			const char *cell = t->cells[r * t->ncols + i];
+			size_t wd = t->width[i] + 3, minw = t->minw ? t->minw : 10;
 			if (i + 1 < t->ncols)
-				printf("%-*s", (int)(t->width[i] + 3), cell);
+				printf("%-*s", (int)(wd > minw ? wd : minw), cell);
 			else
 				printf("%s\n", cell);
 			free(t->cells[r * t->ncols + i]);
 		}
 	}
 	free(t->cells);
+}
+
+static int cli_inspect_format(const char *fmt, const char *json, size_t len);
+
+/* --format of a list command: the template ([20c]) over each row, an
+ * object of Docker's field names with string values (kv: name, value
+ * pairs). "table ..." adds the header (heads: "Field\0HEADER\0...\0") and
+ * aligns the tab-separated cells as Docker's tabwriter. */
+struct cli_fmt {
+	const char *fmt, *heads;
+	int table, rc;
+	struct cli_table t;
+};
+
+static void cli_fmt_init(struct cli_fmt *f, const char *fmt, const char *heads)
+{
+	memset(f, 0, sizeof *f);
+	f->heads = heads;
+	f->table = util_starts_with(fmt, "table");
+	f->fmt = fmt + (f->table ? 5 : 0);
+	while (f->table && *f->fmt == ' ')
+		f->fmt++;
+}
+
+/* Render one object (kv pairs, n of them) into out; 0, or the exit code. */
+static int cli_fmt_render(struct cli_fmt *f, const char *const *kv, size_t n, struct mr_buf *out)
+{
+	struct mr_buf js = { 0 };
+	struct mr_json_doc doc = { 0 };
+	struct mr_jw w;
+	struct mr_err err;
+	char msg[256];
+	size_t i;
+	int rc;
+	mr_jw_init(&w, &js, 0);
+	mr_jw_obj(&w);
+	for (i = 0; i < n; i++) {
+		mr_jw_key(&w, kv[2 * i]);
+		mr_jw_str(&w, kv[2 * i + 1]);
+	}
+	mr_jw_obj_end(&w);
+	if (mr_json_parse(&doc, js.data, js.len, &err) < 0) {
+		mr_buf_free(&js);
+		return 1;
+	}
+	rc = tmpl_render(f->fmt, doc.root, out, msg, sizeof msg);
+	if (rc < 0)
+		fprintf(stderr, "%s\n", msg);
+	mr_json_free(&doc);
+	mr_buf_free(&js);
+	return rc == 0 ? 0 : rc == -2 ? 64 : 1;
+}
+
+/* Cells of a rendered row, split at its tabs, into the table. */
+static void cli_fmt_add(struct cli_fmt *f, char *line)
+{
+	const char *cells[12];
+	size_t k;
+	char *p = line;
+	if (!f->t.ncols) {
+		f->t.ncols = 1;
+		for (k = 0; line[k]; k++)
+			f->t.ncols += line[k] == '\t';
+		if (f->t.ncols > 12)
+			f->t.ncols = 12;
+	}
+	for (k = 0; k < f->t.ncols; k++) {
+		cells[k] = p ? p : "";
+		p = p ? strchr(p, '\t') : NULL;
+		if (p)
+			*p++ = 0;
+	}
+	cli_table_add(&f->t, cells);
+}
+
+static void cli_fmt_header(struct cli_fmt *f)
+{
+	const char *kv[48], *h;
+	size_t n = 0;
+	struct mr_buf out = { 0 };
+	for (h = f->heads; *h && n < 24; h += strlen(h) + 1, h += strlen(h) + 1, n++) {
+		kv[2 * n] = h;
+		kv[2 * n + 1] = h + strlen(h) + 1;
+	}
+	if (cli_fmt_render(f, kv, n, &out) == 0 && out.data)
+		cli_fmt_add(f, out.data);
+	mr_buf_free(&out);
+}
+
+static int cli_fmt_row(struct cli_fmt *f, const char *const *kv, size_t n)
+{
+	struct mr_buf out = { 0 };
+	if (f->rc)
+		return f->rc;
+	if (f->table && !f->t.nrows)
+		cli_fmt_header(f);
+	f->rc = cli_fmt_render(f, kv, n, &out);
+	if (!f->rc && f->table)
+		cli_fmt_add(f, out.data ? out.data : (char *)"");
+	else if (!f->rc)
+		printf("%s\n", out.data ? out.data : "");
+	mr_buf_free(&out);
+	return f->rc;
+}
+
+static int cli_fmt_end(struct cli_fmt *f)
+{
+	if (f->table && !f->t.nrows && !f->rc)
+		cli_fmt_header(f);
+	if (f->table)
+		cli_table_print(&f->t);
+	return f->rc;
 }
 
 static int cmd_load(struct cli *c, int argc, char **argv)
@@ -20121,6 +21291,11 @@ static int cmd_load(struct cli *c, int argc, char **argv)
 		ld.close_blob = image_dir_close_blob;
 	} else if (input) {
 		fd = open(input, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT) {
+			/* Docker's client prints Go's error alone */
+			fprintf(stderr, "open %s: no such file or directory\n", input);
+			return CLI_EXIT_FAIL;
+		}
 		if (fd < 0) {
 			mr_err_sys(&c->err, "load %s", input);
 			goto fail;
@@ -20162,18 +21337,151 @@ static void cli_split_tag(const char *name, char *repo, size_t rsize, const char
 	}
 }
 
+static const char cli_images_heads[] =
+	"Repository\0REPOSITORY\0Tag\0TAG\0ID\0IMAGE ID\0CreatedSince\0CREATED\0"
+	"CreatedAt\0CREATED AT\0Size\0SIZE\0Digest\0DIGEST\0Containers\0CONTAINERS\0"
+	"VirtualSize\0VIRTUAL SIZE\0SharedSize\0SHARED SIZE\0UniqueSize\0UNIQUE SIZE\0";
+
+/* Docker's CreatedAt of list formats: "2024-05-01 10:00:00 +0000 UTC". */
+static void cli_created_at(const char *rfc3339, char *out, size_t size)
+{
+	time_t when = 0;
+	struct tm tm;
+	util_parse_rfc3339(rfc3339, &when);
+	gmtime_r(&when, &tm);
+	snprintf(out, size, "%04d-%02d-%02d %02d:%02d:%02d +0000 UTC", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* images --filter and image prune --filter, Docker's keys: dangling,
+ * reference (a glob on the name or name:tag), label (KEY or KEY=VALUE),
+ * before and since (another image's creation), until (prune: a duration or
+ * a time). Same keys OR, different keys AND. */
+struct img_filter {
+	const struct ctr_list *f;
+	time_t before, since, until;
+};
+
+static int img_filter_init(struct cli *c, struct image_db *db, const struct ctr_list *f,
+			   const char *keys, struct img_filter *x)
+{
+	size_t i;
+	memset(x, 0, sizeof *x);
+	x->f = f;
+	for (i = 0; i < f->n; i++) {
+		const char *v = strchr(f->v[i], '='), *k;
+		size_t kl = v ? (size_t)(v - f->v[i]) : strlen(f->v[i]);
+		int known = 0;
+		for (k = keys; *k && v; k += strlen(k) + 1)
+			known |= strlen(k) == kl && !strncmp(k, f->v[i], kl);
+		if (!known) {
+			fprintf(stderr, "Error: Invalid filter '%.*s'\n", (int)kl, f->v[i]);
+			return -1;
+		}
+		v++;
+		if (util_starts_with(f->v[i], "before=") || util_starts_with(f->v[i], "since=")) {
+			struct image_rec *r = image_db_find(db, v, &c->err);
+			time_t when = 0;
+			if (!r) {
+				util_print_err(&c->err);
+				return -1;
+			}
+			util_parse_rfc3339(r->created, &when);
+			*(f->v[i][0] == 'b' ? &x->before : &x->since) = when;
+		} else if (util_starts_with(f->v[i], "until=")) {
+			int64_t ns;
+			if (util_parse_duration(v, &ns) == 0)
+				x->until = time(NULL) - (time_t)(ns / 1000000000);
+			else if (util_parse_rfc3339(v, &x->until) < 0 && !(x->until = atol(v))) {
+				fprintf(stderr, "Error: invalid filter 'until=%s'\n", v);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Does the image's config carry the label (KEY or KEY=VALUE)? */
+static int img_has_label(struct mr_store *st, const struct image_rec *r, const char *want)
+{
+	struct mr_buf b = { 0 };
+	struct mr_json_doc doc = { 0 };
+	struct mr_err ignored;
+	const struct mr_json *l;
+	char path[96], key[256];
+	const char *eq = strchr(want, '=');
+	int hit = 0;
+	snprintf(path, sizeof path, "blobs/sha256/%s", digest_hex(r->id));
+	snprintf(key, sizeof key, "%.*s", (int)(eq ? (size_t)(eq - want) : strlen(want)), want);
+	if (mr_read_file(st->rootfd, path, &b, MINIRUN_MAX_JSON, &ignored) == 0 &&
+	    mr_json_parse(&doc, b.data, b.len, &ignored) == 0) {
+		l = mr_json_get(mr_json_get(mr_json_get(doc.root, "config"), "Labels"), key);
+		hit = l && (!eq || (l->str && !strcmp(l->str, eq + 1)));
+	}
+	mr_json_free(&doc);
+	mr_buf_free(&b);
+	return hit;
+}
+
+/* The image-level filters (tag NULL) or the reference filter of one tag. */
+static int img_filter_match(struct mr_store *st, const struct img_filter *x,
+			    const struct image_rec *r, int tagged, const char *tag)
+{
+	static const char keys[] = "dangling\0label\0before\0since\0until\0reference\0";
+	const char *k;
+	time_t when = 0;
+	util_parse_rfc3339(r->created, &when);
+	for (k = keys; *k; k += strlen(k) + 1) {
+		size_t i, kl = strlen(k);
+		int any = 0, hit = 0;
+		if ((tag != NULL) != !strcmp(k, "reference"))
+			continue;
+		for (i = 0; i < x->f->n; i++) {
+			const char *v = x->f->v[i] + kl + 1;
+			if (strncmp(x->f->v[i], k, kl) || x->f->v[i][kl] != '=')
+				continue;
+			any = 1;
+			if (k[0] == 'd')
+				hit |= !strcmp(v, "true") ? !tagged : tagged;
+			else if (k[0] == 'l')
+				hit |= img_has_label(st, r, v);
+			else if (k[0] == 'b')
+				hit |= when < x->before;
+			else if (k[0] == 's')
+				hit |= when > x->since;
+			else if (k[0] == 'u')
+				hit |= when < x->until;
+			else {
+				char repo[256];
+				const char *t;
+				cli_split_tag(tag, repo, sizeof repo, &t);
+				hit |= fnmatch(v, repo, 0) == 0 || fnmatch(v, tag, 0) == 0;
+			}
+		}
+		if (any && !hit)
+			return 0;
+	}
+	return 1;
+}
+
 static int cmd_images(struct cli *c, int argc, char **argv)
 {
 	int quiet = 0, no_trunc = 0, all = 0;
+	const char *format = NULL;
+	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
 		{ "a|all", 0, NULL, &all, NULL, "Show all images" },
 		{ "q|quiet", 0, NULL, &quiet, NULL, "Only show image IDs" },
 		{ "no-trunc", 0, NULL, &no_trunc, NULL, "Don't truncate output" },
+		{ "format", 1, &format, NULL, NULL, "Pretty-print images using a Go template" },
+		{ "f|filter", 1, NULL, NULL, &filters, "Filter output based on conditions provided" },
 		{ 0 },
 	};
+	struct cli_fmt fm;
+	struct img_filter fx;
 	struct mr_store *st;
 	struct image_db db;
-	struct cli_table t = { 5, 0, NULL, { 0 } };
+	struct cli_table t = { 5, 0, NULL, { 0 }, 0 };
 	static const char *const head[] = { "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE" };
 	size_t i, j;
 	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] [REPOSITORY[:TAG]]");
@@ -20185,7 +21493,14 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 		util_print_err(&c->err);
 		return CLI_EXIT_FAIL;
 	}
-	if (!quiet)
+	if (img_filter_init(c, &db, &filters, "dangling\0reference\0label\0before\0since\0", &fx) < 0) {
+		image_db_free(&db);
+		free(filters.v);
+		return 1;
+	}
+	if (format)
+		cli_fmt_init(&fm, format, cli_images_heads);
+	if (!quiet && !format)
 		cli_table_add(&t, head);
 	/* Newest first, like Docker. */
 	for (i = db.nrecs; i-- > 0;) {
@@ -20202,12 +21517,19 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 		else
 			snprintf(created, sizeof created, "N/A");
 		util_human_size(r->size, size, sizeof size);
+		for (j = 0; j < db.ntags && strcmp(db.tags[j].id, r->id); j++) {}
+		if (!img_filter_match(st, &fx, r, j < db.ntags, NULL))
+			continue;
 		for (j = 0; j <= db.ntags; j++) {
 			const char *row[5];
 			if (j < db.ntags && strcmp(db.tags[j].id, r->id))
 				continue;
 			if (j == db.ntags && tagged)
 				break;
+			if (!img_filter_match(st, &fx, r, 1, j < db.ntags ? db.tags[j].name : "")) {
+				tagged = 1;   /* a tag left out is no reason for a <none> row */
+				continue;
+			}
 			if (j < db.ntags) {
 				if (n == 1) {
 					char want[512];
@@ -20229,6 +21551,18 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 				printf("%s\n", id);
 				continue;
 			}
+			if (format) {
+				char at[48];
+				const char *kv[] = { "Repository", repo, "Tag", tag, "ID", id,
+						     "CreatedSince", created, "CreatedAt", at, "Size", size,
+						     "Digest", "<none>", "Containers", "N/A",
+						     "VirtualSize", size, "SharedSize", "N/A",
+						     "UniqueSize", "N/A" };
+				cli_created_at(r->created, at, sizeof at);
+				if (cli_fmt_row(&fm, kv, sizeof kv / sizeof kv[0] / 2))
+					break;
+				continue;
+			}
 			row[0] = repo; row[1] = tag; row[2] = id; row[3] = created; row[4] = size;
 			cli_table_add(&t, row);
 		}
@@ -20236,7 +21570,8 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 	(void)all;
 	cli_table_print(&t);
 	image_db_free(&db);
-	return 0;
+	free(filters.v);
+	return format ? cli_fmt_end(&fm) : 0;
 }
 
 /* Copy the runtime config of an image the way Docker's inspect shows it:
@@ -20366,12 +21701,16 @@ static int cli_inspect_image(struct cli *c, struct mr_jw *w, struct image_db *db
 
 static int cmd_image_inspect(struct cli *c, int argc, char **argv)
 {
-	struct cli_flag flags[] = { { 0 } };
+	const char *format = NULL;
+	struct cli_flag flags[] = {
+		{ "f|format", 1, &format, NULL, NULL, "Format the output using the given Go template" },
+		{ 0 },
+	};
 	struct mr_store *st;
 	struct image_db db;
 	struct mr_buf out = { 0 };
-	struct mr_jw w;
-	int i, rc = 0;
+	struct mr_jw w, one;
+	int i, k, rc = 0;
 	int n = cli_parse(c, argc, argv, flags, 1, "IMAGE [IMAGE...]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
@@ -20385,13 +21724,22 @@ static int cmd_image_inspect(struct cli *c, int argc, char **argv)
 	mr_jw_arr(&w);
 	for (i = 0; i < n; i++) {
 		struct image_rec *r = image_db_find(&db, argv[i], &c->err);
-		if (!r || cli_inspect_image(c, &w, &db, r) < 0) {
+		if (format) {
+			out.len = 0;
+			mr_jw_init(&one, &out, 0);
+		}
+		if (!r || cli_inspect_image(c, format ? &one : &w, &db, r) < 0) {
+			if (format)   /* Docker: an empty line for it, then the error */
+				printf("\n"), fflush(stdout);
 			util_print_err(&c->err);
 			rc = 1;
+		} else if (format && (k = cli_inspect_format(format, out.data, out.len)) != 0) {
+			rc = k;
 		}
 	}
 	mr_jw_arr_end(&w);
-	printf("%s\n", out.data);
+	if (!format)
+		printf("%s\n", out.data);
 	mr_buf_free(&out);
 	image_db_free(&db);
 	return rc;
@@ -20403,7 +21751,8 @@ static int cmd_tag(struct cli *c, int argc, char **argv)
 	struct mr_store *st;
 	struct image_db db;
 	struct image_rec *r;
-	char name[512];
+	char name[512], src[512];
+	struct mr_err ignored;
 	int rc = CLI_EXIT_FAIL;
 	int n = cli_parse(c, argc, argv, flags, 1, "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]");
 	if (n < 0)
@@ -20419,7 +21768,12 @@ static int cmd_tag(struct cli *c, int argc, char **argv)
 	if (!(st = cli_store(c)) || mr_store_lock(st, &c->err) < 0)
 		return CLI_EXIT_FAIL;
 	if (image_db_read(st, &db, &c->err) == 0) {
-		if ((r = image_db_find(&db, argv[0], &c->err)) != NULL) {
+		r = image_db_find(&db, argv[0], &c->err);
+		if (!r && c->err.code == MR_ENOTFOUND &&
+		    image_ref_normalize(argv[0], src, sizeof src, &ignored) == 0)
+			/* Docker names the reference it looked for: nosuch:latest */
+			mr_err_set(&c->err, MR_ENOTFOUND, "No such image: %s", src);
+		if (r) {
 			image_db_set_tag(&db, name, r->id);
 			if (image_db_write(st, &db, &c->err) == 0)
 				rc = 0;
@@ -20432,14 +21786,20 @@ static int cmd_tag(struct cli *c, int argc, char **argv)
 	return rc;
 }
 
-/* Remove one image reference (rmi): untag, and delete the image when no tag
- * and no container is left. Returns 0, or -1 with err set. */
+/* Remove one image reference (rmi), by Docker's rules. By name: untag that
+ * name only; the image goes with its last tag, and the last tag of an image
+ * a container uses is refused unless forced. By ID: every tag goes with the
+ * image; refused while a container runs it (even forced), or, unforced,
+ * while it has several tags or a stopped container uses it. Forced past a
+ * container, the image stays untagged so that the container keeps its
+ * layers. Returns 0, or -1 with err set. */
 static int image_remove(struct mr_store *st, struct image_db *db, const char *ref, int force,
 			struct mr_err *err)
 {
 	struct image_rec *r = image_db_find(db, ref, err);
-	char name[512], who[64];
-	size_t i, ntags = 0, idx;
+	struct ctr_image_users u;
+	char name[512];
+	size_t i, ntags = 0;
 	int by_tag = 0;
 	struct mr_err ignored;
 	if (!r)
@@ -20450,34 +21810,47 @@ static int image_remove(struct mr_store *st, struct image_db *db, const char *re
 		for (i = 0; i < db->ntags; i++)
 			if (!strcmp(db->tags[i].name, name))
 				by_tag = 1;
-	if (!by_tag && ntags > 1 && !force)
-		return mr_err_set(err, MR_EINUSE, "conflict: unable to delete %.12s (must be forced) "
-				  "- image is referenced in multiple repositories", r->id + 7);
-	if (container_users_of_image(st, r->id, who, sizeof who) > 0 && !(by_tag && ntags > 1)) {
-		if (!force)
+	container_image_users(st, r->id, &u);
+	if (by_tag) {
+		if (!force && ntags == 1 && (u.running || u.stopped))
 			return mr_err_set(err, MR_EINUSE, "conflict: unable to remove repository "
 					  "reference \"%s\" (must force) - container %s is using its "
-					  "referenced image %.12s", ref, who, r->id + 7);
-		/* forced: untag only; the image stays for its containers */
+					  "referenced image %.12s", ref,
+					  u.running ? u.running_who : u.stopped_who, r->id + 7);
 		for (i = db->ntags; i-- > 0;)
-			if (!strcmp(db->tags[i].id, r->id) && (!by_tag || !strcmp(db->tags[i].name, name))) {
-				printf("Untagged: %s\n", db->tags[i].name);
+			if (!strcmp(db->tags[i].name, name)) {
+				printf("Untagged: %s\n", name);
 				image_db_del_tag(db, i);
 			}
+		if (ntags == 1 && !u.running && !u.stopped)
+			image_db_delete(db, r);
 		return 0;
 	}
-	for (i = db->ntags; i-- > 0;)
-		if (!strcmp(db->tags[i].id, r->id) &&
-		    (!by_tag || ntags == 1 || force || !strcmp(db->tags[i].name, name))) {
-			printf("Untagged: %s\n", db->tags[i].name);
-			image_db_del_tag(db, i);
-			ntags--;
-		}
-	if (ntags == 0) {
-		printf("Deleted: %s\n", r->id);
-		idx = (size_t)(r - db->recs);
-		image_db_del_rec(db, idx);
+	if (u.running)
+		return mr_err_set(err, MR_EINUSE, "conflict: unable to delete %.12s (cannot be forced) "
+				  "- image is being used by running container %s", r->id + 7,
+				  u.running_who);
+	if (!force && ntags > 1)
+		return mr_err_set(err, MR_EINUSE, "conflict: unable to delete %.12s (must be forced) "
+				  "- image is referenced in multiple repositories", r->id + 7);
+	if (!force && u.stopped)
+		return mr_err_set(err, MR_EINUSE, "conflict: unable to delete %.12s (must be forced) "
+				  "- image is being used by stopped container %s", r->id + 7,
+				  u.stopped_who);
+	for (;;) {
+		/* in name order, as Docker lists an image's references */
+		size_t first = db->ntags;
+		for (i = 0; i < db->ntags; i++)
+			if (!strcmp(db->tags[i].id, r->id) &&
+			    (first == db->ntags || strcmp(db->tags[i].name, db->tags[first].name) < 0))
+				first = i;
+		if (first == db->ntags)
+			break;
+		printf("Untagged: %s\n", db->tags[first].name);
+		image_db_del_tag(db, first);
 	}
+	if (!u.stopped)
+		image_db_delete(db, r);
 	return 0;
 }
 
@@ -20504,7 +21877,9 @@ static int cmd_rmi(struct cli *c, int argc, char **argv)
 	for (i = 0; i < n; i++)
 		if (image_remove(st, &db, argv[i], force, &c->err) < 0) {
 			util_print_err(&c->err);
-			rc = 1;
+			/* Docker: -f forgives a missing image (error shown, exit 0) */
+			if (!force || c->err.code != MR_ENOTFOUND)
+				rc = 1;
 		}
 	if (image_gc_intend(st, &c->err) < 0 || image_db_write(st, &db, &c->err) < 0) {
 		util_print_err(&c->err);
@@ -20531,11 +21906,14 @@ static int cli_confirm(const char *what)
 static int cmd_image_prune(struct cli *c, int argc, char **argv)
 {
 	int force = 0, all = 0;
+	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
 		{ "a|all", 0, NULL, &all, NULL, "Remove all unused images, not just dangling ones" },
 		{ "f|force", 0, NULL, &force, NULL, "Do not prompt for confirmation" },
+		{ "filter", 1, NULL, NULL, &filters, "Provide filter values (e.g. \"until=<timestamp>\")" },
 		{ 0 },
 	};
+	struct img_filter fx;
 	struct mr_store *st;
 	struct image_db db;
 	uint64_t reclaimed = 0;
@@ -20552,13 +21930,20 @@ static int cmd_image_prune(struct cli *c, int argc, char **argv)
 	if (!(st = cli_store(c)) || mr_store_lock(st, &c->err) < 0 ||
 	    image_db_read(st, &db, &c->err) < 0) {
 		util_print_err(&c->err);
+		free(filters.v);
 		return CLI_EXIT_FAIL;
+	}
+	if (img_filter_init(c, &db, &filters, "until\0label\0", &fx) < 0) {
+		image_db_free(&db);
+		free(filters.v);
+		return 1;
 	}
 	for (i = db.nrecs; i-- > 0;) {
 		int tagged = 0;
 		for (j = 0; j < db.ntags; j++)
 			tagged |= !strcmp(db.tags[j].id, db.recs[i].id);
-		if ((tagged && !all) || container_users_of_image(st, db.recs[i].id, who, sizeof who))
+		if ((tagged && !all) || container_users_of_image(st, db.recs[i].id, who, sizeof who) ||
+		    !img_filter_match(st, &fx, &db.recs[i], tagged, NULL))
 			continue;
 		if (!reclaimed)
 			printf("Deleted Images:\n");
@@ -20578,6 +21963,7 @@ static int cmd_image_prune(struct cli *c, int argc, char **argv)
 	}
 	image_gc(st, &db);
 	image_db_free(&db);
+	free(filters.v);
 	util_human_size(reclaimed, size, sizeof size);
 	printf("%sTotal reclaimed space: %s\n", reclaimed ? "\n" : "", reclaimed ? size : "0B");
 	return 0;
@@ -20653,10 +22039,123 @@ out:
 	return rc;
 }
 
+/* `history IMAGE`: the config's history, newest first, as Docker prints it:
+ * the image's ID on the top row and <missing> below, each entry's layer size
+ * (0B for an empty_layer), CREATED BY cut to 45 characters. */
+static int cmd_history(struct cli *c, int argc, char **argv)
+{
+	int quiet = 0, no_trunc = 0, rc = 1;
+	const char *format = NULL;
+	struct cli_flag flags[] = {
+		{ "q|quiet", 0, NULL, &quiet, NULL, "Only show image IDs" },
+		{ "no-trunc", 0, NULL, &no_trunc, NULL, "Don't truncate output" },
+		{ "format", 1, &format, NULL, NULL, "Pretty-print images using a Go template" },
+		{ 0 },
+	};
+	static const char *const head[] = { "IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT" };
+	static const char heads[] = "ID\0IMAGE\0CreatedSince\0CREATED\0CreatedAt\0CREATED AT\0"
+		"CreatedBy\0CREATED BY\0Size\0SIZE\0Comment\0COMMENT\0";
+	struct cli_table t = { 5, 0, NULL, { 0 }, 0 };
+	struct cli_fmt fm;
+	struct mr_store *st;
+	struct image_db db;
+	struct image_rec *r;
+	struct mr_buf b = { 0 };
+	struct mr_json_doc doc = { 0 };
+	const struct mr_json *h, *e, **rows = NULL;
+	struct mr_err ignored;
+	char path[96], name[512];
+	size_t n = 0, i, layer;
+	int np = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] IMAGE");
+	if (np < 0)
+		return np == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(c, np, 1, 1) < 0 || !(st = cli_store(c)))
+		return CLI_EXIT_FAIL;
+	if (image_db_read(st, &db, &c->err) < 0) {
+		util_print_err(&c->err);
+		return 1;
+	}
+	if (!(r = image_db_find(&db, argv[0], &c->err))) {
+		if (c->err.code == MR_ENOTFOUND &&
+		    image_ref_normalize(argv[0], name, sizeof name, &ignored) == 0)
+			mr_err_set(&c->err, MR_ENOTFOUND, "No such image: %s", name);
+		util_print_err(&c->err);
+		goto out;
+	}
+	snprintf(path, sizeof path, "blobs/sha256/%s", digest_hex(r->id));
+	if (mr_read_file(st->rootfd, path, &b, MINIRUN_MAX_JSON, &c->err) < 0 ||
+	    mr_json_parse(&doc, b.data, b.len, &c->err) < 0) {
+		util_print_err(&c->err);
+		goto out;
+	}
+	h = mr_json_get(doc.root, "history");
+	rows = util_xcalloc((h && h->type == MR_JSON_ARRAY ? h->count : 0) + 1, sizeof *rows);
+	for (e = h && h->type == MR_JSON_ARRAY ? h->child : NULL; e; e = e->next)
+		rows[n++] = e;
+	if (format)
+		cli_fmt_init(&fm, format, heads);
+	else if (!quiet)
+		cli_table_add(&t, head);
+	/* sizes: the layers in order, one per entry that is not an empty layer */
+	for (layer = 0, i = 0; i < n; i++)
+		layer += !mr_json_get(rows[i], "empty_layer") ||
+			 mr_json_get(rows[i], "empty_layer")->type != MR_JSON_TRUE;
+	rc = 0;
+	for (i = n; i-- > 0;) {
+		const struct mr_json *el = mr_json_get(rows[i], "empty_layer");
+		const char *by = mr_json_str(mr_json_get(rows[i], "created_by"));
+		const char *at = mr_json_str(mr_json_get(rows[i], "created"));
+		const char *comment = mr_json_str(mr_json_get(rows[i], "comment"));
+		char id[72], since[48], size[24], byc[256], created_at[48];
+		uint64_t bytes = 0;
+		time_t when = 0;
+		if (!el || el->type != MR_JSON_TRUE) {
+			layer--;
+			bytes = layer < r->nlayers ? r->sizes[layer] : 0;
+		}
+		if (i + 1 == n)
+			snprintf(id, sizeof id, "%.*s", no_trunc ? 71 : 12, no_trunc ? r->id : r->id + 7);
+		else
+			snprintf(id, sizeof id, "<missing>");
+		if (quiet) {
+			printf("%s\n", id);
+			continue;
+		}
+		util_parse_rfc3339(at ? at : "", &when);
+		util_human_ago(when, since, sizeof since);
+		util_human_size(bytes, size, sizeof size);
+		snprintf(byc, sizeof byc, "%s", by ? by : "");
+		while (strchr(byc, '\t'))
+			*strchr(byc, '\t') = ' ';
+		if (!no_trunc && strlen(byc) > 45)
+			snprintf(byc + 44, sizeof byc - 44, "\xe2\x80\xa6");
+		snprintf(created_at, sizeof created_at, "%s", at ? at : "");
+		if (format) {
+			const char *kv[] = { "ID", id, "CreatedSince", since, "CreatedAt", created_at,
+					     "CreatedBy", byc, "Size", size, "Comment", comment ? comment : "" };
+			if ((rc = cli_fmt_row(&fm, kv, 6)) != 0)
+				break;
+		} else {
+			const char *row[5] = { id, since, byc, size, comment ? comment : "" };
+			cli_table_add(&t, row);
+		}
+	}
+	if (format && !rc)
+		rc = cli_fmt_end(&fm);
+	cli_table_print(&t);
+out:
+	free(rows);
+	mr_json_free(&doc);
+	mr_buf_free(&b);
+	image_db_free(&db);
+	return rc;
+}
+
 /* `image SUBCOMMAND`: Docker's management command form. */
 static int cmd_image(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
+		{ "history", cmd_history, "Show the history of an image" },
 		{ "inspect", cmd_image_inspect, "Display detailed information on one or more images" },
 		{ "load", cmd_load, "Load an image from a tar archive or STDIN" },
 		{ "ls", cmd_images, "List images" },
@@ -20703,6 +22202,8 @@ static int run_parse(struct cli *cl, struct ctr_opts *o, int argc, char **argv, 
 		{ "d|detach", 0, NULL, &o->detach, NULL, "Run in the background, print the ID" },
 		{ "name", 1, &o->name, NULL, NULL, "Assign a name to the container" },
 		{ "rm", 0, NULL, &o->rm, NULL, "Remove the container when it exits" },
+		{ "pull", 1, &o->pull, NULL, NULL,
+		  "Pull image before running (\"always\"|\"missing\"|\"never\")" },
 		{ "e|env", 1, NULL, NULL, &o->env, "Set environment variables" },
 		{ "env-file", 1, NULL, NULL, &o->env_file, "Read environment variables from a file" },
 		{ "w|workdir", 1, &o->workdir, NULL, NULL, "Working directory in the container" },
@@ -20809,6 +22310,39 @@ static int run_create(struct cli *cl, const struct ctr_opts *o, struct ctr *c)
 	return spec_create(st, c, o->name != NULL, &cl->err);
 }
 
+/* --pull, as Docker's client does it before creating: always pulls first;
+ * missing (the default) pulls when the image is not in the store, saying
+ * so; never leaves it to create ("No such image"). Other values are taken
+ * as Docker 20.10 takes them: as never. The pull's progress goes to stderr;
+ * its failure is the error. */
+static int run_pull(struct cli *cl, const struct ctr_opts *o, const char *ref)
+{
+	const char *mode = o->pull ? o->pull : "missing";
+	struct mr_store *st = cli_store(cl);
+	struct image_db db;
+	struct pull_opts po;
+	struct mr_err ignored;
+	char name[512];
+	int have;
+	if (!st)
+		return -1;
+	if (strcmp(mode, "always") && strcmp(mode, "missing"))
+		return 0;
+	if (image_db_read(st, &db, &ignored) < 0)
+		memset(&db, 0, sizeof db);
+	have = image_db_find(&db, ref, &ignored) != NULL;
+	image_db_free(&db);
+	if (have && strcmp(mode, "always"))
+		return 0;
+	if (!have)
+		fprintf(stderr, "Unable to find image '%s' locally\n",
+			image_ref_normalize(ref, name, sizeof name, &ignored) == 0 ? name : ref);
+	memset(&po, 0, sizeof po);
+	po.out = stderr;
+	po.insecure = getenv("MINIRUN_INSECURE_REGISTRIES");
+	return image_pull(st, ref, &po, &cl->err);
+}
+
 static int cmd_run(struct cli *cl, int argc, char **argv)
 {
 	struct ctr_opts o;
@@ -20817,8 +22351,10 @@ static int cmd_run(struct cli *cl, int argc, char **argv)
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	cli_std_fds();
-	if (run_create(cl, &o, &c) < 0) {
-		util_print_err(&cl->err);
+	ctr_init(&c);
+	if (run_pull(cl, &o, o.image) < 0 || run_create(cl, &o, &c) < 0) {
+		/* Docker's run: "docker: <error>." and a pointer to the help */
+		fprintf(stderr, "minirun: Error: %s.\nSee 'minirun run --help'.\n", cl->err.msg);
 		ctr_free(&c);
 		return CLI_EXIT_FAIL;
 	}
@@ -20845,6 +22381,10 @@ static int cmd_create(struct cli *cl, int argc, char **argv)
 	int n = run_parse(cl, &o, argc, argv, 0);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (run_pull(cl, &o, o.image) < 0) {
+		util_print_err(&cl->err);
+		return CLI_EXIT_FAIL;
+	}
 	if (run_create(cl, &o, &c) < 0) {
 		util_print_err(&cl->err);
 		ctr_free(&c);
@@ -20890,12 +22430,15 @@ static int cmd_start(struct cli *cl, int argc, char **argv)
 		}
 		if (attach || interactive) {
 			fflush(stdout);
+			cl->err.msg[0] = 0;
 			rc = ctr_run_attached(&cl->store, &c, interactive, &cl->err);
-			if (rc >= 125 && rc <= 127 && cl->err.msg[0])
+			if (rc >= 125 && rc <= 127 && cl->err.msg[0]) {
 				util_print_err(&cl->err);
+				rc = 1;   /* Docker: start's own failures exit 1 */
+			}
 		} else if ((code = ctr_start_detached(&cl->store, &c, 0, 0, &cl->err)) != 0) {
 			util_print_err(&cl->err);
-			rc = code;
+			rc = code == CLI_EXIT_FAIL ? 1 : code;
 		} else {
 			printf("%s\n", argv[i]);
 		}
@@ -21096,7 +22639,9 @@ static int cmd_rm(struct cli *cl, int argc, char **argv)
 		struct ctr c;
 		struct ctr_owner o;
 		if (cli_ctr(cl, argv[i], &c) < 0) {
-			rc = 1;
+			/* Docker: -f forgives a missing container (error shown, exit 0) */
+			if (!force || cl->err.code != MR_ENOTFOUND)
+				rc = 1;
 			continue;
 		}
 		memset(&o, 0, sizeof o);
@@ -21487,6 +23032,59 @@ static void cli_inspect_host_rest(struct cli *cl, struct mr_jw *w, const struct 
 	mr_buf_free(&conf);
 }
 
+/* HostConfig.PortBindings from the container's recorded -p/-P (net.conf), as
+ * Docker keeps them: "80/tcp": [{"HostIp": "", "HostPort": "8000"}], an
+ * empty HostIp for all addresses and an empty HostPort for "any free". */
+static int cli_strcmp(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+static void cli_port_bindings(struct mr_store *st, const struct ctr *c, struct mr_jw *w)
+{
+	struct mr_buf b = { 0 };
+	struct mr_err ignored;
+	char path[32 + CTR_ID_LEN], keys[NET_MAX_PORTS][16], key[16], ip[16], hp[8];
+	const char *l;
+	struct net_port p;
+	size_t n = 0, i, k;
+	snprintf(path, sizeof path, "containers/%s/net.conf", c->id);
+	if (mr_read_file(st->rootfd, path, &b, 1u << 16, &ignored) < 0 || !b.data)
+		mr_buf_append(&b, "", 0);
+	/* a Go map: keys sorted, each once, its bindings in given order */
+	for (l = b.data; *l && n < NET_MAX_PORTS; l = net_next(l)) {
+		if (net_port_line(l, &p) < 0)
+			continue;
+		snprintf(key, sizeof key, "%u/%s", p.cport, p.proto == 'u' ? "udp" : "tcp");
+		for (i = 0; i < n && strcmp(keys[i], key); i++) {}
+		if (i == n)
+			memcpy(keys[n++], key, sizeof key);
+	}
+	qsort(keys, n, sizeof keys[0], cli_strcmp);
+	mr_jw_key(w, "PortBindings");
+	mr_jw_obj(w);
+	for (k = 0; k < n; k++) {
+		mr_jw_key(w, keys[k]);
+		mr_jw_arr(w);
+		for (l = b.data; *l; l = net_next(l)) {
+			if (net_port_line(l, &p) < 0)
+				continue;
+			snprintf(key, sizeof key, "%u/%s", p.cport, p.proto == 'u' ? "udp" : "tcp");
+			if (strcmp(key, keys[k]))
+				continue;
+			net_ip_str(p.hip, ip);
+			snprintf(hp, sizeof hp, "%u", p.hport);
+			mr_jw_obj(w);
+			ctr_jw_str(w, "HostIp", p.hip ? ip : "");
+			ctr_jw_str(w, "HostPort", p.hport ? hp : "");
+			mr_jw_obj_end(w);
+		}
+		mr_jw_arr_end(w);
+	}
+	mr_jw_obj_end(w);
+	mr_buf_free(&b);
+}
+
 static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 {
 	struct ctr_info ci;
@@ -21576,9 +23174,7 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 		ctr_jw_str(w, "location", "ram");
 	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "PortBindings");
-	mr_jw_obj(w);
-	mr_jw_obj_end(w);
+	cli_port_bindings(&cl->store, c, w);
 	ctr_fields_write(w, c, 1, 1);
 	cli_inspect_host_rest(cl, w, c);
 	mr_jw_obj_end(w);
@@ -21633,73 +23229,34 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 		path[0] = 0;
 	ctr_jw_str(w, "SandboxKey", path);
 	net_inspect(&cl->store, c, ci.status == CTR_RUNNING, w);
-	mr_jw_key(w, "Networks");
-	mr_jw_obj(w);
-	mr_jw_obj_end(w);
+	net_inspect_networks(&cl->store, c, ci.status == CTR_RUNNING, w);
 	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
 }
 
-/* `inspect --format`: Go-template actions {{.A.B}} and {{json .A}} over the
- * object's JSON; text around them is copied (\t, \n escapes). */
+/* `inspect --format`: the template ([20c]) over the object's JSON. Docker
+ * prints what was rendered and a newline even when executing fails, then
+ * "template parsing error: ..." (exit 1; a malformed template: 64). */
 static int cli_inspect_format(const char *fmt, const char *json, size_t len)
 {
 	struct mr_json_doc doc = { 0 };
 	struct mr_err err;
 	struct mr_buf out = { 0 };
-	const char *p = fmt;
+	char msg[256];
+	int rc;
 	if (mr_json_parse(&doc, json, len, &err) < 0) {
 		util_print_err(&err);
-		return -1;
+		return 1;
 	}
-	while (*p) {
-		const char *open = strstr(p, "{{"), *close, *q;
-		const struct mr_json *v = doc.root;
-		int as_json = 0;
-		for (q = p; q < (open ? open : p + strlen(p)); q++) {
-			if (q[0] == '\\' && (q[1] == 't' || q[1] == 'n'))
-				mr_buf_append(&out, q[1] == 't' ? "\t" : "\n", 1), q++;
-			else
-				mr_buf_append(&out, q, 1);
-		}
-		if (!open || !(close = strstr(open, "}}")))
-			break;
-		for (q = open + 2; *q == ' '; q++) {}
-		if (!strncmp(q, "json ", 5))
-			for (as_json = 1, q += 5; *q == ' '; q++) {}
-		if (*q != '.') {
-			fprintf(stderr, "Error: template: unsupported action \"%.*s\"\n",
-				(int)(close - open + 2), open);
-			mr_json_free(&doc);
-			mr_buf_free(&out);
-			return -1;
-		}
-		while (v && *q == '.' && q < close) {
-			char key[128];
-			size_t n = strcspn(q + 1, ". }");
-			snprintf(key, sizeof key, "%.*s", (int)n, q + 1);
-			q += 1 + n;
-			if (key[0])
-				v = mr_json_get(v, key);
-		}
-		if (as_json || (v && (v->type == MR_JSON_ARRAY || v->type == MR_JSON_OBJECT))) {
-			struct mr_jw w;
-			mr_jw_init(&w, &out, 0);
-			mr_jw_value(&w, v);
-		} else if (!v || v->type == MR_JSON_NULL) {
-			mr_buf_printf(&out, "<no value>");
-		} else if (v->type == MR_JSON_STRING || v->type == MR_JSON_NUMBER) {
-			mr_buf_append(&out, v->str, v->len);
-		} else {
-			mr_buf_printf(&out, "%s", v->type == MR_JSON_TRUE ? "true" : "false");
-		}
-		p = close + 2;
-	}
-	mr_buf_append(&out, "\n", 1);
-	fwrite(out.data, 1, out.len, stdout);
+	rc = tmpl_render(fmt, doc.root, &out, msg, sizeof msg);
+	if (rc != -2)
+		printf("%s\n", out.data ? out.data : "");
+	fflush(stdout);
+	if (rc < 0)
+		fprintf(stderr, "template parsing error: %s\n", msg);
 	mr_json_free(&doc);
 	mr_buf_free(&out);
-	return 0;
+	return rc == 0 ? 0 : rc == -2 ? 64 : 1;
 }
 
 /* `inspect`: a container first, then an image, as Docker resolves names. */
@@ -21715,7 +23272,7 @@ static int cmd_inspect(struct cli *cl, int argc, char **argv)
 	struct image_db db;
 	struct mr_buf out = { 0 };
 	struct mr_jw w;
-	int i, rc = 0, dbok;
+	int i, k, rc = 0, dbok;
 	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] NAME|ID [NAME|ID...]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
@@ -21750,8 +23307,11 @@ static int cmd_inspect(struct cli *cl, int argc, char **argv)
 			rc = 1;
 			continue;
 		}
-		if (format && cli_inspect_format(format, out.data, out.len) < 0)
-			rc = 1;
+		if (format && (k = cli_inspect_format(format, out.data, out.len)) != 0) {
+			rc = k;
+			if (k == 64)
+				break;
+		}
 	}
 	mr_jw_arr_end(&w);
 	if (!format)
@@ -21780,6 +23340,8 @@ struct ps_row {
 	struct ctr c;
 	struct ctr_info ci;
 	int image_gone;                   /* its reference names another image now, or none */
+	struct mr_store *st;
+	char size[48];                     /* ps -s: "6B (virtual 1.98MB)", else "" */
 };
 
 static int ps_cmp(const void *a, const void *b)
@@ -21793,9 +23355,12 @@ static void ps_command(const struct ctr *c, int no_trunc, struct mr_buf *out)
 {
 	struct mr_buf cmd = { 0 };
 	size_t i, runes = 0, cut = 0;
-	for (i = 0; i < c->entrypoint.n + c->cmd.n; i++)
-		mr_buf_printf(&cmd, "%s%s", i ? " " : "", i < c->entrypoint.n ? c->entrypoint.v[i] :
-			      c->cmd.v[i - c->entrypoint.n]);
+	for (i = 0; i < c->entrypoint.n + c->cmd.n; i++) {
+		const char *a = i < c->entrypoint.n ? c->entrypoint.v[i] : c->cmd.v[i - c->entrypoint.n];
+		/* Docker's daemon quotes an argument with a space in it: 'a b' */
+		int q = i && strchr(a, ' ');
+		mr_buf_printf(&cmd, "%s%s%s%s", i ? " " : "", q ? "'" : "", a, q ? "'" : "");
+	}
 	mr_buf_append(&cmd, "", 0);
 	for (i = 0; i < cmd.len; i++)
 		if (((unsigned char)cmd.data[i] & 0xc0) != 0x80 && ++runes == 20)
@@ -21812,6 +23377,86 @@ static void ps_command(const struct ctr *c, int no_trunc, struct mr_buf *out)
 		mr_buf_append(out, "\xe2\x80\xa6", 3);
 	mr_buf_append(out, "\"", 1);
 	mr_buf_free(&cmd);
+}
+
+/* One run of ports mapped to themselves; first port in hport, last in cport. */
+static void ps_port_group(struct mr_buf *out, const char *ip, const struct net_port *g)
+{
+	char range[16];
+	if (g->hport == g->cport)
+		snprintf(range, sizeof range, "%u", g->cport);
+	else
+		snprintf(range, sizeof range, "%u-%u", g->hport, g->cport);
+	mr_buf_printf(out, "%s%s:%s->%s/%s", out->len ? ", " : "", ip, range, range,
+		      g->proto == 'u' ? "udp" : "tcp");
+}
+
+static int ps_port_cmp(const void *a, const void *b)
+{
+	const struct net_port *x = a, *y = b;
+	char ix[16], iy[16];
+	int d;
+	if (x->cport != y->cport)
+		return x->cport < y->cport ? -1 : 1;
+	net_ip_str(x->hip, ix);
+	net_ip_str(y->hip, iy);
+	if ((d = strcmp(ix, iy)) != 0)
+		return d;
+	if (x->hport != y->hport)
+		return x->hport < y->hport ? -1 : 1;
+	return (x->proto == 'u') - (y->proto == 'u');
+}
+
+/* Docker's PORTS cell (DisplayablePorts): sorted by container port, runs of
+ * ports mapped to themselves grouped ("0.0.0.0:80-81->80-81/tcp"), other
+ * mappings after them ("0.0.0.0:8000->80/tcp"), joined by ", ". */
+static void ps_ports(const struct ps_row *r, struct mr_buf *out)
+{
+	struct net_port ports[NET_MAX_PORTS], group[NET_MAX_PORTS];
+	struct mr_buf b = { 0 }, maps = { 0 }, res = { 0 };
+	size_t n = 0, ng = 0, i, g;
+	const char *l;
+	char ip[16];
+	if (net_rt_read(r->st, r->c.id, &b) == 0)
+		for (l = strchr(b.data, '\n'); l && *++l && n < NET_MAX_PORTS; l = strchr(l, '\n'))
+			if (net_port_line(l, &ports[n]) == 0)
+				n++;
+	mr_buf_free(&b);
+	qsort(ports, n, sizeof *ports, ps_port_cmp);
+	/* group[g]: the first port of a run in hport; its last in cport */
+	for (i = 0; i < n; i++) {
+		const struct net_port *p = &ports[i];
+		net_ip_str(p->hip, ip);
+		if (p->hport != p->cport) {
+			mr_buf_printf(&maps, "%s%s:%u->%u/%s", maps.len ? ", " : "", ip, p->hport,
+				      p->cport, p->proto == 'u' ? "udp" : "tcp");
+			continue;
+		}
+		for (g = 0; g < ng && (group[g].hip != p->hip || group[g].proto != p->proto); g++) {}
+		if (g < ng && p->cport == group[g].cport + 1) {
+			group[g].cport = p->cport;
+			continue;
+		}
+		if (g < ng) {
+			/* a gap: the finished run goes out now, a new one starts */
+			net_ip_str(group[g].hip, ip);
+			ps_port_group(&res, ip, &group[g]);
+		} else {
+			ng++;
+		}
+		group[g] = *p;
+		group[g].hport = p->cport;
+	}
+	for (g = 0; g < ng; g++) {
+		net_ip_str(group[g].hip, ip);
+		ps_port_group(&res, ip, &group[g]);
+	}
+	if (maps.len)
+		mr_buf_printf(&res, "%s%s", res.len ? ", " : "", maps.data);
+	if (res.len)
+		mr_buf_append(out, res.data, res.len);
+	mr_buf_free(&maps);
+	mr_buf_free(&res);
 }
 
 /* Value of one --format field ({{.Names}}), or -1 if unknown. */
@@ -21859,8 +23504,11 @@ static int ps_field(const struct ps_row *r, const char *f, const char *arg, int 
 	} else if (!strcmp(f, "Networks")) {
 		mr_buf_printf(out, "%s", r->c.network);
 	} else if (!strcmp(f, "Size")) {
-		mr_buf_printf(out, "0B");
-	} else if (strcmp(f, "Ports") && strcmp(f, "Mounts") && strcmp(f, "LocalVolumes")) {
+		mr_buf_printf(out, "%s", r->size[0] ? r->size : "0B");
+	} else if (!strcmp(f, "Ports")) {
+		if (r->ci.status == CTR_RUNNING)
+			ps_ports(r, out);
+	} else if (strcmp(f, "Mounts") && strcmp(f, "LocalVolumes")) {
 		return -1;
 	}
 	mr_buf_append(out, "", 0);
@@ -22001,6 +23649,73 @@ static int ps_match(const struct ps_row *r, const struct ctr_list *filters)
 	return 1;
 }
 
+/* Without -a, Docker lists only running containers whatever the filters,
+ * except that a status filter widens the list to every state
+ * (`ps -q -f name=db` is empty while db is stopped). */
+static int ps_wants_stopped(const struct ctr_list *filters)
+{
+	size_t i;
+	for (i = 0; i < filters->n; i++)
+		if (util_starts_with(filters->v[i], "status="))
+			return 1;
+	return 0;
+}
+
+/* Bytes of the files under a folder as Docker counts a layer: apparent
+ * sizes of everything but folders, on its own filesystem. */
+static uint64_t ps_du(int dirfd)
+{
+	DIR *d = fdopendir(dirfd);
+	struct dirent *de;
+	uint64_t sum = 0;
+	struct stat top;
+	if (!d) {
+		close(dirfd);
+		return 0;
+	}
+	fstat(dirfd, &top);
+	while ((de = readdir(d)) != NULL) {
+		struct stat sb;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    fstatat(dirfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 || sb.st_dev != top.st_dev)
+			continue;
+		if (S_ISDIR(sb.st_mode)) {
+			int fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd >= 0)
+				sum += ps_du(fd);
+		} else {
+			sum += (uint64_t)sb.st_size;
+		}
+	}
+	closedir(d);
+	return sum;
+}
+
+/* ps -s: each container's writable layer and, virtual, with its image. */
+static void ps_sizes(struct mr_store *st, struct ps_row *rows, size_t count)
+{
+	struct image_db db;
+	struct mr_err ignored;
+	size_t i;
+	if (image_db_read(st, &db, &ignored) < 0)
+		memset(&db, 0, sizeof db);
+	for (i = 0; i < count; i++) {
+		char path[48 + CTR_ID_LEN], a[24], b[24];
+		const struct image_rec *r = image_db_by_id(&db, rows[i].c.image);
+		int fd;
+		uint64_t rw = 0;
+		snprintf(path, sizeof path, "containers/%s/%s", rows[i].c.id,
+			 strcmp(rows[i].c.driver, "overlay") ? "rootfs" : "upper");
+		fd = openat(st->rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0)
+			rw = ps_du(fd);
+		util_human_size(rw, a, sizeof a);
+		util_human_size(rw + (r ? r->size : 0), b, sizeof b);
+		snprintf(rows[i].size, sizeof rows[i].size, "%s (virtual %s)", a, b);
+	}
+	image_db_free(&db);
+}
+
 /* Every container of the store, newest first. */
 static struct ps_row *ps_list(struct mr_store *st, size_t *count)
 {
@@ -22026,6 +23741,8 @@ static struct ps_row *ps_list(struct mr_store *st, size_t *count)
 		ctr_info_get(st, de->d_name, &rows[n].ci);
 		img = have_db ? image_db_find(&db, rows[n].c.image_ref, &ignored) : NULL;
 		rows[n].image_gone = have_db && (!img || strcmp(img->id, rows[n].c.image));
+		rows[n].st = st;
+		rows[n].size[0] = 0;
 		n++;
 	}
 	if (d)
@@ -22039,7 +23756,7 @@ static struct ps_row *ps_list(struct mr_store *st, size_t *count)
 
 static int cmd_ps(struct cli *cl, int argc, char **argv)
 {
-	int all = 0, quiet = 0, no_trunc = 0, latest = 0, rc = 0;
+	int all = 0, quiet = 0, no_trunc = 0, latest = 0, rc = 0, size = 0;
 	const char *format = NULL, *last = NULL;
 	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
@@ -22050,12 +23767,12 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 		{ "format", 1, &format, NULL, NULL, "Go-like template" },
 		{ "l|latest", 0, NULL, &latest, NULL, "Show the last created" },
 		{ "n|last", 1, &last, NULL, NULL, "Show the n last created" },
-		{ "s|size", 0, NULL, NULL, NULL, "Display total file sizes" },
+		{ "s|size", 0, NULL, &size, NULL, "Display total file sizes" },
 		{ 0 },
 	};
 	struct mr_store *st;
 	struct ps_row *rows;
-	struct cli_table t = { 7, 0, NULL, { 0 } };
+	struct cli_table t = { 7, 0, NULL, { 0 }, 0 };
 	struct mr_buf line = { 0 };
 	size_t i, count, shown = 0, limit = (size_t)-1;
 	int table = 0;
@@ -22082,6 +23799,8 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 			format++;
 	}
 	rows = ps_list(st, &count);
+	if (size || (format && strstr(format, ".Size")))
+		ps_sizes(st, rows, count);
 	if (!quiet && (!format || table)) {
 		if (format) {
 			if (ps_render(format, NULL, no_trunc, &line) < 0) {
@@ -22090,7 +23809,8 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 			}
 		} else {
 			static const char *const head[] = { "CONTAINER ID", "IMAGE", "COMMAND", "CREATED",
-							    "STATUS", "PORTS", "NAMES" };
+							    "STATUS", "PORTS", "NAMES", "SIZE" };
+			t.ncols = size ? 8 : 7;
 			cli_table_add(&t, head);
 		}
 	}
@@ -22105,7 +23825,7 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 	for (i = 0; i < count && shown < limit; i++) {
 		struct ps_row *r = &rows[i];
 		if (!all && r->ci.status != CTR_RUNNING && r->ci.status != CTR_RESTARTING &&
-		    !filters.n)
+		    !ps_wants_stopped(&filters))
 			continue;
 		if (!ps_match(r, &filters))
 			continue;
@@ -22132,18 +23852,19 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 			}
 			mr_buf_free(&b);
 		} else {
-			struct mr_buf cells[7];
-			const char *row[7];
-			static const char fields[] = "ID\0Image\0Command\0RunningFor\0Status\0Ports\0Names\0";
+			struct mr_buf cells[8];
+			const char *row[8];
+			static const char fields[] = "ID\0Image\0Command\0RunningFor\0Status\0Ports\0Names\0"
+						     "Size\0";
 			const char *f = fields;
 			size_t k;
-			for (k = 0; k < 7; k++, f += strlen(f) + 1) {
+			for (k = 0; k < t.ncols; k++, f += strlen(f) + 1) {
 				memset(&cells[k], 0, sizeof cells[k]);
 				ps_field(r, f, NULL, no_trunc, &cells[k]);
 				row[k] = cells[k].data ? cells[k].data : "";
 			}
 			cli_table_add(&t, row);
-			for (k = 0; k < 7; k++)
+			for (k = 0; k < t.ncols; k++)
 				mr_buf_free(&cells[k]);
 		}
 	}
@@ -22191,7 +23912,7 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 {
 	struct cli_flag flags[] = { { 0 } };
 	static const char *const head[] = { "UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD" };
-	struct cli_table t = { 8, 0, NULL, { 0 } };
+	struct cli_table t = { 8, 0, NULL, { 0 }, 0 };
 	struct ctr c;
 	struct ctr_info ci;
 	pid_t *pids;
@@ -22199,27 +23920,78 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 	long hz = UTIL_CLK_TCK;
 	time_t now = time(NULL), boot = 0;
 	struct timespec up;
+	/* ps -o columns: name, header, index in the full row below (9: comm,
+	 * 10: numeric uid) */
+	static const struct { char name[8], head[8]; int col; } cols[] = {
+		{ "uid", "UID", 10 }, { "user", "USER", 0 }, { "pid", "PID", 1 }, { "ppid", "PPID", 2 },
+		{ "c", "C", 3 }, { "stime", "STIME", 4 }, { "tty", "TT", 5 }, { "time", "TIME", 6 },
+		{ "args", "COMMAND", 7 }, { "command", "COMMAND", 7 }, { "cmd", "CMD", 7 },
+		{ "comm", "COMMAND", 9 },
+	};
+	int sel[12], nsel = 0, k, has_pid = 1;
+	const char *hsel[12];
 	int n = cli_parse(cl, argc, argv, flags, 0, "CONTAINER [ps OPTIONS]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 1, 1) < 0 || cli_ctr(cl, argv[0], &c) < 0)
+	if (cli_nargs(cl, n, 1, -1) < 0)
 		return CLI_EXIT_FAIL;
+	/* ps options (Docker hands them to the host's ps; minirun knows the
+	 * common ones): -e/-f/-ef change nothing, -o/-eo LIST picks columns */
+	for (k = 1; k < n; k++) {
+		const char *a = argv[k], *list = NULL;
+		if (!strcmp(a, "-e") || !strcmp(a, "-f") || !strcmp(a, "-ef") || !strcmp(a, "-A"))
+			continue;
+		if (!strcmp(a, "-o") || !strcmp(a, "-eo") || !strcmp(a, "-Ao") || !strcmp(a, "-efo"))
+			list = k + 1 < n ? argv[++k] : "";
+		else if (util_starts_with(a, "-o") || util_starts_with(a, "-eo"))
+			list = a + (a[1] == 'o' ? 2 : 3);
+		else if (util_starts_with(a, "--format="))
+			list = a + 9;
+		if (!list) {
+			fprintf(stderr, "Error: unsupported ps option %s (minirun's top knows -e, -f, -o)\n", a);
+			return 1;
+		}
+		while (*list && nsel < 12) {
+			size_t l = strcspn(list, ", "), j;
+			for (j = 0; j < sizeof cols / sizeof cols[0]; j++)
+				if (strlen(cols[j].name) == l && !strncmp(cols[j].name, list, l))
+					break;
+			if (j == sizeof cols / sizeof cols[0]) {
+				fprintf(stderr, "Error: unknown ps column %.*s\n", (int)l, list);
+				return 1;
+			}
+			hsel[nsel] = cols[j].head;
+			sel[nsel++] = cols[j].col;
+			list += l + (list[l] != 0);
+		}
+	}
+	for (k = 0, has_pid = !nsel; k < nsel; k++)
+		has_pid |= sel[k] == 1;
+	if (!has_pid) {
+		fprintf(stderr, "Error: Couldn't find PID field in ps output\n");
+		return 1;
+	}
+	if (cli_ctr(cl, argv[0], &c) < 0)
+		return 1;
 	ctr_info_get(&cl->store, c.id, &ci);
 	if (ci.status != CTR_RUNNING) {
-		fprintf(stderr, "Error: container %s is not running\n", c.id);
+		fprintf(stderr, "Error: Container %s is not running\n", c.id);
 		ctr_free(&c);
 		return CLI_EXIT_FAIL;
 	}
 	clock_gettime(CLOCK_BOOTTIME, &up);
 	boot = now - up.tv_sec;
 	pids = cg_pids(c.id, ci.pid, &count);
-	cli_table_add(&t, head);
+	t.minw = 20;
+	if (nsel)
+		t.ncols = (size_t)nsel;
+	cli_table_add(&t, nsel ? hsel : (const char **)head);
 	for (i = 0; i < count; i++) {
 		unsigned long long f[20];
 		char uid[24] = "?", ppid[24], pid[24], cpu[8], stime[16], tty[16], tm[24];
-		char path[48], buf[4096];
+		char path[48], buf[4096], comm[32] = "", nuid[24] = "?";
 		struct mr_buf cmd = { 0 };
-		const char *row[8];
+		const char *row[11], *out[12];
 		struct tm lt, ln;
 		time_t started;
 		unsigned long long secs;
@@ -22235,6 +24007,7 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 			buf[r > 0 ? r : 0] = 0;
 			if ((u = strstr(buf, "\nUid:")) != NULL) {
 				long v = strtol(u + 5, NULL, 10);
+				snprintf(nuid, sizeof nuid, "%ld", v);
 				if (v == 0)
 					snprintf(uid, sizeof uid, "root");
 				else
@@ -22269,18 +24042,20 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 		for (r = 0; cmd.data && (size_t)r + 1 < cmd.len; r++)
 			if (!cmd.data[r])
 				cmd.data[r] = ' ';
-		if (!cmd.len) {
-			snprintf(path, sizeof path, "/proc/%d/comm", (int)pids[i]);
-			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-				r = read(fd, buf, sizeof buf - 1);
-				close(fd);
-				buf[r > 0 ? r - 1 : 0] = 0;
-				mr_buf_printf(&cmd, "[%s]", buf);
-			}
+		snprintf(path, sizeof path, "/proc/%d/comm", (int)pids[i]);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+			r = read(fd, comm, sizeof comm - 1);
+			close(fd);
+			comm[r > 0 ? r - 1 : 0] = 0;
 		}
+		if (!cmd.len)
+			mr_buf_printf(&cmd, "[%s]", comm);
 		row[0] = uid; row[1] = pid; row[2] = ppid; row[3] = cpu; row[4] = stime;
 		row[5] = tty; row[6] = tm; row[7] = cmd.data ? cmd.data : "";
-		cli_table_add(&t, row);
+		row[8] = ""; row[9] = comm; row[10] = nuid;
+		for (k = 0; k < nsel; k++)
+			out[k] = row[sel[k]];
+		cli_table_add(&t, nsel ? out : row);
 		mr_buf_free(&cmd);
 	}
 	cli_table_print(&t);
@@ -22398,12 +24173,18 @@ static void stats_sample(const struct ctr *c, pid_t pid, struct stats_sample *s)
 static int cmd_stats(struct cli *cl, int argc, char **argv)
 {
 	int no_stream = 0, all = 0, no_trunc = 0;
+	const char *format = NULL;
 	struct cli_flag flags[] = {
 		{ "no-stream", 0, NULL, &no_stream, NULL, "One sample, no refresh" },
 		{ "a|all", 0, NULL, &all, NULL, "Show all containers" },
 		{ "no-trunc", 0, NULL, &no_trunc, NULL, "Do not truncate output" },
+		{ "format", 1, &format, NULL, NULL, "Pretty-print images using a Go template" },
 		{ 0 },
 	};
+	static const char heads[] = "Container\0CONTAINER\0Name\0NAME\0ID\0CONTAINER ID\0"
+		"CPUPerc\0CPU %\0MemUsage\0MEM USAGE / LIMIT\0MemPerc\0MEM %\0NetIO\0NET I/O\0"
+		"BlockIO\0BLOCK I/O\0PIDs\0PIDS\0";
+	struct cli_fmt fm;
 	static const char *const head[] = { "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT",
 					    "MEM %", "NET I/O", "BLOCK I/O", "PIDS" };
 	struct mr_store *st;
@@ -22439,12 +24220,15 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 	a = util_xcalloc(count, sizeof *a);
 	b = util_xcalloc(count, sizeof *b);
 	for (;;) {
-		struct cli_table t = { 8, 0, NULL, { 0 } };
+		struct cli_table t = { 8, 0, NULL, { 0 }, 0 };
 		for (i = 0; i < count; i++)
 			if (keep[i] && rows[i].ci.status == CTR_RUNNING)
 				stats_sample(&rows[i].c, rows[i].ci.pid, &a[i]);
 		usleep(no_stream ? 250000 : 1000000);
-		cli_table_add(&t, head);
+		if (format)
+			cli_fmt_init(&fm, format, heads);
+		else
+			cli_table_add(&t, head);
 		for (i = 0; i < count; i++) {
 			char id[72], cpu[16], mem[48], memp[16], net[48], pids[24], x[16], y[16];
 			const char *row[8];
@@ -22475,10 +24259,22 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 			snprintf(id, sizeof id, "%.*s", no_trunc ? CTR_ID_LEN : 12, rows[i].c.id);
 			row[0] = id; row[1] = rows[i].c.name; row[2] = cpu; row[3] = mem;
 			row[4] = memp; row[5] = net; row[6] = "0B / 0B"; row[7] = pids;
+			if (format) {
+				const char *kv[] = { "Container", n ? rows[i].c.name : id, "Name",
+						     rows[i].c.name, "ID", id, "CPUPerc", cpu, "MemUsage", mem,
+						     "MemPerc", memp, "NetIO", net, "BlockIO", "0B / 0B",
+						     "PIDs", pids };
+				if (!no_stream && !fm.t.nrows && !fm.table)
+					printf("\033[2J\033[H");
+				cli_fmt_row(&fm, kv, 9);
+				continue;
+			}
 			cli_table_add(&t, row);
 		}
-		if (!no_stream)
+		if (!no_stream && !format)
 			printf("\033[2J\033[H");
+		if (format && (rc = cli_fmt_end(&fm)) != 0)
+			break;
 		cli_table_print(&t);
 		fflush(stdout);
 		if (no_stream)
@@ -22535,7 +24331,11 @@ static int cmd_rename(struct cli *cl, int argc, char **argv)
 		}
 		mr_store_unlock(&cl->store);
 	}
-	if (rc)
+	if (rc && cl->err.code == MR_EEXIST)
+		/* Docker's two lines for a name in use */
+		fprintf(stderr, "Error: Error when allocating new name: %s\n"
+			"Error: failed to rename container named %s\n", cl->err.msg, argv[0]);
+	else if (rc)
 		util_print_err(&cl->err);
 	ctr_free(&c);
 	return rc;
@@ -22663,12 +24463,12 @@ static int cmd_exec(struct cli *cl, int argc, char **argv)
 	}
 	cli_std_fds();
 	if (cli_ctr(cl, argv[0], &c) < 0)
-		return CLI_EXIT_FAIL;
+		return 1;
 	ctr_info_get(&cl->store, c.id, &ci);
 	if (ci.status != CTR_RUNNING) {
-		fprintf(stderr, "Error: container %s is not running\n", c.id);
+		fprintf(stderr, "Error: Container %s is not running\n", c.id);
 		ctr_free(&c);
-		return CLI_EXIT_FAIL;
+		return 1;
 	}
 	/* -e and --env-file values, resolved the way `run` does */
 	ctr_init(&tmp);
@@ -22689,9 +24489,14 @@ static int cmd_exec(struct cli *cl, int argc, char **argv)
 	if (!o.workdir)
 		o.workdir = c.workdir;
 	fflush(stdout);
+	cl->err.msg[0] = 0;
 	rc = exec_run(&cl->store, &c, ci.pid, ci.pid_start, &o, &cl->err);
-	if (rc >= 125 && rc <= 127 && cl->err.msg[0])
+	if (rc >= 125 && rc <= 127 && cl->err.msg[0]) {
 		util_print_err(&cl->err);
+		/* Docker: 126 when the command cannot be run, found or not; 1
+		 * when exec itself fails */
+		rc = rc == 125 ? 1 : 126;
+	}
 	ctr_list_free(&o.cmd);
 	ctr_free(&tmp);
 	ctr_free(&c);
@@ -22739,9 +24544,10 @@ static int cmd_cp(struct cli *cl, int argc, char **argv)
 	src = cli_cp_arg(argv[0], &sc);
 	dst = cli_cp_arg(argv[1], &dc);
 	if (sc && dc)
-		return cli_fail(cl, "copying between containers is not supported"), CLI_EXIT_FAIL;
+		/* Docker prints these alone and exits 1 */
+		return fprintf(stderr, "copying between containers is not supported\n"), 1;
 	if (!sc && !dc)
-		return cli_fail(cl, "must specify at least one container source"), CLI_EXIT_FAIL;
+		return fprintf(stderr, "must specify at least one container source\n"), 1;
 	if (!*(sc ? dst : src))
 		return cli_fail(cl, "filepath cannot be empty"), CLI_EXIT_FAIL;
 	cli_std_fds();
@@ -22966,15 +24772,20 @@ static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 {
 	struct ctr_list filters = { 0 };
 	int quiet = 0, rc = CLI_EXIT_FAIL;
+	const char *format = NULL;
 	struct cli_flag flags[] = {
 		{ "f|filter", 1, NULL, NULL, &filters, "Provide filter values (e.g. \"dangling=true\")" },
 		{ "q|quiet", 0, NULL, &quiet, NULL, "Only display volume names" },
+		{ "format", 1, &format, NULL, NULL, "Pretty-print volumes using a Go template" },
 		{ 0 },
 	};
+	static const char heads[] = "Name\0VOLUME NAME\0Driver\0DRIVER\0Scope\0SCOPE\0"
+		"Mountpoint\0MOUNTPOINT\0Labels\0LABELS\0Links\0LINKS\0Size\0SIZE\0";
+	struct cli_fmt fm;
 	struct mr_store *st;
 	char **names = NULL;
 	size_t count = 0, i;
-	struct cli_table t = { 2, 0, NULL, { 0 } };
+	struct cli_table t = { 2, 0, NULL, { 0 }, 0 };
 	static const char *const head[] = { "DRIVER", "VOLUME NAME" };
 	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS]");
 	if (n < 0 || cli_nargs(c, n, 0, 0) < 0 || !(st = cli_store(c)))
@@ -22983,7 +24794,9 @@ static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 		util_print_err(&c->err);
 		goto out;
 	}
-	if (!quiet)
+	if (format)
+		cli_fmt_init(&fm, format, heads);
+	if (!quiet && !format)
 		cli_table_add(&t, head);
 	for (i = 0; i < count; i++) {
 		const char *row[2] = { "local", names[i] };
@@ -22994,14 +24807,22 @@ static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 		}
 		if (!m)
 			continue;
-		if (quiet)
+		if (quiet) {
 			printf("%s\n", names[i]);
-		else
+		} else if (format) {
+			char mp[MINIRUN_MAX_PATH];
+			const char *kv[] = { "Name", names[i], "Driver", "local", "Scope", "local",
+					     "Mountpoint", mp, "Labels", "", "Links", "N/A", "Size", "N/A" };
+			snprintf(mp, sizeof mp, "%s/volumes/%s/_data", c->root, names[i]);
+			if (cli_fmt_row(&fm, kv, 7))
+				break;
+		} else {
 			cli_table_add(&t, row);
+		}
 	}
 	cli_table_print(&t);
 	t.nrows = 0;
-	rc = 0;
+	rc = format ? cli_fmt_end(&fm) : 0;
 out:
 	if (t.nrows)
 		cli_table_print(&t);
@@ -23038,11 +24859,15 @@ static void volume_inspect_one(struct mr_store *st, struct mr_jw *w, struct volu
 
 static int cmd_volume_inspect(struct cli *c, int argc, char **argv)
 {
-	struct cli_flag flags[] = { { 0 } };
+	const char *format = NULL;
+	struct cli_flag flags[] = {
+		{ "f|format", 1, &format, NULL, NULL, "Format the output using the given Go template" },
+		{ 0 },
+	};
 	struct mr_store *st;
 	struct mr_buf out = { 0 };
-	struct mr_jw w;
-	int i, rc = 0;
+	struct mr_jw w, one;
+	int i, k, rc = 0;
 	int n = cli_parse(c, argc, argv, flags, 1, "VOLUME [VOLUME...]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
@@ -23057,11 +24882,18 @@ static int cmd_volume_inspect(struct cli *c, int argc, char **argv)
 			rc = 1;
 			continue;
 		}
-		volume_inspect_one(st, &w, &vi);
+		if (format) {
+			out.len = 0;
+			mr_jw_init(&one, &out, 0);
+		}
+		volume_inspect_one(st, format ? &one : &w, &vi);
 		mr_json_free(&vi.meta);
+		if (format && (k = cli_inspect_format(format, out.data, out.len)) != 0)
+			rc = k;
 	}
 	mr_jw_arr_end(&w);
-	printf("%s\n", out.data);
+	if (!format)
+		printf("%s\n", out.data);
 	mr_buf_free(&out);
 	return rc;
 }
@@ -23238,7 +25070,7 @@ static void df_verbose(struct mr_store *st, const struct image_db *db, const str
 	static const char *const ch[] = { "CONTAINER ID", "IMAGE", "COMMAND", "LOCAL VOLUMES",
 					  "SIZE", "CREATED", "STATUS", "NAMES" };
 	static const char *const vh[] = { "VOLUME NAME", "LINKS", "SIZE" };
-	struct cli_table t = { 8, 0, NULL, { 0 } };
+	struct cli_table t = { 8, 0, NULL, { 0 }, 0 };
 	char a[5][64], repo[256], path[300], who[80];
 	const char *row[8];
 	time_t now = time(NULL), when;
@@ -23325,7 +25157,7 @@ static void df_verbose(struct mr_store *st, const struct image_db *db, const str
 static int cmd_system_df(struct cli *cl, int argc, char **argv)
 {
 	static const char *const head[] = { "TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE" };
-	struct cli_table t = { 5, 0, NULL, { 0 } };
+	struct cli_table t = { 5, 0, NULL, { 0 }, 0 };
 	struct mr_store *st;
 	struct image_db db;
 	struct ps_row *rows;
@@ -23797,12 +25629,16 @@ static int cmd_network_rm(struct cli *cl, int argc, char **argv)
 
 static int cmd_network_inspect(struct cli *cl, int argc, char **argv)
 {
-	struct cli_flag flags[] = { { 0 } };
+	const char *format = NULL;
+	struct cli_flag flags[] = {
+		{ "f|format", 1, &format, NULL, NULL, "Format the output using the given Go template" },
+		{ 0 },
+	};
 	struct mr_store *st;
 	struct mr_buf out = { 0 };
-	struct mr_jw w;
+	struct mr_jw w, one;
 	struct net_def d;
-	int i, rc = 0, n = cli_parse(cl, argc, argv, flags, 1, "NETWORK [NETWORK...]");
+	int i, k, rc = 0, n = cli_parse(cl, argc, argv, flags, 1, "NETWORK [NETWORK...]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 1, -1) < 0 || !(st = cli_store(cl)))
@@ -23815,10 +25651,17 @@ static int cmd_network_inspect(struct cli *cl, int argc, char **argv)
 			rc = 1;
 			continue;
 		}
-		net_inspect_one(st, &d, &w);
+		if (format) {
+			out.len = 0;
+			mr_jw_init(&one, &out, 0);
+		}
+		net_inspect_one(st, &d, format ? &one : &w);
+		if (format && (k = cli_inspect_format(format, out.data, out.len)) != 0)
+			rc = k;
 	}
 	mr_jw_arr_end(&w);
-	printf("%s\n", out.data);
+	if (!format)
+		printf("%s\n", out.data);
 	mr_buf_free(&out);
 	return rc;
 }
@@ -23826,6 +25669,7 @@ static int cmd_network_inspect(struct cli *cl, int argc, char **argv)
 struct cli_net_ls {
 	struct cli_table t;
 	int quiet, no_trunc;
+	struct cli_fmt *fm;
 };
 
 static int cli_net_ls_row(struct mr_store *st, struct net_def *d, void *arg)
@@ -23835,20 +25679,28 @@ static int cli_net_ls_row(struct mr_store *st, struct net_def *d, void *arg)
 	const char *row[4] = { id, d->name, d->driver, "local" };
 	(void)st;
 	snprintf(id, sizeof id, "%.*s", l->no_trunc ? 64 : 12, d->id);
-	if (l->quiet)
+	if (l->quiet) {
 		printf("%s\n", id);
-	else
+	} else if (l->fm) {
+		const char *kv[] = { "ID", id, "Name", d->name, "Driver", d->driver, "Scope", "local",
+				     "IPv6", "false", "Internal", "false", "Labels", "", "CreatedAt", "" };
+		cli_fmt_row(l->fm, kv, 8);
+	} else {
 		cli_table_add(&l->t, row);
+	}
 	return 0;
 }
 
 static int cmd_network_ls(struct cli *cl, int argc, char **argv)
 {
 	static const char *const head[] = { "NETWORK ID", "NAME", "DRIVER", "SCOPE" };
-	struct cli_net_ls l = { { 4, 0, NULL, { 0 } }, 0, 0 };
+	struct cli_net_ls l = { { 4, 0, NULL, { 0 }, 0 }, 0, 0, NULL };
+	const char *format = NULL;
+	struct cli_fmt fm;
 	struct cli_flag flags[] = {
 		{ "no-trunc", 0, NULL, &l.no_trunc, NULL, "Do not truncate the output" },
 		{ "q|quiet", 0, NULL, &l.quiet, NULL, "Only display network IDs" },
+		{ "format", 1, &format, NULL, NULL, "Pretty-print networks using a Go template" },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -23857,11 +25709,16 @@ static int cmd_network_ls(struct cli *cl, int argc, char **argv)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
-	if (!l.quiet)
+	if (format) {
+		cli_fmt_init(&fm, format, "ID\0NETWORK ID\0Name\0NAME\0Driver\0DRIVER\0Scope\0SCOPE\0"
+			     "IPv6\0IPV6\0Internal\0INTERNAL\0Labels\0LABELS\0CreatedAt\0CREATED\0");
+		l.fm = &fm;
+	}
+	if (!l.quiet && !format)
 		cli_table_add(&l.t, head);
 	net_each(st, cli_net_ls_row, &l);
 	cli_table_print(&l.t);
-	return 0;
+	return format ? cli_fmt_end(&fm) : 0;
 }
 
 static int cmd_network_create(struct cli *cl, int argc, char **argv)
@@ -23881,8 +25738,7 @@ static int cmd_network_create(struct cli *cl, int argc, char **argv)
 	if (cli_nargs(cl, n, 1, 1) < 0 || !(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	if (driver && strcmp(driver, "bridge"))
-		mr_err_set(&cl->err, MR_EINVAL_INPUT, "plugin \"%s\" not found: only the bridge "
-			   "driver is built in", driver);
+		mr_err_set(&cl->err, MR_EINVAL_INPUT, "plugin \"%s\" not found", driver);
 	else if (net_create(st, argv[0], subnet, gateway, id, &cl->err) == 0)
 		return printf("%s\n", id), 0;
 	util_print_err(&cl->err);
@@ -24389,6 +26245,7 @@ static const struct cli_command cli_commands[] = {
 	{ "down", cmd_down, "Stop and remove the containers that up started" },
 	{ "exec", cmd_exec, "Execute a command in a running container" },
 	{ "help", cmd_help, NULL },
+	{ "history", cmd_history, "Show the history of an image" },
 	{ "image", cmd_image, "Manage images" },
 	{ "images", cmd_images, "List images" },
 	{ "info", cmd_info, "Display system-wide information" },
@@ -24502,12 +26359,12 @@ unknown:
 	if (!cmd->name) {
 		fprintf(stderr, "minirun: '%s' is not a minirun command.\nSee 'minirun --help'\n",
 			argv[i]);
-		return CLI_EXIT_FAIL;
+		return 1;   /* as Docker */
 	}
 	if (main_needs_seal(argc, argv, i))
 		exec_sealed_self(argv);
 	c.cmd = cmd->name;
-	rc = cmd->run(&c, argc - i - 1, argv + i + 1);
+	rc = cli_exit_code(&c, cmd->name, cmd->run(&c, argc - i - 1, argv + i + 1));
 	if (c.store_open)
 		mr_store_close(&c.store);
 	fflush(stdout);

@@ -466,7 +466,7 @@ static void image_layer_drop(struct mr_store *st, int layersfd, const char *name
 	if (util_random(rnd, sizeof rnd) < 0)
 		memset(rnd, 0, sizeof rnd);
 	util_hex(rnd, sizeof rnd, hex);
-	snprintf(trash, sizeof trash, "gc-%.12s-%s", name, hex);
+	snprintf(trash, sizeof trash, STORE_TMP_PREFIX "gc-%.12s-%s", name, hex);
 	tmpfd = openat(st->rootfd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (tmpfd >= 0 && renameat(layersfd, name, tmpfd, trash) == 0)
 		mr_remove_tree(tmpfd, trash, &ignored);
@@ -491,6 +491,45 @@ static int image_rec_uses(const struct image_rec *r, const char *name)
 		if (!strcmp(r->layers[j], name))
 			return 1;
 	return 0;
+}
+
+/* Docker's chain ID of an image's layer i (the layer and everything under
+ * it): the first layer's diff_id, then sha256 of "parent-chain diff_id".
+ * rmi prints the chain IDs it releases, as Docker does. */
+static void image_chain_id(const struct image_rec *r, size_t i, char out[MR_DIGEST_LEN + 1])
+{
+	char buf[2 * (MR_DIGEST_LEN + 1)];
+	size_t k;
+	snprintf(out, MR_DIGEST_LEN + 1, "sha256:%s", r->layers[0]);
+	for (k = 1; k <= i; k++) {
+		snprintf(buf, sizeof buf, "%s sha256:%s", out, r->layers[k]);
+		mr_digest_buf(buf, strlen(buf), out);
+	}
+}
+
+/* Delete an image record, printing what Docker's rmi prints: the image, then
+ * each layer chain no other image holds, top first. */
+static void image_db_delete(struct image_db *db, struct image_rec *r)
+{
+	char chain[MR_DIGEST_LEN + 1];
+	size_t i, j, shared = 0;
+	printf("Deleted: %s\n", r->id);
+	/* the deepest chain another image also has: it and all below stay */
+	for (j = 0; j < db->nrecs; j++) {
+		const struct image_rec *o = &db->recs[j];
+		size_t k;
+		if (o == r)
+			continue;
+		for (k = 0; k < r->nlayers && k < o->nlayers && !strcmp(r->layers[k], o->layers[k]); k++)
+			;
+		if (k > shared)
+			shared = k;
+	}
+	for (i = r->nlayers; i-- > shared;) {
+		image_chain_id(r, i, chain);
+		printf("Deleted: %s\n", chain);
+	}
+	image_db_del_rec(db, (size_t)(r - db->recs));
 }
 
 /* Remove layers and blobs that no image record refers to: what a load killed

@@ -70,7 +70,8 @@ static int volume_create(struct mr_store *st, const char *name, const char *cons
 	} else if (!volume_name_valid(name)) {
 		return mr_err_set(err, MR_EINVAL_INPUT, "create %s: \"%s\" includes invalid characters "
 				  "for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are "
-				  "allowed", name, name);
+				  "allowed. If you intended to pass a host directory, use absolute "
+				  "path", name, name);
 	} else {
 		snprintf(vname, sizeof vname, "%s", name);
 	}

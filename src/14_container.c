@@ -110,6 +110,7 @@ struct ctr_opts {
 	struct ctr_list volume, mount, tmpfs, volumes_from, publish, add_host, dns;
 	struct ctr_list device, device_rule, sysctl, ulimit, group_add, network_alias;
 	const char *ipc, *uts, *shm_size, *pid;
+	const char *pull;                  /* --pull: always, missing (default), never */
 	const char *health_cmd, *health_interval, *health_timeout, *health_start, *health_retries;
 	int no_healthcheck;
 	int detach, rm, interactive, tty, read_only, init, privileged, publish_all;
@@ -1675,36 +1676,58 @@ static void ctr_info_get(struct mr_store *st, const char *id, struct ctr_info *c
 		close(rfd);
 }
 
-/* see 21_cmd_image.c (rmi): how many containers use the image; the first
- * one's short ID goes to who. */
-static int container_users_of_image(struct mr_store *st, const char *image_id, char *who,
-				    size_t size)
+/* Containers that use an image, running and stopped apart (rmi's conflicts
+ * differ: a running user cannot be forced away, a stopped one can): how many
+ * of each and the first one's short ID. */
+struct ctr_image_users {
+	int running, stopped;
+	char running_who[16], stopped_who[16];
+};
+
+static void container_image_users(struct mr_store *st, const char *image_id,
+				  struct ctr_image_users *u)
 {
-	int fd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC), n = 0;
+	int fd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;
 	char want[MR_DIGEST_LEN + 16];
+	memset(u, 0, sizeof *u);
 	if (!d) {
 		if (fd >= 0)
 			close(fd);
-		return 0;
+		return;
 	}
 	snprintf(want, sizeof want, "\"Image\":\"%s\"", image_id);
 	while ((de = readdir(d)) != NULL) {
 		char path[32 + CTR_ID_LEN];
 		struct mr_buf b = { 0 };
 		struct mr_err ignored;
+		struct ctr_info ci;
 		if (!ctr_is_id(de->d_name))
 			continue;
 		snprintf(path, sizeof path, "%s/config.json", de->d_name);
 		if (mr_read_file(fd, path, &b, MINIRUN_MAX_JSON, &ignored) == 0 && strstr(b.data, want)) {
-			if (!n++)
-				snprintf(who, size, "%.12s", de->d_name);
+			ctr_info_get(st, de->d_name, &ci);
+			if (ci.status == CTR_RUNNING || ci.status == CTR_RESTARTING) {
+				if (!u->running++)
+					snprintf(u->running_who, sizeof u->running_who, "%.12s", de->d_name);
+			} else if (!u->stopped++) {
+				snprintf(u->stopped_who, sizeof u->stopped_who, "%.12s", de->d_name);
+			}
 		}
 		mr_buf_free(&b);
 	}
 	closedir(d);
-	return n;
+}
+
+/* How many containers use the image; the first one's short ID goes to who. */
+static int container_users_of_image(struct mr_store *st, const char *image_id, char *who,
+				    size_t size)
+{
+	struct ctr_image_users u;
+	container_image_users(st, image_id, &u);
+	snprintf(who, size, "%s", u.running ? u.running_who : u.stopped_who);
+	return u.running + u.stopped;
 }
 
 /* ---- the run/create front end: the image config and the flags into the spec ----

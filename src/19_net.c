@@ -1905,6 +1905,13 @@ static void net_inspect_one(struct mr_store *st, const struct net_def *d, struct
 		mr_jw_obj_end(w);
 	}
 	mr_jw_obj_end(w);
+	/* Docker's last two keys: no driver options or labels are kept */
+	mr_jw_key(w, "Options");
+	mr_jw_obj(w);
+	mr_jw_obj_end(w);
+	mr_jw_key(w, "Labels");
+	mr_jw_obj(w);
+	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
 	mr_json_free(&doc);
 	mr_buf_free(&b);
@@ -2113,6 +2120,89 @@ static void net_inspect(struct mr_store *st, const struct ctr *c, int running, s
 	mr_jw_int(w, prefix);
 	mr_jw_key(w, "MacAddress");
 	mr_jw_str(w, mac);
+	mr_buf_free(&b);
+}
+
+/* A network's ID by name (empty when unknown or built without networking). */
+#if MINIRUN_WITH_NET
+static void net_id_of(struct mr_store *st, const char *name, char *id, size_t size)
+{
+	struct net_def d;
+	struct mr_err ignored;
+	snprintf(id, size, "%s", net_find(st, name, &d, &ignored) == 0 ? d.id : "");
+}
+#else
+static void net_id_of(struct mr_store *st, const char *name, char *id, size_t size)
+{
+	(void)st;
+	(void)name;
+	snprintf(id, size, "%s", "");
+}
+#endif
+
+/* inspect: NetworkSettings.Networks, one endpoint as Docker shows it; the
+ * address fields only while running, Aliases (the short ID) on networks
+ * users create. EndpointID: derived from the container and network IDs
+ * (there is no daemon to keep a random one). */
+static void net_inspect_networks(struct mr_store *st, const struct ctr *c, int running,
+				 struct mr_jw *w)
+{
+	struct mr_buf b = { 0 };
+	char ip[16] = "", gw[16] = "", mac[20] = "", nid[65], ep[MR_DIGEST_LEN + 1], buf[160];
+	int prefix = 0, user = strcmp(c->network, "bridge") && net_bridged(c->network);
+	const char *q = NULL;
+	mr_jw_key(w, "Networks");
+	mr_jw_obj(w);
+	if (!strncmp(c->network, "container:", 10)) {
+		mr_jw_obj_end(w);
+		return;
+	}
+	if (!running || net_rt_read(st, c->id, &b) < 0 || !(q = b.data) ||
+	    util_word(&q, ip, sizeof ip) < 0 || util_word_int(&q, &prefix) < 0 ||
+	    util_word(&q, gw, sizeof gw) < 0 || util_word(&q, mac, sizeof mac) < 0) {
+		ip[0] = gw[0] = mac[0] = 0;
+		prefix = 0;
+	}
+	net_id_of(st, c->network, nid, sizeof nid);
+	snprintf(buf, sizeof buf, "%s %s", c->id, nid);
+	mr_digest_buf(buf, strlen(buf), ep);
+	mr_jw_key(w, c->network);
+	mr_jw_obj(w);
+	mr_jw_key(w, "IPAMConfig");
+	mr_jw_null(w);
+	mr_jw_key(w, "Links");
+	mr_jw_null(w);
+	mr_jw_key(w, "Aliases");
+	if (user) {
+		mr_jw_arr(w);
+		snprintf(buf, sizeof buf, "%.12s", c->id);
+		mr_jw_str(w, buf);
+		mr_jw_arr_end(w);
+	} else {
+		mr_jw_null(w);
+	}
+	mr_jw_key(w, "NetworkID");
+	mr_jw_str(w, nid);
+	mr_jw_key(w, "EndpointID");
+	mr_jw_str(w, running ? ep + 7 : "");
+	mr_jw_key(w, "Gateway");
+	mr_jw_str(w, gw);
+	mr_jw_key(w, "IPAddress");
+	mr_jw_str(w, ip);
+	mr_jw_key(w, "IPPrefixLen");
+	mr_jw_int(w, prefix);
+	mr_jw_key(w, "IPv6Gateway");
+	mr_jw_str(w, "");
+	mr_jw_key(w, "GlobalIPv6Address");
+	mr_jw_str(w, "");
+	mr_jw_key(w, "GlobalIPv6PrefixLen");
+	mr_jw_int(w, 0);
+	mr_jw_key(w, "MacAddress");
+	mr_jw_str(w, mac);
+	mr_jw_key(w, "DriverOpts");
+	mr_jw_null(w);
+	mr_jw_obj_end(w);
+	mr_jw_obj_end(w);
 	mr_buf_free(&b);
 }
 

@@ -23,6 +23,8 @@ struct cli {
 	int store_open;
 	const char *cmd;          /* "images", "volume rm"... for messages */
 	struct mr_err err;
+	int usage_args;           /* the failure was a wrong number of arguments */
+	int flag_error;           /* a flag did not parse (Docker: 125) */
 };
 
 struct cli_command {
@@ -64,6 +66,7 @@ static int cli_fail(struct cli *c, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\nSee 'minirun %s --help'.\n", c->cmd);
+	c->flag_error = 1;
 	return -1;
 }
 
@@ -166,6 +169,7 @@ static int cli_parse(struct cli *c, int argc, char **argv, const struct cli_flag
  * argument"). */
 static int cli_nargs(struct cli *c, int n, int min, int max)
 {
+	c->usage_args = n < min || (max >= 0 && n > max);
 	if (n < min)
 		return cli_fail(c, "\"minirun %s\" requires %s %d argument%s.", c->cmd,
 				max == min ? "exactly" : "at least", min, min == 1 ? "" : "s");
@@ -173,6 +177,36 @@ static int cli_nargs(struct cli *c, int n, int min, int max)
 		return cli_fail(c, "\"minirun %s\" accepts %s %d argument%s.", c->cmd,
 				max == min ? "exactly" : "at most", max, max == 1 ? "" : "s");
 	return 0;
+}
+
+/* Docker's exit codes when the CLI itself fails (checked command by command
+ * against Docker 20.10, tests/docker-compare/scenarios "exit-codes-*"):
+ *   a flag that does not parse                        125, every command
+ *   run: anything that keeps the container from running  125
+ *   run, exec, start -a: the container's command      its own code; run: 126
+ *     not executable, 127 not found; exec: 126 for both
+ *   wrong number of arguments, unknown command        1
+ *   every other failure of every other command: no such container, image,
+ *   volume or network, a conflict, a bad value, exec in a stopped container,
+ *   kill -s BAD, create, load...                      1
+ * Commands return CLI_EXIT_FAIL for their own failures; this maps it. exec
+ * and start map their own failures themselves (their container's code may
+ * be 125). minirun's boot commands keep 125. */
+static int cli_exit_code(const struct cli *c, const char *cmd, int rc)
+{
+	static const char keep[] = "run\0exec\0start\0attach\0init\0up\0down\0";
+	const char *k;
+	if (rc != CLI_EXIT_FAIL)
+		return rc;
+	if (c->usage_args)
+		return 1;
+	if (c->cmd[0] && strcmp(c->cmd, cmd) && util_starts_with(c->cmd, "container "))
+		cmd = c->cmd + 10;
+	for (k = keep; *k; k += strlen(k) + 1)
+		if (!strcmp(cmd, k))
+			return rc;
+	/* a flag error: cli_fail printed "See '... --help'" and left usage_args 0 */
+	return c->flag_error ? rc : 1;
 }
 
 /* Open the store on first use (most commands need it, `version` does not). */
@@ -305,11 +339,13 @@ static int cli_subcommand(struct cli *c, const char *group, const struct cli_com
 /* ---- [21] CLI: image commands (load, images, image inspect, tag, rmi, prune, unpack) ---- */
 
 /* A table printed like Docker's tabwriter: columns padded to the widest cell
- * plus three spaces. Cells are collected first, then printed. */
+ * plus three spaces, at least minw wide (Docker's formatter: 10; top: 20;
+ * 0 means 10). Cells are collected first, then printed. */
 struct cli_table {
 	size_t ncols, nrows;
 	char **cells;
 	size_t width[12];
+	size_t minw;
 };
 
 static void cli_table_add(struct cli_table *t, const char *const *row)
@@ -331,14 +367,127 @@ static void cli_table_print(struct cli_table *t)
 	for (r = 0; r < t->nrows; r++) {
 		for (i = 0; i < t->ncols; i++) {
 			const char *cell = t->cells[r * t->ncols + i];
+			size_t wd = t->width[i] + 3, minw = t->minw ? t->minw : 10;
 			if (i + 1 < t->ncols)
-				printf("%-*s", (int)(t->width[i] + 3), cell);
+				printf("%-*s", (int)(wd > minw ? wd : minw), cell);
 			else
 				printf("%s\n", cell);
 			free(t->cells[r * t->ncols + i]);
 		}
 	}
 	free(t->cells);
+}
+
+static int cli_inspect_format(const char *fmt, const char *json, size_t len);
+
+/* --format of a list command: the template ([20c]) over each row, an
+ * object of Docker's field names with string values (kv: name, value
+ * pairs). "table ..." adds the header (heads: "Field\0HEADER\0...\0") and
+ * aligns the tab-separated cells as Docker's tabwriter. */
+struct cli_fmt {
+	const char *fmt, *heads;
+	int table, rc;
+	struct cli_table t;
+};
+
+static void cli_fmt_init(struct cli_fmt *f, const char *fmt, const char *heads)
+{
+	memset(f, 0, sizeof *f);
+	f->heads = heads;
+	f->table = util_starts_with(fmt, "table");
+	f->fmt = fmt + (f->table ? 5 : 0);
+	while (f->table && *f->fmt == ' ')
+		f->fmt++;
+}
+
+/* Render one object (kv pairs, n of them) into out; 0, or the exit code. */
+static int cli_fmt_render(struct cli_fmt *f, const char *const *kv, size_t n, struct mr_buf *out)
+{
+	struct mr_buf js = { 0 };
+	struct mr_json_doc doc = { 0 };
+	struct mr_jw w;
+	struct mr_err err;
+	char msg[256];
+	size_t i;
+	int rc;
+	mr_jw_init(&w, &js, 0);
+	mr_jw_obj(&w);
+	for (i = 0; i < n; i++) {
+		mr_jw_key(&w, kv[2 * i]);
+		mr_jw_str(&w, kv[2 * i + 1]);
+	}
+	mr_jw_obj_end(&w);
+	if (mr_json_parse(&doc, js.data, js.len, &err) < 0) {
+		mr_buf_free(&js);
+		return 1;
+	}
+	rc = tmpl_render(f->fmt, doc.root, out, msg, sizeof msg);
+	if (rc < 0)
+		fprintf(stderr, "%s\n", msg);
+	mr_json_free(&doc);
+	mr_buf_free(&js);
+	return rc == 0 ? 0 : rc == -2 ? 64 : 1;
+}
+
+/* Cells of a rendered row, split at its tabs, into the table. */
+static void cli_fmt_add(struct cli_fmt *f, char *line)
+{
+	const char *cells[12];
+	size_t k;
+	char *p = line;
+	if (!f->t.ncols) {
+		f->t.ncols = 1;
+		for (k = 0; line[k]; k++)
+			f->t.ncols += line[k] == '\t';
+		if (f->t.ncols > 12)
+			f->t.ncols = 12;
+	}
+	for (k = 0; k < f->t.ncols; k++) {
+		cells[k] = p ? p : "";
+		p = p ? strchr(p, '\t') : NULL;
+		if (p)
+			*p++ = 0;
+	}
+	cli_table_add(&f->t, cells);
+}
+
+static void cli_fmt_header(struct cli_fmt *f)
+{
+	const char *kv[48], *h;
+	size_t n = 0;
+	struct mr_buf out = { 0 };
+	for (h = f->heads; *h && n < 24; h += strlen(h) + 1, h += strlen(h) + 1, n++) {
+		kv[2 * n] = h;
+		kv[2 * n + 1] = h + strlen(h) + 1;
+	}
+	if (cli_fmt_render(f, kv, n, &out) == 0 && out.data)
+		cli_fmt_add(f, out.data);
+	mr_buf_free(&out);
+}
+
+static int cli_fmt_row(struct cli_fmt *f, const char *const *kv, size_t n)
+{
+	struct mr_buf out = { 0 };
+	if (f->rc)
+		return f->rc;
+	if (f->table && !f->t.nrows)
+		cli_fmt_header(f);
+	f->rc = cli_fmt_render(f, kv, n, &out);
+	if (!f->rc && f->table)
+		cli_fmt_add(f, out.data ? out.data : (char *)"");
+	else if (!f->rc)
+		printf("%s\n", out.data ? out.data : "");
+	mr_buf_free(&out);
+	return f->rc;
+}
+
+static int cli_fmt_end(struct cli_fmt *f)
+{
+	if (f->table && !f->t.nrows && !f->rc)
+		cli_fmt_header(f);
+	if (f->table)
+		cli_table_print(&f->t);
+	return f->rc;
 }
 
 static int cmd_load(struct cli *c, int argc, char **argv)
@@ -388,6 +537,11 @@ static int cmd_load(struct cli *c, int argc, char **argv)
 		ld.close_blob = image_dir_close_blob;
 	} else if (input) {
 		fd = open(input, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT) {
+			/* Docker's client prints Go's error alone */
+			fprintf(stderr, "open %s: no such file or directory\n", input);
+			return CLI_EXIT_FAIL;
+		}
 		if (fd < 0) {
 			mr_err_sys(&c->err, "load %s", input);
 			goto fail;
@@ -429,18 +583,151 @@ static void cli_split_tag(const char *name, char *repo, size_t rsize, const char
 	}
 }
 
+static const char cli_images_heads[] =
+	"Repository\0REPOSITORY\0Tag\0TAG\0ID\0IMAGE ID\0CreatedSince\0CREATED\0"
+	"CreatedAt\0CREATED AT\0Size\0SIZE\0Digest\0DIGEST\0Containers\0CONTAINERS\0"
+	"VirtualSize\0VIRTUAL SIZE\0SharedSize\0SHARED SIZE\0UniqueSize\0UNIQUE SIZE\0";
+
+/* Docker's CreatedAt of list formats: "2024-05-01 10:00:00 +0000 UTC". */
+static void cli_created_at(const char *rfc3339, char *out, size_t size)
+{
+	time_t when = 0;
+	struct tm tm;
+	util_parse_rfc3339(rfc3339, &when);
+	gmtime_r(&when, &tm);
+	snprintf(out, size, "%04d-%02d-%02d %02d:%02d:%02d +0000 UTC", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* images --filter and image prune --filter, Docker's keys: dangling,
+ * reference (a glob on the name or name:tag), label (KEY or KEY=VALUE),
+ * before and since (another image's creation), until (prune: a duration or
+ * a time). Same keys OR, different keys AND. */
+struct img_filter {
+	const struct ctr_list *f;
+	time_t before, since, until;
+};
+
+static int img_filter_init(struct cli *c, struct image_db *db, const struct ctr_list *f,
+			   const char *keys, struct img_filter *x)
+{
+	size_t i;
+	memset(x, 0, sizeof *x);
+	x->f = f;
+	for (i = 0; i < f->n; i++) {
+		const char *v = strchr(f->v[i], '='), *k;
+		size_t kl = v ? (size_t)(v - f->v[i]) : strlen(f->v[i]);
+		int known = 0;
+		for (k = keys; *k && v; k += strlen(k) + 1)
+			known |= strlen(k) == kl && !strncmp(k, f->v[i], kl);
+		if (!known) {
+			fprintf(stderr, "Error: Invalid filter '%.*s'\n", (int)kl, f->v[i]);
+			return -1;
+		}
+		v++;
+		if (util_starts_with(f->v[i], "before=") || util_starts_with(f->v[i], "since=")) {
+			struct image_rec *r = image_db_find(db, v, &c->err);
+			time_t when = 0;
+			if (!r) {
+				util_print_err(&c->err);
+				return -1;
+			}
+			util_parse_rfc3339(r->created, &when);
+			*(f->v[i][0] == 'b' ? &x->before : &x->since) = when;
+		} else if (util_starts_with(f->v[i], "until=")) {
+			int64_t ns;
+			if (util_parse_duration(v, &ns) == 0)
+				x->until = time(NULL) - (time_t)(ns / 1000000000);
+			else if (util_parse_rfc3339(v, &x->until) < 0 && !(x->until = atol(v))) {
+				fprintf(stderr, "Error: invalid filter 'until=%s'\n", v);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Does the image's config carry the label (KEY or KEY=VALUE)? */
+static int img_has_label(struct mr_store *st, const struct image_rec *r, const char *want)
+{
+	struct mr_buf b = { 0 };
+	struct mr_json_doc doc = { 0 };
+	struct mr_err ignored;
+	const struct mr_json *l;
+	char path[96], key[256];
+	const char *eq = strchr(want, '=');
+	int hit = 0;
+	snprintf(path, sizeof path, "blobs/sha256/%s", digest_hex(r->id));
+	snprintf(key, sizeof key, "%.*s", (int)(eq ? (size_t)(eq - want) : strlen(want)), want);
+	if (mr_read_file(st->rootfd, path, &b, MINIRUN_MAX_JSON, &ignored) == 0 &&
+	    mr_json_parse(&doc, b.data, b.len, &ignored) == 0) {
+		l = mr_json_get(mr_json_get(mr_json_get(doc.root, "config"), "Labels"), key);
+		hit = l && (!eq || (l->str && !strcmp(l->str, eq + 1)));
+	}
+	mr_json_free(&doc);
+	mr_buf_free(&b);
+	return hit;
+}
+
+/* The image-level filters (tag NULL) or the reference filter of one tag. */
+static int img_filter_match(struct mr_store *st, const struct img_filter *x,
+			    const struct image_rec *r, int tagged, const char *tag)
+{
+	static const char keys[] = "dangling\0label\0before\0since\0until\0reference\0";
+	const char *k;
+	time_t when = 0;
+	util_parse_rfc3339(r->created, &when);
+	for (k = keys; *k; k += strlen(k) + 1) {
+		size_t i, kl = strlen(k);
+		int any = 0, hit = 0;
+		if ((tag != NULL) != !strcmp(k, "reference"))
+			continue;
+		for (i = 0; i < x->f->n; i++) {
+			const char *v = x->f->v[i] + kl + 1;
+			if (strncmp(x->f->v[i], k, kl) || x->f->v[i][kl] != '=')
+				continue;
+			any = 1;
+			if (k[0] == 'd')
+				hit |= !strcmp(v, "true") ? !tagged : tagged;
+			else if (k[0] == 'l')
+				hit |= img_has_label(st, r, v);
+			else if (k[0] == 'b')
+				hit |= when < x->before;
+			else if (k[0] == 's')
+				hit |= when > x->since;
+			else if (k[0] == 'u')
+				hit |= when < x->until;
+			else {
+				char repo[256];
+				const char *t;
+				cli_split_tag(tag, repo, sizeof repo, &t);
+				hit |= fnmatch(v, repo, 0) == 0 || fnmatch(v, tag, 0) == 0;
+			}
+		}
+		if (any && !hit)
+			return 0;
+	}
+	return 1;
+}
+
 static int cmd_images(struct cli *c, int argc, char **argv)
 {
 	int quiet = 0, no_trunc = 0, all = 0;
+	const char *format = NULL;
+	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
 		{ "a|all", 0, NULL, &all, NULL, "Show all images" },
 		{ "q|quiet", 0, NULL, &quiet, NULL, "Only show image IDs" },
 		{ "no-trunc", 0, NULL, &no_trunc, NULL, "Don't truncate output" },
+		{ "format", 1, &format, NULL, NULL, "Pretty-print images using a Go template" },
+		{ "f|filter", 1, NULL, NULL, &filters, "Filter output based on conditions provided" },
 		{ 0 },
 	};
+	struct cli_fmt fm;
+	struct img_filter fx;
 	struct mr_store *st;
 	struct image_db db;
-	struct cli_table t = { 5, 0, NULL, { 0 } };
+	struct cli_table t = { 5, 0, NULL, { 0 }, 0 };
 	static const char *const head[] = { "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE" };
 	size_t i, j;
 	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] [REPOSITORY[:TAG]]");
@@ -452,7 +739,14 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 		util_print_err(&c->err);
 		return CLI_EXIT_FAIL;
 	}
-	if (!quiet)
+	if (img_filter_init(c, &db, &filters, "dangling\0reference\0label\0before\0since\0", &fx) < 0) {
+		image_db_free(&db);
+		free(filters.v);
+		return 1;
+	}
+	if (format)
+		cli_fmt_init(&fm, format, cli_images_heads);
+	if (!quiet && !format)
 		cli_table_add(&t, head);
 	/* Newest first, like Docker. */
 	for (i = db.nrecs; i-- > 0;) {
@@ -469,12 +763,19 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 		else
 			snprintf(created, sizeof created, "N/A");
 		util_human_size(r->size, size, sizeof size);
+		for (j = 0; j < db.ntags && strcmp(db.tags[j].id, r->id); j++) {}
+		if (!img_filter_match(st, &fx, r, j < db.ntags, NULL))
+			continue;
 		for (j = 0; j <= db.ntags; j++) {
 			const char *row[5];
 			if (j < db.ntags && strcmp(db.tags[j].id, r->id))
 				continue;
 			if (j == db.ntags && tagged)
 				break;
+			if (!img_filter_match(st, &fx, r, 1, j < db.ntags ? db.tags[j].name : "")) {
+				tagged = 1;   /* a tag left out is no reason for a <none> row */
+				continue;
+			}
 			if (j < db.ntags) {
 				if (n == 1) {
 					char want[512];
@@ -496,6 +797,18 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 				printf("%s\n", id);
 				continue;
 			}
+			if (format) {
+				char at[48];
+				const char *kv[] = { "Repository", repo, "Tag", tag, "ID", id,
+						     "CreatedSince", created, "CreatedAt", at, "Size", size,
+						     "Digest", "<none>", "Containers", "N/A",
+						     "VirtualSize", size, "SharedSize", "N/A",
+						     "UniqueSize", "N/A" };
+				cli_created_at(r->created, at, sizeof at);
+				if (cli_fmt_row(&fm, kv, sizeof kv / sizeof kv[0] / 2))
+					break;
+				continue;
+			}
 			row[0] = repo; row[1] = tag; row[2] = id; row[3] = created; row[4] = size;
 			cli_table_add(&t, row);
 		}
@@ -503,7 +816,8 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 	(void)all;
 	cli_table_print(&t);
 	image_db_free(&db);
-	return 0;
+	free(filters.v);
+	return format ? cli_fmt_end(&fm) : 0;
 }
 
 /* Copy the runtime config of an image the way Docker's inspect shows it:
@@ -633,12 +947,16 @@ static int cli_inspect_image(struct cli *c, struct mr_jw *w, struct image_db *db
 
 static int cmd_image_inspect(struct cli *c, int argc, char **argv)
 {
-	struct cli_flag flags[] = { { 0 } };
+	const char *format = NULL;
+	struct cli_flag flags[] = {
+		{ "f|format", 1, &format, NULL, NULL, "Format the output using the given Go template" },
+		{ 0 },
+	};
 	struct mr_store *st;
 	struct image_db db;
 	struct mr_buf out = { 0 };
-	struct mr_jw w;
-	int i, rc = 0;
+	struct mr_jw w, one;
+	int i, k, rc = 0;
 	int n = cli_parse(c, argc, argv, flags, 1, "IMAGE [IMAGE...]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
@@ -652,13 +970,22 @@ static int cmd_image_inspect(struct cli *c, int argc, char **argv)
 	mr_jw_arr(&w);
 	for (i = 0; i < n; i++) {
 		struct image_rec *r = image_db_find(&db, argv[i], &c->err);
-		if (!r || cli_inspect_image(c, &w, &db, r) < 0) {
+		if (format) {
+			out.len = 0;
+			mr_jw_init(&one, &out, 0);
+		}
+		if (!r || cli_inspect_image(c, format ? &one : &w, &db, r) < 0) {
+			if (format)   /* Docker: an empty line for it, then the error */
+				printf("\n"), fflush(stdout);
 			util_print_err(&c->err);
 			rc = 1;
+		} else if (format && (k = cli_inspect_format(format, out.data, out.len)) != 0) {
+			rc = k;
 		}
 	}
 	mr_jw_arr_end(&w);
-	printf("%s\n", out.data);
+	if (!format)
+		printf("%s\n", out.data);
 	mr_buf_free(&out);
 	image_db_free(&db);
 	return rc;
@@ -670,7 +997,8 @@ static int cmd_tag(struct cli *c, int argc, char **argv)
 	struct mr_store *st;
 	struct image_db db;
 	struct image_rec *r;
-	char name[512];
+	char name[512], src[512];
+	struct mr_err ignored;
 	int rc = CLI_EXIT_FAIL;
 	int n = cli_parse(c, argc, argv, flags, 1, "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]");
 	if (n < 0)
@@ -686,7 +1014,12 @@ static int cmd_tag(struct cli *c, int argc, char **argv)
 	if (!(st = cli_store(c)) || mr_store_lock(st, &c->err) < 0)
 		return CLI_EXIT_FAIL;
 	if (image_db_read(st, &db, &c->err) == 0) {
-		if ((r = image_db_find(&db, argv[0], &c->err)) != NULL) {
+		r = image_db_find(&db, argv[0], &c->err);
+		if (!r && c->err.code == MR_ENOTFOUND &&
+		    image_ref_normalize(argv[0], src, sizeof src, &ignored) == 0)
+			/* Docker names the reference it looked for: nosuch:latest */
+			mr_err_set(&c->err, MR_ENOTFOUND, "No such image: %s", src);
+		if (r) {
 			image_db_set_tag(&db, name, r->id);
 			if (image_db_write(st, &db, &c->err) == 0)
 				rc = 0;
@@ -699,14 +1032,20 @@ static int cmd_tag(struct cli *c, int argc, char **argv)
 	return rc;
 }
 
-/* Remove one image reference (rmi): untag, and delete the image when no tag
- * and no container is left. Returns 0, or -1 with err set. */
+/* Remove one image reference (rmi), by Docker's rules. By name: untag that
+ * name only; the image goes with its last tag, and the last tag of an image
+ * a container uses is refused unless forced. By ID: every tag goes with the
+ * image; refused while a container runs it (even forced), or, unforced,
+ * while it has several tags or a stopped container uses it. Forced past a
+ * container, the image stays untagged so that the container keeps its
+ * layers. Returns 0, or -1 with err set. */
 static int image_remove(struct mr_store *st, struct image_db *db, const char *ref, int force,
 			struct mr_err *err)
 {
 	struct image_rec *r = image_db_find(db, ref, err);
-	char name[512], who[64];
-	size_t i, ntags = 0, idx;
+	struct ctr_image_users u;
+	char name[512];
+	size_t i, ntags = 0;
 	int by_tag = 0;
 	struct mr_err ignored;
 	if (!r)
@@ -717,34 +1056,47 @@ static int image_remove(struct mr_store *st, struct image_db *db, const char *re
 		for (i = 0; i < db->ntags; i++)
 			if (!strcmp(db->tags[i].name, name))
 				by_tag = 1;
-	if (!by_tag && ntags > 1 && !force)
-		return mr_err_set(err, MR_EINUSE, "conflict: unable to delete %.12s (must be forced) "
-				  "- image is referenced in multiple repositories", r->id + 7);
-	if (container_users_of_image(st, r->id, who, sizeof who) > 0 && !(by_tag && ntags > 1)) {
-		if (!force)
+	container_image_users(st, r->id, &u);
+	if (by_tag) {
+		if (!force && ntags == 1 && (u.running || u.stopped))
 			return mr_err_set(err, MR_EINUSE, "conflict: unable to remove repository "
 					  "reference \"%s\" (must force) - container %s is using its "
-					  "referenced image %.12s", ref, who, r->id + 7);
-		/* forced: untag only; the image stays for its containers */
+					  "referenced image %.12s", ref,
+					  u.running ? u.running_who : u.stopped_who, r->id + 7);
 		for (i = db->ntags; i-- > 0;)
-			if (!strcmp(db->tags[i].id, r->id) && (!by_tag || !strcmp(db->tags[i].name, name))) {
-				printf("Untagged: %s\n", db->tags[i].name);
+			if (!strcmp(db->tags[i].name, name)) {
+				printf("Untagged: %s\n", name);
 				image_db_del_tag(db, i);
 			}
+		if (ntags == 1 && !u.running && !u.stopped)
+			image_db_delete(db, r);
 		return 0;
 	}
-	for (i = db->ntags; i-- > 0;)
-		if (!strcmp(db->tags[i].id, r->id) &&
-		    (!by_tag || ntags == 1 || force || !strcmp(db->tags[i].name, name))) {
-			printf("Untagged: %s\n", db->tags[i].name);
-			image_db_del_tag(db, i);
-			ntags--;
-		}
-	if (ntags == 0) {
-		printf("Deleted: %s\n", r->id);
-		idx = (size_t)(r - db->recs);
-		image_db_del_rec(db, idx);
+	if (u.running)
+		return mr_err_set(err, MR_EINUSE, "conflict: unable to delete %.12s (cannot be forced) "
+				  "- image is being used by running container %s", r->id + 7,
+				  u.running_who);
+	if (!force && ntags > 1)
+		return mr_err_set(err, MR_EINUSE, "conflict: unable to delete %.12s (must be forced) "
+				  "- image is referenced in multiple repositories", r->id + 7);
+	if (!force && u.stopped)
+		return mr_err_set(err, MR_EINUSE, "conflict: unable to delete %.12s (must be forced) "
+				  "- image is being used by stopped container %s", r->id + 7,
+				  u.stopped_who);
+	for (;;) {
+		/* in name order, as Docker lists an image's references */
+		size_t first = db->ntags;
+		for (i = 0; i < db->ntags; i++)
+			if (!strcmp(db->tags[i].id, r->id) &&
+			    (first == db->ntags || strcmp(db->tags[i].name, db->tags[first].name) < 0))
+				first = i;
+		if (first == db->ntags)
+			break;
+		printf("Untagged: %s\n", db->tags[first].name);
+		image_db_del_tag(db, first);
 	}
+	if (!u.stopped)
+		image_db_delete(db, r);
 	return 0;
 }
 
@@ -771,7 +1123,9 @@ static int cmd_rmi(struct cli *c, int argc, char **argv)
 	for (i = 0; i < n; i++)
 		if (image_remove(st, &db, argv[i], force, &c->err) < 0) {
 			util_print_err(&c->err);
-			rc = 1;
+			/* Docker: -f forgives a missing image (error shown, exit 0) */
+			if (!force || c->err.code != MR_ENOTFOUND)
+				rc = 1;
 		}
 	if (image_gc_intend(st, &c->err) < 0 || image_db_write(st, &db, &c->err) < 0) {
 		util_print_err(&c->err);
@@ -798,11 +1152,14 @@ static int cli_confirm(const char *what)
 static int cmd_image_prune(struct cli *c, int argc, char **argv)
 {
 	int force = 0, all = 0;
+	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
 		{ "a|all", 0, NULL, &all, NULL, "Remove all unused images, not just dangling ones" },
 		{ "f|force", 0, NULL, &force, NULL, "Do not prompt for confirmation" },
+		{ "filter", 1, NULL, NULL, &filters, "Provide filter values (e.g. \"until=<timestamp>\")" },
 		{ 0 },
 	};
+	struct img_filter fx;
 	struct mr_store *st;
 	struct image_db db;
 	uint64_t reclaimed = 0;
@@ -819,13 +1176,20 @@ static int cmd_image_prune(struct cli *c, int argc, char **argv)
 	if (!(st = cli_store(c)) || mr_store_lock(st, &c->err) < 0 ||
 	    image_db_read(st, &db, &c->err) < 0) {
 		util_print_err(&c->err);
+		free(filters.v);
 		return CLI_EXIT_FAIL;
+	}
+	if (img_filter_init(c, &db, &filters, "until\0label\0", &fx) < 0) {
+		image_db_free(&db);
+		free(filters.v);
+		return 1;
 	}
 	for (i = db.nrecs; i-- > 0;) {
 		int tagged = 0;
 		for (j = 0; j < db.ntags; j++)
 			tagged |= !strcmp(db.tags[j].id, db.recs[i].id);
-		if ((tagged && !all) || container_users_of_image(st, db.recs[i].id, who, sizeof who))
+		if ((tagged && !all) || container_users_of_image(st, db.recs[i].id, who, sizeof who) ||
+		    !img_filter_match(st, &fx, &db.recs[i], tagged, NULL))
 			continue;
 		if (!reclaimed)
 			printf("Deleted Images:\n");
@@ -845,6 +1209,7 @@ static int cmd_image_prune(struct cli *c, int argc, char **argv)
 	}
 	image_gc(st, &db);
 	image_db_free(&db);
+	free(filters.v);
 	util_human_size(reclaimed, size, sizeof size);
 	printf("%sTotal reclaimed space: %s\n", reclaimed ? "\n" : "", reclaimed ? size : "0B");
 	return 0;
@@ -920,10 +1285,123 @@ out:
 	return rc;
 }
 
+/* `history IMAGE`: the config's history, newest first, as Docker prints it:
+ * the image's ID on the top row and <missing> below, each entry's layer size
+ * (0B for an empty_layer), CREATED BY cut to 45 characters. */
+static int cmd_history(struct cli *c, int argc, char **argv)
+{
+	int quiet = 0, no_trunc = 0, rc = 1;
+	const char *format = NULL;
+	struct cli_flag flags[] = {
+		{ "q|quiet", 0, NULL, &quiet, NULL, "Only show image IDs" },
+		{ "no-trunc", 0, NULL, &no_trunc, NULL, "Don't truncate output" },
+		{ "format", 1, &format, NULL, NULL, "Pretty-print images using a Go template" },
+		{ 0 },
+	};
+	static const char *const head[] = { "IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT" };
+	static const char heads[] = "ID\0IMAGE\0CreatedSince\0CREATED\0CreatedAt\0CREATED AT\0"
+		"CreatedBy\0CREATED BY\0Size\0SIZE\0Comment\0COMMENT\0";
+	struct cli_table t = { 5, 0, NULL, { 0 }, 0 };
+	struct cli_fmt fm;
+	struct mr_store *st;
+	struct image_db db;
+	struct image_rec *r;
+	struct mr_buf b = { 0 };
+	struct mr_json_doc doc = { 0 };
+	const struct mr_json *h, *e, **rows = NULL;
+	struct mr_err ignored;
+	char path[96], name[512];
+	size_t n = 0, i, layer;
+	int np = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] IMAGE");
+	if (np < 0)
+		return np == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(c, np, 1, 1) < 0 || !(st = cli_store(c)))
+		return CLI_EXIT_FAIL;
+	if (image_db_read(st, &db, &c->err) < 0) {
+		util_print_err(&c->err);
+		return 1;
+	}
+	if (!(r = image_db_find(&db, argv[0], &c->err))) {
+		if (c->err.code == MR_ENOTFOUND &&
+		    image_ref_normalize(argv[0], name, sizeof name, &ignored) == 0)
+			mr_err_set(&c->err, MR_ENOTFOUND, "No such image: %s", name);
+		util_print_err(&c->err);
+		goto out;
+	}
+	snprintf(path, sizeof path, "blobs/sha256/%s", digest_hex(r->id));
+	if (mr_read_file(st->rootfd, path, &b, MINIRUN_MAX_JSON, &c->err) < 0 ||
+	    mr_json_parse(&doc, b.data, b.len, &c->err) < 0) {
+		util_print_err(&c->err);
+		goto out;
+	}
+	h = mr_json_get(doc.root, "history");
+	rows = util_xcalloc((h && h->type == MR_JSON_ARRAY ? h->count : 0) + 1, sizeof *rows);
+	for (e = h && h->type == MR_JSON_ARRAY ? h->child : NULL; e; e = e->next)
+		rows[n++] = e;
+	if (format)
+		cli_fmt_init(&fm, format, heads);
+	else if (!quiet)
+		cli_table_add(&t, head);
+	/* sizes: the layers in order, one per entry that is not an empty layer */
+	for (layer = 0, i = 0; i < n; i++)
+		layer += !mr_json_get(rows[i], "empty_layer") ||
+			 mr_json_get(rows[i], "empty_layer")->type != MR_JSON_TRUE;
+	rc = 0;
+	for (i = n; i-- > 0;) {
+		const struct mr_json *el = mr_json_get(rows[i], "empty_layer");
+		const char *by = mr_json_str(mr_json_get(rows[i], "created_by"));
+		const char *at = mr_json_str(mr_json_get(rows[i], "created"));
+		const char *comment = mr_json_str(mr_json_get(rows[i], "comment"));
+		char id[72], since[48], size[24], byc[256], created_at[48];
+		uint64_t bytes = 0;
+		time_t when = 0;
+		if (!el || el->type != MR_JSON_TRUE) {
+			layer--;
+			bytes = layer < r->nlayers ? r->sizes[layer] : 0;
+		}
+		if (i + 1 == n)
+			snprintf(id, sizeof id, "%.*s", no_trunc ? 71 : 12, no_trunc ? r->id : r->id + 7);
+		else
+			snprintf(id, sizeof id, "<missing>");
+		if (quiet) {
+			printf("%s\n", id);
+			continue;
+		}
+		util_parse_rfc3339(at ? at : "", &when);
+		util_human_ago(when, since, sizeof since);
+		util_human_size(bytes, size, sizeof size);
+		snprintf(byc, sizeof byc, "%s", by ? by : "");
+		while (strchr(byc, '\t'))
+			*strchr(byc, '\t') = ' ';
+		if (!no_trunc && strlen(byc) > 45)
+			snprintf(byc + 44, sizeof byc - 44, "\xe2\x80\xa6");
+		snprintf(created_at, sizeof created_at, "%s", at ? at : "");
+		if (format) {
+			const char *kv[] = { "ID", id, "CreatedSince", since, "CreatedAt", created_at,
+					     "CreatedBy", byc, "Size", size, "Comment", comment ? comment : "" };
+			if ((rc = cli_fmt_row(&fm, kv, 6)) != 0)
+				break;
+		} else {
+			const char *row[5] = { id, since, byc, size, comment ? comment : "" };
+			cli_table_add(&t, row);
+		}
+	}
+	if (format && !rc)
+		rc = cli_fmt_end(&fm);
+	cli_table_print(&t);
+out:
+	free(rows);
+	mr_json_free(&doc);
+	mr_buf_free(&b);
+	image_db_free(&db);
+	return rc;
+}
+
 /* `image SUBCOMMAND`: Docker's management command form. */
 static int cmd_image(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
+		{ "history", cmd_history, "Show the history of an image" },
 		{ "inspect", cmd_image_inspect, "Display detailed information on one or more images" },
 		{ "load", cmd_load, "Load an image from a tar archive or STDIN" },
 		{ "ls", cmd_images, "List images" },
@@ -970,6 +1448,8 @@ static int run_parse(struct cli *cl, struct ctr_opts *o, int argc, char **argv, 
 		{ "d|detach", 0, NULL, &o->detach, NULL, "Run in the background, print the ID" },
 		{ "name", 1, &o->name, NULL, NULL, "Assign a name to the container" },
 		{ "rm", 0, NULL, &o->rm, NULL, "Remove the container when it exits" },
+		{ "pull", 1, &o->pull, NULL, NULL,
+		  "Pull image before running (\"always\"|\"missing\"|\"never\")" },
 		{ "e|env", 1, NULL, NULL, &o->env, "Set environment variables" },
 		{ "env-file", 1, NULL, NULL, &o->env_file, "Read environment variables from a file" },
 		{ "w|workdir", 1, &o->workdir, NULL, NULL, "Working directory in the container" },
@@ -1076,6 +1556,39 @@ static int run_create(struct cli *cl, const struct ctr_opts *o, struct ctr *c)
 	return spec_create(st, c, o->name != NULL, &cl->err);
 }
 
+/* --pull, as Docker's client does it before creating: always pulls first;
+ * missing (the default) pulls when the image is not in the store, saying
+ * so; never leaves it to create ("No such image"). Other values are taken
+ * as Docker 20.10 takes them: as never. The pull's progress goes to stderr;
+ * its failure is the error. */
+static int run_pull(struct cli *cl, const struct ctr_opts *o, const char *ref)
+{
+	const char *mode = o->pull ? o->pull : "missing";
+	struct mr_store *st = cli_store(cl);
+	struct image_db db;
+	struct pull_opts po;
+	struct mr_err ignored;
+	char name[512];
+	int have;
+	if (!st)
+		return -1;
+	if (strcmp(mode, "always") && strcmp(mode, "missing"))
+		return 0;
+	if (image_db_read(st, &db, &ignored) < 0)
+		memset(&db, 0, sizeof db);
+	have = image_db_find(&db, ref, &ignored) != NULL;
+	image_db_free(&db);
+	if (have && strcmp(mode, "always"))
+		return 0;
+	if (!have)
+		fprintf(stderr, "Unable to find image '%s' locally\n",
+			image_ref_normalize(ref, name, sizeof name, &ignored) == 0 ? name : ref);
+	memset(&po, 0, sizeof po);
+	po.out = stderr;
+	po.insecure = getenv("MINIRUN_INSECURE_REGISTRIES");
+	return image_pull(st, ref, &po, &cl->err);
+}
+
 static int cmd_run(struct cli *cl, int argc, char **argv)
 {
 	struct ctr_opts o;
@@ -1084,8 +1597,10 @@ static int cmd_run(struct cli *cl, int argc, char **argv)
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	cli_std_fds();
-	if (run_create(cl, &o, &c) < 0) {
-		util_print_err(&cl->err);
+	ctr_init(&c);
+	if (run_pull(cl, &o, o.image) < 0 || run_create(cl, &o, &c) < 0) {
+		/* Docker's run: "docker: <error>." and a pointer to the help */
+		fprintf(stderr, "minirun: Error: %s.\nSee 'minirun run --help'.\n", cl->err.msg);
 		ctr_free(&c);
 		return CLI_EXIT_FAIL;
 	}
@@ -1112,6 +1627,10 @@ static int cmd_create(struct cli *cl, int argc, char **argv)
 	int n = run_parse(cl, &o, argc, argv, 0);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (run_pull(cl, &o, o.image) < 0) {
+		util_print_err(&cl->err);
+		return CLI_EXIT_FAIL;
+	}
 	if (run_create(cl, &o, &c) < 0) {
 		util_print_err(&cl->err);
 		ctr_free(&c);
@@ -1157,12 +1676,15 @@ static int cmd_start(struct cli *cl, int argc, char **argv)
 		}
 		if (attach || interactive) {
 			fflush(stdout);
+			cl->err.msg[0] = 0;
 			rc = ctr_run_attached(&cl->store, &c, interactive, &cl->err);
-			if (rc >= 125 && rc <= 127 && cl->err.msg[0])
+			if (rc >= 125 && rc <= 127 && cl->err.msg[0]) {
 				util_print_err(&cl->err);
+				rc = 1;   /* Docker: start's own failures exit 1 */
+			}
 		} else if ((code = ctr_start_detached(&cl->store, &c, 0, 0, &cl->err)) != 0) {
 			util_print_err(&cl->err);
-			rc = code;
+			rc = code == CLI_EXIT_FAIL ? 1 : code;
 		} else {
 			printf("%s\n", argv[i]);
 		}
@@ -1363,7 +1885,9 @@ static int cmd_rm(struct cli *cl, int argc, char **argv)
 		struct ctr c;
 		struct ctr_owner o;
 		if (cli_ctr(cl, argv[i], &c) < 0) {
-			rc = 1;
+			/* Docker: -f forgives a missing container (error shown, exit 0) */
+			if (!force || cl->err.code != MR_ENOTFOUND)
+				rc = 1;
 			continue;
 		}
 		memset(&o, 0, sizeof o);
@@ -1754,6 +2278,59 @@ static void cli_inspect_host_rest(struct cli *cl, struct mr_jw *w, const struct 
 	mr_buf_free(&conf);
 }
 
+/* HostConfig.PortBindings from the container's recorded -p/-P (net.conf), as
+ * Docker keeps them: "80/tcp": [{"HostIp": "", "HostPort": "8000"}], an
+ * empty HostIp for all addresses and an empty HostPort for "any free". */
+static int cli_strcmp(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+static void cli_port_bindings(struct mr_store *st, const struct ctr *c, struct mr_jw *w)
+{
+	struct mr_buf b = { 0 };
+	struct mr_err ignored;
+	char path[32 + CTR_ID_LEN], keys[NET_MAX_PORTS][16], key[16], ip[16], hp[8];
+	const char *l;
+	struct net_port p;
+	size_t n = 0, i, k;
+	snprintf(path, sizeof path, "containers/%s/net.conf", c->id);
+	if (mr_read_file(st->rootfd, path, &b, 1u << 16, &ignored) < 0 || !b.data)
+		mr_buf_append(&b, "", 0);
+	/* a Go map: keys sorted, each once, its bindings in given order */
+	for (l = b.data; *l && n < NET_MAX_PORTS; l = net_next(l)) {
+		if (net_port_line(l, &p) < 0)
+			continue;
+		snprintf(key, sizeof key, "%u/%s", p.cport, p.proto == 'u' ? "udp" : "tcp");
+		for (i = 0; i < n && strcmp(keys[i], key); i++) {}
+		if (i == n)
+			memcpy(keys[n++], key, sizeof key);
+	}
+	qsort(keys, n, sizeof keys[0], cli_strcmp);
+	mr_jw_key(w, "PortBindings");
+	mr_jw_obj(w);
+	for (k = 0; k < n; k++) {
+		mr_jw_key(w, keys[k]);
+		mr_jw_arr(w);
+		for (l = b.data; *l; l = net_next(l)) {
+			if (net_port_line(l, &p) < 0)
+				continue;
+			snprintf(key, sizeof key, "%u/%s", p.cport, p.proto == 'u' ? "udp" : "tcp");
+			if (strcmp(key, keys[k]))
+				continue;
+			net_ip_str(p.hip, ip);
+			snprintf(hp, sizeof hp, "%u", p.hport);
+			mr_jw_obj(w);
+			ctr_jw_str(w, "HostIp", p.hip ? ip : "");
+			ctr_jw_str(w, "HostPort", p.hport ? hp : "");
+			mr_jw_obj_end(w);
+		}
+		mr_jw_arr_end(w);
+	}
+	mr_jw_obj_end(w);
+	mr_buf_free(&b);
+}
+
 static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 {
 	struct ctr_info ci;
@@ -1843,9 +2420,7 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 		ctr_jw_str(w, "location", "ram");
 	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "PortBindings");
-	mr_jw_obj(w);
-	mr_jw_obj_end(w);
+	cli_port_bindings(&cl->store, c, w);
 	ctr_fields_write(w, c, 1, 1);
 	cli_inspect_host_rest(cl, w, c);
 	mr_jw_obj_end(w);
@@ -1900,73 +2475,34 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 		path[0] = 0;
 	ctr_jw_str(w, "SandboxKey", path);
 	net_inspect(&cl->store, c, ci.status == CTR_RUNNING, w);
-	mr_jw_key(w, "Networks");
-	mr_jw_obj(w);
-	mr_jw_obj_end(w);
+	net_inspect_networks(&cl->store, c, ci.status == CTR_RUNNING, w);
 	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
 }
 
-/* `inspect --format`: Go-template actions {{.A.B}} and {{json .A}} over the
- * object's JSON; text around them is copied (\t, \n escapes). */
+/* `inspect --format`: the template ([20c]) over the object's JSON. Docker
+ * prints what was rendered and a newline even when executing fails, then
+ * "template parsing error: ..." (exit 1; a malformed template: 64). */
 static int cli_inspect_format(const char *fmt, const char *json, size_t len)
 {
 	struct mr_json_doc doc = { 0 };
 	struct mr_err err;
 	struct mr_buf out = { 0 };
-	const char *p = fmt;
+	char msg[256];
+	int rc;
 	if (mr_json_parse(&doc, json, len, &err) < 0) {
 		util_print_err(&err);
-		return -1;
+		return 1;
 	}
-	while (*p) {
-		const char *open = strstr(p, "{{"), *close, *q;
-		const struct mr_json *v = doc.root;
-		int as_json = 0;
-		for (q = p; q < (open ? open : p + strlen(p)); q++) {
-			if (q[0] == '\\' && (q[1] == 't' || q[1] == 'n'))
-				mr_buf_append(&out, q[1] == 't' ? "\t" : "\n", 1), q++;
-			else
-				mr_buf_append(&out, q, 1);
-		}
-		if (!open || !(close = strstr(open, "}}")))
-			break;
-		for (q = open + 2; *q == ' '; q++) {}
-		if (!strncmp(q, "json ", 5))
-			for (as_json = 1, q += 5; *q == ' '; q++) {}
-		if (*q != '.') {
-			fprintf(stderr, "Error: template: unsupported action \"%.*s\"\n",
-				(int)(close - open + 2), open);
-			mr_json_free(&doc);
-			mr_buf_free(&out);
-			return -1;
-		}
-		while (v && *q == '.' && q < close) {
-			char key[128];
-			size_t n = strcspn(q + 1, ". }");
-			snprintf(key, sizeof key, "%.*s", (int)n, q + 1);
-			q += 1 + n;
-			if (key[0])
-				v = mr_json_get(v, key);
-		}
-		if (as_json || (v && (v->type == MR_JSON_ARRAY || v->type == MR_JSON_OBJECT))) {
-			struct mr_jw w;
-			mr_jw_init(&w, &out, 0);
-			mr_jw_value(&w, v);
-		} else if (!v || v->type == MR_JSON_NULL) {
-			mr_buf_printf(&out, "<no value>");
-		} else if (v->type == MR_JSON_STRING || v->type == MR_JSON_NUMBER) {
-			mr_buf_append(&out, v->str, v->len);
-		} else {
-			mr_buf_printf(&out, "%s", v->type == MR_JSON_TRUE ? "true" : "false");
-		}
-		p = close + 2;
-	}
-	mr_buf_append(&out, "\n", 1);
-	fwrite(out.data, 1, out.len, stdout);
+	rc = tmpl_render(fmt, doc.root, &out, msg, sizeof msg);
+	if (rc != -2)
+		printf("%s\n", out.data ? out.data : "");
+	fflush(stdout);
+	if (rc < 0)
+		fprintf(stderr, "template parsing error: %s\n", msg);
 	mr_json_free(&doc);
 	mr_buf_free(&out);
-	return 0;
+	return rc == 0 ? 0 : rc == -2 ? 64 : 1;
 }
 
 /* `inspect`: a container first, then an image, as Docker resolves names. */
@@ -1982,7 +2518,7 @@ static int cmd_inspect(struct cli *cl, int argc, char **argv)
 	struct image_db db;
 	struct mr_buf out = { 0 };
 	struct mr_jw w;
-	int i, rc = 0, dbok;
+	int i, k, rc = 0, dbok;
 	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] NAME|ID [NAME|ID...]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
@@ -2017,8 +2553,11 @@ static int cmd_inspect(struct cli *cl, int argc, char **argv)
 			rc = 1;
 			continue;
 		}
-		if (format && cli_inspect_format(format, out.data, out.len) < 0)
-			rc = 1;
+		if (format && (k = cli_inspect_format(format, out.data, out.len)) != 0) {
+			rc = k;
+			if (k == 64)
+				break;
+		}
 	}
 	mr_jw_arr_end(&w);
 	if (!format)
@@ -2047,6 +2586,8 @@ struct ps_row {
 	struct ctr c;
 	struct ctr_info ci;
 	int image_gone;                   /* its reference names another image now, or none */
+	struct mr_store *st;
+	char size[48];                     /* ps -s: "6B (virtual 1.98MB)", else "" */
 };
 
 static int ps_cmp(const void *a, const void *b)
@@ -2060,9 +2601,12 @@ static void ps_command(const struct ctr *c, int no_trunc, struct mr_buf *out)
 {
 	struct mr_buf cmd = { 0 };
 	size_t i, runes = 0, cut = 0;
-	for (i = 0; i < c->entrypoint.n + c->cmd.n; i++)
-		mr_buf_printf(&cmd, "%s%s", i ? " " : "", i < c->entrypoint.n ? c->entrypoint.v[i] :
-			      c->cmd.v[i - c->entrypoint.n]);
+	for (i = 0; i < c->entrypoint.n + c->cmd.n; i++) {
+		const char *a = i < c->entrypoint.n ? c->entrypoint.v[i] : c->cmd.v[i - c->entrypoint.n];
+		/* Docker's daemon quotes an argument with a space in it: 'a b' */
+		int q = i && strchr(a, ' ');
+		mr_buf_printf(&cmd, "%s%s%s%s", i ? " " : "", q ? "'" : "", a, q ? "'" : "");
+	}
 	mr_buf_append(&cmd, "", 0);
 	for (i = 0; i < cmd.len; i++)
 		if (((unsigned char)cmd.data[i] & 0xc0) != 0x80 && ++runes == 20)
@@ -2079,6 +2623,86 @@ static void ps_command(const struct ctr *c, int no_trunc, struct mr_buf *out)
 		mr_buf_append(out, "\xe2\x80\xa6", 3);
 	mr_buf_append(out, "\"", 1);
 	mr_buf_free(&cmd);
+}
+
+/* One run of ports mapped to themselves; first port in hport, last in cport. */
+static void ps_port_group(struct mr_buf *out, const char *ip, const struct net_port *g)
+{
+	char range[16];
+	if (g->hport == g->cport)
+		snprintf(range, sizeof range, "%u", g->cport);
+	else
+		snprintf(range, sizeof range, "%u-%u", g->hport, g->cport);
+	mr_buf_printf(out, "%s%s:%s->%s/%s", out->len ? ", " : "", ip, range, range,
+		      g->proto == 'u' ? "udp" : "tcp");
+}
+
+static int ps_port_cmp(const void *a, const void *b)
+{
+	const struct net_port *x = a, *y = b;
+	char ix[16], iy[16];
+	int d;
+	if (x->cport != y->cport)
+		return x->cport < y->cport ? -1 : 1;
+	net_ip_str(x->hip, ix);
+	net_ip_str(y->hip, iy);
+	if ((d = strcmp(ix, iy)) != 0)
+		return d;
+	if (x->hport != y->hport)
+		return x->hport < y->hport ? -1 : 1;
+	return (x->proto == 'u') - (y->proto == 'u');
+}
+
+/* Docker's PORTS cell (DisplayablePorts): sorted by container port, runs of
+ * ports mapped to themselves grouped ("0.0.0.0:80-81->80-81/tcp"), other
+ * mappings after them ("0.0.0.0:8000->80/tcp"), joined by ", ". */
+static void ps_ports(const struct ps_row *r, struct mr_buf *out)
+{
+	struct net_port ports[NET_MAX_PORTS], group[NET_MAX_PORTS];
+	struct mr_buf b = { 0 }, maps = { 0 }, res = { 0 };
+	size_t n = 0, ng = 0, i, g;
+	const char *l;
+	char ip[16];
+	if (net_rt_read(r->st, r->c.id, &b) == 0)
+		for (l = strchr(b.data, '\n'); l && *++l && n < NET_MAX_PORTS; l = strchr(l, '\n'))
+			if (net_port_line(l, &ports[n]) == 0)
+				n++;
+	mr_buf_free(&b);
+	qsort(ports, n, sizeof *ports, ps_port_cmp);
+	/* group[g]: the first port of a run in hport; its last in cport */
+	for (i = 0; i < n; i++) {
+		const struct net_port *p = &ports[i];
+		net_ip_str(p->hip, ip);
+		if (p->hport != p->cport) {
+			mr_buf_printf(&maps, "%s%s:%u->%u/%s", maps.len ? ", " : "", ip, p->hport,
+				      p->cport, p->proto == 'u' ? "udp" : "tcp");
+			continue;
+		}
+		for (g = 0; g < ng && (group[g].hip != p->hip || group[g].proto != p->proto); g++) {}
+		if (g < ng && p->cport == group[g].cport + 1) {
+			group[g].cport = p->cport;
+			continue;
+		}
+		if (g < ng) {
+			/* a gap: the finished run goes out now, a new one starts */
+			net_ip_str(group[g].hip, ip);
+			ps_port_group(&res, ip, &group[g]);
+		} else {
+			ng++;
+		}
+		group[g] = *p;
+		group[g].hport = p->cport;
+	}
+	for (g = 0; g < ng; g++) {
+		net_ip_str(group[g].hip, ip);
+		ps_port_group(&res, ip, &group[g]);
+	}
+	if (maps.len)
+		mr_buf_printf(&res, "%s%s", res.len ? ", " : "", maps.data);
+	if (res.len)
+		mr_buf_append(out, res.data, res.len);
+	mr_buf_free(&maps);
+	mr_buf_free(&res);
 }
 
 /* Value of one --format field ({{.Names}}), or -1 if unknown. */
@@ -2126,8 +2750,11 @@ static int ps_field(const struct ps_row *r, const char *f, const char *arg, int 
 	} else if (!strcmp(f, "Networks")) {
 		mr_buf_printf(out, "%s", r->c.network);
 	} else if (!strcmp(f, "Size")) {
-		mr_buf_printf(out, "0B");
-	} else if (strcmp(f, "Ports") && strcmp(f, "Mounts") && strcmp(f, "LocalVolumes")) {
+		mr_buf_printf(out, "%s", r->size[0] ? r->size : "0B");
+	} else if (!strcmp(f, "Ports")) {
+		if (r->ci.status == CTR_RUNNING)
+			ps_ports(r, out);
+	} else if (strcmp(f, "Mounts") && strcmp(f, "LocalVolumes")) {
 		return -1;
 	}
 	mr_buf_append(out, "", 0);
@@ -2268,6 +2895,73 @@ static int ps_match(const struct ps_row *r, const struct ctr_list *filters)
 	return 1;
 }
 
+/* Without -a, Docker lists only running containers whatever the filters,
+ * except that a status filter widens the list to every state
+ * (`ps -q -f name=db` is empty while db is stopped). */
+static int ps_wants_stopped(const struct ctr_list *filters)
+{
+	size_t i;
+	for (i = 0; i < filters->n; i++)
+		if (util_starts_with(filters->v[i], "status="))
+			return 1;
+	return 0;
+}
+
+/* Bytes of the files under a folder as Docker counts a layer: apparent
+ * sizes of everything but folders, on its own filesystem. */
+static uint64_t ps_du(int dirfd)
+{
+	DIR *d = fdopendir(dirfd);
+	struct dirent *de;
+	uint64_t sum = 0;
+	struct stat top;
+	if (!d) {
+		close(dirfd);
+		return 0;
+	}
+	fstat(dirfd, &top);
+	while ((de = readdir(d)) != NULL) {
+		struct stat sb;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    fstatat(dirfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 || sb.st_dev != top.st_dev)
+			continue;
+		if (S_ISDIR(sb.st_mode)) {
+			int fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd >= 0)
+				sum += ps_du(fd);
+		} else {
+			sum += (uint64_t)sb.st_size;
+		}
+	}
+	closedir(d);
+	return sum;
+}
+
+/* ps -s: each container's writable layer and, virtual, with its image. */
+static void ps_sizes(struct mr_store *st, struct ps_row *rows, size_t count)
+{
+	struct image_db db;
+	struct mr_err ignored;
+	size_t i;
+	if (image_db_read(st, &db, &ignored) < 0)
+		memset(&db, 0, sizeof db);
+	for (i = 0; i < count; i++) {
+		char path[48 + CTR_ID_LEN], a[24], b[24];
+		const struct image_rec *r = image_db_by_id(&db, rows[i].c.image);
+		int fd;
+		uint64_t rw = 0;
+		snprintf(path, sizeof path, "containers/%s/%s", rows[i].c.id,
+			 strcmp(rows[i].c.driver, "overlay") ? "rootfs" : "upper");
+		fd = openat(st->rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0)
+			rw = ps_du(fd);
+		util_human_size(rw, a, sizeof a);
+		util_human_size(rw + (r ? r->size : 0), b, sizeof b);
+		snprintf(rows[i].size, sizeof rows[i].size, "%s (virtual %s)", a, b);
+	}
+	image_db_free(&db);
+}
+
 /* Every container of the store, newest first. */
 static struct ps_row *ps_list(struct mr_store *st, size_t *count)
 {
@@ -2293,6 +2987,8 @@ static struct ps_row *ps_list(struct mr_store *st, size_t *count)
 		ctr_info_get(st, de->d_name, &rows[n].ci);
 		img = have_db ? image_db_find(&db, rows[n].c.image_ref, &ignored) : NULL;
 		rows[n].image_gone = have_db && (!img || strcmp(img->id, rows[n].c.image));
+		rows[n].st = st;
+		rows[n].size[0] = 0;
 		n++;
 	}
 	if (d)
@@ -2306,7 +3002,7 @@ static struct ps_row *ps_list(struct mr_store *st, size_t *count)
 
 static int cmd_ps(struct cli *cl, int argc, char **argv)
 {
-	int all = 0, quiet = 0, no_trunc = 0, latest = 0, rc = 0;
+	int all = 0, quiet = 0, no_trunc = 0, latest = 0, rc = 0, size = 0;
 	const char *format = NULL, *last = NULL;
 	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
@@ -2317,12 +3013,12 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 		{ "format", 1, &format, NULL, NULL, "Go-like template" },
 		{ "l|latest", 0, NULL, &latest, NULL, "Show the last created" },
 		{ "n|last", 1, &last, NULL, NULL, "Show the n last created" },
-		{ "s|size", 0, NULL, NULL, NULL, "Display total file sizes" },
+		{ "s|size", 0, NULL, &size, NULL, "Display total file sizes" },
 		{ 0 },
 	};
 	struct mr_store *st;
 	struct ps_row *rows;
-	struct cli_table t = { 7, 0, NULL, { 0 } };
+	struct cli_table t = { 7, 0, NULL, { 0 }, 0 };
 	struct mr_buf line = { 0 };
 	size_t i, count, shown = 0, limit = (size_t)-1;
 	int table = 0;
@@ -2349,6 +3045,8 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 			format++;
 	}
 	rows = ps_list(st, &count);
+	if (size || (format && strstr(format, ".Size")))
+		ps_sizes(st, rows, count);
 	if (!quiet && (!format || table)) {
 		if (format) {
 			if (ps_render(format, NULL, no_trunc, &line) < 0) {
@@ -2357,7 +3055,8 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 			}
 		} else {
 			static const char *const head[] = { "CONTAINER ID", "IMAGE", "COMMAND", "CREATED",
-							    "STATUS", "PORTS", "NAMES" };
+							    "STATUS", "PORTS", "NAMES", "SIZE" };
+			t.ncols = size ? 8 : 7;
 			cli_table_add(&t, head);
 		}
 	}
@@ -2372,7 +3071,7 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 	for (i = 0; i < count && shown < limit; i++) {
 		struct ps_row *r = &rows[i];
 		if (!all && r->ci.status != CTR_RUNNING && r->ci.status != CTR_RESTARTING &&
-		    !filters.n)
+		    !ps_wants_stopped(&filters))
 			continue;
 		if (!ps_match(r, &filters))
 			continue;
@@ -2399,18 +3098,19 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 			}
 			mr_buf_free(&b);
 		} else {
-			struct mr_buf cells[7];
-			const char *row[7];
-			static const char fields[] = "ID\0Image\0Command\0RunningFor\0Status\0Ports\0Names\0";
+			struct mr_buf cells[8];
+			const char *row[8];
+			static const char fields[] = "ID\0Image\0Command\0RunningFor\0Status\0Ports\0Names\0"
+						     "Size\0";
 			const char *f = fields;
 			size_t k;
-			for (k = 0; k < 7; k++, f += strlen(f) + 1) {
+			for (k = 0; k < t.ncols; k++, f += strlen(f) + 1) {
 				memset(&cells[k], 0, sizeof cells[k]);
 				ps_field(r, f, NULL, no_trunc, &cells[k]);
 				row[k] = cells[k].data ? cells[k].data : "";
 			}
 			cli_table_add(&t, row);
-			for (k = 0; k < 7; k++)
+			for (k = 0; k < t.ncols; k++)
 				mr_buf_free(&cells[k]);
 		}
 	}
@@ -2458,7 +3158,7 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 {
 	struct cli_flag flags[] = { { 0 } };
 	static const char *const head[] = { "UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD" };
-	struct cli_table t = { 8, 0, NULL, { 0 } };
+	struct cli_table t = { 8, 0, NULL, { 0 }, 0 };
 	struct ctr c;
 	struct ctr_info ci;
 	pid_t *pids;
@@ -2466,27 +3166,78 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 	long hz = UTIL_CLK_TCK;
 	time_t now = time(NULL), boot = 0;
 	struct timespec up;
+	/* ps -o columns: name, header, index in the full row below (9: comm,
+	 * 10: numeric uid) */
+	static const struct { char name[8], head[8]; int col; } cols[] = {
+		{ "uid", "UID", 10 }, { "user", "USER", 0 }, { "pid", "PID", 1 }, { "ppid", "PPID", 2 },
+		{ "c", "C", 3 }, { "stime", "STIME", 4 }, { "tty", "TT", 5 }, { "time", "TIME", 6 },
+		{ "args", "COMMAND", 7 }, { "command", "COMMAND", 7 }, { "cmd", "CMD", 7 },
+		{ "comm", "COMMAND", 9 },
+	};
+	int sel[12], nsel = 0, k, has_pid = 1;
+	const char *hsel[12];
 	int n = cli_parse(cl, argc, argv, flags, 0, "CONTAINER [ps OPTIONS]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 1, 1) < 0 || cli_ctr(cl, argv[0], &c) < 0)
+	if (cli_nargs(cl, n, 1, -1) < 0)
 		return CLI_EXIT_FAIL;
+	/* ps options (Docker hands them to the host's ps; minirun knows the
+	 * common ones): -e/-f/-ef change nothing, -o/-eo LIST picks columns */
+	for (k = 1; k < n; k++) {
+		const char *a = argv[k], *list = NULL;
+		if (!strcmp(a, "-e") || !strcmp(a, "-f") || !strcmp(a, "-ef") || !strcmp(a, "-A"))
+			continue;
+		if (!strcmp(a, "-o") || !strcmp(a, "-eo") || !strcmp(a, "-Ao") || !strcmp(a, "-efo"))
+			list = k + 1 < n ? argv[++k] : "";
+		else if (util_starts_with(a, "-o") || util_starts_with(a, "-eo"))
+			list = a + (a[1] == 'o' ? 2 : 3);
+		else if (util_starts_with(a, "--format="))
+			list = a + 9;
+		if (!list) {
+			fprintf(stderr, "Error: unsupported ps option %s (minirun's top knows -e, -f, -o)\n", a);
+			return 1;
+		}
+		while (*list && nsel < 12) {
+			size_t l = strcspn(list, ", "), j;
+			for (j = 0; j < sizeof cols / sizeof cols[0]; j++)
+				if (strlen(cols[j].name) == l && !strncmp(cols[j].name, list, l))
+					break;
+			if (j == sizeof cols / sizeof cols[0]) {
+				fprintf(stderr, "Error: unknown ps column %.*s\n", (int)l, list);
+				return 1;
+			}
+			hsel[nsel] = cols[j].head;
+			sel[nsel++] = cols[j].col;
+			list += l + (list[l] != 0);
+		}
+	}
+	for (k = 0, has_pid = !nsel; k < nsel; k++)
+		has_pid |= sel[k] == 1;
+	if (!has_pid) {
+		fprintf(stderr, "Error: Couldn't find PID field in ps output\n");
+		return 1;
+	}
+	if (cli_ctr(cl, argv[0], &c) < 0)
+		return 1;
 	ctr_info_get(&cl->store, c.id, &ci);
 	if (ci.status != CTR_RUNNING) {
-		fprintf(stderr, "Error: container %s is not running\n", c.id);
+		fprintf(stderr, "Error: Container %s is not running\n", c.id);
 		ctr_free(&c);
 		return CLI_EXIT_FAIL;
 	}
 	clock_gettime(CLOCK_BOOTTIME, &up);
 	boot = now - up.tv_sec;
 	pids = cg_pids(c.id, ci.pid, &count);
-	cli_table_add(&t, head);
+	t.minw = 20;
+	if (nsel)
+		t.ncols = (size_t)nsel;
+	cli_table_add(&t, nsel ? hsel : (const char **)head);
 	for (i = 0; i < count; i++) {
 		unsigned long long f[20];
 		char uid[24] = "?", ppid[24], pid[24], cpu[8], stime[16], tty[16], tm[24];
-		char path[48], buf[4096];
+		char path[48], buf[4096], comm[32] = "", nuid[24] = "?";
 		struct mr_buf cmd = { 0 };
-		const char *row[8];
+		const char *row[11], *out[12];
 		struct tm lt, ln;
 		time_t started;
 		unsigned long long secs;
@@ -2502,6 +3253,7 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 			buf[r > 0 ? r : 0] = 0;
 			if ((u = strstr(buf, "\nUid:")) != NULL) {
 				long v = strtol(u + 5, NULL, 10);
+				snprintf(nuid, sizeof nuid, "%ld", v);
 				if (v == 0)
 					snprintf(uid, sizeof uid, "root");
 				else
@@ -2536,18 +3288,20 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 		for (r = 0; cmd.data && (size_t)r + 1 < cmd.len; r++)
 			if (!cmd.data[r])
 				cmd.data[r] = ' ';
-		if (!cmd.len) {
-			snprintf(path, sizeof path, "/proc/%d/comm", (int)pids[i]);
-			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-				r = read(fd, buf, sizeof buf - 1);
-				close(fd);
-				buf[r > 0 ? r - 1 : 0] = 0;
-				mr_buf_printf(&cmd, "[%s]", buf);
-			}
+		snprintf(path, sizeof path, "/proc/%d/comm", (int)pids[i]);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+			r = read(fd, comm, sizeof comm - 1);
+			close(fd);
+			comm[r > 0 ? r - 1 : 0] = 0;
 		}
+		if (!cmd.len)
+			mr_buf_printf(&cmd, "[%s]", comm);
 		row[0] = uid; row[1] = pid; row[2] = ppid; row[3] = cpu; row[4] = stime;
 		row[5] = tty; row[6] = tm; row[7] = cmd.data ? cmd.data : "";
-		cli_table_add(&t, row);
+		row[8] = ""; row[9] = comm; row[10] = nuid;
+		for (k = 0; k < nsel; k++)
+			out[k] = row[sel[k]];
+		cli_table_add(&t, nsel ? out : row);
 		mr_buf_free(&cmd);
 	}
 	cli_table_print(&t);
@@ -2665,12 +3419,18 @@ static void stats_sample(const struct ctr *c, pid_t pid, struct stats_sample *s)
 static int cmd_stats(struct cli *cl, int argc, char **argv)
 {
 	int no_stream = 0, all = 0, no_trunc = 0;
+	const char *format = NULL;
 	struct cli_flag flags[] = {
 		{ "no-stream", 0, NULL, &no_stream, NULL, "One sample, no refresh" },
 		{ "a|all", 0, NULL, &all, NULL, "Show all containers" },
 		{ "no-trunc", 0, NULL, &no_trunc, NULL, "Do not truncate output" },
+		{ "format", 1, &format, NULL, NULL, "Pretty-print images using a Go template" },
 		{ 0 },
 	};
+	static const char heads[] = "Container\0CONTAINER\0Name\0NAME\0ID\0CONTAINER ID\0"
+		"CPUPerc\0CPU %\0MemUsage\0MEM USAGE / LIMIT\0MemPerc\0MEM %\0NetIO\0NET I/O\0"
+		"BlockIO\0BLOCK I/O\0PIDs\0PIDS\0";
+	struct cli_fmt fm;
 	static const char *const head[] = { "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT",
 					    "MEM %", "NET I/O", "BLOCK I/O", "PIDS" };
 	struct mr_store *st;
@@ -2706,12 +3466,15 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 	a = util_xcalloc(count, sizeof *a);
 	b = util_xcalloc(count, sizeof *b);
 	for (;;) {
-		struct cli_table t = { 8, 0, NULL, { 0 } };
+		struct cli_table t = { 8, 0, NULL, { 0 }, 0 };
 		for (i = 0; i < count; i++)
 			if (keep[i] && rows[i].ci.status == CTR_RUNNING)
 				stats_sample(&rows[i].c, rows[i].ci.pid, &a[i]);
 		usleep(no_stream ? 250000 : 1000000);
-		cli_table_add(&t, head);
+		if (format)
+			cli_fmt_init(&fm, format, heads);
+		else
+			cli_table_add(&t, head);
 		for (i = 0; i < count; i++) {
 			char id[72], cpu[16], mem[48], memp[16], net[48], pids[24], x[16], y[16];
 			const char *row[8];
@@ -2742,10 +3505,22 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 			snprintf(id, sizeof id, "%.*s", no_trunc ? CTR_ID_LEN : 12, rows[i].c.id);
 			row[0] = id; row[1] = rows[i].c.name; row[2] = cpu; row[3] = mem;
 			row[4] = memp; row[5] = net; row[6] = "0B / 0B"; row[7] = pids;
+			if (format) {
+				const char *kv[] = { "Container", n ? rows[i].c.name : id, "Name",
+						     rows[i].c.name, "ID", id, "CPUPerc", cpu, "MemUsage", mem,
+						     "MemPerc", memp, "NetIO", net, "BlockIO", "0B / 0B",
+						     "PIDs", pids };
+				if (!no_stream && !fm.t.nrows && !fm.table)
+					printf("\033[2J\033[H");
+				cli_fmt_row(&fm, kv, 9);
+				continue;
+			}
 			cli_table_add(&t, row);
 		}
-		if (!no_stream)
+		if (!no_stream && !format)
 			printf("\033[2J\033[H");
+		if (format && (rc = cli_fmt_end(&fm)) != 0)
+			break;
 		cli_table_print(&t);
 		fflush(stdout);
 		if (no_stream)
@@ -2802,7 +3577,11 @@ static int cmd_rename(struct cli *cl, int argc, char **argv)
 		}
 		mr_store_unlock(&cl->store);
 	}
-	if (rc)
+	if (rc && cl->err.code == MR_EEXIST)
+		/* Docker's two lines for a name in use */
+		fprintf(stderr, "Error: Error when allocating new name: %s\n"
+			"Error: failed to rename container named %s\n", cl->err.msg, argv[0]);
+	else if (rc)
 		util_print_err(&cl->err);
 	ctr_free(&c);
 	return rc;
@@ -2930,12 +3709,12 @@ static int cmd_exec(struct cli *cl, int argc, char **argv)
 	}
 	cli_std_fds();
 	if (cli_ctr(cl, argv[0], &c) < 0)
-		return CLI_EXIT_FAIL;
+		return 1;
 	ctr_info_get(&cl->store, c.id, &ci);
 	if (ci.status != CTR_RUNNING) {
-		fprintf(stderr, "Error: container %s is not running\n", c.id);
+		fprintf(stderr, "Error: Container %s is not running\n", c.id);
 		ctr_free(&c);
-		return CLI_EXIT_FAIL;
+		return 1;
 	}
 	/* -e and --env-file values, resolved the way `run` does */
 	ctr_init(&tmp);
@@ -2956,9 +3735,14 @@ static int cmd_exec(struct cli *cl, int argc, char **argv)
 	if (!o.workdir)
 		o.workdir = c.workdir;
 	fflush(stdout);
+	cl->err.msg[0] = 0;
 	rc = exec_run(&cl->store, &c, ci.pid, ci.pid_start, &o, &cl->err);
-	if (rc >= 125 && rc <= 127 && cl->err.msg[0])
+	if (rc >= 125 && rc <= 127 && cl->err.msg[0]) {
 		util_print_err(&cl->err);
+		/* Docker: 126 when the command cannot be run, found or not; 1
+		 * when exec itself fails */
+		rc = rc == 125 ? 1 : 126;
+	}
 	ctr_list_free(&o.cmd);
 	ctr_free(&tmp);
 	ctr_free(&c);
@@ -3006,9 +3790,10 @@ static int cmd_cp(struct cli *cl, int argc, char **argv)
 	src = cli_cp_arg(argv[0], &sc);
 	dst = cli_cp_arg(argv[1], &dc);
 	if (sc && dc)
-		return cli_fail(cl, "copying between containers is not supported"), CLI_EXIT_FAIL;
+		/* Docker prints these alone and exits 1 */
+		return fprintf(stderr, "copying between containers is not supported\n"), 1;
 	if (!sc && !dc)
-		return cli_fail(cl, "must specify at least one container source"), CLI_EXIT_FAIL;
+		return fprintf(stderr, "must specify at least one container source\n"), 1;
 	if (!*(sc ? dst : src))
 		return cli_fail(cl, "filepath cannot be empty"), CLI_EXIT_FAIL;
 	cli_std_fds();
@@ -3233,15 +4018,20 @@ static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 {
 	struct ctr_list filters = { 0 };
 	int quiet = 0, rc = CLI_EXIT_FAIL;
+	const char *format = NULL;
 	struct cli_flag flags[] = {
 		{ "f|filter", 1, NULL, NULL, &filters, "Provide filter values (e.g. \"dangling=true\")" },
 		{ "q|quiet", 0, NULL, &quiet, NULL, "Only display volume names" },
+		{ "format", 1, &format, NULL, NULL, "Pretty-print volumes using a Go template" },
 		{ 0 },
 	};
+	static const char heads[] = "Name\0VOLUME NAME\0Driver\0DRIVER\0Scope\0SCOPE\0"
+		"Mountpoint\0MOUNTPOINT\0Labels\0LABELS\0Links\0LINKS\0Size\0SIZE\0";
+	struct cli_fmt fm;
 	struct mr_store *st;
 	char **names = NULL;
 	size_t count = 0, i;
-	struct cli_table t = { 2, 0, NULL, { 0 } };
+	struct cli_table t = { 2, 0, NULL, { 0 }, 0 };
 	static const char *const head[] = { "DRIVER", "VOLUME NAME" };
 	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS]");
 	if (n < 0 || cli_nargs(c, n, 0, 0) < 0 || !(st = cli_store(c)))
@@ -3250,7 +4040,9 @@ static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 		util_print_err(&c->err);
 		goto out;
 	}
-	if (!quiet)
+	if (format)
+		cli_fmt_init(&fm, format, heads);
+	if (!quiet && !format)
 		cli_table_add(&t, head);
 	for (i = 0; i < count; i++) {
 		const char *row[2] = { "local", names[i] };
@@ -3261,14 +4053,22 @@ static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 		}
 		if (!m)
 			continue;
-		if (quiet)
+		if (quiet) {
 			printf("%s\n", names[i]);
-		else
+		} else if (format) {
+			char mp[MINIRUN_MAX_PATH];
+			const char *kv[] = { "Name", names[i], "Driver", "local", "Scope", "local",
+					     "Mountpoint", mp, "Labels", "", "Links", "N/A", "Size", "N/A" };
+			snprintf(mp, sizeof mp, "%s/volumes/%s/_data", c->root, names[i]);
+			if (cli_fmt_row(&fm, kv, 7))
+				break;
+		} else {
 			cli_table_add(&t, row);
+		}
 	}
 	cli_table_print(&t);
 	t.nrows = 0;
-	rc = 0;
+	rc = format ? cli_fmt_end(&fm) : 0;
 out:
 	if (t.nrows)
 		cli_table_print(&t);
@@ -3305,11 +4105,15 @@ static void volume_inspect_one(struct mr_store *st, struct mr_jw *w, struct volu
 
 static int cmd_volume_inspect(struct cli *c, int argc, char **argv)
 {
-	struct cli_flag flags[] = { { 0 } };
+	const char *format = NULL;
+	struct cli_flag flags[] = {
+		{ "f|format", 1, &format, NULL, NULL, "Format the output using the given Go template" },
+		{ 0 },
+	};
 	struct mr_store *st;
 	struct mr_buf out = { 0 };
-	struct mr_jw w;
-	int i, rc = 0;
+	struct mr_jw w, one;
+	int i, k, rc = 0;
 	int n = cli_parse(c, argc, argv, flags, 1, "VOLUME [VOLUME...]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
@@ -3324,11 +4128,18 @@ static int cmd_volume_inspect(struct cli *c, int argc, char **argv)
 			rc = 1;
 			continue;
 		}
-		volume_inspect_one(st, &w, &vi);
+		if (format) {
+			out.len = 0;
+			mr_jw_init(&one, &out, 0);
+		}
+		volume_inspect_one(st, format ? &one : &w, &vi);
 		mr_json_free(&vi.meta);
+		if (format && (k = cli_inspect_format(format, out.data, out.len)) != 0)
+			rc = k;
 	}
 	mr_jw_arr_end(&w);
-	printf("%s\n", out.data);
+	if (!format)
+		printf("%s\n", out.data);
 	mr_buf_free(&out);
 	return rc;
 }
@@ -3505,7 +4316,7 @@ static void df_verbose(struct mr_store *st, const struct image_db *db, const str
 	static const char *const ch[] = { "CONTAINER ID", "IMAGE", "COMMAND", "LOCAL VOLUMES",
 					  "SIZE", "CREATED", "STATUS", "NAMES" };
 	static const char *const vh[] = { "VOLUME NAME", "LINKS", "SIZE" };
-	struct cli_table t = { 8, 0, NULL, { 0 } };
+	struct cli_table t = { 8, 0, NULL, { 0 }, 0 };
 	char a[5][64], repo[256], path[300], who[80];
 	const char *row[8];
 	time_t now = time(NULL), when;
@@ -3592,7 +4403,7 @@ static void df_verbose(struct mr_store *st, const struct image_db *db, const str
 static int cmd_system_df(struct cli *cl, int argc, char **argv)
 {
 	static const char *const head[] = { "TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE" };
-	struct cli_table t = { 5, 0, NULL, { 0 } };
+	struct cli_table t = { 5, 0, NULL, { 0 }, 0 };
 	struct mr_store *st;
 	struct image_db db;
 	struct ps_row *rows;
@@ -4064,12 +4875,16 @@ static int cmd_network_rm(struct cli *cl, int argc, char **argv)
 
 static int cmd_network_inspect(struct cli *cl, int argc, char **argv)
 {
-	struct cli_flag flags[] = { { 0 } };
+	const char *format = NULL;
+	struct cli_flag flags[] = {
+		{ "f|format", 1, &format, NULL, NULL, "Format the output using the given Go template" },
+		{ 0 },
+	};
 	struct mr_store *st;
 	struct mr_buf out = { 0 };
-	struct mr_jw w;
+	struct mr_jw w, one;
 	struct net_def d;
-	int i, rc = 0, n = cli_parse(cl, argc, argv, flags, 1, "NETWORK [NETWORK...]");
+	int i, k, rc = 0, n = cli_parse(cl, argc, argv, flags, 1, "NETWORK [NETWORK...]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 1, -1) < 0 || !(st = cli_store(cl)))
@@ -4082,10 +4897,17 @@ static int cmd_network_inspect(struct cli *cl, int argc, char **argv)
 			rc = 1;
 			continue;
 		}
-		net_inspect_one(st, &d, &w);
+		if (format) {
+			out.len = 0;
+			mr_jw_init(&one, &out, 0);
+		}
+		net_inspect_one(st, &d, format ? &one : &w);
+		if (format && (k = cli_inspect_format(format, out.data, out.len)) != 0)
+			rc = k;
 	}
 	mr_jw_arr_end(&w);
-	printf("%s\n", out.data);
+	if (!format)
+		printf("%s\n", out.data);
 	mr_buf_free(&out);
 	return rc;
 }
@@ -4093,6 +4915,7 @@ static int cmd_network_inspect(struct cli *cl, int argc, char **argv)
 struct cli_net_ls {
 	struct cli_table t;
 	int quiet, no_trunc;
+	struct cli_fmt *fm;
 };
 
 static int cli_net_ls_row(struct mr_store *st, struct net_def *d, void *arg)
@@ -4102,20 +4925,28 @@ static int cli_net_ls_row(struct mr_store *st, struct net_def *d, void *arg)
 	const char *row[4] = { id, d->name, d->driver, "local" };
 	(void)st;
 	snprintf(id, sizeof id, "%.*s", l->no_trunc ? 64 : 12, d->id);
-	if (l->quiet)
+	if (l->quiet) {
 		printf("%s\n", id);
-	else
+	} else if (l->fm) {
+		const char *kv[] = { "ID", id, "Name", d->name, "Driver", d->driver, "Scope", "local",
+				     "IPv6", "false", "Internal", "false", "Labels", "", "CreatedAt", "" };
+		cli_fmt_row(l->fm, kv, 8);
+	} else {
 		cli_table_add(&l->t, row);
+	}
 	return 0;
 }
 
 static int cmd_network_ls(struct cli *cl, int argc, char **argv)
 {
 	static const char *const head[] = { "NETWORK ID", "NAME", "DRIVER", "SCOPE" };
-	struct cli_net_ls l = { { 4, 0, NULL, { 0 } }, 0, 0 };
+	struct cli_net_ls l = { { 4, 0, NULL, { 0 }, 0 }, 0, 0, NULL };
+	const char *format = NULL;
+	struct cli_fmt fm;
 	struct cli_flag flags[] = {
 		{ "no-trunc", 0, NULL, &l.no_trunc, NULL, "Do not truncate the output" },
 		{ "q|quiet", 0, NULL, &l.quiet, NULL, "Only display network IDs" },
+		{ "format", 1, &format, NULL, NULL, "Pretty-print networks using a Go template" },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -4124,11 +4955,16 @@ static int cmd_network_ls(struct cli *cl, int argc, char **argv)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
-	if (!l.quiet)
+	if (format) {
+		cli_fmt_init(&fm, format, "ID\0NETWORK ID\0Name\0NAME\0Driver\0DRIVER\0Scope\0SCOPE\0"
+			     "IPv6\0IPV6\0Internal\0INTERNAL\0Labels\0LABELS\0CreatedAt\0CREATED\0");
+		l.fm = &fm;
+	}
+	if (!l.quiet && !format)
 		cli_table_add(&l.t, head);
 	net_each(st, cli_net_ls_row, &l);
 	cli_table_print(&l.t);
-	return 0;
+	return format ? cli_fmt_end(&fm) : 0;
 }
 
 static int cmd_network_create(struct cli *cl, int argc, char **argv)
@@ -4148,8 +4984,7 @@ static int cmd_network_create(struct cli *cl, int argc, char **argv)
 	if (cli_nargs(cl, n, 1, 1) < 0 || !(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	if (driver && strcmp(driver, "bridge"))
-		mr_err_set(&cl->err, MR_EINVAL_INPUT, "plugin \"%s\" not found: only the bridge "
-			   "driver is built in", driver);
+		mr_err_set(&cl->err, MR_EINVAL_INPUT, "plugin \"%s\" not found", driver);
 	else if (net_create(st, argv[0], subnet, gateway, id, &cl->err) == 0)
 		return printf("%s\n", id), 0;
 	util_print_err(&cl->err);
@@ -4656,6 +5491,7 @@ static const struct cli_command cli_commands[] = {
 	{ "down", cmd_down, "Stop and remove the containers that up started" },
 	{ "exec", cmd_exec, "Execute a command in a running container" },
 	{ "help", cmd_help, NULL },
+	{ "history", cmd_history, "Show the history of an image" },
 	{ "image", cmd_image, "Manage images" },
 	{ "images", cmd_images, "List images" },
 	{ "info", cmd_info, "Display system-wide information" },

@@ -76,12 +76,12 @@ unknown:
 	if (!cmd->name) {
 		fprintf(stderr, "minirun: '%s' is not a minirun command.\nSee 'minirun --help'\n",
 			argv[i]);
-		return CLI_EXIT_FAIL;
+		return 1;   /* as Docker */
 	}
 	if (main_needs_seal(argc, argv, i))
 		exec_sealed_self(argv);
 	c.cmd = cmd->name;
-	rc = cmd->run(&c, argc - i - 1, argv + i + 1);
+	rc = cli_exit_code(&c, cmd->name, cmd->run(&c, argc - i - 1, argv + i + 1));
 	if (c.store_open)
 		mr_store_close(&c.store);
 	fflush(stdout);

@@ -24,8 +24,17 @@ check "killed by SIGKILL: 137 (with --init as PID 1)" [ "$rc" = 137 ]
 mr run --rm --init busybox sh -c 'kill -15 $$'; rc=$?
 check "killed by SIGTERM: 143" [ "$rc" = 143 ]
 check "--init: PID 1 is the reaper, the command PID 2" sh -c '[ "$("$MINIRUN" run --rm --init busybox sh -c "echo \$\$")" = 2 ]'
-mr run --rm nosuchimage true >"$T/e" 2>&1; rc=$?
-check "no such image: 125" sh -c "[ $rc = 125 ] && grep -q 'No such image: nosuchimage' $T/e"
+mr run --rm --pull never nosuchimage true >"$T/e" 2>&1; rc=$?
+check "--pull never, no such image: 125" sh -c "[ $rc = 125 ] && grep -q 'No such image: nosuchimage' $T/e"
+mr create --pull never nosuchimage >"$T/e" 2>&1; rc=$?
+check "create --pull never, no such image: 1 (Docker)" sh -c "[ $rc = 1 ] && grep -q 'No such image: nosuchimage' $T/e"
+# --pull missing (the default) pulls: here from a registry that cannot be
+# reached (a closed port on loopback), so the pull's own error, exit 125
+MINIRUN_INSECURE_REGISTRIES=127.0.0.1:9 mr run --rm 127.0.0.1:9/nosuch:1 true >"$T/e" 2>&1; rc=$?
+check "run of a missing image pulls it (the pull's error, 125)" sh -c "[ $rc = 125 ] && grep -q \"Unable to find image '127.0.0.1:9/nosuch:1' locally\" $T/e && grep -q '127.0.0.1:9' $T/e && ! \"\$MINIRUN\" ps -aq | grep -q ."
+MINIRUN_INSECURE_REGISTRIES=127.0.0.1:9 mr run --rm --pull always busybox true >"$T/e" 2>&1; rc=$?
+check "--pull always pulls even a present image (its error here)" sh -c "[ $rc = 125 ] && ! grep -q 'Unable to find' $T/e && grep -qi 'pull\|docker.io\|registry' $T/e"
+check "--pull missing with the image present: no pull" sh -c '"$MINIRUN" run --rm --pull missing busybox true 2>&1 | grep -c . | grep -qx 0'
 mr run --rm busybox >"$T/e" 2>&1; rc=$?
 check "image Cmd (sh) with stdin closed exits 0" [ "$rc" = 0 ]
 
