@@ -701,7 +701,7 @@ static int img_filter_match(struct mr_store *st, const struct img_filter *x,
 				char repo[256];
 				const char *t;
 				cli_split_tag(tag, repo, sizeof repo, &t);
-				hit |= fnmatch(v, repo, 0) == 0 || fnmatch(v, tag, 0) == 0;
+				hit |= util_glob(v, repo) || util_glob(v, tag);
 			}
 		}
 		if (any && !hit)

@@ -116,10 +116,33 @@ static int unit_errno_differs(int libc_errno, int own_errno, const char *libc_en
 	return libc_errno != own_errno;
 }
 
+#include <fnmatch.h>
+/* util_glob against libc's fnmatch with FNM_PATHNAME (Go's path.Match rules:
+ * '*' and '?' and classes never match '/'). */
+static void test_util_glob(void)
+{
+	static const char *const pats[] = { "busybox", "busy*", "*box", "b?sybox", "*",
+		"library/*", "*/busybox", "[a-c]usybox", "[^a-c]usybox", "b\\usybox", "bu**x",
+		"lib*", "l*/b*", "", "x[", "[]a]", "*:*", "my?box" };
+	static const char *const names[] = { "busybox", "library/busybox", "abox", "", "lib/box",
+		"cusybox", "dusybox", "busy/box", "my/box", "mybox", "latest", "a:b" };
+	size_t i, j, neq = 0;
+	for (i = 0; i < sizeof pats / sizeof pats[0]; i++)
+		for (j = 0; j < sizeof names / sizeof names[0]; j++)
+			if (util_glob(pats[i], names[j]) != (fnmatch(pats[i], names[j], FNM_PATHNAME) == 0)) {
+				fprintf(stderr, "  glob differs from fnmatch: %s on %s\n", pats[i], names[j]);
+				neq++;
+			}
+	CHECK(neq == 0);
+	CHECK(util_glob("busy*", "busybox") && !util_glob("busy*", "busy/box"));
+	CHECK(util_glob("*/busybox", "library/busybox") && !util_glob("[a-c]usybox", "dusybox"));
+}
+
 static void test_util(void)
 {
 	struct mr_err err;
 	struct mr_buf b = { 0 };
+	test_util_glob();
 	uint64_t v;
 	char s[80], big[600];
 	time_t t;
