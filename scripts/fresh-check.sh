@@ -31,6 +31,7 @@
 # Environment: FRESH_CACHE; FRESH_ONLY=setup (stop after the set-up command,
 # to iterate quickly); FRESH_T=pattern (passed to the test command as T=);
 # FRESH_KEEP=1 (leave the root in place for a look, still unmounted);
+# the logs of the last run stay in $FRESH_CACHE/last-run/;
 # FRESH_TMP (where the root is made, /var/tmp).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -113,6 +114,13 @@ R=$WORK/root
 cleanup() {
 	local rc=$? m
 	trap - EXIT INT TERM HUP
+	# The logs outlive the root: each command's output and the tests' logs.
+	if [ -d "$WORK" ]; then
+		rm -rf "$CACHE/last-run" && mkdir -p "$CACHE/last-run" &&
+			cp "$WORK"/*.log "$CACHE/last-run/" 2>/dev/null
+		cp -r "$R/root/minirun/build/test-logs" "$CACHE/last-run/" 2>/dev/null
+		echo "fresh-check: logs in $CACHE/last-run/" >&2
+	fi
 	# Processes a command left in the root (a test's server, a stuck build):
 	# found by their root folder, which no process outside it has.
 	for m in /proc/[0-9]*; do

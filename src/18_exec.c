@@ -78,31 +78,41 @@ static void exec_sealed_self(char **argv)
 }
 
 /* setns into every namespace of the running init, checking that the pid is
- * still that process once a handle on it is held. */
+ * still that process once a handle on it is held. Then into the container's
+ * root: setns(CLONE_NEWNS) leaves us at the root of the namespace's root
+ * mount, which is the container's root only when minirun's own root was its
+ * namespace's root. Under a chroot (a build root, a fresh-check) the
+ * container's pivot_root moved the chroot's mount, not the namespace's root,
+ * and we would land in the host's "/" of the container's namespace. */
 static int exec_join(pid_t pid, unsigned long long start, struct mr_err *err)
 {
 	static const char names[] = "cgroup\0ipc\0uts\0net\0pid\0mnt\0";
 	static const int types[] = { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET,
 				     CLONE_NEWPID, CLONE_NEWNS };
-	int fds[6], i, rc = 0;
+	int fds[6], i, rc = 0, rootfd;
 	const char *n;
+	char path[48];
+	snprintf(path, sizeof path, "/proc/%d/root", (int)pid);
+	rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return mr_err_sys(err, "root of pid %d", (int)pid);
 #ifdef SYS_pidfd_open
 	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pfd >= 0) {
 		if (ctr_pid_start(pid) != start) {
 			close(pfd);
-			return mr_err_set(err, ESRCH, "the container stopped");
+			rc = mr_err_set(err, ESRCH, "the container stopped");
+			goto out;
 		}
 		i = setns(pfd, CLONE_NEWCGROUP | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET |
 			  CLONE_NEWPID | CLONE_NEWNS);
 		close(pfd);
 		if (i == 0)
-			return 0;
+			goto out;
 		/* EINVAL: a kernel before 5.8 takes only namespace fds */
 	}
 #endif
 	for (i = 0, n = names; *n; i++, n += strlen(n) + 1) {
-		char path[48];
 		snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, n);
 		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
 	}
@@ -116,6 +126,10 @@ static int exec_join(pid_t pid, unsigned long long start, struct mr_err *err)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	}
+out:
+	if (!rc && (fchdir(rootfd) < 0 || chroot(".") < 0))
+		rc = mr_err_sys(err, "enter the root of pid %d", (int)pid);
+	close(rootfd);
 	return rc;
 }
 
