@@ -688,6 +688,12 @@ static int cmd_tag(struct cli *c, int argc, char **argv)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(c, n, 2, 2) < 0)
 		return CLI_EXIT_FAIL;
+	if (image_ref_check(argv[1], &c->err) < 0) {
+		/* docker's words (its client checks the name) */
+		fprintf(stderr, "Error parsing reference: \"%s\" is not a valid repository/tag: %s\n",
+			argv[1], strstr(c->err.msg, "lowercase") ? c->err.msg : "invalid reference format");
+		return CLI_EXIT_FAIL;
+	}
 	if (image_ref_normalize(argv[1], name, sizeof name, &c->err) < 0 || strchr(name, '@')) {
 		if (strchr(name, '@'))
 			mr_err_set(&c->err, MR_EINVAL_INPUT, "refusing to create a tag with a digest reference");

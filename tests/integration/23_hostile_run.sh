@@ -125,5 +125,28 @@ open("f", "w").write("x")' "$MINIRUN_ROOT/tmp" "mr-rm-$(printf '%064d' 0)"
 (ulimit -n 64; "$MINIRUN" ps -a) >/dev/null 2>&1
 check "a half-removed tree 2500 deep in tmp/ is finished by the next command" sh -c "[ -z \"\$(ls $MINIRUN_ROOT/tmp)\" ]"
 
+# ---- 5. references with Docker's grammar ------------------------------------
+for ref in ../../../x x:../../y a___b a- x:-bad a//b "x@sha256:abc"; do
+	mr tag busybox "$ref" >"$T/tag.out" 2>&1; rc=$?
+	check "tag busybox '$ref': refused with docker's words" sh -c "[ $rc = 125 ] &&
+		grep -qxF 'Error parsing reference: \"$ref\" is not a valid repository/tag: invalid reference format' $T/tag.out"
+done
+mr tag busybox Upper >"$T/tag.out" 2>&1; rc=$?
+check "tag busybox Upper: must be lowercase (docker's words)" sh -c "[ $rc = 125 ] && grep -qF 'repository name (library/Upper) must be lowercase' $T/tag.out"
+for ref in a__b a--b a.b localhost/a host:5000/u/app_x:v1.2-rc; do
+	check "tag busybox '$ref' (valid for docker) works" mr tag busybox "$ref"
+done
+mr pull ../../x >"$T/pull.out" 2>&1; rc=$?
+check "pull ../../x: invalid reference format, nothing fetched" sh -c "[ $rc = 125 ] && grep -q 'invalid reference format' $T/pull.out"
+mr run --rm "x:../../y" true >"$T/run.out" 2>&1; rc=$?
+check "run x:../../y: invalid reference format" sh -c "[ $rc = 125 ] && grep -q 'invalid reference format' $T/run.out"
+for a in badref-docker badref-oci; do
+	before=$(mr images -q | sort -u | wc -l)
+	mr load -i "$IMG/$a.tar" >"$T/load.out" 2>&1; rc=$?
+	check "$a: loaded (untagged) with a warning naming the bad reference" sh -c "[ $rc = 0 ] &&
+		grep -q 'WARNING: ignoring the image name \"\.\./\.\./' $T/load.out && [ \$(\"\$MINIRUN\" images -q | sort -u | wc -l) -gt $before ]"
+	check "$a: no bad name among the images" sh -c "! \"\$MINIRUN\" images --format '{{.Repository}}' | grep -qE '\\.\\.|Upper|^/'"
+done
+
 ctr_assert_clean
 finish
