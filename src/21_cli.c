@@ -1116,7 +1116,14 @@ static int run_mounts(struct mr_store *st, struct run_opts *o, struct ctr *c,
 		m->type = MOUNT_VOLUME;
 		m->anonymous = 1;
 		m->propagation = MS_PRIVATE | MS_REC;
-		snprintf(m->target, sizeof m->target, "%s", v->key);
+		/* the image's VOLUME is cleaned and checked like -v's ("/.." is "/") */
+		if (mount_target_ok(m, v->key, v->key, err) < 0)
+			return -1;
+		for (j = 0; j < c->nmnt; j++)
+			if (!strcmp(c->mnt[j].target, m->target))
+				break;
+		if (j < c->nmnt)
+			continue;
 		c->nmnt++;
 	}
 	for (i = 0; i < c->nmnt; i++)

@@ -148,5 +148,20 @@ for a in badref-docker badref-oci; do
 	check "$a: no bad name among the images" sh -c "! \"\$MINIRUN\" images --format '{{.Repository}}' | grep -qE '\\.\\.|Upper|^/'"
 done
 
+# ---- 6. mount destinations cleaned before the checks -------------------------
+mkdir -p "$T/bindsrc"
+for spec in "-v vx:/.." "-v vx://" "-v vx:/./tmp/.." "--mount type=volume,src=vx,dst=/x/../.." \
+	"-v $T/bindsrc:/.." "--mount dst=/./x/..,type=tmpfs" "--tmpfs //"; do
+	# shellcheck disable=SC2086
+	mr run --rm $spec busybox true >"$T/m.out" 2>&1; rc=$?
+	case $spec in *bindsrc*) ty=bind ;; *tmpfs*) ty=tmpfs ;; *) ty=volume ;; esac
+	printf 'Error: invalid mount config for type "%s": invalid specification: destination can'"'"'t be '"'"'/'"'"'\n' $ty >"$T/m.want"
+	check "$spec: refused, docker's words" sh -c "[ $rc = 125 ] && cmp -s $T/m.out $T/m.want"
+done
+check "... no container and no volume made" sh -c '[ -z "$("$MINIRUN" ps -aq)" ] && ! "$MINIRUN" volume ls -q | grep -qx vx'
+mr run --rm -v vx:/data/./sub/../ busybox sh -c 'grep -q " /data " /proc/mounts' >/dev/null 2>&1
+check "-v vx:/data/./sub/../ mounts at /data" [ $? = 0 ]
+mr volume rm vx >/dev/null 2>&1
+
 ctr_assert_clean
 finish
