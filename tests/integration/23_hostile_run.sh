@@ -163,5 +163,12 @@ mr run --rm -v vx:/data/./sub/../ busybox sh -c 'grep -q " /data " /proc/mounts'
 check "-v vx:/data/./sub/../ mounts at /data" [ $? = 0 ]
 mr volume rm vx >/dev/null 2>&1
 
+# ---- 8. --init: no host path in the container's /proc/1/cmdline --------------
+mr run --rm --init --network none busybox sh -c 'tr "\0" " " </proc/1/cmdline; echo; cat /proc/1/comm' >"$T/init.out" 2>&1
+check "--init: /proc/1/cmdline shows no host path (no store, run folder or binary path)" sh -c \
+	"grep -q '^init' $T/init.out && ! grep -qF -e '$MINIRUN_ROOT' -e '$MINIRUN_RUNDIR' -e '$SELF' -e '/' $T/init.out"
+mr run --rm --init --network none busybox sh -c 'kill -TERM 1; sleep 5' >/dev/null 2>&1; rc=$?
+check "--init still forwards signals (SIGTERM: 143)" [ $rc = 143 ]
+
 ctr_assert_clean
 finish
