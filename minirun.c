@@ -5796,6 +5796,15 @@ static int image_take_entry(struct image_load *ld, const char *path, struct stre
 	peek.pos = 0;
 	if (size <= MINIRUN_MAX_JSON && image_looks_like_json(head, n))
 		return image_keep_meta(ld, &peek.s, b, err) < 0 ? mr_err_ctx(err, "entry %s", path) : 0;
+	if (image_looks_like_json(head, n)) {
+		/* metadata over the limit: say so if a manifest refers to it (not
+		 * "digest mismatch": it was never read) */
+		char why[128];
+		snprintf(why, sizeof why, "too large: %" PRIu64 " bytes (a manifest, config or index "
+			 "is at most %u bytes)", size, MINIRUN_MAX_JSON);
+		b->failure = util_xstrdup(why);
+		return 0;
+	}
 	if (image_extract_layer(ld, &peek.s, b, err) < 0) {
 		/* Maybe not a layer at all (a stray file): remember why, fail only
 		 * if a manifest refers to it. The rest of the entry is skipped by
@@ -5826,7 +5835,9 @@ static struct image_blob *image_blob_by_digest(struct image_load *ld, const char
 static int image_blob_json(struct image_blob *b, struct mr_json_doc *doc, struct mr_err *err)
 {
 	if (b->is_layer || b->failure)
-		return mr_err_set(err, MR_EINVAL_INPUT, "%s: not a JSON document", b->path);
+		return mr_err_set(err, MR_EINVAL_INPUT, "%s: %s", b->path,
+				  b->failure && !b->is_layer && util_starts_with(b->failure, "too large") ?
+				  b->failure : "not a JSON document");
 	if (mr_json_parse(doc, b->data.data, b->data.len, err) < 0)
 		return mr_err_ctx(err, "%s", b->path);
 	return 0;
@@ -5940,6 +5951,10 @@ static int image_resolve_docker(struct image_load *ld, struct image_blob *mf,
 		f->config = image_blob_by_path(ld, cfg);
 		if (!f->config) {
 			mr_err_set(err, MR_EINVAL_INPUT, "manifest.json: config %s is not in the archive", cfg);
+			goto out;
+		}
+		if (f->config->failure && !f->config->is_layer) {
+			mr_err_set(err, MR_EINVAL_INPUT, "config %s: %s", cfg, f->config->failure);
 			goto out;
 		}
 		f->layers = util_xcalloc(layers->count, sizeof *f->layers);
@@ -6299,8 +6314,9 @@ static struct image_blob *image_blob_by_digest(struct image_load *ld, const char
 		mr_err_set(err, MR_EINVAL_INPUT, "blob %s is not in %s", digest, ld->source);
 		return NULL;
 	}
-	if (want_layer && b->failure) {
-		mr_err_set(err, MR_EINVAL_INPUT, "layer %s: %s", digest, b->failure);
+	if (b->failure && (want_layer || !b->is_layer)) {
+		mr_err_set(err, MR_EINVAL_INPUT, "%s %s: %s", want_layer ? "layer" : "blob", digest,
+			   b->failure);
 		return NULL;
 	}
 	if (want_layer && !b->is_layer) {

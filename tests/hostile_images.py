@@ -14,6 +14,7 @@ docker-archive OUTDIR/NAME.tar tagged NAME:latest:
 and archives with bad references (loaded untagged, with a warning):
   badref-docker.tar  manifest.json RepoTags ["../../../x:latest", "Upper:latest"]
   badref-oci.tar     OCI index ref-name annotation "../../../../tmp/x:latest"
+  bigconfig-docker.tar, bigconfig-oci.tar  a config of 1.1 MB (over the limit)
 """
 import io
 import json
@@ -116,6 +117,15 @@ def main(argv):
                    'RepoTags': ['../../../x:latest', 'Upper:latest']}])))
     oci = hostile.Oci('../../../../tmp/x', [layer([('y', b'y\n', 0o644)])], 'none')
     write('badref-oci.tar', hostile.outer_tar(oci.files()))
+    # a config over the 1 MiB limit: "too large", not "digest mismatch"
+    big = hostile.dumps({'architecture': hostile.host_arch(), 'os': 'linux',
+                         'config': {'Labels': {'pad': 'x' * (1100 * 1024)}},
+                         'rootfs': {'type': 'layers', 'diff_ids': ['sha256:' + hostile.sha(one)]}})
+    write('bigconfig-docker.tar', hostile.outer_tar(hostile.docker_files('bigconfig', [one],
+                                                                         config=big)))
+    oci = hostile.Oci('bigconfig', [one], 'none')
+    oci.config = big
+    write('bigconfig-oci.tar', hostile.outer_tar(oci.files()))
     return 0
 
 

@@ -170,5 +170,12 @@ check "--init: /proc/1/cmdline shows no host path (no store, run folder or binar
 mr run --rm --init --network none busybox sh -c 'kill -TERM 1; sleep 5' >/dev/null 2>&1; rc=$?
 check "--init still forwards signals (SIGTERM: 143)" [ $rc = 143 ]
 
+# ---- 9. a config over the size limit is "too large" --------------------------
+for a in bigconfig-docker bigconfig-oci; do
+	mr load -i "$IMG/$a.tar" >"$T/big.out" 2>&1; rc=$?
+	check "$a: refused as too large, not as a digest mismatch" sh -c \
+		"[ $rc = 125 ] && grep -q 'too large' $T/big.out && ! grep -q 'digest mismatch' $T/big.out"
+done
+
 ctr_assert_clean
 finish
