@@ -177,5 +177,18 @@ for a in bigconfig-docker bigconfig-oci; do
 		"[ $rc = 125 ] && grep -q 'too large' $T/big.out && ! grep -q 'digest mismatch' $T/big.out"
 done
 
+# ---- 10. logs --tail N prints at most N lines while the container writes -----
+mr run -d --name flood --network none busybox sh -c 'while :; do echo 0123456789012345678901234567890123456789; done' >/dev/null
+sleep 1
+worst=0
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+	n=$(mr logs --tail 3 flood 2>/dev/null | wc -l)
+	[ "$n" -gt "$worst" ] && worst=$n
+done
+check "logs --tail 3 of a flooding container: never more than 3 lines (most: $worst)" [ "$worst" -le 3 ]
+n=$(mr logs --tail 3 flood 2>/dev/null | wc -l)
+check "... and 3 lines indeed" [ "$n" = 3 ]
+mr rm -f flood >/dev/null
+
 ctr_assert_clean
 finish
