@@ -5229,10 +5229,122 @@ static int image_platform_score(const struct mr_json *plat, const struct image_p
  * docker.io/library/busybox, "user/app:1" for docker.io/user/app,
  * "host:5000/app:1" otherwise. */
 
+/* One path component of Docker's grammar: [a-z0-9]+ joined by ".", "_",
+ * "__" or a run of "-" (upper case allowed here: the caller says "must be
+ * lowercase" about it). */
+static int image_ref_component(const char *p, size_t n)
+{
+	size_t i = 0, run;
+	while (i < n) {
+		if (!isalnum((unsigned char)p[i]))
+			return 0;
+		while (i < n && isalnum((unsigned char)p[i]))
+			i++;
+		if (i == n)
+			return 1;
+		run = strspn(p + i, p[i] == '-' ? "-" : p[i] == '_' ? "_" : ".");
+		if (i + run > n)
+			run = n - i;
+		if (!strchr("._-", p[i]) || (p[i] == '.' && run > 1) || (p[i] == '_' && run > 2))
+			return 0;
+		i += run;
+		if (i == n)
+			return 0;                  /* a separator ends the component */
+	}
+	return 0;
+}
+
+/* Docker's reference grammar (distribution/reference):
+ *   [host[:port]/]path-component[/path-component...][:tag][@sha256:hex]
+ * host: components of [A-Za-z0-9-] (not starting or ending with '-') joined
+ * by '.', or [IPv6]; the first part is a host when it has '.' or ':', is
+ * "localhost", or has upper case (as docker decides); tag
+ * [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}; a name of at most 255 bytes. Every
+ * reference that enters (tag, pull, load, run, boot files) is checked here
+ * first: "../../x" or "x:../../y" never become names. */
+static int image_ref_check(const char *in, struct mr_err *err)
+{
+	const char *at = strchr(in, '@'), *end = at ? at : in + strlen(in), *p, *slash, *colon = NULL;
+	const char *remote = in, *c;
+	size_t n;
+	int upper = 0;
+	if (at && mr_digest_valid(at + 1) < 0)
+		goto bad;
+	for (p = in; p < end; p++)
+		if (*p == '/')
+			colon = NULL;
+		else if (*p == ':')
+			colon = p;
+	if (colon) {
+		n = (size_t)(end - colon - 1);
+		if (!n || n > 128 || !(isalnum((unsigned char)colon[1]) || colon[1] == '_'))
+			goto bad;
+		for (p = colon + 1; p < end; p++)
+			if (!isalnum((unsigned char)*p) && !strchr("_.-", *p))
+				goto bad;
+		end = colon;
+	}
+	if (end == in || end - in > 255)
+		goto bad;
+	slash = memchr(in, '/', (size_t)(end - in));
+	if (slash) {
+		for (p = in; p < slash && !(isupper((unsigned char)*p) || strchr(".:", *p)); p++) {}
+		if (p < slash || (slash - in == 9 && !memcmp(in, "localhost", 9))) {
+			/* the registry host[:port] */
+			const char *hend = memchr(in, ':', (size_t)(slash - in)) ?
+					   memchr(in, ':', (size_t)(slash - in)) : slash;
+			if (in[0] == '[') {
+				const char *rb = memchr(in, ']', (size_t)(slash - in));
+				if (!rb || rb == in + 1 || strspn(in + 1, "0123456789abcdefABCDEF:.") <
+				    (size_t)(rb - in - 1))
+					goto bad;
+				hend = rb + 1;
+				if (hend < slash && *hend != ':')
+					goto bad;
+			} else {
+				for (p = in; p < hend; p = c + 1) {
+					c = memchr(p, '.', (size_t)(hend - p)) ? memchr(p, '.', (size_t)(hend - p)) : hend;
+					if (c == p || p[0] == '-' || c[-1] == '-')
+						goto bad;
+					for (; p < c; p++)
+						if (!isalnum((unsigned char)*p) && *p != '-')
+							goto bad;
+					if (c == hend)
+						break;
+				}
+			}
+			if (hend < slash) {
+				n = (size_t)(slash - hend - 1);
+				if (!n || strspn(hend + 1, "0123456789") < n)
+					goto bad;
+			}
+			remote = slash + 1;
+		}
+	}
+	for (p = remote; p <= end; p = c + 1) {
+		c = memchr(p, '/', (size_t)(end - p)) ? memchr(p, '/', (size_t)(end - p)) : end;
+		if (!image_ref_component(p, (size_t)(c - p)))
+			goto bad;
+		if (c == end)
+			break;
+	}
+	for (p = remote; p < end; p++)
+		upper |= isupper((unsigned char)*p);
+	if (upper)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: repository name "
+				  "(%s%.*s) must be lowercase", remote == in && !memchr(in, '/',
+				  (size_t)(end - in)) ? "library/" : "", (int)(end - remote), remote);
+	return 0;
+bad:
+	return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.300s", in);
+}
+
 static int image_ref_normalize(const char *in, char *out, size_t size, struct mr_err *err)
 {
 	const char *name = in, *slash, *colon, *at;
 	size_t i, n;
+	if (image_ref_check(in, err) < 0)
+		return -1;
 	if (util_starts_with(name, "docker.io/"))
 		name += 10;
 	else if (util_starts_with(name, "index.docker.io/"))
@@ -5498,6 +5610,9 @@ static struct image_rec *image_db_find(struct image_db *db, const char *ref, str
 		if (found)
 			return found;
 	}
+	/* a name no image can carry: say so, as docker does */
+	if (image_ref_check(ref, err) < 0)
+		return NULL;
 	mr_err_set(err, MR_ENOTFOUND, "No such image: %s", ref);
 	return NULL;
 }
@@ -5971,6 +6086,15 @@ static int image_take_entry(struct image_load *ld, const char *path, struct stre
 	peek.pos = 0;
 	if (size <= MINIRUN_MAX_JSON && image_looks_like_json(head, n))
 		return image_keep_meta(ld, &peek.s, b, err) < 0 ? mr_err_ctx(err, "entry %s", path) : 0;
+	if (image_looks_like_json(head, n)) {
+		/* metadata over the limit: say so if a manifest refers to it (not
+		 * "digest mismatch": it was never read) */
+		char why[128];
+		snprintf(why, sizeof why, "too large: %" PRIu64 " bytes (a manifest, config or index "
+			 "is at most %u bytes)", size, MINIRUN_MAX_JSON);
+		b->failure = util_xstrdup(why);
+		return 0;
+	}
 	if (image_extract_layer(ld, &peek.s, b, err) < 0) {
 		/* Maybe not a layer at all (a stray file): remember why, fail only
 		 * if a manifest refers to it. The rest of the entry is skipped by
@@ -6001,7 +6125,9 @@ static struct image_blob *image_blob_by_digest(struct image_load *ld, const char
 static int image_blob_json(struct image_blob *b, struct mr_json_doc *doc, struct mr_err *err)
 {
 	if (b->is_layer || b->failure)
-		return mr_err_set(err, MR_EINVAL_INPUT, "%s: not a JSON document", b->path);
+		return mr_err_set(err, MR_EINVAL_INPUT, "%s: %s", b->path,
+				  b->failure && !b->is_layer && util_starts_with(b->failure, "too large") ?
+				  b->failure : "not a JSON document");
 	if (mr_json_parse(doc, b->data.data, b->data.len, err) < 0)
 		return mr_err_ctx(err, "%s", b->path);
 	return 0;
@@ -6030,8 +6156,15 @@ static void image_found_free(struct image_found *f)
 static int image_found_name(struct image_found *f, const char *name, struct mr_err *err)
 {
 	char norm[512];
-	if (image_ref_normalize(name, norm, sizeof norm, err) < 0)
-		return -1;
+	struct mr_err bad;
+	(void)err;
+	/* a name the archive gives is input like any other: a bad one leaves the
+	 * image untagged, with a word about it */
+	if (image_ref_normalize(name, norm, sizeof norm, &bad) < 0) {
+		fprintf(stderr, "WARNING: ignoring the image name \"%.300s\" (%s): the image is "
+			"loaded untagged\n", name, bad.msg);
+		return 0;
+	}
 	if (strchr(norm, '@'))
 		return 0;  /* digest references do not name a tag */
 	f->names = util_xrealloc(f->names, (f->nnames + 1) * sizeof *f->names);
@@ -6108,6 +6241,10 @@ static int image_resolve_docker(struct image_load *ld, struct image_blob *mf,
 		f->config = image_blob_by_path(ld, cfg);
 		if (!f->config) {
 			mr_err_set(err, MR_EINVAL_INPUT, "manifest.json: config %s is not in the archive", cfg);
+			goto out;
+		}
+		if (f->config->failure && !f->config->is_layer) {
+			mr_err_set(err, MR_EINVAL_INPUT, "config %s: %s", cfg, f->config->failure);
 			goto out;
 		}
 		f->layers = util_xcalloc(layers->count, sizeof *f->layers);
@@ -6467,8 +6604,9 @@ static struct image_blob *image_blob_by_digest(struct image_load *ld, const char
 		mr_err_set(err, MR_EINVAL_INPUT, "blob %s is not in %s", digest, ld->source);
 		return NULL;
 	}
-	if (want_layer && b->failure) {
-		mr_err_set(err, MR_EINVAL_INPUT, "layer %s: %s", digest, b->failure);
+	if (b->failure && (want_layer || !b->is_layer)) {
+		mr_err_set(err, MR_EINVAL_INPUT, "%s %s: %s", want_layer ? "layer" : "blob", digest,
+			   b->failure);
 		return NULL;
 	}
 	if (want_layer && !b->is_layer) {
@@ -7221,16 +7359,54 @@ static int mount_set_propagation(struct mount_spec *m, const char *name)
 	return -1;
 }
 
+/* An absolute path cleaned as Go's path.Clean does (Docker cleans a mount
+ * destination before its checks): "//", "/./" and "x/.." go, ".." above the
+ * root stays at the root, no trailing "/". `out` has at least strlen(in)+2. */
+static void mount_clean(const char *in, char *out)
+{
+	size_t len = 0, n;
+	const char *p = in;
+	for (;;) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		n = strcspn(p, "/");
+		if (n == 1 && p[0] == '.') {
+			/* nothing */
+		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
+			while (len > 0 && out[--len] != '/') {}
+		} else {
+			out[len++] = '/';
+			memcpy(out + len, p, n);
+			len += n;
+		}
+		p += n;
+	}
+	if (!len)
+		out[len++] = '/';
+	out[len] = 0;
+}
+
+static const char *const mount_type_names[] = { "volume", "bind", "tmpfs" };
+
+/* The destination, cleaned first, then checked: relative paths and "/"
+ * (also spelt "/..", "//", "/./x/..") are refused with Docker's words. m->type
+ * must be known. */
 static int mount_target_ok(struct mount_spec *m, const char *target, const char *arg,
 			   struct mr_err *err)
 {
+	char clean[MINIRUN_MAX_PATH + 2];
 	if (target[0] != '/')
 		return mr_err_set(err, MR_EINVAL_INPUT, "invalid mount config for %s: mount path "
 				  "must be absolute", arg);
-	if (!strcmp(target, "/"))
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid mount config for %s: invalid "
-				  "specification: destination can't be '/'", arg);
-	if (util_strlcpy(m->target, target, sizeof m->target) < 0)
+	if (strlen(target) >= MINIRUN_MAX_PATH)
+		return mr_err_set(err, ENAMETOOLONG, "invalid mount config for %s: path too long", arg);
+	mount_clean(target, clean);
+	if (!strcmp(clean, "/"))
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid mount config for type \"%s\": invalid "
+				  "specification: destination can't be '/'", mount_type_names[m->type]);
+	if (util_strlcpy(m->target, clean, sizeof m->target) < 0)
 		return mr_err_set(err, ENAMETOOLONG, "invalid mount config for %s: path too long", arg);
 	return 0;
 }
@@ -7267,8 +7443,6 @@ static int mount_parse_v(const char *arg, struct mount_spec *m, struct mr_err *e
 		parts[0] = NULL;
 		m->anonymous = 1;
 	}
-	if (mount_target_ok(m, parts[1], arg, err) < 0)
-		return -1;
 	if (!parts[0]) {
 		m->type = MOUNT_VOLUME;
 	} else if (parts[0][0] == '/') {
@@ -7283,6 +7457,8 @@ static int mount_parse_v(const char *arg, struct mount_spec *m, struct mr_err *e
 				  "If you intended to pass a host directory, use absolute path", parts[0],
 				  parts[0]);
 	}
+	if (mount_target_ok(m, parts[1], arg, err) < 0)
+		return -1;
 	if (parts[2]) {
 		snprintf(m->mode, sizeof m->mode, "%s", parts[2]);
 		for (opt = strtok_r(parts[2], ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
@@ -7313,6 +7489,7 @@ static int mount_bool(const char *v)
 static int mount_parse_mount(const char *arg, struct mount_spec *m, struct mr_err *err)
 {
 	char buf[2 * MINIRUN_MAX_PATH], *kv, *save = NULL;
+	const char *target = NULL;
 	int have_type = 0;
 	memset(m, 0, sizeof *m);
 	m->propagation = MS_PRIVATE | MS_REC;
@@ -7337,8 +7514,7 @@ static int mount_parse_mount(const char *arg, struct mount_spec *m, struct mr_er
 			snprintf(m->source, sizeof m->source, "%s", v);
 		} else if ((!strcmp(kv, "target") || !strcmp(kv, "destination") ||
 			    !strcmp(kv, "dst")) && v) {
-			if (mount_target_ok(m, v, arg, err) < 0)
-				return -1;
+			target = v;
 		} else if (!strcmp(kv, "readonly") || !strcmp(kv, "ro")) {
 			m->readonly = mount_bool(v);
 		} else if (!strcmp(kv, "volume-nocopy")) {
@@ -7369,6 +7545,8 @@ static int mount_parse_mount(const char *arg, struct mount_spec *m, struct mr_er
 	}
 	if (!have_type)
 		m->type = MOUNT_VOLUME;
+	if (target && mount_target_ok(m, target, arg, err) < 0)
+		return -1;
 	if (!m->target[0])
 		return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for \"--mount\" "
 				  "flag: target is required", arg);
@@ -9359,6 +9537,8 @@ static int pull_ref_parse(const char *in, struct pull_ref *r, struct mr_err *err
 	const char *at, *slash, *colon, *rest;
 	size_t n, i;
 	memset(r, 0, sizeof *r);
+	if (image_ref_check(in, err) < 0)
+		return -1;
 	at = strchr(in, '@');
 	n = at ? (size_t)(at - in) : strlen(in);
 	if (!n || n >= sizeof name)
@@ -12711,7 +12891,14 @@ static int ctr_spec_mounts(struct mr_store *st, const struct ctr_opts *o, struct
 		m->type = MOUNT_VOLUME;
 		m->anonymous = 1;
 		m->propagation = MS_PRIVATE | MS_REC;
-		snprintf(m->target, sizeof m->target, "%s", v->key);
+		/* the image's VOLUME is cleaned and checked like -v's ("/.." is "/") */
+		if (mount_target_ok(m, v->key, v->key, err) < 0)
+			return -1;
+		for (j = 0; j < c->nmnt; j++)
+			if (!strcmp(c->mnt[j].target, m->target))
+				break;
+		if (j < c->nmnt)
+			continue;
 		c->nmnt++;
 	}
 	return 0;
@@ -15312,6 +15499,37 @@ static void __attribute__((noreturn)) ctr_reaper(pid_t child)
 	}
 }
 
+/* --init: the reaper is PID 1 of the container, and /proc/1/cmdline is
+ * world-readable there: it showed the owner's command line (the store and
+ * run folders, the container id). The argument area is overwritten with
+ * "init" once the program is forked (its argv still points there) and shrunk
+ * to it where PR_SET_MM is allowed (CAP_SYS_RESOURCE, rarely kept); else the
+ * rest of the area reads as zeros: still no host path. */
+static void ctr_reaper_hide_args(void)
+{
+	static const char name[] = "init";
+	char buf[1024], *p;
+	unsigned long start = 0, end = 0;
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC), i;
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	/* after "pid (comm)", field 3 is the state; arg_start is field 48 */
+	for (i = 2; p && i < 48; i++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p, " %lu %lu", &start, &end) != 2 || end <= start ||
+	    end - start < sizeof name)
+		return;
+	memset((void *)start, 0, end - start);
+	memcpy((void *)start, name, sizeof name);
+	prctl(PR_SET_MM, PR_SET_MM_ARG_END, start + sizeof name, 0, 0);
+	prctl(PR_SET_NAME, name, 0, 0, 0);
+}
+
 /* Steps in the child after the rootfs: identity, capabilities, descriptors,
  * exec. Shared with `exec` ([18]). Returns only on failure (exit code). */
 static int ctr_child_finish(struct ctr_spawn *sp, const char *user, const char *workdir,
@@ -15346,8 +15564,10 @@ static int ctr_child_finish(struct ctr_spawn *sp, const char *user, const char *
 		if (pid < 0)
 			return mr_err_sys(err, "fork the program under --init"), 125;
 		if (pid > 0) {
-			/* the reaper stays: nothing of minirun's may stay open in it */
+			/* the reaper stays: nothing of minirun's may stay open in it,
+			 * nothing of the host shows in its command line */
 			isolate_close_all(-1);
+			ctr_reaper_hide_args();
 			ctr_reaper(pid);
 		}
 		setpgid(0, 0);
@@ -21825,6 +22045,12 @@ static int cmd_tag(struct cli *c, int argc, char **argv)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(c, n, 2, 2) < 0)
 		return CLI_EXIT_FAIL;
+	if (image_ref_check(argv[1], &c->err) < 0) {
+		/* docker's words (its client checks the name) */
+		fprintf(stderr, "Error parsing reference: \"%s\" is not a valid repository/tag: %s\n",
+			argv[1], strstr(c->err.msg, "lowercase") ? c->err.msg : "invalid reference format");
+		return CLI_EXIT_FAIL;
+	}
 	if (image_ref_normalize(argv[1], name, sizeof name, &c->err) < 0 || strchr(name, '@')) {
 		if (strchr(name, '@'))
 			mr_err_set(&c->err, MR_EINVAL_INPUT, "refusing to create a tag with a digest reference");
@@ -22772,6 +22998,7 @@ static int cmd_wait(struct cli *cl, int argc, char **argv)
 struct logs_file {
 	int fd;
 	size_t pos, len;
+	uint64_t left;                     /* bytes still to read from fd */
 	char buf[3 * CTR_LOG_CHUNK];
 };
 
@@ -22795,10 +23022,12 @@ static char *logs_next(struct logs_file *f)
 		}
 		if (f->len == sizeof f->buf)
 			f->len = 0;     /* not a record: skip it */
-		n = read(f->fd, f->buf + f->len, sizeof f->buf - f->len);
+		n = read(f->fd, f->buf + f->len, sizeof f->buf - f->len < f->left ?
+			 sizeof f->buf - f->len : (size_t)f->left);
 		if (n <= 0)
 			return NULL;
 		f->len += (size_t)n;
+		f->left -= (uint64_t)n;
 	}
 }
 
@@ -22909,7 +23138,8 @@ static int cmd_logs(struct cli *cl, int argc, char **argv)
 	struct logs_out o;
 	struct logs_file *f;
 	struct ctr c;
-	uint64_t n_tail = 0;
+	uint64_t n_tail = 0, *ends;
+	int *fds;
 	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
@@ -22943,22 +23173,41 @@ static int cmd_logs(struct cli *cl, int argc, char **argv)
 	o.at_start = 1;
 	f = util_xmalloc(sizeof *f);
 	nfiles = c.log_max_file > 0 ? c.log_max_file : CTR_LOG_MAX_FILE;
-	/* oldest first: log.N-1 ... log.1, log; with --tail, a counting pass */
+	/* with --tail, a counting pass first; the printing pass reads the same
+	 * files (kept open: a rotation between the passes renames, it does not
+	 * change them) up to where the count stopped, so lines the container
+	 * writes meanwhile never make more than N */
+	fds = util_xcalloc((size_t)nfiles, sizeof *fds);
+	ends = util_xcalloc((size_t)nfiles, sizeof *ends);
+	for (i = 0; i < nfiles; i++)
+		fds[i] = -1;
+	/* oldest first: log.N-1 ... log.1, log */
 	for (pass = tail && strcmp(tail, "all") ? 0 : 1; pass < 2; pass++) {
 		if (pass == 1 && tail && strcmp(tail, "all"))
 			o.skip = o.lines > (long long)n_tail ? o.lines - (long long)n_tail : 0;
 		for (i = nfiles - 1; i >= 0; i--) {
 			char *rec;
-			f->fd = logs_open(dirfd, i);
+			off_t at;
+			if (fds[i] < 0)
+				fds[i] = logs_open(dirfd, i);
+			f->fd = fds[i];
 			f->pos = f->len = 0;
-			if (f->fd < 0)
+			f->left = pass == 1 && tail && strcmp(tail, "all") ? ends[i] : UINT64_MAX;
+			if (f->fd < 0 || lseek(f->fd, 0, SEEK_SET) < 0)
 				continue;
 			while ((rec = logs_next(f)) != NULL)
 				logs_record(&o, rec, pass == 0);
-			if (i || !follow || pass == 0)
+			at = lseek(f->fd, 0, SEEK_CUR);
+			ends[i] = at > 0 ? (uint64_t)at : 0;
+			if (pass == 1 && (i || !follow)) {
 				close(f->fd);
+				fds[i] = -1;
+			}
 		}
 	}
+	f->left = UINT64_MAX;
+	free(fds);
+	free(ends);
 	fflush(stdout);
 	fflush(stderr);
 	if (follow) {

@@ -126,10 +126,122 @@ static int image_platform_score(const struct mr_json *plat, const struct image_p
  * docker.io/library/busybox, "user/app:1" for docker.io/user/app,
  * "host:5000/app:1" otherwise. */
 
+/* One path component of Docker's grammar: [a-z0-9]+ joined by ".", "_",
+ * "__" or a run of "-" (upper case allowed here: the caller says "must be
+ * lowercase" about it). */
+static int image_ref_component(const char *p, size_t n)
+{
+	size_t i = 0, run;
+	while (i < n) {
+		if (!isalnum((unsigned char)p[i]))
+			return 0;
+		while (i < n && isalnum((unsigned char)p[i]))
+			i++;
+		if (i == n)
+			return 1;
+		run = strspn(p + i, p[i] == '-' ? "-" : p[i] == '_' ? "_" : ".");
+		if (i + run > n)
+			run = n - i;
+		if (!strchr("._-", p[i]) || (p[i] == '.' && run > 1) || (p[i] == '_' && run > 2))
+			return 0;
+		i += run;
+		if (i == n)
+			return 0;                  /* a separator ends the component */
+	}
+	return 0;
+}
+
+/* Docker's reference grammar (distribution/reference):
+ *   [host[:port]/]path-component[/path-component...][:tag][@sha256:hex]
+ * host: components of [A-Za-z0-9-] (not starting or ending with '-') joined
+ * by '.', or [IPv6]; the first part is a host when it has '.' or ':', is
+ * "localhost", or has upper case (as docker decides); tag
+ * [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}; a name of at most 255 bytes. Every
+ * reference that enters (tag, pull, load, run, boot files) is checked here
+ * first: "../../x" or "x:../../y" never become names. */
+static int image_ref_check(const char *in, struct mr_err *err)
+{
+	const char *at = strchr(in, '@'), *end = at ? at : in + strlen(in), *p, *slash, *colon = NULL;
+	const char *remote = in, *c;
+	size_t n;
+	int upper = 0;
+	if (at && mr_digest_valid(at + 1) < 0)
+		goto bad;
+	for (p = in; p < end; p++)
+		if (*p == '/')
+			colon = NULL;
+		else if (*p == ':')
+			colon = p;
+	if (colon) {
+		n = (size_t)(end - colon - 1);
+		if (!n || n > 128 || !(isalnum((unsigned char)colon[1]) || colon[1] == '_'))
+			goto bad;
+		for (p = colon + 1; p < end; p++)
+			if (!isalnum((unsigned char)*p) && !strchr("_.-", *p))
+				goto bad;
+		end = colon;
+	}
+	if (end == in || end - in > 255)
+		goto bad;
+	slash = memchr(in, '/', (size_t)(end - in));
+	if (slash) {
+		for (p = in; p < slash && !(isupper((unsigned char)*p) || strchr(".:", *p)); p++) {}
+		if (p < slash || (slash - in == 9 && !memcmp(in, "localhost", 9))) {
+			/* the registry host[:port] */
+			const char *hend = memchr(in, ':', (size_t)(slash - in)) ?
+					   memchr(in, ':', (size_t)(slash - in)) : slash;
+			if (in[0] == '[') {
+				const char *rb = memchr(in, ']', (size_t)(slash - in));
+				if (!rb || rb == in + 1 || strspn(in + 1, "0123456789abcdefABCDEF:.") <
+				    (size_t)(rb - in - 1))
+					goto bad;
+				hend = rb + 1;
+				if (hend < slash && *hend != ':')
+					goto bad;
+			} else {
+				for (p = in; p < hend; p = c + 1) {
+					c = memchr(p, '.', (size_t)(hend - p)) ? memchr(p, '.', (size_t)(hend - p)) : hend;
+					if (c == p || p[0] == '-' || c[-1] == '-')
+						goto bad;
+					for (; p < c; p++)
+						if (!isalnum((unsigned char)*p) && *p != '-')
+							goto bad;
+					if (c == hend)
+						break;
+				}
+			}
+			if (hend < slash) {
+				n = (size_t)(slash - hend - 1);
+				if (!n || strspn(hend + 1, "0123456789") < n)
+					goto bad;
+			}
+			remote = slash + 1;
+		}
+	}
+	for (p = remote; p <= end; p = c + 1) {
+		c = memchr(p, '/', (size_t)(end - p)) ? memchr(p, '/', (size_t)(end - p)) : end;
+		if (!image_ref_component(p, (size_t)(c - p)))
+			goto bad;
+		if (c == end)
+			break;
+	}
+	for (p = remote; p < end; p++)
+		upper |= isupper((unsigned char)*p);
+	if (upper)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: repository name "
+				  "(%s%.*s) must be lowercase", remote == in && !memchr(in, '/',
+				  (size_t)(end - in)) ? "library/" : "", (int)(end - remote), remote);
+	return 0;
+bad:
+	return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.300s", in);
+}
+
 static int image_ref_normalize(const char *in, char *out, size_t size, struct mr_err *err)
 {
 	const char *name = in, *slash, *colon, *at;
 	size_t i, n;
+	if (image_ref_check(in, err) < 0)
+		return -1;
 	if (util_starts_with(name, "docker.io/"))
 		name += 10;
 	else if (util_starts_with(name, "index.docker.io/"))
@@ -395,6 +507,9 @@ static struct image_rec *image_db_find(struct image_db *db, const char *ref, str
 		if (found)
 			return found;
 	}
+	/* a name no image can carry: say so, as docker does */
+	if (image_ref_check(ref, err) < 0)
+		return NULL;
 	mr_err_set(err, MR_ENOTFOUND, "No such image: %s", ref);
 	return NULL;
 }
@@ -868,6 +983,15 @@ static int image_take_entry(struct image_load *ld, const char *path, struct stre
 	peek.pos = 0;
 	if (size <= MINIRUN_MAX_JSON && image_looks_like_json(head, n))
 		return image_keep_meta(ld, &peek.s, b, err) < 0 ? mr_err_ctx(err, "entry %s", path) : 0;
+	if (image_looks_like_json(head, n)) {
+		/* metadata over the limit: say so if a manifest refers to it (not
+		 * "digest mismatch": it was never read) */
+		char why[128];
+		snprintf(why, sizeof why, "too large: %" PRIu64 " bytes (a manifest, config or index "
+			 "is at most %u bytes)", size, MINIRUN_MAX_JSON);
+		b->failure = util_xstrdup(why);
+		return 0;
+	}
 	if (image_extract_layer(ld, &peek.s, b, err) < 0) {
 		/* Maybe not a layer at all (a stray file): remember why, fail only
 		 * if a manifest refers to it. The rest of the entry is skipped by
@@ -898,7 +1022,9 @@ static struct image_blob *image_blob_by_digest(struct image_load *ld, const char
 static int image_blob_json(struct image_blob *b, struct mr_json_doc *doc, struct mr_err *err)
 {
 	if (b->is_layer || b->failure)
-		return mr_err_set(err, MR_EINVAL_INPUT, "%s: not a JSON document", b->path);
+		return mr_err_set(err, MR_EINVAL_INPUT, "%s: %s", b->path,
+				  b->failure && !b->is_layer && util_starts_with(b->failure, "too large") ?
+				  b->failure : "not a JSON document");
 	if (mr_json_parse(doc, b->data.data, b->data.len, err) < 0)
 		return mr_err_ctx(err, "%s", b->path);
 	return 0;
@@ -927,8 +1053,15 @@ static void image_found_free(struct image_found *f)
 static int image_found_name(struct image_found *f, const char *name, struct mr_err *err)
 {
 	char norm[512];
-	if (image_ref_normalize(name, norm, sizeof norm, err) < 0)
-		return -1;
+	struct mr_err bad;
+	(void)err;
+	/* a name the archive gives is input like any other: a bad one leaves the
+	 * image untagged, with a word about it */
+	if (image_ref_normalize(name, norm, sizeof norm, &bad) < 0) {
+		fprintf(stderr, "WARNING: ignoring the image name \"%.300s\" (%s): the image is "
+			"loaded untagged\n", name, bad.msg);
+		return 0;
+	}
 	if (strchr(norm, '@'))
 		return 0;  /* digest references do not name a tag */
 	f->names = util_xrealloc(f->names, (f->nnames + 1) * sizeof *f->names);
@@ -1005,6 +1138,10 @@ static int image_resolve_docker(struct image_load *ld, struct image_blob *mf,
 		f->config = image_blob_by_path(ld, cfg);
 		if (!f->config) {
 			mr_err_set(err, MR_EINVAL_INPUT, "manifest.json: config %s is not in the archive", cfg);
+			goto out;
+		}
+		if (f->config->failure && !f->config->is_layer) {
+			mr_err_set(err, MR_EINVAL_INPUT, "config %s: %s", cfg, f->config->failure);
 			goto out;
 		}
 		f->layers = util_xcalloc(layers->count, sizeof *f->layers);
@@ -1364,8 +1501,9 @@ static struct image_blob *image_blob_by_digest(struct image_load *ld, const char
 		mr_err_set(err, MR_EINVAL_INPUT, "blob %s is not in %s", digest, ld->source);
 		return NULL;
 	}
-	if (want_layer && b->failure) {
-		mr_err_set(err, MR_EINVAL_INPUT, "layer %s: %s", digest, b->failure);
+	if (b->failure && (want_layer || !b->is_layer)) {
+		mr_err_set(err, MR_EINVAL_INPUT, "%s %s: %s", want_layer ? "layer" : "blob", digest,
+			   b->failure);
 		return NULL;
 	}
 	if (want_layer && !b->is_layer) {

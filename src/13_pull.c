@@ -70,6 +70,8 @@ static int pull_ref_parse(const char *in, struct pull_ref *r, struct mr_err *err
 	const char *at, *slash, *colon, *rest;
 	size_t n, i;
 	memset(r, 0, sizeof *r);
+	if (image_ref_check(in, err) < 0)
+		return -1;
 	at = strchr(in, '@');
 	n = at ? (size_t)(at - in) : strlen(in);
 	if (!n || n >= sizeof name)

@@ -2150,7 +2150,14 @@ static int ctr_spec_mounts(struct mr_store *st, const struct ctr_opts *o, struct
 		m->type = MOUNT_VOLUME;
 		m->anonymous = 1;
 		m->propagation = MS_PRIVATE | MS_REC;
-		snprintf(m->target, sizeof m->target, "%s", v->key);
+		/* the image's VOLUME is cleaned and checked like -v's ("/.." is "/") */
+		if (mount_target_ok(m, v->key, v->key, err) < 0)
+			return -1;
+		for (j = 0; j < c->nmnt; j++)
+			if (!strcmp(c->mnt[j].target, m->target))
+				break;
+		if (j < c->nmnt)
+			continue;
 		c->nmnt++;
 	}
 	return 0;

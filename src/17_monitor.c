@@ -176,6 +176,37 @@ static void __attribute__((noreturn)) ctr_reaper(pid_t child)
 	}
 }
 
+/* --init: the reaper is PID 1 of the container, and /proc/1/cmdline is
+ * world-readable there: it showed the owner's command line (the store and
+ * run folders, the container id). The argument area is overwritten with
+ * "init" once the program is forked (its argv still points there) and shrunk
+ * to it where PR_SET_MM is allowed (CAP_SYS_RESOURCE, rarely kept); else the
+ * rest of the area reads as zeros: still no host path. */
+static void ctr_reaper_hide_args(void)
+{
+	static const char name[] = "init";
+	char buf[1024], *p;
+	unsigned long start = 0, end = 0;
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC), i;
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	/* after "pid (comm)", field 3 is the state; arg_start is field 48 */
+	for (i = 2; p && i < 48; i++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p, " %lu %lu", &start, &end) != 2 || end <= start ||
+	    end - start < sizeof name)
+		return;
+	memset((void *)start, 0, end - start);
+	memcpy((void *)start, name, sizeof name);
+	prctl(PR_SET_MM, PR_SET_MM_ARG_END, start + sizeof name, 0, 0);
+	prctl(PR_SET_NAME, name, 0, 0, 0);
+}
+
 /* Steps in the child after the rootfs: identity, capabilities, descriptors,
  * exec. Shared with `exec` ([18]). Returns only on failure (exit code). */
 static int ctr_child_finish(struct ctr_spawn *sp, const char *user, const char *workdir,
@@ -210,8 +241,10 @@ static int ctr_child_finish(struct ctr_spawn *sp, const char *user, const char *
 		if (pid < 0)
 			return mr_err_sys(err, "fork the program under --init"), 125;
 		if (pid > 0) {
-			/* the reaper stays: nothing of minirun's may stay open in it */
+			/* the reaper stays: nothing of minirun's may stay open in it,
+			 * nothing of the host shows in its command line */
 			isolate_close_all(-1);
+			ctr_reaper_hide_args();
 			ctr_reaper(pid);
 		}
 		setpgid(0, 0);

@@ -1005,6 +1005,12 @@ static int cmd_tag(struct cli *c, int argc, char **argv)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(c, n, 2, 2) < 0)
 		return CLI_EXIT_FAIL;
+	if (image_ref_check(argv[1], &c->err) < 0) {
+		/* docker's words (its client checks the name) */
+		fprintf(stderr, "Error parsing reference: \"%s\" is not a valid repository/tag: %s\n",
+			argv[1], strstr(c->err.msg, "lowercase") ? c->err.msg : "invalid reference format");
+		return CLI_EXIT_FAIL;
+	}
 	if (image_ref_normalize(argv[1], name, sizeof name, &c->err) < 0 || strchr(name, '@')) {
 		if (strchr(name, '@'))
 			mr_err_set(&c->err, MR_EINVAL_INPUT, "refusing to create a tag with a digest reference");
@@ -1952,6 +1958,7 @@ static int cmd_wait(struct cli *cl, int argc, char **argv)
 struct logs_file {
 	int fd;
 	size_t pos, len;
+	uint64_t left;                     /* bytes still to read from fd */
 	char buf[3 * CTR_LOG_CHUNK];
 };
 
@@ -1975,10 +1982,12 @@ static char *logs_next(struct logs_file *f)
 		}
 		if (f->len == sizeof f->buf)
 			f->len = 0;     /* not a record: skip it */
-		n = read(f->fd, f->buf + f->len, sizeof f->buf - f->len);
+		n = read(f->fd, f->buf + f->len, sizeof f->buf - f->len < f->left ?
+			 sizeof f->buf - f->len : (size_t)f->left);
 		if (n <= 0)
 			return NULL;
 		f->len += (size_t)n;
+		f->left -= (uint64_t)n;
 	}
 }
 
@@ -2089,7 +2098,8 @@ static int cmd_logs(struct cli *cl, int argc, char **argv)
 	struct logs_out o;
 	struct logs_file *f;
 	struct ctr c;
-	uint64_t n_tail = 0;
+	uint64_t n_tail = 0, *ends;
+	int *fds;
 	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
@@ -2123,22 +2133,41 @@ static int cmd_logs(struct cli *cl, int argc, char **argv)
 	o.at_start = 1;
 	f = util_xmalloc(sizeof *f);
 	nfiles = c.log_max_file > 0 ? c.log_max_file : CTR_LOG_MAX_FILE;
-	/* oldest first: log.N-1 ... log.1, log; with --tail, a counting pass */
+	/* with --tail, a counting pass first; the printing pass reads the same
+	 * files (kept open: a rotation between the passes renames, it does not
+	 * change them) up to where the count stopped, so lines the container
+	 * writes meanwhile never make more than N */
+	fds = util_xcalloc((size_t)nfiles, sizeof *fds);
+	ends = util_xcalloc((size_t)nfiles, sizeof *ends);
+	for (i = 0; i < nfiles; i++)
+		fds[i] = -1;
+	/* oldest first: log.N-1 ... log.1, log */
 	for (pass = tail && strcmp(tail, "all") ? 0 : 1; pass < 2; pass++) {
 		if (pass == 1 && tail && strcmp(tail, "all"))
 			o.skip = o.lines > (long long)n_tail ? o.lines - (long long)n_tail : 0;
 		for (i = nfiles - 1; i >= 0; i--) {
 			char *rec;
-			f->fd = logs_open(dirfd, i);
+			off_t at;
+			if (fds[i] < 0)
+				fds[i] = logs_open(dirfd, i);
+			f->fd = fds[i];
 			f->pos = f->len = 0;
-			if (f->fd < 0)
+			f->left = pass == 1 && tail && strcmp(tail, "all") ? ends[i] : UINT64_MAX;
+			if (f->fd < 0 || lseek(f->fd, 0, SEEK_SET) < 0)
 				continue;
 			while ((rec = logs_next(f)) != NULL)
 				logs_record(&o, rec, pass == 0);
-			if (i || !follow || pass == 0)
+			at = lseek(f->fd, 0, SEEK_CUR);
+			ends[i] = at > 0 ? (uint64_t)at : 0;
+			if (pass == 1 && (i || !follow)) {
 				close(f->fd);
+				fds[i] = -1;
+			}
 		}
 	}
+	f->left = UINT64_MAX;
+	free(fds);
+	free(ends);
 	fflush(stdout);
 	fflush(stderr);
 	if (follow) {

@@ -12,8 +12,9 @@ docker-archive OUTDIR/NAME.tar tagged NAME:latest:
                   /proc/1/exe, lists its own fds and writes to its stdout without end
   deep-layer      a layer holding a tree 2000 folders deep (pax long names)
 and archives with bad references (loaded untagged, with a warning):
-  badref-docker.tar  manifest.json RepoTags ["../../../x:latest", "UPPER/x:latest"]
+  badref-docker.tar  manifest.json RepoTags ["../../../x:latest", "Upper:latest"]
   badref-oci.tar     OCI index ref-name annotation "../../../../tmp/x:latest"
+  bigconfig-docker.tar, bigconfig-oci.tar  a config of 1.1 MB (over the limit)
 """
 import io
 import json
@@ -113,9 +114,18 @@ def main(argv):
     cfg = hostile.config_for([hostile.sha(one)])
     write('badref-docker.tar', hostile.outer_tar(hostile.docker_files('unused', [one], config=cfg,
         manifest=[{'Config': hostile.sha(cfg) + '.json', 'Layers': [hostile.sha(one) + '.tar'],
-                   'RepoTags': ['../../../x:latest', 'UPPER/x:latest']}])))
-    oci = hostile.Oci('../../../../tmp/x', [one], 'none')
+                   'RepoTags': ['../../../x:latest', 'Upper:latest']}])))
+    oci = hostile.Oci('../../../../tmp/x', [layer([('y', b'y\n', 0o644)])], 'none')
     write('badref-oci.tar', hostile.outer_tar(oci.files()))
+    # a config over the 1 MiB limit: "too large", not "digest mismatch"
+    big = hostile.dumps({'architecture': hostile.host_arch(), 'os': 'linux',
+                         'config': {'Labels': {'pad': 'x' * (1100 * 1024)}},
+                         'rootfs': {'type': 'layers', 'diff_ids': ['sha256:' + hostile.sha(one)]}})
+    write('bigconfig-docker.tar', hostile.outer_tar(hostile.docker_files('bigconfig', [one],
+                                                                         config=big)))
+    oci = hostile.Oci('bigconfig', [one], 'none')
+    oci.config = big
+    write('bigconfig-oci.tar', hostile.outer_tar(oci.files()))
     return 0
 
 

@@ -125,5 +125,70 @@ open("f", "w").write("x")' "$MINIRUN_ROOT/tmp" "mr-rm-$(printf '%064d' 0)"
 (ulimit -n 64; "$MINIRUN" ps -a) >/dev/null 2>&1
 check "a half-removed tree 2500 deep in tmp/ is finished by the next command" sh -c "[ -z \"\$(ls $MINIRUN_ROOT/tmp)\" ]"
 
+# ---- 5. references with Docker's grammar ------------------------------------
+for ref in ../../../x x:../../y a___b a- x:-bad a//b "x@sha256:abc"; do
+	mr tag busybox "$ref" >"$T/tag.out" 2>&1; rc=$?
+	check "tag busybox '$ref': refused with docker's words" sh -c "[ $rc = 125 ] &&
+		grep -qxF 'Error parsing reference: \"$ref\" is not a valid repository/tag: invalid reference format' $T/tag.out"
+done
+mr tag busybox Upper >"$T/tag.out" 2>&1; rc=$?
+check "tag busybox Upper: must be lowercase (docker's words)" sh -c "[ $rc = 125 ] && grep -qF 'repository name (library/Upper) must be lowercase' $T/tag.out"
+for ref in a__b a--b a.b localhost/a host:5000/u/app_x:v1.2-rc; do
+	check "tag busybox '$ref' (valid for docker) works" mr tag busybox "$ref"
+done
+mr pull ../../x >"$T/pull.out" 2>&1; rc=$?
+check "pull ../../x: invalid reference format, nothing fetched" sh -c "[ $rc = 125 ] && grep -q 'invalid reference format' $T/pull.out"
+mr run --rm "x:../../y" true >"$T/run.out" 2>&1; rc=$?
+check "run x:../../y: invalid reference format" sh -c "[ $rc = 125 ] && grep -q 'invalid reference format' $T/run.out"
+for a in badref-docker badref-oci; do
+	before=$(mr images -q | sort -u | wc -l)
+	mr load -i "$IMG/$a.tar" >"$T/load.out" 2>&1; rc=$?
+	check "$a: loaded (untagged) with a warning naming the bad reference" sh -c "[ $rc = 0 ] &&
+		grep -q 'WARNING: ignoring the image name \"\.\./\.\./' $T/load.out && [ \$(\"\$MINIRUN\" images -q | sort -u | wc -l) -gt $before ]"
+	check "$a: no bad name among the images" sh -c "! \"\$MINIRUN\" images --format '{{.Repository}}' | grep -qE '\\.\\.|Upper|^/'"
+done
+
+# ---- 6. mount destinations cleaned before the checks -------------------------
+mkdir -p "$T/bindsrc"
+for spec in "-v vx:/.." "-v vx://" "-v vx:/./tmp/.." "--mount type=volume,src=vx,dst=/x/../.." \
+	"-v $T/bindsrc:/.." "--mount dst=/./x/..,type=tmpfs" "--tmpfs //"; do
+	# shellcheck disable=SC2086
+	mr run --rm $spec busybox true >"$T/m.out" 2>&1; rc=$?
+	case $spec in *bindsrc*) ty=bind ;; *tmpfs*) ty=tmpfs ;; *) ty=volume ;; esac
+	printf 'Error: invalid mount config for type "%s": invalid specification: destination can'"'"'t be '"'"'/'"'"'\n' $ty >"$T/m.want"
+	check "$spec: refused, docker's words" sh -c "[ $rc = 125 ] && cmp -s $T/m.out $T/m.want"
+done
+check "... no container and no volume made" sh -c '[ -z "$("$MINIRUN" ps -aq)" ] && ! "$MINIRUN" volume ls -q | grep -qx vx'
+mr run --rm -v vx:/data/./sub/../ busybox sh -c 'grep -q " /data " /proc/mounts' >/dev/null 2>&1
+check "-v vx:/data/./sub/../ mounts at /data" [ $? = 0 ]
+mr volume rm vx >/dev/null 2>&1
+
+# ---- 8. --init: no host path in the container's /proc/1/cmdline --------------
+mr run --rm --init --network none busybox sh -c 'tr "\0" " " </proc/1/cmdline; echo; cat /proc/1/comm' >"$T/init.out" 2>&1
+check "--init: /proc/1/cmdline shows no host path (no store, run folder or binary path)" sh -c \
+	"grep -q '^init' $T/init.out && ! grep -qF -e '$MINIRUN_ROOT' -e '$MINIRUN_RUNDIR' -e '$SELF' -e '/' $T/init.out"
+mr run --rm --init --network none busybox sh -c 'kill -TERM 1; sleep 5' >/dev/null 2>&1; rc=$?
+check "--init still forwards signals (SIGTERM: 143)" [ $rc = 143 ]
+
+# ---- 9. a config over the size limit is "too large" --------------------------
+for a in bigconfig-docker bigconfig-oci; do
+	mr load -i "$IMG/$a.tar" >"$T/big.out" 2>&1; rc=$?
+	check "$a: refused as too large, not as a digest mismatch" sh -c \
+		"[ $rc = 125 ] && grep -q 'too large' $T/big.out && ! grep -q 'digest mismatch' $T/big.out"
+done
+
+# ---- 10. logs --tail N prints at most N lines while the container writes -----
+mr run -d --name flood --network none busybox sh -c 'while :; do echo 0123456789012345678901234567890123456789; done' >/dev/null
+sleep 1
+worst=0
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+	n=$(mr logs --tail 3 flood 2>/dev/null | wc -l)
+	[ "$n" -gt "$worst" ] && worst=$n
+done
+check "logs --tail 3 of a flooding container: never more than 3 lines (most: $worst)" [ "$worst" -le 3 ]
+n=$(mr logs --tail 3 flood 2>/dev/null | wc -l)
+check "... and 3 lines indeed" [ "$n" = 3 ]
+mr rm -f flood >/dev/null
+
 ctr_assert_clean
 finish
