@@ -37,8 +37,8 @@ static void test_boot(void)
 	/* network_alias (issue 17): a list, like --network-alias repeated */
 	CHECK(t_boot_parse(&d, "web", "image=busybox\nnetwork = nn\nnetwork_alias = db\n"
 			   "network_alias = cache\n", &err) == 0);
-	CHECK(d.network_alias.n == 2 && !strcmp(d.network_alias.v[0], "db") &&
-	      !strcmp(d.network_alias.v[1], "cache") && !strcmp(d.network, "nn"));
+	CHECK(d.o.network_alias.n == 2 && !strcmp(d.o.network_alias.v[0], "db") &&
+	      !strcmp(d.o.network_alias.v[1], "cache") && !strcmp(d.o.network, "nn"));
 	boot_decl_free(&d);
 	CHECK(t_boot_parse(&d, "web2", "image=busybox\n", &err) == 0);
 	CHECK(t_boot_parse(&e, "web3", "image=busybox\n", &err) == 0);
