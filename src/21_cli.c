@@ -2794,6 +2794,7 @@ static int cmd_rename(struct cli *cl, int argc, char **argv)
 			snprintf(c.name, sizeof c.name, "%s", name);
 			if (ctr_save(&cl->store, &c, -1, &cl->err) == 0) {
 				ctr_name_release(&cl->store, old, c.id);
+				net_names_update(&cl->store, c.network);
 				rc = 0;
 			} else {
 				ctr_name_release(&cl->store, name, c.id);
