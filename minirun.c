@@ -18735,6 +18735,16 @@ static void net_names_sync(struct mr_store *st, const struct net_def *d)
 	mr_buf_free(&hosts);
 }
 
+/* A container renamed: the blocks of its network name it anew (Docker's
+ * DNS answers the new name at once). */
+static void net_names_update(struct mr_store *st, const char *network)
+{
+	struct net_def d;
+	struct mr_err ignored;
+	if (net_bridged(network) && strcmp(network, "bridge") && net_find(st, network, &d, &ignored) == 0)
+		net_names_sync(st, &d);
+}
+
 /* ---- address allocation: the network's file under the store lock ---- */
 
 /* Allocate (ip != NULL: lowest free for id) or release id on network d
@@ -19481,6 +19491,11 @@ out:
 }
 
 #else /* !MINIRUN_WITH_NET */
+
+static void net_names_update(struct mr_store *st, const char *network)
+{
+	(void)st, (void)network;
+}
 
 static void net_stop(struct mr_store *st, const char *id)
 {
@@ -22540,7 +22555,6 @@ static int run_parse(struct cli *cl, struct ctr_opts *o, int argc, char **argv, 
 		{ "add-host", 1, NULL, NULL, &o->add_host, "Add host:ip to /etc/hosts" },
 		{ "dns", 1, NULL, NULL, &o->dns, "Set custom DNS servers" },
 		{ "network-alias", 1, NULL, NULL, &o->network_alias, "Add a network-scoped alias" },
-		{ "network-alias", 1, NULL, NULL, &o->network_alias, "Add a network-scoped alias" },
 		{ "v|volume", 1, NULL, NULL, &o->volume, "Bind mount a volume" },
 		{ "mount", 1, NULL, NULL, &o->mount, "type=volume|bind|tmpfs,..." },
 		{ "tmpfs", 1, NULL, NULL, &o->tmpfs, "Mount a tmpfs directory" },
@@ -24639,6 +24653,7 @@ static int cmd_rename(struct cli *cl, int argc, char **argv)
 			snprintf(c.name, sizeof c.name, "%s", name);
 			if (ctr_save(&cl->store, &c, -1, &cl->err) == 0) {
 				ctr_name_release(&cl->store, old, c.id);
+				net_names_update(&cl->store, c.network);
 				rc = 0;
 			} else {
 				ctr_name_release(&cl->store, name, c.id);

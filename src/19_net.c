@@ -1300,6 +1300,16 @@ static void net_names_sync(struct mr_store *st, const struct net_def *d)
 	mr_buf_free(&hosts);
 }
 
+/* A container renamed: the blocks of its network name it anew (Docker's
+ * DNS answers the new name at once). */
+static void net_names_update(struct mr_store *st, const char *network)
+{
+	struct net_def d;
+	struct mr_err ignored;
+	if (net_bridged(network) && strcmp(network, "bridge") && net_find(st, network, &d, &ignored) == 0)
+		net_names_sync(st, &d);
+}
+
 /* ---- address allocation: the network's file under the store lock ---- */
 
 /* Allocate (ip != NULL: lowest free for id) or release id on network d
@@ -2046,6 +2056,11 @@ out:
 }
 
 #else /* !MINIRUN_WITH_NET */
+
+static void net_names_update(struct mr_store *st, const char *network)
+{
+	(void)st, (void)network;
+}
 
 static void net_stop(struct mr_store *st, const char *id)
 {

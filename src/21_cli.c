@@ -1500,7 +1500,6 @@ static int run_parse(struct cli *cl, struct ctr_opts *o, int argc, char **argv, 
 		{ "add-host", 1, NULL, NULL, &o->add_host, "Add host:ip to /etc/hosts" },
 		{ "dns", 1, NULL, NULL, &o->dns, "Set custom DNS servers" },
 		{ "network-alias", 1, NULL, NULL, &o->network_alias, "Add a network-scoped alias" },
-		{ "network-alias", 1, NULL, NULL, &o->network_alias, "Add a network-scoped alias" },
 		{ "v|volume", 1, NULL, NULL, &o->volume, "Bind mount a volume" },
 		{ "mount", 1, NULL, NULL, &o->mount, "type=volume|bind|tmpfs,..." },
 		{ "tmpfs", 1, NULL, NULL, &o->tmpfs, "Mount a tmpfs directory" },
@@ -3599,6 +3598,7 @@ static int cmd_rename(struct cli *cl, int argc, char **argv)
 			snprintf(c.name, sizeof c.name, "%s", name);
 			if (ctr_save(&cl->store, &c, -1, &cl->err) == 0) {
 				ctr_name_release(&cl->store, old, c.id);
+				net_names_update(&cl->store, c.network);
 				rc = 0;
 			} else {
 				ctr_name_release(&cl->store, name, c.id);

@@ -56,6 +56,11 @@ check "d2 resolves d1 to its new address" sh -c "mr exec d2 busybox ping -c1 -W2
 check "d2 resolves d3 to the old one" sh -c "mr exec d2 busybox ping -c1 -W2 d3 | grep -q '($ip3)'"
 check "d2 still wgets d1 by alias" sh -c "mr exec d2 busybox wget -qO- http://db/hostname | grep -q ."
 
+# a rename: the new name resolves at once, the old one no more (Docker's DNS)
+check "rename d3 to d4" mr rename d3 d4
+check "d2 resolves the new name d4" sh -c "mr exec d2 busybox ping -c1 -W2 d4 | grep -q '($ip3)'"
+check "d2 no longer resolves d3" sh -c "mr exec d2 busybox ping -c1 -W1 d3 2>&1 | grep -q \"bad address 'd3'\""
+
 # the default bridge resolves no names (Docker's legacy links aside)
 check "run b1 on the default bridge" mr run -d --name b1 busybox busybox sleep 300
 check "b2 on the default bridge does not resolve b1" sh -c "mr run --rm busybox busybox ping -c1 -W1 b1 2>&1 | grep -q \"bad address 'b1'\""
