@@ -19275,7 +19275,7 @@ static int image_remove(struct mr_store *st, struct image_db *db, const char *re
 	struct image_rec *r = image_db_find(db, ref, err);
 	char name[512], who[64];
 	size_t i, ntags = 0, idx;
-	int by_tag = 0;
+	int by_tag = 0, all;
 	struct mr_err ignored;
 	if (!r)
 		return -1;
@@ -19301,9 +19301,11 @@ static int image_remove(struct mr_store *st, struct image_db *db, const char *re
 			}
 		return 0;
 	}
+	/* decided before the loop: ntags drops as tags go, and must not turn
+	 * "this tag only" into "every tag" half way */
+	all = !by_tag || ntags == 1 || force;
 	for (i = db->ntags; i-- > 0;)
-		if (!strcmp(db->tags[i].id, r->id) &&
-		    (!by_tag || ntags == 1 || force || !strcmp(db->tags[i].name, name))) {
+		if (!strcmp(db->tags[i].id, r->id) && (all || !strcmp(db->tags[i].name, name))) {
 			printf("Untagged: %s\n", db->tags[i].name);
 			image_db_del_tag(db, i);
 			ntags--;
