@@ -118,7 +118,7 @@ else
   say := @printf '  %-8s %s\n'
 endif
 
-.PHONY: all amalgamate check-amalgamation check-parts test-asan fuzz deps test test-unit test-integration size flag-sizes check-symbols check-formats \
+.PHONY: all amalgamate check-amalgamation check-parts test-asan fuzz deps test test-unit test-integration powercut size flag-sizes check-symbols check-formats \
 	check-static presets cross bench fresh-check clean distclean FORCE
 .DELETE_ON_ERROR:
 
@@ -260,6 +260,16 @@ test-unit: $(B)/$(CONFIG)/unit
 
 test-integration: $(BIN)
 	$(Q)tests/run-integration.sh $(abspath $(BIN)) $(T)
+
+# Power cuts under qemu (tests/powercut.py): 200 by default (`make test` runs
+# 10), bounded by POWERCUT_MAX_SECONDS; prints cuts, inconsistent stores, lost
+# acknowledged operations, hits per operation and time per cut.
+POWERCUT_CUTS ?= 200
+POWERCUT_MAX_SECONDS ?= 5400
+powercut: $(BIN)
+	$(Q)POWERCUT_CUTS=$(POWERCUT_CUTS) POWERCUT_MAX_SECONDS=$(POWERCUT_MAX_SECONDS) \
+	TEST_TIMEOUT=$$(($(POWERCUT_MAX_SECONDS) + 600)) V=1 \
+	tests/run-integration.sh $(abspath $(BIN)) 72_powercut
 
 # Stripped size of every preset against its budget (budgets are for x86_64;
 # other arches are printed for information), and its size after `xz -9e`

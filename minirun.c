@@ -4781,11 +4781,14 @@ static const char *const store_dirs[] = {
 };
 
 /* ".tmp.PID.NAME" is what mr_write_atomic writes before its rename: left
- * behind only when PID was killed (some writers, such as a monitor saving a
- * container's state, do not hold the store lock, so a live PID's file is
- * never touched). */
-static int store_dead_temp(const char *name)
+ * behind only when PID was killed, or the power was cut. Some writers (a
+ * monitor saving a container's state) do not hold the store lock, so the
+ * file of a live PID is left alone, unless it was written before this boot
+ * (after a reboot its PID may be someone else's). */
+static int store_dead_temp(int dfd, const char *name)
 {
+	struct timespec now, up;
+	struct stat sb;
 	long pid;
 	char *end;
 	if (!util_starts_with(name, ".tmp."))
@@ -4793,17 +4796,22 @@ static int store_dead_temp(const char *name)
 	pid = strtol(name + 5, &end, 10);
 	if (end == name + 5 || *end != '.' || pid <= 0)
 		return 1;   /* not ours by its name, yet in our folders: a temporary */
-	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+	if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+		return 1;
+	clock_gettime(CLOCK_REALTIME, &now);
+	clock_gettime(CLOCK_BOOTTIME, &up);
+	return fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       sb.st_mtime < now.tv_sec - up.tv_sec - 1;
 }
 
-static void store_clean_dead_temps(int dfd)
+static void store_clean_dead_temps(int dfd, int all)
 {
 	DIR *d = fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3));
 	struct dirent *de;
 	if (!d)
 		return;
 	while ((de = readdir(d)) != NULL)
-		if (store_dead_temp(de->d_name))
+		if (all ? util_starts_with(de->d_name, ".tmp.") : store_dead_temp(dfd, de->d_name))
 			unlinkat(dfd, de->d_name, 0);
 	closedir(d);
 }
@@ -4816,7 +4824,7 @@ static void store_clean_dead_temps_in(struct mr_store *st, const char *dir, int 
 	int fd = openat(st->rootfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	store_clean_dead_temps(fd);
+	store_clean_dead_temps(fd, 0);
 	if (per_entry && (d = fdopendir(fcntl(fd, F_DUPFD_CLOEXEC, 3))) != NULL) {
 		while ((de = readdir(d)) != NULL) {
 			int sub;
@@ -4824,7 +4832,7 @@ static void store_clean_dead_temps_in(struct mr_store *st, const char *dir, int 
 				continue;
 			sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (sub >= 0) {
-				store_clean_dead_temps(sub);
+				store_clean_dead_temps(sub, 0);
 				close(sub);
 			}
 		}
@@ -4914,7 +4922,8 @@ static void store_clean_temps(struct mr_store *st)
 	} else if (tmpfd >= 0) {
 		close(tmpfd);
 	}
-	store_clean_dead_temps(st->rootfd);
+	/* the root's writers (images.json, gc.intent) hold the lock, as we do */
+	store_clean_dead_temps(st->rootfd, 1);
 	store_clean_dead_temps_in(st, "networks", 0);
 	store_clean_dead_temps_in(st, "blobs/sha256", 0);
 	store_clean_dead_temps_in(st, "marks", 0);
@@ -13060,7 +13069,7 @@ static int check_temp(struct check *ck, int dfd, const char *dir, const char *na
 	char what[300];
 	if (!util_starts_with(name, ".tmp."))
 		return 0;
-	if (!store_dead_temp(name))
+	if (!store_dead_temp(dfd, name))
 		return 1;   /* its writer is at work */
 	snprintf(what, sizeof what, "%s/%s: temporary file left behind", dir, name);
 	if (check_found(ck, CHECK_GARBAGE, what))

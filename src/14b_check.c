@@ -127,7 +127,7 @@ static int check_temp(struct check *ck, int dfd, const char *dir, const char *na
 	char what[300];
 	if (!util_starts_with(name, ".tmp."))
 		return 0;
-	if (!store_dead_temp(name))
+	if (!store_dead_temp(dfd, name))
 		return 1;   /* its writer is at work */
 	snprintf(what, sizeof what, "%s/%s: temporary file left behind", dir, name);
 	if (check_found(ck, CHECK_GARBAGE, what))

@@ -302,6 +302,29 @@ static void test_store(void)
 	CHECK(access(path, F_OK) == 0);
 	snprintf(path, sizeof path, "%s/tmp/layer-x", root);
 	CHECK(access(path, F_OK) == 0);
+	/* Outside the root, a writer may work without the store lock: a live
+	 * PID's temporary stays, unless written before this boot (its PID is
+	 * someone else's now); a dead PID's goes. */
+	{
+		struct mr_store st3;
+		struct timespec old[2] = { { 1000, 0 }, { 1000, 0 } };
+		snprintf(path, sizeof path, "%s/blobs/sha256/.tmp.1.live", root);
+		unit_write(path, "x");
+		snprintf(path, sizeof path, "%s/blobs/sha256/.tmp.1.before-boot", root);
+		unit_write(path, "x");
+		utimensat(AT_FDCWD, path, old, 0);
+		snprintf(path, sizeof path, "%s/blobs/sha256/.tmp.999999999.dead", root);
+		unit_write(path, "x");
+		CHECK(mr_store_open(&st3, root, run, &err) == 0);
+		mr_store_close(&st3);
+		snprintf(path, sizeof path, "%s/blobs/sha256/.tmp.1.live", root);
+		CHECK(access(path, F_OK) == 0);
+		unlink(path);
+		snprintf(path, sizeof path, "%s/blobs/sha256/.tmp.1.before-boot", root);
+		CHECK(access(path, F_OK) < 0);
+		snprintf(path, sizeof path, "%s/blobs/sha256/.tmp.999999999.dead", root);
+		CHECK(access(path, F_OK) < 0);
+	}
 	snprintf(path, sizeof path, "%s/%s", root, name);
 	CHECK(access(path, F_OK) == 0);
 	close(fd);

@@ -109,6 +109,13 @@ MINIRUN_ROOT=$s mr images >/dev/null
 	bad "collection not finished: $(ls "$s/layers" | head -3) $(ls "$s/gc.intent" 2>&1)"
 check "and the store checks clean" env MINIRUN_ROOT=$s "$MINIRUN" check
 
+# Found by the power-cut test: rmi of one of two tags removed both (and the
+# image) because the "this tag only" decision used a count that dropped.
+s=$T/tags; cp -a "$base" "$s"
+MINIRUN_ROOT=$s mr tag busybox:latest foo:1 && MINIRUN_ROOT=$s mr rmi foo:1 >/dev/null &&
+	MINIRUN_ROOT=$s mr images | grep -q '^busybox ' && ok "rmi of one of two tags keeps the other" ||
+	bad "rmi foo:1 took busybox:latest with it"
+
 # A store from before completion marks: accepted, noted, marked by --repair.
 s=$T/old; cp -a "$base" "$s"; rm -rf "$s/marks"
 MINIRUN_ROOT=$s mr check >"$T/out" 2>&1 && grep -q "stored before completion marks" "$T/out" &&

@@ -15,7 +15,8 @@ POINTS=${KILLCMD_POINTS:-6}
 SET=rename,renameat,renameat2,unlink,unlinkat,rmdir,mkdir,mkdirat,fsync,fdatasync,syncfs,symlink,symlinkat,link,linkat,mount,umount2
 BB=$FIX/busybox-docker.tar
 LY=$FIX/layers-docker.tar
-EXTRA_CLEANUP='[ -n "${S:-}" ] && cleanup_store'
+REG=""
+EXTRA_CLEANUP='[ -n "${S:-}" ] && cleanup_store; [ -n "$REG" ] && kill $REG 2>/dev/null && wait $REG 2>/dev/null'
 head -c 300000 /dev/urandom >"$T/file"
 C=$T/conf; mkdir -p "$C"
 printf 'image = busybox:latest\ncommand = true\nnetwork = none\n' >"$C/svc.conf"
@@ -76,6 +77,23 @@ kills() {
 
 kills load empty "" "load -q -i $LY" \
 	'in_store load -q -i "$LY" >/dev/null && in_store images | grep -q "^layers "'
+# pull from a registry of our own (plain HTTP on loopback), if there is one
+if command -v docker-registry >/dev/null && command -v skopeo >/dev/null; then
+	P=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
+		"$T/reg" "$P" >"$T/reg.yml"
+	docker-registry serve "$T/reg.yml" >"$T/reg.log" 2>&1 &
+	REG=$!
+	for _ in $(seq 100); do skopeo copy -q --dest-tls-verify=false "oci-archive:$FIX/layers-oci.tar" \
+		"docker://127.0.0.1:$P/team/layers:1" >"$T/push.log" 2>&1 && break; sleep 0.1; done
+	if grep -q . "$T/push.log"; then
+		echo "    pull: not here (push failed: $(tail -1 "$T/push.log"))"
+	else
+		kills pull empty "" "pull -q --insecure-registry 127.0.0.1:$P 127.0.0.1:$P/team/layers:1" \
+			'in_store pull -q --insecure-registry 127.0.0.1:$P 127.0.0.1:$P/team/layers:1 >/dev/null &&
+			 in_store images | grep -q "/team/layers "'
+	fi
+fi
 kills rmi busybox 'in_store load -q -i "$LY"' "rmi layers:latest" \
 	'in_store rmi layers:latest >/dev/null 2>&1; ! in_store images | grep -q "^layers " &&
 	 [ "$(ls "$S/layers" | wc -l)" = 1 ]'
