@@ -4854,15 +4854,14 @@ static const char *image_host_variant(void)
 #endif
 }
 
-/* "amd64" or "arm/v7" as `version` prints it. */
-static const char *image_host_platform(void)
+/* "amd64" or "arm/v7" as `version` prints it; returns out. */
+static const char *image_host_platform(char *out, size_t size)
 {
-	static char buf[32];
 	const char *v = image_host_variant();
-	snprintf(buf, sizeof buf, "%s%s%s", image_host_arch(),
+	snprintf(out, size, "%s%s%s", image_host_arch(),
 		 *v && strcmp(image_host_arch(), "arm64") ? "/" : "",
 		 strcmp(image_host_arch(), "arm64") ? v : "");
-	return buf;
+	return out;
 }
 
 /* ---- Platforms ----
@@ -5301,6 +5300,7 @@ struct image_load {
 	size_t nblobs;
 	size_t meta_bytes;                   /* memory held by metadata entries */
 	int dirfd;                           /* OCI layout folder, else -1 */
+	struct stream_fd dir_blob;           /* the layout folder's blob being read */
 	/* A source of blobs by digest, read on demand (a layout folder, a
 	 * registry): opens one blob as a stream and says its size (or
 	 * UINT64_MAX when unknown); `close_blob` ends it. NULL for archives,
@@ -6051,7 +6051,7 @@ static struct image_blob *image_blob_by_digest(struct image_load *ld, const char
 static int image_dir_open_blob(struct image_load *ld, const char *digest, struct stream **in,
 			       uint64_t *size, struct mr_err *err)
 {
-	static struct stream_fd src;
+	struct stream_fd *src = &ld->dir_blob;
 	char path[96];
 	struct stat sb;
 	int fd;
@@ -6063,10 +6063,10 @@ static int image_dir_open_blob(struct image_load *ld, const char *digest, struct
 		close(fd);
 		return mr_err_set(err, MR_EINVAL_INPUT, "%s/%s: not a regular file", ld->source, path);
 	}
-	stream_fd_init(&src, fd);
-	*in = &src.s;
+	stream_fd_init(src, fd);
+	*in = &src->s;
 	*size = (uint64_t)sb.st_size;
-	ld->source_ctx = &src;
+	ld->source_ctx = src;
 	return 0;
 }
 
@@ -7255,14 +7255,13 @@ struct http_resp {
 
 struct http_tls;
 
-/* --ca-file: replaces the CA bundle (as MINIRUN_CA_FILE does). */
-static const char *tls_ca_file;
-
 struct http_conn {
 	int fd;                        /* -1 when closed */
 	int tls;
 	char host[256], port[6];
 	int timeout;                   /* seconds for connect and each read/write */
+	const char *ca_file;           /* --ca-file: replaces the CA bundle (as
+					* MINIRUN_CA_FILE does); NULL: the default */
 	int eof;                       /* the peer closed (TLS reports it as an I/O error) */
 	int sys_errno;                 /* errno of the last socket failure */
 	unsigned char rbuf[HTTP_RBUF];
@@ -8470,11 +8469,11 @@ static int tls_load_certs_d(struct http_tls *t, const char *host, const char *po
 
 /* The anchors for one server: the bundle (loaded once), plus its certs.d. */
 static int tls_anchors_for(struct http_tls *t, const char *host, const char *port,
-			   struct mr_err *err)
+			   const char *ca_file, struct mr_err *err)
 {
 	char key[280];
 	if (!t->bundle_loaded) {
-		const char *path = tls_ca_file ? tls_ca_file : getenv("MINIRUN_CA_FILE");
+		const char *path = ca_file ? ca_file : getenv("MINIRUN_CA_FILE");
 		struct mr_err e2;
 		if (!path || !*path)
 			path = MINIRUN_DEFAULT_CA_FILE;
@@ -8708,7 +8707,7 @@ static int tls_start(struct http_conn *c, struct mr_err *err)
 	unsigned char seed[32];
 	if (!t)
 		t = c->t = util_xcalloc(1, sizeof *t);
-	if (tls_anchors_for(t, c->host, c->port, err) < 0)
+	if (tls_anchors_for(t, c->host, c->port, c->ca_file, err) < 0)
 		return -1;
 	tls_profile(t);
 	t->iplen = util_inet_pton(AF_INET, c->host, t->ip) == 1 ? 4 :
@@ -9849,6 +9848,7 @@ static int pull_up_to_date(struct pull *p, const struct image_found *f, const ch
 struct pull_opts {
 	const char *platform;          /* "os/arch[/variant]"; NULL: the host's */
 	const char *insecure;          /* host:port list allowed over plain HTTP */
+	const char *ca_file;           /* --ca-file (NULL: $MINIRUN_CA_FILE or the system's) */
 	int quiet;                     /* no progress (with print_name: only the name) */
 	int print_name;                /* end with "docker.io/library/busybox:latest" */
 	FILE *out;                     /* progress; NULL: stdout */
@@ -9873,7 +9873,8 @@ static void pull_free(struct pull *p)
 
 /* Where the registry is: Docker Hub's API host, https unless listed as
  * insecure. */
-static int pull_setup(struct pull *p, const char *insecure, struct mr_err *err)
+static int pull_setup(struct pull *p, const char *insecure, const char *ca_file,
+		      struct mr_err *err)
 {
 	char url[300];
 	const char *t = getenv("MINIRUN_PULL_TIMEOUT");
@@ -9885,6 +9886,7 @@ static int pull_setup(struct pull *p, const char *insecure, struct mr_err *err)
 		return mr_err_set(err, MR_EINVAL_INPUT, "MINIRUN_PULL_TIMEOUT=%s: expected seconds", t);
 	p->conn.fd = -1;
 	p->conn.timeout = (int)secs;
+	p->conn.ca_file = ca_file;
 	snprintf(url, sizeof url, "%s://%s/", plain ? "http" : "https",
 		 strcmp(p->ref.domain, "docker.io") ? p->ref.domain : "registry-1.docker.io");
 	if (http_url_parse(url, &p->reg, err) < 0)
@@ -9963,7 +9965,7 @@ static int image_pull(struct mr_store *st, const char *ref, const struct pull_op
 	image_platform_host(&p->ld.platform);
 	if (o->platform && image_platform_parse(o->platform, &p->ld.platform, err) < 0)
 		goto out;
-	if (pull_setup(p, o->insecure, err) < 0)
+	if (pull_setup(p, o->insecure, o->ca_file, err) < 0)
 		goto out;
 	if (image_db_read(st, &stored, err) < 0)
 		goto out;
@@ -10016,8 +10018,8 @@ out:
 
 /* `login`: check the credentials against the registry (its /v2/ with basic
  * auth, or a token from its token server), then store them. */
-static int pull_login(const char *server, const char *user, const char *pass, const char *insecure,
-		      struct mr_err *err)
+static int pull_login(const char *server, const char *user, const char *pass,
+		      const struct pull_opts *o, struct mr_err *err)
 {
 	struct pull *p = util_xcalloc(1, sizeof *p);
 	struct mr_buf up = { 0 };
@@ -10036,7 +10038,7 @@ static int pull_login(const char *server, const char *user, const char *pass, co
 		snprintf(domain, sizeof domain, "docker.io");
 	snprintf(p->ref.domain, sizeof p->ref.domain, "%s", domain);
 	p->login = 1;
-	if (pull_setup(p, insecure, err) < 0)
+	if (pull_setup(p, o->insecure, o->ca_file, err) < 0)
 		goto out;
 	free(p->basic);
 	mr_buf_printf(&up, "%s:%s", user, pass);
@@ -10064,6 +10066,7 @@ out:
 struct pull_opts {
 	const char *platform;
 	const char *insecure;
+	const char *ca_file;
 	int quiet;
 	int print_name;
 	FILE *out;
@@ -18386,6 +18389,7 @@ struct cli {
 	struct mr_store store;
 	int store_open;
 	const char *cmd;          /* "images", "volume rm"... for messages */
+	char cmd_buf[64];         /* cmd of a management command ("volume rm") */
 	struct mr_err err;
 };
 
@@ -18586,9 +18590,22 @@ static void cli_print_features(void)
 	printf("\n");
 }
 
+/* The versions of the compression libraries built in (`version`). */
+#if MINIRUN_WITH_GZIP
+static const char *cli_zlib_version(void) { return zlibVersion(); }
+#else
+static const char *cli_zlib_version(void) { return ""; }
+#endif
+#if MINIRUN_WITH_ZSTD
+static const char *cli_zstd_version(void) { return ZSTD_versionString(); }
+#else
+static const char *cli_zstd_version(void) { return ""; }
+#endif
+
 static int cmd_version(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_flag flags[] = { { 0 } };
+	char plat[32];
 	int n = cli_parse(c, argc, argv, flags, 1, "");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
@@ -18604,13 +18621,11 @@ static int cmd_version(struct cli *c, int argc, char **argv)
 #else
 	printf(", BearSSL");
 #endif
-#if MINIRUN_WITH_GZIP
-	printf(", zlib %s", zlibVersion());
-#endif
-#if MINIRUN_WITH_ZSTD
-	printf(", zstd %s", ZSTD_versionString());
-#endif
-	printf("\nPlatform:   linux/%s\n", image_host_platform());
+	if (MINIRUN_WITH_GZIP)
+		printf(", zlib %s", cli_zlib_version());
+	if (MINIRUN_WITH_ZSTD)
+		printf(", zstd %s", cli_zstd_version());
+	printf("\nPlatform:   linux/%s\n", image_host_platform(plat, sizeof plat));
 	return 0;
 }
 
@@ -18643,7 +18658,6 @@ static int cmd_help(struct cli *c, int argc, char **argv)
 static int cli_subcommand(struct cli *c, const char *group, const struct cli_command *subs,
 			  int argc, char **argv)
 {
-	static char name[64];
 	const struct cli_command *s;
 	if (argc == 0 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
 		printf("\nUsage:  minirun %s COMMAND\n\nCommands:\n", group);
@@ -18660,8 +18674,8 @@ static int cli_subcommand(struct cli *c, const char *group, const struct cli_com
 			group, argv[0], group);
 		return CLI_EXIT_FAIL;
 	}
-	snprintf(name, sizeof name, "%s %s", group, s->name);
-	c->cmd = name;
+	snprintf(c->cmd_buf, sizeof c->cmd_buf, "%s %s", group, s->name);
+	c->cmd = c->cmd_buf;
 	return s->run(c, argc - 1, argv + 1);
 }
 
@@ -21989,14 +22003,9 @@ out:
 	close(fd);
 	return rc;
 }
-#endif
 
 static int cmd_pull(struct cli *c, int argc, char **argv)
 {
-#if !MINIRUN_WITH_PULL
-	(void)c; (void)argc; (void)argv;
-	return cli_disabled("pull", "PULL");
-#else
 	struct ctr_list insecure = { 0 };
 	struct pull_opts o;
 	struct mr_store *st;
@@ -22007,7 +22016,7 @@ static int cmd_pull(struct cli *c, int argc, char **argv)
 		{ "q|quiet", 0, NULL, &quiet, NULL, "Suppress verbose output" },
 		{ "insecure-registry", 1, NULL, NULL, &insecure,
 		  "Registry (host:port) to reach over plain HTTP (also $MINIRUN_INSECURE_REGISTRIES)" },
-		{ "ca-file", 1, &tls_ca_file, NULL, NULL,
+		{ "ca-file", 1, &o.ca_file, NULL, NULL,
 		  "CA bundle instead of " MINIRUN_DEFAULT_CA_FILE " (also $MINIRUN_CA_FILE)" },
 		{ 0 },
 	};
@@ -22027,17 +22036,13 @@ static int cmd_pull(struct cli *c, int argc, char **argv)
 	free(list);
 	free(insecure.v);
 	return rc < 0 ? CLI_EXIT_FAIL : 0;
-#endif
 }
 
 /* `login [-u USER] [-p PASS | --password-stdin] [SERVER]` */
 static int cmd_login(struct cli *c, int argc, char **argv)
 {
-#if !MINIRUN_WITH_PULL
-	(void)c; (void)argc; (void)argv;
-	return cli_disabled("login", "PULL");
-#else
 	const char *user = NULL, *pass = NULL;
+	struct pull_opts po;
 	struct ctr_list insecure = { 0 };
 	int from_stdin = 0, rc = CLI_EXIT_FAIL;
 	char ubuf[256], pbuf[1024], *list = NULL;
@@ -22046,10 +22051,12 @@ static int cmd_login(struct cli *c, int argc, char **argv)
 		{ "p|password", 1, &pass, NULL, NULL, "Password" },
 		{ "password-stdin", 0, NULL, &from_stdin, NULL, "Take the password from stdin" },
 		{ "insecure-registry", 1, NULL, NULL, &insecure, "The registry speaks plain HTTP" },
-		{ "ca-file", 1, &tls_ca_file, NULL, NULL, "CA bundle instead of the system's" },
+		{ "ca-file", 1, &po.ca_file, NULL, NULL, "CA bundle instead of the system's" },
 		{ 0 },
 	};
-	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] [SERVER]");
+	int n;
+	memset(&po, 0, sizeof po);
+	n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] [SERVER]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(c, n, 0, 1) < 0)
@@ -22088,8 +22095,8 @@ static int cmd_login(struct cli *c, int argc, char **argv)
 		mr_err_set(&c->err, MR_EINVAL_INPUT, "login: invalid username %s", user);
 		goto fail;
 	}
-	list = cli_join(&insecure);
-	if (pull_login(n ? argv[0] : "docker.io", user, pass, list, &c->err) < 0)
+	po.insecure = list = cli_join(&insecure);
+	if (pull_login(n ? argv[0] : "docker.io", user, pass, &po, &c->err) < 0)
 		goto fail;
 	printf("Login Succeeded\n");
 	rc = 0;
@@ -22103,16 +22110,11 @@ out:
 	free(list);
 	free(insecure.v);
 	return rc;
-#endif
 }
 
 /* `logout [SERVER]` */
 static int cmd_logout(struct cli *c, int argc, char **argv)
 {
-#if !MINIRUN_WITH_PULL
-	(void)c; (void)argc; (void)argv;
-	return cli_disabled("logout", "PULL");
-#else
 	struct cli_flag flags[] = { { 0 } };
 	struct pull_ref r;
 	int found, n = cli_parse(c, argc, argv, flags, 1, "[SERVER]");
@@ -22138,8 +22140,26 @@ static int cmd_logout(struct cli *c, int argc, char **argv)
 	printf(found ? "Removing login credentials for %s\n" : "Not logged in to %s\n",
 	       pull_auth_key(r.domain));
 	return 0;
-#endif
 }
+#else /* !MINIRUN_WITH_PULL: the commands stay, and say why they cannot work */
+static int cmd_pull(struct cli *c, int argc, char **argv)
+{
+	(void)c; (void)argc; (void)argv;
+	return cli_disabled("pull", "PULL");
+}
+
+static int cmd_login(struct cli *c, int argc, char **argv)
+{
+	(void)c; (void)argc; (void)argv;
+	return cli_disabled("login", "PULL");
+}
+
+static int cmd_logout(struct cli *c, int argc, char **argv)
+{
+	(void)c; (void)argc; (void)argv;
+	return cli_disabled("logout", "PULL");
+}
+#endif /* MINIRUN_WITH_PULL */
 /* ---- [21] CLI: port (networking, [19]) ---- */
 
 /* port CONTAINER [PRIVATE_PORT[/PROTO]] */

@@ -50,14 +50,13 @@ struct http_resp {
 
 struct http_tls;
 
-/* --ca-file: replaces the CA bundle (as MINIRUN_CA_FILE does). */
-static const char *tls_ca_file;
-
 struct http_conn {
 	int fd;                        /* -1 when closed */
 	int tls;
 	char host[256], port[6];
 	int timeout;                   /* seconds for connect and each read/write */
+	const char *ca_file;           /* --ca-file: replaces the CA bundle (as
+					* MINIRUN_CA_FILE does); NULL: the default */
 	int eof;                       /* the peer closed (TLS reports it as an I/O error) */
 	int sys_errno;                 /* errno of the last socket failure */
 	unsigned char rbuf[HTTP_RBUF];
@@ -1265,11 +1264,11 @@ static int tls_load_certs_d(struct http_tls *t, const char *host, const char *po
 
 /* The anchors for one server: the bundle (loaded once), plus its certs.d. */
 static int tls_anchors_for(struct http_tls *t, const char *host, const char *port,
-			   struct mr_err *err)
+			   const char *ca_file, struct mr_err *err)
 {
 	char key[280];
 	if (!t->bundle_loaded) {
-		const char *path = tls_ca_file ? tls_ca_file : getenv("MINIRUN_CA_FILE");
+		const char *path = ca_file ? ca_file : getenv("MINIRUN_CA_FILE");
 		struct mr_err e2;
 		if (!path || !*path)
 			path = MINIRUN_DEFAULT_CA_FILE;
@@ -1503,7 +1502,7 @@ static int tls_start(struct http_conn *c, struct mr_err *err)
 	unsigned char seed[32];
 	if (!t)
 		t = c->t = util_xcalloc(1, sizeof *t);
-	if (tls_anchors_for(t, c->host, c->port, err) < 0)
+	if (tls_anchors_for(t, c->host, c->port, c->ca_file, err) < 0)
 		return -1;
 	tls_profile(t);
 	t->iplen = util_inet_pton(AF_INET, c->host, t->ip) == 1 ? 4 :
