@@ -1050,13 +1050,7 @@ struct pull_opts {
 static void pull_free(struct pull *p)
 {
 	http_close(&p->conn);
-#if MINIRUN_WITH_TLS
-	if (p->conn.t) {
-		tls_anchors_truncate(&p->conn.t->anchors, 0);
-		free(p->conn.t->anchors.ta);
-		free(p->conn.t);
-	}
-#endif
+	tls_free(&p->conn);
 	free(p->basic);
 	free(p->scope);
 	free(p->token);
