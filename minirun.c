@@ -2927,83 +2927,156 @@ static int decomp_fill(struct stream_decomp *d, size_t want, struct mr_err *err)
 	return 0;
 }
 
-/* Look at the magic bytes and set up the decompressor. */
-static int decomp_start(struct stream_decomp *d, struct mr_err *err)
-{
-	const unsigned char *m = d->in;
-	if (decomp_fill(d, 4, err))
-		return -1;
-	d->format = STREAM_PLAIN;
-	if (d->len >= 2 && m[0] == 0x1f && m[1] == 0x8b) {
+/* ---- the formats: gzip (zlib), zstd; each built in or a stub that says
+ * it is not, so that its data gets a clear error rather than garbage ---- */
+
 #if MINIRUN_WITH_GZIP
-		if (inflateInit2(&d->z, 16 + MAX_WBITS) != Z_OK)
-			return mr_err_set(err, ENOMEM, "gzip: cannot initialise");
-		d->zinit = 1;
-		if (d->nocheck)
-			inflateValidate(&d->z, 0);
-		d->format = STREAM_GZIP;
-#else
-		return mr_err_set(err, MR_EDISABLED, "gzip: built without MINIRUN_WITH_GZIP");
-#endif
-	} else if (d->len >= 4 && !memcmp(m, "\x28\xb5\x2f\xfd", 4)) {
-#if MINIRUN_WITH_ZSTD
-		d->zd = ZSTD_createDStream();
-		if (!d->zd)
-			return mr_err_set(err, ENOMEM, "zstd: cannot initialise");
-		if (d->nocheck)
-			ZSTD_DCtx_setParameter(d->zd, ZSTD_d_forceIgnoreChecksum,
-					       ZSTD_d_ignoreChecksum);
-		d->format = STREAM_ZSTD;
-#else
-		return mr_err_set(err, MR_EDISABLED, "zstd: built without MINIRUN_WITH_ZSTD");
-#endif
-	}
+static int decomp_gzip_start(struct stream_decomp *d, struct mr_err *err)
+{
+	if (inflateInit2(&d->z, 16 + MAX_WBITS) != Z_OK)
+		return mr_err_set(err, ENOMEM, "gzip: cannot initialise");
+	d->zinit = 1;
+	if (d->nocheck)
+		inflateValidate(&d->z, 0);
 	return 0;
 }
 
-/* One decompression step from d->in into buf: bytes produced, *moved set when
- * anything was consumed or produced; -1 on corrupt data. */
-static ssize_t decomp_step(struct stream_decomp *d, void *buf, size_t n, int *moved,
-			   struct mr_err *err)
+static ssize_t decomp_gzip_step(struct stream_decomp *d, void *buf, size_t n, struct mr_err *err)
 {
-	size_t pos0 = d->pos, got = 0;
-#if MINIRUN_WITH_GZIP
-	if (d->format == STREAM_GZIP) {
-		int rc;
-		d->z.next_in = d->in + d->pos;
-		d->z.avail_in = (uInt)(d->len - d->pos);
-		d->z.next_out = buf;
-		d->z.avail_out = n > (1u << 30) ? 1u << 30 : (uInt)n;
-		got = d->z.avail_out;
-		rc = inflate(&d->z, Z_NO_FLUSH);
-		got -= d->z.avail_out;
-		d->pos = d->len - d->z.avail_in;
-		if (rc == Z_STREAM_END)
-			d->ended = 1;
-		else if (rc != Z_OK && rc != Z_BUF_ERROR)
-			return mr_err_set(err, MR_EINVAL_INPUT, "gzip: %s",
-					  d->z.msg ? d->z.msg : "corrupt data");
-	}
-#endif
-#if MINIRUN_WITH_ZSTD
-	if (d->format == STREAM_ZSTD) {
-		ZSTD_inBuffer zin = { d->in, d->len, d->pos };
-		ZSTD_outBuffer zout = { buf, n, 0 };
-		size_t rc = ZSTD_decompressStream(d->zd, &zout, &zin);
-		if (ZSTD_isError(rc))
-			return mr_err_set(err, MR_EINVAL_INPUT, "zstd: %s", ZSTD_getErrorName(rc));
-		d->pos = zin.pos;
-		got = zout.pos;
-		/* 0: a frame is complete and flushed; only meaningful after progress,
-		 * as a call without input only returns a hint. */
-		if (got || d->pos != pos0)
-			d->ended = rc == 0;
-	}
-#endif
-	*moved = got || d->pos != pos0;
-	(void)buf;
-	(void)n;
+	size_t got;
+	int rc;
+	d->z.next_in = d->in + d->pos;
+	d->z.avail_in = (uInt)(d->len - d->pos);
+	d->z.next_out = buf;
+	d->z.avail_out = n > (1u << 30) ? 1u << 30 : (uInt)n;
+	got = d->z.avail_out;
+	rc = inflate(&d->z, Z_NO_FLUSH);
+	got -= d->z.avail_out;
+	d->pos = d->len - d->z.avail_in;
+	if (rc == Z_STREAM_END)
+		d->ended = 1;
+	else if (rc != Z_OK && rc != Z_BUF_ERROR)
+		return mr_err_set(err, MR_EINVAL_INPUT, "gzip: %s", d->z.msg ? d->z.msg : "corrupt data");
 	return (ssize_t)got;
+}
+
+/* gzip members may follow each other (pigz, cat a.gz b.gz). */
+static int decomp_gzip_next(struct stream_decomp *d, struct mr_err *err)
+{
+	if (d->in[d->pos] != 0x1f)
+		return mr_err_set(err, MR_EINVAL_INPUT, "trailing garbage after gzip data");
+	inflateReset(&d->z);
+	return 0;
+}
+
+static void decomp_gzip_end(struct stream_decomp *d)
+{
+	if (d->zinit)
+		inflateEnd(&d->z);
+	d->zinit = 0;
+}
+#else
+static int decomp_gzip_start(struct stream_decomp *d, struct mr_err *err)
+{
+	(void)d;
+	return mr_err_set(err, MR_EDISABLED, "gzip: built without MINIRUN_WITH_GZIP");
+}
+static ssize_t decomp_gzip_step(struct stream_decomp *d, void *buf, size_t n, struct mr_err *err)
+{
+	(void)buf; (void)n;
+	return decomp_gzip_start(d, err);         /* never reached: start failed */
+}
+
+static int decomp_gzip_next(struct stream_decomp *d, struct mr_err *err)
+{
+	return decomp_gzip_start(d, err);
+}
+
+static void decomp_gzip_end(struct stream_decomp *d)
+{
+	(void)d;
+}
+#endif
+
+#if MINIRUN_WITH_ZSTD
+static int decomp_zstd_start(struct stream_decomp *d, struct mr_err *err)
+{
+	d->zd = ZSTD_createDStream();
+	if (!d->zd)
+		return mr_err_set(err, ENOMEM, "zstd: cannot initialise");
+	if (d->nocheck)
+		ZSTD_DCtx_setParameter(d->zd, ZSTD_d_forceIgnoreChecksum, ZSTD_d_ignoreChecksum);
+	return 0;
+}
+
+static ssize_t decomp_zstd_step(struct stream_decomp *d, void *buf, size_t n, struct mr_err *err)
+{
+	size_t pos0 = d->pos;
+	ZSTD_inBuffer zin = { d->in, d->len, d->pos };
+	ZSTD_outBuffer zout = { buf, n, 0 };
+	size_t rc = ZSTD_decompressStream(d->zd, &zout, &zin);
+	if (ZSTD_isError(rc))
+		return mr_err_set(err, MR_EINVAL_INPUT, "zstd: %s", ZSTD_getErrorName(rc));
+	d->pos = zin.pos;
+	/* 0: a frame is complete and flushed; only meaningful after progress,
+	 * as a call without input only returns a hint. */
+	if (zout.pos || d->pos != pos0)
+		d->ended = rc == 0;
+	return (ssize_t)zout.pos;
+}
+
+static void decomp_zstd_end(struct stream_decomp *d)
+{
+	ZSTD_freeDStream(d->zd);
+	d->zd = NULL;
+}
+#else
+static int decomp_zstd_start(struct stream_decomp *d, struct mr_err *err)
+{
+	(void)d;
+	return mr_err_set(err, MR_EDISABLED, "zstd: built without MINIRUN_WITH_ZSTD");
+}
+static ssize_t decomp_zstd_step(struct stream_decomp *d, void *buf, size_t n, struct mr_err *err)
+{
+	(void)buf; (void)n;
+	return decomp_zstd_start(d, err);         /* never reached: start failed */
+}
+
+static void decomp_zstd_end(struct stream_decomp *d)
+{
+	(void)d;
+}
+#endif
+
+/* The formats by their magic bytes, STREAM_GZIP first. The step of each
+ * (bytes made from d->in into buf, 0 for none yet; d->pos and d->ended
+ * moved) is called directly, which lets it be inlined: through this table it
+ * cost 128 bytes more (router preset, stripped). */
+static const struct decomp_format {
+	unsigned char nmagic, magic[4];
+	int (*start)(struct stream_decomp *d, struct mr_err *err);
+} decomp_formats[] = {
+	{ 2, { 0x1f, 0x8b }, decomp_gzip_start },
+	{ 4, { 0x28, 0xb5, 0x2f, 0xfd }, decomp_zstd_start },
+};
+
+/* Look at the magic bytes and set up the decompressor. */
+static int decomp_start(struct stream_decomp *d, struct mr_err *err)
+{
+	size_t i;
+	if (decomp_fill(d, 4, err))
+		return -1;
+	d->format = STREAM_PLAIN;
+	for (i = 0; i < sizeof decomp_formats / sizeof *decomp_formats; i++) {
+		const struct decomp_format *f = &decomp_formats[i];
+		if (d->len >= f->nmagic && !memcmp(d->in, f->magic, f->nmagic)) {
+			if (f->start(d, err) < 0)
+				return -1;
+			d->format = STREAM_GZIP + (int)i;
+			break;
+		}
+	}
+	return 0;
 }
 
 static ssize_t decomp_read(struct stream *s, void *buf, size_t n, struct mr_err *err)
@@ -3021,31 +3094,25 @@ static ssize_t decomp_read(struct stream *s, void *buf, size_t n, struct mr_err 
 		return (ssize_t)k;
 	}
 	for (;;) {
+		int gzip = d->format == STREAM_GZIP;
+		size_t pos0;
 		ssize_t got;
-		int moved = 0;
 		if (decomp_fill(d, 1, err))
 			return -1;
 		if (d->ended) {
 			if (d->pos == d->len)
 				return 0;
-#if MINIRUN_WITH_GZIP
-			/* gzip members may follow each other (pigz, cat a.gz b.gz). */
-			if (d->format == STREAM_GZIP) {
-				if (d->in[d->pos] != 0x1f)
-					return mr_err_set(err, MR_EINVAL_INPUT,
-							  "trailing garbage after gzip data");
-				inflateReset(&d->z);
-			}
-#endif
+			if (gzip && decomp_gzip_next(d, err) < 0)   /* zstd: frames just follow */
+				return -1;
 			d->ended = 0;
 		}
-		got = decomp_step(d, buf, n, &moved, err);
+		pos0 = d->pos;
+		got = gzip ? decomp_gzip_step(d, buf, n, err) : decomp_zstd_step(d, buf, n, err);
 		if (got)
 			return got;
-		if (!moved && d->pos == d->len)
-			return mr_err_set(err, MR_EINVAL_INPUT, "%s data truncated",
-					  d->format == STREAM_GZIP ? "gzip" : "zstd");
-		if (!moved)
+		if (d->pos == pos0 && d->pos == d->len)
+			return mr_err_set(err, MR_EINVAL_INPUT, "%s data truncated", gzip ? "gzip" : "zstd");
+		if (d->pos == pos0)
 			return mr_err_set(err, MR_EINVAL_INPUT, "corrupt compressed data");
 	}
 }
@@ -3075,15 +3142,8 @@ static void stream_decomp_digested(struct stream_decomp *d)
 
 static void stream_decomp_end(struct stream_decomp *d)
 {
-#if MINIRUN_WITH_GZIP
-	if (d->zinit)
-		inflateEnd(&d->z);
-	d->zinit = 0;
-#endif
-#if MINIRUN_WITH_ZSTD
-	ZSTD_freeDStream(d->zd);
-	d->zd = NULL;
-#endif
+	decomp_gzip_end(d);                   /* each safe when unused or run twice */
+	decomp_zstd_end(d);
 	free(d->in);
 	d->in = NULL;
 }
@@ -4024,9 +4084,12 @@ static int tar_extract_here(struct stream *in, int dirfd, uint64_t *size, struct
  * 512 KiB 2.40 s, 1 MiB 2.35 / 2.18 s, 2 MiB 2.19 / 2.14 s, the pipeline
  * 2.31 / 2.21 s; 1 MiB keeps the peak RSS lower (zstd 10.0 MiB against 11.0,
  * gzip 1.6 against 2.6, the goal for gzip being 4). */
-static int tar_split = 1;               /* 0: always extract in this process (tests) */
-static unsigned tar_ring_slots = 8;     /* tests make the ring small to stress it */
-static size_t tar_ring_slot = 128u << 10;
+struct tar_ring_conf {
+	int split;                      /* 0: always extract in this process */
+	unsigned slots;                 /* tests make the ring small to stress it */
+	size_t slot;
+};
+static const struct tar_ring_conf tar_ring_default = { 1, 8, 128u << 10 };
 
 struct tar_ring_shared {
 	struct mr_err err;              /* the helper's result */
@@ -4196,10 +4259,10 @@ static int tar_ring_feed(struct stream *in, int sock, struct tar_ring_shared *sh
 /* tar_extract_here with the extracting done by a helper process; 1 when the
  * helper cannot be started (nothing read yet: extract here). */
 static int tar_extract_split(struct stream *in, int dirfd, struct digest_ctx *hash,
-			     uint64_t *size, struct mr_err *err)
+			     uint64_t *size, const struct tar_ring_conf *ring, struct mr_err *err)
 {
-	unsigned nslots = tar_ring_slots < TAR_RING_MAX ? tar_ring_slots : TAR_RING_MAX;
-	size_t maplen = TAR_RING_HEAD + (size_t)nslots * tar_ring_slot;
+	unsigned nslots = ring->slots < TAR_RING_MAX ? ring->slots : TAR_RING_MAX;
+	size_t maplen = TAR_RING_HEAD + (size_t)nslots * ring->slot;
 	struct tar_ring_shared *sh;
 	int sv[2], fed, status = 0;
 	pid_t pid, parent = getpid();
@@ -4212,7 +4275,7 @@ static int tar_extract_split(struct stream *in, int dirfd, struct digest_ctx *ha
 	}
 	sh->rc = 1;
 	sh->nslots = nslots;
-	sh->slot = tar_ring_slot;
+	sh->slot = ring->slot;
 	if (hash) {
 		sh->hashing = 1;
 		sh->digest = *hash;
@@ -4256,13 +4319,13 @@ static int tar_extract_split(struct stream *in, int dirfd, struct digest_ctx *ha
 /* Extract the layer tar `in` into the empty folder dirfd (see
  * tar_extract_here), feeding every byte of it into hash when not NULL; with
  * a helper process on a second CPU when there is one. */
-static int tar_extract_layer_hashed(struct stream *in, int dirfd, struct digest_ctx *hash,
-				    uint64_t *size, struct mr_err *err)
+static int tar_extract_layer_ring(struct stream *in, int dirfd, struct digest_ctx *hash,
+				  uint64_t *size, const struct tar_ring_conf *ring, struct mr_err *err)
 {
 	struct stream_hash h;
 	int rc;
-	if (tar_split && util_ncpu() > 1 &&
-	    (rc = tar_extract_split(in, dirfd, hash, size, err)) <= 0)
+	if (ring->split && util_ncpu() > 1 &&
+	    (rc = tar_extract_split(in, dirfd, hash, size, ring, err)) <= 0)
 		return rc;
 	if (!hash)
 		return tar_extract_here(in, dirfd, size, err);
@@ -4271,6 +4334,12 @@ static int tar_extract_layer_hashed(struct stream *in, int dirfd, struct digest_
 	rc = tar_extract_here(&h.s, dirfd, size, err);
 	*hash = h.ctx;
 	return rc;
+}
+
+static int tar_extract_layer_hashed(struct stream *in, int dirfd, struct digest_ctx *hash,
+				    uint64_t *size, struct mr_err *err)
+{
+	return tar_extract_layer_ring(in, dirfd, hash, size, &tar_ring_default, err);
 }
 
 static int tar_extract_layer(struct stream *in, int dirfd, uint64_t *size, struct mr_err *err)
@@ -5151,15 +5220,14 @@ static const char *image_host_variant(void)
 #endif
 }
 
-/* "amd64" or "arm/v7" as `version` prints it. */
-static const char *image_host_platform(void)
+/* "amd64" or "arm/v7" as `version` prints it; returns out. */
+static const char *image_host_platform(char *out, size_t size)
 {
-	static char buf[32];
 	const char *v = image_host_variant();
-	snprintf(buf, sizeof buf, "%s%s%s", image_host_arch(),
+	snprintf(out, size, "%s%s%s", image_host_arch(),
 		 *v && strcmp(image_host_arch(), "arm64") ? "/" : "",
 		 strcmp(image_host_arch(), "arm64") ? v : "");
-	return buf;
+	return out;
 }
 
 /* ---- Platforms ----
@@ -5854,6 +5922,7 @@ struct image_load {
 	size_t nblobs;
 	size_t meta_bytes;                   /* memory held by metadata entries */
 	int dirfd;                           /* OCI layout folder, else -1 */
+	struct stream_fd dir_blob;           /* the layout folder's blob being read */
 	/* A source of blobs by digest, read on demand (a layout folder, a
 	 * registry): opens one blob as a stream and says its size (or
 	 * UINT64_MAX when unknown); `close_blob` ends it. NULL for archives,
@@ -6634,7 +6703,7 @@ static struct image_blob *image_blob_by_digest(struct image_load *ld, const char
 static int image_dir_open_blob(struct image_load *ld, const char *digest, struct stream **in,
 			       uint64_t *size, struct mr_err *err)
 {
-	static struct stream_fd src;
+	struct stream_fd *src = &ld->dir_blob;
 	char path[96];
 	struct stat sb;
 	int fd;
@@ -6646,10 +6715,10 @@ static int image_dir_open_blob(struct image_load *ld, const char *digest, struct
 		close(fd);
 		return mr_err_set(err, MR_EINVAL_INPUT, "%s/%s: not a regular file", ld->source, path);
 	}
-	stream_fd_init(&src, fd);
-	*in = &src.s;
+	stream_fd_init(src, fd);
+	*in = &src->s;
 	*size = (uint64_t)sb.st_size;
-	ld->source_ctx = &src;
+	ld->source_ctx = src;
 	return 0;
 }
 
@@ -7923,14 +7992,13 @@ struct http_resp {
 
 struct http_tls;
 
-/* --ca-file: replaces the CA bundle (as MINIRUN_CA_FILE does). */
-static const char *tls_ca_file;
-
 struct http_conn {
 	int fd;                        /* -1 when closed */
 	int tls;
 	char host[256], port[6];
 	int timeout;                   /* seconds for connect and each read/write */
+	const char *ca_file;           /* --ca-file: replaces the CA bundle (as
+					* MINIRUN_CA_FILE does); NULL: the default */
 	int eof;                       /* the peer closed (TLS reports it as an I/O error) */
 	int sys_errno;                 /* errno of the last socket failure */
 	unsigned char rbuf[HTTP_RBUF];
@@ -8099,11 +8167,12 @@ static int http_sys_fail(struct http_conn *c, int e, struct mr_err *err)
 	return mr_err_sys(err, "%s:%s", c->host, c->port);
 }
 
-#if MINIRUN_WITH_TLS
+/* TLS ([12] below; stubs when built without it: http_connect refuses
+ * https first) */
 static int tls_start(struct http_conn *c, struct mr_err *err);
 static ssize_t tls_read(struct http_conn *c, void *buf, size_t n, struct mr_err *err);
 static int tls_write(struct http_conn *c, const void *buf, size_t n, struct mr_err *err);
-#endif
+static void tls_free(struct http_conn *c);
 
 /* ---- Name lookup: an address literal, /etc/hosts, then DNS over UDP to
  * the nameservers of /etc/resolv.conf (A and AAAA; "search" domains for names
@@ -8467,11 +8536,9 @@ static int http_connect(struct http_conn *c, const struct http_url *u, struct mr
 	snprintf(c->port, sizeof c->port, "%s", u->port);
 	c->tls = u->tls;
 	c->eof = c->sys_errno = 0;
-#if !MINIRUN_WITH_TLS
-	if (u->tls)
+	if (!MINIRUN_WITH_TLS && u->tls)
 		return mr_err_set(err, MR_EDISABLED, "https://%s:%s: built without MINIRUN_WITH_TLS",
 				  u->host, u->port);
-#endif
 	if (dns_lookup(u->host, "/etc/hosts", "/etc/resolv.conf", &addrs, err) < 0)
 		return -1;
 	for (i = 0; i < addrs.n; i++) {
@@ -8510,12 +8577,10 @@ static int http_connect(struct http_conn *c, const struct http_url *u, struct mr
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	c->fd = fd;
-#if MINIRUN_WITH_TLS
 	if (c->tls && tls_start(c, err) < 0) {
 		http_close(c);
 		return -1;
 	}
-#endif
 	return 0;
 }
 
@@ -8556,20 +8621,16 @@ static int http_sock_write(struct http_conn *c, const void *buf, size_t n)
 static ssize_t http_raw_read(struct http_conn *c, void *buf, size_t n, struct mr_err *err)
 {
 	ssize_t r;
-#if MINIRUN_WITH_TLS
 	if (c->tls)
 		return tls_read(c, buf, n, err);
-#endif
 	r = http_sock_read(c, buf, n);
 	return r < 0 ? http_sys_fail(c, c->sys_errno, err) : r;
 }
 
 static int http_raw_write(struct http_conn *c, const void *buf, size_t n, struct mr_err *err)
 {
-#if MINIRUN_WITH_TLS
 	if (c->tls)
 		return tls_write(c, buf, n, err);
-#endif
 	return http_sock_write(c, buf, n) < 0 ? http_sys_fail(c, c->sys_errno, err) : 0;
 }
 
@@ -9138,11 +9199,11 @@ static int tls_load_certs_d(struct http_tls *t, const char *host, const char *po
 
 /* The anchors for one server: the bundle (loaded once), plus its certs.d. */
 static int tls_anchors_for(struct http_tls *t, const char *host, const char *port,
-			   struct mr_err *err)
+			   const char *ca_file, struct mr_err *err)
 {
 	char key[280];
 	if (!t->bundle_loaded) {
-		const char *path = tls_ca_file ? tls_ca_file : getenv("MINIRUN_CA_FILE");
+		const char *path = ca_file ? ca_file : getenv("MINIRUN_CA_FILE");
 		struct mr_err e2;
 		if (!path || !*path)
 			path = MINIRUN_DEFAULT_CA_FILE;
@@ -9376,7 +9437,7 @@ static int tls_start(struct http_conn *c, struct mr_err *err)
 	unsigned char seed[32];
 	if (!t)
 		t = c->t = util_xcalloc(1, sizeof *t);
-	if (tls_anchors_for(t, c->host, c->port, err) < 0)
+	if (tls_anchors_for(t, c->host, c->port, c->ca_file, err) < 0)
 		return -1;
 	tls_profile(t);
 	t->iplen = util_inet_pton(AF_INET, c->host, t->ip) == 1 ? 4 :
@@ -9466,6 +9527,40 @@ static int tls_write(struct http_conn *c, const void *buf, size_t n, struct mr_e
 	if (br_sslio_write_all(&c->t->io, buf, n) < 0 || br_sslio_flush(&c->t->io) < 0)
 		return tls_fail(c, err);
 	return 0;
+}
+
+/* The connection's TLS context and its anchors. */
+static void tls_free(struct http_conn *c)
+{
+	if (c->t) {
+		tls_anchors_truncate(&c->t->anchors, 0);
+		free(c->t->anchors.ta);
+		free(c->t);
+		c->t = NULL;
+	}
+}
+#else /* !MINIRUN_WITH_TLS: never reached (http_connect refuses https) */
+static int tls_start(struct http_conn *c, struct mr_err *err)
+{
+	return mr_err_set(err, MR_EDISABLED, "https://%s:%s: built without MINIRUN_WITH_TLS",
+			  c->host, c->port);
+}
+
+static ssize_t tls_read(struct http_conn *c, void *buf, size_t n, struct mr_err *err)
+{
+	(void)buf; (void)n;
+	return tls_start(c, err);
+}
+
+static int tls_write(struct http_conn *c, const void *buf, size_t n, struct mr_err *err)
+{
+	(void)buf; (void)n;
+	return tls_start(c, err);
+}
+
+static void tls_free(struct http_conn *c)
+{
+	(void)c;
 }
 #endif /* MINIRUN_WITH_TLS */
 
@@ -10517,6 +10612,7 @@ static int pull_up_to_date(struct pull *p, const struct image_found *f, const ch
 struct pull_opts {
 	const char *platform;          /* "os/arch[/variant]"; NULL: the host's */
 	const char *insecure;          /* host:port list allowed over plain HTTP */
+	const char *ca_file;           /* --ca-file (NULL: $MINIRUN_CA_FILE or the system's) */
 	int quiet;                     /* no progress (with print_name: only the name) */
 	int print_name;                /* end with "docker.io/library/busybox:latest" */
 	FILE *out;                     /* progress; NULL: stdout */
@@ -10525,13 +10621,7 @@ struct pull_opts {
 static void pull_free(struct pull *p)
 {
 	http_close(&p->conn);
-#if MINIRUN_WITH_TLS
-	if (p->conn.t) {
-		tls_anchors_truncate(&p->conn.t->anchors, 0);
-		free(p->conn.t->anchors.ta);
-		free(p->conn.t);
-	}
-#endif
+	tls_free(&p->conn);
 	free(p->basic);
 	free(p->scope);
 	free(p->token);
@@ -10541,7 +10631,8 @@ static void pull_free(struct pull *p)
 
 /* Where the registry is: Docker Hub's API host, https unless listed as
  * insecure. */
-static int pull_setup(struct pull *p, const char *insecure, struct mr_err *err)
+static int pull_setup(struct pull *p, const char *insecure, const char *ca_file,
+		      struct mr_err *err)
 {
 	char url[300];
 	const char *t = getenv("MINIRUN_PULL_TIMEOUT");
@@ -10553,6 +10644,7 @@ static int pull_setup(struct pull *p, const char *insecure, struct mr_err *err)
 		return mr_err_set(err, MR_EINVAL_INPUT, "MINIRUN_PULL_TIMEOUT=%s: expected seconds", t);
 	p->conn.fd = -1;
 	p->conn.timeout = (int)secs;
+	p->conn.ca_file = ca_file;
 	snprintf(url, sizeof url, "%s://%s/", plain ? "http" : "https",
 		 strcmp(p->ref.domain, "docker.io") ? p->ref.domain : "registry-1.docker.io");
 	if (http_url_parse(url, &p->reg, err) < 0)
@@ -10631,7 +10723,7 @@ static int image_pull(struct mr_store *st, const char *ref, const struct pull_op
 	image_platform_host(&p->ld.platform);
 	if (o->platform && image_platform_parse(o->platform, &p->ld.platform, err) < 0)
 		goto out;
-	if (pull_setup(p, o->insecure, err) < 0)
+	if (pull_setup(p, o->insecure, o->ca_file, err) < 0)
 		goto out;
 	if (image_db_read(st, &stored, err) < 0)
 		goto out;
@@ -10684,8 +10776,8 @@ out:
 
 /* `login`: check the credentials against the registry (its /v2/ with basic
  * auth, or a token from its token server), then store them. */
-static int pull_login(const char *server, const char *user, const char *pass, const char *insecure,
-		      struct mr_err *err)
+static int pull_login(const char *server, const char *user, const char *pass,
+		      const struct pull_opts *o, struct mr_err *err)
 {
 	struct pull *p = util_xcalloc(1, sizeof *p);
 	struct mr_buf up = { 0 };
@@ -10704,7 +10796,7 @@ static int pull_login(const char *server, const char *user, const char *pass, co
 		snprintf(domain, sizeof domain, "docker.io");
 	snprintf(p->ref.domain, sizeof p->ref.domain, "%s", domain);
 	p->login = 1;
-	if (pull_setup(p, insecure, err) < 0)
+	if (pull_setup(p, o->insecure, o->ca_file, err) < 0)
 		goto out;
 	free(p->basic);
 	mr_buf_printf(&up, "%s:%s", user, pass);
@@ -10732,6 +10824,7 @@ out:
 struct pull_opts {
 	const char *platform;
 	const char *insecure;
+	const char *ca_file;
 	int quiet;
 	int print_name;
 	FILE *out;
@@ -13550,9 +13643,9 @@ struct ctr_spawn {
  * rundir/driver: overlay missing from the kernel, or refusing the store's
  * filesystem as upper (a router whose root is itself overlay), means the
  * copy driver. MINIRUN_STORAGE_DRIVER=copy|overlay forces one. */
+#if MINIRUN_WITH_OVERLAY
 static const char *rootfs_driver(struct mr_store *st)
 {
-#if MINIRUN_WITH_OVERLAY
 	char path[MINIRUN_MAX_PATH + 16], name[64], opts[512], cached[16] = "";
 	const char *force = getenv("MINIRUN_STORAGE_DRIVER");
 	struct mr_err ignored;
@@ -13601,11 +13694,14 @@ out:
 		close(fd);
 	}
 	return status == 0 ? "overlay" : "copy";
-#else
-	(void)st;
-	return "copy";
-#endif
 }
+#else
+static const char *rootfs_driver(struct mr_store *st)
+{
+	(void)st;
+	return "copy";                      /* built without MINIRUN_WITH_OVERLAY */
+}
+#endif
 
 /* The lowerdir option: layers top first. Absolute paths when they fit in
  * the one page mount(2) accepts; else short relative links l/N made at
@@ -17611,6 +17707,12 @@ static int net_bridged(const char *network)
 
 #if MINIRUN_WITH_NET
 static int net_find(struct mr_store *st, const char *ref, struct net_def *d, struct mr_err *err);
+#else
+static int net_find(struct mr_store *st, const char *ref, struct net_def *d, struct mr_err *err)
+{
+	(void)st; (void)d;
+	return mr_err_set(err, MR_ENOTFOUND, "network %s not found", ref);   /* only bridge */
+}
 #endif
 
 /* --network VALUE of run/create. */
@@ -17618,11 +17720,9 @@ static int net_mode(struct mr_store *st, struct ctr *c, const char *v, struct mr
 {
 	char id[CTR_ID_LEN + 1], *s;
 	if (!strcmp(v, "default") || !strcmp(v, "bridge")) {
-#if !MINIRUN_WITH_NET
-		if (!strcmp(v, "bridge"))
+		if (!MINIRUN_WITH_NET && !strcmp(v, "bridge"))
 			return mr_err_set(err, MR_EINVAL_INPUT, "network bridge: built without "
 					  "MINIRUN_WITH_NET");
-#endif
 		c->network = "bridge";
 	} else if (!strcmp(v, "host") || !strcmp(v, "none")) {
 		c->network = v;
@@ -17633,15 +17733,11 @@ static int net_mode(struct mr_store *st, struct ctr *c, const char *v, struct mr
 		sprintf(s, "container:%s", id);
 		c->network = ctr_own(c, s);
 	} else {
-#if MINIRUN_WITH_NET
 		struct net_def d;
 		if (net_find(st, v, &d, err) < 0)
 			return -1;
 		/* the record keeps the name, as Docker's NetworkMode does */
 		c->network = ctr_own(c, util_xstrdup(d.name));
-#else
-		return mr_err_set(err, MR_ENOTFOUND, "network %s not found", v);
-#endif
 	}
 	return 0;
 }
@@ -17688,9 +17784,8 @@ static int net_run_opts(struct ctr *c, const char **pub, size_t npub, int all,
 	uint32_t ip;
 	b->len = 0;
 	if (npub || all) {
-#if !MINIRUN_WITH_NET
-		return mr_err_set(err, MR_EINVAL_INPUT, "publish: built without MINIRUN_WITH_NET");
-#endif
+		if (!MINIRUN_WITH_NET)
+			return mr_err_set(err, MR_EINVAL_INPUT, "publish: built without MINIRUN_WITH_NET");
 		if (!net_bridged(c->network))
 			fprintf(stderr, "WARNING: Published ports are discarded when using %s "
 				"network mode\n", c->network);
@@ -21086,6 +21181,7 @@ struct cli {
 	struct mr_store store;
 	int store_open;
 	const char *cmd;          /* "images", "volume rm"... for messages */
+	char cmd_buf[64];         /* cmd of a management command ("volume rm") */
 	struct mr_err err;
 	int usage_args;           /* the failure was a wrong number of arguments */
 	int flag_error;           /* a flag did not parse (Docker: 125) */
@@ -21321,9 +21417,22 @@ static void cli_print_features(void)
 	printf("\n");
 }
 
+/* The versions of the compression libraries built in (`version`). */
+#if MINIRUN_WITH_GZIP
+static const char *cli_zlib_version(void) { return zlibVersion(); }
+#else
+static const char *cli_zlib_version(void) { return ""; }
+#endif
+#if MINIRUN_WITH_ZSTD
+static const char *cli_zstd_version(void) { return ZSTD_versionString(); }
+#else
+static const char *cli_zstd_version(void) { return ""; }
+#endif
+
 static int cmd_version(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_flag flags[] = { { 0 } };
+	char plat[32];
 	int n = cli_parse(c, argc, argv, flags, 1, "");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
@@ -21339,13 +21448,11 @@ static int cmd_version(struct cli *c, int argc, char **argv)
 #else
 	printf(", BearSSL");
 #endif
-#if MINIRUN_WITH_GZIP
-	printf(", zlib %s", zlibVersion());
-#endif
-#if MINIRUN_WITH_ZSTD
-	printf(", zstd %s", ZSTD_versionString());
-#endif
-	printf("\nPlatform:   linux/%s\n", image_host_platform());
+	if (MINIRUN_WITH_GZIP)
+		printf(", zlib %s", cli_zlib_version());
+	if (MINIRUN_WITH_ZSTD)
+		printf(", zstd %s", cli_zstd_version());
+	printf("\nPlatform:   linux/%s\n", image_host_platform(plat, sizeof plat));
 	return 0;
 }
 
@@ -21378,7 +21485,6 @@ static int cmd_help(struct cli *c, int argc, char **argv)
 static int cli_subcommand(struct cli *c, const char *group, const struct cli_command *subs,
 			  int argc, char **argv)
 {
-	static char name[64];
 	const struct cli_command *s;
 	if (argc == 0 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
 		printf("\nUsage:  minirun %s COMMAND\n\nCommands:\n", group);
@@ -21395,8 +21501,8 @@ static int cli_subcommand(struct cli *c, const char *group, const struct cli_com
 			group, argv[0], group);
 		return CLI_EXIT_FAIL;
 	}
-	snprintf(name, sizeof name, "%s %s", group, s->name);
-	c->cmd = name;
+	snprintf(c->cmd_buf, sizeof c->cmd_buf, "%s %s", group, s->name);
+	c->cmd = c->cmd_buf;
 	return s->run(c, argc - 1, argv + 1);
 }
 
@@ -25684,14 +25790,9 @@ out:
 	close(fd);
 	return rc;
 }
-#endif
 
 static int cmd_pull(struct cli *c, int argc, char **argv)
 {
-#if !MINIRUN_WITH_PULL
-	(void)c; (void)argc; (void)argv;
-	return cli_disabled("pull", "PULL");
-#else
 	struct ctr_list insecure = { 0 };
 	struct pull_opts o;
 	struct mr_store *st;
@@ -25702,7 +25803,7 @@ static int cmd_pull(struct cli *c, int argc, char **argv)
 		{ "q|quiet", 0, NULL, &quiet, NULL, "Suppress verbose output" },
 		{ "insecure-registry", 1, NULL, NULL, &insecure,
 		  "Registry (host:port) to reach over plain HTTP (also $MINIRUN_INSECURE_REGISTRIES)" },
-		{ "ca-file", 1, &tls_ca_file, NULL, NULL,
+		{ "ca-file", 1, &o.ca_file, NULL, NULL,
 		  "CA bundle instead of " MINIRUN_DEFAULT_CA_FILE " (also $MINIRUN_CA_FILE)" },
 		{ 0 },
 	};
@@ -25722,17 +25823,13 @@ static int cmd_pull(struct cli *c, int argc, char **argv)
 	free(list);
 	free(insecure.v);
 	return rc < 0 ? CLI_EXIT_FAIL : 0;
-#endif
 }
 
 /* `login [-u USER] [-p PASS | --password-stdin] [SERVER]` */
 static int cmd_login(struct cli *c, int argc, char **argv)
 {
-#if !MINIRUN_WITH_PULL
-	(void)c; (void)argc; (void)argv;
-	return cli_disabled("login", "PULL");
-#else
 	const char *user = NULL, *pass = NULL;
+	struct pull_opts po;
 	struct ctr_list insecure = { 0 };
 	int from_stdin = 0, rc = CLI_EXIT_FAIL;
 	char ubuf[256], pbuf[1024], *list = NULL;
@@ -25741,10 +25838,12 @@ static int cmd_login(struct cli *c, int argc, char **argv)
 		{ "p|password", 1, &pass, NULL, NULL, "Password" },
 		{ "password-stdin", 0, NULL, &from_stdin, NULL, "Take the password from stdin" },
 		{ "insecure-registry", 1, NULL, NULL, &insecure, "The registry speaks plain HTTP" },
-		{ "ca-file", 1, &tls_ca_file, NULL, NULL, "CA bundle instead of the system's" },
+		{ "ca-file", 1, &po.ca_file, NULL, NULL, "CA bundle instead of the system's" },
 		{ 0 },
 	};
-	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] [SERVER]");
+	int n;
+	memset(&po, 0, sizeof po);
+	n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] [SERVER]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(c, n, 0, 1) < 0)
@@ -25783,8 +25882,8 @@ static int cmd_login(struct cli *c, int argc, char **argv)
 		mr_err_set(&c->err, MR_EINVAL_INPUT, "login: invalid username %s", user);
 		goto fail;
 	}
-	list = cli_join(&insecure);
-	if (pull_login(n ? argv[0] : "docker.io", user, pass, list, &c->err) < 0)
+	po.insecure = list = cli_join(&insecure);
+	if (pull_login(n ? argv[0] : "docker.io", user, pass, &po, &c->err) < 0)
 		goto fail;
 	printf("Login Succeeded\n");
 	rc = 0;
@@ -25798,16 +25897,11 @@ out:
 	free(list);
 	free(insecure.v);
 	return rc;
-#endif
 }
 
 /* `logout [SERVER]` */
 static int cmd_logout(struct cli *c, int argc, char **argv)
 {
-#if !MINIRUN_WITH_PULL
-	(void)c; (void)argc; (void)argv;
-	return cli_disabled("logout", "PULL");
-#else
 	struct cli_flag flags[] = { { 0 } };
 	struct pull_ref r;
 	int found, n = cli_parse(c, argc, argv, flags, 1, "[SERVER]");
@@ -25833,8 +25927,26 @@ static int cmd_logout(struct cli *c, int argc, char **argv)
 	printf(found ? "Removing login credentials for %s\n" : "Not logged in to %s\n",
 	       pull_auth_key(r.domain));
 	return 0;
-#endif
 }
+#else /* !MINIRUN_WITH_PULL: the commands stay, and say why they cannot work */
+static int cmd_pull(struct cli *c, int argc, char **argv)
+{
+	(void)c; (void)argc; (void)argv;
+	return cli_disabled("pull", "PULL");
+}
+
+static int cmd_login(struct cli *c, int argc, char **argv)
+{
+	(void)c; (void)argc; (void)argv;
+	return cli_disabled("login", "PULL");
+}
+
+static int cmd_logout(struct cli *c, int argc, char **argv)
+{
+	(void)c; (void)argc; (void)argv;
+	return cli_disabled("logout", "PULL");
+}
+#endif /* MINIRUN_WITH_PULL */
 /* ---- [21] CLI: port (networking, [19]) ---- */
 
 /* port CONTAINER [PRIVATE_PORT[/PROTO]] */

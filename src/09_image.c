@@ -39,15 +39,14 @@ static const char *image_host_variant(void)
 #endif
 }
 
-/* "amd64" or "arm/v7" as `version` prints it. */
-static const char *image_host_platform(void)
+/* "amd64" or "arm/v7" as `version` prints it; returns out. */
+static const char *image_host_platform(char *out, size_t size)
 {
-	static char buf[32];
 	const char *v = image_host_variant();
-	snprintf(buf, sizeof buf, "%s%s%s", image_host_arch(),
+	snprintf(out, size, "%s%s%s", image_host_arch(),
 		 *v && strcmp(image_host_arch(), "arm64") ? "/" : "",
 		 strcmp(image_host_arch(), "arm64") ? v : "");
-	return buf;
+	return out;
 }
 
 /* ---- Platforms ----
@@ -742,6 +741,7 @@ struct image_load {
 	size_t nblobs;
 	size_t meta_bytes;                   /* memory held by metadata entries */
 	int dirfd;                           /* OCI layout folder, else -1 */
+	struct stream_fd dir_blob;           /* the layout folder's blob being read */
 	/* A source of blobs by digest, read on demand (a layout folder, a
 	 * registry): opens one blob as a stream and says its size (or
 	 * UINT64_MAX when unknown); `close_blob` ends it. NULL for archives,
@@ -1522,7 +1522,7 @@ static struct image_blob *image_blob_by_digest(struct image_load *ld, const char
 static int image_dir_open_blob(struct image_load *ld, const char *digest, struct stream **in,
 			       uint64_t *size, struct mr_err *err)
 {
-	static struct stream_fd src;
+	struct stream_fd *src = &ld->dir_blob;
 	char path[96];
 	struct stat sb;
 	int fd;
@@ -1534,10 +1534,10 @@ static int image_dir_open_blob(struct image_load *ld, const char *digest, struct
 		close(fd);
 		return mr_err_set(err, MR_EINVAL_INPUT, "%s/%s: not a regular file", ld->source, path);
 	}
-	stream_fd_init(&src, fd);
-	*in = &src.s;
+	stream_fd_init(src, fd);
+	*in = &src->s;
 	*size = (uint64_t)sb.st_size;
-	ld->source_ctx = &src;
+	ld->source_ctx = src;
 	return 0;
 }
 

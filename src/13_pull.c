@@ -1041,6 +1041,7 @@ static int pull_up_to_date(struct pull *p, const struct image_found *f, const ch
 struct pull_opts {
 	const char *platform;          /* "os/arch[/variant]"; NULL: the host's */
 	const char *insecure;          /* host:port list allowed over plain HTTP */
+	const char *ca_file;           /* --ca-file (NULL: $MINIRUN_CA_FILE or the system's) */
 	int quiet;                     /* no progress (with print_name: only the name) */
 	int print_name;                /* end with "docker.io/library/busybox:latest" */
 	FILE *out;                     /* progress; NULL: stdout */
@@ -1049,13 +1050,7 @@ struct pull_opts {
 static void pull_free(struct pull *p)
 {
 	http_close(&p->conn);
-#if MINIRUN_WITH_TLS
-	if (p->conn.t) {
-		tls_anchors_truncate(&p->conn.t->anchors, 0);
-		free(p->conn.t->anchors.ta);
-		free(p->conn.t);
-	}
-#endif
+	tls_free(&p->conn);
 	free(p->basic);
 	free(p->scope);
 	free(p->token);
@@ -1065,7 +1060,8 @@ static void pull_free(struct pull *p)
 
 /* Where the registry is: Docker Hub's API host, https unless listed as
  * insecure. */
-static int pull_setup(struct pull *p, const char *insecure, struct mr_err *err)
+static int pull_setup(struct pull *p, const char *insecure, const char *ca_file,
+		      struct mr_err *err)
 {
 	char url[300];
 	const char *t = getenv("MINIRUN_PULL_TIMEOUT");
@@ -1077,6 +1073,7 @@ static int pull_setup(struct pull *p, const char *insecure, struct mr_err *err)
 		return mr_err_set(err, MR_EINVAL_INPUT, "MINIRUN_PULL_TIMEOUT=%s: expected seconds", t);
 	p->conn.fd = -1;
 	p->conn.timeout = (int)secs;
+	p->conn.ca_file = ca_file;
 	snprintf(url, sizeof url, "%s://%s/", plain ? "http" : "https",
 		 strcmp(p->ref.domain, "docker.io") ? p->ref.domain : "registry-1.docker.io");
 	if (http_url_parse(url, &p->reg, err) < 0)
@@ -1155,7 +1152,7 @@ static int image_pull(struct mr_store *st, const char *ref, const struct pull_op
 	image_platform_host(&p->ld.platform);
 	if (o->platform && image_platform_parse(o->platform, &p->ld.platform, err) < 0)
 		goto out;
-	if (pull_setup(p, o->insecure, err) < 0)
+	if (pull_setup(p, o->insecure, o->ca_file, err) < 0)
 		goto out;
 	if (image_db_read(st, &stored, err) < 0)
 		goto out;
@@ -1208,8 +1205,8 @@ out:
 
 /* `login`: check the credentials against the registry (its /v2/ with basic
  * auth, or a token from its token server), then store them. */
-static int pull_login(const char *server, const char *user, const char *pass, const char *insecure,
-		      struct mr_err *err)
+static int pull_login(const char *server, const char *user, const char *pass,
+		      const struct pull_opts *o, struct mr_err *err)
 {
 	struct pull *p = util_xcalloc(1, sizeof *p);
 	struct mr_buf up = { 0 };
@@ -1228,7 +1225,7 @@ static int pull_login(const char *server, const char *user, const char *pass, co
 		snprintf(domain, sizeof domain, "docker.io");
 	snprintf(p->ref.domain, sizeof p->ref.domain, "%s", domain);
 	p->login = 1;
-	if (pull_setup(p, insecure, err) < 0)
+	if (pull_setup(p, o->insecure, o->ca_file, err) < 0)
 		goto out;
 	free(p->basic);
 	mr_buf_printf(&up, "%s:%s", user, pass);
@@ -1256,6 +1253,7 @@ out:
 struct pull_opts {
 	const char *platform;
 	const char *insecure;
+	const char *ca_file;
 	int quiet;
 	int print_name;
 	FILE *out;

@@ -53,9 +53,9 @@ struct ctr_spawn {
  * rundir/driver: overlay missing from the kernel, or refusing the store's
  * filesystem as upper (a router whose root is itself overlay), means the
  * copy driver. MINIRUN_STORAGE_DRIVER=copy|overlay forces one. */
+#if MINIRUN_WITH_OVERLAY
 static const char *rootfs_driver(struct mr_store *st)
 {
-#if MINIRUN_WITH_OVERLAY
 	char path[MINIRUN_MAX_PATH + 16], name[64], opts[512], cached[16] = "";
 	const char *force = getenv("MINIRUN_STORAGE_DRIVER");
 	struct mr_err ignored;
@@ -104,11 +104,14 @@ out:
 		close(fd);
 	}
 	return status == 0 ? "overlay" : "copy";
-#else
-	(void)st;
-	return "copy";
-#endif
 }
+#else
+static const char *rootfs_driver(struct mr_store *st)
+{
+	(void)st;
+	return "copy";                      /* built without MINIRUN_WITH_OVERLAY */
+}
+#endif
 
 /* The lowerdir option: layers top first. Absolute paths when they fit in
  * the one page mount(2) accepts; else short relative links l/N made at

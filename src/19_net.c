@@ -167,6 +167,12 @@ static int net_bridged(const char *network)
 
 #if MINIRUN_WITH_NET
 static int net_find(struct mr_store *st, const char *ref, struct net_def *d, struct mr_err *err);
+#else
+static int net_find(struct mr_store *st, const char *ref, struct net_def *d, struct mr_err *err)
+{
+	(void)st; (void)d;
+	return mr_err_set(err, MR_ENOTFOUND, "network %s not found", ref);   /* only bridge */
+}
 #endif
 
 /* --network VALUE of run/create. */
@@ -174,11 +180,9 @@ static int net_mode(struct mr_store *st, struct ctr *c, const char *v, struct mr
 {
 	char id[CTR_ID_LEN + 1], *s;
 	if (!strcmp(v, "default") || !strcmp(v, "bridge")) {
-#if !MINIRUN_WITH_NET
-		if (!strcmp(v, "bridge"))
+		if (!MINIRUN_WITH_NET && !strcmp(v, "bridge"))
 			return mr_err_set(err, MR_EINVAL_INPUT, "network bridge: built without "
 					  "MINIRUN_WITH_NET");
-#endif
 		c->network = "bridge";
 	} else if (!strcmp(v, "host") || !strcmp(v, "none")) {
 		c->network = v;
@@ -189,15 +193,11 @@ static int net_mode(struct mr_store *st, struct ctr *c, const char *v, struct mr
 		sprintf(s, "container:%s", id);
 		c->network = ctr_own(c, s);
 	} else {
-#if MINIRUN_WITH_NET
 		struct net_def d;
 		if (net_find(st, v, &d, err) < 0)
 			return -1;
 		/* the record keeps the name, as Docker's NetworkMode does */
 		c->network = ctr_own(c, util_xstrdup(d.name));
-#else
-		return mr_err_set(err, MR_ENOTFOUND, "network %s not found", v);
-#endif
 	}
 	return 0;
 }
@@ -244,9 +244,8 @@ static int net_run_opts(struct ctr *c, const char **pub, size_t npub, int all,
 	uint32_t ip;
 	b->len = 0;
 	if (npub || all) {
-#if !MINIRUN_WITH_NET
-		return mr_err_set(err, MR_EINVAL_INPUT, "publish: built without MINIRUN_WITH_NET");
-#endif
+		if (!MINIRUN_WITH_NET)
+			return mr_err_set(err, MR_EINVAL_INPUT, "publish: built without MINIRUN_WITH_NET");
 		if (!net_bridged(c->network))
 			fprintf(stderr, "WARNING: Published ports are discarded when using %s "
 				"network mode\n", c->network);

@@ -22,6 +22,7 @@ struct cli {
 	struct mr_store store;
 	int store_open;
 	const char *cmd;          /* "images", "volume rm"... for messages */
+	char cmd_buf[64];         /* cmd of a management command ("volume rm") */
 	struct mr_err err;
 	int usage_args;           /* the failure was a wrong number of arguments */
 	int flag_error;           /* a flag did not parse (Docker: 125) */
@@ -257,9 +258,22 @@ static void cli_print_features(void)
 	printf("\n");
 }
 
+/* The versions of the compression libraries built in (`version`). */
+#if MINIRUN_WITH_GZIP
+static const char *cli_zlib_version(void) { return zlibVersion(); }
+#else
+static const char *cli_zlib_version(void) { return ""; }
+#endif
+#if MINIRUN_WITH_ZSTD
+static const char *cli_zstd_version(void) { return ZSTD_versionString(); }
+#else
+static const char *cli_zstd_version(void) { return ""; }
+#endif
+
 static int cmd_version(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_flag flags[] = { { 0 } };
+	char plat[32];
 	int n = cli_parse(c, argc, argv, flags, 1, "");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
@@ -275,13 +289,11 @@ static int cmd_version(struct cli *c, int argc, char **argv)
 #else
 	printf(", BearSSL");
 #endif
-#if MINIRUN_WITH_GZIP
-	printf(", zlib %s", zlibVersion());
-#endif
-#if MINIRUN_WITH_ZSTD
-	printf(", zstd %s", ZSTD_versionString());
-#endif
-	printf("\nPlatform:   linux/%s\n", image_host_platform());
+	if (MINIRUN_WITH_GZIP)
+		printf(", zlib %s", cli_zlib_version());
+	if (MINIRUN_WITH_ZSTD)
+		printf(", zstd %s", cli_zstd_version());
+	printf("\nPlatform:   linux/%s\n", image_host_platform(plat, sizeof plat));
 	return 0;
 }
 
@@ -314,7 +326,6 @@ static int cmd_help(struct cli *c, int argc, char **argv)
 static int cli_subcommand(struct cli *c, const char *group, const struct cli_command *subs,
 			  int argc, char **argv)
 {
-	static char name[64];
 	const struct cli_command *s;
 	if (argc == 0 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
 		printf("\nUsage:  minirun %s COMMAND\n\nCommands:\n", group);
@@ -331,8 +342,8 @@ static int cli_subcommand(struct cli *c, const char *group, const struct cli_com
 			group, argv[0], group);
 		return CLI_EXIT_FAIL;
 	}
-	snprintf(name, sizeof name, "%s %s", group, s->name);
-	c->cmd = name;
+	snprintf(c->cmd_buf, sizeof c->cmd_buf, "%s %s", group, s->name);
+	c->cmd = c->cmd_buf;
 	return s->run(c, argc - 1, argv + 1);
 }
 
@@ -4620,14 +4631,9 @@ out:
 	close(fd);
 	return rc;
 }
-#endif
 
 static int cmd_pull(struct cli *c, int argc, char **argv)
 {
-#if !MINIRUN_WITH_PULL
-	(void)c; (void)argc; (void)argv;
-	return cli_disabled("pull", "PULL");
-#else
 	struct ctr_list insecure = { 0 };
 	struct pull_opts o;
 	struct mr_store *st;
@@ -4638,7 +4644,7 @@ static int cmd_pull(struct cli *c, int argc, char **argv)
 		{ "q|quiet", 0, NULL, &quiet, NULL, "Suppress verbose output" },
 		{ "insecure-registry", 1, NULL, NULL, &insecure,
 		  "Registry (host:port) to reach over plain HTTP (also $MINIRUN_INSECURE_REGISTRIES)" },
-		{ "ca-file", 1, &tls_ca_file, NULL, NULL,
+		{ "ca-file", 1, &o.ca_file, NULL, NULL,
 		  "CA bundle instead of " MINIRUN_DEFAULT_CA_FILE " (also $MINIRUN_CA_FILE)" },
 		{ 0 },
 	};
@@ -4658,17 +4664,13 @@ static int cmd_pull(struct cli *c, int argc, char **argv)
 	free(list);
 	free(insecure.v);
 	return rc < 0 ? CLI_EXIT_FAIL : 0;
-#endif
 }
 
 /* `login [-u USER] [-p PASS | --password-stdin] [SERVER]` */
 static int cmd_login(struct cli *c, int argc, char **argv)
 {
-#if !MINIRUN_WITH_PULL
-	(void)c; (void)argc; (void)argv;
-	return cli_disabled("login", "PULL");
-#else
 	const char *user = NULL, *pass = NULL;
+	struct pull_opts po;
 	struct ctr_list insecure = { 0 };
 	int from_stdin = 0, rc = CLI_EXIT_FAIL;
 	char ubuf[256], pbuf[1024], *list = NULL;
@@ -4677,10 +4679,12 @@ static int cmd_login(struct cli *c, int argc, char **argv)
 		{ "p|password", 1, &pass, NULL, NULL, "Password" },
 		{ "password-stdin", 0, NULL, &from_stdin, NULL, "Take the password from stdin" },
 		{ "insecure-registry", 1, NULL, NULL, &insecure, "The registry speaks plain HTTP" },
-		{ "ca-file", 1, &tls_ca_file, NULL, NULL, "CA bundle instead of the system's" },
+		{ "ca-file", 1, &po.ca_file, NULL, NULL, "CA bundle instead of the system's" },
 		{ 0 },
 	};
-	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] [SERVER]");
+	int n;
+	memset(&po, 0, sizeof po);
+	n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] [SERVER]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(c, n, 0, 1) < 0)
@@ -4719,8 +4723,8 @@ static int cmd_login(struct cli *c, int argc, char **argv)
 		mr_err_set(&c->err, MR_EINVAL_INPUT, "login: invalid username %s", user);
 		goto fail;
 	}
-	list = cli_join(&insecure);
-	if (pull_login(n ? argv[0] : "docker.io", user, pass, list, &c->err) < 0)
+	po.insecure = list = cli_join(&insecure);
+	if (pull_login(n ? argv[0] : "docker.io", user, pass, &po, &c->err) < 0)
 		goto fail;
 	printf("Login Succeeded\n");
 	rc = 0;
@@ -4734,16 +4738,11 @@ out:
 	free(list);
 	free(insecure.v);
 	return rc;
-#endif
 }
 
 /* `logout [SERVER]` */
 static int cmd_logout(struct cli *c, int argc, char **argv)
 {
-#if !MINIRUN_WITH_PULL
-	(void)c; (void)argc; (void)argv;
-	return cli_disabled("logout", "PULL");
-#else
 	struct cli_flag flags[] = { { 0 } };
 	struct pull_ref r;
 	int found, n = cli_parse(c, argc, argv, flags, 1, "[SERVER]");
@@ -4769,8 +4768,26 @@ static int cmd_logout(struct cli *c, int argc, char **argv)
 	printf(found ? "Removing login credentials for %s\n" : "Not logged in to %s\n",
 	       pull_auth_key(r.domain));
 	return 0;
-#endif
 }
+#else /* !MINIRUN_WITH_PULL: the commands stay, and say why they cannot work */
+static int cmd_pull(struct cli *c, int argc, char **argv)
+{
+	(void)c; (void)argc; (void)argv;
+	return cli_disabled("pull", "PULL");
+}
+
+static int cmd_login(struct cli *c, int argc, char **argv)
+{
+	(void)c; (void)argc; (void)argv;
+	return cli_disabled("login", "PULL");
+}
+
+static int cmd_logout(struct cli *c, int argc, char **argv)
+{
+	(void)c; (void)argc; (void)argv;
+	return cli_disabled("logout", "PULL");
+}
+#endif /* MINIRUN_WITH_PULL */
 /* ---- [21] CLI: port (networking, [19]) ---- */
 
 /* port CONTAINER [PRIVATE_PORT[/PROTO]] */

@@ -289,7 +289,9 @@ static void t_ctr_users(void)
 	memset(longline, 'a', sizeof longline);
 	memcpy(longline + sizeof longline - 20, ":x:5:5:::\nroot:x:0:0", 20);
 	longline[sizeof longline - 1] = 0;
-	CHECK(ctr_ids_resolve("root", longline, NULL, &ids, &err) < 0 || ids.uid == 0);
+	ids.uid = ids.gid = 7;
+	CHECK(ctr_ids_resolve("root", longline, NULL, &ids, &err) == 0 && ids.uid == 0 &&
+	      ids.gid == 0);                                          /* the line after it is read */
 	CHECK(ctr_pw_member("a,web,b", "web") && !ctr_pw_member("a,webx,b", "web") &&
 	      !ctr_pw_member("", "web") && ctr_pw_member("web", "web") && !ctr_pw_member("we", "web"));
 }
@@ -941,6 +943,214 @@ static void test_container_seccomp(void)
 }
 #endif
 
+/* The run/create front end group by group ([14] ctr_spec_*: Docker's merge
+ * rules of the image config and the flags, and their errors) and the back
+ * end's checks ([19b] spec_check). */
+static void t_ctr_spec(void)
+{
+	static const char cfg[] = "{\"Entrypoint\":[\"/entry\"],\"Cmd\":[\"default\"],"
+		"\"Env\":[\"PATH=/bin\",\"A=image\"],\"WorkingDir\":\"/srv\",\"User\":\"web\","
+		"\"Labels\":{\"from\":\"image\",\"k\":\"image\"},\"StopSignal\":\"SIGQUIT\","
+		"\"Volumes\":{\"/data\":{},\"/b\":{}}}";
+	const char *args[] = { "ls", "-l" };
+	struct mr_json_doc img = { 0 };
+	struct mr_err err;
+	struct ctr_opts o;
+	struct ctr c;
+	CHECK(mr_json_parse(&img, cfg, sizeof cfg - 1, &err) == 0);
+	/* process: the image's defaults, the flags over them */
+	ctr_init(&c);
+	memset(&o, 0, sizeof o);
+	o.args = args;
+	o.nargs = 2;
+	ctr_list_add(&o.env, "A=flag");
+	ctr_list_add(&o.env, "B=2");
+	CHECK(ctr_spec_process(&c, &o, img.root, &err) == 0);
+	CHECK(t_ctr_list_is(&c.entrypoint, "/entry") && t_ctr_list_is(&c.cmd, "ls|-l"));
+	CHECK(t_ctr_list_is(&c.env, "PATH=/bin|A=flag|B=2"));
+	CHECK(!strcmp(c.workdir, "/srv") && !strcmp(c.user, "web"));
+	ctr_free(&c);
+	ctr_init(&c);
+	o.workdir = "rel";
+	CHECK(ctr_spec_process(&c, &o, img.root, &err) < 0 &&
+	      strstr(err.msg, "the working directory 'rel' is invalid"));
+	ctr_free(&c);
+	ctr_list_free(&o.env);
+	memset(&o, 0, sizeof o);
+	o.entrypoint = "";                   /* no entrypoint, and the image's Cmd dropped */
+	ctr_init(&c);
+	CHECK(ctr_spec_process(&c, &o, img.root, &err) < 0 && !strcmp(err.msg, "No command specified"));
+	ctr_free(&c);
+
+	/* namespaces */
+	ctr_init(&c);
+	memset(&o, 0, sizeof o);
+	snprintf(c.id, sizeof c.id, "%064d", 7);
+	CHECK(ctr_spec_namespaces(&c, &o, &err) == 0 && !strcmp(c.hostname, "000000000000") &&
+	      !strcmp(c.ipc_mode, "private") && !*c.pid_mode && !*c.uts_mode && c.shm_size == 0);
+	o.uts = "host";
+	o.hostname = "x";
+	CHECK(ctr_spec_namespaces(&c, &o, &err) < 0 &&
+	      !strcmp(err.msg, "Conflicting options: hostname and the UTS mode"));
+	o.uts = "bad";
+	CHECK(ctr_spec_namespaces(&c, &o, &err) < 0 && strstr(err.msg, "invalid UTS mode: bad"));
+	o.uts = NULL;
+	o.ipc = "none";
+	CHECK(ctr_spec_namespaces(&c, &o, &err) < 0 && strstr(err.msg, "invalid IPC mode: none"));
+	o.ipc = "host";
+	o.pid = "container:x";
+	CHECK(ctr_spec_namespaces(&c, &o, &err) < 0 && strstr(err.msg, "invalid PID mode: container:x"));
+	o.pid = "host";
+	o.shm_size = "0";
+	CHECK(ctr_spec_namespaces(&c, &o, &err) < 0 && !strcmp(err.msg, "invalid size: '0'"));
+	o.shm_size = "128m";
+	ctr_list_add(&o.sysctl, "kernel.shm_rmid_forced=1");   /* an IPC sysctl with --ipc host */
+	CHECK(ctr_spec_namespaces(&c, &o, &err) < 0);
+	ctr_list_free(&o.sysctl);
+	CHECK(ctr_spec_namespaces(&c, &o, &err) == 0 && !strcmp(c.hostname, "x") &&
+	      !strcmp(c.pid_mode, "host") && !strcmp(c.ipc_mode, "host") &&
+	      c.shm_size == 128 << 20);
+	ctr_free(&c);
+
+	/* resources */
+	ctr_init(&c);
+	memset(&o, 0, sizeof o);
+	o.memory = "5m";
+	CHECK(ctr_spec_resources(&c, &o, &err) < 0 && !strcmp(err.msg, "Minimum memory limit allowed is 6MB"));
+	o.memory = "64m";
+	o.memory_swap = "32m";
+	CHECK(ctr_spec_resources(&c, &o, &err) < 0 && strstr(err.msg, "Minimum memoryswap limit"));
+	o.memory_swap = "-1";
+	o.cpus = "0.5";
+	o.pids_limit = "-1";
+	ctr_list_add(&o.ulimit, "nofile=10:20");
+	CHECK(ctr_spec_resources(&c, &o, &err) == 0 && c.memory == 64 << 20 && c.memory_swap == -1 &&
+	      c.nano_cpus == 500000000 && c.pids_limit == 0 && t_ctr_list_is(&c.ulimits, "nofile=10:20"));
+	ctr_list_free(&o.ulimit);
+	o.cpus = "100000";
+	CHECK(ctr_spec_resources(&c, &o, &err) < 0 && strstr(err.msg, "Range of CPUs is from 0.01"));
+	o.cpus = NULL;
+	o.memory = NULL;
+	c.memory = 0;
+	o.memory_swap = "1g";
+	CHECK(ctr_spec_resources(&c, &o, &err) < 0 && strstr(err.msg, "always set the Memory limit"));
+	ctr_free(&c);
+
+	/* capabilities, devices, security options */
+	ctr_init(&c);
+	memset(&o, 0, sizeof o);
+	ctr_list_add(&o.cap_add, "NET_ADMIN");
+	ctr_list_add(&o.security_opt, "no-new-privileges");
+	ctr_list_add(&o.device_rule, "c 42:* rmw");
+	o.read_only = 1;
+	CHECK(ctr_spec_security(&c, &o, &err) == 0 && c.no_new_privs && c.readonly &&
+	      t_ctr_list_is(&c.cap_add, "NET_ADMIN") && t_ctr_list_is(&c.device_rules, "c 42:* rmw"));
+	CHECK(spec_check(&c, &err) == 0);
+	ctr_list_add(&c.cap_add, "NOPE");
+	CHECK(spec_check(&c, &err) < 0 && !strcmp(err.msg, "unknown capability: \"NOPE\""));
+	ctr_free(&c);
+	ctr_list_free(&o.security_opt);
+	ctr_list_add(&o.security_opt, "seccomp=/my.json");
+	ctr_init(&c);
+	CHECK(ctr_spec_security(&c, &o, &err) < 0 && strstr(err.msg, "profiles from files are not supported"));
+	ctr_free(&c);
+	ctr_list_free(&o.security_opt);
+	ctr_list_free(&o.device_rule);
+	ctr_list_add(&o.device_rule, "x 1:2 r");
+	ctr_init(&c);
+	CHECK(ctr_spec_security(&c, &o, &err) < 0 && !strcmp(err.msg, "invalid device cgroup format 'x 1:2 r'"));
+	ctr_free(&c);
+	ctr_list_free(&o.device_rule);
+	ctr_list_free(&o.cap_add);
+
+	/* lifecycle and labels */
+	ctr_init(&c);
+	memset(&o, 0, sizeof o);
+	ctr_list_add(&o.label, "k=flag");
+	CHECK(ctr_spec_lifecycle(&c, &o, img.root, &err) == 0 &&
+	      t_ctr_list_is(&c.labels, "from=image|k=flag") && !strcmp(c.stop_signal, "SIGQUIT") &&
+	      !strcmp(c.restart, "no") && !c.auto_remove && c.stop_timeout == -1);
+	ctr_list_free(&o.label);
+	ctr_free(&c);
+	ctr_init(&c);
+	o.restart = "always";
+	o.rm = 1;
+	CHECK(ctr_spec_lifecycle(&c, &o, img.root, &err) < 0 &&
+	      !strcmp(err.msg, "Conflicting options: --restart and --rm"));
+	ctr_free(&c);
+	ctr_init(&c);
+	o.rm = 0;
+	o.restart = "on-failure:3";
+	o.stop_timeout = "5";
+	ctr_list_add(&o.log_opt, "max-file=3");
+	CHECK(ctr_spec_lifecycle(&c, &o, img.root, &err) == 0 && !strcmp(c.restart, "on-failure") &&
+	      c.restart_max == 3 && c.stop_timeout == 5 && c.log_max_file == 3);
+	ctr_free(&c);
+	ctr_init(&c);
+	ctr_list_free(&o.log_opt);
+	ctr_list_add(&o.log_opt, "max-size=1k");
+	CHECK(ctr_spec_lifecycle(&c, &o, img.root, &err) < 0 && strstr(err.msg, "invalid log opt 'max-size=1k'"));
+	ctr_list_free(&o.log_opt);
+	ctr_free(&c);
+	ctr_init(&c);
+	o.stop_signal = "SIGNOPE";
+	CHECK(ctr_spec_lifecycle(&c, &o, img.root, &err) < 0 && !strcmp(err.msg, "Invalid signal: SIGNOPE"));
+	ctr_free(&c);
+
+	/* mounts: the flags', then an anonymous volume per image VOLUME not covered */
+	ctr_init(&c);
+	memset(&o, 0, sizeof o);
+	ctr_list_add(&o.volume, "/host:/b:ro");
+	ctr_list_add(&o.tmpfs, "/t");
+	CHECK(ctr_spec_mounts(NULL, &o, &c, img.root, &err) == 0 && c.nmnt == 3 &&
+	      c.mnt[0].type == MOUNT_BIND && !strcmp(c.mnt[0].target, "/b") && c.mnt[0].readonly &&
+	      c.mnt[1].type == MOUNT_TMPFS && c.mnt[2].type == MOUNT_VOLUME && c.mnt[2].anonymous &&
+	      !strcmp(c.mnt[2].target, "/data"));
+	ctr_free(&c);
+	ctr_init(&c);
+	ctr_list_free(&o.tmpfs);
+	ctr_list_add(&o.tmpfs, "/b");
+	CHECK(ctr_spec_mounts(NULL, &o, &c, img.root, &err) < 0 && !strcmp(err.msg, "Duplicate mount point: /b"));
+	ctr_free(&c);
+	ctr_list_free(&o.volume);
+	ctr_list_free(&o.tmpfs);
+
+	/* identity: a valid name kept (without its '/'), a bad one refused */
+	ctr_init(&c);
+	CHECK(ctr_spec_identity(&c, "/web-1", &err) == 0 && !strcmp(c.name, "web-1") && ctr_is_id(c.id));
+	CHECK(ctr_spec_identity(&c, "-x", &err) < 0 && strstr(err.msg, "Invalid container name (-x)"));
+	CHECK(ctr_spec_identity(&c, NULL, &err) == 0 && ctr_name_valid(c.name));
+	ctr_free(&c);
+	mr_json_free(&img);
+}
+
+/* run/create's flags into struct ctr_opts ([21] run_parse): lists in order,
+ * -h is --hostname, the image and its arguments after the flags. */
+static void t_cli_run_parse(void)
+{
+	struct cli cl;
+	struct ctr_opts o;
+	char *argv[] = { "-d", "-h", "box", "-e", "A=1", "--env=B=2", "-v", "/h:/c", "--label",
+			 "x=y", "--name", "web", "--read-only", "busybox", "sh", "-c", "echo -h" };
+	char *bad[] = { "--nope", "busybox" }, *noimage[] = { "-d" };
+	int n;
+	memset(&cl, 0, sizeof cl);
+	cl.cmd = "run";
+	n = run_parse(&cl, &o, (int)(sizeof argv / sizeof *argv), argv, 1);
+	CHECK(n == 4 && o.detach == 1 && o.read_only == 1 && !strcmp(o.hostname, "box") &&
+	      !strcmp(o.name, "web") && !strcmp(o.image, "busybox") && o.nargs == 3 &&
+	      !strcmp(o.args[0], "sh") && !strcmp(o.args[2], "echo -h"));
+	CHECK(t_ctr_list_is(&o.env, "A=1|B=2") && t_ctr_list_is(&o.volume, "/h:/c") &&
+	      t_ctr_list_is(&o.label, "x=y") && o.publish.n == 0);
+	ctr_list_free(&o.env);
+	ctr_list_free(&o.volume);
+	ctr_list_free(&o.label);
+	CHECK(run_parse(&cl, &o, 2, bad, 1) < 0);                  /* unknown flag */
+	CHECK(run_parse(&cl, &o, 1, noimage, 1) < 0);              /* no image */
+	CHECK(cli_flag_matches("a|all", "all", 3) && cli_flag_matches("a|all", "a", 1) &&
+	      !cli_flag_matches("a|all", "al", 2) && !cli_flag_matches("a|all", "alll", 4));
+}
+
 static void test_container(void)
 {
 	test_container_seccomp();
@@ -961,4 +1171,6 @@ static void test_container(void)
 	t_ctr_device_parsers();
 	t_ctr_run_params();
 	t_ctr_device_program();
+	t_ctr_spec();
+	t_cli_run_parse();
 }

@@ -104,7 +104,8 @@ for drv in overlay copy; do
 	check "$drv: a second start sees the container's own changes" sh -c '[ "$("$MINIRUN" start -a st-'$drv' 2>&1)" = again ]'
 	mr rm -f st-$drv >/dev/null
 	check "$drv: after rm, a new container has the image's files" sh -c '"$MINIRUN" run --rm busybox sh -c "! test -e /newfile && test -e /bin/true && grep -q ^root: /etc/passwd"'
-	check "$drv: the store's layer is unchanged" sh -c '! grep -rq changed '"$MINIRUN_ROOT"'/layers/*/etc/passwd'
+	# the glob must match a layer's passwd: a check that passes on no file proves nothing
+	check "$drv: the store's layer is unchanged" sh -c 'set -- '"$MINIRUN_ROOT"'/layers/*/etc/passwd; [ -f "$1" ] && ! grep -q changed "$@"'
 	unset MINIRUN_STORAGE_DRIVER
 done
 check "read-only root: writes fail (overlay)" sh -c '"$MINIRUN" run --rm --read-only busybox sh -c "! touch /x 2>/dev/null && touch /dev/shm/ok"'
