@@ -48,7 +48,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <sched.h>
@@ -18050,7 +18049,7 @@ static int tmpl_true(const struct tmpl_val *v)
 {
 	const struct mr_json *j = v->j;
 	if (!j)
-		return v->t == 'b' ? v->s[0] == 't' : v->t == 'i' ? strtod(v->s, NULL) != 0 :
+		return v->t == 'b' ? v->s[0] == 't' : v->t == 'i' ? json_number_value(v->s) != 0 :
 		       v->t == 's' ? v->s[0] != 0 : 0;
 	switch (j->type) {
 	case MR_JSON_TRUE: return 1;
@@ -18377,7 +18376,7 @@ static void tmpl_printf(struct tmpl *t, const struct tmpl_args *a, struct mr_buf
 static int tmpl_cmp(struct tmpl *t, const struct tmpl_val *x, const struct tmpl_val *y)
 {
 	if (tmpl_is_num(x) && tmpl_is_num(y)) {
-		double a = strtod(tmpl_text(t, x), NULL), b = strtod(tmpl_text(t, y), NULL);
+		double a = json_number_value(tmpl_text(t, x)), b = json_number_value(tmpl_text(t, y));
 		return a < b ? -1 : a > b;
 	}
 	return strcmp(tmpl_text(t, x), tmpl_text(t, y));
@@ -19491,6 +19490,37 @@ static int img_filter_init(struct cli *c, struct image_db *db, const struct cli_
 	return 0;
 }
 
+/* Go's path.Match, as Docker's reference filter uses it: * (not across
+ * '/'), ? and [set] (ranges, ^ or ! to negate). libc's fnmatch would bring
+ * musl's wide-character tables (about 50 KB). */
+static int img_glob(const char *p, const char *s)
+{
+	for (; *p; p++, s++) {
+		if (*p == '*') {
+			for (; *s && *s != '/'; s++)
+				if (img_glob(p + 1, s))
+					return 1;
+			return img_glob(p + 1, s);
+		}
+		if (!*s || *s == '/' ? *p != *s : 0)
+			return 0;
+		if (*p == '[') {
+			int neg = p[1] == '^' || p[1] == '!', hit = 0;
+			for (p += 1 + neg; *p && *p != ']'; p++) {
+				if (p[1] == '-' && p[2] && p[2] != ']')
+					hit |= *s >= *p && *s <= p[2], p += 2;
+				else
+					hit |= *s == *p;
+			}
+			if (!*p || hit == neg)
+				return 0;
+		} else if (*p != '?' && *p != *s) {
+			return 0;
+		}
+	}
+	return !*s;
+}
+
 /* Does the image's config carry the label (KEY or KEY=VALUE)? */
 static int img_has_label(struct mr_store *st, const struct image_rec *r, const char *want)
 {
@@ -19545,7 +19575,7 @@ static int img_filter_match(struct mr_store *st, const struct img_filter *x,
 				char repo[256];
 				const char *t;
 				cli_split_tag(tag, repo, sizeof repo, &t);
-				hit |= fnmatch(v, repo, 0) == 0 || fnmatch(v, tag, 0) == 0;
+				hit |= img_glob(v, repo) || img_glob(v, tag);
 			}
 		}
 		if (any && !hit)

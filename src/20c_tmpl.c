@@ -83,7 +83,7 @@ static int tmpl_true(const struct tmpl_val *v)
 {
 	const struct mr_json *j = v->j;
 	if (!j)
-		return v->t == 'b' ? v->s[0] == 't' : v->t == 'i' ? strtod(v->s, NULL) != 0 :
+		return v->t == 'b' ? v->s[0] == 't' : v->t == 'i' ? json_number_value(v->s) != 0 :
 		       v->t == 's' ? v->s[0] != 0 : 0;
 	switch (j->type) {
 	case MR_JSON_TRUE: return 1;
@@ -410,7 +410,7 @@ static void tmpl_printf(struct tmpl *t, const struct tmpl_args *a, struct mr_buf
 static int tmpl_cmp(struct tmpl *t, const struct tmpl_val *x, const struct tmpl_val *y)
 {
 	if (tmpl_is_num(x) && tmpl_is_num(y)) {
-		double a = strtod(tmpl_text(t, x), NULL), b = strtod(tmpl_text(t, y), NULL);
+		double a = json_number_value(tmpl_text(t, x)), b = json_number_value(tmpl_text(t, y));
 		return a < b ? -1 : a > b;
 	}
 	return strcmp(tmpl_text(t, x), tmpl_text(t, y));

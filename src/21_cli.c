@@ -658,6 +658,37 @@ static int img_filter_init(struct cli *c, struct image_db *db, const struct cli_
 	return 0;
 }
 
+/* Go's path.Match, as Docker's reference filter uses it: * (not across
+ * '/'), ? and [set] (ranges, ^ or ! to negate). libc's fnmatch would bring
+ * musl's wide-character tables (about 50 KB). */
+static int img_glob(const char *p, const char *s)
+{
+	for (; *p; p++, s++) {
+		if (*p == '*') {
+			for (; *s && *s != '/'; s++)
+				if (img_glob(p + 1, s))
+					return 1;
+			return img_glob(p + 1, s);
+		}
+		if (!*s || *s == '/' ? *p != *s : 0)
+			return 0;
+		if (*p == '[') {
+			int neg = p[1] == '^' || p[1] == '!', hit = 0;
+			for (p += 1 + neg; *p && *p != ']'; p++) {
+				if (p[1] == '-' && p[2] && p[2] != ']')
+					hit |= *s >= *p && *s <= p[2], p += 2;
+				else
+					hit |= *s == *p;
+			}
+			if (!*p || hit == neg)
+				return 0;
+		} else if (*p != '?' && *p != *s) {
+			return 0;
+		}
+	}
+	return !*s;
+}
+
 /* Does the image's config carry the label (KEY or KEY=VALUE)? */
 static int img_has_label(struct mr_store *st, const struct image_rec *r, const char *want)
 {
@@ -712,7 +743,7 @@ static int img_filter_match(struct mr_store *st, const struct img_filter *x,
 				char repo[256];
 				const char *t;
 				cli_split_tag(tag, repo, sizeof repo, &t);
-				hit |= fnmatch(v, repo, 0) == 0 || fnmatch(v, tag, 0) == 0;
+				hit |= img_glob(v, repo) || img_glob(v, tag);
 			}
 		}
 		if (any && !hit)
