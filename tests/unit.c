@@ -100,6 +100,7 @@ static int unit_write(const char *path, const char *text)
 #include "unit_pull.c"
 #include "unit_container.c"
 #include "unit_cp.c"
+#include "unit_tmpl.c"
 #if MINIRUN_WITH_NET
 #include "unit_net.c"
 #else
@@ -124,6 +125,7 @@ int main(int argc, char **argv)
 		{ "pull", test_pull },
 		{ "container", test_container },
 		{ "cp", test_cp },
+		{ "tmpl", test_tmpl },
 		{ "net", test_net },
 		{ "boot", test_boot },
 	};
