@@ -110,6 +110,7 @@ static int unit_write(const char *path, const char *text)
 #include "unit_13_pull.c"
 #include "unit_14_container.c"
 #include "unit_18_exec.c"
+#include "unit_20c_tmpl.c"
 #if MINIRUN_WITH_NET
 #include "unit_19_net.c"
 #else
@@ -134,6 +135,7 @@ int main(int argc, char **argv)
 		{ "pull", test_pull },
 		{ "container", test_container },
 		{ "cp", test_cp },
+		{ "tmpl", test_tmpl },
 		{ "net", test_net },
 		{ "boot", test_boot },
 	};

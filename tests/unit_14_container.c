@@ -967,7 +967,8 @@ static void t_ctr_spec(void)
 	ctr_list_add(&o.env, "B=2");
 	CHECK(ctr_spec_process(&c, &o, img.root, &err) == 0);
 	CHECK(t_ctr_list_is(&c.entrypoint, "/entry") && t_ctr_list_is(&c.cmd, "ls|-l"));
-	CHECK(t_ctr_list_is(&c.env, "PATH=/bin|A=flag|B=2"));
+	/* Docker's Config.Env order: the flags' variables, then the image's they leave */
+	CHECK(t_ctr_list_is(&c.env, "A=flag|B=2|PATH=/bin"));
 	CHECK(!strcmp(c.workdir, "/srv") && !strcmp(c.user, "web"));
 	ctr_free(&c);
 	ctr_init(&c);
