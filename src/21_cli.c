@@ -4703,14 +4703,40 @@ out:
 	return rc;
 }
 
+/* Stop until its monitor is gone: a container that keeps exiting under a
+ * restart policy has a monitor in its back-off, or between an exit and the
+ * restart decision, whose state a single look can miss (5 s at most). */
+static void boot_stop(struct cli *cl, struct ctr *c)
+{
+	struct ctr_rt rt;
+	int i, rfd, alive = 1;
+	for (i = 0; i < 50 && alive; i++) {
+		struct timespec t = { 0, 100000000L };
+		if (ctr_stop(&cl->store, c, -1, 0, &cl->err) < 0)
+			util_print_err(&cl->err);
+		rfd = ctr_rundir(&cl->store, c->id, 0);
+		if (rfd < 0)
+			return;
+		alive = ctr_monitor_alive(rfd);
+		if (alive) {
+			int fd = openat(rfd, "stop", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+			if (fd >= 0)
+				close(fd);
+			if (ctr_rt_read(rfd, &rt) == 0 && rt.monitor > 0 && rt.status == 'R')
+				kill(rt.monitor, SIGTERM);
+			nanosleep(&t, NULL);
+		}
+		close(rfd);
+	}
+}
+
 /* Stop (the container's own stop signal and timeout) and remove. */
 static int boot_remove(struct cli *cl, struct ctr *c)
 {
 	struct ctr_owner o;
 	struct ctr_info ci;
 	int rc = 0;
-	if (ctr_stop(&cl->store, c, -1, 0, &cl->err) < 0)
-		util_print_err(&cl->err);
+	boot_stop(cl, c);
 	ctr_info_get(&cl->store, c->id, &ci);
 	printf("minirun: stopped %s (exit code %d)\n", boot_name(c), ci.st.exit_code);
 	fflush(stdout);

@@ -144,4 +144,35 @@ check "...the next up: rolled back, version 6 runs, one container" sh -c \
 
 mr down "$T/boot" >/dev/null 2>&1
 check "down: no container left" sh -c "[ -z \"\$('$MINIRUN' ps -aq)\" ]"
+
+# ---- init's timer: pull_interval = 2s picks up a new tag by itself ----
+publish 7
+echo 'pull_interval = 2s' >>"$T/boot/app.conf"
+"$MINIRUN" init "$T/boot" >"$T/init.out" 2>&1 &
+ipid=$!
+PIDS="$PIDS $ipid"
+n=0
+until grep -q "app: started" "$T/init.out" || [ $n -ge 200 ]; do sleep 0.1; n=$((n + 1)); done
+publish 8
+n=0
+until grep -q "app: updated to image" "$T/init.out" || [ $n -ge 300 ]; do sleep 0.1; n=$((n + 1)); done
+cat "$T/init.out"
+check "init: says it looks for new images every 2s" grep -q "looking for new images every 2s" "$T/init.out"
+check "init: the timer's up updated app to version 8" sh -c \
+	"grep -q 'app: updated to image' '$T/init.out' && [ \"\$('$MINIRUN' exec app sh -c 'echo \$APP_VERSION')\" = 8 ]"
+kill -TERM $ipid
+wait $ipid
+check "init: SIGTERM stops the containers" sh -c "[ -z \"\$('$MINIRUN' ps -aq)\" ]"
+
+# ---- pull_rate: the download is paced ----
+export MINIRUN_ROOT=$T/store-rate
+size=$(cat "$T/layout/blobs/sha256/"* | wc -c)
+t0=$(date +%s%N)
+mr pull -q --limit-rate 256k "$R/app:1" >"$T/rate.out" 2>&1
+t1=$(date +%s%N)
+ms=$(((t1 - t0) / 1000000))
+want=$((size * 1000 / 262144 * 8 / 10))
+echo "  (pull of $size bytes at --limit-rate 256k: $ms ms, at least $want ms expected)"
+check "pull --limit-rate 256k: took at least 80% of size/rate" sh -c "[ $ms -ge $want ] && grep -q app:1 '$T/rate.out'"
+check "pull --limit-rate 1: refused (125)" sh -c "'$MINIRUN' pull --limit-rate 1 '$R/app:1' >/dev/null 2>&1; [ \$? = 125 ]"
 finish
