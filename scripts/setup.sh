@@ -36,7 +36,12 @@ PKGS="make gcc libc6-dev musl-tools binutils file dpkg-dev patch xz-utils bzip2
 	musl-dev:arm64 musl-dev:armhf musl-dev:mipsel
 	umoci skopeo busybox-static tar gzip zstd jq python3 attr libcap2-bin cpio
 	util-linux iproute2 procps curl debootstrap postgresql-client nftables
-	docker-registry apache2-utils openssl qemu-system-x86"
+	docker-registry apache2-utils openssl qemu-system-x86
+	linux-libc-dev-arm64-cross linux-libc-dev-armhf-cross linux-libc-dev-mipsel-cross
+	qemu-system-arm"
+# linux-libc-dev-*-cross: the kernel headers scripts/deps.sh cross-builds the
+# libraries with (gcc-*-linux-gnu only recommends them); qemu-system-arm:
+# qemu-system-aarch64 and qemu-system-arm for tests/integration/73_qemu_arm.sh.
 
 need_update=0
 for a in $ARCHES; do
