@@ -119,7 +119,7 @@ ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 && ip route add default
 	mr logs hello 2>&1 | sed 's/^/TEST: hello says: /'
 	sleep 1
 	for p in /proc/[0-9]*; do
-		case "$(tr '\0' ' ' <$p/cmdline 2>/dev/null)" in
+		case "$({ tr '\0' ' ' <$p/cmdline; } 2>/dev/null)" in
 		*__monitor*) echo "TEST: idle monitor $(grep VmRSS $p/status | tr -s ' \t' ' ')" ;;
 		esac
 	done
