@@ -37,6 +37,7 @@ debootstrap curl postgresql-client            # tests/service-images.sh and 33_s
 nftables                                      # nft lists minirun's rules in 60_net
 docker-registry apache2-utils openssl         # 50_pull's local registry, htpasswd, TLS
 qemu-system-x86                               # 71_qemu_boot boots the initramfs
+qemu-system-arm                               # 73_qemu_arm boots aarch64 and armhf kernels
 docker.io containerd                          # the reference: 80_docker_compare runs a private dockerd (services kept disabled)
 crun runc podman conmon hyperfine time        # make bench: peers and timing
 clang libclang-rt-14-dev                      # make fuzz: libFuzzer

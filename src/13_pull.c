@@ -418,6 +418,8 @@ struct pull {
 	FILE *out;                     /* progress: stdout for pull, stderr for run */
 	struct pull_desc *descs;       /* config and layers of the manifest being pulled */
 	size_t ndescs;
+	uint64_t rate, rated;          /* --limit-rate (bytes/s, 0: none); bytes so far */
+	double rate_t0;                /* when the first limited byte came */
 	/* The blob being read */
 	struct stream s;
 	struct pull_desc *cur;
@@ -781,6 +783,26 @@ static int pull_blob_start(struct pull *p, struct mr_err *err)
 	return 0;
 }
 
+/* --limit-rate: sleep while the bytes read so far are ahead of rate x time
+ * (the socket's buffers then fill and TCP slows the sender down: a device on
+ * a thin link keeps the rest of it). Over the whole pull, retries included. */
+static void pull_pace(struct pull *p, uint64_t got)
+{
+	double now = image_now(), due;
+	if (!p->rate)
+		return;
+	if (!p->rated)
+		p->rate_t0 = now;
+	p->rated += got;
+	due = p->rate_t0 + (double)p->rated / (double)p->rate;
+	if (due > now) {
+		struct timespec t;
+		t.tv_sec = (time_t)(due - now);
+		t.tv_nsec = (long)((due - now - (double)t.tv_sec) * 1e9);
+		while (nanosleep(&t, &t) < 0 && errno == EINTR) {}
+	}
+}
+
 static ssize_t pull_blob_read(struct stream *s, void *buf, size_t n, struct mr_err *err)
 {
 	struct pull *p = (struct pull *)(void *)((char *)s - offsetof(struct pull, s));
@@ -789,12 +811,15 @@ static ssize_t pull_blob_read(struct stream *s, void *buf, size_t n, struct mr_e
 		ssize_t r;
 		if (!left)
 			return 0;  /* never more than the descriptor says */
+		if (p->rate && n > p->rate / 8 + 1)
+			n = (size_t)(p->rate / 8 + 1);   /* short reads: an even pace */
 		r = http_body_read(&p->body.s, buf, n < left ? n : (size_t)left, err);
 		if (r == 0)
 			r = mr_err_set(err, ECONNRESET, "%s: blob ended after %" PRIu64 " of %" PRIu64
 				       " bytes", p->conn.host, p->got, p->cur->size);
 		if (r > 0) {
 			p->got += (uint64_t)r;
+			pull_pace(p, (uint64_t)r);
 			pull_meter(p, 0);
 			return r;
 		}
@@ -1045,6 +1070,7 @@ struct pull_opts {
 	int quiet;                     /* no progress (with print_name: only the name) */
 	int print_name;                /* end with "docker.io/library/busybox:latest" */
 	FILE *out;                     /* progress; NULL: stdout */
+	uint64_t rate;                 /* download limit, bytes/s (0: none) */
 };
 
 static void pull_free(struct pull *p)
@@ -1137,6 +1163,7 @@ static int image_pull(struct mr_store *st, const char *ref, const struct pull_op
 	memset(&found, 0, sizeof found);
 	p->st = st;
 	p->quiet = o->quiet;
+	p->rate = o->rate;
 	p->out = o->out ? o->out : stdout;
 	p->tty = isatty(fileno(p->out));
 	p->ld.st = st;
@@ -1257,6 +1284,7 @@ struct pull_opts {
 	int quiet;
 	int print_name;
 	FILE *out;
+	uint64_t rate;
 };
 
 static int image_pull(struct mr_store *st, const char *ref, const struct pull_opts *o,

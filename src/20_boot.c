@@ -27,6 +27,11 @@ struct boot_decl {
 	const char *archive, *command, *entrypoint;
 	struct ctr_opts o;
 	struct ctr_list depends_on;
+	/* updates: how the image is kept current (not part of the hash: changing
+	 * them does not replace the container) */
+	const char *pull, *pull_interval, *pull_rate, *rollout_wait;
+	int64_t interval_ns, wait_ns;      /* parsed pull_interval, rollout_wait */
+	uint64_t rate;                     /* parsed pull_rate, bytes/s */
 	int ok, placed;
 	long order;
 };
@@ -56,6 +61,8 @@ static const struct boot_key {
 	BK("health_timeout", BOOT_STR, o.health_timeout),
 	BK("health_retries", BOOT_STR, o.health_retries), BK("log", BOOT_LIST, o.log_opt),
 	BK("network_alias", BOOT_LIST, o.network_alias),
+	BK("pull", BOOT_STR, pull), BK("pull_interval", BOOT_STR, pull_interval),
+	BK("pull_rate", BOOT_STR, pull_rate), BK("rollout_wait", BOOT_STR, rollout_wait),
 #undef BK
 };
 
@@ -141,7 +148,44 @@ static int boot_set(struct boot_decl *d, char *key, char *val, int ln, struct mr
 		d->order = (long)u;
 		break;
 	}
-	mr_buf_printf(norm, "%s=%s\n", key, val);
+	if (strncmp(key, "pull", 4) && strcmp(key, "rollout_wait"))
+		mr_buf_printf(norm, "%s=%s\n", key, val);
+	return 0;
+}
+
+/* A duration: Docker's ("30s", "1h") or a number of seconds. */
+static int boot_duration(const char *s, int64_t *ns)
+{
+	uint64_t u;
+	if (util_parse_u64(s, &u) == 0 && u <= 100000000) {
+		*ns = (int64_t)u * 1000000000LL;
+		return 0;
+	}
+	return util_parse_duration(s, ns);
+}
+
+/* The update keys: pull = never|missing|always, pull_interval (init's timer
+ * for always), pull_rate (bytes/s), rollout_wait (how long a new container
+ * without a health check must stay up to be kept). */
+static int boot_check_update(struct boot_decl *d, struct mr_err *err)
+{
+	if (d->pull && strcmp(d->pull, "never") && strcmp(d->pull, "missing") &&
+	    strcmp(d->pull, "always"))
+		return mr_err_set(err, MR_EINVAL_INPUT, "%s: key 'pull': '%s' is not never, missing "
+				  "or always", d->file, d->pull);
+	if (d->pull_interval && (boot_duration(d->pull_interval, &d->interval_ns) < 0 ||
+				 d->interval_ns < 1000000000LL))
+		return mr_err_set(err, MR_EINVAL_INPUT, "%s: key 'pull_interval': not a duration of "
+				  "at least 1s: %s", d->file, d->pull_interval);
+	if (d->pull_interval && (!d->pull || strcmp(d->pull, "always")))
+		return mr_err_set(err, MR_EINVAL_INPUT, "%s: key 'pull_interval' needs pull = always",
+				  d->file);
+	if (d->pull_rate && (util_parse_size(d->pull_rate, &d->rate) < 0 || d->rate < 1024))
+		return mr_err_set(err, MR_EINVAL_INPUT, "%s: key 'pull_rate': not a size per second "
+				  "of at least 1k: %s", d->file, d->pull_rate);
+	if (d->rollout_wait && boot_duration(d->rollout_wait, &d->wait_ns) < 0)
+		return mr_err_set(err, MR_EINVAL_INPUT, "%s: key 'rollout_wait': not a duration: %s",
+				  d->file, d->rollout_wait);
 	return 0;
 }
 
@@ -181,6 +225,8 @@ static int boot_parse(struct boot_decl *d, char *text, struct mr_err *err)
 			   d->file, d->o.restart);
 		goto out;
 	}
+	if (boot_check_update(d, err) < 0)
+		goto out;
 	mr_digest_buf(norm.data, norm.len, d->hash);
 	d->ok = 1;
 	rc = 0;

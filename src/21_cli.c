@@ -1750,7 +1750,9 @@ static int ctr_stop(struct mr_store *st, struct ctr *c, long timeout, int sig, s
 	struct ctr_info ci;
 	int rfd, fd;
 	ctr_info_get(st, c->id, &ci);
-	if (ci.status != CTR_RUNNING && ci.status != CTR_RESTARTING)
+	/* Exited, but its monitor alive: between the exit and the restart
+	 * decision. Stopped too, or it restarts and keeps its owner lock. */
+	if (ci.status != CTR_RUNNING && ci.status != CTR_RESTARTING && ci.monitor <= 0)
 		return 0;
 	rfd = ctr_rundir(st, c->id, 0);
 	if (rfd < 0)
@@ -1759,7 +1761,7 @@ static int ctr_stop(struct mr_store *st, struct ctr *c, long timeout, int sig, s
 	if (fd >= 0)
 		close(fd);
 	close(rfd);
-	if (ci.status == CTR_RESTARTING) {
+	if (ci.status != CTR_RUNNING) {
 		if (ci.monitor > 0)
 			kill(ci.monitor, SIGTERM);
 	} else if (ci.pid > 0) {
@@ -3578,11 +3580,35 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 
 /* ---- rename, prune ---- */
 
+/* Give container c a new name under the store lock: the new name claimed
+ * first, the record saved, then the old name released and the network's
+ * hosts files told (rename and boot's rollouts). */
+static int cli_rename_ctr(struct mr_store *st, struct ctr *c, const char *name, struct mr_err *err)
+{
+	char old[CTR_NAME_MAX];
+	int rc = -1;
+	snprintf(old, sizeof old, "%s", c->name);
+	if (mr_store_lock(st, err) < 0)
+		return -1;
+	if (ctr_name_claim(st, name, c->id, err) == 0) {
+		snprintf(c->name, sizeof c->name, "%s", name);
+		if (ctr_save(st, c, -1, err) == 0) {
+			ctr_name_release(st, old, c->id);
+			net_names_update(st, c->network);
+			rc = 0;
+		} else {
+			ctr_name_release(st, name, c->id);
+			snprintf(c->name, sizeof c->name, "%s", old);
+		}
+	}
+	mr_store_unlock(st);
+	return rc;
+}
+
 static int cmd_rename(struct cli *cl, int argc, char **argv)
 {
 	struct cli_flag flags[] = { { 0 } };
 	struct ctr c;
-	char old[CTR_NAME_MAX];
 	const char *name;
 	int rc = CLI_EXIT_FAIL;
 	int n = cli_parse(cl, argc, argv, flags, 1, "CONTAINER NEW_NAME");
@@ -3603,20 +3629,7 @@ static int cmd_rename(struct cli *cl, int argc, char **argv)
 		ctr_free(&c);
 		return CLI_EXIT_FAIL;
 	}
-	snprintf(old, sizeof old, "%s", c.name);
-	if (mr_store_lock(&cl->store, &cl->err) == 0) {
-		if (ctr_name_claim(&cl->store, name, c.id, &cl->err) == 0) {
-			snprintf(c.name, sizeof c.name, "%s", name);
-			if (ctr_save(&cl->store, &c, -1, &cl->err) == 0) {
-				ctr_name_release(&cl->store, old, c.id);
-				net_names_update(&cl->store, c.network);
-				rc = 0;
-			} else {
-				ctr_name_release(&cl->store, name, c.id);
-			}
-		}
-		mr_store_unlock(&cl->store);
-	}
+	rc = cli_rename_ctr(&cl->store, &c, name, &cl->err) < 0 ? CLI_EXIT_FAIL : 0;
 	if (rc && cl->err.code == MR_EEXIST)
 		/* Docker's two lines for a name in use */
 		fprintf(stderr, "Error: Error when allocating new name: %s\n"
@@ -4637,10 +4650,12 @@ static int cmd_pull(struct cli *c, int argc, char **argv)
 	struct ctr_list insecure = { 0 };
 	struct pull_opts o;
 	struct mr_store *st;
+	const char *rate = NULL;
 	char *list;
 	int quiet = 0, rc;
 	struct cli_flag flags[] = {
 		{ "platform", 1, &o.platform, NULL, NULL, "Set platform if server is multi-platform capable" },
+		{ "limit-rate", 1, &rate, NULL, NULL, "Download at most RATE bytes/s (100k, 1m)" },
 		{ "q|quiet", 0, NULL, &quiet, NULL, "Suppress verbose output" },
 		{ "insecure-registry", 1, NULL, NULL, &insecure,
 		  "Registry (host:port) to reach over plain HTTP (also $MINIRUN_INSECURE_REGISTRIES)" },
@@ -4657,6 +4672,12 @@ static int cmd_pull(struct cli *c, int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	o.quiet = quiet;
 	o.print_name = 1;
+	if (rate && (util_parse_size(rate, &o.rate) < 0 || o.rate < 1024)) {
+		fprintf(stderr, "minirun: pull: invalid --limit-rate '%s' (a size per second, at least 1k)\n",
+			rate);
+		free(insecure.v);
+		return CLI_EXIT_FAIL;
+	}
 	o.insecure = list = cli_join(&insecure);
 	rc = image_pull(st, argv[0], &o, &c->err);
 	if (rc < 0)
@@ -5187,14 +5208,40 @@ out:
 	return rc;
 }
 
+/* Stop until its monitor is gone: a container that keeps exiting under a
+ * restart policy has a monitor in its back-off, or between an exit and the
+ * restart decision, whose state a single look can miss (5 s at most). */
+static void boot_stop(struct cli *cl, struct ctr *c)
+{
+	struct ctr_rt rt;
+	int i, rfd, alive = 1;
+	for (i = 0; i < 50 && alive; i++) {
+		struct timespec t = { 0, 100000000L };
+		if (ctr_stop(&cl->store, c, -1, 0, &cl->err) < 0)
+			util_print_err(&cl->err);
+		rfd = ctr_rundir(&cl->store, c->id, 0);
+		if (rfd < 0)
+			return;
+		alive = ctr_monitor_alive(rfd);
+		if (alive) {
+			int fd = openat(rfd, "stop", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+			if (fd >= 0)
+				close(fd);
+			if (ctr_rt_read(rfd, &rt) == 0 && rt.monitor > 0 && rt.status == 'R')
+				kill(rt.monitor, SIGTERM);
+			nanosleep(&t, NULL);
+		}
+		close(rfd);
+	}
+}
+
 /* Stop (the container's own stop signal and timeout) and remove. */
 static int boot_remove(struct cli *cl, struct ctr *c)
 {
 	struct ctr_owner o;
 	struct ctr_info ci;
 	int rc = 0;
-	if (ctr_stop(&cl->store, c, -1, 0, &cl->err) < 0)
-		util_print_err(&cl->err);
+	boot_stop(cl, c);
 	ctr_info_get(&cl->store, c->id, &ci);
 	printf("minirun: stopped %s (exit code %d)\n", boot_name(c), ci.st.exit_code);
 	fflush(stdout);
@@ -5286,6 +5333,271 @@ static int boot_deps_healthy(struct cli *cl, const struct boot_decl *x)
 	return 0;
 }
 
+/* ---- updates: fetch, replace, keep the new container only if it is good ----
+ * store/boot/NAME.rollout  an update under way: the old container's ID,
+ *   written and synced before the old container is stopped and renamed
+ *   NAME.prev; removed once the new one is kept (NAME.prev removed) or the
+ *   old one is back under its name. The next `up` after a power cut or a
+ *   SIGKILL finds it and puts the old container back before anything else:
+ *   one of the two runs afterwards, never none.
+ * store/boot/NAME.refused  "IMAGE_ID HASH" of a rolled-back update: not tried
+ *   again until the tag moves to another image or the declaration changes.
+ *   The rolled-back container carries the label minirun.boot.refused=IMAGE_ID
+ *   (ps --format '{{.Labels}}', inspect). The previous image stays in use by
+ *   NAME.prev until the new container is kept, so no prune can take it. */
+
+static int boot_statedir(struct cli *cl)
+{
+	mkdirat(cl->store.rootfd, "boot", 0700);
+	return openat(cl->store.rootfd, "boot", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* The ID of the container of exactly this name, or "". */
+static void boot_id_of(struct cli *cl, const char *name, char *id)
+{
+	int fd = ctr_names_dir(&cl->store);
+	id[0] = 0;
+	if (fd >= 0) {
+		ctr_name_owner(&cl->store, fd, name, id);
+		close(fd);
+	}
+}
+
+/* The image ID a reference names in the store; -1 (id "") if none. */
+static int boot_image_id(struct cli *cl, const char *ref, char *id)
+{
+	struct image_db db;
+	struct image_rec *r;
+	struct mr_err ignored;
+	id[0] = 0;
+	if (image_db_read(&cl->store, &db, &ignored) < 0)
+		return -1;
+	r = image_db_find(&db, ref, &ignored);
+	if (r)
+		snprintf(id, MR_DIGEST_LEN + 1, "%s", r->id);
+	image_db_free(&db);
+	return r ? 0 : -1;
+}
+
+static int boot_is_refused(int sfd, const char *name, const char *image, const char *hash)
+{
+	char file[CTR_NAME_MAX + 16], want[2 * MR_DIGEST_LEN + 4];
+	struct mr_buf b = { 0 };
+	struct mr_err ignored;
+	int hit;
+	snprintf(file, sizeof file, "%s.refused", name);
+	if (mr_read_file(sfd, file, &b, 512, &ignored) < 0)
+		return 0;
+	snprintf(want, sizeof want, "%s %s\n", image, hash);
+	hit = b.len == strlen(want) && !memcmp(b.data, want, b.len);
+	mr_buf_free(&b);
+	return hit;
+}
+
+/* Bring the image in as `pull` says: never (the archive when the image is
+ * missing), missing (pull when it is not in the store), always (pull: the
+ * tag may have moved). A failed pull keeps what the store has. */
+static void boot_fetch(struct cli *cl, struct boot_decl *d)
+{
+	char id[MR_DIGEST_LEN + 1];
+	struct pull_opts po;
+	struct mr_store *st = cli_store(cl);
+	int have = boot_image_id(cl, d->o.image, id) == 0;
+	if (!st || !d->pull || !strcmp(d->pull, "never") || (have && !strcmp(d->pull, "missing")))
+		return;
+	printf("minirun: %s: pulling %s\n", d->name, d->o.image);
+	fflush(stdout);
+	memset(&po, 0, sizeof po);
+	po.quiet = 1;
+	po.rate = d->rate;
+	po.insecure = getenv("MINIRUN_INSECURE_REGISTRIES");
+	if (image_pull(st, d->o.image, &po, &cl->err) < 0)
+		fprintf(stderr, "minirun: %s: pull of %s failed: %s%s\n", d->name, d->o.image,
+			cl->err.msg, have ? " (the image in the store stays)" : "");
+}
+
+static int boot_rename(struct cli *cl, const char *id, const char *name)
+{
+	struct ctr c;
+	int rc;
+	ctr_init(&c);
+	rc = ctr_load(&cl->store, id, &c, &cl->err) < 0 ? -1 : cli_rename_ctr(&cl->store, &c, name, &cl->err);
+	if (rc < 0)
+		fprintf(stderr, "minirun: rename %.12s to %s: %s\n", id, name, cl->err.msg);
+	ctr_free(&c);
+	return rc;
+}
+
+/* Load a container by ID and stop + remove it, or start it. */
+static int boot_by_id(struct cli *cl, const char *id, int start)
+{
+	struct ctr c;
+	int rc = -1;
+	ctr_init(&c);
+	if (ctr_load(&cl->store, id, &c, &cl->err) == 0)
+		rc = start ? (ctr_start_detached(&cl->store, &c, 0, 0, &cl->err) ? -1 : 0) :
+			     boot_remove(cl, &c);
+	if (rc < 0 && start)
+		util_print_err(&cl->err);
+	ctr_free(&c);
+	return rc;
+}
+
+/* Say on the container which image was refused (replacing an older say). */
+static void boot_mark_refused(struct cli *cl, const char *id, const char *image)
+{
+	struct ctr c;
+	struct mr_err ignored;
+	char *lab = NULL;
+	size_t i, j;
+	ctr_init(&c);
+	if (ctr_load(&cl->store, id, &c, &ignored) == 0 &&
+	    asprintf(&lab, "minirun.boot.refused=%s", image) > 0) {
+		for (i = j = 0; i < c.labels.n; i++)
+			if (strncmp(c.labels.v[i], "minirun.boot.refused=", 21))
+				c.labels.v[j++] = c.labels.v[i];
+		c.labels.n = j;
+		ctr_list_add(&c.labels, lab);
+		if (mr_store_lock(&cl->store, &ignored) == 0) {
+			ctr_save(&cl->store, &c, -1, &ignored);
+			mr_store_unlock(&cl->store);
+		}
+	}
+	ctr_free(&c);
+	free(lab);
+}
+
+/* Is the new container good? With a health check: healthy before the
+ * check could have decided (start period + (interval + timeout) x
+ * (retries + 1), plus 5 s); without: running and never restarted for
+ * rollout_wait. 0, or -1 with the reason in why. */
+static int boot_verdict(struct cli *cl, const struct boot_decl *d, char *why, size_t size)
+{
+	char id[CTR_ID_LEN + 1];
+	struct ctr c;
+	struct ctr_info ci;
+	int64_t limit, waited;
+	int health;
+	boot_id_of(cl, d->name, id);
+	ctr_init(&c);
+	if (!id[0] || ctr_load(&cl->store, id, &c, &cl->err) < 0) {
+		snprintf(why, size, "was not created");
+		ctr_free(&c);
+		return -1;
+	}
+	health = c.health_test.n > 0;
+	limit = health ? c.health_start + (ctr_health_ns(c.health_interval) +
+		ctr_health_ns(c.health_timeout)) * (ctr_health_retries(&c) + 1) + 5000000000LL :
+		d->wait_ns;
+	ctr_free(&c);
+	if (health)
+		printf("minirun: %s: waiting for the new container's health check\n", d->name);
+	else
+		printf("minirun: %s: checking that the new container stays up for %llds\n", d->name,
+		       (long long)(d->wait_ns / 1000000000LL));
+	fflush(stdout);
+	for (waited = 0;; waited += 100000000) {
+		struct timespec t = { 0, 100000000L };
+		ctr_info_get(&cl->store, id, &ci);
+		if (ci.status != CTR_RUNNING || ci.st.restart_count > 0) {
+			snprintf(why, size, "stopped (exit code %d)", ci.st.exit_code);
+			return -1;
+		}
+		if (health && !strcmp(ci.health, "healthy"))
+			return 0;
+		if (health && !strcmp(ci.health, "unhealthy")) {
+			snprintf(why, size, "is unhealthy");
+			return -1;
+		}
+		if (waited >= limit) {
+			if (!health)
+				return 0;
+			snprintf(why, size, "did not become healthy in time");
+			return -1;
+		}
+		nanosleep(&t, NULL);
+	}
+}
+
+/* Replace `old` by a container of the declaration (image `image`): keep
+ * the new one if it is good, else bring the old one back and refuse the
+ * image. 0 updated, -1 rolled back or failed. */
+static int boot_rollout(struct cli *cl, struct boot_decl *x, struct ctr *old, const char *dir,
+			const char *image, int sfd)
+{
+	char prev[CTR_NAME_MAX + 8], jfile[CTR_NAME_MAX + 16], line[CTR_ID_LEN + 2], why[160] = "";
+	char nid[CTR_ID_LEN + 1], rfile[CTR_NAME_MAX + 16], rec[2 * MR_DIGEST_LEN + 4];
+	struct mr_err err;
+	snprintf(prev, sizeof prev, "%s.prev", x->name);
+	snprintf(jfile, sizeof jfile, "%s.rollout", x->name);
+	snprintf(line, sizeof line, "%s\n", old->id);
+	if (mr_write_atomic(sfd, jfile, line, strlen(line), 0600, &err) < 0) {
+		util_print_err(&err);
+		return -1;
+	}
+	printf("minirun: %s: stopping the old container (kept as %s until the new one is good)\n",
+	       x->name, prev);
+	fflush(stdout);
+	if (ctr_stop(&cl->store, old, -1, 0, &err) < 0)
+		util_print_err(&err);
+	if (boot_rename(cl, old->id, prev) < 0) {
+		boot_by_id(cl, old->id, 1);
+		unlinkat(sfd, jfile, 0);
+		return -1;
+	}
+	if (boot_deps_healthy(cl, x) < 0 || boot_start(cl, x, dir) < 0)
+		snprintf(why, sizeof why, "did not start");
+	else
+		boot_verdict(cl, x, why, sizeof why);
+	if (!why[0]) {
+		boot_by_id(cl, old->id, 0);
+		unlinkat(sfd, jfile, 0);
+		mr_fsync_dir(sfd, &err);
+		printf("minirun: %s: updated to image %.19s\n", x->name, image);
+		return 0;
+	}
+	/* roll back: the new one goes, the old one comes back under its name */
+	boot_id_of(cl, x->name, nid);
+	if (nid[0] && strcmp(nid, old->id))
+		boot_by_id(cl, nid, 0);
+	boot_rename(cl, old->id, x->name);
+	snprintf(rfile, sizeof rfile, "%s.refused", x->name);
+	snprintf(rec, sizeof rec, "%s %s\n", image, x->hash);
+	if (mr_write_atomic(sfd, rfile, rec, strlen(rec), 0600, &err) < 0)
+		util_print_err(&err);
+	boot_mark_refused(cl, old->id, image);
+	boot_by_id(cl, old->id, 1);
+	unlinkat(sfd, jfile, 0);
+	mr_fsync_dir(sfd, &err);
+	fprintf(stderr, "minirun: %s: the new container %s: rolled back to the previous container "
+		"(image %.19s); image %.19s refused until the tag or the declaration changes\n",
+		x->name, why, old->image, image);
+	return -1;
+}
+
+/* An update cut short (power cut, SIGKILL of `up`): the old container back
+ * under its name, the new one (not confirmed) removed. */
+static void boot_recover(struct cli *cl, const char *name, int sfd)
+{
+	char jfile[CTR_NAME_MAX + 16], prev[CTR_NAME_MAX + 8];
+	char pid[CTR_ID_LEN + 1], nid[CTR_ID_LEN + 1];
+	struct mr_err ignored;
+	snprintf(jfile, sizeof jfile, "%s.rollout", name);
+	if (!util_exists_at(sfd, jfile, AT_SYMLINK_NOFOLLOW))
+		return;
+	snprintf(prev, sizeof prev, "%s.prev", name);
+	boot_id_of(cl, prev, pid);
+	if (pid[0]) {
+		boot_id_of(cl, name, nid);
+		if (nid[0] && strcmp(nid, pid))
+			boot_by_id(cl, nid, 0);
+		boot_rename(cl, pid, name);
+		printf("minirun: %s: an update was cut short: the previous container is back\n", name);
+	}
+	unlinkat(sfd, jfile, 0);
+	mr_fsync_dir(sfd, &ignored);
+}
+
 /* Bring the store in line with the folder. 0, or 1 if anything failed. */
 static int boot_up(struct cli *cl, const char *dir)
 {
@@ -5293,7 +5605,7 @@ static int boot_up(struct cli *cl, const char *dir)
 	struct ps_row *rows, *r;
 	size_t nr, i, *idx;
 	ssize_t n;
-	int bad, rc = 0;
+	int bad, rc = 0, sfd;
 	if (!cli_store(cl))
 		return CLI_EXIT_FAIL;
 	n = boot_load_dir(dir, &d, &bad, &cl->err);
@@ -5304,6 +5616,10 @@ static int boot_up(struct cli *cl, const char *dir)
 	rc = bad ? 1 : 0;
 	idx = util_xmalloc(((size_t)n + 1) * sizeof *idx);
 	boot_order(d, (size_t)n, idx);
+	sfd = boot_statedir(cl);
+	for (i = 0; i < (size_t)n && sfd >= 0; i++)
+		if (d[i].ok)
+			boot_recover(cl, d[i].name, sfd);
 	rows = ps_list(&cl->store, &nr);
 	/* declarations that went away */
 	for (i = 0; i < nr; i++)
@@ -5314,9 +5630,13 @@ static int boot_up(struct cli *cl, const char *dir)
 		}
 	for (i = 0; i < (size_t)n; i++) {
 		struct boot_decl *x = &d[idx[i]];
+		char img[MR_DIGEST_LEN + 1];
 		const char *h;
+		int same;
 		if (!x->ok)
 			continue;
+		boot_fetch(cl, x);
+		boot_image_id(cl, x->o.image, img);
 		r = boot_row(rows, nr, x->name);
 		if (r && !boot_managed(&r->c, dir)) {
 			fprintf(stderr, "minirun: %s: container %s exists and was not made by `up` "
@@ -5325,7 +5645,13 @@ static int boot_up(struct cli *cl, const char *dir)
 			continue;
 		}
 		h = r ? boot_label(&r->c, "minirun.boot.hash") : NULL;
-		if (r && h && !strcmp(h, x->hash)) {
+		same = r && h && !strcmp(h, x->hash) && (!img[0] || !strcmp(img, r->c.image));
+		if (r && !same && sfd >= 0 && boot_is_refused(sfd, x->name, img, x->hash)) {
+			printf("minirun: %s: image %.19s was rolled back before: refused until the tag "
+			       "or the declaration changes\n", x->name, img);
+			same = 1;
+		}
+		if (same) {
 			if (r->ci.status == CTR_RUNNING || r->ci.status == CTR_RESTARTING) {
 				printf("minirun: %s: up to date\n", x->name);
 			} else if (boot_deps_healthy(cl, x) < 0) {
@@ -5337,6 +5663,14 @@ static int boot_up(struct cli *cl, const char *dir)
 			} else {
 				printf("minirun: %s: started\n", x->name);
 			}
+			continue;
+		}
+		if (r && sfd >= 0) {
+			printf("minirun: %s: %s, replacing\n", x->name, h && !strcmp(h, x->hash) ?
+			       "new image for its tag" : "declaration changed");
+			fflush(stdout);
+			if (boot_rollout(cl, x, &r->c, dir, img, sfd) < 0)
+				rc = 1;
 			continue;
 		}
 		if (r) {
@@ -5355,6 +5689,8 @@ static int boot_up(struct cli *cl, const char *dir)
 		fflush(stdout);
 	}
 	fflush(stdout);
+	if (sfd >= 0)
+		close(sfd);
 	boot_free(d, (size_t)n, rows, nr, idx);
 	return rc;
 }
@@ -5420,9 +5756,44 @@ static void boot_nop(int sig)
 	(void)sig;
 }
 
+/* init's update timer: the shortest pull_interval of the declarations (0:
+ * none). Their errors are said by `up`, not here. */
+static int64_t boot_pull_every(const char *dir)
+{
+	struct boot_decl *d = NULL;
+	struct mr_err ignored;
+	int64_t every = 0;
+	ssize_t n, i;
+	int bad, err2 = fcntl(2, F_DUPFD_CLOEXEC, 3), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null >= 0)
+		dup2(null, 2);
+	n = boot_load_dir(dir, &d, &bad, &ignored);
+	if (err2 >= 0) {
+		dup2(err2, 2);
+		close(err2);
+	}
+	if (null >= 0)
+		close(null);
+	for (i = 0; i < n; i++)
+		if (d[i].ok && d[i].interval_ns && (!every || d[i].interval_ns < every))
+			every = d[i].interval_ns;
+	for (i = 0; i < n; i++)
+		boot_decl_free(&d[i]);
+	free(d);
+	return every;
+}
+
+static int64_t boot_now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
 static int cmd_init(struct cli *cl, int argc, char **argv)
 {
 	int do_reboot = 0, want = 0, rc;
+	int64_t every, last;
 	struct cli_flag flags[] = {
 		{ "reboot", 0, NULL, &do_reboot, NULL, "Reboot instead of powering off at shutdown" },
 		{ 0 },
@@ -5466,15 +5837,30 @@ static int cmd_init(struct cli *cl, int argc, char **argv)
 	fflush(stdout);
 	printf("minirun: init: starting containers from %s\n", dir);
 	boot_child(cl, dir, 1, &mask, &old, &want);
+	every = boot_pull_every(dir);
+	last = boot_now_ns();
+	if (every)
+		printf("minirun: init: looking for new images every %llds\n",
+		       (long long)(every / 1000000000LL));
 	while (!want) {
 		struct timespec t = { 5, 0 };
-		int sig = sigtimedwait(&mask, NULL, &t);
-		if (sig == SIGUSR2)
+		int sig;
+		if (every && last + every - boot_now_ns() < 5000000000LL) {
+			int64_t left = last + every - boot_now_ns();
+			t.tv_sec = left > 0 ? (time_t)(left / 1000000000LL) : 0;
+			t.tv_nsec = left > 0 ? (long)(left % 1000000000LL) : 1;
+		}
+		sig = sigtimedwait(&mask, NULL, &t);
+		if (sig == SIGUSR2) {
 			want = (int)RB_AUTOBOOT;
-		else if (sig == SIGHUP)   /* re-read the declarations */
+		} else if (sig == SIGHUP || (every && boot_now_ns() >= last + every)) {
+			/* re-read the declarations, pull what says always */
 			boot_child(cl, dir, 1, &mask, &old, &want);
-		else if (sig > 0 && sig != SIGCHLD)
+			every = boot_pull_every(dir);
+			last = boot_now_ns();
+		} else if (sig > 0 && sig != SIGCHLD) {
 			want = do_reboot ? (int)RB_AUTOBOOT : (int)RB_POWER_OFF;
+		}
 		boot_reap(0, NULL);
 	}
 	printf("minirun: init: stopping containers\n");

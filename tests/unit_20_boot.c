@@ -74,6 +74,47 @@ static void test_boot(void)
 	CHECK(t_boot_parse(&d, "a", "", &err) < 0);
 	boot_decl_free(&d);
 
+	/* update keys: parsed, checked, and not part of the hash */
+	CHECK(t_boot_parse(&d, "u", "image = x\n", &err) == 0);
+	CHECK(t_boot_parse(&e, "u", "image = x\npull = always\npull_interval = 1h\npull_rate = 100k\n"
+			   "rollout_wait = 10\nlog = max-size=64k,location=ram\n", &err) == 0);
+	CHECK(e.interval_ns == 3600000000000LL && e.rate == 102400 && e.wait_ns == 10000000000LL);
+	CHECK(d.hash[0] && d.o.log_opt.n == 0 && e.o.log_opt.n == 1);
+	boot_decl_free(&e);
+	CHECK(t_boot_parse(&e, "u", "image = x\npull = always\npull_rate = 1m\n", &err) == 0);
+	CHECK(!strcmp(d.hash, e.hash));   /* update keys do not replace the container */
+	boot_decl_free(&e);
+	CHECK(t_boot_parse(&e, "u", "image = x\nlog = max-file=3\n", &err) == 0);
+	CHECK(strcmp(d.hash, e.hash));    /* log options do */
+	boot_decl_free(&e);
+	boot_decl_free(&d);
+	CHECK(t_boot_parse(&d, "a", "image = x\npull = sometimes\n", &err) < 0);
+	CHECK(strstr(err.msg, "key 'pull': 'sometimes' is not never, missing or always") != NULL);
+	boot_decl_free(&d);
+	CHECK(t_boot_parse(&d, "a", "image = x\npull_interval = 1h\n", &err) < 0);
+	CHECK(strstr(err.msg, "'pull_interval' needs pull = always") != NULL);
+	boot_decl_free(&d);
+	CHECK(t_boot_parse(&d, "a", "image = x\npull = always\npull_interval = 0\n", &err) < 0);
+	boot_decl_free(&d);
+	CHECK(t_boot_parse(&d, "a", "image = x\npull_rate = 10\n", &err) < 0);
+	CHECK(strstr(err.msg, "key 'pull_rate'") != NULL);
+	boot_decl_free(&d);
+	CHECK(t_boot_parse(&d, "a", "image = x\nrollout_wait = soon\n", &err) < 0);
+	boot_decl_free(&d);
+
+	/* --log-opt (and boot key log): comma-joined, location */
+	{
+		struct ctr c;
+		ctr_init(&c);
+		CHECK(ctr_log_opts(&c, "max-size=8k,max-file=3,location=ram", &err) == 0);
+		CHECK(c.log_max_size == 8192 && c.log_max_file == 3 && c.log_ram == 1);
+		CHECK(ctr_log_opts(&c, "location=store", &err) == 0 && c.log_ram == 0);
+		CHECK(ctr_log_opts(&c, "max-size=4k,max-file=0", &err) < 0);
+		CHECK(strstr(err.msg, "invalid log opt 'max-file=0'") != NULL);
+		CHECK(ctr_log_opts(&c, "location=disk", &err) < 0);
+		ctr_free(&c);
+	}
+
 	/* command words */
 	CHECK(boot_words("  sh -c 'echo \"a b\"; x'  \"q\\\"x\" a\\ b ", &w, &own, &err) == 0);
 	CHECK(w.n == 5 && !strcmp(w.v[0], "sh") && !strcmp(w.v[2], "echo \"a b\"; x"));
