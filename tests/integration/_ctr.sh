@@ -76,6 +76,8 @@ ctr_run_refused() { # expected-message args...
 	msg=$1; shift
 	"$MINIRUN" run --rm "$@" busybox true >"$T/refused" 2>&1
 	brc=$?
-	[ $brc = 125 ] && grep -qF -e "$msg" "$T/refused" && [ "$(wc -l <"$T/refused")" = 1 ] &&
+	# one line, or Docker's run form: "minirun: Error: ....", "See 'minirun run --help'."
+	[ $brc = 125 ] && grep -qF -e "$msg" "$T/refused" && { [ "$(wc -l <"$T/refused")" = 1 ] ||
+		{ [ "$(wc -l <"$T/refused")" = 2 ] && tail -1 "$T/refused" | grep -qx "See 'minirun run --help'."; }; } &&
 		[ -z "$("$MINIRUN" ps -aq)" ] || { cat "$T/refused"; echo "exit $brc"; return 1; }
 }
