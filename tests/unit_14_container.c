@@ -1152,6 +1152,58 @@ static void t_cli_run_parse(void)
 	      !cli_flag_matches("a|all", "al", 2) && !cli_flag_matches("a|all", "alll", 4));
 }
 
+/* [17] MONITOR's pure helpers: exit codes as Docker reports them, the
+ * argv of a start or an exec, the environment Docker completes; [16] cgroup
+ * paths. */
+static void t_ctr_monitor_helpers(void)
+{
+	struct ctr c;
+	struct ctr_list extra = { 0 }, xcmd = { 0 };
+	char **v, path[256];
+	size_t n;
+	CHECK(ctr_exit_code(3 << 8) == 3 && ctr_exit_code(SIGKILL) == 137 &&
+	      ctr_exit_code(SIGTERM) == 143 && ctr_exit_code(0) == 0);
+	ctr_init(&c);
+	c.hostname = "box";
+	ctr_list_add(&c.entrypoint, "/entry");
+	ctr_list_add(&c.cmd, "a");
+	ctr_list_add(&c.cmd, "b");
+	v = ctr_argv(&c, NULL);
+	CHECK(v && !strcmp(v[0], "/entry") && !strcmp(v[1], "a") && !strcmp(v[2], "b") && !v[3]);
+	free(v);
+	ctr_list_add(&xcmd, "sh");
+	v = ctr_argv(&c, &xcmd);                     /* exec: its own command only */
+	CHECK(v && !strcmp(v[0], "sh") && !v[1]);
+	free(v);
+	ctr_list_add(&c.env, "PATH=/x");
+	ctr_list_add(&c.env, "A=1");
+	ctr_list_add(&extra, "A=2");
+	v = ctr_envp(&c, &extra, 1, "/root");
+	for (n = 0; v && v[n]; n++) {}
+	CHECK(v && n == 5 && !strcmp(v[0], "HOSTNAME=box") && !strcmp(v[1], "PATH=/x") &&
+	      !strcmp(v[2], "A=2") && !strcmp(v[3], "TERM=xterm") && !strcmp(v[4], "HOME=/root"));
+	if (v) {
+		free(v[0]);
+		free(v[4]);
+	}
+	free(v);
+	v = ctr_envp(&c, NULL, 0, "/");              /* no TERM without -t */
+	for (n = 0; v && v[n]; n++) {}
+	CHECK(v && n == 4 && !strcmp(v[2], "A=1") && !strcmp(v[3], "HOME=/"));
+	if (v) {
+		free(v[0]);
+		free(v[3]);
+	}
+	free(v);
+	ctr_list_free(&extra);
+	ctr_list_free(&xcmd);
+	ctr_free(&c);
+	cg_path(path, sizeof path, "", "abc", "memory.max");
+	CHECK(!strcmp(path, CG_ROOT "/minirun/abc/memory.max"));
+	cg_path(path, sizeof path, "pids", NULL, NULL);
+	CHECK(!strcmp(path, CG_ROOT "/pids/minirun"));
+}
+
 static void test_container(void)
 {
 	test_container_seccomp();
@@ -1174,4 +1226,5 @@ static void test_container(void)
 	t_ctr_device_program();
 	t_ctr_spec();
 	t_cli_run_parse();
+	t_ctr_monitor_helpers();
 }
