@@ -37,7 +37,7 @@ check "location=ram: no log file in the store" sh -c \
 check "location=ram: logs shows the newest lines in order" sh -c \
 	"'$MINIRUN' logs ram | tail -1 | grep -qx 'line 599' && '$MINIRUN' logs ram | awk '{print \$2}' | sort -n -c"
 check "location=ram: inspect's LogConfig says so" sh -c \
-	"'$MINIRUN' inspect -f '{{json .HostConfig.LogConfig}}' ram | grep -qF '\"max-size\":\"4096\",\"max-file\":\"3\",\"location\":\"ram\"'"
+	"'$MINIRUN' inspect -f '{{json .HostConfig.LogConfig}}' ram | grep -qF '\"location\":\"ram\",\"max-file\":\"3\",\"max-size\":\"4096\"'"
 # logs -f of a running container reads the RAM file as it grows
 mr run -d --name ramf --log-opt location=ram busybox sh -c 'echo first; echo oops >&2; sleep 0.5; echo second' >/dev/null
 check "location=ram: logs -f follows until the container ends" sh -c \
@@ -72,7 +72,7 @@ EOC
 mr up "$T/boot" >"$T/up.out" 2>&1
 cat "$T/up.out"
 check "boot key log: the options are in the container" sh -c \
-	"'$MINIRUN' inspect -f '{{json .HostConfig.LogConfig.Config}}' chatty | grep -qxF '{\"max-size\":\"8192\",\"max-file\":\"2\",\"location\":\"ram\"}'"
+	"'$MINIRUN' inspect -f '{{json .HostConfig.LogConfig.Config}}' chatty | grep -qxF '{\"location\":\"ram\",\"max-file\":\"2\",\"max-size\":\"8192\"}'"
 mr wait chatty >/dev/null
 check "boot key log: logs read from the run folder" sh -c \
 	"[ \"\$('$MINIRUN' logs chatty)\" = booted ] && [ -f $MINIRUN_RUNDIR/\$('$MINIRUN' inspect -f '{{.Id}}' chatty)/log ]"

@@ -174,5 +174,5 @@ ms=$(((t1 - t0) / 1000000))
 want=$((size * 1000 / 262144 * 8 / 10))
 echo "  (pull of $size bytes at --limit-rate 256k: $ms ms, at least $want ms expected)"
 check "pull --limit-rate 256k: took at least 80% of size/rate" sh -c "[ $ms -ge $want ] && grep -q app:1 '$T/rate.out'"
-check "pull --limit-rate 1: refused (125)" sh -c "'$MINIRUN' pull --limit-rate 1 '$R/app:1' >/dev/null 2>&1; [ \$? = 125 ]"
+check "pull --limit-rate 1: refused (1, Docker's code for a failed pull)" sh -c "'$MINIRUN' pull --limit-rate 1 '$R/app:1' >/dev/null 2>&1; [ \$? = 1 ]"
 finish
