@@ -84,6 +84,14 @@
 #define MINIRUN_WITH_INIT 1
 #endif
 
+/* OCI runtime mode: runc's command line (create/start/exec/kill/delete/ps/
+ * pause/update/...) on bundles with a runtime-spec config.json, so that
+ * containerd, Docker and k3s can use minirun as their runc. Cost: measured
+ * in the README ("Feature flags"), about 30 KB. */
+#ifndef MINIRUN_WITH_OCI
+#define MINIRUN_WITH_OCI 1
+#endif
+
 /* Limits. Every input from outside is bounded by one of these. */
 #ifndef MINIRUN_MAX_JSON
 #define MINIRUN_MAX_JSON (1u << 20)   /* bytes of one manifest, config or index */
