@@ -1492,14 +1492,18 @@ static int oci_console_send(const char *sock, int fd, struct mr_err *err)
 	return rc;
 }
 
-static int oci_write_pidfile(const char *path, pid_t pid, struct mr_err *err)
+/* Written as runc does (a temporary renamed over it); dirfd: the folder
+ * the path is relative to (exec writes it from inside the container's
+ * mount namespace, through a folder opened before). */
+static int oci_write_pidfile(int dirfd, const char *path, pid_t pid, struct mr_err *err)
 {
 	char tmp[MINIRUN_MAX_PATH + 8], s[16];
 	int fd;
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	snprintf(s, sizeof s, "%d", (int)pid);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || util_write_all(fd, s, strlen(s)) < 0 || close(fd) < 0 || rename(tmp, path) < 0)
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || util_write_all(fd, s, strlen(s)) < 0 || close(fd) < 0 ||
+	    renameat(dirfd, tmp, dirfd, path) < 0)
 		return mr_err_sys(err, "pid file %s", path);
 	return 0;
 }
@@ -1583,9 +1587,18 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 			   "setting console socket");
 		goto out;
 	}
-	if (mkdir(g->root, 0711) < 0 && errno != EEXIST) {
-		mr_err_sys(err, "state folder %s", g->root);
-		goto out;
+	{
+		/* mkdir -p, as runc: containerd names a folder per namespace */
+		char p[MINIRUN_MAX_PATH], *s;
+		snprintf(p, sizeof p, "%s/", g->root);
+		for (s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
+			*s = 0;
+			if (mkdir(p, 0711) < 0 && errno != EEXIST) {
+				mr_err_sys(err, "state folder %s", p);
+				goto out;
+			}
+			*s = '/';
+		}
 	}
 	oci_path(dir, sizeof dir, g, id, NULL);
 	if (mkdir(dir, 0711) < 0) {
@@ -1727,7 +1740,7 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 		if (rc < 0)
 			goto out;
 	}
-	if (o->pid_file && (rc = oci_write_pidfile(o->pid_file, (pid_t)pid, err)) < 0)
+	if (o->pid_file && (rc = oci_write_pidfile(AT_FDCWD, o->pid_file, (pid_t)pid, err)) < 0)
 		goto out;
 	*pid_out = (pid_t)pid;
 	rc = in.pty >= 0 ? in.pty : 0;
@@ -2227,9 +2240,10 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 	struct mr_json_doc doc = { 0 };
 	const struct mr_json *proc;
 	const char *n;
-	int fds[8], nfd = 0, i, p[2] = { -1, -1 }, cons = -1, status, rc = 1;
+	int fds[8], nfd = 0, i, p[2] = { -1, -1 }, cons = -1, status, rc = 1, cwd;
 	pid_t pid;
 	memset(&err, 0, sizeof err);
+	cwd = -1;
 	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "exec", &err) < 0)
 		return oci_fail(g, &err);
 	if (oci_rec_load(g, a.pos[0], &r, &err) < 0) {
@@ -2291,6 +2305,18 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 	}
 	if (oci_cg_enter(r.cgroup, getpid(), &err) < 0)
 		goto out;
+	/* the pid file is a host path: keep its folder at hand */
+	if (a.val[3]) {
+		char dir[MINIRUN_MAX_PATH];
+		const char *slash = strrchr(a.val[3], '/');
+		snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - a.val[3]) : 1,
+			 slash ? (slash == a.val[3] ? "/" : a.val[3]) : ".");
+		if ((cwd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+			mr_err_sys(&err, "pid file folder %s", dir);
+			goto out;
+		}
+		a.val[3] = slash ? slash + 1 : a.val[3];
+	}
 	for (n = nsn; *n; n += strlen(n) + 1) {
 		char path[64], self[64], a1[64], a2[64];
 		ssize_t l1, l2;
@@ -2371,7 +2397,7 @@ child_fail:
 			goto out;
 		}
 	}
-	if (a.val[3] && oci_write_pidfile(a.val[3], pid, &err) < 0)
+	if (a.val[3] && oci_write_pidfile(cwd, a.val[3], pid, &err) < 0)
 		goto out;
 	if (a.set[2]) {
 		rc = 0;
@@ -2387,6 +2413,8 @@ child_fail:
 out:
 	for (i = 0; i < nfd; i++)
 		close(fds[i]);
+	if (cwd >= 0)
+		close(cwd);
 	if (p[0] >= 0)
 		close(p[0]);
 	if (cons >= 0)
