@@ -17923,6 +17923,14 @@ static int oci_has(const struct mr_json *o, const char *key)
 	return v && v->type == MR_JSON_NUMBER;
 }
 
+/* A number that is there and not 0: runc writes nothing for a 0 (Docker
+ * sends "weight": 0 for a controller the host may lack). */
+static int oci_nz(const struct mr_json *o, const char *key)
+{
+	const struct mr_json *v = mr_json_get(o, key);
+	return v && v->type == MR_JSON_NUMBER && v->num != 0;
+}
+
 static long long oci_i(const struct mr_json *o, const char *key, long long dflt)
 {
 	const struct mr_json *v = mr_json_get(o, key);
@@ -18374,24 +18382,24 @@ static int oci_cg_resources(const char *cg, const struct mr_json *r, int devices
 		return 0;
 	if (devices && oci_cg_devices(cg, mr_json_get(r, "devices"), err) < 0)
 		return -1;
-	if (oci_has(m, "limit") && oci_cg_set(cg, v2 ? "memory.max" : "memory.limit_in_bytes",
+	if (oci_nz(m, "limit") && oci_cg_set(cg, v2 ? "memory.max" : "memory.limit_in_bytes",
 					      oci_i(m, "limit", 0) < 0 ? (v2 ? "max" : "-1") :
 					      mr_json_get(m, "limit")->str, err) < 0)
 		return -1;
-	if (oci_has(m, "reservation") && oci_cg_set(cg, v2 ? "memory.low" :
+	if (oci_nz(m, "reservation") && oci_cg_set(cg, v2 ? "memory.low" :
 				"memory.soft_limit_in_bytes", mr_json_get(m, "reservation")->str, err) < 0)
 		return -1;
-	if (oci_has(m, "swap")) {
+	if (oci_nz(m, "swap")) {
 		long long sw = oci_i(m, "swap", 0);
-		if (v2 && sw > 0 && oci_has(m, "limit"))
+		if (v2 && sw > 0 && oci_nz(m, "limit"))
 			sw -= oci_i(m, "limit", 0);
 		if (oci_cg_setn(cg, v2 ? "memory.swap.max" : "memory.memsw.limit_in_bytes", sw, err) < 0)
 			return -1;
 	}
-	if (!v2 && oci_has(m, "kernel") && oci_cg_set(cg, "memory.kmem.limit_in_bytes",
+	if (!v2 && oci_nz(m, "kernel") && oci_cg_set(cg, "memory.kmem.limit_in_bytes",
 						    mr_json_get(m, "kernel")->str, err) < 0)
 		return -1;
-	if (!v2 && oci_has(m, "kernelTCP") && oci_cg_set(cg, "memory.kmem.tcp.limit_in_bytes",
+	if (!v2 && oci_nz(m, "kernelTCP") && oci_cg_set(cg, "memory.kmem.tcp.limit_in_bytes",
 						       mr_json_get(m, "kernelTCP")->str, err) < 0)
 		return -1;
 	if (!v2 && oci_has(m, "swappiness") && oci_i(m, "swappiness", 0) >= 0 &&
@@ -18400,19 +18408,19 @@ static int oci_cg_resources(const char *cg, const struct mr_json *r, int devices
 		return -1;
 	if (!v2 && oci_b(m, "disableOOMKiller") && oci_cg_set(cg, "memory.oom_control", "1", err) < 0)
 		return -1;
-	if (oci_has(cpu, "shares")) {
+	if (oci_nz(cpu, "shares")) {
 		long long sh = oci_i(cpu, "shares", 0);
 		if (oci_cg_setn(cg, v2 ? "cpu.weight" : "cpu.shares",
 				v2 ? 1 + ((sh - 2) * 9999) / 262142 : sh, err) < 0)
 			return -1;
 	}
-	if (!v2 && oci_has(cpu, "period") &&
+	if (!v2 && oci_nz(cpu, "period") &&
 	    oci_cg_set(cg, "cpu.cfs_period_us", mr_json_get(cpu, "period")->str, err) < 0)
 		return -1;
-	if (!v2 && oci_has(cpu, "quota") &&
+	if (!v2 && oci_nz(cpu, "quota") &&
 	    oci_cg_set(cg, "cpu.cfs_quota_us", mr_json_get(cpu, "quota")->str, err) < 0)
 		return -1;
-	if (v2 && (oci_has(cpu, "quota") || oci_has(cpu, "period"))) {
+	if (v2 && (oci_nz(cpu, "quota") || oci_nz(cpu, "period"))) {
 		long long q = oci_i(cpu, "quota", -1);
 		char qs[24];
 		snprintf(qs, sizeof qs, "%lld", q);
@@ -18420,35 +18428,35 @@ static int oci_cg_resources(const char *cg, const struct mr_json *r, int devices
 		if (oci_cg_set(cg, "cpu.max", val, err) < 0)
 			return -1;
 	}
-	if (!v2 && oci_has(cpu, "realtimePeriod") &&
+	if (!v2 && oci_nz(cpu, "realtimePeriod") &&
 	    oci_cg_set(cg, "cpu.rt_period_us", mr_json_get(cpu, "realtimePeriod")->str, err) < 0)
 		return -1;
-	if (!v2 && oci_has(cpu, "realtimeRuntime") &&
+	if (!v2 && oci_nz(cpu, "realtimeRuntime") &&
 	    oci_cg_set(cg, "cpu.rt_runtime_us", mr_json_get(cpu, "realtimeRuntime")->str, err) < 0)
 		return -1;
 	if ((s = oci_s(cpu, "cpus")) && *s && oci_cg_set(cg, "cpuset.cpus", s, err) < 0)
 		return -1;
 	if ((s = oci_s(cpu, "mems")) && *s && oci_cg_set(cg, "cpuset.mems", s, err) < 0)
 		return -1;
-	if (oci_has(pids, "limit") && oci_cg_set(cg, "pids.max", oci_i(pids, "limit", 0) <= 0 ? "max" :
+	if (oci_nz(pids, "limit") && oci_cg_set(cg, "pids.max", oci_i(pids, "limit", 0) <= 0 ? "max" :
 					       mr_json_get(pids, "limit")->str, err) < 0)
 		return -1;
-	if (oci_has(bio, "weight") && oci_cg_set(cg, v2 ? "io.bfq.weight" : "blkio.weight",
+	if (oci_nz(bio, "weight") && oci_cg_set(cg, v2 ? "io.bfq.weight" : "blkio.weight",
 					       mr_json_get(bio, "weight")->str, err) < 0)
 		return -1;
-	if (!v2 && oci_has(bio, "leafWeight") && oci_cg_set(cg, "blkio.leaf_weight",
+	if (!v2 && oci_nz(bio, "leafWeight") && oci_cg_set(cg, "blkio.leaf_weight",
 						       mr_json_get(bio, "leafWeight")->str, err) < 0)
 		return -1;
 	for (it = mr_json_get(bio, "weightDevice") ? mr_json_get(bio, "weightDevice")->child : NULL;
 	     it; it = it->next) {
 		char dn[48];
 		oci_devnum(it, dn, sizeof dn);
-		if (oci_has(it, "weight")) {
+		if (oci_nz(it, "weight")) {
 			snprintf(val, sizeof val, "%s %lld", dn, oci_i(it, "weight", 0));
 			if (oci_cg_set(cg, v2 ? "io.bfq.weight" : "blkio.weight_device", val, err) < 0)
 				return -1;
 		}
-		if (!v2 && oci_has(it, "leafWeight")) {
+		if (!v2 && oci_nz(it, "leafWeight")) {
 			snprintf(val, sizeof val, "%s %lld", dn, oci_i(it, "leafWeight", 0));
 			if (oci_cg_set(cg, "blkio.leaf_weight_device", val, err) < 0)
 				return -1;
@@ -18482,7 +18490,7 @@ static int oci_cg_resources(const char *cg, const struct mr_json *r, int devices
 		if (oci_cg_setn(cg, file, oci_i(it, "limit", 0), err) < 0)
 			return -1;
 	}
-	if (!v2 && oci_has(net, "classID") &&
+	if (!v2 && oci_nz(net, "classID") &&
 	    oci_cg_set(cg, "net_cls.classid", mr_json_get(net, "classID")->str, err) < 0)
 		return -1;
 	for (it = mr_json_get(net, "priorities") ? mr_json_get(net, "priorities")->child : NULL;
@@ -18617,7 +18625,8 @@ struct oci_init {
 	struct oci_cfg *cfg;
 	struct oci_g *g;
 	const char *id;
-	int sync, fifo, rootfd, pty, user_ns;
+	int sync, fifo, rootfd, pty, user_ns, cgroup_ns;
+	const char *cg;
 	unsigned cons_w, cons_h;
 };
 
@@ -18720,9 +18729,12 @@ static void oci_mount_opts(const struct mr_json *opts, unsigned long *flags, uns
 }
 
 /* v1 hierarchies (and cgroup2) at DEST: a tmpfs with one mount per
- * hierarchy, each the container's own view (cgroup namespace). */
-static int oci_mount_cgroup(int rootfd, const char *dest, unsigned long flags, struct mr_err *err)
+ * hierarchy showing the container's own folder as its root: a fresh mount
+ * in a cgroup namespace, else (as runc) a bind of the host's folder. */
+static int oci_mount_cgroup(struct oci_init *in, const char *dest, unsigned long flags,
+			    struct mr_err *err)
 {
+	int rootfd = in->rootfd;
 	char **h, path[MINIRUN_MAX_PATH];
 	size_t i;
 	int rc = 0;
@@ -18734,7 +18746,11 @@ static int oci_mount_cgroup(int rootfd, const char *dest, unsigned long flags, s
 	for (i = 0; h[i] && !rc; i++) {
 		int unified = !strcmp(h[i], "unified");
 		snprintf(path, sizeof path, "%s/%s", dest, h[i]);
-		if (!strcmp(h[i], "systemd"))
+		if (!in->cgroup_ns) {
+			char src[MINIRUN_MAX_PATH];
+			oci_cg_dir(src, sizeof src, h[i], in->cg);
+			rc = mount_in_root(rootfd, path, 'd', src, NULL, MS_BIND | flags, NULL, err);
+		} else if (!strcmp(h[i], "systemd"))
 			rc = mount_in_root(rootfd, path, 'd', "cgroup", "cgroup", flags, "none,name=systemd",
 					   err);
 		else
@@ -18777,7 +18793,7 @@ static int oci_mounts(struct oci_init *in, struct mr_err *err)
 			kind = S_ISDIR(sb.st_mode) ? 'd' : 'f';
 			rc = mount_in_root(in->rootfd, dest + 1, kind, src, NULL, flags, NULL, err);
 		} else if (type && !strcmp(type, "cgroup")) {
-			rc = oci_mount_cgroup(in->rootfd, dest + 1, flags, err);
+			rc = oci_mount_cgroup(in, dest + 1, flags, err);
 		} else {
 			rc = mount_in_root(in->rootfd, dest + 1, 'd', src ? src : type, type, flags,
 					   data.data, err);
@@ -19153,8 +19169,10 @@ static void __attribute__((noreturn)) oci_init_run(struct oci_init *in)
 	for (fd = 0, m.kind = 0; mr_json_get(lnx, "namespaces") &&
 	     (size_t)fd < mr_json_get(lnx, "namespaces")->count; fd++) {
 		const struct mr_json *ns = mr_json_at(mr_json_get(lnx, "namespaces"), (size_t)fd);
-		if (oci_ns_flag(oci_s(ns, "type")) == CLONE_NEWCGROUP && !oci_s(ns, "path") &&
-		    unshare(CLONE_NEWCGROUP) < 0) {
+		if (oci_ns_flag(oci_s(ns, "type")) != CLONE_NEWCGROUP)
+			continue;
+		in->cgroup_ns = 1;
+		if (!oci_s(ns, "path") && unshare(CLONE_NEWCGROUP) < 0) {
 			mr_err_sys(&err, "cgroup namespace");
 			goto fail;
 		}
@@ -19430,6 +19448,7 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 		goto out;
 	}
 	oci_cg_path(&cfg, id, g->systemd, cg, sizeof cg);
+	in.cg = cg;
 	if (oci_cg_create(cg, err) < 0)
 		goto out;
 	made_cg = 1;
