@@ -161,6 +161,28 @@ static int oci_read_json(const char *path, struct mr_json_doc *doc, struct mr_er
 	return rc < 0 ? -1 : 0;
 }
 
+static int oci_cap_known(const struct mr_json *caps, struct mr_err *err);
+static int oci_rlimit_type(const char *t);
+
+/* What must fail at create rather than at start: a version other than 1.x,
+ * an unknown capability or rlimit. */
+static int oci_cfg_check(const struct mr_json *root, struct mr_err *err)
+{
+	const char *v = oci_s(root, "ociVersion");
+	const struct mr_json *proc = mr_json_get(root, "process"), *it;
+	if (!v || strncmp(v, "1.", 2) || !isdigit((unsigned char)v[2]))
+		return mr_err_set(err, MR_EINVAL_INPUT, "config.json: unsupported ociVersion \"%s\"",
+				  v ? v : "");
+	if (oci_cap_known(mr_json_get(proc, "capabilities"), err) < 0)
+		return -1;
+	for (it = mr_json_get(proc, "rlimits") ? mr_json_get(proc, "rlimits")->child : NULL; it;
+	     it = it->next)
+		if (oci_rlimit_type(oci_s(it, "type")) < 0)
+			return mr_err_set(err, MR_EINVAL_INPUT, "config.json: unknown rlimit type \"%s\"",
+					  oci_s(it, "type") ? oci_s(it, "type") : "");
+	return 0;
+}
+
 static int oci_cfg_load(const char *bundle, struct oci_cfg *cfg, struct mr_err *err)
 {
 	char path[MINIRUN_MAX_PATH + 16];
@@ -184,7 +206,7 @@ static int oci_cfg_load(const char *bundle, struct oci_cfg *cfg, struct mr_err *
 		return mr_err_sys(err, "root %s", path);
 	if (!cfg->process || !mr_json_get(cfg->process, "args"))
 		return mr_err_set(err, MR_EINVAL_INPUT, "config.json: process.args is missing");
-	return 0;
+	return oci_cfg_check(cfg->root, err);
 }
 
 /* ---- records ---- */
@@ -523,7 +545,8 @@ static void oci_devnum(const struct mr_json *d, char *out, size_t size)
 /* The v1 device controller from linux.resources.devices: deny all, then the
  * rules in order, then runc's always-allowed nodes (null, zero, full,
  * random, urandom, tty, ptmx, pts, console). */
-static int oci_cg_devices(const char *cg, const struct mr_json *devs, struct mr_err *err)
+static int oci_cg_devices(const char *cg, const struct mr_json *devs, const struct mr_json *extra,
+			  struct mr_err *err)
 {
 	static const char always[] = "c 1:3 rwm\0c 1:5 rwm\0c 1:7 rwm\0c 1:8 rwm\0c 1:9 rwm\0"
 		"c 5:0 rwm\0c 5:1 rwm\0c 5:2 rwm\0c 136:* rwm\0c 10:200 rwm\0";
@@ -550,12 +573,21 @@ static int oci_cg_devices(const char *cg, const struct mr_json *devs, struct mr_
 	for (a = always; *a; a += strlen(a) + 1)
 		if (oci_cg_set(cg, "devices.allow", a, err) < 0)
 			return -1;
+	/* the nodes of linux.devices are the container's own (runc allows them) */
+	for (d = extra && extra->type == MR_JSON_ARRAY ? extra->child : NULL; d; d = d->next) {
+		char rule[96];
+		const char *type = oci_s(d, "type");
+		snprintf(rule, sizeof rule, "%c %lld:%lld rwm", type && type[0] == 'b' ? 'b' : 'c',
+			 oci_i(d, "major", 0), oci_i(d, "minor", 0));
+		if (oci_cg_set(cg, "devices.allow", rule, err) < 0)
+			return -1;
+	}
 	return 0;
 }
 
 /* linux.resources (config.json at create, stdin of `update`) into the
  * container's cgroup. */
-static int oci_cg_resources(const char *cg, const struct mr_json *r, int devices,
+static int oci_cg_resources(const char *cg, const struct mr_json *r, const struct mr_json *devices,
 			    struct mr_err *err)
 {
 	const struct mr_json *m = mr_json_get(r, "memory"), *cpu = mr_json_get(r, "cpu");
@@ -566,7 +598,8 @@ static int oci_cg_resources(const char *cg, const struct mr_json *r, int devices
 	char val[128];
 	if (!r)
 		return 0;
-	if (devices && oci_cg_devices(cg, mr_json_get(r, "devices"), err) < 0)
+	if (devices && oci_cg_devices(cg, mr_json_get(r, "devices"), mr_json_get(devices, "devices"),
+				      err) < 0)
 		return -1;
 	if (oci_nz(m, "limit") && oci_cg_set(cg, v2 ? "memory.max" : "memory.limit_in_bytes",
 					      oci_i(m, "limit", 0) < 0 ? (v2 ? "max" : "-1") :
@@ -744,8 +777,10 @@ static void oci_state_json(const struct oci_rec *r, const char *id, const char *
 	mr_jw_obj_end(&w);
 }
 
+/* Run the hooks of one kind in order. warn != NULL (poststart, poststop):
+ * a failure is a warning in the log and the next hook still runs. */
 static int oci_hooks(const struct mr_json *hooks, const char *kind, const struct mr_buf *state,
-		     struct mr_err *err)
+		     struct oci_g *warn, struct mr_err *err)
 {
 	const struct mr_json *h, *arr = mr_json_get(hooks, kind);
 	for (h = arr && arr->type == MR_JSON_ARRAY ? arr->child : NULL; h; h = h->next) {
@@ -760,8 +795,11 @@ static int oci_hooks(const struct mr_json *hooks, const char *kind, const struct
 			free(envp);
 			return mr_err_set(err, MR_EINVAL_INPUT, "%s hook: no path", kind);
 		}
+		/* a hook that leaves without reading its stdin must not kill us */
+		signal(SIGPIPE, SIG_IGN);
 		pid = fork();
 		if (pid == 0) {
+			signal(SIGPIPE, SIG_DFL);
 			dup2(p[0], 0);
 			execve(path, argv[0] ? argv : dflt, envp);
 			_exit(127);
@@ -784,14 +822,23 @@ static int oci_hooks(const struct mr_json *hooks, const char *kind, const struct
 			if (timeout == 0) {
 				kill(pid, SIGKILL);
 				waitpid(pid, NULL, 0);
-				return mr_err_set(err, ETIMEDOUT, "%s hook %s: timeout", kind, path);
+				mr_err_set(err, ETIMEDOUT, "%s hook %s: timeout", kind, path);
+				if (!warn)
+					return -1;
+				oci_log(warn, "warning", err->msg);
+				status = 0;
+				break;
 			}
 			if (r == 0)
 				usleep(10000);
 		}
-		if (!WIFEXITED(status) || WEXITSTATUS(status))
-			return mr_err_set(err, MR_EINVAL_INPUT, "%s hook %s: exit status %d", kind, path,
-					  ctr_exit_code(status));
+		if (WIFEXITED(status) && !WEXITSTATUS(status))
+			continue;
+		mr_err_set(err, MR_EINVAL_INPUT, "%s hook %s: exit status %d", kind, path,
+			   ctr_exit_code(status));
+		if (!warn)
+			return -1;
+		oci_log(warn, "warning", err->msg);
 	}
 	return 0;
 }
@@ -1215,6 +1262,32 @@ static const char oci_rlimit_names[] =
 	"CPU\0FSIZE\0DATA\0STACK\0CORE\0RSS\0NPROC\0NOFILE\0MEMLOCK\0AS\0LOCKS\0SIGPENDING\0"
 	"MSGQUEUE\0NICE\0RTPRIO\0RTTIME\0";
 
+/* "RLIMIT_NOFILE" -> RLIMIT_NOFILE, -1 when unknown. */
+static int oci_rlimit_type(const char *t)
+{
+	const char *n = oci_rlimit_names;
+	int res;
+	if (!t || strncmp(t, "RLIMIT_", 7))
+		return -1;
+	for (res = 0; *n; res++, n += strlen(n) + 1)
+		if (!strcmp(t + 7, n))
+			return res;
+	return -1;
+}
+
+static int oci_cap_known(const struct mr_json *caps, struct mr_err *err)
+{
+	const struct mr_json *set, *it;
+	for (set = caps && caps->type == MR_JSON_OBJECT ? caps->child : NULL; set; set = set->next)
+		for (it = set->type == MR_JSON_ARRAY ? set->child : NULL; it; it = it->next) {
+			int b = it->type == MR_JSON_STRING ? isolate_cap_parse(it->str) : -1;
+			if (b < 0 || b >= 64)
+				return mr_err_set(err, MR_EINVAL_INPUT, "config.json: unknown capability "
+						  "\"%s\" in %s", it->str ? it->str : "", set->key);
+		}
+	return 0;
+}
+
 /* The last steps of the init and of exec: limits, working folder, user,
  * capabilities, no_new_privs; then exec. Returns only on failure. */
 static int oci_process_exec(const struct mr_json *proc, struct oci_g *g, struct mr_err *err)
@@ -1232,12 +1305,10 @@ static int oci_process_exec(const struct mr_json *proc, struct oci_g *g, struct 
 	int cap;
 	for (it = mr_json_get(proc, "rlimits") ? mr_json_get(proc, "rlimits")->child : NULL; it;
 	     it = it->next) {
-		const char *t = oci_s(it, "type"), *n = oci_rlimit_names;
+		const char *t = oci_s(it, "type");
 		struct rlimit rl;
-		int res;
-		for (res = 0; *n && (!t || strncmp(t, "RLIMIT_", 7) || strcmp(t + 7, n)); res++)
-			n += strlen(n) + 1;
-		if (!*n)
+		int res = oci_rlimit_type(t);
+		if (res < 0)
 			return mr_err_set(err, MR_EINVAL_INPUT, "rlimit %s: unknown", t ? t : "");
 		rl.rlim_cur = (rlim_t)oci_i(it, "soft", 0);
 		rl.rlim_max = (rlim_t)oci_i(it, "hard", 0);
@@ -1327,9 +1398,47 @@ static int oci_personality(const struct mr_json *lnx, struct mr_err *err)
 static unsigned long oci_propagation(const char *s, unsigned long dflt)
 {
 	struct mount_spec ms;
+	if (s && !strcmp(s, "unbindable"))
+		return MS_UNBINDABLE;
+	if (s && !strcmp(s, "runbindable"))
+		return MS_UNBINDABLE | MS_REC;
 	if (!s || !*s || mount_set_propagation(&ms, s) < 0)
 		return dflt;
 	return ms.propagation;
+}
+
+/* pivot_root refuses a new root whose parent mount is shared (with
+ * rootfsPropagation "shared"): make that mount private, as runc does. */
+static int oci_parent_private(const char *path, struct mr_err *err)
+{
+	struct mr_buf b = { 0 };
+	char best[MINIRUN_MAX_PATH] = "/", *line;
+	size_t bl = 1;
+	if (mr_read_file(AT_FDCWD, "/proc/self/mountinfo", &b, 4u << 20, err) < 0)
+		return -1;
+	for (line = b.data; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		char mp[MINIRUN_MAX_PATH];
+		const char *p = line;
+		int i;
+		size_t l;
+		for (i = 0; i < 4 && p; i++)
+			p = strchr(p, ' ') ? strchr(p, ' ') + 1 : NULL;
+		if (!p)
+			continue;
+		l = strcspn(p, " ");
+		if (l >= sizeof mp)
+			continue;
+		memcpy(mp, p, l);
+		mp[l] = 0;
+		if (l > bl && !strncmp(path, mp, l) && (path[l] == '/' || !path[l])) {
+			memcpy(best, mp, l + 1);
+			bl = l;
+		}
+	}
+	mr_buf_free(&b);
+	if (mount(NULL, best, NULL, MS_PRIVATE, NULL) < 0)
+		return mr_err_sys(err, "make %s private", best);
+	return 0;
 }
 
 /* The init: a linear list of named steps; the first failure is reported
@@ -1368,7 +1477,7 @@ static void __attribute__((noreturn)) oci_init_run(struct oci_init *in)
 	/* the root: rootfsPropagation (default rslave) for everything, the
 	 * rootfs a mount of its own for pivot_root */
 	if (mount(NULL, "/", NULL, oci_propagation(oci_s(lnx, "rootfsPropagation"), MS_SLAVE | MS_REC) |
-		  MS_REC, NULL) < 0 ||
+		  MS_REC, NULL) < 0 || oci_parent_private(in->cfg->rootfs, &err) < 0 ||
 	    mount(in->cfg->rootfs, in->cfg->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
 		mr_err_sys(&err, "mount the root %s", in->cfg->rootfs);
 		goto fail;
@@ -1410,12 +1519,15 @@ static void __attribute__((noreturn)) oci_init_run(struct oci_init *in)
 		struct mr_buf st = { 0 };
 		oci_state_json(NULL, in->id, in->cfg->bundle, "created", getpid(),
 			       mr_json_get(in->cfg->root, "annotations"), 0, &st);
-		i = oci_hooks(mr_json_get(in->cfg->root, "hooks"), "createContainer", &st, &err);
+		i = oci_hooks(mr_json_get(in->cfg->root, "hooks"), "createContainer", &st, NULL, &err);
 		mr_buf_free(&st);
 		if (i < 0)
 			goto fail;
 	}
+	/* the old root turns slave before it is detached: with a shared
+	 * rootfsPropagation the detach would reach the host's mounts */
 	if (fchdir(in->rootfd) < 0 || compat_pivot_root(".", ".") < 0 ||
+	    mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0 ||
 	    umount2(".", MNT_DETACH) < 0 || chdir("/") < 0) {
 		mr_err_sys(&err, "pivot_root into %s", in->cfg->rootfs);
 		goto fail;
@@ -1460,7 +1572,7 @@ static void __attribute__((noreturn)) oci_init_run(struct oci_init *in)
 		struct mr_buf st = { 0 };
 		oci_state_json(NULL, in->id, in->cfg->bundle, "running", getpid(),
 			       mr_json_get(in->cfg->root, "annotations"), 0, &st);
-		i = oci_hooks(mr_json_get(in->cfg->root, "hooks"), "startContainer", &st, &err);
+		i = oci_hooks(mr_json_get(in->cfg->root, "hooks"), "startContainer", &st, NULL, &err);
 		mr_buf_free(&st);
 		if (i < 0) {
 			fprintf(stderr, "%s\n", err.msg);
@@ -1638,7 +1750,7 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 	if (oci_cg_create(cg, err) < 0)
 		goto out;
 	made_cg = 1;
-	if (oci_cg_resources(cg, cfg.res, 1, err) < 0)
+	if (oci_cg_resources(cg, cfg.res, cfg.lnx ? cfg.lnx : cfg.root, err) < 0)
 		goto out;
 	if (oci_ns_join(cfg.lnx, 1, err) < 0)
 		goto out;
@@ -1699,11 +1811,11 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 		} else if (m.kind == 'h') {
 			struct mr_buf st = { 0 };
 			int hrc;
-			oci_state_json(NULL, id, cfg.bundle, "creating", (pid_t)pid,
+			oci_state_json(NULL, id, cfg.bundle, "created", (pid_t)pid,
 				       mr_json_get(cfg.root, "annotations"), 0, &st);
-			hrc = oci_hooks(mr_json_get(cfg.root, "hooks"), "prestart", &st, err);
+			hrc = oci_hooks(mr_json_get(cfg.root, "hooks"), "prestart", &st, NULL, err);
 			if (hrc == 0)
-				hrc = oci_hooks(mr_json_get(cfg.root, "hooks"), "createRuntime", &st, err);
+				hrc = oci_hooks(mr_json_get(cfg.root, "hooks"), "createRuntime", &st, NULL, err);
 			mr_buf_free(&st);
 			if (hrc < 0 || oci_send(sv[0], 'a', NULL) < 0)
 				goto out;
@@ -1985,8 +2097,7 @@ static int oci_cmd_start_id(struct oci_g *g, const char *id, struct mr_err *err)
 	if (rc == 0 && mr_json_get(r.doc.root, "hooks")) {
 		struct mr_buf s = { 0 };
 		oci_state_json(&r, id, r.bundle, "running", r.pid, r.annotations, 0, &s);
-		if (oci_hooks(mr_json_get(r.doc.root, "hooks"), "poststart", &s, err) < 0)
-			rc = -1;
+		oci_hooks(mr_json_get(r.doc.root, "hooks"), "poststart", &s, g, err);
 		mr_buf_free(&s);
 	}
 	mr_json_free(&r.doc);
@@ -2122,8 +2233,7 @@ static int oci_delete_id(struct oci_g *g, const char *id, int force, struct mr_e
 		struct mr_buf s = { 0 };
 		struct mr_err herr;
 		oci_state_json(&r, id, r.bundle, "stopped", 0, r.annotations, 0, &s);
-		if (oci_hooks(mr_json_get(r.doc.root, "hooks"), "poststop", &s, &herr) < 0)
-			oci_log(g, "warning", herr.msg);
+		oci_hooks(mr_json_get(r.doc.root, "hooks"), "poststop", &s, g, &herr);
 		mr_buf_free(&s);
 	}
 	oci_path(path, sizeof path, g, id, "exec.fifo");
@@ -2222,7 +2332,7 @@ static int oci_cmd_update(struct oci_g *g, int argc, char **argv)
 	if (a.val[0])
 		rc = oci_read_json(a.val[0], &doc, &err);
 	if (rc == 0 && doc.root)
-		rc = oci_cg_resources(r.cgroup, doc.root, 0, &err);
+		rc = oci_cg_resources(r.cgroup, doc.root, NULL, &err);
 	/* the flag forms: one small resources document each */
 	for (k = 1, key = keys; rc == 0 && *key; k++, key += strlen(key) + 1) {
 		struct mr_json_doc one = { 0 };
@@ -2235,7 +2345,7 @@ static int oci_cmd_update(struct oci_g *g, int argc, char **argv)
 			      str ? "\"" : "", a.val[k], str ? "\"" : "");
 		rc = mr_json_parse(&one, b.data, b.len, &err);
 		if (rc == 0)
-			rc = oci_cg_resources(r.cgroup, one.root, 0, &err);
+			rc = oci_cg_resources(r.cgroup, one.root, NULL, &err);
 		mr_json_free(&one);
 		mr_buf_free(&b);
 	}
