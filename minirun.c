@@ -19102,9 +19102,19 @@ static int oci_cap_known(const struct mr_json *caps, struct mr_err *err)
 	return 0;
 }
 
-/* The last steps of the init and of exec: limits, working folder, user,
- * capabilities, no_new_privs; then exec. Returns only on failure. */
-static int oci_process_exec(const struct mr_json *proc, struct oci_g *g, struct mr_err *err)
+/* linux.seccomp: does the profile restrict anything? (its compiler is not
+ * written yet: a restricting profile is approximated by minirun's own
+ * Docker-default filter, [16] isolate_seccomp, with a warning) */
+static int oci_seccomp_wanted(const struct mr_json *lnx)
+{
+	const char *d = oci_s(mr_json_get(lnx, "seccomp"), "defaultAction");
+	return d && strcmp(d, "SCMP_ACT_ALLOW") && strcmp(d, "SCMP_ACT_LOG");
+}
+
+/* The last steps of the init and of exec: limits, working folder, seccomp,
+ * user, capabilities, no_new_privs; then exec. Returns only on failure. */
+static int oci_process_exec(const struct mr_json *proc, int seccomp, struct oci_g *g,
+			    struct mr_err *err)
 {
 	const struct mr_json *user = mr_json_get(proc, "user"), *caps = mr_json_get(proc, "capabilities");
 	const struct mr_json *it, *ag = mr_json_get(user, "additionalGids");
@@ -19159,6 +19169,14 @@ static int oci_process_exec(const struct mr_json *proc, struct oci_g *g, struct 
 			break;
 		if (r == 1 && !((bnd >> cap) & 1) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
 			return mr_err_sys(err, "drop capability %d from the bounding set", cap);
+	}
+	if (seccomp) {
+		/* installed while CAP_SYS_ADMIN is still held (no no_new_privs needed);
+		 * calls are refused or lifted by the container's bounding set */
+		struct ctr dummy;
+		ctr_init(&dummy);
+		if (isolate_seccomp(&dummy, bnd, err) < 0)
+			return -1;
 	}
 	prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
 	if (syscall(ISOLATE_SYS_SETGROUPS, ng, groups) < 0 && errno != EPERM)
@@ -19371,6 +19389,9 @@ static void __attribute__((noreturn)) oci_init_run(struct oci_init *in)
 		goto fail;
 	if (oci_s(lnx, "mountLabel") && *oci_s(lnx, "mountLabel"))
 		oci_warn(in->g, "no SELinux here: mountLabel", oci_s(lnx, "mountLabel"));
+	if (oci_seccomp_wanted(lnx))
+		oci_warn(in->g, "seccomp: config.json's profile is approximated by minirun's Docker-default "
+			 "filter (calls refused unless the bounding set lifts them); its", "syscalls");
 	if (mr_json_get(lnx, "intelRdt"))
 		oci_warn(in->g, "no Intel RDT here:", "intelRdt");
 	/* ready: the parent leaves; we wait for `start` on exec.fifo */
@@ -19393,7 +19414,7 @@ static void __attribute__((noreturn)) oci_init_run(struct oci_init *in)
 			_exit(1);
 		}
 	}
-	oci_process_exec(proc, NULL, &err);
+	oci_process_exec(proc, oci_seccomp_wanted(lnx), NULL, &err);
 	fprintf(stderr, "%s\n", err.msg);
 	_exit(err.code == ENOENT ? 127 : 126);
 fail:
@@ -19670,6 +19691,8 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 			mr_jw_value(&w, mr_json_get(cfg.root, "annotations"));
 		else
 			mr_jw_null(&w);
+		mr_jw_key(&w, "seccomp");
+		mr_jw_bool(&w, oci_seccomp_wanted(cfg.lnx));
 		mr_jw_key(&w, "hooks");
 		if (mr_json_get(cfg.root, "hooks"))
 			mr_jw_value(&w, mr_json_get(cfg.root, "hooks"));
@@ -19878,7 +19901,7 @@ static int oci_cmd_start_id(struct oci_g *g, const char *id, struct mr_err *err)
 	char path[MINIRUN_MAX_PATH], c;
 	const char *st;
 	struct pollfd p;
-	int fd, rc = 0;
+	int fd, rc = 0, n;
 	if (oci_rec_load(g, id, &r, err) < 0)
 		return -1;
 	st = oci_status(g, &r);
@@ -19898,13 +19921,22 @@ static int oci_cmd_start_id(struct oci_g *g, const char *id, struct mr_err *err)
 	p.events = POLLIN;
 	/* the init opens its end once it is ready: wait for its byte, or its end */
 	for (;;) {
-		int n = poll(&p, 1, 100);
+		n = poll(&p, 1, 100);
 		if (n > 0 && read(fd, &c, 1) == 1)
 			break;
 		if (ctr_pid_start(r.pid) != r.start) {
 			rc = mr_err_set(err, ESRCH, "container %s: its init is gone", id);
 			break;
 		}
+	}
+	/* then its end closes at execve (close-on-exec): the program runs when
+	 * `start` returns (a signal sent right after reaches the program) */
+	for (n = 0; rc == 0 && n < 50; n++) {
+		p.revents = 0;
+		if (poll(&p, 1, 100) > 0 && read(fd, &c, 1) <= 0)
+			break;
+		if (ctr_pid_start(r.pid) != r.start)
+			break;
 	}
 	close(fd);
 	unlink(path);
@@ -20319,7 +20351,7 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 			for (i = 0; i < 3; i++)
 				dup2(slave, i);
 		}
-		oci_process_exec(proc, NULL, &err);
+		oci_process_exec(proc, oci_b(r.doc.root, "seccomp"), NULL, &err);
 child_fail:
 		if (write(p[1], err.msg, strlen(err.msg)) < 0) {
 			/* the parent is gone */

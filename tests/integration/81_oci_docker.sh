@@ -66,6 +66,9 @@ $D exec w1 sh -c 'exit 3' >/dev/null 2>&1
 rc=$?
 check "exec: exit code (3): $rc" [ "$rc" = 3 ]
 check "exec -it: a tty" sh -c "script -qec \"$D exec -it w1 sh -c tty\" /dev/null | grep -q /dev/pts/"
+check "Docker's seccomp profile is enforced (Seccomp: 2)" sh -c "$D exec w1 grep -E '^Seccomp:' /proc/self/status | grep -q 2"
+check "seccomp refuses unshare without CAP_SYS_ADMIN (EPERM)" sh -c "$D exec w1 busybox unshare -u true 2>&1 | grep -q 'not permitted'"
+check "--security-opt seccomp=unconfined: no filter" sh -c "$D run --rm $R --security-opt seccomp=unconfined busybox grep -E '^Seccomp:' /proc/self/status | grep -q 0"
 check "top: the init" sh -c "$D top w1 | grep -q 'sleep 1000'"
 check "stats: one row" sh -c "$D stats --no-stream w1 | grep -qE '^[0-9a-f]+ +w1 '"
 check "pause" $D pause w1
