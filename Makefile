@@ -1,7 +1,7 @@
 # minirun: one static, stripped binary built with musl from minirun.c.
 #
 #   make [CONFIG=full|router|initramfs] [ARCH=native|aarch64|armhf|mipsel]
-#   make deps | test | test-unit | test-integration | size | flag-sizes
+#   make deps | test | test-unit | test-integration | oci-validation | size | flag-sizes
 #   make check-symbols | check-static | presets | cross | bench | clean | distclean
 #
 # Outputs: build/<arch>/<preset>/minirun (and unit, minirun.o); `make` with
@@ -116,7 +116,7 @@ else
   say := @printf '  %-8s %s\n'
 endif
 
-.PHONY: all amalgamate check-amalgamation deps test test-unit test-integration size flag-sizes check-symbols check-formats \
+.PHONY: all amalgamate check-amalgamation deps test test-unit test-integration oci-validation size flag-sizes check-symbols check-formats \
 	check-static presets cross bench clean distclean FORCE
 .DELETE_ON_ERROR:
 
@@ -248,6 +248,11 @@ test-unit: $(B)/$(CONFIG)/unit
 
 test-integration: $(BIN)
 	$(Q)tests/run-integration.sh $(abspath $(BIN)) $(T)
+
+# The OCI runtime-tools validation suite against the runc mode (built once
+# outside the repository; about 2 minutes; T=name runs one test).
+oci-validation: $(BIN)
+	$(Q)tests/oci-validation.sh $(abspath $(BIN)) $(T)
 
 # Stripped size of every preset against its budget (budgets are for x86_64;
 # other arches are printed for information). A preset over budget is marked

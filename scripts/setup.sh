@@ -17,6 +17,11 @@
 #           util-linux (unshare, flock), iproute2, procps; debootstrap (the
 #           Debian base of tests/service-images.sh), curl and postgresql-client
 #           (the real clients of tests/integration/33_services.sh), nftables
+#   oci:    containerd docker.io (private instances driven by
+#           tests/integration/80_oci_containerd.sh and 81_oci_docker.sh; their
+#           packaged services are kept from starting and disabled), runc crun
+#           (the peers of tests/bench/oci.sh), golang-go and two Go packages
+#           (build the OCI runtime-tools validation suite, tests/oci-validation.sh)
 #           (nft lists the rules minirun made, in 60_net)
 # A deb-src entry is derived from the machine's own apt sources (never a
 # mirror name written here) so that scripts/deps.sh can fetch the sources.
@@ -36,7 +41,9 @@ PKGS="make gcc libc6-dev musl-tools binutils file dpkg-dev patch xz-utils bzip2
 	musl-dev:arm64 musl-dev:armhf musl-dev:mipsel
 	umoci skopeo busybox-static tar gzip zstd jq python3 attr libcap2-bin cpio
 	util-linux iproute2 procps curl debootstrap postgresql-client nftables
-	docker-registry apache2-utils openssl qemu-system-x86"
+	docker-registry apache2-utils openssl qemu-system-x86
+	containerd docker.io runc crun golang-go golang-github-opencontainers-runtime-tools-dev
+	golang-github-google-uuid-dev"
 
 need_update=0
 for a in $ARCHES; do
@@ -76,7 +83,21 @@ echo "setup: installing:${missing:- (nothing; refreshing apt for new sources)}"
 # the install below fails clearly if Debian's own indexes are missing.
 apt-get update -q || echo "setup: apt-get update reported errors (continuing)" >&2
 if [ -n "$missing" ]; then
+	# docker.io and containerd would start their system services: the tests
+	# only use private instances, so nothing may start during the install
+	deny=""
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod +x /usr/sbin/policy-rc.d
+		deny=1
+	fi
 	# shellcheck disable=SC2086
-	apt-get install -y -q --no-install-recommends $missing
+	rc=0
+	apt-get install -y -q --no-install-recommends $missing || rc=$?
+	[ -z "$deny" ] || rm -f /usr/sbin/policy-rc.d
+	[ "$rc" = 0 ] || exit "$rc"
+	if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+		systemctl disable --now docker.service docker.socket containerd.service >/dev/null 2>&1 || true
+	fi
 fi
 echo "setup: done"
