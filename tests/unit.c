@@ -110,6 +110,11 @@ static void test_net(void) { printf("net: skipped: built without MINIRUN_WITH_NE
 #else
 static void test_boot(void) { printf("boot: skipped: built without MINIRUN_WITH_INIT\n"); }
 #endif
+#if MINIRUN_WITH_OCI
+#include "unit_oci.c"
+#else
+static void test_oci(void) { printf("oci: skipped: built without MINIRUN_WITH_OCI\n"); }
+#endif
 
 int main(int argc, char **argv)
 {
@@ -126,6 +131,7 @@ int main(int argc, char **argv)
 		{ "cp", test_cp },
 		{ "net", test_net },
 		{ "boot", test_boot },
+		{ "oci", test_oci },
 	};
 	size_t i;
 	setvbuf(stdout, NULL, _IOLBF, 0);
