@@ -468,6 +468,8 @@ static pid_t *oci_cg_pids(const char *cg, size_t *count)
 	return pids;
 }
 
+/* The container's folder; and minirun's own parent of default paths once
+ * it is empty (a caller's parent, /default or /docker, is the caller's). */
 static void oci_cg_remove(const char *cg)
 {
 	char **h = oci_cg_hiers();
@@ -475,7 +477,10 @@ static void oci_cg_remove(const char *cg)
 	for (i = 0; h[i]; i++) {
 		char dir[MINIRUN_MAX_PATH];
 		oci_cg_dir(dir, sizeof dir, h[i], cg);
-		rmdir(dir);
+		if (rmdir(dir) == 0 && util_starts_with(cg, "/minirun-oci/")) {
+			oci_cg_dir(dir, sizeof dir, h[i], "/minirun-oci");
+			rmdir(dir);
+		}
 	}
 	oci_strv_free(h);
 }

@@ -76,7 +76,9 @@ for t in "${tests[@]}"; do
 	printf '%-40s %4s/%-4s  %s\n' "$t" "$ok" "$total" "$res"
 	# what the suite leaves behind
 	for d in /sys/fs/cgroup/*/testdir/cgrouptest /sys/fs/cgroup/*/cgrouptest /sys/fs/cgroup/*/testdir \
-		 /sys/fs/cgroup/testdir/cgrouptest /sys/fs/cgroup/cgrouptest /sys/fs/cgroup/testdir; do
+		 /sys/fs/cgroup/testdir/cgrouptest /sys/fs/cgroup/cgrouptest /sys/fs/cgroup/testdir \
+		 /sys/fs/cgroup/*/minirun-oci/testdir/cgrouptest /sys/fs/cgroup/*/minirun-oci/cgrouptest \
+		 /sys/fs/cgroup/*/minirun-oci/testdir /sys/fs/cgroup/*/minirun-oci /sys/fs/cgroup/minirun-oci; do
 		[ -d "$d" ] && rmdir "$d" 2>/dev/null
 	done
 done
