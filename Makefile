@@ -2,7 +2,7 @@
 #
 #   make [CONFIG=full|router|initramfs] [ARCH=native|aarch64|armhf|mipsel]
 #   make deps | test | test-unit | test-integration | oci-validation | size | flag-sizes
-#   make check-symbols | check-static | presets | cross | bench | clean | distclean
+#   make check-symbols | check-static | presets | cross | bench | fresh-check | clean | distclean
 #
 # Outputs: build/<arch>/<preset>/minirun (and unit, minirun.o); `make` with
 # ARCH=native also points ./minirun at the preset it built.
@@ -18,10 +18,12 @@ CONFIG_DIR ?= configs
 PRESETS := full router initramfs
 CROSS_ARCHES := aarch64 armhf mipsel
 
-# Budgets for the stripped x86_64 binary, in KiB (issue 2).
-BUDGET_full := 384
-BUDGET_router := 256
-BUDGET_initramfs := 128
+# Budgets for the stripped x86_64 binary, in KiB (issue 15, replacing issue
+# 2's router 256 and initramfs 128, which the measured floors showed cannot be
+# met with the commands those devices need). `make size` fails over budget.
+BUDGET_full := 448
+BUDGET_router := 384
+BUDGET_initramfs := 256
 
 ifeq ($(ARCH),native)
   MUSL_CC := musl-gcc
@@ -116,8 +118,8 @@ else
   say := @printf '  %-8s %s\n'
 endif
 
-.PHONY: all amalgamate check-amalgamation deps test test-unit test-integration oci-validation size flag-sizes check-symbols check-formats \
-	check-static presets cross bench clean distclean FORCE
+.PHONY: all amalgamate check-amalgamation check-parts test-asan fuzz deps test test-unit test-integration oci-validation powercut size flag-sizes check-symbols check-formats \
+	check-static presets cross bench fresh-check clean distclean FORCE
 .DELETE_ON_ERROR:
 
 all: $(B)/$(CONFIG)/minirun
@@ -147,10 +149,17 @@ $(DEPS_STAMP): scripts/deps.sh | $(SRC_STAMP)
 # the committed file differs from what the parts make.
 PARTS := $(sort $(wildcard src/[0-9][0-9]*_*.c))
 
-amalgamate: minirun.c
+# `make amalgamate` always runs the script (it rewrites minirun.c only when
+# the text changes): a checkout or merge can leave minirun.c newer than parts
+# it does not match.
+amalgamate:
+	$(Q)scripts/amalgamate.py
 minirun.c: $(PARTS) scripts/amalgamate.py
 	$(say) GEN $@
 	$(Q)scripts/amalgamate.py $@
+
+check-parts:
+	$(Q)scripts/check-parts.py
 
 check-amalgamation:
 	$(Q)scripts/amalgamate.py - | cmp -s - minirun.c || \
@@ -235,7 +244,10 @@ test: $(BIN) $(B)/$(CONFIG)/unit $(foreach p,$(PRESETS),$(B)/$(p)/minirun.o)
 	$(call check_symbols,$(filter %.o,$^))
 	$(call check_formats)
 ifeq ($(ARCH),native)
+	$(Q)scripts/check-parts.py
 	$(Q)rc=0; $(B)/$(CONFIG)/unit || rc=1; \
+	$(MAKE) --no-print-directory test-asan || rc=1; \
+	$(MAKE) --no-print-directory fuzz || rc=1; \
 	tests/run-integration.sh $(abspath $(BIN)) $(T) || rc=1; \
 	[ $$rc = 0 ] || { echo "test: FAILED (see above)" >&2; exit 1; }
 else
@@ -254,27 +266,81 @@ test-integration: $(BIN)
 oci-validation: $(BIN)
 	$(Q)tests/oci-validation.sh $(abspath $(BIN)) $(T)
 
+# Power cuts under qemu (tests/powercut.py): 200 by default (`make test` runs
+# 10), bounded by POWERCUT_MAX_SECONDS; prints cuts, inconsistent stores, lost
+# acknowledged operations, hits per operation and time per cut.
+POWERCUT_CUTS ?= 200
+POWERCUT_MAX_SECONDS ?= 5400
+powercut: $(BIN)
+	$(Q)POWERCUT_CUTS=$(POWERCUT_CUTS) POWERCUT_MAX_SECONDS=$(POWERCUT_MAX_SECONDS) \
+	TEST_TIMEOUT=$$(($(POWERCUT_MAX_SECONDS) + 600)) V=1 \
+	tests/run-integration.sh $(abspath $(BIN)) 72_powercut
+
 # Stripped size of every preset against its budget (budgets are for x86_64;
-# other arches are printed for information). A preset over budget is marked
-# OVER; with SIZE_STRICT=1 that fails the target. CI prints the table without
-# failing while the container runtime is still being slimmed (see README,
-# "Presets and sizes", for where each preset stands).
+# other arches are printed for information), and its size after `xz -9e`
+# (what it costs on a squashfs or a compressed initramfs). A native preset
+# over budget is marked OVER and said on stderr; SIZE_STRICT=1 makes that fail
+# the target (README, "Presets and sizes", says where each preset stands).
 size: presets
-	$(Q)for p in $(PRESETS); do echo "$$p $$(stat -c %s $(B)/$$p/minirun)"; done | \
+	$(Q)for p in $(PRESETS); do echo "$$p $$(stat -c %s $(B)/$$p/minirun) $$(xz -9e -c $(B)/$$p/minirun | wc -c)"; done | \
 	awk -v arch=$(ARCH) -v budgets="full=$(BUDGET_full) router=$(BUDGET_router) initramfs=$(BUDGET_initramfs)" ' \
 		BEGIN { n = split(budgets, a, " "); for (i = 1; i <= n; i++) { split(a[i], kv, "="); lim[kv[1]] = kv[2] } \
-			printf "%-10s %9s %8s %10s  %s\n", "preset", "bytes", "KiB", "budget", "(" arch ")" } \
+			printf "%-10s %9s %8s %10s %9s  %s\n", "preset", "bytes", "KiB", "budget", "xz -9e", "(" arch ")" } \
 		{ st = ($$2 <= lim[$$1] * 1024) ? "OK" : "OVER"; if (st == "OVER") over = 1; \
-			printf "%-10s %9d %8.1f %6d KiB  %s\n", $$1, $$2, $$2 / 1024, lim[$$1], st } \
-		END { exit (arch == "native" && over && strict) }' strict=$(if $(SIZE_STRICT),1,0)
+			printf "%-10s %9d %8.1f %6d KiB %9d  %s\n", $$1, $$2, $$2 / 1024, lim[$$1], $$3, st } \
+		END { if (arch == "native" && over) { print "size: a preset is over its budget" > "/dev/stderr"; exit strict } }' \
+		strict=$(if $(SIZE_STRICT),1,0)
 
 # Stripped bytes each MINIRUN_WITH_* flag costs (full preset, one flag off).
 flag-sizes: $(DEPS_STAMP)
 	$(Q)scripts/flag-sizes.sh ARCH=$(ARCH) ZSTD=$(ZSTD)
 
+# The unit tests built with glibc, AddressSanitizer and UBSan (libc's malloc,
+# which ASan checks, instead of minirun's own: MINIRUN_LIBC_MALLOC), linked
+# with Debian's own glibc builds of the three libraries.
+ASAN_FLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined -DMINIRUN_LIBC_MALLOC -I. -Wall -Wno-unused-function \
+	-Wno-format-truncation
+build/asan/unit: tests/unit.c $(wildcard tests/unit_*.c tests/unit*.h) $(SOURCES) $(CONFIG_DIR)/full.h
+	$(say) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)gcc $(ASAN_FLAGS) -DMINIRUN_NO_MAIN $(call preset_defs,full) -o $@ tests/unit.c -lbearssl -lzstd -lz
+
+test-asan: build/asan/unit
+	$(Q)ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $<
+
+# libFuzzer targets (tests/fuzz/*.c include minirun.c), built with clang and
+# run FUZZ_TIME seconds each from their corpus folder (kept in build/, made
+# anew each run); a crash fails the target and leaves its input in build/fuzz.
+FUZZ_TIME ?= 20
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/*.c))
+build/fuzz/%: tests/fuzz/%.c $(SOURCES) $(CONFIG_DIR)/full.h
+	$(say) CLANG $@
+	$(Q)mkdir -p $(@D)
+	$(Q)clang -g -O1 -fsanitize=fuzzer,address,undefined -DMINIRUN_LIBC_MALLOC -Wno-string-plus-int \
+		-DMINIRUN_C='"../../minirun.c"' $(call preset_defs,full) -I. -Wno-unused-function \
+		-o $@ $< -lbearssl -lzstd -lz
+
+fuzz: $(addprefix build/fuzz/,$(FUZZ_TARGETS))
+	$(Q)for t in $(FUZZ_TARGETS); do \
+		mkdir -p build/fuzz/corpus-$$t; \
+		if (cd build/fuzz && ./$$t -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+			corpus-$$t >$$t.log 2>&1); then \
+			echo "fuzz: $$t: $$(sed -n 's/^stat::number_of_executed_units: *//p' build/fuzz/$$t.log) runs in $(FUZZ_TIME) s, no failure"; \
+		else \
+			grep -E -A12 '==[0-9]+==ERROR|runtime error|deadly signal' build/fuzz/$$t.log | head -40 >&2; \
+			echo "fuzz: $$t FAILED (log and input in build/fuzz)" >&2; exit 1; \
+		fi; \
+	done
+
 bench: $(BIN) $(foreach p,$(PRESETS),$(B)/$(p)/minirun)
 	$(Q)if [ -x tests/bench/run.sh ]; then tests/bench/run.sh $(abspath $(BIN)); \
 	else echo "bench: tests/bench/run.sh does not exist yet"; fi
+
+# The README's two commands, verbatim, in a fresh Debian 12 root (debootstrap;
+# cached in /var/cache/minirun-fresh). Takes a while: see scripts/fresh-check.sh.
+fresh-check:
+	$(Q)scripts/fresh-check.sh
 
 clean:
 	rm -rf build

@@ -24,14 +24,17 @@
  *   [11]  MOUNTS     volumes, bind mounts and tmpfs inside a container  (src/11_mounts.c)
  *   [12]  HTTP       name lookup (hosts, DNS), HTTP/1.1 client over TCP and BearSSL TLS  (src/12_http.c)
  *   [13]  PULL       registry client, auth, pull  (src/13_pull.c)
- *   [14]  CONTAINER  records, names, state, image defaults  (src/14_container.c)
+ *   [14]  CONTAINER  the spec, records, names, state, image defaults  (src/14_container.c)
+ *   [14b] CHECK      verify the whole store, repair what nothing uses  (src/14b_check.c)
  *   [15]  ROOTFS     overlay or copy roots, /dev, /proc, /sys, /etc files, pivot_root  (src/15_rootfs.c)
  *   [16]  ISOLATE    capabilities, seccomp, users, cgroups, no_new_privs, descriptors, exec  (src/16_isolate.c)
  *   [17]  MONITOR    starting a container, its owner process, logs, restarts  (src/17_monitor.c)
  *   [18]  EXEC       another process in a running container; cp in and out  (src/18_exec.c)
  *   [19]  NET        bridge, veth, addresses, networks, masquerade, published ports  (src/19_net.c)
+ *   [19b] SPEC       front ends fill the container spec, one back end creates it  (src/19b_spec.c)
  *   [20]  BOOT       declarative containers, up, down, init as PID 1  (src/20_boot.c)
  *   [20b] OCI        runc's command line for containerd, Docker and k3s (bundles, config.json)  (src/20b_oci.c)
+ *   [20c] TEMPLATES  the subset of Go's text/template that --format users write  (src/20c_tmpl.c)
  *   [21]  CLI        argument parsing, usage, commands  (src/21_cli.c)
  *   [99]  MAIN       mr_main (global options, the command table), and main unless MINIRUN_NO_MAIN  (src/99_main.c)
  */
@@ -56,10 +59,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <link.h>
+#include <sys/auxv.h>
 #include <sys/file.h>
+#include <sys/sendfile.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
@@ -795,6 +802,56 @@ static void util_hex(const unsigned char *in, size_t n, char *out)
 	out[2 * n] = 0;
 }
 
+/* Go's path.Match, which Docker's reference filter uses: '*' is any run of
+ * characters but '/', '?' one such character, [a-z] and [^x] classes, '\\'
+ * quotes. Not fnmatch: musl's is 2 KB for flags minirun never passes.
+ * 1 on a match; a malformed pattern matches nothing. */
+static int util_glob(const char *pat, const char *s)
+{
+	for (; *pat; pat++, s++) {
+		if (*pat == '*') {
+			while (pat[1] == '*')
+				pat++;
+			for (;; s++) {
+				if (util_glob(pat + 1, s))
+					return 1;
+				if (!*s || *s == '/')
+					return 0;
+			}
+		}
+		if (!*s || *s == '/') {
+			if (*pat != *s)
+				return 0;
+			continue;
+		}
+		if (*pat == '[') {
+			int neg = pat[1] == '^', hit = 0;
+			const char *p = pat + 1 + neg;
+			if (*p == ']')
+				return 0;
+			for (; *p && *p != ']'; p++) {
+				char lo = *p == '\\' && p[1] ? *++p : *p, hi = lo;
+				if (p[1] == '-' && p[2] && p[2] != ']') {
+					p += 2;
+					hi = *p == '\\' && p[1] ? *++p : *p;
+				}
+				hit |= *s >= lo && *s <= hi;
+			}
+			if (!*p || hit == neg)
+				return 0;
+			pat = p;
+		} else if (*pat == '?') {
+			continue;
+		} else {
+			if (*pat == '\\' && pat[1])
+				pat++;
+			if (*pat != *s)
+				return 0;
+		}
+	}
+	return !*s;
+}
+
 /* Write all of buf, retrying on EINTR and short writes. */
 static int util_write_all(int fd, const void *buf, size_t n)
 {
@@ -1088,7 +1145,10 @@ static int mr_fputc(int c, struct mr_file *f)
  * length with the low bit set, and keeps the 16-byte alignment malloc owes.
  * A spinlock makes it safe for threads. These are the real malloc, free,
  * calloc and realloc of the binary (musl's and the libraries' calls land
- * here too), the only global names besides mr_* and main. */
+ * here too), the only global names besides mr_* and main.
+ * MINIRUN_LIBC_MALLOC leaves them out: the sanitizer and fuzzer builds need
+ * libc's allocator, which ASan replaces with its own checked one. */
+#ifndef MINIRUN_LIBC_MALLOC
 
 #define MEM_MAX_SMALL ((size_t)64 << 10)
 #define MEM_CHUNK ((size_t)256 << 10)
@@ -1219,6 +1279,7 @@ void *realloc(void *p, size_t n)
 	free(p);
 	return q;
 }
+#endif /* MINIRUN_LIBC_MALLOC */
 
 /* ---- Small stand-ins for libc's qsort, strto* and strstr (see the note
  * after the #includes). */
@@ -1617,18 +1678,15 @@ static int fs_same_mount(const struct fs_mount_key *a, const struct fs_mount_key
 	return a->dev == b->dev;
 }
 
-/* Remove everything inside the open folder fd (not the folder itself). Each
- * sub-folder is opened with O_NOFOLLOW and checked to be on the same mount
- * before anything inside it is touched. */
-static int fs_empty_dir(int fd, const struct fs_mount_key *top, const char *where,
-			int depth, struct mr_err *err)
+/* One pass over the folder fd: unlink every entry that is not a folder, and
+ * stop at the first folder, its name copied to `sub` (sub[0] == 0: none
+ * left). */
+static int fs_unlink_files(int fd, const char *where, char sub[NAME_MAX + 1], struct mr_err *err)
 {
 	DIR *d;
 	struct dirent *de;
-	int rc = 0, dupfd;
-	if (depth > MINIRUN_MAX_PATH / 2)
-		return mr_err_set(err, ELOOP, "remove %s: folders nested too deep", where);
-	dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	int rc = 0, dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	sub[0] = 0;
 	if (dupfd < 0 || !(d = fdopendir(dupfd))) {
 		if (dupfd >= 0)
 			close(dupfd);
@@ -1641,49 +1699,108 @@ static int fs_empty_dir(int fd, const struct fs_mount_key *top, const char *wher
 			continue;
 		if (unlinkat(fd, de->d_name, 0) == 0 || errno == ENOENT)
 			continue;
-		if (errno != EISDIR && errno != EPERM) {
-			rc = mr_err_sys(err, "remove %s/%s", where, de->d_name);
+		if (errno == EISDIR || errno == EPERM) {
+			snprintf(sub, NAME_MAX + 1, "%s", de->d_name);
 			break;
 		}
-		{
-			struct fs_mount_key key;
-			/* openat2 refuses to cross any mount (bind mounts of the
-			 * same filesystem too) where the kernel has it. */
-			int sub = compat_openat2(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-						 O_CLOEXEC, 0, RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS);
-			if (sub < 0 && errno == EXDEV) {
-				rc = mr_err_set(err, EXDEV,
-						"remove %s/%s: another filesystem is mounted there; "
-						"refusing to delete through a mount",
-						where, de->d_name);
-				break;
-			}
-			if (sub < 0)
-				sub = openat(fd, de->d_name,
-					     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub < 0) {
-				rc = mr_err_sys(err, "remove %s/%s", where, de->d_name);
-				break;
-			}
-			if (fs_mount_key(sub, &key) < 0 || !fs_same_mount(&key, top)) {
-				close(sub);
-				rc = mr_err_set(err, EXDEV,
-						"remove %s/%s: another filesystem is mounted there; "
-						"refusing to delete through a mount",
-						where, de->d_name);
-				break;
-			}
-			rc = fs_empty_dir(sub, top, where, depth + 1, err);
-			close(sub);
-			if (rc < 0)
-				break;
-			if (unlinkat(fd, de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
-				rc = mr_err_sys(err, "remove %s/%s", where, de->d_name);
-				break;
-			}
-		}
+		rc = mr_err_sys(err, "remove %s/%s", where, de->d_name);
+		break;
 	}
 	closedir(d);
+	return rc;
+}
+
+/* Open the sub-folder `name` of fd to delete inside it: never through a
+ * symlink, never onto another mount (openat2 refuses any mount crossing,
+ * bind mounts of the same filesystem too, where the kernel has it). */
+static int fs_open_sub(int fd, const char *name, const struct fs_mount_key *top, const char *where,
+		       struct mr_err *err)
+{
+	struct fs_mount_key key;
+	int sub = compat_openat2(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0,
+				 RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS);
+	if (sub < 0 && errno != EXDEV)
+		sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sub < 0 && errno != EXDEV)
+		return mr_err_sys(err, "remove %s/%s", where, name);
+	if (sub < 0 || fs_mount_key(sub, &key) < 0 || !fs_same_mount(&key, top)) {
+		if (sub >= 0)
+			close(sub);
+		return mr_err_set(err, EXDEV, "remove %s/%s: another filesystem is mounted there; "
+				  "refusing to delete through a mount", where, name);
+	}
+	return sub;
+}
+
+/* Remove everything inside the open folder fd (not the folder itself),
+ * whatever the depth, with a fixed number of descriptors: one folder is open
+ * at a time; going down records the folder left (device, inode, and the
+ * name to remove on the way back), going up opens ".." and checks it is that
+ * folder, so a folder moved meanwhile stops the removal instead of leading
+ * it elsewhere. Memory grows with the depth (a name per level), descriptors
+ * do not. */
+static int fs_empty_dir(int fd, const struct fs_mount_key *top, const char *where,
+			struct mr_err *err)
+{
+	struct fs_level { dev_t dev; ino_t ino; size_t name; } *lv = NULL;
+	struct mr_buf names = { 0 };
+	size_t n = 0, cap = 0;
+	char sub[NAME_MAX + 1];
+	struct stat sb;
+	int rc = 0, cur = fcntl(fd, F_DUPFD_CLOEXEC, 3), next;
+	if (cur < 0)
+		return mr_err_sys(err, "remove %s", where);
+	for (;;) {
+		rc = fs_unlink_files(cur, where, sub, err);
+		if (rc < 0)
+			break;
+		if (sub[0]) {
+			/* down into the first folder left */
+			if (fstat(cur, &sb) < 0) {
+				rc = mr_err_sys(err, "remove %s", where);
+				break;
+			}
+			next = fs_open_sub(cur, sub, top, where, err);
+			if (next < 0) {
+				rc = -1;
+				break;
+			}
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				lv = util_xrealloc(lv, cap * sizeof *lv);
+			}
+			lv[n].dev = sb.st_dev;
+			lv[n].ino = sb.st_ino;
+			lv[n++].name = names.len;
+			mr_buf_append(&names, sub, strlen(sub) + 1);
+			close(cur);
+			cur = next;
+			continue;
+		}
+		if (n == 0)
+			break;                  /* the top folder is empty */
+		/* up, then remove the folder just emptied */
+		next = openat(cur, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (next < 0 || fstat(next, &sb) < 0 || sb.st_dev != lv[n - 1].dev ||
+		    sb.st_ino != lv[n - 1].ino) {
+			if (next >= 0)
+				close(next);
+			rc = mr_err_set(err, ESTALE, "remove %s: a folder moved while it was being "
+					"removed", where);
+			break;
+		}
+		close(cur);
+		cur = next;
+		n--;
+		if (unlinkat(cur, names.data + lv[n].name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
+			rc = mr_err_sys(err, "remove %s/%s", where, names.data + lv[n].name);
+			break;
+		}
+		names.len = lv[n].name;
+	}
+	close(cur);
+	free(lv);
+	mr_buf_free(&names);
 	return rc;
 }
 
@@ -1751,7 +1868,7 @@ int mr_remove_tree(int dirfd, const char *name, struct mr_err *err)
 		return mr_err_set(err, EXDEV, "remove %s: it is a mount point; refusing to "
 				  "delete through a mount", name);
 	}
-	rc = fs_empty_dir(fd, &key, name, 0, err);
+	rc = fs_empty_dir(fd, &key, name, err);
 	close(fd);
 	if (rc == 0 && unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
 		return mr_err_sys(err, "remove %s", name);
@@ -2811,83 +2928,156 @@ static int decomp_fill(struct stream_decomp *d, size_t want, struct mr_err *err)
 	return 0;
 }
 
-/* Look at the magic bytes and set up the decompressor. */
-static int decomp_start(struct stream_decomp *d, struct mr_err *err)
-{
-	const unsigned char *m = d->in;
-	if (decomp_fill(d, 4, err))
-		return -1;
-	d->format = STREAM_PLAIN;
-	if (d->len >= 2 && m[0] == 0x1f && m[1] == 0x8b) {
+/* ---- the formats: gzip (zlib), zstd; each built in or a stub that says
+ * it is not, so that its data gets a clear error rather than garbage ---- */
+
 #if MINIRUN_WITH_GZIP
-		if (inflateInit2(&d->z, 16 + MAX_WBITS) != Z_OK)
-			return mr_err_set(err, ENOMEM, "gzip: cannot initialise");
-		d->zinit = 1;
-		if (d->nocheck)
-			inflateValidate(&d->z, 0);
-		d->format = STREAM_GZIP;
-#else
-		return mr_err_set(err, MR_EDISABLED, "gzip: built without MINIRUN_WITH_GZIP");
-#endif
-	} else if (d->len >= 4 && !memcmp(m, "\x28\xb5\x2f\xfd", 4)) {
-#if MINIRUN_WITH_ZSTD
-		d->zd = ZSTD_createDStream();
-		if (!d->zd)
-			return mr_err_set(err, ENOMEM, "zstd: cannot initialise");
-		if (d->nocheck)
-			ZSTD_DCtx_setParameter(d->zd, ZSTD_d_forceIgnoreChecksum,
-					       ZSTD_d_ignoreChecksum);
-		d->format = STREAM_ZSTD;
-#else
-		return mr_err_set(err, MR_EDISABLED, "zstd: built without MINIRUN_WITH_ZSTD");
-#endif
-	}
+static int decomp_gzip_start(struct stream_decomp *d, struct mr_err *err)
+{
+	if (inflateInit2(&d->z, 16 + MAX_WBITS) != Z_OK)
+		return mr_err_set(err, ENOMEM, "gzip: cannot initialise");
+	d->zinit = 1;
+	if (d->nocheck)
+		inflateValidate(&d->z, 0);
 	return 0;
 }
 
-/* One decompression step from d->in into buf: bytes produced, *moved set when
- * anything was consumed or produced; -1 on corrupt data. */
-static ssize_t decomp_step(struct stream_decomp *d, void *buf, size_t n, int *moved,
-			   struct mr_err *err)
+static ssize_t decomp_gzip_step(struct stream_decomp *d, void *buf, size_t n, struct mr_err *err)
 {
-	size_t pos0 = d->pos, got = 0;
-#if MINIRUN_WITH_GZIP
-	if (d->format == STREAM_GZIP) {
-		int rc;
-		d->z.next_in = d->in + d->pos;
-		d->z.avail_in = (uInt)(d->len - d->pos);
-		d->z.next_out = buf;
-		d->z.avail_out = n > (1u << 30) ? 1u << 30 : (uInt)n;
-		got = d->z.avail_out;
-		rc = inflate(&d->z, Z_NO_FLUSH);
-		got -= d->z.avail_out;
-		d->pos = d->len - d->z.avail_in;
-		if (rc == Z_STREAM_END)
-			d->ended = 1;
-		else if (rc != Z_OK && rc != Z_BUF_ERROR)
-			return mr_err_set(err, MR_EINVAL_INPUT, "gzip: %s",
-					  d->z.msg ? d->z.msg : "corrupt data");
-	}
-#endif
-#if MINIRUN_WITH_ZSTD
-	if (d->format == STREAM_ZSTD) {
-		ZSTD_inBuffer zin = { d->in, d->len, d->pos };
-		ZSTD_outBuffer zout = { buf, n, 0 };
-		size_t rc = ZSTD_decompressStream(d->zd, &zout, &zin);
-		if (ZSTD_isError(rc))
-			return mr_err_set(err, MR_EINVAL_INPUT, "zstd: %s", ZSTD_getErrorName(rc));
-		d->pos = zin.pos;
-		got = zout.pos;
-		/* 0: a frame is complete and flushed; only meaningful after progress,
-		 * as a call without input only returns a hint. */
-		if (got || d->pos != pos0)
-			d->ended = rc == 0;
-	}
-#endif
-	*moved = got || d->pos != pos0;
-	(void)buf;
-	(void)n;
+	size_t got;
+	int rc;
+	d->z.next_in = d->in + d->pos;
+	d->z.avail_in = (uInt)(d->len - d->pos);
+	d->z.next_out = buf;
+	d->z.avail_out = n > (1u << 30) ? 1u << 30 : (uInt)n;
+	got = d->z.avail_out;
+	rc = inflate(&d->z, Z_NO_FLUSH);
+	got -= d->z.avail_out;
+	d->pos = d->len - d->z.avail_in;
+	if (rc == Z_STREAM_END)
+		d->ended = 1;
+	else if (rc != Z_OK && rc != Z_BUF_ERROR)
+		return mr_err_set(err, MR_EINVAL_INPUT, "gzip: %s", d->z.msg ? d->z.msg : "corrupt data");
 	return (ssize_t)got;
+}
+
+/* gzip members may follow each other (pigz, cat a.gz b.gz). */
+static int decomp_gzip_next(struct stream_decomp *d, struct mr_err *err)
+{
+	if (d->in[d->pos] != 0x1f)
+		return mr_err_set(err, MR_EINVAL_INPUT, "trailing garbage after gzip data");
+	inflateReset(&d->z);
+	return 0;
+}
+
+static void decomp_gzip_end(struct stream_decomp *d)
+{
+	if (d->zinit)
+		inflateEnd(&d->z);
+	d->zinit = 0;
+}
+#else
+static int decomp_gzip_start(struct stream_decomp *d, struct mr_err *err)
+{
+	(void)d;
+	return mr_err_set(err, MR_EDISABLED, "gzip: built without MINIRUN_WITH_GZIP");
+}
+static ssize_t decomp_gzip_step(struct stream_decomp *d, void *buf, size_t n, struct mr_err *err)
+{
+	(void)buf; (void)n;
+	return decomp_gzip_start(d, err);         /* never reached: start failed */
+}
+
+static int decomp_gzip_next(struct stream_decomp *d, struct mr_err *err)
+{
+	return decomp_gzip_start(d, err);
+}
+
+static void decomp_gzip_end(struct stream_decomp *d)
+{
+	(void)d;
+}
+#endif
+
+#if MINIRUN_WITH_ZSTD
+static int decomp_zstd_start(struct stream_decomp *d, struct mr_err *err)
+{
+	d->zd = ZSTD_createDStream();
+	if (!d->zd)
+		return mr_err_set(err, ENOMEM, "zstd: cannot initialise");
+	if (d->nocheck)
+		ZSTD_DCtx_setParameter(d->zd, ZSTD_d_forceIgnoreChecksum, ZSTD_d_ignoreChecksum);
+	return 0;
+}
+
+static ssize_t decomp_zstd_step(struct stream_decomp *d, void *buf, size_t n, struct mr_err *err)
+{
+	size_t pos0 = d->pos;
+	ZSTD_inBuffer zin = { d->in, d->len, d->pos };
+	ZSTD_outBuffer zout = { buf, n, 0 };
+	size_t rc = ZSTD_decompressStream(d->zd, &zout, &zin);
+	if (ZSTD_isError(rc))
+		return mr_err_set(err, MR_EINVAL_INPUT, "zstd: %s", ZSTD_getErrorName(rc));
+	d->pos = zin.pos;
+	/* 0: a frame is complete and flushed; only meaningful after progress,
+	 * as a call without input only returns a hint. */
+	if (zout.pos || d->pos != pos0)
+		d->ended = rc == 0;
+	return (ssize_t)zout.pos;
+}
+
+static void decomp_zstd_end(struct stream_decomp *d)
+{
+	ZSTD_freeDStream(d->zd);
+	d->zd = NULL;
+}
+#else
+static int decomp_zstd_start(struct stream_decomp *d, struct mr_err *err)
+{
+	(void)d;
+	return mr_err_set(err, MR_EDISABLED, "zstd: built without MINIRUN_WITH_ZSTD");
+}
+static ssize_t decomp_zstd_step(struct stream_decomp *d, void *buf, size_t n, struct mr_err *err)
+{
+	(void)buf; (void)n;
+	return decomp_zstd_start(d, err);         /* never reached: start failed */
+}
+
+static void decomp_zstd_end(struct stream_decomp *d)
+{
+	(void)d;
+}
+#endif
+
+/* The formats by their magic bytes, STREAM_GZIP first. The step of each
+ * (bytes made from d->in into buf, 0 for none yet; d->pos and d->ended
+ * moved) is called directly, which lets it be inlined: through this table it
+ * cost 128 bytes more (router preset, stripped). */
+static const struct decomp_format {
+	unsigned char nmagic, magic[4];
+	int (*start)(struct stream_decomp *d, struct mr_err *err);
+} decomp_formats[] = {
+	{ 2, { 0x1f, 0x8b }, decomp_gzip_start },
+	{ 4, { 0x28, 0xb5, 0x2f, 0xfd }, decomp_zstd_start },
+};
+
+/* Look at the magic bytes and set up the decompressor. */
+static int decomp_start(struct stream_decomp *d, struct mr_err *err)
+{
+	size_t i;
+	if (decomp_fill(d, 4, err))
+		return -1;
+	d->format = STREAM_PLAIN;
+	for (i = 0; i < sizeof decomp_formats / sizeof *decomp_formats; i++) {
+		const struct decomp_format *f = &decomp_formats[i];
+		if (d->len >= f->nmagic && !memcmp(d->in, f->magic, f->nmagic)) {
+			if (f->start(d, err) < 0)
+				return -1;
+			d->format = STREAM_GZIP + (int)i;
+			break;
+		}
+	}
+	return 0;
 }
 
 static ssize_t decomp_read(struct stream *s, void *buf, size_t n, struct mr_err *err)
@@ -2905,31 +3095,25 @@ static ssize_t decomp_read(struct stream *s, void *buf, size_t n, struct mr_err 
 		return (ssize_t)k;
 	}
 	for (;;) {
+		int gzip = d->format == STREAM_GZIP;
+		size_t pos0;
 		ssize_t got;
-		int moved = 0;
 		if (decomp_fill(d, 1, err))
 			return -1;
 		if (d->ended) {
 			if (d->pos == d->len)
 				return 0;
-#if MINIRUN_WITH_GZIP
-			/* gzip members may follow each other (pigz, cat a.gz b.gz). */
-			if (d->format == STREAM_GZIP) {
-				if (d->in[d->pos] != 0x1f)
-					return mr_err_set(err, MR_EINVAL_INPUT,
-							  "trailing garbage after gzip data");
-				inflateReset(&d->z);
-			}
-#endif
+			if (gzip && decomp_gzip_next(d, err) < 0)   /* zstd: frames just follow */
+				return -1;
 			d->ended = 0;
 		}
-		got = decomp_step(d, buf, n, &moved, err);
+		pos0 = d->pos;
+		got = gzip ? decomp_gzip_step(d, buf, n, err) : decomp_zstd_step(d, buf, n, err);
 		if (got)
 			return got;
-		if (!moved && d->pos == d->len)
-			return mr_err_set(err, MR_EINVAL_INPUT, "%s data truncated",
-					  d->format == STREAM_GZIP ? "gzip" : "zstd");
-		if (!moved)
+		if (d->pos == pos0 && d->pos == d->len)
+			return mr_err_set(err, MR_EINVAL_INPUT, "%s data truncated", gzip ? "gzip" : "zstd");
+		if (d->pos == pos0)
 			return mr_err_set(err, MR_EINVAL_INPUT, "corrupt compressed data");
 	}
 }
@@ -2959,15 +3143,8 @@ static void stream_decomp_digested(struct stream_decomp *d)
 
 static void stream_decomp_end(struct stream_decomp *d)
 {
-#if MINIRUN_WITH_GZIP
-	if (d->zinit)
-		inflateEnd(&d->z);
-	d->zinit = 0;
-#endif
-#if MINIRUN_WITH_ZSTD
-	ZSTD_freeDStream(d->zd);
-	d->zd = NULL;
-#endif
+	decomp_gzip_end(d);                   /* each safe when unused or run twice */
+	decomp_zstd_end(d);
 	free(d->in);
 	d->in = NULL;
 }
@@ -3908,9 +4085,12 @@ static int tar_extract_here(struct stream *in, int dirfd, uint64_t *size, struct
  * 512 KiB 2.40 s, 1 MiB 2.35 / 2.18 s, 2 MiB 2.19 / 2.14 s, the pipeline
  * 2.31 / 2.21 s; 1 MiB keeps the peak RSS lower (zstd 10.0 MiB against 11.0,
  * gzip 1.6 against 2.6, the goal for gzip being 4). */
-static int tar_split = 1;               /* 0: always extract in this process (tests) */
-static unsigned tar_ring_slots = 8;     /* tests make the ring small to stress it */
-static size_t tar_ring_slot = 128u << 10;
+struct tar_ring_conf {
+	int split;                      /* 0: always extract in this process */
+	unsigned slots;                 /* tests make the ring small to stress it */
+	size_t slot;
+};
+static const struct tar_ring_conf tar_ring_default = { 1, 8, 128u << 10 };
 
 struct tar_ring_shared {
 	struct mr_err err;              /* the helper's result */
@@ -4080,10 +4260,10 @@ static int tar_ring_feed(struct stream *in, int sock, struct tar_ring_shared *sh
 /* tar_extract_here with the extracting done by a helper process; 1 when the
  * helper cannot be started (nothing read yet: extract here). */
 static int tar_extract_split(struct stream *in, int dirfd, struct digest_ctx *hash,
-			     uint64_t *size, struct mr_err *err)
+			     uint64_t *size, const struct tar_ring_conf *ring, struct mr_err *err)
 {
-	unsigned nslots = tar_ring_slots < TAR_RING_MAX ? tar_ring_slots : TAR_RING_MAX;
-	size_t maplen = TAR_RING_HEAD + (size_t)nslots * tar_ring_slot;
+	unsigned nslots = ring->slots < TAR_RING_MAX ? ring->slots : TAR_RING_MAX;
+	size_t maplen = TAR_RING_HEAD + (size_t)nslots * ring->slot;
 	struct tar_ring_shared *sh;
 	int sv[2], fed, status = 0;
 	pid_t pid, parent = getpid();
@@ -4096,7 +4276,7 @@ static int tar_extract_split(struct stream *in, int dirfd, struct digest_ctx *ha
 	}
 	sh->rc = 1;
 	sh->nslots = nslots;
-	sh->slot = tar_ring_slot;
+	sh->slot = ring->slot;
 	if (hash) {
 		sh->hashing = 1;
 		sh->digest = *hash;
@@ -4140,13 +4320,13 @@ static int tar_extract_split(struct stream *in, int dirfd, struct digest_ctx *ha
 /* Extract the layer tar `in` into the empty folder dirfd (see
  * tar_extract_here), feeding every byte of it into hash when not NULL; with
  * a helper process on a second CPU when there is one. */
-static int tar_extract_layer_hashed(struct stream *in, int dirfd, struct digest_ctx *hash,
-				    uint64_t *size, struct mr_err *err)
+static int tar_extract_layer_ring(struct stream *in, int dirfd, struct digest_ctx *hash,
+				  uint64_t *size, const struct tar_ring_conf *ring, struct mr_err *err)
 {
 	struct stream_hash h;
 	int rc;
-	if (tar_split && util_ncpu() > 1 &&
-	    (rc = tar_extract_split(in, dirfd, hash, size, err)) <= 0)
+	if (ring->split && util_ncpu() > 1 &&
+	    (rc = tar_extract_split(in, dirfd, hash, size, ring, err)) <= 0)
 		return rc;
 	if (!hash)
 		return tar_extract_here(in, dirfd, size, err);
@@ -4155,6 +4335,12 @@ static int tar_extract_layer_hashed(struct stream *in, int dirfd, struct digest_
 	rc = tar_extract_here(&h.s, dirfd, size, err);
 	*hash = h.ctx;
 	return rc;
+}
+
+static int tar_extract_layer_hashed(struct stream *in, int dirfd, struct digest_ctx *hash,
+				    uint64_t *size, struct mr_err *err)
+{
+	return tar_extract_layer_ring(in, dirfd, hash, size, &tar_ring_default, err);
 }
 
 static int tar_extract_layer(struct stream *in, int dirfd, uint64_t *size, struct mr_err *err)
@@ -4554,7 +4740,7 @@ static int tar_apply_one(struct tar_apply *a, int lfd, int tfd, const char *name
 		if (dfd < 0)
 			rc = mr_err_sys(err, "open");
 		else if (rc == 1 && tar_opaque(sfd) &&
-			 (fs_mount_key(dfd, &key) || fs_empty_dir(dfd, &key, a->path, 0, err)))
+			 (fs_mount_key(dfd, &key) || fs_empty_dir(dfd, &key, a->path, err)))
 			rc = -1;
 		else if ((rc = tar_apply_dir(a, sfd, dfd, strlen(a->path), err)) == 0)
 			rc = tar_apply_meta(a, lfd, name, sfd, tfd, dfd, &st, err);
@@ -4618,7 +4804,7 @@ static int tar_apply_layer_dir(int layerfd, int targetfd, int flags, struct mr_e
 		/* a fresh fd: fs_empty_dir reads from the fd's current offset */
 		fd = openat(targetfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		rc = fd < 0 || fs_mount_key(fd, &key) ? mr_err_sys(err, "open target") :
-			fs_empty_dir(fd, &key, ".", 0, err);
+			fs_empty_dir(fd, &key, ".", err);
 		if (fd >= 0)
 			close(fd);
 		if (rc)
@@ -4644,10 +4830,16 @@ static int tar_apply_layer_dir(int layerfd, int targetfd, int flags, struct mr_e
 #line 1 "src/08_store.c"
 /* ==== [08] STORE: store layout, lock, temporaries, metadata files ====
  * root/lock            flock()ed while metadata changes (short critical sections)
- * root/tmp/NAME        work folders; each is flock()ed by the process using it,
+ * root/tmp/mr-NAME     work folders; each is flock()ed by the process using it,
  *                      so a folder whose lock can be taken belongs to a dead
- *                      process and is removed at the next start
+ *                      process and is removed at the next start. Only names
+ *                      minirun makes are ever removed there (STORE_TMP_PREFIX,
+ *                      and the fixed patterns of older versions).
  * root/layers/HEX/     one extracted layer (overlay format), HEX = diff_id hex
+ * root/marks/HEX      the layer's completion mark, written (and fsynced) after
+ *                      the layer is in place and before any record names it;
+ *                      a store without marks/ predates them (image_layer_ok)
+ * root/gc.intent       a collection was started: the next command finishes it
  * root/blobs/sha256/HEX  manifests, indexes and configs as received
  * root/images.json     image records and tags, rewritten atomically
  * root/containers/ID/  container config, upper/, work/, rootfs/, log
@@ -4658,8 +4850,122 @@ static const char *const store_dirs[] = {
 	"tmp", "layers", "blobs", "blobs/sha256", "containers", "volumes",
 };
 
-/* Remove tmp/ entries whose owner died, and ".tmp.*" files that an atomic
- * write left when it was killed (writers hold the store lock, and so do we). */
+/* ".tmp.PID.NAME" is what mr_write_atomic writes before its rename: left
+ * behind only when PID was killed, or the power was cut. Some writers (a
+ * monitor saving a container's state) do not hold the store lock, so the
+ * file of a live PID is left alone, unless it was written before this boot
+ * (after a reboot its PID may be someone else's). */
+static int store_dead_temp(int dfd, const char *name)
+{
+	struct timespec now, up;
+	struct stat sb;
+	long pid;
+	char *end;
+	if (!util_starts_with(name, ".tmp."))
+		return 0;
+	pid = strtol(name + 5, &end, 10);
+	if (end == name + 5 || *end != '.' || pid <= 0)
+		return 1;   /* not ours by its name, yet in our folders: a temporary */
+	if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+		return 1;
+	clock_gettime(CLOCK_REALTIME, &now);
+	clock_gettime(CLOCK_BOOTTIME, &up);
+	return fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       sb.st_mtime < now.tv_sec - up.tv_sec - 1;
+}
+
+static void store_clean_dead_temps(int dfd, int all)
+{
+	DIR *d = fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3));
+	struct dirent *de;
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (all ? util_starts_with(de->d_name, ".tmp.") : store_dead_temp(dfd, de->d_name))
+			unlinkat(dfd, de->d_name, 0);
+	closedir(d);
+}
+
+/* The same in a folder of the store, and in every container's folder. */
+static void store_clean_dead_temps_in(struct mr_store *st, const char *dir, int per_entry)
+{
+	DIR *d;
+	struct dirent *de;
+	int fd = openat(st->rootfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	store_clean_dead_temps(fd, 0);
+	if (per_entry && (d = fdopendir(fcntl(fd, F_DUPFD_CLOEXEC, 3))) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			int sub;
+			if (de->d_name[0] == '.')
+				continue;
+			sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0) {
+				store_clean_dead_temps(sub, 0);
+				close(sub);
+			}
+		}
+		closedir(d);
+	}
+	close(fd);
+}
+
+
+#define STORE_TMP_PREFIX "mr-"
+
+/* Did minirun make this tmp/ entry? Its own prefix, or a name of an older
+ * version: PREFIX-<12 hex> (layer, volume, rm-volume, probe, ctr) or
+ * rm-<64 hex> (a container being removed). Anything else is left alone. */
+static int store_tmp_ours(const char *name)
+{
+	static const char *const old[] = { "layer-", "volume-", "rm-volume-", "probe-", "ctr-",
+					   "rm-" };
+	size_t i, n;
+	if (util_starts_with(name, STORE_TMP_PREFIX))
+		return 1;
+	for (i = 0; i < sizeof old / sizeof old[0]; i++) {
+		if (!util_starts_with(name, old[i]))
+			continue;
+		n = strlen(name + strlen(old[i]));
+		if ((n == 12 || (i == 5 && n == 64)) &&
+		    strspn(name + strlen(old[i]), "0123456789abcdef") == n)
+			return 1;
+	}
+	return 0;
+}
+
+/* Say once that tmp/ holds something minirun did not make (it stays): the
+ * names already reported are kept in tmp/.mr-reported. */
+static void store_report_foreign(int tmpfd, const char *root, const char *name)
+{
+	struct mr_buf b = { 0 };
+	struct mr_err ignored;
+	const char *p;
+	size_t n = strlen(name);
+	int fd;
+	if (mr_read_file(tmpfd, ".mr-reported", &b, 65536, &ignored) == 0)
+		for (p = b.data; p && p < b.data + b.len; p = memchr(p, '\n', b.data + b.len - p),
+		     p = p ? p + 1 : NULL)
+			if ((size_t)(b.data + b.len - p) > n && !memcmp(p, name, n) && p[n] == '\n') {
+				mr_buf_free(&b);
+				return;
+			}
+	mr_buf_free(&b);
+	fprintf(stderr, "WARNING: store %s: tmp/%s was not made by minirun: left alone\n", root,
+		name);
+	fd = openat(tmpfd, ".mr-reported", O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
+	if (fd >= 0) {
+		/* not dprintf: that brings libc's whole printf engine (8 KB) */
+		util_write_all(fd, name, n);
+		util_write_all(fd, "\n", 1);
+		close(fd);
+	}
+}
+
+/* Remove tmp/ entries of minirun's whose owner died, and ".tmp.PID.*" files
+ * that an atomic write left when its writer was killed. */
 static void store_clean_temps(struct mr_store *st)
 {
 	struct mr_err ignored;
@@ -4669,8 +4975,13 @@ static void store_clean_temps(struct mr_store *st)
 	if (tmpfd >= 0 && (d = fdopendir(tmpfd)) != NULL) {
 		while ((de = readdir(d)) != NULL) {
 			int fd;
-			if (de->d_name[0] == '.')
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+			    !strcmp(de->d_name, ".mr-reported"))
 				continue;
+			if (!store_tmp_ours(de->d_name)) {
+				store_report_foreign(tmpfd, st->root, de->d_name);
+				continue;
+			}
 			fd = openat(tmpfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 			if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
 				mr_remove_tree(tmpfd, de->d_name, &ignored);
@@ -4681,13 +4992,38 @@ static void store_clean_temps(struct mr_store *st)
 	} else if (tmpfd >= 0) {
 		close(tmpfd);
 	}
-	d = fdopendir(fcntl(st->rootfd, F_DUPFD_CLOEXEC, 3));
-	if (d) {
-		while ((de = readdir(d)) != NULL)
-			if (util_starts_with(de->d_name, ".tmp."))
-				unlinkat(st->rootfd, de->d_name, 0);
-		closedir(d);
+	/* the root's writers (images.json, gc.intent) hold the lock, as we do */
+	store_clean_dead_temps(st->rootfd, 1);
+	store_clean_dead_temps_in(st, "networks", 0);
+	store_clean_dead_temps_in(st, "blobs/sha256", 0);
+	store_clean_dead_temps_in(st, "marks", 0);
+	store_clean_dead_temps_in(st, "volumes", 1);
+	store_clean_dead_temps_in(st, "containers", 1);
+}
+
+/* A store whose layers/ holds nothing yet gets marks/, which says that every
+ * layer in it carries a completion mark; stores made before marks existed
+ * keep working without (their layers were published the old way). */
+static void store_stamp_marks(struct mr_store *st)
+{
+	struct mr_err ignored;
+	struct dirent *de;
+	int empty = 1, fd;
+	DIR *d;
+	if (util_exists_at(st->rootfd, "marks", AT_SYMLINK_NOFOLLOW))
+		return;
+	fd = openat(st->rootfd, "layers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
 	}
+	while (empty && (de = readdir(d)) != NULL)
+		empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+	closedir(d);
+	if (empty && mkdirat(st->rootfd, "marks", 0700) == 0)
+		mr_fsync_dir(st->rootfd, &ignored);
 }
 
 static int store_mkdir_p(const char *path, struct mr_err *err)
@@ -4710,6 +5046,34 @@ static int store_mkdir_p(const char *path, struct mr_err *err)
 	return 0;
 }
 
+/* A folder that holds things and is not a store (no lock file, layers/ and
+ * containers/) is refused: the store deletes what it finds in its tmp/ and
+ * .tmp.* files, so `--root /var` must not turn /var into one. An empty or
+ * new folder becomes a store. */
+static int store_check_foreign(int rootfd, const char *root, struct mr_err *err)
+{
+	struct stat a, b, c;
+	struct dirent *de;
+	char first[NAME_MAX + 1] = "";
+	DIR *d;
+	if (fstatat(rootfd, "lock", &a, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(a.st_mode) &&
+	    fstatat(rootfd, "layers", &b, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(b.st_mode) &&
+	    fstatat(rootfd, "containers", &c, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(c.st_mode))
+		return 0;
+	d = fdopendir(fcntl(rootfd, F_DUPFD_CLOEXEC, 3));
+	if (!d)
+		return mr_err_sys(err, "store %s", root);
+	while ((de = readdir(d)) != NULL && !first[0])
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			snprintf(first, sizeof first, "%s", de->d_name);
+	closedir(d);
+	if (!first[0])
+		return 0;
+	return mr_err_set(err, ENOTEMPTY, "store %s: not a minirun store and not empty (it holds "
+			  "%s); give --root (or MINIRUN_ROOT) an empty or new folder, or an existing "
+			  "store", root, first);
+}
+
 /* see minirun.h */
 int mr_store_open(struct mr_store *st, const char *root, const char *rundir, struct mr_err *err)
 {
@@ -4726,6 +5090,8 @@ int mr_store_open(struct mr_store *st, const char *root, const char *rundir, str
 	st->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (st->rootfd < 0)
 		return mr_err_sys(err, "store %s", root);
+	if (store_check_foreign(st->rootfd, root, err) < 0)
+		goto fail;
 	for (i = 0; i < sizeof store_dirs / sizeof store_dirs[0]; i++)
 		if (mkdirat(st->rootfd, store_dirs[i], 0700) < 0 && errno != EEXIST) {
 			mr_err_sys(err, "store %s: cannot create %s", root, store_dirs[i]);
@@ -4739,6 +5105,7 @@ int mr_store_open(struct mr_store *st, const char *root, const char *rundir, str
 	if (mr_store_lock(st, err) < 0)
 		goto fail;
 	store_clean_temps(st);
+	store_stamp_marks(st);
 	mr_store_unlock(st);
 	return 0;
 fail:
@@ -4788,7 +5155,7 @@ int mr_store_mktemp(struct mr_store *st, const char *prefix, char *name_out, siz
 	if (util_random(rnd, sizeof rnd) < 0)
 		return mr_err_sys(err, "random");
 	util_hex(rnd, sizeof rnd, hex);
-	snprintf(name, sizeof name, "%.64s-%s", prefix, hex);
+	snprintf(name, sizeof name, STORE_TMP_PREFIX "%.64s-%s", prefix, hex);
 	if (snprintf(name_out, size, "tmp/%s", name) >= (int)size)
 		return mr_err_set(err, ENAMETOOLONG, "temporary name too long");
 	/* Under the store lock, so the cleaner never sees the folder unlocked. */
@@ -4854,15 +5221,14 @@ static const char *image_host_variant(void)
 #endif
 }
 
-/* "amd64" or "arm/v7" as `version` prints it. */
-static const char *image_host_platform(void)
+/* "amd64" or "arm/v7" as `version` prints it; returns out. */
+static const char *image_host_platform(char *out, size_t size)
 {
-	static char buf[32];
 	const char *v = image_host_variant();
-	snprintf(buf, sizeof buf, "%s%s%s", image_host_arch(),
+	snprintf(out, size, "%s%s%s", image_host_arch(),
 		 *v && strcmp(image_host_arch(), "arm64") ? "/" : "",
 		 strcmp(image_host_arch(), "arm64") ? v : "");
-	return buf;
+	return out;
 }
 
 /* ---- Platforms ----
@@ -4941,10 +5307,122 @@ static int image_platform_score(const struct mr_json *plat, const struct image_p
  * docker.io/library/busybox, "user/app:1" for docker.io/user/app,
  * "host:5000/app:1" otherwise. */
 
+/* One path component of Docker's grammar: [a-z0-9]+ joined by ".", "_",
+ * "__" or a run of "-" (upper case allowed here: the caller says "must be
+ * lowercase" about it). */
+static int image_ref_component(const char *p, size_t n)
+{
+	size_t i = 0, run;
+	while (i < n) {
+		if (!isalnum((unsigned char)p[i]))
+			return 0;
+		while (i < n && isalnum((unsigned char)p[i]))
+			i++;
+		if (i == n)
+			return 1;
+		run = strspn(p + i, p[i] == '-' ? "-" : p[i] == '_' ? "_" : ".");
+		if (i + run > n)
+			run = n - i;
+		if (!strchr("._-", p[i]) || (p[i] == '.' && run > 1) || (p[i] == '_' && run > 2))
+			return 0;
+		i += run;
+		if (i == n)
+			return 0;                  /* a separator ends the component */
+	}
+	return 0;
+}
+
+/* Docker's reference grammar (distribution/reference):
+ *   [host[:port]/]path-component[/path-component...][:tag][@sha256:hex]
+ * host: components of [A-Za-z0-9-] (not starting or ending with '-') joined
+ * by '.', or [IPv6]; the first part is a host when it has '.' or ':', is
+ * "localhost", or has upper case (as docker decides); tag
+ * [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}; a name of at most 255 bytes. Every
+ * reference that enters (tag, pull, load, run, boot files) is checked here
+ * first: "../../x" or "x:../../y" never become names. */
+static int image_ref_check(const char *in, struct mr_err *err)
+{
+	const char *at = strchr(in, '@'), *end = at ? at : in + strlen(in), *p, *slash, *colon = NULL;
+	const char *remote = in, *c;
+	size_t n;
+	int upper = 0;
+	if (at && mr_digest_valid(at + 1) < 0)
+		goto bad;
+	for (p = in; p < end; p++)
+		if (*p == '/')
+			colon = NULL;
+		else if (*p == ':')
+			colon = p;
+	if (colon) {
+		n = (size_t)(end - colon - 1);
+		if (!n || n > 128 || !(isalnum((unsigned char)colon[1]) || colon[1] == '_'))
+			goto bad;
+		for (p = colon + 1; p < end; p++)
+			if (!isalnum((unsigned char)*p) && !strchr("_.-", *p))
+				goto bad;
+		end = colon;
+	}
+	if (end == in || end - in > 255)
+		goto bad;
+	slash = memchr(in, '/', (size_t)(end - in));
+	if (slash) {
+		for (p = in; p < slash && !(isupper((unsigned char)*p) || strchr(".:", *p)); p++) {}
+		if (p < slash || (slash - in == 9 && !memcmp(in, "localhost", 9))) {
+			/* the registry host[:port] */
+			const char *hend = memchr(in, ':', (size_t)(slash - in)) ?
+					   memchr(in, ':', (size_t)(slash - in)) : slash;
+			if (in[0] == '[') {
+				const char *rb = memchr(in, ']', (size_t)(slash - in));
+				if (!rb || rb == in + 1 || strspn(in + 1, "0123456789abcdefABCDEF:.") <
+				    (size_t)(rb - in - 1))
+					goto bad;
+				hend = rb + 1;
+				if (hend < slash && *hend != ':')
+					goto bad;
+			} else {
+				for (p = in; p < hend; p = c + 1) {
+					c = memchr(p, '.', (size_t)(hend - p)) ? memchr(p, '.', (size_t)(hend - p)) : hend;
+					if (c == p || p[0] == '-' || c[-1] == '-')
+						goto bad;
+					for (; p < c; p++)
+						if (!isalnum((unsigned char)*p) && *p != '-')
+							goto bad;
+					if (c == hend)
+						break;
+				}
+			}
+			if (hend < slash) {
+				n = (size_t)(slash - hend - 1);
+				if (!n || strspn(hend + 1, "0123456789") < n)
+					goto bad;
+			}
+			remote = slash + 1;
+		}
+	}
+	for (p = remote; p <= end; p = c + 1) {
+		c = memchr(p, '/', (size_t)(end - p)) ? memchr(p, '/', (size_t)(end - p)) : end;
+		if (!image_ref_component(p, (size_t)(c - p)))
+			goto bad;
+		if (c == end)
+			break;
+	}
+	for (p = remote; p < end; p++)
+		upper |= isupper((unsigned char)*p);
+	if (upper)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: repository name "
+				  "(%s%.*s) must be lowercase", remote == in && !memchr(in, '/',
+				  (size_t)(end - in)) ? "library/" : "", (int)(end - remote), remote);
+	return 0;
+bad:
+	return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.300s", in);
+}
+
 static int image_ref_normalize(const char *in, char *out, size_t size, struct mr_err *err)
 {
 	const char *name = in, *slash, *colon, *at;
 	size_t i, n;
+	if (image_ref_check(in, err) < 0)
+		return -1;
 	if (util_starts_with(name, "docker.io/"))
 		name += 10;
 	else if (util_starts_with(name, "index.docker.io/"))
@@ -5210,6 +5688,9 @@ static struct image_rec *image_db_find(struct image_db *db, const char *ref, str
 		if (found)
 			return found;
 	}
+	/* a name no image can carry: say so, as docker does */
+	if (image_ref_check(ref, err) < 0)
+		return NULL;
 	mr_err_set(err, MR_ENOTFOUND, "No such image: %s", ref);
 	return NULL;
 }
@@ -5227,19 +5708,138 @@ static int image_db_layer_size(const struct image_db *db, const char *hex, uint6
 	return -1;
 }
 
+/* ---- Layer completion marks and collection ----
+ * marks/HEX ("sha256:HEX SIZE\n") is written and fsynced, with its folder,
+ * after layers/HEX is renamed into place (and layers/ fsynced) and before
+ * images.json names the layer: a layer folder without its mark is a commit
+ * cut short (by a kill or a power cut) and is never used. In a store made
+ * before marks existed (no marks/) an unmarked layer that a record names is
+ * trusted: it was published by a rename after syncfs; `check --repair` marks
+ * those. The marks live apart so that layers/ holds only layer folders. */
+
+static int image_marks_kept(struct mr_store *st)
+{
+	return util_exists_at(st->rootfd, "marks", AT_SYMLINK_NOFOLLOW);
+}
+
+/* Is layers/HEX a complete layer? */
+static int image_layer_ok(struct mr_store *st, const char *hex)
+{
+	char path[96];
+	snprintf(path, sizeof path, "layers/%.64s", hex);
+	if (!util_exists_at(st->rootfd, path, AT_SYMLINK_NOFOLLOW))
+		return 0;
+	snprintf(path, sizeof path, "marks/%.64s", hex);
+	return util_exists_at(st->rootfd, path, AT_SYMLINK_NOFOLLOW) || !image_marks_kept(st);
+}
+
+static int image_layer_mark(struct mr_store *st, const char *hex, uint64_t size,
+			    struct mr_err *err)
+{
+	char name[80], text[112];
+	int n = snprintf(text, sizeof text, "sha256:%.64s %llu\n", hex, (unsigned long long)size);
+	int rc, fd = openat(st->rootfd, "marks", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return mr_err_sys(err, "store %s/marks", st->root);
+	snprintf(name, sizeof name, "%.64s", hex);
+	rc = mr_write_atomic(fd, name, text, (size_t)n, 0600, err);
+	close(fd);
+	return rc;
+}
+
+/* Take layers/NAME out of the store: its mark first (so it is never taken
+ * for complete again), then the folder renamed into tmp/ where, unlocked, a
+ * killed removal is finished by the next start. */
+static void image_layer_drop(struct mr_store *st, int layersfd, const char *name)
+{
+	char mark[80], trash[NAME_MAX + 1];
+	unsigned char rnd[4];
+	char hex[9];
+	struct mr_err ignored;
+	int tmpfd;
+	snprintf(mark, sizeof mark, "marks/%.64s", name);
+	unlinkat(st->rootfd, mark, 0);
+	if (util_random(rnd, sizeof rnd) < 0)
+		memset(rnd, 0, sizeof rnd);
+	util_hex(rnd, sizeof rnd, hex);
+	snprintf(trash, sizeof trash, STORE_TMP_PREFIX "gc-%.12s-%s", name, hex);
+	tmpfd = openat(st->rootfd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (tmpfd >= 0 && renameat(layersfd, name, tmpfd, trash) == 0)
+		mr_remove_tree(tmpfd, trash, &ignored);
+	else
+		mr_remove_tree(layersfd, name, &ignored);
+	if (tmpfd >= 0)
+		close(tmpfd);
+}
+
+/* Record that a collection is due before the records change (store lock
+ * held): if the command is killed between writing images.json and removing
+ * what it released, the next command that opens the store finishes it. */
+static int image_gc_intend(struct mr_store *st, struct mr_err *err)
+{
+	return mr_write_atomic(st->rootfd, "gc.intent", "gc\n", 3, 0600, err);
+}
+
+static int image_rec_uses(const struct image_rec *r, const char *name)
+{
+	size_t j;
+	for (j = 0; j < r->nlayers; j++)
+		if (!strcmp(r->layers[j], name))
+			return 1;
+	return 0;
+}
+
+/* Docker's chain ID of an image's layer i (the layer and everything under
+ * it): the first layer's diff_id, then sha256 of "parent-chain diff_id".
+ * rmi prints the chain IDs it releases, as Docker does. */
+static void image_chain_id(const struct image_rec *r, size_t i, char out[MR_DIGEST_LEN + 1])
+{
+	char buf[2 * (MR_DIGEST_LEN + 1)];
+	size_t k;
+	snprintf(out, MR_DIGEST_LEN + 1, "sha256:%s", r->layers[0]);
+	for (k = 1; k <= i; k++) {
+		snprintf(buf, sizeof buf, "%s sha256:%s", out, r->layers[k]);
+		mr_digest_buf(buf, strlen(buf), out);
+	}
+}
+
+/* Delete an image record, printing what Docker's rmi prints: the image, then
+ * each layer chain no other image holds, top first. */
+static void image_db_delete(struct image_db *db, struct image_rec *r)
+{
+	char chain[MR_DIGEST_LEN + 1];
+	size_t i, j, shared = 0;
+	printf("Deleted: %s\n", r->id);
+	/* the deepest chain another image also has: it and all below stay */
+	for (j = 0; j < db->nrecs; j++) {
+		const struct image_rec *o = &db->recs[j];
+		size_t k;
+		if (o == r)
+			continue;
+		for (k = 0; k < r->nlayers && k < o->nlayers && !strcmp(r->layers[k], o->layers[k]); k++)
+			;
+		if (k > shared)
+			shared = k;
+	}
+	for (i = r->nlayers; i-- > shared;) {
+		image_chain_id(r, i, chain);
+		printf("Deleted: %s\n", chain);
+	}
+	image_db_del_rec(db, (size_t)(r - db->recs));
+}
+
 /* Remove layers and blobs that no image record refers to: what a load killed
  * between renaming its layers and writing images.json left behind, and what
  * rmi released. Called with the store lock held (loads commit under it, so a
  * layer cannot be between its rename and its record while we look). */
 static void image_gc(struct mr_store *st, const struct image_db *db)
 {
-	static const char *const dirs[] = { "layers", "blobs/sha256" };
+	static const char *const dirs[] = { "layers", "marks", "blobs/sha256" };
 	struct mr_err ignored;
-	struct mr_buf blob = { 0 };
-	size_t k, i, j;
-	for (k = 0; k < 2; k++) {
+	size_t k, i;
+	for (k = 0; k < 3; k++) {
 		int dfd = openat(st->rootfd, dirs[k], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+		DIR *d = dfd >= 0 ? fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3)) : NULL;
 		struct dirent *de;
 		if (!d) {
 			if (dfd >= 0)
@@ -5252,20 +5852,40 @@ static void image_gc(struct mr_store *st, const struct image_db *db)
 				continue;
 			for (i = 0; i < db->nrecs && !used; i++) {
 				const struct image_rec *r = &db->recs[i];
-				if (k == 0) {
-					for (j = 0; j < r->nlayers && !used; j++)
-						used = !strcmp(r->layers[j], de->d_name);
-				} else {
+				if (k < 2)
+					used = image_rec_uses(r, de->d_name);
+				else
 					used = !strcmp(r->id + 7, de->d_name) ||
 					       (r->manifest[0] && !strcmp(r->manifest + 7, de->d_name));
-				}
 			}
-			if (!used)
+			if (used)
+				continue;
+			if (k == 0 && de->d_name[0] != '.')
+				image_layer_drop(st, dfd, de->d_name);
+			else
 				mr_remove_tree(dfd, de->d_name, &ignored);
 		}
 		closedir(d);
+		close(dfd);
 	}
-	mr_buf_free(&blob);
+	unlinkat(st->rootfd, "gc.intent", 0);
+}
+
+/* A collection cut short by a kill or a power cut: finish it (called when a
+ * command opens the store; costs one stat when there is nothing to do). */
+static void image_gc_resume(struct mr_store *st)
+{
+	struct image_db db;
+	struct mr_err ignored;
+	if (!util_exists_at(st->rootfd, "gc.intent", AT_SYMLINK_NOFOLLOW) ||
+	    mr_store_lock(st, &ignored) < 0)
+		return;
+	if (util_exists_at(st->rootfd, "gc.intent", AT_SYMLINK_NOFOLLOW) &&
+	    image_db_read(st, &db, &ignored) == 0) {
+		image_gc(st, &db);
+		image_db_free(&db);
+	}
+	mr_store_unlock(st);
 }
 
 /* ---- Loading: archives and OCI layout folders ----
@@ -5287,6 +5907,8 @@ struct image_blob {
 	char tmpname[128];                   /* tmp/layer-... relative to rootfd */
 	int tmpfd;                           /* holds the temporary folder's flock */
 	uint64_t unpacked;
+	double secs;                         /* extraction time, for the message */
+	int report;                          /* extracted by load: commit says what it did */
 	char *failure;                       /* extraction error, reported if used */
 	/* metadata */
 	struct mr_buf data;
@@ -5301,6 +5923,7 @@ struct image_load {
 	size_t nblobs;
 	size_t meta_bytes;                   /* memory held by metadata entries */
 	int dirfd;                           /* OCI layout folder, else -1 */
+	struct stream_fd dir_blob;           /* the layout folder's blob being read */
 	/* A source of blobs by digest, read on demand (a layout folder, a
 	 * registry): opens one blob as a stream and says its size (or
 	 * UINT64_MAX when unknown); `close_blob` ends it. NULL for archives,
@@ -5456,7 +6079,14 @@ static int image_extract_layer(struct image_load *ld, struct stream *in, struct 
 	stream_hash_digest(&plain, b->diff_id);
 	b->bytes = compressed.count;
 	b->is_layer = 1;
-	image_progress(ld, "Loading layer", b->diff_id + 7, b->unpacked, image_now() - t0);
+	/* Said at commit time, when it is known whether the store already had
+	 * it: "Loading layer" only for a layer the load adds, as Docker. */
+	b->secs = image_now() - t0;
+	b->report = 1;
+	if (ld->tty && !ld->quiet) {
+		printf("\r\033[K");
+		fflush(stdout);
+	}
 	rc = 0;
 out:
 	stream_decomp_end(&dec);
@@ -5535,6 +6165,15 @@ static int image_take_entry(struct image_load *ld, const char *path, struct stre
 	peek.pos = 0;
 	if (size <= MINIRUN_MAX_JSON && image_looks_like_json(head, n))
 		return image_keep_meta(ld, &peek.s, b, err) < 0 ? mr_err_ctx(err, "entry %s", path) : 0;
+	if (image_looks_like_json(head, n)) {
+		/* metadata over the limit: say so if a manifest refers to it (not
+		 * "digest mismatch": it was never read) */
+		char why[128];
+		snprintf(why, sizeof why, "too large: %" PRIu64 " bytes (a manifest, config or index "
+			 "is at most %u bytes)", size, MINIRUN_MAX_JSON);
+		b->failure = util_xstrdup(why);
+		return 0;
+	}
 	if (image_extract_layer(ld, &peek.s, b, err) < 0) {
 		/* Maybe not a layer at all (a stray file): remember why, fail only
 		 * if a manifest refers to it. The rest of the entry is skipped by
@@ -5565,7 +6204,9 @@ static struct image_blob *image_blob_by_digest(struct image_load *ld, const char
 static int image_blob_json(struct image_blob *b, struct mr_json_doc *doc, struct mr_err *err)
 {
 	if (b->is_layer || b->failure)
-		return mr_err_set(err, MR_EINVAL_INPUT, "%s: not a JSON document", b->path);
+		return mr_err_set(err, MR_EINVAL_INPUT, "%s: %s", b->path,
+				  b->failure && !b->is_layer && util_starts_with(b->failure, "too large") ?
+				  b->failure : "not a JSON document");
 	if (mr_json_parse(doc, b->data.data, b->data.len, err) < 0)
 		return mr_err_ctx(err, "%s", b->path);
 	return 0;
@@ -5594,8 +6235,15 @@ static void image_found_free(struct image_found *f)
 static int image_found_name(struct image_found *f, const char *name, struct mr_err *err)
 {
 	char norm[512];
-	if (image_ref_normalize(name, norm, sizeof norm, err) < 0)
-		return -1;
+	struct mr_err bad;
+	(void)err;
+	/* a name the archive gives is input like any other: a bad one leaves the
+	 * image untagged, with a word about it */
+	if (image_ref_normalize(name, norm, sizeof norm, &bad) < 0) {
+		fprintf(stderr, "WARNING: ignoring the image name \"%.300s\" (%s): the image is "
+			"loaded untagged\n", name, bad.msg);
+		return 0;
+	}
 	if (strchr(norm, '@'))
 		return 0;  /* digest references do not name a tag */
 	f->names = util_xrealloc(f->names, (f->nnames + 1) * sizeof *f->names);
@@ -5672,6 +6320,10 @@ static int image_resolve_docker(struct image_load *ld, struct image_blob *mf,
 		f->config = image_blob_by_path(ld, cfg);
 		if (!f->config) {
 			mr_err_set(err, MR_EINVAL_INPUT, "manifest.json: config %s is not in the archive", cfg);
+			goto out;
+		}
+		if (f->config->failure && !f->config->is_layer) {
+			mr_err_set(err, MR_EINVAL_INPUT, "config %s: %s", cfg, f->config->failure);
 			goto out;
 		}
 		f->layers = util_xcalloc(layers->count, sizeof *f->layers);
@@ -5786,7 +6438,7 @@ static struct image_blob *image_stored_layer(struct image_load *ld, const struct
 	    image_db_layer_size(ld->stored, digest_hex(diff_id->str), &unpacked) < 0)
 		return NULL;
 	snprintf(path, sizeof path, "layers/%s", digest_hex(diff_id->str));
-	if (!util_exists_at(ld->st->rootfd, path, AT_SYMLINK_NOFOLLOW))
+	if (!image_layer_ok(ld->st, digest_hex(diff_id->str)))
 		return NULL;
 	b = image_blob_new(ld, path, &ignored);
 	if (!b)
@@ -5797,7 +6449,7 @@ static struct image_blob *image_stored_layer(struct image_load *ld, const struct
 	b->bytes = size && size->type == MR_JSON_NUMBER ? (uint64_t)size->num : 0;
 	b->unpacked = unpacked;
 	if (!ld->quiet)
-		printf("%.12s: Already exists\n", digest_hex(b->digest));
+		printf("%.12s: Already exists\n", digest_hex(b->diff_id));
 	return b;
 }
 
@@ -6031,8 +6683,9 @@ static struct image_blob *image_blob_by_digest(struct image_load *ld, const char
 		mr_err_set(err, MR_EINVAL_INPUT, "blob %s is not in %s", digest, ld->source);
 		return NULL;
 	}
-	if (want_layer && b->failure) {
-		mr_err_set(err, MR_EINVAL_INPUT, "layer %s: %s", digest, b->failure);
+	if (b->failure && (want_layer || !b->is_layer)) {
+		mr_err_set(err, MR_EINVAL_INPUT, "%s %s: %s", want_layer ? "layer" : "blob", digest,
+			   b->failure);
 		return NULL;
 	}
 	if (want_layer && !b->is_layer) {
@@ -6051,7 +6704,7 @@ static struct image_blob *image_blob_by_digest(struct image_load *ld, const char
 static int image_dir_open_blob(struct image_load *ld, const char *digest, struct stream **in,
 			       uint64_t *size, struct mr_err *err)
 {
-	static struct stream_fd src;
+	struct stream_fd *src = &ld->dir_blob;
 	char path[96];
 	struct stat sb;
 	int fd;
@@ -6063,10 +6716,10 @@ static int image_dir_open_blob(struct image_load *ld, const char *digest, struct
 		close(fd);
 		return mr_err_set(err, MR_EINVAL_INPUT, "%s/%s: not a regular file", ld->source, path);
 	}
-	stream_fd_init(&src, fd);
-	*in = &src.s;
+	stream_fd_init(src, fd);
+	*in = &src->s;
 	*size = (uint64_t)sb.st_size;
-	ld->source_ctx = &src;
+	ld->source_ctx = src;
 	return 0;
 }
 
@@ -6129,6 +6782,20 @@ static int image_write_blob(struct mr_store *st, const char *digest, const void 
 	return rc;
 }
 
+/* Docker's words when a loaded tag moves off another image (which keeps
+ * its data, untagged). */
+static void image_say_retag(const struct image_load *ld, const struct image_db *db,
+			    const char *name, const char *id)
+{
+	size_t i;
+	if (ld->quiet)
+		return;
+	for (i = 0; i < db->ntags; i++)
+		if (!strcmp(db->tags[i].name, name) && strcmp(db->tags[i].id, id))
+			printf("The image %s already exists, renaming the old one with ID %s "
+			       "to empty string\n", name, db->tags[i].id);
+}
+
 /* Make the found images visible: layers renamed into layers/HEX (or dropped
  * when the store has them), blobs written, records and tags updated; all of
  * it under the store lock, after one syncfs so the renames publish data that
@@ -6147,6 +6814,8 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 		return -1;
 	if (image_db_read(st, &db, err) < 0)
 		goto unlock;
+	if (image_gc_intend(st, err) < 0)
+		goto out;
 	layersfd = openat(st->rootfd, "layers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (layersfd < 0) {
 		mr_err_sys(err, "store %s/layers", st->root);
@@ -6162,20 +6831,33 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 		for (j = 0; j < f->nlayers; j++) {
 			struct image_blob *l = f->layers[j];
 			const char *hex = digest_hex(l->diff_id);
-			if (util_exists_at(layersfd, hex, AT_SYMLINK_NOFOLLOW))
-				continue;  /* already stored (by this load or an earlier one) */
+			if (image_layer_ok(st, hex)) {
+				/* already stored (by this load or an earlier one) */
+				if (l->report && !ld->quiet)
+					printf("%.12s: Already exists\n", digest_hex(l->diff_id));
+				l->report = 0;
+				continue;
+			}
 			if (l->tmpfd < 0) {
 				/* skipped as stored, then removed by an rmi meanwhile */
 				mr_err_set(err, MR_ENOTFOUND, "layer %s was removed from the store "
 					   "during the load; try again", l->diff_id);
 				goto out;
 			}
-			if (renameat(st->rootfd, l->tmpname, layersfd, hex) < 0) {
+			if (util_exists_at(layersfd, hex, AT_SYMLINK_NOFOLLOW))
+				image_layer_drop(st, layersfd, hex);   /* a commit cut short */
+			if (renameat(st->rootfd, l->tmpname, layersfd, hex) < 0 ||
+			    mr_fsync_dir(layersfd, err) < 0) {
 				mr_err_sys(err, "store layer %s", l->diff_id);
 				goto out;
 			}
+			if (image_marks_kept(st) && image_layer_mark(st, hex, l->unpacked, err) < 0)
+				goto out;
 			close(l->tmpfd);
 			l->tmpfd = -1;
+			if (l->report)
+				image_progress(ld, "Loading layer", l->diff_id + 7, l->unpacked, l->secs);
+			l->report = 0;
 		}
 		if (image_write_blob(st, f->config->digest, f->config->data.data,
 				     f->config->data.len, err) < 0)
@@ -6220,8 +6902,10 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 			r->sizes[j] = f->layers[j]->unpacked;
 			r->size += r->sizes[j];
 		}
-		for (j = 0; j < f->nnames; j++)
+		for (j = 0; j < f->nnames; j++) {
+			image_say_retag(ld, &db, f->names[j], r->id);
 			image_db_set_tag(&db, f->names[j], r->id);
+		}
 	}
 	if (image_db_write(st, &db, err) < 0)
 		goto out;
@@ -6398,7 +7082,8 @@ static int volume_create(struct mr_store *st, const char *name, const char *cons
 	} else if (!volume_name_valid(name)) {
 		return mr_err_set(err, MR_EINVAL_INPUT, "create %s: \"%s\" includes invalid characters "
 				  "for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are "
-				  "allowed", name, name);
+				  "allowed. If you intended to pass a host directory, use absolute "
+				  "path", name, name);
 	} else {
 		snprintf(vname, sizeof vname, "%s", name);
 	}
@@ -6506,15 +7191,13 @@ static int volume_read(struct mr_store *st, const char *name, struct volume_info
 	return 0;
 }
 
-/* Remove a volume's folder (the caller checked that no container uses it).
- * The rename first makes it vanish at once; the data goes after, never
+/* Remove a volume's folder (volume_remove checked that no container uses
+ * it). The rename first makes it vanish at once; the data goes after, never
  * crossing a mount. */
-static int volume_remove(struct mr_store *st, const char *name, struct mr_err *err)
+static int volume_remove_dir(struct mr_store *st, const char *name, struct mr_err *err)
 {
 	char tmpname[128];
 	int volfd, tmpfd, rc;
-	if (!volume_exists(st, name))
-		return mr_err_set(err, MR_ENOTFOUND, "No such volume: %s", name);
 	tmpfd = mr_store_mktemp(st, "rm-volume", tmpname, sizeof tmpname, err);
 	if (tmpfd < 0)
 		return -1;
@@ -6679,6 +7362,26 @@ static int container_users_of_volume(struct mr_store *st, const char *name, char
 	closedir(d);
 	return users;
 }
+
+/* Remove a volume that no container (running or stopped) uses. The rule
+ * holds for every caller (volume rm and prune, rm -v, --rm, a failed run):
+ * checked under the store lock, so that no container can be created with
+ * it meanwhile; -f does not lift it (Docker's rule). */
+static int volume_remove(struct mr_store *st, const char *name, struct mr_err *err)
+{
+	char who[512];
+	int rc;
+	if (mr_store_lock(st, err) < 0)
+		return -1;
+	if (!volume_exists(st, name))
+		rc = mr_err_set(err, MR_ENOTFOUND, "No such volume: %s", name);
+	else if (container_users_of_volume(st, name, who, sizeof who) > 0)
+		rc = mr_err_set(err, MR_EINUSE, "remove %s: volume is in use - [%s]", name, who);
+	else
+		rc = volume_remove_dir(st, name, err);
+	mr_store_unlock(st);
+	return rc;
+}
 /* ======================== END src/10_volume.c ======================== */
 
 /* ======================== BEGIN src/11_mounts.c ======================== */
@@ -6735,16 +7438,54 @@ static int mount_set_propagation(struct mount_spec *m, const char *name)
 	return -1;
 }
 
+/* An absolute path cleaned as Go's path.Clean does (Docker cleans a mount
+ * destination before its checks): "//", "/./" and "x/.." go, ".." above the
+ * root stays at the root, no trailing "/". `out` has at least strlen(in)+2. */
+static void mount_clean(const char *in, char *out)
+{
+	size_t len = 0, n;
+	const char *p = in;
+	for (;;) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		n = strcspn(p, "/");
+		if (n == 1 && p[0] == '.') {
+			/* nothing */
+		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
+			while (len > 0 && out[--len] != '/') {}
+		} else {
+			out[len++] = '/';
+			memcpy(out + len, p, n);
+			len += n;
+		}
+		p += n;
+	}
+	if (!len)
+		out[len++] = '/';
+	out[len] = 0;
+}
+
+static const char *const mount_type_names[] = { "volume", "bind", "tmpfs" };
+
+/* The destination, cleaned first, then checked: relative paths and "/"
+ * (also spelt "/..", "//", "/./x/..") are refused with Docker's words. m->type
+ * must be known. */
 static int mount_target_ok(struct mount_spec *m, const char *target, const char *arg,
 			   struct mr_err *err)
 {
+	char clean[MINIRUN_MAX_PATH + 2];
 	if (target[0] != '/')
 		return mr_err_set(err, MR_EINVAL_INPUT, "invalid mount config for %s: mount path "
 				  "must be absolute", arg);
-	if (!strcmp(target, "/"))
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid mount config for %s: invalid "
-				  "specification: destination can't be '/'", arg);
-	if (util_strlcpy(m->target, target, sizeof m->target) < 0)
+	if (strlen(target) >= MINIRUN_MAX_PATH)
+		return mr_err_set(err, ENAMETOOLONG, "invalid mount config for %s: path too long", arg);
+	mount_clean(target, clean);
+	if (!strcmp(clean, "/"))
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid mount config for type \"%s\": invalid "
+				  "specification: destination can't be '/'", mount_type_names[m->type]);
+	if (util_strlcpy(m->target, clean, sizeof m->target) < 0)
 		return mr_err_set(err, ENAMETOOLONG, "invalid mount config for %s: path too long", arg);
 	return 0;
 }
@@ -6781,8 +7522,6 @@ static int mount_parse_v(const char *arg, struct mount_spec *m, struct mr_err *e
 		parts[0] = NULL;
 		m->anonymous = 1;
 	}
-	if (mount_target_ok(m, parts[1], arg, err) < 0)
-		return -1;
 	if (!parts[0]) {
 		m->type = MOUNT_VOLUME;
 	} else if (parts[0][0] == '/') {
@@ -6797,6 +7536,8 @@ static int mount_parse_v(const char *arg, struct mount_spec *m, struct mr_err *e
 				  "If you intended to pass a host directory, use absolute path", parts[0],
 				  parts[0]);
 	}
+	if (mount_target_ok(m, parts[1], arg, err) < 0)
+		return -1;
 	if (parts[2]) {
 		snprintf(m->mode, sizeof m->mode, "%s", parts[2]);
 		for (opt = strtok_r(parts[2], ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
@@ -6827,6 +7568,7 @@ static int mount_bool(const char *v)
 static int mount_parse_mount(const char *arg, struct mount_spec *m, struct mr_err *err)
 {
 	char buf[2 * MINIRUN_MAX_PATH], *kv, *save = NULL;
+	const char *target = NULL;
 	int have_type = 0;
 	memset(m, 0, sizeof *m);
 	m->propagation = MS_PRIVATE | MS_REC;
@@ -6851,8 +7593,7 @@ static int mount_parse_mount(const char *arg, struct mount_spec *m, struct mr_er
 			snprintf(m->source, sizeof m->source, "%s", v);
 		} else if ((!strcmp(kv, "target") || !strcmp(kv, "destination") ||
 			    !strcmp(kv, "dst")) && v) {
-			if (mount_target_ok(m, v, arg, err) < 0)
-				return -1;
+			target = v;
 		} else if (!strcmp(kv, "readonly") || !strcmp(kv, "ro")) {
 			m->readonly = mount_bool(v);
 		} else if (!strcmp(kv, "volume-nocopy")) {
@@ -6883,6 +7624,8 @@ static int mount_parse_mount(const char *arg, struct mount_spec *m, struct mr_er
 	}
 	if (!have_type)
 		m->type = MOUNT_VOLUME;
+	if (target && mount_target_ok(m, target, arg, err) < 0)
+		return -1;
 	if (!m->target[0])
 		return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for \"--mount\" "
 				  "flag: target is required", arg);
@@ -7072,20 +7815,33 @@ static int mount_in_root(int rootfd, const char *path, int kind, const char *src
 	return 0;
 }
 
+/* Is word one of the comma-separated options of opts? */
+static int mount_opt_has(const char *opts, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p;
+	for (p = opts; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, word, n) && (p[n] == ',' || !p[n]))
+			return 1;
+	return 0;
+}
+
 /* Inside the container's mount namespace, before pivot_root: mount m at its
  * target resolved inside rootfd (nodev: without a device cgroup). */
 static int mount_apply(struct mr_store *st, int rootfd, const struct mount_spec *m, int nodev,
 		       struct mr_err *err)
 {
 	char src[MINIRUN_MAX_PATH], at[40];
-	unsigned long ro = (m->readonly ? MS_RDONLY | MS_NOSUID | MS_NODEV : 0) |
-			   (nodev ? MS_NODEV : 0);
+	/* Docker's flags: binds and volumes none of their own (read-only with
+	 * :ro), tmpfs rw,nosuid,nodev,noexec; nodev on all without a device
+	 * policy */
+	unsigned long ro = (m->readonly ? MS_RDONLY : 0) | (nodev ? MS_NODEV : 0);
 	struct stat sb;
 	int fd, rc;
 	if (m->type == MOUNT_TMPFS)
 		return mount_in_root(rootfd, m->target, 'd', "tmpfs", "tmpfs",
-				     MS_NOSUID | MS_NODEV | (m->readonly ? MS_RDONLY : 0),
-				     m->tmpfs_opts, err);
+				     MS_NOSUID | MS_NODEV | (mount_opt_has(m->mode, "exec") ? 0 : MS_NOEXEC) |
+				     (m->readonly ? MS_RDONLY : 0), m->tmpfs_opts, err);
 	if (mount_source_path(st, m, src, sizeof src) < 0 || stat(src, &sb) < 0)
 		return mr_err_sys(err, "mount %s on %s", m->source, m->target);
 	if (mount_in_root(rootfd, m->target, S_ISDIR(sb.st_mode) ? 'd' : 'f', src, NULL,
@@ -7237,14 +7993,13 @@ struct http_resp {
 
 struct http_tls;
 
-/* --ca-file: replaces the CA bundle (as MINIRUN_CA_FILE does). */
-static const char *tls_ca_file;
-
 struct http_conn {
 	int fd;                        /* -1 when closed */
 	int tls;
 	char host[256], port[6];
 	int timeout;                   /* seconds for connect and each read/write */
+	const char *ca_file;           /* --ca-file: replaces the CA bundle (as
+					* MINIRUN_CA_FILE does); NULL: the default */
 	int eof;                       /* the peer closed (TLS reports it as an I/O error) */
 	int sys_errno;                 /* errno of the last socket failure */
 	unsigned char rbuf[HTTP_RBUF];
@@ -7413,11 +8168,12 @@ static int http_sys_fail(struct http_conn *c, int e, struct mr_err *err)
 	return mr_err_sys(err, "%s:%s", c->host, c->port);
 }
 
-#if MINIRUN_WITH_TLS
+/* TLS ([12] below; stubs when built without it: http_connect refuses
+ * https first) */
 static int tls_start(struct http_conn *c, struct mr_err *err);
 static ssize_t tls_read(struct http_conn *c, void *buf, size_t n, struct mr_err *err);
 static int tls_write(struct http_conn *c, const void *buf, size_t n, struct mr_err *err);
-#endif
+static void tls_free(struct http_conn *c);
 
 /* ---- Name lookup: an address literal, /etc/hosts, then DNS over UDP to
  * the nameservers of /etc/resolv.conf (A and AAAA; "search" domains for names
@@ -7781,11 +8537,9 @@ static int http_connect(struct http_conn *c, const struct http_url *u, struct mr
 	snprintf(c->port, sizeof c->port, "%s", u->port);
 	c->tls = u->tls;
 	c->eof = c->sys_errno = 0;
-#if !MINIRUN_WITH_TLS
-	if (u->tls)
+	if (!MINIRUN_WITH_TLS && u->tls)
 		return mr_err_set(err, MR_EDISABLED, "https://%s:%s: built without MINIRUN_WITH_TLS",
 				  u->host, u->port);
-#endif
 	if (dns_lookup(u->host, "/etc/hosts", "/etc/resolv.conf", &addrs, err) < 0)
 		return -1;
 	for (i = 0; i < addrs.n; i++) {
@@ -7824,12 +8578,10 @@ static int http_connect(struct http_conn *c, const struct http_url *u, struct mr
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	c->fd = fd;
-#if MINIRUN_WITH_TLS
 	if (c->tls && tls_start(c, err) < 0) {
 		http_close(c);
 		return -1;
 	}
-#endif
 	return 0;
 }
 
@@ -7870,20 +8622,16 @@ static int http_sock_write(struct http_conn *c, const void *buf, size_t n)
 static ssize_t http_raw_read(struct http_conn *c, void *buf, size_t n, struct mr_err *err)
 {
 	ssize_t r;
-#if MINIRUN_WITH_TLS
 	if (c->tls)
 		return tls_read(c, buf, n, err);
-#endif
 	r = http_sock_read(c, buf, n);
 	return r < 0 ? http_sys_fail(c, c->sys_errno, err) : r;
 }
 
 static int http_raw_write(struct http_conn *c, const void *buf, size_t n, struct mr_err *err)
 {
-#if MINIRUN_WITH_TLS
 	if (c->tls)
 		return tls_write(c, buf, n, err);
-#endif
 	return http_sock_write(c, buf, n) < 0 ? http_sys_fail(c, c->sys_errno, err) : 0;
 }
 
@@ -8452,11 +9200,11 @@ static int tls_load_certs_d(struct http_tls *t, const char *host, const char *po
 
 /* The anchors for one server: the bundle (loaded once), plus its certs.d. */
 static int tls_anchors_for(struct http_tls *t, const char *host, const char *port,
-			   struct mr_err *err)
+			   const char *ca_file, struct mr_err *err)
 {
 	char key[280];
 	if (!t->bundle_loaded) {
-		const char *path = tls_ca_file ? tls_ca_file : getenv("MINIRUN_CA_FILE");
+		const char *path = ca_file ? ca_file : getenv("MINIRUN_CA_FILE");
 		struct mr_err e2;
 		if (!path || !*path)
 			path = MINIRUN_DEFAULT_CA_FILE;
@@ -8690,7 +9438,7 @@ static int tls_start(struct http_conn *c, struct mr_err *err)
 	unsigned char seed[32];
 	if (!t)
 		t = c->t = util_xcalloc(1, sizeof *t);
-	if (tls_anchors_for(t, c->host, c->port, err) < 0)
+	if (tls_anchors_for(t, c->host, c->port, c->ca_file, err) < 0)
 		return -1;
 	tls_profile(t);
 	t->iplen = util_inet_pton(AF_INET, c->host, t->ip) == 1 ? 4 :
@@ -8781,6 +9529,40 @@ static int tls_write(struct http_conn *c, const void *buf, size_t n, struct mr_e
 		return tls_fail(c, err);
 	return 0;
 }
+
+/* The connection's TLS context and its anchors. */
+static void tls_free(struct http_conn *c)
+{
+	if (c->t) {
+		tls_anchors_truncate(&c->t->anchors, 0);
+		free(c->t->anchors.ta);
+		free(c->t);
+		c->t = NULL;
+	}
+}
+#else /* !MINIRUN_WITH_TLS: never reached (http_connect refuses https) */
+static int tls_start(struct http_conn *c, struct mr_err *err)
+{
+	return mr_err_set(err, MR_EDISABLED, "https://%s:%s: built without MINIRUN_WITH_TLS",
+			  c->host, c->port);
+}
+
+static ssize_t tls_read(struct http_conn *c, void *buf, size_t n, struct mr_err *err)
+{
+	(void)buf; (void)n;
+	return tls_start(c, err);
+}
+
+static int tls_write(struct http_conn *c, const void *buf, size_t n, struct mr_err *err)
+{
+	(void)buf; (void)n;
+	return tls_start(c, err);
+}
+
+static void tls_free(struct http_conn *c)
+{
+	(void)c;
+}
 #endif /* MINIRUN_WITH_TLS */
 
 #endif /* MINIRUN_WITH_PULL */
@@ -8860,6 +9642,8 @@ static int pull_ref_parse(const char *in, struct pull_ref *r, struct mr_err *err
 	const char *at, *slash, *colon, *rest;
 	size_t n, i;
 	memset(r, 0, sizeof *r);
+	if (image_ref_check(in, err) < 0)
+		return -1;
 	at = strchr(in, '@');
 	n = at ? (size_t)(at - in) : strlen(in);
 	if (!n || n >= sizeof name)
@@ -9206,6 +9990,8 @@ struct pull {
 	FILE *out;                     /* progress: stdout for pull, stderr for run */
 	struct pull_desc *descs;       /* config and layers of the manifest being pulled */
 	size_t ndescs;
+	uint64_t rate, rated;          /* --limit-rate (bytes/s, 0: none); bytes so far */
+	double rate_t0;                /* when the first limited byte came */
 	/* The blob being read */
 	struct stream s;
 	struct pull_desc *cur;
@@ -9569,6 +10355,26 @@ static int pull_blob_start(struct pull *p, struct mr_err *err)
 	return 0;
 }
 
+/* --limit-rate: sleep while the bytes read so far are ahead of rate x time
+ * (the socket's buffers then fill and TCP slows the sender down: a device on
+ * a thin link keeps the rest of it). Over the whole pull, retries included. */
+static void pull_pace(struct pull *p, uint64_t got)
+{
+	double now = image_now(), due;
+	if (!p->rate)
+		return;
+	if (!p->rated)
+		p->rate_t0 = now;
+	p->rated += got;
+	due = p->rate_t0 + (double)p->rated / (double)p->rate;
+	if (due > now) {
+		struct timespec t;
+		t.tv_sec = (time_t)(due - now);
+		t.tv_nsec = (long)((due - now - (double)t.tv_sec) * 1e9);
+		while (nanosleep(&t, &t) < 0 && errno == EINTR) {}
+	}
+}
+
 static ssize_t pull_blob_read(struct stream *s, void *buf, size_t n, struct mr_err *err)
 {
 	struct pull *p = (struct pull *)(void *)((char *)s - offsetof(struct pull, s));
@@ -9577,12 +10383,15 @@ static ssize_t pull_blob_read(struct stream *s, void *buf, size_t n, struct mr_e
 		ssize_t r;
 		if (!left)
 			return 0;  /* never more than the descriptor says */
+		if (p->rate && n > p->rate / 8 + 1)
+			n = (size_t)(p->rate / 8 + 1);   /* short reads: an even pace */
 		r = http_body_read(&p->body.s, buf, n < left ? n : (size_t)left, err);
 		if (r == 0)
 			r = mr_err_set(err, ECONNRESET, "%s: blob ended after %" PRIu64 " of %" PRIu64
 				       " bytes", p->conn.host, p->got, p->cur->size);
 		if (r > 0) {
 			p->got += (uint64_t)r;
+			pull_pace(p, (uint64_t)r);
 			pull_meter(p, 0);
 			return r;
 		}
@@ -9776,12 +10585,10 @@ static int pull_layer_stored(struct pull *p, const struct mr_json *diff_ids, siz
 {
 	const char *id = mr_json_str(mr_json_at(diff_ids, i));
 	uint64_t size;
-	char path[96];
 	if (!id || mr_digest_valid(id) < 0 || !p->ld.stored ||
 	    image_db_layer_size(p->ld.stored, digest_hex(id), &size) < 0)
 		return 0;
-	snprintf(path, sizeof path, "layers/%s", digest_hex(id));
-	return util_exists_at(p->st->rootfd, path, AT_SYMLINK_NOFOLLOW);
+	return image_layer_ok(p->st, digest_hex(id));
 }
 
 /* Fetch the config (unless stored) and say, per layer, whether it is
@@ -9831,21 +10638,17 @@ static int pull_up_to_date(struct pull *p, const struct image_found *f, const ch
 struct pull_opts {
 	const char *platform;          /* "os/arch[/variant]"; NULL: the host's */
 	const char *insecure;          /* host:port list allowed over plain HTTP */
+	const char *ca_file;           /* --ca-file (NULL: $MINIRUN_CA_FILE or the system's) */
 	int quiet;                     /* no progress (with print_name: only the name) */
 	int print_name;                /* end with "docker.io/library/busybox:latest" */
 	FILE *out;                     /* progress; NULL: stdout */
+	uint64_t rate;                 /* download limit, bytes/s (0: none) */
 };
 
 static void pull_free(struct pull *p)
 {
 	http_close(&p->conn);
-#if MINIRUN_WITH_TLS
-	if (p->conn.t) {
-		tls_anchors_truncate(&p->conn.t->anchors, 0);
-		free(p->conn.t->anchors.ta);
-		free(p->conn.t);
-	}
-#endif
+	tls_free(&p->conn);
 	free(p->basic);
 	free(p->scope);
 	free(p->token);
@@ -9855,7 +10658,8 @@ static void pull_free(struct pull *p)
 
 /* Where the registry is: Docker Hub's API host, https unless listed as
  * insecure. */
-static int pull_setup(struct pull *p, const char *insecure, struct mr_err *err)
+static int pull_setup(struct pull *p, const char *insecure, const char *ca_file,
+		      struct mr_err *err)
 {
 	char url[300];
 	const char *t = getenv("MINIRUN_PULL_TIMEOUT");
@@ -9867,6 +10671,7 @@ static int pull_setup(struct pull *p, const char *insecure, struct mr_err *err)
 		return mr_err_set(err, MR_EINVAL_INPUT, "MINIRUN_PULL_TIMEOUT=%s: expected seconds", t);
 	p->conn.fd = -1;
 	p->conn.timeout = (int)secs;
+	p->conn.ca_file = ca_file;
 	snprintf(url, sizeof url, "%s://%s/", plain ? "http" : "https",
 		 strcmp(p->ref.domain, "docker.io") ? p->ref.domain : "registry-1.docker.io");
 	if (http_url_parse(url, &p->reg, err) < 0)
@@ -9930,6 +10735,7 @@ static int image_pull(struct mr_store *st, const char *ref, const struct pull_op
 	memset(&found, 0, sizeof found);
 	p->st = st;
 	p->quiet = o->quiet;
+	p->rate = o->rate;
 	p->out = o->out ? o->out : stdout;
 	p->tty = isatty(fileno(p->out));
 	p->ld.st = st;
@@ -9945,7 +10751,7 @@ static int image_pull(struct mr_store *st, const char *ref, const struct pull_op
 	image_platform_host(&p->ld.platform);
 	if (o->platform && image_platform_parse(o->platform, &p->ld.platform, err) < 0)
 		goto out;
-	if (pull_setup(p, o->insecure, err) < 0)
+	if (pull_setup(p, o->insecure, o->ca_file, err) < 0)
 		goto out;
 	if (image_db_read(st, &stored, err) < 0)
 		goto out;
@@ -9998,8 +10804,8 @@ out:
 
 /* `login`: check the credentials against the registry (its /v2/ with basic
  * auth, or a token from its token server), then store them. */
-static int pull_login(const char *server, const char *user, const char *pass, const char *insecure,
-		      struct mr_err *err)
+static int pull_login(const char *server, const char *user, const char *pass,
+		      const struct pull_opts *o, struct mr_err *err)
 {
 	struct pull *p = util_xcalloc(1, sizeof *p);
 	struct mr_buf up = { 0 };
@@ -10018,7 +10824,7 @@ static int pull_login(const char *server, const char *user, const char *pass, co
 		snprintf(domain, sizeof domain, "docker.io");
 	snprintf(p->ref.domain, sizeof p->ref.domain, "%s", domain);
 	p->login = 1;
-	if (pull_setup(p, insecure, err) < 0)
+	if (pull_setup(p, o->insecure, o->ca_file, err) < 0)
 		goto out;
 	free(p->basic);
 	mr_buf_printf(&up, "%s:%s", user, pass);
@@ -10046,9 +10852,11 @@ out:
 struct pull_opts {
 	const char *platform;
 	const char *insecure;
+	const char *ca_file;
 	int quiet;
 	int print_name;
 	FILE *out;
+	uint64_t rate;
 };
 
 static int image_pull(struct mr_store *st, const char *ref, const struct pull_opts *o,
@@ -10062,7 +10870,7 @@ static int image_pull(struct mr_store *st, const char *ref, const struct pull_op
 
 /* ======================== BEGIN src/14_container.c ======================== */
 #line 1 "src/14_container.c"
-/* ==== [14] CONTAINER: records, names, state, image defaults ====
+/* ==== [14] CONTAINER: the spec, records, names, state, image defaults ====
  * root/containers/ID/config.json  the resolved run configuration: written once by
  *                                  create (atomically, under the store lock with
  *                                  the name claim), rewritten only by rename
@@ -10091,38 +10899,93 @@ struct ctr_list {
 	size_t n;
 };
 
+/* The container spec: everything a container is. Three front ends fill it:
+ * `run`/`create` flags merged with the image config and boot declarations
+ * (both through struct ctr_opts and spec_from_opts [19b]), and OCI bundles;
+ * one back end checks, records and creates it (spec_create [19b]), and [17]
+ * starts it. The groups follow the OCI runtime-spec config.json. A field a
+ * front end needs goes in its group, with its default in ctr_init, its free in
+ * ctr_free when it owns memory, and a ctr_fields row when config.json must keep
+ * it. Strings point into doc/img (a loaded record, the image config), into the
+ * front end's input (which outlives the spec), or into `owned`. */
 struct ctr {
+	/* the record */
 	char id[CTR_ID_LEN + 1];
 	char name[CTR_NAME_MAX];
+	char created[40];
 	char image[MR_DIGEST_LEN + 1];     /* image ID */
 	const char *image_ref;             /* as the user wrote it (ps IMAGE column) */
-	char created[40];
+	/* process: args, env, cwd, user, terminal */
+	struct ctr_list entrypoint, cmd, env;
+	const char *workdir, *user;
+	struct ctr_list group_add;         /* --group-add as given */
+	unsigned char tty, interactive, init;
+	/* process: capabilities, rlimits, no_new_privs */
+	struct ctr_list cap_add, cap_drop;
+	struct ctr_list ulimits;           /* --ulimit as NAME=SOFT:HARD (numbers, -1 unlimited) */
+	unsigned char privileged, no_new_privs;
+	/* root: the image's layers under one writable layer */
+	struct ctr_list layers;            /* diff_id hex, base first (from the image) */
 	char driver[8];                    /* "overlay" or "copy" */
-	struct ctr_list entrypoint, cmd, env, labels, cap_add, cap_drop, security_opt;
+	unsigned char readonly;
+	/* mounts */
+	struct mount_spec *mnt;            /* volumes, binds, tmpfs ([11]) */
+	size_t nmnt;
 	struct ctr_list volumes_from;      /* --volumes-from as given (its mounts are in mnt) */
+	int64_t shm_size;                  /* /dev/shm, bytes (0: 64 MiB) */
+	/* namespaces: "host" shares the host's, NULL/"" a private one */
+	const char *ipc_mode, *uts_mode, *pid_mode;
+	const char *hostname;
+	/* network: mode, and net.conf (published ports, --add-host, --dns; [19]) */
+	const char *network;
+	struct mr_buf net_conf;
+	/* resources (cgroups) */
+	int64_t memory, memory_swap, nano_cpus, pids_limit;
+	/* devices */
 	struct ctr_list devices;           /* --device as HOST:CONTAINER:PERMS */
 	struct ctr_list device_rules;      /* --device-cgroup-rule as given */
+	/* sysctl */
 	struct ctr_list sysctls;           /* --sysctl KEY=VALUE */
-	struct ctr_list ulimits;           /* --ulimit as NAME=SOFT:HARD (numbers, -1 unlimited) */
-	struct ctr_list group_add;         /* --group-add as given */
-	const char *ipc_mode, *uts_mode;   /* "host", or NULL/"" (private) */
-	const char *pid_mode;              /* "host", or NULL/"" (private) */
+	/* seccomp and the other security options */
+	struct ctr_list security_opt;
+	/* health */
 	struct ctr_list health_test;       /* ["CMD-SHELL", cmd] or ["CMD", arg...]; none: off */
 	int64_t health_interval, health_timeout, health_start;   /* ns; 0: Docker's default */
 	int health_retries;                /* 0: 3 */
-	int64_t shm_size;                  /* /dev/shm, bytes (0: 64 MiB) */
-	struct ctr_list layers;            /* diff_id hex, base first (from the image) */
-	struct mount_spec *mnt;            /* volumes, binds, tmpfs ([11]) */
-	size_t nmnt;
-	const char *workdir, *user, *hostname, *stop_signal, *network, *restart;
+	/* lifecycle: restart, stop, removal, logs */
+	const char *restart, *stop_signal;
 	int restart_max, stop_timeout;     /* stop_timeout < 0: default (10 s) */
-	int64_t memory, memory_swap, nano_cpus, pids_limit;
+	unsigned char auto_remove;
 	uint64_t log_max_size;
 	int log_max_file;
-	unsigned char privileged, readonly, no_new_privs, tty, interactive, auto_remove, init;
+	int log_ram;                       /* logs in rundir/ID (tmpfs), not on the store's flash */
+	/* labels */
+	struct ctr_list labels;
+	int net_default;                   /* no --network: inspect says "default" (Docker) */
+	struct ctr_list exposed;           /* Config.ExposedPorts: "80/tcp" (image's and -p's) */
 	/* what the strings point into */
 	struct mr_json_doc doc, img;
 	struct ctr_list owned;
+};
+
+/* What a front end asks for, as written: the flags of `run`/`create`, or the
+ * keys of a boot declaration. spec_from_opts ([19b]) merges it with the image
+ * config by Docker's rules into the spec; NULL or empty: not given. The spec
+ * may point into it: it must outlive the spec. */
+struct ctr_opts {
+	const char *image;                 /* IMAGE as written */
+	const char **args;                 /* COMMAND [ARG...] after the image */
+	int nargs;
+	const char *name, *entrypoint, *workdir, *user, *hostname, *restart, *stop_signal;
+	const char *stop_timeout, *memory, *memory_swap, *cpus, *pids_limit, *network;
+	struct ctr_list env, env_file, label, cap_add, cap_drop, security_opt, log_opt;
+	struct ctr_list volume, mount, tmpfs, volumes_from, publish, add_host, dns;
+	struct ctr_list device, device_rule, sysctl, ulimit, group_add, network_alias;
+	const char *ipc, *uts, *shm_size, *pid;
+	const char *pull;                  /* --pull: always, missing (default), never */
+	const char *health_cmd, *health_interval, *health_timeout, *health_start, *health_retries;
+	int no_healthcheck;
+	int detach, rm, interactive, tty, read_only, init, privileged, publish_all;
 };
 
 /* Persisted state of the last start and exit (state.json). */
@@ -10185,10 +11048,12 @@ static void ctr_free(struct ctr *c)
 	ctr_list_free(&c->ulimits);
 	ctr_list_free(&c->group_add);
 	ctr_list_free(&c->health_test);
+	ctr_list_free(&c->exposed);
 	free(c->mnt);
 	c->mnt = NULL;
 	c->nmnt = 0;
 	ctr_list_free(&c->layers);
+	mr_buf_free(&c->net_conf);
 	mr_json_free(&c->doc);
 	mr_json_free(&c->img);
 }
@@ -10234,6 +11099,53 @@ static void ctr_env_set(struct ctr_list *env, const char *kv)
 			return;
 		}
 	ctr_list_add(env, kv);
+}
+
+static int ctr_strcmp_p(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Config.ExposedPorts: the keys of obj ("80/tcp": {}), or one port (obj
+ * NULL: port/proto), each once. The keys stay in their JSON document. */
+static void ctr_exposed_add(struct ctr *c, const struct mr_json *obj, unsigned port, char proto)
+{
+	const struct mr_json *e;
+	char key[16];
+	size_t i;
+	if (!obj) {
+		snprintf(key, sizeof key, "%u/%s", port, proto == 'u' ? "udp" : "tcp");
+		for (i = 0; i < c->exposed.n && strcmp(c->exposed.v[i], key); i++) {}
+		if (i == c->exposed.n)
+			ctr_list_add(&c->exposed, ctr_own(c, util_xstrdup(key)));
+		qsort(c->exposed.v, c->exposed.n, sizeof *c->exposed.v, ctr_strcmp_p);
+		return;
+	}
+	for (e = obj->type == MR_JSON_OBJECT ? obj->child : NULL; e; e = e->next) {
+		for (i = 0; i < c->exposed.n && strcmp(c->exposed.v[i], e->key); i++) {}
+		if (i == c->exposed.n && e->key_len < sizeof key)
+			ctr_list_add(&c->exposed, e->key);
+	}
+	/* in Go's order (a map's keys, sorted) */
+	qsort(c->exposed.v, c->exposed.n, sizeof *c->exposed.v, ctr_strcmp_p);
+}
+
+/* Docker's Config.Env: the user's values (--env-file, then -e) first, then
+ * those of the image (arr) that they do not set. */
+static void ctr_env_merge_image(struct ctr_list *env, const struct mr_json *arr)
+{
+	const struct mr_json *e;
+	size_t user = env->n, i, n;
+	for (e = arr && arr->type == MR_JSON_ARRAY ? arr->child : NULL; e; e = e->next) {
+		if (!mr_json_str(e))
+			continue;
+		n = ctr_env_keylen(e->str);
+		for (i = 0; i < user; i++)
+			if (ctr_env_keylen(env->v[i]) == n && !strncmp(env->v[i], e->str, n))
+				break;
+		if (i == user)
+			ctr_list_add(env, e->str);
+	}
 }
 
 /* One -e value: "K=V" as is; "K" takes the caller's value, and is dropped
@@ -10291,7 +11203,7 @@ static int ctr_env_file(struct ctr *c, const char *path, struct mr_err *err)
  * none) and drops the image's Cmd; arguments after the image replace Cmd. */
 static void ctr_command_merge(struct ctr_list *ep, struct ctr_list *cmd,
 			      const struct ctr_list *img_ep, const struct ctr_list *img_cmd,
-			      const char *ep_flag, char **args, int nargs)
+			      const char *ep_flag, const char **args, int nargs)
 {
 	size_t i;
 	int k;
@@ -10565,6 +11477,9 @@ static int ctr_ids_resolve(const char *spec, const char *passwd, const char *gro
 					  "entries in group file", gspec);
 		ids->gid = (gid_t)gid;
 	}
+	/* the primary group first among the supplementary ones, as runc sets
+	 * them (Docker: `id` says groups=0(root), groups=1234(app),2345(extra)) */
+	ids->groups[ids->ngroups++] = ids->gid;
 	for (p = group; name[0] && p && *p && ids->ngroups < 32; ) {
 		size_t k;
 		int dup = 0;
@@ -11075,6 +11990,7 @@ static const struct ctr_field ctr_fields[] = {
 	CF("Memory", CF_I64, 1, memory), CF("MemorySwap", CF_I64, 1, memory_swap),
 	CF("NanoCpus", CF_I64, 1, nano_cpus), CF("PidsLimit", CF_I64, 1, pids_limit),
 	CF("LogMaxSize", CF_U64, 1, log_max_size), CF("LogMaxFile", CF_INT, 1, log_max_file),
+	CF("LogRam", CF_INT, 1, log_ram), CF("NetDefault", CF_INT, 1, net_default),
 };
 
 /* inspect leaves out minirun's own fields (the log limits: LogConfig). */
@@ -11086,6 +12002,22 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 		const void *p = (const char *)c + f->off;
 		if (f->obj != obj || (inspect && f->type >= CF_U64))
 			continue;
+		/* inspect shows Docker's words for what the record leaves implicit */
+		if (inspect && p == (const void *)&c->network && c->net_default) {
+			ctr_jw_str(w, f->key, "default");
+			continue;
+		}
+		if (inspect && p == (const void *)&c->shm_size && !c->shm_size) {
+			ctr_jw_int(w, f->key, 64LL << 20);
+			continue;
+		}
+		if (inspect && p == (const void *)&c->init && !c->init)
+			continue;                  /* Docker: absent unless --init */
+		if (inspect && p == (const void *)&c->pids_limit && c->pids_limit <= 0) {
+			mr_jw_key(w, f->key);      /* Docker: null when unlimited */
+			mr_jw_null(w);
+			continue;
+		}
 		switch (f->type) {
 		case CF_STR: ctr_jw_str(w, f->key, *(const char *const *)p); break;
 		case CF_BOOL: ctr_jw_bool(w, f->key, *(const unsigned char *)p); break;
@@ -11096,6 +12028,16 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 		}
 	}
 	if (obj == 0) {
+		if (c->exposed.n) {        /* Docker leaves it out when empty */
+			mr_jw_key(w, "ExposedPorts");
+			mr_jw_obj(w);
+			for (i = 0; i < c->exposed.n; i++) {
+				mr_jw_key(w, c->exposed.v[i]);
+				mr_jw_obj(w);
+				mr_jw_obj_end(w);
+			}
+			mr_jw_obj_end(w);
+		}
 		ctr_jw_kv(w, "Labels", &c->labels);
 		if (c->health_test.n) {
 			mr_jw_key(w, "Healthcheck");
@@ -11110,7 +12052,8 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 		if (c->stop_timeout >= 0)
 			ctr_jw_int(w, "StopTimeout", c->stop_timeout);
 	} else {
-		ctr_jw_kv(w, "Sysctls", &c->sysctls);
+		if (!inspect || c->sysctls.n)      /* Docker: absent when empty */
+			ctr_jw_kv(w, "Sysctls", &c->sysctls);
 		mr_jw_key(w, "Ulimits");
 		mr_jw_arr(w);
 		for (i = 0; i < c->ulimits.n; i++) {
@@ -11285,6 +12228,7 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 	}
 	ctr_json_kv(c, mr_json_get(cfg, "Labels"), &c->labels);
 	ctr_json_kv(c, mr_json_get(hc, "Sysctls"), &c->sysctls);
+	ctr_exposed_add(c, mr_json_get(cfg, "ExposedPorts"), 0, 0);
 	ctr_health_read(c, mr_json_get(cfg, "Healthcheck"));
 	{
 		const struct mr_json *u = mr_json_get(hc, "Ulimits");
@@ -11604,38 +12548,1072 @@ static void ctr_info_get(struct mr_store *st, const char *id, struct ctr_info *c
 		close(rfd);
 }
 
-/* see 21_cmd_image.c (rmi): how many containers use the image; the first
- * one's short ID goes to who. */
-static int container_users_of_image(struct mr_store *st, const char *image_id, char *who,
-				    size_t size)
+/* Containers that use an image, running and stopped apart (rmi's conflicts
+ * differ: a running user cannot be forced away, a stopped one can): how many
+ * of each and the first one's short ID. */
+struct ctr_image_users {
+	int running, stopped;
+	char running_who[16], stopped_who[16];
+};
+
+static void container_image_users(struct mr_store *st, const char *image_id,
+				  struct ctr_image_users *u)
 {
-	int fd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC), n = 0;
+	int fd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;
 	char want[MR_DIGEST_LEN + 16];
+	memset(u, 0, sizeof *u);
 	if (!d) {
 		if (fd >= 0)
 			close(fd);
-		return 0;
+		return;
 	}
 	snprintf(want, sizeof want, "\"Image\":\"%s\"", image_id);
 	while ((de = readdir(d)) != NULL) {
 		char path[32 + CTR_ID_LEN];
 		struct mr_buf b = { 0 };
 		struct mr_err ignored;
+		struct ctr_info ci;
 		if (!ctr_is_id(de->d_name))
 			continue;
 		snprintf(path, sizeof path, "%s/config.json", de->d_name);
 		if (mr_read_file(fd, path, &b, MINIRUN_MAX_JSON, &ignored) == 0 && strstr(b.data, want)) {
-			if (!n++)
-				snprintf(who, size, "%.12s", de->d_name);
+			ctr_info_get(st, de->d_name, &ci);
+			if (ci.status == CTR_RUNNING || ci.status == CTR_RESTARTING) {
+				if (!u->running++)
+					snprintf(u->running_who, sizeof u->running_who, "%.12s", de->d_name);
+			} else if (!u->stopped++) {
+				snprintf(u->stopped_who, sizeof u->stopped_who, "%.12s", de->d_name);
+			}
 		}
 		mr_buf_free(&b);
 	}
 	closedir(d);
-	return n;
+}
+
+/* How many containers use the image; the first one's short ID goes to who. */
+static int container_users_of_image(struct mr_store *st, const char *image_id, char *who,
+				    size_t size)
+{
+	struct ctr_image_users u;
+	container_image_users(st, image_id, &u);
+	snprintf(who, size, "%s", u.running ? u.running_who : u.stopped_who);
+	return u.running + u.stopped;
+}
+
+/* ---- the run/create front end: the image config and the flags into the spec ----
+ * Docker's merge rules, one group of the spec per function, each checking
+ * what it takes; spec_from_opts ([19b]) calls them in order. */
+
+/* The image (by name, ID or prefix) and its config into c->img; its layers. */
+static int ctr_spec_image(struct mr_store *st, const char *ref, struct ctr *c, struct mr_err *err)
+{
+	struct image_db db = { 0 };
+	struct image_rec *r;
+	struct mr_buf b = { 0 };
+	size_t i;
+	int rc = -1;
+	char path[96];
+	if (image_db_read(st, &db, err) < 0 || !(r = image_db_find(&db, ref, err)))
+		goto out;
+	snprintf(c->image, sizeof c->image, "%s", r->id);
+	c->image_ref = ref;
+	for (i = 0; i < r->nlayers; i++)
+		ctr_list_add(&c->layers, ctr_own(c, util_xstrdup(r->layers[i])));
+	snprintf(path, sizeof path, "blobs/sha256/%s", digest_hex(r->id));
+	if (mr_read_file(st->rootfd, path, &b, MINIRUN_MAX_JSON, err) < 0 ||
+	    mr_json_parse(&c->img, b.data, b.len, err) < 0) {
+		mr_err_ctx(err, "image %.19s: config", r->id);
+		goto out;
+	}
+	rc = 0;
+out:
+	mr_buf_free(&b);
+	image_db_free(&db);
+	return rc;
+}
+
+/* A new random ID; the name asked for, or a generated one. */
+static int ctr_spec_identity(struct ctr *c, const char *name, struct mr_err *err)
+{
+	unsigned char rnd[32];
+	if (name && !ctr_name_valid(name))
+		return mr_err_set(err, MR_EINVAL_INPUT, "Invalid container name (%s), only "
+				  "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
+	if (util_random(rnd, sizeof rnd) < 0)
+		return mr_err_sys(err, "random");
+	util_hex(rnd, sizeof rnd, c->id);
+	if (name)
+		snprintf(c->name, sizeof c->name, "%s", *name == '/' ? name + 1 : name);
+	else
+		ctr_name_generate(c->name, sizeof c->name);
+	return 0;
+}
+
+/* process: command, environment, working directory, user, terminal. */
+static int ctr_spec_process(struct ctr *c, const struct ctr_opts *o, const struct mr_json *cfg,
+			    struct mr_err *err)
+{
+	struct ctr_list img_ep = { 0 }, img_cmd = { 0 };
+	size_t i;
+	ctr_json_list(mr_json_get(cfg, "Entrypoint"), &img_ep);
+	ctr_json_list(mr_json_get(cfg, "Cmd"), &img_cmd);
+	ctr_command_merge(&c->entrypoint, &c->cmd, &img_ep, &img_cmd, o->entrypoint, o->args,
+			  o->nargs);
+	ctr_list_free(&img_ep);
+	ctr_list_free(&img_cmd);
+	if (!c->entrypoint.n && !c->cmd.n)
+		return mr_err_set(err, MR_EINVAL_INPUT, "No command specified");
+	for (i = 0; i < o->env_file.n; i++)
+		if (ctr_env_file(c, o->env_file.v[i], err) < 0)
+			return -1;
+	for (i = 0; i < o->env.n; i++)
+		if (ctr_env_add_arg(c, o->env.v[i]) < 0)
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid environment variable: %s",
+					  o->env.v[i]);
+	/* the image's variables after the flags' (Docker's Config.Env order) */
+	ctr_env_merge_image(&c->env, mr_json_get(cfg, "Env"));
+	c->workdir = o->workdir ? o->workdir : ctr_json_s(cfg, "WorkingDir", "");
+	if (*c->workdir && *c->workdir != '/')
+		return mr_err_set(err, MR_EINVAL_INPUT, "the working directory '%s' is invalid, it "
+				  "needs to be an absolute path", c->workdir);
+	c->user = o->user ? o->user : ctr_json_s(cfg, "User", "");
+	for (i = 0; i < o->group_add.n; i++)
+		ctr_list_add(&c->group_add, o->group_add.v[i]);
+	c->tty = (unsigned char)(o->tty > 0);
+	c->interactive = (unsigned char)(o->interactive > 0);
+	c->init = (unsigned char)(o->init > 0);
+	return 0;
+}
+
+/* namespaces: UTS (and the host name), IPC, PID; /dev/shm; sysctls (which
+ * must belong to a namespace the container has of its own). */
+static int ctr_spec_namespaces(struct ctr *c, const struct ctr_opts *o, struct mr_err *err)
+{
+	const char *hostname = o->hostname;
+	uint64_t v;
+	size_t i;
+	if (o->uts && *o->uts && strcmp(o->uts, "host"))
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid UTS mode: %s (host, or none for a "
+				  "private one)", o->uts);
+	if (o->uts && !strcmp(o->uts, "host")) {
+		char host[65] = "";
+		if (hostname)
+			return mr_err_set(err, MR_EINVAL_INPUT, "Conflicting options: hostname and "
+					  "the UTS mode");
+		gethostname(host, sizeof host - 1);
+		c->uts_mode = "host";
+		hostname = ctr_own(c, util_xstrdup(host));
+	} else {
+		c->uts_mode = "";
+	}
+	/* --network host: the host's name (Docker), else the short ID */
+	if (!hostname && o->network && !strcmp(o->network, "host")) {
+		char host[65] = "";
+		gethostname(host, sizeof host - 1);
+		hostname = ctr_own(c, util_xstrdup(host));
+	}
+	c->hostname = hostname ? hostname : ctr_own(c, util_xstrndup(c->id, 12));
+	if (!*c->hostname || strlen(c->hostname) > 64)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid hostname \"%s\"", c->hostname);
+	if (o->ipc && strcmp(o->ipc, "host") && strcmp(o->ipc, "private") &&
+	    strcmp(o->ipc, "shareable"))
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid IPC mode: %s (host, private or "
+				  "shareable)", o->ipc);
+	c->ipc_mode = o->ipc ? o->ipc : "private";
+	if (o->pid && *o->pid && strcmp(o->pid, "host"))
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid PID mode: %s (host, or none for a "
+				  "private one)", o->pid);
+	c->pid_mode = o->pid && *o->pid ? "host" : "";
+	if (o->shm_size) {
+		if (util_parse_size(o->shm_size, &v) < 0 || v == 0 || v > ((uint64_t)1 << 40))
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid size: '%s'", o->shm_size);
+		c->shm_size = (int64_t)v;
+	}
+	for (i = 0; i < o->sysctl.n; i++) {
+		if (ctr_sysctl_check(o->sysctl.v[i], o->network && !strcmp(o->network, "host"),
+				     !strcmp(c->ipc_mode, "host"), err) < 0)
+			return -1;
+		ctr_env_set(&c->sysctls, o->sysctl.v[i]);
+	}
+	return 0;
+}
+
+/* resources: memory, swap, CPUs, processes; rlimits. */
+static int ctr_spec_resources(struct ctr *c, const struct ctr_opts *o, struct mr_err *err)
+{
+	uint64_t v;
+	size_t i;
+	if (o->memory) {
+		if (util_parse_size(o->memory, &v) < 0 || v > INT64_MAX)
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid --memory %s", o->memory);
+		if (v && v < 6u << 20)
+			return mr_err_set(err, MR_EINVAL_INPUT, "Minimum memory limit allowed is 6MB");
+		c->memory = (int64_t)v;
+	}
+	if (o->memory_swap) {
+		if (!strcmp(o->memory_swap, "-1"))
+			c->memory_swap = -1;
+		else if (util_parse_size(o->memory_swap, &v) < 0 || v > INT64_MAX)
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid --memory-swap %s", o->memory_swap);
+		else
+			c->memory_swap = (int64_t)v;
+		if (!c->memory)
+			return mr_err_set(err, MR_EINVAL_INPUT, "You should always set the Memory limit "
+					  "when using Memoryswap limit, see usage");
+		if (c->memory_swap > 0 && c->memory_swap < c->memory)
+			return mr_err_set(err, MR_EINVAL_INPUT, "Minimum memoryswap limit should be "
+					  "larger than memory limit, see usage");
+	}
+	if (o->cpus) {
+		long ncpu = util_ncpu();
+		if (ctr_cpus_parse(o->cpus, &c->nano_cpus) < 0 ||
+		    (c->nano_cpus && (c->nano_cpus < 10000000 || c->nano_cpus > ncpu * 1000000000LL)))
+			return mr_err_set(err, MR_EINVAL_INPUT, "Range of CPUs is from 0.01 to %ld.00, "
+					  "as there are only %ld CPUs available", ncpu, ncpu);
+	}
+	if (o->pids_limit) {
+		long long n = strtoll(o->pids_limit, NULL, 10);
+		if (util_parse_u64(o->pids_limit + (*o->pids_limit == '-'), &v) < 0)
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid --pids-limit %s", o->pids_limit);
+		c->pids_limit = n > 0 ? n : 0;
+	}
+	for (i = 0; i < o->ulimit.n; i++) {
+		long long soft = 0, hard = 0;
+		const char *eq = strchr(o->ulimit.v[i], '=');
+		char *norm;
+		if (ctr_ulimit_parse(o->ulimit.v[i], &soft, &hard, err) < 0)
+			return -1;
+		norm = util_xmalloc(80);
+		snprintf(norm, 80, "%.*s=%lld:%lld", (int)(eq - o->ulimit.v[i]), o->ulimit.v[i],
+			 soft, hard);
+		ctr_env_set(&c->ulimits, ctr_own(c, norm));
+	}
+	return 0;
+}
+
+/* capabilities, devices, seccomp and the other security options. */
+static int ctr_spec_security(struct ctr *c, const struct ctr_opts *o, struct mr_err *err)
+{
+	size_t i;
+	for (i = 0; i < o->cap_add.n; i++)
+		ctr_list_add(&c->cap_add, o->cap_add.v[i]);
+	for (i = 0; i < o->cap_drop.n; i++)
+		ctr_list_add(&c->cap_drop, o->cap_drop.v[i]);
+	c->privileged = (unsigned char)(o->privileged > 0);
+	c->readonly = (unsigned char)(o->read_only > 0);
+	if (o->device.n > DEV_MAX)
+		return mr_err_set(err, MR_EINVAL_INPUT, "too many --device: at most %d", DEV_MAX);
+	for (i = 0; i < o->device.n; i++) {
+		struct dev_node dn;
+		char acc[4], *spec;
+		if (dev_resolve(o->device.v[i], &dn, err) < 0)
+			return -1;
+		spec = util_xmalloc(strlen(dn.host) + strlen(dn.path) + 6);
+		sprintf(spec, "%s:%s:%s", dn.host, dn.path, dev_access_str(dn.rule.access, acc));
+		ctr_list_add(&c->devices, ctr_own(c, spec));
+	}
+	for (i = 0; i < o->device_rule.n; i++) {
+		struct dev_rule rule;
+		if (dev_rule_parse(o->device_rule.v[i], &rule) < 0)
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid device cgroup format '%s'",
+					  o->device_rule.v[i]);
+		ctr_list_add(&c->device_rules, o->device_rule.v[i]);
+	}
+	for (i = 0; i < o->security_opt.n; i++) {
+		const char *s = o->security_opt.v[i];
+		if (!strcmp(s, "no-new-privileges") || !strcmp(s, "no-new-privileges:true") ||
+		    !strcmp(s, "no-new-privileges=true"))
+			c->no_new_privs = 1;
+		else if (!strncmp(s, "seccomp", 7) && strcmp(s + 7, "=unconfined") &&
+			 strcmp(s + 7, ":unconfined"))
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid --security-opt: \"%s\": "
+					  "minirun has Docker's default seccomp profile built in, or "
+					  "none with seccomp=unconfined (profiles from files are not "
+					  "supported)", s);
+		else if (strcmp(s, "no-new-privileges:false") && strcmp(s, "no-new-privileges=false") &&
+			 strncmp(s, "seccomp", 7) && strncmp(s, "apparmor", 8) && strncmp(s, "label", 5))
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid --security-opt: \"%s\"", s);
+		ctr_list_add(&c->security_opt, s);
+	}
+	return 0;
+}
+
+/* health: the image's HEALTHCHECK, each --health-* flag replacing its part,
+ * --no-healthcheck none (Docker's rules). */
+static int ctr_spec_health(struct ctr *c, const struct ctr_opts *o, const struct mr_json *cfg,
+			   struct mr_err *err)
+{
+	const char *const vals[] = { o->health_interval, o->health_timeout, o->health_start };
+	int64_t *const dst[] = { &c->health_interval, &c->health_timeout, &c->health_start };
+	static const char *const names[] = { "interval", "timeout", "start-period" };
+	uint64_t retries;
+	size_t i;
+	if (o->no_healthcheck) {
+		if (o->health_cmd)
+			return mr_err_set(err, MR_EINVAL_INPUT, "--no-healthcheck conflicts with "
+					  "--health-* options");
+		return 0;
+	}
+	ctr_health_read(c, mr_json_get(cfg, "Healthcheck"));
+	if (o->health_cmd) {
+		ctr_list_free(&c->health_test);
+		ctr_list_add(&c->health_test, "CMD-SHELL");
+		ctr_list_add(&c->health_test, o->health_cmd);
+	}
+	for (i = 0; i < 3; i++)
+		if (vals[i] && (util_parse_duration(vals[i], dst[i]) < 0 ||
+				(*dst[i] != 0 && *dst[i] < 1000000)))
+			return mr_err_set(err, MR_EINVAL_INPUT, "--health-%s: invalid duration %s "
+					  "(30s, 1m30s; at least 1ms)", names[i], vals[i]);
+	if (o->health_retries) {
+		if (util_parse_u64(o->health_retries, &retries) < 0 || retries > 1000)
+			return mr_err_set(err, MR_EINVAL_INPUT, "--health-retries: invalid number %s",
+					  o->health_retries);
+		c->health_retries = (int)retries;
+	}
+	return 0;
+}
+
+/* One --log-opt (or boot key `log`): Docker's json-file max-size and
+ * max-file, and location=ram|store; several may share one value, separated
+ * by commas ("max-size=64k,max-file=2,location=ram"). */
+static int ctr_log_opts(struct ctr *c, const char *opts, struct mr_err *err)
+{
+	char one[128];
+	const char *s = opts;
+	uint64_t v;
+	while (*s) {
+		size_t n = strcspn(s, ",");
+		snprintf(one, sizeof one, "%.*s", (int)(n < sizeof one ? n : sizeof one - 1), s);
+		if (!strncmp(one, "max-size=", 9) && util_parse_size(one + 9, &v) == 0 && v >= 4096) {
+			c->log_max_size = v;
+		} else if (!strncmp(one, "max-file=", 9) && util_parse_u64(one + 9, &v) == 0 &&
+			   v >= 1 && v <= 100) {
+			c->log_max_file = (int)v;
+		} else if (!strcmp(one, "location=ram") || !strcmp(one, "location=store")) {
+			c->log_ram = one[9] == 'r';
+		} else {
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid log opt '%s' (max-size=SIZE of "
+					  "at least 4k, max-file=1..100, location=ram|store)", one);
+		}
+		s += n + (s[n] == ',');
+	}
+	return 0;
+}
+
+/* lifecycle: stop signal and timeout, restart policy, --rm, log limits;
+ * labels (the image's, then the flags'). */
+static int ctr_spec_lifecycle(struct ctr *c, const struct ctr_opts *o, const struct mr_json *cfg,
+			      struct mr_err *err)
+{
+	uint64_t v;
+	size_t i;
+	ctr_json_kv(c, mr_json_get(cfg, "Labels"), &c->labels);
+	for (i = 0; i < o->label.n; i++)
+		ctr_env_set(&c->labels, o->label.v[i]);
+	c->stop_signal = o->stop_signal ? o->stop_signal : ctr_json_s(cfg, "StopSignal", "SIGTERM");
+	if (ctr_spec_health(c, o, cfg, err) < 0)
+		return -1;
+	if (!ctr_signal_parse(c->stop_signal))
+		return mr_err_set(err, MR_EINVAL_INPUT, "Invalid signal: %s", c->stop_signal);
+	if (o->stop_timeout) {
+		if (util_parse_u64(o->stop_timeout, &v) < 0 || v > 1000000)
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid --stop-timeout %s",
+					  o->stop_timeout);
+		c->stop_timeout = (int)v;
+	}
+	if (o->restart && ctr_restart_parse(o->restart, &c->restart, &c->restart_max) < 0)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid restart policy format: %s",
+				  o->restart);
+	if (o->rm && strcmp(c->restart, "no"))
+		return mr_err_set(err, MR_EINVAL_INPUT, "Conflicting options: --restart and --rm");
+	c->auto_remove = (unsigned char)(o->rm > 0);
+	for (i = 0; i < o->log_opt.n; i++)
+		if (ctr_log_opts(c, o->log_opt.v[i], err) < 0)
+			return -1;
+	return 0;
+}
+
+/* `--volumes-from CONTAINER[:ro|:rw]`: append that container's volumes and
+ * bind mounts (not its tmpfs), in its mode unless :ro or :rw says otherwise.
+ * They are recorded in our own mounts, so `volume rm` names us too. */
+static int ctr_volumes_from(struct mr_store *st, const char *arg, struct mount_spec **from,
+			    size_t *nfrom, struct mr_err *err)
+{
+	char ref[CTR_NAME_MAX + 8], id[CTR_ID_LEN + 1], *colon;
+	struct ctr src;
+	size_t i;
+	int ro = -1, rc;
+	snprintf(ref, sizeof ref, "%s", arg);
+	if ((colon = strchr(ref, ':')) != NULL) {
+		if (strcmp(colon + 1, "ro") && strcmp(colon + 1, "rw"))
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid mode: %s", colon + 1);
+		ro = colon[2] == 'o';
+		*colon = 0;
+	}
+	ctr_init(&src);
+	rc = ctr_find(st, ref, id, err) < 0 || ctr_load(st, id, &src, err) < 0 ? -1 : 0;
+	for (i = 0; rc == 0 && i < src.nmnt; i++) {
+		struct mount_spec *m;
+		if (src.mnt[i].type == MOUNT_TMPFS)
+			continue;
+		*from = util_xrealloc(*from, (*nfrom + 1) * sizeof **from);
+		m = &(*from)[(*nfrom)++];
+		*m = src.mnt[i];
+		m->from_v = 0;
+		if (ro >= 0) {
+			m->readonly = ro;
+			snprintf(m->mode, sizeof m->mode, "%s", ro ? "ro" : "rw");
+		}
+	}
+	ctr_free(&src);
+	return rc;
+}
+
+/* mounts: -v, --mount, --tmpfs, then --volumes-from for targets not taken
+ * yet, then an anonymous volume for each VOLUME of the image that no mount
+ * covers. Parsed only: ctr_mounts_prepare creates what they need. */
+static int ctr_spec_mounts(struct mr_store *st, const struct ctr_opts *o, struct ctr *c,
+			   const struct mr_json *cfg, struct mr_err *err)
+{
+	const struct mr_json *v = mr_json_get(cfg, "Volumes");
+	struct mount_spec *from = NULL;
+	size_t i, j, nfrom = 0, k = o->volume.n + o->mount.n + o->tmpfs.n, n = k;
+	int rc = 0;
+	for (i = 0; i < o->volumes_from.n && rc == 0; i++) {
+		rc = ctr_volumes_from(st, o->volumes_from.v[i], &from, &nfrom, err);
+		ctr_list_add(&c->volumes_from, o->volumes_from.v[i]);
+	}
+	for (v = v && v->type == MR_JSON_OBJECT ? v->child : NULL; v; v = v->next)
+		n++;
+	c->mnt = util_xcalloc(n + nfrom, sizeof *c->mnt);
+	for (i = 0; i < k + nfrom && rc == 0; i++) {
+		struct mount_spec *m = &c->mnt[c->nmnt];
+		if (i < o->volume.n)
+			rc = mount_parse_v(o->volume.v[i], m, err);
+		else if (i < o->volume.n + o->mount.n)
+			rc = mount_parse_mount(o->mount.v[i - o->volume.n], m, err);
+		else if (i < k)
+			rc = mount_parse_tmpfs(o->tmpfs.v[i - o->volume.n - o->mount.n], m, err);
+		else
+			*m = from[i - k];
+		for (j = 0; j < c->nmnt; j++)
+			if (!strcmp(c->mnt[j].target, m->target))
+				break;
+		if (rc == 0 && j < c->nmnt && i < k)
+			rc = mr_err_set(err, MR_EINVAL_INPUT, "Duplicate mount point: %s", m->target);
+		else if (rc == 0 && j == c->nmnt)
+			c->nmnt++;  /* a mount of our own wins over --volumes-from's */
+	}
+	free(from);
+	if (rc < 0)
+		return -1;
+	for (v = mr_json_get(cfg, "Volumes"), v = v && v->type == MR_JSON_OBJECT ? v->child : NULL;
+	     v; v = v->next) {
+		struct mount_spec *m = &c->mnt[c->nmnt];
+		for (j = 0; j < c->nmnt; j++)
+			if (!strcmp(c->mnt[j].target, v->key))
+				break;
+		if (j < c->nmnt || v->key[0] != '/' || strlen(v->key) >= sizeof m->target)
+			continue;
+		memset(m, 0, sizeof *m);
+		m->type = MOUNT_VOLUME;
+		m->anonymous = 1;
+		m->propagation = MS_PRIVATE | MS_REC;
+		/* the image's VOLUME is cleaned and checked like -v's ("/.." is "/") */
+		if (mount_target_ok(m, v->key, v->key, err) < 0)
+			return -1;
+		for (j = 0; j < c->nmnt; j++)
+			if (!strcmp(c->mnt[j].target, m->target))
+				break;
+		if (j < c->nmnt)
+			continue;
+		c->nmnt++;
+	}
+	return 0;
+}
+
+/* Remove the volumes made for a container that was not created. */
+static void ctr_mounts_undo(struct mr_store *st, struct ctr *c, size_t n)
+{
+	struct mr_err ignored;
+	size_t i;
+	for (i = 0; i < n && i < c->nmnt; i++)
+		if (c->mnt[i].type == MOUNT_VOLUME && c->mnt[i].created)
+			volume_remove(st, c->mnt[i].source, &ignored);
+}
+
+/* Named volumes are created (and filled from the image later), missing -v
+ * host folders too ([11] mount_prepare); on failure nothing stays. */
+static int ctr_mounts_prepare(struct mr_store *st, struct ctr *c, struct mr_err *err)
+{
+	size_t i;
+	for (i = 0; i < c->nmnt; i++)
+		if (mount_prepare(st, &c->mnt[i], err) < 0) {
+			ctr_mounts_undo(st, c, i);
+			c->nmnt = 0;
+			return -1;
+		}
+	return 0;
 }
 /* ======================== END src/14_container.c ======================== */
+
+/* ======================== BEGIN src/14b_check.c ======================== */
+#line 1 "src/14b_check.c"
+/* ==== [14b] CHECK: verify the whole store, repair what nothing uses ====
+ * `minirun check [--repair]` and init at boot. Under the store lock (so no
+ * load or rmi commits while we look) it checks: images.json parses; every
+ * tag names a record; every record's config and manifest blobs exist and
+ * match their digests; every layer a record or a container uses is complete
+ * (folder and completion mark); container records parse and name an image
+ * the store has; name links point at their container; volumes have _data and
+ * readable metadata; network files parse; no temporary is left; no layer or
+ * blob is unreferenced. One line per problem on stdout, then a summary line.
+ * What the store opening does for every command (temporaries of dead
+ * processes, a collection cut short) is done before the check, so the check
+ * sees the store as the next command will.
+ * Repair levels: CHECK_GARBAGE removes temporaries, unreferenced layers and
+ * blobs, marks without layers, stale name links (init at boot); CHECK_REPAIR
+ * also drops tags to nothing and image records that are broken and that no
+ * container uses, rewrites damaged volume metadata and marks the trusted
+ * layers of a store made before marks existed. Never a volume's data, never
+ * a layer or image that a container uses. */
+
+enum { CHECK_REPORT, CHECK_GARBAGE, CHECK_REPAIR };
+
+struct check {
+	struct mr_store *st;
+	int repair;
+	const char *prefix;             /* put before every line ("" or init's) */
+	unsigned problems, fixed;
+	unsigned nimages, nlayers, nblobs, nctrs, nvols, nnets, legacy;
+	struct image_db db;
+	int db_ok, db_dirty;
+	char (*used)[65];               /* layers containers use (diff_id hex) */
+	size_t nused;
+	char (*imgs)[MR_DIGEST_LEN + 1];  /* images containers use */
+	size_t nimgs;
+};
+
+static void check_line(struct check *ck, int fixed, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void check_line(struct check *ck, int fixed, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (fixed) {
+		ck->fixed++;
+		printf("%sremoved %s\n", ck->prefix, msg);
+	} else {
+		ck->problems++;
+		printf("%s%s\n", ck->prefix, msg);
+	}
+}
+
+/* A problem that the current repair level may fix: report it, and say
+ * whether to fix it. */
+static int check_found(struct check *ck, int level, const char *what)
+{
+	if (ck->repair >= level)
+		return 1;
+	check_line(ck, 0, "%s", what);
+	return 0;
+}
+
+/* After a repair: "removed WHAT", or WHAT stays a problem. */
+static void check_done(struct check *ck, int rc, const char *what)
+{
+	check_line(ck, rc == 0, "%s%s", what, rc == 0 ? "" : " (could not be removed)");
+}
+
+static int check_is_hex64(const char *s)
+{
+	return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+}
+
+static int check_ctr_uses_layer(const struct check *ck, const char *hex)
+{
+	size_t i;
+	for (i = 0; i < ck->nused; i++)
+		if (!strcmp(ck->used[i], hex))
+			return 1;
+	return 0;
+}
+
+static int check_ctr_uses_image(const struct check *ck, const char *id)
+{
+	size_t i;
+	for (i = 0; i < ck->nimgs; i++)
+		if (!strcmp(ck->imgs[i], id))
+			return 1;
+	return 0;
+}
+
+static int check_rec_uses_layer(const struct check *ck, const char *hex)
+{
+	size_t i;
+	for (i = 0; ck->db_ok && i < ck->db.nrecs; i++)
+		if (image_rec_uses(&ck->db.recs[i], hex))
+			return 1;
+	return 0;
+}
+
+/* Iterate a store folder: fn(ck, dfd, name) for every entry but . and .. */
+static void check_each(struct check *ck, const char *dir,
+		       void (*fn)(struct check *, int, const char *))
+{
+	int dfd = openat(ck->st->rootfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = dfd >= 0 ? fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3)) : NULL;
+	struct dirent *de;
+	if (!d) {
+		if (dfd >= 0 || errno != ENOENT)
+			check_line(ck, 0, "%s: cannot read the folder", dir);
+		if (dfd >= 0)
+			close(dfd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			fn(ck, dfd, de->d_name);
+	closedir(d);
+	close(dfd);
+}
+
+/* A ".tmp.*" file an atomic write left (the writer was killed). */
+static int check_temp(struct check *ck, int dfd, const char *dir, const char *name)
+{
+	struct mr_err ignored;
+	char what[300];
+	if (!util_starts_with(name, ".tmp."))
+		return 0;
+	if (!store_dead_temp(dfd, name))
+		return 1;   /* its writer is at work */
+	snprintf(what, sizeof what, "%s/%s: temporary file left behind", dir, name);
+	if (check_found(ck, CHECK_GARBAGE, what))
+		check_done(ck, mr_remove_tree(dfd, name, &ignored), what);
+	return 1;
+}
+
+/* ---- containers (first: what they use must never be repaired away) ---- */
+
+static void check_ctr_files(struct check *ck, int dfd, const char *name)
+{
+	check_temp(ck, dfd, "containers/<id>", name);
+}
+
+static void check_container(struct check *ck, int dfd, const char *name)
+{
+	struct ctr c;
+	struct mr_err err;
+	char path[32 + CTR_ID_LEN];
+	size_t i;
+	if (!strcmp(name, ".names") || check_temp(ck, dfd, "containers", name))
+		return;
+	if (!ctr_is_id(name)) {
+		check_line(ck, 0, "containers/%s: not a container record (left alone)", name);
+		return;
+	}
+	ck->nctrs++;
+	snprintf(path, sizeof path, "containers/%s", name);
+	check_each(ck, path, check_ctr_files);
+	if (ctr_load(ck->st, name, &c, &err) < 0) {
+		check_line(ck, 0, "container %.12s: %s", name, err.msg);
+		ctr_free(&c);
+		return;
+	}
+	ck->imgs = util_xrealloc(ck->imgs, (ck->nimgs + 1) * sizeof *ck->imgs);
+	snprintf(ck->imgs[ck->nimgs++], sizeof *ck->imgs, "%s", c.image);
+	if (ck->db_ok && !image_db_by_id(&ck->db, c.image))
+		check_line(ck, 0, "container %.12s (%s): image %.19s is not in the store", name,
+			   c.name, c.image);
+	for (i = 0; i < c.layers.n; i++) {
+		ck->used = util_xrealloc(ck->used, (ck->nused + 1) * sizeof *ck->used);
+		snprintf(ck->used[ck->nused++], sizeof *ck->used, "%s", c.layers.v[i]);
+		if (!image_layer_ok(ck->st, c.layers.v[i]))
+			check_line(ck, 0, "container %.12s (%s): layer sha256:%.12s is missing or "
+				   "incomplete", name, c.name, c.layers.v[i]);
+	}
+	ctr_free(&c);
+}
+
+static void check_name(struct check *ck, int dfd, const char *name)
+{
+	char id[CTR_ID_LEN + 2], what[300];
+	ctr_name_owner(ck->st, dfd, name, id);
+	if (id[0])
+		return;
+	/* Not a problem: rm drops the record first, then the name, so a kill
+	 * between leaves a link that ctr_name_owner takes for a free name. */
+	snprintf(what, sizeof what, "container name %s: links to no container", name);
+	if (ck->repair >= CHECK_GARBAGE)
+		check_done(ck, unlinkat(dfd, name, 0), what);
+	else
+		printf("%snote: %s (a free name; --repair removes the link)\n", ck->prefix, what);
+}
+
+/* ---- images, blobs and layers ---- */
+
+/* Does blobs/sha256/HEX exist and hash to its name? NULL or what is wrong. */
+static const char *check_blob(struct check *ck, const char *digest)
+{
+	struct mr_buf b = { 0 };
+	struct mr_err err;
+	char path[96], got[MR_DIGEST_LEN + 1];
+	const char *why = NULL;
+	if (mr_digest_valid(digest) < 0)
+		return "is not a valid digest";
+	snprintf(path, sizeof path, "blobs/sha256/%s", digest_hex(digest));
+	if (mr_read_file(ck->st->rootfd, path, &b, MINIRUN_MAX_JSON, &err) < 0) {
+		why = err.code == ENOENT ? "is missing" : "cannot be read";
+	} else {
+		mr_digest_buf(b.data, b.len, got);
+		if (strcmp(got, digest))
+			why = "does not match its digest";
+	}
+	mr_buf_free(&b);
+	return why;
+}
+
+/* What is wrong with a record, in `why` (empty when nothing). */
+static void check_record(struct check *ck, const struct image_rec *r, char *why, size_t size)
+{
+	const char *w;
+	size_t j;
+	why[0] = 0;
+	if ((w = check_blob(ck, r->id)) != NULL) {
+		snprintf(why, size, "config %s", w);
+		return;
+	}
+	if (!r->manifest[0] || (w = check_blob(ck, r->manifest)) != NULL) {
+		snprintf(why, size, "manifest %s", r->manifest[0] ? w : "is not recorded");
+		return;
+	}
+	for (j = 0; j < r->nlayers; j++)
+		if (!image_layer_ok(ck->st, r->layers[j])) {
+			snprintf(why, size, "layer sha256:%.12s is %s", r->layers[j],
+				 util_exists_at(ck->st->rootfd, "layers", 0) ? "missing or incomplete" :
+				 "missing");
+			return;
+		}
+}
+
+static void check_images(struct check *ck)
+{
+	char why[160], what[400], tags[200];
+	size_t i, j;
+	for (i = ck->db.ntags; i-- > 0;) {
+		if (image_db_by_id(&ck->db, ck->db.tags[i].id))
+			continue;
+		snprintf(what, sizeof what, "tag %s: names image %.19s, which has no record",
+			 ck->db.tags[i].name, ck->db.tags[i].id);
+		if (check_found(ck, CHECK_REPAIR, what)) {
+			check_line(ck, 1, "%s", what);
+			image_db_del_tag(&ck->db, i);
+			ck->db_dirty = 1;
+		}
+	}
+	for (i = ck->db.nrecs; i-- > 0;) {
+		const struct image_rec *r = &ck->db.recs[i];
+		ck->nimages++;
+		check_record(ck, r, why, sizeof why);
+		if (!why[0])
+			continue;
+		tags[0] = 0;
+		for (j = 0; j < ck->db.ntags; j++)
+			if (!strcmp(ck->db.tags[j].id, r->id) && strlen(tags) < 100)
+				snprintf(tags + strlen(tags), sizeof tags - strlen(tags), "%s%s",
+					 tags[0] ? ", " : " (", ck->db.tags[j].name);
+		if (tags[0])
+			snprintf(tags + strlen(tags), sizeof tags - strlen(tags), ")");
+		snprintf(what, sizeof what, "image %.19s%s: %s", r->id, tags, why);
+		if (check_ctr_uses_image(ck, r->id)) {
+			check_line(ck, 0, "%s (a container uses it: not repaired)", what);
+			continue;
+		}
+		if (!check_found(ck, CHECK_REPAIR, what))
+			continue;
+		check_line(ck, 1, "%s", what);
+		for (j = ck->db.ntags; j-- > 0;)
+			if (!strcmp(ck->db.tags[j].id, r->id))
+				image_db_del_tag(&ck->db, j);
+		image_db_del_rec(&ck->db, i);
+		ck->db_dirty = 1;
+	}
+}
+
+static void check_layer_entry(struct check *ck, int dfd, const char *name)
+{
+	char what[200], path[96];
+	struct mr_err err;
+	if (check_temp(ck, dfd, "layers", name))
+		return;
+	if (!check_is_hex64(name)) {
+		check_line(ck, 0, "layers/%s: not a layer (left alone)", name);
+		return;
+	}
+	ck->nlayers++;
+	if (ck->db_ok && !check_rec_uses_layer(ck, name) && !check_ctr_uses_layer(ck, name)) {
+		snprintf(what, sizeof what, "layer sha256:%.12s: no image or container uses it", name);
+		if (check_found(ck, CHECK_GARBAGE, what)) {
+			image_layer_drop(ck->st, dfd, name);
+			check_done(ck, util_exists_at(dfd, name, AT_SYMLINK_NOFOLLOW) ? -1 : 0, what);
+		}
+		return;
+	}
+	snprintf(path, sizeof path, "marks/%s", name);
+	if (!image_marks_kept(ck->st) && !util_exists_at(ck->st->rootfd, path, AT_SYMLINK_NOFOLLOW))
+		ck->legacy++;
+	(void)err;
+}
+
+/* marks/HEX: its layer is there, and the mark names it. */
+static void check_mark_entry(struct check *ck, int dfd, const char *name)
+{
+	char what[200], path[96];
+	struct mr_buf b = { 0 };
+	struct mr_err err;
+	if (check_temp(ck, dfd, "marks", name))
+		return;
+	if (!check_is_hex64(name)) {
+		check_line(ck, 0, "marks/%s: not a mark (left alone)", name);
+		return;
+	}
+	snprintf(path, sizeof path, "layers/%s", name);
+	if (!util_exists_at(ck->st->rootfd, path, AT_SYMLINK_NOFOLLOW)) {
+		snprintf(what, sizeof what, "marks/%.12s: a mark without its layer", name);
+		if (check_found(ck, CHECK_GARBAGE, what))
+			check_done(ck, unlinkat(dfd, name, 0), what);
+	} else {
+		snprintf(path, sizeof path, "sha256:%s ", name);
+		if (mr_read_file(dfd, name, &b, 256, &err) < 0 || strncmp(b.data, path, strlen(path)))
+			check_line(ck, 0, "layer sha256:%.12s: damaged completion mark", name);
+	}
+	mr_buf_free(&b);
+}
+
+/* An old store's trusted layers get their marks (written in marks.new,
+ * which becomes marks/ once complete, so a kill leaves the store old). */
+static void check_mark_old_store(struct check *ck, struct mr_err *err)
+{
+	DIR *d = NULL;
+	struct dirent *de;
+	int fd = openat(ck->st->rootfd, "layers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int mfd = -1, rc = -1;
+	unsigned n = 0;
+	mr_remove_tree(ck->st->rootfd, "marks.new", err);
+	if (fd < 0 || mkdirat(ck->st->rootfd, "marks.new", 0700) < 0 ||
+	    (mfd = openat(ck->st->rootfd, "marks.new", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+			  O_CLOEXEC)) < 0 || !(d = fdopendir(fd)))
+		goto out;
+	fd = -1;
+	while ((de = readdir(d)) != NULL) {
+		char text[80];
+		int len = snprintf(text, sizeof text, "sha256:%.64s 0\n", de->d_name);
+		if (!check_is_hex64(de->d_name))
+			continue;
+		if (mr_write_atomic(mfd, de->d_name, text, (size_t)len, 0600, err) < 0)
+			goto out;
+		n++;
+	}
+	if (renameat(ck->st->rootfd, "marks.new", ck->st->rootfd, "marks") == 0 &&
+	    mr_fsync_dir(ck->st->rootfd, err) == 0)
+		rc = 0;
+out:
+	if (d)
+		closedir(d);
+	if (fd >= 0)
+		close(fd);
+	if (mfd >= 0)
+		close(mfd);
+	if (rc == 0)
+		printf("%smarked %u layers stored before completion marks existed\n", ck->prefix, n);
+	else
+		check_line(ck, 0, "marks: cannot mark the layers of this old store");
+}
+
+static void check_blob_entry(struct check *ck, int dfd, const char *name)
+{
+	char what[200];
+	struct mr_err ignored;
+	size_t i;
+	int used = !ck->db_ok;
+	if (check_temp(ck, dfd, "blobs/sha256", name))
+		return;
+	ck->nblobs++;
+	for (i = 0; ck->db_ok && i < ck->db.nrecs && !used; i++)
+		used = !strcmp(ck->db.recs[i].id + 7, name) || !strcmp(ck->db.recs[i].manifest + 7, name);
+	if (used)
+		return;   /* checked with its record */
+	snprintf(what, sizeof what, "blob sha256:%.12s: no image uses it", name);
+	if (check_found(ck, CHECK_GARBAGE, what))
+		check_done(ck, mr_remove_tree(dfd, name, &ignored), what);
+}
+
+/* ---- volumes, networks, temporaries ---- */
+
+static void check_volume(struct check *ck, int dfd, const char *name)
+{
+	struct mr_buf b = { 0 };
+	struct mr_json_doc doc = { 0 };
+	struct mr_err err = { 0 };
+	char path[300];
+	int bad;
+	if (check_temp(ck, dfd, "volumes", name))
+		return;
+	ck->nvols++;
+	if (!volume_name_valid(name)) {
+		check_line(ck, 0, "volumes/%s: not a volume name (left alone)", name);
+		return;
+	}
+	snprintf(path, sizeof path, "%s/_data", name);
+	if (!util_exists_at(dfd, path, AT_SYMLINK_NOFOLLOW)) {
+		check_line(ck, 0, "volume %s: no _data folder", name);
+		return;
+	}
+	snprintf(path, sizeof path, "%s/meta.json", name);
+	bad = mr_read_file(dfd, path, &b, 65536, &err) < 0 ||
+	      mr_json_parse(&doc, b.data, b.len, &err) < 0 || !doc.root ||
+	      doc.root->type != MR_JSON_OBJECT;
+	/* An anonymous volume's metadata is not fsynced (10_volume.c): after a
+	 * power cut it may be missing or empty, and it reads as anonymous. */
+	if (bad && check_is_hex64(name) && (err.code == ENOENT || b.len == 0))
+		bad = 0;
+	if (bad) {
+		char what[400];
+		snprintf(what, sizeof what, "volume %s: damaged meta.json (%s)", name, err.msg);
+		if (check_found(ck, CHECK_REPAIR, what)) {
+			struct timespec now;
+			char created[40], meta[160];
+			int n;
+			clock_gettime(CLOCK_REALTIME, &now);
+			util_time_rfc3339(&now, created, sizeof created);
+			n = snprintf(meta, sizeof meta, "{\"CreatedAt\":\"%s\",\"Anonymous\":%s,"
+				     "\"Labels\":{}}\n", created, check_is_hex64(name) ? "true" : "false");
+			snprintf(path, sizeof path, "%s", name);
+			{
+				int vfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				if (vfd >= 0 && mr_write_atomic(vfd, "meta.json", meta, (size_t)n, 0600,
+								&err) == 0) {
+					ck->fixed++;
+					printf("%srewrote the metadata of volume %s (its data is "
+					       "untouched)\n", ck->prefix, name);
+				} else {
+					check_line(ck, 0, "%s", what);
+				}
+				if (vfd >= 0)
+					close(vfd);
+			}
+		}
+	}
+	mr_json_free(&doc);
+	mr_buf_free(&b);
+}
+
+static void check_network(struct check *ck, int dfd, const char *name)
+{
+	struct mr_buf b = { 0 };
+	struct mr_json_doc doc = { 0 };
+	struct mr_err err = { 0 };
+	if (check_temp(ck, dfd, "networks", name))
+		return;
+	ck->nnets++;
+	if (mr_read_file(dfd, name, &b, 65536, &err) < 0 ||
+	    mr_json_parse(&doc, b.data, b.len, &err) < 0 ||
+	    !mr_json_str(mr_json_get(doc.root, "Name")))
+		check_line(ck, 0, "network networks/%s: damaged (%s)", name,
+			   err.msg[0] ? err.msg : "no Name");
+	mr_json_free(&doc);
+	mr_buf_free(&b);
+}
+
+static void check_root_entry(struct check *ck, int dfd, const char *name)
+{
+	struct mr_err ignored;
+	if (!strcmp(name, "gc.intent"))
+		check_line(ck, 0, "gc.intent: a collection was not finished");
+	else if (!strcmp(name, "marks.new") &&
+		 check_found(ck, CHECK_GARBAGE, "marks.new: marking of an old store cut short"))
+		check_done(ck, mr_remove_tree(dfd, name, &ignored), "marks.new");
+	else
+		check_temp(ck, dfd, "", name);
+}
+
+/* tmp/ entries whose lock can be taken belong to no live process. */
+static void check_tmp_entry(struct check *ck, int dfd, const char *name)
+{
+	struct mr_err ignored;
+	char what[300];
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int dead = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;
+	if (fd >= 0)
+		close(fd);
+	if (!dead)
+		return;
+	snprintf(what, sizeof what, "tmp/%s: temporary left behind", name);
+	if (check_found(ck, CHECK_GARBAGE, what))
+		check_done(ck, mr_remove_tree(dfd, name, &ignored), what);
+}
+
+/* Check (and repair up to `repair`) the store. 0 when nothing is wrong any
+ * more, else the number of problems left. */
+static int check_store(struct mr_store *st, int repair, const char *prefix, struct mr_err *err)
+{
+	struct check ck;
+	struct mr_err dberr;
+	struct timespec t0, t1;
+	int rc;
+	memset(&ck, 0, sizeof ck);
+	ck.st = st;
+	ck.repair = repair;
+	ck.prefix = prefix;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (mr_store_lock(st, err) < 0)
+		return -1;
+	ck.db_ok = image_db_read(st, &ck.db, &dberr) == 0;
+	if (!ck.db_ok)
+		check_line(&ck, 0, "images.json: %s (nothing is collected while it is damaged)",
+			   dberr.msg);
+	check_each(&ck, ".", check_root_entry);
+	check_each(&ck, "tmp", check_tmp_entry);
+	check_each(&ck, "containers", check_container);
+	check_each(&ck, "containers/.names", check_name);
+	if (ck.db_ok)
+		check_images(&ck);
+	if (ck.db_ok && ck.db_dirty && (image_gc_intend(st, err) < 0 ||
+					image_db_write(st, &ck.db, err) < 0))
+		check_line(&ck, 0, "images.json: cannot write the repaired records: %s", err->msg);
+	check_each(&ck, "layers", check_layer_entry);
+	check_each(&ck, "marks", check_mark_entry);
+	check_each(&ck, "blobs/sha256", check_blob_entry);
+	check_each(&ck, "volumes", check_volume);
+	check_each(&ck, "networks", check_network);
+	if (ck.db_dirty)
+		unlinkat(st->rootfd, "gc.intent", 0);
+	if (ck.legacy && repair >= CHECK_REPAIR && ck.problems == 0)
+		check_mark_old_store(&ck, err);
+	else if (ck.legacy)
+		printf("%snote: %u layers were stored before completion marks existed; "
+		       "`check --repair` marks them\n", prefix, ck.legacy);
+	mr_store_unlock(st);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("%s%s: %u images, %u layers, %u blobs, %u containers, %u volumes, %u networks; "
+	       "%u problems%s, %u repaired (%ld ms)\n", prefix, st->root, ck.nimages, ck.nlayers,
+	       ck.nblobs, ck.nctrs, ck.nvols, ck.nnets, ck.problems,
+	       repair ? " left" : "", ck.fixed,
+	       (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
+	if (ck.db_ok)
+		image_db_free(&ck.db);
+	free(ck.used);
+	free(ck.imgs);
+	rc = (int)ck.problems;
+	return rc;
+}
+/* ======================== END src/14b_check.c ======================== */
 
 /* ======================== BEGIN src/15_rootfs.c ======================== */
 #line 1 "src/15_rootfs.c"
@@ -11682,6 +13660,9 @@ struct ctr_spawn {
 	struct dev_rule *rules;            /* the device policy (NULL: --privileged) */
 	size_t nrules;
 	int nodev;                         /* no device cgroup: mount all but /dev nodev */
+	int netns_fd;                      /* --network container:NAME: its netns, opened
+					    * by the parent (net_prepare), joined by the
+					    * child; -1: none */
 };
 
 /* ---- driver choice ---- */
@@ -11691,9 +13672,9 @@ struct ctr_spawn {
  * rundir/driver: overlay missing from the kernel, or refusing the store's
  * filesystem as upper (a router whose root is itself overlay), means the
  * copy driver. MINIRUN_STORAGE_DRIVER=copy|overlay forces one. */
+#if MINIRUN_WITH_OVERLAY
 static const char *rootfs_driver(struct mr_store *st)
 {
-#if MINIRUN_WITH_OVERLAY
 	char path[MINIRUN_MAX_PATH + 16], name[64], opts[512], cached[16] = "";
 	const char *force = getenv("MINIRUN_STORAGE_DRIVER");
 	struct mr_err ignored;
@@ -11742,11 +13723,14 @@ out:
 		close(fd);
 	}
 	return status == 0 ? "overlay" : "copy";
-#else
-	(void)st;
-	return "copy";
-#endif
 }
+#else
+static const char *rootfs_driver(struct mr_store *st)
+{
+	(void)st;
+	return "copy";                      /* built without MINIRUN_WITH_OVERLAY */
+}
+#endif
 
 /* The lowerdir option: layers top first. Absolute paths when they fit in
  * the one page mount(2) accepts; else short relative links l/N made at
@@ -11756,15 +13740,23 @@ static int rootfs_overlay_opts(const struct ctr_spawn *sp, const struct ctr_list
 			       struct mr_buf *out)
 {
 	size_t i;
+	char init[MINIRUN_MAX_PATH + 16];
+	int has_init;
+	snprintf(init, sizeof init, "%s/init", sp->dir);
+	has_init = access(init, F_OK) == 0;     /* records made before it: none */
 	out->len = 0;
 	mr_buf_printf(out, "lowerdir=");
+	if (has_init)
+		mr_buf_printf(out, "%s:", init);
 	for (i = layers->n; i-- > 0;)
 		mr_buf_printf(out, "%s/layers/%s%s", sp->st->root, layers->v[i], i ? ":" : "");
 	mr_buf_printf(out, ",upperdir=%s/upper,workdir=%s/work", sp->dir, sp->dir);
-	if (out->len < 4000)
+	/* the same choice at create (no init yet: the folder is a temporary)
+	 * as at start */
+	if (out->len + (has_init ? 0 : strlen(init) + 1) < 4000)
 		return 0;
 	out->len = 0;
-	mr_buf_printf(out, "lowerdir=");
+	mr_buf_printf(out, "lowerdir=%s", has_init ? "init:" : "");
 	for (i = layers->n; i-- > 0;)
 		mr_buf_printf(out, "l/%zu%s", i, i ? ":" : "");
 	mr_buf_printf(out, ",upperdir=upper,workdir=work");
@@ -11783,7 +13775,12 @@ static int rootfs_create(struct mr_store *st, struct ctr *c, const struct ctr_li
 	if (!strcmp(c->driver, "overlay")) {
 		struct ctr_spawn sp;
 		struct mr_buf opts = { 0 };
-		if (mkdirat(dirfd, "upper", 0755) < 0 || mkdirat(dirfd, "work", 0700) < 0)
+		/* init: Docker's init layer, under the image's, so that the
+		 * container's own layer (its size, diff) starts empty: the
+		 * /etc/mtab -> /proc/mounts link that programs expect */
+		if (mkdirat(dirfd, "upper", 0755) < 0 || mkdirat(dirfd, "work", 0700) < 0 ||
+		    mkdirat(dirfd, "init", 0755) < 0 || mkdirat(dirfd, "init/etc", 0755) < 0 ||
+		    symlinkat("/proc/mounts", dirfd, "init/etc/mtab") < 0)
 			return mr_err_sys(err, "create overlay folders");
 		memset(&sp, 0, sizeof sp);
 		sp.st = st;
@@ -11983,7 +13980,7 @@ static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
 	};
 	static const char links[] =
 		"fd\0/proc/self/fd\0stdin\0/proc/self/fd/0\0stdout\0/proc/self/fd/1\0"
-		"stderr\0/proc/self/fd/2\0ptmx\0pts/ptmx\0core\0/proc/kcore\0";
+		"stderr\0/proc/self/fd/2\0ptmx\0pts/ptmx\0";
 	const char *p;
 	size_t i;
 	int dev;
@@ -12013,6 +14010,11 @@ static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
 			close(dev);
 			return mr_err_sys(err, "symlink /dev/%s", p);
 		}
+	/* only where the kernel has /proc/kcore (runc's rule): never dangling */
+	if (access("/proc/kcore", F_OK) == 0 && symlinkat("/proc/kcore", dev, "core") < 0) {
+		close(dev);
+		return mr_err_sys(err, "symlink /dev/core");
+	}
 	if (mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "shm", 01777) < 0 ||
 	    mkdirat(dev, "mqueue", 0755) < 0) {
 		close(dev);
@@ -12107,15 +14109,29 @@ static int rootfs_mask(struct ctr_spawn *sp, struct mr_err *err)
 	return 0;
 }
 
+/* /etc/hosts, hostname, resolv.conf (read-only with --read-only, as in
+ * Docker), and /etc/mtab -> /proc/mounts where the image has none (Docker
+ * makes that link in the container's layer). */
 static int rootfs_etc_binds(struct ctr_spawn *sp, struct mr_err *err)
 {
 	static const char files[] = "hosts\0hostname\0resolv.conf\0";
+	unsigned long ro = sp->c->readonly ? MS_RDONLY : 0;
 	const char *f;
+	struct stat sb;
+	int etc = mr_open_in_root(sp->rootfd, "etc", O_PATH | O_DIRECTORY, 0, err);
+	if (etc >= 0) {
+		if (fstatat(etc, "mtab", &sb, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT &&
+		    symlinkat("/proc/mounts", etc, "mtab") < 0 && errno != EROFS) {
+			close(etc);
+			return mr_err_sys(err, "symlink /etc/mtab");
+		}
+		close(etc);
+	}
 	for (f = files; *f; f += strlen(f) + 1) {
 		char src[MINIRUN_MAX_PATH + 32], path[32];
 		snprintf(src, sizeof src, "%s/%s", sp->dir, f);
 		snprintf(path, sizeof path, "etc/%s", f);
-		if (mount_in_root(sp->rootfd, path, 'f', src, NULL, MS_BIND, NULL, err) < 0) {
+		if (mount_in_root(sp->rootfd, path, 'f', src, NULL, MS_BIND | ro, NULL, err) < 0) {
 			/* a dangling symlink there (resolv.conf -> ../run/..., whose
 			 * folder is missing): the image's choice, leave it */
 			if (err->code == ENOENT || err->code == ENOTDIR)
@@ -12636,9 +14652,13 @@ static int isolate_ulimits(const struct ctr *c, struct mr_err *err)
 /* The working folder, resolved inside the root (never through a magic link
  * such as /proc/self/fd/N: CVE-2024-21626) and created when missing, as
  * Docker does. */
-static int isolate_workdir(int rootfd, const char *dir, struct mr_err *err)
+static int isolate_workdir(int rootfd, const char *dir, int create, struct mr_err *err)
 {
 	int fd = mr_open_in_root(rootfd, *dir ? dir : "/", O_PATH | O_DIRECTORY, 0, err);
+	/* run makes a missing one (Docker does); exec fails with runc's words */
+	if (fd < 0 && err->code == ENOENT && !create)
+		return mr_err_set(err, ENOENT, "chdir to cwd (\"%s\") set in config.json failed: "
+				  "no such file or directory", dir);
 	if (fd < 0 && err->code == ENOENT)
 		fd = mr_mkdir_in_root(rootfd, dir, 0755, err);
 	if (fd < 0)
@@ -13301,7 +15321,47 @@ static void cg_remove(const char *id)
 			break;
 	}
 }
+
+/* /sys/fs/cgroup in the container, read-only (read-write with --privileged),
+ * as Docker 20.10 shows it, so that programs read their limits there (JVMs,
+ * Go and Node runtimes): v2, cgroup2 mounted from inside the container's
+ * cgroup namespace, whose root is the container's own folder; v1 and hybrid
+ * (where Docker keeps the host's cgroup namespace): a tmpfs holding, at its
+ * name, a read-only bind of each hierarchy's folder of the container (memory
+ * with --memory, cpu with --cpus, pids with --pids-limit, unified on a
+ * hybrid: Docker shows every hierarchy, minirun makes only these folders). */
+static int cg_mount_in(const struct ctr_spawn *sp, struct mr_err *err)
+{
+	unsigned long ro = sp->c->privileged ? 0 : MS_RDONLY, fl = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	char src[160], at[40];
+	const char *h;
+	struct stat sb;
+	int v = cg_version();
+	if (v == 2)
+		return mount_in_root(sp->rootfd, "sys/fs/cgroup", 'd', "cgroup", "cgroup2", fl | ro,
+				     NULL, err);
+	if (v == 0)
+		return 0;
+	if (mount_in_root(sp->rootfd, "sys/fs/cgroup", 'd', "tmpfs", "tmpfs", fl, "mode=755", err) < 0)
+		return -1;
+	/* the tmpfs itself stays writable, as Docker 20.10's (seen on this
+	 * hybrid host with a private dockerd) */
+	for (h = cg_v1_dirs; *h; h += strlen(h) + 1) {
+		cg_path(src, sizeof src, h, sp->c->id, NULL);
+		if (!cg_is_mounted(h) || stat(src, &sb) < 0)
+			continue;
+		snprintf(at, sizeof at, "sys/fs/cgroup/%s", h);
+		if (mount_in_root(sp->rootfd, at, 'd', src, NULL, MS_BIND | fl | ro, NULL, err) < 0)
+			return -1;
+	}
+	return 0;
+}
 #else
+static int cg_mount_in(const struct ctr_spawn *sp, struct mr_err *err)
+{
+	(void)sp; (void)err;
+	return 0;
+}
 static int cg_create(const struct ctr *c, const struct dev_rule *rules, size_t nrules,
 		     struct mr_err *err)
 {
@@ -13398,21 +15458,22 @@ static pid_t *cg_pids(const char *id, pid_t init, size_t *count)
 /* ==== [17] MONITOR: starting a container, its owner process, logs, restarts ====
  * A container always has exactly one owner, the process that cloned its init
  * and holds rundir/ID/lock: the CLI itself for a foreground `run`/`start -a`
- * (stdio passed straight through, or a pty relayed), else a monitor: the same
+ * (its output relayed through pipes or a pty, and logged), else a monitor: the same
  * binary re-executed (`__monitor`, a small fresh address space), double-forked
  * and setsid, which logs the container's output, records its exit and applies
  * the restart policy. The init gets PR_SET_PDEATHSIG SIGKILL: an owner killed
  * with SIGKILL takes its container down with it, and the next look at the
  * container finds the lock free and shows it exited.
  *
- * CVE-2019-5736 (overwriting the runtime through /proc/PID/exe): minirun's
- * code never runs inside a container after its program starts. The init is a
- * clone of the owner that execs the program directly; until then it is PID 1
- * of a new PID namespace no other process can see (the live state naming its
- * pid is written only after the exec), and non-dumpable. A command that
- * resolves to minirun's own binary (/proc/self/exe) is refused. `exec` runs
- * from a sealed memfd copy of minirun (see [18]), and --init's reaper is
- * non-dumpable minirun code that no default-capability process can open. */
+ * CVE-2019-5736 (overwriting the runtime through /proc/PID/exe): every
+ * command that puts a process into a container (run, start, restart, exec,
+ * cp, up, init, the monitor, hence health checks) first re-executes itself
+ * from a sealed memfd copy of minirun ([18] exec_sealed_self, called by
+ * mr_main), so the init, a clone of its owner, and anything a hostile image
+ * reaches through /proc/self/exe (#! line, ELF interpreter) or /proc/PID/exe
+ * is that copy: read-only, never the host's file. Besides, the init is
+ * non-dumpable and invisible to others until it execs, and a command that
+ * resolves to minirun itself is refused. */
 
 #define CTR_LOG_CHUNK 4096
 
@@ -13521,17 +15582,18 @@ static char **ctr_envp(const struct ctr *c, const struct ctr_list *extra, int tt
 	struct ctr_list env = { 0 };
 	size_t i;
 	char *s;
+	/* Docker's order: PATH, HOSTNAME, TERM, then Config.Env replacing
+	 * those in place or appended */
+	ctr_list_add(&env, "PATH=" CTR_DEFAULT_PATH);
 	s = util_xmalloc(strlen(c->hostname) + 10);
 	sprintf(s, "HOSTNAME=%s", c->hostname);
 	ctr_list_add(&env, s);
+	if (tty)
+		ctr_list_add(&env, "TERM=xterm");
 	for (i = 0; i < c->env.n; i++)
 		ctr_env_set(&env, c->env.v[i]);
 	for (i = 0; extra && i < extra->n; i++)
 		ctr_env_set(&env, extra->v[i]);
-	if (!ctr_env_get(&env, "PATH"))
-		ctr_list_add(&env, "PATH=" CTR_DEFAULT_PATH);
-	if (tty && !ctr_env_get(&env, "TERM"))
-		ctr_list_add(&env, "TERM=xterm");
 	if (!ctr_env_get(&env, "HOME")) {
 		s = util_xmalloc(strlen(home) + 6);
 		sprintf(s, "HOME=%s", home);
@@ -13571,6 +15633,37 @@ static void __attribute__((noreturn)) ctr_reaper(pid_t child)
 	}
 }
 
+/* --init: the reaper is PID 1 of the container, and /proc/1/cmdline is
+ * world-readable there: it showed the owner's command line (the store and
+ * run folders, the container id). The argument area is overwritten with
+ * "init" once the program is forked (its argv still points there) and shrunk
+ * to it where PR_SET_MM is allowed (CAP_SYS_RESOURCE, rarely kept); else the
+ * rest of the area reads as zeros: still no host path. */
+static void ctr_reaper_hide_args(void)
+{
+	static const char name[] = "init";
+	char buf[1024], *p;
+	unsigned long start = 0, end = 0;
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC), i;
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	/* after "pid (comm)", field 3 is the state; arg_start is field 48 */
+	for (i = 2; p && i < 48; i++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p, " %lu %lu", &start, &end) != 2 || end <= start ||
+	    end - start < sizeof name)
+		return;
+	memset((void *)start, 0, end - start);
+	memcpy((void *)start, name, sizeof name);
+	prctl(PR_SET_MM, PR_SET_MM_ARG_END, start + sizeof name, 0, 0);
+	prctl(PR_SET_NAME, name, 0, 0, 0);
+}
+
 /* Steps in the child after the rootfs: identity, capabilities, descriptors,
  * exec. Shared with `exec` ([18]). Returns only on failure (exit code). */
 static int ctr_child_finish(struct ctr_spawn *sp, const char *user, const char *workdir,
@@ -13580,7 +15673,9 @@ static int ctr_child_finish(struct ctr_spawn *sp, const char *user, const char *
 	const struct ctr *c = sp->c;
 	struct ctr_ids ids;
 	char **argv, **envp;
-	if (isolate_workdir(sp->rootfd, workdir, err) < 0 || isolate_ulimits(c, err) < 0)
+	if (isolate_workdir(sp->rootfd, workdir, !sp->is_exec, err) < 0)
+		return sp->is_exec ? 126 : 125;       /* Docker's code for exec -w /missing */
+	if (isolate_ulimits(c, err) < 0)
 		return 125;
 	if (!sp->is_exec && c->readonly &&
 	    mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | (sp->nodev ? MS_NODEV : 0),
@@ -13603,8 +15698,10 @@ static int ctr_child_finish(struct ctr_spawn *sp, const char *user, const char *
 		if (pid < 0)
 			return mr_err_sys(err, "fork the program under --init"), 125;
 		if (pid > 0) {
-			/* the reaper stays: nothing of minirun's may stay open in it */
+			/* the reaper stays: nothing of minirun's may stay open in it,
+			 * nothing of the host shows in its command line */
 			isolate_close_all(-1);
+			ctr_reaper_hide_args();
 			ctr_reaper(pid);
 		}
 		setpgid(0, 0);
@@ -13619,7 +15716,7 @@ static int ctr_child_finish(struct ctr_spawn *sp, const char *user, const char *
 
 /* networking, [19] */
 static int net_prepare(struct ctr_spawn *sp, struct mr_err *err);
-static int net_child_join(struct mr_err *err);
+static int net_child_join(const struct ctr_spawn *sp, struct mr_err *err);
 static int net_start(struct ctr_spawn *sp, struct mr_err *err);
 static void net_stop(struct mr_store *st, const char *id);
 
@@ -13645,7 +15742,7 @@ static void __attribute__((noreturn)) ctr_child(struct ctr_spawn *sp)
 	if (recv(sp->sync, &go, sizeof go, 0) < 1 || go.kind != 'g')
 		_exit(125);
 	setsid();
-	if (net_child_join(&err) < 0)
+	if (net_child_join(sp, &err) < 0)
 		goto fail;
 	umask(0);
 	/* joined to its cgroups by the parent: make them its cgroup root */
@@ -13657,6 +15754,7 @@ static void __attribute__((noreturn)) ctr_child(struct ctr_spawn *sp)
 		goto fail;
 	if (rootfs_mount_root(sp, &c->layers, &err) < 0 ||
 	    rootfs_mount_proc_sys(sp, &err) < 0 ||
+	    cg_mount_in(sp, &err) < 0 ||
 	    rootfs_mount_dev(sp, &err) < 0)
 		goto fail;
 	if (c->tty) {
@@ -13824,6 +15922,8 @@ static int ctr_spawn_start(struct ctr_spawn *sp, struct mr_err *err)
 		return 125;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		if (sp->netns_fd >= 0)
+			close(sp->netns_fd);
 		cg_remove(c->id);
 		return mr_err_sys(err, "socketpair"), 125;
 	}
@@ -13846,6 +15946,8 @@ static int ctr_spawn_start(struct ctr_spawn *sp, struct mr_err *err)
 	close(sv[1]);
 	if (sp->exe_fd >= 0)
 		close(sp->exe_fd);
+	if (sp->netns_fd >= 0)
+		close(sp->netns_fd);
 	if (pid < 0) {
 		close(sv[0]);
 		cg_remove(c->id);
@@ -13909,6 +16011,20 @@ static CTR_HOT void ctr_log_rotate(struct ctr_log *l)
 	close(l->fd);
 	l->fd = openat(l->dirfd, "log", O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
 	l->size = 0;
+}
+
+/* location=ram logs live in rundir/ID: gone with the container. */
+static void ctr_log_remove(int rfd, const struct ctr *c)
+{
+	char name[16];
+	int i;
+	if (!c->log_ram)
+		return;
+	unlinkat(rfd, "log", 0);
+	for (i = 1; i < (c->log_max_file > 0 ? c->log_max_file : CTR_LOG_MAX_FILE); i++) {
+		snprintf(name, sizeof name, "log.%d", i);
+		unlinkat(rfd, name, 0);
+	}
 }
 
 static int ctr_log_open(struct ctr_log *l, int dirfd, const struct ctr *c)
@@ -13998,18 +16114,25 @@ static CTR_HOT void ctr_log_write(struct ctr_log *l, char stream, const char *da
 
 /* ---- health checks ----
  * The owner runs them: every interval a child `minirun exec ID CMD` (the
- * same binary, so the check meets the container exactly as `exec` does) with
- * its output in rundir/ID/health.out, killed at the timeout. What Docker
+ * same binary, so the check meets the container exactly as `exec` does),
+ * killed at the timeout. Its output comes back through a pipe the owner
+ * reads: the first 4 KiB are kept and the rest read and dropped, as Docker
+ * does, and the check (a process of the container, chosen by the image)
+ * never holds a host file it could fill or fallocate. What Docker
  * shows (Status, FailingStreak, the last 5 results) goes to
  * rundir/ID/health.json for ps and inspect. */
 #define HEALTH_LOG 5
+#define HEALTH_OUT 4096                    /* Docker's maxOutputLen */
 struct ctr_health {
 	pid_t pid;                         /* the check running, 0: none */
+	int fd;                            /* read end of its output pipe, -1: none */
+	size_t len;                        /* bytes of out kept so far */
+	char out[HEALTH_OUT + 1];
 	int64_t due, deadline, born;       /* monotonic ns */
 	int streak, timed_out, nlog;
 	const char *status;                /* "starting", "healthy", "unhealthy" */
 	char began[40];
-	struct { char start[40], end[40], out[256]; int code; } log[HEALTH_LOG];
+	struct { char start[40], end[40], out[HEALTH_OUT + 1]; int code; } log[HEALTH_LOG];
 };
 
 struct ctr_owner {
@@ -14081,6 +16204,7 @@ static void ctr_health_spawn(struct ctr_owner *o, struct ctr_health *h)
 	char **argv = util_xcalloc(c->health_test.n + 10, sizeof *argv);
 	size_t n = 0, i;
 	sigset_t none;
+	int p[2];
 	argv[n++] = "minirun";
 	argv[n++] = "--root";
 	argv[n++] = o->st->root;
@@ -14097,11 +16221,17 @@ static void ctr_health_spawn(struct ctr_owner *o, struct ctr_health *h)
 	ctr_now(h->began, sizeof h->began);
 	h->timed_out = 0;
 	h->deadline = ctr_mono_ns() + ctr_health_ns(c->health_timeout);
+	h->len = 0;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		free(argv);
+		h->due = ctr_mono_ns() + ctr_health_ns(c->health_interval);
+		return;
+	}
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
 	h->pid = fork();
 	if (h->pid == 0) {
-		int fd = openat(o->rfd, "health.out", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600),
-		    nul = open("/dev/null", O_RDONLY);
-		if (fd < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+		int nul = open("/dev/null", O_RDONLY);
+		if (nul < 0 || dup2(nul, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0)
 			_exit(125);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
@@ -14109,9 +16239,39 @@ static void ctr_health_spawn(struct ctr_owner *o, struct ctr_health *h)
 		execv("/proc/self/exe", argv);
 		_exit(127);
 	}
-	if (h->pid < 0)
+	close(p[1]);
+	if (h->pid < 0) {
 		h->pid = 0;
+		close(p[0]);
+	} else {
+		h->fd = p[0];
+	}
 	free(argv);
+}
+
+/* Read what the check wrote: kept up to HEALTH_OUT bytes, the rest dropped
+ * (read all the same, so a chatty check never blocks). At the end of the
+ * output, or with `last` (the check ended), the pipe is closed. */
+static void ctr_health_drain(struct ctr_health *h, int last)
+{
+	char drop[4096];
+	ssize_t n;
+	while (h->fd >= 0) {
+		if (h->len < HEALTH_OUT)
+			n = read(h->fd, h->out + h->len, HEALTH_OUT - h->len);
+		else
+			n = read(h->fd, drop, sizeof drop);
+		if (n > 0 && h->len < HEALTH_OUT)
+			h->len += (size_t)n;
+		if (n > 0)
+			continue;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN && !last)
+			return;
+		close(h->fd);
+		h->fd = -1;
+	}
 }
 
 /* A check ended (status from waitpid): Docker's rules. Exit 0 healthy;
@@ -14120,21 +16280,17 @@ static void ctr_health_spawn(struct ctr_owner *o, struct ctr_health *h)
 static void ctr_health_done(struct ctr_owner *o, struct ctr_health *h, int status)
 {
 	const struct ctr *c = o->c;
-	int code = h->timed_out ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : -1, fd, i;
+	int code = h->timed_out ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : -1, i;
 	int64_t now = ctr_mono_ns();
-	ssize_t n = 0;
 	if (h->nlog == HEALTH_LOG)
 		memmove(&h->log[0], &h->log[1], sizeof h->log[0] * (HEALTH_LOG - 1)), h->nlog--;
 	i = h->nlog++;
 	snprintf(h->log[i].start, sizeof h->log[i].start, "%s", h->began);
 	ctr_now(h->log[i].end, sizeof h->log[i].end);
 	h->log[i].code = code;
-	fd = openat(o->rfd, "health.out", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0) {
-		n = util_read_full(fd, h->log[i].out, sizeof h->log[i].out - 1);
-		close(fd);
-	}
-	h->log[i].out[n > 0 ? n : 0] = 0;
+	ctr_health_drain(h, 1);
+	memcpy(h->log[i].out, h->out, h->len);
+	h->log[i].out[h->len] = 0;
 	if (h->timed_out) {
 		long long t = ctr_health_ns(c->health_timeout) / 1000000;
 		snprintf(h->log[i].out, sizeof h->log[i].out, "Health check exceeded timeout (%lld%s)",
@@ -14184,6 +16340,7 @@ static void ctr_health_begin(struct ctr_owner *o)
 	if (!o->c->health_test.n || o->health || o->sp.is_exec)
 		return;
 	h = o->health = util_xcalloc(1, sizeof *h);
+	h->fd = -1;
 	h->born = ctr_mono_ns();
 	h->due = h->born + ctr_health_ns(o->c->health_interval);
 	h->status = "starting";
@@ -14199,8 +16356,9 @@ static void ctr_health_end(struct ctr_owner *o)
 		kill(o->health->pid, SIGKILL);
 		while (waitpid(o->health->pid, NULL, 0) < 0 && errno == EINTR) {}
 	}
+	if (o->health->fd >= 0)
+		close(o->health->fd);
 	unlinkat(o->rfd, "health.json", 0);
-	unlinkat(o->rfd, "health.out", 0);
 	free(o->health);
 	o->health = NULL;
 }
@@ -14261,14 +16419,14 @@ static int ctr_owner_start(struct ctr_owner *o, struct mr_err *err)
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull < 0)
 		return mr_err_sys(err, "/dev/null"), 125;
-	if (o->detached && !o->c->tty &&
-	    (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)) {
+	/* pipes in the foreground too: every container is logged, as in Docker */
+	if (!o->c->tty && (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)) {
 		close(devnull);
 		return mr_err_sys(err, "pipe"), 125;
 	}
 	o->sp.stdio[0] = !o->detached && o->attach_stdin ? 0 : devnull;
-	o->sp.stdio[1] = o->detached ? (out[1] >= 0 ? out[1] : devnull) : 1;
-	o->sp.stdio[2] = o->detached ? (errp[1] >= 0 ? errp[1] : devnull) : 2;
+	o->sp.stdio[1] = out[1] >= 0 ? out[1] : devnull;
+	o->sp.stdio[2] = errp[1] >= 0 ? errp[1] : devnull;
 	unlinkat(o->rfd, "stop", 0);
 	code = ctr_spawn(&o->sp, err);
 	close(devnull);
@@ -14317,9 +16475,11 @@ static CTR_HOT int ctr_owner_pump(struct ctr_owner *o, int fd, char stream)
 		return -1;
 	if (fd == 0)
 		return util_write_all(o->sp.pty, buf, (size_t)n) < 0 ? -1 : 0;
-	if (o->detached)
+	if (o->log.fd >= 0)
 		ctr_log_write(&o->log, stream, buf, (size_t)n);
-	else if (util_write_all(1, buf, (size_t)n) < 0)
+	/* a foreground run relays too; a reader gone (`| head`): the pipe is
+	 * closed, so the container meets EPIPE as if it wrote there itself */
+	if (!o->detached && util_write_all(stream == 'e' ? 2 : 1, buf, (size_t)n) < 0)
 		return -1;
 	return 0;
 }
@@ -14401,27 +16561,33 @@ static CTR_HOT int ctr_owner_wait(struct ctr_owner *o)
 {
 	int status = 0, in = o->sp.pty >= 0 && !o->detached && o->attach_stdin ? 0 : -1;
 	int a = o->sp.pty >= 0 ? o->sp.pty : o->out, b = o->sp.pty >= 0 ? -1 : o->errp, done = 0;
+	nfds_t i;
 	if (o->trim)
 		ctr_monitor_trim();
 	ctr_health_begin(o);
 	for (;;) {
-		struct pollfd pf[3];
+		struct pollfd pf[4];
 		struct timespec hts;
 		nfds_t n = 0;
+		/* a check due starts here, before its pipe is polled */
+		struct timespec *to = done ? NULL : ctr_health_tick(o, &hts);
+		int hfd = o->health && !done ? o->health->fd : -1;
 		if (a >= 0)
 			pf[n].fd = a, pf[n++].events = POLLIN;
 		if (b >= 0)
 			pf[n].fd = b, pf[n++].events = POLLIN;
 		if (in >= 0 && !done)
 			pf[n].fd = in, pf[n++].events = POLLIN;
+		if (hfd >= 0)
+			pf[n].fd = hfd, pf[n++].events = POLLIN;
 		if (done) {
 			/* drain what is left, without waiting for writers that
 			 * survive the init (there are none: the namespace died) */
 			struct timespec ts = { 0, 200000000 };
 			if (!n || ppoll(pf, n, &ts, &o->waitmask) <= 0)
 				break;
-		} else if (ppoll(pf, n, ctr_health_tick(o, &hts), &o->waitmask) <= 0) {
-			pf[0].revents = pf[1].revents = pf[2].revents = 0;
+		} else if (ppoll(pf, n, to, &o->waitmask) <= 0) {
+			pf[0].revents = pf[1].revents = pf[2].revents = pf[3].revents = 0;
 		}
 		ctr_owner_signals(o);
 		if (!done && ctr_sig[SIGCHLD]) {
@@ -14440,10 +16606,17 @@ static CTR_HOT int ctr_owner_wait(struct ctr_owner *o)
 				continue;
 			}
 		}
-		while (n-- > 0) {
-			int fd = pf[n].fd;
-			if (!(pf[n].revents & (POLLIN | POLLHUP | POLLERR)))
+		/* stdout before stderr when both are ready: the order in which
+		 * a program mostly writes them (`logs` then keeps it) */
+		for (i = 0; i < n; i++) {
+			int fd = pf[i].fd;
+			if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
+			if (fd == hfd) {
+				if (o->health)
+					ctr_health_drain(o->health, 0);
+				continue;
+			}
 			if (ctr_owner_pump(o, fd, fd == b ? 'e' : 'o') < 0) {
 				if (fd == in)
 					in = -1;
@@ -14451,6 +16624,10 @@ static CTR_HOT int ctr_owner_wait(struct ctr_owner *o)
 					a = -1;
 				else
 					b = -1;
+				if (fd == o->out || fd == o->errp) {
+					close(fd);
+					*(fd == o->out ? &o->out : &o->errp) = -1;
+				}
 			}
 		}
 	}
@@ -14470,7 +16647,9 @@ static void ctr_owner_exited(struct ctr_owner *o, int status)
 	cg_remove(o->c->id);
 	net_stop(o->st, o->c->id);
 	if (o->out >= 0)
-		close(o->out), close(o->errp);
+		close(o->out);
+	if (o->errp >= 0)
+		close(o->errp);
 	if (o->sp.pty >= 0)
 		close(o->sp.pty);
 	o->out = o->errp = o->sp.pty = -1;
@@ -14502,7 +16681,7 @@ static int ctr_remove(struct mr_store *st, const struct ctr *c, struct mr_err *e
 	net_stop(st, c->id);
 	snprintf(path, sizeof path, "%s/containers/%s/rootfs", st->root, c->id);
 	umount2(path, MNT_DETACH);
-	snprintf(tmp, sizeof tmp, "tmp/rm-%s", c->id);
+	snprintf(tmp, sizeof tmp, "tmp/" STORE_TMP_PREFIX "rm-%s", c->id);
 	snprintf(path, sizeof path, "containers/%s", c->id);
 	if (mr_store_lock(st, err) < 0)
 		return -1;
@@ -14523,6 +16702,7 @@ static int ctr_remove(struct mr_store *st, const struct ctr *c, struct mr_err *e
 		unlinkat(rfd, "state", 0);
 		unlinkat(rfd, "stop", 0);
 		unlinkat(rfd, "lock", 0);
+		ctr_log_remove(rfd, c);
 		close(rfd);
 		snprintf(path, sizeof path, "%s/%s", st->rundir, c->id);
 		rmdir(path);
@@ -14531,20 +16711,16 @@ static int ctr_remove(struct mr_store *st, const struct ctr *c, struct mr_err *e
 }
 
 /* `rm -v`, `--rm`: the container's anonymous volumes go with it, unless
- * another container uses one too. */
+ * another container uses one too (volume_remove refuses). */
 static void ctr_remove_volumes(struct mr_store *st, const struct ctr *c)
 {
 	struct mr_err err;
-	char who[64];
 	size_t i;
-	if (mr_store_lock(st, &err) < 0)
-		return;
 	for (i = 0; i < c->nmnt; i++)
 		if (c->mnt[i].type == MOUNT_VOLUME && c->mnt[i].anonymous &&
-		    container_users_of_volume(st, c->mnt[i].source, who, sizeof who) == 0 &&
-		    volume_remove(st, c->mnt[i].source, &err) < 0 && err.code != MR_ENOTFOUND)
+		    volume_remove(st, c->mnt[i].source, &err) < 0 && err.code != MR_ENOTFOUND &&
+		    err.code != MR_EINUSE)
 			util_print_err(&err);
-	mr_store_unlock(st);
 }
 
 /* The monitor: runs, logs and restarts the container until it stops for
@@ -14568,7 +16744,9 @@ static int ctr_monitor(struct mr_store *st, struct ctr *c, int report, unsigned 
 		code = err.code == MR_EINUSE ? 0 : 125;
 		goto report;
 	}
-	if (ctr_log_open(&o.log, o.dirfd, c) < 0) {
+	/* location=ram: rundir/ID is on tmpfs, so a chatty container does not
+	 * wear the flash the store is on (the logs are gone after a reboot) */
+	if (ctr_log_open(&o.log, c->log_ram ? o.rfd : o.dirfd, c) < 0) {
 		code = (mr_err_sys(&err, "container %s: log", c->name), 125);
 		goto report;
 	}
@@ -14703,14 +16881,20 @@ static int ctr_run_attached(struct mr_store *st, struct ctr *c, int attach_stdin
 	o.st = st;
 	o.c = c;
 	o.attach_stdin = attach_stdin;
-	o.dirfd = o.lockfd = o.rfd = -1;
+	o.dirfd = o.lockfd = o.rfd = o.log.fd = -1;
 	ctr_signals_catch(&o.waitmask);
 	if (ctr_owner_take(&o, 0, err) < 0) {
 		ctr_disown(&o);
 		return 125;
 	}
+	if (ctr_log_open(&o.log, o.dirfd, c) < 0) {
+		mr_err_sys(err, "container %s: log", c->name);
+		ctr_disown(&o);
+		return 125;
+	}
 	code = ctr_owner_start(&o, err);
 	if (code) {
+		close(o.log.fd);
 		ctr_owner_failed(&o, code, err);
 		if (c->auto_remove) {
 			struct mr_err ignored;
@@ -14721,6 +16905,7 @@ static int ctr_run_attached(struct mr_store *st, struct ctr *c, int attach_stdin
 		return code;
 	}
 	status = ctr_owner_wait(&o);
+	close(o.log.fd);
 	ctr_owner_exited(&o, status);
 	code = o.state.exit_code;
 	restart = ctr_restart_wanted(c, code, 0, o.state.stopped_by_user);
@@ -14752,6 +16937,9 @@ static int ctr_create(struct mr_store *st, struct ctr *c, int explicit_name, str
 	rc = rootfs_create(st, c, &c->layers, tfd, err);
 	if (!rc)
 		rc = ctr_save(st, c, tfd, err);
+	if (!rc && c->net_conf.len)
+		rc = ctr_write_file(tfd, "net.conf", c->net_conf.data, c->net_conf.len,
+				    !c->auto_remove, err);
 	if (rc < 0) {
 		mr_err_ctx(err, "create container");
 		goto fail;
@@ -14802,28 +16990,66 @@ fail:
  * last steps as the init ([17] ctr_child_finish): user, capabilities,
  * no_new_privs, descriptors, exec on the container's PATH.
  * Unlike the init's, this process is visible to the container before it
- * execs, so the whole `exec` runs from a sealed memfd copy of minirun:
- * /proc/PID/exe then names a copy nobody can write (CVE-2019-5736). */
+ * execs; like every command that enters a container, `exec` runs from a
+ * sealed memfd copy of minirun: /proc/PID/exe then names a copy nobody can
+ * write (CVE-2019-5736). */
 
-/* Re-execute this command from a sealed in-memory copy of the binary (once:
- * MINIRUN_SEALED marks the copy). Returns only when that is impossible (no
- * memfd: pre-3.17 kernels), leaving non-dumpable as the protection. */
-static void exec_sealed_self(void)
+/* Is this process already running from a sealed copy (a memfd whose write,
+ * grow, shrink and seal seals are set)? Then /proc/self/exe names a file no
+ * one can change, and re-executing it stays sealed. */
+static int exec_self_sealed(void)
 {
-	char buf[16384], **argv = NULL;
-	struct mr_buf cmdline = { 0 };
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC), seals;
+	const int want = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL;
+	if (fd < 0)
+		return 0;
+	seals = fcntl(fd, F_GET_SEALS);
+	close(fd);
+	return seals >= 0 && (seals & want) == want;
+}
+
+/* Was minirun loaded as the ELF interpreter of another program (a hostile
+ * image's binary naming /proc/self/exe as its interpreter)? Then it was
+ * mapped from the sealed copy already, and /proc/self/exe is that program,
+ * not minirun: copying it would be wrong. The kernel's AT_PHDR points at the
+ * main program's headers, ours only when we are the program. */
+static int exec_is_interpreter(void)
+{
+	extern const ElfW(Ehdr) __ehdr_start __attribute__((weak));
+	const ElfW(Ehdr) *eh = &__ehdr_start;
+	return eh && getauxval(AT_PHDR) != (unsigned long)eh + eh->e_phoff;
+}
+
+/* Re-execute this command from a sealed in-memory copy of the binary, as runc
+ * does (CVE-2019-5736): every process minirun puts into a container is then a
+ * clone of that copy, so /proc/PID/exe, #!/proc/self/exe and an ELF whose
+ * interpreter is /proc/self/exe all reach a file nobody can write, never the
+ * host's binary. Done once: a sealed process (and what it re-executes through
+ * /proc/self/exe: monitors, health checks) keeps the same copy. Returns only
+ * when that is impossible (no memfd: pre-3.17 kernels), leaving non-dumpable
+ * and the entrypoint check as the protection. */
+static void exec_sealed_self(char **argv)
+{
+	char buf[16384];
 	int src, mfd;
 	ssize_t n;
-	size_t argc = 0, i;
-	if (getenv("MINIRUN_SEALED")) {
-		util_env_drop("MINIRUN_SEALED");
+	if (!argv || !argv[0] || exec_is_interpreter() || exec_self_sealed())
 		return;
-	}
 	src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	mfd = src < 0 ? -1 : memfd_create("minirun", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	while (mfd >= 0 && (n = read(src, buf, sizeof buf)) > 0)
-		if (util_write_all(mfd, buf, (size_t)n) < 0)
-			break;
+	if (mfd >= 0) {
+		/* sendfile copies in the kernel (one call for the whole binary);
+		 * read/write where it cannot */
+		while ((n = sendfile(mfd, src, NULL, 1 << 30)) > 0) {}
+		if (n < 0 && lseek(mfd, 0, SEEK_END) == 0)
+			while ((n = read(src, buf, sizeof buf)) > 0)
+				if (util_write_all(mfd, buf, (size_t)n) < 0)
+					break;
+		if (n < 0) {
+			close(mfd);
+			mfd = -1;
+		}
+	}
 	if (src >= 0)
 		close(src);
 	if (mfd < 0 || fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
@@ -14832,56 +17058,46 @@ static void exec_sealed_self(void)
 			close(mfd);
 		return;
 	}
-	src = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-	while (src >= 0 && (n = read(src, buf, sizeof buf)) > 0)
-		mr_buf_append(&cmdline, buf, (size_t)n);
-	if (src >= 0)
-		close(src);
-	for (i = 0; i < cmdline.len; i += strlen(cmdline.data + i) + 1) {
-		argv = util_xrealloc(argv, (argc + 2) * sizeof *argv);
-		argv[argc++] = cmdline.data + i;
-		argv[argc] = NULL;
-	}
-	if (argv) {
-		char **env;
-		for (i = 0; environ[i]; i++) {}
-		env = util_xcalloc(i + 2, sizeof *env);
-		memcpy(env, environ, i * sizeof *env);
-		env[i] = "MINIRUN_SEALED=1";
-		fexecve(mfd, argv, env);
-		free(env);
-	}
+	fexecve(mfd, argv, environ);
 	close(mfd);
-	free(argv);
-	mr_buf_free(&cmdline);
 }
 
 /* setns into every namespace of the running init, checking that the pid is
- * still that process once a handle on it is held. */
+ * still that process once a handle on it is held. Then into the container's
+ * root: setns(CLONE_NEWNS) leaves us at the root of the namespace's root
+ * mount, which is the container's root only when minirun's own root was its
+ * namespace's root. Under a chroot (a build root, a fresh-check) the
+ * container's pivot_root moved the chroot's mount, not the namespace's root,
+ * and we would land in the host's "/" of the container's namespace. */
 static int exec_join(pid_t pid, unsigned long long start, struct mr_err *err)
 {
 	static const char names[] = "cgroup\0ipc\0uts\0net\0pid\0mnt\0";
 	static const int types[] = { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET,
 				     CLONE_NEWPID, CLONE_NEWNS };
-	int fds[6], i, rc = 0;
+	int fds[6], i, rc = 0, rootfd;
 	const char *n;
+	char path[48];
+	snprintf(path, sizeof path, "/proc/%d/root", (int)pid);
+	rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return mr_err_sys(err, "root of pid %d", (int)pid);
 #ifdef SYS_pidfd_open
 	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pfd >= 0) {
 		if (ctr_pid_start(pid) != start) {
 			close(pfd);
-			return mr_err_set(err, ESRCH, "the container stopped");
+			rc = mr_err_set(err, ESRCH, "the container stopped");
+			goto out;
 		}
 		i = setns(pfd, CLONE_NEWCGROUP | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET |
 			  CLONE_NEWPID | CLONE_NEWNS);
 		close(pfd);
 		if (i == 0)
-			return 0;
+			goto out;
 		/* EINVAL: a kernel before 5.8 takes only namespace fds */
 	}
 #endif
 	for (i = 0, n = names; *n; i++, n += strlen(n) + 1) {
-		char path[48];
 		snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, n);
 		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
 	}
@@ -14895,6 +17111,10 @@ static int exec_join(pid_t pid, unsigned long long start, struct mr_err *err)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	}
+out:
+	if (!rc && (fchdir(rootfd) < 0 || chroot(".") < 0))
+		rc = mr_err_sys(err, "enter the root of pid %d", (int)pid);
+	close(rootfd);
 	return rc;
 }
 
@@ -15361,7 +17581,8 @@ out:
  * root/networks/ID.json  a created network: the same plus Name, Id, Created,
  *                    Gateway
  * containers/ID/net.conf  what run was asked: "p tcp HOSTIP HOSTPORT PORT",
- *                    "h NAME IP" (--add-host), "d IP" (--dns)
+ *                    "h NAME IP" (--add-host), "d IP" (--dns), "a NAME"
+ *                    (--network-alias)
  * rundir/ID/net      "IP PREFIX GW MAC PROXYPID PROXYSTART" then the "p" lines
  *                    with the host ports actually bound (PROXYPID 0: DNAT)
  * Published ports are DNATed by the same table (the kernel forwards, as
@@ -15395,8 +17616,6 @@ struct net_def {
 	int prefix, ctrs;                 /* ctrs: running containers on it */
 };
 
-static struct mr_buf net_conf_pending;   /* run: net.conf to write after create */
-static int net_join_fd = -1;             /* --network container:: its netns */
 
 static void net_ip_str(uint32_t ip, char *out)
 {
@@ -15517,6 +17736,12 @@ static int net_bridged(const char *network)
 
 #if MINIRUN_WITH_NET
 static int net_find(struct mr_store *st, const char *ref, struct net_def *d, struct mr_err *err);
+#else
+static int net_find(struct mr_store *st, const char *ref, struct net_def *d, struct mr_err *err)
+{
+	(void)st; (void)d;
+	return mr_err_set(err, MR_ENOTFOUND, "network %s not found", ref);   /* only bridge */
+}
 #endif
 
 /* --network VALUE of run/create. */
@@ -15524,11 +17749,9 @@ static int net_mode(struct mr_store *st, struct ctr *c, const char *v, struct mr
 {
 	char id[CTR_ID_LEN + 1], *s;
 	if (!strcmp(v, "default") || !strcmp(v, "bridge")) {
-#if !MINIRUN_WITH_NET
-		if (!strcmp(v, "bridge"))
+		if (!MINIRUN_WITH_NET && !strcmp(v, "bridge"))
 			return mr_err_set(err, MR_EINVAL_INPUT, "network bridge: built without "
 					  "MINIRUN_WITH_NET");
-#endif
 		c->network = "bridge";
 	} else if (!strcmp(v, "host") || !strcmp(v, "none")) {
 		c->network = v;
@@ -15539,15 +17762,11 @@ static int net_mode(struct mr_store *st, struct ctr *c, const char *v, struct mr
 		sprintf(s, "container:%s", id);
 		c->network = ctr_own(c, s);
 	} else {
-#if MINIRUN_WITH_NET
 		struct net_def d;
 		if (net_find(st, v, &d, err) < 0)
 			return -1;
 		/* the record keeps the name, as Docker's NetworkMode does */
 		c->network = ctr_own(c, util_xstrdup(d.name));
-#else
-		return mr_err_set(err, MR_ENOTFOUND, "network %s not found", v);
-#endif
 	}
 	return 0;
 }
@@ -15580,22 +17799,22 @@ static int net_port_free(const struct net_port *p, struct mr_err *err)
 	return rc;
 }
 
-/* run/create: -p, -P (the image's ExposedPorts), --add-host, --dns into
- * net_conf_pending, checked; written by net_run_created. */
+/* run/create: -p, -P (the image's ExposedPorts), --add-host, --dns into the
+ * spec's net.conf, checked ([17] ctr_create records it). */
 static int net_run_opts(struct ctr *c, const char **pub, size_t npub, int all,
 			const char **hosts, size_t nhosts, const char **dns, size_t ndns,
-			const struct mr_json *cfg, struct mr_err *err)
+			const char **alias, size_t nalias, const struct mr_json *cfg,
+			struct mr_err *err)
 {
-	struct mr_buf *b = &net_conf_pending;
+	struct mr_buf *b = &c->net_conf;
 	struct net_port p;
 	const struct mr_json *e;
 	size_t i, n = 0;
 	uint32_t ip;
 	b->len = 0;
 	if (npub || all) {
-#if !MINIRUN_WITH_NET
-		return mr_err_set(err, MR_EINVAL_INPUT, "publish: built without MINIRUN_WITH_NET");
-#endif
+		if (!MINIRUN_WITH_NET)
+			return mr_err_set(err, MR_EINVAL_INPUT, "publish: built without MINIRUN_WITH_NET");
 		if (!net_bridged(c->network))
 			fprintf(stderr, "WARNING: Published ports are discarded when using %s "
 				"network mode\n", c->network);
@@ -15605,10 +17824,13 @@ static int net_run_opts(struct ctr *c, const char **pub, size_t npub, int all,
 			return mr_err_set(err, MR_EINVAL_INPUT, "too many published ports");
 		if (net_port_parse(pub[i], &p, err) < 0)
 			return -1;
+		ctr_exposed_add(c, NULL, p.cport, p.proto);
 		if (p.hport && net_bridged(c->network) && net_port_free(&p, err) < 0)
 			return -1;
 		net_port_fmt(&p, b);
 	}
+	if (mr_json_get(cfg, "ExposedPorts"))
+		ctr_exposed_add(c, mr_json_get(cfg, "ExposedPorts"), 0, 0);
 	e = all ? mr_json_get(cfg, "ExposedPorts") : NULL;
 	for (e = e && e->type == MR_JSON_OBJECT ? e->child : NULL; e; e = e->next, n++) {
 		if (n >= NET_MAX_PORTS)
@@ -15632,27 +17854,23 @@ static int net_run_opts(struct ctr *c, const char **pub, size_t npub, int all,
 					  dns[i]);
 		mr_buf_printf(b, "d %s\n", dns[i]);
 	}
+	/* names of a created network only (Docker's rule) */
+	if (nalias && (!net_bridged(c->network) || !strcmp(c->network, "bridge")))
+		return mr_err_set(err, MR_EINVAL_INPUT, "network-scoped alias is supported only "
+				  "for containers in user defined networks");
+	for (i = 0; i < nalias; i++) {
+		if (!*alias[i] || strpbrk(alias[i], " \t\n#"))
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid network alias \"%s\"", alias[i]);
+		mr_buf_printf(b, "a %s\n", alias[i]);
+	}
 	return 0;
-}
-
-static int net_run_created(struct mr_store *st, const struct ctr *c, struct mr_err *err)
-{
-	int fd, rc;
-	if (!net_conf_pending.len)
-		return 0;
-	fd = ctr_dir(st, c->id, err);
-	if (fd < 0)
-		return -1;
-	rc = ctr_write_file(fd, "net.conf", net_conf_pending.data, net_conf_pending.len, 1, err);
-	close(fd);
-	return rc;
 }
 
 /* Child side of --network container:NAME: enter its namespace (opened by
  * net_prepare in the parent, before the clone). */
-static int net_child_join(struct mr_err *err)
+static int net_child_join(const struct ctr_spawn *sp, struct mr_err *err)
 {
-	if (net_join_fd >= 0 && setns(net_join_fd, CLONE_NEWNET) < 0)
+	if (sp->netns_fd >= 0 && setns(sp->netns_fd, CLONE_NEWNET) < 0)
 		return mr_err_sys(err, "join the network namespace");
 	return 0;
 }
@@ -15663,9 +17881,7 @@ static int net_prepare(struct ctr_spawn *sp, struct mr_err *err)
 	const struct ctr *c = sp->c;
 	struct ctr_info ci;
 	char path[48];
-	if (net_join_fd >= 0)
-		close(net_join_fd);
-	net_join_fd = -1;
+	sp->netns_fd = -1;
 	if (strncmp(c->network, "container:", 10))
 		return 0;
 	ctr_info_get(sp->st, c->network + 10, &ci);
@@ -15673,8 +17889,8 @@ static int net_prepare(struct ctr_spawn *sp, struct mr_err *err)
 		return mr_err_set(err, MR_EINVAL_INPUT, "cannot join network of a non running "
 				  "container: %.12s", c->network + 10);
 	snprintf(path, sizeof path, "/proc/%d/ns/net", (int)ci.pid);
-	net_join_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (net_join_fd < 0)
+	sp->netns_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (sp->netns_fd < 0)
 		return mr_err_sys(err, "open %s", path);
 	return 0;
 }
@@ -15690,6 +17906,20 @@ static void net_conf_read(struct ctr_spawn *sp, struct mr_buf *b)
 		mr_buf_append(b, "", 0);
 }
 
+/* The block of names of the containers on a created network, at the end of
+ * each one's hosts file (see net_names_sync). */
+#define NET_NAMES_MARK "# minirun: containers on network "
+
+/* Cut b (a hosts file) before the block of names. */
+static void net_names_cut(struct mr_buf *b)
+{
+	const char *m = b->data ? strstr(b->data, NET_NAMES_MARK) : NULL;
+	if (m && (m == b->data || m[-1] == '\n')) {
+		b->len = (size_t)(m - b->data);
+		b->data[b->len] = 0;
+	}
+}
+
 /* --add-host, --dns and the container's own address into the files that
  * rootfs_etc_files wrote (bind-mounted by the child after 'g'). */
 static int net_etc(struct ctr_spawn *sp, const char *conf, const char *myip, const char *gw,
@@ -15702,6 +17932,7 @@ static int net_etc(struct ctr_spawn *sp, const char *conf, const char *myip, con
 	snprintf(path, sizeof path, "%s/hosts", sp->dir);
 	if (mr_read_file(AT_FDCWD, path, &b, 1u << 20, err) < 0)
 		return -1;
+	net_names_cut(&b);
 	for (l = conf; *l; l = net_next(l)) {
 		char tag[4], name[256], ip[40];
 		const char *q = l;
@@ -15717,13 +17948,15 @@ static int net_etc(struct ctr_spawn *sp, const char *conf, const char *myip, con
 		mr_buf_free(&b);
 		return -1;
 	}
-	rc = ctr_write_file(dirfd, "hosts", b.data, b.len, 0, err);
+	/* in place and 0644 (rootfs_put): a non-root process reads them, as
+	 * in Docker, and a running container's bind mount holds the inode */
+	rc = rootfs_put(dirfd, "hosts", &b, err);
 	if (!rc && dns) {
 		b.len = 0;
 		for (l = conf; *l; l = net_next(l))
 			if (l[0] == 'd')
 				mr_buf_printf(&b, "nameserver %.*s\n", (int)strcspn(l + 2, "\n"), l + 2);
-		rc = ctr_write_file(dirfd, "resolv.conf", b.data, b.len, 0, err);
+		rc = rootfs_put(dirfd, "resolv.conf", &b, err);
 	}
 	close(dirfd);
 	mr_buf_free(&b);
@@ -16561,6 +18794,90 @@ static int nft_sync(struct mr_store *st, const char *what, struct mr_err *err)
 			  "nf_tables rules");
 }
 
+/* ---- names on a created network ----
+ * Docker answers container names, NAME.NETWORK, the short ID and
+ * --network-alias aliases on user-defined networks (not on the default
+ * bridge) from a DNS server in its daemon. minirun has no daemon: each start
+ * and stop of a container on such a network rewrites, under the store lock,
+ * the block of names at the end of the hosts file of every running container
+ * on it (in place: the file is bind-mounted, a rename would leave the
+ * container reading the old one). No process, no memory; a container
+ * started again at another address is seen at once, as the start rewrites
+ * every block. */
+
+/* "IP\tNAME NAME.NETWORK ALIAS... SHORTID" of each container in ctrs. */
+static void net_names_block(struct mr_store *st, const struct net_def *d,
+			    const struct mr_json *ctrs, struct mr_buf *out)
+{
+	const struct mr_json *e;
+	struct mr_buf conf = { 0 };
+	struct mr_err ignored;
+	for (e = ctrs ? ctrs->child : NULL; e; e = e->next) {
+		struct ctr c;
+		const char *l;
+		int fd;
+		memset(&c, 0, sizeof c);
+		if (!e->str || ctr_load(st, e->key, &c, &ignored) < 0) {
+			ctr_free(&c);
+			continue;
+		}
+		mr_buf_printf(out, "%s\t%s %s.%s", e->str, c.name, c.name, d->name);
+		conf.len = 0;
+		fd = ctr_dir(st, e->key, &ignored);
+		if (fd >= 0 && mr_read_file(fd, "net.conf", &conf, 1u << 16, &ignored) == 0 && conf.data)
+			for (l = conf.data; *l; l = net_next(l))
+				if (l[0] == 'a' && l[1] == ' ')
+					mr_buf_printf(out, " %.*s", (int)strcspn(l + 2, "\n"), l + 2);
+		if (fd >= 0)
+			close(fd);
+		mr_buf_printf(out, " %.12s\n", e->key);
+		ctr_free(&c);
+	}
+	mr_buf_free(&conf);
+}
+
+/* Rewrite the block of names in the hosts file of each container on the
+ * created network d (nothing for the default bridge, as in Docker). */
+static void net_names_sync(struct mr_store *st, const struct net_def *d)
+{
+	struct mr_buf b = { 0 }, block = { 0 }, hosts = { 0 };
+	struct mr_json_doc doc = { 0 };
+	const struct mr_json *ctrs, *e;
+	struct mr_err ignored;
+	if (strncmp(d->file, "networks/", 9) || mr_store_lock(st, &ignored) < 0)
+		return;
+	net_read(st, d->file, &b, &doc);
+	ctrs = mr_json_get(doc.root, "Containers");
+	net_names_block(st, d, ctrs, &block);
+	for (e = ctrs ? ctrs->child : NULL; e; e = e->next) {
+		int fd = ctr_dir(st, e->key, &ignored);
+		if (fd < 0)
+			continue;
+		if (mr_read_file(fd, "hosts", &hosts, 1u << 20, &ignored) == 0 && hosts.data) {
+			net_names_cut(&hosts);
+			mr_buf_printf(&hosts, NET_NAMES_MARK "%s\n", d->name);
+			mr_buf_append(&hosts, block.data ? block.data : "", block.len);
+			rootfs_put(fd, "hosts", &hosts, &ignored);
+		}
+		close(fd);
+	}
+	mr_store_unlock(st);
+	mr_json_free(&doc);
+	mr_buf_free(&b);
+	mr_buf_free(&block);
+	mr_buf_free(&hosts);
+}
+
+/* A container renamed: the blocks of its network name it anew (Docker's
+ * DNS answers the new name at once). */
+static void net_names_update(struct mr_store *st, const char *network)
+{
+	struct net_def d;
+	struct mr_err ignored;
+	if (net_bridged(network) && strcmp(network, "bridge") && net_find(st, network, &d, &ignored) == 0)
+		net_names_sync(st, &d);
+}
+
 /* ---- address allocation: the network's file under the store lock ---- */
 
 /* Allocate (ip != NULL: lowest free for id) or release id on network d
@@ -16640,6 +18957,8 @@ static int net_alloc(struct mr_store *st, struct net_def *d, const char *id, uin
 	if (w.failed || net_write(st, file, &out, err) < 0)
 		goto out;
 	rc = left;
+	if (!ip)                          /* a start syncs after its hosts file */
+		net_names_sync(st, d);
 	/* Without nf_tables (many embedded kernels) a warning, not a failure:
 	 * containers still reach this host, each other and their published
 	 * ports, which is what such devices mostly want; Docker refuses to start
@@ -17164,6 +19483,13 @@ static void net_inspect_one(struct mr_store *st, const struct net_def *d, struct
 		mr_jw_obj_end(w);
 	}
 	mr_jw_obj_end(w);
+	/* Docker's last two keys: no driver options or labels are kept */
+	mr_jw_key(w, "Options");
+	mr_jw_obj(w);
+	mr_jw_obj_end(w);
+	mr_jw_key(w, "Labels");
+	mr_jw_obj(w);
+	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
 	mr_json_free(&doc);
 	mr_buf_free(&b);
@@ -17245,6 +19571,7 @@ static int net_start(struct ctr_spawn *sp, struct mr_err *err)
 	net_sysctl(path);
 	if (net_etc(sp, conf.data, ips, gws, err) < 0 || net_listen(ports, lfd, n, err) < 0)
 		goto out;
+	net_names_sync(sp->st, &d);
 	/* the mappings with proxy 0 first: DNAT's rules are made from them */
 	for (;;) {
 		rt.len = 0;
@@ -17297,6 +19624,11 @@ out:
 }
 
 #else /* !MINIRUN_WITH_NET */
+
+static void net_names_update(struct mr_store *st, const char *network)
+{
+	(void)st, (void)network;
+}
 
 static void net_stop(struct mr_store *st, const char *id)
 {
@@ -17374,9 +19706,159 @@ static void net_inspect(struct mr_store *st, const struct ctr *c, int running, s
 	mr_buf_free(&b);
 }
 
+/* A network's ID by name (empty when unknown or built without networking). */
+#if MINIRUN_WITH_NET
+static void net_id_of(struct mr_store *st, const char *name, char *id, size_t size)
+{
+	struct net_def d;
+	struct mr_err ignored;
+	snprintf(id, size, "%s", net_find(st, name, &d, &ignored) == 0 ? d.id : "");
+}
+#else
+static void net_id_of(struct mr_store *st, const char *name, char *id, size_t size)
+{
+	(void)st;
+	(void)name;
+	snprintf(id, size, "%s", "");
+}
+#endif
+
+/* inspect: NetworkSettings.Networks, one endpoint as Docker shows it; the
+ * address fields only while running, Aliases (the short ID) on networks
+ * users create. EndpointID: derived from the container and network IDs
+ * (there is no daemon to keep a random one). */
+static void net_inspect_networks(struct mr_store *st, const struct ctr *c, int running,
+				 struct mr_jw *w)
+{
+	struct mr_buf b = { 0 };
+	char ip[16] = "", gw[16] = "", mac[20] = "", nid[65], ep[MR_DIGEST_LEN + 1], buf[160];
+	int prefix = 0, user = strcmp(c->network, "bridge") && net_bridged(c->network);
+	const char *q = NULL;
+	mr_jw_key(w, "Networks");
+	mr_jw_obj(w);
+	if (!strncmp(c->network, "container:", 10)) {
+		mr_jw_obj_end(w);
+		return;
+	}
+	if (!running || net_rt_read(st, c->id, &b) < 0 || !(q = b.data) ||
+	    util_word(&q, ip, sizeof ip) < 0 || util_word_int(&q, &prefix) < 0 ||
+	    util_word(&q, gw, sizeof gw) < 0 || util_word(&q, mac, sizeof mac) < 0) {
+		ip[0] = gw[0] = mac[0] = 0;
+		prefix = 0;
+	}
+	net_id_of(st, c->network, nid, sizeof nid);
+	snprintf(buf, sizeof buf, "%s %s", c->id, nid);
+	mr_digest_buf(buf, strlen(buf), ep);
+	mr_jw_key(w, c->network);
+	mr_jw_obj(w);
+	mr_jw_key(w, "IPAMConfig");
+	mr_jw_null(w);
+	mr_jw_key(w, "Links");
+	mr_jw_null(w);
+	mr_jw_key(w, "Aliases");
+	if (user) {
+		mr_jw_arr(w);
+		snprintf(buf, sizeof buf, "%.12s", c->id);
+		mr_jw_str(w, buf);
+		mr_jw_arr_end(w);
+	} else {
+		mr_jw_null(w);
+	}
+	mr_jw_key(w, "NetworkID");
+	mr_jw_str(w, nid);
+	mr_jw_key(w, "EndpointID");
+	mr_jw_str(w, running ? ep + 7 : "");
+	mr_jw_key(w, "Gateway");
+	mr_jw_str(w, gw);
+	mr_jw_key(w, "IPAddress");
+	mr_jw_str(w, ip);
+	mr_jw_key(w, "IPPrefixLen");
+	mr_jw_int(w, prefix);
+	mr_jw_key(w, "IPv6Gateway");
+	mr_jw_str(w, "");
+	mr_jw_key(w, "GlobalIPv6Address");
+	mr_jw_str(w, "");
+	mr_jw_key(w, "GlobalIPv6PrefixLen");
+	mr_jw_int(w, 0);
+	mr_jw_key(w, "MacAddress");
+	mr_jw_str(w, mac);
+	mr_jw_key(w, "DriverOpts");
+	mr_jw_null(w);
+	mr_jw_obj_end(w);
+	mr_jw_obj_end(w);
+	mr_buf_free(&b);
+}
+
 struct cli;
 static int cmd_port(struct cli *cl, int argc, char **argv);   /* [24] */
 /* ======================== END src/19_net.c ======================== */
+
+/* ======================== BEGIN src/19b_spec.c ======================== */
+#line 1 "src/19b_spec.c"
+/* ==== [19b] SPEC: front ends fill the container spec, one back end creates it ====
+ * The spec is struct ctr ([14]). `run`/`create` and boot declarations ([21])
+ * hand a struct ctr_opts to spec_from_opts, which merges it with the image
+ * config by Docker's rules ([14] ctr_spec_*, [19] net_mode, net_run_opts); the
+ * OCI runtime mode fills the spec from a bundle. spec_create checks a spec,
+ * prepares its mounts and records the container; [17] starts it
+ * (ctr_start_detached for `run -d`, `start` and boot; ctr_run_attached). */
+
+/* The run/create front end: a new container's spec from the image and the
+ * options. Nothing is made yet: an error leaves the store as it was. */
+static int spec_from_opts(struct mr_store *st, const struct ctr_opts *o, struct ctr *c,
+			  struct mr_err *err)
+{
+	const struct mr_json *cfg;
+	ctr_init(c);
+	if (!MINIRUN_WITH_CGROUPS && (o->memory || o->memory_swap || o->cpus || o->pids_limit))
+		return mr_err_set(err, ENOTSUP, "resource limits: built without "
+				  "MINIRUN_WITH_CGROUPS");
+	if (ctr_spec_identity(c, o->name, err) < 0 || ctr_spec_image(st, o->image, c, err) < 0)
+		return -1;
+	cfg = mr_json_get(c->img.root, "config");
+	if (ctr_spec_process(c, o, cfg, err) < 0 || ctr_spec_namespaces(c, o, err) < 0 ||
+	    ctr_spec_lifecycle(c, o, cfg, err) < 0 || ctr_spec_resources(c, o, err) < 0 ||
+	    ctr_spec_security(c, o, err) < 0)
+		return -1;
+	c->net_default = !o->network || !strcmp(o->network, "default");
+	if (o->network && net_mode(st, c, o->network, err) < 0)
+		return -1;
+	if (net_run_opts(c, o->publish.v, o->publish.n, o->publish_all, o->add_host.v,
+			 o->add_host.n, o->dns.v, o->dns.n, o->network_alias.v,
+			 o->network_alias.n, cfg, err) < 0)
+		return -1;
+	return ctr_spec_mounts(st, o, c, cfg, err);
+}
+
+/* Checks that hold whoever filled the spec. */
+static int spec_check(const struct ctr *c, struct mr_err *err)
+{
+	uint64_t caps;
+	if (isolate_caps_resolve(c, &caps, err) < 0)
+		return -1;
+	if (ctr_ns_host(c->pid_mode) && (!MINIRUN_WITH_CGROUPS || !cg_v2_hier()))
+		return mr_err_set(err, ENOTSUP, "--pid host: needs a cgroup2 hierarchy to find "
+				  "the container's processes (none mounted%s)",
+				  MINIRUN_WITH_CGROUPS ? "" : ", or built without MINIRUN_WITH_CGROUPS");
+	return 0;
+}
+
+/* The back end: check the spec, make its volumes and folders, record the
+ * container (its name claimed: `named` = the user chose it, so a clash is an
+ * error rather than a reason to pick another). On failure nothing stays. */
+static int spec_create(struct mr_store *st, struct ctr *c, int named, struct mr_err *err)
+{
+	if (spec_check(c, err) < 0 || ctr_mounts_prepare(st, c, err) < 0)
+		return -1;
+	snprintf(c->driver, sizeof c->driver, "%s", rootfs_driver(st));
+	ctr_now(c->created, sizeof c->created);
+	if (ctr_create(st, c, named, err) < 0) {
+		ctr_mounts_undo(st, c, c->nmnt);
+		return -1;
+	}
+	return 0;
+}
+/* ======================== END src/19b_spec.c ======================== */
 
 /* ======================== BEGIN src/20_boot.c ======================== */
 #line 1 "src/20_boot.c"
@@ -17384,8 +19866,9 @@ static int cmd_port(struct cli *cl, int argc, char **argv);   /* [24] */
  * One file per container, DIR/NAME.conf (default /etc/minirun/containers, or
  * $MINIRUN_CONFIG_DIR): `key = value` lines, '#' comments. This section parses
  * and orders the declarations and does PID 1's chores (mounts, power off);
- * `up`, `down` and `init` themselves are in [21] (25_cmd_boot.c), because they
- * start containers through `run`. A container made by `up` carries the labels
+ * `up`, `down` and `init` themselves are in [21]. A declaration's keys are
+ * the options of `run -d` (struct ctr_opts): its containers go through the
+ * same spec and back end ([19b]). A container made by `up` carries the labels
  * minirun.boot=1, minirun.boot.dir=DIR and minirun.boot.hash=<sha256 of the
  * normalized declaration>: an unchanged declaration leaves it alone. */
 #if MINIRUN_WITH_INIT
@@ -17397,17 +19880,23 @@ static int cmd_port(struct cli *cl, int argc, char **argv);   /* [24] */
 
 enum boot_kind { BOOT_STR, BOOT_LIST, BOOT_BOOL, BOOT_NUM };
 
+/* A declaration: its keys are the options of `run -d` (o, handed to
+ * spec_from_opts as they are), but for archive, depends_on and order, and
+ * the entrypoint and command (words, split when the container starts). */
 struct boot_decl {
 	char name[CTR_NAME_MAX];
 	char file[MINIRUN_MAX_PATH];
 	char hash[MR_DIGEST_LEN + 1];
 	char *text;                        /* the file, cut into keys and values */
-	const char *image, *archive, *command, *entrypoint, *network, *restart, *memory;
-	const char *cpus, *pids_limit, *user, *workdir, *hostname, *stop_timeout, *stop_signal;
-	struct ctr_list env, volume, mount, tmpfs, port, label, depends_on, device, sysctl, ulimit;
-	struct ctr_list group_add;
-	const char *shm_size, *health_cmd, *health_interval, *health_timeout, *health_retries;
-	int read_only, init, ok, placed;
+	const char *archive, *command, *entrypoint;
+	struct ctr_opts o;
+	struct ctr_list depends_on;
+	/* updates: how the image is kept current (not part of the hash: changing
+	 * them does not replace the container) */
+	const char *pull, *pull_interval, *pull_rate, *rollout_wait;
+	int64_t interval_ns, wait_ns;      /* parsed pull_interval, rollout_wait */
+	uint64_t rate;                     /* parsed pull_rate, bytes/s */
+	int ok, placed;
 	long order;
 };
 
@@ -17417,41 +19906,46 @@ static const struct boot_key {
 	unsigned short off;
 } boot_keys[] = {
 #define BK(n, k, f) { n, k, offsetof(struct boot_decl, f) }
-	BK("image", BOOT_STR, image), BK("archive", BOOT_STR, archive),
+	BK("image", BOOT_STR, o.image), BK("archive", BOOT_STR, archive),
 	BK("command", BOOT_STR, command), BK("entrypoint", BOOT_STR, entrypoint),
-	BK("env", BOOT_LIST, env), BK("volume", BOOT_LIST, volume),
-	BK("mount", BOOT_LIST, mount), BK("tmpfs", BOOT_LIST, tmpfs),
-	BK("port", BOOT_LIST, port), BK("label", BOOT_LIST, label),
-	BK("network", BOOT_STR, network), BK("restart", BOOT_STR, restart),
-	BK("memory", BOOT_STR, memory), BK("cpus", BOOT_STR, cpus),
-	BK("pids_limit", BOOT_STR, pids_limit), BK("user", BOOT_STR, user),
-	BK("workdir", BOOT_STR, workdir), BK("hostname", BOOT_STR, hostname),
-	BK("stop_timeout", BOOT_STR, stop_timeout), BK("stop_signal", BOOT_STR, stop_signal),
-	BK("read_only", BOOT_BOOL, read_only), BK("init", BOOT_BOOL, init),
+	BK("env", BOOT_LIST, o.env), BK("volume", BOOT_LIST, o.volume),
+	BK("mount", BOOT_LIST, o.mount), BK("tmpfs", BOOT_LIST, o.tmpfs),
+	BK("port", BOOT_LIST, o.publish), BK("label", BOOT_LIST, o.label),
+	BK("network", BOOT_STR, o.network), BK("restart", BOOT_STR, o.restart),
+	BK("memory", BOOT_STR, o.memory), BK("cpus", BOOT_STR, o.cpus),
+	BK("pids_limit", BOOT_STR, o.pids_limit), BK("user", BOOT_STR, o.user),
+	BK("workdir", BOOT_STR, o.workdir), BK("hostname", BOOT_STR, o.hostname),
+	BK("stop_timeout", BOOT_STR, o.stop_timeout), BK("stop_signal", BOOT_STR, o.stop_signal),
+	BK("read_only", BOOT_BOOL, o.read_only), BK("init", BOOT_BOOL, o.init),
 	BK("depends_on", BOOT_LIST, depends_on), BK("order", BOOT_NUM, order),
-	BK("device", BOOT_LIST, device), BK("sysctl", BOOT_LIST, sysctl),
-	BK("ulimit", BOOT_LIST, ulimit), BK("group_add", BOOT_LIST, group_add),
-	BK("shm_size", BOOT_STR, shm_size), BK("health_cmd", BOOT_STR, health_cmd),
-	BK("health_interval", BOOT_STR, health_interval),
-	BK("health_timeout", BOOT_STR, health_timeout),
-	BK("health_retries", BOOT_STR, health_retries),
+	BK("device", BOOT_LIST, o.device), BK("sysctl", BOOT_LIST, o.sysctl),
+	BK("ulimit", BOOT_LIST, o.ulimit), BK("group_add", BOOT_LIST, o.group_add),
+	BK("shm_size", BOOT_STR, o.shm_size), BK("health_cmd", BOOT_STR, o.health_cmd),
+	BK("health_interval", BOOT_STR, o.health_interval),
+	BK("health_timeout", BOOT_STR, o.health_timeout),
+	BK("health_retries", BOOT_STR, o.health_retries), BK("log", BOOT_LIST, o.log_opt),
+	BK("network_alias", BOOT_LIST, o.network_alias),
+	BK("pull", BOOT_STR, pull), BK("pull_interval", BOOT_STR, pull_interval),
+	BK("pull_rate", BOOT_STR, pull_rate), BK("rollout_wait", BOOT_STR, rollout_wait),
 #undef BK
 };
 
 static void boot_decl_free(struct boot_decl *d)
 {
 	free(d->text);
-	ctr_list_free(&d->env);
-	ctr_list_free(&d->volume);
-	ctr_list_free(&d->mount);
-	ctr_list_free(&d->tmpfs);
-	ctr_list_free(&d->port);
-	ctr_list_free(&d->label);
+	ctr_list_free(&d->o.env);
+	ctr_list_free(&d->o.volume);
+	ctr_list_free(&d->o.mount);
+	ctr_list_free(&d->o.tmpfs);
+	ctr_list_free(&d->o.publish);
+	ctr_list_free(&d->o.label);
 	ctr_list_free(&d->depends_on);
-	ctr_list_free(&d->device);
-	ctr_list_free(&d->sysctl);
-	ctr_list_free(&d->ulimit);
-	ctr_list_free(&d->group_add);
+	ctr_list_free(&d->o.device);
+	ctr_list_free(&d->o.sysctl);
+	ctr_list_free(&d->o.ulimit);
+	ctr_list_free(&d->o.group_add);
+	ctr_list_free(&d->o.log_opt);
+	ctr_list_free(&d->o.network_alias);
 	memset(d, 0, sizeof *d);
 }
 
@@ -17518,7 +20012,44 @@ static int boot_set(struct boot_decl *d, char *key, char *val, int ln, struct mr
 		d->order = (long)u;
 		break;
 	}
-	mr_buf_printf(norm, "%s=%s\n", key, val);
+	if (strncmp(key, "pull", 4) && strcmp(key, "rollout_wait"))
+		mr_buf_printf(norm, "%s=%s\n", key, val);
+	return 0;
+}
+
+/* A duration: Docker's ("30s", "1h") or a number of seconds. */
+static int boot_duration(const char *s, int64_t *ns)
+{
+	uint64_t u;
+	if (util_parse_u64(s, &u) == 0 && u <= 100000000) {
+		*ns = (int64_t)u * 1000000000LL;
+		return 0;
+	}
+	return util_parse_duration(s, ns);
+}
+
+/* The update keys: pull = never|missing|always, pull_interval (init's timer
+ * for always), pull_rate (bytes/s), rollout_wait (how long a new container
+ * without a health check must stay up to be kept). */
+static int boot_check_update(struct boot_decl *d, struct mr_err *err)
+{
+	if (d->pull && strcmp(d->pull, "never") && strcmp(d->pull, "missing") &&
+	    strcmp(d->pull, "always"))
+		return mr_err_set(err, MR_EINVAL_INPUT, "%s: key 'pull': '%s' is not never, missing "
+				  "or always", d->file, d->pull);
+	if (d->pull_interval && (boot_duration(d->pull_interval, &d->interval_ns) < 0 ||
+				 d->interval_ns < 1000000000LL))
+		return mr_err_set(err, MR_EINVAL_INPUT, "%s: key 'pull_interval': not a duration of "
+				  "at least 1s: %s", d->file, d->pull_interval);
+	if (d->pull_interval && (!d->pull || strcmp(d->pull, "always")))
+		return mr_err_set(err, MR_EINVAL_INPUT, "%s: key 'pull_interval' needs pull = always",
+				  d->file);
+	if (d->pull_rate && (util_parse_size(d->pull_rate, &d->rate) < 0 || d->rate < 1024))
+		return mr_err_set(err, MR_EINVAL_INPUT, "%s: key 'pull_rate': not a size per second "
+				  "of at least 1k: %s", d->file, d->pull_rate);
+	if (d->rollout_wait && boot_duration(d->rollout_wait, &d->wait_ns) < 0)
+		return mr_err_set(err, MR_EINVAL_INPUT, "%s: key 'rollout_wait': not a duration: %s",
+				  d->file, d->rollout_wait);
 	return 0;
 }
 
@@ -17549,15 +20080,17 @@ static int boot_parse(struct boot_decl *d, char *text, struct mr_err *err)
 		if (boot_set(d, key, boot_trim(eq + 1), ln, &norm, err) < 0)
 			goto out;
 	}
-	if (!d->image || !*d->image) {
+	if (!d->o.image || !*d->o.image) {
 		mr_err_set(err, MR_EINVAL_INPUT, "%s: missing key 'image'", d->file);
 		goto out;
 	}
-	if (d->restart && ctr_restart_parse(d->restart, &pol, &max) < 0) {
+	if (d->o.restart && ctr_restart_parse(d->o.restart, &pol, &max) < 0) {
 		mr_err_set(err, MR_EINVAL_INPUT, "%s: key 'restart': invalid restart policy: %s",
-			   d->file, d->restart);
+			   d->file, d->o.restart);
 		goto out;
 	}
+	if (boot_check_update(d, err) < 0)
+		goto out;
 	mr_digest_buf(norm.data, norm.len, d->hash);
 	d->ok = 1;
 	rc = 0;
@@ -17714,6 +20247,23 @@ static ssize_t boot_load_dir(const char *dir, struct boot_decl **out, int *bad, 
 
 /* ---- PID 1 ---- */
 
+#if MINIRUN_WITH_CGROUPS
+/* Make the controllers containers' limits use available in the subtree they
+ * get folders in (/sys/fs/cgroup/minirun), once at boot: `info` then shows
+ * them, and the first `run --memory` finds them on. */
+static void boot_cgroups(void)
+{
+	if (cg_version() != 2)
+		return;
+	mkdir(CG_ROOT "/minirun", 0755);
+	cg_v2_enable();
+}
+#else
+static void boot_cgroups(void)
+{
+}
+#endif
+
 /* Mount what a bare initramfs lacks; only as PID 1 (on a running system /tmp
  * may be a plain folder that must not be hidden under a tmpfs). */
 static void boot_mounts(void)
@@ -17723,19 +20273,22 @@ static void boot_mounts(void)
 		{ "/dev", "devtmpfs", "mode=0755" }, { "/run", "tmpfs", "mode=0755" },
 		{ "/tmp", "tmpfs", "mode=1777" }, { "/sys/fs/cgroup", "cgroup2", NULL },
 	};
-	struct stat root, st;
+	char up[32];
+	struct stat parent, st;
 	size_t i;
-	if (stat("/", &root) < 0)
-		return;
 	for (i = 0; i < sizeof m / sizeof *m; i++) {
 		mkdir(m[i].dir, 0755);
-		/* a folder on the root's device is not a mount point yet */
-		if (stat(m[i].dir, &st) == 0 && st.st_dev != root.st_dev)
+		/* A folder on its parent's device is not a mount point yet. The
+		 * parent, not "/": /sys/fs/cgroup is a folder of the sysfs just
+		 * mounted, whose device differs from the root's. */
+		snprintf(up, sizeof up, "%s/..", m[i].dir);
+		if (stat(m[i].dir, &st) == 0 && stat(up, &parent) == 0 && st.st_dev != parent.st_dev)
 			continue;
 		if (mount(m[i].type, m[i].dir, m[i].type, MS_NOSUID | (i == 2 ? 0 : MS_NODEV),
 			  m[i].opts) < 0)
 			fprintf(stderr, "minirun: init: mount %s: %s\n", m[i].dir, strerror(errno));
 	}
+	boot_cgroups();
 }
 
 /* pivot_root(2) refuses the initramfs' rootfs (the first mount has no parent
@@ -20707,6 +23260,873 @@ static int oci_wanted(int argc, char **argv)
 }
 /* ======================== END src/20b_oci.c ======================== */
 
+/* ======================== BEGIN src/20c_tmpl.c ======================== */
+#line 1 "src/20c_tmpl.c"
+/* ==== [20c] TEMPLATES: the subset of Go's text/template that --format users write ==== */
+
+/* Docker's --format runs Go's text/template over the object. minirun runs
+ * it over the object's JSON, which Docker also falls back to: fields
+ * (.A.B, $, $var), pipelines (|), range (with $k, $v :=), if/else/end,
+ * {{- -}} trimming, and the functions people use: json, index, len, join,
+ * split, upper, lower, title, printf, print, println, eq, ne, lt, le, gt,
+ * ge, not, and, or. Values print as Go prints them (map[k:v], [a b]).
+ * Everything is evaluated straight from the template text; blocks are
+ * skipped by scanning to their `end`. */
+
+#define TMPL_MAX_VARS 8
+#define TMPL_MAX_ITEMS 256
+
+struct tmpl_val {
+	const struct mr_json *j;             /* a JSON value, or NULL for a computed one */
+	const char *s;                       /* computed: text (owned by the context) */
+	char t;                              /* computed: 's' string, 'i' number, 'b' bool, 'n' nil */
+};
+
+struct tmpl_item {                       /* the template cut into text and actions */
+	const char *p;
+	size_t n;
+	int action;
+};
+
+struct tmpl {
+	const char *src;
+	struct tmpl_item it[TMPL_MAX_ITEMS];
+	size_t nit;
+	struct { char name[32]; struct tmpl_val v; } var[TMPL_MAX_VARS];
+	size_t nvar;
+	char **owned;                        /* computed strings, freed at the end */
+	size_t nowned;
+	char err[240];
+	const char *col;                     /* where an error points, if not at its token */
+	int parse_err;                       /* 1: the template is malformed (Docker: exit 64) */
+	struct mr_json_doc tmp;              /* split's results */
+};
+
+static const char *tmpl_own(struct tmpl *t, char *s)
+{
+	t->owned = util_xrealloc(t->owned, (t->nowned + 1) * sizeof *t->owned);
+	return t->owned[t->nowned++] = s;
+}
+
+static struct tmpl_val tmpl_str(struct tmpl *t, const char *s, size_t n, char type)
+{
+	struct tmpl_val v = { NULL, NULL, type };
+	char *c = util_xmalloc(n + 1);
+	memcpy(c, s, n);
+	c[n] = 0;
+	v.s = tmpl_own(t, c);
+	return v;
+}
+
+static int tmpl_fail(struct tmpl *t, const char *at, size_t atn, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int tmpl_fail(struct tmpl *t, const char *at, size_t atn, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+	if (t->err[0])
+		return -1;
+	k = snprintf(t->err, sizeof t->err, "template: :1:%d: executing \"\" at <%.*s>: ",
+		     (int)((t->col ? t->col : at) - t->src), (int)atn, at);
+	va_start(ap, fmt);
+	vsnprintf(t->err + k, sizeof t->err - (size_t)k, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int tmpl_parse_fail(struct tmpl *t, const char *msg)
+{
+	if (!t->err[0])
+		snprintf(t->err, sizeof t->err, "template: :1: %s", msg);
+	t->parse_err = 1;
+	return -1;
+}
+
+/* Go's truth: false, 0, nil and empty things are false. */
+static int tmpl_true(const struct tmpl_val *v)
+{
+	const struct mr_json *j = v->j;
+	if (!j)
+		return v->t == 'b' ? v->s[0] == 't' : v->t == 'i' ? json_number_value(v->s) != 0 :
+		       v->t == 's' ? v->s[0] != 0 : 0;
+	switch (j->type) {
+	case MR_JSON_TRUE: return 1;
+	case MR_JSON_NUMBER: return j->num != 0;
+	case MR_JSON_STRING: return j->len != 0;
+	case MR_JSON_ARRAY: case MR_JSON_OBJECT: return j->count != 0;
+	default: return 0;
+	}
+}
+
+static int tmpl_is_struct(const struct mr_json *o);
+
+static int tmpl_key_cmp(const void *a, const void *b)
+{
+	const struct mr_json *x = *(const struct mr_json *const *)a, *y = *(const struct mr_json *const *)b;
+	return strcmp(x->key, y->key);
+}
+
+/* Go's %v: map[k:v ...] with sorted keys, [a b], <no value> for nothing. */
+static void tmpl_print_json(const struct mr_json *j, struct mr_buf *out)
+{
+	const struct mr_json *c, **keys;
+	size_t i, n = 0;
+	switch (j ? j->type : MR_JSON_NULL) {
+	case MR_JSON_STRING: case MR_JSON_NUMBER: mr_buf_append(out, j->str, j->len); break;
+	case MR_JSON_TRUE: mr_buf_append(out, "true", 4); break;
+	case MR_JSON_FALSE: mr_buf_append(out, "false", 5); break;
+	case MR_JSON_ARRAY:
+		mr_buf_append(out, "[", 1);
+		for (c = j->child; c; c = c->next) {
+			if (c != j->child)
+				mr_buf_append(out, " ", 1);
+			tmpl_print_json(c, out);
+		}
+		mr_buf_append(out, "]", 1);
+		break;
+	case MR_JSON_OBJECT:
+		keys = util_xcalloc(j->count + 1, sizeof *keys);
+		for (c = j->child; c; c = c->next)
+			keys[n++] = c;
+		qsort(keys, n, sizeof *keys, tmpl_key_cmp);
+		mr_buf_append(out, "map[", 4);
+		for (i = 0; i < n; i++) {
+			mr_buf_printf(out, "%s%s:", i ? " " : "", keys[i]->key);
+			tmpl_print_json(keys[i], out);
+		}
+		mr_buf_append(out, "]", 1);
+		free(keys);
+		break;
+	default: mr_buf_append(out, "<no value>", 10); break;
+	}
+}
+
+/* Go's json of the typed object: a struct's fields in order, a map's keys
+ * sorted. */
+static void tmpl_json(struct mr_jw *w, const struct mr_json *j)
+{
+	const struct mr_json *c, **keys;
+	size_t i, n = 0;
+	if (j->type == MR_JSON_ARRAY) {
+		mr_jw_arr(w);
+		for (c = j->child; c; c = c->next)
+			tmpl_json(w, c);
+		mr_jw_arr_end(w);
+		return;
+	}
+	if (j->type != MR_JSON_OBJECT) {
+		mr_jw_value(w, j);
+		return;
+	}
+	keys = util_xcalloc(j->count + 1, sizeof *keys);
+	for (c = j->child; c; c = c->next)
+		keys[n++] = c;
+	if (!tmpl_is_struct(j))
+		qsort(keys, n, sizeof *keys, tmpl_key_cmp);
+	mr_jw_obj(w);
+	for (i = 0; i < n; i++) {
+		mr_jw_key(w, keys[i]->key);
+		tmpl_json(w, keys[i]);
+	}
+	mr_jw_obj_end(w);
+	free(keys);
+}
+
+static void tmpl_print(const struct tmpl_val *v, struct mr_buf *out)
+{
+	if (v->j || v->t == 'n')
+		tmpl_print_json(v->j, out);
+	else
+		mr_buf_printf(out, "%s", v->s);
+}
+
+/* The text of a scalar (strings unquoted), for comparisons and functions. */
+static const char *tmpl_text(struct tmpl *t, const struct tmpl_val *v)
+{
+	struct mr_buf b = { 0 };
+	if (!v->j)
+		return v->t == 'n' ? "" : v->s;
+	if (v->j->type == MR_JSON_STRING || v->j->type == MR_JSON_NUMBER)
+		return tmpl_str(t, v->j->str, v->j->len, 's').s;
+	tmpl_print(v, &b);
+	mr_buf_append(&b, "", 0);
+	return tmpl_own(t, b.data);
+}
+
+static int tmpl_is_num(const struct tmpl_val *v)
+{
+	return v->j ? v->j->type == MR_JSON_NUMBER : v->t == 'i';
+}
+
+static int tmpl_is_str(const struct tmpl_val *v)
+{
+	return v->j ? v->j->type == MR_JSON_STRING : v->t == 's';
+}
+
+/* A Docker struct's fields start upper case; a map's keys are the user's. A
+ * missing field of a struct is an error, a missing key of a map prints
+ * <no value> (Docker runs the typed object first). */
+static int tmpl_is_struct(const struct mr_json *o)
+{
+	const struct mr_json *c;
+	if (!o->child)
+		return 0;
+	for (c = o->child; c; c = c->next)
+		if (!c->key_len || !isupper((unsigned char)c->key[0]))
+			return 0;
+	return 1;
+}
+
+/* .A.B.C from v; p..end is the chain. */
+static int tmpl_fields(struct tmpl *t, struct tmpl_val *v, const char *p, const char *end)
+{
+	const char *chain = p;
+	while (p < end && *p == '.') {
+		const char *f = p + 1;
+		size_t n = 0;
+		char key[128];
+		const struct mr_json *j;
+		while (f + n < end && f[n] != '.')
+			n++;
+		p = f + n;
+		if (!n)
+			continue;
+		snprintf(key, sizeof key, "%.*s", (int)n, f);
+		if (!v->j || v->j->type != MR_JSON_OBJECT) {
+			if (!v->j || v->j->type == MR_JSON_NULL) {
+				v->j = NULL;
+				v->t = 'n';
+				continue;
+			}
+			t->col = f - 1;
+			return tmpl_fail(t, chain, (size_t)(end - chain), "can't evaluate field %s in type %s", key,
+					 v->j->type == MR_JSON_ARRAY ? "[]interface {}" : "string");
+		}
+		j = mr_json_get(v->j, key);
+		if (!j && tmpl_is_struct(v->j) && isupper((unsigned char)key[0])) {
+			t->col = f - 1;
+			return tmpl_fail(t, chain, (size_t)(end - chain), "map has no entry for key \"%s\"", key);
+		}
+		v->j = j;
+		v->t = 'n';
+	}
+	return 0;
+}
+
+struct tmpl_args {
+	struct tmpl_val v[16];
+	const char *at[16];
+	size_t n;
+};
+
+static int tmpl_pipeline(struct tmpl *t, const struct tmpl_val *dot, const char *p, const char *end,
+			 struct tmpl_val *res);
+
+static const char *tmpl_skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* One operand at p: its value and where it ends. */
+static int tmpl_operand(struct tmpl *t, const struct tmpl_val *dot, const char **pp, const char *end,
+			struct tmpl_val *v)
+{
+	const char *p = *pp, *q = p;
+	size_t i;
+	if (*p == '"' || *p == '`') {
+		struct mr_buf b = { 0 };
+		char quote = *p;
+		for (q = p + 1; q < end && *q != quote; q++) {
+			if (quote == '"' && *q == '\\' && q + 1 < end) {
+				q++;
+				mr_buf_append(&b, *q == 'n' ? "\n" : *q == 't' ? "\t" : q, 1);
+			} else {
+				mr_buf_append(&b, q, 1);
+			}
+		}
+		if (q >= end)
+			return tmpl_parse_fail(t, "unterminated quoted string");
+		mr_buf_append(&b, "", 0);
+		v->j = NULL;
+		v->t = 's';
+		v->s = tmpl_own(t, b.data ? b.data : util_xstrdup(""));
+		*pp = q + 1;
+		return 0;
+	}
+	if (*p == '(') {
+		int depth = 0;
+		for (q = p; q < end; q++) {
+			depth += (*q == '(') - (*q == ')');
+			if (!depth)
+				break;
+		}
+		if (q >= end)
+			return tmpl_parse_fail(t, "unclosed left paren");
+		if (tmpl_pipeline(t, dot, p + 1, q, v) < 0)
+			return -1;
+		/* (pipeline).Field */
+		for (p = q = q + 1; q < end && !strchr(" \t\n\r|()", *q); q++) {}
+		*pp = q;
+		return tmpl_fields(t, v, p, q);
+	}
+	while (q < end && !strchr(" \t\n\r|()", *q))
+		q++;
+	*pp = q;
+	if (*p == '.') {
+		*v = *dot;
+		return q == p + 1 ? 0 : tmpl_fields(t, v, p, q);
+	}
+	if (*p == '$') {
+		size_t n = strcspn(p, ". \t\n|)");
+		if (p + n > q)
+			n = (size_t)(q - p);
+		for (i = t->nvar; i-- > 0;)
+			if (strlen(t->var[i].name) == n && !strncmp(t->var[i].name, p, n))
+				break;
+		if (i == (size_t)-1) {
+			char msg[64];
+			snprintf(msg, sizeof msg, "undefined variable \"%.*s\"", (int)n, p);
+			return tmpl_parse_fail(t, msg);
+		}
+		*v = t->var[i].v;
+		return tmpl_fields(t, v, p + n, q);
+	}
+	if ((*p >= '0' && *p <= '9') || *p == '-') {
+		*v = tmpl_str(t, p, (size_t)(q - p), 'i');
+		return 0;
+	}
+	if ((q - p == 4 && !strncmp(p, "true", 4)) || (q - p == 5 && !strncmp(p, "false", 5))) {
+		*v = tmpl_str(t, p, (size_t)(q - p), 'b');
+		return 0;
+	}
+	if (q - p == 3 && !strncmp(p, "nil", 3)) {
+		v->j = NULL;
+		v->t = 'n';
+		return 0;
+	}
+	{
+		char msg[96];
+		snprintf(msg, sizeof msg, "function \"%.*s\" not defined", (int)(q - p), p);
+		return tmpl_parse_fail(t, msg);
+	}
+}
+
+/* printf with Go's verbs that matter here: %s %v %d %q %T %%, widths. */
+static void tmpl_printf(struct tmpl *t, const struct tmpl_args *a, struct mr_buf *out)
+{
+	const char *f = tmpl_text(t, &a->v[0]);
+	size_t k = 1;
+	for (; *f; f++) {
+		char spec[16], verb;
+		size_t sn = strspn(f + 1, "-+ 0123456789.");
+		struct mr_buf v = { 0 };
+		if (*f != '%' || sn > 8) {
+			mr_buf_append(out, f, 1);
+			continue;
+		}
+		verb = f[1 + sn];
+		if (verb == '%') {
+			mr_buf_append(out, "%", 1);
+			f += 1 + sn;
+			continue;
+		}
+		if (k >= a->n) {
+			mr_buf_printf(out, "%%!%c(MISSING)", verb);
+			f += 1 + sn;
+			continue;
+		}
+		snprintf(spec, sizeof spec, "%%%.*s", (int)sn, f + 1);
+		if (verb == 'T') {
+			const struct tmpl_val *x = &a->v[k];
+			int ty = x->j ? (int)x->j->type : -1;
+			mr_buf_printf(&v, "%s", ty == MR_JSON_STRING || (!x->j && x->t == 's') ? "string" :
+				      ty == MR_JSON_NUMBER || (!x->j && x->t == 'i') ? "int" :
+				      ty == MR_JSON_TRUE || ty == MR_JSON_FALSE || (!x->j && x->t == 'b') ?
+				      "bool" : ty == MR_JSON_ARRAY ? "[]interface {}" :
+				      ty == MR_JSON_OBJECT ? "map[string]interface {}" : "<nil>");
+		} else if (verb == 'q') {
+			struct mr_jw w;
+			mr_jw_init(&w, &v, 0);
+			mr_jw_str(&w, tmpl_text(t, &a->v[k]));
+		} else {
+			tmpl_print(&a->v[k], &v);
+		}
+		mr_buf_append(&v, "", 0);
+		{
+			/* the width of %-10s / %5d: pad left or right */
+			const char *w = spec + 1 + strspn(spec + 1, "-+ 0");
+			int width = atoi(w), left = memchr(spec, '-', strlen(spec)) != NULL;
+			int pad = width > (int)strlen(v.data) ? width - (int)strlen(v.data) : 0;
+			if (!left)
+				mr_buf_printf(out, "%*s", pad, "");
+			mr_buf_printf(out, "%s", v.data);
+			if (left)
+				mr_buf_printf(out, "%*s", pad, "");
+		}
+		mr_buf_free(&v);
+		k++;
+		f += 1 + sn;
+	}
+}
+
+static int tmpl_cmp(struct tmpl *t, const struct tmpl_val *x, const struct tmpl_val *y)
+{
+	if (tmpl_is_num(x) && tmpl_is_num(y)) {
+		/* json_number_value, not strtod (libc's float scanner: 5 KB) */
+		double a = json_number_value(tmpl_text(t, x)), b = json_number_value(tmpl_text(t, y));
+		return a < b ? -1 : a > b;
+	}
+	return strcmp(tmpl_text(t, x), tmpl_text(t, y));
+}
+
+/* Call function name with its arguments. */
+static int tmpl_call(struct tmpl *t, const char *name, size_t nl, const char *at,
+		     struct tmpl_args *a, struct tmpl_val *res)
+{
+	struct mr_buf out = { 0 };
+	const struct mr_json *j = a->n ? a->v[0].j : NULL, *c;
+	size_t i;
+#define TMPL_IS(s) (nl == sizeof s - 1 && !strncmp(name, s, nl))
+	if (!a->n && !TMPL_IS("print") && !TMPL_IS("println")) {
+		char msg[96];
+		snprintf(msg, sizeof msg, "wrong number of args for %.*s: want at least 1 got 0",
+			 (int)nl, name);
+		return tmpl_fail(t, at, nl, "%s", msg);
+	}
+	if (TMPL_IS("json")) {
+		struct mr_jw w;
+		mr_jw_init(&w, &out, 0);
+		if (j)
+			tmpl_json(&w, j);
+		else if (a->v[0].t == 's')
+			mr_jw_str(&w, a->v[0].s);
+		else
+			mr_buf_printf(&out, "%s", a->v[0].t == 'n' ? "null" : a->v[0].s);
+	} else if (TMPL_IS("index")) {
+		struct tmpl_val v = a->v[0];
+		for (i = 1; i < a->n; i++) {
+			const char *k = tmpl_text(t, &a->v[i]);
+			if (v.j && v.j->type == MR_JSON_OBJECT) {
+				v.j = mr_json_get(v.j, k);
+			} else if (v.j && v.j->type == MR_JSON_ARRAY) {
+				long n = atol(k);
+				for (c = v.j->child; c && n > 0; c = c->next, n--) {}
+				if (!c)
+					return tmpl_fail(t, at, nl, "error calling index: index out of "
+							 "range: %s", k);
+				v.j = c;
+			} else {
+				return tmpl_fail(t, at, nl, "error calling index: can't index item of "
+						 "type %s", v.j ? "string" : "<nil>");
+			}
+			v.t = 'n';
+		}
+		*res = v;
+		return 0;
+	} else if (TMPL_IS("len")) {
+		if (!j || (j->type != MR_JSON_ARRAY && j->type != MR_JSON_OBJECT &&
+			   j->type != MR_JSON_STRING)) {
+			if (!j && a->v[0].t == 's') {
+				mr_buf_printf(&out, "%zu", strlen(a->v[0].s));
+				goto text_int;
+			}
+			return tmpl_fail(t, at, nl, "error calling len: len of %s",
+					 j ? "type float64" : "nil pointer");
+		}
+		mr_buf_printf(&out, "%zu", j->type == MR_JSON_STRING ? j->len : j->count);
+text_int:
+		mr_buf_append(&out, "", 0);
+		res->j = NULL;
+		res->t = 'i';
+		res->s = tmpl_own(t, out.data);
+		return 0;
+	} else if (TMPL_IS("join")) {
+		const char *sep = a->n > 1 ? tmpl_text(t, &a->v[1]) : "";
+		for (c = j && j->type == MR_JSON_ARRAY ? j->child : NULL; c; c = c->next) {
+			struct tmpl_val e = { c, NULL, 'n' };
+			mr_buf_printf(&out, "%s%s", c == j->child ? "" : sep, tmpl_text(t, &e));
+		}
+	} else if (TMPL_IS("split")) {
+		/* a JSON array built as text and parsed into the context's doc */
+		const char *s = tmpl_text(t, &a->v[0]), *sep = a->n > 1 ? tmpl_text(t, &a->v[1]) : "";
+		struct mr_jw w;
+		struct mr_err e;
+		size_t sl = strlen(sep);
+		mr_jw_init(&w, &out, 0);
+		mr_jw_arr(&w);
+		while (sl) {
+			const char *x = strstr(s, sep);
+			if (!x)
+				break;
+			mr_jw_strn(&w, s, (size_t)(x - s));
+			s = x + sl;
+		}
+		mr_jw_str(&w, s);
+		mr_jw_arr_end(&w);
+		mr_json_free(&t->tmp);
+		if (mr_json_parse(&t->tmp, out.data, out.len, &e) < 0) {
+			mr_buf_free(&out);
+			return tmpl_fail(t, at, nl, "%s", e.msg);
+		}
+		tmpl_own(t, out.data);   /* the document points into it */
+		res->j = t->tmp.root;
+		return 0;
+	} else if (TMPL_IS("upper") || TMPL_IS("lower") || TMPL_IS("title")) {
+		const char *s = tmpl_text(t, &a->v[0]);
+		for (i = 0; s[i]; i++) {
+			int ch = (unsigned char)s[i];
+			ch = name[0] == 'u' || (name[0] == 't' && (!i || s[i - 1] == ' ')) ? toupper(ch) :
+			     name[0] == 'l' ? tolower(ch) : ch;
+			mr_buf_append(&out, (char *)&ch, 1);
+		}
+	} else if (TMPL_IS("printf")) {
+		tmpl_printf(t, a, &out);
+	} else if (TMPL_IS("print") || TMPL_IS("println")) {
+		for (i = 0; i < a->n; i++) {
+			/* Go: println always spaces, print only between non-strings */
+			if (i && (name[5] == 'l' || (!tmpl_is_str(&a->v[i - 1]) && !tmpl_is_str(&a->v[i]))))
+				mr_buf_append(&out, " ", 1);
+			tmpl_print(&a->v[i], &out);
+		}
+		if (name[5] == 'l')
+			mr_buf_append(&out, "\n", 1);
+	} else if (TMPL_IS("eq") || TMPL_IS("ne")) {
+		int eq = a->n > 1 ? 0 : 1;
+		for (i = 1; i < a->n; i++)
+			eq |= !tmpl_cmp(t, &a->v[0], &a->v[i]);
+		mr_buf_printf(&out, "%s", eq == (name[0] == 'e') ? "true" : "false");
+		goto text_bool;
+	} else if (TMPL_IS("lt") || TMPL_IS("le") || TMPL_IS("gt") || TMPL_IS("ge")) {
+		int r = a->n > 1 ? tmpl_cmp(t, &a->v[0], &a->v[1]) : 0;
+		int ok = name[0] == 'l' ? (name[1] == 't' ? r < 0 : r <= 0) : (name[1] == 't' ? r > 0 : r >= 0);
+		mr_buf_printf(&out, "%s", ok ? "true" : "false");
+		goto text_bool;
+	} else if (TMPL_IS("not")) {
+		mr_buf_printf(&out, "%s", tmpl_true(&a->v[0]) ? "false" : "true");
+		goto text_bool;
+	} else if (TMPL_IS("and") || TMPL_IS("or")) {
+		/* the first false (and) or true (or) argument, else the last */
+		for (i = 0; i + 1 < a->n && tmpl_true(&a->v[i]) == (name[0] == 'a'); i++) {}
+		*res = a->v[i];
+		return 0;
+	} else {
+		char msg[96];
+		snprintf(msg, sizeof msg, "function \"%.*s\" not defined", (int)nl, name);
+		return tmpl_parse_fail(t, msg);
+	}
+#undef TMPL_IS
+	mr_buf_append(&out, "", 0);
+	res->j = NULL;
+	res->t = 's';
+	res->s = tmpl_own(t, out.data);
+	return 0;
+text_bool:
+	mr_buf_append(&out, "", 0);
+	res->j = NULL;
+	res->t = 'b';
+	res->s = tmpl_own(t, out.data);
+	return 0;
+}
+
+/* cmd ( '|' cmd )*: the value of each command is the last argument of the next. */
+static int tmpl_pipeline(struct tmpl *t, const struct tmpl_val *dot, const char *p, const char *end,
+			 struct tmpl_val *res)
+{
+	int have = 0;
+	struct tmpl_val prev = { NULL, NULL, 'n' };
+	for (;;) {
+		struct tmpl_args a;
+		const char *name = NULL, *at;
+		size_t nl = 0;
+		p = tmpl_skip_ws(p, end);
+		at = p;
+		if (p >= end)
+			return tmpl_parse_fail(t, "missing value for command");
+		if (isalpha((unsigned char)*p) && strncmp(p, "true", 4) && strncmp(p, "false", 5) &&
+		    strncmp(p, "nil", 3)) {
+			name = p;
+			while (p < end && (isalnum((unsigned char)*p) || *p == '_'))
+				p++;
+			nl = (size_t)(p - name);
+		}
+		a.n = 0;
+		for (;;) {
+			p = tmpl_skip_ws(p, end);
+			if (p >= end || *p == '|')
+				break;
+			if (a.n == 15)
+				return tmpl_parse_fail(t, "too many arguments");
+			a.at[a.n] = p;
+			if (tmpl_operand(t, dot, &p, end, &a.v[a.n]) < 0)
+				return -1;
+			a.n++;
+		}
+		if (have && a.n < 16)
+			a.v[a.n++] = prev;
+		if (name) {
+			if (tmpl_call(t, name, nl, at, &a, &prev) < 0)
+				return -1;
+		} else if (a.n == 1) {
+			prev = a.v[0];
+		} else if (a.n == 0) {
+			return tmpl_parse_fail(t, "missing value for command");
+		} else {
+			return tmpl_fail(t, at, 1, "can't give argument to non-function %.*s",
+					 (int)strcspn(at, " "), at);
+		}
+		have = 1;
+		if (p >= end)
+			break;
+		p++;   /* '|' */
+	}
+	*res = prev;
+	return 0;
+}
+
+/* The keyword an action starts with: if, else, end, range, or none (0). */
+static int tmpl_keyword(const struct tmpl_item *it, const char **rest)
+{
+	static const char *const kw[] = { "if", "else", "end", "range", "with" };
+	size_t i, n;
+	const char *p = tmpl_skip_ws(it->p, it->p + it->n);
+	for (i = 0; i < 5; i++) {
+		n = strlen(kw[i]);
+		if ((size_t)(it->p + it->n - p) >= n && !strncmp(p, kw[i], n) &&
+		    (p + n == it->p + it->n || p[n] == ' ')) {
+			*rest = p + n;
+			return "iEerw"[i];
+		}
+	}
+	*rest = p;
+	return 0;
+}
+
+/* Run items from i until the end/else of this level; returns the index of
+ * that end/else (or nit), -1 on error. skip: only find the end. */
+static long tmpl_block(struct tmpl *t, size_t i, const struct tmpl_val *dot, int skip,
+		       struct mr_buf *out)
+{
+	for (; i < t->nit; i++) {
+		const struct tmpl_item *it = &t->it[i];
+		const char *rest, *end = it->p + it->n;
+		struct tmpl_val v;
+		int k;
+		long j;
+		if (!it->action) {
+			if (!skip)
+				mr_buf_append(out, it->p, it->n);
+			continue;
+		}
+		k = tmpl_keyword(it, &rest);
+		if (k == 'e' || k == 'E')
+			return (long)i;
+		if (!k) {
+			if (skip)
+				continue;
+			if (tmpl_skip_ws(rest, end) == end)
+				return tmpl_parse_fail(t, "missing value for command");
+			/* {{$x := pipeline}} */
+			if (*rest == '$' && strstr(rest, ":=") && strstr(rest, ":=") < end) {
+				const char *as = strstr(rest, ":=");
+				if (t->nvar == TMPL_MAX_VARS)
+					return tmpl_parse_fail(t, "too many variables");
+				if (tmpl_pipeline(t, dot, as + 2, end, &t->var[t->nvar].v) < 0)
+					return -1;
+				snprintf(t->var[t->nvar].name, sizeof t->var[0].name, "%.*s",
+					 (int)strcspn(rest, " :"), rest);
+				t->nvar++;
+				continue;
+			}
+			if (tmpl_pipeline(t, dot, rest, end, &v) < 0)
+				return -1;
+			tmpl_print(&v, out);
+			continue;
+		}
+		/* if / range / with: the pipeline, then the block, maybe an else */
+		{
+			const char *pipe = rest, *assign = NULL;
+			char kname[32] = "", vname[32] = "";
+			size_t nvar = t->nvar;
+			int truth = 0;
+			if (k == 'r' && (assign = strstr(rest, ":=")) != NULL && assign < end) {
+				/* $v := or $k, $v := */
+				const char *s = tmpl_skip_ws(rest, assign), *comma = memchr(s, ',', (size_t)(assign - s));
+				if (comma) {
+					snprintf(kname, sizeof kname, "%.*s", (int)strcspn(s, " ,"), s);
+					s = tmpl_skip_ws(comma + 1, assign);
+				}
+				snprintf(vname, sizeof vname, "%.*s", (int)strcspn(s, " :"), s);
+				pipe = assign + 2;
+			}
+			if (skip) {
+				v.j = NULL, v.t = 'n';
+			} else {
+				if (tmpl_skip_ws(pipe, end) == end) {
+					char msg[48];
+					snprintf(msg, sizeof msg, "missing value for %s",
+						 k == 'i' ? "if" : k == 'r' ? "range" : "with");
+					return tmpl_parse_fail(t, msg);
+				}
+				if (tmpl_pipeline(t, dot, pipe, end, &v) < 0)
+					return -1;
+			}
+			truth = !skip && tmpl_true(&v);
+			if (k == 'r' && truth && v.j && (v.j->type == MR_JSON_ARRAY || v.j->type == MR_JSON_OBJECT)) {
+				const struct mr_json *c, **keys = util_xcalloc(v.j->count + 1, sizeof *keys);
+				size_t n = 0, idx;
+				for (c = v.j->child; c; c = c->next)
+					keys[n++] = c;
+				if (v.j->type == MR_JSON_OBJECT)   /* Go ranges over a map in key order */
+					qsort(keys, n, sizeof *keys, tmpl_key_cmp);
+				j = (long)i;
+				for (idx = 0; idx < n; idx++) {
+					struct tmpl_val e = { keys[idx], NULL, 'n' };
+					t->nvar = nvar;
+					if ((kname[0] || vname[0]) && nvar + 2 <= TMPL_MAX_VARS) {
+						if (kname[0]) {
+							char num[24];
+							snprintf(t->var[t->nvar].name, sizeof t->var[0].name, "%s", kname);
+							if (v.j->type == MR_JSON_OBJECT) {
+								t->var[t->nvar++].v = tmpl_str(t, keys[idx]->key,
+									keys[idx]->key_len, 's');
+							} else {
+								snprintf(num, sizeof num, "%zu", idx);
+								t->var[t->nvar++].v = tmpl_str(t, num, strlen(num), 'i');
+							}
+						}
+						snprintf(t->var[t->nvar].name, sizeof t->var[0].name, "%s", vname);
+						t->var[t->nvar++].v = e;
+					}
+					j = tmpl_block(t, i + 1, &e, 0, out);
+					if (j < 0) {
+						free(keys);
+						return -1;
+					}
+				}
+				free(keys);
+				t->nvar = nvar;
+				if (!n)
+					truth = 0;
+				else
+					truth = 1;
+				if (n) {
+					/* skip a possible else branch */
+					if (j < (long)t->nit && tmpl_keyword(&t->it[j], &rest) == 'E')
+						j = tmpl_block(t, (size_t)j + 1, dot, 1, out);
+					if (j < 0 || j >= (long)t->nit)
+						return j < 0 ? -1 : tmpl_parse_fail(t, "unexpected EOF");
+					i = (size_t)j;
+					continue;
+				}
+			} else if (k == 'r' && truth) {
+				return tmpl_fail(t, pipe, (size_t)(end - pipe), "range can't iterate over %s",
+						 tmpl_text(t, &v));
+			}
+			if (k == 'w' && truth) {
+				j = tmpl_block(t, i + 1, &v, 0, out);
+			} else {
+				j = tmpl_block(t, i + 1, dot, skip || !truth || k == 'r', out);
+			}
+			if (j < 0)
+				return -1;
+			if (j < (long)t->nit && tmpl_keyword(&t->it[j], &rest) == 'E') {
+				/* else: runs when the first branch did not */
+				j = tmpl_block(t, (size_t)j + 1, dot, skip || truth, out);
+				if (j < 0)
+					return -1;
+			}
+			if (j >= (long)t->nit)
+				return tmpl_parse_fail(t, "unexpected EOF");
+			t->nvar = nvar;
+			i = (size_t)j;
+		}
+	}
+	return (long)i;
+}
+
+/* Cut the template into items: text (with \t \n escapes kept as Docker's
+ * shell users type them) and actions ({{- and -}} trim the text beside). */
+static int tmpl_scan(struct tmpl *t, const char *fmt)
+{
+	const char *p = fmt;
+	t->src = fmt;
+	while (*p) {
+		const char *open = strstr(p, "{{"), *close;
+		size_t n = open ? (size_t)(open - p) : strlen(p);
+		int ltrim = open && open[2] == '-' && (open[3] == ' ' || open[3] == '\t' || open[3] == '\n');
+		if (t->nit + 2 >= TMPL_MAX_ITEMS)
+			return tmpl_parse_fail(t, "template too long");
+		if (ltrim)
+			while (n && strchr(" \t\r\n", p[n - 1]))
+				n--;
+		if (n)
+			t->it[t->nit++] = (struct tmpl_item){ p, n, 0 };
+		if (!open)
+			break;
+		close = strstr(open + 2, "}}");
+		if (!close)
+			return tmpl_parse_fail(t, "unclosed action");
+		{
+			const char *a = open + 2 + (ltrim ? 2 : 0), *b = close;
+			int rtrim = b - a >= 2 && b[-1] == '-' && (b[-2] == ' ' || b[-2] == '\t' || b[-2] == '\n');
+			if (rtrim)
+				b -= 2;
+			t->it[t->nit++] = (struct tmpl_item){ a, (size_t)(b - a), 1 };
+			p = close + 2;
+			if (rtrim)
+				while (*p && strchr(" \t\r\n", *p))
+					p++;
+		}
+	}
+	return 0;
+}
+
+/* Render fmt over root into out. Returns 0, -1 when executing failed, -2
+ * when the template is malformed; msg gets Docker's text after "template
+ * parsing error: " (Docker exits 1 for the first, 64 for the second). */
+static int tmpl_render(const char *fmt, const struct mr_json *root, struct mr_buf *out,
+		       char *msg, size_t msgsize)
+{
+	struct tmpl *t = util_xcalloc(1, sizeof *t);
+	struct tmpl_val dot = { root, NULL, 'n' };
+	long end;
+	size_t i;
+	int rc = 0;
+	char *src = util_xstrdup(fmt), *d = src;
+	const char *q;
+	/* Docker's formats take \t and \n typed in the shell as tab and newline */
+	for (q = fmt; *q; q++)
+		*d++ = q[0] == '\\' && (q[1] == 't' || q[1] == 'n') ? (++q, *q == 't' ? '\t' : '\n') : *q;
+	*d = 0;
+	fmt = tmpl_own(t, src);
+	snprintf(t->var[0].name, sizeof t->var[0].name, "$");
+	t->var[0].v = dot;
+	t->nvar = 1;
+	if (tmpl_scan(t, fmt) < 0) {
+		rc = -2;
+	} else if ((end = tmpl_block(t, 0, &dot, 0, out)) < 0) {
+		rc = t->parse_err ? -2 : -1;
+	} else if ((size_t)end < t->nit) {
+		const char *rest;
+		tmpl_parse_fail(t, tmpl_keyword(&t->it[end], &rest) == 'e' ? "unexpected {{end}}" :
+				"unexpected {{else}}");
+		rc = -2;
+	}
+	snprintf(msg, msgsize, "%s", t->err);
+	for (i = 0; i < t->nowned; i++)
+		free(t->owned[i]);
+	free(t->owned);
+	mr_json_free(&t->tmp);
+	free(t);
+	mr_buf_append(out, "", 0);
+	if (out->len)
+		out->len--;
+	return rc;
+}
+/* ======================== END src/20c_tmpl.c ======================== */
+
 /* ======================== BEGIN src/21_cli.c ======================== */
 #line 1 "src/21_cli.c"
 /* ==== [21] CLI: argument parsing, usage, commands ====
@@ -20718,18 +24138,12 @@ static int oci_wanted(int argc, char **argv)
 
 #define CLI_EXIT_FAIL 125
 
-/* Repeated values of one flag (-e, -v, --label...), in command-line order. */
-struct cli_list {
-	const char **items;
-	size_t count;
-};
-
 struct cli_flag {
 	const char *names;        /* "q|quiet": short and/or long, '|' between */
 	int has_value;            /* takes an argument */
 	const char **value;       /* last value (has_value) */
 	int *set;                 /* counts occurrences (booleans) */
-	struct cli_list *list;    /* every value (repeatable flags) */
+	struct ctr_list *list;    /* every value, in order (repeatable flags) */
 	const char *help;         /* one line for --help */
 };
 
@@ -20739,7 +24153,10 @@ struct cli {
 	struct mr_store store;
 	int store_open;
 	const char *cmd;          /* "images", "volume rm"... for messages */
+	char cmd_buf[64];         /* cmd of a management command ("volume rm") */
 	struct mr_err err;
+	int usage_args;           /* the failure was a wrong number of arguments */
+	int flag_error;           /* a flag did not parse (Docker: 125) */
 };
 
 struct cli_command {
@@ -20747,12 +24164,6 @@ struct cli_command {
 	int (*run)(struct cli *c, int argc, char **argv);
 	const char *summary;
 };
-
-static void cli_list_add(struct cli_list *l, const char *v)
-{
-	l->items = util_xrealloc(l->items, (l->count + 1) * sizeof *l->items);
-	l->items[l->count++] = v;
-}
 
 /* Does `name` (without dashes) match one of "a|all"? */
 static int cli_flag_matches(const char *names, const char *name, size_t len)
@@ -20787,6 +24198,7 @@ static int cli_fail(struct cli *c, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\nSee 'minirun %s --help'.\n", c->cmd);
+	c->flag_error = 1;
 	return -1;
 }
 
@@ -20795,7 +24207,7 @@ static void cli_apply(const struct cli_flag *f, const char *value)
 	if (f->value)
 		*f->value = value;
 	if (f->list)
-		cli_list_add(f->list, value);
+		ctr_list_add(f->list, value);
 	if (f->set)
 		(*f->set)++;
 }
@@ -20889,6 +24301,7 @@ static int cli_parse(struct cli *c, int argc, char **argv, const struct cli_flag
  * argument"). */
 static int cli_nargs(struct cli *c, int n, int min, int max)
 {
+	c->usage_args = n < min || (max >= 0 && n > max);
 	if (n < min)
 		return cli_fail(c, "\"minirun %s\" requires %s %d argument%s.", c->cmd,
 				max == min ? "exactly" : "at least", min, min == 1 ? "" : "s");
@@ -20896,6 +24309,36 @@ static int cli_nargs(struct cli *c, int n, int min, int max)
 		return cli_fail(c, "\"minirun %s\" accepts %s %d argument%s.", c->cmd,
 				max == min ? "exactly" : "at most", max, max == 1 ? "" : "s");
 	return 0;
+}
+
+/* Docker's exit codes when the CLI itself fails (checked command by command
+ * against Docker 20.10, tests/docker-compare/scenarios "exit-codes-*"):
+ *   a flag that does not parse                        125, every command
+ *   run: anything that keeps the container from running  125
+ *   run, exec, start -a: the container's command      its own code; run: 126
+ *     not executable, 127 not found; exec: 126 for both
+ *   wrong number of arguments, unknown command        1
+ *   every other failure of every other command: no such container, image,
+ *   volume or network, a conflict, a bad value, exec in a stopped container,
+ *   kill -s BAD, create, load...                      1
+ * Commands return CLI_EXIT_FAIL for their own failures; this maps it. exec
+ * and start map their own failures themselves (their container's code may
+ * be 125). minirun's boot commands keep 125. */
+static int cli_exit_code(const struct cli *c, const char *cmd, int rc)
+{
+	static const char keep[] = "run\0exec\0start\0attach\0init\0up\0down\0";
+	const char *k;
+	if (rc != CLI_EXIT_FAIL)
+		return rc;
+	if (c->usage_args)
+		return 1;
+	if (c->cmd[0] && strcmp(c->cmd, cmd) && util_starts_with(c->cmd, "container "))
+		cmd = c->cmd + 10;
+	for (k = keep; *k; k += strlen(k) + 1)
+		if (!strcmp(cmd, k))
+			return rc;
+	/* a flag error: cli_fail printed "See '... --help'" and left usage_args 0 */
+	return c->flag_error ? rc : 1;
 }
 
 /* Open the store on first use (most commands need it, `version` does not). */
@@ -20920,6 +24363,7 @@ static struct mr_store *cli_store(struct cli *c)
 		return NULL;
 	}
 	c->store_open = 1;
+	image_gc_resume(&c->store);
 	return &c->store;
 }
 
@@ -20945,9 +24389,22 @@ static void cli_print_features(void)
 	printf("\n");
 }
 
+/* The versions of the compression libraries built in (`version`). */
+#if MINIRUN_WITH_GZIP
+static const char *cli_zlib_version(void) { return zlibVersion(); }
+#else
+static const char *cli_zlib_version(void) { return ""; }
+#endif
+#if MINIRUN_WITH_ZSTD
+static const char *cli_zstd_version(void) { return ZSTD_versionString(); }
+#else
+static const char *cli_zstd_version(void) { return ""; }
+#endif
+
 static int cmd_version(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_flag flags[] = { { 0 } };
+	char plat[32];
 	int n = cli_parse(c, argc, argv, flags, 1, "");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
@@ -20963,13 +24420,11 @@ static int cmd_version(struct cli *c, int argc, char **argv)
 #else
 	printf(", BearSSL");
 #endif
-#if MINIRUN_WITH_GZIP
-	printf(", zlib %s", zlibVersion());
-#endif
-#if MINIRUN_WITH_ZSTD
-	printf(", zstd %s", ZSTD_versionString());
-#endif
-	printf("\nPlatform:   linux/%s\n", image_host_platform());
+	if (MINIRUN_WITH_GZIP)
+		printf(", zlib %s", cli_zlib_version());
+	if (MINIRUN_WITH_ZSTD)
+		printf(", zstd %s", cli_zstd_version());
+	printf("\nPlatform:   linux/%s\n", image_host_platform(plat, sizeof plat));
 	return 0;
 }
 
@@ -21002,7 +24457,6 @@ static int cmd_help(struct cli *c, int argc, char **argv)
 static int cli_subcommand(struct cli *c, const char *group, const struct cli_command *subs,
 			  int argc, char **argv)
 {
-	static char name[64];
 	const struct cli_command *s;
 	if (argc == 0 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
 		printf("\nUsage:  minirun %s COMMAND\n\nCommands:\n", group);
@@ -21019,19 +24473,21 @@ static int cli_subcommand(struct cli *c, const char *group, const struct cli_com
 			group, argv[0], group);
 		return CLI_EXIT_FAIL;
 	}
-	snprintf(name, sizeof name, "%s %s", group, s->name);
-	c->cmd = name;
+	snprintf(c->cmd_buf, sizeof c->cmd_buf, "%s %s", group, s->name);
+	c->cmd = c->cmd_buf;
 	return s->run(c, argc - 1, argv + 1);
 }
 
 /* ---- [21] CLI: image commands (load, images, image inspect, tag, rmi, prune, unpack) ---- */
 
 /* A table printed like Docker's tabwriter: columns padded to the widest cell
- * plus three spaces. Cells are collected first, then printed. */
+ * plus three spaces, at least minw wide (Docker's formatter: 10; top: 20;
+ * 0 means 10). Cells are collected first, then printed. */
 struct cli_table {
 	size_t ncols, nrows;
 	char **cells;
 	size_t width[12];
+	size_t minw;
 };
 
 static void cli_table_add(struct cli_table *t, const char *const *row)
@@ -21053,14 +24509,127 @@ static void cli_table_print(struct cli_table *t)
 	for (r = 0; r < t->nrows; r++) {
 		for (i = 0; i < t->ncols; i++) {
 			const char *cell = t->cells[r * t->ncols + i];
+			size_t wd = t->width[i] + 3, minw = t->minw ? t->minw : 10;
 			if (i + 1 < t->ncols)
-				printf("%-*s", (int)(t->width[i] + 3), cell);
+				printf("%-*s", (int)(wd > minw ? wd : minw), cell);
 			else
 				printf("%s\n", cell);
 			free(t->cells[r * t->ncols + i]);
 		}
 	}
 	free(t->cells);
+}
+
+static int cli_inspect_format(const char *fmt, const char *json, size_t len);
+
+/* --format of a list command: the template ([20c]) over each row, an
+ * object of Docker's field names with string values (kv: name, value
+ * pairs). "table ..." adds the header (heads: "Field\0HEADER\0...\0") and
+ * aligns the tab-separated cells as Docker's tabwriter. */
+struct cli_fmt {
+	const char *fmt, *heads;
+	int table, rc;
+	struct cli_table t;
+};
+
+static void cli_fmt_init(struct cli_fmt *f, const char *fmt, const char *heads)
+{
+	memset(f, 0, sizeof *f);
+	f->heads = heads;
+	f->table = util_starts_with(fmt, "table");
+	f->fmt = fmt + (f->table ? 5 : 0);
+	while (f->table && *f->fmt == ' ')
+		f->fmt++;
+}
+
+/* Render one object (kv pairs, n of them) into out; 0, or the exit code. */
+static int cli_fmt_render(struct cli_fmt *f, const char *const *kv, size_t n, struct mr_buf *out)
+{
+	struct mr_buf js = { 0 };
+	struct mr_json_doc doc = { 0 };
+	struct mr_jw w;
+	struct mr_err err;
+	char msg[256];
+	size_t i;
+	int rc;
+	mr_jw_init(&w, &js, 0);
+	mr_jw_obj(&w);
+	for (i = 0; i < n; i++) {
+		mr_jw_key(&w, kv[2 * i]);
+		mr_jw_str(&w, kv[2 * i + 1]);
+	}
+	mr_jw_obj_end(&w);
+	if (mr_json_parse(&doc, js.data, js.len, &err) < 0) {
+		mr_buf_free(&js);
+		return 1;
+	}
+	rc = tmpl_render(f->fmt, doc.root, out, msg, sizeof msg);
+	if (rc < 0)
+		fprintf(stderr, "%s\n", msg);
+	mr_json_free(&doc);
+	mr_buf_free(&js);
+	return rc == 0 ? 0 : rc == -2 ? 64 : 1;
+}
+
+/* Cells of a rendered row, split at its tabs, into the table. */
+static void cli_fmt_add(struct cli_fmt *f, char *line)
+{
+	const char *cells[12];
+	size_t k;
+	char *p = line;
+	if (!f->t.ncols) {
+		f->t.ncols = 1;
+		for (k = 0; line[k]; k++)
+			f->t.ncols += line[k] == '\t';
+		if (f->t.ncols > 12)
+			f->t.ncols = 12;
+	}
+	for (k = 0; k < f->t.ncols; k++) {
+		cells[k] = p ? p : "";
+		p = p ? strchr(p, '\t') : NULL;
+		if (p)
+			*p++ = 0;
+	}
+	cli_table_add(&f->t, cells);
+}
+
+static void cli_fmt_header(struct cli_fmt *f)
+{
+	const char *kv[48], *h;
+	size_t n = 0;
+	struct mr_buf out = { 0 };
+	for (h = f->heads; *h && n < 24; h += strlen(h) + 1, h += strlen(h) + 1, n++) {
+		kv[2 * n] = h;
+		kv[2 * n + 1] = h + strlen(h) + 1;
+	}
+	if (cli_fmt_render(f, kv, n, &out) == 0 && out.data)
+		cli_fmt_add(f, out.data);
+	mr_buf_free(&out);
+}
+
+static int cli_fmt_row(struct cli_fmt *f, const char *const *kv, size_t n)
+{
+	struct mr_buf out = { 0 };
+	if (f->rc)
+		return f->rc;
+	if (f->table && !f->t.nrows)
+		cli_fmt_header(f);
+	f->rc = cli_fmt_render(f, kv, n, &out);
+	if (!f->rc && f->table)
+		cli_fmt_add(f, out.data ? out.data : (char *)"");
+	else if (!f->rc)
+		printf("%s\n", out.data ? out.data : "");
+	mr_buf_free(&out);
+	return f->rc;
+}
+
+static int cli_fmt_end(struct cli_fmt *f)
+{
+	if (f->table && !f->t.nrows && !f->rc)
+		cli_fmt_header(f);
+	if (f->table)
+		cli_table_print(&f->t);
+	return f->rc;
 }
 
 static int cmd_load(struct cli *c, int argc, char **argv)
@@ -21110,6 +24679,11 @@ static int cmd_load(struct cli *c, int argc, char **argv)
 		ld.close_blob = image_dir_close_blob;
 	} else if (input) {
 		fd = open(input, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT) {
+			/* Docker's client prints Go's error alone */
+			fprintf(stderr, "open %s: no such file or directory\n", input);
+			return CLI_EXIT_FAIL;
+		}
 		if (fd < 0) {
 			mr_err_sys(&c->err, "load %s", input);
 			goto fail;
@@ -21151,18 +24725,151 @@ static void cli_split_tag(const char *name, char *repo, size_t rsize, const char
 	}
 }
 
+static const char cli_images_heads[] =
+	"Repository\0REPOSITORY\0Tag\0TAG\0ID\0IMAGE ID\0CreatedSince\0CREATED\0"
+	"CreatedAt\0CREATED AT\0Size\0SIZE\0Digest\0DIGEST\0Containers\0CONTAINERS\0"
+	"VirtualSize\0VIRTUAL SIZE\0SharedSize\0SHARED SIZE\0UniqueSize\0UNIQUE SIZE\0";
+
+/* Docker's CreatedAt of list formats: "2024-05-01 10:00:00 +0000 UTC". */
+static void cli_created_at(const char *rfc3339, char *out, size_t size)
+{
+	time_t when = 0;
+	struct tm tm;
+	util_parse_rfc3339(rfc3339, &when);
+	gmtime_r(&when, &tm);
+	snprintf(out, size, "%04d-%02d-%02d %02d:%02d:%02d +0000 UTC", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* images --filter and image prune --filter, Docker's keys: dangling,
+ * reference (a glob on the name or name:tag), label (KEY or KEY=VALUE),
+ * before and since (another image's creation), until (prune: a duration or
+ * a time). Same keys OR, different keys AND. */
+struct img_filter {
+	const struct ctr_list *f;
+	time_t before, since, until;
+};
+
+static int img_filter_init(struct cli *c, struct image_db *db, const struct ctr_list *f,
+			   const char *keys, struct img_filter *x)
+{
+	size_t i;
+	memset(x, 0, sizeof *x);
+	x->f = f;
+	for (i = 0; i < f->n; i++) {
+		const char *v = strchr(f->v[i], '='), *k;
+		size_t kl = v ? (size_t)(v - f->v[i]) : strlen(f->v[i]);
+		int known = 0;
+		for (k = keys; *k && v; k += strlen(k) + 1)
+			known |= strlen(k) == kl && !strncmp(k, f->v[i], kl);
+		if (!known) {
+			fprintf(stderr, "Error: Invalid filter '%.*s'\n", (int)kl, f->v[i]);
+			return -1;
+		}
+		v++;
+		if (util_starts_with(f->v[i], "before=") || util_starts_with(f->v[i], "since=")) {
+			struct image_rec *r = image_db_find(db, v, &c->err);
+			time_t when = 0;
+			if (!r) {
+				util_print_err(&c->err);
+				return -1;
+			}
+			util_parse_rfc3339(r->created, &when);
+			*(f->v[i][0] == 'b' ? &x->before : &x->since) = when;
+		} else if (util_starts_with(f->v[i], "until=")) {
+			int64_t ns;
+			if (util_parse_duration(v, &ns) == 0)
+				x->until = time(NULL) - (time_t)(ns / 1000000000);
+			else if (util_parse_rfc3339(v, &x->until) < 0 && !(x->until = atol(v))) {
+				fprintf(stderr, "Error: invalid filter 'until=%s'\n", v);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Does the image's config carry the label (KEY or KEY=VALUE)? */
+static int img_has_label(struct mr_store *st, const struct image_rec *r, const char *want)
+{
+	struct mr_buf b = { 0 };
+	struct mr_json_doc doc = { 0 };
+	struct mr_err ignored;
+	const struct mr_json *l;
+	char path[96], key[256];
+	const char *eq = strchr(want, '=');
+	int hit = 0;
+	snprintf(path, sizeof path, "blobs/sha256/%s", digest_hex(r->id));
+	snprintf(key, sizeof key, "%.*s", (int)(eq ? (size_t)(eq - want) : strlen(want)), want);
+	if (mr_read_file(st->rootfd, path, &b, MINIRUN_MAX_JSON, &ignored) == 0 &&
+	    mr_json_parse(&doc, b.data, b.len, &ignored) == 0) {
+		l = mr_json_get(mr_json_get(mr_json_get(doc.root, "config"), "Labels"), key);
+		hit = l && (!eq || (l->str && !strcmp(l->str, eq + 1)));
+	}
+	mr_json_free(&doc);
+	mr_buf_free(&b);
+	return hit;
+}
+
+/* The image-level filters (tag NULL) or the reference filter of one tag. */
+static int img_filter_match(struct mr_store *st, const struct img_filter *x,
+			    const struct image_rec *r, int tagged, const char *tag)
+{
+	static const char keys[] = "dangling\0label\0before\0since\0until\0reference\0";
+	const char *k;
+	time_t when = 0;
+	util_parse_rfc3339(r->created, &when);
+	for (k = keys; *k; k += strlen(k) + 1) {
+		size_t i, kl = strlen(k);
+		int any = 0, hit = 0;
+		if ((tag != NULL) != !strcmp(k, "reference"))
+			continue;
+		for (i = 0; i < x->f->n; i++) {
+			const char *v = x->f->v[i] + kl + 1;
+			if (strncmp(x->f->v[i], k, kl) || x->f->v[i][kl] != '=')
+				continue;
+			any = 1;
+			if (k[0] == 'd')
+				hit |= !strcmp(v, "true") ? !tagged : tagged;
+			else if (k[0] == 'l')
+				hit |= img_has_label(st, r, v);
+			else if (k[0] == 'b')
+				hit |= when < x->before;
+			else if (k[0] == 's')
+				hit |= when > x->since;
+			else if (k[0] == 'u')
+				hit |= when < x->until;
+			else {
+				char repo[256];
+				const char *t;
+				cli_split_tag(tag, repo, sizeof repo, &t);
+				hit |= util_glob(v, repo) || util_glob(v, tag);
+			}
+		}
+		if (any && !hit)
+			return 0;
+	}
+	return 1;
+}
+
 static int cmd_images(struct cli *c, int argc, char **argv)
 {
 	int quiet = 0, no_trunc = 0, all = 0;
+	const char *format = NULL;
+	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
 		{ "a|all", 0, NULL, &all, NULL, "Show all images" },
 		{ "q|quiet", 0, NULL, &quiet, NULL, "Only show image IDs" },
 		{ "no-trunc", 0, NULL, &no_trunc, NULL, "Don't truncate output" },
+		{ "format", 1, &format, NULL, NULL, "Pretty-print images using a Go template" },
+		{ "f|filter", 1, NULL, NULL, &filters, "Filter output based on conditions provided" },
 		{ 0 },
 	};
+	struct cli_fmt fm;
+	struct img_filter fx;
 	struct mr_store *st;
 	struct image_db db;
-	struct cli_table t = { 5, 0, NULL, { 0 } };
+	struct cli_table t = { 5, 0, NULL, { 0 }, 0 };
 	static const char *const head[] = { "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE" };
 	size_t i, j;
 	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] [REPOSITORY[:TAG]]");
@@ -21174,7 +24881,14 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 		util_print_err(&c->err);
 		return CLI_EXIT_FAIL;
 	}
-	if (!quiet)
+	if (img_filter_init(c, &db, &filters, "dangling\0reference\0label\0before\0since\0", &fx) < 0) {
+		image_db_free(&db);
+		free(filters.v);
+		return 1;
+	}
+	if (format)
+		cli_fmt_init(&fm, format, cli_images_heads);
+	if (!quiet && !format)
 		cli_table_add(&t, head);
 	/* Newest first, like Docker. */
 	for (i = db.nrecs; i-- > 0;) {
@@ -21191,12 +24905,19 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 		else
 			snprintf(created, sizeof created, "N/A");
 		util_human_size(r->size, size, sizeof size);
+		for (j = 0; j < db.ntags && strcmp(db.tags[j].id, r->id); j++) {}
+		if (!img_filter_match(st, &fx, r, j < db.ntags, NULL))
+			continue;
 		for (j = 0; j <= db.ntags; j++) {
 			const char *row[5];
 			if (j < db.ntags && strcmp(db.tags[j].id, r->id))
 				continue;
 			if (j == db.ntags && tagged)
 				break;
+			if (!img_filter_match(st, &fx, r, 1, j < db.ntags ? db.tags[j].name : "")) {
+				tagged = 1;   /* a tag left out is no reason for a <none> row */
+				continue;
+			}
 			if (j < db.ntags) {
 				if (n == 1) {
 					char want[512];
@@ -21218,6 +24939,18 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 				printf("%s\n", id);
 				continue;
 			}
+			if (format) {
+				char at[48];
+				const char *kv[] = { "Repository", repo, "Tag", tag, "ID", id,
+						     "CreatedSince", created, "CreatedAt", at, "Size", size,
+						     "Digest", "<none>", "Containers", "N/A",
+						     "VirtualSize", size, "SharedSize", "N/A",
+						     "UniqueSize", "N/A" };
+				cli_created_at(r->created, at, sizeof at);
+				if (cli_fmt_row(&fm, kv, sizeof kv / sizeof kv[0] / 2))
+					break;
+				continue;
+			}
 			row[0] = repo; row[1] = tag; row[2] = id; row[3] = created; row[4] = size;
 			cli_table_add(&t, row);
 		}
@@ -21225,7 +24958,8 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 	(void)all;
 	cli_table_print(&t);
 	image_db_free(&db);
-	return 0;
+	free(filters.v);
+	return format ? cli_fmt_end(&fm) : 0;
 }
 
 /* Copy the runtime config of an image the way Docker's inspect shows it:
@@ -21236,7 +24970,7 @@ static void cli_inspect_image_config(struct mr_jw *w, const struct mr_json *cfg)
 		{ "Hostname", 's' }, { "Domainname", 's' }, { "User", 's' },
 		{ "AttachStdin", 'b' }, { "AttachStdout", 'b' }, { "AttachStderr", 'b' },
 		{ "ExposedPorts", 'o' }, { "Tty", 'b' }, { "OpenStdin", 'b' }, { "StdinOnce", 'b' },
-		{ "Env", 'n' }, { "Cmd", 'n' }, { "Image", 's' }, { "Volumes", 'n' },
+		{ "Env", 'n' }, { "Cmd", 'n' }, { "Healthcheck", 'o' }, { "Image", 's' }, { "Volumes", 'n' },
 		{ "WorkingDir", 's' }, { "Entrypoint", 'n' }, { "OnBuild", 'n' }, { "Labels", 'n' },
 		{ "StopSignal", 'o' },
 	};
@@ -21355,12 +25089,16 @@ static int cli_inspect_image(struct cli *c, struct mr_jw *w, struct image_db *db
 
 static int cmd_image_inspect(struct cli *c, int argc, char **argv)
 {
-	struct cli_flag flags[] = { { 0 } };
+	const char *format = NULL;
+	struct cli_flag flags[] = {
+		{ "f|format", 1, &format, NULL, NULL, "Format the output using the given Go template" },
+		{ 0 },
+	};
 	struct mr_store *st;
 	struct image_db db;
 	struct mr_buf out = { 0 };
-	struct mr_jw w;
-	int i, rc = 0;
+	struct mr_jw w, one;
+	int i, k, rc = 0;
 	int n = cli_parse(c, argc, argv, flags, 1, "IMAGE [IMAGE...]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
@@ -21374,13 +25112,22 @@ static int cmd_image_inspect(struct cli *c, int argc, char **argv)
 	mr_jw_arr(&w);
 	for (i = 0; i < n; i++) {
 		struct image_rec *r = image_db_find(&db, argv[i], &c->err);
-		if (!r || cli_inspect_image(c, &w, &db, r) < 0) {
+		if (format) {
+			out.len = 0;
+			mr_jw_init(&one, &out, 0);
+		}
+		if (!r || cli_inspect_image(c, format ? &one : &w, &db, r) < 0) {
+			if (format)   /* Docker: an empty line for it, then the error */
+				printf("\n"), fflush(stdout);
 			util_print_err(&c->err);
 			rc = 1;
+		} else if (format && (k = cli_inspect_format(format, out.data, out.len)) != 0) {
+			rc = k;
 		}
 	}
 	mr_jw_arr_end(&w);
-	printf("%s\n", out.data);
+	if (!format)
+		printf("%s\n", out.data);
 	mr_buf_free(&out);
 	image_db_free(&db);
 	return rc;
@@ -21392,13 +25139,20 @@ static int cmd_tag(struct cli *c, int argc, char **argv)
 	struct mr_store *st;
 	struct image_db db;
 	struct image_rec *r;
-	char name[512];
+	char name[512], src[512];
+	struct mr_err ignored;
 	int rc = CLI_EXIT_FAIL;
 	int n = cli_parse(c, argc, argv, flags, 1, "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(c, n, 2, 2) < 0)
 		return CLI_EXIT_FAIL;
+	if (image_ref_check(argv[1], &c->err) < 0) {
+		/* docker's words (its client checks the name) */
+		fprintf(stderr, "Error parsing reference: \"%s\" is not a valid repository/tag: %s\n",
+			argv[1], strstr(c->err.msg, "lowercase") ? c->err.msg : "invalid reference format");
+		return CLI_EXIT_FAIL;
+	}
 	if (image_ref_normalize(argv[1], name, sizeof name, &c->err) < 0 || strchr(name, '@')) {
 		if (strchr(name, '@'))
 			mr_err_set(&c->err, MR_EINVAL_INPUT, "refusing to create a tag with a digest reference");
@@ -21408,7 +25162,12 @@ static int cmd_tag(struct cli *c, int argc, char **argv)
 	if (!(st = cli_store(c)) || mr_store_lock(st, &c->err) < 0)
 		return CLI_EXIT_FAIL;
 	if (image_db_read(st, &db, &c->err) == 0) {
-		if ((r = image_db_find(&db, argv[0], &c->err)) != NULL) {
+		r = image_db_find(&db, argv[0], &c->err);
+		if (!r && c->err.code == MR_ENOTFOUND &&
+		    image_ref_normalize(argv[0], src, sizeof src, &ignored) == 0)
+			/* Docker names the reference it looked for: nosuch:latest */
+			mr_err_set(&c->err, MR_ENOTFOUND, "No such image: %s", src);
+		if (r) {
 			image_db_set_tag(&db, name, r->id);
 			if (image_db_write(st, &db, &c->err) == 0)
 				rc = 0;
@@ -21421,14 +25180,20 @@ static int cmd_tag(struct cli *c, int argc, char **argv)
 	return rc;
 }
 
-/* Remove one image reference (rmi): untag, and delete the image when no tag
- * and no container is left. Returns 0, or -1 with err set. */
+/* Remove one image reference (rmi), by Docker's rules. By name: untag that
+ * name only; the image goes with its last tag, and the last tag of an image
+ * a container uses is refused unless forced. By ID: every tag goes with the
+ * image; refused while a container runs it (even forced), or, unforced,
+ * while it has several tags or a stopped container uses it. Forced past a
+ * container, the image stays untagged so that the container keeps its
+ * layers. Returns 0, or -1 with err set. */
 static int image_remove(struct mr_store *st, struct image_db *db, const char *ref, int force,
 			struct mr_err *err)
 {
 	struct image_rec *r = image_db_find(db, ref, err);
-	char name[512], who[64];
-	size_t i, ntags = 0, idx;
+	struct ctr_image_users u;
+	char name[512];
+	size_t i, ntags = 0;
 	int by_tag = 0;
 	struct mr_err ignored;
 	if (!r)
@@ -21439,34 +25204,47 @@ static int image_remove(struct mr_store *st, struct image_db *db, const char *re
 		for (i = 0; i < db->ntags; i++)
 			if (!strcmp(db->tags[i].name, name))
 				by_tag = 1;
-	if (!by_tag && ntags > 1 && !force)
-		return mr_err_set(err, MR_EINUSE, "conflict: unable to delete %.12s (must be forced) "
-				  "- image is referenced in multiple repositories", r->id + 7);
-	if (container_users_of_image(st, r->id, who, sizeof who) > 0 && !(by_tag && ntags > 1)) {
-		if (!force)
+	container_image_users(st, r->id, &u);
+	if (by_tag) {
+		if (!force && ntags == 1 && (u.running || u.stopped))
 			return mr_err_set(err, MR_EINUSE, "conflict: unable to remove repository "
 					  "reference \"%s\" (must force) - container %s is using its "
-					  "referenced image %.12s", ref, who, r->id + 7);
-		/* forced: untag only; the image stays for its containers */
+					  "referenced image %.12s", ref,
+					  u.running ? u.running_who : u.stopped_who, r->id + 7);
 		for (i = db->ntags; i-- > 0;)
-			if (!strcmp(db->tags[i].id, r->id) && (!by_tag || !strcmp(db->tags[i].name, name))) {
-				printf("Untagged: %s\n", db->tags[i].name);
+			if (!strcmp(db->tags[i].name, name)) {
+				printf("Untagged: %s\n", name);
 				image_db_del_tag(db, i);
 			}
+		if (ntags == 1 && !u.running && !u.stopped)
+			image_db_delete(db, r);
 		return 0;
 	}
-	for (i = db->ntags; i-- > 0;)
-		if (!strcmp(db->tags[i].id, r->id) &&
-		    (!by_tag || ntags == 1 || force || !strcmp(db->tags[i].name, name))) {
-			printf("Untagged: %s\n", db->tags[i].name);
-			image_db_del_tag(db, i);
-			ntags--;
-		}
-	if (ntags == 0) {
-		printf("Deleted: %s\n", r->id);
-		idx = (size_t)(r - db->recs);
-		image_db_del_rec(db, idx);
+	if (u.running)
+		return mr_err_set(err, MR_EINUSE, "conflict: unable to delete %.12s (cannot be forced) "
+				  "- image is being used by running container %s", r->id + 7,
+				  u.running_who);
+	if (!force && ntags > 1)
+		return mr_err_set(err, MR_EINUSE, "conflict: unable to delete %.12s (must be forced) "
+				  "- image is referenced in multiple repositories", r->id + 7);
+	if (!force && u.stopped)
+		return mr_err_set(err, MR_EINUSE, "conflict: unable to delete %.12s (must be forced) "
+				  "- image is being used by stopped container %s", r->id + 7,
+				  u.stopped_who);
+	for (;;) {
+		/* in name order, as Docker lists an image's references */
+		size_t first = db->ntags;
+		for (i = 0; i < db->ntags; i++)
+			if (!strcmp(db->tags[i].id, r->id) &&
+			    (first == db->ntags || strcmp(db->tags[i].name, db->tags[first].name) < 0))
+				first = i;
+		if (first == db->ntags)
+			break;
+		printf("Untagged: %s\n", db->tags[first].name);
+		image_db_del_tag(db, first);
 	}
+	if (!u.stopped)
+		image_db_delete(db, r);
 	return 0;
 }
 
@@ -21493,9 +25271,11 @@ static int cmd_rmi(struct cli *c, int argc, char **argv)
 	for (i = 0; i < n; i++)
 		if (image_remove(st, &db, argv[i], force, &c->err) < 0) {
 			util_print_err(&c->err);
-			rc = 1;
+			/* Docker: -f forgives a missing image (error shown, exit 0) */
+			if (!force || c->err.code != MR_ENOTFOUND)
+				rc = 1;
 		}
-	if (image_db_write(st, &db, &c->err) < 0) {
+	if (image_gc_intend(st, &c->err) < 0 || image_db_write(st, &db, &c->err) < 0) {
 		util_print_err(&c->err);
 		rc = CLI_EXIT_FAIL;
 	} else {
@@ -21520,11 +25300,14 @@ static int cli_confirm(const char *what)
 static int cmd_image_prune(struct cli *c, int argc, char **argv)
 {
 	int force = 0, all = 0;
+	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
 		{ "a|all", 0, NULL, &all, NULL, "Remove all unused images, not just dangling ones" },
 		{ "f|force", 0, NULL, &force, NULL, "Do not prompt for confirmation" },
+		{ "filter", 1, NULL, NULL, &filters, "Provide filter values (e.g. \"until=<timestamp>\")" },
 		{ 0 },
 	};
+	struct img_filter fx;
 	struct mr_store *st;
 	struct image_db db;
 	uint64_t reclaimed = 0;
@@ -21541,13 +25324,20 @@ static int cmd_image_prune(struct cli *c, int argc, char **argv)
 	if (!(st = cli_store(c)) || mr_store_lock(st, &c->err) < 0 ||
 	    image_db_read(st, &db, &c->err) < 0) {
 		util_print_err(&c->err);
+		free(filters.v);
 		return CLI_EXIT_FAIL;
+	}
+	if (img_filter_init(c, &db, &filters, "until\0label\0", &fx) < 0) {
+		image_db_free(&db);
+		free(filters.v);
+		return 1;
 	}
 	for (i = db.nrecs; i-- > 0;) {
 		int tagged = 0;
 		for (j = 0; j < db.ntags; j++)
 			tagged |= !strcmp(db.tags[j].id, db.recs[i].id);
-		if ((tagged && !all) || container_users_of_image(st, db.recs[i].id, who, sizeof who))
+		if ((tagged && !all) || container_users_of_image(st, db.recs[i].id, who, sizeof who) ||
+		    !img_filter_match(st, &fx, &db.recs[i], tagged, NULL))
 			continue;
 		if (!reclaimed)
 			printf("Deleted Images:\n");
@@ -21560,13 +25350,14 @@ static int cmd_image_prune(struct cli *c, int argc, char **argv)
 		reclaimed += db.recs[i].size ? db.recs[i].size : 1;
 		image_db_del_rec(&db, i);
 	}
-	if (image_db_write(st, &db, &c->err) < 0) {
+	if (image_gc_intend(st, &c->err) < 0 || image_db_write(st, &db, &c->err) < 0) {
 		util_print_err(&c->err);
 		image_db_free(&db);
 		return CLI_EXIT_FAIL;
 	}
 	image_gc(st, &db);
 	image_db_free(&db);
+	free(filters.v);
 	util_human_size(reclaimed, size, sizeof size);
 	printf("%sTotal reclaimed space: %s\n", reclaimed ? "\n" : "", reclaimed ? size : "0B");
 	return 0;
@@ -21642,10 +25433,123 @@ out:
 	return rc;
 }
 
+/* `history IMAGE`: the config's history, newest first, as Docker prints it:
+ * the image's ID on the top row and <missing> below, each entry's layer size
+ * (0B for an empty_layer), CREATED BY cut to 45 characters. */
+static int cmd_history(struct cli *c, int argc, char **argv)
+{
+	int quiet = 0, no_trunc = 0, rc = 1;
+	const char *format = NULL;
+	struct cli_flag flags[] = {
+		{ "q|quiet", 0, NULL, &quiet, NULL, "Only show image IDs" },
+		{ "no-trunc", 0, NULL, &no_trunc, NULL, "Don't truncate output" },
+		{ "format", 1, &format, NULL, NULL, "Pretty-print images using a Go template" },
+		{ 0 },
+	};
+	static const char *const head[] = { "IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT" };
+	static const char heads[] = "ID\0IMAGE\0CreatedSince\0CREATED\0CreatedAt\0CREATED AT\0"
+		"CreatedBy\0CREATED BY\0Size\0SIZE\0Comment\0COMMENT\0";
+	struct cli_table t = { 5, 0, NULL, { 0 }, 0 };
+	struct cli_fmt fm;
+	struct mr_store *st;
+	struct image_db db;
+	struct image_rec *r;
+	struct mr_buf b = { 0 };
+	struct mr_json_doc doc = { 0 };
+	const struct mr_json *h, *e, **rows = NULL;
+	struct mr_err ignored;
+	char path[96], name[512];
+	size_t n = 0, i, layer;
+	int np = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] IMAGE");
+	if (np < 0)
+		return np == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(c, np, 1, 1) < 0 || !(st = cli_store(c)))
+		return CLI_EXIT_FAIL;
+	if (image_db_read(st, &db, &c->err) < 0) {
+		util_print_err(&c->err);
+		return 1;
+	}
+	if (!(r = image_db_find(&db, argv[0], &c->err))) {
+		if (c->err.code == MR_ENOTFOUND &&
+		    image_ref_normalize(argv[0], name, sizeof name, &ignored) == 0)
+			mr_err_set(&c->err, MR_ENOTFOUND, "No such image: %s", name);
+		util_print_err(&c->err);
+		goto out;
+	}
+	snprintf(path, sizeof path, "blobs/sha256/%s", digest_hex(r->id));
+	if (mr_read_file(st->rootfd, path, &b, MINIRUN_MAX_JSON, &c->err) < 0 ||
+	    mr_json_parse(&doc, b.data, b.len, &c->err) < 0) {
+		util_print_err(&c->err);
+		goto out;
+	}
+	h = mr_json_get(doc.root, "history");
+	rows = util_xcalloc((h && h->type == MR_JSON_ARRAY ? h->count : 0) + 1, sizeof *rows);
+	for (e = h && h->type == MR_JSON_ARRAY ? h->child : NULL; e; e = e->next)
+		rows[n++] = e;
+	if (format)
+		cli_fmt_init(&fm, format, heads);
+	else if (!quiet)
+		cli_table_add(&t, head);
+	/* sizes: the layers in order, one per entry that is not an empty layer */
+	for (layer = 0, i = 0; i < n; i++)
+		layer += !mr_json_get(rows[i], "empty_layer") ||
+			 mr_json_get(rows[i], "empty_layer")->type != MR_JSON_TRUE;
+	rc = 0;
+	for (i = n; i-- > 0;) {
+		const struct mr_json *el = mr_json_get(rows[i], "empty_layer");
+		const char *by = mr_json_str(mr_json_get(rows[i], "created_by"));
+		const char *at = mr_json_str(mr_json_get(rows[i], "created"));
+		const char *comment = mr_json_str(mr_json_get(rows[i], "comment"));
+		char id[72], since[48], size[24], byc[256], created_at[48];
+		uint64_t bytes = 0;
+		time_t when = 0;
+		if (!el || el->type != MR_JSON_TRUE) {
+			layer--;
+			bytes = layer < r->nlayers ? r->sizes[layer] : 0;
+		}
+		if (i + 1 == n)
+			snprintf(id, sizeof id, "%.*s", no_trunc ? 71 : 12, no_trunc ? r->id : r->id + 7);
+		else
+			snprintf(id, sizeof id, "<missing>");
+		if (quiet) {
+			printf("%s\n", id);
+			continue;
+		}
+		util_parse_rfc3339(at ? at : "", &when);
+		util_human_ago(when, since, sizeof since);
+		util_human_size(bytes, size, sizeof size);
+		snprintf(byc, sizeof byc, "%s", by ? by : "");
+		while (strchr(byc, '\t'))
+			*strchr(byc, '\t') = ' ';
+		if (!no_trunc && strlen(byc) > 45)
+			snprintf(byc + 44, sizeof byc - 44, "\xe2\x80\xa6");
+		snprintf(created_at, sizeof created_at, "%s", at ? at : "");
+		if (format) {
+			const char *kv[] = { "ID", id, "CreatedSince", since, "CreatedAt", created_at,
+					     "CreatedBy", byc, "Size", size, "Comment", comment ? comment : "" };
+			if ((rc = cli_fmt_row(&fm, kv, 6)) != 0)
+				break;
+		} else {
+			const char *row[5] = { id, since, byc, size, comment ? comment : "" };
+			cli_table_add(&t, row);
+		}
+	}
+	if (format && !rc)
+		rc = cli_fmt_end(&fm);
+	cli_table_print(&t);
+out:
+	free(rows);
+	mr_json_free(&doc);
+	mr_buf_free(&b);
+	image_db_free(&db);
+	return rc;
+}
+
 /* `image SUBCOMMAND`: Docker's management command form. */
 static int cmd_image(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
+		{ "history", cmd_history, "Show the history of an image" },
 		{ "inspect", cmd_image_inspect, "Display detailed information on one or more images" },
 		{ "load", cmd_load, "Load an image from a tar archive or STDIN" },
 		{ "ls", cmd_images, "List images" },
@@ -21659,55 +25563,6 @@ static int cmd_image(struct cli *c, int argc, char **argv)
 }
 
 /* ---- [21] CLI: container commands (run, create, start, stop, ps, logs, exec, ...) ---- */
-
-/* Flags of `run` and `create`. */
-struct run_opts {
-	const char *name, *entrypoint, *workdir, *user, *hostname, *restart, *stop_signal;
-	const char *stop_timeout, *memory, *memory_swap, *cpus, *pids_limit, *network;
-	struct cli_list env, env_file, label, cap_add, cap_drop, security_opt, log_opt;
-	struct cli_list volume, mount, tmpfs, volumes_from, publish, add_host, dns;
-	struct cli_list device, device_rule, sysctl, ulimit, group_add;
-	const char *ipc, *uts, *shm_size, *pid;
-	const char *health_cmd, *health_interval, *health_timeout, *health_start, *health_retries;
-	int no_healthcheck;
-	int detach, rm, interactive, tty, read_only, init, privileged, publish_all;
-};
-
-/* The health check: the image's HEALTHCHECK, each --health-* flag replacing
- * its part, --no-healthcheck none (Docker's rules). */
-static int run_health(struct ctr *c, struct run_opts *o, const struct mr_json *cfg,
-		      struct mr_err *err)
-{
-	const char *const vals[] = { o->health_interval, o->health_timeout, o->health_start };
-	int64_t *const dst[] = { &c->health_interval, &c->health_timeout, &c->health_start };
-	static const char *const names[] = { "interval", "timeout", "start-period" };
-	uint64_t retries;
-	size_t i;
-	if (o->no_healthcheck) {
-		if (o->health_cmd)
-			return mr_err_set(err, MR_EINVAL_INPUT, "--no-healthcheck conflicts with "
-					  "--health-* options");
-		return 0;
-	}
-	ctr_health_read(c, mr_json_get(cfg, "Healthcheck"));
-	if (o->health_cmd) {
-		ctr_list_free(&c->health_test);
-		ctr_list_add(&c->health_test, "CMD-SHELL");
-		ctr_list_add(&c->health_test, o->health_cmd);
-	}
-	for (i = 0; i < 3; i++)
-		if (vals[i] && (util_parse_duration(vals[i], dst[i]) < 0 ||
-				(*dst[i] != 0 && *dst[i] < 1000000)))
-			return mr_err_set(err, MR_EINVAL_INPUT, "--health-%s: invalid duration %s "
-					  "(30s, 1m30s; at least 1ms)", names[i], vals[i]);
-	if (o->health_retries) {
-		if (util_parse_u64(o->health_retries, &retries) < 0 || retries > 1000)
-			return mr_err_set(err, MR_EINVAL_INPUT, "--health-retries: invalid number %s",
-					  o->health_retries);
-		c->health_retries = (int)retries;
-	}
-	return 0;
-}
 
 /* Open the store and find a container; prints the error. */
 static int cli_ctr(struct cli *cl, const char *ref, struct ctr *c)
@@ -21735,421 +25590,14 @@ static void cli_std_fds(void)
 		close(fd);
 }
 
-/* `--volumes-from CONTAINER[:ro|:rw]`: append that container's volumes and
- * bind mounts (not its tmpfs), in its mode unless :ro or :rw says otherwise.
- * They are recorded in our own mounts, so `volume rm` names us too. */
-static int run_volumes_from(struct mr_store *st, const char *arg, struct mount_spec **from,
-			    size_t *nfrom, struct mr_err *err)
-{
-	char ref[CTR_NAME_MAX + 8], id[CTR_ID_LEN + 1], *colon;
-	struct ctr src;
-	size_t i;
-	int ro = -1, rc;
-	snprintf(ref, sizeof ref, "%s", arg);
-	if ((colon = strchr(ref, ':')) != NULL) {
-		if (strcmp(colon + 1, "ro") && strcmp(colon + 1, "rw"))
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid mode: %s", colon + 1);
-		ro = colon[2] == 'o';
-		*colon = 0;
-	}
-	ctr_init(&src);
-	rc = ctr_find(st, ref, id, err) < 0 || ctr_load(st, id, &src, err) < 0 ? -1 : 0;
-	for (i = 0; rc == 0 && i < src.nmnt; i++) {
-		struct mount_spec *m;
-		if (src.mnt[i].type == MOUNT_TMPFS)
-			continue;
-		*from = util_xrealloc(*from, (*nfrom + 1) * sizeof **from);
-		m = &(*from)[(*nfrom)++];
-		*m = src.mnt[i];
-		m->from_v = 0;
-		if (ro >= 0) {
-			m->readonly = ro;
-			snprintf(m->mode, sizeof m->mode, "%s", ro ? "ro" : "rw");
-		}
-	}
-	ctr_free(&src);
-	return rc;
-}
-
-/* -v, --mount, --tmpfs, then --volumes-from for targets not taken yet, then
- * an anonymous volume for each VOLUME of the image that no mount covers;
- * named volumes are created, missing -v host folders too ([11] mount_prepare). */
-static int run_mounts(struct mr_store *st, struct run_opts *o, struct ctr *c,
-		      const struct mr_json *cfg, struct mr_err *err)
-{
-	const struct mr_json *v = mr_json_get(cfg, "Volumes");
-	struct mount_spec *from = NULL;
-	size_t i, j, nfrom = 0, k = o->volume.count + o->mount.count + o->tmpfs.count, n = k;
-	int rc = 0;
-	for (i = 0; i < o->volumes_from.count && rc == 0; i++) {
-		rc = run_volumes_from(st, o->volumes_from.items[i], &from, &nfrom, err);
-		ctr_list_add(&c->volumes_from, o->volumes_from.items[i]);
-	}
-	for (v = v && v->type == MR_JSON_OBJECT ? v->child : NULL; v; v = v->next)
-		n++;
-	c->mnt = util_xcalloc(n + nfrom, sizeof *c->mnt);
-	for (i = 0; i < k + nfrom && rc == 0; i++) {
-		struct mount_spec *m = &c->mnt[c->nmnt];
-		if (i < o->volume.count)
-			rc = mount_parse_v(o->volume.items[i], m, err);
-		else if (i < o->volume.count + o->mount.count)
-			rc = mount_parse_mount(o->mount.items[i - o->volume.count], m, err);
-		else if (i < k)
-			rc = mount_parse_tmpfs(o->tmpfs.items[i - o->volume.count - o->mount.count], m, err);
-		else
-			*m = from[i - k];
-		for (j = 0; j < c->nmnt; j++)
-			if (!strcmp(c->mnt[j].target, m->target))
-				break;
-		if (rc == 0 && j < c->nmnt && i < k)
-			rc = mr_err_set(err, MR_EINVAL_INPUT, "Duplicate mount point: %s", m->target);
-		else if (rc == 0 && j == c->nmnt)
-			c->nmnt++;  /* a mount of our own wins over --volumes-from's */
-	}
-	free(from);
-	if (rc < 0)
-		return -1;
-	for (v = mr_json_get(cfg, "Volumes"), v = v && v->type == MR_JSON_OBJECT ? v->child : NULL;
-	     v; v = v->next) {
-		struct mount_spec *m = &c->mnt[c->nmnt];
-		for (j = 0; j < c->nmnt; j++)
-			if (!strcmp(c->mnt[j].target, v->key))
-				break;
-		if (j < c->nmnt || v->key[0] != '/' || strlen(v->key) >= sizeof m->target)
-			continue;
-		memset(m, 0, sizeof *m);
-		m->type = MOUNT_VOLUME;
-		m->anonymous = 1;
-		m->propagation = MS_PRIVATE | MS_REC;
-		snprintf(m->target, sizeof m->target, "%s", v->key);
-		c->nmnt++;
-	}
-	for (i = 0; i < c->nmnt; i++)
-		if (mount_prepare(st, &c->mnt[i], err) < 0) {
-			struct mr_err ignored;
-			for (j = 0; j < i; j++)
-				if (c->mnt[j].type == MOUNT_VOLUME && c->mnt[j].created)
-					volume_remove(st, c->mnt[j].source, &ignored);
-			c->nmnt = 0;
-			return -1;
-		}
-	return 0;
-}
-
-/* Build the resolved configuration of a new container from the image and
- * the flags (Docker's merge rules), and create it. */
-static int run_create(struct cli *cl, struct run_opts *o, char **argv, int nargs, struct ctr *c)
-{
-	struct mr_store *st = cli_store(cl);
-	struct image_db db = { 0 };
-	struct image_rec *r;
-	struct mr_buf b = { 0 };
-	struct ctr_list img_ep = { 0 }, img_cmd = { 0 };
-	const struct mr_json *cfg;
-	struct mr_err *err = &cl->err;
-	unsigned char rnd[32];
-	uint64_t v;
-	size_t i;
-	int rc = -1;
-	char path[96];
-	ctr_init(c);
-	if (!st)
-		return -1;
-	if (o->name && !ctr_name_valid(o->name)) {
-		mr_err_set(err, MR_EINVAL_INPUT, "Invalid container name (%s), only "
-			   "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", o->name);
-		goto out;
-	}
-	if (image_db_read(st, &db, err) < 0 || !(r = image_db_find(&db, argv[0], err)))
-		goto out;
-	snprintf(c->image, sizeof c->image, "%s", r->id);
-	c->image_ref = argv[0];
-	for (i = 0; i < r->nlayers; i++)
-		ctr_list_add(&c->layers, ctr_own(c, util_xstrdup(r->layers[i])));
-	snprintf(path, sizeof path, "blobs/sha256/%s", digest_hex(r->id));
-	if (mr_read_file(st->rootfd, path, &b, MINIRUN_MAX_JSON, err) < 0 ||
-	    mr_json_parse(&c->img, b.data, b.len, err) < 0) {
-		mr_err_ctx(err, "image %.19s: config", r->id);
-		goto out;
-	}
-	cfg = mr_json_get(c->img.root, "config");
-	if (util_random(rnd, sizeof rnd) < 0) {
-		mr_err_sys(err, "random");
-		goto out;
-	}
-	util_hex(rnd, sizeof rnd, c->id);
-	if (o->name)
-		snprintf(c->name, sizeof c->name, "%s", *o->name == '/' ? o->name + 1 : o->name);
-	else
-		ctr_name_generate(c->name, sizeof c->name);
-	ctr_json_list(mr_json_get(cfg, "Entrypoint"), &img_ep);
-	ctr_json_list(mr_json_get(cfg, "Cmd"), &img_cmd);
-	ctr_command_merge(&c->entrypoint, &c->cmd, &img_ep, &img_cmd, o->entrypoint, argv + 1,
-			  nargs - 1);
-	if (!c->entrypoint.n && !c->cmd.n) {
-		mr_err_set(err, MR_EINVAL_INPUT, "No command specified");
-		goto out;
-	}
-	ctr_json_list(mr_json_get(cfg, "Env"), &c->env);
-	for (i = 0; i < o->env_file.count; i++)
-		if (ctr_env_file(c, o->env_file.items[i], err) < 0)
-			goto out;
-	for (i = 0; i < o->env.count; i++)
-		if (ctr_env_add_arg(c, o->env.items[i]) < 0) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid environment variable: %s",
-				   o->env.items[i]);
-			goto out;
-		}
-	c->workdir = o->workdir ? o->workdir : ctr_json_s(cfg, "WorkingDir", "");
-	if (*c->workdir && *c->workdir != '/') {
-		mr_err_set(err, MR_EINVAL_INPUT, "the working directory '%s' is invalid, it needs "
-			   "to be an absolute path", c->workdir);
-		goto out;
-	}
-	c->user = o->user ? o->user : ctr_json_s(cfg, "User", "");
-	if (o->uts && *o->uts && strcmp(o->uts, "host")) {
-		mr_err_set(err, MR_EINVAL_INPUT, "invalid UTS mode: %s (host, or none for a "
-			   "private one)", o->uts);
-		goto out;
-	}
-	if (o->uts && !strcmp(o->uts, "host")) {
-		char host[65] = "";
-		if (o->hostname) {
-			mr_err_set(err, MR_EINVAL_INPUT, "Conflicting options: hostname and the UTS mode");
-			goto out;
-		}
-		gethostname(host, sizeof host - 1);
-		c->uts_mode = "host";
-		o->hostname = ctr_own(c, util_xstrdup(host));
-	} else {
-		c->uts_mode = "";
-	}
-	c->hostname = o->hostname ? o->hostname : ctr_own(c, util_xstrndup(c->id, 12));
-	if (!*c->hostname || strlen(c->hostname) > 64) {
-		mr_err_set(err, MR_EINVAL_INPUT, "invalid hostname \"%s\"", c->hostname);
-		goto out;
-	}
-	ctr_json_kv(c, mr_json_get(cfg, "Labels"), &c->labels);
-	for (i = 0; i < o->label.count; i++)
-		ctr_env_set(&c->labels, o->label.items[i]);
-	c->stop_signal = o->stop_signal ? o->stop_signal : ctr_json_s(cfg, "StopSignal", "SIGTERM");
-	if (run_health(c, o, cfg, err) < 0)
-		goto out;
-	if (!ctr_signal_parse(c->stop_signal)) {
-		mr_err_set(err, MR_EINVAL_INPUT, "Invalid signal: %s", c->stop_signal);
-		goto out;
-	}
-	if (o->stop_timeout) {
-		if (util_parse_u64(o->stop_timeout, &v) < 0 || v > 1000000) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid --stop-timeout %s", o->stop_timeout);
-			goto out;
-		}
-		c->stop_timeout = (int)v;
-	}
-	if (o->restart && ctr_restart_parse(o->restart, &c->restart, &c->restart_max) < 0) {
-		mr_err_set(err, MR_EINVAL_INPUT, "invalid restart policy format: %s", o->restart);
-		goto out;
-	}
-	if (o->rm && strcmp(c->restart, "no")) {
-		mr_err_set(err, MR_EINVAL_INPUT, "Conflicting options: --restart and --rm");
-		goto out;
-	}
-	c->auto_remove = (unsigned char)(o->rm > 0);
-	if (o->memory) {
-		if (util_parse_size(o->memory, &v) < 0 || v > INT64_MAX) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid --memory %s", o->memory);
-			goto out;
-		}
-		if (v && v < 6u << 20) {
-			mr_err_set(err, MR_EINVAL_INPUT, "Minimum memory limit allowed is 6MB");
-			goto out;
-		}
-		c->memory = (int64_t)v;
-	}
-	if (o->memory_swap) {
-		if (!strcmp(o->memory_swap, "-1")) {
-			c->memory_swap = -1;
-		} else if (util_parse_size(o->memory_swap, &v) < 0 || v > INT64_MAX) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid --memory-swap %s", o->memory_swap);
-			goto out;
-		} else {
-			c->memory_swap = (int64_t)v;
-		}
-		if (!c->memory) {
-			mr_err_set(err, MR_EINVAL_INPUT, "You should always set the Memory limit when "
-				   "using Memoryswap limit, see usage");
-			goto out;
-		}
-		if (c->memory_swap > 0 && c->memory_swap < c->memory) {
-			mr_err_set(err, MR_EINVAL_INPUT, "Minimum memoryswap limit should be larger "
-				   "than memory limit, see usage");
-			goto out;
-		}
-	}
-	if (o->cpus) {
-		long ncpu = util_ncpu();
-		if (ctr_cpus_parse(o->cpus, &c->nano_cpus) < 0 ||
-		    (c->nano_cpus && (c->nano_cpus < 10000000 || c->nano_cpus > ncpu * 1000000000LL))) {
-			mr_err_set(err, MR_EINVAL_INPUT, "Range of CPUs is from 0.01 to %ld.00, as "
-				   "there are only %ld CPUs available", ncpu, ncpu);
-			goto out;
-		}
-	}
-	if (o->pids_limit) {
-		long long n = strtoll(o->pids_limit, NULL, 10);
-		if (util_parse_u64(o->pids_limit + (*o->pids_limit == '-'), &v) < 0) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid --pids-limit %s", o->pids_limit);
-			goto out;
-		}
-		c->pids_limit = n > 0 ? n : 0;
-	}
-	for (i = 0; i < o->cap_add.count; i++)
-		ctr_list_add(&c->cap_add, o->cap_add.items[i]);
-	for (i = 0; i < o->cap_drop.count; i++)
-		ctr_list_add(&c->cap_drop, o->cap_drop.items[i]);
-	c->privileged = (unsigned char)(o->privileged > 0);
-	if (o->device.count > DEV_MAX) {
-		mr_err_set(err, MR_EINVAL_INPUT, "too many --device: at most %d", DEV_MAX);
-		goto out;
-	}
-	for (i = 0; i < o->device.count; i++) {
-		struct dev_node dn;
-		char acc[4], *spec;
-		if (dev_resolve(o->device.items[i], &dn, err) < 0)
-			goto out;
-		spec = util_xmalloc(strlen(dn.host) + strlen(dn.path) + 6);
-		sprintf(spec, "%s:%s:%s", dn.host, dn.path, dev_access_str(dn.rule.access, acc));
-		ctr_list_add(&c->devices, ctr_own(c, spec));
-	}
-	if (o->ipc && strcmp(o->ipc, "host") && strcmp(o->ipc, "private") &&
-	    strcmp(o->ipc, "shareable")) {
-		mr_err_set(err, MR_EINVAL_INPUT, "invalid IPC mode: %s (host, private or shareable)",
-			   o->ipc);
-		goto out;
-	}
-	c->ipc_mode = o->ipc ? o->ipc : "private";
-	if (o->pid && *o->pid && strcmp(o->pid, "host")) {
-		mr_err_set(err, MR_EINVAL_INPUT, "invalid PID mode: %s (host, or none for a "
-			   "private one)", o->pid);
-		goto out;
-	}
-	c->pid_mode = o->pid && *o->pid ? "host" : "";
-	if (ctr_ns_host(c->pid_mode) && (!MINIRUN_WITH_CGROUPS || !cg_v2_hier())) {
-		mr_err_set(err, ENOTSUP, "--pid host: needs a cgroup2 hierarchy to find the "
-			   "container's processes (none mounted%s)", MINIRUN_WITH_CGROUPS ? "" :
-			   ", or built without MINIRUN_WITH_CGROUPS");
-		goto out;
-	}
-	if (o->shm_size) {
-		if (util_parse_size(o->shm_size, &v) < 0 || v == 0 || v > ((uint64_t)1 << 40)) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid size: '%s'", o->shm_size);
-			goto out;
-		}
-		c->shm_size = (int64_t)v;
-	}
-	for (i = 0; i < o->sysctl.count; i++) {
-		if (ctr_sysctl_check(o->sysctl.items[i], o->network && !strcmp(o->network, "host"),
-				     !strcmp(c->ipc_mode, "host"), err) < 0)
-			goto out;
-		ctr_env_set(&c->sysctls, o->sysctl.items[i]);
-	}
-	for (i = 0; i < o->ulimit.count; i++) {
-		long long soft = 0, hard = 0;
-		const char *eq = strchr(o->ulimit.items[i], '=');
-		char *norm;
-		if (ctr_ulimit_parse(o->ulimit.items[i], &soft, &hard, err) < 0)
-			goto out;
-		norm = util_xmalloc(80);
-		snprintf(norm, 80, "%.*s=%lld:%lld", (int)(eq - o->ulimit.items[i]),
-			 o->ulimit.items[i], soft, hard);
-		ctr_env_set(&c->ulimits, ctr_own(c, norm));
-	}
-	for (i = 0; i < o->group_add.count; i++)
-		ctr_list_add(&c->group_add, o->group_add.items[i]);
-	for (i = 0; i < o->device_rule.count; i++) {
-		struct dev_rule rule;
-		if (dev_rule_parse(o->device_rule.items[i], &rule) < 0) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid device cgroup format '%s'",
-				   o->device_rule.items[i]);
-			goto out;
-		}
-		ctr_list_add(&c->device_rules, o->device_rule.items[i]);
-	}
-	{
-		uint64_t caps;
-		if (isolate_caps_resolve(c, &caps, err) < 0)
-			goto out;
-	}
-	for (i = 0; i < o->security_opt.count; i++) {
-		const char *s = o->security_opt.items[i];
-		if (!strcmp(s, "no-new-privileges") || !strcmp(s, "no-new-privileges:true") ||
-		    !strcmp(s, "no-new-privileges=true"))
-			c->no_new_privs = 1;
-		else if (!strncmp(s, "seccomp", 7) && strcmp(s + 7, "=unconfined") && strcmp(s + 7, ":unconfined")) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid --security-opt: \"%s\": minirun has "
-				   "Docker's default seccomp profile built in, or none with seccomp=unconfined "
-				   "(profiles from files are not supported)", s);
-			goto out;
-		} else if (strcmp(s, "no-new-privileges:false") && strcmp(s, "no-new-privileges=false") &&
-			   strncmp(s, "seccomp", 7) && strncmp(s, "apparmor", 8) && strncmp(s, "label", 5)) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid --security-opt: \"%s\"", s);
-			goto out;
-		}
-		ctr_list_add(&c->security_opt, s);
-	}
-	for (i = 0; i < o->log_opt.count; i++) {
-		const char *s = o->log_opt.items[i];
-		if (!strncmp(s, "max-size=", 9) && util_parse_size(s + 9, &v) == 0 && v >= 4096) {
-			c->log_max_size = v;
-		} else if (!strncmp(s, "max-file=", 9) && util_parse_u64(s + 9, &v) == 0 && v >= 1 &&
-			   v <= 100) {
-			c->log_max_file = (int)v;
-		} else {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid log opt '%s' (max-size=SIZE of at "
-				   "least 4k, max-file=1..100)", s);
-			goto out;
-		}
-	}
-	if (o->network && net_mode(st, c, o->network, err) < 0)
-		goto out;
-	if (net_run_opts(c, o->publish.items, o->publish.count, o->publish_all, o->add_host.items,
-			 o->add_host.count, o->dns.items, o->dns.count, cfg, err) < 0)
-		goto out;
-	if (run_mounts(st, o, c, cfg, err) < 0)
-		goto out;
-	c->tty = (unsigned char)(o->tty > 0);
-	c->interactive = (unsigned char)(o->interactive > 0);
-	c->readonly = (unsigned char)(o->read_only > 0);
-	c->init = (unsigned char)(o->init > 0);
-	snprintf(c->driver, sizeof c->driver, "%s", rootfs_driver(st));
-	ctr_now(c->created, sizeof c->created);
-	rc = ctr_create(st, c, o->name != NULL, err);
-	if (rc == 0 && net_run_created(st, c, err) < 0) {
-		struct mr_err ignored;
-		ctr_remove(st, c, &ignored);
-		rc = -1;
-	}
-	if (rc < 0) {
-		/* the volumes made for it must not stay behind */
-		struct mr_err ignored;
-		for (i = 0; i < c->nmnt; i++)
-			if (c->mnt[i].type == MOUNT_VOLUME && c->mnt[i].created)
-				volume_remove(st, c->mnt[i].source, &ignored);
-	}
-out:
-	ctr_list_free(&img_ep);
-	ctr_list_free(&img_cmd);
-	mr_buf_free(&b);
-	image_db_free(&db);
-	return rc;
-}
-
-static int run_parse(struct cli *cl, struct run_opts *o, int argc, char **argv, int is_run)
+static int run_parse(struct cli *cl, struct ctr_opts *o, int argc, char **argv, int is_run)
 {
 	struct cli_flag flags[] = {
 		{ "d|detach", 0, NULL, &o->detach, NULL, "Run in the background, print the ID" },
 		{ "name", 1, &o->name, NULL, NULL, "Assign a name to the container" },
 		{ "rm", 0, NULL, &o->rm, NULL, "Remove the container when it exits" },
+		{ "pull", 1, &o->pull, NULL, NULL,
+		  "Pull image before running (\"always\"|\"missing\"|\"never\")" },
 		{ "e|env", 1, NULL, NULL, &o->env, "Set environment variables" },
 		{ "env-file", 1, NULL, NULL, &o->env_file, "Read environment variables from a file" },
 		{ "w|workdir", 1, &o->workdir, NULL, NULL, "Working directory in the container" },
@@ -22187,12 +25635,13 @@ static int run_parse(struct cli *cl, struct run_opts *o, int argc, char **argv, 
 		{ "uts", 1, &o->uts, NULL, NULL, "UTS namespace: host, or a private one" },
 		{ "shm-size", 1, &o->shm_size, NULL, NULL, "Size of /dev/shm (default 64m)" },
 		{ "security-opt", 1, NULL, NULL, &o->security_opt, "Security Options" },
-		{ "log-opt", 1, NULL, NULL, &o->log_opt, "max-size=SIZE, max-file=N" },
+		{ "log-opt", 1, NULL, NULL, &o->log_opt, "max-size=SIZE, max-file=N, location=ram|store" },
 		{ "network|net", 1, &o->network, NULL, NULL, "bridge, host, none, container:NAME" },
 		{ "p|publish", 1, NULL, NULL, &o->publish, "Publish a port: [IP:]HOSTPORT:PORT" },
 		{ "P|publish-all", 0, NULL, &o->publish_all, NULL, "Publish the exposed ports" },
 		{ "add-host", 1, NULL, NULL, &o->add_host, "Add host:ip to /etc/hosts" },
 		{ "dns", 1, NULL, NULL, &o->dns, "Set custom DNS servers" },
+		{ "network-alias", 1, NULL, NULL, &o->network_alias, "Add a network-scoped alias" },
 		{ "v|volume", 1, NULL, NULL, &o->volume, "Bind mount a volume" },
 		{ "mount", 1, NULL, NULL, &o->mount, "type=volume|bind|tmpfs,..." },
 		{ "tmpfs", 1, NULL, NULL, &o->tmpfs, "Mount a tmpfs directory" },
@@ -22232,27 +25681,73 @@ static int run_parse(struct cli *cl, struct run_opts *o, int argc, char **argv, 
 		return n;
 	if (cli_nargs(cl, n, 1, -1) < 0)
 		return -1;
-#if !MINIRUN_WITH_CGROUPS
-	if (o->memory || o->memory_swap || o->cpus || o->pids_limit) {
-		cli_disabled(cl->cmd, "CGROUPS");
-		return -1;
-	}
-#endif
+	o->image = argv[0];
+	o->args = (const char **)argv + 1;
+	o->nargs = n - 1;
 	if (o->tty && o->interactive && !o->detach && is_run && !isatty(0))
 		return cli_fail(cl, "the input device is not a TTY");
 	return n;
 }
 
+/* Create a container from the flags: the spec ([19b] spec_from_opts), then
+ * the one back end (spec_create). */
+static int run_create(struct cli *cl, const struct ctr_opts *o, struct ctr *c)
+{
+	struct mr_store *st = cli_store(cl);
+	if (!st) {
+		ctr_init(c);
+		return -1;
+	}
+	if (spec_from_opts(st, o, c, &cl->err) < 0)
+		return -1;
+	return spec_create(st, c, o->name != NULL, &cl->err);
+}
+
+/* --pull, as Docker's client does it before creating: always pulls first;
+ * missing (the default) pulls when the image is not in the store, saying
+ * so; never leaves it to create ("No such image"). Other values are taken
+ * as Docker 20.10 takes them: as never. The pull's progress goes to stderr;
+ * its failure is the error. */
+static int run_pull(struct cli *cl, const struct ctr_opts *o, const char *ref)
+{
+	const char *mode = o->pull ? o->pull : "missing";
+	struct mr_store *st = cli_store(cl);
+	struct image_db db;
+	struct pull_opts po;
+	struct mr_err ignored;
+	char name[512];
+	int have;
+	if (!st)
+		return -1;
+	if (strcmp(mode, "always") && strcmp(mode, "missing"))
+		return 0;
+	if (image_db_read(st, &db, &ignored) < 0)
+		memset(&db, 0, sizeof db);
+	have = image_db_find(&db, ref, &ignored) != NULL;
+	image_db_free(&db);
+	if (have && strcmp(mode, "always"))
+		return 0;
+	if (!have)
+		fprintf(stderr, "Unable to find image '%s' locally\n",
+			image_ref_normalize(ref, name, sizeof name, &ignored) == 0 ? name : ref);
+	memset(&po, 0, sizeof po);
+	po.out = stderr;
+	po.insecure = getenv("MINIRUN_INSECURE_REGISTRIES");
+	return image_pull(st, ref, &po, &cl->err);
+}
+
 static int cmd_run(struct cli *cl, int argc, char **argv)
 {
-	struct run_opts o;
+	struct ctr_opts o;
 	struct ctr c;
 	int n = run_parse(cl, &o, argc, argv, 1), rc;
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	cli_std_fds();
-	if (run_create(cl, &o, argv, n, &c) < 0) {
-		util_print_err(&cl->err);
+	ctr_init(&c);
+	if (run_pull(cl, &o, o.image) < 0 || run_create(cl, &o, &c) < 0) {
+		/* Docker's run: "docker: <error>." and a pointer to the help */
+		fprintf(stderr, "minirun: Error: %s.\nSee 'minirun run --help'.\n", cl->err.msg);
 		ctr_free(&c);
 		return CLI_EXIT_FAIL;
 	}
@@ -22274,12 +25769,16 @@ static int cmd_run(struct cli *cl, int argc, char **argv)
 
 static int cmd_create(struct cli *cl, int argc, char **argv)
 {
-	struct run_opts o;
+	struct ctr_opts o;
 	struct ctr c;
 	int n = run_parse(cl, &o, argc, argv, 0);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (run_create(cl, &o, argv, n, &c) < 0) {
+	if (run_pull(cl, &o, o.image) < 0) {
+		util_print_err(&cl->err);
+		return CLI_EXIT_FAIL;
+	}
+	if (run_create(cl, &o, &c) < 0) {
 		util_print_err(&cl->err);
 		ctr_free(&c);
 		return CLI_EXIT_FAIL;
@@ -22324,12 +25823,15 @@ static int cmd_start(struct cli *cl, int argc, char **argv)
 		}
 		if (attach || interactive) {
 			fflush(stdout);
+			cl->err.msg[0] = 0;
 			rc = ctr_run_attached(&cl->store, &c, interactive, &cl->err);
-			if (rc >= 125 && rc <= 127 && cl->err.msg[0])
+			if (rc >= 125 && rc <= 127 && cl->err.msg[0]) {
 				util_print_err(&cl->err);
+				rc = 1;   /* Docker: start's own failures exit 1 */
+			}
 		} else if ((code = ctr_start_detached(&cl->store, &c, 0, 0, &cl->err)) != 0) {
 			util_print_err(&cl->err);
-			rc = code;
+			rc = code == CLI_EXIT_FAIL ? 1 : code;
 		} else {
 			printf("%s\n", argv[i]);
 		}
@@ -22379,7 +25881,9 @@ static int ctr_stop(struct mr_store *st, struct ctr *c, long timeout, int sig, s
 	struct ctr_info ci;
 	int rfd, fd;
 	ctr_info_get(st, c->id, &ci);
-	if (ci.status != CTR_RUNNING && ci.status != CTR_RESTARTING)
+	/* Exited, but its monitor alive: between the exit and the restart
+	 * decision. Stopped too, or it restarts and keeps its owner lock. */
+	if (ci.status != CTR_RUNNING && ci.status != CTR_RESTARTING && ci.monitor <= 0)
 		return 0;
 	rfd = ctr_rundir(st, c->id, 0);
 	if (rfd < 0)
@@ -22388,7 +25892,7 @@ static int ctr_stop(struct mr_store *st, struct ctr *c, long timeout, int sig, s
 	if (fd >= 0)
 		close(fd);
 	close(rfd);
-	if (ci.status == CTR_RESTARTING) {
+	if (ci.status != CTR_RUNNING) {
 		if (ci.monitor > 0)
 			kill(ci.monitor, SIGTERM);
 	} else if (ci.pid > 0) {
@@ -22530,7 +26034,9 @@ static int cmd_rm(struct cli *cl, int argc, char **argv)
 		struct ctr c;
 		struct ctr_owner o;
 		if (cli_ctr(cl, argv[i], &c) < 0) {
-			rc = 1;
+			/* Docker: -f forgives a missing container (error shown, exit 0) */
+			if (!force || cl->err.code != MR_ENOTFOUND)
+				rc = 1;
 			continue;
 		}
 		memset(&o, 0, sizeof o);
@@ -22595,6 +26101,7 @@ static int cmd_wait(struct cli *cl, int argc, char **argv)
 struct logs_file {
 	int fd;
 	size_t pos, len;
+	uint64_t left;                     /* bytes still to read from fd */
 	char buf[3 * CTR_LOG_CHUNK];
 };
 
@@ -22618,10 +26125,12 @@ static char *logs_next(struct logs_file *f)
 		}
 		if (f->len == sizeof f->buf)
 			f->len = 0;     /* not a record: skip it */
-		n = read(f->fd, f->buf + f->len, sizeof f->buf - f->len);
+		n = read(f->fd, f->buf + f->len, sizeof f->buf - f->len < f->left ?
+			 sizeof f->buf - f->len : (size_t)f->left);
 		if (n <= 0)
 			return NULL;
 		f->len += (size_t)n;
+		f->left -= (uint64_t)n;
 	}
 }
 
@@ -22683,6 +26192,10 @@ static void logs_record(struct logs_out *o, const char *rec, int count_only)
 		return;
 	}
 	f = s == 'e' || s == 'E' ? stderr : stdout;
+	/* stdout is buffered: flushed when the stream changes, so that a
+	 * terminal or a 2>&1 reader sees the records in their order */
+	if (f != stdout)
+		fflush(stdout);
 	if (o->timestamps && o->at_start)
 		fprintf(f, "%.*s ", (int)(sp - rec), rec);
 	fputs(sp + 2, f);
@@ -22701,6 +26214,18 @@ static int logs_open(int dirfd, int i)
 	return openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 }
 
+/* The folder a container's log files are in: rundir/ID for location=ram,
+ * else its store folder. -1 on error; -2 when a RAM log's folder is gone (a
+ * reboot): no logs, not an error. */
+static int logs_dir(struct cli *cl, const struct ctr *c)
+{
+	int fd;
+	if (!c->log_ram)
+		return ctr_dir(&cl->store, c->id, &cl->err);
+	fd = ctr_rundir(&cl->store, c->id, 0);
+	return fd >= 0 ? fd : -2;
+}
+
 static int cmd_logs(struct cli *cl, int argc, char **argv)
 {
 	const char *tail = NULL, *since = NULL, *until = NULL;
@@ -22716,7 +26241,8 @@ static int cmd_logs(struct cli *cl, int argc, char **argv)
 	struct logs_out o;
 	struct logs_file *f;
 	struct ctr c;
-	uint64_t n_tail = 0;
+	uint64_t n_tail = 0, *ends;
+	int *fds;
 	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
@@ -22736,32 +26262,55 @@ static int cmd_logs(struct cli *cl, int argc, char **argv)
 	}
 	if (cli_ctr(cl, argv[0], &c) < 0)
 		return CLI_EXIT_FAIL;
-	dirfd = ctr_dir(&cl->store, c.id, &cl->err);
-	if (dirfd < 0) {
+	dirfd = logs_dir(cl, &c);
+	if (dirfd == -1) {
 		util_print_err(&cl->err);
 		ctr_free(&c);
 		return CLI_EXIT_FAIL;
+	}
+	if (dirfd == -2) {
+		ctr_free(&c);
+		return 0;
 	}
 	o.timestamps = ts;
 	o.at_start = 1;
 	f = util_xmalloc(sizeof *f);
 	nfiles = c.log_max_file > 0 ? c.log_max_file : CTR_LOG_MAX_FILE;
-	/* oldest first: log.N-1 ... log.1, log; with --tail, a counting pass */
+	/* with --tail, a counting pass first; the printing pass reads the same
+	 * files (kept open: a rotation between the passes renames, it does not
+	 * change them) up to where the count stopped, so lines the container
+	 * writes meanwhile never make more than N */
+	fds = util_xcalloc((size_t)nfiles, sizeof *fds);
+	ends = util_xcalloc((size_t)nfiles, sizeof *ends);
+	for (i = 0; i < nfiles; i++)
+		fds[i] = -1;
+	/* oldest first: log.N-1 ... log.1, log */
 	for (pass = tail && strcmp(tail, "all") ? 0 : 1; pass < 2; pass++) {
 		if (pass == 1 && tail && strcmp(tail, "all"))
 			o.skip = o.lines > (long long)n_tail ? o.lines - (long long)n_tail : 0;
 		for (i = nfiles - 1; i >= 0; i--) {
 			char *rec;
-			f->fd = logs_open(dirfd, i);
+			off_t at;
+			if (fds[i] < 0)
+				fds[i] = logs_open(dirfd, i);
+			f->fd = fds[i];
 			f->pos = f->len = 0;
-			if (f->fd < 0)
+			f->left = pass == 1 && tail && strcmp(tail, "all") ? ends[i] : UINT64_MAX;
+			if (f->fd < 0 || lseek(f->fd, 0, SEEK_SET) < 0)
 				continue;
 			while ((rec = logs_next(f)) != NULL)
 				logs_record(&o, rec, pass == 0);
-			if (i || !follow || pass == 0)
+			at = lseek(f->fd, 0, SEEK_CUR);
+			ends[i] = at > 0 ? (uint64_t)at : 0;
+			if (pass == 1 && (i || !follow)) {
 				close(f->fd);
+				fds[i] = -1;
+			}
 		}
 	}
+	f->left = UINT64_MAX;
+	free(fds);
+	free(ends);
 	fflush(stdout);
 	fflush(stderr);
 	if (follow) {
@@ -22807,6 +26356,153 @@ static void cli_jw_time(struct mr_jw *w, const char *key, const char *t)
 	ctr_jw_str(w, key, t && *t ? t : "0001-01-01T00:00:00Z");
 }
 
+/* The rest of Docker 20.10's HostConfig keys, with its values for what
+ * minirun does not offer (--dns and --add-host from net.conf). */
+static void cli_inspect_host_rest(struct cli *cl, struct mr_jw *w, const struct ctr *c)
+{
+	static const char strs[] = "ContainerIDFile\0VolumeDriver\0Cgroup\0UsernsMode\0"
+		"Isolation\0CgroupParent\0CpusetCpus\0CpusetMems\0";
+	static const char zeros[] = "OomScoreAdj\0CpuShares\0BlkioWeight\0CpuPeriod\0CpuQuota\0"
+		"CpuRealtimePeriod\0CpuRealtimeRuntime\0MemoryReservation\0CpuCount\0"
+		"CpuPercent\0IOMaximumIOps\0IOMaximumBandwidth\0";
+	static const char empty[] = "DnsOptions\0DnsSearch\0BlkioWeightDevice\0BlkioDeviceReadBps\0"
+		"BlkioDeviceWriteBps\0BlkioDeviceReadIOps\0BlkioDeviceWriteIOps\0";
+	static const char nulls[] = "Links\0DeviceRequests\0MemorySwappiness\0";
+	static const char masked[] = "/proc/asound\0/proc/acpi\0/proc/kcore\0/proc/keys\0"
+		"/proc/latency_stats\0/proc/timer_list\0/proc/timer_stats\0/proc/sched_debug\0"
+		"/proc/scsi\0/sys/firmware\0/sys/devices/virtual/powercap\0";
+	static const char ro[] = "/proc/bus\0/proc/fs\0/proc/irq\0/proc/sys\0/proc/sysrq-trigger\0";
+	const char *k, *l;
+	struct mr_buf conf = { 0 };
+	struct mr_err ignored;
+	int fd = ctr_dir(&cl->store, c->id, &ignored), hosts = 0;
+	if (fd < 0 || mr_read_file(fd, "net.conf", &conf, 1u << 16, &ignored) < 0 || !conf.data)
+		mr_buf_append(&conf, "", 0);
+	if (fd >= 0)
+		close(fd);
+	for (k = strs; *k; k += strlen(k) + 1)
+		ctr_jw_str(w, k, "");
+	for (k = zeros; *k; k += strlen(k) + 1)
+		ctr_jw_int(w, k, 0);
+	for (k = empty; *k; k += strlen(k) + 1) {
+		mr_jw_key(w, k);
+		mr_jw_arr(w);
+		mr_jw_arr_end(w);
+	}
+	for (k = nulls; *k; k += strlen(k) + 1) {
+		mr_jw_key(w, k);
+		mr_jw_null(w);
+	}
+	ctr_jw_bool(w, "OomKillDisable", 0);
+	ctr_jw_bool(w, "PublishAllPorts", 0);
+	ctr_jw_str(w, "Runtime", "runc");
+	/* minirun gives every container its own cgroup namespace */
+	ctr_jw_str(w, "CgroupnsMode", "private");
+	mr_jw_key(w, "ConsoleSize");
+	mr_jw_arr(w);
+	mr_jw_int(w, 0);
+	mr_jw_int(w, 0);
+	mr_jw_arr_end(w);
+	mr_jw_key(w, "Dns");
+	mr_jw_arr(w);
+	for (l = conf.data; *l; l = net_next(l))
+		if (l[0] == 'd' && l[1] == ' ')
+			mr_jw_strn(w, l + 2, strcspn(l + 2, "\n"));
+	mr_jw_arr_end(w);
+	mr_jw_key(w, "ExtraHosts");
+	for (l = conf.data; *l; l = net_next(l))
+		hosts += l[0] == 'h' && l[1] == ' ';
+	if (!hosts) {
+		mr_jw_null(w);
+	} else {
+		mr_jw_arr(w);
+		for (l = conf.data; *l; l = net_next(l)) {
+			char name[256], ip[40];
+			const char *q = l + 2;
+			if (l[0] == 'h' && l[1] == ' ' && util_word(&q, name, sizeof name) == 0 &&
+			    util_word(&q, ip, sizeof ip) == 0) {
+				char hi[300];
+				snprintf(hi, sizeof hi, "%s:%s", name, ip);
+				mr_jw_str(w, hi);
+			}
+		}
+		mr_jw_arr_end(w);
+	}
+	/* --privileged: none masked, none read-only */
+	mr_jw_key(w, "MaskedPaths");
+	if (c->privileged) {
+		mr_jw_null(w);
+	} else {
+		mr_jw_arr(w);
+		for (k = masked; *k; k += strlen(k) + 1)
+			mr_jw_str(w, k);
+		mr_jw_arr_end(w);
+	}
+	mr_jw_key(w, "ReadonlyPaths");
+	if (c->privileged) {
+		mr_jw_null(w);
+	} else {
+		mr_jw_arr(w);
+		for (k = ro; *k; k += strlen(k) + 1)
+			mr_jw_str(w, k);
+		mr_jw_arr_end(w);
+	}
+	mr_buf_free(&conf);
+}
+
+/* HostConfig.PortBindings from the container's recorded -p/-P (net.conf), as
+ * Docker keeps them: "80/tcp": [{"HostIp": "", "HostPort": "8000"}], an
+ * empty HostIp for all addresses and an empty HostPort for "any free". */
+static int cli_strcmp(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+static void cli_port_bindings(struct mr_store *st, const struct ctr *c, struct mr_jw *w)
+{
+	struct mr_buf b = { 0 };
+	struct mr_err ignored;
+	char path[32 + CTR_ID_LEN], keys[NET_MAX_PORTS][16], key[16], ip[16], hp[8];
+	const char *l;
+	struct net_port p;
+	size_t n = 0, i, k;
+	snprintf(path, sizeof path, "containers/%s/net.conf", c->id);
+	if (mr_read_file(st->rootfd, path, &b, 1u << 16, &ignored) < 0 || !b.data)
+		mr_buf_append(&b, "", 0);
+	/* a Go map: keys sorted, each once, its bindings in given order */
+	for (l = b.data; *l && n < NET_MAX_PORTS; l = net_next(l)) {
+		if (net_port_line(l, &p) < 0)
+			continue;
+		snprintf(key, sizeof key, "%u/%s", p.cport, p.proto == 'u' ? "udp" : "tcp");
+		for (i = 0; i < n && strcmp(keys[i], key); i++) {}
+		if (i == n)
+			memcpy(keys[n++], key, sizeof key);
+	}
+	qsort(keys, n, sizeof keys[0], cli_strcmp);
+	mr_jw_key(w, "PortBindings");
+	mr_jw_obj(w);
+	for (k = 0; k < n; k++) {
+		mr_jw_key(w, keys[k]);
+		mr_jw_arr(w);
+		for (l = b.data; *l; l = net_next(l)) {
+			if (net_port_line(l, &p) < 0)
+				continue;
+			snprintf(key, sizeof key, "%u/%s", p.cport, p.proto == 'u' ? "udp" : "tcp");
+			if (strcmp(key, keys[k]))
+				continue;
+			net_ip_str(p.hip, ip);
+			snprintf(hp, sizeof hp, "%u", p.hport);
+			mr_jw_obj(w);
+			ctr_jw_str(w, "HostIp", p.hip ? ip : "");
+			ctr_jw_str(w, "HostPort", p.hport ? hp : "");
+			mr_jw_obj_end(w);
+		}
+		mr_jw_arr_end(w);
+	}
+	mr_jw_obj_end(w);
+	mr_buf_free(&b);
+}
+
 static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 {
 	struct ctr_info ci;
@@ -22842,7 +26538,7 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 		struct mr_json_doc hd = { 0 };
 		struct mr_err ignored;
 		int rfd = ctr_rundir(&cl->store, c->id, 0);
-		if (rfd >= 0 && mr_read_file(rfd, "health.json", &hb, 65536, &ignored) == 0 &&
+		if (rfd >= 0 && mr_read_file(rfd, "health.json", &hb, 262144, &ignored) == 0 &&
 		    mr_json_parse(&hd, hb.data, hb.len, &ignored) == 0) {
 			mr_jw_key(w, "Health");
 			mr_jw_value(w, hd.root);
@@ -22892,12 +26588,13 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 	ctr_jw_str(w, "max-size", mem);
 	snprintf(mem, sizeof mem, "%d", c->log_max_file);
 	ctr_jw_str(w, "max-file", mem);
+	if (c->log_ram)
+		ctr_jw_str(w, "location", "ram");
 	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "PortBindings");
-	mr_jw_obj(w);
-	mr_jw_obj_end(w);
+	cli_port_bindings(&cl->store, c, w);
 	ctr_fields_write(w, c, 1, 1);
+	cli_inspect_host_rest(cl, w, c);
 	mr_jw_obj_end(w);
 	mr_jw_key(w, "GraphDriver");
 	mr_jw_obj(w);
@@ -22950,73 +26647,34 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 		path[0] = 0;
 	ctr_jw_str(w, "SandboxKey", path);
 	net_inspect(&cl->store, c, ci.status == CTR_RUNNING, w);
-	mr_jw_key(w, "Networks");
-	mr_jw_obj(w);
-	mr_jw_obj_end(w);
+	net_inspect_networks(&cl->store, c, ci.status == CTR_RUNNING, w);
 	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
 }
 
-/* `inspect --format`: Go-template actions {{.A.B}} and {{json .A}} over the
- * object's JSON; text around them is copied (\t, \n escapes). */
+/* `inspect --format`: the template ([20c]) over the object's JSON. Docker
+ * prints what was rendered and a newline even when executing fails, then
+ * "template parsing error: ..." (exit 1; a malformed template: 64). */
 static int cli_inspect_format(const char *fmt, const char *json, size_t len)
 {
 	struct mr_json_doc doc = { 0 };
 	struct mr_err err;
 	struct mr_buf out = { 0 };
-	const char *p = fmt;
+	char msg[256];
+	int rc;
 	if (mr_json_parse(&doc, json, len, &err) < 0) {
 		util_print_err(&err);
-		return -1;
+		return 1;
 	}
-	while (*p) {
-		const char *open = strstr(p, "{{"), *close, *q;
-		const struct mr_json *v = doc.root;
-		int as_json = 0;
-		for (q = p; q < (open ? open : p + strlen(p)); q++) {
-			if (q[0] == '\\' && (q[1] == 't' || q[1] == 'n'))
-				mr_buf_append(&out, q[1] == 't' ? "\t" : "\n", 1), q++;
-			else
-				mr_buf_append(&out, q, 1);
-		}
-		if (!open || !(close = strstr(open, "}}")))
-			break;
-		for (q = open + 2; *q == ' '; q++) {}
-		if (!strncmp(q, "json ", 5))
-			for (as_json = 1, q += 5; *q == ' '; q++) {}
-		if (*q != '.') {
-			fprintf(stderr, "Error: template: unsupported action \"%.*s\"\n",
-				(int)(close - open + 2), open);
-			mr_json_free(&doc);
-			mr_buf_free(&out);
-			return -1;
-		}
-		while (v && *q == '.' && q < close) {
-			char key[128];
-			size_t n = strcspn(q + 1, ". }");
-			snprintf(key, sizeof key, "%.*s", (int)n, q + 1);
-			q += 1 + n;
-			if (key[0])
-				v = mr_json_get(v, key);
-		}
-		if (as_json || (v && (v->type == MR_JSON_ARRAY || v->type == MR_JSON_OBJECT))) {
-			struct mr_jw w;
-			mr_jw_init(&w, &out, 0);
-			mr_jw_value(&w, v);
-		} else if (!v || v->type == MR_JSON_NULL) {
-			mr_buf_printf(&out, "<no value>");
-		} else if (v->type == MR_JSON_STRING || v->type == MR_JSON_NUMBER) {
-			mr_buf_append(&out, v->str, v->len);
-		} else {
-			mr_buf_printf(&out, "%s", v->type == MR_JSON_TRUE ? "true" : "false");
-		}
-		p = close + 2;
-	}
-	mr_buf_append(&out, "\n", 1);
-	fwrite(out.data, 1, out.len, stdout);
+	rc = tmpl_render(fmt, doc.root, &out, msg, sizeof msg);
+	if (rc != -2)
+		printf("%s\n", out.data ? out.data : "");
+	fflush(stdout);
+	if (rc < 0)
+		fprintf(stderr, "template parsing error: %s\n", msg);
 	mr_json_free(&doc);
 	mr_buf_free(&out);
-	return 0;
+	return rc == 0 ? 0 : rc == -2 ? 64 : 1;
 }
 
 /* `inspect`: a container first, then an image, as Docker resolves names. */
@@ -23032,7 +26690,7 @@ static int cmd_inspect(struct cli *cl, int argc, char **argv)
 	struct image_db db;
 	struct mr_buf out = { 0 };
 	struct mr_jw w;
-	int i, rc = 0, dbok;
+	int i, k, rc = 0, dbok;
 	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] NAME|ID [NAME|ID...]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
@@ -23067,8 +26725,11 @@ static int cmd_inspect(struct cli *cl, int argc, char **argv)
 			rc = 1;
 			continue;
 		}
-		if (format && cli_inspect_format(format, out.data, out.len) < 0)
-			rc = 1;
+		if (format && (k = cli_inspect_format(format, out.data, out.len)) != 0) {
+			rc = k;
+			if (k == 64)
+				break;
+		}
 	}
 	mr_jw_arr_end(&w);
 	if (!format)
@@ -23096,6 +26757,9 @@ static int cmd_container_inspect(struct cli *cl, int argc, char **argv)
 struct ps_row {
 	struct ctr c;
 	struct ctr_info ci;
+	int image_gone;                   /* its reference names another image now, or none */
+	struct mr_store *st;
+	char size[48];                     /* ps -s: "6B (virtual 1.98MB)", else "" */
 };
 
 static int ps_cmp(const void *a, const void *b)
@@ -23109,9 +26773,12 @@ static void ps_command(const struct ctr *c, int no_trunc, struct mr_buf *out)
 {
 	struct mr_buf cmd = { 0 };
 	size_t i, runes = 0, cut = 0;
-	for (i = 0; i < c->entrypoint.n + c->cmd.n; i++)
-		mr_buf_printf(&cmd, "%s%s", i ? " " : "", i < c->entrypoint.n ? c->entrypoint.v[i] :
-			      c->cmd.v[i - c->entrypoint.n]);
+	for (i = 0; i < c->entrypoint.n + c->cmd.n; i++) {
+		const char *a = i < c->entrypoint.n ? c->entrypoint.v[i] : c->cmd.v[i - c->entrypoint.n];
+		/* Docker's daemon quotes an argument with a space in it: 'a b' */
+		int q = i && strchr(a, ' ');
+		mr_buf_printf(&cmd, "%s%s%s%s", i ? " " : "", q ? "'" : "", a, q ? "'" : "");
+	}
 	mr_buf_append(&cmd, "", 0);
 	for (i = 0; i < cmd.len; i++)
 		if (((unsigned char)cmd.data[i] & 0xc0) != 0x80 && ++runes == 20)
@@ -23130,6 +26797,86 @@ static void ps_command(const struct ctr *c, int no_trunc, struct mr_buf *out)
 	mr_buf_free(&cmd);
 }
 
+/* One run of ports mapped to themselves; first port in hport, last in cport. */
+static void ps_port_group(struct mr_buf *out, const char *ip, const struct net_port *g)
+{
+	char range[16];
+	if (g->hport == g->cport)
+		snprintf(range, sizeof range, "%u", g->cport);
+	else
+		snprintf(range, sizeof range, "%u-%u", g->hport, g->cport);
+	mr_buf_printf(out, "%s%s:%s->%s/%s", out->len ? ", " : "", ip, range, range,
+		      g->proto == 'u' ? "udp" : "tcp");
+}
+
+static int ps_port_cmp(const void *a, const void *b)
+{
+	const struct net_port *x = a, *y = b;
+	char ix[16], iy[16];
+	int d;
+	if (x->cport != y->cport)
+		return x->cport < y->cport ? -1 : 1;
+	net_ip_str(x->hip, ix);
+	net_ip_str(y->hip, iy);
+	if ((d = strcmp(ix, iy)) != 0)
+		return d;
+	if (x->hport != y->hport)
+		return x->hport < y->hport ? -1 : 1;
+	return (x->proto == 'u') - (y->proto == 'u');
+}
+
+/* Docker's PORTS cell (DisplayablePorts): sorted by container port, runs of
+ * ports mapped to themselves grouped ("0.0.0.0:80-81->80-81/tcp"), other
+ * mappings after them ("0.0.0.0:8000->80/tcp"), joined by ", ". */
+static void ps_ports(const struct ps_row *r, struct mr_buf *out)
+{
+	struct net_port ports[NET_MAX_PORTS], group[NET_MAX_PORTS];
+	struct mr_buf b = { 0 }, maps = { 0 }, res = { 0 };
+	size_t n = 0, ng = 0, i, g;
+	const char *l;
+	char ip[16];
+	if (net_rt_read(r->st, r->c.id, &b) == 0)
+		for (l = strchr(b.data, '\n'); l && *++l && n < NET_MAX_PORTS; l = strchr(l, '\n'))
+			if (net_port_line(l, &ports[n]) == 0)
+				n++;
+	mr_buf_free(&b);
+	qsort(ports, n, sizeof *ports, ps_port_cmp);
+	/* group[g]: the first port of a run in hport; its last in cport */
+	for (i = 0; i < n; i++) {
+		const struct net_port *p = &ports[i];
+		net_ip_str(p->hip, ip);
+		if (p->hport != p->cport) {
+			mr_buf_printf(&maps, "%s%s:%u->%u/%s", maps.len ? ", " : "", ip, p->hport,
+				      p->cport, p->proto == 'u' ? "udp" : "tcp");
+			continue;
+		}
+		for (g = 0; g < ng && (group[g].hip != p->hip || group[g].proto != p->proto); g++) {}
+		if (g < ng && p->cport == group[g].cport + 1) {
+			group[g].cport = p->cport;
+			continue;
+		}
+		if (g < ng) {
+			/* a gap: the finished run goes out now, a new one starts */
+			net_ip_str(group[g].hip, ip);
+			ps_port_group(&res, ip, &group[g]);
+		} else {
+			ng++;
+		}
+		group[g] = *p;
+		group[g].hport = p->cport;
+	}
+	for (g = 0; g < ng; g++) {
+		net_ip_str(group[g].hip, ip);
+		ps_port_group(&res, ip, &group[g]);
+	}
+	if (maps.len)
+		mr_buf_printf(&res, "%s%s", res.len ? ", " : "", maps.data);
+	if (res.len)
+		mr_buf_append(out, res.data, res.len);
+	mr_buf_free(&maps);
+	mr_buf_free(&res);
+}
+
 /* Value of one --format field ({{.Names}}), or -1 if unknown. */
 static int ps_field(const struct ps_row *r, const char *f, const char *arg, int no_trunc,
 		    struct mr_buf *out)
@@ -23143,7 +26890,12 @@ static int ps_field(const struct ps_row *r, const char *f, const char *arg, int 
 	} else if (!strcmp(f, "Names")) {
 		mr_buf_printf(out, "%s", r->c.name);
 	} else if (!strcmp(f, "Image")) {
-		mr_buf_printf(out, "%s", r->c.image_ref);
+		/* Docker: the image's ID once its name went (rmi, a new tag) */
+		if (r->image_gone)
+			mr_buf_printf(out, "%.*s", no_trunc ? MR_DIGEST_LEN : 12,
+				      no_trunc ? r->c.image : r->c.image + 7);
+		else
+			mr_buf_printf(out, "%s", r->c.image_ref);
 	} else if (!strcmp(f, "Command")) {
 		ps_command(&r->c, no_trunc, out);
 	} else if (!strcmp(f, "CreatedAt")) {
@@ -23170,8 +26922,11 @@ static int ps_field(const struct ps_row *r, const char *f, const char *arg, int 
 	} else if (!strcmp(f, "Networks")) {
 		mr_buf_printf(out, "%s", r->c.network);
 	} else if (!strcmp(f, "Size")) {
-		mr_buf_printf(out, "0B");
-	} else if (strcmp(f, "Ports") && strcmp(f, "Mounts") && strcmp(f, "LocalVolumes")) {
+		mr_buf_printf(out, "%s", r->size[0] ? r->size : "0B");
+	} else if (!strcmp(f, "Ports")) {
+		if (r->ci.status == CTR_RUNNING)
+			ps_ports(r, out);
+	} else if (strcmp(f, "Mounts") && strcmp(f, "LocalVolumes")) {
 		return -1;
 	}
 	mr_buf_append(out, "", 0);
@@ -23264,14 +27019,14 @@ static int ps_filter_known(const char *f)
 }
 
 /* --filter: same key ORs, different keys AND (Docker's rule). */
-static int ps_match(const struct ps_row *r, const struct cli_list *filters)
+static int ps_match(const struct ps_row *r, const struct ctr_list *filters)
 {
 	const char *k;
 	for (k = ps_filter_keys; *k; k += strlen(k) + 1) {
 		size_t i, kl = strlen(k);
 		int any = 0, hit = 0;
-		for (i = 0; i < filters->count; i++) {
-			const char *f = filters->items[i], *v = f + kl + 1;
+		for (i = 0; i < filters->n; i++) {
+			const char *f = filters->v[i], *v = f + kl + 1;
 			if (strncmp(f, k, kl) || f[kl] != '=')
 				continue;
 			any = 1;
@@ -23312,6 +27067,73 @@ static int ps_match(const struct ps_row *r, const struct cli_list *filters)
 	return 1;
 }
 
+/* Without -a, Docker lists only running containers whatever the filters,
+ * except that a status filter widens the list to every state
+ * (`ps -q -f name=db` is empty while db is stopped). */
+static int ps_wants_stopped(const struct ctr_list *filters)
+{
+	size_t i;
+	for (i = 0; i < filters->n; i++)
+		if (util_starts_with(filters->v[i], "status="))
+			return 1;
+	return 0;
+}
+
+/* Bytes of the files under a folder as Docker counts a layer: apparent
+ * sizes of everything but folders, on its own filesystem. */
+static uint64_t ps_du(int dirfd)
+{
+	DIR *d = fdopendir(dirfd);
+	struct dirent *de;
+	uint64_t sum = 0;
+	struct stat top;
+	if (!d) {
+		close(dirfd);
+		return 0;
+	}
+	fstat(dirfd, &top);
+	while ((de = readdir(d)) != NULL) {
+		struct stat sb;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    fstatat(dirfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 || sb.st_dev != top.st_dev)
+			continue;
+		if (S_ISDIR(sb.st_mode)) {
+			int fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd >= 0)
+				sum += ps_du(fd);
+		} else {
+			sum += (uint64_t)sb.st_size;
+		}
+	}
+	closedir(d);
+	return sum;
+}
+
+/* ps -s: each container's writable layer and, virtual, with its image. */
+static void ps_sizes(struct mr_store *st, struct ps_row *rows, size_t count)
+{
+	struct image_db db;
+	struct mr_err ignored;
+	size_t i;
+	if (image_db_read(st, &db, &ignored) < 0)
+		memset(&db, 0, sizeof db);
+	for (i = 0; i < count; i++) {
+		char path[48 + CTR_ID_LEN], a[24], b[24];
+		const struct image_rec *r = image_db_by_id(&db, rows[i].c.image);
+		int fd;
+		uint64_t rw = 0;
+		snprintf(path, sizeof path, "containers/%s/%s", rows[i].c.id,
+			 strcmp(rows[i].c.driver, "overlay") ? "rootfs" : "upper");
+		fd = openat(st->rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0)
+			rw = ps_du(fd);
+		util_human_size(rw, a, sizeof a);
+		util_human_size(rw + (r ? r->size : 0), b, sizeof b);
+		snprintf(rows[i].size, sizeof rows[i].size, "%s (virtual %s)", a, b);
+	}
+	image_db_free(&db);
+}
+
 /* Every container of the store, newest first. */
 static struct ps_row *ps_list(struct mr_store *st, size_t *count)
 {
@@ -23321,6 +27143,9 @@ static struct ps_row *ps_list(struct mr_store *st, size_t *count)
 	struct ps_row *rows = NULL;
 	size_t n = 0;
 	struct mr_err ignored;
+	struct image_db db = { 0 };
+	const struct image_rec *img;
+	int have_db = image_db_read(st, &db, &ignored) == 0;
 	if (!d && fd >= 0)
 		close(fd);
 	while (d && (de = readdir(d)) != NULL) {
@@ -23332,10 +27157,15 @@ static struct ps_row *ps_list(struct mr_store *st, size_t *count)
 			continue;
 		}
 		ctr_info_get(st, de->d_name, &rows[n].ci);
+		img = have_db ? image_db_find(&db, rows[n].c.image_ref, &ignored) : NULL;
+		rows[n].image_gone = have_db && (!img || strcmp(img->id, rows[n].c.image));
+		rows[n].st = st;
+		rows[n].size[0] = 0;
 		n++;
 	}
 	if (d)
 		closedir(d);
+	image_db_free(&db);
 	if (n)
 		qsort(rows, n, sizeof *rows, ps_cmp);
 	*count = n;
@@ -23344,9 +27174,9 @@ static struct ps_row *ps_list(struct mr_store *st, size_t *count)
 
 static int cmd_ps(struct cli *cl, int argc, char **argv)
 {
-	int all = 0, quiet = 0, no_trunc = 0, latest = 0, rc = 0;
+	int all = 0, quiet = 0, no_trunc = 0, latest = 0, rc = 0, size = 0;
 	const char *format = NULL, *last = NULL;
-	struct cli_list filters = { 0 };
+	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
 		{ "a|all", 0, NULL, &all, NULL, "Show all containers" },
 		{ "q|quiet", 0, NULL, &quiet, NULL, "Only display container IDs" },
@@ -23355,12 +27185,12 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 		{ "format", 1, &format, NULL, NULL, "Go-like template" },
 		{ "l|latest", 0, NULL, &latest, NULL, "Show the last created" },
 		{ "n|last", 1, &last, NULL, NULL, "Show the n last created" },
-		{ "s|size", 0, NULL, NULL, NULL, "Display total file sizes" },
+		{ "s|size", 0, NULL, &size, NULL, "Display total file sizes" },
 		{ 0 },
 	};
 	struct mr_store *st;
 	struct ps_row *rows;
-	struct cli_table t = { 7, 0, NULL, { 0 } };
+	struct cli_table t = { 7, 0, NULL, { 0 }, 0 };
 	struct mr_buf line = { 0 };
 	size_t i, count, shown = 0, limit = (size_t)-1;
 	int table = 0;
@@ -23369,9 +27199,9 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
-	for (i = 0; i < filters.count; i++)
-		if (!ps_filter_known(filters.items[i])) {
-			fprintf(stderr, "Error: invalid filter '%s'\n", filters.items[i]);
+	for (i = 0; i < filters.n; i++)
+		if (!ps_filter_known(filters.v[i])) {
+			fprintf(stderr, "Error: invalid filter '%s'\n", filters.v[i]);
 			return CLI_EXIT_FAIL;
 		}
 	if (latest)
@@ -23387,6 +27217,8 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 			format++;
 	}
 	rows = ps_list(st, &count);
+	if (size || (format && strstr(format, ".Size")))
+		ps_sizes(st, rows, count);
 	if (!quiet && (!format || table)) {
 		if (format) {
 			if (ps_render(format, NULL, no_trunc, &line) < 0) {
@@ -23395,7 +27227,8 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 			}
 		} else {
 			static const char *const head[] = { "CONTAINER ID", "IMAGE", "COMMAND", "CREATED",
-							    "STATUS", "PORTS", "NAMES" };
+							    "STATUS", "PORTS", "NAMES", "SIZE" };
+			t.ncols = size ? 8 : 7;
 			cli_table_add(&t, head);
 		}
 	}
@@ -23410,7 +27243,7 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 	for (i = 0; i < count && shown < limit; i++) {
 		struct ps_row *r = &rows[i];
 		if (!all && r->ci.status != CTR_RUNNING && r->ci.status != CTR_RESTARTING &&
-		    !filters.count)
+		    !ps_wants_stopped(&filters))
 			continue;
 		if (!ps_match(r, &filters))
 			continue;
@@ -23437,18 +27270,19 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 			}
 			mr_buf_free(&b);
 		} else {
-			struct mr_buf cells[7];
-			const char *row[7];
-			static const char fields[] = "ID\0Image\0Command\0RunningFor\0Status\0Ports\0Names\0";
+			struct mr_buf cells[8];
+			const char *row[8];
+			static const char fields[] = "ID\0Image\0Command\0RunningFor\0Status\0Ports\0Names\0"
+						     "Size\0";
 			const char *f = fields;
 			size_t k;
-			for (k = 0; k < 7; k++, f += strlen(f) + 1) {
+			for (k = 0; k < t.ncols; k++, f += strlen(f) + 1) {
 				memset(&cells[k], 0, sizeof cells[k]);
 				ps_field(r, f, NULL, no_trunc, &cells[k]);
 				row[k] = cells[k].data ? cells[k].data : "";
 			}
 			cli_table_add(&t, row);
-			for (k = 0; k < 7; k++)
+			for (k = 0; k < t.ncols; k++)
 				mr_buf_free(&cells[k]);
 		}
 	}
@@ -23463,7 +27297,7 @@ out:
 	for (i = 0; i < count; i++)
 		ctr_free(&rows[i].c);
 	free(rows);
-	free(filters.items);
+	free(filters.v);
 	mr_buf_free(&line);
 	return rc;
 }
@@ -23496,7 +27330,7 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 {
 	struct cli_flag flags[] = { { 0 } };
 	static const char *const head[] = { "UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD" };
-	struct cli_table t = { 8, 0, NULL, { 0 } };
+	struct cli_table t = { 8, 0, NULL, { 0 }, 0 };
 	struct ctr c;
 	struct ctr_info ci;
 	pid_t *pids;
@@ -23504,27 +27338,78 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 	long hz = UTIL_CLK_TCK;
 	time_t now = time(NULL), boot = 0;
 	struct timespec up;
+	/* ps -o columns: name, header, index in the full row below (9: comm,
+	 * 10: numeric uid) */
+	static const struct { char name[8], head[8]; int col; } cols[] = {
+		{ "uid", "UID", 10 }, { "user", "USER", 0 }, { "pid", "PID", 1 }, { "ppid", "PPID", 2 },
+		{ "c", "C", 3 }, { "stime", "STIME", 4 }, { "tty", "TT", 5 }, { "time", "TIME", 6 },
+		{ "args", "COMMAND", 7 }, { "command", "COMMAND", 7 }, { "cmd", "CMD", 7 },
+		{ "comm", "COMMAND", 9 },
+	};
+	int sel[12], nsel = 0, k, has_pid = 1;
+	const char *hsel[12];
 	int n = cli_parse(cl, argc, argv, flags, 0, "CONTAINER [ps OPTIONS]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 1, 1) < 0 || cli_ctr(cl, argv[0], &c) < 0)
+	if (cli_nargs(cl, n, 1, -1) < 0)
 		return CLI_EXIT_FAIL;
+	/* ps options (Docker hands them to the host's ps; minirun knows the
+	 * common ones): -e/-f/-ef change nothing, -o/-eo LIST picks columns */
+	for (k = 1; k < n; k++) {
+		const char *a = argv[k], *list = NULL;
+		if (!strcmp(a, "-e") || !strcmp(a, "-f") || !strcmp(a, "-ef") || !strcmp(a, "-A"))
+			continue;
+		if (!strcmp(a, "-o") || !strcmp(a, "-eo") || !strcmp(a, "-Ao") || !strcmp(a, "-efo"))
+			list = k + 1 < n ? argv[++k] : "";
+		else if (util_starts_with(a, "-o") || util_starts_with(a, "-eo"))
+			list = a + (a[1] == 'o' ? 2 : 3);
+		else if (util_starts_with(a, "--format="))
+			list = a + 9;
+		if (!list) {
+			fprintf(stderr, "Error: unsupported ps option %s (minirun's top knows -e, -f, -o)\n", a);
+			return 1;
+		}
+		while (*list && nsel < 12) {
+			size_t l = strcspn(list, ", "), j;
+			for (j = 0; j < sizeof cols / sizeof cols[0]; j++)
+				if (strlen(cols[j].name) == l && !strncmp(cols[j].name, list, l))
+					break;
+			if (j == sizeof cols / sizeof cols[0]) {
+				fprintf(stderr, "Error: unknown ps column %.*s\n", (int)l, list);
+				return 1;
+			}
+			hsel[nsel] = cols[j].head;
+			sel[nsel++] = cols[j].col;
+			list += l + (list[l] != 0);
+		}
+	}
+	for (k = 0, has_pid = !nsel; k < nsel; k++)
+		has_pid |= sel[k] == 1;
+	if (!has_pid) {
+		fprintf(stderr, "Error: Couldn't find PID field in ps output\n");
+		return 1;
+	}
+	if (cli_ctr(cl, argv[0], &c) < 0)
+		return 1;
 	ctr_info_get(&cl->store, c.id, &ci);
 	if (ci.status != CTR_RUNNING) {
-		fprintf(stderr, "Error: container %s is not running\n", c.id);
+		fprintf(stderr, "Error: Container %s is not running\n", c.id);
 		ctr_free(&c);
 		return CLI_EXIT_FAIL;
 	}
 	clock_gettime(CLOCK_BOOTTIME, &up);
 	boot = now - up.tv_sec;
 	pids = cg_pids(c.id, ci.pid, &count);
-	cli_table_add(&t, head);
+	t.minw = 20;
+	if (nsel)
+		t.ncols = (size_t)nsel;
+	cli_table_add(&t, nsel ? hsel : (const char **)head);
 	for (i = 0; i < count; i++) {
 		unsigned long long f[20];
 		char uid[24] = "?", ppid[24], pid[24], cpu[8], stime[16], tty[16], tm[24];
-		char path[48], buf[4096];
+		char path[48], buf[4096], comm[32] = "", nuid[24] = "?";
 		struct mr_buf cmd = { 0 };
-		const char *row[8];
+		const char *row[11], *out[12];
 		struct tm lt, ln;
 		time_t started;
 		unsigned long long secs;
@@ -23540,6 +27425,7 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 			buf[r > 0 ? r : 0] = 0;
 			if ((u = strstr(buf, "\nUid:")) != NULL) {
 				long v = strtol(u + 5, NULL, 10);
+				snprintf(nuid, sizeof nuid, "%ld", v);
 				if (v == 0)
 					snprintf(uid, sizeof uid, "root");
 				else
@@ -23574,18 +27460,20 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 		for (r = 0; cmd.data && (size_t)r + 1 < cmd.len; r++)
 			if (!cmd.data[r])
 				cmd.data[r] = ' ';
-		if (!cmd.len) {
-			snprintf(path, sizeof path, "/proc/%d/comm", (int)pids[i]);
-			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-				r = read(fd, buf, sizeof buf - 1);
-				close(fd);
-				buf[r > 0 ? r - 1 : 0] = 0;
-				mr_buf_printf(&cmd, "[%s]", buf);
-			}
+		snprintf(path, sizeof path, "/proc/%d/comm", (int)pids[i]);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+			r = read(fd, comm, sizeof comm - 1);
+			close(fd);
+			comm[r > 0 ? r - 1 : 0] = 0;
 		}
+		if (!cmd.len)
+			mr_buf_printf(&cmd, "[%s]", comm);
 		row[0] = uid; row[1] = pid; row[2] = ppid; row[3] = cpu; row[4] = stime;
 		row[5] = tty; row[6] = tm; row[7] = cmd.data ? cmd.data : "";
-		cli_table_add(&t, row);
+		row[8] = ""; row[9] = comm; row[10] = nuid;
+		for (k = 0; k < nsel; k++)
+			out[k] = row[sel[k]];
+		cli_table_add(&t, nsel ? out : row);
 		mr_buf_free(&cmd);
 	}
 	cli_table_print(&t);
@@ -23703,12 +27591,18 @@ static void stats_sample(const struct ctr *c, pid_t pid, struct stats_sample *s)
 static int cmd_stats(struct cli *cl, int argc, char **argv)
 {
 	int no_stream = 0, all = 0, no_trunc = 0;
+	const char *format = NULL;
 	struct cli_flag flags[] = {
 		{ "no-stream", 0, NULL, &no_stream, NULL, "One sample, no refresh" },
 		{ "a|all", 0, NULL, &all, NULL, "Show all containers" },
 		{ "no-trunc", 0, NULL, &no_trunc, NULL, "Do not truncate output" },
+		{ "format", 1, &format, NULL, NULL, "Pretty-print images using a Go template" },
 		{ 0 },
 	};
+	static const char heads[] = "Container\0CONTAINER\0Name\0NAME\0ID\0CONTAINER ID\0"
+		"CPUPerc\0CPU %\0MemUsage\0MEM USAGE / LIMIT\0MemPerc\0MEM %\0NetIO\0NET I/O\0"
+		"BlockIO\0BLOCK I/O\0PIDs\0PIDS\0";
+	struct cli_fmt fm;
 	static const char *const head[] = { "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT",
 					    "MEM %", "NET I/O", "BLOCK I/O", "PIDS" };
 	struct mr_store *st;
@@ -23744,12 +27638,15 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 	a = util_xcalloc(count, sizeof *a);
 	b = util_xcalloc(count, sizeof *b);
 	for (;;) {
-		struct cli_table t = { 8, 0, NULL, { 0 } };
+		struct cli_table t = { 8, 0, NULL, { 0 }, 0 };
 		for (i = 0; i < count; i++)
 			if (keep[i] && rows[i].ci.status == CTR_RUNNING)
 				stats_sample(&rows[i].c, rows[i].ci.pid, &a[i]);
 		usleep(no_stream ? 250000 : 1000000);
-		cli_table_add(&t, head);
+		if (format)
+			cli_fmt_init(&fm, format, heads);
+		else
+			cli_table_add(&t, head);
 		for (i = 0; i < count; i++) {
 			char id[72], cpu[16], mem[48], memp[16], net[48], pids[24], x[16], y[16];
 			const char *row[8];
@@ -23780,10 +27677,22 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 			snprintf(id, sizeof id, "%.*s", no_trunc ? CTR_ID_LEN : 12, rows[i].c.id);
 			row[0] = id; row[1] = rows[i].c.name; row[2] = cpu; row[3] = mem;
 			row[4] = memp; row[5] = net; row[6] = "0B / 0B"; row[7] = pids;
+			if (format) {
+				const char *kv[] = { "Container", n ? rows[i].c.name : id, "Name",
+						     rows[i].c.name, "ID", id, "CPUPerc", cpu, "MemUsage", mem,
+						     "MemPerc", memp, "NetIO", net, "BlockIO", "0B / 0B",
+						     "PIDs", pids };
+				if (!no_stream && !fm.t.nrows && !fm.table)
+					printf("\033[2J\033[H");
+				cli_fmt_row(&fm, kv, 9);
+				continue;
+			}
 			cli_table_add(&t, row);
 		}
-		if (!no_stream)
+		if (!no_stream && !format)
 			printf("\033[2J\033[H");
+		if (format && (rc = cli_fmt_end(&fm)) != 0)
+			break;
 		cli_table_print(&t);
 		fflush(stdout);
 		if (no_stream)
@@ -23802,11 +27711,35 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 
 /* ---- rename, prune ---- */
 
+/* Give container c a new name under the store lock: the new name claimed
+ * first, the record saved, then the old name released and the network's
+ * hosts files told (rename and boot's rollouts). */
+static int cli_rename_ctr(struct mr_store *st, struct ctr *c, const char *name, struct mr_err *err)
+{
+	char old[CTR_NAME_MAX];
+	int rc = -1;
+	snprintf(old, sizeof old, "%s", c->name);
+	if (mr_store_lock(st, err) < 0)
+		return -1;
+	if (ctr_name_claim(st, name, c->id, err) == 0) {
+		snprintf(c->name, sizeof c->name, "%s", name);
+		if (ctr_save(st, c, -1, err) == 0) {
+			ctr_name_release(st, old, c->id);
+			net_names_update(st, c->network);
+			rc = 0;
+		} else {
+			ctr_name_release(st, name, c->id);
+			snprintf(c->name, sizeof c->name, "%s", old);
+		}
+	}
+	mr_store_unlock(st);
+	return rc;
+}
+
 static int cmd_rename(struct cli *cl, int argc, char **argv)
 {
 	struct cli_flag flags[] = { { 0 } };
 	struct ctr c;
-	char old[CTR_NAME_MAX];
 	const char *name;
 	int rc = CLI_EXIT_FAIL;
 	int n = cli_parse(cl, argc, argv, flags, 1, "CONTAINER NEW_NAME");
@@ -23827,20 +27760,12 @@ static int cmd_rename(struct cli *cl, int argc, char **argv)
 		ctr_free(&c);
 		return CLI_EXIT_FAIL;
 	}
-	snprintf(old, sizeof old, "%s", c.name);
-	if (mr_store_lock(&cl->store, &cl->err) == 0) {
-		if (ctr_name_claim(&cl->store, name, c.id, &cl->err) == 0) {
-			snprintf(c.name, sizeof c.name, "%s", name);
-			if (ctr_save(&cl->store, &c, -1, &cl->err) == 0) {
-				ctr_name_release(&cl->store, old, c.id);
-				rc = 0;
-			} else {
-				ctr_name_release(&cl->store, name, c.id);
-			}
-		}
-		mr_store_unlock(&cl->store);
-	}
-	if (rc)
+	rc = cli_rename_ctr(&cl->store, &c, name, &cl->err) < 0 ? CLI_EXIT_FAIL : 0;
+	if (rc && cl->err.code == MR_EEXIST)
+		/* Docker's two lines for a name in use */
+		fprintf(stderr, "Error: Error when allocating new name: %s\n"
+			"Error: failed to rename container named %s\n", cl->err.msg, argv[0]);
+	else if (rc)
 		util_print_err(&cl->err);
 	ctr_free(&c);
 	return rc;
@@ -23875,7 +27800,7 @@ static uint64_t cli_du(int dirfd)
 static int cmd_container_prune(struct cli *cl, int argc, char **argv)
 {
 	int force = 0;
-	struct cli_list filters = { 0 };
+	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
 		{ "f|force", 0, NULL, &force, NULL, "Do not prompt for confirmation" },
 		{ "filter", 1, NULL, NULL, &filters, "Filter: label=..." },
@@ -23930,7 +27855,7 @@ static int cmd_container_prune(struct cli *cl, int argc, char **argv)
 	for (i = 0; i < count; i++)
 		ctr_free(&rows[i].c);
 	free(rows);
-	free(filters.items);
+	free(filters.v);
 	return 0;
 }
 
@@ -23939,7 +27864,7 @@ static int cmd_container_prune(struct cli *cl, int argc, char **argv)
 static int cmd_exec(struct cli *cl, int argc, char **argv)
 {
 	struct exec_opts o;
-	struct cli_list env = { 0 }, env_file = { 0 };
+	struct ctr_list env = { 0 }, env_file = { 0 };
 	struct cli_flag flags[] = {
 		{ "d|detach", 0, NULL, &o.detach, NULL, "Run in the background" },
 		{ "i|interactive", 0, NULL, &o.interactive, NULL, "Keep STDIN open" },
@@ -23966,27 +27891,26 @@ static int cmd_exec(struct cli *cl, int argc, char **argv)
 		fprintf(stderr, "the input device is not a TTY\n");
 		return CLI_EXIT_FAIL;
 	}
-	exec_sealed_self();
 	cli_std_fds();
 	if (cli_ctr(cl, argv[0], &c) < 0)
-		return CLI_EXIT_FAIL;
+		return 1;
 	ctr_info_get(&cl->store, c.id, &ci);
 	if (ci.status != CTR_RUNNING) {
-		fprintf(stderr, "Error: container %s is not running\n", c.id);
+		fprintf(stderr, "Error: Container %s is not running\n", c.id);
 		ctr_free(&c);
-		return CLI_EXIT_FAIL;
+		return 1;
 	}
 	/* -e and --env-file values, resolved the way `run` does */
 	ctr_init(&tmp);
-	for (i = 0; i < env_file.count; i++)
-		if (ctr_env_file(&tmp, env_file.items[i], &cl->err) < 0) {
+	for (i = 0; i < env_file.n; i++)
+		if (ctr_env_file(&tmp, env_file.v[i], &cl->err) < 0) {
 			util_print_err(&cl->err);
 			ctr_free(&tmp);
 			ctr_free(&c);
 			return CLI_EXIT_FAIL;
 		}
-	for (i = 0; i < env.count; i++)
-		ctr_env_add_arg(&tmp, env.items[i]);
+	for (i = 0; i < env.n; i++)
+		ctr_env_add_arg(&tmp, env.v[i]);
 	o.env = tmp.env;
 	for (k = 1; k < n; k++)
 		ctr_list_add(&o.cmd, argv[k]);
@@ -23995,14 +27919,19 @@ static int cmd_exec(struct cli *cl, int argc, char **argv)
 	if (!o.workdir)
 		o.workdir = c.workdir;
 	fflush(stdout);
+	cl->err.msg[0] = 0;
 	rc = exec_run(&cl->store, &c, ci.pid, ci.pid_start, &o, &cl->err);
-	if (rc >= 125 && rc <= 127 && cl->err.msg[0])
+	if (rc >= 125 && rc <= 127 && cl->err.msg[0]) {
 		util_print_err(&cl->err);
+		/* Docker: 126 when the command cannot be run, found or not; 1
+		 * when exec itself fails */
+		rc = rc == 125 ? 1 : 126;
+	}
 	ctr_list_free(&o.cmd);
 	ctr_free(&tmp);
 	ctr_free(&c);
-	free(env.items);
-	free(env_file.items);
+	free(env.v);
+	free(env_file.v);
 	return rc;
 }
 
@@ -24045,9 +27974,10 @@ static int cmd_cp(struct cli *cl, int argc, char **argv)
 	src = cli_cp_arg(argv[0], &sc);
 	dst = cli_cp_arg(argv[1], &dc);
 	if (sc && dc)
-		return cli_fail(cl, "copying between containers is not supported"), CLI_EXIT_FAIL;
+		/* Docker prints these alone and exits 1 */
+		return fprintf(stderr, "copying between containers is not supported\n"), 1;
 	if (!sc && !dc)
-		return cli_fail(cl, "must specify at least one container source"), CLI_EXIT_FAIL;
+		return fprintf(stderr, "must specify at least one container source\n"), 1;
 	if (!*(sc ? dst : src))
 		return cli_fail(cl, "filepath cannot be empty"), CLI_EXIT_FAIL;
 	cli_std_fds();
@@ -24189,7 +28119,7 @@ static int cmd_container(struct cli *cl, int argc, char **argv)
 
 static int cmd_volume_create(struct cli *c, int argc, char **argv)
 {
-	struct cli_list labels = { 0 };
+	struct ctr_list labels = { 0 };
 	const char *name = NULL, *driver = NULL;
 	struct cli_flag flags[] = {
 		{ "d|driver", 1, &driver, NULL, NULL, "Specify volume driver name (only \"local\")" },
@@ -24219,7 +28149,7 @@ static int cmd_volume_create(struct cli *c, int argc, char **argv)
 	}
 	if (!(st = cli_store(c)))
 		goto out;
-	if (volume_create(st, name, labels.items, labels.count, 0, out, sizeof out, &created,
+	if (volume_create(st, name, labels.v, labels.n, 0, out, sizeof out, &created,
 			  &c->err) < 0) {
 		util_print_err(&c->err);
 		goto out;
@@ -24227,17 +28157,17 @@ static int cmd_volume_create(struct cli *c, int argc, char **argv)
 	printf("%s\n", out);
 	rc = 0;
 out:
-	free(labels.items);
+	free(labels.v);
 	return n == -2 ? 0 : rc;
 }
 
 /* --filter for volume ls: dangling=true|false, name=SUBSTRING, label=K[=V]. */
-static int volume_matches(struct mr_store *st, const char *name, const struct cli_list *filters,
+static int volume_matches(struct mr_store *st, const char *name, const struct ctr_list *filters,
 			  struct mr_err *err)
 {
 	size_t i;
-	for (i = 0; i < filters->count; i++) {
-		const char *f = filters->items[i];
+	for (i = 0; i < filters->n; i++) {
+		const char *f = filters->v[i];
 		char who[256];
 		if (util_starts_with(f, "dangling=")) {
 			int want = !strcmp(f + 9, "true") || !strcmp(f + 9, "1");
@@ -24270,17 +28200,22 @@ static int volume_matches(struct mr_store *st, const char *name, const struct cl
 
 static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 {
-	struct cli_list filters = { 0 };
+	struct ctr_list filters = { 0 };
 	int quiet = 0, rc = CLI_EXIT_FAIL;
+	const char *format = NULL;
 	struct cli_flag flags[] = {
 		{ "f|filter", 1, NULL, NULL, &filters, "Provide filter values (e.g. \"dangling=true\")" },
 		{ "q|quiet", 0, NULL, &quiet, NULL, "Only display volume names" },
+		{ "format", 1, &format, NULL, NULL, "Pretty-print volumes using a Go template" },
 		{ 0 },
 	};
+	static const char heads[] = "Name\0VOLUME NAME\0Driver\0DRIVER\0Scope\0SCOPE\0"
+		"Mountpoint\0MOUNTPOINT\0Labels\0LABELS\0Links\0LINKS\0Size\0SIZE\0";
+	struct cli_fmt fm;
 	struct mr_store *st;
 	char **names = NULL;
 	size_t count = 0, i;
-	struct cli_table t = { 2, 0, NULL, { 0 } };
+	struct cli_table t = { 2, 0, NULL, { 0 }, 0 };
 	static const char *const head[] = { "DRIVER", "VOLUME NAME" };
 	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS]");
 	if (n < 0 || cli_nargs(c, n, 0, 0) < 0 || !(st = cli_store(c)))
@@ -24289,7 +28224,9 @@ static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 		util_print_err(&c->err);
 		goto out;
 	}
-	if (!quiet)
+	if (format)
+		cli_fmt_init(&fm, format, heads);
+	if (!quiet && !format)
 		cli_table_add(&t, head);
 	for (i = 0; i < count; i++) {
 		const char *row[2] = { "local", names[i] };
@@ -24300,19 +28237,27 @@ static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 		}
 		if (!m)
 			continue;
-		if (quiet)
+		if (quiet) {
 			printf("%s\n", names[i]);
-		else
+		} else if (format) {
+			char mp[MINIRUN_MAX_PATH];
+			const char *kv[] = { "Name", names[i], "Driver", "local", "Scope", "local",
+					     "Mountpoint", mp, "Labels", "", "Links", "N/A", "Size", "N/A" };
+			snprintf(mp, sizeof mp, "%s/volumes/%s/_data", c->root, names[i]);
+			if (cli_fmt_row(&fm, kv, 7))
+				break;
+		} else {
 			cli_table_add(&t, row);
+		}
 	}
 	cli_table_print(&t);
 	t.nrows = 0;
-	rc = 0;
+	rc = format ? cli_fmt_end(&fm) : 0;
 out:
 	if (t.nrows)
 		cli_table_print(&t);
 	volume_free_names(names, count);
-	free(filters.items);
+	free(filters.v);
 	return n == -2 ? 0 : rc;
 }
 
@@ -24344,11 +28289,15 @@ static void volume_inspect_one(struct mr_store *st, struct mr_jw *w, struct volu
 
 static int cmd_volume_inspect(struct cli *c, int argc, char **argv)
 {
-	struct cli_flag flags[] = { { 0 } };
+	const char *format = NULL;
+	struct cli_flag flags[] = {
+		{ "f|format", 1, &format, NULL, NULL, "Format the output using the given Go template" },
+		{ 0 },
+	};
 	struct mr_store *st;
 	struct mr_buf out = { 0 };
-	struct mr_jw w;
-	int i, rc = 0;
+	struct mr_jw w, one;
+	int i, k, rc = 0;
 	int n = cli_parse(c, argc, argv, flags, 1, "VOLUME [VOLUME...]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
@@ -24363,11 +28312,18 @@ static int cmd_volume_inspect(struct cli *c, int argc, char **argv)
 			rc = 1;
 			continue;
 		}
-		volume_inspect_one(st, &w, &vi);
+		if (format) {
+			out.len = 0;
+			mr_jw_init(&one, &out, 0);
+		}
+		volume_inspect_one(st, format ? &one : &w, &vi);
 		mr_json_free(&vi.meta);
+		if (format && (k = cli_inspect_format(format, out.data, out.len)) != 0)
+			rc = k;
 	}
 	mr_jw_arr_end(&w);
-	printf("%s\n", out.data);
+	if (!format)
+		printf("%s\n", out.data);
 	mr_buf_free(&out);
 	return rc;
 }
@@ -24386,8 +28342,7 @@ static int cmd_volume_rm(struct cli *c, int argc, char **argv)
 	if (cli_nargs(c, n, 1, -1) < 0 || !(st = cli_store(c)))
 		return CLI_EXIT_FAIL;
 	for (i = 0; i < n; i++) {
-		char who[512];
-		/* Under the lock, so no container can start using it meanwhile. */
+		/* Under the lock: exists, then removed (if unused) at once. */
 		if (mr_store_lock(st, &c->err) < 0) {
 			util_print_err(&c->err);
 			return CLI_EXIT_FAIL;
@@ -24397,12 +28352,6 @@ static int cmd_volume_rm(struct cli *c, int argc, char **argv)
 			if (force)
 				continue;
 			fprintf(stderr, "Error: No such volume: %s\n", argv[i]);
-			rc = 1;
-			continue;
-		}
-		if (container_users_of_volume(st, argv[i], who, sizeof who) > 0) {
-			mr_store_unlock(st);
-			fprintf(stderr, "Error: remove %s: volume is in use - [%s]\n", argv[i], who);
 			rc = 1;
 			continue;
 		}
@@ -24420,7 +28369,7 @@ static int cmd_volume_rm(struct cli *c, int argc, char **argv)
 static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 {
 	int force = 0, all = 0;
-	struct cli_list filters = { 0 };
+	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
 		{ "a|all", 0, NULL, &all, NULL, "Remove all unused volumes, not just anonymous ones" },
 		{ "filter", 1, NULL, NULL, &filters, "Provide filter values (e.g. \"label=<label>\")" },
@@ -24428,7 +28377,7 @@ static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 		{ 0 },
 	};
 	struct mr_store *st;
-	char **names = NULL, size[32], who[512];
+	char **names = NULL, size[32];
 	size_t count = 0, i;
 	uint64_t reclaimed = 0;
 	int deleted = 0, rc = CLI_EXIT_FAIL;
@@ -24452,13 +28401,13 @@ static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 		if (volume_read(st, names[i], &vi, &c->err) < 0)
 			continue;
 		mr_json_free(&vi.meta);
-		if ((!all && !vi.anonymous) || container_users_of_volume(st, names[i], who, sizeof who) > 0 ||
-		    volume_matches(st, names[i], &filters, &c->err) != 1)
+		if ((!all && !vi.anonymous) || volume_matches(st, names[i], &filters, &c->err) != 1)
 			continue;
 		snprintf(path, sizeof path, "volumes/%s/_data", names[i]);
 		bytes = store_du(st, path);
 		if (volume_remove(st, names[i], &c->err) < 0) {
-			util_print_err(&c->err);
+			if (c->err.code != MR_EINUSE)   /* in use: not pruned, not an error */
+				util_print_err(&c->err);
 			continue;
 		}
 		if (!deleted++)
@@ -24472,7 +28421,7 @@ static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 	rc = 0;
 out:
 	volume_free_names(names, count);
-	free(filters.items);
+	free(filters.v);
 	return n == -2 ? 0 : rc;
 }
 
@@ -24551,7 +28500,7 @@ static void df_verbose(struct mr_store *st, const struct image_db *db, const str
 	static const char *const ch[] = { "CONTAINER ID", "IMAGE", "COMMAND", "LOCAL VOLUMES",
 					  "SIZE", "CREATED", "STATUS", "NAMES" };
 	static const char *const vh[] = { "VOLUME NAME", "LINKS", "SIZE" };
-	struct cli_table t = { 8, 0, NULL, { 0 } };
+	struct cli_table t = { 8, 0, NULL, { 0 }, 0 };
 	char a[5][64], repo[256], path[300], who[80];
 	const char *row[8];
 	time_t now = time(NULL), when;
@@ -24638,7 +28587,7 @@ static void df_verbose(struct mr_store *st, const struct image_db *db, const str
 static int cmd_system_df(struct cli *cl, int argc, char **argv)
 {
 	static const char *const head[] = { "TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE" };
-	struct cli_table t = { 5, 0, NULL, { 0 } };
+	struct cli_table t = { 5, 0, NULL, { 0 }, 0 };
 	struct mr_store *st;
 	struct image_db db;
 	struct ps_row *rows;
@@ -24743,6 +28692,30 @@ static int cmd_system_prune(struct cli *cl, int argc, char **argv)
 	return rc ? CLI_EXIT_FAIL : 0;
 }
 
+/* `check [--repair]`: exit 0 when the store is (now) consistent, 1 when
+ * problems are left (each printed on its own line). */
+static int cmd_check(struct cli *c, int argc, char **argv)
+{
+	int repair = 0, rc;
+	struct cli_flag flags[] = {
+		{ "repair", 0, NULL, &repair, NULL, "Remove what is incomplete or unreferenced "
+		  "(never a volume's data, never what a container uses)" },
+		{ 0 },
+	};
+	struct mr_store *st;
+	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(c, n, 0, 0) < 0 || !(st = cli_store(c)))
+		return CLI_EXIT_FAIL;
+	rc = check_store(st, repair ? CHECK_REPAIR : CHECK_REPORT, "", &c->err);
+	if (rc < 0) {
+		util_print_err(&c->err);
+		return CLI_EXIT_FAIL;
+	}
+	return rc ? 1 : 0;
+}
+
 static int cmd_system(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
@@ -24759,13 +28732,13 @@ static int cmd_system(struct cli *c, int argc, char **argv)
 #include <termios.h>
 
 /* Join a repeated flag's values with commas (the insecure registry list). */
-static char *cli_join(const struct cli_list *l)
+static char *cli_join(const struct ctr_list *l)
 {
 	struct mr_buf b = { 0 };
 	size_t i;
 	mr_buf_append(&b, NULL, 0);
-	for (i = 0; i < l->count; i++)
-		mr_buf_printf(&b, "%s%s", i ? "," : "", l->items[i]);
+	for (i = 0; i < l->n; i++)
+		mr_buf_printf(&b, "%s%s", i ? "," : "", l->v[i]);
 	return b.data;
 }
 
@@ -24802,25 +28775,22 @@ out:
 	close(fd);
 	return rc;
 }
-#endif
 
 static int cmd_pull(struct cli *c, int argc, char **argv)
 {
-#if !MINIRUN_WITH_PULL
-	(void)c; (void)argc; (void)argv;
-	return cli_disabled("pull", "PULL");
-#else
-	struct cli_list insecure = { 0 };
+	struct ctr_list insecure = { 0 };
 	struct pull_opts o;
 	struct mr_store *st;
+	const char *rate = NULL;
 	char *list;
 	int quiet = 0, rc;
 	struct cli_flag flags[] = {
 		{ "platform", 1, &o.platform, NULL, NULL, "Set platform if server is multi-platform capable" },
+		{ "limit-rate", 1, &rate, NULL, NULL, "Download at most RATE bytes/s (100k, 1m)" },
 		{ "q|quiet", 0, NULL, &quiet, NULL, "Suppress verbose output" },
 		{ "insecure-registry", 1, NULL, NULL, &insecure,
 		  "Registry (host:port) to reach over plain HTTP (also $MINIRUN_INSECURE_REGISTRIES)" },
-		{ "ca-file", 1, &tls_ca_file, NULL, NULL,
+		{ "ca-file", 1, &o.ca_file, NULL, NULL,
 		  "CA bundle instead of " MINIRUN_DEFAULT_CA_FILE " (also $MINIRUN_CA_FILE)" },
 		{ 0 },
 	};
@@ -24833,25 +28803,27 @@ static int cmd_pull(struct cli *c, int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	o.quiet = quiet;
 	o.print_name = 1;
+	if (rate && (util_parse_size(rate, &o.rate) < 0 || o.rate < 1024)) {
+		fprintf(stderr, "minirun: pull: invalid --limit-rate '%s' (a size per second, at least 1k)\n",
+			rate);
+		free(insecure.v);
+		return CLI_EXIT_FAIL;
+	}
 	o.insecure = list = cli_join(&insecure);
 	rc = image_pull(st, argv[0], &o, &c->err);
 	if (rc < 0)
 		util_print_err(&c->err);
 	free(list);
-	free(insecure.items);
+	free(insecure.v);
 	return rc < 0 ? CLI_EXIT_FAIL : 0;
-#endif
 }
 
 /* `login [-u USER] [-p PASS | --password-stdin] [SERVER]` */
 static int cmd_login(struct cli *c, int argc, char **argv)
 {
-#if !MINIRUN_WITH_PULL
-	(void)c; (void)argc; (void)argv;
-	return cli_disabled("login", "PULL");
-#else
 	const char *user = NULL, *pass = NULL;
-	struct cli_list insecure = { 0 };
+	struct pull_opts po;
+	struct ctr_list insecure = { 0 };
 	int from_stdin = 0, rc = CLI_EXIT_FAIL;
 	char ubuf[256], pbuf[1024], *list = NULL;
 	struct cli_flag flags[] = {
@@ -24859,10 +28831,12 @@ static int cmd_login(struct cli *c, int argc, char **argv)
 		{ "p|password", 1, &pass, NULL, NULL, "Password" },
 		{ "password-stdin", 0, NULL, &from_stdin, NULL, "Take the password from stdin" },
 		{ "insecure-registry", 1, NULL, NULL, &insecure, "The registry speaks plain HTTP" },
-		{ "ca-file", 1, &tls_ca_file, NULL, NULL, "CA bundle instead of the system's" },
+		{ "ca-file", 1, &po.ca_file, NULL, NULL, "CA bundle instead of the system's" },
 		{ 0 },
 	};
-	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] [SERVER]");
+	int n;
+	memset(&po, 0, sizeof po);
+	n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] [SERVER]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(c, n, 0, 1) < 0)
@@ -24901,8 +28875,8 @@ static int cmd_login(struct cli *c, int argc, char **argv)
 		mr_err_set(&c->err, MR_EINVAL_INPUT, "login: invalid username %s", user);
 		goto fail;
 	}
-	list = cli_join(&insecure);
-	if (pull_login(n ? argv[0] : "docker.io", user, pass, list, &c->err) < 0)
+	po.insecure = list = cli_join(&insecure);
+	if (pull_login(n ? argv[0] : "docker.io", user, pass, &po, &c->err) < 0)
 		goto fail;
 	printf("Login Succeeded\n");
 	rc = 0;
@@ -24914,18 +28888,13 @@ fail:
 out:
 	memset(pbuf, 0, sizeof pbuf);
 	free(list);
-	free(insecure.items);
+	free(insecure.v);
 	return rc;
-#endif
 }
 
 /* `logout [SERVER]` */
 static int cmd_logout(struct cli *c, int argc, char **argv)
 {
-#if !MINIRUN_WITH_PULL
-	(void)c; (void)argc; (void)argv;
-	return cli_disabled("logout", "PULL");
-#else
 	struct cli_flag flags[] = { { 0 } };
 	struct pull_ref r;
 	int found, n = cli_parse(c, argc, argv, flags, 1, "[SERVER]");
@@ -24951,8 +28920,26 @@ static int cmd_logout(struct cli *c, int argc, char **argv)
 	printf(found ? "Removing login credentials for %s\n" : "Not logged in to %s\n",
 	       pull_auth_key(r.domain));
 	return 0;
-#endif
 }
+#else /* !MINIRUN_WITH_PULL: the commands stay, and say why they cannot work */
+static int cmd_pull(struct cli *c, int argc, char **argv)
+{
+	(void)c; (void)argc; (void)argv;
+	return cli_disabled("pull", "PULL");
+}
+
+static int cmd_login(struct cli *c, int argc, char **argv)
+{
+	(void)c; (void)argc; (void)argv;
+	return cli_disabled("login", "PULL");
+}
+
+static int cmd_logout(struct cli *c, int argc, char **argv)
+{
+	(void)c; (void)argc; (void)argv;
+	return cli_disabled("logout", "PULL");
+}
+#endif /* MINIRUN_WITH_PULL */
 /* ---- [21] CLI: port (networking, [19]) ---- */
 
 /* port CONTAINER [PRIVATE_PORT[/PROTO]] */
@@ -25086,12 +29073,16 @@ static int cmd_network_rm(struct cli *cl, int argc, char **argv)
 
 static int cmd_network_inspect(struct cli *cl, int argc, char **argv)
 {
-	struct cli_flag flags[] = { { 0 } };
+	const char *format = NULL;
+	struct cli_flag flags[] = {
+		{ "f|format", 1, &format, NULL, NULL, "Format the output using the given Go template" },
+		{ 0 },
+	};
 	struct mr_store *st;
 	struct mr_buf out = { 0 };
-	struct mr_jw w;
+	struct mr_jw w, one;
 	struct net_def d;
-	int i, rc = 0, n = cli_parse(cl, argc, argv, flags, 1, "NETWORK [NETWORK...]");
+	int i, k, rc = 0, n = cli_parse(cl, argc, argv, flags, 1, "NETWORK [NETWORK...]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 1, -1) < 0 || !(st = cli_store(cl)))
@@ -25104,10 +29095,17 @@ static int cmd_network_inspect(struct cli *cl, int argc, char **argv)
 			rc = 1;
 			continue;
 		}
-		net_inspect_one(st, &d, &w);
+		if (format) {
+			out.len = 0;
+			mr_jw_init(&one, &out, 0);
+		}
+		net_inspect_one(st, &d, format ? &one : &w);
+		if (format && (k = cli_inspect_format(format, out.data, out.len)) != 0)
+			rc = k;
 	}
 	mr_jw_arr_end(&w);
-	printf("%s\n", out.data);
+	if (!format)
+		printf("%s\n", out.data);
 	mr_buf_free(&out);
 	return rc;
 }
@@ -25115,6 +29113,7 @@ static int cmd_network_inspect(struct cli *cl, int argc, char **argv)
 struct cli_net_ls {
 	struct cli_table t;
 	int quiet, no_trunc;
+	struct cli_fmt *fm;
 };
 
 static int cli_net_ls_row(struct mr_store *st, struct net_def *d, void *arg)
@@ -25124,20 +29123,28 @@ static int cli_net_ls_row(struct mr_store *st, struct net_def *d, void *arg)
 	const char *row[4] = { id, d->name, d->driver, "local" };
 	(void)st;
 	snprintf(id, sizeof id, "%.*s", l->no_trunc ? 64 : 12, d->id);
-	if (l->quiet)
+	if (l->quiet) {
 		printf("%s\n", id);
-	else
+	} else if (l->fm) {
+		const char *kv[] = { "ID", id, "Name", d->name, "Driver", d->driver, "Scope", "local",
+				     "IPv6", "false", "Internal", "false", "Labels", "", "CreatedAt", "" };
+		cli_fmt_row(l->fm, kv, 8);
+	} else {
 		cli_table_add(&l->t, row);
+	}
 	return 0;
 }
 
 static int cmd_network_ls(struct cli *cl, int argc, char **argv)
 {
 	static const char *const head[] = { "NETWORK ID", "NAME", "DRIVER", "SCOPE" };
-	struct cli_net_ls l = { { 4, 0, NULL, { 0 } }, 0, 0 };
+	struct cli_net_ls l = { { 4, 0, NULL, { 0 }, 0 }, 0, 0, NULL };
+	const char *format = NULL;
+	struct cli_fmt fm;
 	struct cli_flag flags[] = {
 		{ "no-trunc", 0, NULL, &l.no_trunc, NULL, "Do not truncate the output" },
 		{ "q|quiet", 0, NULL, &l.quiet, NULL, "Only display network IDs" },
+		{ "format", 1, &format, NULL, NULL, "Pretty-print networks using a Go template" },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -25146,11 +29153,16 @@ static int cmd_network_ls(struct cli *cl, int argc, char **argv)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
-	if (!l.quiet)
+	if (format) {
+		cli_fmt_init(&fm, format, "ID\0NETWORK ID\0Name\0NAME\0Driver\0DRIVER\0Scope\0SCOPE\0"
+			     "IPv6\0IPV6\0Internal\0INTERNAL\0Labels\0LABELS\0CreatedAt\0CREATED\0");
+		l.fm = &fm;
+	}
+	if (!l.quiet && !format)
 		cli_table_add(&l.t, head);
 	net_each(st, cli_net_ls_row, &l);
 	cli_table_print(&l.t);
-	return 0;
+	return format ? cli_fmt_end(&fm) : 0;
 }
 
 static int cmd_network_create(struct cli *cl, int argc, char **argv)
@@ -25170,8 +29182,7 @@ static int cmd_network_create(struct cli *cl, int argc, char **argv)
 	if (cli_nargs(cl, n, 1, 1) < 0 || !(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	if (driver && strcmp(driver, "bridge"))
-		mr_err_set(&cl->err, MR_EINVAL_INPUT, "plugin \"%s\" not found: only the bridge "
-			   "driver is built in", driver);
+		mr_err_set(&cl->err, MR_EINVAL_INPUT, "plugin \"%s\" not found", driver);
 	else if (net_create(st, argv[0], subnet, gateway, id, &cl->err) == 0)
 		return printf("%s\n", id), 0;
 	util_print_err(&cl->err);
@@ -25228,144 +29239,131 @@ static int boot_managed(const struct ctr *c, const char *dir)
 	return b && !strcmp(b, "1") && d && !strcmp(d, dir);
 }
 
-/* Call a command function with a built argument list; its stdout (IDs) is
- * dropped: `up` says what it did in its own words. */
-static int boot_call(struct cli *cl, int (*fn)(struct cli *, int, char **), struct ctr_list *a)
-{
-	char **argv = util_xmalloc((a->n + 1) * sizeof *argv);
-	const char *cmd = cl->cmd;
-	int save, null, rc;
-	memcpy(argv, a->v, (a->n + 1) * sizeof *argv);
-	fflush(stdout);
-	save = fcntl(1, F_DUPFD_CLOEXEC, 3);
-	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (save >= 0 && null >= 0)
-		dup2(null, 1);
-	rc = fn(cl, (int)a->n, argv);
-	fflush(stdout);
-	if (save >= 0) {
-		dup2(save, 1);
-		close(save);
-	}
-	if (null >= 0)
-		close(null);
-	cl->cmd = cmd;
-	free(argv);
-	return rc;
-}
-
-static void boot_arg(struct ctr_list *a, const char *flag, const char *v)
-{
-	if (!v)
-		return;
-	ctr_list_add(a, flag);
-	ctr_list_add(a, v);
-}
-
-static void boot_args(struct ctr_list *a, const char *flag, const struct ctr_list *l)
-{
-	size_t i;
-	for (i = 0; i < l->n; i++)
-		boot_arg(a, flag, l->v[i]);
-}
-
-/* Load the declared archive when the image is not in the store. */
+/* Load the declared archive (a file or an OCI layout folder) when the image
+ * is not in the store. */
 static int boot_image(struct cli *cl, struct boot_decl *d)
 {
 	struct image_db db;
-	struct ctr_list a = { 0 };
+	struct image_load ld;
 	struct mr_err ignored;
-	int have, rc;
+	struct stat sb;
+	int have, fd = -1, rc = -1;
 	if (image_db_read(&cl->store, &db, &ignored) < 0)
 		memset(&db, 0, sizeof db);
-	have = image_db_find(&db, d->image, &ignored) != NULL;
+	have = image_db_find(&db, d->o.image, &ignored) != NULL;
 	image_db_free(&db);
 	if (have || !d->archive)
 		return 0;
 	printf("minirun: %s: loading %s\n", d->name, d->archive);
 	fflush(stdout);
-	ctr_list_add(&a, "-q");
-	boot_arg(&a, "-i", d->archive);
-	cl->cmd = "load";
-	rc = boot_call(cl, cmd_load, &a);
-	ctr_list_free(&a);
-	return rc ? -1 : 0;
+	memset(&ld, 0, sizeof ld);
+	ld.st = &cl->store;
+	ld.source = d->archive;
+	ld.quiet = 1;
+	ld.dirfd = -1;
+	image_platform_host(&ld.platform);
+	if (stat(d->archive, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		ld.dirfd = open(d->archive, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		ld.open_blob = image_dir_open_blob;
+		ld.close_blob = image_dir_close_blob;
+	} else {
+		fd = open(d->archive, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd < 0 && ld.dirfd < 0)
+		mr_err_sys(&cl->err, "load %s", d->archive);
+	else
+		rc = image_load(&ld, fd, &cl->err);
+	if (rc < 0)
+		util_print_err(&cl->err);
+	if (fd >= 0)
+		close(fd);
+	if (ld.dirfd >= 0)
+		close(ld.dirfd);
+	return rc;
 }
 
-/* `run -d` with the declaration's settings and the boot labels. */
+/* Start a declared container: its options (with the boot labels, and its
+ * entrypoint and command split into words) into the spec, then the same back
+ * end and start as `run -d`. */
 static int boot_start(struct cli *cl, struct boot_decl *d, const char *dir)
 {
-	struct ctr_list a = { 0 }, own = { 0 }, ep = { 0 }, cmd = { 0 };
-	char *lab[3];
-	size_t i;
+	struct ctr_opts *o = &d->o;
+	struct ctr_list args = { 0 }, own = { 0 };
+	struct ctr c;
+	size_t i, nep = 0, nlabels = o->label.n;
 	int rc = -1;
-	struct mr_err err;
 	if (boot_image(cl, d) < 0)
 		return -1;
-	lab[0] = util_xstrdup("minirun.boot=1");
-	if (asprintf(&lab[1], "minirun.boot.dir=%s", dir) < 0 ||
-	    asprintf(&lab[2], "minirun.boot.hash=%s", d->hash) < 0)
-		util_oom();
-	for (i = 0; i < 3; i++)
-		ctr_list_add(&own, lab[i]);
-	ctr_list_add(&a, "-d");
-	boot_arg(&a, "--name", d->name);
-	for (i = 0; i < 3; i++)
-		boot_arg(&a, "--label", lab[i]);
-	boot_args(&a, "--label", &d->label);
-	boot_args(&a, "-e", &d->env);
-	boot_args(&a, "-v", &d->volume);
-	boot_args(&a, "--mount", &d->mount);
-	boot_args(&a, "--tmpfs", &d->tmpfs);
-	boot_args(&a, "-p", &d->port);
-	boot_args(&a, "--device", &d->device);
-	boot_args(&a, "--sysctl", &d->sysctl);
-	boot_args(&a, "--ulimit", &d->ulimit);
-	boot_args(&a, "--group-add", &d->group_add);
-	boot_arg(&a, "--shm-size", d->shm_size);
-	boot_arg(&a, "--health-cmd", d->health_cmd);
-	boot_arg(&a, "--health-interval", d->health_interval);
-	boot_arg(&a, "--health-timeout", d->health_timeout);
-	boot_arg(&a, "--health-retries", d->health_retries);
-	boot_arg(&a, "--network", d->network);
-	boot_arg(&a, "--restart", d->restart);
-	boot_arg(&a, "--memory", d->memory);
-	boot_arg(&a, "--cpus", d->cpus);
-	boot_arg(&a, "--pids-limit", d->pids_limit);
-	boot_arg(&a, "--user", d->user);
-	boot_arg(&a, "--workdir", d->workdir);
-	boot_arg(&a, "--hostname", d->hostname);
-	boot_arg(&a, "--stop-timeout", d->stop_timeout);
-	boot_arg(&a, "--stop-signal", d->stop_signal);
-	if (d->read_only)
-		ctr_list_add(&a, "--read-only");
-	if (d->init)
-		ctr_list_add(&a, "--init");
-	err.msg[0] = 0;
-	if ((d->entrypoint && boot_words(d->entrypoint, &ep, &own, &err) < 0) ||
-	    (d->command && boot_words(d->command, &cmd, &own, &err) < 0)) {
-		fprintf(stderr, "minirun: %s: key '%s': %s\n", d->file,
-			cmd.n || !d->entrypoint ? "command" : "entrypoint", err.msg);
+	ctr_init(&c);
+	cli_std_fds();
+	for (i = 0; i < 3; i++) {
+		char *lab;
+		if (asprintf(&lab, i == 0 ? "minirun.boot=1" : i == 1 ? "minirun.boot.dir=%s" :
+			     "minirun.boot.hash=%s", i == 1 ? dir : d->hash) < 0)
+			util_oom();
+		ctr_list_add(&own, lab);
+		ctr_list_add(&o->label, lab);
+	}
+	o->name = d->name;
+	if (d->entrypoint && boot_words(d->entrypoint, &args, &own, &cl->err) < 0) {
+		fprintf(stderr, "minirun: %s: key 'entrypoint': %s\n", d->file, cl->err.msg);
 		goto out;
 	}
-	if (d->entrypoint)
-		/* --entrypoint takes the program; the rest of it leads the command */
-		boot_arg(&a, "--entrypoint", ep.n ? ep.v[0] : "");
-	ctr_list_add(&a, d->image);
-	for (i = 1; i < ep.n; i++)
-		ctr_list_add(&a, ep.v[i]);
-	for (i = 0; i < cmd.n; i++)
-		ctr_list_add(&a, cmd.v[i]);
-	cl->cmd = "run";
-	rc = boot_call(cl, cmd_run, &a) ? -1 : 0;
+	nep = args.n;
+	if (d->command && boot_words(d->command, &args, &own, &cl->err) < 0) {
+		fprintf(stderr, "minirun: %s: key 'command': %s\n", d->file, cl->err.msg);
+		goto out;
+	}
+	/* the entrypoint's program replaces the image's; the rest of it leads
+	 * the command, as with `run --entrypoint PROG IMAGE ARG...` */
+	o->entrypoint = d->entrypoint ? nep ? args.v[0] : "" : NULL;
+	o->args = nep ? args.v + 1 : args.v;
+	o->nargs = (int)(args.n - (nep ? 1 : 0));
+	if (spec_from_opts(&cl->store, o, &c, &cl->err) < 0 ||
+	    spec_create(&cl->store, &c, 1, &cl->err) < 0 ||
+	    ctr_start_detached(&cl->store, &c, 0, 0, &cl->err) != 0)
+		util_print_err(&cl->err);
+	else
+		rc = 0;
 out:
+	ctr_free(&c);
+	o->label.n = nlabels;          /* the boot labels were ours */
+	if (o->label.v)
+		o->label.v[nlabels] = NULL;
+	o->args = NULL;
+	o->nargs = 0;
 	for (i = 0; i < own.n; i++)
 		free((char *)own.v[i]);
 	ctr_list_free(&own);
-	ctr_list_free(&ep);
-	ctr_list_free(&cmd);
-	ctr_list_free(&a);
+	ctr_list_free(&args);
 	return rc;
+}
+
+/* Stop until its monitor is gone: a container that keeps exiting under a
+ * restart policy has a monitor in its back-off, or between an exit and the
+ * restart decision, whose state a single look can miss (5 s at most). */
+static void boot_stop(struct cli *cl, struct ctr *c)
+{
+	struct ctr_rt rt;
+	int i, rfd, alive = 1;
+	for (i = 0; i < 50 && alive; i++) {
+		struct timespec t = { 0, 100000000L };
+		if (ctr_stop(&cl->store, c, -1, 0, &cl->err) < 0)
+			util_print_err(&cl->err);
+		rfd = ctr_rundir(&cl->store, c->id, 0);
+		if (rfd < 0)
+			return;
+		alive = ctr_monitor_alive(rfd);
+		if (alive) {
+			int fd = openat(rfd, "stop", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+			if (fd >= 0)
+				close(fd);
+			if (ctr_rt_read(rfd, &rt) == 0 && rt.monitor > 0 && rt.status == 'R')
+				kill(rt.monitor, SIGTERM);
+			nanosleep(&t, NULL);
+		}
+		close(rfd);
+	}
 }
 
 /* Stop (the container's own stop signal and timeout) and remove. */
@@ -25374,8 +29372,7 @@ static int boot_remove(struct cli *cl, struct ctr *c)
 	struct ctr_owner o;
 	struct ctr_info ci;
 	int rc = 0;
-	if (ctr_stop(&cl->store, c, -1, 0, &cl->err) < 0)
-		util_print_err(&cl->err);
+	boot_stop(cl, c);
 	ctr_info_get(&cl->store, c->id, &ci);
 	printf("minirun: stopped %s (exit code %d)\n", boot_name(c), ci.st.exit_code);
 	fflush(stdout);
@@ -25467,6 +29464,271 @@ static int boot_deps_healthy(struct cli *cl, const struct boot_decl *x)
 	return 0;
 }
 
+/* ---- updates: fetch, replace, keep the new container only if it is good ----
+ * store/boot/NAME.rollout  an update under way: the old container's ID,
+ *   written and synced before the old container is stopped and renamed
+ *   NAME.prev; removed once the new one is kept (NAME.prev removed) or the
+ *   old one is back under its name. The next `up` after a power cut or a
+ *   SIGKILL finds it and puts the old container back before anything else:
+ *   one of the two runs afterwards, never none.
+ * store/boot/NAME.refused  "IMAGE_ID HASH" of a rolled-back update: not tried
+ *   again until the tag moves to another image or the declaration changes.
+ *   The rolled-back container carries the label minirun.boot.refused=IMAGE_ID
+ *   (ps --format '{{.Labels}}', inspect). The previous image stays in use by
+ *   NAME.prev until the new container is kept, so no prune can take it. */
+
+static int boot_statedir(struct cli *cl)
+{
+	mkdirat(cl->store.rootfd, "boot", 0700);
+	return openat(cl->store.rootfd, "boot", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* The ID of the container of exactly this name, or "". */
+static void boot_id_of(struct cli *cl, const char *name, char *id)
+{
+	int fd = ctr_names_dir(&cl->store);
+	id[0] = 0;
+	if (fd >= 0) {
+		ctr_name_owner(&cl->store, fd, name, id);
+		close(fd);
+	}
+}
+
+/* The image ID a reference names in the store; -1 (id "") if none. */
+static int boot_image_id(struct cli *cl, const char *ref, char *id)
+{
+	struct image_db db;
+	struct image_rec *r;
+	struct mr_err ignored;
+	id[0] = 0;
+	if (image_db_read(&cl->store, &db, &ignored) < 0)
+		return -1;
+	r = image_db_find(&db, ref, &ignored);
+	if (r)
+		snprintf(id, MR_DIGEST_LEN + 1, "%s", r->id);
+	image_db_free(&db);
+	return r ? 0 : -1;
+}
+
+static int boot_is_refused(int sfd, const char *name, const char *image, const char *hash)
+{
+	char file[CTR_NAME_MAX + 16], want[2 * MR_DIGEST_LEN + 4];
+	struct mr_buf b = { 0 };
+	struct mr_err ignored;
+	int hit;
+	snprintf(file, sizeof file, "%s.refused", name);
+	if (mr_read_file(sfd, file, &b, 512, &ignored) < 0)
+		return 0;
+	snprintf(want, sizeof want, "%s %s\n", image, hash);
+	hit = b.len == strlen(want) && !memcmp(b.data, want, b.len);
+	mr_buf_free(&b);
+	return hit;
+}
+
+/* Bring the image in as `pull` says: never (the archive when the image is
+ * missing), missing (pull when it is not in the store), always (pull: the
+ * tag may have moved). A failed pull keeps what the store has. */
+static void boot_fetch(struct cli *cl, struct boot_decl *d)
+{
+	char id[MR_DIGEST_LEN + 1];
+	struct pull_opts po;
+	struct mr_store *st = cli_store(cl);
+	int have = boot_image_id(cl, d->o.image, id) == 0;
+	if (!st || !d->pull || !strcmp(d->pull, "never") || (have && !strcmp(d->pull, "missing")))
+		return;
+	printf("minirun: %s: pulling %s\n", d->name, d->o.image);
+	fflush(stdout);
+	memset(&po, 0, sizeof po);
+	po.quiet = 1;
+	po.rate = d->rate;
+	po.insecure = getenv("MINIRUN_INSECURE_REGISTRIES");
+	if (image_pull(st, d->o.image, &po, &cl->err) < 0)
+		fprintf(stderr, "minirun: %s: pull of %s failed: %s%s\n", d->name, d->o.image,
+			cl->err.msg, have ? " (the image in the store stays)" : "");
+}
+
+static int boot_rename(struct cli *cl, const char *id, const char *name)
+{
+	struct ctr c;
+	int rc;
+	ctr_init(&c);
+	rc = ctr_load(&cl->store, id, &c, &cl->err) < 0 ? -1 : cli_rename_ctr(&cl->store, &c, name, &cl->err);
+	if (rc < 0)
+		fprintf(stderr, "minirun: rename %.12s to %s: %s\n", id, name, cl->err.msg);
+	ctr_free(&c);
+	return rc;
+}
+
+/* Load a container by ID and stop + remove it, or start it. */
+static int boot_by_id(struct cli *cl, const char *id, int start)
+{
+	struct ctr c;
+	int rc = -1;
+	ctr_init(&c);
+	if (ctr_load(&cl->store, id, &c, &cl->err) == 0)
+		rc = start ? (ctr_start_detached(&cl->store, &c, 0, 0, &cl->err) ? -1 : 0) :
+			     boot_remove(cl, &c);
+	if (rc < 0 && start)
+		util_print_err(&cl->err);
+	ctr_free(&c);
+	return rc;
+}
+
+/* Say on the container which image was refused (replacing an older say). */
+static void boot_mark_refused(struct cli *cl, const char *id, const char *image)
+{
+	struct ctr c;
+	struct mr_err ignored;
+	char *lab = NULL;
+	size_t i, j;
+	ctr_init(&c);
+	if (ctr_load(&cl->store, id, &c, &ignored) == 0 &&
+	    asprintf(&lab, "minirun.boot.refused=%s", image) > 0) {
+		for (i = j = 0; i < c.labels.n; i++)
+			if (strncmp(c.labels.v[i], "minirun.boot.refused=", 21))
+				c.labels.v[j++] = c.labels.v[i];
+		c.labels.n = j;
+		ctr_list_add(&c.labels, lab);
+		if (mr_store_lock(&cl->store, &ignored) == 0) {
+			ctr_save(&cl->store, &c, -1, &ignored);
+			mr_store_unlock(&cl->store);
+		}
+	}
+	ctr_free(&c);
+	free(lab);
+}
+
+/* Is the new container good? With a health check: healthy before the
+ * check could have decided (start period + (interval + timeout) x
+ * (retries + 1), plus 5 s); without: running and never restarted for
+ * rollout_wait. 0, or -1 with the reason in why. */
+static int boot_verdict(struct cli *cl, const struct boot_decl *d, char *why, size_t size)
+{
+	char id[CTR_ID_LEN + 1];
+	struct ctr c;
+	struct ctr_info ci;
+	int64_t limit, waited;
+	int health;
+	boot_id_of(cl, d->name, id);
+	ctr_init(&c);
+	if (!id[0] || ctr_load(&cl->store, id, &c, &cl->err) < 0) {
+		snprintf(why, size, "was not created");
+		ctr_free(&c);
+		return -1;
+	}
+	health = c.health_test.n > 0;
+	limit = health ? c.health_start + (ctr_health_ns(c.health_interval) +
+		ctr_health_ns(c.health_timeout)) * (ctr_health_retries(&c) + 1) + 5000000000LL :
+		d->wait_ns;
+	ctr_free(&c);
+	if (health)
+		printf("minirun: %s: waiting for the new container's health check\n", d->name);
+	else
+		printf("minirun: %s: checking that the new container stays up for %llds\n", d->name,
+		       (long long)(d->wait_ns / 1000000000LL));
+	fflush(stdout);
+	for (waited = 0;; waited += 100000000) {
+		struct timespec t = { 0, 100000000L };
+		ctr_info_get(&cl->store, id, &ci);
+		if (ci.status != CTR_RUNNING || ci.st.restart_count > 0) {
+			snprintf(why, size, "stopped (exit code %d)", ci.st.exit_code);
+			return -1;
+		}
+		if (health && !strcmp(ci.health, "healthy"))
+			return 0;
+		if (health && !strcmp(ci.health, "unhealthy")) {
+			snprintf(why, size, "is unhealthy");
+			return -1;
+		}
+		if (waited >= limit) {
+			if (!health)
+				return 0;
+			snprintf(why, size, "did not become healthy in time");
+			return -1;
+		}
+		nanosleep(&t, NULL);
+	}
+}
+
+/* Replace `old` by a container of the declaration (image `image`): keep
+ * the new one if it is good, else bring the old one back and refuse the
+ * image. 0 updated, -1 rolled back or failed. */
+static int boot_rollout(struct cli *cl, struct boot_decl *x, struct ctr *old, const char *dir,
+			const char *image, int sfd)
+{
+	char prev[CTR_NAME_MAX + 8], jfile[CTR_NAME_MAX + 16], line[CTR_ID_LEN + 2], why[160] = "";
+	char nid[CTR_ID_LEN + 1], rfile[CTR_NAME_MAX + 16], rec[2 * MR_DIGEST_LEN + 4];
+	struct mr_err err;
+	snprintf(prev, sizeof prev, "%s.prev", x->name);
+	snprintf(jfile, sizeof jfile, "%s.rollout", x->name);
+	snprintf(line, sizeof line, "%s\n", old->id);
+	if (mr_write_atomic(sfd, jfile, line, strlen(line), 0600, &err) < 0) {
+		util_print_err(&err);
+		return -1;
+	}
+	printf("minirun: %s: stopping the old container (kept as %s until the new one is good)\n",
+	       x->name, prev);
+	fflush(stdout);
+	if (ctr_stop(&cl->store, old, -1, 0, &err) < 0)
+		util_print_err(&err);
+	if (boot_rename(cl, old->id, prev) < 0) {
+		boot_by_id(cl, old->id, 1);
+		unlinkat(sfd, jfile, 0);
+		return -1;
+	}
+	if (boot_deps_healthy(cl, x) < 0 || boot_start(cl, x, dir) < 0)
+		snprintf(why, sizeof why, "did not start");
+	else
+		boot_verdict(cl, x, why, sizeof why);
+	if (!why[0]) {
+		boot_by_id(cl, old->id, 0);
+		unlinkat(sfd, jfile, 0);
+		mr_fsync_dir(sfd, &err);
+		printf("minirun: %s: updated to image %.19s\n", x->name, image);
+		return 0;
+	}
+	/* roll back: the new one goes, the old one comes back under its name */
+	boot_id_of(cl, x->name, nid);
+	if (nid[0] && strcmp(nid, old->id))
+		boot_by_id(cl, nid, 0);
+	boot_rename(cl, old->id, x->name);
+	snprintf(rfile, sizeof rfile, "%s.refused", x->name);
+	snprintf(rec, sizeof rec, "%s %s\n", image, x->hash);
+	if (mr_write_atomic(sfd, rfile, rec, strlen(rec), 0600, &err) < 0)
+		util_print_err(&err);
+	boot_mark_refused(cl, old->id, image);
+	boot_by_id(cl, old->id, 1);
+	unlinkat(sfd, jfile, 0);
+	mr_fsync_dir(sfd, &err);
+	fprintf(stderr, "minirun: %s: the new container %s: rolled back to the previous container "
+		"(image %.19s); image %.19s refused until the tag or the declaration changes\n",
+		x->name, why, old->image, image);
+	return -1;
+}
+
+/* An update cut short (power cut, SIGKILL of `up`): the old container back
+ * under its name, the new one (not confirmed) removed. */
+static void boot_recover(struct cli *cl, const char *name, int sfd)
+{
+	char jfile[CTR_NAME_MAX + 16], prev[CTR_NAME_MAX + 8];
+	char pid[CTR_ID_LEN + 1], nid[CTR_ID_LEN + 1];
+	struct mr_err ignored;
+	snprintf(jfile, sizeof jfile, "%s.rollout", name);
+	if (!util_exists_at(sfd, jfile, AT_SYMLINK_NOFOLLOW))
+		return;
+	snprintf(prev, sizeof prev, "%s.prev", name);
+	boot_id_of(cl, prev, pid);
+	if (pid[0]) {
+		boot_id_of(cl, name, nid);
+		if (nid[0] && strcmp(nid, pid))
+			boot_by_id(cl, nid, 0);
+		boot_rename(cl, pid, name);
+		printf("minirun: %s: an update was cut short: the previous container is back\n", name);
+	}
+	unlinkat(sfd, jfile, 0);
+	mr_fsync_dir(sfd, &ignored);
+}
+
 /* Bring the store in line with the folder. 0, or 1 if anything failed. */
 static int boot_up(struct cli *cl, const char *dir)
 {
@@ -25474,7 +29736,7 @@ static int boot_up(struct cli *cl, const char *dir)
 	struct ps_row *rows, *r;
 	size_t nr, i, *idx;
 	ssize_t n;
-	int bad, rc = 0;
+	int bad, rc = 0, sfd;
 	if (!cli_store(cl))
 		return CLI_EXIT_FAIL;
 	n = boot_load_dir(dir, &d, &bad, &cl->err);
@@ -25485,6 +29747,10 @@ static int boot_up(struct cli *cl, const char *dir)
 	rc = bad ? 1 : 0;
 	idx = util_xmalloc(((size_t)n + 1) * sizeof *idx);
 	boot_order(d, (size_t)n, idx);
+	sfd = boot_statedir(cl);
+	for (i = 0; i < (size_t)n && sfd >= 0; i++)
+		if (d[i].ok)
+			boot_recover(cl, d[i].name, sfd);
 	rows = ps_list(&cl->store, &nr);
 	/* declarations that went away */
 	for (i = 0; i < nr; i++)
@@ -25495,9 +29761,13 @@ static int boot_up(struct cli *cl, const char *dir)
 		}
 	for (i = 0; i < (size_t)n; i++) {
 		struct boot_decl *x = &d[idx[i]];
+		char img[MR_DIGEST_LEN + 1];
 		const char *h;
+		int same;
 		if (!x->ok)
 			continue;
+		boot_fetch(cl, x);
+		boot_image_id(cl, x->o.image, img);
 		r = boot_row(rows, nr, x->name);
 		if (r && !boot_managed(&r->c, dir)) {
 			fprintf(stderr, "minirun: %s: container %s exists and was not made by `up` "
@@ -25506,7 +29776,13 @@ static int boot_up(struct cli *cl, const char *dir)
 			continue;
 		}
 		h = r ? boot_label(&r->c, "minirun.boot.hash") : NULL;
-		if (r && h && !strcmp(h, x->hash)) {
+		same = r && h && !strcmp(h, x->hash) && (!img[0] || !strcmp(img, r->c.image));
+		if (r && !same && sfd >= 0 && boot_is_refused(sfd, x->name, img, x->hash)) {
+			printf("minirun: %s: image %.19s was rolled back before: refused until the tag "
+			       "or the declaration changes\n", x->name, img);
+			same = 1;
+		}
+		if (same) {
 			if (r->ci.status == CTR_RUNNING || r->ci.status == CTR_RESTARTING) {
 				printf("minirun: %s: up to date\n", x->name);
 			} else if (boot_deps_healthy(cl, x) < 0) {
@@ -25518,6 +29794,14 @@ static int boot_up(struct cli *cl, const char *dir)
 			} else {
 				printf("minirun: %s: started\n", x->name);
 			}
+			continue;
+		}
+		if (r && sfd >= 0) {
+			printf("minirun: %s: %s, replacing\n", x->name, h && !strcmp(h, x->hash) ?
+			       "new image for its tag" : "declaration changed");
+			fflush(stdout);
+			if (boot_rollout(cl, x, &r->c, dir, img, sfd) < 0)
+				rc = 1;
 			continue;
 		}
 		if (r) {
@@ -25536,6 +29820,8 @@ static int boot_up(struct cli *cl, const char *dir)
 		fflush(stdout);
 	}
 	fflush(stdout);
+	if (sfd >= 0)
+		close(sfd);
 	boot_free(d, (size_t)n, rows, nr, idx);
 	return rc;
 }
@@ -25601,9 +29887,44 @@ static void boot_nop(int sig)
 	(void)sig;
 }
 
+/* init's update timer: the shortest pull_interval of the declarations (0:
+ * none). Their errors are said by `up`, not here. */
+static int64_t boot_pull_every(const char *dir)
+{
+	struct boot_decl *d = NULL;
+	struct mr_err ignored;
+	int64_t every = 0;
+	ssize_t n, i;
+	int bad, err2 = fcntl(2, F_DUPFD_CLOEXEC, 3), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null >= 0)
+		dup2(null, 2);
+	n = boot_load_dir(dir, &d, &bad, &ignored);
+	if (err2 >= 0) {
+		dup2(err2, 2);
+		close(err2);
+	}
+	if (null >= 0)
+		close(null);
+	for (i = 0; i < n; i++)
+		if (d[i].ok && d[i].interval_ns && (!every || d[i].interval_ns < every))
+			every = d[i].interval_ns;
+	for (i = 0; i < n; i++)
+		boot_decl_free(&d[i]);
+	free(d);
+	return every;
+}
+
+static int64_t boot_now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
 static int cmd_init(struct cli *cl, int argc, char **argv)
 {
 	int do_reboot = 0, want = 0, rc;
+	int64_t every, last;
 	struct cli_flag flags[] = {
 		{ "reboot", 0, NULL, &do_reboot, NULL, "Reboot instead of powering off at shutdown" },
 		{ 0 },
@@ -25639,17 +29960,38 @@ static int cmd_init(struct cli *cl, int argc, char **argv)
 		sigaddset(&mask, sigs[i]);
 	}
 	sigprocmask(SIG_BLOCK, &mask, &old);
+	/* A power cut may have hit the last writes: say what the store is like
+	 * and collect only what nothing uses before the containers start. */
+	if (cli_store(cl) && check_store(&cl->store, CHECK_GARBAGE, "minirun: init: check: ",
+					 &cl->err) < 0)
+		util_print_err(&cl->err);
+	fflush(stdout);
 	printf("minirun: init: starting containers from %s\n", dir);
 	boot_child(cl, dir, 1, &mask, &old, &want);
+	every = boot_pull_every(dir);
+	last = boot_now_ns();
+	if (every)
+		printf("minirun: init: looking for new images every %llds\n",
+		       (long long)(every / 1000000000LL));
 	while (!want) {
 		struct timespec t = { 5, 0 };
-		int sig = sigtimedwait(&mask, NULL, &t);
-		if (sig == SIGUSR2)
+		int sig;
+		if (every && last + every - boot_now_ns() < 5000000000LL) {
+			int64_t left = last + every - boot_now_ns();
+			t.tv_sec = left > 0 ? (time_t)(left / 1000000000LL) : 0;
+			t.tv_nsec = left > 0 ? (long)(left % 1000000000LL) : 1;
+		}
+		sig = sigtimedwait(&mask, NULL, &t);
+		if (sig == SIGUSR2) {
 			want = (int)RB_AUTOBOOT;
-		else if (sig == SIGHUP)   /* re-read the declarations */
+		} else if (sig == SIGHUP || (every && boot_now_ns() >= last + every)) {
+			/* re-read the declarations, pull what says always */
 			boot_child(cl, dir, 1, &mask, &old, &want);
-		else if (sig > 0 && sig != SIGCHLD)
+			every = boot_pull_every(dir);
+			last = boot_now_ns();
+		} else if (sig > 0 && sig != SIGCHLD) {
 			want = do_reboot ? (int)RB_AUTOBOOT : (int)RB_POWER_OFF;
+		}
 		boot_reap(0, NULL);
 	}
 	printf("minirun: init: stopping containers\n");
@@ -25705,12 +30047,14 @@ static int cmd_init(struct cli *cl, int argc, char **argv)
  * out (they answer "built without ..."). */
 static const struct cli_command cli_commands[] = {
 	{ "__monitor", cmd_monitor, NULL },
+	{ "check", cmd_check, "Verify the store; --repair removes what nothing uses" },
 	{ "container", cmd_container, "Manage containers" },
 	{ "cp", cmd_cp, "Copy files/folders between a container and the local filesystem" },
 	{ "create", cmd_create, "Create a new container" },
 	{ "down", cmd_down, "Stop and remove the containers that up started" },
 	{ "exec", cmd_exec, "Execute a command in a running container" },
 	{ "help", cmd_help, NULL },
+	{ "history", cmd_history, "Show the history of an image" },
 	{ "image", cmd_image, "Manage images" },
 	{ "images", cmd_images, "List images" },
 	{ "info", cmd_info, "Display system-wide information" },
@@ -25747,6 +30091,22 @@ static const struct cli_command cli_commands[] = {
 /* ======================== BEGIN src/99_main.c ======================== */
 #line 1 "src/99_main.c"
 /* ==== [99] MAIN: mr_main (global options, the command table), and main unless MINIRUN_NO_MAIN ==== */
+
+/* Commands that put processes into containers (directly, through a monitor,
+ * a restart, a health check, boot files): they run from a sealed copy of
+ * minirun ([18] exec_sealed_self). `container` takes the same words. */
+static int main_needs_seal(int argc, char **argv, int i)
+{
+	static const char *const words[] = { "run", "start", "restart", "exec", "cp", "__monitor",
+					      "init", "up", NULL };
+	size_t k;
+	if (!strcmp(argv[i], "container") && i + 1 < argc)
+		i++;
+	for (k = 0; words[k]; k++)
+		if (!strcmp(argv[i], words[k]))
+			return 1;
+	return 0;
+}
 
 /* see minirun.h */
 int mr_main(int argc, char **argv)
@@ -25797,6 +30157,7 @@ unknown:
 	}
 	if (i >= argc && getpid() == 1) {
 		/* the kernel's /init (or rdinit=) is minirun itself, with no words */
+		exec_sealed_self(argv);
 		c.cmd = "init";
 		return cmd_init(&c, 0, argv + i);
 	}
@@ -25810,10 +30171,12 @@ unknown:
 	if (!cmd->name) {
 		fprintf(stderr, "minirun: '%s' is not a minirun command.\nSee 'minirun --help'\n",
 			argv[i]);
-		return CLI_EXIT_FAIL;
+		return 1;   /* as Docker */
 	}
+	if (main_needs_seal(argc, argv, i))
+		exec_sealed_self(argv);
 	c.cmd = cmd->name;
-	rc = cmd->run(&c, argc - i - 1, argv + i + 1);
+	rc = cli_exit_code(&c, cmd->name, cmd->run(&c, argc - i - 1, argv + i + 1));
 	if (c.store_open)
 		mr_store_close(&c.store);
 	fflush(stdout);

@@ -72,6 +72,12 @@ def main():
     if out == '-':
         sys.stdout.write(text)
         return
+    try:
+        with open(out, encoding='utf-8') as f:
+            if f.read() == text:
+                return   # unchanged: keep its time, so make rebuilds nothing
+    except FileNotFoundError:
+        pass
     tmp = out + '.tmp'
     with open(tmp, 'w', encoding='utf-8') as f:
         f.write(text)

@@ -105,12 +105,17 @@ fetch_one() {
 			if (cd "$dl" && apt-get source --download-only -q "$pkg=$v") >"$log" 2>&1; then
 				ok=1; break
 			fi
-			# A 404 will not heal; anything else (a reset, a timeout) may.
-			grep -q '404' "$log" && break
+			# apt says why under its first "Err:N ..." line, indented (the
+			# server's answer, or "Could not connect..."). A 404 will not
+			# heal; anything else (a reset, a timeout) may.
+			why=$(sed -n '/^Err:/ { n; s/^ *//; s/ *\[IP: [^]]*\]$//; p; q; }' "$log")
+			case $why in 404\ *|410\ *) break ;; esac
 			sleep "$attempt"
 		done
 		if [ $ok = 0 ]; then
-			why=$(grep -m1 -o '[0-9][0-9][0-9] *[A-Za-z ]*$' "$log" || tail -n1 "$log")
+			[ -n "$why" ] || why=$(grep '^E: ' "$log" | grep -v 'Failed to fetch some archives' | tail -n1)
+			[ -n "$why" ] || why=$(tail -n1 "$log")
+			[ $attempt = 1 ] || why="$why, $attempt attempts"
 			tried="$tried
   $pkg $v: download failed ($why)"
 			rm -rf "$dl"

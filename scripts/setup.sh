@@ -1,30 +1,17 @@
 #!/bin/sh
 # Install everything a fresh Debian 12 machine needs to build minirun (static
-# musl, the three cross targets) and to run its tests. Idempotent, needs no
-# input, and takes a fraction of a second when everything is already there.
+# musl, the three cross targets), to run its tests and `make bench`.
+# Idempotent, needs no input, and takes a fraction of a second when everything
+# is already there. Checked on a truly fresh root by `make fresh-check`.
 #
 # Usage: scripts/setup.sh        (as root, or through sudo)
 #
-# What and why:
-#   build:  make gcc musl-tools binutils file; dpkg-dev patch xz-utils bzip2
-#           (apt-get source of BearSSL, zstd, zlib, see scripts/deps.sh);
-#           linux-libc-dev (kernel UAPI headers, which musl lacks)
-#   cross:  gcc-{aarch64-linux-gnu,arm-linux-gnueabihf,mipsel-linux-gnu} and
-#           musl-dev:{arm64,armhf,mipsel} (their musl-gcc wrappers and libc);
-#           qemu-user-static runs the cross-built unit tests
-#   tests:  umoci skopeo busybox-static tar gzip zstd jq python3 attr libcap2-bin
-#           (tests/fixtures.sh builds the test images with them), cpio,
-#           util-linux (unshare, flock), iproute2, procps; debootstrap (the
-#           Debian base of tests/service-images.sh), curl and postgresql-client
-#           (the real clients of tests/integration/33_services.sh), nftables
-#   oci:    containerd docker.io (private instances driven by
-#           tests/integration/80_oci_containerd.sh and 81_oci_docker.sh; their
-#           packaged services are kept from starting and disabled), runc crun
-#           (the peers of tests/bench/oci.sh), golang-go and two Go packages
-#           (build the OCI runtime-tools validation suite, tests/oci-validation.sh)
-#           (nft lists the rules minirun made, in 60_net)
+# What and why: the PKGS list below, one group a line with its reason.
 # A deb-src entry is derived from the machine's own apt sources (never a
 # mirror name written here) so that scripts/deps.sh can fetch the sources.
+# Packaged services (docker-registry, and docker or containerd where a test
+# adds them) are never started nor enabled: a policy-rc.d denies starts during
+# the install, and every unit the install brought is disabled afterwards.
 set -eu
 
 if [ "$(id -u)" != 0 ]; then
@@ -35,15 +22,31 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 
 ARCHES="arm64 armhf mipsel"
-PKGS="make gcc libc6-dev musl-tools binutils file dpkg-dev patch xz-utils bzip2
-	linux-libc-dev ca-certificates
-	gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf gcc-mipsel-linux-gnu qemu-user-static
-	musl-dev:arm64 musl-dev:armhf musl-dev:mipsel
-	umoci skopeo busybox-static tar gzip zstd jq python3 attr libcap2-bin cpio
-	util-linux iproute2 procps curl debootstrap postgresql-client nftables
-	docker-registry apache2-utils openssl qemu-system-x86
-	containerd docker.io runc crun golang-go golang-github-opencontainers-runtime-tools-dev
-	golang-github-google-uuid-dev"
+# One group a line: packages, then "#" and why. Add a line for a new need.
+PKGS=$(sed 's/#.*//' <<'EOF'
+make gcc libc6-dev musl-tools binutils file   # the static musl build
+dpkg-dev patch xz-utils bzip2 ca-certificates # apt-get source of BearSSL, zstd, zlib (scripts/deps.sh)
+linux-libc-dev                                # kernel UAPI headers, which musl lacks
+gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf gcc-mipsel-linux-gnu # cross compilers
+musl-dev:arm64 musl-dev:armhf musl-dev:mipsel # their musl-gcc wrappers and libc
+linux-libc-dev-arm64-cross linux-libc-dev-armhf-cross linux-libc-dev-mipsel-cross # cross kernel headers
+qemu-user-static                              # runs the cross-built unit tests
+umoci skopeo busybox-static tar gzip zstd jq python3 attr libcap2-bin # tests/fixtures.sh's images
+cpio util-linux iproute2 procps               # the runner (unshare, flock), initramfs tests
+debootstrap curl postgresql-client            # tests/service-images.sh and 33_services' clients
+nftables                                      # nft lists minirun's rules in 60_net
+docker-registry apache2-utils openssl         # 50_pull's local registry, htpasswd, TLS
+qemu-system-x86                               # 71_qemu_boot boots the initramfs
+qemu-system-arm                               # 73_qemu_arm boots aarch64 and armhf kernels
+docker.io containerd                          # the reference: 80_docker_compare runs a private dockerd (services kept disabled)
+golang-go golang-github-opencontainers-runtime-tools-dev golang-github-google-uuid-dev # make oci-validation builds the runtime-tools suite; containerd and dockerd above also drive 80_oci_containerd and 81_oci_docker
+crun runc podman conmon hyperfine time        # make bench: peers and timing
+clang libclang-rt-14-dev                      # make fuzz: libFuzzer
+libbearssl-dev libzstd-dev zlib1g-dev         # make test-asan / fuzz link glibc builds of the libraries
+libarchive-tools                              # bsdtar: a second real tar producer in the unit tests
+strace                                        # 24_killcmd: fault injection kills commands at chosen calls
+EOF
+)
 
 need_update=0
 for a in $ARCHES; do
@@ -83,21 +86,34 @@ echo "setup: installing:${missing:- (nothing; refreshing apt for new sources)}"
 # the install below fails clearly if Debian's own indexes are missing.
 apt-get update -q || echo "setup: apt-get update reported errors (continuing)" >&2
 if [ -n "$missing" ]; then
-	# docker.io and containerd would start their system services: the tests
-	# only use private instances, so nothing may start during the install
-	deny=""
-	if [ ! -e /usr/sbin/policy-rc.d ]; then
-		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-		chmod +x /usr/sbin/policy-rc.d
-		deny=1
-	fi
+	# No service may start during the install (invoke-rc.d and
+	# deb-systemd-invoke ask policy-rc.d; 101 = action forbidden). One that
+	# was already there is put back afterwards, also when the install fails.
+	policy=/usr/sbin/policy-rc.d
+	before=$(mktemp)
+	if [ -e "$policy" ] || [ -L "$policy" ]; then mv "$policy" "$policy.minirun-setup"; fi
+	trap 'rm -f "$policy" "$before"; if [ -e "$policy.minirun-setup" ] || [ -L "$policy.minirun-setup" ]; then
+		mv "$policy.minirun-setup" "$policy"; fi' EXIT
+	trap 'exit 130' INT TERM HUP
+	printf '#!/bin/sh\n# scripts/setup.sh: no service starts while it installs\nexit 101\n' >"$policy"
+	chmod 755 "$policy"
+	dpkg-query -W -f '${binary:Package}\n' | sort >"$before"
 	# shellcheck disable=SC2086
-	rc=0
-	apt-get install -y -q --no-install-recommends $missing || rc=$?
-	[ -z "$deny" ] || rm -f /usr/sbin/policy-rc.d
-	[ "$rc" = 0 ] || exit "$rc"
-	if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-		systemctl disable --now docker.service docker.socket containerd.service >/dev/null 2>&1 || true
-	fi
+	apt-get install -y -q --no-install-recommends $missing
+	# Nor is any left enabled at boot: every systemd unit and every daemon's
+	# init script (runlevels 2-5; not boot-time set-up like procps' sysctl,
+	# runlevel S) of the packages new to this machine is disabled.
+	dpkg-query -W -f '${binary:Package}\n' | sort | comm -13 "$before" - | xargs -r dpkg -L 2>/dev/null |
+		sed -n 's#^\(/usr\)\{0,1\}/lib/systemd/system/\([^/@]*\.\(service\|socket\|timer\)\)$#unit \2#p
+			s#^/etc/init\.d/\([^/]*\)$#sysv \1#p' | sort -u |
+		while read -r kind name; do
+			if [ "$kind" = unit ] && command -v systemctl >/dev/null; then
+				systemctl disable --quiet "$name" 2>/dev/null || true
+			elif [ "$kind" = sysv ]; then
+				grep -q '^# Default-Start:.*[2345]' "/etc/init.d/$name" 2>/dev/null || continue
+				update-rc.d "$name" disable >/dev/null 2>&1 || true
+			fi
+			echo "setup: $name: not started, not enabled at boot"
+		done
 fi
 echo "setup: done"

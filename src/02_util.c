@@ -546,6 +546,56 @@ static void util_hex(const unsigned char *in, size_t n, char *out)
 	out[2 * n] = 0;
 }
 
+/* Go's path.Match, which Docker's reference filter uses: '*' is any run of
+ * characters but '/', '?' one such character, [a-z] and [^x] classes, '\\'
+ * quotes. Not fnmatch: musl's is 2 KB for flags minirun never passes.
+ * 1 on a match; a malformed pattern matches nothing. */
+static int util_glob(const char *pat, const char *s)
+{
+	for (; *pat; pat++, s++) {
+		if (*pat == '*') {
+			while (pat[1] == '*')
+				pat++;
+			for (;; s++) {
+				if (util_glob(pat + 1, s))
+					return 1;
+				if (!*s || *s == '/')
+					return 0;
+			}
+		}
+		if (!*s || *s == '/') {
+			if (*pat != *s)
+				return 0;
+			continue;
+		}
+		if (*pat == '[') {
+			int neg = pat[1] == '^', hit = 0;
+			const char *p = pat + 1 + neg;
+			if (*p == ']')
+				return 0;
+			for (; *p && *p != ']'; p++) {
+				char lo = *p == '\\' && p[1] ? *++p : *p, hi = lo;
+				if (p[1] == '-' && p[2] && p[2] != ']') {
+					p += 2;
+					hi = *p == '\\' && p[1] ? *++p : *p;
+				}
+				hit |= *s >= lo && *s <= hi;
+			}
+			if (!*p || hit == neg)
+				return 0;
+			pat = p;
+		} else if (*pat == '?') {
+			continue;
+		} else {
+			if (*pat == '\\' && pat[1])
+				pat++;
+			if (*pat != *s)
+				return 0;
+		}
+	}
+	return !*s;
+}
+
 /* Write all of buf, retrying on EINTR and short writes. */
 static int util_write_all(int fd, const void *buf, size_t n)
 {
@@ -839,7 +889,10 @@ static int mr_fputc(int c, struct mr_file *f)
  * length with the low bit set, and keeps the 16-byte alignment malloc owes.
  * A spinlock makes it safe for threads. These are the real malloc, free,
  * calloc and realloc of the binary (musl's and the libraries' calls land
- * here too), the only global names besides mr_* and main. */
+ * here too), the only global names besides mr_* and main.
+ * MINIRUN_LIBC_MALLOC leaves them out: the sanitizer and fuzzer builds need
+ * libc's allocator, which ASan replaces with its own checked one. */
+#ifndef MINIRUN_LIBC_MALLOC
 
 #define MEM_MAX_SMALL ((size_t)64 << 10)
 #define MEM_CHUNK ((size_t)256 << 10)
@@ -970,6 +1023,7 @@ void *realloc(void *p, size_t n)
 	free(p);
 	return q;
 }
+#endif /* MINIRUN_LIBC_MALLOC */
 
 /* ---- Small stand-ins for libc's qsort, strto* and strstr (see the note
  * after the #includes). */

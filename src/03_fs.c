@@ -292,18 +292,15 @@ static int fs_same_mount(const struct fs_mount_key *a, const struct fs_mount_key
 	return a->dev == b->dev;
 }
 
-/* Remove everything inside the open folder fd (not the folder itself). Each
- * sub-folder is opened with O_NOFOLLOW and checked to be on the same mount
- * before anything inside it is touched. */
-static int fs_empty_dir(int fd, const struct fs_mount_key *top, const char *where,
-			int depth, struct mr_err *err)
+/* One pass over the folder fd: unlink every entry that is not a folder, and
+ * stop at the first folder, its name copied to `sub` (sub[0] == 0: none
+ * left). */
+static int fs_unlink_files(int fd, const char *where, char sub[NAME_MAX + 1], struct mr_err *err)
 {
 	DIR *d;
 	struct dirent *de;
-	int rc = 0, dupfd;
-	if (depth > MINIRUN_MAX_PATH / 2)
-		return mr_err_set(err, ELOOP, "remove %s: folders nested too deep", where);
-	dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	int rc = 0, dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	sub[0] = 0;
 	if (dupfd < 0 || !(d = fdopendir(dupfd))) {
 		if (dupfd >= 0)
 			close(dupfd);
@@ -316,49 +313,108 @@ static int fs_empty_dir(int fd, const struct fs_mount_key *top, const char *wher
 			continue;
 		if (unlinkat(fd, de->d_name, 0) == 0 || errno == ENOENT)
 			continue;
-		if (errno != EISDIR && errno != EPERM) {
-			rc = mr_err_sys(err, "remove %s/%s", where, de->d_name);
+		if (errno == EISDIR || errno == EPERM) {
+			snprintf(sub, NAME_MAX + 1, "%s", de->d_name);
 			break;
 		}
-		{
-			struct fs_mount_key key;
-			/* openat2 refuses to cross any mount (bind mounts of the
-			 * same filesystem too) where the kernel has it. */
-			int sub = compat_openat2(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-						 O_CLOEXEC, 0, RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS);
-			if (sub < 0 && errno == EXDEV) {
-				rc = mr_err_set(err, EXDEV,
-						"remove %s/%s: another filesystem is mounted there; "
-						"refusing to delete through a mount",
-						where, de->d_name);
-				break;
-			}
-			if (sub < 0)
-				sub = openat(fd, de->d_name,
-					     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub < 0) {
-				rc = mr_err_sys(err, "remove %s/%s", where, de->d_name);
-				break;
-			}
-			if (fs_mount_key(sub, &key) < 0 || !fs_same_mount(&key, top)) {
-				close(sub);
-				rc = mr_err_set(err, EXDEV,
-						"remove %s/%s: another filesystem is mounted there; "
-						"refusing to delete through a mount",
-						where, de->d_name);
-				break;
-			}
-			rc = fs_empty_dir(sub, top, where, depth + 1, err);
-			close(sub);
-			if (rc < 0)
-				break;
-			if (unlinkat(fd, de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
-				rc = mr_err_sys(err, "remove %s/%s", where, de->d_name);
-				break;
-			}
-		}
+		rc = mr_err_sys(err, "remove %s/%s", where, de->d_name);
+		break;
 	}
 	closedir(d);
+	return rc;
+}
+
+/* Open the sub-folder `name` of fd to delete inside it: never through a
+ * symlink, never onto another mount (openat2 refuses any mount crossing,
+ * bind mounts of the same filesystem too, where the kernel has it). */
+static int fs_open_sub(int fd, const char *name, const struct fs_mount_key *top, const char *where,
+		       struct mr_err *err)
+{
+	struct fs_mount_key key;
+	int sub = compat_openat2(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0,
+				 RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS);
+	if (sub < 0 && errno != EXDEV)
+		sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sub < 0 && errno != EXDEV)
+		return mr_err_sys(err, "remove %s/%s", where, name);
+	if (sub < 0 || fs_mount_key(sub, &key) < 0 || !fs_same_mount(&key, top)) {
+		if (sub >= 0)
+			close(sub);
+		return mr_err_set(err, EXDEV, "remove %s/%s: another filesystem is mounted there; "
+				  "refusing to delete through a mount", where, name);
+	}
+	return sub;
+}
+
+/* Remove everything inside the open folder fd (not the folder itself),
+ * whatever the depth, with a fixed number of descriptors: one folder is open
+ * at a time; going down records the folder left (device, inode, and the
+ * name to remove on the way back), going up opens ".." and checks it is that
+ * folder, so a folder moved meanwhile stops the removal instead of leading
+ * it elsewhere. Memory grows with the depth (a name per level), descriptors
+ * do not. */
+static int fs_empty_dir(int fd, const struct fs_mount_key *top, const char *where,
+			struct mr_err *err)
+{
+	struct fs_level { dev_t dev; ino_t ino; size_t name; } *lv = NULL;
+	struct mr_buf names = { 0 };
+	size_t n = 0, cap = 0;
+	char sub[NAME_MAX + 1];
+	struct stat sb;
+	int rc = 0, cur = fcntl(fd, F_DUPFD_CLOEXEC, 3), next;
+	if (cur < 0)
+		return mr_err_sys(err, "remove %s", where);
+	for (;;) {
+		rc = fs_unlink_files(cur, where, sub, err);
+		if (rc < 0)
+			break;
+		if (sub[0]) {
+			/* down into the first folder left */
+			if (fstat(cur, &sb) < 0) {
+				rc = mr_err_sys(err, "remove %s", where);
+				break;
+			}
+			next = fs_open_sub(cur, sub, top, where, err);
+			if (next < 0) {
+				rc = -1;
+				break;
+			}
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				lv = util_xrealloc(lv, cap * sizeof *lv);
+			}
+			lv[n].dev = sb.st_dev;
+			lv[n].ino = sb.st_ino;
+			lv[n++].name = names.len;
+			mr_buf_append(&names, sub, strlen(sub) + 1);
+			close(cur);
+			cur = next;
+			continue;
+		}
+		if (n == 0)
+			break;                  /* the top folder is empty */
+		/* up, then remove the folder just emptied */
+		next = openat(cur, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (next < 0 || fstat(next, &sb) < 0 || sb.st_dev != lv[n - 1].dev ||
+		    sb.st_ino != lv[n - 1].ino) {
+			if (next >= 0)
+				close(next);
+			rc = mr_err_set(err, ESTALE, "remove %s: a folder moved while it was being "
+					"removed", where);
+			break;
+		}
+		close(cur);
+		cur = next;
+		n--;
+		if (unlinkat(cur, names.data + lv[n].name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
+			rc = mr_err_sys(err, "remove %s/%s", where, names.data + lv[n].name);
+			break;
+		}
+		names.len = lv[n].name;
+	}
+	close(cur);
+	free(lv);
+	mr_buf_free(&names);
 	return rc;
 }
 
@@ -426,7 +482,7 @@ int mr_remove_tree(int dirfd, const char *name, struct mr_err *err)
 		return mr_err_set(err, EXDEV, "remove %s: it is a mount point; refusing to "
 				  "delete through a mount", name);
 	}
-	rc = fs_empty_dir(fd, &key, name, 0, err);
+	rc = fs_empty_dir(fd, &key, name, err);
 	close(fd);
 	if (rc == 0 && unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
 		return mr_err_sys(err, "remove %s", name);

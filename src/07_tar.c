@@ -931,9 +931,12 @@ static int tar_extract_here(struct stream *in, int dirfd, uint64_t *size, struct
  * 512 KiB 2.40 s, 1 MiB 2.35 / 2.18 s, 2 MiB 2.19 / 2.14 s, the pipeline
  * 2.31 / 2.21 s; 1 MiB keeps the peak RSS lower (zstd 10.0 MiB against 11.0,
  * gzip 1.6 against 2.6, the goal for gzip being 4). */
-static int tar_split = 1;               /* 0: always extract in this process (tests) */
-static unsigned tar_ring_slots = 8;     /* tests make the ring small to stress it */
-static size_t tar_ring_slot = 128u << 10;
+struct tar_ring_conf {
+	int split;                      /* 0: always extract in this process */
+	unsigned slots;                 /* tests make the ring small to stress it */
+	size_t slot;
+};
+static const struct tar_ring_conf tar_ring_default = { 1, 8, 128u << 10 };
 
 struct tar_ring_shared {
 	struct mr_err err;              /* the helper's result */
@@ -1103,10 +1106,10 @@ static int tar_ring_feed(struct stream *in, int sock, struct tar_ring_shared *sh
 /* tar_extract_here with the extracting done by a helper process; 1 when the
  * helper cannot be started (nothing read yet: extract here). */
 static int tar_extract_split(struct stream *in, int dirfd, struct digest_ctx *hash,
-			     uint64_t *size, struct mr_err *err)
+			     uint64_t *size, const struct tar_ring_conf *ring, struct mr_err *err)
 {
-	unsigned nslots = tar_ring_slots < TAR_RING_MAX ? tar_ring_slots : TAR_RING_MAX;
-	size_t maplen = TAR_RING_HEAD + (size_t)nslots * tar_ring_slot;
+	unsigned nslots = ring->slots < TAR_RING_MAX ? ring->slots : TAR_RING_MAX;
+	size_t maplen = TAR_RING_HEAD + (size_t)nslots * ring->slot;
 	struct tar_ring_shared *sh;
 	int sv[2], fed, status = 0;
 	pid_t pid, parent = getpid();
@@ -1119,7 +1122,7 @@ static int tar_extract_split(struct stream *in, int dirfd, struct digest_ctx *ha
 	}
 	sh->rc = 1;
 	sh->nslots = nslots;
-	sh->slot = tar_ring_slot;
+	sh->slot = ring->slot;
 	if (hash) {
 		sh->hashing = 1;
 		sh->digest = *hash;
@@ -1163,13 +1166,13 @@ static int tar_extract_split(struct stream *in, int dirfd, struct digest_ctx *ha
 /* Extract the layer tar `in` into the empty folder dirfd (see
  * tar_extract_here), feeding every byte of it into hash when not NULL; with
  * a helper process on a second CPU when there is one. */
-static int tar_extract_layer_hashed(struct stream *in, int dirfd, struct digest_ctx *hash,
-				    uint64_t *size, struct mr_err *err)
+static int tar_extract_layer_ring(struct stream *in, int dirfd, struct digest_ctx *hash,
+				  uint64_t *size, const struct tar_ring_conf *ring, struct mr_err *err)
 {
 	struct stream_hash h;
 	int rc;
-	if (tar_split && util_ncpu() > 1 &&
-	    (rc = tar_extract_split(in, dirfd, hash, size, err)) <= 0)
+	if (ring->split && util_ncpu() > 1 &&
+	    (rc = tar_extract_split(in, dirfd, hash, size, ring, err)) <= 0)
 		return rc;
 	if (!hash)
 		return tar_extract_here(in, dirfd, size, err);
@@ -1178,6 +1181,12 @@ static int tar_extract_layer_hashed(struct stream *in, int dirfd, struct digest_
 	rc = tar_extract_here(&h.s, dirfd, size, err);
 	*hash = h.ctx;
 	return rc;
+}
+
+static int tar_extract_layer_hashed(struct stream *in, int dirfd, struct digest_ctx *hash,
+				    uint64_t *size, struct mr_err *err)
+{
+	return tar_extract_layer_ring(in, dirfd, hash, size, &tar_ring_default, err);
 }
 
 static int tar_extract_layer(struct stream *in, int dirfd, uint64_t *size, struct mr_err *err)
@@ -1577,7 +1586,7 @@ static int tar_apply_one(struct tar_apply *a, int lfd, int tfd, const char *name
 		if (dfd < 0)
 			rc = mr_err_sys(err, "open");
 		else if (rc == 1 && tar_opaque(sfd) &&
-			 (fs_mount_key(dfd, &key) || fs_empty_dir(dfd, &key, a->path, 0, err)))
+			 (fs_mount_key(dfd, &key) || fs_empty_dir(dfd, &key, a->path, err)))
 			rc = -1;
 		else if ((rc = tar_apply_dir(a, sfd, dfd, strlen(a->path), err)) == 0)
 			rc = tar_apply_meta(a, lfd, name, sfd, tfd, dfd, &st, err);
@@ -1641,7 +1650,7 @@ static int tar_apply_layer_dir(int layerfd, int targetfd, int flags, struct mr_e
 		/* a fresh fd: fs_empty_dir reads from the fd's current offset */
 		fd = openat(targetfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		rc = fd < 0 || fs_mount_key(fd, &key) ? mr_err_sys(err, "open target") :
-			fs_empty_dir(fd, &key, ".", 0, err);
+			fs_empty_dir(fd, &key, ".", err);
 		if (fd >= 0)
 			close(fd);
 		if (rc)

@@ -39,15 +39,14 @@ static const char *image_host_variant(void)
 #endif
 }
 
-/* "amd64" or "arm/v7" as `version` prints it. */
-static const char *image_host_platform(void)
+/* "amd64" or "arm/v7" as `version` prints it; returns out. */
+static const char *image_host_platform(char *out, size_t size)
 {
-	static char buf[32];
 	const char *v = image_host_variant();
-	snprintf(buf, sizeof buf, "%s%s%s", image_host_arch(),
+	snprintf(out, size, "%s%s%s", image_host_arch(),
 		 *v && strcmp(image_host_arch(), "arm64") ? "/" : "",
 		 strcmp(image_host_arch(), "arm64") ? v : "");
-	return buf;
+	return out;
 }
 
 /* ---- Platforms ----
@@ -126,10 +125,122 @@ static int image_platform_score(const struct mr_json *plat, const struct image_p
  * docker.io/library/busybox, "user/app:1" for docker.io/user/app,
  * "host:5000/app:1" otherwise. */
 
+/* One path component of Docker's grammar: [a-z0-9]+ joined by ".", "_",
+ * "__" or a run of "-" (upper case allowed here: the caller says "must be
+ * lowercase" about it). */
+static int image_ref_component(const char *p, size_t n)
+{
+	size_t i = 0, run;
+	while (i < n) {
+		if (!isalnum((unsigned char)p[i]))
+			return 0;
+		while (i < n && isalnum((unsigned char)p[i]))
+			i++;
+		if (i == n)
+			return 1;
+		run = strspn(p + i, p[i] == '-' ? "-" : p[i] == '_' ? "_" : ".");
+		if (i + run > n)
+			run = n - i;
+		if (!strchr("._-", p[i]) || (p[i] == '.' && run > 1) || (p[i] == '_' && run > 2))
+			return 0;
+		i += run;
+		if (i == n)
+			return 0;                  /* a separator ends the component */
+	}
+	return 0;
+}
+
+/* Docker's reference grammar (distribution/reference):
+ *   [host[:port]/]path-component[/path-component...][:tag][@sha256:hex]
+ * host: components of [A-Za-z0-9-] (not starting or ending with '-') joined
+ * by '.', or [IPv6]; the first part is a host when it has '.' or ':', is
+ * "localhost", or has upper case (as docker decides); tag
+ * [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}; a name of at most 255 bytes. Every
+ * reference that enters (tag, pull, load, run, boot files) is checked here
+ * first: "../../x" or "x:../../y" never become names. */
+static int image_ref_check(const char *in, struct mr_err *err)
+{
+	const char *at = strchr(in, '@'), *end = at ? at : in + strlen(in), *p, *slash, *colon = NULL;
+	const char *remote = in, *c;
+	size_t n;
+	int upper = 0;
+	if (at && mr_digest_valid(at + 1) < 0)
+		goto bad;
+	for (p = in; p < end; p++)
+		if (*p == '/')
+			colon = NULL;
+		else if (*p == ':')
+			colon = p;
+	if (colon) {
+		n = (size_t)(end - colon - 1);
+		if (!n || n > 128 || !(isalnum((unsigned char)colon[1]) || colon[1] == '_'))
+			goto bad;
+		for (p = colon + 1; p < end; p++)
+			if (!isalnum((unsigned char)*p) && !strchr("_.-", *p))
+				goto bad;
+		end = colon;
+	}
+	if (end == in || end - in > 255)
+		goto bad;
+	slash = memchr(in, '/', (size_t)(end - in));
+	if (slash) {
+		for (p = in; p < slash && !(isupper((unsigned char)*p) || strchr(".:", *p)); p++) {}
+		if (p < slash || (slash - in == 9 && !memcmp(in, "localhost", 9))) {
+			/* the registry host[:port] */
+			const char *hend = memchr(in, ':', (size_t)(slash - in)) ?
+					   memchr(in, ':', (size_t)(slash - in)) : slash;
+			if (in[0] == '[') {
+				const char *rb = memchr(in, ']', (size_t)(slash - in));
+				if (!rb || rb == in + 1 || strspn(in + 1, "0123456789abcdefABCDEF:.") <
+				    (size_t)(rb - in - 1))
+					goto bad;
+				hend = rb + 1;
+				if (hend < slash && *hend != ':')
+					goto bad;
+			} else {
+				for (p = in; p < hend; p = c + 1) {
+					c = memchr(p, '.', (size_t)(hend - p)) ? memchr(p, '.', (size_t)(hend - p)) : hend;
+					if (c == p || p[0] == '-' || c[-1] == '-')
+						goto bad;
+					for (; p < c; p++)
+						if (!isalnum((unsigned char)*p) && *p != '-')
+							goto bad;
+					if (c == hend)
+						break;
+				}
+			}
+			if (hend < slash) {
+				n = (size_t)(slash - hend - 1);
+				if (!n || strspn(hend + 1, "0123456789") < n)
+					goto bad;
+			}
+			remote = slash + 1;
+		}
+	}
+	for (p = remote; p <= end; p = c + 1) {
+		c = memchr(p, '/', (size_t)(end - p)) ? memchr(p, '/', (size_t)(end - p)) : end;
+		if (!image_ref_component(p, (size_t)(c - p)))
+			goto bad;
+		if (c == end)
+			break;
+	}
+	for (p = remote; p < end; p++)
+		upper |= isupper((unsigned char)*p);
+	if (upper)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: repository name "
+				  "(%s%.*s) must be lowercase", remote == in && !memchr(in, '/',
+				  (size_t)(end - in)) ? "library/" : "", (int)(end - remote), remote);
+	return 0;
+bad:
+	return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.300s", in);
+}
+
 static int image_ref_normalize(const char *in, char *out, size_t size, struct mr_err *err)
 {
 	const char *name = in, *slash, *colon, *at;
 	size_t i, n;
+	if (image_ref_check(in, err) < 0)
+		return -1;
 	if (util_starts_with(name, "docker.io/"))
 		name += 10;
 	else if (util_starts_with(name, "index.docker.io/"))
@@ -395,6 +506,9 @@ static struct image_rec *image_db_find(struct image_db *db, const char *ref, str
 		if (found)
 			return found;
 	}
+	/* a name no image can carry: say so, as docker does */
+	if (image_ref_check(ref, err) < 0)
+		return NULL;
 	mr_err_set(err, MR_ENOTFOUND, "No such image: %s", ref);
 	return NULL;
 }
@@ -412,19 +526,138 @@ static int image_db_layer_size(const struct image_db *db, const char *hex, uint6
 	return -1;
 }
 
+/* ---- Layer completion marks and collection ----
+ * marks/HEX ("sha256:HEX SIZE\n") is written and fsynced, with its folder,
+ * after layers/HEX is renamed into place (and layers/ fsynced) and before
+ * images.json names the layer: a layer folder without its mark is a commit
+ * cut short (by a kill or a power cut) and is never used. In a store made
+ * before marks existed (no marks/) an unmarked layer that a record names is
+ * trusted: it was published by a rename after syncfs; `check --repair` marks
+ * those. The marks live apart so that layers/ holds only layer folders. */
+
+static int image_marks_kept(struct mr_store *st)
+{
+	return util_exists_at(st->rootfd, "marks", AT_SYMLINK_NOFOLLOW);
+}
+
+/* Is layers/HEX a complete layer? */
+static int image_layer_ok(struct mr_store *st, const char *hex)
+{
+	char path[96];
+	snprintf(path, sizeof path, "layers/%.64s", hex);
+	if (!util_exists_at(st->rootfd, path, AT_SYMLINK_NOFOLLOW))
+		return 0;
+	snprintf(path, sizeof path, "marks/%.64s", hex);
+	return util_exists_at(st->rootfd, path, AT_SYMLINK_NOFOLLOW) || !image_marks_kept(st);
+}
+
+static int image_layer_mark(struct mr_store *st, const char *hex, uint64_t size,
+			    struct mr_err *err)
+{
+	char name[80], text[112];
+	int n = snprintf(text, sizeof text, "sha256:%.64s %llu\n", hex, (unsigned long long)size);
+	int rc, fd = openat(st->rootfd, "marks", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return mr_err_sys(err, "store %s/marks", st->root);
+	snprintf(name, sizeof name, "%.64s", hex);
+	rc = mr_write_atomic(fd, name, text, (size_t)n, 0600, err);
+	close(fd);
+	return rc;
+}
+
+/* Take layers/NAME out of the store: its mark first (so it is never taken
+ * for complete again), then the folder renamed into tmp/ where, unlocked, a
+ * killed removal is finished by the next start. */
+static void image_layer_drop(struct mr_store *st, int layersfd, const char *name)
+{
+	char mark[80], trash[NAME_MAX + 1];
+	unsigned char rnd[4];
+	char hex[9];
+	struct mr_err ignored;
+	int tmpfd;
+	snprintf(mark, sizeof mark, "marks/%.64s", name);
+	unlinkat(st->rootfd, mark, 0);
+	if (util_random(rnd, sizeof rnd) < 0)
+		memset(rnd, 0, sizeof rnd);
+	util_hex(rnd, sizeof rnd, hex);
+	snprintf(trash, sizeof trash, STORE_TMP_PREFIX "gc-%.12s-%s", name, hex);
+	tmpfd = openat(st->rootfd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (tmpfd >= 0 && renameat(layersfd, name, tmpfd, trash) == 0)
+		mr_remove_tree(tmpfd, trash, &ignored);
+	else
+		mr_remove_tree(layersfd, name, &ignored);
+	if (tmpfd >= 0)
+		close(tmpfd);
+}
+
+/* Record that a collection is due before the records change (store lock
+ * held): if the command is killed between writing images.json and removing
+ * what it released, the next command that opens the store finishes it. */
+static int image_gc_intend(struct mr_store *st, struct mr_err *err)
+{
+	return mr_write_atomic(st->rootfd, "gc.intent", "gc\n", 3, 0600, err);
+}
+
+static int image_rec_uses(const struct image_rec *r, const char *name)
+{
+	size_t j;
+	for (j = 0; j < r->nlayers; j++)
+		if (!strcmp(r->layers[j], name))
+			return 1;
+	return 0;
+}
+
+/* Docker's chain ID of an image's layer i (the layer and everything under
+ * it): the first layer's diff_id, then sha256 of "parent-chain diff_id".
+ * rmi prints the chain IDs it releases, as Docker does. */
+static void image_chain_id(const struct image_rec *r, size_t i, char out[MR_DIGEST_LEN + 1])
+{
+	char buf[2 * (MR_DIGEST_LEN + 1)];
+	size_t k;
+	snprintf(out, MR_DIGEST_LEN + 1, "sha256:%s", r->layers[0]);
+	for (k = 1; k <= i; k++) {
+		snprintf(buf, sizeof buf, "%s sha256:%s", out, r->layers[k]);
+		mr_digest_buf(buf, strlen(buf), out);
+	}
+}
+
+/* Delete an image record, printing what Docker's rmi prints: the image, then
+ * each layer chain no other image holds, top first. */
+static void image_db_delete(struct image_db *db, struct image_rec *r)
+{
+	char chain[MR_DIGEST_LEN + 1];
+	size_t i, j, shared = 0;
+	printf("Deleted: %s\n", r->id);
+	/* the deepest chain another image also has: it and all below stay */
+	for (j = 0; j < db->nrecs; j++) {
+		const struct image_rec *o = &db->recs[j];
+		size_t k;
+		if (o == r)
+			continue;
+		for (k = 0; k < r->nlayers && k < o->nlayers && !strcmp(r->layers[k], o->layers[k]); k++)
+			;
+		if (k > shared)
+			shared = k;
+	}
+	for (i = r->nlayers; i-- > shared;) {
+		image_chain_id(r, i, chain);
+		printf("Deleted: %s\n", chain);
+	}
+	image_db_del_rec(db, (size_t)(r - db->recs));
+}
+
 /* Remove layers and blobs that no image record refers to: what a load killed
  * between renaming its layers and writing images.json left behind, and what
  * rmi released. Called with the store lock held (loads commit under it, so a
  * layer cannot be between its rename and its record while we look). */
 static void image_gc(struct mr_store *st, const struct image_db *db)
 {
-	static const char *const dirs[] = { "layers", "blobs/sha256" };
+	static const char *const dirs[] = { "layers", "marks", "blobs/sha256" };
 	struct mr_err ignored;
-	struct mr_buf blob = { 0 };
-	size_t k, i, j;
-	for (k = 0; k < 2; k++) {
+	size_t k, i;
+	for (k = 0; k < 3; k++) {
 		int dfd = openat(st->rootfd, dirs[k], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+		DIR *d = dfd >= 0 ? fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3)) : NULL;
 		struct dirent *de;
 		if (!d) {
 			if (dfd >= 0)
@@ -437,20 +670,40 @@ static void image_gc(struct mr_store *st, const struct image_db *db)
 				continue;
 			for (i = 0; i < db->nrecs && !used; i++) {
 				const struct image_rec *r = &db->recs[i];
-				if (k == 0) {
-					for (j = 0; j < r->nlayers && !used; j++)
-						used = !strcmp(r->layers[j], de->d_name);
-				} else {
+				if (k < 2)
+					used = image_rec_uses(r, de->d_name);
+				else
 					used = !strcmp(r->id + 7, de->d_name) ||
 					       (r->manifest[0] && !strcmp(r->manifest + 7, de->d_name));
-				}
 			}
-			if (!used)
+			if (used)
+				continue;
+			if (k == 0 && de->d_name[0] != '.')
+				image_layer_drop(st, dfd, de->d_name);
+			else
 				mr_remove_tree(dfd, de->d_name, &ignored);
 		}
 		closedir(d);
+		close(dfd);
 	}
-	mr_buf_free(&blob);
+	unlinkat(st->rootfd, "gc.intent", 0);
+}
+
+/* A collection cut short by a kill or a power cut: finish it (called when a
+ * command opens the store; costs one stat when there is nothing to do). */
+static void image_gc_resume(struct mr_store *st)
+{
+	struct image_db db;
+	struct mr_err ignored;
+	if (!util_exists_at(st->rootfd, "gc.intent", AT_SYMLINK_NOFOLLOW) ||
+	    mr_store_lock(st, &ignored) < 0)
+		return;
+	if (util_exists_at(st->rootfd, "gc.intent", AT_SYMLINK_NOFOLLOW) &&
+	    image_db_read(st, &db, &ignored) == 0) {
+		image_gc(st, &db);
+		image_db_free(&db);
+	}
+	mr_store_unlock(st);
 }
 
 /* ---- Loading: archives and OCI layout folders ----
@@ -472,6 +725,8 @@ struct image_blob {
 	char tmpname[128];                   /* tmp/layer-... relative to rootfd */
 	int tmpfd;                           /* holds the temporary folder's flock */
 	uint64_t unpacked;
+	double secs;                         /* extraction time, for the message */
+	int report;                          /* extracted by load: commit says what it did */
 	char *failure;                       /* extraction error, reported if used */
 	/* metadata */
 	struct mr_buf data;
@@ -486,6 +741,7 @@ struct image_load {
 	size_t nblobs;
 	size_t meta_bytes;                   /* memory held by metadata entries */
 	int dirfd;                           /* OCI layout folder, else -1 */
+	struct stream_fd dir_blob;           /* the layout folder's blob being read */
 	/* A source of blobs by digest, read on demand (a layout folder, a
 	 * registry): opens one blob as a stream and says its size (or
 	 * UINT64_MAX when unknown); `close_blob` ends it. NULL for archives,
@@ -641,7 +897,14 @@ static int image_extract_layer(struct image_load *ld, struct stream *in, struct 
 	stream_hash_digest(&plain, b->diff_id);
 	b->bytes = compressed.count;
 	b->is_layer = 1;
-	image_progress(ld, "Loading layer", b->diff_id + 7, b->unpacked, image_now() - t0);
+	/* Said at commit time, when it is known whether the store already had
+	 * it: "Loading layer" only for a layer the load adds, as Docker. */
+	b->secs = image_now() - t0;
+	b->report = 1;
+	if (ld->tty && !ld->quiet) {
+		printf("\r\033[K");
+		fflush(stdout);
+	}
 	rc = 0;
 out:
 	stream_decomp_end(&dec);
@@ -720,6 +983,15 @@ static int image_take_entry(struct image_load *ld, const char *path, struct stre
 	peek.pos = 0;
 	if (size <= MINIRUN_MAX_JSON && image_looks_like_json(head, n))
 		return image_keep_meta(ld, &peek.s, b, err) < 0 ? mr_err_ctx(err, "entry %s", path) : 0;
+	if (image_looks_like_json(head, n)) {
+		/* metadata over the limit: say so if a manifest refers to it (not
+		 * "digest mismatch": it was never read) */
+		char why[128];
+		snprintf(why, sizeof why, "too large: %" PRIu64 " bytes (a manifest, config or index "
+			 "is at most %u bytes)", size, MINIRUN_MAX_JSON);
+		b->failure = util_xstrdup(why);
+		return 0;
+	}
 	if (image_extract_layer(ld, &peek.s, b, err) < 0) {
 		/* Maybe not a layer at all (a stray file): remember why, fail only
 		 * if a manifest refers to it. The rest of the entry is skipped by
@@ -750,7 +1022,9 @@ static struct image_blob *image_blob_by_digest(struct image_load *ld, const char
 static int image_blob_json(struct image_blob *b, struct mr_json_doc *doc, struct mr_err *err)
 {
 	if (b->is_layer || b->failure)
-		return mr_err_set(err, MR_EINVAL_INPUT, "%s: not a JSON document", b->path);
+		return mr_err_set(err, MR_EINVAL_INPUT, "%s: %s", b->path,
+				  b->failure && !b->is_layer && util_starts_with(b->failure, "too large") ?
+				  b->failure : "not a JSON document");
 	if (mr_json_parse(doc, b->data.data, b->data.len, err) < 0)
 		return mr_err_ctx(err, "%s", b->path);
 	return 0;
@@ -779,8 +1053,15 @@ static void image_found_free(struct image_found *f)
 static int image_found_name(struct image_found *f, const char *name, struct mr_err *err)
 {
 	char norm[512];
-	if (image_ref_normalize(name, norm, sizeof norm, err) < 0)
-		return -1;
+	struct mr_err bad;
+	(void)err;
+	/* a name the archive gives is input like any other: a bad one leaves the
+	 * image untagged, with a word about it */
+	if (image_ref_normalize(name, norm, sizeof norm, &bad) < 0) {
+		fprintf(stderr, "WARNING: ignoring the image name \"%.300s\" (%s): the image is "
+			"loaded untagged\n", name, bad.msg);
+		return 0;
+	}
 	if (strchr(norm, '@'))
 		return 0;  /* digest references do not name a tag */
 	f->names = util_xrealloc(f->names, (f->nnames + 1) * sizeof *f->names);
@@ -857,6 +1138,10 @@ static int image_resolve_docker(struct image_load *ld, struct image_blob *mf,
 		f->config = image_blob_by_path(ld, cfg);
 		if (!f->config) {
 			mr_err_set(err, MR_EINVAL_INPUT, "manifest.json: config %s is not in the archive", cfg);
+			goto out;
+		}
+		if (f->config->failure && !f->config->is_layer) {
+			mr_err_set(err, MR_EINVAL_INPUT, "config %s: %s", cfg, f->config->failure);
 			goto out;
 		}
 		f->layers = util_xcalloc(layers->count, sizeof *f->layers);
@@ -971,7 +1256,7 @@ static struct image_blob *image_stored_layer(struct image_load *ld, const struct
 	    image_db_layer_size(ld->stored, digest_hex(diff_id->str), &unpacked) < 0)
 		return NULL;
 	snprintf(path, sizeof path, "layers/%s", digest_hex(diff_id->str));
-	if (!util_exists_at(ld->st->rootfd, path, AT_SYMLINK_NOFOLLOW))
+	if (!image_layer_ok(ld->st, digest_hex(diff_id->str)))
 		return NULL;
 	b = image_blob_new(ld, path, &ignored);
 	if (!b)
@@ -982,7 +1267,7 @@ static struct image_blob *image_stored_layer(struct image_load *ld, const struct
 	b->bytes = size && size->type == MR_JSON_NUMBER ? (uint64_t)size->num : 0;
 	b->unpacked = unpacked;
 	if (!ld->quiet)
-		printf("%.12s: Already exists\n", digest_hex(b->digest));
+		printf("%.12s: Already exists\n", digest_hex(b->diff_id));
 	return b;
 }
 
@@ -1216,8 +1501,9 @@ static struct image_blob *image_blob_by_digest(struct image_load *ld, const char
 		mr_err_set(err, MR_EINVAL_INPUT, "blob %s is not in %s", digest, ld->source);
 		return NULL;
 	}
-	if (want_layer && b->failure) {
-		mr_err_set(err, MR_EINVAL_INPUT, "layer %s: %s", digest, b->failure);
+	if (b->failure && (want_layer || !b->is_layer)) {
+		mr_err_set(err, MR_EINVAL_INPUT, "%s %s: %s", want_layer ? "layer" : "blob", digest,
+			   b->failure);
 		return NULL;
 	}
 	if (want_layer && !b->is_layer) {
@@ -1236,7 +1522,7 @@ static struct image_blob *image_blob_by_digest(struct image_load *ld, const char
 static int image_dir_open_blob(struct image_load *ld, const char *digest, struct stream **in,
 			       uint64_t *size, struct mr_err *err)
 {
-	static struct stream_fd src;
+	struct stream_fd *src = &ld->dir_blob;
 	char path[96];
 	struct stat sb;
 	int fd;
@@ -1248,10 +1534,10 @@ static int image_dir_open_blob(struct image_load *ld, const char *digest, struct
 		close(fd);
 		return mr_err_set(err, MR_EINVAL_INPUT, "%s/%s: not a regular file", ld->source, path);
 	}
-	stream_fd_init(&src, fd);
-	*in = &src.s;
+	stream_fd_init(src, fd);
+	*in = &src->s;
 	*size = (uint64_t)sb.st_size;
-	ld->source_ctx = &src;
+	ld->source_ctx = src;
 	return 0;
 }
 
@@ -1314,6 +1600,20 @@ static int image_write_blob(struct mr_store *st, const char *digest, const void 
 	return rc;
 }
 
+/* Docker's words when a loaded tag moves off another image (which keeps
+ * its data, untagged). */
+static void image_say_retag(const struct image_load *ld, const struct image_db *db,
+			    const char *name, const char *id)
+{
+	size_t i;
+	if (ld->quiet)
+		return;
+	for (i = 0; i < db->ntags; i++)
+		if (!strcmp(db->tags[i].name, name) && strcmp(db->tags[i].id, id))
+			printf("The image %s already exists, renaming the old one with ID %s "
+			       "to empty string\n", name, db->tags[i].id);
+}
+
 /* Make the found images visible: layers renamed into layers/HEX (or dropped
  * when the store has them), blobs written, records and tags updated; all of
  * it under the store lock, after one syncfs so the renames publish data that
@@ -1332,6 +1632,8 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 		return -1;
 	if (image_db_read(st, &db, err) < 0)
 		goto unlock;
+	if (image_gc_intend(st, err) < 0)
+		goto out;
 	layersfd = openat(st->rootfd, "layers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (layersfd < 0) {
 		mr_err_sys(err, "store %s/layers", st->root);
@@ -1347,20 +1649,33 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 		for (j = 0; j < f->nlayers; j++) {
 			struct image_blob *l = f->layers[j];
 			const char *hex = digest_hex(l->diff_id);
-			if (util_exists_at(layersfd, hex, AT_SYMLINK_NOFOLLOW))
-				continue;  /* already stored (by this load or an earlier one) */
+			if (image_layer_ok(st, hex)) {
+				/* already stored (by this load or an earlier one) */
+				if (l->report && !ld->quiet)
+					printf("%.12s: Already exists\n", digest_hex(l->diff_id));
+				l->report = 0;
+				continue;
+			}
 			if (l->tmpfd < 0) {
 				/* skipped as stored, then removed by an rmi meanwhile */
 				mr_err_set(err, MR_ENOTFOUND, "layer %s was removed from the store "
 					   "during the load; try again", l->diff_id);
 				goto out;
 			}
-			if (renameat(st->rootfd, l->tmpname, layersfd, hex) < 0) {
+			if (util_exists_at(layersfd, hex, AT_SYMLINK_NOFOLLOW))
+				image_layer_drop(st, layersfd, hex);   /* a commit cut short */
+			if (renameat(st->rootfd, l->tmpname, layersfd, hex) < 0 ||
+			    mr_fsync_dir(layersfd, err) < 0) {
 				mr_err_sys(err, "store layer %s", l->diff_id);
 				goto out;
 			}
+			if (image_marks_kept(st) && image_layer_mark(st, hex, l->unpacked, err) < 0)
+				goto out;
 			close(l->tmpfd);
 			l->tmpfd = -1;
+			if (l->report)
+				image_progress(ld, "Loading layer", l->diff_id + 7, l->unpacked, l->secs);
+			l->report = 0;
 		}
 		if (image_write_blob(st, f->config->digest, f->config->data.data,
 				     f->config->data.len, err) < 0)
@@ -1405,8 +1720,10 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 			r->sizes[j] = f->layers[j]->unpacked;
 			r->size += r->sizes[j];
 		}
-		for (j = 0; j < f->nnames; j++)
+		for (j = 0; j < f->nnames; j++) {
+			image_say_retag(ld, &db, f->names[j], r->id);
 			image_db_set_tag(&db, f->names[j], r->id);
+		}
 	}
 	if (image_db_write(st, &db, err) < 0)
 		goto out;

@@ -70,7 +70,8 @@ static int volume_create(struct mr_store *st, const char *name, const char *cons
 	} else if (!volume_name_valid(name)) {
 		return mr_err_set(err, MR_EINVAL_INPUT, "create %s: \"%s\" includes invalid characters "
 				  "for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are "
-				  "allowed", name, name);
+				  "allowed. If you intended to pass a host directory, use absolute "
+				  "path", name, name);
 	} else {
 		snprintf(vname, sizeof vname, "%s", name);
 	}
@@ -178,15 +179,13 @@ static int volume_read(struct mr_store *st, const char *name, struct volume_info
 	return 0;
 }
 
-/* Remove a volume's folder (the caller checked that no container uses it).
- * The rename first makes it vanish at once; the data goes after, never
+/* Remove a volume's folder (volume_remove checked that no container uses
+ * it). The rename first makes it vanish at once; the data goes after, never
  * crossing a mount. */
-static int volume_remove(struct mr_store *st, const char *name, struct mr_err *err)
+static int volume_remove_dir(struct mr_store *st, const char *name, struct mr_err *err)
 {
 	char tmpname[128];
 	int volfd, tmpfd, rc;
-	if (!volume_exists(st, name))
-		return mr_err_set(err, MR_ENOTFOUND, "No such volume: %s", name);
 	tmpfd = mr_store_mktemp(st, "rm-volume", tmpname, sizeof tmpname, err);
 	if (tmpfd < 0)
 		return -1;
@@ -350,4 +349,24 @@ static int container_users_of_volume(struct mr_store *st, const char *name, char
 	}
 	closedir(d);
 	return users;
+}
+
+/* Remove a volume that no container (running or stopped) uses. The rule
+ * holds for every caller (volume rm and prune, rm -v, --rm, a failed run):
+ * checked under the store lock, so that no container can be created with
+ * it meanwhile; -f does not lift it (Docker's rule). */
+static int volume_remove(struct mr_store *st, const char *name, struct mr_err *err)
+{
+	char who[512];
+	int rc;
+	if (mr_store_lock(st, err) < 0)
+		return -1;
+	if (!volume_exists(st, name))
+		rc = mr_err_set(err, MR_ENOTFOUND, "No such volume: %s", name);
+	else if (container_users_of_volume(st, name, who, sizeof who) > 0)
+		rc = mr_err_set(err, MR_EINUSE, "remove %s: volume is in use - [%s]", name, who);
+	else
+		rc = volume_remove_dir(st, name, err);
+	mr_store_unlock(st);
+	return rc;
 }

@@ -50,16 +50,54 @@ static int mount_set_propagation(struct mount_spec *m, const char *name)
 	return -1;
 }
 
+/* An absolute path cleaned as Go's path.Clean does (Docker cleans a mount
+ * destination before its checks): "//", "/./" and "x/.." go, ".." above the
+ * root stays at the root, no trailing "/". `out` has at least strlen(in)+2. */
+static void mount_clean(const char *in, char *out)
+{
+	size_t len = 0, n;
+	const char *p = in;
+	for (;;) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		n = strcspn(p, "/");
+		if (n == 1 && p[0] == '.') {
+			/* nothing */
+		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
+			while (len > 0 && out[--len] != '/') {}
+		} else {
+			out[len++] = '/';
+			memcpy(out + len, p, n);
+			len += n;
+		}
+		p += n;
+	}
+	if (!len)
+		out[len++] = '/';
+	out[len] = 0;
+}
+
+static const char *const mount_type_names[] = { "volume", "bind", "tmpfs" };
+
+/* The destination, cleaned first, then checked: relative paths and "/"
+ * (also spelt "/..", "//", "/./x/..") are refused with Docker's words. m->type
+ * must be known. */
 static int mount_target_ok(struct mount_spec *m, const char *target, const char *arg,
 			   struct mr_err *err)
 {
+	char clean[MINIRUN_MAX_PATH + 2];
 	if (target[0] != '/')
 		return mr_err_set(err, MR_EINVAL_INPUT, "invalid mount config for %s: mount path "
 				  "must be absolute", arg);
-	if (!strcmp(target, "/"))
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid mount config for %s: invalid "
-				  "specification: destination can't be '/'", arg);
-	if (util_strlcpy(m->target, target, sizeof m->target) < 0)
+	if (strlen(target) >= MINIRUN_MAX_PATH)
+		return mr_err_set(err, ENAMETOOLONG, "invalid mount config for %s: path too long", arg);
+	mount_clean(target, clean);
+	if (!strcmp(clean, "/"))
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid mount config for type \"%s\": invalid "
+				  "specification: destination can't be '/'", mount_type_names[m->type]);
+	if (util_strlcpy(m->target, clean, sizeof m->target) < 0)
 		return mr_err_set(err, ENAMETOOLONG, "invalid mount config for %s: path too long", arg);
 	return 0;
 }
@@ -96,8 +134,6 @@ static int mount_parse_v(const char *arg, struct mount_spec *m, struct mr_err *e
 		parts[0] = NULL;
 		m->anonymous = 1;
 	}
-	if (mount_target_ok(m, parts[1], arg, err) < 0)
-		return -1;
 	if (!parts[0]) {
 		m->type = MOUNT_VOLUME;
 	} else if (parts[0][0] == '/') {
@@ -112,6 +148,8 @@ static int mount_parse_v(const char *arg, struct mount_spec *m, struct mr_err *e
 				  "If you intended to pass a host directory, use absolute path", parts[0],
 				  parts[0]);
 	}
+	if (mount_target_ok(m, parts[1], arg, err) < 0)
+		return -1;
 	if (parts[2]) {
 		snprintf(m->mode, sizeof m->mode, "%s", parts[2]);
 		for (opt = strtok_r(parts[2], ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
@@ -142,6 +180,7 @@ static int mount_bool(const char *v)
 static int mount_parse_mount(const char *arg, struct mount_spec *m, struct mr_err *err)
 {
 	char buf[2 * MINIRUN_MAX_PATH], *kv, *save = NULL;
+	const char *target = NULL;
 	int have_type = 0;
 	memset(m, 0, sizeof *m);
 	m->propagation = MS_PRIVATE | MS_REC;
@@ -166,8 +205,7 @@ static int mount_parse_mount(const char *arg, struct mount_spec *m, struct mr_er
 			snprintf(m->source, sizeof m->source, "%s", v);
 		} else if ((!strcmp(kv, "target") || !strcmp(kv, "destination") ||
 			    !strcmp(kv, "dst")) && v) {
-			if (mount_target_ok(m, v, arg, err) < 0)
-				return -1;
+			target = v;
 		} else if (!strcmp(kv, "readonly") || !strcmp(kv, "ro")) {
 			m->readonly = mount_bool(v);
 		} else if (!strcmp(kv, "volume-nocopy")) {
@@ -198,6 +236,8 @@ static int mount_parse_mount(const char *arg, struct mount_spec *m, struct mr_er
 	}
 	if (!have_type)
 		m->type = MOUNT_VOLUME;
+	if (target && mount_target_ok(m, target, arg, err) < 0)
+		return -1;
 	if (!m->target[0])
 		return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for \"--mount\" "
 				  "flag: target is required", arg);
@@ -387,20 +427,33 @@ static int mount_in_root(int rootfd, const char *path, int kind, const char *src
 	return 0;
 }
 
+/* Is word one of the comma-separated options of opts? */
+static int mount_opt_has(const char *opts, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p;
+	for (p = opts; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, word, n) && (p[n] == ',' || !p[n]))
+			return 1;
+	return 0;
+}
+
 /* Inside the container's mount namespace, before pivot_root: mount m at its
  * target resolved inside rootfd (nodev: without a device cgroup). */
 static int mount_apply(struct mr_store *st, int rootfd, const struct mount_spec *m, int nodev,
 		       struct mr_err *err)
 {
 	char src[MINIRUN_MAX_PATH], at[40];
-	unsigned long ro = (m->readonly ? MS_RDONLY | MS_NOSUID | MS_NODEV : 0) |
-			   (nodev ? MS_NODEV : 0);
+	/* Docker's flags: binds and volumes none of their own (read-only with
+	 * :ro), tmpfs rw,nosuid,nodev,noexec; nodev on all without a device
+	 * policy */
+	unsigned long ro = (m->readonly ? MS_RDONLY : 0) | (nodev ? MS_NODEV : 0);
 	struct stat sb;
 	int fd, rc;
 	if (m->type == MOUNT_TMPFS)
 		return mount_in_root(rootfd, m->target, 'd', "tmpfs", "tmpfs",
-				     MS_NOSUID | MS_NODEV | (m->readonly ? MS_RDONLY : 0),
-				     m->tmpfs_opts, err);
+				     MS_NOSUID | MS_NODEV | (mount_opt_has(m->mode, "exec") ? 0 : MS_NOEXEC) |
+				     (m->readonly ? MS_RDONLY : 0), m->tmpfs_opts, err);
 	if (mount_source_path(st, m, src, sizeof src) < 0 || stat(src, &sb) < 0)
 		return mr_err_sys(err, "mount %s on %s", m->source, m->target);
 	if (mount_in_root(rootfd, m->target, S_ISDIR(sb.st_mode) ? 'd' : 'f', src, NULL,

@@ -50,14 +50,13 @@ struct http_resp {
 
 struct http_tls;
 
-/* --ca-file: replaces the CA bundle (as MINIRUN_CA_FILE does). */
-static const char *tls_ca_file;
-
 struct http_conn {
 	int fd;                        /* -1 when closed */
 	int tls;
 	char host[256], port[6];
 	int timeout;                   /* seconds for connect and each read/write */
+	const char *ca_file;           /* --ca-file: replaces the CA bundle (as
+					* MINIRUN_CA_FILE does); NULL: the default */
 	int eof;                       /* the peer closed (TLS reports it as an I/O error) */
 	int sys_errno;                 /* errno of the last socket failure */
 	unsigned char rbuf[HTTP_RBUF];
@@ -226,11 +225,12 @@ static int http_sys_fail(struct http_conn *c, int e, struct mr_err *err)
 	return mr_err_sys(err, "%s:%s", c->host, c->port);
 }
 
-#if MINIRUN_WITH_TLS
+/* TLS ([12] below; stubs when built without it: http_connect refuses
+ * https first) */
 static int tls_start(struct http_conn *c, struct mr_err *err);
 static ssize_t tls_read(struct http_conn *c, void *buf, size_t n, struct mr_err *err);
 static int tls_write(struct http_conn *c, const void *buf, size_t n, struct mr_err *err);
-#endif
+static void tls_free(struct http_conn *c);
 
 /* ---- Name lookup: an address literal, /etc/hosts, then DNS over UDP to
  * the nameservers of /etc/resolv.conf (A and AAAA; "search" domains for names
@@ -594,11 +594,9 @@ static int http_connect(struct http_conn *c, const struct http_url *u, struct mr
 	snprintf(c->port, sizeof c->port, "%s", u->port);
 	c->tls = u->tls;
 	c->eof = c->sys_errno = 0;
-#if !MINIRUN_WITH_TLS
-	if (u->tls)
+	if (!MINIRUN_WITH_TLS && u->tls)
 		return mr_err_set(err, MR_EDISABLED, "https://%s:%s: built without MINIRUN_WITH_TLS",
 				  u->host, u->port);
-#endif
 	if (dns_lookup(u->host, "/etc/hosts", "/etc/resolv.conf", &addrs, err) < 0)
 		return -1;
 	for (i = 0; i < addrs.n; i++) {
@@ -637,12 +635,10 @@ static int http_connect(struct http_conn *c, const struct http_url *u, struct mr
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	c->fd = fd;
-#if MINIRUN_WITH_TLS
 	if (c->tls && tls_start(c, err) < 0) {
 		http_close(c);
 		return -1;
 	}
-#endif
 	return 0;
 }
 
@@ -683,20 +679,16 @@ static int http_sock_write(struct http_conn *c, const void *buf, size_t n)
 static ssize_t http_raw_read(struct http_conn *c, void *buf, size_t n, struct mr_err *err)
 {
 	ssize_t r;
-#if MINIRUN_WITH_TLS
 	if (c->tls)
 		return tls_read(c, buf, n, err);
-#endif
 	r = http_sock_read(c, buf, n);
 	return r < 0 ? http_sys_fail(c, c->sys_errno, err) : r;
 }
 
 static int http_raw_write(struct http_conn *c, const void *buf, size_t n, struct mr_err *err)
 {
-#if MINIRUN_WITH_TLS
 	if (c->tls)
 		return tls_write(c, buf, n, err);
-#endif
 	return http_sock_write(c, buf, n) < 0 ? http_sys_fail(c, c->sys_errno, err) : 0;
 }
 
@@ -1265,11 +1257,11 @@ static int tls_load_certs_d(struct http_tls *t, const char *host, const char *po
 
 /* The anchors for one server: the bundle (loaded once), plus its certs.d. */
 static int tls_anchors_for(struct http_tls *t, const char *host, const char *port,
-			   struct mr_err *err)
+			   const char *ca_file, struct mr_err *err)
 {
 	char key[280];
 	if (!t->bundle_loaded) {
-		const char *path = tls_ca_file ? tls_ca_file : getenv("MINIRUN_CA_FILE");
+		const char *path = ca_file ? ca_file : getenv("MINIRUN_CA_FILE");
 		struct mr_err e2;
 		if (!path || !*path)
 			path = MINIRUN_DEFAULT_CA_FILE;
@@ -1503,7 +1495,7 @@ static int tls_start(struct http_conn *c, struct mr_err *err)
 	unsigned char seed[32];
 	if (!t)
 		t = c->t = util_xcalloc(1, sizeof *t);
-	if (tls_anchors_for(t, c->host, c->port, err) < 0)
+	if (tls_anchors_for(t, c->host, c->port, c->ca_file, err) < 0)
 		return -1;
 	tls_profile(t);
 	t->iplen = util_inet_pton(AF_INET, c->host, t->ip) == 1 ? 4 :
@@ -1593,6 +1585,40 @@ static int tls_write(struct http_conn *c, const void *buf, size_t n, struct mr_e
 	if (br_sslio_write_all(&c->t->io, buf, n) < 0 || br_sslio_flush(&c->t->io) < 0)
 		return tls_fail(c, err);
 	return 0;
+}
+
+/* The connection's TLS context and its anchors. */
+static void tls_free(struct http_conn *c)
+{
+	if (c->t) {
+		tls_anchors_truncate(&c->t->anchors, 0);
+		free(c->t->anchors.ta);
+		free(c->t);
+		c->t = NULL;
+	}
+}
+#else /* !MINIRUN_WITH_TLS: never reached (http_connect refuses https) */
+static int tls_start(struct http_conn *c, struct mr_err *err)
+{
+	return mr_err_set(err, MR_EDISABLED, "https://%s:%s: built without MINIRUN_WITH_TLS",
+			  c->host, c->port);
+}
+
+static ssize_t tls_read(struct http_conn *c, void *buf, size_t n, struct mr_err *err)
+{
+	(void)buf; (void)n;
+	return tls_start(c, err);
+}
+
+static int tls_write(struct http_conn *c, const void *buf, size_t n, struct mr_err *err)
+{
+	(void)buf; (void)n;
+	return tls_start(c, err);
+}
+
+static void tls_free(struct http_conn *c)
+{
+	(void)c;
 }
 #endif /* MINIRUN_WITH_TLS */
 

@@ -70,6 +70,8 @@ static int pull_ref_parse(const char *in, struct pull_ref *r, struct mr_err *err
 	const char *at, *slash, *colon, *rest;
 	size_t n, i;
 	memset(r, 0, sizeof *r);
+	if (image_ref_check(in, err) < 0)
+		return -1;
 	at = strchr(in, '@');
 	n = at ? (size_t)(at - in) : strlen(in);
 	if (!n || n >= sizeof name)
@@ -416,6 +418,8 @@ struct pull {
 	FILE *out;                     /* progress: stdout for pull, stderr for run */
 	struct pull_desc *descs;       /* config and layers of the manifest being pulled */
 	size_t ndescs;
+	uint64_t rate, rated;          /* --limit-rate (bytes/s, 0: none); bytes so far */
+	double rate_t0;                /* when the first limited byte came */
 	/* The blob being read */
 	struct stream s;
 	struct pull_desc *cur;
@@ -779,6 +783,26 @@ static int pull_blob_start(struct pull *p, struct mr_err *err)
 	return 0;
 }
 
+/* --limit-rate: sleep while the bytes read so far are ahead of rate x time
+ * (the socket's buffers then fill and TCP slows the sender down: a device on
+ * a thin link keeps the rest of it). Over the whole pull, retries included. */
+static void pull_pace(struct pull *p, uint64_t got)
+{
+	double now = image_now(), due;
+	if (!p->rate)
+		return;
+	if (!p->rated)
+		p->rate_t0 = now;
+	p->rated += got;
+	due = p->rate_t0 + (double)p->rated / (double)p->rate;
+	if (due > now) {
+		struct timespec t;
+		t.tv_sec = (time_t)(due - now);
+		t.tv_nsec = (long)((due - now - (double)t.tv_sec) * 1e9);
+		while (nanosleep(&t, &t) < 0 && errno == EINTR) {}
+	}
+}
+
 static ssize_t pull_blob_read(struct stream *s, void *buf, size_t n, struct mr_err *err)
 {
 	struct pull *p = (struct pull *)(void *)((char *)s - offsetof(struct pull, s));
@@ -787,12 +811,15 @@ static ssize_t pull_blob_read(struct stream *s, void *buf, size_t n, struct mr_e
 		ssize_t r;
 		if (!left)
 			return 0;  /* never more than the descriptor says */
+		if (p->rate && n > p->rate / 8 + 1)
+			n = (size_t)(p->rate / 8 + 1);   /* short reads: an even pace */
 		r = http_body_read(&p->body.s, buf, n < left ? n : (size_t)left, err);
 		if (r == 0)
 			r = mr_err_set(err, ECONNRESET, "%s: blob ended after %" PRIu64 " of %" PRIu64
 				       " bytes", p->conn.host, p->got, p->cur->size);
 		if (r > 0) {
 			p->got += (uint64_t)r;
+			pull_pace(p, (uint64_t)r);
 			pull_meter(p, 0);
 			return r;
 		}
@@ -986,12 +1013,10 @@ static int pull_layer_stored(struct pull *p, const struct mr_json *diff_ids, siz
 {
 	const char *id = mr_json_str(mr_json_at(diff_ids, i));
 	uint64_t size;
-	char path[96];
 	if (!id || mr_digest_valid(id) < 0 || !p->ld.stored ||
 	    image_db_layer_size(p->ld.stored, digest_hex(id), &size) < 0)
 		return 0;
-	snprintf(path, sizeof path, "layers/%s", digest_hex(id));
-	return util_exists_at(p->st->rootfd, path, AT_SYMLINK_NOFOLLOW);
+	return image_layer_ok(p->st, digest_hex(id));
 }
 
 /* Fetch the config (unless stored) and say, per layer, whether it is
@@ -1041,21 +1066,17 @@ static int pull_up_to_date(struct pull *p, const struct image_found *f, const ch
 struct pull_opts {
 	const char *platform;          /* "os/arch[/variant]"; NULL: the host's */
 	const char *insecure;          /* host:port list allowed over plain HTTP */
+	const char *ca_file;           /* --ca-file (NULL: $MINIRUN_CA_FILE or the system's) */
 	int quiet;                     /* no progress (with print_name: only the name) */
 	int print_name;                /* end with "docker.io/library/busybox:latest" */
 	FILE *out;                     /* progress; NULL: stdout */
+	uint64_t rate;                 /* download limit, bytes/s (0: none) */
 };
 
 static void pull_free(struct pull *p)
 {
 	http_close(&p->conn);
-#if MINIRUN_WITH_TLS
-	if (p->conn.t) {
-		tls_anchors_truncate(&p->conn.t->anchors, 0);
-		free(p->conn.t->anchors.ta);
-		free(p->conn.t);
-	}
-#endif
+	tls_free(&p->conn);
 	free(p->basic);
 	free(p->scope);
 	free(p->token);
@@ -1065,7 +1086,8 @@ static void pull_free(struct pull *p)
 
 /* Where the registry is: Docker Hub's API host, https unless listed as
  * insecure. */
-static int pull_setup(struct pull *p, const char *insecure, struct mr_err *err)
+static int pull_setup(struct pull *p, const char *insecure, const char *ca_file,
+		      struct mr_err *err)
 {
 	char url[300];
 	const char *t = getenv("MINIRUN_PULL_TIMEOUT");
@@ -1077,6 +1099,7 @@ static int pull_setup(struct pull *p, const char *insecure, struct mr_err *err)
 		return mr_err_set(err, MR_EINVAL_INPUT, "MINIRUN_PULL_TIMEOUT=%s: expected seconds", t);
 	p->conn.fd = -1;
 	p->conn.timeout = (int)secs;
+	p->conn.ca_file = ca_file;
 	snprintf(url, sizeof url, "%s://%s/", plain ? "http" : "https",
 		 strcmp(p->ref.domain, "docker.io") ? p->ref.domain : "registry-1.docker.io");
 	if (http_url_parse(url, &p->reg, err) < 0)
@@ -1140,6 +1163,7 @@ static int image_pull(struct mr_store *st, const char *ref, const struct pull_op
 	memset(&found, 0, sizeof found);
 	p->st = st;
 	p->quiet = o->quiet;
+	p->rate = o->rate;
 	p->out = o->out ? o->out : stdout;
 	p->tty = isatty(fileno(p->out));
 	p->ld.st = st;
@@ -1155,7 +1179,7 @@ static int image_pull(struct mr_store *st, const char *ref, const struct pull_op
 	image_platform_host(&p->ld.platform);
 	if (o->platform && image_platform_parse(o->platform, &p->ld.platform, err) < 0)
 		goto out;
-	if (pull_setup(p, o->insecure, err) < 0)
+	if (pull_setup(p, o->insecure, o->ca_file, err) < 0)
 		goto out;
 	if (image_db_read(st, &stored, err) < 0)
 		goto out;
@@ -1208,8 +1232,8 @@ out:
 
 /* `login`: check the credentials against the registry (its /v2/ with basic
  * auth, or a token from its token server), then store them. */
-static int pull_login(const char *server, const char *user, const char *pass, const char *insecure,
-		      struct mr_err *err)
+static int pull_login(const char *server, const char *user, const char *pass,
+		      const struct pull_opts *o, struct mr_err *err)
 {
 	struct pull *p = util_xcalloc(1, sizeof *p);
 	struct mr_buf up = { 0 };
@@ -1228,7 +1252,7 @@ static int pull_login(const char *server, const char *user, const char *pass, co
 		snprintf(domain, sizeof domain, "docker.io");
 	snprintf(p->ref.domain, sizeof p->ref.domain, "%s", domain);
 	p->login = 1;
-	if (pull_setup(p, insecure, err) < 0)
+	if (pull_setup(p, o->insecure, o->ca_file, err) < 0)
 		goto out;
 	free(p->basic);
 	mr_buf_printf(&up, "%s:%s", user, pass);
@@ -1256,9 +1280,11 @@ out:
 struct pull_opts {
 	const char *platform;
 	const char *insecure;
+	const char *ca_file;
 	int quiet;
 	int print_name;
 	FILE *out;
+	uint64_t rate;
 };
 
 static int image_pull(struct mr_store *st, const char *ref, const struct pull_opts *o,

@@ -1,4 +1,4 @@
-/* ==== [14] CONTAINER: records, names, state, image defaults ====
+/* ==== [14] CONTAINER: the spec, records, names, state, image defaults ====
  * root/containers/ID/config.json  the resolved run configuration: written once by
  *                                  create (atomically, under the store lock with
  *                                  the name claim), rewritten only by rename
@@ -27,38 +27,93 @@ struct ctr_list {
 	size_t n;
 };
 
+/* The container spec: everything a container is. Three front ends fill it:
+ * `run`/`create` flags merged with the image config and boot declarations
+ * (both through struct ctr_opts and spec_from_opts [19b]), and OCI bundles;
+ * one back end checks, records and creates it (spec_create [19b]), and [17]
+ * starts it. The groups follow the OCI runtime-spec config.json. A field a
+ * front end needs goes in its group, with its default in ctr_init, its free in
+ * ctr_free when it owns memory, and a ctr_fields row when config.json must keep
+ * it. Strings point into doc/img (a loaded record, the image config), into the
+ * front end's input (which outlives the spec), or into `owned`. */
 struct ctr {
+	/* the record */
 	char id[CTR_ID_LEN + 1];
 	char name[CTR_NAME_MAX];
+	char created[40];
 	char image[MR_DIGEST_LEN + 1];     /* image ID */
 	const char *image_ref;             /* as the user wrote it (ps IMAGE column) */
-	char created[40];
+	/* process: args, env, cwd, user, terminal */
+	struct ctr_list entrypoint, cmd, env;
+	const char *workdir, *user;
+	struct ctr_list group_add;         /* --group-add as given */
+	unsigned char tty, interactive, init;
+	/* process: capabilities, rlimits, no_new_privs */
+	struct ctr_list cap_add, cap_drop;
+	struct ctr_list ulimits;           /* --ulimit as NAME=SOFT:HARD (numbers, -1 unlimited) */
+	unsigned char privileged, no_new_privs;
+	/* root: the image's layers under one writable layer */
+	struct ctr_list layers;            /* diff_id hex, base first (from the image) */
 	char driver[8];                    /* "overlay" or "copy" */
-	struct ctr_list entrypoint, cmd, env, labels, cap_add, cap_drop, security_opt;
+	unsigned char readonly;
+	/* mounts */
+	struct mount_spec *mnt;            /* volumes, binds, tmpfs ([11]) */
+	size_t nmnt;
 	struct ctr_list volumes_from;      /* --volumes-from as given (its mounts are in mnt) */
+	int64_t shm_size;                  /* /dev/shm, bytes (0: 64 MiB) */
+	/* namespaces: "host" shares the host's, NULL/"" a private one */
+	const char *ipc_mode, *uts_mode, *pid_mode;
+	const char *hostname;
+	/* network: mode, and net.conf (published ports, --add-host, --dns; [19]) */
+	const char *network;
+	struct mr_buf net_conf;
+	/* resources (cgroups) */
+	int64_t memory, memory_swap, nano_cpus, pids_limit;
+	/* devices */
 	struct ctr_list devices;           /* --device as HOST:CONTAINER:PERMS */
 	struct ctr_list device_rules;      /* --device-cgroup-rule as given */
+	/* sysctl */
 	struct ctr_list sysctls;           /* --sysctl KEY=VALUE */
-	struct ctr_list ulimits;           /* --ulimit as NAME=SOFT:HARD (numbers, -1 unlimited) */
-	struct ctr_list group_add;         /* --group-add as given */
-	const char *ipc_mode, *uts_mode;   /* "host", or NULL/"" (private) */
-	const char *pid_mode;              /* "host", or NULL/"" (private) */
+	/* seccomp and the other security options */
+	struct ctr_list security_opt;
+	/* health */
 	struct ctr_list health_test;       /* ["CMD-SHELL", cmd] or ["CMD", arg...]; none: off */
 	int64_t health_interval, health_timeout, health_start;   /* ns; 0: Docker's default */
 	int health_retries;                /* 0: 3 */
-	int64_t shm_size;                  /* /dev/shm, bytes (0: 64 MiB) */
-	struct ctr_list layers;            /* diff_id hex, base first (from the image) */
-	struct mount_spec *mnt;            /* volumes, binds, tmpfs ([11]) */
-	size_t nmnt;
-	const char *workdir, *user, *hostname, *stop_signal, *network, *restart;
+	/* lifecycle: restart, stop, removal, logs */
+	const char *restart, *stop_signal;
 	int restart_max, stop_timeout;     /* stop_timeout < 0: default (10 s) */
-	int64_t memory, memory_swap, nano_cpus, pids_limit;
+	unsigned char auto_remove;
 	uint64_t log_max_size;
 	int log_max_file;
-	unsigned char privileged, readonly, no_new_privs, tty, interactive, auto_remove, init;
+	int log_ram;                       /* logs in rundir/ID (tmpfs), not on the store's flash */
+	/* labels */
+	struct ctr_list labels;
+	int net_default;                   /* no --network: inspect says "default" (Docker) */
+	struct ctr_list exposed;           /* Config.ExposedPorts: "80/tcp" (image's and -p's) */
 	/* what the strings point into */
 	struct mr_json_doc doc, img;
 	struct ctr_list owned;
+};
+
+/* What a front end asks for, as written: the flags of `run`/`create`, or the
+ * keys of a boot declaration. spec_from_opts ([19b]) merges it with the image
+ * config by Docker's rules into the spec; NULL or empty: not given. The spec
+ * may point into it: it must outlive the spec. */
+struct ctr_opts {
+	const char *image;                 /* IMAGE as written */
+	const char **args;                 /* COMMAND [ARG...] after the image */
+	int nargs;
+	const char *name, *entrypoint, *workdir, *user, *hostname, *restart, *stop_signal;
+	const char *stop_timeout, *memory, *memory_swap, *cpus, *pids_limit, *network;
+	struct ctr_list env, env_file, label, cap_add, cap_drop, security_opt, log_opt;
+	struct ctr_list volume, mount, tmpfs, volumes_from, publish, add_host, dns;
+	struct ctr_list device, device_rule, sysctl, ulimit, group_add, network_alias;
+	const char *ipc, *uts, *shm_size, *pid;
+	const char *pull;                  /* --pull: always, missing (default), never */
+	const char *health_cmd, *health_interval, *health_timeout, *health_start, *health_retries;
+	int no_healthcheck;
+	int detach, rm, interactive, tty, read_only, init, privileged, publish_all;
 };
 
 /* Persisted state of the last start and exit (state.json). */
@@ -121,10 +176,12 @@ static void ctr_free(struct ctr *c)
 	ctr_list_free(&c->ulimits);
 	ctr_list_free(&c->group_add);
 	ctr_list_free(&c->health_test);
+	ctr_list_free(&c->exposed);
 	free(c->mnt);
 	c->mnt = NULL;
 	c->nmnt = 0;
 	ctr_list_free(&c->layers);
+	mr_buf_free(&c->net_conf);
 	mr_json_free(&c->doc);
 	mr_json_free(&c->img);
 }
@@ -170,6 +227,53 @@ static void ctr_env_set(struct ctr_list *env, const char *kv)
 			return;
 		}
 	ctr_list_add(env, kv);
+}
+
+static int ctr_strcmp_p(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Config.ExposedPorts: the keys of obj ("80/tcp": {}), or one port (obj
+ * NULL: port/proto), each once. The keys stay in their JSON document. */
+static void ctr_exposed_add(struct ctr *c, const struct mr_json *obj, unsigned port, char proto)
+{
+	const struct mr_json *e;
+	char key[16];
+	size_t i;
+	if (!obj) {
+		snprintf(key, sizeof key, "%u/%s", port, proto == 'u' ? "udp" : "tcp");
+		for (i = 0; i < c->exposed.n && strcmp(c->exposed.v[i], key); i++) {}
+		if (i == c->exposed.n)
+			ctr_list_add(&c->exposed, ctr_own(c, util_xstrdup(key)));
+		qsort(c->exposed.v, c->exposed.n, sizeof *c->exposed.v, ctr_strcmp_p);
+		return;
+	}
+	for (e = obj->type == MR_JSON_OBJECT ? obj->child : NULL; e; e = e->next) {
+		for (i = 0; i < c->exposed.n && strcmp(c->exposed.v[i], e->key); i++) {}
+		if (i == c->exposed.n && e->key_len < sizeof key)
+			ctr_list_add(&c->exposed, e->key);
+	}
+	/* in Go's order (a map's keys, sorted) */
+	qsort(c->exposed.v, c->exposed.n, sizeof *c->exposed.v, ctr_strcmp_p);
+}
+
+/* Docker's Config.Env: the user's values (--env-file, then -e) first, then
+ * those of the image (arr) that they do not set. */
+static void ctr_env_merge_image(struct ctr_list *env, const struct mr_json *arr)
+{
+	const struct mr_json *e;
+	size_t user = env->n, i, n;
+	for (e = arr && arr->type == MR_JSON_ARRAY ? arr->child : NULL; e; e = e->next) {
+		if (!mr_json_str(e))
+			continue;
+		n = ctr_env_keylen(e->str);
+		for (i = 0; i < user; i++)
+			if (ctr_env_keylen(env->v[i]) == n && !strncmp(env->v[i], e->str, n))
+				break;
+		if (i == user)
+			ctr_list_add(env, e->str);
+	}
 }
 
 /* One -e value: "K=V" as is; "K" takes the caller's value, and is dropped
@@ -227,7 +331,7 @@ static int ctr_env_file(struct ctr *c, const char *path, struct mr_err *err)
  * none) and drops the image's Cmd; arguments after the image replace Cmd. */
 static void ctr_command_merge(struct ctr_list *ep, struct ctr_list *cmd,
 			      const struct ctr_list *img_ep, const struct ctr_list *img_cmd,
-			      const char *ep_flag, char **args, int nargs)
+			      const char *ep_flag, const char **args, int nargs)
 {
 	size_t i;
 	int k;
@@ -501,6 +605,9 @@ static int ctr_ids_resolve(const char *spec, const char *passwd, const char *gro
 					  "entries in group file", gspec);
 		ids->gid = (gid_t)gid;
 	}
+	/* the primary group first among the supplementary ones, as runc sets
+	 * them (Docker: `id` says groups=0(root), groups=1234(app),2345(extra)) */
+	ids->groups[ids->ngroups++] = ids->gid;
 	for (p = group; name[0] && p && *p && ids->ngroups < 32; ) {
 		size_t k;
 		int dup = 0;
@@ -1011,6 +1118,7 @@ static const struct ctr_field ctr_fields[] = {
 	CF("Memory", CF_I64, 1, memory), CF("MemorySwap", CF_I64, 1, memory_swap),
 	CF("NanoCpus", CF_I64, 1, nano_cpus), CF("PidsLimit", CF_I64, 1, pids_limit),
 	CF("LogMaxSize", CF_U64, 1, log_max_size), CF("LogMaxFile", CF_INT, 1, log_max_file),
+	CF("LogRam", CF_INT, 1, log_ram), CF("NetDefault", CF_INT, 1, net_default),
 };
 
 /* inspect leaves out minirun's own fields (the log limits: LogConfig). */
@@ -1022,6 +1130,22 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 		const void *p = (const char *)c + f->off;
 		if (f->obj != obj || (inspect && f->type >= CF_U64))
 			continue;
+		/* inspect shows Docker's words for what the record leaves implicit */
+		if (inspect && p == (const void *)&c->network && c->net_default) {
+			ctr_jw_str(w, f->key, "default");
+			continue;
+		}
+		if (inspect && p == (const void *)&c->shm_size && !c->shm_size) {
+			ctr_jw_int(w, f->key, 64LL << 20);
+			continue;
+		}
+		if (inspect && p == (const void *)&c->init && !c->init)
+			continue;                  /* Docker: absent unless --init */
+		if (inspect && p == (const void *)&c->pids_limit && c->pids_limit <= 0) {
+			mr_jw_key(w, f->key);      /* Docker: null when unlimited */
+			mr_jw_null(w);
+			continue;
+		}
 		switch (f->type) {
 		case CF_STR: ctr_jw_str(w, f->key, *(const char *const *)p); break;
 		case CF_BOOL: ctr_jw_bool(w, f->key, *(const unsigned char *)p); break;
@@ -1032,6 +1156,16 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 		}
 	}
 	if (obj == 0) {
+		if (c->exposed.n) {        /* Docker leaves it out when empty */
+			mr_jw_key(w, "ExposedPorts");
+			mr_jw_obj(w);
+			for (i = 0; i < c->exposed.n; i++) {
+				mr_jw_key(w, c->exposed.v[i]);
+				mr_jw_obj(w);
+				mr_jw_obj_end(w);
+			}
+			mr_jw_obj_end(w);
+		}
 		ctr_jw_kv(w, "Labels", &c->labels);
 		if (c->health_test.n) {
 			mr_jw_key(w, "Healthcheck");
@@ -1046,7 +1180,8 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 		if (c->stop_timeout >= 0)
 			ctr_jw_int(w, "StopTimeout", c->stop_timeout);
 	} else {
-		ctr_jw_kv(w, "Sysctls", &c->sysctls);
+		if (!inspect || c->sysctls.n)      /* Docker: absent when empty */
+			ctr_jw_kv(w, "Sysctls", &c->sysctls);
 		mr_jw_key(w, "Ulimits");
 		mr_jw_arr(w);
 		for (i = 0; i < c->ulimits.n; i++) {
@@ -1221,6 +1356,7 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 	}
 	ctr_json_kv(c, mr_json_get(cfg, "Labels"), &c->labels);
 	ctr_json_kv(c, mr_json_get(hc, "Sysctls"), &c->sysctls);
+	ctr_exposed_add(c, mr_json_get(cfg, "ExposedPorts"), 0, 0);
 	ctr_health_read(c, mr_json_get(cfg, "Healthcheck"));
 	{
 		const struct mr_json *u = mr_json_get(hc, "Ulimits");
@@ -1540,34 +1676,513 @@ static void ctr_info_get(struct mr_store *st, const char *id, struct ctr_info *c
 		close(rfd);
 }
 
-/* see 21_cmd_image.c (rmi): how many containers use the image; the first
- * one's short ID goes to who. */
-static int container_users_of_image(struct mr_store *st, const char *image_id, char *who,
-				    size_t size)
+/* Containers that use an image, running and stopped apart (rmi's conflicts
+ * differ: a running user cannot be forced away, a stopped one can): how many
+ * of each and the first one's short ID. */
+struct ctr_image_users {
+	int running, stopped;
+	char running_who[16], stopped_who[16];
+};
+
+static void container_image_users(struct mr_store *st, const char *image_id,
+				  struct ctr_image_users *u)
 {
-	int fd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC), n = 0;
+	int fd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;
 	char want[MR_DIGEST_LEN + 16];
+	memset(u, 0, sizeof *u);
 	if (!d) {
 		if (fd >= 0)
 			close(fd);
-		return 0;
+		return;
 	}
 	snprintf(want, sizeof want, "\"Image\":\"%s\"", image_id);
 	while ((de = readdir(d)) != NULL) {
 		char path[32 + CTR_ID_LEN];
 		struct mr_buf b = { 0 };
 		struct mr_err ignored;
+		struct ctr_info ci;
 		if (!ctr_is_id(de->d_name))
 			continue;
 		snprintf(path, sizeof path, "%s/config.json", de->d_name);
 		if (mr_read_file(fd, path, &b, MINIRUN_MAX_JSON, &ignored) == 0 && strstr(b.data, want)) {
-			if (!n++)
-				snprintf(who, size, "%.12s", de->d_name);
+			ctr_info_get(st, de->d_name, &ci);
+			if (ci.status == CTR_RUNNING || ci.status == CTR_RESTARTING) {
+				if (!u->running++)
+					snprintf(u->running_who, sizeof u->running_who, "%.12s", de->d_name);
+			} else if (!u->stopped++) {
+				snprintf(u->stopped_who, sizeof u->stopped_who, "%.12s", de->d_name);
+			}
 		}
 		mr_buf_free(&b);
 	}
 	closedir(d);
-	return n;
+}
+
+/* How many containers use the image; the first one's short ID goes to who. */
+static int container_users_of_image(struct mr_store *st, const char *image_id, char *who,
+				    size_t size)
+{
+	struct ctr_image_users u;
+	container_image_users(st, image_id, &u);
+	snprintf(who, size, "%s", u.running ? u.running_who : u.stopped_who);
+	return u.running + u.stopped;
+}
+
+/* ---- the run/create front end: the image config and the flags into the spec ----
+ * Docker's merge rules, one group of the spec per function, each checking
+ * what it takes; spec_from_opts ([19b]) calls them in order. */
+
+/* The image (by name, ID or prefix) and its config into c->img; its layers. */
+static int ctr_spec_image(struct mr_store *st, const char *ref, struct ctr *c, struct mr_err *err)
+{
+	struct image_db db = { 0 };
+	struct image_rec *r;
+	struct mr_buf b = { 0 };
+	size_t i;
+	int rc = -1;
+	char path[96];
+	if (image_db_read(st, &db, err) < 0 || !(r = image_db_find(&db, ref, err)))
+		goto out;
+	snprintf(c->image, sizeof c->image, "%s", r->id);
+	c->image_ref = ref;
+	for (i = 0; i < r->nlayers; i++)
+		ctr_list_add(&c->layers, ctr_own(c, util_xstrdup(r->layers[i])));
+	snprintf(path, sizeof path, "blobs/sha256/%s", digest_hex(r->id));
+	if (mr_read_file(st->rootfd, path, &b, MINIRUN_MAX_JSON, err) < 0 ||
+	    mr_json_parse(&c->img, b.data, b.len, err) < 0) {
+		mr_err_ctx(err, "image %.19s: config", r->id);
+		goto out;
+	}
+	rc = 0;
+out:
+	mr_buf_free(&b);
+	image_db_free(&db);
+	return rc;
+}
+
+/* A new random ID; the name asked for, or a generated one. */
+static int ctr_spec_identity(struct ctr *c, const char *name, struct mr_err *err)
+{
+	unsigned char rnd[32];
+	if (name && !ctr_name_valid(name))
+		return mr_err_set(err, MR_EINVAL_INPUT, "Invalid container name (%s), only "
+				  "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
+	if (util_random(rnd, sizeof rnd) < 0)
+		return mr_err_sys(err, "random");
+	util_hex(rnd, sizeof rnd, c->id);
+	if (name)
+		snprintf(c->name, sizeof c->name, "%s", *name == '/' ? name + 1 : name);
+	else
+		ctr_name_generate(c->name, sizeof c->name);
+	return 0;
+}
+
+/* process: command, environment, working directory, user, terminal. */
+static int ctr_spec_process(struct ctr *c, const struct ctr_opts *o, const struct mr_json *cfg,
+			    struct mr_err *err)
+{
+	struct ctr_list img_ep = { 0 }, img_cmd = { 0 };
+	size_t i;
+	ctr_json_list(mr_json_get(cfg, "Entrypoint"), &img_ep);
+	ctr_json_list(mr_json_get(cfg, "Cmd"), &img_cmd);
+	ctr_command_merge(&c->entrypoint, &c->cmd, &img_ep, &img_cmd, o->entrypoint, o->args,
+			  o->nargs);
+	ctr_list_free(&img_ep);
+	ctr_list_free(&img_cmd);
+	if (!c->entrypoint.n && !c->cmd.n)
+		return mr_err_set(err, MR_EINVAL_INPUT, "No command specified");
+	for (i = 0; i < o->env_file.n; i++)
+		if (ctr_env_file(c, o->env_file.v[i], err) < 0)
+			return -1;
+	for (i = 0; i < o->env.n; i++)
+		if (ctr_env_add_arg(c, o->env.v[i]) < 0)
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid environment variable: %s",
+					  o->env.v[i]);
+	/* the image's variables after the flags' (Docker's Config.Env order) */
+	ctr_env_merge_image(&c->env, mr_json_get(cfg, "Env"));
+	c->workdir = o->workdir ? o->workdir : ctr_json_s(cfg, "WorkingDir", "");
+	if (*c->workdir && *c->workdir != '/')
+		return mr_err_set(err, MR_EINVAL_INPUT, "the working directory '%s' is invalid, it "
+				  "needs to be an absolute path", c->workdir);
+	c->user = o->user ? o->user : ctr_json_s(cfg, "User", "");
+	for (i = 0; i < o->group_add.n; i++)
+		ctr_list_add(&c->group_add, o->group_add.v[i]);
+	c->tty = (unsigned char)(o->tty > 0);
+	c->interactive = (unsigned char)(o->interactive > 0);
+	c->init = (unsigned char)(o->init > 0);
+	return 0;
+}
+
+/* namespaces: UTS (and the host name), IPC, PID; /dev/shm; sysctls (which
+ * must belong to a namespace the container has of its own). */
+static int ctr_spec_namespaces(struct ctr *c, const struct ctr_opts *o, struct mr_err *err)
+{
+	const char *hostname = o->hostname;
+	uint64_t v;
+	size_t i;
+	if (o->uts && *o->uts && strcmp(o->uts, "host"))
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid UTS mode: %s (host, or none for a "
+				  "private one)", o->uts);
+	if (o->uts && !strcmp(o->uts, "host")) {
+		char host[65] = "";
+		if (hostname)
+			return mr_err_set(err, MR_EINVAL_INPUT, "Conflicting options: hostname and "
+					  "the UTS mode");
+		gethostname(host, sizeof host - 1);
+		c->uts_mode = "host";
+		hostname = ctr_own(c, util_xstrdup(host));
+	} else {
+		c->uts_mode = "";
+	}
+	/* --network host: the host's name (Docker), else the short ID */
+	if (!hostname && o->network && !strcmp(o->network, "host")) {
+		char host[65] = "";
+		gethostname(host, sizeof host - 1);
+		hostname = ctr_own(c, util_xstrdup(host));
+	}
+	c->hostname = hostname ? hostname : ctr_own(c, util_xstrndup(c->id, 12));
+	if (!*c->hostname || strlen(c->hostname) > 64)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid hostname \"%s\"", c->hostname);
+	if (o->ipc && strcmp(o->ipc, "host") && strcmp(o->ipc, "private") &&
+	    strcmp(o->ipc, "shareable"))
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid IPC mode: %s (host, private or "
+				  "shareable)", o->ipc);
+	c->ipc_mode = o->ipc ? o->ipc : "private";
+	if (o->pid && *o->pid && strcmp(o->pid, "host"))
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid PID mode: %s (host, or none for a "
+				  "private one)", o->pid);
+	c->pid_mode = o->pid && *o->pid ? "host" : "";
+	if (o->shm_size) {
+		if (util_parse_size(o->shm_size, &v) < 0 || v == 0 || v > ((uint64_t)1 << 40))
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid size: '%s'", o->shm_size);
+		c->shm_size = (int64_t)v;
+	}
+	for (i = 0; i < o->sysctl.n; i++) {
+		if (ctr_sysctl_check(o->sysctl.v[i], o->network && !strcmp(o->network, "host"),
+				     !strcmp(c->ipc_mode, "host"), err) < 0)
+			return -1;
+		ctr_env_set(&c->sysctls, o->sysctl.v[i]);
+	}
+	return 0;
+}
+
+/* resources: memory, swap, CPUs, processes; rlimits. */
+static int ctr_spec_resources(struct ctr *c, const struct ctr_opts *o, struct mr_err *err)
+{
+	uint64_t v;
+	size_t i;
+	if (o->memory) {
+		if (util_parse_size(o->memory, &v) < 0 || v > INT64_MAX)
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid --memory %s", o->memory);
+		if (v && v < 6u << 20)
+			return mr_err_set(err, MR_EINVAL_INPUT, "Minimum memory limit allowed is 6MB");
+		c->memory = (int64_t)v;
+	}
+	if (o->memory_swap) {
+		if (!strcmp(o->memory_swap, "-1"))
+			c->memory_swap = -1;
+		else if (util_parse_size(o->memory_swap, &v) < 0 || v > INT64_MAX)
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid --memory-swap %s", o->memory_swap);
+		else
+			c->memory_swap = (int64_t)v;
+		if (!c->memory)
+			return mr_err_set(err, MR_EINVAL_INPUT, "You should always set the Memory limit "
+					  "when using Memoryswap limit, see usage");
+		if (c->memory_swap > 0 && c->memory_swap < c->memory)
+			return mr_err_set(err, MR_EINVAL_INPUT, "Minimum memoryswap limit should be "
+					  "larger than memory limit, see usage");
+	}
+	if (o->cpus) {
+		long ncpu = util_ncpu();
+		if (ctr_cpus_parse(o->cpus, &c->nano_cpus) < 0 ||
+		    (c->nano_cpus && (c->nano_cpus < 10000000 || c->nano_cpus > ncpu * 1000000000LL)))
+			return mr_err_set(err, MR_EINVAL_INPUT, "Range of CPUs is from 0.01 to %ld.00, "
+					  "as there are only %ld CPUs available", ncpu, ncpu);
+	}
+	if (o->pids_limit) {
+		long long n = strtoll(o->pids_limit, NULL, 10);
+		if (util_parse_u64(o->pids_limit + (*o->pids_limit == '-'), &v) < 0)
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid --pids-limit %s", o->pids_limit);
+		c->pids_limit = n > 0 ? n : 0;
+	}
+	for (i = 0; i < o->ulimit.n; i++) {
+		long long soft = 0, hard = 0;
+		const char *eq = strchr(o->ulimit.v[i], '=');
+		char *norm;
+		if (ctr_ulimit_parse(o->ulimit.v[i], &soft, &hard, err) < 0)
+			return -1;
+		norm = util_xmalloc(80);
+		snprintf(norm, 80, "%.*s=%lld:%lld", (int)(eq - o->ulimit.v[i]), o->ulimit.v[i],
+			 soft, hard);
+		ctr_env_set(&c->ulimits, ctr_own(c, norm));
+	}
+	return 0;
+}
+
+/* capabilities, devices, seccomp and the other security options. */
+static int ctr_spec_security(struct ctr *c, const struct ctr_opts *o, struct mr_err *err)
+{
+	size_t i;
+	for (i = 0; i < o->cap_add.n; i++)
+		ctr_list_add(&c->cap_add, o->cap_add.v[i]);
+	for (i = 0; i < o->cap_drop.n; i++)
+		ctr_list_add(&c->cap_drop, o->cap_drop.v[i]);
+	c->privileged = (unsigned char)(o->privileged > 0);
+	c->readonly = (unsigned char)(o->read_only > 0);
+	if (o->device.n > DEV_MAX)
+		return mr_err_set(err, MR_EINVAL_INPUT, "too many --device: at most %d", DEV_MAX);
+	for (i = 0; i < o->device.n; i++) {
+		struct dev_node dn;
+		char acc[4], *spec;
+		if (dev_resolve(o->device.v[i], &dn, err) < 0)
+			return -1;
+		spec = util_xmalloc(strlen(dn.host) + strlen(dn.path) + 6);
+		sprintf(spec, "%s:%s:%s", dn.host, dn.path, dev_access_str(dn.rule.access, acc));
+		ctr_list_add(&c->devices, ctr_own(c, spec));
+	}
+	for (i = 0; i < o->device_rule.n; i++) {
+		struct dev_rule rule;
+		if (dev_rule_parse(o->device_rule.v[i], &rule) < 0)
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid device cgroup format '%s'",
+					  o->device_rule.v[i]);
+		ctr_list_add(&c->device_rules, o->device_rule.v[i]);
+	}
+	for (i = 0; i < o->security_opt.n; i++) {
+		const char *s = o->security_opt.v[i];
+		if (!strcmp(s, "no-new-privileges") || !strcmp(s, "no-new-privileges:true") ||
+		    !strcmp(s, "no-new-privileges=true"))
+			c->no_new_privs = 1;
+		else if (!strncmp(s, "seccomp", 7) && strcmp(s + 7, "=unconfined") &&
+			 strcmp(s + 7, ":unconfined"))
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid --security-opt: \"%s\": "
+					  "minirun has Docker's default seccomp profile built in, or "
+					  "none with seccomp=unconfined (profiles from files are not "
+					  "supported)", s);
+		else if (strcmp(s, "no-new-privileges:false") && strcmp(s, "no-new-privileges=false") &&
+			 strncmp(s, "seccomp", 7) && strncmp(s, "apparmor", 8) && strncmp(s, "label", 5))
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid --security-opt: \"%s\"", s);
+		ctr_list_add(&c->security_opt, s);
+	}
+	return 0;
+}
+
+/* health: the image's HEALTHCHECK, each --health-* flag replacing its part,
+ * --no-healthcheck none (Docker's rules). */
+static int ctr_spec_health(struct ctr *c, const struct ctr_opts *o, const struct mr_json *cfg,
+			   struct mr_err *err)
+{
+	const char *const vals[] = { o->health_interval, o->health_timeout, o->health_start };
+	int64_t *const dst[] = { &c->health_interval, &c->health_timeout, &c->health_start };
+	static const char *const names[] = { "interval", "timeout", "start-period" };
+	uint64_t retries;
+	size_t i;
+	if (o->no_healthcheck) {
+		if (o->health_cmd)
+			return mr_err_set(err, MR_EINVAL_INPUT, "--no-healthcheck conflicts with "
+					  "--health-* options");
+		return 0;
+	}
+	ctr_health_read(c, mr_json_get(cfg, "Healthcheck"));
+	if (o->health_cmd) {
+		ctr_list_free(&c->health_test);
+		ctr_list_add(&c->health_test, "CMD-SHELL");
+		ctr_list_add(&c->health_test, o->health_cmd);
+	}
+	for (i = 0; i < 3; i++)
+		if (vals[i] && (util_parse_duration(vals[i], dst[i]) < 0 ||
+				(*dst[i] != 0 && *dst[i] < 1000000)))
+			return mr_err_set(err, MR_EINVAL_INPUT, "--health-%s: invalid duration %s "
+					  "(30s, 1m30s; at least 1ms)", names[i], vals[i]);
+	if (o->health_retries) {
+		if (util_parse_u64(o->health_retries, &retries) < 0 || retries > 1000)
+			return mr_err_set(err, MR_EINVAL_INPUT, "--health-retries: invalid number %s",
+					  o->health_retries);
+		c->health_retries = (int)retries;
+	}
+	return 0;
+}
+
+/* One --log-opt (or boot key `log`): Docker's json-file max-size and
+ * max-file, and location=ram|store; several may share one value, separated
+ * by commas ("max-size=64k,max-file=2,location=ram"). */
+static int ctr_log_opts(struct ctr *c, const char *opts, struct mr_err *err)
+{
+	char one[128];
+	const char *s = opts;
+	uint64_t v;
+	while (*s) {
+		size_t n = strcspn(s, ",");
+		snprintf(one, sizeof one, "%.*s", (int)(n < sizeof one ? n : sizeof one - 1), s);
+		if (!strncmp(one, "max-size=", 9) && util_parse_size(one + 9, &v) == 0 && v >= 4096) {
+			c->log_max_size = v;
+		} else if (!strncmp(one, "max-file=", 9) && util_parse_u64(one + 9, &v) == 0 &&
+			   v >= 1 && v <= 100) {
+			c->log_max_file = (int)v;
+		} else if (!strcmp(one, "location=ram") || !strcmp(one, "location=store")) {
+			c->log_ram = one[9] == 'r';
+		} else {
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid log opt '%s' (max-size=SIZE of "
+					  "at least 4k, max-file=1..100, location=ram|store)", one);
+		}
+		s += n + (s[n] == ',');
+	}
+	return 0;
+}
+
+/* lifecycle: stop signal and timeout, restart policy, --rm, log limits;
+ * labels (the image's, then the flags'). */
+static int ctr_spec_lifecycle(struct ctr *c, const struct ctr_opts *o, const struct mr_json *cfg,
+			      struct mr_err *err)
+{
+	uint64_t v;
+	size_t i;
+	ctr_json_kv(c, mr_json_get(cfg, "Labels"), &c->labels);
+	for (i = 0; i < o->label.n; i++)
+		ctr_env_set(&c->labels, o->label.v[i]);
+	c->stop_signal = o->stop_signal ? o->stop_signal : ctr_json_s(cfg, "StopSignal", "SIGTERM");
+	if (ctr_spec_health(c, o, cfg, err) < 0)
+		return -1;
+	if (!ctr_signal_parse(c->stop_signal))
+		return mr_err_set(err, MR_EINVAL_INPUT, "Invalid signal: %s", c->stop_signal);
+	if (o->stop_timeout) {
+		if (util_parse_u64(o->stop_timeout, &v) < 0 || v > 1000000)
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid --stop-timeout %s",
+					  o->stop_timeout);
+		c->stop_timeout = (int)v;
+	}
+	if (o->restart && ctr_restart_parse(o->restart, &c->restart, &c->restart_max) < 0)
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid restart policy format: %s",
+				  o->restart);
+	if (o->rm && strcmp(c->restart, "no"))
+		return mr_err_set(err, MR_EINVAL_INPUT, "Conflicting options: --restart and --rm");
+	c->auto_remove = (unsigned char)(o->rm > 0);
+	for (i = 0; i < o->log_opt.n; i++)
+		if (ctr_log_opts(c, o->log_opt.v[i], err) < 0)
+			return -1;
+	return 0;
+}
+
+/* `--volumes-from CONTAINER[:ro|:rw]`: append that container's volumes and
+ * bind mounts (not its tmpfs), in its mode unless :ro or :rw says otherwise.
+ * They are recorded in our own mounts, so `volume rm` names us too. */
+static int ctr_volumes_from(struct mr_store *st, const char *arg, struct mount_spec **from,
+			    size_t *nfrom, struct mr_err *err)
+{
+	char ref[CTR_NAME_MAX + 8], id[CTR_ID_LEN + 1], *colon;
+	struct ctr src;
+	size_t i;
+	int ro = -1, rc;
+	snprintf(ref, sizeof ref, "%s", arg);
+	if ((colon = strchr(ref, ':')) != NULL) {
+		if (strcmp(colon + 1, "ro") && strcmp(colon + 1, "rw"))
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid mode: %s", colon + 1);
+		ro = colon[2] == 'o';
+		*colon = 0;
+	}
+	ctr_init(&src);
+	rc = ctr_find(st, ref, id, err) < 0 || ctr_load(st, id, &src, err) < 0 ? -1 : 0;
+	for (i = 0; rc == 0 && i < src.nmnt; i++) {
+		struct mount_spec *m;
+		if (src.mnt[i].type == MOUNT_TMPFS)
+			continue;
+		*from = util_xrealloc(*from, (*nfrom + 1) * sizeof **from);
+		m = &(*from)[(*nfrom)++];
+		*m = src.mnt[i];
+		m->from_v = 0;
+		if (ro >= 0) {
+			m->readonly = ro;
+			snprintf(m->mode, sizeof m->mode, "%s", ro ? "ro" : "rw");
+		}
+	}
+	ctr_free(&src);
+	return rc;
+}
+
+/* mounts: -v, --mount, --tmpfs, then --volumes-from for targets not taken
+ * yet, then an anonymous volume for each VOLUME of the image that no mount
+ * covers. Parsed only: ctr_mounts_prepare creates what they need. */
+static int ctr_spec_mounts(struct mr_store *st, const struct ctr_opts *o, struct ctr *c,
+			   const struct mr_json *cfg, struct mr_err *err)
+{
+	const struct mr_json *v = mr_json_get(cfg, "Volumes");
+	struct mount_spec *from = NULL;
+	size_t i, j, nfrom = 0, k = o->volume.n + o->mount.n + o->tmpfs.n, n = k;
+	int rc = 0;
+	for (i = 0; i < o->volumes_from.n && rc == 0; i++) {
+		rc = ctr_volumes_from(st, o->volumes_from.v[i], &from, &nfrom, err);
+		ctr_list_add(&c->volumes_from, o->volumes_from.v[i]);
+	}
+	for (v = v && v->type == MR_JSON_OBJECT ? v->child : NULL; v; v = v->next)
+		n++;
+	c->mnt = util_xcalloc(n + nfrom, sizeof *c->mnt);
+	for (i = 0; i < k + nfrom && rc == 0; i++) {
+		struct mount_spec *m = &c->mnt[c->nmnt];
+		if (i < o->volume.n)
+			rc = mount_parse_v(o->volume.v[i], m, err);
+		else if (i < o->volume.n + o->mount.n)
+			rc = mount_parse_mount(o->mount.v[i - o->volume.n], m, err);
+		else if (i < k)
+			rc = mount_parse_tmpfs(o->tmpfs.v[i - o->volume.n - o->mount.n], m, err);
+		else
+			*m = from[i - k];
+		for (j = 0; j < c->nmnt; j++)
+			if (!strcmp(c->mnt[j].target, m->target))
+				break;
+		if (rc == 0 && j < c->nmnt && i < k)
+			rc = mr_err_set(err, MR_EINVAL_INPUT, "Duplicate mount point: %s", m->target);
+		else if (rc == 0 && j == c->nmnt)
+			c->nmnt++;  /* a mount of our own wins over --volumes-from's */
+	}
+	free(from);
+	if (rc < 0)
+		return -1;
+	for (v = mr_json_get(cfg, "Volumes"), v = v && v->type == MR_JSON_OBJECT ? v->child : NULL;
+	     v; v = v->next) {
+		struct mount_spec *m = &c->mnt[c->nmnt];
+		for (j = 0; j < c->nmnt; j++)
+			if (!strcmp(c->mnt[j].target, v->key))
+				break;
+		if (j < c->nmnt || v->key[0] != '/' || strlen(v->key) >= sizeof m->target)
+			continue;
+		memset(m, 0, sizeof *m);
+		m->type = MOUNT_VOLUME;
+		m->anonymous = 1;
+		m->propagation = MS_PRIVATE | MS_REC;
+		/* the image's VOLUME is cleaned and checked like -v's ("/.." is "/") */
+		if (mount_target_ok(m, v->key, v->key, err) < 0)
+			return -1;
+		for (j = 0; j < c->nmnt; j++)
+			if (!strcmp(c->mnt[j].target, m->target))
+				break;
+		if (j < c->nmnt)
+			continue;
+		c->nmnt++;
+	}
+	return 0;
+}
+
+/* Remove the volumes made for a container that was not created. */
+static void ctr_mounts_undo(struct mr_store *st, struct ctr *c, size_t n)
+{
+	struct mr_err ignored;
+	size_t i;
+	for (i = 0; i < n && i < c->nmnt; i++)
+		if (c->mnt[i].type == MOUNT_VOLUME && c->mnt[i].created)
+			volume_remove(st, c->mnt[i].source, &ignored);
+}
+
+/* Named volumes are created (and filled from the image later), missing -v
+ * host folders too ([11] mount_prepare); on failure nothing stays. */
+static int ctr_mounts_prepare(struct mr_store *st, struct ctr *c, struct mr_err *err)
+{
+	size_t i;
+	for (i = 0; i < c->nmnt; i++)
+		if (mount_prepare(st, &c->mnt[i], err) < 0) {
+			ctr_mounts_undo(st, c, i);
+			c->nmnt = 0;
+			return -1;
+		}
+	return 0;
 }

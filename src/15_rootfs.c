@@ -41,6 +41,9 @@ struct ctr_spawn {
 	struct dev_rule *rules;            /* the device policy (NULL: --privileged) */
 	size_t nrules;
 	int nodev;                         /* no device cgroup: mount all but /dev nodev */
+	int netns_fd;                      /* --network container:NAME: its netns, opened
+					    * by the parent (net_prepare), joined by the
+					    * child; -1: none */
 };
 
 /* ---- driver choice ---- */
@@ -50,9 +53,9 @@ struct ctr_spawn {
  * rundir/driver: overlay missing from the kernel, or refusing the store's
  * filesystem as upper (a router whose root is itself overlay), means the
  * copy driver. MINIRUN_STORAGE_DRIVER=copy|overlay forces one. */
+#if MINIRUN_WITH_OVERLAY
 static const char *rootfs_driver(struct mr_store *st)
 {
-#if MINIRUN_WITH_OVERLAY
 	char path[MINIRUN_MAX_PATH + 16], name[64], opts[512], cached[16] = "";
 	const char *force = getenv("MINIRUN_STORAGE_DRIVER");
 	struct mr_err ignored;
@@ -101,11 +104,14 @@ out:
 		close(fd);
 	}
 	return status == 0 ? "overlay" : "copy";
-#else
-	(void)st;
-	return "copy";
-#endif
 }
+#else
+static const char *rootfs_driver(struct mr_store *st)
+{
+	(void)st;
+	return "copy";                      /* built without MINIRUN_WITH_OVERLAY */
+}
+#endif
 
 /* The lowerdir option: layers top first. Absolute paths when they fit in
  * the one page mount(2) accepts; else short relative links l/N made at
@@ -115,15 +121,23 @@ static int rootfs_overlay_opts(const struct ctr_spawn *sp, const struct ctr_list
 			       struct mr_buf *out)
 {
 	size_t i;
+	char init[MINIRUN_MAX_PATH + 16];
+	int has_init;
+	snprintf(init, sizeof init, "%s/init", sp->dir);
+	has_init = access(init, F_OK) == 0;     /* records made before it: none */
 	out->len = 0;
 	mr_buf_printf(out, "lowerdir=");
+	if (has_init)
+		mr_buf_printf(out, "%s:", init);
 	for (i = layers->n; i-- > 0;)
 		mr_buf_printf(out, "%s/layers/%s%s", sp->st->root, layers->v[i], i ? ":" : "");
 	mr_buf_printf(out, ",upperdir=%s/upper,workdir=%s/work", sp->dir, sp->dir);
-	if (out->len < 4000)
+	/* the same choice at create (no init yet: the folder is a temporary)
+	 * as at start */
+	if (out->len + (has_init ? 0 : strlen(init) + 1) < 4000)
 		return 0;
 	out->len = 0;
-	mr_buf_printf(out, "lowerdir=");
+	mr_buf_printf(out, "lowerdir=%s", has_init ? "init:" : "");
 	for (i = layers->n; i-- > 0;)
 		mr_buf_printf(out, "l/%zu%s", i, i ? ":" : "");
 	mr_buf_printf(out, ",upperdir=upper,workdir=work");
@@ -142,7 +156,12 @@ static int rootfs_create(struct mr_store *st, struct ctr *c, const struct ctr_li
 	if (!strcmp(c->driver, "overlay")) {
 		struct ctr_spawn sp;
 		struct mr_buf opts = { 0 };
-		if (mkdirat(dirfd, "upper", 0755) < 0 || mkdirat(dirfd, "work", 0700) < 0)
+		/* init: Docker's init layer, under the image's, so that the
+		 * container's own layer (its size, diff) starts empty: the
+		 * /etc/mtab -> /proc/mounts link that programs expect */
+		if (mkdirat(dirfd, "upper", 0755) < 0 || mkdirat(dirfd, "work", 0700) < 0 ||
+		    mkdirat(dirfd, "init", 0755) < 0 || mkdirat(dirfd, "init/etc", 0755) < 0 ||
+		    symlinkat("/proc/mounts", dirfd, "init/etc/mtab") < 0)
 			return mr_err_sys(err, "create overlay folders");
 		memset(&sp, 0, sizeof sp);
 		sp.st = st;
@@ -342,7 +361,7 @@ static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
 	};
 	static const char links[] =
 		"fd\0/proc/self/fd\0stdin\0/proc/self/fd/0\0stdout\0/proc/self/fd/1\0"
-		"stderr\0/proc/self/fd/2\0ptmx\0pts/ptmx\0core\0/proc/kcore\0";
+		"stderr\0/proc/self/fd/2\0ptmx\0pts/ptmx\0";
 	const char *p;
 	size_t i;
 	int dev;
@@ -372,6 +391,11 @@ static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
 			close(dev);
 			return mr_err_sys(err, "symlink /dev/%s", p);
 		}
+	/* only where the kernel has /proc/kcore (runc's rule): never dangling */
+	if (access("/proc/kcore", F_OK) == 0 && symlinkat("/proc/kcore", dev, "core") < 0) {
+		close(dev);
+		return mr_err_sys(err, "symlink /dev/core");
+	}
 	if (mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "shm", 01777) < 0 ||
 	    mkdirat(dev, "mqueue", 0755) < 0) {
 		close(dev);
@@ -466,15 +490,29 @@ static int rootfs_mask(struct ctr_spawn *sp, struct mr_err *err)
 	return 0;
 }
 
+/* /etc/hosts, hostname, resolv.conf (read-only with --read-only, as in
+ * Docker), and /etc/mtab -> /proc/mounts where the image has none (Docker
+ * makes that link in the container's layer). */
 static int rootfs_etc_binds(struct ctr_spawn *sp, struct mr_err *err)
 {
 	static const char files[] = "hosts\0hostname\0resolv.conf\0";
+	unsigned long ro = sp->c->readonly ? MS_RDONLY : 0;
 	const char *f;
+	struct stat sb;
+	int etc = mr_open_in_root(sp->rootfd, "etc", O_PATH | O_DIRECTORY, 0, err);
+	if (etc >= 0) {
+		if (fstatat(etc, "mtab", &sb, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT &&
+		    symlinkat("/proc/mounts", etc, "mtab") < 0 && errno != EROFS) {
+			close(etc);
+			return mr_err_sys(err, "symlink /etc/mtab");
+		}
+		close(etc);
+	}
 	for (f = files; *f; f += strlen(f) + 1) {
 		char src[MINIRUN_MAX_PATH + 32], path[32];
 		snprintf(src, sizeof src, "%s/%s", sp->dir, f);
 		snprintf(path, sizeof path, "etc/%s", f);
-		if (mount_in_root(sp->rootfd, path, 'f', src, NULL, MS_BIND, NULL, err) < 0) {
+		if (mount_in_root(sp->rootfd, path, 'f', src, NULL, MS_BIND | ro, NULL, err) < 0) {
 			/* a dangling symlink there (resolv.conf -> ../run/..., whose
 			 * folder is missing): the image's choice, leave it */
 			if (err->code == ENOENT || err->code == ENOTDIR)

@@ -445,9 +445,13 @@ static int isolate_ulimits(const struct ctr *c, struct mr_err *err)
 /* The working folder, resolved inside the root (never through a magic link
  * such as /proc/self/fd/N: CVE-2024-21626) and created when missing, as
  * Docker does. */
-static int isolate_workdir(int rootfd, const char *dir, struct mr_err *err)
+static int isolate_workdir(int rootfd, const char *dir, int create, struct mr_err *err)
 {
 	int fd = mr_open_in_root(rootfd, *dir ? dir : "/", O_PATH | O_DIRECTORY, 0, err);
+	/* run makes a missing one (Docker does); exec fails with runc's words */
+	if (fd < 0 && err->code == ENOENT && !create)
+		return mr_err_set(err, ENOENT, "chdir to cwd (\"%s\") set in config.json failed: "
+				  "no such file or directory", dir);
 	if (fd < 0 && err->code == ENOENT)
 		fd = mr_mkdir_in_root(rootfd, dir, 0755, err);
 	if (fd < 0)
@@ -1110,7 +1114,47 @@ static void cg_remove(const char *id)
 			break;
 	}
 }
+
+/* /sys/fs/cgroup in the container, read-only (read-write with --privileged),
+ * as Docker 20.10 shows it, so that programs read their limits there (JVMs,
+ * Go and Node runtimes): v2, cgroup2 mounted from inside the container's
+ * cgroup namespace, whose root is the container's own folder; v1 and hybrid
+ * (where Docker keeps the host's cgroup namespace): a tmpfs holding, at its
+ * name, a read-only bind of each hierarchy's folder of the container (memory
+ * with --memory, cpu with --cpus, pids with --pids-limit, unified on a
+ * hybrid: Docker shows every hierarchy, minirun makes only these folders). */
+static int cg_mount_in(const struct ctr_spawn *sp, struct mr_err *err)
+{
+	unsigned long ro = sp->c->privileged ? 0 : MS_RDONLY, fl = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	char src[160], at[40];
+	const char *h;
+	struct stat sb;
+	int v = cg_version();
+	if (v == 2)
+		return mount_in_root(sp->rootfd, "sys/fs/cgroup", 'd', "cgroup", "cgroup2", fl | ro,
+				     NULL, err);
+	if (v == 0)
+		return 0;
+	if (mount_in_root(sp->rootfd, "sys/fs/cgroup", 'd', "tmpfs", "tmpfs", fl, "mode=755", err) < 0)
+		return -1;
+	/* the tmpfs itself stays writable, as Docker 20.10's (seen on this
+	 * hybrid host with a private dockerd) */
+	for (h = cg_v1_dirs; *h; h += strlen(h) + 1) {
+		cg_path(src, sizeof src, h, sp->c->id, NULL);
+		if (!cg_is_mounted(h) || stat(src, &sb) < 0)
+			continue;
+		snprintf(at, sizeof at, "sys/fs/cgroup/%s", h);
+		if (mount_in_root(sp->rootfd, at, 'd', src, NULL, MS_BIND | fl | ro, NULL, err) < 0)
+			return -1;
+	}
+	return 0;
+}
 #else
+static int cg_mount_in(const struct ctr_spawn *sp, struct mr_err *err)
+{
+	(void)sp; (void)err;
+	return 0;
+}
 static int cg_create(const struct ctr *c, const struct dev_rule *rules, size_t nrules,
 		     struct mr_err *err)
 {

@@ -1,21 +1,22 @@
 /* ==== [17] MONITOR: starting a container, its owner process, logs, restarts ====
  * A container always has exactly one owner, the process that cloned its init
  * and holds rundir/ID/lock: the CLI itself for a foreground `run`/`start -a`
- * (stdio passed straight through, or a pty relayed), else a monitor: the same
+ * (its output relayed through pipes or a pty, and logged), else a monitor: the same
  * binary re-executed (`__monitor`, a small fresh address space), double-forked
  * and setsid, which logs the container's output, records its exit and applies
  * the restart policy. The init gets PR_SET_PDEATHSIG SIGKILL: an owner killed
  * with SIGKILL takes its container down with it, and the next look at the
  * container finds the lock free and shows it exited.
  *
- * CVE-2019-5736 (overwriting the runtime through /proc/PID/exe): minirun's
- * code never runs inside a container after its program starts. The init is a
- * clone of the owner that execs the program directly; until then it is PID 1
- * of a new PID namespace no other process can see (the live state naming its
- * pid is written only after the exec), and non-dumpable. A command that
- * resolves to minirun's own binary (/proc/self/exe) is refused. `exec` runs
- * from a sealed memfd copy of minirun (see [18]), and --init's reaper is
- * non-dumpable minirun code that no default-capability process can open. */
+ * CVE-2019-5736 (overwriting the runtime through /proc/PID/exe): every
+ * command that puts a process into a container (run, start, restart, exec,
+ * cp, up, init, the monitor, hence health checks) first re-executes itself
+ * from a sealed memfd copy of minirun ([18] exec_sealed_self, called by
+ * mr_main), so the init, a clone of its owner, and anything a hostile image
+ * reaches through /proc/self/exe (#! line, ELF interpreter) or /proc/PID/exe
+ * is that copy: read-only, never the host's file. Besides, the init is
+ * non-dumpable and invisible to others until it execs, and a command that
+ * resolves to minirun itself is refused. */
 
 #define CTR_LOG_CHUNK 4096
 
@@ -124,17 +125,18 @@ static char **ctr_envp(const struct ctr *c, const struct ctr_list *extra, int tt
 	struct ctr_list env = { 0 };
 	size_t i;
 	char *s;
+	/* Docker's order: PATH, HOSTNAME, TERM, then Config.Env replacing
+	 * those in place or appended */
+	ctr_list_add(&env, "PATH=" CTR_DEFAULT_PATH);
 	s = util_xmalloc(strlen(c->hostname) + 10);
 	sprintf(s, "HOSTNAME=%s", c->hostname);
 	ctr_list_add(&env, s);
+	if (tty)
+		ctr_list_add(&env, "TERM=xterm");
 	for (i = 0; i < c->env.n; i++)
 		ctr_env_set(&env, c->env.v[i]);
 	for (i = 0; extra && i < extra->n; i++)
 		ctr_env_set(&env, extra->v[i]);
-	if (!ctr_env_get(&env, "PATH"))
-		ctr_list_add(&env, "PATH=" CTR_DEFAULT_PATH);
-	if (tty && !ctr_env_get(&env, "TERM"))
-		ctr_list_add(&env, "TERM=xterm");
 	if (!ctr_env_get(&env, "HOME")) {
 		s = util_xmalloc(strlen(home) + 6);
 		sprintf(s, "HOME=%s", home);
@@ -174,6 +176,37 @@ static void __attribute__((noreturn)) ctr_reaper(pid_t child)
 	}
 }
 
+/* --init: the reaper is PID 1 of the container, and /proc/1/cmdline is
+ * world-readable there: it showed the owner's command line (the store and
+ * run folders, the container id). The argument area is overwritten with
+ * "init" once the program is forked (its argv still points there) and shrunk
+ * to it where PR_SET_MM is allowed (CAP_SYS_RESOURCE, rarely kept); else the
+ * rest of the area reads as zeros: still no host path. */
+static void ctr_reaper_hide_args(void)
+{
+	static const char name[] = "init";
+	char buf[1024], *p;
+	unsigned long start = 0, end = 0;
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC), i;
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	/* after "pid (comm)", field 3 is the state; arg_start is field 48 */
+	for (i = 2; p && i < 48; i++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p, " %lu %lu", &start, &end) != 2 || end <= start ||
+	    end - start < sizeof name)
+		return;
+	memset((void *)start, 0, end - start);
+	memcpy((void *)start, name, sizeof name);
+	prctl(PR_SET_MM, PR_SET_MM_ARG_END, start + sizeof name, 0, 0);
+	prctl(PR_SET_NAME, name, 0, 0, 0);
+}
+
 /* Steps in the child after the rootfs: identity, capabilities, descriptors,
  * exec. Shared with `exec` ([18]). Returns only on failure (exit code). */
 static int ctr_child_finish(struct ctr_spawn *sp, const char *user, const char *workdir,
@@ -183,7 +216,9 @@ static int ctr_child_finish(struct ctr_spawn *sp, const char *user, const char *
 	const struct ctr *c = sp->c;
 	struct ctr_ids ids;
 	char **argv, **envp;
-	if (isolate_workdir(sp->rootfd, workdir, err) < 0 || isolate_ulimits(c, err) < 0)
+	if (isolate_workdir(sp->rootfd, workdir, !sp->is_exec, err) < 0)
+		return sp->is_exec ? 126 : 125;       /* Docker's code for exec -w /missing */
+	if (isolate_ulimits(c, err) < 0)
 		return 125;
 	if (!sp->is_exec && c->readonly &&
 	    mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | (sp->nodev ? MS_NODEV : 0),
@@ -206,8 +241,10 @@ static int ctr_child_finish(struct ctr_spawn *sp, const char *user, const char *
 		if (pid < 0)
 			return mr_err_sys(err, "fork the program under --init"), 125;
 		if (pid > 0) {
-			/* the reaper stays: nothing of minirun's may stay open in it */
+			/* the reaper stays: nothing of minirun's may stay open in it,
+			 * nothing of the host shows in its command line */
 			isolate_close_all(-1);
+			ctr_reaper_hide_args();
 			ctr_reaper(pid);
 		}
 		setpgid(0, 0);
@@ -222,7 +259,7 @@ static int ctr_child_finish(struct ctr_spawn *sp, const char *user, const char *
 
 /* networking, [19] */
 static int net_prepare(struct ctr_spawn *sp, struct mr_err *err);
-static int net_child_join(struct mr_err *err);
+static int net_child_join(const struct ctr_spawn *sp, struct mr_err *err);
 static int net_start(struct ctr_spawn *sp, struct mr_err *err);
 static void net_stop(struct mr_store *st, const char *id);
 
@@ -248,7 +285,7 @@ static void __attribute__((noreturn)) ctr_child(struct ctr_spawn *sp)
 	if (recv(sp->sync, &go, sizeof go, 0) < 1 || go.kind != 'g')
 		_exit(125);
 	setsid();
-	if (net_child_join(&err) < 0)
+	if (net_child_join(sp, &err) < 0)
 		goto fail;
 	umask(0);
 	/* joined to its cgroups by the parent: make them its cgroup root */
@@ -260,6 +297,7 @@ static void __attribute__((noreturn)) ctr_child(struct ctr_spawn *sp)
 		goto fail;
 	if (rootfs_mount_root(sp, &c->layers, &err) < 0 ||
 	    rootfs_mount_proc_sys(sp, &err) < 0 ||
+	    cg_mount_in(sp, &err) < 0 ||
 	    rootfs_mount_dev(sp, &err) < 0)
 		goto fail;
 	if (c->tty) {
@@ -427,6 +465,8 @@ static int ctr_spawn_start(struct ctr_spawn *sp, struct mr_err *err)
 		return 125;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		if (sp->netns_fd >= 0)
+			close(sp->netns_fd);
 		cg_remove(c->id);
 		return mr_err_sys(err, "socketpair"), 125;
 	}
@@ -449,6 +489,8 @@ static int ctr_spawn_start(struct ctr_spawn *sp, struct mr_err *err)
 	close(sv[1]);
 	if (sp->exe_fd >= 0)
 		close(sp->exe_fd);
+	if (sp->netns_fd >= 0)
+		close(sp->netns_fd);
 	if (pid < 0) {
 		close(sv[0]);
 		cg_remove(c->id);
@@ -512,6 +554,20 @@ static CTR_HOT void ctr_log_rotate(struct ctr_log *l)
 	close(l->fd);
 	l->fd = openat(l->dirfd, "log", O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
 	l->size = 0;
+}
+
+/* location=ram logs live in rundir/ID: gone with the container. */
+static void ctr_log_remove(int rfd, const struct ctr *c)
+{
+	char name[16];
+	int i;
+	if (!c->log_ram)
+		return;
+	unlinkat(rfd, "log", 0);
+	for (i = 1; i < (c->log_max_file > 0 ? c->log_max_file : CTR_LOG_MAX_FILE); i++) {
+		snprintf(name, sizeof name, "log.%d", i);
+		unlinkat(rfd, name, 0);
+	}
 }
 
 static int ctr_log_open(struct ctr_log *l, int dirfd, const struct ctr *c)
@@ -601,18 +657,25 @@ static CTR_HOT void ctr_log_write(struct ctr_log *l, char stream, const char *da
 
 /* ---- health checks ----
  * The owner runs them: every interval a child `minirun exec ID CMD` (the
- * same binary, so the check meets the container exactly as `exec` does) with
- * its output in rundir/ID/health.out, killed at the timeout. What Docker
+ * same binary, so the check meets the container exactly as `exec` does),
+ * killed at the timeout. Its output comes back through a pipe the owner
+ * reads: the first 4 KiB are kept and the rest read and dropped, as Docker
+ * does, and the check (a process of the container, chosen by the image)
+ * never holds a host file it could fill or fallocate. What Docker
  * shows (Status, FailingStreak, the last 5 results) goes to
  * rundir/ID/health.json for ps and inspect. */
 #define HEALTH_LOG 5
+#define HEALTH_OUT 4096                    /* Docker's maxOutputLen */
 struct ctr_health {
 	pid_t pid;                         /* the check running, 0: none */
+	int fd;                            /* read end of its output pipe, -1: none */
+	size_t len;                        /* bytes of out kept so far */
+	char out[HEALTH_OUT + 1];
 	int64_t due, deadline, born;       /* monotonic ns */
 	int streak, timed_out, nlog;
 	const char *status;                /* "starting", "healthy", "unhealthy" */
 	char began[40];
-	struct { char start[40], end[40], out[256]; int code; } log[HEALTH_LOG];
+	struct { char start[40], end[40], out[HEALTH_OUT + 1]; int code; } log[HEALTH_LOG];
 };
 
 struct ctr_owner {
@@ -684,6 +747,7 @@ static void ctr_health_spawn(struct ctr_owner *o, struct ctr_health *h)
 	char **argv = util_xcalloc(c->health_test.n + 10, sizeof *argv);
 	size_t n = 0, i;
 	sigset_t none;
+	int p[2];
 	argv[n++] = "minirun";
 	argv[n++] = "--root";
 	argv[n++] = o->st->root;
@@ -700,11 +764,17 @@ static void ctr_health_spawn(struct ctr_owner *o, struct ctr_health *h)
 	ctr_now(h->began, sizeof h->began);
 	h->timed_out = 0;
 	h->deadline = ctr_mono_ns() + ctr_health_ns(c->health_timeout);
+	h->len = 0;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		free(argv);
+		h->due = ctr_mono_ns() + ctr_health_ns(c->health_interval);
+		return;
+	}
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
 	h->pid = fork();
 	if (h->pid == 0) {
-		int fd = openat(o->rfd, "health.out", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600),
-		    nul = open("/dev/null", O_RDONLY);
-		if (fd < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+		int nul = open("/dev/null", O_RDONLY);
+		if (nul < 0 || dup2(nul, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0)
 			_exit(125);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
@@ -712,9 +782,39 @@ static void ctr_health_spawn(struct ctr_owner *o, struct ctr_health *h)
 		execv("/proc/self/exe", argv);
 		_exit(127);
 	}
-	if (h->pid < 0)
+	close(p[1]);
+	if (h->pid < 0) {
 		h->pid = 0;
+		close(p[0]);
+	} else {
+		h->fd = p[0];
+	}
 	free(argv);
+}
+
+/* Read what the check wrote: kept up to HEALTH_OUT bytes, the rest dropped
+ * (read all the same, so a chatty check never blocks). At the end of the
+ * output, or with `last` (the check ended), the pipe is closed. */
+static void ctr_health_drain(struct ctr_health *h, int last)
+{
+	char drop[4096];
+	ssize_t n;
+	while (h->fd >= 0) {
+		if (h->len < HEALTH_OUT)
+			n = read(h->fd, h->out + h->len, HEALTH_OUT - h->len);
+		else
+			n = read(h->fd, drop, sizeof drop);
+		if (n > 0 && h->len < HEALTH_OUT)
+			h->len += (size_t)n;
+		if (n > 0)
+			continue;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN && !last)
+			return;
+		close(h->fd);
+		h->fd = -1;
+	}
 }
 
 /* A check ended (status from waitpid): Docker's rules. Exit 0 healthy;
@@ -723,21 +823,17 @@ static void ctr_health_spawn(struct ctr_owner *o, struct ctr_health *h)
 static void ctr_health_done(struct ctr_owner *o, struct ctr_health *h, int status)
 {
 	const struct ctr *c = o->c;
-	int code = h->timed_out ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : -1, fd, i;
+	int code = h->timed_out ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : -1, i;
 	int64_t now = ctr_mono_ns();
-	ssize_t n = 0;
 	if (h->nlog == HEALTH_LOG)
 		memmove(&h->log[0], &h->log[1], sizeof h->log[0] * (HEALTH_LOG - 1)), h->nlog--;
 	i = h->nlog++;
 	snprintf(h->log[i].start, sizeof h->log[i].start, "%s", h->began);
 	ctr_now(h->log[i].end, sizeof h->log[i].end);
 	h->log[i].code = code;
-	fd = openat(o->rfd, "health.out", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0) {
-		n = util_read_full(fd, h->log[i].out, sizeof h->log[i].out - 1);
-		close(fd);
-	}
-	h->log[i].out[n > 0 ? n : 0] = 0;
+	ctr_health_drain(h, 1);
+	memcpy(h->log[i].out, h->out, h->len);
+	h->log[i].out[h->len] = 0;
 	if (h->timed_out) {
 		long long t = ctr_health_ns(c->health_timeout) / 1000000;
 		snprintf(h->log[i].out, sizeof h->log[i].out, "Health check exceeded timeout (%lld%s)",
@@ -787,6 +883,7 @@ static void ctr_health_begin(struct ctr_owner *o)
 	if (!o->c->health_test.n || o->health || o->sp.is_exec)
 		return;
 	h = o->health = util_xcalloc(1, sizeof *h);
+	h->fd = -1;
 	h->born = ctr_mono_ns();
 	h->due = h->born + ctr_health_ns(o->c->health_interval);
 	h->status = "starting";
@@ -802,8 +899,9 @@ static void ctr_health_end(struct ctr_owner *o)
 		kill(o->health->pid, SIGKILL);
 		while (waitpid(o->health->pid, NULL, 0) < 0 && errno == EINTR) {}
 	}
+	if (o->health->fd >= 0)
+		close(o->health->fd);
 	unlinkat(o->rfd, "health.json", 0);
-	unlinkat(o->rfd, "health.out", 0);
 	free(o->health);
 	o->health = NULL;
 }
@@ -864,14 +962,14 @@ static int ctr_owner_start(struct ctr_owner *o, struct mr_err *err)
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull < 0)
 		return mr_err_sys(err, "/dev/null"), 125;
-	if (o->detached && !o->c->tty &&
-	    (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)) {
+	/* pipes in the foreground too: every container is logged, as in Docker */
+	if (!o->c->tty && (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)) {
 		close(devnull);
 		return mr_err_sys(err, "pipe"), 125;
 	}
 	o->sp.stdio[0] = !o->detached && o->attach_stdin ? 0 : devnull;
-	o->sp.stdio[1] = o->detached ? (out[1] >= 0 ? out[1] : devnull) : 1;
-	o->sp.stdio[2] = o->detached ? (errp[1] >= 0 ? errp[1] : devnull) : 2;
+	o->sp.stdio[1] = out[1] >= 0 ? out[1] : devnull;
+	o->sp.stdio[2] = errp[1] >= 0 ? errp[1] : devnull;
 	unlinkat(o->rfd, "stop", 0);
 	code = ctr_spawn(&o->sp, err);
 	close(devnull);
@@ -920,9 +1018,11 @@ static CTR_HOT int ctr_owner_pump(struct ctr_owner *o, int fd, char stream)
 		return -1;
 	if (fd == 0)
 		return util_write_all(o->sp.pty, buf, (size_t)n) < 0 ? -1 : 0;
-	if (o->detached)
+	if (o->log.fd >= 0)
 		ctr_log_write(&o->log, stream, buf, (size_t)n);
-	else if (util_write_all(1, buf, (size_t)n) < 0)
+	/* a foreground run relays too; a reader gone (`| head`): the pipe is
+	 * closed, so the container meets EPIPE as if it wrote there itself */
+	if (!o->detached && util_write_all(stream == 'e' ? 2 : 1, buf, (size_t)n) < 0)
 		return -1;
 	return 0;
 }
@@ -1004,27 +1104,33 @@ static CTR_HOT int ctr_owner_wait(struct ctr_owner *o)
 {
 	int status = 0, in = o->sp.pty >= 0 && !o->detached && o->attach_stdin ? 0 : -1;
 	int a = o->sp.pty >= 0 ? o->sp.pty : o->out, b = o->sp.pty >= 0 ? -1 : o->errp, done = 0;
+	nfds_t i;
 	if (o->trim)
 		ctr_monitor_trim();
 	ctr_health_begin(o);
 	for (;;) {
-		struct pollfd pf[3];
+		struct pollfd pf[4];
 		struct timespec hts;
 		nfds_t n = 0;
+		/* a check due starts here, before its pipe is polled */
+		struct timespec *to = done ? NULL : ctr_health_tick(o, &hts);
+		int hfd = o->health && !done ? o->health->fd : -1;
 		if (a >= 0)
 			pf[n].fd = a, pf[n++].events = POLLIN;
 		if (b >= 0)
 			pf[n].fd = b, pf[n++].events = POLLIN;
 		if (in >= 0 && !done)
 			pf[n].fd = in, pf[n++].events = POLLIN;
+		if (hfd >= 0)
+			pf[n].fd = hfd, pf[n++].events = POLLIN;
 		if (done) {
 			/* drain what is left, without waiting for writers that
 			 * survive the init (there are none: the namespace died) */
 			struct timespec ts = { 0, 200000000 };
 			if (!n || ppoll(pf, n, &ts, &o->waitmask) <= 0)
 				break;
-		} else if (ppoll(pf, n, ctr_health_tick(o, &hts), &o->waitmask) <= 0) {
-			pf[0].revents = pf[1].revents = pf[2].revents = 0;
+		} else if (ppoll(pf, n, to, &o->waitmask) <= 0) {
+			pf[0].revents = pf[1].revents = pf[2].revents = pf[3].revents = 0;
 		}
 		ctr_owner_signals(o);
 		if (!done && ctr_sig[SIGCHLD]) {
@@ -1043,10 +1149,17 @@ static CTR_HOT int ctr_owner_wait(struct ctr_owner *o)
 				continue;
 			}
 		}
-		while (n-- > 0) {
-			int fd = pf[n].fd;
-			if (!(pf[n].revents & (POLLIN | POLLHUP | POLLERR)))
+		/* stdout before stderr when both are ready: the order in which
+		 * a program mostly writes them (`logs` then keeps it) */
+		for (i = 0; i < n; i++) {
+			int fd = pf[i].fd;
+			if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
+			if (fd == hfd) {
+				if (o->health)
+					ctr_health_drain(o->health, 0);
+				continue;
+			}
 			if (ctr_owner_pump(o, fd, fd == b ? 'e' : 'o') < 0) {
 				if (fd == in)
 					in = -1;
@@ -1054,6 +1167,10 @@ static CTR_HOT int ctr_owner_wait(struct ctr_owner *o)
 					a = -1;
 				else
 					b = -1;
+				if (fd == o->out || fd == o->errp) {
+					close(fd);
+					*(fd == o->out ? &o->out : &o->errp) = -1;
+				}
 			}
 		}
 	}
@@ -1073,7 +1190,9 @@ static void ctr_owner_exited(struct ctr_owner *o, int status)
 	cg_remove(o->c->id);
 	net_stop(o->st, o->c->id);
 	if (o->out >= 0)
-		close(o->out), close(o->errp);
+		close(o->out);
+	if (o->errp >= 0)
+		close(o->errp);
 	if (o->sp.pty >= 0)
 		close(o->sp.pty);
 	o->out = o->errp = o->sp.pty = -1;
@@ -1105,7 +1224,7 @@ static int ctr_remove(struct mr_store *st, const struct ctr *c, struct mr_err *e
 	net_stop(st, c->id);
 	snprintf(path, sizeof path, "%s/containers/%s/rootfs", st->root, c->id);
 	umount2(path, MNT_DETACH);
-	snprintf(tmp, sizeof tmp, "tmp/rm-%s", c->id);
+	snprintf(tmp, sizeof tmp, "tmp/" STORE_TMP_PREFIX "rm-%s", c->id);
 	snprintf(path, sizeof path, "containers/%s", c->id);
 	if (mr_store_lock(st, err) < 0)
 		return -1;
@@ -1126,6 +1245,7 @@ static int ctr_remove(struct mr_store *st, const struct ctr *c, struct mr_err *e
 		unlinkat(rfd, "state", 0);
 		unlinkat(rfd, "stop", 0);
 		unlinkat(rfd, "lock", 0);
+		ctr_log_remove(rfd, c);
 		close(rfd);
 		snprintf(path, sizeof path, "%s/%s", st->rundir, c->id);
 		rmdir(path);
@@ -1134,20 +1254,16 @@ static int ctr_remove(struct mr_store *st, const struct ctr *c, struct mr_err *e
 }
 
 /* `rm -v`, `--rm`: the container's anonymous volumes go with it, unless
- * another container uses one too. */
+ * another container uses one too (volume_remove refuses). */
 static void ctr_remove_volumes(struct mr_store *st, const struct ctr *c)
 {
 	struct mr_err err;
-	char who[64];
 	size_t i;
-	if (mr_store_lock(st, &err) < 0)
-		return;
 	for (i = 0; i < c->nmnt; i++)
 		if (c->mnt[i].type == MOUNT_VOLUME && c->mnt[i].anonymous &&
-		    container_users_of_volume(st, c->mnt[i].source, who, sizeof who) == 0 &&
-		    volume_remove(st, c->mnt[i].source, &err) < 0 && err.code != MR_ENOTFOUND)
+		    volume_remove(st, c->mnt[i].source, &err) < 0 && err.code != MR_ENOTFOUND &&
+		    err.code != MR_EINUSE)
 			util_print_err(&err);
-	mr_store_unlock(st);
 }
 
 /* The monitor: runs, logs and restarts the container until it stops for
@@ -1171,7 +1287,9 @@ static int ctr_monitor(struct mr_store *st, struct ctr *c, int report, unsigned 
 		code = err.code == MR_EINUSE ? 0 : 125;
 		goto report;
 	}
-	if (ctr_log_open(&o.log, o.dirfd, c) < 0) {
+	/* location=ram: rundir/ID is on tmpfs, so a chatty container does not
+	 * wear the flash the store is on (the logs are gone after a reboot) */
+	if (ctr_log_open(&o.log, c->log_ram ? o.rfd : o.dirfd, c) < 0) {
 		code = (mr_err_sys(&err, "container %s: log", c->name), 125);
 		goto report;
 	}
@@ -1306,14 +1424,20 @@ static int ctr_run_attached(struct mr_store *st, struct ctr *c, int attach_stdin
 	o.st = st;
 	o.c = c;
 	o.attach_stdin = attach_stdin;
-	o.dirfd = o.lockfd = o.rfd = -1;
+	o.dirfd = o.lockfd = o.rfd = o.log.fd = -1;
 	ctr_signals_catch(&o.waitmask);
 	if (ctr_owner_take(&o, 0, err) < 0) {
 		ctr_disown(&o);
 		return 125;
 	}
+	if (ctr_log_open(&o.log, o.dirfd, c) < 0) {
+		mr_err_sys(err, "container %s: log", c->name);
+		ctr_disown(&o);
+		return 125;
+	}
 	code = ctr_owner_start(&o, err);
 	if (code) {
+		close(o.log.fd);
 		ctr_owner_failed(&o, code, err);
 		if (c->auto_remove) {
 			struct mr_err ignored;
@@ -1324,6 +1448,7 @@ static int ctr_run_attached(struct mr_store *st, struct ctr *c, int attach_stdin
 		return code;
 	}
 	status = ctr_owner_wait(&o);
+	close(o.log.fd);
 	ctr_owner_exited(&o, status);
 	code = o.state.exit_code;
 	restart = ctr_restart_wanted(c, code, 0, o.state.stopped_by_user);
@@ -1355,6 +1480,9 @@ static int ctr_create(struct mr_store *st, struct ctr *c, int explicit_name, str
 	rc = rootfs_create(st, c, &c->layers, tfd, err);
 	if (!rc)
 		rc = ctr_save(st, c, tfd, err);
+	if (!rc && c->net_conf.len)
+		rc = ctr_write_file(tfd, "net.conf", c->net_conf.data, c->net_conf.len,
+				    !c->auto_remove, err);
 	if (rc < 0) {
 		mr_err_ctx(err, "create container");
 		goto fail;

@@ -5,28 +5,66 @@
  * last steps as the init ([17] ctr_child_finish): user, capabilities,
  * no_new_privs, descriptors, exec on the container's PATH.
  * Unlike the init's, this process is visible to the container before it
- * execs, so the whole `exec` runs from a sealed memfd copy of minirun:
- * /proc/PID/exe then names a copy nobody can write (CVE-2019-5736). */
+ * execs; like every command that enters a container, `exec` runs from a
+ * sealed memfd copy of minirun: /proc/PID/exe then names a copy nobody can
+ * write (CVE-2019-5736). */
 
-/* Re-execute this command from a sealed in-memory copy of the binary (once:
- * MINIRUN_SEALED marks the copy). Returns only when that is impossible (no
- * memfd: pre-3.17 kernels), leaving non-dumpable as the protection. */
-static void exec_sealed_self(void)
+/* Is this process already running from a sealed copy (a memfd whose write,
+ * grow, shrink and seal seals are set)? Then /proc/self/exe names a file no
+ * one can change, and re-executing it stays sealed. */
+static int exec_self_sealed(void)
 {
-	char buf[16384], **argv = NULL;
-	struct mr_buf cmdline = { 0 };
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC), seals;
+	const int want = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL;
+	if (fd < 0)
+		return 0;
+	seals = fcntl(fd, F_GET_SEALS);
+	close(fd);
+	return seals >= 0 && (seals & want) == want;
+}
+
+/* Was minirun loaded as the ELF interpreter of another program (a hostile
+ * image's binary naming /proc/self/exe as its interpreter)? Then it was
+ * mapped from the sealed copy already, and /proc/self/exe is that program,
+ * not minirun: copying it would be wrong. The kernel's AT_PHDR points at the
+ * main program's headers, ours only when we are the program. */
+static int exec_is_interpreter(void)
+{
+	extern const ElfW(Ehdr) __ehdr_start __attribute__((weak));
+	const ElfW(Ehdr) *eh = &__ehdr_start;
+	return eh && getauxval(AT_PHDR) != (unsigned long)eh + eh->e_phoff;
+}
+
+/* Re-execute this command from a sealed in-memory copy of the binary, as runc
+ * does (CVE-2019-5736): every process minirun puts into a container is then a
+ * clone of that copy, so /proc/PID/exe, #!/proc/self/exe and an ELF whose
+ * interpreter is /proc/self/exe all reach a file nobody can write, never the
+ * host's binary. Done once: a sealed process (and what it re-executes through
+ * /proc/self/exe: monitors, health checks) keeps the same copy. Returns only
+ * when that is impossible (no memfd: pre-3.17 kernels), leaving non-dumpable
+ * and the entrypoint check as the protection. */
+static void exec_sealed_self(char **argv)
+{
+	char buf[16384];
 	int src, mfd;
 	ssize_t n;
-	size_t argc = 0, i;
-	if (getenv("MINIRUN_SEALED")) {
-		util_env_drop("MINIRUN_SEALED");
+	if (!argv || !argv[0] || exec_is_interpreter() || exec_self_sealed())
 		return;
-	}
 	src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	mfd = src < 0 ? -1 : memfd_create("minirun", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	while (mfd >= 0 && (n = read(src, buf, sizeof buf)) > 0)
-		if (util_write_all(mfd, buf, (size_t)n) < 0)
-			break;
+	if (mfd >= 0) {
+		/* sendfile copies in the kernel (one call for the whole binary);
+		 * read/write where it cannot */
+		while ((n = sendfile(mfd, src, NULL, 1 << 30)) > 0) {}
+		if (n < 0 && lseek(mfd, 0, SEEK_END) == 0)
+			while ((n = read(src, buf, sizeof buf)) > 0)
+				if (util_write_all(mfd, buf, (size_t)n) < 0)
+					break;
+		if (n < 0) {
+			close(mfd);
+			mfd = -1;
+		}
+	}
 	if (src >= 0)
 		close(src);
 	if (mfd < 0 || fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
@@ -35,56 +73,46 @@ static void exec_sealed_self(void)
 			close(mfd);
 		return;
 	}
-	src = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-	while (src >= 0 && (n = read(src, buf, sizeof buf)) > 0)
-		mr_buf_append(&cmdline, buf, (size_t)n);
-	if (src >= 0)
-		close(src);
-	for (i = 0; i < cmdline.len; i += strlen(cmdline.data + i) + 1) {
-		argv = util_xrealloc(argv, (argc + 2) * sizeof *argv);
-		argv[argc++] = cmdline.data + i;
-		argv[argc] = NULL;
-	}
-	if (argv) {
-		char **env;
-		for (i = 0; environ[i]; i++) {}
-		env = util_xcalloc(i + 2, sizeof *env);
-		memcpy(env, environ, i * sizeof *env);
-		env[i] = "MINIRUN_SEALED=1";
-		fexecve(mfd, argv, env);
-		free(env);
-	}
+	fexecve(mfd, argv, environ);
 	close(mfd);
-	free(argv);
-	mr_buf_free(&cmdline);
 }
 
 /* setns into every namespace of the running init, checking that the pid is
- * still that process once a handle on it is held. */
+ * still that process once a handle on it is held. Then into the container's
+ * root: setns(CLONE_NEWNS) leaves us at the root of the namespace's root
+ * mount, which is the container's root only when minirun's own root was its
+ * namespace's root. Under a chroot (a build root, a fresh-check) the
+ * container's pivot_root moved the chroot's mount, not the namespace's root,
+ * and we would land in the host's "/" of the container's namespace. */
 static int exec_join(pid_t pid, unsigned long long start, struct mr_err *err)
 {
 	static const char names[] = "cgroup\0ipc\0uts\0net\0pid\0mnt\0";
 	static const int types[] = { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET,
 				     CLONE_NEWPID, CLONE_NEWNS };
-	int fds[6], i, rc = 0;
+	int fds[6], i, rc = 0, rootfd;
 	const char *n;
+	char path[48];
+	snprintf(path, sizeof path, "/proc/%d/root", (int)pid);
+	rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return mr_err_sys(err, "root of pid %d", (int)pid);
 #ifdef SYS_pidfd_open
 	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pfd >= 0) {
 		if (ctr_pid_start(pid) != start) {
 			close(pfd);
-			return mr_err_set(err, ESRCH, "the container stopped");
+			rc = mr_err_set(err, ESRCH, "the container stopped");
+			goto out;
 		}
 		i = setns(pfd, CLONE_NEWCGROUP | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET |
 			  CLONE_NEWPID | CLONE_NEWNS);
 		close(pfd);
 		if (i == 0)
-			return 0;
+			goto out;
 		/* EINVAL: a kernel before 5.8 takes only namespace fds */
 	}
 #endif
 	for (i = 0, n = names; *n; i++, n += strlen(n) + 1) {
-		char path[48];
 		snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, n);
 		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
 	}
@@ -98,6 +126,10 @@ static int exec_join(pid_t pid, unsigned long long start, struct mr_err *err)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	}
+out:
+	if (!rc && (fchdir(rootfd) < 0 || chroot(".") < 0))
+		rc = mr_err_sys(err, "enter the root of pid %d", (int)pid);
+	close(rootfd);
 	return rc;
 }
 

@@ -12,7 +12,8 @@
  * root/networks/ID.json  a created network: the same plus Name, Id, Created,
  *                    Gateway
  * containers/ID/net.conf  what run was asked: "p tcp HOSTIP HOSTPORT PORT",
- *                    "h NAME IP" (--add-host), "d IP" (--dns)
+ *                    "h NAME IP" (--add-host), "d IP" (--dns), "a NAME"
+ *                    (--network-alias)
  * rundir/ID/net      "IP PREFIX GW MAC PROXYPID PROXYSTART" then the "p" lines
  *                    with the host ports actually bound (PROXYPID 0: DNAT)
  * Published ports are DNATed by the same table (the kernel forwards, as
@@ -46,8 +47,6 @@ struct net_def {
 	int prefix, ctrs;                 /* ctrs: running containers on it */
 };
 
-static struct mr_buf net_conf_pending;   /* run: net.conf to write after create */
-static int net_join_fd = -1;             /* --network container:: its netns */
 
 static void net_ip_str(uint32_t ip, char *out)
 {
@@ -168,6 +167,12 @@ static int net_bridged(const char *network)
 
 #if MINIRUN_WITH_NET
 static int net_find(struct mr_store *st, const char *ref, struct net_def *d, struct mr_err *err);
+#else
+static int net_find(struct mr_store *st, const char *ref, struct net_def *d, struct mr_err *err)
+{
+	(void)st; (void)d;
+	return mr_err_set(err, MR_ENOTFOUND, "network %s not found", ref);   /* only bridge */
+}
 #endif
 
 /* --network VALUE of run/create. */
@@ -175,11 +180,9 @@ static int net_mode(struct mr_store *st, struct ctr *c, const char *v, struct mr
 {
 	char id[CTR_ID_LEN + 1], *s;
 	if (!strcmp(v, "default") || !strcmp(v, "bridge")) {
-#if !MINIRUN_WITH_NET
-		if (!strcmp(v, "bridge"))
+		if (!MINIRUN_WITH_NET && !strcmp(v, "bridge"))
 			return mr_err_set(err, MR_EINVAL_INPUT, "network bridge: built without "
 					  "MINIRUN_WITH_NET");
-#endif
 		c->network = "bridge";
 	} else if (!strcmp(v, "host") || !strcmp(v, "none")) {
 		c->network = v;
@@ -190,15 +193,11 @@ static int net_mode(struct mr_store *st, struct ctr *c, const char *v, struct mr
 		sprintf(s, "container:%s", id);
 		c->network = ctr_own(c, s);
 	} else {
-#if MINIRUN_WITH_NET
 		struct net_def d;
 		if (net_find(st, v, &d, err) < 0)
 			return -1;
 		/* the record keeps the name, as Docker's NetworkMode does */
 		c->network = ctr_own(c, util_xstrdup(d.name));
-#else
-		return mr_err_set(err, MR_ENOTFOUND, "network %s not found", v);
-#endif
 	}
 	return 0;
 }
@@ -231,22 +230,22 @@ static int net_port_free(const struct net_port *p, struct mr_err *err)
 	return rc;
 }
 
-/* run/create: -p, -P (the image's ExposedPorts), --add-host, --dns into
- * net_conf_pending, checked; written by net_run_created. */
+/* run/create: -p, -P (the image's ExposedPorts), --add-host, --dns into the
+ * spec's net.conf, checked ([17] ctr_create records it). */
 static int net_run_opts(struct ctr *c, const char **pub, size_t npub, int all,
 			const char **hosts, size_t nhosts, const char **dns, size_t ndns,
-			const struct mr_json *cfg, struct mr_err *err)
+			const char **alias, size_t nalias, const struct mr_json *cfg,
+			struct mr_err *err)
 {
-	struct mr_buf *b = &net_conf_pending;
+	struct mr_buf *b = &c->net_conf;
 	struct net_port p;
 	const struct mr_json *e;
 	size_t i, n = 0;
 	uint32_t ip;
 	b->len = 0;
 	if (npub || all) {
-#if !MINIRUN_WITH_NET
-		return mr_err_set(err, MR_EINVAL_INPUT, "publish: built without MINIRUN_WITH_NET");
-#endif
+		if (!MINIRUN_WITH_NET)
+			return mr_err_set(err, MR_EINVAL_INPUT, "publish: built without MINIRUN_WITH_NET");
 		if (!net_bridged(c->network))
 			fprintf(stderr, "WARNING: Published ports are discarded when using %s "
 				"network mode\n", c->network);
@@ -256,10 +255,13 @@ static int net_run_opts(struct ctr *c, const char **pub, size_t npub, int all,
 			return mr_err_set(err, MR_EINVAL_INPUT, "too many published ports");
 		if (net_port_parse(pub[i], &p, err) < 0)
 			return -1;
+		ctr_exposed_add(c, NULL, p.cport, p.proto);
 		if (p.hport && net_bridged(c->network) && net_port_free(&p, err) < 0)
 			return -1;
 		net_port_fmt(&p, b);
 	}
+	if (mr_json_get(cfg, "ExposedPorts"))
+		ctr_exposed_add(c, mr_json_get(cfg, "ExposedPorts"), 0, 0);
 	e = all ? mr_json_get(cfg, "ExposedPorts") : NULL;
 	for (e = e && e->type == MR_JSON_OBJECT ? e->child : NULL; e; e = e->next, n++) {
 		if (n >= NET_MAX_PORTS)
@@ -283,27 +285,23 @@ static int net_run_opts(struct ctr *c, const char **pub, size_t npub, int all,
 					  dns[i]);
 		mr_buf_printf(b, "d %s\n", dns[i]);
 	}
+	/* names of a created network only (Docker's rule) */
+	if (nalias && (!net_bridged(c->network) || !strcmp(c->network, "bridge")))
+		return mr_err_set(err, MR_EINVAL_INPUT, "network-scoped alias is supported only "
+				  "for containers in user defined networks");
+	for (i = 0; i < nalias; i++) {
+		if (!*alias[i] || strpbrk(alias[i], " \t\n#"))
+			return mr_err_set(err, MR_EINVAL_INPUT, "invalid network alias \"%s\"", alias[i]);
+		mr_buf_printf(b, "a %s\n", alias[i]);
+	}
 	return 0;
-}
-
-static int net_run_created(struct mr_store *st, const struct ctr *c, struct mr_err *err)
-{
-	int fd, rc;
-	if (!net_conf_pending.len)
-		return 0;
-	fd = ctr_dir(st, c->id, err);
-	if (fd < 0)
-		return -1;
-	rc = ctr_write_file(fd, "net.conf", net_conf_pending.data, net_conf_pending.len, 1, err);
-	close(fd);
-	return rc;
 }
 
 /* Child side of --network container:NAME: enter its namespace (opened by
  * net_prepare in the parent, before the clone). */
-static int net_child_join(struct mr_err *err)
+static int net_child_join(const struct ctr_spawn *sp, struct mr_err *err)
 {
-	if (net_join_fd >= 0 && setns(net_join_fd, CLONE_NEWNET) < 0)
+	if (sp->netns_fd >= 0 && setns(sp->netns_fd, CLONE_NEWNET) < 0)
 		return mr_err_sys(err, "join the network namespace");
 	return 0;
 }
@@ -314,9 +312,7 @@ static int net_prepare(struct ctr_spawn *sp, struct mr_err *err)
 	const struct ctr *c = sp->c;
 	struct ctr_info ci;
 	char path[48];
-	if (net_join_fd >= 0)
-		close(net_join_fd);
-	net_join_fd = -1;
+	sp->netns_fd = -1;
 	if (strncmp(c->network, "container:", 10))
 		return 0;
 	ctr_info_get(sp->st, c->network + 10, &ci);
@@ -324,8 +320,8 @@ static int net_prepare(struct ctr_spawn *sp, struct mr_err *err)
 		return mr_err_set(err, MR_EINVAL_INPUT, "cannot join network of a non running "
 				  "container: %.12s", c->network + 10);
 	snprintf(path, sizeof path, "/proc/%d/ns/net", (int)ci.pid);
-	net_join_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (net_join_fd < 0)
+	sp->netns_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (sp->netns_fd < 0)
 		return mr_err_sys(err, "open %s", path);
 	return 0;
 }
@@ -341,6 +337,20 @@ static void net_conf_read(struct ctr_spawn *sp, struct mr_buf *b)
 		mr_buf_append(b, "", 0);
 }
 
+/* The block of names of the containers on a created network, at the end of
+ * each one's hosts file (see net_names_sync). */
+#define NET_NAMES_MARK "# minirun: containers on network "
+
+/* Cut b (a hosts file) before the block of names. */
+static void net_names_cut(struct mr_buf *b)
+{
+	const char *m = b->data ? strstr(b->data, NET_NAMES_MARK) : NULL;
+	if (m && (m == b->data || m[-1] == '\n')) {
+		b->len = (size_t)(m - b->data);
+		b->data[b->len] = 0;
+	}
+}
+
 /* --add-host, --dns and the container's own address into the files that
  * rootfs_etc_files wrote (bind-mounted by the child after 'g'). */
 static int net_etc(struct ctr_spawn *sp, const char *conf, const char *myip, const char *gw,
@@ -353,6 +363,7 @@ static int net_etc(struct ctr_spawn *sp, const char *conf, const char *myip, con
 	snprintf(path, sizeof path, "%s/hosts", sp->dir);
 	if (mr_read_file(AT_FDCWD, path, &b, 1u << 20, err) < 0)
 		return -1;
+	net_names_cut(&b);
 	for (l = conf; *l; l = net_next(l)) {
 		char tag[4], name[256], ip[40];
 		const char *q = l;
@@ -368,13 +379,15 @@ static int net_etc(struct ctr_spawn *sp, const char *conf, const char *myip, con
 		mr_buf_free(&b);
 		return -1;
 	}
-	rc = ctr_write_file(dirfd, "hosts", b.data, b.len, 0, err);
+	/* in place and 0644 (rootfs_put): a non-root process reads them, as
+	 * in Docker, and a running container's bind mount holds the inode */
+	rc = rootfs_put(dirfd, "hosts", &b, err);
 	if (!rc && dns) {
 		b.len = 0;
 		for (l = conf; *l; l = net_next(l))
 			if (l[0] == 'd')
 				mr_buf_printf(&b, "nameserver %.*s\n", (int)strcspn(l + 2, "\n"), l + 2);
-		rc = ctr_write_file(dirfd, "resolv.conf", b.data, b.len, 0, err);
+		rc = rootfs_put(dirfd, "resolv.conf", &b, err);
 	}
 	close(dirfd);
 	mr_buf_free(&b);
@@ -1212,6 +1225,90 @@ static int nft_sync(struct mr_store *st, const char *what, struct mr_err *err)
 			  "nf_tables rules");
 }
 
+/* ---- names on a created network ----
+ * Docker answers container names, NAME.NETWORK, the short ID and
+ * --network-alias aliases on user-defined networks (not on the default
+ * bridge) from a DNS server in its daemon. minirun has no daemon: each start
+ * and stop of a container on such a network rewrites, under the store lock,
+ * the block of names at the end of the hosts file of every running container
+ * on it (in place: the file is bind-mounted, a rename would leave the
+ * container reading the old one). No process, no memory; a container
+ * started again at another address is seen at once, as the start rewrites
+ * every block. */
+
+/* "IP\tNAME NAME.NETWORK ALIAS... SHORTID" of each container in ctrs. */
+static void net_names_block(struct mr_store *st, const struct net_def *d,
+			    const struct mr_json *ctrs, struct mr_buf *out)
+{
+	const struct mr_json *e;
+	struct mr_buf conf = { 0 };
+	struct mr_err ignored;
+	for (e = ctrs ? ctrs->child : NULL; e; e = e->next) {
+		struct ctr c;
+		const char *l;
+		int fd;
+		memset(&c, 0, sizeof c);
+		if (!e->str || ctr_load(st, e->key, &c, &ignored) < 0) {
+			ctr_free(&c);
+			continue;
+		}
+		mr_buf_printf(out, "%s\t%s %s.%s", e->str, c.name, c.name, d->name);
+		conf.len = 0;
+		fd = ctr_dir(st, e->key, &ignored);
+		if (fd >= 0 && mr_read_file(fd, "net.conf", &conf, 1u << 16, &ignored) == 0 && conf.data)
+			for (l = conf.data; *l; l = net_next(l))
+				if (l[0] == 'a' && l[1] == ' ')
+					mr_buf_printf(out, " %.*s", (int)strcspn(l + 2, "\n"), l + 2);
+		if (fd >= 0)
+			close(fd);
+		mr_buf_printf(out, " %.12s\n", e->key);
+		ctr_free(&c);
+	}
+	mr_buf_free(&conf);
+}
+
+/* Rewrite the block of names in the hosts file of each container on the
+ * created network d (nothing for the default bridge, as in Docker). */
+static void net_names_sync(struct mr_store *st, const struct net_def *d)
+{
+	struct mr_buf b = { 0 }, block = { 0 }, hosts = { 0 };
+	struct mr_json_doc doc = { 0 };
+	const struct mr_json *ctrs, *e;
+	struct mr_err ignored;
+	if (strncmp(d->file, "networks/", 9) || mr_store_lock(st, &ignored) < 0)
+		return;
+	net_read(st, d->file, &b, &doc);
+	ctrs = mr_json_get(doc.root, "Containers");
+	net_names_block(st, d, ctrs, &block);
+	for (e = ctrs ? ctrs->child : NULL; e; e = e->next) {
+		int fd = ctr_dir(st, e->key, &ignored);
+		if (fd < 0)
+			continue;
+		if (mr_read_file(fd, "hosts", &hosts, 1u << 20, &ignored) == 0 && hosts.data) {
+			net_names_cut(&hosts);
+			mr_buf_printf(&hosts, NET_NAMES_MARK "%s\n", d->name);
+			mr_buf_append(&hosts, block.data ? block.data : "", block.len);
+			rootfs_put(fd, "hosts", &hosts, &ignored);
+		}
+		close(fd);
+	}
+	mr_store_unlock(st);
+	mr_json_free(&doc);
+	mr_buf_free(&b);
+	mr_buf_free(&block);
+	mr_buf_free(&hosts);
+}
+
+/* A container renamed: the blocks of its network name it anew (Docker's
+ * DNS answers the new name at once). */
+static void net_names_update(struct mr_store *st, const char *network)
+{
+	struct net_def d;
+	struct mr_err ignored;
+	if (net_bridged(network) && strcmp(network, "bridge") && net_find(st, network, &d, &ignored) == 0)
+		net_names_sync(st, &d);
+}
+
 /* ---- address allocation: the network's file under the store lock ---- */
 
 /* Allocate (ip != NULL: lowest free for id) or release id on network d
@@ -1291,6 +1388,8 @@ static int net_alloc(struct mr_store *st, struct net_def *d, const char *id, uin
 	if (w.failed || net_write(st, file, &out, err) < 0)
 		goto out;
 	rc = left;
+	if (!ip)                          /* a start syncs after its hosts file */
+		net_names_sync(st, d);
 	/* Without nf_tables (many embedded kernels) a warning, not a failure:
 	 * containers still reach this host, each other and their published
 	 * ports, which is what such devices mostly want; Docker refuses to start
@@ -1815,6 +1914,13 @@ static void net_inspect_one(struct mr_store *st, const struct net_def *d, struct
 		mr_jw_obj_end(w);
 	}
 	mr_jw_obj_end(w);
+	/* Docker's last two keys: no driver options or labels are kept */
+	mr_jw_key(w, "Options");
+	mr_jw_obj(w);
+	mr_jw_obj_end(w);
+	mr_jw_key(w, "Labels");
+	mr_jw_obj(w);
+	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
 	mr_json_free(&doc);
 	mr_buf_free(&b);
@@ -1896,6 +2002,7 @@ static int net_start(struct ctr_spawn *sp, struct mr_err *err)
 	net_sysctl(path);
 	if (net_etc(sp, conf.data, ips, gws, err) < 0 || net_listen(ports, lfd, n, err) < 0)
 		goto out;
+	net_names_sync(sp->st, &d);
 	/* the mappings with proxy 0 first: DNAT's rules are made from them */
 	for (;;) {
 		rt.len = 0;
@@ -1948,6 +2055,11 @@ out:
 }
 
 #else /* !MINIRUN_WITH_NET */
+
+static void net_names_update(struct mr_store *st, const char *network)
+{
+	(void)st, (void)network;
+}
 
 static void net_stop(struct mr_store *st, const char *id)
 {
@@ -2022,6 +2134,89 @@ static void net_inspect(struct mr_store *st, const struct ctr *c, int running, s
 	mr_jw_int(w, prefix);
 	mr_jw_key(w, "MacAddress");
 	mr_jw_str(w, mac);
+	mr_buf_free(&b);
+}
+
+/* A network's ID by name (empty when unknown or built without networking). */
+#if MINIRUN_WITH_NET
+static void net_id_of(struct mr_store *st, const char *name, char *id, size_t size)
+{
+	struct net_def d;
+	struct mr_err ignored;
+	snprintf(id, size, "%s", net_find(st, name, &d, &ignored) == 0 ? d.id : "");
+}
+#else
+static void net_id_of(struct mr_store *st, const char *name, char *id, size_t size)
+{
+	(void)st;
+	(void)name;
+	snprintf(id, size, "%s", "");
+}
+#endif
+
+/* inspect: NetworkSettings.Networks, one endpoint as Docker shows it; the
+ * address fields only while running, Aliases (the short ID) on networks
+ * users create. EndpointID: derived from the container and network IDs
+ * (there is no daemon to keep a random one). */
+static void net_inspect_networks(struct mr_store *st, const struct ctr *c, int running,
+				 struct mr_jw *w)
+{
+	struct mr_buf b = { 0 };
+	char ip[16] = "", gw[16] = "", mac[20] = "", nid[65], ep[MR_DIGEST_LEN + 1], buf[160];
+	int prefix = 0, user = strcmp(c->network, "bridge") && net_bridged(c->network);
+	const char *q = NULL;
+	mr_jw_key(w, "Networks");
+	mr_jw_obj(w);
+	if (!strncmp(c->network, "container:", 10)) {
+		mr_jw_obj_end(w);
+		return;
+	}
+	if (!running || net_rt_read(st, c->id, &b) < 0 || !(q = b.data) ||
+	    util_word(&q, ip, sizeof ip) < 0 || util_word_int(&q, &prefix) < 0 ||
+	    util_word(&q, gw, sizeof gw) < 0 || util_word(&q, mac, sizeof mac) < 0) {
+		ip[0] = gw[0] = mac[0] = 0;
+		prefix = 0;
+	}
+	net_id_of(st, c->network, nid, sizeof nid);
+	snprintf(buf, sizeof buf, "%s %s", c->id, nid);
+	mr_digest_buf(buf, strlen(buf), ep);
+	mr_jw_key(w, c->network);
+	mr_jw_obj(w);
+	mr_jw_key(w, "IPAMConfig");
+	mr_jw_null(w);
+	mr_jw_key(w, "Links");
+	mr_jw_null(w);
+	mr_jw_key(w, "Aliases");
+	if (user) {
+		mr_jw_arr(w);
+		snprintf(buf, sizeof buf, "%.12s", c->id);
+		mr_jw_str(w, buf);
+		mr_jw_arr_end(w);
+	} else {
+		mr_jw_null(w);
+	}
+	mr_jw_key(w, "NetworkID");
+	mr_jw_str(w, nid);
+	mr_jw_key(w, "EndpointID");
+	mr_jw_str(w, running ? ep + 7 : "");
+	mr_jw_key(w, "Gateway");
+	mr_jw_str(w, gw);
+	mr_jw_key(w, "IPAddress");
+	mr_jw_str(w, ip);
+	mr_jw_key(w, "IPPrefixLen");
+	mr_jw_int(w, prefix);
+	mr_jw_key(w, "IPv6Gateway");
+	mr_jw_str(w, "");
+	mr_jw_key(w, "GlobalIPv6Address");
+	mr_jw_str(w, "");
+	mr_jw_key(w, "GlobalIPv6PrefixLen");
+	mr_jw_int(w, 0);
+	mr_jw_key(w, "MacAddress");
+	mr_jw_str(w, mac);
+	mr_jw_key(w, "DriverOpts");
+	mr_jw_null(w);
+	mr_jw_obj_end(w);
+	mr_jw_obj_end(w);
 	mr_buf_free(&b);
 }
 

@@ -2,8 +2,9 @@
  * One file per container, DIR/NAME.conf (default /etc/minirun/containers, or
  * $MINIRUN_CONFIG_DIR): `key = value` lines, '#' comments. This section parses
  * and orders the declarations and does PID 1's chores (mounts, power off);
- * `up`, `down` and `init` themselves are in [21] (25_cmd_boot.c), because they
- * start containers through `run`. A container made by `up` carries the labels
+ * `up`, `down` and `init` themselves are in [21]. A declaration's keys are
+ * the options of `run -d` (struct ctr_opts): its containers go through the
+ * same spec and back end ([19b]). A container made by `up` carries the labels
  * minirun.boot=1, minirun.boot.dir=DIR and minirun.boot.hash=<sha256 of the
  * normalized declaration>: an unchanged declaration leaves it alone. */
 #if MINIRUN_WITH_INIT
@@ -15,17 +16,23 @@
 
 enum boot_kind { BOOT_STR, BOOT_LIST, BOOT_BOOL, BOOT_NUM };
 
+/* A declaration: its keys are the options of `run -d` (o, handed to
+ * spec_from_opts as they are), but for archive, depends_on and order, and
+ * the entrypoint and command (words, split when the container starts). */
 struct boot_decl {
 	char name[CTR_NAME_MAX];
 	char file[MINIRUN_MAX_PATH];
 	char hash[MR_DIGEST_LEN + 1];
 	char *text;                        /* the file, cut into keys and values */
-	const char *image, *archive, *command, *entrypoint, *network, *restart, *memory;
-	const char *cpus, *pids_limit, *user, *workdir, *hostname, *stop_timeout, *stop_signal;
-	struct ctr_list env, volume, mount, tmpfs, port, label, depends_on, device, sysctl, ulimit;
-	struct ctr_list group_add;
-	const char *shm_size, *health_cmd, *health_interval, *health_timeout, *health_retries;
-	int read_only, init, ok, placed;
+	const char *archive, *command, *entrypoint;
+	struct ctr_opts o;
+	struct ctr_list depends_on;
+	/* updates: how the image is kept current (not part of the hash: changing
+	 * them does not replace the container) */
+	const char *pull, *pull_interval, *pull_rate, *rollout_wait;
+	int64_t interval_ns, wait_ns;      /* parsed pull_interval, rollout_wait */
+	uint64_t rate;                     /* parsed pull_rate, bytes/s */
+	int ok, placed;
 	long order;
 };
 
@@ -35,41 +42,46 @@ static const struct boot_key {
 	unsigned short off;
 } boot_keys[] = {
 #define BK(n, k, f) { n, k, offsetof(struct boot_decl, f) }
-	BK("image", BOOT_STR, image), BK("archive", BOOT_STR, archive),
+	BK("image", BOOT_STR, o.image), BK("archive", BOOT_STR, archive),
 	BK("command", BOOT_STR, command), BK("entrypoint", BOOT_STR, entrypoint),
-	BK("env", BOOT_LIST, env), BK("volume", BOOT_LIST, volume),
-	BK("mount", BOOT_LIST, mount), BK("tmpfs", BOOT_LIST, tmpfs),
-	BK("port", BOOT_LIST, port), BK("label", BOOT_LIST, label),
-	BK("network", BOOT_STR, network), BK("restart", BOOT_STR, restart),
-	BK("memory", BOOT_STR, memory), BK("cpus", BOOT_STR, cpus),
-	BK("pids_limit", BOOT_STR, pids_limit), BK("user", BOOT_STR, user),
-	BK("workdir", BOOT_STR, workdir), BK("hostname", BOOT_STR, hostname),
-	BK("stop_timeout", BOOT_STR, stop_timeout), BK("stop_signal", BOOT_STR, stop_signal),
-	BK("read_only", BOOT_BOOL, read_only), BK("init", BOOT_BOOL, init),
+	BK("env", BOOT_LIST, o.env), BK("volume", BOOT_LIST, o.volume),
+	BK("mount", BOOT_LIST, o.mount), BK("tmpfs", BOOT_LIST, o.tmpfs),
+	BK("port", BOOT_LIST, o.publish), BK("label", BOOT_LIST, o.label),
+	BK("network", BOOT_STR, o.network), BK("restart", BOOT_STR, o.restart),
+	BK("memory", BOOT_STR, o.memory), BK("cpus", BOOT_STR, o.cpus),
+	BK("pids_limit", BOOT_STR, o.pids_limit), BK("user", BOOT_STR, o.user),
+	BK("workdir", BOOT_STR, o.workdir), BK("hostname", BOOT_STR, o.hostname),
+	BK("stop_timeout", BOOT_STR, o.stop_timeout), BK("stop_signal", BOOT_STR, o.stop_signal),
+	BK("read_only", BOOT_BOOL, o.read_only), BK("init", BOOT_BOOL, o.init),
 	BK("depends_on", BOOT_LIST, depends_on), BK("order", BOOT_NUM, order),
-	BK("device", BOOT_LIST, device), BK("sysctl", BOOT_LIST, sysctl),
-	BK("ulimit", BOOT_LIST, ulimit), BK("group_add", BOOT_LIST, group_add),
-	BK("shm_size", BOOT_STR, shm_size), BK("health_cmd", BOOT_STR, health_cmd),
-	BK("health_interval", BOOT_STR, health_interval),
-	BK("health_timeout", BOOT_STR, health_timeout),
-	BK("health_retries", BOOT_STR, health_retries),
+	BK("device", BOOT_LIST, o.device), BK("sysctl", BOOT_LIST, o.sysctl),
+	BK("ulimit", BOOT_LIST, o.ulimit), BK("group_add", BOOT_LIST, o.group_add),
+	BK("shm_size", BOOT_STR, o.shm_size), BK("health_cmd", BOOT_STR, o.health_cmd),
+	BK("health_interval", BOOT_STR, o.health_interval),
+	BK("health_timeout", BOOT_STR, o.health_timeout),
+	BK("health_retries", BOOT_STR, o.health_retries), BK("log", BOOT_LIST, o.log_opt),
+	BK("network_alias", BOOT_LIST, o.network_alias),
+	BK("pull", BOOT_STR, pull), BK("pull_interval", BOOT_STR, pull_interval),
+	BK("pull_rate", BOOT_STR, pull_rate), BK("rollout_wait", BOOT_STR, rollout_wait),
 #undef BK
 };
 
 static void boot_decl_free(struct boot_decl *d)
 {
 	free(d->text);
-	ctr_list_free(&d->env);
-	ctr_list_free(&d->volume);
-	ctr_list_free(&d->mount);
-	ctr_list_free(&d->tmpfs);
-	ctr_list_free(&d->port);
-	ctr_list_free(&d->label);
+	ctr_list_free(&d->o.env);
+	ctr_list_free(&d->o.volume);
+	ctr_list_free(&d->o.mount);
+	ctr_list_free(&d->o.tmpfs);
+	ctr_list_free(&d->o.publish);
+	ctr_list_free(&d->o.label);
 	ctr_list_free(&d->depends_on);
-	ctr_list_free(&d->device);
-	ctr_list_free(&d->sysctl);
-	ctr_list_free(&d->ulimit);
-	ctr_list_free(&d->group_add);
+	ctr_list_free(&d->o.device);
+	ctr_list_free(&d->o.sysctl);
+	ctr_list_free(&d->o.ulimit);
+	ctr_list_free(&d->o.group_add);
+	ctr_list_free(&d->o.log_opt);
+	ctr_list_free(&d->o.network_alias);
 	memset(d, 0, sizeof *d);
 }
 
@@ -136,7 +148,44 @@ static int boot_set(struct boot_decl *d, char *key, char *val, int ln, struct mr
 		d->order = (long)u;
 		break;
 	}
-	mr_buf_printf(norm, "%s=%s\n", key, val);
+	if (strncmp(key, "pull", 4) && strcmp(key, "rollout_wait"))
+		mr_buf_printf(norm, "%s=%s\n", key, val);
+	return 0;
+}
+
+/* A duration: Docker's ("30s", "1h") or a number of seconds. */
+static int boot_duration(const char *s, int64_t *ns)
+{
+	uint64_t u;
+	if (util_parse_u64(s, &u) == 0 && u <= 100000000) {
+		*ns = (int64_t)u * 1000000000LL;
+		return 0;
+	}
+	return util_parse_duration(s, ns);
+}
+
+/* The update keys: pull = never|missing|always, pull_interval (init's timer
+ * for always), pull_rate (bytes/s), rollout_wait (how long a new container
+ * without a health check must stay up to be kept). */
+static int boot_check_update(struct boot_decl *d, struct mr_err *err)
+{
+	if (d->pull && strcmp(d->pull, "never") && strcmp(d->pull, "missing") &&
+	    strcmp(d->pull, "always"))
+		return mr_err_set(err, MR_EINVAL_INPUT, "%s: key 'pull': '%s' is not never, missing "
+				  "or always", d->file, d->pull);
+	if (d->pull_interval && (boot_duration(d->pull_interval, &d->interval_ns) < 0 ||
+				 d->interval_ns < 1000000000LL))
+		return mr_err_set(err, MR_EINVAL_INPUT, "%s: key 'pull_interval': not a duration of "
+				  "at least 1s: %s", d->file, d->pull_interval);
+	if (d->pull_interval && (!d->pull || strcmp(d->pull, "always")))
+		return mr_err_set(err, MR_EINVAL_INPUT, "%s: key 'pull_interval' needs pull = always",
+				  d->file);
+	if (d->pull_rate && (util_parse_size(d->pull_rate, &d->rate) < 0 || d->rate < 1024))
+		return mr_err_set(err, MR_EINVAL_INPUT, "%s: key 'pull_rate': not a size per second "
+				  "of at least 1k: %s", d->file, d->pull_rate);
+	if (d->rollout_wait && boot_duration(d->rollout_wait, &d->wait_ns) < 0)
+		return mr_err_set(err, MR_EINVAL_INPUT, "%s: key 'rollout_wait': not a duration: %s",
+				  d->file, d->rollout_wait);
 	return 0;
 }
 
@@ -167,15 +216,17 @@ static int boot_parse(struct boot_decl *d, char *text, struct mr_err *err)
 		if (boot_set(d, key, boot_trim(eq + 1), ln, &norm, err) < 0)
 			goto out;
 	}
-	if (!d->image || !*d->image) {
+	if (!d->o.image || !*d->o.image) {
 		mr_err_set(err, MR_EINVAL_INPUT, "%s: missing key 'image'", d->file);
 		goto out;
 	}
-	if (d->restart && ctr_restart_parse(d->restart, &pol, &max) < 0) {
+	if (d->o.restart && ctr_restart_parse(d->o.restart, &pol, &max) < 0) {
 		mr_err_set(err, MR_EINVAL_INPUT, "%s: key 'restart': invalid restart policy: %s",
-			   d->file, d->restart);
+			   d->file, d->o.restart);
 		goto out;
 	}
+	if (boot_check_update(d, err) < 0)
+		goto out;
 	mr_digest_buf(norm.data, norm.len, d->hash);
 	d->ok = 1;
 	rc = 0;
@@ -332,6 +383,23 @@ static ssize_t boot_load_dir(const char *dir, struct boot_decl **out, int *bad, 
 
 /* ---- PID 1 ---- */
 
+#if MINIRUN_WITH_CGROUPS
+/* Make the controllers containers' limits use available in the subtree they
+ * get folders in (/sys/fs/cgroup/minirun), once at boot: `info` then shows
+ * them, and the first `run --memory` finds them on. */
+static void boot_cgroups(void)
+{
+	if (cg_version() != 2)
+		return;
+	mkdir(CG_ROOT "/minirun", 0755);
+	cg_v2_enable();
+}
+#else
+static void boot_cgroups(void)
+{
+}
+#endif
+
 /* Mount what a bare initramfs lacks; only as PID 1 (on a running system /tmp
  * may be a plain folder that must not be hidden under a tmpfs). */
 static void boot_mounts(void)
@@ -341,19 +409,22 @@ static void boot_mounts(void)
 		{ "/dev", "devtmpfs", "mode=0755" }, { "/run", "tmpfs", "mode=0755" },
 		{ "/tmp", "tmpfs", "mode=1777" }, { "/sys/fs/cgroup", "cgroup2", NULL },
 	};
-	struct stat root, st;
+	char up[32];
+	struct stat parent, st;
 	size_t i;
-	if (stat("/", &root) < 0)
-		return;
 	for (i = 0; i < sizeof m / sizeof *m; i++) {
 		mkdir(m[i].dir, 0755);
-		/* a folder on the root's device is not a mount point yet */
-		if (stat(m[i].dir, &st) == 0 && st.st_dev != root.st_dev)
+		/* A folder on its parent's device is not a mount point yet. The
+		 * parent, not "/": /sys/fs/cgroup is a folder of the sysfs just
+		 * mounted, whose device differs from the root's. */
+		snprintf(up, sizeof up, "%s/..", m[i].dir);
+		if (stat(m[i].dir, &st) == 0 && stat(up, &parent) == 0 && st.st_dev != parent.st_dev)
 			continue;
 		if (mount(m[i].type, m[i].dir, m[i].type, MS_NOSUID | (i == 2 ? 0 : MS_NODEV),
 			  m[i].opts) < 0)
 			fprintf(stderr, "minirun: init: mount %s: %s\n", m[i].dir, strerror(errno));
 	}
+	boot_cgroups();
 }
 
 /* pivot_root(2) refuses the initramfs' rootfs (the first mount has no parent

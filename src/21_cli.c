@@ -7,18 +7,12 @@
 
 #define CLI_EXIT_FAIL 125
 
-/* Repeated values of one flag (-e, -v, --label...), in command-line order. */
-struct cli_list {
-	const char **items;
-	size_t count;
-};
-
 struct cli_flag {
 	const char *names;        /* "q|quiet": short and/or long, '|' between */
 	int has_value;            /* takes an argument */
 	const char **value;       /* last value (has_value) */
 	int *set;                 /* counts occurrences (booleans) */
-	struct cli_list *list;    /* every value (repeatable flags) */
+	struct ctr_list *list;    /* every value, in order (repeatable flags) */
 	const char *help;         /* one line for --help */
 };
 
@@ -28,7 +22,10 @@ struct cli {
 	struct mr_store store;
 	int store_open;
 	const char *cmd;          /* "images", "volume rm"... for messages */
+	char cmd_buf[64];         /* cmd of a management command ("volume rm") */
 	struct mr_err err;
+	int usage_args;           /* the failure was a wrong number of arguments */
+	int flag_error;           /* a flag did not parse (Docker: 125) */
 };
 
 struct cli_command {
@@ -36,12 +33,6 @@ struct cli_command {
 	int (*run)(struct cli *c, int argc, char **argv);
 	const char *summary;
 };
-
-static void cli_list_add(struct cli_list *l, const char *v)
-{
-	l->items = util_xrealloc(l->items, (l->count + 1) * sizeof *l->items);
-	l->items[l->count++] = v;
-}
 
 /* Does `name` (without dashes) match one of "a|all"? */
 static int cli_flag_matches(const char *names, const char *name, size_t len)
@@ -76,6 +67,7 @@ static int cli_fail(struct cli *c, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\nSee 'minirun %s --help'.\n", c->cmd);
+	c->flag_error = 1;
 	return -1;
 }
 
@@ -84,7 +76,7 @@ static void cli_apply(const struct cli_flag *f, const char *value)
 	if (f->value)
 		*f->value = value;
 	if (f->list)
-		cli_list_add(f->list, value);
+		ctr_list_add(f->list, value);
 	if (f->set)
 		(*f->set)++;
 }
@@ -178,6 +170,7 @@ static int cli_parse(struct cli *c, int argc, char **argv, const struct cli_flag
  * argument"). */
 static int cli_nargs(struct cli *c, int n, int min, int max)
 {
+	c->usage_args = n < min || (max >= 0 && n > max);
 	if (n < min)
 		return cli_fail(c, "\"minirun %s\" requires %s %d argument%s.", c->cmd,
 				max == min ? "exactly" : "at least", min, min == 1 ? "" : "s");
@@ -185,6 +178,36 @@ static int cli_nargs(struct cli *c, int n, int min, int max)
 		return cli_fail(c, "\"minirun %s\" accepts %s %d argument%s.", c->cmd,
 				max == min ? "exactly" : "at most", max, max == 1 ? "" : "s");
 	return 0;
+}
+
+/* Docker's exit codes when the CLI itself fails (checked command by command
+ * against Docker 20.10, tests/docker-compare/scenarios "exit-codes-*"):
+ *   a flag that does not parse                        125, every command
+ *   run: anything that keeps the container from running  125
+ *   run, exec, start -a: the container's command      its own code; run: 126
+ *     not executable, 127 not found; exec: 126 for both
+ *   wrong number of arguments, unknown command        1
+ *   every other failure of every other command: no such container, image,
+ *   volume or network, a conflict, a bad value, exec in a stopped container,
+ *   kill -s BAD, create, load...                      1
+ * Commands return CLI_EXIT_FAIL for their own failures; this maps it. exec
+ * and start map their own failures themselves (their container's code may
+ * be 125). minirun's boot commands keep 125. */
+static int cli_exit_code(const struct cli *c, const char *cmd, int rc)
+{
+	static const char keep[] = "run\0exec\0start\0attach\0init\0up\0down\0";
+	const char *k;
+	if (rc != CLI_EXIT_FAIL)
+		return rc;
+	if (c->usage_args)
+		return 1;
+	if (c->cmd[0] && strcmp(c->cmd, cmd) && util_starts_with(c->cmd, "container "))
+		cmd = c->cmd + 10;
+	for (k = keep; *k; k += strlen(k) + 1)
+		if (!strcmp(cmd, k))
+			return rc;
+	/* a flag error: cli_fail printed "See '... --help'" and left usage_args 0 */
+	return c->flag_error ? rc : 1;
 }
 
 /* Open the store on first use (most commands need it, `version` does not). */
@@ -209,6 +232,7 @@ static struct mr_store *cli_store(struct cli *c)
 		return NULL;
 	}
 	c->store_open = 1;
+	image_gc_resume(&c->store);
 	return &c->store;
 }
 
@@ -234,9 +258,22 @@ static void cli_print_features(void)
 	printf("\n");
 }
 
+/* The versions of the compression libraries built in (`version`). */
+#if MINIRUN_WITH_GZIP
+static const char *cli_zlib_version(void) { return zlibVersion(); }
+#else
+static const char *cli_zlib_version(void) { return ""; }
+#endif
+#if MINIRUN_WITH_ZSTD
+static const char *cli_zstd_version(void) { return ZSTD_versionString(); }
+#else
+static const char *cli_zstd_version(void) { return ""; }
+#endif
+
 static int cmd_version(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_flag flags[] = { { 0 } };
+	char plat[32];
 	int n = cli_parse(c, argc, argv, flags, 1, "");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
@@ -252,13 +289,11 @@ static int cmd_version(struct cli *c, int argc, char **argv)
 #else
 	printf(", BearSSL");
 #endif
-#if MINIRUN_WITH_GZIP
-	printf(", zlib %s", zlibVersion());
-#endif
-#if MINIRUN_WITH_ZSTD
-	printf(", zstd %s", ZSTD_versionString());
-#endif
-	printf("\nPlatform:   linux/%s\n", image_host_platform());
+	if (MINIRUN_WITH_GZIP)
+		printf(", zlib %s", cli_zlib_version());
+	if (MINIRUN_WITH_ZSTD)
+		printf(", zstd %s", cli_zstd_version());
+	printf("\nPlatform:   linux/%s\n", image_host_platform(plat, sizeof plat));
 	return 0;
 }
 
@@ -291,7 +326,6 @@ static int cmd_help(struct cli *c, int argc, char **argv)
 static int cli_subcommand(struct cli *c, const char *group, const struct cli_command *subs,
 			  int argc, char **argv)
 {
-	static char name[64];
 	const struct cli_command *s;
 	if (argc == 0 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
 		printf("\nUsage:  minirun %s COMMAND\n\nCommands:\n", group);
@@ -308,19 +342,21 @@ static int cli_subcommand(struct cli *c, const char *group, const struct cli_com
 			group, argv[0], group);
 		return CLI_EXIT_FAIL;
 	}
-	snprintf(name, sizeof name, "%s %s", group, s->name);
-	c->cmd = name;
+	snprintf(c->cmd_buf, sizeof c->cmd_buf, "%s %s", group, s->name);
+	c->cmd = c->cmd_buf;
 	return s->run(c, argc - 1, argv + 1);
 }
 
 /* ---- [21] CLI: image commands (load, images, image inspect, tag, rmi, prune, unpack) ---- */
 
 /* A table printed like Docker's tabwriter: columns padded to the widest cell
- * plus three spaces. Cells are collected first, then printed. */
+ * plus three spaces, at least minw wide (Docker's formatter: 10; top: 20;
+ * 0 means 10). Cells are collected first, then printed. */
 struct cli_table {
 	size_t ncols, nrows;
 	char **cells;
 	size_t width[12];
+	size_t minw;
 };
 
 static void cli_table_add(struct cli_table *t, const char *const *row)
@@ -342,14 +378,127 @@ static void cli_table_print(struct cli_table *t)
 	for (r = 0; r < t->nrows; r++) {
 		for (i = 0; i < t->ncols; i++) {
 			const char *cell = t->cells[r * t->ncols + i];
+			size_t wd = t->width[i] + 3, minw = t->minw ? t->minw : 10;
 			if (i + 1 < t->ncols)
-				printf("%-*s", (int)(t->width[i] + 3), cell);
+				printf("%-*s", (int)(wd > minw ? wd : minw), cell);
 			else
 				printf("%s\n", cell);
 			free(t->cells[r * t->ncols + i]);
 		}
 	}
 	free(t->cells);
+}
+
+static int cli_inspect_format(const char *fmt, const char *json, size_t len);
+
+/* --format of a list command: the template ([20c]) over each row, an
+ * object of Docker's field names with string values (kv: name, value
+ * pairs). "table ..." adds the header (heads: "Field\0HEADER\0...\0") and
+ * aligns the tab-separated cells as Docker's tabwriter. */
+struct cli_fmt {
+	const char *fmt, *heads;
+	int table, rc;
+	struct cli_table t;
+};
+
+static void cli_fmt_init(struct cli_fmt *f, const char *fmt, const char *heads)
+{
+	memset(f, 0, sizeof *f);
+	f->heads = heads;
+	f->table = util_starts_with(fmt, "table");
+	f->fmt = fmt + (f->table ? 5 : 0);
+	while (f->table && *f->fmt == ' ')
+		f->fmt++;
+}
+
+/* Render one object (kv pairs, n of them) into out; 0, or the exit code. */
+static int cli_fmt_render(struct cli_fmt *f, const char *const *kv, size_t n, struct mr_buf *out)
+{
+	struct mr_buf js = { 0 };
+	struct mr_json_doc doc = { 0 };
+	struct mr_jw w;
+	struct mr_err err;
+	char msg[256];
+	size_t i;
+	int rc;
+	mr_jw_init(&w, &js, 0);
+	mr_jw_obj(&w);
+	for (i = 0; i < n; i++) {
+		mr_jw_key(&w, kv[2 * i]);
+		mr_jw_str(&w, kv[2 * i + 1]);
+	}
+	mr_jw_obj_end(&w);
+	if (mr_json_parse(&doc, js.data, js.len, &err) < 0) {
+		mr_buf_free(&js);
+		return 1;
+	}
+	rc = tmpl_render(f->fmt, doc.root, out, msg, sizeof msg);
+	if (rc < 0)
+		fprintf(stderr, "%s\n", msg);
+	mr_json_free(&doc);
+	mr_buf_free(&js);
+	return rc == 0 ? 0 : rc == -2 ? 64 : 1;
+}
+
+/* Cells of a rendered row, split at its tabs, into the table. */
+static void cli_fmt_add(struct cli_fmt *f, char *line)
+{
+	const char *cells[12];
+	size_t k;
+	char *p = line;
+	if (!f->t.ncols) {
+		f->t.ncols = 1;
+		for (k = 0; line[k]; k++)
+			f->t.ncols += line[k] == '\t';
+		if (f->t.ncols > 12)
+			f->t.ncols = 12;
+	}
+	for (k = 0; k < f->t.ncols; k++) {
+		cells[k] = p ? p : "";
+		p = p ? strchr(p, '\t') : NULL;
+		if (p)
+			*p++ = 0;
+	}
+	cli_table_add(&f->t, cells);
+}
+
+static void cli_fmt_header(struct cli_fmt *f)
+{
+	const char *kv[48], *h;
+	size_t n = 0;
+	struct mr_buf out = { 0 };
+	for (h = f->heads; *h && n < 24; h += strlen(h) + 1, h += strlen(h) + 1, n++) {
+		kv[2 * n] = h;
+		kv[2 * n + 1] = h + strlen(h) + 1;
+	}
+	if (cli_fmt_render(f, kv, n, &out) == 0 && out.data)
+		cli_fmt_add(f, out.data);
+	mr_buf_free(&out);
+}
+
+static int cli_fmt_row(struct cli_fmt *f, const char *const *kv, size_t n)
+{
+	struct mr_buf out = { 0 };
+	if (f->rc)
+		return f->rc;
+	if (f->table && !f->t.nrows)
+		cli_fmt_header(f);
+	f->rc = cli_fmt_render(f, kv, n, &out);
+	if (!f->rc && f->table)
+		cli_fmt_add(f, out.data ? out.data : (char *)"");
+	else if (!f->rc)
+		printf("%s\n", out.data ? out.data : "");
+	mr_buf_free(&out);
+	return f->rc;
+}
+
+static int cli_fmt_end(struct cli_fmt *f)
+{
+	if (f->table && !f->t.nrows && !f->rc)
+		cli_fmt_header(f);
+	if (f->table)
+		cli_table_print(&f->t);
+	return f->rc;
 }
 
 static int cmd_load(struct cli *c, int argc, char **argv)
@@ -399,6 +548,11 @@ static int cmd_load(struct cli *c, int argc, char **argv)
 		ld.close_blob = image_dir_close_blob;
 	} else if (input) {
 		fd = open(input, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT) {
+			/* Docker's client prints Go's error alone */
+			fprintf(stderr, "open %s: no such file or directory\n", input);
+			return CLI_EXIT_FAIL;
+		}
 		if (fd < 0) {
 			mr_err_sys(&c->err, "load %s", input);
 			goto fail;
@@ -440,18 +594,151 @@ static void cli_split_tag(const char *name, char *repo, size_t rsize, const char
 	}
 }
 
+static const char cli_images_heads[] =
+	"Repository\0REPOSITORY\0Tag\0TAG\0ID\0IMAGE ID\0CreatedSince\0CREATED\0"
+	"CreatedAt\0CREATED AT\0Size\0SIZE\0Digest\0DIGEST\0Containers\0CONTAINERS\0"
+	"VirtualSize\0VIRTUAL SIZE\0SharedSize\0SHARED SIZE\0UniqueSize\0UNIQUE SIZE\0";
+
+/* Docker's CreatedAt of list formats: "2024-05-01 10:00:00 +0000 UTC". */
+static void cli_created_at(const char *rfc3339, char *out, size_t size)
+{
+	time_t when = 0;
+	struct tm tm;
+	util_parse_rfc3339(rfc3339, &when);
+	gmtime_r(&when, &tm);
+	snprintf(out, size, "%04d-%02d-%02d %02d:%02d:%02d +0000 UTC", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* images --filter and image prune --filter, Docker's keys: dangling,
+ * reference (a glob on the name or name:tag), label (KEY or KEY=VALUE),
+ * before and since (another image's creation), until (prune: a duration or
+ * a time). Same keys OR, different keys AND. */
+struct img_filter {
+	const struct ctr_list *f;
+	time_t before, since, until;
+};
+
+static int img_filter_init(struct cli *c, struct image_db *db, const struct ctr_list *f,
+			   const char *keys, struct img_filter *x)
+{
+	size_t i;
+	memset(x, 0, sizeof *x);
+	x->f = f;
+	for (i = 0; i < f->n; i++) {
+		const char *v = strchr(f->v[i], '='), *k;
+		size_t kl = v ? (size_t)(v - f->v[i]) : strlen(f->v[i]);
+		int known = 0;
+		for (k = keys; *k && v; k += strlen(k) + 1)
+			known |= strlen(k) == kl && !strncmp(k, f->v[i], kl);
+		if (!known) {
+			fprintf(stderr, "Error: Invalid filter '%.*s'\n", (int)kl, f->v[i]);
+			return -1;
+		}
+		v++;
+		if (util_starts_with(f->v[i], "before=") || util_starts_with(f->v[i], "since=")) {
+			struct image_rec *r = image_db_find(db, v, &c->err);
+			time_t when = 0;
+			if (!r) {
+				util_print_err(&c->err);
+				return -1;
+			}
+			util_parse_rfc3339(r->created, &when);
+			*(f->v[i][0] == 'b' ? &x->before : &x->since) = when;
+		} else if (util_starts_with(f->v[i], "until=")) {
+			int64_t ns;
+			if (util_parse_duration(v, &ns) == 0)
+				x->until = time(NULL) - (time_t)(ns / 1000000000);
+			else if (util_parse_rfc3339(v, &x->until) < 0 && !(x->until = atol(v))) {
+				fprintf(stderr, "Error: invalid filter 'until=%s'\n", v);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Does the image's config carry the label (KEY or KEY=VALUE)? */
+static int img_has_label(struct mr_store *st, const struct image_rec *r, const char *want)
+{
+	struct mr_buf b = { 0 };
+	struct mr_json_doc doc = { 0 };
+	struct mr_err ignored;
+	const struct mr_json *l;
+	char path[96], key[256];
+	const char *eq = strchr(want, '=');
+	int hit = 0;
+	snprintf(path, sizeof path, "blobs/sha256/%s", digest_hex(r->id));
+	snprintf(key, sizeof key, "%.*s", (int)(eq ? (size_t)(eq - want) : strlen(want)), want);
+	if (mr_read_file(st->rootfd, path, &b, MINIRUN_MAX_JSON, &ignored) == 0 &&
+	    mr_json_parse(&doc, b.data, b.len, &ignored) == 0) {
+		l = mr_json_get(mr_json_get(mr_json_get(doc.root, "config"), "Labels"), key);
+		hit = l && (!eq || (l->str && !strcmp(l->str, eq + 1)));
+	}
+	mr_json_free(&doc);
+	mr_buf_free(&b);
+	return hit;
+}
+
+/* The image-level filters (tag NULL) or the reference filter of one tag. */
+static int img_filter_match(struct mr_store *st, const struct img_filter *x,
+			    const struct image_rec *r, int tagged, const char *tag)
+{
+	static const char keys[] = "dangling\0label\0before\0since\0until\0reference\0";
+	const char *k;
+	time_t when = 0;
+	util_parse_rfc3339(r->created, &when);
+	for (k = keys; *k; k += strlen(k) + 1) {
+		size_t i, kl = strlen(k);
+		int any = 0, hit = 0;
+		if ((tag != NULL) != !strcmp(k, "reference"))
+			continue;
+		for (i = 0; i < x->f->n; i++) {
+			const char *v = x->f->v[i] + kl + 1;
+			if (strncmp(x->f->v[i], k, kl) || x->f->v[i][kl] != '=')
+				continue;
+			any = 1;
+			if (k[0] == 'd')
+				hit |= !strcmp(v, "true") ? !tagged : tagged;
+			else if (k[0] == 'l')
+				hit |= img_has_label(st, r, v);
+			else if (k[0] == 'b')
+				hit |= when < x->before;
+			else if (k[0] == 's')
+				hit |= when > x->since;
+			else if (k[0] == 'u')
+				hit |= when < x->until;
+			else {
+				char repo[256];
+				const char *t;
+				cli_split_tag(tag, repo, sizeof repo, &t);
+				hit |= util_glob(v, repo) || util_glob(v, tag);
+			}
+		}
+		if (any && !hit)
+			return 0;
+	}
+	return 1;
+}
+
 static int cmd_images(struct cli *c, int argc, char **argv)
 {
 	int quiet = 0, no_trunc = 0, all = 0;
+	const char *format = NULL;
+	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
 		{ "a|all", 0, NULL, &all, NULL, "Show all images" },
 		{ "q|quiet", 0, NULL, &quiet, NULL, "Only show image IDs" },
 		{ "no-trunc", 0, NULL, &no_trunc, NULL, "Don't truncate output" },
+		{ "format", 1, &format, NULL, NULL, "Pretty-print images using a Go template" },
+		{ "f|filter", 1, NULL, NULL, &filters, "Filter output based on conditions provided" },
 		{ 0 },
 	};
+	struct cli_fmt fm;
+	struct img_filter fx;
 	struct mr_store *st;
 	struct image_db db;
-	struct cli_table t = { 5, 0, NULL, { 0 } };
+	struct cli_table t = { 5, 0, NULL, { 0 }, 0 };
 	static const char *const head[] = { "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE" };
 	size_t i, j;
 	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] [REPOSITORY[:TAG]]");
@@ -463,7 +750,14 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 		util_print_err(&c->err);
 		return CLI_EXIT_FAIL;
 	}
-	if (!quiet)
+	if (img_filter_init(c, &db, &filters, "dangling\0reference\0label\0before\0since\0", &fx) < 0) {
+		image_db_free(&db);
+		free(filters.v);
+		return 1;
+	}
+	if (format)
+		cli_fmt_init(&fm, format, cli_images_heads);
+	if (!quiet && !format)
 		cli_table_add(&t, head);
 	/* Newest first, like Docker. */
 	for (i = db.nrecs; i-- > 0;) {
@@ -480,12 +774,19 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 		else
 			snprintf(created, sizeof created, "N/A");
 		util_human_size(r->size, size, sizeof size);
+		for (j = 0; j < db.ntags && strcmp(db.tags[j].id, r->id); j++) {}
+		if (!img_filter_match(st, &fx, r, j < db.ntags, NULL))
+			continue;
 		for (j = 0; j <= db.ntags; j++) {
 			const char *row[5];
 			if (j < db.ntags && strcmp(db.tags[j].id, r->id))
 				continue;
 			if (j == db.ntags && tagged)
 				break;
+			if (!img_filter_match(st, &fx, r, 1, j < db.ntags ? db.tags[j].name : "")) {
+				tagged = 1;   /* a tag left out is no reason for a <none> row */
+				continue;
+			}
 			if (j < db.ntags) {
 				if (n == 1) {
 					char want[512];
@@ -507,6 +808,18 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 				printf("%s\n", id);
 				continue;
 			}
+			if (format) {
+				char at[48];
+				const char *kv[] = { "Repository", repo, "Tag", tag, "ID", id,
+						     "CreatedSince", created, "CreatedAt", at, "Size", size,
+						     "Digest", "<none>", "Containers", "N/A",
+						     "VirtualSize", size, "SharedSize", "N/A",
+						     "UniqueSize", "N/A" };
+				cli_created_at(r->created, at, sizeof at);
+				if (cli_fmt_row(&fm, kv, sizeof kv / sizeof kv[0] / 2))
+					break;
+				continue;
+			}
 			row[0] = repo; row[1] = tag; row[2] = id; row[3] = created; row[4] = size;
 			cli_table_add(&t, row);
 		}
@@ -514,7 +827,8 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 	(void)all;
 	cli_table_print(&t);
 	image_db_free(&db);
-	return 0;
+	free(filters.v);
+	return format ? cli_fmt_end(&fm) : 0;
 }
 
 /* Copy the runtime config of an image the way Docker's inspect shows it:
@@ -525,7 +839,7 @@ static void cli_inspect_image_config(struct mr_jw *w, const struct mr_json *cfg)
 		{ "Hostname", 's' }, { "Domainname", 's' }, { "User", 's' },
 		{ "AttachStdin", 'b' }, { "AttachStdout", 'b' }, { "AttachStderr", 'b' },
 		{ "ExposedPorts", 'o' }, { "Tty", 'b' }, { "OpenStdin", 'b' }, { "StdinOnce", 'b' },
-		{ "Env", 'n' }, { "Cmd", 'n' }, { "Image", 's' }, { "Volumes", 'n' },
+		{ "Env", 'n' }, { "Cmd", 'n' }, { "Healthcheck", 'o' }, { "Image", 's' }, { "Volumes", 'n' },
 		{ "WorkingDir", 's' }, { "Entrypoint", 'n' }, { "OnBuild", 'n' }, { "Labels", 'n' },
 		{ "StopSignal", 'o' },
 	};
@@ -644,12 +958,16 @@ static int cli_inspect_image(struct cli *c, struct mr_jw *w, struct image_db *db
 
 static int cmd_image_inspect(struct cli *c, int argc, char **argv)
 {
-	struct cli_flag flags[] = { { 0 } };
+	const char *format = NULL;
+	struct cli_flag flags[] = {
+		{ "f|format", 1, &format, NULL, NULL, "Format the output using the given Go template" },
+		{ 0 },
+	};
 	struct mr_store *st;
 	struct image_db db;
 	struct mr_buf out = { 0 };
-	struct mr_jw w;
-	int i, rc = 0;
+	struct mr_jw w, one;
+	int i, k, rc = 0;
 	int n = cli_parse(c, argc, argv, flags, 1, "IMAGE [IMAGE...]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
@@ -663,13 +981,22 @@ static int cmd_image_inspect(struct cli *c, int argc, char **argv)
 	mr_jw_arr(&w);
 	for (i = 0; i < n; i++) {
 		struct image_rec *r = image_db_find(&db, argv[i], &c->err);
-		if (!r || cli_inspect_image(c, &w, &db, r) < 0) {
+		if (format) {
+			out.len = 0;
+			mr_jw_init(&one, &out, 0);
+		}
+		if (!r || cli_inspect_image(c, format ? &one : &w, &db, r) < 0) {
+			if (format)   /* Docker: an empty line for it, then the error */
+				printf("\n"), fflush(stdout);
 			util_print_err(&c->err);
 			rc = 1;
+		} else if (format && (k = cli_inspect_format(format, out.data, out.len)) != 0) {
+			rc = k;
 		}
 	}
 	mr_jw_arr_end(&w);
-	printf("%s\n", out.data);
+	if (!format)
+		printf("%s\n", out.data);
 	mr_buf_free(&out);
 	image_db_free(&db);
 	return rc;
@@ -681,13 +1008,20 @@ static int cmd_tag(struct cli *c, int argc, char **argv)
 	struct mr_store *st;
 	struct image_db db;
 	struct image_rec *r;
-	char name[512];
+	char name[512], src[512];
+	struct mr_err ignored;
 	int rc = CLI_EXIT_FAIL;
 	int n = cli_parse(c, argc, argv, flags, 1, "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(c, n, 2, 2) < 0)
 		return CLI_EXIT_FAIL;
+	if (image_ref_check(argv[1], &c->err) < 0) {
+		/* docker's words (its client checks the name) */
+		fprintf(stderr, "Error parsing reference: \"%s\" is not a valid repository/tag: %s\n",
+			argv[1], strstr(c->err.msg, "lowercase") ? c->err.msg : "invalid reference format");
+		return CLI_EXIT_FAIL;
+	}
 	if (image_ref_normalize(argv[1], name, sizeof name, &c->err) < 0 || strchr(name, '@')) {
 		if (strchr(name, '@'))
 			mr_err_set(&c->err, MR_EINVAL_INPUT, "refusing to create a tag with a digest reference");
@@ -697,7 +1031,12 @@ static int cmd_tag(struct cli *c, int argc, char **argv)
 	if (!(st = cli_store(c)) || mr_store_lock(st, &c->err) < 0)
 		return CLI_EXIT_FAIL;
 	if (image_db_read(st, &db, &c->err) == 0) {
-		if ((r = image_db_find(&db, argv[0], &c->err)) != NULL) {
+		r = image_db_find(&db, argv[0], &c->err);
+		if (!r && c->err.code == MR_ENOTFOUND &&
+		    image_ref_normalize(argv[0], src, sizeof src, &ignored) == 0)
+			/* Docker names the reference it looked for: nosuch:latest */
+			mr_err_set(&c->err, MR_ENOTFOUND, "No such image: %s", src);
+		if (r) {
 			image_db_set_tag(&db, name, r->id);
 			if (image_db_write(st, &db, &c->err) == 0)
 				rc = 0;
@@ -710,14 +1049,20 @@ static int cmd_tag(struct cli *c, int argc, char **argv)
 	return rc;
 }
 
-/* Remove one image reference (rmi): untag, and delete the image when no tag
- * and no container is left. Returns 0, or -1 with err set. */
+/* Remove one image reference (rmi), by Docker's rules. By name: untag that
+ * name only; the image goes with its last tag, and the last tag of an image
+ * a container uses is refused unless forced. By ID: every tag goes with the
+ * image; refused while a container runs it (even forced), or, unforced,
+ * while it has several tags or a stopped container uses it. Forced past a
+ * container, the image stays untagged so that the container keeps its
+ * layers. Returns 0, or -1 with err set. */
 static int image_remove(struct mr_store *st, struct image_db *db, const char *ref, int force,
 			struct mr_err *err)
 {
 	struct image_rec *r = image_db_find(db, ref, err);
-	char name[512], who[64];
-	size_t i, ntags = 0, idx;
+	struct ctr_image_users u;
+	char name[512];
+	size_t i, ntags = 0;
 	int by_tag = 0;
 	struct mr_err ignored;
 	if (!r)
@@ -728,34 +1073,47 @@ static int image_remove(struct mr_store *st, struct image_db *db, const char *re
 		for (i = 0; i < db->ntags; i++)
 			if (!strcmp(db->tags[i].name, name))
 				by_tag = 1;
-	if (!by_tag && ntags > 1 && !force)
-		return mr_err_set(err, MR_EINUSE, "conflict: unable to delete %.12s (must be forced) "
-				  "- image is referenced in multiple repositories", r->id + 7);
-	if (container_users_of_image(st, r->id, who, sizeof who) > 0 && !(by_tag && ntags > 1)) {
-		if (!force)
+	container_image_users(st, r->id, &u);
+	if (by_tag) {
+		if (!force && ntags == 1 && (u.running || u.stopped))
 			return mr_err_set(err, MR_EINUSE, "conflict: unable to remove repository "
 					  "reference \"%s\" (must force) - container %s is using its "
-					  "referenced image %.12s", ref, who, r->id + 7);
-		/* forced: untag only; the image stays for its containers */
+					  "referenced image %.12s", ref,
+					  u.running ? u.running_who : u.stopped_who, r->id + 7);
 		for (i = db->ntags; i-- > 0;)
-			if (!strcmp(db->tags[i].id, r->id) && (!by_tag || !strcmp(db->tags[i].name, name))) {
-				printf("Untagged: %s\n", db->tags[i].name);
+			if (!strcmp(db->tags[i].name, name)) {
+				printf("Untagged: %s\n", name);
 				image_db_del_tag(db, i);
 			}
+		if (ntags == 1 && !u.running && !u.stopped)
+			image_db_delete(db, r);
 		return 0;
 	}
-	for (i = db->ntags; i-- > 0;)
-		if (!strcmp(db->tags[i].id, r->id) &&
-		    (!by_tag || ntags == 1 || force || !strcmp(db->tags[i].name, name))) {
-			printf("Untagged: %s\n", db->tags[i].name);
-			image_db_del_tag(db, i);
-			ntags--;
-		}
-	if (ntags == 0) {
-		printf("Deleted: %s\n", r->id);
-		idx = (size_t)(r - db->recs);
-		image_db_del_rec(db, idx);
+	if (u.running)
+		return mr_err_set(err, MR_EINUSE, "conflict: unable to delete %.12s (cannot be forced) "
+				  "- image is being used by running container %s", r->id + 7,
+				  u.running_who);
+	if (!force && ntags > 1)
+		return mr_err_set(err, MR_EINUSE, "conflict: unable to delete %.12s (must be forced) "
+				  "- image is referenced in multiple repositories", r->id + 7);
+	if (!force && u.stopped)
+		return mr_err_set(err, MR_EINUSE, "conflict: unable to delete %.12s (must be forced) "
+				  "- image is being used by stopped container %s", r->id + 7,
+				  u.stopped_who);
+	for (;;) {
+		/* in name order, as Docker lists an image's references */
+		size_t first = db->ntags;
+		for (i = 0; i < db->ntags; i++)
+			if (!strcmp(db->tags[i].id, r->id) &&
+			    (first == db->ntags || strcmp(db->tags[i].name, db->tags[first].name) < 0))
+				first = i;
+		if (first == db->ntags)
+			break;
+		printf("Untagged: %s\n", db->tags[first].name);
+		image_db_del_tag(db, first);
 	}
+	if (!u.stopped)
+		image_db_delete(db, r);
 	return 0;
 }
 
@@ -782,9 +1140,11 @@ static int cmd_rmi(struct cli *c, int argc, char **argv)
 	for (i = 0; i < n; i++)
 		if (image_remove(st, &db, argv[i], force, &c->err) < 0) {
 			util_print_err(&c->err);
-			rc = 1;
+			/* Docker: -f forgives a missing image (error shown, exit 0) */
+			if (!force || c->err.code != MR_ENOTFOUND)
+				rc = 1;
 		}
-	if (image_db_write(st, &db, &c->err) < 0) {
+	if (image_gc_intend(st, &c->err) < 0 || image_db_write(st, &db, &c->err) < 0) {
 		util_print_err(&c->err);
 		rc = CLI_EXIT_FAIL;
 	} else {
@@ -809,11 +1169,14 @@ static int cli_confirm(const char *what)
 static int cmd_image_prune(struct cli *c, int argc, char **argv)
 {
 	int force = 0, all = 0;
+	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
 		{ "a|all", 0, NULL, &all, NULL, "Remove all unused images, not just dangling ones" },
 		{ "f|force", 0, NULL, &force, NULL, "Do not prompt for confirmation" },
+		{ "filter", 1, NULL, NULL, &filters, "Provide filter values (e.g. \"until=<timestamp>\")" },
 		{ 0 },
 	};
+	struct img_filter fx;
 	struct mr_store *st;
 	struct image_db db;
 	uint64_t reclaimed = 0;
@@ -830,13 +1193,20 @@ static int cmd_image_prune(struct cli *c, int argc, char **argv)
 	if (!(st = cli_store(c)) || mr_store_lock(st, &c->err) < 0 ||
 	    image_db_read(st, &db, &c->err) < 0) {
 		util_print_err(&c->err);
+		free(filters.v);
 		return CLI_EXIT_FAIL;
+	}
+	if (img_filter_init(c, &db, &filters, "until\0label\0", &fx) < 0) {
+		image_db_free(&db);
+		free(filters.v);
+		return 1;
 	}
 	for (i = db.nrecs; i-- > 0;) {
 		int tagged = 0;
 		for (j = 0; j < db.ntags; j++)
 			tagged |= !strcmp(db.tags[j].id, db.recs[i].id);
-		if ((tagged && !all) || container_users_of_image(st, db.recs[i].id, who, sizeof who))
+		if ((tagged && !all) || container_users_of_image(st, db.recs[i].id, who, sizeof who) ||
+		    !img_filter_match(st, &fx, &db.recs[i], tagged, NULL))
 			continue;
 		if (!reclaimed)
 			printf("Deleted Images:\n");
@@ -849,13 +1219,14 @@ static int cmd_image_prune(struct cli *c, int argc, char **argv)
 		reclaimed += db.recs[i].size ? db.recs[i].size : 1;
 		image_db_del_rec(&db, i);
 	}
-	if (image_db_write(st, &db, &c->err) < 0) {
+	if (image_gc_intend(st, &c->err) < 0 || image_db_write(st, &db, &c->err) < 0) {
 		util_print_err(&c->err);
 		image_db_free(&db);
 		return CLI_EXIT_FAIL;
 	}
 	image_gc(st, &db);
 	image_db_free(&db);
+	free(filters.v);
 	util_human_size(reclaimed, size, sizeof size);
 	printf("%sTotal reclaimed space: %s\n", reclaimed ? "\n" : "", reclaimed ? size : "0B");
 	return 0;
@@ -931,10 +1302,123 @@ out:
 	return rc;
 }
 
+/* `history IMAGE`: the config's history, newest first, as Docker prints it:
+ * the image's ID on the top row and <missing> below, each entry's layer size
+ * (0B for an empty_layer), CREATED BY cut to 45 characters. */
+static int cmd_history(struct cli *c, int argc, char **argv)
+{
+	int quiet = 0, no_trunc = 0, rc = 1;
+	const char *format = NULL;
+	struct cli_flag flags[] = {
+		{ "q|quiet", 0, NULL, &quiet, NULL, "Only show image IDs" },
+		{ "no-trunc", 0, NULL, &no_trunc, NULL, "Don't truncate output" },
+		{ "format", 1, &format, NULL, NULL, "Pretty-print images using a Go template" },
+		{ 0 },
+	};
+	static const char *const head[] = { "IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT" };
+	static const char heads[] = "ID\0IMAGE\0CreatedSince\0CREATED\0CreatedAt\0CREATED AT\0"
+		"CreatedBy\0CREATED BY\0Size\0SIZE\0Comment\0COMMENT\0";
+	struct cli_table t = { 5, 0, NULL, { 0 }, 0 };
+	struct cli_fmt fm;
+	struct mr_store *st;
+	struct image_db db;
+	struct image_rec *r;
+	struct mr_buf b = { 0 };
+	struct mr_json_doc doc = { 0 };
+	const struct mr_json *h, *e, **rows = NULL;
+	struct mr_err ignored;
+	char path[96], name[512];
+	size_t n = 0, i, layer;
+	int np = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] IMAGE");
+	if (np < 0)
+		return np == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(c, np, 1, 1) < 0 || !(st = cli_store(c)))
+		return CLI_EXIT_FAIL;
+	if (image_db_read(st, &db, &c->err) < 0) {
+		util_print_err(&c->err);
+		return 1;
+	}
+	if (!(r = image_db_find(&db, argv[0], &c->err))) {
+		if (c->err.code == MR_ENOTFOUND &&
+		    image_ref_normalize(argv[0], name, sizeof name, &ignored) == 0)
+			mr_err_set(&c->err, MR_ENOTFOUND, "No such image: %s", name);
+		util_print_err(&c->err);
+		goto out;
+	}
+	snprintf(path, sizeof path, "blobs/sha256/%s", digest_hex(r->id));
+	if (mr_read_file(st->rootfd, path, &b, MINIRUN_MAX_JSON, &c->err) < 0 ||
+	    mr_json_parse(&doc, b.data, b.len, &c->err) < 0) {
+		util_print_err(&c->err);
+		goto out;
+	}
+	h = mr_json_get(doc.root, "history");
+	rows = util_xcalloc((h && h->type == MR_JSON_ARRAY ? h->count : 0) + 1, sizeof *rows);
+	for (e = h && h->type == MR_JSON_ARRAY ? h->child : NULL; e; e = e->next)
+		rows[n++] = e;
+	if (format)
+		cli_fmt_init(&fm, format, heads);
+	else if (!quiet)
+		cli_table_add(&t, head);
+	/* sizes: the layers in order, one per entry that is not an empty layer */
+	for (layer = 0, i = 0; i < n; i++)
+		layer += !mr_json_get(rows[i], "empty_layer") ||
+			 mr_json_get(rows[i], "empty_layer")->type != MR_JSON_TRUE;
+	rc = 0;
+	for (i = n; i-- > 0;) {
+		const struct mr_json *el = mr_json_get(rows[i], "empty_layer");
+		const char *by = mr_json_str(mr_json_get(rows[i], "created_by"));
+		const char *at = mr_json_str(mr_json_get(rows[i], "created"));
+		const char *comment = mr_json_str(mr_json_get(rows[i], "comment"));
+		char id[72], since[48], size[24], byc[256], created_at[48];
+		uint64_t bytes = 0;
+		time_t when = 0;
+		if (!el || el->type != MR_JSON_TRUE) {
+			layer--;
+			bytes = layer < r->nlayers ? r->sizes[layer] : 0;
+		}
+		if (i + 1 == n)
+			snprintf(id, sizeof id, "%.*s", no_trunc ? 71 : 12, no_trunc ? r->id : r->id + 7);
+		else
+			snprintf(id, sizeof id, "<missing>");
+		if (quiet) {
+			printf("%s\n", id);
+			continue;
+		}
+		util_parse_rfc3339(at ? at : "", &when);
+		util_human_ago(when, since, sizeof since);
+		util_human_size(bytes, size, sizeof size);
+		snprintf(byc, sizeof byc, "%s", by ? by : "");
+		while (strchr(byc, '\t'))
+			*strchr(byc, '\t') = ' ';
+		if (!no_trunc && strlen(byc) > 45)
+			snprintf(byc + 44, sizeof byc - 44, "\xe2\x80\xa6");
+		snprintf(created_at, sizeof created_at, "%s", at ? at : "");
+		if (format) {
+			const char *kv[] = { "ID", id, "CreatedSince", since, "CreatedAt", created_at,
+					     "CreatedBy", byc, "Size", size, "Comment", comment ? comment : "" };
+			if ((rc = cli_fmt_row(&fm, kv, 6)) != 0)
+				break;
+		} else {
+			const char *row[5] = { id, since, byc, size, comment ? comment : "" };
+			cli_table_add(&t, row);
+		}
+	}
+	if (format && !rc)
+		rc = cli_fmt_end(&fm);
+	cli_table_print(&t);
+out:
+	free(rows);
+	mr_json_free(&doc);
+	mr_buf_free(&b);
+	image_db_free(&db);
+	return rc;
+}
+
 /* `image SUBCOMMAND`: Docker's management command form. */
 static int cmd_image(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
+		{ "history", cmd_history, "Show the history of an image" },
 		{ "inspect", cmd_image_inspect, "Display detailed information on one or more images" },
 		{ "load", cmd_load, "Load an image from a tar archive or STDIN" },
 		{ "ls", cmd_images, "List images" },
@@ -948,55 +1432,6 @@ static int cmd_image(struct cli *c, int argc, char **argv)
 }
 
 /* ---- [21] CLI: container commands (run, create, start, stop, ps, logs, exec, ...) ---- */
-
-/* Flags of `run` and `create`. */
-struct run_opts {
-	const char *name, *entrypoint, *workdir, *user, *hostname, *restart, *stop_signal;
-	const char *stop_timeout, *memory, *memory_swap, *cpus, *pids_limit, *network;
-	struct cli_list env, env_file, label, cap_add, cap_drop, security_opt, log_opt;
-	struct cli_list volume, mount, tmpfs, volumes_from, publish, add_host, dns;
-	struct cli_list device, device_rule, sysctl, ulimit, group_add;
-	const char *ipc, *uts, *shm_size, *pid;
-	const char *health_cmd, *health_interval, *health_timeout, *health_start, *health_retries;
-	int no_healthcheck;
-	int detach, rm, interactive, tty, read_only, init, privileged, publish_all;
-};
-
-/* The health check: the image's HEALTHCHECK, each --health-* flag replacing
- * its part, --no-healthcheck none (Docker's rules). */
-static int run_health(struct ctr *c, struct run_opts *o, const struct mr_json *cfg,
-		      struct mr_err *err)
-{
-	const char *const vals[] = { o->health_interval, o->health_timeout, o->health_start };
-	int64_t *const dst[] = { &c->health_interval, &c->health_timeout, &c->health_start };
-	static const char *const names[] = { "interval", "timeout", "start-period" };
-	uint64_t retries;
-	size_t i;
-	if (o->no_healthcheck) {
-		if (o->health_cmd)
-			return mr_err_set(err, MR_EINVAL_INPUT, "--no-healthcheck conflicts with "
-					  "--health-* options");
-		return 0;
-	}
-	ctr_health_read(c, mr_json_get(cfg, "Healthcheck"));
-	if (o->health_cmd) {
-		ctr_list_free(&c->health_test);
-		ctr_list_add(&c->health_test, "CMD-SHELL");
-		ctr_list_add(&c->health_test, o->health_cmd);
-	}
-	for (i = 0; i < 3; i++)
-		if (vals[i] && (util_parse_duration(vals[i], dst[i]) < 0 ||
-				(*dst[i] != 0 && *dst[i] < 1000000)))
-			return mr_err_set(err, MR_EINVAL_INPUT, "--health-%s: invalid duration %s "
-					  "(30s, 1m30s; at least 1ms)", names[i], vals[i]);
-	if (o->health_retries) {
-		if (util_parse_u64(o->health_retries, &retries) < 0 || retries > 1000)
-			return mr_err_set(err, MR_EINVAL_INPUT, "--health-retries: invalid number %s",
-					  o->health_retries);
-		c->health_retries = (int)retries;
-	}
-	return 0;
-}
 
 /* Open the store and find a container; prints the error. */
 static int cli_ctr(struct cli *cl, const char *ref, struct ctr *c)
@@ -1024,421 +1459,14 @@ static void cli_std_fds(void)
 		close(fd);
 }
 
-/* `--volumes-from CONTAINER[:ro|:rw]`: append that container's volumes and
- * bind mounts (not its tmpfs), in its mode unless :ro or :rw says otherwise.
- * They are recorded in our own mounts, so `volume rm` names us too. */
-static int run_volumes_from(struct mr_store *st, const char *arg, struct mount_spec **from,
-			    size_t *nfrom, struct mr_err *err)
-{
-	char ref[CTR_NAME_MAX + 8], id[CTR_ID_LEN + 1], *colon;
-	struct ctr src;
-	size_t i;
-	int ro = -1, rc;
-	snprintf(ref, sizeof ref, "%s", arg);
-	if ((colon = strchr(ref, ':')) != NULL) {
-		if (strcmp(colon + 1, "ro") && strcmp(colon + 1, "rw"))
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid mode: %s", colon + 1);
-		ro = colon[2] == 'o';
-		*colon = 0;
-	}
-	ctr_init(&src);
-	rc = ctr_find(st, ref, id, err) < 0 || ctr_load(st, id, &src, err) < 0 ? -1 : 0;
-	for (i = 0; rc == 0 && i < src.nmnt; i++) {
-		struct mount_spec *m;
-		if (src.mnt[i].type == MOUNT_TMPFS)
-			continue;
-		*from = util_xrealloc(*from, (*nfrom + 1) * sizeof **from);
-		m = &(*from)[(*nfrom)++];
-		*m = src.mnt[i];
-		m->from_v = 0;
-		if (ro >= 0) {
-			m->readonly = ro;
-			snprintf(m->mode, sizeof m->mode, "%s", ro ? "ro" : "rw");
-		}
-	}
-	ctr_free(&src);
-	return rc;
-}
-
-/* -v, --mount, --tmpfs, then --volumes-from for targets not taken yet, then
- * an anonymous volume for each VOLUME of the image that no mount covers;
- * named volumes are created, missing -v host folders too ([11] mount_prepare). */
-static int run_mounts(struct mr_store *st, struct run_opts *o, struct ctr *c,
-		      const struct mr_json *cfg, struct mr_err *err)
-{
-	const struct mr_json *v = mr_json_get(cfg, "Volumes");
-	struct mount_spec *from = NULL;
-	size_t i, j, nfrom = 0, k = o->volume.count + o->mount.count + o->tmpfs.count, n = k;
-	int rc = 0;
-	for (i = 0; i < o->volumes_from.count && rc == 0; i++) {
-		rc = run_volumes_from(st, o->volumes_from.items[i], &from, &nfrom, err);
-		ctr_list_add(&c->volumes_from, o->volumes_from.items[i]);
-	}
-	for (v = v && v->type == MR_JSON_OBJECT ? v->child : NULL; v; v = v->next)
-		n++;
-	c->mnt = util_xcalloc(n + nfrom, sizeof *c->mnt);
-	for (i = 0; i < k + nfrom && rc == 0; i++) {
-		struct mount_spec *m = &c->mnt[c->nmnt];
-		if (i < o->volume.count)
-			rc = mount_parse_v(o->volume.items[i], m, err);
-		else if (i < o->volume.count + o->mount.count)
-			rc = mount_parse_mount(o->mount.items[i - o->volume.count], m, err);
-		else if (i < k)
-			rc = mount_parse_tmpfs(o->tmpfs.items[i - o->volume.count - o->mount.count], m, err);
-		else
-			*m = from[i - k];
-		for (j = 0; j < c->nmnt; j++)
-			if (!strcmp(c->mnt[j].target, m->target))
-				break;
-		if (rc == 0 && j < c->nmnt && i < k)
-			rc = mr_err_set(err, MR_EINVAL_INPUT, "Duplicate mount point: %s", m->target);
-		else if (rc == 0 && j == c->nmnt)
-			c->nmnt++;  /* a mount of our own wins over --volumes-from's */
-	}
-	free(from);
-	if (rc < 0)
-		return -1;
-	for (v = mr_json_get(cfg, "Volumes"), v = v && v->type == MR_JSON_OBJECT ? v->child : NULL;
-	     v; v = v->next) {
-		struct mount_spec *m = &c->mnt[c->nmnt];
-		for (j = 0; j < c->nmnt; j++)
-			if (!strcmp(c->mnt[j].target, v->key))
-				break;
-		if (j < c->nmnt || v->key[0] != '/' || strlen(v->key) >= sizeof m->target)
-			continue;
-		memset(m, 0, sizeof *m);
-		m->type = MOUNT_VOLUME;
-		m->anonymous = 1;
-		m->propagation = MS_PRIVATE | MS_REC;
-		snprintf(m->target, sizeof m->target, "%s", v->key);
-		c->nmnt++;
-	}
-	for (i = 0; i < c->nmnt; i++)
-		if (mount_prepare(st, &c->mnt[i], err) < 0) {
-			struct mr_err ignored;
-			for (j = 0; j < i; j++)
-				if (c->mnt[j].type == MOUNT_VOLUME && c->mnt[j].created)
-					volume_remove(st, c->mnt[j].source, &ignored);
-			c->nmnt = 0;
-			return -1;
-		}
-	return 0;
-}
-
-/* Build the resolved configuration of a new container from the image and
- * the flags (Docker's merge rules), and create it. */
-static int run_create(struct cli *cl, struct run_opts *o, char **argv, int nargs, struct ctr *c)
-{
-	struct mr_store *st = cli_store(cl);
-	struct image_db db = { 0 };
-	struct image_rec *r;
-	struct mr_buf b = { 0 };
-	struct ctr_list img_ep = { 0 }, img_cmd = { 0 };
-	const struct mr_json *cfg;
-	struct mr_err *err = &cl->err;
-	unsigned char rnd[32];
-	uint64_t v;
-	size_t i;
-	int rc = -1;
-	char path[96];
-	ctr_init(c);
-	if (!st)
-		return -1;
-	if (o->name && !ctr_name_valid(o->name)) {
-		mr_err_set(err, MR_EINVAL_INPUT, "Invalid container name (%s), only "
-			   "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", o->name);
-		goto out;
-	}
-	if (image_db_read(st, &db, err) < 0 || !(r = image_db_find(&db, argv[0], err)))
-		goto out;
-	snprintf(c->image, sizeof c->image, "%s", r->id);
-	c->image_ref = argv[0];
-	for (i = 0; i < r->nlayers; i++)
-		ctr_list_add(&c->layers, ctr_own(c, util_xstrdup(r->layers[i])));
-	snprintf(path, sizeof path, "blobs/sha256/%s", digest_hex(r->id));
-	if (mr_read_file(st->rootfd, path, &b, MINIRUN_MAX_JSON, err) < 0 ||
-	    mr_json_parse(&c->img, b.data, b.len, err) < 0) {
-		mr_err_ctx(err, "image %.19s: config", r->id);
-		goto out;
-	}
-	cfg = mr_json_get(c->img.root, "config");
-	if (util_random(rnd, sizeof rnd) < 0) {
-		mr_err_sys(err, "random");
-		goto out;
-	}
-	util_hex(rnd, sizeof rnd, c->id);
-	if (o->name)
-		snprintf(c->name, sizeof c->name, "%s", *o->name == '/' ? o->name + 1 : o->name);
-	else
-		ctr_name_generate(c->name, sizeof c->name);
-	ctr_json_list(mr_json_get(cfg, "Entrypoint"), &img_ep);
-	ctr_json_list(mr_json_get(cfg, "Cmd"), &img_cmd);
-	ctr_command_merge(&c->entrypoint, &c->cmd, &img_ep, &img_cmd, o->entrypoint, argv + 1,
-			  nargs - 1);
-	if (!c->entrypoint.n && !c->cmd.n) {
-		mr_err_set(err, MR_EINVAL_INPUT, "No command specified");
-		goto out;
-	}
-	ctr_json_list(mr_json_get(cfg, "Env"), &c->env);
-	for (i = 0; i < o->env_file.count; i++)
-		if (ctr_env_file(c, o->env_file.items[i], err) < 0)
-			goto out;
-	for (i = 0; i < o->env.count; i++)
-		if (ctr_env_add_arg(c, o->env.items[i]) < 0) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid environment variable: %s",
-				   o->env.items[i]);
-			goto out;
-		}
-	c->workdir = o->workdir ? o->workdir : ctr_json_s(cfg, "WorkingDir", "");
-	if (*c->workdir && *c->workdir != '/') {
-		mr_err_set(err, MR_EINVAL_INPUT, "the working directory '%s' is invalid, it needs "
-			   "to be an absolute path", c->workdir);
-		goto out;
-	}
-	c->user = o->user ? o->user : ctr_json_s(cfg, "User", "");
-	if (o->uts && *o->uts && strcmp(o->uts, "host")) {
-		mr_err_set(err, MR_EINVAL_INPUT, "invalid UTS mode: %s (host, or none for a "
-			   "private one)", o->uts);
-		goto out;
-	}
-	if (o->uts && !strcmp(o->uts, "host")) {
-		char host[65] = "";
-		if (o->hostname) {
-			mr_err_set(err, MR_EINVAL_INPUT, "Conflicting options: hostname and the UTS mode");
-			goto out;
-		}
-		gethostname(host, sizeof host - 1);
-		c->uts_mode = "host";
-		o->hostname = ctr_own(c, util_xstrdup(host));
-	} else {
-		c->uts_mode = "";
-	}
-	c->hostname = o->hostname ? o->hostname : ctr_own(c, util_xstrndup(c->id, 12));
-	if (!*c->hostname || strlen(c->hostname) > 64) {
-		mr_err_set(err, MR_EINVAL_INPUT, "invalid hostname \"%s\"", c->hostname);
-		goto out;
-	}
-	ctr_json_kv(c, mr_json_get(cfg, "Labels"), &c->labels);
-	for (i = 0; i < o->label.count; i++)
-		ctr_env_set(&c->labels, o->label.items[i]);
-	c->stop_signal = o->stop_signal ? o->stop_signal : ctr_json_s(cfg, "StopSignal", "SIGTERM");
-	if (run_health(c, o, cfg, err) < 0)
-		goto out;
-	if (!ctr_signal_parse(c->stop_signal)) {
-		mr_err_set(err, MR_EINVAL_INPUT, "Invalid signal: %s", c->stop_signal);
-		goto out;
-	}
-	if (o->stop_timeout) {
-		if (util_parse_u64(o->stop_timeout, &v) < 0 || v > 1000000) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid --stop-timeout %s", o->stop_timeout);
-			goto out;
-		}
-		c->stop_timeout = (int)v;
-	}
-	if (o->restart && ctr_restart_parse(o->restart, &c->restart, &c->restart_max) < 0) {
-		mr_err_set(err, MR_EINVAL_INPUT, "invalid restart policy format: %s", o->restart);
-		goto out;
-	}
-	if (o->rm && strcmp(c->restart, "no")) {
-		mr_err_set(err, MR_EINVAL_INPUT, "Conflicting options: --restart and --rm");
-		goto out;
-	}
-	c->auto_remove = (unsigned char)(o->rm > 0);
-	if (o->memory) {
-		if (util_parse_size(o->memory, &v) < 0 || v > INT64_MAX) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid --memory %s", o->memory);
-			goto out;
-		}
-		if (v && v < 6u << 20) {
-			mr_err_set(err, MR_EINVAL_INPUT, "Minimum memory limit allowed is 6MB");
-			goto out;
-		}
-		c->memory = (int64_t)v;
-	}
-	if (o->memory_swap) {
-		if (!strcmp(o->memory_swap, "-1")) {
-			c->memory_swap = -1;
-		} else if (util_parse_size(o->memory_swap, &v) < 0 || v > INT64_MAX) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid --memory-swap %s", o->memory_swap);
-			goto out;
-		} else {
-			c->memory_swap = (int64_t)v;
-		}
-		if (!c->memory) {
-			mr_err_set(err, MR_EINVAL_INPUT, "You should always set the Memory limit when "
-				   "using Memoryswap limit, see usage");
-			goto out;
-		}
-		if (c->memory_swap > 0 && c->memory_swap < c->memory) {
-			mr_err_set(err, MR_EINVAL_INPUT, "Minimum memoryswap limit should be larger "
-				   "than memory limit, see usage");
-			goto out;
-		}
-	}
-	if (o->cpus) {
-		long ncpu = util_ncpu();
-		if (ctr_cpus_parse(o->cpus, &c->nano_cpus) < 0 ||
-		    (c->nano_cpus && (c->nano_cpus < 10000000 || c->nano_cpus > ncpu * 1000000000LL))) {
-			mr_err_set(err, MR_EINVAL_INPUT, "Range of CPUs is from 0.01 to %ld.00, as "
-				   "there are only %ld CPUs available", ncpu, ncpu);
-			goto out;
-		}
-	}
-	if (o->pids_limit) {
-		long long n = strtoll(o->pids_limit, NULL, 10);
-		if (util_parse_u64(o->pids_limit + (*o->pids_limit == '-'), &v) < 0) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid --pids-limit %s", o->pids_limit);
-			goto out;
-		}
-		c->pids_limit = n > 0 ? n : 0;
-	}
-	for (i = 0; i < o->cap_add.count; i++)
-		ctr_list_add(&c->cap_add, o->cap_add.items[i]);
-	for (i = 0; i < o->cap_drop.count; i++)
-		ctr_list_add(&c->cap_drop, o->cap_drop.items[i]);
-	c->privileged = (unsigned char)(o->privileged > 0);
-	if (o->device.count > DEV_MAX) {
-		mr_err_set(err, MR_EINVAL_INPUT, "too many --device: at most %d", DEV_MAX);
-		goto out;
-	}
-	for (i = 0; i < o->device.count; i++) {
-		struct dev_node dn;
-		char acc[4], *spec;
-		if (dev_resolve(o->device.items[i], &dn, err) < 0)
-			goto out;
-		spec = util_xmalloc(strlen(dn.host) + strlen(dn.path) + 6);
-		sprintf(spec, "%s:%s:%s", dn.host, dn.path, dev_access_str(dn.rule.access, acc));
-		ctr_list_add(&c->devices, ctr_own(c, spec));
-	}
-	if (o->ipc && strcmp(o->ipc, "host") && strcmp(o->ipc, "private") &&
-	    strcmp(o->ipc, "shareable")) {
-		mr_err_set(err, MR_EINVAL_INPUT, "invalid IPC mode: %s (host, private or shareable)",
-			   o->ipc);
-		goto out;
-	}
-	c->ipc_mode = o->ipc ? o->ipc : "private";
-	if (o->pid && *o->pid && strcmp(o->pid, "host")) {
-		mr_err_set(err, MR_EINVAL_INPUT, "invalid PID mode: %s (host, or none for a "
-			   "private one)", o->pid);
-		goto out;
-	}
-	c->pid_mode = o->pid && *o->pid ? "host" : "";
-	if (ctr_ns_host(c->pid_mode) && (!MINIRUN_WITH_CGROUPS || !cg_v2_hier())) {
-		mr_err_set(err, ENOTSUP, "--pid host: needs a cgroup2 hierarchy to find the "
-			   "container's processes (none mounted%s)", MINIRUN_WITH_CGROUPS ? "" :
-			   ", or built without MINIRUN_WITH_CGROUPS");
-		goto out;
-	}
-	if (o->shm_size) {
-		if (util_parse_size(o->shm_size, &v) < 0 || v == 0 || v > ((uint64_t)1 << 40)) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid size: '%s'", o->shm_size);
-			goto out;
-		}
-		c->shm_size = (int64_t)v;
-	}
-	for (i = 0; i < o->sysctl.count; i++) {
-		if (ctr_sysctl_check(o->sysctl.items[i], o->network && !strcmp(o->network, "host"),
-				     !strcmp(c->ipc_mode, "host"), err) < 0)
-			goto out;
-		ctr_env_set(&c->sysctls, o->sysctl.items[i]);
-	}
-	for (i = 0; i < o->ulimit.count; i++) {
-		long long soft = 0, hard = 0;
-		const char *eq = strchr(o->ulimit.items[i], '=');
-		char *norm;
-		if (ctr_ulimit_parse(o->ulimit.items[i], &soft, &hard, err) < 0)
-			goto out;
-		norm = util_xmalloc(80);
-		snprintf(norm, 80, "%.*s=%lld:%lld", (int)(eq - o->ulimit.items[i]),
-			 o->ulimit.items[i], soft, hard);
-		ctr_env_set(&c->ulimits, ctr_own(c, norm));
-	}
-	for (i = 0; i < o->group_add.count; i++)
-		ctr_list_add(&c->group_add, o->group_add.items[i]);
-	for (i = 0; i < o->device_rule.count; i++) {
-		struct dev_rule rule;
-		if (dev_rule_parse(o->device_rule.items[i], &rule) < 0) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid device cgroup format '%s'",
-				   o->device_rule.items[i]);
-			goto out;
-		}
-		ctr_list_add(&c->device_rules, o->device_rule.items[i]);
-	}
-	{
-		uint64_t caps;
-		if (isolate_caps_resolve(c, &caps, err) < 0)
-			goto out;
-	}
-	for (i = 0; i < o->security_opt.count; i++) {
-		const char *s = o->security_opt.items[i];
-		if (!strcmp(s, "no-new-privileges") || !strcmp(s, "no-new-privileges:true") ||
-		    !strcmp(s, "no-new-privileges=true"))
-			c->no_new_privs = 1;
-		else if (!strncmp(s, "seccomp", 7) && strcmp(s + 7, "=unconfined") && strcmp(s + 7, ":unconfined")) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid --security-opt: \"%s\": minirun has "
-				   "Docker's default seccomp profile built in, or none with seccomp=unconfined "
-				   "(profiles from files are not supported)", s);
-			goto out;
-		} else if (strcmp(s, "no-new-privileges:false") && strcmp(s, "no-new-privileges=false") &&
-			   strncmp(s, "seccomp", 7) && strncmp(s, "apparmor", 8) && strncmp(s, "label", 5)) {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid --security-opt: \"%s\"", s);
-			goto out;
-		}
-		ctr_list_add(&c->security_opt, s);
-	}
-	for (i = 0; i < o->log_opt.count; i++) {
-		const char *s = o->log_opt.items[i];
-		if (!strncmp(s, "max-size=", 9) && util_parse_size(s + 9, &v) == 0 && v >= 4096) {
-			c->log_max_size = v;
-		} else if (!strncmp(s, "max-file=", 9) && util_parse_u64(s + 9, &v) == 0 && v >= 1 &&
-			   v <= 100) {
-			c->log_max_file = (int)v;
-		} else {
-			mr_err_set(err, MR_EINVAL_INPUT, "invalid log opt '%s' (max-size=SIZE of at "
-				   "least 4k, max-file=1..100)", s);
-			goto out;
-		}
-	}
-	if (o->network && net_mode(st, c, o->network, err) < 0)
-		goto out;
-	if (net_run_opts(c, o->publish.items, o->publish.count, o->publish_all, o->add_host.items,
-			 o->add_host.count, o->dns.items, o->dns.count, cfg, err) < 0)
-		goto out;
-	if (run_mounts(st, o, c, cfg, err) < 0)
-		goto out;
-	c->tty = (unsigned char)(o->tty > 0);
-	c->interactive = (unsigned char)(o->interactive > 0);
-	c->readonly = (unsigned char)(o->read_only > 0);
-	c->init = (unsigned char)(o->init > 0);
-	snprintf(c->driver, sizeof c->driver, "%s", rootfs_driver(st));
-	ctr_now(c->created, sizeof c->created);
-	rc = ctr_create(st, c, o->name != NULL, err);
-	if (rc == 0 && net_run_created(st, c, err) < 0) {
-		struct mr_err ignored;
-		ctr_remove(st, c, &ignored);
-		rc = -1;
-	}
-	if (rc < 0) {
-		/* the volumes made for it must not stay behind */
-		struct mr_err ignored;
-		for (i = 0; i < c->nmnt; i++)
-			if (c->mnt[i].type == MOUNT_VOLUME && c->mnt[i].created)
-				volume_remove(st, c->mnt[i].source, &ignored);
-	}
-out:
-	ctr_list_free(&img_ep);
-	ctr_list_free(&img_cmd);
-	mr_buf_free(&b);
-	image_db_free(&db);
-	return rc;
-}
-
-static int run_parse(struct cli *cl, struct run_opts *o, int argc, char **argv, int is_run)
+static int run_parse(struct cli *cl, struct ctr_opts *o, int argc, char **argv, int is_run)
 {
 	struct cli_flag flags[] = {
 		{ "d|detach", 0, NULL, &o->detach, NULL, "Run in the background, print the ID" },
 		{ "name", 1, &o->name, NULL, NULL, "Assign a name to the container" },
 		{ "rm", 0, NULL, &o->rm, NULL, "Remove the container when it exits" },
+		{ "pull", 1, &o->pull, NULL, NULL,
+		  "Pull image before running (\"always\"|\"missing\"|\"never\")" },
 		{ "e|env", 1, NULL, NULL, &o->env, "Set environment variables" },
 		{ "env-file", 1, NULL, NULL, &o->env_file, "Read environment variables from a file" },
 		{ "w|workdir", 1, &o->workdir, NULL, NULL, "Working directory in the container" },
@@ -1476,12 +1504,13 @@ static int run_parse(struct cli *cl, struct run_opts *o, int argc, char **argv, 
 		{ "uts", 1, &o->uts, NULL, NULL, "UTS namespace: host, or a private one" },
 		{ "shm-size", 1, &o->shm_size, NULL, NULL, "Size of /dev/shm (default 64m)" },
 		{ "security-opt", 1, NULL, NULL, &o->security_opt, "Security Options" },
-		{ "log-opt", 1, NULL, NULL, &o->log_opt, "max-size=SIZE, max-file=N" },
+		{ "log-opt", 1, NULL, NULL, &o->log_opt, "max-size=SIZE, max-file=N, location=ram|store" },
 		{ "network|net", 1, &o->network, NULL, NULL, "bridge, host, none, container:NAME" },
 		{ "p|publish", 1, NULL, NULL, &o->publish, "Publish a port: [IP:]HOSTPORT:PORT" },
 		{ "P|publish-all", 0, NULL, &o->publish_all, NULL, "Publish the exposed ports" },
 		{ "add-host", 1, NULL, NULL, &o->add_host, "Add host:ip to /etc/hosts" },
 		{ "dns", 1, NULL, NULL, &o->dns, "Set custom DNS servers" },
+		{ "network-alias", 1, NULL, NULL, &o->network_alias, "Add a network-scoped alias" },
 		{ "v|volume", 1, NULL, NULL, &o->volume, "Bind mount a volume" },
 		{ "mount", 1, NULL, NULL, &o->mount, "type=volume|bind|tmpfs,..." },
 		{ "tmpfs", 1, NULL, NULL, &o->tmpfs, "Mount a tmpfs directory" },
@@ -1521,27 +1550,73 @@ static int run_parse(struct cli *cl, struct run_opts *o, int argc, char **argv, 
 		return n;
 	if (cli_nargs(cl, n, 1, -1) < 0)
 		return -1;
-#if !MINIRUN_WITH_CGROUPS
-	if (o->memory || o->memory_swap || o->cpus || o->pids_limit) {
-		cli_disabled(cl->cmd, "CGROUPS");
-		return -1;
-	}
-#endif
+	o->image = argv[0];
+	o->args = (const char **)argv + 1;
+	o->nargs = n - 1;
 	if (o->tty && o->interactive && !o->detach && is_run && !isatty(0))
 		return cli_fail(cl, "the input device is not a TTY");
 	return n;
 }
 
+/* Create a container from the flags: the spec ([19b] spec_from_opts), then
+ * the one back end (spec_create). */
+static int run_create(struct cli *cl, const struct ctr_opts *o, struct ctr *c)
+{
+	struct mr_store *st = cli_store(cl);
+	if (!st) {
+		ctr_init(c);
+		return -1;
+	}
+	if (spec_from_opts(st, o, c, &cl->err) < 0)
+		return -1;
+	return spec_create(st, c, o->name != NULL, &cl->err);
+}
+
+/* --pull, as Docker's client does it before creating: always pulls first;
+ * missing (the default) pulls when the image is not in the store, saying
+ * so; never leaves it to create ("No such image"). Other values are taken
+ * as Docker 20.10 takes them: as never. The pull's progress goes to stderr;
+ * its failure is the error. */
+static int run_pull(struct cli *cl, const struct ctr_opts *o, const char *ref)
+{
+	const char *mode = o->pull ? o->pull : "missing";
+	struct mr_store *st = cli_store(cl);
+	struct image_db db;
+	struct pull_opts po;
+	struct mr_err ignored;
+	char name[512];
+	int have;
+	if (!st)
+		return -1;
+	if (strcmp(mode, "always") && strcmp(mode, "missing"))
+		return 0;
+	if (image_db_read(st, &db, &ignored) < 0)
+		memset(&db, 0, sizeof db);
+	have = image_db_find(&db, ref, &ignored) != NULL;
+	image_db_free(&db);
+	if (have && strcmp(mode, "always"))
+		return 0;
+	if (!have)
+		fprintf(stderr, "Unable to find image '%s' locally\n",
+			image_ref_normalize(ref, name, sizeof name, &ignored) == 0 ? name : ref);
+	memset(&po, 0, sizeof po);
+	po.out = stderr;
+	po.insecure = getenv("MINIRUN_INSECURE_REGISTRIES");
+	return image_pull(st, ref, &po, &cl->err);
+}
+
 static int cmd_run(struct cli *cl, int argc, char **argv)
 {
-	struct run_opts o;
+	struct ctr_opts o;
 	struct ctr c;
 	int n = run_parse(cl, &o, argc, argv, 1), rc;
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	cli_std_fds();
-	if (run_create(cl, &o, argv, n, &c) < 0) {
-		util_print_err(&cl->err);
+	ctr_init(&c);
+	if (run_pull(cl, &o, o.image) < 0 || run_create(cl, &o, &c) < 0) {
+		/* Docker's run: "docker: <error>." and a pointer to the help */
+		fprintf(stderr, "minirun: Error: %s.\nSee 'minirun run --help'.\n", cl->err.msg);
 		ctr_free(&c);
 		return CLI_EXIT_FAIL;
 	}
@@ -1563,12 +1638,16 @@ static int cmd_run(struct cli *cl, int argc, char **argv)
 
 static int cmd_create(struct cli *cl, int argc, char **argv)
 {
-	struct run_opts o;
+	struct ctr_opts o;
 	struct ctr c;
 	int n = run_parse(cl, &o, argc, argv, 0);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (run_create(cl, &o, argv, n, &c) < 0) {
+	if (run_pull(cl, &o, o.image) < 0) {
+		util_print_err(&cl->err);
+		return CLI_EXIT_FAIL;
+	}
+	if (run_create(cl, &o, &c) < 0) {
 		util_print_err(&cl->err);
 		ctr_free(&c);
 		return CLI_EXIT_FAIL;
@@ -1613,12 +1692,15 @@ static int cmd_start(struct cli *cl, int argc, char **argv)
 		}
 		if (attach || interactive) {
 			fflush(stdout);
+			cl->err.msg[0] = 0;
 			rc = ctr_run_attached(&cl->store, &c, interactive, &cl->err);
-			if (rc >= 125 && rc <= 127 && cl->err.msg[0])
+			if (rc >= 125 && rc <= 127 && cl->err.msg[0]) {
 				util_print_err(&cl->err);
+				rc = 1;   /* Docker: start's own failures exit 1 */
+			}
 		} else if ((code = ctr_start_detached(&cl->store, &c, 0, 0, &cl->err)) != 0) {
 			util_print_err(&cl->err);
-			rc = code;
+			rc = code == CLI_EXIT_FAIL ? 1 : code;
 		} else {
 			printf("%s\n", argv[i]);
 		}
@@ -1668,7 +1750,9 @@ static int ctr_stop(struct mr_store *st, struct ctr *c, long timeout, int sig, s
 	struct ctr_info ci;
 	int rfd, fd;
 	ctr_info_get(st, c->id, &ci);
-	if (ci.status != CTR_RUNNING && ci.status != CTR_RESTARTING)
+	/* Exited, but its monitor alive: between the exit and the restart
+	 * decision. Stopped too, or it restarts and keeps its owner lock. */
+	if (ci.status != CTR_RUNNING && ci.status != CTR_RESTARTING && ci.monitor <= 0)
 		return 0;
 	rfd = ctr_rundir(st, c->id, 0);
 	if (rfd < 0)
@@ -1677,7 +1761,7 @@ static int ctr_stop(struct mr_store *st, struct ctr *c, long timeout, int sig, s
 	if (fd >= 0)
 		close(fd);
 	close(rfd);
-	if (ci.status == CTR_RESTARTING) {
+	if (ci.status != CTR_RUNNING) {
 		if (ci.monitor > 0)
 			kill(ci.monitor, SIGTERM);
 	} else if (ci.pid > 0) {
@@ -1819,7 +1903,9 @@ static int cmd_rm(struct cli *cl, int argc, char **argv)
 		struct ctr c;
 		struct ctr_owner o;
 		if (cli_ctr(cl, argv[i], &c) < 0) {
-			rc = 1;
+			/* Docker: -f forgives a missing container (error shown, exit 0) */
+			if (!force || cl->err.code != MR_ENOTFOUND)
+				rc = 1;
 			continue;
 		}
 		memset(&o, 0, sizeof o);
@@ -1884,6 +1970,7 @@ static int cmd_wait(struct cli *cl, int argc, char **argv)
 struct logs_file {
 	int fd;
 	size_t pos, len;
+	uint64_t left;                     /* bytes still to read from fd */
 	char buf[3 * CTR_LOG_CHUNK];
 };
 
@@ -1907,10 +1994,12 @@ static char *logs_next(struct logs_file *f)
 		}
 		if (f->len == sizeof f->buf)
 			f->len = 0;     /* not a record: skip it */
-		n = read(f->fd, f->buf + f->len, sizeof f->buf - f->len);
+		n = read(f->fd, f->buf + f->len, sizeof f->buf - f->len < f->left ?
+			 sizeof f->buf - f->len : (size_t)f->left);
 		if (n <= 0)
 			return NULL;
 		f->len += (size_t)n;
+		f->left -= (uint64_t)n;
 	}
 }
 
@@ -1972,6 +2061,10 @@ static void logs_record(struct logs_out *o, const char *rec, int count_only)
 		return;
 	}
 	f = s == 'e' || s == 'E' ? stderr : stdout;
+	/* stdout is buffered: flushed when the stream changes, so that a
+	 * terminal or a 2>&1 reader sees the records in their order */
+	if (f != stdout)
+		fflush(stdout);
 	if (o->timestamps && o->at_start)
 		fprintf(f, "%.*s ", (int)(sp - rec), rec);
 	fputs(sp + 2, f);
@@ -1990,6 +2083,18 @@ static int logs_open(int dirfd, int i)
 	return openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 }
 
+/* The folder a container's log files are in: rundir/ID for location=ram,
+ * else its store folder. -1 on error; -2 when a RAM log's folder is gone (a
+ * reboot): no logs, not an error. */
+static int logs_dir(struct cli *cl, const struct ctr *c)
+{
+	int fd;
+	if (!c->log_ram)
+		return ctr_dir(&cl->store, c->id, &cl->err);
+	fd = ctr_rundir(&cl->store, c->id, 0);
+	return fd >= 0 ? fd : -2;
+}
+
 static int cmd_logs(struct cli *cl, int argc, char **argv)
 {
 	const char *tail = NULL, *since = NULL, *until = NULL;
@@ -2005,7 +2110,8 @@ static int cmd_logs(struct cli *cl, int argc, char **argv)
 	struct logs_out o;
 	struct logs_file *f;
 	struct ctr c;
-	uint64_t n_tail = 0;
+	uint64_t n_tail = 0, *ends;
+	int *fds;
 	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
@@ -2025,32 +2131,55 @@ static int cmd_logs(struct cli *cl, int argc, char **argv)
 	}
 	if (cli_ctr(cl, argv[0], &c) < 0)
 		return CLI_EXIT_FAIL;
-	dirfd = ctr_dir(&cl->store, c.id, &cl->err);
-	if (dirfd < 0) {
+	dirfd = logs_dir(cl, &c);
+	if (dirfd == -1) {
 		util_print_err(&cl->err);
 		ctr_free(&c);
 		return CLI_EXIT_FAIL;
+	}
+	if (dirfd == -2) {
+		ctr_free(&c);
+		return 0;
 	}
 	o.timestamps = ts;
 	o.at_start = 1;
 	f = util_xmalloc(sizeof *f);
 	nfiles = c.log_max_file > 0 ? c.log_max_file : CTR_LOG_MAX_FILE;
-	/* oldest first: log.N-1 ... log.1, log; with --tail, a counting pass */
+	/* with --tail, a counting pass first; the printing pass reads the same
+	 * files (kept open: a rotation between the passes renames, it does not
+	 * change them) up to where the count stopped, so lines the container
+	 * writes meanwhile never make more than N */
+	fds = util_xcalloc((size_t)nfiles, sizeof *fds);
+	ends = util_xcalloc((size_t)nfiles, sizeof *ends);
+	for (i = 0; i < nfiles; i++)
+		fds[i] = -1;
+	/* oldest first: log.N-1 ... log.1, log */
 	for (pass = tail && strcmp(tail, "all") ? 0 : 1; pass < 2; pass++) {
 		if (pass == 1 && tail && strcmp(tail, "all"))
 			o.skip = o.lines > (long long)n_tail ? o.lines - (long long)n_tail : 0;
 		for (i = nfiles - 1; i >= 0; i--) {
 			char *rec;
-			f->fd = logs_open(dirfd, i);
+			off_t at;
+			if (fds[i] < 0)
+				fds[i] = logs_open(dirfd, i);
+			f->fd = fds[i];
 			f->pos = f->len = 0;
-			if (f->fd < 0)
+			f->left = pass == 1 && tail && strcmp(tail, "all") ? ends[i] : UINT64_MAX;
+			if (f->fd < 0 || lseek(f->fd, 0, SEEK_SET) < 0)
 				continue;
 			while ((rec = logs_next(f)) != NULL)
 				logs_record(&o, rec, pass == 0);
-			if (i || !follow || pass == 0)
+			at = lseek(f->fd, 0, SEEK_CUR);
+			ends[i] = at > 0 ? (uint64_t)at : 0;
+			if (pass == 1 && (i || !follow)) {
 				close(f->fd);
+				fds[i] = -1;
+			}
 		}
 	}
+	f->left = UINT64_MAX;
+	free(fds);
+	free(ends);
 	fflush(stdout);
 	fflush(stderr);
 	if (follow) {
@@ -2096,6 +2225,153 @@ static void cli_jw_time(struct mr_jw *w, const char *key, const char *t)
 	ctr_jw_str(w, key, t && *t ? t : "0001-01-01T00:00:00Z");
 }
 
+/* The rest of Docker 20.10's HostConfig keys, with its values for what
+ * minirun does not offer (--dns and --add-host from net.conf). */
+static void cli_inspect_host_rest(struct cli *cl, struct mr_jw *w, const struct ctr *c)
+{
+	static const char strs[] = "ContainerIDFile\0VolumeDriver\0Cgroup\0UsernsMode\0"
+		"Isolation\0CgroupParent\0CpusetCpus\0CpusetMems\0";
+	static const char zeros[] = "OomScoreAdj\0CpuShares\0BlkioWeight\0CpuPeriod\0CpuQuota\0"
+		"CpuRealtimePeriod\0CpuRealtimeRuntime\0MemoryReservation\0CpuCount\0"
+		"CpuPercent\0IOMaximumIOps\0IOMaximumBandwidth\0";
+	static const char empty[] = "DnsOptions\0DnsSearch\0BlkioWeightDevice\0BlkioDeviceReadBps\0"
+		"BlkioDeviceWriteBps\0BlkioDeviceReadIOps\0BlkioDeviceWriteIOps\0";
+	static const char nulls[] = "Links\0DeviceRequests\0MemorySwappiness\0";
+	static const char masked[] = "/proc/asound\0/proc/acpi\0/proc/kcore\0/proc/keys\0"
+		"/proc/latency_stats\0/proc/timer_list\0/proc/timer_stats\0/proc/sched_debug\0"
+		"/proc/scsi\0/sys/firmware\0/sys/devices/virtual/powercap\0";
+	static const char ro[] = "/proc/bus\0/proc/fs\0/proc/irq\0/proc/sys\0/proc/sysrq-trigger\0";
+	const char *k, *l;
+	struct mr_buf conf = { 0 };
+	struct mr_err ignored;
+	int fd = ctr_dir(&cl->store, c->id, &ignored), hosts = 0;
+	if (fd < 0 || mr_read_file(fd, "net.conf", &conf, 1u << 16, &ignored) < 0 || !conf.data)
+		mr_buf_append(&conf, "", 0);
+	if (fd >= 0)
+		close(fd);
+	for (k = strs; *k; k += strlen(k) + 1)
+		ctr_jw_str(w, k, "");
+	for (k = zeros; *k; k += strlen(k) + 1)
+		ctr_jw_int(w, k, 0);
+	for (k = empty; *k; k += strlen(k) + 1) {
+		mr_jw_key(w, k);
+		mr_jw_arr(w);
+		mr_jw_arr_end(w);
+	}
+	for (k = nulls; *k; k += strlen(k) + 1) {
+		mr_jw_key(w, k);
+		mr_jw_null(w);
+	}
+	ctr_jw_bool(w, "OomKillDisable", 0);
+	ctr_jw_bool(w, "PublishAllPorts", 0);
+	ctr_jw_str(w, "Runtime", "runc");
+	/* minirun gives every container its own cgroup namespace */
+	ctr_jw_str(w, "CgroupnsMode", "private");
+	mr_jw_key(w, "ConsoleSize");
+	mr_jw_arr(w);
+	mr_jw_int(w, 0);
+	mr_jw_int(w, 0);
+	mr_jw_arr_end(w);
+	mr_jw_key(w, "Dns");
+	mr_jw_arr(w);
+	for (l = conf.data; *l; l = net_next(l))
+		if (l[0] == 'd' && l[1] == ' ')
+			mr_jw_strn(w, l + 2, strcspn(l + 2, "\n"));
+	mr_jw_arr_end(w);
+	mr_jw_key(w, "ExtraHosts");
+	for (l = conf.data; *l; l = net_next(l))
+		hosts += l[0] == 'h' && l[1] == ' ';
+	if (!hosts) {
+		mr_jw_null(w);
+	} else {
+		mr_jw_arr(w);
+		for (l = conf.data; *l; l = net_next(l)) {
+			char name[256], ip[40];
+			const char *q = l + 2;
+			if (l[0] == 'h' && l[1] == ' ' && util_word(&q, name, sizeof name) == 0 &&
+			    util_word(&q, ip, sizeof ip) == 0) {
+				char hi[300];
+				snprintf(hi, sizeof hi, "%s:%s", name, ip);
+				mr_jw_str(w, hi);
+			}
+		}
+		mr_jw_arr_end(w);
+	}
+	/* --privileged: none masked, none read-only */
+	mr_jw_key(w, "MaskedPaths");
+	if (c->privileged) {
+		mr_jw_null(w);
+	} else {
+		mr_jw_arr(w);
+		for (k = masked; *k; k += strlen(k) + 1)
+			mr_jw_str(w, k);
+		mr_jw_arr_end(w);
+	}
+	mr_jw_key(w, "ReadonlyPaths");
+	if (c->privileged) {
+		mr_jw_null(w);
+	} else {
+		mr_jw_arr(w);
+		for (k = ro; *k; k += strlen(k) + 1)
+			mr_jw_str(w, k);
+		mr_jw_arr_end(w);
+	}
+	mr_buf_free(&conf);
+}
+
+/* HostConfig.PortBindings from the container's recorded -p/-P (net.conf), as
+ * Docker keeps them: "80/tcp": [{"HostIp": "", "HostPort": "8000"}], an
+ * empty HostIp for all addresses and an empty HostPort for "any free". */
+static int cli_strcmp(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+static void cli_port_bindings(struct mr_store *st, const struct ctr *c, struct mr_jw *w)
+{
+	struct mr_buf b = { 0 };
+	struct mr_err ignored;
+	char path[32 + CTR_ID_LEN], keys[NET_MAX_PORTS][16], key[16], ip[16], hp[8];
+	const char *l;
+	struct net_port p;
+	size_t n = 0, i, k;
+	snprintf(path, sizeof path, "containers/%s/net.conf", c->id);
+	if (mr_read_file(st->rootfd, path, &b, 1u << 16, &ignored) < 0 || !b.data)
+		mr_buf_append(&b, "", 0);
+	/* a Go map: keys sorted, each once, its bindings in given order */
+	for (l = b.data; *l && n < NET_MAX_PORTS; l = net_next(l)) {
+		if (net_port_line(l, &p) < 0)
+			continue;
+		snprintf(key, sizeof key, "%u/%s", p.cport, p.proto == 'u' ? "udp" : "tcp");
+		for (i = 0; i < n && strcmp(keys[i], key); i++) {}
+		if (i == n)
+			memcpy(keys[n++], key, sizeof key);
+	}
+	qsort(keys, n, sizeof keys[0], cli_strcmp);
+	mr_jw_key(w, "PortBindings");
+	mr_jw_obj(w);
+	for (k = 0; k < n; k++) {
+		mr_jw_key(w, keys[k]);
+		mr_jw_arr(w);
+		for (l = b.data; *l; l = net_next(l)) {
+			if (net_port_line(l, &p) < 0)
+				continue;
+			snprintf(key, sizeof key, "%u/%s", p.cport, p.proto == 'u' ? "udp" : "tcp");
+			if (strcmp(key, keys[k]))
+				continue;
+			net_ip_str(p.hip, ip);
+			snprintf(hp, sizeof hp, "%u", p.hport);
+			mr_jw_obj(w);
+			ctr_jw_str(w, "HostIp", p.hip ? ip : "");
+			ctr_jw_str(w, "HostPort", p.hport ? hp : "");
+			mr_jw_obj_end(w);
+		}
+		mr_jw_arr_end(w);
+	}
+	mr_jw_obj_end(w);
+	mr_buf_free(&b);
+}
+
 static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 {
 	struct ctr_info ci;
@@ -2131,7 +2407,7 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 		struct mr_json_doc hd = { 0 };
 		struct mr_err ignored;
 		int rfd = ctr_rundir(&cl->store, c->id, 0);
-		if (rfd >= 0 && mr_read_file(rfd, "health.json", &hb, 65536, &ignored) == 0 &&
+		if (rfd >= 0 && mr_read_file(rfd, "health.json", &hb, 262144, &ignored) == 0 &&
 		    mr_json_parse(&hd, hb.data, hb.len, &ignored) == 0) {
 			mr_jw_key(w, "Health");
 			mr_jw_value(w, hd.root);
@@ -2181,12 +2457,13 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 	ctr_jw_str(w, "max-size", mem);
 	snprintf(mem, sizeof mem, "%d", c->log_max_file);
 	ctr_jw_str(w, "max-file", mem);
+	if (c->log_ram)
+		ctr_jw_str(w, "location", "ram");
 	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "PortBindings");
-	mr_jw_obj(w);
-	mr_jw_obj_end(w);
+	cli_port_bindings(&cl->store, c, w);
 	ctr_fields_write(w, c, 1, 1);
+	cli_inspect_host_rest(cl, w, c);
 	mr_jw_obj_end(w);
 	mr_jw_key(w, "GraphDriver");
 	mr_jw_obj(w);
@@ -2239,73 +2516,34 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 		path[0] = 0;
 	ctr_jw_str(w, "SandboxKey", path);
 	net_inspect(&cl->store, c, ci.status == CTR_RUNNING, w);
-	mr_jw_key(w, "Networks");
-	mr_jw_obj(w);
-	mr_jw_obj_end(w);
+	net_inspect_networks(&cl->store, c, ci.status == CTR_RUNNING, w);
 	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
 }
 
-/* `inspect --format`: Go-template actions {{.A.B}} and {{json .A}} over the
- * object's JSON; text around them is copied (\t, \n escapes). */
+/* `inspect --format`: the template ([20c]) over the object's JSON. Docker
+ * prints what was rendered and a newline even when executing fails, then
+ * "template parsing error: ..." (exit 1; a malformed template: 64). */
 static int cli_inspect_format(const char *fmt, const char *json, size_t len)
 {
 	struct mr_json_doc doc = { 0 };
 	struct mr_err err;
 	struct mr_buf out = { 0 };
-	const char *p = fmt;
+	char msg[256];
+	int rc;
 	if (mr_json_parse(&doc, json, len, &err) < 0) {
 		util_print_err(&err);
-		return -1;
+		return 1;
 	}
-	while (*p) {
-		const char *open = strstr(p, "{{"), *close, *q;
-		const struct mr_json *v = doc.root;
-		int as_json = 0;
-		for (q = p; q < (open ? open : p + strlen(p)); q++) {
-			if (q[0] == '\\' && (q[1] == 't' || q[1] == 'n'))
-				mr_buf_append(&out, q[1] == 't' ? "\t" : "\n", 1), q++;
-			else
-				mr_buf_append(&out, q, 1);
-		}
-		if (!open || !(close = strstr(open, "}}")))
-			break;
-		for (q = open + 2; *q == ' '; q++) {}
-		if (!strncmp(q, "json ", 5))
-			for (as_json = 1, q += 5; *q == ' '; q++) {}
-		if (*q != '.') {
-			fprintf(stderr, "Error: template: unsupported action \"%.*s\"\n",
-				(int)(close - open + 2), open);
-			mr_json_free(&doc);
-			mr_buf_free(&out);
-			return -1;
-		}
-		while (v && *q == '.' && q < close) {
-			char key[128];
-			size_t n = strcspn(q + 1, ". }");
-			snprintf(key, sizeof key, "%.*s", (int)n, q + 1);
-			q += 1 + n;
-			if (key[0])
-				v = mr_json_get(v, key);
-		}
-		if (as_json || (v && (v->type == MR_JSON_ARRAY || v->type == MR_JSON_OBJECT))) {
-			struct mr_jw w;
-			mr_jw_init(&w, &out, 0);
-			mr_jw_value(&w, v);
-		} else if (!v || v->type == MR_JSON_NULL) {
-			mr_buf_printf(&out, "<no value>");
-		} else if (v->type == MR_JSON_STRING || v->type == MR_JSON_NUMBER) {
-			mr_buf_append(&out, v->str, v->len);
-		} else {
-			mr_buf_printf(&out, "%s", v->type == MR_JSON_TRUE ? "true" : "false");
-		}
-		p = close + 2;
-	}
-	mr_buf_append(&out, "\n", 1);
-	fwrite(out.data, 1, out.len, stdout);
+	rc = tmpl_render(fmt, doc.root, &out, msg, sizeof msg);
+	if (rc != -2)
+		printf("%s\n", out.data ? out.data : "");
+	fflush(stdout);
+	if (rc < 0)
+		fprintf(stderr, "template parsing error: %s\n", msg);
 	mr_json_free(&doc);
 	mr_buf_free(&out);
-	return 0;
+	return rc == 0 ? 0 : rc == -2 ? 64 : 1;
 }
 
 /* `inspect`: a container first, then an image, as Docker resolves names. */
@@ -2321,7 +2559,7 @@ static int cmd_inspect(struct cli *cl, int argc, char **argv)
 	struct image_db db;
 	struct mr_buf out = { 0 };
 	struct mr_jw w;
-	int i, rc = 0, dbok;
+	int i, k, rc = 0, dbok;
 	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] NAME|ID [NAME|ID...]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
@@ -2356,8 +2594,11 @@ static int cmd_inspect(struct cli *cl, int argc, char **argv)
 			rc = 1;
 			continue;
 		}
-		if (format && cli_inspect_format(format, out.data, out.len) < 0)
-			rc = 1;
+		if (format && (k = cli_inspect_format(format, out.data, out.len)) != 0) {
+			rc = k;
+			if (k == 64)
+				break;
+		}
 	}
 	mr_jw_arr_end(&w);
 	if (!format)
@@ -2385,6 +2626,9 @@ static int cmd_container_inspect(struct cli *cl, int argc, char **argv)
 struct ps_row {
 	struct ctr c;
 	struct ctr_info ci;
+	int image_gone;                   /* its reference names another image now, or none */
+	struct mr_store *st;
+	char size[48];                     /* ps -s: "6B (virtual 1.98MB)", else "" */
 };
 
 static int ps_cmp(const void *a, const void *b)
@@ -2398,9 +2642,12 @@ static void ps_command(const struct ctr *c, int no_trunc, struct mr_buf *out)
 {
 	struct mr_buf cmd = { 0 };
 	size_t i, runes = 0, cut = 0;
-	for (i = 0; i < c->entrypoint.n + c->cmd.n; i++)
-		mr_buf_printf(&cmd, "%s%s", i ? " " : "", i < c->entrypoint.n ? c->entrypoint.v[i] :
-			      c->cmd.v[i - c->entrypoint.n]);
+	for (i = 0; i < c->entrypoint.n + c->cmd.n; i++) {
+		const char *a = i < c->entrypoint.n ? c->entrypoint.v[i] : c->cmd.v[i - c->entrypoint.n];
+		/* Docker's daemon quotes an argument with a space in it: 'a b' */
+		int q = i && strchr(a, ' ');
+		mr_buf_printf(&cmd, "%s%s%s%s", i ? " " : "", q ? "'" : "", a, q ? "'" : "");
+	}
 	mr_buf_append(&cmd, "", 0);
 	for (i = 0; i < cmd.len; i++)
 		if (((unsigned char)cmd.data[i] & 0xc0) != 0x80 && ++runes == 20)
@@ -2419,6 +2666,86 @@ static void ps_command(const struct ctr *c, int no_trunc, struct mr_buf *out)
 	mr_buf_free(&cmd);
 }
 
+/* One run of ports mapped to themselves; first port in hport, last in cport. */
+static void ps_port_group(struct mr_buf *out, const char *ip, const struct net_port *g)
+{
+	char range[16];
+	if (g->hport == g->cport)
+		snprintf(range, sizeof range, "%u", g->cport);
+	else
+		snprintf(range, sizeof range, "%u-%u", g->hport, g->cport);
+	mr_buf_printf(out, "%s%s:%s->%s/%s", out->len ? ", " : "", ip, range, range,
+		      g->proto == 'u' ? "udp" : "tcp");
+}
+
+static int ps_port_cmp(const void *a, const void *b)
+{
+	const struct net_port *x = a, *y = b;
+	char ix[16], iy[16];
+	int d;
+	if (x->cport != y->cport)
+		return x->cport < y->cport ? -1 : 1;
+	net_ip_str(x->hip, ix);
+	net_ip_str(y->hip, iy);
+	if ((d = strcmp(ix, iy)) != 0)
+		return d;
+	if (x->hport != y->hport)
+		return x->hport < y->hport ? -1 : 1;
+	return (x->proto == 'u') - (y->proto == 'u');
+}
+
+/* Docker's PORTS cell (DisplayablePorts): sorted by container port, runs of
+ * ports mapped to themselves grouped ("0.0.0.0:80-81->80-81/tcp"), other
+ * mappings after them ("0.0.0.0:8000->80/tcp"), joined by ", ". */
+static void ps_ports(const struct ps_row *r, struct mr_buf *out)
+{
+	struct net_port ports[NET_MAX_PORTS], group[NET_MAX_PORTS];
+	struct mr_buf b = { 0 }, maps = { 0 }, res = { 0 };
+	size_t n = 0, ng = 0, i, g;
+	const char *l;
+	char ip[16];
+	if (net_rt_read(r->st, r->c.id, &b) == 0)
+		for (l = strchr(b.data, '\n'); l && *++l && n < NET_MAX_PORTS; l = strchr(l, '\n'))
+			if (net_port_line(l, &ports[n]) == 0)
+				n++;
+	mr_buf_free(&b);
+	qsort(ports, n, sizeof *ports, ps_port_cmp);
+	/* group[g]: the first port of a run in hport; its last in cport */
+	for (i = 0; i < n; i++) {
+		const struct net_port *p = &ports[i];
+		net_ip_str(p->hip, ip);
+		if (p->hport != p->cport) {
+			mr_buf_printf(&maps, "%s%s:%u->%u/%s", maps.len ? ", " : "", ip, p->hport,
+				      p->cport, p->proto == 'u' ? "udp" : "tcp");
+			continue;
+		}
+		for (g = 0; g < ng && (group[g].hip != p->hip || group[g].proto != p->proto); g++) {}
+		if (g < ng && p->cport == group[g].cport + 1) {
+			group[g].cport = p->cport;
+			continue;
+		}
+		if (g < ng) {
+			/* a gap: the finished run goes out now, a new one starts */
+			net_ip_str(group[g].hip, ip);
+			ps_port_group(&res, ip, &group[g]);
+		} else {
+			ng++;
+		}
+		group[g] = *p;
+		group[g].hport = p->cport;
+	}
+	for (g = 0; g < ng; g++) {
+		net_ip_str(group[g].hip, ip);
+		ps_port_group(&res, ip, &group[g]);
+	}
+	if (maps.len)
+		mr_buf_printf(&res, "%s%s", res.len ? ", " : "", maps.data);
+	if (res.len)
+		mr_buf_append(out, res.data, res.len);
+	mr_buf_free(&maps);
+	mr_buf_free(&res);
+}
+
 /* Value of one --format field ({{.Names}}), or -1 if unknown. */
 static int ps_field(const struct ps_row *r, const char *f, const char *arg, int no_trunc,
 		    struct mr_buf *out)
@@ -2432,7 +2759,12 @@ static int ps_field(const struct ps_row *r, const char *f, const char *arg, int 
 	} else if (!strcmp(f, "Names")) {
 		mr_buf_printf(out, "%s", r->c.name);
 	} else if (!strcmp(f, "Image")) {
-		mr_buf_printf(out, "%s", r->c.image_ref);
+		/* Docker: the image's ID once its name went (rmi, a new tag) */
+		if (r->image_gone)
+			mr_buf_printf(out, "%.*s", no_trunc ? MR_DIGEST_LEN : 12,
+				      no_trunc ? r->c.image : r->c.image + 7);
+		else
+			mr_buf_printf(out, "%s", r->c.image_ref);
 	} else if (!strcmp(f, "Command")) {
 		ps_command(&r->c, no_trunc, out);
 	} else if (!strcmp(f, "CreatedAt")) {
@@ -2459,8 +2791,11 @@ static int ps_field(const struct ps_row *r, const char *f, const char *arg, int 
 	} else if (!strcmp(f, "Networks")) {
 		mr_buf_printf(out, "%s", r->c.network);
 	} else if (!strcmp(f, "Size")) {
-		mr_buf_printf(out, "0B");
-	} else if (strcmp(f, "Ports") && strcmp(f, "Mounts") && strcmp(f, "LocalVolumes")) {
+		mr_buf_printf(out, "%s", r->size[0] ? r->size : "0B");
+	} else if (!strcmp(f, "Ports")) {
+		if (r->ci.status == CTR_RUNNING)
+			ps_ports(r, out);
+	} else if (strcmp(f, "Mounts") && strcmp(f, "LocalVolumes")) {
 		return -1;
 	}
 	mr_buf_append(out, "", 0);
@@ -2553,14 +2888,14 @@ static int ps_filter_known(const char *f)
 }
 
 /* --filter: same key ORs, different keys AND (Docker's rule). */
-static int ps_match(const struct ps_row *r, const struct cli_list *filters)
+static int ps_match(const struct ps_row *r, const struct ctr_list *filters)
 {
 	const char *k;
 	for (k = ps_filter_keys; *k; k += strlen(k) + 1) {
 		size_t i, kl = strlen(k);
 		int any = 0, hit = 0;
-		for (i = 0; i < filters->count; i++) {
-			const char *f = filters->items[i], *v = f + kl + 1;
+		for (i = 0; i < filters->n; i++) {
+			const char *f = filters->v[i], *v = f + kl + 1;
 			if (strncmp(f, k, kl) || f[kl] != '=')
 				continue;
 			any = 1;
@@ -2601,6 +2936,73 @@ static int ps_match(const struct ps_row *r, const struct cli_list *filters)
 	return 1;
 }
 
+/* Without -a, Docker lists only running containers whatever the filters,
+ * except that a status filter widens the list to every state
+ * (`ps -q -f name=db` is empty while db is stopped). */
+static int ps_wants_stopped(const struct ctr_list *filters)
+{
+	size_t i;
+	for (i = 0; i < filters->n; i++)
+		if (util_starts_with(filters->v[i], "status="))
+			return 1;
+	return 0;
+}
+
+/* Bytes of the files under a folder as Docker counts a layer: apparent
+ * sizes of everything but folders, on its own filesystem. */
+static uint64_t ps_du(int dirfd)
+{
+	DIR *d = fdopendir(dirfd);
+	struct dirent *de;
+	uint64_t sum = 0;
+	struct stat top;
+	if (!d) {
+		close(dirfd);
+		return 0;
+	}
+	fstat(dirfd, &top);
+	while ((de = readdir(d)) != NULL) {
+		struct stat sb;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    fstatat(dirfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 || sb.st_dev != top.st_dev)
+			continue;
+		if (S_ISDIR(sb.st_mode)) {
+			int fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd >= 0)
+				sum += ps_du(fd);
+		} else {
+			sum += (uint64_t)sb.st_size;
+		}
+	}
+	closedir(d);
+	return sum;
+}
+
+/* ps -s: each container's writable layer and, virtual, with its image. */
+static void ps_sizes(struct mr_store *st, struct ps_row *rows, size_t count)
+{
+	struct image_db db;
+	struct mr_err ignored;
+	size_t i;
+	if (image_db_read(st, &db, &ignored) < 0)
+		memset(&db, 0, sizeof db);
+	for (i = 0; i < count; i++) {
+		char path[48 + CTR_ID_LEN], a[24], b[24];
+		const struct image_rec *r = image_db_by_id(&db, rows[i].c.image);
+		int fd;
+		uint64_t rw = 0;
+		snprintf(path, sizeof path, "containers/%s/%s", rows[i].c.id,
+			 strcmp(rows[i].c.driver, "overlay") ? "rootfs" : "upper");
+		fd = openat(st->rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0)
+			rw = ps_du(fd);
+		util_human_size(rw, a, sizeof a);
+		util_human_size(rw + (r ? r->size : 0), b, sizeof b);
+		snprintf(rows[i].size, sizeof rows[i].size, "%s (virtual %s)", a, b);
+	}
+	image_db_free(&db);
+}
+
 /* Every container of the store, newest first. */
 static struct ps_row *ps_list(struct mr_store *st, size_t *count)
 {
@@ -2610,6 +3012,9 @@ static struct ps_row *ps_list(struct mr_store *st, size_t *count)
 	struct ps_row *rows = NULL;
 	size_t n = 0;
 	struct mr_err ignored;
+	struct image_db db = { 0 };
+	const struct image_rec *img;
+	int have_db = image_db_read(st, &db, &ignored) == 0;
 	if (!d && fd >= 0)
 		close(fd);
 	while (d && (de = readdir(d)) != NULL) {
@@ -2621,10 +3026,15 @@ static struct ps_row *ps_list(struct mr_store *st, size_t *count)
 			continue;
 		}
 		ctr_info_get(st, de->d_name, &rows[n].ci);
+		img = have_db ? image_db_find(&db, rows[n].c.image_ref, &ignored) : NULL;
+		rows[n].image_gone = have_db && (!img || strcmp(img->id, rows[n].c.image));
+		rows[n].st = st;
+		rows[n].size[0] = 0;
 		n++;
 	}
 	if (d)
 		closedir(d);
+	image_db_free(&db);
 	if (n)
 		qsort(rows, n, sizeof *rows, ps_cmp);
 	*count = n;
@@ -2633,9 +3043,9 @@ static struct ps_row *ps_list(struct mr_store *st, size_t *count)
 
 static int cmd_ps(struct cli *cl, int argc, char **argv)
 {
-	int all = 0, quiet = 0, no_trunc = 0, latest = 0, rc = 0;
+	int all = 0, quiet = 0, no_trunc = 0, latest = 0, rc = 0, size = 0;
 	const char *format = NULL, *last = NULL;
-	struct cli_list filters = { 0 };
+	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
 		{ "a|all", 0, NULL, &all, NULL, "Show all containers" },
 		{ "q|quiet", 0, NULL, &quiet, NULL, "Only display container IDs" },
@@ -2644,12 +3054,12 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 		{ "format", 1, &format, NULL, NULL, "Go-like template" },
 		{ "l|latest", 0, NULL, &latest, NULL, "Show the last created" },
 		{ "n|last", 1, &last, NULL, NULL, "Show the n last created" },
-		{ "s|size", 0, NULL, NULL, NULL, "Display total file sizes" },
+		{ "s|size", 0, NULL, &size, NULL, "Display total file sizes" },
 		{ 0 },
 	};
 	struct mr_store *st;
 	struct ps_row *rows;
-	struct cli_table t = { 7, 0, NULL, { 0 } };
+	struct cli_table t = { 7, 0, NULL, { 0 }, 0 };
 	struct mr_buf line = { 0 };
 	size_t i, count, shown = 0, limit = (size_t)-1;
 	int table = 0;
@@ -2658,9 +3068,9 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
-	for (i = 0; i < filters.count; i++)
-		if (!ps_filter_known(filters.items[i])) {
-			fprintf(stderr, "Error: invalid filter '%s'\n", filters.items[i]);
+	for (i = 0; i < filters.n; i++)
+		if (!ps_filter_known(filters.v[i])) {
+			fprintf(stderr, "Error: invalid filter '%s'\n", filters.v[i]);
 			return CLI_EXIT_FAIL;
 		}
 	if (latest)
@@ -2676,6 +3086,8 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 			format++;
 	}
 	rows = ps_list(st, &count);
+	if (size || (format && strstr(format, ".Size")))
+		ps_sizes(st, rows, count);
 	if (!quiet && (!format || table)) {
 		if (format) {
 			if (ps_render(format, NULL, no_trunc, &line) < 0) {
@@ -2684,7 +3096,8 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 			}
 		} else {
 			static const char *const head[] = { "CONTAINER ID", "IMAGE", "COMMAND", "CREATED",
-							    "STATUS", "PORTS", "NAMES" };
+							    "STATUS", "PORTS", "NAMES", "SIZE" };
+			t.ncols = size ? 8 : 7;
 			cli_table_add(&t, head);
 		}
 	}
@@ -2699,7 +3112,7 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 	for (i = 0; i < count && shown < limit; i++) {
 		struct ps_row *r = &rows[i];
 		if (!all && r->ci.status != CTR_RUNNING && r->ci.status != CTR_RESTARTING &&
-		    !filters.count)
+		    !ps_wants_stopped(&filters))
 			continue;
 		if (!ps_match(r, &filters))
 			continue;
@@ -2726,18 +3139,19 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 			}
 			mr_buf_free(&b);
 		} else {
-			struct mr_buf cells[7];
-			const char *row[7];
-			static const char fields[] = "ID\0Image\0Command\0RunningFor\0Status\0Ports\0Names\0";
+			struct mr_buf cells[8];
+			const char *row[8];
+			static const char fields[] = "ID\0Image\0Command\0RunningFor\0Status\0Ports\0Names\0"
+						     "Size\0";
 			const char *f = fields;
 			size_t k;
-			for (k = 0; k < 7; k++, f += strlen(f) + 1) {
+			for (k = 0; k < t.ncols; k++, f += strlen(f) + 1) {
 				memset(&cells[k], 0, sizeof cells[k]);
 				ps_field(r, f, NULL, no_trunc, &cells[k]);
 				row[k] = cells[k].data ? cells[k].data : "";
 			}
 			cli_table_add(&t, row);
-			for (k = 0; k < 7; k++)
+			for (k = 0; k < t.ncols; k++)
 				mr_buf_free(&cells[k]);
 		}
 	}
@@ -2752,7 +3166,7 @@ out:
 	for (i = 0; i < count; i++)
 		ctr_free(&rows[i].c);
 	free(rows);
-	free(filters.items);
+	free(filters.v);
 	mr_buf_free(&line);
 	return rc;
 }
@@ -2785,7 +3199,7 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 {
 	struct cli_flag flags[] = { { 0 } };
 	static const char *const head[] = { "UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD" };
-	struct cli_table t = { 8, 0, NULL, { 0 } };
+	struct cli_table t = { 8, 0, NULL, { 0 }, 0 };
 	struct ctr c;
 	struct ctr_info ci;
 	pid_t *pids;
@@ -2793,27 +3207,78 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 	long hz = UTIL_CLK_TCK;
 	time_t now = time(NULL), boot = 0;
 	struct timespec up;
+	/* ps -o columns: name, header, index in the full row below (9: comm,
+	 * 10: numeric uid) */
+	static const struct { char name[8], head[8]; int col; } cols[] = {
+		{ "uid", "UID", 10 }, { "user", "USER", 0 }, { "pid", "PID", 1 }, { "ppid", "PPID", 2 },
+		{ "c", "C", 3 }, { "stime", "STIME", 4 }, { "tty", "TT", 5 }, { "time", "TIME", 6 },
+		{ "args", "COMMAND", 7 }, { "command", "COMMAND", 7 }, { "cmd", "CMD", 7 },
+		{ "comm", "COMMAND", 9 },
+	};
+	int sel[12], nsel = 0, k, has_pid = 1;
+	const char *hsel[12];
 	int n = cli_parse(cl, argc, argv, flags, 0, "CONTAINER [ps OPTIONS]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 1, 1) < 0 || cli_ctr(cl, argv[0], &c) < 0)
+	if (cli_nargs(cl, n, 1, -1) < 0)
 		return CLI_EXIT_FAIL;
+	/* ps options (Docker hands them to the host's ps; minirun knows the
+	 * common ones): -e/-f/-ef change nothing, -o/-eo LIST picks columns */
+	for (k = 1; k < n; k++) {
+		const char *a = argv[k], *list = NULL;
+		if (!strcmp(a, "-e") || !strcmp(a, "-f") || !strcmp(a, "-ef") || !strcmp(a, "-A"))
+			continue;
+		if (!strcmp(a, "-o") || !strcmp(a, "-eo") || !strcmp(a, "-Ao") || !strcmp(a, "-efo"))
+			list = k + 1 < n ? argv[++k] : "";
+		else if (util_starts_with(a, "-o") || util_starts_with(a, "-eo"))
+			list = a + (a[1] == 'o' ? 2 : 3);
+		else if (util_starts_with(a, "--format="))
+			list = a + 9;
+		if (!list) {
+			fprintf(stderr, "Error: unsupported ps option %s (minirun's top knows -e, -f, -o)\n", a);
+			return 1;
+		}
+		while (*list && nsel < 12) {
+			size_t l = strcspn(list, ", "), j;
+			for (j = 0; j < sizeof cols / sizeof cols[0]; j++)
+				if (strlen(cols[j].name) == l && !strncmp(cols[j].name, list, l))
+					break;
+			if (j == sizeof cols / sizeof cols[0]) {
+				fprintf(stderr, "Error: unknown ps column %.*s\n", (int)l, list);
+				return 1;
+			}
+			hsel[nsel] = cols[j].head;
+			sel[nsel++] = cols[j].col;
+			list += l + (list[l] != 0);
+		}
+	}
+	for (k = 0, has_pid = !nsel; k < nsel; k++)
+		has_pid |= sel[k] == 1;
+	if (!has_pid) {
+		fprintf(stderr, "Error: Couldn't find PID field in ps output\n");
+		return 1;
+	}
+	if (cli_ctr(cl, argv[0], &c) < 0)
+		return 1;
 	ctr_info_get(&cl->store, c.id, &ci);
 	if (ci.status != CTR_RUNNING) {
-		fprintf(stderr, "Error: container %s is not running\n", c.id);
+		fprintf(stderr, "Error: Container %s is not running\n", c.id);
 		ctr_free(&c);
 		return CLI_EXIT_FAIL;
 	}
 	clock_gettime(CLOCK_BOOTTIME, &up);
 	boot = now - up.tv_sec;
 	pids = cg_pids(c.id, ci.pid, &count);
-	cli_table_add(&t, head);
+	t.minw = 20;
+	if (nsel)
+		t.ncols = (size_t)nsel;
+	cli_table_add(&t, nsel ? hsel : (const char **)head);
 	for (i = 0; i < count; i++) {
 		unsigned long long f[20];
 		char uid[24] = "?", ppid[24], pid[24], cpu[8], stime[16], tty[16], tm[24];
-		char path[48], buf[4096];
+		char path[48], buf[4096], comm[32] = "", nuid[24] = "?";
 		struct mr_buf cmd = { 0 };
-		const char *row[8];
+		const char *row[11], *out[12];
 		struct tm lt, ln;
 		time_t started;
 		unsigned long long secs;
@@ -2829,6 +3294,7 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 			buf[r > 0 ? r : 0] = 0;
 			if ((u = strstr(buf, "\nUid:")) != NULL) {
 				long v = strtol(u + 5, NULL, 10);
+				snprintf(nuid, sizeof nuid, "%ld", v);
 				if (v == 0)
 					snprintf(uid, sizeof uid, "root");
 				else
@@ -2863,18 +3329,20 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 		for (r = 0; cmd.data && (size_t)r + 1 < cmd.len; r++)
 			if (!cmd.data[r])
 				cmd.data[r] = ' ';
-		if (!cmd.len) {
-			snprintf(path, sizeof path, "/proc/%d/comm", (int)pids[i]);
-			if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-				r = read(fd, buf, sizeof buf - 1);
-				close(fd);
-				buf[r > 0 ? r - 1 : 0] = 0;
-				mr_buf_printf(&cmd, "[%s]", buf);
-			}
+		snprintf(path, sizeof path, "/proc/%d/comm", (int)pids[i]);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+			r = read(fd, comm, sizeof comm - 1);
+			close(fd);
+			comm[r > 0 ? r - 1 : 0] = 0;
 		}
+		if (!cmd.len)
+			mr_buf_printf(&cmd, "[%s]", comm);
 		row[0] = uid; row[1] = pid; row[2] = ppid; row[3] = cpu; row[4] = stime;
 		row[5] = tty; row[6] = tm; row[7] = cmd.data ? cmd.data : "";
-		cli_table_add(&t, row);
+		row[8] = ""; row[9] = comm; row[10] = nuid;
+		for (k = 0; k < nsel; k++)
+			out[k] = row[sel[k]];
+		cli_table_add(&t, nsel ? out : row);
 		mr_buf_free(&cmd);
 	}
 	cli_table_print(&t);
@@ -2992,12 +3460,18 @@ static void stats_sample(const struct ctr *c, pid_t pid, struct stats_sample *s)
 static int cmd_stats(struct cli *cl, int argc, char **argv)
 {
 	int no_stream = 0, all = 0, no_trunc = 0;
+	const char *format = NULL;
 	struct cli_flag flags[] = {
 		{ "no-stream", 0, NULL, &no_stream, NULL, "One sample, no refresh" },
 		{ "a|all", 0, NULL, &all, NULL, "Show all containers" },
 		{ "no-trunc", 0, NULL, &no_trunc, NULL, "Do not truncate output" },
+		{ "format", 1, &format, NULL, NULL, "Pretty-print images using a Go template" },
 		{ 0 },
 	};
+	static const char heads[] = "Container\0CONTAINER\0Name\0NAME\0ID\0CONTAINER ID\0"
+		"CPUPerc\0CPU %\0MemUsage\0MEM USAGE / LIMIT\0MemPerc\0MEM %\0NetIO\0NET I/O\0"
+		"BlockIO\0BLOCK I/O\0PIDs\0PIDS\0";
+	struct cli_fmt fm;
 	static const char *const head[] = { "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT",
 					    "MEM %", "NET I/O", "BLOCK I/O", "PIDS" };
 	struct mr_store *st;
@@ -3033,12 +3507,15 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 	a = util_xcalloc(count, sizeof *a);
 	b = util_xcalloc(count, sizeof *b);
 	for (;;) {
-		struct cli_table t = { 8, 0, NULL, { 0 } };
+		struct cli_table t = { 8, 0, NULL, { 0 }, 0 };
 		for (i = 0; i < count; i++)
 			if (keep[i] && rows[i].ci.status == CTR_RUNNING)
 				stats_sample(&rows[i].c, rows[i].ci.pid, &a[i]);
 		usleep(no_stream ? 250000 : 1000000);
-		cli_table_add(&t, head);
+		if (format)
+			cli_fmt_init(&fm, format, heads);
+		else
+			cli_table_add(&t, head);
 		for (i = 0; i < count; i++) {
 			char id[72], cpu[16], mem[48], memp[16], net[48], pids[24], x[16], y[16];
 			const char *row[8];
@@ -3069,10 +3546,22 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 			snprintf(id, sizeof id, "%.*s", no_trunc ? CTR_ID_LEN : 12, rows[i].c.id);
 			row[0] = id; row[1] = rows[i].c.name; row[2] = cpu; row[3] = mem;
 			row[4] = memp; row[5] = net; row[6] = "0B / 0B"; row[7] = pids;
+			if (format) {
+				const char *kv[] = { "Container", n ? rows[i].c.name : id, "Name",
+						     rows[i].c.name, "ID", id, "CPUPerc", cpu, "MemUsage", mem,
+						     "MemPerc", memp, "NetIO", net, "BlockIO", "0B / 0B",
+						     "PIDs", pids };
+				if (!no_stream && !fm.t.nrows && !fm.table)
+					printf("\033[2J\033[H");
+				cli_fmt_row(&fm, kv, 9);
+				continue;
+			}
 			cli_table_add(&t, row);
 		}
-		if (!no_stream)
+		if (!no_stream && !format)
 			printf("\033[2J\033[H");
+		if (format && (rc = cli_fmt_end(&fm)) != 0)
+			break;
 		cli_table_print(&t);
 		fflush(stdout);
 		if (no_stream)
@@ -3091,11 +3580,35 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 
 /* ---- rename, prune ---- */
 
+/* Give container c a new name under the store lock: the new name claimed
+ * first, the record saved, then the old name released and the network's
+ * hosts files told (rename and boot's rollouts). */
+static int cli_rename_ctr(struct mr_store *st, struct ctr *c, const char *name, struct mr_err *err)
+{
+	char old[CTR_NAME_MAX];
+	int rc = -1;
+	snprintf(old, sizeof old, "%s", c->name);
+	if (mr_store_lock(st, err) < 0)
+		return -1;
+	if (ctr_name_claim(st, name, c->id, err) == 0) {
+		snprintf(c->name, sizeof c->name, "%s", name);
+		if (ctr_save(st, c, -1, err) == 0) {
+			ctr_name_release(st, old, c->id);
+			net_names_update(st, c->network);
+			rc = 0;
+		} else {
+			ctr_name_release(st, name, c->id);
+			snprintf(c->name, sizeof c->name, "%s", old);
+		}
+	}
+	mr_store_unlock(st);
+	return rc;
+}
+
 static int cmd_rename(struct cli *cl, int argc, char **argv)
 {
 	struct cli_flag flags[] = { { 0 } };
 	struct ctr c;
-	char old[CTR_NAME_MAX];
 	const char *name;
 	int rc = CLI_EXIT_FAIL;
 	int n = cli_parse(cl, argc, argv, flags, 1, "CONTAINER NEW_NAME");
@@ -3116,20 +3629,12 @@ static int cmd_rename(struct cli *cl, int argc, char **argv)
 		ctr_free(&c);
 		return CLI_EXIT_FAIL;
 	}
-	snprintf(old, sizeof old, "%s", c.name);
-	if (mr_store_lock(&cl->store, &cl->err) == 0) {
-		if (ctr_name_claim(&cl->store, name, c.id, &cl->err) == 0) {
-			snprintf(c.name, sizeof c.name, "%s", name);
-			if (ctr_save(&cl->store, &c, -1, &cl->err) == 0) {
-				ctr_name_release(&cl->store, old, c.id);
-				rc = 0;
-			} else {
-				ctr_name_release(&cl->store, name, c.id);
-			}
-		}
-		mr_store_unlock(&cl->store);
-	}
-	if (rc)
+	rc = cli_rename_ctr(&cl->store, &c, name, &cl->err) < 0 ? CLI_EXIT_FAIL : 0;
+	if (rc && cl->err.code == MR_EEXIST)
+		/* Docker's two lines for a name in use */
+		fprintf(stderr, "Error: Error when allocating new name: %s\n"
+			"Error: failed to rename container named %s\n", cl->err.msg, argv[0]);
+	else if (rc)
 		util_print_err(&cl->err);
 	ctr_free(&c);
 	return rc;
@@ -3164,7 +3669,7 @@ static uint64_t cli_du(int dirfd)
 static int cmd_container_prune(struct cli *cl, int argc, char **argv)
 {
 	int force = 0;
-	struct cli_list filters = { 0 };
+	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
 		{ "f|force", 0, NULL, &force, NULL, "Do not prompt for confirmation" },
 		{ "filter", 1, NULL, NULL, &filters, "Filter: label=..." },
@@ -3219,7 +3724,7 @@ static int cmd_container_prune(struct cli *cl, int argc, char **argv)
 	for (i = 0; i < count; i++)
 		ctr_free(&rows[i].c);
 	free(rows);
-	free(filters.items);
+	free(filters.v);
 	return 0;
 }
 
@@ -3228,7 +3733,7 @@ static int cmd_container_prune(struct cli *cl, int argc, char **argv)
 static int cmd_exec(struct cli *cl, int argc, char **argv)
 {
 	struct exec_opts o;
-	struct cli_list env = { 0 }, env_file = { 0 };
+	struct ctr_list env = { 0 }, env_file = { 0 };
 	struct cli_flag flags[] = {
 		{ "d|detach", 0, NULL, &o.detach, NULL, "Run in the background" },
 		{ "i|interactive", 0, NULL, &o.interactive, NULL, "Keep STDIN open" },
@@ -3255,27 +3760,26 @@ static int cmd_exec(struct cli *cl, int argc, char **argv)
 		fprintf(stderr, "the input device is not a TTY\n");
 		return CLI_EXIT_FAIL;
 	}
-	exec_sealed_self();
 	cli_std_fds();
 	if (cli_ctr(cl, argv[0], &c) < 0)
-		return CLI_EXIT_FAIL;
+		return 1;
 	ctr_info_get(&cl->store, c.id, &ci);
 	if (ci.status != CTR_RUNNING) {
-		fprintf(stderr, "Error: container %s is not running\n", c.id);
+		fprintf(stderr, "Error: Container %s is not running\n", c.id);
 		ctr_free(&c);
-		return CLI_EXIT_FAIL;
+		return 1;
 	}
 	/* -e and --env-file values, resolved the way `run` does */
 	ctr_init(&tmp);
-	for (i = 0; i < env_file.count; i++)
-		if (ctr_env_file(&tmp, env_file.items[i], &cl->err) < 0) {
+	for (i = 0; i < env_file.n; i++)
+		if (ctr_env_file(&tmp, env_file.v[i], &cl->err) < 0) {
 			util_print_err(&cl->err);
 			ctr_free(&tmp);
 			ctr_free(&c);
 			return CLI_EXIT_FAIL;
 		}
-	for (i = 0; i < env.count; i++)
-		ctr_env_add_arg(&tmp, env.items[i]);
+	for (i = 0; i < env.n; i++)
+		ctr_env_add_arg(&tmp, env.v[i]);
 	o.env = tmp.env;
 	for (k = 1; k < n; k++)
 		ctr_list_add(&o.cmd, argv[k]);
@@ -3284,14 +3788,19 @@ static int cmd_exec(struct cli *cl, int argc, char **argv)
 	if (!o.workdir)
 		o.workdir = c.workdir;
 	fflush(stdout);
+	cl->err.msg[0] = 0;
 	rc = exec_run(&cl->store, &c, ci.pid, ci.pid_start, &o, &cl->err);
-	if (rc >= 125 && rc <= 127 && cl->err.msg[0])
+	if (rc >= 125 && rc <= 127 && cl->err.msg[0]) {
 		util_print_err(&cl->err);
+		/* Docker: 126 when the command cannot be run, found or not; 1
+		 * when exec itself fails */
+		rc = rc == 125 ? 1 : 126;
+	}
 	ctr_list_free(&o.cmd);
 	ctr_free(&tmp);
 	ctr_free(&c);
-	free(env.items);
-	free(env_file.items);
+	free(env.v);
+	free(env_file.v);
 	return rc;
 }
 
@@ -3334,9 +3843,10 @@ static int cmd_cp(struct cli *cl, int argc, char **argv)
 	src = cli_cp_arg(argv[0], &sc);
 	dst = cli_cp_arg(argv[1], &dc);
 	if (sc && dc)
-		return cli_fail(cl, "copying between containers is not supported"), CLI_EXIT_FAIL;
+		/* Docker prints these alone and exits 1 */
+		return fprintf(stderr, "copying between containers is not supported\n"), 1;
 	if (!sc && !dc)
-		return cli_fail(cl, "must specify at least one container source"), CLI_EXIT_FAIL;
+		return fprintf(stderr, "must specify at least one container source\n"), 1;
 	if (!*(sc ? dst : src))
 		return cli_fail(cl, "filepath cannot be empty"), CLI_EXIT_FAIL;
 	cli_std_fds();
@@ -3478,7 +3988,7 @@ static int cmd_container(struct cli *cl, int argc, char **argv)
 
 static int cmd_volume_create(struct cli *c, int argc, char **argv)
 {
-	struct cli_list labels = { 0 };
+	struct ctr_list labels = { 0 };
 	const char *name = NULL, *driver = NULL;
 	struct cli_flag flags[] = {
 		{ "d|driver", 1, &driver, NULL, NULL, "Specify volume driver name (only \"local\")" },
@@ -3508,7 +4018,7 @@ static int cmd_volume_create(struct cli *c, int argc, char **argv)
 	}
 	if (!(st = cli_store(c)))
 		goto out;
-	if (volume_create(st, name, labels.items, labels.count, 0, out, sizeof out, &created,
+	if (volume_create(st, name, labels.v, labels.n, 0, out, sizeof out, &created,
 			  &c->err) < 0) {
 		util_print_err(&c->err);
 		goto out;
@@ -3516,17 +4026,17 @@ static int cmd_volume_create(struct cli *c, int argc, char **argv)
 	printf("%s\n", out);
 	rc = 0;
 out:
-	free(labels.items);
+	free(labels.v);
 	return n == -2 ? 0 : rc;
 }
 
 /* --filter for volume ls: dangling=true|false, name=SUBSTRING, label=K[=V]. */
-static int volume_matches(struct mr_store *st, const char *name, const struct cli_list *filters,
+static int volume_matches(struct mr_store *st, const char *name, const struct ctr_list *filters,
 			  struct mr_err *err)
 {
 	size_t i;
-	for (i = 0; i < filters->count; i++) {
-		const char *f = filters->items[i];
+	for (i = 0; i < filters->n; i++) {
+		const char *f = filters->v[i];
 		char who[256];
 		if (util_starts_with(f, "dangling=")) {
 			int want = !strcmp(f + 9, "true") || !strcmp(f + 9, "1");
@@ -3559,17 +4069,22 @@ static int volume_matches(struct mr_store *st, const char *name, const struct cl
 
 static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 {
-	struct cli_list filters = { 0 };
+	struct ctr_list filters = { 0 };
 	int quiet = 0, rc = CLI_EXIT_FAIL;
+	const char *format = NULL;
 	struct cli_flag flags[] = {
 		{ "f|filter", 1, NULL, NULL, &filters, "Provide filter values (e.g. \"dangling=true\")" },
 		{ "q|quiet", 0, NULL, &quiet, NULL, "Only display volume names" },
+		{ "format", 1, &format, NULL, NULL, "Pretty-print volumes using a Go template" },
 		{ 0 },
 	};
+	static const char heads[] = "Name\0VOLUME NAME\0Driver\0DRIVER\0Scope\0SCOPE\0"
+		"Mountpoint\0MOUNTPOINT\0Labels\0LABELS\0Links\0LINKS\0Size\0SIZE\0";
+	struct cli_fmt fm;
 	struct mr_store *st;
 	char **names = NULL;
 	size_t count = 0, i;
-	struct cli_table t = { 2, 0, NULL, { 0 } };
+	struct cli_table t = { 2, 0, NULL, { 0 }, 0 };
 	static const char *const head[] = { "DRIVER", "VOLUME NAME" };
 	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS]");
 	if (n < 0 || cli_nargs(c, n, 0, 0) < 0 || !(st = cli_store(c)))
@@ -3578,7 +4093,9 @@ static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 		util_print_err(&c->err);
 		goto out;
 	}
-	if (!quiet)
+	if (format)
+		cli_fmt_init(&fm, format, heads);
+	if (!quiet && !format)
 		cli_table_add(&t, head);
 	for (i = 0; i < count; i++) {
 		const char *row[2] = { "local", names[i] };
@@ -3589,19 +4106,27 @@ static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 		}
 		if (!m)
 			continue;
-		if (quiet)
+		if (quiet) {
 			printf("%s\n", names[i]);
-		else
+		} else if (format) {
+			char mp[MINIRUN_MAX_PATH];
+			const char *kv[] = { "Name", names[i], "Driver", "local", "Scope", "local",
+					     "Mountpoint", mp, "Labels", "", "Links", "N/A", "Size", "N/A" };
+			snprintf(mp, sizeof mp, "%s/volumes/%s/_data", c->root, names[i]);
+			if (cli_fmt_row(&fm, kv, 7))
+				break;
+		} else {
 			cli_table_add(&t, row);
+		}
 	}
 	cli_table_print(&t);
 	t.nrows = 0;
-	rc = 0;
+	rc = format ? cli_fmt_end(&fm) : 0;
 out:
 	if (t.nrows)
 		cli_table_print(&t);
 	volume_free_names(names, count);
-	free(filters.items);
+	free(filters.v);
 	return n == -2 ? 0 : rc;
 }
 
@@ -3633,11 +4158,15 @@ static void volume_inspect_one(struct mr_store *st, struct mr_jw *w, struct volu
 
 static int cmd_volume_inspect(struct cli *c, int argc, char **argv)
 {
-	struct cli_flag flags[] = { { 0 } };
+	const char *format = NULL;
+	struct cli_flag flags[] = {
+		{ "f|format", 1, &format, NULL, NULL, "Format the output using the given Go template" },
+		{ 0 },
+	};
 	struct mr_store *st;
 	struct mr_buf out = { 0 };
-	struct mr_jw w;
-	int i, rc = 0;
+	struct mr_jw w, one;
+	int i, k, rc = 0;
 	int n = cli_parse(c, argc, argv, flags, 1, "VOLUME [VOLUME...]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
@@ -3652,11 +4181,18 @@ static int cmd_volume_inspect(struct cli *c, int argc, char **argv)
 			rc = 1;
 			continue;
 		}
-		volume_inspect_one(st, &w, &vi);
+		if (format) {
+			out.len = 0;
+			mr_jw_init(&one, &out, 0);
+		}
+		volume_inspect_one(st, format ? &one : &w, &vi);
 		mr_json_free(&vi.meta);
+		if (format && (k = cli_inspect_format(format, out.data, out.len)) != 0)
+			rc = k;
 	}
 	mr_jw_arr_end(&w);
-	printf("%s\n", out.data);
+	if (!format)
+		printf("%s\n", out.data);
 	mr_buf_free(&out);
 	return rc;
 }
@@ -3675,8 +4211,7 @@ static int cmd_volume_rm(struct cli *c, int argc, char **argv)
 	if (cli_nargs(c, n, 1, -1) < 0 || !(st = cli_store(c)))
 		return CLI_EXIT_FAIL;
 	for (i = 0; i < n; i++) {
-		char who[512];
-		/* Under the lock, so no container can start using it meanwhile. */
+		/* Under the lock: exists, then removed (if unused) at once. */
 		if (mr_store_lock(st, &c->err) < 0) {
 			util_print_err(&c->err);
 			return CLI_EXIT_FAIL;
@@ -3686,12 +4221,6 @@ static int cmd_volume_rm(struct cli *c, int argc, char **argv)
 			if (force)
 				continue;
 			fprintf(stderr, "Error: No such volume: %s\n", argv[i]);
-			rc = 1;
-			continue;
-		}
-		if (container_users_of_volume(st, argv[i], who, sizeof who) > 0) {
-			mr_store_unlock(st);
-			fprintf(stderr, "Error: remove %s: volume is in use - [%s]\n", argv[i], who);
 			rc = 1;
 			continue;
 		}
@@ -3709,7 +4238,7 @@ static int cmd_volume_rm(struct cli *c, int argc, char **argv)
 static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 {
 	int force = 0, all = 0;
-	struct cli_list filters = { 0 };
+	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
 		{ "a|all", 0, NULL, &all, NULL, "Remove all unused volumes, not just anonymous ones" },
 		{ "filter", 1, NULL, NULL, &filters, "Provide filter values (e.g. \"label=<label>\")" },
@@ -3717,7 +4246,7 @@ static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 		{ 0 },
 	};
 	struct mr_store *st;
-	char **names = NULL, size[32], who[512];
+	char **names = NULL, size[32];
 	size_t count = 0, i;
 	uint64_t reclaimed = 0;
 	int deleted = 0, rc = CLI_EXIT_FAIL;
@@ -3741,13 +4270,13 @@ static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 		if (volume_read(st, names[i], &vi, &c->err) < 0)
 			continue;
 		mr_json_free(&vi.meta);
-		if ((!all && !vi.anonymous) || container_users_of_volume(st, names[i], who, sizeof who) > 0 ||
-		    volume_matches(st, names[i], &filters, &c->err) != 1)
+		if ((!all && !vi.anonymous) || volume_matches(st, names[i], &filters, &c->err) != 1)
 			continue;
 		snprintf(path, sizeof path, "volumes/%s/_data", names[i]);
 		bytes = store_du(st, path);
 		if (volume_remove(st, names[i], &c->err) < 0) {
-			util_print_err(&c->err);
+			if (c->err.code != MR_EINUSE)   /* in use: not pruned, not an error */
+				util_print_err(&c->err);
 			continue;
 		}
 		if (!deleted++)
@@ -3761,7 +4290,7 @@ static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 	rc = 0;
 out:
 	volume_free_names(names, count);
-	free(filters.items);
+	free(filters.v);
 	return n == -2 ? 0 : rc;
 }
 
@@ -3840,7 +4369,7 @@ static void df_verbose(struct mr_store *st, const struct image_db *db, const str
 	static const char *const ch[] = { "CONTAINER ID", "IMAGE", "COMMAND", "LOCAL VOLUMES",
 					  "SIZE", "CREATED", "STATUS", "NAMES" };
 	static const char *const vh[] = { "VOLUME NAME", "LINKS", "SIZE" };
-	struct cli_table t = { 8, 0, NULL, { 0 } };
+	struct cli_table t = { 8, 0, NULL, { 0 }, 0 };
 	char a[5][64], repo[256], path[300], who[80];
 	const char *row[8];
 	time_t now = time(NULL), when;
@@ -3927,7 +4456,7 @@ static void df_verbose(struct mr_store *st, const struct image_db *db, const str
 static int cmd_system_df(struct cli *cl, int argc, char **argv)
 {
 	static const char *const head[] = { "TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE" };
-	struct cli_table t = { 5, 0, NULL, { 0 } };
+	struct cli_table t = { 5, 0, NULL, { 0 }, 0 };
 	struct mr_store *st;
 	struct image_db db;
 	struct ps_row *rows;
@@ -4032,6 +4561,30 @@ static int cmd_system_prune(struct cli *cl, int argc, char **argv)
 	return rc ? CLI_EXIT_FAIL : 0;
 }
 
+/* `check [--repair]`: exit 0 when the store is (now) consistent, 1 when
+ * problems are left (each printed on its own line). */
+static int cmd_check(struct cli *c, int argc, char **argv)
+{
+	int repair = 0, rc;
+	struct cli_flag flags[] = {
+		{ "repair", 0, NULL, &repair, NULL, "Remove what is incomplete or unreferenced "
+		  "(never a volume's data, never what a container uses)" },
+		{ 0 },
+	};
+	struct mr_store *st;
+	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS]");
+	if (n < 0)
+		return n == -2 ? 0 : CLI_EXIT_FAIL;
+	if (cli_nargs(c, n, 0, 0) < 0 || !(st = cli_store(c)))
+		return CLI_EXIT_FAIL;
+	rc = check_store(st, repair ? CHECK_REPAIR : CHECK_REPORT, "", &c->err);
+	if (rc < 0) {
+		util_print_err(&c->err);
+		return CLI_EXIT_FAIL;
+	}
+	return rc ? 1 : 0;
+}
+
 static int cmd_system(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
@@ -4048,13 +4601,13 @@ static int cmd_system(struct cli *c, int argc, char **argv)
 #include <termios.h>
 
 /* Join a repeated flag's values with commas (the insecure registry list). */
-static char *cli_join(const struct cli_list *l)
+static char *cli_join(const struct ctr_list *l)
 {
 	struct mr_buf b = { 0 };
 	size_t i;
 	mr_buf_append(&b, NULL, 0);
-	for (i = 0; i < l->count; i++)
-		mr_buf_printf(&b, "%s%s", i ? "," : "", l->items[i]);
+	for (i = 0; i < l->n; i++)
+		mr_buf_printf(&b, "%s%s", i ? "," : "", l->v[i]);
 	return b.data;
 }
 
@@ -4091,25 +4644,22 @@ out:
 	close(fd);
 	return rc;
 }
-#endif
 
 static int cmd_pull(struct cli *c, int argc, char **argv)
 {
-#if !MINIRUN_WITH_PULL
-	(void)c; (void)argc; (void)argv;
-	return cli_disabled("pull", "PULL");
-#else
-	struct cli_list insecure = { 0 };
+	struct ctr_list insecure = { 0 };
 	struct pull_opts o;
 	struct mr_store *st;
+	const char *rate = NULL;
 	char *list;
 	int quiet = 0, rc;
 	struct cli_flag flags[] = {
 		{ "platform", 1, &o.platform, NULL, NULL, "Set platform if server is multi-platform capable" },
+		{ "limit-rate", 1, &rate, NULL, NULL, "Download at most RATE bytes/s (100k, 1m)" },
 		{ "q|quiet", 0, NULL, &quiet, NULL, "Suppress verbose output" },
 		{ "insecure-registry", 1, NULL, NULL, &insecure,
 		  "Registry (host:port) to reach over plain HTTP (also $MINIRUN_INSECURE_REGISTRIES)" },
-		{ "ca-file", 1, &tls_ca_file, NULL, NULL,
+		{ "ca-file", 1, &o.ca_file, NULL, NULL,
 		  "CA bundle instead of " MINIRUN_DEFAULT_CA_FILE " (also $MINIRUN_CA_FILE)" },
 		{ 0 },
 	};
@@ -4122,25 +4672,27 @@ static int cmd_pull(struct cli *c, int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	o.quiet = quiet;
 	o.print_name = 1;
+	if (rate && (util_parse_size(rate, &o.rate) < 0 || o.rate < 1024)) {
+		fprintf(stderr, "minirun: pull: invalid --limit-rate '%s' (a size per second, at least 1k)\n",
+			rate);
+		free(insecure.v);
+		return CLI_EXIT_FAIL;
+	}
 	o.insecure = list = cli_join(&insecure);
 	rc = image_pull(st, argv[0], &o, &c->err);
 	if (rc < 0)
 		util_print_err(&c->err);
 	free(list);
-	free(insecure.items);
+	free(insecure.v);
 	return rc < 0 ? CLI_EXIT_FAIL : 0;
-#endif
 }
 
 /* `login [-u USER] [-p PASS | --password-stdin] [SERVER]` */
 static int cmd_login(struct cli *c, int argc, char **argv)
 {
-#if !MINIRUN_WITH_PULL
-	(void)c; (void)argc; (void)argv;
-	return cli_disabled("login", "PULL");
-#else
 	const char *user = NULL, *pass = NULL;
-	struct cli_list insecure = { 0 };
+	struct pull_opts po;
+	struct ctr_list insecure = { 0 };
 	int from_stdin = 0, rc = CLI_EXIT_FAIL;
 	char ubuf[256], pbuf[1024], *list = NULL;
 	struct cli_flag flags[] = {
@@ -4148,10 +4700,12 @@ static int cmd_login(struct cli *c, int argc, char **argv)
 		{ "p|password", 1, &pass, NULL, NULL, "Password" },
 		{ "password-stdin", 0, NULL, &from_stdin, NULL, "Take the password from stdin" },
 		{ "insecure-registry", 1, NULL, NULL, &insecure, "The registry speaks plain HTTP" },
-		{ "ca-file", 1, &tls_ca_file, NULL, NULL, "CA bundle instead of the system's" },
+		{ "ca-file", 1, &po.ca_file, NULL, NULL, "CA bundle instead of the system's" },
 		{ 0 },
 	};
-	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] [SERVER]");
+	int n;
+	memset(&po, 0, sizeof po);
+	n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] [SERVER]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(c, n, 0, 1) < 0)
@@ -4190,8 +4744,8 @@ static int cmd_login(struct cli *c, int argc, char **argv)
 		mr_err_set(&c->err, MR_EINVAL_INPUT, "login: invalid username %s", user);
 		goto fail;
 	}
-	list = cli_join(&insecure);
-	if (pull_login(n ? argv[0] : "docker.io", user, pass, list, &c->err) < 0)
+	po.insecure = list = cli_join(&insecure);
+	if (pull_login(n ? argv[0] : "docker.io", user, pass, &po, &c->err) < 0)
 		goto fail;
 	printf("Login Succeeded\n");
 	rc = 0;
@@ -4203,18 +4757,13 @@ fail:
 out:
 	memset(pbuf, 0, sizeof pbuf);
 	free(list);
-	free(insecure.items);
+	free(insecure.v);
 	return rc;
-#endif
 }
 
 /* `logout [SERVER]` */
 static int cmd_logout(struct cli *c, int argc, char **argv)
 {
-#if !MINIRUN_WITH_PULL
-	(void)c; (void)argc; (void)argv;
-	return cli_disabled("logout", "PULL");
-#else
 	struct cli_flag flags[] = { { 0 } };
 	struct pull_ref r;
 	int found, n = cli_parse(c, argc, argv, flags, 1, "[SERVER]");
@@ -4240,8 +4789,26 @@ static int cmd_logout(struct cli *c, int argc, char **argv)
 	printf(found ? "Removing login credentials for %s\n" : "Not logged in to %s\n",
 	       pull_auth_key(r.domain));
 	return 0;
-#endif
 }
+#else /* !MINIRUN_WITH_PULL: the commands stay, and say why they cannot work */
+static int cmd_pull(struct cli *c, int argc, char **argv)
+{
+	(void)c; (void)argc; (void)argv;
+	return cli_disabled("pull", "PULL");
+}
+
+static int cmd_login(struct cli *c, int argc, char **argv)
+{
+	(void)c; (void)argc; (void)argv;
+	return cli_disabled("login", "PULL");
+}
+
+static int cmd_logout(struct cli *c, int argc, char **argv)
+{
+	(void)c; (void)argc; (void)argv;
+	return cli_disabled("logout", "PULL");
+}
+#endif /* MINIRUN_WITH_PULL */
 /* ---- [21] CLI: port (networking, [19]) ---- */
 
 /* port CONTAINER [PRIVATE_PORT[/PROTO]] */
@@ -4375,12 +4942,16 @@ static int cmd_network_rm(struct cli *cl, int argc, char **argv)
 
 static int cmd_network_inspect(struct cli *cl, int argc, char **argv)
 {
-	struct cli_flag flags[] = { { 0 } };
+	const char *format = NULL;
+	struct cli_flag flags[] = {
+		{ "f|format", 1, &format, NULL, NULL, "Format the output using the given Go template" },
+		{ 0 },
+	};
 	struct mr_store *st;
 	struct mr_buf out = { 0 };
-	struct mr_jw w;
+	struct mr_jw w, one;
 	struct net_def d;
-	int i, rc = 0, n = cli_parse(cl, argc, argv, flags, 1, "NETWORK [NETWORK...]");
+	int i, k, rc = 0, n = cli_parse(cl, argc, argv, flags, 1, "NETWORK [NETWORK...]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 1, -1) < 0 || !(st = cli_store(cl)))
@@ -4393,10 +4964,17 @@ static int cmd_network_inspect(struct cli *cl, int argc, char **argv)
 			rc = 1;
 			continue;
 		}
-		net_inspect_one(st, &d, &w);
+		if (format) {
+			out.len = 0;
+			mr_jw_init(&one, &out, 0);
+		}
+		net_inspect_one(st, &d, format ? &one : &w);
+		if (format && (k = cli_inspect_format(format, out.data, out.len)) != 0)
+			rc = k;
 	}
 	mr_jw_arr_end(&w);
-	printf("%s\n", out.data);
+	if (!format)
+		printf("%s\n", out.data);
 	mr_buf_free(&out);
 	return rc;
 }
@@ -4404,6 +4982,7 @@ static int cmd_network_inspect(struct cli *cl, int argc, char **argv)
 struct cli_net_ls {
 	struct cli_table t;
 	int quiet, no_trunc;
+	struct cli_fmt *fm;
 };
 
 static int cli_net_ls_row(struct mr_store *st, struct net_def *d, void *arg)
@@ -4413,20 +4992,28 @@ static int cli_net_ls_row(struct mr_store *st, struct net_def *d, void *arg)
 	const char *row[4] = { id, d->name, d->driver, "local" };
 	(void)st;
 	snprintf(id, sizeof id, "%.*s", l->no_trunc ? 64 : 12, d->id);
-	if (l->quiet)
+	if (l->quiet) {
 		printf("%s\n", id);
-	else
+	} else if (l->fm) {
+		const char *kv[] = { "ID", id, "Name", d->name, "Driver", d->driver, "Scope", "local",
+				     "IPv6", "false", "Internal", "false", "Labels", "", "CreatedAt", "" };
+		cli_fmt_row(l->fm, kv, 8);
+	} else {
 		cli_table_add(&l->t, row);
+	}
 	return 0;
 }
 
 static int cmd_network_ls(struct cli *cl, int argc, char **argv)
 {
 	static const char *const head[] = { "NETWORK ID", "NAME", "DRIVER", "SCOPE" };
-	struct cli_net_ls l = { { 4, 0, NULL, { 0 } }, 0, 0 };
+	struct cli_net_ls l = { { 4, 0, NULL, { 0 }, 0 }, 0, 0, NULL };
+	const char *format = NULL;
+	struct cli_fmt fm;
 	struct cli_flag flags[] = {
 		{ "no-trunc", 0, NULL, &l.no_trunc, NULL, "Do not truncate the output" },
 		{ "q|quiet", 0, NULL, &l.quiet, NULL, "Only display network IDs" },
+		{ "format", 1, &format, NULL, NULL, "Pretty-print networks using a Go template" },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -4435,11 +5022,16 @@ static int cmd_network_ls(struct cli *cl, int argc, char **argv)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
-	if (!l.quiet)
+	if (format) {
+		cli_fmt_init(&fm, format, "ID\0NETWORK ID\0Name\0NAME\0Driver\0DRIVER\0Scope\0SCOPE\0"
+			     "IPv6\0IPV6\0Internal\0INTERNAL\0Labels\0LABELS\0CreatedAt\0CREATED\0");
+		l.fm = &fm;
+	}
+	if (!l.quiet && !format)
 		cli_table_add(&l.t, head);
 	net_each(st, cli_net_ls_row, &l);
 	cli_table_print(&l.t);
-	return 0;
+	return format ? cli_fmt_end(&fm) : 0;
 }
 
 static int cmd_network_create(struct cli *cl, int argc, char **argv)
@@ -4459,8 +5051,7 @@ static int cmd_network_create(struct cli *cl, int argc, char **argv)
 	if (cli_nargs(cl, n, 1, 1) < 0 || !(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	if (driver && strcmp(driver, "bridge"))
-		mr_err_set(&cl->err, MR_EINVAL_INPUT, "plugin \"%s\" not found: only the bridge "
-			   "driver is built in", driver);
+		mr_err_set(&cl->err, MR_EINVAL_INPUT, "plugin \"%s\" not found", driver);
 	else if (net_create(st, argv[0], subnet, gateway, id, &cl->err) == 0)
 		return printf("%s\n", id), 0;
 	util_print_err(&cl->err);
@@ -4517,144 +5108,131 @@ static int boot_managed(const struct ctr *c, const char *dir)
 	return b && !strcmp(b, "1") && d && !strcmp(d, dir);
 }
 
-/* Call a command function with a built argument list; its stdout (IDs) is
- * dropped: `up` says what it did in its own words. */
-static int boot_call(struct cli *cl, int (*fn)(struct cli *, int, char **), struct ctr_list *a)
-{
-	char **argv = util_xmalloc((a->n + 1) * sizeof *argv);
-	const char *cmd = cl->cmd;
-	int save, null, rc;
-	memcpy(argv, a->v, (a->n + 1) * sizeof *argv);
-	fflush(stdout);
-	save = fcntl(1, F_DUPFD_CLOEXEC, 3);
-	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (save >= 0 && null >= 0)
-		dup2(null, 1);
-	rc = fn(cl, (int)a->n, argv);
-	fflush(stdout);
-	if (save >= 0) {
-		dup2(save, 1);
-		close(save);
-	}
-	if (null >= 0)
-		close(null);
-	cl->cmd = cmd;
-	free(argv);
-	return rc;
-}
-
-static void boot_arg(struct ctr_list *a, const char *flag, const char *v)
-{
-	if (!v)
-		return;
-	ctr_list_add(a, flag);
-	ctr_list_add(a, v);
-}
-
-static void boot_args(struct ctr_list *a, const char *flag, const struct ctr_list *l)
-{
-	size_t i;
-	for (i = 0; i < l->n; i++)
-		boot_arg(a, flag, l->v[i]);
-}
-
-/* Load the declared archive when the image is not in the store. */
+/* Load the declared archive (a file or an OCI layout folder) when the image
+ * is not in the store. */
 static int boot_image(struct cli *cl, struct boot_decl *d)
 {
 	struct image_db db;
-	struct ctr_list a = { 0 };
+	struct image_load ld;
 	struct mr_err ignored;
-	int have, rc;
+	struct stat sb;
+	int have, fd = -1, rc = -1;
 	if (image_db_read(&cl->store, &db, &ignored) < 0)
 		memset(&db, 0, sizeof db);
-	have = image_db_find(&db, d->image, &ignored) != NULL;
+	have = image_db_find(&db, d->o.image, &ignored) != NULL;
 	image_db_free(&db);
 	if (have || !d->archive)
 		return 0;
 	printf("minirun: %s: loading %s\n", d->name, d->archive);
 	fflush(stdout);
-	ctr_list_add(&a, "-q");
-	boot_arg(&a, "-i", d->archive);
-	cl->cmd = "load";
-	rc = boot_call(cl, cmd_load, &a);
-	ctr_list_free(&a);
-	return rc ? -1 : 0;
+	memset(&ld, 0, sizeof ld);
+	ld.st = &cl->store;
+	ld.source = d->archive;
+	ld.quiet = 1;
+	ld.dirfd = -1;
+	image_platform_host(&ld.platform);
+	if (stat(d->archive, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		ld.dirfd = open(d->archive, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		ld.open_blob = image_dir_open_blob;
+		ld.close_blob = image_dir_close_blob;
+	} else {
+		fd = open(d->archive, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd < 0 && ld.dirfd < 0)
+		mr_err_sys(&cl->err, "load %s", d->archive);
+	else
+		rc = image_load(&ld, fd, &cl->err);
+	if (rc < 0)
+		util_print_err(&cl->err);
+	if (fd >= 0)
+		close(fd);
+	if (ld.dirfd >= 0)
+		close(ld.dirfd);
+	return rc;
 }
 
-/* `run -d` with the declaration's settings and the boot labels. */
+/* Start a declared container: its options (with the boot labels, and its
+ * entrypoint and command split into words) into the spec, then the same back
+ * end and start as `run -d`. */
 static int boot_start(struct cli *cl, struct boot_decl *d, const char *dir)
 {
-	struct ctr_list a = { 0 }, own = { 0 }, ep = { 0 }, cmd = { 0 };
-	char *lab[3];
-	size_t i;
+	struct ctr_opts *o = &d->o;
+	struct ctr_list args = { 0 }, own = { 0 };
+	struct ctr c;
+	size_t i, nep = 0, nlabels = o->label.n;
 	int rc = -1;
-	struct mr_err err;
 	if (boot_image(cl, d) < 0)
 		return -1;
-	lab[0] = util_xstrdup("minirun.boot=1");
-	if (asprintf(&lab[1], "minirun.boot.dir=%s", dir) < 0 ||
-	    asprintf(&lab[2], "minirun.boot.hash=%s", d->hash) < 0)
-		util_oom();
-	for (i = 0; i < 3; i++)
-		ctr_list_add(&own, lab[i]);
-	ctr_list_add(&a, "-d");
-	boot_arg(&a, "--name", d->name);
-	for (i = 0; i < 3; i++)
-		boot_arg(&a, "--label", lab[i]);
-	boot_args(&a, "--label", &d->label);
-	boot_args(&a, "-e", &d->env);
-	boot_args(&a, "-v", &d->volume);
-	boot_args(&a, "--mount", &d->mount);
-	boot_args(&a, "--tmpfs", &d->tmpfs);
-	boot_args(&a, "-p", &d->port);
-	boot_args(&a, "--device", &d->device);
-	boot_args(&a, "--sysctl", &d->sysctl);
-	boot_args(&a, "--ulimit", &d->ulimit);
-	boot_args(&a, "--group-add", &d->group_add);
-	boot_arg(&a, "--shm-size", d->shm_size);
-	boot_arg(&a, "--health-cmd", d->health_cmd);
-	boot_arg(&a, "--health-interval", d->health_interval);
-	boot_arg(&a, "--health-timeout", d->health_timeout);
-	boot_arg(&a, "--health-retries", d->health_retries);
-	boot_arg(&a, "--network", d->network);
-	boot_arg(&a, "--restart", d->restart);
-	boot_arg(&a, "--memory", d->memory);
-	boot_arg(&a, "--cpus", d->cpus);
-	boot_arg(&a, "--pids-limit", d->pids_limit);
-	boot_arg(&a, "--user", d->user);
-	boot_arg(&a, "--workdir", d->workdir);
-	boot_arg(&a, "--hostname", d->hostname);
-	boot_arg(&a, "--stop-timeout", d->stop_timeout);
-	boot_arg(&a, "--stop-signal", d->stop_signal);
-	if (d->read_only)
-		ctr_list_add(&a, "--read-only");
-	if (d->init)
-		ctr_list_add(&a, "--init");
-	err.msg[0] = 0;
-	if ((d->entrypoint && boot_words(d->entrypoint, &ep, &own, &err) < 0) ||
-	    (d->command && boot_words(d->command, &cmd, &own, &err) < 0)) {
-		fprintf(stderr, "minirun: %s: key '%s': %s\n", d->file,
-			cmd.n || !d->entrypoint ? "command" : "entrypoint", err.msg);
+	ctr_init(&c);
+	cli_std_fds();
+	for (i = 0; i < 3; i++) {
+		char *lab;
+		if (asprintf(&lab, i == 0 ? "minirun.boot=1" : i == 1 ? "minirun.boot.dir=%s" :
+			     "minirun.boot.hash=%s", i == 1 ? dir : d->hash) < 0)
+			util_oom();
+		ctr_list_add(&own, lab);
+		ctr_list_add(&o->label, lab);
+	}
+	o->name = d->name;
+	if (d->entrypoint && boot_words(d->entrypoint, &args, &own, &cl->err) < 0) {
+		fprintf(stderr, "minirun: %s: key 'entrypoint': %s\n", d->file, cl->err.msg);
 		goto out;
 	}
-	if (d->entrypoint)
-		/* --entrypoint takes the program; the rest of it leads the command */
-		boot_arg(&a, "--entrypoint", ep.n ? ep.v[0] : "");
-	ctr_list_add(&a, d->image);
-	for (i = 1; i < ep.n; i++)
-		ctr_list_add(&a, ep.v[i]);
-	for (i = 0; i < cmd.n; i++)
-		ctr_list_add(&a, cmd.v[i]);
-	cl->cmd = "run";
-	rc = boot_call(cl, cmd_run, &a) ? -1 : 0;
+	nep = args.n;
+	if (d->command && boot_words(d->command, &args, &own, &cl->err) < 0) {
+		fprintf(stderr, "minirun: %s: key 'command': %s\n", d->file, cl->err.msg);
+		goto out;
+	}
+	/* the entrypoint's program replaces the image's; the rest of it leads
+	 * the command, as with `run --entrypoint PROG IMAGE ARG...` */
+	o->entrypoint = d->entrypoint ? nep ? args.v[0] : "" : NULL;
+	o->args = nep ? args.v + 1 : args.v;
+	o->nargs = (int)(args.n - (nep ? 1 : 0));
+	if (spec_from_opts(&cl->store, o, &c, &cl->err) < 0 ||
+	    spec_create(&cl->store, &c, 1, &cl->err) < 0 ||
+	    ctr_start_detached(&cl->store, &c, 0, 0, &cl->err) != 0)
+		util_print_err(&cl->err);
+	else
+		rc = 0;
 out:
+	ctr_free(&c);
+	o->label.n = nlabels;          /* the boot labels were ours */
+	if (o->label.v)
+		o->label.v[nlabels] = NULL;
+	o->args = NULL;
+	o->nargs = 0;
 	for (i = 0; i < own.n; i++)
 		free((char *)own.v[i]);
 	ctr_list_free(&own);
-	ctr_list_free(&ep);
-	ctr_list_free(&cmd);
-	ctr_list_free(&a);
+	ctr_list_free(&args);
 	return rc;
+}
+
+/* Stop until its monitor is gone: a container that keeps exiting under a
+ * restart policy has a monitor in its back-off, or between an exit and the
+ * restart decision, whose state a single look can miss (5 s at most). */
+static void boot_stop(struct cli *cl, struct ctr *c)
+{
+	struct ctr_rt rt;
+	int i, rfd, alive = 1;
+	for (i = 0; i < 50 && alive; i++) {
+		struct timespec t = { 0, 100000000L };
+		if (ctr_stop(&cl->store, c, -1, 0, &cl->err) < 0)
+			util_print_err(&cl->err);
+		rfd = ctr_rundir(&cl->store, c->id, 0);
+		if (rfd < 0)
+			return;
+		alive = ctr_monitor_alive(rfd);
+		if (alive) {
+			int fd = openat(rfd, "stop", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+			if (fd >= 0)
+				close(fd);
+			if (ctr_rt_read(rfd, &rt) == 0 && rt.monitor > 0 && rt.status == 'R')
+				kill(rt.monitor, SIGTERM);
+			nanosleep(&t, NULL);
+		}
+		close(rfd);
+	}
 }
 
 /* Stop (the container's own stop signal and timeout) and remove. */
@@ -4663,8 +5241,7 @@ static int boot_remove(struct cli *cl, struct ctr *c)
 	struct ctr_owner o;
 	struct ctr_info ci;
 	int rc = 0;
-	if (ctr_stop(&cl->store, c, -1, 0, &cl->err) < 0)
-		util_print_err(&cl->err);
+	boot_stop(cl, c);
 	ctr_info_get(&cl->store, c->id, &ci);
 	printf("minirun: stopped %s (exit code %d)\n", boot_name(c), ci.st.exit_code);
 	fflush(stdout);
@@ -4756,6 +5333,271 @@ static int boot_deps_healthy(struct cli *cl, const struct boot_decl *x)
 	return 0;
 }
 
+/* ---- updates: fetch, replace, keep the new container only if it is good ----
+ * store/boot/NAME.rollout  an update under way: the old container's ID,
+ *   written and synced before the old container is stopped and renamed
+ *   NAME.prev; removed once the new one is kept (NAME.prev removed) or the
+ *   old one is back under its name. The next `up` after a power cut or a
+ *   SIGKILL finds it and puts the old container back before anything else:
+ *   one of the two runs afterwards, never none.
+ * store/boot/NAME.refused  "IMAGE_ID HASH" of a rolled-back update: not tried
+ *   again until the tag moves to another image or the declaration changes.
+ *   The rolled-back container carries the label minirun.boot.refused=IMAGE_ID
+ *   (ps --format '{{.Labels}}', inspect). The previous image stays in use by
+ *   NAME.prev until the new container is kept, so no prune can take it. */
+
+static int boot_statedir(struct cli *cl)
+{
+	mkdirat(cl->store.rootfd, "boot", 0700);
+	return openat(cl->store.rootfd, "boot", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* The ID of the container of exactly this name, or "". */
+static void boot_id_of(struct cli *cl, const char *name, char *id)
+{
+	int fd = ctr_names_dir(&cl->store);
+	id[0] = 0;
+	if (fd >= 0) {
+		ctr_name_owner(&cl->store, fd, name, id);
+		close(fd);
+	}
+}
+
+/* The image ID a reference names in the store; -1 (id "") if none. */
+static int boot_image_id(struct cli *cl, const char *ref, char *id)
+{
+	struct image_db db;
+	struct image_rec *r;
+	struct mr_err ignored;
+	id[0] = 0;
+	if (image_db_read(&cl->store, &db, &ignored) < 0)
+		return -1;
+	r = image_db_find(&db, ref, &ignored);
+	if (r)
+		snprintf(id, MR_DIGEST_LEN + 1, "%s", r->id);
+	image_db_free(&db);
+	return r ? 0 : -1;
+}
+
+static int boot_is_refused(int sfd, const char *name, const char *image, const char *hash)
+{
+	char file[CTR_NAME_MAX + 16], want[2 * MR_DIGEST_LEN + 4];
+	struct mr_buf b = { 0 };
+	struct mr_err ignored;
+	int hit;
+	snprintf(file, sizeof file, "%s.refused", name);
+	if (mr_read_file(sfd, file, &b, 512, &ignored) < 0)
+		return 0;
+	snprintf(want, sizeof want, "%s %s\n", image, hash);
+	hit = b.len == strlen(want) && !memcmp(b.data, want, b.len);
+	mr_buf_free(&b);
+	return hit;
+}
+
+/* Bring the image in as `pull` says: never (the archive when the image is
+ * missing), missing (pull when it is not in the store), always (pull: the
+ * tag may have moved). A failed pull keeps what the store has. */
+static void boot_fetch(struct cli *cl, struct boot_decl *d)
+{
+	char id[MR_DIGEST_LEN + 1];
+	struct pull_opts po;
+	struct mr_store *st = cli_store(cl);
+	int have = boot_image_id(cl, d->o.image, id) == 0;
+	if (!st || !d->pull || !strcmp(d->pull, "never") || (have && !strcmp(d->pull, "missing")))
+		return;
+	printf("minirun: %s: pulling %s\n", d->name, d->o.image);
+	fflush(stdout);
+	memset(&po, 0, sizeof po);
+	po.quiet = 1;
+	po.rate = d->rate;
+	po.insecure = getenv("MINIRUN_INSECURE_REGISTRIES");
+	if (image_pull(st, d->o.image, &po, &cl->err) < 0)
+		fprintf(stderr, "minirun: %s: pull of %s failed: %s%s\n", d->name, d->o.image,
+			cl->err.msg, have ? " (the image in the store stays)" : "");
+}
+
+static int boot_rename(struct cli *cl, const char *id, const char *name)
+{
+	struct ctr c;
+	int rc;
+	ctr_init(&c);
+	rc = ctr_load(&cl->store, id, &c, &cl->err) < 0 ? -1 : cli_rename_ctr(&cl->store, &c, name, &cl->err);
+	if (rc < 0)
+		fprintf(stderr, "minirun: rename %.12s to %s: %s\n", id, name, cl->err.msg);
+	ctr_free(&c);
+	return rc;
+}
+
+/* Load a container by ID and stop + remove it, or start it. */
+static int boot_by_id(struct cli *cl, const char *id, int start)
+{
+	struct ctr c;
+	int rc = -1;
+	ctr_init(&c);
+	if (ctr_load(&cl->store, id, &c, &cl->err) == 0)
+		rc = start ? (ctr_start_detached(&cl->store, &c, 0, 0, &cl->err) ? -1 : 0) :
+			     boot_remove(cl, &c);
+	if (rc < 0 && start)
+		util_print_err(&cl->err);
+	ctr_free(&c);
+	return rc;
+}
+
+/* Say on the container which image was refused (replacing an older say). */
+static void boot_mark_refused(struct cli *cl, const char *id, const char *image)
+{
+	struct ctr c;
+	struct mr_err ignored;
+	char *lab = NULL;
+	size_t i, j;
+	ctr_init(&c);
+	if (ctr_load(&cl->store, id, &c, &ignored) == 0 &&
+	    asprintf(&lab, "minirun.boot.refused=%s", image) > 0) {
+		for (i = j = 0; i < c.labels.n; i++)
+			if (strncmp(c.labels.v[i], "minirun.boot.refused=", 21))
+				c.labels.v[j++] = c.labels.v[i];
+		c.labels.n = j;
+		ctr_list_add(&c.labels, lab);
+		if (mr_store_lock(&cl->store, &ignored) == 0) {
+			ctr_save(&cl->store, &c, -1, &ignored);
+			mr_store_unlock(&cl->store);
+		}
+	}
+	ctr_free(&c);
+	free(lab);
+}
+
+/* Is the new container good? With a health check: healthy before the
+ * check could have decided (start period + (interval + timeout) x
+ * (retries + 1), plus 5 s); without: running and never restarted for
+ * rollout_wait. 0, or -1 with the reason in why. */
+static int boot_verdict(struct cli *cl, const struct boot_decl *d, char *why, size_t size)
+{
+	char id[CTR_ID_LEN + 1];
+	struct ctr c;
+	struct ctr_info ci;
+	int64_t limit, waited;
+	int health;
+	boot_id_of(cl, d->name, id);
+	ctr_init(&c);
+	if (!id[0] || ctr_load(&cl->store, id, &c, &cl->err) < 0) {
+		snprintf(why, size, "was not created");
+		ctr_free(&c);
+		return -1;
+	}
+	health = c.health_test.n > 0;
+	limit = health ? c.health_start + (ctr_health_ns(c.health_interval) +
+		ctr_health_ns(c.health_timeout)) * (ctr_health_retries(&c) + 1) + 5000000000LL :
+		d->wait_ns;
+	ctr_free(&c);
+	if (health)
+		printf("minirun: %s: waiting for the new container's health check\n", d->name);
+	else
+		printf("minirun: %s: checking that the new container stays up for %llds\n", d->name,
+		       (long long)(d->wait_ns / 1000000000LL));
+	fflush(stdout);
+	for (waited = 0;; waited += 100000000) {
+		struct timespec t = { 0, 100000000L };
+		ctr_info_get(&cl->store, id, &ci);
+		if (ci.status != CTR_RUNNING || ci.st.restart_count > 0) {
+			snprintf(why, size, "stopped (exit code %d)", ci.st.exit_code);
+			return -1;
+		}
+		if (health && !strcmp(ci.health, "healthy"))
+			return 0;
+		if (health && !strcmp(ci.health, "unhealthy")) {
+			snprintf(why, size, "is unhealthy");
+			return -1;
+		}
+		if (waited >= limit) {
+			if (!health)
+				return 0;
+			snprintf(why, size, "did not become healthy in time");
+			return -1;
+		}
+		nanosleep(&t, NULL);
+	}
+}
+
+/* Replace `old` by a container of the declaration (image `image`): keep
+ * the new one if it is good, else bring the old one back and refuse the
+ * image. 0 updated, -1 rolled back or failed. */
+static int boot_rollout(struct cli *cl, struct boot_decl *x, struct ctr *old, const char *dir,
+			const char *image, int sfd)
+{
+	char prev[CTR_NAME_MAX + 8], jfile[CTR_NAME_MAX + 16], line[CTR_ID_LEN + 2], why[160] = "";
+	char nid[CTR_ID_LEN + 1], rfile[CTR_NAME_MAX + 16], rec[2 * MR_DIGEST_LEN + 4];
+	struct mr_err err;
+	snprintf(prev, sizeof prev, "%s.prev", x->name);
+	snprintf(jfile, sizeof jfile, "%s.rollout", x->name);
+	snprintf(line, sizeof line, "%s\n", old->id);
+	if (mr_write_atomic(sfd, jfile, line, strlen(line), 0600, &err) < 0) {
+		util_print_err(&err);
+		return -1;
+	}
+	printf("minirun: %s: stopping the old container (kept as %s until the new one is good)\n",
+	       x->name, prev);
+	fflush(stdout);
+	if (ctr_stop(&cl->store, old, -1, 0, &err) < 0)
+		util_print_err(&err);
+	if (boot_rename(cl, old->id, prev) < 0) {
+		boot_by_id(cl, old->id, 1);
+		unlinkat(sfd, jfile, 0);
+		return -1;
+	}
+	if (boot_deps_healthy(cl, x) < 0 || boot_start(cl, x, dir) < 0)
+		snprintf(why, sizeof why, "did not start");
+	else
+		boot_verdict(cl, x, why, sizeof why);
+	if (!why[0]) {
+		boot_by_id(cl, old->id, 0);
+		unlinkat(sfd, jfile, 0);
+		mr_fsync_dir(sfd, &err);
+		printf("minirun: %s: updated to image %.19s\n", x->name, image);
+		return 0;
+	}
+	/* roll back: the new one goes, the old one comes back under its name */
+	boot_id_of(cl, x->name, nid);
+	if (nid[0] && strcmp(nid, old->id))
+		boot_by_id(cl, nid, 0);
+	boot_rename(cl, old->id, x->name);
+	snprintf(rfile, sizeof rfile, "%s.refused", x->name);
+	snprintf(rec, sizeof rec, "%s %s\n", image, x->hash);
+	if (mr_write_atomic(sfd, rfile, rec, strlen(rec), 0600, &err) < 0)
+		util_print_err(&err);
+	boot_mark_refused(cl, old->id, image);
+	boot_by_id(cl, old->id, 1);
+	unlinkat(sfd, jfile, 0);
+	mr_fsync_dir(sfd, &err);
+	fprintf(stderr, "minirun: %s: the new container %s: rolled back to the previous container "
+		"(image %.19s); image %.19s refused until the tag or the declaration changes\n",
+		x->name, why, old->image, image);
+	return -1;
+}
+
+/* An update cut short (power cut, SIGKILL of `up`): the old container back
+ * under its name, the new one (not confirmed) removed. */
+static void boot_recover(struct cli *cl, const char *name, int sfd)
+{
+	char jfile[CTR_NAME_MAX + 16], prev[CTR_NAME_MAX + 8];
+	char pid[CTR_ID_LEN + 1], nid[CTR_ID_LEN + 1];
+	struct mr_err ignored;
+	snprintf(jfile, sizeof jfile, "%s.rollout", name);
+	if (!util_exists_at(sfd, jfile, AT_SYMLINK_NOFOLLOW))
+		return;
+	snprintf(prev, sizeof prev, "%s.prev", name);
+	boot_id_of(cl, prev, pid);
+	if (pid[0]) {
+		boot_id_of(cl, name, nid);
+		if (nid[0] && strcmp(nid, pid))
+			boot_by_id(cl, nid, 0);
+		boot_rename(cl, pid, name);
+		printf("minirun: %s: an update was cut short: the previous container is back\n", name);
+	}
+	unlinkat(sfd, jfile, 0);
+	mr_fsync_dir(sfd, &ignored);
+}
+
 /* Bring the store in line with the folder. 0, or 1 if anything failed. */
 static int boot_up(struct cli *cl, const char *dir)
 {
@@ -4763,7 +5605,7 @@ static int boot_up(struct cli *cl, const char *dir)
 	struct ps_row *rows, *r;
 	size_t nr, i, *idx;
 	ssize_t n;
-	int bad, rc = 0;
+	int bad, rc = 0, sfd;
 	if (!cli_store(cl))
 		return CLI_EXIT_FAIL;
 	n = boot_load_dir(dir, &d, &bad, &cl->err);
@@ -4774,6 +5616,10 @@ static int boot_up(struct cli *cl, const char *dir)
 	rc = bad ? 1 : 0;
 	idx = util_xmalloc(((size_t)n + 1) * sizeof *idx);
 	boot_order(d, (size_t)n, idx);
+	sfd = boot_statedir(cl);
+	for (i = 0; i < (size_t)n && sfd >= 0; i++)
+		if (d[i].ok)
+			boot_recover(cl, d[i].name, sfd);
 	rows = ps_list(&cl->store, &nr);
 	/* declarations that went away */
 	for (i = 0; i < nr; i++)
@@ -4784,9 +5630,13 @@ static int boot_up(struct cli *cl, const char *dir)
 		}
 	for (i = 0; i < (size_t)n; i++) {
 		struct boot_decl *x = &d[idx[i]];
+		char img[MR_DIGEST_LEN + 1];
 		const char *h;
+		int same;
 		if (!x->ok)
 			continue;
+		boot_fetch(cl, x);
+		boot_image_id(cl, x->o.image, img);
 		r = boot_row(rows, nr, x->name);
 		if (r && !boot_managed(&r->c, dir)) {
 			fprintf(stderr, "minirun: %s: container %s exists and was not made by `up` "
@@ -4795,7 +5645,13 @@ static int boot_up(struct cli *cl, const char *dir)
 			continue;
 		}
 		h = r ? boot_label(&r->c, "minirun.boot.hash") : NULL;
-		if (r && h && !strcmp(h, x->hash)) {
+		same = r && h && !strcmp(h, x->hash) && (!img[0] || !strcmp(img, r->c.image));
+		if (r && !same && sfd >= 0 && boot_is_refused(sfd, x->name, img, x->hash)) {
+			printf("minirun: %s: image %.19s was rolled back before: refused until the tag "
+			       "or the declaration changes\n", x->name, img);
+			same = 1;
+		}
+		if (same) {
 			if (r->ci.status == CTR_RUNNING || r->ci.status == CTR_RESTARTING) {
 				printf("minirun: %s: up to date\n", x->name);
 			} else if (boot_deps_healthy(cl, x) < 0) {
@@ -4807,6 +5663,14 @@ static int boot_up(struct cli *cl, const char *dir)
 			} else {
 				printf("minirun: %s: started\n", x->name);
 			}
+			continue;
+		}
+		if (r && sfd >= 0) {
+			printf("minirun: %s: %s, replacing\n", x->name, h && !strcmp(h, x->hash) ?
+			       "new image for its tag" : "declaration changed");
+			fflush(stdout);
+			if (boot_rollout(cl, x, &r->c, dir, img, sfd) < 0)
+				rc = 1;
 			continue;
 		}
 		if (r) {
@@ -4825,6 +5689,8 @@ static int boot_up(struct cli *cl, const char *dir)
 		fflush(stdout);
 	}
 	fflush(stdout);
+	if (sfd >= 0)
+		close(sfd);
 	boot_free(d, (size_t)n, rows, nr, idx);
 	return rc;
 }
@@ -4890,9 +5756,44 @@ static void boot_nop(int sig)
 	(void)sig;
 }
 
+/* init's update timer: the shortest pull_interval of the declarations (0:
+ * none). Their errors are said by `up`, not here. */
+static int64_t boot_pull_every(const char *dir)
+{
+	struct boot_decl *d = NULL;
+	struct mr_err ignored;
+	int64_t every = 0;
+	ssize_t n, i;
+	int bad, err2 = fcntl(2, F_DUPFD_CLOEXEC, 3), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null >= 0)
+		dup2(null, 2);
+	n = boot_load_dir(dir, &d, &bad, &ignored);
+	if (err2 >= 0) {
+		dup2(err2, 2);
+		close(err2);
+	}
+	if (null >= 0)
+		close(null);
+	for (i = 0; i < n; i++)
+		if (d[i].ok && d[i].interval_ns && (!every || d[i].interval_ns < every))
+			every = d[i].interval_ns;
+	for (i = 0; i < n; i++)
+		boot_decl_free(&d[i]);
+	free(d);
+	return every;
+}
+
+static int64_t boot_now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
 static int cmd_init(struct cli *cl, int argc, char **argv)
 {
 	int do_reboot = 0, want = 0, rc;
+	int64_t every, last;
 	struct cli_flag flags[] = {
 		{ "reboot", 0, NULL, &do_reboot, NULL, "Reboot instead of powering off at shutdown" },
 		{ 0 },
@@ -4928,17 +5829,38 @@ static int cmd_init(struct cli *cl, int argc, char **argv)
 		sigaddset(&mask, sigs[i]);
 	}
 	sigprocmask(SIG_BLOCK, &mask, &old);
+	/* A power cut may have hit the last writes: say what the store is like
+	 * and collect only what nothing uses before the containers start. */
+	if (cli_store(cl) && check_store(&cl->store, CHECK_GARBAGE, "minirun: init: check: ",
+					 &cl->err) < 0)
+		util_print_err(&cl->err);
+	fflush(stdout);
 	printf("minirun: init: starting containers from %s\n", dir);
 	boot_child(cl, dir, 1, &mask, &old, &want);
+	every = boot_pull_every(dir);
+	last = boot_now_ns();
+	if (every)
+		printf("minirun: init: looking for new images every %llds\n",
+		       (long long)(every / 1000000000LL));
 	while (!want) {
 		struct timespec t = { 5, 0 };
-		int sig = sigtimedwait(&mask, NULL, &t);
-		if (sig == SIGUSR2)
+		int sig;
+		if (every && last + every - boot_now_ns() < 5000000000LL) {
+			int64_t left = last + every - boot_now_ns();
+			t.tv_sec = left > 0 ? (time_t)(left / 1000000000LL) : 0;
+			t.tv_nsec = left > 0 ? (long)(left % 1000000000LL) : 1;
+		}
+		sig = sigtimedwait(&mask, NULL, &t);
+		if (sig == SIGUSR2) {
 			want = (int)RB_AUTOBOOT;
-		else if (sig == SIGHUP)   /* re-read the declarations */
+		} else if (sig == SIGHUP || (every && boot_now_ns() >= last + every)) {
+			/* re-read the declarations, pull what says always */
 			boot_child(cl, dir, 1, &mask, &old, &want);
-		else if (sig > 0 && sig != SIGCHLD)
+			every = boot_pull_every(dir);
+			last = boot_now_ns();
+		} else if (sig > 0 && sig != SIGCHLD) {
 			want = do_reboot ? (int)RB_AUTOBOOT : (int)RB_POWER_OFF;
+		}
 		boot_reap(0, NULL);
 	}
 	printf("minirun: init: stopping containers\n");
@@ -4994,12 +5916,14 @@ static int cmd_init(struct cli *cl, int argc, char **argv)
  * out (they answer "built without ..."). */
 static const struct cli_command cli_commands[] = {
 	{ "__monitor", cmd_monitor, NULL },
+	{ "check", cmd_check, "Verify the store; --repair removes what nothing uses" },
 	{ "container", cmd_container, "Manage containers" },
 	{ "cp", cmd_cp, "Copy files/folders between a container and the local filesystem" },
 	{ "create", cmd_create, "Create a new container" },
 	{ "down", cmd_down, "Stop and remove the containers that up started" },
 	{ "exec", cmd_exec, "Execute a command in a running container" },
 	{ "help", cmd_help, NULL },
+	{ "history", cmd_history, "Show the history of an image" },
 	{ "image", cmd_image, "Manage images" },
 	{ "images", cmd_images, "List images" },
 	{ "info", cmd_info, "Display system-wide information" },

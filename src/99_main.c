@@ -1,5 +1,21 @@
 /* ==== [99] MAIN: mr_main (global options, the command table), and main unless MINIRUN_NO_MAIN ==== */
 
+/* Commands that put processes into containers (directly, through a monitor,
+ * a restart, a health check, boot files): they run from a sealed copy of
+ * minirun ([18] exec_sealed_self). `container` takes the same words. */
+static int main_needs_seal(int argc, char **argv, int i)
+{
+	static const char *const words[] = { "run", "start", "restart", "exec", "cp", "__monitor",
+					      "init", "up", NULL };
+	size_t k;
+	if (!strcmp(argv[i], "container") && i + 1 < argc)
+		i++;
+	for (k = 0; words[k]; k++)
+		if (!strcmp(argv[i], words[k]))
+			return 1;
+	return 0;
+}
+
 /* see minirun.h */
 int mr_main(int argc, char **argv)
 {
@@ -49,6 +65,7 @@ unknown:
 	}
 	if (i >= argc && getpid() == 1) {
 		/* the kernel's /init (or rdinit=) is minirun itself, with no words */
+		exec_sealed_self(argv);
 		c.cmd = "init";
 		return cmd_init(&c, 0, argv + i);
 	}
@@ -62,10 +79,12 @@ unknown:
 	if (!cmd->name) {
 		fprintf(stderr, "minirun: '%s' is not a minirun command.\nSee 'minirun --help'\n",
 			argv[i]);
-		return CLI_EXIT_FAIL;
+		return 1;   /* as Docker */
 	}
+	if (main_needs_seal(argc, argv, i))
+		exec_sealed_self(argv);
 	c.cmd = cmd->name;
-	rc = cmd->run(&c, argc - i - 1, argv + i + 1);
+	rc = cli_exit_code(&c, cmd->name, cmd->run(&c, argc - i - 1, argv + i + 1));
 	if (c.store_open)
 		mr_store_close(&c.store);
 	fflush(stdout);

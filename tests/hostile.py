@@ -725,8 +725,10 @@ def archive_cases(S, how):
         '(skopeo writes such symlinks, but to ../<diffid>.tar inside the archive)',
         replace(docker_files('hostile-x', [layer], layer_names=[v1]), v1,
                 ('symlink', UP + s + '/canary')))
-    add('docker-repotag-invalid', 'reject', '-',
-        'manifest.json RepoTags "../../evil:latest" and "UPPER:tag" (invalid names)',
+    # issue 16: a bad name loads the image untagged, with a warning naming it
+    add('docker-repotag-invalid', 'accept', '-',
+        'manifest.json RepoTags "../../evil:latest" and "UPPER:tag" (invalid names: '
+        'loaded untagged)',
         docker_files('hostile-x', [layer], manifest=[{
             'Config': sha(cfg) + '.json', 'RepoTags': ['../../evil:latest', 'UPPER:tag'],
             'Layers': [name]}]))

@@ -182,6 +182,22 @@ case " ${tests[*]}" in *"/33_services.sh"*)
 	   fail=1 failed=(service-images) ;;
 	esac ;;
 esac
+# The boot test's kernel, likewise: downloaded here (the newest that
+# downloads), found in the cache by the test.
+case " ${tests[*]}" in *"/71_qemu_boot.sh"*)
+	if kdir=$("$SRC/tests/integration/_kernel.sh" amd64 cloud-amd64 2>"$LOGS/kernel.log"); then
+		echo "integration: boot kernel ${kdir##*/kernel-}"
+	else
+		echo "integration: boot kernel: $(tail -1 "$LOGS/kernel.log") (71_qemu_boot will fail)"
+	fi ;;
+esac
+# The foreign kernels and busyboxes of the ARM boots, the same way (apt-get
+# download needs the network; tests/qemu-arch.sh caches them).
+case " ${tests[*]}" in *"/73_qemu_arm.sh"*)
+	echo "integration: ARM kernels and busybox (tests/qemu-arch.sh, log: $LOGS/qemu-arch.log)"
+	"$SRC/tests/qemu-arch.sh" prefetch >"$LOGS/qemu-arch.log" 2>&1 ||
+		echo "integration: ARM kernels: $(tail -1 "$LOGS/qemu-arch.log") (73_qemu_arm uses what is cached)" ;;
+esac
 for t in "${tests[@]}"; do
 	name=$(basename "$t" .sh)
 	log=$LOGS/$name.log

@@ -44,9 +44,25 @@ done <"$FIX/fixtures.list"
 [ "$i" -gt 10 ] && ok "$i fixtures tried" || bad "only $i fixtures in fixtures.list"
 
 # One store, several images: shared layers are stored once; tags and rmi.
-mr load -i "$FIX/busybox-docker.tar" >/dev/null 2>&1 && ok "load busybox docker-archive" || bad "load busybox"
-mr load -i "$FIX/busybox-docker.tar" >/dev/null 2>&1 && ok "load again is fine" || bad "load again"
-mr load -i "$FIX/layers-oci.tar" >/dev/null 2>&1 && ok "load layers" || bad "load layers"
+mr load -i "$FIX/busybox-docker.tar" >"$T/load1.out" 2>&1 && ok "load busybox docker-archive" || bad "load busybox"
+check "first load: Loading layer for its one layer" sh -c "[ \$(grep -c '^Loading layer [0-9a-f]\{12\}: ' '$T/load1.out') = 1 ]"
+mr load -i "$FIX/busybox-docker.tar" >"$T/load2.out" 2>&1 && ok "load again is fine" || bad "load again"
+cat "$T/load2.out"
+check "load again: no Loading layer, the layer Already exists" sh -c \
+	"! grep -q 'Loading layer' '$T/load2.out' && grep -qx '[0-9a-f]\{12\}: Already exists' '$T/load2.out'"
+check "load again: the same id as the first load named" sh -c \
+	"[ \"\$(sed -n 's/^Loading layer \\([0-9a-f]*\\):.*/\\1/p' '$T/load1.out')\" = \"\$(sed -n 's/: Already exists\$//p' '$T/load2.out')\" ]"
+check "load again: Loaded image, no renaming (same image)" sh -c \
+	"grep -qx 'Loaded image: busybox:latest' '$T/load2.out' && ! grep -q renaming '$T/load2.out'"
+# layers:latest first names busybox's image: the load moves it, as Docker says
+mr tag busybox:latest layers:latest
+bbid=$(mr images -q --no-trunc busybox:latest)
+mr load -i "$FIX/layers-oci.tar" >"$T/load3.out" 2>&1 && ok "load layers" || bad "load layers"
+cat "$T/load3.out"
+check "load layers: 5 layers loaded, busybox's 1 already there" sh -c \
+	"[ \$(grep -c '^Loading layer ' '$T/load3.out') = 5 ] && [ \$(grep -c ': Already exists\$' '$T/load3.out') = 1 ]"
+check "load layers: the tag moved, said as Docker" grep -qx \
+	"The image layers:latest already exists, renaming the old one with ID $bbid to empty string" "$T/load3.out"
 n=$(ls "$MINIRUN_ROOT/layers" | wc -l)
 [ "$n" = 6 ] && ok "6 distinct layers stored (busybox's shared)" || bad "layers stored: $n (want 6)"
 mr images >"$T/images.out"
@@ -84,15 +100,15 @@ mr rmi nosuch >"$T/err" 2>&1; rc=$?
 
 # Platforms: fixtures.list has a line per platform of the multi-platform index.
 MINIRUN_ROOT=$T/p-s390 mr load --platform linux/s390x -i "$FIX/multi-oci.tar" >"$T/err" 2>&1; rc=$?
-[ $rc = 125 ] && grep -q 'no image for platform linux/s390x' "$T/err" && ok "no image for an absent platform" || bad "absent platform: rc=$rc $(cat "$T/err")"
+[ $rc = 1 ] && grep -q 'no image for platform linux/s390x' "$T/err" && ok "no image for an absent platform" || bad "absent platform: rc=$rc $(cat "$T/err")"
 
-# Bad input: one clear line, exit 125, store unchanged.
+# Bad input: one clear line, exit 1 (Docker), store unchanged.
 before=$(find "$MINIRUN_ROOT" | sort | md5sum)
 mr load -i "$T/does-not-exist.tar" >"$T/err" 2>&1; rc=$?
-[ $rc = 125 ] && grep -q 'does-not-exist.tar: No such file' "$T/err" && ok "load of a missing file" || bad "missing file: rc=$rc $(cat "$T/err")"
+[ $rc = 1 ] && grep -q "open .*does-not-exist.tar: no such file or directory" "$T/err" && ok "load of a missing file: 1, Docker's message" || bad "missing file: rc=$rc $(cat "$T/err")"
 head -c 3000 /bin/busybox >"$T/junk.tar"
 mr load -i "$T/junk.tar" >"$T/err" 2>&1; rc=$?
-[ $rc = 125 ] && [ "$(wc -l <"$T/err")" = 1 ] && ok "load of junk: one line, 125 ($(cat "$T/err"))" || bad "junk: rc=$rc $(cat "$T/err")"
+[ $rc = 1 ] && [ "$(wc -l <"$T/err")" = 1 ] && ok "load of junk: one line, 1 ($(cat "$T/err"))" || bad "junk: rc=$rc $(cat "$T/err")"
 after=$(find "$MINIRUN_ROOT" | sort | md5sum)
 [ "$before" = "$after" ] && ok "store unchanged by failed loads" || bad "store changed by failed loads"
 finish

@@ -98,30 +98,30 @@ hello" ] && [ "$("$MINIRUN" exec web stat -c %u /tmp/there/hello.txt)" = 0 ]'
 check "cp - takes a gzip-compressed tar too" sh -c '"$MINIRUN" exec web mkdir /tmp/gz && tar -C "$T/src" -czf - dir | "$MINIRUN" cp - web:/tmp/gz &&
 	[ "$("$MINIRUN" exec web cat /tmp/gz/dir/top.txt)" = top ]'
 tar -cf - -C "$T/src" hello.txt | mr cp - web:/tmp/renamed >"$T/e" 2>&1; rc=$?
-check "cp - into a file: 125" sh -c "[ $rc = 125 ] && grep -q 'Not a directory\|not a directory' $T/e"
+check "cp - into a file: 1" sh -c "[ $rc = 1 ] && grep -q 'Not a directory\|not a directory' $T/e"
 
 # ---- Docker's rules: errors, and nothing changed ----
 mr cp "$T/src/hello.txt" web:/tmp/nodir/ >"$T/e" 2>&1; rc=$?
-check "file to a missing folder (dst ends with /): 125, one line naming it" sh -c "[ $rc = 125 ] &&
+check "file to a missing folder (dst ends with /): 1, one line naming it" sh -c "[ $rc = 1 ] &&
 	grep -qx 'Error: container web: /tmp/nodir/: no such directory' $T/e && [ \$(wc -l <$T/e) = 1 ] &&
 	! \"\$MINIRUN\" exec web test -e /tmp/nodir"
 mr cp "$T/src/dir" web:/tmp/hello.txt >"$T/e" 2>&1; rc=$?
-check "folder onto a file: 125, the file unchanged" sh -c "[ $rc = 125 ] && grep -q 'cannot copy a directory' $T/e &&
+check "folder onto a file: 1, the file unchanged" sh -c "[ $rc = 1 ] && grep -q 'cannot copy a directory' $T/e &&
 	[ \"\$(\"\$MINIRUN\" exec web cat /tmp/hello.txt)\" = hello ]"
 mr cp web:/etc/passwd/ "$T/out/pw2" >"$T/e" 2>&1; rc=$?
-check "SRC file with a trailing /: 125" sh -c "[ $rc = 125 ] && grep -q 'not a directory' $T/e && [ ! -e $T/out/pw2 ]"
+check "SRC file with a trailing /: 1" sh -c "[ $rc = 1 ] && grep -q 'not a directory' $T/e && [ ! -e $T/out/pw2 ]"
 mr cp web:/etc/passwd "$T/out/missing/x" >"$T/e" 2>&1; rc=$?
-check "dst whose folder is missing: 125" sh -c "[ $rc = 125 ] && [ ! -e $T/out/missing ]"
+check "dst whose folder is missing: 1" sh -c "[ $rc = 1 ] && [ ! -e $T/out/missing ]"
 mr cp web:/nope "$T/out/nope" >"$T/e" 2>&1; rc=$?
-check "missing container path: 125, Docker's message" sh -c "[ $rc = 125 ] && grep -qx 'Error: Could not find the file /nope in container web' $T/e && [ ! -e $T/out/nope ]"
+check "missing container path: 1, Docker's message" sh -c "[ $rc = 1 ] && grep -qx 'Error: Could not find the file /nope in container web' $T/e && [ ! -e $T/out/nope ]"
 mr cp "$T/nope" web:/tmp/ >"$T/e" 2>&1; rc=$?
-check "missing host path: 125" sh -c "[ $rc = 125 ] && grep -q 'lstat $T/nope: no such file or directory' $T/e"
+check "missing host path: 1" sh -c "[ $rc = 1 ] && grep -q 'lstat $T/nope: no such file or directory' $T/e"
 mr cp "$T/src/hello.txt" nosuch:/tmp/ >"$T/e" 2>&1; rc=$?
-check "missing container: 125, Docker's message" sh -c "[ $rc = 125 ] && grep -qx 'Error: No such container: nosuch' $T/e"
+check "missing container: 1, Docker's message" sh -c "[ $rc = 1 ] && grep -qx 'Error: No such container: nosuch' $T/e"
 mr cp "$T/a" "$T/b" >"$T/e" 2>&1; rc=$?
-check "two host paths: 125" sh -c "[ $rc = 125 ] && grep -q 'at least one container' $T/e"
+check "two host paths: 1" sh -c "[ $rc = 1 ] && grep -q 'at least one container' $T/e"
 mr cp web:/a web:/b >"$T/e" 2>&1; rc=$?
-check "two container paths: 125" sh -c "[ $rc = 125 ] && grep -q 'between containers' $T/e"
+check "two container paths: 1" sh -c "[ $rc = 1 ] && grep -q 'between containers' $T/e"
 
 # ---- hostile symlinks: never outside the container's root ----
 hostile() { # NAME: the container to try
@@ -151,7 +151,7 @@ with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tf:
 sys.stdout.buffer.write(out.getvalue())
 PY
 mr cp - web:/tmp <"$T/evil.tar" >"$T/e" 2>&1; rc=$?
-check "a tar with ../ entries: 125, nothing outside" sh -c "[ $rc = 125 ] && [ ! -e $T/sentinel/evil1 ] && grep -q 'absolute or has' $T/e"
+check "a tar with ../ entries: 1, nothing outside" sh -c "[ $rc = 1 ] && [ ! -e $T/sentinel/evil1 ] && grep -q 'absolute or has' $T/e"
 python3 - "$T" >"$T/evil2.tar" <<'PY'
 import io, sys, tarfile
 t = sys.argv[1]
@@ -164,7 +164,7 @@ with tarfile.open(fileobj=out, mode="w") as tf:
 sys.stdout.buffer.write(out.getvalue())
 PY
 mr cp - web:/tmp <"$T/evil2.tar" >"$T/e" 2>&1; rc=$?
-check "a tar writing through its own symlink: 125, nothing outside" sh -c "[ $rc = 125 ] && [ ! -e $T/sentinel/evil2 ] && grep -q 'parent lnk is a symlink' $T/e"
+check "a tar writing through its own symlink: 1, nothing outside" sh -c "[ $rc = 1 ] && [ ! -e $T/sentinel/evil2 ] && grep -q 'parent lnk is a symlink' $T/e"
 # The container swaps a folder and a symlink to the sentinel path while cp runs.
 mr exec -d web sh -c "while :; do rm -rf /tmp/flip; mkdir /tmp/flip; rm -rf /tmp/flip; ln -s $T/sentinel /tmp/flip; done"
 i=0

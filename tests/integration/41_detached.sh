@@ -20,7 +20,7 @@ check "logs --until TIME: before that record only" sh -c "! '$MINIRUN' logs --un
 check "logs --since 0 (Unix seconds): everything" sh -c '[ "$("$MINIRUN" logs --since 0 web 2>/dev/null | head -1)" = started ]'
 check "logs --since 2099-01-01: nothing" sh -c '[ -z "$("$MINIRUN" logs --since 2099-01-01 web 2>&1)" ]'
 check "logs --since 1h: everything of this test" sh -c '"$MINIRUN" logs --since 1h web 2>/dev/null | head -1 | grep -qx started'
-check "logs --since 5x: refused (125)" sh -c '"$MINIRUN" logs --since 5x web >/dev/null 2>&1; [ $? = 125 ]'
+check "logs --since 5x: refused (1, as Docker)" sh -c '"$MINIRUN" logs --since 5x web >/dev/null 2>&1; [ $? = 1 ]'
 check "logs -f follows, ends when the container stops" sh -c '( sleep 0.6; "$MINIRUN" kill web >/dev/null ) & "$MINIRUN" logs -f --tail 0 web 2>/dev/null | grep -c tick | grep -qv "^0$"; wait'
 check "ps -a: Exited (137) after kill" ctr_wait_status web 'Exited (137)'
 mr rm web >/dev/null

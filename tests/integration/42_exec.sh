@@ -11,7 +11,7 @@ sleep 0.3
 mr exec c1 sh -c 'exit 5'; rc=$?
 check "exec returns the command's exit code" [ "$rc" = 5 ]
 mr exec c1 nonexist >"$T/e" 2>&1; rc=$?
-check "exec of a missing command: 127" sh -c "[ $rc = 127 ] && grep -q 'executable file not found' $T/e"
+check "exec of a missing command: 126 (Docker)" sh -c "[ $rc = 126 ] && grep -q 'executable file not found' $T/e"
 mr exec c1 /etc >"$T/e" 2>&1; rc=$?
 check "exec of a folder: 126" [ "$rc" = 126 ]
 check "exec sees the container's processes (PID 1 is its init)" sh -c '"$MINIRUN" exec c1 cat /proc/1/cmdline | tr "\0" " " | grep -q "^sh -c echo"'
@@ -37,9 +37,11 @@ check "top: the init and its sleep" sh -c "grep -q 'sh -c echo' $T/top && grep -
 mr stats --no-stream c1 >"$T/stats"
 check "stats --no-stream: Docker's columns" sh -c "head -1 $T/stats | grep -qE '^CONTAINER ID +NAME +CPU % +MEM USAGE / LIMIT +MEM % +NET I/O +BLOCK I/O +PIDS$'"
 check "stats: the container's row with 2 pids" sh -c "grep -E '^[0-9a-f]{12} +c1 +[0-9.]+% +[0-9.]+[KMG]?i?B / [0-9.]+[KMGT]iB +[0-9.]+% .* 2$' $T/stats"
+mr exec -w /missing c1 pwd >"$T/e" 2>&1; rc=$?
+check "exec -w /missing: 126 with runc's words, nothing created (Docker)" sh -c "[ $rc = 126 ] && grep -q 'chdir to cwd (\"/missing\") set in config.json failed: no such file or directory' $T/e && ! '$MINIRUN' exec c1 test -e /missing"
 mr stop -t 0 c1 >/dev/null
 mr exec c1 true >"$T/e" 2>&1; rc=$?
-check "exec into a stopped container: 125, says so" sh -c "[ $rc = 125 ] && grep -q 'is not running' $T/e"
+check "exec into a stopped container: 1 (Docker), says so" sh -c "[ $rc = 1 ] && grep -q 'Container [0-9a-f]* is not running' $T/e"
 mr rm c1 >/dev/null
 ctr_assert_clean
 finish

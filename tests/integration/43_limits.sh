@@ -51,5 +51,15 @@ check "more CPUs than the machine has: 125" sh -c "[ $rc = 125 ] && grep -q 'Ran
 mr run --rm -m 64m --memory-swap 32m busybox true >"$T/e" 2>&1; rc=$?
 check "memory-swap under memory: 125" [ "$rc" = 125 ]
 
+# /sys/fs/cgroup inside (issue 17 item 9): the container reads its own limits, read-only
+if [ $v2 = 1 ]; then
+	check "inside: memory.max and pids.max show the limits" sh -c '[ "$("$MINIRUN" run --rm -m 64m --pids-limit 50 busybox cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max | tr "\n" " ")" = "67108864 50 " ]'
+else
+	check "inside: memory.limit_in_bytes and pids.max show the limits" sh -c '[ "$("$MINIRUN" run --rm -m 64m --pids-limit 50 busybox cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max | tr "\n" " ")" = "67108864 50 " ]'
+	check "inside: /sys/fs/cgroup a tmpfs as Docker 20.10's (rw,nosuid,nodev,noexec), the hierarchy read-only" sh -c '"$MINIRUN" run --rm -m 64m busybox grep -E "^(tmpfs|cgroup) /sys/fs/cgroup(/memory)? " /proc/mounts | tr "\n" " " | grep -qE "^tmpfs /sys/fs/cgroup tmpfs rw,nosuid,nodev,noexec,[^ ]* 0 0 cgroup /sys/fs/cgroup/memory cgroup ro,nosuid,nodev,noexec,"'
+fi
+check "inside: the cgroup files are read-only" sh -c '"$MINIRUN" run --rm --pids-limit 50 busybox sh -c "echo 100 >\$(ls /sys/fs/cgroup/pids.max /sys/fs/cgroup/pids/pids.max 2>/dev/null)" 2>&1 | grep -q "Read-only file system"'
+check "inside, --privileged: writable, as in Docker" sh -c '"$MINIRUN" run --rm --privileged --pids-limit 50 busybox sh -c "echo 60 >\$(ls /sys/fs/cgroup/pids.max /sys/fs/cgroup/pids/pids.max 2>/dev/null) && cat \$(ls /sys/fs/cgroup/pids.max /sys/fs/cgroup/pids/pids.max 2>/dev/null)" | grep -qx 60'
+
 ctr_assert_clean
 finish

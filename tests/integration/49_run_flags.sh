@@ -18,7 +18,7 @@ check "--sysctl: net and IPC parameters set inside (dots or slashes)" [ "$out" =
 check "--sysctl: the host's values unchanged" sh -c "[ \"\$(cat /proc/sys/net/ipv4/ip_forward)\" = $host_fwd ] && [ \"\$(cat /proc/sys/kernel/shmmax)\" = $host_shmmax ]"
 
 check "--ulimit nofile=1024:2048 core=0" sh -c "[ \"\$('$MINIRUN' run --rm --ulimit nofile=1024:2048 --ulimit core=0 busybox sh -c 'ulimit -n; ulimit -Hn; ulimit -c' | tr '\n' ' ')\" = '1024 2048 0 ' ]"
-check "--group-add (number and the user's own groups kept)" sh -c "'$MINIRUN' run --rm -u nobody --group-add 1234 --group-add 20 busybox id | grep -q 'groups=20,1234\$'"
+check "--group-add (number and the user's own groups kept)" sh -c "'$MINIRUN' run --rm -u nobody --group-add 1234 --group-add 20 busybox id | grep -q 'groups=20,1234,65534(nogroup)\$'"
 check "--shm-size 8m: /dev/shm is 8 MiB" sh -c "'$MINIRUN' run --rm --shm-size 8m busybox grep ' /dev/shm ' /proc/mounts | grep -q 'size=8192k'"
 check "default /dev/shm is 64 MiB" sh -c "'$MINIRUN' run --rm busybox grep ' /dev/shm ' /proc/mounts | grep -q 'size=65536k'"
 check "--ipc host: the host's IPC namespace" [ "$(mr run --rm --ipc host busybox readlink /proc/self/ns/ipc)" = "$(readlink /proc/self/ns/ipc)" ]
@@ -74,6 +74,64 @@ check "--pid of an unknown mode: 125" ctr_run_refused 'invalid PID mode: contain
 check "--ipc of an unknown mode: 125" ctr_run_refused 'invalid IPC mode: container:x' --ipc container:x
 check "--shm-size 0: 125" ctr_run_refused "invalid size: '0'" --shm-size 0
 check "--group-add of an unknown name: 125 at start" sh -c "'$MINIRUN' run --rm --group-add no-such-group busybox true 2>&1 | grep -q 'Unable to find group no-such-group'; [ \$? = 0 ]"
+
+# ---- the smaller Docker differences of issue 17 (item 13) ----
+check "groups include the primary group (root: groups=0(root))" sh -c '"$MINIRUN" run --rm busybox id | grep -q " groups=0(root)\$"'
+check "groups include the primary group (-u 1000:1000: groups=1000)" sh -c '"$MINIRUN" run --rm -u 1000:1000 busybox id | grep -q " groups=1000\$"'
+check "--read-only: /etc/hosts, hostname, resolv.conf read-only" sh -c '[ "$("$MINIRUN" run --rm --read-only busybox grep -cE " /etc/(hosts|hostname|resolv.conf) [^ ]+ ro," /proc/mounts)" = 3 ]'
+check "--read-only: writing /etc/hosts fails" sh -c '"$MINIRUN" run --rm --read-only busybox sh -c "echo x >>/etc/hosts" 2>&1 | grep -q "Read-only file system"'
+check "without --read-only /etc/hosts stays writable" "$MINIRUN" run --rm busybox sh -c 'echo "1.2.3.4 x" >>/etc/hosts'
+check "--tmpfs: rw,nosuid,nodev,noexec" sh -c '"$MINIRUN" run --rm --tmpfs /t busybox grep -q " /t tmpfs rw,nosuid,nodev,noexec" /proc/mounts'
+check "--mount type=tmpfs: noexec too" sh -c '"$MINIRUN" run --rm --mount type=tmpfs,dst=/t busybox grep -q " /t tmpfs rw,nosuid,nodev,noexec" /proc/mounts'
+check "--tmpfs /t:exec lifts noexec" sh -c '"$MINIRUN" run --rm --tmpfs /t:exec busybox grep " /t " /proc/mounts | grep -v noexec | grep -q nosuid'
+mkdir -p "$T/bindsrc"
+out=$(mr run --rm -v "$T/bindsrc:/b" -v namedvol:/v -v "$T/bindsrc:/r:ro" busybox grep -E " /(b|v|r) " /proc/mounts)
+devpol=$(mr info 2>/dev/null | grep -i 'device' | head -1)
+if echo "$devpol" | grep -q nodev; then
+	echo "  (bind flag checks skipped: no device policy here, everything is nodev: $devpol)"
+else
+	check "bind mounts and volumes: no nosuid/nodev of their own ($out)" sh -c "[ \$(echo '$out' | grep -c ' rw,') = 2 ] && ! echo '$out' | grep -qE 'nosuid|nodev'"
+	check ":ro bind: read-only, nothing else added" sh -c "echo '$out' | grep ' /r ' | grep -q ' ro,'"
+fi
+mr volume rm namedvol >/dev/null 2>&1
+check "--network host keeps the host's hostname ($(hostname))" sh -c '[ "$("$MINIRUN" run --rm --network host busybox hostname)" = "$(hostname)" ] && [ "$("$MINIRUN" run --rm --network host busybox cat /etc/hostname)" = "$(hostname)" ]'
+check "/etc/mtab links to /proc/mounts" sh -c '[ "$("$MINIRUN" run --rm busybox readlink /etc/mtab)" = /proc/mounts ]'
+if [ -e /proc/kcore ]; then
+	check "/dev/core -> /proc/kcore (the host has it)" sh -c '[ "$("$MINIRUN" run --rm busybox readlink /dev/core)" = /proc/kcore ]'
+else
+	check "no dangling /dev/core (no /proc/kcore here)" sh -c '"$MINIRUN" run --rm busybox ls -la /dev | grep -q "stderr" && ! "$MINIRUN" run --rm busybox ls -la /dev | grep -q " core "'
+fi
+
+# inspect: Docker's defaults and orders
+mr create --name dinsp -e ZZ=1 -e PATH=/x:/bin -p 127.0.0.1:18080:80 -p 127.0.0.1:18053:53/udp busybox >/dev/null
+check "inspect: Config.Env, the user's values first (Docker's order)" sh -c '[ "$("$MINIRUN" inspect -f "{{json .Config.Env}}" dinsp)" = "[\"ZZ=1\",\"PATH=/x:/bin\"]" ]'
+check "inspect: Config.ExposedPorts from -p" sh -c '[ "$("$MINIRUN" inspect -f "{{json .Config.ExposedPorts}}" dinsp)" = "{\"53/udp\":{},\"80/tcp\":{}}" ]'
+check "inspect: HostConfig.ShmSize 67108864, NetworkMode default (no --network)" sh -c '[ "$("$MINIRUN" inspect -f "{{.HostConfig.ShmSize}} {{.HostConfig.NetworkMode}}" dinsp)" = "67108864 default" ]'
+if command -v python3 >/dev/null; then
+	# the keys a private Docker 20.10 dockerd showed for `docker create busybox`
+	check "inspect: HostConfig has Docker 20.10's 63 keys, no other" sh -c "'$MINIRUN' inspect dinsp | python3 -c '
+import json, sys
+d = json.load(sys.stdin)[0][\"HostConfig\"]
+want = set(\"Binds ContainerIDFile LogConfig NetworkMode PortBindings RestartPolicy AutoRemove VolumeDriver VolumesFrom ConsoleSize CapAdd CapDrop CgroupnsMode Dns DnsOptions DnsSearch ExtraHosts GroupAdd IpcMode Cgroup Links OomScoreAdj PidMode Privileged PublishAllPorts ReadonlyRootfs SecurityOpt UTSMode UsernsMode ShmSize Runtime Isolation CpuShares Memory NanoCpus CgroupParent BlkioWeight BlkioWeightDevice BlkioDeviceReadBps BlkioDeviceWriteBps BlkioDeviceReadIOps BlkioDeviceWriteIOps CpuPeriod CpuQuota CpuRealtimePeriod CpuRealtimeRuntime CpusetCpus CpusetMems Devices DeviceCgroupRules DeviceRequests MemoryReservation MemorySwap MemorySwappiness OomKillDisable PidsLimit Ulimits CpuCount CpuPercent IOMaximumIOps IOMaximumBandwidth MaskedPaths ReadonlyPaths\".split())
+print(sorted(set(d) ^ want))
+sys.exit(0 if set(d) == want and len(want) == 63 and d[\"PidsLimit\"] is None and d[\"Dns\"] == [] else 1)'"
+fi
+mr rm dinsp >/dev/null
+mr create --name dinsp2 --network bridge --shm-size 1m busybox >/dev/null
+check "inspect: --network bridge says bridge, --shm-size its value" sh -c '[ "$("$MINIRUN" inspect -f "{{.HostConfig.ShmSize}} {{.HostConfig.NetworkMode}}" dinsp2)" = "1048576 bridge" ]'
+mr rm dinsp2 >/dev/null
+check "the process's environment: PATH, HOSTNAME first, then Config.Env (Docker's order)" sh -c '[ "$("$MINIRUN" run --rm -h hn -e ZZ=1 busybox env | head -3 | cut -d= -f1 | tr "\n" " ")" = "PATH HOSTNAME ZZ " ]'
+# ps IMAGE once the container's tag names another image: the image ID (Docker)
+mr load -q -i "$FIX/layers-docker.tar" >/dev/null 2>&1
+mr tag busybox psapp:1
+mr create --name psimg psapp:1 >/dev/null
+check "ps IMAGE: the tag while it names the container's image" sh -c '[ "$("$MINIRUN" ps -a --filter name=psimg --format "{{.Image}}")" = psapp:1 ]'
+mr tag layers:latest psapp:1
+bbid=$(mr inspect -f '{{.Image}}' psimg)
+short=$(echo "$bbid" | cut -c8-19)
+check "ps IMAGE: the image ID once the tag moved ($short)" sh -c "[ \"\$('$MINIRUN' ps -a --filter name=psimg --format '{{.Image}}')\" = $short ] && '$MINIRUN' ps -a --no-trunc | grep psimg | grep -q ' $bbid '"
+mr rm psimg >/dev/null
+mr rmi psapp:1 layers:latest >/dev/null 2>&1
 
 ctr_assert_clean
 finish

@@ -217,6 +217,12 @@ newstore
 MINIRUN_CA_FILE=$T/other-ca.crt pull "$R2/library/busybox"
 expect "unknown CA: error names the host and the reason" out_has "$R2: tls: failed to verify certificate: x509: certificate signed by unknown authority"
 expect "... and stores nothing" nothing_stored
+MINIRUN_CA_FILE=$T/other-ca.crt pull --ca-file "$T/ca.crt" "$R2/library/busybox"
+expect "--ca-file replaces the bundle (over MINIRUN_CA_FILE)" test $? = 0
+newstore
+MINIRUN_CA_FILE=$T/ca.crt pull --ca-file "$T/other-ca.crt" "$R2/library/busybox"
+expect "--ca-file: a bundle without the CA refuses" out_has "certificate signed by unknown authority"
+newstore
 mkdir -p "certs.d/$R2" "certs.d/127.0.0.1:$TP" && cp ca.crt "certs.d/$R2/ca.crt" && cp ca.crt "certs.d/127.0.0.1:$TP/ca.crt"
 MINIRUN_CA_FILE=$T/other-ca.crt pull "$R2/library/busybox"
 expect "certs.d/HOST:PORT/ca.crt trusted for that registry" test $? = 0

@@ -79,7 +79,7 @@ if command -v python3 >/dev/null; then
 import socket, time
 s = socket.socket(); s.bind(("0.0.0.0", 8003)); s.listen(1); time.sleep(30)' &
 busy=$!
-	sleep 0.5
+	wait_listen 8003
 	out=$(mr run -d --name web3 -p 8003:80 busybox sleep 100 2>&1)
 	check "port of a host program refused ($out)" sh -c "echo '$out' | grep -q 'Bind for 0.0.0.0:8003 failed: port is already allocated'"
 	check "no container, no rule left" sh -c '! mr ps -a --format "{{.Names}}" | grep -qx web3 && ! nft list ruleset 2>/dev/null | grep -q "dport 8003"'
@@ -159,7 +159,7 @@ if command -v python3 >/dev/null; then
 	mkdir -p "$T/hostsrv" && echo host-side >"$T/hostsrv/index.html"
 	(cd "$T/hostsrv" && exec python3 -m http.server --bind 10.88.0.1 8099 >/dev/null 2>&1) &
 	hs=$!
-	sleep 0.8
+	wait_listen 8099
 	check "container reaches a server on the host" sh -c "mr run --rm busybox busybox wget -qO- http://10.88.0.1:8099/ | grep -qx host-side"
 	kill $hs 2>/dev/null; wait $hs 2>/dev/null
 fi
@@ -237,7 +237,7 @@ PYEOF
 	sleep 0.2
 	ip link add vo0 type veth peer name vo1 netns $outside
 	ip addr add 192.0.2.1/24 dev vo0 && ip link set vo0 up
-	sleep 0.5
+	wait_listen 8098 $outside
 	# (busybox wget -T crashes: timeout instead)
 	got=$(mr run --rm busybox busybox timeout 10 busybox wget -qO- http://192.0.2.2:8098/ 2>&1)
 	check "outside server sees the host's address ($got)" test "$got" = "from 192.0.2.1"

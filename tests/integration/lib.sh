@@ -43,6 +43,22 @@ finish() {
 	exit $?
 }
 mr() { "$MINIRUN" "$@"; }
+# wait_listen PORT [NETNS-PID]: until a TCP socket listens on PORT (10 s at
+# most): a server started in the background is ready, however loaded the
+# machine is (a fixed sleep fails under load).
+wait_listen() {
+	_i=0
+	while [ $_i -lt 200 ]; do
+		if [ -n "${2:-}" ]; then
+			nsenter -t "$2" -n ss -Hltn "sport = :$1" 2>/dev/null | grep -q . && return 0
+		else
+			ss -Hltn "sport = :$1" 2>/dev/null | grep -q . && return 0
+		fi
+		sleep 0.05; _i=$((_i + 1))
+	done
+	echo "wait_listen: nothing listens on port $1" >&2
+	return 1
+}
 fixtures() {
 	FIX=$("$REPO/tests/fixtures.sh") || skip "fixtures could not be built"
 }

@@ -1,4 +1,4 @@
-/* Unit tests of section [04] JSON (merged into tests/unit.c by the lead). */
+/* Unit tests of section [04] JSON. */
 
 /* Parse in[0..len) and write it back with the given indent; 1 if the output is
  * exactly `expect`. */

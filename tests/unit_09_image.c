@@ -1,4 +1,4 @@
-/* Unit tests: [09] IMAGE (references, platforms, media types) and [09b]
+/* Unit tests: [09] IMAGE (references, platforms, media types) and [11]
  * MOUNTS (Docker's -v, --mount and --tmpfs syntaxes). */
 
 static int ti_norm(const char *in, const char *want)

@@ -1,5 +1,5 @@
-/* Unit tests of sections [06] STREAM and [07] TAR (merged into tests/unit.c by
- * the lead). Run as root: devices, chown and trusted.* xattrs need it. Tars are
+/* Unit tests of sections [06] STREAM and [07] TAR. Run as root: devices,
+ * chown and trusted.* xattrs need it. Tars are
  * built in memory by a small writer below; gzip, zstd, GNU tar and bsdtar make
  * the "real producer" inputs when they are installed (else "skipped"). */
 /* tt_sh formats shell commands from tables of format strings. */
@@ -219,8 +219,8 @@ static void tt_sentinel(struct mr_buf *out)
 }
 
 /* Extract an in-memory tar into a fresh <base>/layer; the rc, err filled. */
-static int tt_extract_once(const struct mr_buf *tar, size_t chunk, uint64_t *size,
-			   struct mr_err *err)
+static int tt_extract_once(const struct mr_buf *tar, size_t chunk,
+			   const struct tar_ring_conf *ring, uint64_t *size, struct mr_err *err)
 {
 	char path[128];
 	struct tt_mem m;
@@ -231,7 +231,7 @@ static int tt_extract_once(const struct mr_buf *tar, size_t chunk, uint64_t *siz
 	tt_mem_init(&m, tar->data, tar->len, chunk);
 	memset(err, 0, sizeof *err);
 	*size = 0;
-	rc = tar_extract_layer(&m.s, fd, size, err);
+	rc = tar_extract_layer_ring(&m.s, fd, NULL, size, ring, err);
 	if (rc == 0 && m.pos != m.len)
 		rc = 99;        /* the whole input must be read */
 	close(fd);
@@ -244,19 +244,12 @@ static int tt_extract_once(const struct mr_buf *tar, size_t chunk, uint64_t *siz
 static int tt_extract_n(const struct mr_buf *tar, size_t chunk, uint64_t *size,
 			struct mr_err *err)
 {
-	unsigned slots = tar_ring_slots;
-	size_t slot = tar_ring_slot;
+	static const struct tar_ring_conf here_conf = { 0, 0, 0 }, small = { 1, 3, 1000 };
 	struct mr_err here;
 	uint64_t sz_here, sz;
 	int rc_here, rc;
-	tar_split = 0;
-	rc_here = tt_extract_once(tar, chunk, &sz_here, &here);
-	tar_split = 1;
-	tar_ring_slots = 3;
-	tar_ring_slot = 1000;
-	rc = tt_extract_once(tar, chunk, &sz, err);
-	tar_ring_slots = slots;
-	tar_ring_slot = slot;
+	rc_here = tt_extract_once(tar, chunk, &here_conf, &sz_here, &here);
+	rc = tt_extract_once(tar, chunk, &small, &sz, err);
 	CHECK(rc == rc_here && (rc || sz == sz_here) && !strcmp(err->msg, here.msg));
 	if (rc != rc_here || (!rc && sz != sz_here) || strcmp(err->msg, here.msg))
 		printf("  in this process: %d %s; with a helper: %d %s\n", rc_here, here.msg, rc,
@@ -460,7 +453,7 @@ static void tt_compressed(const char *tool, int fmt)
 	int f = -1, i;
 	size_t chunks[][2] = { { 0, 65536 }, { 1, 7 }, { 4093, 1 }, { 0, 70000 } };
 	if (!tt_have(tool)) {
-		printf("  skipped: %s streams (no %s command)\n", tool, tool);
+		UNIT_SKIP("%s streams (no %s command)", tool, tool);
 		return;
 	}
 	/* ~300 KB of half-compressible data, twice the input buffer */
@@ -1046,10 +1039,10 @@ static void tt_real(void)
 	struct mr_buf want = { 0 }, got = { 0 };
 	struct mr_err err;
 	char cmd[1024], path[256];
-	size_t i, slot = tar_ring_slot;
-	unsigned slots = tar_ring_slots;
+	static const struct tar_ring_conf small = { 1, 2, 3000 };
+	size_t i;
 	if (!tt_have("tar") || !tt_have("getfattr")) {
-		printf("  skipped: real layers (no tar or getfattr)\n");
+		UNIT_SKIP("real layers (no tar or getfattr)");
 		return;
 	}
 	tt_sh("set -e; cd %s; mkdir -p src/etc/sub src/usr/bin src/empty && cd src && "
@@ -1080,7 +1073,7 @@ static void tt_real(void)
 		uint64_t size = 0;
 		if ((strstr(how[i], "bsdtar") && !tt_have("bsdtar")) ||
 		    (strstr(how[i], "zstd") && !tt_have("zstd"))) {
-			printf("  skipped: %.40s (tool missing)\n", how[i]);
+			UNIT_SKIP("%.40s (tool missing)", how[i]);
 			continue;
 		}
 		tt_sh(how[i], tt_base, tt_base);
@@ -1097,13 +1090,8 @@ static void tt_real(void)
 		stream_decomp_init(&d, &hc.s, &err);
 		stream_decomp_digested(&d);
 		stream_hash_init(&hp, &d.s);
-		if (i % 2) {
-			tar_ring_slots = 2;
-			tar_ring_slot = 3000;
-		}
-		rc = tar_extract_layer_hashed(&d.s, lfd, &hp.ctx, &size, &err);
-		tar_ring_slots = slots;
-		tar_ring_slot = slot;
+		rc = tar_extract_layer_ring(&d.s, lfd, &hp.ctx, &size, i % 2 ? &small :
+					    &tar_ring_default, &err);
 		CHECK(rc == 0);
 		if (rc)
 			printf("  %s: %s\n", how[i], err.msg);
@@ -1285,7 +1273,7 @@ static void tt_apply(void)
 			tt_sh("diff /tmp/tt-ovl /tmp/tt-flat | head -20");
 		}
 	} else {
-		printf("  skipped: overlay comparison (cannot mount overlayfs here)\n");
+		UNIT_SKIP("overlay comparison (cannot mount overlayfs here)");
 	}
 
 	/* hardlinks into the store when asked */
@@ -1360,20 +1348,19 @@ static ssize_t tt_fail_read(struct stream *s, void *buf, size_t n, struct mr_err
  * went round is the error reported, and nothing is left behind. */
 static void tt_split(void)
 {
-	static const struct { int split; unsigned slots; size_t slot; } how[] = {
+	static const struct tar_ring_conf how[] = {
 		{ 0, 0, 0 }, { 1, 2, 512 }, { 1, 3, 1000 }, { 1, 4, 8192 }, { 1, 16, 128u << 10 },
 	};
 	static const char list[] = "cd %s/layer && find . -mindepth 1 -printf '%%p %%y %%m %%s %%T@\n' | sort && "
 				   "find . -type f -exec md5sum {} + | sort";
-	unsigned slots = tar_ring_slots;
-	size_t slot = tar_ring_slot, i, j;
+	size_t i, j;
 	struct mr_buf b = { 0 }, first = { 0 }, got = { 0 };
 	char want[MR_DIGEST_LEN + 1], dig[MR_DIGEST_LEN + 1], cmd[512], path[128];
 	uint64_t total = 0, seed = 1;
-	unsigned char *big = util_xmalloc(300000);
+	unsigned char *big = util_xmalloc(300000 + 40);
 	struct mr_err err;
 
-	for (i = 0; i < 300000; i++)
+	for (i = 0; i < 300000 + 40; i++)
 		big[i] = (unsigned char)((seed = seed * 6364136223846793005ull + 1) >> 56);
 	for (i = 0; i < 40; i++) {
 		char name[64];
@@ -1402,9 +1389,6 @@ static void tt_split(void)
 		struct tt_fail f;
 		uint64_t size = 0;
 		int fd, rc;
-		tar_split = how[i].split;
-		tar_ring_slots = how[i].split ? how[i].slots : slots;
-		tar_ring_slot = how[i].split ? how[i].slot : slot;
 		for (j = 0; j < 2; j++) {       /* whole, then reading fails */
 			tt_sh("rm -rf %s/layer && mkdir %s/layer", tt_base, tt_base);
 			fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1414,7 +1398,7 @@ static void tt_split(void)
 			f.left = j ? 100000 : SIZE_MAX;
 			digest_init(&ctx);
 			memset(&err, 0, sizeof err);
-			rc = tar_extract_layer_hashed(&f.s, fd, &ctx, &size, &err);
+			rc = tar_extract_layer_ring(&f.s, fd, &ctx, &size, &how[i], &err);
 			close(fd);
 			if (j) {
 				/* here, the entry being read names the place */
@@ -1432,9 +1416,6 @@ static void tt_split(void)
 				CHECK(got.len == first.len && !memcmp(got.data, first.data, got.len));
 		}
 	}
-	tar_split = 1;
-	tar_ring_slots = slots;
-	tar_ring_slot = slot;
 	free(big);
 	mr_buf_free(&b);
 	mr_buf_free(&first);
@@ -1457,7 +1438,7 @@ static void test_tar(void)
 	tt_compressed("zstd", STREAM_ZSTD);
 	tt_reader();
 	if (geteuid() != 0) {
-		printf("  skipped: extraction tests (need root for devices, chown, trusted xattrs)\n");
+		UNIT_SKIP("extraction tests (need root for devices, chown, trusted xattrs)");
 	} else {
 		tt_extract_normal();
 		tt_extract_replace();

@@ -175,7 +175,7 @@ static void test_fs(void)
 			}
 		}
 	} else {
-		printf("fs: skipped bind-mount removal test: mount: %s\n", strerror(errno));
+		UNIT_SKIP("bind-mount removal test: mount: %s", strerror(errno));
 	}
 	CHECK(mr_remove_tree(dfd, "tree", &err) == 0);
 	snprintf(path, sizeof path, "%s/tree", dir);
@@ -183,6 +183,35 @@ static void test_fs(void)
 	snprintf(path, sizeof path, "%s/keep", sentinel);
 	CHECK(access(path, F_OK) == 0);
 	CHECK(mr_remove_tree(dfd, "does-not-exist", &err) == 0);
+	/* Any depth with a few descriptors (issue 16): 3000 levels, fd limit 16. */
+	{
+		struct rlimit old, low;
+		int i, cur = openat(dfd, ".", O_RDONLY | O_DIRECTORY), nx;
+		mkdirat(cur, "deep", 0755);
+		for (i = 0; i < 3000 && cur >= 0; i++) {
+			nx = openat(cur, i ? "d" : "deep", O_RDONLY | O_DIRECTORY);
+			close(cur);
+			cur = nx;
+			if (cur >= 0 && i < 2999)
+				mkdirat(cur, "d", 0755);
+			if (cur >= 0 && i % 100 == 0) {
+				int f = openat(cur, "f", O_WRONLY | O_CREAT, 0644);
+				if (f >= 0)
+					close(f);
+			}
+		}
+		CHECK(cur >= 0);
+		if (cur >= 0)
+			close(cur);
+		getrlimit(RLIMIT_NOFILE, &old);
+		low.rlim_cur = 16;
+		low.rlim_max = old.rlim_max;
+		CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+		CHECK(mr_remove_tree(dfd, "deep", &err) == 0);
+		setrlimit(RLIMIT_NOFILE, &old);
+		snprintf(path, sizeof path, "%s/deep", dir);
+		CHECK(access(path, F_OK) < 0);
+	}
 	/* A symlink to a folder: the link goes, the folder stays. */
 	snprintf(path, sizeof path, "%s/dirlink", dir);
 	symlink(sentinel, path);
@@ -200,7 +229,7 @@ static void test_store(void)
 {
 	struct mr_err err;
 	struct mr_store st;
-	char dir[PATH_MAX], root[PATH_MAX], run[PATH_MAX], path[PATH_MAX], name[128];
+	char dir[PATH_MAX], root[PATH_MAX], run[PATH_MAX], path[PATH_MAX], name[128], dead_tmp[PATH_MAX];
 	int fd, dead;
 
 	if (!unit_tmpdir(dir, sizeof dir)) {
@@ -213,28 +242,89 @@ static void test_store(void)
 	snprintf(path, sizeof path, "%s/layers", root);
 	CHECK(access(path, F_OK) == 0);
 	CHECK(mr_store_open(&st, "relative/path", run, &err) < 0);
+	/* A folder holding files that is not a store is refused, untouched. */
+	{
+		char foreign[PATH_MAX];
+		snprintf(foreign, sizeof foreign, "%s/foreign", dir);
+		mkdir(foreign, 0755);
+		snprintf(path, sizeof path, "%s/foreign/tmp", dir);
+		mkdir(path, 0755);
+		snprintf(path, sizeof path, "%s/foreign/tmp/notes.txt", dir);
+		unit_write(path, "x");
+		CHECK(mr_store_open(&st, foreign, run, &err) < 0 && strstr(err.msg, "not a minirun store"));
+		CHECK(access(path, F_OK) == 0);
+		snprintf(path, sizeof path, "%s/foreign/lock", dir);
+		CHECK(access(path, F_OK) < 0);
+		snprintf(path, sizeof path, "%s/empty", dir);
+		mkdir(path, 0755);
+		CHECK(mr_store_open(&st, path, run, &err) == 0);
+		mr_store_close(&st);
+	}
 
 	CHECK(mr_store_open(&st, root, run, &err) == 0);
 	fd = mr_store_mktemp(&st, "layer", name, sizeof name, &err);
-	CHECK(fd >= 0 && util_starts_with(name, "tmp/layer-"));
+	CHECK(fd >= 0 && util_starts_with(name, "tmp/mr-layer-"));
 	/* A temporary whose owner is gone (no lock held) and a stale atomic
-	 * temporary are cleaned at the next open; a live one stays. */
-	snprintf(path, sizeof path, "%s/tmp/dead-owner", root);
+	 * temporary are cleaned at the next open; a live one stays, and so does
+	 * anything minirun did not make (issue 16: --root /var emptied /var/tmp). */
+	snprintf(path, sizeof path, "%s/tmp/mr-dead-owner", root);
 	mkdir(path, 0700);
-	snprintf(path, sizeof path, "%s/tmp/dead-owner/file", root);
+	snprintf(path, sizeof path, "%s/tmp/mr-dead-owner/file", root);
 	unit_write(path, "x");
-	snprintf(path, sizeof path, "%s/.tmp.1.images.json", root);
-	unit_write(path, "half");
+	{
+		/* an atomic write's temporary of a writer that was killed: a
+		 * PID that no longer runs (a live writer's file is kept) */
+		pid_t gone = fork();
+		if (gone == 0)
+			_exit(0);
+		waitpid(gone, NULL, 0);
+		snprintf(dead_tmp, sizeof dead_tmp, "%s/.tmp.%d.images.json", root, (int)gone);
+	}
+	unit_write(dead_tmp, "half");
+	snprintf(path, sizeof path, "%s/tmp/rm-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", root);
+	mkdir(path, 0700);
+	snprintf(path, sizeof path, "%s/tmp/notes.txt", root);
+	unit_write(path, "mine");
+	snprintf(path, sizeof path, "%s/tmp/layer-x", root);
+	mkdir(path, 0700);
 	{
 		struct mr_store st2;
 		CHECK(mr_store_open(&st2, root, run, &err) == 0);
 		mr_store_close(&st2);
 	}
-	snprintf(path, sizeof path, "%s/tmp/dead-owner", root);
+	snprintf(path, sizeof path, "%s/tmp/mr-dead-owner", root);
 	dead = access(path, F_OK);
 	CHECK(dead < 0);
-	snprintf(path, sizeof path, "%s/.tmp.1.images.json", root);
-	CHECK(access(path, F_OK) < 0);
+	CHECK(access(dead_tmp, F_OK) < 0);
+	snprintf(path, sizeof path, "%s/tmp/rm-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", root);
+	CHECK(access(path, F_OK) < 0);          /* an older version's name: cleaned */
+	snprintf(path, sizeof path, "%s/tmp/notes.txt", root);
+	CHECK(access(path, F_OK) == 0);
+	snprintf(path, sizeof path, "%s/tmp/layer-x", root);
+	CHECK(access(path, F_OK) == 0);
+	/* Outside the root, a writer may work without the store lock: a live
+	 * PID's temporary stays, unless written before this boot (its PID is
+	 * someone else's now); a dead PID's goes. */
+	{
+		struct mr_store st3;
+		struct timespec old[2] = { { 1000, 0 }, { 1000, 0 } };
+		snprintf(path, sizeof path, "%s/blobs/sha256/.tmp.1.live", root);
+		unit_write(path, "x");
+		snprintf(path, sizeof path, "%s/blobs/sha256/.tmp.1.before-boot", root);
+		unit_write(path, "x");
+		utimensat(AT_FDCWD, path, old, 0);
+		snprintf(path, sizeof path, "%s/blobs/sha256/.tmp.999999999.dead", root);
+		unit_write(path, "x");
+		CHECK(mr_store_open(&st3, root, run, &err) == 0);
+		mr_store_close(&st3);
+		snprintf(path, sizeof path, "%s/blobs/sha256/.tmp.1.live", root);
+		CHECK(access(path, F_OK) == 0);
+		unlink(path);
+		snprintf(path, sizeof path, "%s/blobs/sha256/.tmp.1.before-boot", root);
+		CHECK(access(path, F_OK) < 0);
+		snprintf(path, sizeof path, "%s/blobs/sha256/.tmp.999999999.dead", root);
+		CHECK(access(path, F_OK) < 0);
+	}
 	snprintf(path, sizeof path, "%s/%s", root, name);
 	CHECK(access(path, F_OK) == 0);
 	close(fd);
@@ -261,7 +351,7 @@ static void test_store(void)
 		      strstr(err.msg, "Read-only") != NULL);
 		umount2(path, MNT_DETACH);
 	} else {
-		printf("store: skipped read-only store test: mount: %s\n", strerror(errno));
+		UNIT_SKIP("read-only store test: mount: %s", strerror(errno));
 	}
 	unit_rmdir(dir);
 }

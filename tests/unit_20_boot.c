@@ -1,4 +1,4 @@
-/* Unit tests of [16] BOOT: declaration parsing, hashing, command words, order. */
+/* Unit tests of [20] BOOT: declaration parsing, hashing, command words, order. */
 static int t_boot_parse(struct boot_decl *d, const char *name, const char *text, struct mr_err *err)
 {
 	memset(d, 0, sizeof *d);
@@ -20,9 +20,9 @@ static void test_boot(void)
 	CHECK(t_boot_parse(&d, "web", "# c\n\n image = busybox \nenv=A=1\nenv = B = 2\n"
 			   "volume = v:/data\nread_only = yes\norder = 7\ndepends_on = db, cache x\n"
 			   "restart = on-failure:3\ncommand = echo '#not a comment'\r\n", &err) == 0);
-	CHECK(d.ok && !strcmp(d.image, "busybox"));
-	CHECK(d.env.n == 2 && !strcmp(d.env.v[0], "A=1") && !strcmp(d.env.v[1], "B = 2"));
-	CHECK(d.read_only == 1 && d.order == 7 && d.volume.n == 1);
+	CHECK(d.ok && !strcmp(d.o.image, "busybox"));
+	CHECK(d.o.env.n == 2 && !strcmp(d.o.env.v[0], "A=1") && !strcmp(d.o.env.v[1], "B = 2"));
+	CHECK(d.o.read_only == 1 && d.order == 7 && d.o.volume.n == 1);
 	CHECK(d.depends_on.n == 3 && !strcmp(d.depends_on.v[1], "cache") && !strcmp(d.depends_on.v[2], "x"));
 	CHECK(!strcmp(d.command, "echo '#not a comment'"));
 	CHECK(util_starts_with(d.hash, "sha256:"));
@@ -33,6 +33,12 @@ static void test_boot(void)
 			   "read_only=yes\norder=7\ndepends_on=db, cache x\nrestart=on-failure:3\n"
 			   "command=echo '#not a comment'\n", &err) == 0);
 	CHECK(!strcmp(d.hash, h));
+	boot_decl_free(&d);
+	/* network_alias (issue 17): a list, like --network-alias repeated */
+	CHECK(t_boot_parse(&d, "web", "image=busybox\nnetwork = nn\nnetwork_alias = db\n"
+			   "network_alias = cache\n", &err) == 0);
+	CHECK(d.o.network_alias.n == 2 && !strcmp(d.o.network_alias.v[0], "db") &&
+	      !strcmp(d.o.network_alias.v[1], "cache") && !strcmp(d.o.network, "nn"));
 	boot_decl_free(&d);
 	CHECK(t_boot_parse(&d, "web2", "image=busybox\n", &err) == 0);
 	CHECK(t_boot_parse(&e, "web3", "image=busybox\n", &err) == 0);
@@ -67,6 +73,47 @@ static void test_boot(void)
 	boot_decl_free(&d);
 	CHECK(t_boot_parse(&d, "a", "", &err) < 0);
 	boot_decl_free(&d);
+
+	/* update keys: parsed, checked, and not part of the hash */
+	CHECK(t_boot_parse(&d, "u", "image = x\n", &err) == 0);
+	CHECK(t_boot_parse(&e, "u", "image = x\npull = always\npull_interval = 1h\npull_rate = 100k\n"
+			   "rollout_wait = 10\nlog = max-size=64k,location=ram\n", &err) == 0);
+	CHECK(e.interval_ns == 3600000000000LL && e.rate == 102400 && e.wait_ns == 10000000000LL);
+	CHECK(d.hash[0] && d.o.log_opt.n == 0 && e.o.log_opt.n == 1);
+	boot_decl_free(&e);
+	CHECK(t_boot_parse(&e, "u", "image = x\npull = always\npull_rate = 1m\n", &err) == 0);
+	CHECK(!strcmp(d.hash, e.hash));   /* update keys do not replace the container */
+	boot_decl_free(&e);
+	CHECK(t_boot_parse(&e, "u", "image = x\nlog = max-file=3\n", &err) == 0);
+	CHECK(strcmp(d.hash, e.hash));    /* log options do */
+	boot_decl_free(&e);
+	boot_decl_free(&d);
+	CHECK(t_boot_parse(&d, "a", "image = x\npull = sometimes\n", &err) < 0);
+	CHECK(strstr(err.msg, "key 'pull': 'sometimes' is not never, missing or always") != NULL);
+	boot_decl_free(&d);
+	CHECK(t_boot_parse(&d, "a", "image = x\npull_interval = 1h\n", &err) < 0);
+	CHECK(strstr(err.msg, "'pull_interval' needs pull = always") != NULL);
+	boot_decl_free(&d);
+	CHECK(t_boot_parse(&d, "a", "image = x\npull = always\npull_interval = 0\n", &err) < 0);
+	boot_decl_free(&d);
+	CHECK(t_boot_parse(&d, "a", "image = x\npull_rate = 10\n", &err) < 0);
+	CHECK(strstr(err.msg, "key 'pull_rate'") != NULL);
+	boot_decl_free(&d);
+	CHECK(t_boot_parse(&d, "a", "image = x\nrollout_wait = soon\n", &err) < 0);
+	boot_decl_free(&d);
+
+	/* --log-opt (and boot key log): comma-joined, location */
+	{
+		struct ctr c;
+		ctr_init(&c);
+		CHECK(ctr_log_opts(&c, "max-size=8k,max-file=3,location=ram", &err) == 0);
+		CHECK(c.log_max_size == 8192 && c.log_max_file == 3 && c.log_ram == 1);
+		CHECK(ctr_log_opts(&c, "location=store", &err) == 0 && c.log_ram == 0);
+		CHECK(ctr_log_opts(&c, "max-size=4k,max-file=0", &err) < 0);
+		CHECK(strstr(err.msg, "invalid log opt 'max-file=0'") != NULL);
+		CHECK(ctr_log_opts(&c, "location=disk", &err) < 0);
+		ctr_free(&c);
+	}
 
 	/* command words */
 	CHECK(boot_words("  sh -c 'echo \"a b\"; x'  \"q\\\"x\" a\\ b ", &w, &own, &err) == 0);

@@ -111,7 +111,7 @@ static void tc_roundtrip(void)
 			    "3000000:42:4750 ] && [ \"$(readlink gnu/top/sub/%s)\" = %s ]", tc_base, lname,
 			    lname) == 0);
 	} else {
-		printf("  skipped: GNU tar is not installed\n");
+		UNIT_SKIP("GNU tar is not installed");
 	}
 }
 
@@ -245,7 +245,7 @@ static void test_cp(void)
 	tc_pax();
 	tc_rebase();
 	if (geteuid() != 0) {
-		printf("  skipped: cp tests that chown and make devices (need root)\n");
+		UNIT_SKIP("cp tests that chown and make devices (need root)");
 	} else {
 		tc_roundtrip();
 		tc_deep();

@@ -1,4 +1,4 @@
-/* Unit tests of [10]-[14] CONTAINER, ROOTFS, ISOLATE, MONITOR and the
+/* Unit tests of [14] CONTAINER, [15] ROOTFS, [16] ISOLATE, [17] MONITOR and the
  * container CLI's pure parts: env merging, Entrypoint/Cmd rules, names,
  * signals, restart policy and back-off, CPUs, durations and ps status
  * strings, passwd/group resolution (hostile texts too), capabilities,
@@ -25,6 +25,51 @@ static void t_ctr_env(void)
 	CHECK(ctr_env_add_arg(&c, "T_CTR_MISSING") == 0 && !ctr_env_get(&c.env, "T_CTR_MISSING"));
 	CHECK(ctr_env_add_arg(&c, "=x") < 0 && ctr_env_add_arg(&c, "") < 0);
 	CHECK(ctr_env_keylen("K=V=W") == 1 && ctr_env_keylen("KEY") == 3);
+	ctr_free(&c);
+}
+
+/* Issue 17: Docker's Config.Env order (the user's first, then the image's
+ * they do not set), the process's (PATH, HOSTNAME, TERM, then Config.Env),
+ * Config.ExposedPorts (image's and -p's, once, sorted), image inspect's
+ * Healthcheck after Cmd. */
+static void t_ctr_docker_order(void)
+{
+	struct ctr c;
+	struct mr_json_doc img = { 0 }, cfg = { 0 };
+	struct mr_err err;
+	struct mr_buf b = { 0 };
+	struct mr_jw w;
+	char **envp;
+	static const char env[] = "[\"PATH=/img/bin\",\"A=img\",\"B=img\"]";
+	static const char ports[] = "{\"8080/tcp\":{},\"53/udp\":{}}";
+	static const char conf[] = "{\"Cmd\":[\"sh\"],\"Healthcheck\":{\"Test\":[\"NONE\"]},\"Env\":[]}";
+	ctr_init(&c);
+	CHECK(mr_json_parse(&img, env, sizeof env - 1, &err) == 0);
+	ctr_list_add(&c.env, "B=user");
+	ctr_list_add(&c.env, "C=user");
+	ctr_env_merge_image(&c.env, img.root);
+	CHECK(c.env.n == 4 && !strcmp(c.env.v[0], "B=user") && !strcmp(c.env.v[1], "C=user") &&
+	      !strcmp(c.env.v[2], "PATH=/img/bin") && !strcmp(c.env.v[3], "A=img"));
+	c.hostname = "h1";
+	envp = ctr_envp(&c, NULL, 1, "/root");
+	CHECK(envp && !strcmp(envp[0], "PATH=/img/bin") && !strcmp(envp[1], "HOSTNAME=h1") &&
+	      !strcmp(envp[2], "TERM=xterm") && !strcmp(envp[3], "B=user") &&
+	      envp[6] && !strcmp(envp[6], "HOME=/root") && !envp[7]);
+	free(envp);
+	mr_json_free(&img);
+	CHECK(mr_json_parse(&img, ports, sizeof ports - 1, &err) == 0);
+	ctr_exposed_add(&c, NULL, 8080, 't');
+	ctr_exposed_add(&c, img.root, 0, 0);
+	ctr_exposed_add(&c, NULL, 9, 'u');
+	CHECK(c.exposed.n == 3 && !strcmp(c.exposed.v[0], "53/udp") &&
+	      !strcmp(c.exposed.v[1], "8080/tcp") && !strcmp(c.exposed.v[2], "9/udp"));
+	CHECK(mr_json_parse(&cfg, conf, sizeof conf - 1, &err) == 0);
+	mr_jw_init(&w, &b, 0);
+	cli_inspect_image_config(&w, cfg.root);
+	CHECK(b.data && strstr(b.data, "\"Cmd\":[\"sh\"],\"Healthcheck\":{\"Test\":[\"NONE\"]},\"Image\""));
+	mr_buf_free(&b);
+	mr_json_free(&cfg);
+	mr_json_free(&img);
 	ctr_free(&c);
 }
 
@@ -64,7 +109,7 @@ static int t_ctr_list_is(const struct ctr_list *l, const char *joined)
 static void t_ctr_command(void)
 {
 	struct ctr_list iep = { 0 }, icmd = { 0 }, ep = { 0 }, cmd = { 0 };
-	char *args[] = { "ls", "-l" };
+	const char *args[] = { "ls", "-l" };
 	ctr_list_add(&iep, "/entry");
 	ctr_list_add(&icmd, "default");
 	/* image defaults */
@@ -218,15 +263,17 @@ static void t_ctr_users(void)
 	struct mr_err err;
 	char longline[2000];
 	CHECK(ctr_ids_resolve("", passwd, group, &ids, &err) == 0);
-	CHECK(ids.uid == 0 && ids.gid == 0 && !strcmp(ids.home, "/root") && ids.ngroups == 0);
+	CHECK(ids.uid == 0 && ids.gid == 0 && !strcmp(ids.home, "/root") && ids.ngroups == 1 &&
+	      ids.groups[0] == 0);   /* the primary group too, as in Docker */
 	CHECK(ctr_ids_resolve("web", passwd, group, &ids, &err) == 0);
 	CHECK(ids.uid == 1000 && ids.gid == 1001 && !strcmp(ids.home, "/srv/web"));
-	CHECK(ids.ngroups == 2 && ids.groups[0] == 50 && ids.groups[1] == 29);  /* dup 50 once */
-	CHECK(ctr_ids_resolve("1000", passwd, group, &ids, &err) == 0 && ids.gid == 1001 && ids.ngroups == 2);
+	CHECK(ids.ngroups == 3 && ids.groups[0] == 1001 && ids.groups[1] == 50 && ids.groups[2] == 29);  /* dup 50 once */
+	CHECK(ctr_ids_resolve("1000", passwd, group, &ids, &err) == 0 && ids.gid == 1001 && ids.ngroups == 3);
 	CHECK(ctr_ids_resolve("web:staff", passwd, group, &ids, &err) == 0 && ids.uid == 1000 && ids.gid == 50);
 	CHECK(ctr_ids_resolve("web:7", passwd, group, &ids, &err) == 0 && ids.gid == 7);
 	CHECK(ctr_ids_resolve("4242:4343", passwd, group, &ids, &err) == 0);
-	CHECK(ids.uid == 4242 && ids.gid == 4343 && !strcmp(ids.home, "/") && ids.ngroups == 0);
+	CHECK(ids.uid == 4242 && ids.gid == 4343 && !strcmp(ids.home, "/") && ids.ngroups == 1 &&
+	      ids.groups[0] == 4343);
 	CHECK(ctr_ids_resolve("4242", NULL, NULL, &ids, &err) == 0 && ids.gid == 0);
 	CHECK(ctr_ids_resolve("nobody", passwd, group, &ids, &err) == 0 && ids.uid == 65534);
 	CHECK(ctr_ids_resolve("ghost", passwd, group, &ids, &err) < 0 && strstr(err.msg, "unable to find user ghost"));
@@ -242,7 +289,9 @@ static void t_ctr_users(void)
 	memset(longline, 'a', sizeof longline);
 	memcpy(longline + sizeof longline - 20, ":x:5:5:::\nroot:x:0:0", 20);
 	longline[sizeof longline - 1] = 0;
-	CHECK(ctr_ids_resolve("root", longline, NULL, &ids, &err) < 0 || ids.uid == 0);
+	ids.uid = ids.gid = 7;
+	CHECK(ctr_ids_resolve("root", longline, NULL, &ids, &err) == 0 && ids.uid == 0 &&
+	      ids.gid == 0);                                          /* the line after it is read */
 	CHECK(ctr_pw_member("a,web,b", "web") && !ctr_pw_member("a,webx,b", "web") &&
 	      !ctr_pw_member("", "web") && ctr_pw_member("web", "web") && !ctr_pw_member("we", "web"));
 }
@@ -318,6 +367,7 @@ static void t_ctr_log(void)
 	ctr_log_write(&l, 'e', "err\n", 4);
 	ctr_log_write(&l, 'o', "ee\n\n", 4);
 	f = util_xcalloc(1, sizeof *f);
+	f->left = UINT64_MAX;
 	f->fd = openat(dfd, "log", O_RDONLY | O_CLOEXEC);
 	rec = logs_next(f);
 	CHECK(rec && !strcmp(rec + 31, "oone"));
@@ -519,22 +569,35 @@ static void t_ctr_volumes_from(void)
 	CHECK(ctr_load(&st, c.id, &d, &err) == 0 && d.volumes_from.n == 1 &&
 	      !strcmp(d.volumes_from.v[0], "other:ro") && d.nmnt == 3);
 	ctr_free(&d);
-	CHECK(run_volumes_from(&st, "source", &from, &nfrom, &err) == 0 && nfrom == 2);
+	CHECK(ctr_volumes_from(&st, "source", &from, &nfrom, &err) == 0 && nfrom == 2);
 	CHECK(nfrom == 2 && !strcmp(from[0].source, "vfvol") && !from[0].readonly &&
 	      from[1].type == MOUNT_BIND && from[1].readonly && !from[1].from_v);
-	CHECK(run_volumes_from(&st, "source:rw", &from, &nfrom, &err) == 0 && nfrom == 4 &&
+	CHECK(ctr_volumes_from(&st, "source:rw", &from, &nfrom, &err) == 0 && nfrom == 4 &&
 	      !from[3].readonly);
-	CHECK(run_volumes_from(&st, "source:ro", &from, &nfrom, &err) == 0 && nfrom == 6 &&
+	CHECK(ctr_volumes_from(&st, "source:ro", &from, &nfrom, &err) == 0 && nfrom == 6 &&
 	      from[4].readonly && from[5].readonly);
-	CHECK(run_volumes_from(&st, "source:xx", &from, &nfrom, &err) < 0 &&
+	CHECK(ctr_volumes_from(&st, "source:xx", &from, &nfrom, &err) < 0 &&
 	      !strcmp(err.msg, "invalid mode: xx") && nfrom == 6);
-	CHECK(run_volumes_from(&st, "nosuch", &from, &nfrom, &err) < 0 &&
+	CHECK(ctr_volumes_from(&st, "nosuch", &from, &nfrom, &err) < 0 &&
 	      !strcmp(err.msg, "No such container: nosuch"));
 	CHECK(container_users_of_volume(&st, "vfvol", who, sizeof who) == 1 && !strcmp(who, c.id));
+	{
+		/* the in-use rule is the volume code's, whoever calls it */
+		char vname[80], want[160];
+		int created = 0;
+		CHECK(volume_create(&st, "vfvol", NULL, 0, 0, vname, sizeof vname, &created, &err) == 0 &&
+		      created);
+		snprintf(want, sizeof want, "remove vfvol: volume is in use - [%s]", c.id);
+		CHECK(volume_remove(&st, "vfvol", &err) < 0 && err.code == MR_EINUSE &&
+		      !strcmp(err.msg, want));
+		CHECK(volume_exists(&st, "vfvol") && st.locked == 0);
+		CHECK(volume_remove(&st, "nosuchvol", &err) < 0 && err.code == MR_ENOTFOUND);
+	}
 	free(from);
 	c.mnt = NULL;
 	c.nmnt = 0;
 	CHECK(ctr_remove(&st, &c, &err) == 0);
+	CHECK(volume_remove(&st, "vfvol", &err) == 0 && !volume_exists(&st, "vfvol"));
 	ctr_free(&c);
 	mr_store_close(&st);
 	unit_rmdir(dir);
@@ -597,7 +660,7 @@ static void t_ctr_run_params(void)
 	{
 		int64_t ns;
 		struct ctr c;
-		struct run_opts o;
+		struct ctr_opts o;
 		struct mr_json_doc img = { 0 }, none = { 0 };
 		static const char cfg[] = "{\"Healthcheck\":{\"Test\":[\"CMD\",\"/bin/check\",\"-q\"],"
 			"\"Interval\":5000000000,\"Timeout\":2000000000,\"Retries\":4}}";
@@ -614,24 +677,24 @@ static void t_ctr_run_params(void)
 		CHECK(mr_json_parse(&none, "{\"Healthcheck\":{\"Test\":[\"NONE\"]}}", 33, &err) == 0);
 		memset(&c, 0, sizeof c);
 		memset(&o, 0, sizeof o);
-		CHECK(run_health(&c, &o, img.root, &err) == 0 && c.health_test.n == 3 &&
+		CHECK(ctr_spec_health(&c, &o, img.root, &err) == 0 && c.health_test.n == 3 &&
 		      !strcmp(c.health_test.v[0], "CMD") && c.health_interval == 5000000000LL &&
 		      c.health_timeout == 2000000000LL && c.health_retries == 4);
 		o.health_cmd = "curl -f localhost";
 		o.health_interval = "10s";
 		o.health_retries = "1";
-		CHECK(run_health(&c, &o, img.root, &err) == 0 && c.health_test.n == 2 &&
+		CHECK(ctr_spec_health(&c, &o, img.root, &err) == 0 && c.health_test.n == 2 &&
 		      !strcmp(c.health_test.v[0], "CMD-SHELL") && !strcmp(c.health_test.v[1], "curl -f localhost") &&
 		      c.health_interval == 10000000000LL && c.health_timeout == 2000000000LL &&
 		      c.health_retries == 1);
 		memset(&o, 0, sizeof o);
 		o.no_healthcheck = 1;
 		ctr_list_free(&c.health_test);
-		CHECK(run_health(&c, &o, img.root, &err) == 0 && c.health_test.n == 0);
+		CHECK(ctr_spec_health(&c, &o, img.root, &err) == 0 && c.health_test.n == 0);
 		memset(&o, 0, sizeof o);
-		CHECK(run_health(&c, &o, none.root, &err) == 0 && c.health_test.n == 0);
+		CHECK(ctr_spec_health(&c, &o, none.root, &err) == 0 && c.health_test.n == 0);
 		o.health_timeout = "10";
-		CHECK(run_health(&c, &o, none.root, &err) < 0 && strstr(err.msg, "--health-timeout"));
+		CHECK(ctr_spec_health(&c, &o, none.root, &err) < 0 && strstr(err.msg, "--health-timeout"));
 		ctr_list_free(&c.health_test);
 		mr_json_free(&img);
 		mr_json_free(&none);
@@ -802,7 +865,7 @@ static void t_ctr_device_program(void)
 		CHECK(fd >= 0);
 		close(fd);
 	} else if (errno == EPERM || errno == ENOSYS) {
-		printf("container: device program not loaded into the kernel: skipped (%s)\n",
+		UNIT_SKIP("device program not loaded into the kernel (%s)",
 		       strerror(errno));
 	} else {
 		fprintf(stderr, "verifier: %s\n", log);
@@ -880,10 +943,220 @@ static void test_container_seccomp(void)
 }
 #endif
 
+/* The run/create front end group by group ([14] ctr_spec_*: Docker's merge
+ * rules of the image config and the flags, and their errors) and the back
+ * end's checks ([19b] spec_check). */
+static void t_ctr_spec(void)
+{
+	static const char cfg[] = "{\"Entrypoint\":[\"/entry\"],\"Cmd\":[\"default\"],"
+		"\"Env\":[\"PATH=/bin\",\"A=image\"],\"WorkingDir\":\"/srv\",\"User\":\"web\","
+		"\"Labels\":{\"from\":\"image\",\"k\":\"image\"},\"StopSignal\":\"SIGQUIT\","
+		"\"Volumes\":{\"/data\":{},\"/b\":{}}}";
+	const char *args[] = { "ls", "-l" };
+	struct mr_json_doc img = { 0 };
+	struct mr_err err;
+	struct ctr_opts o;
+	struct ctr c;
+	CHECK(mr_json_parse(&img, cfg, sizeof cfg - 1, &err) == 0);
+	/* process: the image's defaults, the flags over them */
+	ctr_init(&c);
+	memset(&o, 0, sizeof o);
+	o.args = args;
+	o.nargs = 2;
+	ctr_list_add(&o.env, "A=flag");
+	ctr_list_add(&o.env, "B=2");
+	CHECK(ctr_spec_process(&c, &o, img.root, &err) == 0);
+	CHECK(t_ctr_list_is(&c.entrypoint, "/entry") && t_ctr_list_is(&c.cmd, "ls|-l"));
+	/* Docker's Config.Env order: the flags' variables, then the image's they leave */
+	CHECK(t_ctr_list_is(&c.env, "A=flag|B=2|PATH=/bin"));
+	CHECK(!strcmp(c.workdir, "/srv") && !strcmp(c.user, "web"));
+	ctr_free(&c);
+	ctr_init(&c);
+	o.workdir = "rel";
+	CHECK(ctr_spec_process(&c, &o, img.root, &err) < 0 &&
+	      strstr(err.msg, "the working directory 'rel' is invalid"));
+	ctr_free(&c);
+	ctr_list_free(&o.env);
+	memset(&o, 0, sizeof o);
+	o.entrypoint = "";                   /* no entrypoint, and the image's Cmd dropped */
+	ctr_init(&c);
+	CHECK(ctr_spec_process(&c, &o, img.root, &err) < 0 && !strcmp(err.msg, "No command specified"));
+	ctr_free(&c);
+
+	/* namespaces */
+	ctr_init(&c);
+	memset(&o, 0, sizeof o);
+	snprintf(c.id, sizeof c.id, "%064d", 7);
+	CHECK(ctr_spec_namespaces(&c, &o, &err) == 0 && !strcmp(c.hostname, "000000000000") &&
+	      !strcmp(c.ipc_mode, "private") && !*c.pid_mode && !*c.uts_mode && c.shm_size == 0);
+	o.uts = "host";
+	o.hostname = "x";
+	CHECK(ctr_spec_namespaces(&c, &o, &err) < 0 &&
+	      !strcmp(err.msg, "Conflicting options: hostname and the UTS mode"));
+	o.uts = "bad";
+	CHECK(ctr_spec_namespaces(&c, &o, &err) < 0 && strstr(err.msg, "invalid UTS mode: bad"));
+	o.uts = NULL;
+	o.ipc = "none";
+	CHECK(ctr_spec_namespaces(&c, &o, &err) < 0 && strstr(err.msg, "invalid IPC mode: none"));
+	o.ipc = "host";
+	o.pid = "container:x";
+	CHECK(ctr_spec_namespaces(&c, &o, &err) < 0 && strstr(err.msg, "invalid PID mode: container:x"));
+	o.pid = "host";
+	o.shm_size = "0";
+	CHECK(ctr_spec_namespaces(&c, &o, &err) < 0 && !strcmp(err.msg, "invalid size: '0'"));
+	o.shm_size = "128m";
+	ctr_list_add(&o.sysctl, "kernel.shm_rmid_forced=1");   /* an IPC sysctl with --ipc host */
+	CHECK(ctr_spec_namespaces(&c, &o, &err) < 0);
+	ctr_list_free(&o.sysctl);
+	CHECK(ctr_spec_namespaces(&c, &o, &err) == 0 && !strcmp(c.hostname, "x") &&
+	      !strcmp(c.pid_mode, "host") && !strcmp(c.ipc_mode, "host") &&
+	      c.shm_size == 128 << 20);
+	ctr_free(&c);
+
+	/* resources */
+	ctr_init(&c);
+	memset(&o, 0, sizeof o);
+	o.memory = "5m";
+	CHECK(ctr_spec_resources(&c, &o, &err) < 0 && !strcmp(err.msg, "Minimum memory limit allowed is 6MB"));
+	o.memory = "64m";
+	o.memory_swap = "32m";
+	CHECK(ctr_spec_resources(&c, &o, &err) < 0 && strstr(err.msg, "Minimum memoryswap limit"));
+	o.memory_swap = "-1";
+	o.cpus = "0.5";
+	o.pids_limit = "-1";
+	ctr_list_add(&o.ulimit, "nofile=10:20");
+	CHECK(ctr_spec_resources(&c, &o, &err) == 0 && c.memory == 64 << 20 && c.memory_swap == -1 &&
+	      c.nano_cpus == 500000000 && c.pids_limit == 0 && t_ctr_list_is(&c.ulimits, "nofile=10:20"));
+	ctr_list_free(&o.ulimit);
+	o.cpus = "100000";
+	CHECK(ctr_spec_resources(&c, &o, &err) < 0 && strstr(err.msg, "Range of CPUs is from 0.01"));
+	o.cpus = NULL;
+	o.memory = NULL;
+	c.memory = 0;
+	o.memory_swap = "1g";
+	CHECK(ctr_spec_resources(&c, &o, &err) < 0 && strstr(err.msg, "always set the Memory limit"));
+	ctr_free(&c);
+
+	/* capabilities, devices, security options */
+	ctr_init(&c);
+	memset(&o, 0, sizeof o);
+	ctr_list_add(&o.cap_add, "NET_ADMIN");
+	ctr_list_add(&o.security_opt, "no-new-privileges");
+	ctr_list_add(&o.device_rule, "c 42:* rmw");
+	o.read_only = 1;
+	CHECK(ctr_spec_security(&c, &o, &err) == 0 && c.no_new_privs && c.readonly &&
+	      t_ctr_list_is(&c.cap_add, "NET_ADMIN") && t_ctr_list_is(&c.device_rules, "c 42:* rmw"));
+	CHECK(spec_check(&c, &err) == 0);
+	ctr_list_add(&c.cap_add, "NOPE");
+	CHECK(spec_check(&c, &err) < 0 && !strcmp(err.msg, "unknown capability: \"NOPE\""));
+	ctr_free(&c);
+	ctr_list_free(&o.security_opt);
+	ctr_list_add(&o.security_opt, "seccomp=/my.json");
+	ctr_init(&c);
+	CHECK(ctr_spec_security(&c, &o, &err) < 0 && strstr(err.msg, "profiles from files are not supported"));
+	ctr_free(&c);
+	ctr_list_free(&o.security_opt);
+	ctr_list_free(&o.device_rule);
+	ctr_list_add(&o.device_rule, "x 1:2 r");
+	ctr_init(&c);
+	CHECK(ctr_spec_security(&c, &o, &err) < 0 && !strcmp(err.msg, "invalid device cgroup format 'x 1:2 r'"));
+	ctr_free(&c);
+	ctr_list_free(&o.device_rule);
+	ctr_list_free(&o.cap_add);
+
+	/* lifecycle and labels */
+	ctr_init(&c);
+	memset(&o, 0, sizeof o);
+	ctr_list_add(&o.label, "k=flag");
+	CHECK(ctr_spec_lifecycle(&c, &o, img.root, &err) == 0 &&
+	      t_ctr_list_is(&c.labels, "from=image|k=flag") && !strcmp(c.stop_signal, "SIGQUIT") &&
+	      !strcmp(c.restart, "no") && !c.auto_remove && c.stop_timeout == -1);
+	ctr_list_free(&o.label);
+	ctr_free(&c);
+	ctr_init(&c);
+	o.restart = "always";
+	o.rm = 1;
+	CHECK(ctr_spec_lifecycle(&c, &o, img.root, &err) < 0 &&
+	      !strcmp(err.msg, "Conflicting options: --restart and --rm"));
+	ctr_free(&c);
+	ctr_init(&c);
+	o.rm = 0;
+	o.restart = "on-failure:3";
+	o.stop_timeout = "5";
+	ctr_list_add(&o.log_opt, "max-file=3");
+	CHECK(ctr_spec_lifecycle(&c, &o, img.root, &err) == 0 && !strcmp(c.restart, "on-failure") &&
+	      c.restart_max == 3 && c.stop_timeout == 5 && c.log_max_file == 3);
+	ctr_free(&c);
+	ctr_init(&c);
+	ctr_list_free(&o.log_opt);
+	ctr_list_add(&o.log_opt, "max-size=1k");
+	CHECK(ctr_spec_lifecycle(&c, &o, img.root, &err) < 0 && strstr(err.msg, "invalid log opt 'max-size=1k'"));
+	ctr_list_free(&o.log_opt);
+	ctr_free(&c);
+	ctr_init(&c);
+	o.stop_signal = "SIGNOPE";
+	CHECK(ctr_spec_lifecycle(&c, &o, img.root, &err) < 0 && !strcmp(err.msg, "Invalid signal: SIGNOPE"));
+	ctr_free(&c);
+
+	/* mounts: the flags', then an anonymous volume per image VOLUME not covered */
+	ctr_init(&c);
+	memset(&o, 0, sizeof o);
+	ctr_list_add(&o.volume, "/host:/b:ro");
+	ctr_list_add(&o.tmpfs, "/t");
+	CHECK(ctr_spec_mounts(NULL, &o, &c, img.root, &err) == 0 && c.nmnt == 3 &&
+	      c.mnt[0].type == MOUNT_BIND && !strcmp(c.mnt[0].target, "/b") && c.mnt[0].readonly &&
+	      c.mnt[1].type == MOUNT_TMPFS && c.mnt[2].type == MOUNT_VOLUME && c.mnt[2].anonymous &&
+	      !strcmp(c.mnt[2].target, "/data"));
+	ctr_free(&c);
+	ctr_init(&c);
+	ctr_list_free(&o.tmpfs);
+	ctr_list_add(&o.tmpfs, "/b");
+	CHECK(ctr_spec_mounts(NULL, &o, &c, img.root, &err) < 0 && !strcmp(err.msg, "Duplicate mount point: /b"));
+	ctr_free(&c);
+	ctr_list_free(&o.volume);
+	ctr_list_free(&o.tmpfs);
+
+	/* identity: a valid name kept (without its '/'), a bad one refused */
+	ctr_init(&c);
+	CHECK(ctr_spec_identity(&c, "/web-1", &err) == 0 && !strcmp(c.name, "web-1") && ctr_is_id(c.id));
+	CHECK(ctr_spec_identity(&c, "-x", &err) < 0 && strstr(err.msg, "Invalid container name (-x)"));
+	CHECK(ctr_spec_identity(&c, NULL, &err) == 0 && ctr_name_valid(c.name));
+	ctr_free(&c);
+	mr_json_free(&img);
+}
+
+/* run/create's flags into struct ctr_opts ([21] run_parse): lists in order,
+ * -h is --hostname, the image and its arguments after the flags. */
+static void t_cli_run_parse(void)
+{
+	struct cli cl;
+	struct ctr_opts o;
+	char *argv[] = { "-d", "-h", "box", "-e", "A=1", "--env=B=2", "-v", "/h:/c", "--label",
+			 "x=y", "--name", "web", "--read-only", "busybox", "sh", "-c", "echo -h" };
+	char *bad[] = { "--nope", "busybox" }, *noimage[] = { "-d" };
+	int n;
+	memset(&cl, 0, sizeof cl);
+	cl.cmd = "run";
+	n = run_parse(&cl, &o, (int)(sizeof argv / sizeof *argv), argv, 1);
+	CHECK(n == 4 && o.detach == 1 && o.read_only == 1 && !strcmp(o.hostname, "box") &&
+	      !strcmp(o.name, "web") && !strcmp(o.image, "busybox") && o.nargs == 3 &&
+	      !strcmp(o.args[0], "sh") && !strcmp(o.args[2], "echo -h"));
+	CHECK(t_ctr_list_is(&o.env, "A=1|B=2") && t_ctr_list_is(&o.volume, "/h:/c") &&
+	      t_ctr_list_is(&o.label, "x=y") && o.publish.n == 0);
+	ctr_list_free(&o.env);
+	ctr_list_free(&o.volume);
+	ctr_list_free(&o.label);
+	CHECK(run_parse(&cl, &o, 2, bad, 1) < 0);                  /* unknown flag */
+	CHECK(run_parse(&cl, &o, 1, noimage, 1) < 0);              /* no image */
+	CHECK(cli_flag_matches("a|all", "all", 3) && cli_flag_matches("a|all", "a", 1) &&
+	      !cli_flag_matches("a|all", "al", 2) && !cli_flag_matches("a|all", "alll", 4));
+}
+
 static void test_container(void)
 {
 	test_container_seccomp();
 	t_ctr_env();
+	t_ctr_docker_order();
 	t_ctr_env_file();
 	t_ctr_command();
 	t_ctr_small_parsers();
@@ -899,4 +1172,6 @@ static void test_container(void)
 	t_ctr_device_parsers();
 	t_ctr_run_params();
 	t_ctr_device_program();
+	t_ctr_spec();
+	t_cli_run_parse();
 }

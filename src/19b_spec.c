@@ -1,0 +1,63 @@
+/* ==== [19b] SPEC: front ends fill the container spec, one back end creates it ====
+ * The spec is struct ctr ([14]). `run`/`create` and boot declarations ([21])
+ * hand a struct ctr_opts to spec_from_opts, which merges it with the image
+ * config by Docker's rules ([14] ctr_spec_*, [19] net_mode, net_run_opts); the
+ * OCI runtime mode fills the spec from a bundle. spec_create checks a spec,
+ * prepares its mounts and records the container; [17] starts it
+ * (ctr_start_detached for `run -d`, `start` and boot; ctr_run_attached). */
+
+/* The run/create front end: a new container's spec from the image and the
+ * options. Nothing is made yet: an error leaves the store as it was. */
+static int spec_from_opts(struct mr_store *st, const struct ctr_opts *o, struct ctr *c,
+			  struct mr_err *err)
+{
+	const struct mr_json *cfg;
+	ctr_init(c);
+	if (!MINIRUN_WITH_CGROUPS && (o->memory || o->memory_swap || o->cpus || o->pids_limit))
+		return mr_err_set(err, ENOTSUP, "resource limits: built without "
+				  "MINIRUN_WITH_CGROUPS");
+	if (ctr_spec_identity(c, o->name, err) < 0 || ctr_spec_image(st, o->image, c, err) < 0)
+		return -1;
+	cfg = mr_json_get(c->img.root, "config");
+	if (ctr_spec_process(c, o, cfg, err) < 0 || ctr_spec_namespaces(c, o, err) < 0 ||
+	    ctr_spec_lifecycle(c, o, cfg, err) < 0 || ctr_spec_resources(c, o, err) < 0 ||
+	    ctr_spec_security(c, o, err) < 0)
+		return -1;
+	c->net_default = !o->network || !strcmp(o->network, "default");
+	if (o->network && net_mode(st, c, o->network, err) < 0)
+		return -1;
+	if (net_run_opts(c, o->publish.v, o->publish.n, o->publish_all, o->add_host.v,
+			 o->add_host.n, o->dns.v, o->dns.n, o->network_alias.v,
+			 o->network_alias.n, cfg, err) < 0)
+		return -1;
+	return ctr_spec_mounts(st, o, c, cfg, err);
+}
+
+/* Checks that hold whoever filled the spec. */
+static int spec_check(const struct ctr *c, struct mr_err *err)
+{
+	uint64_t caps;
+	if (isolate_caps_resolve(c, &caps, err) < 0)
+		return -1;
+	if (ctr_ns_host(c->pid_mode) && (!MINIRUN_WITH_CGROUPS || !cg_v2_hier()))
+		return mr_err_set(err, ENOTSUP, "--pid host: needs a cgroup2 hierarchy to find "
+				  "the container's processes (none mounted%s)",
+				  MINIRUN_WITH_CGROUPS ? "" : ", or built without MINIRUN_WITH_CGROUPS");
+	return 0;
+}
+
+/* The back end: check the spec, make its volumes and folders, record the
+ * container (its name claimed: `named` = the user chose it, so a clash is an
+ * error rather than a reason to pick another). On failure nothing stays. */
+static int spec_create(struct mr_store *st, struct ctr *c, int named, struct mr_err *err)
+{
+	if (spec_check(c, err) < 0 || ctr_mounts_prepare(st, c, err) < 0)
+		return -1;
+	snprintf(c->driver, sizeof c->driver, "%s", rootfs_driver(st));
+	ctr_now(c->created, sizeof c->created);
+	if (ctr_create(st, c, named, err) < 0) {
+		ctr_mounts_undo(st, c, c->nmnt);
+		return -1;
+	}
+	return 0;
+}

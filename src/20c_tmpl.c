@@ -1,0 +1,863 @@
+/* ==== [20c] TEMPLATES: the subset of Go's text/template that --format users write ==== */
+
+/* Docker's --format runs Go's text/template over the object. minirun runs
+ * it over the object's JSON, which Docker also falls back to: fields
+ * (.A.B, $, $var), pipelines (|), range (with $k, $v :=), if/else/end,
+ * {{- -}} trimming, and the functions people use: json, index, len, join,
+ * split, upper, lower, title, printf, print, println, eq, ne, lt, le, gt,
+ * ge, not, and, or. Values print as Go prints them (map[k:v], [a b]).
+ * Everything is evaluated straight from the template text; blocks are
+ * skipped by scanning to their `end`. */
+
+#define TMPL_MAX_VARS 8
+#define TMPL_MAX_ITEMS 256
+
+struct tmpl_val {
+	const struct mr_json *j;             /* a JSON value, or NULL for a computed one */
+	const char *s;                       /* computed: text (owned by the context) */
+	char t;                              /* computed: 's' string, 'i' number, 'b' bool, 'n' nil */
+};
+
+struct tmpl_item {                       /* the template cut into text and actions */
+	const char *p;
+	size_t n;
+	int action;
+};
+
+struct tmpl {
+	const char *src;
+	struct tmpl_item it[TMPL_MAX_ITEMS];
+	size_t nit;
+	struct { char name[32]; struct tmpl_val v; } var[TMPL_MAX_VARS];
+	size_t nvar;
+	char **owned;                        /* computed strings, freed at the end */
+	size_t nowned;
+	char err[240];
+	const char *col;                     /* where an error points, if not at its token */
+	int parse_err;                       /* 1: the template is malformed (Docker: exit 64) */
+	struct mr_json_doc tmp;              /* split's results */
+};
+
+static const char *tmpl_own(struct tmpl *t, char *s)
+{
+	t->owned = util_xrealloc(t->owned, (t->nowned + 1) * sizeof *t->owned);
+	return t->owned[t->nowned++] = s;
+}
+
+static struct tmpl_val tmpl_str(struct tmpl *t, const char *s, size_t n, char type)
+{
+	struct tmpl_val v = { NULL, NULL, type };
+	char *c = util_xmalloc(n + 1);
+	memcpy(c, s, n);
+	c[n] = 0;
+	v.s = tmpl_own(t, c);
+	return v;
+}
+
+static int tmpl_fail(struct tmpl *t, const char *at, size_t atn, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int tmpl_fail(struct tmpl *t, const char *at, size_t atn, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+	if (t->err[0])
+		return -1;
+	k = snprintf(t->err, sizeof t->err, "template: :1:%d: executing \"\" at <%.*s>: ",
+		     (int)((t->col ? t->col : at) - t->src), (int)atn, at);
+	va_start(ap, fmt);
+	vsnprintf(t->err + k, sizeof t->err - (size_t)k, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int tmpl_parse_fail(struct tmpl *t, const char *msg)
+{
+	if (!t->err[0])
+		snprintf(t->err, sizeof t->err, "template: :1: %s", msg);
+	t->parse_err = 1;
+	return -1;
+}
+
+/* Go's truth: false, 0, nil and empty things are false. */
+static int tmpl_true(const struct tmpl_val *v)
+{
+	const struct mr_json *j = v->j;
+	if (!j)
+		return v->t == 'b' ? v->s[0] == 't' : v->t == 'i' ? json_number_value(v->s) != 0 :
+		       v->t == 's' ? v->s[0] != 0 : 0;
+	switch (j->type) {
+	case MR_JSON_TRUE: return 1;
+	case MR_JSON_NUMBER: return j->num != 0;
+	case MR_JSON_STRING: return j->len != 0;
+	case MR_JSON_ARRAY: case MR_JSON_OBJECT: return j->count != 0;
+	default: return 0;
+	}
+}
+
+static int tmpl_is_struct(const struct mr_json *o);
+
+static int tmpl_key_cmp(const void *a, const void *b)
+{
+	const struct mr_json *x = *(const struct mr_json *const *)a, *y = *(const struct mr_json *const *)b;
+	return strcmp(x->key, y->key);
+}
+
+/* Go's %v: map[k:v ...] with sorted keys, [a b], <no value> for nothing. */
+static void tmpl_print_json(const struct mr_json *j, struct mr_buf *out)
+{
+	const struct mr_json *c, **keys;
+	size_t i, n = 0;
+	switch (j ? j->type : MR_JSON_NULL) {
+	case MR_JSON_STRING: case MR_JSON_NUMBER: mr_buf_append(out, j->str, j->len); break;
+	case MR_JSON_TRUE: mr_buf_append(out, "true", 4); break;
+	case MR_JSON_FALSE: mr_buf_append(out, "false", 5); break;
+	case MR_JSON_ARRAY:
+		mr_buf_append(out, "[", 1);
+		for (c = j->child; c; c = c->next) {
+			if (c != j->child)
+				mr_buf_append(out, " ", 1);
+			tmpl_print_json(c, out);
+		}
+		mr_buf_append(out, "]", 1);
+		break;
+	case MR_JSON_OBJECT:
+		keys = util_xcalloc(j->count + 1, sizeof *keys);
+		for (c = j->child; c; c = c->next)
+			keys[n++] = c;
+		qsort(keys, n, sizeof *keys, tmpl_key_cmp);
+		mr_buf_append(out, "map[", 4);
+		for (i = 0; i < n; i++) {
+			mr_buf_printf(out, "%s%s:", i ? " " : "", keys[i]->key);
+			tmpl_print_json(keys[i], out);
+		}
+		mr_buf_append(out, "]", 1);
+		free(keys);
+		break;
+	default: mr_buf_append(out, "<no value>", 10); break;
+	}
+}
+
+/* Go's json of the typed object: a struct's fields in order, a map's keys
+ * sorted. */
+static void tmpl_json(struct mr_jw *w, const struct mr_json *j)
+{
+	const struct mr_json *c, **keys;
+	size_t i, n = 0;
+	if (j->type == MR_JSON_ARRAY) {
+		mr_jw_arr(w);
+		for (c = j->child; c; c = c->next)
+			tmpl_json(w, c);
+		mr_jw_arr_end(w);
+		return;
+	}
+	if (j->type != MR_JSON_OBJECT) {
+		mr_jw_value(w, j);
+		return;
+	}
+	keys = util_xcalloc(j->count + 1, sizeof *keys);
+	for (c = j->child; c; c = c->next)
+		keys[n++] = c;
+	if (!tmpl_is_struct(j))
+		qsort(keys, n, sizeof *keys, tmpl_key_cmp);
+	mr_jw_obj(w);
+	for (i = 0; i < n; i++) {
+		mr_jw_key(w, keys[i]->key);
+		tmpl_json(w, keys[i]);
+	}
+	mr_jw_obj_end(w);
+	free(keys);
+}
+
+static void tmpl_print(const struct tmpl_val *v, struct mr_buf *out)
+{
+	if (v->j || v->t == 'n')
+		tmpl_print_json(v->j, out);
+	else
+		mr_buf_printf(out, "%s", v->s);
+}
+
+/* The text of a scalar (strings unquoted), for comparisons and functions. */
+static const char *tmpl_text(struct tmpl *t, const struct tmpl_val *v)
+{
+	struct mr_buf b = { 0 };
+	if (!v->j)
+		return v->t == 'n' ? "" : v->s;
+	if (v->j->type == MR_JSON_STRING || v->j->type == MR_JSON_NUMBER)
+		return tmpl_str(t, v->j->str, v->j->len, 's').s;
+	tmpl_print(v, &b);
+	mr_buf_append(&b, "", 0);
+	return tmpl_own(t, b.data);
+}
+
+static int tmpl_is_num(const struct tmpl_val *v)
+{
+	return v->j ? v->j->type == MR_JSON_NUMBER : v->t == 'i';
+}
+
+static int tmpl_is_str(const struct tmpl_val *v)
+{
+	return v->j ? v->j->type == MR_JSON_STRING : v->t == 's';
+}
+
+/* A Docker struct's fields start upper case; a map's keys are the user's. A
+ * missing field of a struct is an error, a missing key of a map prints
+ * <no value> (Docker runs the typed object first). */
+static int tmpl_is_struct(const struct mr_json *o)
+{
+	const struct mr_json *c;
+	if (!o->child)
+		return 0;
+	for (c = o->child; c; c = c->next)
+		if (!c->key_len || !isupper((unsigned char)c->key[0]))
+			return 0;
+	return 1;
+}
+
+/* .A.B.C from v; p..end is the chain. */
+static int tmpl_fields(struct tmpl *t, struct tmpl_val *v, const char *p, const char *end)
+{
+	const char *chain = p;
+	while (p < end && *p == '.') {
+		const char *f = p + 1;
+		size_t n = 0;
+		char key[128];
+		const struct mr_json *j;
+		while (f + n < end && f[n] != '.')
+			n++;
+		p = f + n;
+		if (!n)
+			continue;
+		snprintf(key, sizeof key, "%.*s", (int)n, f);
+		if (!v->j || v->j->type != MR_JSON_OBJECT) {
+			if (!v->j || v->j->type == MR_JSON_NULL) {
+				v->j = NULL;
+				v->t = 'n';
+				continue;
+			}
+			t->col = f - 1;
+			return tmpl_fail(t, chain, (size_t)(end - chain), "can't evaluate field %s in type %s", key,
+					 v->j->type == MR_JSON_ARRAY ? "[]interface {}" : "string");
+		}
+		j = mr_json_get(v->j, key);
+		if (!j && tmpl_is_struct(v->j) && isupper((unsigned char)key[0])) {
+			t->col = f - 1;
+			return tmpl_fail(t, chain, (size_t)(end - chain), "map has no entry for key \"%s\"", key);
+		}
+		v->j = j;
+		v->t = 'n';
+	}
+	return 0;
+}
+
+struct tmpl_args {
+	struct tmpl_val v[16];
+	const char *at[16];
+	size_t n;
+};
+
+static int tmpl_pipeline(struct tmpl *t, const struct tmpl_val *dot, const char *p, const char *end,
+			 struct tmpl_val *res);
+
+static const char *tmpl_skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* One operand at p: its value and where it ends. */
+static int tmpl_operand(struct tmpl *t, const struct tmpl_val *dot, const char **pp, const char *end,
+			struct tmpl_val *v)
+{
+	const char *p = *pp, *q = p;
+	size_t i;
+	if (*p == '"' || *p == '`') {
+		struct mr_buf b = { 0 };
+		char quote = *p;
+		for (q = p + 1; q < end && *q != quote; q++) {
+			if (quote == '"' && *q == '\\' && q + 1 < end) {
+				q++;
+				mr_buf_append(&b, *q == 'n' ? "\n" : *q == 't' ? "\t" : q, 1);
+			} else {
+				mr_buf_append(&b, q, 1);
+			}
+		}
+		if (q >= end)
+			return tmpl_parse_fail(t, "unterminated quoted string");
+		mr_buf_append(&b, "", 0);
+		v->j = NULL;
+		v->t = 's';
+		v->s = tmpl_own(t, b.data ? b.data : util_xstrdup(""));
+		*pp = q + 1;
+		return 0;
+	}
+	if (*p == '(') {
+		int depth = 0;
+		for (q = p; q < end; q++) {
+			depth += (*q == '(') - (*q == ')');
+			if (!depth)
+				break;
+		}
+		if (q >= end)
+			return tmpl_parse_fail(t, "unclosed left paren");
+		if (tmpl_pipeline(t, dot, p + 1, q, v) < 0)
+			return -1;
+		/* (pipeline).Field */
+		for (p = q = q + 1; q < end && !strchr(" \t\n\r|()", *q); q++) {}
+		*pp = q;
+		return tmpl_fields(t, v, p, q);
+	}
+	while (q < end && !strchr(" \t\n\r|()", *q))
+		q++;
+	*pp = q;
+	if (*p == '.') {
+		*v = *dot;
+		return q == p + 1 ? 0 : tmpl_fields(t, v, p, q);
+	}
+	if (*p == '$') {
+		size_t n = strcspn(p, ". \t\n|)");
+		if (p + n > q)
+			n = (size_t)(q - p);
+		for (i = t->nvar; i-- > 0;)
+			if (strlen(t->var[i].name) == n && !strncmp(t->var[i].name, p, n))
+				break;
+		if (i == (size_t)-1) {
+			char msg[64];
+			snprintf(msg, sizeof msg, "undefined variable \"%.*s\"", (int)n, p);
+			return tmpl_parse_fail(t, msg);
+		}
+		*v = t->var[i].v;
+		return tmpl_fields(t, v, p + n, q);
+	}
+	if ((*p >= '0' && *p <= '9') || *p == '-') {
+		*v = tmpl_str(t, p, (size_t)(q - p), 'i');
+		return 0;
+	}
+	if ((q - p == 4 && !strncmp(p, "true", 4)) || (q - p == 5 && !strncmp(p, "false", 5))) {
+		*v = tmpl_str(t, p, (size_t)(q - p), 'b');
+		return 0;
+	}
+	if (q - p == 3 && !strncmp(p, "nil", 3)) {
+		v->j = NULL;
+		v->t = 'n';
+		return 0;
+	}
+	{
+		char msg[96];
+		snprintf(msg, sizeof msg, "function \"%.*s\" not defined", (int)(q - p), p);
+		return tmpl_parse_fail(t, msg);
+	}
+}
+
+/* printf with Go's verbs that matter here: %s %v %d %q %T %%, widths. */
+static void tmpl_printf(struct tmpl *t, const struct tmpl_args *a, struct mr_buf *out)
+{
+	const char *f = tmpl_text(t, &a->v[0]);
+	size_t k = 1;
+	for (; *f; f++) {
+		char spec[16], verb;
+		size_t sn = strspn(f + 1, "-+ 0123456789.");
+		struct mr_buf v = { 0 };
+		if (*f != '%' || sn > 8) {
+			mr_buf_append(out, f, 1);
+			continue;
+		}
+		verb = f[1 + sn];
+		if (verb == '%') {
+			mr_buf_append(out, "%", 1);
+			f += 1 + sn;
+			continue;
+		}
+		if (k >= a->n) {
+			mr_buf_printf(out, "%%!%c(MISSING)", verb);
+			f += 1 + sn;
+			continue;
+		}
+		snprintf(spec, sizeof spec, "%%%.*s", (int)sn, f + 1);
+		if (verb == 'T') {
+			const struct tmpl_val *x = &a->v[k];
+			int ty = x->j ? (int)x->j->type : -1;
+			mr_buf_printf(&v, "%s", ty == MR_JSON_STRING || (!x->j && x->t == 's') ? "string" :
+				      ty == MR_JSON_NUMBER || (!x->j && x->t == 'i') ? "int" :
+				      ty == MR_JSON_TRUE || ty == MR_JSON_FALSE || (!x->j && x->t == 'b') ?
+				      "bool" : ty == MR_JSON_ARRAY ? "[]interface {}" :
+				      ty == MR_JSON_OBJECT ? "map[string]interface {}" : "<nil>");
+		} else if (verb == 'q') {
+			struct mr_jw w;
+			mr_jw_init(&w, &v, 0);
+			mr_jw_str(&w, tmpl_text(t, &a->v[k]));
+		} else {
+			tmpl_print(&a->v[k], &v);
+		}
+		mr_buf_append(&v, "", 0);
+		{
+			/* the width of %-10s / %5d: pad left or right */
+			const char *w = spec + 1 + strspn(spec + 1, "-+ 0");
+			int width = atoi(w), left = memchr(spec, '-', strlen(spec)) != NULL;
+			int pad = width > (int)strlen(v.data) ? width - (int)strlen(v.data) : 0;
+			if (!left)
+				mr_buf_printf(out, "%*s", pad, "");
+			mr_buf_printf(out, "%s", v.data);
+			if (left)
+				mr_buf_printf(out, "%*s", pad, "");
+		}
+		mr_buf_free(&v);
+		k++;
+		f += 1 + sn;
+	}
+}
+
+static int tmpl_cmp(struct tmpl *t, const struct tmpl_val *x, const struct tmpl_val *y)
+{
+	if (tmpl_is_num(x) && tmpl_is_num(y)) {
+		/* json_number_value, not strtod (libc's float scanner: 5 KB) */
+		double a = json_number_value(tmpl_text(t, x)), b = json_number_value(tmpl_text(t, y));
+		return a < b ? -1 : a > b;
+	}
+	return strcmp(tmpl_text(t, x), tmpl_text(t, y));
+}
+
+/* Call function name with its arguments. */
+static int tmpl_call(struct tmpl *t, const char *name, size_t nl, const char *at,
+		     struct tmpl_args *a, struct tmpl_val *res)
+{
+	struct mr_buf out = { 0 };
+	const struct mr_json *j = a->n ? a->v[0].j : NULL, *c;
+	size_t i;
+#define TMPL_IS(s) (nl == sizeof s - 1 && !strncmp(name, s, nl))
+	if (!a->n && !TMPL_IS("print") && !TMPL_IS("println")) {
+		char msg[96];
+		snprintf(msg, sizeof msg, "wrong number of args for %.*s: want at least 1 got 0",
+			 (int)nl, name);
+		return tmpl_fail(t, at, nl, "%s", msg);
+	}
+	if (TMPL_IS("json")) {
+		struct mr_jw w;
+		mr_jw_init(&w, &out, 0);
+		if (j)
+			tmpl_json(&w, j);
+		else if (a->v[0].t == 's')
+			mr_jw_str(&w, a->v[0].s);
+		else
+			mr_buf_printf(&out, "%s", a->v[0].t == 'n' ? "null" : a->v[0].s);
+	} else if (TMPL_IS("index")) {
+		struct tmpl_val v = a->v[0];
+		for (i = 1; i < a->n; i++) {
+			const char *k = tmpl_text(t, &a->v[i]);
+			if (v.j && v.j->type == MR_JSON_OBJECT) {
+				v.j = mr_json_get(v.j, k);
+			} else if (v.j && v.j->type == MR_JSON_ARRAY) {
+				long n = atol(k);
+				for (c = v.j->child; c && n > 0; c = c->next, n--) {}
+				if (!c)
+					return tmpl_fail(t, at, nl, "error calling index: index out of "
+							 "range: %s", k);
+				v.j = c;
+			} else {
+				return tmpl_fail(t, at, nl, "error calling index: can't index item of "
+						 "type %s", v.j ? "string" : "<nil>");
+			}
+			v.t = 'n';
+		}
+		*res = v;
+		return 0;
+	} else if (TMPL_IS("len")) {
+		if (!j || (j->type != MR_JSON_ARRAY && j->type != MR_JSON_OBJECT &&
+			   j->type != MR_JSON_STRING)) {
+			if (!j && a->v[0].t == 's') {
+				mr_buf_printf(&out, "%zu", strlen(a->v[0].s));
+				goto text_int;
+			}
+			return tmpl_fail(t, at, nl, "error calling len: len of %s",
+					 j ? "type float64" : "nil pointer");
+		}
+		mr_buf_printf(&out, "%zu", j->type == MR_JSON_STRING ? j->len : j->count);
+text_int:
+		mr_buf_append(&out, "", 0);
+		res->j = NULL;
+		res->t = 'i';
+		res->s = tmpl_own(t, out.data);
+		return 0;
+	} else if (TMPL_IS("join")) {
+		const char *sep = a->n > 1 ? tmpl_text(t, &a->v[1]) : "";
+		for (c = j && j->type == MR_JSON_ARRAY ? j->child : NULL; c; c = c->next) {
+			struct tmpl_val e = { c, NULL, 'n' };
+			mr_buf_printf(&out, "%s%s", c == j->child ? "" : sep, tmpl_text(t, &e));
+		}
+	} else if (TMPL_IS("split")) {
+		/* a JSON array built as text and parsed into the context's doc */
+		const char *s = tmpl_text(t, &a->v[0]), *sep = a->n > 1 ? tmpl_text(t, &a->v[1]) : "";
+		struct mr_jw w;
+		struct mr_err e;
+		size_t sl = strlen(sep);
+		mr_jw_init(&w, &out, 0);
+		mr_jw_arr(&w);
+		while (sl) {
+			const char *x = strstr(s, sep);
+			if (!x)
+				break;
+			mr_jw_strn(&w, s, (size_t)(x - s));
+			s = x + sl;
+		}
+		mr_jw_str(&w, s);
+		mr_jw_arr_end(&w);
+		mr_json_free(&t->tmp);
+		if (mr_json_parse(&t->tmp, out.data, out.len, &e) < 0) {
+			mr_buf_free(&out);
+			return tmpl_fail(t, at, nl, "%s", e.msg);
+		}
+		tmpl_own(t, out.data);   /* the document points into it */
+		res->j = t->tmp.root;
+		return 0;
+	} else if (TMPL_IS("upper") || TMPL_IS("lower") || TMPL_IS("title")) {
+		const char *s = tmpl_text(t, &a->v[0]);
+		for (i = 0; s[i]; i++) {
+			int ch = (unsigned char)s[i];
+			ch = name[0] == 'u' || (name[0] == 't' && (!i || s[i - 1] == ' ')) ? toupper(ch) :
+			     name[0] == 'l' ? tolower(ch) : ch;
+			mr_buf_append(&out, (char *)&ch, 1);
+		}
+	} else if (TMPL_IS("printf")) {
+		tmpl_printf(t, a, &out);
+	} else if (TMPL_IS("print") || TMPL_IS("println")) {
+		for (i = 0; i < a->n; i++) {
+			/* Go: println always spaces, print only between non-strings */
+			if (i && (name[5] == 'l' || (!tmpl_is_str(&a->v[i - 1]) && !tmpl_is_str(&a->v[i]))))
+				mr_buf_append(&out, " ", 1);
+			tmpl_print(&a->v[i], &out);
+		}
+		if (name[5] == 'l')
+			mr_buf_append(&out, "\n", 1);
+	} else if (TMPL_IS("eq") || TMPL_IS("ne")) {
+		int eq = a->n > 1 ? 0 : 1;
+		for (i = 1; i < a->n; i++)
+			eq |= !tmpl_cmp(t, &a->v[0], &a->v[i]);
+		mr_buf_printf(&out, "%s", eq == (name[0] == 'e') ? "true" : "false");
+		goto text_bool;
+	} else if (TMPL_IS("lt") || TMPL_IS("le") || TMPL_IS("gt") || TMPL_IS("ge")) {
+		int r = a->n > 1 ? tmpl_cmp(t, &a->v[0], &a->v[1]) : 0;
+		int ok = name[0] == 'l' ? (name[1] == 't' ? r < 0 : r <= 0) : (name[1] == 't' ? r > 0 : r >= 0);
+		mr_buf_printf(&out, "%s", ok ? "true" : "false");
+		goto text_bool;
+	} else if (TMPL_IS("not")) {
+		mr_buf_printf(&out, "%s", tmpl_true(&a->v[0]) ? "false" : "true");
+		goto text_bool;
+	} else if (TMPL_IS("and") || TMPL_IS("or")) {
+		/* the first false (and) or true (or) argument, else the last */
+		for (i = 0; i + 1 < a->n && tmpl_true(&a->v[i]) == (name[0] == 'a'); i++) {}
+		*res = a->v[i];
+		return 0;
+	} else {
+		char msg[96];
+		snprintf(msg, sizeof msg, "function \"%.*s\" not defined", (int)nl, name);
+		return tmpl_parse_fail(t, msg);
+	}
+#undef TMPL_IS
+	mr_buf_append(&out, "", 0);
+	res->j = NULL;
+	res->t = 's';
+	res->s = tmpl_own(t, out.data);
+	return 0;
+text_bool:
+	mr_buf_append(&out, "", 0);
+	res->j = NULL;
+	res->t = 'b';
+	res->s = tmpl_own(t, out.data);
+	return 0;
+}
+
+/* cmd ( '|' cmd )*: the value of each command is the last argument of the next. */
+static int tmpl_pipeline(struct tmpl *t, const struct tmpl_val *dot, const char *p, const char *end,
+			 struct tmpl_val *res)
+{
+	int have = 0;
+	struct tmpl_val prev = { NULL, NULL, 'n' };
+	for (;;) {
+		struct tmpl_args a;
+		const char *name = NULL, *at;
+		size_t nl = 0;
+		p = tmpl_skip_ws(p, end);
+		at = p;
+		if (p >= end)
+			return tmpl_parse_fail(t, "missing value for command");
+		if (isalpha((unsigned char)*p) && strncmp(p, "true", 4) && strncmp(p, "false", 5) &&
+		    strncmp(p, "nil", 3)) {
+			name = p;
+			while (p < end && (isalnum((unsigned char)*p) || *p == '_'))
+				p++;
+			nl = (size_t)(p - name);
+		}
+		a.n = 0;
+		for (;;) {
+			p = tmpl_skip_ws(p, end);
+			if (p >= end || *p == '|')
+				break;
+			if (a.n == 15)
+				return tmpl_parse_fail(t, "too many arguments");
+			a.at[a.n] = p;
+			if (tmpl_operand(t, dot, &p, end, &a.v[a.n]) < 0)
+				return -1;
+			a.n++;
+		}
+		if (have && a.n < 16)
+			a.v[a.n++] = prev;
+		if (name) {
+			if (tmpl_call(t, name, nl, at, &a, &prev) < 0)
+				return -1;
+		} else if (a.n == 1) {
+			prev = a.v[0];
+		} else if (a.n == 0) {
+			return tmpl_parse_fail(t, "missing value for command");
+		} else {
+			return tmpl_fail(t, at, 1, "can't give argument to non-function %.*s",
+					 (int)strcspn(at, " "), at);
+		}
+		have = 1;
+		if (p >= end)
+			break;
+		p++;   /* '|' */
+	}
+	*res = prev;
+	return 0;
+}
+
+/* The keyword an action starts with: if, else, end, range, or none (0). */
+static int tmpl_keyword(const struct tmpl_item *it, const char **rest)
+{
+	static const char *const kw[] = { "if", "else", "end", "range", "with" };
+	size_t i, n;
+	const char *p = tmpl_skip_ws(it->p, it->p + it->n);
+	for (i = 0; i < 5; i++) {
+		n = strlen(kw[i]);
+		if ((size_t)(it->p + it->n - p) >= n && !strncmp(p, kw[i], n) &&
+		    (p + n == it->p + it->n || p[n] == ' ')) {
+			*rest = p + n;
+			return "iEerw"[i];
+		}
+	}
+	*rest = p;
+	return 0;
+}
+
+/* Run items from i until the end/else of this level; returns the index of
+ * that end/else (or nit), -1 on error. skip: only find the end. */
+static long tmpl_block(struct tmpl *t, size_t i, const struct tmpl_val *dot, int skip,
+		       struct mr_buf *out)
+{
+	for (; i < t->nit; i++) {
+		const struct tmpl_item *it = &t->it[i];
+		const char *rest, *end = it->p + it->n;
+		struct tmpl_val v;
+		int k;
+		long j;
+		if (!it->action) {
+			if (!skip)
+				mr_buf_append(out, it->p, it->n);
+			continue;
+		}
+		k = tmpl_keyword(it, &rest);
+		if (k == 'e' || k == 'E')
+			return (long)i;
+		if (!k) {
+			if (skip)
+				continue;
+			if (tmpl_skip_ws(rest, end) == end)
+				return tmpl_parse_fail(t, "missing value for command");
+			/* {{$x := pipeline}} */
+			if (*rest == '$' && strstr(rest, ":=") && strstr(rest, ":=") < end) {
+				const char *as = strstr(rest, ":=");
+				if (t->nvar == TMPL_MAX_VARS)
+					return tmpl_parse_fail(t, "too many variables");
+				if (tmpl_pipeline(t, dot, as + 2, end, &t->var[t->nvar].v) < 0)
+					return -1;
+				snprintf(t->var[t->nvar].name, sizeof t->var[0].name, "%.*s",
+					 (int)strcspn(rest, " :"), rest);
+				t->nvar++;
+				continue;
+			}
+			if (tmpl_pipeline(t, dot, rest, end, &v) < 0)
+				return -1;
+			tmpl_print(&v, out);
+			continue;
+		}
+		/* if / range / with: the pipeline, then the block, maybe an else */
+		{
+			const char *pipe = rest, *assign = NULL;
+			char kname[32] = "", vname[32] = "";
+			size_t nvar = t->nvar;
+			int truth = 0;
+			if (k == 'r' && (assign = strstr(rest, ":=")) != NULL && assign < end) {
+				/* $v := or $k, $v := */
+				const char *s = tmpl_skip_ws(rest, assign), *comma = memchr(s, ',', (size_t)(assign - s));
+				if (comma) {
+					snprintf(kname, sizeof kname, "%.*s", (int)strcspn(s, " ,"), s);
+					s = tmpl_skip_ws(comma + 1, assign);
+				}
+				snprintf(vname, sizeof vname, "%.*s", (int)strcspn(s, " :"), s);
+				pipe = assign + 2;
+			}
+			if (skip) {
+				v.j = NULL, v.t = 'n';
+			} else {
+				if (tmpl_skip_ws(pipe, end) == end) {
+					char msg[48];
+					snprintf(msg, sizeof msg, "missing value for %s",
+						 k == 'i' ? "if" : k == 'r' ? "range" : "with");
+					return tmpl_parse_fail(t, msg);
+				}
+				if (tmpl_pipeline(t, dot, pipe, end, &v) < 0)
+					return -1;
+			}
+			truth = !skip && tmpl_true(&v);
+			if (k == 'r' && truth && v.j && (v.j->type == MR_JSON_ARRAY || v.j->type == MR_JSON_OBJECT)) {
+				const struct mr_json *c, **keys = util_xcalloc(v.j->count + 1, sizeof *keys);
+				size_t n = 0, idx;
+				for (c = v.j->child; c; c = c->next)
+					keys[n++] = c;
+				if (v.j->type == MR_JSON_OBJECT)   /* Go ranges over a map in key order */
+					qsort(keys, n, sizeof *keys, tmpl_key_cmp);
+				j = (long)i;
+				for (idx = 0; idx < n; idx++) {
+					struct tmpl_val e = { keys[idx], NULL, 'n' };
+					t->nvar = nvar;
+					if ((kname[0] || vname[0]) && nvar + 2 <= TMPL_MAX_VARS) {
+						if (kname[0]) {
+							char num[24];
+							snprintf(t->var[t->nvar].name, sizeof t->var[0].name, "%s", kname);
+							if (v.j->type == MR_JSON_OBJECT) {
+								t->var[t->nvar++].v = tmpl_str(t, keys[idx]->key,
+									keys[idx]->key_len, 's');
+							} else {
+								snprintf(num, sizeof num, "%zu", idx);
+								t->var[t->nvar++].v = tmpl_str(t, num, strlen(num), 'i');
+							}
+						}
+						snprintf(t->var[t->nvar].name, sizeof t->var[0].name, "%s", vname);
+						t->var[t->nvar++].v = e;
+					}
+					j = tmpl_block(t, i + 1, &e, 0, out);
+					if (j < 0) {
+						free(keys);
+						return -1;
+					}
+				}
+				free(keys);
+				t->nvar = nvar;
+				if (!n)
+					truth = 0;
+				else
+					truth = 1;
+				if (n) {
+					/* skip a possible else branch */
+					if (j < (long)t->nit && tmpl_keyword(&t->it[j], &rest) == 'E')
+						j = tmpl_block(t, (size_t)j + 1, dot, 1, out);
+					if (j < 0 || j >= (long)t->nit)
+						return j < 0 ? -1 : tmpl_parse_fail(t, "unexpected EOF");
+					i = (size_t)j;
+					continue;
+				}
+			} else if (k == 'r' && truth) {
+				return tmpl_fail(t, pipe, (size_t)(end - pipe), "range can't iterate over %s",
+						 tmpl_text(t, &v));
+			}
+			if (k == 'w' && truth) {
+				j = tmpl_block(t, i + 1, &v, 0, out);
+			} else {
+				j = tmpl_block(t, i + 1, dot, skip || !truth || k == 'r', out);
+			}
+			if (j < 0)
+				return -1;
+			if (j < (long)t->nit && tmpl_keyword(&t->it[j], &rest) == 'E') {
+				/* else: runs when the first branch did not */
+				j = tmpl_block(t, (size_t)j + 1, dot, skip || truth, out);
+				if (j < 0)
+					return -1;
+			}
+			if (j >= (long)t->nit)
+				return tmpl_parse_fail(t, "unexpected EOF");
+			t->nvar = nvar;
+			i = (size_t)j;
+		}
+	}
+	return (long)i;
+}
+
+/* Cut the template into items: text (with \t \n escapes kept as Docker's
+ * shell users type them) and actions ({{- and -}} trim the text beside). */
+static int tmpl_scan(struct tmpl *t, const char *fmt)
+{
+	const char *p = fmt;
+	t->src = fmt;
+	while (*p) {
+		const char *open = strstr(p, "{{"), *close;
+		size_t n = open ? (size_t)(open - p) : strlen(p);
+		int ltrim = open && open[2] == '-' && (open[3] == ' ' || open[3] == '\t' || open[3] == '\n');
+		if (t->nit + 2 >= TMPL_MAX_ITEMS)
+			return tmpl_parse_fail(t, "template too long");
+		if (ltrim)
+			while (n && strchr(" \t\r\n", p[n - 1]))
+				n--;
+		if (n)
+			t->it[t->nit++] = (struct tmpl_item){ p, n, 0 };
+		if (!open)
+			break;
+		close = strstr(open + 2, "}}");
+		if (!close)
+			return tmpl_parse_fail(t, "unclosed action");
+		{
+			const char *a = open + 2 + (ltrim ? 2 : 0), *b = close;
+			int rtrim = b - a >= 2 && b[-1] == '-' && (b[-2] == ' ' || b[-2] == '\t' || b[-2] == '\n');
+			if (rtrim)
+				b -= 2;
+			t->it[t->nit++] = (struct tmpl_item){ a, (size_t)(b - a), 1 };
+			p = close + 2;
+			if (rtrim)
+				while (*p && strchr(" \t\r\n", *p))
+					p++;
+		}
+	}
+	return 0;
+}
+
+/* Render fmt over root into out. Returns 0, -1 when executing failed, -2
+ * when the template is malformed; msg gets Docker's text after "template
+ * parsing error: " (Docker exits 1 for the first, 64 for the second). */
+static int tmpl_render(const char *fmt, const struct mr_json *root, struct mr_buf *out,
+		       char *msg, size_t msgsize)
+{
+	struct tmpl *t = util_xcalloc(1, sizeof *t);
+	struct tmpl_val dot = { root, NULL, 'n' };
+	long end;
+	size_t i;
+	int rc = 0;
+	char *src = util_xstrdup(fmt), *d = src;
+	const char *q;
+	/* Docker's formats take \t and \n typed in the shell as tab and newline */
+	for (q = fmt; *q; q++)
+		*d++ = q[0] == '\\' && (q[1] == 't' || q[1] == 'n') ? (++q, *q == 't' ? '\t' : '\n') : *q;
+	*d = 0;
+	fmt = tmpl_own(t, src);
+	snprintf(t->var[0].name, sizeof t->var[0].name, "$");
+	t->var[0].v = dot;
+	t->nvar = 1;
+	if (tmpl_scan(t, fmt) < 0) {
+		rc = -2;
+	} else if ((end = tmpl_block(t, 0, &dot, 0, out)) < 0) {
+		rc = t->parse_err ? -2 : -1;
+	} else if ((size_t)end < t->nit) {
+		const char *rest;
+		tmpl_parse_fail(t, tmpl_keyword(&t->it[end], &rest) == 'e' ? "unexpected {{end}}" :
+				"unexpected {{else}}");
+		rc = -2;
+	}
+	snprintf(msg, msgsize, "%s", t->err);
+	for (i = 0; i < t->nowned; i++)
+		free(t->owned[i]);
+	free(t->owned);
+	mr_json_free(&t->tmp);
+	free(t);
+	mr_buf_append(out, "", 0);
+	if (out->len)
+		out->len--;
+	return rc;
+}
