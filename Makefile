@@ -1,7 +1,7 @@
 # minirun: one static, stripped binary built with musl from minirun.c.
 #
 #   make [CONFIG=full|router|initramfs] [ARCH=native|aarch64|armhf|mipsel]
-#   make deps | test | test-unit | test-integration | size | flag-sizes
+#   make deps | test | test-unit | test-integration | oci-validation | size | flag-sizes
 #   make check-symbols | check-static | presets | cross | bench | fresh-check | clean | distclean
 #
 # Outputs: build/<arch>/<preset>/minirun (and unit, minirun.o); `make` with
@@ -118,7 +118,7 @@ else
   say := @printf '  %-8s %s\n'
 endif
 
-.PHONY: all amalgamate check-amalgamation check-parts test-asan fuzz deps test test-unit test-integration powercut size flag-sizes check-symbols check-formats \
+.PHONY: all amalgamate check-amalgamation check-parts test-asan fuzz deps test test-unit test-integration oci-validation powercut size flag-sizes check-symbols check-formats \
 	check-static presets cross bench fresh-check clean distclean FORCE
 .DELETE_ON_ERROR:
 
@@ -260,6 +260,11 @@ test-unit: $(B)/$(CONFIG)/unit
 
 test-integration: $(BIN)
 	$(Q)tests/run-integration.sh $(abspath $(BIN)) $(T)
+
+# The OCI runtime-tools validation suite against the runc mode (built once
+# outside the repository; about 2 minutes; T=name runs one test).
+oci-validation: $(BIN)
+	$(Q)tests/oci-validation.sh $(abspath $(BIN)) $(T)
 
 # Power cuts under qemu (tests/powercut.py): 200 by default (`make test` runs
 # 10), bounded by POWERCUT_MAX_SECONDS; prints cuts, inconsistent stores, lost

@@ -33,6 +33,7 @@
  *   [19]  NET        bridge, veth, addresses, networks, masquerade, published ports  (src/19_net.c)
  *   [19b] SPEC       front ends fill the container spec, one back end creates it  (src/19b_spec.c)
  *   [20]  BOOT       declarative containers, up, down, init as PID 1  (src/20_boot.c)
+ *   [20b] OCI        runc's command line for containerd, Docker and k3s (bundles, config.json)  (src/20b_oci.c)
  *   [20c] TEMPLATES  the subset of Go's text/template that --format users write  (src/20c_tmpl.c)
  *   [21]  CLI        argument parsing, usage, commands  (src/21_cli.c)
  *   [99]  MAIN       mr_main (global options, the command table), and main unless MINIRUN_NO_MAIN  (src/99_main.c)
@@ -20362,6 +20363,2903 @@ static void __attribute__((noreturn)) boot_halt(int cmd)
 #endif /* MINIRUN_WITH_INIT */
 /* ======================== END src/20_boot.c ======================== */
 
+/* ======================== BEGIN src/20b_oci.c ======================== */
+#line 1 "src/20b_oci.c"
+/* ==== [20b] OCI: runc's command line for containerd, Docker and k3s (bundles, config.json) ====
+ * When minirun is called as runc (argv[0] named runc, or runc's global flags
+ * --log, --log-format, --systemd-cgroup, --debug) it runs OCI bundles: a
+ * folder with a runtime-spec 1.0.2 config.json and a root filesystem.
+ * State lives in --root R (containerd: /run/containerd/runc/NAMESPACE):
+ *   R/ID/state.json  id, pid and its start time, bundle, rootfs, created,
+ *                    cgroup path, annotations (written once by create)
+ *   R/ID/exec.fifo   runc's create/start split: the init, fully set up, blocks
+ *                    opening it for writing; `start` reads it, the init execs
+ * create leaves no process of its own: the init is reparented to the caller
+ * (containerd's shim is a subreaper), as with runc. Set-up follows the same
+ * named steps as minirun's own containers ([15]-[17]) and reuses their
+ * helpers (mounts through /proc/self/fd, isolate_exec, signal names); the
+ * paths come from config.json instead of the store. */
+
+#if MINIRUN_WITH_OCI
+#include <poll.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <linux/capability.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x80
+#endif
+
+/* Global flags, as runc takes them. */
+struct oci_g {
+	const char *root, *log, *log_format;
+	int debug, systemd;
+	int logfd;
+};
+
+/* A parsed config.json (or process.json for exec) and what it points into. */
+struct oci_cfg {
+	struct mr_json_doc doc;
+	const struct mr_json *root, *process, *lnx, *res;
+	char bundle[MINIRUN_MAX_PATH], rootfs[MINIRUN_MAX_PATH];
+};
+
+/* The record of a container: R/ID/state.json. */
+struct oci_rec {
+	struct mr_json_doc doc;
+	const char *id, *bundle, *rootfs, *created, *cgroup;
+	const struct mr_json *annotations;
+	pid_t pid;
+	unsigned long long start;
+};
+
+/* ---- logging: JSON lines to --log, errors also to stderr ---- */
+
+static void oci_log(struct oci_g *g, const char *level, const char *msg)
+{
+	struct mr_buf b = { 0 };
+	struct mr_jw w;
+	struct timespec ts;
+	char t[48];
+	if (!strcmp(level, "error"))
+		fprintf(stderr, "%s\n", msg);
+	if (g->logfd < 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	util_time_rfc3339(&ts, t, sizeof t);
+	if (g->log_format && !strcmp(g->log_format, "text")) {
+		mr_buf_printf(&b, "time=\"%s\" level=%s msg=\"%s\"\n", t, level, msg);
+	} else {
+		mr_jw_init(&w, &b, 0);
+		mr_jw_obj(&w);
+		mr_jw_key(&w, "level");
+		mr_jw_str(&w, level);
+		mr_jw_key(&w, "msg");
+		mr_jw_str(&w, msg);
+		mr_jw_key(&w, "time");
+		mr_jw_str(&w, t);
+		mr_jw_obj_end(&w);
+		mr_buf_append(&b, "\n", 1);
+	}
+	if (b.data && util_write_all(g->logfd, b.data, b.len) < 0) {
+		/* nowhere left to report it */
+	}
+	mr_buf_free(&b);
+}
+
+static int oci_fail(struct oci_g *g, struct mr_err *err)
+{
+	oci_log(g, "error", err->msg);
+	return 1;
+}
+
+static void oci_warn(struct oci_g *g, const char *what, const char *arg)
+{
+	char msg[256];
+	snprintf(msg, sizeof msg, "%s %s ignored", what, arg);
+	oci_log(g, "warning", msg);
+}
+
+/* ---- small JSON readers ---- */
+
+static const char *oci_s(const struct mr_json *o, const char *key)
+{
+	return mr_json_str(mr_json_get(o, key));
+}
+
+static int oci_has(const struct mr_json *o, const char *key)
+{
+	const struct mr_json *v = mr_json_get(o, key);
+	return v && v->type == MR_JSON_NUMBER;
+}
+
+/* A number that is there and not 0: runc writes nothing for a 0 (Docker
+ * sends "weight": 0 for a controller the host may lack). */
+static int oci_nz(const struct mr_json *o, const char *key)
+{
+	const struct mr_json *v = mr_json_get(o, key);
+	return v && v->type == MR_JSON_NUMBER && v->num != 0;
+}
+
+static long long oci_i(const struct mr_json *o, const char *key, long long dflt)
+{
+	const struct mr_json *v = mr_json_get(o, key);
+	return v && v->type == MR_JSON_NUMBER ? util_strtoi(v->str, NULL, 10, LLONG_MIN, LLONG_MAX) :
+	       dflt;
+}
+
+static int oci_b(const struct mr_json *o, const char *key)
+{
+	const struct mr_json *v = mr_json_get(o, key);
+	return v && v->type == MR_JSON_TRUE;
+}
+
+/* A NULL-terminated array of the strings of a JSON array (malloc'ed). */
+static char **oci_strv(const struct mr_json *arr)
+{
+	size_t n = arr && arr->type == MR_JSON_ARRAY ? arr->count : 0, i = 0;
+	char **v = util_xcalloc(n + 1, sizeof *v);
+	const struct mr_json *it;
+	for (it = n ? arr->child : NULL; it; it = it->next)
+		if (it->type == MR_JSON_STRING)
+			v[i++] = (char *)it->str;
+	return v;
+}
+
+static int oci_read_json(const char *path, struct mr_json_doc *doc, struct mr_err *err)
+{
+	struct mr_buf b = { 0 };
+	int rc;
+	if (!strcmp(path, "-")) {
+		char chunk[4096];
+		ssize_t n;
+		while ((n = read(0, chunk, sizeof chunk)) > 0 && b.len < MINIRUN_MAX_JSON)
+			mr_buf_append(&b, chunk, (size_t)n);
+		rc = 0;
+	} else {
+		rc = mr_read_file(AT_FDCWD, path, &b, MINIRUN_MAX_JSON, err);
+	}
+	if (rc == 0 && mr_json_parse(doc, b.data ? b.data : "", b.len, err) < 0)
+		rc = mr_err_ctx(err, "%s", path);
+	mr_buf_free(&b);
+	return rc < 0 ? -1 : 0;
+}
+
+static int oci_cap_known(const struct mr_json *caps, struct mr_err *err);
+static int oci_rlimit_type(const char *t);
+
+/* What must fail at create rather than at start: a version other than 1.x,
+ * an unknown capability or rlimit. */
+static int oci_cfg_check(const struct mr_json *root, struct mr_err *err)
+{
+	const char *v = oci_s(root, "ociVersion");
+	const struct mr_json *proc = mr_json_get(root, "process"), *it;
+	if (!v || strncmp(v, "1.", 2) || !isdigit((unsigned char)v[2]))
+		return mr_err_set(err, MR_EINVAL_INPUT, "config.json: unsupported ociVersion \"%s\"",
+				  v ? v : "");
+	if (oci_cap_known(mr_json_get(proc, "capabilities"), err) < 0)
+		return -1;
+	for (it = mr_json_get(proc, "rlimits") ? mr_json_get(proc, "rlimits")->child : NULL; it;
+	     it = it->next)
+		if (oci_rlimit_type(oci_s(it, "type")) < 0)
+			return mr_err_set(err, MR_EINVAL_INPUT, "config.json: unknown rlimit type \"%s\"",
+					  oci_s(it, "type") ? oci_s(it, "type") : "");
+	return 0;
+}
+
+static int oci_cfg_load(const char *bundle, struct oci_cfg *cfg, struct mr_err *err)
+{
+	char path[MINIRUN_MAX_PATH + 16];
+	const char *rp;
+	memset(cfg, 0, sizeof *cfg);
+	if (!realpath(*bundle ? bundle : ".", cfg->bundle))
+		return mr_err_sys(err, "bundle %s", bundle);
+	snprintf(path, sizeof path, "%s/config.json", cfg->bundle);
+	if (oci_read_json(path, &cfg->doc, err) < 0)
+		return -1;
+	cfg->root = cfg->doc.root;
+	cfg->process = mr_json_get(cfg->root, "process");
+	cfg->lnx = mr_json_get(cfg->root, "linux");
+	cfg->res = mr_json_get(cfg->lnx, "resources");
+	rp = oci_s(mr_json_get(cfg->root, "root"), "path");
+	if (!rp || !*rp)
+		return mr_err_set(err, MR_EINVAL_INPUT, "config.json: root.path is missing");
+	snprintf(path, sizeof path, "%s%s%s", rp[0] == '/' ? "" : cfg->bundle, rp[0] == '/' ? "" : "/",
+		 rp);
+	if (!realpath(path, cfg->rootfs))
+		return mr_err_sys(err, "root %s", path);
+	if (!cfg->process || !mr_json_get(cfg->process, "args"))
+		return mr_err_set(err, MR_EINVAL_INPUT, "config.json: process.args is missing");
+	return oci_cfg_check(cfg->root, err);
+}
+
+/* ---- records ---- */
+
+static int oci_id_ok(const char *id)
+{
+	size_t i;
+	if (!id || !*id || strlen(id) > 1024 || !strcmp(id, ".") || !strcmp(id, ".."))
+		return 0;
+	for (i = 0; id[i]; i++)
+		if (!isalnum((unsigned char)id[i]) && !strchr("_+-.", id[i]))
+			return 0;
+	return 1;
+}
+
+static void oci_path(char *out, size_t size, const struct oci_g *g, const char *id, const char *f)
+{
+	snprintf(out, size, "%s/%s%s%s", g->root, id, f ? "/" : "", f ? f : "");
+}
+
+static int oci_rec_load(struct oci_g *g, const char *id, struct oci_rec *r, struct mr_err *err)
+{
+	char path[MINIRUN_MAX_PATH];
+	const struct mr_json *o;
+	memset(r, 0, sizeof *r);
+	if (!oci_id_ok(id))
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid container id: \"%s\"", id ? id : "");
+	oci_path(path, sizeof path, g, id, "state.json");
+	if (access(path, F_OK) < 0)
+		return mr_err_set(err, MR_ENOTFOUND, "container does not exist: %s", id);
+	if (oci_read_json(path, &r->doc, err) < 0)
+		return -1;
+	o = r->doc.root;
+	r->id = oci_s(o, "id");
+	r->bundle = oci_s(o, "bundle");
+	r->rootfs = oci_s(o, "rootfs");
+	r->created = oci_s(o, "created");
+	r->cgroup = oci_s(o, "cgroup");
+	r->annotations = mr_json_get(o, "annotations");
+	r->pid = (pid_t)oci_i(o, "pid", 0);
+	r->start = (unsigned long long)oci_i(o, "start", 0);
+	if (!r->id || !r->bundle || !r->cgroup) {
+		mr_json_free(&r->doc);
+		return mr_err_set(err, MR_EINVAL_INPUT, "container %s: damaged state.json", id);
+	}
+	return 0;
+}
+
+/* ---- cgroups: the container's folder at cgroupsPath in every hierarchy ----
+ * v1 (and the hybrid layout of this kind of host): each controller mounted
+ * under /sys/fs/cgroup gets the folder, plus the cgroup2 "unified" one; v2:
+ * one folder. A value goes to the hierarchy named by its file's prefix. */
+
+static void oci_cg_dir(char *out, size_t size, const char *hier, const char *cg)
+{
+	snprintf(out, size, CG_ROOT "%s%s%s", *hier ? "/" : "", hier, cg);
+}
+
+/* The hierarchies: "" alone on v2; else the cgroup mounts under CG_ROOT. */
+static char **oci_cg_hiers(void)
+{
+	char **v = util_xcalloc(2, sizeof *v);
+	size_t n = 0;
+	DIR *d;
+	struct dirent *de;
+	if (cg_version() == 2) {
+		v[0] = util_xstrdup("");
+		return v;
+	}
+	d = opendir(CG_ROOT);
+	while (d && (de = readdir(d)) != NULL) {
+		struct stat sb;
+		char p[300];
+		snprintf(p, sizeof p, CG_ROOT "/%s", de->d_name);
+		if (de->d_name[0] == '.' || lstat(p, &sb) < 0 || !S_ISDIR(sb.st_mode) ||
+		    !cg_is_mounted(de->d_name))
+			continue;
+		v = util_xrealloc(v, (n + 2) * sizeof *v);
+		v[n++] = util_xstrdup(de->d_name);
+		v[n] = NULL;
+	}
+	if (d)
+		closedir(d);
+	return v;
+}
+
+static void oci_strv_free(char **v)
+{
+	size_t i;
+	for (i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The cgroup path from cgroupsPath: absolute as is; "slice:prefix:name"
+ * (--systemd-cgroup) as systemd would place it; empty or relative: under
+ * /minirun-oci. */
+static void oci_cg_path(const struct oci_cfg *cfg, const char *id, int systemd, char *out,
+			size_t size)
+{
+	const char *p = oci_s(cfg->lnx, "cgroupsPath");
+	const char *c1 = p ? strchr(p, ':') : NULL, *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	if (systemd && c2)
+		snprintf(out, size, "/%.*s/%.*s-%s.scope", (int)(c1 - p), c1 == p ? "system.slice" : p,
+			 (int)(c2 - c1 - 1), c1 + 1, c2 + 1);
+	else if (p && p[0] == '/')
+		snprintf(out, size, "%s", p);
+	else
+		snprintf(out, size, "/minirun-oci/%s", p && *p ? p : id);
+}
+
+/* Write val into FILE of the container's cgroup; the hierarchy is the
+ * file's prefix on v1 ("memory.max" -> memory), the single one on v2. */
+static int oci_cg_set(const char *cg, const char *file, const char *val, struct mr_err *err)
+{
+	char path[MINIRUN_MAX_PATH], hier[32];
+	int fd;
+	if (cg_version() == 2)
+		hier[0] = 0;
+	else
+		snprintf(hier, sizeof hier, "%.*s", (int)strcspn(file, "."), file);
+	oci_cg_dir(path, sizeof path, hier, cg);
+	snprintf(path + strlen(path), sizeof path - strlen(path), "/%s", file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || util_write_all(fd, val, strlen(val)) < 0) {
+		mr_err_sys(err, "cgroup: write %s to %s", val, path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int oci_cg_setn(const char *cg, const char *file, long long v, struct mr_err *err)
+{
+	char s[24];
+	snprintf(s, sizeof s, "%lld", v);
+	return oci_cg_set(cg, file, s, err);
+}
+
+/* Copy cpuset.cpus/mems from the parent: a new v1 cpuset folder starts
+ * empty and refuses tasks. */
+static void oci_cg_cpuset_fill(const char *dir)
+{
+	static const char files[] = "cpuset.cpus\0cpuset.mems\0";
+	const char *f;
+	for (f = files; *f; f += strlen(f) + 1) {
+		char path[MINIRUN_MAX_PATH + 16], buf[256];
+		int fd;
+		ssize_t n;
+		snprintf(path, sizeof path, "%s/%s", dir, f);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		n = fd < 0 ? -1 : util_read_full(fd, buf, sizeof buf);
+		if (fd >= 0)
+			close(fd);
+		if (n > 1)
+			continue;
+		snprintf(path, sizeof path, "%.*s/../%s", (int)strlen(dir), dir, f);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		n = fd < 0 ? -1 : util_read_full(fd, buf, sizeof buf);
+		if (fd >= 0)
+			close(fd);
+		snprintf(path, sizeof path, "%s/%s", dir, f);
+		if (n > 0 && (fd = open(path, O_WRONLY | O_CLOEXEC)) >= 0) {
+			if (util_write_all(fd, buf, (size_t)n) < 0) {
+				/* the start reports what the kernel refuses */
+			}
+			close(fd);
+		}
+	}
+}
+
+/* mkdir -p of the folder in every hierarchy (cpuset filled level by level;
+ * on v2 the controllers enabled down to it). */
+static int oci_cg_create(const char *cg, struct mr_err *err)
+{
+	char **h = oci_cg_hiers();
+	size_t i;
+	int rc = 0;
+	for (i = 0; h[i] && !rc; i++) {
+		char dir[MINIRUN_MAX_PATH], *s;
+		oci_cg_dir(dir, sizeof dir, h[i], cg);
+		for (s = dir + strlen(CG_ROOT) + 1 + strlen(h[i]); s; s = strchr(s + 1, '/')) {
+			*s = 0;
+			if (*dir && mkdir(dir, 0755) < 0 && errno != EEXIST) {
+				rc = mr_err_sys(err, "cgroup: create %s", dir);
+				break;
+			}
+			if (!strcmp(h[i], "cpuset") && s > dir + strlen(CG_ROOT "/cpuset"))
+				oci_cg_cpuset_fill(dir);
+			if (!*h[i] && strchr(s + 1, '/')) {
+				char sub[MINIRUN_MAX_PATH + 32];
+				int fd;
+				snprintf(sub, sizeof sub, "%s/cgroup.subtree_control", dir);
+				fd = open(sub, O_WRONLY | O_CLOEXEC);
+				if (fd >= 0) {
+					static const char ctl[] = "+cpu\0+cpuset\0+memory\0+pids\0+io\0+hugetlb\0";
+					const char *c;
+					for (c = ctl; *c; c += strlen(c) + 1)
+						if (write(fd, c, strlen(c)) < 0) {
+							/* a controller the kernel lacks */
+						}
+					close(fd);
+				}
+			}
+			*s = '/';
+		}
+		if (!rc && mkdir(dir, 0755) < 0 && errno != EEXIST)
+			rc = mr_err_sys(err, "cgroup: create %s", dir);
+		if (!rc && !strcmp(h[i], "cpuset"))
+			oci_cg_cpuset_fill(dir);
+	}
+	oci_strv_free(h);
+	return rc;
+}
+
+/* Move pid into the folder of every hierarchy. */
+static int oci_cg_enter(const char *cg, pid_t pid, struct mr_err *err)
+{
+	char **h = oci_cg_hiers();
+	size_t i;
+	int rc = 0;
+	for (i = 0; h[i] && !rc; i++) {
+		char path[MINIRUN_MAX_PATH + 16], s[16];
+		int fd;
+		oci_cg_dir(path, sizeof path, h[i], cg);
+		strcat(path, "/cgroup.procs");
+		snprintf(s, sizeof s, "%d", (int)pid);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || util_write_all(fd, s, strlen(s)) < 0)
+			rc = mr_err_sys(err, "cgroup: join %s", path);
+		if (fd >= 0)
+			close(fd);
+	}
+	oci_strv_free(h);
+	return rc;
+}
+
+/* The pids of the container's cgroup (every process, exec'ed ones too). */
+static pid_t *oci_cg_pids(const char *cg, size_t *count)
+{
+	char path[MINIRUN_MAX_PATH], *p;
+	const char *h = cg_version() == 2 ? "" : cg_is_mounted("pids") ? "pids" : "memory";
+	struct mr_buf b = { 0 };
+	pid_t *pids = NULL;
+	size_t n = 0;
+	struct mr_err ignored;
+	oci_cg_dir(path, sizeof path - 16, h, cg);
+	strcat(path, "/cgroup.procs");
+	if (mr_read_file(AT_FDCWD, path, &b, 1 << 20, &ignored) < 0)
+		mr_buf_free(&b);
+	for (p = b.data; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		pids = util_xrealloc(pids, (n + 1) * sizeof *pids);
+		pids[n++] = (pid_t)atoi(p);
+	}
+	mr_buf_free(&b);
+	*count = n;
+	return pids;
+}
+
+/* The container's folder; and minirun's own parent of default paths once
+ * it is empty (a caller's parent, /default or /docker, is the caller's). */
+static void oci_cg_remove(const char *cg)
+{
+	char **h = oci_cg_hiers();
+	size_t i;
+	for (i = 0; h[i]; i++) {
+		char dir[MINIRUN_MAX_PATH];
+		oci_cg_dir(dir, sizeof dir, h[i], cg);
+		if (rmdir(dir) == 0 && util_starts_with(cg, "/minirun-oci/")) {
+			oci_cg_dir(dir, sizeof dir, h[i], "/minirun-oci");
+			rmdir(dir);
+		}
+	}
+	oci_strv_free(h);
+}
+
+/* "FROZEN"/"THAWED": the v1 freezer, the cgroup2 folder's cgroup.freeze
+ * (v2, and the hybrid's unified one when there is no v1 freezer). */
+static int oci_cg_freeze(const char *cg, int freeze, struct mr_err *err)
+{
+	char path[MINIRUN_MAX_PATH];
+	int i;
+	if (cg_version() == 1 && cg_is_mounted("freezer")) {
+		if (oci_cg_set(cg, "freezer.state", freeze ? "FROZEN" : "THAWED", err) < 0)
+			return -1;
+		for (i = 0; i < 1000 && freeze; i++) {
+			struct mr_buf b = { 0 };
+			oci_cg_dir(path, sizeof path - 16, "freezer", cg);
+			strcat(path, "/freezer.state");
+			if (mr_read_file(AT_FDCWD, path, &b, 64, err) < 0)
+				return -1;
+			if (b.data && !strncmp(b.data, "FROZEN", 6)) {
+				mr_buf_free(&b);
+				return 0;
+			}
+			mr_buf_free(&b);
+			usleep(1000);
+		}
+		return 0;
+	}
+	oci_cg_dir(path, sizeof path - 16, cg_version() == 2 ? "" : "unified", cg);
+	strcat(path, "/cgroup.freeze");
+	{
+		int fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || util_write_all(fd, freeze ? "1" : "0", 1) < 0) {
+			if (fd >= 0)
+				close(fd);
+			return mr_err_sys(err, "cgroup: %s", path);
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+static int oci_cg_frozen(const char *cg)
+{
+	char path[MINIRUN_MAX_PATH];
+	struct mr_buf b = { 0 };
+	struct mr_err ignored;
+	int v1 = cg_version() == 1 && cg_is_mounted("freezer"), rc;
+	oci_cg_dir(path, sizeof path - 16, v1 ? "freezer" : cg_version() == 2 ? "" : "unified", cg);
+	strcat(path, v1 ? "/freezer.state" : "/cgroup.events");
+	if (mr_read_file(AT_FDCWD, path, &b, 4096, &ignored) < 0 || !b.data) {
+		mr_buf_free(&b);
+		return 0;
+	}
+	rc = v1 ? !strncmp(b.data, "FROZEN", 6) || !strncmp(b.data, "FREEZING", 8) :
+	     util_strstr(b.data, "frozen 1") != NULL;
+	mr_buf_free(&b);
+	return rc;
+}
+
+/* "major:minor" of a weightDevice / throttle entry. */
+static void oci_devnum(const struct mr_json *d, char *out, size_t size)
+{
+	snprintf(out, size, "%lld:%lld", oci_i(d, "major", 0), oci_i(d, "minor", 0));
+}
+
+/* The v1 device controller from linux.resources.devices: deny all, then the
+ * rules in order, then runc's always-allowed nodes (null, zero, full,
+ * random, urandom, tty, ptmx, pts, console). */
+static int oci_cg_devices(const char *cg, const struct mr_json *devs, const struct mr_json *extra,
+			  struct mr_err *err)
+{
+	static const char always[] = "c 1:3 rwm\0c 1:5 rwm\0c 1:7 rwm\0c 1:8 rwm\0c 1:9 rwm\0"
+		"c 5:0 rwm\0c 5:1 rwm\0c 5:2 rwm\0c 136:* rwm\0c 10:200 rwm\0";
+	const struct mr_json *d;
+	const char *a;
+	if (cg_version() != 1 || !cg_is_mounted("devices"))
+		return 0;
+	if (oci_cg_set(cg, "devices.deny", "a", err) < 0)
+		return -1;
+	for (d = devs && devs->type == MR_JSON_ARRAY ? devs->child : NULL; d; d = d->next) {
+		char rule[96], maj[24] = "*", min[24] = "*";
+		const char *type = oci_s(d, "type"), *acc = oci_s(d, "access");
+		if (oci_has(d, "major"))
+			snprintf(maj, sizeof maj, "%lld", oci_i(d, "major", 0));
+		if (oci_has(d, "minor"))
+			snprintf(min, sizeof min, "%lld", oci_i(d, "minor", 0));
+		if (!type || !*type || !strcmp(type, "a"))
+			snprintf(rule, sizeof rule, "a");
+		else
+			snprintf(rule, sizeof rule, "%s %s:%s %s", type, maj, min, acc && *acc ? acc : "rwm");
+		if (oci_cg_set(cg, oci_b(d, "allow") ? "devices.allow" : "devices.deny", rule, err) < 0)
+			return -1;
+	}
+	for (a = always; *a; a += strlen(a) + 1)
+		if (oci_cg_set(cg, "devices.allow", a, err) < 0)
+			return -1;
+	/* the nodes of linux.devices are the container's own (runc allows them) */
+	for (d = extra && extra->type == MR_JSON_ARRAY ? extra->child : NULL; d; d = d->next) {
+		char rule[96];
+		const char *type = oci_s(d, "type");
+		snprintf(rule, sizeof rule, "%c %lld:%lld rwm", type && type[0] == 'b' ? 'b' : 'c',
+			 oci_i(d, "major", 0), oci_i(d, "minor", 0));
+		if (oci_cg_set(cg, "devices.allow", rule, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* linux.resources (config.json at create, stdin of `update`) into the
+ * container's cgroup. */
+static int oci_cg_resources(const char *cg, const struct mr_json *r, const struct mr_json *devices,
+			    struct mr_err *err)
+{
+	const struct mr_json *m = mr_json_get(r, "memory"), *cpu = mr_json_get(r, "cpu");
+	const struct mr_json *pids = mr_json_get(r, "pids"), *bio = mr_json_get(r, "blockIO");
+	const struct mr_json *net = mr_json_get(r, "network"), *it, *kv;
+	int v2 = cg_version() == 2;
+	const char *s;
+	char val[128];
+	if (!r)
+		return 0;
+	if (devices && oci_cg_devices(cg, mr_json_get(r, "devices"), mr_json_get(devices, "devices"),
+				      err) < 0)
+		return -1;
+	if (oci_nz(m, "limit") && oci_cg_set(cg, v2 ? "memory.max" : "memory.limit_in_bytes",
+					      oci_i(m, "limit", 0) < 0 ? (v2 ? "max" : "-1") :
+					      mr_json_get(m, "limit")->str, err) < 0)
+		return -1;
+	if (oci_nz(m, "reservation") && oci_cg_set(cg, v2 ? "memory.low" :
+				"memory.soft_limit_in_bytes", mr_json_get(m, "reservation")->str, err) < 0)
+		return -1;
+	if (oci_nz(m, "swap")) {
+		long long sw = oci_i(m, "swap", 0);
+		if (v2 && sw > 0 && oci_nz(m, "limit"))
+			sw -= oci_i(m, "limit", 0);
+		if (oci_cg_setn(cg, v2 ? "memory.swap.max" : "memory.memsw.limit_in_bytes", sw, err) < 0)
+			return -1;
+	}
+	if (!v2 && oci_nz(m, "kernel") && oci_cg_set(cg, "memory.kmem.limit_in_bytes",
+						    mr_json_get(m, "kernel")->str, err) < 0)
+		return -1;
+	if (!v2 && oci_nz(m, "kernelTCP") && oci_cg_set(cg, "memory.kmem.tcp.limit_in_bytes",
+						       mr_json_get(m, "kernelTCP")->str, err) < 0)
+		return -1;
+	if (!v2 && oci_has(m, "swappiness") && oci_i(m, "swappiness", 0) >= 0 &&
+	    oci_i(m, "swappiness", 0) <= 100 &&
+	    oci_cg_set(cg, "memory.swappiness", mr_json_get(m, "swappiness")->str, err) < 0)
+		return -1;
+	if (!v2 && oci_b(m, "disableOOMKiller") && oci_cg_set(cg, "memory.oom_control", "1", err) < 0)
+		return -1;
+	if (oci_nz(cpu, "shares")) {
+		long long sh = oci_i(cpu, "shares", 0);
+		if (oci_cg_setn(cg, v2 ? "cpu.weight" : "cpu.shares",
+				v2 ? 1 + ((sh - 2) * 9999) / 262142 : sh, err) < 0)
+			return -1;
+	}
+	if (!v2 && oci_nz(cpu, "period") &&
+	    oci_cg_set(cg, "cpu.cfs_period_us", mr_json_get(cpu, "period")->str, err) < 0)
+		return -1;
+	if (!v2 && oci_nz(cpu, "quota") &&
+	    oci_cg_set(cg, "cpu.cfs_quota_us", mr_json_get(cpu, "quota")->str, err) < 0)
+		return -1;
+	if (v2 && (oci_nz(cpu, "quota") || oci_nz(cpu, "period"))) {
+		long long q = oci_i(cpu, "quota", -1);
+		char qs[24];
+		snprintf(qs, sizeof qs, "%lld", q);
+		snprintf(val, sizeof val, "%s %lld", q > 0 ? qs : "max", oci_i(cpu, "period", 100000));
+		if (oci_cg_set(cg, "cpu.max", val, err) < 0)
+			return -1;
+	}
+	if (!v2 && oci_nz(cpu, "realtimePeriod") &&
+	    oci_cg_set(cg, "cpu.rt_period_us", mr_json_get(cpu, "realtimePeriod")->str, err) < 0)
+		return -1;
+	if (!v2 && oci_nz(cpu, "realtimeRuntime") &&
+	    oci_cg_set(cg, "cpu.rt_runtime_us", mr_json_get(cpu, "realtimeRuntime")->str, err) < 0)
+		return -1;
+	if ((s = oci_s(cpu, "cpus")) && *s && oci_cg_set(cg, "cpuset.cpus", s, err) < 0)
+		return -1;
+	if ((s = oci_s(cpu, "mems")) && *s && oci_cg_set(cg, "cpuset.mems", s, err) < 0)
+		return -1;
+	if (oci_nz(pids, "limit") && oci_cg_set(cg, "pids.max", oci_i(pids, "limit", 0) <= 0 ? "max" :
+					       mr_json_get(pids, "limit")->str, err) < 0)
+		return -1;
+	if (oci_nz(bio, "weight") && oci_cg_set(cg, v2 ? "io.bfq.weight" : "blkio.weight",
+					       mr_json_get(bio, "weight")->str, err) < 0)
+		return -1;
+	if (!v2 && oci_nz(bio, "leafWeight") && oci_cg_set(cg, "blkio.leaf_weight",
+						       mr_json_get(bio, "leafWeight")->str, err) < 0)
+		return -1;
+	for (it = mr_json_get(bio, "weightDevice") ? mr_json_get(bio, "weightDevice")->child : NULL;
+	     it; it = it->next) {
+		char dn[48];
+		oci_devnum(it, dn, sizeof dn);
+		if (oci_nz(it, "weight")) {
+			snprintf(val, sizeof val, "%s %lld", dn, oci_i(it, "weight", 0));
+			if (oci_cg_set(cg, v2 ? "io.bfq.weight" : "blkio.weight_device", val, err) < 0)
+				return -1;
+		}
+		if (!v2 && oci_nz(it, "leafWeight")) {
+			snprintf(val, sizeof val, "%s %lld", dn, oci_i(it, "leafWeight", 0));
+			if (oci_cg_set(cg, "blkio.leaf_weight_device", val, err) < 0)
+				return -1;
+		}
+	}
+	{
+		static const char thr[] = "throttleReadBpsDevice\0blkio.throttle.read_bps_device\0rbps\0"
+			"throttleWriteBpsDevice\0blkio.throttle.write_bps_device\0wbps\0"
+			"throttleReadIOPSDevice\0blkio.throttle.read_iops_device\0riops\0"
+			"throttleWriteIOPSDevice\0blkio.throttle.write_iops_device\0wiops\0";
+		const char *t;
+		for (t = thr; *t; t += strlen(t) + 1, t += strlen(t) + 1, t += strlen(t) + 1) {
+			const char *file = t + strlen(t) + 1, *key = file + strlen(file) + 1;
+			for (it = mr_json_get(bio, t) ? mr_json_get(bio, t)->child : NULL; it; it = it->next) {
+				char dn[48];
+				oci_devnum(it, dn, sizeof dn);
+				if (v2)
+					snprintf(val, sizeof val, "%s %s=%lld", dn, key, oci_i(it, "rate", 0));
+				else
+					snprintf(val, sizeof val, "%s %lld", dn, oci_i(it, "rate", 0));
+				if (oci_cg_set(cg, v2 ? "io.max" : file, val, err) < 0)
+					return -1;
+			}
+		}
+	}
+	for (it = mr_json_get(r, "hugepageLimits") ? mr_json_get(r, "hugepageLimits")->child : NULL;
+	     it; it = it->next) {
+		char file[64];
+		snprintf(file, sizeof file, "hugetlb.%s.%s", oci_s(it, "pageSize") ? oci_s(it, "pageSize") :
+			 "", v2 ? "max" : "limit_in_bytes");
+		if (oci_cg_setn(cg, file, oci_i(it, "limit", 0), err) < 0)
+			return -1;
+	}
+	if (!v2 && oci_nz(net, "classID") &&
+	    oci_cg_set(cg, "net_cls.classid", mr_json_get(net, "classID")->str, err) < 0)
+		return -1;
+	for (it = mr_json_get(net, "priorities") ? mr_json_get(net, "priorities")->child : NULL;
+	     it && !v2; it = it->next) {
+		snprintf(val, sizeof val, "%s %lld", oci_s(it, "name") ? oci_s(it, "name") : "",
+			 oci_i(it, "priority", 0));
+		if (oci_cg_set(cg, "net_prio.ifpriomap", val, err) < 0)
+			return -1;
+	}
+	kv = mr_json_get(r, "unified");
+	for (it = kv && kv->type == MR_JSON_OBJECT ? kv->child : NULL; it; it = it->next) {
+		char path[MINIRUN_MAX_PATH];
+		int fd;
+		if (strchr(it->key, '/') || it->key[0] == '.' || it->type != MR_JSON_STRING)
+			return mr_err_set(err, MR_EINVAL_INPUT, "unified: bad key %s", it->key);
+		if (!v2 && !cg_is_mounted("unified"))
+			return mr_err_set(err, MR_EINVAL_INPUT, "unified resources need cgroup2");
+		oci_cg_dir(path, sizeof path - 256, v2 ? "" : "unified", cg);
+		snprintf(path + strlen(path), 256, "/%s", it->key);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || util_write_all(fd, it->str, it->len) < 0) {
+			if (fd >= 0)
+				close(fd);
+			return mr_err_sys(err, "cgroup: write %s", path);
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+/* ---- hooks: the state on stdin, a timeout, in the runtime's namespaces ---- */
+
+static void oci_state_json(const struct oci_rec *r, const char *id, const char *bundle,
+			   const char *status, pid_t pid, const struct mr_json *ann, int indent,
+			   struct mr_buf *out)
+{
+	struct mr_jw w;
+	mr_jw_init(&w, out, indent);
+	mr_jw_obj(&w);
+	mr_jw_key(&w, "ociVersion");
+	mr_jw_str(&w, "1.0.2");
+	mr_jw_key(&w, "id");
+	mr_jw_str(&w, id);
+	mr_jw_key(&w, "pid");
+	mr_jw_int(&w, pid);
+	mr_jw_key(&w, "status");
+	mr_jw_str(&w, status);
+	mr_jw_key(&w, "bundle");
+	mr_jw_str(&w, bundle);
+	if (r) {
+		mr_jw_key(&w, "rootfs");
+		mr_jw_str(&w, r->rootfs);
+		mr_jw_key(&w, "created");
+		mr_jw_str(&w, r->created);
+		mr_jw_key(&w, "owner");
+		mr_jw_str(&w, "");
+	}
+	mr_jw_key(&w, "annotations");
+	if (ann && ann->type == MR_JSON_OBJECT)
+		mr_jw_value(&w, ann);
+	else {
+		mr_jw_obj(&w);
+		mr_jw_obj_end(&w);
+	}
+	mr_jw_obj_end(&w);
+}
+
+/* Run the hooks of one kind in order. warn != NULL (poststart, poststop):
+ * a failure is a warning in the log and the next hook still runs. */
+static int oci_hooks(const struct mr_json *hooks, const char *kind, const struct mr_buf *state,
+		     struct oci_g *warn, struct mr_err *err)
+{
+	const struct mr_json *h, *arr = mr_json_get(hooks, kind);
+	for (h = arr && arr->type == MR_JSON_ARRAY ? arr->child : NULL; h; h = h->next) {
+		const char *path = oci_s(h, "path");
+		char **argv = oci_strv(mr_json_get(h, "args")), **envp = oci_strv(mr_json_get(h, "env"));
+		long long timeout = oci_i(h, "timeout", 0);
+		int p[2], status = 0;
+		pid_t pid;
+		char *dflt[2] = { (char *)path, NULL };
+		if (!path || pipe2(p, O_CLOEXEC) < 0) {
+			free(argv);
+			free(envp);
+			return mr_err_set(err, MR_EINVAL_INPUT, "%s hook: no path", kind);
+		}
+		/* a hook that leaves without reading its stdin must not kill us */
+		signal(SIGPIPE, SIG_IGN);
+		pid = fork();
+		if (pid == 0) {
+			signal(SIGPIPE, SIG_DFL);
+			dup2(p[0], 0);
+			execve(path, argv[0] ? argv : dflt, envp);
+			_exit(127);
+		}
+		close(p[0]);
+		if (pid > 0 && util_write_all(p[1], state->data, state->len) < 0) {
+			/* a hook that does not read its stdin */
+		}
+		close(p[1]);
+		free(argv);
+		free(envp);
+		if (pid < 0)
+			return mr_err_sys(err, "%s hook %s", kind, path);
+		for (timeout = timeout > 0 ? timeout * 100 : -1; ; timeout--) {
+			pid_t r = waitpid(pid, &status, timeout < 0 ? 0 : WNOHANG);
+			if (r == pid)
+				break;
+			if (r < 0 && errno != EINTR)
+				return mr_err_sys(err, "%s hook %s", kind, path);
+			if (timeout == 0) {
+				kill(pid, SIGKILL);
+				waitpid(pid, NULL, 0);
+				mr_err_set(err, ETIMEDOUT, "%s hook %s: timeout", kind, path);
+				if (!warn)
+					return -1;
+				oci_log(warn, "warning", err->msg);
+				status = 0;
+				break;
+			}
+			if (r == 0)
+				usleep(10000);
+		}
+		if (WIFEXITED(status) && !WEXITSTATUS(status))
+			continue;
+		mr_err_set(err, MR_EINVAL_INPUT, "%s hook %s: exit status %d", kind, path,
+			   ctr_exit_code(status));
+		if (!warn)
+			return -1;
+		oci_log(warn, "warning", err->msg);
+	}
+	return 0;
+}
+
+/* ---- the container's init ---- */
+
+/* Parent <-> init messages on the SEQPACKET pair. parent: 'g' (go, with the
+ * console size), 'a' (hooks ran); init: 't' + SCM_RIGHTS pty master, 'h'
+ * (run prestart/createRuntime now), 'r' (ready, blocking on exec.fifo),
+ * 'e' + text (failed). */
+struct oci_msg {
+	char kind;
+	char text[sizeof(((struct mr_err *)0)->msg)];
+};
+
+struct oci_init {
+	struct oci_cfg *cfg;
+	struct oci_g *g;
+	const char *id;
+	int sync, fifo, rootfd, pty, user_ns, cgroup_ns;
+	const char *cg;
+	unsigned cons_w, cons_h;
+};
+
+static int oci_send(int sock, char kind, const char *text)
+{
+	struct oci_msg m;
+	memset(&m, 0, sizeof m);
+	m.kind = kind;
+	if (text)
+		snprintf(m.text, sizeof m.text, "%s", text);
+	return send(sock, &m, 1 + (text ? strlen(m.text) + 1 : 0), MSG_NOSIGNAL) < 0 ? -1 : 0;
+}
+
+static const struct { char name[9]; int flag; } oci_ns_names[] = {
+	{ "user", CLONE_NEWUSER }, { "pid", CLONE_NEWPID }, { "network", CLONE_NEWNET },
+	{ "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "mount", CLONE_NEWNS },
+	{ "cgroup", CLONE_NEWCGROUP }, { "time", CLONE_NEWTIME },
+};
+
+static int oci_ns_flag(const char *type)
+{
+	size_t i;
+	for (i = 0; type && i < sizeof oci_ns_names / sizeof oci_ns_names[0]; i++)
+		if (!strcmp(type, oci_ns_names[i].name))
+			return oci_ns_names[i].flag;
+	return 0;
+}
+
+/* Join the namespaces given by path (kind: CLONE_NEWPID only in the parent,
+ * every other one in the init). */
+static int oci_ns_join(const struct mr_json *lnx, int pid_only, struct mr_err *err)
+{
+	const struct mr_json *ns = mr_json_get(lnx, "namespaces"), *it;
+	for (it = ns && ns->type == MR_JSON_ARRAY ? ns->child : NULL; it; it = it->next) {
+		const char *path = oci_s(it, "path");
+		int flag = oci_ns_flag(oci_s(it, "type")), fd;
+		if (!path || !*path || (flag == CLONE_NEWPID) != pid_only)
+			continue;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return mr_err_sys(err, "namespace %s", path);
+		if (setns(fd, flag) < 0) {
+			close(fd);
+			return mr_err_sys(err, "join namespace %s", path);
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+/* Mount options: flags, propagation, data for the filesystem. */
+static void oci_mount_opts(const struct mr_json *opts, unsigned long *flags, unsigned long *prop,
+			   unsigned long *clear, struct mr_buf *data)
+{
+	static const struct { char name[14]; unsigned char clear; unsigned long flag; } fl[] = {
+		{ "ro", 0, MS_RDONLY }, { "rw", 1, MS_RDONLY }, { "nosuid", 0, MS_NOSUID },
+		{ "suid", 1, MS_NOSUID }, { "nodev", 0, MS_NODEV }, { "dev", 1, MS_NODEV },
+		{ "noexec", 0, MS_NOEXEC }, { "exec", 1, MS_NOEXEC }, { "sync", 0, MS_SYNCHRONOUS },
+		{ "async", 1, MS_SYNCHRONOUS }, { "remount", 0, MS_REMOUNT },
+		{ "mand", 0, MS_MANDLOCK }, { "nomand", 1, MS_MANDLOCK }, { "dirsync", 0, MS_DIRSYNC },
+		{ "noatime", 0, MS_NOATIME }, { "atime", 1, MS_NOATIME },
+		{ "nodiratime", 0, MS_NODIRATIME }, { "diratime", 1, MS_NODIRATIME },
+		{ "bind", 0, MS_BIND }, { "rbind", 0, MS_BIND | MS_REC },
+		{ "relatime", 0, MS_RELATIME }, { "norelatime", 1, MS_RELATIME },
+		{ "strictatime", 0, MS_STRICTATIME }, { "nostrictatime", 1, MS_STRICTATIME },
+		{ "defaults", 0, 0 },
+	};
+	const struct mr_json *o;
+	*flags = *prop = *clear = 0;
+	for (o = opts && opts->type == MR_JSON_ARRAY ? opts->child : NULL; o; o = o->next) {
+		size_t i;
+		int found = 0;
+		struct mount_spec ms;
+		if (o->type != MR_JSON_STRING)
+			continue;
+		for (i = 0; i < sizeof fl / sizeof fl[0] && !found; i++)
+			if (!strcmp(o->str, fl[i].name)) {
+				found = 1;
+				if (fl[i].clear) {
+					*flags &= ~fl[i].flag;
+					*clear |= fl[i].flag;
+				} else {
+					*flags |= fl[i].flag;
+				}
+			}
+		if (!found && (!strcmp(o->str, "unbindable") || !strcmp(o->str, "runbindable"))) {
+			*prop |= MS_UNBINDABLE | (o->str[0] == 'r' ? MS_REC : 0);
+			found = 1;
+		}
+		if (!found && mount_set_propagation(&ms, o->str) == 0) {
+			*prop |= ms.propagation;
+			found = 1;
+		}
+		if (!found && strncmp(o->str, "tmpcopyup", 9) && strncmp(o->str, "idmap", 5)) {
+			if (data->len)
+				mr_buf_append(data, ",", 1);
+			mr_buf_append(data, o->str, o->len);
+		}
+	}
+}
+
+/* v1 hierarchies (and cgroup2) at DEST: a tmpfs with one mount per
+ * hierarchy showing the container's own folder as its root: a fresh mount
+ * in a cgroup namespace, else (as runc) a bind of the host's folder. */
+static int oci_mount_cgroup(struct oci_init *in, const char *dest, unsigned long flags,
+			    struct mr_err *err)
+{
+	int rootfd = in->rootfd;
+	char **h, path[MINIRUN_MAX_PATH];
+	size_t i;
+	int rc = 0;
+	if (cg_version() == 2)
+		return mount_in_root(rootfd, dest, 'd', "cgroup2", "cgroup2", flags, NULL, err);
+	if (mount_in_root(rootfd, dest, 'd', "tmpfs", "tmpfs", flags & ~MS_RDONLY, "mode=755", err) < 0)
+		return -1;
+	h = oci_cg_hiers();
+	for (i = 0; h[i] && !rc; i++) {
+		int unified = !strcmp(h[i], "unified");
+		snprintf(path, sizeof path, "%s/%s", dest, h[i]);
+		if (!in->cgroup_ns) {
+			char src[MINIRUN_MAX_PATH];
+			oci_cg_dir(src, sizeof src, h[i], in->cg);
+			rc = mount_in_root(rootfd, path, 'd', src, NULL, MS_BIND | flags, NULL, err);
+		} else if (!strcmp(h[i], "systemd"))
+			rc = mount_in_root(rootfd, path, 'd', "cgroup", "cgroup", flags, "none,name=systemd",
+					   err);
+		else
+			rc = mount_in_root(rootfd, path, 'd', unified ? "cgroup2" : "cgroup",
+					   unified ? "cgroup2" : "cgroup", flags, unified ? NULL : h[i], err);
+	}
+	oci_strv_free(h);
+	if (!rc && (flags & MS_RDONLY) &&
+	    mount_in_root(rootfd, dest, 'x', NULL, NULL, MS_REMOUNT | flags, "mode=755", err) < 0)
+		rc = -1;
+	return rc;
+}
+
+static int oci_mounts(struct oci_init *in, struct mr_err *err)
+{
+	const struct mr_json *mnts = mr_json_get(in->cfg->root, "mounts"), *m;
+	for (m = mnts && mnts->type == MR_JSON_ARRAY ? mnts->child : NULL; m; m = m->next) {
+		const char *dest = oci_s(m, "destination"), *type = oci_s(m, "type");
+		const char *src = oci_s(m, "source");
+		unsigned long flags, prop, clear;
+		struct mr_buf data = { 0 };
+		char srcp[MINIRUN_MAX_PATH + 8];
+		int rc, kind = 'd';
+		if (!dest || dest[0] != '/')
+			return mr_err_set(err, MR_EINVAL_INPUT, "mount destination %s: not absolute",
+					  dest ? dest : "(none)");
+		oci_mount_opts(mr_json_get(m, "options"), &flags, &prop, &clear, &data);
+		if (type && !strcmp(type, "bind"))
+			flags |= MS_BIND;
+		if (src && src[0] != '/' && (flags & MS_BIND)) {
+			snprintf(srcp, sizeof srcp, "%s/%s", in->cfg->bundle, src);
+			src = srcp;
+		}
+		if (flags & MS_BIND) {
+			struct stat sb;
+			if (!src || stat(src, &sb) < 0) {
+				mr_buf_free(&data);
+				return mr_err_sys(err, "mount %s: source %s", dest, src ? src : "");
+			}
+			kind = S_ISDIR(sb.st_mode) ? 'd' : 'f';
+			rc = mount_in_root(in->rootfd, dest + 1, kind, src, NULL, flags, NULL, err);
+		} else if (type && !strcmp(type, "cgroup")) {
+			rc = oci_mount_cgroup(in, dest + 1, flags, err);
+		} else {
+			rc = mount_in_root(in->rootfd, dest + 1, 'd', src ? src : type, type, flags,
+					   data.data, err);
+			/* sysfs in a network namespace we do not own: bind the host's */
+			if (rc < 0 && type && !strcmp(type, "sysfs"))
+				rc = mount_in_root(in->rootfd, dest + 1, 'd', "/sys", NULL,
+						   MS_BIND | MS_REC | flags, NULL, err);
+		}
+		mr_buf_free(&data);
+		if (rc < 0)
+			return -1;
+		if (prop) {
+			int fd = mr_open_in_root(in->rootfd, dest + 1, O_PATH, 0, err);
+			char at[40];
+			if (fd < 0)
+				return -1;
+			mount_fdpath(at, sizeof at, fd);
+			rc = mount(NULL, at, NULL, prop, NULL);
+			close(fd);
+			if (rc < 0)
+				return mr_err_sys(err, "mount %s: propagation", dest);
+		}
+	}
+	return 0;
+}
+
+/* The nodes runc always makes (bound from the host's where mknod is not
+ * allowed: a user namespace), the /dev links, then linux.devices. */
+static int oci_devices(struct oci_init *in, struct mr_err *err)
+{
+	static const struct { char name[8]; unsigned char maj, min; } nodes[] = {
+		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 },
+		{ "urandom", 1, 9 }, { "tty", 5, 0 },
+	};
+	static const char links[] = "fd\0/proc/self/fd\0stdin\0/proc/self/fd/0\0"
+		"stdout\0/proc/self/fd/1\0stderr\0/proc/self/fd/2\0ptmx\0pts/ptmx\0";
+	const struct mr_json *devs = mr_json_get(in->cfg->lnx, "devices"), *d;
+	const char *p;
+	size_t i;
+	int dev = mr_open_in_root(in->rootfd, "dev", O_PATH | O_DIRECTORY, 0, err);
+	if (dev < 0)
+		return 0;
+	for (d = devs && devs->type == MR_JSON_ARRAY ? devs->child : NULL; d; d = d->next) {
+		const char *path = oci_s(d, "path"), *type = oci_s(d, "type");
+		mode_t mode = (mode_t)oci_i(d, "fileMode", 0666) & 07777;
+		dev_t num = makedev((unsigned)oci_i(d, "major", 0), (unsigned)oci_i(d, "minor", 0));
+		char dir[MINIRUN_MAX_PATH];
+		const char *slash;
+		int dfd;
+		if (!path || path[0] != '/' || !type)
+			continue;
+		slash = strrchr(path, '/');
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+		dfd = mr_mkdir_in_root(in->rootfd, *dir ? dir : "/", 0755, err);
+		if (dfd < 0) {
+			close(dev);
+			return mr_err_ctx(err, "device %s", path);
+		}
+		unlinkat(dfd, slash + 1, 0);
+		mode |= type[0] == 'b' ? S_IFBLK : type[0] == 'p' ? S_IFIFO : S_IFCHR;
+		if (mknodat(dfd, slash + 1, mode, num) < 0) {
+			char target[MINIRUN_MAX_PATH];
+			close(dfd);
+			if (!in->user_ns) {
+				close(dev);
+				return mr_err_sys(err, "device %s", path);
+			}
+			snprintf(target, sizeof target, "%s", path + 1);
+			if (mount_in_root(in->rootfd, target, 'f', path, NULL, MS_BIND, NULL, err) < 0) {
+				close(dev);
+				return -1;
+			}
+			continue;
+		}
+		if (fchownat(dfd, slash + 1, (uid_t)oci_i(d, "uid", 0), (gid_t)oci_i(d, "gid", 0), 0) < 0 ||
+		    fchmodat(dfd, slash + 1, mode & 07777, 0) < 0) {
+			close(dfd);
+			close(dev);
+			return mr_err_sys(err, "device %s", path);
+		}
+		close(dfd);
+	}
+	for (i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
+		char src[16], path[16];
+		struct stat sb;
+		if (fstatat(dev, nodes[i].name, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		if (!in->user_ns && mknodat(dev, nodes[i].name, S_IFCHR | 0666,
+					    makedev(nodes[i].maj, nodes[i].min)) == 0) {
+			fchmodat(dev, nodes[i].name, 0666, 0);
+			continue;
+		}
+		snprintf(src, sizeof src, "/dev/%s", nodes[i].name);
+		snprintf(path, sizeof path, "dev/%s", nodes[i].name);
+		if (mount_in_root(in->rootfd, path, 'f', src, NULL, MS_BIND, NULL, err) < 0) {
+			close(dev);
+			return -1;
+		}
+	}
+	for (p = links; *p; p += strlen(p) + 1, p += strlen(p) + 1)
+		if (symlinkat(p + strlen(p) + 1, dev, p) < 0 && errno != EEXIST) {
+			close(dev);
+			return mr_err_sys(err, "symlink /dev/%s", p);
+		}
+	{
+		struct stat sb;
+		if (fstatat(in->rootfd, "proc/kcore", &sb, 0) == 0)
+			symlinkat("/proc/kcore", dev, "core");
+	}
+	close(dev);
+	return 0;
+}
+
+/* A pty of the container's devpts; the slave becomes /dev/console. */
+static int oci_pty(struct oci_init *in, int *slave, struct mr_err *err)
+{
+	char path[24], target[40], src[40];
+	int ptmx, unlock = 0, n = 0, cfd;
+	ptmx = mr_open_in_root(in->rootfd, "dev/pts/ptmx", O_RDWR | O_NOCTTY, 0, err);
+	if (ptmx < 0)
+		ptmx = mr_open_in_root(in->rootfd, "dev/ptmx", O_RDWR | O_NOCTTY, 0, err);
+	if (ptmx < 0)
+		return mr_err_ctx(err, "open the pty master");
+	if (ioctl(ptmx, TIOCSPTLCK, &unlock) < 0 || ioctl(ptmx, TIOCGPTN, &n) < 0) {
+		close(ptmx);
+		return mr_err_sys(err, "unlock the pty");
+	}
+	snprintf(path, sizeof path, "dev/pts/%d", n);
+	*slave = mr_open_in_root(in->rootfd, path, O_RDWR | O_NOCTTY, 0, err);
+	if (*slave < 0) {
+		close(ptmx);
+		return mr_err_ctx(err, "open the pty");
+	}
+	if (in->cons_w) {
+		struct winsize ws = { (unsigned short)in->cons_h, (unsigned short)in->cons_w, 0, 0 };
+		ioctl(*slave, TIOCSWINSZ, &ws);
+	}
+	in->pty = ptmx;
+	cfd = mount_open_in(in->rootfd, "dev/console", 'f', err);
+	if (cfd < 0)
+		return mr_err_ctx(err, "create /dev/console");
+	mount_fdpath(target, sizeof target, cfd);
+	mount_fdpath(src, sizeof src, *slave);
+	if (mount(src, target, NULL, MS_BIND, NULL) < 0) {
+		close(cfd);
+		return mr_err_sys(err, "bind /dev/console");
+	}
+	close(cfd);
+	return 0;
+}
+
+static int oci_mask(struct oci_init *in, struct mr_err *err)
+{
+	const struct mr_json *it;
+	struct mr_err ignored;
+	for (it = mr_json_get(in->cfg->lnx, "maskedPaths") ? mr_json_get(in->cfg->lnx, "maskedPaths")->child
+	     : NULL; it; it = it->next) {
+		struct stat sb;
+		char target[40];
+		int fd, rc;
+		if (it->type != MR_JSON_STRING || it->str[0] != '/')
+			continue;
+		fd = mr_open_in_root(in->rootfd, it->str + 1, O_PATH | O_NOFOLLOW, 0, &ignored);
+		if (fd < 0)
+			continue;
+		mount_fdpath(target, sizeof target, fd);
+		rc = fstat(fd, &sb) < 0 ? -1 : S_ISDIR(sb.st_mode) ?
+			mount("tmpfs", target, "tmpfs", MS_RDONLY, "size=0") :
+			mount("/dev/null", target, NULL, MS_BIND, NULL);
+		close(fd);
+		if (rc < 0)
+			return mr_err_sys(err, "mask %s", it->str);
+	}
+	for (it = mr_json_get(in->cfg->lnx, "readonlyPaths") ?
+	     mr_json_get(in->cfg->lnx, "readonlyPaths")->child : NULL; it; it = it->next) {
+		int fd;
+		char src[40];
+		if (it->type != MR_JSON_STRING || it->str[0] != '/')
+			continue;
+		fd = mr_open_in_root(in->rootfd, it->str + 1, O_PATH | O_NOFOLLOW, 0, &ignored);
+		if (fd < 0)
+			continue;
+		mount_fdpath(src, sizeof src, fd);
+		if (mount_in_root(in->rootfd, it->str + 1, 'x', src, NULL, MS_BIND | MS_REC | MS_RDONLY |
+				  MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err) < 0) {
+			close(fd);
+			return -1;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+static int oci_sysctls(const struct mr_json *lnx, struct mr_err *err)
+{
+	const struct mr_json *s = mr_json_get(lnx, "sysctl"), *it;
+	for (it = s && s->type == MR_JSON_OBJECT ? s->child : NULL; it; it = it->next) {
+		char path[256];
+		size_t k;
+		int fd;
+		if (it->type != MR_JSON_STRING || strstr(it->key, ".."))
+			return mr_err_set(err, MR_EINVAL_INPUT, "sysctl %s: bad value", it->key);
+		snprintf(path, sizeof path, "/proc/sys/%s", it->key);
+		for (k = 10; path[k]; k++)
+			if (path[k] == '.')
+				path[k] = '/';
+		fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || util_write_all(fd, it->str, it->len) < 0) {
+			if (fd >= 0)
+				close(fd);
+			return mr_err_sys(err, "sysctl %s", it->key);
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+static uint64_t oci_capset(const struct mr_json *caps, const char *set, struct oci_g *g)
+{
+	const struct mr_json *arr = mr_json_get(caps, set), *it;
+	uint64_t v = 0;
+	for (it = arr && arr->type == MR_JSON_ARRAY ? arr->child : NULL; it; it = it->next) {
+		int b = it->type == MR_JSON_STRING ? isolate_cap_parse(it->str) : -1;
+		if (b >= 0 && b < 64)
+			v |= 1ull << b;
+		else if (g)
+			oci_warn(g, "unknown capability", it->str ? it->str : "?");
+	}
+	return v;
+}
+
+static const char oci_rlimit_names[] =
+	"CPU\0FSIZE\0DATA\0STACK\0CORE\0RSS\0NPROC\0NOFILE\0MEMLOCK\0AS\0LOCKS\0SIGPENDING\0"
+	"MSGQUEUE\0NICE\0RTPRIO\0RTTIME\0";
+
+/* "RLIMIT_NOFILE" -> RLIMIT_NOFILE, -1 when unknown. */
+static int oci_rlimit_type(const char *t)
+{
+	const char *n = oci_rlimit_names;
+	int res;
+	if (!t || strncmp(t, "RLIMIT_", 7))
+		return -1;
+	for (res = 0; *n; res++, n += strlen(n) + 1)
+		if (!strcmp(t + 7, n))
+			return res;
+	return -1;
+}
+
+static int oci_cap_known(const struct mr_json *caps, struct mr_err *err)
+{
+	const struct mr_json *set, *it;
+	for (set = caps && caps->type == MR_JSON_OBJECT ? caps->child : NULL; set; set = set->next)
+		for (it = set->type == MR_JSON_ARRAY ? set->child : NULL; it; it = it->next) {
+			int b = it->type == MR_JSON_STRING ? isolate_cap_parse(it->str) : -1;
+			if (b < 0 || b >= 64)
+				return mr_err_set(err, MR_EINVAL_INPUT, "config.json: unknown capability "
+						  "\"%s\" in %s", it->str ? it->str : "", set->key);
+		}
+	return 0;
+}
+
+/* linux.seccomp: does the profile restrict anything? (its compiler is not
+ * written yet: a restricting profile is approximated by minirun's own
+ * Docker-default filter, [16] isolate_seccomp, with a warning) */
+static int oci_seccomp_wanted(const struct mr_json *lnx)
+{
+	const char *d = oci_s(mr_json_get(lnx, "seccomp"), "defaultAction");
+	return d && strcmp(d, "SCMP_ACT_ALLOW") && strcmp(d, "SCMP_ACT_LOG");
+}
+
+/* The last steps of the init and of exec: limits, working folder, seccomp,
+ * user, capabilities, no_new_privs; then exec. Returns only on failure. */
+static int oci_process_exec(const struct mr_json *proc, int seccomp, struct oci_g *g,
+			    struct mr_err *err)
+{
+	const struct mr_json *user = mr_json_get(proc, "user"), *caps = mr_json_get(proc, "capabilities");
+	const struct mr_json *it, *ag = mr_json_get(user, "additionalGids");
+	uid_t uid = (uid_t)oci_i(user, "uid", 0);
+	gid_t gid = (gid_t)oci_i(user, "gid", 0), groups[64];
+	uint64_t bnd, eff, prm, inh, amb;
+	size_t ng = 0;
+	char **argv, **envp;
+	const char *cwd = oci_s(proc, "cwd");
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	int cap;
+	for (it = mr_json_get(proc, "rlimits") ? mr_json_get(proc, "rlimits")->child : NULL; it;
+	     it = it->next) {
+		const char *t = oci_s(it, "type");
+		struct rlimit rl;
+		int res = oci_rlimit_type(t);
+		if (res < 0)
+			return mr_err_set(err, MR_EINVAL_INPUT, "rlimit %s: unknown", t ? t : "");
+		rl.rlim_cur = (rlim_t)oci_i(it, "soft", 0);
+		rl.rlim_max = (rlim_t)oci_i(it, "hard", 0);
+		if (syscall(SYS_prlimit64, 0, res, &rl, NULL) < 0)
+			return mr_err_sys(err, "rlimit %s", t);
+	}
+	if (oci_has(proc, "oomScoreAdj")) {
+		char s[24];
+		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+		snprintf(s, sizeof s, "%lld", oci_i(proc, "oomScoreAdj", 0));
+		if (fd < 0 || util_write_all(fd, s, strlen(s)) < 0) {
+			if (fd >= 0)
+				close(fd);
+			return mr_err_sys(err, "oomScoreAdj");
+		}
+		close(fd);
+	}
+	if (oci_s(proc, "apparmorProfile") && *oci_s(proc, "apparmorProfile") && g)
+		oci_warn(g, "no AppArmor here: apparmorProfile", oci_s(proc, "apparmorProfile"));
+	if (oci_s(proc, "selinuxLabel") && *oci_s(proc, "selinuxLabel") && g)
+		oci_warn(g, "no SELinux here: selinuxLabel", oci_s(proc, "selinuxLabel"));
+	if (cwd && *cwd && chdir(cwd) < 0)
+		return mr_err_sys(err, "cwd %s", cwd);
+	for (it = ag && ag->type == MR_JSON_ARRAY ? ag->child : NULL; it && ng < 64; it = it->next)
+		groups[ng++] = (gid_t)util_strtoi(it->str, NULL, 10, 0, UINT_MAX);
+	bnd = oci_capset(caps, "bounding", g);
+	eff = oci_capset(caps, "effective", g);
+	prm = oci_capset(caps, "permitted", g);
+	inh = oci_capset(caps, "inheritable", g);
+	amb = oci_capset(caps, "ambient", g);
+	for (cap = 0; cap < 64; cap++) {
+		int r = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+		if (r < 0)
+			break;
+		if (r == 1 && !((bnd >> cap) & 1) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+			return mr_err_sys(err, "drop capability %d from the bounding set", cap);
+	}
+	if (seccomp) {
+		/* installed while CAP_SYS_ADMIN is still held (no no_new_privs needed);
+		 * calls are refused or lifted by the container's bounding set */
+		struct ctr dummy;
+		ctr_init(&dummy);
+		if (isolate_seccomp(&dummy, bnd, err) < 0)
+			return -1;
+	}
+	prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
+	if (syscall(ISOLATE_SYS_SETGROUPS, ng, groups) < 0 && errno != EPERM)
+		return mr_err_sys(err, "setgroups");
+	if (syscall(ISOLATE_SYS_SETRESGID, gid, gid, gid) < 0)
+		return mr_err_sys(err, "setgid %u", (unsigned)gid);
+	if (syscall(ISOLATE_SYS_SETRESUID, uid, uid, uid) < 0)
+		return mr_err_sys(err, "setuid %u", (unsigned)uid);
+	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+	if (oci_has(user, "umask"))
+		umask((mode_t)oci_i(user, "umask", 022) & 0777);
+	else
+		umask(022);
+	memset(data, 0, sizeof data);
+	data[0].effective = (uint32_t)eff;
+	data[1].effective = (uint32_t)(eff >> 32);
+	data[0].permitted = (uint32_t)prm;
+	data[1].permitted = (uint32_t)(prm >> 32);
+	data[0].inheritable = (uint32_t)inh;
+	data[1].inheritable = (uint32_t)(inh >> 32);
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return mr_err_sys(err, "set capabilities");
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	/* as runc: an ambient capability that is not also inheritable and
+	 * permitted is left out rather than failing the start */
+	for (cap = 0; cap < 64; cap++)
+		if ((amb >> cap) & 1)
+			prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
+	if (oci_b(proc, "noNewPrivileges") && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return mr_err_sys(err, "no_new_privs");
+	if (isolate_cloexec_all(err) < 0)
+		return -1;
+	argv = oci_strv(mr_json_get(proc, "args"));
+	envp = oci_strv(mr_json_get(proc, "env"));
+	return isolate_exec(-1, argv, envp, err) ? -1 : -1;
+}
+
+static int oci_personality(const struct mr_json *lnx, struct mr_err *err)
+{
+	const struct mr_json *p = mr_json_get(lnx, "personality");
+	const char *d = oci_s(p, "domain");
+	if (!d)
+		return 0;
+	if (strcmp(d, "LINUX") && strcmp(d, "LINUX32"))
+		return mr_err_set(err, MR_EINVAL_INPUT, "personality %s: unknown", d);
+	if (personality(strcmp(d, "LINUX32") ? PER_LINUX : PER_LINUX32) < 0)
+		return mr_err_sys(err, "personality %s", d);
+	return 0;
+}
+
+static unsigned long oci_propagation(const char *s, unsigned long dflt)
+{
+	struct mount_spec ms;
+	if (s && !strcmp(s, "unbindable"))
+		return MS_UNBINDABLE;
+	if (s && !strcmp(s, "runbindable"))
+		return MS_UNBINDABLE | MS_REC;
+	if (!s || !*s || mount_set_propagation(&ms, s) < 0)
+		return dflt;
+	return ms.propagation;
+}
+
+/* pivot_root refuses a new root whose parent mount is shared (with
+ * rootfsPropagation "shared"): make that mount private, as runc does. */
+static int oci_parent_private(const char *path, struct mr_err *err)
+{
+	struct mr_buf b = { 0 };
+	char best[MINIRUN_MAX_PATH] = "/", *line;
+	size_t bl = 1;
+	if (mr_read_file(AT_FDCWD, "/proc/self/mountinfo", &b, 4u << 20, err) < 0)
+		return -1;
+	for (line = b.data; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		char mp[MINIRUN_MAX_PATH];
+		const char *p = line;
+		int i;
+		size_t l;
+		for (i = 0; i < 4 && p; i++)
+			p = strchr(p, ' ') ? strchr(p, ' ') + 1 : NULL;
+		if (!p)
+			continue;
+		l = strcspn(p, " ");
+		if (l >= sizeof mp)
+			continue;
+		memcpy(mp, p, l);
+		mp[l] = 0;
+		if (l > bl && !strncmp(path, mp, l) && (path[l] == '/' || !path[l])) {
+			memcpy(best, mp, l + 1);
+			bl = l;
+		}
+	}
+	mr_buf_free(&b);
+	if (mount(NULL, best, NULL, MS_PRIVATE, NULL) < 0)
+		return mr_err_sys(err, "make %s private", best);
+	return 0;
+}
+
+/* The init: a linear list of named steps; the first failure is reported
+ * to the parent ('e') and ends it. */
+static void __attribute__((noreturn)) oci_init_run(struct oci_init *in)
+{
+	struct mr_err err;
+	struct oci_msg m;
+	const struct mr_json *lnx = in->cfg->lnx, *proc = in->cfg->process;
+	const char *s;
+	int slave = -1, i, fd;
+	char fifo[40];
+	memset(&err, 0, sizeof err);
+	if (recv(in->sync, &m, sizeof m, 0) < 1 || m.kind != 'g')
+		_exit(1);
+	if (in->user_ns && (syscall(ISOLATE_SYS_SETRESGID, 0, 0, 0) < 0 ||
+			    syscall(ISOLATE_SYS_SETRESUID, 0, 0, 0) < 0)) {
+		mr_err_sys(&err, "become root of the user namespace");
+		goto fail;
+	}
+	if (oci_ns_join(lnx, 0, &err) < 0)
+		goto fail;
+	for (fd = 0, m.kind = 0; mr_json_get(lnx, "namespaces") &&
+	     (size_t)fd < mr_json_get(lnx, "namespaces")->count; fd++) {
+		const struct mr_json *ns = mr_json_at(mr_json_get(lnx, "namespaces"), (size_t)fd);
+		if (oci_ns_flag(oci_s(ns, "type")) != CLONE_NEWCGROUP)
+			continue;
+		in->cgroup_ns = 1;
+		if (!oci_s(ns, "path") && unshare(CLONE_NEWCGROUP) < 0) {
+			mr_err_sys(&err, "cgroup namespace");
+			goto fail;
+		}
+	}
+	if (oci_sysctls(lnx, &err) < 0)
+		goto fail;
+	/* the root: rootfsPropagation (default rslave) for everything, the
+	 * rootfs a mount of its own for pivot_root */
+	if (mount(NULL, "/", NULL, oci_propagation(oci_s(lnx, "rootfsPropagation"), MS_SLAVE | MS_REC) |
+		  MS_REC, NULL) < 0 || oci_parent_private(in->cfg->rootfs, &err) < 0 ||
+	    mount(in->cfg->rootfs, in->cfg->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
+		mr_err_sys(&err, "mount the root %s", in->cfg->rootfs);
+		goto fail;
+	}
+	in->rootfd = open(in->cfg->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (in->rootfd < 0) {
+		mr_err_sys(&err, "open the root %s", in->cfg->rootfs);
+		goto fail;
+	}
+	if (oci_mounts(in, &err) < 0 || oci_devices(in, &err) < 0)
+		goto fail;
+	if (oci_b(proc, "terminal")) {
+		if (oci_pty(in, &slave, &err) < 0)
+			goto fail;
+		if (ctr_send_fd(in->sync, in->pty) < 0) {
+			mr_err_sys(&err, "pass the pty");
+			goto fail;
+		}
+		close(in->pty);
+	}
+	if (oci_mask(in, &err) < 0)
+		goto fail;
+	if ((s = oci_s(in->cfg->root, "hostname")) && *s && sethostname(s, strlen(s)) < 0) {
+		mr_err_sys(&err, "hostname %s", s);
+		goto fail;
+	}
+	if ((s = oci_s(in->cfg->root, "domainname")) && *s && setdomainname(s, strlen(s)) < 0) {
+		mr_err_sys(&err, "domainname %s", s);
+		goto fail;
+	}
+	/* prestart / createRuntime run in the parent now; createContainer here */
+	if (oci_send(in->sync, 'h', NULL) < 0 || recv(in->sync, &m, sizeof m, 0) < 1) {
+		mr_err_set(&err, EPIPE, "hooks: the runtime is gone");
+		goto fail;
+	}
+	if (m.kind != 'a')
+		_exit(1);
+	if (mr_json_get(in->cfg->root, "hooks")) {
+		struct mr_buf st = { 0 };
+		oci_state_json(NULL, in->id, in->cfg->bundle, "created", getpid(),
+			       mr_json_get(in->cfg->root, "annotations"), 0, &st);
+		i = oci_hooks(mr_json_get(in->cfg->root, "hooks"), "createContainer", &st, NULL, &err);
+		mr_buf_free(&st);
+		if (i < 0)
+			goto fail;
+	}
+	/* the old root turns slave before it is detached: with a shared
+	 * rootfsPropagation the detach would reach the host's mounts */
+	if (fchdir(in->rootfd) < 0 || compat_pivot_root(".", ".") < 0 ||
+	    mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0 ||
+	    umount2(".", MNT_DETACH) < 0 || chdir("/") < 0) {
+		mr_err_sys(&err, "pivot_root into %s", in->cfg->rootfs);
+		goto fail;
+	}
+	if ((s = oci_s(lnx, "rootfsPropagation")) && *s &&
+	    mount(NULL, "/", NULL, oci_propagation(s, MS_PRIVATE | MS_REC), NULL) < 0) {
+		mr_err_sys(&err, "rootfsPropagation %s", s);
+		goto fail;
+	}
+	if (oci_b(mr_json_get(in->cfg->root, "root"), "readonly") &&
+	    mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0) {
+		mr_err_sys(&err, "remount the root read-only");
+		goto fail;
+	}
+	setsid();
+	if (slave >= 0) {
+		if (ioctl(slave, TIOCSCTTY, 0) < 0) {
+			mr_err_sys(&err, "controlling terminal");
+			goto fail;
+		}
+		for (i = 0; i < 3; i++)
+			dup2(slave, i);
+		if (slave > 2)
+			close(slave);
+	}
+	if (oci_personality(lnx, &err) < 0)
+		goto fail;
+	if (oci_s(lnx, "mountLabel") && *oci_s(lnx, "mountLabel"))
+		oci_warn(in->g, "no SELinux here: mountLabel", oci_s(lnx, "mountLabel"));
+	if (oci_seccomp_wanted(lnx))
+		oci_warn(in->g, "seccomp: config.json's profile is approximated by minirun's Docker-default "
+			 "filter (calls refused unless the bounding set lifts them); its", "syscalls");
+	if (mr_json_get(lnx, "intelRdt"))
+		oci_warn(in->g, "no Intel RDT here:", "intelRdt");
+	/* ready: the parent leaves; we wait for `start` on exec.fifo */
+	snprintf(fifo, sizeof fifo, "/proc/self/fd/%d", in->fifo);
+	if (oci_send(in->sync, 'r', NULL) < 0)
+		_exit(1);
+	fd = open(fifo, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "0", 1) != 1)
+		_exit(1);
+	close(fd);
+	close(in->fifo);
+	if (mr_json_get(in->cfg->root, "hooks")) {
+		struct mr_buf st = { 0 };
+		oci_state_json(NULL, in->id, in->cfg->bundle, "running", getpid(),
+			       mr_json_get(in->cfg->root, "annotations"), 0, &st);
+		i = oci_hooks(mr_json_get(in->cfg->root, "hooks"), "startContainer", &st, NULL, &err);
+		mr_buf_free(&st);
+		if (i < 0) {
+			fprintf(stderr, "%s\n", err.msg);
+			_exit(1);
+		}
+	}
+	oci_process_exec(proc, oci_seccomp_wanted(lnx), NULL, &err);
+	fprintf(stderr, "%s\n", err.msg);
+	_exit(err.code == ENOENT ? 127 : 126);
+fail:
+	oci_send(in->sync, 'e', err.msg);
+	_exit(1);
+}
+
+/* ---- create ---- */
+
+static int oci_console_send(const char *sock, int fd, struct mr_err *err)
+{
+	struct sockaddr_un sa;
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), rc = 0;
+	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
+	struct msghdr msg;
+	char name[] = "/dev/ptmx";
+	struct iovec iov = { name, sizeof name - 1 };
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	if (s < 0 || strlen(sock) >= sizeof sa.sun_path)
+		return mr_err_set(err, EINVAL, "console socket %s: bad path", sock);
+	memcpy(sa.sun_path, sock, strlen(sock));
+	if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		close(s);
+		return mr_err_sys(err, "console socket %s", sock);
+	}
+	memset(&msg, 0, sizeof msg);
+	memset(&u, 0, sizeof u);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = u.buf;
+	msg.msg_controllen = sizeof u.buf;
+	u.h.cmsg_level = SOL_SOCKET;
+	u.h.cmsg_type = SCM_RIGHTS;
+	u.h.cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(&u.h), &fd, sizeof fd);
+	if (sendmsg(s, &msg, MSG_NOSIGNAL) < 0)
+		rc = mr_err_sys(err, "console socket %s: send", sock);
+	close(s);
+	return rc;
+}
+
+/* Written as runc does (a temporary renamed over it); dirfd: the folder
+ * the path is relative to (exec writes it from inside the container's
+ * mount namespace, through a folder opened before). */
+static int oci_write_pidfile(int dirfd, const char *path, pid_t pid, struct mr_err *err)
+{
+	char tmp[MINIRUN_MAX_PATH + 8], s[16];
+	int fd;
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	snprintf(s, sizeof s, "%d", (int)pid);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || util_write_all(fd, s, strlen(s)) < 0 || close(fd) < 0 ||
+	    renameat(dirfd, tmp, dirfd, path) < 0)
+		return mr_err_sys(err, "pid file %s", path);
+	return 0;
+}
+
+static int oci_id_maps(pid_t pid, const struct mr_json *lnx, struct mr_err *err)
+{
+	static const char keys[] = "uidMappings\0gidMappings\0";
+	const char *k;
+	for (k = keys; *k; k += strlen(k) + 1) {
+		const struct mr_json *arr = mr_json_get(lnx, k), *it;
+		struct mr_buf b = { 0 };
+		char path[48];
+		int fd;
+		for (it = arr && arr->type == MR_JSON_ARRAY ? arr->child : NULL; it; it = it->next)
+			mr_buf_printf(&b, "%lld %lld %lld\n", oci_i(it, "containerID", 0),
+				      oci_i(it, "hostID", 0), oci_i(it, "size", 0));
+		if (!b.len)
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, k[0] == 'u' ? "uid_map" : "gid_map");
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || util_write_all(fd, b.data, b.len) < 0) {
+			mr_buf_free(&b);
+			if (fd >= 0)
+				close(fd);
+			return mr_err_sys(err, "write %s", path);
+		}
+		close(fd);
+		mr_buf_free(&b);
+	}
+	return 0;
+}
+
+struct oci_create_opts {
+	const char *bundle, *pid_file, *console;
+	int no_pivot, detach;
+};
+
+/* create: the record, the cgroup, the init set up and blocked on
+ * exec.fifo. *pid_out: the init (a child of this process). */
+static int oci_create(struct oci_g *g, const char *id, const struct oci_create_opts *o,
+		      pid_t *pid_out, struct mr_err *err)
+{
+	struct oci_cfg cfg;
+	struct oci_init in;
+	struct oci_msg m;
+	char dir[MINIRUN_MAX_PATH], path[MINIRUN_MAX_PATH + 16], cg[MINIRUN_MAX_PATH];
+	const struct mr_json *ns, *it;
+	int sv[2] = { -1, -1 }, flags = CLONE_NEWNS, rc = -1, made_dir = 0, made_cg = 0;
+	long pid = -1;
+	if (!oci_id_ok(id))
+		return mr_err_set(err, MR_EINVAL_INPUT, "invalid container id: \"%s\"", id ? id : "");
+	if (oci_cfg_load(o->bundle ? o->bundle : ".", &cfg, err) < 0) {
+		mr_json_free(&cfg.doc);
+		return -1;
+	}
+	memset(&in, 0, sizeof in);
+	in.cfg = &cfg;
+	in.g = g;
+	in.id = id;
+	in.pty = in.fifo = in.rootfd = -1;
+	in.cons_w = (unsigned)oci_i(mr_json_get(cfg.process, "consoleSize"), "width", 0);
+	in.cons_h = (unsigned)oci_i(mr_json_get(cfg.process, "consoleSize"), "height", 0);
+	ns = mr_json_get(cfg.lnx, "namespaces");
+	for (it = ns && ns->type == MR_JSON_ARRAY ? ns->child : NULL; it; it = it->next) {
+		int f = oci_ns_flag(oci_s(it, "type"));
+		if (!f) {
+			mr_err_set(err, MR_EINVAL_INPUT, "namespace type %s: unknown",
+				   oci_s(it, "type") ? oci_s(it, "type") : "(none)");
+			goto out;
+		}
+		if (!oci_s(it, "path") || !*oci_s(it, "path")) {
+			if (f != CLONE_NEWCGROUP)
+				flags |= f;
+		}
+	}
+	in.user_ns = !!(flags & CLONE_NEWUSER);
+	if (oci_b(cfg.process, "terminal") && !o->console && !o->detach) {
+		/* runc run in the foreground with a terminal: ours */
+	} else if (oci_b(cfg.process, "terminal") && !o->console) {
+		mr_err_set(err, MR_EINVAL_INPUT, "cannot allocate tty if runc will detach without "
+			   "setting console socket");
+		goto out;
+	}
+	{
+		/* mkdir -p, as runc: containerd names a folder per namespace */
+		char p[MINIRUN_MAX_PATH], *s;
+		snprintf(p, sizeof p, "%s/", g->root);
+		for (s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
+			*s = 0;
+			if (mkdir(p, 0711) < 0 && errno != EEXIST) {
+				mr_err_sys(err, "state folder %s", p);
+				goto out;
+			}
+			*s = '/';
+		}
+	}
+	oci_path(dir, sizeof dir, g, id, NULL);
+	if (mkdir(dir, 0711) < 0) {
+		if (errno == EEXIST)
+			mr_err_set(err, MR_EEXIST, "container with id exists: %s", id);
+		else
+			mr_err_sys(err, "state folder %s", dir);
+		goto out;
+	}
+	made_dir = 1;
+	snprintf(path, sizeof path, "%s/exec.fifo", dir);
+	if (mkfifo(path, 0622) < 0 || chmod(path, 0622) < 0 ||
+	    (in.fifo = open(path, O_PATH | O_CLOEXEC)) < 0) {
+		mr_err_sys(err, "exec fifo %s", path);
+		goto out;
+	}
+	oci_cg_path(&cfg, id, g->systemd, cg, sizeof cg);
+	in.cg = cg;
+	if (oci_cg_create(cg, err) < 0)
+		goto out;
+	made_cg = 1;
+	if (oci_cg_resources(cg, cfg.res, cfg.lnx ? cfg.lnx : cfg.root, err) < 0)
+		goto out;
+	if (oci_ns_join(cfg.lnx, 1, err) < 0)
+		goto out;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		mr_err_sys(err, "socketpair");
+		goto out;
+	}
+	fflush(stdout);
+	pid = syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0, 0, 0, 0);
+	if (pid == 0) {
+		close(sv[0]);
+		in.sync = sv[1];
+		oci_init_run(&in);
+	}
+	close(sv[1]);
+	sv[1] = -1;
+	if (pid < 0) {
+		mr_err_sys(err, "clone the container's init");
+		goto out;
+	}
+	if ((in.user_ns && oci_id_maps((pid_t)pid, cfg.lnx, err) < 0) ||
+	    oci_cg_enter(cg, (pid_t)pid, err) < 0)
+		goto out;
+	if (oci_send(sv[0], 'g', NULL) < 0) {
+		mr_err_sys(err, "start the init");
+		goto out;
+	}
+	for (;;) {
+		union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
+		struct iovec iov = { &m, sizeof m };
+		struct msghdr msg;
+		ssize_t n;
+		memset(&msg, 0, sizeof msg);
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = u.buf;
+		msg.msg_controllen = sizeof u.buf;
+		n = recvmsg(sv[0], &msg, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			mr_err_set(err, EPIPE, "container init exited before it was ready");
+			goto out;
+		}
+		if (m.kind == 't') {
+			struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
+			int fd = -1;
+			if (h && h->cmsg_type == SCM_RIGHTS)
+				memcpy(&fd, CMSG_DATA(h), sizeof fd);
+			if (o->console && oci_console_send(o->console, fd, err) < 0) {
+				close(fd);
+				goto out;
+			}
+			if (!o->console)
+				in.pty = fd;
+			else
+				close(fd);
+		} else if (m.kind == 'h') {
+			struct mr_buf st = { 0 };
+			int hrc;
+			oci_state_json(NULL, id, cfg.bundle, "created", (pid_t)pid,
+				       mr_json_get(cfg.root, "annotations"), 0, &st);
+			hrc = oci_hooks(mr_json_get(cfg.root, "hooks"), "prestart", &st, NULL, err);
+			if (hrc == 0)
+				hrc = oci_hooks(mr_json_get(cfg.root, "hooks"), "createRuntime", &st, NULL, err);
+			mr_buf_free(&st);
+			if (hrc < 0 || oci_send(sv[0], 'a', NULL) < 0)
+				goto out;
+		} else if (m.kind == 'r') {
+			break;
+		} else {
+			m.text[sizeof m.text - 1] = 0;
+			mr_err_set(err, MR_EINVAL_INPUT, "%s", n > 1 ? m.text : "container init failed");
+			goto out;
+		}
+	}
+	{
+		struct mr_buf b = { 0 };
+		struct mr_jw w;
+		struct timespec ts;
+		char t[48];
+		int dfd;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		util_time_rfc3339(&ts, t, sizeof t);
+		mr_jw_init(&w, &b, 0);
+		mr_jw_obj(&w);
+		mr_jw_key(&w, "id");
+		mr_jw_str(&w, id);
+		mr_jw_key(&w, "pid");
+		mr_jw_int(&w, pid);
+		mr_jw_key(&w, "start");
+		mr_jw_int(&w, (long long)ctr_pid_start((pid_t)pid));
+		mr_jw_key(&w, "bundle");
+		mr_jw_str(&w, cfg.bundle);
+		mr_jw_key(&w, "rootfs");
+		mr_jw_str(&w, cfg.rootfs);
+		mr_jw_key(&w, "created");
+		mr_jw_str(&w, t);
+		mr_jw_key(&w, "cgroup");
+		mr_jw_str(&w, cg);
+		mr_jw_key(&w, "annotations");
+		if (mr_json_get(cfg.root, "annotations"))
+			mr_jw_value(&w, mr_json_get(cfg.root, "annotations"));
+		else
+			mr_jw_null(&w);
+		mr_jw_key(&w, "seccomp");
+		mr_jw_bool(&w, oci_seccomp_wanted(cfg.lnx));
+		mr_jw_key(&w, "hooks");
+		if (mr_json_get(cfg.root, "hooks"))
+			mr_jw_value(&w, mr_json_get(cfg.root, "hooks"));
+		else
+			mr_jw_null(&w);
+		mr_jw_obj_end(&w);
+		dfd = open(dir, O_DIRECTORY | O_CLOEXEC);
+		rc = dfd < 0 ? mr_err_sys(err, "open %s", dir) :
+		     mr_write_atomic(dfd, "state.json", b.data, b.len, 0644, err);
+		if (dfd >= 0)
+			close(dfd);
+		mr_buf_free(&b);
+		if (rc < 0)
+			goto out;
+	}
+	if (o->pid_file && (rc = oci_write_pidfile(AT_FDCWD, o->pid_file, (pid_t)pid, err)) < 0)
+		goto out;
+	*pid_out = (pid_t)pid;
+	rc = in.pty >= 0 ? in.pty : 0;
+	in.pty = -1;
+out:
+	if (rc < 0) {
+		if (pid > 0) {
+			kill((pid_t)pid, SIGKILL);
+			waitpid((pid_t)pid, NULL, 0);
+		}
+		if (made_cg)
+			oci_cg_remove(cg);
+		if (made_dir) {
+			snprintf(path, sizeof path, "%s/exec.fifo", dir);
+			unlink(path);
+			snprintf(path, sizeof path, "%s/state.json", dir);
+			unlink(path);
+			rmdir(dir);
+		}
+	}
+	if (sv[0] >= 0)
+		close(sv[0]);
+	if (in.fifo >= 0)
+		close(in.fifo);
+	if (in.pty >= 0)
+		close(in.pty);
+	mr_json_free(&cfg.doc);
+	return rc;
+}
+
+/* ---- status ---- */
+
+static const char *oci_status(struct oci_g *g, const struct oci_rec *r)
+{
+	char path[MINIRUN_MAX_PATH];
+	if (!r->pid || ctr_pid_start(r->pid) != r->start)
+		return "stopped";
+	oci_path(path, sizeof path, g, r->id, "exec.fifo");
+	if (access(path, F_OK) == 0)
+		return "created";
+	return oci_cg_frozen(r->cgroup) ? "paused" : "running";
+}
+
+/* ---- commands ---- */
+
+/* runc's flags: --name VALUE, --name=VALUE, -name (Go's flag package
+ * takes one dash too). spec: "name\0" entries, a leading ':' for those
+ * taking a value, short aliases after a '|' ("bundle|b"). */
+struct oci_args {
+	const char *val[12];
+	int set[12];
+	char **pos;
+	int npos;
+};
+
+static int oci_parse(int argc, char **argv, const char *const *names, struct oci_args *a,
+		     struct mr_err *err)
+{
+	int i, k;
+	memset(a, 0, sizeof *a);
+	a->pos = util_xcalloc((size_t)argc + 1, sizeof *a->pos);
+	for (i = 0; i < argc; i++) {
+		const char *s = argv[i], *eq;
+		size_t len;
+		if (s[0] != '-' || !s[1] || a->npos) {
+			a->pos[a->npos++] = argv[i];
+			continue;
+		}
+		if (!strcmp(s, "--")) {
+			for (i++; i < argc; i++)
+				a->pos[a->npos++] = argv[i];
+			break;
+		}
+		s += s[1] == '-' ? 2 : 1;
+		eq = strchr(s, '=');
+		len = eq ? (size_t)(eq - s) : strlen(s);
+		for (k = 0; names[k]; k++) {
+			const char *n = names[k] + (names[k][0] == ':'), *bar = strchr(n, '|');
+			size_t nl = bar ? (size_t)(bar - n) : strlen(n);
+			if ((nl == len && !strncmp(n, s, len)) ||
+			    (bar && strlen(bar + 1) == len && !strncmp(bar + 1, s, len)))
+				break;
+		}
+		if (!names[k]) {
+			free(a->pos);
+			return mr_err_set(err, MR_EINVAL_INPUT, "flag provided but not defined: -%.*s",
+					  (int)len, s);
+		}
+		a->set[k] = 1;
+		if (names[k][0] == ':') {
+			if (eq)
+				a->val[k] = eq + 1;
+			else if (i + 1 < argc)
+				a->val[k] = argv[++i];
+			else {
+				free(a->pos);
+				return mr_err_set(err, MR_EINVAL_INPUT, "flag needs an argument: -%s", s);
+			}
+		} else if (eq) {
+			a->set[k] = strcmp(eq + 1, "false") != 0;
+		}
+	}
+	return 0;
+}
+
+static int oci_need_id(struct oci_args *a, const char *cmd, struct mr_err *err)
+{
+	if (a->npos < 1)
+		return mr_err_set(err, MR_EINVAL_INPUT, "%s: container id cannot be empty", cmd);
+	return 0;
+}
+
+static int oci_cmd_start_id(struct oci_g *g, const char *id, struct mr_err *err);
+static int oci_delete_id(struct oci_g *g, const char *id, int force, struct mr_err *err);
+
+static int oci_cmd_create(struct oci_g *g, int argc, char **argv, int run)
+{
+	static const char *const names[] = { ":bundle|b", ":pid-file", ":console-socket", "no-pivot",
+					     "no-new-keyring", ":preserve-fds", "detach|d",
+					     "keep", "no-subreaper", NULL };
+	struct oci_args a;
+	struct oci_create_opts o;
+	struct mr_err err;
+	pid_t pid = 0;
+	int rc, status, pty;
+	memset(&err, 0, sizeof err);
+	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "create", &err) < 0)
+		return oci_fail(g, &err);
+	memset(&o, 0, sizeof o);
+	o.bundle = a.val[0];
+	o.pid_file = a.val[1];
+	o.console = a.val[2];
+	o.detach = !run || a.set[6];
+	pty = oci_create(g, a.pos[0], &o, &pid, &err);
+	if (pty < 0) {
+		free(a.pos);
+		return oci_fail(g, &err);
+	}
+	if (!run) {
+		free(a.pos);
+		return 0;
+	}
+	{
+		rc = oci_cmd_start_id(g, a.pos[0], &err);
+	}
+	if (rc < 0) {
+		free(a.pos);
+		return oci_fail(g, &err);
+	}
+	if (a.set[6]) {
+		free(a.pos);
+		return 0;
+	}
+	/* foreground: relay the pty if we own it, wait, then delete */
+	if (pty > 0) {
+		char buf[4096];
+		struct pollfd p[2] = { { 0, POLLIN, 0 }, { pty, POLLIN, 0 } };
+		for (;;) {
+			ssize_t n;
+			if (poll(p, 2, -1) < 0 && errno != EINTR)
+				break;
+			if (p[0].revents & POLLIN) {
+				n = read(0, buf, sizeof buf);
+				if (n <= 0)
+					p[0].fd = -1;
+				else if (util_write_all(pty, buf, (size_t)n) < 0)
+					break;
+			}
+			if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+				n = read(pty, buf, sizeof buf);
+				if (n <= 0 || util_write_all(1, buf, (size_t)n) < 0)
+					break;
+			}
+		}
+		close(pty);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			status = 0;
+			break;
+		}
+	oci_delete_id(g, a.pos[0], 1, &err);
+	free(a.pos);
+	return ctr_exit_code(status);
+}
+
+static int oci_cmd_start_id(struct oci_g *g, const char *id, struct mr_err *err)
+{
+	struct oci_rec r;
+	char path[MINIRUN_MAX_PATH], c;
+	const char *st;
+	struct pollfd p;
+	int fd, rc = 0, n;
+	if (oci_rec_load(g, id, &r, err) < 0)
+		return -1;
+	st = oci_status(g, &r);
+	if (strcmp(st, "created")) {
+		mr_json_free(&r.doc);
+		return mr_err_set(err, MR_EINVAL_INPUT, strcmp(st, "stopped") ?
+				  "cannot start an already running container" :
+				  "cannot start a container that has stopped");
+	}
+	oci_path(path, sizeof path, g, id, "exec.fifo");
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		mr_json_free(&r.doc);
+		return mr_err_sys(err, "open %s", path);
+	}
+	p.fd = fd;
+	p.events = POLLIN;
+	/* the init opens its end once it is ready: wait for its byte, or its end */
+	for (;;) {
+		n = poll(&p, 1, 100);
+		if (n > 0 && read(fd, &c, 1) == 1)
+			break;
+		if (ctr_pid_start(r.pid) != r.start) {
+			rc = mr_err_set(err, ESRCH, "container %s: its init is gone", id);
+			break;
+		}
+	}
+	/* then its end closes at execve (close-on-exec): the program runs when
+	 * `start` returns (a signal sent right after reaches the program) */
+	for (n = 0; rc == 0 && n < 50; n++) {
+		p.revents = 0;
+		if (poll(&p, 1, 100) > 0 && read(fd, &c, 1) <= 0)
+			break;
+		if (ctr_pid_start(r.pid) != r.start)
+			break;
+	}
+	close(fd);
+	unlink(path);
+	if (rc == 0 && mr_json_get(r.doc.root, "hooks")) {
+		struct mr_buf s = { 0 };
+		oci_state_json(&r, id, r.bundle, "running", r.pid, r.annotations, 0, &s);
+		oci_hooks(mr_json_get(r.doc.root, "hooks"), "poststart", &s, g, err);
+		mr_buf_free(&s);
+	}
+	mr_json_free(&r.doc);
+	return rc;
+}
+
+static int oci_cmd_start(struct oci_g *g, int argc, char **argv)
+{
+	static const char *const names[] = { NULL };
+	struct oci_args a;
+	struct mr_err err;
+	int rc;
+	memset(&err, 0, sizeof err);
+	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "start", &err) < 0)
+		return oci_fail(g, &err);
+	rc = oci_cmd_start_id(g, a.pos[0], &err);
+	free(a.pos);
+	return rc < 0 ? oci_fail(g, &err) : 0;
+}
+
+static int oci_cmd_state(struct oci_g *g, int argc, char **argv)
+{
+	static const char *const names[] = { NULL };
+	struct oci_args a;
+	struct oci_rec r;
+	struct mr_err err;
+	struct mr_buf b = { 0 };
+	const char *st;
+	memset(&err, 0, sizeof err);
+	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "state", &err) < 0)
+		return oci_fail(g, &err);
+	if (oci_rec_load(g, a.pos[0], &r, &err) < 0) {
+		free(a.pos);
+		return oci_fail(g, &err);
+	}
+	st = oci_status(g, &r);
+	oci_state_json(&r, r.id, r.bundle, st, strcmp(st, "stopped") ? r.pid : 0, r.annotations, 2, &b);
+	printf("%s\n", b.data);
+	mr_buf_free(&b);
+	mr_json_free(&r.doc);
+	free(a.pos);
+	return 0;
+}
+
+/* Signal the init (or every process of the cgroup with --all). */
+static int oci_cmd_kill(struct oci_g *g, int argc, char **argv)
+{
+	static const char *const names[] = { "all|a", ":pid|p", NULL };
+	struct oci_args a;
+	struct oci_rec r;
+	struct mr_err err;
+	const char *st;
+	int sig, rc = 0;
+	memset(&err, 0, sizeof err);
+	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "kill", &err) < 0)
+		return oci_fail(g, &err);
+	sig = ctr_signal_parse(a.npos > 1 ? a.pos[1] : "TERM");
+	if (!sig) {
+		mr_err_set(&err, MR_EINVAL_INPUT, "unknown signal \"%s\"", a.pos[1]);
+		free(a.pos);
+		return oci_fail(g, &err);
+	}
+	if (oci_rec_load(g, a.pos[0], &r, &err) < 0) {
+		free(a.pos);
+		return oci_fail(g, &err);
+	}
+	st = oci_status(g, &r);
+	if (a.set[0]) {
+		size_t n, i;
+		pid_t *p = oci_cg_pids(r.cgroup, &n);
+		if (sig == SIGKILL && !strcmp(st, "paused"))
+			oci_cg_freeze(r.cgroup, 0, &err);
+		for (i = 0; i < n; i++)
+			kill(p[i], sig);
+		free(p);
+	} else if (!strcmp(st, "stopped")) {
+		rc = mr_err_set(&err, ESRCH, "container not running");
+	} else if (kill(r.pid, sig) < 0) {
+		rc = mr_err_sys(&err, "kill %d", (int)r.pid);
+	}
+	mr_json_free(&r.doc);
+	free(a.pos);
+	return rc < 0 ? oci_fail(g, &err) : 0;
+}
+
+static int oci_delete_id(struct oci_g *g, const char *id, int force, struct mr_err *err)
+{
+	struct oci_rec r;
+	char path[MINIRUN_MAX_PATH];
+	const char *st;
+	int i;
+	if (oci_rec_load(g, id, &r, err) < 0) {
+		char dir[MINIRUN_MAX_PATH];
+		if (err->code == MR_ENOTFOUND && oci_id_ok(id)) {
+			/* a half-made state folder (create killed): nothing runs */
+			oci_path(dir, sizeof dir, g, id, "exec.fifo");
+			unlink(dir);
+			oci_path(dir, sizeof dir, g, id, NULL);
+			rmdir(dir);
+		}
+		return force && err->code == MR_ENOTFOUND ? 0 : -1;
+	}
+	st = oci_status(g, &r);
+	if (!force && strcmp(st, "stopped") && strcmp(st, "created")) {
+		mr_json_free(&r.doc);
+		return mr_err_set(err, MR_EINUSE, "cannot delete container %s that is not stopped: %s",
+				  id, st);
+	}
+	if (strcmp(st, "stopped")) {
+		size_t n, k;
+		pid_t *p;
+		oci_cg_freeze(r.cgroup, 0, err);
+		kill(r.pid, SIGKILL);
+		p = oci_cg_pids(r.cgroup, &n);
+		for (k = 0; k < n; k++)
+			kill(p[k], SIGKILL);
+		free(p);
+		for (i = 0; i < 500 && ctr_pid_start(r.pid) == r.start; i++) {
+			waitpid(r.pid, NULL, WNOHANG);
+			usleep(10000);
+		}
+	}
+	for (i = 0; i < 100; i++) {
+		size_t n;
+		pid_t *p = oci_cg_pids(r.cgroup, &n);
+		free(p);
+		if (!n)
+			break;
+		usleep(10000);
+	}
+	oci_cg_remove(r.cgroup);
+	if (mr_json_get(r.doc.root, "hooks")) {
+		struct mr_buf s = { 0 };
+		struct mr_err herr;
+		oci_state_json(&r, id, r.bundle, "stopped", 0, r.annotations, 0, &s);
+		oci_hooks(mr_json_get(r.doc.root, "hooks"), "poststop", &s, g, &herr);
+		mr_buf_free(&s);
+	}
+	oci_path(path, sizeof path, g, id, "exec.fifo");
+	unlink(path);
+	oci_path(path, sizeof path, g, id, "state.json");
+	unlink(path);
+	oci_path(path, sizeof path, g, id, NULL);
+	rmdir(path);
+	mr_json_free(&r.doc);
+	return 0;
+}
+
+static int oci_cmd_delete(struct oci_g *g, int argc, char **argv)
+{
+	static const char *const names[] = { "force|f", NULL };
+	struct oci_args a;
+	struct mr_err err;
+	int rc;
+	memset(&err, 0, sizeof err);
+	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "delete", &err) < 0)
+		return oci_fail(g, &err);
+	rc = oci_delete_id(g, a.pos[0], a.set[0], &err);
+	free(a.pos);
+	return rc < 0 ? oci_fail(g, &err) : 0;
+}
+
+static int oci_cmd_ps(struct oci_g *g, int argc, char **argv)
+{
+	static const char *const names[] = { ":format|f", NULL };
+	struct oci_args a;
+	struct oci_rec r;
+	struct mr_err err;
+	pid_t *p;
+	size_t n, i;
+	int json;
+	memset(&err, 0, sizeof err);
+	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "ps", &err) < 0)
+		return oci_fail(g, &err);
+	json = a.val[0] && !strcmp(a.val[0], "json");
+	if (oci_rec_load(g, a.pos[0], &r, &err) < 0) {
+		free(a.pos);
+		return oci_fail(g, &err);
+	}
+	p = oci_cg_pids(r.cgroup, &n);
+	printf(json ? "[" : "PID\n");
+	for (i = 0; i < n; i++)
+		printf(json ? "%s%d" : "%s%d\n", json && i ? "," : "", (int)p[i]);
+	printf(json ? "]\n" : "");
+	free(p);
+	mr_json_free(&r.doc);
+	free(a.pos);
+	return 0;
+}
+
+static int oci_cmd_pause(struct oci_g *g, int argc, char **argv, int freeze)
+{
+	static const char *const names[] = { NULL };
+	struct oci_args a;
+	struct oci_rec r;
+	struct mr_err err;
+	int rc;
+	memset(&err, 0, sizeof err);
+	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "pause", &err) < 0)
+		return oci_fail(g, &err);
+	if (oci_rec_load(g, a.pos[0], &r, &err) < 0) {
+		free(a.pos);
+		return oci_fail(g, &err);
+	}
+	rc = !strcmp(oci_status(g, &r), "stopped") ?
+	     mr_err_set(&err, ESRCH, "container not running") : oci_cg_freeze(r.cgroup, freeze, &err);
+	mr_json_free(&r.doc);
+	free(a.pos);
+	return rc < 0 ? oci_fail(g, &err) : 0;
+}
+
+static int oci_cmd_update(struct oci_g *g, int argc, char **argv)
+{
+	static const char *const names[] = { ":resources|r", ":memory", ":memory-swap", ":pids-limit",
+					     ":cpu-shares", ":cpu-quota", ":cpu-period", ":cpuset-cpus",
+					     ":cpuset-mems", ":memory-reservation", ":blkio-weight", NULL };
+	static const char keys[] = "memory.limit\0memory.swap\0pids.limit\0cpu.shares\0cpu.quota\0"
+		"cpu.period\0cpu.cpus\0cpu.mems\0memory.reservation\0blockIO.weight\0";
+	struct oci_args a;
+	struct oci_rec r;
+	struct mr_err err;
+	struct mr_json_doc doc = { 0 };
+	int rc = 0, k;
+	const char *key;
+	memset(&err, 0, sizeof err);
+	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "update", &err) < 0)
+		return oci_fail(g, &err);
+	if (oci_rec_load(g, a.pos[0], &r, &err) < 0) {
+		free(a.pos);
+		return oci_fail(g, &err);
+	}
+	if (a.val[0])
+		rc = oci_read_json(a.val[0], &doc, &err);
+	if (rc == 0 && doc.root)
+		rc = oci_cg_resources(r.cgroup, doc.root, NULL, &err);
+	/* the flag forms: one small resources document each */
+	for (k = 1, key = keys; rc == 0 && *key; k++, key += strlen(key) + 1) {
+		struct mr_json_doc one = { 0 };
+		struct mr_buf b = { 0 };
+		const char *dot = strchr(key, '.');
+		int str = !strcmp(dot + 1, "cpus") || !strcmp(dot + 1, "mems");
+		if (!a.val[k])
+			continue;
+		mr_buf_printf(&b, "{\"%.*s\":{\"%s\":%s%s%s}}", (int)(dot - key), key, dot + 1,
+			      str ? "\"" : "", a.val[k], str ? "\"" : "");
+		rc = mr_json_parse(&one, b.data, b.len, &err);
+		if (rc == 0)
+			rc = oci_cg_resources(r.cgroup, one.root, NULL, &err);
+		mr_json_free(&one);
+		mr_buf_free(&b);
+	}
+	mr_json_free(&doc);
+	mr_json_free(&r.doc);
+	free(a.pos);
+	return rc < 0 ? oci_fail(g, &err) : 0;
+}
+
+/* exec: join the init's namespaces and cgroup, fork (the child is inside
+ * the PID namespace), then the same last steps as the init. */
+static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
+{
+	static const char *const names[] = { ":process|p", ":console-socket", "detach|d", ":pid-file",
+					     "tty|t", ":cwd", ":env|e", ":user|u", "no-new-privs",
+					     ":preserve-fds", ":process-label", ":apparmor", NULL };
+	static const char nsn[] = "user\0cgroup\0ipc\0uts\0net\0pid\0time\0mnt\0";
+	struct oci_args a;
+	struct oci_rec r;
+	struct mr_err err;
+	struct mr_json_doc doc = { 0 };
+	const struct mr_json *proc;
+	const char *n;
+	int fds[8], nfd = 0, i, p[2] = { -1, -1 }, cons = -1, status, rc = 1, cwd;
+	pid_t pid;
+	memset(&err, 0, sizeof err);
+	cwd = -1;
+	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "exec", &err) < 0)
+		return oci_fail(g, &err);
+	if (oci_rec_load(g, a.pos[0], &r, &err) < 0) {
+		free(a.pos);
+		return oci_fail(g, &err);
+	}
+	if (!strcmp(oci_status(g, &r), "stopped")) {
+		mr_err_set(&err, ESRCH, "cannot exec in a stopped container");
+		goto out;
+	}
+	if (a.val[0]) {
+		if (oci_read_json(a.val[0], &doc, &err) < 0)
+			goto out;
+		proc = doc.root;
+	} else {
+		/* runc exec ID ARGS: config.json's process with other args */
+		struct mr_buf b = { 0 };
+		struct mr_jw w;
+		mr_jw_init(&w, &b, 0);
+		mr_jw_obj(&w);
+		mr_jw_key(&w, "args");
+		mr_jw_arr(&w);
+		for (i = 1; i < a.npos; i++)
+			mr_jw_str(&w, a.pos[i]);
+		mr_jw_arr_end(&w);
+		mr_jw_key(&w, "env");
+		mr_jw_arr(&w);
+		mr_jw_str(&w, "PATH=" CTR_DEFAULT_PATH);
+		mr_jw_arr_end(&w);
+		mr_jw_key(&w, "cwd");
+		mr_jw_str(&w, a.val[5] ? a.val[5] : "/");
+		mr_jw_key(&w, "terminal");
+		mr_jw_bool(&w, a.set[4]);
+		mr_jw_obj_end(&w);
+		i = mr_json_parse(&doc, b.data, b.len, &err);
+		mr_buf_free(&b);
+		if (i < 0 || a.npos < 2) {
+			if (i == 0)
+				mr_err_set(&err, MR_EINVAL_INPUT, "exec: args must not be empty");
+			goto out;
+		}
+		proc = doc.root;
+	}
+	if (oci_b(proc, "terminal") && !a.val[1] && a.set[2]) {
+		mr_err_set(&err, MR_EINVAL_INPUT, "cannot allocate tty if runc will detach without "
+			   "setting console socket");
+		goto out;
+	}
+	if (oci_b(proc, "terminal") && a.val[1]) {
+		struct sockaddr_un sa;
+		memset(&sa, 0, sizeof sa);
+		sa.sun_family = AF_UNIX;
+		snprintf(sa.sun_path, sizeof sa.sun_path, "%s", a.val[1]);
+		cons = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (cons < 0 || connect(cons, (struct sockaddr *)&sa, sizeof sa) < 0) {
+			mr_err_sys(&err, "console socket %s", a.val[1]);
+			goto out;
+		}
+	}
+	if (oci_cg_enter(r.cgroup, getpid(), &err) < 0)
+		goto out;
+	/* the pid file is a host path: keep its folder at hand */
+	if (a.val[3]) {
+		char dir[MINIRUN_MAX_PATH];
+		const char *slash = strrchr(a.val[3], '/');
+		snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - a.val[3]) : 1,
+			 slash ? (slash == a.val[3] ? "/" : a.val[3]) : ".");
+		if ((cwd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+			mr_err_sys(&err, "pid file folder %s", dir);
+			goto out;
+		}
+		a.val[3] = slash ? slash + 1 : a.val[3];
+	}
+	for (n = nsn; *n; n += strlen(n) + 1) {
+		char path[64], self[64], a1[64], a2[64];
+		ssize_t l1, l2;
+		snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)r.pid, n);
+		l1 = readlink(path, a1, sizeof a1 - 1);
+		snprintf(self, sizeof self, "/proc/self/ns/%s", n);
+		l2 = readlink(self, a2, sizeof a2 - 1);
+		if (l1 < 0 || (l1 == l2 && !memcmp(a1, a2, (size_t)l1)))
+			continue;
+		fds[nfd] = open(path, O_RDONLY | O_CLOEXEC);
+		if (fds[nfd] < 0) {
+			mr_err_sys(&err, "open %s", path);
+			goto out;
+		}
+		nfd++;
+	}
+	if (ctr_pid_start(r.pid) != r.start) {
+		mr_err_set(&err, ESRCH, "the container stopped");
+		goto out;
+	}
+	for (i = 0; i < nfd; i++)
+		if (setns(fds[i], 0) < 0) {
+			mr_err_sys(&err, "join a namespace of the container");
+			goto out;
+		}
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		mr_err_sys(&err, "pipe");
+		goto out;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		setsid();
+		if (cons >= 0) {
+			int ptmx = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), unlock = 0, num = 0,
+			    slave = -1;
+			char sp[32];
+			const struct mr_json *cs = mr_json_get(proc, "consoleSize");
+			if (ptmx < 0)
+				ptmx = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+			if (ptmx >= 0 && ioctl(ptmx, TIOCSPTLCK, &unlock) == 0 &&
+			    ioctl(ptmx, TIOCGPTN, &num) == 0) {
+				snprintf(sp, sizeof sp, "/dev/pts/%d", num);
+				slave = open(sp, O_RDWR | O_NOCTTY | O_CLOEXEC);
+			}
+			if (slave < 0 || ctr_send_fd(cons, ptmx) < 0) {
+				mr_err_sys(&err, "exec: the pty");
+				goto child_fail;
+			}
+			if (cs) {
+				struct winsize ws = { (unsigned short)oci_i(cs, "height", 0),
+						      (unsigned short)oci_i(cs, "width", 0), 0, 0 };
+				ioctl(slave, TIOCSWINSZ, &ws);
+			}
+			ioctl(slave, TIOCSCTTY, 0);
+			for (i = 0; i < 3; i++)
+				dup2(slave, i);
+		}
+		oci_process_exec(proc, oci_b(r.doc.root, "seccomp"), NULL, &err);
+child_fail:
+		if (write(p[1], err.msg, strlen(err.msg)) < 0) {
+			/* the parent is gone */
+		}
+		_exit(err.code == ENOENT ? 127 : 126);
+	}
+	close(p[1]);
+	p[1] = -1;
+	if (pid < 0) {
+		mr_err_sys(&err, "fork");
+		goto out;
+	}
+	{
+		ssize_t k = read(p[0], err.msg, sizeof err.msg - 1);
+		if (k > 0) {
+			err.msg[k] = 0;
+			waitpid(pid, NULL, 0);
+			goto out;
+		}
+	}
+	if (a.val[3] && oci_write_pidfile(cwd, a.val[3], pid, &err) < 0)
+		goto out;
+	if (a.set[2]) {
+		rc = 0;
+		goto out;
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			status = 0;
+			break;
+		}
+	rc = ctr_exit_code(status);
+	err.msg[0] = 0;
+out:
+	for (i = 0; i < nfd; i++)
+		close(fds[i]);
+	if (cwd >= 0)
+		close(cwd);
+	if (p[0] >= 0)
+		close(p[0]);
+	if (cons >= 0)
+		close(cons);
+	mr_json_free(&doc);
+	mr_json_free(&r.doc);
+	free(a.pos);
+	if (rc == 1 && err.msg[0])
+		return oci_fail(g, &err);
+	return rc;
+}
+
+static int oci_cmd_list(struct oci_g *g, int argc, char **argv)
+{
+	static const char *const names[] = { ":format|f", "quiet|q", NULL };
+	struct oci_args a;
+	struct mr_err err;
+	DIR *d;
+	struct dirent *de;
+	int json, first = 1;
+	memset(&err, 0, sizeof err);
+	if (oci_parse(argc, argv, names, &a, &err) < 0)
+		return oci_fail(g, &err);
+	json = a.val[0] && !strcmp(a.val[0], "json");
+	d = opendir(g->root);
+	if (json)
+		printf("[");
+	else if (!a.set[1])
+		printf("%-12s %-8s %-10s %-40s %-30s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED",
+		       "OWNER");
+	while (d && (de = readdir(d)) != NULL) {
+		struct oci_rec r;
+		const char *st;
+		if (de->d_name[0] == '.' || oci_rec_load(g, de->d_name, &r, &err) < 0)
+			continue;
+		st = oci_status(g, &r);
+		if (json) {
+			struct mr_buf b = { 0 };
+			oci_state_json(&r, r.id, r.bundle, st, strcmp(st, "stopped") ? r.pid : 0,
+				       r.annotations, 0, &b);
+			printf("%s%s", first ? "" : ",", b.data);
+			mr_buf_free(&b);
+		} else if (a.set[1]) {
+			printf("%s\n", r.id);
+		} else {
+			printf("%-12s %-8d %-10s %-40s %-30s %s\n", r.id,
+			       strcmp(st, "stopped") ? (int)r.pid : 0, st, r.bundle, r.created, "root");
+		}
+		first = 0;
+		mr_json_free(&r.doc);
+	}
+	if (d)
+		closedir(d);
+	if (json)
+		printf(first ? "null\n" : "]\n");
+	free(a.pos);
+	return 0;
+}
+
+/* events --stats: one stats record from the cgroup (the shim reads cgroups
+ * itself; this is for people). */
+static int oci_cmd_events(struct oci_g *g, int argc, char **argv)
+{
+	static const char *const names[] = { "stats", ":interval", NULL };
+	struct oci_args a;
+	struct oci_rec r;
+	struct mr_err err;
+	uint64_t mem = 0, lim = 0, cpu = 0;
+	size_t n;
+	pid_t *p;
+	int v2 = cg_version() == 2;
+	char path[MINIRUN_MAX_PATH];
+	memset(&err, 0, sizeof err);
+	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "events", &err) < 0)
+		return oci_fail(g, &err);
+	if (oci_rec_load(g, a.pos[0], &r, &err) < 0) {
+		free(a.pos);
+		return oci_fail(g, &err);
+	}
+	/* cg_read_u64 reads CG_ROOT/HIER/minirun/ID: point it at our folder */
+	snprintf(path, sizeof path, "..%s", r.cgroup);
+	cg_read_u64(v2 ? "" : "memory", path, v2 ? "memory.current" : "memory.usage_in_bytes", NULL,
+		    &mem);
+	cg_read_u64(v2 ? "" : "memory", path, v2 ? "memory.max" : "memory.limit_in_bytes", NULL, &lim);
+	if (v2)
+		cg_read_u64("", path, "cpu.stat", "usage_usec", &cpu), cpu *= 1000;
+	else
+		cg_read_u64("cpuacct", path, "cpuacct.usage", NULL, &cpu);
+	p = oci_cg_pids(r.cgroup, &n);
+	free(p);
+	printf("{\"type\":\"stats\",\"id\":\"%s\",\"data\":{\"cpu\":{\"usage\":{\"total\":%llu}},"
+	       "\"memory\":{\"usage\":{\"usage\":%llu,\"limit\":%llu}},\"pids\":{\"current\":%zu}}}\n",
+	       r.id, (unsigned long long)cpu, (unsigned long long)mem, (unsigned long long)lim, n);
+	mr_json_free(&r.doc);
+	free(a.pos);
+	return 0;
+}
+
+/* runc spec's default config.json (rootless variant left out). */
+static const char oci_default_spec[] =
+	"{\n\t\"ociVersion\": \"1.0.2\",\n\t\"process\": {\n\t\t\"terminal\": true,\n"
+	"\t\t\"user\": {\"uid\": 0, \"gid\": 0},\n\t\t\"args\": [\"sh\"],\n"
+	"\t\t\"env\": [\"PATH=" CTR_DEFAULT_PATH "\", \"TERM=xterm\"],\n\t\t\"cwd\": \"/\",\n"
+	"\t\t\"capabilities\": {\n"
+	"\t\t\t\"bounding\": [\"CAP_AUDIT_WRITE\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"],\n"
+	"\t\t\t\"effective\": [\"CAP_AUDIT_WRITE\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"],\n"
+	"\t\t\t\"permitted\": [\"CAP_AUDIT_WRITE\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"],\n"
+	"\t\t\t\"ambient\": [\"CAP_AUDIT_WRITE\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"]\n\t\t},\n"
+	"\t\t\"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"hard\": 1024, \"soft\": 1024}],\n"
+	"\t\t\"noNewPrivileges\": true\n\t},\n"
+	"\t\"root\": {\"path\": \"rootfs\", \"readonly\": true},\n\t\"hostname\": \"runc\",\n"
+	"\t\"mounts\": [\n"
+	"\t\t{\"destination\": \"/proc\", \"type\": \"proc\", \"source\": \"proc\"},\n"
+	"\t\t{\"destination\": \"/dev\", \"type\": \"tmpfs\", \"source\": \"tmpfs\", \"options\": "
+	"[\"nosuid\", \"strictatime\", \"mode=755\", \"size=65536k\"]},\n"
+	"\t\t{\"destination\": \"/dev/pts\", \"type\": \"devpts\", \"source\": \"devpts\", \"options\": "
+	"[\"nosuid\", \"noexec\", \"newinstance\", \"ptmxmode=0666\", \"mode=0620\", \"gid=5\"]},\n"
+	"\t\t{\"destination\": \"/dev/shm\", \"type\": \"tmpfs\", \"source\": \"shm\", \"options\": "
+	"[\"nosuid\", \"noexec\", \"nodev\", \"mode=1777\", \"size=65536k\"]},\n"
+	"\t\t{\"destination\": \"/dev/mqueue\", \"type\": \"mqueue\", \"source\": \"mqueue\", "
+	"\"options\": [\"nosuid\", \"noexec\", \"nodev\"]},\n"
+	"\t\t{\"destination\": \"/sys\", \"type\": \"sysfs\", \"source\": \"sysfs\", \"options\": "
+	"[\"nosuid\", \"noexec\", \"nodev\", \"ro\"]},\n"
+	"\t\t{\"destination\": \"/sys/fs/cgroup\", \"type\": \"cgroup\", \"source\": \"cgroup\", "
+	"\"options\": [\"nosuid\", \"noexec\", \"nodev\", \"relatime\", \"ro\"]}\n\t],\n"
+	"\t\"linux\": {\n\t\t\"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}]},\n"
+	"\t\t\"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"network\"}, {\"type\": \"ipc\"}, "
+	"{\"type\": \"uts\"}, {\"type\": \"mount\"}, {\"type\": \"cgroup\"}],\n"
+	"\t\t\"maskedPaths\": [\"/proc/acpi\", \"/proc/asound\", \"/proc/kcore\", \"/proc/keys\", "
+	"\"/proc/latency_stats\", \"/proc/timer_list\", \"/proc/timer_stats\", \"/proc/sched_debug\", "
+	"\"/sys/firmware\", \"/proc/scsi\"],\n"
+	"\t\t\"readonlyPaths\": [\"/proc/bus\", \"/proc/fs\", \"/proc/irq\", \"/proc/sys\", "
+	"\"/proc/sysrq-trigger\"]\n\t}\n}\n";
+
+static int oci_cmd_spec(struct oci_g *g, int argc, char **argv)
+{
+	static const char *const names[] = { ":bundle|b", "rootless", NULL };
+	struct oci_args a;
+	struct mr_err err;
+	char path[MINIRUN_MAX_PATH];
+	int fd;
+	memset(&err, 0, sizeof err);
+	if (oci_parse(argc, argv, names, &a, &err) < 0)
+		return oci_fail(g, &err);
+	snprintf(path, sizeof path, "%s/config.json", a.val[0] ? a.val[0] : ".");
+	free(a.pos);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 || util_write_all(fd, oci_default_spec, sizeof oci_default_spec - 1) < 0) {
+		mr_err_sys(&err, "File %s", path);
+		if (fd >= 0)
+			close(fd);
+		return oci_fail(g, &err);
+	}
+	close(fd);
+	return 0;
+}
+
+static int oci_cmd_features(void)
+{
+	static const char *const keys[] = { "namespaces", "user\0pid\0network\0ipc\0uts\0mount\0cgroup\0time\0",
+		"mountOptions", "ro\0rw\0nosuid\0suid\0nodev\0dev\0noexec\0exec\0sync\0async\0remount\0"
+		"mand\0nomand\0dirsync\0noatime\0atime\0nodiratime\0diratime\0bind\0rbind\0relatime\0"
+		"norelatime\0strictatime\0nostrictatime\0private\0rprivate\0shared\0rshared\0slave\0"
+		"rslave\0unbindable\0runbindable\0defaults\0",
+		"hooks", "prestart\0createRuntime\0createContainer\0startContainer\0poststart\0poststop\0",
+		NULL };
+	struct mr_buf b = { 0 };
+	struct mr_jw w;
+	size_t k;
+	const char *s;
+	mr_jw_init(&w, &b, 4);
+	mr_jw_obj(&w);
+	mr_jw_key(&w, "ociVersionMin");
+	mr_jw_str(&w, "1.0.0");
+	mr_jw_key(&w, "ociVersionMax");
+	mr_jw_str(&w, "1.0.2");
+	for (k = 0; keys[k]; k += 2) {
+		if (k == 2) {
+			mr_jw_key(&w, "linux");
+			mr_jw_obj(&w);
+		}
+		mr_jw_key(&w, keys[k]);
+		mr_jw_arr(&w);
+		for (s = keys[k + 1]; *s; s += strlen(s) + 1)
+			mr_jw_str(&w, s);
+		mr_jw_arr_end(&w);
+		if (k == 2)
+			mr_jw_obj_end(&w);
+	}
+	mr_jw_key(&w, "annotations");
+	mr_jw_obj(&w);
+	mr_jw_key(&w, "org.opencontainers.runc.version");
+	mr_jw_str(&w, "minirun " MINIRUN_VERSION);
+	mr_jw_obj_end(&w);
+	mr_jw_obj_end(&w);
+	printf("%s\n", b.data);
+	mr_buf_free(&b);
+	return 0;
+}
+
+static int oci_main(int argc, char **argv)
+{
+	static const char *const names[] = { ":root", ":log", ":log-format", "systemd-cgroup", "debug",
+					     ":criu", ":rootless", "version|v", "help|h", NULL };
+	struct oci_g g;
+	struct oci_args a;
+	struct mr_err err;
+	const char *cmd;
+	int rc = 1, cargc, i;
+	char **cargv;
+	memset(&g, 0, sizeof g);
+	memset(&err, 0, sizeof err);
+	g.logfd = -1;
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *s = argv[i] + (argv[i][1] == '-' ? 2 : 1);
+		if (!strchr(s, '=') && (!strcmp(s, "root") || !strcmp(s, "log") || !strcmp(s, "log-format") ||
+					!strcmp(s, "criu") || !strcmp(s, "rootless")))
+			i++;
+	}
+	if (oci_parse(i < argc ? i - 1 : argc - 1, argv + 1, names, &a, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return 1;
+	}
+	free(a.pos);
+	g.root = a.val[0] ? a.val[0] : "/run/runc";
+	g.log = a.val[1];
+	g.log_format = a.val[2];
+	g.systemd = a.set[3];
+	g.debug = a.set[4];
+	if (g.log && *g.log)
+		g.logfd = open(g.log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (a.set[7]) {
+		printf("runc version %s (minirun %s)\ncommit: minirun-%s\nspec: 1.0.2\n", MINIRUN_VERSION,
+		       MINIRUN_VERSION, MINIRUN_VERSION);
+		return 0;
+	}
+	cmd = i < argc ? argv[i] : "help";
+	cargc = i < argc ? argc - i - 1 : 0;
+	cargv = argv + i + 1;
+	if (!strcmp(cmd, "create"))
+		rc = oci_cmd_create(&g, cargc, cargv, 0);
+	else if (!strcmp(cmd, "run"))
+		rc = oci_cmd_create(&g, cargc, cargv, 1);
+	else if (!strcmp(cmd, "start"))
+		rc = oci_cmd_start(&g, cargc, cargv);
+	else if (!strcmp(cmd, "state"))
+		rc = oci_cmd_state(&g, cargc, cargv);
+	else if (!strcmp(cmd, "kill"))
+		rc = oci_cmd_kill(&g, cargc, cargv);
+	else if (!strcmp(cmd, "delete"))
+		rc = oci_cmd_delete(&g, cargc, cargv);
+	else if (!strcmp(cmd, "ps"))
+		rc = oci_cmd_ps(&g, cargc, cargv);
+	else if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume"))
+		rc = oci_cmd_pause(&g, cargc, cargv, cmd[0] == 'p');
+	else if (!strcmp(cmd, "update"))
+		rc = oci_cmd_update(&g, cargc, cargv);
+	else if (!strcmp(cmd, "exec"))
+		rc = oci_cmd_exec(&g, cargc, cargv);
+	else if (!strcmp(cmd, "list"))
+		rc = oci_cmd_list(&g, cargc, cargv);
+	else if (!strcmp(cmd, "events"))
+		rc = oci_cmd_events(&g, cargc, cargv);
+	else if (!strcmp(cmd, "spec"))
+		rc = oci_cmd_spec(&g, cargc, cargv);
+	else if (!strcmp(cmd, "features"))
+		rc = oci_cmd_features();
+	else if (!strcmp(cmd, "help") || a.set[8]) {
+		printf("minirun %s in runc mode: create, start, run, state, kill, delete, ps, pause, "
+		       "resume, update, exec, list, events, spec, features\n", MINIRUN_VERSION);
+		rc = 0;
+	} else {
+		mr_err_set(&err, MR_EINVAL_INPUT, "No help topic for '%s'", cmd);
+		rc = oci_fail(&g, &err);
+	}
+	fflush(stdout);
+	if (g.logfd >= 0)
+		close(g.logfd);
+	return rc;
+}
+
+#else
+static int oci_main(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "minirun: runc mode: built without MINIRUN_WITH_OCI\n");
+	return 1;
+}
+#endif
+
+/* Is this runc's command line? argv[0] named runc, or one of runc's own
+ * global flags before the command. */
+static int oci_wanted(int argc, char **argv)
+{
+	const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
+	int i;
+	base = base ? base + 1 : argc > 0 ? argv[0] : "";
+	if (!strcmp(base, "runc"))
+		return 1;
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i] + (argv[i][1] == '-' ? 2 : 1);
+		if (util_starts_with(a, "log") || !strcmp(a, "systemd-cgroup") || !strcmp(a, "debug") ||
+		    util_starts_with(a, "criu") || util_starts_with(a, "rootless"))
+			return 1;
+		if (!strcmp(a, "root") || !strcmp(a, "log") || !strcmp(a, "log-format"))
+			i++;
+	}
+	return 0;
+}
+/* ======================== END src/20b_oci.c ======================== */
+
 /* ======================== BEGIN src/20c_tmpl.c ======================== */
 #line 1 "src/20c_tmpl.c"
 /* ==== [20c] TEMPLATES: the subset of Go's text/template that --format users write ==== */
@@ -21483,7 +24381,7 @@ static void cli_print_features(void)
 		{ "zstd", MINIRUN_WITH_ZSTD }, { "gzip", MINIRUN_WITH_GZIP },
 		{ "overlay", MINIRUN_WITH_OVERLAY }, { "net", MINIRUN_WITH_NET },
 		{ "cgroups", MINIRUN_WITH_CGROUPS }, { "seccomp", MINIRUN_WITH_SECCOMP },
-		{ "init", MINIRUN_WITH_INIT },
+		{ "init", MINIRUN_WITH_INIT }, { "oci", MINIRUN_WITH_OCI },
 	};
 	size_t i;
 	for (i = 0; i < sizeof features / sizeof features[0]; i++)
@@ -27216,6 +30114,9 @@ int mr_main(int argc, char **argv)
 	struct cli c;
 	const struct cli_command *cmd;
 	int i = 1, rc;
+	/* containerd, Docker and k3s call their runtime with runc's words */
+	if (oci_wanted(argc, argv))
+		return oci_main(argc, argv);
 	memset(&c, 0, sizeof c);
 	/* Folders and files minirun makes get exactly the modes it asks for. */
 	umask(022);

@@ -39,6 +39,7 @@ docker-registry apache2-utils openssl         # 50_pull's local registry, htpass
 qemu-system-x86                               # 71_qemu_boot boots the initramfs
 qemu-system-arm                               # 73_qemu_arm boots aarch64 and armhf kernels
 docker.io containerd                          # the reference: 80_docker_compare runs a private dockerd (services kept disabled)
+golang-go golang-github-opencontainers-runtime-tools-dev golang-github-google-uuid-dev # make oci-validation builds the runtime-tools suite; containerd and dockerd above also drive 80_oci_containerd and 81_oci_docker
 crun runc podman conmon hyperfine time        # make bench: peers and timing
 clang libclang-rt-14-dev                      # make fuzz: libFuzzer
 libbearssl-dev libzstd-dev zlib1g-dev         # make test-asan / fuzz link glibc builds of the libraries

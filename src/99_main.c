@@ -22,6 +22,9 @@ int mr_main(int argc, char **argv)
 	struct cli c;
 	const struct cli_command *cmd;
 	int i = 1, rc;
+	/* containerd, Docker and k3s call their runtime with runc's words */
+	if (oci_wanted(argc, argv))
+		return oci_main(argc, argv);
 	memset(&c, 0, sizeof c);
 	/* Folders and files minirun makes get exactly the modes it asks for. */
 	umask(022);

@@ -121,6 +121,11 @@ static void test_net(void) { UNIT_SKIP("built without MINIRUN_WITH_NET"); }
 #else
 static void test_boot(void) { UNIT_SKIP("built without MINIRUN_WITH_INIT"); }
 #endif
+#if MINIRUN_WITH_OCI
+#include "unit_oci.c"
+#else
+static void test_oci(void) { printf("oci: skipped: built without MINIRUN_WITH_OCI\n"); }
+#endif
 
 int main(int argc, char **argv)
 {
@@ -138,6 +143,7 @@ int main(int argc, char **argv)
 		{ "tmpl", test_tmpl },
 		{ "net", test_net },
 		{ "boot", test_boot },
+		{ "oci", test_oci },
 	};
 	size_t i;
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -11,7 +11,8 @@
 #
 # Environment: MINIRUN_BENCH_RUNS (container latency runs, default 30),
 # MINIRUN_BENCH_LOAD_RUNS (default 3), MINIRUN_BENCH_ONLY (comma list of
-# size,load,pull,cli,container,net), MINIRUN_BENCH_CACHE (image cache, default
+# size,load,pull,cli,container,net,oci; oci: tests/bench/oci.sh, written to
+# docs/bench-oci.txt), MINIRUN_BENCH_CACHE (image cache, default
 # /var/cache/minirun-bench), MINIRUN_BENCH_TMP (scratch, default /var/tmp),
 # MINIRUN_BENCH_OUT (output folder, default docs/ of the repository).
 set -eu
@@ -27,7 +28,7 @@ die() { echo "bench: $*" >&2; exit 1; }
 
 # Peers and tools, by command -> Debian package.
 need=""
-for pair in crun:crun runc:runc podman:podman conmon:conmon umoci:umoci skopeo:skopeo \
+for pair in crun:crun runc:runc containerd:containerd podman:podman conmon:conmon umoci:umoci skopeo:skopeo \
 	hyperfine:hyperfine zstd:zstd debootstrap:debootstrap unshare:util-linux \
 	/usr/bin/time:time /bin/busybox:busybox-static strip:binutils \
 	docker-registry:docker-registry openssl:openssl findmnt:util-linux; do
@@ -44,6 +45,18 @@ fi
 
 images=$("$here/image.sh")
 out=${MINIRUN_BENCH_OUT:-$repo/docs}
+# OCI runtime mode: ctr run --rm through containerd with minirun, crun, runc
+case ",${MINIRUN_BENCH_ONLY:-oci}," in
+*,oci,*)
+	if command -v containerd >/dev/null && command -v ctr >/dev/null; then
+		mkdir -p "$out"
+		"$here/oci.sh" "$bin" "${MINIRUN_BENCH_RUNS:-30}" | tee "$out/bench-oci.txt" ||
+			echo "bench: the oci rows failed" >&2
+	else
+		echo "bench: oci rows skipped: containerd missing (apt-get install containerd)" >&2
+	fi
+	[ "${MINIRUN_BENCH_ONLY:-}" = oci ] && exit 0 ;;
+esac
 exec /usr/bin/python3 "$here/bench.py" --minirun "$bin" --repo "$repo" --images "$images" \
 	--out "$out" --tmpdir "${MINIRUN_BENCH_TMP:-/var/tmp}" \
 	--runs "${MINIRUN_BENCH_RUNS:-30}" --load-runs "${MINIRUN_BENCH_LOAD_RUNS:-3}" \
