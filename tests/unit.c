@@ -122,7 +122,7 @@ static void test_net(void) { UNIT_SKIP("built without MINIRUN_WITH_NET"); }
 static void test_boot(void) { UNIT_SKIP("built without MINIRUN_WITH_INIT"); }
 #endif
 #if MINIRUN_WITH_OCI
-#include "unit_oci.c"
+#include "unit_20b_oci.c"
 #else
 static void test_oci(void) { printf("oci: skipped: built without MINIRUN_WITH_OCI\n"); }
 #endif

@@ -1180,10 +1180,11 @@ static void t_ctr_monitor_helpers(void)
 	ctr_list_add(&extra, "A=2");
 	v = ctr_envp(&c, &extra, 1, "/root");
 	for (n = 0; v && v[n]; n++) {}
-	CHECK(v && n == 5 && !strcmp(v[0], "HOSTNAME=box") && !strcmp(v[1], "PATH=/x") &&
-	      !strcmp(v[2], "A=2") && !strcmp(v[3], "TERM=xterm") && !strcmp(v[4], "HOME=/root"));
+	/* Docker's order: PATH, HOSTNAME, TERM (replaced in place), then the rest */
+	CHECK(v && n == 5 && !strcmp(v[0], "PATH=/x") && !strcmp(v[1], "HOSTNAME=box") &&
+	      !strcmp(v[2], "TERM=xterm") && !strcmp(v[3], "A=2") && !strcmp(v[4], "HOME=/root"));
 	if (v) {
-		free(v[0]);
+		free(v[1]);     /* HOSTNAME= and HOME= are made by ctr_envp */
 		free(v[4]);
 	}
 	free(v);
@@ -1191,7 +1192,7 @@ static void t_ctr_monitor_helpers(void)
 	for (n = 0; v && v[n]; n++) {}
 	CHECK(v && n == 4 && !strcmp(v[2], "A=1") && !strcmp(v[3], "HOME=/"));
 	if (v) {
-		free(v[0]);
+		free(v[1]);
 		free(v[3]);
 	}
 	free(v);
