@@ -2868,7 +2868,7 @@ static int oci_main(int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	fprintf(stderr, "minirun: runc mode: built without MINIRUN_WITH_OCI\n");
-	return 1;
+	return 125;
 }
 #endif
 
