@@ -443,15 +443,18 @@ static int rootfs_pty(struct ctr_spawn *sp, struct mr_err *err)
 }
 
 /* Docker's masked paths (hidden behind /dev/null or an empty read-only
- * tmpfs) and read-only paths of /proc and /sys; none with --privileged. */
+ * tmpfs) and read-only paths of /proc and /sys; none with --privileged.
+ * (inspect lists them too: HostConfig.MaskedPaths, ReadonlyPaths) */
+static const char rootfs_masked[] =
+	"proc/asound\0proc/acpi\0proc/kcore\0proc/keys\0proc/latency_stats\0"
+	"proc/timer_list\0proc/timer_stats\0proc/sched_debug\0proc/scsi\0"
+	"sys/firmware\0sys/devices/virtual/powercap\0";
+static const char rootfs_readonly[] =
+	"proc/bus\0proc/fs\0proc/irq\0proc/sys\0proc/sysrq-trigger\0";
+
 static int rootfs_mask(struct ctr_spawn *sp, struct mr_err *err)
 {
-	static const char masked[] =
-		"proc/asound\0proc/acpi\0proc/kcore\0proc/keys\0proc/latency_stats\0"
-		"proc/timer_list\0proc/timer_stats\0proc/sched_debug\0proc/scsi\0"
-		"sys/firmware\0sys/devices/virtual/powercap\0";
-	static const char readonly[] =
-		"proc/bus\0proc/fs\0proc/irq\0proc/sys\0proc/sysrq-trigger\0";
+	const char *masked = rootfs_masked, *readonly = rootfs_readonly;
 	const char *p;
 	struct mr_err ignored;
 	if (sp->c->privileged)
