@@ -13345,6 +13345,23 @@ static int rootfs_create(struct mr_store *st, struct ctr *c, const struct ctr_li
 		    mkdirat(dirfd, "init", 0755) < 0 || mkdirat(dirfd, "init/etc", 0755) < 0 ||
 		    symlinkat("/proc/mounts", dirfd, "init/etc/mtab") < 0)
 			return mr_err_sys(err, "create overlay folders");
+		/* overlay shows the top layer's folder: init/etc takes the image's
+		 * /etc owner, mode and times, so that only the link is new */
+		for (i = layers->n; i-- > 0;) {
+			char path[128];
+			struct stat sb;
+			snprintf(path, sizeof path, "layers/%s/etc", layers->v[i]);
+			if (fstatat(st->rootfd, path, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(sb.st_mode))
+				continue;
+			{
+				struct timespec ts[2] = { sb.st_atim, sb.st_mtim };
+				if (fchownat(dirfd, "init/etc", sb.st_uid, sb.st_gid, 0) < 0 ||
+				    fchmodat(dirfd, "init/etc", sb.st_mode & 07777, 0) < 0 ||
+				    utimensat(dirfd, "init/etc", ts, 0) < 0)
+					return mr_err_sys(err, "create overlay folders: init/etc");
+			}
+			break;
+		}
 		memset(&sp, 0, sizeof sp);
 		sp.st = st;
 		snprintf(sp.dir, sizeof sp.dir, "%s/containers/%s", st->root, c->id);
