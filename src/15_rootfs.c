@@ -163,6 +163,23 @@ static int rootfs_create(struct mr_store *st, struct ctr *c, const struct ctr_li
 		    mkdirat(dirfd, "init", 0755) < 0 || mkdirat(dirfd, "init/etc", 0755) < 0 ||
 		    symlinkat("/proc/mounts", dirfd, "init/etc/mtab") < 0)
 			return mr_err_sys(err, "create overlay folders");
+		/* overlay shows the top layer's folder: init/etc takes the image's
+		 * /etc owner, mode and times, so that only the link is new */
+		for (i = layers->n; i-- > 0;) {
+			char path[128];
+			struct stat sb;
+			snprintf(path, sizeof path, "layers/%s/etc", layers->v[i]);
+			if (fstatat(st->rootfd, path, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(sb.st_mode))
+				continue;
+			{
+				struct timespec ts[2] = { sb.st_atim, sb.st_mtim };
+				if (fchownat(dirfd, "init/etc", sb.st_uid, sb.st_gid, 0) < 0 ||
+				    fchmodat(dirfd, "init/etc", sb.st_mode & 07777, 0) < 0 ||
+				    utimensat(dirfd, "init/etc", ts, 0) < 0)
+					return mr_err_sys(err, "create overlay folders: init/etc");
+			}
+			break;
+		}
 		memset(&sp, 0, sizeof sp);
 		sp.st = st;
 		snprintf(sp.dir, sizeof sp.dir, "%s/containers/%s", st->root, c->id);
@@ -446,15 +463,18 @@ static int rootfs_pty(struct ctr_spawn *sp, struct mr_err *err)
 }
 
 /* Docker's masked paths (hidden behind /dev/null or an empty read-only
- * tmpfs) and read-only paths of /proc and /sys; none with --privileged. */
+ * tmpfs) and read-only paths of /proc and /sys; none with --privileged.
+ * (inspect lists them too: HostConfig.MaskedPaths, ReadonlyPaths) */
+static const char rootfs_masked[] =
+	"proc/asound\0proc/acpi\0proc/kcore\0proc/keys\0proc/latency_stats\0"
+	"proc/timer_list\0proc/timer_stats\0proc/sched_debug\0proc/scsi\0"
+	"sys/firmware\0sys/devices/virtual/powercap\0";
+static const char rootfs_readonly[] =
+	"proc/bus\0proc/fs\0proc/irq\0proc/sys\0proc/sysrq-trigger\0";
+
 static int rootfs_mask(struct ctr_spawn *sp, struct mr_err *err)
 {
-	static const char masked[] =
-		"proc/asound\0proc/acpi\0proc/kcore\0proc/keys\0proc/latency_stats\0"
-		"proc/timer_list\0proc/timer_stats\0proc/sched_debug\0proc/scsi\0"
-		"sys/firmware\0sys/devices/virtual/powercap\0";
-	static const char readonly[] =
-		"proc/bus\0proc/fs\0proc/irq\0proc/sys\0proc/sysrq-trigger\0";
+	const char *masked = rootfs_masked, *readonly = rootfs_readonly;
 	const char *p;
 	struct mr_err ignored;
 	if (sp->c->privileged)

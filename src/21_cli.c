@@ -2229,41 +2229,37 @@ static void cli_jw_time(struct mr_jw *w, const char *key, const char *t)
  * minirun does not offer (--dns and --add-host from net.conf). */
 static void cli_inspect_host_rest(struct cli *cl, struct mr_jw *w, const struct ctr *c)
 {
-	static const char strs[] = "ContainerIDFile\0VolumeDriver\0Cgroup\0UsernsMode\0"
-		"Isolation\0CgroupParent\0CpusetCpus\0CpusetMems\0";
-	static const char zeros[] = "OomScoreAdj\0CpuShares\0BlkioWeight\0CpuPeriod\0CpuQuota\0"
-		"CpuRealtimePeriod\0CpuRealtimeRuntime\0MemoryReservation\0CpuCount\0"
-		"CpuPercent\0IOMaximumIOps\0IOMaximumBandwidth\0";
-	static const char empty[] = "DnsOptions\0DnsSearch\0BlkioWeightDevice\0BlkioDeviceReadBps\0"
-		"BlkioDeviceWriteBps\0BlkioDeviceReadIOps\0BlkioDeviceWriteIOps\0";
-	static const char nulls[] = "Links\0DeviceRequests\0MemorySwappiness\0";
-	static const char masked[] = "/proc/asound\0/proc/acpi\0/proc/kcore\0/proc/keys\0"
-		"/proc/latency_stats\0/proc/timer_list\0/proc/timer_stats\0/proc/sched_debug\0"
-		"/proc/scsi\0/sys/firmware\0/sys/devices/virtual/powercap\0";
-	static const char ro[] = "/proc/bus\0/proc/fs\0/proc/irq\0/proc/sys\0/proc/sysrq-trigger\0";
-	const char *k, *l;
+	/* kind, then name: s "", 0 zero, a [], n null, f false */
+	static const char keys[] = "sContainerIDFile\0sVolumeDriver\0sCgroup\0sUsernsMode\0"
+		"sIsolation\0sCgroupParent\0sCpusetCpus\0sCpusetMems\0" "0OomScoreAdj\0"
+		"0CpuShares\0" "0BlkioWeight\0" "0CpuPeriod\0" "0CpuQuota\0" "0CpuRealtimePeriod\0"
+		"0CpuRealtimeRuntime\0" "0MemoryReservation\0" "0CpuCount\0" "0CpuPercent\0"
+		"0IOMaximumIOps\0" "0IOMaximumBandwidth\0aDnsOptions\0aDnsSearch\0"
+		"aBlkioWeightDevice\0aBlkioDeviceReadBps\0aBlkioDeviceWriteBps\0"
+		"aBlkioDeviceReadIOps\0aBlkioDeviceWriteIOps\0nLinks\0nDeviceRequests\0"
+		"nMemorySwappiness\0fOomKillDisable\0fPublishAllPorts\0";
+	const char *k, *l, *const lists[2] = { rootfs_masked, rootfs_readonly };
 	struct mr_buf conf = { 0 };
 	struct mr_err ignored;
-	int fd = ctr_dir(&cl->store, c->id, &ignored), hosts = 0;
+	int fd = ctr_dir(&cl->store, c->id, &ignored), hosts = 0, i;
+	char v[300];
 	if (fd < 0 || mr_read_file(fd, "net.conf", &conf, 1u << 16, &ignored) < 0 || !conf.data)
 		mr_buf_append(&conf, "", 0);
 	if (fd >= 0)
 		close(fd);
-	for (k = strs; *k; k += strlen(k) + 1)
-		ctr_jw_str(w, k, "");
-	for (k = zeros; *k; k += strlen(k) + 1)
-		ctr_jw_int(w, k, 0);
-	for (k = empty; *k; k += strlen(k) + 1) {
-		mr_jw_key(w, k);
-		mr_jw_arr(w);
-		mr_jw_arr_end(w);
+	for (k = keys; *k; k += strlen(k) + 1) {
+		mr_jw_key(w, k + 1);
+		if (*k == 's')
+			mr_jw_str(w, "");
+		else if (*k == '0')
+			mr_jw_int(w, 0);
+		else if (*k == 'f')
+			mr_jw_bool(w, 0);
+		else if (*k == 'n')
+			mr_jw_null(w);
+		else
+			mr_jw_arr(w), mr_jw_arr_end(w);
 	}
-	for (k = nulls; *k; k += strlen(k) + 1) {
-		mr_jw_key(w, k);
-		mr_jw_null(w);
-	}
-	ctr_jw_bool(w, "OomKillDisable", 0);
-	ctr_jw_bool(w, "PublishAllPorts", 0);
 	ctr_jw_str(w, "Runtime", "runc");
 	/* minirun gives every container its own cgroup namespace */
 	ctr_jw_str(w, "CgroupnsMode", "private");
@@ -2281,39 +2277,33 @@ static void cli_inspect_host_rest(struct cli *cl, struct mr_jw *w, const struct 
 	mr_jw_key(w, "ExtraHosts");
 	for (l = conf.data; *l; l = net_next(l))
 		hosts += l[0] == 'h' && l[1] == ' ';
-	if (!hosts) {
+	if (!hosts)
 		mr_jw_null(w);
-	} else {
+	else
 		mr_jw_arr(w);
-		for (l = conf.data; *l; l = net_next(l)) {
-			char name[256], ip[40];
-			const char *q = l + 2;
-			if (l[0] == 'h' && l[1] == ' ' && util_word(&q, name, sizeof name) == 0 &&
-			    util_word(&q, ip, sizeof ip) == 0) {
-				char hi[300];
-				snprintf(hi, sizeof hi, "%s:%s", name, ip);
-				mr_jw_str(w, hi);
-			}
+	for (l = conf.data; hosts && *l; l = net_next(l)) {
+		char name[256], ip[40];
+		const char *q = l + 2;
+		if (l[0] == 'h' && l[1] == ' ' && util_word(&q, name, sizeof name) == 0 &&
+		    util_word(&q, ip, sizeof ip) == 0) {
+			snprintf(v, sizeof v, "%s:%s", name, ip);
+			mr_jw_str(w, v);
 		}
-		mr_jw_arr_end(w);
 	}
-	/* --privileged: none masked, none read-only */
-	mr_jw_key(w, "MaskedPaths");
-	if (c->privileged) {
-		mr_jw_null(w);
-	} else {
-		mr_jw_arr(w);
-		for (k = masked; *k; k += strlen(k) + 1)
-			mr_jw_str(w, k);
+	if (hosts)
 		mr_jw_arr_end(w);
-	}
-	mr_jw_key(w, "ReadonlyPaths");
-	if (c->privileged) {
-		mr_jw_null(w);
-	} else {
+	/* the paths rootfs_mask hides and makes read-only; none with --privileged */
+	for (i = 0; i < 2; i++) {
+		mr_jw_key(w, i ? "ReadonlyPaths" : "MaskedPaths");
+		if (c->privileged) {
+			mr_jw_null(w);
+			continue;
+		}
 		mr_jw_arr(w);
-		for (k = ro; *k; k += strlen(k) + 1)
-			mr_jw_str(w, k);
+		for (k = lists[i]; *k; k += strlen(k) + 1) {
+			snprintf(v, sizeof v, "/%s", k);
+			mr_jw_str(w, v);
+		}
 		mr_jw_arr_end(w);
 	}
 	mr_buf_free(&conf);
