@@ -32,6 +32,7 @@ musl-dev:arm64 musl-dev:armhf musl-dev:mipsel # their musl-gcc wrappers and libc
 linux-libc-dev-arm64-cross linux-libc-dev-armhf-cross linux-libc-dev-mipsel-cross # cross kernel headers
 qemu-user-static                              # runs the cross-built unit tests
 umoci skopeo busybox-static tar gzip zstd jq python3 attr libcap2-bin # tests/fixtures.sh's images
+libarchive-tools                              # bsdtar: tests/unit_tar.c reads the archives it writes
 cpio util-linux iproute2 procps               # the runner (unshare, flock), initramfs tests
 debootstrap curl postgresql-client            # tests/service-images.sh and 33_services' clients
 nftables                                      # nft lists minirun's rules in 60_net
