@@ -318,6 +318,7 @@ static void t_ctr_log(void)
 	ctr_log_write(&l, 'e', "err\n", 4);
 	ctr_log_write(&l, 'o', "ee\n\n", 4);
 	f = util_xcalloc(1, sizeof *f);
+	f->left = UINT64_MAX;
 	f->fd = openat(dfd, "log", O_RDONLY | O_CLOEXEC);
 	rec = logs_next(f);
 	CHECK(rec && !strcmp(rec + 31, "oone"));
