@@ -4815,7 +4815,9 @@ static void store_report_foreign(int tmpfd, const char *root, const char *name)
 	fd = openat(tmpfd, ".mr-reported", O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
 		    0600);
 	if (fd >= 0) {
-		dprintf(fd, "%s\n", name);
+		/* write, not dprintf: musl's dprintf links a second stdio path */
+		if (util_write_all(fd, name, n) == 0)
+			util_write_all(fd, "\n", 1);
 		close(fd);
 	}
 }
@@ -13972,8 +13974,12 @@ static void ctr_reaper_hide_args(void)
 	/* after "pid (comm)", field 3 is the state; arg_start is field 48 */
 	for (i = 2; p && i < 48; i++)
 		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p, " %lu %lu", &start, &end) != 2 || end <= start ||
-	    end - start < sizeof name)
+	if (!p)
+		return;
+	/* strtoul, not sscanf: scanf would link musl's float parser (32 KB) */
+	start = strtoul(p + 1, &p, 10);
+	end = strtoul(p, NULL, 10);
+	if (end <= start || end - start < sizeof name)
 		return;
 	memset((void *)start, 0, end - start);
 	memcpy((void *)start, name, sizeof name);
