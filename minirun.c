@@ -1805,45 +1805,97 @@ static int fs_empty_dir(int fd, const struct fs_mount_key *top, const char *wher
 }
 
 /* Fail, naming it, if anything under the open folder fd is another mount
- * (checked before a removal that must not half-happen). */
+ * (checked before a removal that must not half-happen). Any depth with a
+ * fixed number of descriptors, as fs_empty_dir: one folder open at a time,
+ * the place in each folder above kept as a telldir() cookie. */
 static int fs_check_no_mounts(int fd, const struct fs_mount_key *top, const char *where,
 			      int depth, struct mr_err *err)
 {
-	DIR *d;
-	struct dirent *de;
-	int rc = 0, dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	if (depth > MINIRUN_MAX_PATH / 2)
-		return mr_err_set(err, ELOOP, "%s: folders nested too deep", where);
-	if (dupfd < 0 || !(d = fdopendir(dupfd))) {
-		if (dupfd >= 0)
-			close(dupfd);
+	struct fs_pos { dev_t dev; ino_t ino; long at; } *lv = NULL;
+	size_t n = 0, cap = 0;
+	long at = -1;
+	int rc = 0, cur = fcntl(fd, F_DUPFD_CLOEXEC, 3), dupfd, sub;
+	struct stat sb;
+	(void)depth;
+	if (cur < 0)
 		return mr_err_sys(err, "%s", where);
-	}
-	rewinddir(d);
-	while (rc == 0 && (de = readdir(d)) != NULL) {
-		struct fs_mount_key key;
-		int sub;
-		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) {
-			/* a file bind-mounted here has another mount id too */
-			uint64_t id = compat_mount_id(fd, de->d_name);
-			if (id && top->mnt_id && id != top->mnt_id)
-				rc = mr_err_set(err, EXDEV, "%s/%s: another filesystem is mounted "
-						"there", where, de->d_name);
+	for (;;) {
+		DIR *d;
+		struct dirent *de;
+		sub = -1;
+		dupfd = fcntl(cur, F_DUPFD_CLOEXEC, 3);
+		if (dupfd < 0 || !(d = fdopendir(dupfd))) {
+			if (dupfd >= 0)
+				close(dupfd);
+			rc = mr_err_sys(err, "%s", where);
+			break;
+		}
+		if (at >= 0)
+			seekdir(d, at);
+		else
+			rewinddir(d);
+		while (rc == 0 && sub < 0 && (de = readdir(d)) != NULL) {
+			struct fs_mount_key key;
+			if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) {
+				/* a file bind-mounted here has another mount id too */
+				uint64_t id = compat_mount_id(cur, de->d_name);
+				if (id && top->mnt_id && id != top->mnt_id)
+					rc = mr_err_set(err, EXDEV, "%s/%s: another filesystem is mounted "
+							"there", where, de->d_name);
+				continue;
+			}
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			sub = openat(cur, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub < 0)
+				continue;
+			if (fs_mount_key(sub, &key) < 0 || !fs_same_mount(&key, top)) {
+				rc = mr_err_set(err, EXDEV, "%s/%s: another filesystem is mounted there",
+						where, de->d_name);
+				close(sub);
+				sub = -1;
+			}
+		}
+		at = sub >= 0 ? telldir(d) : -1;
+		closedir(d);
+		if (rc < 0)
+			break;
+		if (sub >= 0) {
+			/* down, remembering where to go on in this folder */
+			if (fstat(cur, &sb) < 0) {
+				close(sub);
+				rc = mr_err_sys(err, "%s", where);
+				break;
+			}
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				lv = util_xrealloc(lv, cap * sizeof *lv);
+			}
+			lv[n].dev = sb.st_dev;
+			lv[n].ino = sb.st_ino;
+			lv[n++].at = at;
+			close(cur);
+			cur = sub;
+			at = -1;
 			continue;
 		}
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub < 0)
-			continue;
-		if (fs_mount_key(sub, &key) < 0 || !fs_same_mount(&key, top))
-			rc = mr_err_set(err, EXDEV, "%s/%s: another filesystem is mounted there",
-					where, de->d_name);
-		else
-			rc = fs_check_no_mounts(sub, top, where, depth + 1, err);
-		close(sub);
+		if (n == 0)
+			break;
+		sub = openat(cur, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (sub < 0 || fstat(sub, &sb) < 0 || sb.st_dev != lv[n - 1].dev ||
+		    sb.st_ino != lv[n - 1].ino) {
+			if (sub >= 0)
+				close(sub);
+			rc = mr_err_set(err, ESTALE, "%s: a folder moved while it was being checked",
+					where);
+			break;
+		}
+		close(cur);
+		cur = sub;
+		at = lv[--n].at;
 	}
-	closedir(d);
+	close(cur);
+	free(lv);
 	return rc;
 }
 
@@ -4957,9 +5009,9 @@ static void store_report_foreign(int tmpfd, const char *root, const char *name)
 	fd = openat(tmpfd, ".mr-reported", O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
 		    0600);
 	if (fd >= 0) {
-		/* not dprintf: that brings libc's whole printf engine (8 KB) */
-		util_write_all(fd, name, n);
-		util_write_all(fd, "\n", 1);
+		/* write, not dprintf: musl's dprintf links a second stdio path */
+		if (util_write_all(fd, name, n) == 0)
+			util_write_all(fd, "\n", 1);
 		close(fd);
 	}
 }
@@ -15675,8 +15727,12 @@ static void ctr_reaper_hide_args(void)
 	/* after "pid (comm)", field 3 is the state; arg_start is field 48 */
 	for (i = 2; p && i < 48; i++)
 		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p, " %lu %lu", &start, &end) != 2 || end <= start ||
-	    end - start < sizeof name)
+	if (!p)
+		return;
+	/* strtoul, not sscanf: scanf would link musl's float parser (32 KB) */
+	start = strtoul(p + 1, &p, 10);
+	end = strtoul(p, NULL, 10);
+	if (end <= start || end - start < sizeof name)
 		return;
 	memset((void *)start, 0, end - start);
 	memcpy((void *)start, name, sizeof name);

@@ -127,9 +127,9 @@ static void store_report_foreign(int tmpfd, const char *root, const char *name)
 	fd = openat(tmpfd, ".mr-reported", O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
 		    0600);
 	if (fd >= 0) {
-		/* not dprintf: that brings libc's whole printf engine (8 KB) */
-		util_write_all(fd, name, n);
-		util_write_all(fd, "\n", 1);
+		/* write, not dprintf: musl's dprintf links a second stdio path */
+		if (util_write_all(fd, name, n) == 0)
+			util_write_all(fd, "\n", 1);
 		close(fd);
 	}
 }

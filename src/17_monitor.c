@@ -198,8 +198,12 @@ static void ctr_reaper_hide_args(void)
 	/* after "pid (comm)", field 3 is the state; arg_start is field 48 */
 	for (i = 2; p && i < 48; i++)
 		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p, " %lu %lu", &start, &end) != 2 || end <= start ||
-	    end - start < sizeof name)
+	if (!p)
+		return;
+	/* strtoul, not sscanf: scanf would link musl's float parser (32 KB) */
+	start = strtoul(p + 1, &p, 10);
+	end = strtoul(p, NULL, 10);
+	if (end <= start || end - start < sizeof name)
 		return;
 	memset((void *)start, 0, end - start);
 	memcpy((void *)start, name, sizeof name);

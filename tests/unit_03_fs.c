@@ -207,6 +207,21 @@ static void test_fs(void)
 		low.rlim_cur = 16;
 		low.rlim_max = old.rlim_max;
 		CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+		{
+			/* the mount check before a volume's removal walks it too */
+			struct fs_mount_key key;
+			int top = openat(dfd, "deep", O_RDONLY | O_DIRECTORY);
+			CHECK(top >= 0 && fs_mount_key(top, &key) == 0 &&
+			      fs_check_no_mounts(top, &key, "deep", 0, &err) == 0);
+			snprintf(path, sizeof path, "%s/deep/d/d/d", dir);
+			if (top >= 0 && mount(sentinel, path, NULL, MS_BIND, NULL) == 0) {
+				CHECK(fs_check_no_mounts(top, &key, "deep", 0, &err) < 0 &&
+				      err.code == EXDEV);
+				umount2(path, MNT_DETACH);
+			}
+			if (top >= 0)
+				close(top);
+		}
 		CHECK(mr_remove_tree(dfd, "deep", &err) == 0);
 		setrlimit(RLIMIT_NOFILE, &old);
 		snprintf(path, sizeof path, "%s/deep", dir);
