@@ -1750,9 +1750,7 @@ static int ctr_stop(struct mr_store *st, struct ctr *c, long timeout, int sig, s
 	struct ctr_info ci;
 	int rfd, fd;
 	ctr_info_get(st, c->id, &ci);
-	/* Exited, but its monitor alive: between the exit and the restart
-	 * decision. Stopped too, or it restarts and keeps its owner lock. */
-	if (ci.status != CTR_RUNNING && ci.status != CTR_RESTARTING && ci.monitor <= 0)
+	if (ci.status != CTR_RUNNING && ci.status != CTR_RESTARTING)
 		return 0;
 	rfd = ctr_rundir(st, c->id, 0);
 	if (rfd < 0)
@@ -1761,7 +1759,7 @@ static int ctr_stop(struct mr_store *st, struct ctr *c, long timeout, int sig, s
 	if (fd >= 0)
 		close(fd);
 	close(rfd);
-	if (ci.status != CTR_RUNNING) {
+	if (ci.status == CTR_RESTARTING) {
 		if (ci.monitor > 0)
 			kill(ci.monitor, SIGTERM);
 	} else if (ci.pid > 0) {

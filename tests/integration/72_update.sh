@@ -112,7 +112,7 @@ killup() {
 	"$MINIRUN" up "$T/boot" >"$T/kill.out" 2>&1 &
 	upid=$!   # minirun itself (not a subshell running it): the kill must reach it
 	n=0
-	until grep -q "$1" "$T/kill.out" || [ $n -ge 300 ]; do sleep 0.05; n=$((n + 1)); done
+	until grep -q "$1" "$T/kill.out" || [ $n -ge 1200 ]; do sleep 0.05; n=$((n + 1)); done
 	sleep "${2:-0}"
 	kill -KILL $upid 2>/dev/null
 	wait $upid 2>/dev/null
