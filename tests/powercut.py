@@ -43,7 +43,8 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /tmp
-for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk overlay; do
+for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk overlay \
+	failover net_failover virtio_net; do
 	insmod /lib/$m.ko 2>&1 | sed "s/^/PC INSMOD $m /"
 done
 n=0; while [ ! -b /dev/vda ] && [ $n -lt 100 ]; do sleep 0.05; n=$((n + 1)); done
@@ -52,6 +53,9 @@ mount -t ext4 /dev/vda /disk || { echo "PC FATAL mount"; ls /dev; dmesg | tail -
 export MINIRUN_ROOT=/disk/minirun MINIRUN_RUNDIR=/run/minirun
 mkdir -p /disk/conf
 mode=$(sed -n 's/.*pcmode=\([a-z]*\).*/\1/p' /proc/cmdline)
+# the host's registry through qemu's user networking (10.0.2.2 is the host)
+reg=$(sed -n 's/.*pcreg=\([0-9]*\).*/\1/p' /proc/cmdline)
+[ -n "$reg" ] && ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up && route add default gw 10.0.2.2
 echo "PC BOOT $mode"
 t0=$(cut -d' ' -f1 /proc/uptime)
 mr check >/tmp/check 2>&1; rc=$?
@@ -92,13 +96,20 @@ fi
 op load img:busybox:latest "img busybox:latest" mr load -q -i /images/busybox.tar
 while :; do
 	id=$(hex)
-	case $(rnd 12) in
+	case $(rnd 14) in
 	0|1)	if mr images | grep -q '^big '; then
 			op rmi img:big:latest "gone big:latest" mr rmi big:latest
 		else
 			op load img:big:latest "img big:latest" mr load -q -i /images/big.tar
 		fi ;;
 	2)	op load img:bb-$id:1 "img bb-$id:1" sh -c "mr load -q -i /images/busybox.tar && mr tag busybox:latest bb-$id:1" ;;
+	12|13)	p=10.0.2.2:$reg/library/pbox
+		if [ -z "$reg" ]; then :
+		elif mr images | grep -q "^$p "; then
+			op rmi img:$p:latest "gone $p:latest" mr rmi $p:latest
+		else
+			op pull img:$p:latest "img $p:latest" mr pull -q --insecure-registry 10.0.2.2:$reg $p:latest
+		fi ;;
 	3)	t=$(mr images | awk '$1 ~ /^bb-/ { print $1 ":" $2 }' | head -1)
 		[ -n "$t" ] && op rmi img:$t "gone $t" mr rmi "$t" ;;
 	4|5)	op run ctr:c-$id "ctr c-$id" mr run -d --name c-$id --network none busybox:latest sleep 100000 ;;
@@ -174,7 +185,7 @@ def build_initramfs(a, work):
         make_image(a.busybox_image, os.path.join(r, "images/app-v%d.tar" % v), "app:v%d" % v,
                    [("app/", None), ("app/version", b"%d\n" % v)])
     for m in ("virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev",
-              "virtio_pci", "virtio_blk", "overlay"):
+              "virtio_pci", "virtio_blk", "overlay", "failover", "net_failover", "virtio_net"):
         found = [os.path.join(dp, f) for dp, _, fs in os.walk(a.modules) for f in fs
                  if f in (m + ".ko", m + ".ko.xz")]
         if found:
@@ -261,8 +272,13 @@ def run_vm(a, initrd, disk, mode, on_line, deadline_fn):
     accel = ["-accel", "kvm"] if a.kvm else ["-accel", "tcg"]
     cmd = ["qemu-system-x86_64"] + accel + [
         "-m", "768", "-smp", "1", "-nographic", "-no-reboot", "-kernel", a.kernel, "-initrd", initrd,
-        "-append", "console=ttyS0 panic=-1 quiet pcmode=%s" % mode,
+        "-append", "console=ttyS0 panic=-1 quiet pcmode=%s%s" % (
+            mode, " pcreg=%s" % a.registry_port if a.registry_port else ""),
         "-drive", "file=%s,format=raw,if=virtio,cache=%s" % (disk, a.cache)]
+    if a.registry_port:
+        cmd += ["-netdev", "user,id=n0,restrict=off", "-device", "virtio-net-pci,netdev=n0"]
+    else:
+        cmd += ["-nic", "none"]
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT)
     buf, kill_at, killed, start = b"", None, False, time.time()
@@ -322,19 +338,30 @@ def main():
     ap.add_argument("--kvm", action="store_true")
     ap.add_argument("--boot-timeout", type=int, default=180)
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--registry-port", default=None,
+                    help="a registry on the host's 127.0.0.1:PORT with library/pbox:latest")
     ap.add_argument("--log", default=None)
     a = ap.parse_args()
     a.log = a.log or os.path.join(a.work, "console.log")
     seed = a.seed if a.seed is not None else int.from_bytes(os.urandom(4), "big")
     rng = random.Random(seed)
     initrd = build_initramfs(a, a.work)
+    if a.registry_port:
+        # what the guest pulls: busybox plus 4 MiB of its own (so a pull
+        # downloads and extracts a layer), pushed with skopeo over plain HTTP
+        pull_tar = os.path.join(a.work, "pbox.tar")
+        make_image(a.busybox_image, pull_tar, "pbox:latest",
+                   [("pull/", None), ("pull/data", rng.randbytes(4 << 20))])
+        subprocess.check_call(["skopeo", "copy", "-q", "--dest-tls-verify=false",
+                               "docker-archive:" + pull_tar,
+                               "docker://127.0.0.1:%s/library/pbox:latest" % a.registry_port])
     disk = os.path.join(a.work, "disk.img")
     with open(disk, "wb") as f:
         f.truncate(1 << 30)
     subprocess.check_call(["mkfs.ext4", "-q", "-F", disk])
     model = Model()
     st = {"facts": [], "inflight": None, "fails": [], "acks": 0, "hits": {}, "checks": [],
-          "check_ms": [], "boots": 0, "inconsistent": 0, "lost": []}
+          "check_ms": [], "boots": 0, "inconsistent": 0, "lost": [], "acked": {}}
 
     def on_line(w):
         if w[0] == "READY":
@@ -352,6 +379,8 @@ def main():
         elif w[0] == "ACK":
             model.ack(w[1:])
             st["acks"] += 1
+            if st["inflight"]:
+                st["acked"][st["inflight"][0]] = st["acked"].get(st["inflight"][0], 0) + 1
             st["inflight"] = None
         elif w[0] == "FAIL":
             st["fails"].append(" ".join(w[1:]))
@@ -375,8 +404,9 @@ def main():
     t_start = time.time()
     cuts = 0
     times = []
-    print("powercut: seed %d, %d cuts, cache=%s, %s" % (seed, a.cuts, a.cache,
-          "kvm" if a.kvm else "tcg"), flush=True)
+    print("powercut: seed %d, %d cuts, cache=%s, %s, %s" % (seed, a.cuts, a.cache,
+          "kvm" if a.kvm else "tcg", "pull from the host's registry" if a.registry_port
+          else "no registry (no pull)"), flush=True)
     while cuts < a.cuts:
         if time.time() - t_start > a.max_seconds:
             print("powercut: time bound (%d s) reached after %d cuts" % (a.max_seconds, cuts))
@@ -404,6 +434,8 @@ def main():
     print("powercut: %d cuts, %d inconsistent stores, %d acknowledged operations lost, "
           "%d acknowledged operations in all, %d commands failed" %
           (cuts, inconsistent, len(lost_all), st["acks"], len(st["fails"])))
+    print("powercut: acknowledged per operation: " +
+          ", ".join("%s %d" % kv for kv in sorted(st["acked"].items())))
     print("powercut: hits per operation: " + ", ".join("%s %d" % kv for kv in sorted(st["hits"].items())))
     if times:
         print("powercut: time per cut: mean %.1f s, max %.1f s; check at boot: mean %.0f ms, max %.0f ms"

@@ -4,7 +4,7 @@
 # image made here, holds the store; a driver in the VM runs random
 # store-changing work (load of a large image, run -d, rm -f, volume create and
 # fsynced writes from a container, rmi, image prune, system prune, up with an
-# image update) and says what each command acknowledged; the host SIGKILLs
+# image update, pull from a registry on the host side) and says what each command acknowledged; the host SIGKILLs
 # qemu at a random moment and boots again on the same disk: `minirun check`
 # must be clean without --repair, every acknowledged operation there, and
 # work must go on. POWERCUT_CUTS cuts (10 here; `make powercut`: 200),
@@ -33,7 +33,24 @@ fi
 # never gets past the kernel's decompression, so KVM cannot be the default.
 KVM=""
 [ "${POWERCUT_KVM:-0}" = 1 ] && KVM=--kvm
-python3 "$REPO/tests/powercut.py" --minirun "$MINIRUN" --busybox "$BB" \
+# a registry on the host side (the guest reaches it through qemu's user
+# networking as 10.0.2.2), plain HTTP on loopback
+REGARG="" REG=""
+EXTRA_CLEANUP='[ -n "$REG" ] && kill $REG 2>/dev/null && wait $REG 2>/dev/null'
+if command -v docker-registry >/dev/null && command -v skopeo >/dev/null; then
+	P=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
+		"$T/reg" "$P" >"$T/reg.yml"
+	docker-registry serve "$T/reg.yml" >"$T/reg.log" 2>&1 &
+	REG=$!
+	for _ in $(seq 100); do
+		python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2)' "$P" \
+			2>/dev/null && break
+		sleep 0.1
+	done
+	REGARG="--registry-port $P"
+fi
+python3 "$REPO/tests/powercut.py" $REGARG --minirun "$MINIRUN" --busybox "$BB" \
 	--busybox-image "$FIX/busybox-docker.tar" --kernel "$K/boot/vmlinuz-$VER" \
 	--modules "$K/lib/modules" --work "$T" --cuts "${POWERCUT_CUTS:-10}" \
 	--max-seconds "${POWERCUT_MAX_SECONDS:-600}" $KVM >"$T/powercut.out" 2>&1
