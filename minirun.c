@@ -16767,6 +16767,15 @@ static int ctr_remove(struct mr_store *st, const struct ctr *c, struct mr_err *e
 		rc = mr_err_sys(err, "remove container %s", c->name);
 	} else {
 		ctr_name_release(st, c->name, c->id);
+		/* durable before rm returns: the power-cut test saw acknowledged
+		 * removals come back (a --rm record was never durable: no fsync) */
+		if (!c->auto_remove) {
+			int cfd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (cfd >= 0) {
+				fsync(cfd);
+				close(cfd);
+			}
+		}
 	}
 	mr_store_unlock(st);
 	if (!rc)
