@@ -238,7 +238,8 @@ check-formats:
 	$(call check_formats)
 
 # Build everything first (in parallel with -j), then run in order; the
-# integration tests run even when a unit test failed, and both decide.
+# integration tests run even when a unit test failed, and both decide. The
+# aarch64 and armhf builds are what 73_qemu_arm boots.
 test: $(BIN) $(B)/$(CONFIG)/unit $(foreach p,$(PRESETS),$(B)/$(p)/minirun.o)
 	$(call check_static,$(BIN))
 	$(call check_symbols,$(filter %.o,$^))
@@ -248,6 +249,7 @@ ifeq ($(ARCH),native)
 	$(Q)rc=0; $(B)/$(CONFIG)/unit || rc=1; \
 	$(MAKE) --no-print-directory test-asan || rc=1; \
 	$(MAKE) --no-print-directory fuzz || rc=1; \
+	for a in aarch64 armhf; do $(MAKE) --no-print-directory ARCH=$$a CONFIG=$(CONFIG) || rc=1; done; \
 	tests/run-integration.sh $(abspath $(BIN)) $(T) || rc=1; \
 	[ $$rc = 0 ] || { echo "test: FAILED (see above)" >&2; exit 1; }
 else

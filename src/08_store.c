@@ -216,19 +216,18 @@ static int store_mkdir_p(const char *path, struct mr_err *err)
 	return 0;
 }
 
-/* A folder that holds things and is not a store (no lock file, layers/ and
- * containers/) is refused: the store deletes what it finds in its tmp/ and
- * .tmp.* files, so `--root /var` must not turn /var into one. An empty or
- * new folder becomes a store. */
+/* A folder that holds things and is not a store (no lock file) is refused:
+ * the store deletes what it finds in its tmp/ and .tmp.* files, so `--root
+ * /var` must not turn /var into one. An empty or new folder becomes a store.
+ * The lock file is the first thing a new store gets (mr_store_open), so a
+ * store whose creation was killed half way is still taken for one. */
 static int store_check_foreign(int rootfd, const char *root, struct mr_err *err)
 {
-	struct stat a, b, c;
+	struct stat a;
 	struct dirent *de;
 	char first[NAME_MAX + 1] = "";
 	DIR *d;
-	if (fstatat(rootfd, "lock", &a, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(a.st_mode) &&
-	    fstatat(rootfd, "layers", &b, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(b.st_mode) &&
-	    fstatat(rootfd, "containers", &c, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(c.st_mode))
+	if (fstatat(rootfd, "lock", &a, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(a.st_mode))
 		return 0;
 	d = fdopendir(fcntl(rootfd, F_DUPFD_CLOEXEC, 3));
 	if (!d)
@@ -262,16 +261,16 @@ int mr_store_open(struct mr_store *st, const char *root, const char *rundir, str
 		return mr_err_sys(err, "store %s", root);
 	if (store_check_foreign(st->rootfd, root, err) < 0)
 		goto fail;
-	for (i = 0; i < sizeof store_dirs / sizeof store_dirs[0]; i++)
-		if (mkdirat(st->rootfd, store_dirs[i], 0700) < 0 && errno != EEXIST) {
-			mr_err_sys(err, "store %s: cannot create %s", root, store_dirs[i]);
-			goto fail;
-		}
 	st->lockfd = openat(st->rootfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (st->lockfd < 0) {
 		mr_err_sys(err, "store %s: lock file", root);
 		goto fail;
 	}
+	for (i = 0; i < sizeof store_dirs / sizeof store_dirs[0]; i++)
+		if (mkdirat(st->rootfd, store_dirs[i], 0700) < 0 && errno != EEXIST) {
+			mr_err_sys(err, "store %s: cannot create %s", root, store_dirs[i]);
+			goto fail;
+		}
 	if (mr_store_lock(st, err) < 0)
 		goto fail;
 	store_clean_temps(st);
