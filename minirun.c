@@ -22857,7 +22857,8 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 	struct mr_json_doc doc = { 0 };
 	const struct mr_json *proc;
 	const char *n;
-	int fds[8], nfd = 0, i, p[2] = { -1, -1 }, cons = -1, status, rc = 1, cwd;
+	int fds[8], nfd = 0, i, p[2] = { -1, -1 }, cons = -1, status, rc = 1, cwd, rootfd = -1;
+	char rootp[32];
 	pid_t pid;
 	memset(&err, 0, sizeof err);
 	cwd = -1;
@@ -22950,6 +22951,14 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 		}
 		nfd++;
 	}
+	/* The container's root, opened before joining: setns(CLONE_NEWNS) leaves
+	 * us at the root of the namespace's root mount, which under a chroot is
+	 * not the container's root (as exec_join in [18]). */
+	snprintf(rootp, sizeof rootp, "/proc/%d/root", (int)r.pid);
+	if ((rootfd = open(rootp, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		mr_err_sys(&err, "root of pid %d", (int)r.pid);
+		goto out;
+	}
 	if (ctr_pid_start(r.pid) != r.start) {
 		mr_err_set(&err, ESRCH, "the container stopped");
 		goto out;
@@ -22968,6 +22977,10 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 	if (pid == 0) {
 		close(p[0]);
 		setsid();
+		if (fchdir(rootfd) < 0 || chroot(".") < 0) {
+			mr_err_sys(&err, "enter the root of pid %d", (int)r.pid);
+			goto child_fail;
+		}
 		if (cons >= 0) {
 			int ptmx = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), unlock = 0, num = 0,
 			    slave = -1;
@@ -23030,6 +23043,8 @@ child_fail:
 out:
 	for (i = 0; i < nfd; i++)
 		close(fds[i]);
+	if (rootfd >= 0)
+		close(rootfd);
 	if (cwd >= 0)
 		close(cwd);
 	if (p[0] >= 0)
