@@ -182,13 +182,13 @@ case " ${tests[*]}" in *"/33_services.sh"*)
 	   fail=1 failed=(service-images) ;;
 	esac ;;
 esac
-# The boot test's kernel, likewise: downloaded here (the newest that
-# downloads), found in the cache by the test.
-case " ${tests[*]}" in *"/71_qemu_boot.sh"*)
+# The boot and power-cut tests' kernel, likewise: downloaded here (the newest
+# that downloads), found in the cache by the tests.
+case " ${tests[*]}" in *"/71_qemu_boot.sh"* | *"/72_powercut.sh"*)
 	if kdir=$("$SRC/tests/integration/_kernel.sh" amd64 cloud-amd64 2>"$LOGS/kernel.log"); then
 		echo "integration: boot kernel ${kdir##*/kernel-}"
 	else
-		echo "integration: boot kernel: $(tail -1 "$LOGS/kernel.log") (71_qemu_boot will fail)"
+		echo "integration: boot kernel: $(tail -1 "$LOGS/kernel.log") (71_qemu_boot fails, 72_powercut skips)"
 	fi ;;
 esac
 # The foreign kernels and busyboxes of the ARM boots, the same way (apt-get

@@ -18,17 +18,11 @@ BB=$(command -v busybox)
 [ -n "$BB" ] && file -L "$BB" 2>/dev/null | grep -q 'statically linked' || skip "no static busybox (busybox-static)"
 file -L "$MINIRUN" | grep -q 'statically linked' || skip "$MINIRUN is not a static binary"
 
-# ---- the kernel, cached (as 71_qemu_boot.sh) ----
-PKG=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*-cloud-amd64\)$/\1/p' | head -1)
-[ -n "$PKG" ] || skip "apt-cache does not know linux-image-cloud-amd64 (apt-get update?)"
-VER=${PKG#linux-image-}
-K=/var/cache/minirun-tests/kernel-$VER
-if [ ! -f "$K/boot/vmlinuz-$VER" ]; then
-	mkdir -p "$T/deb" && (cd "$T/deb" && apt-get download "$PKG" >"$T/dl.log" 2>&1) ||
-		skip "could not download $PKG"
-	rm -rf "$K.tmp" && mkdir -p "$K.tmp" && dpkg -x "$T"/deb/*.deb "$K.tmp" &&
-		rm -rf "$K" && mv "$K.tmp" "$K" || skip "could not unpack $PKG"
-fi
+# ---- the kernel, cached (as 71_qemu_boot.sh; the runner downloads it
+# before the tests lose the network) ----
+. "$(dirname "$0")/_kernel.sh"
+kernel_get amd64 cloud-amd64 || skip "a Debian cloud kernel: $KERNEL_WHY"
+VER=$KVER K=$KDIR
 # Emulated (tcg) unless POWERCUT_KVM=1: on this machine (nested) a KVM guest
 # never gets past the kernel's decompression, so KVM cannot be the default.
 KVM=""
