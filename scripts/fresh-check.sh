@@ -115,6 +115,10 @@ cleanup() {
 	local rc=$? m
 	trap - EXIT INT TERM HUP
 	# The logs outlive the root: each command's output and the tests' logs.
+	# Every step is tried, whatever fails: under set -e a copy of what a short
+	# run never made (FRESH_ONLY=setup has no test logs) ended the cleanup
+	# before the root was unmounted and removed.
+	set +e +o pipefail
 	if [ -d "$WORK" ]; then
 		rm -rf "$CACHE/last-run" && mkdir -p "$CACHE/last-run" &&
 			cp "$WORK"/*.log "$CACHE/last-run/" 2>/dev/null
