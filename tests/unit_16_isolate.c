@@ -245,18 +245,23 @@ static int ti_loopback_child(void *arg, char *o)
 }
 
 /* exec: 127 for a missing program, 126 for one that cannot run or is
- * minirun itself; a found program replaces the child (its exit code 7). */
+ * minirun itself (here a stand-in: bin/self, opened as exe_fd, reached by
+ * a path or by its hard link bin/alias on PATH; /proc/self/exe is not used,
+ * as qemu-user answers stat() on it with its own binary). */
 static int ti_exec_child(void *arg, char *o)
 {
 	struct ti_root *r = arg;
 	struct mr_err err;
-	char pathenv[PATH_MAX + 32];
+	char pathenv[PATH_MAX + 32], self[PATH_MAX + 32], other[PATH_MAX + 32];
 	char *argv_none[] = { "no-such-program", NULL }, *argv_noexec[] = { "script", NULL };
 	char *argv_empty[] = { "", NULL }, *argv_abs[] = { "/no/such/file", NULL };
-	char *argv_self[] = { "/proc/self/exe", NULL };
+	char *argv_self[] = { self, NULL }, *argv_alias[] = { "alias", NULL };
 	char *envp[] = { pathenv, NULL };
-	int k = 0, exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	int k = 0, exe;
 	snprintf(pathenv, sizeof pathenv, "PATH=%s/bin", r->dir);
+	snprintf(self, sizeof self, "%s/bin/self", r->dir);
+	snprintf(other, sizeof other, "%s/bin/script", r->dir);
+	exe = open(self, O_RDONLY | O_CLOEXEC);
 	o[k++] = isolate_exec(exe, argv_none, envp, &err) == 127 &&
 		 strstr(err.msg, "executable file not found in $PATH") ? '1' : '0';
 	o[k++] = isolate_exec(exe, argv_noexec, envp, &err) == 126 &&
@@ -265,8 +270,9 @@ static int ti_exec_child(void *arg, char *o)
 	o[k++] = isolate_exec(exe, argv_abs, envp, &err) == 127 &&
 		 strstr(err.msg, "stat /no/such/file: no such file or directory") ? '1' : '0';
 	o[k++] = isolate_exec(exe, argv_self, envp, &err) == 126 && err.code == EPERM ? '1' : '0';
-	o[k++] = isolate_is_self(exe, "/proc/self/exe") && !isolate_is_self(exe, "/bin/sh") &&
-		 !isolate_is_self(-1, "/proc/self/exe") ? '1' : '0';
+	o[k++] = isolate_exec(exe, argv_alias, envp, &err) == 126 && err.code == EPERM ? '1' : '0';
+	o[k++] = exe >= 0 && isolate_is_self(exe, self) && !isolate_is_self(exe, other) &&
+		 !isolate_is_self(-1, self) ? '1' : '0';
 	return k;
 }
 
@@ -287,7 +293,7 @@ static void ti_exec(struct ti_root *r)
 	int p[2], status = 0;
 	char c = 0;
 	pid_t pid;
-	UI_CHECKS(ti_exec_child, r, 6);
+	UI_CHECKS(ti_exec_child, r, 7);
 	/* a program found on PATH (after a folder that does not exist) runs */
 	if (pipe(p) < 0)
 		return;
@@ -397,6 +403,14 @@ static void test_isolate(void)
 	unit_write(path, "root:x:0:\napp:x:1001:\nstaff:x:2000:root,app\nother:x:2001:root\n");
 	snprintf(path, sizeof path, "%s/bin/script", r.dir);
 	unit_write(path, "#!/bin/sh\nexit 0\n");   /* mode 0644: not runnable */
+	snprintf(path, sizeof path, "%s/bin/self", r.dir);
+	unit_write(path, "#!/bin/sh\nexit 0\n");
+	chmod(path, 0755);
+	{
+		char alias[PATH_MAX + 32];
+		snprintf(alias, sizeof alias, "%s/bin/alias", r.dir);
+		CHECK(link(path, alias) == 0);
+	}
 	snprintf(path, sizeof path, "%s/up", r.dir);
 	CHECK(symlink("/", path) == 0);
 	r.rootfd = open(r.dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
