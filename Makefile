@@ -257,12 +257,14 @@ else
 	@echo "test: integration tests need a native build (ARCH=native); unit tests ran under $(RUN)"
 endif
 
-# Under qemu-user (cross builds) two areas hang in emulation and are skipped
-# with that reason (they run natively in `make test`): fs (its deep-tree test
-# lowers RLIMIT_NOFILE, which qemu itself needs) and container; on mipsel oci
-# has one failure not yet looked into (found 2026-12-07, 21:05).
-QEMU_SKIP := fs container $(if $(filter mipsel,$(ARCH)),oci)
-UNIT_AREAS := util fs store json tar image pull container cp net boot oci tmpl
+# Under qemu-user (cross builds) every area runs, one at a time, but for oci
+# on mipsel: oci_rlimit_type ([20b]) takes a name's place in its list for the
+# resource number, which is Linux's generic numbering; MIPS numbers NOFILE,
+# AS, RSS, NPROC and MEMLOCK otherwise (a real bug, left to [20b]'s owner:
+# found 2026-12-07). fs and container hung here until fs_check_no_mounts
+# stopped trusting telldir() cookies (cut to a long in 32-bit processes).
+QEMU_SKIP := $(if $(filter mipsel,$(ARCH)),oci)
+UNIT_AREAS := util fs store json tar image pull container rootfs isolate cp net boot oci tmpl cli
 test-unit: $(B)/$(CONFIG)/unit
 ifeq ($(ARCH),native)
 	$(Q)$(RUN) $<
@@ -271,7 +273,7 @@ else
 		$(RUN) $(abspath $<) $$a >/tmp/unit-$(ARCH).log 2>&1; rc=$$?; \
 		echo "$$a: $$(tail -1 /tmp/unit-$(ARCH).log)"; \
 		[ $$rc = 0 ] || { cat /tmp/unit-$(ARCH).log; exit 1; }; done
-	@echo "test-unit: skipped under qemu-user: $(QEMU_SKIP) (they hang in emulation; native make test runs them)"
+	$(if $(QEMU_SKIP),@echo "test-unit: skipped under qemu-user: $(QEMU_SKIP) (see QEMU_SKIP in the Makefile; native make test runs them)")
 endif
 
 test-integration: $(BIN)

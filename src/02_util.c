@@ -613,6 +613,16 @@ static int util_write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
+/* Make sure 0, 1 and 2 are open: a container's stdio must never be one of
+ * minirun's own descriptors. */
+static void util_std_fds(void)
+{
+	int fd;
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2) {}
+	if (fd > 2)
+		close(fd);
+}
+
 /* ---- Formatted output without libc's stdio (see the note after the
  * #includes). One formatter writes into a string or a buffered file. */
 

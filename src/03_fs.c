@@ -421,13 +421,18 @@ static int fs_empty_dir(int fd, const struct fs_mount_key *top, const char *wher
 /* Fail, naming it, if anything under the open folder fd is another mount
  * (checked before a removal that must not half-happen). Any depth with a
  * fixed number of descriptors, as fs_empty_dir: one folder open at a time,
- * the place in each folder above kept as a telldir() cookie. */
+ * the place in each folder above kept as the telldir() cookie of the
+ * sub-folder's entry and its inode. Going back, the entry at the cookie must
+ * be that sub-folder; else (a cookie that does not round-trip: a 32-bit
+ * process under qemu-user on a 64-bit kernel gets 64-bit ext4 hash offsets
+ * cut to a long) the folder is read again from its start up to it. */
 static int fs_check_no_mounts(int fd, const struct fs_mount_key *top, const char *where,
 			      int depth, struct mr_err *err)
 {
-	struct fs_pos { dev_t dev; ino_t ino; long at; } *lv = NULL;
+	struct fs_pos { dev_t dev; ino_t ino, child; long at; } *lv = NULL;
 	size_t n = 0, cap = 0;
-	long at = -1;
+	long at = 0, pos;
+	ino_t child = 0, back = 0;
 	int rc = 0, cur = fcntl(fd, F_DUPFD_CLOEXEC, 3), dupfd, sub;
 	struct stat sb;
 	(void)depth;
@@ -444,11 +449,22 @@ static int fs_check_no_mounts(int fd, const struct fs_mount_key *top, const char
 			rc = mr_err_sys(err, "%s", where);
 			break;
 		}
-		if (at >= 0)
+		if (back) {
+			/* past the sub-folder just checked */
 			seekdir(d, at);
-		else
+			de = readdir(d);
+			if (!de || de->d_ino != back) {
+				rewinddir(d);
+				while ((de = readdir(d)) != NULL && de->d_ino != back) {}
+			}
+			if (!de)
+				rc = mr_err_set(err, ESTALE, "%s: a folder moved while it was being "
+						"checked", where);
+			back = 0;
+		} else {
 			rewinddir(d);
-		while (rc == 0 && sub < 0 && (de = readdir(d)) != NULL) {
+		}
+		while (rc == 0 && sub < 0 && ((pos = telldir(d)), (de = readdir(d)) != NULL)) {
 			struct fs_mount_key key;
 			if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) {
 				/* a file bind-mounted here has another mount id too */
@@ -463,6 +479,8 @@ static int fs_check_no_mounts(int fd, const struct fs_mount_key *top, const char
 			sub = openat(cur, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (sub < 0)
 				continue;
+			at = pos;
+			child = de->d_ino;
 			if (fs_mount_key(sub, &key) < 0 || !fs_same_mount(&key, top)) {
 				rc = mr_err_set(err, EXDEV, "%s/%s: another filesystem is mounted there",
 						where, de->d_name);
@@ -470,7 +488,6 @@ static int fs_check_no_mounts(int fd, const struct fs_mount_key *top, const char
 				sub = -1;
 			}
 		}
-		at = sub >= 0 ? telldir(d) : -1;
 		closedir(d);
 		if (rc < 0)
 			break;
@@ -487,10 +504,10 @@ static int fs_check_no_mounts(int fd, const struct fs_mount_key *top, const char
 			}
 			lv[n].dev = sb.st_dev;
 			lv[n].ino = sb.st_ino;
+			lv[n].child = child;
 			lv[n++].at = at;
 			close(cur);
 			cur = sub;
-			at = -1;
 			continue;
 		}
 		if (n == 0)
@@ -506,7 +523,9 @@ static int fs_check_no_mounts(int fd, const struct fs_mount_key *top, const char
 		}
 		close(cur);
 		cur = sub;
-		at = lv[--n].at;
+		n--;
+		at = lv[n].at;
+		back = lv[n].child;
 	}
 	close(cur);
 	free(lv);

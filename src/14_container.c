@@ -2186,3 +2186,263 @@ static int ctr_mounts_prepare(struct mr_store *st, struct ctr *c, struct mr_err 
 		}
 	return 0;
 }
+
+/* ---- stopping and listing containers (stop, rm, ps, stats, system df, boot) ----
+ * What the commands show is gathered here into struct ctr_row (the record
+ * and its state); [21] only parses the options and prints. */
+
+/* Wait until pid (with its start time) is gone; 0 if it went within ms
+ * (ms < 0: no limit). */
+static int ctr_wait_pid(pid_t pid, unsigned long long start, long ms)
+{
+	long waited = 0, step = 2;
+	while (ctr_pid_start(pid) == start) {
+		struct timespec t = { 0, step * 1000000L };
+		if (ms >= 0 && waited >= ms)
+			return -1;
+		nanosleep(&t, NULL);
+		waited += step;
+		if (step < 64)
+			step *= 2;
+	}
+	return 0;
+}
+
+/* Wait until nothing owns the container (its owner recorded the exit),
+ * looking at the lock without taking it (see ctr_lock_take). */
+static void ctr_wait_owner(struct mr_store *st, const char *id)
+{
+	int rfd = ctr_rundir(st, id, 0);
+	long step = 2;
+	if (rfd < 0)
+		return;
+	while (ctr_monitor_alive(rfd)) {
+		struct timespec t = { 0, step * 1000000L };
+		nanosleep(&t, NULL);
+		if (step < 50)
+			step *= 2;
+	}
+	close(rfd);
+}
+
+/* Docker's stop: the stop signal, SIGKILL after the timeout; the restart
+ * policy does not apply to a container stopped by the user. */
+static int ctr_stop(struct mr_store *st, struct ctr *c, long timeout, int sig, struct mr_err *err)
+{
+	struct ctr_info ci;
+	int rfd, fd;
+	ctr_info_get(st, c->id, &ci);
+	if (ci.status != CTR_RUNNING && ci.status != CTR_RESTARTING)
+		return 0;
+	rfd = ctr_rundir(st, c->id, 0);
+	if (rfd < 0)
+		return 0;
+	fd = openat(rfd, "stop", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	close(rfd);
+	if (ci.status == CTR_RESTARTING) {
+		if (ci.monitor > 0)
+			kill(ci.monitor, SIGTERM);
+	} else if (ci.pid > 0) {
+		if (!sig)
+			sig = ctr_signal_parse(c->stop_signal);
+		if (timeout < 0)
+			timeout = c->stop_timeout >= 0 ? c->stop_timeout : 10;
+		if (kill(ci.pid, sig ? sig : SIGTERM) < 0 && errno != ESRCH)
+			return mr_err_sys(err, "stop container %s", c->name);
+		if (ctr_wait_pid(ci.pid, ci.pid_start, timeout * 1000) < 0) {
+			kill(ci.pid, SIGKILL);
+			ctr_wait_pid(ci.pid, ci.pid_start, -1);
+		}
+	}
+	ctr_wait_owner(st, c->id);
+	return 0;
+}
+
+struct ctr_row {
+	struct ctr c;
+	struct ctr_info ci;
+	int image_gone;                   /* its reference names another image now, or none */
+	struct mr_store *st;
+	int sized;                         /* ctr_rows_sizes filled the sizes */
+	uint64_t size_rw, size_virtual;    /* writable layer; with its image */
+};
+
+static int ctr_row_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct ctr_row *)b)->c.created, ((const struct ctr_row *)a)->c.created);
+}
+
+/* The keys of `ps --filter KEY=VALUE`. */
+static const char ctr_filter_keys[] = "id\0name\0status\0label\0ancestor\0exited\0health\0";
+
+static int ctr_filter_known(const char *f)
+{
+	const char *k;
+	for (k = ctr_filter_keys; *k; k += strlen(k) + 1)
+		if (util_starts_with(f, k) && f[strlen(k)] == '=')
+			return 1;
+	return 0;
+}
+
+/* --filter: same key ORs, different keys AND (Docker's rule). */
+static int ctr_filter_match(const struct ctr_row *r, const struct ctr_list *filters)
+{
+	const char *k;
+	for (k = ctr_filter_keys; *k; k += strlen(k) + 1) {
+		size_t i, kl = strlen(k);
+		int any = 0, hit = 0;
+		for (i = 0; i < filters->n; i++) {
+			const char *f = filters->v[i], *v = f + kl + 1;
+			if (strncmp(f, k, kl) || f[kl] != '=')
+				continue;
+			any = 1;
+			if (!strcmp(k, "id")) {
+				hit |= !strncmp(r->c.id, v, strlen(v));
+			} else if (!strcmp(k, "name")) {
+				char pat[CTR_NAME_MAX];
+				size_t pl;
+				int head = *v == '^';
+				snprintf(pat, sizeof pat, "%s", v + head);
+				pl = strlen(pat);
+				if (pl && pat[pl - 1] == '$')
+					pat[--pl] = 0, hit |= head ? !strcmp(r->c.name, pat) :
+						util_ends_with(r->c.name, pat);
+				else
+					hit |= head ? util_starts_with(r->c.name, pat) :
+						strstr(r->c.name, pat) != NULL;
+			} else if (!strcmp(k, "status")) {
+				hit |= !strcmp(v, ctr_status_name(r->ci.status));
+			} else if (!strcmp(k, "label")) {
+				size_t j;
+				for (j = 0; j < r->c.labels.n; j++)
+					hit |= strchr(v, '=') ? !strcmp(r->c.labels.v[j], v) :
+						ctr_env_keylen(r->c.labels.v[j]) == strlen(v) &&
+						!strncmp(r->c.labels.v[j], v, strlen(v));
+			} else if (!strcmp(k, "ancestor")) {
+				hit |= !strcmp(r->c.image_ref, v) || !strncmp(r->c.image + 7, v, strlen(v)) ||
+				       !strcmp(r->c.image, v);
+			} else if (!strcmp(k, "exited")) {
+				hit |= r->ci.status == CTR_EXITED && r->ci.st.exit_code == atoi(v);
+			} else {                  /* health: healthy, unhealthy, starting, none */
+				hit |= !strcmp(v, r->ci.health[0] ? r->ci.health : "none");
+			}
+		}
+		if (any && !hit)
+			return 0;
+	}
+	return 1;
+}
+
+/* Without -a, Docker lists only running containers whatever the filters,
+ * except that a status filter widens the list to every state
+ * (`ps -q -f name=db` is empty while db is stopped). */
+static int ctr_filter_stopped(const struct ctr_list *filters)
+{
+	size_t i;
+	for (i = 0; i < filters->n; i++)
+		if (util_starts_with(filters->v[i], "status="))
+			return 1;
+	return 0;
+}
+
+/* Bytes of the files under a folder as Docker counts a layer: apparent
+ * sizes of everything but folders, on its own filesystem. */
+static uint64_t ctr_du(int dirfd)
+{
+	DIR *d = fdopendir(dirfd);
+	struct dirent *de;
+	uint64_t sum = 0;
+	struct stat top;
+	if (!d) {
+		close(dirfd);
+		return 0;
+	}
+	fstat(dirfd, &top);
+	while ((de = readdir(d)) != NULL) {
+		struct stat sb;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    fstatat(dirfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 || sb.st_dev != top.st_dev)
+			continue;
+		if (S_ISDIR(sb.st_mode)) {
+			int fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd >= 0)
+				sum += ctr_du(fd);
+		} else {
+			sum += (uint64_t)sb.st_size;
+		}
+	}
+	closedir(d);
+	return sum;
+}
+
+/* ps -s: each container's writable layer and, virtual, with its image. */
+static void ctr_rows_sizes(struct mr_store *st, struct ctr_row *rows, size_t count)
+{
+	struct image_db db;
+	struct mr_err ignored;
+	size_t i;
+	if (image_db_read(st, &db, &ignored) < 0)
+		memset(&db, 0, sizeof db);
+	for (i = 0; i < count; i++) {
+		char path[48 + CTR_ID_LEN];
+		const struct image_rec *r = image_db_by_id(&db, rows[i].c.image);
+		int fd;
+		uint64_t rw = 0;
+		snprintf(path, sizeof path, "containers/%s/%s", rows[i].c.id,
+			 strcmp(rows[i].c.driver, "overlay") ? "rootfs" : "upper");
+		fd = openat(st->rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0)
+			rw = ctr_du(fd);
+		rows[i].sized = 1;
+		rows[i].size_rw = rw;
+		rows[i].size_virtual = rw + (r ? r->size : 0);
+	}
+	image_db_free(&db);
+}
+
+/* Every container of the store, newest first (free with ctr_rows_free). */
+static struct ctr_row *ctr_rows(struct mr_store *st, size_t *count)
+{
+	int fd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	struct ctr_row *rows = NULL;
+	size_t n = 0;
+	struct mr_err ignored;
+	struct image_db db = { 0 };
+	const struct image_rec *img;
+	int have_db = image_db_read(st, &db, &ignored) == 0;
+	if (!d && fd >= 0)
+		close(fd);
+	while (d && (de = readdir(d)) != NULL) {
+		if (!ctr_is_id(de->d_name))
+			continue;
+		rows = util_xrealloc(rows, (n + 1) * sizeof *rows);
+		if (ctr_load(st, de->d_name, &rows[n].c, &ignored) < 0) {
+			ctr_free(&rows[n].c);
+			continue;
+		}
+		ctr_info_get(st, de->d_name, &rows[n].ci);
+		img = have_db ? image_db_find(&db, rows[n].c.image_ref, &ignored) : NULL;
+		rows[n].image_gone = have_db && (!img || strcmp(img->id, rows[n].c.image));
+		rows[n].st = st;
+		rows[n].sized = 0;
+		n++;
+	}
+	if (d)
+		closedir(d);
+	image_db_free(&db);
+	if (n)
+		qsort(rows, n, sizeof *rows, ctr_row_cmp);
+	*count = n;
+	return rows;
+}
+static void ctr_rows_free(struct ctr_row *rows, size_t count)
+{
+	size_t i;
+	for (i = 0; i < count; i++)
+		ctr_free(&rows[i].c);
+	free(rows);
+}

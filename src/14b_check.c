@@ -549,3 +549,92 @@ static int check_store(struct mr_store *st, int repair, const char *prefix, stru
 	rc = (int)ck.problems;
 	return rc;
 }
+
+/* ---- space usage (system df) ---- */
+
+/* Was layer j of image record i counted already (an earlier record, or an
+ * earlier position of the same one, has it)? */
+static int check_layer_seen(const struct image_db *db, size_t i, size_t j)
+{
+	size_t p, q;
+	for (p = 0; p <= i; p++)
+		for (q = 0; q < (p < i ? db->recs[p].nlayers : j); q++)
+			if (!strcmp(db->recs[p].layers[q], db->recs[i].layers[j]))
+				return 1;
+	return 0;
+}
+
+/* Does another image record than i have layer j of record i (its SHARED
+ * SIZE in `system df -v`)? */
+static int check_layer_shared(const struct image_db *db, size_t i, size_t j)
+{
+	size_t k, q;
+	for (k = 0; k < db->nrecs; k++)
+		for (q = 0; k != i && q < db->recs[k].nlayers; q++)
+			if (!strcmp(db->recs[k].layers[q], db->recs[i].layers[j]))
+				return 1;
+	return 0;
+}
+
+static int check_layer_used(const struct ctr_row *rows, size_t count, const char *hex)
+{
+	size_t k, j;
+	for (k = 0; k < count; k++)
+		for (j = 0; j < rows[k].c.layers.n; j++)
+			if (!strcmp(rows[k].c.layers.v[j], hex))
+				return 1;
+	return 0;
+}
+/* One row of `system df`: how many, how many in use, bytes, bytes that
+ * removing what is not in use would give back. */
+struct check_df {
+	size_t total, active;
+	uint64_t size, reclaim;
+};
+
+/* `system df`, Docker's rows: u[0] images (every layer once however many
+ * images share it, reclaimable the layers no container's image has), u[1]
+ * containers (the writable layer, reclaimable when not running), u[2]
+ * volumes (their data, reclaimable when no container, running or not,
+ * mounts them), u[3] the build cache (none). */
+static void check_df(struct mr_store *st, const struct image_db *db, const struct ctr_row *rows,
+		     size_t count, char **names, size_t nvol, struct check_df u[4])
+{
+	char path[300], who[80];
+	size_t i, j;
+	memset(u, 0, 4 * sizeof *u);
+	u[0].total = db->nrecs;
+	for (i = 0; i < db->nrecs; i++) {
+		for (j = 0; j < count && strcmp(rows[j].c.image, db->recs[i].id); j++) {}
+		u[0].active += j < count;
+		for (j = 0; j < db->recs[i].nlayers; j++)
+			if (!check_layer_seen(db, i, j)) {
+				u[0].size += db->recs[i].sizes[j];
+				if (!check_layer_used(rows, count, db->recs[i].layers[j]))
+					u[0].reclaim += db->recs[i].sizes[j];
+			}
+	}
+	u[1].total = count;
+	for (i = 0; i < count; i++) {
+		uint64_t du;
+		snprintf(path, sizeof path, "containers/%s/%s", rows[i].c.id,
+			 strcmp(rows[i].c.driver, "overlay") ? "rootfs" : "upper");
+		du = store_du(st, path);
+		u[1].size += du;
+		if (rows[i].ci.status == CTR_RUNNING || rows[i].ci.status == CTR_RESTARTING)
+			u[1].active++;
+		else
+			u[1].reclaim += du;
+	}
+	u[2].total = nvol;
+	for (i = 0; i < nvol; i++) {
+		uint64_t du;
+		snprintf(path, sizeof path, "volumes/%s/_data", names[i]);
+		du = store_du(st, path);
+		u[2].size += du;
+		if (container_users_of_volume(st, names[i], who, sizeof who) > 0)
+			u[2].active++;
+		else
+			u[2].reclaim += du;
+	}
+}

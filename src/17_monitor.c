@@ -1535,3 +1535,183 @@ fail:
 	close(tfd);
 	return -1;
 }
+
+/* ---- measuring a running container (top, stats) ---- */
+
+/* Fields of /proc/PID/stat after the command name (field 3 = index 0). */
+static int ctr_proc_stat(pid_t pid, unsigned long long *f, int max)
+{
+	char path[32], buf[1024], *p;
+	int fd, i = 0;
+	ssize_t n;
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = util_read_full(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0 || !(p = strrchr((buf[n] = 0, buf), ')')))
+		return -1;
+	for (p += 2; i < max && *p; i++) {
+		f[i] = *p >= '0' && *p <= '9' ? strtoull(p, NULL, 10) : (unsigned long long)*p;
+		p += strcspn(p, " ");
+		p += *p == ' ';
+	}
+	return i;
+}
+
+struct ctr_sample {
+	uint64_t cpu_ns, mem, limit, pids, rx, tx;
+	struct timespec at;
+};
+
+/* One sample: from the container's cgroups where it has the controller,
+ * else summed over its processes (CPU ticks, resident pages). */
+static void ctr_sample_take(const struct ctr *c, pid_t pid, struct ctr_sample *s)
+{
+	uint64_t v = 0, inactive = 0, cpu = UINT64_MAX, mem = UINT64_MAX;
+	char path[48], buf[4096], *p;
+	int fd, v2 = cg_version() == 2, hz = UTIL_CLK_TCK;
+	uint64_t total = util_mem_total();
+	pid_t *pids;
+	size_t i, n;
+	ssize_t r;
+	memset(s, 0, sizeof s[0]);
+	clock_gettime(CLOCK_MONOTONIC, &s->at);
+	if (cg_read_u64(v2 ? "" : "unified", c->id, "cpu.stat", "usage_usec", &v) == 0)
+		cpu = v * 1000;
+	else if (cg_read_u64("cpuacct", c->id, "cpuacct.usage", NULL, &v) == 0)
+		cpu = v;
+	if (cg_read_u64(v2 ? "" : "memory", c->id, v2 ? "memory.current" : "memory.usage_in_bytes",
+			NULL, &v) == 0) {
+		cg_read_u64(v2 ? "" : "memory", c->id, "memory.stat", v2 ? "inactive_file" :
+			    "total_inactive_file", &inactive);
+		mem = v > inactive ? v - inactive : v;
+		cg_read_u64(v2 ? "" : "memory", c->id, v2 ? "memory.max" : "memory.limit_in_bytes",
+			    NULL, &s->limit);
+	}
+	if (!s->limit || s->limit > total)
+		s->limit = total;
+	pids = cg_pids(c->id, pid, &n);
+	if (cg_read_u64(v2 ? "" : "pids", c->id, "pids.current", NULL, &s->pids) < 0)
+		s->pids = n;
+	for (i = 0; i < n && (cpu == UINT64_MAX || mem == UINT64_MAX); i++) {
+		unsigned long long f[13];
+		if (cpu == UINT64_MAX && ctr_proc_stat(pids[i], f, 13) == 13)
+			s->cpu_ns += (f[11] + f[12]) * 1000000000ULL / (unsigned long long)hz;
+		snprintf(path, sizeof path, "/proc/%d/statm", (int)pids[i]);
+		if (mem == UINT64_MAX && (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+			r = util_read_full(fd, buf, sizeof buf - 1);
+			close(fd);
+			buf[r > 0 ? r : 0] = 0;
+			p = strchr(buf, ' ');
+			if (p)
+				s->mem += strtoull(p + 1, NULL, 10) * (uint64_t)getpagesize();
+		}
+	}
+	free(pids);
+	if (cpu != UINT64_MAX)
+		s->cpu_ns = cpu;
+	if (mem != UINT64_MAX)
+		s->mem = mem;
+	snprintf(path, sizeof path, "/proc/%d/net/dev", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	r = fd >= 0 ? util_read_full(fd, buf, sizeof buf - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	buf[r > 0 ? r : 0] = 0;
+	for (p = strchr(buf, '\n'); p && (p = strchr(p + 1, '\n')) != NULL;) {
+		unsigned long long f[9];
+		char *colon = strchr(p, ':');
+		const char *name = p + 1 + strspn(p + 1, " ");
+		if (!colon || !strncmp(name, "lo:", 3))
+			continue;
+		const char *q = colon + 1;
+		int k;
+		for (k = 0; k < 9; k++) {
+			uint64_t field;
+			if (util_word_u64(&q, &field, 10) < 0)
+				break;
+			f[k] = field;
+		}
+		if (k == 9) {
+			s->rx += f[0];
+			s->tx += f[8];
+		}
+	}
+}
+/* One process of a container as `top` shows it (ps -ef's columns). */
+struct ctr_proc {
+	char uid[24], nuid[24], pid[24], ppid[24], cpu[8], stime[16], tty[16], time[24], comm[32];
+	struct mr_buf cmd;                 /* its command line (the caller frees it) */
+};
+
+/* Process pid's columns (now: the time, boot: when the system booted);
+ * -1 if it is gone. */
+static int ctr_proc_read(pid_t pid, time_t now, time_t boot, struct ctr_proc *p)
+{
+	unsigned long long f[20];
+	char path[48], buf[4096];
+	long hz = UTIL_CLK_TCK;
+	struct tm lt, ln;
+	time_t started;
+	unsigned long long secs;
+	ssize_t r;
+	int fd;
+	memset(p, 0, sizeof *p);
+	p->uid[0] = p->nuid[0] = '?';
+	if (ctr_proc_stat(pid, f, 20) < 20)
+		return -1;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		char *u;
+		r = util_read_full(fd, buf, sizeof buf - 1);
+		close(fd);
+		buf[r > 0 ? r : 0] = 0;
+		if ((u = strstr(buf, "\nUid:")) != NULL) {
+			long v = strtol(u + 5, NULL, 10);
+			snprintf(p->nuid, sizeof p->nuid, "%ld", v);
+			if (v == 0)
+				snprintf(p->uid, sizeof p->uid, "root");
+			else
+				snprintf(p->uid, sizeof p->uid, "%ld", v);
+		}
+	}
+	snprintf(p->pid, sizeof p->pid, "%d", (int)pid);
+	snprintf(p->ppid, sizeof p->ppid, "%llu", f[1]);
+	secs = (f[11] + f[12]) / (unsigned long long)hz;
+	started = boot + (time_t)(f[19] / (unsigned long long)hz);
+	snprintf(p->cpu, sizeof p->cpu, "%llu", now > started ?
+		 (f[11] + f[12]) * 100 / (unsigned long long)hz / (unsigned long long)(now - started) : 0);
+	/* UTC: no time zone code in the binary for one column */
+	gmtime_r(&started, &lt);
+	gmtime_r(&now, &ln);
+	if (lt.tm_yday == ln.tm_yday && lt.tm_year == ln.tm_year)
+		snprintf(p->stime, sizeof p->stime, "%02d:%02d", lt.tm_hour, lt.tm_min);
+	else
+		snprintf(p->stime, sizeof p->stime, "%.3s%02d", "JanFebMarAprMayJunJulAugSepOctNovDec" +
+			 3 * (lt.tm_mon % 12), lt.tm_mday);
+	if ((f[4] >> 8 & 0xfff) == 136)
+		snprintf(p->tty, sizeof p->tty, "pts/%llu", (f[4] & 0xff) | ((f[4] >> 12) & 0xfff00));
+	else
+		snprintf(p->tty, sizeof p->tty, "?");
+	snprintf(p->time, sizeof p->time, "%02llu:%02llu:%02llu", secs / 3600, secs / 60 % 60, secs % 60);
+	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		while ((r = read(fd, buf, sizeof buf)) > 0)
+			mr_buf_append(&p->cmd, buf, (size_t)r);
+		close(fd);
+	}
+	for (r = 0; p->cmd.data && (size_t)r + 1 < p->cmd.len; r++)
+		if (!p->cmd.data[r])
+			p->cmd.data[r] = ' ';
+	snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		r = read(fd, p->comm, sizeof p->comm - 1);
+		close(fd);
+		p->comm[r > 0 ? r - 1 : 0] = 0;
+	}
+	if (!p->cmd.len)
+		mr_buf_printf(&p->cmd, "[%s]", p->comm);
+	return 0;
+}

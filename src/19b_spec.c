@@ -61,3 +61,30 @@ static int spec_create(struct mr_store *st, struct ctr *c, int named, struct mr_
 	}
 	return 0;
 }
+
+/* ---- rename (rename, and boot's rollouts) ---- */
+
+/* Give container c a new name under the store lock: the new name claimed
+ * first, the record saved, then the old name released and the network's
+ * hosts files told (rename and boot's rollouts). */
+static int ctr_rename(struct mr_store *st, struct ctr *c, const char *name, struct mr_err *err)
+{
+	char old[CTR_NAME_MAX];
+	int rc = -1;
+	snprintf(old, sizeof old, "%s", c->name);
+	if (mr_store_lock(st, err) < 0)
+		return -1;
+	if (ctr_name_claim(st, name, c->id, err) == 0) {
+		snprintf(c->name, sizeof c->name, "%s", name);
+		if (ctr_save(st, c, -1, err) == 0) {
+			ctr_name_release(st, old, c->id);
+			net_names_update(st, c->network);
+			rc = 0;
+		} else {
+			ctr_name_release(st, name, c->id);
+			snprintf(c->name, sizeof c->name, "%s", old);
+		}
+	}
+	mr_store_unlock(st);
+	return rc;
+}

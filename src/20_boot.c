@@ -1,8 +1,8 @@
 /* ==== [20] BOOT: declarative containers, up, down, init as PID 1 ====
  * One file per container, DIR/NAME.conf (default /etc/minirun/containers, or
  * $MINIRUN_CONFIG_DIR): `key = value` lines, '#' comments. This section parses
- * and orders the declarations and does PID 1's chores (mounts, power off);
- * `up`, `down` and `init` themselves are in [21]. A declaration's keys are
+ * and orders the declarations, does PID 1's chores (mounts, power off) and
+ * runs `up`, `down` and `init` ([21] parses their options). A declaration's keys are
  * the options of `run -d` (struct ctr_opts): its containers go through the
  * same spec and back end ([19b]). A container made by `up` carries the labels
  * minirun.boot=1, minirun.boot.dir=DIR and minirun.boot.hash=<sha256 of the
@@ -495,5 +495,801 @@ static void __attribute__((noreturn)) boot_halt(int cmd)
 	reboot(cmd);
 	for (;;)
 		pause();
+}
+/* ---- up, down, init: the store brought in line with the declarations ----
+ * [21] parses the options and opens the store; a failure here is printed
+ * where it happens (one line naming the container or the file). */
+
+/* What up, down and init work with: the open store (NULL: it could not be
+ * opened, which the CLI said) and room for an error. */
+struct boot_run {
+	struct mr_store *st;
+	struct mr_err err;
+};
+
+#define BOOT_EXIT_FAIL 125                 /* minirun's own failure, as [21]'s */
+
+/* Value of label `key` of a container, or NULL. */
+static const char *boot_label(const struct ctr *c, const char *key)
+{
+	size_t i, k = strlen(key);
+	for (i = 0; i < c->labels.n; i++)
+		if (!strncmp(c->labels.v[i], key, k) && c->labels.v[i][k] == '=')
+			return c->labels.v[i] + k + 1;
+	return NULL;
+}
+
+static const char *boot_name(const struct ctr *c)
+{
+	return c->name[0] == '/' ? c->name + 1 : c->name;
+}
+
+/* Made by `up` from a file of this folder? */
+static int boot_managed(const struct ctr *c, const char *dir)
+{
+	const char *b = boot_label(c, "minirun.boot"), *d = boot_label(c, "minirun.boot.dir");
+	return b && !strcmp(b, "1") && d && !strcmp(d, dir);
+}
+
+/* Load the declared archive (a file or an OCI layout folder) when the image
+ * is not in the store. */
+static int boot_image(struct boot_run *br, struct boot_decl *d)
+{
+	struct image_db db;
+	struct image_load ld;
+	struct mr_err ignored;
+	struct stat sb;
+	int have, fd = -1, rc = -1;
+	if (image_db_read(br->st, &db, &ignored) < 0)
+		memset(&db, 0, sizeof db);
+	have = image_db_find(&db, d->o.image, &ignored) != NULL;
+	image_db_free(&db);
+	if (have || !d->archive)
+		return 0;
+	printf("minirun: %s: loading %s\n", d->name, d->archive);
+	fflush(stdout);
+	memset(&ld, 0, sizeof ld);
+	ld.st = br->st;
+	ld.source = d->archive;
+	ld.quiet = 1;
+	ld.dirfd = -1;
+	image_platform_host(&ld.platform);
+	if (stat(d->archive, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		ld.dirfd = open(d->archive, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		ld.open_blob = image_dir_open_blob;
+		ld.close_blob = image_dir_close_blob;
+	} else {
+		fd = open(d->archive, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd < 0 && ld.dirfd < 0)
+		mr_err_sys(&br->err, "load %s", d->archive);
+	else
+		rc = image_load(&ld, fd, &br->err);
+	if (rc < 0)
+		util_print_err(&br->err);
+	if (fd >= 0)
+		close(fd);
+	if (ld.dirfd >= 0)
+		close(ld.dirfd);
+	return rc;
+}
+
+/* Start a declared container: its options (with the boot labels, and its
+ * entrypoint and command split into words) into the spec, then the same back
+ * end and start as `run -d`. */
+static int boot_start(struct boot_run *br, struct boot_decl *d, const char *dir)
+{
+	struct ctr_opts *o = &d->o;
+	struct ctr_list args = { 0 }, own = { 0 };
+	struct ctr c;
+	size_t i, nep = 0, nlabels = o->label.n;
+	int rc = -1;
+	if (boot_image(br, d) < 0)
+		return -1;
+	ctr_init(&c);
+	util_std_fds();
+	for (i = 0; i < 3; i++) {
+		char *lab;
+		if (asprintf(&lab, i == 0 ? "minirun.boot=1" : i == 1 ? "minirun.boot.dir=%s" :
+			     "minirun.boot.hash=%s", i == 1 ? dir : d->hash) < 0)
+			util_oom();
+		ctr_list_add(&own, lab);
+		ctr_list_add(&o->label, lab);
+	}
+	o->name = d->name;
+	if (d->entrypoint && boot_words(d->entrypoint, &args, &own, &br->err) < 0) {
+		fprintf(stderr, "minirun: %s: key 'entrypoint': %s\n", d->file, br->err.msg);
+		goto out;
+	}
+	nep = args.n;
+	if (d->command && boot_words(d->command, &args, &own, &br->err) < 0) {
+		fprintf(stderr, "minirun: %s: key 'command': %s\n", d->file, br->err.msg);
+		goto out;
+	}
+	/* the entrypoint's program replaces the image's; the rest of it leads
+	 * the command, as with `run --entrypoint PROG IMAGE ARG...` */
+	o->entrypoint = d->entrypoint ? nep ? args.v[0] : "" : NULL;
+	o->args = nep ? args.v + 1 : args.v;
+	o->nargs = (int)(args.n - (nep ? 1 : 0));
+	if (spec_from_opts(br->st, o, &c, &br->err) < 0 ||
+	    spec_create(br->st, &c, 1, &br->err) < 0 ||
+	    ctr_start_detached(br->st, &c, 0, 0, &br->err) != 0)
+		util_print_err(&br->err);
+	else
+		rc = 0;
+out:
+	ctr_free(&c);
+	o->label.n = nlabels;          /* the boot labels were ours */
+	if (o->label.v)
+		o->label.v[nlabels] = NULL;
+	o->args = NULL;
+	o->nargs = 0;
+	for (i = 0; i < own.n; i++)
+		free((char *)own.v[i]);
+	ctr_list_free(&own);
+	ctr_list_free(&args);
+	return rc;
+}
+
+/* Stop until its monitor is gone: a container that keeps exiting under a
+ * restart policy has a monitor in its back-off, or between an exit and the
+ * restart decision, whose state a single look can miss (5 s at most). */
+static void boot_stop(struct boot_run *br, struct ctr *c)
+{
+	struct ctr_rt rt;
+	int i, rfd, alive = 1;
+	for (i = 0; i < 50 && alive; i++) {
+		struct timespec t = { 0, 100000000L };
+		if (ctr_stop(br->st, c, -1, 0, &br->err) < 0)
+			util_print_err(&br->err);
+		rfd = ctr_rundir(br->st, c->id, 0);
+		if (rfd < 0)
+			return;
+		alive = ctr_monitor_alive(rfd);
+		if (alive) {
+			int fd = openat(rfd, "stop", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+			if (fd >= 0)
+				close(fd);
+			if (ctr_rt_read(rfd, &rt) == 0 && rt.monitor > 0 && rt.status == 'R')
+				kill(rt.monitor, SIGTERM);
+			nanosleep(&t, NULL);
+		}
+		close(rfd);
+	}
+}
+
+/* Stop (the container's own stop signal and timeout) and remove. */
+static int boot_remove(struct boot_run *br, struct ctr *c)
+{
+	struct ctr_owner o;
+	struct ctr_info ci;
+	int rc = 0;
+	boot_stop(br, c);
+	ctr_info_get(br->st, c->id, &ci);
+	printf("minirun: stopped %s (exit code %d)\n", boot_name(c), ci.st.exit_code);
+	fflush(stdout);
+	memset(&o, 0, sizeof o);
+	o.st = br->st;
+	o.c = c;
+	o.dirfd = o.lockfd = o.rfd = -1;
+	if (ctr_owner_take(&o, 1, &br->err) < 0 || ctr_remove(br->st, c, &br->err) < 0) {
+		util_print_err(&br->err);
+		rc = -1;
+	}
+	ctr_disown(&o);
+	return rc;
+}
+
+static struct ctr_row *boot_row(struct ctr_row *r, size_t n, const char *name)
+{
+	size_t i;
+	for (i = 0; i < n; i++)
+		if (!strcmp(boot_name(&r[i].c), name))
+			return &r[i];
+	return NULL;
+}
+
+static void boot_free(struct boot_decl *d, size_t n, struct ctr_row *r, size_t nr, size_t *idx)
+{
+	size_t i;
+	for (i = 0; i < n; i++)
+		boot_decl_free(&d[i]);
+	for (i = 0; i < nr; i++)
+		ctr_free(&r[i].c);
+	free(d);
+	free(r);
+	free(idx);
+}
+
+/* depends_on = NAME:healthy (compose's condition: service_healthy): before
+ * starting `who`, wait until NAME's health check says healthy, for as long as
+ * the check could take to decide (start period + (interval + timeout) x
+ * (retries + 1), plus 5 s). 0, or -1 (unhealthy, stopped, no such container,
+ * or no decision in time) with the reason printed. */
+static int boot_wait_healthy(struct boot_run *br, const char *who, const char *dep)
+{
+	char name[CTR_NAME_MAX], id[CTR_ID_LEN + 1];
+	struct ctr c;
+	struct ctr_info ci;
+	int64_t limit, waited;
+	const char *why = NULL;
+	snprintf(name, sizeof name, "%.*s", (int)strcspn(dep, ":"), dep);
+	ctr_init(&c);
+	if (ctr_find(br->st, name, id, &br->err) < 0 || ctr_load(br->st, id, &c, &br->err) < 0) {
+		fprintf(stderr, "minirun: %s: depends on %s: %s\n", who, name, br->err.msg);
+		ctr_free(&c);
+		return -1;
+	}
+	if (!c.health_test.n) {
+		fprintf(stderr, "minirun: %s: %s has no health check: not waited for\n", who, name);
+		ctr_free(&c);
+		return 0;
+	}
+	limit = c.health_start + (ctr_health_ns(c.health_interval) + ctr_health_ns(c.health_timeout)) *
+		(ctr_health_retries(&c) + 1) + 5000000000LL;
+	ctr_free(&c);
+	printf("minirun: %s: waiting for %s to be healthy\n", who, name);
+	fflush(stdout);
+	for (waited = 0; !why; waited += 100000000) {
+		struct timespec t = { 0, 100000000L };
+		ctr_info_get(br->st, id, &ci);
+		if (!strcmp(ci.health, "healthy"))
+			return 0;
+		why = !strcmp(ci.health, "unhealthy") ? "is unhealthy" :
+		      ci.status != CTR_RUNNING && ci.status != CTR_RESTARTING ? "is not running" :
+		      waited > limit ? "did not become healthy in time" : NULL;
+		nanosleep(&t, NULL);
+	}
+	fprintf(stderr, "minirun: %s: dependency %s %s\n", who, name, why);
+	return -1;
+}
+
+/* Every NAME:healthy of x's depends_on healthy (or waited for in vain). */
+static int boot_deps_healthy(struct boot_run *br, const struct boot_decl *x)
+{
+	size_t j;
+	for (j = 0; j < x->depends_on.n; j++) {
+		const char *c = strchr(x->depends_on.v[j], ':');
+		if (c && boot_wait_healthy(br, x->name, x->depends_on.v[j]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- updates: fetch, replace, keep the new container only if it is good ----
+ * store/boot/NAME.rollout  an update under way: the old container's ID,
+ *   written and synced before the old container is stopped and renamed
+ *   NAME.prev; removed once the new one is kept (NAME.prev removed) or the
+ *   old one is back under its name. The next `up` after a power cut or a
+ *   SIGKILL finds it and puts the old container back before anything else:
+ *   one of the two runs afterwards, never none.
+ * store/boot/NAME.refused  "IMAGE_ID HASH" of a rolled-back update: not tried
+ *   again until the tag moves to another image or the declaration changes.
+ *   The rolled-back container carries the label minirun.boot.refused=IMAGE_ID
+ *   (ps --format '{{.Labels}}', inspect). The previous image stays in use by
+ *   NAME.prev until the new container is kept, so no prune can take it. */
+
+static int boot_statedir(struct boot_run *br)
+{
+	mkdirat(br->st->rootfd, "boot", 0700);
+	return openat(br->st->rootfd, "boot", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* The ID of the container of exactly this name, or "". */
+static void boot_id_of(struct boot_run *br, const char *name, char *id)
+{
+	int fd = ctr_names_dir(br->st);
+	id[0] = 0;
+	if (fd >= 0) {
+		ctr_name_owner(br->st, fd, name, id);
+		close(fd);
+	}
+}
+
+/* The image ID a reference names in the store; -1 (id "") if none. */
+static int boot_image_id(struct boot_run *br, const char *ref, char *id)
+{
+	struct image_db db;
+	struct image_rec *r;
+	struct mr_err ignored;
+	id[0] = 0;
+	if (image_db_read(br->st, &db, &ignored) < 0)
+		return -1;
+	r = image_db_find(&db, ref, &ignored);
+	if (r)
+		snprintf(id, MR_DIGEST_LEN + 1, "%s", r->id);
+	image_db_free(&db);
+	return r ? 0 : -1;
+}
+
+static int boot_is_refused(int sfd, const char *name, const char *image, const char *hash)
+{
+	char file[CTR_NAME_MAX + 16], want[2 * MR_DIGEST_LEN + 4];
+	struct mr_buf b = { 0 };
+	struct mr_err ignored;
+	int hit;
+	snprintf(file, sizeof file, "%s.refused", name);
+	if (mr_read_file(sfd, file, &b, 512, &ignored) < 0)
+		return 0;
+	snprintf(want, sizeof want, "%s %s\n", image, hash);
+	hit = b.len == strlen(want) && !memcmp(b.data, want, b.len);
+	mr_buf_free(&b);
+	return hit;
+}
+
+/* Bring the image in as `pull` says: never (the archive when the image is
+ * missing), missing (pull when it is not in the store), always (pull: the
+ * tag may have moved). A failed pull keeps what the store has. */
+static void boot_fetch(struct boot_run *br, struct boot_decl *d)
+{
+	char id[MR_DIGEST_LEN + 1];
+	struct pull_opts po;
+	struct mr_store *st = br->st;
+	int have = boot_image_id(br, d->o.image, id) == 0;
+	if (!st || !d->pull || !strcmp(d->pull, "never") || (have && !strcmp(d->pull, "missing")))
+		return;
+	printf("minirun: %s: pulling %s\n", d->name, d->o.image);
+	fflush(stdout);
+	memset(&po, 0, sizeof po);
+	po.quiet = 1;
+	po.rate = d->rate;
+	po.insecure = getenv("MINIRUN_INSECURE_REGISTRIES");
+	if (image_pull(st, d->o.image, &po, &br->err) < 0)
+		fprintf(stderr, "minirun: %s: pull of %s failed: %s%s\n", d->name, d->o.image,
+			br->err.msg, have ? " (the image in the store stays)" : "");
+}
+
+static int boot_rename(struct boot_run *br, const char *id, const char *name)
+{
+	struct ctr c;
+	int rc;
+	ctr_init(&c);
+	rc = ctr_load(br->st, id, &c, &br->err) < 0 ? -1 : ctr_rename(br->st, &c, name, &br->err);
+	if (rc < 0)
+		fprintf(stderr, "minirun: rename %.12s to %s: %s\n", id, name, br->err.msg);
+	ctr_free(&c);
+	return rc;
+}
+
+/* Load a container by ID and stop + remove it, or start it. */
+static int boot_by_id(struct boot_run *br, const char *id, int start)
+{
+	struct ctr c;
+	int rc = -1;
+	ctr_init(&c);
+	if (ctr_load(br->st, id, &c, &br->err) == 0)
+		rc = start ? (ctr_start_detached(br->st, &c, 0, 0, &br->err) ? -1 : 0) :
+			     boot_remove(br, &c);
+	if (rc < 0 && start)
+		util_print_err(&br->err);
+	ctr_free(&c);
+	return rc;
+}
+
+/* Say on the container which image was refused (replacing an older say). */
+static void boot_mark_refused(struct boot_run *br, const char *id, const char *image)
+{
+	struct ctr c;
+	struct mr_err ignored;
+	char *lab = NULL;
+	size_t i, j;
+	ctr_init(&c);
+	if (ctr_load(br->st, id, &c, &ignored) == 0 &&
+	    asprintf(&lab, "minirun.boot.refused=%s", image) > 0) {
+		for (i = j = 0; i < c.labels.n; i++)
+			if (strncmp(c.labels.v[i], "minirun.boot.refused=", 21))
+				c.labels.v[j++] = c.labels.v[i];
+		c.labels.n = j;
+		ctr_list_add(&c.labels, lab);
+		if (mr_store_lock(br->st, &ignored) == 0) {
+			ctr_save(br->st, &c, -1, &ignored);
+			mr_store_unlock(br->st);
+		}
+	}
+	ctr_free(&c);
+	free(lab);
+}
+
+/* Is the new container good? With a health check: healthy before the
+ * check could have decided (start period + (interval + timeout) x
+ * (retries + 1), plus 5 s); without: running and never restarted for
+ * rollout_wait. 0, or -1 with the reason in why. */
+static int boot_verdict(struct boot_run *br, const struct boot_decl *d, char *why, size_t size)
+{
+	char id[CTR_ID_LEN + 1];
+	struct ctr c;
+	struct ctr_info ci;
+	int64_t limit, waited;
+	int health;
+	boot_id_of(br, d->name, id);
+	ctr_init(&c);
+	if (!id[0] || ctr_load(br->st, id, &c, &br->err) < 0) {
+		snprintf(why, size, "was not created");
+		ctr_free(&c);
+		return -1;
+	}
+	health = c.health_test.n > 0;
+	limit = health ? c.health_start + (ctr_health_ns(c.health_interval) +
+		ctr_health_ns(c.health_timeout)) * (ctr_health_retries(&c) + 1) + 5000000000LL :
+		d->wait_ns;
+	ctr_free(&c);
+	if (health)
+		printf("minirun: %s: waiting for the new container's health check\n", d->name);
+	else
+		printf("minirun: %s: checking that the new container stays up for %llds\n", d->name,
+		       (long long)(d->wait_ns / 1000000000LL));
+	fflush(stdout);
+	for (waited = 0;; waited += 100000000) {
+		struct timespec t = { 0, 100000000L };
+		ctr_info_get(br->st, id, &ci);
+		if (ci.status != CTR_RUNNING || ci.st.restart_count > 0) {
+			snprintf(why, size, "stopped (exit code %d)", ci.st.exit_code);
+			return -1;
+		}
+		if (health && !strcmp(ci.health, "healthy"))
+			return 0;
+		if (health && !strcmp(ci.health, "unhealthy")) {
+			snprintf(why, size, "is unhealthy");
+			return -1;
+		}
+		if (waited >= limit) {
+			if (!health)
+				return 0;
+			snprintf(why, size, "did not become healthy in time");
+			return -1;
+		}
+		nanosleep(&t, NULL);
+	}
+}
+
+/* Replace `old` by a container of the declaration (image `image`): keep
+ * the new one if it is good, else bring the old one back and refuse the
+ * image. 0 updated, -1 rolled back or failed. */
+static int boot_rollout(struct boot_run *br, struct boot_decl *x, struct ctr *old, const char *dir,
+			const char *image, int sfd)
+{
+	char prev[CTR_NAME_MAX + 8], jfile[CTR_NAME_MAX + 16], line[CTR_ID_LEN + 2], why[160] = "";
+	char nid[CTR_ID_LEN + 1], rfile[CTR_NAME_MAX + 16], rec[2 * MR_DIGEST_LEN + 4];
+	struct mr_err err;
+	snprintf(prev, sizeof prev, "%s.prev", x->name);
+	snprintf(jfile, sizeof jfile, "%s.rollout", x->name);
+	snprintf(line, sizeof line, "%s\n", old->id);
+	if (mr_write_atomic(sfd, jfile, line, strlen(line), 0600, &err) < 0) {
+		util_print_err(&err);
+		return -1;
+	}
+	printf("minirun: %s: stopping the old container (kept as %s until the new one is good)\n",
+	       x->name, prev);
+	fflush(stdout);
+	if (ctr_stop(br->st, old, -1, 0, &err) < 0)
+		util_print_err(&err);
+	if (boot_rename(br, old->id, prev) < 0) {
+		boot_by_id(br, old->id, 1);
+		unlinkat(sfd, jfile, 0);
+		return -1;
+	}
+	if (boot_deps_healthy(br, x) < 0 || boot_start(br, x, dir) < 0)
+		snprintf(why, sizeof why, "did not start");
+	else
+		boot_verdict(br, x, why, sizeof why);
+	if (!why[0]) {
+		boot_by_id(br, old->id, 0);
+		unlinkat(sfd, jfile, 0);
+		mr_fsync_dir(sfd, &err);
+		printf("minirun: %s: updated to image %.19s\n", x->name, image);
+		return 0;
+	}
+	/* roll back: the new one goes, the old one comes back under its name */
+	boot_id_of(br, x->name, nid);
+	if (nid[0] && strcmp(nid, old->id))
+		boot_by_id(br, nid, 0);
+	boot_rename(br, old->id, x->name);
+	snprintf(rfile, sizeof rfile, "%s.refused", x->name);
+	snprintf(rec, sizeof rec, "%s %s\n", image, x->hash);
+	if (mr_write_atomic(sfd, rfile, rec, strlen(rec), 0600, &err) < 0)
+		util_print_err(&err);
+	boot_mark_refused(br, old->id, image);
+	boot_by_id(br, old->id, 1);
+	unlinkat(sfd, jfile, 0);
+	mr_fsync_dir(sfd, &err);
+	fprintf(stderr, "minirun: %s: the new container %s: rolled back to the previous container "
+		"(image %.19s); image %.19s refused until the tag or the declaration changes\n",
+		x->name, why, old->image, image);
+	return -1;
+}
+
+/* An update cut short (power cut, SIGKILL of `up`): the old container back
+ * under its name, the new one (not confirmed) removed. */
+static void boot_recover(struct boot_run *br, const char *name, int sfd)
+{
+	char jfile[CTR_NAME_MAX + 16], prev[CTR_NAME_MAX + 8];
+	char pid[CTR_ID_LEN + 1], nid[CTR_ID_LEN + 1];
+	struct mr_err ignored;
+	snprintf(jfile, sizeof jfile, "%s.rollout", name);
+	if (!util_exists_at(sfd, jfile, AT_SYMLINK_NOFOLLOW))
+		return;
+	snprintf(prev, sizeof prev, "%s.prev", name);
+	boot_id_of(br, prev, pid);
+	if (pid[0]) {
+		boot_id_of(br, name, nid);
+		if (nid[0] && strcmp(nid, pid))
+			boot_by_id(br, nid, 0);
+		boot_rename(br, pid, name);
+		printf("minirun: %s: an update was cut short: the previous container is back\n", name);
+	}
+	unlinkat(sfd, jfile, 0);
+	mr_fsync_dir(sfd, &ignored);
+}
+
+/* Bring the store in line with the folder. 0, or 1 if anything failed. */
+static int boot_up(struct boot_run *br, const char *dir)
+{
+	struct boot_decl *d = NULL;
+	struct ctr_row *rows, *r;
+	size_t nr, i, *idx;
+	ssize_t n;
+	int bad, rc = 0, sfd;
+	if (!br->st)
+		return BOOT_EXIT_FAIL;
+	n = boot_load_dir(dir, &d, &bad, &br->err);
+	if (n < 0) {
+		util_print_err(&br->err);
+		return BOOT_EXIT_FAIL;
+	}
+	rc = bad ? 1 : 0;
+	idx = util_xmalloc(((size_t)n + 1) * sizeof *idx);
+	boot_order(d, (size_t)n, idx);
+	sfd = boot_statedir(br);
+	for (i = 0; i < (size_t)n && sfd >= 0; i++)
+		if (d[i].ok)
+			boot_recover(br, d[i].name, sfd);
+	rows = ctr_rows(br->st, &nr);
+	/* declarations that went away */
+	for (i = 0; i < nr; i++)
+		if (boot_managed(&rows[i].c, dir) && !boot_find(d, (size_t)n, boot_name(&rows[i].c))) {
+			printf("minirun: %s: no declaration any more, removing\n", boot_name(&rows[i].c));
+			if (boot_remove(br, &rows[i].c) < 0)
+				rc = 1;
+		}
+	for (i = 0; i < (size_t)n; i++) {
+		struct boot_decl *x = &d[idx[i]];
+		char img[MR_DIGEST_LEN + 1];
+		const char *h;
+		int same;
+		if (!x->ok)
+			continue;
+		boot_fetch(br, x);
+		boot_image_id(br, x->o.image, img);
+		r = boot_row(rows, nr, x->name);
+		if (r && !boot_managed(&r->c, dir)) {
+			fprintf(stderr, "minirun: %s: container %s exists and was not made by `up` "
+				"from %s: left alone\n", x->file, x->name, dir);
+			rc = 1;
+			continue;
+		}
+		h = r ? boot_label(&r->c, "minirun.boot.hash") : NULL;
+		same = r && h && !strcmp(h, x->hash) && (!img[0] || !strcmp(img, r->c.image));
+		if (r && !same && sfd >= 0 && boot_is_refused(sfd, x->name, img, x->hash)) {
+			printf("minirun: %s: image %.19s was rolled back before: refused until the tag "
+			       "or the declaration changes\n", x->name, img);
+			same = 1;
+		}
+		if (same) {
+			if (r->ci.status == CTR_RUNNING || r->ci.status == CTR_RESTARTING) {
+				printf("minirun: %s: up to date\n", x->name);
+			} else if (boot_deps_healthy(br, x) < 0) {
+				fprintf(stderr, "minirun: %s: not started\n", x->name);
+				rc = 1;
+			} else if (ctr_start_detached(br->st, &r->c, 0, 0, &br->err) != 0) {
+				util_print_err(&br->err);
+				rc = 1;
+			} else {
+				printf("minirun: %s: started\n", x->name);
+			}
+			continue;
+		}
+		if (r && sfd >= 0) {
+			printf("minirun: %s: %s, replacing\n", x->name, h && !strcmp(h, x->hash) ?
+			       "new image for its tag" : "declaration changed");
+			fflush(stdout);
+			if (boot_rollout(br, x, &r->c, dir, img, sfd) < 0)
+				rc = 1;
+			continue;
+		}
+		if (r) {
+			printf("minirun: %s: declaration changed, replacing\n", x->name);
+			if (boot_remove(br, &r->c) < 0) {
+				rc = 1;
+				continue;
+			}
+		}
+		if (boot_deps_healthy(br, x) < 0 || boot_start(br, x, dir) < 0) {
+			fprintf(stderr, "minirun: %s: not started\n", x->name);
+			rc = 1;
+		} else {
+			printf("minirun: %s: started\n", x->name);
+		}
+		fflush(stdout);
+	}
+	fflush(stdout);
+	if (sfd >= 0)
+		close(sfd);
+	boot_free(d, (size_t)n, rows, nr, idx);
+	return rc;
+}
+
+/* Stop and remove what `up` made from this folder, in reverse start order. */
+static int boot_down(struct boot_run *br, const char *dir)
+{
+	struct boot_decl *d = NULL;
+	struct ctr_row *rows, *r;
+	size_t nr, i, *idx;
+	ssize_t n;
+	int bad, rc = 0;
+	if (!br->st)
+		return BOOT_EXIT_FAIL;
+	n = boot_load_dir(dir, &d, &bad, &br->err);
+	if (n < 0)
+		n = 0;   /* the folder is gone: still stop what it made */
+	idx = util_xmalloc(((size_t)n + 1) * sizeof *idx);
+	boot_order(d, (size_t)n, idx);
+	rows = ctr_rows(br->st, &nr);
+	for (i = (size_t)n; i-- > 0;) {
+		r = boot_row(rows, nr, d[idx[i]].name);
+		if (r && boot_managed(&r->c, dir)) {
+			if (boot_remove(br, &r->c) < 0)
+				rc = 1;
+			r->c.labels.n = 0;   /* done */
+		}
+	}
+	for (i = 0; i < nr; i++)
+		if (boot_managed(&rows[i].c, dir) && boot_remove(br, &rows[i].c) < 0)
+			rc = 1;
+	boot_free(d, (size_t)n, rows, nr, idx);
+	return rc;
+}
+
+/* Run up or down in a child, reaping whatever else ends meanwhile (PID 1
+ * adopts every orphan); a shutdown signal is remembered in *want. */
+static int boot_child(struct boot_run *br, const char *dir, int up, const sigset_t *mask,
+		      const sigset_t *old, int *want)
+{
+	int status = 0;
+	pid_t pid;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return up ? boot_up(br, dir) : boot_down(br, dir);
+	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, old, NULL);
+		exit(up ? boot_up(br, dir) : boot_down(br, dir));
+	}
+	for (;;) {
+		struct timespec t = { 1, 0 };
+		int sig = sigtimedwait(mask, NULL, &t);
+		if (sig == SIGUSR2 || (sig > 0 && sig != SIGCHLD && sig != SIGHUP))
+			*want = sig == SIGUSR2 ? (int)RB_AUTOBOOT : *want ? *want : (int)RB_POWER_OFF;
+		if (boot_reap(pid, &status))
+			return WIFEXITED(status) ? WEXITSTATUS(status) : BOOT_EXIT_FAIL;
+	}
+}
+
+static void boot_nop(int sig)
+{
+	(void)sig;
+}
+
+/* init's update timer: the shortest pull_interval of the declarations (0:
+ * none). Their errors are said by `up`, not here. */
+static int64_t boot_pull_every(const char *dir)
+{
+	struct boot_decl *d = NULL;
+	struct mr_err ignored;
+	int64_t every = 0;
+	ssize_t n, i;
+	int bad, err2 = fcntl(2, F_DUPFD_CLOEXEC, 3), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null >= 0)
+		dup2(null, 2);
+	n = boot_load_dir(dir, &d, &bad, &ignored);
+	if (err2 >= 0) {
+		dup2(err2, 2);
+		close(err2);
+	}
+	if (null >= 0)
+		close(null);
+	for (i = 0; i < n; i++)
+		if (d[i].ok && d[i].interval_ns && (!every || d[i].interval_ns < every))
+			every = d[i].interval_ns;
+	for (i = 0; i < n; i++)
+		boot_decl_free(&d[i]);
+	free(d);
+	return every;
+}
+
+static int64_t boot_now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/* init, before the store is opened: as PID 1 the mounts (the run folder is
+ * on /run), ctrl-alt-del, a session; else the orphans come to us. Then 0-2
+ * open and init's signals caught and blocked into *mask (the previous
+ * mask in *old): PID 1 gets no signal it has no handler for. */
+static void boot_init_prepare(int pid1, sigset_t *mask, sigset_t *old)
+{
+	const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGCHLD };
+	struct sigaction sa;
+	size_t i;
+	if (pid1) {
+		boot_leave_rootfs();
+		boot_mounts();
+		/* ctrl-alt-del becomes SIGINT to us instead of an instant reboot */
+		reboot(RB_DISABLE_CAD);
+		setsid();
+	} else {
+		/* orphaned monitors come to us, as they would to PID 1 */
+		prctl(PR_SET_CHILD_SUBREAPER, 1);
+	}
+	util_std_fds();
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = boot_nop;
+	sigemptyset(mask);
+	for (i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+		sigaction(sigs[i], &sa, NULL);
+		sigaddset(mask, sigs[i]);
+	}
+	sigprocmask(SIG_BLOCK, mask, old);
+}
+
+/* init: up, then wait; SIGHUP or the update timer run up again, a shutdown
+ * signal runs down and, as PID 1, powers off or reboots. */
+static int boot_init(struct boot_run *br, const char *dir, int do_reboot, int pid1,
+		     const sigset_t *maskp, const sigset_t *oldp)
+{
+	sigset_t mask = *maskp, old = *oldp;
+	int want = 0, rc;
+	int64_t every, last;
+	/* A power cut may have hit the last writes: say what the store is like
+	 * and collect only what nothing uses before the containers start. */
+	if (br->st && check_store(br->st, CHECK_GARBAGE, "minirun: init: check: ", &br->err) < 0)
+		util_print_err(&br->err);
+	fflush(stdout);
+	printf("minirun: init: starting containers from %s\n", dir);
+	boot_child(br, dir, 1, &mask, &old, &want);
+	every = boot_pull_every(dir);
+	last = boot_now_ns();
+	if (every)
+		printf("minirun: init: looking for new images every %llds\n",
+		       (long long)(every / 1000000000LL));
+	while (!want) {
+		struct timespec t = { 5, 0 };
+		int sig;
+		if (every && last + every - boot_now_ns() < 5000000000LL) {
+			int64_t left = last + every - boot_now_ns();
+			t.tv_sec = left > 0 ? (time_t)(left / 1000000000LL) : 0;
+			t.tv_nsec = left > 0 ? (long)(left % 1000000000LL) : 1;
+		}
+		sig = sigtimedwait(&mask, NULL, &t);
+		if (sig == SIGUSR2) {
+			want = (int)RB_AUTOBOOT;
+		} else if (sig == SIGHUP || (every && boot_now_ns() >= last + every)) {
+			/* re-read the declarations, pull what says always */
+			boot_child(br, dir, 1, &mask, &old, &want);
+			every = boot_pull_every(dir);
+			last = boot_now_ns();
+		} else if (sig > 0 && sig != SIGCHLD) {
+			want = do_reboot ? (int)RB_AUTOBOOT : (int)RB_POWER_OFF;
+		}
+		boot_reap(0, NULL);
+	}
+	printf("minirun: init: stopping containers\n");
+	rc = boot_child(br, dir, 0, &mask, &old, &want);
+	if (pid1)
+		boot_halt(want);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	printf("minirun: init: done\n");
+	return rc;
 }
 #endif /* MINIRUN_WITH_INIT */

@@ -1449,16 +1449,6 @@ static int cli_ctr(struct cli *cl, const char *ref, struct ctr *c)
 	return 0;
 }
 
-/* Make sure 0, 1 and 2 are open: a container's stdio must never be one of
- * minirun's own descriptors. */
-static void cli_std_fds(void)
-{
-	int fd;
-	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2) {}
-	if (fd > 2)
-		close(fd);
-}
-
 static int run_parse(struct cli *cl, struct ctr_opts *o, int argc, char **argv, int is_run)
 {
 	struct cli_flag flags[] = {
@@ -1612,7 +1602,7 @@ static int cmd_run(struct cli *cl, int argc, char **argv)
 	int n = run_parse(cl, &o, argc, argv, 1), rc;
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	cli_std_fds();
+	util_std_fds();
 	ctr_init(&c);
 	if (run_pull(cl, &o, o.image) < 0 || run_create(cl, &o, &c) < 0) {
 		/* Docker's run: "docker: <error>." and a pointer to the help */
@@ -1674,7 +1664,7 @@ static int cmd_start(struct cli *cl, int argc, char **argv)
 		fprintf(stderr, "Error: you cannot start and attach multiple containers at once\n");
 		return CLI_EXIT_FAIL;
 	}
-	cli_std_fds();
+	util_std_fds();
 	for (i = 0; i < n; i++) {
 		struct ctr c;
 		struct ctr_info ci;
@@ -1709,75 +1699,6 @@ static int cmd_start(struct cli *cl, int argc, char **argv)
 	return rc;
 }
 
-/* Wait until pid (with its start time) is gone; 0 if it went within ms
- * (ms < 0: no limit). */
-static int ctr_wait_pid(pid_t pid, unsigned long long start, long ms)
-{
-	long waited = 0, step = 2;
-	while (ctr_pid_start(pid) == start) {
-		struct timespec t = { 0, step * 1000000L };
-		if (ms >= 0 && waited >= ms)
-			return -1;
-		nanosleep(&t, NULL);
-		waited += step;
-		if (step < 64)
-			step *= 2;
-	}
-	return 0;
-}
-
-/* Wait until nothing owns the container (its owner recorded the exit),
- * looking at the lock without taking it (see ctr_lock_take). */
-static void ctr_wait_owner(struct mr_store *st, const char *id)
-{
-	int rfd = ctr_rundir(st, id, 0);
-	long step = 2;
-	if (rfd < 0)
-		return;
-	while (ctr_monitor_alive(rfd)) {
-		struct timespec t = { 0, step * 1000000L };
-		nanosleep(&t, NULL);
-		if (step < 50)
-			step *= 2;
-	}
-	close(rfd);
-}
-
-/* Docker's stop: the stop signal, SIGKILL after the timeout; the restart
- * policy does not apply to a container stopped by the user. */
-static int ctr_stop(struct mr_store *st, struct ctr *c, long timeout, int sig, struct mr_err *err)
-{
-	struct ctr_info ci;
-	int rfd, fd;
-	ctr_info_get(st, c->id, &ci);
-	if (ci.status != CTR_RUNNING && ci.status != CTR_RESTARTING)
-		return 0;
-	rfd = ctr_rundir(st, c->id, 0);
-	if (rfd < 0)
-		return 0;
-	fd = openat(rfd, "stop", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		close(fd);
-	close(rfd);
-	if (ci.status == CTR_RESTARTING) {
-		if (ci.monitor > 0)
-			kill(ci.monitor, SIGTERM);
-	} else if (ci.pid > 0) {
-		if (!sig)
-			sig = ctr_signal_parse(c->stop_signal);
-		if (timeout < 0)
-			timeout = c->stop_timeout >= 0 ? c->stop_timeout : 10;
-		if (kill(ci.pid, sig ? sig : SIGTERM) < 0 && errno != ESRCH)
-			return mr_err_sys(err, "stop container %s", c->name);
-		if (ctr_wait_pid(ci.pid, ci.pid_start, timeout * 1000) < 0) {
-			kill(ci.pid, SIGKILL);
-			ctr_wait_pid(ci.pid, ci.pid_start, -1);
-		}
-	}
-	ctr_wait_owner(st, c->id);
-	return 0;
-}
-
 static int cmd_stop_restart(struct cli *cl, int argc, char **argv, int restart)
 {
 	const char *t = NULL, *s = NULL;
@@ -1801,7 +1722,7 @@ static int cmd_stop_restart(struct cli *cl, int argc, char **argv, int restart)
 		fprintf(stderr, "Error: Invalid signal: %s\n", s);
 		return CLI_EXIT_FAIL;
 	}
-	cli_std_fds();
+	util_std_fds();
 	for (i = 0; i < n; i++) {
 		struct ctr c;
 		if (cli_ctr(cl, argv[i], &c) < 0) {
@@ -2611,19 +2532,6 @@ static int cmd_container_inspect(struct cli *cl, int argc, char **argv)
 
 /* ---- ps ---- */
 
-struct ps_row {
-	struct ctr c;
-	struct ctr_info ci;
-	int image_gone;                   /* its reference names another image now, or none */
-	struct mr_store *st;
-	char size[48];                     /* ps -s: "6B (virtual 1.98MB)", else "" */
-};
-
-static int ps_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct ps_row *)b)->c.created, ((const struct ps_row *)a)->c.created);
-}
-
 /* Docker's COMMAND cell: Path and Args, cut to 20 characters with an
  * ellipsis unless --no-trunc, quoted as Go's strconv.Quote does. */
 static void ps_command(const struct ctr *c, int no_trunc, struct mr_buf *out)
@@ -2685,7 +2593,7 @@ static int ps_port_cmp(const void *a, const void *b)
 /* Docker's PORTS cell (DisplayablePorts): sorted by container port, runs of
  * ports mapped to themselves grouped ("0.0.0.0:80-81->80-81/tcp"), other
  * mappings after them ("0.0.0.0:8000->80/tcp"), joined by ", ". */
-static void ps_ports(const struct ps_row *r, struct mr_buf *out)
+static void ps_ports(const struct ctr_row *r, struct mr_buf *out)
 {
 	struct net_port ports[NET_MAX_PORTS], group[NET_MAX_PORTS];
 	struct mr_buf b = { 0 }, maps = { 0 }, res = { 0 };
@@ -2735,7 +2643,7 @@ static void ps_ports(const struct ps_row *r, struct mr_buf *out)
 }
 
 /* Value of one --format field ({{.Names}}), or -1 if unknown. */
-static int ps_field(const struct ps_row *r, const char *f, const char *arg, int no_trunc,
+static int ps_field(const struct ctr_row *r, const char *f, const char *arg, int no_trunc,
 		    struct mr_buf *out)
 {
 	char buf[96];
@@ -2779,7 +2687,13 @@ static int ps_field(const struct ps_row *r, const char *f, const char *arg, int 
 	} else if (!strcmp(f, "Networks")) {
 		mr_buf_printf(out, "%s", r->c.network);
 	} else if (!strcmp(f, "Size")) {
-		mr_buf_printf(out, "%s", r->size[0] ? r->size : "0B");
+		char a[24], b[24];
+		util_human_size(r->size_rw, a, sizeof a);
+		util_human_size(r->size_virtual, b, sizeof b);
+		if (r->sized)
+			mr_buf_printf(out, "%s (virtual %s)", a, b);
+		else
+			mr_buf_printf(out, "0B");
 	} else if (!strcmp(f, "Ports")) {
 		if (r->ci.status == CTR_RUNNING)
 			ps_ports(r, out);
@@ -2805,7 +2719,7 @@ static const char *ps_header(const char *f)
 
 /* Render a Go-style template ({{.Field}}, {{.Label "k"}}, \t \n escapes);
  * row NULL renders the header. -1 (message printed) on an unknown field. */
-static int ps_render(const char *fmt, const struct ps_row *r, int no_trunc, struct mr_buf *out)
+static int ps_render(const char *fmt, const struct ctr_row *r, int no_trunc, struct mr_buf *out)
 {
 	const char *p = fmt;
 	while (*p) {
@@ -2863,172 +2777,6 @@ static void ps_cells(char *p, const char **cells, size_t n)
 	}
 }
 
-/* The keys of `ps --filter KEY=VALUE`. */
-static const char ps_filter_keys[] = "id\0name\0status\0label\0ancestor\0exited\0health\0";
-
-static int ps_filter_known(const char *f)
-{
-	const char *k;
-	for (k = ps_filter_keys; *k; k += strlen(k) + 1)
-		if (util_starts_with(f, k) && f[strlen(k)] == '=')
-			return 1;
-	return 0;
-}
-
-/* --filter: same key ORs, different keys AND (Docker's rule). */
-static int ps_match(const struct ps_row *r, const struct ctr_list *filters)
-{
-	const char *k;
-	for (k = ps_filter_keys; *k; k += strlen(k) + 1) {
-		size_t i, kl = strlen(k);
-		int any = 0, hit = 0;
-		for (i = 0; i < filters->n; i++) {
-			const char *f = filters->v[i], *v = f + kl + 1;
-			if (strncmp(f, k, kl) || f[kl] != '=')
-				continue;
-			any = 1;
-			if (!strcmp(k, "id")) {
-				hit |= !strncmp(r->c.id, v, strlen(v));
-			} else if (!strcmp(k, "name")) {
-				char pat[CTR_NAME_MAX];
-				size_t pl;
-				int head = *v == '^';
-				snprintf(pat, sizeof pat, "%s", v + head);
-				pl = strlen(pat);
-				if (pl && pat[pl - 1] == '$')
-					pat[--pl] = 0, hit |= head ? !strcmp(r->c.name, pat) :
-						util_ends_with(r->c.name, pat);
-				else
-					hit |= head ? util_starts_with(r->c.name, pat) :
-						strstr(r->c.name, pat) != NULL;
-			} else if (!strcmp(k, "status")) {
-				hit |= !strcmp(v, ctr_status_name(r->ci.status));
-			} else if (!strcmp(k, "label")) {
-				size_t j;
-				for (j = 0; j < r->c.labels.n; j++)
-					hit |= strchr(v, '=') ? !strcmp(r->c.labels.v[j], v) :
-						ctr_env_keylen(r->c.labels.v[j]) == strlen(v) &&
-						!strncmp(r->c.labels.v[j], v, strlen(v));
-			} else if (!strcmp(k, "ancestor")) {
-				hit |= !strcmp(r->c.image_ref, v) || !strncmp(r->c.image + 7, v, strlen(v)) ||
-				       !strcmp(r->c.image, v);
-			} else if (!strcmp(k, "exited")) {
-				hit |= r->ci.status == CTR_EXITED && r->ci.st.exit_code == atoi(v);
-			} else {                  /* health: healthy, unhealthy, starting, none */
-				hit |= !strcmp(v, r->ci.health[0] ? r->ci.health : "none");
-			}
-		}
-		if (any && !hit)
-			return 0;
-	}
-	return 1;
-}
-
-/* Without -a, Docker lists only running containers whatever the filters,
- * except that a status filter widens the list to every state
- * (`ps -q -f name=db` is empty while db is stopped). */
-static int ps_wants_stopped(const struct ctr_list *filters)
-{
-	size_t i;
-	for (i = 0; i < filters->n; i++)
-		if (util_starts_with(filters->v[i], "status="))
-			return 1;
-	return 0;
-}
-
-/* Bytes of the files under a folder as Docker counts a layer: apparent
- * sizes of everything but folders, on its own filesystem. */
-static uint64_t ps_du(int dirfd)
-{
-	DIR *d = fdopendir(dirfd);
-	struct dirent *de;
-	uint64_t sum = 0;
-	struct stat top;
-	if (!d) {
-		close(dirfd);
-		return 0;
-	}
-	fstat(dirfd, &top);
-	while ((de = readdir(d)) != NULL) {
-		struct stat sb;
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
-		    fstatat(dirfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 || sb.st_dev != top.st_dev)
-			continue;
-		if (S_ISDIR(sb.st_mode)) {
-			int fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (fd >= 0)
-				sum += ps_du(fd);
-		} else {
-			sum += (uint64_t)sb.st_size;
-		}
-	}
-	closedir(d);
-	return sum;
-}
-
-/* ps -s: each container's writable layer and, virtual, with its image. */
-static void ps_sizes(struct mr_store *st, struct ps_row *rows, size_t count)
-{
-	struct image_db db;
-	struct mr_err ignored;
-	size_t i;
-	if (image_db_read(st, &db, &ignored) < 0)
-		memset(&db, 0, sizeof db);
-	for (i = 0; i < count; i++) {
-		char path[48 + CTR_ID_LEN], a[24], b[24];
-		const struct image_rec *r = image_db_by_id(&db, rows[i].c.image);
-		int fd;
-		uint64_t rw = 0;
-		snprintf(path, sizeof path, "containers/%s/%s", rows[i].c.id,
-			 strcmp(rows[i].c.driver, "overlay") ? "rootfs" : "upper");
-		fd = openat(st->rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0)
-			rw = ps_du(fd);
-		util_human_size(rw, a, sizeof a);
-		util_human_size(rw + (r ? r->size : 0), b, sizeof b);
-		snprintf(rows[i].size, sizeof rows[i].size, "%s (virtual %s)", a, b);
-	}
-	image_db_free(&db);
-}
-
-/* Every container of the store, newest first. */
-static struct ps_row *ps_list(struct mr_store *st, size_t *count)
-{
-	int fd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *de;
-	struct ps_row *rows = NULL;
-	size_t n = 0;
-	struct mr_err ignored;
-	struct image_db db = { 0 };
-	const struct image_rec *img;
-	int have_db = image_db_read(st, &db, &ignored) == 0;
-	if (!d && fd >= 0)
-		close(fd);
-	while (d && (de = readdir(d)) != NULL) {
-		if (!ctr_is_id(de->d_name))
-			continue;
-		rows = util_xrealloc(rows, (n + 1) * sizeof *rows);
-		if (ctr_load(st, de->d_name, &rows[n].c, &ignored) < 0) {
-			ctr_free(&rows[n].c);
-			continue;
-		}
-		ctr_info_get(st, de->d_name, &rows[n].ci);
-		img = have_db ? image_db_find(&db, rows[n].c.image_ref, &ignored) : NULL;
-		rows[n].image_gone = have_db && (!img || strcmp(img->id, rows[n].c.image));
-		rows[n].st = st;
-		rows[n].size[0] = 0;
-		n++;
-	}
-	if (d)
-		closedir(d);
-	image_db_free(&db);
-	if (n)
-		qsort(rows, n, sizeof *rows, ps_cmp);
-	*count = n;
-	return rows;
-}
-
 static int cmd_ps(struct cli *cl, int argc, char **argv)
 {
 	int all = 0, quiet = 0, no_trunc = 0, latest = 0, rc = 0, size = 0;
@@ -3046,7 +2794,7 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 		{ 0 },
 	};
 	struct mr_store *st;
-	struct ps_row *rows;
+	struct ctr_row *rows;
 	struct cli_table t = { 7, 0, NULL, { 0 }, 0 };
 	struct mr_buf line = { 0 };
 	size_t i, count, shown = 0, limit = (size_t)-1;
@@ -3057,7 +2805,7 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	for (i = 0; i < filters.n; i++)
-		if (!ps_filter_known(filters.v[i])) {
+		if (!ctr_filter_known(filters.v[i])) {
 			fprintf(stderr, "Error: invalid filter '%s'\n", filters.v[i]);
 			return CLI_EXIT_FAIL;
 		}
@@ -3073,9 +2821,9 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 		while (*format == ' ')
 			format++;
 	}
-	rows = ps_list(st, &count);
+	rows = ctr_rows(st, &count);
 	if (size || (format && strstr(format, ".Size")))
-		ps_sizes(st, rows, count);
+		ctr_rows_sizes(st, rows, count);
 	if (!quiet && (!format || table)) {
 		if (format) {
 			if (ps_render(format, NULL, no_trunc, &line) < 0) {
@@ -3098,11 +2846,11 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 			t.ncols = 12;
 	}
 	for (i = 0; i < count && shown < limit; i++) {
-		struct ps_row *r = &rows[i];
+		struct ctr_row *r = &rows[i];
 		if (!all && r->ci.status != CTR_RUNNING && r->ci.status != CTR_RESTARTING &&
-		    !ps_wants_stopped(&filters))
+		    !ctr_filter_stopped(&filters))
 			continue;
-		if (!ps_match(r, &filters))
+		if (!ctr_filter_match(r, &filters))
 			continue;
 		shown++;
 		if (quiet) {
@@ -3151,37 +2899,13 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 	}
 	cli_table_print(&t);
 out:
-	for (i = 0; i < count; i++)
-		ctr_free(&rows[i].c);
-	free(rows);
+	ctr_rows_free(rows, count);
 	free(filters.v);
 	mr_buf_free(&line);
 	return rc;
 }
 
 /* ---- top, stats ---- */
-
-/* Fields of /proc/PID/stat after the command name (field 3 = index 0). */
-static int proc_stat_fields(pid_t pid, unsigned long long *f, int max)
-{
-	char path[32], buf[1024], *p;
-	int fd, i = 0;
-	ssize_t n;
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = util_read_full(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0 || !(p = strrchr((buf[n] = 0, buf), ')')))
-		return -1;
-	for (p += 2; i < max && *p; i++) {
-		f[i] = *p >= '0' && *p <= '9' ? strtoull(p, NULL, 10) : (unsigned long long)*p;
-		p += strcspn(p, " ");
-		p += *p == ' ';
-	}
-	return i;
-}
 
 static int cmd_top(struct cli *cl, int argc, char **argv)
 {
@@ -3192,7 +2916,6 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 	struct ctr_info ci;
 	pid_t *pids;
 	size_t count, i;
-	long hz = UTIL_CLK_TCK;
 	time_t now = time(NULL), boot = 0;
 	struct timespec up;
 	/* ps -o columns: name, header, index in the full row below (9: comm,
@@ -3262,76 +2985,17 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 		t.ncols = (size_t)nsel;
 	cli_table_add(&t, nsel ? hsel : (const char **)head);
 	for (i = 0; i < count; i++) {
-		unsigned long long f[20];
-		char uid[24] = "?", ppid[24], pid[24], cpu[8], stime[16], tty[16], tm[24];
-		char path[48], buf[4096], comm[32] = "", nuid[24] = "?";
-		struct mr_buf cmd = { 0 };
+		struct ctr_proc p;
 		const char *row[11], *out[12];
-		struct tm lt, ln;
-		time_t started;
-		unsigned long long secs;
-		ssize_t r;
-		int fd;
-		if (proc_stat_fields(pids[i], f, 20) < 20)
+		if (ctr_proc_read(pids[i], now, boot, &p) < 0)
 			continue;
-		snprintf(path, sizeof path, "/proc/%d/status", (int)pids[i]);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-			char *u;
-			r = util_read_full(fd, buf, sizeof buf - 1);
-			close(fd);
-			buf[r > 0 ? r : 0] = 0;
-			if ((u = strstr(buf, "\nUid:")) != NULL) {
-				long v = strtol(u + 5, NULL, 10);
-				snprintf(nuid, sizeof nuid, "%ld", v);
-				if (v == 0)
-					snprintf(uid, sizeof uid, "root");
-				else
-					snprintf(uid, sizeof uid, "%ld", v);
-			}
-		}
-		snprintf(pid, sizeof pid, "%d", (int)pids[i]);
-		snprintf(ppid, sizeof ppid, "%llu", f[1]);
-		secs = (f[11] + f[12]) / (unsigned long long)hz;
-		started = boot + (time_t)(f[19] / (unsigned long long)hz);
-		snprintf(cpu, sizeof cpu, "%llu", now > started ?
-			 (f[11] + f[12]) * 100 / (unsigned long long)hz / (unsigned long long)(now - started) : 0);
-		/* UTC: no time zone code in the binary for one column */
-		gmtime_r(&started, &lt);
-		gmtime_r(&now, &ln);
-		if (lt.tm_yday == ln.tm_yday && lt.tm_year == ln.tm_year)
-			snprintf(stime, sizeof stime, "%02d:%02d", lt.tm_hour, lt.tm_min);
-		else
-			snprintf(stime, sizeof stime, "%.3s%02d", "JanFebMarAprMayJunJulAugSepOctNovDec" +
-				 3 * (lt.tm_mon % 12), lt.tm_mday);
-		if ((f[4] >> 8 & 0xfff) == 136)
-			snprintf(tty, sizeof tty, "pts/%llu", (f[4] & 0xff) | ((f[4] >> 12) & 0xfff00));
-		else
-			snprintf(tty, sizeof tty, "?");
-		snprintf(tm, sizeof tm, "%02llu:%02llu:%02llu", secs / 3600, secs / 60 % 60, secs % 60);
-		snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pids[i]);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-			while ((r = read(fd, buf, sizeof buf)) > 0)
-				mr_buf_append(&cmd, buf, (size_t)r);
-			close(fd);
-		}
-		for (r = 0; cmd.data && (size_t)r + 1 < cmd.len; r++)
-			if (!cmd.data[r])
-				cmd.data[r] = ' ';
-		snprintf(path, sizeof path, "/proc/%d/comm", (int)pids[i]);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-			r = read(fd, comm, sizeof comm - 1);
-			close(fd);
-			comm[r > 0 ? r - 1 : 0] = 0;
-		}
-		if (!cmd.len)
-			mr_buf_printf(&cmd, "[%s]", comm);
-		row[0] = uid; row[1] = pid; row[2] = ppid; row[3] = cpu; row[4] = stime;
-		row[5] = tty; row[6] = tm; row[7] = cmd.data ? cmd.data : "";
-		row[8] = ""; row[9] = comm; row[10] = nuid;
+		row[0] = p.uid; row[1] = p.pid; row[2] = p.ppid; row[3] = p.cpu; row[4] = p.stime;
+		row[5] = p.tty; row[6] = p.time; row[7] = p.cmd.data ? p.cmd.data : "";
+		row[8] = ""; row[9] = p.comm; row[10] = p.nuid;
 		for (k = 0; k < nsel; k++)
 			out[k] = row[sel[k]];
 		cli_table_add(&t, nsel ? out : row);
-		mr_buf_free(&cmd);
+		mr_buf_free(&p.cmd);
 	}
 	cli_table_print(&t);
 	free(pids);
@@ -3364,87 +3028,6 @@ static void cli_percent(uint64_t part, uint64_t whole, char *out, size_t size)
 		 (unsigned long long)(hundredths % 100));
 }
 
-struct stats_sample {
-	uint64_t cpu_ns, mem, limit, pids, rx, tx;
-	struct timespec at;
-};
-
-/* One sample: from the container's cgroups where it has the controller,
- * else summed over its processes (CPU ticks, resident pages). */
-static void stats_sample(const struct ctr *c, pid_t pid, struct stats_sample *s)
-{
-	uint64_t v = 0, inactive = 0, cpu = UINT64_MAX, mem = UINT64_MAX;
-	char path[48], buf[4096], *p;
-	int fd, v2 = cg_version() == 2, hz = UTIL_CLK_TCK;
-	uint64_t total = util_mem_total();
-	pid_t *pids;
-	size_t i, n;
-	ssize_t r;
-	memset(s, 0, sizeof s[0]);
-	clock_gettime(CLOCK_MONOTONIC, &s->at);
-	if (cg_read_u64(v2 ? "" : "unified", c->id, "cpu.stat", "usage_usec", &v) == 0)
-		cpu = v * 1000;
-	else if (cg_read_u64("cpuacct", c->id, "cpuacct.usage", NULL, &v) == 0)
-		cpu = v;
-	if (cg_read_u64(v2 ? "" : "memory", c->id, v2 ? "memory.current" : "memory.usage_in_bytes",
-			NULL, &v) == 0) {
-		cg_read_u64(v2 ? "" : "memory", c->id, "memory.stat", v2 ? "inactive_file" :
-			    "total_inactive_file", &inactive);
-		mem = v > inactive ? v - inactive : v;
-		cg_read_u64(v2 ? "" : "memory", c->id, v2 ? "memory.max" : "memory.limit_in_bytes",
-			    NULL, &s->limit);
-	}
-	if (!s->limit || s->limit > total)
-		s->limit = total;
-	pids = cg_pids(c->id, pid, &n);
-	if (cg_read_u64(v2 ? "" : "pids", c->id, "pids.current", NULL, &s->pids) < 0)
-		s->pids = n;
-	for (i = 0; i < n && (cpu == UINT64_MAX || mem == UINT64_MAX); i++) {
-		unsigned long long f[13];
-		if (cpu == UINT64_MAX && proc_stat_fields(pids[i], f, 13) == 13)
-			s->cpu_ns += (f[11] + f[12]) * 1000000000ULL / (unsigned long long)hz;
-		snprintf(path, sizeof path, "/proc/%d/statm", (int)pids[i]);
-		if (mem == UINT64_MAX && (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-			r = util_read_full(fd, buf, sizeof buf - 1);
-			close(fd);
-			buf[r > 0 ? r : 0] = 0;
-			p = strchr(buf, ' ');
-			if (p)
-				s->mem += strtoull(p + 1, NULL, 10) * (uint64_t)getpagesize();
-		}
-	}
-	free(pids);
-	if (cpu != UINT64_MAX)
-		s->cpu_ns = cpu;
-	if (mem != UINT64_MAX)
-		s->mem = mem;
-	snprintf(path, sizeof path, "/proc/%d/net/dev", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	r = fd >= 0 ? util_read_full(fd, buf, sizeof buf - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	buf[r > 0 ? r : 0] = 0;
-	for (p = strchr(buf, '\n'); p && (p = strchr(p + 1, '\n')) != NULL;) {
-		unsigned long long f[9];
-		char *colon = strchr(p, ':');
-		const char *name = p + 1 + strspn(p + 1, " ");
-		if (!colon || !strncmp(name, "lo:", 3))
-			continue;
-		const char *q = colon + 1;
-		int k;
-		for (k = 0; k < 9; k++) {
-			uint64_t field;
-			if (util_word_u64(&q, &field, 10) < 0)
-				break;
-			f[k] = field;
-		}
-		if (k == 9) {
-			s->rx += f[0];
-			s->tx += f[8];
-		}
-	}
-}
-
 static int cmd_stats(struct cli *cl, int argc, char **argv)
 {
 	int no_stream = 0, all = 0, no_trunc = 0;
@@ -3463,8 +3046,8 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 	static const char *const head[] = { "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT",
 					    "MEM %", "NET I/O", "BLOCK I/O", "PIDS" };
 	struct mr_store *st;
-	struct ps_row *rows;
-	struct stats_sample *a, *b;
+	struct ctr_row *rows;
+	struct ctr_sample *a, *b;
 	unsigned char *keep;
 	size_t count, i;
 	int k, rc = 0;
@@ -3473,7 +3056,7 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (!(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
-	rows = ps_list(st, &count);
+	rows = ctr_rows(st, &count);
 	/* the containers asked for (or the running ones) */
 	keep = util_xcalloc(count, 1);
 	for (i = 0; i < count; i++) {
@@ -3498,7 +3081,7 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 		struct cli_table t = { 8, 0, NULL, { 0 }, 0 };
 		for (i = 0; i < count; i++)
 			if (keep[i] && rows[i].ci.status == CTR_RUNNING)
-				stats_sample(&rows[i].c, rows[i].ci.pid, &a[i]);
+				ctr_sample_take(&rows[i].c, rows[i].ci.pid, &a[i]);
 		usleep(no_stream ? 250000 : 1000000);
 		if (format)
 			cli_fmt_init(&fm, format, heads);
@@ -3511,7 +3094,7 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 			if (!keep[i])
 				continue;
 			if (rows[i].ci.status == CTR_RUNNING) {
-				stats_sample(&rows[i].c, rows[i].ci.pid, &b[i]);
+				ctr_sample_take(&rows[i].c, rows[i].ci.pid, &b[i]);
 				dt = (uint64_t)((b[i].at.tv_sec - a[i].at.tv_sec) * 1000000000LL +
 						(b[i].at.tv_nsec - a[i].at.tv_nsec));
 				cli_percent(b[i].cpu_ns >= a[i].cpu_ns ? b[i].cpu_ns - a[i].cpu_ns : 0, dt,
@@ -3560,38 +3143,11 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 	free(a);
 	free(b);
 	free(keep);
-	for (i = 0; i < count; i++)
-		ctr_free(&rows[i].c);
-	free(rows);
+	ctr_rows_free(rows, count);
 	return rc;
 }
 
 /* ---- rename, prune ---- */
-
-/* Give container c a new name under the store lock: the new name claimed
- * first, the record saved, then the old name released and the network's
- * hosts files told (rename and boot's rollouts). */
-static int cli_rename_ctr(struct mr_store *st, struct ctr *c, const char *name, struct mr_err *err)
-{
-	char old[CTR_NAME_MAX];
-	int rc = -1;
-	snprintf(old, sizeof old, "%s", c->name);
-	if (mr_store_lock(st, err) < 0)
-		return -1;
-	if (ctr_name_claim(st, name, c->id, err) == 0) {
-		snprintf(c->name, sizeof c->name, "%s", name);
-		if (ctr_save(st, c, -1, err) == 0) {
-			ctr_name_release(st, old, c->id);
-			net_names_update(st, c->network);
-			rc = 0;
-		} else {
-			ctr_name_release(st, name, c->id);
-			snprintf(c->name, sizeof c->name, "%s", old);
-		}
-	}
-	mr_store_unlock(st);
-	return rc;
-}
 
 static int cmd_rename(struct cli *cl, int argc, char **argv)
 {
@@ -3617,7 +3173,7 @@ static int cmd_rename(struct cli *cl, int argc, char **argv)
 		ctr_free(&c);
 		return CLI_EXIT_FAIL;
 	}
-	rc = cli_rename_ctr(&cl->store, &c, name, &cl->err) < 0 ? CLI_EXIT_FAIL : 0;
+	rc = ctr_rename(&cl->store, &c, name, &cl->err) < 0 ? CLI_EXIT_FAIL : 0;
 	if (rc && cl->err.code == MR_EEXIST)
 		/* Docker's two lines for a name in use */
 		fprintf(stderr, "Error: Error when allocating new name: %s\n"
@@ -3664,7 +3220,7 @@ static int cmd_container_prune(struct cli *cl, int argc, char **argv)
 		{ 0 },
 	};
 	struct mr_store *st;
-	struct ps_row *rows;
+	struct ctr_row *rows;
 	size_t count, i;
 	uint64_t reclaimed = 0;
 	char size[32];
@@ -3678,12 +3234,12 @@ static int cmd_container_prune(struct cli *cl, int argc, char **argv)
 		return 0;
 	if (!(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
-	rows = ps_list(st, &count);
+	rows = ctr_rows(st, &count);
 	for (i = 0; i < count; i++) {
 		struct ctr_owner o;
 		int dfd;
 		if ((rows[i].ci.status != CTR_EXITED && rows[i].ci.status != CTR_CREATED) ||
-		    !ps_match(&rows[i], &filters))
+		    !ctr_filter_match(&rows[i], &filters))
 			continue;
 		memset(&o, 0, sizeof o);
 		o.st = st;
@@ -3709,9 +3265,7 @@ static int cmd_container_prune(struct cli *cl, int argc, char **argv)
 	}
 	util_human_size(reclaimed, size, sizeof size);
 	printf("%sTotal reclaimed space: %s\n", any ? "\n" : "", size);
-	for (i = 0; i < count; i++)
-		ctr_free(&rows[i].c);
-	free(rows);
+	ctr_rows_free(rows, count);
 	free(filters.v);
 	return 0;
 }
@@ -3748,7 +3302,7 @@ static int cmd_exec(struct cli *cl, int argc, char **argv)
 		fprintf(stderr, "the input device is not a TTY\n");
 		return CLI_EXIT_FAIL;
 	}
-	cli_std_fds();
+	util_std_fds();
 	if (cli_ctr(cl, argv[0], &c) < 0)
 		return 1;
 	ctr_info_get(&cl->store, c.id, &ci);
@@ -3837,7 +3391,7 @@ static int cmd_cp(struct cli *cl, int argc, char **argv)
 		return fprintf(stderr, "must specify at least one container source\n"), 1;
 	if (!*(sc ? dst : src))
 		return cli_fail(cl, "filepath cannot be empty"), CLI_EXIT_FAIL;
-	cli_std_fds();
+	util_std_fds();
 	if (cli_ctr(cl, sc ? sc : dc, &c) < 0)
 		return CLI_EXIT_FAIL;
 	o.ctr = c.name;
@@ -3882,7 +3436,7 @@ static int cmd_info(struct cli *cl, int argc, char **argv)
 {
 	struct cli_flag flags[] = { { 0 } };
 	struct mr_store *st;
-	struct ps_row *rows;
+	struct ctr_row *rows;
 	struct image_db db = { 0 };
 	struct utsname u;
 	size_t count, i, running = 0, stopped = 0;
@@ -3893,7 +3447,7 @@ static int cmd_info(struct cli *cl, int argc, char **argv)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
-	rows = ps_list(st, &count);
+	rows = ctr_rows(st, &count);
 	for (i = 0; i < count; i++) {
 		running += rows[i].ci.status == CTR_RUNNING;
 		stopped += rows[i].ci.status == CTR_EXITED || rows[i].ci.status == CTR_CREATED;
@@ -4297,59 +3851,24 @@ static int cmd_volume(struct cli *c, int argc, char **argv)
 
 /* ---- [21] CLI: system (df, prune) ---- */
 
-/* Was layer j of image record i counted already (an earlier record, or an
- * earlier position of the same one, has it)? */
-static int df_layer_seen(const struct image_db *db, size_t i, size_t j)
-{
-	size_t p, q;
-	for (p = 0; p <= i; p++)
-		for (q = 0; q < (p < i ? db->recs[p].nlayers : j); q++)
-			if (!strcmp(db->recs[p].layers[q], db->recs[i].layers[j]))
-				return 1;
-	return 0;
-}
-
-/* Does another image record than i have layer j of record i (its SHARED
- * SIZE in `system df -v`)? */
-static int df_layer_shared(const struct image_db *db, size_t i, size_t j)
-{
-	size_t k, q;
-	for (k = 0; k < db->nrecs; k++)
-		for (q = 0; k != i && q < db->recs[k].nlayers; q++)
-			if (!strcmp(db->recs[k].layers[q], db->recs[i].layers[j]))
-				return 1;
-	return 0;
-}
-
-static int df_layer_used(const struct ps_row *rows, size_t count, const char *hex)
-{
-	size_t k, j;
-	for (k = 0; k < count; k++)
-		for (j = 0; j < rows[k].c.layers.n; j++)
-			if (!strcmp(rows[k].c.layers.v[j], hex))
-				return 1;
-	return 0;
-}
-
 /* A row of `system df`: "Images  2  1  160MB  26.3MB (16%)". */
-static void df_row(struct cli_table *t, const char *type, size_t total, size_t active,
-		   uint64_t size, uint64_t reclaim)
+static void df_row(struct cli_table *t, const char *type, const struct check_df *u)
 {
 	char n[24], a[24], sz[32], r[48];
 	const char *row[5] = { type, n, a, sz, r };
-	snprintf(n, sizeof n, "%zu", total);
-	snprintf(a, sizeof a, "%zu", active);
-	util_human_size(size, sz, sizeof sz);
-	util_human_size(reclaim, r, sizeof r);
-	if (size)
-		snprintf(r + strlen(r), sizeof r - strlen(r), " (%d%%)", (int)(reclaim * 100 / size));
+	snprintf(n, sizeof n, "%zu", u->total);
+	snprintf(a, sizeof a, "%zu", u->active);
+	util_human_size(u->size, sz, sizeof sz);
+	util_human_size(u->reclaim, r, sizeof r);
+	if (u->size)
+		snprintf(r + strlen(r), sizeof r - strlen(r), " (%d%%)", (int)(u->reclaim * 100 / u->size));
 	cli_table_add(t, row);
 }
 
 /* `system df -v`: Docker's three tables. An image's SHARED SIZE is what its
  * layers share with other images, UNIQUE SIZE the rest; a container's SIZE
  * is its writable layer; a volume's LINKS the containers that mount it. */
-static void df_verbose(struct mr_store *st, const struct image_db *db, const struct ps_row *rows,
+static void df_verbose(struct mr_store *st, const struct image_db *db, const struct ctr_row *rows,
 		       size_t count, char **names, size_t nvol)
 {
 	static const char *const ih[] = { "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE",
@@ -4375,7 +3894,7 @@ static void df_verbose(struct mr_store *st, const struct image_db *db, const str
 				break;
 			}
 		for (j = 0; j < r->nlayers; j++)
-			if (df_layer_shared(db, i, j))
+			if (check_layer_shared(db, i, j))
 				shared += r->sizes[j];
 		for (j = 0; j < count; j++)
 			users += !strcmp(rows[j].c.image, r->id);
@@ -4437,20 +3956,17 @@ static void df_verbose(struct mr_store *st, const struct image_db *db, const str
 	       "USAGE     SHARED\n");
 }
 
-/* `system df`, Docker's rows. Images: every layer once however many images
- * share it, reclaimable the layers no container's image has; containers: the
- * writable layer, reclaimable when not running; volumes: their data,
- * reclaimable when no container (running or not) mounts them. */
+/* `system df`: Docker's rows, counted by check_df ([14b]). */
 static int cmd_system_df(struct cli *cl, int argc, char **argv)
 {
 	static const char *const head[] = { "TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE" };
 	struct cli_table t = { 5, 0, NULL, { 0 }, 0 };
 	struct mr_store *st;
 	struct image_db db;
-	struct ps_row *rows;
-	char **names = NULL, path[300], who[80];
-	size_t count, nvol = 0, i, j, active;
-	uint64_t size, reclaim;
+	struct ctr_row *rows;
+	struct check_df u[4];
+	char **names = NULL;
+	size_t count, nvol = 0;
 	int verbose = 0;
 	struct cli_flag flags[] = {
 		{ "v|verbose", 0, NULL, &verbose, NULL, "Show detailed information on space usage" },
@@ -4465,56 +3981,24 @@ static int cmd_system_df(struct cli *cl, int argc, char **argv)
 		util_print_err(&cl->err);
 		return CLI_EXIT_FAIL;
 	}
-	rows = ps_list(st, &count);
+	rows = ctr_rows(st, &count);
 	if (verbose) {
 		if (volume_list(st, &names, &nvol, &cl->err) < 0)
 			util_print_err(&cl->err);
 		df_verbose(st, &db, rows, count, names, nvol);
 		goto done;
 	}
-	cli_table_add(&t, head);
-	for (i = active = 0, size = reclaim = 0; i < db.nrecs; i++) {
-		for (j = 0; j < count && strcmp(rows[j].c.image, db.recs[i].id); j++) {}
-		active += j < count;
-		for (j = 0; j < db.recs[i].nlayers; j++)
-			if (!df_layer_seen(&db, i, j)) {
-				size += db.recs[i].sizes[j];
-				if (!df_layer_used(rows, count, db.recs[i].layers[j]))
-					reclaim += db.recs[i].sizes[j];
-			}
-	}
-	df_row(&t, "Images", db.nrecs, active, size, reclaim);
-	for (i = active = 0, size = reclaim = 0; i < count; i++) {
-		uint64_t du;
-		snprintf(path, sizeof path, "containers/%s/%s", rows[i].c.id,
-			 strcmp(rows[i].c.driver, "overlay") ? "rootfs" : "upper");
-		du = store_du(st, path);
-		size += du;
-		if (rows[i].ci.status == CTR_RUNNING || rows[i].ci.status == CTR_RESTARTING)
-			active++;
-		else
-			reclaim += du;
-	}
-	df_row(&t, "Containers", count, active, size, reclaim);
 	if (volume_list(st, &names, &nvol, &cl->err) < 0)
 		util_print_err(&cl->err);
-	for (i = active = 0, size = reclaim = 0; i < nvol; i++) {
-		uint64_t du;
-		snprintf(path, sizeof path, "volumes/%s/_data", names[i]);
-		du = store_du(st, path);
-		size += du;
-		if (container_users_of_volume(st, names[i], who, sizeof who) > 0)
-			active++;
-		else
-			reclaim += du;
-	}
-	df_row(&t, "Local Volumes", nvol, active, size, reclaim);
-	df_row(&t, "Build Cache", 0, 0, 0, 0);
+	check_df(st, &db, rows, count, names, nvol, u);
+	cli_table_add(&t, head);
+	df_row(&t, "Images", &u[0]);
+	df_row(&t, "Containers", &u[1]);
+	df_row(&t, "Local Volumes", &u[2]);
+	df_row(&t, "Build Cache", &u[3]);
 	cli_table_print(&t);
 done:
-	for (i = 0; i < count; i++)
-		ctr_free(&rows[i].c);
-	free(rows);
+	ctr_rows_free(rows, count);
 	volume_free_names(names, nvol);
 	image_db_free(&db);
 	return 0;
@@ -4845,7 +4329,7 @@ static int cli_net_users(struct mr_store *st, const char *name, char *who, size_
 {
 	size_t n, i;
 	int users = 0;
-	struct ps_row *rows = ps_list(st, &n);
+	struct ctr_row *rows = ctr_rows(st, &n);
 	for (i = 0; i < n; i++) {
 		if (!strcmp(rows[i].c.network, name) && !users++)
 			snprintf(who, size, "%s", rows[i].c.name);
@@ -5074,802 +4558,38 @@ static const char *boot_dir(int n, char **argv)
 	return d && *d ? d : BOOT_DEFAULT_DIR;
 }
 
-/* Value of label `key` of a container, or NULL. */
-static const char *boot_label(const struct ctr *c, const char *key)
-{
-	size_t i, k = strlen(key);
-	for (i = 0; i < c->labels.n; i++)
-		if (!strncmp(c->labels.v[i], key, k) && c->labels.v[i][k] == '=')
-			return c->labels.v[i] + k + 1;
-	return NULL;
-}
-
-static const char *boot_name(const struct ctr *c)
-{
-	return c->name[0] == '/' ? c->name + 1 : c->name;
-}
-
-/* Made by `up` from a file of this folder? */
-static int boot_managed(const struct ctr *c, const char *dir)
-{
-	const char *b = boot_label(c, "minirun.boot"), *d = boot_label(c, "minirun.boot.dir");
-	return b && !strcmp(b, "1") && d && !strcmp(d, dir);
-}
-
-/* Load the declared archive (a file or an OCI layout folder) when the image
- * is not in the store. */
-static int boot_image(struct cli *cl, struct boot_decl *d)
-{
-	struct image_db db;
-	struct image_load ld;
-	struct mr_err ignored;
-	struct stat sb;
-	int have, fd = -1, rc = -1;
-	if (image_db_read(&cl->store, &db, &ignored) < 0)
-		memset(&db, 0, sizeof db);
-	have = image_db_find(&db, d->o.image, &ignored) != NULL;
-	image_db_free(&db);
-	if (have || !d->archive)
-		return 0;
-	printf("minirun: %s: loading %s\n", d->name, d->archive);
-	fflush(stdout);
-	memset(&ld, 0, sizeof ld);
-	ld.st = &cl->store;
-	ld.source = d->archive;
-	ld.quiet = 1;
-	ld.dirfd = -1;
-	image_platform_host(&ld.platform);
-	if (stat(d->archive, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-		ld.dirfd = open(d->archive, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		ld.open_blob = image_dir_open_blob;
-		ld.close_blob = image_dir_close_blob;
-	} else {
-		fd = open(d->archive, O_RDONLY | O_CLOEXEC);
-	}
-	if (fd < 0 && ld.dirfd < 0)
-		mr_err_sys(&cl->err, "load %s", d->archive);
-	else
-		rc = image_load(&ld, fd, &cl->err);
-	if (rc < 0)
-		util_print_err(&cl->err);
-	if (fd >= 0)
-		close(fd);
-	if (ld.dirfd >= 0)
-		close(ld.dirfd);
-	return rc;
-}
-
-/* Start a declared container: its options (with the boot labels, and its
- * entrypoint and command split into words) into the spec, then the same back
- * end and start as `run -d`. */
-static int boot_start(struct cli *cl, struct boot_decl *d, const char *dir)
-{
-	struct ctr_opts *o = &d->o;
-	struct ctr_list args = { 0 }, own = { 0 };
-	struct ctr c;
-	size_t i, nep = 0, nlabels = o->label.n;
-	int rc = -1;
-	if (boot_image(cl, d) < 0)
-		return -1;
-	ctr_init(&c);
-	cli_std_fds();
-	for (i = 0; i < 3; i++) {
-		char *lab;
-		if (asprintf(&lab, i == 0 ? "minirun.boot=1" : i == 1 ? "minirun.boot.dir=%s" :
-			     "minirun.boot.hash=%s", i == 1 ? dir : d->hash) < 0)
-			util_oom();
-		ctr_list_add(&own, lab);
-		ctr_list_add(&o->label, lab);
-	}
-	o->name = d->name;
-	if (d->entrypoint && boot_words(d->entrypoint, &args, &own, &cl->err) < 0) {
-		fprintf(stderr, "minirun: %s: key 'entrypoint': %s\n", d->file, cl->err.msg);
-		goto out;
-	}
-	nep = args.n;
-	if (d->command && boot_words(d->command, &args, &own, &cl->err) < 0) {
-		fprintf(stderr, "minirun: %s: key 'command': %s\n", d->file, cl->err.msg);
-		goto out;
-	}
-	/* the entrypoint's program replaces the image's; the rest of it leads
-	 * the command, as with `run --entrypoint PROG IMAGE ARG...` */
-	o->entrypoint = d->entrypoint ? nep ? args.v[0] : "" : NULL;
-	o->args = nep ? args.v + 1 : args.v;
-	o->nargs = (int)(args.n - (nep ? 1 : 0));
-	if (spec_from_opts(&cl->store, o, &c, &cl->err) < 0 ||
-	    spec_create(&cl->store, &c, 1, &cl->err) < 0 ||
-	    ctr_start_detached(&cl->store, &c, 0, 0, &cl->err) != 0)
-		util_print_err(&cl->err);
-	else
-		rc = 0;
-out:
-	ctr_free(&c);
-	o->label.n = nlabels;          /* the boot labels were ours */
-	if (o->label.v)
-		o->label.v[nlabels] = NULL;
-	o->args = NULL;
-	o->nargs = 0;
-	for (i = 0; i < own.n; i++)
-		free((char *)own.v[i]);
-	ctr_list_free(&own);
-	ctr_list_free(&args);
-	return rc;
-}
-
-/* Stop until its monitor is gone: a container that keeps exiting under a
- * restart policy has a monitor in its back-off, or between an exit and the
- * restart decision, whose state a single look can miss (5 s at most). */
-static void boot_stop(struct cli *cl, struct ctr *c)
-{
-	struct ctr_rt rt;
-	int i, rfd, alive = 1;
-	for (i = 0; i < 50 && alive; i++) {
-		struct timespec t = { 0, 100000000L };
-		if (ctr_stop(&cl->store, c, -1, 0, &cl->err) < 0)
-			util_print_err(&cl->err);
-		rfd = ctr_rundir(&cl->store, c->id, 0);
-		if (rfd < 0)
-			return;
-		alive = ctr_monitor_alive(rfd);
-		if (alive) {
-			int fd = openat(rfd, "stop", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-			if (fd >= 0)
-				close(fd);
-			if (ctr_rt_read(rfd, &rt) == 0 && rt.monitor > 0 && rt.status == 'R')
-				kill(rt.monitor, SIGTERM);
-			nanosleep(&t, NULL);
-		}
-		close(rfd);
-	}
-}
-
-/* Stop (the container's own stop signal and timeout) and remove. */
-static int boot_remove(struct cli *cl, struct ctr *c)
-{
-	struct ctr_owner o;
-	struct ctr_info ci;
-	int rc = 0;
-	boot_stop(cl, c);
-	ctr_info_get(&cl->store, c->id, &ci);
-	printf("minirun: stopped %s (exit code %d)\n", boot_name(c), ci.st.exit_code);
-	fflush(stdout);
-	memset(&o, 0, sizeof o);
-	o.st = &cl->store;
-	o.c = c;
-	o.dirfd = o.lockfd = o.rfd = -1;
-	if (ctr_owner_take(&o, 1, &cl->err) < 0 || ctr_remove(&cl->store, c, &cl->err) < 0) {
-		util_print_err(&cl->err);
-		rc = -1;
-	}
-	ctr_disown(&o);
-	return rc;
-}
-
-static struct ps_row *boot_row(struct ps_row *r, size_t n, const char *name)
-{
-	size_t i;
-	for (i = 0; i < n; i++)
-		if (!strcmp(boot_name(&r[i].c), name))
-			return &r[i];
-	return NULL;
-}
-
-static void boot_free(struct boot_decl *d, size_t n, struct ps_row *r, size_t nr, size_t *idx)
-{
-	size_t i;
-	for (i = 0; i < n; i++)
-		boot_decl_free(&d[i]);
-	for (i = 0; i < nr; i++)
-		ctr_free(&r[i].c);
-	free(d);
-	free(r);
-	free(idx);
-}
-
-/* depends_on = NAME:healthy (compose's condition: service_healthy): before
- * starting `who`, wait until NAME's health check says healthy, for as long as
- * the check could take to decide (start period + (interval + timeout) x
- * (retries + 1), plus 5 s). 0, or -1 (unhealthy, stopped, no such container,
- * or no decision in time) with the reason printed. */
-static int boot_wait_healthy(struct cli *cl, const char *who, const char *dep)
-{
-	char name[CTR_NAME_MAX], id[CTR_ID_LEN + 1];
-	struct ctr c;
-	struct ctr_info ci;
-	int64_t limit, waited;
-	const char *why = NULL;
-	snprintf(name, sizeof name, "%.*s", (int)strcspn(dep, ":"), dep);
-	ctr_init(&c);
-	if (ctr_find(&cl->store, name, id, &cl->err) < 0 || ctr_load(&cl->store, id, &c, &cl->err) < 0) {
-		fprintf(stderr, "minirun: %s: depends on %s: %s\n", who, name, cl->err.msg);
-		ctr_free(&c);
-		return -1;
-	}
-	if (!c.health_test.n) {
-		fprintf(stderr, "minirun: %s: %s has no health check: not waited for\n", who, name);
-		ctr_free(&c);
-		return 0;
-	}
-	limit = c.health_start + (ctr_health_ns(c.health_interval) + ctr_health_ns(c.health_timeout)) *
-		(ctr_health_retries(&c) + 1) + 5000000000LL;
-	ctr_free(&c);
-	printf("minirun: %s: waiting for %s to be healthy\n", who, name);
-	fflush(stdout);
-	for (waited = 0; !why; waited += 100000000) {
-		struct timespec t = { 0, 100000000L };
-		ctr_info_get(&cl->store, id, &ci);
-		if (!strcmp(ci.health, "healthy"))
-			return 0;
-		why = !strcmp(ci.health, "unhealthy") ? "is unhealthy" :
-		      ci.status != CTR_RUNNING && ci.status != CTR_RESTARTING ? "is not running" :
-		      waited > limit ? "did not become healthy in time" : NULL;
-		nanosleep(&t, NULL);
-	}
-	fprintf(stderr, "minirun: %s: dependency %s %s\n", who, name, why);
-	return -1;
-}
-
-/* Every NAME:healthy of x's depends_on healthy (or waited for in vain). */
-static int boot_deps_healthy(struct cli *cl, const struct boot_decl *x)
-{
-	size_t j;
-	for (j = 0; j < x->depends_on.n; j++) {
-		const char *c = strchr(x->depends_on.v[j], ':');
-		if (c && boot_wait_healthy(cl, x->name, x->depends_on.v[j]) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* ---- updates: fetch, replace, keep the new container only if it is good ----
- * store/boot/NAME.rollout  an update under way: the old container's ID,
- *   written and synced before the old container is stopped and renamed
- *   NAME.prev; removed once the new one is kept (NAME.prev removed) or the
- *   old one is back under its name. The next `up` after a power cut or a
- *   SIGKILL finds it and puts the old container back before anything else:
- *   one of the two runs afterwards, never none.
- * store/boot/NAME.refused  "IMAGE_ID HASH" of a rolled-back update: not tried
- *   again until the tag moves to another image or the declaration changes.
- *   The rolled-back container carries the label minirun.boot.refused=IMAGE_ID
- *   (ps --format '{{.Labels}}', inspect). The previous image stays in use by
- *   NAME.prev until the new container is kept, so no prune can take it. */
-
-static int boot_statedir(struct cli *cl)
-{
-	mkdirat(cl->store.rootfd, "boot", 0700);
-	return openat(cl->store.rootfd, "boot", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-}
-
-/* The ID of the container of exactly this name, or "". */
-static void boot_id_of(struct cli *cl, const char *name, char *id)
-{
-	int fd = ctr_names_dir(&cl->store);
-	id[0] = 0;
-	if (fd >= 0) {
-		ctr_name_owner(&cl->store, fd, name, id);
-		close(fd);
-	}
-}
-
-/* The image ID a reference names in the store; -1 (id "") if none. */
-static int boot_image_id(struct cli *cl, const char *ref, char *id)
-{
-	struct image_db db;
-	struct image_rec *r;
-	struct mr_err ignored;
-	id[0] = 0;
-	if (image_db_read(&cl->store, &db, &ignored) < 0)
-		return -1;
-	r = image_db_find(&db, ref, &ignored);
-	if (r)
-		snprintf(id, MR_DIGEST_LEN + 1, "%s", r->id);
-	image_db_free(&db);
-	return r ? 0 : -1;
-}
-
-static int boot_is_refused(int sfd, const char *name, const char *image, const char *hash)
-{
-	char file[CTR_NAME_MAX + 16], want[2 * MR_DIGEST_LEN + 4];
-	struct mr_buf b = { 0 };
-	struct mr_err ignored;
-	int hit;
-	snprintf(file, sizeof file, "%s.refused", name);
-	if (mr_read_file(sfd, file, &b, 512, &ignored) < 0)
-		return 0;
-	snprintf(want, sizeof want, "%s %s\n", image, hash);
-	hit = b.len == strlen(want) && !memcmp(b.data, want, b.len);
-	mr_buf_free(&b);
-	return hit;
-}
-
-/* Bring the image in as `pull` says: never (the archive when the image is
- * missing), missing (pull when it is not in the store), always (pull: the
- * tag may have moved). A failed pull keeps what the store has. */
-static void boot_fetch(struct cli *cl, struct boot_decl *d)
-{
-	char id[MR_DIGEST_LEN + 1];
-	struct pull_opts po;
-	struct mr_store *st = cli_store(cl);
-	int have = boot_image_id(cl, d->o.image, id) == 0;
-	if (!st || !d->pull || !strcmp(d->pull, "never") || (have && !strcmp(d->pull, "missing")))
-		return;
-	printf("minirun: %s: pulling %s\n", d->name, d->o.image);
-	fflush(stdout);
-	memset(&po, 0, sizeof po);
-	po.quiet = 1;
-	po.rate = d->rate;
-	po.insecure = getenv("MINIRUN_INSECURE_REGISTRIES");
-	if (image_pull(st, d->o.image, &po, &cl->err) < 0)
-		fprintf(stderr, "minirun: %s: pull of %s failed: %s%s\n", d->name, d->o.image,
-			cl->err.msg, have ? " (the image in the store stays)" : "");
-}
-
-static int boot_rename(struct cli *cl, const char *id, const char *name)
-{
-	struct ctr c;
-	int rc;
-	ctr_init(&c);
-	rc = ctr_load(&cl->store, id, &c, &cl->err) < 0 ? -1 : cli_rename_ctr(&cl->store, &c, name, &cl->err);
-	if (rc < 0)
-		fprintf(stderr, "minirun: rename %.12s to %s: %s\n", id, name, cl->err.msg);
-	ctr_free(&c);
-	return rc;
-}
-
-/* Load a container by ID and stop + remove it, or start it. */
-static int boot_by_id(struct cli *cl, const char *id, int start)
-{
-	struct ctr c;
-	int rc = -1;
-	ctr_init(&c);
-	if (ctr_load(&cl->store, id, &c, &cl->err) == 0)
-		rc = start ? (ctr_start_detached(&cl->store, &c, 0, 0, &cl->err) ? -1 : 0) :
-			     boot_remove(cl, &c);
-	if (rc < 0 && start)
-		util_print_err(&cl->err);
-	ctr_free(&c);
-	return rc;
-}
-
-/* Say on the container which image was refused (replacing an older say). */
-static void boot_mark_refused(struct cli *cl, const char *id, const char *image)
-{
-	struct ctr c;
-	struct mr_err ignored;
-	char *lab = NULL;
-	size_t i, j;
-	ctr_init(&c);
-	if (ctr_load(&cl->store, id, &c, &ignored) == 0 &&
-	    asprintf(&lab, "minirun.boot.refused=%s", image) > 0) {
-		for (i = j = 0; i < c.labels.n; i++)
-			if (strncmp(c.labels.v[i], "minirun.boot.refused=", 21))
-				c.labels.v[j++] = c.labels.v[i];
-		c.labels.n = j;
-		ctr_list_add(&c.labels, lab);
-		if (mr_store_lock(&cl->store, &ignored) == 0) {
-			ctr_save(&cl->store, &c, -1, &ignored);
-			mr_store_unlock(&cl->store);
-		}
-	}
-	ctr_free(&c);
-	free(lab);
-}
-
-/* Is the new container good? With a health check: healthy before the
- * check could have decided (start period + (interval + timeout) x
- * (retries + 1), plus 5 s); without: running and never restarted for
- * rollout_wait. 0, or -1 with the reason in why. */
-static int boot_verdict(struct cli *cl, const struct boot_decl *d, char *why, size_t size)
-{
-	char id[CTR_ID_LEN + 1];
-	struct ctr c;
-	struct ctr_info ci;
-	int64_t limit, waited;
-	int health;
-	boot_id_of(cl, d->name, id);
-	ctr_init(&c);
-	if (!id[0] || ctr_load(&cl->store, id, &c, &cl->err) < 0) {
-		snprintf(why, size, "was not created");
-		ctr_free(&c);
-		return -1;
-	}
-	health = c.health_test.n > 0;
-	limit = health ? c.health_start + (ctr_health_ns(c.health_interval) +
-		ctr_health_ns(c.health_timeout)) * (ctr_health_retries(&c) + 1) + 5000000000LL :
-		d->wait_ns;
-	ctr_free(&c);
-	if (health)
-		printf("minirun: %s: waiting for the new container's health check\n", d->name);
-	else
-		printf("minirun: %s: checking that the new container stays up for %llds\n", d->name,
-		       (long long)(d->wait_ns / 1000000000LL));
-	fflush(stdout);
-	for (waited = 0;; waited += 100000000) {
-		struct timespec t = { 0, 100000000L };
-		ctr_info_get(&cl->store, id, &ci);
-		if (ci.status != CTR_RUNNING || ci.st.restart_count > 0) {
-			snprintf(why, size, "stopped (exit code %d)", ci.st.exit_code);
-			return -1;
-		}
-		if (health && !strcmp(ci.health, "healthy"))
-			return 0;
-		if (health && !strcmp(ci.health, "unhealthy")) {
-			snprintf(why, size, "is unhealthy");
-			return -1;
-		}
-		if (waited >= limit) {
-			if (!health)
-				return 0;
-			snprintf(why, size, "did not become healthy in time");
-			return -1;
-		}
-		nanosleep(&t, NULL);
-	}
-}
-
-/* Replace `old` by a container of the declaration (image `image`): keep
- * the new one if it is good, else bring the old one back and refuse the
- * image. 0 updated, -1 rolled back or failed. */
-static int boot_rollout(struct cli *cl, struct boot_decl *x, struct ctr *old, const char *dir,
-			const char *image, int sfd)
-{
-	char prev[CTR_NAME_MAX + 8], jfile[CTR_NAME_MAX + 16], line[CTR_ID_LEN + 2], why[160] = "";
-	char nid[CTR_ID_LEN + 1], rfile[CTR_NAME_MAX + 16], rec[2 * MR_DIGEST_LEN + 4];
-	struct mr_err err;
-	snprintf(prev, sizeof prev, "%s.prev", x->name);
-	snprintf(jfile, sizeof jfile, "%s.rollout", x->name);
-	snprintf(line, sizeof line, "%s\n", old->id);
-	if (mr_write_atomic(sfd, jfile, line, strlen(line), 0600, &err) < 0) {
-		util_print_err(&err);
-		return -1;
-	}
-	printf("minirun: %s: stopping the old container (kept as %s until the new one is good)\n",
-	       x->name, prev);
-	fflush(stdout);
-	if (ctr_stop(&cl->store, old, -1, 0, &err) < 0)
-		util_print_err(&err);
-	if (boot_rename(cl, old->id, prev) < 0) {
-		boot_by_id(cl, old->id, 1);
-		unlinkat(sfd, jfile, 0);
-		return -1;
-	}
-	if (boot_deps_healthy(cl, x) < 0 || boot_start(cl, x, dir) < 0)
-		snprintf(why, sizeof why, "did not start");
-	else
-		boot_verdict(cl, x, why, sizeof why);
-	if (!why[0]) {
-		boot_by_id(cl, old->id, 0);
-		unlinkat(sfd, jfile, 0);
-		mr_fsync_dir(sfd, &err);
-		printf("minirun: %s: updated to image %.19s\n", x->name, image);
-		return 0;
-	}
-	/* roll back: the new one goes, the old one comes back under its name */
-	boot_id_of(cl, x->name, nid);
-	if (nid[0] && strcmp(nid, old->id))
-		boot_by_id(cl, nid, 0);
-	boot_rename(cl, old->id, x->name);
-	snprintf(rfile, sizeof rfile, "%s.refused", x->name);
-	snprintf(rec, sizeof rec, "%s %s\n", image, x->hash);
-	if (mr_write_atomic(sfd, rfile, rec, strlen(rec), 0600, &err) < 0)
-		util_print_err(&err);
-	boot_mark_refused(cl, old->id, image);
-	boot_by_id(cl, old->id, 1);
-	unlinkat(sfd, jfile, 0);
-	mr_fsync_dir(sfd, &err);
-	fprintf(stderr, "minirun: %s: the new container %s: rolled back to the previous container "
-		"(image %.19s); image %.19s refused until the tag or the declaration changes\n",
-		x->name, why, old->image, image);
-	return -1;
-}
-
-/* An update cut short (power cut, SIGKILL of `up`): the old container back
- * under its name, the new one (not confirmed) removed. */
-static void boot_recover(struct cli *cl, const char *name, int sfd)
-{
-	char jfile[CTR_NAME_MAX + 16], prev[CTR_NAME_MAX + 8];
-	char pid[CTR_ID_LEN + 1], nid[CTR_ID_LEN + 1];
-	struct mr_err ignored;
-	snprintf(jfile, sizeof jfile, "%s.rollout", name);
-	if (!util_exists_at(sfd, jfile, AT_SYMLINK_NOFOLLOW))
-		return;
-	snprintf(prev, sizeof prev, "%s.prev", name);
-	boot_id_of(cl, prev, pid);
-	if (pid[0]) {
-		boot_id_of(cl, name, nid);
-		if (nid[0] && strcmp(nid, pid))
-			boot_by_id(cl, nid, 0);
-		boot_rename(cl, pid, name);
-		printf("minirun: %s: an update was cut short: the previous container is back\n", name);
-	}
-	unlinkat(sfd, jfile, 0);
-	mr_fsync_dir(sfd, &ignored);
-}
-
-/* Bring the store in line with the folder. 0, or 1 if anything failed. */
-static int boot_up(struct cli *cl, const char *dir)
-{
-	struct boot_decl *d = NULL;
-	struct ps_row *rows, *r;
-	size_t nr, i, *idx;
-	ssize_t n;
-	int bad, rc = 0, sfd;
-	if (!cli_store(cl))
-		return CLI_EXIT_FAIL;
-	n = boot_load_dir(dir, &d, &bad, &cl->err);
-	if (n < 0) {
-		util_print_err(&cl->err);
-		return CLI_EXIT_FAIL;
-	}
-	rc = bad ? 1 : 0;
-	idx = util_xmalloc(((size_t)n + 1) * sizeof *idx);
-	boot_order(d, (size_t)n, idx);
-	sfd = boot_statedir(cl);
-	for (i = 0; i < (size_t)n && sfd >= 0; i++)
-		if (d[i].ok)
-			boot_recover(cl, d[i].name, sfd);
-	rows = ps_list(&cl->store, &nr);
-	/* declarations that went away */
-	for (i = 0; i < nr; i++)
-		if (boot_managed(&rows[i].c, dir) && !boot_find(d, (size_t)n, boot_name(&rows[i].c))) {
-			printf("minirun: %s: no declaration any more, removing\n", boot_name(&rows[i].c));
-			if (boot_remove(cl, &rows[i].c) < 0)
-				rc = 1;
-		}
-	for (i = 0; i < (size_t)n; i++) {
-		struct boot_decl *x = &d[idx[i]];
-		char img[MR_DIGEST_LEN + 1];
-		const char *h;
-		int same;
-		if (!x->ok)
-			continue;
-		boot_fetch(cl, x);
-		boot_image_id(cl, x->o.image, img);
-		r = boot_row(rows, nr, x->name);
-		if (r && !boot_managed(&r->c, dir)) {
-			fprintf(stderr, "minirun: %s: container %s exists and was not made by `up` "
-				"from %s: left alone\n", x->file, x->name, dir);
-			rc = 1;
-			continue;
-		}
-		h = r ? boot_label(&r->c, "minirun.boot.hash") : NULL;
-		same = r && h && !strcmp(h, x->hash) && (!img[0] || !strcmp(img, r->c.image));
-		if (r && !same && sfd >= 0 && boot_is_refused(sfd, x->name, img, x->hash)) {
-			printf("minirun: %s: image %.19s was rolled back before: refused until the tag "
-			       "or the declaration changes\n", x->name, img);
-			same = 1;
-		}
-		if (same) {
-			if (r->ci.status == CTR_RUNNING || r->ci.status == CTR_RESTARTING) {
-				printf("minirun: %s: up to date\n", x->name);
-			} else if (boot_deps_healthy(cl, x) < 0) {
-				fprintf(stderr, "minirun: %s: not started\n", x->name);
-				rc = 1;
-			} else if (ctr_start_detached(&cl->store, &r->c, 0, 0, &cl->err) != 0) {
-				util_print_err(&cl->err);
-				rc = 1;
-			} else {
-				printf("minirun: %s: started\n", x->name);
-			}
-			continue;
-		}
-		if (r && sfd >= 0) {
-			printf("minirun: %s: %s, replacing\n", x->name, h && !strcmp(h, x->hash) ?
-			       "new image for its tag" : "declaration changed");
-			fflush(stdout);
-			if (boot_rollout(cl, x, &r->c, dir, img, sfd) < 0)
-				rc = 1;
-			continue;
-		}
-		if (r) {
-			printf("minirun: %s: declaration changed, replacing\n", x->name);
-			if (boot_remove(cl, &r->c) < 0) {
-				rc = 1;
-				continue;
-			}
-		}
-		if (boot_deps_healthy(cl, x) < 0 || boot_start(cl, x, dir) < 0) {
-			fprintf(stderr, "minirun: %s: not started\n", x->name);
-			rc = 1;
-		} else {
-			printf("minirun: %s: started\n", x->name);
-		}
-		fflush(stdout);
-	}
-	fflush(stdout);
-	if (sfd >= 0)
-		close(sfd);
-	boot_free(d, (size_t)n, rows, nr, idx);
-	return rc;
-}
-
-/* Stop and remove what `up` made from this folder, in reverse start order. */
-static int boot_down(struct cli *cl, const char *dir)
-{
-	struct boot_decl *d = NULL;
-	struct ps_row *rows, *r;
-	size_t nr, i, *idx;
-	ssize_t n;
-	int bad, rc = 0;
-	if (!cli_store(cl))
-		return CLI_EXIT_FAIL;
-	n = boot_load_dir(dir, &d, &bad, &cl->err);
-	if (n < 0)
-		n = 0;   /* the folder is gone: still stop what it made */
-	idx = util_xmalloc(((size_t)n + 1) * sizeof *idx);
-	boot_order(d, (size_t)n, idx);
-	rows = ps_list(&cl->store, &nr);
-	for (i = (size_t)n; i-- > 0;) {
-		r = boot_row(rows, nr, d[idx[i]].name);
-		if (r && boot_managed(&r->c, dir)) {
-			if (boot_remove(cl, &r->c) < 0)
-				rc = 1;
-			r->c.labels.n = 0;   /* done */
-		}
-	}
-	for (i = 0; i < nr; i++)
-		if (boot_managed(&rows[i].c, dir) && boot_remove(cl, &rows[i].c) < 0)
-			rc = 1;
-	boot_free(d, (size_t)n, rows, nr, idx);
-	return rc;
-}
-
-/* Run up or down in a child, reaping whatever else ends meanwhile (PID 1
- * adopts every orphan); a shutdown signal is remembered in *want. */
-static int boot_child(struct cli *cl, const char *dir, int up, const sigset_t *mask,
-		      const sigset_t *old, int *want)
-{
-	int status = 0;
-	pid_t pid;
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return up ? boot_up(cl, dir) : boot_down(cl, dir);
-	if (pid == 0) {
-		sigprocmask(SIG_SETMASK, old, NULL);
-		exit(up ? boot_up(cl, dir) : boot_down(cl, dir));
-	}
-	for (;;) {
-		struct timespec t = { 1, 0 };
-		int sig = sigtimedwait(mask, NULL, &t);
-		if (sig == SIGUSR2 || (sig > 0 && sig != SIGCHLD && sig != SIGHUP))
-			*want = sig == SIGUSR2 ? (int)RB_AUTOBOOT : *want ? *want : (int)RB_POWER_OFF;
-		if (boot_reap(pid, &status))
-			return WIFEXITED(status) ? WEXITSTATUS(status) : CLI_EXIT_FAIL;
-	}
-}
-
-static void boot_nop(int sig)
-{
-	(void)sig;
-}
-
-/* init's update timer: the shortest pull_interval of the declarations (0:
- * none). Their errors are said by `up`, not here. */
-static int64_t boot_pull_every(const char *dir)
-{
-	struct boot_decl *d = NULL;
-	struct mr_err ignored;
-	int64_t every = 0;
-	ssize_t n, i;
-	int bad, err2 = fcntl(2, F_DUPFD_CLOEXEC, 3), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (null >= 0)
-		dup2(null, 2);
-	n = boot_load_dir(dir, &d, &bad, &ignored);
-	if (err2 >= 0) {
-		dup2(err2, 2);
-		close(err2);
-	}
-	if (null >= 0)
-		close(null);
-	for (i = 0; i < n; i++)
-		if (d[i].ok && d[i].interval_ns && (!every || d[i].interval_ns < every))
-			every = d[i].interval_ns;
-	for (i = 0; i < n; i++)
-		boot_decl_free(&d[i]);
-	free(d);
-	return every;
-}
-
-static int64_t boot_now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
 static int cmd_init(struct cli *cl, int argc, char **argv)
 {
-	int do_reboot = 0, want = 0, rc;
-	int64_t every, last;
+	int do_reboot = 0;
 	struct cli_flag flags[] = {
 		{ "reboot", 0, NULL, &do_reboot, NULL, "Reboot instead of powering off at shutdown" },
 		{ 0 },
 	};
 	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] [DIR]"), pid1 = getpid() == 1;
-	const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGCHLD };
-	struct sigaction sa;
+	struct boot_run br;
 	sigset_t mask, old;
-	const char *dir;
-	size_t i;
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 0, 1) < 0)
 		return CLI_EXIT_FAIL;
-	dir = boot_dir(n, argv);
-	if (pid1) {
-		boot_leave_rootfs();
-		boot_mounts();
-		/* ctrl-alt-del becomes SIGINT to us instead of an instant reboot */
-		reboot(RB_DISABLE_CAD);
-		setsid();
-	} else {
-		/* orphaned monitors come to us, as they would to PID 1 */
-		prctl(PR_SET_CHILD_SUBREAPER, 1);
-	}
-	cli_std_fds();
-	/* PID 1 gets no signal it has no handler for: catch, block, wait. */
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = boot_nop;
-	sigemptyset(&mask);
-	for (i = 0; i < sizeof sigs / sizeof *sigs; i++) {
-		sigaction(sigs[i], &sa, NULL);
-		sigaddset(&mask, sigs[i]);
-	}
-	sigprocmask(SIG_BLOCK, &mask, &old);
-	/* A power cut may have hit the last writes: say what the store is like
-	 * and collect only what nothing uses before the containers start. */
-	if (cli_store(cl) && check_store(&cl->store, CHECK_GARBAGE, "minirun: init: check: ",
-					 &cl->err) < 0)
-		util_print_err(&cl->err);
-	fflush(stdout);
-	printf("minirun: init: starting containers from %s\n", dir);
-	boot_child(cl, dir, 1, &mask, &old, &want);
-	every = boot_pull_every(dir);
-	last = boot_now_ns();
-	if (every)
-		printf("minirun: init: looking for new images every %llds\n",
-		       (long long)(every / 1000000000LL));
-	while (!want) {
-		struct timespec t = { 5, 0 };
-		int sig;
-		if (every && last + every - boot_now_ns() < 5000000000LL) {
-			int64_t left = last + every - boot_now_ns();
-			t.tv_sec = left > 0 ? (time_t)(left / 1000000000LL) : 0;
-			t.tv_nsec = left > 0 ? (long)(left % 1000000000LL) : 1;
-		}
-		sig = sigtimedwait(&mask, NULL, &t);
-		if (sig == SIGUSR2) {
-			want = (int)RB_AUTOBOOT;
-		} else if (sig == SIGHUP || (every && boot_now_ns() >= last + every)) {
-			/* re-read the declarations, pull what says always */
-			boot_child(cl, dir, 1, &mask, &old, &want);
-			every = boot_pull_every(dir);
-			last = boot_now_ns();
-		} else if (sig > 0 && sig != SIGCHLD) {
-			want = do_reboot ? (int)RB_AUTOBOOT : (int)RB_POWER_OFF;
-		}
-		boot_reap(0, NULL);
-	}
-	printf("minirun: init: stopping containers\n");
-	rc = boot_child(cl, dir, 0, &mask, &old, &want);
-	if (pid1)
-		boot_halt(want);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	printf("minirun: init: done\n");
-	return rc;
+	boot_init_prepare(pid1, &mask, &old);
+	br.st = cli_store(cl);
+	return boot_init(&br, boot_dir(n, argv), do_reboot, pid1, &mask, &old);
 }
 
 static int cmd_up_down(struct cli *cl, int argc, char **argv, int up)
 {
 	struct cli_flag flags[] = { { 0 } };
+	struct boot_run br;
 	int n = cli_parse(cl, argc, argv, flags, 1, "[DIR]");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 0, 1) < 0)
 		return CLI_EXIT_FAIL;
-	cli_std_fds();
-	return up ? boot_up(cl, boot_dir(n, argv)) : boot_down(cl, boot_dir(n, argv));
+	util_std_fds();
+	if (!(br.st = cli_store(cl)))
+		return CLI_EXIT_FAIL;
+	return up ? boot_up(&br, boot_dir(n, argv)) : boot_down(&br, boot_dir(n, argv));
 }
 
 static int cmd_up(struct cli *cl, int argc, char **argv)

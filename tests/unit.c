@@ -109,6 +109,8 @@ static int unit_write(const char *path, const char *text)
 #include "unit_09_image.c"
 #include "unit_13_pull.c"
 #include "unit_14_container.c"
+#include "unit_15_rootfs.c"
+#include "unit_16_isolate.c"
 #include "unit_18_exec.c"
 #include "unit_20c_tmpl.c"
 #if MINIRUN_WITH_NET
@@ -121,6 +123,7 @@ static void test_net(void) { UNIT_SKIP("built without MINIRUN_WITH_NET"); }
 #else
 static void test_boot(void) { UNIT_SKIP("built without MINIRUN_WITH_INIT"); }
 #endif
+#include "unit_21_cli.c"
 #if MINIRUN_WITH_OCI
 #include "unit_20b_oci.c"
 #else
@@ -139,11 +142,14 @@ int main(int argc, char **argv)
 		{ "image", test_image },
 		{ "pull", test_pull },
 		{ "container", test_container },
+		{ "rootfs", test_rootfs },
+		{ "isolate", test_isolate },
 		{ "cp", test_cp },
 		{ "tmpl", test_tmpl },
 		{ "net", test_net },
 		{ "boot", test_boot },
 		{ "oci", test_oci },
+		{ "cli", test_cli },
 	};
 	size_t i;
 	setvbuf(stdout, NULL, _IOLBF, 0);

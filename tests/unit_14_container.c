@@ -423,7 +423,7 @@ static void t_ctr_log(void)
 
 static void t_ctr_ps(void)
 {
-	struct ps_row r;
+	struct ctr_row r;
 	struct mr_buf b = { 0 };
 	memset(&r, 0, sizeof r);
 	ctr_init(&r.c);
@@ -612,15 +612,15 @@ static void t_ctr_volumes_from(void)
 	recs[1].sizes = sizes;
 	db.recs = recs;
 	db.nrecs = 2;
-	CHECK(!df_layer_seen(&db, 0, 0) && !df_layer_seen(&db, 0, 2));
-	CHECK(df_layer_seen(&db, 1, 0) && df_layer_seen(&db, 1, 1));
+	CHECK(!check_layer_seen(&db, 0, 0) && !check_layer_seen(&db, 0, 2));
+	CHECK(check_layer_seen(&db, 1, 0) && check_layer_seen(&db, 1, 1));
 	/* shared with another image, whatever lies between them, once per layer */
 	recs[2] = recs[1];
 	recs[1].nlayers = 1;
 	recs[1].layers = layers3;
 	db.nrecs = 3;
-	CHECK(!df_layer_shared(&db, 0, 0) && df_layer_shared(&db, 0, 1) && !df_layer_shared(&db, 0, 2));
-	CHECK(!df_layer_shared(&db, 1, 0) && df_layer_shared(&db, 2, 0) && df_layer_shared(&db, 2, 1));
+	CHECK(!check_layer_shared(&db, 0, 0) && check_layer_shared(&db, 0, 1) && !check_layer_shared(&db, 0, 2));
+	CHECK(!check_layer_shared(&db, 1, 0) && check_layer_shared(&db, 2, 0) && check_layer_shared(&db, 2, 1));
 }
 
 static void t_ctr_run_params(void)
