@@ -325,6 +325,53 @@ static void test_seccomp_big(void)
 	mr_buf_free(&b);
 }
 
+/* A real profile in Docker's format (containers-common's: Docker's list,
+ * ENOSYS as its default, includes/excludes by caps; Debian's package
+ * golang-github-containers-common): it compiles for every arch, within the
+ * kernel's limit, with its verdicts. */
+static void test_seccomp_docker(void)
+{
+	static const char path[] = "/usr/share/containers/seccomp.json";
+	static const int arches[] = { T_X86_64, T_AARCH64, T_ARM, T_MIPS };
+	struct mr_buf b = { 0 };
+	struct seccomp_prog p;
+	struct mr_err err;
+	uint64_t a[6] = { 0 };
+	size_t i;
+	if (mr_read_file(AT_FDCWD, path, &b, 1 << 20, &err) < 0) {
+		UNIT_SKIP("Docker-format profile: %s missing (apt-get install golang-github-containers-common)", path);
+		return;
+	}
+	for (i = 0; i < sizeof arches / sizeof arches[0]; i++) {
+		int x = arches[i];
+		uint32_t au = seccomp_arches[x].audit;
+		const uint32_t enosys = SECCOMP_RET_ERRNO | ENOSYS;
+		if (t_sc_compile(b.data, x, ISOLATE_CAPS_DEFAULT, &p, &err) < 0) {
+			printf("  %s: %s\n", seccomp_arches[x].name, err.msg);
+			CHECK(0);
+			continue;
+		}
+		printf("  %s: %s: %u instructions\n", path, seccomp_arches[x].name, p.len);
+		CHECK(t_sc_run(&p, au, t_sc_nr("read", x), a) == SECCOMP_RET_ALLOW);
+		CHECK(t_sc_run(&p, au, t_sc_nr("openat", x), a) == SECCOMP_RET_ALLOW);
+		CHECK(t_sc_run(&p, au, t_sc_nr("kexec_load", x), a) == (SECCOMP_RET_ERRNO | EPERM));
+		CHECK(t_sc_run(&p, au, t_sc_nr("init_module", x), a) == (SECCOMP_RET_ERRNO | EPERM));
+		CHECK(t_sc_run(&p, au, 4000 + 999, a) == enosys);                 /* not a call */
+		a[0] = 0xffffffff;
+		CHECK(t_sc_run(&p, au, t_sc_nr("personality", x), a) == SECCOMP_RET_ALLOW);
+		a[0] = 0x0400000;
+		CHECK(t_sc_run(&p, au, t_sc_nr("personality", x), a) == enosys);
+		a[0] = 0;
+		seccomp_prog_free(&p);
+	}
+	/* with CAP_SYS_MODULE, the profile's includes.caps lets init_module through */
+	CHECK(t_sc_compile(b.data, T_X86_64, ISOLATE_CAPS_DEFAULT | 1ull << CAP_SYS_MODULE, &p, &err) == 0);
+	CHECK(t_sc_run(&p, AUDIT_ARCH_X86_64, 175, a) == SECCOMP_RET_ALLOW);
+	CHECK(t_sc_run(&p, AUDIT_ARCH_X86_64, 163, a) == (SECCOMP_RET_ERRNO | EPERM));   /* acct */
+	seccomp_prog_free(&p);
+	mr_buf_free(&b);
+}
+
 /* --security-opt seccomp=FILE: the file's JSON is stored, compacted */
 static void test_seccomp_option(void)
 {
@@ -428,6 +475,7 @@ static void test_seccomp(void)
 	test_seccomp_ops();
 	test_seccomp_rules();
 	test_seccomp_big();
+	test_seccomp_docker();
 	test_seccomp_option();
 	test_seccomp_kernel();
 }
