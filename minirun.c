@@ -12845,6 +12845,7 @@ static int ctr_spec_resources(struct ctr *c, const struct ctr_opts *o, struct mr
 	return 0;
 }
 
+#if MINIRUN_WITH_SECCOMP_PROFILE
 /* --security-opt seccomp=FILE: the profile is read now and kept as
  * "seccomp=" and its JSON (compacted), as Docker's client sends it: start
  * and restart use the stored text, inspect shows it in SecurityOpt. */
@@ -12881,6 +12882,14 @@ fail:
 	mr_buf_free(&raw);
 	return -1;
 }
+#else
+static int ctr_seccomp_file(struct ctr *c, const char *path, struct mr_err *err)
+{
+	(void)c;
+	return mr_err_set(err, MR_EINVAL_INPUT, "--security-opt seccomp=%s: built without "
+			  "MINIRUN_WITH_SECCOMP_PROFILE", path);
+}
+#endif
 
 /* capabilities, devices, seccomp and the other security options. */
 static int ctr_spec_security(struct ctr *c, const struct ctr_opts *o, struct mr_err *err)
@@ -15911,16 +15920,11 @@ static const struct seccomp_arch seccomp_arches[] = {
 #else
 	{ "MIPSEL", "mipsel", AUDIT_ARCH_MIPSEL, NULL },
 #endif
-	{ "MIPS", "mips", 0, NULL }, { "MIPS64", "mips64", 0, NULL },
-	{ "MIPS64N32", "mips64n32", 0, NULL }, { "MIPSEL64", "mipsel64", 0, NULL },
-	{ "MIPSEL64N32", "mipsel64n32", 0, NULL }, { "PPC", "ppc", 0, NULL },
-	{ "PPC64", "ppc64", 0, NULL }, { "PPC64LE", "ppc64le", 0, NULL },
-	{ "S390", "s390", 0, NULL }, { "S390X", "s390x", 0, NULL },
-	{ "PARISC", "parisc", 0, NULL }, { "PARISC64", "parisc64", 0, NULL },
-	{ "RISCV64", "riscv64", 0, NULL }, { "LOONGARCH64", "loong64", 0, NULL },
-	{ "M68K", "m68k", 0, NULL }, { "SH", "sh", 0, NULL }, { "SHEB", "sheb", 0, NULL },
 };
 #define SECCOMP_NARCH (sizeof seccomp_arches / sizeof seccomp_arches[0])
+/* Arches a profile may name that no kernel running this binary has. */
+static const char seccomp_other_arches[] = "MIPS\0MIPS64\0MIPS64N32\0MIPSEL64\0MIPSEL64N32\0"
+	"PPC\0PPC64\0PPC64LE\0S390\0S390X\0PARISC\0PARISC64\0RISCV64\0LOONGARCH64\0M68K\0SH\0SHEB\0";
 
 #if defined(__x86_64__)
 #define SECCOMP_NATIVE 0
@@ -15941,13 +15945,27 @@ static unsigned seccomp_compat(int native)
 	return native == 0 ? 7u : native == 3 ? (1u << 3) | (1u << 4) : native < 0 ? 0 : 1u << native;
 }
 
+static int seccomp_word(const char *list, const char *s)
+{
+	int i = 0;
+	for (; *list; list += strlen(list) + 1, i++)
+		if (s && !strcmp(list, s))
+			return i;
+	return -1;
+}
+
+/* SCMP_ARCH_X -> its index in seccomp_arches, SECCOMP_NARCH for a known
+ * arch that cannot run here, -1 unknown. */
 static int seccomp_arch_find(const char *s)
 {
 	size_t i;
-	if (s && !strncmp(s, "SCMP_ARCH_", 10))
+	if (s && !strncmp(s, "SCMP_ARCH_", 10)) {
 		for (i = 0; i < SECCOMP_NARCH; i++)
 			if (!strcmp(s + 10, seccomp_arches[i].name))
 				return (int)i;
+		if (seccomp_word(seccomp_other_arches, s + 10) >= 0)
+			return SECCOMP_NARCH;
+	}
 	return -1;
 }
 
@@ -15981,15 +15999,6 @@ struct seccomp_rule {
 enum { SECCOMP_OP_NE, SECCOMP_OP_LT, SECCOMP_OP_LE, SECCOMP_OP_EQ, SECCOMP_OP_GE,
        SECCOMP_OP_GT, SECCOMP_OP_MASKED_EQ };
 static const char seccomp_op_names[] = "NE\0LT\0LE\0EQ\0GE\0GT\0MASKED_EQ\0";
-
-static int seccomp_word(const char *list, const char *s)
-{
-	int i = 0;
-	for (; *list; list += strlen(list) + 1, i++)
-		if (s && !strcmp(list, s))
-			return i;
-	return -1;
-}
 
 static int seccomp_u64(const struct mr_json *v, uint64_t *out)
 {
@@ -16333,7 +16342,7 @@ static int seccomp_arches_of(const struct mr_json *prof, int native, unsigned *o
 	for (it = list ? list->child : NULL; it; it = it->next) {
 		if ((x = seccomp_arch_find(mr_json_str(it))) < 0)
 			goto unknown;
-		*out |= 1u << x;
+		*out |= 1u << x;              /* bit SECCOMP_NARCH: dropped below */
 	}
 	for (m = map ? map->child : NULL; m; m = m->next) {
 		it = mr_json_get(m, "architecture");

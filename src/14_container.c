@@ -1921,6 +1921,7 @@ static int ctr_spec_resources(struct ctr *c, const struct ctr_opts *o, struct mr
 	return 0;
 }
 
+#if MINIRUN_WITH_SECCOMP_PROFILE
 /* --security-opt seccomp=FILE: the profile is read now and kept as
  * "seccomp=" and its JSON (compacted), as Docker's client sends it: start
  * and restart use the stored text, inspect shows it in SecurityOpt. */
@@ -1957,6 +1958,14 @@ fail:
 	mr_buf_free(&raw);
 	return -1;
 }
+#else
+static int ctr_seccomp_file(struct ctr *c, const char *path, struct mr_err *err)
+{
+	(void)c;
+	return mr_err_set(err, MR_EINVAL_INPUT, "--security-opt seccomp=%s: built without "
+			  "MINIRUN_WITH_SECCOMP_PROFILE", path);
+}
+#endif
 
 /* capabilities, devices, seccomp and the other security options. */
 static int ctr_spec_security(struct ctr *c, const struct ctr_opts *o, struct mr_err *err)
