@@ -8,9 +8,10 @@ packages that scripts/setup.sh installs).
 
 Each arch's header is run through the preprocessor (gcc -E -dM) and every
 __NR_name (and arm's private __ARM_NR_name) is evaluated to its number. The
-output is one sorted blob of names shared by every arch and, per arch, an
-array of uint16_t numbers in the blob's order, 0xffff where the arch lacks the
-call. Numbers that do not fit (arm's private calls at 0x0f0000 + n) are stored
+output is one sorted blob of names shared by every arch, front-coded (each
+name is a capital letter, 'A' + the length it shares with the name before,
+then the rest of it), and per arch an array of uint16_t numbers in the blob's
+order, 0xffff where the arch lacks the call. Numbers that do not fit (arm's private calls at 0x0f0000 + n) are stored
 as 0xf000 + n.
 """
 import os
@@ -79,9 +80,13 @@ def main():
                                 capture_output=True, text=True).stdout or '?', len(names)),
              '#define SECCOMP_NAMES %d' % len(names),
              'static const char seccomp_names[] =']
-    row = ''
+    row, prev = '', ''
     for n in names:
-        piece = n + '\\0'
+        k = 0
+        while k < min(len(prev), len(n), 25) and prev[k] == n[k]:
+            k += 1
+        piece = chr(ord('A') + k) + n[k:]
+        prev = n
         if len(row) + len(piece) > 80:
             lines.append('\t"%s"' % row)
             row = ''

@@ -138,6 +138,17 @@ static void test_seccomp_rules(void)
 	CHECK(t_sc_nr("openat", T_X86_64) == 257 && t_sc_nr("openat", T_X86) == 295 &&
 	      t_sc_nr("openat", T_AARCH64) == 56 && t_sc_nr("openat", T_ARM) == 322 &&
 	      t_sc_nr("openat", T_MIPS) == 4288);
+	{
+		const char *q = seccomp_names;
+		char n[32], prev[32] = "";
+		int sorted = 1, count = 0;
+		while (seccomp_name_next(&q, n)) {
+			sorted &= strcmp(prev, n) < 0;
+			strcpy(prev, n);
+			count++;
+		}
+		CHECK(sorted && count == SECCOMP_NAMES && !strcmp(prev, "writev"));
+	}
 	CHECK(seccomp_nr("open", T_AARCH64) == -1 && seccomp_nr("cacheflush", T_ARM) == 0x0f0002);
 	for (i = 0; i < sizeof arches / sizeof arches[0]; i++) {
 		int x = arches[i];
@@ -269,12 +280,13 @@ static void test_seccomp_big(void)
 	struct mr_buf b = { 0 };
 	struct seccomp_prog p;
 	struct mr_err err;
-	const char *n;
+	const char *q;
+	char n[32];
 	int bad = 0, x, i;
 	static const int arches[] = { T_X86_64, T_X86, T_AARCH64, T_ARM, T_MIPS };
 	mr_buf_printf(&b, "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":1,"
 		      "\"architectures\":[\"SCMP_ARCH_X86\",\"SCMP_ARCH_X32\",\"SCMP_ARCH_ARM\"],\"syscalls\":[");
-	for (i = 0, n = seccomp_names; i < SECCOMP_NAMES; i++, n += strlen(n) + 1) {
+	for (i = 0, q = seccomp_names; seccomp_name_next(&q, n); i++) {
 		if (i % 40 == 7)      /* some with a condition: allowed when arg1 < 100 */
 			mr_buf_printf(&b, "%s{\"names\":[\"%s\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":"
 				      "[{\"index\":1,\"value\":100,\"op\":\"SCMP_CMP_LT\"}]}", i ? "," : "", n);
@@ -292,7 +304,7 @@ static void test_seccomp_big(void)
 		}
 		if (arch == T_X86_64)
 			printf("  %d names: %u instructions (x86_64 with x86 and x32)\n", SECCOMP_NAMES, p.len);
-		for (i = 0, n = seccomp_names; i < SECCOMP_NAMES; i++, n += strlen(n) + 1) {
+		for (i = 0, q = seccomp_names; seccomp_name_next(&q, n); i++) {
 			uint64_t args[6] = { 0, 99, 0, 0, 0, 0 };
 			long nr = seccomp_nr(n, arch);
 			uint32_t want = i % 40 == 7 ? SECCOMP_RET_ALLOW : i % 3 ? SECCOMP_RET_ALLOW : SECCOMP_RET_LOG;
@@ -309,11 +321,11 @@ static void test_seccomp_big(void)
 			bad++;
 		seccomp_prog_free(&p);
 	}
-	CHECK(bad == 0);
+	CHECK(bad == 0 && i == SECCOMP_NAMES);
 	mr_buf_free(&b);
 	/* 6 conditions on each of 467 names: more than the kernel takes */
 	mr_buf_printf(&b, "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[");
-	for (i = 0, n = seccomp_names; i < SECCOMP_NAMES; i++, n += strlen(n) + 1)
+	for (i = 0, q = seccomp_names; seccomp_name_next(&q, n); i++)
 		mr_buf_printf(&b, "%s{\"names\":[\"%s\"],\"action\":\"SCMP_ACT_ERRNO\",\"args\":["
 			      "{\"index\":0,\"value\":1,\"op\":\"SCMP_CMP_GT\"},{\"index\":1,\"value\":1,\"op\":\"SCMP_CMP_GT\"},"
 			      "{\"index\":2,\"value\":1,\"op\":\"SCMP_CMP_GT\"},{\"index\":3,\"value\":1,\"op\":\"SCMP_CMP_GT\"},"
