@@ -417,7 +417,7 @@ static long seccomp_nr(const char *name, int arch)
 			if (v == 0xffff)
 				return -1;
 			/* arm's private calls, 0x0f0000 + n, are kept as 0xf000 + n */
-			return v >= 0xf000 ? 0x0f0000L + (v & 0xfff) : (long)v;
+			return v >= 0xf000 ? 0x0f0000L + (long)(v & 0xfff) : (long)v;
 		}
 	return -1;
 }

@@ -357,7 +357,7 @@ static void test_seccomp_docker(void)
 	for (i = 0; i < sizeof arches / sizeof arches[0]; i++) {
 		int x = arches[i];
 		uint32_t au = seccomp_arches[x].audit;
-		const uint32_t enosys = SECCOMP_RET_ERRNO | ENOSYS;
+		const uint32_t enosys = SECCOMP_RET_ERRNO | 38;     /* the profile's number, on every arch */
 		if (t_sc_compile(b.data, x, ISOLATE_CAPS_DEFAULT, &p, &err) < 0) {
 			printf("  %s: %s\n", seccomp_arches[x].name, err.msg);
 			CHECK(0);
@@ -445,7 +445,7 @@ static void test_seccomp_kernel(void)
 	int status = -1;
 	pid_t pid;
 	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0 && errno == EINVAL) {
-		UNIT_SKIP("seccomp against the kernel: the kernel has no seccomp");
+		UNIT_SKIP("seccomp against the kernel: prctl(PR_GET_SECCOMP) answers EINVAL (a kernel without seccomp, or qemu-user)");
 		return;
 	}
 	if (SECCOMP_NATIVE < 0) {
