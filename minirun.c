@@ -15555,7 +15555,9 @@ static pid_t *cg_pids(const char *id, pid_t init, size_t *count)
  * is at most 250 long, so every conditional jump stays within BPF's 255),
  * then one block per call with argument conditions, reached through a "ja"
  * trampoline (ja jumps as far as it likes), its rules tried in profile order
- * (the first whose conditions all hold decides), then the default action.
+ * (the first whose conditions all hold decides: "only the first entry is
+ * effective", runc's behaviour as runtime-spec PR 1159 puts it; libseccomp
+ * itself promises no order), then the default action.
  * Also here: isolate_seccomp, which installs either such a profile or the
  * built-in Docker default of [16]. */
 
@@ -16421,15 +16423,20 @@ static int seccomp_compile(const struct mr_json *prof, int native, uint64_t caps
 			 * else killed, as libseccomp does */
 			SA_STMT(a, BPF_JMP | BPF_JSET | BPF_K, 0x40000000);
 			if (a->n <= SECCOMP_MAX_INSNS)
-				a->p[a->n - 1].jf = (arches >> SECCOMP_X32) & 1 ? 3 : 1;
+				a->p[a->n - 1].jf = (arches >> SECCOMP_X32) & 1 ? 3 : 2;
 			if ((arches >> SECCOMP_X32) & 1) {
 				SA_STMT(a, BPF_JMP | BPF_JGE | BPF_K, 0x40000200);
 				if (a->n <= SECCOMP_MAX_INSNS)
 					a->p[a->n - 1].jf = 1;
 				SA_RET(a, dflt);
 				SA_STMT(a, BPF_ALU | BPF_AND | BPF_K, 0xbfffffff);
-			} else
+			} else {
+				/* -1 (a tracer's skipped call) is not x32: the rules decide */
+				SA_STMT(a, BPF_JMP | BPF_JEQ | BPF_K, 0xffffffff);
+				if (a->n <= SECCOMP_MAX_INSNS)
+					a->p[a->n - 1].jt = 1;
 				SA_RET(a, SECCOMP_RET_KILL_THREAD);
+			}
 		}
 		for (ne = 0, r = 0, it = nrules ? sc->child : NULL; it; it = it->next, r++) {
 			const struct mr_json *names = rules[r].names;

@@ -192,6 +192,7 @@ static void test_seccomp_rules(void)
 	CHECK(t_sc_run(&p, x86_64, 39, a) == allow);
 	CHECK(t_sc_run(&p, AUDIT_ARCH_I386, 20, a) == SECCOMP_RET_KILL_THREAD);
 	CHECK(t_sc_run(&p, x86_64, 39 | 0x40000000, a) == SECCOMP_RET_KILL_THREAD);
+	CHECK(t_sc_run(&p, x86_64, 0xffffffff, a) == allow);   /* -1: the default, as libseccomp */
 	seccomp_prog_free(&p);
 
 	/* several rules for a name: the first that holds decides, in profile order;
