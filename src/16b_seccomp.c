@@ -453,8 +453,9 @@ static int seccomp_u64(const struct mr_json *v, uint64_t *out)
 	return end == v->str + v->len && !errno ? 0 : -1;
 }
 
-/* "SCMP_ACT_ERRNO" with its errnoRet -> a SECCOMP_RET_* value. LOG falls
- * back to ALLOW where the kernel lacks it (before 4.14): it only logs. */
+/* "SCMP_ACT_ERRNO" with its errnoRet -> a SECCOMP_RET_* value. LOG where
+ * the kernel lacks it (before 4.14) is an error, as in runc (libseccomp
+ * refuses an action the kernel does not list). */
 static int seccomp_action(const char *s, const struct mr_json *ret, int has_log, uint32_t *out,
 			  struct mr_err *err)
 {
@@ -472,7 +473,10 @@ static int seccomp_action(const char *s, const struct mr_json *ret, int has_log,
 	if (ret && (seccomp_u64(ret, &e) < 0 || e > 0xffff))
 		return mr_err_set(err, MR_EINVAL_INPUT, "seccomp: %s: errnoRet is not a number "
 				  "from 0 to 65535", s);
-	*out = vals[i] == SECCOMP_RET_LOG && !has_log ? SECCOMP_RET_ALLOW : vals[i];
+	if (vals[i] == SECCOMP_RET_LOG && !has_log)
+		return mr_err_set(err, ENOTSUP, "seccomp: action SCMP_ACT_LOG: this kernel cannot log "
+				  "(no \"log\" in /proc/sys/kernel/seccomp/actions_avail; Linux 4.14)");
+	*out = vals[i];
 	if (vals[i] == SECCOMP_RET_ERRNO || vals[i] == SECCOMP_RET_TRACE)
 		*out |= (uint32_t)e;
 	return 0;
