@@ -81,7 +81,7 @@
 /* Seccomp profiles given as JSON: config.json's linux.seccomp (OCI runtime
  * mode) and `--security-opt seccomp=FILE`, compiled to BPF by minirun's own
  * compiler (no libseccomp) with the syscall tables of the arches the binary
- * runs. 12,800 bytes (x86_64; its x86_64 and x86 tables are 4,751 of them).
+ * runs. 12,928 bytes (x86_64; its x86_64 and x86 tables are 4,751 of them).
  * Needs MINIRUN_WITH_SECCOMP. Off, seccomp=FILE and config.json's
  * linux.seccomp are refused, naming the flag. */
 #ifndef MINIRUN_WITH_SECCOMP_PROFILE
