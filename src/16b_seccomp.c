@@ -355,7 +355,7 @@ static const char seccomp_other_arches[] = "MIPS\0MIPS64\0MIPS64N32\0MIPSEL64\0M
 #define SECCOMP_NATIVE 3
 #elif defined(__arm__)
 #define SECCOMP_NATIVE 4
-#elif defined(__mips__)
+#elif defined(__mips__) && defined(__MIPSEL__) && _MIPS_SIM == _ABIO32
 #define SECCOMP_NATIVE 5
 #else
 #define SECCOMP_NATIVE -1
