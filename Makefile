@@ -264,7 +264,7 @@ endif
 # found 2026-12-07). fs and container hung here until fs_check_no_mounts
 # stopped trusting telldir() cookies (cut to a long in 32-bit processes).
 QEMU_SKIP := $(if $(filter mipsel,$(ARCH)),oci)
-UNIT_AREAS := util fs store json tar image pull container rootfs isolate cp net boot oci tmpl cli
+UNIT_AREAS := util fs store json tar image pull container rootfs isolate seccomp cp net boot oci tmpl cli
 test-unit: $(B)/$(CONFIG)/unit
 ifeq ($(ARCH),native)
 	$(Q)$(RUN) $<

@@ -28,6 +28,7 @@
  *   [14b] CHECK      verify the whole store, repair what nothing uses  (src/14b_check.c)
  *   [15]  ROOTFS     overlay or copy roots, /dev, /proc, /sys, /etc files, pivot_root  (src/15_rootfs.c)
  *   [16]  ISOLATE    capabilities, seccomp, users, cgroups, no_new_privs, descriptors, exec  (src/16_isolate.c)
+ *   [16b] SECCOMP    seccomp profiles (config.json's linux.seccomp, Docker's --security-opt seccomp=FILE) compiled to BPF  (src/16b_seccomp.c)
  *   [17]  MONITOR    starting a container, its owner process, logs, restarts  (src/17_monitor.c)
  *   [18]  EXEC       another process in a running container; cp in and out  (src/18_exec.c)
  *   [19]  NET        bridge, veth, addresses, networks, masquerade, published ports  (src/19_net.c)
@@ -12873,6 +12874,52 @@ static int ctr_spec_resources(struct ctr *c, const struct ctr_opts *o, struct mr
 	return 0;
 }
 
+#if MINIRUN_WITH_SECCOMP_PROFILE
+/* --security-opt seccomp=FILE: the profile is read now and kept as
+ * "seccomp=" and its JSON (compacted), as Docker's client sends it: start
+ * and restart use the stored text, inspect shows it in SecurityOpt. */
+static int ctr_seccomp_file(struct ctr *c, const char *path, struct mr_err *err)
+{
+	struct mr_buf raw = { 0 }, out = { 0 };
+	struct mr_json_doc doc;
+	struct mr_jw w;
+	char chunk[4096];
+	ssize_t n = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	while (fd >= 0 && raw.len <= MINIRUN_MAX_JSON && (n = read(fd, chunk, sizeof chunk)) > 0)
+		mr_buf_append(&raw, chunk, (size_t)n);
+	if (fd < 0 || n < 0) {
+		mr_err_sys(err, "opening seccomp profile (%s) failed", path);
+		goto fail;
+	}
+	close(fd);
+	fd = -1;
+	if (mr_json_parse(&doc, raw.data ? raw.data : "", raw.len, err) < 0) {
+		mr_err_ctx(err, "seccomp profile %s", path);
+		goto fail;
+	}
+	mr_buf_append(&out, "seccomp=", 8);
+	mr_jw_init(&w, &out, 0);
+	mr_jw_value(&w, doc.root);
+	mr_json_free(&doc);
+	mr_buf_free(&raw);
+	ctr_list_add(&c->security_opt, ctr_own(c, out.data));
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	mr_buf_free(&raw);
+	return -1;
+}
+#else
+static int ctr_seccomp_file(struct ctr *c, const char *path, struct mr_err *err)
+{
+	(void)c;
+	return mr_err_set(err, MR_EINVAL_INPUT, "--security-opt seccomp=%s: built without "
+			  "MINIRUN_WITH_SECCOMP_PROFILE", path);
+}
+#endif
+
 /* capabilities, devices, seccomp and the other security options. */
 static int ctr_spec_security(struct ctr *c, const struct ctr_opts *o, struct mr_err *err)
 {
@@ -12906,13 +12953,12 @@ static int ctr_spec_security(struct ctr *c, const struct ctr_opts *o, struct mr_
 		if (!strcmp(s, "no-new-privileges") || !strcmp(s, "no-new-privileges:true") ||
 		    !strcmp(s, "no-new-privileges=true"))
 			c->no_new_privs = 1;
-		else if (!strncmp(s, "seccomp", 7) && strcmp(s + 7, "=unconfined") &&
-			 strcmp(s + 7, ":unconfined"))
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid --security-opt: \"%s\": "
-					  "minirun has Docker's default seccomp profile built in, or "
-					  "none with seccomp=unconfined (profiles from files are not "
-					  "supported)", s);
-		else if (strcmp(s, "no-new-privileges:false") && strcmp(s, "no-new-privileges=false") &&
+		else if (!strncmp(s, "seccomp", 7) && (s[7] == '=' || s[7] == ':') &&
+			 strcmp(s + 8, "unconfined") && s[8] != '{') {
+			if (ctr_seccomp_file(c, s + 8, err) < 0)
+				return -1;
+			continue;
+		} else if (strcmp(s, "no-new-privileges:false") && strcmp(s, "no-new-privileges=false") &&
 			 strncmp(s, "seccomp", 7) && strncmp(s, "apparmor", 8) && strncmp(s, "label", 5))
 			return mr_err_set(err, MR_EINVAL_INPUT, "invalid --security-opt: \"%s\"", s);
 		ctr_list_add(&c->security_opt, s);
@@ -14967,34 +15013,6 @@ static unsigned short isolate_seccomp_build(uint64_t caps, struct sock_filter *p
 	return n;
 }
 
-/* Installs the filter in the calling process (the container's first one,
- * before its capabilities shrink: no no_new_privs needed then). */
-static int isolate_seccomp(const struct ctr *c, uint64_t caps, struct mr_err *err)
-{
-	struct sock_filter prog[SECCOMP_PROG_MAX];
-	struct sock_fprog fprog = { 0, prog };
-	size_t i;
-	if (c->privileged)
-		return 0;
-	for (i = 0; i < c->security_opt.n; i++)
-		if (!strcmp(c->security_opt.v[i], "seccomp=unconfined") ||
-		    !strcmp(c->security_opt.v[i], "seccomp:unconfined"))
-			return 0;
-	fprog.len = isolate_seccomp_build(caps, prog);
-	if (!fprog.len)
-		return mr_err_set(err, EINVAL, "seccomp: the filter does not fit BPF's forward jumps");
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) < 0 &&
-	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) < 0)
-		return mr_err_sys(err, "seccomp: install the default profile (kernel without "
-				  "CONFIG_SECCOMP_FILTER? --security-opt seccomp=unconfined runs without it)");
-	return 0;
-}
-#else
-static int isolate_seccomp(const struct ctr *c, uint64_t caps, struct mr_err *err)
-{
-	(void)c; (void)caps; (void)err;
-	return 0;
-}
 #endif
 
 /* Read a small file of the container (its /etc/passwd) without leaving the
@@ -15901,6 +15919,1044 @@ static pid_t *cg_pids(const char *id, pid_t init, size_t *count)
 	return pids;
 }
 /* ======================== END src/16_isolate.c ======================== */
+
+/* ======================== BEGIN src/16b_seccomp.c ======================== */
+#line 1 "src/16b_seccomp.c"
+/* ==== [16b] SECCOMP: seccomp profiles (config.json's linux.seccomp, Docker's --security-opt seccomp=FILE) compiled to BPF ====
+ * minirun's own compiler, no libseccomp: a profile (defaultAction,
+ * architectures or Docker's archMap, flags, syscalls[] with names, action,
+ * errnoRet, args and Docker's includes/excludes) becomes one classic-BPF
+ * program. Its layout: check seccomp_data.arch (the native arch and the
+ * compat ones the profile lists; any other arch is killed, libseccomp's
+ * default "bad arch" action), then per arch: the calls whose first rule has
+ * no argument condition, grouped by action as runs of "jeq nr -> ret" (a run
+ * is at most 250 long, so every conditional jump stays within BPF's 255),
+ * then one block per call with argument conditions, reached through a "ja"
+ * trampoline (ja jumps as far as it likes), its rules tried in profile order
+ * (the first whose conditions all hold decides: "only the first entry is
+ * effective", runc's behaviour as runtime-spec PR 1159 puts it; libseccomp
+ * itself promises no order), then the default action.
+ * Also here: isolate_seccomp, which installs either such a profile or the
+ * built-in Docker default of [16]. */
+
+#if MINIRUN_WITH_SECCOMP_PROFILE
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+
+/* The unit tests and the fuzzer carry every arch's table; a binary only the
+ * arches its kernel can run (x86_64 also runs i386 code, aarch64 arm code). */
+#ifndef SECCOMP_ALL_ARCHES
+#define SECCOMP_ALL_ARCHES 0
+#endif
+#if SECCOMP_ALL_ARCHES || defined(__x86_64__)
+#define SECCOMP_HAS_X86_64 1
+#define SECCOMP_HAS_X86 1
+#else
+#define SECCOMP_HAS_X86_64 0
+#define SECCOMP_HAS_X86 0
+#endif
+#if SECCOMP_ALL_ARCHES || defined(__aarch64__)
+#define SECCOMP_HAS_AARCH64 1
+#else
+#define SECCOMP_HAS_AARCH64 0
+#endif
+#if SECCOMP_ALL_ARCHES || defined(__aarch64__) || defined(__arm__)
+#define SECCOMP_HAS_ARM 1
+#else
+#define SECCOMP_HAS_ARM 0
+#endif
+#if SECCOMP_ALL_ARCHES || defined(__mips__)
+#define SECCOMP_HAS_MIPS 1
+#else
+#define SECCOMP_HAS_MIPS 0
+#endif
+#define NO 0xffff
+
+/* BEGIN generated by scripts/gen-syscalls.py from the kernel headers (linux-libc-dev
+ * 6.1.187-1 and its -cross packages): 467 names. Do not edit; rerun the script. */
+#define SECCOMP_NAMES 467
+static const char seccomp_names[] =
+	"A_llseekBnewselectBsysctlAacceptG4EssDtBdd_keyCjtimexBfs_syscallBlarmBrch_prctl"
+	"Cm_fadvise64_64Esync_file_rangeAbdflushBindBpfBreakFpointCkAcachectlFflushCpget"
+	"DsetBhdirCmodCownF32CrootBlock_adjtimeN64GgetresM_time64JtimeN64Gnanosleep"
+	"P_time64GsettimeN64DneF3DseF_rangeBonnectCpy_file_rangeBreatFe_module"
+	"Adelete_moduleBupD2D3Aepoll_createM1HtlJ_oldGpwaitL2GwaitK_oldBventfdH2BxecveGat"
+	"CitE_groupAfaccessatJ2Cdvise64J_64CllocateCnotify_initJmarkBchdirDmodGatDownG32"
+	"GatCntlF64BdatasyncBgetxattrBinit_moduleBlistxattrCockBorkBremovexattrBsconfig"
+	"CetxattrCmountCopenCpickCtatF64Fat64FfsH64CyncBtimeCruncateJ64ButexF_time64"
+	"GwaitvDimesatAget_kernel_symsEmempolicyErobust_listEthread_areaFlsDcpuEwdDdents"
+	"I64DegidH32EuidH32DgidG32EroupsJ32DitimerDpeernameEgidFrpEidEmsgEpidEriority"
+	"DrandomEesgidJ32GuidJ32ElimitEusageDsidEocknameHoptDtidFmeofdayDuidG32DxattrBtty"
+	"AidleBnit_moduleCotify_add_watchIinitM1Irm_watchBo_cancelDdestroyDgetevents"
+	"DpgeteventsN_time64DsetupEubmitDuring_enterJregisterJsetupCctlCpermDlDrio_get"
+	"HsetBpcAkcmpBexec_file_loadGloadCyctlBillAlandlock_add_ruleJcreate_ruleset"
+	"Jrestrict_selfBchownG32BgetxattrBinkEatCstenExattrBlistxattrBockCokup_dcookie"
+	"BremovexattrBseekDtxattrCtatF64AmadviseBbindBembarrierDfd_createGsecret"
+	"Bigrate_pagesCncoreBkdirFatCnodFatBlockF2FallBmapE2Bodify_ldtCuntF_setattr"
+	"Cve_mountFpagesBprotectCxBq_getsetattrDnotifyDopenDtimedreceiveP_time64Isend"
+	"M_time64DunlinkBremapBsgctlDgetDrcvDsndCyncBunlockHallDmapAname_to_handle_at"
+	"CnosleepBewfstatatBfsservctlBiceAoldfstatDlstatDoldunameDstatDunameBpen"
+	"E_by_handle_atFtreeEatG2ApauseBciconfig_iobaseKreadKwriteBerf_event_open"
+	"DsonalityBidfd_getfdGopenGsend_signalCpeE2Cvot_rootBkey_allocFfreeFmprotectBoll"
+	"BpollF_time64BrctlCead64FvG2Climit64Cocess_madviseJreleaseIvm_readvLwritevDfEil"
+	"Bselect6I_time64BtraceButpmsgBwrite64GvH2Aquery_moduleCotactlI_fdAreadEaheadEdir"
+	"ElinkIatEvCbootCcvEfromEmmsgI_time64FsgCmap_file_pagesDovexattrCnameGatI2"
+	"Cquest_keyCstart_syscallBmdirBseqBt_sigactionGpendingHrocmaskGqueueinfoGreturn"
+	"GsuspendGtimedwaitP_time64DtgsigqueueinfoAsched_get_priority_maxUinJaffinityKttr"
+	"JparamJschedulerGrr_get_intervalV_time64GsetaffinityKttrJparamJschedulerGyield"
+	"BeccompDurityClectCmctlDgetDopDtimedopK_time64CndEfileI64EmmsgFsgEtoCt_mempolicy"
+	"N_home_nodeErobust_listEthread_areaFid_addressFlsDdomainnameDfsgidI32FuidI32Dgid"
+	"G32EroupsJ32DhostnameDitimerDnsDpgidEriorityDregidI32FsgidJ32GuidJ32FuidI32"
+	"ElimitDsidEockoptDtimeofdayDuidG32DxattrBgetmaskBhmatDctlDdtDgetCutdownBigaction"
+	"EltstackDnalGfdI4DpendingErocmaskDreturnDsuspendBocketGcallGpairBpliceBsetmask"
+	"BtatE64EfsG64ExCimeCtyBwapoffFnBymlinkHatCncE_file_rangeP2EfsCscallDfsDinfoDlog"
+	"DmipsAteeBgkillBimeEr_createGdeleteGgetoverrunJtimeN64GsettimeN64FfdH_create"
+	"IgettimeP64IsettimeP64EsBkillBruncateI64BuxcallAugetrlimitBlimitBmaskCountG2"
+	"BnameClinkGatCshareBselibDrfaultfdCr26D32CtatBtimeFnsatJ_time64FsAvforkBhangup"
+	"Bm86EoldCspliceBserverAwait4EidEpidBriteFv";
+#if SECCOMP_HAS_X86_64
+static const uint16_t seccomp_nr_x86_64[SECCOMP_NAMES] = {
+	NO,NO,156,43,288,21,163,248,159,183,37,158,
+	NO,NO,NO,49,321,NO,NO,12,NO,NO,125,126,
+	80,90,92,NO,161,305,NO,229,NO,228,NO,230,
+	NO,227,NO,56,435,3,436,42,326,85,174,176,
+	32,33,292,213,291,233,214,281,441,232,215,284,
+	290,59,322,60,231,269,439,221,NO,285,300,301,
+	81,91,268,93,NO,260,72,NO,75,193,313,196,
+	73,57,199,431,190,432,430,433,5,NO,NO,138,
+	NO,74,NO,77,NO,202,NO,449,261,177,239,274,
+	211,NO,309,79,78,217,108,NO,107,NO,104,NO,
+	115,NO,36,52,121,111,39,181,110,140,318,120,
+	NO,118,NO,97,98,124,51,55,186,96,102,NO,
+	191,NO,NO,175,254,253,294,255,210,207,208,333,
+	NO,206,209,426,427,425,16,173,172,252,251,NO,
+	312,320,246,250,62,445,444,446,94,NO,192,86,
+	265,50,194,195,NO,212,198,8,189,6,NO,28,
+	237,324,319,447,256,27,83,258,133,259,149,325,
+	151,9,NO,154,165,442,429,279,10,NO,245,244,
+	240,243,NO,242,NO,241,25,71,68,70,69,26,
+	150,152,11,303,35,262,180,NO,NO,NO,NO,NO,
+	NO,2,304,428,257,437,34,NO,NO,NO,298,135,
+	438,434,424,22,293,155,330,331,329,7,271,NO,
+	157,17,295,327,302,440,448,310,311,NO,NO,270,
+	NO,101,182,18,296,328,178,179,443,0,187,NO,
+	89,267,19,169,NO,45,299,NO,47,216,197,82,
+	264,316,249,219,84,334,13,127,14,129,15,130,
+	128,NO,297,146,147,204,315,143,145,148,NO,203,
+	314,142,144,24,317,185,23,66,64,65,220,NO,
+	NO,40,NO,307,46,44,238,450,273,205,218,NO,
+	171,123,NO,122,NO,106,NO,116,NO,170,38,308,
+	109,141,114,NO,119,NO,117,NO,113,NO,160,112,
+	54,164,105,NO,188,NO,30,31,67,29,48,NO,
+	131,NO,282,289,NO,NO,NO,NO,41,NO,53,275,
+	NO,4,NO,137,NO,332,NO,NO,168,167,88,266,
+	162,277,NO,306,NO,139,99,103,NO,276,234,201,
+	222,226,225,224,NO,223,NO,NO,283,287,NO,286,
+	NO,100,200,76,NO,184,NO,NO,95,NO,166,63,
+	87,263,272,134,323,NO,NO,136,132,280,NO,235,
+	58,153,NO,NO,278,236,61,247,NO,1,20,
+};
+#endif
+#if SECCOMP_HAS_X86
+static const uint16_t seccomp_nr_x86[SECCOMP_NAMES] = {
+	140,142,149,NO,364,33,51,286,124,137,27,384,
+	NO,NO,134,361,357,17,NO,45,NO,NO,184,185,
+	12,15,182,212,61,343,405,266,406,265,403,267,
+	407,264,404,120,435,6,436,362,377,8,127,129,
+	41,63,330,254,329,255,NO,319,441,256,NO,323,
+	328,11,358,1,252,307,439,250,272,324,338,339,
+	133,94,306,95,207,298,55,221,148,231,350,234,
+	143,2,237,431,228,432,430,433,108,197,300,100,
+	269,118,35,93,194,240,422,449,299,130,275,312,
+	244,NO,318,183,141,220,50,202,49,201,47,200,
+	80,205,105,368,132,65,20,188,64,96,355,171,
+	211,165,209,76,77,147,367,365,224,78,24,199,
+	229,32,112,128,292,291,332,293,249,246,247,385,
+	416,245,248,426,427,425,54,101,110,290,289,117,
+	349,NO,283,288,37,445,444,446,16,198,230,9,
+	303,363,232,233,53,253,236,19,227,107,196,219,
+	274,375,356,447,294,218,39,296,14,297,150,376,
+	152,90,192,123,21,442,429,317,125,56,282,281,
+	277,280,419,279,418,278,163,402,399,401,400,144,
+	151,153,91,341,162,NO,169,34,28,84,59,18,
+	109,5,342,428,295,437,29,NO,NO,NO,336,136,
+	438,434,424,42,331,217,381,382,380,168,309,414,
+	172,180,333,378,340,440,448,347,348,44,98,308,
+	413,26,189,181,334,379,167,131,443,3,225,89,
+	85,305,145,88,NO,371,337,417,372,257,235,38,
+	302,353,287,0,40,386,174,176,175,178,173,179,
+	177,421,335,159,160,242,352,155,157,161,423,241,
+	351,154,156,158,354,NO,82,394,393,NO,NO,420,
+	NO,187,239,345,370,369,276,450,311,243,258,NO,
+	121,139,216,138,215,46,214,81,206,74,104,346,
+	57,97,71,204,170,210,164,208,70,203,75,66,
+	366,79,23,213,226,68,397,396,398,395,373,67,
+	186,48,321,327,73,126,119,72,359,102,360,313,
+	69,106,195,99,268,383,25,31,115,87,83,304,
+	36,314,NO,344,NO,135,116,103,NO,315,270,13,
+	259,263,262,261,408,260,409,NO,322,326,410,325,
+	411,43,238,92,193,NO,191,58,60,22,52,122,
+	10,301,310,86,374,NO,NO,62,30,320,412,271,
+	190,111,166,113,316,273,114,284,7,4,146,
+};
+#endif
+#if SECCOMP_HAS_AARCH64
+static const uint16_t seccomp_nr_aarch64[SECCOMP_NAMES] = {
+	NO,NO,NO,202,242,NO,89,217,171,NO,NO,NO,
+	NO,NO,NO,200,280,NO,NO,214,NO,NO,90,91,
+	49,NO,NO,NO,51,266,NO,114,NO,113,NO,115,
+	NO,112,NO,220,435,57,436,203,285,NO,NO,106,
+	23,NO,24,NO,20,21,NO,22,441,NO,NO,NO,
+	19,221,281,93,94,48,439,223,NO,47,262,263,
+	50,52,53,55,NO,54,25,NO,83,10,273,13,
+	32,NO,16,431,7,432,430,433,80,NO,NO,44,
+	NO,82,NO,46,NO,98,NO,449,NO,NO,236,100,
+	NO,NO,168,17,NO,61,177,NO,175,NO,176,NO,
+	158,NO,102,205,155,NO,172,NO,173,141,278,150,
+	NO,148,NO,163,165,156,204,209,178,169,174,NO,
+	8,NO,NO,105,27,NO,26,28,3,1,4,292,
+	NO,0,2,426,427,425,29,NO,NO,31,30,NO,
+	272,294,104,219,129,445,444,446,NO,NO,9,NO,
+	37,201,11,12,NO,18,15,62,6,NO,NO,233,
+	235,283,279,447,238,232,NO,34,NO,33,228,284,
+	230,222,NO,NO,40,442,429,239,226,NO,185,184,
+	180,183,NO,182,NO,181,216,187,186,188,189,227,
+	229,231,215,264,101,79,42,NO,NO,NO,NO,NO,
+	NO,NO,265,428,56,437,NO,NO,NO,NO,241,92,
+	438,434,424,NO,59,41,289,290,288,NO,73,NO,
+	167,67,69,286,261,440,448,270,271,NO,NO,72,
+	NO,117,NO,68,70,287,NO,60,443,63,213,NO,
+	NO,78,65,142,NO,207,243,NO,212,234,14,NO,
+	38,276,218,128,NO,293,134,136,135,138,139,133,
+	137,NO,240,125,126,123,275,121,120,127,NO,122,
+	274,118,119,124,277,NO,NO,191,190,193,192,NO,
+	NO,71,NO,269,211,206,237,450,99,NO,96,NO,
+	162,152,NO,151,NO,144,NO,159,NO,161,103,268,
+	154,140,143,NO,149,NO,147,NO,145,NO,164,157,
+	208,170,146,NO,5,NO,196,195,197,194,210,NO,
+	132,NO,NO,74,NO,NO,NO,NO,198,NO,199,76,
+	NO,NO,NO,43,NO,291,NO,NO,225,224,NO,36,
+	81,84,NO,267,NO,NO,179,116,NO,77,131,NO,
+	107,111,109,108,NO,110,NO,NO,85,87,NO,86,
+	NO,153,130,45,NO,NO,NO,NO,166,NO,39,160,
+	NO,35,97,NO,282,NO,NO,NO,NO,88,NO,NO,
+	NO,58,NO,NO,75,NO,260,95,NO,64,66,
+};
+#endif
+#if SECCOMP_HAS_ARM
+static const uint16_t seccomp_nr_arm[SECCOMP_NAMES] = {
+	140,142,149,285,366,33,51,309,124,NO,NO,NO,
+	270,341,134,282,386,NO,61441,45,NO,61442,184,185,
+	12,15,182,212,61,372,405,264,406,263,403,265,
+	407,262,404,120,435,6,436,283,391,8,NO,129,
+	41,63,358,250,357,251,NO,346,441,252,NO,351,
+	356,11,387,1,248,334,439,NO,NO,352,367,368,
+	133,94,333,95,207,325,55,221,148,231,379,234,
+	143,2,237,431,228,432,430,433,108,197,327,100,
+	267,118,NO,93,194,240,422,449,326,NO,320,339,
+	NO,61446,345,183,141,217,50,202,49,201,47,200,
+	80,205,105,287,132,65,20,NO,64,96,384,171,
+	211,165,209,NO,77,147,286,295,224,78,24,199,
+	229,NO,NO,128,317,316,360,318,247,244,245,399,
+	416,243,246,426,427,425,54,NO,NO,315,314,NO,
+	378,401,347,311,37,445,444,446,16,198,230,9,
+	330,284,232,233,NO,249,236,19,227,107,196,220,
+	319,389,385,NO,400,219,39,323,14,324,150,390,
+	152,NO,192,NO,21,442,429,344,125,NO,279,278,
+	274,277,419,276,418,275,163,304,303,302,301,144,
+	151,153,91,370,162,NO,169,34,NO,NO,NO,NO,
+	NO,5,371,428,322,437,29,271,272,273,364,136,
+	438,434,424,42,359,218,395,396,394,168,336,414,
+	172,180,361,392,369,440,448,376,377,NO,NO,335,
+	413,26,NO,181,362,393,NO,131,443,3,225,NO,
+	85,332,145,88,291,292,365,417,297,253,235,38,
+	329,382,310,0,40,398,174,176,175,178,173,179,
+	177,421,363,159,160,242,381,155,157,161,423,241,
+	380,154,156,158,383,NO,NO,300,299,298,312,420,
+	289,187,239,374,296,290,321,450,338,NO,256,61445,
+	121,139,216,138,215,46,214,81,206,74,104,375,
+	57,97,71,204,170,210,164,208,70,203,75,66,
+	294,79,23,213,226,NO,305,308,306,307,293,67,
+	186,NO,349,355,73,126,119,72,281,NO,288,340,
+	NO,106,195,99,266,397,NO,NO,115,87,83,331,
+	36,NO,341,373,NO,135,116,103,NO,342,268,NO,
+	257,261,260,259,408,258,409,NO,350,354,410,353,
+	411,43,238,92,193,NO,191,NO,60,NO,52,122,
+	10,328,337,86,388,61443,61444,62,NO,348,412,269,
+	190,111,NO,NO,343,313,114,280,NO,4,146,
+};
+#endif
+#if SECCOMP_HAS_MIPS
+static const uint16_t seccomp_nr_mips[SECCOMP_NAMES] = {
+	4140,4142,4153,4168,4334,4033,4051,4280,4124,4137,4027,NO,
+	NO,NO,4134,4169,4355,4017,NO,4045,4148,4147,4204,4205,
+	4012,4015,4202,NO,4061,4341,4405,4264,4406,4263,4403,4265,
+	4407,4262,4404,4120,4435,4006,4436,4170,4360,4008,4127,4129,
+	4041,4063,4327,4248,4326,4249,NO,4313,4441,4250,NO,4319,
+	4325,4011,4356,4001,4246,4300,4439,4254,NO,4320,4336,4337,
+	4133,4094,4299,4095,NO,4291,4055,4220,4152,4229,4348,4232,
+	4143,4002,4235,4431,4226,4432,4430,4433,4108,4215,4293,4100,
+	4256,4118,4035,4093,4212,4238,4422,4449,4292,4130,4269,4310,
+	NO,NO,4312,4203,4141,4219,4050,NO,4049,NO,4047,NO,
+	4080,NO,4105,4171,4132,4065,4020,4208,4064,4096,4353,4191,
+	NO,4186,NO,4076,4077,4151,4172,4173,4222,4078,4024,NO,
+	4227,4032,4112,4128,4285,4284,4329,4286,4245,4242,4243,4368,
+	4416,4241,4244,4426,4427,4425,4054,4101,4110,4315,4314,4117,
+	4347,NO,4311,4282,4037,4445,4444,4446,4016,NO,4228,4009,
+	4296,4174,4230,4231,4053,4247,4234,4019,4225,4107,4214,4218,
+	4268,4358,4354,NO,4287,4217,4039,4289,4014,4290,4154,4359,
+	4156,4090,4210,4123,4021,4442,4429,4308,4125,4056,4276,4275,
+	4271,4274,4419,4273,4418,4272,4167,4402,4399,4401,4400,4144,
+	4155,4157,4091,4339,4166,NO,4189,4034,NO,NO,NO,NO,
+	NO,4005,4340,4428,4288,4437,4029,NO,NO,NO,4333,4136,
+	4438,4434,4424,4042,4328,4216,4364,4365,4363,4188,4302,4414,
+	4192,4200,4330,4361,4338,4440,4448,4345,4346,4044,4098,4301,
+	4413,4026,4209,4201,4331,4362,4187,4131,4443,4003,4223,4089,
+	4085,4298,4145,4088,4175,4176,4335,4417,4177,4251,4233,4038,
+	4295,4351,4281,4253,4040,4367,4194,4196,4195,4198,4193,4199,
+	4197,4421,4332,4163,4164,4240,4350,4159,4161,4165,4423,4239,
+	4349,4158,4160,4162,4352,NO,NO,4394,4393,NO,NO,4420,
+	4178,4207,4237,4343,4179,4180,4270,4450,4309,4283,4252,NO,
+	4121,4139,NO,4138,NO,4046,NO,4081,NO,4074,4104,4344,
+	4057,4097,4071,NO,4190,NO,4185,NO,4070,NO,4075,4066,
+	4181,4079,4023,NO,4224,4068,4397,4396,4398,4395,4182,4067,
+	4206,4048,4317,4324,4073,4126,4119,4072,4183,4102,4184,4304,
+	4069,4106,4213,4099,4255,4366,4025,4031,4115,4087,4083,4297,
+	4036,4305,NO,4342,4000,4135,4116,4103,4149,4306,4266,4013,
+	4257,4261,4260,4259,4408,4258,4409,4318,4321,4322,4410,4323,
+	4411,4043,4236,4092,4211,NO,NO,4058,4060,4022,4052,4122,
+	4010,4294,4303,4086,4357,NO,NO,4062,4030,4316,4412,4267,
+	NO,4111,4113,NO,4307,4277,4114,4278,4007,4004,4146,
+};
+#endif
+/* END generated */
+
+#undef NO
+
+/* Arches a profile may name. Those with a table can run here; the others
+ * are accepted and left out of the filter (their calls never reach it). */
+struct seccomp_arch {
+	const char *name;          /* after SCMP_ARCH_ */
+	const char *docker;        /* Docker's includes/excludes "arches" name */
+	uint32_t audit;            /* seccomp_data.arch */
+	const uint16_t *nr;        /* NULL: no table in this binary */
+};
+#define SECCOMP_X32 2          /* index of X32 below: x86_64 numbers | 0x40000000 */
+static const struct seccomp_arch seccomp_arches[] = {
+#if SECCOMP_HAS_X86_64
+	{ "X86_64", "amd64", AUDIT_ARCH_X86_64, seccomp_nr_x86_64 },
+	{ "X86", "x86", AUDIT_ARCH_I386, seccomp_nr_x86 },
+	{ "X32", "x32", AUDIT_ARCH_X86_64, seccomp_nr_x86_64 },
+#else
+	{ "X86_64", "amd64", AUDIT_ARCH_X86_64, NULL }, { "X86", "x86", AUDIT_ARCH_I386, NULL },
+	{ "X32", "x32", AUDIT_ARCH_X86_64, NULL },
+#endif
+#if SECCOMP_HAS_AARCH64
+	{ "AARCH64", "arm64", AUDIT_ARCH_AARCH64, seccomp_nr_aarch64 },
+#else
+	{ "AARCH64", "arm64", AUDIT_ARCH_AARCH64, NULL },
+#endif
+#if SECCOMP_HAS_ARM
+	{ "ARM", "arm", AUDIT_ARCH_ARM, seccomp_nr_arm },
+#else
+	{ "ARM", "arm", AUDIT_ARCH_ARM, NULL },
+#endif
+#if SECCOMP_HAS_MIPS
+	{ "MIPSEL", "mipsel", AUDIT_ARCH_MIPSEL, seccomp_nr_mips },
+#else
+	{ "MIPSEL", "mipsel", AUDIT_ARCH_MIPSEL, NULL },
+#endif
+};
+#define SECCOMP_NARCH (sizeof seccomp_arches / sizeof seccomp_arches[0])
+/* Arches a profile may name that no kernel running this binary has. */
+static const char seccomp_other_arches[] = "MIPS\0MIPS64\0MIPS64N32\0MIPSEL64\0MIPSEL64N32\0"
+	"PPC\0PPC64\0PPC64LE\0S390\0S390X\0PARISC\0PARISC64\0RISCV64\0LOONGARCH64\0M68K\0SH\0SHEB\0";
+
+#if defined(__x86_64__)
+#define SECCOMP_NATIVE 0
+#elif defined(__aarch64__)
+#define SECCOMP_NATIVE 3
+#elif defined(__arm__)
+#define SECCOMP_NATIVE 4
+#elif defined(__mips__) && defined(__MIPSEL__) && _MIPS_SIM == _ABIO32
+#define SECCOMP_NATIVE 5
+#else
+#define SECCOMP_NATIVE -1
+#endif
+
+/* The arch a filter is compiled for and those it can also meet: index
+ * bits into seccomp_arches. */
+static unsigned seccomp_compat(int native)
+{
+	return native == 0 ? 7u : native == 3 ? (1u << 3) | (1u << 4) : native < 0 ? 0 : 1u << native;
+}
+
+static int seccomp_word(const char *list, const char *s)
+{
+	int i = 0;
+	for (; *list; list += strlen(list) + 1, i++)
+		if (s && !strcmp(list, s))
+			return i;
+	return -1;
+}
+
+/* SCMP_ARCH_X -> its index in seccomp_arches, SECCOMP_NARCH for a known
+ * arch that cannot run here, -1 unknown. */
+static int seccomp_arch_find(const char *s)
+{
+	size_t i;
+	if (s && !strncmp(s, "SCMP_ARCH_", 10)) {
+		for (i = 0; i < SECCOMP_NARCH; i++)
+			if (!strcmp(s + 10, seccomp_arches[i].name))
+				return (int)i;
+		if (seccomp_word(seccomp_other_arches, s + 10) >= 0)
+			return SECCOMP_NARCH;
+	}
+	return -1;
+}
+
+/* The next name of the front-coded blob into cur (room for 32): 0 at its
+ * end. *p starts at seccomp_names. */
+static int seccomp_name_next(const char **p, char *cur)
+{
+	unsigned k;
+	if (!**p)
+		return 0;
+	k = (unsigned)(*(*p)++ - 'A');
+	for (; **p && (**p < 'A' || **p > 'Z'); (*p)++)
+		if (k < 31)
+			cur[k++] = **p;
+	cur[k] = 0;
+	return 1;
+}
+
+/* A call's number on an arch (-1: the arch has no such call). */
+static long seccomp_nr(const char *name, int arch)
+{
+	const char *p = seccomp_names;
+	char cur[32];
+	unsigned i, v;
+	for (i = 0; seccomp_name_next(&p, cur); i++)
+		if (!strcmp(cur, name)) {
+			v = seccomp_arches[arch].nr[i];
+			if (v == 0xffff)
+				return -1;
+			/* arm's private calls, 0x0f0000 + n, are kept as 0xf000 + n */
+			return v >= 0xf000 ? 0x0f0000L + (long)(v & 0xfff) : (long)v;
+		}
+	return -1;
+}
+
+/* One rule after parsing: its verdict and up to 6 argument conditions. */
+struct seccomp_cond {
+	unsigned char index, op;    /* op: SECCOMP_OP_* */
+	uint64_t value, two;
+};
+struct seccomp_rule {
+	const struct mr_json *names;
+	uint32_t ret;
+	unsigned char nargs;
+	struct seccomp_cond arg[6];
+};
+enum { SECCOMP_OP_NE, SECCOMP_OP_LT, SECCOMP_OP_LE, SECCOMP_OP_EQ, SECCOMP_OP_GE,
+       SECCOMP_OP_GT, SECCOMP_OP_MASKED_EQ };
+static const char seccomp_op_names[] = "NE\0LT\0LE\0EQ\0GE\0GT\0MASKED_EQ\0";
+
+static int seccomp_u64(const struct mr_json *v, uint64_t *out)
+{
+	char *end;
+	if (!v) {
+		*out = 0;
+		return 0;
+	}
+	if (v->type != MR_JSON_NUMBER || v->str[0] == '-')
+		return -1;
+	errno = 0;
+	*out = util_strtou(v->str, &end, 10, ULLONG_MAX);
+	return end == v->str + v->len && !errno ? 0 : -1;
+}
+
+/* "SCMP_ACT_ERRNO" with its errnoRet -> a SECCOMP_RET_* value. LOG where
+ * the kernel lacks it (before 4.14) is an error, as in runc (libseccomp
+ * refuses an action the kernel does not list). */
+static int seccomp_action(const char *s, const struct mr_json *ret, int has_log, uint32_t *out,
+			  struct mr_err *err)
+{
+	static const char names[] = "KILL\0KILL_THREAD\0KILL_PROCESS\0TRAP\0ERRNO\0TRACE\0ALLOW\0LOG\0";
+	static const uint32_t vals[] = { SECCOMP_RET_KILL_THREAD, SECCOMP_RET_KILL_THREAD,
+		SECCOMP_RET_KILL_PROCESS, SECCOMP_RET_TRAP, SECCOMP_RET_ERRNO, SECCOMP_RET_TRACE,
+		SECCOMP_RET_ALLOW, SECCOMP_RET_LOG };
+	int i = s && !strncmp(s, "SCMP_ACT_", 9) ? seccomp_word(names, s + 9) : -1;
+	uint64_t e = EPERM;
+	if (s && !strcmp(s, "SCMP_ACT_NOTIFY"))
+		return mr_err_set(err, MR_EINVAL_INPUT, "seccomp: action SCMP_ACT_NOTIFY needs a "
+				  "listener (listenerPath), which minirun does not provide");
+	if (i < 0)
+		return mr_err_set(err, MR_EINVAL_INPUT, "seccomp: unknown action \"%s\"", s ? s : "");
+	if (ret && (seccomp_u64(ret, &e) < 0 || e > 0xffff))
+		return mr_err_set(err, MR_EINVAL_INPUT, "seccomp: %s: errnoRet is not a number "
+				  "from 0 to 65535", s);
+	if (vals[i] == SECCOMP_RET_LOG && !has_log)
+		return mr_err_set(err, ENOTSUP, "seccomp: action SCMP_ACT_LOG: this kernel cannot log "
+				  "(no \"log\" in /proc/sys/kernel/seccomp/actions_avail; Linux 4.14)");
+	*out = vals[i];
+	if (vals[i] == SECCOMP_RET_ERRNO || vals[i] == SECCOMP_RET_TRACE)
+		*out |= (uint32_t)e;
+	return 0;
+}
+
+/* "5.10.0-amd64" -> 5 * 65536 + 10 (not sscanf: it links musl's float parser) */
+static unsigned long seccomp_kernel(const char *s)
+{
+	char *end;
+	unsigned long major = (unsigned long)util_strtou(s, &end, 10, 65535);
+	return major << 16 | (*end == '.' ? (unsigned long)util_strtou(end + 1, NULL, 10, 65535) : 0);
+}
+
+/* Does a Docker includes/excludes filter hold here? (caps: all of them in
+ * the bounding set; arches: this arch among them; minKernel: at least). */
+static int seccomp_filter_holds(const struct mr_json *f, int arch, uint64_t caps, int exclude)
+{
+	const struct mr_json *it;
+	int any = 0, all = 1, n;
+	for (it = mr_json_get(f, "caps") ? mr_json_get(f, "caps")->child : NULL; it; it = it->next) {
+		n = it->type == MR_JSON_STRING ? isolate_cap_parse(it->str) : -1;
+		n = n >= 0 && n < 64 && ((caps >> n) & 1);
+		any |= n;
+		all &= n;
+	}
+	if (exclude ? any : !all)
+		return 0;
+	it = mr_json_get(f, "arches");
+	if (it && it->child) {
+		for (n = 0, it = it->child; it; it = it->next)
+			n |= arch >= 0 && it->type == MR_JSON_STRING &&
+			     !strcmp(it->str, seccomp_arches[arch].docker);
+		if (exclude ? n : !n)
+			return 0;
+	}
+	if (mr_json_str(mr_json_get(f, "minKernel"))) {
+		struct utsname u;
+		unsigned long want = seccomp_kernel(mr_json_str(mr_json_get(f, "minKernel")));
+		n = uname(&u) == 0 && seccomp_kernel(u.release) >= want;
+		if (exclude ? n : !n)
+			return 0;
+	}
+	return 1;
+}
+
+static int seccomp_rule_parse(const struct mr_json *s, int has_log, struct seccomp_rule *r,
+			      struct mr_err *err)
+{
+	const struct mr_json *a;
+	const char *op;
+	r->names = mr_json_get(s, "names");
+	if (!r->names || r->names->type != MR_JSON_ARRAY)
+		r->names = mr_json_get(s, "name");
+	if (!r->names || (r->names->type != MR_JSON_ARRAY && r->names->type != MR_JSON_STRING))
+		return mr_err_set(err, MR_EINVAL_INPUT, "seccomp: a rule without \"names\"");
+	if (seccomp_action(mr_json_str(mr_json_get(s, "action")), mr_json_get(s, "errnoRet"), has_log,
+			   &r->ret, err) < 0)
+		return -1;
+	r->nargs = 0;
+	for (a = mr_json_get(s, "args") ? mr_json_get(s, "args")->child : NULL; a; a = a->next) {
+		struct seccomp_cond *c = &r->arg[r->nargs];
+		uint64_t idx;
+		int o;
+		op = mr_json_str(mr_json_get(a, "op"));
+		o = op && !strncmp(op, "SCMP_CMP_", 9) ? seccomp_word(seccomp_op_names, op + 9) : -1;
+		if (o < 0)
+			return mr_err_set(err, MR_EINVAL_INPUT, "seccomp: unknown op \"%s\"", op ? op : "");
+		if (r->nargs == 6 || seccomp_u64(mr_json_get(a, "index"), &idx) < 0 || idx > 5 ||
+		    seccomp_u64(mr_json_get(a, "value"), &c->value) < 0 ||
+		    seccomp_u64(mr_json_get(a, "valueTwo"), &c->two) < 0)
+			return mr_err_set(err, MR_EINVAL_INPUT, "seccomp: a rule's args: at most 6, "
+					  "index 0 to 5, values unsigned 64-bit numbers");
+		c->index = (unsigned char)idx;
+		c->op = (unsigned char)o;
+		r->nargs++;
+	}
+	return 0;
+}
+
+/* ---- a tiny assembler: forward jumps to labels, resolved at the end ---- */
+#define SECCOMP_MAX_INSNS 4096     /* BPF_MAXINSNS: the kernel's limit */
+#define SECCOMP_NEXT 0xffff        /* a jump's "fall through" */
+struct seccomp_asm {
+	struct sock_filter *p;
+	unsigned n, nfix, nlabel;
+	struct { unsigned short at, label; unsigned char field; } fix[2 * SECCOMP_MAX_INSNS];
+	unsigned short label[2 * SECCOMP_MAX_INSNS];
+};
+
+static void seccomp_emit(struct seccomp_asm *a, uint16_t code, uint32_t k, unsigned jt, unsigned jf)
+{
+	unsigned f;
+	if (a->n >= SECCOMP_MAX_INSNS) {
+		a->n++;
+		return;
+	}
+	a->p[a->n] = (struct sock_filter){ code, 0, 0, k };
+	for (f = 0; f < 2; f++) {
+		unsigned l = f ? jf : jt;
+		if (l != SECCOMP_NEXT && a->nfix < sizeof a->fix / sizeof a->fix[0]) {
+			a->fix[a->nfix].at = (unsigned short)a->n;
+			a->fix[a->nfix].label = (unsigned short)l;
+			a->fix[a->nfix++].field = (unsigned char)f;
+		}
+	}
+	a->n++;
+}
+#define SA_STMT(a, code, k) seccomp_emit(a, code, k, SECCOMP_NEXT, SECCOMP_NEXT)
+#define SA_RET(a, k) SA_STMT(a, BPF_RET | BPF_K, k)
+#define SA_LD(a, off) SA_STMT(a, BPF_LD | BPF_W | BPF_ABS, off)
+#define SA_JA(a, l) seccomp_emit(a, BPF_JMP | BPF_JA, 0, l, SECCOMP_NEXT)
+
+static unsigned seccomp_label(struct seccomp_asm *a)
+{
+	a->label[a->nlabel] = 0xffff;
+	return a->nlabel < sizeof a->label / sizeof a->label[0] - 1 ? a->nlabel++ : a->nlabel;
+}
+
+static void seccomp_bind(struct seccomp_asm *a, unsigned l)
+{
+	a->label[l] = (unsigned short)(a->n > 0xfffe ? 0xfffe : a->n);
+}
+
+/* Jump offsets from labels: conditional ones must reach within 255, "ja"
+ * (field 0 of BPF_JA, in k) anywhere forward. */
+static int seccomp_resolve(struct seccomp_asm *a, struct mr_err *err)
+{
+	unsigned i;
+	if (a->n > SECCOMP_MAX_INSNS || a->nlabel >= sizeof a->label / sizeof a->label[0] - 1)
+		return mr_err_set(err, E2BIG, "seccomp: the profile needs more than %d BPF "
+				  "instructions (the kernel's limit)", SECCOMP_MAX_INSNS);
+	for (i = 0; i < a->nfix; i++) {
+		struct sock_filter *in = &a->p[a->fix[i].at];
+		unsigned to = a->label[a->fix[i].label];
+		unsigned off = to - a->fix[i].at - 1;
+		if (to == 0xffff || to <= a->fix[i].at)
+			return mr_err_set(err, EINVAL, "seccomp: internal error: a jump backwards");
+		if (BPF_OP(in->code) == BPF_JA && BPF_CLASS(in->code) == BPF_JMP)
+			in->k = off;
+		else if (off > 255)
+			return mr_err_set(err, E2BIG, "seccomp: a rule's conditions are too long for BPF's "
+					  "conditional jumps");
+		else if (a->fix[i].field)
+			in->jf = (unsigned char)off;
+		else
+			in->jt = (unsigned char)off;
+	}
+	return 0;
+}
+
+/* One condition on a 64-bit argument (the low word only on a 32-bit arch):
+ * falls through when it holds, jumps to fail when not. Unsigned compares,
+ * high words first, as libseccomp. */
+static void seccomp_cond_emit(struct seccomp_asm *a, const struct seccomp_cond *c, int wide,
+			      unsigned fail)
+{
+	unsigned pass = seccomp_label(a), w;
+	uint32_t off = (uint32_t)offsetof(struct seccomp_data, args[c->index]);
+	int op = c->op;
+	for (w = wide ? 0 : 1; w < 2; w++) {
+		/* w 0: the high word (at +4, these arches are little-endian), 1: the low */
+		uint32_t v = (uint32_t)(w ? c->value : c->value >> 32);
+		uint32_t t = (uint32_t)(w ? c->two : c->two >> 32);
+		unsigned hold = w ? SECCOMP_NEXT : pass;      /* decided by the high word */
+		SA_LD(a, off + (w ? 0 : 4));
+		if (op == SECCOMP_OP_MASKED_EQ) {
+			SA_STMT(a, BPF_ALU | BPF_AND | BPF_K, v);
+			seccomp_emit(a, BPF_JMP | BPF_JEQ | BPF_K, t, SECCOMP_NEXT, fail);
+		} else if (op == SECCOMP_OP_EQ) {
+			seccomp_emit(a, BPF_JMP | BPF_JEQ | BPF_K, v, SECCOMP_NEXT, fail);
+		} else if (op == SECCOMP_OP_NE) {
+			seccomp_emit(a, BPF_JMP | BPF_JEQ | BPF_K, v, w ? fail : SECCOMP_NEXT, hold);
+		} else if (op == SECCOMP_OP_GT || op == SECCOMP_OP_GE) {
+			/* hi > v: holds; hi < v: fails; equal: the low word decides */
+			if (!w) {
+				seccomp_emit(a, BPF_JMP | BPF_JGT | BPF_K, v, pass, SECCOMP_NEXT);
+				seccomp_emit(a, BPF_JMP | BPF_JEQ | BPF_K, v, SECCOMP_NEXT, fail);
+			} else
+				seccomp_emit(a, BPF_JMP | (op == SECCOMP_OP_GT ? BPF_JGT : BPF_JGE) | BPF_K,
+					     v, SECCOMP_NEXT, fail);
+		} else {                                        /* LT, LE */
+			if (!w) {
+				seccomp_emit(a, BPF_JMP | BPF_JGT | BPF_K, v, fail, SECCOMP_NEXT);
+				seccomp_emit(a, BPF_JMP | BPF_JEQ | BPF_K, v, SECCOMP_NEXT, pass);
+			} else
+				seccomp_emit(a, BPF_JMP | (op == SECCOMP_OP_LT ? BPF_JGE : BPF_JGT) | BPF_K,
+					     v, fail, SECCOMP_NEXT);
+		}
+	}
+	seccomp_bind(a, pass);
+}
+
+struct seccomp_entry { uint32_t nr; unsigned short rule, order; };
+
+static int seccomp_entry_cmp(const void *x, const void *y)
+{
+	const struct seccomp_entry *a = x, *b = y;
+	if (a->nr != b->nr)
+		return a->nr < b->nr ? -1 : 1;
+	return a->order < b->order ? -1 : a->order > b->order;
+}
+
+/* One arch's section: the runs of unconditional calls by verdict, then the
+ * blocks of calls with conditions, then the default verdict. e is sorted by
+ * number, then by rule order; an entry is marked done by order 0xffff. */
+static void seccomp_section(struct seccomp_asm *a, const struct seccomp_rule *rules,
+			    struct seccomp_entry *e, size_t ne, uint32_t dflt, int wide)
+{
+	size_t i, j, k, run;
+#define SECCOMP_HEAD(x) (!(x) || e[(x) - 1].nr != e[x].nr)   /* a number's first rule */
+	for (i = 0; i < ne; i++) {
+		unsigned l = 0;
+		uint32_t ret;
+		if (!SECCOMP_HEAD(i) || rules[e[i].rule].nargs || e[i].order == 0xffff)
+			continue;
+		ret = rules[e[i].rule].ret;
+		for (k = i, run = 0; k < ne; k++) {
+			if (!SECCOMP_HEAD(k) || rules[e[k].rule].nargs || rules[e[k].rule].ret != ret ||
+			    e[k].order == 0xffff)
+				continue;
+			if (run == 0)
+				l = seccomp_label(a);
+			seccomp_emit(a, BPF_JMP | BPF_JEQ | BPF_K, e[k].nr, l, SECCOMP_NEXT);
+			e[k].order = 0xffff;
+			if (++run == 250) {
+				SA_STMT(a, BPF_JMP | BPF_JA, 1);
+				seccomp_bind(a, l);
+				SA_RET(a, ret);
+				run = 0;
+			}
+		}
+		if (run) {
+			SA_STMT(a, BPF_JMP | BPF_JA, 1);
+			seccomp_bind(a, l);
+			SA_RET(a, ret);
+		}
+	}
+	for (i = 0; i < ne; i = j) {
+		unsigned skip;
+		for (j = i + 1; j < ne && e[j].nr == e[i].nr; j++)
+			;
+		if (e[i].order == 0xffff)
+			continue;
+		/* jeq nr: over the "ja" into the block; else ja past it (any length) */
+		skip = seccomp_label(a);
+		SA_STMT(a, BPF_JMP | BPF_JEQ | BPF_K, e[i].nr);
+		if (a->n <= SECCOMP_MAX_INSNS)
+			a->p[a->n - 1].jt = 1;
+		SA_JA(a, skip);
+		for (k = i; k < j; k++) {
+			const struct seccomp_rule *r = &rules[e[k].rule];
+			unsigned next = seccomp_label(a), c;
+			for (c = 0; c < r->nargs; c++)
+				seccomp_cond_emit(a, &r->arg[c], wide, next);
+			SA_RET(a, r->ret);
+			seccomp_bind(a, next);
+			if (!r->nargs)
+				break;                     /* later rules can never match */
+		}
+		if (k == j)
+			SA_RET(a, dflt);
+		seccomp_bind(a, skip);
+	}
+	SA_RET(a, dflt);
+#undef SECCOMP_HEAD
+}
+
+/* A compiled profile: the program (malloc'd) and seccomp(2)'s flags. */
+struct seccomp_prog {
+	struct sock_filter *insn;
+	unsigned short len;
+	unsigned flags;
+};
+
+static void seccomp_prog_free(struct seccomp_prog *p)
+{
+	free(p->insn);
+	p->insn = NULL;
+	p->len = 0;
+}
+
+/* Can the kernel log (SECCOMP_RET_LOG, Linux 4.14)? */
+static int seccomp_has_log(void)
+{
+	char b[256];
+	int fd = open("/proc/sys/kernel/seccomp/actions_avail", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, b, sizeof b - 1);
+	if (fd >= 0)
+		close(fd);
+	b[n > 0 ? n : 0] = 0;
+	return util_strstr(b, "log") != NULL;
+}
+
+/* The arches of the filter: the native one, and those the profile lists
+ * (architectures, or Docker's archMap entry for the native arch) that the
+ * native kernel can also run. */
+static int seccomp_arches_of(const struct mr_json *prof, int native, unsigned *out,
+			     struct mr_err *err)
+{
+	const struct mr_json *list = mr_json_get(prof, "architectures"), *map = mr_json_get(prof, "archMap");
+	const struct mr_json *it, *m;
+	int x;
+	*out = 1u << native;
+	if (list && list->child && map && map->child)
+		return mr_err_set(err, MR_EINVAL_INPUT, "seccomp: both \"architectures\" and \"archMap\"");
+	for (it = list ? list->child : NULL; it; it = it->next) {
+		if ((x = seccomp_arch_find(mr_json_str(it))) < 0)
+			goto unknown;
+		*out |= 1u << x;              /* bit SECCOMP_NARCH: dropped below */
+	}
+	for (m = map ? map->child : NULL; m; m = m->next) {
+		it = mr_json_get(m, "architecture");
+		if ((x = seccomp_arch_find(mr_json_str(it))) < 0)
+			goto unknown;
+		if (x != native)
+			continue;
+		for (it = mr_json_get(m, "subArchitectures") ? mr_json_get(m, "subArchitectures")->child :
+		     NULL; it; it = it->next) {
+			if ((x = seccomp_arch_find(mr_json_str(it))) < 0)
+				goto unknown;
+			*out |= 1u << x;
+		}
+	}
+	*out &= seccomp_compat(native);
+	return 0;
+unknown:
+	return mr_err_set(err, MR_EINVAL_INPUT, "seccomp: unknown architecture \"%s\"",
+			  mr_json_str(it) ? mr_json_str(it) : "");
+}
+
+/* Compile a profile for the arch seccomp_arches[native]; caps is the
+ * bounding set that Docker's includes/excludes "caps" test. */
+static int seccomp_compile(const struct mr_json *prof, int native, uint64_t caps, int has_log,
+			   struct seccomp_prog *out, struct mr_err *err)
+{
+	static const char flag_names[] = "TSYNC\0LOG\0SPEC_ALLOW\0";
+	const struct mr_json *sc = mr_json_get(prof, "syscalls"), *it, *n;
+	struct seccomp_rule *rules = NULL;
+	struct seccomp_entry *e = NULL;
+	struct seccomp_asm *a = NULL;
+	unsigned arches, sec[SECCOMP_NARCH];
+	uint32_t dflt;
+	size_t nrules = 0, nnames = 0, ne, r;
+	int rc = -1, x, f;
+	memset(out, 0, sizeof *out);
+	if (!prof || prof->type != MR_JSON_OBJECT)
+		return mr_err_set(err, MR_EINVAL_INPUT, "seccomp: the profile is not a JSON object");
+	if (native < 0 || !seccomp_arches[native].nr)
+		return mr_err_set(err, ENOSYS, "seccomp: no syscall table for this arch");
+	if (seccomp_action(mr_json_str(mr_json_get(prof, "defaultAction")),
+			   mr_json_get(prof, "defaultErrnoRet"), has_log, &dflt, err) < 0 ||
+	    seccomp_arches_of(prof, native, &arches, err) < 0)
+		return -1;
+	for (it = mr_json_get(prof, "flags") ? mr_json_get(prof, "flags")->child : NULL; it; it = it->next) {
+		const char *s = mr_json_str(it);
+		f = s && !strncmp(s, "SECCOMP_FILTER_FLAG_", 20) ? seccomp_word(flag_names, s + 20) : -1;
+		if (f < 0)
+			return mr_err_set(err, MR_EINVAL_INPUT, "seccomp: unknown flag \"%s\"", s ? s : "");
+		out->flags |= 1u << f;    /* TSYNC 1, LOG 2, SPEC_ALLOW 4 */
+	}
+	for (it = sc && sc->type == MR_JSON_ARRAY ? sc->child : NULL; it; it = it->next, nrules++)
+		for (n = mr_json_get(it, "names") ? mr_json_get(it, "names")->child : NULL; n; n = n->next)
+			nnames++;
+	rules = util_xmalloc((nrules ? nrules : 1) * sizeof *rules);
+	e = util_xmalloc((nrules + nnames + 1) * sizeof *e);
+	a = util_xmalloc(sizeof *a);
+	a->p = util_xmalloc(SECCOMP_MAX_INSNS * sizeof *a->p);
+	a->n = a->nfix = a->nlabel = 0;
+	if (nrules + nnames >= 0xffff) {
+		mr_err_set(err, E2BIG, "seccomp: too many rules");
+		goto out;
+	}
+	for (r = 0, it = nrules ? sc->child : NULL; it; it = it->next, r++) {
+		if (seccomp_rule_parse(it, has_log, &rules[r], err) < 0)
+			goto out;
+		/* Docker's conditions; a rule with the default verdict adds nothing (runc) */
+		if (!seccomp_filter_holds(mr_json_get(it, "includes"), native, caps, 0) ||
+		    !seccomp_filter_holds(mr_json_get(it, "excludes"), native, caps, 1) ||
+		    rules[r].ret == dflt)
+			rules[r].names = NULL;
+	}
+	/* the arch check: each arch jumps to its section, any other is killed */
+	SA_LD(a, offsetof(struct seccomp_data, arch));
+	for (x = 0; x < (int)SECCOMP_NARCH; x++)
+		if (((arches >> x) & 1) && x != SECCOMP_X32) {
+			sec[x] = seccomp_label(a);
+			SA_STMT(a, BPF_JMP | BPF_JEQ | BPF_K, seccomp_arches[x].audit);
+			if (a->n <= SECCOMP_MAX_INSNS)
+				a->p[a->n - 1].jf = 1;
+			SA_JA(a, sec[x]);
+		}
+	SA_RET(a, SECCOMP_RET_KILL_THREAD);
+	for (x = 0; x < (int)SECCOMP_NARCH; x++) {
+		int wide = x == 0 || x == 3;           /* X86_64, AARCH64 */
+		if (!((arches >> x) & 1) || x == SECCOMP_X32)
+			continue;
+		seccomp_bind(a, sec[x]);
+		SA_LD(a, offsetof(struct seccomp_data, nr));
+		if (x == 0) {
+			/* x32 calls are x86_64's numbers | 0x40000000: kept when the profile
+			 * lists X32 (its own calls, 512 and up, get the default verdict),
+			 * else killed, as libseccomp does */
+			SA_STMT(a, BPF_JMP | BPF_JSET | BPF_K, 0x40000000);
+			if (a->n <= SECCOMP_MAX_INSNS)
+				a->p[a->n - 1].jf = (arches >> SECCOMP_X32) & 1 ? 3 : 2;
+			if ((arches >> SECCOMP_X32) & 1) {
+				SA_STMT(a, BPF_JMP | BPF_JGE | BPF_K, 0x40000200);
+				if (a->n <= SECCOMP_MAX_INSNS)
+					a->p[a->n - 1].jf = 1;
+				SA_RET(a, dflt);
+				SA_STMT(a, BPF_ALU | BPF_AND | BPF_K, 0xbfffffff);
+			} else {
+				/* -1 (a tracer's skipped call) is not x32: the rules decide */
+				SA_STMT(a, BPF_JMP | BPF_JEQ | BPF_K, 0xffffffff);
+				if (a->n <= SECCOMP_MAX_INSNS)
+					a->p[a->n - 1].jt = 1;
+				SA_RET(a, SECCOMP_RET_KILL_THREAD);
+			}
+		}
+		for (ne = 0, r = 0, it = nrules ? sc->child : NULL; it; it = it->next, r++) {
+			const struct mr_json *names = rules[r].names;
+			long nr;
+			if (!names)
+				continue;
+			for (n = names->type == MR_JSON_ARRAY ? names->child : names; n;
+			     n = names->type == MR_JSON_ARRAY ? n->next : NULL)
+				/* a name this arch lacks (or nobody knows) is left out, as runc */
+				if (n->type == MR_JSON_STRING && (nr = seccomp_nr(n->str, x)) >= 0) {
+					e[ne].nr = (uint32_t)nr;
+					e[ne].rule = (unsigned short)r;
+					e[ne].order = (unsigned short)ne;
+					ne++;
+				}
+		}
+		qsort(e, ne, sizeof *e, seccomp_entry_cmp);
+		seccomp_section(a, rules, e, ne, dflt, wide);
+	}
+	if (seccomp_resolve(a, err) < 0)
+		goto out;
+	out->insn = a->p;
+	out->len = (unsigned short)a->n;
+	a->p = NULL;
+	rc = 0;
+out:
+	if (a)
+		free(a->p);
+	free(a);
+	free(e);
+	free(rules);
+	return rc;
+}
+
+/* Install a compiled profile in the calling thread (TSYNC: all threads). */
+static int seccomp_install(const struct seccomp_prog *p, struct mr_err *err)
+{
+	struct sock_fprog fp = { p->len, p->insn };
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p->flags, &fp) == 0)
+		return 0;
+	if (errno == ENOSYS && !p->flags && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fp, 0, 0) == 0)
+		return 0;
+	return mr_err_sys(err, "seccomp: install the profile%s", errno == EACCES ?
+			  " (needs CAP_SYS_ADMIN or no_new_privs)" : "");
+}
+
+/* Parse and compile a profile's JSON text for this arch. */
+static int seccomp_load(const char *json, uint64_t caps, struct seccomp_prog *out, struct mr_err *err)
+{
+	struct mr_json_doc doc;
+	int rc;
+	if (mr_json_parse(&doc, json, strlen(json), err) < 0)
+		return mr_err_ctx(err, "seccomp profile");
+	rc = seccomp_compile(doc.root, SECCOMP_NATIVE, caps, seccomp_has_log(), out, err);
+	mr_json_free(&doc);
+	return rc;
+}
+#else
+/* Without it a profile is refused, naming the flag (also config.json's
+ * linux.seccomp in OCI runtime mode: no filter is not a silent choice). */
+struct seccomp_prog {
+	void *insn;
+	unsigned short len;
+	unsigned flags;
+};
+static void seccomp_prog_free(struct seccomp_prog *p)
+{
+	(void)p;
+}
+static int seccomp_compile(const struct mr_json *prof, int native, uint64_t caps, int has_log,
+			   struct seccomp_prog *out, struct mr_err *err)
+{
+	(void)prof; (void)native; (void)caps; (void)has_log;
+	memset(out, 0, sizeof *out);
+	return mr_err_set(err, ENOTSUP, "seccomp: a profile: built without MINIRUN_WITH_SECCOMP_PROFILE");
+}
+static int seccomp_has_log(void)
+{
+	return 0;
+}
+static int seccomp_install(const struct seccomp_prog *p, struct mr_err *err)
+{
+	(void)p;
+	return mr_err_set(err, ENOTSUP, "seccomp: built without MINIRUN_WITH_SECCOMP_PROFILE");
+}
+static int seccomp_load(const char *json, uint64_t caps, struct seccomp_prog *out, struct mr_err *err)
+{
+	(void)json;
+	return seccomp_compile(NULL, -1, caps, 0, out, err);
+}
+#define SECCOMP_NATIVE -1
+#endif
+
+#if MINIRUN_WITH_SECCOMP
+/* The container's profile: its --security-opt seccomp={...} (the file's
+ * JSON, stored at create time as Docker does), none with unconfined or
+ * --privileged without a profile, else the built-in Docker default of [16].
+ * Installed in the container's first process, before its capabilities
+ * shrink (so no no_new_privs needed). */
+static int isolate_seccomp(const struct ctr *c, uint64_t caps, struct mr_err *err)
+{
+	struct sock_filter prog[SECCOMP_PROG_MAX];
+	struct sock_fprog fprog = { 0, prog };
+	const char *profile = NULL;
+	size_t i;
+	for (i = 0; i < c->security_opt.n; i++) {
+		const char *s = c->security_opt.v[i];
+		if (!strcmp(s, "seccomp=unconfined") || !strcmp(s, "seccomp:unconfined"))
+			return 0;
+		if (!strncmp(s, "seccomp", 7) && (s[7] == '=' || s[7] == ':') && s[8] == '{')
+			profile = s + 8;
+	}
+	if (profile) {
+		/* as Docker: a profile given applies even with --privileged */
+		struct seccomp_prog p;
+		int rc = seccomp_load(profile, caps, &p, err) < 0 ? -1 : seccomp_install(&p, err);
+		seccomp_prog_free(&p);
+		return rc;
+	}
+	if (c->privileged)
+		return 0;
+	fprog.len = isolate_seccomp_build(caps, prog);
+	if (!fprog.len)
+		return mr_err_set(err, EINVAL, "seccomp: the filter does not fit BPF's forward jumps");
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) < 0 &&
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) < 0)
+		return mr_err_sys(err, "seccomp: install the default profile (kernel without "
+				  "CONFIG_SECCOMP_FILTER? --security-opt seccomp=unconfined runs without it)");
+	return 0;
+}
+#else
+static int isolate_seccomp(const struct ctr *c, uint64_t caps, struct mr_err *err)
+{
+	(void)c; (void)caps; (void)err;
+	return 0;
+}
+#endif
+/* ======================== END src/16b_seccomp.c ======================== */
 
 /* ======================== BEGIN src/17_monitor.c ======================== */
 #line 1 "src/17_monitor.c"
@@ -23125,18 +24181,22 @@ static int oci_cap_known(const struct mr_json *caps, struct mr_err *err)
 	return 0;
 }
 
-/* linux.seccomp: does the profile restrict anything? (its compiler is not
- * written yet: a restricting profile is approximated by minirun's own
- * Docker-default filter, [16] isolate_seccomp, with a warning) */
-static int oci_seccomp_wanted(const struct mr_json *lnx)
+/* linux.seccomp compiled ([16b]) before the process starts, so that a bad
+ * profile fails `create` or `exec`; none (len 0) without one. */
+static int oci_seccomp(const struct mr_json *prof, const struct mr_json *proc, struct seccomp_prog *sp,
+		       struct mr_err *err)
 {
-	const char *d = oci_s(mr_json_get(lnx, "seccomp"), "defaultAction");
-	return d && strcmp(d, "SCMP_ACT_ALLOW") && strcmp(d, "SCMP_ACT_LOG");
+	memset(sp, 0, sizeof *sp);
+	if (!prof || prof->type != MR_JSON_OBJECT)
+		return 0;
+	return seccomp_compile(prof, SECCOMP_NATIVE,
+			       oci_capset(mr_json_get(proc, "capabilities"), "bounding", NULL),
+			       seccomp_has_log(), sp, err);
 }
 
 /* The last steps of the init and of exec: limits, working folder, seccomp,
  * user, capabilities, no_new_privs; then exec. Returns only on failure. */
-static int oci_process_exec(const struct mr_json *proc, int seccomp, struct oci_g *g,
+static int oci_process_exec(const struct mr_json *proc, const struct seccomp_prog *sp, struct oci_g *g,
 			    struct mr_err *err)
 {
 	const struct mr_json *user = mr_json_get(proc, "user"), *caps = mr_json_get(proc, "capabilities");
@@ -23193,14 +24253,10 @@ static int oci_process_exec(const struct mr_json *proc, int seccomp, struct oci_
 		if (r == 1 && !((bnd >> cap) & 1) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
 			return mr_err_sys(err, "drop capability %d from the bounding set", cap);
 	}
-	if (seccomp) {
-		/* installed while CAP_SYS_ADMIN is still held (no no_new_privs needed);
-		 * calls are refused or lifted by the container's bounding set */
-		struct ctr dummy;
-		ctr_init(&dummy);
-		if (isolate_seccomp(&dummy, bnd, err) < 0)
-			return -1;
-	}
+	/* runc's order: without no_new_privs the filter goes in while
+	 * CAP_SYS_ADMIN is still held; with it, as late as possible (below) */
+	if (sp->len && !oci_b(proc, "noNewPrivileges") && seccomp_install(sp, err) < 0)
+		return -1;
 	prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
 	if (syscall(ISOLATE_SYS_SETGROUPS, ng, groups) < 0 && errno != EPERM)
 		return mr_err_sys(err, "setgroups");
@@ -23231,6 +24287,8 @@ static int oci_process_exec(const struct mr_json *proc, int seccomp, struct oci_
 	if (oci_b(proc, "noNewPrivileges") && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return mr_err_sys(err, "no_new_privs");
 	if (isolate_cloexec_all(err) < 0)
+		return -1;
+	if (sp->len && oci_b(proc, "noNewPrivileges") && seccomp_install(sp, err) < 0)
 		return -1;
 	argv = oci_strv(mr_json_get(proc, "args"));
 	envp = oci_strv(mr_json_get(proc, "env"));
@@ -23303,6 +24361,7 @@ static void __attribute__((noreturn)) oci_init_run(struct oci_init *in)
 	struct mr_err err;
 	struct oci_msg m;
 	const struct mr_json *lnx = in->cfg->lnx, *proc = in->cfg->process;
+	struct seccomp_prog sp;
 	const char *s;
 	int slave = -1, i, fd;
 	char fifo[40];
@@ -23412,9 +24471,8 @@ static void __attribute__((noreturn)) oci_init_run(struct oci_init *in)
 		goto fail;
 	if (oci_s(lnx, "mountLabel") && *oci_s(lnx, "mountLabel"))
 		oci_warn(in->g, "no SELinux here: mountLabel", oci_s(lnx, "mountLabel"));
-	if (oci_seccomp_wanted(lnx))
-		oci_warn(in->g, "seccomp: config.json's profile is approximated by minirun's Docker-default "
-			 "filter (calls refused unless the bounding set lifts them); its", "syscalls");
+	if (oci_seccomp(mr_json_get(lnx, "seccomp"), proc, &sp, &err) < 0)
+		goto fail;
 	if (mr_json_get(lnx, "intelRdt"))
 		oci_warn(in->g, "no Intel RDT here:", "intelRdt");
 	/* ready: the parent leaves; we wait for `start` on exec.fifo */
@@ -23437,7 +24495,7 @@ static void __attribute__((noreturn)) oci_init_run(struct oci_init *in)
 			_exit(1);
 		}
 	}
-	oci_process_exec(proc, oci_seccomp_wanted(lnx), NULL, &err);
+	oci_process_exec(proc, &sp, NULL, &err);
 	fprintf(stderr, "%s\n", err.msg);
 	_exit(err.code == ENOENT ? 127 : 126);
 fail:
@@ -23715,7 +24773,10 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 		else
 			mr_jw_null(&w);
 		mr_jw_key(&w, "seccomp");
-		mr_jw_bool(&w, oci_seccomp_wanted(cfg.lnx));
+		if (mr_json_get(cfg.lnx, "seccomp"))   /* exec compiles it again */
+			mr_jw_value(&w, mr_json_get(cfg.lnx, "seccomp"));
+		else
+			mr_jw_null(&w);
 		mr_jw_key(&w, "hooks");
 		if (mr_json_get(cfg.root, "hooks"))
 			mr_jw_value(&w, mr_json_get(cfg.root, "hooks"));
@@ -24236,6 +25297,7 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 	struct oci_rec r;
 	struct mr_err err;
 	struct mr_json_doc doc = { 0 };
+	struct seccomp_prog scp;
 	const struct mr_json *proc;
 	const char *n;
 	int fds[8], nfd = 0, i, p[2] = { -1, -1 }, cons = -1, status, rc = 1, cwd, rootfd = -1;
@@ -24387,7 +25449,8 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 			for (i = 0; i < 3; i++)
 				dup2(slave, i);
 		}
-		oci_process_exec(proc, oci_b(r.doc.root, "seccomp"), NULL, &err);
+		if (oci_seccomp(mr_json_get(r.doc.root, "seccomp"), proc, &scp, &err) == 0)
+			oci_process_exec(proc, &scp, NULL, &err);
 child_fail:
 		if (write(p[1], err.msg, strlen(err.msg)) < 0) {
 			/* the parent is gone */
@@ -25861,6 +26924,7 @@ static void cli_print_features(void)
 		{ "zstd", MINIRUN_WITH_ZSTD }, { "gzip", MINIRUN_WITH_GZIP },
 		{ "overlay", MINIRUN_WITH_OVERLAY }, { "net", MINIRUN_WITH_NET },
 		{ "cgroups", MINIRUN_WITH_CGROUPS }, { "seccomp", MINIRUN_WITH_SECCOMP },
+		{ "seccomp-profile", MINIRUN_WITH_SECCOMP_PROFILE },
 		{ "init", MINIRUN_WITH_INIT }, { "oci", MINIRUN_WITH_OCI },
 	};
 	size_t i;

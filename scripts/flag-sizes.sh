@@ -2,7 +2,8 @@
 # What each MINIRUN_WITH_* flag costs: builds the full preset once per flag with
 # that flag turned off (through a temporary preset in build/flag-sizes/) and
 # prints the stripped size saved. Flags that others need are measured on a base
-# without those others: PULL on full without TLS, GZIP on full without PULL/TLS.
+# without those others: PULL on full without TLS, GZIP on full without PULL/TLS,
+# SECCOMP on full without SECCOMP_PROFILE.
 # Usage: scripts/flag-sizes.sh [make arguments, e.g. ARCH=armhf]   (or `make flag-sizes`)
 set -eu
 cd "$(dirname "$0")/.."
@@ -27,9 +28,10 @@ variant full
 variant no-tls TLS=0
 variant no-pull TLS=0 PULL=0
 variant no-gzip TLS=0 PULL=0 GZIP=0
-for f in ZSTD OVERLAY NET CGROUPS SECCOMP INIT; do
+for f in ZSTD OVERLAY NET CGROUPS SECCOMP_PROFILE INIT; do
 	variant "no-$(echo $f | tr A-Z a-z)" $f=0
 done
+variant no-seccomp SECCOMP_PROFILE=0 SECCOMP=0
 
 names=$(cd "$dir" && ls *.h | sed 's/\.h$//')
 arch=native
@@ -48,6 +50,7 @@ row() { # FLAG variant base note
 row TLS no-tls full ""
 row PULL no-pull no-tls "measured without TLS"
 row GZIP no-gzip no-pull "measured without PULL and TLS"
-for f in ZSTD OVERLAY NET CGROUPS SECCOMP INIT; do
+row SECCOMP no-seccomp no-seccomp_profile "measured without SECCOMP_PROFILE (which needs it)"
+for f in ZSTD OVERLAY NET CGROUPS SECCOMP_PROFILE INIT; do
 	row $f "no-$(echo $f | tr A-Z a-z)" full ""
 done

@@ -1921,6 +1921,52 @@ static int ctr_spec_resources(struct ctr *c, const struct ctr_opts *o, struct mr
 	return 0;
 }
 
+#if MINIRUN_WITH_SECCOMP_PROFILE
+/* --security-opt seccomp=FILE: the profile is read now and kept as
+ * "seccomp=" and its JSON (compacted), as Docker's client sends it: start
+ * and restart use the stored text, inspect shows it in SecurityOpt. */
+static int ctr_seccomp_file(struct ctr *c, const char *path, struct mr_err *err)
+{
+	struct mr_buf raw = { 0 }, out = { 0 };
+	struct mr_json_doc doc;
+	struct mr_jw w;
+	char chunk[4096];
+	ssize_t n = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	while (fd >= 0 && raw.len <= MINIRUN_MAX_JSON && (n = read(fd, chunk, sizeof chunk)) > 0)
+		mr_buf_append(&raw, chunk, (size_t)n);
+	if (fd < 0 || n < 0) {
+		mr_err_sys(err, "opening seccomp profile (%s) failed", path);
+		goto fail;
+	}
+	close(fd);
+	fd = -1;
+	if (mr_json_parse(&doc, raw.data ? raw.data : "", raw.len, err) < 0) {
+		mr_err_ctx(err, "seccomp profile %s", path);
+		goto fail;
+	}
+	mr_buf_append(&out, "seccomp=", 8);
+	mr_jw_init(&w, &out, 0);
+	mr_jw_value(&w, doc.root);
+	mr_json_free(&doc);
+	mr_buf_free(&raw);
+	ctr_list_add(&c->security_opt, ctr_own(c, out.data));
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	mr_buf_free(&raw);
+	return -1;
+}
+#else
+static int ctr_seccomp_file(struct ctr *c, const char *path, struct mr_err *err)
+{
+	(void)c;
+	return mr_err_set(err, MR_EINVAL_INPUT, "--security-opt seccomp=%s: built without "
+			  "MINIRUN_WITH_SECCOMP_PROFILE", path);
+}
+#endif
+
 /* capabilities, devices, seccomp and the other security options. */
 static int ctr_spec_security(struct ctr *c, const struct ctr_opts *o, struct mr_err *err)
 {
@@ -1954,13 +2000,12 @@ static int ctr_spec_security(struct ctr *c, const struct ctr_opts *o, struct mr_
 		if (!strcmp(s, "no-new-privileges") || !strcmp(s, "no-new-privileges:true") ||
 		    !strcmp(s, "no-new-privileges=true"))
 			c->no_new_privs = 1;
-		else if (!strncmp(s, "seccomp", 7) && strcmp(s + 7, "=unconfined") &&
-			 strcmp(s + 7, ":unconfined"))
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid --security-opt: \"%s\": "
-					  "minirun has Docker's default seccomp profile built in, or "
-					  "none with seccomp=unconfined (profiles from files are not "
-					  "supported)", s);
-		else if (strcmp(s, "no-new-privileges:false") && strcmp(s, "no-new-privileges=false") &&
+		else if (!strncmp(s, "seccomp", 7) && (s[7] == '=' || s[7] == ':') &&
+			 strcmp(s + 8, "unconfined") && s[8] != '{') {
+			if (ctr_seccomp_file(c, s + 8, err) < 0)
+				return -1;
+			continue;
+		} else if (strcmp(s, "no-new-privileges:false") && strcmp(s, "no-new-privileges=false") &&
 			 strncmp(s, "seccomp", 7) && strncmp(s, "apparmor", 8) && strncmp(s, "label", 5))
 			return mr_err_set(err, MR_EINVAL_INPUT, "invalid --security-opt: \"%s\"", s);
 		ctr_list_add(&c->security_opt, s);

@@ -311,34 +311,6 @@ static unsigned short isolate_seccomp_build(uint64_t caps, struct sock_filter *p
 	return n;
 }
 
-/* Installs the filter in the calling process (the container's first one,
- * before its capabilities shrink: no no_new_privs needed then). */
-static int isolate_seccomp(const struct ctr *c, uint64_t caps, struct mr_err *err)
-{
-	struct sock_filter prog[SECCOMP_PROG_MAX];
-	struct sock_fprog fprog = { 0, prog };
-	size_t i;
-	if (c->privileged)
-		return 0;
-	for (i = 0; i < c->security_opt.n; i++)
-		if (!strcmp(c->security_opt.v[i], "seccomp=unconfined") ||
-		    !strcmp(c->security_opt.v[i], "seccomp:unconfined"))
-			return 0;
-	fprog.len = isolate_seccomp_build(caps, prog);
-	if (!fprog.len)
-		return mr_err_set(err, EINVAL, "seccomp: the filter does not fit BPF's forward jumps");
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) < 0 &&
-	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) < 0)
-		return mr_err_sys(err, "seccomp: install the default profile (kernel without "
-				  "CONFIG_SECCOMP_FILTER? --security-opt seccomp=unconfined runs without it)");
-	return 0;
-}
-#else
-static int isolate_seccomp(const struct ctr *c, uint64_t caps, struct mr_err *err)
-{
-	(void)c; (void)caps; (void)err;
-	return 0;
-}
 #endif
 
 /* Read a small file of the container (its /etc/passwd) without leaving the

@@ -1293,18 +1293,22 @@ static int oci_cap_known(const struct mr_json *caps, struct mr_err *err)
 	return 0;
 }
 
-/* linux.seccomp: does the profile restrict anything? (its compiler is not
- * written yet: a restricting profile is approximated by minirun's own
- * Docker-default filter, [16] isolate_seccomp, with a warning) */
-static int oci_seccomp_wanted(const struct mr_json *lnx)
+/* linux.seccomp compiled ([16b]) before the process starts, so that a bad
+ * profile fails `create` or `exec`; none (len 0) without one. */
+static int oci_seccomp(const struct mr_json *prof, const struct mr_json *proc, struct seccomp_prog *sp,
+		       struct mr_err *err)
 {
-	const char *d = oci_s(mr_json_get(lnx, "seccomp"), "defaultAction");
-	return d && strcmp(d, "SCMP_ACT_ALLOW") && strcmp(d, "SCMP_ACT_LOG");
+	memset(sp, 0, sizeof *sp);
+	if (!prof || prof->type != MR_JSON_OBJECT)
+		return 0;
+	return seccomp_compile(prof, SECCOMP_NATIVE,
+			       oci_capset(mr_json_get(proc, "capabilities"), "bounding", NULL),
+			       seccomp_has_log(), sp, err);
 }
 
 /* The last steps of the init and of exec: limits, working folder, seccomp,
  * user, capabilities, no_new_privs; then exec. Returns only on failure. */
-static int oci_process_exec(const struct mr_json *proc, int seccomp, struct oci_g *g,
+static int oci_process_exec(const struct mr_json *proc, const struct seccomp_prog *sp, struct oci_g *g,
 			    struct mr_err *err)
 {
 	const struct mr_json *user = mr_json_get(proc, "user"), *caps = mr_json_get(proc, "capabilities");
@@ -1361,14 +1365,10 @@ static int oci_process_exec(const struct mr_json *proc, int seccomp, struct oci_
 		if (r == 1 && !((bnd >> cap) & 1) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
 			return mr_err_sys(err, "drop capability %d from the bounding set", cap);
 	}
-	if (seccomp) {
-		/* installed while CAP_SYS_ADMIN is still held (no no_new_privs needed);
-		 * calls are refused or lifted by the container's bounding set */
-		struct ctr dummy;
-		ctr_init(&dummy);
-		if (isolate_seccomp(&dummy, bnd, err) < 0)
-			return -1;
-	}
+	/* runc's order: without no_new_privs the filter goes in while
+	 * CAP_SYS_ADMIN is still held; with it, as late as possible (below) */
+	if (sp->len && !oci_b(proc, "noNewPrivileges") && seccomp_install(sp, err) < 0)
+		return -1;
 	prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
 	if (syscall(ISOLATE_SYS_SETGROUPS, ng, groups) < 0 && errno != EPERM)
 		return mr_err_sys(err, "setgroups");
@@ -1399,6 +1399,8 @@ static int oci_process_exec(const struct mr_json *proc, int seccomp, struct oci_
 	if (oci_b(proc, "noNewPrivileges") && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return mr_err_sys(err, "no_new_privs");
 	if (isolate_cloexec_all(err) < 0)
+		return -1;
+	if (sp->len && oci_b(proc, "noNewPrivileges") && seccomp_install(sp, err) < 0)
 		return -1;
 	argv = oci_strv(mr_json_get(proc, "args"));
 	envp = oci_strv(mr_json_get(proc, "env"));
@@ -1471,6 +1473,7 @@ static void __attribute__((noreturn)) oci_init_run(struct oci_init *in)
 	struct mr_err err;
 	struct oci_msg m;
 	const struct mr_json *lnx = in->cfg->lnx, *proc = in->cfg->process;
+	struct seccomp_prog sp;
 	const char *s;
 	int slave = -1, i, fd;
 	char fifo[40];
@@ -1580,9 +1583,8 @@ static void __attribute__((noreturn)) oci_init_run(struct oci_init *in)
 		goto fail;
 	if (oci_s(lnx, "mountLabel") && *oci_s(lnx, "mountLabel"))
 		oci_warn(in->g, "no SELinux here: mountLabel", oci_s(lnx, "mountLabel"));
-	if (oci_seccomp_wanted(lnx))
-		oci_warn(in->g, "seccomp: config.json's profile is approximated by minirun's Docker-default "
-			 "filter (calls refused unless the bounding set lifts them); its", "syscalls");
+	if (oci_seccomp(mr_json_get(lnx, "seccomp"), proc, &sp, &err) < 0)
+		goto fail;
 	if (mr_json_get(lnx, "intelRdt"))
 		oci_warn(in->g, "no Intel RDT here:", "intelRdt");
 	/* ready: the parent leaves; we wait for `start` on exec.fifo */
@@ -1605,7 +1607,7 @@ static void __attribute__((noreturn)) oci_init_run(struct oci_init *in)
 			_exit(1);
 		}
 	}
-	oci_process_exec(proc, oci_seccomp_wanted(lnx), NULL, &err);
+	oci_process_exec(proc, &sp, NULL, &err);
 	fprintf(stderr, "%s\n", err.msg);
 	_exit(err.code == ENOENT ? 127 : 126);
 fail:
@@ -1883,7 +1885,10 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 		else
 			mr_jw_null(&w);
 		mr_jw_key(&w, "seccomp");
-		mr_jw_bool(&w, oci_seccomp_wanted(cfg.lnx));
+		if (mr_json_get(cfg.lnx, "seccomp"))   /* exec compiles it again */
+			mr_jw_value(&w, mr_json_get(cfg.lnx, "seccomp"));
+		else
+			mr_jw_null(&w);
 		mr_jw_key(&w, "hooks");
 		if (mr_json_get(cfg.root, "hooks"))
 			mr_jw_value(&w, mr_json_get(cfg.root, "hooks"));
@@ -2404,6 +2409,7 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 	struct oci_rec r;
 	struct mr_err err;
 	struct mr_json_doc doc = { 0 };
+	struct seccomp_prog scp;
 	const struct mr_json *proc;
 	const char *n;
 	int fds[8], nfd = 0, i, p[2] = { -1, -1 }, cons = -1, status, rc = 1, cwd, rootfd = -1;
@@ -2555,7 +2561,8 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 			for (i = 0; i < 3; i++)
 				dup2(slave, i);
 		}
-		oci_process_exec(proc, oci_b(r.doc.root, "seccomp"), NULL, &err);
+		if (oci_seccomp(mr_json_get(r.doc.root, "seccomp"), proc, &scp, &err) == 0)
+			oci_process_exec(proc, &scp, NULL, &err);
 child_fail:
 		if (write(p[1], err.msg, strlen(err.msg)) < 0) {
 			/* the parent is gone */

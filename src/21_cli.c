@@ -250,6 +250,7 @@ static void cli_print_features(void)
 		{ "zstd", MINIRUN_WITH_ZSTD }, { "gzip", MINIRUN_WITH_GZIP },
 		{ "overlay", MINIRUN_WITH_OVERLAY }, { "net", MINIRUN_WITH_NET },
 		{ "cgroups", MINIRUN_WITH_CGROUPS }, { "seccomp", MINIRUN_WITH_SECCOMP },
+		{ "seccomp-profile", MINIRUN_WITH_SECCOMP_PROFILE },
 		{ "init", MINIRUN_WITH_INIT }, { "oci", MINIRUN_WITH_OCI },
 	};
 	size_t i;

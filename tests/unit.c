@@ -11,6 +11,8 @@
 #ifndef MINIRUN_NO_MAIN
 #define MINIRUN_NO_MAIN 1
 #endif
+/* every arch's syscall table, for unit_16b_seccomp.c */
+#define SECCOMP_ALL_ARCHES 1
 #include "../minirun.c"
 
 /* The tests use libc's stdio (fopen, popen, setvbuf); minirun's code keeps
@@ -111,6 +113,7 @@ static int unit_write(const char *path, const char *text)
 #include "unit_14_container.c"
 #include "unit_15_rootfs.c"
 #include "unit_16_isolate.c"
+#include "unit_16b_seccomp.c"
 #include "unit_18_exec.c"
 #include "unit_20c_tmpl.c"
 #if MINIRUN_WITH_NET
@@ -144,6 +147,7 @@ int main(int argc, char **argv)
 		{ "container", test_container },
 		{ "rootfs", test_rootfs },
 		{ "isolate", test_isolate },
+		{ "seccomp", test_seccomp },
 		{ "cp", test_cp },
 		{ "tmpl", test_tmpl },
 		{ "net", test_net },

@@ -90,11 +90,19 @@ static void test_oci(void)
 	CHECK(!strcmp(cg, "/minirun-oci/c9"));
 	mr_json_free(&cfg.doc);
 
-	/* seccomp: only a profile that restricts something is enforced */
-	CHECK(t_oci_json(&doc, "{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ERRNO\"}}") == 0);
-	CHECK(oci_seccomp_wanted(doc.root) == 1);
-	mr_json_free(&doc);
-	CHECK(t_oci_json(&doc, "{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\"}}") == 0);
-	CHECK(oci_seccomp_wanted(doc.root) == 0);
-	mr_json_free(&doc);
+	/* seccomp: linux.seccomp compiled ([16b]); none without one */
+	{
+		struct seccomp_prog sp;
+		CHECK(t_oci_json(&doc, "{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ERRNO\"}}") == 0);
+		CHECK(oci_seccomp(mr_json_get(doc.root, "seccomp"), NULL, &sp, &err) == 0 && sp.len > 2);
+		seccomp_prog_free(&sp);
+		mr_json_free(&doc);
+		CHECK(t_oci_json(&doc, "{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_BOGUS\"}}") == 0);
+		CHECK(oci_seccomp(mr_json_get(doc.root, "seccomp"), NULL, &sp, &err) < 0 &&
+		      strstr(err.msg, "SCMP_ACT_BOGUS"));
+		mr_json_free(&doc);
+		CHECK(t_oci_json(&doc, "{}") == 0);
+		CHECK(oci_seccomp(mr_json_get(doc.root, "seccomp"), NULL, &sp, &err) == 0 && sp.len == 0);
+		mr_json_free(&doc);
+	}
 }

@@ -3,12 +3,13 @@
 # program, built here with musl-gcc and bind-mounted into busybox
 # containers, makes the calls the profile refuses or limits and prints what
 # each returned. Checked in `run` and `exec`, lifted by a capability where
-# Docker lifts it, and gone with --privileged or seccomp=unconfined.
+# Docker lifts it, and gone with --privileged or seccomp=unconfined. Then a
+# profile file (--security-opt seccomp=FILE) in run, create/start and exec.
 . "$(dirname "$0")/lib.sh"
 "$MINIRUN" version | grep -q -- '+seccomp' || skip "built without MINIRUN_WITH_SECCOMP"
 command -v musl-gcc >/dev/null || skip "musl-gcc missing (apt-get install musl-tools)"
 . "$(dirname "$0")/_ctr.sh"
-EXTRA_CLEANUP='"$MINIRUN" rm -f sc >/dev/null 2>&1'
+EXTRA_CLEANUP='"$MINIRUN" rm -f sc sc2 scp >/dev/null 2>&1'
 
 mkdir -p "$T/probe"
 cat >"$T/probe.c" <<'C'
@@ -60,8 +61,51 @@ probe --security-opt seccomp=unconfined >"$T/unconfined"
 check "seccomp=unconfined: no filter (Seccomp: 0), add_key reaches the kernel" sh -c "grep -qx 'mode=0' '$T/unconfined' && ! grep -q 'add_key=Operation not permitted' '$T/unconfined'"
 probe --privileged >"$T/priv"
 check "--privileged: no filter" grep -qx 'mode=0' "$T/priv"
-"$MINIRUN" run --rm --security-opt seccomp=/some/profile.json busybox true >"$T/file" 2>&1; rc=$?
-check "a profile file: refused with the reason, exit 125" sh -c "[ $rc = 125 ] && grep -q 'profiles from files are not supported' '$T/file'"
+# --security-opt seccomp=FILE (MINIRUN_WITH_SECCOMP_PROFILE): Docker's profile
+# format, compiled by minirun; mkdir refused with EACCES, add_key with ENOSYS
+# (38), personality(READ_IMPLIES_EXEC) with EPERM only for that value.
+if "$MINIRUN" version | grep -q -- '+seccomp-profile'; then
+	"$MINIRUN" run --rm --security-opt seccomp=/no/such/profile.json busybox true >"$T/file" 2>&1; rc=$?
+	check "a missing profile file: refused with the reason, exit 125" sh -c "[ $rc = 125 ] && grep -q 'opening seccomp profile (/no/such/profile.json) failed' '$T/file'"
+	cat >"$T/profile.json" <<'J'
+{
+  "defaultAction": "SCMP_ACT_ALLOW",
+  "archMap": [ { "architecture": "SCMP_ARCH_X86_64", "subArchitectures": [ "SCMP_ARCH_X86", "SCMP_ARCH_X32" ] },
+               { "architecture": "SCMP_ARCH_AARCH64", "subArchitectures": [ "SCMP_ARCH_ARM" ] } ],
+  "syscalls": [
+    { "names": [ "mkdir", "mkdirat", "not_a_call" ], "action": "SCMP_ACT_ERRNO", "errnoRet": 13 },
+    { "names": [ "add_key" ], "action": "SCMP_ACT_ERRNO", "errnoRet": 38 },
+    { "names": [ "personality" ], "action": "SCMP_ACT_ERRNO",
+      "args": [ { "index": 0, "value": 4194304, "op": "SCMP_CMP_EQ" } ] }
+  ]
+}
+J
+	probe --security-opt seccomp="$T/profile.json" >"$T/custom"
+	check "profile: the filter is on (Seccomp: 2)" grep -qx 'mode=2' "$T/custom"
+	check "profile: add_key answers its errnoRet (38, ENOSYS)" grep -qx 'add_key=Function not implemented' "$T/custom"
+	check "profile: personality refused for the value of its condition only" sh -c "grep -qx 'personality_odd=Operation not permitted' '$T/custom' && grep -qx 'personality_linux=ok' '$T/custom'"
+	check "profile: other calls allowed (clone3 is not refused)" sh -c "grep -qx 'getpid=ok' '$T/custom' && ! grep -q 'clone3=Function not implemented' '$T/custom'"
+	"$MINIRUN" run --rm --security-opt seccomp="$T/profile.json" busybox sh -c 'mkdir /tmp/d; echo "rc=$?"; touch /tmp/f && echo touched' >"$T/mkdir" 2>&1
+	check "profile: mkdir fails with the profile's errno (Permission denied), touch works" sh -c "grep -q 'Permission denied' '$T/mkdir' && grep -qx 'rc=1' '$T/mkdir' && grep -qx touched '$T/mkdir'"
+	cp "$T/profile.json" "$T/gone.json"
+	mr create --name scp --security-opt "seccomp=$T/gone.json" busybox sh -c 'mkdir /d' >/dev/null
+	rm "$T/gone.json"
+	check "inspect shows the profile in HostConfig.SecurityOpt, as Docker" sh -c "\"$MINIRUN\" inspect scp | grep -q '\"seccomp={.*SCMP_ACT_ALLOW'"
+	"$MINIRUN" start -a scp >"$T/started" 2>&1
+	check "start uses the profile stored at create (its file is gone)" grep -q 'Permission denied' "$T/started"
+	mr rm -f scp >/dev/null
+	mr run -d --name sc2 --security-opt "seccomp=$T/profile.json" -v "$T/probe:/probe:ro" busybox sleep 60 >/dev/null
+	"$MINIRUN" exec sc2 /probe/probe >"$T/exec2" 2>&1
+	check "exec joins the container's profile" grep -qx 'add_key=Function not implemented' "$T/exec2"
+	mr rm -f sc2 >/dev/null
+	printf '{"defaultAction":"SCMP_ACT_NOPE"}' >"$T/bad.json"
+	"$MINIRUN" run --rm --security-opt seccomp="$T/bad.json" busybox true >"$T/bad" 2>&1
+	check "a profile with an unknown action: the container fails, naming it" grep -q 'unknown action "SCMP_ACT_NOPE"' "$T/bad"
+else
+	"$MINIRUN" run --rm --security-opt seccomp=/no/such/profile.json busybox true >"$T/file" 2>&1; rc=$?
+	check "without MINIRUN_WITH_SECCOMP_PROFILE a profile file is refused, exit 125" sh -c "[ $rc = 125 ] && grep -q 'built without MINIRUN_WITH_SECCOMP_PROFILE' '$T/file'"
+	echo "  skipped: profiles: built without MINIRUN_WITH_SECCOMP_PROFILE"
+fi
 
 mr run -d --name sc -v "$T/probe:/probe:ro" busybox sleep 60 >/dev/null
 "$MINIRUN" exec sc /probe/probe >"$T/exec" 2>&1

@@ -69,6 +69,10 @@ check "exec -it: a tty" sh -c "script -qec \"$D exec -it w1 sh -c tty\" /dev/nul
 check "Docker's seccomp profile is enforced (Seccomp: 2)" sh -c "$D exec w1 grep -E '^Seccomp:' /proc/self/status | grep -q 2"
 check "seccomp refuses unshare without CAP_SYS_ADMIN (EPERM)" sh -c "$D exec w1 busybox unshare -u true 2>&1 | grep -q 'not permitted'"
 check "--security-opt seccomp=unconfined: no filter" sh -c "$D run --rm $R --security-opt seccomp=unconfined busybox grep -E '^Seccomp:' /proc/self/status | grep -q 0"
+check "Docker's profile with --cap-add SYS_ADMIN (dockerd resolves its includes.caps) lets unshare through" $D run --rm $R --cap-add SYS_ADMIN busybox busybox unshare -u true
+printf '%s' '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":13}]}' >"$T/dk-profile.json"
+check "--security-opt seccomp=FILE (dockerd puts it in config.json): mkdir gets its errno (EACCES)" sh -c "$D run --rm $R --security-opt seccomp='$T/dk-profile.json' busybox mkdir /tmp/d 2>&1 | grep -q 'Permission denied'"
+check "... with no-new-privileges too (installed last, as runc)" sh -c "$D run --rm $R --security-opt no-new-privileges --security-opt seccomp='$T/dk-profile.json' busybox sh -c 'touch /tmp/f && mkdir /tmp/d' 2>&1 | grep -q 'Permission denied'"
 check "top: the init" sh -c "$D top w1 | grep -q 'sleep 1000'"
 check "stats: one row" sh -c "$D stats --no-stream w1 | grep -qE '^[0-9a-f]+ +w1 '"
 check "pause" $D pause w1
