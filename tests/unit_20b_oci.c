@@ -86,4 +86,77 @@ static void test_oci(void)
 	CHECK(t_oci_json(&doc, "{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\"}}") == 0);
 	CHECK(oci_seccomp_wanted(doc.root) == 0);
 	mr_json_free(&doc);
+
+	/* the front end: config.json into the spec, read once */
+	{
+		struct ctr c;
+		struct ctr_oci *o = oci_spec_init(&c);
+		o->bundle = "/b";
+		CHECK(t_oci_json(&c.doc, "{\"ociVersion\":\"1.0.2\",\"hostname\":\"h\","
+				 "\"root\":{\"path\":\"rootfs\",\"readonly\":true},"
+				 "\"process\":{\"terminal\":true,\"args\":[\"sh\",\"-c\",\"x\"],"
+				 "\"env\":[\"A=1\"],\"cwd\":\"/w\",\"noNewPrivileges\":true,"
+				 "\"user\":{\"uid\":5,\"gid\":6,\"umask\":63,\"additionalGids\":[7,8]},"
+				 "\"capabilities\":{\"bounding\":[\"CAP_KILL\",\"CAP_CHOWN\"],"
+				 "\"ambient\":[\"CAP_KILL\"]},\"consoleSize\":{\"width\":80,\"height\":24},"
+				 "\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":10,\"hard\":20}],"
+				 "\"oomScoreAdj\":-5},"
+				 "\"mounts\":[{\"destination\":\"/d\",\"type\":\"bind\",\"source\":\"src\","
+				 "\"options\":[\"ro\",\"rprivate\"]},{\"destination\":\"/t\",\"type\":\"tmpfs\","
+				 "\"options\":[\"nosuid\",\"size=1k\"]}],"
+				 "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"uts\"},"
+				 "{\"type\":\"network\",\"path\":\"/proc/1/ns/net\"}],"
+				 "\"uidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":10}],"
+				 "\"devices\":[{\"path\":\"/dev/x\",\"type\":\"c\",\"major\":1,\"minor\":3,"
+				 "\"fileMode\":420},{\"path\":\"rel\",\"type\":\"c\"}],"
+				 "\"maskedPaths\":[\"/proc/kcore\"],\"readonlyPaths\":[\"/proc/sys\"],"
+				 "\"sysctl\":{\"net.ipv4.ip_forward\":\"1\"},\"cgroupsPath\":\"/cg\","
+				 "\"personality\":{\"domain\":\"LINUX32\"},"
+				 "\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ERRNO\"}}}") == 0);
+		CHECK(spec_oci_fill(&c, &err) == 0);
+		CHECK(c.cmd.n == 3 && !strcmp(c.cmd.v[2], "x") && c.env.n == 1 && !strcmp(c.workdir, "/w"));
+		CHECK(c.tty && c.no_new_privs && c.readonly && !strcmp(c.hostname, "h"));
+		CHECK(o->uid == 5 && o->gid == 6 && o->umask == 63 && o->ngroups == 2 && o->groups[1] == 8);
+		CHECK(o->cap_bnd == ((1ull << 5) | (1ull << 0)) && o->cap_amb == (1ull << 5) && !o->cap_eff);
+		CHECK(o->cons_w == 80 && o->cons_h == 24 && o->oom_set && o->oom_score_adj == -5);
+		CHECK(o->nrlimits == 1 && o->rlimits[0].res == RLIMIT_NOFILE && o->rlimits[0].soft == 10 &&
+		      o->rlimits[0].hard == 20);
+		CHECK(o->nmnt == 2 && !strcmp(o->mnt[0].src, "/b/src") && (o->mnt[0].flags & MS_BIND) &&
+		      (o->mnt[0].flags & MS_RDONLY) && o->mnt[0].prop == (MS_PRIVATE | MS_REC));
+		CHECK(o->mnt[1].data && !strcmp(o->mnt[1].data, "size=1k") && (o->mnt[1].flags & MS_NOSUID));
+		CHECK(o->ns_new == (CLONE_NEWPID | CLONE_NEWUTS) && !(o->ns_any & CLONE_NEWNS));
+		CHECK(o->nns_join == 1 && o->ns_join[0].flag == CLONE_NEWNET &&
+		      !strcmp(o->ns_join[0].path, "/proc/1/ns/net"));
+		CHECK(o->uid_map && !strcmp(o->uid_map, "0 1000 10\n") && !o->gid_map);
+		CHECK(o->ndev == 1 && o->dev[0].minor == 3 && o->dev[0].mode == 0644);
+		CHECK(o->masked[0] && !strcmp(o->masked[0], "/proc/kcore") && !o->masked[1]);
+		CHECK(o->readonly_paths[0] && !strcmp(o->readonly_paths[0], "/proc/sys"));
+		CHECK(c.sysctls.n == 1 && !strcmp(c.sysctls.v[0], "net.ipv4.ip_forward=1"));
+		CHECK(!strcmp(o->cgroups_path, "/cg") && o->personality == PER_LINUX32);
+		CHECK(o->seccomp && o->seccomp_restricts);
+		ctr_free(&c);
+	}
+	{
+		/* refused before anything is made */
+		static const char *const refused[] = {
+			"{\"ociVersion\":\"1.0.2\",\"process\":{}}", "args",
+			"{\"ociVersion\":\"1.0.2\",\"hostname\":\"h\",\"process\":{\"args\":[\"a\"]}}", "UTS",
+			"{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"a\"]},\"mounts\":"
+			"[{\"destination\":\"rel\"}]}", "not absolute",
+			"{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"a\"]},\"linux\":"
+			"{\"namespaces\":[{\"type\":\"nope\"}]}}", "nope",
+			"{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"a\"]},\"linux\":"
+			"{\"sysctl\":{\"a..b\":\"1\"}}}", "sysctl",
+			"{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"a\"]},\"linux\":"
+			"{\"personality\":{\"domain\":\"X\"}}}", "personality",
+			NULL };
+		size_t k;
+		for (k = 0; refused[k]; k += 2) {
+			struct ctr c;
+			oci_spec_init(&c)->bundle = "/b";
+			CHECK(t_oci_json(&c.doc, refused[k]) == 0);
+			CHECK(spec_oci_fill(&c, &err) < 0 && strstr(err.msg, refused[k + 1]));
+			ctr_free(&c);
+		}
+	}
 }
