@@ -21622,42 +21622,23 @@ static int oci_devices(struct oci_init *in, struct mr_err *err)
 	return 0;
 }
 
-/* A pty of the container's devpts; the slave becomes /dev/console. */
+/* A pty of the container's devpts, the slave its /dev/console ([15]
+ * rootfs_pty), at consoleSize. */
 static int oci_pty(struct oci_init *in, int *slave, struct mr_err *err)
 {
-	char path[24], target[40], src[40];
-	int ptmx, unlock = 0, n = 0, cfd;
-	ptmx = mr_open_in_root(in->rootfd, "dev/pts/ptmx", O_RDWR | O_NOCTTY, 0, err);
-	if (ptmx < 0)
-		ptmx = mr_open_in_root(in->rootfd, "dev/ptmx", O_RDWR | O_NOCTTY, 0, err);
-	if (ptmx < 0)
-		return mr_err_ctx(err, "open the pty master");
-	if (ioctl(ptmx, TIOCSPTLCK, &unlock) < 0 || ioctl(ptmx, TIOCGPTN, &n) < 0) {
-		close(ptmx);
-		return mr_err_sys(err, "unlock the pty");
-	}
-	snprintf(path, sizeof path, "dev/pts/%d", n);
-	*slave = mr_open_in_root(in->rootfd, path, O_RDWR | O_NOCTTY, 0, err);
-	if (*slave < 0) {
-		close(ptmx);
-		return mr_err_ctx(err, "open the pty");
-	}
+	struct ctr_spawn sp;
+	memset(&sp, 0, sizeof sp);
+	sp.rootfd = in->rootfd;
+	sp.pty = sp.pty_slave = -1;
+	if (rootfs_pty(&sp, err) < 0)
+		return -1;
+	in->pty = sp.pty;
+	*slave = sp.pty_slave;
 	if (in->c->oci->cons_w) {
 		struct winsize ws = { (unsigned short)in->c->oci->cons_h,
 				      (unsigned short)in->c->oci->cons_w, 0, 0 };
 		ioctl(*slave, TIOCSWINSZ, &ws);
 	}
-	in->pty = ptmx;
-	cfd = mount_open_in(in->rootfd, "dev/console", 'f', err);
-	if (cfd < 0)
-		return mr_err_ctx(err, "create /dev/console");
-	mount_fdpath(target, sizeof target, cfd);
-	mount_fdpath(src, sizeof src, *slave);
-	if (mount(src, target, NULL, MS_BIND, NULL) < 0) {
-		close(cfd);
-		return mr_err_sys(err, "bind /dev/console");
-	}
-	close(cfd);
 	return 0;
 }
 
@@ -22289,37 +22270,21 @@ fail:
 
 /* ---- create ---- */
 
-static int oci_console_send(const char *sock, int fd, struct mr_err *err)
+/* A connection to --console-socket, where the pty master goes
+ * (ctr_send_fd: SCM_RIGHTS); -1 on failure. */
+static int oci_console_connect(const char *sock, struct mr_err *err)
 {
 	struct sockaddr_un sa;
-	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), rc = 0;
-	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
-	struct msghdr msg;
-	char name[] = "/dev/ptmx";
-	struct iovec iov = { name, sizeof name - 1 };
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	memset(&sa, 0, sizeof sa);
 	sa.sun_family = AF_UNIX;
-	if (s < 0 || strlen(sock) >= sizeof sa.sun_path)
-		return mr_err_set(err, EINVAL, "console socket %s: bad path", sock);
-	memcpy(sa.sun_path, sock, strlen(sock));
-	if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
-		close(s);
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
+	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		if (s >= 0)
+			close(s);
 		return mr_err_sys(err, "console socket %s", sock);
 	}
-	memset(&msg, 0, sizeof msg);
-	memset(&u, 0, sizeof u);
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = u.buf;
-	msg.msg_controllen = sizeof u.buf;
-	u.h.cmsg_level = SOL_SOCKET;
-	u.h.cmsg_type = SCM_RIGHTS;
-	u.h.cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(&u.h), &fd, sizeof fd);
-	if (sendmsg(s, &msg, MSG_NOSIGNAL) < 0)
-		rc = mr_err_sys(err, "console socket %s: send", sock);
-	close(s);
-	return rc;
+	return s;
 }
 
 /* Written as runc does (a temporary renamed over it); dirfd: the folder
@@ -22477,9 +22442,17 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 			int fd = -1;
 			if (h && h->cmsg_type == SCM_RIGHTS)
 				memcpy(&fd, CMSG_DATA(h), sizeof fd);
-			if (o->console && oci_console_send(o->console, fd, err) < 0) {
-				close(fd);
-				goto out;
+			if (o->console) {
+				int cs = oci_console_connect(o->console, err);
+				if (cs < 0 || ctr_send_fd(cs, fd) < 0) {
+					if (cs >= 0) {
+						close(cs);
+						mr_err_sys(err, "console socket %s: send", o->console);
+					}
+					close(fd);
+					goto out;
+				}
+				close(cs);
 			}
 			if (!o->console)
 				in.pty = fd;
@@ -23100,17 +23073,8 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 			   "setting console socket");
 		goto out;
 	}
-	if (c.tty && a.val[1]) {
-		struct sockaddr_un sa;
-		memset(&sa, 0, sizeof sa);
-		sa.sun_family = AF_UNIX;
-		snprintf(sa.sun_path, sizeof sa.sun_path, "%s", a.val[1]);
-		cons = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (cons < 0 || connect(cons, (struct sockaddr *)&sa, sizeof sa) < 0) {
-			mr_err_sys(&err, "console socket %s", a.val[1]);
-			goto out;
-		}
-	}
+	if (c.tty && a.val[1] && (cons = oci_console_connect(a.val[1], &err)) < 0)
+		goto out;
 	if (oci_cg_enter(r.cgroup, getpid(), &err) < 0)
 		goto out;
 	/* the pid file is a host path: keep its folder at hand */
