@@ -1111,44 +1111,17 @@ static int oci_pty(struct oci_init *in, int *slave, struct mr_err *err)
 	return 0;
 }
 
+/* maskedPaths and readonlyPaths, as [15] does Docker's. */
 static int oci_mask(struct oci_init *in, struct mr_err *err)
 {
 	const struct ctr_oci *o = in->c->oci;
 	const char *const *p;
-	struct mr_err ignored;
-	for (p = o->masked; *p; p++) {
-		struct stat sb;
-		char target[40];
-		int fd, rc;
-		if ((*p)[0] != '/')
-			continue;
-		fd = mr_open_in_root(in->rootfd, *p + 1, O_PATH | O_NOFOLLOW, 0, &ignored);
-		if (fd < 0)
-			continue;
-		mount_fdpath(target, sizeof target, fd);
-		rc = fstat(fd, &sb) < 0 ? -1 : S_ISDIR(sb.st_mode) ?
-			mount("tmpfs", target, "tmpfs", MS_RDONLY, "size=0") :
-			mount("/dev/null", target, NULL, MS_BIND, NULL);
-		close(fd);
-		if (rc < 0)
-			return mr_err_sys(err, "mask %s", *p);
-	}
-	for (p = o->readonly_paths; *p; p++) {
-		int fd;
-		char src[40];
-		if ((*p)[0] != '/')
-			continue;
-		fd = mr_open_in_root(in->rootfd, *p + 1, O_PATH | O_NOFOLLOW, 0, &ignored);
-		if (fd < 0)
-			continue;
-		mount_fdpath(src, sizeof src, fd);
-		if (mount_in_root(in->rootfd, *p + 1, 'x', src, NULL, MS_BIND | MS_REC | MS_RDONLY |
-				  MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err) < 0) {
-			close(fd);
+	for (p = o->masked; *p; p++)
+		if ((*p)[0] == '/' && rootfs_mask_one(in->rootfd, *p + 1, err) < 0)
 			return -1;
-		}
-		close(fd);
-	}
+	for (p = o->readonly_paths; *p; p++)
+		if ((*p)[0] == '/' && rootfs_ro_one(in->rootfd, *p + 1, err) < 0)
+			return -1;
 	return 0;
 }
 
