@@ -20550,10 +20550,13 @@ static void __attribute__((noreturn)) boot_halt(int cmd)
  *   R/ID/exec.fifo   runc's create/start split: the init, fully set up, blocks
  *                    opening it for writing; `start` reads it, the init execs
  * create leaves no process of its own: the init is reparented to the caller
- * (containerd's shim is a subreaper), as with runc. Set-up follows the same
- * named steps as minirun's own containers ([15]-[17]) and reuses their
- * helpers (mounts through /proc/self/fd, isolate_exec, signal names); the
- * paths come from config.json instead of the store. */
+ * (containerd's shim is a subreaper), as with runc. config.json is read
+ * once, by create, into the container spec (spec_from_bundle: struct ctr and
+ * its struct ctr_oci [19b]); the init and exec work from the spec. Set-up
+ * follows the same named steps as minirun's own containers ([15]-[17]) and
+ * reuses their helpers (mounts through /proc/self/fd, the pty, masked paths,
+ * sysctl, the bounding set, seccomp, isolate_exec, signal names); the paths
+ * come from the bundle instead of the store. */
 
 #if MINIRUN_WITH_OCI
 #include <poll.h>
