@@ -20549,6 +20549,10 @@ static void __attribute__((noreturn)) boot_halt(int cmd)
  *                    cgroup path, annotations (written once by create)
  *   R/ID/exec.fifo   runc's create/start split: the init, fully set up, blocks
  *                    opening it for writing; `start` reads it, the init execs
+ *   R/ID/rootmnt     "MNTID ROOTFS": a container without a mount namespace
+ *                    mounts in the caller's; written before its init mounts
+ *                    anything, so that delete undoes them even after a
+ *                    create that was killed
  * create leaves no process of its own: the init is reparented to the caller
  * (containerd's shim is a subreaper), as with runc. config.json is read
  * once, by create, into the container spec (spec_from_bundle: struct ctr and
@@ -20585,8 +20589,6 @@ struct oci_rec {
 	const struct mr_json *annotations;
 	pid_t pid;
 	unsigned long long start;
-	int rootmnt;                       /* in the caller's mount namespace: the
-	                                      root's mount before create, else -1 */
 };
 
 /* ---- logging: JSON lines to --log, errors also to stderr ---- */
@@ -20762,7 +20764,6 @@ static int oci_rec_load(struct oci_g *g, const char *id, struct oci_rec *r, stru
 	r->annotations = mr_json_get(o, "annotations");
 	r->pid = (pid_t)oci_i(o, "pid", 0);
 	r->start = (unsigned long long)oci_i(o, "start", 0);
-	r->rootmnt = (int)oci_i(o, "rootmnt", -1);
 	if (!r->id || !r->bundle || !r->cgroup) {
 		mr_json_free(&r->doc);
 		return mr_err_set(err, MR_EINVAL_INPUT, "container %s: damaged state.json", id);
@@ -22104,6 +22105,21 @@ static void oci_root_undo(const char *rootfs, int base)
 			break;
 }
 
+/* Undo what R/ID/rootmnt says, then remove it. */
+static void oci_root_undo_id(struct oci_g *g, const char *id)
+{
+	char path[MINIRUN_MAX_PATH], *end;
+	struct mr_buf b = { 0 };
+	struct mr_err e;
+	long base;
+	oci_path(path, sizeof path, g, id, "rootmnt");
+	if (mr_read_file(AT_FDCWD, path, &b, MINIRUN_MAX_PATH + 16, &e) == 0 && b.data &&
+	    (base = strtol(b.data, &end, 10)) >= 0 && *end == ' ')
+		oci_root_undo(end + 1, (int)base);
+	mr_buf_free(&b);
+	unlink(path);
+}
+
 /* The init: a linear list of named steps; the first failure is reported
  * to the parent ('e') and ends it. Without a mount namespace of its own
  * (none in config.json: the caller's, as runc) the root is a private bind
@@ -22326,7 +22342,7 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 	struct oci_init in;
 	struct oci_msg m;
 	char dir[MINIRUN_MAX_PATH], path[MINIRUN_MAX_PATH + 16], cg[MINIRUN_MAX_PATH];
-	int sv[2] = { -1, -1 }, rc = -1, made_dir = 0, made_cg = 0, base = -1;
+	int sv[2] = { -1, -1 }, rc = -1, made_dir = 0, made_cg = 0;
 	long pid = -1;
 	if (!oci_id_ok(id))
 		return mr_err_set(err, MR_EINVAL_INPUT, "invalid container id: \"%s\"", id ? id : "");
@@ -22338,9 +22354,6 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 	in.c = &c;
 	in.g = g;
 	in.id = id;
-	/* the caller's mount namespace: what the root's mount is now */
-	if (!(co->ns_any & CLONE_NEWNS))
-		base = oci_mnt_id(co->rootfs);
 	if (c.tty && !o->console && !o->detach) {
 		/* runc run in the foreground with a terminal: ours */
 	} else if (c.tty && !o->console) {
@@ -22370,6 +22383,21 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 		goto out;
 	}
 	made_dir = 1;
+	if (!(co->ns_any & CLONE_NEWNS)) {
+		/* the caller's mount namespace: the root's mount now, kept */
+		int fd;
+		char line[32];
+		snprintf(path, sizeof path, "%s/rootmnt", dir);
+		snprintf(line, sizeof line, "%d ", oci_mnt_id(co->rootfs));
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0 || util_write_all(fd, line, strlen(line)) < 0 ||
+		    util_write_all(fd, co->rootfs, strlen(co->rootfs)) < 0 || close(fd) < 0) {
+			mr_err_sys(err, "write %s", path);
+			if (fd >= 0)
+				close(fd);
+			goto out;
+		}
+	}
 	snprintf(path, sizeof path, "%s/exec.fifo", dir);
 	if (mkfifo(path, 0622) < 0 || chmod(path, 0622) < 0 ||
 	    (in.fifo = open(path, O_PATH | O_CLOEXEC)) < 0) {
@@ -22483,10 +22511,6 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 		mr_jw_str(&w, co->bundle);
 		mr_jw_key(&w, "rootfs");
 		mr_jw_str(&w, co->rootfs);
-		if (base >= 0) {
-			mr_jw_key(&w, "rootmnt");
-			mr_jw_int(&w, base);
-		}
 		mr_jw_key(&w, "created");
 		mr_jw_str(&w, t);
 		mr_jw_key(&w, "cgroup");
@@ -22526,9 +22550,8 @@ out:
 		}
 		if (made_cg)
 			oci_cg_remove(cg);
-		if (base >= 0)
-			oci_root_undo(co->rootfs, base);
 		if (made_dir) {
+			oci_root_undo_id(g, id);
 			snprintf(path, sizeof path, "%s/exec.fifo", dir);
 			unlink(path);
 			snprintf(path, sizeof path, "%s/state.json", dir);
@@ -22846,6 +22869,7 @@ static int oci_delete_id(struct oci_g *g, const char *id, int force, struct mr_e
 		char dir[MINIRUN_MAX_PATH];
 		if (err->code == MR_ENOTFOUND && oci_id_ok(id)) {
 			/* a half-made state folder (create killed): nothing runs */
+			oci_root_undo_id(g, id);
 			oci_path(dir, sizeof dir, g, id, "exec.fifo");
 			unlink(dir);
 			oci_path(dir, sizeof dir, g, id, NULL);
@@ -22882,8 +22906,7 @@ static int oci_delete_id(struct oci_g *g, const char *id, int force, struct mr_e
 		usleep(10000);
 	}
 	oci_cg_remove(r.cgroup);
-	if (r.rootmnt >= 0 && r.rootfs)
-		oci_root_undo(r.rootfs, r.rootmnt);
+	oci_root_undo_id(g, id);
 	if (mr_json_get(r.doc.root, "hooks")) {
 		struct mr_buf s = { 0 };
 		struct mr_err herr;

@@ -61,6 +61,22 @@ n=$(mounts_under "$ROOTFS")
 if [ "$n" = 0 ]; then ok "delete removed every mount it made"; else bad "mounts left: $n"; grep " $ROOTFS[/ ]" /proc/self/mountinfo; fi
 check "the rootfs is intact" test -x "$B/rootfs/bin/busybox"
 
+# a create killed after its init mounted (its state record never written:
+# removed here, and its init killed): delete --force still undoes the mounts
+check "create c4" rc create --bundle "$B" c4
+pid=$(rc state c4 | jq -r .pid)
+rm -f "$R/c4/state.json"
+kill -KILL "$pid"
+check "delete --force of a half-made container" rc delete --force c4
+n=$(mounts_under "$ROOTFS")
+if [ "$n" = 0 ]; then ok "it left no mount"; else bad "it left $n mounts"; fi
+check "its state folder is gone" test ! -e "$R/c4"
+i=0
+while [ -d "/proc/$pid" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+for d in /sys/fs/cgroup/*/minirun-oci/c4 /sys/fs/cgroup/minirun-oci/c4; do
+	[ -d "$d" ] && rmdir "$d"
+done
+
 # a create that fails half way (a bind whose source is missing) leaves nothing
 jq '.mounts += [{"destination": "/mnt", "type": "bind", "source": "/nonexistent-h23", "options": ["bind"]}]' \
 	"$B/config.json" >"$T/bad.json"
