@@ -41,6 +41,20 @@ struct ctr_oci_ns {
 	const char *path;                  /* joined, e.g. /proc/PID/ns/net */
 };
 
+/* linux.resources, from config.json or `update`: the numbers by their index
+ * in [20b]'s oci_res_keys (memory limit, cpu shares...; `set` has a bit for
+ * each given and not 0, as runc writes nothing for a 0), the cpuset strings,
+ * and the lists as given (devices rules, blockIO's weightDevice and
+ * throttles, hugepageLimits, network priorities, unified). */
+struct ctr_oci_res {
+	int given;                         /* there was a resources object */
+	unsigned set;
+	long long v[16];
+	int disable_oom;
+	const char *cpus, *mems;
+	const struct mr_json *devices, *blkio, *hugepages, *priorities, *unified;
+};
+
 struct ctr_oci {
 	const char *bundle, *rootfs;       /* absolute, resolved */
 	/* process (config.json, or exec's process.json) */
@@ -71,10 +85,9 @@ struct ctr_oci {
 	const char **masked, **readonly_paths;   /* NULL-terminated */
 	int personality;                   /* -1: as it is, else PER_LINUX or PER_LINUX32 */
 	int intel_rdt;                     /* given: ignored with a warning */
-	/* cgroup: cgroupsPath, and linux.resources as config.json says it (the
-	 * same JSON shape `update` reads; written by oci_cg_resources) */
+	/* cgroup: cgroupsPath, and linux.resources (written by oci_cg_resources) */
 	const char *cgroups_path;
-	const struct mr_json *resources;
+	struct ctr_oci_res res;
 	/* seccomp: linux.seccomp as given (the profile compiler's input) and
 	 * whether it restricts anything (then enforced) */
 	const struct mr_json *seccomp;

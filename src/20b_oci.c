@@ -562,85 +562,98 @@ static int oci_cg_devices(const char *cg, const struct mr_json *devs, const stru
 	return 0;
 }
 
-/* linux.resources (config.json at create, with the spec o for the device
- * rules; stdin of `update`, o NULL) into the container's cgroup. */
-static int oci_cg_resources(const char *cg, const struct mr_json *r, const struct ctr_oci *o,
+/* The numbers of linux.resources: where config.json has them, and the
+ * file each goes to on v1 and on v2 ("": not there). In the order runc
+ * writes them (a memory limit before the swap one). */
+enum {
+	OCI_MEM_LIMIT, OCI_MEM_RESERVATION, OCI_MEM_SWAP, OCI_MEM_KERNEL, OCI_MEM_KTCP,
+	OCI_MEM_SWAPPINESS, OCI_CPU_SHARES, OCI_CPU_PERIOD, OCI_CPU_QUOTA, OCI_CPU_RTPERIOD,
+	OCI_CPU_RTRUNTIME, OCI_PIDS, OCI_BIO_WEIGHT, OCI_BIO_LEAF, OCI_NET_CLASSID, OCI_RES_N
+};
+static const struct { char group[8], key[16], v1[32], v2[16]; } oci_res_keys[OCI_RES_N] = {
+	{ "memory", "limit", "memory.limit_in_bytes", "memory.max" },
+	{ "memory", "reservation", "memory.soft_limit_in_bytes", "memory.low" },
+	{ "memory", "swap", "memory.memsw.limit_in_bytes", "memory.swap.max" },
+	{ "memory", "kernel", "memory.kmem.limit_in_bytes", "" },
+	{ "memory", "kernelTCP", "memory.kmem.tcp.limit_in_bytes", "" },
+	{ "memory", "swappiness", "memory.swappiness", "" },
+	{ "cpu", "shares", "cpu.shares", "cpu.weight" },
+	{ "cpu", "period", "cpu.cfs_period_us", "" },
+	{ "cpu", "quota", "cpu.cfs_quota_us", "" },
+	{ "cpu", "realtimePeriod", "cpu.rt_period_us", "" },
+	{ "cpu", "realtimeRuntime", "cpu.rt_runtime_us", "" },
+	{ "pids", "limit", "pids.max", "pids.max" },
+	{ "blockIO", "weight", "blkio.weight", "io.bfq.weight" },
+	{ "blockIO", "leafWeight", "blkio.leaf_weight", "" },
+	{ "network", "classID", "net_cls.classid", "" },
+};
+
+/* linux.resources (config.json, or `update`'s input) into the spec's form. */
+static void oci_res_parse(struct ctr_oci_res *r, const struct mr_json *j)
+{
+	int i;
+	memset(r, 0, sizeof *r);
+	r->given = j != NULL;
+	for (i = 0; i < OCI_RES_N; i++) {
+		const struct mr_json *g = mr_json_get(j, oci_res_keys[i].group);
+		const char *k = oci_res_keys[i].key;
+		/* swappiness 0 means something; it is written only within 0..100 */
+		if (i == OCI_MEM_SWAPPINESS ? !oci_has(g, k) || oci_i(g, k, 0) < 0 ||
+		    oci_i(g, k, 0) > 100 : !oci_nz(g, k))
+			continue;
+		r->v[i] = oci_i(g, k, 0);
+		r->set |= 1u << i;
+	}
+	r->disable_oom = oci_b(mr_json_get(j, "memory"), "disableOOMKiller");
+	r->cpus = oci_s(mr_json_get(j, "cpu"), "cpus");
+	r->mems = oci_s(mr_json_get(j, "cpu"), "mems");
+	r->devices = mr_json_get(j, "devices");
+	r->blkio = mr_json_get(j, "blockIO");
+	r->hugepages = mr_json_get(j, "hugepageLimits");
+	r->priorities = mr_json_get(mr_json_get(j, "network"), "priorities");
+	r->unified = mr_json_get(j, "unified");
+}
+
+/* linux.resources into the container's cgroup (at create with the spec o,
+ * for the device rules; `update`: o NULL). */
+static int oci_cg_resources(const char *cg, const struct ctr_oci_res *r, const struct ctr_oci *o,
 			    struct mr_err *err)
 {
-	const struct mr_json *m = mr_json_get(r, "memory"), *cpu = mr_json_get(r, "cpu");
-	const struct mr_json *pids = mr_json_get(r, "pids"), *bio = mr_json_get(r, "blockIO");
-	const struct mr_json *net = mr_json_get(r, "network"), *it, *kv;
-	int v2 = cg_version() == 2;
-	const char *s;
+	const struct mr_json *bio = r->blkio, *it;
+	int v2 = cg_version() == 2, i;
 	char val[128];
-	if (!r)
+	if (!r->given)
 		return 0;
-	if (o && oci_cg_devices(cg, mr_json_get(r, "devices"), o, err) < 0)
+	if (o && oci_cg_devices(cg, r->devices, o, err) < 0)
 		return -1;
-	if (oci_nz(m, "limit") && oci_cg_set(cg, v2 ? "memory.max" : "memory.limit_in_bytes",
-					      oci_i(m, "limit", 0) < 0 ? (v2 ? "max" : "-1") :
-					      mr_json_get(m, "limit")->str, err) < 0)
-		return -1;
-	if (oci_nz(m, "reservation") && oci_cg_set(cg, v2 ? "memory.low" :
-				"memory.soft_limit_in_bytes", mr_json_get(m, "reservation")->str, err) < 0)
-		return -1;
-	if (oci_nz(m, "swap")) {
-		long long sw = oci_i(m, "swap", 0);
-		if (v2 && sw > 0 && oci_nz(m, "limit"))
-			sw -= oci_i(m, "limit", 0);
-		if (oci_cg_setn(cg, v2 ? "memory.swap.max" : "memory.memsw.limit_in_bytes", sw, err) < 0)
+	for (i = 0; i < OCI_RES_N; i++) {
+		const char *file = v2 ? oci_res_keys[i].v2 : oci_res_keys[i].v1;
+		long long x = r->v[i];
+		if (!((r->set >> i) & 1) || !*file)
+			continue;
+		if (i == OCI_MEM_SWAP && v2 && x > 0 && ((r->set >> OCI_MEM_LIMIT) & 1))
+			x -= r->v[OCI_MEM_LIMIT];
+		if (i == OCI_CPU_SHARES && v2)
+			x = 1 + ((x - 2) * 9999) / 262142;
+		snprintf(val, sizeof val, "%lld", x);
+		if ((i == OCI_MEM_LIMIT && x < 0) || (i == OCI_PIDS && x <= 0))
+			snprintf(val, sizeof val, "%s", v2 ? "max" : "-1");
+		if (oci_cg_set(cg, file, val, err) < 0)
 			return -1;
 	}
-	if (!v2 && oci_nz(m, "kernel") && oci_cg_set(cg, "memory.kmem.limit_in_bytes",
-						    mr_json_get(m, "kernel")->str, err) < 0)
+	if (!v2 && r->disable_oom && oci_cg_set(cg, "memory.oom_control", "1", err) < 0)
 		return -1;
-	if (!v2 && oci_nz(m, "kernelTCP") && oci_cg_set(cg, "memory.kmem.tcp.limit_in_bytes",
-						       mr_json_get(m, "kernelTCP")->str, err) < 0)
-		return -1;
-	if (!v2 && oci_has(m, "swappiness") && oci_i(m, "swappiness", 0) >= 0 &&
-	    oci_i(m, "swappiness", 0) <= 100 &&
-	    oci_cg_set(cg, "memory.swappiness", mr_json_get(m, "swappiness")->str, err) < 0)
-		return -1;
-	if (!v2 && oci_b(m, "disableOOMKiller") && oci_cg_set(cg, "memory.oom_control", "1", err) < 0)
-		return -1;
-	if (oci_nz(cpu, "shares")) {
-		long long sh = oci_i(cpu, "shares", 0);
-		if (oci_cg_setn(cg, v2 ? "cpu.weight" : "cpu.shares",
-				v2 ? 1 + ((sh - 2) * 9999) / 262142 : sh, err) < 0)
-			return -1;
-	}
-	if (!v2 && oci_nz(cpu, "period") &&
-	    oci_cg_set(cg, "cpu.cfs_period_us", mr_json_get(cpu, "period")->str, err) < 0)
-		return -1;
-	if (!v2 && oci_nz(cpu, "quota") &&
-	    oci_cg_set(cg, "cpu.cfs_quota_us", mr_json_get(cpu, "quota")->str, err) < 0)
-		return -1;
-	if (v2 && (oci_nz(cpu, "quota") || oci_nz(cpu, "period"))) {
-		long long q = oci_i(cpu, "quota", -1);
-		char qs[24];
-		snprintf(qs, sizeof qs, "%lld", q);
-		snprintf(val, sizeof val, "%s %lld", q > 0 ? qs : "max", oci_i(cpu, "period", 100000));
+	if (v2 && (r->set & (1u << OCI_CPU_QUOTA | 1u << OCI_CPU_PERIOD))) {
+		char qs[24] = "max";
+		if (((r->set >> OCI_CPU_QUOTA) & 1) && r->v[OCI_CPU_QUOTA] > 0)
+			snprintf(qs, sizeof qs, "%lld", r->v[OCI_CPU_QUOTA]);
+		snprintf(val, sizeof val, "%s %lld", qs, (r->set >> OCI_CPU_PERIOD) & 1 ?
+			 r->v[OCI_CPU_PERIOD] : 100000);
 		if (oci_cg_set(cg, "cpu.max", val, err) < 0)
 			return -1;
 	}
-	if (!v2 && oci_nz(cpu, "realtimePeriod") &&
-	    oci_cg_set(cg, "cpu.rt_period_us", mr_json_get(cpu, "realtimePeriod")->str, err) < 0)
-		return -1;
-	if (!v2 && oci_nz(cpu, "realtimeRuntime") &&
-	    oci_cg_set(cg, "cpu.rt_runtime_us", mr_json_get(cpu, "realtimeRuntime")->str, err) < 0)
-		return -1;
-	if ((s = oci_s(cpu, "cpus")) && *s && oci_cg_set(cg, "cpuset.cpus", s, err) < 0)
-		return -1;
-	if ((s = oci_s(cpu, "mems")) && *s && oci_cg_set(cg, "cpuset.mems", s, err) < 0)
-		return -1;
-	if (oci_nz(pids, "limit") && oci_cg_set(cg, "pids.max", oci_i(pids, "limit", 0) <= 0 ? "max" :
-					       mr_json_get(pids, "limit")->str, err) < 0)
-		return -1;
-	if (oci_nz(bio, "weight") && oci_cg_set(cg, v2 ? "io.bfq.weight" : "blkio.weight",
-					       mr_json_get(bio, "weight")->str, err) < 0)
-		return -1;
-	if (!v2 && oci_nz(bio, "leafWeight") && oci_cg_set(cg, "blkio.leaf_weight",
-						       mr_json_get(bio, "leafWeight")->str, err) < 0)
+	if ((r->cpus && *r->cpus && oci_cg_set(cg, "cpuset.cpus", r->cpus, err) < 0) ||
+	    (r->mems && *r->mems && oci_cg_set(cg, "cpuset.mems", r->mems, err) < 0))
 		return -1;
 	for (it = mr_json_get(bio, "weightDevice") ? mr_json_get(bio, "weightDevice")->child : NULL;
 	     it; it = it->next) {
@@ -677,26 +690,21 @@ static int oci_cg_resources(const char *cg, const struct mr_json *r, const struc
 			}
 		}
 	}
-	for (it = mr_json_get(r, "hugepageLimits") ? mr_json_get(r, "hugepageLimits")->child : NULL;
-	     it; it = it->next) {
+	for (it = r->hugepages ? r->hugepages->child : NULL; it; it = it->next) {
 		char file[64];
 		snprintf(file, sizeof file, "hugetlb.%s.%s", oci_s(it, "pageSize") ? oci_s(it, "pageSize") :
 			 "", v2 ? "max" : "limit_in_bytes");
 		if (oci_cg_setn(cg, file, oci_i(it, "limit", 0), err) < 0)
 			return -1;
 	}
-	if (!v2 && oci_nz(net, "classID") &&
-	    oci_cg_set(cg, "net_cls.classid", mr_json_get(net, "classID")->str, err) < 0)
-		return -1;
-	for (it = mr_json_get(net, "priorities") ? mr_json_get(net, "priorities")->child : NULL;
-	     it && !v2; it = it->next) {
+	for (it = r->priorities ? r->priorities->child : NULL; it && !v2; it = it->next) {
 		snprintf(val, sizeof val, "%s %lld", oci_s(it, "name") ? oci_s(it, "name") : "",
 			 oci_i(it, "priority", 0));
 		if (oci_cg_set(cg, "net_prio.ifpriomap", val, err) < 0)
 			return -1;
 	}
-	kv = mr_json_get(r, "unified");
-	for (it = kv && kv->type == MR_JSON_OBJECT ? kv->child : NULL; it; it = it->next) {
+	for (it = r->unified && r->unified->type == MR_JSON_OBJECT ? r->unified->child : NULL; it;
+	     it = it->next) {
 		char path[MINIRUN_MAX_PATH];
 		int fd;
 		if (strchr(it->key, '/') || it->key[0] == '.' || it->type != MR_JSON_STRING)
@@ -1479,7 +1487,7 @@ static int spec_oci_linux(struct ctr *c, const struct mr_json *lnx, struct mr_er
 	}
 	o->intel_rdt = mr_json_get(lnx, "intelRdt") != NULL;
 	o->cgroups_path = oci_s(lnx, "cgroupsPath");
-	o->resources = mr_json_get(lnx, "resources");
+	oci_res_parse(&o->res, mr_json_get(lnx, "resources"));
 	o->seccomp = mr_json_get(lnx, "seccomp");
 	o->seccomp_restricts = oci_seccomp_wanted(lnx);
 	return 0;
@@ -1867,7 +1875,7 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 	if (oci_cg_create(cg, err) < 0)
 		goto out;
 	made_cg = 1;
-	if (oci_cg_resources(cg, co->resources, co, err) < 0 || oci_ns_join(co, 1, err) < 0)
+	if (oci_cg_resources(cg, &co->res, co, err) < 0 || oci_ns_join(co, 1, err) < 0)
 		goto out;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		mr_err_sys(err, "socketpair");
@@ -2445,19 +2453,23 @@ static int oci_cmd_pause(struct oci_g *g, int argc, char **argv, int freeze)
 	return rc < 0 ? oci_fail(g, &err) : 0;
 }
 
+/* update: linux.resources from --resources FILE (or -), then the flag
+ * forms over it, into the spec's form, written at once. */
 static int oci_cmd_update(struct oci_g *g, int argc, char **argv)
 {
 	static const char *const names[] = { ":resources|r", ":memory", ":memory-swap", ":pids-limit",
 					     ":cpu-shares", ":cpu-quota", ":cpu-period", ":cpuset-cpus",
 					     ":cpuset-mems", ":memory-reservation", ":blkio-weight", NULL };
-	static const char keys[] = "memory.limit\0memory.swap\0pids.limit\0cpu.shares\0cpu.quota\0"
-		"cpu.period\0cpu.cpus\0cpu.mems\0memory.reservation\0blockIO.weight\0";
+	/* each flag's number in oci_res_keys; -1 cpus, -2 mems */
+	static const signed char idx[] = { OCI_MEM_LIMIT, OCI_MEM_SWAP, OCI_PIDS, OCI_CPU_SHARES,
+					   OCI_CPU_QUOTA, OCI_CPU_PERIOD, -1, -2, OCI_MEM_RESERVATION,
+					   OCI_BIO_WEIGHT };
 	struct oci_args a;
 	struct oci_rec r;
 	struct mr_err err;
 	struct mr_json_doc doc = { 0 };
+	struct ctr_oci_res res;
 	int rc = 0, k;
-	const char *key;
 	memset(&err, 0, sizeof err);
 	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "update", &err) < 0)
 		return oci_fail(g, &err);
@@ -2467,24 +2479,29 @@ static int oci_cmd_update(struct oci_g *g, int argc, char **argv)
 	}
 	if (a.val[0])
 		rc = oci_read_json(a.val[0], &doc, &err);
-	if (rc == 0 && doc.root)
-		rc = oci_cg_resources(r.cgroup, doc.root, NULL, &err);
-	/* the flag forms: one small resources document each */
-	for (k = 1, key = keys; rc == 0 && *key; k++, key += strlen(key) + 1) {
-		struct mr_json_doc one = { 0 };
-		struct mr_buf b = { 0 };
-		const char *dot = strchr(key, '.');
-		int str = !strcmp(dot + 1, "cpus") || !strcmp(dot + 1, "mems");
-		if (!a.val[k])
+	oci_res_parse(&res, doc.root);
+	for (k = 0; rc == 0 && k < (int)sizeof idx; k++) {
+		const char *v = a.val[k + 1];
+		char *end;
+		long long x;
+		if (!v)
 			continue;
-		mr_buf_printf(&b, "{\"%.*s\":{\"%s\":%s%s%s}}", (int)(dot - key), key, dot + 1,
-			      str ? "\"" : "", a.val[k], str ? "\"" : "");
-		rc = mr_json_parse(&one, b.data, b.len, &err);
-		if (rc == 0)
-			rc = oci_cg_resources(r.cgroup, one.root, NULL, &err);
-		mr_json_free(&one);
-		mr_buf_free(&b);
+		res.given = 1;
+		if (idx[k] < 0) {
+			*(idx[k] == -1 ? &res.cpus : &res.mems) = v;
+			continue;
+		}
+		x = util_strtoi(v, &end, 10, LLONG_MIN, LLONG_MAX);
+		if (end == v || *end) {
+			rc = mr_err_set(&err, MR_EINVAL_INPUT, "update --%s %s: not a number",
+					names[k + 1] + 1, v);
+			break;
+		}
+		res.v[idx[k]] = x;
+		res.set = x ? res.set | 1u << idx[k] : res.set & ~(1u << idx[k]);
 	}
+	if (rc == 0)
+		rc = oci_cg_resources(r.cgroup, &res, NULL, &err);
 	mr_json_free(&doc);
 	mr_json_free(&r.doc);
 	free(a.pos);

@@ -159,4 +159,25 @@ static void test_oci(void)
 			ctr_free(&c);
 		}
 	}
+
+	{
+		/* linux.resources: what is given and not 0 (swappiness: 0..100) */
+		struct ctr_oci_res res;
+		CHECK(t_oci_json(&doc, "{\"memory\":{\"limit\":-1,\"reservation\":0,\"swappiness\":0},"
+				 "\"cpu\":{\"shares\":1024,\"quota\":0,\"cpus\":\"0-1\"},\"pids\":{\"limit\":5},"
+				 "\"blockIO\":{\"weight\":500},\"hugepageLimits\":[]}") == 0);
+		oci_res_parse(&res, doc.root);
+		CHECK(res.given && res.v[OCI_MEM_LIMIT] == -1 && res.v[OCI_CPU_SHARES] == 1024 &&
+		      res.v[OCI_PIDS] == 5 && res.v[OCI_BIO_WEIGHT] == 500);
+		CHECK(res.set == (1u << OCI_MEM_LIMIT | 1u << OCI_MEM_SWAPPINESS | 1u << OCI_CPU_SHARES |
+				  1u << OCI_PIDS | 1u << OCI_BIO_WEIGHT));
+		CHECK(res.cpus && !strcmp(res.cpus, "0-1") && !res.mems && res.hugepages && res.blkio);
+		mr_json_free(&doc);
+		CHECK(t_oci_json(&doc, "{\"memory\":{\"swappiness\":101}}") == 0);
+		oci_res_parse(&res, doc.root);
+		CHECK(res.given && !res.set);
+		mr_json_free(&doc);
+		oci_res_parse(&res, NULL);
+		CHECK(!res.given && !res.set);
+	}
 }

@@ -52,6 +52,14 @@ if [ "$n" -ge 3 ] && grep -q " $ROOTFS/proc " /proc/self/mountinfo; then
 else
 	bad "its mounts are seen by the caller ($n under the rootfs)"
 fi
+# update: the flag form and a resources document, seen in its cgroup
+cgf() { for f in "/sys/fs/cgroup/$1/minirun-oci/c1/$2" "/sys/fs/cgroup/minirun-oci/c1/$3"; do
+	[ -f "$f" ] && cat "$f" && return; done; echo none; }
+check "update --memory" rc update --memory 67108864 c1
+check "its memory limit is 64 MiB" test "$(cgf memory memory.limit_in_bytes memory.max)" = 67108864
+echo '{"pids": {"limit": 7}}' | rc update --resources - c1
+check "update --resources -: pids limit 7" test "$(cgf pids pids.max pids.max)" = 7
+check "update --pids-limit x is refused" sh -c "! '$T/runc' --root '$R' update --pids-limit x c1"
 check "exec in it" sh -c "[ \"\$('$T/runc' --root '$R' exec c1 cat /proc/1/comm)\" = sleep ]"
 check "kill" rc kill c1 KILL
 i=0
