@@ -22272,7 +22272,7 @@ static void __attribute__((noreturn)) oci_init_run(struct oci_init *in)
 	fd = open(fifo, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, "0", 1) != 1)
 		_exit(1);
-	close(fd);
+	/* fd stays open: it closes at execve, when `start` may return */
 	close(in->fifo);
 	if (o->hooks) {
 		struct mr_buf st = { 0 };
