@@ -20996,20 +20996,25 @@ static pid_t *oci_cg_pids(const char *cg, size_t *count)
 }
 
 /* The container's folder; and minirun's own parent of default paths once
- * it is empty (a caller's parent, /default or /docker, is the caller's). */
-static void oci_cg_remove(const char *cg)
+ * it is empty (a caller's parent, /default or /docker, is the caller's).
+ * Returns how many folders are still busy. */
+static int oci_cg_remove(const char *cg)
 {
 	char **h = oci_cg_hiers();
 	size_t i;
+	int busy = 0;
 	for (i = 0; h[i]; i++) {
 		char dir[MINIRUN_MAX_PATH];
 		oci_cg_dir(dir, sizeof dir, h[i], cg);
-		if (rmdir(dir) == 0 && util_starts_with(cg, "/minirun-oci/")) {
+		if (rmdir(dir) < 0) {
+			busy += errno == EBUSY;
+		} else if (util_starts_with(cg, "/minirun-oci/")) {
 			oci_cg_dir(dir, sizeof dir, h[i], "/minirun-oci");
 			rmdir(dir);
 		}
 	}
 	oci_strv_free(h);
+	return busy;
 }
 
 /* "FROZEN"/"THAWED": the v1 freezer, the cgroup2 folder's cgroup.freeze
@@ -22926,7 +22931,11 @@ static int oci_delete_id(struct oci_g *g, const char *id, int force, struct mr_e
 			break;
 		usleep(10000);
 	}
-	oci_cg_remove(r.cgroup);
+	/* a process moved out of the pids hierarchy (the suite's
+	 * delete_only_create_resources) may still be in the others, a zombie
+	 * until its reaper collects it */
+	for (i = 0; i < 100 && oci_cg_remove(r.cgroup) > 0; i++)
+		usleep(10000);
 	oci_root_undo_id(g, id);
 	if (mr_json_get(r.doc.root, "hooks")) {
 		struct mr_buf s = { 0 };
