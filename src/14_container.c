@@ -27,6 +27,8 @@ struct ctr_list {
 	size_t n;
 };
 
+struct ctr_oci;                     /* what only an OCI bundle says ([19b]) */
+
 /* The container spec: everything a container is. Three front ends fill it:
  * `run`/`create` flags merged with the image config and boot declarations
  * (both through struct ctr_opts and spec_from_opts [19b]), and OCI bundles;
@@ -91,6 +93,7 @@ struct ctr {
 	struct ctr_list labels;
 	int net_default;                   /* no --network: inspect says "default" (Docker) */
 	struct ctr_list exposed;           /* Config.ExposedPorts: "80/tcp" (image's and -p's) */
+	struct ctr_oci *oci;               /* a bundle's extras (in owned); NULL: not from a bundle */
 	/* what the strings point into */
 	struct mr_json_doc doc, img;
 	struct ctr_list owned;

@@ -472,41 +472,52 @@ static const char rootfs_masked[] =
 static const char rootfs_readonly[] =
 	"proc/bus\0proc/fs\0proc/irq\0proc/sys\0proc/sysrq-trigger\0";
 
+/* Hide one path of the root (relative): /dev/null over a file, an empty
+ * read-only tmpfs over a folder. Also OCI's maskedPaths ([20b]). */
+static int rootfs_mask_one(int rootfd, const char *p, struct mr_err *err)
+{
+	struct stat stb;
+	struct mr_err ignored;
+	int fd = mr_open_in_root(rootfd, p, O_PATH | O_NOFOLLOW, 0, &ignored);
+	char target[40];
+	int rc;
+	if (fd < 0)
+		return 0;
+	mount_fdpath(target, sizeof target, fd);
+	rc = fstat(fd, &stb) < 0 ? -1 : S_ISDIR(stb.st_mode) ?
+		mount("tmpfs", target, "tmpfs", MS_RDONLY, "size=0") :
+		mount("/dev/null", target, NULL, MS_BIND, NULL);
+	close(fd);
+	return rc < 0 ? mr_err_sys(err, "mask /%s", p) : 0;
+}
+
+/* Make one path of the root read-only (a read-only bind of itself). Also
+ * OCI's readonlyPaths ([20b]). */
+static int rootfs_ro_one(int rootfd, const char *p, struct mr_err *err)
+{
+	struct mr_err ignored;
+	int fd = mr_open_in_root(rootfd, p, O_PATH | O_NOFOLLOW, 0, &ignored), rc;
+	char src[40];
+	if (fd < 0)
+		return 0;
+	mount_fdpath(src, sizeof src, fd);
+	rc = mount_in_root(rootfd, p, 'x', src, NULL, MS_BIND | MS_REC | MS_RDONLY | MS_NOSUID |
+			   MS_NODEV | MS_NOEXEC, NULL, err);
+	close(fd);
+	return rc;
+}
+
 static int rootfs_mask(struct ctr_spawn *sp, struct mr_err *err)
 {
-	const char *masked = rootfs_masked, *readonly = rootfs_readonly;
 	const char *p;
-	struct mr_err ignored;
 	if (sp->c->privileged)
 		return 0;
-	for (p = masked; *p; p += strlen(p) + 1) {
-		struct stat stb;
-		int fd = mr_open_in_root(sp->rootfd, p, O_PATH | O_NOFOLLOW, 0, &ignored);
-		char target[40];
-		int rc;
-		if (fd < 0)
-			continue;
-		mount_fdpath(target, sizeof target, fd);
-		rc = fstat(fd, &stb) < 0 ? -1 : S_ISDIR(stb.st_mode) ?
-			mount("tmpfs", target, "tmpfs", MS_RDONLY, "size=0") :
-			mount("/dev/null", target, NULL, MS_BIND, NULL);
-		close(fd);
-		if (rc < 0)
-			return mr_err_sys(err, "mask /%s", p);
-	}
-	for (p = readonly; *p; p += strlen(p) + 1) {
-		int fd = mr_open_in_root(sp->rootfd, p, O_PATH | O_NOFOLLOW, 0, &ignored);
-		char src[40];
-		if (fd < 0)
-			continue;
-		mount_fdpath(src, sizeof src, fd);
-		if (mount_in_root(sp->rootfd, p, 'x', src, NULL, MS_BIND | MS_REC | MS_RDONLY |
-				    MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err) < 0) {
-			close(fd);
+	for (p = rootfs_masked; *p; p += strlen(p) + 1)
+		if (rootfs_mask_one(sp->rootfd, p, err) < 0)
 			return -1;
-		}
-		close(fd);
-	}
+	for (p = rootfs_readonly; *p; p += strlen(p) + 1)
+		if (rootfs_ro_one(sp->rootfd, p, err) < 0)
+			return -1;
 	return 0;
 }
 

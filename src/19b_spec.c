@@ -2,9 +2,98 @@
  * The spec is struct ctr ([14]). `run`/`create` and boot declarations ([21])
  * hand a struct ctr_opts to spec_from_opts, which merges it with the image
  * config by Docker's rules ([14] ctr_spec_*, [19] net_mode, net_run_opts); the
- * OCI runtime mode fills the spec from a bundle. spec_create checks a spec,
+ * OCI runtime mode fills the same spec from a bundle's config.json
+ * (spec_from_bundle [20b]: the process, root, hostname and sysctl go in the
+ * fields above, the rest in struct ctr_oci). spec_create checks a spec,
  * prepares its mounts and records the container; [17] starts it
  * (ctr_start_detached for `run -d`, `start` and boot; ctr_run_attached). */
+
+/* What a bundle says that the Docker-shaped fields of struct ctr cannot: its
+ * mounts, devices, namespaces and process are the runtime-spec's own (a root
+ * folder rather than image layers, mounts with every option, namespaces
+ * joined by path, exact capability sets). Filled by spec_from_bundle [20b];
+ * every array and string is owned by the spec (ctr_own) or points into its
+ * doc (config.json). The args, env, cwd, terminal, noNewPrivileges,
+ * hostname, root.readonly and sysctl of config.json are in struct ctr. */
+struct ctr_oci_mount {
+	const char *dest, *type, *src;     /* src: a bind's relative source resolved in the bundle */
+	unsigned long flags, prop;         /* mount flags; propagation to apply after */
+	const char *data;                  /* the filesystem's options, NULL: none */
+};
+
+struct ctr_oci_dev {
+	const char *path;
+	char type;                         /* 'c', 'b', 'u' or 'p' */
+	unsigned major, minor;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+};
+
+struct ctr_oci_rlimit {
+	const char *name;                  /* "RLIMIT_NOFILE" */
+	int res;                           /* RLIMIT_NOFILE */
+	unsigned long long soft, hard;
+};
+
+struct ctr_oci_ns {
+	int flag;                          /* CLONE_NEW* */
+	const char *path;                  /* joined, e.g. /proc/PID/ns/net */
+};
+
+/* linux.resources, from config.json or `update`: the numbers by their index
+ * in [20b]'s oci_res_keys (memory limit, cpu shares...; `set` has a bit for
+ * each given and not 0, as runc writes nothing for a 0), the cpuset strings,
+ * and the lists as given (devices rules, blockIO's weightDevice and
+ * throttles, hugepageLimits, network priorities, unified). */
+struct ctr_oci_res {
+	int given;                         /* there was a resources object */
+	unsigned set;
+	long long v[16];
+	int disable_oom;
+	const char *cpus, *mems;
+	const struct mr_json *devices, *blkio, *hugepages, *priorities, *unified;
+};
+
+struct ctr_oci {
+	const char *bundle, *rootfs;       /* absolute, resolved */
+	/* process (config.json, or exec's process.json) */
+	uid_t uid;
+	gid_t gid, *groups;                /* additionalGids */
+	size_t ngroups;
+	int umask;                         /* -1: 022 */
+	uint64_t cap_bnd, cap_eff, cap_prm, cap_inh, cap_amb;
+	struct ctr_oci_rlimit *rlimits;
+	size_t nrlimits;
+	int oom_set;
+	long long oom_score_adj;
+	unsigned cons_w, cons_h;
+	const char *apparmor, *selinux;    /* accepted, with a warning */
+	/* namespaces: ns_any has a bit per type listed, ns_new those made new;
+	 * without CLONE_NEWNS the container stays in the caller's mount
+	 * namespace (chroot, its mounts under the root undone by delete) */
+	int ns_any, ns_new;
+	struct ctr_oci_ns *ns_join;
+	size_t nns_join;
+	const char *uid_map, *gid_map;     /* text for /proc/PID/{uid,gid}_map, NULL: none */
+	/* root and mounts */
+	const char *rootfs_propagation, *mount_label, *domainname;
+	struct ctr_oci_mount *mnt;
+	size_t nmnt;
+	struct ctr_oci_dev *dev;           /* linux.devices */
+	size_t ndev;
+	const char **masked, **readonly_paths;   /* NULL-terminated */
+	int personality;                   /* -1: as it is, else PER_LINUX or PER_LINUX32 */
+	int intel_rdt;                     /* given: ignored with a warning */
+	/* cgroup: cgroupsPath, and linux.resources (written by oci_cg_resources) */
+	const char *cgroups_path;
+	struct ctr_oci_res res;
+	/* seccomp: linux.seccomp as given, compiled by [16b] in the init and in
+	 * exec (kept in the state record for exec) */
+	const struct mr_json *seccomp;
+	/* hooks and annotations: as given (also kept in the state record) */
+	const struct mr_json *hooks, *annotations;
+};
 
 /* The run/create front end: a new container's spec from the image and the
  * options. Nothing is made yet: an error leaves the store as it was. */

@@ -7,11 +7,18 @@
  *                    cgroup path, annotations (written once by create)
  *   R/ID/exec.fifo   runc's create/start split: the init, fully set up, blocks
  *                    opening it for writing; `start` reads it, the init execs
+ *   R/ID/rootmnt     "MNTID ROOTFS": a container without a mount namespace
+ *                    mounts in the caller's; written before its init mounts
+ *                    anything, so that delete undoes them even after a
+ *                    create that was killed
  * create leaves no process of its own: the init is reparented to the caller
- * (containerd's shim is a subreaper), as with runc. Set-up follows the same
- * named steps as minirun's own containers ([15]-[17]) and reuses their
- * helpers (mounts through /proc/self/fd, isolate_exec, signal names); the
- * paths come from config.json instead of the store. */
+ * (containerd's shim is a subreaper), as with runc. config.json is read
+ * once, by create, into the container spec (spec_from_bundle: struct ctr and
+ * its struct ctr_oci [19b]); the init and exec work from the spec. Set-up
+ * follows the same named steps as minirun's own containers ([15]-[17]) and
+ * reuses their helpers (mounts through /proc/self/fd, the pty, masked paths,
+ * sysctl, the bounding set, seccomp, isolate_exec, signal names); the paths
+ * come from the bundle instead of the store. */
 
 #if MINIRUN_WITH_OCI
 #include <poll.h>
@@ -31,13 +38,6 @@ struct oci_g {
 	const char *root, *log, *log_format;
 	int debug, systemd;
 	int logfd;
-};
-
-/* A parsed config.json (or process.json for exec) and what it points into. */
-struct oci_cfg {
-	struct mr_json_doc doc;
-	const struct mr_json *root, *process, *lnx, *res;
-	char bundle[MINIRUN_MAX_PATH], rootfs[MINIRUN_MAX_PATH];
 };
 
 /* The record of a container: R/ID/state.json. */
@@ -183,32 +183,6 @@ static int oci_cfg_check(const struct mr_json *root, struct mr_err *err)
 	return 0;
 }
 
-static int oci_cfg_load(const char *bundle, struct oci_cfg *cfg, struct mr_err *err)
-{
-	char path[MINIRUN_MAX_PATH + 16];
-	const char *rp;
-	memset(cfg, 0, sizeof *cfg);
-	if (!realpath(*bundle ? bundle : ".", cfg->bundle))
-		return mr_err_sys(err, "bundle %s", bundle);
-	snprintf(path, sizeof path, "%s/config.json", cfg->bundle);
-	if (oci_read_json(path, &cfg->doc, err) < 0)
-		return -1;
-	cfg->root = cfg->doc.root;
-	cfg->process = mr_json_get(cfg->root, "process");
-	cfg->lnx = mr_json_get(cfg->root, "linux");
-	cfg->res = mr_json_get(cfg->lnx, "resources");
-	rp = oci_s(mr_json_get(cfg->root, "root"), "path");
-	if (!rp || !*rp)
-		return mr_err_set(err, MR_EINVAL_INPUT, "config.json: root.path is missing");
-	snprintf(path, sizeof path, "%s%s%s", rp[0] == '/' ? "" : cfg->bundle, rp[0] == '/' ? "" : "/",
-		 rp);
-	if (!realpath(path, cfg->rootfs))
-		return mr_err_sys(err, "root %s", path);
-	if (!cfg->process || !mr_json_get(cfg->process, "args"))
-		return mr_err_set(err, MR_EINVAL_INPUT, "config.json: process.args is missing");
-	return oci_cfg_check(cfg->root, err);
-}
-
 /* ---- records ---- */
 
 static int oci_id_ok(const char *id)
@@ -304,10 +278,8 @@ static void oci_strv_free(char **v)
 /* The cgroup path from cgroupsPath: absolute as is; "slice:prefix:name"
  * (--systemd-cgroup) as systemd would place it; empty or relative: under
  * /minirun-oci. */
-static void oci_cg_path(const struct oci_cfg *cfg, const char *id, int systemd, char *out,
-			size_t size)
+static void oci_cg_path(const char *p, const char *id, int systemd, char *out, size_t size)
 {
-	const char *p = oci_s(cfg->lnx, "cgroupsPath");
 	const char *c1 = p ? strchr(p, ':') : NULL, *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 	if (systemd && c2)
 		snprintf(out, size, "/%.*s/%.*s-%s.scope", (int)(c1 - p), c1 == p ? "system.slice" : p,
@@ -469,20 +441,25 @@ static pid_t *oci_cg_pids(const char *cg, size_t *count)
 }
 
 /* The container's folder; and minirun's own parent of default paths once
- * it is empty (a caller's parent, /default or /docker, is the caller's). */
-static void oci_cg_remove(const char *cg)
+ * it is empty (a caller's parent, /default or /docker, is the caller's).
+ * Returns how many folders are still busy. */
+static int oci_cg_remove(const char *cg)
 {
 	char **h = oci_cg_hiers();
 	size_t i;
+	int busy = 0;
 	for (i = 0; h[i]; i++) {
 		char dir[MINIRUN_MAX_PATH];
 		oci_cg_dir(dir, sizeof dir, h[i], cg);
-		if (rmdir(dir) == 0 && util_starts_with(cg, "/minirun-oci/")) {
+		if (rmdir(dir) < 0) {
+			busy += errno == EBUSY;
+		} else if (util_starts_with(cg, "/minirun-oci/")) {
 			oci_cg_dir(dir, sizeof dir, h[i], "/minirun-oci");
 			rmdir(dir);
 		}
 	}
 	oci_strv_free(h);
+	return busy;
 }
 
 /* "FROZEN"/"THAWED": the v1 freezer, the cgroup2 folder's cgroup.freeze
@@ -550,13 +527,14 @@ static void oci_devnum(const struct mr_json *d, char *out, size_t size)
 /* The v1 device controller from linux.resources.devices: deny all, then the
  * rules in order, then runc's always-allowed nodes (null, zero, full,
  * random, urandom, tty, ptmx, pts, console). */
-static int oci_cg_devices(const char *cg, const struct mr_json *devs, const struct mr_json *extra,
+static int oci_cg_devices(const char *cg, const struct mr_json *devs, const struct ctr_oci *o,
 			  struct mr_err *err)
 {
 	static const char always[] = "c 1:3 rwm\0c 1:5 rwm\0c 1:7 rwm\0c 1:8 rwm\0c 1:9 rwm\0"
 		"c 5:0 rwm\0c 5:1 rwm\0c 5:2 rwm\0c 136:* rwm\0c 10:200 rwm\0";
 	const struct mr_json *d;
 	const char *a;
+	size_t i;
 	if (cg_version() != 1 || !cg_is_mounted("devices"))
 		return 0;
 	if (oci_cg_set(cg, "devices.deny", "a", err) < 0)
@@ -579,97 +557,108 @@ static int oci_cg_devices(const char *cg, const struct mr_json *devs, const stru
 		if (oci_cg_set(cg, "devices.allow", a, err) < 0)
 			return -1;
 	/* the nodes of linux.devices are the container's own (runc allows them) */
-	for (d = extra && extra->type == MR_JSON_ARRAY ? extra->child : NULL; d; d = d->next) {
-		char rule[96];
-		const char *type = oci_s(d, "type");
-		snprintf(rule, sizeof rule, "%c %lld:%lld rwm", type && type[0] == 'b' ? 'b' : 'c',
-			 oci_i(d, "major", 0), oci_i(d, "minor", 0));
+	for (i = 0; i < o->ndev; i++) {
+		char rule[48];
+		snprintf(rule, sizeof rule, "%c %u:%u rwm", o->dev[i].type == 'b' ? 'b' : 'c',
+			 o->dev[i].major, o->dev[i].minor);
 		if (oci_cg_set(cg, "devices.allow", rule, err) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-/* linux.resources (config.json at create, stdin of `update`) into the
- * container's cgroup. */
-static int oci_cg_resources(const char *cg, const struct mr_json *r, const struct mr_json *devices,
+/* The numbers of linux.resources: where config.json has them, and the
+ * file each goes to on v1 and on v2 ("": not there). In the order runc
+ * writes them (a memory limit before the swap one). */
+enum {
+	OCI_MEM_LIMIT, OCI_MEM_RESERVATION, OCI_MEM_SWAP, OCI_MEM_KERNEL, OCI_MEM_KTCP,
+	OCI_MEM_SWAPPINESS, OCI_CPU_SHARES, OCI_CPU_PERIOD, OCI_CPU_QUOTA, OCI_CPU_RTPERIOD,
+	OCI_CPU_RTRUNTIME, OCI_PIDS, OCI_BIO_WEIGHT, OCI_BIO_LEAF, OCI_NET_CLASSID, OCI_RES_N
+};
+static const struct { char group[8], key[16], v1[32], v2[16]; } oci_res_keys[OCI_RES_N] = {
+	{ "memory", "limit", "memory.limit_in_bytes", "memory.max" },
+	{ "memory", "reservation", "memory.soft_limit_in_bytes", "memory.low" },
+	{ "memory", "swap", "memory.memsw.limit_in_bytes", "memory.swap.max" },
+	{ "memory", "kernel", "memory.kmem.limit_in_bytes", "" },
+	{ "memory", "kernelTCP", "memory.kmem.tcp.limit_in_bytes", "" },
+	{ "memory", "swappiness", "memory.swappiness", "" },
+	{ "cpu", "shares", "cpu.shares", "cpu.weight" },
+	{ "cpu", "period", "cpu.cfs_period_us", "" },
+	{ "cpu", "quota", "cpu.cfs_quota_us", "" },
+	{ "cpu", "realtimePeriod", "cpu.rt_period_us", "" },
+	{ "cpu", "realtimeRuntime", "cpu.rt_runtime_us", "" },
+	{ "pids", "limit", "pids.max", "pids.max" },
+	{ "blockIO", "weight", "blkio.weight", "io.bfq.weight" },
+	{ "blockIO", "leafWeight", "blkio.leaf_weight", "" },
+	{ "network", "classID", "net_cls.classid", "" },
+};
+
+/* linux.resources (config.json, or `update`'s input) into the spec's form. */
+static void oci_res_parse(struct ctr_oci_res *r, const struct mr_json *j)
+{
+	int i;
+	memset(r, 0, sizeof *r);
+	r->given = j != NULL;
+	for (i = 0; i < OCI_RES_N; i++) {
+		const struct mr_json *g = mr_json_get(j, oci_res_keys[i].group);
+		const char *k = oci_res_keys[i].key;
+		/* swappiness 0 means something; it is written only within 0..100 */
+		if (i == OCI_MEM_SWAPPINESS ? !oci_has(g, k) || oci_i(g, k, 0) < 0 ||
+		    oci_i(g, k, 0) > 100 : !oci_nz(g, k))
+			continue;
+		r->v[i] = oci_i(g, k, 0);
+		r->set |= 1u << i;
+	}
+	r->disable_oom = oci_b(mr_json_get(j, "memory"), "disableOOMKiller");
+	r->cpus = oci_s(mr_json_get(j, "cpu"), "cpus");
+	r->mems = oci_s(mr_json_get(j, "cpu"), "mems");
+	r->devices = mr_json_get(j, "devices");
+	r->blkio = mr_json_get(j, "blockIO");
+	r->hugepages = mr_json_get(j, "hugepageLimits");
+	r->priorities = mr_json_get(mr_json_get(j, "network"), "priorities");
+	r->unified = mr_json_get(j, "unified");
+}
+
+/* linux.resources into the container's cgroup (at create with the spec o,
+ * for the device rules; `update`: o NULL). */
+static int oci_cg_resources(const char *cg, const struct ctr_oci_res *r, const struct ctr_oci *o,
 			    struct mr_err *err)
 {
-	const struct mr_json *m = mr_json_get(r, "memory"), *cpu = mr_json_get(r, "cpu");
-	const struct mr_json *pids = mr_json_get(r, "pids"), *bio = mr_json_get(r, "blockIO");
-	const struct mr_json *net = mr_json_get(r, "network"), *it, *kv;
-	int v2 = cg_version() == 2;
-	const char *s;
+	const struct mr_json *bio = r->blkio, *it;
+	int v2 = cg_version() == 2, i;
 	char val[128];
-	if (!r)
+	if (!r->given)
 		return 0;
-	if (devices && oci_cg_devices(cg, mr_json_get(r, "devices"), mr_json_get(devices, "devices"),
-				      err) < 0)
+	if (o && oci_cg_devices(cg, r->devices, o, err) < 0)
 		return -1;
-	if (oci_nz(m, "limit") && oci_cg_set(cg, v2 ? "memory.max" : "memory.limit_in_bytes",
-					      oci_i(m, "limit", 0) < 0 ? (v2 ? "max" : "-1") :
-					      mr_json_get(m, "limit")->str, err) < 0)
-		return -1;
-	if (oci_nz(m, "reservation") && oci_cg_set(cg, v2 ? "memory.low" :
-				"memory.soft_limit_in_bytes", mr_json_get(m, "reservation")->str, err) < 0)
-		return -1;
-	if (oci_nz(m, "swap")) {
-		long long sw = oci_i(m, "swap", 0);
-		if (v2 && sw > 0 && oci_nz(m, "limit"))
-			sw -= oci_i(m, "limit", 0);
-		if (oci_cg_setn(cg, v2 ? "memory.swap.max" : "memory.memsw.limit_in_bytes", sw, err) < 0)
+	for (i = 0; i < OCI_RES_N; i++) {
+		const char *file = v2 ? oci_res_keys[i].v2 : oci_res_keys[i].v1;
+		long long x = r->v[i];
+		if (!((r->set >> i) & 1) || !*file)
+			continue;
+		if (i == OCI_MEM_SWAP && v2 && x > 0 && ((r->set >> OCI_MEM_LIMIT) & 1))
+			x -= r->v[OCI_MEM_LIMIT];
+		if (i == OCI_CPU_SHARES && v2)
+			x = 1 + ((x - 2) * 9999) / 262142;
+		snprintf(val, sizeof val, "%lld", x);
+		if ((i == OCI_MEM_LIMIT && x < 0) || (i == OCI_PIDS && x <= 0))
+			snprintf(val, sizeof val, "%s", v2 ? "max" : "-1");
+		if (oci_cg_set(cg, file, val, err) < 0)
 			return -1;
 	}
-	if (!v2 && oci_nz(m, "kernel") && oci_cg_set(cg, "memory.kmem.limit_in_bytes",
-						    mr_json_get(m, "kernel")->str, err) < 0)
+	if (!v2 && r->disable_oom && oci_cg_set(cg, "memory.oom_control", "1", err) < 0)
 		return -1;
-	if (!v2 && oci_nz(m, "kernelTCP") && oci_cg_set(cg, "memory.kmem.tcp.limit_in_bytes",
-						       mr_json_get(m, "kernelTCP")->str, err) < 0)
-		return -1;
-	if (!v2 && oci_has(m, "swappiness") && oci_i(m, "swappiness", 0) >= 0 &&
-	    oci_i(m, "swappiness", 0) <= 100 &&
-	    oci_cg_set(cg, "memory.swappiness", mr_json_get(m, "swappiness")->str, err) < 0)
-		return -1;
-	if (!v2 && oci_b(m, "disableOOMKiller") && oci_cg_set(cg, "memory.oom_control", "1", err) < 0)
-		return -1;
-	if (oci_nz(cpu, "shares")) {
-		long long sh = oci_i(cpu, "shares", 0);
-		if (oci_cg_setn(cg, v2 ? "cpu.weight" : "cpu.shares",
-				v2 ? 1 + ((sh - 2) * 9999) / 262142 : sh, err) < 0)
-			return -1;
-	}
-	if (!v2 && oci_nz(cpu, "period") &&
-	    oci_cg_set(cg, "cpu.cfs_period_us", mr_json_get(cpu, "period")->str, err) < 0)
-		return -1;
-	if (!v2 && oci_nz(cpu, "quota") &&
-	    oci_cg_set(cg, "cpu.cfs_quota_us", mr_json_get(cpu, "quota")->str, err) < 0)
-		return -1;
-	if (v2 && (oci_nz(cpu, "quota") || oci_nz(cpu, "period"))) {
-		long long q = oci_i(cpu, "quota", -1);
-		char qs[24];
-		snprintf(qs, sizeof qs, "%lld", q);
-		snprintf(val, sizeof val, "%s %lld", q > 0 ? qs : "max", oci_i(cpu, "period", 100000));
+	if (v2 && (r->set & (1u << OCI_CPU_QUOTA | 1u << OCI_CPU_PERIOD))) {
+		char qs[24] = "max";
+		if (((r->set >> OCI_CPU_QUOTA) & 1) && r->v[OCI_CPU_QUOTA] > 0)
+			snprintf(qs, sizeof qs, "%lld", r->v[OCI_CPU_QUOTA]);
+		snprintf(val, sizeof val, "%s %lld", qs, (r->set >> OCI_CPU_PERIOD) & 1 ?
+			 r->v[OCI_CPU_PERIOD] : 100000);
 		if (oci_cg_set(cg, "cpu.max", val, err) < 0)
 			return -1;
 	}
-	if (!v2 && oci_nz(cpu, "realtimePeriod") &&
-	    oci_cg_set(cg, "cpu.rt_period_us", mr_json_get(cpu, "realtimePeriod")->str, err) < 0)
-		return -1;
-	if (!v2 && oci_nz(cpu, "realtimeRuntime") &&
-	    oci_cg_set(cg, "cpu.rt_runtime_us", mr_json_get(cpu, "realtimeRuntime")->str, err) < 0)
-		return -1;
-	if ((s = oci_s(cpu, "cpus")) && *s && oci_cg_set(cg, "cpuset.cpus", s, err) < 0)
-		return -1;
-	if ((s = oci_s(cpu, "mems")) && *s && oci_cg_set(cg, "cpuset.mems", s, err) < 0)
-		return -1;
-	if (oci_nz(pids, "limit") && oci_cg_set(cg, "pids.max", oci_i(pids, "limit", 0) <= 0 ? "max" :
-					       mr_json_get(pids, "limit")->str, err) < 0)
-		return -1;
-	if (oci_nz(bio, "weight") && oci_cg_set(cg, v2 ? "io.bfq.weight" : "blkio.weight",
-					       mr_json_get(bio, "weight")->str, err) < 0)
-		return -1;
-	if (!v2 && oci_nz(bio, "leafWeight") && oci_cg_set(cg, "blkio.leaf_weight",
-						       mr_json_get(bio, "leafWeight")->str, err) < 0)
+	if ((r->cpus && *r->cpus && oci_cg_set(cg, "cpuset.cpus", r->cpus, err) < 0) ||
+	    (r->mems && *r->mems && oci_cg_set(cg, "cpuset.mems", r->mems, err) < 0))
 		return -1;
 	for (it = mr_json_get(bio, "weightDevice") ? mr_json_get(bio, "weightDevice")->child : NULL;
 	     it; it = it->next) {
@@ -706,26 +695,21 @@ static int oci_cg_resources(const char *cg, const struct mr_json *r, const struc
 			}
 		}
 	}
-	for (it = mr_json_get(r, "hugepageLimits") ? mr_json_get(r, "hugepageLimits")->child : NULL;
-	     it; it = it->next) {
+	for (it = r->hugepages ? r->hugepages->child : NULL; it; it = it->next) {
 		char file[64];
 		snprintf(file, sizeof file, "hugetlb.%s.%s", oci_s(it, "pageSize") ? oci_s(it, "pageSize") :
 			 "", v2 ? "max" : "limit_in_bytes");
 		if (oci_cg_setn(cg, file, oci_i(it, "limit", 0), err) < 0)
 			return -1;
 	}
-	if (!v2 && oci_nz(net, "classID") &&
-	    oci_cg_set(cg, "net_cls.classid", mr_json_get(net, "classID")->str, err) < 0)
-		return -1;
-	for (it = mr_json_get(net, "priorities") ? mr_json_get(net, "priorities")->child : NULL;
-	     it && !v2; it = it->next) {
+	for (it = r->priorities ? r->priorities->child : NULL; it && !v2; it = it->next) {
 		snprintf(val, sizeof val, "%s %lld", oci_s(it, "name") ? oci_s(it, "name") : "",
 			 oci_i(it, "priority", 0));
 		if (oci_cg_set(cg, "net_prio.ifpriomap", val, err) < 0)
 			return -1;
 	}
-	kv = mr_json_get(r, "unified");
-	for (it = kv && kv->type == MR_JSON_OBJECT ? kv->child : NULL; it; it = it->next) {
+	for (it = r->unified && r->unified->type == MR_JSON_OBJECT ? r->unified->child : NULL; it;
+	     it = it->next) {
 		char path[MINIRUN_MAX_PATH];
 		int fd;
 		if (strchr(it->key, '/') || it->key[0] == '.' || it->type != MR_JSON_STRING)
@@ -860,12 +844,11 @@ struct oci_msg {
 };
 
 struct oci_init {
-	struct oci_cfg *cfg;
+	const struct ctr *c;               /* the spec, c->oci its bundle's part */
 	struct oci_g *g;
 	const char *id;
-	int sync, fifo, rootfd, pty, user_ns, cgroup_ns;
+	int sync, fifo, rootfd, pty;
 	const char *cg;
-	unsigned cons_w, cons_h;
 };
 
 static int oci_send(int sock, char kind, const char *text)
@@ -895,13 +878,13 @@ static int oci_ns_flag(const char *type)
 
 /* Join the namespaces given by path (kind: CLONE_NEWPID only in the parent,
  * every other one in the init). */
-static int oci_ns_join(const struct mr_json *lnx, int pid_only, struct mr_err *err)
+static int oci_ns_join(const struct ctr_oci *o, int pid_only, struct mr_err *err)
 {
-	const struct mr_json *ns = mr_json_get(lnx, "namespaces"), *it;
-	for (it = ns && ns->type == MR_JSON_ARRAY ? ns->child : NULL; it; it = it->next) {
-		const char *path = oci_s(it, "path");
-		int flag = oci_ns_flag(oci_s(it, "type")), fd;
-		if (!path || !*path || (flag == CLONE_NEWPID) != pid_only)
+	size_t i;
+	for (i = 0; i < o->nns_join; i++) {
+		const char *path = o->ns_join[i].path;
+		int flag = o->ns_join[i].flag, fd;
+		if ((flag == CLONE_NEWPID) != pid_only)
 			continue;
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
@@ -984,7 +967,7 @@ static int oci_mount_cgroup(struct oci_init *in, const char *dest, unsigned long
 	for (i = 0; h[i] && !rc; i++) {
 		int unified = !strcmp(h[i], "unified");
 		snprintf(path, sizeof path, "%s/%s", dest, h[i]);
-		if (!in->cgroup_ns) {
+		if (!(in->c->oci->ns_any & CLONE_NEWCGROUP)) {
 			char src[MINIRUN_MAX_PATH];
 			oci_cg_dir(src, sizeof src, h[i], in->cg);
 			rc = mount_in_root(rootfd, path, 'd', src, NULL, MS_BIND | flags, NULL, err);
@@ -1004,55 +987,39 @@ static int oci_mount_cgroup(struct oci_init *in, const char *dest, unsigned long
 
 static int oci_mounts(struct oci_init *in, struct mr_err *err)
 {
-	const struct mr_json *mnts = mr_json_get(in->cfg->root, "mounts"), *m;
-	for (m = mnts && mnts->type == MR_JSON_ARRAY ? mnts->child : NULL; m; m = m->next) {
-		const char *dest = oci_s(m, "destination"), *type = oci_s(m, "type");
-		const char *src = oci_s(m, "source");
-		unsigned long flags, prop, clear;
-		struct mr_buf data = { 0 };
-		char srcp[MINIRUN_MAX_PATH + 8];
-		int rc, kind = 'd';
-		if (!dest || dest[0] != '/')
-			return mr_err_set(err, MR_EINVAL_INPUT, "mount destination %s: not absolute",
-					  dest ? dest : "(none)");
-		oci_mount_opts(mr_json_get(m, "options"), &flags, &prop, &clear, &data);
-		if (type && !strcmp(type, "bind"))
-			flags |= MS_BIND;
-		if (src && src[0] != '/' && (flags & MS_BIND)) {
-			snprintf(srcp, sizeof srcp, "%s/%s", in->cfg->bundle, src);
-			src = srcp;
-		}
-		if (flags & MS_BIND) {
+	const struct ctr_oci *o = in->c->oci;
+	size_t i;
+	for (i = 0; i < o->nmnt; i++) {
+		const struct ctr_oci_mount *m = &o->mnt[i];
+		int rc;
+		if (m->flags & MS_BIND) {
 			struct stat sb;
-			if (!src || stat(src, &sb) < 0) {
-				mr_buf_free(&data);
-				return mr_err_sys(err, "mount %s: source %s", dest, src ? src : "");
-			}
-			kind = S_ISDIR(sb.st_mode) ? 'd' : 'f';
-			rc = mount_in_root(in->rootfd, dest + 1, kind, src, NULL, flags, NULL, err);
-		} else if (type && !strcmp(type, "cgroup")) {
-			rc = oci_mount_cgroup(in, dest + 1, flags, err);
+			if (!m->src || stat(m->src, &sb) < 0)
+				return mr_err_sys(err, "mount %s: source %s", m->dest, m->src ? m->src : "");
+			rc = mount_in_root(in->rootfd, m->dest + 1, S_ISDIR(sb.st_mode) ? 'd' : 'f', m->src,
+					   NULL, m->flags, NULL, err);
+		} else if (m->type && !strcmp(m->type, "cgroup")) {
+			rc = oci_mount_cgroup(in, m->dest + 1, m->flags, err);
 		} else {
-			rc = mount_in_root(in->rootfd, dest + 1, 'd', src ? src : type, type, flags,
-					   data.data, err);
+			rc = mount_in_root(in->rootfd, m->dest + 1, 'd', m->src ? m->src : m->type, m->type,
+					   m->flags, m->data, err);
 			/* sysfs in a network namespace we do not own: bind the host's */
-			if (rc < 0 && type && !strcmp(type, "sysfs"))
-				rc = mount_in_root(in->rootfd, dest + 1, 'd', "/sys", NULL,
-						   MS_BIND | MS_REC | flags, NULL, err);
+			if (rc < 0 && m->type && !strcmp(m->type, "sysfs"))
+				rc = mount_in_root(in->rootfd, m->dest + 1, 'd', "/sys", NULL,
+						   MS_BIND | MS_REC | m->flags, NULL, err);
 		}
-		mr_buf_free(&data);
 		if (rc < 0)
 			return -1;
-		if (prop) {
-			int fd = mr_open_in_root(in->rootfd, dest + 1, O_PATH, 0, err);
+		if (m->prop) {
+			int fd = mr_open_in_root(in->rootfd, m->dest + 1, O_PATH, 0, err);
 			char at[40];
 			if (fd < 0)
 				return -1;
 			mount_fdpath(at, sizeof at, fd);
-			rc = mount(NULL, at, NULL, prop, NULL);
+			rc = mount(NULL, at, NULL, m->prop, NULL);
 			close(fd);
 			if (rc < 0)
-				return mr_err_sys(err, "mount %s: propagation", dest);
+				return mr_err_sys(err, "mount %s: propagation", m->dest);
 		}
 	}
 	return 0;
@@ -1068,22 +1035,18 @@ static int oci_devices(struct oci_init *in, struct mr_err *err)
 	};
 	static const char links[] = "fd\0/proc/self/fd\0stdin\0/proc/self/fd/0\0"
 		"stdout\0/proc/self/fd/1\0stderr\0/proc/self/fd/2\0ptmx\0pts/ptmx\0";
-	const struct mr_json *devs = mr_json_get(in->cfg->lnx, "devices"), *d;
+	const struct ctr_oci *o = in->c->oci;
+	int user_ns = o->ns_new & CLONE_NEWUSER;
 	const char *p;
 	size_t i;
 	int dev = mr_open_in_root(in->rootfd, "dev", O_PATH | O_DIRECTORY, 0, err);
 	if (dev < 0)
 		return 0;
-	for (d = devs && devs->type == MR_JSON_ARRAY ? devs->child : NULL; d; d = d->next) {
-		const char *path = oci_s(d, "path"), *type = oci_s(d, "type");
-		mode_t mode = (mode_t)oci_i(d, "fileMode", 0666) & 07777;
-		dev_t num = makedev((unsigned)oci_i(d, "major", 0), (unsigned)oci_i(d, "minor", 0));
-		char dir[MINIRUN_MAX_PATH];
-		const char *slash;
+	for (i = 0; i < o->ndev; i++) {
+		const char *path = o->dev[i].path, *slash = strrchr(path, '/');
+		char type = o->dev[i].type, dir[MINIRUN_MAX_PATH];
+		mode_t mode = o->dev[i].mode;
 		int dfd;
-		if (!path || path[0] != '/' || !type)
-			continue;
-		slash = strrchr(path, '/');
 		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
 		dfd = mr_mkdir_in_root(in->rootfd, *dir ? dir : "/", 0755, err);
 		if (dfd < 0) {
@@ -1091,11 +1054,11 @@ static int oci_devices(struct oci_init *in, struct mr_err *err)
 			return mr_err_ctx(err, "device %s", path);
 		}
 		unlinkat(dfd, slash + 1, 0);
-		mode |= type[0] == 'b' ? S_IFBLK : type[0] == 'p' ? S_IFIFO : S_IFCHR;
-		if (mknodat(dfd, slash + 1, mode, num) < 0) {
+		mode |= type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
+		if (mknodat(dfd, slash + 1, mode, makedev(o->dev[i].major, o->dev[i].minor)) < 0) {
 			char target[MINIRUN_MAX_PATH];
 			close(dfd);
-			if (!in->user_ns) {
+			if (!user_ns) {
 				close(dev);
 				return mr_err_sys(err, "device %s", path);
 			}
@@ -1106,7 +1069,7 @@ static int oci_devices(struct oci_init *in, struct mr_err *err)
 			}
 			continue;
 		}
-		if (fchownat(dfd, slash + 1, (uid_t)oci_i(d, "uid", 0), (gid_t)oci_i(d, "gid", 0), 0) < 0 ||
+		if (fchownat(dfd, slash + 1, o->dev[i].uid, o->dev[i].gid, 0) < 0 ||
 		    fchmodat(dfd, slash + 1, mode & 07777, 0) < 0) {
 			close(dfd);
 			close(dev);
@@ -1119,7 +1082,7 @@ static int oci_devices(struct oci_init *in, struct mr_err *err)
 		struct stat sb;
 		if (fstatat(dev, nodes[i].name, &sb, AT_SYMLINK_NOFOLLOW) == 0)
 			continue;
-		if (!in->user_ns && mknodat(dev, nodes[i].name, S_IFCHR | 0666,
+		if (!user_ns && mknodat(dev, nodes[i].name, S_IFCHR | 0666,
 					    makedev(nodes[i].maj, nodes[i].min)) == 0) {
 			fchmodat(dev, nodes[i].name, 0666, 0);
 			continue;
@@ -1145,111 +1108,42 @@ static int oci_devices(struct oci_init *in, struct mr_err *err)
 	return 0;
 }
 
-/* A pty of the container's devpts; the slave becomes /dev/console. */
+/* A pty of the container's devpts, the slave its /dev/console ([15]
+ * rootfs_pty), at consoleSize. */
 static int oci_pty(struct oci_init *in, int *slave, struct mr_err *err)
 {
-	char path[24], target[40], src[40];
-	int ptmx, unlock = 0, n = 0, cfd;
-	ptmx = mr_open_in_root(in->rootfd, "dev/pts/ptmx", O_RDWR | O_NOCTTY, 0, err);
-	if (ptmx < 0)
-		ptmx = mr_open_in_root(in->rootfd, "dev/ptmx", O_RDWR | O_NOCTTY, 0, err);
-	if (ptmx < 0)
-		return mr_err_ctx(err, "open the pty master");
-	if (ioctl(ptmx, TIOCSPTLCK, &unlock) < 0 || ioctl(ptmx, TIOCGPTN, &n) < 0) {
-		close(ptmx);
-		return mr_err_sys(err, "unlock the pty");
-	}
-	snprintf(path, sizeof path, "dev/pts/%d", n);
-	*slave = mr_open_in_root(in->rootfd, path, O_RDWR | O_NOCTTY, 0, err);
-	if (*slave < 0) {
-		close(ptmx);
-		return mr_err_ctx(err, "open the pty");
-	}
-	if (in->cons_w) {
-		struct winsize ws = { (unsigned short)in->cons_h, (unsigned short)in->cons_w, 0, 0 };
+	struct ctr_spawn sp;
+	memset(&sp, 0, sizeof sp);
+	sp.rootfd = in->rootfd;
+	sp.pty = sp.pty_slave = -1;
+	if (rootfs_pty(&sp, err) < 0)
+		return -1;
+	in->pty = sp.pty;
+	*slave = sp.pty_slave;
+	if (in->c->oci->cons_w) {
+		struct winsize ws = { (unsigned short)in->c->oci->cons_h,
+				      (unsigned short)in->c->oci->cons_w, 0, 0 };
 		ioctl(*slave, TIOCSWINSZ, &ws);
 	}
-	in->pty = ptmx;
-	cfd = mount_open_in(in->rootfd, "dev/console", 'f', err);
-	if (cfd < 0)
-		return mr_err_ctx(err, "create /dev/console");
-	mount_fdpath(target, sizeof target, cfd);
-	mount_fdpath(src, sizeof src, *slave);
-	if (mount(src, target, NULL, MS_BIND, NULL) < 0) {
-		close(cfd);
-		return mr_err_sys(err, "bind /dev/console");
-	}
-	close(cfd);
 	return 0;
 }
 
+/* maskedPaths and readonlyPaths, as [15] does Docker's. */
 static int oci_mask(struct oci_init *in, struct mr_err *err)
 {
-	const struct mr_json *it;
-	struct mr_err ignored;
-	for (it = mr_json_get(in->cfg->lnx, "maskedPaths") ? mr_json_get(in->cfg->lnx, "maskedPaths")->child
-	     : NULL; it; it = it->next) {
-		struct stat sb;
-		char target[40];
-		int fd, rc;
-		if (it->type != MR_JSON_STRING || it->str[0] != '/')
-			continue;
-		fd = mr_open_in_root(in->rootfd, it->str + 1, O_PATH | O_NOFOLLOW, 0, &ignored);
-		if (fd < 0)
-			continue;
-		mount_fdpath(target, sizeof target, fd);
-		rc = fstat(fd, &sb) < 0 ? -1 : S_ISDIR(sb.st_mode) ?
-			mount("tmpfs", target, "tmpfs", MS_RDONLY, "size=0") :
-			mount("/dev/null", target, NULL, MS_BIND, NULL);
-		close(fd);
-		if (rc < 0)
-			return mr_err_sys(err, "mask %s", it->str);
-	}
-	for (it = mr_json_get(in->cfg->lnx, "readonlyPaths") ?
-	     mr_json_get(in->cfg->lnx, "readonlyPaths")->child : NULL; it; it = it->next) {
-		int fd;
-		char src[40];
-		if (it->type != MR_JSON_STRING || it->str[0] != '/')
-			continue;
-		fd = mr_open_in_root(in->rootfd, it->str + 1, O_PATH | O_NOFOLLOW, 0, &ignored);
-		if (fd < 0)
-			continue;
-		mount_fdpath(src, sizeof src, fd);
-		if (mount_in_root(in->rootfd, it->str + 1, 'x', src, NULL, MS_BIND | MS_REC | MS_RDONLY |
-				  MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err) < 0) {
-			close(fd);
+	const struct ctr_oci *o = in->c->oci;
+	const char *const *p;
+	for (p = o->masked; *p; p++)
+		if ((*p)[0] == '/' && rootfs_mask_one(in->rootfd, *p + 1, err) < 0)
 			return -1;
-		}
-		close(fd);
-	}
+	for (p = o->readonly_paths; *p; p++)
+		if ((*p)[0] == '/' && rootfs_ro_one(in->rootfd, *p + 1, err) < 0)
+			return -1;
 	return 0;
 }
 
-static int oci_sysctls(const struct mr_json *lnx, struct mr_err *err)
-{
-	const struct mr_json *s = mr_json_get(lnx, "sysctl"), *it;
-	for (it = s && s->type == MR_JSON_OBJECT ? s->child : NULL; it; it = it->next) {
-		char path[256];
-		size_t k;
-		int fd;
-		if (it->type != MR_JSON_STRING || strstr(it->key, ".."))
-			return mr_err_set(err, MR_EINVAL_INPUT, "sysctl %s: bad value", it->key);
-		snprintf(path, sizeof path, "/proc/sys/%s", it->key);
-		for (k = 10; path[k]; k++)
-			if (path[k] == '.')
-				path[k] = '/';
-		fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 || util_write_all(fd, it->str, it->len) < 0) {
-			if (fd >= 0)
-				close(fd);
-			return mr_err_sys(err, "sysctl %s", it->key);
-		}
-		close(fd);
-	}
-	return 0;
-}
-
-static uint64_t oci_capset(const struct mr_json *caps, const char *set, struct oci_g *g)
+/* One capability set (checked by oci_cap_known). */
+static uint64_t oci_capset(const struct mr_json *caps, const char *set)
 {
 	const struct mr_json *arr = mr_json_get(caps, set), *it;
 	uint64_t v = 0;
@@ -1257,26 +1151,21 @@ static uint64_t oci_capset(const struct mr_json *caps, const char *set, struct o
 		int b = it->type == MR_JSON_STRING ? isolate_cap_parse(it->str) : -1;
 		if (b >= 0 && b < 64)
 			v |= 1ull << b;
-		else if (g)
-			oci_warn(g, "unknown capability", it->str ? it->str : "?");
 	}
 	return v;
 }
 
-static const char oci_rlimit_names[] =
-	"CPU\0FSIZE\0DATA\0STACK\0CORE\0RSS\0NPROC\0NOFILE\0MEMLOCK\0AS\0LOCKS\0SIGPENDING\0"
-	"MSGQUEUE\0NICE\0RTPRIO\0RTTIME\0";
-
-/* "RLIMIT_NOFILE" -> RLIMIT_NOFILE, -1 when unknown. */
+/* "RLIMIT_NOFILE" -> RLIMIT_NOFILE, -1 when unknown: [14]'s table of
+ * --ulimit's names, whose numbers are the arch's (MIPS numbers NOFILE, AS,
+ * RSS, NPROC and MEMLOCK otherwise than the generic order). */
 static int oci_rlimit_type(const char *t)
 {
-	const char *n = oci_rlimit_names;
-	int res;
+	size_t i;
 	if (!t || strncmp(t, "RLIMIT_", 7))
 		return -1;
-	for (res = 0; *n; res++, n += strlen(n) + 1)
-		if (!strcmp(t + 7, n))
-			return res;
+	for (i = 0; i < sizeof ctr_rlimits / sizeof ctr_rlimits[0]; i++)
+		if (!strcasecmp(t + 7, ctr_rlimits[i].name))
+			return ctr_rlimits[i].res;
 	return -1;
 }
 
@@ -1295,49 +1184,37 @@ static int oci_cap_known(const struct mr_json *caps, struct mr_err *err)
 
 /* linux.seccomp compiled ([16b]) before the process starts, so that a bad
  * profile fails `create` or `exec`; none (len 0) without one. */
-static int oci_seccomp(const struct mr_json *prof, const struct mr_json *proc, struct seccomp_prog *sp,
+static int oci_seccomp(const struct mr_json *prof, uint64_t bounding, struct seccomp_prog *sp,
 		       struct mr_err *err)
 {
 	memset(sp, 0, sizeof *sp);
 	if (!prof || prof->type != MR_JSON_OBJECT)
 		return 0;
-	return seccomp_compile(prof, SECCOMP_NATIVE,
-			       oci_capset(mr_json_get(proc, "capabilities"), "bounding", NULL),
-			       seccomp_has_log(), sp, err);
+	return seccomp_compile(prof, SECCOMP_NATIVE, bounding, seccomp_has_log(), sp, err);
 }
 
-/* The last steps of the init and of exec: limits, working folder, seccomp,
- * user, capabilities, no_new_privs; then exec. Returns only on failure. */
-static int oci_process_exec(const struct mr_json *proc, const struct seccomp_prog *sp, struct oci_g *g,
-			    struct mr_err *err)
+/* The last steps of the init and of exec, from the spec: limits, working
+ * folder, bounding set, seccomp, user, capabilities, no_new_privs; then
+ * exec. Returns only on failure. */
+static int oci_process_exec(const struct ctr *c, const struct seccomp_prog *sp, struct mr_err *err)
 {
-	const struct mr_json *user = mr_json_get(proc, "user"), *caps = mr_json_get(proc, "capabilities");
-	const struct mr_json *it, *ag = mr_json_get(user, "additionalGids");
-	uid_t uid = (uid_t)oci_i(user, "uid", 0);
-	gid_t gid = (gid_t)oci_i(user, "gid", 0), groups[64];
-	uint64_t bnd, eff, prm, inh, amb;
-	size_t ng = 0;
-	char **argv, **envp;
-	const char *cwd = oci_s(proc, "cwd");
+	static const char *const none[] = { NULL };
+	const struct ctr_oci *o = c->oci;
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2];
+	size_t i;
 	int cap;
-	for (it = mr_json_get(proc, "rlimits") ? mr_json_get(proc, "rlimits")->child : NULL; it;
-	     it = it->next) {
-		const char *t = oci_s(it, "type");
+	for (i = 0; i < o->nrlimits; i++) {
 		struct rlimit rl;
-		int res = oci_rlimit_type(t);
-		if (res < 0)
-			return mr_err_set(err, MR_EINVAL_INPUT, "rlimit %s: unknown", t ? t : "");
-		rl.rlim_cur = (rlim_t)oci_i(it, "soft", 0);
-		rl.rlim_max = (rlim_t)oci_i(it, "hard", 0);
-		if (syscall(SYS_prlimit64, 0, res, &rl, NULL) < 0)
-			return mr_err_sys(err, "rlimit %s", t);
+		rl.rlim_cur = (rlim_t)o->rlimits[i].soft;
+		rl.rlim_max = (rlim_t)o->rlimits[i].hard;
+		if (syscall(SYS_prlimit64, 0, o->rlimits[i].res, &rl, NULL) < 0)
+			return mr_err_sys(err, "rlimit %s", o->rlimits[i].name);
 	}
-	if (oci_has(proc, "oomScoreAdj")) {
+	if (o->oom_set) {
 		char s[24];
 		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-		snprintf(s, sizeof s, "%lld", oci_i(proc, "oomScoreAdj", 0));
+		snprintf(s, sizeof s, "%lld", o->oom_score_adj);
 		if (fd < 0 || util_write_all(fd, s, strlen(s)) < 0) {
 			if (fd >= 0)
 				close(fd);
@@ -1345,79 +1222,46 @@ static int oci_process_exec(const struct mr_json *proc, const struct seccomp_pro
 		}
 		close(fd);
 	}
-	if (oci_s(proc, "apparmorProfile") && *oci_s(proc, "apparmorProfile") && g)
-		oci_warn(g, "no AppArmor here: apparmorProfile", oci_s(proc, "apparmorProfile"));
-	if (oci_s(proc, "selinuxLabel") && *oci_s(proc, "selinuxLabel") && g)
-		oci_warn(g, "no SELinux here: selinuxLabel", oci_s(proc, "selinuxLabel"));
-	if (cwd && *cwd && chdir(cwd) < 0)
-		return mr_err_sys(err, "cwd %s", cwd);
-	for (it = ag && ag->type == MR_JSON_ARRAY ? ag->child : NULL; it && ng < 64; it = it->next)
-		groups[ng++] = (gid_t)util_strtoi(it->str, NULL, 10, 0, UINT_MAX);
-	bnd = oci_capset(caps, "bounding", g);
-	eff = oci_capset(caps, "effective", g);
-	prm = oci_capset(caps, "permitted", g);
-	inh = oci_capset(caps, "inheritable", g);
-	amb = oci_capset(caps, "ambient", g);
-	for (cap = 0; cap < 64; cap++) {
-		int r = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
-		if (r < 0)
-			break;
-		if (r == 1 && !((bnd >> cap) & 1) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
-			return mr_err_sys(err, "drop capability %d from the bounding set", cap);
-	}
+	if (*c->workdir && chdir(c->workdir) < 0)
+		return mr_err_sys(err, "cwd %s", c->workdir);
+	if (isolate_caps_bound(o->cap_bnd, err) < 0)
+		return -1;
 	/* runc's order: without no_new_privs the filter goes in while
 	 * CAP_SYS_ADMIN is still held; with it, as late as possible (below) */
-	if (sp->len && !oci_b(proc, "noNewPrivileges") && seccomp_install(sp, err) < 0)
+	if (sp->len && !c->no_new_privs && seccomp_install(sp, err) < 0)
 		return -1;
 	prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
-	if (syscall(ISOLATE_SYS_SETGROUPS, ng, groups) < 0 && errno != EPERM)
+	if (syscall(ISOLATE_SYS_SETGROUPS, o->ngroups, o->groups) < 0 && errno != EPERM)
 		return mr_err_sys(err, "setgroups");
-	if (syscall(ISOLATE_SYS_SETRESGID, gid, gid, gid) < 0)
-		return mr_err_sys(err, "setgid %u", (unsigned)gid);
-	if (syscall(ISOLATE_SYS_SETRESUID, uid, uid, uid) < 0)
-		return mr_err_sys(err, "setuid %u", (unsigned)uid);
+	if (syscall(ISOLATE_SYS_SETRESGID, o->gid, o->gid, o->gid) < 0)
+		return mr_err_sys(err, "setgid %u", (unsigned)o->gid);
+	if (syscall(ISOLATE_SYS_SETRESUID, o->uid, o->uid, o->uid) < 0)
+		return mr_err_sys(err, "setuid %u", (unsigned)o->uid);
 	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
-	if (oci_has(user, "umask"))
-		umask((mode_t)oci_i(user, "umask", 022) & 0777);
-	else
-		umask(022);
+	umask(o->umask < 0 ? 022 : (mode_t)o->umask);
 	memset(data, 0, sizeof data);
-	data[0].effective = (uint32_t)eff;
-	data[1].effective = (uint32_t)(eff >> 32);
-	data[0].permitted = (uint32_t)prm;
-	data[1].permitted = (uint32_t)(prm >> 32);
-	data[0].inheritable = (uint32_t)inh;
-	data[1].inheritable = (uint32_t)(inh >> 32);
+	data[0].effective = (uint32_t)o->cap_eff;
+	data[1].effective = (uint32_t)(o->cap_eff >> 32);
+	data[0].permitted = (uint32_t)o->cap_prm;
+	data[1].permitted = (uint32_t)(o->cap_prm >> 32);
+	data[0].inheritable = (uint32_t)o->cap_inh;
+	data[1].inheritable = (uint32_t)(o->cap_inh >> 32);
 	if (syscall(SYS_capset, &hdr, data) < 0)
 		return mr_err_sys(err, "set capabilities");
-	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	/* as runc: an ambient capability that is not also inheritable and
-	 * permitted is left out rather than failing the start */
+	 * permitted is left out rather than failing the start (the ambient set
+	 * was cleared with the bounding one) */
 	for (cap = 0; cap < 64; cap++)
-		if ((amb >> cap) & 1)
+		if ((o->cap_amb >> cap) & 1)
 			prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
-	if (oci_b(proc, "noNewPrivileges") && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+	if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return mr_err_sys(err, "no_new_privs");
 	if (isolate_cloexec_all(err) < 0)
 		return -1;
-	if (sp->len && oci_b(proc, "noNewPrivileges") && seccomp_install(sp, err) < 0)
+	if (sp->len && c->no_new_privs && seccomp_install(sp, err) < 0)
 		return -1;
-	argv = oci_strv(mr_json_get(proc, "args"));
-	envp = oci_strv(mr_json_get(proc, "env"));
-	return isolate_exec(-1, argv, envp, err) ? -1 : -1;
-}
-
-static int oci_personality(const struct mr_json *lnx, struct mr_err *err)
-{
-	const struct mr_json *p = mr_json_get(lnx, "personality");
-	const char *d = oci_s(p, "domain");
-	if (!d)
-		return 0;
-	if (strcmp(d, "LINUX") && strcmp(d, "LINUX32"))
-		return mr_err_set(err, MR_EINVAL_INPUT, "personality %s: unknown", d);
-	if (personality(strcmp(d, "LINUX32") ? PER_LINUX : PER_LINUX32) < 0)
-		return mr_err_sys(err, "personality %s", d);
-	return 0;
+	return isolate_exec(-1, (char *const *)(c->cmd.v ? c->cmd.v : none),
+			    (char *const *)(c->env.v ? c->env.v : none), err) ? -1 : -1;
 }
 
 static unsigned long oci_propagation(const char *s, unsigned long dflt)
@@ -1466,56 +1310,331 @@ static int oci_parent_private(const char *path, struct mr_err *err)
 	return 0;
 }
 
+/* ---- the front end: a bundle's config.json into the container spec ---- */
+
+/* Memory the spec owns (freed by ctr_free). */
+static void *oci_own(struct ctr *c, void *p)
+{
+	ctr_list_add(&c->owned, p);
+	return p;
+}
+
+/* n + 1 zeroed elements, owned by the spec. */
+static void *oci_own_array(struct ctr *c, const struct mr_json *arr, size_t size)
+{
+	return oci_own(c, util_xcalloc((arr ? arr->count : 0) + 1, size));
+}
+
+/* An empty spec with its bundle part. */
+static struct ctr_oci *oci_spec_init(struct ctr *c)
+{
+	ctr_init(c);
+	c->oci = oci_own(c, util_xcalloc(1, sizeof *c->oci));
+	c->oci->umask = c->oci->personality = -1;
+	return c->oci;
+}
+
+#define OCI_EACH(it, arr, kind) \
+	for (it = (arr) && (arr)->type == (kind) ? (arr)->child : NULL; it; it = it->next)
+
+/* process: of config.json, or exec's process.json. */
+static int spec_oci_process(struct ctr *c, const struct mr_json *proc, struct mr_err *err)
+{
+	struct ctr_oci *o = c->oci;
+	const struct mr_json *user = mr_json_get(proc, "user"), *caps = mr_json_get(proc, "capabilities");
+	const struct mr_json *cs = mr_json_get(proc, "consoleSize"), *arr, *it;
+	if (oci_cap_known(caps, err) < 0)
+		return -1;
+	OCI_EACH(it, mr_json_get(proc, "args"), MR_JSON_ARRAY)
+		if (it->type == MR_JSON_STRING)
+			ctr_list_add(&c->cmd, it->str);
+	OCI_EACH(it, mr_json_get(proc, "env"), MR_JSON_ARRAY)
+		if (it->type == MR_JSON_STRING)
+			ctr_list_add(&c->env, it->str);
+	c->workdir = oci_s(proc, "cwd") ? oci_s(proc, "cwd") : "";
+	c->tty = (unsigned char)oci_b(proc, "terminal");
+	c->no_new_privs = (unsigned char)oci_b(proc, "noNewPrivileges");
+	o->cons_w = (unsigned)oci_i(cs, "width", 0);
+	o->cons_h = (unsigned)oci_i(cs, "height", 0);
+	o->uid = (uid_t)oci_i(user, "uid", 0);
+	o->gid = (gid_t)oci_i(user, "gid", 0);
+	if (oci_has(user, "umask"))
+		o->umask = (int)(oci_i(user, "umask", 022) & 0777);
+	arr = mr_json_get(user, "additionalGids");
+	o->groups = oci_own_array(c, arr, sizeof *o->groups);
+	OCI_EACH(it, arr, MR_JSON_ARRAY)
+		if (it->type == MR_JSON_NUMBER)
+			o->groups[o->ngroups++] = (gid_t)util_strtoi(it->str, NULL, 10, 0, UINT_MAX);
+	o->cap_bnd = oci_capset(caps, "bounding");
+	o->cap_eff = oci_capset(caps, "effective");
+	o->cap_prm = oci_capset(caps, "permitted");
+	o->cap_inh = oci_capset(caps, "inheritable");
+	o->cap_amb = oci_capset(caps, "ambient");
+	arr = mr_json_get(proc, "rlimits");
+	o->rlimits = oci_own_array(c, arr, sizeof *o->rlimits);
+	OCI_EACH(it, arr, MR_JSON_ARRAY) {
+		struct ctr_oci_rlimit *rl = &o->rlimits[o->nrlimits++];
+		rl->name = oci_s(it, "type") ? oci_s(it, "type") : "";
+		if ((rl->res = oci_rlimit_type(rl->name)) < 0)
+			return mr_err_set(err, MR_EINVAL_INPUT, "config.json: unknown rlimit type \"%s\"",
+					  rl->name);
+		rl->soft = (unsigned long long)oci_i(it, "soft", 0);
+		rl->hard = (unsigned long long)oci_i(it, "hard", 0);
+	}
+	o->oom_set = oci_has(proc, "oomScoreAdj");
+	o->oom_score_adj = oci_i(proc, "oomScoreAdj", 0);
+	o->apparmor = oci_s(proc, "apparmorProfile");
+	o->selinux = oci_s(proc, "selinuxLabel");
+	return 0;
+}
+
+/* linux.uidMappings / gidMappings as /proc/PID/uid_map text. */
+static const char *oci_idmap(struct ctr *c, const struct mr_json *arr)
+{
+	struct mr_buf b = { 0 };
+	const struct mr_json *it;
+	OCI_EACH(it, arr, MR_JSON_ARRAY)
+		mr_buf_printf(&b, "%lld %lld %lld\n", oci_i(it, "containerID", 0), oci_i(it, "hostID", 0),
+			      oci_i(it, "size", 0));
+	return b.len ? oci_own(c, b.data) : NULL;
+}
+
+/* mounts: options parsed, a bind's relative source found in the bundle. */
+static int spec_oci_mounts(struct ctr *c, const struct mr_json *arr, struct mr_err *err)
+{
+	struct ctr_oci *o = c->oci;
+	const struct mr_json *it;
+	o->mnt = oci_own_array(c, arr, sizeof *o->mnt);
+	OCI_EACH(it, arr, MR_JSON_ARRAY) {
+		struct ctr_oci_mount *m = &o->mnt[o->nmnt++];
+		struct mr_buf data = { 0 };
+		unsigned long clear;
+		m->dest = oci_s(it, "destination");
+		m->type = oci_s(it, "type");
+		m->src = oci_s(it, "source");
+		if (!m->dest || m->dest[0] != '/')
+			return mr_err_set(err, MR_EINVAL_INPUT, "mount destination %s: not absolute",
+					  m->dest ? m->dest : "(none)");
+		oci_mount_opts(mr_json_get(it, "options"), &m->flags, &m->prop, &clear, &data);
+		m->data = data.len ? oci_own(c, data.data) : NULL;
+		if (m->type && !strcmp(m->type, "bind"))
+			m->flags |= MS_BIND;
+		if (m->src && m->src[0] != '/' && (m->flags & MS_BIND)) {
+			size_t n = strlen(o->bundle) + strlen(m->src) + 2;
+			char *p = oci_own(c, util_xmalloc(n));
+			snprintf(p, n, "%s/%s", o->bundle, m->src);
+			m->src = p;
+		}
+	}
+	return 0;
+}
+
+/* linux: namespaces, id maps, devices, masked paths, sysctl... */
+static int spec_oci_linux(struct ctr *c, const struct mr_json *lnx, struct mr_err *err)
+{
+	struct ctr_oci *o = c->oci;
+	const struct mr_json *arr, *it;
+	const char *s;
+	arr = mr_json_get(lnx, "namespaces");
+	o->ns_join = oci_own_array(c, arr, sizeof *o->ns_join);
+	OCI_EACH(it, arr, MR_JSON_ARRAY) {
+		int f = oci_ns_flag(oci_s(it, "type"));
+		if (!f)
+			return mr_err_set(err, MR_EINVAL_INPUT, "namespace type %s: unknown",
+					  oci_s(it, "type") ? oci_s(it, "type") : "(none)");
+		o->ns_any |= f;
+		if ((s = oci_s(it, "path")) && *s) {
+			o->ns_join[o->nns_join].flag = f;
+			o->ns_join[o->nns_join++].path = s;
+		} else {
+			o->ns_new |= f;
+		}
+	}
+	o->uid_map = oci_idmap(c, mr_json_get(lnx, "uidMappings"));
+	o->gid_map = oci_idmap(c, mr_json_get(lnx, "gidMappings"));
+	arr = mr_json_get(lnx, "devices");
+	o->dev = oci_own_array(c, arr, sizeof *o->dev);
+	OCI_EACH(it, arr, MR_JSON_ARRAY) {
+		struct ctr_oci_dev *d = &o->dev[o->ndev];
+		d->path = oci_s(it, "path");
+		s = oci_s(it, "type");
+		if (!d->path || d->path[0] != '/' || !s || !*s)
+			continue;
+		d->type = s[0];
+		d->major = (unsigned)oci_i(it, "major", 0);
+		d->minor = (unsigned)oci_i(it, "minor", 0);
+		d->mode = (mode_t)oci_i(it, "fileMode", 0666) & 07777;
+		d->uid = (uid_t)oci_i(it, "uid", 0);
+		d->gid = (gid_t)oci_i(it, "gid", 0);
+		o->ndev++;
+	}
+	o->masked = oci_own(c, oci_strv(mr_json_get(lnx, "maskedPaths")));
+	o->readonly_paths = oci_own(c, oci_strv(mr_json_get(lnx, "readonlyPaths")));
+	/* KEY=VALUE, as --sysctl gives them to isolate_sysctls */
+	OCI_EACH(it, mr_json_get(lnx, "sysctl"), MR_JSON_OBJECT) {
+		size_t n = strlen(it->key) + it->len + 2;
+		char *kv;
+		if (it->type != MR_JSON_STRING || strstr(it->key, ".."))
+			return mr_err_set(err, MR_EINVAL_INPUT, "sysctl %s: bad value", it->key);
+		kv = oci_own(c, util_xmalloc(n));
+		snprintf(kv, n, "%s=%s", it->key, it->str);
+		ctr_list_add(&c->sysctls, kv);
+	}
+	o->rootfs_propagation = oci_s(lnx, "rootfsPropagation");
+	o->mount_label = oci_s(lnx, "mountLabel");
+	if ((s = oci_s(mr_json_get(lnx, "personality"), "domain"))) {
+		if (strcmp(s, "LINUX") && strcmp(s, "LINUX32"))
+			return mr_err_set(err, MR_EINVAL_INPUT, "personality %s: unknown", s);
+		o->personality = strcmp(s, "LINUX32") ? PER_LINUX : PER_LINUX32;
+	}
+	o->intel_rdt = mr_json_get(lnx, "intelRdt") != NULL;
+	o->cgroups_path = oci_s(lnx, "cgroupsPath");
+	oci_res_parse(&o->res, mr_json_get(lnx, "resources"));
+	o->seccomp = mr_json_get(lnx, "seccomp");
+	return 0;
+}
+
+/* config.json, read into c->doc, into the spec: what create must refuse is
+ * refused here, before anything is made. */
+static int spec_oci_fill(struct ctr *c, struct mr_err *err)
+{
+	const struct mr_json *root = c->doc.root, *proc = mr_json_get(root, "process");
+	if (!proc || !mr_json_get(proc, "args"))
+		return mr_err_set(err, MR_EINVAL_INPUT, "config.json: process.args is missing");
+	if (oci_cfg_check(root, err) < 0 || spec_oci_process(c, proc, err) < 0 ||
+	    spec_oci_mounts(c, mr_json_get(root, "mounts"), err) < 0 ||
+	    spec_oci_linux(c, mr_json_get(root, "linux"), err) < 0)
+		return -1;
+	c->hostname = oci_s(root, "hostname") ? oci_s(root, "hostname") : "";
+	c->readonly = (unsigned char)oci_b(mr_json_get(root, "root"), "readonly");
+	c->oci->domainname = oci_s(root, "domainname");
+	c->oci->hooks = mr_json_get(root, "hooks");
+	c->oci->annotations = mr_json_get(root, "annotations");
+	/* as runc: sethostname would change the caller's */
+	if (*c->hostname && !(c->oci->ns_any & CLONE_NEWUTS))
+		return mr_err_set(err, MR_EINVAL_INPUT, "config.json: a hostname needs the "
+				  "container's own UTS namespace");
+	return 0;
+}
+
+/* The OCI front end: a bundle's config.json, read once, into a new spec
+ * (ctr_free it, also on failure). */
+static int spec_from_bundle(const char *bundle, struct ctr *c, struct mr_err *err)
+{
+	struct ctr_oci *o = oci_spec_init(c);
+	char path[MINIRUN_MAX_PATH + 16], *res;
+	const char *rp;
+	if (!(res = realpath(*bundle ? bundle : ".", NULL)))
+		return mr_err_sys(err, "bundle %s", bundle);
+	o->bundle = oci_own(c, res);
+	snprintf(path, sizeof path, "%s/config.json", o->bundle);
+	if (oci_read_json(path, &c->doc, err) < 0)
+		return -1;
+	rp = oci_s(mr_json_get(c->doc.root, "root"), "path");
+	if (!rp || !*rp)
+		return mr_err_set(err, MR_EINVAL_INPUT, "config.json: root.path is missing");
+	snprintf(path, sizeof path, "%s%s%s", rp[0] == '/' ? "" : o->bundle, rp[0] == '/' ? "" : "/",
+		 rp);
+	if (!(res = realpath(path, NULL)))
+		return mr_err_sys(err, "root %s", path);
+	o->rootfs = oci_own(c, res);
+	return spec_oci_fill(c, err);
+}
+
+/* ---- the container's mounts in the caller's mount namespace ---- */
+
+/* The id of the (top) mount at path, -1 if unknown. */
+static int oci_mnt_id(const char *path)
+{
+	char fi[40];
+	struct mr_buf b = { 0 };
+	struct mr_err e;
+	const char *p;
+	int id = -1, fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	snprintf(fi, sizeof fi, "/proc/self/fdinfo/%d", fd);
+	if (mr_read_file(AT_FDCWD, fi, &b, 4096, &e) == 0 && b.data && (p = strstr(b.data, "mnt_id:")))
+		id = atoi(p + 7);
+	close(fd);
+	mr_buf_free(&b);
+	return id;
+}
+
+/* Without a mount namespace of its own the container's mounts sit on a
+ * bind of its root in the caller's namespace: detach that bind and all
+ * below it, down to the mount the root was before create (base). */
+static void oci_root_undo(const char *rootfs, int base)
+{
+	int i, id;
+	for (i = 0; i < 8 && (id = oci_mnt_id(rootfs)) >= 0 && id != base; i++)
+		if (umount2(rootfs, MNT_DETACH) < 0)
+			break;
+}
+
+/* Undo what R/ID/rootmnt says, then remove it. */
+static void oci_root_undo_id(struct oci_g *g, const char *id)
+{
+	char path[MINIRUN_MAX_PATH], *end;
+	struct mr_buf b = { 0 };
+	struct mr_err e;
+	long base;
+	oci_path(path, sizeof path, g, id, "rootmnt");
+	if (mr_read_file(AT_FDCWD, path, &b, MINIRUN_MAX_PATH + 16, &e) == 0 && b.data &&
+	    (base = strtol(b.data, &end, 10)) >= 0 && *end == ' ')
+		oci_root_undo(end + 1, (int)base);
+	mr_buf_free(&b);
+	unlink(path);
+}
+
 /* The init: a linear list of named steps; the first failure is reported
- * to the parent ('e') and ends it. */
+ * to the parent ('e') and ends it. Without a mount namespace of its own
+ * (none in config.json: the caller's, as runc) the root is a private bind
+ * in the caller's namespace, entered with chroot. */
 static void __attribute__((noreturn)) oci_init_run(struct oci_init *in)
 {
 	struct mr_err err;
 	struct oci_msg m;
-	const struct mr_json *lnx = in->cfg->lnx, *proc = in->cfg->process;
+	const struct ctr *c = in->c;
+	const struct ctr_oci *o = c->oci;
+	int own_mnt = o->ns_any & CLONE_NEWNS, slave = -1, i, fd;
 	struct seccomp_prog sp;
 	const char *s;
-	int slave = -1, i, fd;
 	char fifo[40];
 	memset(&err, 0, sizeof err);
 	if (recv(in->sync, &m, sizeof m, 0) < 1 || m.kind != 'g')
 		_exit(1);
-	if (in->user_ns && (syscall(ISOLATE_SYS_SETRESGID, 0, 0, 0) < 0 ||
-			    syscall(ISOLATE_SYS_SETRESUID, 0, 0, 0) < 0)) {
+	if ((o->ns_new & CLONE_NEWUSER) && (syscall(ISOLATE_SYS_SETRESGID, 0, 0, 0) < 0 ||
+					    syscall(ISOLATE_SYS_SETRESUID, 0, 0, 0) < 0)) {
 		mr_err_sys(&err, "become root of the user namespace");
 		goto fail;
 	}
-	if (oci_ns_join(lnx, 0, &err) < 0)
+	if (oci_ns_join(o, 0, &err) < 0)
 		goto fail;
-	for (fd = 0, m.kind = 0; mr_json_get(lnx, "namespaces") &&
-	     (size_t)fd < mr_json_get(lnx, "namespaces")->count; fd++) {
-		const struct mr_json *ns = mr_json_at(mr_json_get(lnx, "namespaces"), (size_t)fd);
-		if (oci_ns_flag(oci_s(ns, "type")) != CLONE_NEWCGROUP)
-			continue;
-		in->cgroup_ns = 1;
-		if (!oci_s(ns, "path") && unshare(CLONE_NEWCGROUP) < 0) {
-			mr_err_sys(&err, "cgroup namespace");
-			goto fail;
-		}
-	}
-	if (oci_sysctls(lnx, &err) < 0)
-		goto fail;
-	/* the root: rootfsPropagation (default rslave) for everything, the
-	 * rootfs a mount of its own for pivot_root */
-	if (mount(NULL, "/", NULL, oci_propagation(oci_s(lnx, "rootfsPropagation"), MS_SLAVE | MS_REC) |
-		  MS_REC, NULL) < 0 || oci_parent_private(in->cfg->rootfs, &err) < 0 ||
-	    mount(in->cfg->rootfs, in->cfg->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
-		mr_err_sys(&err, "mount the root %s", in->cfg->rootfs);
+	if ((o->ns_new & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0) {
+		mr_err_sys(&err, "cgroup namespace");
 		goto fail;
 	}
-	in->rootfd = open(in->cfg->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (isolate_sysctls(c, &err) < 0)
+		goto fail;
+	/* the root: in its own namespace, rootfsPropagation (default rslave)
+	 * for everything and the rootfs a mount of its own for pivot_root */
+	if ((own_mnt && (mount(NULL, "/", NULL, oci_propagation(o->rootfs_propagation,
+								 MS_SLAVE | MS_REC) | MS_REC, NULL) < 0 ||
+			 oci_parent_private(o->rootfs, &err) < 0)) ||
+	    mount(o->rootfs, o->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+	    (!own_mnt && mount(NULL, o->rootfs, NULL, MS_PRIVATE | MS_REC, NULL) < 0)) {
+		mr_err_sys(&err, "mount the root %s", o->rootfs);
+		goto fail;
+	}
+	in->rootfd = open(o->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (in->rootfd < 0) {
-		mr_err_sys(&err, "open the root %s", in->cfg->rootfs);
+		mr_err_sys(&err, "open the root %s", o->rootfs);
 		goto fail;
 	}
 	if (oci_mounts(in, &err) < 0 || oci_devices(in, &err) < 0)
 		goto fail;
-	if (oci_b(proc, "terminal")) {
+	if (c->tty) {
 		if (oci_pty(in, &slave, &err) < 0)
 			goto fail;
 		if (ctr_send_fd(in->sync, in->pty) < 0) {
@@ -1526,11 +1645,11 @@ static void __attribute__((noreturn)) oci_init_run(struct oci_init *in)
 	}
 	if (oci_mask(in, &err) < 0)
 		goto fail;
-	if ((s = oci_s(in->cfg->root, "hostname")) && *s && sethostname(s, strlen(s)) < 0) {
-		mr_err_sys(&err, "hostname %s", s);
+	if (*c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0) {
+		mr_err_sys(&err, "hostname %s", c->hostname);
 		goto fail;
 	}
-	if ((s = oci_s(in->cfg->root, "domainname")) && *s && setdomainname(s, strlen(s)) < 0) {
+	if ((s = o->domainname) && *s && setdomainname(s, strlen(s)) < 0) {
 		mr_err_sys(&err, "domainname %s", s);
 		goto fail;
 	}
@@ -1541,30 +1660,29 @@ static void __attribute__((noreturn)) oci_init_run(struct oci_init *in)
 	}
 	if (m.kind != 'a')
 		_exit(1);
-	if (mr_json_get(in->cfg->root, "hooks")) {
+	if (o->hooks) {
 		struct mr_buf st = { 0 };
-		oci_state_json(NULL, in->id, in->cfg->bundle, "created", getpid(),
-			       mr_json_get(in->cfg->root, "annotations"), 0, &st);
-		i = oci_hooks(mr_json_get(in->cfg->root, "hooks"), "createContainer", &st, NULL, &err);
+		oci_state_json(NULL, in->id, o->bundle, "created", getpid(), o->annotations, 0, &st);
+		i = oci_hooks(o->hooks, "createContainer", &st, NULL, &err);
 		mr_buf_free(&st);
 		if (i < 0)
 			goto fail;
 	}
 	/* the old root turns slave before it is detached: with a shared
 	 * rootfsPropagation the detach would reach the host's mounts */
-	if (fchdir(in->rootfd) < 0 || compat_pivot_root(".", ".") < 0 ||
-	    mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0 ||
-	    umount2(".", MNT_DETACH) < 0 || chdir("/") < 0) {
-		mr_err_sys(&err, "pivot_root into %s", in->cfg->rootfs);
+	if (fchdir(in->rootfd) < 0 ||
+	    (own_mnt ? compat_pivot_root(".", ".") < 0 || mount(NULL, ".", NULL, MS_SLAVE | MS_REC,
+								 NULL) < 0 ||
+	     umount2(".", MNT_DETACH) < 0 : chroot(".") < 0) || chdir("/") < 0) {
+		mr_err_sys(&err, "%s into %s", own_mnt ? "pivot_root" : "chroot", o->rootfs);
 		goto fail;
 	}
-	if ((s = oci_s(lnx, "rootfsPropagation")) && *s &&
+	if ((s = o->rootfs_propagation) && *s &&
 	    mount(NULL, "/", NULL, oci_propagation(s, MS_PRIVATE | MS_REC), NULL) < 0) {
 		mr_err_sys(&err, "rootfsPropagation %s", s);
 		goto fail;
 	}
-	if (oci_b(mr_json_get(in->cfg->root, "root"), "readonly") &&
-	    mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0) {
+	if (c->readonly && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0) {
 		mr_err_sys(&err, "remount the root read-only");
 		goto fail;
 	}
@@ -1579,13 +1697,19 @@ static void __attribute__((noreturn)) oci_init_run(struct oci_init *in)
 		if (slave > 2)
 			close(slave);
 	}
-	if (oci_personality(lnx, &err) < 0)
+	if (o->personality >= 0 && personality((unsigned long)o->personality) < 0) {
+		mr_err_sys(&err, "personality");
 		goto fail;
-	if (oci_s(lnx, "mountLabel") && *oci_s(lnx, "mountLabel"))
-		oci_warn(in->g, "no SELinux here: mountLabel", oci_s(lnx, "mountLabel"));
-	if (oci_seccomp(mr_json_get(lnx, "seccomp"), proc, &sp, &err) < 0)
+	}
+	if (o->mount_label && *o->mount_label)
+		oci_warn(in->g, "no SELinux here: mountLabel", o->mount_label);
+	if (o->apparmor && *o->apparmor)
+		oci_warn(in->g, "no AppArmor here: apparmorProfile", o->apparmor);
+	if (o->selinux && *o->selinux)
+		oci_warn(in->g, "no SELinux here: selinuxLabel", o->selinux);
+	if (oci_seccomp(o->seccomp, o->cap_bnd, &sp, &err) < 0)
 		goto fail;
-	if (mr_json_get(lnx, "intelRdt"))
+	if (o->intel_rdt)
 		oci_warn(in->g, "no Intel RDT here:", "intelRdt");
 	/* ready: the parent leaves; we wait for `start` on exec.fifo */
 	snprintf(fifo, sizeof fifo, "/proc/self/fd/%d", in->fifo);
@@ -1594,20 +1718,19 @@ static void __attribute__((noreturn)) oci_init_run(struct oci_init *in)
 	fd = open(fifo, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, "0", 1) != 1)
 		_exit(1);
-	close(fd);
+	/* fd stays open: it closes at execve, when `start` may return */
 	close(in->fifo);
-	if (mr_json_get(in->cfg->root, "hooks")) {
+	if (o->hooks) {
 		struct mr_buf st = { 0 };
-		oci_state_json(NULL, in->id, in->cfg->bundle, "running", getpid(),
-			       mr_json_get(in->cfg->root, "annotations"), 0, &st);
-		i = oci_hooks(mr_json_get(in->cfg->root, "hooks"), "startContainer", &st, NULL, &err);
+		oci_state_json(NULL, in->id, o->bundle, "running", getpid(), o->annotations, 0, &st);
+		i = oci_hooks(o->hooks, "startContainer", &st, NULL, &err);
 		mr_buf_free(&st);
 		if (i < 0) {
 			fprintf(stderr, "%s\n", err.msg);
 			_exit(1);
 		}
 	}
-	oci_process_exec(proc, &sp, NULL, &err);
+	oci_process_exec(c, &sp, &err);
 	fprintf(stderr, "%s\n", err.msg);
 	_exit(err.code == ENOENT ? 127 : 126);
 fail:
@@ -1617,37 +1740,21 @@ fail:
 
 /* ---- create ---- */
 
-static int oci_console_send(const char *sock, int fd, struct mr_err *err)
+/* A connection to --console-socket, where the pty master goes
+ * (ctr_send_fd: SCM_RIGHTS); -1 on failure. */
+static int oci_console_connect(const char *sock, struct mr_err *err)
 {
 	struct sockaddr_un sa;
-	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), rc = 0;
-	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
-	struct msghdr msg;
-	char name[] = "/dev/ptmx";
-	struct iovec iov = { name, sizeof name - 1 };
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	memset(&sa, 0, sizeof sa);
 	sa.sun_family = AF_UNIX;
-	if (s < 0 || strlen(sock) >= sizeof sa.sun_path)
-		return mr_err_set(err, EINVAL, "console socket %s: bad path", sock);
-	memcpy(sa.sun_path, sock, strlen(sock));
-	if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
-		close(s);
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
+	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		if (s >= 0)
+			close(s);
 		return mr_err_sys(err, "console socket %s", sock);
 	}
-	memset(&msg, 0, sizeof msg);
-	memset(&u, 0, sizeof u);
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = u.buf;
-	msg.msg_controllen = sizeof u.buf;
-	u.h.cmsg_level = SOL_SOCKET;
-	u.h.cmsg_type = SCM_RIGHTS;
-	u.h.cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(&u.h), &fd, sizeof fd);
-	if (sendmsg(s, &msg, MSG_NOSIGNAL) < 0)
-		rc = mr_err_sys(err, "console socket %s: send", sock);
-	close(s);
-	return rc;
+	return s;
 }
 
 /* Written as runc does (a temporary renamed over it); dirfd: the folder
@@ -1666,30 +1773,23 @@ static int oci_write_pidfile(int dirfd, const char *path, pid_t pid, struct mr_e
 	return 0;
 }
 
-static int oci_id_maps(pid_t pid, const struct mr_json *lnx, struct mr_err *err)
+static int oci_id_maps(pid_t pid, const struct ctr_oci *o, struct mr_err *err)
 {
-	static const char keys[] = "uidMappings\0gidMappings\0";
-	const char *k;
-	for (k = keys; *k; k += strlen(k) + 1) {
-		const struct mr_json *arr = mr_json_get(lnx, k), *it;
-		struct mr_buf b = { 0 };
+	int k;
+	for (k = 0; k < 2; k++) {
+		const char *map = k ? o->gid_map : o->uid_map;
 		char path[48];
 		int fd;
-		for (it = arr && arr->type == MR_JSON_ARRAY ? arr->child : NULL; it; it = it->next)
-			mr_buf_printf(&b, "%lld %lld %lld\n", oci_i(it, "containerID", 0),
-				      oci_i(it, "hostID", 0), oci_i(it, "size", 0));
-		if (!b.len)
+		if (!map)
 			continue;
-		snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, k[0] == 'u' ? "uid_map" : "gid_map");
+		snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, k ? "gid_map" : "uid_map");
 		fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || util_write_all(fd, b.data, b.len) < 0) {
-			mr_buf_free(&b);
+		if (fd < 0 || util_write_all(fd, map, strlen(map)) < 0) {
 			if (fd >= 0)
 				close(fd);
 			return mr_err_sys(err, "write %s", path);
 		}
 		close(fd);
-		mr_buf_free(&b);
 	}
 	return 0;
 }
@@ -1704,43 +1804,26 @@ struct oci_create_opts {
 static int oci_create(struct oci_g *g, const char *id, const struct oci_create_opts *o,
 		      pid_t *pid_out, struct mr_err *err)
 {
-	struct oci_cfg cfg;
+	struct ctr c;
+	struct ctr_oci *co = NULL;
 	struct oci_init in;
 	struct oci_msg m;
 	char dir[MINIRUN_MAX_PATH], path[MINIRUN_MAX_PATH + 16], cg[MINIRUN_MAX_PATH];
-	const struct mr_json *ns, *it;
-	int sv[2] = { -1, -1 }, flags = CLONE_NEWNS, rc = -1, made_dir = 0, made_cg = 0;
+	int sv[2] = { -1, -1 }, rc = -1, made_dir = 0, made_cg = 0;
 	long pid = -1;
 	if (!oci_id_ok(id))
 		return mr_err_set(err, MR_EINVAL_INPUT, "invalid container id: \"%s\"", id ? id : "");
-	if (oci_cfg_load(o->bundle ? o->bundle : ".", &cfg, err) < 0) {
-		mr_json_free(&cfg.doc);
-		return -1;
-	}
 	memset(&in, 0, sizeof in);
-	in.cfg = &cfg;
+	in.pty = in.fifo = in.rootfd = -1;
+	if (spec_from_bundle(o->bundle ? o->bundle : ".", &c, err) < 0)
+		goto out;
+	co = c.oci;
+	in.c = &c;
 	in.g = g;
 	in.id = id;
-	in.pty = in.fifo = in.rootfd = -1;
-	in.cons_w = (unsigned)oci_i(mr_json_get(cfg.process, "consoleSize"), "width", 0);
-	in.cons_h = (unsigned)oci_i(mr_json_get(cfg.process, "consoleSize"), "height", 0);
-	ns = mr_json_get(cfg.lnx, "namespaces");
-	for (it = ns && ns->type == MR_JSON_ARRAY ? ns->child : NULL; it; it = it->next) {
-		int f = oci_ns_flag(oci_s(it, "type"));
-		if (!f) {
-			mr_err_set(err, MR_EINVAL_INPUT, "namespace type %s: unknown",
-				   oci_s(it, "type") ? oci_s(it, "type") : "(none)");
-			goto out;
-		}
-		if (!oci_s(it, "path") || !*oci_s(it, "path")) {
-			if (f != CLONE_NEWCGROUP)
-				flags |= f;
-		}
-	}
-	in.user_ns = !!(flags & CLONE_NEWUSER);
-	if (oci_b(cfg.process, "terminal") && !o->console && !o->detach) {
+	if (c.tty && !o->console && !o->detach) {
 		/* runc run in the foreground with a terminal: ours */
-	} else if (oci_b(cfg.process, "terminal") && !o->console) {
+	} else if (c.tty && !o->console) {
 		mr_err_set(err, MR_EINVAL_INPUT, "cannot allocate tty if runc will detach without "
 			   "setting console socket");
 		goto out;
@@ -1767,27 +1850,40 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 		goto out;
 	}
 	made_dir = 1;
+	if (!(co->ns_any & CLONE_NEWNS)) {
+		/* the caller's mount namespace: the root's mount now, kept */
+		int fd;
+		char line[32];
+		snprintf(path, sizeof path, "%s/rootmnt", dir);
+		snprintf(line, sizeof line, "%d ", oci_mnt_id(co->rootfs));
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0 || util_write_all(fd, line, strlen(line)) < 0 ||
+		    util_write_all(fd, co->rootfs, strlen(co->rootfs)) < 0 || close(fd) < 0) {
+			mr_err_sys(err, "write %s", path);
+			if (fd >= 0)
+				close(fd);
+			goto out;
+		}
+	}
 	snprintf(path, sizeof path, "%s/exec.fifo", dir);
 	if (mkfifo(path, 0622) < 0 || chmod(path, 0622) < 0 ||
 	    (in.fifo = open(path, O_PATH | O_CLOEXEC)) < 0) {
 		mr_err_sys(err, "exec fifo %s", path);
 		goto out;
 	}
-	oci_cg_path(&cfg, id, g->systemd, cg, sizeof cg);
+	oci_cg_path(co->cgroups_path, id, g->systemd, cg, sizeof cg);
 	in.cg = cg;
 	if (oci_cg_create(cg, err) < 0)
 		goto out;
 	made_cg = 1;
-	if (oci_cg_resources(cg, cfg.res, cfg.lnx ? cfg.lnx : cfg.root, err) < 0)
-		goto out;
-	if (oci_ns_join(cfg.lnx, 1, err) < 0)
+	if (oci_cg_resources(cg, &co->res, co, err) < 0 || oci_ns_join(co, 1, err) < 0)
 		goto out;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		mr_err_sys(err, "socketpair");
 		goto out;
 	}
 	fflush(stdout);
-	pid = syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0, 0, 0, 0);
+	pid = syscall(SYS_clone, (unsigned long)(co->ns_new & ~CLONE_NEWCGROUP) | SIGCHLD, 0, 0, 0, 0);
 	if (pid == 0) {
 		close(sv[0]);
 		in.sync = sv[1];
@@ -1799,7 +1895,7 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 		mr_err_sys(err, "clone the container's init");
 		goto out;
 	}
-	if ((in.user_ns && oci_id_maps((pid_t)pid, cfg.lnx, err) < 0) ||
+	if (((co->ns_new & CLONE_NEWUSER) && oci_id_maps((pid_t)pid, co, err) < 0) ||
 	    oci_cg_enter(cg, (pid_t)pid, err) < 0)
 		goto out;
 	if (oci_send(sv[0], 'g', NULL) < 0) {
@@ -1828,9 +1924,17 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 			int fd = -1;
 			if (h && h->cmsg_type == SCM_RIGHTS)
 				memcpy(&fd, CMSG_DATA(h), sizeof fd);
-			if (o->console && oci_console_send(o->console, fd, err) < 0) {
-				close(fd);
-				goto out;
+			if (o->console) {
+				int cs = oci_console_connect(o->console, err);
+				if (cs < 0 || ctr_send_fd(cs, fd) < 0) {
+					if (cs >= 0) {
+						close(cs);
+						mr_err_sys(err, "console socket %s: send", o->console);
+					}
+					close(fd);
+					goto out;
+				}
+				close(cs);
 			}
 			if (!o->console)
 				in.pty = fd;
@@ -1839,11 +1943,10 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 		} else if (m.kind == 'h') {
 			struct mr_buf st = { 0 };
 			int hrc;
-			oci_state_json(NULL, id, cfg.bundle, "created", (pid_t)pid,
-				       mr_json_get(cfg.root, "annotations"), 0, &st);
-			hrc = oci_hooks(mr_json_get(cfg.root, "hooks"), "prestart", &st, NULL, err);
+			oci_state_json(NULL, id, co->bundle, "created", (pid_t)pid, co->annotations, 0, &st);
+			hrc = oci_hooks(co->hooks, "prestart", &st, NULL, err);
 			if (hrc == 0)
-				hrc = oci_hooks(mr_json_get(cfg.root, "hooks"), "createRuntime", &st, NULL, err);
+				hrc = oci_hooks(co->hooks, "createRuntime", &st, NULL, err);
 			mr_buf_free(&st);
 			if (hrc < 0 || oci_send(sv[0], 'a', NULL) < 0)
 				goto out;
@@ -1872,26 +1975,26 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 		mr_jw_key(&w, "start");
 		mr_jw_int(&w, (long long)ctr_pid_start((pid_t)pid));
 		mr_jw_key(&w, "bundle");
-		mr_jw_str(&w, cfg.bundle);
+		mr_jw_str(&w, co->bundle);
 		mr_jw_key(&w, "rootfs");
-		mr_jw_str(&w, cfg.rootfs);
+		mr_jw_str(&w, co->rootfs);
 		mr_jw_key(&w, "created");
 		mr_jw_str(&w, t);
 		mr_jw_key(&w, "cgroup");
 		mr_jw_str(&w, cg);
 		mr_jw_key(&w, "annotations");
-		if (mr_json_get(cfg.root, "annotations"))
-			mr_jw_value(&w, mr_json_get(cfg.root, "annotations"));
+		if (co->annotations)
+			mr_jw_value(&w, co->annotations);
 		else
 			mr_jw_null(&w);
 		mr_jw_key(&w, "seccomp");
-		if (mr_json_get(cfg.lnx, "seccomp"))   /* exec compiles it again */
-			mr_jw_value(&w, mr_json_get(cfg.lnx, "seccomp"));
+		if (co->seccomp)   /* exec compiles it again */
+			mr_jw_value(&w, co->seccomp);
 		else
 			mr_jw_null(&w);
 		mr_jw_key(&w, "hooks");
-		if (mr_json_get(cfg.root, "hooks"))
-			mr_jw_value(&w, mr_json_get(cfg.root, "hooks"));
+		if (co->hooks)
+			mr_jw_value(&w, co->hooks);
 		else
 			mr_jw_null(&w);
 		mr_jw_obj_end(&w);
@@ -1918,6 +2021,7 @@ out:
 		if (made_cg)
 			oci_cg_remove(cg);
 		if (made_dir) {
+			oci_root_undo_id(g, id);
 			snprintf(path, sizeof path, "%s/exec.fifo", dir);
 			unlink(path);
 			snprintf(path, sizeof path, "%s/state.json", dir);
@@ -1931,7 +2035,7 @@ out:
 		close(in.fifo);
 	if (in.pty >= 0)
 		close(in.pty);
-	mr_json_free(&cfg.doc);
+	ctr_free(&c);
 	return rc;
 }
 
@@ -2235,6 +2339,7 @@ static int oci_delete_id(struct oci_g *g, const char *id, int force, struct mr_e
 		char dir[MINIRUN_MAX_PATH];
 		if (err->code == MR_ENOTFOUND && oci_id_ok(id)) {
 			/* a half-made state folder (create killed): nothing runs */
+			oci_root_undo_id(g, id);
 			oci_path(dir, sizeof dir, g, id, "exec.fifo");
 			unlink(dir);
 			oci_path(dir, sizeof dir, g, id, NULL);
@@ -2270,7 +2375,12 @@ static int oci_delete_id(struct oci_g *g, const char *id, int force, struct mr_e
 			break;
 		usleep(10000);
 	}
-	oci_cg_remove(r.cgroup);
+	/* a process moved out of the pids hierarchy (the suite's
+	 * delete_only_create_resources) may still be in the others, a zombie
+	 * until its reaper collects it */
+	for (i = 0; i < 100 && oci_cg_remove(r.cgroup) > 0; i++)
+		usleep(10000);
+	oci_root_undo_id(g, id);
 	if (mr_json_get(r.doc.root, "hooks")) {
 		struct mr_buf s = { 0 };
 		struct mr_err herr;
@@ -2351,19 +2461,23 @@ static int oci_cmd_pause(struct oci_g *g, int argc, char **argv, int freeze)
 	return rc < 0 ? oci_fail(g, &err) : 0;
 }
 
+/* update: linux.resources from --resources FILE (or -), then the flag
+ * forms over it, into the spec's form, written at once. */
 static int oci_cmd_update(struct oci_g *g, int argc, char **argv)
 {
 	static const char *const names[] = { ":resources|r", ":memory", ":memory-swap", ":pids-limit",
 					     ":cpu-shares", ":cpu-quota", ":cpu-period", ":cpuset-cpus",
 					     ":cpuset-mems", ":memory-reservation", ":blkio-weight", NULL };
-	static const char keys[] = "memory.limit\0memory.swap\0pids.limit\0cpu.shares\0cpu.quota\0"
-		"cpu.period\0cpu.cpus\0cpu.mems\0memory.reservation\0blockIO.weight\0";
+	/* each flag's number in oci_res_keys; -1 cpus, -2 mems */
+	static const signed char idx[] = { OCI_MEM_LIMIT, OCI_MEM_SWAP, OCI_PIDS, OCI_CPU_SHARES,
+					   OCI_CPU_QUOTA, OCI_CPU_PERIOD, -1, -2, OCI_MEM_RESERVATION,
+					   OCI_BIO_WEIGHT };
 	struct oci_args a;
 	struct oci_rec r;
 	struct mr_err err;
 	struct mr_json_doc doc = { 0 };
+	struct ctr_oci_res res;
 	int rc = 0, k;
-	const char *key;
 	memset(&err, 0, sizeof err);
 	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "update", &err) < 0)
 		return oci_fail(g, &err);
@@ -2373,24 +2487,29 @@ static int oci_cmd_update(struct oci_g *g, int argc, char **argv)
 	}
 	if (a.val[0])
 		rc = oci_read_json(a.val[0], &doc, &err);
-	if (rc == 0 && doc.root)
-		rc = oci_cg_resources(r.cgroup, doc.root, NULL, &err);
-	/* the flag forms: one small resources document each */
-	for (k = 1, key = keys; rc == 0 && *key; k++, key += strlen(key) + 1) {
-		struct mr_json_doc one = { 0 };
-		struct mr_buf b = { 0 };
-		const char *dot = strchr(key, '.');
-		int str = !strcmp(dot + 1, "cpus") || !strcmp(dot + 1, "mems");
-		if (!a.val[k])
+	oci_res_parse(&res, doc.root);
+	for (k = 0; rc == 0 && k < (int)sizeof idx; k++) {
+		const char *v = a.val[k + 1];
+		char *end;
+		long long x;
+		if (!v)
 			continue;
-		mr_buf_printf(&b, "{\"%.*s\":{\"%s\":%s%s%s}}", (int)(dot - key), key, dot + 1,
-			      str ? "\"" : "", a.val[k], str ? "\"" : "");
-		rc = mr_json_parse(&one, b.data, b.len, &err);
-		if (rc == 0)
-			rc = oci_cg_resources(r.cgroup, one.root, NULL, &err);
-		mr_json_free(&one);
-		mr_buf_free(&b);
+		res.given = 1;
+		if (idx[k] < 0) {
+			*(idx[k] == -1 ? &res.cpus : &res.mems) = v;
+			continue;
+		}
+		x = util_strtoi(v, &end, 10, LLONG_MIN, LLONG_MAX);
+		if (end == v || *end) {
+			rc = mr_err_set(&err, MR_EINVAL_INPUT, "update --%s %s: not a number",
+					names[k + 1] + 1, v);
+			break;
+		}
+		res.v[idx[k]] = x;
+		res.set = x ? res.set | 1u << idx[k] : res.set & ~(1u << idx[k]);
 	}
+	if (rc == 0)
+		rc = oci_cg_resources(r.cgroup, &res, NULL, &err);
 	mr_json_free(&doc);
 	mr_json_free(&r.doc);
 	free(a.pos);
@@ -2408,9 +2527,8 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 	struct oci_args a;
 	struct oci_rec r;
 	struct mr_err err;
-	struct mr_json_doc doc = { 0 };
+	struct ctr c;
 	struct seccomp_prog scp;
-	const struct mr_json *proc;
 	const char *n;
 	int fds[8], nfd = 0, i, p[2] = { -1, -1 }, cons = -1, status, rc = 1, cwd, rootfd = -1;
 	char rootp[32];
@@ -2423,59 +2541,34 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 		free(a.pos);
 		return oci_fail(g, &err);
 	}
+	oci_spec_init(&c);
 	if (!strcmp(oci_status(g, &r), "stopped")) {
 		mr_err_set(&err, ESRCH, "cannot exec in a stopped container");
 		goto out;
 	}
+	/* the process into the spec: process.json, or runc exec ID ARGS */
 	if (a.val[0]) {
-		if (oci_read_json(a.val[0], &doc, &err) < 0)
+		if (oci_read_json(a.val[0], &c.doc, &err) < 0 || spec_oci_process(&c, c.doc.root, &err) < 0)
 			goto out;
-		proc = doc.root;
 	} else {
-		/* runc exec ID ARGS: config.json's process with other args */
-		struct mr_buf b = { 0 };
-		struct mr_jw w;
-		mr_jw_init(&w, &b, 0);
-		mr_jw_obj(&w);
-		mr_jw_key(&w, "args");
-		mr_jw_arr(&w);
-		for (i = 1; i < a.npos; i++)
-			mr_jw_str(&w, a.pos[i]);
-		mr_jw_arr_end(&w);
-		mr_jw_key(&w, "env");
-		mr_jw_arr(&w);
-		mr_jw_str(&w, "PATH=" CTR_DEFAULT_PATH);
-		mr_jw_arr_end(&w);
-		mr_jw_key(&w, "cwd");
-		mr_jw_str(&w, a.val[5] ? a.val[5] : "/");
-		mr_jw_key(&w, "terminal");
-		mr_jw_bool(&w, a.set[4]);
-		mr_jw_obj_end(&w);
-		i = mr_json_parse(&doc, b.data, b.len, &err);
-		mr_buf_free(&b);
-		if (i < 0 || a.npos < 2) {
-			if (i == 0)
-				mr_err_set(&err, MR_EINVAL_INPUT, "exec: args must not be empty");
+		if (a.npos < 2) {
+			mr_err_set(&err, MR_EINVAL_INPUT, "exec: args must not be empty");
 			goto out;
 		}
-		proc = doc.root;
+		for (i = 1; i < a.npos; i++)
+			ctr_list_add(&c.cmd, a.pos[i]);
+		ctr_list_add(&c.env, "PATH=" CTR_DEFAULT_PATH);
+		c.workdir = a.val[5] ? a.val[5] : "/";
+		c.tty = (unsigned char)a.set[4];
 	}
-	if (oci_b(proc, "terminal") && !a.val[1] && a.set[2]) {
+	c.oci->seccomp = mr_json_get(r.doc.root, "seccomp");
+	if (c.tty && !a.val[1] && a.set[2]) {
 		mr_err_set(&err, MR_EINVAL_INPUT, "cannot allocate tty if runc will detach without "
 			   "setting console socket");
 		goto out;
 	}
-	if (oci_b(proc, "terminal") && a.val[1]) {
-		struct sockaddr_un sa;
-		memset(&sa, 0, sizeof sa);
-		sa.sun_family = AF_UNIX;
-		snprintf(sa.sun_path, sizeof sa.sun_path, "%s", a.val[1]);
-		cons = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (cons < 0 || connect(cons, (struct sockaddr *)&sa, sizeof sa) < 0) {
-			mr_err_sys(&err, "console socket %s", a.val[1]);
-			goto out;
-		}
-	}
+	if (c.tty && a.val[1] && (cons = oci_console_connect(a.val[1], &err)) < 0)
+		goto out;
 	if (oci_cg_enter(r.cgroup, getpid(), &err) < 0)
 		goto out;
 	/* the pid file is a host path: keep its folder at hand */
@@ -2540,7 +2633,6 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 			int ptmx = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), unlock = 0, num = 0,
 			    slave = -1;
 			char sp[32];
-			const struct mr_json *cs = mr_json_get(proc, "consoleSize");
 			if (ptmx < 0)
 				ptmx = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 			if (ptmx >= 0 && ioctl(ptmx, TIOCSPTLCK, &unlock) == 0 &&
@@ -2552,17 +2644,17 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 				mr_err_sys(&err, "exec: the pty");
 				goto child_fail;
 			}
-			if (cs) {
-				struct winsize ws = { (unsigned short)oci_i(cs, "height", 0),
-						      (unsigned short)oci_i(cs, "width", 0), 0, 0 };
+			if (c.oci->cons_w) {
+				struct winsize ws = { (unsigned short)c.oci->cons_h,
+						      (unsigned short)c.oci->cons_w, 0, 0 };
 				ioctl(slave, TIOCSWINSZ, &ws);
 			}
 			ioctl(slave, TIOCSCTTY, 0);
 			for (i = 0; i < 3; i++)
 				dup2(slave, i);
 		}
-		if (oci_seccomp(mr_json_get(r.doc.root, "seccomp"), proc, &scp, &err) == 0)
-			oci_process_exec(proc, &scp, NULL, &err);
+		if (oci_seccomp(c.oci->seccomp, c.oci->cap_bnd, &scp, &err) == 0)
+			oci_process_exec(&c, &scp, &err);
 child_fail:
 		if (write(p[1], err.msg, strlen(err.msg)) < 0) {
 			/* the parent is gone */
@@ -2607,7 +2699,7 @@ out:
 		close(p[0]);
 	if (cons >= 0)
 		close(cons);
-	mr_json_free(&doc);
+	ctr_free(&c);
 	mr_json_free(&r.doc);
 	free(a.pos);
 	if (rc == 1 && err.msg[0])

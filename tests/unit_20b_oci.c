@@ -19,7 +19,6 @@ static void test_oci(void)
 	struct oci_args a;
 	struct mr_err err;
 	struct mr_json_doc doc;
-	struct oci_cfg cfg;
 	struct mr_buf data = { 0 };
 	unsigned long flags, prop, clear;
 	char cg[256];
@@ -73,36 +72,120 @@ static void test_oci(void)
 	      oci_propagation("shared", 0) == MS_SHARED && oci_propagation("", 7) == 7);
 
 	/* cgroup paths: absolute as is, systemd's slice:prefix:name, default */
-	memset(&cfg, 0, sizeof cfg);
-	CHECK(t_oci_json(&cfg.doc, "{\"linux\":{\"cgroupsPath\":\"/default/c1\"}}") == 0);
-	cfg.lnx = mr_json_get(cfg.doc.root, "linux");
-	oci_cg_path(&cfg, "c1", 0, cg, sizeof cg);
+	oci_cg_path("/default/c1", "c1", 0, cg, sizeof cg);
 	CHECK(!strcmp(cg, "/default/c1"));
-	mr_json_free(&cfg.doc);
-	CHECK(t_oci_json(&cfg.doc, "{\"linux\":{\"cgroupsPath\":\"system.slice:docker:abc\"}}") == 0);
-	cfg.lnx = mr_json_get(cfg.doc.root, "linux");
-	oci_cg_path(&cfg, "abc", 1, cg, sizeof cg);
+	oci_cg_path("system.slice:docker:abc", "abc", 1, cg, sizeof cg);
 	CHECK(!strcmp(cg, "/system.slice/docker-abc.scope"));
-	mr_json_free(&cfg.doc);
-	CHECK(t_oci_json(&cfg.doc, "{}") == 0);
-	cfg.lnx = NULL;
-	oci_cg_path(&cfg, "c9", 0, cg, sizeof cg);
+	oci_cg_path(NULL, "c9", 0, cg, sizeof cg);
 	CHECK(!strcmp(cg, "/minirun-oci/c9"));
-	mr_json_free(&cfg.doc);
 
 	/* seccomp: linux.seccomp compiled ([16b]); none without one */
 	{
 		struct seccomp_prog sp;
 		CHECK(t_oci_json(&doc, "{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ERRNO\"}}") == 0);
-		CHECK(oci_seccomp(mr_json_get(doc.root, "seccomp"), NULL, &sp, &err) == 0 && sp.len > 2);
+		CHECK(oci_seccomp(mr_json_get(doc.root, "seccomp"), 0, &sp, &err) == 0 && sp.len > 2);
 		seccomp_prog_free(&sp);
 		mr_json_free(&doc);
 		CHECK(t_oci_json(&doc, "{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_BOGUS\"}}") == 0);
-		CHECK(oci_seccomp(mr_json_get(doc.root, "seccomp"), NULL, &sp, &err) < 0 &&
+		CHECK(oci_seccomp(mr_json_get(doc.root, "seccomp"), 0, &sp, &err) < 0 &&
 		      strstr(err.msg, "SCMP_ACT_BOGUS"));
 		mr_json_free(&doc);
 		CHECK(t_oci_json(&doc, "{}") == 0);
-		CHECK(oci_seccomp(mr_json_get(doc.root, "seccomp"), NULL, &sp, &err) == 0 && sp.len == 0);
+		CHECK(oci_seccomp(mr_json_get(doc.root, "seccomp"), 0, &sp, &err) == 0 && sp.len == 0);
 		mr_json_free(&doc);
+	}
+
+	/* the front end: config.json into the spec, read once */
+	{
+		struct ctr c;
+		struct ctr_oci *o = oci_spec_init(&c);
+		o->bundle = "/b";
+		CHECK(t_oci_json(&c.doc, "{\"ociVersion\":\"1.0.2\",\"hostname\":\"h\","
+				 "\"root\":{\"path\":\"rootfs\",\"readonly\":true},"
+				 "\"process\":{\"terminal\":true,\"args\":[\"sh\",\"-c\",\"x\"],"
+				 "\"env\":[\"A=1\"],\"cwd\":\"/w\",\"noNewPrivileges\":true,"
+				 "\"user\":{\"uid\":5,\"gid\":6,\"umask\":63,\"additionalGids\":[7,8]},"
+				 "\"capabilities\":{\"bounding\":[\"CAP_KILL\",\"CAP_CHOWN\"],"
+				 "\"ambient\":[\"CAP_KILL\"]},\"consoleSize\":{\"width\":80,\"height\":24},"
+				 "\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":10,\"hard\":20}],"
+				 "\"oomScoreAdj\":-5},"
+				 "\"mounts\":[{\"destination\":\"/d\",\"type\":\"bind\",\"source\":\"src\","
+				 "\"options\":[\"ro\",\"rprivate\"]},{\"destination\":\"/t\",\"type\":\"tmpfs\","
+				 "\"options\":[\"nosuid\",\"size=1k\"]}],"
+				 "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"uts\"},"
+				 "{\"type\":\"network\",\"path\":\"/proc/1/ns/net\"}],"
+				 "\"uidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":10}],"
+				 "\"devices\":[{\"path\":\"/dev/x\",\"type\":\"c\",\"major\":1,\"minor\":3,"
+				 "\"fileMode\":420},{\"path\":\"rel\",\"type\":\"c\"}],"
+				 "\"maskedPaths\":[\"/proc/kcore\"],\"readonlyPaths\":[\"/proc/sys\"],"
+				 "\"sysctl\":{\"net.ipv4.ip_forward\":\"1\"},\"cgroupsPath\":\"/cg\","
+				 "\"personality\":{\"domain\":\"LINUX32\"},"
+				 "\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ERRNO\"}}}") == 0);
+		CHECK(spec_oci_fill(&c, &err) == 0);
+		CHECK(c.cmd.n == 3 && !strcmp(c.cmd.v[2], "x") && c.env.n == 1 && !strcmp(c.workdir, "/w"));
+		CHECK(c.tty && c.no_new_privs && c.readonly && !strcmp(c.hostname, "h"));
+		CHECK(o->uid == 5 && o->gid == 6 && o->umask == 63 && o->ngroups == 2 && o->groups[1] == 8);
+		CHECK(o->cap_bnd == ((1ull << 5) | (1ull << 0)) && o->cap_amb == (1ull << 5) && !o->cap_eff);
+		CHECK(o->cons_w == 80 && o->cons_h == 24 && o->oom_set && o->oom_score_adj == -5);
+		CHECK(o->nrlimits == 1 && o->rlimits[0].res == RLIMIT_NOFILE && o->rlimits[0].soft == 10 &&
+		      o->rlimits[0].hard == 20);
+		CHECK(o->nmnt == 2 && !strcmp(o->mnt[0].src, "/b/src") && (o->mnt[0].flags & MS_BIND) &&
+		      (o->mnt[0].flags & MS_RDONLY) && o->mnt[0].prop == (MS_PRIVATE | MS_REC));
+		CHECK(o->mnt[1].data && !strcmp(o->mnt[1].data, "size=1k") && (o->mnt[1].flags & MS_NOSUID));
+		CHECK(o->ns_new == (CLONE_NEWPID | CLONE_NEWUTS) && !(o->ns_any & CLONE_NEWNS));
+		CHECK(o->nns_join == 1 && o->ns_join[0].flag == CLONE_NEWNET &&
+		      !strcmp(o->ns_join[0].path, "/proc/1/ns/net"));
+		CHECK(o->uid_map && !strcmp(o->uid_map, "0 1000 10\n") && !o->gid_map);
+		CHECK(o->ndev == 1 && o->dev[0].minor == 3 && o->dev[0].mode == 0644);
+		CHECK(o->masked[0] && !strcmp(o->masked[0], "/proc/kcore") && !o->masked[1]);
+		CHECK(o->readonly_paths[0] && !strcmp(o->readonly_paths[0], "/proc/sys"));
+		CHECK(c.sysctls.n == 1 && !strcmp(c.sysctls.v[0], "net.ipv4.ip_forward=1"));
+		CHECK(!strcmp(o->cgroups_path, "/cg") && o->personality == PER_LINUX32);
+		CHECK(o->seccomp && o->seccomp->type == MR_JSON_OBJECT);
+		ctr_free(&c);
+	}
+	{
+		/* refused before anything is made */
+		static const char *const refused[] = {
+			"{\"ociVersion\":\"1.0.2\",\"process\":{}}", "args",
+			"{\"ociVersion\":\"1.0.2\",\"hostname\":\"h\",\"process\":{\"args\":[\"a\"]}}", "UTS",
+			"{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"a\"]},\"mounts\":"
+			"[{\"destination\":\"rel\"}]}", "not absolute",
+			"{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"a\"]},\"linux\":"
+			"{\"namespaces\":[{\"type\":\"nope\"}]}}", "nope",
+			"{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"a\"]},\"linux\":"
+			"{\"sysctl\":{\"a..b\":\"1\"}}}", "sysctl",
+			"{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"a\"]},\"linux\":"
+			"{\"personality\":{\"domain\":\"X\"}}}", "personality",
+			NULL };
+		size_t k;
+		for (k = 0; refused[k]; k += 2) {
+			struct ctr c;
+			oci_spec_init(&c)->bundle = "/b";
+			CHECK(t_oci_json(&c.doc, refused[k]) == 0);
+			CHECK(spec_oci_fill(&c, &err) < 0 && strstr(err.msg, refused[k + 1]));
+			ctr_free(&c);
+		}
+	}
+
+	{
+		/* linux.resources: what is given and not 0 (swappiness: 0..100) */
+		struct ctr_oci_res res;
+		CHECK(t_oci_json(&doc, "{\"memory\":{\"limit\":-1,\"reservation\":0,\"swappiness\":0},"
+				 "\"cpu\":{\"shares\":1024,\"quota\":0,\"cpus\":\"0-1\"},\"pids\":{\"limit\":5},"
+				 "\"blockIO\":{\"weight\":500},\"hugepageLimits\":[]}") == 0);
+		oci_res_parse(&res, doc.root);
+		CHECK(res.given && res.v[OCI_MEM_LIMIT] == -1 && res.v[OCI_CPU_SHARES] == 1024 &&
+		      res.v[OCI_PIDS] == 5 && res.v[OCI_BIO_WEIGHT] == 500);
+		CHECK(res.set == (1u << OCI_MEM_LIMIT | 1u << OCI_MEM_SWAPPINESS | 1u << OCI_CPU_SHARES |
+				  1u << OCI_PIDS | 1u << OCI_BIO_WEIGHT));
+		CHECK(res.cpus && !strcmp(res.cpus, "0-1") && !res.mems && res.hugepages && res.blkio);
+		mr_json_free(&doc);
+		CHECK(t_oci_json(&doc, "{\"memory\":{\"swappiness\":101}}") == 0);
+		oci_res_parse(&res, doc.root);
+		CHECK(res.given && !res.set);
+		mr_json_free(&doc);
+		oci_res_parse(&res, NULL);
+		CHECK(!res.given && !res.set);
 	}
 }
