@@ -92,6 +92,21 @@
 #define MINIRUN_WITH_OCI 1
 #endif
 
+/* Go templates for --format (inspect, images, history, stats, volume and
+ * network ls; `ps --format` has its own field-only renderer and stays):
+ * range, if, pipelines, functions. About 11 KB. Off, --format answers
+ * "built without MINIRUN_WITH_FORMAT". */
+#ifndef MINIRUN_WITH_FORMAT
+#define MINIRUN_WITH_FORMAT 1
+#endif
+
+/* `stats`, `top` and `system df` (a live view of the containers' cgroups,
+ * their processes, the store's disk use). About 12 KB. Off, each answers
+ * "built without MINIRUN_WITH_STATS". */
+#ifndef MINIRUN_WITH_STATS
+#define MINIRUN_WITH_STATS 1
+#endif
+
 /* Limits. Every input from outside is bounded by one of these. */
 #ifndef MINIRUN_MAX_JSON
 #define MINIRUN_MAX_JSON (1u << 20)   /* bytes of one manifest, config or index */

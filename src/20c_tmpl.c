@@ -9,6 +9,7 @@
  * Everything is evaluated straight from the template text; blocks are
  * skipped by scanning to their `end`. */
 
+#if MINIRUN_WITH_FORMAT
 #define TMPL_MAX_VARS 8
 #define TMPL_MAX_ITEMS 256
 
@@ -821,7 +822,8 @@ static int tmpl_scan(struct tmpl *t, const char *fmt)
 
 /* Render fmt over root into out. Returns 0, -1 when executing failed, -2
  * when the template is malformed; msg gets Docker's text after "template
- * parsing error: " (Docker exits 1 for the first, 64 for the second). */
+ * parsing error: " (Docker exits 1 for the first, 64 for the second); -3
+ * when templates are not built in. */
 static int tmpl_render(const char *fmt, const struct mr_json *root, struct mr_buf *out,
 		       char *msg, size_t msgsize)
 {
@@ -861,3 +863,12 @@ static int tmpl_render(const char *fmt, const struct mr_json *root, struct mr_bu
 		out->len--;
 	return rc;
 }
+#else
+static int tmpl_render(const char *fmt, const struct mr_json *root, struct mr_buf *out,
+		       char *msg, size_t msgsize)
+{
+	(void)fmt; (void)root; (void)out;
+	snprintf(msg, msgsize, "--format: built without MINIRUN_WITH_FORMAT");
+	return -3;
+}
+#endif

@@ -243,6 +243,19 @@ static int cli_disabled(const char *cmd, const char *flag)
 	return CLI_EXIT_FAIL;
 }
 
+/* `stats`, `top` and `system df` (MINIRUN_WITH_STATS): the command tables
+ * name them through CLI_STATS, so that off, nothing refers to their code. */
+#if MINIRUN_WITH_STATS
+#define CLI_STATS(fn) fn
+#else
+#define CLI_STATS(fn) cmd_no_stats
+static int cmd_no_stats(struct cli *c, int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	return cli_disabled(c->cmd, "STATS");
+}
+#endif
+
 static void cli_print_features(void)
 {
 	static const struct { const char *name; int on; } features[] = {
@@ -251,6 +264,7 @@ static void cli_print_features(void)
 		{ "overlay", MINIRUN_WITH_OVERLAY }, { "net", MINIRUN_WITH_NET },
 		{ "cgroups", MINIRUN_WITH_CGROUPS }, { "seccomp", MINIRUN_WITH_SECCOMP },
 		{ "init", MINIRUN_WITH_INIT }, { "oci", MINIRUN_WITH_OCI },
+		{ "format", MINIRUN_WITH_FORMAT }, { "stats", MINIRUN_WITH_STATS },
 	};
 	size_t i;
 	for (i = 0; i < sizeof features / sizeof features[0]; i++)
@@ -434,10 +448,10 @@ static int cli_fmt_render(struct cli_fmt *f, const char *const *kv, size_t n, st
 	}
 	rc = tmpl_render(f->fmt, doc.root, out, msg, sizeof msg);
 	if (rc < 0)
-		fprintf(stderr, "%s\n", msg);
+		fprintf(stderr, "%s%s\n", rc == -3 ? "minirun: " : "", msg);
 	mr_json_free(&doc);
 	mr_buf_free(&js);
-	return rc == 0 ? 0 : rc == -2 ? 64 : 1;
+	return rc == 0 ? 0 : rc == -2 ? 64 : rc == -3 ? CLI_EXIT_FAIL : 1;
 }
 
 /* Cells of a rendered row, split at its tabs, into the table. */
@@ -467,12 +481,16 @@ static void cli_fmt_header(struct cli_fmt *f)
 	const char *kv[48], *h;
 	size_t n = 0;
 	struct mr_buf out = { 0 };
+	int rc;
 	for (h = f->heads; *h && n < 24; h += strlen(h) + 1, h += strlen(h) + 1, n++) {
 		kv[2 * n] = h;
 		kv[2 * n + 1] = h + strlen(h) + 1;
 	}
-	if (cli_fmt_render(f, kv, n, &out) == 0 && out.data)
+	rc = cli_fmt_render(f, kv, n, &out);
+	if (rc == 0 && out.data)
 		cli_fmt_add(f, out.data);
+	else if (rc == CLI_EXIT_FAIL)   /* not built in: said once */
+		f->rc = rc;
 	mr_buf_free(&out);
 }
 
@@ -483,6 +501,8 @@ static int cli_fmt_row(struct cli_fmt *f, const char *const *kv, size_t n)
 		return f->rc;
 	if (f->table && !f->t.nrows)
 		cli_fmt_header(f);
+	if (f->rc)
+		return f->rc;
 	f->rc = cli_fmt_render(f, kv, n, &out);
 	if (!f->rc && f->table)
 		cli_fmt_add(f, out.data ? out.data : (char *)"");
@@ -2524,14 +2544,14 @@ static int cli_inspect_format(const char *fmt, const char *json, size_t len)
 		return 1;
 	}
 	rc = tmpl_render(fmt, doc.root, &out, msg, sizeof msg);
-	if (rc != -2)
+	if (rc > -2)
 		printf("%s\n", out.data ? out.data : "");
 	fflush(stdout);
 	if (rc < 0)
-		fprintf(stderr, "template parsing error: %s\n", msg);
+		fprintf(stderr, "%s%s\n", rc == -3 ? "minirun: " : "template parsing error: ", msg);
 	mr_json_free(&doc);
 	mr_buf_free(&out);
-	return rc == 0 ? 0 : rc == -2 ? 64 : 1;
+	return rc == 0 ? 0 : rc == -2 ? 64 : rc == -3 ? CLI_EXIT_FAIL : 1;
 }
 
 /* `inspect`: a container first, then an image, as Docker resolves names. */
@@ -3964,9 +3984,9 @@ static int cmd_container(struct cli *cl, int argc, char **argv)
 		{ "rm", cmd_rm, "Remove one or more containers" },
 		{ "run", cmd_run, "Create and run a new container from an image" },
 		{ "start", cmd_start, "Start one or more stopped containers" },
-		{ "stats", cmd_stats, "Display a live stream of container(s) resource usage statistics" },
+		{ "stats", CLI_STATS(cmd_stats), "Display a live stream of container(s) resource usage statistics" },
 		{ "stop", cmd_stop, "Stop one or more running containers" },
-		{ "top", cmd_top, "Display the running processes of a container" },
+		{ "top", CLI_STATS(cmd_top), "Display the running processes of a container" },
 		{ "wait", cmd_wait, "Block until one or more containers stop, then print their exit codes" },
 		{ NULL, NULL, NULL },
 	};
@@ -4576,7 +4596,7 @@ static int cmd_check(struct cli *c, int argc, char **argv)
 static int cmd_system(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
-		{ "df", cmd_system_df, "Show minirun disk usage" },
+		{ "df", CLI_STATS(cmd_system_df), "Show minirun disk usage" },
 		{ "prune", cmd_system_prune, "Remove unused data" },
 		{ NULL, NULL, NULL },
 	};
@@ -5932,11 +5952,11 @@ static const struct cli_command cli_commands[] = {
 	{ "rmi", cmd_rmi, "Remove one or more images" },
 	{ "run", cmd_run, "Create and run a new container from an image" },
 	{ "start", cmd_start, "Start one or more stopped containers" },
-	{ "stats", cmd_stats, "Display a live stream of container(s) resource usage statistics" },
+	{ "stats", CLI_STATS(cmd_stats), "Display a live stream of container(s) resource usage statistics" },
 	{ "stop", cmd_stop, "Stop one or more running containers" },
 	{ "system", cmd_system, "Manage minirun" },
 	{ "tag", cmd_tag, "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE" },
-	{ "top", cmd_top, "Display the running processes of a container" },
+	{ "top", CLI_STATS(cmd_top), "Display the running processes of a container" },
 	{ "up", cmd_up, "Start the containers declared in /etc/minirun/containers" },
 	{ "version", cmd_version, "Show the minirun version and compiled-in features" },
 	{ "volume", cmd_volume, "Manage volumes" },
