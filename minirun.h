@@ -107,6 +107,12 @@
 #define MINIRUN_WITH_STATS 1
 #endif
 
+/* The one-line texts of `--help` for every flag and command. About 7 KB.
+ * Off, `--help` lists the names alone (usage lines and errors stay). */
+#ifndef MINIRUN_WITH_HELP
+#define MINIRUN_WITH_HELP 1
+#endif
+
 /* Limits. Every input from outside is bounded by one of these. */
 #ifndef MINIRUN_MAX_JSON
 #define MINIRUN_MAX_JSON (1u << 20)   /* bytes of one manifest, config or index */
