@@ -24507,6 +24507,18 @@ static int cmd_no_stats(struct cli *c, int argc, char **argv)
 }
 #endif
 
+/* `history` (MINIRUN_WITH_HISTORY), named the same way. */
+#if MINIRUN_WITH_HISTORY
+#define CLI_HISTORY(fn) fn
+#else
+#define CLI_HISTORY(fn) cmd_no_history
+static int cmd_no_history(struct cli *c, int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	return cli_disabled(c->cmd, "HISTORY");
+}
+#endif
+
 static void cli_print_features(void)
 {
 	static const struct { const char *name; int on; } features[] = {
@@ -24516,7 +24528,7 @@ static void cli_print_features(void)
 		{ "cgroups", MINIRUN_WITH_CGROUPS }, { "seccomp", MINIRUN_WITH_SECCOMP },
 		{ "init", MINIRUN_WITH_INIT }, { "oci", MINIRUN_WITH_OCI },
 		{ "format", MINIRUN_WITH_FORMAT }, { "stats", MINIRUN_WITH_STATS },
-		{ "help", MINIRUN_WITH_HELP },
+		{ "help", MINIRUN_WITH_HELP }, { "history", MINIRUN_WITH_HISTORY },
 	};
 	size_t i;
 	for (i = 0; i < sizeof features / sizeof features[0]; i++)
@@ -25698,7 +25710,7 @@ out:
 static int cmd_image(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
-		{ "history", cmd_history, CLI_HELP("Show the history of an image") },
+		{ "history", CLI_HISTORY(cmd_history), CLI_HELP("Show the history of an image") },
 		{ "inspect", cmd_image_inspect,
 		  CLI_HELP("Display detailed information on one or more images") },
 		{ "load", cmd_load, CLI_HELP("Load an image from a tar archive or STDIN") },
@@ -30266,7 +30278,7 @@ static const struct cli_command cli_commands[] = {
 	{ "down", cmd_down, CLI_HELP("Stop and remove the containers that up started") },
 	{ "exec", cmd_exec, CLI_HELP("Execute a command in a running container") },
 	{ "help", cmd_help, NULL },
-	{ "history", cmd_history, CLI_HELP("Show the history of an image") },
+	{ "history", CLI_HISTORY(cmd_history), CLI_HELP("Show the history of an image") },
 	{ "image", cmd_image, CLI_HELP("Manage images") },
 	{ "images", cmd_images, CLI_HELP("List images") },
 	{ "info", cmd_info, CLI_HELP("Display system-wide information") },

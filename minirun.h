@@ -107,6 +107,12 @@
 #define MINIRUN_WITH_STATS 1
 #endif
 
+/* `history` (`image history`): the layers an image was built from, as
+ * Docker lists them. About 2 KB. */
+#ifndef MINIRUN_WITH_HISTORY
+#define MINIRUN_WITH_HISTORY 1
+#endif
+
 /* The one-line texts of `--help` for every flag and command. About 7 KB.
  * Off, `--help` lists the names alone (usage lines and errors stay). */
 #ifndef MINIRUN_WITH_HELP
