@@ -24494,29 +24494,37 @@ static int cli_disabled(const char *cmd, const char *flag)
 	return CLI_EXIT_FAIL;
 }
 
-/* `stats`, `top` and `system df` (MINIRUN_WITH_STATS): the command tables
- * name them through CLI_STATS, so that off, nothing refers to their code. */
+/* Commands a preset can leave out: the command tables name them through
+ * CLI_<FLAG>(fn), which is fn, or else a stub that says "built without
+ * MINIRUN_WITH_<FLAG>"; nothing then refers to fn's code. STATS: `stats`,
+ * `top`, `system df`; HISTORY: `history`; CP: `cp`; PRUNE: the five
+ * `prune` commands. */
+#define CLI_STUB(FLAG) \
+	static int cmd_no_##FLAG(struct cli *c, int argc, char **argv) \
+	{ (void)argc; (void)argv; return cli_disabled(c->cmd, #FLAG); }
 #if MINIRUN_WITH_STATS
 #define CLI_STATS(fn) fn
 #else
-#define CLI_STATS(fn) cmd_no_stats
-static int cmd_no_stats(struct cli *c, int argc, char **argv)
-{
-	(void)argc; (void)argv;
-	return cli_disabled(c->cmd, "STATS");
-}
+#define CLI_STATS(fn) cmd_no_STATS
+CLI_STUB(STATS)
 #endif
-
-/* `history` (MINIRUN_WITH_HISTORY), named the same way. */
 #if MINIRUN_WITH_HISTORY
 #define CLI_HISTORY(fn) fn
 #else
-#define CLI_HISTORY(fn) cmd_no_history
-static int cmd_no_history(struct cli *c, int argc, char **argv)
-{
-	(void)argc; (void)argv;
-	return cli_disabled(c->cmd, "HISTORY");
-}
+#define CLI_HISTORY(fn) cmd_no_HISTORY
+CLI_STUB(HISTORY)
+#endif
+#if MINIRUN_WITH_CP
+#define CLI_CP(fn) fn
+#else
+#define CLI_CP(fn) cmd_no_CP
+CLI_STUB(CP)
+#endif
+#if MINIRUN_WITH_PRUNE
+#define CLI_PRUNE(fn) fn
+#else
+#define CLI_PRUNE(fn) cmd_no_PRUNE
+CLI_STUB(PRUNE)
 #endif
 
 static void cli_print_features(void)
@@ -24529,6 +24537,7 @@ static void cli_print_features(void)
 		{ "init", MINIRUN_WITH_INIT }, { "oci", MINIRUN_WITH_OCI },
 		{ "format", MINIRUN_WITH_FORMAT }, { "stats", MINIRUN_WITH_STATS },
 		{ "help", MINIRUN_WITH_HELP }, { "history", MINIRUN_WITH_HISTORY },
+		{ "cp", MINIRUN_WITH_CP }, { "prune", MINIRUN_WITH_PRUNE },
 	};
 	size_t i;
 	for (i = 0; i < sizeof features / sizeof features[0]; i++)
@@ -25715,7 +25724,7 @@ static int cmd_image(struct cli *c, int argc, char **argv)
 		  CLI_HELP("Display detailed information on one or more images") },
 		{ "load", cmd_load, CLI_HELP("Load an image from a tar archive or STDIN") },
 		{ "ls", cmd_images, CLI_HELP("List images") },
-		{ "prune", cmd_image_prune, CLI_HELP("Remove unused images") },
+		{ "prune", CLI_PRUNE(cmd_image_prune), CLI_HELP("Remove unused images") },
 		{ "rm", cmd_rmi, CLI_HELP("Remove one or more images") },
 		{ "tag", cmd_tag,
 		  CLI_HELP("Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE") },
@@ -28286,7 +28295,7 @@ static int cmd_info(struct cli *cl, int argc, char **argv)
 static int cmd_container(struct cli *cl, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
-		{ "cp", cmd_cp,
+		{ "cp", CLI_CP(cmd_cp),
 		  CLI_HELP("Copy files/folders between a container and the local filesystem") },
 		{ "create", cmd_create, CLI_HELP("Create a new container") },
 		{ "exec", cmd_exec, CLI_HELP("Execute a command in a running container") },
@@ -28297,7 +28306,7 @@ static int cmd_container(struct cli *cl, int argc, char **argv)
 		{ "ls", cmd_ps, CLI_HELP("List containers") },
 		{ "port", cmd_port,
 		  CLI_HELP("List port mappings or a specific mapping for the container") },
-		{ "prune", cmd_container_prune, CLI_HELP("Remove all stopped containers") },
+		{ "prune", CLI_PRUNE(cmd_container_prune), CLI_HELP("Remove all stopped containers") },
 		{ "rename", cmd_rename, CLI_HELP("Rename a container") },
 		{ "restart", cmd_restart, CLI_HELP("Restart one or more containers") },
 		{ "rm", cmd_rm, CLI_HELP("Remove one or more containers") },
@@ -28638,7 +28647,7 @@ static int cmd_volume(struct cli *c, int argc, char **argv)
 		{ "inspect", cmd_volume_inspect,
 		  CLI_HELP("Display detailed information on one or more volumes") },
 		{ "ls", cmd_volume_ls, CLI_HELP("List volumes") },
-		{ "prune", cmd_volume_prune, CLI_HELP("Remove unused local volumes") },
+		{ "prune", CLI_PRUNE(cmd_volume_prune), CLI_HELP("Remove unused local volumes") },
 		{ "rm", cmd_volume_rm, CLI_HELP("Remove one or more volumes") },
 		{ NULL, NULL, NULL },
 	};
@@ -28930,7 +28939,7 @@ static int cmd_system(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
 		{ "df", CLI_STATS(cmd_system_df), CLI_HELP("Show minirun disk usage") },
-		{ "prune", cmd_system_prune, CLI_HELP("Remove unused data") },
+		{ "prune", CLI_PRUNE(cmd_system_prune), CLI_HELP("Remove unused data") },
 		{ NULL, NULL, NULL },
 	};
 	return cli_subcommand(c, "system", subs, argc, argv);
@@ -29417,7 +29426,7 @@ static int cmd_network(struct cli *cl, int argc, char **argv)
 		{ "inspect", cmd_network_inspect,
 		  CLI_HELP("Display detailed information on one or more networks") },
 		{ "ls", cmd_network_ls, CLI_HELP("List networks") },
-		{ "prune", cmd_network_prune, CLI_HELP("Remove all unused networks") },
+		{ "prune", CLI_PRUNE(cmd_network_prune), CLI_HELP("Remove all unused networks") },
 		{ "rm", cmd_network_rm, CLI_HELP("Remove one or more networks") },
 		{ NULL, NULL, NULL },
 	};
@@ -30272,7 +30281,7 @@ static const struct cli_command cli_commands[] = {
 	{ "__monitor", cmd_monitor, NULL },
 	{ "check", cmd_check, CLI_HELP("Verify the store; --repair removes what nothing uses") },
 	{ "container", cmd_container, CLI_HELP("Manage containers") },
-	{ "cp", cmd_cp,
+	{ "cp", CLI_CP(cmd_cp),
 	  CLI_HELP("Copy files/folders between a container and the local filesystem") },
 	{ "create", cmd_create, CLI_HELP("Create a new container") },
 	{ "down", cmd_down, CLI_HELP("Stop and remove the containers that up started") },

@@ -113,6 +113,20 @@
 #define MINIRUN_WITH_HISTORY 1
 #endif
 
+/* `cp`: files and folders between a container and the host, as tar
+ * streams or paths. About 8 KB where nothing else needs the tar writer
+ * (initramfs), 1 KB in full. */
+#ifndef MINIRUN_WITH_CP
+#define MINIRUN_WITH_CP 1
+#endif
+
+/* `container prune`, `image prune`, `volume prune`, `network prune`,
+ * `system prune` (`rm`, `rmi`, `volume rm` and `check --repair` stay).
+ * About 4.5 KB. */
+#ifndef MINIRUN_WITH_PRUNE
+#define MINIRUN_WITH_PRUNE 1
+#endif
+
 /* The one-line texts of `--help` for every flag and command. About 7 KB.
  * Off, `--help` lists the names alone (usage lines and errors stay). */
 #ifndef MINIRUN_WITH_HELP
