@@ -27,7 +27,7 @@ variant full
 variant no-tls TLS=0
 variant no-pull TLS=0 PULL=0
 variant no-gzip TLS=0 PULL=0 GZIP=0
-for f in ZSTD OVERLAY NET CGROUPS SECCOMP INIT FORMAT STATS HELP HISTORY CP PRUNE; do
+for f in ZSTD OVERLAY NET CGROUPS SECCOMP INIT FORMAT STATS HELP HISTORY CP PRUNE OCI; do
 	variant "no-$(echo $f | tr A-Z a-z)" $f=0
 done
 
@@ -48,6 +48,6 @@ row() { # FLAG variant base note
 row TLS no-tls full ""
 row PULL no-pull no-tls "measured without TLS"
 row GZIP no-gzip no-pull "measured without PULL and TLS"
-for f in ZSTD OVERLAY NET CGROUPS SECCOMP INIT FORMAT STATS HELP HISTORY CP PRUNE; do
+for f in ZSTD OVERLAY NET CGROUPS SECCOMP INIT FORMAT STATS HELP HISTORY CP PRUNE OCI; do
 	row $f "no-$(echo $f | tr A-Z a-z)" full ""
 done
