@@ -24226,6 +24226,34 @@ static int tmpl_render(const char *fmt, const struct mr_json *root, struct mr_bu
 		out->len--;
 	return rc;
 }
+
+/* Render fmt over an object of string fields (kv: name, value pairs, n of
+ * them), as a list command's row. Returns as tmpl_render. */
+static int tmpl_render_kv(const char *fmt, const char *const *kv, size_t n, struct mr_buf *out,
+			  char *msg, size_t msgsize)
+{
+	struct mr_buf js = { 0 };
+	struct mr_json_doc doc = { 0 };
+	struct mr_jw w;
+	struct mr_err err;
+	size_t i;
+	int rc = -1;
+	mr_jw_init(&w, &js, 0);
+	mr_jw_obj(&w);
+	for (i = 0; i < n; i++) {
+		mr_jw_key(&w, kv[2 * i]);
+		mr_jw_str(&w, kv[2 * i + 1]);
+	}
+	mr_jw_obj_end(&w);
+	if (mr_json_parse(&doc, js.data, js.len, &err) < 0) {
+		snprintf(msg, msgsize, "%s", err.msg);
+	} else {
+		rc = tmpl_render(fmt, doc.root, out, msg, msgsize);
+		mr_json_free(&doc);
+	}
+	mr_buf_free(&js);
+	return rc;
+}
 #else
 static int tmpl_render(const char *fmt, const struct mr_json *root, struct mr_buf *out,
 		       char *msg, size_t msgsize)
@@ -24233,6 +24261,13 @@ static int tmpl_render(const char *fmt, const struct mr_json *root, struct mr_bu
 	(void)fmt; (void)root; (void)out;
 	snprintf(msg, msgsize, "--format: built without MINIRUN_WITH_FORMAT");
 	return -3;
+}
+
+static int tmpl_render_kv(const char *fmt, const char *const *kv, size_t n, struct mr_buf *out,
+			  char *msg, size_t msgsize)
+{
+	(void)kv; (void)n;
+	return tmpl_render(fmt, NULL, out, msg, msgsize);
 }
 #endif
 /* ======================== END src/20c_tmpl.c ======================== */
@@ -24701,29 +24736,10 @@ static void cli_fmt_init(struct cli_fmt *f, const char *fmt, const char *heads)
 /* Render one object (kv pairs, n of them) into out; 0, or the exit code. */
 static int cli_fmt_render(struct cli_fmt *f, const char *const *kv, size_t n, struct mr_buf *out)
 {
-	struct mr_buf js = { 0 };
-	struct mr_json_doc doc = { 0 };
-	struct mr_jw w;
-	struct mr_err err;
 	char msg[256];
-	size_t i;
-	int rc;
-	mr_jw_init(&w, &js, 0);
-	mr_jw_obj(&w);
-	for (i = 0; i < n; i++) {
-		mr_jw_key(&w, kv[2 * i]);
-		mr_jw_str(&w, kv[2 * i + 1]);
-	}
-	mr_jw_obj_end(&w);
-	if (mr_json_parse(&doc, js.data, js.len, &err) < 0) {
-		mr_buf_free(&js);
-		return 1;
-	}
-	rc = tmpl_render(f->fmt, doc.root, out, msg, sizeof msg);
+	int rc = tmpl_render_kv(f->fmt, kv, n, out, msg, sizeof msg);
 	if (rc < 0)
 		fprintf(stderr, "%s%s\n", rc == -3 ? "minirun: " : "", msg);
-	mr_json_free(&doc);
-	mr_buf_free(&js);
 	return rc == 0 ? 0 : rc == -2 ? 64 : rc == -3 ? CLI_EXIT_FAIL : 1;
 }
 
