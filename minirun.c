@@ -26011,6 +26011,7 @@ static int oci_wanted(int argc, char **argv)
  * Everything is evaluated straight from the template text; blocks are
  * skipped by scanning to their `end`. */
 
+#if MINIRUN_WITH_FORMAT
 #define TMPL_MAX_VARS 8
 #define TMPL_MAX_ITEMS 256
 
@@ -26823,7 +26824,8 @@ static int tmpl_scan(struct tmpl *t, const char *fmt)
 
 /* Render fmt over root into out. Returns 0, -1 when executing failed, -2
  * when the template is malformed; msg gets Docker's text after "template
- * parsing error: " (Docker exits 1 for the first, 64 for the second). */
+ * parsing error: " (Docker exits 1 for the first, 64 for the second); -3
+ * when templates are not built in. */
 static int tmpl_render(const char *fmt, const struct mr_json *root, struct mr_buf *out,
 		       char *msg, size_t msgsize)
 {
@@ -26863,6 +26865,50 @@ static int tmpl_render(const char *fmt, const struct mr_json *root, struct mr_bu
 		out->len--;
 	return rc;
 }
+
+/* Render fmt over an object of string fields (kv: name, value pairs, n of
+ * them), as a list command's row. Returns as tmpl_render. */
+static int tmpl_render_kv(const char *fmt, const char *const *kv, size_t n, struct mr_buf *out,
+			  char *msg, size_t msgsize)
+{
+	struct mr_buf js = { 0 };
+	struct mr_json_doc doc = { 0 };
+	struct mr_jw w;
+	struct mr_err err;
+	size_t i;
+	int rc = -1;
+	mr_jw_init(&w, &js, 0);
+	mr_jw_obj(&w);
+	for (i = 0; i < n; i++) {
+		mr_jw_key(&w, kv[2 * i]);
+		mr_jw_str(&w, kv[2 * i + 1]);
+	}
+	mr_jw_obj_end(&w);
+	if (mr_json_parse(&doc, js.data, js.len, &err) < 0) {
+		snprintf(msg, msgsize, "%s", err.msg);
+	} else {
+		rc = tmpl_render(fmt, doc.root, out, msg, msgsize);
+		mr_json_free(&doc);
+	}
+	mr_buf_free(&js);
+	return rc;
+}
+#else
+static int tmpl_render(const char *fmt, const struct mr_json *root, struct mr_buf *out,
+		       char *msg, size_t msgsize)
+{
+	(void)fmt; (void)root; (void)out;
+	snprintf(msg, msgsize, "--format: built without MINIRUN_WITH_FORMAT");
+	return -3;
+}
+
+static int tmpl_render_kv(const char *fmt, const char *const *kv, size_t n, struct mr_buf *out,
+			  char *msg, size_t msgsize)
+{
+	(void)kv; (void)n;
+	return tmpl_render(fmt, NULL, out, msg, msgsize);
+}
+#endif
 /* ======================== END src/20c_tmpl.c ======================== */
 
 /* ======================== BEGIN src/21_cli.c ======================== */
@@ -26902,6 +26948,15 @@ struct cli_command {
 	int (*run)(struct cli *c, int argc, char **argv);
 	const char *summary;
 };
+
+/* The one-line texts of `--help` (MINIRUN_WITH_HELP): each flag's and each
+ * command's. Off, `--help` lists the names alone; the usage lines stay (error
+ * messages quote them). */
+#if MINIRUN_WITH_HELP
+#define CLI_HELP(text) text
+#else
+#define CLI_HELP(text) ""
+#endif
 
 /* Does `name` (without dashes) match one of "a|all"? */
 static int cli_flag_matches(const char *names, const char *name, size_t len)
@@ -26965,7 +27020,8 @@ static void cli_usage(const char *cmd, const char *usage, const struct cli_flag 
 			else
 				snprintf(left, sizeof left, "    --%s%s", f->names,
 					 f->has_value ? " value" : "");
-			printf("  %-28s %s\n", left, f->help ? f->help : "");
+			printf(f->help && *f->help ? "  %-28s %s\n" : "  %s\n", left,
+			       f->help ? f->help : "");
 		}
 	}
 }
@@ -27112,6 +27168,39 @@ static int cli_disabled(const char *cmd, const char *flag)
 	return CLI_EXIT_FAIL;
 }
 
+/* Commands a preset can leave out: the command tables name them through
+ * CLI_<FLAG>(fn), which is fn, or else a stub that says "built without
+ * MINIRUN_WITH_<FLAG>"; nothing then refers to fn's code. STATS: `stats`,
+ * `top`, `system df`; HISTORY: `history`; CP: `cp`; PRUNE: the five
+ * `prune` commands. */
+#define CLI_STUB(FLAG) \
+	static int cmd_no_##FLAG(struct cli *c, int argc, char **argv) \
+	{ (void)argc; (void)argv; return cli_disabled(c->cmd, #FLAG); }
+#if MINIRUN_WITH_STATS
+#define CLI_STATS(fn) fn
+#else
+#define CLI_STATS(fn) cmd_no_STATS
+CLI_STUB(STATS)
+#endif
+#if MINIRUN_WITH_HISTORY
+#define CLI_HISTORY(fn) fn
+#else
+#define CLI_HISTORY(fn) cmd_no_HISTORY
+CLI_STUB(HISTORY)
+#endif
+#if MINIRUN_WITH_CP
+#define CLI_CP(fn) fn
+#else
+#define CLI_CP(fn) cmd_no_CP
+CLI_STUB(CP)
+#endif
+#if MINIRUN_WITH_PRUNE
+#define CLI_PRUNE(fn) fn
+#else
+#define CLI_PRUNE(fn) cmd_no_PRUNE
+CLI_STUB(PRUNE)
+#endif
+
 static void cli_print_features(void)
 {
 	static const struct { const char *name; int on; } features[] = {
@@ -27121,6 +27210,9 @@ static void cli_print_features(void)
 		{ "cgroups", MINIRUN_WITH_CGROUPS }, { "seccomp", MINIRUN_WITH_SECCOMP },
 		{ "seccomp-profile", MINIRUN_WITH_SECCOMP_PROFILE },
 		{ "init", MINIRUN_WITH_INIT }, { "oci", MINIRUN_WITH_OCI },
+		{ "format", MINIRUN_WITH_FORMAT }, { "stats", MINIRUN_WITH_STATS },
+		{ "help", MINIRUN_WITH_HELP }, { "history", MINIRUN_WITH_HISTORY },
+		{ "cp", MINIRUN_WITH_CP }, { "prune", MINIRUN_WITH_PRUNE },
 	};
 	size_t i;
 	for (i = 0; i < sizeof features / sizeof features[0]; i++)
@@ -27181,7 +27273,7 @@ static void cli_main_usage(void)
 	       "Commands:\n", MINIRUN_DEFAULT_ROOT, MINIRUN_DEFAULT_RUNDIR);
 	for (cmd = cli_commands; cmd->name; cmd++)
 		if (cmd->summary)
-			printf("  %-10s  %s\n", cmd->name, cmd->summary);
+			printf(*cmd->summary ? "  %-10s  %s\n" : "  %s\n", cmd->name, cmd->summary);
 	printf("\nRun 'minirun COMMAND --help' for more information on a command.\n");
 }
 
@@ -27200,7 +27292,7 @@ static int cli_subcommand(struct cli *c, const char *group, const struct cli_com
 	if (argc == 0 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
 		printf("\nUsage:  minirun %s COMMAND\n\nCommands:\n", group);
 		for (s = subs; s->name; s++)
-			printf("  %-10s  %s\n", s->name, s->summary);
+			printf(*s->summary ? "  %-10s  %s\n" : "  %s\n", s->name, s->summary);
 		printf("\nRun 'minirun %s COMMAND --help' for more information on a command.\n", group);
 		return argc == 0 ? CLI_EXIT_FAIL : 0;
 	}
@@ -27284,30 +27376,11 @@ static void cli_fmt_init(struct cli_fmt *f, const char *fmt, const char *heads)
 /* Render one object (kv pairs, n of them) into out; 0, or the exit code. */
 static int cli_fmt_render(struct cli_fmt *f, const char *const *kv, size_t n, struct mr_buf *out)
 {
-	struct mr_buf js = { 0 };
-	struct mr_json_doc doc = { 0 };
-	struct mr_jw w;
-	struct mr_err err;
 	char msg[256];
-	size_t i;
-	int rc;
-	mr_jw_init(&w, &js, 0);
-	mr_jw_obj(&w);
-	for (i = 0; i < n; i++) {
-		mr_jw_key(&w, kv[2 * i]);
-		mr_jw_str(&w, kv[2 * i + 1]);
-	}
-	mr_jw_obj_end(&w);
-	if (mr_json_parse(&doc, js.data, js.len, &err) < 0) {
-		mr_buf_free(&js);
-		return 1;
-	}
-	rc = tmpl_render(f->fmt, doc.root, out, msg, sizeof msg);
+	int rc = tmpl_render_kv(f->fmt, kv, n, out, msg, sizeof msg);
 	if (rc < 0)
-		fprintf(stderr, "%s\n", msg);
-	mr_json_free(&doc);
-	mr_buf_free(&js);
-	return rc == 0 ? 0 : rc == -2 ? 64 : 1;
+		fprintf(stderr, "%s%s\n", rc == -3 ? "minirun: " : "", msg);
+	return rc == 0 ? 0 : rc == -2 ? 64 : rc == -3 ? CLI_EXIT_FAIL : 1;
 }
 
 /* Cells of a rendered row, split at its tabs, into the table. */
@@ -27337,12 +27410,16 @@ static void cli_fmt_header(struct cli_fmt *f)
 	const char *kv[48], *h;
 	size_t n = 0;
 	struct mr_buf out = { 0 };
+	int rc;
 	for (h = f->heads; *h && n < 24; h += strlen(h) + 1, h += strlen(h) + 1, n++) {
 		kv[2 * n] = h;
 		kv[2 * n + 1] = h + strlen(h) + 1;
 	}
-	if (cli_fmt_render(f, kv, n, &out) == 0 && out.data)
+	rc = cli_fmt_render(f, kv, n, &out);
+	if (rc == 0 && out.data)
 		cli_fmt_add(f, out.data);
+	else if (rc == CLI_EXIT_FAIL)   /* not built in: said once */
+		f->rc = rc;
 	mr_buf_free(&out);
 }
 
@@ -27353,6 +27430,8 @@ static int cli_fmt_row(struct cli_fmt *f, const char *const *kv, size_t n)
 		return f->rc;
 	if (f->table && !f->t.nrows)
 		cli_fmt_header(f);
+	if (f->rc)
+		return f->rc;
 	f->rc = cli_fmt_render(f, kv, n, &out);
 	if (!f->rc && f->table)
 		cli_fmt_add(f, out.data ? out.data : (char *)"");
@@ -27376,10 +27455,12 @@ static int cmd_load(struct cli *c, int argc, char **argv)
 	const char *input = NULL, *dir = NULL, *platform = NULL;
 	int quiet = 0, fd = 0, rc;
 	struct cli_flag flags[] = {
-		{ "i|input", 1, &input, NULL, NULL, "Read from tar archive file, instead of STDIN" },
-		{ "dir", 1, &dir, NULL, NULL, "Load an OCI layout folder" },
-		{ "platform", 1, &platform, NULL, NULL, "Platform to load from a multi-platform image" },
-		{ "q|quiet", 0, NULL, &quiet, NULL, "Suppress the load output" },
+		{ "i|input", 1, &input, NULL, NULL,
+		  CLI_HELP("Read from tar archive file, instead of STDIN") },
+		{ "dir", 1, &dir, NULL, NULL, CLI_HELP("Load an OCI layout folder") },
+		{ "platform", 1, &platform, NULL, NULL,
+		  CLI_HELP("Platform to load from a multi-platform image") },
+		{ "q|quiet", 0, NULL, &quiet, NULL, CLI_HELP("Suppress the load output") },
 		{ 0 },
 	};
 	struct image_load ld;
@@ -27597,11 +27678,13 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 	const char *format = NULL;
 	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
-		{ "a|all", 0, NULL, &all, NULL, "Show all images" },
-		{ "q|quiet", 0, NULL, &quiet, NULL, "Only show image IDs" },
-		{ "no-trunc", 0, NULL, &no_trunc, NULL, "Don't truncate output" },
-		{ "format", 1, &format, NULL, NULL, "Pretty-print images using a Go template" },
-		{ "f|filter", 1, NULL, NULL, &filters, "Filter output based on conditions provided" },
+		{ "a|all", 0, NULL, &all, NULL, CLI_HELP("Show all images") },
+		{ "q|quiet", 0, NULL, &quiet, NULL, CLI_HELP("Only show image IDs") },
+		{ "no-trunc", 0, NULL, &no_trunc, NULL, CLI_HELP("Don't truncate output") },
+		{ "format", 1, &format, NULL, NULL,
+		  CLI_HELP("Pretty-print images using a Go template") },
+		{ "f|filter", 1, NULL, NULL, &filters,
+		  CLI_HELP("Filter output based on conditions provided") },
 		{ 0 },
 	};
 	struct cli_fmt fm;
@@ -27830,7 +27913,8 @@ static int cmd_image_inspect(struct cli *c, int argc, char **argv)
 {
 	const char *format = NULL;
 	struct cli_flag flags[] = {
-		{ "f|format", 1, &format, NULL, NULL, "Format the output using the given Go template" },
+		{ "f|format", 1, &format, NULL, NULL,
+		  CLI_HELP("Format the output using the given Go template") },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -27991,8 +28075,8 @@ static int cmd_rmi(struct cli *c, int argc, char **argv)
 {
 	int force = 0, i, rc = 0;
 	struct cli_flag flags[] = {
-		{ "f|force", 0, NULL, &force, NULL, "Force removal of the image" },
-		{ "no-prune", 0, NULL, NULL, NULL, "Do not delete untagged parents" },
+		{ "f|force", 0, NULL, &force, NULL, CLI_HELP("Force removal of the image") },
+		{ "no-prune", 0, NULL, NULL, NULL, CLI_HELP("Do not delete untagged parents") },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -28041,9 +28125,11 @@ static int cmd_image_prune(struct cli *c, int argc, char **argv)
 	int force = 0, all = 0;
 	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
-		{ "a|all", 0, NULL, &all, NULL, "Remove all unused images, not just dangling ones" },
-		{ "f|force", 0, NULL, &force, NULL, "Do not prompt for confirmation" },
-		{ "filter", 1, NULL, NULL, &filters, "Provide filter values (e.g. \"until=<timestamp>\")" },
+		{ "a|all", 0, NULL, &all, NULL,
+		  CLI_HELP("Remove all unused images, not just dangling ones") },
+		{ "f|force", 0, NULL, &force, NULL, CLI_HELP("Do not prompt for confirmation") },
+		{ "filter", 1, NULL, NULL, &filters,
+		  CLI_HELP("Provide filter values (e.g. \"until=<timestamp>\")") },
 		{ 0 },
 	};
 	struct img_filter fx;
@@ -28180,9 +28266,10 @@ static int cmd_history(struct cli *c, int argc, char **argv)
 	int quiet = 0, no_trunc = 0, rc = 1;
 	const char *format = NULL;
 	struct cli_flag flags[] = {
-		{ "q|quiet", 0, NULL, &quiet, NULL, "Only show image IDs" },
-		{ "no-trunc", 0, NULL, &no_trunc, NULL, "Don't truncate output" },
-		{ "format", 1, &format, NULL, NULL, "Pretty-print images using a Go template" },
+		{ "q|quiet", 0, NULL, &quiet, NULL, CLI_HELP("Only show image IDs") },
+		{ "no-trunc", 0, NULL, &no_trunc, NULL, CLI_HELP("Don't truncate output") },
+		{ "format", 1, &format, NULL, NULL,
+		  CLI_HELP("Pretty-print images using a Go template") },
 		{ 0 },
 	};
 	static const char *const head[] = { "IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT" };
@@ -28288,14 +28375,17 @@ out:
 static int cmd_image(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
-		{ "history", cmd_history, "Show the history of an image" },
-		{ "inspect", cmd_image_inspect, "Display detailed information on one or more images" },
-		{ "load", cmd_load, "Load an image from a tar archive or STDIN" },
-		{ "ls", cmd_images, "List images" },
-		{ "prune", cmd_image_prune, "Remove unused images" },
-		{ "rm", cmd_rmi, "Remove one or more images" },
-		{ "tag", cmd_tag, "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE" },
-		{ "unpack", cmd_image_unpack, "Write an image's flattened root filesystem to a folder" },
+		{ "history", CLI_HISTORY(cmd_history), CLI_HELP("Show the history of an image") },
+		{ "inspect", cmd_image_inspect,
+		  CLI_HELP("Display detailed information on one or more images") },
+		{ "load", cmd_load, CLI_HELP("Load an image from a tar archive or STDIN") },
+		{ "ls", cmd_images, CLI_HELP("List images") },
+		{ "prune", CLI_PRUNE(cmd_image_prune), CLI_HELP("Remove unused images") },
+		{ "rm", cmd_rmi, CLI_HELP("Remove one or more images") },
+		{ "tag", cmd_tag,
+		  CLI_HELP("Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE") },
+		{ "unpack", cmd_image_unpack,
+		  CLI_HELP("Write an image's flattened root filesystem to a folder") },
 		{ NULL, NULL, NULL },
 	};
 	return cli_subcommand(c, "image", subs, argc, argv);
@@ -28322,59 +28412,90 @@ static int cli_ctr(struct cli *cl, const char *ref, struct ctr *c)
 static int run_parse(struct cli *cl, struct ctr_opts *o, int argc, char **argv, int is_run)
 {
 	struct cli_flag flags[] = {
-		{ "d|detach", 0, NULL, &o->detach, NULL, "Run in the background, print the ID" },
-		{ "name", 1, &o->name, NULL, NULL, "Assign a name to the container" },
-		{ "rm", 0, NULL, &o->rm, NULL, "Remove the container when it exits" },
+		{ "d|detach", 0, NULL, &o->detach, NULL,
+		  CLI_HELP("Run in the background, print the ID") },
+		{ "name", 1, &o->name, NULL, NULL, CLI_HELP("Assign a name to the container") },
+		{ "rm", 0, NULL, &o->rm, NULL, CLI_HELP("Remove the container when it exits") },
 		{ "pull", 1, &o->pull, NULL, NULL,
-		  "Pull image before running (\"always\"|\"missing\"|\"never\")" },
-		{ "e|env", 1, NULL, NULL, &o->env, "Set environment variables" },
-		{ "env-file", 1, NULL, NULL, &o->env_file, "Read environment variables from a file" },
-		{ "w|workdir", 1, &o->workdir, NULL, NULL, "Working directory in the container" },
-		{ "u|user", 1, &o->user, NULL, NULL, "User: name|uid[:group|gid]" },
-		{ "entrypoint", 1, &o->entrypoint, NULL, NULL, "Replace the image's ENTRYPOINT" },
-		{ "h|hostname", 1, &o->hostname, NULL, NULL, "Container host name" },
-		{ "i|interactive", 0, NULL, &o->interactive, NULL, "Keep STDIN open" },
-		{ "t|tty", 0, NULL, &o->tty, NULL, "Allocate a pseudo-TTY" },
-		{ "read-only", 0, NULL, &o->read_only, NULL, "Read-only root filesystem" },
-		{ "init", 0, NULL, &o->init, NULL, "Run an init that forwards signals and reaps" },
-		{ "l|label", 1, NULL, NULL, &o->label, "Set meta data on a container" },
-		{ "stop-signal", 1, &o->stop_signal, NULL, NULL, "Signal to stop the container" },
-		{ "stop-timeout", 1, &o->stop_timeout, NULL, NULL, "Seconds before stop kills" },
-		{ "restart", 1, &o->restart, NULL, NULL, "no|on-failure[:N]|always|unless-stopped" },
-		{ "m|memory", 1, &o->memory, NULL, NULL, "Memory limit" },
-		{ "memory-swap", 1, &o->memory_swap, NULL, NULL, "Memory plus swap limit (-1: unlimited)" },
-		{ "cpus", 1, &o->cpus, NULL, NULL, "Number of CPUs" },
-		{ "pids-limit", 1, &o->pids_limit, NULL, NULL, "Most processes (-1: unlimited)" },
-		{ "cap-add", 1, NULL, NULL, &o->cap_add, "Add Linux capabilities" },
-		{ "cap-drop", 1, NULL, NULL, &o->cap_drop, "Drop Linux capabilities" },
-		{ "privileged", 0, NULL, &o->privileged, NULL, "Every capability and device, no masks" },
-		{ "device", 1, NULL, NULL, &o->device, "Add a host device: HOST[:CONTAINER][:rwm]" },
-		{ "device-cgroup-rule", 1, NULL, NULL, &o->device_rule, "Allow devices: 'c 42:* rmw'" },
-		{ "sysctl", 1, NULL, NULL, &o->sysctl, "Namespaced kernel parameter: KEY=VALUE" },
-		{ "ulimit", 1, NULL, NULL, &o->ulimit, "Resource limit: NAME=SOFT[:HARD]" },
-		{ "group-add", 1, NULL, NULL, &o->group_add, "Additional group to join" },
-		{ "ipc", 1, &o->ipc, NULL, NULL, "IPC namespace: private or host" },
-		{ "pid", 1, &o->pid, NULL, NULL, "PID namespace: host, or a private one" },
-		{ "health-cmd", 1, &o->health_cmd, NULL, NULL, "Command to run to check health" },
-		{ "health-interval", 1, &o->health_interval, NULL, NULL, "Time between checks (30s)" },
-		{ "health-timeout", 1, &o->health_timeout, NULL, NULL, "Longest a check may run (30s)" },
-		{ "health-start-period", 1, &o->health_start, NULL, NULL, "Failures not counted (0s)" },
-		{ "health-retries", 1, &o->health_retries, NULL, NULL, "Failures to be unhealthy (3)" },
-		{ "no-healthcheck", 0, NULL, &o->no_healthcheck, NULL, "Disable any HEALTHCHECK" },
-		{ "uts", 1, &o->uts, NULL, NULL, "UTS namespace: host, or a private one" },
-		{ "shm-size", 1, &o->shm_size, NULL, NULL, "Size of /dev/shm (default 64m)" },
-		{ "security-opt", 1, NULL, NULL, &o->security_opt, "Security Options" },
-		{ "log-opt", 1, NULL, NULL, &o->log_opt, "max-size=SIZE, max-file=N, location=ram|store" },
-		{ "network|net", 1, &o->network, NULL, NULL, "bridge, host, none, container:NAME" },
-		{ "p|publish", 1, NULL, NULL, &o->publish, "Publish a port: [IP:]HOSTPORT:PORT" },
-		{ "P|publish-all", 0, NULL, &o->publish_all, NULL, "Publish the exposed ports" },
-		{ "add-host", 1, NULL, NULL, &o->add_host, "Add host:ip to /etc/hosts" },
-		{ "dns", 1, NULL, NULL, &o->dns, "Set custom DNS servers" },
-		{ "network-alias", 1, NULL, NULL, &o->network_alias, "Add a network-scoped alias" },
-		{ "v|volume", 1, NULL, NULL, &o->volume, "Bind mount a volume" },
-		{ "mount", 1, NULL, NULL, &o->mount, "type=volume|bind|tmpfs,..." },
-		{ "tmpfs", 1, NULL, NULL, &o->tmpfs, "Mount a tmpfs directory" },
-		{ "volumes-from", 1, NULL, NULL, &o->volumes_from, "Mount the volumes of CONTAINER[:ro|:rw]" },
+		  CLI_HELP("Pull image before running (\"always\"|\"missing\"|\"never\")") },
+		{ "e|env", 1, NULL, NULL, &o->env, CLI_HELP("Set environment variables") },
+		{ "env-file", 1, NULL, NULL, &o->env_file,
+		  CLI_HELP("Read environment variables from a file") },
+		{ "w|workdir", 1, &o->workdir, NULL, NULL,
+		  CLI_HELP("Working directory in the container") },
+		{ "u|user", 1, &o->user, NULL, NULL, CLI_HELP("User: name|uid[:group|gid]") },
+		{ "entrypoint", 1, &o->entrypoint, NULL, NULL,
+		  CLI_HELP("Replace the image's ENTRYPOINT") },
+		{ "h|hostname", 1, &o->hostname, NULL, NULL, CLI_HELP("Container host name") },
+		{ "i|interactive", 0, NULL, &o->interactive, NULL, CLI_HELP("Keep STDIN open") },
+		{ "t|tty", 0, NULL, &o->tty, NULL, CLI_HELP("Allocate a pseudo-TTY") },
+		{ "read-only", 0, NULL, &o->read_only, NULL,
+		  CLI_HELP("Read-only root filesystem") },
+		{ "init", 0, NULL, &o->init, NULL,
+		  CLI_HELP("Run an init that forwards signals and reaps") },
+		{ "l|label", 1, NULL, NULL, &o->label, CLI_HELP("Set meta data on a container") },
+		{ "stop-signal", 1, &o->stop_signal, NULL, NULL,
+		  CLI_HELP("Signal to stop the container") },
+		{ "stop-timeout", 1, &o->stop_timeout, NULL, NULL,
+		  CLI_HELP("Seconds before stop kills") },
+		{ "restart", 1, &o->restart, NULL, NULL,
+		  CLI_HELP("no|on-failure[:N]|always|unless-stopped") },
+		{ "m|memory", 1, &o->memory, NULL, NULL, CLI_HELP("Memory limit") },
+		{ "memory-swap", 1, &o->memory_swap, NULL, NULL,
+		  CLI_HELP("Memory plus swap limit (-1: unlimited)") },
+		{ "cpus", 1, &o->cpus, NULL, NULL, CLI_HELP("Number of CPUs") },
+		{ "pids-limit", 1, &o->pids_limit, NULL, NULL,
+		  CLI_HELP("Most processes (-1: unlimited)") },
+		{ "cap-add", 1, NULL, NULL, &o->cap_add, CLI_HELP("Add Linux capabilities") },
+		{ "cap-drop", 1, NULL, NULL, &o->cap_drop, CLI_HELP("Drop Linux capabilities") },
+		{ "privileged", 0, NULL, &o->privileged, NULL,
+		  CLI_HELP("Every capability and device, no masks") },
+		{ "device", 1, NULL, NULL, &o->device,
+		  CLI_HELP("Add a host device: HOST[:CONTAINER][:rwm]") },
+		{ "device-cgroup-rule", 1, NULL, NULL, &o->device_rule,
+		  CLI_HELP("Allow devices: 'c 42:* rmw'") },
+		{ "sysctl", 1, NULL, NULL, &o->sysctl,
+		  CLI_HELP("Namespaced kernel parameter: KEY=VALUE") },
+		{ "ulimit", 1, NULL, NULL, &o->ulimit,
+		  CLI_HELP("Resource limit: NAME=SOFT[:HARD]") },
+		{ "group-add", 1, NULL, NULL, &o->group_add, CLI_HELP("Additional group to join") },
+		{ "ipc", 1, &o->ipc, NULL, NULL, CLI_HELP("IPC namespace: private or host") },
+		{ "pid", 1, &o->pid, NULL, NULL,
+		  CLI_HELP("PID namespace: host, or a private one") },
+		{ "health-cmd", 1, &o->health_cmd, NULL, NULL,
+		  CLI_HELP("Command to run to check health") },
+		{ "health-interval", 1, &o->health_interval, NULL, NULL,
+		  CLI_HELP("Time between checks (30s)") },
+		{ "health-timeout", 1, &o->health_timeout, NULL, NULL,
+		  CLI_HELP("Longest a check may run (30s)") },
+		{ "health-start-period", 1, &o->health_start, NULL, NULL,
+		  CLI_HELP("Failures not counted (0s)") },
+		{ "health-retries", 1, &o->health_retries, NULL, NULL,
+		  CLI_HELP("Failures to be unhealthy (3)") },
+		{ "no-healthcheck", 0, NULL, &o->no_healthcheck, NULL,
+		  CLI_HELP("Disable any HEALTHCHECK") },
+		{ "uts", 1, &o->uts, NULL, NULL,
+		  CLI_HELP("UTS namespace: host, or a private one") },
+		{ "shm-size", 1, &o->shm_size, NULL, NULL,
+		  CLI_HELP("Size of /dev/shm (default 64m)") },
+		{ "security-opt", 1, NULL, NULL, &o->security_opt, CLI_HELP("Security Options") },
+		{ "log-opt", 1, NULL, NULL, &o->log_opt,
+		  CLI_HELP("max-size=SIZE, max-file=N, location=ram|store") },
+		{ "network|net", 1, &o->network, NULL, NULL,
+		  CLI_HELP("bridge, host, none, container:NAME") },
+		{ "p|publish", 1, NULL, NULL, &o->publish,
+		  CLI_HELP("Publish a port: [IP:]HOSTPORT:PORT") },
+		{ "P|publish-all", 0, NULL, &o->publish_all, NULL,
+		  CLI_HELP("Publish the exposed ports") },
+		{ "add-host", 1, NULL, NULL, &o->add_host, CLI_HELP("Add host:ip to /etc/hosts") },
+		{ "dns", 1, NULL, NULL, &o->dns, CLI_HELP("Set custom DNS servers") },
+		{ "network-alias", 1, NULL, NULL, &o->network_alias,
+		  CLI_HELP("Add a network-scoped alias") },
+		{ "v|volume", 1, NULL, NULL, &o->volume, CLI_HELP("Bind mount a volume") },
+		{ "mount", 1, NULL, NULL, &o->mount, CLI_HELP("type=volume|bind|tmpfs,...") },
+		{ "tmpfs", 1, NULL, NULL, &o->tmpfs, CLI_HELP("Mount a tmpfs directory") },
+		{ "volumes-from", 1, NULL, NULL, &o->volumes_from,
+		  CLI_HELP("Mount the volumes of CONTAINER[:ro|:rw]") },
 		{ 0 },
 	};
 	int n, i;
@@ -28521,8 +28642,10 @@ static int cmd_start(struct cli *cl, int argc, char **argv)
 {
 	int attach = 0, interactive = 0, i, rc = 0;
 	struct cli_flag flags[] = {
-		{ "a|attach", 0, NULL, &attach, NULL, "Attach STDOUT/STDERR, forward signals" },
-		{ "i|interactive", 0, NULL, &interactive, NULL, "Attach container's STDIN" },
+		{ "a|attach", 0, NULL, &attach, NULL,
+		  CLI_HELP("Attach STDOUT/STDERR, forward signals") },
+		{ "i|interactive", 0, NULL, &interactive, NULL,
+		  CLI_HELP("Attach container's STDIN") },
 		{ 0 },
 	};
 	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER [CONTAINER...]");
@@ -28573,8 +28696,8 @@ static int cmd_stop_restart(struct cli *cl, int argc, char **argv, int restart)
 {
 	const char *t = NULL, *s = NULL;
 	struct cli_flag flags[] = {
-		{ "t|time|timeout", 1, &t, NULL, NULL, "Seconds before SIGKILL" },
-		{ "s|signal", 1, &s, NULL, NULL, "Signal to send to the container" },
+		{ "t|time|timeout", 1, &t, NULL, NULL, CLI_HELP("Seconds before SIGKILL") },
+		{ "s|signal", 1, &s, NULL, NULL, CLI_HELP("Signal to send to the container") },
 		{ 0 },
 	};
 	uint64_t v = 0;
@@ -28625,7 +28748,7 @@ static int cmd_kill(struct cli *cl, int argc, char **argv)
 {
 	const char *s = "KILL";
 	struct cli_flag flags[] = {
-		{ "s|signal", 1, &s, NULL, NULL, "Signal to send to the container" },
+		{ "s|signal", 1, &s, NULL, NULL, CLI_HELP("Signal to send to the container") },
 		{ 0 },
 	};
 	int i, rc = 0, sig;
@@ -28679,8 +28802,8 @@ static int cmd_rm(struct cli *cl, int argc, char **argv)
 {
 	int force = 0, volumes = 0, i, rc = 0;
 	struct cli_flag flags[] = {
-		{ "f|force", 0, NULL, &force, NULL, "Kill a running container first" },
-		{ "v|volumes", 0, NULL, &volumes, NULL, "Remove its anonymous volumes" },
+		{ "f|force", 0, NULL, &force, NULL, CLI_HELP("Kill a running container first") },
+		{ "v|volumes", 0, NULL, &volumes, NULL, CLI_HELP("Remove its anonymous volumes") },
 		{ 0 },
 	};
 	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER [CONTAINER...]");
@@ -28889,11 +29012,12 @@ static int cmd_logs(struct cli *cl, int argc, char **argv)
 	const char *tail = NULL, *since = NULL, *until = NULL;
 	int follow = 0, ts = 0, dirfd, i, pass, nfiles;
 	struct cli_flag flags[] = {
-		{ "f|follow", 0, NULL, &follow, NULL, "Follow log output" },
-		{ "n|tail", 1, &tail, NULL, NULL, "Lines from the end" },
-		{ "t|timestamps", 0, NULL, &ts, NULL, "Show timestamps" },
-		{ "since", 1, &since, NULL, NULL, "Logs since a time (2026-11-29T10:00:00Z) or for 10m" },
-		{ "until", 1, &until, NULL, NULL, "Logs before a time, or 10m ago" },
+		{ "f|follow", 0, NULL, &follow, NULL, CLI_HELP("Follow log output") },
+		{ "n|tail", 1, &tail, NULL, NULL, CLI_HELP("Lines from the end") },
+		{ "t|timestamps", 0, NULL, &ts, NULL, CLI_HELP("Show timestamps") },
+		{ "since", 1, &since, NULL, NULL,
+		  CLI_HELP("Logs since a time (2026-11-29T10:00:00Z) or for 10m") },
+		{ "until", 1, &until, NULL, NULL, CLI_HELP("Logs before a time, or 10m ago") },
 		{ 0 },
 	};
 	struct logs_out o;
@@ -29315,14 +29439,14 @@ static int cli_inspect_format(const char *fmt, const char *json, size_t len)
 		return 1;
 	}
 	rc = tmpl_render(fmt, doc.root, &out, msg, sizeof msg);
-	if (rc != -2)
+	if (rc > -2)
 		printf("%s\n", out.data ? out.data : "");
 	fflush(stdout);
 	if (rc < 0)
-		fprintf(stderr, "template parsing error: %s\n", msg);
+		fprintf(stderr, "%s%s\n", rc == -3 ? "minirun: " : "template parsing error: ", msg);
 	mr_json_free(&doc);
 	mr_buf_free(&out);
-	return rc == 0 ? 0 : rc == -2 ? 64 : 1;
+	return rc == 0 ? 0 : rc == -2 ? 64 : rc == -3 ? CLI_EXIT_FAIL : 1;
 }
 
 /* `inspect`: a container first, then an image, as Docker resolves names. */
@@ -29330,8 +29454,8 @@ static int cmd_inspect(struct cli *cl, int argc, char **argv)
 {
 	const char *type = NULL, *format = NULL;
 	struct cli_flag flags[] = {
-		{ "type", 1, &type, NULL, NULL, "container or image" },
-		{ "f|format", 1, &format, NULL, NULL, "Go-like template" },
+		{ "type", 1, &type, NULL, NULL, CLI_HELP("container or image") },
+		{ "f|format", 1, &format, NULL, NULL, CLI_HELP("Go-like template") },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -29653,14 +29777,15 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 	const char *format = NULL, *last = NULL;
 	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
-		{ "a|all", 0, NULL, &all, NULL, "Show all containers" },
-		{ "q|quiet", 0, NULL, &quiet, NULL, "Only display container IDs" },
-		{ "no-trunc", 0, NULL, &no_trunc, NULL, "Don't truncate output" },
-		{ "f|filter", 1, NULL, NULL, &filters, "Filter: name, id, status, label, ancestor, exited, health" },
-		{ "format", 1, &format, NULL, NULL, "Go-like template" },
-		{ "l|latest", 0, NULL, &latest, NULL, "Show the last created" },
-		{ "n|last", 1, &last, NULL, NULL, "Show the n last created" },
-		{ "s|size", 0, NULL, &size, NULL, "Display total file sizes" },
+		{ "a|all", 0, NULL, &all, NULL, CLI_HELP("Show all containers") },
+		{ "q|quiet", 0, NULL, &quiet, NULL, CLI_HELP("Only display container IDs") },
+		{ "no-trunc", 0, NULL, &no_trunc, NULL, CLI_HELP("Don't truncate output") },
+		{ "f|filter", 1, NULL, NULL, &filters,
+		  CLI_HELP("Filter: name, id, status, label, ancestor, exited, health") },
+		{ "format", 1, &format, NULL, NULL, CLI_HELP("Go-like template") },
+		{ "l|latest", 0, NULL, &latest, NULL, CLI_HELP("Show the last created") },
+		{ "n|last", 1, &last, NULL, NULL, CLI_HELP("Show the n last created") },
+		{ "s|size", 0, NULL, &size, NULL, CLI_HELP("Display total file sizes") },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -29903,10 +30028,11 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 	int no_stream = 0, all = 0, no_trunc = 0;
 	const char *format = NULL;
 	struct cli_flag flags[] = {
-		{ "no-stream", 0, NULL, &no_stream, NULL, "One sample, no refresh" },
-		{ "a|all", 0, NULL, &all, NULL, "Show all containers" },
-		{ "no-trunc", 0, NULL, &no_trunc, NULL, "Do not truncate output" },
-		{ "format", 1, &format, NULL, NULL, "Pretty-print images using a Go template" },
+		{ "no-stream", 0, NULL, &no_stream, NULL, CLI_HELP("One sample, no refresh") },
+		{ "a|all", 0, NULL, &all, NULL, CLI_HELP("Show all containers") },
+		{ "no-trunc", 0, NULL, &no_trunc, NULL, CLI_HELP("Do not truncate output") },
+		{ "format", 1, &format, NULL, NULL,
+		  CLI_HELP("Pretty-print images using a Go template") },
 		{ 0 },
 	};
 	static const char heads[] = "Container\0CONTAINER\0Name\0NAME\0ID\0CONTAINER ID\0"
@@ -30085,8 +30211,8 @@ static int cmd_container_prune(struct cli *cl, int argc, char **argv)
 	int force = 0;
 	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
-		{ "f|force", 0, NULL, &force, NULL, "Do not prompt for confirmation" },
-		{ "filter", 1, NULL, NULL, &filters, "Filter: label=..." },
+		{ "f|force", 0, NULL, &force, NULL, CLI_HELP("Do not prompt for confirmation") },
+		{ "filter", 1, NULL, NULL, &filters, CLI_HELP("Filter: label=...") },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -30147,14 +30273,16 @@ static int cmd_exec(struct cli *cl, int argc, char **argv)
 	struct exec_opts o;
 	struct ctr_list env = { 0 }, env_file = { 0 };
 	struct cli_flag flags[] = {
-		{ "d|detach", 0, NULL, &o.detach, NULL, "Run in the background" },
-		{ "i|interactive", 0, NULL, &o.interactive, NULL, "Keep STDIN open" },
-		{ "t|tty", 0, NULL, &o.tty, NULL, "Allocate a pseudo-TTY" },
-		{ "e|env", 1, NULL, NULL, &env, "Set environment variables" },
-		{ "env-file", 1, NULL, NULL, &env_file, "Read environment variables from a file" },
-		{ "w|workdir", 1, &o.workdir, NULL, NULL, "Working directory in the container" },
-		{ "u|user", 1, &o.user, NULL, NULL, "User: name|uid[:group|gid]" },
-		{ "privileged", 0, NULL, &o.privileged, NULL, "Every capability" },
+		{ "d|detach", 0, NULL, &o.detach, NULL, CLI_HELP("Run in the background") },
+		{ "i|interactive", 0, NULL, &o.interactive, NULL, CLI_HELP("Keep STDIN open") },
+		{ "t|tty", 0, NULL, &o.tty, NULL, CLI_HELP("Allocate a pseudo-TTY") },
+		{ "e|env", 1, NULL, NULL, &env, CLI_HELP("Set environment variables") },
+		{ "env-file", 1, NULL, NULL, &env_file,
+		  CLI_HELP("Read environment variables from a file") },
+		{ "w|workdir", 1, &o.workdir, NULL, NULL,
+		  CLI_HELP("Working directory in the container") },
+		{ "u|user", 1, &o.user, NULL, NULL, CLI_HELP("User: name|uid[:group|gid]") },
+		{ "privileged", 0, NULL, &o.privileged, NULL, CLI_HELP("Every capability") },
 		{ 0 },
 	};
 	struct ctr c, tmp;
@@ -30237,9 +30365,12 @@ static int cmd_cp(struct cli *cl, int argc, char **argv)
 	struct cp_opts o;
 	int quiet = 0, n, rc;
 	struct cli_flag flags[] = {
-		{ "a|archive", 0, NULL, &o.archive, NULL, "Archive mode (copy all uid/gid information)" },
-		{ "L|follow-link", 0, NULL, &o.follow, NULL, "Always follow symbol link in SRC_PATH" },
-		{ "q|quiet", 0, NULL, &quiet, NULL, "Suppress progress output (there is none)" },
+		{ "a|archive", 0, NULL, &o.archive, NULL,
+		  CLI_HELP("Archive mode (copy all uid/gid information)") },
+		{ "L|follow-link", 0, NULL, &o.follow, NULL,
+		  CLI_HELP("Always follow symbol link in SRC_PATH") },
+		{ "q|quiet", 0, NULL, &quiet, NULL,
+		  CLI_HELP("Suppress progress output (there is none)") },
 		{ 0 },
 	};
 	char *sc, *dc;
@@ -30374,24 +30505,30 @@ static int cmd_info(struct cli *cl, int argc, char **argv)
 static int cmd_container(struct cli *cl, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
-		{ "cp", cmd_cp, "Copy files/folders between a container and the local filesystem" },
-		{ "create", cmd_create, "Create a new container" },
-		{ "exec", cmd_exec, "Execute a command in a running container" },
-		{ "inspect", cmd_container_inspect, "Display detailed information on one or more containers" },
-		{ "kill", cmd_kill, "Kill one or more running containers" },
-		{ "logs", cmd_logs, "Fetch the logs of a container" },
-		{ "ls", cmd_ps, "List containers" },
-		{ "port", cmd_port, "List port mappings or a specific mapping for the container" },
-		{ "prune", cmd_container_prune, "Remove all stopped containers" },
-		{ "rename", cmd_rename, "Rename a container" },
-		{ "restart", cmd_restart, "Restart one or more containers" },
-		{ "rm", cmd_rm, "Remove one or more containers" },
-		{ "run", cmd_run, "Create and run a new container from an image" },
-		{ "start", cmd_start, "Start one or more stopped containers" },
-		{ "stats", cmd_stats, "Display a live stream of container(s) resource usage statistics" },
-		{ "stop", cmd_stop, "Stop one or more running containers" },
-		{ "top", cmd_top, "Display the running processes of a container" },
-		{ "wait", cmd_wait, "Block until one or more containers stop, then print their exit codes" },
+		{ "cp", CLI_CP(cmd_cp),
+		  CLI_HELP("Copy files/folders between a container and the local filesystem") },
+		{ "create", cmd_create, CLI_HELP("Create a new container") },
+		{ "exec", cmd_exec, CLI_HELP("Execute a command in a running container") },
+		{ "inspect", cmd_container_inspect,
+		  CLI_HELP("Display detailed information on one or more containers") },
+		{ "kill", cmd_kill, CLI_HELP("Kill one or more running containers") },
+		{ "logs", cmd_logs, CLI_HELP("Fetch the logs of a container") },
+		{ "ls", cmd_ps, CLI_HELP("List containers") },
+		{ "port", cmd_port,
+		  CLI_HELP("List port mappings or a specific mapping for the container") },
+		{ "prune", CLI_PRUNE(cmd_container_prune), CLI_HELP("Remove all stopped containers") },
+		{ "rename", cmd_rename, CLI_HELP("Rename a container") },
+		{ "restart", cmd_restart, CLI_HELP("Restart one or more containers") },
+		{ "rm", cmd_rm, CLI_HELP("Remove one or more containers") },
+		{ "run", cmd_run, CLI_HELP("Create and run a new container from an image") },
+		{ "start", cmd_start, CLI_HELP("Start one or more stopped containers") },
+		{ "stats", CLI_STATS(cmd_stats),
+		  CLI_HELP("Display a live stream of container(s) resource usage statistics") },
+		{ "stop", cmd_stop, CLI_HELP("Stop one or more running containers") },
+		{ "top", CLI_STATS(cmd_top),
+		  CLI_HELP("Display the running processes of a container") },
+		{ "wait", cmd_wait,
+		  CLI_HELP("Block until one or more containers stop, then print their exit codes") },
 		{ NULL, NULL, NULL },
 	};
 	return cli_subcommand(cl, "container", subs, argc, argv);
@@ -30403,9 +30540,10 @@ static int cmd_volume_create(struct cli *c, int argc, char **argv)
 	struct ctr_list labels = { 0 };
 	const char *name = NULL, *driver = NULL;
 	struct cli_flag flags[] = {
-		{ "d|driver", 1, &driver, NULL, NULL, "Specify volume driver name (only \"local\")" },
-		{ "label", 1, NULL, NULL, &labels, "Set metadata for a volume" },
-		{ "name", 1, &name, NULL, NULL, "Specify volume name" },
+		{ "d|driver", 1, &driver, NULL, NULL,
+		  CLI_HELP("Specify volume driver name (only \"local\")") },
+		{ "label", 1, NULL, NULL, &labels, CLI_HELP("Set metadata for a volume") },
+		{ "name", 1, &name, NULL, NULL, CLI_HELP("Specify volume name") },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -30485,9 +30623,11 @@ static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 	int quiet = 0, rc = CLI_EXIT_FAIL;
 	const char *format = NULL;
 	struct cli_flag flags[] = {
-		{ "f|filter", 1, NULL, NULL, &filters, "Provide filter values (e.g. \"dangling=true\")" },
-		{ "q|quiet", 0, NULL, &quiet, NULL, "Only display volume names" },
-		{ "format", 1, &format, NULL, NULL, "Pretty-print volumes using a Go template" },
+		{ "f|filter", 1, NULL, NULL, &filters,
+		  CLI_HELP("Provide filter values (e.g. \"dangling=true\")") },
+		{ "q|quiet", 0, NULL, &quiet, NULL, CLI_HELP("Only display volume names") },
+		{ "format", 1, &format, NULL, NULL,
+		  CLI_HELP("Pretty-print volumes using a Go template") },
 		{ 0 },
 	};
 	static const char heads[] = "Name\0VOLUME NAME\0Driver\0DRIVER\0Scope\0SCOPE\0"
@@ -30572,7 +30712,8 @@ static int cmd_volume_inspect(struct cli *c, int argc, char **argv)
 {
 	const char *format = NULL;
 	struct cli_flag flags[] = {
-		{ "f|format", 1, &format, NULL, NULL, "Format the output using the given Go template" },
+		{ "f|format", 1, &format, NULL, NULL,
+		  CLI_HELP("Format the output using the given Go template") },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -30613,7 +30754,8 @@ static int cmd_volume_rm(struct cli *c, int argc, char **argv)
 {
 	int force = 0, i, rc = 0;
 	struct cli_flag flags[] = {
-		{ "f|force", 0, NULL, &force, NULL, "Do not fail when a volume does not exist" },
+		{ "f|force", 0, NULL, &force, NULL,
+		  CLI_HELP("Do not fail when a volume does not exist") },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -30652,9 +30794,11 @@ static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 	int force = 0, all = 0;
 	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
-		{ "a|all", 0, NULL, &all, NULL, "Remove all unused volumes, not just anonymous ones" },
-		{ "filter", 1, NULL, NULL, &filters, "Provide filter values (e.g. \"label=<label>\")" },
-		{ "f|force", 0, NULL, &force, NULL, "Do not prompt for confirmation" },
+		{ "a|all", 0, NULL, &all, NULL,
+		  CLI_HELP("Remove all unused volumes, not just anonymous ones") },
+		{ "filter", 1, NULL, NULL, &filters,
+		  CLI_HELP("Provide filter values (e.g. \"label=<label>\")") },
+		{ "f|force", 0, NULL, &force, NULL, CLI_HELP("Do not prompt for confirmation") },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -30709,11 +30853,12 @@ out:
 static int cmd_volume(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
-		{ "create", cmd_volume_create, "Create a volume" },
-		{ "inspect", cmd_volume_inspect, "Display detailed information on one or more volumes" },
-		{ "ls", cmd_volume_ls, "List volumes" },
-		{ "prune", cmd_volume_prune, "Remove unused local volumes" },
-		{ "rm", cmd_volume_rm, "Remove one or more volumes" },
+		{ "create", cmd_volume_create, CLI_HELP("Create a volume") },
+		{ "inspect", cmd_volume_inspect,
+		  CLI_HELP("Display detailed information on one or more volumes") },
+		{ "ls", cmd_volume_ls, CLI_HELP("List volumes") },
+		{ "prune", CLI_PRUNE(cmd_volume_prune), CLI_HELP("Remove unused local volumes") },
+		{ "rm", cmd_volume_rm, CLI_HELP("Remove one or more volumes") },
 		{ NULL, NULL, NULL },
 	};
 	return cli_subcommand(c, "volume", subs, argc, argv);
@@ -30839,7 +30984,8 @@ static int cmd_system_df(struct cli *cl, int argc, char **argv)
 	size_t count, nvol = 0;
 	int verbose = 0;
 	struct cli_flag flags[] = {
-		{ "v|verbose", 0, NULL, &verbose, NULL, "Show detailed information on space usage" },
+		{ "v|verbose", 0, NULL, &verbose, NULL,
+		  CLI_HELP("Show detailed information on space usage") },
 		{ 0 },
 	};
 	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS]");
@@ -30881,9 +31027,10 @@ static int cmd_system_prune(struct cli *cl, int argc, char **argv)
 {
 	int force = 0, all = 0, volumes = 0, rc;
 	struct cli_flag flags[] = {
-		{ "a|all", 0, NULL, &all, NULL, "Remove all unused images not just dangling ones" },
-		{ "volumes", 0, NULL, &volumes, NULL, "Prune anonymous volumes" },
-		{ "f|force", 0, NULL, &force, NULL, "Do not prompt for confirmation" },
+		{ "a|all", 0, NULL, &all, NULL,
+		  CLI_HELP("Remove all unused images not just dangling ones") },
+		{ "volumes", 0, NULL, &volumes, NULL, CLI_HELP("Prune anonymous volumes") },
+		{ "f|force", 0, NULL, &force, NULL, CLI_HELP("Do not prompt for confirmation") },
 		{ 0 },
 	};
 	char f[] = "-f", a[] = "-a", *args[] = { f, a, NULL };
@@ -30909,8 +31056,9 @@ static int cmd_check(struct cli *c, int argc, char **argv)
 {
 	int repair = 0, rc;
 	struct cli_flag flags[] = {
-		{ "repair", 0, NULL, &repair, NULL, "Remove what is incomplete or unreferenced "
-		  "(never a volume's data, never what a container uses)" },
+		{ "repair", 0, NULL, &repair, NULL,
+		  CLI_HELP("Remove what is incomplete or unreferenced "
+		  "(never a volume's data, never what a container uses)") },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -30930,8 +31078,8 @@ static int cmd_check(struct cli *c, int argc, char **argv)
 static int cmd_system(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
-		{ "df", cmd_system_df, "Show minirun disk usage" },
-		{ "prune", cmd_system_prune, "Remove unused data" },
+		{ "df", CLI_STATS(cmd_system_df), CLI_HELP("Show minirun disk usage") },
+		{ "prune", CLI_PRUNE(cmd_system_prune), CLI_HELP("Remove unused data") },
 		{ NULL, NULL, NULL },
 	};
 	return cli_subcommand(c, "system", subs, argc, argv);
@@ -30996,13 +31144,16 @@ static int cmd_pull(struct cli *c, int argc, char **argv)
 	char *list;
 	int quiet = 0, rc;
 	struct cli_flag flags[] = {
-		{ "platform", 1, &o.platform, NULL, NULL, "Set platform if server is multi-platform capable" },
-		{ "limit-rate", 1, &rate, NULL, NULL, "Download at most RATE bytes/s (100k, 1m)" },
-		{ "q|quiet", 0, NULL, &quiet, NULL, "Suppress verbose output" },
+		{ "platform", 1, &o.platform, NULL, NULL,
+		  CLI_HELP("Set platform if server is multi-platform capable") },
+		{ "limit-rate", 1, &rate, NULL, NULL,
+		  CLI_HELP("Download at most RATE bytes/s (100k, 1m)") },
+		{ "q|quiet", 0, NULL, &quiet, NULL, CLI_HELP("Suppress verbose output") },
 		{ "insecure-registry", 1, NULL, NULL, &insecure,
-		  "Registry (host:port) to reach over plain HTTP (also $MINIRUN_INSECURE_REGISTRIES)" },
+		  CLI_HELP("Registry (host:port) to reach over plain HTTP "
+			   "(also $MINIRUN_INSECURE_REGISTRIES)") },
 		{ "ca-file", 1, &o.ca_file, NULL, NULL,
-		  "CA bundle instead of " MINIRUN_DEFAULT_CA_FILE " (also $MINIRUN_CA_FILE)" },
+		  CLI_HELP("CA bundle instead of " MINIRUN_DEFAULT_CA_FILE " (also $MINIRUN_CA_FILE)") },
 		{ 0 },
 	};
 	int n;
@@ -31038,11 +31189,14 @@ static int cmd_login(struct cli *c, int argc, char **argv)
 	int from_stdin = 0, rc = CLI_EXIT_FAIL;
 	char ubuf[256], pbuf[1024], *list = NULL;
 	struct cli_flag flags[] = {
-		{ "u|username", 1, &user, NULL, NULL, "Username" },
-		{ "p|password", 1, &pass, NULL, NULL, "Password" },
-		{ "password-stdin", 0, NULL, &from_stdin, NULL, "Take the password from stdin" },
-		{ "insecure-registry", 1, NULL, NULL, &insecure, "The registry speaks plain HTTP" },
-		{ "ca-file", 1, &po.ca_file, NULL, NULL, "CA bundle instead of the system's" },
+		{ "u|username", 1, &user, NULL, NULL, CLI_HELP("Username") },
+		{ "p|password", 1, &pass, NULL, NULL, CLI_HELP("Password") },
+		{ "password-stdin", 0, NULL, &from_stdin, NULL,
+		  CLI_HELP("Take the password from stdin") },
+		{ "insecure-registry", 1, NULL, NULL, &insecure,
+		  CLI_HELP("The registry speaks plain HTTP") },
+		{ "ca-file", 1, &po.ca_file, NULL, NULL,
+		  CLI_HELP("CA bundle instead of the system's") },
 		{ 0 },
 	};
 	int n;
@@ -31239,7 +31393,7 @@ static int cli_net_prune_one(struct mr_store *st, struct net_def *d, void *arg)
 static int cmd_network_prune(struct cli *cl, int argc, char **argv)
 {
 	struct cli_flag flags[] = {
-		{ "f|force", 0, NULL, NULL, NULL, "Do not prompt for confirmation" },
+		{ "f|force", 0, NULL, NULL, NULL, CLI_HELP("Do not prompt for confirmation") },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -31258,7 +31412,8 @@ static int cmd_network_prune(struct cli *cl, int argc, char **argv)
 static int cmd_network_rm(struct cli *cl, int argc, char **argv)
 {
 	struct cli_flag flags[] = {
-		{ "f|force", 0, NULL, NULL, NULL, "Do not error if the network does not exist" },
+		{ "f|force", 0, NULL, NULL, NULL,
+		  CLI_HELP("Do not error if the network does not exist") },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -31286,7 +31441,8 @@ static int cmd_network_inspect(struct cli *cl, int argc, char **argv)
 {
 	const char *format = NULL;
 	struct cli_flag flags[] = {
-		{ "f|format", 1, &format, NULL, NULL, "Format the output using the given Go template" },
+		{ "f|format", 1, &format, NULL, NULL,
+		  CLI_HELP("Format the output using the given Go template") },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -31353,9 +31509,10 @@ static int cmd_network_ls(struct cli *cl, int argc, char **argv)
 	const char *format = NULL;
 	struct cli_fmt fm;
 	struct cli_flag flags[] = {
-		{ "no-trunc", 0, NULL, &l.no_trunc, NULL, "Do not truncate the output" },
-		{ "q|quiet", 0, NULL, &l.quiet, NULL, "Only display network IDs" },
-		{ "format", 1, &format, NULL, NULL, "Pretty-print networks using a Go template" },
+		{ "no-trunc", 0, NULL, &l.no_trunc, NULL, CLI_HELP("Do not truncate the output") },
+		{ "q|quiet", 0, NULL, &l.quiet, NULL, CLI_HELP("Only display network IDs") },
+		{ "format", 1, &format, NULL, NULL,
+		  CLI_HELP("Pretty-print networks using a Go template") },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -31380,9 +31537,11 @@ static int cmd_network_create(struct cli *cl, int argc, char **argv)
 {
 	const char *subnet = NULL, *gateway = NULL, *driver = NULL;
 	struct cli_flag flags[] = {
-		{ "d|driver", 1, &driver, NULL, NULL, "Driver to manage the Network (only \"bridge\")" },
-		{ "gateway", 1, &gateway, NULL, NULL, "IPv4 Gateway for the master subnet" },
-		{ "subnet", 1, &subnet, NULL, NULL, "Subnet in CIDR format" },
+		{ "d|driver", 1, &driver, NULL, NULL,
+		  CLI_HELP("Driver to manage the Network (only \"bridge\")") },
+		{ "gateway", 1, &gateway, NULL, NULL,
+		  CLI_HELP("IPv4 Gateway for the master subnet") },
+		{ "subnet", 1, &subnet, NULL, NULL, CLI_HELP("Subnet in CIDR format") },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -31403,11 +31562,12 @@ static int cmd_network_create(struct cli *cl, int argc, char **argv)
 static int cmd_network(struct cli *cl, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
-		{ "create", cmd_network_create, "Create a network" },
-		{ "inspect", cmd_network_inspect, "Display detailed information on one or more networks" },
-		{ "ls", cmd_network_ls, "List networks" },
-		{ "prune", cmd_network_prune, "Remove all unused networks" },
-		{ "rm", cmd_network_rm, "Remove one or more networks" },
+		{ "create", cmd_network_create, CLI_HELP("Create a network") },
+		{ "inspect", cmd_network_inspect,
+		  CLI_HELP("Display detailed information on one or more networks") },
+		{ "ls", cmd_network_ls, CLI_HELP("List networks") },
+		{ "prune", CLI_PRUNE(cmd_network_prune), CLI_HELP("Remove all unused networks") },
+		{ "rm", cmd_network_rm, CLI_HELP("Remove one or more networks") },
 		{ NULL, NULL, NULL },
 	};
 	return cli_subcommand(cl, "network", subs, argc, argv);
@@ -31432,7 +31592,8 @@ static int cmd_init(struct cli *cl, int argc, char **argv)
 {
 	int do_reboot = 0;
 	struct cli_flag flags[] = {
-		{ "reboot", 0, NULL, &do_reboot, NULL, "Reboot instead of powering off at shutdown" },
+		{ "reboot", 0, NULL, &do_reboot, NULL,
+		  CLI_HELP("Reboot instead of powering off at shutdown") },
 		{ 0 },
 	};
 	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] [DIR]"), pid1 = getpid() == 1;
@@ -31494,43 +31655,49 @@ static int cmd_init(struct cli *cl, int argc, char **argv)
  * out (they answer "built without ..."). */
 static const struct cli_command cli_commands[] = {
 	{ "__monitor", cmd_monitor, NULL },
-	{ "check", cmd_check, "Verify the store; --repair removes what nothing uses" },
-	{ "container", cmd_container, "Manage containers" },
-	{ "cp", cmd_cp, "Copy files/folders between a container and the local filesystem" },
-	{ "create", cmd_create, "Create a new container" },
-	{ "down", cmd_down, "Stop and remove the containers that up started" },
-	{ "exec", cmd_exec, "Execute a command in a running container" },
+	{ "check", cmd_check, CLI_HELP("Verify the store; --repair removes what nothing uses") },
+	{ "container", cmd_container, CLI_HELP("Manage containers") },
+	{ "cp", CLI_CP(cmd_cp),
+	  CLI_HELP("Copy files/folders between a container and the local filesystem") },
+	{ "create", cmd_create, CLI_HELP("Create a new container") },
+	{ "down", cmd_down, CLI_HELP("Stop and remove the containers that up started") },
+	{ "exec", cmd_exec, CLI_HELP("Execute a command in a running container") },
 	{ "help", cmd_help, NULL },
-	{ "history", cmd_history, "Show the history of an image" },
-	{ "image", cmd_image, "Manage images" },
-	{ "images", cmd_images, "List images" },
-	{ "info", cmd_info, "Display system-wide information" },
-	{ "init", cmd_init, "Run as PID 1: mounts, up, reap, down and power off on SIGTERM" },
-	{ "inspect", cmd_inspect, "Return low-level information on containers or images" },
-	{ "kill", cmd_kill, "Kill one or more running containers" },
-	{ "load", cmd_load, "Load an image from a tar archive, STDIN or an OCI layout folder" },
-	{ "login", cmd_login, "Log in to a registry" },
-	{ "logout", cmd_logout, "Log out from a registry" },
-	{ "logs", cmd_logs, "Fetch the logs of a container" },
-	{ "network", cmd_network, "Manage networks" },
-	{ "port", cmd_port, "List port mappings of a container" },
-	{ "ps", cmd_ps, "List containers" },
-	{ "pull", cmd_pull, "Download an image from a registry" },
-	{ "rename", cmd_rename, "Rename a container" },
-	{ "restart", cmd_restart, "Restart one or more containers" },
-	{ "rm", cmd_rm, "Remove one or more containers" },
-	{ "rmi", cmd_rmi, "Remove one or more images" },
-	{ "run", cmd_run, "Create and run a new container from an image" },
-	{ "start", cmd_start, "Start one or more stopped containers" },
-	{ "stats", cmd_stats, "Display a live stream of container(s) resource usage statistics" },
-	{ "stop", cmd_stop, "Stop one or more running containers" },
-	{ "system", cmd_system, "Manage minirun" },
-	{ "tag", cmd_tag, "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE" },
-	{ "top", cmd_top, "Display the running processes of a container" },
-	{ "up", cmd_up, "Start the containers declared in /etc/minirun/containers" },
-	{ "version", cmd_version, "Show the minirun version and compiled-in features" },
-	{ "volume", cmd_volume, "Manage volumes" },
-	{ "wait", cmd_wait, "Block until one or more containers stop, then print their exit codes" },
+	{ "history", CLI_HISTORY(cmd_history), CLI_HELP("Show the history of an image") },
+	{ "image", cmd_image, CLI_HELP("Manage images") },
+	{ "images", cmd_images, CLI_HELP("List images") },
+	{ "info", cmd_info, CLI_HELP("Display system-wide information") },
+	{ "init", cmd_init,
+	  CLI_HELP("Run as PID 1: mounts, up, reap, down and power off on SIGTERM") },
+	{ "inspect", cmd_inspect,
+	  CLI_HELP("Return low-level information on containers or images") },
+	{ "kill", cmd_kill, CLI_HELP("Kill one or more running containers") },
+	{ "load", cmd_load,
+	  CLI_HELP("Load an image from a tar archive, STDIN or an OCI layout folder") },
+	{ "login", cmd_login, CLI_HELP("Log in to a registry") },
+	{ "logout", cmd_logout, CLI_HELP("Log out from a registry") },
+	{ "logs", cmd_logs, CLI_HELP("Fetch the logs of a container") },
+	{ "network", cmd_network, CLI_HELP("Manage networks") },
+	{ "port", cmd_port, CLI_HELP("List port mappings of a container") },
+	{ "ps", cmd_ps, CLI_HELP("List containers") },
+	{ "pull", cmd_pull, CLI_HELP("Download an image from a registry") },
+	{ "rename", cmd_rename, CLI_HELP("Rename a container") },
+	{ "restart", cmd_restart, CLI_HELP("Restart one or more containers") },
+	{ "rm", cmd_rm, CLI_HELP("Remove one or more containers") },
+	{ "rmi", cmd_rmi, CLI_HELP("Remove one or more images") },
+	{ "run", cmd_run, CLI_HELP("Create and run a new container from an image") },
+	{ "start", cmd_start, CLI_HELP("Start one or more stopped containers") },
+	{ "stats", CLI_STATS(cmd_stats),
+	  CLI_HELP("Display a live stream of container(s) resource usage statistics") },
+	{ "stop", cmd_stop, CLI_HELP("Stop one or more running containers") },
+	{ "system", cmd_system, CLI_HELP("Manage minirun") },
+	{ "tag", cmd_tag, CLI_HELP("Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE") },
+	{ "top", CLI_STATS(cmd_top), CLI_HELP("Display the running processes of a container") },
+	{ "up", cmd_up, CLI_HELP("Start the containers declared in /etc/minirun/containers") },
+	{ "version", cmd_version, CLI_HELP("Show the minirun version and compiled-in features") },
+	{ "volume", cmd_volume, CLI_HELP("Manage volumes") },
+	{ "wait", cmd_wait,
+	  CLI_HELP("Block until one or more containers stop, then print their exit codes") },
 	{ NULL, NULL, NULL },
 };
 /* ======================== END src/21_cli.c ======================== */

@@ -102,6 +102,46 @@
 #define MINIRUN_WITH_OCI 1
 #endif
 
+/* Go templates for --format (inspect, images, history, stats, volume and
+ * network ls; `ps --format` has its own field-only renderer and stays):
+ * range, if, pipelines, functions. About 12.7 KB. Off, --format answers
+ * "built without MINIRUN_WITH_FORMAT". */
+#ifndef MINIRUN_WITH_FORMAT
+#define MINIRUN_WITH_FORMAT 1
+#endif
+
+/* `stats`, `top` and `system df` (a live view of the containers' cgroups,
+ * their processes, the store's disk use). About 12 KB. Off, each answers
+ * "built without MINIRUN_WITH_STATS". */
+#ifndef MINIRUN_WITH_STATS
+#define MINIRUN_WITH_STATS 1
+#endif
+
+/* `history` (`image history`): the layers an image was built from, as
+ * Docker lists them. About 2 KB. */
+#ifndef MINIRUN_WITH_HISTORY
+#define MINIRUN_WITH_HISTORY 1
+#endif
+
+/* `cp`: files and folders between a container and the host, as tar
+ * streams or paths. About 8 KB. */
+#ifndef MINIRUN_WITH_CP
+#define MINIRUN_WITH_CP 1
+#endif
+
+/* `container prune`, `image prune`, `volume prune`, `network prune`,
+ * `system prune` (`rm`, `rmi`, `volume rm` and `check --repair` stay).
+ * About 4.5 KB. */
+#ifndef MINIRUN_WITH_PRUNE
+#define MINIRUN_WITH_PRUNE 1
+#endif
+
+/* The one-line texts of `--help` for every flag and command. About 6 KB.
+ * Off, `--help` lists the names alone (usage lines and errors stay). */
+#ifndef MINIRUN_WITH_HELP
+#define MINIRUN_WITH_HELP 1
+#endif
+
 /* Limits. Every input from outside is bounded by one of these. */
 #ifndef MINIRUN_MAX_JSON
 #define MINIRUN_MAX_JSON (1u << 20)   /* bytes of one manifest, config or index */

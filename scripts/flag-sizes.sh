@@ -28,7 +28,7 @@ variant full
 variant no-tls TLS=0
 variant no-pull TLS=0 PULL=0
 variant no-gzip TLS=0 PULL=0 GZIP=0
-for f in ZSTD OVERLAY NET CGROUPS SECCOMP_PROFILE INIT; do
+for f in ZSTD OVERLAY NET CGROUPS SECCOMP_PROFILE INIT FORMAT STATS HELP HISTORY CP PRUNE OCI; do
 	variant "no-$(echo $f | tr A-Z a-z)" $f=0
 done
 variant no-seccomp SECCOMP_PROFILE=0 SECCOMP=0
@@ -51,6 +51,6 @@ row TLS no-tls full ""
 row PULL no-pull no-tls "measured without TLS"
 row GZIP no-gzip no-pull "measured without PULL and TLS"
 row SECCOMP no-seccomp no-seccomp_profile "measured without SECCOMP_PROFILE (which needs it)"
-for f in ZSTD OVERLAY NET CGROUPS SECCOMP_PROFILE INIT; do
+for f in ZSTD OVERLAY NET CGROUPS SECCOMP_PROFILE INIT FORMAT STATS HELP HISTORY CP PRUNE OCI; do
 	row $f "no-$(echo $f | tr A-Z a-z)" full ""
 done

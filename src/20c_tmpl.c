@@ -9,6 +9,7 @@
  * Everything is evaluated straight from the template text; blocks are
  * skipped by scanning to their `end`. */
 
+#if MINIRUN_WITH_FORMAT
 #define TMPL_MAX_VARS 8
 #define TMPL_MAX_ITEMS 256
 
@@ -821,7 +822,8 @@ static int tmpl_scan(struct tmpl *t, const char *fmt)
 
 /* Render fmt over root into out. Returns 0, -1 when executing failed, -2
  * when the template is malformed; msg gets Docker's text after "template
- * parsing error: " (Docker exits 1 for the first, 64 for the second). */
+ * parsing error: " (Docker exits 1 for the first, 64 for the second); -3
+ * when templates are not built in. */
 static int tmpl_render(const char *fmt, const struct mr_json *root, struct mr_buf *out,
 		       char *msg, size_t msgsize)
 {
@@ -861,3 +863,47 @@ static int tmpl_render(const char *fmt, const struct mr_json *root, struct mr_bu
 		out->len--;
 	return rc;
 }
+
+/* Render fmt over an object of string fields (kv: name, value pairs, n of
+ * them), as a list command's row. Returns as tmpl_render. */
+static int tmpl_render_kv(const char *fmt, const char *const *kv, size_t n, struct mr_buf *out,
+			  char *msg, size_t msgsize)
+{
+	struct mr_buf js = { 0 };
+	struct mr_json_doc doc = { 0 };
+	struct mr_jw w;
+	struct mr_err err;
+	size_t i;
+	int rc = -1;
+	mr_jw_init(&w, &js, 0);
+	mr_jw_obj(&w);
+	for (i = 0; i < n; i++) {
+		mr_jw_key(&w, kv[2 * i]);
+		mr_jw_str(&w, kv[2 * i + 1]);
+	}
+	mr_jw_obj_end(&w);
+	if (mr_json_parse(&doc, js.data, js.len, &err) < 0) {
+		snprintf(msg, msgsize, "%s", err.msg);
+	} else {
+		rc = tmpl_render(fmt, doc.root, out, msg, msgsize);
+		mr_json_free(&doc);
+	}
+	mr_buf_free(&js);
+	return rc;
+}
+#else
+static int tmpl_render(const char *fmt, const struct mr_json *root, struct mr_buf *out,
+		       char *msg, size_t msgsize)
+{
+	(void)fmt; (void)root; (void)out;
+	snprintf(msg, msgsize, "--format: built without MINIRUN_WITH_FORMAT");
+	return -3;
+}
+
+static int tmpl_render_kv(const char *fmt, const char *const *kv, size_t n, struct mr_buf *out,
+			  char *msg, size_t msgsize)
+{
+	(void)kv; (void)n;
+	return tmpl_render(fmt, NULL, out, msg, msgsize);
+}
+#endif

@@ -115,7 +115,11 @@ static int unit_write(const char *path, const char *text)
 #include "unit_16_isolate.c"
 #include "unit_16b_seccomp.c"
 #include "unit_18_exec.c"
+#if MINIRUN_WITH_FORMAT
 #include "unit_20c_tmpl.c"
+#else
+static void test_tmpl(void) { UNIT_SKIP("built without MINIRUN_WITH_FORMAT"); }
+#endif
 #if MINIRUN_WITH_NET
 #include "unit_19_net.c"
 #else
