@@ -17081,6 +17081,32 @@ static int ctr_send_fd(int sock, int fd)
 	return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -1 : 0;
 }
 
+/* One message of the sync socket into m (size bytes); the fd of a 't'
+ * message (SCM_RIGHTS) into *fd. Returns recvmsg's count: 0 when the other
+ * end closed. Also the OCI init's protocol ([20b]). */
+static ssize_t ctr_recv(int sock, void *m, size_t size, int *fd)
+{
+	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
+	for (;;) {
+		struct iovec iov = { m, size };
+		struct msghdr msg;
+		struct cmsghdr *h;
+		ssize_t n;
+		memset(&msg, 0, sizeof msg);
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = u.buf;
+		msg.msg_controllen = sizeof u.buf;
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		h = n > 0 && *(char *)m == 't' ? CMSG_FIRSTHDR(&msg) : NULL;
+		if (h && h->cmsg_type == SCM_RIGHTS)
+			memcpy(fd, CMSG_DATA(h), sizeof(int));
+		return n;
+	}
+}
+
 /* The argv (Entrypoint + Cmd) and environment of the program. HOSTNAME,
  * TERM (with -t), HOME (from passwd) and PATH are added as Docker does when
  * the configuration does not set them. */
@@ -17326,29 +17352,14 @@ fail:
 static int ctr_spawn_wait(struct ctr_spawn *sp, struct mr_err *err)
 {
 	struct ctr_msg m;
-	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
 	for (;;) {
-		struct iovec iov = { &m, sizeof m };
-		struct msghdr msg;
-		ssize_t n;
-		memset(&msg, 0, sizeof msg);
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = u.buf;
-		msg.msg_controllen = sizeof u.buf;
-		n = recvmsg(sp->sync, &msg, MSG_CMSG_CLOEXEC);
-		if (n < 0 && errno == EINTR)
-			continue;
+		ssize_t n = ctr_recv(sp->sync, &m, sizeof m, &sp->pty);
 		if (n == 0)
 			return 0;
 		if (n < 0)
 			return mr_err_sys(err, "container %s: start", sp->c->name), 125;
-		if (m.kind == 't') {
-			struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
-			if (h && h->cmsg_type == SCM_RIGHTS)
-				memcpy(&sp->pty, CMSG_DATA(h), sizeof(int));
+		if (m.kind == 't')
 			continue;
-		}
 		m.text[sizeof m.text - 1] = 0;
 		mr_err_set(err, MR_EINVAL_INPUT, "%s", n > (ssize_t)offsetof(struct ctr_msg, text) ?
 			   m.text : "container start failed");
@@ -24894,27 +24905,13 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 		goto out;
 	}
 	for (;;) {
-		union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
-		struct iovec iov = { &m, sizeof m };
-		struct msghdr msg;
-		ssize_t n;
-		memset(&msg, 0, sizeof msg);
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = u.buf;
-		msg.msg_controllen = sizeof u.buf;
-		n = recvmsg(sv[0], &msg, MSG_CMSG_CLOEXEC);
-		if (n < 0 && errno == EINTR)
-			continue;
+		int fd = -1;
+		ssize_t n = ctr_recv(sv[0], &m, sizeof m, &fd);
 		if (n <= 0) {
 			mr_err_set(err, EPIPE, "container init exited before it was ready");
 			goto out;
 		}
 		if (m.kind == 't') {
-			struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
-			int fd = -1;
-			if (h && h->cmsg_type == SCM_RIGHTS)
-				memcpy(&fd, CMSG_DATA(h), sizeof fd);
 			if (o->console) {
 				int cs = oci_console_connect(o->console, err);
 				if (cs < 0 || ctr_send_fd(cs, fd) < 0) {

@@ -1903,27 +1903,13 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 		goto out;
 	}
 	for (;;) {
-		union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
-		struct iovec iov = { &m, sizeof m };
-		struct msghdr msg;
-		ssize_t n;
-		memset(&msg, 0, sizeof msg);
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = u.buf;
-		msg.msg_controllen = sizeof u.buf;
-		n = recvmsg(sv[0], &msg, MSG_CMSG_CLOEXEC);
-		if (n < 0 && errno == EINTR)
-			continue;
+		int fd = -1;
+		ssize_t n = ctr_recv(sv[0], &m, sizeof m, &fd);
 		if (n <= 0) {
 			mr_err_set(err, EPIPE, "container init exited before it was ready");
 			goto out;
 		}
 		if (m.kind == 't') {
-			struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
-			int fd = -1;
-			if (h && h->cmsg_type == SCM_RIGHTS)
-				memcpy(&fd, CMSG_DATA(h), sizeof fd);
 			if (o->console) {
 				int cs = oci_console_connect(o->console, err);
 				if (cs < 0 || ctr_send_fd(cs, fd) < 0) {
