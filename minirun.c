@@ -14464,10 +14464,10 @@ static int rootfs_mount_shm(struct ctr_spawn *sp, struct mr_err *err)
 			     MS_NOSUID | MS_NODEV | MS_NOEXEC, opts, err);
 }
 
-/* A private /dev: a tmpfs with the usual nodes (made with mknod, or bound
- * from the host's where mknod is not allowed), its own devpts instance,
- * /dev/shm and /dev/mqueue. */
-static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
+/* The usual nodes of /dev (dev: its fd) and its links: made with mknod, or
+ * bound from the host's where bind (a nodev /dev, a user namespace); what
+ * is there already stays (an OCI bundle's own: [20b] uses it too). */
+static int rootfs_dev_nodes(int rootfd, int dev, int bind, struct mr_err *err)
 {
 	static const struct { char name[8]; unsigned char maj, min; } nodes[] = {
 		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 },
@@ -14478,6 +14478,37 @@ static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
 		"stderr\0/proc/self/fd/2\0ptmx\0pts/ptmx\0";
 	const char *p;
 	size_t i;
+	for (i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
+		char src[16], path[16];
+		struct stat sb;
+		if (fstatat(dev, nodes[i].name, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		/* not under the umask */
+		if (!bind && mknodat(dev, nodes[i].name, S_IFCHR | 0666,
+				     makedev(nodes[i].maj, nodes[i].min)) == 0) {
+			fchmodat(dev, nodes[i].name, 0666, 0);
+			continue;
+		}
+		/* each host node on a mount of its own */
+		snprintf(src, sizeof src, "/dev/%s", nodes[i].name);
+		snprintf(path, sizeof path, "dev/%s", nodes[i].name);
+		if (mount_in_root(rootfd, path, 'f', src, NULL, MS_BIND, NULL, err) < 0)
+			return -1;
+	}
+	for (p = links; *p; p += strlen(p) + 1, p += strlen(p) + 1)
+		if (symlinkat(p + strlen(p) + 1, dev, p) < 0 && errno != EEXIST)
+			return mr_err_sys(err, "symlink /dev/%s", p);
+	/* only where the kernel has /proc/kcore (runc's rule): never dangling */
+	if (access("/proc/kcore", F_OK) == 0 && symlinkat("/proc/kcore", dev, "core") < 0 &&
+	    errno != EEXIST)
+		return mr_err_sys(err, "symlink /dev/core");
+	return 0;
+}
+
+/* A private /dev: a tmpfs with the usual nodes, its own devpts instance,
+ * /dev/shm and /dev/mqueue. */
+static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
+{
 	int dev;
 	if (mount_in_root(sp->rootfd, "dev", 'd', "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME |
 			    (sp->nodev ? MS_NODEV : 0), "mode=755,size=65536k", err) < 0)
@@ -14485,30 +14516,9 @@ static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
 	dev = mr_open_in_root(sp->rootfd, "dev", O_PATH | O_DIRECTORY, 0, err);
 	if (dev < 0)
 		return mr_err_ctx(err, "open /dev");
-	for (i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
-		/* nodev /dev: the host's nodes, each on a mount of its own */
-		if (!sp->nodev && mknodat(dev, nodes[i].name, S_IFCHR | 0666,
-					  makedev(nodes[i].maj, nodes[i].min)) == 0)
-			continue;
-		{
-			char src[16], path[16];
-			snprintf(src, sizeof src, "/dev/%s", nodes[i].name);
-			snprintf(path, sizeof path, "dev/%s", nodes[i].name);
-			if (mount_in_root(sp->rootfd, path, 'f', src, NULL, MS_BIND, NULL, err) < 0) {
-				close(dev);
-				return -1;
-			}
-		}
-	}
-	for (p = links; *p; p += strlen(p) + 1, p += strlen(p) + 1)
-		if (symlinkat(p + strlen(p) + 1, dev, p) < 0) {
-			close(dev);
-			return mr_err_sys(err, "symlink /dev/%s", p);
-		}
-	/* only where the kernel has /proc/kcore (runc's rule): never dangling */
-	if (access("/proc/kcore", F_OK) == 0 && symlinkat("/proc/kcore", dev, "core") < 0) {
+	if (rootfs_dev_nodes(sp->rootfd, dev, sp->nodev, err) < 0) {
 		close(dev);
-		return mr_err_sys(err, "symlink /dev/core");
+		return -1;
 	}
 	if (mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "shm", 01777) < 0 ||
 	    mkdirat(dev, "mqueue", 0755) < 0) {
@@ -24031,19 +24041,10 @@ static int oci_mounts(struct oci_init *in, struct mr_err *err)
  * allowed: a user namespace), the /dev links, then linux.devices. */
 static int oci_devices(struct oci_init *in, struct mr_err *err)
 {
-	static const struct { char name[8]; unsigned char maj, min; } nodes[] = {
-		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 },
-		{ "urandom", 1, 9 }, { "tty", 5, 0 },
-	};
-	static const char links[] = "fd\0/proc/self/fd\0stdin\0/proc/self/fd/0\0"
-		"stdout\0/proc/self/fd/1\0stderr\0/proc/self/fd/2\0ptmx\0pts/ptmx\0";
 	const struct ctr_oci *o = in->c->oci;
 	int user_ns = o->ns_new & CLONE_NEWUSER;
-	const char *p;
 	size_t i;
-	int dev = mr_open_in_root(in->rootfd, "dev", O_PATH | O_DIRECTORY, 0, err);
-	if (dev < 0)
-		return 0;
+	int dev, rc;
 	for (i = 0; i < o->ndev; i++) {
 		const char *path = o->dev[i].path, *slash = strrchr(path, '/');
 		char type = o->dev[i].type, dir[MINIRUN_MAX_PATH];
@@ -24051,63 +24052,33 @@ static int oci_devices(struct oci_init *in, struct mr_err *err)
 		int dfd;
 		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
 		dfd = mr_mkdir_in_root(in->rootfd, *dir ? dir : "/", 0755, err);
-		if (dfd < 0) {
-			close(dev);
+		if (dfd < 0)
 			return mr_err_ctx(err, "device %s", path);
-		}
 		unlinkat(dfd, slash + 1, 0);
 		mode |= type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
 		if (mknodat(dfd, slash + 1, mode, makedev(o->dev[i].major, o->dev[i].minor)) < 0) {
 			char target[MINIRUN_MAX_PATH];
 			close(dfd);
-			if (!user_ns) {
-				close(dev);
+			if (!user_ns)
 				return mr_err_sys(err, "device %s", path);
-			}
 			snprintf(target, sizeof target, "%s", path + 1);
-			if (mount_in_root(in->rootfd, target, 'f', path, NULL, MS_BIND, NULL, err) < 0) {
-				close(dev);
+			if (mount_in_root(in->rootfd, target, 'f', path, NULL, MS_BIND, NULL, err) < 0)
 				return -1;
-			}
 			continue;
 		}
 		if (fchownat(dfd, slash + 1, o->dev[i].uid, o->dev[i].gid, 0) < 0 ||
 		    fchmodat(dfd, slash + 1, mode & 07777, 0) < 0) {
 			close(dfd);
-			close(dev);
 			return mr_err_sys(err, "device %s", path);
 		}
 		close(dfd);
 	}
-	for (i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
-		char src[16], path[16];
-		struct stat sb;
-		if (fstatat(dev, nodes[i].name, &sb, AT_SYMLINK_NOFOLLOW) == 0)
-			continue;
-		if (!user_ns && mknodat(dev, nodes[i].name, S_IFCHR | 0666,
-					    makedev(nodes[i].maj, nodes[i].min)) == 0) {
-			fchmodat(dev, nodes[i].name, 0666, 0);
-			continue;
-		}
-		snprintf(src, sizeof src, "/dev/%s", nodes[i].name);
-		snprintf(path, sizeof path, "dev/%s", nodes[i].name);
-		if (mount_in_root(in->rootfd, path, 'f', src, NULL, MS_BIND, NULL, err) < 0) {
-			close(dev);
-			return -1;
-		}
-	}
-	for (p = links; *p; p += strlen(p) + 1, p += strlen(p) + 1)
-		if (symlinkat(p + strlen(p) + 1, dev, p) < 0 && errno != EEXIST) {
-			close(dev);
-			return mr_err_sys(err, "symlink /dev/%s", p);
-		}
-	{
-		struct stat sb;
-		if (fstatat(in->rootfd, "proc/kcore", &sb, 0) == 0)
-			symlinkat("/proc/kcore", dev, "core");
-	}
+	dev = mr_open_in_root(in->rootfd, "dev", O_PATH | O_DIRECTORY, 0, err);
+	if (dev < 0)
+		return 0;
+	rc = rootfs_dev_nodes(in->rootfd, dev, user_ns, err);
 	close(dev);
-	return 0;
+	return rc;
 }
 
 /* A pty of the container's devpts, the slave its /dev/console ([15]
