@@ -15354,21 +15354,27 @@ static void cg_path(char *out, size_t size, const char *hier, const char *id, co
 		 id ? id : "", file ? "/" : "", file ? file : "");
 }
 
-static int cg_write(const char *hier, const char *id, const char *file, const char *val,
-		    struct mr_err *err)
+/* Write len bytes of val into the cgroup file at path; the error names
+ * both. Also the OCI mode's, at its cgroupsPath ([20b]). */
+static int cg_write_path(const char *path, const char *val, size_t len, struct mr_err *err)
 {
-	char path[160];
-	int fd;
-	cg_path(path, sizeof path, hier, id, file);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || util_write_all(fd, val, strlen(val)) < 0) {
-		mr_err_sys(err, "cgroup %s", path);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || util_write_all(fd, val, len) < 0) {
+		mr_err_sys(err, "cgroup: write %.*s to %s", (int)len, val, path);
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
 	close(fd);
 	return 0;
+}
+
+static int cg_write(const char *hier, const char *id, const char *file, const char *val,
+		    struct mr_err *err)
+{
+	char path[160];
+	cg_path(path, sizeof path, hier, id, file);
+	return cg_write_path(path, val, strlen(val), err);
 }
 
 /* Read the value after "key " in a cgroup file (or the first number when key
@@ -23307,22 +23313,13 @@ static void oci_cg_path(const char *p, const char *id, int systemd, char *out, s
 static int oci_cg_set(const char *cg, const char *file, const char *val, struct mr_err *err)
 {
 	char path[MINIRUN_MAX_PATH], hier[32];
-	int fd;
 	if (cg_version() == 2)
 		hier[0] = 0;
 	else
 		snprintf(hier, sizeof hier, "%.*s", (int)strcspn(file, "."), file);
 	oci_cg_dir(path, sizeof path, hier, cg);
 	snprintf(path + strlen(path), sizeof path - strlen(path), "/%s", file);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || util_write_all(fd, val, strlen(val)) < 0) {
-		mr_err_sys(err, "cgroup: write %s to %s", val, path);
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
+	return cg_write_path(path, val, strlen(val), err);
 }
 
 static int oci_cg_setn(const char *cg, const char *file, long long v, struct mr_err *err)
@@ -23416,15 +23413,10 @@ static int oci_cg_enter(const char *cg, pid_t pid, struct mr_err *err)
 	int rc = 0;
 	for (i = 0; h[i] && !rc; i++) {
 		char path[MINIRUN_MAX_PATH + 16], s[16];
-		int fd;
 		oci_cg_dir(path, sizeof path, h[i], cg);
 		strcat(path, "/cgroup.procs");
 		snprintf(s, sizeof s, "%d", (int)pid);
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || util_write_all(fd, s, strlen(s)) < 0)
-			rc = mr_err_sys(err, "cgroup: join %s", path);
-		if (fd >= 0)
-			close(fd);
+		rc = cg_write_path(path, s, strlen(s), err);
 	}
 	oci_strv_free(h);
 	return rc;
@@ -23500,16 +23492,7 @@ static int oci_cg_freeze(const char *cg, int freeze, struct mr_err *err)
 	}
 	oci_cg_dir(path, sizeof path - 16, cg_version() == 2 ? "" : "unified", cg);
 	strcat(path, "/cgroup.freeze");
-	{
-		int fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || util_write_all(fd, freeze ? "1" : "0", 1) < 0) {
-			if (fd >= 0)
-				close(fd);
-			return mr_err_sys(err, "cgroup: %s", path);
-		}
-		close(fd);
-	}
-	return 0;
+	return cg_write_path(path, freeze ? "1" : "0", 1, err);
 }
 
 static int oci_cg_frozen(const char *cg)
@@ -23723,20 +23706,14 @@ static int oci_cg_resources(const char *cg, const struct ctr_oci_res *r, const s
 	for (it = r->unified && r->unified->type == MR_JSON_OBJECT ? r->unified->child : NULL; it;
 	     it = it->next) {
 		char path[MINIRUN_MAX_PATH];
-		int fd;
 		if (strchr(it->key, '/') || it->key[0] == '.' || it->type != MR_JSON_STRING)
 			return mr_err_set(err, MR_EINVAL_INPUT, "unified: bad key %s", it->key);
 		if (!v2 && !cg_is_mounted("unified"))
 			return mr_err_set(err, MR_EINVAL_INPUT, "unified resources need cgroup2");
 		oci_cg_dir(path, sizeof path - 256, v2 ? "" : "unified", cg);
 		snprintf(path + strlen(path), 256, "/%s", it->key);
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || util_write_all(fd, it->str, it->len) < 0) {
-			if (fd >= 0)
-				close(fd);
-			return mr_err_sys(err, "cgroup: write %s", path);
-		}
-		close(fd);
+		if (cg_write_path(path, it->str, it->len, err) < 0)
+			return -1;
 	}
 	return 0;
 }

@@ -628,21 +628,27 @@ static void cg_path(char *out, size_t size, const char *hier, const char *id, co
 		 id ? id : "", file ? "/" : "", file ? file : "");
 }
 
-static int cg_write(const char *hier, const char *id, const char *file, const char *val,
-		    struct mr_err *err)
+/* Write len bytes of val into the cgroup file at path; the error names
+ * both. Also the OCI mode's, at its cgroupsPath ([20b]). */
+static int cg_write_path(const char *path, const char *val, size_t len, struct mr_err *err)
 {
-	char path[160];
-	int fd;
-	cg_path(path, sizeof path, hier, id, file);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || util_write_all(fd, val, strlen(val)) < 0) {
-		mr_err_sys(err, "cgroup %s", path);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || util_write_all(fd, val, len) < 0) {
+		mr_err_sys(err, "cgroup: write %.*s to %s", (int)len, val, path);
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
 	close(fd);
 	return 0;
+}
+
+static int cg_write(const char *hier, const char *id, const char *file, const char *val,
+		    struct mr_err *err)
+{
+	char path[160];
+	cg_path(path, sizeof path, hier, id, file);
+	return cg_write_path(path, val, strlen(val), err);
 }
 
 /* Read the value after "key " in a cgroup file (or the first number when key
