@@ -15902,30 +15902,39 @@ static void cg_remove(const char *id)
 }
 #endif
 
-/* The processes of a container: its tracking cgroup (it holds `exec`ed
- * processes too), else every process in the init's PID namespace. Returns a
- * malloc'ed array. */
-static pid_t *cg_pids(const char *id, pid_t init, size_t *count)
+/* The pids in a cgroup.procs file (none when it cannot be read); malloc'ed.
+ * Also the OCI mode's, at its cgroupsPath ([20b]). */
+static pid_t *cg_procs(const char *path, size_t *count)
 {
-	char path[160], buf[4096], ns[64], other[64];
-	const char *h = cg_v2_hier() ? cg_v2_hier() : "pids";
+	struct mr_buf b = { 0 };
+	struct mr_err ignored;
 	pid_t *pids = NULL;
 	size_t n = 0;
-	int fd;
-	ssize_t r;
 	char *p;
-	struct mr_buf b = { 0 };
-	cg_path(path, sizeof path, h, id, "cgroup.procs");
-	fd = cg_version() ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-	while (fd >= 0 && (r = read(fd, buf, sizeof buf)) > 0)
-		mr_buf_append(&b, buf, (size_t)r);
-	if (fd >= 0)
-		close(fd);
+	if (mr_read_file(AT_FDCWD, path, &b, 1 << 20, &ignored) < 0)
+		mr_buf_free(&b);
 	for (p = b.data; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
 		pids = util_xrealloc(pids, (n + 1) * sizeof *pids);
 		pids[n++] = (pid_t)atoi(p);
 	}
 	mr_buf_free(&b);
+	*count = n;
+	return pids;
+}
+
+/* The processes of a container: its tracking cgroup (it holds `exec`ed
+ * processes too), else every process in the init's PID namespace. Returns a
+ * malloc'ed array. */
+static pid_t *cg_pids(const char *id, pid_t init, size_t *count)
+{
+	char path[160], ns[64], other[64];
+	const char *h = cg_v2_hier() ? cg_v2_hier() : "pids";
+	pid_t *pids = NULL;
+	size_t n = 0;
+	ssize_t r;
+	cg_path(path, sizeof path, h, id, "cgroup.procs");
+	if (cg_version())
+		pids = cg_procs(path, &n);
 	snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)init);
 	if (!n && init > 0 && (r = readlink(path, ns, sizeof ns - 1)) > 0) {
 		DIR *d = opendir("/proc");
@@ -23425,23 +23434,11 @@ static int oci_cg_enter(const char *cg, pid_t pid, struct mr_err *err)
 /* The pids of the container's cgroup (every process, exec'ed ones too). */
 static pid_t *oci_cg_pids(const char *cg, size_t *count)
 {
-	char path[MINIRUN_MAX_PATH], *p;
+	char path[MINIRUN_MAX_PATH];
 	const char *h = cg_version() == 2 ? "" : cg_is_mounted("pids") ? "pids" : "memory";
-	struct mr_buf b = { 0 };
-	pid_t *pids = NULL;
-	size_t n = 0;
-	struct mr_err ignored;
 	oci_cg_dir(path, sizeof path - 16, h, cg);
 	strcat(path, "/cgroup.procs");
-	if (mr_read_file(AT_FDCWD, path, &b, 1 << 20, &ignored) < 0)
-		mr_buf_free(&b);
-	for (p = b.data; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-		pids = util_xrealloc(pids, (n + 1) * sizeof *pids);
-		pids[n++] = (pid_t)atoi(p);
-	}
-	mr_buf_free(&b);
-	*count = n;
-	return pids;
+	return cg_procs(path, count);
 }
 
 /* The container's folder; and minirun's own parent of default paths once

@@ -407,23 +407,11 @@ static int oci_cg_enter(const char *cg, pid_t pid, struct mr_err *err)
 /* The pids of the container's cgroup (every process, exec'ed ones too). */
 static pid_t *oci_cg_pids(const char *cg, size_t *count)
 {
-	char path[MINIRUN_MAX_PATH], *p;
+	char path[MINIRUN_MAX_PATH];
 	const char *h = cg_version() == 2 ? "" : cg_is_mounted("pids") ? "pids" : "memory";
-	struct mr_buf b = { 0 };
-	pid_t *pids = NULL;
-	size_t n = 0;
-	struct mr_err ignored;
 	oci_cg_dir(path, sizeof path - 16, h, cg);
 	strcat(path, "/cgroup.procs");
-	if (mr_read_file(AT_FDCWD, path, &b, 1 << 20, &ignored) < 0)
-		mr_buf_free(&b);
-	for (p = b.data; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-		pids = util_xrealloc(pids, (n + 1) * sizeof *pids);
-		pids[n++] = (pid_t)atoi(p);
-	}
-	mr_buf_free(&b);
-	*count = n;
-	return pids;
+	return cg_procs(path, count);
 }
 
 /* The container's folder; and minirun's own parent of default paths once
