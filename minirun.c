@@ -18810,19 +18810,24 @@ static void exec_sealed_self(char **argv)
 	close(mfd);
 }
 
-/* setns into every namespace of the running init, checking that the pid is
- * still that process once a handle on it is held. Then into the container's
- * root: setns(CLONE_NEWNS) leaves us at the root of the namespace's root
- * mount, which is the container's root only when minirun's own root was its
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x80
+#endif
+
+/* setns into every namespace of the running init (with all, the OCI mode's
+ * exec ([20b]), the user and time ones too), checking that the pid is still
+ * that process once a handle on it is held. Then into the container's root:
+ * setns(CLONE_NEWNS) leaves us at the root of the namespace's root mount,
+ * which is the container's root only when minirun's own root was its
  * namespace's root. Under a chroot (a build root, a fresh-check) the
  * container's pivot_root moved the chroot's mount, not the namespace's root,
  * and we would land in the host's "/" of the container's namespace. */
-static int exec_join(pid_t pid, unsigned long long start, struct mr_err *err)
+static int exec_join(pid_t pid, unsigned long long start, int all, struct mr_err *err)
 {
-	static const char names[] = "cgroup\0ipc\0uts\0net\0pid\0mnt\0";
-	static const int types[] = { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET,
-				     CLONE_NEWPID, CLONE_NEWNS };
-	int fds[6], i, rc = 0, rootfd;
+	static const char names[] = "user\0time\0cgroup\0ipc\0uts\0net\0pid\0mnt\0";
+	static const int types[] = { CLONE_NEWUSER, CLONE_NEWTIME, CLONE_NEWCGROUP, CLONE_NEWIPC,
+				     CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWNS };
+	int fds[8], i, rc = 0, rootfd;
 	const char *n;
 	char path[48];
 	snprintf(path, sizeof path, "/proc/%d/root", (int)pid);
@@ -18838,23 +18843,25 @@ static int exec_join(pid_t pid, unsigned long long start, struct mr_err *err)
 			goto out;
 		}
 		i = setns(pfd, CLONE_NEWCGROUP | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET |
-			  CLONE_NEWPID | CLONE_NEWNS);
+			  CLONE_NEWPID | CLONE_NEWNS | (all ? CLONE_NEWUSER | CLONE_NEWTIME : 0));
 		close(pfd);
 		if (i == 0)
 			goto out;
-		/* EINVAL: a kernel before 5.8 takes only namespace fds */
+		/* EINVAL: a kernel before 5.8 takes only namespace fds; the
+		 * user namespace is ours (it cannot be joined again) */
 	}
 #endif
 	for (i = 0, n = names; *n; i++, n += strlen(n) + 1) {
 		snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, n);
-		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+		fds[i] = all || i > 1 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+		/* user, time, cgroup: the kernel may lack that kind */
+		if (fds[i] < 0 && i > 2 && !rc)
+			rc = mr_err_sys(err, "namespace %s of pid %d", n, (int)pid);
 	}
-	if (ctr_pid_start(pid) != start)
+	if (!rc && ctr_pid_start(pid) != start)
 		rc = mr_err_set(err, ESRCH, "the container stopped");
 	for (i = 0, n = names; *n; i++, n += strlen(n) + 1) {
-		if (!rc && fds[i] < 0 && (i || errno != ENOENT))
-			rc = mr_err_sys(err, "namespace %s of pid %d", n, (int)pid);
-		if (!rc && fds[i] >= 0 && setns(fds[i], types[i]) < 0)
+		if (!rc && fds[i] >= 0 && setns(fds[i], types[i]) < 0 && (i || errno != EINVAL))
 			rc = mr_err_sys(err, "join namespace %s", n);
 		if (fds[i] >= 0)
 			close(fds[i]);
@@ -18900,7 +18907,7 @@ static int exec_run(struct mr_store *st, struct ctr *c, pid_t pid, unsigned long
 	o.sp.exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
 	ncg = cg_open_procs(c->id, cgfds, 8);
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (devnull < 0 || exec_join(pid, start, err) < 0) {
+	if (devnull < 0 || exec_join(pid, start, 0, err) < 0) {
 		code = 125;
 		goto out;
 	}
@@ -19261,7 +19268,7 @@ static int cp_run(struct mr_store *st, struct ctr *c, const char *src, const cha
 		snprintf(root, sizeof root, "%s/rootfs", sp.dir);
 		if (ci.status == CTR_RUNNING) {
 			/* its root is ours now; -1 would mean "the host" below */
-			if (!(rc = exec_join(ci.pid, ci.pid_start, err)) &&
+			if (!(rc = exec_join(ci.pid, ci.pid_start, 0, err)) &&
 			    (sp.rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 				rc = mr_err_sys(err, "open the container's root");
 		} else if (unshare(CLONE_NEWNS) < 0) {
@@ -23056,10 +23063,6 @@ static int boot_init(struct boot_run *br, const char *dir, int do_reboot, int pi
 #include <sys/un.h>
 #include <linux/capability.h>
 
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x80
-#endif
-
 /* Global flags, as runc takes them. */
 struct oci_g {
 	const char *root, *log, *log_format;
@@ -25456,15 +25459,12 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 	static const char *const names[] = { ":process|p", ":console-socket", "detach|d", ":pid-file",
 					     "tty|t", ":cwd", ":env|e", ":user|u", "no-new-privs",
 					     ":preserve-fds", ":process-label", ":apparmor", NULL };
-	static const char nsn[] = "user\0cgroup\0ipc\0uts\0net\0pid\0time\0mnt\0";
 	struct oci_args a;
 	struct oci_rec r;
 	struct mr_err err;
 	struct ctr c;
 	struct seccomp_prog scp;
-	const char *n;
-	int fds[8], nfd = 0, i, p[2] = { -1, -1 }, cons = -1, status, rc = 1, cwd, rootfd = -1;
-	char rootp[32];
+	int i, p[2] = { -1, -1 }, cons = -1, status, rc = 1, cwd;
 	pid_t pid;
 	memset(&err, 0, sizeof err);
 	cwd = -1;
@@ -25516,39 +25516,9 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 		}
 		a.val[3] = slash ? slash + 1 : a.val[3];
 	}
-	for (n = nsn; *n; n += strlen(n) + 1) {
-		char path[64], self[64], a1[64], a2[64];
-		ssize_t l1, l2;
-		snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)r.pid, n);
-		l1 = readlink(path, a1, sizeof a1 - 1);
-		snprintf(self, sizeof self, "/proc/self/ns/%s", n);
-		l2 = readlink(self, a2, sizeof a2 - 1);
-		if (l1 < 0 || (l1 == l2 && !memcmp(a1, a2, (size_t)l1)))
-			continue;
-		fds[nfd] = open(path, O_RDONLY | O_CLOEXEC);
-		if (fds[nfd] < 0) {
-			mr_err_sys(&err, "open %s", path);
-			goto out;
-		}
-		nfd++;
-	}
-	/* The container's root, opened before joining: setns(CLONE_NEWNS) leaves
-	 * us at the root of the namespace's root mount, which under a chroot is
-	 * not the container's root (as exec_join in [18]). */
-	snprintf(rootp, sizeof rootp, "/proc/%d/root", (int)r.pid);
-	if ((rootfd = open(rootp, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		mr_err_sys(&err, "root of pid %d", (int)r.pid);
+	/* the chroot too: the child's, and ours while we wait */
+	if (exec_join(r.pid, r.start, 1, &err) < 0)
 		goto out;
-	}
-	if (ctr_pid_start(r.pid) != r.start) {
-		mr_err_set(&err, ESRCH, "the container stopped");
-		goto out;
-	}
-	for (i = 0; i < nfd; i++)
-		if (setns(fds[i], 0) < 0) {
-			mr_err_sys(&err, "join a namespace of the container");
-			goto out;
-		}
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		mr_err_sys(&err, "pipe");
 		goto out;
@@ -25558,10 +25528,6 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 	if (pid == 0) {
 		close(p[0]);
 		setsid();
-		if (fchdir(rootfd) < 0 || chroot(".") < 0) {
-			mr_err_sys(&err, "enter the root of pid %d", (int)r.pid);
-			goto child_fail;
-		}
 		if (cons >= 0) {
 			int ptmx = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), unlock = 0, num = 0,
 			    slave = -1;
@@ -25622,10 +25588,6 @@ child_fail:
 	rc = ctr_exit_code(status);
 	err.msg[0] = 0;
 out:
-	for (i = 0; i < nfd; i++)
-		close(fds[i]);
-	if (rootfd >= 0)
-		close(rootfd);
 	if (cwd >= 0)
 		close(cwd);
 	if (p[0] >= 0)

@@ -29,10 +29,6 @@
 #include <sys/un.h>
 #include <linux/capability.h>
 
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x80
-#endif
-
 /* Global flags, as runc takes them. */
 struct oci_g {
 	const char *root, *log, *log_format;
@@ -2429,15 +2425,12 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 	static const char *const names[] = { ":process|p", ":console-socket", "detach|d", ":pid-file",
 					     "tty|t", ":cwd", ":env|e", ":user|u", "no-new-privs",
 					     ":preserve-fds", ":process-label", ":apparmor", NULL };
-	static const char nsn[] = "user\0cgroup\0ipc\0uts\0net\0pid\0time\0mnt\0";
 	struct oci_args a;
 	struct oci_rec r;
 	struct mr_err err;
 	struct ctr c;
 	struct seccomp_prog scp;
-	const char *n;
-	int fds[8], nfd = 0, i, p[2] = { -1, -1 }, cons = -1, status, rc = 1, cwd, rootfd = -1;
-	char rootp[32];
+	int i, p[2] = { -1, -1 }, cons = -1, status, rc = 1, cwd;
 	pid_t pid;
 	memset(&err, 0, sizeof err);
 	cwd = -1;
@@ -2489,39 +2482,9 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 		}
 		a.val[3] = slash ? slash + 1 : a.val[3];
 	}
-	for (n = nsn; *n; n += strlen(n) + 1) {
-		char path[64], self[64], a1[64], a2[64];
-		ssize_t l1, l2;
-		snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)r.pid, n);
-		l1 = readlink(path, a1, sizeof a1 - 1);
-		snprintf(self, sizeof self, "/proc/self/ns/%s", n);
-		l2 = readlink(self, a2, sizeof a2 - 1);
-		if (l1 < 0 || (l1 == l2 && !memcmp(a1, a2, (size_t)l1)))
-			continue;
-		fds[nfd] = open(path, O_RDONLY | O_CLOEXEC);
-		if (fds[nfd] < 0) {
-			mr_err_sys(&err, "open %s", path);
-			goto out;
-		}
-		nfd++;
-	}
-	/* The container's root, opened before joining: setns(CLONE_NEWNS) leaves
-	 * us at the root of the namespace's root mount, which under a chroot is
-	 * not the container's root (as exec_join in [18]). */
-	snprintf(rootp, sizeof rootp, "/proc/%d/root", (int)r.pid);
-	if ((rootfd = open(rootp, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		mr_err_sys(&err, "root of pid %d", (int)r.pid);
+	/* the chroot too: the child's, and ours while we wait */
+	if (exec_join(r.pid, r.start, 1, &err) < 0)
 		goto out;
-	}
-	if (ctr_pid_start(r.pid) != r.start) {
-		mr_err_set(&err, ESRCH, "the container stopped");
-		goto out;
-	}
-	for (i = 0; i < nfd; i++)
-		if (setns(fds[i], 0) < 0) {
-			mr_err_sys(&err, "join a namespace of the container");
-			goto out;
-		}
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		mr_err_sys(&err, "pipe");
 		goto out;
@@ -2531,10 +2494,6 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 	if (pid == 0) {
 		close(p[0]);
 		setsid();
-		if (fchdir(rootfd) < 0 || chroot(".") < 0) {
-			mr_err_sys(&err, "enter the root of pid %d", (int)r.pid);
-			goto child_fail;
-		}
 		if (cons >= 0) {
 			int ptmx = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), unlock = 0, num = 0,
 			    slave = -1;
@@ -2595,10 +2554,6 @@ child_fail:
 	rc = ctr_exit_code(status);
 	err.msg[0] = 0;
 out:
-	for (i = 0; i < nfd; i++)
-		close(fds[i]);
-	if (rootfd >= 0)
-		close(rootfd);
 	if (cwd >= 0)
 		close(cwd);
 	if (p[0] >= 0)
