@@ -14535,27 +14535,32 @@ static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
 	return 0;
 }
 
+/* A pty of the devpts instance at dev/pts of the root rootfd: *master and
+ * *slave (on failure what was opened stays there, for the caller to
+ * close). Also exec's ([18], [20b]). */
+static int rootfs_pty_open(int rootfd, int *master, int *slave, struct mr_err *err)
+{
+	char path[24];
+	int unlock = 0, n = 0;
+	*master = mr_open_in_root(rootfd, "dev/pts/ptmx", O_RDWR | O_NOCTTY, 0, err);
+	if (*master < 0)
+		return mr_err_ctx(err, "open the pty master");
+	if (ioctl(*master, TIOCSPTLCK, &unlock) < 0 || ioctl(*master, TIOCGPTN, &n) < 0)
+		return mr_err_sys(err, "unlock the pty");
+	snprintf(path, sizeof path, "dev/pts/%d", n);
+	*slave = mr_open_in_root(rootfd, path, O_RDWR | O_NOCTTY, 0, err);
+	return *slave < 0 ? mr_err_ctx(err, "open the pty") : 0;
+}
+
 /* -t: a pty of the container's own devpts instance (so `tty` inside names a
  * /dev/pts entry that exists there); the master goes to the parent over the
  * sync socket, the slave becomes /dev/console and the process's stdio. */
 static int rootfs_pty(struct ctr_spawn *sp, struct mr_err *err)
 {
-	char path[24], target[40], src[40];
-	int ptmx, unlock = 0, n = 0, cfd;
-	ptmx = mr_open_in_root(sp->rootfd, "dev/pts/ptmx", O_RDWR | O_NOCTTY, 0, err);
-	if (ptmx < 0)
-		return mr_err_ctx(err, "open the pty master");
-	if (ioctl(ptmx, TIOCSPTLCK, &unlock) < 0 || ioctl(ptmx, TIOCGPTN, &n) < 0) {
-		close(ptmx);
-		return mr_err_sys(err, "unlock the pty");
-	}
-	snprintf(path, sizeof path, "dev/pts/%d", n);
-	sp->pty_slave = mr_open_in_root(sp->rootfd, path, O_RDWR | O_NOCTTY, 0, err);
-	if (sp->pty_slave < 0) {
-		close(ptmx);
-		return mr_err_ctx(err, "open the pty");
-	}
-	sp->pty = ptmx;
+	char target[40], src[40];
+	int cfd;
+	if (rootfs_pty_open(sp->rootfd, &sp->pty, &sp->pty_slave, err) < 0)
+		return -1;
 	cfd = mount_open_in(sp->rootfd, "dev/console", 'f', err);
 	if (cfd < 0)
 		return mr_err_ctx(err, "create /dev/console");
@@ -18913,21 +18918,7 @@ static int exec_run(struct mr_store *st, struct ctr *c, pid_t pid, unsigned long
 	}
 	o.sp.rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (opts->tty) {
-		int unlock = 0, n = 0;
-		char path[24];
-		o.sp.pty = mr_open_in_root(o.sp.rootfd, "dev/pts/ptmx", O_RDWR | O_NOCTTY, 0, err);
-		if (o.sp.pty < 0 || ioctl(o.sp.pty, TIOCSPTLCK, &unlock) < 0 ||
-		    ioctl(o.sp.pty, TIOCGPTN, &n) < 0) {
-			if (o.sp.pty < 0)
-				mr_err_ctx(err, "pty");
-			else
-				mr_err_sys(err, "pty");
-			code = 125;
-			goto out;
-		}
-		snprintf(path, sizeof path, "dev/pts/%d", n);
-		o.sp.pty_slave = mr_open_in_root(o.sp.rootfd, path, O_RDWR | O_NOCTTY, 0, err);
-		if (o.sp.pty_slave < 0) {
+		if (rootfs_pty_open(o.sp.rootfd, &o.sp.pty, &o.sp.pty_slave, err) < 0) {
 			code = 125;
 			goto out;
 		}
@@ -25529,18 +25520,12 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 		close(p[0]);
 		setsid();
 		if (cons >= 0) {
-			int ptmx = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), unlock = 0, num = 0,
-			    slave = -1;
-			char sp[32];
-			if (ptmx < 0)
-				ptmx = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-			if (ptmx >= 0 && ioctl(ptmx, TIOCSPTLCK, &unlock) == 0 &&
-			    ioctl(ptmx, TIOCGPTN, &num) == 0) {
-				snprintf(sp, sizeof sp, "/dev/pts/%d", num);
-				slave = open(sp, O_RDWR | O_NOCTTY | O_CLOEXEC);
-			}
-			if (slave < 0 || ctr_send_fd(cons, ptmx) < 0) {
-				mr_err_sys(&err, "exec: the pty");
+			int ptmx, slave;
+			if (rootfs_pty_open(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), &ptmx, &slave,
+					    &err) < 0)
+				goto child_fail;
+			if (ctr_send_fd(cons, ptmx) < 0) {
+				mr_err_sys(&err, "exec: pass the pty");
 				goto child_fail;
 			}
 			if (c.oci->cons_w) {

@@ -438,27 +438,32 @@ static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
 	return 0;
 }
 
+/* A pty of the devpts instance at dev/pts of the root rootfd: *master and
+ * *slave (on failure what was opened stays there, for the caller to
+ * close). Also exec's ([18], [20b]). */
+static int rootfs_pty_open(int rootfd, int *master, int *slave, struct mr_err *err)
+{
+	char path[24];
+	int unlock = 0, n = 0;
+	*master = mr_open_in_root(rootfd, "dev/pts/ptmx", O_RDWR | O_NOCTTY, 0, err);
+	if (*master < 0)
+		return mr_err_ctx(err, "open the pty master");
+	if (ioctl(*master, TIOCSPTLCK, &unlock) < 0 || ioctl(*master, TIOCGPTN, &n) < 0)
+		return mr_err_sys(err, "unlock the pty");
+	snprintf(path, sizeof path, "dev/pts/%d", n);
+	*slave = mr_open_in_root(rootfd, path, O_RDWR | O_NOCTTY, 0, err);
+	return *slave < 0 ? mr_err_ctx(err, "open the pty") : 0;
+}
+
 /* -t: a pty of the container's own devpts instance (so `tty` inside names a
  * /dev/pts entry that exists there); the master goes to the parent over the
  * sync socket, the slave becomes /dev/console and the process's stdio. */
 static int rootfs_pty(struct ctr_spawn *sp, struct mr_err *err)
 {
-	char path[24], target[40], src[40];
-	int ptmx, unlock = 0, n = 0, cfd;
-	ptmx = mr_open_in_root(sp->rootfd, "dev/pts/ptmx", O_RDWR | O_NOCTTY, 0, err);
-	if (ptmx < 0)
-		return mr_err_ctx(err, "open the pty master");
-	if (ioctl(ptmx, TIOCSPTLCK, &unlock) < 0 || ioctl(ptmx, TIOCGPTN, &n) < 0) {
-		close(ptmx);
-		return mr_err_sys(err, "unlock the pty");
-	}
-	snprintf(path, sizeof path, "dev/pts/%d", n);
-	sp->pty_slave = mr_open_in_root(sp->rootfd, path, O_RDWR | O_NOCTTY, 0, err);
-	if (sp->pty_slave < 0) {
-		close(ptmx);
-		return mr_err_ctx(err, "open the pty");
-	}
-	sp->pty = ptmx;
+	char target[40], src[40];
+	int cfd;
+	if (rootfs_pty_open(sp->rootfd, &sp->pty, &sp->pty_slave, err) < 0)
+		return -1;
 	cfd = mount_open_in(sp->rootfd, "dev/console", 'f', err);
 	if (cfd < 0)
 		return mr_err_ctx(err, "create /dev/console");

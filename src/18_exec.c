@@ -180,21 +180,7 @@ static int exec_run(struct mr_store *st, struct ctr *c, pid_t pid, unsigned long
 	}
 	o.sp.rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (opts->tty) {
-		int unlock = 0, n = 0;
-		char path[24];
-		o.sp.pty = mr_open_in_root(o.sp.rootfd, "dev/pts/ptmx", O_RDWR | O_NOCTTY, 0, err);
-		if (o.sp.pty < 0 || ioctl(o.sp.pty, TIOCSPTLCK, &unlock) < 0 ||
-		    ioctl(o.sp.pty, TIOCGPTN, &n) < 0) {
-			if (o.sp.pty < 0)
-				mr_err_ctx(err, "pty");
-			else
-				mr_err_sys(err, "pty");
-			code = 125;
-			goto out;
-		}
-		snprintf(path, sizeof path, "dev/pts/%d", n);
-		o.sp.pty_slave = mr_open_in_root(o.sp.rootfd, path, O_RDWR | O_NOCTTY, 0, err);
-		if (o.sp.pty_slave < 0) {
+		if (rootfs_pty_open(o.sp.rootfd, &o.sp.pty, &o.sp.pty_slave, err) < 0) {
 			code = 125;
 			goto out;
 		}

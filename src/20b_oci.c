@@ -2495,18 +2495,12 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 		close(p[0]);
 		setsid();
 		if (cons >= 0) {
-			int ptmx = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), unlock = 0, num = 0,
-			    slave = -1;
-			char sp[32];
-			if (ptmx < 0)
-				ptmx = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-			if (ptmx >= 0 && ioctl(ptmx, TIOCSPTLCK, &unlock) == 0 &&
-			    ioctl(ptmx, TIOCGPTN, &num) == 0) {
-				snprintf(sp, sizeof sp, "/dev/pts/%d", num);
-				slave = open(sp, O_RDWR | O_NOCTTY | O_CLOEXEC);
-			}
-			if (slave < 0 || ctr_send_fd(cons, ptmx) < 0) {
-				mr_err_sys(&err, "exec: the pty");
+			int ptmx, slave;
+			if (rootfs_pty_open(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), &ptmx, &slave,
+					    &err) < 0)
+				goto child_fail;
+			if (ctr_send_fd(cons, ptmx) < 0) {
+				mr_err_sys(&err, "exec: pass the pty");
 				goto child_fail;
 			}
 			if (c.oci->cons_w) {
