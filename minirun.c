@@ -25048,6 +25048,20 @@ static int oci_need_id(struct oci_args *a, const char *cmd, struct mr_err *err)
 	return 0;
 }
 
+/* The arguments of a command on one container, and its record; on failure
+ * nothing is left to free. */
+static int oci_args_rec(struct oci_g *g, int argc, char **argv, const char *const *names,
+			const char *cmd, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
+{
+	if (oci_parse(argc, argv, names, a, err) < 0 || oci_need_id(a, cmd, err) < 0)
+		return -1;
+	if (oci_rec_load(g, a->pos[0], r, err) < 0) {
+		free(a->pos);
+		return -1;
+	}
+	return 0;
+}
+
 static int oci_cmd_start_id(struct oci_g *g, const char *id, struct mr_err *err);
 static int oci_delete_id(struct oci_g *g, const char *id, int force, struct mr_err *err);
 
@@ -25200,12 +25214,8 @@ static int oci_cmd_state(struct oci_g *g, int argc, char **argv)
 	struct mr_buf b = { 0 };
 	const char *st;
 	memset(&err, 0, sizeof err);
-	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "state", &err) < 0)
+	if (oci_args_rec(g, argc, argv, names, "state", &a, &r, &err) < 0)
 		return oci_fail(g, &err);
-	if (oci_rec_load(g, a.pos[0], &r, &err) < 0) {
-		free(a.pos);
-		return oci_fail(g, &err);
-	}
 	st = oci_status(g, &r);
 	oci_state_json(&r, r.id, r.bundle, st, strcmp(st, "stopped") ? r.pid : 0, r.annotations, 2, &b);
 	printf("%s\n", b.data);
@@ -25349,13 +25359,9 @@ static int oci_cmd_ps(struct oci_g *g, int argc, char **argv)
 	size_t n, i;
 	int json;
 	memset(&err, 0, sizeof err);
-	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "ps", &err) < 0)
+	if (oci_args_rec(g, argc, argv, names, "ps", &a, &r, &err) < 0)
 		return oci_fail(g, &err);
 	json = a.val[0] && !strcmp(a.val[0], "json");
-	if (oci_rec_load(g, a.pos[0], &r, &err) < 0) {
-		free(a.pos);
-		return oci_fail(g, &err);
-	}
 	p = oci_cg_pids(r.cgroup, &n);
 	printf(json ? "[" : "PID\n");
 	for (i = 0; i < n; i++)
@@ -25375,12 +25381,8 @@ static int oci_cmd_pause(struct oci_g *g, int argc, char **argv, int freeze)
 	struct mr_err err;
 	int rc;
 	memset(&err, 0, sizeof err);
-	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "pause", &err) < 0)
+	if (oci_args_rec(g, argc, argv, names, "pause", &a, &r, &err) < 0)
 		return oci_fail(g, &err);
-	if (oci_rec_load(g, a.pos[0], &r, &err) < 0) {
-		free(a.pos);
-		return oci_fail(g, &err);
-	}
 	rc = !strcmp(oci_status(g, &r), "stopped") ?
 	     mr_err_set(&err, ESRCH, "container not running") : oci_cg_freeze(r.cgroup, freeze, &err);
 	mr_json_free(&r.doc);
@@ -25406,12 +25408,8 @@ static int oci_cmd_update(struct oci_g *g, int argc, char **argv)
 	struct ctr_oci_res res;
 	int rc = 0, k;
 	memset(&err, 0, sizeof err);
-	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "update", &err) < 0)
+	if (oci_args_rec(g, argc, argv, names, "update", &a, &r, &err) < 0)
 		return oci_fail(g, &err);
-	if (oci_rec_load(g, a.pos[0], &r, &err) < 0) {
-		free(a.pos);
-		return oci_fail(g, &err);
-	}
 	if (a.val[0])
 		rc = oci_read_json(a.val[0], &doc, &err);
 	oci_res_parse(&res, doc.root);
@@ -25459,12 +25457,8 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 	pid_t pid;
 	memset(&err, 0, sizeof err);
 	cwd = -1;
-	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "exec", &err) < 0)
+	if (oci_args_rec(g, argc, argv, names, "exec", &a, &r, &err) < 0)
 		return oci_fail(g, &err);
-	if (oci_rec_load(g, a.pos[0], &r, &err) < 0) {
-		free(a.pos);
-		return oci_fail(g, &err);
-	}
 	oci_spec_init(&c);
 	if (!strcmp(oci_status(g, &r), "stopped")) {
 		mr_err_set(&err, ESRCH, "cannot exec in a stopped container");
@@ -25648,12 +25642,8 @@ static int oci_cmd_events(struct oci_g *g, int argc, char **argv)
 	int v2 = cg_version() == 2;
 	char path[MINIRUN_MAX_PATH];
 	memset(&err, 0, sizeof err);
-	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "events", &err) < 0)
+	if (oci_args_rec(g, argc, argv, names, "events", &a, &r, &err) < 0)
 		return oci_fail(g, &err);
-	if (oci_rec_load(g, a.pos[0], &r, &err) < 0) {
-		free(a.pos);
-		return oci_fail(g, &err);
-	}
 	/* cg_read_u64 reads CG_ROOT/HIER/minirun/ID: point it at our folder */
 	snprintf(path, sizeof path, "..%s", r.cgroup);
 	cg_read_u64(v2 ? "" : "memory", path, v2 ? "memory.current" : "memory.usage_in_bytes", NULL,
