@@ -15417,6 +15417,23 @@ static int cg_read_u64(const char *hier, const char *id, const char *file, const
 	return 0;
 }
 
+/* Enable the controllers ctrls ("+cpu\0+pids\0") for the children of the
+ * cgroup2 folder dir, one write each: one the kernel lacks, or one already
+ * on, fails alone. Also the OCI mode's, down its cgroupsPath ([20b]). */
+static void cg_enable(const char *dir, const char *ctrls)
+{
+	char path[MINIRUN_MAX_PATH + 32];
+	int fd;
+	snprintf(path, sizeof path, "%s/cgroup.subtree_control", dir);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	for (; fd >= 0 && *ctrls; ctrls += strlen(ctrls) + 1)
+		if (write(fd, ctrls, strlen(ctrls)) < 0) {
+			/* not there, or not allowed */
+		}
+	if (fd >= 0)
+		close(fd);
+}
+
 #if MINIRUN_WITH_CGROUPS
 /* The hierarchies a container may have folders in (v1): controller folders,
  * then the tracking one. */
@@ -15585,29 +15602,11 @@ static int cg_v1_wanted(const struct ctr *c, const char *h)
 /* v2: make the controllers we use available to minirun/ and its children. */
 static void cg_v2_enable(void)
 {
-	static const char ctrls[] = "cpu\0memory\0pids\0";
-	char avail[256] = "", path[64];
-	const char *c;
-	struct mr_err ignored;
-	int fd = open(CG_ROOT "/cgroup.controllers", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t n = read(fd, avail, sizeof avail - 1);
-		avail[n > 0 ? n : 0] = 0;
-		close(fd);
-	}
-	for (c = ctrls; *c; c += strlen(c) + 1) {
-		char val[16];
-		if (!strstr(avail, c))
-			continue;
-		snprintf(val, sizeof val, "+%s", c);
-		snprintf(path, sizeof path, CG_ROOT "/cgroup.subtree_control");
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			if (write(fd, val, strlen(val)) < 0) { /* already on, or not allowed */ }
-			close(fd);
-		}
-		cg_write("", NULL, "cgroup.subtree_control", val, &ignored);
-	}
+	static const char ctrls[] = "+cpu\0+memory\0+pids\0";
+	char path[64];
+	cg_enable(CG_ROOT, ctrls);
+	cg_path(path, sizeof path, "", NULL, NULL);
+	cg_enable(path, ctrls);
 }
 
 /* Create the container's cgroups, put the device policy (rules, none for
@@ -23382,21 +23381,8 @@ static int oci_cg_create(const char *cg, struct mr_err *err)
 			}
 			if (!strcmp(h[i], "cpuset") && s > dir + strlen(CG_ROOT "/cpuset"))
 				oci_cg_cpuset_fill(dir);
-			if (!*h[i] && strchr(s + 1, '/')) {
-				char sub[MINIRUN_MAX_PATH + 32];
-				int fd;
-				snprintf(sub, sizeof sub, "%s/cgroup.subtree_control", dir);
-				fd = open(sub, O_WRONLY | O_CLOEXEC);
-				if (fd >= 0) {
-					static const char ctl[] = "+cpu\0+cpuset\0+memory\0+pids\0+io\0+hugetlb\0";
-					const char *c;
-					for (c = ctl; *c; c += strlen(c) + 1)
-						if (write(fd, c, strlen(c)) < 0) {
-							/* a controller the kernel lacks */
-						}
-					close(fd);
-				}
-			}
+			if (!*h[i] && strchr(s + 1, '/'))
+				cg_enable(dir, "+cpu\0+cpuset\0+memory\0+pids\0+io\0+hugetlb\0");
 			*s = '/';
 		}
 		if (!rc && mkdir(dir, 0755) < 0 && errno != EEXIST)

@@ -357,21 +357,8 @@ static int oci_cg_create(const char *cg, struct mr_err *err)
 			}
 			if (!strcmp(h[i], "cpuset") && s > dir + strlen(CG_ROOT "/cpuset"))
 				oci_cg_cpuset_fill(dir);
-			if (!*h[i] && strchr(s + 1, '/')) {
-				char sub[MINIRUN_MAX_PATH + 32];
-				int fd;
-				snprintf(sub, sizeof sub, "%s/cgroup.subtree_control", dir);
-				fd = open(sub, O_WRONLY | O_CLOEXEC);
-				if (fd >= 0) {
-					static const char ctl[] = "+cpu\0+cpuset\0+memory\0+pids\0+io\0+hugetlb\0";
-					const char *c;
-					for (c = ctl; *c; c += strlen(c) + 1)
-						if (write(fd, c, strlen(c)) < 0) {
-							/* a controller the kernel lacks */
-						}
-					close(fd);
-				}
-			}
+			if (!*h[i] && strchr(s + 1, '/'))
+				cg_enable(dir, "+cpu\0+cpuset\0+memory\0+pids\0+io\0+hugetlb\0");
 			*s = '/';
 		}
 		if (!rc && mkdir(dir, 0755) < 0 && errno != EEXIST)
