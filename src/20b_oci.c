@@ -840,23 +840,26 @@ static int oci_ns_join(const struct ctr_oci *o, int pid_only, struct mr_err *err
 	return 0;
 }
 
+/* The mount options that are flags (clear: the flag goes); `features`
+ * lists them too. */
+static const struct { char name[14]; unsigned char clear; unsigned long flag; } oci_mount_flags[] = {
+	{ "ro", 0, MS_RDONLY }, { "rw", 1, MS_RDONLY }, { "nosuid", 0, MS_NOSUID },
+	{ "suid", 1, MS_NOSUID }, { "nodev", 0, MS_NODEV }, { "dev", 1, MS_NODEV },
+	{ "noexec", 0, MS_NOEXEC }, { "exec", 1, MS_NOEXEC }, { "sync", 0, MS_SYNCHRONOUS },
+	{ "async", 1, MS_SYNCHRONOUS }, { "remount", 0, MS_REMOUNT },
+	{ "mand", 0, MS_MANDLOCK }, { "nomand", 1, MS_MANDLOCK }, { "dirsync", 0, MS_DIRSYNC },
+	{ "noatime", 0, MS_NOATIME }, { "atime", 1, MS_NOATIME },
+	{ "nodiratime", 0, MS_NODIRATIME }, { "diratime", 1, MS_NODIRATIME },
+	{ "bind", 0, MS_BIND }, { "rbind", 0, MS_BIND | MS_REC },
+	{ "relatime", 0, MS_RELATIME }, { "norelatime", 1, MS_RELATIME },
+	{ "strictatime", 0, MS_STRICTATIME }, { "nostrictatime", 1, MS_STRICTATIME },
+	{ "defaults", 0, 0 },
+};
+
 /* Mount options: flags, propagation, data for the filesystem. */
 static void oci_mount_opts(const struct mr_json *opts, unsigned long *flags, unsigned long *prop,
 			   unsigned long *clear, struct mr_buf *data)
 {
-	static const struct { char name[14]; unsigned char clear; unsigned long flag; } fl[] = {
-		{ "ro", 0, MS_RDONLY }, { "rw", 1, MS_RDONLY }, { "nosuid", 0, MS_NOSUID },
-		{ "suid", 1, MS_NOSUID }, { "nodev", 0, MS_NODEV }, { "dev", 1, MS_NODEV },
-		{ "noexec", 0, MS_NOEXEC }, { "exec", 1, MS_NOEXEC }, { "sync", 0, MS_SYNCHRONOUS },
-		{ "async", 1, MS_SYNCHRONOUS }, { "remount", 0, MS_REMOUNT },
-		{ "mand", 0, MS_MANDLOCK }, { "nomand", 1, MS_MANDLOCK }, { "dirsync", 0, MS_DIRSYNC },
-		{ "noatime", 0, MS_NOATIME }, { "atime", 1, MS_NOATIME },
-		{ "nodiratime", 0, MS_NODIRATIME }, { "diratime", 1, MS_NODIRATIME },
-		{ "bind", 0, MS_BIND }, { "rbind", 0, MS_BIND | MS_REC },
-		{ "relatime", 0, MS_RELATIME }, { "norelatime", 1, MS_RELATIME },
-		{ "strictatime", 0, MS_STRICTATIME }, { "nostrictatime", 1, MS_STRICTATIME },
-		{ "defaults", 0, 0 },
-	};
 	const struct mr_json *o;
 	*flags = *prop = *clear = 0;
 	for (o = opts && opts->type == MR_JSON_ARRAY ? opts->child : NULL; o; o = o->next) {
@@ -865,14 +868,14 @@ static void oci_mount_opts(const struct mr_json *opts, unsigned long *flags, uns
 		struct mount_spec ms;
 		if (o->type != MR_JSON_STRING)
 			continue;
-		for (i = 0; i < sizeof fl / sizeof fl[0] && !found; i++)
-			if (!strcmp(o->str, fl[i].name)) {
+		for (i = 0; i < sizeof oci_mount_flags / sizeof oci_mount_flags[0] && !found; i++)
+			if (!strcmp(o->str, oci_mount_flags[i].name)) {
 				found = 1;
-				if (fl[i].clear) {
-					*flags &= ~fl[i].flag;
-					*clear |= fl[i].flag;
+				if (oci_mount_flags[i].clear) {
+					*flags &= ~oci_mount_flags[i].flag;
+					*clear |= oci_mount_flags[i].flag;
 				} else {
-					*flags |= fl[i].flag;
+					*flags |= oci_mount_flags[i].flag;
 				}
 			}
 		if (!found && (!strcmp(o->str, "unbindable") || !strcmp(o->str, "runbindable"))) {
@@ -2686,13 +2689,7 @@ static int oci_cmd_spec(struct oci_g *g, int argc, char **argv)
 
 static int oci_cmd_features(void)
 {
-	static const char *const keys[] = { "namespaces", "user\0pid\0network\0ipc\0uts\0mount\0cgroup\0time\0",
-		"mountOptions", "ro\0rw\0nosuid\0suid\0nodev\0dev\0noexec\0exec\0sync\0async\0remount\0"
-		"mand\0nomand\0dirsync\0noatime\0atime\0nodiratime\0diratime\0bind\0rbind\0relatime\0"
-		"norelatime\0strictatime\0nostrictatime\0private\0rprivate\0shared\0rshared\0slave\0"
-		"rslave\0unbindable\0runbindable\0defaults\0",
-		"hooks", "prestart\0createRuntime\0createContainer\0startContainer\0poststart\0poststop\0",
-		NULL };
+
 	struct mr_buf b = { 0 };
 	struct mr_jw w;
 	size_t k;
@@ -2703,19 +2700,29 @@ static int oci_cmd_features(void)
 	mr_jw_str(&w, "1.0.0");
 	mr_jw_key(&w, "ociVersionMax");
 	mr_jw_str(&w, "1.0.2");
-	for (k = 0; keys[k]; k += 2) {
-		if (k == 2) {
-			mr_jw_key(&w, "linux");
-			mr_jw_obj(&w);
-		}
-		mr_jw_key(&w, keys[k]);
-		mr_jw_arr(&w);
-		for (s = keys[k + 1]; *s; s += strlen(s) + 1)
-			mr_jw_str(&w, s);
-		mr_jw_arr_end(&w);
-		if (k == 2)
-			mr_jw_obj_end(&w);
-	}
+	/* the tables the parsers use */
+	mr_jw_key(&w, "namespaces");
+	mr_jw_arr(&w);
+	for (k = 0; k < sizeof oci_ns_names / sizeof oci_ns_names[0]; k++)
+		mr_jw_str(&w, oci_ns_names[k].name);
+	mr_jw_arr_end(&w);
+	mr_jw_key(&w, "linux");
+	mr_jw_obj(&w);
+	mr_jw_key(&w, "mountOptions");
+	mr_jw_arr(&w);
+	for (k = 0; k < sizeof oci_mount_flags / sizeof oci_mount_flags[0]; k++)
+		mr_jw_str(&w, oci_mount_flags[k].name);
+	for (s = "private\0rprivate\0shared\0rshared\0slave\0rslave\0unbindable\0runbindable\0"; *s;
+	     s += strlen(s) + 1)
+		mr_jw_str(&w, s);
+	mr_jw_arr_end(&w);
+	mr_jw_obj_end(&w);
+	mr_jw_key(&w, "hooks");
+	mr_jw_arr(&w);
+	for (s = "prestart\0createRuntime\0createContainer\0startContainer\0poststart\0poststop\0"; *s;
+	     s += strlen(s) + 1)
+		mr_jw_str(&w, s);
+	mr_jw_arr_end(&w);
 	mr_jw_key(&w, "annotations");
 	mr_jw_obj(&w);
 	mr_jw_key(&w, "org.opencontainers.runc.version");
