@@ -23338,28 +23338,19 @@ static void oci_cg_cpuset_fill(const char *dir)
 	static const char files[] = "cpuset.cpus\0cpuset.mems\0";
 	const char *f;
 	for (f = files; *f; f += strlen(f) + 1) {
-		char path[MINIRUN_MAX_PATH + 16], buf[256];
-		int fd;
-		ssize_t n;
+		char path[MINIRUN_MAX_PATH + 16];
+		struct mr_buf b = { 0 };
+		struct mr_err ignored;
 		snprintf(path, sizeof path, "%s/%s", dir, f);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		n = fd < 0 ? -1 : util_read_full(fd, buf, sizeof buf);
-		if (fd >= 0)
-			close(fd);
-		if (n > 1)
-			continue;
-		snprintf(path, sizeof path, "%.*s/../%s", (int)strlen(dir), dir, f);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		n = fd < 0 ? -1 : util_read_full(fd, buf, sizeof buf);
-		if (fd >= 0)
-			close(fd);
-		snprintf(path, sizeof path, "%s/%s", dir, f);
-		if (n > 0 && (fd = open(path, O_WRONLY | O_CLOEXEC)) >= 0) {
-			if (util_write_all(fd, buf, (size_t)n) < 0) {
-				/* the start reports what the kernel refuses */
+		if (mr_read_file(AT_FDCWD, path, &b, 256, &ignored) < 0 || b.len <= 1) {
+			snprintf(path, sizeof path, "%s/../%s", dir, f);
+			/* the start reports what the kernel refuses */
+			if (mr_read_file(AT_FDCWD, path, &b, 256, &ignored) == 0 && b.len) {
+				snprintf(path, sizeof path, "%s/%s", dir, f);
+				cg_write_path(path, b.data, b.len, &ignored);
 			}
-			close(fd);
 		}
+		mr_buf_free(&b);
 	}
 }
 
