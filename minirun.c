@@ -15126,20 +15126,28 @@ static int isolate_sysctls(const struct ctr *c, struct mr_err *err)
 	return 0;
 }
 
+/* One limit of this process; RLIM_INFINITY (~0, as -1 casts) is none. Raw
+ * prlimit64: one thread, no synccall. Also config.json's process.rlimits
+ * ([20b]). */
+static int isolate_rlimit(int res, unsigned long long soft, unsigned long long hard)
+{
+	struct rlimit rl;
+	rl.rlim_cur = (rlim_t)soft;
+	rl.rlim_max = (rlim_t)hard;
+	return (int)syscall(SYS_prlimit64, 0, res, &rl, NULL);
+}
+
 /* --ulimit, before the capabilities go (a hard limit above the current one
- * needs CAP_SYS_RESOURCE). Raw prlimit64: one thread, no synccall. */
+ * needs CAP_SYS_RESOURCE). */
 static int isolate_ulimits(const struct ctr *c, struct mr_err *err)
 {
 	size_t i;
 	for (i = 0; i < c->ulimits.n; i++) {
 		long long soft, hard;
-		struct rlimit rl;
 		int res = ctr_ulimit_parse(c->ulimits.v[i], &soft, &hard, err);
 		if (res < 0)
 			return -1;
-		rl.rlim_cur = soft < 0 ? RLIM_INFINITY : (rlim_t)soft;
-		rl.rlim_max = hard < 0 ? RLIM_INFINITY : (rlim_t)hard;
-		if (syscall(SYS_prlimit64, 0, res, &rl, NULL) < 0)
+		if (isolate_rlimit(res, (unsigned long long)soft, (unsigned long long)hard) < 0)
 			return mr_err_sys(err, "--ulimit %s", c->ulimits.v[i]);
 	}
 	return 0;
@@ -24125,13 +24133,9 @@ static int oci_process_exec(const struct ctr *c, const struct seccomp_prog *sp, 
 	struct __user_cap_data_struct data[2];
 	size_t i;
 	int cap;
-	for (i = 0; i < o->nrlimits; i++) {
-		struct rlimit rl;
-		rl.rlim_cur = (rlim_t)o->rlimits[i].soft;
-		rl.rlim_max = (rlim_t)o->rlimits[i].hard;
-		if (syscall(SYS_prlimit64, 0, o->rlimits[i].res, &rl, NULL) < 0)
+	for (i = 0; i < o->nrlimits; i++)
+		if (isolate_rlimit(o->rlimits[i].res, o->rlimits[i].soft, o->rlimits[i].hard) < 0)
 			return mr_err_sys(err, "rlimit %s", o->rlimits[i].name);
-	}
 	if (o->oom_set) {
 		char s[24];
 		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);

@@ -395,20 +395,28 @@ static int isolate_sysctls(const struct ctr *c, struct mr_err *err)
 	return 0;
 }
 
+/* One limit of this process; RLIM_INFINITY (~0, as -1 casts) is none. Raw
+ * prlimit64: one thread, no synccall. Also config.json's process.rlimits
+ * ([20b]). */
+static int isolate_rlimit(int res, unsigned long long soft, unsigned long long hard)
+{
+	struct rlimit rl;
+	rl.rlim_cur = (rlim_t)soft;
+	rl.rlim_max = (rlim_t)hard;
+	return (int)syscall(SYS_prlimit64, 0, res, &rl, NULL);
+}
+
 /* --ulimit, before the capabilities go (a hard limit above the current one
- * needs CAP_SYS_RESOURCE). Raw prlimit64: one thread, no synccall. */
+ * needs CAP_SYS_RESOURCE). */
 static int isolate_ulimits(const struct ctr *c, struct mr_err *err)
 {
 	size_t i;
 	for (i = 0; i < c->ulimits.n; i++) {
 		long long soft, hard;
-		struct rlimit rl;
 		int res = ctr_ulimit_parse(c->ulimits.v[i], &soft, &hard, err);
 		if (res < 0)
 			return -1;
-		rl.rlim_cur = soft < 0 ? RLIM_INFINITY : (rlim_t)soft;
-		rl.rlim_max = hard < 0 ? RLIM_INFINITY : (rlim_t)hard;
-		if (syscall(SYS_prlimit64, 0, res, &rl, NULL) < 0)
+		if (isolate_rlimit(res, (unsigned long long)soft, (unsigned long long)hard) < 0)
 			return mr_err_sys(err, "--ulimit %s", c->ulimits.v[i]);
 	}
 	return 0;

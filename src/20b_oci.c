@@ -1101,13 +1101,9 @@ static int oci_process_exec(const struct ctr *c, const struct seccomp_prog *sp, 
 	struct __user_cap_data_struct data[2];
 	size_t i;
 	int cap;
-	for (i = 0; i < o->nrlimits; i++) {
-		struct rlimit rl;
-		rl.rlim_cur = (rlim_t)o->rlimits[i].soft;
-		rl.rlim_max = (rlim_t)o->rlimits[i].hard;
-		if (syscall(SYS_prlimit64, 0, o->rlimits[i].res, &rl, NULL) < 0)
+	for (i = 0; i < o->nrlimits; i++)
+		if (isolate_rlimit(o->rlimits[i].res, o->rlimits[i].soft, o->rlimits[i].hard) < 0)
 			return mr_err_sys(err, "rlimit %s", o->rlimits[i].name);
-	}
 	if (o->oom_set) {
 		char s[24];
 		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
