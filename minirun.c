@@ -14464,10 +14464,10 @@ static int rootfs_mount_shm(struct ctr_spawn *sp, struct mr_err *err)
 			     MS_NOSUID | MS_NODEV | MS_NOEXEC, opts, err);
 }
 
-/* A private /dev: a tmpfs with the usual nodes (made with mknod, or bound
- * from the host's where mknod is not allowed), its own devpts instance,
- * /dev/shm and /dev/mqueue. */
-static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
+/* The usual nodes of /dev (dev: its fd) and its links: made with mknod, or
+ * bound from the host's where bind (a nodev /dev, a user namespace); what
+ * is there already stays (an OCI bundle's own: [20b] uses it too). */
+static int rootfs_dev_nodes(int rootfd, int dev, int bind, struct mr_err *err)
 {
 	static const struct { char name[8]; unsigned char maj, min; } nodes[] = {
 		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 },
@@ -14478,6 +14478,37 @@ static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
 		"stderr\0/proc/self/fd/2\0ptmx\0pts/ptmx\0";
 	const char *p;
 	size_t i;
+	for (i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
+		char src[16], path[16];
+		struct stat sb;
+		if (fstatat(dev, nodes[i].name, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		/* not under the umask */
+		if (!bind && mknodat(dev, nodes[i].name, S_IFCHR | 0666,
+				     makedev(nodes[i].maj, nodes[i].min)) == 0) {
+			fchmodat(dev, nodes[i].name, 0666, 0);
+			continue;
+		}
+		/* each host node on a mount of its own */
+		snprintf(src, sizeof src, "/dev/%s", nodes[i].name);
+		snprintf(path, sizeof path, "dev/%s", nodes[i].name);
+		if (mount_in_root(rootfd, path, 'f', src, NULL, MS_BIND, NULL, err) < 0)
+			return -1;
+	}
+	for (p = links; *p; p += strlen(p) + 1, p += strlen(p) + 1)
+		if (symlinkat(p + strlen(p) + 1, dev, p) < 0 && errno != EEXIST)
+			return mr_err_sys(err, "symlink /dev/%s", p);
+	/* only where the kernel has /proc/kcore (runc's rule): never dangling */
+	if (access("/proc/kcore", F_OK) == 0 && symlinkat("/proc/kcore", dev, "core") < 0 &&
+	    errno != EEXIST)
+		return mr_err_sys(err, "symlink /dev/core");
+	return 0;
+}
+
+/* A private /dev: a tmpfs with the usual nodes, its own devpts instance,
+ * /dev/shm and /dev/mqueue. */
+static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
+{
 	int dev;
 	if (mount_in_root(sp->rootfd, "dev", 'd', "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME |
 			    (sp->nodev ? MS_NODEV : 0), "mode=755,size=65536k", err) < 0)
@@ -14485,30 +14516,9 @@ static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
 	dev = mr_open_in_root(sp->rootfd, "dev", O_PATH | O_DIRECTORY, 0, err);
 	if (dev < 0)
 		return mr_err_ctx(err, "open /dev");
-	for (i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
-		/* nodev /dev: the host's nodes, each on a mount of its own */
-		if (!sp->nodev && mknodat(dev, nodes[i].name, S_IFCHR | 0666,
-					  makedev(nodes[i].maj, nodes[i].min)) == 0)
-			continue;
-		{
-			char src[16], path[16];
-			snprintf(src, sizeof src, "/dev/%s", nodes[i].name);
-			snprintf(path, sizeof path, "dev/%s", nodes[i].name);
-			if (mount_in_root(sp->rootfd, path, 'f', src, NULL, MS_BIND, NULL, err) < 0) {
-				close(dev);
-				return -1;
-			}
-		}
-	}
-	for (p = links; *p; p += strlen(p) + 1, p += strlen(p) + 1)
-		if (symlinkat(p + strlen(p) + 1, dev, p) < 0) {
-			close(dev);
-			return mr_err_sys(err, "symlink /dev/%s", p);
-		}
-	/* only where the kernel has /proc/kcore (runc's rule): never dangling */
-	if (access("/proc/kcore", F_OK) == 0 && symlinkat("/proc/kcore", dev, "core") < 0) {
+	if (rootfs_dev_nodes(sp->rootfd, dev, sp->nodev, err) < 0) {
 		close(dev);
-		return mr_err_sys(err, "symlink /dev/core");
+		return -1;
 	}
 	if (mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "shm", 01777) < 0 ||
 	    mkdirat(dev, "mqueue", 0755) < 0) {
@@ -14525,27 +14535,32 @@ static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
 	return 0;
 }
 
+/* A pty of the devpts instance at dev/pts of the root rootfd: *master and
+ * *slave (on failure what was opened stays there, for the caller to
+ * close). Also exec's ([18], [20b]). */
+static int rootfs_pty_open(int rootfd, int *master, int *slave, struct mr_err *err)
+{
+	char path[24];
+	int unlock = 0, n = 0;
+	*master = mr_open_in_root(rootfd, "dev/pts/ptmx", O_RDWR | O_NOCTTY, 0, err);
+	if (*master < 0)
+		return mr_err_ctx(err, "open the pty master");
+	if (ioctl(*master, TIOCSPTLCK, &unlock) < 0 || ioctl(*master, TIOCGPTN, &n) < 0)
+		return mr_err_sys(err, "unlock the pty");
+	snprintf(path, sizeof path, "dev/pts/%d", n);
+	*slave = mr_open_in_root(rootfd, path, O_RDWR | O_NOCTTY, 0, err);
+	return *slave < 0 ? mr_err_ctx(err, "open the pty") : 0;
+}
+
 /* -t: a pty of the container's own devpts instance (so `tty` inside names a
  * /dev/pts entry that exists there); the master goes to the parent over the
  * sync socket, the slave becomes /dev/console and the process's stdio. */
 static int rootfs_pty(struct ctr_spawn *sp, struct mr_err *err)
 {
-	char path[24], target[40], src[40];
-	int ptmx, unlock = 0, n = 0, cfd;
-	ptmx = mr_open_in_root(sp->rootfd, "dev/pts/ptmx", O_RDWR | O_NOCTTY, 0, err);
-	if (ptmx < 0)
-		return mr_err_ctx(err, "open the pty master");
-	if (ioctl(ptmx, TIOCSPTLCK, &unlock) < 0 || ioctl(ptmx, TIOCGPTN, &n) < 0) {
-		close(ptmx);
-		return mr_err_sys(err, "unlock the pty");
-	}
-	snprintf(path, sizeof path, "dev/pts/%d", n);
-	sp->pty_slave = mr_open_in_root(sp->rootfd, path, O_RDWR | O_NOCTTY, 0, err);
-	if (sp->pty_slave < 0) {
-		close(ptmx);
-		return mr_err_ctx(err, "open the pty");
-	}
-	sp->pty = ptmx;
+	char target[40], src[40];
+	int cfd;
+	if (rootfs_pty_open(sp->rootfd, &sp->pty, &sp->pty_slave, err) < 0)
+		return -1;
 	cfd = mount_open_in(sp->rootfd, "dev/console", 'f', err);
 	if (cfd < 0)
 		return mr_err_ctx(err, "create /dev/console");
@@ -15111,20 +15126,28 @@ static int isolate_sysctls(const struct ctr *c, struct mr_err *err)
 	return 0;
 }
 
+/* One limit of this process; RLIM_INFINITY (~0, as -1 casts) is none. Raw
+ * prlimit64: one thread, no synccall. Also config.json's process.rlimits
+ * ([20b]). */
+static int isolate_rlimit(int res, unsigned long long soft, unsigned long long hard)
+{
+	struct rlimit rl;
+	rl.rlim_cur = (rlim_t)soft;
+	rl.rlim_max = (rlim_t)hard;
+	return (int)syscall(SYS_prlimit64, 0, res, &rl, NULL);
+}
+
 /* --ulimit, before the capabilities go (a hard limit above the current one
- * needs CAP_SYS_RESOURCE). Raw prlimit64: one thread, no synccall. */
+ * needs CAP_SYS_RESOURCE). */
 static int isolate_ulimits(const struct ctr *c, struct mr_err *err)
 {
 	size_t i;
 	for (i = 0; i < c->ulimits.n; i++) {
 		long long soft, hard;
-		struct rlimit rl;
 		int res = ctr_ulimit_parse(c->ulimits.v[i], &soft, &hard, err);
 		if (res < 0)
 			return -1;
-		rl.rlim_cur = soft < 0 ? RLIM_INFINITY : (rlim_t)soft;
-		rl.rlim_max = hard < 0 ? RLIM_INFINITY : (rlim_t)hard;
-		if (syscall(SYS_prlimit64, 0, res, &rl, NULL) < 0)
+		if (isolate_rlimit(res, (unsigned long long)soft, (unsigned long long)hard) < 0)
 			return mr_err_sys(err, "--ulimit %s", c->ulimits.v[i]);
 	}
 	return 0;
@@ -15344,21 +15367,27 @@ static void cg_path(char *out, size_t size, const char *hier, const char *id, co
 		 id ? id : "", file ? "/" : "", file ? file : "");
 }
 
-static int cg_write(const char *hier, const char *id, const char *file, const char *val,
-		    struct mr_err *err)
+/* Write len bytes of val into the cgroup file at path; the error names
+ * both. Also the OCI mode's, at its cgroupsPath ([20b]). */
+static int cg_write_path(const char *path, const char *val, size_t len, struct mr_err *err)
 {
-	char path[160];
-	int fd;
-	cg_path(path, sizeof path, hier, id, file);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || util_write_all(fd, val, strlen(val)) < 0) {
-		mr_err_sys(err, "cgroup %s", path);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || util_write_all(fd, val, len) < 0) {
+		mr_err_sys(err, "cgroup: write %.*s to %s", (int)len, val, path);
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
 	close(fd);
 	return 0;
+}
+
+static int cg_write(const char *hier, const char *id, const char *file, const char *val,
+		    struct mr_err *err)
+{
+	char path[160];
+	cg_path(path, sizeof path, hier, id, file);
+	return cg_write_path(path, val, strlen(val), err);
 }
 
 /* Read the value after "key " in a cgroup file (or the first number when key
@@ -15394,6 +15423,23 @@ static int cg_read_u64(const char *hier, const char *id, const char *file, const
 	}
 	*out = strtoull(p, NULL, 10);
 	return 0;
+}
+
+/* Enable the controllers ctrls ("+cpu\0+pids\0") for the children of the
+ * cgroup2 folder dir, one write each: one the kernel lacks, or one already
+ * on, fails alone. Also the OCI mode's, down its cgroupsPath ([20b]). */
+static void cg_enable(const char *dir, const char *ctrls)
+{
+	char path[MINIRUN_MAX_PATH + 32];
+	int fd;
+	snprintf(path, sizeof path, "%s/cgroup.subtree_control", dir);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	for (; fd >= 0 && *ctrls; ctrls += strlen(ctrls) + 1)
+		if (write(fd, ctrls, strlen(ctrls)) < 0) {
+			/* not there, or not allowed */
+		}
+	if (fd >= 0)
+		close(fd);
 }
 
 #if MINIRUN_WITH_CGROUPS
@@ -15564,29 +15610,11 @@ static int cg_v1_wanted(const struct ctr *c, const char *h)
 /* v2: make the controllers we use available to minirun/ and its children. */
 static void cg_v2_enable(void)
 {
-	static const char ctrls[] = "cpu\0memory\0pids\0";
-	char avail[256] = "", path[64];
-	const char *c;
-	struct mr_err ignored;
-	int fd = open(CG_ROOT "/cgroup.controllers", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t n = read(fd, avail, sizeof avail - 1);
-		avail[n > 0 ? n : 0] = 0;
-		close(fd);
-	}
-	for (c = ctrls; *c; c += strlen(c) + 1) {
-		char val[16];
-		if (!strstr(avail, c))
-			continue;
-		snprintf(val, sizeof val, "+%s", c);
-		snprintf(path, sizeof path, CG_ROOT "/cgroup.subtree_control");
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			if (write(fd, val, strlen(val)) < 0) { /* already on, or not allowed */ }
-			close(fd);
-		}
-		cg_write("", NULL, "cgroup.subtree_control", val, &ignored);
-	}
+	static const char ctrls[] = "+cpu\0+memory\0+pids\0";
+	char path[64];
+	cg_enable(CG_ROOT, ctrls);
+	cg_path(path, sizeof path, "", NULL, NULL);
+	cg_enable(path, ctrls);
 }
 
 /* Create the container's cgroups, put the device policy (rules, none for
@@ -15886,30 +15914,39 @@ static void cg_remove(const char *id)
 }
 #endif
 
-/* The processes of a container: its tracking cgroup (it holds `exec`ed
- * processes too), else every process in the init's PID namespace. Returns a
- * malloc'ed array. */
-static pid_t *cg_pids(const char *id, pid_t init, size_t *count)
+/* The pids in a cgroup.procs file (none when it cannot be read); malloc'ed.
+ * Also the OCI mode's, at its cgroupsPath ([20b]). */
+static pid_t *cg_procs(const char *path, size_t *count)
 {
-	char path[160], buf[4096], ns[64], other[64];
-	const char *h = cg_v2_hier() ? cg_v2_hier() : "pids";
+	struct mr_buf b = { 0 };
+	struct mr_err ignored;
 	pid_t *pids = NULL;
 	size_t n = 0;
-	int fd;
-	ssize_t r;
 	char *p;
-	struct mr_buf b = { 0 };
-	cg_path(path, sizeof path, h, id, "cgroup.procs");
-	fd = cg_version() ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-	while (fd >= 0 && (r = read(fd, buf, sizeof buf)) > 0)
-		mr_buf_append(&b, buf, (size_t)r);
-	if (fd >= 0)
-		close(fd);
+	if (mr_read_file(AT_FDCWD, path, &b, 1 << 20, &ignored) < 0)
+		mr_buf_free(&b);
 	for (p = b.data; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
 		pids = util_xrealloc(pids, (n + 1) * sizeof *pids);
 		pids[n++] = (pid_t)atoi(p);
 	}
 	mr_buf_free(&b);
+	*count = n;
+	return pids;
+}
+
+/* The processes of a container: its tracking cgroup (it holds `exec`ed
+ * processes too), else every process in the init's PID namespace. Returns a
+ * malloc'ed array. */
+static pid_t *cg_pids(const char *id, pid_t init, size_t *count)
+{
+	char path[160], ns[64], other[64];
+	const char *h = cg_v2_hier() ? cg_v2_hier() : "pids";
+	pid_t *pids = NULL;
+	size_t n = 0;
+	ssize_t r;
+	cg_path(path, sizeof path, h, id, "cgroup.procs");
+	if (cg_version())
+		pids = cg_procs(path, &n);
 	snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)init);
 	if (!n && init > 0 && (r = readlink(path, ns, sizeof ns - 1)) > 0) {
 		DIR *d = opendir("/proc");
@@ -17081,6 +17118,32 @@ static int ctr_send_fd(int sock, int fd)
 	return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -1 : 0;
 }
 
+/* One message of the sync socket into m (size bytes); the fd of a 't'
+ * message (SCM_RIGHTS) into *fd. Returns recvmsg's count: 0 when the other
+ * end closed. Also the OCI init's protocol ([20b]). */
+static ssize_t ctr_recv(int sock, void *m, size_t size, int *fd)
+{
+	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
+	for (;;) {
+		struct iovec iov = { m, size };
+		struct msghdr msg;
+		struct cmsghdr *h;
+		ssize_t n;
+		memset(&msg, 0, sizeof msg);
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = u.buf;
+		msg.msg_controllen = sizeof u.buf;
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		h = n > 0 && *(char *)m == 't' ? CMSG_FIRSTHDR(&msg) : NULL;
+		if (h && h->cmsg_type == SCM_RIGHTS)
+			memcpy(fd, CMSG_DATA(h), sizeof(int));
+		return n;
+	}
+}
+
 /* The argv (Entrypoint + Cmd) and environment of the program. HOSTNAME,
  * TERM (with -t), HOME (from passwd) and PATH are added as Docker does when
  * the configuration does not set them. */
@@ -17326,29 +17389,14 @@ fail:
 static int ctr_spawn_wait(struct ctr_spawn *sp, struct mr_err *err)
 {
 	struct ctr_msg m;
-	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
 	for (;;) {
-		struct iovec iov = { &m, sizeof m };
-		struct msghdr msg;
-		ssize_t n;
-		memset(&msg, 0, sizeof msg);
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = u.buf;
-		msg.msg_controllen = sizeof u.buf;
-		n = recvmsg(sp->sync, &msg, MSG_CMSG_CLOEXEC);
-		if (n < 0 && errno == EINTR)
-			continue;
+		ssize_t n = ctr_recv(sp->sync, &m, sizeof m, &sp->pty);
 		if (n == 0)
 			return 0;
 		if (n < 0)
 			return mr_err_sys(err, "container %s: start", sp->c->name), 125;
-		if (m.kind == 't') {
-			struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
-			if (h && h->cmsg_type == SCM_RIGHTS)
-				memcpy(&sp->pty, CMSG_DATA(h), sizeof(int));
+		if (m.kind == 't')
 			continue;
-		}
 		m.text[sizeof m.text - 1] = 0;
 		mr_err_set(err, MR_EINVAL_INPUT, "%s", n > (ssize_t)offsetof(struct ctr_msg, text) ?
 			   m.text : "container start failed");
@@ -18774,19 +18822,24 @@ static void exec_sealed_self(char **argv)
 	close(mfd);
 }
 
-/* setns into every namespace of the running init, checking that the pid is
- * still that process once a handle on it is held. Then into the container's
- * root: setns(CLONE_NEWNS) leaves us at the root of the namespace's root
- * mount, which is the container's root only when minirun's own root was its
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x80
+#endif
+
+/* setns into every namespace of the running init (with all, the OCI mode's
+ * exec ([20b]), the user and time ones too), checking that the pid is still
+ * that process once a handle on it is held. Then into the container's root:
+ * setns(CLONE_NEWNS) leaves us at the root of the namespace's root mount,
+ * which is the container's root only when minirun's own root was its
  * namespace's root. Under a chroot (a build root, a fresh-check) the
  * container's pivot_root moved the chroot's mount, not the namespace's root,
  * and we would land in the host's "/" of the container's namespace. */
-static int exec_join(pid_t pid, unsigned long long start, struct mr_err *err)
+static int exec_join(pid_t pid, unsigned long long start, int all, struct mr_err *err)
 {
-	static const char names[] = "cgroup\0ipc\0uts\0net\0pid\0mnt\0";
-	static const int types[] = { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET,
-				     CLONE_NEWPID, CLONE_NEWNS };
-	int fds[6], i, rc = 0, rootfd;
+	static const char names[] = "user\0time\0cgroup\0ipc\0uts\0net\0pid\0mnt\0";
+	static const int types[] = { CLONE_NEWUSER, CLONE_NEWTIME, CLONE_NEWCGROUP, CLONE_NEWIPC,
+				     CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWNS };
+	int fds[8], i, rc = 0, rootfd;
 	const char *n;
 	char path[48];
 	snprintf(path, sizeof path, "/proc/%d/root", (int)pid);
@@ -18802,23 +18855,25 @@ static int exec_join(pid_t pid, unsigned long long start, struct mr_err *err)
 			goto out;
 		}
 		i = setns(pfd, CLONE_NEWCGROUP | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET |
-			  CLONE_NEWPID | CLONE_NEWNS);
+			  CLONE_NEWPID | CLONE_NEWNS | (all ? CLONE_NEWUSER | CLONE_NEWTIME : 0));
 		close(pfd);
 		if (i == 0)
 			goto out;
-		/* EINVAL: a kernel before 5.8 takes only namespace fds */
+		/* EINVAL: a kernel before 5.8 takes only namespace fds; the
+		 * user namespace is ours (it cannot be joined again) */
 	}
 #endif
 	for (i = 0, n = names; *n; i++, n += strlen(n) + 1) {
 		snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, n);
-		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+		fds[i] = all || i > 1 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+		/* user, time, cgroup: the kernel may lack that kind */
+		if (fds[i] < 0 && i > 2 && !rc)
+			rc = mr_err_sys(err, "namespace %s of pid %d", n, (int)pid);
 	}
-	if (ctr_pid_start(pid) != start)
+	if (!rc && ctr_pid_start(pid) != start)
 		rc = mr_err_set(err, ESRCH, "the container stopped");
 	for (i = 0, n = names; *n; i++, n += strlen(n) + 1) {
-		if (!rc && fds[i] < 0 && (i || errno != ENOENT))
-			rc = mr_err_sys(err, "namespace %s of pid %d", n, (int)pid);
-		if (!rc && fds[i] >= 0 && setns(fds[i], types[i]) < 0)
+		if (!rc && fds[i] >= 0 && setns(fds[i], types[i]) < 0 && (i || errno != EINVAL))
 			rc = mr_err_sys(err, "join namespace %s", n);
 		if (fds[i] >= 0)
 			close(fds[i]);
@@ -18864,27 +18919,13 @@ static int exec_run(struct mr_store *st, struct ctr *c, pid_t pid, unsigned long
 	o.sp.exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
 	ncg = cg_open_procs(c->id, cgfds, 8);
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (devnull < 0 || exec_join(pid, start, err) < 0) {
+	if (devnull < 0 || exec_join(pid, start, 0, err) < 0) {
 		code = 125;
 		goto out;
 	}
 	o.sp.rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (opts->tty) {
-		int unlock = 0, n = 0;
-		char path[24];
-		o.sp.pty = mr_open_in_root(o.sp.rootfd, "dev/pts/ptmx", O_RDWR | O_NOCTTY, 0, err);
-		if (o.sp.pty < 0 || ioctl(o.sp.pty, TIOCSPTLCK, &unlock) < 0 ||
-		    ioctl(o.sp.pty, TIOCGPTN, &n) < 0) {
-			if (o.sp.pty < 0)
-				mr_err_ctx(err, "pty");
-			else
-				mr_err_sys(err, "pty");
-			code = 125;
-			goto out;
-		}
-		snprintf(path, sizeof path, "dev/pts/%d", n);
-		o.sp.pty_slave = mr_open_in_root(o.sp.rootfd, path, O_RDWR | O_NOCTTY, 0, err);
-		if (o.sp.pty_slave < 0) {
+		if (rootfs_pty_open(o.sp.rootfd, &o.sp.pty, &o.sp.pty_slave, err) < 0) {
 			code = 125;
 			goto out;
 		}
@@ -19225,7 +19266,7 @@ static int cp_run(struct mr_store *st, struct ctr *c, const char *src, const cha
 		snprintf(root, sizeof root, "%s/rootfs", sp.dir);
 		if (ci.status == CTR_RUNNING) {
 			/* its root is ours now; -1 would mean "the host" below */
-			if (!(rc = exec_join(ci.pid, ci.pid_start, err)) &&
+			if (!(rc = exec_join(ci.pid, ci.pid_start, 0, err)) &&
 			    (sp.rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 				rc = mr_err_sys(err, "open the container's root");
 		} else if (unshare(CLONE_NEWNS) < 0) {
@@ -23020,10 +23061,6 @@ static int boot_init(struct boot_run *br, const char *dir, int do_reboot, int pi
 #include <sys/un.h>
 #include <linux/capability.h>
 
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x80
-#endif
-
 /* Global flags, as runc takes them. */
 struct oci_g {
 	const char *root, *log, *log_format;
@@ -23286,22 +23323,13 @@ static void oci_cg_path(const char *p, const char *id, int systemd, char *out, s
 static int oci_cg_set(const char *cg, const char *file, const char *val, struct mr_err *err)
 {
 	char path[MINIRUN_MAX_PATH], hier[32];
-	int fd;
 	if (cg_version() == 2)
 		hier[0] = 0;
 	else
 		snprintf(hier, sizeof hier, "%.*s", (int)strcspn(file, "."), file);
 	oci_cg_dir(path, sizeof path, hier, cg);
 	snprintf(path + strlen(path), sizeof path - strlen(path), "/%s", file);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || util_write_all(fd, val, strlen(val)) < 0) {
-		mr_err_sys(err, "cgroup: write %s to %s", val, path);
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
+	return cg_write_path(path, val, strlen(val), err);
 }
 
 static int oci_cg_setn(const char *cg, const char *file, long long v, struct mr_err *err)
@@ -23318,28 +23346,19 @@ static void oci_cg_cpuset_fill(const char *dir)
 	static const char files[] = "cpuset.cpus\0cpuset.mems\0";
 	const char *f;
 	for (f = files; *f; f += strlen(f) + 1) {
-		char path[MINIRUN_MAX_PATH + 16], buf[256];
-		int fd;
-		ssize_t n;
+		char path[MINIRUN_MAX_PATH + 16];
+		struct mr_buf b = { 0 };
+		struct mr_err ignored;
 		snprintf(path, sizeof path, "%s/%s", dir, f);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		n = fd < 0 ? -1 : util_read_full(fd, buf, sizeof buf);
-		if (fd >= 0)
-			close(fd);
-		if (n > 1)
-			continue;
-		snprintf(path, sizeof path, "%.*s/../%s", (int)strlen(dir), dir, f);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		n = fd < 0 ? -1 : util_read_full(fd, buf, sizeof buf);
-		if (fd >= 0)
-			close(fd);
-		snprintf(path, sizeof path, "%s/%s", dir, f);
-		if (n > 0 && (fd = open(path, O_WRONLY | O_CLOEXEC)) >= 0) {
-			if (util_write_all(fd, buf, (size_t)n) < 0) {
-				/* the start reports what the kernel refuses */
+		if (mr_read_file(AT_FDCWD, path, &b, 256, &ignored) < 0 || b.len <= 1) {
+			snprintf(path, sizeof path, "%s/../%s", dir, f);
+			/* the start reports what the kernel refuses */
+			if (mr_read_file(AT_FDCWD, path, &b, 256, &ignored) == 0 && b.len) {
+				snprintf(path, sizeof path, "%s/%s", dir, f);
+				cg_write_path(path, b.data, b.len, &ignored);
 			}
-			close(fd);
 		}
+		mr_buf_free(&b);
 	}
 }
 
@@ -23361,21 +23380,8 @@ static int oci_cg_create(const char *cg, struct mr_err *err)
 			}
 			if (!strcmp(h[i], "cpuset") && s > dir + strlen(CG_ROOT "/cpuset"))
 				oci_cg_cpuset_fill(dir);
-			if (!*h[i] && strchr(s + 1, '/')) {
-				char sub[MINIRUN_MAX_PATH + 32];
-				int fd;
-				snprintf(sub, sizeof sub, "%s/cgroup.subtree_control", dir);
-				fd = open(sub, O_WRONLY | O_CLOEXEC);
-				if (fd >= 0) {
-					static const char ctl[] = "+cpu\0+cpuset\0+memory\0+pids\0+io\0+hugetlb\0";
-					const char *c;
-					for (c = ctl; *c; c += strlen(c) + 1)
-						if (write(fd, c, strlen(c)) < 0) {
-							/* a controller the kernel lacks */
-						}
-					close(fd);
-				}
-			}
+			if (!*h[i] && strchr(s + 1, '/'))
+				cg_enable(dir, "+cpu\0+cpuset\0+memory\0+pids\0+io\0+hugetlb\0");
 			*s = '/';
 		}
 		if (!rc && mkdir(dir, 0755) < 0 && errno != EEXIST)
@@ -23395,15 +23401,10 @@ static int oci_cg_enter(const char *cg, pid_t pid, struct mr_err *err)
 	int rc = 0;
 	for (i = 0; h[i] && !rc; i++) {
 		char path[MINIRUN_MAX_PATH + 16], s[16];
-		int fd;
 		oci_cg_dir(path, sizeof path, h[i], cg);
 		strcat(path, "/cgroup.procs");
 		snprintf(s, sizeof s, "%d", (int)pid);
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || util_write_all(fd, s, strlen(s)) < 0)
-			rc = mr_err_sys(err, "cgroup: join %s", path);
-		if (fd >= 0)
-			close(fd);
+		rc = cg_write_path(path, s, strlen(s), err);
 	}
 	oci_strv_free(h);
 	return rc;
@@ -23412,23 +23413,11 @@ static int oci_cg_enter(const char *cg, pid_t pid, struct mr_err *err)
 /* The pids of the container's cgroup (every process, exec'ed ones too). */
 static pid_t *oci_cg_pids(const char *cg, size_t *count)
 {
-	char path[MINIRUN_MAX_PATH], *p;
+	char path[MINIRUN_MAX_PATH];
 	const char *h = cg_version() == 2 ? "" : cg_is_mounted("pids") ? "pids" : "memory";
-	struct mr_buf b = { 0 };
-	pid_t *pids = NULL;
-	size_t n = 0;
-	struct mr_err ignored;
 	oci_cg_dir(path, sizeof path - 16, h, cg);
 	strcat(path, "/cgroup.procs");
-	if (mr_read_file(AT_FDCWD, path, &b, 1 << 20, &ignored) < 0)
-		mr_buf_free(&b);
-	for (p = b.data; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-		pids = util_xrealloc(pids, (n + 1) * sizeof *pids);
-		pids[n++] = (pid_t)atoi(p);
-	}
-	mr_buf_free(&b);
-	*count = n;
-	return pids;
+	return cg_procs(path, count);
 }
 
 /* The container's folder; and minirun's own parent of default paths once
@@ -23479,16 +23468,7 @@ static int oci_cg_freeze(const char *cg, int freeze, struct mr_err *err)
 	}
 	oci_cg_dir(path, sizeof path - 16, cg_version() == 2 ? "" : "unified", cg);
 	strcat(path, "/cgroup.freeze");
-	{
-		int fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || util_write_all(fd, freeze ? "1" : "0", 1) < 0) {
-			if (fd >= 0)
-				close(fd);
-			return mr_err_sys(err, "cgroup: %s", path);
-		}
-		close(fd);
-	}
-	return 0;
+	return cg_write_path(path, freeze ? "1" : "0", 1, err);
 }
 
 static int oci_cg_frozen(const char *cg)
@@ -23702,20 +23682,14 @@ static int oci_cg_resources(const char *cg, const struct ctr_oci_res *r, const s
 	for (it = r->unified && r->unified->type == MR_JSON_OBJECT ? r->unified->child : NULL; it;
 	     it = it->next) {
 		char path[MINIRUN_MAX_PATH];
-		int fd;
 		if (strchr(it->key, '/') || it->key[0] == '.' || it->type != MR_JSON_STRING)
 			return mr_err_set(err, MR_EINVAL_INPUT, "unified: bad key %s", it->key);
 		if (!v2 && !cg_is_mounted("unified"))
 			return mr_err_set(err, MR_EINVAL_INPUT, "unified resources need cgroup2");
 		oci_cg_dir(path, sizeof path - 256, v2 ? "" : "unified", cg);
 		snprintf(path + strlen(path), 256, "/%s", it->key);
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || util_write_all(fd, it->str, it->len) < 0) {
-			if (fd >= 0)
-				close(fd);
-			return mr_err_sys(err, "cgroup: write %s", path);
-		}
-		close(fd);
+		if (cg_write_path(path, it->str, it->len, err) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -23889,23 +23863,26 @@ static int oci_ns_join(const struct ctr_oci *o, int pid_only, struct mr_err *err
 	return 0;
 }
 
+/* The mount options that are flags (clear: the flag goes); `features`
+ * lists them too. */
+static const struct { char name[14]; unsigned char clear; unsigned long flag; } oci_mount_flags[] = {
+	{ "ro", 0, MS_RDONLY }, { "rw", 1, MS_RDONLY }, { "nosuid", 0, MS_NOSUID },
+	{ "suid", 1, MS_NOSUID }, { "nodev", 0, MS_NODEV }, { "dev", 1, MS_NODEV },
+	{ "noexec", 0, MS_NOEXEC }, { "exec", 1, MS_NOEXEC }, { "sync", 0, MS_SYNCHRONOUS },
+	{ "async", 1, MS_SYNCHRONOUS }, { "remount", 0, MS_REMOUNT },
+	{ "mand", 0, MS_MANDLOCK }, { "nomand", 1, MS_MANDLOCK }, { "dirsync", 0, MS_DIRSYNC },
+	{ "noatime", 0, MS_NOATIME }, { "atime", 1, MS_NOATIME },
+	{ "nodiratime", 0, MS_NODIRATIME }, { "diratime", 1, MS_NODIRATIME },
+	{ "bind", 0, MS_BIND }, { "rbind", 0, MS_BIND | MS_REC },
+	{ "relatime", 0, MS_RELATIME }, { "norelatime", 1, MS_RELATIME },
+	{ "strictatime", 0, MS_STRICTATIME }, { "nostrictatime", 1, MS_STRICTATIME },
+	{ "defaults", 0, 0 },
+};
+
 /* Mount options: flags, propagation, data for the filesystem. */
 static void oci_mount_opts(const struct mr_json *opts, unsigned long *flags, unsigned long *prop,
 			   unsigned long *clear, struct mr_buf *data)
 {
-	static const struct { char name[14]; unsigned char clear; unsigned long flag; } fl[] = {
-		{ "ro", 0, MS_RDONLY }, { "rw", 1, MS_RDONLY }, { "nosuid", 0, MS_NOSUID },
-		{ "suid", 1, MS_NOSUID }, { "nodev", 0, MS_NODEV }, { "dev", 1, MS_NODEV },
-		{ "noexec", 0, MS_NOEXEC }, { "exec", 1, MS_NOEXEC }, { "sync", 0, MS_SYNCHRONOUS },
-		{ "async", 1, MS_SYNCHRONOUS }, { "remount", 0, MS_REMOUNT },
-		{ "mand", 0, MS_MANDLOCK }, { "nomand", 1, MS_MANDLOCK }, { "dirsync", 0, MS_DIRSYNC },
-		{ "noatime", 0, MS_NOATIME }, { "atime", 1, MS_NOATIME },
-		{ "nodiratime", 0, MS_NODIRATIME }, { "diratime", 1, MS_NODIRATIME },
-		{ "bind", 0, MS_BIND }, { "rbind", 0, MS_BIND | MS_REC },
-		{ "relatime", 0, MS_RELATIME }, { "norelatime", 1, MS_RELATIME },
-		{ "strictatime", 0, MS_STRICTATIME }, { "nostrictatime", 1, MS_STRICTATIME },
-		{ "defaults", 0, 0 },
-	};
 	const struct mr_json *o;
 	*flags = *prop = *clear = 0;
 	for (o = opts && opts->type == MR_JSON_ARRAY ? opts->child : NULL; o; o = o->next) {
@@ -23914,14 +23891,14 @@ static void oci_mount_opts(const struct mr_json *opts, unsigned long *flags, uns
 		struct mount_spec ms;
 		if (o->type != MR_JSON_STRING)
 			continue;
-		for (i = 0; i < sizeof fl / sizeof fl[0] && !found; i++)
-			if (!strcmp(o->str, fl[i].name)) {
+		for (i = 0; i < sizeof oci_mount_flags / sizeof oci_mount_flags[0] && !found; i++)
+			if (!strcmp(o->str, oci_mount_flags[i].name)) {
 				found = 1;
-				if (fl[i].clear) {
-					*flags &= ~fl[i].flag;
-					*clear |= fl[i].flag;
+				if (oci_mount_flags[i].clear) {
+					*flags &= ~oci_mount_flags[i].flag;
+					*clear |= oci_mount_flags[i].flag;
 				} else {
-					*flags |= fl[i].flag;
+					*flags |= oci_mount_flags[i].flag;
 				}
 			}
 		if (!found && (!strcmp(o->str, "unbindable") || !strcmp(o->str, "runbindable"))) {
@@ -24020,19 +23997,10 @@ static int oci_mounts(struct oci_init *in, struct mr_err *err)
  * allowed: a user namespace), the /dev links, then linux.devices. */
 static int oci_devices(struct oci_init *in, struct mr_err *err)
 {
-	static const struct { char name[8]; unsigned char maj, min; } nodes[] = {
-		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 },
-		{ "urandom", 1, 9 }, { "tty", 5, 0 },
-	};
-	static const char links[] = "fd\0/proc/self/fd\0stdin\0/proc/self/fd/0\0"
-		"stdout\0/proc/self/fd/1\0stderr\0/proc/self/fd/2\0ptmx\0pts/ptmx\0";
 	const struct ctr_oci *o = in->c->oci;
 	int user_ns = o->ns_new & CLONE_NEWUSER;
-	const char *p;
 	size_t i;
-	int dev = mr_open_in_root(in->rootfd, "dev", O_PATH | O_DIRECTORY, 0, err);
-	if (dev < 0)
-		return 0;
+	int dev, rc;
 	for (i = 0; i < o->ndev; i++) {
 		const char *path = o->dev[i].path, *slash = strrchr(path, '/');
 		char type = o->dev[i].type, dir[MINIRUN_MAX_PATH];
@@ -24040,63 +24008,33 @@ static int oci_devices(struct oci_init *in, struct mr_err *err)
 		int dfd;
 		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
 		dfd = mr_mkdir_in_root(in->rootfd, *dir ? dir : "/", 0755, err);
-		if (dfd < 0) {
-			close(dev);
+		if (dfd < 0)
 			return mr_err_ctx(err, "device %s", path);
-		}
 		unlinkat(dfd, slash + 1, 0);
 		mode |= type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
 		if (mknodat(dfd, slash + 1, mode, makedev(o->dev[i].major, o->dev[i].minor)) < 0) {
 			char target[MINIRUN_MAX_PATH];
 			close(dfd);
-			if (!user_ns) {
-				close(dev);
+			if (!user_ns)
 				return mr_err_sys(err, "device %s", path);
-			}
 			snprintf(target, sizeof target, "%s", path + 1);
-			if (mount_in_root(in->rootfd, target, 'f', path, NULL, MS_BIND, NULL, err) < 0) {
-				close(dev);
+			if (mount_in_root(in->rootfd, target, 'f', path, NULL, MS_BIND, NULL, err) < 0)
 				return -1;
-			}
 			continue;
 		}
 		if (fchownat(dfd, slash + 1, o->dev[i].uid, o->dev[i].gid, 0) < 0 ||
 		    fchmodat(dfd, slash + 1, mode & 07777, 0) < 0) {
 			close(dfd);
-			close(dev);
 			return mr_err_sys(err, "device %s", path);
 		}
 		close(dfd);
 	}
-	for (i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
-		char src[16], path[16];
-		struct stat sb;
-		if (fstatat(dev, nodes[i].name, &sb, AT_SYMLINK_NOFOLLOW) == 0)
-			continue;
-		if (!user_ns && mknodat(dev, nodes[i].name, S_IFCHR | 0666,
-					    makedev(nodes[i].maj, nodes[i].min)) == 0) {
-			fchmodat(dev, nodes[i].name, 0666, 0);
-			continue;
-		}
-		snprintf(src, sizeof src, "/dev/%s", nodes[i].name);
-		snprintf(path, sizeof path, "dev/%s", nodes[i].name);
-		if (mount_in_root(in->rootfd, path, 'f', src, NULL, MS_BIND, NULL, err) < 0) {
-			close(dev);
-			return -1;
-		}
-	}
-	for (p = links; *p; p += strlen(p) + 1, p += strlen(p) + 1)
-		if (symlinkat(p + strlen(p) + 1, dev, p) < 0 && errno != EEXIST) {
-			close(dev);
-			return mr_err_sys(err, "symlink /dev/%s", p);
-		}
-	{
-		struct stat sb;
-		if (fstatat(in->rootfd, "proc/kcore", &sb, 0) == 0)
-			symlinkat("/proc/kcore", dev, "core");
-	}
+	dev = mr_open_in_root(in->rootfd, "dev", O_PATH | O_DIRECTORY, 0, err);
+	if (dev < 0)
+		return 0;
+	rc = rootfs_dev_nodes(in->rootfd, dev, user_ns, err);
 	close(dev);
-	return 0;
+	return rc;
 }
 
 /* A pty of the container's devpts, the slave its /dev/console ([15]
@@ -24195,13 +24133,9 @@ static int oci_process_exec(const struct ctr *c, const struct seccomp_prog *sp, 
 	struct __user_cap_data_struct data[2];
 	size_t i;
 	int cap;
-	for (i = 0; i < o->nrlimits; i++) {
-		struct rlimit rl;
-		rl.rlim_cur = (rlim_t)o->rlimits[i].soft;
-		rl.rlim_max = (rlim_t)o->rlimits[i].hard;
-		if (syscall(SYS_prlimit64, 0, o->rlimits[i].res, &rl, NULL) < 0)
+	for (i = 0; i < o->nrlimits; i++)
+		if (isolate_rlimit(o->rlimits[i].res, o->rlimits[i].soft, o->rlimits[i].hard) < 0)
 			return mr_err_sys(err, "rlimit %s", o->rlimits[i].name);
-	}
 	if (o->oom_set) {
 		char s[24];
 		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
@@ -24894,27 +24828,13 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 		goto out;
 	}
 	for (;;) {
-		union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
-		struct iovec iov = { &m, sizeof m };
-		struct msghdr msg;
-		ssize_t n;
-		memset(&msg, 0, sizeof msg);
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = u.buf;
-		msg.msg_controllen = sizeof u.buf;
-		n = recvmsg(sv[0], &msg, MSG_CMSG_CLOEXEC);
-		if (n < 0 && errno == EINTR)
-			continue;
+		int fd = -1;
+		ssize_t n = ctr_recv(sv[0], &m, sizeof m, &fd);
 		if (n <= 0) {
 			mr_err_set(err, EPIPE, "container init exited before it was ready");
 			goto out;
 		}
 		if (m.kind == 't') {
-			struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
-			int fd = -1;
-			if (h && h->cmsg_type == SCM_RIGHTS)
-				memcpy(&fd, CMSG_DATA(h), sizeof fd);
 			if (o->console) {
 				int cs = oci_console_connect(o->console, err);
 				if (cs < 0 || ctr_send_fd(cs, fd) < 0) {
@@ -25112,6 +25032,20 @@ static int oci_need_id(struct oci_args *a, const char *cmd, struct mr_err *err)
 	return 0;
 }
 
+/* The arguments of a command on one container, and its record; on failure
+ * nothing is left to free. */
+static int oci_args_rec(struct oci_g *g, int argc, char **argv, const char *const *names,
+			const char *cmd, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
+{
+	if (oci_parse(argc, argv, names, a, err) < 0 || oci_need_id(a, cmd, err) < 0)
+		return -1;
+	if (oci_rec_load(g, a->pos[0], r, err) < 0) {
+		free(a->pos);
+		return -1;
+	}
+	return 0;
+}
+
 static int oci_cmd_start_id(struct oci_g *g, const char *id, struct mr_err *err);
 static int oci_delete_id(struct oci_g *g, const char *id, int force, struct mr_err *err);
 
@@ -25264,12 +25198,8 @@ static int oci_cmd_state(struct oci_g *g, int argc, char **argv)
 	struct mr_buf b = { 0 };
 	const char *st;
 	memset(&err, 0, sizeof err);
-	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "state", &err) < 0)
+	if (oci_args_rec(g, argc, argv, names, "state", &a, &r, &err) < 0)
 		return oci_fail(g, &err);
-	if (oci_rec_load(g, a.pos[0], &r, &err) < 0) {
-		free(a.pos);
-		return oci_fail(g, &err);
-	}
 	st = oci_status(g, &r);
 	oci_state_json(&r, r.id, r.bundle, st, strcmp(st, "stopped") ? r.pid : 0, r.annotations, 2, &b);
 	printf("%s\n", b.data);
@@ -25413,13 +25343,9 @@ static int oci_cmd_ps(struct oci_g *g, int argc, char **argv)
 	size_t n, i;
 	int json;
 	memset(&err, 0, sizeof err);
-	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "ps", &err) < 0)
+	if (oci_args_rec(g, argc, argv, names, "ps", &a, &r, &err) < 0)
 		return oci_fail(g, &err);
 	json = a.val[0] && !strcmp(a.val[0], "json");
-	if (oci_rec_load(g, a.pos[0], &r, &err) < 0) {
-		free(a.pos);
-		return oci_fail(g, &err);
-	}
 	p = oci_cg_pids(r.cgroup, &n);
 	printf(json ? "[" : "PID\n");
 	for (i = 0; i < n; i++)
@@ -25439,12 +25365,8 @@ static int oci_cmd_pause(struct oci_g *g, int argc, char **argv, int freeze)
 	struct mr_err err;
 	int rc;
 	memset(&err, 0, sizeof err);
-	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "pause", &err) < 0)
+	if (oci_args_rec(g, argc, argv, names, "pause", &a, &r, &err) < 0)
 		return oci_fail(g, &err);
-	if (oci_rec_load(g, a.pos[0], &r, &err) < 0) {
-		free(a.pos);
-		return oci_fail(g, &err);
-	}
 	rc = !strcmp(oci_status(g, &r), "stopped") ?
 	     mr_err_set(&err, ESRCH, "container not running") : oci_cg_freeze(r.cgroup, freeze, &err);
 	mr_json_free(&r.doc);
@@ -25470,12 +25392,8 @@ static int oci_cmd_update(struct oci_g *g, int argc, char **argv)
 	struct ctr_oci_res res;
 	int rc = 0, k;
 	memset(&err, 0, sizeof err);
-	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "update", &err) < 0)
+	if (oci_args_rec(g, argc, argv, names, "update", &a, &r, &err) < 0)
 		return oci_fail(g, &err);
-	if (oci_rec_load(g, a.pos[0], &r, &err) < 0) {
-		free(a.pos);
-		return oci_fail(g, &err);
-	}
 	if (a.val[0])
 		rc = oci_read_json(a.val[0], &doc, &err);
 	oci_res_parse(&res, doc.root);
@@ -25514,24 +25432,17 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 	static const char *const names[] = { ":process|p", ":console-socket", "detach|d", ":pid-file",
 					     "tty|t", ":cwd", ":env|e", ":user|u", "no-new-privs",
 					     ":preserve-fds", ":process-label", ":apparmor", NULL };
-	static const char nsn[] = "user\0cgroup\0ipc\0uts\0net\0pid\0time\0mnt\0";
 	struct oci_args a;
 	struct oci_rec r;
 	struct mr_err err;
 	struct ctr c;
 	struct seccomp_prog scp;
-	const char *n;
-	int fds[8], nfd = 0, i, p[2] = { -1, -1 }, cons = -1, status, rc = 1, cwd, rootfd = -1;
-	char rootp[32];
+	int i, p[2] = { -1, -1 }, cons = -1, status, rc = 1, cwd;
 	pid_t pid;
 	memset(&err, 0, sizeof err);
 	cwd = -1;
-	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "exec", &err) < 0)
+	if (oci_args_rec(g, argc, argv, names, "exec", &a, &r, &err) < 0)
 		return oci_fail(g, &err);
-	if (oci_rec_load(g, a.pos[0], &r, &err) < 0) {
-		free(a.pos);
-		return oci_fail(g, &err);
-	}
 	oci_spec_init(&c);
 	if (!strcmp(oci_status(g, &r), "stopped")) {
 		mr_err_set(&err, ESRCH, "cannot exec in a stopped container");
@@ -25574,39 +25485,9 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 		}
 		a.val[3] = slash ? slash + 1 : a.val[3];
 	}
-	for (n = nsn; *n; n += strlen(n) + 1) {
-		char path[64], self[64], a1[64], a2[64];
-		ssize_t l1, l2;
-		snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)r.pid, n);
-		l1 = readlink(path, a1, sizeof a1 - 1);
-		snprintf(self, sizeof self, "/proc/self/ns/%s", n);
-		l2 = readlink(self, a2, sizeof a2 - 1);
-		if (l1 < 0 || (l1 == l2 && !memcmp(a1, a2, (size_t)l1)))
-			continue;
-		fds[nfd] = open(path, O_RDONLY | O_CLOEXEC);
-		if (fds[nfd] < 0) {
-			mr_err_sys(&err, "open %s", path);
-			goto out;
-		}
-		nfd++;
-	}
-	/* The container's root, opened before joining: setns(CLONE_NEWNS) leaves
-	 * us at the root of the namespace's root mount, which under a chroot is
-	 * not the container's root (as exec_join in [18]). */
-	snprintf(rootp, sizeof rootp, "/proc/%d/root", (int)r.pid);
-	if ((rootfd = open(rootp, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		mr_err_sys(&err, "root of pid %d", (int)r.pid);
+	/* the chroot too: the child's, and ours while we wait */
+	if (exec_join(r.pid, r.start, 1, &err) < 0)
 		goto out;
-	}
-	if (ctr_pid_start(r.pid) != r.start) {
-		mr_err_set(&err, ESRCH, "the container stopped");
-		goto out;
-	}
-	for (i = 0; i < nfd; i++)
-		if (setns(fds[i], 0) < 0) {
-			mr_err_sys(&err, "join a namespace of the container");
-			goto out;
-		}
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		mr_err_sys(&err, "pipe");
 		goto out;
@@ -25616,23 +25497,13 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 	if (pid == 0) {
 		close(p[0]);
 		setsid();
-		if (fchdir(rootfd) < 0 || chroot(".") < 0) {
-			mr_err_sys(&err, "enter the root of pid %d", (int)r.pid);
-			goto child_fail;
-		}
 		if (cons >= 0) {
-			int ptmx = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), unlock = 0, num = 0,
-			    slave = -1;
-			char sp[32];
-			if (ptmx < 0)
-				ptmx = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-			if (ptmx >= 0 && ioctl(ptmx, TIOCSPTLCK, &unlock) == 0 &&
-			    ioctl(ptmx, TIOCGPTN, &num) == 0) {
-				snprintf(sp, sizeof sp, "/dev/pts/%d", num);
-				slave = open(sp, O_RDWR | O_NOCTTY | O_CLOEXEC);
-			}
-			if (slave < 0 || ctr_send_fd(cons, ptmx) < 0) {
-				mr_err_sys(&err, "exec: the pty");
+			int ptmx, slave;
+			if (rootfs_pty_open(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), &ptmx, &slave,
+					    &err) < 0)
+				goto child_fail;
+			if (ctr_send_fd(cons, ptmx) < 0) {
+				mr_err_sys(&err, "exec: pass the pty");
 				goto child_fail;
 			}
 			if (c.oci->cons_w) {
@@ -25680,10 +25551,6 @@ child_fail:
 	rc = ctr_exit_code(status);
 	err.msg[0] = 0;
 out:
-	for (i = 0; i < nfd; i++)
-		close(fds[i]);
-	if (rootfd >= 0)
-		close(rootfd);
 	if (cwd >= 0)
 		close(cwd);
 	if (p[0] >= 0)
@@ -25759,12 +25626,8 @@ static int oci_cmd_events(struct oci_g *g, int argc, char **argv)
 	int v2 = cg_version() == 2;
 	char path[MINIRUN_MAX_PATH];
 	memset(&err, 0, sizeof err);
-	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "events", &err) < 0)
+	if (oci_args_rec(g, argc, argv, names, "events", &a, &r, &err) < 0)
 		return oci_fail(g, &err);
-	if (oci_rec_load(g, a.pos[0], &r, &err) < 0) {
-		free(a.pos);
-		return oci_fail(g, &err);
-	}
 	/* cg_read_u64 reads CG_ROOT/HIER/minirun/ID: point it at our folder */
 	snprintf(path, sizeof path, "..%s", r.cgroup);
 	cg_read_u64(v2 ? "" : "memory", path, v2 ? "memory.current" : "memory.usage_in_bytes", NULL,
@@ -25845,13 +25708,7 @@ static int oci_cmd_spec(struct oci_g *g, int argc, char **argv)
 
 static int oci_cmd_features(void)
 {
-	static const char *const keys[] = { "namespaces", "user\0pid\0network\0ipc\0uts\0mount\0cgroup\0time\0",
-		"mountOptions", "ro\0rw\0nosuid\0suid\0nodev\0dev\0noexec\0exec\0sync\0async\0remount\0"
-		"mand\0nomand\0dirsync\0noatime\0atime\0nodiratime\0diratime\0bind\0rbind\0relatime\0"
-		"norelatime\0strictatime\0nostrictatime\0private\0rprivate\0shared\0rshared\0slave\0"
-		"rslave\0unbindable\0runbindable\0defaults\0",
-		"hooks", "prestart\0createRuntime\0createContainer\0startContainer\0poststart\0poststop\0",
-		NULL };
+
 	struct mr_buf b = { 0 };
 	struct mr_jw w;
 	size_t k;
@@ -25862,19 +25719,29 @@ static int oci_cmd_features(void)
 	mr_jw_str(&w, "1.0.0");
 	mr_jw_key(&w, "ociVersionMax");
 	mr_jw_str(&w, "1.0.2");
-	for (k = 0; keys[k]; k += 2) {
-		if (k == 2) {
-			mr_jw_key(&w, "linux");
-			mr_jw_obj(&w);
-		}
-		mr_jw_key(&w, keys[k]);
-		mr_jw_arr(&w);
-		for (s = keys[k + 1]; *s; s += strlen(s) + 1)
-			mr_jw_str(&w, s);
-		mr_jw_arr_end(&w);
-		if (k == 2)
-			mr_jw_obj_end(&w);
-	}
+	/* the tables the parsers use */
+	mr_jw_key(&w, "namespaces");
+	mr_jw_arr(&w);
+	for (k = 0; k < sizeof oci_ns_names / sizeof oci_ns_names[0]; k++)
+		mr_jw_str(&w, oci_ns_names[k].name);
+	mr_jw_arr_end(&w);
+	mr_jw_key(&w, "linux");
+	mr_jw_obj(&w);
+	mr_jw_key(&w, "mountOptions");
+	mr_jw_arr(&w);
+	for (k = 0; k < sizeof oci_mount_flags / sizeof oci_mount_flags[0]; k++)
+		mr_jw_str(&w, oci_mount_flags[k].name);
+	for (s = "private\0rprivate\0shared\0rshared\0slave\0rslave\0unbindable\0runbindable\0"; *s;
+	     s += strlen(s) + 1)
+		mr_jw_str(&w, s);
+	mr_jw_arr_end(&w);
+	mr_jw_obj_end(&w);
+	mr_jw_key(&w, "hooks");
+	mr_jw_arr(&w);
+	for (s = "prestart\0createRuntime\0createContainer\0startContainer\0poststart\0poststop\0"; *s;
+	     s += strlen(s) + 1)
+		mr_jw_str(&w, s);
+	mr_jw_arr_end(&w);
 	mr_jw_key(&w, "annotations");
 	mr_jw_obj(&w);
 	mr_jw_key(&w, "org.opencontainers.runc.version");

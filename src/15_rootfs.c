@@ -367,10 +367,10 @@ static int rootfs_mount_shm(struct ctr_spawn *sp, struct mr_err *err)
 			     MS_NOSUID | MS_NODEV | MS_NOEXEC, opts, err);
 }
 
-/* A private /dev: a tmpfs with the usual nodes (made with mknod, or bound
- * from the host's where mknod is not allowed), its own devpts instance,
- * /dev/shm and /dev/mqueue. */
-static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
+/* The usual nodes of /dev (dev: its fd) and its links: made with mknod, or
+ * bound from the host's where bind (a nodev /dev, a user namespace); what
+ * is there already stays (an OCI bundle's own: [20b] uses it too). */
+static int rootfs_dev_nodes(int rootfd, int dev, int bind, struct mr_err *err)
 {
 	static const struct { char name[8]; unsigned char maj, min; } nodes[] = {
 		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 },
@@ -381,6 +381,37 @@ static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
 		"stderr\0/proc/self/fd/2\0ptmx\0pts/ptmx\0";
 	const char *p;
 	size_t i;
+	for (i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
+		char src[16], path[16];
+		struct stat sb;
+		if (fstatat(dev, nodes[i].name, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		/* not under the umask */
+		if (!bind && mknodat(dev, nodes[i].name, S_IFCHR | 0666,
+				     makedev(nodes[i].maj, nodes[i].min)) == 0) {
+			fchmodat(dev, nodes[i].name, 0666, 0);
+			continue;
+		}
+		/* each host node on a mount of its own */
+		snprintf(src, sizeof src, "/dev/%s", nodes[i].name);
+		snprintf(path, sizeof path, "dev/%s", nodes[i].name);
+		if (mount_in_root(rootfd, path, 'f', src, NULL, MS_BIND, NULL, err) < 0)
+			return -1;
+	}
+	for (p = links; *p; p += strlen(p) + 1, p += strlen(p) + 1)
+		if (symlinkat(p + strlen(p) + 1, dev, p) < 0 && errno != EEXIST)
+			return mr_err_sys(err, "symlink /dev/%s", p);
+	/* only where the kernel has /proc/kcore (runc's rule): never dangling */
+	if (access("/proc/kcore", F_OK) == 0 && symlinkat("/proc/kcore", dev, "core") < 0 &&
+	    errno != EEXIST)
+		return mr_err_sys(err, "symlink /dev/core");
+	return 0;
+}
+
+/* A private /dev: a tmpfs with the usual nodes, its own devpts instance,
+ * /dev/shm and /dev/mqueue. */
+static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
+{
 	int dev;
 	if (mount_in_root(sp->rootfd, "dev", 'd', "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME |
 			    (sp->nodev ? MS_NODEV : 0), "mode=755,size=65536k", err) < 0)
@@ -388,30 +419,9 @@ static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
 	dev = mr_open_in_root(sp->rootfd, "dev", O_PATH | O_DIRECTORY, 0, err);
 	if (dev < 0)
 		return mr_err_ctx(err, "open /dev");
-	for (i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
-		/* nodev /dev: the host's nodes, each on a mount of its own */
-		if (!sp->nodev && mknodat(dev, nodes[i].name, S_IFCHR | 0666,
-					  makedev(nodes[i].maj, nodes[i].min)) == 0)
-			continue;
-		{
-			char src[16], path[16];
-			snprintf(src, sizeof src, "/dev/%s", nodes[i].name);
-			snprintf(path, sizeof path, "dev/%s", nodes[i].name);
-			if (mount_in_root(sp->rootfd, path, 'f', src, NULL, MS_BIND, NULL, err) < 0) {
-				close(dev);
-				return -1;
-			}
-		}
-	}
-	for (p = links; *p; p += strlen(p) + 1, p += strlen(p) + 1)
-		if (symlinkat(p + strlen(p) + 1, dev, p) < 0) {
-			close(dev);
-			return mr_err_sys(err, "symlink /dev/%s", p);
-		}
-	/* only where the kernel has /proc/kcore (runc's rule): never dangling */
-	if (access("/proc/kcore", F_OK) == 0 && symlinkat("/proc/kcore", dev, "core") < 0) {
+	if (rootfs_dev_nodes(sp->rootfd, dev, sp->nodev, err) < 0) {
 		close(dev);
-		return mr_err_sys(err, "symlink /dev/core");
+		return -1;
 	}
 	if (mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "shm", 01777) < 0 ||
 	    mkdirat(dev, "mqueue", 0755) < 0) {
@@ -428,27 +438,32 @@ static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
 	return 0;
 }
 
+/* A pty of the devpts instance at dev/pts of the root rootfd: *master and
+ * *slave (on failure what was opened stays there, for the caller to
+ * close). Also exec's ([18], [20b]). */
+static int rootfs_pty_open(int rootfd, int *master, int *slave, struct mr_err *err)
+{
+	char path[24];
+	int unlock = 0, n = 0;
+	*master = mr_open_in_root(rootfd, "dev/pts/ptmx", O_RDWR | O_NOCTTY, 0, err);
+	if (*master < 0)
+		return mr_err_ctx(err, "open the pty master");
+	if (ioctl(*master, TIOCSPTLCK, &unlock) < 0 || ioctl(*master, TIOCGPTN, &n) < 0)
+		return mr_err_sys(err, "unlock the pty");
+	snprintf(path, sizeof path, "dev/pts/%d", n);
+	*slave = mr_open_in_root(rootfd, path, O_RDWR | O_NOCTTY, 0, err);
+	return *slave < 0 ? mr_err_ctx(err, "open the pty") : 0;
+}
+
 /* -t: a pty of the container's own devpts instance (so `tty` inside names a
  * /dev/pts entry that exists there); the master goes to the parent over the
  * sync socket, the slave becomes /dev/console and the process's stdio. */
 static int rootfs_pty(struct ctr_spawn *sp, struct mr_err *err)
 {
-	char path[24], target[40], src[40];
-	int ptmx, unlock = 0, n = 0, cfd;
-	ptmx = mr_open_in_root(sp->rootfd, "dev/pts/ptmx", O_RDWR | O_NOCTTY, 0, err);
-	if (ptmx < 0)
-		return mr_err_ctx(err, "open the pty master");
-	if (ioctl(ptmx, TIOCSPTLCK, &unlock) < 0 || ioctl(ptmx, TIOCGPTN, &n) < 0) {
-		close(ptmx);
-		return mr_err_sys(err, "unlock the pty");
-	}
-	snprintf(path, sizeof path, "dev/pts/%d", n);
-	sp->pty_slave = mr_open_in_root(sp->rootfd, path, O_RDWR | O_NOCTTY, 0, err);
-	if (sp->pty_slave < 0) {
-		close(ptmx);
-		return mr_err_ctx(err, "open the pty");
-	}
-	sp->pty = ptmx;
+	char target[40], src[40];
+	int cfd;
+	if (rootfs_pty_open(sp->rootfd, &sp->pty, &sp->pty_slave, err) < 0)
+		return -1;
 	cfd = mount_open_in(sp->rootfd, "dev/console", 'f', err);
 	if (cfd < 0)
 		return mr_err_ctx(err, "create /dev/console");

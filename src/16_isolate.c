@@ -395,20 +395,28 @@ static int isolate_sysctls(const struct ctr *c, struct mr_err *err)
 	return 0;
 }
 
+/* One limit of this process; RLIM_INFINITY (~0, as -1 casts) is none. Raw
+ * prlimit64: one thread, no synccall. Also config.json's process.rlimits
+ * ([20b]). */
+static int isolate_rlimit(int res, unsigned long long soft, unsigned long long hard)
+{
+	struct rlimit rl;
+	rl.rlim_cur = (rlim_t)soft;
+	rl.rlim_max = (rlim_t)hard;
+	return (int)syscall(SYS_prlimit64, 0, res, &rl, NULL);
+}
+
 /* --ulimit, before the capabilities go (a hard limit above the current one
- * needs CAP_SYS_RESOURCE). Raw prlimit64: one thread, no synccall. */
+ * needs CAP_SYS_RESOURCE). */
 static int isolate_ulimits(const struct ctr *c, struct mr_err *err)
 {
 	size_t i;
 	for (i = 0; i < c->ulimits.n; i++) {
 		long long soft, hard;
-		struct rlimit rl;
 		int res = ctr_ulimit_parse(c->ulimits.v[i], &soft, &hard, err);
 		if (res < 0)
 			return -1;
-		rl.rlim_cur = soft < 0 ? RLIM_INFINITY : (rlim_t)soft;
-		rl.rlim_max = hard < 0 ? RLIM_INFINITY : (rlim_t)hard;
-		if (syscall(SYS_prlimit64, 0, res, &rl, NULL) < 0)
+		if (isolate_rlimit(res, (unsigned long long)soft, (unsigned long long)hard) < 0)
 			return mr_err_sys(err, "--ulimit %s", c->ulimits.v[i]);
 	}
 	return 0;
@@ -628,21 +636,27 @@ static void cg_path(char *out, size_t size, const char *hier, const char *id, co
 		 id ? id : "", file ? "/" : "", file ? file : "");
 }
 
-static int cg_write(const char *hier, const char *id, const char *file, const char *val,
-		    struct mr_err *err)
+/* Write len bytes of val into the cgroup file at path; the error names
+ * both. Also the OCI mode's, at its cgroupsPath ([20b]). */
+static int cg_write_path(const char *path, const char *val, size_t len, struct mr_err *err)
 {
-	char path[160];
-	int fd;
-	cg_path(path, sizeof path, hier, id, file);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || util_write_all(fd, val, strlen(val)) < 0) {
-		mr_err_sys(err, "cgroup %s", path);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || util_write_all(fd, val, len) < 0) {
+		mr_err_sys(err, "cgroup: write %.*s to %s", (int)len, val, path);
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
 	close(fd);
 	return 0;
+}
+
+static int cg_write(const char *hier, const char *id, const char *file, const char *val,
+		    struct mr_err *err)
+{
+	char path[160];
+	cg_path(path, sizeof path, hier, id, file);
+	return cg_write_path(path, val, strlen(val), err);
 }
 
 /* Read the value after "key " in a cgroup file (or the first number when key
@@ -678,6 +692,23 @@ static int cg_read_u64(const char *hier, const char *id, const char *file, const
 	}
 	*out = strtoull(p, NULL, 10);
 	return 0;
+}
+
+/* Enable the controllers ctrls ("+cpu\0+pids\0") for the children of the
+ * cgroup2 folder dir, one write each: one the kernel lacks, or one already
+ * on, fails alone. Also the OCI mode's, down its cgroupsPath ([20b]). */
+static void cg_enable(const char *dir, const char *ctrls)
+{
+	char path[MINIRUN_MAX_PATH + 32];
+	int fd;
+	snprintf(path, sizeof path, "%s/cgroup.subtree_control", dir);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	for (; fd >= 0 && *ctrls; ctrls += strlen(ctrls) + 1)
+		if (write(fd, ctrls, strlen(ctrls)) < 0) {
+			/* not there, or not allowed */
+		}
+	if (fd >= 0)
+		close(fd);
 }
 
 #if MINIRUN_WITH_CGROUPS
@@ -848,29 +879,11 @@ static int cg_v1_wanted(const struct ctr *c, const char *h)
 /* v2: make the controllers we use available to minirun/ and its children. */
 static void cg_v2_enable(void)
 {
-	static const char ctrls[] = "cpu\0memory\0pids\0";
-	char avail[256] = "", path[64];
-	const char *c;
-	struct mr_err ignored;
-	int fd = open(CG_ROOT "/cgroup.controllers", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t n = read(fd, avail, sizeof avail - 1);
-		avail[n > 0 ? n : 0] = 0;
-		close(fd);
-	}
-	for (c = ctrls; *c; c += strlen(c) + 1) {
-		char val[16];
-		if (!strstr(avail, c))
-			continue;
-		snprintf(val, sizeof val, "+%s", c);
-		snprintf(path, sizeof path, CG_ROOT "/cgroup.subtree_control");
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			if (write(fd, val, strlen(val)) < 0) { /* already on, or not allowed */ }
-			close(fd);
-		}
-		cg_write("", NULL, "cgroup.subtree_control", val, &ignored);
-	}
+	static const char ctrls[] = "+cpu\0+memory\0+pids\0";
+	char path[64];
+	cg_enable(CG_ROOT, ctrls);
+	cg_path(path, sizeof path, "", NULL, NULL);
+	cg_enable(path, ctrls);
 }
 
 /* Create the container's cgroups, put the device policy (rules, none for
@@ -1170,30 +1183,39 @@ static void cg_remove(const char *id)
 }
 #endif
 
-/* The processes of a container: its tracking cgroup (it holds `exec`ed
- * processes too), else every process in the init's PID namespace. Returns a
- * malloc'ed array. */
-static pid_t *cg_pids(const char *id, pid_t init, size_t *count)
+/* The pids in a cgroup.procs file (none when it cannot be read); malloc'ed.
+ * Also the OCI mode's, at its cgroupsPath ([20b]). */
+static pid_t *cg_procs(const char *path, size_t *count)
 {
-	char path[160], buf[4096], ns[64], other[64];
-	const char *h = cg_v2_hier() ? cg_v2_hier() : "pids";
+	struct mr_buf b = { 0 };
+	struct mr_err ignored;
 	pid_t *pids = NULL;
 	size_t n = 0;
-	int fd;
-	ssize_t r;
 	char *p;
-	struct mr_buf b = { 0 };
-	cg_path(path, sizeof path, h, id, "cgroup.procs");
-	fd = cg_version() ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-	while (fd >= 0 && (r = read(fd, buf, sizeof buf)) > 0)
-		mr_buf_append(&b, buf, (size_t)r);
-	if (fd >= 0)
-		close(fd);
+	if (mr_read_file(AT_FDCWD, path, &b, 1 << 20, &ignored) < 0)
+		mr_buf_free(&b);
 	for (p = b.data; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
 		pids = util_xrealloc(pids, (n + 1) * sizeof *pids);
 		pids[n++] = (pid_t)atoi(p);
 	}
 	mr_buf_free(&b);
+	*count = n;
+	return pids;
+}
+
+/* The processes of a container: its tracking cgroup (it holds `exec`ed
+ * processes too), else every process in the init's PID namespace. Returns a
+ * malloc'ed array. */
+static pid_t *cg_pids(const char *id, pid_t init, size_t *count)
+{
+	char path[160], ns[64], other[64];
+	const char *h = cg_v2_hier() ? cg_v2_hier() : "pids";
+	pid_t *pids = NULL;
+	size_t n = 0;
+	ssize_t r;
+	cg_path(path, sizeof path, h, id, "cgroup.procs");
+	if (cg_version())
+		pids = cg_procs(path, &n);
 	snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)init);
 	if (!n && init > 0 && (r = readlink(path, ns, sizeof ns - 1)) > 0) {
 		DIR *d = opendir("/proc");

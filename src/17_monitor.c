@@ -105,6 +105,32 @@ static int ctr_send_fd(int sock, int fd)
 	return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -1 : 0;
 }
 
+/* One message of the sync socket into m (size bytes); the fd of a 't'
+ * message (SCM_RIGHTS) into *fd. Returns recvmsg's count: 0 when the other
+ * end closed. Also the OCI init's protocol ([20b]). */
+static ssize_t ctr_recv(int sock, void *m, size_t size, int *fd)
+{
+	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
+	for (;;) {
+		struct iovec iov = { m, size };
+		struct msghdr msg;
+		struct cmsghdr *h;
+		ssize_t n;
+		memset(&msg, 0, sizeof msg);
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = u.buf;
+		msg.msg_controllen = sizeof u.buf;
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		h = n > 0 && *(char *)m == 't' ? CMSG_FIRSTHDR(&msg) : NULL;
+		if (h && h->cmsg_type == SCM_RIGHTS)
+			memcpy(fd, CMSG_DATA(h), sizeof(int));
+		return n;
+	}
+}
+
 /* The argv (Entrypoint + Cmd) and environment of the program. HOSTNAME,
  * TERM (with -t), HOME (from passwd) and PATH are added as Docker does when
  * the configuration does not set them. */
@@ -350,29 +376,14 @@ fail:
 static int ctr_spawn_wait(struct ctr_spawn *sp, struct mr_err *err)
 {
 	struct ctr_msg m;
-	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
 	for (;;) {
-		struct iovec iov = { &m, sizeof m };
-		struct msghdr msg;
-		ssize_t n;
-		memset(&msg, 0, sizeof msg);
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = u.buf;
-		msg.msg_controllen = sizeof u.buf;
-		n = recvmsg(sp->sync, &msg, MSG_CMSG_CLOEXEC);
-		if (n < 0 && errno == EINTR)
-			continue;
+		ssize_t n = ctr_recv(sp->sync, &m, sizeof m, &sp->pty);
 		if (n == 0)
 			return 0;
 		if (n < 0)
 			return mr_err_sys(err, "container %s: start", sp->c->name), 125;
-		if (m.kind == 't') {
-			struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
-			if (h && h->cmsg_type == SCM_RIGHTS)
-				memcpy(&sp->pty, CMSG_DATA(h), sizeof(int));
+		if (m.kind == 't')
 			continue;
-		}
 		m.text[sizeof m.text - 1] = 0;
 		mr_err_set(err, MR_EINVAL_INPUT, "%s", n > (ssize_t)offsetof(struct ctr_msg, text) ?
 			   m.text : "container start failed");

@@ -77,19 +77,24 @@ static void exec_sealed_self(char **argv)
 	close(mfd);
 }
 
-/* setns into every namespace of the running init, checking that the pid is
- * still that process once a handle on it is held. Then into the container's
- * root: setns(CLONE_NEWNS) leaves us at the root of the namespace's root
- * mount, which is the container's root only when minirun's own root was its
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x80
+#endif
+
+/* setns into every namespace of the running init (with all, the OCI mode's
+ * exec ([20b]), the user and time ones too), checking that the pid is still
+ * that process once a handle on it is held. Then into the container's root:
+ * setns(CLONE_NEWNS) leaves us at the root of the namespace's root mount,
+ * which is the container's root only when minirun's own root was its
  * namespace's root. Under a chroot (a build root, a fresh-check) the
  * container's pivot_root moved the chroot's mount, not the namespace's root,
  * and we would land in the host's "/" of the container's namespace. */
-static int exec_join(pid_t pid, unsigned long long start, struct mr_err *err)
+static int exec_join(pid_t pid, unsigned long long start, int all, struct mr_err *err)
 {
-	static const char names[] = "cgroup\0ipc\0uts\0net\0pid\0mnt\0";
-	static const int types[] = { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET,
-				     CLONE_NEWPID, CLONE_NEWNS };
-	int fds[6], i, rc = 0, rootfd;
+	static const char names[] = "user\0time\0cgroup\0ipc\0uts\0net\0pid\0mnt\0";
+	static const int types[] = { CLONE_NEWUSER, CLONE_NEWTIME, CLONE_NEWCGROUP, CLONE_NEWIPC,
+				     CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWNS };
+	int fds[8], i, rc = 0, rootfd;
 	const char *n;
 	char path[48];
 	snprintf(path, sizeof path, "/proc/%d/root", (int)pid);
@@ -105,23 +110,25 @@ static int exec_join(pid_t pid, unsigned long long start, struct mr_err *err)
 			goto out;
 		}
 		i = setns(pfd, CLONE_NEWCGROUP | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET |
-			  CLONE_NEWPID | CLONE_NEWNS);
+			  CLONE_NEWPID | CLONE_NEWNS | (all ? CLONE_NEWUSER | CLONE_NEWTIME : 0));
 		close(pfd);
 		if (i == 0)
 			goto out;
-		/* EINVAL: a kernel before 5.8 takes only namespace fds */
+		/* EINVAL: a kernel before 5.8 takes only namespace fds; the
+		 * user namespace is ours (it cannot be joined again) */
 	}
 #endif
 	for (i = 0, n = names; *n; i++, n += strlen(n) + 1) {
 		snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, n);
-		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+		fds[i] = all || i > 1 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+		/* user, time, cgroup: the kernel may lack that kind */
+		if (fds[i] < 0 && i > 2 && !rc)
+			rc = mr_err_sys(err, "namespace %s of pid %d", n, (int)pid);
 	}
-	if (ctr_pid_start(pid) != start)
+	if (!rc && ctr_pid_start(pid) != start)
 		rc = mr_err_set(err, ESRCH, "the container stopped");
 	for (i = 0, n = names; *n; i++, n += strlen(n) + 1) {
-		if (!rc && fds[i] < 0 && (i || errno != ENOENT))
-			rc = mr_err_sys(err, "namespace %s of pid %d", n, (int)pid);
-		if (!rc && fds[i] >= 0 && setns(fds[i], types[i]) < 0)
+		if (!rc && fds[i] >= 0 && setns(fds[i], types[i]) < 0 && (i || errno != EINVAL))
 			rc = mr_err_sys(err, "join namespace %s", n);
 		if (fds[i] >= 0)
 			close(fds[i]);
@@ -167,27 +174,13 @@ static int exec_run(struct mr_store *st, struct ctr *c, pid_t pid, unsigned long
 	o.sp.exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
 	ncg = cg_open_procs(c->id, cgfds, 8);
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (devnull < 0 || exec_join(pid, start, err) < 0) {
+	if (devnull < 0 || exec_join(pid, start, 0, err) < 0) {
 		code = 125;
 		goto out;
 	}
 	o.sp.rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (opts->tty) {
-		int unlock = 0, n = 0;
-		char path[24];
-		o.sp.pty = mr_open_in_root(o.sp.rootfd, "dev/pts/ptmx", O_RDWR | O_NOCTTY, 0, err);
-		if (o.sp.pty < 0 || ioctl(o.sp.pty, TIOCSPTLCK, &unlock) < 0 ||
-		    ioctl(o.sp.pty, TIOCGPTN, &n) < 0) {
-			if (o.sp.pty < 0)
-				mr_err_ctx(err, "pty");
-			else
-				mr_err_sys(err, "pty");
-			code = 125;
-			goto out;
-		}
-		snprintf(path, sizeof path, "dev/pts/%d", n);
-		o.sp.pty_slave = mr_open_in_root(o.sp.rootfd, path, O_RDWR | O_NOCTTY, 0, err);
-		if (o.sp.pty_slave < 0) {
+		if (rootfs_pty_open(o.sp.rootfd, &o.sp.pty, &o.sp.pty_slave, err) < 0) {
 			code = 125;
 			goto out;
 		}
@@ -528,7 +521,7 @@ static int cp_run(struct mr_store *st, struct ctr *c, const char *src, const cha
 		snprintf(root, sizeof root, "%s/rootfs", sp.dir);
 		if (ci.status == CTR_RUNNING) {
 			/* its root is ours now; -1 would mean "the host" below */
-			if (!(rc = exec_join(ci.pid, ci.pid_start, err)) &&
+			if (!(rc = exec_join(ci.pid, ci.pid_start, 0, err)) &&
 			    (sp.rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 				rc = mr_err_sys(err, "open the container's root");
 		} else if (unshare(CLONE_NEWNS) < 0) {
