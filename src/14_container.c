@@ -757,6 +757,7 @@ struct dev_rule {
 	char type;                         /* 'a', 'b' or 'c' */
 	int major, minor;                  /* -1: any */
 	unsigned char access;              /* DEV_* */
+	unsigned char deny;                /* a match refuses (OCI's "allow": false) */
 };
 
 /* A --device entry, resolved on the host at each start (a USB serial adapter
@@ -769,9 +770,10 @@ struct dev_node {
 /* runc's and Docker's defaults: mknod of anything; null, zero, full, random,
  * urandom, tty, console, ptmx and the pty slaves. */
 static const struct dev_rule dev_default_rules[] = {
-	{ 'c', -1, -1, DEV_M }, { 'b', -1, -1, DEV_M },
-	{ 'c', 1, 3, 7 }, { 'c', 1, 5, 7 }, { 'c', 1, 7, 7 }, { 'c', 1, 8, 7 }, { 'c', 1, 9, 7 },
-	{ 'c', 5, 0, 7 }, { 'c', 5, 1, 7 }, { 'c', 5, 2, 7 }, { 'c', 136, -1, 7 },
+	{ 'c', -1, -1, DEV_M, 0 }, { 'b', -1, -1, DEV_M, 0 },
+	{ 'c', 1, 3, 7, 0 }, { 'c', 1, 5, 7, 0 }, { 'c', 1, 7, 7, 0 }, { 'c', 1, 8, 7, 0 },
+	{ 'c', 1, 9, 7, 0 }, { 'c', 5, 0, 7, 0 }, { 'c', 5, 1, 7, 0 }, { 'c', 5, 2, 7, 0 },
+	{ 'c', 136, -1, 7, 0 },
 };
 
 /* "rwm", "r", "mw": each letter once. */

@@ -724,8 +724,8 @@ static const char cg_v1_dirs[] = "memory\0cpu\0cpuacct\0pids\0devices\0unified\0
  * processes join it. v1 alone: the devices controller. */
 
 /* The program: r2 = type, r3 = access, r4 = major, r5 = minor; then per rule
- * the tests that jump to the next rule when they fail, and "return 1"; last
- * "return 0". */
+ * the tests that jump to the next rule when they fail, and "return 1" (or 0
+ * for a deny rule): the first rule that matches decides; last "return 0". */
 static size_t dev_bpf_program(const struct dev_rule *r, size_t n, struct bpf_insn *p)
 {
 	size_t k = 0, i;
@@ -753,8 +753,11 @@ static size_t dev_bpf_program(const struct dev_rule *r, size_t n, struct bpf_ins
 			DEV_INSN(BPF_JMP | BPF_JNE | BPF_K, 4, 0, next - k - 1, r[i].major);
 		if (r[i].minor >= 0)
 			DEV_INSN(BPF_JMP | BPF_JNE | BPF_K, 5, 0, next - k - 1, r[i].minor);
-		DEV_INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 1);
+		DEV_INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, !r[i].deny);
 		DEV_INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+		if (r[i].type == 'a' && r[i].access == 7 && r[i].major < 0 && r[i].minor < 0)
+			return k;                 /* it matches all: what follows would be
+						   * unreachable, which the verifier refuses */
 	}
 	DEV_INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0);
 	DEV_INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
@@ -802,6 +805,26 @@ static int dev_bpf_attach(const char *dir, const struct dev_rule *r, size_t n, s
 	return rc;
 }
 
+/* A rule as the v1 controller's devices.allow/deny take it: "c 1:3 rwm";
+ * "a" for everything (the controller reads any "a" rule so, and resets its
+ * list to allow or deny all). */
+static void dev_v1_line(const struct dev_rule *r, char *line, size_t size)
+{
+	char num[2][12], acc[4];
+	int j, v[2];
+	v[0] = r->major;
+	v[1] = r->minor;
+	for (j = 0; j < 2; j++)
+		if (v[j] < 0)
+			strcpy(num[j], "*");
+		else
+			snprintf(num[j], sizeof num[j], "%d", v[j]);
+	if (r->type == 'a' && v[0] < 0 && v[1] < 0 && r->access == (DEV_R | DEV_W | DEV_M))
+		snprintf(line, size, "a");
+	else
+		snprintf(line, size, "%c %s:%s %s", r->type, num[0], num[1], dev_access_str(r->access, acc));
+}
+
 /* v1: devices.deny "a", then one devices.allow line per rule. */
 static int dev_v1_apply(const char *id, const struct dev_rule *r, size_t n, struct mr_err *err)
 {
@@ -815,17 +838,7 @@ static int dev_v1_apply(const char *id, const struct dev_rule *r, size_t n, stru
 	if (cg_write("devices", id, "devices.deny", "a", err) < 0)
 		return -1;
 	for (i = 0; i < n; i++) {
-		char num[2][12], acc[4];
-		int j, v[2];
-		v[0] = r[i].major;
-		v[1] = r[i].minor;
-		for (j = 0; j < 2; j++)
-			if (v[j] < 0)
-				strcpy(num[j], "*");
-			else
-				snprintf(num[j], sizeof num[j], "%d", v[j]);
-		snprintf(line, sizeof line, "%c %s:%s %s", r[i].type, num[0], num[1],
-			 dev_access_str(r[i].access, acc));
+		dev_v1_line(&r[i], line, sizeof line);
 		if (cg_write("devices", id, "devices.allow", line, err) < 0)
 			return -1;
 	}

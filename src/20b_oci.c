@@ -463,47 +463,94 @@ static void oci_devnum(const struct mr_json *d, char *out, size_t size)
 	snprintf(out, size, "%lld:%lld", oci_i(d, "major", 0), oci_i(d, "minor", 0));
 }
 
-/* The v1 device controller from linux.resources.devices: deny all, then the
- * rules in order, then runc's always-allowed nodes (null, zero, full,
- * random, urandom, tty, ptmx, pts, console). */
-static int oci_cg_devices(const char *cg, const struct mr_json *devs, const struct ctr_oci *o,
-			  struct mr_err *err)
+/* linux.resources.devices as rules in the order the v1 controller takes
+ * them: deny all, the entries in order (a later one overrides an earlier
+ * one), then runc's always-allowed nodes (null, zero, full, random, urandom,
+ * tty, console, ptmx, pts, tun) and the nodes of linux.devices (the
+ * container's own). malloc'ed, *n rules; NULL with err on a bad entry. */
+static struct dev_rule *oci_dev_rules(const struct mr_json *devs, const struct ctr_oci *o, size_t *n,
+				      struct mr_err *err)
 {
 	static const char always[] = "c 1:3 rwm\0c 1:5 rwm\0c 1:7 rwm\0c 1:8 rwm\0c 1:9 rwm\0"
 		"c 5:0 rwm\0c 5:1 rwm\0c 5:2 rwm\0c 136:* rwm\0c 10:200 rwm\0";
-	const struct mr_json *d;
+	const struct mr_json *d, *list = devs && devs->type == MR_JSON_ARRAY ? devs->child : NULL;
 	const char *a;
-	size_t i;
-	if (cg_version() != 1 || !cg_is_mounted("devices"))
-		return 0;
-	if (oci_cg_set(cg, "devices.deny", "a", err) < 0)
-		return -1;
-	for (d = devs && devs->type == MR_JSON_ARRAY ? devs->child : NULL; d; d = d->next) {
-		char rule[96], maj[24] = "*", min[24] = "*";
+	struct dev_rule *r;
+	size_t k = 1, i;
+	for (d = list; d; d = d->next)
+		k++;
+	r = util_xcalloc(k + 10 + o->ndev, sizeof *r);
+	r[0].type = 'a';
+	r[0].major = r[0].minor = -1;
+	r[0].access = DEV_R | DEV_W | DEV_M;
+	r[0].deny = 1;
+	for (k = 1, d = list; d; d = d->next, k++) {
 		const char *type = oci_s(d, "type"), *acc = oci_s(d, "access");
-		if (oci_has(d, "major"))
-			snprintf(maj, sizeof maj, "%lld", oci_i(d, "major", 0));
-		if (oci_has(d, "minor"))
-			snprintf(min, sizeof min, "%lld", oci_i(d, "minor", 0));
-		if (!type || !*type || !strcmp(type, "a"))
-			snprintf(rule, sizeof rule, "a");
-		else
-			snprintf(rule, sizeof rule, "%s %s:%s %s", type, maj, min, acc && *acc ? acc : "rwm");
-		if (oci_cg_set(cg, oci_b(d, "allow") ? "devices.allow" : "devices.deny", rule, err) < 0)
-			return -1;
+		r[k].type = type && *type ? *type : 'a';
+		r[k].major = oci_has(d, "major") ? (int)oci_i(d, "major", 0) : -1;
+		r[k].minor = oci_has(d, "minor") ? (int)oci_i(d, "minor", 0) : -1;
+		r[k].deny = !oci_b(d, "allow");
+		if ((r[k].type != 'a' && r[k].type != 'b' && r[k].type != 'c') || (type && type[0] && type[1]) ||
+		    dev_access_parse(acc && *acc ? acc : "rwm", &r[k].access) < 0) {
+			free(r);
+			return mr_err_set(err, MR_EINVAL_INPUT, "linux.resources.devices: bad entry "
+					  "(type %s, access %s)", type ? type : "", acc ? acc : ""), NULL;
+		}
 	}
 	for (a = always; *a; a += strlen(a) + 1)
-		if (oci_cg_set(cg, "devices.allow", a, err) < 0)
-			return -1;
-	/* the nodes of linux.devices are the container's own (runc allows them) */
-	for (i = 0; i < o->ndev; i++) {
-		char rule[48];
-		snprintf(rule, sizeof rule, "%c %u:%u rwm", o->dev[i].type == 'b' ? 'b' : 'c',
-			 o->dev[i].major, o->dev[i].minor);
-		if (oci_cg_set(cg, "devices.allow", rule, err) < 0)
-			return -1;
+		dev_rule_parse(a, &r[k++]);
+	for (i = 0; i < o->ndev; i++, k++) {
+		r[k].type = o->dev[i].type == 'b' ? 'b' : 'c';
+		r[k].major = (int)o->dev[i].major;
+		r[k].minor = (int)o->dev[i].minor;
+		r[k].access = DEV_R | DEV_W | DEV_M;
 	}
-	return 0;
+	*n = k;
+	return r;
+}
+
+/* The same rules as a cgroup2 device program on folder dir: the kernel's
+ * program decides on the first rule that matches, so the last rule comes
+ * first. */
+static int oci_dev_bpf(const char *dir, const struct dev_rule *r, size_t n, struct mr_err *err)
+{
+	struct dev_rule *rev = util_xcalloc(n, sizeof *rev);
+	size_t i;
+	int rc;
+	for (i = 0; i < n; i++)
+		rev[i] = r[n - 1 - i];
+	rc = dev_bpf_attach(dir, rev, n, err);
+	free(rev);
+	return rc;
+}
+
+/* The device policy of linux.resources.devices: the v1 devices controller
+ * where it is mounted, else a device program on the cgroup2 folder (v2, or
+ * the unified hierarchy of a hybrid layout), as runc does. */
+static int oci_cg_devices(const char *cg, const struct mr_json *devs, const struct ctr_oci *o,
+			  struct mr_err *err)
+{
+	const char *v2 = cg_v2_hier();
+	struct dev_rule *r;
+	size_t n, i;
+	int rc = 0;
+	if (!(cg_version() == 1 && cg_is_mounted("devices")) && !v2)
+		return 0;
+	if ((r = oci_dev_rules(devs, o, &n, err)) == NULL)
+		return -1;
+	if (cg_version() == 1 && cg_is_mounted("devices")) {
+		for (i = 0; i < n && !rc; i++) {
+			char line[48];
+			dev_v1_line(&r[i], line, sizeof line);
+			rc = oci_cg_set(cg, r[i].deny ? "devices.deny" : "devices.allow", line, err);
+		}
+	} else {
+		char dir[MINIRUN_MAX_PATH];
+		oci_cg_dir(dir, sizeof dir, v2, cg);
+		rc = oci_dev_bpf(dir, r, n, err);
+	}
+	free(r);
+	return rc;
 }
 
 /* The numbers of linux.resources: where config.json has them, and the

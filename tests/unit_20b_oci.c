@@ -6,6 +6,96 @@ static int t_oci_json(struct mr_json_doc *doc, const char *text)
 	return mr_json_parse(doc, text, strlen(text), &err);
 }
 
+#if MINIRUN_WITH_CGROUPS
+/* linux.resources.devices: the rules in the v1 order (a later entry
+ * overrides), the same decisions from the cgroup2 program (last rule
+ * first), and that program in the kernel on a cgroup2 folder of the host. */
+static void t_oci_devices(void)
+{
+	struct mr_json_doc doc;
+	struct mr_err err;
+	struct ctr_oci o;
+	struct dev_rule *r, *rev;
+	struct bpf_insn prog[400];
+	size_t n = 0, len, i;
+	const char *v2 = cg_v2_hier();
+	char dir[MINIRUN_MAX_PATH];
+	memset(&o, 0, sizeof o);
+	CHECK(t_oci_json(&doc, "[{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":11,\"access\":\"rw\"},"
+			 "{\"allow\":false,\"type\":\"c\",\"major\":1,\"minor\":11,\"access\":\"w\"},"
+			 "{\"allow\":true,\"type\":\"b\",\"major\":8,\"access\":\"r\"}]") == 0);
+	r = oci_dev_rules(doc.root, &o, &n, &err);
+	CHECK(r && n == 14 && r[0].type == 'a' && r[0].deny && !r[1].deny && r[2].deny &&
+	      r[2].access == DEV_W && r[3].type == 'b' && r[3].minor == -1);
+	if (r) {
+		char line[48];
+		dev_v1_line(&r[0], line, sizeof line);
+		CHECK(!strcmp(line, "a"));
+		dev_v1_line(&r[2], line, sizeof line);
+		CHECK(!strcmp(line, "c 1:11 w"));
+		rev = util_xcalloc(n, sizeof *rev);
+		for (i = 0; i < n; i++)
+			rev[i] = r[n - 1 - i];
+		len = dev_bpf_program(rev, n, prog);
+		CHECK(unit_ebpf_run(prog, len, 'c', 1, 11, DEV_R) == 1);    /* allowed by the first entry */
+		CHECK(unit_ebpf_run(prog, len, 'c', 1, 11, DEV_W) == 0);    /* the later deny wins */
+		CHECK(unit_ebpf_run(prog, len, 'c', 1, 3, DEV_W) == 1);     /* /dev/null, always */
+		CHECK(unit_ebpf_run(prog, len, 'b', 8, 1, DEV_R) == 1);
+		CHECK(unit_ebpf_run(prog, len, 'b', 8, 1, DEV_W) == 0);
+		CHECK(unit_ebpf_run(prog, len, 'c', 4, 1, DEV_R) == 0);     /* denied by default */
+		free(rev);
+	}
+	mr_json_free(&doc);
+	CHECK(t_oci_json(&doc, "[{\"allow\":true,\"type\":\"x\"}]") == 0);
+	CHECK(oci_dev_rules(doc.root, &o, &n, &err) == NULL && strstr(err.msg, "devices"));
+	mr_json_free(&doc);
+	/* in the kernel: a child in a cgroup2 folder with the program reads
+	 * /dev/kmsg but may not open it for writing; /dev/null stays writable */
+	if (geteuid() != 0 || !v2) {
+		UNIT_SKIP("device program in the kernel (needs root and a cgroup2 hierarchy)");
+	} else if (r) {
+		pid_t pid;
+		int st = -1;
+		snprintf(dir, sizeof dir, CG_ROOT "%s%s/minirun-unit-dev-%d", *v2 ? "/" : "", v2, (int)getpid());
+		CHECK(mkdir(dir, 0755) == 0);
+		if (oci_dev_bpf(dir, r, n, &err) < 0) {
+			UNIT_SKIP("device program not attached here (%s)", err.msg);
+		} else if ((pid = fork()) == 0) {
+			char p[MINIRUN_MAX_PATH + 20], me[16];
+			int fd, rc = 0;
+			snprintf(p, sizeof p, "%s/cgroup.procs", dir);
+			snprintf(me, sizeof me, "%d", (int)getpid());
+			fd = open(p, O_WRONLY | O_CLOEXEC);
+			if (fd < 0 || write(fd, me, strlen(me)) < 0)
+				_exit(10);
+			close(fd);
+			if ((fd = open("/dev/kmsg", O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
+				rc |= 1;
+			else
+				close(fd);
+			if ((fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC)) >= 0 || errno != EPERM)
+				rc |= 2;
+			if (fd >= 0)
+				close(fd);
+			if ((fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0)
+				rc |= 4;
+			else
+				close(fd);
+			_exit(rc);
+		} else {
+			waitpid(pid, &st, 0);
+			CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		}
+		CHECK(rmdir(dir) == 0);
+	}
+	free(r);
+}
+#else
+static void t_oci_devices(void)
+{
+}
+#endif
+
 static void test_oci(void)
 {
 	static const char *const names[] = { ":bundle|b", "force|f", ":pid-file", NULL };
@@ -188,4 +278,5 @@ static void test_oci(void)
 		oci_res_parse(&res, NULL);
 		CHECK(!res.given && !res.set);
 	}
+	t_oci_devices();
 }
