@@ -88,6 +88,7 @@
 #if MINIRUN_WITH_ZSTD
 #define ZSTD_STATIC_LINKING_ONLY        /* ZSTD_d_forceIgnoreChecksum (static lib, pinned version) */
 #include <zstd.h>
+#include <zstd_errors.h>
 #endif
 
 /* libc's printf family and stdio are replaced by a small formatter in [02]
@@ -3092,6 +3093,25 @@ static int decomp_zstd_start(struct stream_decomp *d, struct mr_err *err)
 	return 0;
 }
 
+/* zstd's own names for its errors cost 2.2 KB (ZSTD_getErrorName keeps every
+ * string of the library); a layer fails for one of few reasons, named here,
+ * with zstd's code (zstd_errors.h) for the rest. */
+static const char *decomp_zstd_why(ZSTD_ErrorCode e)
+{
+	switch (e) {
+	case ZSTD_error_prefix_unknown:
+		return "not zstd data";
+	case ZSTD_error_frameParameter_windowTooLarge:
+		return "the frame needs a window larger than allowed";
+	case ZSTD_error_checksum_wrong:
+		return "checksum mismatch";
+	case ZSTD_error_memory_allocation:
+		return "out of memory";
+	default:
+		return "corrupt data";
+	}
+}
+
 static ssize_t decomp_zstd_step(struct stream_decomp *d, void *buf, size_t n, struct mr_err *err)
 {
 	size_t pos0 = d->pos;
@@ -3099,7 +3119,8 @@ static ssize_t decomp_zstd_step(struct stream_decomp *d, void *buf, size_t n, st
 	ZSTD_outBuffer zout = { buf, n, 0 };
 	size_t rc = ZSTD_decompressStream(d->zd, &zout, &zin);
 	if (ZSTD_isError(rc))
-		return mr_err_set(err, MR_EINVAL_INPUT, "zstd: %s", ZSTD_getErrorName(rc));
+		return mr_err_set(err, MR_EINVAL_INPUT, "zstd: %s (error %d)",
+				  decomp_zstd_why(ZSTD_getErrorCode(rc)), (int)ZSTD_getErrorCode(rc));
 	d->pos = zin.pos;
 	/* 0: a frame is complete and flushed; only meaningful after progress,
 	 * as a call without input only returns a hint. */
@@ -11768,6 +11789,7 @@ static int dev_rule_parse(const char *s, struct dev_rule *r)
 	if ((s[0] != 'a' && s[0] != 'b' && s[0] != 'c') || s[1] != ' ')
 		return -1;
 	r->type = s[0];
+	r->deny = 0;
 	s += 2;
 	for (i = 0; i < 2; i++) {
 		long v = -1;
@@ -11827,6 +11849,7 @@ static int dev_resolve(const char *spec, struct dev_node *n, struct mr_err *err)
 		return mr_err_set(err, MR_EINVAL_INPUT, "error gathering device information while "
 				  "adding custom device \"%s\": not a device node", n->host);
 	n->rule.type = S_ISCHR(sb.st_mode) ? 'c' : 'b';
+	n->rule.deny = 0;
 	n->rule.major = (int)major(sb.st_rdev);
 	n->rule.minor = (int)minor(sb.st_rdev);
 	return 0;
@@ -26853,12 +26876,15 @@ static int tmpl_render_kv(const char *fmt, const char *const *kv, size_t n, stru
 
 struct cli_flag {
 	const char *names;        /* "q|quiet": short and/or long, '|' between */
-	int has_value;            /* takes an argument */
-	const char **value;       /* last value (has_value) */
+	const char **value;       /* last value */
 	int *set;                 /* counts occurrences (booleans) */
 	struct ctr_list *list;    /* every value, in order (repeatable flags) */
 	const char *help;         /* one line for --help */
 };
+
+/* A flag takes an argument when it has somewhere to keep it (no separate
+ * field: the tables are filled at run time, a store per flag). */
+#define CLI_TAKES_VALUE(f) ((f)->value || (f)->list)
 
 struct cli {
 	const char *root;         /* --root / MINIRUN_ROOT */
@@ -26880,11 +26906,15 @@ struct cli_command {
 
 /* The one-line texts of `--help` (MINIRUN_WITH_HELP): each flag's and each
  * command's. Off, `--help` lists the names alone; the usage lines stay (error
- * messages quote them). */
+ * messages quote them). A flag's is NULL then: the flag tables are filled at
+ * run time, where a NULL costs nothing (the rest is zeroed) and a "" costs a
+ * store per flag (2.4 KB over 200 flags); a command's stays "" (NULL hides it). */
 #if MINIRUN_WITH_HELP
 #define CLI_HELP(text) text
+#define CLI_SUMMARY(text) text
 #else
-#define CLI_HELP(text) ""
+#define CLI_HELP(text) NULL
+#define CLI_SUMMARY(text) ""
 #endif
 
 /* Does `name` (without dashes) match one of "a|all"? */
@@ -26945,10 +26975,10 @@ static void cli_usage(const char *cmd, const char *usage, const struct cli_flag 
 			const char *bar = strchr(f->names, '|');
 			if (bar && bar - f->names == 1)
 				snprintf(left, sizeof left, "-%c, --%s%s", f->names[0], bar + 1,
-					 f->has_value ? " value" : "");
+					 CLI_TAKES_VALUE(f) ? " value" : "");
 			else
 				snprintf(left, sizeof left, "    --%s%s", f->names,
-					 f->has_value ? " value" : "");
+					 CLI_TAKES_VALUE(f) ? " value" : "");
 			printf(f->help && *f->help ? "  %-28s %s\n" : "  %s\n", left,
 			       f->help ? f->help : "");
 		}
@@ -26987,7 +27017,7 @@ static int cli_parse(struct cli *c, int argc, char **argv, const struct cli_flag
 			f = cli_find_flag(flags, a + 2, len);
 			if (!f || len == 1)
 				return cli_fail(c, "unknown flag: --%.*s", (int)len, a + 2);
-			if (f->has_value) {
+			if (CLI_TAKES_VALUE(f)) {
 				if (!eq && i + 1 >= argc)
 					return cli_fail(c, "flag needs an argument: --%.*s", (int)len, a + 2);
 				cli_apply(f, eq ? eq + 1 : argv[++i]);
@@ -27003,7 +27033,7 @@ static int cli_parse(struct cli *c, int argc, char **argv, const struct cli_flag
 			f = cli_find_flag(flags, a, 1);
 			if (!f)
 				return cli_fail(c, "unknown shorthand flag: '%c' in -%s", *a, argv[i] + 1);
-			if (f->has_value) {
+			if (CLI_TAKES_VALUE(f)) {
 				if (a[1]) {
 					cli_apply(f, a[1] == '=' ? a + 2 : a + 1);
 				} else {
@@ -27384,12 +27414,12 @@ static int cmd_load(struct cli *c, int argc, char **argv)
 	const char *input = NULL, *dir = NULL, *platform = NULL;
 	int quiet = 0, fd = 0, rc;
 	struct cli_flag flags[] = {
-		{ "i|input", 1, &input, NULL, NULL,
+		{ "i|input", &input, NULL, NULL,
 		  CLI_HELP("Read from tar archive file, instead of STDIN") },
-		{ "dir", 1, &dir, NULL, NULL, CLI_HELP("Load an OCI layout folder") },
-		{ "platform", 1, &platform, NULL, NULL,
+		{ "dir", &dir, NULL, NULL, CLI_HELP("Load an OCI layout folder") },
+		{ "platform", &platform, NULL, NULL,
 		  CLI_HELP("Platform to load from a multi-platform image") },
-		{ "q|quiet", 0, NULL, &quiet, NULL, CLI_HELP("Suppress the load output") },
+		{ "q|quiet", NULL, &quiet, NULL, CLI_HELP("Suppress the load output") },
 		{ 0 },
 	};
 	struct image_load ld;
@@ -27607,12 +27637,12 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 	const char *format = NULL;
 	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
-		{ "a|all", 0, NULL, &all, NULL, CLI_HELP("Show all images") },
-		{ "q|quiet", 0, NULL, &quiet, NULL, CLI_HELP("Only show image IDs") },
-		{ "no-trunc", 0, NULL, &no_trunc, NULL, CLI_HELP("Don't truncate output") },
-		{ "format", 1, &format, NULL, NULL,
+		{ "a|all", NULL, &all, NULL, CLI_HELP("Show all images") },
+		{ "q|quiet", NULL, &quiet, NULL, CLI_HELP("Only show image IDs") },
+		{ "no-trunc", NULL, &no_trunc, NULL, CLI_HELP("Don't truncate output") },
+		{ "format", &format, NULL, NULL,
 		  CLI_HELP("Pretty-print images using a Go template") },
-		{ "f|filter", 1, NULL, NULL, &filters,
+		{ "f|filter", NULL, NULL, &filters,
 		  CLI_HELP("Filter output based on conditions provided") },
 		{ 0 },
 	};
@@ -27842,7 +27872,7 @@ static int cmd_image_inspect(struct cli *c, int argc, char **argv)
 {
 	const char *format = NULL;
 	struct cli_flag flags[] = {
-		{ "f|format", 1, &format, NULL, NULL,
+		{ "f|format", &format, NULL, NULL,
 		  CLI_HELP("Format the output using the given Go template") },
 		{ 0 },
 	};
@@ -28004,8 +28034,8 @@ static int cmd_rmi(struct cli *c, int argc, char **argv)
 {
 	int force = 0, i, rc = 0;
 	struct cli_flag flags[] = {
-		{ "f|force", 0, NULL, &force, NULL, CLI_HELP("Force removal of the image") },
-		{ "no-prune", 0, NULL, NULL, NULL, CLI_HELP("Do not delete untagged parents") },
+		{ "f|force", NULL, &force, NULL, CLI_HELP("Force removal of the image") },
+		{ "no-prune", NULL, NULL, NULL, CLI_HELP("Do not delete untagged parents") },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -28054,10 +28084,10 @@ static int cmd_image_prune(struct cli *c, int argc, char **argv)
 	int force = 0, all = 0;
 	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
-		{ "a|all", 0, NULL, &all, NULL,
+		{ "a|all", NULL, &all, NULL,
 		  CLI_HELP("Remove all unused images, not just dangling ones") },
-		{ "f|force", 0, NULL, &force, NULL, CLI_HELP("Do not prompt for confirmation") },
-		{ "filter", 1, NULL, NULL, &filters,
+		{ "f|force", NULL, &force, NULL, CLI_HELP("Do not prompt for confirmation") },
+		{ "filter", NULL, NULL, &filters,
 		  CLI_HELP("Provide filter values (e.g. \"until=<timestamp>\")") },
 		{ 0 },
 	};
@@ -28195,9 +28225,9 @@ static int cmd_history(struct cli *c, int argc, char **argv)
 	int quiet = 0, no_trunc = 0, rc = 1;
 	const char *format = NULL;
 	struct cli_flag flags[] = {
-		{ "q|quiet", 0, NULL, &quiet, NULL, CLI_HELP("Only show image IDs") },
-		{ "no-trunc", 0, NULL, &no_trunc, NULL, CLI_HELP("Don't truncate output") },
-		{ "format", 1, &format, NULL, NULL,
+		{ "q|quiet", NULL, &quiet, NULL, CLI_HELP("Only show image IDs") },
+		{ "no-trunc", NULL, &no_trunc, NULL, CLI_HELP("Don't truncate output") },
+		{ "format", &format, NULL, NULL,
 		  CLI_HELP("Pretty-print images using a Go template") },
 		{ 0 },
 	};
@@ -28304,17 +28334,17 @@ out:
 static int cmd_image(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
-		{ "history", CLI_HISTORY(cmd_history), CLI_HELP("Show the history of an image") },
+		{ "history", CLI_HISTORY(cmd_history), CLI_SUMMARY("Show the history of an image") },
 		{ "inspect", cmd_image_inspect,
-		  CLI_HELP("Display detailed information on one or more images") },
-		{ "load", cmd_load, CLI_HELP("Load an image from a tar archive or STDIN") },
-		{ "ls", cmd_images, CLI_HELP("List images") },
-		{ "prune", CLI_PRUNE(cmd_image_prune), CLI_HELP("Remove unused images") },
-		{ "rm", cmd_rmi, CLI_HELP("Remove one or more images") },
+		  CLI_SUMMARY("Display detailed information on one or more images") },
+		{ "load", cmd_load, CLI_SUMMARY("Load an image from a tar archive or STDIN") },
+		{ "ls", cmd_images, CLI_SUMMARY("List images") },
+		{ "prune", CLI_PRUNE(cmd_image_prune), CLI_SUMMARY("Remove unused images") },
+		{ "rm", cmd_rmi, CLI_SUMMARY("Remove one or more images") },
 		{ "tag", cmd_tag,
-		  CLI_HELP("Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE") },
+		  CLI_SUMMARY("Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE") },
 		{ "unpack", cmd_image_unpack,
-		  CLI_HELP("Write an image's flattened root filesystem to a folder") },
+		  CLI_SUMMARY("Write an image's flattened root filesystem to a folder") },
 		{ NULL, NULL, NULL },
 	};
 	return cli_subcommand(c, "image", subs, argc, argv);
@@ -28341,89 +28371,89 @@ static int cli_ctr(struct cli *cl, const char *ref, struct ctr *c)
 static int run_parse(struct cli *cl, struct ctr_opts *o, int argc, char **argv, int is_run)
 {
 	struct cli_flag flags[] = {
-		{ "d|detach", 0, NULL, &o->detach, NULL,
+		{ "d|detach", NULL, &o->detach, NULL,
 		  CLI_HELP("Run in the background, print the ID") },
-		{ "name", 1, &o->name, NULL, NULL, CLI_HELP("Assign a name to the container") },
-		{ "rm", 0, NULL, &o->rm, NULL, CLI_HELP("Remove the container when it exits") },
-		{ "pull", 1, &o->pull, NULL, NULL,
+		{ "name", &o->name, NULL, NULL, CLI_HELP("Assign a name to the container") },
+		{ "rm", NULL, &o->rm, NULL, CLI_HELP("Remove the container when it exits") },
+		{ "pull", &o->pull, NULL, NULL,
 		  CLI_HELP("Pull image before running (\"always\"|\"missing\"|\"never\")") },
-		{ "e|env", 1, NULL, NULL, &o->env, CLI_HELP("Set environment variables") },
-		{ "env-file", 1, NULL, NULL, &o->env_file,
+		{ "e|env", NULL, NULL, &o->env, CLI_HELP("Set environment variables") },
+		{ "env-file", NULL, NULL, &o->env_file,
 		  CLI_HELP("Read environment variables from a file") },
-		{ "w|workdir", 1, &o->workdir, NULL, NULL,
+		{ "w|workdir", &o->workdir, NULL, NULL,
 		  CLI_HELP("Working directory in the container") },
-		{ "u|user", 1, &o->user, NULL, NULL, CLI_HELP("User: name|uid[:group|gid]") },
-		{ "entrypoint", 1, &o->entrypoint, NULL, NULL,
+		{ "u|user", &o->user, NULL, NULL, CLI_HELP("User: name|uid[:group|gid]") },
+		{ "entrypoint", &o->entrypoint, NULL, NULL,
 		  CLI_HELP("Replace the image's ENTRYPOINT") },
-		{ "h|hostname", 1, &o->hostname, NULL, NULL, CLI_HELP("Container host name") },
-		{ "i|interactive", 0, NULL, &o->interactive, NULL, CLI_HELP("Keep STDIN open") },
-		{ "t|tty", 0, NULL, &o->tty, NULL, CLI_HELP("Allocate a pseudo-TTY") },
-		{ "read-only", 0, NULL, &o->read_only, NULL,
+		{ "h|hostname", &o->hostname, NULL, NULL, CLI_HELP("Container host name") },
+		{ "i|interactive", NULL, &o->interactive, NULL, CLI_HELP("Keep STDIN open") },
+		{ "t|tty", NULL, &o->tty, NULL, CLI_HELP("Allocate a pseudo-TTY") },
+		{ "read-only", NULL, &o->read_only, NULL,
 		  CLI_HELP("Read-only root filesystem") },
-		{ "init", 0, NULL, &o->init, NULL,
+		{ "init", NULL, &o->init, NULL,
 		  CLI_HELP("Run an init that forwards signals and reaps") },
-		{ "l|label", 1, NULL, NULL, &o->label, CLI_HELP("Set meta data on a container") },
-		{ "stop-signal", 1, &o->stop_signal, NULL, NULL,
+		{ "l|label", NULL, NULL, &o->label, CLI_HELP("Set meta data on a container") },
+		{ "stop-signal", &o->stop_signal, NULL, NULL,
 		  CLI_HELP("Signal to stop the container") },
-		{ "stop-timeout", 1, &o->stop_timeout, NULL, NULL,
+		{ "stop-timeout", &o->stop_timeout, NULL, NULL,
 		  CLI_HELP("Seconds before stop kills") },
-		{ "restart", 1, &o->restart, NULL, NULL,
+		{ "restart", &o->restart, NULL, NULL,
 		  CLI_HELP("no|on-failure[:N]|always|unless-stopped") },
-		{ "m|memory", 1, &o->memory, NULL, NULL, CLI_HELP("Memory limit") },
-		{ "memory-swap", 1, &o->memory_swap, NULL, NULL,
+		{ "m|memory", &o->memory, NULL, NULL, CLI_HELP("Memory limit") },
+		{ "memory-swap", &o->memory_swap, NULL, NULL,
 		  CLI_HELP("Memory plus swap limit (-1: unlimited)") },
-		{ "cpus", 1, &o->cpus, NULL, NULL, CLI_HELP("Number of CPUs") },
-		{ "pids-limit", 1, &o->pids_limit, NULL, NULL,
+		{ "cpus", &o->cpus, NULL, NULL, CLI_HELP("Number of CPUs") },
+		{ "pids-limit", &o->pids_limit, NULL, NULL,
 		  CLI_HELP("Most processes (-1: unlimited)") },
-		{ "cap-add", 1, NULL, NULL, &o->cap_add, CLI_HELP("Add Linux capabilities") },
-		{ "cap-drop", 1, NULL, NULL, &o->cap_drop, CLI_HELP("Drop Linux capabilities") },
-		{ "privileged", 0, NULL, &o->privileged, NULL,
+		{ "cap-add", NULL, NULL, &o->cap_add, CLI_HELP("Add Linux capabilities") },
+		{ "cap-drop", NULL, NULL, &o->cap_drop, CLI_HELP("Drop Linux capabilities") },
+		{ "privileged", NULL, &o->privileged, NULL,
 		  CLI_HELP("Every capability and device, no masks") },
-		{ "device", 1, NULL, NULL, &o->device,
+		{ "device", NULL, NULL, &o->device,
 		  CLI_HELP("Add a host device: HOST[:CONTAINER][:rwm]") },
-		{ "device-cgroup-rule", 1, NULL, NULL, &o->device_rule,
+		{ "device-cgroup-rule", NULL, NULL, &o->device_rule,
 		  CLI_HELP("Allow devices: 'c 42:* rmw'") },
-		{ "sysctl", 1, NULL, NULL, &o->sysctl,
+		{ "sysctl", NULL, NULL, &o->sysctl,
 		  CLI_HELP("Namespaced kernel parameter: KEY=VALUE") },
-		{ "ulimit", 1, NULL, NULL, &o->ulimit,
+		{ "ulimit", NULL, NULL, &o->ulimit,
 		  CLI_HELP("Resource limit: NAME=SOFT[:HARD]") },
-		{ "group-add", 1, NULL, NULL, &o->group_add, CLI_HELP("Additional group to join") },
-		{ "ipc", 1, &o->ipc, NULL, NULL, CLI_HELP("IPC namespace: private or host") },
-		{ "pid", 1, &o->pid, NULL, NULL,
+		{ "group-add", NULL, NULL, &o->group_add, CLI_HELP("Additional group to join") },
+		{ "ipc", &o->ipc, NULL, NULL, CLI_HELP("IPC namespace: private or host") },
+		{ "pid", &o->pid, NULL, NULL,
 		  CLI_HELP("PID namespace: host, or a private one") },
-		{ "health-cmd", 1, &o->health_cmd, NULL, NULL,
+		{ "health-cmd", &o->health_cmd, NULL, NULL,
 		  CLI_HELP("Command to run to check health") },
-		{ "health-interval", 1, &o->health_interval, NULL, NULL,
+		{ "health-interval", &o->health_interval, NULL, NULL,
 		  CLI_HELP("Time between checks (30s)") },
-		{ "health-timeout", 1, &o->health_timeout, NULL, NULL,
+		{ "health-timeout", &o->health_timeout, NULL, NULL,
 		  CLI_HELP("Longest a check may run (30s)") },
-		{ "health-start-period", 1, &o->health_start, NULL, NULL,
+		{ "health-start-period", &o->health_start, NULL, NULL,
 		  CLI_HELP("Failures not counted (0s)") },
-		{ "health-retries", 1, &o->health_retries, NULL, NULL,
+		{ "health-retries", &o->health_retries, NULL, NULL,
 		  CLI_HELP("Failures to be unhealthy (3)") },
-		{ "no-healthcheck", 0, NULL, &o->no_healthcheck, NULL,
+		{ "no-healthcheck", NULL, &o->no_healthcheck, NULL,
 		  CLI_HELP("Disable any HEALTHCHECK") },
-		{ "uts", 1, &o->uts, NULL, NULL,
+		{ "uts", &o->uts, NULL, NULL,
 		  CLI_HELP("UTS namespace: host, or a private one") },
-		{ "shm-size", 1, &o->shm_size, NULL, NULL,
+		{ "shm-size", &o->shm_size, NULL, NULL,
 		  CLI_HELP("Size of /dev/shm (default 64m)") },
-		{ "security-opt", 1, NULL, NULL, &o->security_opt, CLI_HELP("Security Options") },
-		{ "log-opt", 1, NULL, NULL, &o->log_opt,
+		{ "security-opt", NULL, NULL, &o->security_opt, CLI_HELP("Security Options") },
+		{ "log-opt", NULL, NULL, &o->log_opt,
 		  CLI_HELP("max-size=SIZE, max-file=N, location=ram|store") },
-		{ "network|net", 1, &o->network, NULL, NULL,
+		{ "network|net", &o->network, NULL, NULL,
 		  CLI_HELP("bridge, host, none, container:NAME") },
-		{ "p|publish", 1, NULL, NULL, &o->publish,
+		{ "p|publish", NULL, NULL, &o->publish,
 		  CLI_HELP("Publish a port: [IP:]HOSTPORT:PORT") },
-		{ "P|publish-all", 0, NULL, &o->publish_all, NULL,
+		{ "P|publish-all", NULL, &o->publish_all, NULL,
 		  CLI_HELP("Publish the exposed ports") },
-		{ "add-host", 1, NULL, NULL, &o->add_host, CLI_HELP("Add host:ip to /etc/hosts") },
-		{ "dns", 1, NULL, NULL, &o->dns, CLI_HELP("Set custom DNS servers") },
-		{ "network-alias", 1, NULL, NULL, &o->network_alias,
+		{ "add-host", NULL, NULL, &o->add_host, CLI_HELP("Add host:ip to /etc/hosts") },
+		{ "dns", NULL, NULL, &o->dns, CLI_HELP("Set custom DNS servers") },
+		{ "network-alias", NULL, NULL, &o->network_alias,
 		  CLI_HELP("Add a network-scoped alias") },
-		{ "v|volume", 1, NULL, NULL, &o->volume, CLI_HELP("Bind mount a volume") },
-		{ "mount", 1, NULL, NULL, &o->mount, CLI_HELP("type=volume|bind|tmpfs,...") },
-		{ "tmpfs", 1, NULL, NULL, &o->tmpfs, CLI_HELP("Mount a tmpfs directory") },
-		{ "volumes-from", 1, NULL, NULL, &o->volumes_from,
+		{ "v|volume", NULL, NULL, &o->volume, CLI_HELP("Bind mount a volume") },
+		{ "mount", NULL, NULL, &o->mount, CLI_HELP("type=volume|bind|tmpfs,...") },
+		{ "tmpfs", NULL, NULL, &o->tmpfs, CLI_HELP("Mount a tmpfs directory") },
+		{ "volumes-from", NULL, NULL, &o->volumes_from,
 		  CLI_HELP("Mount the volumes of CONTAINER[:ro|:rw]") },
 		{ 0 },
 	};
@@ -28449,10 +28479,10 @@ static int run_parse(struct cli *cl, struct ctr_opts *o, int argc, char **argv, 
 			size_t k = strlen(a) - 1;
 			f = cli_find_flag(flags, a + k, 1);
 			while (--k >= 1)        /* a value glued to an earlier letter: -eX=1 */
-				if (cli_find_flag(flags, a + k, 1) && cli_find_flag(flags, a + k, 1)->has_value)
+				if (cli_find_flag(flags, a + k, 1) && CLI_TAKES_VALUE(cli_find_flag(flags, a + k, 1)))
 					f = NULL;
 		}
-		if (f && f->has_value)
+		if (f && CLI_TAKES_VALUE(f))
 			i++;
 	}
 	n = cli_parse(cl, argc, argv, flags, 0, "[OPTIONS] IMAGE [COMMAND] [ARG...]");
@@ -28571,9 +28601,9 @@ static int cmd_start(struct cli *cl, int argc, char **argv)
 {
 	int attach = 0, interactive = 0, i, rc = 0;
 	struct cli_flag flags[] = {
-		{ "a|attach", 0, NULL, &attach, NULL,
+		{ "a|attach", NULL, &attach, NULL,
 		  CLI_HELP("Attach STDOUT/STDERR, forward signals") },
-		{ "i|interactive", 0, NULL, &interactive, NULL,
+		{ "i|interactive", NULL, &interactive, NULL,
 		  CLI_HELP("Attach container's STDIN") },
 		{ 0 },
 	};
@@ -28625,8 +28655,8 @@ static int cmd_stop_restart(struct cli *cl, int argc, char **argv, int restart)
 {
 	const char *t = NULL, *s = NULL;
 	struct cli_flag flags[] = {
-		{ "t|time|timeout", 1, &t, NULL, NULL, CLI_HELP("Seconds before SIGKILL") },
-		{ "s|signal", 1, &s, NULL, NULL, CLI_HELP("Signal to send to the container") },
+		{ "t|time|timeout", &t, NULL, NULL, CLI_HELP("Seconds before SIGKILL") },
+		{ "s|signal", &s, NULL, NULL, CLI_HELP("Signal to send to the container") },
 		{ 0 },
 	};
 	uint64_t v = 0;
@@ -28677,7 +28707,7 @@ static int cmd_kill(struct cli *cl, int argc, char **argv)
 {
 	const char *s = "KILL";
 	struct cli_flag flags[] = {
-		{ "s|signal", 1, &s, NULL, NULL, CLI_HELP("Signal to send to the container") },
+		{ "s|signal", &s, NULL, NULL, CLI_HELP("Signal to send to the container") },
 		{ 0 },
 	};
 	int i, rc = 0, sig;
@@ -28731,8 +28761,8 @@ static int cmd_rm(struct cli *cl, int argc, char **argv)
 {
 	int force = 0, volumes = 0, i, rc = 0;
 	struct cli_flag flags[] = {
-		{ "f|force", 0, NULL, &force, NULL, CLI_HELP("Kill a running container first") },
-		{ "v|volumes", 0, NULL, &volumes, NULL, CLI_HELP("Remove its anonymous volumes") },
+		{ "f|force", NULL, &force, NULL, CLI_HELP("Kill a running container first") },
+		{ "v|volumes", NULL, &volumes, NULL, CLI_HELP("Remove its anonymous volumes") },
 		{ 0 },
 	};
 	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER [CONTAINER...]");
@@ -28941,12 +28971,12 @@ static int cmd_logs(struct cli *cl, int argc, char **argv)
 	const char *tail = NULL, *since = NULL, *until = NULL;
 	int follow = 0, ts = 0, dirfd, i, pass, nfiles;
 	struct cli_flag flags[] = {
-		{ "f|follow", 0, NULL, &follow, NULL, CLI_HELP("Follow log output") },
-		{ "n|tail", 1, &tail, NULL, NULL, CLI_HELP("Lines from the end") },
-		{ "t|timestamps", 0, NULL, &ts, NULL, CLI_HELP("Show timestamps") },
-		{ "since", 1, &since, NULL, NULL,
+		{ "f|follow", NULL, &follow, NULL, CLI_HELP("Follow log output") },
+		{ "n|tail", &tail, NULL, NULL, CLI_HELP("Lines from the end") },
+		{ "t|timestamps", NULL, &ts, NULL, CLI_HELP("Show timestamps") },
+		{ "since", &since, NULL, NULL,
 		  CLI_HELP("Logs since a time (2026-11-29T10:00:00Z) or for 10m") },
-		{ "until", 1, &until, NULL, NULL, CLI_HELP("Logs before a time, or 10m ago") },
+		{ "until", &until, NULL, NULL, CLI_HELP("Logs before a time, or 10m ago") },
 		{ 0 },
 	};
 	struct logs_out o;
@@ -29383,8 +29413,8 @@ static int cmd_inspect(struct cli *cl, int argc, char **argv)
 {
 	const char *type = NULL, *format = NULL;
 	struct cli_flag flags[] = {
-		{ "type", 1, &type, NULL, NULL, CLI_HELP("container or image") },
-		{ "f|format", 1, &format, NULL, NULL, CLI_HELP("Go-like template") },
+		{ "type", &type, NULL, NULL, CLI_HELP("container or image") },
+		{ "f|format", &format, NULL, NULL, CLI_HELP("Go-like template") },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -29706,15 +29736,15 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 	const char *format = NULL, *last = NULL;
 	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
-		{ "a|all", 0, NULL, &all, NULL, CLI_HELP("Show all containers") },
-		{ "q|quiet", 0, NULL, &quiet, NULL, CLI_HELP("Only display container IDs") },
-		{ "no-trunc", 0, NULL, &no_trunc, NULL, CLI_HELP("Don't truncate output") },
-		{ "f|filter", 1, NULL, NULL, &filters,
+		{ "a|all", NULL, &all, NULL, CLI_HELP("Show all containers") },
+		{ "q|quiet", NULL, &quiet, NULL, CLI_HELP("Only display container IDs") },
+		{ "no-trunc", NULL, &no_trunc, NULL, CLI_HELP("Don't truncate output") },
+		{ "f|filter", NULL, NULL, &filters,
 		  CLI_HELP("Filter: name, id, status, label, ancestor, exited, health") },
-		{ "format", 1, &format, NULL, NULL, CLI_HELP("Go-like template") },
-		{ "l|latest", 0, NULL, &latest, NULL, CLI_HELP("Show the last created") },
-		{ "n|last", 1, &last, NULL, NULL, CLI_HELP("Show the n last created") },
-		{ "s|size", 0, NULL, &size, NULL, CLI_HELP("Display total file sizes") },
+		{ "format", &format, NULL, NULL, CLI_HELP("Go-like template") },
+		{ "l|latest", NULL, &latest, NULL, CLI_HELP("Show the last created") },
+		{ "n|last", &last, NULL, NULL, CLI_HELP("Show the n last created") },
+		{ "s|size", NULL, &size, NULL, CLI_HELP("Display total file sizes") },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -29957,10 +29987,10 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 	int no_stream = 0, all = 0, no_trunc = 0;
 	const char *format = NULL;
 	struct cli_flag flags[] = {
-		{ "no-stream", 0, NULL, &no_stream, NULL, CLI_HELP("One sample, no refresh") },
-		{ "a|all", 0, NULL, &all, NULL, CLI_HELP("Show all containers") },
-		{ "no-trunc", 0, NULL, &no_trunc, NULL, CLI_HELP("Do not truncate output") },
-		{ "format", 1, &format, NULL, NULL,
+		{ "no-stream", NULL, &no_stream, NULL, CLI_HELP("One sample, no refresh") },
+		{ "a|all", NULL, &all, NULL, CLI_HELP("Show all containers") },
+		{ "no-trunc", NULL, &no_trunc, NULL, CLI_HELP("Do not truncate output") },
+		{ "format", &format, NULL, NULL,
 		  CLI_HELP("Pretty-print images using a Go template") },
 		{ 0 },
 	};
@@ -30140,8 +30170,8 @@ static int cmd_container_prune(struct cli *cl, int argc, char **argv)
 	int force = 0;
 	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
-		{ "f|force", 0, NULL, &force, NULL, CLI_HELP("Do not prompt for confirmation") },
-		{ "filter", 1, NULL, NULL, &filters, CLI_HELP("Filter: label=...") },
+		{ "f|force", NULL, &force, NULL, CLI_HELP("Do not prompt for confirmation") },
+		{ "filter", NULL, NULL, &filters, CLI_HELP("Filter: label=...") },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -30202,16 +30232,16 @@ static int cmd_exec(struct cli *cl, int argc, char **argv)
 	struct exec_opts o;
 	struct ctr_list env = { 0 }, env_file = { 0 };
 	struct cli_flag flags[] = {
-		{ "d|detach", 0, NULL, &o.detach, NULL, CLI_HELP("Run in the background") },
-		{ "i|interactive", 0, NULL, &o.interactive, NULL, CLI_HELP("Keep STDIN open") },
-		{ "t|tty", 0, NULL, &o.tty, NULL, CLI_HELP("Allocate a pseudo-TTY") },
-		{ "e|env", 1, NULL, NULL, &env, CLI_HELP("Set environment variables") },
-		{ "env-file", 1, NULL, NULL, &env_file,
+		{ "d|detach", NULL, &o.detach, NULL, CLI_HELP("Run in the background") },
+		{ "i|interactive", NULL, &o.interactive, NULL, CLI_HELP("Keep STDIN open") },
+		{ "t|tty", NULL, &o.tty, NULL, CLI_HELP("Allocate a pseudo-TTY") },
+		{ "e|env", NULL, NULL, &env, CLI_HELP("Set environment variables") },
+		{ "env-file", NULL, NULL, &env_file,
 		  CLI_HELP("Read environment variables from a file") },
-		{ "w|workdir", 1, &o.workdir, NULL, NULL,
+		{ "w|workdir", &o.workdir, NULL, NULL,
 		  CLI_HELP("Working directory in the container") },
-		{ "u|user", 1, &o.user, NULL, NULL, CLI_HELP("User: name|uid[:group|gid]") },
-		{ "privileged", 0, NULL, &o.privileged, NULL, CLI_HELP("Every capability") },
+		{ "u|user", &o.user, NULL, NULL, CLI_HELP("User: name|uid[:group|gid]") },
+		{ "privileged", NULL, &o.privileged, NULL, CLI_HELP("Every capability") },
 		{ 0 },
 	};
 	struct ctr c, tmp;
@@ -30294,11 +30324,11 @@ static int cmd_cp(struct cli *cl, int argc, char **argv)
 	struct cp_opts o;
 	int quiet = 0, n, rc;
 	struct cli_flag flags[] = {
-		{ "a|archive", 0, NULL, &o.archive, NULL,
+		{ "a|archive", NULL, &o.archive, NULL,
 		  CLI_HELP("Archive mode (copy all uid/gid information)") },
-		{ "L|follow-link", 0, NULL, &o.follow, NULL,
+		{ "L|follow-link", NULL, &o.follow, NULL,
 		  CLI_HELP("Always follow symbol link in SRC_PATH") },
-		{ "q|quiet", 0, NULL, &quiet, NULL,
+		{ "q|quiet", NULL, &quiet, NULL,
 		  CLI_HELP("Suppress progress output (there is none)") },
 		{ 0 },
 	};
@@ -30435,29 +30465,29 @@ static int cmd_container(struct cli *cl, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
 		{ "cp", CLI_CP(cmd_cp),
-		  CLI_HELP("Copy files/folders between a container and the local filesystem") },
-		{ "create", cmd_create, CLI_HELP("Create a new container") },
-		{ "exec", cmd_exec, CLI_HELP("Execute a command in a running container") },
+		  CLI_SUMMARY("Copy files/folders between a container and the local filesystem") },
+		{ "create", cmd_create, CLI_SUMMARY("Create a new container") },
+		{ "exec", cmd_exec, CLI_SUMMARY("Execute a command in a running container") },
 		{ "inspect", cmd_container_inspect,
-		  CLI_HELP("Display detailed information on one or more containers") },
-		{ "kill", cmd_kill, CLI_HELP("Kill one or more running containers") },
-		{ "logs", cmd_logs, CLI_HELP("Fetch the logs of a container") },
-		{ "ls", cmd_ps, CLI_HELP("List containers") },
+		  CLI_SUMMARY("Display detailed information on one or more containers") },
+		{ "kill", cmd_kill, CLI_SUMMARY("Kill one or more running containers") },
+		{ "logs", cmd_logs, CLI_SUMMARY("Fetch the logs of a container") },
+		{ "ls", cmd_ps, CLI_SUMMARY("List containers") },
 		{ "port", cmd_port,
-		  CLI_HELP("List port mappings or a specific mapping for the container") },
-		{ "prune", CLI_PRUNE(cmd_container_prune), CLI_HELP("Remove all stopped containers") },
-		{ "rename", cmd_rename, CLI_HELP("Rename a container") },
-		{ "restart", cmd_restart, CLI_HELP("Restart one or more containers") },
-		{ "rm", cmd_rm, CLI_HELP("Remove one or more containers") },
-		{ "run", cmd_run, CLI_HELP("Create and run a new container from an image") },
-		{ "start", cmd_start, CLI_HELP("Start one or more stopped containers") },
+		  CLI_SUMMARY("List port mappings or a specific mapping for the container") },
+		{ "prune", CLI_PRUNE(cmd_container_prune), CLI_SUMMARY("Remove all stopped containers") },
+		{ "rename", cmd_rename, CLI_SUMMARY("Rename a container") },
+		{ "restart", cmd_restart, CLI_SUMMARY("Restart one or more containers") },
+		{ "rm", cmd_rm, CLI_SUMMARY("Remove one or more containers") },
+		{ "run", cmd_run, CLI_SUMMARY("Create and run a new container from an image") },
+		{ "start", cmd_start, CLI_SUMMARY("Start one or more stopped containers") },
 		{ "stats", CLI_STATS(cmd_stats),
-		  CLI_HELP("Display a live stream of container(s) resource usage statistics") },
-		{ "stop", cmd_stop, CLI_HELP("Stop one or more running containers") },
+		  CLI_SUMMARY("Display a live stream of container(s) resource usage statistics") },
+		{ "stop", cmd_stop, CLI_SUMMARY("Stop one or more running containers") },
 		{ "top", CLI_STATS(cmd_top),
-		  CLI_HELP("Display the running processes of a container") },
+		  CLI_SUMMARY("Display the running processes of a container") },
 		{ "wait", cmd_wait,
-		  CLI_HELP("Block until one or more containers stop, then print their exit codes") },
+		  CLI_SUMMARY("Block until one or more containers stop, then print their exit codes") },
 		{ NULL, NULL, NULL },
 	};
 	return cli_subcommand(cl, "container", subs, argc, argv);
@@ -30469,10 +30499,10 @@ static int cmd_volume_create(struct cli *c, int argc, char **argv)
 	struct ctr_list labels = { 0 };
 	const char *name = NULL, *driver = NULL;
 	struct cli_flag flags[] = {
-		{ "d|driver", 1, &driver, NULL, NULL,
+		{ "d|driver", &driver, NULL, NULL,
 		  CLI_HELP("Specify volume driver name (only \"local\")") },
-		{ "label", 1, NULL, NULL, &labels, CLI_HELP("Set metadata for a volume") },
-		{ "name", 1, &name, NULL, NULL, CLI_HELP("Specify volume name") },
+		{ "label", NULL, NULL, &labels, CLI_HELP("Set metadata for a volume") },
+		{ "name", &name, NULL, NULL, CLI_HELP("Specify volume name") },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -30552,10 +30582,10 @@ static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 	int quiet = 0, rc = CLI_EXIT_FAIL;
 	const char *format = NULL;
 	struct cli_flag flags[] = {
-		{ "f|filter", 1, NULL, NULL, &filters,
+		{ "f|filter", NULL, NULL, &filters,
 		  CLI_HELP("Provide filter values (e.g. \"dangling=true\")") },
-		{ "q|quiet", 0, NULL, &quiet, NULL, CLI_HELP("Only display volume names") },
-		{ "format", 1, &format, NULL, NULL,
+		{ "q|quiet", NULL, &quiet, NULL, CLI_HELP("Only display volume names") },
+		{ "format", &format, NULL, NULL,
 		  CLI_HELP("Pretty-print volumes using a Go template") },
 		{ 0 },
 	};
@@ -30641,7 +30671,7 @@ static int cmd_volume_inspect(struct cli *c, int argc, char **argv)
 {
 	const char *format = NULL;
 	struct cli_flag flags[] = {
-		{ "f|format", 1, &format, NULL, NULL,
+		{ "f|format", &format, NULL, NULL,
 		  CLI_HELP("Format the output using the given Go template") },
 		{ 0 },
 	};
@@ -30683,7 +30713,7 @@ static int cmd_volume_rm(struct cli *c, int argc, char **argv)
 {
 	int force = 0, i, rc = 0;
 	struct cli_flag flags[] = {
-		{ "f|force", 0, NULL, &force, NULL,
+		{ "f|force", NULL, &force, NULL,
 		  CLI_HELP("Do not fail when a volume does not exist") },
 		{ 0 },
 	};
@@ -30723,11 +30753,11 @@ static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 	int force = 0, all = 0;
 	struct ctr_list filters = { 0 };
 	struct cli_flag flags[] = {
-		{ "a|all", 0, NULL, &all, NULL,
+		{ "a|all", NULL, &all, NULL,
 		  CLI_HELP("Remove all unused volumes, not just anonymous ones") },
-		{ "filter", 1, NULL, NULL, &filters,
+		{ "filter", NULL, NULL, &filters,
 		  CLI_HELP("Provide filter values (e.g. \"label=<label>\")") },
-		{ "f|force", 0, NULL, &force, NULL, CLI_HELP("Do not prompt for confirmation") },
+		{ "f|force", NULL, &force, NULL, CLI_HELP("Do not prompt for confirmation") },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -30782,12 +30812,12 @@ out:
 static int cmd_volume(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
-		{ "create", cmd_volume_create, CLI_HELP("Create a volume") },
+		{ "create", cmd_volume_create, CLI_SUMMARY("Create a volume") },
 		{ "inspect", cmd_volume_inspect,
-		  CLI_HELP("Display detailed information on one or more volumes") },
-		{ "ls", cmd_volume_ls, CLI_HELP("List volumes") },
-		{ "prune", CLI_PRUNE(cmd_volume_prune), CLI_HELP("Remove unused local volumes") },
-		{ "rm", cmd_volume_rm, CLI_HELP("Remove one or more volumes") },
+		  CLI_SUMMARY("Display detailed information on one or more volumes") },
+		{ "ls", cmd_volume_ls, CLI_SUMMARY("List volumes") },
+		{ "prune", CLI_PRUNE(cmd_volume_prune), CLI_SUMMARY("Remove unused local volumes") },
+		{ "rm", cmd_volume_rm, CLI_SUMMARY("Remove one or more volumes") },
 		{ NULL, NULL, NULL },
 	};
 	return cli_subcommand(c, "volume", subs, argc, argv);
@@ -30913,7 +30943,7 @@ static int cmd_system_df(struct cli *cl, int argc, char **argv)
 	size_t count, nvol = 0;
 	int verbose = 0;
 	struct cli_flag flags[] = {
-		{ "v|verbose", 0, NULL, &verbose, NULL,
+		{ "v|verbose", NULL, &verbose, NULL,
 		  CLI_HELP("Show detailed information on space usage") },
 		{ 0 },
 	};
@@ -30956,10 +30986,10 @@ static int cmd_system_prune(struct cli *cl, int argc, char **argv)
 {
 	int force = 0, all = 0, volumes = 0, rc;
 	struct cli_flag flags[] = {
-		{ "a|all", 0, NULL, &all, NULL,
+		{ "a|all", NULL, &all, NULL,
 		  CLI_HELP("Remove all unused images not just dangling ones") },
-		{ "volumes", 0, NULL, &volumes, NULL, CLI_HELP("Prune anonymous volumes") },
-		{ "f|force", 0, NULL, &force, NULL, CLI_HELP("Do not prompt for confirmation") },
+		{ "volumes", NULL, &volumes, NULL, CLI_HELP("Prune anonymous volumes") },
+		{ "f|force", NULL, &force, NULL, CLI_HELP("Do not prompt for confirmation") },
 		{ 0 },
 	};
 	char f[] = "-f", a[] = "-a", *args[] = { f, a, NULL };
@@ -30985,7 +31015,7 @@ static int cmd_check(struct cli *c, int argc, char **argv)
 {
 	int repair = 0, rc;
 	struct cli_flag flags[] = {
-		{ "repair", 0, NULL, &repair, NULL,
+		{ "repair", NULL, &repair, NULL,
 		  CLI_HELP("Remove what is incomplete or unreferenced "
 		  "(never a volume's data, never what a container uses)") },
 		{ 0 },
@@ -31007,8 +31037,8 @@ static int cmd_check(struct cli *c, int argc, char **argv)
 static int cmd_system(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
-		{ "df", CLI_STATS(cmd_system_df), CLI_HELP("Show minirun disk usage") },
-		{ "prune", CLI_PRUNE(cmd_system_prune), CLI_HELP("Remove unused data") },
+		{ "df", CLI_STATS(cmd_system_df), CLI_SUMMARY("Show minirun disk usage") },
+		{ "prune", CLI_PRUNE(cmd_system_prune), CLI_SUMMARY("Remove unused data") },
 		{ NULL, NULL, NULL },
 	};
 	return cli_subcommand(c, "system", subs, argc, argv);
@@ -31073,15 +31103,15 @@ static int cmd_pull(struct cli *c, int argc, char **argv)
 	char *list;
 	int quiet = 0, rc;
 	struct cli_flag flags[] = {
-		{ "platform", 1, &o.platform, NULL, NULL,
+		{ "platform", &o.platform, NULL, NULL,
 		  CLI_HELP("Set platform if server is multi-platform capable") },
-		{ "limit-rate", 1, &rate, NULL, NULL,
+		{ "limit-rate", &rate, NULL, NULL,
 		  CLI_HELP("Download at most RATE bytes/s (100k, 1m)") },
-		{ "q|quiet", 0, NULL, &quiet, NULL, CLI_HELP("Suppress verbose output") },
-		{ "insecure-registry", 1, NULL, NULL, &insecure,
+		{ "q|quiet", NULL, &quiet, NULL, CLI_HELP("Suppress verbose output") },
+		{ "insecure-registry", NULL, NULL, &insecure,
 		  CLI_HELP("Registry (host:port) to reach over plain HTTP "
 			   "(also $MINIRUN_INSECURE_REGISTRIES)") },
-		{ "ca-file", 1, &o.ca_file, NULL, NULL,
+		{ "ca-file", &o.ca_file, NULL, NULL,
 		  CLI_HELP("CA bundle instead of " MINIRUN_DEFAULT_CA_FILE " (also $MINIRUN_CA_FILE)") },
 		{ 0 },
 	};
@@ -31118,13 +31148,13 @@ static int cmd_login(struct cli *c, int argc, char **argv)
 	int from_stdin = 0, rc = CLI_EXIT_FAIL;
 	char ubuf[256], pbuf[1024], *list = NULL;
 	struct cli_flag flags[] = {
-		{ "u|username", 1, &user, NULL, NULL, CLI_HELP("Username") },
-		{ "p|password", 1, &pass, NULL, NULL, CLI_HELP("Password") },
-		{ "password-stdin", 0, NULL, &from_stdin, NULL,
+		{ "u|username", &user, NULL, NULL, CLI_HELP("Username") },
+		{ "p|password", &pass, NULL, NULL, CLI_HELP("Password") },
+		{ "password-stdin", NULL, &from_stdin, NULL,
 		  CLI_HELP("Take the password from stdin") },
-		{ "insecure-registry", 1, NULL, NULL, &insecure,
+		{ "insecure-registry", NULL, NULL, &insecure,
 		  CLI_HELP("The registry speaks plain HTTP") },
-		{ "ca-file", 1, &po.ca_file, NULL, NULL,
+		{ "ca-file", &po.ca_file, NULL, NULL,
 		  CLI_HELP("CA bundle instead of the system's") },
 		{ 0 },
 	};
@@ -31322,7 +31352,7 @@ static int cli_net_prune_one(struct mr_store *st, struct net_def *d, void *arg)
 static int cmd_network_prune(struct cli *cl, int argc, char **argv)
 {
 	struct cli_flag flags[] = {
-		{ "f|force", 0, NULL, NULL, NULL, CLI_HELP("Do not prompt for confirmation") },
+		{ "f|force", NULL, NULL, NULL, CLI_HELP("Do not prompt for confirmation") },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -31341,7 +31371,7 @@ static int cmd_network_prune(struct cli *cl, int argc, char **argv)
 static int cmd_network_rm(struct cli *cl, int argc, char **argv)
 {
 	struct cli_flag flags[] = {
-		{ "f|force", 0, NULL, NULL, NULL,
+		{ "f|force", NULL, NULL, NULL,
 		  CLI_HELP("Do not error if the network does not exist") },
 		{ 0 },
 	};
@@ -31370,7 +31400,7 @@ static int cmd_network_inspect(struct cli *cl, int argc, char **argv)
 {
 	const char *format = NULL;
 	struct cli_flag flags[] = {
-		{ "f|format", 1, &format, NULL, NULL,
+		{ "f|format", &format, NULL, NULL,
 		  CLI_HELP("Format the output using the given Go template") },
 		{ 0 },
 	};
@@ -31438,9 +31468,9 @@ static int cmd_network_ls(struct cli *cl, int argc, char **argv)
 	const char *format = NULL;
 	struct cli_fmt fm;
 	struct cli_flag flags[] = {
-		{ "no-trunc", 0, NULL, &l.no_trunc, NULL, CLI_HELP("Do not truncate the output") },
-		{ "q|quiet", 0, NULL, &l.quiet, NULL, CLI_HELP("Only display network IDs") },
-		{ "format", 1, &format, NULL, NULL,
+		{ "no-trunc", NULL, &l.no_trunc, NULL, CLI_HELP("Do not truncate the output") },
+		{ "q|quiet", NULL, &l.quiet, NULL, CLI_HELP("Only display network IDs") },
+		{ "format", &format, NULL, NULL,
 		  CLI_HELP("Pretty-print networks using a Go template") },
 		{ 0 },
 	};
@@ -31466,11 +31496,11 @@ static int cmd_network_create(struct cli *cl, int argc, char **argv)
 {
 	const char *subnet = NULL, *gateway = NULL, *driver = NULL;
 	struct cli_flag flags[] = {
-		{ "d|driver", 1, &driver, NULL, NULL,
+		{ "d|driver", &driver, NULL, NULL,
 		  CLI_HELP("Driver to manage the Network (only \"bridge\")") },
-		{ "gateway", 1, &gateway, NULL, NULL,
+		{ "gateway", &gateway, NULL, NULL,
 		  CLI_HELP("IPv4 Gateway for the master subnet") },
-		{ "subnet", 1, &subnet, NULL, NULL, CLI_HELP("Subnet in CIDR format") },
+		{ "subnet", &subnet, NULL, NULL, CLI_HELP("Subnet in CIDR format") },
 		{ 0 },
 	};
 	struct mr_store *st;
@@ -31491,12 +31521,12 @@ static int cmd_network_create(struct cli *cl, int argc, char **argv)
 static int cmd_network(struct cli *cl, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
-		{ "create", cmd_network_create, CLI_HELP("Create a network") },
+		{ "create", cmd_network_create, CLI_SUMMARY("Create a network") },
 		{ "inspect", cmd_network_inspect,
-		  CLI_HELP("Display detailed information on one or more networks") },
-		{ "ls", cmd_network_ls, CLI_HELP("List networks") },
-		{ "prune", CLI_PRUNE(cmd_network_prune), CLI_HELP("Remove all unused networks") },
-		{ "rm", cmd_network_rm, CLI_HELP("Remove one or more networks") },
+		  CLI_SUMMARY("Display detailed information on one or more networks") },
+		{ "ls", cmd_network_ls, CLI_SUMMARY("List networks") },
+		{ "prune", CLI_PRUNE(cmd_network_prune), CLI_SUMMARY("Remove all unused networks") },
+		{ "rm", cmd_network_rm, CLI_SUMMARY("Remove one or more networks") },
 		{ NULL, NULL, NULL },
 	};
 	return cli_subcommand(cl, "network", subs, argc, argv);
@@ -31521,7 +31551,7 @@ static int cmd_init(struct cli *cl, int argc, char **argv)
 {
 	int do_reboot = 0;
 	struct cli_flag flags[] = {
-		{ "reboot", 0, NULL, &do_reboot, NULL,
+		{ "reboot", NULL, &do_reboot, NULL,
 		  CLI_HELP("Reboot instead of powering off at shutdown") },
 		{ 0 },
 	};
@@ -31584,49 +31614,49 @@ static int cmd_init(struct cli *cl, int argc, char **argv)
  * out (they answer "built without ..."). */
 static const struct cli_command cli_commands[] = {
 	{ "__monitor", cmd_monitor, NULL },
-	{ "check", cmd_check, CLI_HELP("Verify the store; --repair removes what nothing uses") },
-	{ "container", cmd_container, CLI_HELP("Manage containers") },
+	{ "check", cmd_check, CLI_SUMMARY("Verify the store; --repair removes what nothing uses") },
+	{ "container", cmd_container, CLI_SUMMARY("Manage containers") },
 	{ "cp", CLI_CP(cmd_cp),
-	  CLI_HELP("Copy files/folders between a container and the local filesystem") },
-	{ "create", cmd_create, CLI_HELP("Create a new container") },
-	{ "down", cmd_down, CLI_HELP("Stop and remove the containers that up started") },
-	{ "exec", cmd_exec, CLI_HELP("Execute a command in a running container") },
+	  CLI_SUMMARY("Copy files/folders between a container and the local filesystem") },
+	{ "create", cmd_create, CLI_SUMMARY("Create a new container") },
+	{ "down", cmd_down, CLI_SUMMARY("Stop and remove the containers that up started") },
+	{ "exec", cmd_exec, CLI_SUMMARY("Execute a command in a running container") },
 	{ "help", cmd_help, NULL },
-	{ "history", CLI_HISTORY(cmd_history), CLI_HELP("Show the history of an image") },
-	{ "image", cmd_image, CLI_HELP("Manage images") },
-	{ "images", cmd_images, CLI_HELP("List images") },
-	{ "info", cmd_info, CLI_HELP("Display system-wide information") },
+	{ "history", CLI_HISTORY(cmd_history), CLI_SUMMARY("Show the history of an image") },
+	{ "image", cmd_image, CLI_SUMMARY("Manage images") },
+	{ "images", cmd_images, CLI_SUMMARY("List images") },
+	{ "info", cmd_info, CLI_SUMMARY("Display system-wide information") },
 	{ "init", cmd_init,
-	  CLI_HELP("Run as PID 1: mounts, up, reap, down and power off on SIGTERM") },
+	  CLI_SUMMARY("Run as PID 1: mounts, up, reap, down and power off on SIGTERM") },
 	{ "inspect", cmd_inspect,
-	  CLI_HELP("Return low-level information on containers or images") },
-	{ "kill", cmd_kill, CLI_HELP("Kill one or more running containers") },
+	  CLI_SUMMARY("Return low-level information on containers or images") },
+	{ "kill", cmd_kill, CLI_SUMMARY("Kill one or more running containers") },
 	{ "load", cmd_load,
-	  CLI_HELP("Load an image from a tar archive, STDIN or an OCI layout folder") },
-	{ "login", cmd_login, CLI_HELP("Log in to a registry") },
-	{ "logout", cmd_logout, CLI_HELP("Log out from a registry") },
-	{ "logs", cmd_logs, CLI_HELP("Fetch the logs of a container") },
-	{ "network", cmd_network, CLI_HELP("Manage networks") },
-	{ "port", cmd_port, CLI_HELP("List port mappings of a container") },
-	{ "ps", cmd_ps, CLI_HELP("List containers") },
-	{ "pull", cmd_pull, CLI_HELP("Download an image from a registry") },
-	{ "rename", cmd_rename, CLI_HELP("Rename a container") },
-	{ "restart", cmd_restart, CLI_HELP("Restart one or more containers") },
-	{ "rm", cmd_rm, CLI_HELP("Remove one or more containers") },
-	{ "rmi", cmd_rmi, CLI_HELP("Remove one or more images") },
-	{ "run", cmd_run, CLI_HELP("Create and run a new container from an image") },
-	{ "start", cmd_start, CLI_HELP("Start one or more stopped containers") },
+	  CLI_SUMMARY("Load an image from a tar archive, STDIN or an OCI layout folder") },
+	{ "login", cmd_login, CLI_SUMMARY("Log in to a registry") },
+	{ "logout", cmd_logout, CLI_SUMMARY("Log out from a registry") },
+	{ "logs", cmd_logs, CLI_SUMMARY("Fetch the logs of a container") },
+	{ "network", cmd_network, CLI_SUMMARY("Manage networks") },
+	{ "port", cmd_port, CLI_SUMMARY("List port mappings of a container") },
+	{ "ps", cmd_ps, CLI_SUMMARY("List containers") },
+	{ "pull", cmd_pull, CLI_SUMMARY("Download an image from a registry") },
+	{ "rename", cmd_rename, CLI_SUMMARY("Rename a container") },
+	{ "restart", cmd_restart, CLI_SUMMARY("Restart one or more containers") },
+	{ "rm", cmd_rm, CLI_SUMMARY("Remove one or more containers") },
+	{ "rmi", cmd_rmi, CLI_SUMMARY("Remove one or more images") },
+	{ "run", cmd_run, CLI_SUMMARY("Create and run a new container from an image") },
+	{ "start", cmd_start, CLI_SUMMARY("Start one or more stopped containers") },
 	{ "stats", CLI_STATS(cmd_stats),
-	  CLI_HELP("Display a live stream of container(s) resource usage statistics") },
-	{ "stop", cmd_stop, CLI_HELP("Stop one or more running containers") },
-	{ "system", cmd_system, CLI_HELP("Manage minirun") },
-	{ "tag", cmd_tag, CLI_HELP("Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE") },
-	{ "top", CLI_STATS(cmd_top), CLI_HELP("Display the running processes of a container") },
-	{ "up", cmd_up, CLI_HELP("Start the containers declared in /etc/minirun/containers") },
-	{ "version", cmd_version, CLI_HELP("Show the minirun version and compiled-in features") },
-	{ "volume", cmd_volume, CLI_HELP("Manage volumes") },
+	  CLI_SUMMARY("Display a live stream of container(s) resource usage statistics") },
+	{ "stop", cmd_stop, CLI_SUMMARY("Stop one or more running containers") },
+	{ "system", cmd_system, CLI_SUMMARY("Manage minirun") },
+	{ "tag", cmd_tag, CLI_SUMMARY("Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE") },
+	{ "top", CLI_STATS(cmd_top), CLI_SUMMARY("Display the running processes of a container") },
+	{ "up", cmd_up, CLI_SUMMARY("Start the containers declared in /etc/minirun/containers") },
+	{ "version", cmd_version, CLI_SUMMARY("Show the minirun version and compiled-in features") },
+	{ "volume", cmd_volume, CLI_SUMMARY("Manage volumes") },
 	{ "wait", cmd_wait,
-	  CLI_HELP("Block until one or more containers stop, then print their exit codes") },
+	  CLI_SUMMARY("Block until one or more containers stop, then print their exit codes") },
 	{ NULL, NULL, NULL },
 };
 /* ======================== END src/21_cli.c ======================== */

@@ -45,6 +45,7 @@
 #if MINIRUN_WITH_ZSTD
 #define ZSTD_STATIC_LINKING_ONLY        /* ZSTD_d_forceIgnoreChecksum (static lib, pinned version) */
 #include <zstd.h>
+#include <zstd_errors.h>
 #endif
 
 /* libc's printf family and stdio are replaced by a small formatter in [02]

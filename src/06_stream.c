@@ -258,6 +258,25 @@ static int decomp_zstd_start(struct stream_decomp *d, struct mr_err *err)
 	return 0;
 }
 
+/* zstd's own names for its errors cost 2.2 KB (ZSTD_getErrorName keeps every
+ * string of the library); a layer fails for one of few reasons, named here,
+ * with zstd's code (zstd_errors.h) for the rest. */
+static const char *decomp_zstd_why(ZSTD_ErrorCode e)
+{
+	switch (e) {
+	case ZSTD_error_prefix_unknown:
+		return "not zstd data";
+	case ZSTD_error_frameParameter_windowTooLarge:
+		return "the frame needs a window larger than allowed";
+	case ZSTD_error_checksum_wrong:
+		return "checksum mismatch";
+	case ZSTD_error_memory_allocation:
+		return "out of memory";
+	default:
+		return "corrupt data";
+	}
+}
+
 static ssize_t decomp_zstd_step(struct stream_decomp *d, void *buf, size_t n, struct mr_err *err)
 {
 	size_t pos0 = d->pos;
@@ -265,7 +284,8 @@ static ssize_t decomp_zstd_step(struct stream_decomp *d, void *buf, size_t n, st
 	ZSTD_outBuffer zout = { buf, n, 0 };
 	size_t rc = ZSTD_decompressStream(d->zd, &zout, &zin);
 	if (ZSTD_isError(rc))
-		return mr_err_set(err, MR_EINVAL_INPUT, "zstd: %s", ZSTD_getErrorName(rc));
+		return mr_err_set(err, MR_EINVAL_INPUT, "zstd: %s (error %d)",
+				  decomp_zstd_why(ZSTD_getErrorCode(rc)), (int)ZSTD_getErrorCode(rc));
 	d->pos = zin.pos;
 	/* 0: a frame is complete and flushed; only meaningful after progress,
 	 * as a call without input only returns a hint. */

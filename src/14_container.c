@@ -815,6 +815,7 @@ static int dev_rule_parse(const char *s, struct dev_rule *r)
 	if ((s[0] != 'a' && s[0] != 'b' && s[0] != 'c') || s[1] != ' ')
 		return -1;
 	r->type = s[0];
+	r->deny = 0;
 	s += 2;
 	for (i = 0; i < 2; i++) {
 		long v = -1;
@@ -874,6 +875,7 @@ static int dev_resolve(const char *spec, struct dev_node *n, struct mr_err *err)
 		return mr_err_set(err, MR_EINVAL_INPUT, "error gathering device information while "
 				  "adding custom device \"%s\": not a device node", n->host);
 	n->rule.type = S_ISCHR(sb.st_mode) ? 'c' : 'b';
+	n->rule.deny = 0;
 	n->rule.major = (int)major(sb.st_rdev);
 	n->rule.minor = (int)minor(sb.st_rdev);
 	return 0;

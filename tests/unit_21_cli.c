@@ -31,12 +31,12 @@ static void tcli_parse(void)
 	int detach = 0, tty = 0, inter = 0, n;
 	struct ctr_list env = { 0 };
 	struct cli_flag flags[] = {
-		{ "d|detach", 0, NULL, &detach, NULL, "" },
-		{ "t|tty", 0, NULL, &tty, NULL, "" },
-		{ "i|interactive", 0, NULL, &inter, NULL, "" },
-		{ "e|env", 1, NULL, NULL, &env, "" },
-		{ "name", 1, &name, NULL, NULL, "" },
-		{ "u|user", 1, &user, NULL, NULL, "" },
+		{ "d|detach", NULL, &detach, NULL, "" },
+		{ "t|tty", NULL, &tty, NULL, "" },
+		{ "i|interactive", NULL, &inter, NULL, "" },
+		{ "e|env", NULL, NULL, &env, "" },
+		{ "name", &name, NULL, NULL, "" },
+		{ "u|user", &user, NULL, NULL, "" },
 		{ 0 },
 	};
 	struct cli cl;
@@ -57,7 +57,7 @@ static void tcli_parse(void)
 	/* interspersed: flags after positionals (rm web -f); "--" ends them */
 	{
 		int force = 0;
-		struct cli_flag f2[] = { { "f|force", 0, NULL, &force, NULL, "" }, { 0 } };
+		struct cli_flag f2[] = { { "f|force", NULL, &force, NULL, "" }, { 0 } };
 		char *a2[] = { "web", "-f", "db", "--", "-f" };
 		n = cli_parse(&cl, 5, a2, f2, 1, "CONTAINER");
 		CHECK(n == 3 && force == 1 && !strcmp(a2[0], "web") && !strcmp(a2[1], "db") &&
