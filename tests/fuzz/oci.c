@@ -1,18 +1,13 @@
-/* libFuzzer target for section [20b] OCI: a config.json (or an exec
- * process.json, or update's resources) as containerd, Docker or a bundle's
- * author writes it. The seccomp profile compiler the issue asks for is not
- * written yet; this target covers what reads config.json today.
- * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -DMINIRUN_NO_MAIN \
- *        -I.deps/native/include -o fuzz_oci tests/fuzz/oci.c -L.deps/native/lib -lbearssl -lzstd -lz
- * The input is the JSON document; every reader that does not touch the
- * system runs on it: the create-time checks, mount options of each mount,
- * the cgroup path (both drivers), the seccomp choice, the hook state writer.
- * Properties: no crash, no over-read; the cgroup path is absolute and fits
- * its buffer; mount data joins only strings of the input.
- * On this machine (Debian 12, clang 14) the fuzz build also needs
- * -D_GNU_SOURCE -include sys/resource.h -fno-pie -no-pie, and then it stops
- * at start (SIGSEGV with ASan, a hang without), as tests/fuzz/json.c does:
- * minirun.c's own malloc/free against the sanitizer's; not run yet. */
+/* libFuzzer target for part [20b] OCI: a config.json as containerd, Docker
+ * or a bundle's author writes it, through the OCI front end into the
+ * container spec (spec_oci_fill: the create-time checks, process, mounts,
+ * linux), and what is derived from the spec without touching the system:
+ * each mount's options, the cgroup path (both drivers), the seccomp profile
+ * compiled ([16b]), the device rules of linux.resources, the state JSON.
+ * Properties: no crash, no over-read (ASan, UBSan); mount data joins only
+ * strings of the input; the cgroup path is absolute and fits its buffer; a
+ * compiled filter ends in a return; the device rules start with "deny all".
+ * Built and run by `make fuzz` (FUZZ_TIME seconds). */
 #define MINIRUN_NO_MAIN
 #ifndef MINIRUN_C
 #define MINIRUN_C "../../minirun.c"
@@ -22,16 +17,21 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct mr_json_doc doc;
 	struct mr_err err;
-	struct oci_cfg cfg;
+	struct ctr c;
+	struct ctr_oci *o;
 	const struct mr_json *m;
 	char cg[MINIRUN_MAX_PATH];
 	struct mr_buf st = { 0 };
-	if (size > 1 << 16 || mr_json_parse(&doc, (const char *)data, size, &err) < 0)
+	if (size > 1 << 16)
 		return 0;
-	(void)oci_cfg_check(doc.root, &err);
-	m = mr_json_get(doc.root, "mounts");
+	o = oci_spec_init(&c);
+	o->bundle = "/b";
+	if (mr_json_parse(&c.doc, (const char *)data, size, &err) < 0) {
+		ctr_free(&c);
+		return 0;
+	}
+	m = mr_json_get(c.doc.root, "mounts");
 	for (m = m && m->type == MR_JSON_ARRAY ? m->child : NULL; m; m = m->next) {
 		unsigned long flags, prop, clear;
 		struct mr_buf d = { 0 };
@@ -40,18 +40,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 		mr_buf_free(&d);
 	}
-	memset(&cfg, 0, sizeof cfg);
-	cfg.root = doc.root;
-	cfg.lnx = mr_json_get(doc.root, "linux");
-	oci_cg_path(&cfg, "id", 0, cg, sizeof cg);
-	if (cg[0] != '/' || strlen(cg) >= sizeof cg)
-		__builtin_trap();
-	oci_cg_path(&cfg, "id", 1, cg, sizeof cg);
-	if (cg[0] != '/')
-		__builtin_trap();
-	(void)oci_seccomp_wanted(cfg.lnx);
-	oci_state_json(NULL, "id", "/b", "created", 1, mr_json_get(doc.root, "annotations"), 0, &st);
-	mr_buf_free(&st);
-	mr_json_free(&doc);
+	if (spec_oci_fill(&c, &err) == 0) {
+		struct seccomp_prog sp;
+		struct dev_rule *r;
+		size_t n;
+		oci_cg_path(o->cgroups_path, "id", 0, cg, sizeof cg);
+		if (cg[0] != '/' || strlen(cg) >= sizeof cg)
+			__builtin_trap();
+		oci_cg_path(o->cgroups_path, "id", 1, cg, sizeof cg);
+		if (cg[0] != '/')
+			__builtin_trap();
+		if (oci_seccomp(o->seccomp, o->cap_bnd, &sp, &err) == 0) {
+			if (sp.len && BPF_CLASS(sp.insn[sp.len - 1].code) != BPF_RET)
+				__builtin_trap();
+			seccomp_prog_free(&sp);
+		}
+		if ((r = oci_dev_rules(o->res.devices, o, &n, &err)) != NULL) {
+			if (!n || r[0].type != 'a' || !r[0].deny)
+				__builtin_trap();
+			free(r);
+		}
+		oci_state_json(NULL, "id", "/b", "created", 1, o->annotations, 0, &st);
+		mr_buf_free(&st);
+	}
+	ctr_free(&c);
 	return 0;
 }
