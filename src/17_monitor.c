@@ -255,7 +255,11 @@ static int ctr_child_finish(struct ctr_spawn *sp, const char *user, const char *
 		  NULL) < 0)
 		return mr_err_sys(err, "remount the root read-only"), 125;
 	umask(022);
-	if (isolate_seccomp(c, sp->caps, err) < 0 || isolate_caps_bound(sp->caps, err) < 0 ||
+	/* seccomp where runc puts it: without no_new_privs while CAP_SYS_ADMIN is
+	 * still held, so the user and capability changes below are filtered too;
+	 * with it, just before exec (below), so a profile may refuse what they use */
+	if ((!c->no_new_privs && isolate_seccomp(c, sp->caps, err) < 0) ||
+	    isolate_caps_bound(sp->caps, err) < 0 ||
 	    isolate_user(sp->rootfd, user, &c->group_add, &ids, err) < 0)
 		return 125;
 	if (isolate_caps_apply(sp->caps, err) < 0)
@@ -264,7 +268,7 @@ static int ctr_child_finish(struct ctr_spawn *sp, const char *user, const char *
 		return mr_err_sys(err, "set no_new_privs"), 125;
 	argv = ctr_argv(c, cmd);
 	envp = ctr_envp(c, env_extra, sp->pty_slave >= 0, ids.home);
-	if (isolate_cloexec_all(err) < 0)
+	if (isolate_cloexec_all(err) < 0 || (c->no_new_privs && isolate_seccomp(c, sp->caps, err) < 0))
 		return 125;
 	if (c->init && !sp->is_exec) {
 		pid_t pid = fork();

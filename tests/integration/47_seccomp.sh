@@ -98,6 +98,14 @@ J
 	"$MINIRUN" exec sc2 /probe/probe >"$T/exec2" 2>&1
 	check "exec joins the container's profile" grep -qx 'add_key=Function not implemented' "$T/exec2"
 	mr rm -f sc2 >/dev/null
+	# where the filter goes in, as runc: without no-new-privileges before the
+	# capabilities are set (a profile refusing capset stops the start), with
+	# it just before exec (the start goes through, the program is filtered)
+	printf '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["capset","mkdirat","mkdir"],"action":"SCMP_ACT_ERRNO"}]}' >"$T/capset.json"
+	"$MINIRUN" run --rm --security-opt seccomp="$T/capset.json" busybox true >"$T/capset" 2>&1; rc=$?
+	check "a profile refusing capset: the start fails without no-new-privileges (exit $rc)" sh -c "[ $rc != 0 ] && grep -q 'capabilities' '$T/capset'"
+	"$MINIRUN" run --rm --security-opt no-new-privileges --security-opt seccomp="$T/capset.json" busybox sh -c 'mkdir /tmp/d || echo refused' >"$T/capset2" 2>&1; rc=$?
+	check "the same profile with no-new-privileges: installed just before exec, the program runs filtered" sh -c "[ $rc = 0 ] && grep -qx refused '$T/capset2'"
 	printf '{"defaultAction":"SCMP_ACT_NOPE"}' >"$T/bad.json"
 	"$MINIRUN" run --rm --security-opt seccomp="$T/bad.json" busybox true >"$T/bad" 2>&1
 	check "a profile with an unknown action: the container fails, naming it" grep -q 'unknown action "SCMP_ACT_NOPE"' "$T/bad"
