@@ -23605,14 +23605,14 @@ static int oci_cg_devices(const char *cg, const struct mr_json *devs, const stru
 			  struct mr_err *err)
 {
 	const char *v2 = cg_v2_hier();
+	int v1 = cg_version() == 1 && cg_is_mounted("devices"), rc = 0;
 	struct dev_rule *r;
 	size_t n, i;
-	int rc = 0;
-	if (!(cg_version() == 1 && cg_is_mounted("devices")) && !v2)
+	if (!v1 && !v2)
 		return 0;
 	if ((r = oci_dev_rules(devs, o, &n, err)) == NULL)
 		return -1;
-	if (cg_version() == 1 && cg_is_mounted("devices")) {
+	if (v1) {
 		for (i = 0; i < n && !rc; i++) {
 			char line[48];
 			dev_v1_line(&r[i], line, sizeof line);
