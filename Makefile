@@ -29,6 +29,14 @@ ifeq ($(ARCH),native)
   MUSL_CC := musl-gcc
   NM := nm
   RUN :=
+  # The canary in the global __stack_chk_guard, as gcc does on arm and
+  # mips, instead of %fs:0x28: a shorter load at each protected function
+  # (x86_64: 1,600 bytes off full, 1,408 off the router). Same secret: musl's
+  # start-up seeds the global from AT_RANDOM and copies it to the thread's
+  # slot; minirun runs no threads.
+  ifneq ($(filter x86_64 i%86,$(shell uname -m)),)
+    SSP_GUARD := -mstack-protector-guard=global
+  endif
 else ifeq ($(ARCH),aarch64)
   MUSL_CC := aarch64-linux-musl-gcc
   NM := aarch64-linux-gnu-nm
@@ -102,9 +110,9 @@ SSP ?= strong
 ifeq ($(SSP),none)
   HARDEN := -fno-stack-protector
 else ifeq ($(SSP),regular)
-  HARDEN := -fstack-protector
+  HARDEN := -fstack-protector $(SSP_GUARD)
 else
-  HARDEN := -fstack-protector-strong
+  HARDEN := -fstack-protector-strong $(SSP_GUARD)
 endif
 CFLAGS_ALL := -std=gnu11 $(OPT) $(HARDEN) $(WARN) -isystem $(D)/include -idirafter $(D)/kinclude \
 	$(EXTRA_CFLAGS)
