@@ -1988,6 +1988,7 @@ struct oci_args {
 	int set[12];
 	char **pos;
 	int npos;
+	const char *cmd;            /* the command's name, as typed */
 };
 
 static int oci_parse(int argc, char **argv, const char *const *names, struct oci_args *a,
@@ -2040,68 +2041,28 @@ static int oci_parse(int argc, char **argv, const char *const *names, struct oci
 	return 0;
 }
 
-static int oci_need_id(struct oci_args *a, const char *cmd, struct mr_err *err)
-{
-	if (a->npos < 1)
-		return mr_err_set(err, MR_EINVAL_INPUT, "%s: container id cannot be empty", cmd);
-	return 0;
-}
-
-/* The arguments of a command on one container, and its record; on failure
- * nothing is left to free. */
-static int oci_args_rec(struct oci_g *g, int argc, char **argv, const char *const *names,
-			const char *cmd, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
-{
-	if (oci_parse(argc, argv, names, a, err) < 0 || oci_need_id(a, cmd, err) < 0)
-		return -1;
-	if (oci_rec_load(g, a->pos[0], r, err) < 0) {
-		free(a->pos);
-		return -1;
-	}
-	return 0;
-}
-
 static int oci_cmd_start_id(struct oci_g *g, const char *id, struct mr_err *err);
 static int oci_delete_id(struct oci_g *g, const char *id, int force, struct mr_err *err);
 
-static int oci_cmd_create(struct oci_g *g, int argc, char **argv, int run)
+/* create, and run (create, start, then in the foreground wait and delete). */
+static int oci_cmd_create(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
 {
-	static const char *const names[] = { ":bundle|b", ":pid-file", ":console-socket", "no-pivot",
-					     "no-new-keyring", ":preserve-fds", "detach|d",
-					     "keep", "no-subreaper", NULL };
-	struct oci_args a;
 	struct oci_create_opts o;
-	struct mr_err err;
+	int run = a->cmd[0] == 'r', status, pty;
 	pid_t pid = 0;
-	int rc, status, pty;
-	memset(&err, 0, sizeof err);
-	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "create", &err) < 0)
-		return oci_fail(g, &err);
+	(void)r;
 	memset(&o, 0, sizeof o);
-	o.bundle = a.val[0];
-	o.pid_file = a.val[1];
-	o.console = a.val[2];
-	o.detach = !run || a.set[6];
-	pty = oci_create(g, a.pos[0], &o, &pid, &err);
-	if (pty < 0) {
-		free(a.pos);
-		return oci_fail(g, &err);
-	}
-	if (!run) {
-		free(a.pos);
+	o.bundle = a->val[0];
+	o.pid_file = a->val[1];
+	o.console = a->val[2];
+	o.detach = !run || a->set[6];
+	pty = oci_create(g, a->pos[0], &o, &pid, err);
+	if (pty < 0 || !run)
+		return pty < 0 ? -1 : 0;
+	if (oci_cmd_start_id(g, a->pos[0], err) < 0)
+		return -1;
+	if (a->set[6])
 		return 0;
-	}
-	{
-		rc = oci_cmd_start_id(g, a.pos[0], &err);
-	}
-	if (rc < 0) {
-		free(a.pos);
-		return oci_fail(g, &err);
-	}
-	if (a.set[6]) {
-		free(a.pos);
-		return 0;
-	}
 	/* foreground: relay the pty if we own it, wait, then delete */
 	if (pty > 0) {
 		char buf[4096];
@@ -2130,8 +2091,7 @@ static int oci_cmd_create(struct oci_g *g, int argc, char **argv, int run)
 			status = 0;
 			break;
 		}
-	oci_delete_id(g, a.pos[0], 1, &err);
-	free(a.pos);
+	oci_delete_id(g, a->pos[0], 1, err);
 	return ctr_exit_code(status);
 }
 
@@ -2190,79 +2150,49 @@ static int oci_cmd_start_id(struct oci_g *g, const char *id, struct mr_err *err)
 	return rc;
 }
 
-static int oci_cmd_start(struct oci_g *g, int argc, char **argv)
+static int oci_cmd_start(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
 {
-	static const char *const names[] = { NULL };
-	struct oci_args a;
-	struct mr_err err;
-	int rc;
-	memset(&err, 0, sizeof err);
-	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "start", &err) < 0)
-		return oci_fail(g, &err);
-	rc = oci_cmd_start_id(g, a.pos[0], &err);
-	free(a.pos);
-	return rc < 0 ? oci_fail(g, &err) : 0;
+	(void)r;
+	return oci_cmd_start_id(g, a->pos[0], err);
 }
 
-static int oci_cmd_state(struct oci_g *g, int argc, char **argv)
+static int oci_cmd_state(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
 {
-	static const char *const names[] = { NULL };
-	struct oci_args a;
-	struct oci_rec r;
-	struct mr_err err;
 	struct mr_buf b = { 0 };
-	const char *st;
-	memset(&err, 0, sizeof err);
-	if (oci_args_rec(g, argc, argv, names, "state", &a, &r, &err) < 0)
-		return oci_fail(g, &err);
-	st = oci_status(g, &r);
-	oci_state_json(&r, r.id, r.bundle, st, strcmp(st, "stopped") ? r.pid : 0, r.annotations, 2, &b);
+	const char *st = oci_status(g, r);
+	(void)a;
+	(void)err;
+	oci_state_json(r, r->id, r->bundle, st, strcmp(st, "stopped") ? r->pid : 0, r->annotations, 2, &b);
 	printf("%s\n", b.data);
 	mr_buf_free(&b);
-	mr_json_free(&r.doc);
-	free(a.pos);
 	return 0;
 }
 
-/* Signal the init (or every process of the cgroup with --all). */
-static int oci_cmd_kill(struct oci_g *g, int argc, char **argv)
+/* Signal the init (or every process of the cgroup with --all); the
+ * signal is checked before the record is read. */
+static int oci_cmd_kill(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
 {
-	static const char *const names[] = { "all|a", ":pid|p", NULL };
-	struct oci_args a;
-	struct oci_rec r;
-	struct mr_err err;
 	const char *st;
-	int sig, rc = 0;
-	memset(&err, 0, sizeof err);
-	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "kill", &err) < 0)
-		return oci_fail(g, &err);
-	sig = ctr_signal_parse(a.npos > 1 ? a.pos[1] : "TERM");
-	if (!sig) {
-		mr_err_set(&err, MR_EINVAL_INPUT, "unknown signal \"%s\"", a.pos[1]);
-		free(a.pos);
-		return oci_fail(g, &err);
-	}
-	if (oci_rec_load(g, a.pos[0], &r, &err) < 0) {
-		free(a.pos);
-		return oci_fail(g, &err);
-	}
-	st = oci_status(g, &r);
-	if (a.set[0]) {
+	int sig = ctr_signal_parse(a->npos > 1 ? a->pos[1] : "TERM"), rc = 0;
+	if (!sig)
+		return mr_err_set(err, MR_EINVAL_INPUT, "unknown signal \"%s\"", a->pos[1]);
+	if (oci_rec_load(g, a->pos[0], r, err) < 0)
+		return -1;
+	st = oci_status(g, r);
+	if (a->set[0]) {
 		size_t n, i;
-		pid_t *p = oci_cg_pids(r.cgroup, &n);
+		pid_t *p = oci_cg_pids(r->cgroup, &n);
 		if (sig == SIGKILL && !strcmp(st, "paused"))
-			oci_cg_freeze(r.cgroup, 0, &err);
+			oci_cg_freeze(r->cgroup, 0, err);
 		for (i = 0; i < n; i++)
 			kill(p[i], sig);
 		free(p);
 	} else if (!strcmp(st, "stopped")) {
-		rc = mr_err_set(&err, ESRCH, "container not running");
-	} else if (kill(r.pid, sig) < 0) {
-		rc = mr_err_sys(&err, "kill %d", (int)r.pid);
+		rc = mr_err_set(err, ESRCH, "container not running");
+	} else if (kill(r->pid, sig) < 0) {
+		rc = mr_err_sys(err, "kill %d", (int)r->pid);
 	}
-	mr_json_free(&r.doc);
-	free(a.pos);
-	return rc < 0 ? oci_fail(g, &err) : 0;
+	return rc;
 }
 
 static int oci_delete_id(struct oci_g *g, const char *id, int force, struct mr_err *err)
@@ -2334,86 +2264,55 @@ static int oci_delete_id(struct oci_g *g, const char *id, int force, struct mr_e
 	return 0;
 }
 
-static int oci_cmd_delete(struct oci_g *g, int argc, char **argv)
+static int oci_cmd_delete(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
 {
-	static const char *const names[] = { "force|f", NULL };
-	struct oci_args a;
-	struct mr_err err;
-	int rc;
-	memset(&err, 0, sizeof err);
-	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "delete", &err) < 0)
-		return oci_fail(g, &err);
-	rc = oci_delete_id(g, a.pos[0], a.set[0], &err);
-	free(a.pos);
-	return rc < 0 ? oci_fail(g, &err) : 0;
+	(void)r;
+	return oci_delete_id(g, a->pos[0], a->set[0], err);
 }
 
-static int oci_cmd_ps(struct oci_g *g, int argc, char **argv)
+static int oci_cmd_ps(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
 {
-	static const char *const names[] = { ":format|f", NULL };
-	struct oci_args a;
-	struct oci_rec r;
-	struct mr_err err;
-	pid_t *p;
 	size_t n, i;
-	int json;
-	memset(&err, 0, sizeof err);
-	if (oci_args_rec(g, argc, argv, names, "ps", &a, &r, &err) < 0)
-		return oci_fail(g, &err);
-	json = a.val[0] && !strcmp(a.val[0], "json");
-	p = oci_cg_pids(r.cgroup, &n);
+	pid_t *p = oci_cg_pids(r->cgroup, &n);
+	int json = a->val[0] && !strcmp(a->val[0], "json");
+	(void)g;
+	(void)err;
 	printf(json ? "[" : "PID\n");
 	for (i = 0; i < n; i++)
 		printf(json ? "%s%d" : "%s%d\n", json && i ? "," : "", (int)p[i]);
 	printf(json ? "]\n" : "");
 	free(p);
-	mr_json_free(&r.doc);
-	free(a.pos);
 	return 0;
 }
 
-static int oci_cmd_pause(struct oci_g *g, int argc, char **argv, int freeze)
+/* pause, and resume */
+static int oci_cmd_pause(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
 {
-	static const char *const names[] = { NULL };
-	struct oci_args a;
-	struct oci_rec r;
-	struct mr_err err;
-	int rc;
-	memset(&err, 0, sizeof err);
-	if (oci_args_rec(g, argc, argv, names, "pause", &a, &r, &err) < 0)
-		return oci_fail(g, &err);
-	rc = !strcmp(oci_status(g, &r), "stopped") ?
-	     mr_err_set(&err, ESRCH, "container not running") : oci_cg_freeze(r.cgroup, freeze, &err);
-	mr_json_free(&r.doc);
-	free(a.pos);
-	return rc < 0 ? oci_fail(g, &err) : 0;
+	return !strcmp(oci_status(g, r), "stopped") ? mr_err_set(err, ESRCH, "container not running") :
+	       oci_cg_freeze(r->cgroup, a->cmd[0] == 'p', err);
 }
 
 /* update: linux.resources from --resources FILE (or -), then the flag
  * forms over it, into the spec's form, written at once. */
-static int oci_cmd_update(struct oci_g *g, int argc, char **argv)
+static const char *const oci_update_flags[] = { ":resources|r", ":memory", ":memory-swap",
+	":pids-limit", ":cpu-shares", ":cpu-quota", ":cpu-period", ":cpuset-cpus", ":cpuset-mems",
+	":memory-reservation", ":blkio-weight", NULL };
+
+static int oci_cmd_update(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
 {
-	static const char *const names[] = { ":resources|r", ":memory", ":memory-swap", ":pids-limit",
-					     ":cpu-shares", ":cpu-quota", ":cpu-period", ":cpuset-cpus",
-					     ":cpuset-mems", ":memory-reservation", ":blkio-weight", NULL };
 	/* each flag's number in oci_res_keys; -1 cpus, -2 mems */
 	static const signed char idx[] = { OCI_MEM_LIMIT, OCI_MEM_SWAP, OCI_PIDS, OCI_CPU_SHARES,
 					   OCI_CPU_QUOTA, OCI_CPU_PERIOD, -1, -2, OCI_MEM_RESERVATION,
 					   OCI_BIO_WEIGHT };
-	struct oci_args a;
-	struct oci_rec r;
-	struct mr_err err;
 	struct mr_json_doc doc = { 0 };
 	struct ctr_oci_res res;
 	int rc = 0, k;
-	memset(&err, 0, sizeof err);
-	if (oci_args_rec(g, argc, argv, names, "update", &a, &r, &err) < 0)
-		return oci_fail(g, &err);
-	if (a.val[0])
-		rc = oci_read_json(a.val[0], &doc, &err);
+	(void)g;
+	if (a->val[0])
+		rc = oci_read_json(a->val[0], &doc, err);
 	oci_res_parse(&res, doc.root);
 	for (k = 0; rc == 0 && k < (int)sizeof idx; k++) {
-		const char *v = a.val[k + 1];
+		const char *v = a->val[k + 1];
 		char *end;
 		long long x;
 		if (!v)
@@ -2425,86 +2324,75 @@ static int oci_cmd_update(struct oci_g *g, int argc, char **argv)
 		}
 		x = util_strtoi(v, &end, 10, LLONG_MIN, LLONG_MAX);
 		if (end == v || *end) {
-			rc = mr_err_set(&err, MR_EINVAL_INPUT, "update --%s %s: not a number",
-					names[k + 1] + 1, v);
+			rc = mr_err_set(err, MR_EINVAL_INPUT, "update --%s %s: not a number",
+					oci_update_flags[k + 1] + 1, v);
 			break;
 		}
 		res.v[idx[k]] = x;
 		res.set = x ? res.set | 1u << idx[k] : res.set & ~(1u << idx[k]);
 	}
 	if (rc == 0)
-		rc = oci_cg_resources(r.cgroup, &res, NULL, &err);
+		rc = oci_cg_resources(r->cgroup, &res, NULL, err);
 	mr_json_free(&doc);
-	mr_json_free(&r.doc);
-	free(a.pos);
-	return rc < 0 ? oci_fail(g, &err) : 0;
+	return rc;
 }
 
 /* exec: join the init's namespaces and cgroup, fork (the child is inside
  * the PID namespace), then the same last steps as the init. */
-static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
+static int oci_cmd_exec(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
 {
-	static const char *const names[] = { ":process|p", ":console-socket", "detach|d", ":pid-file",
-					     "tty|t", ":cwd", ":env|e", ":user|u", "no-new-privs",
-					     ":preserve-fds", ":process-label", ":apparmor", NULL };
-	struct oci_args a;
-	struct oci_rec r;
-	struct mr_err err;
 	struct ctr c;
 	struct seccomp_prog scp;
 	int i, p[2] = { -1, -1 }, cons = -1, status, rc = 1, cwd;
 	pid_t pid;
-	memset(&err, 0, sizeof err);
 	cwd = -1;
-	if (oci_args_rec(g, argc, argv, names, "exec", &a, &r, &err) < 0)
-		return oci_fail(g, &err);
 	oci_spec_init(&c);
-	if (!strcmp(oci_status(g, &r), "stopped")) {
-		mr_err_set(&err, ESRCH, "cannot exec in a stopped container");
+	if (!strcmp(oci_status(g, r), "stopped")) {
+		mr_err_set(err, ESRCH, "cannot exec in a stopped container");
 		goto out;
 	}
 	/* the process into the spec: process.json, or runc exec ID ARGS */
-	if (a.val[0]) {
-		if (oci_read_json(a.val[0], &c.doc, &err) < 0 || spec_oci_process(&c, c.doc.root, &err) < 0)
+	if (a->val[0]) {
+		if (oci_read_json(a->val[0], &c.doc, err) < 0 || spec_oci_process(&c, c.doc.root, err) < 0)
 			goto out;
 	} else {
-		if (a.npos < 2) {
-			mr_err_set(&err, MR_EINVAL_INPUT, "exec: args must not be empty");
+		if (a->npos < 2) {
+			mr_err_set(err, MR_EINVAL_INPUT, "exec: args must not be empty");
 			goto out;
 		}
-		for (i = 1; i < a.npos; i++)
-			ctr_list_add(&c.cmd, a.pos[i]);
+		for (i = 1; i < a->npos; i++)
+			ctr_list_add(&c.cmd, a->pos[i]);
 		ctr_list_add(&c.env, "PATH=" CTR_DEFAULT_PATH);
-		c.workdir = a.val[5] ? a.val[5] : "/";
-		c.tty = (unsigned char)a.set[4];
+		c.workdir = a->val[5] ? a->val[5] : "/";
+		c.tty = (unsigned char)a->set[4];
 	}
-	c.oci->seccomp = mr_json_get(r.doc.root, "seccomp");
-	if (c.tty && !a.val[1] && a.set[2]) {
-		mr_err_set(&err, MR_EINVAL_INPUT, "cannot allocate tty if runc will detach without "
+	c.oci->seccomp = mr_json_get(r->doc.root, "seccomp");
+	if (c.tty && !a->val[1] && a->set[2]) {
+		mr_err_set(err, MR_EINVAL_INPUT, "cannot allocate tty if runc will detach without "
 			   "setting console socket");
 		goto out;
 	}
-	if (c.tty && a.val[1] && (cons = oci_console_connect(a.val[1], &err)) < 0)
+	if (c.tty && a->val[1] && (cons = oci_console_connect(a->val[1], err)) < 0)
 		goto out;
-	if (oci_cg_enter(r.cgroup, getpid(), &err) < 0)
+	if (oci_cg_enter(r->cgroup, getpid(), err) < 0)
 		goto out;
 	/* the pid file is a host path: keep its folder at hand */
-	if (a.val[3]) {
+	if (a->val[3]) {
 		char dir[MINIRUN_MAX_PATH];
-		const char *slash = strrchr(a.val[3], '/');
-		snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - a.val[3]) : 1,
-			 slash ? (slash == a.val[3] ? "/" : a.val[3]) : ".");
+		const char *slash = strrchr(a->val[3], '/');
+		snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - a->val[3]) : 1,
+			 slash ? (slash == a->val[3] ? "/" : a->val[3]) : ".");
 		if ((cwd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
-			mr_err_sys(&err, "pid file folder %s", dir);
+			mr_err_sys(err, "pid file folder %s", dir);
 			goto out;
 		}
-		a.val[3] = slash ? slash + 1 : a.val[3];
+		a->val[3] = slash ? slash + 1 : a->val[3];
 	}
 	/* the chroot too: the child's, and ours while we wait */
-	if (exec_join(r.pid, r.start, 1, &err) < 0)
+	if (exec_join(r->pid, r->start, 1, err) < 0)
 		goto out;
 	if (pipe2(p, O_CLOEXEC) < 0) {
-		mr_err_sys(&err, "pipe");
+		mr_err_sys(err, "pipe");
 		goto out;
 	}
 	fflush(stdout);
@@ -2515,10 +2403,10 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 		if (cons >= 0) {
 			int ptmx, slave;
 			if (rootfs_pty_open(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), &ptmx, &slave,
-					    &err) < 0)
+					    err) < 0)
 				goto child_fail;
 			if (ctr_send_fd(cons, ptmx) < 0) {
-				mr_err_sys(&err, "exec: pass the pty");
+				mr_err_sys(err, "exec: pass the pty");
 				goto child_fail;
 			}
 			if (c.oci->cons_w) {
@@ -2530,31 +2418,31 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 			for (i = 0; i < 3; i++)
 				dup2(slave, i);
 		}
-		if (oci_seccomp(c.oci->seccomp, c.oci->cap_bnd, &scp, &err) == 0)
-			oci_process_exec(&c, &scp, &err);
+		if (oci_seccomp(c.oci->seccomp, c.oci->cap_bnd, &scp, err) == 0)
+			oci_process_exec(&c, &scp, err);
 child_fail:
-		if (write(p[1], err.msg, strlen(err.msg)) < 0) {
+		if (write(p[1], err->msg, strlen(err->msg)) < 0) {
 			/* the parent is gone */
 		}
-		_exit(err.code == ENOENT ? 127 : 126);
+		_exit(err->code == ENOENT ? 127 : 126);
 	}
 	close(p[1]);
 	p[1] = -1;
 	if (pid < 0) {
-		mr_err_sys(&err, "fork");
+		mr_err_sys(err, "fork");
 		goto out;
 	}
 	{
-		ssize_t k = read(p[0], err.msg, sizeof err.msg - 1);
+		ssize_t k = read(p[0], err->msg, sizeof err->msg - 1);
 		if (k > 0) {
-			err.msg[k] = 0;
+			err->msg[k] = 0;
 			waitpid(pid, NULL, 0);
 			goto out;
 		}
 	}
-	if (a.val[3] && oci_write_pidfile(cwd, a.val[3], pid, &err) < 0)
+	if (a->val[3] && oci_write_pidfile(cwd, a->val[3], pid, err) < 0)
 		goto out;
-	if (a.set[2]) {
+	if (a->set[2]) {
 		rc = 0;
 		goto out;
 	}
@@ -2564,7 +2452,7 @@ child_fail:
 			break;
 		}
 	rc = ctr_exit_code(status);
-	err.msg[0] = 0;
+	err->msg[0] = 0;
 out:
 	if (cwd >= 0)
 		close(cwd);
@@ -2573,35 +2461,24 @@ out:
 	if (cons >= 0)
 		close(cons);
 	ctr_free(&c);
-	mr_json_free(&r.doc);
-	free(a.pos);
-	if (rc == 1 && err.msg[0])
-		return oci_fail(g, &err);
-	return rc;
+	return rc == 1 && err->msg[0] ? -1 : rc;
 }
 
-static int oci_cmd_list(struct oci_g *g, int argc, char **argv)
+static int oci_cmd_list(struct oci_g *g, struct oci_args *a, struct oci_rec *unused, struct mr_err *err)
 {
-	static const char *const names[] = { ":format|f", "quiet|q", NULL };
-	struct oci_args a;
-	struct mr_err err;
-	DIR *d;
+	DIR *d = opendir(g->root);
 	struct dirent *de;
-	int json, first = 1;
-	memset(&err, 0, sizeof err);
-	if (oci_parse(argc, argv, names, &a, &err) < 0)
-		return oci_fail(g, &err);
-	json = a.val[0] && !strcmp(a.val[0], "json");
-	d = opendir(g->root);
+	int json = a->val[0] && !strcmp(a->val[0], "json"), first = 1;
+	(void)unused;
 	if (json)
 		printf("[");
-	else if (!a.set[1])
+	else if (!a->set[1])
 		printf("%-12s %-8s %-10s %-40s %-30s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED",
 		       "OWNER");
 	while (d && (de = readdir(d)) != NULL) {
 		struct oci_rec r;
 		const char *st;
-		if (de->d_name[0] == '.' || oci_rec_load(g, de->d_name, &r, &err) < 0)
+		if (de->d_name[0] == '.' || oci_rec_load(g, de->d_name, &r, err) < 0)
 			continue;
 		st = oci_status(g, &r);
 		if (json) {
@@ -2610,7 +2487,7 @@ static int oci_cmd_list(struct oci_g *g, int argc, char **argv)
 				       r.annotations, 0, &b);
 			printf("%s%s", first ? "" : ",", b.data);
 			mr_buf_free(&b);
-		} else if (a.set[1]) {
+		} else if (a->set[1]) {
 			printf("%s\n", r.id);
 		} else {
 			printf("%-12s %-8d %-10s %-40s %-30s %s\n", r.id,
@@ -2623,28 +2500,23 @@ static int oci_cmd_list(struct oci_g *g, int argc, char **argv)
 		closedir(d);
 	if (json)
 		printf(first ? "null\n" : "]\n");
-	free(a.pos);
 	return 0;
 }
 
 /* events --stats: one stats record from the cgroup (the shim reads cgroups
  * itself; this is for people). */
-static int oci_cmd_events(struct oci_g *g, int argc, char **argv)
+static int oci_cmd_events(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
 {
-	static const char *const names[] = { "stats", ":interval", NULL };
-	struct oci_args a;
-	struct oci_rec r;
-	struct mr_err err;
 	uint64_t mem = 0, lim = 0, cpu = 0;
 	size_t n;
 	pid_t *p;
 	int v2 = cg_version() == 2;
 	char path[MINIRUN_MAX_PATH];
-	memset(&err, 0, sizeof err);
-	if (oci_args_rec(g, argc, argv, names, "events", &a, &r, &err) < 0)
-		return oci_fail(g, &err);
+	(void)g;
+	(void)a;
+	(void)err;
 	/* cg_read_u64 reads CG_ROOT/HIER/minirun/ID: point it at our folder */
-	snprintf(path, sizeof path, "..%s", r.cgroup);
+	snprintf(path, sizeof path, "..%s", r->cgroup);
 	cg_read_u64(v2 ? "" : "memory", path, v2 ? "memory.current" : "memory.usage_in_bytes", NULL,
 		    &mem);
 	cg_read_u64(v2 ? "" : "memory", path, v2 ? "memory.max" : "memory.limit_in_bytes", NULL, &lim);
@@ -2652,13 +2524,11 @@ static int oci_cmd_events(struct oci_g *g, int argc, char **argv)
 		cg_read_u64("", path, "cpu.stat", "usage_usec", &cpu), cpu *= 1000;
 	else
 		cg_read_u64("cpuacct", path, "cpuacct.usage", NULL, &cpu);
-	p = oci_cg_pids(r.cgroup, &n);
+	p = oci_cg_pids(r->cgroup, &n);
 	free(p);
 	printf("{\"type\":\"stats\",\"id\":\"%s\",\"data\":{\"cpu\":{\"usage\":{\"total\":%llu}},"
 	       "\"memory\":{\"usage\":{\"usage\":%llu,\"limit\":%llu}},\"pids\":{\"current\":%zu}}}\n",
-	       r.id, (unsigned long long)cpu, (unsigned long long)mem, (unsigned long long)lim, n);
-	mr_json_free(&r.doc);
-	free(a.pos);
+	       r->id, (unsigned long long)cpu, (unsigned long long)mem, (unsigned long long)lim, n);
 	return 0;
 }
 
@@ -2698,36 +2568,35 @@ static const char oci_default_spec[] =
 	"\t\t\"readonlyPaths\": [\"/proc/bus\", \"/proc/fs\", \"/proc/irq\", \"/proc/sys\", "
 	"\"/proc/sysrq-trigger\"]\n\t}\n}\n";
 
-static int oci_cmd_spec(struct oci_g *g, int argc, char **argv)
+static int oci_cmd_spec(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
 {
-	static const char *const names[] = { ":bundle|b", "rootless", NULL };
-	struct oci_args a;
-	struct mr_err err;
 	char path[MINIRUN_MAX_PATH];
 	int fd;
-	memset(&err, 0, sizeof err);
-	if (oci_parse(argc, argv, names, &a, &err) < 0)
-		return oci_fail(g, &err);
-	snprintf(path, sizeof path, "%s/config.json", a.val[0] ? a.val[0] : ".");
-	free(a.pos);
+	(void)g;
+	(void)r;
+	snprintf(path, sizeof path, "%s/config.json", a->val[0] ? a->val[0] : ".");
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0 || util_write_all(fd, oci_default_spec, sizeof oci_default_spec - 1) < 0) {
-		mr_err_sys(&err, "File %s", path);
+		mr_err_sys(err, "File %s", path);
 		if (fd >= 0)
 			close(fd);
-		return oci_fail(g, &err);
+		return -1;
 	}
 	close(fd);
 	return 0;
 }
 
-static int oci_cmd_features(void)
+/* features: its flags are not read (runc's are none). */
+static int oci_cmd_features(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
 {
-
 	struct mr_buf b = { 0 };
 	struct mr_jw w;
 	size_t k;
 	const char *s;
+	(void)g;
+	(void)a;
+	(void)r;
+	(void)err;
 	mr_jw_init(&w, &b, 4);
 	mr_jw_obj(&w);
 	mr_jw_key(&w, "ociVersionMin");
@@ -2768,6 +2637,65 @@ static int oci_cmd_features(void)
 	return 0;
 }
 
+/* The commands. need: OCI_ID an id first; OCI_REC its record loaded too;
+ * OCI_PREV the entry before's flags, and its name in messages (runc says
+ * "create" for run, "pause" for resume). names NULL: flags not read. */
+enum { OCI_ID = 1, OCI_REC = 2, OCI_PREV = 4 };
+static const char *const oci_no_flags[] = { NULL };
+static const struct oci_cmd {
+	char name[9];
+	unsigned char need;
+	const char *const *names;
+	int (*run)(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err);
+} oci_cmds[] = {
+	{ "create", OCI_ID, (const char *const[]){ ":bundle|b", ":pid-file", ":console-socket",
+	  "no-pivot", "no-new-keyring", ":preserve-fds", "detach|d", "keep", "no-subreaper", NULL },
+	  oci_cmd_create },
+	{ "run", OCI_ID | OCI_PREV, NULL, oci_cmd_create },
+	{ "start", OCI_ID, oci_no_flags, oci_cmd_start },
+	{ "state", OCI_ID | OCI_REC, oci_no_flags, oci_cmd_state },
+	{ "kill", OCI_ID, (const char *const[]){ "all|a", ":pid|p", NULL }, oci_cmd_kill },
+	{ "delete", OCI_ID, (const char *const[]){ "force|f", NULL }, oci_cmd_delete },
+	{ "ps", OCI_ID | OCI_REC, (const char *const[]){ ":format|f", NULL }, oci_cmd_ps },
+	{ "pause", OCI_ID | OCI_REC, oci_no_flags, oci_cmd_pause },
+	{ "resume", OCI_ID | OCI_REC | OCI_PREV, NULL, oci_cmd_pause },
+	{ "update", OCI_ID | OCI_REC, oci_update_flags, oci_cmd_update },
+	{ "exec", OCI_ID | OCI_REC, (const char *const[]){ ":process|p", ":console-socket", "detach|d",
+	  ":pid-file", "tty|t", ":cwd", ":env|e", ":user|u", "no-new-privs", ":preserve-fds",
+	  ":process-label", ":apparmor", NULL }, oci_cmd_exec },
+	{ "list", 0, (const char *const[]){ ":format|f", "quiet|q", NULL }, oci_cmd_list },
+	{ "events", OCI_ID | OCI_REC, (const char *const[]){ "stats", ":interval", NULL },
+	  oci_cmd_events },
+	{ "spec", 0, (const char *const[]){ ":bundle|b", "rootless", NULL }, oci_cmd_spec },
+	{ "features", 0, NULL, oci_cmd_features },
+};
+
+/* One command: its flags, its id and record as it needs them, its body
+ * (< 0: failed, err says why; else the exit code). */
+static int oci_cmd_do(struct oci_g *g, const struct oci_cmd *k, int argc, char **argv)
+{
+	const struct oci_cmd *named = k->need & OCI_PREV ? k - 1 : k;
+	struct oci_args a;
+	struct oci_rec r;
+	struct mr_err err;
+	int rc = 0;
+	memset(&err, 0, sizeof err);
+	memset(&a, 0, sizeof a);
+	memset(&r, 0, sizeof r);
+	if (named->names && oci_parse(argc, argv, named->names, &a, &err) < 0)
+		return oci_fail(g, &err);
+	a.cmd = k->name;
+	if ((k->need & OCI_ID) && a.npos < 1)
+		rc = mr_err_set(&err, MR_EINVAL_INPUT, "%s: container id cannot be empty", named->name);
+	else if (k->need & OCI_REC)
+		rc = oci_rec_load(g, a.pos[0], &r, &err);
+	if (rc == 0)
+		rc = k->run(g, &a, &r, &err);
+	mr_json_free(&r.doc);
+	free(a.pos);
+	return rc < 0 ? oci_fail(g, &err) : rc;
+}
+
 static int oci_main(int argc, char **argv)
 {
 	static const char *const names[] = { ":root", ":log", ":log-format", "systemd-cgroup", "debug",
@@ -2776,8 +2704,8 @@ static int oci_main(int argc, char **argv)
 	struct oci_args a;
 	struct mr_err err;
 	const char *cmd;
-	int rc = 1, cargc, i;
-	char **cargv;
+	int rc = 1, i;
+	size_t k;
 	memset(&g, 0, sizeof g);
 	memset(&err, 0, sizeof err);
 	g.logfd = -1;
@@ -2805,36 +2733,10 @@ static int oci_main(int argc, char **argv)
 		return 0;
 	}
 	cmd = i < argc ? argv[i] : "help";
-	cargc = i < argc ? argc - i - 1 : 0;
-	cargv = argv + i + 1;
-	if (!strcmp(cmd, "create"))
-		rc = oci_cmd_create(&g, cargc, cargv, 0);
-	else if (!strcmp(cmd, "run"))
-		rc = oci_cmd_create(&g, cargc, cargv, 1);
-	else if (!strcmp(cmd, "start"))
-		rc = oci_cmd_start(&g, cargc, cargv);
-	else if (!strcmp(cmd, "state"))
-		rc = oci_cmd_state(&g, cargc, cargv);
-	else if (!strcmp(cmd, "kill"))
-		rc = oci_cmd_kill(&g, cargc, cargv);
-	else if (!strcmp(cmd, "delete"))
-		rc = oci_cmd_delete(&g, cargc, cargv);
-	else if (!strcmp(cmd, "ps"))
-		rc = oci_cmd_ps(&g, cargc, cargv);
-	else if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume"))
-		rc = oci_cmd_pause(&g, cargc, cargv, cmd[0] == 'p');
-	else if (!strcmp(cmd, "update"))
-		rc = oci_cmd_update(&g, cargc, cargv);
-	else if (!strcmp(cmd, "exec"))
-		rc = oci_cmd_exec(&g, cargc, cargv);
-	else if (!strcmp(cmd, "list"))
-		rc = oci_cmd_list(&g, cargc, cargv);
-	else if (!strcmp(cmd, "events"))
-		rc = oci_cmd_events(&g, cargc, cargv);
-	else if (!strcmp(cmd, "spec"))
-		rc = oci_cmd_spec(&g, cargc, cargv);
-	else if (!strcmp(cmd, "features"))
-		rc = oci_cmd_features();
+	for (k = 0; k < sizeof oci_cmds / sizeof oci_cmds[0] && strcmp(cmd, oci_cmds[k].name); k++)
+		;
+	if (k < sizeof oci_cmds / sizeof oci_cmds[0])
+		rc = oci_cmd_do(&g, &oci_cmds[k], i < argc ? argc - i - 1 : 0, argv + i + 1);
 	else if (!strcmp(cmd, "help") || a.set[8]) {
 		printf("minirun %s in runc mode: create, start, run, state, kill, delete, ps, pause, "
 		       "resume, update, exec, list, events, spec, features\n", MINIRUN_VERSION);
