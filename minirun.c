@@ -23605,33 +23605,43 @@ enum {
 	OCI_MEM_SWAPPINESS, OCI_CPU_SHARES, OCI_CPU_PERIOD, OCI_CPU_QUOTA, OCI_CPU_RTPERIOD,
 	OCI_CPU_RTRUNTIME, OCI_PIDS, OCI_BIO_WEIGHT, OCI_BIO_LEAF, OCI_NET_CLASSID, OCI_RES_N
 };
-static const struct { char group[8], key[16], v1[32], v2[16]; } oci_res_keys[OCI_RES_N] = {
-	{ "memory", "limit", "memory.limit_in_bytes", "memory.max" },
-	{ "memory", "reservation", "memory.soft_limit_in_bytes", "memory.low" },
-	{ "memory", "swap", "memory.memsw.limit_in_bytes", "memory.swap.max" },
-	{ "memory", "kernel", "memory.kmem.limit_in_bytes", "" },
-	{ "memory", "kernelTCP", "memory.kmem.tcp.limit_in_bytes", "" },
-	{ "memory", "swappiness", "memory.swappiness", "" },
-	{ "cpu", "shares", "cpu.shares", "cpu.weight" },
-	{ "cpu", "period", "cpu.cfs_period_us", "" },
-	{ "cpu", "quota", "cpu.cfs_quota_us", "" },
-	{ "cpu", "realtimePeriod", "cpu.rt_period_us", "" },
-	{ "cpu", "realtimeRuntime", "cpu.rt_runtime_us", "" },
-	{ "pids", "limit", "pids.max", "pids.max" },
-	{ "blockIO", "weight", "blkio.weight", "io.bfq.weight" },
-	{ "blockIO", "leafWeight", "blkio.leaf_weight", "" },
-	{ "network", "classID", "net_cls.classid", "" },
-};
+/* Each: its group and key, the v1 file, the v2 file; strings one after
+ * the other (a table of fixed-size fields was half padding). */
+static const char oci_res_keys[] =
+	"memory\0limit\0memory.limit_in_bytes\0memory.max\0"
+	"memory\0reservation\0memory.soft_limit_in_bytes\0memory.low\0"
+	"memory\0swap\0memory.memsw.limit_in_bytes\0memory.swap.max\0"
+	"memory\0kernel\0memory.kmem.limit_in_bytes\0\0"
+	"memory\0kernelTCP\0memory.kmem.tcp.limit_in_bytes\0\0"
+	"memory\0swappiness\0memory.swappiness\0\0"
+	"cpu\0shares\0cpu.shares\0cpu.weight\0"
+	"cpu\0period\0cpu.cfs_period_us\0\0"
+	"cpu\0quota\0cpu.cfs_quota_us\0\0"
+	"cpu\0realtimePeriod\0cpu.rt_period_us\0\0"
+	"cpu\0realtimeRuntime\0cpu.rt_runtime_us\0\0"
+	"pids\0limit\0pids.max\0pids.max\0"
+	"blockIO\0weight\0blkio.weight\0io.bfq.weight\0"
+	"blockIO\0leafWeight\0blkio.leaf_weight\0\0"
+	"network\0classID\0net_cls.classid\0";
+
+/* The string n strings after p, in a list of '\0'-ended strings. */
+static const char *oci_strs_skip(const char *p, int n)
+{
+	for (; n > 0; n--)
+		p += strlen(p) + 1;
+	return p;
+}
 
 /* linux.resources (config.json, or `update`'s input) into the spec's form. */
 static void oci_res_parse(struct ctr_oci_res *r, const struct mr_json *j)
 {
+	const char *p = oci_res_keys;
 	int i;
 	memset(r, 0, sizeof *r);
 	r->given = j != NULL;
-	for (i = 0; i < OCI_RES_N; i++) {
-		const struct mr_json *g = mr_json_get(j, oci_res_keys[i].group);
-		const char *k = oci_res_keys[i].key;
+	for (i = 0; i < OCI_RES_N; i++, p = oci_strs_skip(p, 4)) {
+		const struct mr_json *g = mr_json_get(j, p);
+		const char *k = oci_strs_skip(p, 1);
 		/* swappiness 0 means something; it is written only within 0..100 */
 		if (i == OCI_MEM_SWAPPINESS ? !oci_has(g, k) || oci_i(g, k, 0) < 0 ||
 		    oci_i(g, k, 0) > 100 : !oci_nz(g, k))
@@ -23655,14 +23665,15 @@ static int oci_cg_resources(const char *cg, const struct ctr_oci_res *r, const s
 			    struct mr_err *err)
 {
 	const struct mr_json *bio = r->blkio, *it;
+	const char *p = oci_res_keys;
 	int v2 = cg_version() == 2, i;
 	char val[128];
 	if (!r->given)
 		return 0;
 	if (o && oci_cg_devices(cg, r->devices, o, err) < 0)
 		return -1;
-	for (i = 0; i < OCI_RES_N; i++) {
-		const char *file = v2 ? oci_res_keys[i].v2 : oci_res_keys[i].v1;
+	for (i = 0; i < OCI_RES_N; i++, p = oci_strs_skip(p, 4)) {
+		const char *file = oci_strs_skip(p, v2 ? 3 : 2);
 		long long x = r->v[i];
 		if (!((r->set >> i) & 1) || !*file)
 			continue;
@@ -23924,7 +23935,7 @@ static int oci_ns_join(const struct ctr_oci *o, int pid_only, struct mr_err *err
 
 /* The mount options that are flags (clear: the flag goes); `features`
  * lists them too. */
-static const struct { char name[14]; unsigned char clear; unsigned long flag; } oci_mount_flags[] = {
+static const struct { char name[14]; unsigned char clear; unsigned flag; } oci_mount_flags[] = {
 	{ "ro", 0, MS_RDONLY }, { "rw", 1, MS_RDONLY }, { "nosuid", 0, MS_NOSUID },
 	{ "suid", 1, MS_NOSUID }, { "nodev", 0, MS_NODEV }, { "dev", 1, MS_NODEV },
 	{ "noexec", 0, MS_NOEXEC }, { "exec", 1, MS_NOEXEC }, { "sync", 0, MS_SYNCHRONOUS },
@@ -23954,7 +23965,7 @@ static void oci_mount_opts(const struct mr_json *opts, unsigned long *flags, uns
 			if (!strcmp(o->str, oci_mount_flags[i].name)) {
 				found = 1;
 				if (oci_mount_flags[i].clear) {
-					*flags &= ~oci_mount_flags[i].flag;
+					*flags &= ~(unsigned long)oci_mount_flags[i].flag;
 					*clear |= oci_mount_flags[i].flag;
 				} else {
 					*flags |= oci_mount_flags[i].flag;
