@@ -64,12 +64,9 @@ static void oci_log(struct oci_g *g, const char *level, const char *msg)
 	} else {
 		mr_jw_init(&w, &b, 0);
 		mr_jw_obj(&w);
-		mr_jw_key(&w, "level");
-		mr_jw_str(&w, level);
-		mr_jw_key(&w, "msg");
-		mr_jw_str(&w, msg);
-		mr_jw_key(&w, "time");
-		mr_jw_str(&w, t);
+		ctr_jw_str(&w, "level", level);
+		ctr_jw_str(&w, "msg", msg);
+		ctr_jw_str(&w, "time", t);
 		mr_jw_obj_end(&w);
 		mr_buf_append(&b, "\n", 1);
 	}
@@ -722,6 +719,16 @@ static int oci_cg_resources(const char *cg, const struct ctr_oci_res *r, const s
 
 /* ---- hooks: the state on stdin, a timeout, in the runtime's namespaces ---- */
 
+/* "key": the JSON value as given, or null. */
+static void oci_jw_json(struct mr_jw *w, const char *key, const struct mr_json *v)
+{
+	mr_jw_key(w, key);
+	if (v)
+		mr_jw_value(w, v);
+	else
+		mr_jw_null(w);
+}
+
 static void oci_state_json(const struct oci_rec *r, const char *id, const char *bundle,
 			   const char *status, pid_t pid, const struct mr_json *ann, int indent,
 			   struct mr_buf *out)
@@ -729,23 +736,15 @@ static void oci_state_json(const struct oci_rec *r, const char *id, const char *
 	struct mr_jw w;
 	mr_jw_init(&w, out, indent);
 	mr_jw_obj(&w);
-	mr_jw_key(&w, "ociVersion");
-	mr_jw_str(&w, "1.0.2");
-	mr_jw_key(&w, "id");
-	mr_jw_str(&w, id);
-	mr_jw_key(&w, "pid");
-	mr_jw_int(&w, pid);
-	mr_jw_key(&w, "status");
-	mr_jw_str(&w, status);
-	mr_jw_key(&w, "bundle");
-	mr_jw_str(&w, bundle);
+	ctr_jw_str(&w, "ociVersion", "1.0.2");
+	ctr_jw_str(&w, "id", id);
+	ctr_jw_int(&w, "pid", pid);
+	ctr_jw_str(&w, "status", status);
+	ctr_jw_str(&w, "bundle", bundle);
 	if (r) {
-		mr_jw_key(&w, "rootfs");
-		mr_jw_str(&w, r->rootfs);
-		mr_jw_key(&w, "created");
-		mr_jw_str(&w, r->created);
-		mr_jw_key(&w, "owner");
-		mr_jw_str(&w, "");
+		ctr_jw_str(&w, "rootfs", r->rootfs);
+		ctr_jw_str(&w, "created", r->created);
+		ctr_jw_str(&w, "owner", "");
 	}
 	mr_jw_key(&w, "annotations");
 	if (ann && ann->type == MR_JSON_OBJECT)
@@ -1905,35 +1904,16 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 		util_time_rfc3339(&ts, t, sizeof t);
 		mr_jw_init(&w, &b, 0);
 		mr_jw_obj(&w);
-		mr_jw_key(&w, "id");
-		mr_jw_str(&w, id);
-		mr_jw_key(&w, "pid");
-		mr_jw_int(&w, pid);
-		mr_jw_key(&w, "start");
-		mr_jw_int(&w, (long long)ctr_pid_start((pid_t)pid));
-		mr_jw_key(&w, "bundle");
-		mr_jw_str(&w, co->bundle);
-		mr_jw_key(&w, "rootfs");
-		mr_jw_str(&w, co->rootfs);
-		mr_jw_key(&w, "created");
-		mr_jw_str(&w, t);
-		mr_jw_key(&w, "cgroup");
-		mr_jw_str(&w, cg);
-		mr_jw_key(&w, "annotations");
-		if (co->annotations)
-			mr_jw_value(&w, co->annotations);
-		else
-			mr_jw_null(&w);
-		mr_jw_key(&w, "seccomp");
-		if (co->seccomp)   /* exec compiles it again */
-			mr_jw_value(&w, co->seccomp);
-		else
-			mr_jw_null(&w);
-		mr_jw_key(&w, "hooks");
-		if (co->hooks)
-			mr_jw_value(&w, co->hooks);
-		else
-			mr_jw_null(&w);
+		ctr_jw_str(&w, "id", id);
+		ctr_jw_int(&w, "pid", pid);
+		ctr_jw_int(&w, "start", (long long)ctr_pid_start((pid_t)pid));
+		ctr_jw_str(&w, "bundle", co->bundle);
+		ctr_jw_str(&w, "rootfs", co->rootfs);
+		ctr_jw_str(&w, "created", t);
+		ctr_jw_str(&w, "cgroup", cg);
+		oci_jw_json(&w, "annotations", co->annotations);
+		oci_jw_json(&w, "seccomp", co->seccomp);   /* exec compiles it again */
+		oci_jw_json(&w, "hooks", co->hooks);
 		mr_jw_obj_end(&w);
 		dfd = open(dir, O_DIRECTORY | O_CLOEXEC);
 		rc = dfd < 0 ? mr_err_sys(err, "open %s", dir) :
@@ -2610,10 +2590,8 @@ static int oci_cmd_features(struct oci_g *g, struct oci_args *a, struct oci_rec 
 	(void)err;
 	mr_jw_init(&w, &b, 4);
 	mr_jw_obj(&w);
-	mr_jw_key(&w, "ociVersionMin");
-	mr_jw_str(&w, "1.0.0");
-	mr_jw_key(&w, "ociVersionMax");
-	mr_jw_str(&w, "1.0.2");
+	ctr_jw_str(&w, "ociVersionMin", "1.0.0");
+	ctr_jw_str(&w, "ociVersionMax", "1.0.2");
 	/* the tables the parsers use */
 	mr_jw_key(&w, "namespaces");
 	mr_jw_arr(&w);
@@ -2639,8 +2617,7 @@ static int oci_cmd_features(struct oci_g *g, struct oci_args *a, struct oci_rec 
 	mr_jw_arr_end(&w);
 	mr_jw_key(&w, "annotations");
 	mr_jw_obj(&w);
-	mr_jw_key(&w, "org.opencontainers.runc.version");
-	mr_jw_str(&w, "minirun " MINIRUN_VERSION);
+	ctr_jw_str(&w, "org.opencontainers.runc.version", "minirun " MINIRUN_VERSION);
 	mr_jw_obj_end(&w);
 	mr_jw_obj_end(&w);
 	printf("%s\n", b.data);
