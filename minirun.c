@@ -23179,6 +23179,22 @@ static char **oci_strv(const struct mr_json *arr)
 	return v;
 }
 
+/* The string s into the file at path (relative to dirfd), opened with
+ * flags | O_WRONLY | O_CLOEXEC (mode 0644 if made); -1 with errno. */
+static int oci_write_str(int dirfd, const char *path, int flags, const char *s)
+{
+	int fd = openat(dirfd, path, flags | O_WRONLY | O_CLOEXEC, 0644), e;
+	if (fd < 0)
+		return -1;
+	if (util_write_all(fd, s, strlen(s)) < 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return close(fd);
+}
+
 static int oci_read_json(const char *path, struct mr_json_doc *doc, struct mr_err *err)
 {
 	struct mr_buf b = { 0 };
@@ -24207,14 +24223,9 @@ static int oci_process_exec(const struct ctr *c, const struct seccomp_prog *sp, 
 			return mr_err_sys(err, "rlimit %s", o->rlimits[i].name);
 	if (o->oom_set) {
 		char s[24];
-		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
 		snprintf(s, sizeof s, "%lld", o->oom_score_adj);
-		if (fd < 0 || util_write_all(fd, s, strlen(s)) < 0) {
-			if (fd >= 0)
-				close(fd);
+		if (oci_write_str(AT_FDCWD, "/proc/self/oom_score_adj", 0, s) < 0)
 			return mr_err_sys(err, "oomScoreAdj");
-		}
-		close(fd);
 	}
 	if (*c->workdir && chdir(c->workdir) < 0)
 		return mr_err_sys(err, "cwd %s", c->workdir);
@@ -24581,6 +24592,22 @@ static void oci_root_undo_id(struct oci_g *g, const char *id)
 	unlink(path);
 }
 
+/* The state folder R/ID and what may be in it (the mounts rootmnt names
+ * undone first). */
+static void oci_dir_remove(struct oci_g *g, const char *id)
+{
+	static const char files[] = "exec.fifo\0state.json\0";
+	char path[MINIRUN_MAX_PATH];
+	const char *f;
+	oci_root_undo_id(g, id);
+	for (f = files; *f; f += strlen(f) + 1) {
+		oci_path(path, sizeof path, g, id, f);
+		unlink(path);
+	}
+	oci_path(path, sizeof path, g, id, NULL);
+	rmdir(path);
+}
+
 /* The init: a linear list of named steps; the first failure is reported
  * to the parent ('e') and ends it. Without a mount namespace of its own
  * (none in config.json: the caller's, as runc) the root is a private bind
@@ -24757,11 +24784,9 @@ static int oci_console_connect(const char *sock, struct mr_err *err)
 static int oci_write_pidfile(int dirfd, const char *path, pid_t pid, struct mr_err *err)
 {
 	char tmp[MINIRUN_MAX_PATH + 8], s[16];
-	int fd;
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	snprintf(s, sizeof s, "%d", (int)pid);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || util_write_all(fd, s, strlen(s)) < 0 || close(fd) < 0 ||
+	if (oci_write_str(dirfd, tmp, O_CREAT | O_TRUNC, s) < 0 ||
 	    renameat(dirfd, tmp, dirfd, path) < 0)
 		return mr_err_sys(err, "pid file %s", path);
 	return 0;
@@ -24773,17 +24798,11 @@ static int oci_id_maps(pid_t pid, const struct ctr_oci *o, struct mr_err *err)
 	for (k = 0; k < 2; k++) {
 		const char *map = k ? o->gid_map : o->uid_map;
 		char path[48];
-		int fd;
 		if (!map)
 			continue;
 		snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, k ? "gid_map" : "uid_map");
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || util_write_all(fd, map, strlen(map)) < 0) {
-			if (fd >= 0)
-				close(fd);
+		if (oci_write_str(AT_FDCWD, path, 0, map) < 0)
 			return mr_err_sys(err, "write %s", path);
-		}
-		close(fd);
 	}
 	return 0;
 }
@@ -24846,16 +24865,11 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 	made_dir = 1;
 	if (!(co->ns_any & CLONE_NEWNS)) {
 		/* the caller's mount namespace: the root's mount now, kept */
-		int fd;
-		char line[32];
+		char line[MINIRUN_MAX_PATH + 16];
 		snprintf(path, sizeof path, "%s/rootmnt", dir);
-		snprintf(line, sizeof line, "%d ", oci_mnt_id(co->rootfs));
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		if (fd < 0 || util_write_all(fd, line, strlen(line)) < 0 ||
-		    util_write_all(fd, co->rootfs, strlen(co->rootfs)) < 0 || close(fd) < 0) {
+		snprintf(line, sizeof line, "%d %s", oci_mnt_id(co->rootfs), co->rootfs);
+		if (oci_write_str(AT_FDCWD, path, O_CREAT | O_EXCL, line) < 0) {
 			mr_err_sys(err, "write %s", path);
-			if (fd >= 0)
-				close(fd);
 			goto out;
 		}
 	}
@@ -24981,14 +24995,8 @@ out:
 		}
 		if (made_cg)
 			oci_cg_remove(cg);
-		if (made_dir) {
-			oci_root_undo_id(g, id);
-			snprintf(path, sizeof path, "%s/exec.fifo", dir);
-			unlink(path);
-			snprintf(path, sizeof path, "%s/state.json", dir);
-			unlink(path);
-			rmdir(dir);
-		}
+		if (made_dir)
+			oci_dir_remove(g, id);
 	}
 	if (sv[0] >= 0)
 		close(sv[0]);
@@ -25233,19 +25241,12 @@ static int oci_cmd_kill(struct oci_g *g, struct oci_args *a, struct oci_rec *r, 
 static int oci_delete_id(struct oci_g *g, const char *id, int force, struct mr_err *err)
 {
 	struct oci_rec r;
-	char path[MINIRUN_MAX_PATH];
 	const char *st;
 	int i;
 	if (oci_rec_load(g, id, &r, err) < 0) {
-		char dir[MINIRUN_MAX_PATH];
-		if (err->code == MR_ENOTFOUND && oci_id_ok(id)) {
-			/* a half-made state folder (create killed): nothing runs */
-			oci_root_undo_id(g, id);
-			oci_path(dir, sizeof dir, g, id, "exec.fifo");
-			unlink(dir);
-			oci_path(dir, sizeof dir, g, id, NULL);
-			rmdir(dir);
-		}
+		/* a half-made state folder (create killed): nothing runs */
+		if (err->code == MR_ENOTFOUND && oci_id_ok(id))
+			oci_dir_remove(g, id);
 		return force && err->code == MR_ENOTFOUND ? 0 : -1;
 	}
 	st = oci_status(g, &r);
@@ -25289,12 +25290,7 @@ static int oci_delete_id(struct oci_g *g, const char *id, int force, struct mr_e
 		oci_hooks(mr_json_get(r.doc.root, "hooks"), "poststop", &s, g, &herr);
 		mr_buf_free(&s);
 	}
-	oci_path(path, sizeof path, g, id, "exec.fifo");
-	unlink(path);
-	oci_path(path, sizeof path, g, id, "state.json");
-	unlink(path);
-	oci_path(path, sizeof path, g, id, NULL);
-	rmdir(path);
+	oci_dir_remove(g, id);   /* rootmnt is gone already */
 	mr_json_free(&r.doc);
 	return 0;
 }
@@ -25606,18 +25602,11 @@ static const char oci_default_spec[] =
 static int oci_cmd_spec(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
 {
 	char path[MINIRUN_MAX_PATH];
-	int fd;
 	(void)g;
 	(void)r;
 	snprintf(path, sizeof path, "%s/config.json", a->val[0] ? a->val[0] : ".");
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0 || util_write_all(fd, oci_default_spec, sizeof oci_default_spec - 1) < 0) {
-		mr_err_sys(err, "File %s", path);
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	close(fd);
+	if (oci_write_str(AT_FDCWD, path, O_CREAT | O_EXCL, oci_default_spec) < 0)
+		return mr_err_sys(err, "File %s", path);
 	return 0;
 }
 
