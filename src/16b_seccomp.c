@@ -559,6 +559,17 @@ static void seccomp_emit(struct seccomp_asm *a, uint16_t code, uint32_t k, unsig
 #define SA_LD(a, off) SA_STMT(a, BPF_LD | BPF_W | BPF_ABS, off)
 #define SA_JA(a, l) seccomp_emit(a, BPF_JMP | BPF_JA, 0, l, SECCOMP_NEXT)
 
+/* A conditional jump a known few instructions ahead (no label). */
+static void seccomp_jump(struct seccomp_asm *a, uint16_t code, uint32_t k, unsigned char jt,
+			 unsigned char jf)
+{
+	SA_STMT(a, BPF_JMP | code | BPF_K, k);
+	if (a->n <= SECCOMP_MAX_INSNS) {
+		a->p[a->n - 1].jt = jt;
+		a->p[a->n - 1].jf = jf;
+	}
+}
+
 static unsigned seccomp_label(struct seccomp_asm *a)
 {
 	a->label[a->nlabel] = 0xffff;
@@ -692,9 +703,7 @@ static void seccomp_section(struct seccomp_asm *a, const struct seccomp_rule *ru
 			continue;
 		/* jeq nr: over the "ja" into the block; else ja past it (any length) */
 		skip = seccomp_label(a);
-		SA_STMT(a, BPF_JMP | BPF_JEQ | BPF_K, e[i].nr);
-		if (a->n <= SECCOMP_MAX_INSNS)
-			a->p[a->n - 1].jt = 1;
+		seccomp_jump(a, BPF_JEQ, e[i].nr, 1, 0);
 		SA_JA(a, skip);
 		for (k = i; k < j; k++) {
 			const struct seccomp_rule *r = &rules[e[k].rule];
@@ -833,9 +842,7 @@ static int seccomp_compile(const struct mr_json *prof, int native, uint64_t caps
 	for (x = 0; x < (int)SECCOMP_NARCH; x++)
 		if (((arches >> x) & 1) && x != SECCOMP_X32) {
 			sec[x] = seccomp_label(a);
-			SA_STMT(a, BPF_JMP | BPF_JEQ | BPF_K, seccomp_arches[x].audit);
-			if (a->n <= SECCOMP_MAX_INSNS)
-				a->p[a->n - 1].jf = 1;
+			seccomp_jump(a, BPF_JEQ, seccomp_arches[x].audit, 0, 1);
 			SA_JA(a, sec[x]);
 		}
 	SA_RET(a, SECCOMP_RET_KILL_THREAD);
@@ -849,20 +856,14 @@ static int seccomp_compile(const struct mr_json *prof, int native, uint64_t caps
 			/* x32 calls are x86_64's numbers | 0x40000000: kept when the profile
 			 * lists X32 (its own calls, 512 and up, get the default verdict),
 			 * else killed, as libseccomp does */
-			SA_STMT(a, BPF_JMP | BPF_JSET | BPF_K, 0x40000000);
-			if (a->n <= SECCOMP_MAX_INSNS)
-				a->p[a->n - 1].jf = (arches >> SECCOMP_X32) & 1 ? 3 : 2;
+			seccomp_jump(a, BPF_JSET, 0x40000000, 0, (arches >> SECCOMP_X32) & 1 ? 3 : 2);
 			if ((arches >> SECCOMP_X32) & 1) {
-				SA_STMT(a, BPF_JMP | BPF_JGE | BPF_K, 0x40000200);
-				if (a->n <= SECCOMP_MAX_INSNS)
-					a->p[a->n - 1].jf = 1;
+				seccomp_jump(a, BPF_JGE, 0x40000200, 0, 1);
 				SA_RET(a, dflt);
 				SA_STMT(a, BPF_ALU | BPF_AND | BPF_K, 0xbfffffff);
 			} else {
 				/* -1 (a tracer's skipped call) is not x32: the rules decide */
-				SA_STMT(a, BPF_JMP | BPF_JEQ | BPF_K, 0xffffffff);
-				if (a->n <= SECCOMP_MAX_INSNS)
-					a->p[a->n - 1].jt = 1;
+				seccomp_jump(a, BPF_JEQ, 0xffffffff, 1, 0);
 				SA_RET(a, SECCOMP_RET_KILL_THREAD);
 			}
 		}
