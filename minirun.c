@@ -23883,6 +23883,25 @@ static int oci_hooks(const struct mr_json *hooks, const char *kind, const struct
 	return 0;
 }
 
+/* The hooks of the kinds listed ("a\0b\0", a kind only when the one
+ * before passed), with the state on their stdin: from the record r, or
+ * (create) from the spec o. */
+static int oci_hooks_run(const struct mr_json *hooks, const char *kinds, const struct oci_rec *r,
+			 const struct ctr_oci *o, const char *id, const char *status, pid_t pid,
+			 struct oci_g *warn, struct mr_err *err)
+{
+	struct mr_buf st = { 0 };
+	int rc = 0;
+	if (!hooks)
+		return 0;
+	oci_state_json(r, id, r ? r->bundle : o->bundle, status, pid,
+		       r ? r->annotations : o->annotations, 0, &st);
+	for (; *kinds && rc == 0; kinds += strlen(kinds) + 1)
+		rc = oci_hooks(hooks, kinds, &st, warn, err);
+	mr_buf_free(&st);
+	return rc;
+}
+
 /* ---- the container's init ---- */
 
 /* Parent <-> init messages on the SEQPACKET pair. parent: 'g' (go, with the
@@ -24682,14 +24701,9 @@ static void __attribute__((noreturn)) oci_init_run(struct oci_init *in)
 	}
 	if (m.kind != 'a')
 		_exit(1);
-	if (o->hooks) {
-		struct mr_buf st = { 0 };
-		oci_state_json(NULL, in->id, o->bundle, "created", getpid(), o->annotations, 0, &st);
-		i = oci_hooks(o->hooks, "createContainer", &st, NULL, &err);
-		mr_buf_free(&st);
-		if (i < 0)
-			goto fail;
-	}
+	if (oci_hooks_run(o->hooks, "createContainer\0", NULL, o, in->id, "created", getpid(), NULL,
+			  &err) < 0)
+		goto fail;
 	/* the old root turns slave before it is detached: with a shared
 	 * rootfsPropagation the detach would reach the host's mounts */
 	if (fchdir(in->rootfd) < 0 ||
@@ -24742,15 +24756,10 @@ static void __attribute__((noreturn)) oci_init_run(struct oci_init *in)
 		_exit(1);
 	/* fd stays open: it closes at execve, when `start` may return */
 	close(in->fifo);
-	if (o->hooks) {
-		struct mr_buf st = { 0 };
-		oci_state_json(NULL, in->id, o->bundle, "running", getpid(), o->annotations, 0, &st);
-		i = oci_hooks(o->hooks, "startContainer", &st, NULL, &err);
-		mr_buf_free(&st);
-		if (i < 0) {
-			fprintf(stderr, "%s\n", err.msg);
-			_exit(1);
-		}
+	if (oci_hooks_run(o->hooks, "startContainer\0", NULL, o, in->id, "running", getpid(), NULL,
+			  &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		_exit(1);
 	}
 	oci_process_exec(c, &sp, &err);
 	fprintf(stderr, "%s\n", err.msg);
@@ -24936,14 +24945,8 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 			else
 				close(fd);
 		} else if (m.kind == 'h') {
-			struct mr_buf st = { 0 };
-			int hrc;
-			oci_state_json(NULL, id, co->bundle, "created", (pid_t)pid, co->annotations, 0, &st);
-			hrc = oci_hooks(co->hooks, "prestart", &st, NULL, err);
-			if (hrc == 0)
-				hrc = oci_hooks(co->hooks, "createRuntime", &st, NULL, err);
-			mr_buf_free(&st);
-			if (hrc < 0 || oci_send(sv[0], 'a', NULL) < 0)
+			if (oci_hooks_run(co->hooks, "prestart\0createRuntime\0", NULL, co, id, "created",
+					  (pid_t)pid, NULL, err) < 0 || oci_send(sv[0], 'a', NULL) < 0)
 				goto out;
 		} else if (m.kind == 'r') {
 			break;
@@ -25184,12 +25187,9 @@ static int oci_cmd_start_id(struct oci_g *g, const char *id, struct mr_err *err)
 	}
 	close(fd);
 	unlink(path);
-	if (rc == 0 && mr_json_get(r.doc.root, "hooks")) {
-		struct mr_buf s = { 0 };
-		oci_state_json(&r, id, r.bundle, "running", r.pid, r.annotations, 0, &s);
-		oci_hooks(mr_json_get(r.doc.root, "hooks"), "poststart", &s, g, err);
-		mr_buf_free(&s);
-	}
+	if (rc == 0)
+		oci_hooks_run(mr_json_get(r.doc.root, "hooks"), "poststart\0", &r, NULL, id, "running",
+			      r.pid, g, err);
 	mr_json_free(&r.doc);
 	return rc;
 }
@@ -25284,12 +25284,10 @@ static int oci_delete_id(struct oci_g *g, const char *id, int force, struct mr_e
 	for (i = 0; i < 100 && oci_cg_remove(r.cgroup) > 0; i++)
 		usleep(10000);
 	oci_root_undo_id(g, id);
-	if (mr_json_get(r.doc.root, "hooks")) {
-		struct mr_buf s = { 0 };
+	{
 		struct mr_err herr;
-		oci_state_json(&r, id, r.bundle, "stopped", 0, r.annotations, 0, &s);
-		oci_hooks(mr_json_get(r.doc.root, "hooks"), "poststop", &s, g, &herr);
-		mr_buf_free(&s);
+		oci_hooks_run(mr_json_get(r.doc.root, "hooks"), "poststop\0", &r, NULL, id, "stopped", 0, g,
+			      &herr);
 	}
 	oci_dir_remove(g, id);   /* rootmnt is gone already */
 	mr_json_free(&r.doc);
