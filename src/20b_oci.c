@@ -343,49 +343,51 @@ static void oci_cg_cpuset_fill(const char *dir)
 	}
 }
 
-/* mkdir -p of the folder in every hierarchy (cpuset filled level by level;
- * on v2 the controllers enabled down to it). */
-static int oci_cg_create(const char *cg, struct mr_err *err)
+/* What the container's folder needs in every hierarchy: OCI_CG_MAKE
+ * mkdir -p (cpuset filled level by level; on v2 the controllers enabled
+ * down to it), OCI_CG_ENTER pid moved in, OCI_CG_REMOVE removed, and
+ * minirun's own parent of default paths once it is empty (a caller's
+ * parent, /default or /docker, is the caller's): then returns how many
+ * folders are still busy. */
+enum { OCI_CG_MAKE, OCI_CG_ENTER, OCI_CG_REMOVE };
+static int oci_cg_each(const char *cg, int op, pid_t pid, struct mr_err *err)
 {
 	char **h = oci_cg_hiers();
 	size_t i;
 	int rc = 0;
-	for (i = 0; h[i] && !rc; i++) {
-		char dir[MINIRUN_MAX_PATH], *s;
-		oci_cg_dir(dir, sizeof dir, h[i], cg);
-		for (s = dir + strlen(CG_ROOT) + 1 + strlen(h[i]); s; s = strchr(s + 1, '/')) {
-			*s = 0;
-			if (*dir && mkdir(dir, 0755) < 0 && errno != EEXIST) {
-				rc = mr_err_sys(err, "cgroup: create %s", dir);
-				break;
+	for (i = 0; h[i] && rc >= 0; i++) {
+		char dir[MINIRUN_MAX_PATH + 16], *s;
+		oci_cg_dir(dir, MINIRUN_MAX_PATH, h[i], cg);
+		if (op == OCI_CG_ENTER) {
+			char n[16];
+			strcat(dir, "/cgroup.procs");
+			snprintf(n, sizeof n, "%d", (int)pid);
+			rc = cg_write_path(dir, n, strlen(n), err);
+		} else if (op == OCI_CG_REMOVE) {
+			if (rmdir(dir) < 0) {
+				rc += errno == EBUSY;
+			} else if (util_starts_with(cg, "/minirun-oci/")) {
+				oci_cg_dir(dir, sizeof dir, h[i], "/minirun-oci");
+				rmdir(dir);
 			}
-			if (!strcmp(h[i], "cpuset") && s > dir + strlen(CG_ROOT "/cpuset"))
+		} else {
+			for (s = dir + strlen(CG_ROOT) + 1 + strlen(h[i]); s; s = strchr(s + 1, '/')) {
+				*s = 0;
+				if (*dir && mkdir(dir, 0755) < 0 && errno != EEXIST) {
+					rc = mr_err_sys(err, "cgroup: create %s", dir);
+					break;
+				}
+				if (!strcmp(h[i], "cpuset") && s > dir + strlen(CG_ROOT "/cpuset"))
+					oci_cg_cpuset_fill(dir);
+				if (!*h[i] && strchr(s + 1, '/'))
+					cg_enable(dir, "+cpu\0+cpuset\0+memory\0+pids\0+io\0+hugetlb\0");
+				*s = '/';
+			}
+			if (!rc && mkdir(dir, 0755) < 0 && errno != EEXIST)
+				rc = mr_err_sys(err, "cgroup: create %s", dir);
+			if (!rc && !strcmp(h[i], "cpuset"))
 				oci_cg_cpuset_fill(dir);
-			if (!*h[i] && strchr(s + 1, '/'))
-				cg_enable(dir, "+cpu\0+cpuset\0+memory\0+pids\0+io\0+hugetlb\0");
-			*s = '/';
 		}
-		if (!rc && mkdir(dir, 0755) < 0 && errno != EEXIST)
-			rc = mr_err_sys(err, "cgroup: create %s", dir);
-		if (!rc && !strcmp(h[i], "cpuset"))
-			oci_cg_cpuset_fill(dir);
-	}
-	oci_strv_free(h);
-	return rc;
-}
-
-/* Move pid into the folder of every hierarchy. */
-static int oci_cg_enter(const char *cg, pid_t pid, struct mr_err *err)
-{
-	char **h = oci_cg_hiers();
-	size_t i;
-	int rc = 0;
-	for (i = 0; h[i] && !rc; i++) {
-		char path[MINIRUN_MAX_PATH + 16], s[16];
-		oci_cg_dir(path, sizeof path, h[i], cg);
-		strcat(path, "/cgroup.procs");
-		snprintf(s, sizeof s, "%d", (int)pid);
-		rc = cg_write_path(path, s, strlen(s), err);
 	}
 	oci_strv_free(h);
 	return rc;
@@ -399,28 +401,6 @@ static pid_t *oci_cg_pids(const char *cg, size_t *count)
 	oci_cg_dir(path, sizeof path - 16, h, cg);
 	strcat(path, "/cgroup.procs");
 	return cg_procs(path, count);
-}
-
-/* The container's folder; and minirun's own parent of default paths once
- * it is empty (a caller's parent, /default or /docker, is the caller's).
- * Returns how many folders are still busy. */
-static int oci_cg_remove(const char *cg)
-{
-	char **h = oci_cg_hiers();
-	size_t i;
-	int busy = 0;
-	for (i = 0; h[i]; i++) {
-		char dir[MINIRUN_MAX_PATH];
-		oci_cg_dir(dir, sizeof dir, h[i], cg);
-		if (rmdir(dir) < 0) {
-			busy += errno == EBUSY;
-		} else if (util_starts_with(cg, "/minirun-oci/")) {
-			oci_cg_dir(dir, sizeof dir, h[i], "/minirun-oci");
-			rmdir(dir);
-		}
-	}
-	oci_strv_free(h);
-	return busy;
 }
 
 /* "FROZEN"/"THAWED": the v1 freezer, the cgroup2 folder's cgroup.freeze
@@ -1846,7 +1826,7 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 	}
 	oci_cg_path(co->cgroups_path, id, g->systemd, cg, sizeof cg);
 	in.cg = cg;
-	if (oci_cg_create(cg, err) < 0)
+	if (oci_cg_each(cg, OCI_CG_MAKE, 0, err) < 0)
 		goto out;
 	made_cg = 1;
 	if (oci_cg_resources(cg, &co->res, co, err) < 0 || oci_ns_join(co, 1, err) < 0)
@@ -1869,7 +1849,7 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 		goto out;
 	}
 	if (((co->ns_new & CLONE_NEWUSER) && oci_id_maps((pid_t)pid, co, err) < 0) ||
-	    oci_cg_enter(cg, (pid_t)pid, err) < 0)
+	    oci_cg_each(cg, OCI_CG_ENTER, (pid_t)pid, err) < 0)
 		goto out;
 	if (oci_send(sv[0], 'g', NULL) < 0) {
 		mr_err_sys(err, "start the init");
@@ -1953,7 +1933,7 @@ out:
 			waitpid((pid_t)pid, NULL, 0);
 		}
 		if (made_cg)
-			oci_cg_remove(cg);
+			oci_cg_each(cg, OCI_CG_REMOVE, 0, NULL);
 		if (made_dir)
 			oci_dir_remove(g, id);
 	}
@@ -2236,7 +2216,7 @@ static int oci_delete_id(struct oci_g *g, const char *id, int force, struct mr_e
 	/* a process moved out of the pids hierarchy (the suite's
 	 * delete_only_create_resources) may still be in the others, a zombie
 	 * until its reaper collects it */
-	for (i = 0; i < 100 && oci_cg_remove(r.cgroup) > 0; i++)
+	for (i = 0; i < 100 && oci_cg_each(r.cgroup, OCI_CG_REMOVE, 0, NULL) > 0; i++)
 		usleep(10000);
 	oci_root_undo_id(g, id);
 	{
@@ -2359,7 +2339,7 @@ static int oci_cmd_exec(struct oci_g *g, struct oci_args *a, struct oci_rec *r, 
 	}
 	if (c.tty && a->val[1] && (cons = oci_console_connect(a->val[1], err)) < 0)
 		goto out;
-	if (oci_cg_enter(r->cgroup, getpid(), err) < 0)
+	if (oci_cg_each(r->cgroup, OCI_CG_ENTER, getpid(), err) < 0)
 		goto out;
 	/* the pid file is a host path: keep its folder at hand */
 	if (a->val[3]) {
