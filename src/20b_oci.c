@@ -650,37 +650,27 @@ static int oci_cg_resources(const char *cg, const struct ctr_oci_res *r, const s
 	if ((r->cpus && *r->cpus && oci_cg_set(cg, "cpuset.cpus", r->cpus, err) < 0) ||
 	    (r->mems && *r->mems && oci_cg_set(cg, "cpuset.mems", r->mems, err) < 0))
 		return -1;
-	for (it = mr_json_get(bio, "weightDevice") ? mr_json_get(bio, "weightDevice")->child : NULL;
-	     it; it = it->next) {
-		char dn[48];
-		oci_devnum(it, dn, sizeof dn);
-		if (oci_nz(it, "weight")) {
-			snprintf(val, sizeof val, "%s %lld", dn, oci_i(it, "weight", 0));
-			if (oci_cg_set(cg, v2 ? "io.bfq.weight" : "blkio.weight_device", val, err) < 0)
-				return -1;
-		}
-		if (!v2 && oci_nz(it, "leafWeight")) {
-			snprintf(val, sizeof val, "%s %lld", dn, oci_i(it, "leafWeight", 0));
-			if (oci_cg_set(cg, "blkio.leaf_weight_device", val, err) < 0)
-				return -1;
-		}
-	}
 	{
-		static const char thr[] = "throttleReadBpsDevice\0blkio.throttle.read_bps_device\0rbps\0"
-			"throttleWriteBpsDevice\0blkio.throttle.write_bps_device\0wbps\0"
-			"throttleReadIOPSDevice\0blkio.throttle.read_iops_device\0riops\0"
-			"throttleWriteIOPSDevice\0blkio.throttle.write_iops_device\0wiops\0";
+		/* blockIO's lists: the list and its number's key, the v1 file, the
+		 * v2 one ("": none) and its key ("": a weight, no 0 written) */
+		static const char bl[] =
+			"weightDevice\0weight\0blkio.weight_device\0io.bfq.weight\0\0"
+			"weightDevice\0leafWeight\0blkio.leaf_weight_device\0\0\0"
+			"throttleReadBpsDevice\0rate\0blkio.throttle.read_bps_device\0io.max\0rbps=\0"
+			"throttleWriteBpsDevice\0rate\0blkio.throttle.write_bps_device\0io.max\0wbps=\0"
+			"throttleReadIOPSDevice\0rate\0blkio.throttle.read_iops_device\0io.max\0riops=\0"
+			"throttleWriteIOPSDevice\0rate\0blkio.throttle.write_iops_device\0io.max\0wiops=\0";
 		const char *t;
-		for (t = thr; *t; t += strlen(t) + 1, t += strlen(t) + 1, t += strlen(t) + 1) {
-			const char *file = t + strlen(t) + 1, *key = file + strlen(file) + 1;
+		for (t = bl; *t; t = oci_strs_skip(t, 5)) {
+			const char *key = oci_strs_skip(t, 1), *file = oci_strs_skip(t, v2 ? 3 : 2);
+			const char *pre = oci_strs_skip(t, 4);
 			for (it = mr_json_get(bio, t) ? mr_json_get(bio, t)->child : NULL; it; it = it->next) {
 				char dn[48];
+				if (!*file || (!*pre && !oci_nz(it, key)))
+					continue;
 				oci_devnum(it, dn, sizeof dn);
-				if (v2)
-					snprintf(val, sizeof val, "%s %s=%lld", dn, key, oci_i(it, "rate", 0));
-				else
-					snprintf(val, sizeof val, "%s %lld", dn, oci_i(it, "rate", 0));
-				if (oci_cg_set(cg, v2 ? "io.max" : file, val, err) < 0)
+				snprintf(val, sizeof val, "%s %s%lld", dn, v2 ? pre : "", oci_i(it, key, 0));
+				if (oci_cg_set(cg, file, val, err) < 0)
 					return -1;
 			}
 		}
