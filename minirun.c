@@ -16065,44 +16065,72 @@ static pid_t *cg_pids(const char *id, pid_t init, size_t *count)
  * 6.1.187-1 and its -cross packages): 467 names. Do not edit; rerun the script. */
 #define SECCOMP_NAMES 467
 static const char seccomp_names[] =
-	"A_llseekBnewselectBsysctlAacceptG4EssDtBdd_keyCjtimexBfs_syscallBlarmBrch_prctl"
-	"Cm_fadvise64_64Esync_file_rangeAbdflushBindBpfBreakFpointCkAcachectlFflushCpget"
-	"DsetBhdirCmodCownF32CrootBlock_adjtimeN64GgetresM_time64JtimeN64Gnanosleep"
-	"P_time64GsettimeN64DneF3DseF_rangeBonnectCpy_file_rangeBreatFe_module"
-	"Adelete_moduleBupD2D3Aepoll_createM1HtlJ_oldGpwaitL2GwaitK_oldBventfdH2BxecveGat"
-	"CitE_groupAfaccessatJ2Cdvise64J_64CllocateCnotify_initJmarkBchdirDmodGatDownG32"
-	"GatCntlF64BdatasyncBgetxattrBinit_moduleBlistxattrCockBorkBremovexattrBsconfig"
-	"CetxattrCmountCopenCpickCtatF64Fat64FfsH64CyncBtimeCruncateJ64ButexF_time64"
-	"GwaitvDimesatAget_kernel_symsEmempolicyErobust_listEthread_areaFlsDcpuEwdDdents"
-	"I64DegidH32EuidH32DgidG32EroupsJ32DitimerDpeernameEgidFrpEidEmsgEpidEriority"
-	"DrandomEesgidJ32GuidJ32ElimitEusageDsidEocknameHoptDtidFmeofdayDuidG32DxattrBtty"
-	"AidleBnit_moduleCotify_add_watchIinitM1Irm_watchBo_cancelDdestroyDgetevents"
-	"DpgeteventsN_time64DsetupEubmitDuring_enterJregisterJsetupCctlCpermDlDrio_get"
-	"HsetBpcAkcmpBexec_file_loadGloadCyctlBillAlandlock_add_ruleJcreate_ruleset"
-	"Jrestrict_selfBchownG32BgetxattrBinkEatCstenExattrBlistxattrBockCokup_dcookie"
-	"BremovexattrBseekDtxattrCtatF64AmadviseBbindBembarrierDfd_createGsecret"
-	"Bigrate_pagesCncoreBkdirFatCnodFatBlockF2FallBmapE2Bodify_ldtCuntF_setattr"
-	"Cve_mountFpagesBprotectCxBq_getsetattrDnotifyDopenDtimedreceiveP_time64Isend"
-	"M_time64DunlinkBremapBsgctlDgetDrcvDsndCyncBunlockHallDmapAname_to_handle_at"
-	"CnosleepBewfstatatBfsservctlBiceAoldfstatDlstatDoldunameDstatDunameBpen"
-	"E_by_handle_atFtreeEatG2ApauseBciconfig_iobaseKreadKwriteBerf_event_open"
-	"DsonalityBidfd_getfdGopenGsend_signalCpeE2Cvot_rootBkey_allocFfreeFmprotectBoll"
-	"BpollF_time64BrctlCead64FvG2Climit64Cocess_madviseJreleaseIvm_readvLwritevDfEil"
-	"Bselect6I_time64BtraceButpmsgBwrite64GvH2Aquery_moduleCotactlI_fdAreadEaheadEdir"
-	"ElinkIatEvCbootCcvEfromEmmsgI_time64FsgCmap_file_pagesDovexattrCnameGatI2"
-	"Cquest_keyCstart_syscallBmdirBseqBt_sigactionGpendingHrocmaskGqueueinfoGreturn"
-	"GsuspendGtimedwaitP_time64DtgsigqueueinfoAsched_get_priority_maxUinJaffinityKttr"
-	"JparamJschedulerGrr_get_intervalV_time64GsetaffinityKttrJparamJschedulerGyield"
-	"BeccompDurityClectCmctlDgetDopDtimedopK_time64CndEfileI64EmmsgFsgEtoCt_mempolicy"
-	"N_home_nodeErobust_listEthread_areaFid_addressFlsDdomainnameDfsgidI32FuidI32Dgid"
-	"G32EroupsJ32DhostnameDitimerDnsDpgidEriorityDregidI32FsgidJ32GuidJ32FuidI32"
-	"ElimitDsidEockoptDtimeofdayDuidG32DxattrBgetmaskBhmatDctlDdtDgetCutdownBigaction"
-	"EltstackDnalGfdI4DpendingErocmaskDreturnDsuspendBocketGcallGpairBpliceBsetmask"
-	"BtatE64EfsG64ExCimeCtyBwapoffFnBymlinkHatCncE_file_rangeP2EfsCscallDfsDinfoDlog"
-	"DmipsAteeBgkillBimeEr_createGdeleteGgetoverrunJtimeN64GsettimeN64FfdH_create"
-	"IgettimeP64IsettimeP64EsBkillBruncateI64BuxcallAugetrlimitBlimitBmaskCountG2"
-	"BnameClinkGatCshareBselibDrfaultfdCr26D32CtatBtimeFnsatJ_time64FsAvforkBhangup"
-	"Bm86EoldCspliceBserverAwait4EidEpidBriteFv";
+	"A_\222\214ekB\343w\214\211\217B\276s\237A\305\254ptG4E\346DtBd\332\376yCj\205xB"
+	"\270\365s\306Bl\366mBr\244_pr\237Cm_f\220\351\202_\202E\276\273\331\363Abdfl\317"
+	"hB\212dBpfB\206akF\275\212tCkAca\356\237Ffl\317hCp\215D\233Bh\327C\236dCo\352F"
+	"\213C\242\312B\340\364j\205N\202G\215\206sM\231J\205N\202G\230\274s\211epP\231G"
+	"\233\205N\202D\343F3D\214F_\363B\311\343\217Cp\261\326\363B\206\200Fe\362A\333l"
+	"\203e\362B\260D2D3Ae\275\222\361M1HtlJ_\313Gp\330L2G\330K_\313Bv\301\241H2Bx\370"
+	"\277G\200C\207E_g\242\260Af\305\254\346\200J2Cd\351\202J_\202C\222\225\250C\274"
+	"\204\372\323J\232rkB\244\327D\236dG\200Do\352G\213G\200CntlF\202Bd\200a\276\273B"
+	"\215\234B\323\362B\354\234C\251BorkB\206\236\277\234Bsc\311\255gC\203\234C\236"
+	"\360C\344CpickC\350F\202F\200\202F\270H\202Cy\273B\205Cr\246c\250J\202Bu\347xF"
+	"\231G\330vD\374s\200A\215_k\235\343l\365msE\201m\275\224cyE\242bu\223_\354Eth"
+	"\320_\367aFlsDcpuEwdDd\301sI\202De\271H\213E\265H\213D\271G\213E\242\260sJ\213Di"
+	"\205rDpe\235\252E\271FrpE\210E\342Ep\210E\345\257yD\314\334mEe\243\210J\213G\265"
+	"J\213E\324E\317a\256Ds\210E\251\252HoptD\204dF\201o\241ayD\265G\213D\234BttyA"
+	"\210\211Bn\207\362Co\204\372\220\332w\200\244I\323M1Irm_w\200\244Bo\302\240\254l"
+	"D\333s\216oyD\215\335\301sDp\215\335\301sN\231D\233\260Eub\272Dur\212g_\301\235J"
+	"\206gi\223\235J\233\260C\237Cp\235mDlD\345\303H\233BpcAkcmpBex\370\331\377\220G"
+	"\377\220Cy\237B\375Al\240d\340\364\332r\247Jc\321_r\247\233J\206s\216i\217_\214l"
+	"fB\244o\352G\213B\215\234B\322E\200C\223\221E\234B\354\234B\251Cok\260_dcookieB"
+	"\206\236\277\234B\214ekDt\234C\350F\202Am\220\351Bb\212dBemb\366ri\235D\241\361G"
+	"\214cr\203B\307r\250_\264\256sC\273o\206Bk\327F\200C\274dF\200B\340F2F\253B\355E"
+	"2Bo\267\372\263tC\360F_\233\226C\277\304\360F\264\256sBp\242\347\217CxBq\303\233"
+	"\226D\274\204fyD\344D\205d\206\254i\277P\231I\214ndM\231D\246\341B\206\355B\243"
+	"\237D\215DrcvDsndCy\273B\246\340H\253D\355A\252_to_\373d\266\200C\274s\211epBewf"
+	"\353\200B\270\214rv\237Bi\254A\313f\353Dl\353D\313u\252D\353Du\252B\245E_b\261"
+	"\373d\266\200Ft\206eE\200G2A\264u\214Bcic\311\255g_\310ba\214K\320Kw\257eB\235f_"
+	"\335\301_\344Dso\230l\207yB\210\241\303\241G\344G\214n\332s\307\230lCpeE2Cv\312_"
+	"\242\312B\376\261\253\225Ff\206eFmp\242\347\217Bo\222B\275\222F\231Br\237Ce\220"
+	"\202FvG2C\324\202C\225e\346_m\220\351J\206\211a\214Ivm_\320vLw\257\335DfEilB\214"
+	"\211\2176I\231B\216a\254Butp\342Bw\257e\202GvH2Aqu\235\261\236\262C\312a\237I_"
+	"\241A\320Eahe\220E\327E\341I\200EvCbo\312CcvEf\242mEm\342I\231F\243C\355\331\264"
+	"\256sDo\277\234C\252G\200I2Cq\316\223_\376yC\223\366t\365s\306Bm\327B\214qBt_s"
+	"\307\305\204\311G\357\212gHr\225\325Gq\316\316\212\336Gr\203urnGs\317\357G\205d"
+	"\330P\231Dtgs\307q\316\316\212\336As\356d\303_p\345\257\261\232xU\212Ja\371\323y"
+	"Kt\216J\264ramJs\356\262rGrr\303_\212t\235valV\231G\233a\371\323yKt\216J\264ramJ"
+	"s\356\262rGyie\263B\370compDu\257yC\211\217Cm\237D\215DopD\205\334pK\231CndE\255"
+	"\211I\202Em\342F\243EtoCt_\201m\275\224cyN_ho\201_\274\333E\242bu\223_\354Eth"
+	"\320_\367aF\210\364d\206\346FlsD\334\232\212\252Df\243\210I\213F\265I\213D\271G"
+	"\213E\242\260sJ\213Dho\223\252Di\205rDnsDp\271E\345\257yD\206\271I\213F\243\210J"
+	"\213G\265J\213F\265I\213E\324Ds\210E\251optD\205o\241ayD\265G\213D\234B\215\325B"
+	"hm\200D\237DdtD\215Cut\334\352B\307\305\204\311Elt\223\305kD\230lG\241I4D\357"
+	"\212gEr\225\325Dr\203urnDs\317\357B\251\203G\306G\264irBp\224\254B\233\325B\350E"
+	"\202E\270G\202ExC\374CtyB\300\275\371FnBym\341H\200C\273E\331\363P2E\270Cs\306D"
+	"\270D\212\336D\377gDmipsA\347eBgk\375B\374Er\361G\333l\203eG\215ov\235r\246J\205"
+	"N\202G\233\205N\202F\241H\361I\215\205P\202I\233\205P\202EsBk\375Br\246c\250I"
+	"\202Bux\306Au\215r\324B\324B\325Co\360G2B\252C\341G\200Csh\367B\214\224bDrfault"
+	"\241Cr26D\213C\350B\205Fns\200J\231FsAv\336rkB\373g\260Bm86E\313Csp\224\254B\214"
+	"rv\235A\3304E\210Ep\210B\257eFv";
+static const unsigned char seccomp_pairs[128][2] = {
+	{97,116}, {109,101}, {54,52}, {101,116}, {116,105}, {132,129}, {114,101}, {105,116},
+	{105,100}, {108,101}, {105,110}, {51,50}, {115,101}, {103,131}, {116,114}, {99,116},
+	{97,100}, {101,110}, {108,108}, {115,116}, {108,105}, {111,99}, {128,142}, {95,133},
+	{110,97}, {151,130}, {109,97}, {115,131}, {120,150}, {101,114}, {109,111}, {143,108},
+	{97,110}, {102,100}, {114,111}, {115,103}, {99,104}, {112,145}, {117,110}, {117,137},
+	{128,101}, {149,107}, {152,129}, {97,146}, {99,101}, {102,105}, {103,101}, {114,135},
+	{117,112}, {121,95}, {100,167}, {108,100}, {112,97}, {117,136}, {137,95}, {100,105},
+	{102,115}, {103,136}, {109,135}, {110,99}, {110,111}, {112,111}, {115,121}, {118,101},
+	{119,97}, {145,116}, {95,99}, {95,141}, {95,158}, {97,99}, {99,171}, {105,103},
+	{105,111}, {111,110}, {111,116}, {111,179}, {114,160}, {115,107}, {117,101}, {117,115},
+	{134,144}, {134,168}, {138,107}, {138,135}, {148,186}, {154,205}, {173,182}, {183,114},
+	{192,135}, {95,214}, {100,95}, {100,101}, {100,111}, {101,118}, {102,111}, {105,140},
+	{108,169}, {108,210}, {109,163}, {110,101}, {111,165}, {114,200}, {115,115}, {116,101},
+	{116,128}, {118,223}, {119,110}, {147,128}, {148,147}, {154,112}, {164,101}, {165,100},
+	{166,116}, {194,209}, {196,178}, {204,174}, {95,144}, {95,190}, {97,114}, {97,134},
+	{101,99}, {102,102}, {102,177}, {104,160}, {105,129}, {105,146}, {107,101}, {108,111},
+};
 #if SECCOMP_HAS_X86_64
 static const unsigned char seccomp_nr_x86_64[527] = {   /* base 0 */
 	255,255,115,90,1,178,194,40,124,159,110,149,240,244,255,255,
@@ -16373,6 +16401,19 @@ static int seccomp_arch_find(const char *s)
 	return -1;
 }
 
+/* Byte c of the blob at cur[k]: itself, or (from 0x80) the pair of bytes
+ * it stands for (gen-syscalls.py). Returns the next k. */
+static unsigned seccomp_name_put(unsigned char c, char *cur, unsigned k)
+{
+	if (c < 0x80) {
+		if (k < 31)
+			cur[k++] = (char)c;
+		return k;
+	}
+	k = seccomp_name_put(seccomp_pairs[c - 0x80][0], cur, k);
+	return seccomp_name_put(seccomp_pairs[c - 0x80][1], cur, k);
+}
+
 /* The next name of the front-coded blob into cur (room for 32): 0 at its
  * end. *p starts at seccomp_names. */
 static int seccomp_name_next(const char **p, char *cur)
@@ -16382,8 +16423,7 @@ static int seccomp_name_next(const char **p, char *cur)
 		return 0;
 	k = (unsigned)(*(*p)++ - 'A');
 	for (; **p && (**p < 'A' || **p > 'Z'); (*p)++)
-		if (k < 31)
-			cur[k++] = **p;
+		k = seccomp_name_put((unsigned char)**p, cur, k);
 	cur[k] = 0;
 	return 1;
 }

@@ -10,7 +10,10 @@ Each arch's header is run through the preprocessor (gcc -E -dM) and every
 __NR_name (and arm's private __ARM_NR_name) is evaluated to its number. The
 output is one sorted blob of names shared by every arch, front-coded (each
 name is a capital letter, 'A' + the length it shares with the name before,
-then the rest of it), and per arch its numbers in the blob's order, 9 bits
+then the rest of it) and then byte-pair coded (a byte from 0x80 stands for
+the two bytes of seccomp_pairs[byte - 0x80], each maybe such a byte again;
+pairs never hold a capital, so the names' starts stay plain; a third
+smaller), and per arch its numbers in the blob's order, 9 bits
 each (packed little-endian: number i is bits 9i to 9i+8 of the byte array;
 the arrays are about half the size of uint16_t ones): the number minus the
 arch's base (MIPS o32 counts from 4000), 0x1ff where the arch lacks the
@@ -72,6 +75,35 @@ def numbers(inc, header, defs):
     return table
 
 
+def byte_pairs(data):
+    """Replace the most frequent pair of bytes (no capital in it) by a new
+    byte from 0x80, while a pair saves bytes (3 uses or more)."""
+    pairs = []
+    capital = lambda b: 65 <= b <= 90
+    while len(pairs) < 128:
+        count = {}
+        for a, b in zip(data, data[1:]):
+            if not capital(a) and not capital(b):
+                count[(a, b)] = count.get((a, b), 0) + 1
+        if not count:
+            break
+        best = max(count.items(), key=lambda x: (x[1], -x[0][0], -x[0][1]))
+        if best[1] < 3:
+            break
+        pair, tok = best[0], 0x80 + len(pairs)
+        pairs.append(pair)
+        out, i = [], 0
+        while i < len(data):
+            if i + 1 < len(data) and (data[i], data[i + 1]) == pair:
+                out.append(tok)
+                i += 2
+            else:
+                out.append(data[i])
+                i += 1
+        data = out
+    return data, pairs
+
+
 def main():
     tables = [(a, numbers(inc, h, d)) for a, inc, h, d in ARCHES]
     names = sorted(set().union(*[t for _, t in tables]))
@@ -81,18 +113,26 @@ def main():
                                 capture_output=True, text=True).stdout or '?', len(names)),
              '#define SECCOMP_NAMES %d' % len(names),
              'static const char seccomp_names[] =']
-    row, prev = '', ''
+    blob, prev = '', ''
     for n in names:
         k = 0
         while k < min(len(prev), len(n), 25) and prev[k] == n[k]:
             k += 1
-        piece = chr(ord('A') + k) + n[k:]
+        blob += chr(ord('A') + k) + n[k:]
         prev = n
+    data, pairs = byte_pairs(list(blob.encode()))
+    row = ''
+    for b in data:
+        piece = chr(b) if b < 0x80 else '\\%03o' % b
         if len(row) + len(piece) > 80:
             lines.append('\t"%s"' % row)
             row = ''
         row += piece
     lines.append('\t"%s";' % row)
+    lines.append('static const unsigned char seccomp_pairs[%d][2] = {' % len(pairs))
+    for i in range(0, len(pairs), 8):
+        lines.append('\t' + ' '.join('{%d,%d},' % p for p in pairs[i:i + 8]))
+    lines.append('};')
     guards = {'x86_64': 'SECCOMP_HAS_X86_64', 'x86': 'SECCOMP_HAS_X86',
               'aarch64': 'SECCOMP_HAS_AARCH64', 'arm': 'SECCOMP_HAS_ARM', 'mips': 'SECCOMP_HAS_MIPS'}
     for arch, t in tables:
