@@ -449,6 +449,13 @@ enum { SECCOMP_OP_NE, SECCOMP_OP_LT, SECCOMP_OP_LE, SECCOMP_OP_EQ, SECCOMP_OP_GE
        SECCOMP_OP_GT, SECCOMP_OP_MASKED_EQ };
 static const char seccomp_op_names[] = "NE\0LT\0LE\0EQ\0GE\0GT\0MASKED_EQ\0";
 
+/* The first element of the array at key. */
+static const struct mr_json *seccomp_first(const struct mr_json *o, const char *key)
+{
+	const struct mr_json *v = mr_json_get(o, key);
+	return v ? v->child : NULL;
+}
+
 static int seccomp_u64(const struct mr_json *v, uint64_t *out)
 {
 	char *end;
@@ -506,7 +513,7 @@ static int seccomp_filter_holds(const struct mr_json *f, int arch, uint64_t caps
 {
 	const struct mr_json *it;
 	int any = 0, all = 1, n;
-	for (it = mr_json_get(f, "caps") ? mr_json_get(f, "caps")->child : NULL; it; it = it->next) {
+	for (it = seccomp_first(f, "caps"); it; it = it->next) {
 		n = it->type == MR_JSON_STRING ? isolate_cap_parse(it->str) : -1;
 		n = n >= 0 && n < 64 && ((caps >> n) & 1);
 		any |= n;
@@ -546,7 +553,7 @@ static int seccomp_rule_parse(const struct mr_json *s, int has_log, struct secco
 			   &r->ret, err) < 0)
 		return -1;
 	r->nargs = 0;
-	for (a = mr_json_get(s, "args") ? mr_json_get(s, "args")->child : NULL; a; a = a->next) {
+	for (a = seccomp_first(s, "args"); a; a = a->next) {
 		struct seccomp_cond *c = &r->arg[r->nargs];
 		uint64_t idx;
 		int o;
@@ -812,8 +819,7 @@ static int seccomp_arches_of(const struct mr_json *prof, int native, unsigned *o
 			goto unknown;
 		if (x != native)
 			continue;
-		for (it = mr_json_get(m, "subArchitectures") ? mr_json_get(m, "subArchitectures")->child :
-		     NULL; it; it = it->next) {
+		for (it = seccomp_first(m, "subArchitectures"); it; it = it->next) {
 			if ((x = seccomp_arch_find(mr_json_str(it))) < 0)
 				goto unknown;
 			*out |= 1u << x;
@@ -849,7 +855,7 @@ static int seccomp_compile(const struct mr_json *prof, int native, uint64_t caps
 			   mr_json_get(prof, "defaultErrnoRet"), has_log, &dflt, err) < 0 ||
 	    seccomp_arches_of(prof, native, &arches, err) < 0)
 		return -1;
-	for (it = mr_json_get(prof, "flags") ? mr_json_get(prof, "flags")->child : NULL; it; it = it->next) {
+	for (it = seccomp_first(prof, "flags"); it; it = it->next) {
 		const char *s = mr_json_str(it);
 		f = s && !strncmp(s, "SECCOMP_FILTER_FLAG_", 20) ? seccomp_word(flag_names, s + 20) : -1;
 		if (f < 0)
@@ -857,7 +863,7 @@ static int seccomp_compile(const struct mr_json *prof, int native, uint64_t caps
 		out->flags |= 1u << f;    /* TSYNC 1, LOG 2, SPEC_ALLOW 4 */
 	}
 	for (it = sc && sc->type == MR_JSON_ARRAY ? sc->child : NULL; it; it = it->next, nrules++)
-		for (n = mr_json_get(it, "names") ? mr_json_get(it, "names")->child : NULL; n; n = n->next)
+		for (n = seccomp_first(it, "names"); n; n = n->next)
 			nnames++;
 	rules = util_xmalloc((nrules ? nrules : 1) * sizeof *rules);
 	e = util_xmalloc((nrules + nnames + 1) * sizeof *e);

@@ -96,6 +96,20 @@ static const char *oci_s(const struct mr_json *o, const char *key)
 	return mr_json_str(mr_json_get(o, key));
 }
 
+/* A string, or dflt when it is not there. */
+static const char *oci_sd(const struct mr_json *o, const char *key, const char *dflt)
+{
+	const char *s = oci_s(o, key);
+	return s ? s : dflt;
+}
+
+/* The first element of the array (or member of the object) at key. */
+static const struct mr_json *oci_first(const struct mr_json *o, const char *key)
+{
+	const struct mr_json *v = mr_json_get(o, key);
+	return v ? v->child : NULL;
+}
+
 static int oci_has(const struct mr_json *o, const char *key)
 {
 	const struct mr_json *v = mr_json_get(o, key);
@@ -184,11 +198,10 @@ static int oci_cfg_check(const struct mr_json *root, struct mr_err *err)
 				  v ? v : "");
 	if (oci_cap_known(mr_json_get(proc, "capabilities"), err) < 0)
 		return -1;
-	for (it = mr_json_get(proc, "rlimits") ? mr_json_get(proc, "rlimits")->child : NULL; it;
-	     it = it->next)
+	for (it = oci_first(proc, "rlimits"); it; it = it->next)
 		if (oci_rlimit_type(oci_s(it, "type")) < 0)
 			return mr_err_set(err, MR_EINVAL_INPUT, "config.json: unknown rlimit type \"%s\"",
-					  oci_s(it, "type") ? oci_s(it, "type") : "");
+					  oci_sd(it, "type", ""));
 	return 0;
 }
 
@@ -403,33 +416,38 @@ static pid_t *oci_cg_pids(const char *cg, size_t *count)
 	return cg_procs(path, count);
 }
 
-/* "FROZEN"/"THAWED": the v1 freezer, the cgroup2 folder's cgroup.freeze
- * (v2, and the hybrid's unified one when there is no v1 freezer). */
+/* The container's freezer file: v1's freezer hierarchy (returns 1) where
+ * it is mounted, else its cgroup2 folder's (v2, or the hybrid's unified
+ * one). */
+static int oci_cg_freezer(const char *cg, const char *v1file, const char *v2file, char *path)
+{
+	int v1 = cg_version() == 1 && cg_is_mounted("freezer");
+	oci_cg_dir(path, MINIRUN_MAX_PATH - 16, v1 ? "freezer" : cg_version() == 2 ? "" : "unified", cg);
+	strcat(path, v1 ? v1file : v2file);
+	return v1;
+}
+
+/* "FROZEN"/"THAWED" (v1, then waiting for FROZEN), or cgroup.freeze. */
 static int oci_cg_freeze(const char *cg, int freeze, struct mr_err *err)
 {
 	char path[MINIRUN_MAX_PATH];
 	int i;
-	if (cg_version() == 1 && cg_is_mounted("freezer")) {
-		if (oci_cg_set(cg, "freezer.state", freeze ? "FROZEN" : "THAWED", err) < 0)
+	if (!oci_cg_freezer(cg, "/freezer.state", "/cgroup.freeze", path))
+		return cg_write_path(path, freeze ? "1" : "0", 1, err);
+	if (cg_write_path(path, freeze ? "FROZEN" : "THAWED", 6, err) < 0)
+		return -1;
+	for (i = 0; i < 1000 && freeze; i++) {
+		struct mr_buf b = { 0 };
+		if (mr_read_file(AT_FDCWD, path, &b, 64, err) < 0)
 			return -1;
-		for (i = 0; i < 1000 && freeze; i++) {
-			struct mr_buf b = { 0 };
-			oci_cg_dir(path, sizeof path - 16, "freezer", cg);
-			strcat(path, "/freezer.state");
-			if (mr_read_file(AT_FDCWD, path, &b, 64, err) < 0)
-				return -1;
-			if (b.data && !strncmp(b.data, "FROZEN", 6)) {
-				mr_buf_free(&b);
-				return 0;
-			}
+		if (b.data && !strncmp(b.data, "FROZEN", 6)) {
 			mr_buf_free(&b);
-			usleep(1000);
+			return 0;
 		}
-		return 0;
+		mr_buf_free(&b);
+		usleep(1000);
 	}
-	oci_cg_dir(path, sizeof path - 16, cg_version() == 2 ? "" : "unified", cg);
-	strcat(path, "/cgroup.freeze");
-	return cg_write_path(path, freeze ? "1" : "0", 1, err);
+	return 0;
 }
 
 static int oci_cg_frozen(const char *cg)
@@ -437,9 +455,7 @@ static int oci_cg_frozen(const char *cg)
 	char path[MINIRUN_MAX_PATH];
 	struct mr_buf b = { 0 };
 	struct mr_err ignored;
-	int v1 = cg_version() == 1 && cg_is_mounted("freezer"), rc;
-	oci_cg_dir(path, sizeof path - 16, v1 ? "freezer" : cg_version() == 2 ? "" : "unified", cg);
-	strcat(path, v1 ? "/freezer.state" : "/cgroup.events");
+	int v1 = oci_cg_freezer(cg, "/freezer.state", "/cgroup.events", path), rc;
 	if (mr_read_file(AT_FDCWD, path, &b, 4096, &ignored) < 0 || !b.data) {
 		mr_buf_free(&b);
 		return 0;
@@ -664,7 +680,7 @@ static int oci_cg_resources(const char *cg, const struct ctr_oci_res *r, const s
 		for (t = bl; *t; t = oci_strs_skip(t, 5)) {
 			const char *key = oci_strs_skip(t, 1), *file = oci_strs_skip(t, v2 ? 3 : 2);
 			const char *pre = oci_strs_skip(t, 4);
-			for (it = mr_json_get(bio, t) ? mr_json_get(bio, t)->child : NULL; it; it = it->next) {
+			for (it = oci_first(bio, t); it; it = it->next) {
 				char dn[48];
 				if (!*file || (!*pre && !oci_nz(it, key)))
 					continue;
@@ -677,14 +693,13 @@ static int oci_cg_resources(const char *cg, const struct ctr_oci_res *r, const s
 	}
 	for (it = r->hugepages ? r->hugepages->child : NULL; it; it = it->next) {
 		char file[64];
-		snprintf(file, sizeof file, "hugetlb.%s.%s", oci_s(it, "pageSize") ? oci_s(it, "pageSize") :
-			 "", v2 ? "max" : "limit_in_bytes");
+		snprintf(file, sizeof file, "hugetlb.%s.%s", oci_sd(it, "pageSize", ""),
+			 v2 ? "max" : "limit_in_bytes");
 		if (oci_cg_setn(cg, file, oci_i(it, "limit", 0), err) < 0)
 			return -1;
 	}
 	for (it = r->priorities ? r->priorities->child : NULL; it && !v2; it = it->next) {
-		snprintf(val, sizeof val, "%s %lld", oci_s(it, "name") ? oci_s(it, "name") : "",
-			 oci_i(it, "priority", 0));
+		snprintf(val, sizeof val, "%s %lld", oci_sd(it, "name", ""), oci_i(it, "priority", 0));
 		if (oci_cg_set(cg, "net_prio.ifpriomap", val, err) < 0)
 			return -1;
 	}
@@ -1301,7 +1316,7 @@ static int spec_oci_process(struct ctr *c, const struct mr_json *proc, struct mr
 	OCI_EACH(it, mr_json_get(proc, "env"), MR_JSON_ARRAY)
 		if (it->type == MR_JSON_STRING)
 			ctr_list_add(&c->env, it->str);
-	c->workdir = oci_s(proc, "cwd") ? oci_s(proc, "cwd") : "";
+	c->workdir = oci_sd(proc, "cwd", "");
 	c->tty = (unsigned char)oci_b(proc, "terminal");
 	c->no_new_privs = (unsigned char)oci_b(proc, "noNewPrivileges");
 	o->cons_w = (unsigned)oci_i(cs, "width", 0);
@@ -1324,7 +1339,7 @@ static int spec_oci_process(struct ctr *c, const struct mr_json *proc, struct mr
 	o->rlimits = oci_own_array(c, arr, sizeof *o->rlimits);
 	OCI_EACH(it, arr, MR_JSON_ARRAY) {
 		struct ctr_oci_rlimit *rl = &o->rlimits[o->nrlimits++];
-		rl->name = oci_s(it, "type") ? oci_s(it, "type") : "";
+		rl->name = oci_sd(it, "type", "");
 		if ((rl->res = oci_rlimit_type(rl->name)) < 0)
 			return mr_err_set(err, MR_EINVAL_INPUT, "config.json: unknown rlimit type \"%s\"",
 					  rl->name);
@@ -1391,7 +1406,7 @@ static int spec_oci_linux(struct ctr *c, const struct mr_json *lnx, struct mr_er
 		int f = oci_ns_flag(oci_s(it, "type"));
 		if (!f)
 			return mr_err_set(err, MR_EINVAL_INPUT, "namespace type %s: unknown",
-					  oci_s(it, "type") ? oci_s(it, "type") : "(none)");
+					  oci_sd(it, "type", "(none)"));
 		o->ns_any |= f;
 		if ((s = oci_s(it, "path")) && *s) {
 			o->ns_join[o->nns_join].flag = f;
@@ -1455,7 +1470,7 @@ static int spec_oci_fill(struct ctr *c, struct mr_err *err)
 	    spec_oci_mounts(c, mr_json_get(root, "mounts"), err) < 0 ||
 	    spec_oci_linux(c, mr_json_get(root, "linux"), err) < 0)
 		return -1;
-	c->hostname = oci_s(root, "hostname") ? oci_s(root, "hostname") : "";
+	c->hostname = oci_sd(root, "hostname", "");
 	c->readonly = (unsigned char)oci_b(mr_json_get(root, "root"), "readonly");
 	c->oci->domainname = oci_s(root, "domainname");
 	c->oci->hooks = mr_json_get(root, "hooks");
