@@ -279,4 +279,9 @@ static void test_oci(void)
 		CHECK(!res.given && !res.set);
 	}
 	t_oci_devices();
+	{
+		/* `spec`: the text the binary writes is oci_default_spec */
+		char text[OCI_DEFAULT_SPEC_LEN + 1];
+		CHECK(oci_spec_text(text, &err) == 0 && !strcmp(text, oci_default_spec));
+	}
 }
