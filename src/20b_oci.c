@@ -908,20 +908,21 @@ static int oci_ns_join(const struct ctr_oci *o, int pid_only, struct mr_err *err
 	return 0;
 }
 
-/* The mount options that are flags (clear: the flag goes); `features`
- * lists them too. */
-static const struct { char name[14]; unsigned char clear; unsigned flag; } oci_mount_flags[] = {
-	{ "ro", 0, MS_RDONLY }, { "rw", 1, MS_RDONLY }, { "nosuid", 0, MS_NOSUID },
-	{ "suid", 1, MS_NOSUID }, { "nodev", 0, MS_NODEV }, { "dev", 1, MS_NODEV },
-	{ "noexec", 0, MS_NOEXEC }, { "exec", 1, MS_NOEXEC }, { "sync", 0, MS_SYNCHRONOUS },
-	{ "async", 1, MS_SYNCHRONOUS }, { "remount", 0, MS_REMOUNT },
-	{ "mand", 0, MS_MANDLOCK }, { "nomand", 1, MS_MANDLOCK }, { "dirsync", 0, MS_DIRSYNC },
-	{ "noatime", 0, MS_NOATIME }, { "atime", 1, MS_NOATIME },
-	{ "nodiratime", 0, MS_NODIRATIME }, { "diratime", 1, MS_NODIRATIME },
-	{ "bind", 0, MS_BIND }, { "rbind", 0, MS_BIND | MS_REC },
-	{ "relatime", 0, MS_RELATIME }, { "norelatime", 1, MS_RELATIME },
-	{ "strictatime", 0, MS_STRICTATIME }, { "nostrictatime", 1, MS_STRICTATIME },
-	{ "defaults", 0, 0 },
+/* The mount options `features` lists: those that are flags, then the
+ * propagation ones; oci_mount_bits has each flag's bits (OCI_MNT_CLEAR:
+ * the option takes them away). */
+static const char oci_mount_names[] = "ro\0rw\0nosuid\0suid\0nodev\0dev\0noexec\0exec\0sync\0"
+	"async\0remount\0mand\0nomand\0dirsync\0noatime\0atime\0nodiratime\0diratime\0bind\0"
+	"rbind\0relatime\0norelatime\0strictatime\0nostrictatime\0defaults\0"
+	"private\0rprivate\0shared\0rshared\0slave\0rslave\0unbindable\0runbindable\0";
+#define OCI_MNT_CLEAR 0x80000000u
+static const unsigned oci_mount_bits[] = {
+	MS_RDONLY, MS_RDONLY | OCI_MNT_CLEAR, MS_NOSUID, MS_NOSUID | OCI_MNT_CLEAR,
+	MS_NODEV, MS_NODEV | OCI_MNT_CLEAR, MS_NOEXEC, MS_NOEXEC | OCI_MNT_CLEAR,
+	MS_SYNCHRONOUS, MS_SYNCHRONOUS | OCI_MNT_CLEAR, MS_REMOUNT, MS_MANDLOCK,
+	MS_MANDLOCK | OCI_MNT_CLEAR, MS_DIRSYNC, MS_NOATIME, MS_NOATIME | OCI_MNT_CLEAR,
+	MS_NODIRATIME, MS_NODIRATIME | OCI_MNT_CLEAR, MS_BIND, MS_BIND | MS_REC,
+	MS_RELATIME, MS_RELATIME | OCI_MNT_CLEAR, MS_STRICTATIME, MS_STRICTATIME | OCI_MNT_CLEAR, 0,
 };
 
 /* Mount options: flags, propagation, data for the filesystem. */
@@ -931,19 +932,22 @@ static void oci_mount_opts(const struct mr_json *opts, unsigned long *flags, uns
 	const struct mr_json *o;
 	*flags = *prop = *clear = 0;
 	for (o = opts && opts->type == MR_JSON_ARRAY ? opts->child : NULL; o; o = o->next) {
-		size_t i;
+		size_t i = 0;
+		const char *n;
 		int found = 0;
 		struct mount_spec ms;
 		if (o->type != MR_JSON_STRING)
 			continue;
-		for (i = 0; i < sizeof oci_mount_flags / sizeof oci_mount_flags[0] && !found; i++)
-			if (!strcmp(o->str, oci_mount_flags[i].name)) {
+		for (n = oci_mount_names; i < sizeof oci_mount_bits / sizeof oci_mount_bits[0] && !found;
+		     n += strlen(n) + 1, i++)
+			if (!strcmp(o->str, n)) {
+				unsigned bits = oci_mount_bits[i] & ~OCI_MNT_CLEAR;
 				found = 1;
-				if (oci_mount_flags[i].clear) {
-					*flags &= ~(unsigned long)oci_mount_flags[i].flag;
-					*clear |= oci_mount_flags[i].flag;
+				if (oci_mount_bits[i] & OCI_MNT_CLEAR) {
+					*flags &= ~(unsigned long)bits;
+					*clear |= bits;
 				} else {
-					*flags |= oci_mount_flags[i].flag;
+					*flags |= bits;
 				}
 			}
 		if (!found && (!strcmp(o->str, "unbindable") || !strcmp(o->str, "runbindable"))) {
@@ -2662,10 +2666,7 @@ static int oci_cmd_features(struct oci_g *g, struct oci_args *a, struct oci_rec 
 	mr_jw_obj(&w);
 	mr_jw_key(&w, "mountOptions");
 	mr_jw_arr(&w);
-	for (k = 0; k < sizeof oci_mount_flags / sizeof oci_mount_flags[0]; k++)
-		mr_jw_str(&w, oci_mount_flags[k].name);
-	for (s = "private\0rprivate\0shared\0rshared\0slave\0rslave\0unbindable\0runbindable\0"; *s;
-	     s += strlen(s) + 1)
+	for (s = oci_mount_names; *s; s += strlen(s) + 1)
 		mr_jw_str(&w, s);
 	mr_jw_arr_end(&w);
 	mr_jw_obj_end(&w);
