@@ -23571,15 +23571,14 @@ static void oci_devnum(const struct mr_json *d, char *out, size_t size)
 static struct dev_rule *oci_dev_rules(const struct mr_json *devs, const struct ctr_oci *o, size_t *n,
 				      struct mr_err *err)
 {
-	static const char always[] = "c 1:3 rwm\0c 1:5 rwm\0c 1:7 rwm\0c 1:8 rwm\0c 1:9 rwm\0"
-		"c 5:0 rwm\0c 5:1 rwm\0c 5:2 rwm\0c 136:* rwm\0c 10:200 rwm\0";
+	/* the always-allowed: [14]'s defaults after their two mknod rules */
+	const size_t na = sizeof dev_default_rules / sizeof dev_default_rules[0] - 2;
 	const struct mr_json *d, *list = devs && devs->type == MR_JSON_ARRAY ? devs->child : NULL;
-	const char *a;
 	struct dev_rule *r;
 	size_t k = 1, i;
 	for (d = list; d; d = d->next)
 		k++;
-	r = util_xcalloc(k + 10 + o->ndev, sizeof *r);
+	r = util_xcalloc(k + na + 1 + o->ndev, sizeof *r);
 	r[0].type = 'a';
 	r[0].major = r[0].minor = -1;
 	r[0].access = DEV_R | DEV_W | DEV_M;
@@ -23597,8 +23596,12 @@ static struct dev_rule *oci_dev_rules(const struct mr_json *devs, const struct c
 					  "(type %s, access %s)", type ? type : "", acc ? acc : ""), NULL;
 		}
 	}
-	for (a = always; *a; a += strlen(a) + 1)
-		dev_rule_parse(a, &r[k++]);
+	memcpy(&r[k], dev_default_rules + 2, na * sizeof *r);
+	k += na;
+	r[k].type = 'c';           /* tun */
+	r[k].major = 10;
+	r[k].minor = 200;
+	r[k++].access = DEV_R | DEV_W | DEV_M;
 	for (i = 0; i < o->ndev; i++, k++) {
 		r[k].type = o->dev[i].type == 'b' ? 'b' : 'c';
 		r[k].major = (int)o->dev[i].major;
