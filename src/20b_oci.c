@@ -1985,9 +1985,10 @@ struct oci_args {
 	const char *cmd;            /* the command's name, as typed */
 };
 
-static int oci_parse(int argc, char **argv, const char *const *names, struct oci_args *a,
+static int oci_parse(int argc, char **argv, const char *names, struct oci_args *a,
 		     struct mr_err *err)
 {
+	const char *name;
 	int i, k;
 	memset(a, 0, sizeof *a);
 	a->pos = util_xcalloc((size_t)argc + 1, sizeof *a->pos);
@@ -2006,20 +2007,20 @@ static int oci_parse(int argc, char **argv, const char *const *names, struct oci
 		s += s[1] == '-' ? 2 : 1;
 		eq = strchr(s, '=');
 		len = eq ? (size_t)(eq - s) : strlen(s);
-		for (k = 0; names[k]; k++) {
-			const char *n = names[k] + (names[k][0] == ':'), *bar = strchr(n, '|');
+		for (k = 0, name = names; *name; name += strlen(name) + 1, k++) {
+			const char *n = name + (name[0] == ':'), *bar = strchr(n, '|');
 			size_t nl = bar ? (size_t)(bar - n) : strlen(n);
 			if ((nl == len && !strncmp(n, s, len)) ||
 			    (bar && strlen(bar + 1) == len && !strncmp(bar + 1, s, len)))
 				break;
 		}
-		if (!names[k]) {
+		if (!*name) {
 			free(a->pos);
 			return mr_err_set(err, MR_EINVAL_INPUT, "flag provided but not defined: -%.*s",
 					  (int)len, s);
 		}
 		a->set[k] = 1;
-		if (names[k][0] == ':') {
+		if (name[0] == ':') {
 			if (eq)
 				a->val[k] = eq + 1;
 			else if (i + 1 < argc)
@@ -2271,9 +2272,9 @@ static int oci_cmd_pause(struct oci_g *g, struct oci_args *a, struct oci_rec *r,
 
 /* update: linux.resources from --resources FILE (or -), then the flag
  * forms over it, into the spec's form, written at once. */
-static const char *const oci_update_flags[] = { ":resources|r", ":memory", ":memory-swap",
-	":pids-limit", ":cpu-shares", ":cpu-quota", ":cpu-period", ":cpuset-cpus", ":cpuset-mems",
-	":memory-reservation", ":blkio-weight", NULL };
+static const char oci_update_flags[] = ":resources|r\0:memory\0:memory-swap\0:pids-limit\0"
+	":cpu-shares\0:cpu-quota\0:cpu-period\0:cpuset-cpus\0:cpuset-mems\0:memory-reservation\0"
+	":blkio-weight\0";
 
 static int oci_cmd_update(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
 {
@@ -2302,7 +2303,7 @@ static int oci_cmd_update(struct oci_g *g, struct oci_args *a, struct oci_rec *r
 		x = util_strtoi(v, &end, 10, LLONG_MIN, LLONG_MAX);
 		if (end == v || *end) {
 			rc = mr_err_set(err, MR_EINVAL_INPUT, "update --%s %s: not a number",
-					oci_update_flags[k + 1] + 1, v);
+					oci_strs_skip(oci_update_flags, k + 1) + 1, v);
 			break;
 		}
 		res.v[idx[k]] = x;
@@ -2691,34 +2692,31 @@ static int oci_cmd_features(struct oci_g *g, struct oci_args *a, struct oci_rec 
 
 /* The commands. need: OCI_ID an id first; OCI_REC its record loaded too;
  * OCI_PREV the entry before's flags, and its name in messages (runc says
- * "create" for run, "pause" for resume). names NULL: flags not read. */
+ * "create" for run, "pause" for resume). names: oci_parse's list; NULL:
+ * flags not read. */
 enum { OCI_ID = 1, OCI_REC = 2, OCI_PREV = 4 };
-static const char *const oci_no_flags[] = { NULL };
 static const struct oci_cmd {
 	char name[9];
 	unsigned char need;
-	const char *const *names;
+	const char *names;
 	int (*run)(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err);
 } oci_cmds[] = {
-	{ "create", OCI_ID, (const char *const[]){ ":bundle|b", ":pid-file", ":console-socket",
-	  "no-pivot", "no-new-keyring", ":preserve-fds", "detach|d", "keep", "no-subreaper", NULL },
-	  oci_cmd_create },
+	{ "create", OCI_ID, ":bundle|b\0:pid-file\0:console-socket\0no-pivot\0no-new-keyring\0"
+	  ":preserve-fds\0detach|d\0keep\0no-subreaper\0", oci_cmd_create },
 	{ "run", OCI_ID | OCI_PREV, NULL, oci_cmd_create },
-	{ "start", OCI_ID, oci_no_flags, oci_cmd_start },
-	{ "state", OCI_ID | OCI_REC, oci_no_flags, oci_cmd_state },
-	{ "kill", OCI_ID, (const char *const[]){ "all|a", ":pid|p", NULL }, oci_cmd_kill },
-	{ "delete", OCI_ID, (const char *const[]){ "force|f", NULL }, oci_cmd_delete },
-	{ "ps", OCI_ID | OCI_REC, (const char *const[]){ ":format|f", NULL }, oci_cmd_ps },
-	{ "pause", OCI_ID | OCI_REC, oci_no_flags, oci_cmd_pause },
+	{ "start", OCI_ID, "", oci_cmd_start },
+	{ "state", OCI_ID | OCI_REC, "", oci_cmd_state },
+	{ "kill", OCI_ID, "all|a\0:pid|p\0", oci_cmd_kill },
+	{ "delete", OCI_ID, "force|f\0", oci_cmd_delete },
+	{ "ps", OCI_ID | OCI_REC, ":format|f\0", oci_cmd_ps },
+	{ "pause", OCI_ID | OCI_REC, "", oci_cmd_pause },
 	{ "resume", OCI_ID | OCI_REC | OCI_PREV, NULL, oci_cmd_pause },
 	{ "update", OCI_ID | OCI_REC, oci_update_flags, oci_cmd_update },
-	{ "exec", OCI_ID | OCI_REC, (const char *const[]){ ":process|p", ":console-socket", "detach|d",
-	  ":pid-file", "tty|t", ":cwd", ":env|e", ":user|u", "no-new-privs", ":preserve-fds",
-	  ":process-label", ":apparmor", NULL }, oci_cmd_exec },
-	{ "list", 0, (const char *const[]){ ":format|f", "quiet|q", NULL }, oci_cmd_list },
-	{ "events", OCI_ID | OCI_REC, (const char *const[]){ "stats", ":interval", NULL },
-	  oci_cmd_events },
-	{ "spec", 0, (const char *const[]){ ":bundle|b", "rootless", NULL }, oci_cmd_spec },
+	{ "exec", OCI_ID | OCI_REC, ":process|p\0:console-socket\0detach|d\0:pid-file\0tty|t\0:cwd\0"
+	  ":env|e\0:user|u\0no-new-privs\0:preserve-fds\0:process-label\0:apparmor\0", oci_cmd_exec },
+	{ "list", 0, ":format|f\0quiet|q\0", oci_cmd_list },
+	{ "events", OCI_ID | OCI_REC, "stats\0:interval\0", oci_cmd_events },
+	{ "spec", 0, ":bundle|b\0rootless\0", oci_cmd_spec },
 	{ "features", 0, NULL, oci_cmd_features },
 };
 
@@ -2750,8 +2748,8 @@ static int oci_cmd_do(struct oci_g *g, const struct oci_cmd *k, int argc, char *
 
 static int oci_main(int argc, char **argv)
 {
-	static const char *const names[] = { ":root", ":log", ":log-format", "systemd-cgroup", "debug",
-					     ":criu", ":rootless", "version|v", "help|h", NULL };
+	static const char names[] = ":root\0:log\0:log-format\0systemd-cgroup\0debug\0:criu\0"
+		":rootless\0version|v\0help|h\0";
 	struct oci_g g;
 	struct oci_args a;
 	struct mr_err err;

@@ -98,7 +98,7 @@ static void t_oci_devices(void)
 
 static void test_oci(void)
 {
-	static const char *const names[] = { ":bundle|b", "force|f", ":pid-file", NULL };
+	static const char names[] = ":bundle|b\0force|f\0:pid-file\0";
 	char *argv1[] = { "/usr/bin/runc", "state", "x", NULL };
 	char *argv2[] = { "minirun", "--root", "/r", "--log", "/l", "create", NULL };
 	char *argv3[] = { "minirun", "--root", "/r", "ps", "-a", NULL };
