@@ -308,8 +308,8 @@ static const unsigned char seccomp_nr_mips[527] = {   /* base 4000 */
 /* Arches a profile may name. Those with a table can run here; the others
  * are accepted and left out of the filter (their calls never reach it). */
 struct seccomp_arch {
-	const char *name;          /* after SCMP_ARCH_ */
-	const char *docker;        /* Docker's includes/excludes "arches" name */
+	char name[8];              /* after SCMP_ARCH_ */
+	char docker[8];            /* Docker's includes/excludes "arches" name */
 	uint32_t audit;            /* seccomp_data.arch */
 	const unsigned char *nr;   /* 9 bits a name; NULL: no table in this binary */
 	unsigned short base;       /* added to each number */
