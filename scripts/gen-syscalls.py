@@ -10,9 +10,15 @@ Each arch's header is run through the preprocessor (gcc -E -dM) and every
 __NR_name (and arm's private __ARM_NR_name) is evaluated to its number. The
 output is one sorted blob of names shared by every arch, front-coded (each
 name is a capital letter, 'A' + the length it shares with the name before,
-then the rest of it), and per arch an array of uint16_t numbers in the blob's
-order, 0xffff where the arch lacks the call. Numbers that do not fit (arm's private calls at 0x0f0000 + n) are stored
-as 0xf000 + n.
+then the rest of it) and then byte-pair coded (a byte from 0x80 stands for
+the two bytes of seccomp_pairs[byte - 0x80], each maybe such a byte again;
+pairs never hold a capital, so the names' starts stay plain; a third
+smaller), and per arch its numbers in the blob's order, 9 bits
+each (packed little-endian: number i is bits 9i to 9i+8 of the byte array;
+the arrays are about half the size of uint16_t ones): the number minus the
+arch's base (MIPS o32 counts from 4000), 0x1ff where the arch lacks the
+call, 0x1f0 + n for arm's private calls at 0x0f0000 + n. The script stops
+when a number does not fit (a kernel past call 495 needs 10 bits).
 """
 import os
 import re
@@ -33,6 +39,8 @@ ARCHES = [
     ('mips', '/usr/mipsel-linux-gnu/include', '/usr/mipsel-linux-gnu/include/asm/unistd.h',
      ['-D_MIPS_SIM=1', '-D_MIPS_SIM_ABI32=1', '-D__mips__']),
 ]
+# numbers stored as the number minus this
+BASE = {'mips': 4000}
 SKIP = re.compile(r'^(syscalls|Linux|Linux_syscalls|SYSCALL_BASE|BASE|SYSCALL_MASK|'
                   r'arch_specific_syscall|O32_Linux.*|N32_Linux.*|64_Linux.*|'
                   r'3264_.*|reserved\d*|unused\d*|available\d*)$')
@@ -63,12 +71,37 @@ def numbers(inc, header, defs):
             n = value(macros[name])
         except (ValueError, SyntaxError, NameError, KeyError):
             continue
-        if n >= 0x0f0000:
-            n = 0xf000 + (n - 0x0f0000)
-        if n >= 0xffff:
-            sys.exit('gen-syscalls: %s = %#x does not fit' % (name, n))
         table.setdefault(m.group(1), n)
     return table
+
+
+def byte_pairs(data):
+    """Replace the most frequent pair of bytes (no capital in it) by a new
+    byte from 0x80, while a pair saves bytes (3 uses or more)."""
+    pairs = []
+    capital = lambda b: 65 <= b <= 90
+    while len(pairs) < 128:
+        count = {}
+        for a, b in zip(data, data[1:]):
+            if not capital(a) and not capital(b):
+                count[(a, b)] = count.get((a, b), 0) + 1
+        if not count:
+            break
+        best = max(count.items(), key=lambda x: (x[1], -x[0][0], -x[0][1]))
+        if best[1] < 3:
+            break
+        pair, tok = best[0], 0x80 + len(pairs)
+        pairs.append(pair)
+        out, i = [], 0
+        while i < len(data):
+            if i + 1 < len(data) and (data[i], data[i + 1]) == pair:
+                out.append(tok)
+                i += 2
+            else:
+                out.append(data[i])
+                i += 1
+        data = out
+    return data, pairs
 
 
 def main():
@@ -80,26 +113,48 @@ def main():
                                 capture_output=True, text=True).stdout or '?', len(names)),
              '#define SECCOMP_NAMES %d' % len(names),
              'static const char seccomp_names[] =']
-    row, prev = '', ''
+    blob, prev = '', ''
     for n in names:
         k = 0
         while k < min(len(prev), len(n), 25) and prev[k] == n[k]:
             k += 1
-        piece = chr(ord('A') + k) + n[k:]
+        blob += chr(ord('A') + k) + n[k:]
         prev = n
+    data, pairs = byte_pairs(list(blob.encode()))
+    row = ''
+    for b in data:
+        piece = chr(b) if b < 0x80 else '\\%03o' % b
         if len(row) + len(piece) > 80:
             lines.append('\t"%s"' % row)
             row = ''
         row += piece
     lines.append('\t"%s";' % row)
+    lines.append('static const unsigned char seccomp_pairs[%d][2] = {' % len(pairs))
+    for i in range(0, len(pairs), 8):
+        lines.append('\t' + ' '.join('{%d,%d},' % p for p in pairs[i:i + 8]))
+    lines.append('};')
     guards = {'x86_64': 'SECCOMP_HAS_X86_64', 'x86': 'SECCOMP_HAS_X86',
               'aarch64': 'SECCOMP_HAS_AARCH64', 'arm': 'SECCOMP_HAS_ARM', 'mips': 'SECCOMP_HAS_MIPS'}
     for arch, t in tables:
+        base = BASE.get(arch, 0)
+        bits = 0
+        for i, n in enumerate(names):
+            v = t.get(n)
+            if v is None:
+                v = 0x1ff
+            elif v >= 0x0f0000 and v - 0x0f0000 < 15:
+                v = 0x1f0 + v - 0x0f0000
+            elif 0 <= v - base < 0x1f0:
+                v -= base
+            else:
+                sys.exit('gen-syscalls: %s %s = %d does not fit in 9 bits' % (arch, n, v))
+            bits |= v << (9 * i)
+        data = bits.to_bytes((9 * len(names) + 7) // 8 + 1, 'little')   # + 1: read 2 bytes at a time
         lines.append('#if %s' % guards[arch])
-        lines.append('static const uint16_t seccomp_nr_%s[SECCOMP_NAMES] = {' % arch)
-        vals = ['%d' % t[n] if n in t else 'NO' for n in names]
-        for i in range(0, len(vals), 12):
-            lines.append('\t' + ','.join(vals[i:i + 12]) + ',')
+        lines.append('static const unsigned char seccomp_nr_%s[%d] = {   /* base %d */' % (
+            arch, len(data), base))
+        for i in range(0, len(data), 16):
+            lines.append('\t' + ','.join('%d' % b for b in data[i:i + 16]) + ',')
         lines.append('};')
         lines.append('#endif')
     lines.append('/* END generated */')

@@ -64,12 +64,9 @@ static void oci_log(struct oci_g *g, const char *level, const char *msg)
 	} else {
 		mr_jw_init(&w, &b, 0);
 		mr_jw_obj(&w);
-		mr_jw_key(&w, "level");
-		mr_jw_str(&w, level);
-		mr_jw_key(&w, "msg");
-		mr_jw_str(&w, msg);
-		mr_jw_key(&w, "time");
-		mr_jw_str(&w, t);
+		ctr_jw_str(&w, "level", level);
+		ctr_jw_str(&w, "msg", msg);
+		ctr_jw_str(&w, "time", t);
 		mr_jw_obj_end(&w);
 		mr_buf_append(&b, "\n", 1);
 	}
@@ -97,6 +94,20 @@ static void oci_warn(struct oci_g *g, const char *what, const char *arg)
 static const char *oci_s(const struct mr_json *o, const char *key)
 {
 	return mr_json_str(mr_json_get(o, key));
+}
+
+/* A string, or dflt when it is not there. */
+static const char *oci_sd(const struct mr_json *o, const char *key, const char *dflt)
+{
+	const char *s = oci_s(o, key);
+	return s ? s : dflt;
+}
+
+/* The first element of the array (or member of the object) at key. */
+static const struct mr_json *oci_first(const struct mr_json *o, const char *key)
+{
+	const struct mr_json *v = mr_json_get(o, key);
+	return v ? v->child : NULL;
 }
 
 static int oci_has(const struct mr_json *o, const char *key)
@@ -138,6 +149,22 @@ static char **oci_strv(const struct mr_json *arr)
 	return v;
 }
 
+/* The string s into the file at path (relative to dirfd), opened with
+ * flags | O_WRONLY | O_CLOEXEC (mode 0644 if made); -1 with errno. */
+static int oci_write_str(int dirfd, const char *path, int flags, const char *s)
+{
+	int fd = openat(dirfd, path, flags | O_WRONLY | O_CLOEXEC, 0644), e;
+	if (fd < 0)
+		return -1;
+	if (util_write_all(fd, s, strlen(s)) < 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return close(fd);
+}
+
 static int oci_read_json(const char *path, struct mr_json_doc *doc, struct mr_err *err)
 {
 	struct mr_buf b = { 0 };
@@ -171,11 +198,10 @@ static int oci_cfg_check(const struct mr_json *root, struct mr_err *err)
 				  v ? v : "");
 	if (oci_cap_known(mr_json_get(proc, "capabilities"), err) < 0)
 		return -1;
-	for (it = mr_json_get(proc, "rlimits") ? mr_json_get(proc, "rlimits")->child : NULL; it;
-	     it = it->next)
+	for (it = oci_first(proc, "rlimits"); it; it = it->next)
 		if (oci_rlimit_type(oci_s(it, "type")) < 0)
 			return mr_err_set(err, MR_EINVAL_INPUT, "config.json: unknown rlimit type \"%s\"",
-					  oci_s(it, "type") ? oci_s(it, "type") : "");
+					  oci_sd(it, "type", ""));
 	return 0;
 }
 
@@ -330,49 +356,51 @@ static void oci_cg_cpuset_fill(const char *dir)
 	}
 }
 
-/* mkdir -p of the folder in every hierarchy (cpuset filled level by level;
- * on v2 the controllers enabled down to it). */
-static int oci_cg_create(const char *cg, struct mr_err *err)
+/* What the container's folder needs in every hierarchy: OCI_CG_MAKE
+ * mkdir -p (cpuset filled level by level; on v2 the controllers enabled
+ * down to it), OCI_CG_ENTER pid moved in, OCI_CG_REMOVE removed, and
+ * minirun's own parent of default paths once it is empty (a caller's
+ * parent, /default or /docker, is the caller's): then returns how many
+ * folders are still busy. */
+enum { OCI_CG_MAKE, OCI_CG_ENTER, OCI_CG_REMOVE };
+static int oci_cg_each(const char *cg, int op, pid_t pid, struct mr_err *err)
 {
 	char **h = oci_cg_hiers();
 	size_t i;
 	int rc = 0;
-	for (i = 0; h[i] && !rc; i++) {
-		char dir[MINIRUN_MAX_PATH], *s;
-		oci_cg_dir(dir, sizeof dir, h[i], cg);
-		for (s = dir + strlen(CG_ROOT) + 1 + strlen(h[i]); s; s = strchr(s + 1, '/')) {
-			*s = 0;
-			if (*dir && mkdir(dir, 0755) < 0 && errno != EEXIST) {
-				rc = mr_err_sys(err, "cgroup: create %s", dir);
-				break;
+	for (i = 0; h[i] && rc >= 0; i++) {
+		char dir[MINIRUN_MAX_PATH + 16], *s;
+		oci_cg_dir(dir, MINIRUN_MAX_PATH, h[i], cg);
+		if (op == OCI_CG_ENTER) {
+			char n[16];
+			strcat(dir, "/cgroup.procs");
+			snprintf(n, sizeof n, "%d", (int)pid);
+			rc = cg_write_path(dir, n, strlen(n), err);
+		} else if (op == OCI_CG_REMOVE) {
+			if (rmdir(dir) < 0) {
+				rc += errno == EBUSY;
+			} else if (util_starts_with(cg, "/minirun-oci/")) {
+				oci_cg_dir(dir, sizeof dir, h[i], "/minirun-oci");
+				rmdir(dir);
 			}
-			if (!strcmp(h[i], "cpuset") && s > dir + strlen(CG_ROOT "/cpuset"))
+		} else {
+			for (s = dir + strlen(CG_ROOT) + 1 + strlen(h[i]); s; s = strchr(s + 1, '/')) {
+				*s = 0;
+				if (*dir && mkdir(dir, 0755) < 0 && errno != EEXIST) {
+					rc = mr_err_sys(err, "cgroup: create %s", dir);
+					break;
+				}
+				if (!strcmp(h[i], "cpuset") && s > dir + strlen(CG_ROOT "/cpuset"))
+					oci_cg_cpuset_fill(dir);
+				if (!*h[i] && strchr(s + 1, '/'))
+					cg_enable(dir, "+cpu\0+cpuset\0+memory\0+pids\0+io\0+hugetlb\0");
+				*s = '/';
+			}
+			if (!rc && mkdir(dir, 0755) < 0 && errno != EEXIST)
+				rc = mr_err_sys(err, "cgroup: create %s", dir);
+			if (!rc && !strcmp(h[i], "cpuset"))
 				oci_cg_cpuset_fill(dir);
-			if (!*h[i] && strchr(s + 1, '/'))
-				cg_enable(dir, "+cpu\0+cpuset\0+memory\0+pids\0+io\0+hugetlb\0");
-			*s = '/';
 		}
-		if (!rc && mkdir(dir, 0755) < 0 && errno != EEXIST)
-			rc = mr_err_sys(err, "cgroup: create %s", dir);
-		if (!rc && !strcmp(h[i], "cpuset"))
-			oci_cg_cpuset_fill(dir);
-	}
-	oci_strv_free(h);
-	return rc;
-}
-
-/* Move pid into the folder of every hierarchy. */
-static int oci_cg_enter(const char *cg, pid_t pid, struct mr_err *err)
-{
-	char **h = oci_cg_hiers();
-	size_t i;
-	int rc = 0;
-	for (i = 0; h[i] && !rc; i++) {
-		char path[MINIRUN_MAX_PATH + 16], s[16];
-		oci_cg_dir(path, sizeof path, h[i], cg);
-		strcat(path, "/cgroup.procs");
-		snprintf(s, sizeof s, "%d", (int)pid);
-		rc = cg_write_path(path, s, strlen(s), err);
 	}
 	oci_strv_free(h);
 	return rc;
@@ -388,55 +416,38 @@ static pid_t *oci_cg_pids(const char *cg, size_t *count)
 	return cg_procs(path, count);
 }
 
-/* The container's folder; and minirun's own parent of default paths once
- * it is empty (a caller's parent, /default or /docker, is the caller's).
- * Returns how many folders are still busy. */
-static int oci_cg_remove(const char *cg)
+/* The container's freezer file: v1's freezer hierarchy (returns 1) where
+ * it is mounted, else its cgroup2 folder's (v2, or the hybrid's unified
+ * one). */
+static int oci_cg_freezer(const char *cg, const char *v1file, const char *v2file, char *path)
 {
-	char **h = oci_cg_hiers();
-	size_t i;
-	int busy = 0;
-	for (i = 0; h[i]; i++) {
-		char dir[MINIRUN_MAX_PATH];
-		oci_cg_dir(dir, sizeof dir, h[i], cg);
-		if (rmdir(dir) < 0) {
-			busy += errno == EBUSY;
-		} else if (util_starts_with(cg, "/minirun-oci/")) {
-			oci_cg_dir(dir, sizeof dir, h[i], "/minirun-oci");
-			rmdir(dir);
-		}
-	}
-	oci_strv_free(h);
-	return busy;
+	int v1 = cg_version() == 1 && cg_is_mounted("freezer");
+	oci_cg_dir(path, MINIRUN_MAX_PATH - 16, v1 ? "freezer" : cg_version() == 2 ? "" : "unified", cg);
+	strcat(path, v1 ? v1file : v2file);
+	return v1;
 }
 
-/* "FROZEN"/"THAWED": the v1 freezer, the cgroup2 folder's cgroup.freeze
- * (v2, and the hybrid's unified one when there is no v1 freezer). */
+/* "FROZEN"/"THAWED" (v1, then waiting for FROZEN), or cgroup.freeze. */
 static int oci_cg_freeze(const char *cg, int freeze, struct mr_err *err)
 {
 	char path[MINIRUN_MAX_PATH];
 	int i;
-	if (cg_version() == 1 && cg_is_mounted("freezer")) {
-		if (oci_cg_set(cg, "freezer.state", freeze ? "FROZEN" : "THAWED", err) < 0)
+	if (!oci_cg_freezer(cg, "/freezer.state", "/cgroup.freeze", path))
+		return cg_write_path(path, freeze ? "1" : "0", 1, err);
+	if (cg_write_path(path, freeze ? "FROZEN" : "THAWED", 6, err) < 0)
+		return -1;
+	for (i = 0; i < 1000 && freeze; i++) {
+		struct mr_buf b = { 0 };
+		if (mr_read_file(AT_FDCWD, path, &b, 64, err) < 0)
 			return -1;
-		for (i = 0; i < 1000 && freeze; i++) {
-			struct mr_buf b = { 0 };
-			oci_cg_dir(path, sizeof path - 16, "freezer", cg);
-			strcat(path, "/freezer.state");
-			if (mr_read_file(AT_FDCWD, path, &b, 64, err) < 0)
-				return -1;
-			if (b.data && !strncmp(b.data, "FROZEN", 6)) {
-				mr_buf_free(&b);
-				return 0;
-			}
+		if (b.data && !strncmp(b.data, "FROZEN", 6)) {
 			mr_buf_free(&b);
-			usleep(1000);
+			return 0;
 		}
-		return 0;
+		mr_buf_free(&b);
+		usleep(1000);
 	}
-	oci_cg_dir(path, sizeof path - 16, cg_version() == 2 ? "" : "unified", cg);
-	strcat(path, "/cgroup.freeze");
-	return cg_write_path(path, freeze ? "1" : "0", 1, err);
+	return 0;
 }
 
 static int oci_cg_frozen(const char *cg)
@@ -444,9 +455,7 @@ static int oci_cg_frozen(const char *cg)
 	char path[MINIRUN_MAX_PATH];
 	struct mr_buf b = { 0 };
 	struct mr_err ignored;
-	int v1 = cg_version() == 1 && cg_is_mounted("freezer"), rc;
-	oci_cg_dir(path, sizeof path - 16, v1 ? "freezer" : cg_version() == 2 ? "" : "unified", cg);
-	strcat(path, v1 ? "/freezer.state" : "/cgroup.events");
+	int v1 = oci_cg_freezer(cg, "/freezer.state", "/cgroup.events", path), rc;
 	if (mr_read_file(AT_FDCWD, path, &b, 4096, &ignored) < 0 || !b.data) {
 		mr_buf_free(&b);
 		return 0;
@@ -471,15 +480,14 @@ static void oci_devnum(const struct mr_json *d, char *out, size_t size)
 static struct dev_rule *oci_dev_rules(const struct mr_json *devs, const struct ctr_oci *o, size_t *n,
 				      struct mr_err *err)
 {
-	static const char always[] = "c 1:3 rwm\0c 1:5 rwm\0c 1:7 rwm\0c 1:8 rwm\0c 1:9 rwm\0"
-		"c 5:0 rwm\0c 5:1 rwm\0c 5:2 rwm\0c 136:* rwm\0c 10:200 rwm\0";
+	/* the always-allowed: [14]'s defaults after their two mknod rules */
+	const size_t na = sizeof dev_default_rules / sizeof dev_default_rules[0] - 2;
 	const struct mr_json *d, *list = devs && devs->type == MR_JSON_ARRAY ? devs->child : NULL;
-	const char *a;
 	struct dev_rule *r;
 	size_t k = 1, i;
 	for (d = list; d; d = d->next)
 		k++;
-	r = util_xcalloc(k + 10 + o->ndev, sizeof *r);
+	r = util_xcalloc(k + na + 1 + o->ndev, sizeof *r);
 	r[0].type = 'a';
 	r[0].major = r[0].minor = -1;
 	r[0].access = DEV_R | DEV_W | DEV_M;
@@ -497,8 +505,12 @@ static struct dev_rule *oci_dev_rules(const struct mr_json *devs, const struct c
 					  "(type %s, access %s)", type ? type : "", acc ? acc : ""), NULL;
 		}
 	}
-	for (a = always; *a; a += strlen(a) + 1)
-		dev_rule_parse(a, &r[k++]);
+	memcpy(&r[k], dev_default_rules + 2, na * sizeof *r);
+	k += na;
+	r[k].type = 'c';           /* tun */
+	r[k].major = 10;
+	r[k].minor = 200;
+	r[k++].access = DEV_R | DEV_W | DEV_M;
 	for (i = 0; i < o->ndev; i++, k++) {
 		r[k].type = o->dev[i].type == 'b' ? 'b' : 'c';
 		r[k].major = (int)o->dev[i].major;
@@ -561,33 +573,43 @@ enum {
 	OCI_MEM_SWAPPINESS, OCI_CPU_SHARES, OCI_CPU_PERIOD, OCI_CPU_QUOTA, OCI_CPU_RTPERIOD,
 	OCI_CPU_RTRUNTIME, OCI_PIDS, OCI_BIO_WEIGHT, OCI_BIO_LEAF, OCI_NET_CLASSID, OCI_RES_N
 };
-static const struct { char group[8], key[16], v1[32], v2[16]; } oci_res_keys[OCI_RES_N] = {
-	{ "memory", "limit", "memory.limit_in_bytes", "memory.max" },
-	{ "memory", "reservation", "memory.soft_limit_in_bytes", "memory.low" },
-	{ "memory", "swap", "memory.memsw.limit_in_bytes", "memory.swap.max" },
-	{ "memory", "kernel", "memory.kmem.limit_in_bytes", "" },
-	{ "memory", "kernelTCP", "memory.kmem.tcp.limit_in_bytes", "" },
-	{ "memory", "swappiness", "memory.swappiness", "" },
-	{ "cpu", "shares", "cpu.shares", "cpu.weight" },
-	{ "cpu", "period", "cpu.cfs_period_us", "" },
-	{ "cpu", "quota", "cpu.cfs_quota_us", "" },
-	{ "cpu", "realtimePeriod", "cpu.rt_period_us", "" },
-	{ "cpu", "realtimeRuntime", "cpu.rt_runtime_us", "" },
-	{ "pids", "limit", "pids.max", "pids.max" },
-	{ "blockIO", "weight", "blkio.weight", "io.bfq.weight" },
-	{ "blockIO", "leafWeight", "blkio.leaf_weight", "" },
-	{ "network", "classID", "net_cls.classid", "" },
-};
+/* Each: its group and key, the v1 file, the v2 file; strings one after
+ * the other (a table of fixed-size fields was half padding). */
+static const char oci_res_keys[] =
+	"memory\0limit\0memory.limit_in_bytes\0memory.max\0"
+	"memory\0reservation\0memory.soft_limit_in_bytes\0memory.low\0"
+	"memory\0swap\0memory.memsw.limit_in_bytes\0memory.swap.max\0"
+	"memory\0kernel\0memory.kmem.limit_in_bytes\0\0"
+	"memory\0kernelTCP\0memory.kmem.tcp.limit_in_bytes\0\0"
+	"memory\0swappiness\0memory.swappiness\0\0"
+	"cpu\0shares\0cpu.shares\0cpu.weight\0"
+	"cpu\0period\0cpu.cfs_period_us\0\0"
+	"cpu\0quota\0cpu.cfs_quota_us\0\0"
+	"cpu\0realtimePeriod\0cpu.rt_period_us\0\0"
+	"cpu\0realtimeRuntime\0cpu.rt_runtime_us\0\0"
+	"pids\0limit\0pids.max\0pids.max\0"
+	"blockIO\0weight\0blkio.weight\0io.bfq.weight\0"
+	"blockIO\0leafWeight\0blkio.leaf_weight\0\0"
+	"network\0classID\0net_cls.classid\0";
+
+/* The string n strings after p, in a list of '\0'-ended strings. */
+static const char *oci_strs_skip(const char *p, int n)
+{
+	for (; n > 0; n--)
+		p += strlen(p) + 1;
+	return p;
+}
 
 /* linux.resources (config.json, or `update`'s input) into the spec's form. */
 static void oci_res_parse(struct ctr_oci_res *r, const struct mr_json *j)
 {
+	const char *p = oci_res_keys;
 	int i;
 	memset(r, 0, sizeof *r);
 	r->given = j != NULL;
-	for (i = 0; i < OCI_RES_N; i++) {
-		const struct mr_json *g = mr_json_get(j, oci_res_keys[i].group);
-		const char *k = oci_res_keys[i].key;
+	for (i = 0; i < OCI_RES_N; i++, p = oci_strs_skip(p, 4)) {
+		const struct mr_json *g = mr_json_get(j, p);
+		const char *k = oci_strs_skip(p, 1);
 		/* swappiness 0 means something; it is written only within 0..100 */
 		if (i == OCI_MEM_SWAPPINESS ? !oci_has(g, k) || oci_i(g, k, 0) < 0 ||
 		    oci_i(g, k, 0) > 100 : !oci_nz(g, k))
@@ -611,14 +633,15 @@ static int oci_cg_resources(const char *cg, const struct ctr_oci_res *r, const s
 			    struct mr_err *err)
 {
 	const struct mr_json *bio = r->blkio, *it;
+	const char *p = oci_res_keys;
 	int v2 = cg_version() == 2, i;
 	char val[128];
 	if (!r->given)
 		return 0;
 	if (o && oci_cg_devices(cg, r->devices, o, err) < 0)
 		return -1;
-	for (i = 0; i < OCI_RES_N; i++) {
-		const char *file = v2 ? oci_res_keys[i].v2 : oci_res_keys[i].v1;
+	for (i = 0; i < OCI_RES_N; i++, p = oci_strs_skip(p, 4)) {
+		const char *file = oci_strs_skip(p, v2 ? 3 : 2);
 		long long x = r->v[i];
 		if (!((r->set >> i) & 1) || !*file)
 			continue;
@@ -646,51 +669,40 @@ static int oci_cg_resources(const char *cg, const struct ctr_oci_res *r, const s
 	if ((r->cpus && *r->cpus && oci_cg_set(cg, "cpuset.cpus", r->cpus, err) < 0) ||
 	    (r->mems && *r->mems && oci_cg_set(cg, "cpuset.mems", r->mems, err) < 0))
 		return -1;
-	for (it = mr_json_get(bio, "weightDevice") ? mr_json_get(bio, "weightDevice")->child : NULL;
-	     it; it = it->next) {
-		char dn[48];
-		oci_devnum(it, dn, sizeof dn);
-		if (oci_nz(it, "weight")) {
-			snprintf(val, sizeof val, "%s %lld", dn, oci_i(it, "weight", 0));
-			if (oci_cg_set(cg, v2 ? "io.bfq.weight" : "blkio.weight_device", val, err) < 0)
-				return -1;
-		}
-		if (!v2 && oci_nz(it, "leafWeight")) {
-			snprintf(val, sizeof val, "%s %lld", dn, oci_i(it, "leafWeight", 0));
-			if (oci_cg_set(cg, "blkio.leaf_weight_device", val, err) < 0)
-				return -1;
-		}
-	}
 	{
-		static const char thr[] = "throttleReadBpsDevice\0blkio.throttle.read_bps_device\0rbps\0"
-			"throttleWriteBpsDevice\0blkio.throttle.write_bps_device\0wbps\0"
-			"throttleReadIOPSDevice\0blkio.throttle.read_iops_device\0riops\0"
-			"throttleWriteIOPSDevice\0blkio.throttle.write_iops_device\0wiops\0";
+		/* blockIO's lists: the list and its number's key, the v1 file, the
+		 * v2 one ("": none) and its key ("": a weight, no 0 written) */
+		static const char bl[] =
+			"weightDevice\0weight\0blkio.weight_device\0io.bfq.weight\0\0"
+			"weightDevice\0leafWeight\0blkio.leaf_weight_device\0\0\0"
+			"throttleReadBpsDevice\0rate\0blkio.throttle.read_bps_device\0io.max\0rbps=\0"
+			"throttleWriteBpsDevice\0rate\0blkio.throttle.write_bps_device\0io.max\0wbps=\0"
+			"throttleReadIOPSDevice\0rate\0blkio.throttle.read_iops_device\0io.max\0riops=\0"
+			"throttleWriteIOPSDevice\0rate\0blkio.throttle.write_iops_device\0io.max\0wiops=\0";
 		const char *t;
-		for (t = thr; *t; t += strlen(t) + 1, t += strlen(t) + 1, t += strlen(t) + 1) {
-			const char *file = t + strlen(t) + 1, *key = file + strlen(file) + 1;
-			for (it = mr_json_get(bio, t) ? mr_json_get(bio, t)->child : NULL; it; it = it->next) {
+		for (t = bl; *t; t = oci_strs_skip(t, 5)) {
+			const char *key = oci_strs_skip(t, 1), *file = oci_strs_skip(t, v2 ? 3 : 2);
+			const char *pre = oci_strs_skip(t, 4);
+			for (it = oci_first(bio, t); it; it = it->next) {
 				char dn[48];
+				if (!*file || (!*pre && !oci_nz(it, key)))
+					continue;
 				oci_devnum(it, dn, sizeof dn);
-				if (v2)
-					snprintf(val, sizeof val, "%s %s=%lld", dn, key, oci_i(it, "rate", 0));
-				else
-					snprintf(val, sizeof val, "%s %lld", dn, oci_i(it, "rate", 0));
-				if (oci_cg_set(cg, v2 ? "io.max" : file, val, err) < 0)
+				snprintf(val, sizeof val, "%s %s%lld", dn, v2 ? pre : "", oci_i(it, key, 0));
+				if (oci_cg_set(cg, file, val, err) < 0)
 					return -1;
 			}
 		}
 	}
 	for (it = r->hugepages ? r->hugepages->child : NULL; it; it = it->next) {
 		char file[64];
-		snprintf(file, sizeof file, "hugetlb.%s.%s", oci_s(it, "pageSize") ? oci_s(it, "pageSize") :
-			 "", v2 ? "max" : "limit_in_bytes");
+		snprintf(file, sizeof file, "hugetlb.%s.%s", oci_sd(it, "pageSize", ""),
+			 v2 ? "max" : "limit_in_bytes");
 		if (oci_cg_setn(cg, file, oci_i(it, "limit", 0), err) < 0)
 			return -1;
 	}
 	for (it = r->priorities ? r->priorities->child : NULL; it && !v2; it = it->next) {
-		snprintf(val, sizeof val, "%s %lld", oci_s(it, "name") ? oci_s(it, "name") : "",
-			 oci_i(it, "priority", 0));
+		snprintf(val, sizeof val, "%s %lld", oci_sd(it, "name", ""), oci_i(it, "priority", 0));
 		if (oci_cg_set(cg, "net_prio.ifpriomap", val, err) < 0)
 			return -1;
 	}
@@ -711,6 +723,16 @@ static int oci_cg_resources(const char *cg, const struct ctr_oci_res *r, const s
 
 /* ---- hooks: the state on stdin, a timeout, in the runtime's namespaces ---- */
 
+/* "key": the JSON value as given, or null. */
+static void oci_jw_json(struct mr_jw *w, const char *key, const struct mr_json *v)
+{
+	mr_jw_key(w, key);
+	if (v)
+		mr_jw_value(w, v);
+	else
+		mr_jw_null(w);
+}
+
 static void oci_state_json(const struct oci_rec *r, const char *id, const char *bundle,
 			   const char *status, pid_t pid, const struct mr_json *ann, int indent,
 			   struct mr_buf *out)
@@ -718,23 +740,15 @@ static void oci_state_json(const struct oci_rec *r, const char *id, const char *
 	struct mr_jw w;
 	mr_jw_init(&w, out, indent);
 	mr_jw_obj(&w);
-	mr_jw_key(&w, "ociVersion");
-	mr_jw_str(&w, "1.0.2");
-	mr_jw_key(&w, "id");
-	mr_jw_str(&w, id);
-	mr_jw_key(&w, "pid");
-	mr_jw_int(&w, pid);
-	mr_jw_key(&w, "status");
-	mr_jw_str(&w, status);
-	mr_jw_key(&w, "bundle");
-	mr_jw_str(&w, bundle);
+	ctr_jw_str(&w, "ociVersion", "1.0.2");
+	ctr_jw_str(&w, "id", id);
+	ctr_jw_int(&w, "pid", pid);
+	ctr_jw_str(&w, "status", status);
+	ctr_jw_str(&w, "bundle", bundle);
 	if (r) {
-		mr_jw_key(&w, "rootfs");
-		mr_jw_str(&w, r->rootfs);
-		mr_jw_key(&w, "created");
-		mr_jw_str(&w, r->created);
-		mr_jw_key(&w, "owner");
-		mr_jw_str(&w, "");
+		ctr_jw_str(&w, "rootfs", r->rootfs);
+		ctr_jw_str(&w, "created", r->created);
+		ctr_jw_str(&w, "owner", "");
 	}
 	mr_jw_key(&w, "annotations");
 	if (ann && ann->type == MR_JSON_OBJECT)
@@ -812,6 +826,25 @@ static int oci_hooks(const struct mr_json *hooks, const char *kind, const struct
 	return 0;
 }
 
+/* The hooks of the kinds listed ("a\0b\0", a kind only when the one
+ * before passed), with the state on their stdin: from the record r, or
+ * (create) from the spec o. */
+static int oci_hooks_run(const struct mr_json *hooks, const char *kinds, const struct oci_rec *r,
+			 const struct ctr_oci *o, const char *id, const char *status, pid_t pid,
+			 struct oci_g *warn, struct mr_err *err)
+{
+	struct mr_buf st = { 0 };
+	int rc = 0;
+	if (!hooks)
+		return 0;
+	oci_state_json(r, id, r ? r->bundle : o->bundle, status, pid,
+		       r ? r->annotations : o->annotations, 0, &st);
+	for (; *kinds && rc == 0; kinds += strlen(kinds) + 1)
+		rc = oci_hooks(hooks, kinds, &st, warn, err);
+	mr_buf_free(&st);
+	return rc;
+}
+
 /* ---- the container's init ---- */
 
 /* Parent <-> init messages on the SEQPACKET pair. parent: 'g' (go, with the
@@ -878,20 +911,21 @@ static int oci_ns_join(const struct ctr_oci *o, int pid_only, struct mr_err *err
 	return 0;
 }
 
-/* The mount options that are flags (clear: the flag goes); `features`
- * lists them too. */
-static const struct { char name[14]; unsigned char clear; unsigned long flag; } oci_mount_flags[] = {
-	{ "ro", 0, MS_RDONLY }, { "rw", 1, MS_RDONLY }, { "nosuid", 0, MS_NOSUID },
-	{ "suid", 1, MS_NOSUID }, { "nodev", 0, MS_NODEV }, { "dev", 1, MS_NODEV },
-	{ "noexec", 0, MS_NOEXEC }, { "exec", 1, MS_NOEXEC }, { "sync", 0, MS_SYNCHRONOUS },
-	{ "async", 1, MS_SYNCHRONOUS }, { "remount", 0, MS_REMOUNT },
-	{ "mand", 0, MS_MANDLOCK }, { "nomand", 1, MS_MANDLOCK }, { "dirsync", 0, MS_DIRSYNC },
-	{ "noatime", 0, MS_NOATIME }, { "atime", 1, MS_NOATIME },
-	{ "nodiratime", 0, MS_NODIRATIME }, { "diratime", 1, MS_NODIRATIME },
-	{ "bind", 0, MS_BIND }, { "rbind", 0, MS_BIND | MS_REC },
-	{ "relatime", 0, MS_RELATIME }, { "norelatime", 1, MS_RELATIME },
-	{ "strictatime", 0, MS_STRICTATIME }, { "nostrictatime", 1, MS_STRICTATIME },
-	{ "defaults", 0, 0 },
+/* The mount options `features` lists: those that are flags, then the
+ * propagation ones; oci_mount_bits has each flag's bits (OCI_MNT_CLEAR:
+ * the option takes them away). */
+static const char oci_mount_names[] = "ro\0rw\0nosuid\0suid\0nodev\0dev\0noexec\0exec\0sync\0"
+	"async\0remount\0mand\0nomand\0dirsync\0noatime\0atime\0nodiratime\0diratime\0bind\0"
+	"rbind\0relatime\0norelatime\0strictatime\0nostrictatime\0defaults\0"
+	"private\0rprivate\0shared\0rshared\0slave\0rslave\0unbindable\0runbindable\0";
+#define OCI_MNT_CLEAR 0x80000000u
+static const unsigned oci_mount_bits[] = {
+	MS_RDONLY, MS_RDONLY | OCI_MNT_CLEAR, MS_NOSUID, MS_NOSUID | OCI_MNT_CLEAR,
+	MS_NODEV, MS_NODEV | OCI_MNT_CLEAR, MS_NOEXEC, MS_NOEXEC | OCI_MNT_CLEAR,
+	MS_SYNCHRONOUS, MS_SYNCHRONOUS | OCI_MNT_CLEAR, MS_REMOUNT, MS_MANDLOCK,
+	MS_MANDLOCK | OCI_MNT_CLEAR, MS_DIRSYNC, MS_NOATIME, MS_NOATIME | OCI_MNT_CLEAR,
+	MS_NODIRATIME, MS_NODIRATIME | OCI_MNT_CLEAR, MS_BIND, MS_BIND | MS_REC,
+	MS_RELATIME, MS_RELATIME | OCI_MNT_CLEAR, MS_STRICTATIME, MS_STRICTATIME | OCI_MNT_CLEAR, 0,
 };
 
 /* Mount options: flags, propagation, data for the filesystem. */
@@ -901,19 +935,22 @@ static void oci_mount_opts(const struct mr_json *opts, unsigned long *flags, uns
 	const struct mr_json *o;
 	*flags = *prop = *clear = 0;
 	for (o = opts && opts->type == MR_JSON_ARRAY ? opts->child : NULL; o; o = o->next) {
-		size_t i;
+		size_t i = 0;
+		const char *n;
 		int found = 0;
 		struct mount_spec ms;
 		if (o->type != MR_JSON_STRING)
 			continue;
-		for (i = 0; i < sizeof oci_mount_flags / sizeof oci_mount_flags[0] && !found; i++)
-			if (!strcmp(o->str, oci_mount_flags[i].name)) {
+		for (n = oci_mount_names; i < sizeof oci_mount_bits / sizeof oci_mount_bits[0] && !found;
+		     n += strlen(n) + 1, i++)
+			if (!strcmp(o->str, n)) {
+				unsigned bits = oci_mount_bits[i] & ~OCI_MNT_CLEAR;
 				found = 1;
-				if (oci_mount_flags[i].clear) {
-					*flags &= ~oci_mount_flags[i].flag;
-					*clear |= oci_mount_flags[i].flag;
+				if (oci_mount_bits[i] & OCI_MNT_CLEAR) {
+					*flags &= ~(unsigned long)bits;
+					*clear |= bits;
 				} else {
-					*flags |= oci_mount_flags[i].flag;
+					*flags |= bits;
 				}
 			}
 		if (!found && (!strcmp(o->str, "unbindable") || !strcmp(o->str, "runbindable"))) {
@@ -1153,14 +1190,9 @@ static int oci_process_exec(const struct ctr *c, const struct seccomp_prog *sp, 
 			return mr_err_sys(err, "rlimit %s", o->rlimits[i].name);
 	if (o->oom_set) {
 		char s[24];
-		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
 		snprintf(s, sizeof s, "%lld", o->oom_score_adj);
-		if (fd < 0 || util_write_all(fd, s, strlen(s)) < 0) {
-			if (fd >= 0)
-				close(fd);
+		if (oci_write_str(AT_FDCWD, "/proc/self/oom_score_adj", 0, s) < 0)
 			return mr_err_sys(err, "oomScoreAdj");
-		}
-		close(fd);
 	}
 	if (*c->workdir && chdir(c->workdir) < 0)
 		return mr_err_sys(err, "cwd %s", c->workdir);
@@ -1291,7 +1323,7 @@ static int spec_oci_process(struct ctr *c, const struct mr_json *proc, struct mr
 	OCI_EACH(it, mr_json_get(proc, "env"), MR_JSON_ARRAY)
 		if (it->type == MR_JSON_STRING)
 			ctr_list_add(&c->env, it->str);
-	c->workdir = oci_s(proc, "cwd") ? oci_s(proc, "cwd") : "";
+	c->workdir = oci_sd(proc, "cwd", "");
 	c->tty = (unsigned char)oci_b(proc, "terminal");
 	c->no_new_privs = (unsigned char)oci_b(proc, "noNewPrivileges");
 	o->cons_w = (unsigned)oci_i(cs, "width", 0);
@@ -1314,7 +1346,7 @@ static int spec_oci_process(struct ctr *c, const struct mr_json *proc, struct mr
 	o->rlimits = oci_own_array(c, arr, sizeof *o->rlimits);
 	OCI_EACH(it, arr, MR_JSON_ARRAY) {
 		struct ctr_oci_rlimit *rl = &o->rlimits[o->nrlimits++];
-		rl->name = oci_s(it, "type") ? oci_s(it, "type") : "";
+		rl->name = oci_sd(it, "type", "");
 		if ((rl->res = oci_rlimit_type(rl->name)) < 0)
 			return mr_err_set(err, MR_EINVAL_INPUT, "config.json: unknown rlimit type \"%s\"",
 					  rl->name);
@@ -1381,7 +1413,7 @@ static int spec_oci_linux(struct ctr *c, const struct mr_json *lnx, struct mr_er
 		int f = oci_ns_flag(oci_s(it, "type"));
 		if (!f)
 			return mr_err_set(err, MR_EINVAL_INPUT, "namespace type %s: unknown",
-					  oci_s(it, "type") ? oci_s(it, "type") : "(none)");
+					  oci_sd(it, "type", "(none)"));
 		o->ns_any |= f;
 		if ((s = oci_s(it, "path")) && *s) {
 			o->ns_join[o->nns_join].flag = f;
@@ -1445,7 +1477,7 @@ static int spec_oci_fill(struct ctr *c, struct mr_err *err)
 	    spec_oci_mounts(c, mr_json_get(root, "mounts"), err) < 0 ||
 	    spec_oci_linux(c, mr_json_get(root, "linux"), err) < 0)
 		return -1;
-	c->hostname = oci_s(root, "hostname") ? oci_s(root, "hostname") : "";
+	c->hostname = oci_sd(root, "hostname", "");
 	c->readonly = (unsigned char)oci_b(mr_json_get(root, "root"), "readonly");
 	c->oci->domainname = oci_s(root, "domainname");
 	c->oci->hooks = mr_json_get(root, "hooks");
@@ -1527,6 +1559,22 @@ static void oci_root_undo_id(struct oci_g *g, const char *id)
 	unlink(path);
 }
 
+/* The state folder R/ID and what may be in it (the mounts rootmnt names
+ * undone first). */
+static void oci_dir_remove(struct oci_g *g, const char *id)
+{
+	static const char files[] = "exec.fifo\0state.json\0";
+	char path[MINIRUN_MAX_PATH];
+	const char *f;
+	oci_root_undo_id(g, id);
+	for (f = files; *f; f += strlen(f) + 1) {
+		oci_path(path, sizeof path, g, id, f);
+		unlink(path);
+	}
+	oci_path(path, sizeof path, g, id, NULL);
+	rmdir(path);
+}
+
 /* The init: a linear list of named steps; the first failure is reported
  * to the parent ('e') and ends it. Without a mount namespace of its own
  * (none in config.json: the caller's, as runc) the root is a private bind
@@ -1600,14 +1648,9 @@ static void __attribute__((noreturn)) oci_init_run(struct oci_init *in)
 	}
 	if (m.kind != 'a')
 		_exit(1);
-	if (o->hooks) {
-		struct mr_buf st = { 0 };
-		oci_state_json(NULL, in->id, o->bundle, "created", getpid(), o->annotations, 0, &st);
-		i = oci_hooks(o->hooks, "createContainer", &st, NULL, &err);
-		mr_buf_free(&st);
-		if (i < 0)
-			goto fail;
-	}
+	if (oci_hooks_run(o->hooks, "createContainer\0", NULL, o, in->id, "created", getpid(), NULL,
+			  &err) < 0)
+		goto fail;
 	/* the old root turns slave before it is detached: with a shared
 	 * rootfsPropagation the detach would reach the host's mounts */
 	if (fchdir(in->rootfd) < 0 ||
@@ -1660,15 +1703,10 @@ static void __attribute__((noreturn)) oci_init_run(struct oci_init *in)
 		_exit(1);
 	/* fd stays open: it closes at execve, when `start` may return */
 	close(in->fifo);
-	if (o->hooks) {
-		struct mr_buf st = { 0 };
-		oci_state_json(NULL, in->id, o->bundle, "running", getpid(), o->annotations, 0, &st);
-		i = oci_hooks(o->hooks, "startContainer", &st, NULL, &err);
-		mr_buf_free(&st);
-		if (i < 0) {
-			fprintf(stderr, "%s\n", err.msg);
-			_exit(1);
-		}
+	if (oci_hooks_run(o->hooks, "startContainer\0", NULL, o, in->id, "running", getpid(), NULL,
+			  &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		_exit(1);
 	}
 	oci_process_exec(c, &sp, &err);
 	fprintf(stderr, "%s\n", err.msg);
@@ -1703,11 +1741,9 @@ static int oci_console_connect(const char *sock, struct mr_err *err)
 static int oci_write_pidfile(int dirfd, const char *path, pid_t pid, struct mr_err *err)
 {
 	char tmp[MINIRUN_MAX_PATH + 8], s[16];
-	int fd;
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	snprintf(s, sizeof s, "%d", (int)pid);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || util_write_all(fd, s, strlen(s)) < 0 || close(fd) < 0 ||
+	if (oci_write_str(dirfd, tmp, O_CREAT | O_TRUNC, s) < 0 ||
 	    renameat(dirfd, tmp, dirfd, path) < 0)
 		return mr_err_sys(err, "pid file %s", path);
 	return 0;
@@ -1719,17 +1755,11 @@ static int oci_id_maps(pid_t pid, const struct ctr_oci *o, struct mr_err *err)
 	for (k = 0; k < 2; k++) {
 		const char *map = k ? o->gid_map : o->uid_map;
 		char path[48];
-		int fd;
 		if (!map)
 			continue;
 		snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, k ? "gid_map" : "uid_map");
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || util_write_all(fd, map, strlen(map)) < 0) {
-			if (fd >= 0)
-				close(fd);
+		if (oci_write_str(AT_FDCWD, path, 0, map) < 0)
 			return mr_err_sys(err, "write %s", path);
-		}
-		close(fd);
 	}
 	return 0;
 }
@@ -1792,16 +1822,11 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 	made_dir = 1;
 	if (!(co->ns_any & CLONE_NEWNS)) {
 		/* the caller's mount namespace: the root's mount now, kept */
-		int fd;
-		char line[32];
+		char line[MINIRUN_MAX_PATH + 16];
 		snprintf(path, sizeof path, "%s/rootmnt", dir);
-		snprintf(line, sizeof line, "%d ", oci_mnt_id(co->rootfs));
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		if (fd < 0 || util_write_all(fd, line, strlen(line)) < 0 ||
-		    util_write_all(fd, co->rootfs, strlen(co->rootfs)) < 0 || close(fd) < 0) {
+		snprintf(line, sizeof line, "%d %s", oci_mnt_id(co->rootfs), co->rootfs);
+		if (oci_write_str(AT_FDCWD, path, O_CREAT | O_EXCL, line) < 0) {
 			mr_err_sys(err, "write %s", path);
-			if (fd >= 0)
-				close(fd);
 			goto out;
 		}
 	}
@@ -1813,7 +1838,7 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 	}
 	oci_cg_path(co->cgroups_path, id, g->systemd, cg, sizeof cg);
 	in.cg = cg;
-	if (oci_cg_create(cg, err) < 0)
+	if (oci_cg_each(cg, OCI_CG_MAKE, 0, err) < 0)
 		goto out;
 	made_cg = 1;
 	if (oci_cg_resources(cg, &co->res, co, err) < 0 || oci_ns_join(co, 1, err) < 0)
@@ -1836,7 +1861,7 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 		goto out;
 	}
 	if (((co->ns_new & CLONE_NEWUSER) && oci_id_maps((pid_t)pid, co, err) < 0) ||
-	    oci_cg_enter(cg, (pid_t)pid, err) < 0)
+	    oci_cg_each(cg, OCI_CG_ENTER, (pid_t)pid, err) < 0)
 		goto out;
 	if (oci_send(sv[0], 'g', NULL) < 0) {
 		mr_err_sys(err, "start the init");
@@ -1867,14 +1892,8 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 			else
 				close(fd);
 		} else if (m.kind == 'h') {
-			struct mr_buf st = { 0 };
-			int hrc;
-			oci_state_json(NULL, id, co->bundle, "created", (pid_t)pid, co->annotations, 0, &st);
-			hrc = oci_hooks(co->hooks, "prestart", &st, NULL, err);
-			if (hrc == 0)
-				hrc = oci_hooks(co->hooks, "createRuntime", &st, NULL, err);
-			mr_buf_free(&st);
-			if (hrc < 0 || oci_send(sv[0], 'a', NULL) < 0)
+			if (oci_hooks_run(co->hooks, "prestart\0createRuntime\0", NULL, co, id, "created",
+					  (pid_t)pid, NULL, err) < 0 || oci_send(sv[0], 'a', NULL) < 0)
 				goto out;
 		} else if (m.kind == 'r') {
 			break;
@@ -1894,35 +1913,16 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 		util_time_rfc3339(&ts, t, sizeof t);
 		mr_jw_init(&w, &b, 0);
 		mr_jw_obj(&w);
-		mr_jw_key(&w, "id");
-		mr_jw_str(&w, id);
-		mr_jw_key(&w, "pid");
-		mr_jw_int(&w, pid);
-		mr_jw_key(&w, "start");
-		mr_jw_int(&w, (long long)ctr_pid_start((pid_t)pid));
-		mr_jw_key(&w, "bundle");
-		mr_jw_str(&w, co->bundle);
-		mr_jw_key(&w, "rootfs");
-		mr_jw_str(&w, co->rootfs);
-		mr_jw_key(&w, "created");
-		mr_jw_str(&w, t);
-		mr_jw_key(&w, "cgroup");
-		mr_jw_str(&w, cg);
-		mr_jw_key(&w, "annotations");
-		if (co->annotations)
-			mr_jw_value(&w, co->annotations);
-		else
-			mr_jw_null(&w);
-		mr_jw_key(&w, "seccomp");
-		if (co->seccomp)   /* exec compiles it again */
-			mr_jw_value(&w, co->seccomp);
-		else
-			mr_jw_null(&w);
-		mr_jw_key(&w, "hooks");
-		if (co->hooks)
-			mr_jw_value(&w, co->hooks);
-		else
-			mr_jw_null(&w);
+		ctr_jw_str(&w, "id", id);
+		ctr_jw_int(&w, "pid", pid);
+		ctr_jw_int(&w, "start", (long long)ctr_pid_start((pid_t)pid));
+		ctr_jw_str(&w, "bundle", co->bundle);
+		ctr_jw_str(&w, "rootfs", co->rootfs);
+		ctr_jw_str(&w, "created", t);
+		ctr_jw_str(&w, "cgroup", cg);
+		oci_jw_json(&w, "annotations", co->annotations);
+		oci_jw_json(&w, "seccomp", co->seccomp);   /* exec compiles it again */
+		oci_jw_json(&w, "hooks", co->hooks);
 		mr_jw_obj_end(&w);
 		dfd = open(dir, O_DIRECTORY | O_CLOEXEC);
 		rc = dfd < 0 ? mr_err_sys(err, "open %s", dir) :
@@ -1945,15 +1945,9 @@ out:
 			waitpid((pid_t)pid, NULL, 0);
 		}
 		if (made_cg)
-			oci_cg_remove(cg);
-		if (made_dir) {
-			oci_root_undo_id(g, id);
-			snprintf(path, sizeof path, "%s/exec.fifo", dir);
-			unlink(path);
-			snprintf(path, sizeof path, "%s/state.json", dir);
-			unlink(path);
-			rmdir(dir);
-		}
+			oci_cg_each(cg, OCI_CG_REMOVE, 0, NULL);
+		if (made_dir)
+			oci_dir_remove(g, id);
 	}
 	if (sv[0] >= 0)
 		close(sv[0]);
@@ -1988,11 +1982,13 @@ struct oci_args {
 	int set[12];
 	char **pos;
 	int npos;
+	const char *cmd;            /* the command's name, as typed */
 };
 
-static int oci_parse(int argc, char **argv, const char *const *names, struct oci_args *a,
+static int oci_parse(int argc, char **argv, const char *names, struct oci_args *a,
 		     struct mr_err *err)
 {
+	const char *name;
 	int i, k;
 	memset(a, 0, sizeof *a);
 	a->pos = util_xcalloc((size_t)argc + 1, sizeof *a->pos);
@@ -2011,20 +2007,20 @@ static int oci_parse(int argc, char **argv, const char *const *names, struct oci
 		s += s[1] == '-' ? 2 : 1;
 		eq = strchr(s, '=');
 		len = eq ? (size_t)(eq - s) : strlen(s);
-		for (k = 0; names[k]; k++) {
-			const char *n = names[k] + (names[k][0] == ':'), *bar = strchr(n, '|');
+		for (k = 0, name = names; *name; name += strlen(name) + 1, k++) {
+			const char *n = name + (name[0] == ':'), *bar = strchr(n, '|');
 			size_t nl = bar ? (size_t)(bar - n) : strlen(n);
 			if ((nl == len && !strncmp(n, s, len)) ||
 			    (bar && strlen(bar + 1) == len && !strncmp(bar + 1, s, len)))
 				break;
 		}
-		if (!names[k]) {
+		if (!*name) {
 			free(a->pos);
 			return mr_err_set(err, MR_EINVAL_INPUT, "flag provided but not defined: -%.*s",
 					  (int)len, s);
 		}
 		a->set[k] = 1;
-		if (names[k][0] == ':') {
+		if (name[0] == ':') {
 			if (eq)
 				a->val[k] = eq + 1;
 			else if (i + 1 < argc)
@@ -2040,68 +2036,28 @@ static int oci_parse(int argc, char **argv, const char *const *names, struct oci
 	return 0;
 }
 
-static int oci_need_id(struct oci_args *a, const char *cmd, struct mr_err *err)
-{
-	if (a->npos < 1)
-		return mr_err_set(err, MR_EINVAL_INPUT, "%s: container id cannot be empty", cmd);
-	return 0;
-}
-
-/* The arguments of a command on one container, and its record; on failure
- * nothing is left to free. */
-static int oci_args_rec(struct oci_g *g, int argc, char **argv, const char *const *names,
-			const char *cmd, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
-{
-	if (oci_parse(argc, argv, names, a, err) < 0 || oci_need_id(a, cmd, err) < 0)
-		return -1;
-	if (oci_rec_load(g, a->pos[0], r, err) < 0) {
-		free(a->pos);
-		return -1;
-	}
-	return 0;
-}
-
 static int oci_cmd_start_id(struct oci_g *g, const char *id, struct mr_err *err);
 static int oci_delete_id(struct oci_g *g, const char *id, int force, struct mr_err *err);
 
-static int oci_cmd_create(struct oci_g *g, int argc, char **argv, int run)
+/* create, and run (create, start, then in the foreground wait and delete). */
+static int oci_cmd_create(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
 {
-	static const char *const names[] = { ":bundle|b", ":pid-file", ":console-socket", "no-pivot",
-					     "no-new-keyring", ":preserve-fds", "detach|d",
-					     "keep", "no-subreaper", NULL };
-	struct oci_args a;
 	struct oci_create_opts o;
-	struct mr_err err;
+	int run = a->cmd[0] == 'r', status, pty;
 	pid_t pid = 0;
-	int rc, status, pty;
-	memset(&err, 0, sizeof err);
-	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "create", &err) < 0)
-		return oci_fail(g, &err);
+	(void)r;
 	memset(&o, 0, sizeof o);
-	o.bundle = a.val[0];
-	o.pid_file = a.val[1];
-	o.console = a.val[2];
-	o.detach = !run || a.set[6];
-	pty = oci_create(g, a.pos[0], &o, &pid, &err);
-	if (pty < 0) {
-		free(a.pos);
-		return oci_fail(g, &err);
-	}
-	if (!run) {
-		free(a.pos);
+	o.bundle = a->val[0];
+	o.pid_file = a->val[1];
+	o.console = a->val[2];
+	o.detach = !run || a->set[6];
+	pty = oci_create(g, a->pos[0], &o, &pid, err);
+	if (pty < 0 || !run)
+		return pty < 0 ? -1 : 0;
+	if (oci_cmd_start_id(g, a->pos[0], err) < 0)
+		return -1;
+	if (a->set[6])
 		return 0;
-	}
-	{
-		rc = oci_cmd_start_id(g, a.pos[0], &err);
-	}
-	if (rc < 0) {
-		free(a.pos);
-		return oci_fail(g, &err);
-	}
-	if (a.set[6]) {
-		free(a.pos);
-		return 0;
-	}
 	/* foreground: relay the pty if we own it, wait, then delete */
 	if (pty > 0) {
 		char buf[4096];
@@ -2130,8 +2086,7 @@ static int oci_cmd_create(struct oci_g *g, int argc, char **argv, int run)
 			status = 0;
 			break;
 		}
-	oci_delete_id(g, a.pos[0], 1, &err);
-	free(a.pos);
+	oci_delete_id(g, a->pos[0], 1, err);
 	return ctr_exit_code(status);
 }
 
@@ -2180,107 +2135,67 @@ static int oci_cmd_start_id(struct oci_g *g, const char *id, struct mr_err *err)
 	}
 	close(fd);
 	unlink(path);
-	if (rc == 0 && mr_json_get(r.doc.root, "hooks")) {
-		struct mr_buf s = { 0 };
-		oci_state_json(&r, id, r.bundle, "running", r.pid, r.annotations, 0, &s);
-		oci_hooks(mr_json_get(r.doc.root, "hooks"), "poststart", &s, g, err);
-		mr_buf_free(&s);
-	}
+	if (rc == 0)
+		oci_hooks_run(mr_json_get(r.doc.root, "hooks"), "poststart\0", &r, NULL, id, "running",
+			      r.pid, g, err);
 	mr_json_free(&r.doc);
 	return rc;
 }
 
-static int oci_cmd_start(struct oci_g *g, int argc, char **argv)
+static int oci_cmd_start(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
 {
-	static const char *const names[] = { NULL };
-	struct oci_args a;
-	struct mr_err err;
-	int rc;
-	memset(&err, 0, sizeof err);
-	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "start", &err) < 0)
-		return oci_fail(g, &err);
-	rc = oci_cmd_start_id(g, a.pos[0], &err);
-	free(a.pos);
-	return rc < 0 ? oci_fail(g, &err) : 0;
+	(void)r;
+	return oci_cmd_start_id(g, a->pos[0], err);
 }
 
-static int oci_cmd_state(struct oci_g *g, int argc, char **argv)
+static int oci_cmd_state(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
 {
-	static const char *const names[] = { NULL };
-	struct oci_args a;
-	struct oci_rec r;
-	struct mr_err err;
 	struct mr_buf b = { 0 };
-	const char *st;
-	memset(&err, 0, sizeof err);
-	if (oci_args_rec(g, argc, argv, names, "state", &a, &r, &err) < 0)
-		return oci_fail(g, &err);
-	st = oci_status(g, &r);
-	oci_state_json(&r, r.id, r.bundle, st, strcmp(st, "stopped") ? r.pid : 0, r.annotations, 2, &b);
+	const char *st = oci_status(g, r);
+	(void)a;
+	(void)err;
+	oci_state_json(r, r->id, r->bundle, st, strcmp(st, "stopped") ? r->pid : 0, r->annotations, 2, &b);
 	printf("%s\n", b.data);
 	mr_buf_free(&b);
-	mr_json_free(&r.doc);
-	free(a.pos);
 	return 0;
 }
 
-/* Signal the init (or every process of the cgroup with --all). */
-static int oci_cmd_kill(struct oci_g *g, int argc, char **argv)
+/* Signal the init (or every process of the cgroup with --all); the
+ * signal is checked before the record is read. */
+static int oci_cmd_kill(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
 {
-	static const char *const names[] = { "all|a", ":pid|p", NULL };
-	struct oci_args a;
-	struct oci_rec r;
-	struct mr_err err;
 	const char *st;
-	int sig, rc = 0;
-	memset(&err, 0, sizeof err);
-	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "kill", &err) < 0)
-		return oci_fail(g, &err);
-	sig = ctr_signal_parse(a.npos > 1 ? a.pos[1] : "TERM");
-	if (!sig) {
-		mr_err_set(&err, MR_EINVAL_INPUT, "unknown signal \"%s\"", a.pos[1]);
-		free(a.pos);
-		return oci_fail(g, &err);
-	}
-	if (oci_rec_load(g, a.pos[0], &r, &err) < 0) {
-		free(a.pos);
-		return oci_fail(g, &err);
-	}
-	st = oci_status(g, &r);
-	if (a.set[0]) {
+	int sig = ctr_signal_parse(a->npos > 1 ? a->pos[1] : "TERM"), rc = 0;
+	if (!sig)
+		return mr_err_set(err, MR_EINVAL_INPUT, "unknown signal \"%s\"", a->pos[1]);
+	if (oci_rec_load(g, a->pos[0], r, err) < 0)
+		return -1;
+	st = oci_status(g, r);
+	if (a->set[0]) {
 		size_t n, i;
-		pid_t *p = oci_cg_pids(r.cgroup, &n);
+		pid_t *p = oci_cg_pids(r->cgroup, &n);
 		if (sig == SIGKILL && !strcmp(st, "paused"))
-			oci_cg_freeze(r.cgroup, 0, &err);
+			oci_cg_freeze(r->cgroup, 0, err);
 		for (i = 0; i < n; i++)
 			kill(p[i], sig);
 		free(p);
 	} else if (!strcmp(st, "stopped")) {
-		rc = mr_err_set(&err, ESRCH, "container not running");
-	} else if (kill(r.pid, sig) < 0) {
-		rc = mr_err_sys(&err, "kill %d", (int)r.pid);
+		rc = mr_err_set(err, ESRCH, "container not running");
+	} else if (kill(r->pid, sig) < 0) {
+		rc = mr_err_sys(err, "kill %d", (int)r->pid);
 	}
-	mr_json_free(&r.doc);
-	free(a.pos);
-	return rc < 0 ? oci_fail(g, &err) : 0;
+	return rc;
 }
 
 static int oci_delete_id(struct oci_g *g, const char *id, int force, struct mr_err *err)
 {
 	struct oci_rec r;
-	char path[MINIRUN_MAX_PATH];
 	const char *st;
 	int i;
 	if (oci_rec_load(g, id, &r, err) < 0) {
-		char dir[MINIRUN_MAX_PATH];
-		if (err->code == MR_ENOTFOUND && oci_id_ok(id)) {
-			/* a half-made state folder (create killed): nothing runs */
-			oci_root_undo_id(g, id);
-			oci_path(dir, sizeof dir, g, id, "exec.fifo");
-			unlink(dir);
-			oci_path(dir, sizeof dir, g, id, NULL);
-			rmdir(dir);
-		}
+		/* a half-made state folder (create killed): nothing runs */
+		if (err->code == MR_ENOTFOUND && oci_id_ok(id))
+			oci_dir_remove(g, id);
 		return force && err->code == MR_ENOTFOUND ? 0 : -1;
 	}
 	st = oci_status(g, &r);
@@ -2314,106 +2229,68 @@ static int oci_delete_id(struct oci_g *g, const char *id, int force, struct mr_e
 	/* a process moved out of the pids hierarchy (the suite's
 	 * delete_only_create_resources) may still be in the others, a zombie
 	 * until its reaper collects it */
-	for (i = 0; i < 100 && oci_cg_remove(r.cgroup) > 0; i++)
+	for (i = 0; i < 100 && oci_cg_each(r.cgroup, OCI_CG_REMOVE, 0, NULL) > 0; i++)
 		usleep(10000);
 	oci_root_undo_id(g, id);
-	if (mr_json_get(r.doc.root, "hooks")) {
-		struct mr_buf s = { 0 };
+	{
 		struct mr_err herr;
-		oci_state_json(&r, id, r.bundle, "stopped", 0, r.annotations, 0, &s);
-		oci_hooks(mr_json_get(r.doc.root, "hooks"), "poststop", &s, g, &herr);
-		mr_buf_free(&s);
+		oci_hooks_run(mr_json_get(r.doc.root, "hooks"), "poststop\0", &r, NULL, id, "stopped", 0, g,
+			      &herr);
 	}
-	oci_path(path, sizeof path, g, id, "exec.fifo");
-	unlink(path);
-	oci_path(path, sizeof path, g, id, "state.json");
-	unlink(path);
-	oci_path(path, sizeof path, g, id, NULL);
-	rmdir(path);
+	oci_dir_remove(g, id);   /* rootmnt is gone already */
 	mr_json_free(&r.doc);
 	return 0;
 }
 
-static int oci_cmd_delete(struct oci_g *g, int argc, char **argv)
+static int oci_cmd_delete(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
 {
-	static const char *const names[] = { "force|f", NULL };
-	struct oci_args a;
-	struct mr_err err;
-	int rc;
-	memset(&err, 0, sizeof err);
-	if (oci_parse(argc, argv, names, &a, &err) < 0 || oci_need_id(&a, "delete", &err) < 0)
-		return oci_fail(g, &err);
-	rc = oci_delete_id(g, a.pos[0], a.set[0], &err);
-	free(a.pos);
-	return rc < 0 ? oci_fail(g, &err) : 0;
+	(void)r;
+	return oci_delete_id(g, a->pos[0], a->set[0], err);
 }
 
-static int oci_cmd_ps(struct oci_g *g, int argc, char **argv)
+static int oci_cmd_ps(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
 {
-	static const char *const names[] = { ":format|f", NULL };
-	struct oci_args a;
-	struct oci_rec r;
-	struct mr_err err;
-	pid_t *p;
 	size_t n, i;
-	int json;
-	memset(&err, 0, sizeof err);
-	if (oci_args_rec(g, argc, argv, names, "ps", &a, &r, &err) < 0)
-		return oci_fail(g, &err);
-	json = a.val[0] && !strcmp(a.val[0], "json");
-	p = oci_cg_pids(r.cgroup, &n);
+	pid_t *p = oci_cg_pids(r->cgroup, &n);
+	int json = a->val[0] && !strcmp(a->val[0], "json");
+	(void)g;
+	(void)err;
 	printf(json ? "[" : "PID\n");
 	for (i = 0; i < n; i++)
 		printf(json ? "%s%d" : "%s%d\n", json && i ? "," : "", (int)p[i]);
 	printf(json ? "]\n" : "");
 	free(p);
-	mr_json_free(&r.doc);
-	free(a.pos);
 	return 0;
 }
 
-static int oci_cmd_pause(struct oci_g *g, int argc, char **argv, int freeze)
+/* pause, and resume */
+static int oci_cmd_pause(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
 {
-	static const char *const names[] = { NULL };
-	struct oci_args a;
-	struct oci_rec r;
-	struct mr_err err;
-	int rc;
-	memset(&err, 0, sizeof err);
-	if (oci_args_rec(g, argc, argv, names, "pause", &a, &r, &err) < 0)
-		return oci_fail(g, &err);
-	rc = !strcmp(oci_status(g, &r), "stopped") ?
-	     mr_err_set(&err, ESRCH, "container not running") : oci_cg_freeze(r.cgroup, freeze, &err);
-	mr_json_free(&r.doc);
-	free(a.pos);
-	return rc < 0 ? oci_fail(g, &err) : 0;
+	return !strcmp(oci_status(g, r), "stopped") ? mr_err_set(err, ESRCH, "container not running") :
+	       oci_cg_freeze(r->cgroup, a->cmd[0] == 'p', err);
 }
 
 /* update: linux.resources from --resources FILE (or -), then the flag
  * forms over it, into the spec's form, written at once. */
-static int oci_cmd_update(struct oci_g *g, int argc, char **argv)
+static const char oci_update_flags[] = ":resources|r\0:memory\0:memory-swap\0:pids-limit\0"
+	":cpu-shares\0:cpu-quota\0:cpu-period\0:cpuset-cpus\0:cpuset-mems\0:memory-reservation\0"
+	":blkio-weight\0";
+
+static int oci_cmd_update(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
 {
-	static const char *const names[] = { ":resources|r", ":memory", ":memory-swap", ":pids-limit",
-					     ":cpu-shares", ":cpu-quota", ":cpu-period", ":cpuset-cpus",
-					     ":cpuset-mems", ":memory-reservation", ":blkio-weight", NULL };
 	/* each flag's number in oci_res_keys; -1 cpus, -2 mems */
 	static const signed char idx[] = { OCI_MEM_LIMIT, OCI_MEM_SWAP, OCI_PIDS, OCI_CPU_SHARES,
 					   OCI_CPU_QUOTA, OCI_CPU_PERIOD, -1, -2, OCI_MEM_RESERVATION,
 					   OCI_BIO_WEIGHT };
-	struct oci_args a;
-	struct oci_rec r;
-	struct mr_err err;
 	struct mr_json_doc doc = { 0 };
 	struct ctr_oci_res res;
 	int rc = 0, k;
-	memset(&err, 0, sizeof err);
-	if (oci_args_rec(g, argc, argv, names, "update", &a, &r, &err) < 0)
-		return oci_fail(g, &err);
-	if (a.val[0])
-		rc = oci_read_json(a.val[0], &doc, &err);
+	(void)g;
+	if (a->val[0])
+		rc = oci_read_json(a->val[0], &doc, err);
 	oci_res_parse(&res, doc.root);
 	for (k = 0; rc == 0 && k < (int)sizeof idx; k++) {
-		const char *v = a.val[k + 1];
+		const char *v = a->val[k + 1];
 		char *end;
 		long long x;
 		if (!v)
@@ -2425,86 +2302,75 @@ static int oci_cmd_update(struct oci_g *g, int argc, char **argv)
 		}
 		x = util_strtoi(v, &end, 10, LLONG_MIN, LLONG_MAX);
 		if (end == v || *end) {
-			rc = mr_err_set(&err, MR_EINVAL_INPUT, "update --%s %s: not a number",
-					names[k + 1] + 1, v);
+			rc = mr_err_set(err, MR_EINVAL_INPUT, "update --%s %s: not a number",
+					oci_strs_skip(oci_update_flags, k + 1) + 1, v);
 			break;
 		}
 		res.v[idx[k]] = x;
 		res.set = x ? res.set | 1u << idx[k] : res.set & ~(1u << idx[k]);
 	}
 	if (rc == 0)
-		rc = oci_cg_resources(r.cgroup, &res, NULL, &err);
+		rc = oci_cg_resources(r->cgroup, &res, NULL, err);
 	mr_json_free(&doc);
-	mr_json_free(&r.doc);
-	free(a.pos);
-	return rc < 0 ? oci_fail(g, &err) : 0;
+	return rc;
 }
 
 /* exec: join the init's namespaces and cgroup, fork (the child is inside
  * the PID namespace), then the same last steps as the init. */
-static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
+static int oci_cmd_exec(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
 {
-	static const char *const names[] = { ":process|p", ":console-socket", "detach|d", ":pid-file",
-					     "tty|t", ":cwd", ":env|e", ":user|u", "no-new-privs",
-					     ":preserve-fds", ":process-label", ":apparmor", NULL };
-	struct oci_args a;
-	struct oci_rec r;
-	struct mr_err err;
 	struct ctr c;
 	struct seccomp_prog scp;
 	int i, p[2] = { -1, -1 }, cons = -1, status, rc = 1, cwd;
 	pid_t pid;
-	memset(&err, 0, sizeof err);
 	cwd = -1;
-	if (oci_args_rec(g, argc, argv, names, "exec", &a, &r, &err) < 0)
-		return oci_fail(g, &err);
 	oci_spec_init(&c);
-	if (!strcmp(oci_status(g, &r), "stopped")) {
-		mr_err_set(&err, ESRCH, "cannot exec in a stopped container");
+	if (!strcmp(oci_status(g, r), "stopped")) {
+		mr_err_set(err, ESRCH, "cannot exec in a stopped container");
 		goto out;
 	}
 	/* the process into the spec: process.json, or runc exec ID ARGS */
-	if (a.val[0]) {
-		if (oci_read_json(a.val[0], &c.doc, &err) < 0 || spec_oci_process(&c, c.doc.root, &err) < 0)
+	if (a->val[0]) {
+		if (oci_read_json(a->val[0], &c.doc, err) < 0 || spec_oci_process(&c, c.doc.root, err) < 0)
 			goto out;
 	} else {
-		if (a.npos < 2) {
-			mr_err_set(&err, MR_EINVAL_INPUT, "exec: args must not be empty");
+		if (a->npos < 2) {
+			mr_err_set(err, MR_EINVAL_INPUT, "exec: args must not be empty");
 			goto out;
 		}
-		for (i = 1; i < a.npos; i++)
-			ctr_list_add(&c.cmd, a.pos[i]);
+		for (i = 1; i < a->npos; i++)
+			ctr_list_add(&c.cmd, a->pos[i]);
 		ctr_list_add(&c.env, "PATH=" CTR_DEFAULT_PATH);
-		c.workdir = a.val[5] ? a.val[5] : "/";
-		c.tty = (unsigned char)a.set[4];
+		c.workdir = a->val[5] ? a->val[5] : "/";
+		c.tty = (unsigned char)a->set[4];
 	}
-	c.oci->seccomp = mr_json_get(r.doc.root, "seccomp");
-	if (c.tty && !a.val[1] && a.set[2]) {
-		mr_err_set(&err, MR_EINVAL_INPUT, "cannot allocate tty if runc will detach without "
+	c.oci->seccomp = mr_json_get(r->doc.root, "seccomp");
+	if (c.tty && !a->val[1] && a->set[2]) {
+		mr_err_set(err, MR_EINVAL_INPUT, "cannot allocate tty if runc will detach without "
 			   "setting console socket");
 		goto out;
 	}
-	if (c.tty && a.val[1] && (cons = oci_console_connect(a.val[1], &err)) < 0)
+	if (c.tty && a->val[1] && (cons = oci_console_connect(a->val[1], err)) < 0)
 		goto out;
-	if (oci_cg_enter(r.cgroup, getpid(), &err) < 0)
+	if (oci_cg_each(r->cgroup, OCI_CG_ENTER, getpid(), err) < 0)
 		goto out;
 	/* the pid file is a host path: keep its folder at hand */
-	if (a.val[3]) {
+	if (a->val[3]) {
 		char dir[MINIRUN_MAX_PATH];
-		const char *slash = strrchr(a.val[3], '/');
-		snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - a.val[3]) : 1,
-			 slash ? (slash == a.val[3] ? "/" : a.val[3]) : ".");
+		const char *slash = strrchr(a->val[3], '/');
+		snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - a->val[3]) : 1,
+			 slash ? (slash == a->val[3] ? "/" : a->val[3]) : ".");
 		if ((cwd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
-			mr_err_sys(&err, "pid file folder %s", dir);
+			mr_err_sys(err, "pid file folder %s", dir);
 			goto out;
 		}
-		a.val[3] = slash ? slash + 1 : a.val[3];
+		a->val[3] = slash ? slash + 1 : a->val[3];
 	}
 	/* the chroot too: the child's, and ours while we wait */
-	if (exec_join(r.pid, r.start, 1, &err) < 0)
+	if (exec_join(r->pid, r->start, 1, err) < 0)
 		goto out;
 	if (pipe2(p, O_CLOEXEC) < 0) {
-		mr_err_sys(&err, "pipe");
+		mr_err_sys(err, "pipe");
 		goto out;
 	}
 	fflush(stdout);
@@ -2515,10 +2381,10 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 		if (cons >= 0) {
 			int ptmx, slave;
 			if (rootfs_pty_open(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), &ptmx, &slave,
-					    &err) < 0)
+					    err) < 0)
 				goto child_fail;
 			if (ctr_send_fd(cons, ptmx) < 0) {
-				mr_err_sys(&err, "exec: pass the pty");
+				mr_err_sys(err, "exec: pass the pty");
 				goto child_fail;
 			}
 			if (c.oci->cons_w) {
@@ -2530,31 +2396,31 @@ static int oci_cmd_exec(struct oci_g *g, int argc, char **argv)
 			for (i = 0; i < 3; i++)
 				dup2(slave, i);
 		}
-		if (oci_seccomp(c.oci->seccomp, c.oci->cap_bnd, &scp, &err) == 0)
-			oci_process_exec(&c, &scp, &err);
+		if (oci_seccomp(c.oci->seccomp, c.oci->cap_bnd, &scp, err) == 0)
+			oci_process_exec(&c, &scp, err);
 child_fail:
-		if (write(p[1], err.msg, strlen(err.msg)) < 0) {
+		if (write(p[1], err->msg, strlen(err->msg)) < 0) {
 			/* the parent is gone */
 		}
-		_exit(err.code == ENOENT ? 127 : 126);
+		_exit(err->code == ENOENT ? 127 : 126);
 	}
 	close(p[1]);
 	p[1] = -1;
 	if (pid < 0) {
-		mr_err_sys(&err, "fork");
+		mr_err_sys(err, "fork");
 		goto out;
 	}
 	{
-		ssize_t k = read(p[0], err.msg, sizeof err.msg - 1);
+		ssize_t k = read(p[0], err->msg, sizeof err->msg - 1);
 		if (k > 0) {
-			err.msg[k] = 0;
+			err->msg[k] = 0;
 			waitpid(pid, NULL, 0);
 			goto out;
 		}
 	}
-	if (a.val[3] && oci_write_pidfile(cwd, a.val[3], pid, &err) < 0)
+	if (a->val[3] && oci_write_pidfile(cwd, a->val[3], pid, err) < 0)
 		goto out;
-	if (a.set[2]) {
+	if (a->set[2]) {
 		rc = 0;
 		goto out;
 	}
@@ -2564,7 +2430,7 @@ child_fail:
 			break;
 		}
 	rc = ctr_exit_code(status);
-	err.msg[0] = 0;
+	err->msg[0] = 0;
 out:
 	if (cwd >= 0)
 		close(cwd);
@@ -2573,35 +2439,24 @@ out:
 	if (cons >= 0)
 		close(cons);
 	ctr_free(&c);
-	mr_json_free(&r.doc);
-	free(a.pos);
-	if (rc == 1 && err.msg[0])
-		return oci_fail(g, &err);
-	return rc;
+	return rc == 1 && err->msg[0] ? -1 : rc;
 }
 
-static int oci_cmd_list(struct oci_g *g, int argc, char **argv)
+static int oci_cmd_list(struct oci_g *g, struct oci_args *a, struct oci_rec *unused, struct mr_err *err)
 {
-	static const char *const names[] = { ":format|f", "quiet|q", NULL };
-	struct oci_args a;
-	struct mr_err err;
-	DIR *d;
+	DIR *d = opendir(g->root);
 	struct dirent *de;
-	int json, first = 1;
-	memset(&err, 0, sizeof err);
-	if (oci_parse(argc, argv, names, &a, &err) < 0)
-		return oci_fail(g, &err);
-	json = a.val[0] && !strcmp(a.val[0], "json");
-	d = opendir(g->root);
+	int json = a->val[0] && !strcmp(a->val[0], "json"), first = 1;
+	(void)unused;
 	if (json)
 		printf("[");
-	else if (!a.set[1])
+	else if (!a->set[1])
 		printf("%-12s %-8s %-10s %-40s %-30s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED",
 		       "OWNER");
 	while (d && (de = readdir(d)) != NULL) {
 		struct oci_rec r;
 		const char *st;
-		if (de->d_name[0] == '.' || oci_rec_load(g, de->d_name, &r, &err) < 0)
+		if (de->d_name[0] == '.' || oci_rec_load(g, de->d_name, &r, err) < 0)
 			continue;
 		st = oci_status(g, &r);
 		if (json) {
@@ -2610,7 +2465,7 @@ static int oci_cmd_list(struct oci_g *g, int argc, char **argv)
 				       r.annotations, 0, &b);
 			printf("%s%s", first ? "" : ",", b.data);
 			mr_buf_free(&b);
-		} else if (a.set[1]) {
+		} else if (a->set[1]) {
 			printf("%s\n", r.id);
 		} else {
 			printf("%-12s %-8d %-10s %-40s %-30s %s\n", r.id,
@@ -2623,28 +2478,23 @@ static int oci_cmd_list(struct oci_g *g, int argc, char **argv)
 		closedir(d);
 	if (json)
 		printf(first ? "null\n" : "]\n");
-	free(a.pos);
 	return 0;
 }
 
 /* events --stats: one stats record from the cgroup (the shim reads cgroups
  * itself; this is for people). */
-static int oci_cmd_events(struct oci_g *g, int argc, char **argv)
+static int oci_cmd_events(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
 {
-	static const char *const names[] = { "stats", ":interval", NULL };
-	struct oci_args a;
-	struct oci_rec r;
-	struct mr_err err;
 	uint64_t mem = 0, lim = 0, cpu = 0;
 	size_t n;
 	pid_t *p;
 	int v2 = cg_version() == 2;
 	char path[MINIRUN_MAX_PATH];
-	memset(&err, 0, sizeof err);
-	if (oci_args_rec(g, argc, argv, names, "events", &a, &r, &err) < 0)
-		return oci_fail(g, &err);
+	(void)g;
+	(void)a;
+	(void)err;
 	/* cg_read_u64 reads CG_ROOT/HIER/minirun/ID: point it at our folder */
-	snprintf(path, sizeof path, "..%s", r.cgroup);
+	snprintf(path, sizeof path, "..%s", r->cgroup);
 	cg_read_u64(v2 ? "" : "memory", path, v2 ? "memory.current" : "memory.usage_in_bytes", NULL,
 		    &mem);
 	cg_read_u64(v2 ? "" : "memory", path, v2 ? "memory.max" : "memory.limit_in_bytes", NULL, &lim);
@@ -2652,17 +2502,18 @@ static int oci_cmd_events(struct oci_g *g, int argc, char **argv)
 		cg_read_u64("", path, "cpu.stat", "usage_usec", &cpu), cpu *= 1000;
 	else
 		cg_read_u64("cpuacct", path, "cpuacct.usage", NULL, &cpu);
-	p = oci_cg_pids(r.cgroup, &n);
+	p = oci_cg_pids(r->cgroup, &n);
 	free(p);
 	printf("{\"type\":\"stats\",\"id\":\"%s\",\"data\":{\"cpu\":{\"usage\":{\"total\":%llu}},"
 	       "\"memory\":{\"usage\":{\"usage\":%llu,\"limit\":%llu}},\"pids\":{\"current\":%zu}}}\n",
-	       r.id, (unsigned long long)cpu, (unsigned long long)mem, (unsigned long long)lim, n);
-	mr_json_free(&r.doc);
-	free(a.pos);
+	       r->id, (unsigned long long)cpu, (unsigned long long)mem, (unsigned long long)lim, n);
 	return 0;
 }
 
-/* runc spec's default config.json (rootless variant left out). */
+/* runc spec's default config.json (rootless variant left out). With
+ * MINIRUN_WITH_GZIP the binary carries the deflated copy below instead
+ * (1,300 bytes less); the unit tests have both and compare them. */
+#if !MINIRUN_WITH_GZIP || defined(MINIRUN_NO_MAIN)
 static const char oci_default_spec[] =
 	"{\n\t\"ociVersion\": \"1.0.2\",\n\t\"process\": {\n\t\t\"terminal\": true,\n"
 	"\t\t\"user\": {\"uid\": 0, \"gid\": 0},\n\t\t\"args\": [\"sh\"],\n"
@@ -2697,43 +2548,118 @@ static const char oci_default_spec[] =
 	"\"/sys/firmware\", \"/proc/scsi\"],\n"
 	"\t\t\"readonlyPaths\": [\"/proc/bus\", \"/proc/fs\", \"/proc/irq\", \"/proc/sys\", "
 	"\"/proc/sysrq-trigger\"]\n\t}\n}\n";
+#endif
+#if MINIRUN_WITH_GZIP
+/* BEGIN generated by scripts/gen-oci-spec.py: oci_default_spec, raw deflate.
+ * Do not edit; rerun the script. */
+#define OCI_DEFAULT_SPEC_LEN 2055
+static const unsigned char oci_default_spec_z[739] = {
+	165,85,93,111,218,48,20,125,134,95,81,249,153,53,180,27,
+	32,85,226,161,107,153,134,70,25,98,172,123,152,42,100,156,
+	75,176,72,236,212,118,8,20,241,223,119,109,7,18,218,245,
+	99,235,11,248,30,199,231,158,251,225,235,109,189,70,36,227,
+	183,160,52,151,130,92,156,144,179,211,230,233,57,105,32,158,
+	42,201,64,107,4,183,245,90,141,24,80,9,23,52,70,219,
+	168,12,26,22,203,52,40,187,79,50,30,226,127,179,113,66,
+	34,191,218,185,125,170,34,123,254,55,209,11,114,231,16,16,
+	43,7,140,46,39,95,187,65,166,85,16,75,70,227,64,207,
+	184,184,168,216,7,179,220,112,11,111,226,15,65,95,147,222,
+	248,166,187,182,194,10,118,150,91,231,36,32,222,162,41,157,
+	241,152,27,14,251,40,106,100,38,51,17,114,17,57,21,87,
+	151,163,233,229,207,235,254,100,250,107,220,159,244,44,167,133,
+	190,245,7,131,253,122,216,155,76,63,247,135,215,211,31,189,
+	241,109,255,170,231,61,97,32,243,57,48,195,87,240,94,162,
+	212,230,213,24,8,223,75,68,147,25,7,97,254,159,6,89,
+	124,217,84,204,81,146,171,220,150,152,77,106,99,36,227,65,
+	255,6,249,134,223,191,244,7,142,112,65,149,213,124,214,60,
+	255,132,150,150,115,83,88,59,95,12,33,135,144,143,20,95,
+	241,24,34,87,1,219,55,117,231,131,40,41,141,235,156,148,
+	154,133,165,183,192,92,91,94,5,52,148,34,222,20,7,220,
+	231,11,169,141,160,137,19,162,50,193,92,131,38,88,74,175,
+	18,221,109,73,8,218,96,131,154,162,145,3,219,191,150,111,
+	31,192,222,214,50,83,172,68,92,200,79,79,135,176,170,30,
+	54,73,234,213,149,167,15,144,76,237,41,223,232,66,106,123,
+	23,236,135,70,113,102,144,16,85,163,153,200,16,186,157,86,
+	203,109,241,7,232,182,91,173,143,237,37,185,123,222,127,144,
+	26,93,213,128,80,129,148,34,74,236,239,42,132,132,53,184,
+	176,5,228,92,104,67,5,115,122,82,147,172,157,166,102,187,
+	221,62,8,108,182,207,155,196,223,226,110,235,69,109,122,145,
+	188,146,159,226,139,87,117,201,34,213,78,192,89,167,211,249,
+	151,20,37,247,25,100,80,85,82,34,165,148,18,123,155,154,
+	231,60,234,205,81,65,208,124,18,244,30,122,115,216,74,190,
+	228,46,152,235,128,69,74,102,105,213,113,137,148,158,75,236,
+	237,174,33,62,244,167,147,81,175,217,171,75,98,46,178,245,
+	126,238,43,240,62,220,8,181,253,198,253,26,71,3,141,99,
+	153,227,114,78,99,13,200,65,89,241,96,16,149,39,100,231,
+	195,34,246,222,234,148,30,78,29,238,35,234,218,53,78,74,
+	64,128,201,165,90,30,131,60,101,199,64,134,237,126,4,184,
+	49,112,12,21,185,40,6,81,66,245,18,194,17,14,26,159,
+	19,55,25,2,202,82,110,3,47,44,109,223,133,210,94,50,
+	169,160,98,130,175,188,183,48,107,32,216,102,138,183,201,84,
+	96,155,74,53,141,185,54,143,177,71,31,106,182,128,112,26,
+	194,44,139,28,232,234,204,85,146,211,170,79,205,52,47,222,
+	181,253,72,124,28,195,44,171,176,206,43,107,174,238,43,68,
+	85,237,104,168,251,15,56,155,162,8,223,110,156,249,187,250,
+	174,254,7,
+};
+/* END generated */
 
-static int oci_cmd_spec(struct oci_g *g, int argc, char **argv)
+/* The default config.json inflated into out (room for
+ * OCI_DEFAULT_SPEC_LEN + 1); -1 if it does not inflate. */
+static int oci_spec_text(char *out, struct mr_err *err)
 {
-	static const char *const names[] = { ":bundle|b", "rootless", NULL };
-	struct oci_args a;
-	struct mr_err err;
-	char path[MINIRUN_MAX_PATH];
-	int fd;
-	memset(&err, 0, sizeof err);
-	if (oci_parse(argc, argv, names, &a, &err) < 0)
-		return oci_fail(g, &err);
-	snprintf(path, sizeof path, "%s/config.json", a.val[0] ? a.val[0] : ".");
-	free(a.pos);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0 || util_write_all(fd, oci_default_spec, sizeof oci_default_spec - 1) < 0) {
-		mr_err_sys(&err, "File %s", path);
-		if (fd >= 0)
-			close(fd);
-		return oci_fail(g, &err);
-	}
-	close(fd);
+	z_stream z;
+	int rc;
+	memset(&z, 0, sizeof z);
+	if (inflateInit2(&z, -MAX_WBITS) != Z_OK)
+		return mr_err_set(err, ENOMEM, "spec: cannot initialise zlib");
+	z.next_in = (unsigned char *)oci_default_spec_z;
+	z.avail_in = sizeof oci_default_spec_z;
+	z.next_out = (unsigned char *)out;
+	z.avail_out = OCI_DEFAULT_SPEC_LEN;
+	rc = inflate(&z, Z_FINISH);
+	inflateEnd(&z);
+	out[OCI_DEFAULT_SPEC_LEN - z.avail_out] = 0;
+	return rc == Z_STREAM_END ? 0 : mr_err_set(err, EINVAL, "spec: the default config.json is damaged");
+}
+#else
+static int oci_spec_text(char *out, struct mr_err *err)
+{
+	(void)err;
+	memcpy(out, oci_default_spec, sizeof oci_default_spec);
+	return 0;
+}
+#define OCI_DEFAULT_SPEC_LEN (sizeof oci_default_spec - 1)
+#endif
+
+static int oci_cmd_spec(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
+{
+	char path[MINIRUN_MAX_PATH], text[OCI_DEFAULT_SPEC_LEN + 1];
+	(void)g;
+	(void)r;
+	snprintf(path, sizeof path, "%s/config.json", a->val[0] ? a->val[0] : ".");
+	if (oci_spec_text(text, err) < 0)
+		return -1;
+	if (oci_write_str(AT_FDCWD, path, O_CREAT | O_EXCL, text) < 0)
+		return mr_err_sys(err, "File %s", path);
 	return 0;
 }
 
-static int oci_cmd_features(void)
+/* features: its flags are not read (runc's are none). */
+static int oci_cmd_features(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
 {
-
 	struct mr_buf b = { 0 };
 	struct mr_jw w;
 	size_t k;
 	const char *s;
+	(void)g;
+	(void)a;
+	(void)r;
+	(void)err;
 	mr_jw_init(&w, &b, 4);
 	mr_jw_obj(&w);
-	mr_jw_key(&w, "ociVersionMin");
-	mr_jw_str(&w, "1.0.0");
-	mr_jw_key(&w, "ociVersionMax");
-	mr_jw_str(&w, "1.0.2");
+	ctr_jw_str(&w, "ociVersionMin", "1.0.0");
+	ctr_jw_str(&w, "ociVersionMax", "1.0.2");
 	/* the tables the parsers use */
 	mr_jw_key(&w, "namespaces");
 	mr_jw_arr(&w);
@@ -2744,10 +2670,7 @@ static int oci_cmd_features(void)
 	mr_jw_obj(&w);
 	mr_jw_key(&w, "mountOptions");
 	mr_jw_arr(&w);
-	for (k = 0; k < sizeof oci_mount_flags / sizeof oci_mount_flags[0]; k++)
-		mr_jw_str(&w, oci_mount_flags[k].name);
-	for (s = "private\0rprivate\0shared\0rshared\0slave\0rslave\0unbindable\0runbindable\0"; *s;
-	     s += strlen(s) + 1)
+	for (s = oci_mount_names; *s; s += strlen(s) + 1)
 		mr_jw_str(&w, s);
 	mr_jw_arr_end(&w);
 	mr_jw_obj_end(&w);
@@ -2759,8 +2682,7 @@ static int oci_cmd_features(void)
 	mr_jw_arr_end(&w);
 	mr_jw_key(&w, "annotations");
 	mr_jw_obj(&w);
-	mr_jw_key(&w, "org.opencontainers.runc.version");
-	mr_jw_str(&w, "minirun " MINIRUN_VERSION);
+	ctr_jw_str(&w, "org.opencontainers.runc.version", "minirun " MINIRUN_VERSION);
 	mr_jw_obj_end(&w);
 	mr_jw_obj_end(&w);
 	printf("%s\n", b.data);
@@ -2768,16 +2690,72 @@ static int oci_cmd_features(void)
 	return 0;
 }
 
+/* The commands. need: OCI_ID an id first; OCI_REC its record loaded too;
+ * OCI_PREV the entry before's flags, and its name in messages (runc says
+ * "create" for run, "pause" for resume). names: oci_parse's list; NULL:
+ * flags not read. */
+enum { OCI_ID = 1, OCI_REC = 2, OCI_PREV = 4 };
+static const struct oci_cmd {
+	char name[9];
+	unsigned char need;
+	const char *names;
+	int (*run)(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err);
+} oci_cmds[] = {
+	{ "create", OCI_ID, ":bundle|b\0:pid-file\0:console-socket\0no-pivot\0no-new-keyring\0"
+	  ":preserve-fds\0detach|d\0keep\0no-subreaper\0", oci_cmd_create },
+	{ "run", OCI_ID | OCI_PREV, NULL, oci_cmd_create },
+	{ "start", OCI_ID, "", oci_cmd_start },
+	{ "state", OCI_ID | OCI_REC, "", oci_cmd_state },
+	{ "kill", OCI_ID, "all|a\0:pid|p\0", oci_cmd_kill },
+	{ "delete", OCI_ID, "force|f\0", oci_cmd_delete },
+	{ "ps", OCI_ID | OCI_REC, ":format|f\0", oci_cmd_ps },
+	{ "pause", OCI_ID | OCI_REC, "", oci_cmd_pause },
+	{ "resume", OCI_ID | OCI_REC | OCI_PREV, NULL, oci_cmd_pause },
+	{ "update", OCI_ID | OCI_REC, oci_update_flags, oci_cmd_update },
+	{ "exec", OCI_ID | OCI_REC, ":process|p\0:console-socket\0detach|d\0:pid-file\0tty|t\0:cwd\0"
+	  ":env|e\0:user|u\0no-new-privs\0:preserve-fds\0:process-label\0:apparmor\0", oci_cmd_exec },
+	{ "list", 0, ":format|f\0quiet|q\0", oci_cmd_list },
+	{ "events", OCI_ID | OCI_REC, "stats\0:interval\0", oci_cmd_events },
+	{ "spec", 0, ":bundle|b\0rootless\0", oci_cmd_spec },
+	{ "features", 0, NULL, oci_cmd_features },
+};
+
+/* One command: its flags, its id and record as it needs them, its body
+ * (< 0: failed, err says why; else the exit code). */
+static int oci_cmd_do(struct oci_g *g, const struct oci_cmd *k, int argc, char **argv)
+{
+	const struct oci_cmd *named = k->need & OCI_PREV ? k - 1 : k;
+	struct oci_args a;
+	struct oci_rec r;
+	struct mr_err err;
+	int rc = 0;
+	memset(&err, 0, sizeof err);
+	memset(&a, 0, sizeof a);
+	memset(&r, 0, sizeof r);
+	if (named->names && oci_parse(argc, argv, named->names, &a, &err) < 0)
+		return oci_fail(g, &err);
+	a.cmd = k->name;
+	if ((k->need & OCI_ID) && a.npos < 1)
+		rc = mr_err_set(&err, MR_EINVAL_INPUT, "%s: container id cannot be empty", named->name);
+	else if (k->need & OCI_REC)
+		rc = oci_rec_load(g, a.pos[0], &r, &err);
+	if (rc == 0)
+		rc = k->run(g, &a, &r, &err);
+	mr_json_free(&r.doc);
+	free(a.pos);
+	return rc < 0 ? oci_fail(g, &err) : rc;
+}
+
 static int oci_main(int argc, char **argv)
 {
-	static const char *const names[] = { ":root", ":log", ":log-format", "systemd-cgroup", "debug",
-					     ":criu", ":rootless", "version|v", "help|h", NULL };
+	static const char names[] = ":root\0:log\0:log-format\0systemd-cgroup\0debug\0:criu\0"
+		":rootless\0version|v\0help|h\0";
 	struct oci_g g;
 	struct oci_args a;
 	struct mr_err err;
 	const char *cmd;
-	int rc = 1, cargc, i;
-	char **cargv;
+	int rc = 1, i;
+	size_t k;
 	memset(&g, 0, sizeof g);
 	memset(&err, 0, sizeof err);
 	g.logfd = -1;
@@ -2805,36 +2783,10 @@ static int oci_main(int argc, char **argv)
 		return 0;
 	}
 	cmd = i < argc ? argv[i] : "help";
-	cargc = i < argc ? argc - i - 1 : 0;
-	cargv = argv + i + 1;
-	if (!strcmp(cmd, "create"))
-		rc = oci_cmd_create(&g, cargc, cargv, 0);
-	else if (!strcmp(cmd, "run"))
-		rc = oci_cmd_create(&g, cargc, cargv, 1);
-	else if (!strcmp(cmd, "start"))
-		rc = oci_cmd_start(&g, cargc, cargv);
-	else if (!strcmp(cmd, "state"))
-		rc = oci_cmd_state(&g, cargc, cargv);
-	else if (!strcmp(cmd, "kill"))
-		rc = oci_cmd_kill(&g, cargc, cargv);
-	else if (!strcmp(cmd, "delete"))
-		rc = oci_cmd_delete(&g, cargc, cargv);
-	else if (!strcmp(cmd, "ps"))
-		rc = oci_cmd_ps(&g, cargc, cargv);
-	else if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume"))
-		rc = oci_cmd_pause(&g, cargc, cargv, cmd[0] == 'p');
-	else if (!strcmp(cmd, "update"))
-		rc = oci_cmd_update(&g, cargc, cargv);
-	else if (!strcmp(cmd, "exec"))
-		rc = oci_cmd_exec(&g, cargc, cargv);
-	else if (!strcmp(cmd, "list"))
-		rc = oci_cmd_list(&g, cargc, cargv);
-	else if (!strcmp(cmd, "events"))
-		rc = oci_cmd_events(&g, cargc, cargv);
-	else if (!strcmp(cmd, "spec"))
-		rc = oci_cmd_spec(&g, cargc, cargv);
-	else if (!strcmp(cmd, "features"))
-		rc = oci_cmd_features();
+	for (k = 0; k < sizeof oci_cmds / sizeof oci_cmds[0] && strcmp(cmd, oci_cmds[k].name); k++)
+		;
+	if (k < sizeof oci_cmds / sizeof oci_cmds[0])
+		rc = oci_cmd_do(&g, &oci_cmds[k], i < argc ? argc - i - 1 : 0, argv + i + 1);
 	else if (!strcmp(cmd, "help") || a.set[8]) {
 		printf("minirun %s in runc mode: create, start, run, state, kill, delete, ps, pause, "
 		       "resume, update, exec, list, events, spec, features\n", MINIRUN_VERSION);

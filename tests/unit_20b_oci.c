@@ -33,6 +33,18 @@ static void t_oci_devices(void)
 		CHECK(!strcmp(line, "a"));
 		dev_v1_line(&r[2], line, sizeof line);
 		CHECK(!strcmp(line, "c 1:11 w"));
+		{
+			/* runc's always-allowed nodes ([14]'s defaults and tun), in order */
+			static const char always[] = "c 1:3 rwm\0c 1:5 rwm\0c 1:7 rwm\0c 1:8 rwm\0"
+				"c 1:9 rwm\0c 5:0 rwm\0c 5:1 rwm\0c 5:2 rwm\0c 136:* rwm\0c 10:200 rwm\0";
+			const char *want = always;
+			int same = 1;
+			for (i = 4; i < n && *want; i++, want += strlen(want) + 1) {
+				dev_v1_line(&r[i], line, sizeof line);
+				same &= !strcmp(line, want) && !r[i].deny;
+			}
+			CHECK(same && !*want && i == n);
+		}
 		rev = util_xcalloc(n, sizeof *rev);
 		for (i = 0; i < n; i++)
 			rev[i] = r[n - 1 - i];
@@ -98,7 +110,7 @@ static void t_oci_devices(void)
 
 static void test_oci(void)
 {
-	static const char *const names[] = { ":bundle|b", "force|f", ":pid-file", NULL };
+	static const char names[] = ":bundle|b\0force|f\0:pid-file\0";
 	char *argv1[] = { "/usr/bin/runc", "state", "x", NULL };
 	char *argv2[] = { "minirun", "--root", "/r", "--log", "/l", "create", NULL };
 	char *argv3[] = { "minirun", "--root", "/r", "ps", "-a", NULL };
@@ -279,4 +291,9 @@ static void test_oci(void)
 		CHECK(!res.given && !res.set);
 	}
 	t_oci_devices();
+	{
+		/* `spec`: the text the binary writes is oci_default_spec */
+		char text[OCI_DEFAULT_SPEC_LEN + 1];
+		CHECK(oci_spec_text(text, &err) == 0 && !strcmp(text, oci_default_spec));
+	}
 }
