@@ -185,6 +185,15 @@ static int util_strlcpy(char *dst, const char *src, size_t size)
 	return 0;
 }
 
+/* snprintf(dst, size, "%s", src) without the formatting: src truncated to
+ * size - 1 bytes (size > 0). One call is 7 bytes smaller than snprintf's. */
+static void util_scopy(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
 /* Parse a non-negative decimal integer that must fill the whole string. */
 static int util_parse_u64(const char *s, uint64_t *out)
 {

@@ -61,8 +61,8 @@ struct image_platform {
 static void image_platform_host(struct image_platform *p)
 {
 	snprintf(p->os, sizeof p->os, "linux");
-	snprintf(p->arch, sizeof p->arch, "%s", image_host_arch());
-	snprintf(p->variant, sizeof p->variant, "%s", image_host_variant());
+	util_scopy(p->arch, sizeof p->arch, image_host_arch());
+	util_scopy(p->variant, sizeof p->variant, image_host_variant());
 }
 
 /* "linux/arm/v7", "linux/amd64", "arm64" (os defaults to linux). */
@@ -80,12 +80,12 @@ static int image_platform_parse(const char *s, struct image_platform *p, struct 
 	memset(p, 0, sizeof *p);
 	if (n == 1) {
 		snprintf(p->os, sizeof p->os, "linux");
-		snprintf(p->arch, sizeof p->arch, "%s", parts[0]);
+		util_scopy(p->arch, sizeof p->arch, parts[0]);
 	} else {
-		snprintf(p->os, sizeof p->os, "%s", parts[0]);
-		snprintf(p->arch, sizeof p->arch, "%s", parts[1]);
+		util_scopy(p->os, sizeof p->os, parts[0]);
+		util_scopy(p->arch, sizeof p->arch, parts[1]);
 		if (n == 3)
-			snprintf(p->variant, sizeof p->variant, "%s", parts[2]);
+			util_scopy(p->variant, sizeof p->variant, parts[2]);
 	}
 	if (!strcmp(p->arch, "x86_64") || !strcmp(p->arch, "x86-64"))
 		snprintf(p->arch, sizeof p->arch, "amd64");
@@ -264,11 +264,11 @@ static int image_ref_normalize(const char *in, char *out, size_t size, struct mr
 		if (mr_digest_valid(at + 1) < 0)
 			return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %s "
 					  "(bad digest)", in);
-		snprintf(out, size, "%s", name);
+		util_scopy(out, size, name);
 	} else if (colon && (!slash || colon > slash)) {
 		if (colon[1] == 0)
 			return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %s", in);
-		snprintf(out, size, "%s", name);
+		util_scopy(out, size, name);
 	} else {
 		snprintf(out, size, "%.*s:latest", (int)n, name);
 	}
@@ -338,7 +338,7 @@ static void image_db_set_tag(struct image_db *db, const char *name, const char *
 		db->tags = util_xrealloc(db->tags, (db->ntags + 1) * sizeof *db->tags);
 		db->tags[db->ntags++].name = util_xstrdup(name);
 	}
-	snprintf(db->tags[i].id, sizeof db->tags[i].id, "%s", id);
+	util_scopy(db->tags[i].id, sizeof db->tags[i].id, id);
 }
 
 static void image_db_del_tag(struct image_db *db, size_t i)
@@ -384,8 +384,8 @@ static int image_db_read(struct mr_store *st, struct image_db *db, struct mr_err
 				   st->root);
 			goto out;
 		}
-		snprintf(r->id, sizeof r->id, "%s", id);
-		snprintf(r->manifest, sizeof r->manifest, "%s", man ? man : "");
+		util_scopy(r->id, sizeof r->id, id);
+		util_scopy(r->manifest, sizeof r->manifest, man ? man : "");
 		snprintf(r->created, sizeof r->created, "%s",
 			 mr_json_str(mr_json_get(v, "created")) ? mr_json_str(mr_json_get(v, "created")) : "");
 		snprintf(r->loaded, sizeof r->loaded, "%s",
@@ -1263,7 +1263,7 @@ static struct image_blob *image_stored_layer(struct image_load *ld, const struct
 		return NULL;
 	b->is_layer = 1;
 	snprintf(b->digest, sizeof b->digest, "%s", mr_json_str(mr_json_get(desc, "digest")));
-	snprintf(b->diff_id, sizeof b->diff_id, "%s", diff_id->str);
+	util_scopy(b->diff_id, sizeof b->diff_id, diff_id->str);
 	b->bytes = size && size->type == MR_JSON_NUMBER ? (uint64_t)size->num : 0;
 	b->unpacked = unpacked;
 	if (!ld->quiet)
@@ -1367,7 +1367,7 @@ static int image_pick_from_index(struct image_load *ld, const struct mr_json *ma
 			mr_json_free(&doc);
 			return rc;
 		}
-		snprintf(digest_out, MR_DIGEST_LEN + 1, "%s", d);
+		util_scopy(digest_out, MR_DIGEST_LEN + 1, d);
 	}
 	return 0;
 }
@@ -1456,7 +1456,7 @@ static int image_resolve_oci(struct image_load *ld, struct image_blob *idx,
 			if (r < 0)
 				goto out;
 		} else if (!mt || image_is_manifest_type(mt)) {
-			snprintf(digest, sizeof digest, "%s", d);
+			util_scopy(digest, sizeof digest, d);
 		} else {
 			mr_err_set(err, MR_EINVAL_INPUT, "index.json: unsupported media type %s", mt);
 			goto out;
@@ -1692,7 +1692,7 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 			r = image_db_by_id(&db, f->config->digest);
 			if (!r)
 				r = image_db_add(&db);
-			snprintf(r->manifest, sizeof r->manifest, "%s", digest);
+			util_scopy(r->manifest, sizeof r->manifest, digest);
 		} else {
 			if (image_write_blob(st, f->manifest->digest, f->manifest->data.data,
 					     f->manifest->data.len, err) < 0)
@@ -1700,14 +1700,14 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 			r = image_db_by_id(&db, f->config->digest);
 			if (!r)
 				r = image_db_add(&db);
-			snprintf(r->manifest, sizeof r->manifest, "%s", f->manifest->digest);
+			util_scopy(r->manifest, sizeof r->manifest, f->manifest->digest);
 		}
-		snprintf(r->id, sizeof r->id, "%s", f->config->digest);
+		util_scopy(r->id, sizeof r->id, f->config->digest);
 		util_time_rfc3339(&now, r->loaded, sizeof r->loaded);
 		if (mr_json_parse(&cfg, f->config->data.data, f->config->data.len, err) < 0)
 			goto out;
 		created = mr_json_str(mr_json_get(cfg.root, "created"));
-		snprintf(r->created, sizeof r->created, "%s", created ? created : "");
+		util_scopy(r->created, sizeof r->created, created ? created : "");
 		mr_json_free(&cfg);
 		free(r->layers);
 		free(r->sizes);

@@ -73,10 +73,10 @@ static int volume_create(struct mr_store *st, const char *name, const char *cons
 				  "allowed. If you intended to pass a host directory, use absolute "
 				  "path", name, name);
 	} else {
-		snprintf(vname, sizeof vname, "%s", name);
+		util_scopy(vname, sizeof vname, name);
 	}
 	if (name_out)
-		snprintf(name_out, out_size, "%s", vname);
+		util_scopy(name_out, out_size, vname);
 	for (i = 0; i < nlabels; i++)
 		if (!*labels[i] || labels[i][0] == '=')
 			return mr_err_set(err, MR_EINVAL_INPUT, "invalid label '%s'", labels[i]);
@@ -163,7 +163,7 @@ static int volume_read(struct mr_store *st, const char *name, struct volume_info
 	memset(vi, 0, sizeof *vi);
 	if (!volume_exists(st, name))
 		return mr_err_set(err, MR_ENOTFOUND, "No such volume: %s", name);
-	snprintf(vi->name, sizeof vi->name, "%s", name);
+	util_scopy(vi->name, sizeof vi->name, name);
 	snprintf(path, sizeof path, "volumes/%s/meta.json", name);
 	if (mr_read_file(st->rootfd, path, &buf, 65536, err) < 0 ||
 	    mr_json_parse(&vi->meta, buf.data, buf.len, err) < 0) {
@@ -172,7 +172,7 @@ static int volume_read(struct mr_store *st, const char *name, struct volume_info
 		return 0;
 	}
 	created = mr_json_str(mr_json_get(vi->meta.root, "CreatedAt"));
-	snprintf(vi->created, sizeof vi->created, "%s", created ? created : "");
+	util_scopy(vi->created, sizeof vi->created, created ? created : "");
 	vi->anonymous = mr_json_get(vi->meta.root, "Anonymous") &&
 			mr_json_get(vi->meta.root, "Anonymous")->type == MR_JSON_TRUE;
 	mr_buf_free(&buf);

@@ -138,10 +138,10 @@ static int mount_parse_v(const char *arg, struct mount_spec *m, struct mr_err *e
 		m->type = MOUNT_VOLUME;
 	} else if (parts[0][0] == '/') {
 		m->type = MOUNT_BIND;
-		snprintf(m->source, sizeof m->source, "%s", parts[0]);
+		util_scopy(m->source, sizeof m->source, parts[0]);
 	} else if (volume_name_valid(parts[0])) {
 		m->type = MOUNT_VOLUME;
-		snprintf(m->source, sizeof m->source, "%s", parts[0]);
+		util_scopy(m->source, sizeof m->source, parts[0]);
 	} else {
 		return mr_err_set(err, MR_EINVAL_INPUT, "create %s: \"%s\" includes invalid characters "
 				  "for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. "
@@ -151,7 +151,7 @@ static int mount_parse_v(const char *arg, struct mount_spec *m, struct mr_err *e
 	if (mount_target_ok(m, parts[1], arg, err) < 0)
 		return -1;
 	if (parts[2]) {
-		snprintf(m->mode, sizeof m->mode, "%s", parts[2]);
+		util_scopy(m->mode, sizeof m->mode, parts[2]);
 		for (opt = strtok_r(parts[2], ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
 			if (!strcmp(opt, "ro"))
 				m->readonly = 1;
@@ -202,7 +202,7 @@ static int mount_parse_mount(const char *arg, struct mount_spec *m, struct mr_er
 				return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for "
 						  "\"--mount\" flag: unsupported mount type: %s", arg, v);
 		} else if ((!strcmp(kv, "source") || !strcmp(kv, "src")) && v) {
-			snprintf(m->source, sizeof m->source, "%s", v);
+			util_scopy(m->source, sizeof m->source, v);
 		} else if ((!strcmp(kv, "target") || !strcmp(kv, "destination") ||
 			    !strcmp(kv, "dst")) && v) {
 			target = v;
@@ -266,7 +266,7 @@ static int mount_parse_tmpfs(const char *arg, struct mount_spec *m, struct mr_er
 		return -1;
 	if (colon) {
 		char opts[128], *o, *save = NULL;
-		snprintf(opts, sizeof opts, "%s", colon + 1);
+		util_scopy(opts, sizeof opts, colon + 1);
 		for (o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
 			uint64_t size;
 			if (!strcmp(o, "ro"))
@@ -302,7 +302,7 @@ static int mount_prepare(struct mr_store *st, struct mount_spec *m, struct mr_er
 		if (volume_create(st, m->source[0] ? m->source : NULL, NULL, 0, m->anonymous, name,
 				  sizeof name, &m->created, err) < 0)
 			return -1;
-		snprintf(m->source, sizeof m->source, "%s", name);
+		util_scopy(m->source, sizeof m->source, name);
 		return 0;
 	}
 	if (m->type != MOUNT_BIND)
@@ -315,7 +315,7 @@ static int mount_prepare(struct mr_store *st, struct mount_spec *m, struct mr_er
 	/* -v creates a missing host folder, as Docker does. */
 	{
 		char path[MINIRUN_MAX_PATH], *p;
-		snprintf(path, sizeof path, "%s", m->source);
+		util_scopy(path, sizeof path, m->source);
 		for (p = path + 1;; p++) {
 			if (*p == '/' || !*p) {
 				char c = *p;
@@ -528,15 +528,15 @@ static int mount_read_json(const struct mr_json *v, struct mount_spec *m, struct
 		return mr_err_set(err, MR_EINVAL_INPUT, "damaged mount record");
 	m->type = !strcmp(type, "volume") ? MOUNT_VOLUME : !strcmp(type, "bind") ? MOUNT_BIND :
 		  MOUNT_TMPFS;
-	snprintf(m->target, sizeof m->target, "%s", dst);
+	util_scopy(m->target, sizeof m->target, dst);
 	if (m->type == MOUNT_VOLUME) {
 		if (!name || !volume_name_valid(name))
 			return mr_err_set(err, MR_EINVAL_INPUT, "damaged mount record: volume name");
-		snprintf(m->source, sizeof m->source, "%s", name);
+		util_scopy(m->source, sizeof m->source, name);
 	} else if (m->type == MOUNT_BIND) {
 		if (!src || src[0] != '/')
 			return mr_err_set(err, MR_EINVAL_INPUT, "damaged mount record: bind source");
-		snprintf(m->source, sizeof m->source, "%s", src);
+		util_scopy(m->source, sizeof m->source, src);
 	}
 	snprintf(m->mode, sizeof m->mode, "%s", mode && strcmp(mode, "z") ? mode : "");
 	m->readonly = mr_json_get(v, "RW") && mr_json_get(v, "RW")->type == MR_JSON_FALSE;
@@ -546,6 +546,6 @@ static int mount_read_json(const struct mr_json *v, struct mount_spec *m, struct
 	m->propagation = MS_PRIVATE | MS_REC;
 	if (prop && *prop)
 		mount_set_propagation(m, prop);
-	snprintf(m->tmpfs_opts, sizeof m->tmpfs_opts, "%s", tmpfs ? tmpfs : "");
+	util_scopy(m->tmpfs_opts, sizeof m->tmpfs_opts, tmpfs ? tmpfs : "");
 	return 0;
 }

@@ -172,7 +172,7 @@ static int http_url_parse(const char *s, struct http_url *u, struct mr_err *err)
 	} else if (rest != end) {
 		return mr_err_set(err, MR_EINVAL_INPUT, "invalid URL %.200s", s);
 	} else {
-		snprintf(u->port, sizeof u->port, "%s", u->tls ? "443" : "80");
+		util_scopy(u->port, sizeof u->port, u->tls ? "443" : "80");
 	}
 	n = strcspn(end, "#");
 	if (n + 2 > sizeof u->path)
@@ -590,8 +590,8 @@ static int http_connect(struct http_conn *c, const struct http_url *u, struct mr
 	struct timeval tv;
 	int i, rc, fd = -1, saved = ECONNREFUSED;
 	http_close(c);
-	snprintf(c->host, sizeof c->host, "%s", u->host);
-	snprintf(c->port, sizeof c->port, "%s", u->port);
+	util_scopy(c->host, sizeof c->host, u->host);
+	util_scopy(c->port, sizeof c->port, u->port);
 	c->tls = u->tls;
 	c->eof = c->sys_errno = 0;
 	if (!MINIRUN_WITH_TLS && u->tls)
@@ -816,9 +816,9 @@ again:
 			    http_copy_header(r->auth, sizeof r->auth, v, "WWW-Authenticate", err) < 0)
 				return -1;
 		} else if ((v = http_header_value(line, "content-type"))) {
-			snprintf(r->type, sizeof r->type, "%s", v);
+			util_scopy(r->type, sizeof r->type, v);
 		} else if ((v = http_header_value(line, "content-range"))) {
-			snprintf(r->range, sizeof r->range, "%s", v);
+			util_scopy(r->range, sizeof r->range, v);
 		}
 	}
 	if (r->status < 200 && r->status != 101 && ++interim < 8)
@@ -1266,7 +1266,7 @@ static int tls_anchors_for(struct http_tls *t, const char *host, const char *por
 		if (!path || !*path)
 			path = MINIRUN_DEFAULT_CA_FILE;
 		if (tls_load_pem(&t->anchors, AT_FDCWD, path, &e2) < 0)
-			snprintf(t->bundle_err, sizeof t->bundle_err, "%s", e2.msg);
+			util_scopy(t->bundle_err, sizeof t->bundle_err, e2.msg);
 		else if (!t->anchors.n)
 			snprintf(t->bundle_err, sizeof t->bundle_err, "%s: no certificates", path);
 		t->nbundle = t->anchors.n;
@@ -1278,7 +1278,7 @@ static int tls_anchors_for(struct http_tls *t, const char *host, const char *por
 		t->extra_for[0] = 0;
 		if (tls_load_certs_d(t, host, port, err) < 0)
 			return -1;
-		snprintf(t->extra_for, sizeof t->extra_for, "%s", key);
+		util_scopy(t->extra_for, sizeof t->extra_for, key);
 	}
 	if (!t->anchors.n)
 		return mr_err_set(err, MR_EVERIFY, "%s: no trusted CA certificates (%s; set "

@@ -82,7 +82,7 @@ static int pull_ref_parse(const char *in, struct pull_ref *r, struct mr_err *err
 		if (mr_digest_valid(at + 1) < 0)
 			return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s "
 					  "(only sha256 digests)", in);
-		snprintf(r->digest, sizeof r->digest, "%s", at + 1);
+		util_scopy(r->digest, sizeof r->digest, at + 1);
 	}
 	slash = strrchr(name, '/');
 	colon = strrchr(name, ':');
@@ -95,7 +95,7 @@ static int pull_ref_parse(const char *in, struct pull_ref *r, struct mr_err *err
 			if (!isalnum((unsigned char)t[i]) && !strchr("_.-", t[i]))
 				return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s", in);
 		if (!at)
-			snprintf(r->tag, sizeof r->tag, "%s", t);
+			util_scopy(r->tag, sizeof r->tag, t);
 		name[colon - name] = 0;
 	} else if (!at) {
 		snprintf(r->tag, sizeof r->tag, "latest");
@@ -133,9 +133,9 @@ static void pull_ref_familiar(const struct pull_ref *r, char *out, size_t size)
 	if (strcmp(r->domain, "docker.io"))
 		snprintf(out, size, "%s/%s", r->domain, r->repo);
 	else if (util_starts_with(r->repo, "library/") && !strchr(r->repo + 8, '/'))
-		snprintf(out, size, "%s", r->repo + 8);
+		util_scopy(out, size, r->repo + 8);
 	else
-		snprintf(out, size, "%s", r->repo);
+		util_scopy(out, size, r->repo);
 }
 
 /* "busybox:latest" or "busybox@sha256:..." (full = 1: with docker.io/). */
@@ -363,7 +363,7 @@ static int pull_creds_set(const char *domain, const char *auth, int *found, stru
 		rc = 0;
 		goto out;
 	}
-	snprintf(dir, sizeof dir, "%s", path);
+	util_scopy(dir, sizeof dir, path);
 	base = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : path;
 	if (strrchr(dir, '/')) {
 		*strrchr(dir, '/') = 0;
@@ -521,7 +521,7 @@ static int pull_get_token(struct pull *p, const struct pull_challenge *ch, struc
 	const char *tok, *sc;
 	int rc = -1;
 	if (ch->scope[0])
-		snprintf(scope, sizeof scope, "%s", ch->scope);
+		util_scopy(scope, sizeof scope, ch->scope);
 	else if (!p->login)
 		snprintf(scope, sizeof scope, "repository:%s:pull", p->ref.repo);
 	else
@@ -672,7 +672,7 @@ static int pull_open_once(struct pull *p, const char *path, const char *accept, 
 			char challenge[sizeof p->resp.auth];
 			struct mr_buf drop = { 0 };
 			struct mr_err ignored;
-			snprintf(challenge, sizeof challenge, "%s", p->resp.auth);
+			util_scopy(challenge, sizeof challenge, p->resp.auth);
 			http_body_slurp(&p->body, &drop, 64u << 10, &ignored);
 			mr_buf_free(&drop);
 			if (pull_authorize(p, challenge, sent, err) < 0)
@@ -716,7 +716,7 @@ static int pull_get_manifest(struct pull *p, const char *ref, struct mr_buf *out
 	}
 	if (err->code == MR_ENOTFOUND) {
 		char fam[600], msg[sizeof err->msg];
-		snprintf(msg, sizeof msg, "%s", err->msg);
+		util_scopy(msg, sizeof msg, err->msg);
 		pull_ref_familiar(&p->ref, fam, sizeof fam);
 		mr_err_set(err, MR_ENOTFOUND, "manifest for %s%s%s not found: %s", fam,
 			   strchr(ref, ':') ? "@" : ":", ref, msg);
@@ -930,7 +930,7 @@ static struct image_blob *pull_add_manifest(struct pull *p, struct mr_buf *body,
 		return NULL;
 	b->data = *body;
 	memset(body, 0, sizeof *body);
-	snprintf(b->digest, sizeof b->digest, "%s", digest);
+	util_scopy(b->digest, sizeof b->digest, digest);
 	b->bytes = b->data.len;
 	p->ld.meta_bytes += b->data.len;
 	return b;
@@ -960,7 +960,7 @@ static int pull_add_desc(struct pull *p, const struct mr_json *desc, int layer, 
 	if (!size || size->type != MR_JSON_NUMBER || size->num < 0 || size->num > 1e15)
 		return mr_err_set(err, MR_EINVAL_INPUT, "manifest: descriptor %.19s without a valid "
 				  "size", d);
-	snprintf(dd->digest, sizeof dd->digest, "%s", d);
+	util_scopy(dd->digest, sizeof dd->digest, d);
 	dd->size = (uint64_t)size->num;
 	dd->layer = layer;
 	p->ndescs++;
@@ -1004,7 +1004,7 @@ static void pull_config_from_store(struct pull *p, const char *digest, struct im
 		return;
 	}
 	b->data = data;
-	snprintf(b->digest, sizeof b->digest, "%s", d);
+	util_scopy(b->digest, sizeof b->digest, d);
 	b->bytes = data.len;
 }
 
@@ -1121,7 +1121,7 @@ static struct image_blob *pull_resolve(struct pull *p, char *top_digest, struct 
 	mr_buf_free(&body);
 	if (!b || image_blob_json(b, &doc, err) < 0)
 		return NULL;
-	snprintf(top_digest, MR_DIGEST_LEN + 1, "%s", b->digest);
+	util_scopy(top_digest, MR_DIGEST_LEN + 1, b->digest);
 	mt = pull_media_type(doc.root);
 	if (image_is_index_type(mt)) {
 		int rc = image_pick_from_index(&p->ld, mr_json_get(doc.root, "manifests"), digest, 0, err);
@@ -1250,7 +1250,7 @@ static int pull_login(const char *server, const char *user, const char *pass,
 	snprintf(domain, sizeof domain, "%.*s", (int)n, s);
 	if (!n || !strcmp(domain, "index.docker.io") || !strcmp(domain, "registry-1.docker.io"))
 		snprintf(domain, sizeof domain, "docker.io");
-	snprintf(p->ref.domain, sizeof p->ref.domain, "%s", domain);
+	util_scopy(p->ref.domain, sizeof p->ref.domain, domain);
 	p->login = 1;
 	if (pull_setup(p, o->insecure, o->ca_file, err) < 0)
 		goto out;

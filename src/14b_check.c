@@ -163,13 +163,13 @@ static void check_container(struct check *ck, int dfd, const char *name)
 		return;
 	}
 	ck->imgs = util_xrealloc(ck->imgs, (ck->nimgs + 1) * sizeof *ck->imgs);
-	snprintf(ck->imgs[ck->nimgs++], sizeof *ck->imgs, "%s", c.image);
+	util_scopy(ck->imgs[ck->nimgs++], sizeof *ck->imgs, c.image);
 	if (ck->db_ok && !image_db_by_id(&ck->db, c.image))
 		check_line(ck, 0, "container %.12s (%s): image %.19s is not in the store", name,
 			   c.name, c.image);
 	for (i = 0; i < c.layers.n; i++) {
 		ck->used = util_xrealloc(ck->used, (ck->nused + 1) * sizeof *ck->used);
-		snprintf(ck->used[ck->nused++], sizeof *ck->used, "%s", c.layers.v[i]);
+		util_scopy(ck->used[ck->nused++], sizeof *ck->used, c.layers.v[i]);
 		if (!image_layer_ok(ck->st, c.layers.v[i]))
 			check_line(ck, 0, "container %.12s (%s): layer sha256:%.12s is missing or "
 				   "incomplete", name, c.name, c.layers.v[i]);
@@ -430,7 +430,7 @@ static void check_volume(struct check *ck, int dfd, const char *name)
 			util_time_rfc3339(&now, created, sizeof created);
 			n = snprintf(meta, sizeof meta, "{\"CreatedAt\":\"%s\",\"Anonymous\":%s,"
 				     "\"Labels\":{}}\n", created, check_is_hex64(name) ? "true" : "false");
-			snprintf(path, sizeof path, "%s", name);
+			util_scopy(path, sizeof path, name);
 			{
 				int vfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 				if (vfd >= 0 && mr_write_atomic(vfd, "meta.json", meta, (size_t)n, 0600,

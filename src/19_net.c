@@ -658,8 +658,8 @@ static void net_def_builtin(struct net_def *d, const char *name, const char *dri
 	char dg[MR_DIGEST_LEN + 1];
 	memset(d, 0, sizeof *d);
 	mr_digest_buf(name, strlen(name), dg);
-	snprintf(d->id, sizeof d->id, "%s", digest_hex(dg));
-	snprintf(d->name, sizeof d->name, "%s", name);
+	util_scopy(d->id, sizeof d->id, digest_hex(dg));
+	util_scopy(d->name, sizeof d->name, name);
 	d->driver = driver;
 }
 
@@ -681,7 +681,7 @@ static void net_def_fill(struct net_def *d, const char *file, const struct mr_js
 		if (net_cidr_parse(mr_json_str(mr_json_get(root, "Subnet")) ?: "", &d->net, &d->prefix) < 0)
 			d->prefix = 0;        /* unusable: never allocated from */
 	}
-	snprintf(d->file, sizeof d->file, "%s", file);
+	util_scopy(d->file, sizeof d->file, file);
 	if (!gw || net_ip_parse(gw, strlen(gw), &d->gw) < 0)
 		d->gw = d->net + 1;
 	d->ctrs = c ? (int)c->count : 0;
@@ -2150,7 +2150,7 @@ static void net_id_of(struct mr_store *st, const char *name, char *id, size_t si
 {
 	(void)st;
 	(void)name;
-	snprintf(id, size, "%s", "");
+	util_scopy(id, size, "");
 }
 #endif
 

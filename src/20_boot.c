@@ -797,7 +797,7 @@ static int boot_image_id(struct boot_run *br, const char *ref, char *id)
 		return -1;
 	r = image_db_find(&db, ref, &ignored);
 	if (r)
-		snprintf(id, MR_DIGEST_LEN + 1, "%s", r->id);
+		util_scopy(id, MR_DIGEST_LEN + 1, r->id);
 	image_db_free(&db);
 	return r ? 0 : -1;
 }
