@@ -66,22 +66,14 @@ static const struct boot_key {
 #undef BK
 };
 
+/* The lists are the BOOT_LIST keys' (boot_set fills no others). */
 static void boot_decl_free(struct boot_decl *d)
 {
+	const struct boot_key *k;
 	free(d->text);
-	ctr_list_free(&d->o.env);
-	ctr_list_free(&d->o.volume);
-	ctr_list_free(&d->o.mount);
-	ctr_list_free(&d->o.tmpfs);
-	ctr_list_free(&d->o.publish);
-	ctr_list_free(&d->o.label);
-	ctr_list_free(&d->depends_on);
-	ctr_list_free(&d->o.device);
-	ctr_list_free(&d->o.sysctl);
-	ctr_list_free(&d->o.ulimit);
-	ctr_list_free(&d->o.group_add);
-	ctr_list_free(&d->o.log_opt);
-	ctr_list_free(&d->o.network_alias);
+	for (k = boot_keys; k < boot_keys + sizeof boot_keys / sizeof *boot_keys; k++)
+		if (k->kind == BOOT_LIST)
+			ctr_list_free((struct ctr_list *)((char *)d + k->off));
 	memset(d, 0, sizeof *d);
 }
 
