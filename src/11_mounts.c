@@ -171,6 +171,17 @@ static int mount_parse_v(const char *arg, struct mount_spec *m, struct mr_err *e
 	return 0;
 }
 
+/* One more tmpfs option: key and v, or key and size when v is NULL. */
+static void mount_tmpfs_add(struct mount_spec *m, const char *key, const char *v, uint64_t size)
+{
+	size_t n = strlen(m->tmpfs_opts);
+	const char *sep = n ? "," : "";
+	if (v)
+		snprintf(m->tmpfs_opts + n, sizeof m->tmpfs_opts - n, "%s%s%s", sep, key, v);
+	else
+		snprintf(m->tmpfs_opts + n, sizeof m->tmpfs_opts - n, "%s%s%" PRIu64, sep, key, size);
+}
+
 static int mount_bool(const char *v)
 {
 	return !v || !strcmp(v, "1") || !strcmp(v, "true");
@@ -217,15 +228,11 @@ static int mount_parse_mount(const char *arg, struct mount_spec *m, struct mr_er
 			uint64_t size;
 			if (util_parse_size(v, &size) < 0)
 				return mr_err_set(err, MR_EINVAL_INPUT, "invalid tmpfs-size: %s", v);
-			snprintf(m->tmpfs_opts + strlen(m->tmpfs_opts),
-				 sizeof m->tmpfs_opts - strlen(m->tmpfs_opts), "%ssize=%" PRIu64,
-				 *m->tmpfs_opts ? "," : "", size);
+			mount_tmpfs_add(m, "size=", NULL, size);
 		} else if (!strcmp(kv, "tmpfs-mode") && v) {
 			if (strspn(v, "01234567") != strlen(v) || !*v || strlen(v) > 4)
 				return mr_err_set(err, MR_EINVAL_INPUT, "invalid tmpfs-mode: %s", v);
-			snprintf(m->tmpfs_opts + strlen(m->tmpfs_opts),
-				 sizeof m->tmpfs_opts - strlen(m->tmpfs_opts), "%smode=%s",
-				 *m->tmpfs_opts ? "," : "", v);
+			mount_tmpfs_add(m, "mode=", v, 0);
 		} else if (!strcmp(kv, "consistency") || !strcmp(kv, "volume-driver") ||
 			   !strcmp(kv, "volume-label") || !strcmp(kv, "bind-nonrecursive")) {
 			continue;
@@ -272,13 +279,9 @@ static int mount_parse_tmpfs(const char *arg, struct mount_spec *m, struct mr_er
 			if (!strcmp(o, "ro"))
 				m->readonly = 1;
 			else if (util_starts_with(o, "size=") && util_parse_size(o + 5, &size) == 0)
-				snprintf(m->tmpfs_opts + strlen(m->tmpfs_opts),
-					 sizeof m->tmpfs_opts - strlen(m->tmpfs_opts), "%ssize=%" PRIu64,
-					 *m->tmpfs_opts ? "," : "", size);
+				mount_tmpfs_add(m, "size=", NULL, size);
 			else if (util_starts_with(o, "mode=") && strspn(o + 5, "01234567") == strlen(o + 5))
-				snprintf(m->tmpfs_opts + strlen(m->tmpfs_opts),
-					 sizeof m->tmpfs_opts - strlen(m->tmpfs_opts), "%s%s",
-					 *m->tmpfs_opts ? "," : "", o);
+				mount_tmpfs_add(m, "", o, 0);
 			else if (!strcmp(o, "rw") || !strcmp(o, "noexec") || !strcmp(o, "exec") ||
 				 !strcmp(o, "nosuid") || !strcmp(o, "nodev") || !strcmp(o, "suid") ||
 				 !strcmp(o, "dev"))
