@@ -452,6 +452,16 @@ static void util_scopy(char *dst, size_t size, const char *src)
 	dst[n] = 0;
 }
 
+/* Is s one of the words of list ("a\0b\0c", a literal: its own NUL ends it)?
+ * A call instead of a strcmp per word. */
+static int util_one_of(const char *s, const char *list)
+{
+	for (; *list; list += strlen(list) + 1)
+		if (!strcmp(s, list))
+			return 1;
+	return 0;
+}
+
 /* Parse a non-negative decimal integer that must fill the whole string. */
 static int util_parse_u64(const char *s, uint64_t *out)
 {
@@ -7658,8 +7668,7 @@ static int mount_parse_v(const char *arg, struct mount_spec *m, struct mr_err *e
 				m->readonly = 0;
 			else if (!strcmp(opt, "nocopy") && m->type == MOUNT_VOLUME)
 				m->nocopy = 1;
-			else if (!strcmp(opt, "z") || !strcmp(opt, "Z") || !strcmp(opt, "consistent") ||
-				 !strcmp(opt, "cached") || !strcmp(opt, "delegated"))
+			else if (util_one_of(opt, "z\0Z\0consistent\0cached\0delegated"))
 				continue;  /* SELinux labels and macOS hints: nothing to do */
 			else if (m->type == MOUNT_BIND && mount_set_propagation(m, opt) == 0)
 				continue;
@@ -7713,8 +7722,7 @@ static int mount_parse_mount(const char *arg, struct mount_spec *m, struct mr_er
 						  "\"--mount\" flag: unsupported mount type: %s", arg, v);
 		} else if ((!strcmp(kv, "source") || !strcmp(kv, "src")) && v) {
 			util_scopy(m->source, sizeof m->source, v);
-		} else if ((!strcmp(kv, "target") || !strcmp(kv, "destination") ||
-			    !strcmp(kv, "dst")) && v) {
+		} else if (util_one_of(kv, "target\0destination\0dst") && v) {
 			target = v;
 		} else if (!strcmp(kv, "readonly") || !strcmp(kv, "ro")) {
 			m->readonly = mount_bool(v);
@@ -7732,8 +7740,8 @@ static int mount_parse_mount(const char *arg, struct mount_spec *m, struct mr_er
 			if (strspn(v, "01234567") != strlen(v) || !*v || strlen(v) > 4)
 				return mr_err_set(err, MR_EINVAL_INPUT, "invalid tmpfs-mode: %s", v);
 			mount_tmpfs_add(m, "mode=", v, 0);
-		} else if (!strcmp(kv, "consistency") || !strcmp(kv, "volume-driver") ||
-			   !strcmp(kv, "volume-label") || !strcmp(kv, "bind-nonrecursive")) {
+		} else if (util_one_of(kv, "consistency\0volume-driver\0volume-label\0"
+				       "bind-nonrecursive")) {
 			continue;
 		} else {
 			return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for \"--mount\" "
@@ -7781,9 +7789,7 @@ static int mount_parse_tmpfs(const char *arg, struct mount_spec *m, struct mr_er
 				mount_tmpfs_add(m, "size=", NULL, size);
 			else if (util_starts_with(o, "mode=") && strspn(o + 5, "01234567") == strlen(o + 5))
 				mount_tmpfs_add(m, "", o, 0);
-			else if (!strcmp(o, "rw") || !strcmp(o, "noexec") || !strcmp(o, "exec") ||
-				 !strcmp(o, "nosuid") || !strcmp(o, "nodev") || !strcmp(o, "suid") ||
-				 !strcmp(o, "dev"))
+			else if (util_one_of(o, "rw\0noexec\0exec\0nosuid\0nodev\0suid\0dev"))
 				continue;  /* applied as flags in mount_apply */
 			else
 				return mr_err_set(err, MR_EINVAL_INPUT, "invalid tmpfs option \"%s\" in %s",
@@ -21914,9 +21920,9 @@ static int boot_set(struct boot_decl *d, char *key, char *val, int ln, struct mr
 		}
 		break;
 	case BOOT_BOOL:
-		if (!strcmp(val, "true") || !strcmp(val, "yes") || !strcmp(val, "1"))
+		if (util_one_of(val, "true\0yes\0" "1"))
 			*(int *)(p + k->off) = 1;
-		else if (strcmp(val, "false") && strcmp(val, "no") && strcmp(val, "0"))
+		else if (!util_one_of(val, "false\0no\0" "0"))
 			return mr_err_set(err, MR_EINVAL_INPUT, "%s:%d: key '%s': not a boolean: %s",
 					  d->file, ln, key, val);
 		break;

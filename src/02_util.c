@@ -194,6 +194,16 @@ static void util_scopy(char *dst, size_t size, const char *src)
 	dst[n] = 0;
 }
 
+/* Is s one of the words of list ("a\0b\0c", a literal: its own NUL ends it)?
+ * A call instead of a strcmp per word. */
+static int util_one_of(const char *s, const char *list)
+{
+	for (; *list; list += strlen(list) + 1)
+		if (!strcmp(s, list))
+			return 1;
+	return 0;
+}
+
 /* Parse a non-negative decimal integer that must fill the whole string. */
 static int util_parse_u64(const char *s, uint64_t *out)
 {

@@ -127,9 +127,9 @@ static int boot_set(struct boot_decl *d, char *key, char *val, int ln, struct mr
 		}
 		break;
 	case BOOT_BOOL:
-		if (!strcmp(val, "true") || !strcmp(val, "yes") || !strcmp(val, "1"))
+		if (util_one_of(val, "true\0yes\0" "1"))
 			*(int *)(p + k->off) = 1;
-		else if (strcmp(val, "false") && strcmp(val, "no") && strcmp(val, "0"))
+		else if (!util_one_of(val, "false\0no\0" "0"))
 			return mr_err_set(err, MR_EINVAL_INPUT, "%s:%d: key '%s': not a boolean: %s",
 					  d->file, ln, key, val);
 		break;
