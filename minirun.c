@@ -2385,6 +2385,12 @@ const char *mr_json_str(const struct mr_json *v)
 	return v && v->type == MR_JSON_STRING ? v->str : NULL;
 }
 
+/* mr_json_str(mr_json_get(obj, key)) in one call (one call less per use). */
+static const char *json_get_str(const struct mr_json *obj, const char *key)
+{
+	return mr_json_str(mr_json_get(obj, key));
+}
+
 /* see minirun.h */
 const struct mr_json *mr_json_at(const struct mr_json *arr, size_t i)
 {
@@ -5403,9 +5409,9 @@ static int image_platform_parse(const char *s, struct image_platform *p, struct 
  * better (an exact variant beats an older one). */
 static int image_platform_score(const struct mr_json *plat, const struct image_platform *want)
 {
-	const char *os = mr_json_str(mr_json_get(plat, "os"));
-	const char *arch = mr_json_str(mr_json_get(plat, "architecture"));
-	const char *variant = mr_json_str(mr_json_get(plat, "variant"));
+	const char *os = json_get_str(plat, "os");
+	const char *arch = json_get_str(plat, "architecture");
+	const char *variant = json_get_str(plat, "variant");
 	int want_v, have_v;
 	if (!os || !arch || strcmp(os, want->os) || strcmp(arch, want->arch))
 		return 0;
@@ -5679,8 +5685,8 @@ static int image_db_read(struct mr_store *st, struct image_db *db, struct mr_err
 	     v; v = v->next) {
 		struct image_rec *r = image_db_add(db);
 		const struct mr_json *l = mr_json_get(v, "layers"), *s = mr_json_get(v, "sizes");
-		const char *id = mr_json_str(mr_json_get(v, "id"));
-		const char *man = mr_json_str(mr_json_get(v, "manifest"));
+		const char *id = json_get_str(v, "id");
+		const char *man = json_get_str(v, "manifest");
 		size_t i;
 		if (!id || mr_digest_valid(id) < 0 || !l || l->type != MR_JSON_ARRAY) {
 			mr_err_set(err, MR_EINVAL_INPUT, "%s/images.json: damaged image record",
@@ -5689,10 +5695,10 @@ static int image_db_read(struct mr_store *st, struct image_db *db, struct mr_err
 		}
 		util_scopy(r->id, sizeof r->id, id);
 		util_scopy(r->manifest, sizeof r->manifest, man ? man : "");
-		snprintf(r->created, sizeof r->created, "%s",
-			 mr_json_str(mr_json_get(v, "created")) ? mr_json_str(mr_json_get(v, "created")) : "");
-		snprintf(r->loaded, sizeof r->loaded, "%s",
-			 mr_json_str(mr_json_get(v, "loaded")) ? mr_json_str(mr_json_get(v, "loaded")) : "");
+		util_scopy(r->created, sizeof r->created,
+			 json_get_str(v, "created") ?: "");
+		util_scopy(r->loaded, sizeof r->loaded,
+			 json_get_str(v, "loaded") ?: "");
 		r->nlayers = l->count;
 		r->layers = util_xcalloc(l->count, sizeof *r->layers);
 		r->sizes = util_xcalloc(l->count, sizeof *r->sizes);
@@ -6426,7 +6432,7 @@ static int image_resolve_docker(struct image_load *ld, struct image_blob *mf,
 		goto out;
 	}
 	for (item = doc.root->child; item; item = item->next) {
-		const char *cfg = mr_json_str(mr_json_get(item, "Config"));
+		const char *cfg = json_get_str(item, "Config");
 		const struct mr_json *layers = mr_json_get(item, "Layers"), *l, *t;
 		struct image_found *f;
 		if (!cfg || !layers || layers->type != MR_JSON_ARRAY ||
@@ -6521,7 +6527,7 @@ static int image_is_layer_type(const char *mt)
 static const char *image_desc_digest(const struct mr_json *desc, const char *what,
 				     struct mr_err *err)
 {
-	const char *d = mr_json_str(mr_json_get(desc, "digest"));
+	const char *d = json_get_str(desc, "digest");
 	if (!d || mr_digest_valid(d) < 0) {
 		mr_err_set(err, MR_EINVAL_INPUT, "%s: invalid or missing digest %.80s", what,
 			   d ? d : "");
@@ -6565,7 +6571,7 @@ static struct image_blob *image_stored_layer(struct image_load *ld, const struct
 	if (!b)
 		return NULL;
 	b->is_layer = 1;
-	snprintf(b->digest, sizeof b->digest, "%s", mr_json_str(mr_json_get(desc, "digest")));
+	util_scopy(b->digest, sizeof b->digest, json_get_str(desc, "digest"));
 	util_scopy(b->diff_id, sizeof b->diff_id, diff_id->str);
 	b->bytes = size && size->type == MR_JSON_NUMBER ? (uint64_t)size->num : 0;
 	b->unpacked = unpacked;
@@ -6602,7 +6608,7 @@ static int image_resolve_manifest(struct image_load *ld, const char *digest,
 		goto out;
 	for (l = layers->child; l; l = l->next) {
 		const char *ld_digest = image_desc_digest(l, "manifest layer", err);
-		const char *mt = mr_json_str(mr_json_get(l, "mediaType"));
+		const char *mt = json_get_str(l, "mediaType");
 		struct image_blob *b;
 		if (!ld_digest)
 			goto out;
@@ -6653,7 +6659,7 @@ static int image_pick_from_index(struct image_load *ld, const struct mr_json *ma
 				  ld->platform.variant);
 	{
 		const char *d = image_desc_digest(best, "index entry", err);
-		const char *mt = mr_json_str(mr_json_get(best, "mediaType"));
+		const char *mt = json_get_str(best, "mediaType");
 		if (!d)
 			return -1;
 		if (image_is_index_type(mt)) {
@@ -6682,8 +6688,8 @@ static int image_oci_name(struct image_load *ld, const struct mr_json *desc,
 			  struct image_found *f, struct mr_err *err)
 {
 	const struct mr_json *ann = mr_json_get(desc, "annotations");
-	const char *full = mr_json_str(mr_json_get(ann, "io.containerd.image.name"));
-	const char *ref = mr_json_str(mr_json_get(ann, "org.opencontainers.image.ref.name"));
+	const char *full = json_get_str(ann, "io.containerd.image.name");
+	const char *ref = json_get_str(ann, "org.opencontainers.image.ref.name");
 	char name[512], repo[256];
 	const char *base;
 	size_t n;
@@ -6731,8 +6737,8 @@ static int image_resolve_oci(struct image_load *ld, struct image_blob *idx,
 			if (image_pick_from_index(ld, manifests, digest, 0, err) < 0)
 				goto out;
 			for (m = manifests->child; m; m = m->next)
-				if (mr_json_str(mr_json_get(m, "digest")) &&
-				    !strcmp(mr_json_str(mr_json_get(m, "digest")), digest))
+				if (json_get_str(m, "digest") &&
+				    !strcmp(json_get_str(m, "digest"), digest))
 					chosen = m;
 			*out = util_xcalloc(1, sizeof **out);
 			*nout = 1;
@@ -6742,7 +6748,7 @@ static int image_resolve_oci(struct image_load *ld, struct image_blob *idx,
 			goto out;
 		}
 	for (m = manifests->child; m; m = m->next) {
-		const char *mt = mr_json_str(mr_json_get(m, "mediaType"));
+		const char *mt = json_get_str(m, "mediaType");
 		char digest[MR_DIGEST_LEN + 1];
 		struct image_found *f;
 		const char *d = image_desc_digest(m, "index.json entry", err);
@@ -7009,7 +7015,7 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 		util_time_rfc3339(&now, r->loaded, sizeof r->loaded);
 		if (mr_json_parse(&cfg, f->config->data.data, f->config->data.len, err) < 0)
 			goto out;
-		created = mr_json_str(mr_json_get(cfg.root, "created"));
+		created = json_get_str(cfg.root, "created");
 		util_scopy(r->created, sizeof r->created, created ? created : "");
 		mr_json_free(&cfg);
 		free(r->layers);
@@ -7304,7 +7310,7 @@ static int volume_read(struct mr_store *st, const char *name, struct volume_info
 		mr_buf_free(&buf);
 		return 0;
 	}
-	created = mr_json_str(mr_json_get(vi->meta.root, "CreatedAt"));
+	created = json_get_str(vi->meta.root, "CreatedAt");
 	util_scopy(vi->created, sizeof vi->created, created ? created : "");
 	vi->anonymous = mr_json_get(vi->meta.root, "Anonymous") &&
 			mr_json_get(vi->meta.root, "Anonymous")->type == MR_JSON_TRUE;
@@ -7465,8 +7471,8 @@ static int container_users_of_volume(struct mr_store *st, const char *name, char
 		    mr_json_parse(&doc, buf.data, buf.len, &ignored) == 0) {
 			m = mr_json_get(mr_json_get(doc.root, "HostConfig"), "Mounts");
 			for (m = m ? m->child : NULL; m && !uses; m = m->next) {
-				const char *type = mr_json_str(mr_json_get(m, "Type"));
-				const char *vol = mr_json_str(mr_json_get(m, "Name"));
+				const char *type = json_get_str(m, "Type");
+				const char *vol = json_get_str(m, "Name");
 				uses = type && vol && !strcmp(type, "volume") && !strcmp(vol, name);
 			}
 		}
@@ -8024,13 +8030,13 @@ static void mount_write_json(struct mr_jw *w, struct mr_store *st, const struct 
 
 static int mount_read_json(const struct mr_json *v, struct mount_spec *m, struct mr_err *err)
 {
-	const char *type = mr_json_str(mr_json_get(v, "Type"));
-	const char *name = mr_json_str(mr_json_get(v, "Name"));
-	const char *src = mr_json_str(mr_json_get(v, "Source"));
-	const char *dst = mr_json_str(mr_json_get(v, "Destination"));
-	const char *mode = mr_json_str(mr_json_get(v, "Mode"));
-	const char *prop = mr_json_str(mr_json_get(v, "Propagation"));
-	const char *tmpfs = mr_json_str(mr_json_get(v, "TmpfsOptions"));
+	const char *type = json_get_str(v, "Type");
+	const char *name = json_get_str(v, "Name");
+	const char *src = json_get_str(v, "Source");
+	const char *dst = json_get_str(v, "Destination");
+	const char *mode = json_get_str(v, "Mode");
+	const char *prop = json_get_str(v, "Propagation");
+	const char *tmpfs = json_get_str(v, "TmpfsOptions");
 	memset(m, 0, sizeof *m);
 	if (!type || !dst || dst[0] != '/')
 		return mr_err_set(err, MR_EINVAL_INPUT, "damaged mount record");
@@ -8046,7 +8052,7 @@ static int mount_read_json(const struct mr_json *v, struct mount_spec *m, struct
 			return mr_err_set(err, MR_EINVAL_INPUT, "damaged mount record: bind source");
 		util_scopy(m->source, sizeof m->source, src);
 	}
-	snprintf(m->mode, sizeof m->mode, "%s", mode && strcmp(mode, "z") ? mode : "");
+	util_scopy(m->mode, sizeof m->mode, mode && strcmp(mode, "z") ? mode : "");
 	m->readonly = mr_json_get(v, "RW") && mr_json_get(v, "RW")->type == MR_JSON_FALSE;
 	m->anonymous = mr_json_get(v, "Anonymous") && mr_json_get(v, "Anonymous")->type == MR_JSON_TRUE;
 	m->nocopy = mr_json_get(v, "NoCopy") && mr_json_get(v, "NoCopy")->type == MR_JSON_TRUE;
@@ -9993,7 +9999,7 @@ static int pull_creds_get(const char *domain, char **out, struct mr_err *err)
 		return mr_err_ctx(err, "%s", path);
 	}
 	for (a = pull_auths(&doc); a; a = a->next) {
-		const char *auth = mr_json_str(mr_json_get(a, "auth"));
+		const char *auth = json_get_str(a, "auth");
 		if (auth && *auth && pull_auth_key_matches(a->key, domain)) {
 			*out = util_xstrdup(auth);
 			break;
@@ -10154,16 +10160,16 @@ static void pull_registry_message(const struct mr_buf *body, char *out, size_t s
 	if (!body->len || mr_json_parse(&doc, body->data, body->len, &ignored) < 0)
 		return;
 	e = mr_json_at(mr_json_get(doc.root, "errors"), 0);
-	if (mr_json_str(mr_json_get(e, "code"))) {
+	if (json_get_str(e, "code")) {
 		char code[64];
 		size_t i;
-		snprintf(code, sizeof code, "%s", mr_json_str(mr_json_get(e, "code")));
+		util_scopy(code, sizeof code, json_get_str(e, "code"));
 		for (i = 0; code[i]; i++)
 			code[i] = code[i] == '_' ? ' ' : (char)tolower((unsigned char)code[i]);
 		snprintf(out, size, "%s: %.200s", code,
-			 mr_json_str(mr_json_get(e, "message")) ? mr_json_str(mr_json_get(e, "message")) : "");
-	} else if (mr_json_str(mr_json_get(doc.root, "details"))) {  /* token servers */
-		snprintf(out, size, "%.200s", mr_json_str(mr_json_get(doc.root, "details")));
+			 json_get_str(e, "message") ?: "");
+	} else if (json_get_str(doc.root, "details")) {  /* token servers */
+		snprintf(out, size, "%.200s", json_get_str(doc.root, "details"));
 	}
 	mr_json_free(&doc);
 }
@@ -10264,9 +10270,9 @@ static int pull_get_token(struct pull *p, const struct pull_challenge *ch, struc
 	if (http_body_slurp(&p->body, &body, 64u << 10, err) < 0 ||
 	    mr_json_parse(&doc, body.data, body.len, err) < 0)
 		goto out;
-	tok = mr_json_str(mr_json_get(doc.root, "token"));
+	tok = json_get_str(doc.root, "token");
 	if (!tok || !*tok)
-		tok = mr_json_str(mr_json_get(doc.root, "access_token"));
+		tok = json_get_str(doc.root, "access_token");
 	if (!tok || !*tok || strpbrk(tok, "\r\n")) {
 		mr_err_set(err, MR_EINVAL_INPUT, "token server %s: no token in the answer", u.host);
 		goto out;
@@ -10630,7 +10636,7 @@ static struct image_blob *pull_add_manifest(struct pull *p, struct mr_buf *body,
 
 static const char *pull_media_type(const struct mr_json *root)
 {
-	const char *mt = mr_json_str(mr_json_get(root, "mediaType"));
+	const char *mt = json_get_str(root, "mediaType");
 	const struct mr_json *v = mr_json_get(root, "schemaVersion");
 	if (v && v->type == MR_JSON_NUMBER && v->num == 1)
 		return "application/vnd.docker.distribution.manifest.v1+json (schema 1)";
@@ -13956,7 +13962,7 @@ static void check_network(struct check *ck, int dfd, const char *name)
 	ck->nnets++;
 	if (mr_read_file(dfd, name, &b, 65536, &err) < 0 ||
 	    mr_json_parse(&doc, b.data, b.len, &err) < 0 ||
-	    !mr_json_str(mr_json_get(doc.root, "Name")))
+	    !json_get_str(doc.root, "Name"))
 		check_line(ck, 0, "network networks/%s: damaged (%s)", name,
 			   err.msg[0] ? err.msg : "no Name");
 	mr_json_free(&doc);
@@ -20022,7 +20028,7 @@ out:
 
 static void net_subnet(const struct mr_json *root, uint32_t *net, int *prefix)
 {
-	const char *s = getenv("MINIRUN_SUBNET"), *f = mr_json_str(mr_json_get(root, "Subnet"));
+	const char *s = getenv("MINIRUN_SUBNET"), *f = json_get_str(root, "Subnet");
 	const struct mr_json *ctrs = mr_json_get(root, "Containers");
 	/* while containers use the bridge its subnet stays */
 	if (f && ctrs && ctrs->count && net_cidr_parse(f, net, prefix) == 0)
@@ -20048,7 +20054,7 @@ static void net_def_builtin(struct net_def *d, const char *name, const char *dri
 /* A bridge network from its file (root: its JSON, NULL when absent). */
 static void net_def_fill(struct net_def *d, const char *file, const struct mr_json *root)
 {
-	const char *gw = mr_json_str(mr_json_get(root, "Gateway"));
+	const char *gw = json_get_str(root, "Gateway");
 	const struct mr_json *c = mr_json_get(root, "Containers");
 	if (!strcmp(file, "network.json")) {
 		net_def_builtin(d, "bridge", "bridge");
@@ -20057,10 +20063,10 @@ static void net_def_fill(struct net_def *d, const char *file, const struct mr_js
 	} else {
 		memset(d, 0, sizeof *d);
 		d->driver = "bridge";
-		snprintf(d->name, sizeof d->name, "%s", mr_json_str(mr_json_get(root, "Name")) ?: "");
-		snprintf(d->id, sizeof d->id, "%s", mr_json_str(mr_json_get(root, "Id")) ?: "");
+		util_scopy(d->name, sizeof d->name, json_get_str(root, "Name") ?: "");
+		util_scopy(d->id, sizeof d->id, json_get_str(root, "Id") ?: "");
 		snprintf(d->bridge, sizeof d->bridge, "mr-%.12s", d->id);
-		if (net_cidr_parse(mr_json_str(mr_json_get(root, "Subnet")) ?: "", &d->net, &d->prefix) < 0)
+		if (net_cidr_parse(json_get_str(root, "Subnet") ?: "", &d->net, &d->prefix) < 0)
 			d->prefix = 0;        /* unusable: never allocated from */
 	}
 	util_scopy(d->file, sizeof d->file, file);
@@ -21253,7 +21259,7 @@ static void net_inspect_one(struct mr_store *st, const struct net_def *d, struct
 	mr_jw_obj(w);
 	net_jw_str(w, "Name", d->name);
 	net_jw_str(w, "Id", d->id);
-	net_jw_str(w, "Created", mr_json_str(mr_json_get(doc.root, "Created")) ?: "0001-01-01T00:00:00Z");
+	net_jw_str(w, "Created", json_get_str(doc.root, "Created") ?: "0001-01-01T00:00:00Z");
 	net_jw_str(w, "Scope", "local");
 	net_jw_str(w, "Driver", d->driver);
 	mr_jw_key(w, "EnableIPv6");
@@ -21525,7 +21531,7 @@ static void net_id_of(struct mr_store *st, const char *name, char *id, size_t si
 {
 	struct net_def d;
 	struct mr_err ignored;
-	snprintf(id, size, "%s", net_find(st, name, &d, &ignored) == 0 ? d.id : "");
+	util_scopy(id, size, net_find(st, name, &d, &ignored) == 0 ? d.id : "");
 }
 #else
 static void net_id_of(struct mr_store *st, const char *name, char *id, size_t size)

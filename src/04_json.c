@@ -403,6 +403,12 @@ const char *mr_json_str(const struct mr_json *v)
 	return v && v->type == MR_JSON_STRING ? v->str : NULL;
 }
 
+/* mr_json_str(mr_json_get(obj, key)) in one call (one call less per use). */
+static const char *json_get_str(const struct mr_json *obj, const char *key)
+{
+	return mr_json_str(mr_json_get(obj, key));
+}
+
 /* see minirun.h */
 const struct mr_json *mr_json_at(const struct mr_json *arr, size_t i)
 {

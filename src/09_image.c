@@ -100,9 +100,9 @@ static int image_platform_parse(const char *s, struct image_platform *p, struct 
  * better (an exact variant beats an older one). */
 static int image_platform_score(const struct mr_json *plat, const struct image_platform *want)
 {
-	const char *os = mr_json_str(mr_json_get(plat, "os"));
-	const char *arch = mr_json_str(mr_json_get(plat, "architecture"));
-	const char *variant = mr_json_str(mr_json_get(plat, "variant"));
+	const char *os = json_get_str(plat, "os");
+	const char *arch = json_get_str(plat, "architecture");
+	const char *variant = json_get_str(plat, "variant");
 	int want_v, have_v;
 	if (!os || !arch || strcmp(os, want->os) || strcmp(arch, want->arch))
 		return 0;
@@ -376,8 +376,8 @@ static int image_db_read(struct mr_store *st, struct image_db *db, struct mr_err
 	     v; v = v->next) {
 		struct image_rec *r = image_db_add(db);
 		const struct mr_json *l = mr_json_get(v, "layers"), *s = mr_json_get(v, "sizes");
-		const char *id = mr_json_str(mr_json_get(v, "id"));
-		const char *man = mr_json_str(mr_json_get(v, "manifest"));
+		const char *id = json_get_str(v, "id");
+		const char *man = json_get_str(v, "manifest");
 		size_t i;
 		if (!id || mr_digest_valid(id) < 0 || !l || l->type != MR_JSON_ARRAY) {
 			mr_err_set(err, MR_EINVAL_INPUT, "%s/images.json: damaged image record",
@@ -386,10 +386,10 @@ static int image_db_read(struct mr_store *st, struct image_db *db, struct mr_err
 		}
 		util_scopy(r->id, sizeof r->id, id);
 		util_scopy(r->manifest, sizeof r->manifest, man ? man : "");
-		snprintf(r->created, sizeof r->created, "%s",
-			 mr_json_str(mr_json_get(v, "created")) ? mr_json_str(mr_json_get(v, "created")) : "");
-		snprintf(r->loaded, sizeof r->loaded, "%s",
-			 mr_json_str(mr_json_get(v, "loaded")) ? mr_json_str(mr_json_get(v, "loaded")) : "");
+		util_scopy(r->created, sizeof r->created,
+			 json_get_str(v, "created") ?: "");
+		util_scopy(r->loaded, sizeof r->loaded,
+			 json_get_str(v, "loaded") ?: "");
 		r->nlayers = l->count;
 		r->layers = util_xcalloc(l->count, sizeof *r->layers);
 		r->sizes = util_xcalloc(l->count, sizeof *r->sizes);
@@ -1123,7 +1123,7 @@ static int image_resolve_docker(struct image_load *ld, struct image_blob *mf,
 		goto out;
 	}
 	for (item = doc.root->child; item; item = item->next) {
-		const char *cfg = mr_json_str(mr_json_get(item, "Config"));
+		const char *cfg = json_get_str(item, "Config");
 		const struct mr_json *layers = mr_json_get(item, "Layers"), *l, *t;
 		struct image_found *f;
 		if (!cfg || !layers || layers->type != MR_JSON_ARRAY ||
@@ -1218,7 +1218,7 @@ static int image_is_layer_type(const char *mt)
 static const char *image_desc_digest(const struct mr_json *desc, const char *what,
 				     struct mr_err *err)
 {
-	const char *d = mr_json_str(mr_json_get(desc, "digest"));
+	const char *d = json_get_str(desc, "digest");
 	if (!d || mr_digest_valid(d) < 0) {
 		mr_err_set(err, MR_EINVAL_INPUT, "%s: invalid or missing digest %.80s", what,
 			   d ? d : "");
@@ -1262,7 +1262,7 @@ static struct image_blob *image_stored_layer(struct image_load *ld, const struct
 	if (!b)
 		return NULL;
 	b->is_layer = 1;
-	snprintf(b->digest, sizeof b->digest, "%s", mr_json_str(mr_json_get(desc, "digest")));
+	util_scopy(b->digest, sizeof b->digest, json_get_str(desc, "digest"));
 	util_scopy(b->diff_id, sizeof b->diff_id, diff_id->str);
 	b->bytes = size && size->type == MR_JSON_NUMBER ? (uint64_t)size->num : 0;
 	b->unpacked = unpacked;
@@ -1299,7 +1299,7 @@ static int image_resolve_manifest(struct image_load *ld, const char *digest,
 		goto out;
 	for (l = layers->child; l; l = l->next) {
 		const char *ld_digest = image_desc_digest(l, "manifest layer", err);
-		const char *mt = mr_json_str(mr_json_get(l, "mediaType"));
+		const char *mt = json_get_str(l, "mediaType");
 		struct image_blob *b;
 		if (!ld_digest)
 			goto out;
@@ -1350,7 +1350,7 @@ static int image_pick_from_index(struct image_load *ld, const struct mr_json *ma
 				  ld->platform.variant);
 	{
 		const char *d = image_desc_digest(best, "index entry", err);
-		const char *mt = mr_json_str(mr_json_get(best, "mediaType"));
+		const char *mt = json_get_str(best, "mediaType");
 		if (!d)
 			return -1;
 		if (image_is_index_type(mt)) {
@@ -1379,8 +1379,8 @@ static int image_oci_name(struct image_load *ld, const struct mr_json *desc,
 			  struct image_found *f, struct mr_err *err)
 {
 	const struct mr_json *ann = mr_json_get(desc, "annotations");
-	const char *full = mr_json_str(mr_json_get(ann, "io.containerd.image.name"));
-	const char *ref = mr_json_str(mr_json_get(ann, "org.opencontainers.image.ref.name"));
+	const char *full = json_get_str(ann, "io.containerd.image.name");
+	const char *ref = json_get_str(ann, "org.opencontainers.image.ref.name");
 	char name[512], repo[256];
 	const char *base;
 	size_t n;
@@ -1428,8 +1428,8 @@ static int image_resolve_oci(struct image_load *ld, struct image_blob *idx,
 			if (image_pick_from_index(ld, manifests, digest, 0, err) < 0)
 				goto out;
 			for (m = manifests->child; m; m = m->next)
-				if (mr_json_str(mr_json_get(m, "digest")) &&
-				    !strcmp(mr_json_str(mr_json_get(m, "digest")), digest))
+				if (json_get_str(m, "digest") &&
+				    !strcmp(json_get_str(m, "digest"), digest))
 					chosen = m;
 			*out = util_xcalloc(1, sizeof **out);
 			*nout = 1;
@@ -1439,7 +1439,7 @@ static int image_resolve_oci(struct image_load *ld, struct image_blob *idx,
 			goto out;
 		}
 	for (m = manifests->child; m; m = m->next) {
-		const char *mt = mr_json_str(mr_json_get(m, "mediaType"));
+		const char *mt = json_get_str(m, "mediaType");
 		char digest[MR_DIGEST_LEN + 1];
 		struct image_found *f;
 		const char *d = image_desc_digest(m, "index.json entry", err);
@@ -1706,7 +1706,7 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 		util_time_rfc3339(&now, r->loaded, sizeof r->loaded);
 		if (mr_json_parse(&cfg, f->config->data.data, f->config->data.len, err) < 0)
 			goto out;
-		created = mr_json_str(mr_json_get(cfg.root, "created"));
+		created = json_get_str(cfg.root, "created");
 		util_scopy(r->created, sizeof r->created, created ? created : "");
 		mr_json_free(&cfg);
 		free(r->layers);

@@ -171,7 +171,7 @@ static int volume_read(struct mr_store *st, const char *name, struct volume_info
 		mr_buf_free(&buf);
 		return 0;
 	}
-	created = mr_json_str(mr_json_get(vi->meta.root, "CreatedAt"));
+	created = json_get_str(vi->meta.root, "CreatedAt");
 	util_scopy(vi->created, sizeof vi->created, created ? created : "");
 	vi->anonymous = mr_json_get(vi->meta.root, "Anonymous") &&
 			mr_json_get(vi->meta.root, "Anonymous")->type == MR_JSON_TRUE;
@@ -332,8 +332,8 @@ static int container_users_of_volume(struct mr_store *st, const char *name, char
 		    mr_json_parse(&doc, buf.data, buf.len, &ignored) == 0) {
 			m = mr_json_get(mr_json_get(doc.root, "HostConfig"), "Mounts");
 			for (m = m ? m->child : NULL; m && !uses; m = m->next) {
-				const char *type = mr_json_str(mr_json_get(m, "Type"));
-				const char *vol = mr_json_str(mr_json_get(m, "Name"));
+				const char *type = json_get_str(m, "Type");
+				const char *vol = json_get_str(m, "Name");
 				uses = type && vol && !strcmp(type, "volume") && !strcmp(vol, name);
 			}
 		}

@@ -515,13 +515,13 @@ static void mount_write_json(struct mr_jw *w, struct mr_store *st, const struct 
 
 static int mount_read_json(const struct mr_json *v, struct mount_spec *m, struct mr_err *err)
 {
-	const char *type = mr_json_str(mr_json_get(v, "Type"));
-	const char *name = mr_json_str(mr_json_get(v, "Name"));
-	const char *src = mr_json_str(mr_json_get(v, "Source"));
-	const char *dst = mr_json_str(mr_json_get(v, "Destination"));
-	const char *mode = mr_json_str(mr_json_get(v, "Mode"));
-	const char *prop = mr_json_str(mr_json_get(v, "Propagation"));
-	const char *tmpfs = mr_json_str(mr_json_get(v, "TmpfsOptions"));
+	const char *type = json_get_str(v, "Type");
+	const char *name = json_get_str(v, "Name");
+	const char *src = json_get_str(v, "Source");
+	const char *dst = json_get_str(v, "Destination");
+	const char *mode = json_get_str(v, "Mode");
+	const char *prop = json_get_str(v, "Propagation");
+	const char *tmpfs = json_get_str(v, "TmpfsOptions");
 	memset(m, 0, sizeof *m);
 	if (!type || !dst || dst[0] != '/')
 		return mr_err_set(err, MR_EINVAL_INPUT, "damaged mount record");
@@ -537,7 +537,7 @@ static int mount_read_json(const struct mr_json *v, struct mount_spec *m, struct
 			return mr_err_set(err, MR_EINVAL_INPUT, "damaged mount record: bind source");
 		util_scopy(m->source, sizeof m->source, src);
 	}
-	snprintf(m->mode, sizeof m->mode, "%s", mode && strcmp(mode, "z") ? mode : "");
+	util_scopy(m->mode, sizeof m->mode, mode && strcmp(mode, "z") ? mode : "");
 	m->readonly = mr_json_get(v, "RW") && mr_json_get(v, "RW")->type == MR_JSON_FALSE;
 	m->anonymous = mr_json_get(v, "Anonymous") && mr_json_get(v, "Anonymous")->type == MR_JSON_TRUE;
 	m->nocopy = mr_json_get(v, "NoCopy") && mr_json_get(v, "NoCopy")->type == MR_JSON_TRUE;

@@ -301,7 +301,7 @@ static int pull_creds_get(const char *domain, char **out, struct mr_err *err)
 		return mr_err_ctx(err, "%s", path);
 	}
 	for (a = pull_auths(&doc); a; a = a->next) {
-		const char *auth = mr_json_str(mr_json_get(a, "auth"));
+		const char *auth = json_get_str(a, "auth");
 		if (auth && *auth && pull_auth_key_matches(a->key, domain)) {
 			*out = util_xstrdup(auth);
 			break;
@@ -462,16 +462,16 @@ static void pull_registry_message(const struct mr_buf *body, char *out, size_t s
 	if (!body->len || mr_json_parse(&doc, body->data, body->len, &ignored) < 0)
 		return;
 	e = mr_json_at(mr_json_get(doc.root, "errors"), 0);
-	if (mr_json_str(mr_json_get(e, "code"))) {
+	if (json_get_str(e, "code")) {
 		char code[64];
 		size_t i;
-		snprintf(code, sizeof code, "%s", mr_json_str(mr_json_get(e, "code")));
+		util_scopy(code, sizeof code, json_get_str(e, "code"));
 		for (i = 0; code[i]; i++)
 			code[i] = code[i] == '_' ? ' ' : (char)tolower((unsigned char)code[i]);
 		snprintf(out, size, "%s: %.200s", code,
-			 mr_json_str(mr_json_get(e, "message")) ? mr_json_str(mr_json_get(e, "message")) : "");
-	} else if (mr_json_str(mr_json_get(doc.root, "details"))) {  /* token servers */
-		snprintf(out, size, "%.200s", mr_json_str(mr_json_get(doc.root, "details")));
+			 json_get_str(e, "message") ?: "");
+	} else if (json_get_str(doc.root, "details")) {  /* token servers */
+		snprintf(out, size, "%.200s", json_get_str(doc.root, "details"));
 	}
 	mr_json_free(&doc);
 }
@@ -572,9 +572,9 @@ static int pull_get_token(struct pull *p, const struct pull_challenge *ch, struc
 	if (http_body_slurp(&p->body, &body, 64u << 10, err) < 0 ||
 	    mr_json_parse(&doc, body.data, body.len, err) < 0)
 		goto out;
-	tok = mr_json_str(mr_json_get(doc.root, "token"));
+	tok = json_get_str(doc.root, "token");
 	if (!tok || !*tok)
-		tok = mr_json_str(mr_json_get(doc.root, "access_token"));
+		tok = json_get_str(doc.root, "access_token");
 	if (!tok || !*tok || strpbrk(tok, "\r\n")) {
 		mr_err_set(err, MR_EINVAL_INPUT, "token server %s: no token in the answer", u.host);
 		goto out;
@@ -938,7 +938,7 @@ static struct image_blob *pull_add_manifest(struct pull *p, struct mr_buf *body,
 
 static const char *pull_media_type(const struct mr_json *root)
 {
-	const char *mt = mr_json_str(mr_json_get(root, "mediaType"));
+	const char *mt = json_get_str(root, "mediaType");
 	const struct mr_json *v = mr_json_get(root, "schemaVersion");
 	if (v && v->type == MR_JSON_NUMBER && v->num == 1)
 		return "application/vnd.docker.distribution.manifest.v1+json (schema 1)";

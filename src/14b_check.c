@@ -460,7 +460,7 @@ static void check_network(struct check *ck, int dfd, const char *name)
 	ck->nnets++;
 	if (mr_read_file(dfd, name, &b, 65536, &err) < 0 ||
 	    mr_json_parse(&doc, b.data, b.len, &err) < 0 ||
-	    !mr_json_str(mr_json_get(doc.root, "Name")))
+	    !json_get_str(doc.root, "Name"))
 		check_line(ck, 0, "network networks/%s: damaged (%s)", name,
 			   err.msg[0] ? err.msg : "no Name");
 	mr_json_free(&doc);

@@ -640,7 +640,7 @@ out:
 
 static void net_subnet(const struct mr_json *root, uint32_t *net, int *prefix)
 {
-	const char *s = getenv("MINIRUN_SUBNET"), *f = mr_json_str(mr_json_get(root, "Subnet"));
+	const char *s = getenv("MINIRUN_SUBNET"), *f = json_get_str(root, "Subnet");
 	const struct mr_json *ctrs = mr_json_get(root, "Containers");
 	/* while containers use the bridge its subnet stays */
 	if (f && ctrs && ctrs->count && net_cidr_parse(f, net, prefix) == 0)
@@ -666,7 +666,7 @@ static void net_def_builtin(struct net_def *d, const char *name, const char *dri
 /* A bridge network from its file (root: its JSON, NULL when absent). */
 static void net_def_fill(struct net_def *d, const char *file, const struct mr_json *root)
 {
-	const char *gw = mr_json_str(mr_json_get(root, "Gateway"));
+	const char *gw = json_get_str(root, "Gateway");
 	const struct mr_json *c = mr_json_get(root, "Containers");
 	if (!strcmp(file, "network.json")) {
 		net_def_builtin(d, "bridge", "bridge");
@@ -675,10 +675,10 @@ static void net_def_fill(struct net_def *d, const char *file, const struct mr_js
 	} else {
 		memset(d, 0, sizeof *d);
 		d->driver = "bridge";
-		snprintf(d->name, sizeof d->name, "%s", mr_json_str(mr_json_get(root, "Name")) ?: "");
-		snprintf(d->id, sizeof d->id, "%s", mr_json_str(mr_json_get(root, "Id")) ?: "");
+		util_scopy(d->name, sizeof d->name, json_get_str(root, "Name") ?: "");
+		util_scopy(d->id, sizeof d->id, json_get_str(root, "Id") ?: "");
 		snprintf(d->bridge, sizeof d->bridge, "mr-%.12s", d->id);
-		if (net_cidr_parse(mr_json_str(mr_json_get(root, "Subnet")) ?: "", &d->net, &d->prefix) < 0)
+		if (net_cidr_parse(json_get_str(root, "Subnet") ?: "", &d->net, &d->prefix) < 0)
 			d->prefix = 0;        /* unusable: never allocated from */
 	}
 	util_scopy(d->file, sizeof d->file, file);
@@ -1871,7 +1871,7 @@ static void net_inspect_one(struct mr_store *st, const struct net_def *d, struct
 	mr_jw_obj(w);
 	net_jw_str(w, "Name", d->name);
 	net_jw_str(w, "Id", d->id);
-	net_jw_str(w, "Created", mr_json_str(mr_json_get(doc.root, "Created")) ?: "0001-01-01T00:00:00Z");
+	net_jw_str(w, "Created", json_get_str(doc.root, "Created") ?: "0001-01-01T00:00:00Z");
 	net_jw_str(w, "Scope", "local");
 	net_jw_str(w, "Driver", d->driver);
 	mr_jw_key(w, "EnableIPv6");
@@ -2143,7 +2143,7 @@ static void net_id_of(struct mr_store *st, const char *name, char *id, size_t si
 {
 	struct net_def d;
 	struct mr_err ignored;
-	snprintf(id, size, "%s", net_find(st, name, &d, &ignored) == 0 ? d.id : "");
+	util_scopy(id, size, net_find(st, name, &d, &ignored) == 0 ? d.id : "");
 }
 #else
 static void net_id_of(struct mr_store *st, const char *name, char *id, size_t size)
