@@ -2589,6 +2589,19 @@ void mr_jw_null(struct mr_jw *w)
 	json_w_lit(w, MR_JSON_NULL);
 }
 
+/* A key and its string (NULL: null) or boolean: one call where two were. */
+static void json_kstr(struct mr_jw *w, const char *key, const char *v)
+{
+	mr_jw_key(w, key);
+	mr_jw_str(w, v);
+}
+
+static void json_kbool(struct mr_jw *w, const char *key, int v)
+{
+	mr_jw_key(w, key);
+	mr_jw_bool(w, v);
+}
+
 /* see minirun.h */
 void mr_jw_value(struct mr_jw *w, const struct mr_json *v)
 {
@@ -5740,14 +5753,10 @@ static int image_db_write(struct mr_store *st, const struct image_db *db, struct
 	for (i = 0; i < db->nrecs; i++) {
 		const struct image_rec *r = &db->recs[i];
 		mr_jw_obj(&w);
-		mr_jw_key(&w, "id");
-		mr_jw_str(&w, r->id);
-		mr_jw_key(&w, "manifest");
-		mr_jw_str(&w, r->manifest);
-		mr_jw_key(&w, "created");
-		mr_jw_str(&w, r->created);
-		mr_jw_key(&w, "loaded");
-		mr_jw_str(&w, r->loaded);
+		json_kstr(&w, "id", r->id);
+		json_kstr(&w, "manifest", r->manifest);
+		json_kstr(&w, "created", r->created);
+		json_kstr(&w, "loaded", r->loaded);
 		mr_jw_key(&w, "layers");
 		mr_jw_arr(&w);
 		for (j = 0; j < r->nlayers; j++)
@@ -5764,8 +5773,7 @@ static int image_db_write(struct mr_store *st, const struct image_db *db, struct
 	mr_jw_key(&w, "tags");
 	mr_jw_obj(&w);
 	for (i = 0; i < db->ntags; i++) {
-		mr_jw_key(&w, db->tags[i].name);
-		mr_jw_str(&w, db->tags[i].id);
+		json_kstr(&w, db->tags[i].name, db->tags[i].id);
 	}
 	mr_jw_obj_end(&w);
 	mr_jw_obj_end(&w);
@@ -6866,16 +6874,13 @@ static void image_synth_manifest(struct image_found *f, struct mr_buf *out)
 	mr_jw_obj(&w);
 	mr_jw_key(&w, "schemaVersion");
 	mr_jw_int(&w, 2);
-	mr_jw_key(&w, "mediaType");
-	mr_jw_str(&w, "application/vnd.docker.distribution.manifest.v2+json");
+	json_kstr(&w, "mediaType", "application/vnd.docker.distribution.manifest.v2+json");
 	mr_jw_key(&w, "config");
 	mr_jw_obj(&w);
-	mr_jw_key(&w, "mediaType");
-	mr_jw_str(&w, "application/vnd.docker.container.image.v1+json");
+	json_kstr(&w, "mediaType", "application/vnd.docker.container.image.v1+json");
 	mr_jw_key(&w, "size");
 	mr_jw_int(&w, (long long)f->config->bytes);
-	mr_jw_key(&w, "digest");
-	mr_jw_str(&w, f->config->digest);
+	json_kstr(&w, "digest", f->config->digest);
 	mr_jw_obj_end(&w);
 	mr_jw_key(&w, "layers");
 	mr_jw_arr(&w);
@@ -6883,13 +6888,11 @@ static void image_synth_manifest(struct image_found *f, struct mr_buf *out)
 		const struct image_blob *l = f->layers[i];
 		int plain = !strcmp(l->digest, l->diff_id);
 		mr_jw_obj(&w);
-		mr_jw_key(&w, "mediaType");
-		mr_jw_str(&w, plain ? "application/vnd.docker.image.rootfs.diff.tar"
+		json_kstr(&w, "mediaType", plain ? "application/vnd.docker.image.rootfs.diff.tar"
 				    : "application/vnd.docker.image.rootfs.diff.tar.gzip");
 		mr_jw_key(&w, "size");
 		mr_jw_int(&w, (long long)l->bytes);
-		mr_jw_key(&w, "digest");
-		mr_jw_str(&w, l->digest);
+		json_kstr(&w, "digest", l->digest);
 		mr_jw_obj_end(&w);
 	}
 	mr_jw_arr_end(&w);
@@ -7235,18 +7238,15 @@ static int volume_create(struct mr_store *st, const char *name, const char *cons
 	snprintf(when + 19, sizeof when - 19, "Z");
 	mr_jw_init(&w, &meta, 0);
 	mr_jw_obj(&w);
-	mr_jw_key(&w, "CreatedAt");
-	mr_jw_str(&w, when);
-	mr_jw_key(&w, "Anonymous");
-	mr_jw_bool(&w, anonymous);
+	json_kstr(&w, "CreatedAt", when);
+	json_kbool(&w, "Anonymous", anonymous);
 	mr_jw_key(&w, "Labels");
 	mr_jw_obj(&w);
 	for (i = 0; i < nlabels; i++) {
 		const char *eq = strchr(labels[i], '=');
 		char key[256];
 		snprintf(key, sizeof key, "%.*s", eq ? (int)(eq - labels[i]) : 255, labels[i]);
-		mr_jw_key(&w, key);
-		mr_jw_str(&w, eq ? eq + 1 : "");
+		json_kstr(&w, key, eq ? eq + 1 : "");
 	}
 	mr_jw_obj_end(&w);
 	mr_jw_obj_end(&w);
@@ -7990,11 +7990,9 @@ static void mount_write_json(struct mr_jw *w, struct mr_store *st, const struct 
 	char src[MINIRUN_MAX_PATH];
 	static const char *const types[] = { "volume", "bind", "tmpfs" };
 	mr_jw_obj(w);
-	mr_jw_key(w, "Type");
-	mr_jw_str(w, types[m->type]);
+	json_kstr(w, "Type", types[m->type]);
 	if (m->type == MOUNT_VOLUME) {
-		mr_jw_key(w, "Name");
-		mr_jw_str(w, m->source);
+		json_kstr(w, "Name", m->source);
 	}
 	mr_jw_key(w, "Source");
 	if (m->type == MOUNT_TMPFS)
@@ -8003,27 +8001,19 @@ static void mount_write_json(struct mr_jw *w, struct mr_store *st, const struct 
 		mr_jw_str(w, src);
 	else
 		mr_jw_str(w, "");
-	mr_jw_key(w, "Destination");
-	mr_jw_str(w, m->target);
+	json_kstr(w, "Destination", m->target);
 	if (m->type == MOUNT_VOLUME) {
-		mr_jw_key(w, "Driver");
-		mr_jw_str(w, "local");
+		json_kstr(w, "Driver", "local");
 	}
-	mr_jw_key(w, "Mode");
-	mr_jw_str(w, m->type == MOUNT_VOLUME && !m->mode[0] ? "z" : m->mode);
-	mr_jw_key(w, "RW");
-	mr_jw_bool(w, !m->readonly);
-	mr_jw_key(w, "Propagation");
-	mr_jw_str(w, m->type == MOUNT_BIND ? mount_propagation_name(m->propagation) : "");
+	json_kstr(w, "Mode", m->type == MOUNT_VOLUME && !m->mode[0] ? "z" : m->mode);
+	json_kbool(w, "RW", !m->readonly);
+	json_kstr(w, "Propagation",
+		  m->type == MOUNT_BIND ? mount_propagation_name(m->propagation) : "");
 	if (!for_inspect) {
-		mr_jw_key(w, "Anonymous");
-		mr_jw_bool(w, m->anonymous);
-		mr_jw_key(w, "NoCopy");
-		mr_jw_bool(w, m->nocopy);
-		mr_jw_key(w, "FromV");
-		mr_jw_bool(w, m->from_v);
-		mr_jw_key(w, "TmpfsOptions");
-		mr_jw_str(w, m->tmpfs_opts);
+		json_kbool(w, "Anonymous", m->anonymous);
+		json_kbool(w, "NoCopy", m->nocopy);
+		json_kbool(w, "FromV", m->from_v);
+		json_kstr(w, "TmpfsOptions", m->tmpfs_opts);
 	}
 	mr_jw_obj_end(w);
 }
@@ -10045,8 +10035,7 @@ static int pull_creds_set(const char *domain, const char *auth, int *found, stru
 	if (auth) {
 		mr_jw_key(&w, pull_auth_key(domain));
 		mr_jw_obj(&w);
-		mr_jw_key(&w, "auth");
-		mr_jw_str(&w, auth);
+		json_kstr(&w, "auth", auth);
 		mr_jw_obj_end(&w);
 	}
 	mr_jw_obj_end(&w);
@@ -20754,21 +20743,18 @@ static int net_alloc(struct mr_store *st, struct net_def *d, const char *id, uin
 	/* a created network's Name, Id, Created, Gateway stay as they are */
 	for (e = doc.root ? doc.root->child : NULL; e; e = e->next)
 		if (e->type == MR_JSON_STRING && strcmp(e->key, "Subnet")) {
-			mr_jw_key(&w, e->key);
-			mr_jw_str(&w, e->str);
+			json_kstr(&w, e->key, e->str);
 		}
 	mr_jw_key(&w, "Containers");
 	mr_jw_obj(&w);
 	for (e = ctrs ? ctrs->child : NULL; e; e = e->next)
 		if (strcmp(e->key, id) && e->str) {
-			mr_jw_key(&w, e->key);
-			mr_jw_str(&w, e->str);
+			json_kstr(&w, e->key, e->str);
 			left++;
 		}
 	if (ip) {
 		net_ip_str(*ip, s);
-		mr_jw_key(&w, id);
-		mr_jw_str(&w, s);
+		json_kstr(&w, id, s);
 		left++;
 	}
 	mr_jw_obj_end(&w);
@@ -21165,12 +21151,6 @@ static int net_overlaps(struct mr_store *st, struct net_def *d, void *arg)
 	return d->prefix && !((d->net ^ o->net) >> (32 - p));
 }
 
-static void net_jw_str(struct mr_jw *w, const char *key, const char *v)
-{
-	mr_jw_key(w, key);
-	mr_jw_str(w, v);
-}
-
 /* networks/ID.json; without a subnet the first free 10.N.0.0/16 above the
  * default bridge's. The new ID goes to id. */
 static int net_create(struct mr_store *st, const char *name, const char *subnet,
@@ -21225,11 +21205,11 @@ static int net_create(struct mr_store *st, const char *name, const char *subnet,
 	net_ip_str(gw, s);
 	mr_jw_init(&w, &out, 0);
 	mr_jw_obj(&w);
-	net_jw_str(&w, "Subnet", cidr);
-	net_jw_str(&w, "Name", name);
-	net_jw_str(&w, "Id", id);
-	net_jw_str(&w, "Created", created);
-	net_jw_str(&w, "Gateway", s);
+	json_kstr(&w, "Subnet", cidr);
+	json_kstr(&w, "Name", name);
+	json_kstr(&w, "Id", id);
+	json_kstr(&w, "Created", created);
+	json_kstr(&w, "Gateway", s);
 	mr_jw_key(&w, "Containers");
 	mr_jw_obj(&w);
 	mr_jw_obj_end(&w);
@@ -21257,25 +21237,24 @@ static void net_inspect_one(struct mr_store *st, const struct net_def *d, struct
 	if (d->file[0])
 		net_read(st, d->file, &b, &doc);
 	mr_jw_obj(w);
-	net_jw_str(w, "Name", d->name);
-	net_jw_str(w, "Id", d->id);
-	net_jw_str(w, "Created", json_get_str(doc.root, "Created") ?: "0001-01-01T00:00:00Z");
-	net_jw_str(w, "Scope", "local");
-	net_jw_str(w, "Driver", d->driver);
-	mr_jw_key(w, "EnableIPv6");
-	mr_jw_bool(w, 0);
+	json_kstr(w, "Name", d->name);
+	json_kstr(w, "Id", d->id);
+	json_kstr(w, "Created", json_get_str(doc.root, "Created") ?: "0001-01-01T00:00:00Z");
+	json_kstr(w, "Scope", "local");
+	json_kstr(w, "Driver", d->driver);
+	json_kbool(w, "EnableIPv6", 0);
 	mr_jw_key(w, "IPAM");
 	mr_jw_obj(w);
-	net_jw_str(w, "Driver", "default");
+	json_kstr(w, "Driver", "default");
 	mr_jw_key(w, "Config");
 	mr_jw_arr(w);
 	if (d->file[0]) {
 		mr_jw_obj(w);
 		net_ip_str(d->net, s);
 		snprintf(v, sizeof v, "%s/%d", s, d->prefix);
-		net_jw_str(w, "Subnet", v);
+		json_kstr(w, "Subnet", v);
 		net_ip_str(d->gw, s);
-		net_jw_str(w, "Gateway", s);
+		json_kstr(w, "Gateway", s);
 		mr_jw_obj_end(w);
 	}
 	mr_jw_arr_end(w);
@@ -21291,14 +21270,14 @@ static void net_inspect_one(struct mr_store *st, const struct net_def *d, struct
 		mr_jw_key(w, e->key);
 		mr_jw_obj(w);
 		memset(&c, 0, sizeof c);
-		net_jw_str(w, "Name", ctr_load(st, e->key, &c, &ignored) == 0 ? c.name : "");
+		json_kstr(w, "Name", ctr_load(st, e->key, &c, &ignored) == 0 ? c.name : "");
 		ctr_free(&c);
 		net_mac(ip, m);
 		snprintf(v, sizeof v, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-		net_jw_str(w, "MacAddress", v);
+		json_kstr(w, "MacAddress", v);
 		snprintf(v, sizeof v, "%s/%d", e->str, d->prefix);
-		net_jw_str(w, "IPv4Address", v);
-		net_jw_str(w, "IPv6Address", "");
+		json_kstr(w, "IPv4Address", v);
+		json_kstr(w, "IPv6Address", "");
 		mr_jw_obj_end(w);
 	}
 	mr_jw_obj_end(w);
@@ -21506,22 +21485,17 @@ static void net_inspect(struct mr_store *st, const struct ctr *c, int running, s
 		mr_jw_key(w, key);
 		mr_jw_arr(w);
 		mr_jw_obj(w);
-		mr_jw_key(w, "HostIp");
-		mr_jw_str(w, hip);
-		mr_jw_key(w, "HostPort");
-		mr_jw_str(w, hp);
+		json_kstr(w, "HostIp", hip);
+		json_kstr(w, "HostPort", hp);
 		mr_jw_obj_end(w);
 		mr_jw_arr_end(w);
 	}
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "Gateway");
-	mr_jw_str(w, gw);
-	mr_jw_key(w, "IPAddress");
-	mr_jw_str(w, ip);
+	json_kstr(w, "Gateway", gw);
+	json_kstr(w, "IPAddress", ip);
 	mr_jw_key(w, "IPPrefixLen");
 	mr_jw_int(w, prefix);
-	mr_jw_key(w, "MacAddress");
-	mr_jw_str(w, mac);
+	json_kstr(w, "MacAddress", mac);
 	mr_buf_free(&b);
 }
 
@@ -21583,24 +21557,17 @@ static void net_inspect_networks(struct mr_store *st, const struct ctr *c, int r
 	} else {
 		mr_jw_null(w);
 	}
-	mr_jw_key(w, "NetworkID");
-	mr_jw_str(w, nid);
-	mr_jw_key(w, "EndpointID");
-	mr_jw_str(w, running ? ep + 7 : "");
-	mr_jw_key(w, "Gateway");
-	mr_jw_str(w, gw);
-	mr_jw_key(w, "IPAddress");
-	mr_jw_str(w, ip);
+	json_kstr(w, "NetworkID", nid);
+	json_kstr(w, "EndpointID", running ? ep + 7 : "");
+	json_kstr(w, "Gateway", gw);
+	json_kstr(w, "IPAddress", ip);
 	mr_jw_key(w, "IPPrefixLen");
 	mr_jw_int(w, prefix);
-	mr_jw_key(w, "IPv6Gateway");
-	mr_jw_str(w, "");
-	mr_jw_key(w, "GlobalIPv6Address");
-	mr_jw_str(w, "");
+	json_kstr(w, "IPv6Gateway", "");
+	json_kstr(w, "GlobalIPv6Address", "");
 	mr_jw_key(w, "GlobalIPv6PrefixLen");
 	mr_jw_int(w, 0);
-	mr_jw_key(w, "MacAddress");
-	mr_jw_str(w, mac);
+	json_kstr(w, "MacAddress", mac);
 	mr_jw_key(w, "DriverOpts");
 	mr_jw_null(w);
 	mr_jw_obj_end(w);

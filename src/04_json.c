@@ -607,6 +607,19 @@ void mr_jw_null(struct mr_jw *w)
 	json_w_lit(w, MR_JSON_NULL);
 }
 
+/* A key and its string (NULL: null) or boolean: one call where two were. */
+static void json_kstr(struct mr_jw *w, const char *key, const char *v)
+{
+	mr_jw_key(w, key);
+	mr_jw_str(w, v);
+}
+
+static void json_kbool(struct mr_jw *w, const char *key, int v)
+{
+	mr_jw_key(w, key);
+	mr_jw_bool(w, v);
+}
+
 /* see minirun.h */
 void mr_jw_value(struct mr_jw *w, const struct mr_json *v)
 {

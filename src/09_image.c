@@ -431,14 +431,10 @@ static int image_db_write(struct mr_store *st, const struct image_db *db, struct
 	for (i = 0; i < db->nrecs; i++) {
 		const struct image_rec *r = &db->recs[i];
 		mr_jw_obj(&w);
-		mr_jw_key(&w, "id");
-		mr_jw_str(&w, r->id);
-		mr_jw_key(&w, "manifest");
-		mr_jw_str(&w, r->manifest);
-		mr_jw_key(&w, "created");
-		mr_jw_str(&w, r->created);
-		mr_jw_key(&w, "loaded");
-		mr_jw_str(&w, r->loaded);
+		json_kstr(&w, "id", r->id);
+		json_kstr(&w, "manifest", r->manifest);
+		json_kstr(&w, "created", r->created);
+		json_kstr(&w, "loaded", r->loaded);
 		mr_jw_key(&w, "layers");
 		mr_jw_arr(&w);
 		for (j = 0; j < r->nlayers; j++)
@@ -455,8 +451,7 @@ static int image_db_write(struct mr_store *st, const struct image_db *db, struct
 	mr_jw_key(&w, "tags");
 	mr_jw_obj(&w);
 	for (i = 0; i < db->ntags; i++) {
-		mr_jw_key(&w, db->tags[i].name);
-		mr_jw_str(&w, db->tags[i].id);
+		json_kstr(&w, db->tags[i].name, db->tags[i].id);
 	}
 	mr_jw_obj_end(&w);
 	mr_jw_obj_end(&w);
@@ -1557,16 +1552,13 @@ static void image_synth_manifest(struct image_found *f, struct mr_buf *out)
 	mr_jw_obj(&w);
 	mr_jw_key(&w, "schemaVersion");
 	mr_jw_int(&w, 2);
-	mr_jw_key(&w, "mediaType");
-	mr_jw_str(&w, "application/vnd.docker.distribution.manifest.v2+json");
+	json_kstr(&w, "mediaType", "application/vnd.docker.distribution.manifest.v2+json");
 	mr_jw_key(&w, "config");
 	mr_jw_obj(&w);
-	mr_jw_key(&w, "mediaType");
-	mr_jw_str(&w, "application/vnd.docker.container.image.v1+json");
+	json_kstr(&w, "mediaType", "application/vnd.docker.container.image.v1+json");
 	mr_jw_key(&w, "size");
 	mr_jw_int(&w, (long long)f->config->bytes);
-	mr_jw_key(&w, "digest");
-	mr_jw_str(&w, f->config->digest);
+	json_kstr(&w, "digest", f->config->digest);
 	mr_jw_obj_end(&w);
 	mr_jw_key(&w, "layers");
 	mr_jw_arr(&w);
@@ -1574,13 +1566,11 @@ static void image_synth_manifest(struct image_found *f, struct mr_buf *out)
 		const struct image_blob *l = f->layers[i];
 		int plain = !strcmp(l->digest, l->diff_id);
 		mr_jw_obj(&w);
-		mr_jw_key(&w, "mediaType");
-		mr_jw_str(&w, plain ? "application/vnd.docker.image.rootfs.diff.tar"
+		json_kstr(&w, "mediaType", plain ? "application/vnd.docker.image.rootfs.diff.tar"
 				    : "application/vnd.docker.image.rootfs.diff.tar.gzip");
 		mr_jw_key(&w, "size");
 		mr_jw_int(&w, (long long)l->bytes);
-		mr_jw_key(&w, "digest");
-		mr_jw_str(&w, l->digest);
+		json_kstr(&w, "digest", l->digest);
 		mr_jw_obj_end(&w);
 	}
 	mr_jw_arr_end(&w);

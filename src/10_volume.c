@@ -96,18 +96,15 @@ static int volume_create(struct mr_store *st, const char *name, const char *cons
 	snprintf(when + 19, sizeof when - 19, "Z");
 	mr_jw_init(&w, &meta, 0);
 	mr_jw_obj(&w);
-	mr_jw_key(&w, "CreatedAt");
-	mr_jw_str(&w, when);
-	mr_jw_key(&w, "Anonymous");
-	mr_jw_bool(&w, anonymous);
+	json_kstr(&w, "CreatedAt", when);
+	json_kbool(&w, "Anonymous", anonymous);
 	mr_jw_key(&w, "Labels");
 	mr_jw_obj(&w);
 	for (i = 0; i < nlabels; i++) {
 		const char *eq = strchr(labels[i], '=');
 		char key[256];
 		snprintf(key, sizeof key, "%.*s", eq ? (int)(eq - labels[i]) : 255, labels[i]);
-		mr_jw_key(&w, key);
-		mr_jw_str(&w, eq ? eq + 1 : "");
+		json_kstr(&w, key, eq ? eq + 1 : "");
 	}
 	mr_jw_obj_end(&w);
 	mr_jw_obj_end(&w);

@@ -475,11 +475,9 @@ static void mount_write_json(struct mr_jw *w, struct mr_store *st, const struct 
 	char src[MINIRUN_MAX_PATH];
 	static const char *const types[] = { "volume", "bind", "tmpfs" };
 	mr_jw_obj(w);
-	mr_jw_key(w, "Type");
-	mr_jw_str(w, types[m->type]);
+	json_kstr(w, "Type", types[m->type]);
 	if (m->type == MOUNT_VOLUME) {
-		mr_jw_key(w, "Name");
-		mr_jw_str(w, m->source);
+		json_kstr(w, "Name", m->source);
 	}
 	mr_jw_key(w, "Source");
 	if (m->type == MOUNT_TMPFS)
@@ -488,27 +486,19 @@ static void mount_write_json(struct mr_jw *w, struct mr_store *st, const struct 
 		mr_jw_str(w, src);
 	else
 		mr_jw_str(w, "");
-	mr_jw_key(w, "Destination");
-	mr_jw_str(w, m->target);
+	json_kstr(w, "Destination", m->target);
 	if (m->type == MOUNT_VOLUME) {
-		mr_jw_key(w, "Driver");
-		mr_jw_str(w, "local");
+		json_kstr(w, "Driver", "local");
 	}
-	mr_jw_key(w, "Mode");
-	mr_jw_str(w, m->type == MOUNT_VOLUME && !m->mode[0] ? "z" : m->mode);
-	mr_jw_key(w, "RW");
-	mr_jw_bool(w, !m->readonly);
-	mr_jw_key(w, "Propagation");
-	mr_jw_str(w, m->type == MOUNT_BIND ? mount_propagation_name(m->propagation) : "");
+	json_kstr(w, "Mode", m->type == MOUNT_VOLUME && !m->mode[0] ? "z" : m->mode);
+	json_kbool(w, "RW", !m->readonly);
+	json_kstr(w, "Propagation",
+		  m->type == MOUNT_BIND ? mount_propagation_name(m->propagation) : "");
 	if (!for_inspect) {
-		mr_jw_key(w, "Anonymous");
-		mr_jw_bool(w, m->anonymous);
-		mr_jw_key(w, "NoCopy");
-		mr_jw_bool(w, m->nocopy);
-		mr_jw_key(w, "FromV");
-		mr_jw_bool(w, m->from_v);
-		mr_jw_key(w, "TmpfsOptions");
-		mr_jw_str(w, m->tmpfs_opts);
+		json_kbool(w, "Anonymous", m->anonymous);
+		json_kbool(w, "NoCopy", m->nocopy);
+		json_kbool(w, "FromV", m->from_v);
+		json_kstr(w, "TmpfsOptions", m->tmpfs_opts);
 	}
 	mr_jw_obj_end(w);
 }

@@ -347,8 +347,7 @@ static int pull_creds_set(const char *domain, const char *auth, int *found, stru
 	if (auth) {
 		mr_jw_key(&w, pull_auth_key(domain));
 		mr_jw_obj(&w);
-		mr_jw_key(&w, "auth");
-		mr_jw_str(&w, auth);
+		json_kstr(&w, "auth", auth);
 		mr_jw_obj_end(&w);
 	}
 	mr_jw_obj_end(&w);

@@ -1366,21 +1366,18 @@ static int net_alloc(struct mr_store *st, struct net_def *d, const char *id, uin
 	/* a created network's Name, Id, Created, Gateway stay as they are */
 	for (e = doc.root ? doc.root->child : NULL; e; e = e->next)
 		if (e->type == MR_JSON_STRING && strcmp(e->key, "Subnet")) {
-			mr_jw_key(&w, e->key);
-			mr_jw_str(&w, e->str);
+			json_kstr(&w, e->key, e->str);
 		}
 	mr_jw_key(&w, "Containers");
 	mr_jw_obj(&w);
 	for (e = ctrs ? ctrs->child : NULL; e; e = e->next)
 		if (strcmp(e->key, id) && e->str) {
-			mr_jw_key(&w, e->key);
-			mr_jw_str(&w, e->str);
+			json_kstr(&w, e->key, e->str);
 			left++;
 		}
 	if (ip) {
 		net_ip_str(*ip, s);
-		mr_jw_key(&w, id);
-		mr_jw_str(&w, s);
+		json_kstr(&w, id, s);
 		left++;
 	}
 	mr_jw_obj_end(&w);
@@ -1777,12 +1774,6 @@ static int net_overlaps(struct mr_store *st, struct net_def *d, void *arg)
 	return d->prefix && !((d->net ^ o->net) >> (32 - p));
 }
 
-static void net_jw_str(struct mr_jw *w, const char *key, const char *v)
-{
-	mr_jw_key(w, key);
-	mr_jw_str(w, v);
-}
-
 /* networks/ID.json; without a subnet the first free 10.N.0.0/16 above the
  * default bridge's. The new ID goes to id. */
 static int net_create(struct mr_store *st, const char *name, const char *subnet,
@@ -1837,11 +1828,11 @@ static int net_create(struct mr_store *st, const char *name, const char *subnet,
 	net_ip_str(gw, s);
 	mr_jw_init(&w, &out, 0);
 	mr_jw_obj(&w);
-	net_jw_str(&w, "Subnet", cidr);
-	net_jw_str(&w, "Name", name);
-	net_jw_str(&w, "Id", id);
-	net_jw_str(&w, "Created", created);
-	net_jw_str(&w, "Gateway", s);
+	json_kstr(&w, "Subnet", cidr);
+	json_kstr(&w, "Name", name);
+	json_kstr(&w, "Id", id);
+	json_kstr(&w, "Created", created);
+	json_kstr(&w, "Gateway", s);
 	mr_jw_key(&w, "Containers");
 	mr_jw_obj(&w);
 	mr_jw_obj_end(&w);
@@ -1869,25 +1860,24 @@ static void net_inspect_one(struct mr_store *st, const struct net_def *d, struct
 	if (d->file[0])
 		net_read(st, d->file, &b, &doc);
 	mr_jw_obj(w);
-	net_jw_str(w, "Name", d->name);
-	net_jw_str(w, "Id", d->id);
-	net_jw_str(w, "Created", json_get_str(doc.root, "Created") ?: "0001-01-01T00:00:00Z");
-	net_jw_str(w, "Scope", "local");
-	net_jw_str(w, "Driver", d->driver);
-	mr_jw_key(w, "EnableIPv6");
-	mr_jw_bool(w, 0);
+	json_kstr(w, "Name", d->name);
+	json_kstr(w, "Id", d->id);
+	json_kstr(w, "Created", json_get_str(doc.root, "Created") ?: "0001-01-01T00:00:00Z");
+	json_kstr(w, "Scope", "local");
+	json_kstr(w, "Driver", d->driver);
+	json_kbool(w, "EnableIPv6", 0);
 	mr_jw_key(w, "IPAM");
 	mr_jw_obj(w);
-	net_jw_str(w, "Driver", "default");
+	json_kstr(w, "Driver", "default");
 	mr_jw_key(w, "Config");
 	mr_jw_arr(w);
 	if (d->file[0]) {
 		mr_jw_obj(w);
 		net_ip_str(d->net, s);
 		snprintf(v, sizeof v, "%s/%d", s, d->prefix);
-		net_jw_str(w, "Subnet", v);
+		json_kstr(w, "Subnet", v);
 		net_ip_str(d->gw, s);
-		net_jw_str(w, "Gateway", s);
+		json_kstr(w, "Gateway", s);
 		mr_jw_obj_end(w);
 	}
 	mr_jw_arr_end(w);
@@ -1903,14 +1893,14 @@ static void net_inspect_one(struct mr_store *st, const struct net_def *d, struct
 		mr_jw_key(w, e->key);
 		mr_jw_obj(w);
 		memset(&c, 0, sizeof c);
-		net_jw_str(w, "Name", ctr_load(st, e->key, &c, &ignored) == 0 ? c.name : "");
+		json_kstr(w, "Name", ctr_load(st, e->key, &c, &ignored) == 0 ? c.name : "");
 		ctr_free(&c);
 		net_mac(ip, m);
 		snprintf(v, sizeof v, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-		net_jw_str(w, "MacAddress", v);
+		json_kstr(w, "MacAddress", v);
 		snprintf(v, sizeof v, "%s/%d", e->str, d->prefix);
-		net_jw_str(w, "IPv4Address", v);
-		net_jw_str(w, "IPv6Address", "");
+		json_kstr(w, "IPv4Address", v);
+		json_kstr(w, "IPv6Address", "");
 		mr_jw_obj_end(w);
 	}
 	mr_jw_obj_end(w);
@@ -2118,22 +2108,17 @@ static void net_inspect(struct mr_store *st, const struct ctr *c, int running, s
 		mr_jw_key(w, key);
 		mr_jw_arr(w);
 		mr_jw_obj(w);
-		mr_jw_key(w, "HostIp");
-		mr_jw_str(w, hip);
-		mr_jw_key(w, "HostPort");
-		mr_jw_str(w, hp);
+		json_kstr(w, "HostIp", hip);
+		json_kstr(w, "HostPort", hp);
 		mr_jw_obj_end(w);
 		mr_jw_arr_end(w);
 	}
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "Gateway");
-	mr_jw_str(w, gw);
-	mr_jw_key(w, "IPAddress");
-	mr_jw_str(w, ip);
+	json_kstr(w, "Gateway", gw);
+	json_kstr(w, "IPAddress", ip);
 	mr_jw_key(w, "IPPrefixLen");
 	mr_jw_int(w, prefix);
-	mr_jw_key(w, "MacAddress");
-	mr_jw_str(w, mac);
+	json_kstr(w, "MacAddress", mac);
 	mr_buf_free(&b);
 }
 
@@ -2195,24 +2180,17 @@ static void net_inspect_networks(struct mr_store *st, const struct ctr *c, int r
 	} else {
 		mr_jw_null(w);
 	}
-	mr_jw_key(w, "NetworkID");
-	mr_jw_str(w, nid);
-	mr_jw_key(w, "EndpointID");
-	mr_jw_str(w, running ? ep + 7 : "");
-	mr_jw_key(w, "Gateway");
-	mr_jw_str(w, gw);
-	mr_jw_key(w, "IPAddress");
-	mr_jw_str(w, ip);
+	json_kstr(w, "NetworkID", nid);
+	json_kstr(w, "EndpointID", running ? ep + 7 : "");
+	json_kstr(w, "Gateway", gw);
+	json_kstr(w, "IPAddress", ip);
 	mr_jw_key(w, "IPPrefixLen");
 	mr_jw_int(w, prefix);
-	mr_jw_key(w, "IPv6Gateway");
-	mr_jw_str(w, "");
-	mr_jw_key(w, "GlobalIPv6Address");
-	mr_jw_str(w, "");
+	json_kstr(w, "IPv6Gateway", "");
+	json_kstr(w, "GlobalIPv6Address", "");
 	mr_jw_key(w, "GlobalIPv6PrefixLen");
 	mr_jw_int(w, 0);
-	mr_jw_key(w, "MacAddress");
-	mr_jw_str(w, mac);
+	json_kstr(w, "MacAddress", mac);
 	mr_jw_key(w, "DriverOpts");
 	mr_jw_null(w);
 	mr_jw_obj_end(w);
