@@ -462,6 +462,13 @@ static int util_one_of(const char *s, const char *list)
 	return 0;
 }
 
+/* Close fd if it is one (-1 stands for none all over minirun). */
+static void util_close(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
 /* Parse a non-negative decimal integer that must fill the whole string. */
 static int util_parse_u64(const char *s, uint64_t *out)
 {
@@ -3969,8 +3976,7 @@ static ssize_t tar_xattr_at(int dfd, const char *name, int set, const char *key,
 		    key ? lgetxattr(name, key, val, len) : llistxattr(name, val, len);
 	e = errno;
 	if (cwd >= 0 && fchdir(cwd)) { /* nothing better to do */ }
-	if (cwd >= 0)
-		close(cwd);
+	util_close(cwd);
 	errno = e;
 	return r;
 }
@@ -4132,16 +4138,14 @@ static int tar_x_entry(struct tar_x *x, struct tar_reader *r, struct tar_entry *
 		tfd = tar_walk(x->root, e->link, 0, tname ? (size_t)(tname - e->link) : 0, 0, err);
 		tname = tname ? tname + 1 : e->link;
 		if (tfd < 0 || fstatat(tfd, tname, &st, AT_SYMLINK_NOFOLLOW) || S_ISDIR(st.st_mode)) {
-			if (tfd >= 0)
-				close(tfd);
+			util_close(tfd);
 			return mr_err_set(err, MR_EUNSAFE, "hardlink target %s is not a file of this "
 					  "layer", e->link);
 		}
 	}
 	rc = tar_create(x->dfd, base, fmt[e->type - '0'] | 0600, tfd, tname ? tname : e->link,
 			makedev(e->devmajor, e->devminor), &fd, err);
-	if (tfd >= 0)
-		close(tfd);
+	util_close(tfd);
 	if (rc < 0 || e->type == TAR_LINK)
 		return rc < 0 ? -1 : 0;
 	if (e->type == TAR_REG) {
@@ -4161,8 +4165,7 @@ static int tar_x_entry(struct tar_x *x, struct tar_reader *r, struct tar_entry *
 			return mr_err_sys(err, "open");
 	}
 	rc = tar_x_meta(x->dfd, base, fd, e, err);
-	if (fd >= 0)
-		close(fd);
+	util_close(fd);
 	return rc;
 }
 
@@ -4695,8 +4698,7 @@ static int tar_w_tree(struct tar_w *w, int dfd, const char *name, struct mr_err 
 		dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 		d = dup >= 0 ? fdopendir(dup) : NULL;
 		if (!d) {
-			if (dup >= 0)
-				close(dup);
+			util_close(dup);
 			rc = mr_err_sys(err, "read %s", w->path);
 			goto out;
 		}
@@ -4718,8 +4720,7 @@ static int tar_w_tree(struct tar_w *w, int dfd, const char *name, struct mr_err 
 	}
 	rc = 0;
 out:
-	if (fd >= 0)
-		close(fd);
+	util_close(fd);
 	return rc;
 }
 
@@ -4835,8 +4836,7 @@ static int tar_apply_file(struct tar_apply *a, int lfd, int tfd, const char *nam
 		mr_buf_append(&a->names, a->path, strlen(a->path) + 1);
 	}
 	close(sfd);
-	if (dfd >= 0)
-		close(dfd);
+	util_close(dfd);
 	return rc;
 }
 
@@ -4888,10 +4888,8 @@ static int tar_apply_one(struct tar_apply *a, int lfd, int tfd, const char *name
 		else
 			rc = -2;        /* named deeper down */
 	}
-	if (sfd >= 0)
-		close(sfd);
-	if (dfd >= 0)
-		close(dfd);
+	util_close(sfd);
+	util_close(dfd);
 	if (rc == -1)
 		mr_err_ctx(err, "entry %s", a->path);
 	return rc < 0 ? -2 : 0;
@@ -4903,8 +4901,7 @@ static int tar_apply_dir(struct tar_apply *a, int lfd, int tfd, size_t plen, str
 	int rc = 0, fd = fcntl(lfd, F_DUPFD_CLOEXEC, 3);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!d) {
-		if (fd >= 0)
-			close(fd);
+		util_close(fd);
 		mr_err_sys(err, "entry %s: read folder", plen ? a->path : ".");
 		return -2;
 	}
@@ -4946,8 +4943,7 @@ static int tar_apply_layer_dir(int layerfd, int targetfd, int flags, struct mr_e
 		fd = openat(targetfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		rc = fd < 0 || fs_mount_key(fd, &key) ? mr_err_sys(err, "open target") :
 			fs_empty_dir(fd, &key, ".", err);
-		if (fd >= 0)
-			close(fd);
+		util_close(fd);
 		if (rc)
 			return mr_err_ctx(err, "entry .");
 	}
@@ -5903,8 +5899,7 @@ static void image_layer_drop(struct mr_store *st, int layersfd, const char *name
 		mr_remove_tree(tmpfd, trash, &ignored);
 	else
 		mr_remove_tree(layersfd, name, &ignored);
-	if (tmpfd >= 0)
-		close(tmpfd);
+	util_close(tmpfd);
 }
 
 /* Record that a collection is due before the records change (store lock
@@ -5977,8 +5972,7 @@ static void image_gc(struct mr_store *st, const struct image_db *db)
 		DIR *d = dfd >= 0 ? fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3)) : NULL;
 		struct dirent *de;
 		if (!d) {
-			if (dfd >= 0)
-				close(dfd);
+			util_close(dfd);
 			continue;
 		}
 		while ((de = readdir(d)) != NULL) {
@@ -7042,8 +7036,7 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 	image_gc(st, &db);
 	rc = 0;
 out:
-	if (layersfd >= 0)
-		close(layersfd);
+	util_close(layersfd);
 	image_db_free(&db);
 unlock:
 	mr_store_unlock(st);
@@ -7260,8 +7253,7 @@ static int volume_create(struct mr_store *st, const char *name, const char *cons
 		int fd = openat(tmpfd, "meta.json", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0 || util_write_all(fd, meta.data, meta.len) < 0) {
 			mr_err_sys(err, "create volume %s: meta.json", vname);
-			if (fd >= 0)
-				close(fd);
+			util_close(fd);
 			goto out;
 		}
 		close(fd);
@@ -7339,15 +7331,13 @@ static int volume_remove_dir(struct mr_store *st, const char *name, struct mr_er
 			rc = mr_err_sys(err, "remove volume %s", name);
 		else
 			rc = fs_check_no_mounts(vfd, &top, name, 0, err);
-		if (vfd >= 0)
-			close(vfd);
+		util_close(vfd);
 		if (rc < 0)
 			mr_err_ctx(err, "remove volume");
 	}
 	if (rc == 0 && renameat(volfd, name, tmpfd, "v") < 0)
 		rc = mr_err_sys(err, "remove volume %s", name);
-	if (volfd >= 0)
-		close(volfd);
+	util_close(volfd);
 	if (rc == 0)
 		rc = mr_remove_tree(tmpfd, "v", err);
 	if (rc == 0)
@@ -7366,8 +7356,7 @@ static uint64_t volume_du(int dirfd, int depth)
 	uint64_t total = 0;
 	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
 	if (fd < 0 || depth > 256 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+		util_close(fd);
 		return 0;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -7395,8 +7384,7 @@ static uint64_t store_du(struct mr_store *st, const char *path)
 {
 	int fd = openat(st->rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	uint64_t bytes = fd >= 0 ? volume_du(fd, 0) : 0;
-	if (fd >= 0)
-		close(fd);
+	util_close(fd);
 	return bytes;
 }
 
@@ -7414,8 +7402,7 @@ static int volume_list(struct mr_store *st, char ***names, size_t *count, struct
 	*names = NULL;
 	*count = 0;
 	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+		util_close(fd);
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -7453,8 +7440,7 @@ static int container_users_of_volume(struct mr_store *st, const char *name, char
 	if (size)
 		who[0] = 0;
 	if (!d) {
-		if (dfd >= 0)
-			close(dfd);
+		util_close(dfd);
 		return 0;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -8271,8 +8257,7 @@ static void http_hostport(const char *host, const char *port, int tls, char *out
 
 static void http_close(struct http_conn *c)
 {
-	if (c->fd >= 0)
-		close(c->fd);
+	util_close(c->fd);
 	c->fd = -1;
 	c->rpos = c->rlen = 0;
 }
@@ -8578,8 +8563,7 @@ static int dns_ask(const struct dns_conf *conf, const char *name, struct dns_res
 			fd = socket(conf->server[s].family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 			if (fd < 0 || connect(fd, (struct sockaddr *)&sa, salen) < 0 ||
 			    send(fd, q[0], qlen[0], 0) < 0 || send(fd, q[1], qlen[1], 0) < 0) {
-				if (fd >= 0)
-					close(fd);
+				util_close(fd);
 				continue;
 			}
 			while (got < 2) {
@@ -10072,8 +10056,7 @@ static int pull_creds_set(const char *domain, const char *auth, int *found, stru
 	if (rc < 0)
 		mr_err_ctx(err, "%s", path);
 out:
-	if (dfd >= 0)
-		close(dfd);
+	util_close(dfd);
 	mr_json_free(&doc);
 	mr_buf_free(&buf);
 	mr_buf_free(&out);
@@ -13600,8 +13583,7 @@ static void check_each(struct check *ck, const char *dir,
 	if (!d) {
 		if (dfd >= 0 || errno != ENOENT)
 			check_line(ck, 0, "%s: cannot read the folder", dir);
-		if (dfd >= 0)
-			close(dfd);
+		util_close(dfd);
 		return;
 	}
 	while ((de = readdir(d)) != NULL)
@@ -13853,10 +13835,8 @@ static void check_mark_old_store(struct check *ck, struct mr_err *err)
 out:
 	if (d)
 		closedir(d);
-	if (fd >= 0)
-		close(fd);
-	if (mfd >= 0)
-		close(mfd);
+	util_close(fd);
+	util_close(mfd);
 	if (rc == 0)
 		printf("%smarked %u layers stored before completion marks existed\n", ck->prefix, n);
 	else
@@ -13932,8 +13912,7 @@ static void check_volume(struct check *ck, int dfd, const char *name)
 				} else {
 					check_line(ck, 0, "%s", what);
 				}
-				if (vfd >= 0)
-					close(vfd);
+				util_close(vfd);
 			}
 		}
 	}
@@ -13977,8 +13956,7 @@ static void check_tmp_entry(struct check *ck, int dfd, const char *name)
 	char what[300];
 	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	int dead = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;
-	if (fd >= 0)
-		close(fd);
+	util_close(fd);
 	if (!dead)
 		return;
 	snprintf(what, sizeof what, "tmp/%s: temporary left behind", name);
@@ -20000,12 +19978,9 @@ static int net_inside(pid_t pid, uint32_t ip, int prefix, uint32_t gw, struct mr
 	    (rc = nl_route_default(fd, index, gw)) < 0)
 		rc = net_fail(err, rc, "configure eth0 in the container", NULL);
 out:
-	if (fd >= 0)
-		close(fd);
-	if (ns >= 0)
-		close(ns);
-	if (self >= 0)
-		close(self);
+	util_close(fd);
+	util_close(ns);
+	util_close(self);
 	return rc;
 }
 
@@ -20636,8 +20611,7 @@ static void net_names_block(struct mr_store *st, const struct net_def *d,
 			for (l = conf.data; *l; l = net_next(l))
 				if (l[0] == 'a' && l[1] == ' ')
 					mr_buf_printf(out, " %.*s", (int)strcspn(l + 2, "\n"), l + 2);
-		if (fd >= 0)
-			close(fd);
+		util_close(fd);
 		mr_buf_printf(out, " %.12s\n", e->key);
 		ctr_free(&c);
 	}
@@ -20987,8 +20961,7 @@ static void net_udp_in(const struct net_port *ports, int *lfd, int i, uint32_t i
 	}
 	if (k == NET_UDP_SESSIONS) {
 		k = old;
-		if (u[k].fd >= 0)
-			close(u[k].fd);
+		util_close(u[k].fd);
 		to.sin_port = htons(ports[i].cport);
 		to.sin_addr.s_addr = htonl(ip);
 		u[k].fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -21381,8 +21354,7 @@ static int net_start(struct ctr_spawn *sp, struct mr_err *err)
 		rfd = ctr_rundir(sp->st, c->id, 1);
 		rc = rfd < 0 ? mr_err_sys(err, "run folder") :
 			ctr_write_file(rfd, "net", rt.data, rt.len, 0, err);
-		if (rfd >= 0)
-			close(rfd);
+		util_close(rfd);
 		if (rc < 0 || !n || proxy)
 			break;
 		if (!(l = getenv("MINIRUN_USERLAND_PROXY"), l && !strcmp(l, "1")) &&
@@ -21405,10 +21377,8 @@ static int net_start(struct ctr_spawn *sp, struct mr_err *err)
 	}
 out:
 	for (i = 0; i < n; i++)
-		if (lfd[i] >= 0)
-			close(lfd[i]);
-	if (fd >= 0)
-		close(fd);
+		util_close(lfd[i]);
+	util_close(fd);
 	if (rc < 0) {
 		if (proxy > 0)
 			kill(proxy, SIGKILL);
@@ -22325,10 +22295,8 @@ static int boot_image(struct boot_run *br, struct boot_decl *d)
 		rc = image_load(&ld, fd, &br->err);
 	if (rc < 0)
 		util_print_err(&br->err);
-	if (fd >= 0)
-		close(fd);
-	if (ld.dirfd >= 0)
-		close(ld.dirfd);
+	util_close(fd);
+	util_close(ld.dirfd);
 	return rc;
 }
 
@@ -22406,8 +22374,7 @@ static void boot_stop(struct boot_run *br, struct ctr *c)
 		alive = ctr_monitor_alive(rfd);
 		if (alive) {
 			int fd = openat(rfd, "stop", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-			if (fd >= 0)
-				close(fd);
+			util_close(fd);
 			if (ctr_rt_read(rfd, &rt) == 0 && rt.monitor > 0 && rt.status == 'R')
 				kill(rt.monitor, SIGTERM);
 			nanosleep(&t, NULL);
@@ -22870,8 +22837,7 @@ static int boot_up(struct boot_run *br, const char *dir)
 		fflush(stdout);
 	}
 	fflush(stdout);
-	if (sfd >= 0)
-		close(sfd);
+	util_close(sfd);
 	boot_free(d, (size_t)n, rows, nr, idx);
 	return rc;
 }
@@ -22953,8 +22919,7 @@ static int64_t boot_pull_every(const char *dir)
 		dup2(err2, 2);
 		close(err2);
 	}
-	if (null >= 0)
-		close(null);
+	util_close(null);
 	for (i = 0; i < n; i++)
 		if (d[i].ok && d[i].interval_ns && (!every || d[i].interval_ns < every))
 			every = d[i].interval_ns;

@@ -204,6 +204,13 @@ static int util_one_of(const char *s, const char *list)
 	return 0;
 }
 
+/* Close fd if it is one (-1 stands for none all over minirun). */
+static void util_close(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
 /* Parse a non-negative decimal integer that must fill the whole string. */
 static int util_parse_u64(const char *s, uint64_t *out)
 {

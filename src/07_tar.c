@@ -674,8 +674,7 @@ static ssize_t tar_xattr_at(int dfd, const char *name, int set, const char *key,
 		    key ? lgetxattr(name, key, val, len) : llistxattr(name, val, len);
 	e = errno;
 	if (cwd >= 0 && fchdir(cwd)) { /* nothing better to do */ }
-	if (cwd >= 0)
-		close(cwd);
+	util_close(cwd);
 	errno = e;
 	return r;
 }
@@ -837,16 +836,14 @@ static int tar_x_entry(struct tar_x *x, struct tar_reader *r, struct tar_entry *
 		tfd = tar_walk(x->root, e->link, 0, tname ? (size_t)(tname - e->link) : 0, 0, err);
 		tname = tname ? tname + 1 : e->link;
 		if (tfd < 0 || fstatat(tfd, tname, &st, AT_SYMLINK_NOFOLLOW) || S_ISDIR(st.st_mode)) {
-			if (tfd >= 0)
-				close(tfd);
+			util_close(tfd);
 			return mr_err_set(err, MR_EUNSAFE, "hardlink target %s is not a file of this "
 					  "layer", e->link);
 		}
 	}
 	rc = tar_create(x->dfd, base, fmt[e->type - '0'] | 0600, tfd, tname ? tname : e->link,
 			makedev(e->devmajor, e->devminor), &fd, err);
-	if (tfd >= 0)
-		close(tfd);
+	util_close(tfd);
 	if (rc < 0 || e->type == TAR_LINK)
 		return rc < 0 ? -1 : 0;
 	if (e->type == TAR_REG) {
@@ -866,8 +863,7 @@ static int tar_x_entry(struct tar_x *x, struct tar_reader *r, struct tar_entry *
 			return mr_err_sys(err, "open");
 	}
 	rc = tar_x_meta(x->dfd, base, fd, e, err);
-	if (fd >= 0)
-		close(fd);
+	util_close(fd);
 	return rc;
 }
 
@@ -1400,8 +1396,7 @@ static int tar_w_tree(struct tar_w *w, int dfd, const char *name, struct mr_err 
 		dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 		d = dup >= 0 ? fdopendir(dup) : NULL;
 		if (!d) {
-			if (dup >= 0)
-				close(dup);
+			util_close(dup);
 			rc = mr_err_sys(err, "read %s", w->path);
 			goto out;
 		}
@@ -1423,8 +1418,7 @@ static int tar_w_tree(struct tar_w *w, int dfd, const char *name, struct mr_err 
 	}
 	rc = 0;
 out:
-	if (fd >= 0)
-		close(fd);
+	util_close(fd);
 	return rc;
 }
 
@@ -1540,8 +1534,7 @@ static int tar_apply_file(struct tar_apply *a, int lfd, int tfd, const char *nam
 		mr_buf_append(&a->names, a->path, strlen(a->path) + 1);
 	}
 	close(sfd);
-	if (dfd >= 0)
-		close(dfd);
+	util_close(dfd);
 	return rc;
 }
 
@@ -1593,10 +1586,8 @@ static int tar_apply_one(struct tar_apply *a, int lfd, int tfd, const char *name
 		else
 			rc = -2;        /* named deeper down */
 	}
-	if (sfd >= 0)
-		close(sfd);
-	if (dfd >= 0)
-		close(dfd);
+	util_close(sfd);
+	util_close(dfd);
 	if (rc == -1)
 		mr_err_ctx(err, "entry %s", a->path);
 	return rc < 0 ? -2 : 0;
@@ -1608,8 +1599,7 @@ static int tar_apply_dir(struct tar_apply *a, int lfd, int tfd, size_t plen, str
 	int rc = 0, fd = fcntl(lfd, F_DUPFD_CLOEXEC, 3);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!d) {
-		if (fd >= 0)
-			close(fd);
+		util_close(fd);
 		mr_err_sys(err, "entry %s: read folder", plen ? a->path : ".");
 		return -2;
 	}
@@ -1651,8 +1641,7 @@ static int tar_apply_layer_dir(int layerfd, int targetfd, int flags, struct mr_e
 		fd = openat(targetfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		rc = fd < 0 || fs_mount_key(fd, &key) ? mr_err_sys(err, "open target") :
 			fs_empty_dir(fd, &key, ".", err);
-		if (fd >= 0)
-			close(fd);
+		util_close(fd);
 		if (rc)
 			return mr_err_ctx(err, "entry .");
 	}

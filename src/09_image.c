@@ -581,8 +581,7 @@ static void image_layer_drop(struct mr_store *st, int layersfd, const char *name
 		mr_remove_tree(tmpfd, trash, &ignored);
 	else
 		mr_remove_tree(layersfd, name, &ignored);
-	if (tmpfd >= 0)
-		close(tmpfd);
+	util_close(tmpfd);
 }
 
 /* Record that a collection is due before the records change (store lock
@@ -655,8 +654,7 @@ static void image_gc(struct mr_store *st, const struct image_db *db)
 		DIR *d = dfd >= 0 ? fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3)) : NULL;
 		struct dirent *de;
 		if (!d) {
-			if (dfd >= 0)
-				close(dfd);
+			util_close(dfd);
 			continue;
 		}
 		while ((de = readdir(d)) != NULL) {
@@ -1720,8 +1718,7 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 	image_gc(st, &db);
 	rc = 0;
 out:
-	if (layersfd >= 0)
-		close(layersfd);
+	util_close(layersfd);
 	image_db_free(&db);
 unlock:
 	mr_store_unlock(st);

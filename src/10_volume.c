@@ -118,8 +118,7 @@ static int volume_create(struct mr_store *st, const char *name, const char *cons
 		int fd = openat(tmpfd, "meta.json", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0 || util_write_all(fd, meta.data, meta.len) < 0) {
 			mr_err_sys(err, "create volume %s: meta.json", vname);
-			if (fd >= 0)
-				close(fd);
+			util_close(fd);
 			goto out;
 		}
 		close(fd);
@@ -197,15 +196,13 @@ static int volume_remove_dir(struct mr_store *st, const char *name, struct mr_er
 			rc = mr_err_sys(err, "remove volume %s", name);
 		else
 			rc = fs_check_no_mounts(vfd, &top, name, 0, err);
-		if (vfd >= 0)
-			close(vfd);
+		util_close(vfd);
 		if (rc < 0)
 			mr_err_ctx(err, "remove volume");
 	}
 	if (rc == 0 && renameat(volfd, name, tmpfd, "v") < 0)
 		rc = mr_err_sys(err, "remove volume %s", name);
-	if (volfd >= 0)
-		close(volfd);
+	util_close(volfd);
 	if (rc == 0)
 		rc = mr_remove_tree(tmpfd, "v", err);
 	if (rc == 0)
@@ -224,8 +221,7 @@ static uint64_t volume_du(int dirfd, int depth)
 	uint64_t total = 0;
 	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
 	if (fd < 0 || depth > 256 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+		util_close(fd);
 		return 0;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -253,8 +249,7 @@ static uint64_t store_du(struct mr_store *st, const char *path)
 {
 	int fd = openat(st->rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	uint64_t bytes = fd >= 0 ? volume_du(fd, 0) : 0;
-	if (fd >= 0)
-		close(fd);
+	util_close(fd);
 	return bytes;
 }
 
@@ -272,8 +267,7 @@ static int volume_list(struct mr_store *st, char ***names, size_t *count, struct
 	*names = NULL;
 	*count = 0;
 	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+		util_close(fd);
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -311,8 +305,7 @@ static int container_users_of_volume(struct mr_store *st, const char *name, char
 	if (size)
 		who[0] = 0;
 	if (!d) {
-		if (dfd >= 0)
-			close(dfd);
+		util_close(dfd);
 		return 0;
 	}
 	while ((de = readdir(d)) != NULL) {

@@ -212,8 +212,7 @@ static void http_hostport(const char *host, const char *port, int tls, char *out
 
 static void http_close(struct http_conn *c)
 {
-	if (c->fd >= 0)
-		close(c->fd);
+	util_close(c->fd);
 	c->fd = -1;
 	c->rpos = c->rlen = 0;
 }
@@ -519,8 +518,7 @@ static int dns_ask(const struct dns_conf *conf, const char *name, struct dns_res
 			fd = socket(conf->server[s].family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 			if (fd < 0 || connect(fd, (struct sockaddr *)&sa, salen) < 0 ||
 			    send(fd, q[0], qlen[0], 0) < 0 || send(fd, q[1], qlen[1], 0) < 0) {
-				if (fd >= 0)
-					close(fd);
+				util_close(fd);
 				continue;
 			}
 			while (got < 2) {

@@ -384,8 +384,7 @@ static int pull_creds_set(const char *domain, const char *auth, int *found, stru
 	if (rc < 0)
 		mr_err_ctx(err, "%s", path);
 out:
-	if (dfd >= 0)
-		close(dfd);
+	util_close(dfd);
 	mr_json_free(&doc);
 	mr_buf_free(&buf);
 	mr_buf_free(&out);

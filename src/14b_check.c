@@ -109,8 +109,7 @@ static void check_each(struct check *ck, const char *dir,
 	if (!d) {
 		if (dfd >= 0 || errno != ENOENT)
 			check_line(ck, 0, "%s: cannot read the folder", dir);
-		if (dfd >= 0)
-			close(dfd);
+		util_close(dfd);
 		return;
 	}
 	while ((de = readdir(d)) != NULL)
@@ -362,10 +361,8 @@ static void check_mark_old_store(struct check *ck, struct mr_err *err)
 out:
 	if (d)
 		closedir(d);
-	if (fd >= 0)
-		close(fd);
-	if (mfd >= 0)
-		close(mfd);
+	util_close(fd);
+	util_close(mfd);
 	if (rc == 0)
 		printf("%smarked %u layers stored before completion marks existed\n", ck->prefix, n);
 	else
@@ -441,8 +438,7 @@ static void check_volume(struct check *ck, int dfd, const char *name)
 				} else {
 					check_line(ck, 0, "%s", what);
 				}
-				if (vfd >= 0)
-					close(vfd);
+				util_close(vfd);
 			}
 		}
 	}
@@ -486,8 +482,7 @@ static void check_tmp_entry(struct check *ck, int dfd, const char *name)
 	char what[300];
 	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	int dead = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;
-	if (fd >= 0)
-		close(fd);
+	util_close(fd);
 	if (!dead)
 		return;
 	snprintf(what, sizeof what, "tmp/%s: temporary left behind", name);

@@ -623,12 +623,9 @@ static int net_inside(pid_t pid, uint32_t ip, int prefix, uint32_t gw, struct mr
 	    (rc = nl_route_default(fd, index, gw)) < 0)
 		rc = net_fail(err, rc, "configure eth0 in the container", NULL);
 out:
-	if (fd >= 0)
-		close(fd);
-	if (ns >= 0)
-		close(ns);
-	if (self >= 0)
-		close(self);
+	util_close(fd);
+	util_close(ns);
+	util_close(self);
 	return rc;
 }
 
@@ -1259,8 +1256,7 @@ static void net_names_block(struct mr_store *st, const struct net_def *d,
 			for (l = conf.data; *l; l = net_next(l))
 				if (l[0] == 'a' && l[1] == ' ')
 					mr_buf_printf(out, " %.*s", (int)strcspn(l + 2, "\n"), l + 2);
-		if (fd >= 0)
-			close(fd);
+		util_close(fd);
 		mr_buf_printf(out, " %.12s\n", e->key);
 		ctr_free(&c);
 	}
@@ -1610,8 +1606,7 @@ static void net_udp_in(const struct net_port *ports, int *lfd, int i, uint32_t i
 	}
 	if (k == NET_UDP_SESSIONS) {
 		k = old;
-		if (u[k].fd >= 0)
-			close(u[k].fd);
+		util_close(u[k].fd);
 		to.sin_port = htons(ports[i].cport);
 		to.sin_addr.s_addr = htonl(ip);
 		u[k].fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -2004,8 +1999,7 @@ static int net_start(struct ctr_spawn *sp, struct mr_err *err)
 		rfd = ctr_rundir(sp->st, c->id, 1);
 		rc = rfd < 0 ? mr_err_sys(err, "run folder") :
 			ctr_write_file(rfd, "net", rt.data, rt.len, 0, err);
-		if (rfd >= 0)
-			close(rfd);
+		util_close(rfd);
 		if (rc < 0 || !n || proxy)
 			break;
 		if (!(l = getenv("MINIRUN_USERLAND_PROXY"), l && !strcmp(l, "1")) &&
@@ -2028,10 +2022,8 @@ static int net_start(struct ctr_spawn *sp, struct mr_err *err)
 	}
 out:
 	for (i = 0; i < n; i++)
-		if (lfd[i] >= 0)
-			close(lfd[i]);
-	if (fd >= 0)
-		close(fd);
+		util_close(lfd[i]);
+	util_close(fd);
 	if (rc < 0) {
 		if (proxy > 0)
 			kill(proxy, SIGKILL);

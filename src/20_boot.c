@@ -559,10 +559,8 @@ static int boot_image(struct boot_run *br, struct boot_decl *d)
 		rc = image_load(&ld, fd, &br->err);
 	if (rc < 0)
 		util_print_err(&br->err);
-	if (fd >= 0)
-		close(fd);
-	if (ld.dirfd >= 0)
-		close(ld.dirfd);
+	util_close(fd);
+	util_close(ld.dirfd);
 	return rc;
 }
 
@@ -640,8 +638,7 @@ static void boot_stop(struct boot_run *br, struct ctr *c)
 		alive = ctr_monitor_alive(rfd);
 		if (alive) {
 			int fd = openat(rfd, "stop", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-			if (fd >= 0)
-				close(fd);
+			util_close(fd);
 			if (ctr_rt_read(rfd, &rt) == 0 && rt.monitor > 0 && rt.status == 'R')
 				kill(rt.monitor, SIGTERM);
 			nanosleep(&t, NULL);
@@ -1104,8 +1101,7 @@ static int boot_up(struct boot_run *br, const char *dir)
 		fflush(stdout);
 	}
 	fflush(stdout);
-	if (sfd >= 0)
-		close(sfd);
+	util_close(sfd);
 	boot_free(d, (size_t)n, rows, nr, idx);
 	return rc;
 }
@@ -1187,8 +1183,7 @@ static int64_t boot_pull_every(const char *dir)
 		dup2(err2, 2);
 		close(err2);
 	}
-	if (null >= 0)
-		close(null);
+	util_close(null);
 	for (i = 0; i < n; i++)
 		if (d[i].ok && d[i].interval_ns && (!every || d[i].interval_ns < every))
 			every = d[i].interval_ns;
