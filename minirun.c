@@ -2609,6 +2609,25 @@ static void json_kbool(struct mr_jw *w, const char *key, int v)
 	mr_jw_bool(w, v);
 }
 
+static void json_kint(struct mr_jw *w, const char *key, long long v)
+{
+	mr_jw_key(w, key);
+	mr_jw_int(w, v);
+}
+
+/* A key and the opening of its object or array. */
+static void json_kobj(struct mr_jw *w, const char *key)
+{
+	mr_jw_key(w, key);
+	mr_jw_obj(w);
+}
+
+static void json_karr(struct mr_jw *w, const char *key)
+{
+	mr_jw_key(w, key);
+	mr_jw_arr(w);
+}
+
 /* see minirun.h */
 void mr_jw_value(struct mr_jw *w, const struct mr_json *v)
 {
@@ -5744,8 +5763,7 @@ static int image_db_write(struct mr_store *st, const struct image_db *db, struct
 	int rc;
 	mr_jw_init(&w, &buf, 1);
 	mr_jw_obj(&w);
-	mr_jw_key(&w, "images");
-	mr_jw_arr(&w);
+	json_karr(&w, "images");
 	for (i = 0; i < db->nrecs; i++) {
 		const struct image_rec *r = &db->recs[i];
 		mr_jw_obj(&w);
@@ -5753,24 +5771,20 @@ static int image_db_write(struct mr_store *st, const struct image_db *db, struct
 		json_kstr(&w, "manifest", r->manifest);
 		json_kstr(&w, "created", r->created);
 		json_kstr(&w, "loaded", r->loaded);
-		mr_jw_key(&w, "layers");
-		mr_jw_arr(&w);
+		json_karr(&w, "layers");
 		for (j = 0; j < r->nlayers; j++)
 			mr_jw_str(&w, r->layers[j]);
 		mr_jw_arr_end(&w);
-		mr_jw_key(&w, "sizes");
-		mr_jw_arr(&w);
+		json_karr(&w, "sizes");
 		for (j = 0; j < r->nlayers; j++)
 			mr_jw_int(&w, (long long)r->sizes[j]);
 		mr_jw_arr_end(&w);
 		mr_jw_obj_end(&w);
 	}
 	mr_jw_arr_end(&w);
-	mr_jw_key(&w, "tags");
-	mr_jw_obj(&w);
-	for (i = 0; i < db->ntags; i++) {
+	json_kobj(&w, "tags");
+	for (i = 0; i < db->ntags; i++)
 		json_kstr(&w, db->tags[i].name, db->tags[i].id);
-	}
 	mr_jw_obj_end(&w);
 	mr_jw_obj_end(&w);
 	mr_buf_append(&buf, "\n", 1);
@@ -6866,26 +6880,21 @@ static void image_synth_manifest(struct image_found *f, struct mr_buf *out)
 	size_t i;
 	mr_jw_init(&w, out, 3);
 	mr_jw_obj(&w);
-	mr_jw_key(&w, "schemaVersion");
-	mr_jw_int(&w, 2);
+	json_kint(&w, "schemaVersion", 2);
 	json_kstr(&w, "mediaType", "application/vnd.docker.distribution.manifest.v2+json");
-	mr_jw_key(&w, "config");
-	mr_jw_obj(&w);
+	json_kobj(&w, "config");
 	json_kstr(&w, "mediaType", "application/vnd.docker.container.image.v1+json");
-	mr_jw_key(&w, "size");
-	mr_jw_int(&w, (long long)f->config->bytes);
+	json_kint(&w, "size", (long long)f->config->bytes);
 	json_kstr(&w, "digest", f->config->digest);
 	mr_jw_obj_end(&w);
-	mr_jw_key(&w, "layers");
-	mr_jw_arr(&w);
+	json_karr(&w, "layers");
 	for (i = 0; i < f->nlayers; i++) {
 		const struct image_blob *l = f->layers[i];
 		int plain = !strcmp(l->digest, l->diff_id);
 		mr_jw_obj(&w);
 		json_kstr(&w, "mediaType", plain ? "application/vnd.docker.image.rootfs.diff.tar"
 				    : "application/vnd.docker.image.rootfs.diff.tar.gzip");
-		mr_jw_key(&w, "size");
-		mr_jw_int(&w, (long long)l->bytes);
+		json_kint(&w, "size", (long long)l->bytes);
 		json_kstr(&w, "digest", l->digest);
 		mr_jw_obj_end(&w);
 	}
@@ -7233,8 +7242,7 @@ static int volume_create(struct mr_store *st, const char *name, const char *cons
 	mr_jw_obj(&w);
 	json_kstr(&w, "CreatedAt", when);
 	json_kbool(&w, "Anonymous", anonymous);
-	mr_jw_key(&w, "Labels");
-	mr_jw_obj(&w);
+	json_kobj(&w, "Labels");
 	for (i = 0; i < nlabels; i++) {
 		const char *eq = strchr(labels[i], '=');
 		char key[256];
@@ -10006,8 +10014,7 @@ static int pull_creds_set(const char *domain, const char *auth, int *found, stru
 	}
 	mr_jw_init(&w, &out, 1);
 	mr_jw_obj(&w);
-	mr_jw_key(&w, "auths");
-	mr_jw_obj(&w);
+	json_kobj(&w, "auths");
 	for (a = pull_auths(&doc); a; a = a->next) {
 		if (pull_auth_key_matches(a->key, domain)) {
 			*found = 1;
@@ -10017,8 +10024,7 @@ static int pull_creds_set(const char *domain, const char *auth, int *found, stru
 		mr_jw_value(&w, a);
 	}
 	if (auth) {
-		mr_jw_key(&w, pull_auth_key(domain));
-		mr_jw_obj(&w);
+		json_kobj(&w, pull_auth_key(domain));
 		json_kstr(&w, "auth", auth);
 		mr_jw_obj_end(&w);
 	}
@@ -20719,8 +20725,7 @@ static int net_alloc(struct mr_store *st, struct net_def *d, const char *id, uin
 		if (e->type == MR_JSON_STRING && strcmp(e->key, "Subnet")) {
 			json_kstr(&w, e->key, e->str);
 		}
-	mr_jw_key(&w, "Containers");
-	mr_jw_obj(&w);
+	json_kobj(&w, "Containers");
 	for (e = ctrs ? ctrs->child : NULL; e; e = e->next)
 		if (strcmp(e->key, id) && e->str) {
 			json_kstr(&w, e->key, e->str);
@@ -21183,8 +21188,7 @@ static int net_create(struct mr_store *st, const char *name, const char *subnet,
 	json_kstr(&w, "Id", id);
 	json_kstr(&w, "Created", created);
 	json_kstr(&w, "Gateway", s);
-	mr_jw_key(&w, "Containers");
-	mr_jw_obj(&w);
+	json_kobj(&w, "Containers");
 	mr_jw_obj_end(&w);
 	mr_jw_obj_end(&w);
 	snprintf(file, sizeof file, "networks/%s.json", id);
@@ -21216,11 +21220,9 @@ static void net_inspect_one(struct mr_store *st, const struct net_def *d, struct
 	json_kstr(w, "Scope", "local");
 	json_kstr(w, "Driver", d->driver);
 	json_kbool(w, "EnableIPv6", 0);
-	mr_jw_key(w, "IPAM");
-	mr_jw_obj(w);
+	json_kobj(w, "IPAM");
 	json_kstr(w, "Driver", "default");
-	mr_jw_key(w, "Config");
-	mr_jw_arr(w);
+	json_karr(w, "Config");
 	if (d->file[0]) {
 		mr_jw_obj(w);
 		net_ip_str(d->net, s);
@@ -21232,16 +21234,14 @@ static void net_inspect_one(struct mr_store *st, const struct net_def *d, struct
 	}
 	mr_jw_arr_end(w);
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "Containers");
-	mr_jw_obj(w);
+	json_kobj(w, "Containers");
 	e = mr_json_get(doc.root, "Containers");
 	for (e = e ? e->child : NULL; e; e = e->next) {
 		struct ctr c;
 		struct mr_err ignored;
 		if (!e->str || net_ip_parse(e->str, e->len, &ip) < 0)
 			continue;
-		mr_jw_key(w, e->key);
-		mr_jw_obj(w);
+		json_kobj(w, e->key);
 		memset(&c, 0, sizeof c);
 		json_kstr(w, "Name", ctr_load(st, e->key, &c, &ignored) == 0 ? c.name : "");
 		ctr_free(&c);
@@ -21255,11 +21255,9 @@ static void net_inspect_one(struct mr_store *st, const struct net_def *d, struct
 	}
 	mr_jw_obj_end(w);
 	/* Docker's last two keys: no driver options or labels are kept */
-	mr_jw_key(w, "Options");
-	mr_jw_obj(w);
+	json_kobj(w, "Options");
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "Labels");
-	mr_jw_obj(w);
+	json_kobj(w, "Labels");
 	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
 	mr_json_free(&doc);
@@ -21442,8 +21440,7 @@ static void net_inspect(struct mr_store *st, const struct ctr *c, int running, s
 		ip[0] = gw[0] = mac[0] = 0;
 		prefix = 0;
 	}
-	mr_jw_key(w, "Ports");
-	mr_jw_obj(w);
+	json_kobj(w, "Ports");
 	for (l = ip[0] ? strchr(b.data, '\n') : NULL; l && *++l; l = strchr(l, '\n')) {
 		struct net_port p;
 		char key[16], hip[16];
@@ -21452,8 +21449,7 @@ static void net_inspect(struct mr_store *st, const struct ctr *c, int running, s
 		snprintf(key, sizeof key, "%u/%s", p.cport, p.proto == 'u' ? "udp" : "tcp");
 		net_ip_str(p.hip, hip);
 		snprintf(hp, sizeof hp, "%u", p.hport);
-		mr_jw_key(w, key);
-		mr_jw_arr(w);
+		json_karr(w, key);
 		mr_jw_obj(w);
 		json_kstr(w, "HostIp", hip);
 		json_kstr(w, "HostPort", hp);
@@ -21463,8 +21459,7 @@ static void net_inspect(struct mr_store *st, const struct ctr *c, int running, s
 	mr_jw_obj_end(w);
 	json_kstr(w, "Gateway", gw);
 	json_kstr(w, "IPAddress", ip);
-	mr_jw_key(w, "IPPrefixLen");
-	mr_jw_int(w, prefix);
+	json_kint(w, "IPPrefixLen", prefix);
 	json_kstr(w, "MacAddress", mac);
 	mr_buf_free(&b);
 }
@@ -21497,8 +21492,7 @@ static void net_inspect_networks(struct mr_store *st, const struct ctr *c, int r
 	char ip[16] = "", gw[16] = "", mac[20] = "", nid[65], ep[MR_DIGEST_LEN + 1], buf[160];
 	int prefix = 0, user = strcmp(c->network, "bridge") && net_bridged(c->network);
 	const char *q = NULL;
-	mr_jw_key(w, "Networks");
-	mr_jw_obj(w);
+	json_kobj(w, "Networks");
 	if (!strncmp(c->network, "container:", 10)) {
 		mr_jw_obj_end(w);
 		return;
@@ -21512,8 +21506,7 @@ static void net_inspect_networks(struct mr_store *st, const struct ctr *c, int r
 	net_id_of(st, c->network, nid, sizeof nid);
 	snprintf(buf, sizeof buf, "%s %s", c->id, nid);
 	mr_digest_buf(buf, strlen(buf), ep);
-	mr_jw_key(w, c->network);
-	mr_jw_obj(w);
+	json_kobj(w, c->network);
 	mr_jw_key(w, "IPAMConfig");
 	mr_jw_null(w);
 	mr_jw_key(w, "Links");
@@ -21531,12 +21524,10 @@ static void net_inspect_networks(struct mr_store *st, const struct ctr *c, int r
 	json_kstr(w, "EndpointID", running ? ep + 7 : "");
 	json_kstr(w, "Gateway", gw);
 	json_kstr(w, "IPAddress", ip);
-	mr_jw_key(w, "IPPrefixLen");
-	mr_jw_int(w, prefix);
+	json_kint(w, "IPPrefixLen", prefix);
 	json_kstr(w, "IPv6Gateway", "");
 	json_kstr(w, "GlobalIPv6Address", "");
-	mr_jw_key(w, "GlobalIPv6PrefixLen");
-	mr_jw_int(w, 0);
+	json_kint(w, "GlobalIPv6PrefixLen", 0);
 	json_kstr(w, "MacAddress", mac);
 	mr_jw_key(w, "DriverOpts");
 	mr_jw_null(w);

@@ -620,6 +620,25 @@ static void json_kbool(struct mr_jw *w, const char *key, int v)
 	mr_jw_bool(w, v);
 }
 
+static void json_kint(struct mr_jw *w, const char *key, long long v)
+{
+	mr_jw_key(w, key);
+	mr_jw_int(w, v);
+}
+
+/* A key and the opening of its object or array. */
+static void json_kobj(struct mr_jw *w, const char *key)
+{
+	mr_jw_key(w, key);
+	mr_jw_obj(w);
+}
+
+static void json_karr(struct mr_jw *w, const char *key)
+{
+	mr_jw_key(w, key);
+	mr_jw_arr(w);
+}
+
 /* see minirun.h */
 void mr_jw_value(struct mr_jw *w, const struct mr_json *v)
 {

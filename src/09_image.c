@@ -426,8 +426,7 @@ static int image_db_write(struct mr_store *st, const struct image_db *db, struct
 	int rc;
 	mr_jw_init(&w, &buf, 1);
 	mr_jw_obj(&w);
-	mr_jw_key(&w, "images");
-	mr_jw_arr(&w);
+	json_karr(&w, "images");
 	for (i = 0; i < db->nrecs; i++) {
 		const struct image_rec *r = &db->recs[i];
 		mr_jw_obj(&w);
@@ -435,24 +434,20 @@ static int image_db_write(struct mr_store *st, const struct image_db *db, struct
 		json_kstr(&w, "manifest", r->manifest);
 		json_kstr(&w, "created", r->created);
 		json_kstr(&w, "loaded", r->loaded);
-		mr_jw_key(&w, "layers");
-		mr_jw_arr(&w);
+		json_karr(&w, "layers");
 		for (j = 0; j < r->nlayers; j++)
 			mr_jw_str(&w, r->layers[j]);
 		mr_jw_arr_end(&w);
-		mr_jw_key(&w, "sizes");
-		mr_jw_arr(&w);
+		json_karr(&w, "sizes");
 		for (j = 0; j < r->nlayers; j++)
 			mr_jw_int(&w, (long long)r->sizes[j]);
 		mr_jw_arr_end(&w);
 		mr_jw_obj_end(&w);
 	}
 	mr_jw_arr_end(&w);
-	mr_jw_key(&w, "tags");
-	mr_jw_obj(&w);
-	for (i = 0; i < db->ntags; i++) {
+	json_kobj(&w, "tags");
+	for (i = 0; i < db->ntags; i++)
 		json_kstr(&w, db->tags[i].name, db->tags[i].id);
-	}
 	mr_jw_obj_end(&w);
 	mr_jw_obj_end(&w);
 	mr_buf_append(&buf, "\n", 1);
@@ -1548,26 +1543,21 @@ static void image_synth_manifest(struct image_found *f, struct mr_buf *out)
 	size_t i;
 	mr_jw_init(&w, out, 3);
 	mr_jw_obj(&w);
-	mr_jw_key(&w, "schemaVersion");
-	mr_jw_int(&w, 2);
+	json_kint(&w, "schemaVersion", 2);
 	json_kstr(&w, "mediaType", "application/vnd.docker.distribution.manifest.v2+json");
-	mr_jw_key(&w, "config");
-	mr_jw_obj(&w);
+	json_kobj(&w, "config");
 	json_kstr(&w, "mediaType", "application/vnd.docker.container.image.v1+json");
-	mr_jw_key(&w, "size");
-	mr_jw_int(&w, (long long)f->config->bytes);
+	json_kint(&w, "size", (long long)f->config->bytes);
 	json_kstr(&w, "digest", f->config->digest);
 	mr_jw_obj_end(&w);
-	mr_jw_key(&w, "layers");
-	mr_jw_arr(&w);
+	json_karr(&w, "layers");
 	for (i = 0; i < f->nlayers; i++) {
 		const struct image_blob *l = f->layers[i];
 		int plain = !strcmp(l->digest, l->diff_id);
 		mr_jw_obj(&w);
 		json_kstr(&w, "mediaType", plain ? "application/vnd.docker.image.rootfs.diff.tar"
 				    : "application/vnd.docker.image.rootfs.diff.tar.gzip");
-		mr_jw_key(&w, "size");
-		mr_jw_int(&w, (long long)l->bytes);
+		json_kint(&w, "size", (long long)l->bytes);
 		json_kstr(&w, "digest", l->digest);
 		mr_jw_obj_end(&w);
 	}

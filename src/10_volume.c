@@ -98,8 +98,7 @@ static int volume_create(struct mr_store *st, const char *name, const char *cons
 	mr_jw_obj(&w);
 	json_kstr(&w, "CreatedAt", when);
 	json_kbool(&w, "Anonymous", anonymous);
-	mr_jw_key(&w, "Labels");
-	mr_jw_obj(&w);
+	json_kobj(&w, "Labels");
 	for (i = 0; i < nlabels; i++) {
 		const char *eq = strchr(labels[i], '=');
 		char key[256];

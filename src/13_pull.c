@@ -334,8 +334,7 @@ static int pull_creds_set(const char *domain, const char *auth, int *found, stru
 	}
 	mr_jw_init(&w, &out, 1);
 	mr_jw_obj(&w);
-	mr_jw_key(&w, "auths");
-	mr_jw_obj(&w);
+	json_kobj(&w, "auths");
 	for (a = pull_auths(&doc); a; a = a->next) {
 		if (pull_auth_key_matches(a->key, domain)) {
 			*found = 1;
@@ -345,8 +344,7 @@ static int pull_creds_set(const char *domain, const char *auth, int *found, stru
 		mr_jw_value(&w, a);
 	}
 	if (auth) {
-		mr_jw_key(&w, pull_auth_key(domain));
-		mr_jw_obj(&w);
+		json_kobj(&w, pull_auth_key(domain));
 		json_kstr(&w, "auth", auth);
 		mr_jw_obj_end(&w);
 	}

@@ -1364,8 +1364,7 @@ static int net_alloc(struct mr_store *st, struct net_def *d, const char *id, uin
 		if (e->type == MR_JSON_STRING && strcmp(e->key, "Subnet")) {
 			json_kstr(&w, e->key, e->str);
 		}
-	mr_jw_key(&w, "Containers");
-	mr_jw_obj(&w);
+	json_kobj(&w, "Containers");
 	for (e = ctrs ? ctrs->child : NULL; e; e = e->next)
 		if (strcmp(e->key, id) && e->str) {
 			json_kstr(&w, e->key, e->str);
@@ -1828,8 +1827,7 @@ static int net_create(struct mr_store *st, const char *name, const char *subnet,
 	json_kstr(&w, "Id", id);
 	json_kstr(&w, "Created", created);
 	json_kstr(&w, "Gateway", s);
-	mr_jw_key(&w, "Containers");
-	mr_jw_obj(&w);
+	json_kobj(&w, "Containers");
 	mr_jw_obj_end(&w);
 	mr_jw_obj_end(&w);
 	snprintf(file, sizeof file, "networks/%s.json", id);
@@ -1861,11 +1859,9 @@ static void net_inspect_one(struct mr_store *st, const struct net_def *d, struct
 	json_kstr(w, "Scope", "local");
 	json_kstr(w, "Driver", d->driver);
 	json_kbool(w, "EnableIPv6", 0);
-	mr_jw_key(w, "IPAM");
-	mr_jw_obj(w);
+	json_kobj(w, "IPAM");
 	json_kstr(w, "Driver", "default");
-	mr_jw_key(w, "Config");
-	mr_jw_arr(w);
+	json_karr(w, "Config");
 	if (d->file[0]) {
 		mr_jw_obj(w);
 		net_ip_str(d->net, s);
@@ -1877,16 +1873,14 @@ static void net_inspect_one(struct mr_store *st, const struct net_def *d, struct
 	}
 	mr_jw_arr_end(w);
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "Containers");
-	mr_jw_obj(w);
+	json_kobj(w, "Containers");
 	e = mr_json_get(doc.root, "Containers");
 	for (e = e ? e->child : NULL; e; e = e->next) {
 		struct ctr c;
 		struct mr_err ignored;
 		if (!e->str || net_ip_parse(e->str, e->len, &ip) < 0)
 			continue;
-		mr_jw_key(w, e->key);
-		mr_jw_obj(w);
+		json_kobj(w, e->key);
 		memset(&c, 0, sizeof c);
 		json_kstr(w, "Name", ctr_load(st, e->key, &c, &ignored) == 0 ? c.name : "");
 		ctr_free(&c);
@@ -1900,11 +1894,9 @@ static void net_inspect_one(struct mr_store *st, const struct net_def *d, struct
 	}
 	mr_jw_obj_end(w);
 	/* Docker's last two keys: no driver options or labels are kept */
-	mr_jw_key(w, "Options");
-	mr_jw_obj(w);
+	json_kobj(w, "Options");
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "Labels");
-	mr_jw_obj(w);
+	json_kobj(w, "Labels");
 	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
 	mr_json_free(&doc);
@@ -2087,8 +2079,7 @@ static void net_inspect(struct mr_store *st, const struct ctr *c, int running, s
 		ip[0] = gw[0] = mac[0] = 0;
 		prefix = 0;
 	}
-	mr_jw_key(w, "Ports");
-	mr_jw_obj(w);
+	json_kobj(w, "Ports");
 	for (l = ip[0] ? strchr(b.data, '\n') : NULL; l && *++l; l = strchr(l, '\n')) {
 		struct net_port p;
 		char key[16], hip[16];
@@ -2097,8 +2088,7 @@ static void net_inspect(struct mr_store *st, const struct ctr *c, int running, s
 		snprintf(key, sizeof key, "%u/%s", p.cport, p.proto == 'u' ? "udp" : "tcp");
 		net_ip_str(p.hip, hip);
 		snprintf(hp, sizeof hp, "%u", p.hport);
-		mr_jw_key(w, key);
-		mr_jw_arr(w);
+		json_karr(w, key);
 		mr_jw_obj(w);
 		json_kstr(w, "HostIp", hip);
 		json_kstr(w, "HostPort", hp);
@@ -2108,8 +2098,7 @@ static void net_inspect(struct mr_store *st, const struct ctr *c, int running, s
 	mr_jw_obj_end(w);
 	json_kstr(w, "Gateway", gw);
 	json_kstr(w, "IPAddress", ip);
-	mr_jw_key(w, "IPPrefixLen");
-	mr_jw_int(w, prefix);
+	json_kint(w, "IPPrefixLen", prefix);
 	json_kstr(w, "MacAddress", mac);
 	mr_buf_free(&b);
 }
@@ -2142,8 +2131,7 @@ static void net_inspect_networks(struct mr_store *st, const struct ctr *c, int r
 	char ip[16] = "", gw[16] = "", mac[20] = "", nid[65], ep[MR_DIGEST_LEN + 1], buf[160];
 	int prefix = 0, user = strcmp(c->network, "bridge") && net_bridged(c->network);
 	const char *q = NULL;
-	mr_jw_key(w, "Networks");
-	mr_jw_obj(w);
+	json_kobj(w, "Networks");
 	if (!strncmp(c->network, "container:", 10)) {
 		mr_jw_obj_end(w);
 		return;
@@ -2157,8 +2145,7 @@ static void net_inspect_networks(struct mr_store *st, const struct ctr *c, int r
 	net_id_of(st, c->network, nid, sizeof nid);
 	snprintf(buf, sizeof buf, "%s %s", c->id, nid);
 	mr_digest_buf(buf, strlen(buf), ep);
-	mr_jw_key(w, c->network);
-	mr_jw_obj(w);
+	json_kobj(w, c->network);
 	mr_jw_key(w, "IPAMConfig");
 	mr_jw_null(w);
 	mr_jw_key(w, "Links");
@@ -2176,12 +2163,10 @@ static void net_inspect_networks(struct mr_store *st, const struct ctr *c, int r
 	json_kstr(w, "EndpointID", running ? ep + 7 : "");
 	json_kstr(w, "Gateway", gw);
 	json_kstr(w, "IPAddress", ip);
-	mr_jw_key(w, "IPPrefixLen");
-	mr_jw_int(w, prefix);
+	json_kint(w, "IPPrefixLen", prefix);
 	json_kstr(w, "IPv6Gateway", "");
 	json_kstr(w, "GlobalIPv6Address", "");
-	mr_jw_key(w, "GlobalIPv6PrefixLen");
-	mr_jw_int(w, 0);
+	json_kint(w, "GlobalIPv6PrefixLen", 0);
 	json_kstr(w, "MacAddress", mac);
 	mr_jw_key(w, "DriverOpts");
 	mr_jw_null(w);
