@@ -1427,6 +1427,12 @@ static ssize_t util_read_full(int fd, void *buf, size_t n)
  * `cp` and mount targets are resolved as if the root were "/"), Atomic (files
  * appear by rename after fsync), and Never crosses a mount while deleting. */
 
+/* Open folder path in dfd, never through a symlink at its end. */
+static int fs_open_dir(int dfd, const char *path)
+{
+	return openat(dfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
 /* Split off the first component of *path (skipping slashes); returns its length
  * and advances *path past it, or 0 at the end. */
 static size_t fs_next_component(const char **path, const char **comp)
@@ -4179,7 +4185,7 @@ static int tar_x_entry(struct tar_x *x, struct tar_reader *r, struct tar_entry *
 			return -1;
 		}
 	} else if (e->type == TAR_DIR) {
-		fd = openat(x->dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		fd = fs_open_dir(x->dfd, base);
 		if (fd < 0)
 			return mr_err_sys(err, "open");
 	}
@@ -4890,13 +4896,13 @@ static int tar_apply_one(struct tar_apply *a, int lfd, int tfd, const char *name
 			rc = tar_apply_meta(a, lfd, name, -1, tfd, -1, &st, err);
 	} else if (st.st_dev != a->dev) {
 		mr_err_set(err, EXDEV, "a mount point inside the layer");
-	} else if ((sfd = openat(lfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+	} else if ((sfd = fs_open_dir(lfd, name)) < 0) {
 		mr_err_sys(err, "open");
 	} else if ((rc = tar_create(tfd, name, S_IFDIR | 0700, -1, NULL, 0, NULL, err)) >= 0) {
 		/* A folder: overlay shows the merge of the layers' folders unless
 		 * this one is opaque; its owner, mode and times are this layer's. */
 		struct fs_mount_key key;
-		dfd = openat(tfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		dfd = fs_open_dir(tfd, name);
 		if (dfd < 0)
 			rc = mr_err_sys(err, "open");
 		else if (rc == 1 && tar_opaque(sfd) &&
@@ -5883,7 +5889,7 @@ static int image_layer_mark(struct mr_store *st, const char *hex, uint64_t size,
 {
 	char name[80], text[112];
 	int n = snprintf(text, sizeof text, "sha256:%.64s %llu\n", hex, (unsigned long long)size);
-	int rc, fd = openat(st->rootfd, "marks", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int rc, fd = fs_open_dir(st->rootfd, "marks");
 	if (fd < 0)
 		return mr_err_sys(err, "store %s/marks", st->root);
 	snprintf(name, sizeof name, "%.64s", hex);
@@ -5908,7 +5914,7 @@ static void image_layer_drop(struct mr_store *st, int layersfd, const char *name
 		memset(rnd, 0, sizeof rnd);
 	util_hex(rnd, sizeof rnd, hex);
 	snprintf(trash, sizeof trash, STORE_TMP_PREFIX "gc-%.12s-%s", name, hex);
-	tmpfd = openat(st->rootfd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	tmpfd = fs_open_dir(st->rootfd, "tmp");
 	if (tmpfd >= 0 && renameat(layersfd, name, tmpfd, trash) == 0)
 		mr_remove_tree(tmpfd, trash, &ignored);
 	else
@@ -5982,7 +5988,7 @@ static void image_gc(struct mr_store *st, const struct image_db *db)
 	struct mr_err ignored;
 	size_t k, i;
 	for (k = 0; k < 3; k++) {
-		int dfd = openat(st->rootfd, dirs[k], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int dfd = fs_open_dir(st->rootfd, dirs[k]);
 		DIR *d = dfd >= 0 ? fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3)) : NULL;
 		struct dirent *de;
 		if (!d) {
@@ -6905,7 +6911,7 @@ static void image_synth_manifest(struct image_found *f, struct mr_buf *out)
 static int image_write_blob(struct mr_store *st, const char *digest, const void *data, size_t len,
 			    struct mr_err *err)
 {
-	int dfd = openat(st->rootfd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int dfd = fs_open_dir(st->rootfd, "blobs/sha256");
 	int rc;
 	if (dfd < 0)
 		return mr_err_sys(err, "store %s/blobs/sha256", st->root);
@@ -6949,7 +6955,7 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 		goto unlock;
 	if (image_gc_intend(st, err) < 0)
 		goto out;
-	layersfd = openat(st->rootfd, "layers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	layersfd = fs_open_dir(st->rootfd, "layers");
 	if (layersfd < 0) {
 		mr_err_sys(err, "store %s/layers", st->root);
 		goto out;
@@ -7172,7 +7178,7 @@ static int volume_name_valid(const char *name)
 
 static int volume_dirfd(struct mr_store *st, struct mr_err *err)
 {
-	int fd = openat(st->rootfd, "volumes", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = fs_open_dir(st->rootfd, "volumes");
 	if (fd < 0)
 		mr_err_sys(err, "store %s/volumes", st->root);
 	return fd;
@@ -7334,7 +7340,7 @@ static int volume_remove_dir(struct mr_store *st, const char *name, struct mr_er
 		/* Refuse before anything moves if a mount is inside: the volume
 		 * must stay whole when its removal cannot complete. */
 		struct fs_mount_key top;
-		int vfd = openat(volfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int vfd = fs_open_dir(volfd, name);
 		if (vfd < 0 || fs_mount_key(vfd, &top) < 0)
 			rc = mr_err_sys(err, "remove volume %s", name);
 		else
@@ -7376,7 +7382,7 @@ static uint64_t volume_du(int dirfd, int depth)
 		if (!S_ISDIR(sb.st_mode))
 			total += (uint64_t)sb.st_size;
 		if (S_ISDIR(sb.st_mode)) {
-			int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int sub = fs_open_dir(dirfd, de->d_name);
 			if (sub >= 0) {
 				total += volume_du(sub, depth + 1);
 				close(sub);
@@ -7390,7 +7396,7 @@ static uint64_t volume_du(int dirfd, int depth)
 /* volume_du of a folder of the store (0 when it is missing). */
 static uint64_t store_du(struct mr_store *st, const char *path)
 {
-	int fd = openat(st->rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = fs_open_dir(st->rootfd, path);
 	uint64_t bytes = fd >= 0 ? volume_du(fd, 0) : 0;
 	util_close(fd);
 	return bytes;
@@ -7440,7 +7446,7 @@ static int container_users_of_volume(struct mr_store *st, const char *name, char
 {
 	/* Every container record (running or not) lists its mounts in
 	 * HostConfig.Mounts, as mount_write_json wrote them. */
-	int dfd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int dfd = fs_open_dir(st->rootfd, "containers");
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 	struct dirent *de;
 	size_t len = 0;
@@ -13583,7 +13589,7 @@ static int check_rec_uses_layer(const struct check *ck, const char *hex)
 static void check_each(struct check *ck, const char *dir,
 		       void (*fn)(struct check *, int, const char *))
 {
-	int dfd = openat(ck->st->rootfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int dfd = fs_open_dir(ck->st->rootfd, dir);
 	DIR *d = dfd >= 0 ? fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3)) : NULL;
 	struct dirent *de;
 	if (!d) {
@@ -13817,7 +13823,7 @@ static void check_mark_old_store(struct check *ck, struct mr_err *err)
 {
 	DIR *d = NULL;
 	struct dirent *de;
-	int fd = openat(ck->st->rootfd, "layers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = fs_open_dir(ck->st->rootfd, "layers");
 	int mfd = -1, rc = -1;
 	unsigned n = 0;
 	mr_remove_tree(ck->st->rootfd, "marks.new", err);
@@ -13909,7 +13915,7 @@ static void check_volume(struct check *ck, int dfd, const char *name)
 				     "\"Labels\":{}}\n", created, check_is_hex64(name) ? "true" : "false");
 			util_scopy(path, sizeof path, name);
 			{
-				int vfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				int vfd = fs_open_dir(dfd, name);
 				if (vfd >= 0 && mr_write_atomic(vfd, "meta.json", meta, (size_t)n, 0600,
 								&err) == 0) {
 					ck->fixed++;
@@ -22488,7 +22494,7 @@ static int boot_deps_healthy(struct boot_run *br, const struct boot_decl *x)
 static int boot_statedir(struct boot_run *br)
 {
 	mkdirat(br->st->rootfd, "boot", 0700);
-	return openat(br->st->rootfd, "boot", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return fs_open_dir(br->st->rootfd, "boot");
 }
 
 /* The ID of the container of exactly this name, or "". */

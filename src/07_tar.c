@@ -858,7 +858,7 @@ static int tar_x_entry(struct tar_x *x, struct tar_reader *r, struct tar_entry *
 			return -1;
 		}
 	} else if (e->type == TAR_DIR) {
-		fd = openat(x->dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		fd = fs_open_dir(x->dfd, base);
 		if (fd < 0)
 			return mr_err_sys(err, "open");
 	}
@@ -1569,13 +1569,13 @@ static int tar_apply_one(struct tar_apply *a, int lfd, int tfd, const char *name
 			rc = tar_apply_meta(a, lfd, name, -1, tfd, -1, &st, err);
 	} else if (st.st_dev != a->dev) {
 		mr_err_set(err, EXDEV, "a mount point inside the layer");
-	} else if ((sfd = openat(lfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+	} else if ((sfd = fs_open_dir(lfd, name)) < 0) {
 		mr_err_sys(err, "open");
 	} else if ((rc = tar_create(tfd, name, S_IFDIR | 0700, -1, NULL, 0, NULL, err)) >= 0) {
 		/* A folder: overlay shows the merge of the layers' folders unless
 		 * this one is opaque; its owner, mode and times are this layer's. */
 		struct fs_mount_key key;
-		dfd = openat(tfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		dfd = fs_open_dir(tfd, name);
 		if (dfd < 0)
 			rc = mr_err_sys(err, "open");
 		else if (rc == 1 && tar_opaque(sfd) &&

@@ -546,7 +546,7 @@ static int image_layer_mark(struct mr_store *st, const char *hex, uint64_t size,
 {
 	char name[80], text[112];
 	int n = snprintf(text, sizeof text, "sha256:%.64s %llu\n", hex, (unsigned long long)size);
-	int rc, fd = openat(st->rootfd, "marks", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int rc, fd = fs_open_dir(st->rootfd, "marks");
 	if (fd < 0)
 		return mr_err_sys(err, "store %s/marks", st->root);
 	snprintf(name, sizeof name, "%.64s", hex);
@@ -571,7 +571,7 @@ static void image_layer_drop(struct mr_store *st, int layersfd, const char *name
 		memset(rnd, 0, sizeof rnd);
 	util_hex(rnd, sizeof rnd, hex);
 	snprintf(trash, sizeof trash, STORE_TMP_PREFIX "gc-%.12s-%s", name, hex);
-	tmpfd = openat(st->rootfd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	tmpfd = fs_open_dir(st->rootfd, "tmp");
 	if (tmpfd >= 0 && renameat(layersfd, name, tmpfd, trash) == 0)
 		mr_remove_tree(tmpfd, trash, &ignored);
 	else
@@ -645,7 +645,7 @@ static void image_gc(struct mr_store *st, const struct image_db *db)
 	struct mr_err ignored;
 	size_t k, i;
 	for (k = 0; k < 3; k++) {
-		int dfd = openat(st->rootfd, dirs[k], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int dfd = fs_open_dir(st->rootfd, dirs[k]);
 		DIR *d = dfd >= 0 ? fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3)) : NULL;
 		struct dirent *de;
 		if (!d) {
@@ -1568,7 +1568,7 @@ static void image_synth_manifest(struct image_found *f, struct mr_buf *out)
 static int image_write_blob(struct mr_store *st, const char *digest, const void *data, size_t len,
 			    struct mr_err *err)
 {
-	int dfd = openat(st->rootfd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int dfd = fs_open_dir(st->rootfd, "blobs/sha256");
 	int rc;
 	if (dfd < 0)
 		return mr_err_sys(err, "store %s/blobs/sha256", st->root);
@@ -1612,7 +1612,7 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 		goto unlock;
 	if (image_gc_intend(st, err) < 0)
 		goto out;
-	layersfd = openat(st->rootfd, "layers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	layersfd = fs_open_dir(st->rootfd, "layers");
 	if (layersfd < 0) {
 		mr_err_sys(err, "store %s/layers", st->root);
 		goto out;

@@ -28,7 +28,7 @@ static int volume_name_valid(const char *name)
 
 static int volume_dirfd(struct mr_store *st, struct mr_err *err)
 {
-	int fd = openat(st->rootfd, "volumes", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = fs_open_dir(st->rootfd, "volumes");
 	if (fd < 0)
 		mr_err_sys(err, "store %s/volumes", st->root);
 	return fd;
@@ -190,7 +190,7 @@ static int volume_remove_dir(struct mr_store *st, const char *name, struct mr_er
 		/* Refuse before anything moves if a mount is inside: the volume
 		 * must stay whole when its removal cannot complete. */
 		struct fs_mount_key top;
-		int vfd = openat(volfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int vfd = fs_open_dir(volfd, name);
 		if (vfd < 0 || fs_mount_key(vfd, &top) < 0)
 			rc = mr_err_sys(err, "remove volume %s", name);
 		else
@@ -232,7 +232,7 @@ static uint64_t volume_du(int dirfd, int depth)
 		if (!S_ISDIR(sb.st_mode))
 			total += (uint64_t)sb.st_size;
 		if (S_ISDIR(sb.st_mode)) {
-			int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int sub = fs_open_dir(dirfd, de->d_name);
 			if (sub >= 0) {
 				total += volume_du(sub, depth + 1);
 				close(sub);
@@ -246,7 +246,7 @@ static uint64_t volume_du(int dirfd, int depth)
 /* volume_du of a folder of the store (0 when it is missing). */
 static uint64_t store_du(struct mr_store *st, const char *path)
 {
-	int fd = openat(st->rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = fs_open_dir(st->rootfd, path);
 	uint64_t bytes = fd >= 0 ? volume_du(fd, 0) : 0;
 	util_close(fd);
 	return bytes;
@@ -296,7 +296,7 @@ static int container_users_of_volume(struct mr_store *st, const char *name, char
 {
 	/* Every container record (running or not) lists its mounts in
 	 * HostConfig.Mounts, as mount_write_json wrote them. */
-	int dfd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int dfd = fs_open_dir(st->rootfd, "containers");
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 	struct dirent *de;
 	size_t len = 0;

@@ -103,7 +103,7 @@ static int check_rec_uses_layer(const struct check *ck, const char *hex)
 static void check_each(struct check *ck, const char *dir,
 		       void (*fn)(struct check *, int, const char *))
 {
-	int dfd = openat(ck->st->rootfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int dfd = fs_open_dir(ck->st->rootfd, dir);
 	DIR *d = dfd >= 0 ? fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3)) : NULL;
 	struct dirent *de;
 	if (!d) {
@@ -337,7 +337,7 @@ static void check_mark_old_store(struct check *ck, struct mr_err *err)
 {
 	DIR *d = NULL;
 	struct dirent *de;
-	int fd = openat(ck->st->rootfd, "layers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = fs_open_dir(ck->st->rootfd, "layers");
 	int mfd = -1, rc = -1;
 	unsigned n = 0;
 	mr_remove_tree(ck->st->rootfd, "marks.new", err);
@@ -429,7 +429,7 @@ static void check_volume(struct check *ck, int dfd, const char *name)
 				     "\"Labels\":{}}\n", created, check_is_hex64(name) ? "true" : "false");
 			util_scopy(path, sizeof path, name);
 			{
-				int vfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				int vfd = fs_open_dir(dfd, name);
 				if (vfd >= 0 && mr_write_atomic(vfd, "meta.json", meta, (size_t)n, 0600,
 								&err) == 0) {
 					ck->fixed++;

@@ -761,7 +761,7 @@ static int boot_deps_healthy(struct boot_run *br, const struct boot_decl *x)
 static int boot_statedir(struct boot_run *br)
 {
 	mkdirat(br->st->rootfd, "boot", 0700);
-	return openat(br->st->rootfd, "boot", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return fs_open_dir(br->st->rootfd, "boot");
 }
 
 /* The ID of the container of exactly this name, or "". */
