@@ -6656,6 +6656,9 @@ out:
 	return rc;
 }
 
+static int image_pick_from_blob(struct image_load *ld, const char *d, char *digest_out,
+				int depth, struct mr_err *err);
+
 /* Pick the manifest for the wanted platform from an index; `digest_out` gets
  * its digest. Nested indexes are followed (bounded). */
 static int image_pick_from_index(struct image_load *ld, const struct mr_json *manifests,
@@ -6685,22 +6688,27 @@ static int image_pick_from_index(struct image_load *ld, const struct mr_json *ma
 		if (!d)
 			return -1;
 		if (image_is_index_type(mt)) {
-			struct mr_json_doc doc = { 0 };
-			struct image_blob *b;
-			int rc;
 			if (depth > 4)
 				return mr_err_set(err, MR_EINVAL_INPUT, "index nested too deep");
-			b = image_blob_by_digest(ld, d, 0, err);
-			if (!b || image_blob_json(b, &doc, err) < 0)
-				return -1;
-			rc = image_pick_from_index(ld, mr_json_get(doc.root, "manifests"), digest_out,
-						   depth + 1, err);
-			mr_json_free(&doc);
-			return rc;
+			return image_pick_from_blob(ld, d, digest_out, depth + 1, err);
 		}
 		util_scopy(digest_out, MR_DIGEST_LEN + 1, d);
 	}
 	return 0;
+}
+
+/* image_pick_from_index on the manifests of the index in blob d. */
+static int image_pick_from_blob(struct image_load *ld, const char *d, char *digest_out,
+				int depth, struct mr_err *err)
+{
+	struct mr_json_doc doc = { 0 };
+	struct image_blob *b = image_blob_by_digest(ld, d, 0, err);
+	int rc = -1;
+	if (b && image_blob_json(b, &doc, err) == 0)
+		rc = image_pick_from_index(ld, mr_json_get(doc.root, "manifests"), digest_out,
+					   depth, err);
+	mr_json_free(&doc);
+	return rc;
 }
 
 /* Name of an OCI index entry: containerd's full name annotation, else the
@@ -6777,14 +6785,7 @@ static int image_resolve_oci(struct image_load *ld, struct image_blob *idx,
 		if (!d)
 			goto out;
 		if (image_is_index_type(mt)) {
-			struct mr_json_doc sub = { 0 };
-			struct image_blob *b = image_blob_by_digest(ld, d, 0, err);
-			int r = -1;
-			if (b && image_blob_json(b, &sub, err) == 0)
-				r = image_pick_from_index(ld, mr_json_get(sub.root, "manifests"),
-							  digest, 1, err);
-			mr_json_free(&sub);
-			if (r < 0)
+			if (image_pick_from_blob(ld, d, digest, 1, err) < 0)
 				goto out;
 		} else if (!mt || image_is_manifest_type(mt)) {
 			util_scopy(digest, sizeof digest, d);
@@ -21513,10 +21514,8 @@ static void net_inspect_networks(struct mr_store *st, const struct ctr *c, int r
 	snprintf(buf, sizeof buf, "%s %s", c->id, nid);
 	mr_digest_buf(buf, strlen(buf), ep);
 	json_kobj(w, c->network);
-	mr_jw_key(w, "IPAMConfig");
-	mr_jw_null(w);
-	mr_jw_key(w, "Links");
-	mr_jw_null(w);
+	json_kstr(w, "IPAMConfig", NULL);
+	json_kstr(w, "Links", NULL);
 	mr_jw_key(w, "Aliases");
 	if (user) {
 		mr_jw_arr(w);
@@ -21535,8 +21534,7 @@ static void net_inspect_networks(struct mr_store *st, const struct ctr *c, int r
 	json_kstr(w, "GlobalIPv6Address", "");
 	json_kint(w, "GlobalIPv6PrefixLen", 0);
 	json_kstr(w, "MacAddress", mac);
-	mr_jw_key(w, "DriverOpts");
-	mr_jw_null(w);
+	json_kstr(w, "DriverOpts", NULL);
 	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
 	mr_buf_free(&b);

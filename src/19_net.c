@@ -2146,10 +2146,8 @@ static void net_inspect_networks(struct mr_store *st, const struct ctr *c, int r
 	snprintf(buf, sizeof buf, "%s %s", c->id, nid);
 	mr_digest_buf(buf, strlen(buf), ep);
 	json_kobj(w, c->network);
-	mr_jw_key(w, "IPAMConfig");
-	mr_jw_null(w);
-	mr_jw_key(w, "Links");
-	mr_jw_null(w);
+	json_kstr(w, "IPAMConfig", NULL);
+	json_kstr(w, "Links", NULL);
 	mr_jw_key(w, "Aliases");
 	if (user) {
 		mr_jw_arr(w);
@@ -2168,8 +2166,7 @@ static void net_inspect_networks(struct mr_store *st, const struct ctr *c, int r
 	json_kstr(w, "GlobalIPv6Address", "");
 	json_kint(w, "GlobalIPv6PrefixLen", 0);
 	json_kstr(w, "MacAddress", mac);
-	mr_jw_key(w, "DriverOpts");
-	mr_jw_null(w);
+	json_kstr(w, "DriverOpts", NULL);
 	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
 	mr_buf_free(&b);
