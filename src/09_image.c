@@ -1624,6 +1624,8 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 		struct image_rec *r;
 		struct mr_json_doc cfg = { 0 };
 		struct mr_buf synth = { 0 };
+		const struct mr_buf *m;
+		char digest[MR_DIGEST_LEN + 1];
 		const char *created;
 		for (j = 0; j < f->nlayers; j++) {
 			struct image_blob *l = f->layers[j];
@@ -1659,28 +1661,24 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 		if (image_write_blob(st, f->config->digest, f->config->data.data,
 				     f->config->data.len, err) < 0)
 			goto out;
+		/* a docker-archive has no manifest blob: one is made, as Docker does */
 		if (!f->manifest) {
-			char digest[MR_DIGEST_LEN + 1];
 			image_synth_manifest(f, &synth);
 			mr_digest_buf(synth.data, synth.len, digest);
-			rc = image_write_blob(st, digest, synth.data, synth.len, err);
-			mr_buf_free(&synth);
-			if (rc < 0)
-				goto out;
-			rc = -1;
-			r = image_db_by_id(&db, f->config->digest);
-			if (!r)
-				r = image_db_add(&db);
-			util_scopy(r->manifest, sizeof r->manifest, digest);
+			m = &synth;
 		} else {
-			if (image_write_blob(st, f->manifest->digest, f->manifest->data.data,
-					     f->manifest->data.len, err) < 0)
-				goto out;
-			r = image_db_by_id(&db, f->config->digest);
-			if (!r)
-				r = image_db_add(&db);
-			util_scopy(r->manifest, sizeof r->manifest, f->manifest->digest);
+			util_scopy(digest, sizeof digest, f->manifest->digest);
+			m = &f->manifest->data;
 		}
+		rc = image_write_blob(st, digest, m->data, m->len, err);
+		mr_buf_free(&synth);
+		if (rc < 0)
+			goto out;
+		rc = -1;
+		r = image_db_by_id(&db, f->config->digest);
+		if (!r)
+			r = image_db_add(&db);
+		util_scopy(r->manifest, sizeof r->manifest, digest);
 		util_scopy(r->id, sizeof r->id, f->config->digest);
 		util_time_rfc3339(&now, r->loaded, sizeof r->loaded);
 		if (mr_json_parse(&cfg, f->config->data.data, f->config->data.len, err) < 0)

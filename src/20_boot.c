@@ -161,8 +161,7 @@ static int boot_duration(const char *s, int64_t *ns)
  * without a health check must stay up to be kept). */
 static int boot_check_update(struct boot_decl *d, struct mr_err *err)
 {
-	if (d->pull && strcmp(d->pull, "never") && strcmp(d->pull, "missing") &&
-	    strcmp(d->pull, "always"))
+	if (d->pull && !util_one_of(d->pull, "never\0missing\0always"))
 		return mr_err_set(err, MR_EINVAL_INPUT, "%s: key 'pull': '%s' is not never, missing "
 				  "or always", d->file, d->pull);
 	if (d->pull_interval && (boot_duration(d->pull_interval, &d->interval_ns) < 0 ||
