@@ -5403,7 +5403,7 @@ struct image_platform {
 
 static void image_platform_host(struct image_platform *p)
 {
-	snprintf(p->os, sizeof p->os, "linux");
+	util_scopy(p->os, sizeof p->os, "linux");
 	util_scopy(p->arch, sizeof p->arch, image_host_arch());
 	util_scopy(p->variant, sizeof p->variant, image_host_variant());
 }
@@ -5422,7 +5422,7 @@ static int image_platform_parse(const char *s, struct image_platform *p, struct 
 		return mr_err_set(err, MR_EINVAL_INPUT, "invalid platform %s: expected os/arch[/variant]", s);
 	memset(p, 0, sizeof *p);
 	if (n == 1) {
-		snprintf(p->os, sizeof p->os, "linux");
+		util_scopy(p->os, sizeof p->os, "linux");
 		util_scopy(p->arch, sizeof p->arch, parts[0]);
 	} else {
 		util_scopy(p->os, sizeof p->os, parts[0]);
@@ -5431,11 +5431,11 @@ static int image_platform_parse(const char *s, struct image_platform *p, struct 
 			util_scopy(p->variant, sizeof p->variant, parts[2]);
 	}
 	if (!strcmp(p->arch, "x86_64") || !strcmp(p->arch, "x86-64"))
-		snprintf(p->arch, sizeof p->arch, "amd64");
+		util_scopy(p->arch, sizeof p->arch, "amd64");
 	if (!strcmp(p->arch, "aarch64"))
-		snprintf(p->arch, sizeof p->arch, "arm64");
+		util_scopy(p->arch, sizeof p->arch, "arm64");
 	if (!strcmp(p->arch, "armhf"))
-		snprintf(p->arch, sizeof p->arch, "arm");
+		util_scopy(p->arch, sizeof p->arch, "arm");
 	return 0;
 }
 
@@ -7242,7 +7242,7 @@ static int volume_create(struct mr_store *st, const char *name, const char *cons
 	now.tv_nsec = 0;
 	util_time_rfc3339(&now, when, sizeof when);
 	/* Docker prints CreatedAt with seconds and an offset. */
-	snprintf(when + 19, sizeof when - 19, "Z");
+	util_scopy(when + 19, sizeof when - 19, "Z");
 	mr_jw_init(&w, &meta, 0);
 	mr_jw_obj(&w);
 	json_kstr(&w, "CreatedAt", when);
@@ -9783,7 +9783,7 @@ static int pull_ref_parse(const char *in, struct pull_ref *r, struct mr_err *err
 			util_scopy(r->tag, sizeof r->tag, t);
 		name[colon - name] = 0;
 	} else if (!at) {
-		snprintf(r->tag, sizeof r->tag, "latest");
+		util_scopy(r->tag, sizeof r->tag, "latest");
 		r->default_tag = 1;
 	}
 	slash = strchr(name, '/');
@@ -9797,10 +9797,10 @@ static int pull_ref_parse(const char *in, struct pull_ref *r, struct mr_err *err
 			if (!isalnum((unsigned char)r->domain[i]) && !strchr(".-:[]", r->domain[i]))
 				return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s", in);
 	} else {
-		snprintf(r->domain, sizeof r->domain, "docker.io");
+		util_scopy(r->domain, sizeof r->domain, "docker.io");
 	}
 	if (!strcmp(r->domain, "index.docker.io"))
-		snprintf(r->domain, sizeof r->domain, "docker.io");
+		util_scopy(r->domain, sizeof r->domain, "docker.io");
 	if (!strcmp(r->domain, "docker.io") && !strchr(rest, '/'))
 		snprintf(r->repo, sizeof r->repo, "library/%s", rest);
 	else if (util_strlcpy(r->repo, rest, sizeof r->repo) < 0)
@@ -10050,13 +10050,13 @@ static int pull_creds_set(const char *domain, const char *auth, int *found, stru
 	if (strrchr(dir, '/')) {
 		*strrchr(dir, '/') = 0;
 		if (!dir[0])
-			snprintf(dir, sizeof dir, "/");
+			util_scopy(dir, sizeof dir, "/");
 		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 			mr_err_sys(err, "%s", dir);
 			goto out;
 		}
 	} else {
-		snprintf(dir, sizeof dir, ".");
+		util_scopy(dir, sizeof dir, ".");
 	}
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
@@ -10308,7 +10308,7 @@ static int pull_open_once(struct pull *p, const char *path, const char *accept, 
 	if (path)
 		snprintf(u.path, sizeof u.path, "/v2/%s/%s", p->ref.repo, path);
 	else
-		snprintf(u.path, sizeof u.path, "/v2/");
+		util_scopy(u.path, sizeof u.path, "/v2/");
 	for (;;) {
 		int to_reg = pull_same_origin(&u, &p->reg), sent = 0, st;
 		hdr.len = 0;
@@ -10930,7 +10930,7 @@ static int pull_login(const char *server, const char *user, const char *pass,
 	n = strcspn(s, "/");
 	snprintf(domain, sizeof domain, "%.*s", (int)n, s);
 	if (!n || !strcmp(domain, "index.docker.io") || !strcmp(domain, "registry-1.docker.io"))
-		snprintf(domain, sizeof domain, "docker.io");
+		util_scopy(domain, sizeof domain, "docker.io");
 	util_scopy(p->ref.domain, sizeof p->ref.domain, domain);
 	p->login = 1;
 	if (pull_setup(p, o->insecure, o->ca_file, err) < 0)
@@ -13749,7 +13749,7 @@ static void check_images(struct check *ck)
 				snprintf(tags + strlen(tags), sizeof tags - strlen(tags), "%s%s",
 					 tags[0] ? ", " : " (", ck->db.tags[j].name);
 		if (tags[0])
-			snprintf(tags + strlen(tags), sizeof tags - strlen(tags), ")");
+			util_scopy(tags + strlen(tags), sizeof tags - strlen(tags), ")");
 		snprintf(what, sizeof what, "image %.19s%s: %s", r->id, tags, why);
 		if (check_ctr_uses_image(ck, r->id)) {
 			check_line(ck, 0, "%s (a container uses it: not repaired)", what);
@@ -20033,7 +20033,7 @@ static void net_def_fill(struct net_def *d, const char *file, const struct mr_js
 	const struct mr_json *c = mr_json_get(root, "Containers");
 	if (!strcmp(file, "network.json")) {
 		net_def_builtin(d, "bridge", "bridge");
-		snprintf(d->bridge, sizeof d->bridge, NET_BRIDGE);
+		util_scopy(d->bridge, sizeof d->bridge, NET_BRIDGE);
 		net_subnet(root, &d->net, &d->prefix);
 	} else {
 		memset(d, 0, sizeof *d);
@@ -22621,7 +22621,7 @@ static int boot_verdict(struct boot_run *br, const struct boot_decl *d, char *wh
 	boot_id_of(br, d->name, id);
 	ctr_init(&c);
 	if (!id[0] || ctr_load(br->st, id, &c, &br->err) < 0) {
-		snprintf(why, size, "was not created");
+		util_scopy(why, size, "was not created");
 		ctr_free(&c);
 		return -1;
 	}
@@ -22646,13 +22646,13 @@ static int boot_verdict(struct boot_run *br, const struct boot_decl *d, char *wh
 		if (health && !strcmp(ci.health, "healthy"))
 			return 0;
 		if (health && !strcmp(ci.health, "unhealthy")) {
-			snprintf(why, size, "is unhealthy");
+			util_scopy(why, size, "is unhealthy");
 			return -1;
 		}
 		if (waited >= limit) {
 			if (!health)
 				return 0;
-			snprintf(why, size, "did not become healthy in time");
+			util_scopy(why, size, "did not become healthy in time");
 			return -1;
 		}
 		nanosleep(&t, NULL);
@@ -22686,7 +22686,7 @@ static int boot_rollout(struct boot_run *br, struct boot_decl *x, struct ctr *ol
 		return -1;
 	}
 	if (boot_deps_healthy(br, x) < 0 || boot_start(br, x, dir) < 0)
-		snprintf(why, sizeof why, "did not start");
+		util_scopy(why, sizeof why, "did not start");
 	else
 		boot_verdict(br, x, why, sizeof why);
 	if (!why[0]) {

@@ -60,7 +60,7 @@ struct image_platform {
 
 static void image_platform_host(struct image_platform *p)
 {
-	snprintf(p->os, sizeof p->os, "linux");
+	util_scopy(p->os, sizeof p->os, "linux");
 	util_scopy(p->arch, sizeof p->arch, image_host_arch());
 	util_scopy(p->variant, sizeof p->variant, image_host_variant());
 }
@@ -79,7 +79,7 @@ static int image_platform_parse(const char *s, struct image_platform *p, struct 
 		return mr_err_set(err, MR_EINVAL_INPUT, "invalid platform %s: expected os/arch[/variant]", s);
 	memset(p, 0, sizeof *p);
 	if (n == 1) {
-		snprintf(p->os, sizeof p->os, "linux");
+		util_scopy(p->os, sizeof p->os, "linux");
 		util_scopy(p->arch, sizeof p->arch, parts[0]);
 	} else {
 		util_scopy(p->os, sizeof p->os, parts[0]);
@@ -88,11 +88,11 @@ static int image_platform_parse(const char *s, struct image_platform *p, struct 
 			util_scopy(p->variant, sizeof p->variant, parts[2]);
 	}
 	if (!strcmp(p->arch, "x86_64") || !strcmp(p->arch, "x86-64"))
-		snprintf(p->arch, sizeof p->arch, "amd64");
+		util_scopy(p->arch, sizeof p->arch, "amd64");
 	if (!strcmp(p->arch, "aarch64"))
-		snprintf(p->arch, sizeof p->arch, "arm64");
+		util_scopy(p->arch, sizeof p->arch, "arm64");
 	if (!strcmp(p->arch, "armhf"))
-		snprintf(p->arch, sizeof p->arch, "arm");
+		util_scopy(p->arch, sizeof p->arch, "arm");
 	return 0;
 }
 

@@ -93,7 +93,7 @@ static int volume_create(struct mr_store *st, const char *name, const char *cons
 	now.tv_nsec = 0;
 	util_time_rfc3339(&now, when, sizeof when);
 	/* Docker prints CreatedAt with seconds and an offset. */
-	snprintf(when + 19, sizeof when - 19, "Z");
+	util_scopy(when + 19, sizeof when - 19, "Z");
 	mr_jw_init(&w, &meta, 0);
 	mr_jw_obj(&w);
 	json_kstr(&w, "CreatedAt", when);

@@ -98,7 +98,7 @@ static int pull_ref_parse(const char *in, struct pull_ref *r, struct mr_err *err
 			util_scopy(r->tag, sizeof r->tag, t);
 		name[colon - name] = 0;
 	} else if (!at) {
-		snprintf(r->tag, sizeof r->tag, "latest");
+		util_scopy(r->tag, sizeof r->tag, "latest");
 		r->default_tag = 1;
 	}
 	slash = strchr(name, '/');
@@ -112,10 +112,10 @@ static int pull_ref_parse(const char *in, struct pull_ref *r, struct mr_err *err
 			if (!isalnum((unsigned char)r->domain[i]) && !strchr(".-:[]", r->domain[i]))
 				return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s", in);
 	} else {
-		snprintf(r->domain, sizeof r->domain, "docker.io");
+		util_scopy(r->domain, sizeof r->domain, "docker.io");
 	}
 	if (!strcmp(r->domain, "index.docker.io"))
-		snprintf(r->domain, sizeof r->domain, "docker.io");
+		util_scopy(r->domain, sizeof r->domain, "docker.io");
 	if (!strcmp(r->domain, "docker.io") && !strchr(rest, '/'))
 		snprintf(r->repo, sizeof r->repo, "library/%s", rest);
 	else if (util_strlcpy(r->repo, rest, sizeof r->repo) < 0)
@@ -365,13 +365,13 @@ static int pull_creds_set(const char *domain, const char *auth, int *found, stru
 	if (strrchr(dir, '/')) {
 		*strrchr(dir, '/') = 0;
 		if (!dir[0])
-			snprintf(dir, sizeof dir, "/");
+			util_scopy(dir, sizeof dir, "/");
 		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 			mr_err_sys(err, "%s", dir);
 			goto out;
 		}
 	} else {
-		snprintf(dir, sizeof dir, ".");
+		util_scopy(dir, sizeof dir, ".");
 	}
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
@@ -623,7 +623,7 @@ static int pull_open_once(struct pull *p, const char *path, const char *accept, 
 	if (path)
 		snprintf(u.path, sizeof u.path, "/v2/%s/%s", p->ref.repo, path);
 	else
-		snprintf(u.path, sizeof u.path, "/v2/");
+		util_scopy(u.path, sizeof u.path, "/v2/");
 	for (;;) {
 		int to_reg = pull_same_origin(&u, &p->reg), sent = 0, st;
 		hdr.len = 0;
@@ -1245,7 +1245,7 @@ static int pull_login(const char *server, const char *user, const char *pass,
 	n = strcspn(s, "/");
 	snprintf(domain, sizeof domain, "%.*s", (int)n, s);
 	if (!n || !strcmp(domain, "index.docker.io") || !strcmp(domain, "registry-1.docker.io"))
-		snprintf(domain, sizeof domain, "docker.io");
+		util_scopy(domain, sizeof domain, "docker.io");
 	util_scopy(p->ref.domain, sizeof p->ref.domain, domain);
 	p->login = 1;
 	if (pull_setup(p, o->insecure, o->ca_file, err) < 0)

@@ -264,7 +264,7 @@ static void check_images(struct check *ck)
 				snprintf(tags + strlen(tags), sizeof tags - strlen(tags), "%s%s",
 					 tags[0] ? ", " : " (", ck->db.tags[j].name);
 		if (tags[0])
-			snprintf(tags + strlen(tags), sizeof tags - strlen(tags), ")");
+			util_scopy(tags + strlen(tags), sizeof tags - strlen(tags), ")");
 		snprintf(what, sizeof what, "image %.19s%s: %s", r->id, tags, why);
 		if (check_ctr_uses_image(ck, r->id)) {
 			check_line(ck, 0, "%s (a container uses it: not repaired)", what);

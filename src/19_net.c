@@ -667,7 +667,7 @@ static void net_def_fill(struct net_def *d, const char *file, const struct mr_js
 	const struct mr_json *c = mr_json_get(root, "Containers");
 	if (!strcmp(file, "network.json")) {
 		net_def_builtin(d, "bridge", "bridge");
-		snprintf(d->bridge, sizeof d->bridge, NET_BRIDGE);
+		util_scopy(d->bridge, sizeof d->bridge, NET_BRIDGE);
 		net_subnet(root, &d->net, &d->prefix);
 	} else {
 		memset(d, 0, sizeof *d);

@@ -892,7 +892,7 @@ static int boot_verdict(struct boot_run *br, const struct boot_decl *d, char *wh
 	boot_id_of(br, d->name, id);
 	ctr_init(&c);
 	if (!id[0] || ctr_load(br->st, id, &c, &br->err) < 0) {
-		snprintf(why, size, "was not created");
+		util_scopy(why, size, "was not created");
 		ctr_free(&c);
 		return -1;
 	}
@@ -917,13 +917,13 @@ static int boot_verdict(struct boot_run *br, const struct boot_decl *d, char *wh
 		if (health && !strcmp(ci.health, "healthy"))
 			return 0;
 		if (health && !strcmp(ci.health, "unhealthy")) {
-			snprintf(why, size, "is unhealthy");
+			util_scopy(why, size, "is unhealthy");
 			return -1;
 		}
 		if (waited >= limit) {
 			if (!health)
 				return 0;
-			snprintf(why, size, "did not become healthy in time");
+			util_scopy(why, size, "did not become healthy in time");
 			return -1;
 		}
 		nanosleep(&t, NULL);
@@ -957,7 +957,7 @@ static int boot_rollout(struct boot_run *br, struct boot_decl *x, struct ctr *ol
 		return -1;
 	}
 	if (boot_deps_healthy(br, x) < 0 || boot_start(br, x, dir) < 0)
-		snprintf(why, sizeof why, "did not start");
+		util_scopy(why, sizeof why, "did not start");
 	else
 		boot_verdict(br, x, why, sizeof why);
 	if (!why[0]) {
