@@ -452,6 +452,14 @@ static void util_scopy(char *dst, size_t size, const char *src)
 	dst[n] = 0;
 }
 
+/* The same with at most n bytes of src ("%.*s"). */
+static void util_scopyn(char *dst, size_t size, const char *src, size_t n)
+{
+	n = strnlen(src, n < size - 1 ? n : size - 1);
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
 /* Is s one of the words of list ("a\0b\0c", a literal: its own NUL ends it)?
  * A call instead of a strcmp per word. */
 static int util_one_of(const char *s, const char *list)
@@ -5892,7 +5900,7 @@ static int image_layer_mark(struct mr_store *st, const char *hex, uint64_t size,
 	int rc, fd = fs_open_dir(st->rootfd, "marks");
 	if (fd < 0)
 		return mr_err_sys(err, "store %s/marks", st->root);
-	snprintf(name, sizeof name, "%.64s", hex);
+	util_scopyn(name, sizeof name, hex, 64);
 	rc = mr_write_atomic(fd, name, text, (size_t)n, 0600, err);
 	close(fd);
 	return rc;
@@ -6735,7 +6743,7 @@ static int image_oci_name(struct image_load *ld, const struct mr_json *desc,
 	if (!*base) /* "dir/" */
 		return 0;
 	n = strcspn(base, ".");
-	snprintf(repo, sizeof repo, "%.*s", (int)n, base);
+	util_scopyn(repo, sizeof repo, base, n);
 	for (n = 0; repo[n]; n++)
 		repo[n] = (char)tolower((unsigned char)repo[n]);
 	snprintf(name, sizeof name, "%s:%s", repo, ref);
@@ -7251,7 +7259,7 @@ static int volume_create(struct mr_store *st, const char *name, const char *cons
 	for (i = 0; i < nlabels; i++) {
 		const char *eq = strchr(labels[i], '=');
 		char key[256];
-		snprintf(key, sizeof key, "%.*s", eq ? (int)(eq - labels[i]) : 255, labels[i]);
+		util_scopyn(key, sizeof key, labels[i], eq ? (size_t)(eq - labels[i]) : 255);
 		json_kstr(&w, key, eq ? eq + 1 : "");
 	}
 	mr_jw_obj_end(&w);
@@ -7780,7 +7788,7 @@ static int mount_parse_tmpfs(const char *arg, struct mount_spec *m, struct mr_er
 	char target[MINIRUN_MAX_PATH];
 	memset(m, 0, sizeof *m);
 	m->type = MOUNT_TMPFS;
-	snprintf(target, sizeof target, "%.*s", colon ? (int)(colon - arg) : (int)strlen(arg), arg);
+	util_scopyn(target, sizeof target, arg, colon ? (size_t)(colon - arg) : strlen(arg));
 	if (mount_target_ok(m, target, arg, err) < 0)
 		return -1;
 	if (colon) {
@@ -7800,7 +7808,7 @@ static int mount_parse_tmpfs(const char *arg, struct mount_spec *m, struct mr_er
 				return mr_err_set(err, MR_EINVAL_INPUT, "invalid tmpfs option \"%s\" in %s",
 						  o, arg);
 		}
-		snprintf(m->mode, sizeof m->mode, "%.31s", colon + 1);
+		util_scopyn(m->mode, sizeof m->mode, colon + 1, 31);
 	}
 	return 0;
 }
@@ -7900,7 +7908,7 @@ static int mount_open_in(int rootfd, const char *path, int kind, struct mr_err *
 			char dir[MINIRUN_MAX_PATH];
 			const char *slash = strrchr(path, '/');
 			if (slash && slash != path) {
-				snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+				util_scopyn(dir, sizeof dir, path, (size_t)(slash - path));
 				fd = mr_mkdir_in_root(rootfd, dir, 0755, err);
 				if (fd < 0)
 					return -1;
@@ -8253,7 +8261,7 @@ static int http_url_resolve(const struct http_url *base, const char *loc, struct
 		*out = *base;
 		if (strlen(loc) >= sizeof out->path)
 			return mr_err_set(err, MR_EINVAL_INPUT, "redirect too long");
-		snprintf(out->path, sizeof out->path, "%.*s", (int)strcspn(loc, "#"), loc);
+		util_scopyn(out->path, sizeof out->path, loc, strcspn(loc, "#"));
 		return 0;
 	}
 	return http_url_parse(loc, out, err);
@@ -8417,7 +8425,7 @@ static void dns_each_line(const char *path, void (*fn)(char words[][256], int n,
 		char line[512], words[8][256];
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
 		int n = 0;
-		snprintf(line, sizeof line, "%.*s", (int)len, p);
+		util_scopyn(line, sizeof line, p, len);
 		line[strcspn(line, "#;")] = 0;
 		for (w = line; n < 8 && util_word(&w, words[n], sizeof words[n]) == 0; n++)
 			;
@@ -9791,7 +9799,7 @@ static int pull_ref_parse(const char *in, struct pull_ref *r, struct mr_err *err
 	if (slash && (memchr(name, '.', (size_t)(slash - name)) ||
 		      memchr(name, ':', (size_t)(slash - name)) ||
 		      !strncmp(name, "localhost/", 10))) {
-		snprintf(r->domain, sizeof r->domain, "%.*s", (int)(slash - name), name);
+		util_scopyn(r->domain, sizeof r->domain, name, (size_t)(slash - name));
 		rest = slash + 1;
 		for (i = 0; r->domain[i]; i++)
 			if (!isalnum((unsigned char)r->domain[i]) && !strchr(".-:[]", r->domain[i]))
@@ -10216,7 +10224,7 @@ static int pull_get_token(struct pull *p, const struct pull_challenge *ch, struc
 	for (sc = scope; *sc; sc += strspn(sc, " ")) {
 		char one[512];
 		size_t n = strcspn(sc, " ");
-		snprintf(one, sizeof one, "%.*s", (int)n, sc);
+		util_scopyn(one, sizeof one, sc, n);
 		mr_buf_printf(&url, "&scope=");
 		pull_urlenc(&url, one);
 		sc += n;
@@ -10928,7 +10936,7 @@ static int pull_login(const char *server, const char *user, const char *pass,
 	else if (util_starts_with(s, "http://"))
 		s += 7;
 	n = strcspn(s, "/");
-	snprintf(domain, sizeof domain, "%.*s", (int)n, s);
+	util_scopyn(domain, sizeof domain, s, n);
 	if (!n || !strcmp(domain, "index.docker.io") || !strcmp(domain, "registry-1.docker.io"))
 		util_scopy(domain, sizeof domain, "docker.io");
 	util_scopy(p->ref.domain, sizeof p->ref.domain, domain);
@@ -21517,7 +21525,7 @@ static void net_inspect_networks(struct mr_store *st, const struct ctr *c, int r
 	mr_jw_key(w, "Aliases");
 	if (user) {
 		mr_jw_arr(w);
-		snprintf(buf, sizeof buf, "%.12s", c->id);
+		util_scopyn(buf, sizeof buf, c->id, 12);
 		mr_jw_str(w, buf);
 		mr_jw_arr_end(w);
 	} else {
@@ -22080,7 +22088,7 @@ static ssize_t boot_load_dir(const char *dir, struct boot_decl **out, int *bad, 
 		d = util_xrealloc(d, (n + 1) * sizeof *d);
 		x = &d[n++];
 		memset(x, 0, sizeof *x);
-		snprintf(x->name, sizeof x->name, "%.*s", (int)(len - 5), de->d_name);
+		util_scopyn(x->name, sizeof x->name, de->d_name, len - 5);
 		snprintf(x->file, sizeof x->file, "%s/%s", dir, de->d_name);
 		e.msg[0] = 0;
 		if (!ctr_name_valid(x->name)) {
@@ -22430,7 +22438,7 @@ static int boot_wait_healthy(struct boot_run *br, const char *who, const char *d
 	struct ctr_info ci;
 	int64_t limit, waited;
 	const char *why = NULL;
-	snprintf(name, sizeof name, "%.*s", (int)strcspn(dep, ":"), dep);
+	util_scopyn(name, sizeof name, dep, strcspn(dep, ":"));
 	ctr_init(&c);
 	if (ctr_find(br->st, name, id, &br->err) < 0 || ctr_load(br->st, id, &c, &br->err) < 0) {
 		fprintf(stderr, "minirun: %s: depends on %s: %s\n", who, name, br->err.msg);

@@ -194,6 +194,14 @@ static void util_scopy(char *dst, size_t size, const char *src)
 	dst[n] = 0;
 }
 
+/* The same with at most n bytes of src ("%.*s"). */
+static void util_scopyn(char *dst, size_t size, const char *src, size_t n)
+{
+	n = strnlen(src, n < size - 1 ? n : size - 1);
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
 /* Is s one of the words of list ("a\0b\0c", a literal: its own NUL ends it)?
  * A call instead of a strcmp per word. */
 static int util_one_of(const char *s, const char *list)

@@ -549,7 +549,7 @@ static int image_layer_mark(struct mr_store *st, const char *hex, uint64_t size,
 	int rc, fd = fs_open_dir(st->rootfd, "marks");
 	if (fd < 0)
 		return mr_err_sys(err, "store %s/marks", st->root);
-	snprintf(name, sizeof name, "%.64s", hex);
+	util_scopyn(name, sizeof name, hex, 64);
 	rc = mr_write_atomic(fd, name, text, (size_t)n, 0600, err);
 	close(fd);
 	return rc;
@@ -1392,7 +1392,7 @@ static int image_oci_name(struct image_load *ld, const struct mr_json *desc,
 	if (!*base) /* "dir/" */
 		return 0;
 	n = strcspn(base, ".");
-	snprintf(repo, sizeof repo, "%.*s", (int)n, base);
+	util_scopyn(repo, sizeof repo, base, n);
 	for (n = 0; repo[n]; n++)
 		repo[n] = (char)tolower((unsigned char)repo[n]);
 	snprintf(name, sizeof name, "%s:%s", repo, ref);

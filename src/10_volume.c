@@ -102,7 +102,7 @@ static int volume_create(struct mr_store *st, const char *name, const char *cons
 	for (i = 0; i < nlabels; i++) {
 		const char *eq = strchr(labels[i], '=');
 		char key[256];
-		snprintf(key, sizeof key, "%.*s", eq ? (int)(eq - labels[i]) : 255, labels[i]);
+		util_scopyn(key, sizeof key, labels[i], eq ? (size_t)(eq - labels[i]) : 255);
 		json_kstr(&w, key, eq ? eq + 1 : "");
 	}
 	mr_jw_obj_end(&w);

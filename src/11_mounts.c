@@ -266,7 +266,7 @@ static int mount_parse_tmpfs(const char *arg, struct mount_spec *m, struct mr_er
 	char target[MINIRUN_MAX_PATH];
 	memset(m, 0, sizeof *m);
 	m->type = MOUNT_TMPFS;
-	snprintf(target, sizeof target, "%.*s", colon ? (int)(colon - arg) : (int)strlen(arg), arg);
+	util_scopyn(target, sizeof target, arg, colon ? (size_t)(colon - arg) : strlen(arg));
 	if (mount_target_ok(m, target, arg, err) < 0)
 		return -1;
 	if (colon) {
@@ -286,7 +286,7 @@ static int mount_parse_tmpfs(const char *arg, struct mount_spec *m, struct mr_er
 				return mr_err_set(err, MR_EINVAL_INPUT, "invalid tmpfs option \"%s\" in %s",
 						  o, arg);
 		}
-		snprintf(m->mode, sizeof m->mode, "%.31s", colon + 1);
+		util_scopyn(m->mode, sizeof m->mode, colon + 1, 31);
 	}
 	return 0;
 }
@@ -386,7 +386,7 @@ static int mount_open_in(int rootfd, const char *path, int kind, struct mr_err *
 			char dir[MINIRUN_MAX_PATH];
 			const char *slash = strrchr(path, '/');
 			if (slash && slash != path) {
-				snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+				util_scopyn(dir, sizeof dir, path, (size_t)(slash - path));
 				fd = mr_mkdir_in_root(rootfd, dir, 0755, err);
 				if (fd < 0)
 					return -1;

@@ -195,7 +195,7 @@ static int http_url_resolve(const struct http_url *base, const char *loc, struct
 		*out = *base;
 		if (strlen(loc) >= sizeof out->path)
 			return mr_err_set(err, MR_EINVAL_INPUT, "redirect too long");
-		snprintf(out->path, sizeof out->path, "%.*s", (int)strcspn(loc, "#"), loc);
+		util_scopyn(out->path, sizeof out->path, loc, strcspn(loc, "#"));
 		return 0;
 	}
 	return http_url_parse(loc, out, err);
@@ -359,7 +359,7 @@ static void dns_each_line(const char *path, void (*fn)(char words[][256], int n,
 		char line[512], words[8][256];
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
 		int n = 0;
-		snprintf(line, sizeof line, "%.*s", (int)len, p);
+		util_scopyn(line, sizeof line, p, len);
 		line[strcspn(line, "#;")] = 0;
 		for (w = line; n < 8 && util_word(&w, words[n], sizeof words[n]) == 0; n++)
 			;

@@ -106,7 +106,7 @@ static int pull_ref_parse(const char *in, struct pull_ref *r, struct mr_err *err
 	if (slash && (memchr(name, '.', (size_t)(slash - name)) ||
 		      memchr(name, ':', (size_t)(slash - name)) ||
 		      !strncmp(name, "localhost/", 10))) {
-		snprintf(r->domain, sizeof r->domain, "%.*s", (int)(slash - name), name);
+		util_scopyn(r->domain, sizeof r->domain, name, (size_t)(slash - name));
 		rest = slash + 1;
 		for (i = 0; r->domain[i]; i++)
 			if (!isalnum((unsigned char)r->domain[i]) && !strchr(".-:[]", r->domain[i]))
@@ -531,7 +531,7 @@ static int pull_get_token(struct pull *p, const struct pull_challenge *ch, struc
 	for (sc = scope; *sc; sc += strspn(sc, " ")) {
 		char one[512];
 		size_t n = strcspn(sc, " ");
-		snprintf(one, sizeof one, "%.*s", (int)n, sc);
+		util_scopyn(one, sizeof one, sc, n);
 		mr_buf_printf(&url, "&scope=");
 		pull_urlenc(&url, one);
 		sc += n;
@@ -1243,7 +1243,7 @@ static int pull_login(const char *server, const char *user, const char *pass,
 	else if (util_starts_with(s, "http://"))
 		s += 7;
 	n = strcspn(s, "/");
-	snprintf(domain, sizeof domain, "%.*s", (int)n, s);
+	util_scopyn(domain, sizeof domain, s, n);
 	if (!n || !strcmp(domain, "index.docker.io") || !strcmp(domain, "registry-1.docker.io"))
 		util_scopy(domain, sizeof domain, "docker.io");
 	util_scopy(p->ref.domain, sizeof p->ref.domain, domain);

@@ -2151,7 +2151,7 @@ static void net_inspect_networks(struct mr_store *st, const struct ctr *c, int r
 	mr_jw_key(w, "Aliases");
 	if (user) {
 		mr_jw_arr(w);
-		snprintf(buf, sizeof buf, "%.12s", c->id);
+		util_scopyn(buf, sizeof buf, c->id, 12);
 		mr_jw_str(w, buf);
 		mr_jw_arr_end(w);
 	} else {

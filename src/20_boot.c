@@ -351,7 +351,7 @@ static ssize_t boot_load_dir(const char *dir, struct boot_decl **out, int *bad, 
 		d = util_xrealloc(d, (n + 1) * sizeof *d);
 		x = &d[n++];
 		memset(x, 0, sizeof *x);
-		snprintf(x->name, sizeof x->name, "%.*s", (int)(len - 5), de->d_name);
+		util_scopyn(x->name, sizeof x->name, de->d_name, len - 5);
 		snprintf(x->file, sizeof x->file, "%s/%s", dir, de->d_name);
 		e.msg[0] = 0;
 		if (!ctr_name_valid(x->name)) {
@@ -701,7 +701,7 @@ static int boot_wait_healthy(struct boot_run *br, const char *who, const char *d
 	struct ctr_info ci;
 	int64_t limit, waited;
 	const char *why = NULL;
-	snprintf(name, sizeof name, "%.*s", (int)strcspn(dep, ":"), dep);
+	util_scopyn(name, sizeof name, dep, strcspn(dep, ":"));
 	ctr_init(&c);
 	if (ctr_find(br->st, name, id, &br->err) < 0 || ctr_load(br->st, id, &c, &br->err) < 0) {
 		fprintf(stderr, "minirun: %s: depends on %s: %s\n", who, name, br->err.msg);

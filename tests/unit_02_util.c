@@ -168,6 +168,12 @@ static void test_util(void)
 	CHECK(!strcmp(s, "ab"));
 	util_scopy(s, 1, "ab");
 	CHECK(s[0] == 0);
+	util_scopyn(s, sizeof s, "abcdef", 3);
+	CHECK(!strcmp(s, "abc"));
+	util_scopyn(s, 3, "abcdef", 5);
+	CHECK(!strcmp(s, "ab"));
+	util_scopyn(s, sizeof s, "ab", 64);
+	CHECK(!strcmp(s, "ab"));
 	CHECK(util_one_of("dev", "rw\0nodev\0dev"));
 	CHECK(util_one_of("rw", "rw\0nodev\0dev"));
 	CHECK(!util_one_of("de", "rw\0nodev\0dev"));
