@@ -19813,6 +19813,12 @@ static void nl_attr_u32(struct nlmsghdr *h, int type, uint32_t v)
 	nl_attr(h, type, &v, 4);
 }
 
+/* A string attribute, with its NUL. */
+static void nl_attr_str(struct nlmsghdr *h, int type, const char *s)
+{
+	nl_attr(h, type, s, strlen(s) + 1);
+}
+
 /* Close a nest opened by nl_attr(h, type, NULL, 0). */
 static void nl_nest_end(struct nlmsghdr *h, struct rtattr *a)
 {
@@ -19860,7 +19866,7 @@ static int nl_link_del(int fd, const char *name)
 	struct nl_msg m;
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
 	nl_init(&m, RTM_DELLINK, 0, &ifi, sizeof ifi);
-	nl_attr(&m.h, IFLA_IFNAME, name, strlen(name) + 1);
+	nl_attr_str(&m.h, IFLA_IFNAME, name);
 	return nl_talk(fd, &m.h);
 }
 
@@ -19922,7 +19928,7 @@ static int net_bridge(int fd, const char *name, uint32_t gw, int prefix, struct 
 	struct rtattr *li;
 	int rc, index;
 	nl_init(&m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof ifi);
-	nl_attr(&m.h, IFLA_IFNAME, name, strlen(name) + 1);
+	nl_attr_str(&m.h, IFLA_IFNAME, name);
 	li = nl_attr(&m.h, IFLA_LINKINFO, NULL, 0);
 	nl_attr(&m.h, IFLA_INFO_KIND, "bridge", 6);
 	nl_nest_end(&m.h, li);
@@ -19952,7 +19958,7 @@ static int net_veth(int fd, const char *host, int br, pid_t pid, const unsigned 
 	struct rtattr *li, *data, *pa;
 	int rc;
 	nl_init(&m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof ifi);
-	nl_attr(&m.h, IFLA_IFNAME, host, strlen(host) + 1);
+	nl_attr_str(&m.h, IFLA_IFNAME, host);
 	nl_attr_u32(&m.h, IFLA_MASTER, (uint32_t)br);
 	li = nl_attr(&m.h, IFLA_LINKINFO, NULL, 0);
 	nl_attr(&m.h, IFLA_INFO_KIND, "veth", 4);
@@ -20248,7 +20254,7 @@ static struct rtattr *nft_expr(struct nlmsghdr *h, const char *name, const uint3
 			       struct rtattr **data)
 {
 	struct rtattr *e = nft_nest(h, NFTA_LIST_ELEM);
-	nl_attr(h, NFTA_EXPR_NAME, name, strlen(name) + 1);
+	nl_attr_str(h, NFTA_EXPR_NAME, name);
 	*data = nft_nest(h, NFTA_EXPR_DATA);
 	for (; n > 0; n--, kv += 2)
 		nft_u32(h, (int)kv[0], kv[1]);
@@ -20274,7 +20280,7 @@ static void nft_cmp(struct nlmsghdr *h, uint32_t op, const void *data, size_t le
 static struct rtattr *nft_rule(struct nft_batch *b, const char *chain)
 {
 	nft_msg(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND);
-	nl_attr(b->h, NFTA_RULE_CHAIN, chain, strlen(chain) + 1);
+	nl_attr_str(b->h, NFTA_RULE_CHAIN, chain);
 	return nft_nest(b->h, NFTA_RULE_EXPRESSIONS);
 }
 
@@ -20541,12 +20547,12 @@ static void nft_chain(struct nft_batch *b, const char *name, uint32_t hook, int 
 {
 	struct rtattr *h;
 	nft_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE);
-	nl_attr(b->h, NFTA_CHAIN_NAME, name, strlen(name) + 1);
+	nl_attr_str(b->h, NFTA_CHAIN_NAME, name);
 	h = nft_nest(b->h, NFTA_CHAIN_HOOK);
 	nft_u32(b->h, NFTA_HOOK_HOOKNUM, hook);
 	nft_u32(b->h, NFTA_HOOK_PRIORITY, (uint32_t)prio);
 	nl_nest_end(b->h, h);
-	nl_attr(b->h, NFTA_CHAIN_TYPE, type, strlen(type) + 1);
+	nl_attr_str(b->h, NFTA_CHAIN_TYPE, type);
 }
 
 /* Rebuild table ip minirun for the bridge networks in use and the ports
