@@ -190,7 +190,7 @@ static int mount_bool(const char *v)
 static int mount_parse_mount(const char *arg, struct mount_spec *m, struct mr_err *err)
 {
 	char buf[2 * MINIRUN_MAX_PATH], *kv, *save = NULL;
-	const char *target = NULL;
+	const char *target = NULL, *why = NULL;
 	int have_type = 0;
 	memset(m, 0, sizeof *m);
 	m->propagation = MS_PRIVATE | MS_REC;
@@ -244,18 +244,17 @@ static int mount_parse_mount(const char *arg, struct mount_spec *m, struct mr_er
 	if (target && mount_target_ok(m, target, arg, err) < 0)
 		return -1;
 	if (!m->target[0])
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for \"--mount\" "
-				  "flag: target is required", arg);
-	if (m->type == MOUNT_BIND && m->source[0] != '/')
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for \"--mount\" "
-				  "flag: bind source must be an absolute path", arg);
-	if (m->type == MOUNT_VOLUME && !m->source[0])
-		m->anonymous = 1;
-	if (m->type == MOUNT_VOLUME && m->source[0] && !volume_name_valid(m->source))
+		why = "target is required";
+	else if (m->type == MOUNT_BIND && m->source[0] != '/')
+		why = "bind source must be an absolute path";
+	else if (m->type == MOUNT_VOLUME && m->source[0] && !volume_name_valid(m->source))
 		return mr_err_set(err, MR_EINVAL_INPUT, "invalid volume name: %s", m->source);
-	if (m->type == MOUNT_TMPFS && m->source[0])
+	else if (m->type == MOUNT_TMPFS && m->source[0])
+		why = "source is not supported for tmpfs mounts";
+	if (why)
 		return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for \"--mount\" "
-				  "flag: source is not supported for tmpfs mounts", arg);
+				  "flag: %s", arg, why);
+	m->anonymous = m->type == MOUNT_VOLUME && !m->source[0];
 	return 0;
 }
 
