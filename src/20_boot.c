@@ -94,19 +94,23 @@ static int boot_set(struct boot_decl *d, char *key, char *val, int ln, struct mr
 {
 	const struct boot_key *k;
 	char *p = (char *)d;
+	const char *why = NULL;
 	uint64_t u;
 	for (k = boot_keys; k < boot_keys + sizeof boot_keys / sizeof *boot_keys; k++)
 		if (!strcmp(k->name, key))
 			break;
 	if (k == boot_keys + sizeof boot_keys / sizeof *boot_keys)
 		return mr_err_set(err, MR_EINVAL_INPUT, "%s:%d: unknown key '%s'", d->file, ln, key);
-	if (!*val && k->kind != BOOT_STR)
-		return mr_err_set(err, MR_EINVAL_INPUT, "%s:%d: key '%s': empty value", d->file, ln, key);
+	if (!*val && k->kind != BOOT_STR) {
+		why = "empty value";
+		goto bad;
+	}
 	switch (k->kind) {
 	case BOOT_STR:
-		if (*(const char **)(p + k->off))
-			return mr_err_set(err, MR_EINVAL_INPUT, "%s:%d: key '%s': given twice",
-					  d->file, ln, key);
+		if (*(const char **)(p + k->off)) {
+			why = "given twice";
+			goto bad;
+		}
 		*(const char **)(p + k->off) = val;
 		break;
 	case BOOT_LIST:
@@ -130,19 +134,23 @@ static int boot_set(struct boot_decl *d, char *key, char *val, int ln, struct mr
 		if (util_one_of(val, "true\0yes\0" "1"))
 			*(int *)(p + k->off) = 1;
 		else if (!util_one_of(val, "false\0no\0" "0"))
-			return mr_err_set(err, MR_EINVAL_INPUT, "%s:%d: key '%s': not a boolean: %s",
-					  d->file, ln, key, val);
+			why = "not a boolean: ";
 		break;
 	case BOOT_NUM:
 		if (util_parse_u64(val, &u) < 0 || u > 1000000)
-			return mr_err_set(err, MR_EINVAL_INPUT, "%s:%d: key '%s': not a number: %s",
-					  d->file, ln, key, val);
-		d->order = (long)u;
+			why = "not a number: ";
+		else
+			d->order = (long)u;
 		break;
 	}
+	if (why)
+		goto bad;
 	if (strncmp(key, "pull", 4) && strcmp(key, "rollout_wait"))
 		mr_buf_printf(norm, "%s=%s\n", key, val);
 	return 0;
+bad:    /* the value after the reasons that end in ": " */
+	return mr_err_set(err, MR_EINVAL_INPUT, "%s:%d: key '%s': %s%s", d->file, ln, key, why,
+			  util_ends_with(why, " ") ? val : "");
 }
 
 /* A duration: Docker's ("30s", "1h") or a number of seconds. */
