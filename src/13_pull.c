@@ -67,7 +67,7 @@ static int pull_repo_valid(const char *s)
 static int pull_ref_parse(const char *in, struct pull_ref *r, struct mr_err *err)
 {
 	char name[512];
-	const char *at, *slash, *colon, *rest;
+	const char *at, *slash, *colon, *rest, *why = "";
 	size_t n, i;
 	memset(r, 0, sizeof *r);
 	if (image_ref_check(in, err) < 0)
@@ -75,13 +75,14 @@ static int pull_ref_parse(const char *in, struct pull_ref *r, struct mr_err *err
 	at = strchr(in, '@');
 	n = at ? (size_t)(at - in) : strlen(in);
 	if (!n || n >= sizeof name)
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s", in);
+		goto bad;
 	memcpy(name, in, n);
 	name[n] = 0;
 	if (at) {
-		if (mr_digest_valid(at + 1) < 0)
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s "
-					  "(only sha256 digests)", in);
+		if (mr_digest_valid(at + 1) < 0) {
+			why = " (only sha256 digests)";
+			goto bad;
+		}
 		util_scopy(r->digest, sizeof r->digest, at + 1);
 	}
 	slash = strrchr(name, '/');
@@ -90,10 +91,10 @@ static int pull_ref_parse(const char *in, struct pull_ref *r, struct mr_err *err
 		const char *t = colon + 1;
 		size_t tl = strlen(t);
 		if (!tl || tl > 128 || !(isalnum((unsigned char)*t) || *t == '_'))
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s", in);
+			goto bad;
 		for (i = 0; i < tl; i++)
 			if (!isalnum((unsigned char)t[i]) && !strchr("_.-", t[i]))
-				return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s", in);
+				goto bad;
 		if (!at)
 			util_scopy(r->tag, sizeof r->tag, t);
 		name[colon - name] = 0;
@@ -110,7 +111,7 @@ static int pull_ref_parse(const char *in, struct pull_ref *r, struct mr_err *err
 		rest = slash + 1;
 		for (i = 0; r->domain[i]; i++)
 			if (!isalnum((unsigned char)r->domain[i]) && !strchr(".-:[]", r->domain[i]))
-				return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s", in);
+				goto bad;
 	} else {
 		util_scopy(r->domain, sizeof r->domain, "docker.io");
 	}
@@ -119,12 +120,13 @@ static int pull_ref_parse(const char *in, struct pull_ref *r, struct mr_err *err
 	if (!strcmp(r->domain, "docker.io") && !strchr(rest, '/'))
 		snprintf(r->repo, sizeof r->repo, "library/%s", rest);
 	else if (util_strlcpy(r->repo, rest, sizeof r->repo) < 0)
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s", in);
-	if (!pull_repo_valid(r->repo))
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s%s", in,
-				  strpbrk(rest, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") ?
-				  " (repository name must be lowercase)" : "");
-	return 0;
+		goto bad;
+	if (pull_repo_valid(r->repo))
+		return 0;
+	if (strpbrk(rest, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+		why = " (repository name must be lowercase)";
+bad:
+	return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s%s", in, why);
 }
 
 /* Docker's short form of the repository: busybox, user/app, host:5000/app. */
