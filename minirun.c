@@ -5588,7 +5588,7 @@ bad:
 
 static int image_ref_normalize(const char *in, char *out, size_t size, struct mr_err *err)
 {
-	const char *name = in, *slash, *colon, *at;
+	const char *name = in, *slash, *colon, *at, *why = "";
 	size_t i, n;
 	if (image_ref_check(in, err) < 0)
 		return -1;
@@ -5599,31 +5599,34 @@ static int image_ref_normalize(const char *in, char *out, size_t size, struct mr
 	if (name != in && util_starts_with(name, "library/") && !strchr(name + 8, '/'))
 		name += 8;
 	if (!*name || strlen(name) >= size - 8)
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %s", in);
+		goto bad;
 	for (i = 0; name[i]; i++) {
 		unsigned char c = (unsigned char)name[i];
-		if (!(isalnum(c) || strchr("._-/:@", c)) || (isupper(c) && !strchr(name, '/')))
-			return mr_err_set(err, MR_EINVAL_INPUT,
-					  "invalid reference format: %s (repository name must be "
-					  "lowercase)", in);
+		if (!(isalnum(c) || strchr("._-/:@", c)) || (isupper(c) && !strchr(name, '/'))) {
+			why = " (repository name must be lowercase)";
+			goto bad;
+		}
 	}
 	at = strchr(name, '@');
 	slash = strrchr(name, '/');
 	colon = strrchr(name, ':');
 	n = strlen(name);
 	if (at) {
-		if (mr_digest_valid(at + 1) < 0)
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %s "
-					  "(bad digest)", in);
+		if (mr_digest_valid(at + 1) < 0) {
+			why = " (bad digest)";
+			goto bad;
+		}
 		util_scopy(out, size, name);
 	} else if (colon && (!slash || colon > slash)) {
 		if (colon[1] == 0)
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %s", in);
+			goto bad;
 		util_scopy(out, size, name);
 	} else {
 		snprintf(out, size, "%.*s:latest", (int)n, name);
 	}
 	return 0;
+bad:
+	return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %s%s", in, why);
 }
 
 /* ---- The image records (root/images.json) ----
