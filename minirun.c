@@ -2610,6 +2610,20 @@ void mr_jw_null(struct mr_jw *w)
 	json_w_lit(w, MR_JSON_NULL);
 }
 
+/* The first member of obj's key (an object or array), NULL if none. */
+static const struct mr_json *json_first(const struct mr_json *obj, const char *key)
+{
+	const struct mr_json *v = mr_json_get(obj, key);
+	return v ? v->child : NULL;
+}
+
+/* The type of obj's key, -1 when it is missing. */
+static int json_type(const struct mr_json *obj, const char *key)
+{
+	const struct mr_json *v = mr_json_get(obj, key);
+	return v ? (int)v->type : -1;
+}
+
 /* A key and its string (NULL: null) or boolean: one call where two were. */
 static void json_kstr(struct mr_jw *w, const char *key, const char *v)
 {
@@ -5726,8 +5740,7 @@ static int image_db_read(struct mr_store *st, struct image_db *db, struct mr_err
 		mr_err_ctx(err, "%s/images.json", st->root);
 		goto out;
 	}
-	for (v = mr_json_get(doc.root, "images") ? mr_json_get(doc.root, "images")->child : NULL;
-	     v; v = v->next) {
+	for (v = json_first(doc.root, "images"); v; v = v->next) {
 		struct image_rec *r = image_db_add(db);
 		const struct mr_json *l = mr_json_get(v, "layers"), *s = mr_json_get(v, "sizes");
 		const char *id = json_get_str(v, "id");
@@ -5759,8 +5772,7 @@ static int image_db_read(struct mr_store *st, struct image_db *db, struct mr_err
 			r->size += r->sizes[i];
 		}
 	}
-	for (t = mr_json_get(doc.root, "tags") ? mr_json_get(doc.root, "tags")->child : NULL; t;
-	     t = t->next)
+	for (t = json_first(doc.root, "tags"); t; t = t->next)
 		if (mr_json_str(t) && mr_digest_valid(t->str) == 0)
 			image_db_set_tag(db, t->key, t->str);
 	rc = 0;
@@ -6497,8 +6509,7 @@ static int image_resolve_docker(struct image_load *ld, struct image_blob *mf,
 			}
 			f->layers[f->nlayers++] = b;
 		}
-		for (t = mr_json_get(item, "RepoTags") ? mr_json_get(item, "RepoTags")->child : NULL;
-		     t; t = t->next)
+		for (t = json_first(item, "RepoTags"); t; t = t->next)
 			if (mr_json_str(t) && image_found_name(f, t->str, err) < 0)
 				goto out;
 		/* The config's file name is its digest in both docker save forms
@@ -7479,8 +7490,8 @@ static int container_users_of_volume(struct mr_store *st, const char *name, char
 		snprintf(path, sizeof path, "%s/config.json", de->d_name);
 		if (mr_read_file(dfd, path, &buf, MINIRUN_MAX_JSON, &ignored) == 0 &&
 		    mr_json_parse(&doc, buf.data, buf.len, &ignored) == 0) {
-			m = mr_json_get(mr_json_get(doc.root, "HostConfig"), "Mounts");
-			for (m = m ? m->child : NULL; m && !uses; m = m->next) {
+			m = json_first(mr_json_get(doc.root, "HostConfig"), "Mounts");
+			for (; m && !uses; m = m->next) {
 				const char *type = json_get_str(m, "Type");
 				const char *vol = json_get_str(m, "Name");
 				uses = type && vol && !strcmp(type, "volume") && !strcmp(vol, name);
@@ -8052,10 +8063,10 @@ static int mount_read_json(const struct mr_json *v, struct mount_spec *m, struct
 		util_scopy(m->source, sizeof m->source, src);
 	}
 	util_scopy(m->mode, sizeof m->mode, mode && strcmp(mode, "z") ? mode : "");
-	m->readonly = mr_json_get(v, "RW") && mr_json_get(v, "RW")->type == MR_JSON_FALSE;
-	m->anonymous = mr_json_get(v, "Anonymous") && mr_json_get(v, "Anonymous")->type == MR_JSON_TRUE;
-	m->nocopy = mr_json_get(v, "NoCopy") && mr_json_get(v, "NoCopy")->type == MR_JSON_TRUE;
-	m->from_v = mr_json_get(v, "FromV") && mr_json_get(v, "FromV")->type == MR_JSON_TRUE;
+	m->readonly = json_type(v, "RW") == MR_JSON_FALSE;
+	m->anonymous = json_type(v, "Anonymous") == MR_JSON_TRUE;
+	m->nocopy = json_type(v, "NoCopy") == MR_JSON_TRUE;
+	m->from_v = json_type(v, "FromV") == MR_JSON_TRUE;
 	m->propagation = MS_PRIVATE | MS_REC;
 	if (prop && *prop)
 		mount_set_propagation(m, prop);
@@ -20519,8 +20530,7 @@ static int nft_ports(struct nft_batch *b, struct mr_store *st, const struct net_
 	uint32_t addr;
 	int rfd, proxy, rc = 0;
 	net_read(st, d->file, &nb, &doc);
-	e = mr_json_get(doc.root, "Containers");
-	for (e = e ? e->child : NULL; e && !rc; e = e->next) {
+	for (e = json_first(doc.root, "Containers"); e && !rc; e = e->next) {
 		rfd = e->str && strlen(e->key) == CTR_ID_LEN ? ctr_rundir(st, e->key, 0) : -1;
 		if (rfd < 0)
 			continue;
@@ -21258,8 +21268,7 @@ static void net_inspect_one(struct mr_store *st, const struct net_def *d, struct
 	mr_jw_arr_end(w);
 	mr_jw_obj_end(w);
 	json_kobj(w, "Containers");
-	e = mr_json_get(doc.root, "Containers");
-	for (e = e ? e->child : NULL; e; e = e->next) {
+	for (e = json_first(doc.root, "Containers"); e; e = e->next) {
 		struct ctr c;
 		struct mr_err ignored;
 		if (!e->str || net_ip_parse(e->str, e->len, &ip) < 0)

@@ -607,6 +607,20 @@ void mr_jw_null(struct mr_jw *w)
 	json_w_lit(w, MR_JSON_NULL);
 }
 
+/* The first member of obj's key (an object or array), NULL if none. */
+static const struct mr_json *json_first(const struct mr_json *obj, const char *key)
+{
+	const struct mr_json *v = mr_json_get(obj, key);
+	return v ? v->child : NULL;
+}
+
+/* The type of obj's key, -1 when it is missing. */
+static int json_type(const struct mr_json *obj, const char *key)
+{
+	const struct mr_json *v = mr_json_get(obj, key);
+	return v ? (int)v->type : -1;
+}
+
 /* A key and its string (NULL: null) or boolean: one call where two were. */
 static void json_kstr(struct mr_jw *w, const char *key, const char *v)
 {

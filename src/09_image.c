@@ -375,8 +375,7 @@ static int image_db_read(struct mr_store *st, struct image_db *db, struct mr_err
 		mr_err_ctx(err, "%s/images.json", st->root);
 		goto out;
 	}
-	for (v = mr_json_get(doc.root, "images") ? mr_json_get(doc.root, "images")->child : NULL;
-	     v; v = v->next) {
+	for (v = json_first(doc.root, "images"); v; v = v->next) {
 		struct image_rec *r = image_db_add(db);
 		const struct mr_json *l = mr_json_get(v, "layers"), *s = mr_json_get(v, "sizes");
 		const char *id = json_get_str(v, "id");
@@ -408,8 +407,7 @@ static int image_db_read(struct mr_store *st, struct image_db *db, struct mr_err
 			r->size += r->sizes[i];
 		}
 	}
-	for (t = mr_json_get(doc.root, "tags") ? mr_json_get(doc.root, "tags")->child : NULL; t;
-	     t = t->next)
+	for (t = json_first(doc.root, "tags"); t; t = t->next)
 		if (mr_json_str(t) && mr_digest_valid(t->str) == 0)
 			image_db_set_tag(db, t->key, t->str);
 	rc = 0;
@@ -1146,8 +1144,7 @@ static int image_resolve_docker(struct image_load *ld, struct image_blob *mf,
 			}
 			f->layers[f->nlayers++] = b;
 		}
-		for (t = mr_json_get(item, "RepoTags") ? mr_json_get(item, "RepoTags")->child : NULL;
-		     t; t = t->next)
+		for (t = json_first(item, "RepoTags"); t; t = t->next)
 			if (mr_json_str(t) && image_found_name(f, t->str, err) < 0)
 				goto out;
 		/* The config's file name is its digest in both docker save forms

@@ -319,8 +319,8 @@ static int container_users_of_volume(struct mr_store *st, const char *name, char
 		snprintf(path, sizeof path, "%s/config.json", de->d_name);
 		if (mr_read_file(dfd, path, &buf, MINIRUN_MAX_JSON, &ignored) == 0 &&
 		    mr_json_parse(&doc, buf.data, buf.len, &ignored) == 0) {
-			m = mr_json_get(mr_json_get(doc.root, "HostConfig"), "Mounts");
-			for (m = m ? m->child : NULL; m && !uses; m = m->next) {
+			m = json_first(mr_json_get(doc.root, "HostConfig"), "Mounts");
+			for (; m && !uses; m = m->next) {
 				const char *type = json_get_str(m, "Type");
 				const char *vol = json_get_str(m, "Name");
 				uses = type && vol && !strcmp(type, "volume") && !strcmp(vol, name);

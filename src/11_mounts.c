@@ -527,10 +527,10 @@ static int mount_read_json(const struct mr_json *v, struct mount_spec *m, struct
 		util_scopy(m->source, sizeof m->source, src);
 	}
 	util_scopy(m->mode, sizeof m->mode, mode && strcmp(mode, "z") ? mode : "");
-	m->readonly = mr_json_get(v, "RW") && mr_json_get(v, "RW")->type == MR_JSON_FALSE;
-	m->anonymous = mr_json_get(v, "Anonymous") && mr_json_get(v, "Anonymous")->type == MR_JSON_TRUE;
-	m->nocopy = mr_json_get(v, "NoCopy") && mr_json_get(v, "NoCopy")->type == MR_JSON_TRUE;
-	m->from_v = mr_json_get(v, "FromV") && mr_json_get(v, "FromV")->type == MR_JSON_TRUE;
+	m->readonly = json_type(v, "RW") == MR_JSON_FALSE;
+	m->anonymous = json_type(v, "Anonymous") == MR_JSON_TRUE;
+	m->nocopy = json_type(v, "NoCopy") == MR_JSON_TRUE;
+	m->from_v = json_type(v, "FromV") == MR_JSON_TRUE;
 	m->propagation = MS_PRIVATE | MS_REC;
 	if (prop && *prop)
 		mount_set_propagation(m, prop);

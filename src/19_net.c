@@ -1141,8 +1141,7 @@ static int nft_ports(struct nft_batch *b, struct mr_store *st, const struct net_
 	uint32_t addr;
 	int rfd, proxy, rc = 0;
 	net_read(st, d->file, &nb, &doc);
-	e = mr_json_get(doc.root, "Containers");
-	for (e = e ? e->child : NULL; e && !rc; e = e->next) {
+	for (e = json_first(doc.root, "Containers"); e && !rc; e = e->next) {
 		rfd = e->str && strlen(e->key) == CTR_ID_LEN ? ctr_rundir(st, e->key, 0) : -1;
 		if (rfd < 0)
 			continue;
@@ -1880,8 +1879,7 @@ static void net_inspect_one(struct mr_store *st, const struct net_def *d, struct
 	mr_jw_arr_end(w);
 	mr_jw_obj_end(w);
 	json_kobj(w, "Containers");
-	e = mr_json_get(doc.root, "Containers");
-	for (e = e ? e->child : NULL; e; e = e->next) {
+	for (e = json_first(doc.root, "Containers"); e; e = e->next) {
 		struct ctr c;
 		struct mr_err ignored;
 		if (!e->str || net_ip_parse(e->str, e->len, &ip) < 0)
