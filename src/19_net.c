@@ -202,32 +202,40 @@ static int net_mode(struct mr_store *st, struct ctr *c, const char *v, struct mr
 	return 0;
 }
 
+/* A socket bound to the host side of p (TCP: SO_REUSEADDR), or -1 with
+ * Docker's message. */
+static int net_bind(const struct net_port *p, struct mr_err *err)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(p->hport),
+				 .sin_addr.s_addr = htonl(p->hip) };
+	int one = 1, fd = socket(AF_INET, (p->proto == 'u' ? SOCK_DGRAM : SOCK_STREAM) |
+				 SOCK_CLOEXEC, 0);
+	char ip[16];
+	if (fd < 0)
+		return mr_err_sys(err, "socket");
+	if (p->proto == 't')
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0)
+		return fd;
+	net_ip_str(p->hip, ip);
+	if (errno == EADDRINUSE)
+		mr_err_set(err, MR_EINUSE, "Bind for %s:%u failed: port is already allocated", ip,
+			   p->hport);
+	else
+		mr_err_sys(err, "Bind for %s:%u failed", ip, p->hport);
+	close(fd);
+	return -1;
+}
+
 /* A host port that cannot be bound now will not be at start either: check
  * at create, so that run leaves nothing behind. */
 static int net_port_free(const struct net_port *p, struct mr_err *err)
 {
-	struct sockaddr_in a;
-	int one = 1, rc = 0, fd = socket(AF_INET, (p->proto == 'u' ? SOCK_DGRAM : SOCK_STREAM) |
-					 SOCK_CLOEXEC, 0);
-	char ip[16];
+	int fd = net_bind(p, err);
 	if (fd < 0)
-		return mr_err_sys(err, "socket");
-	memset(&a, 0, sizeof a);
-	a.sin_family = AF_INET;
-	a.sin_port = htons(p->hport);
-	a.sin_addr.s_addr = htonl(p->hip);
-	if (p->proto == 't')
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-		net_ip_str(p->hip, ip);
-		if (errno == EADDRINUSE)
-			rc = mr_err_set(err, MR_EINUSE, "Bind for %s:%u failed: port is already "
-					"allocated", ip, p->hport);
-		else
-			rc = mr_err_sys(err, "Bind for %s:%u failed", ip, p->hport);
-	}
+		return -1;
 	close(fd);
-	return rc;
+	return 0;
 }
 
 /* run/create: -p, -P (the image's ExposedPorts), --add-host, --dns into the
@@ -1696,25 +1704,13 @@ static void __attribute__((noreturn)) net_proxy(const struct net_port *ports, in
 /* Bind every published port (a free one for HOSTPORT 0, written back). */
 static int net_listen(struct net_port *ports, int *lfd, int n, struct mr_err *err)
 {
-	int i, one = 1;
+	int i;
 	for (i = 0; i < n; i++) {
-		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(ports[i].hport),
-					 .sin_addr.s_addr = htonl(ports[i].hip) };
+		struct sockaddr_in a;
 		socklen_t al = sizeof a;
-		char ip[16];
-		lfd[i] = socket(AF_INET, (ports[i].proto == 'u' ? SOCK_DGRAM : SOCK_STREAM) |
-				SOCK_CLOEXEC, 0);
+		lfd[i] = net_bind(&ports[i], err);
 		if (lfd[i] < 0)
-			return mr_err_sys(err, "socket");
-		if (ports[i].proto == 't')
-			setsockopt(lfd[i], SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-		if (bind(lfd[i], (struct sockaddr *)&a, sizeof a) < 0) {
-			net_ip_str(ports[i].hip, ip);
-			if (errno == EADDRINUSE)
-				return mr_err_set(err, MR_EINUSE, "Bind for %s:%u failed: port is "
-						  "already allocated", ip, ports[i].hport);
-			return mr_err_sys(err, "Bind for %s:%u failed", ip, ports[i].hport);
-		}
+			return -1;
 		if (ports[i].proto == 't' && listen(lfd[i], 128) < 0)
 			return mr_err_sys(err, "listen");
 		getsockname(lfd[i], (struct sockaddr *)&a, &al);
