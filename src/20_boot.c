@@ -697,6 +697,14 @@ static void boot_free(struct boot_decl *d, size_t n, struct ctr_row *r, size_t n
 	free(idx);
 }
 
+/* How long a health check may take to decide: the start period, then
+ * (interval + timeout) x (retries + 1), plus 5 s. */
+static int64_t boot_health_limit(const struct ctr *c)
+{
+	return c->health_start + (ctr_health_ns(c->health_interval) +
+		ctr_health_ns(c->health_timeout)) * (ctr_health_retries(c) + 1) + 5000000000LL;
+}
+
 /* depends_on = NAME:healthy (compose's condition: service_healthy): before
  * starting `who`, wait until NAME's health check says healthy, for as long as
  * the check could take to decide (start period + (interval + timeout) x
@@ -721,8 +729,7 @@ static int boot_wait_healthy(struct boot_run *br, const char *who, const char *d
 		ctr_free(&c);
 		return 0;
 	}
-	limit = c.health_start + (ctr_health_ns(c.health_interval) + ctr_health_ns(c.health_timeout)) *
-		(ctr_health_retries(&c) + 1) + 5000000000LL;
+	limit = boot_health_limit(&c);
 	ctr_free(&c);
 	printf("minirun: %s: waiting for %s to be healthy\n", who, name);
 	fflush(stdout);
@@ -905,9 +912,7 @@ static int boot_verdict(struct boot_run *br, const struct boot_decl *d, char *wh
 		return -1;
 	}
 	health = c.health_test.n > 0;
-	limit = health ? c.health_start + (ctr_health_ns(c.health_interval) +
-		ctr_health_ns(c.health_timeout)) * (ctr_health_retries(&c) + 1) + 5000000000LL :
-		d->wait_ns;
+	limit = health ? boot_health_limit(&c) : d->wait_ns;
 	ctr_free(&c);
 	if (health)
 		printf("minirun: %s: waiting for the new container's health check\n", d->name);
