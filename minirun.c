@@ -2610,6 +2610,16 @@ void mr_jw_null(struct mr_jw *w)
 	json_w_lit(w, MR_JSON_NULL);
 }
 
+/* A JSON file of at most max bytes (dfd, path as mr_read_file takes them)
+ * read into buf and parsed into doc; the caller frees both. */
+static int json_read_file(int dfd, const char *path, size_t max, struct mr_buf *buf,
+			  struct mr_json_doc *doc, struct mr_err *err)
+{
+	if (mr_read_file(dfd, path, buf, max, err) < 0)
+		return -1;
+	return mr_json_parse(doc, buf->data, buf->len, err);
+}
+
 /* The first member of obj's key (an object or array), NULL if none. */
 static const struct mr_json *json_first(const struct mr_json *obj, const char *key)
 {
@@ -7331,8 +7341,7 @@ static int volume_read(struct mr_store *st, const char *name, struct volume_info
 		return mr_err_set(err, MR_ENOTFOUND, "No such volume: %s", name);
 	util_scopy(vi->name, sizeof vi->name, name);
 	snprintf(path, sizeof path, "volumes/%s/meta.json", name);
-	if (mr_read_file(st->rootfd, path, &buf, 65536, err) < 0 ||
-	    mr_json_parse(&vi->meta, buf.data, buf.len, err) < 0) {
+	if (json_read_file(st->rootfd, path, 65536, &buf, &vi->meta, err) < 0) {
 		/* A volume without readable metadata is still a volume. */
 		mr_buf_free(&buf);
 		return 0;
@@ -7488,8 +7497,7 @@ static int container_users_of_volume(struct mr_store *st, const char *name, char
 		if (strlen(de->d_name) != 64 || strspn(de->d_name, "0123456789abcdef") != 64)
 			continue;
 		snprintf(path, sizeof path, "%s/config.json", de->d_name);
-		if (mr_read_file(dfd, path, &buf, MINIRUN_MAX_JSON, &ignored) == 0 &&
-		    mr_json_parse(&doc, buf.data, buf.len, &ignored) == 0) {
+		if (json_read_file(dfd, path, MINIRUN_MAX_JSON, &buf, &doc, &ignored) == 0) {
 			m = json_first(mr_json_get(doc.root, "HostConfig"), "Mounts");
 			for (; m && !uses; m = m->next) {
 				const char *type = json_get_str(m, "Type");
@@ -13917,8 +13925,7 @@ static void check_volume(struct check *ck, int dfd, const char *name)
 		return;
 	}
 	snprintf(path, sizeof path, "%s/meta.json", name);
-	bad = mr_read_file(dfd, path, &b, 65536, &err) < 0 ||
-	      mr_json_parse(&doc, b.data, b.len, &err) < 0 || !doc.root ||
+	bad = json_read_file(dfd, path, 65536, &b, &doc, &err) < 0 || !doc.root ||
 	      doc.root->type != MR_JSON_OBJECT;
 	/* An anonymous volume's metadata is not fsynced (10_volume.c): after a
 	 * power cut it may be missing or empty, and it reads as anonymous. */
@@ -13962,8 +13969,7 @@ static void check_network(struct check *ck, int dfd, const char *name)
 	if (check_temp(ck, dfd, "networks", name))
 		return;
 	ck->nnets++;
-	if (mr_read_file(dfd, name, &b, 65536, &err) < 0 ||
-	    mr_json_parse(&doc, b.data, b.len, &err) < 0 ||
+	if (json_read_file(dfd, name, 65536, &b, &doc, &err) < 0 ||
 	    !json_get_str(doc.root, "Name"))
 		check_line(ck, 0, "network networks/%s: damaged (%s)", name,
 			   err.msg[0] ? err.msg : "no Name");
@@ -20094,8 +20100,7 @@ static void net_read(struct mr_store *st, const char *file, struct mr_buf *b,
 		     struct mr_json_doc *doc)
 {
 	struct mr_err ignored;
-	if (mr_read_file(st->rootfd, file, b, MINIRUN_MAX_JSON, &ignored) < 0 ||
-	    mr_json_parse(doc, b->data, b->len, &ignored) < 0)
+	if (json_read_file(st->rootfd, file, MINIRUN_MAX_JSON, b, doc, &ignored) < 0)
 		memset(doc, 0, sizeof *doc);
 }
 

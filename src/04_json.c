@@ -607,6 +607,16 @@ void mr_jw_null(struct mr_jw *w)
 	json_w_lit(w, MR_JSON_NULL);
 }
 
+/* A JSON file of at most max bytes (dfd, path as mr_read_file takes them)
+ * read into buf and parsed into doc; the caller frees both. */
+static int json_read_file(int dfd, const char *path, size_t max, struct mr_buf *buf,
+			  struct mr_json_doc *doc, struct mr_err *err)
+{
+	if (mr_read_file(dfd, path, buf, max, err) < 0)
+		return -1;
+	return mr_json_parse(doc, buf->data, buf->len, err);
+}
+
 /* The first member of obj's key (an object or array), NULL if none. */
 static const struct mr_json *json_first(const struct mr_json *obj, const char *key)
 {

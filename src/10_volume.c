@@ -160,8 +160,7 @@ static int volume_read(struct mr_store *st, const char *name, struct volume_info
 		return mr_err_set(err, MR_ENOTFOUND, "No such volume: %s", name);
 	util_scopy(vi->name, sizeof vi->name, name);
 	snprintf(path, sizeof path, "volumes/%s/meta.json", name);
-	if (mr_read_file(st->rootfd, path, &buf, 65536, err) < 0 ||
-	    mr_json_parse(&vi->meta, buf.data, buf.len, err) < 0) {
+	if (json_read_file(st->rootfd, path, 65536, &buf, &vi->meta, err) < 0) {
 		/* A volume without readable metadata is still a volume. */
 		mr_buf_free(&buf);
 		return 0;
@@ -317,8 +316,7 @@ static int container_users_of_volume(struct mr_store *st, const char *name, char
 		if (strlen(de->d_name) != 64 || strspn(de->d_name, "0123456789abcdef") != 64)
 			continue;
 		snprintf(path, sizeof path, "%s/config.json", de->d_name);
-		if (mr_read_file(dfd, path, &buf, MINIRUN_MAX_JSON, &ignored) == 0 &&
-		    mr_json_parse(&doc, buf.data, buf.len, &ignored) == 0) {
+		if (json_read_file(dfd, path, MINIRUN_MAX_JSON, &buf, &doc, &ignored) == 0) {
 			m = json_first(mr_json_get(doc.root, "HostConfig"), "Mounts");
 			for (; m && !uses; m = m->next) {
 				const char *type = json_get_str(m, "Type");

@@ -409,8 +409,7 @@ static void check_volume(struct check *ck, int dfd, const char *name)
 		return;
 	}
 	snprintf(path, sizeof path, "%s/meta.json", name);
-	bad = mr_read_file(dfd, path, &b, 65536, &err) < 0 ||
-	      mr_json_parse(&doc, b.data, b.len, &err) < 0 || !doc.root ||
+	bad = json_read_file(dfd, path, 65536, &b, &doc, &err) < 0 || !doc.root ||
 	      doc.root->type != MR_JSON_OBJECT;
 	/* An anonymous volume's metadata is not fsynced (10_volume.c): after a
 	 * power cut it may be missing or empty, and it reads as anonymous. */
@@ -454,8 +453,7 @@ static void check_network(struct check *ck, int dfd, const char *name)
 	if (check_temp(ck, dfd, "networks", name))
 		return;
 	ck->nnets++;
-	if (mr_read_file(dfd, name, &b, 65536, &err) < 0 ||
-	    mr_json_parse(&doc, b.data, b.len, &err) < 0 ||
+	if (json_read_file(dfd, name, 65536, &b, &doc, &err) < 0 ||
 	    !json_get_str(doc.root, "Name"))
 		check_line(ck, 0, "network networks/%s: damaged (%s)", name,
 			   err.msg[0] ? err.msg : "no Name");

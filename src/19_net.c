@@ -705,8 +705,7 @@ static void net_read(struct mr_store *st, const char *file, struct mr_buf *b,
 		     struct mr_json_doc *doc)
 {
 	struct mr_err ignored;
-	if (mr_read_file(st->rootfd, file, b, MINIRUN_MAX_JSON, &ignored) < 0 ||
-	    mr_json_parse(doc, b->data, b->len, &ignored) < 0)
+	if (json_read_file(st->rootfd, file, MINIRUN_MAX_JSON, b, doc, &ignored) < 0)
 		memset(doc, 0, sizeof *doc);
 }
 
