@@ -3762,13 +3762,10 @@ static void tar_header(struct tar_reader *r, struct tar_entry *e, const unsigned
 			memcpy(e->path, h + 345, n);
 			e->path[n++] = '/';
 		}
-		memcpy(e->path + n, h, strnlen((const char *)h, 100));
-		e->path[n + strnlen((const char *)h, 100)] = 0;
+		util_scopyn(e->path + n, sizeof e->path - n, (const char *)h, 100);
 	}
-	if (!(ov & TAR_OV_LINK)) {
-		memcpy(e->link, h + 157, strnlen((const char *)h + 157, 100));
-		e->link[strnlen((const char *)h + 157, 100)] = 0;
-	}
+	if (!(ov & TAR_OV_LINK))
+		util_scopyn(e->link, sizeof e->link, (const char *)h + 157, 100);
 	if (v[1] >= UINT32_MAX || v[2] >= UINT32_MAX || v[3] > TAR_MAX_SIZE ||
 	    v[4] > INT64_MAX || v[5] > 0xfff || v[6] > 0xfffff)
 		r->bad = "bad numeric field in header";
@@ -13858,8 +13855,7 @@ static void check_mark_old_store(struct check *ck, struct mr_err *err)
 	unsigned n = 0;
 	mr_remove_tree(ck->st->rootfd, "marks.new", err);
 	if (fd < 0 || mkdirat(ck->st->rootfd, "marks.new", 0700) < 0 ||
-	    (mfd = openat(ck->st->rootfd, "marks.new", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-			  O_CLOEXEC)) < 0 || !(d = fdopendir(fd)))
+	    (mfd = fs_open_dir(ck->st->rootfd, "marks.new")) < 0 || !(d = fdopendir(fd)))
 		goto out;
 	fd = -1;
 	while ((de = readdir(d)) != NULL) {

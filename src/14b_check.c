@@ -342,8 +342,7 @@ static void check_mark_old_store(struct check *ck, struct mr_err *err)
 	unsigned n = 0;
 	mr_remove_tree(ck->st->rootfd, "marks.new", err);
 	if (fd < 0 || mkdirat(ck->st->rootfd, "marks.new", 0700) < 0 ||
-	    (mfd = openat(ck->st->rootfd, "marks.new", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-			  O_CLOEXEC)) < 0 || !(d = fdopendir(fd)))
+	    (mfd = fs_open_dir(ck->st->rootfd, "marks.new")) < 0 || !(d = fdopendir(fd)))
 		goto out;
 	fd = -1;
 	while ((de = readdir(d)) != NULL) {
