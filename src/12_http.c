@@ -127,24 +127,30 @@ static int http_b64_decode(const char *in, void *outp, size_t size, size_t *outl
  * credentials never travel in URLs. */
 static int http_url_parse(const char *s, struct http_url *u, struct mr_err *err)
 {
-	const char *p, *end, *hend, *rest;
+	const char *p, *end, *hend, *rest, *why = "invalid URL";
 	size_t n;
 	for (p = s; *p; p++)  /* it ends up in a request line: no blanks, no controls */
-		if ((unsigned char)*p <= ' ' || *p == 0x7f)
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid character in URL %.200s", s);
+		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+			why = "invalid character in URL";
+			goto bad;
+		}
 	if (util_starts_with(s, "https://"))
 		u->tls = 1, p = s + 8;
 	else if (util_starts_with(s, "http://"))
 		u->tls = 0, p = s + 7;
-	else
-		return mr_err_set(err, MR_EINVAL_INPUT, "unsupported URL %.200s", s);
+	else {
+		why = "unsupported URL";
+		goto bad;
+	}
 	end = p + strcspn(p, "/?#");
-	if (memchr(p, '@', (size_t)(end - p)))
-		return mr_err_set(err, MR_EINVAL_INPUT, "URL with user information refused: %.200s", s);
+	if (memchr(p, '@', (size_t)(end - p))) {
+		why = "URL with user information refused:";
+		goto bad;
+	}
 	if (*p == '[') {
 		hend = memchr(p, ']', (size_t)(end - p));
 		if (!hend)
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid URL %.200s", s);
+			goto bad;
 		p++;
 		rest = hend + 1;
 	} else {
@@ -154,31 +160,38 @@ static int http_url_parse(const char *s, struct http_url *u, struct mr_err *err)
 		rest = hend;
 	}
 	n = (size_t)(hend - p);
-	if (!n || n >= sizeof u->host)
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid host in URL %.200s", s);
+	if (!n || n >= sizeof u->host) {
+		why = "invalid host in URL";
+		goto bad;
+	}
 	memcpy(u->host, p, n);
 	u->host[n] = 0;
 	if (*rest == ':') {
 		size_t k = (size_t)(end - rest - 1);
 		uint64_t port;
 		char num[8];
+		why = "invalid port in URL";
 		if (!k || k > 5)
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid port in URL %.200s", s);
+			goto bad;
 		memcpy(num, rest + 1, k);
 		num[k] = 0;
 		if (util_parse_u64(num, &port) < 0 || !port || port > 65535)
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid port in URL %.200s", s);
+			goto bad;
 		snprintf(u->port, sizeof u->port, "%u", (unsigned)port);
 	} else if (rest != end) {
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid URL %.200s", s);
+		goto bad;
 	} else {
 		util_scopy(u->port, sizeof u->port, u->tls ? "443" : "80");
 	}
 	n = strcspn(end, "#");
-	if (n + 2 > sizeof u->path)
-		return mr_err_set(err, MR_EINVAL_INPUT, "URL too long: %.200s", s);
+	if (n + 2 > sizeof u->path) {
+		why = "URL too long:";
+		goto bad;
+	}
 	snprintf(u->path, sizeof u->path, "%s%.*s", *end == '/' ? "" : "/", (int)n, end);
 	return 0;
+bad:
+	return mr_err_set(err, MR_EINVAL_INPUT, "%s %.200s", why, s);
 }
 
 /* A Location header against the URL it answers: absolute, scheme-relative
