@@ -900,13 +900,32 @@ static void nft_expr_end(struct nlmsghdr *h, struct rtattr *e, struct rtattr *da
 	nl_nest_end(h, e);
 }
 
+/* An expression whose u32 attributes are followed by one data attribute. */
+static void nft_expr_data(struct nlmsghdr *h, const char *name, const uint32_t *kv, int n,
+			  int type, const void *data, size_t len)
+{
+	struct rtattr *d, *e = nft_expr(h, name, kv, n, &d);
+	nft_data(h, type, data, len);
+	nft_expr_end(h, e, d);
+}
+
 /* cmp reg 1 OP data */
 static void nft_cmp(struct nlmsghdr *h, uint32_t op, const void *data, size_t len)
 {
 	const uint32_t kv[] = { NFTA_CMP_SREG, NFT_REG_1, NFTA_CMP_OP, op };
-	struct rtattr *d, *e = nft_expr(h, "cmp", kv, 2, &d);
-	nft_data(h, NFTA_CMP_DATA, data, len);
-	nft_expr_end(h, e, d);
+	nft_expr_data(h, "cmp", kv, 2, NFTA_CMP_DATA, data, len);
+}
+
+/* reg 1 = reg 1 & mask (^ 0), mask as the register holds it */
+static void nft_bitwise(struct nlmsghdr *h, uint32_t mask)
+{
+	static const uint32_t bitwise[] = { NFTA_BITWISE_SREG, NFT_REG_1, NFTA_BITWISE_DREG,
+		NFT_REG_1, NFTA_BITWISE_LEN, 4 };
+	uint32_t zero = 0;
+	struct rtattr *data, *e = nft_expr(h, "bitwise", bitwise, 3, &data);
+	nft_data(h, NFTA_BITWISE_MASK, &mask, 4);
+	nft_data(h, NFTA_BITWISE_XOR, &zero, 4);
+	nft_expr_end(h, e, data);
 }
 
 /* Start a rule of chain; its expressions go inside the nest returned. */
@@ -929,17 +948,10 @@ static void nft_ip(struct nlmsghdr *h, uint32_t off, uint32_t net, int prefix)
 {
 	const uint32_t payload[] = { NFTA_PAYLOAD_DREG, NFT_REG_1, NFTA_PAYLOAD_BASE,
 		NFT_PAYLOAD_NETWORK_HEADER, NFTA_PAYLOAD_OFFSET, off, NFTA_PAYLOAD_LEN, 4 };
-	static const uint32_t bitwise[] = { NFTA_BITWISE_SREG, NFT_REG_1, NFTA_BITWISE_DREG,
-		NFT_REG_1, NFTA_BITWISE_LEN, 4 };
-	uint32_t mask = htonl(~0u << (32 - prefix)), zero = 0, v = htonl(net);
-	struct rtattr *e, *data;
+	uint32_t v = htonl(net);
 	nft_plain(h, "payload", payload, 4);
-	if (prefix < 32) {
-		e = nft_expr(h, "bitwise", bitwise, 3, &data);
-		nft_data(h, NFTA_BITWISE_MASK, &mask, 4);
-		nft_data(h, NFTA_BITWISE_XOR, &zero, 4);
-		nft_expr_end(h, e, data);
-	}
+	if (prefix < 32)
+		nft_bitwise(h, htonl(~0u << (32 - prefix)));
 	nft_cmp(h, NFT_CMP_EQ, &v, 4);
 }
 
@@ -963,15 +975,9 @@ static void nft_ifname(struct nlmsghdr *h, uint32_t key, uint32_t op, const char
 static void nft_ct_dnat(struct nlmsghdr *h, uint32_t op)
 {
 	static const uint32_t ct[] = { NFTA_CT_DREG, NFT_REG_1, NFTA_CT_KEY, NFT_CT_STATUS };
-	static const uint32_t bitwise[] = { NFTA_BITWISE_SREG, NFT_REG_1, NFTA_BITWISE_DREG,
-		NFT_REG_1, NFTA_BITWISE_LEN, 4 };
-	uint32_t mask = 1u << 5, zero = 0;   /* IPS_DST_NAT; ct status: host order */
-	struct rtattr *e, *data;
+	uint32_t zero = 0;
 	nft_plain(h, "ct", ct, 2);
-	e = nft_expr(h, "bitwise", bitwise, 3, &data);
-	nft_data(h, NFTA_BITWISE_MASK, &mask, 4);
-	nft_data(h, NFTA_BITWISE_XOR, &zero, 4);
-	nft_expr_end(h, e, data);
+	nft_bitwise(h, 1u << 5);              /* IPS_DST_NAT; ct status: host order */
 	nft_cmp(h, op, &zero, 4);
 }
 
@@ -1055,7 +1061,7 @@ static void nft_dnat(struct nft_batch *b, const char *chain, const struct net_po
 	uint16_t hport = htons(p->hport), cport = htons(p->cport);
 	uint8_t proto = p->proto == 'u' ? IPPROTO_UDP : IPPROTO_TCP;
 	uint32_t reg[] = { NFTA_IMMEDIATE_DREG, NFT_REG_1 };
-	struct rtattr *e, *data, *list = nft_rule(b, chain);
+	struct rtattr *list = nft_rule(b, chain);
 	if (p->hip) {
 		nft_ip(b->h, 16, p->hip, 32);
 	} else {
@@ -1065,13 +1071,9 @@ static void nft_dnat(struct nft_batch *b, const char *chain, const struct net_po
 	nft_meta(b->h, NFT_META_L4PROTO, NFT_CMP_EQ, &proto, 1);
 	nft_plain(b->h, "payload", dport, 4);
 	nft_cmp(b->h, NFT_CMP_EQ, &hport, 2);
-	e = nft_expr(b->h, "immediate", reg, 1, &data);
-	nft_data(b->h, NFTA_IMMEDIATE_DATA, &a, 4);
-	nft_expr_end(b->h, e, data);
+	nft_expr_data(b->h, "immediate", reg, 1, NFTA_IMMEDIATE_DATA, &a, 4);
 	reg[1] = NFT_REG_2;
-	e = nft_expr(b->h, "immediate", reg, 1, &data);
-	nft_data(b->h, NFTA_IMMEDIATE_DATA, &cport, 2);
-	nft_expr_end(b->h, e, data);
+	nft_expr_data(b->h, "immediate", reg, 1, NFTA_IMMEDIATE_DATA, &cport, 2);
 	nft_plain(b->h, "nat", nat, 4);
 	nl_nest_end(b->h, list);
 }
