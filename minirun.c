@@ -10424,7 +10424,7 @@ static int pull_open(struct pull *p, const char *path, const char *accept, struc
 /* A manifest or index (by tag or digest) into out, retried as a whole. */
 static int pull_get_manifest(struct pull *p, const char *ref, struct mr_buf *out, struct mr_err *err)
 {
-	char path[200];
+	char path[200], fam[600];
 	int attempt;
 	snprintf(path, sizeof path, "manifests/%s", ref);
 	for (attempt = 1;; attempt++) {
@@ -10436,15 +10436,13 @@ static int pull_get_manifest(struct pull *p, const char *ref, struct mr_buf *out
 			break;
 		pull_backoff(p, attempt);
 	}
+	pull_ref_familiar(&p->ref, fam, sizeof fam);
 	if (err->code == MR_ENOTFOUND) {
-		char fam[600], msg[sizeof err->msg];
+		char msg[sizeof err->msg];
 		util_scopy(msg, sizeof msg, err->msg);
-		pull_ref_familiar(&p->ref, fam, sizeof fam);
 		mr_err_set(err, MR_ENOTFOUND, "manifest for %s%s%s not found: %s", fam,
 			   strchr(ref, ':') ? "@" : ":", ref, msg);
 	} else if (err->code == EACCES && !p->login && !strstr(err->msg, "no basic auth")) {
-		char fam[600];
-		pull_ref_familiar(&p->ref, fam, sizeof fam);
 		mr_err_ctx(err, "pull access denied for %s, repository does not exist or may require "
 			   "'minirun login'", fam);
 	}
@@ -19457,6 +19455,13 @@ static void net_ip_str(uint32_t ip, char *out)
 	sprintf(out, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
 }
 
+/* "a.b.c.d/n" (out: 19 bytes) */
+static void net_cidr_str(uint32_t ip, int prefix, char *out)
+{
+	sprintf(out, "%u.%u.%u.%u/%d", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255,
+		prefix);
+}
+
 static int net_ip_parse(const char *s, size_t n, uint32_t *ip)
 {
 	uint32_t v = 0, part = 0;
@@ -20774,8 +20779,7 @@ static int net_alloc(struct mr_store *st, struct net_def *d, const char *id, uin
 	mr_jw_init(&w, &out, 0);
 	mr_jw_obj(&w);
 	mr_jw_key(&w, "Subnet");
-	net_ip_str(d->net, s);
-	snprintf(cidr, sizeof cidr, "%s/%d", s, d->prefix);
+	net_cidr_str(d->net, d->prefix, cidr);
 	mr_jw_str(&w, cidr);
 	/* a created network's Name, Id, Created, Gateway stay as they are */
 	for (e = doc.root ? doc.root->child : NULL; e; e = e->next)
@@ -21223,8 +21227,7 @@ static int net_create(struct mr_store *st, const char *name, const char *subnet,
 	util_hex(rnd, sizeof rnd, id);
 	clock_gettime(CLOCK_REALTIME, &now);
 	util_time_rfc3339(&now, created, sizeof created);
-	net_ip_str(o.net, s);
-	snprintf(cidr, sizeof cidr, "%s/%d", s, o.prefix);
+	net_cidr_str(o.net, o.prefix, cidr);
 	net_ip_str(gw, s);
 	mr_jw_init(&w, &out, 0);
 	mr_jw_obj(&w);
@@ -21270,8 +21273,7 @@ static void net_inspect_one(struct mr_store *st, const struct net_def *d, struct
 	json_karr(w, "Config");
 	if (d->file[0]) {
 		mr_jw_obj(w);
-		net_ip_str(d->net, s);
-		snprintf(v, sizeof v, "%s/%d", s, d->prefix);
+		net_cidr_str(d->net, d->prefix, v);
 		json_kstr(w, "Subnet", v);
 		net_ip_str(d->gw, s);
 		json_kstr(w, "Gateway", s);

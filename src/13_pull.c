@@ -700,7 +700,7 @@ static int pull_open(struct pull *p, const char *path, const char *accept, struc
 /* A manifest or index (by tag or digest) into out, retried as a whole. */
 static int pull_get_manifest(struct pull *p, const char *ref, struct mr_buf *out, struct mr_err *err)
 {
-	char path[200];
+	char path[200], fam[600];
 	int attempt;
 	snprintf(path, sizeof path, "manifests/%s", ref);
 	for (attempt = 1;; attempt++) {
@@ -712,15 +712,13 @@ static int pull_get_manifest(struct pull *p, const char *ref, struct mr_buf *out
 			break;
 		pull_backoff(p, attempt);
 	}
+	pull_ref_familiar(&p->ref, fam, sizeof fam);
 	if (err->code == MR_ENOTFOUND) {
-		char fam[600], msg[sizeof err->msg];
+		char msg[sizeof err->msg];
 		util_scopy(msg, sizeof msg, err->msg);
-		pull_ref_familiar(&p->ref, fam, sizeof fam);
 		mr_err_set(err, MR_ENOTFOUND, "manifest for %s%s%s not found: %s", fam,
 			   strchr(ref, ':') ? "@" : ":", ref, msg);
 	} else if (err->code == EACCES && !p->login && !strstr(err->msg, "no basic auth")) {
-		char fam[600];
-		pull_ref_familiar(&p->ref, fam, sizeof fam);
 		mr_err_ctx(err, "pull access denied for %s, repository does not exist or may require "
 			   "'minirun login'", fam);
 	}

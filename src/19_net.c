@@ -53,6 +53,13 @@ static void net_ip_str(uint32_t ip, char *out)
 	sprintf(out, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
 }
 
+/* "a.b.c.d/n" (out: 19 bytes) */
+static void net_cidr_str(uint32_t ip, int prefix, char *out)
+{
+	sprintf(out, "%u.%u.%u.%u/%d", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255,
+		prefix);
+}
+
 static int net_ip_parse(const char *s, size_t n, uint32_t *ip)
 {
 	uint32_t v = 0, part = 0;
@@ -1370,8 +1377,7 @@ static int net_alloc(struct mr_store *st, struct net_def *d, const char *id, uin
 	mr_jw_init(&w, &out, 0);
 	mr_jw_obj(&w);
 	mr_jw_key(&w, "Subnet");
-	net_ip_str(d->net, s);
-	snprintf(cidr, sizeof cidr, "%s/%d", s, d->prefix);
+	net_cidr_str(d->net, d->prefix, cidr);
 	mr_jw_str(&w, cidr);
 	/* a created network's Name, Id, Created, Gateway stay as they are */
 	for (e = doc.root ? doc.root->child : NULL; e; e = e->next)
@@ -1819,8 +1825,7 @@ static int net_create(struct mr_store *st, const char *name, const char *subnet,
 	util_hex(rnd, sizeof rnd, id);
 	clock_gettime(CLOCK_REALTIME, &now);
 	util_time_rfc3339(&now, created, sizeof created);
-	net_ip_str(o.net, s);
-	snprintf(cidr, sizeof cidr, "%s/%d", s, o.prefix);
+	net_cidr_str(o.net, o.prefix, cidr);
 	net_ip_str(gw, s);
 	mr_jw_init(&w, &out, 0);
 	mr_jw_obj(&w);
@@ -1866,8 +1871,7 @@ static void net_inspect_one(struct mr_store *st, const struct net_def *d, struct
 	json_karr(w, "Config");
 	if (d->file[0]) {
 		mr_jw_obj(w);
-		net_ip_str(d->net, s);
-		snprintf(v, sizeof v, "%s/%d", s, d->prefix);
+		net_cidr_str(d->net, d->prefix, v);
 		json_kstr(w, "Subnet", v);
 		net_ip_str(d->gw, s);
 		json_kstr(w, "Gateway", s);
