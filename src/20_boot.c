@@ -943,6 +943,17 @@ static int boot_verdict(struct boot_run *br, const struct boot_decl *d, char *wh
 	}
 }
 
+/* Roll back: the container now named `name` (the new one) goes, the old
+ * one (old_id) comes back under the name. */
+static void boot_restore(struct boot_run *br, const char *name, const char *old_id)
+{
+	char nid[CTR_ID_LEN + 1];
+	boot_id_of(br, name, nid);
+	if (nid[0] && strcmp(nid, old_id))
+		boot_by_id(br, nid, 0);
+	boot_rename(br, old_id, name);
+}
+
 /* Replace `old` by a container of the declaration (image `image`): keep
  * the new one if it is good, else bring the old one back and refuse the
  * image. 0 updated, -1 rolled back or failed. */
@@ -950,7 +961,7 @@ static int boot_rollout(struct boot_run *br, struct boot_decl *x, struct ctr *ol
 			const char *image, int sfd)
 {
 	char prev[CTR_NAME_MAX + 8], jfile[CTR_NAME_MAX + 16], line[CTR_ID_LEN + 2], why[160] = "";
-	char nid[CTR_ID_LEN + 1], rfile[CTR_NAME_MAX + 16], rec[2 * MR_DIGEST_LEN + 4];
+	char rfile[CTR_NAME_MAX + 16], rec[2 * MR_DIGEST_LEN + 4];
 	struct mr_err err;
 	snprintf(prev, sizeof prev, "%s.prev", x->name);
 	snprintf(jfile, sizeof jfile, "%s.rollout", x->name);
@@ -980,11 +991,7 @@ static int boot_rollout(struct boot_run *br, struct boot_decl *x, struct ctr *ol
 		printf("minirun: %s: updated to image %.19s\n", x->name, image);
 		return 0;
 	}
-	/* roll back: the new one goes, the old one comes back under its name */
-	boot_id_of(br, x->name, nid);
-	if (nid[0] && strcmp(nid, old->id))
-		boot_by_id(br, nid, 0);
-	boot_rename(br, old->id, x->name);
+	boot_restore(br, x->name, old->id);
 	snprintf(rfile, sizeof rfile, "%s.refused", x->name);
 	snprintf(rec, sizeof rec, "%s %s\n", image, x->hash);
 	if (mr_write_atomic(sfd, rfile, rec, strlen(rec), 0600, &err) < 0)
@@ -1004,7 +1011,7 @@ static int boot_rollout(struct boot_run *br, struct boot_decl *x, struct ctr *ol
 static void boot_recover(struct boot_run *br, const char *name, int sfd)
 {
 	char jfile[CTR_NAME_MAX + 16], prev[CTR_NAME_MAX + 8];
-	char pid[CTR_ID_LEN + 1], nid[CTR_ID_LEN + 1];
+	char pid[CTR_ID_LEN + 1];
 	struct mr_err ignored;
 	snprintf(jfile, sizeof jfile, "%s.rollout", name);
 	if (!util_exists_at(sfd, jfile, AT_SYMLINK_NOFOLLOW))
@@ -1012,10 +1019,7 @@ static void boot_recover(struct boot_run *br, const char *name, int sfd)
 	snprintf(prev, sizeof prev, "%s.prev", name);
 	boot_id_of(br, prev, pid);
 	if (pid[0]) {
-		boot_id_of(br, name, nid);
-		if (nid[0] && strcmp(nid, pid))
-			boot_by_id(br, nid, 0);
-		boot_rename(br, pid, name);
+		boot_restore(br, name, pid);
 		printf("minirun: %s: an update was cut short: the previous container is back\n", name);
 	}
 	unlinkat(sfd, jfile, 0);
