@@ -443,6 +443,40 @@ static int util_strlcpy(char *dst, const char *src, size_t size)
 	return 0;
 }
 
+/* snprintf(dst, size, "%s", src) without the formatting: src truncated to
+ * size - 1 bytes (size > 0). One call is 7 bytes smaller than snprintf's. */
+static void util_scopy(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
+/* The same with at most n bytes of src ("%.*s"). */
+static void util_scopyn(char *dst, size_t size, const char *src, size_t n)
+{
+	n = strnlen(src, n < size - 1 ? n : size - 1);
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
+/* Is s one of the words of list ("a\0b\0c", a literal: its own NUL ends it)?
+ * A call instead of a strcmp per word. */
+static int util_one_of(const char *s, const char *list)
+{
+	for (; *list; list += strlen(list) + 1)
+		if (!strcmp(s, list))
+			return 1;
+	return 0;
+}
+
+/* Close fd if it is one (-1 stands for none all over minirun). */
+static void util_close(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
 /* Parse a non-negative decimal integer that must fill the whole string. */
 static int util_parse_u64(const char *s, uint64_t *out)
 {
@@ -1400,6 +1434,12 @@ static ssize_t util_read_full(int fd, void *buf, size_t n)
  * Three rules of the store live here (DESIGN.md): Contained (paths from archives,
  * `cp` and mount targets are resolved as if the root were "/"), Atomic (files
  * appear by rename after fsync), and Never crosses a mount while deleting. */
+
+/* Open folder path in dfd, never through a symlink at its end. */
+static int fs_open_dir(int dfd, const char *path)
+{
+	return openat(dfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
 
 /* Split off the first component of *path (skipping slashes); returns its length
  * and advances *path past it, or 0 at the end. */
@@ -2366,6 +2406,12 @@ const char *mr_json_str(const struct mr_json *v)
 	return v && v->type == MR_JSON_STRING ? v->str : NULL;
 }
 
+/* mr_json_str(mr_json_get(obj, key)) in one call (one call less per use). */
+static const char *json_get_str(const struct mr_json *obj, const char *key)
+{
+	return mr_json_str(mr_json_get(obj, key));
+}
+
 /* see minirun.h */
 const struct mr_json *mr_json_at(const struct mr_json *arr, size_t i)
 {
@@ -2562,6 +2608,62 @@ void mr_jw_bool(struct mr_jw *w, int v)
 void mr_jw_null(struct mr_jw *w)
 {
 	json_w_lit(w, MR_JSON_NULL);
+}
+
+/* A JSON file of at most max bytes (dfd, path as mr_read_file takes them)
+ * read into buf and parsed into doc; the caller frees both. */
+static int json_read_file(int dfd, const char *path, size_t max, struct mr_buf *buf,
+			  struct mr_json_doc *doc, struct mr_err *err)
+{
+	if (mr_read_file(dfd, path, buf, max, err) < 0)
+		return -1;
+	return mr_json_parse(doc, buf->data, buf->len, err);
+}
+
+/* The first member of obj's key (an object or array), NULL if none. */
+static const struct mr_json *json_first(const struct mr_json *obj, const char *key)
+{
+	const struct mr_json *v = mr_json_get(obj, key);
+	return v ? v->child : NULL;
+}
+
+/* The type of obj's key, -1 when it is missing. */
+static int json_type(const struct mr_json *obj, const char *key)
+{
+	const struct mr_json *v = mr_json_get(obj, key);
+	return v ? (int)v->type : -1;
+}
+
+/* A key and its string (NULL: null) or boolean: one call where two were. */
+static void json_kstr(struct mr_jw *w, const char *key, const char *v)
+{
+	mr_jw_key(w, key);
+	mr_jw_str(w, v);
+}
+
+static void json_kbool(struct mr_jw *w, const char *key, int v)
+{
+	mr_jw_key(w, key);
+	mr_jw_bool(w, v);
+}
+
+static void json_kint(struct mr_jw *w, const char *key, long long v)
+{
+	mr_jw_key(w, key);
+	mr_jw_int(w, v);
+}
+
+/* A key and the opening of its object or array. */
+static void json_kobj(struct mr_jw *w, const char *key)
+{
+	mr_jw_key(w, key);
+	mr_jw_obj(w);
+}
+
+static void json_karr(struct mr_jw *w, const char *key)
+{
+	mr_jw_key(w, key);
+	mr_jw_arr(w);
 }
 
 /* see minirun.h */
@@ -3660,13 +3762,10 @@ static void tar_header(struct tar_reader *r, struct tar_entry *e, const unsigned
 			memcpy(e->path, h + 345, n);
 			e->path[n++] = '/';
 		}
-		memcpy(e->path + n, h, strnlen((const char *)h, 100));
-		e->path[n + strnlen((const char *)h, 100)] = 0;
+		util_scopyn(e->path + n, sizeof e->path - n, (const char *)h, 100);
 	}
-	if (!(ov & TAR_OV_LINK)) {
-		memcpy(e->link, h + 157, strnlen((const char *)h + 157, 100));
-		e->link[strnlen((const char *)h + 157, 100)] = 0;
-	}
+	if (!(ov & TAR_OV_LINK))
+		util_scopyn(e->link, sizeof e->link, (const char *)h + 157, 100);
 	if (v[1] >= UINT32_MAX || v[2] >= UINT32_MAX || v[3] > TAR_MAX_SIZE ||
 	    v[4] > INT64_MAX || v[5] > 0xfff || v[6] > 0xfffff)
 		r->bad = "bad numeric field in header";
@@ -3931,8 +4030,7 @@ static ssize_t tar_xattr_at(int dfd, const char *name, int set, const char *key,
 		    key ? lgetxattr(name, key, val, len) : llistxattr(name, val, len);
 	e = errno;
 	if (cwd >= 0 && fchdir(cwd)) { /* nothing better to do */ }
-	if (cwd >= 0)
-		close(cwd);
+	util_close(cwd);
 	errno = e;
 	return r;
 }
@@ -4094,16 +4192,14 @@ static int tar_x_entry(struct tar_x *x, struct tar_reader *r, struct tar_entry *
 		tfd = tar_walk(x->root, e->link, 0, tname ? (size_t)(tname - e->link) : 0, 0, err);
 		tname = tname ? tname + 1 : e->link;
 		if (tfd < 0 || fstatat(tfd, tname, &st, AT_SYMLINK_NOFOLLOW) || S_ISDIR(st.st_mode)) {
-			if (tfd >= 0)
-				close(tfd);
+			util_close(tfd);
 			return mr_err_set(err, MR_EUNSAFE, "hardlink target %s is not a file of this "
 					  "layer", e->link);
 		}
 	}
 	rc = tar_create(x->dfd, base, fmt[e->type - '0'] | 0600, tfd, tname ? tname : e->link,
 			makedev(e->devmajor, e->devminor), &fd, err);
-	if (tfd >= 0)
-		close(tfd);
+	util_close(tfd);
 	if (rc < 0 || e->type == TAR_LINK)
 		return rc < 0 ? -1 : 0;
 	if (e->type == TAR_REG) {
@@ -4118,13 +4214,12 @@ static int tar_x_entry(struct tar_x *x, struct tar_reader *r, struct tar_entry *
 			return -1;
 		}
 	} else if (e->type == TAR_DIR) {
-		fd = openat(x->dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		fd = fs_open_dir(x->dfd, base);
 		if (fd < 0)
 			return mr_err_sys(err, "open");
 	}
 	rc = tar_x_meta(x->dfd, base, fd, e, err);
-	if (fd >= 0)
-		close(fd);
+	util_close(fd);
 	return rc;
 }
 
@@ -4657,8 +4752,7 @@ static int tar_w_tree(struct tar_w *w, int dfd, const char *name, struct mr_err 
 		dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 		d = dup >= 0 ? fdopendir(dup) : NULL;
 		if (!d) {
-			if (dup >= 0)
-				close(dup);
+			util_close(dup);
 			rc = mr_err_sys(err, "read %s", w->path);
 			goto out;
 		}
@@ -4680,8 +4774,7 @@ static int tar_w_tree(struct tar_w *w, int dfd, const char *name, struct mr_err 
 	}
 	rc = 0;
 out:
-	if (fd >= 0)
-		close(fd);
+	util_close(fd);
 	return rc;
 }
 
@@ -4797,8 +4890,7 @@ static int tar_apply_file(struct tar_apply *a, int lfd, int tfd, const char *nam
 		mr_buf_append(&a->names, a->path, strlen(a->path) + 1);
 	}
 	close(sfd);
-	if (dfd >= 0)
-		close(dfd);
+	util_close(dfd);
 	return rc;
 }
 
@@ -4833,13 +4925,13 @@ static int tar_apply_one(struct tar_apply *a, int lfd, int tfd, const char *name
 			rc = tar_apply_meta(a, lfd, name, -1, tfd, -1, &st, err);
 	} else if (st.st_dev != a->dev) {
 		mr_err_set(err, EXDEV, "a mount point inside the layer");
-	} else if ((sfd = openat(lfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+	} else if ((sfd = fs_open_dir(lfd, name)) < 0) {
 		mr_err_sys(err, "open");
 	} else if ((rc = tar_create(tfd, name, S_IFDIR | 0700, -1, NULL, 0, NULL, err)) >= 0) {
 		/* A folder: overlay shows the merge of the layers' folders unless
 		 * this one is opaque; its owner, mode and times are this layer's. */
 		struct fs_mount_key key;
-		dfd = openat(tfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		dfd = fs_open_dir(tfd, name);
 		if (dfd < 0)
 			rc = mr_err_sys(err, "open");
 		else if (rc == 1 && tar_opaque(sfd) &&
@@ -4850,10 +4942,8 @@ static int tar_apply_one(struct tar_apply *a, int lfd, int tfd, const char *name
 		else
 			rc = -2;        /* named deeper down */
 	}
-	if (sfd >= 0)
-		close(sfd);
-	if (dfd >= 0)
-		close(dfd);
+	util_close(sfd);
+	util_close(dfd);
 	if (rc == -1)
 		mr_err_ctx(err, "entry %s", a->path);
 	return rc < 0 ? -2 : 0;
@@ -4865,8 +4955,7 @@ static int tar_apply_dir(struct tar_apply *a, int lfd, int tfd, size_t plen, str
 	int rc = 0, fd = fcntl(lfd, F_DUPFD_CLOEXEC, 3);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!d) {
-		if (fd >= 0)
-			close(fd);
+		util_close(fd);
 		mr_err_sys(err, "entry %s: read folder", plen ? a->path : ".");
 		return -2;
 	}
@@ -4908,8 +4997,7 @@ static int tar_apply_layer_dir(int layerfd, int targetfd, int flags, struct mr_e
 		fd = openat(targetfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		rc = fd < 0 || fs_mount_key(fd, &key) ? mr_err_sys(err, "open target") :
 			fs_empty_dir(fd, &key, ".", err);
-		if (fd >= 0)
-			close(fd);
+		util_close(fd);
 		if (rc)
 			return mr_err_ctx(err, "entry .");
 	}
@@ -5344,9 +5432,9 @@ struct image_platform {
 
 static void image_platform_host(struct image_platform *p)
 {
-	snprintf(p->os, sizeof p->os, "linux");
-	snprintf(p->arch, sizeof p->arch, "%s", image_host_arch());
-	snprintf(p->variant, sizeof p->variant, "%s", image_host_variant());
+	util_scopy(p->os, sizeof p->os, "linux");
+	util_scopy(p->arch, sizeof p->arch, image_host_arch());
+	util_scopy(p->variant, sizeof p->variant, image_host_variant());
 }
 
 /* "linux/arm/v7", "linux/amd64", "arm64" (os defaults to linux). */
@@ -5363,20 +5451,20 @@ static int image_platform_parse(const char *s, struct image_platform *p, struct 
 		return mr_err_set(err, MR_EINVAL_INPUT, "invalid platform %s: expected os/arch[/variant]", s);
 	memset(p, 0, sizeof *p);
 	if (n == 1) {
-		snprintf(p->os, sizeof p->os, "linux");
-		snprintf(p->arch, sizeof p->arch, "%s", parts[0]);
+		util_scopy(p->os, sizeof p->os, "linux");
+		util_scopy(p->arch, sizeof p->arch, parts[0]);
 	} else {
-		snprintf(p->os, sizeof p->os, "%s", parts[0]);
-		snprintf(p->arch, sizeof p->arch, "%s", parts[1]);
+		util_scopy(p->os, sizeof p->os, parts[0]);
+		util_scopy(p->arch, sizeof p->arch, parts[1]);
 		if (n == 3)
-			snprintf(p->variant, sizeof p->variant, "%s", parts[2]);
+			util_scopy(p->variant, sizeof p->variant, parts[2]);
 	}
 	if (!strcmp(p->arch, "x86_64") || !strcmp(p->arch, "x86-64"))
-		snprintf(p->arch, sizeof p->arch, "amd64");
+		util_scopy(p->arch, sizeof p->arch, "amd64");
 	if (!strcmp(p->arch, "aarch64"))
-		snprintf(p->arch, sizeof p->arch, "arm64");
+		util_scopy(p->arch, sizeof p->arch, "arm64");
 	if (!strcmp(p->arch, "armhf"))
-		snprintf(p->arch, sizeof p->arch, "arm");
+		util_scopy(p->arch, sizeof p->arch, "arm");
 	return 0;
 }
 
@@ -5384,9 +5472,9 @@ static int image_platform_parse(const char *s, struct image_platform *p, struct 
  * better (an exact variant beats an older one). */
 static int image_platform_score(const struct mr_json *plat, const struct image_platform *want)
 {
-	const char *os = mr_json_str(mr_json_get(plat, "os"));
-	const char *arch = mr_json_str(mr_json_get(plat, "architecture"));
-	const char *variant = mr_json_str(mr_json_get(plat, "variant"));
+	const char *os = json_get_str(plat, "os");
+	const char *arch = json_get_str(plat, "architecture");
+	const char *variant = json_get_str(plat, "variant");
 	int want_v, have_v;
 	if (!os || !arch || strcmp(os, want->os) || strcmp(arch, want->arch))
 		return 0;
@@ -5521,7 +5609,7 @@ bad:
 
 static int image_ref_normalize(const char *in, char *out, size_t size, struct mr_err *err)
 {
-	const char *name = in, *slash, *colon, *at;
+	const char *name = in, *slash, *colon, *at, *why = "";
 	size_t i, n;
 	if (image_ref_check(in, err) < 0)
 		return -1;
@@ -5532,31 +5620,34 @@ static int image_ref_normalize(const char *in, char *out, size_t size, struct mr
 	if (name != in && util_starts_with(name, "library/") && !strchr(name + 8, '/'))
 		name += 8;
 	if (!*name || strlen(name) >= size - 8)
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %s", in);
+		goto bad;
 	for (i = 0; name[i]; i++) {
 		unsigned char c = (unsigned char)name[i];
-		if (!(isalnum(c) || strchr("._-/:@", c)) || (isupper(c) && !strchr(name, '/')))
-			return mr_err_set(err, MR_EINVAL_INPUT,
-					  "invalid reference format: %s (repository name must be "
-					  "lowercase)", in);
+		if (!(isalnum(c) || strchr("._-/:@", c)) || (isupper(c) && !strchr(name, '/'))) {
+			why = " (repository name must be lowercase)";
+			goto bad;
+		}
 	}
 	at = strchr(name, '@');
 	slash = strrchr(name, '/');
 	colon = strrchr(name, ':');
 	n = strlen(name);
 	if (at) {
-		if (mr_digest_valid(at + 1) < 0)
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %s "
-					  "(bad digest)", in);
-		snprintf(out, size, "%s", name);
+		if (mr_digest_valid(at + 1) < 0) {
+			why = " (bad digest)";
+			goto bad;
+		}
+		util_scopy(out, size, name);
 	} else if (colon && (!slash || colon > slash)) {
 		if (colon[1] == 0)
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %s", in);
-		snprintf(out, size, "%s", name);
+			goto bad;
+		util_scopy(out, size, name);
 	} else {
 		snprintf(out, size, "%.*s:latest", (int)n, name);
 	}
 	return 0;
+bad:
+	return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %s%s", in, why);
 }
 
 /* ---- The image records (root/images.json) ----
@@ -5622,7 +5713,7 @@ static void image_db_set_tag(struct image_db *db, const char *name, const char *
 		db->tags = util_xrealloc(db->tags, (db->ntags + 1) * sizeof *db->tags);
 		db->tags[db->ntags++].name = util_xstrdup(name);
 	}
-	snprintf(db->tags[i].id, sizeof db->tags[i].id, "%s", id);
+	util_scopy(db->tags[i].id, sizeof db->tags[i].id, id);
 }
 
 static void image_db_del_tag(struct image_db *db, size_t i)
@@ -5656,24 +5747,23 @@ static int image_db_read(struct mr_store *st, struct image_db *db, struct mr_err
 		mr_err_ctx(err, "%s/images.json", st->root);
 		goto out;
 	}
-	for (v = mr_json_get(doc.root, "images") ? mr_json_get(doc.root, "images")->child : NULL;
-	     v; v = v->next) {
+	for (v = json_first(doc.root, "images"); v; v = v->next) {
 		struct image_rec *r = image_db_add(db);
 		const struct mr_json *l = mr_json_get(v, "layers"), *s = mr_json_get(v, "sizes");
-		const char *id = mr_json_str(mr_json_get(v, "id"));
-		const char *man = mr_json_str(mr_json_get(v, "manifest"));
+		const char *id = json_get_str(v, "id");
+		const char *man = json_get_str(v, "manifest");
 		size_t i;
 		if (!id || mr_digest_valid(id) < 0 || !l || l->type != MR_JSON_ARRAY) {
 			mr_err_set(err, MR_EINVAL_INPUT, "%s/images.json: damaged image record",
 				   st->root);
 			goto out;
 		}
-		snprintf(r->id, sizeof r->id, "%s", id);
-		snprintf(r->manifest, sizeof r->manifest, "%s", man ? man : "");
-		snprintf(r->created, sizeof r->created, "%s",
-			 mr_json_str(mr_json_get(v, "created")) ? mr_json_str(mr_json_get(v, "created")) : "");
-		snprintf(r->loaded, sizeof r->loaded, "%s",
-			 mr_json_str(mr_json_get(v, "loaded")) ? mr_json_str(mr_json_get(v, "loaded")) : "");
+		util_scopy(r->id, sizeof r->id, id);
+		util_scopy(r->manifest, sizeof r->manifest, man ? man : "");
+		util_scopy(r->created, sizeof r->created,
+			 json_get_str(v, "created") ?: "");
+		util_scopy(r->loaded, sizeof r->loaded,
+			 json_get_str(v, "loaded") ?: "");
 		r->nlayers = l->count;
 		r->layers = util_xcalloc(l->count, sizeof *r->layers);
 		r->sizes = util_xcalloc(l->count, sizeof *r->sizes);
@@ -5689,8 +5779,7 @@ static int image_db_read(struct mr_store *st, struct image_db *db, struct mr_err
 			r->size += r->sizes[i];
 		}
 	}
-	for (t = mr_json_get(doc.root, "tags") ? mr_json_get(doc.root, "tags")->child : NULL; t;
-	     t = t->next)
+	for (t = json_first(doc.root, "tags"); t; t = t->next)
 		if (mr_json_str(t) && mr_digest_valid(t->str) == 0)
 			image_db_set_tag(db, t->key, t->str);
 	rc = 0;
@@ -5710,38 +5799,28 @@ static int image_db_write(struct mr_store *st, const struct image_db *db, struct
 	int rc;
 	mr_jw_init(&w, &buf, 1);
 	mr_jw_obj(&w);
-	mr_jw_key(&w, "images");
-	mr_jw_arr(&w);
+	json_karr(&w, "images");
 	for (i = 0; i < db->nrecs; i++) {
 		const struct image_rec *r = &db->recs[i];
 		mr_jw_obj(&w);
-		mr_jw_key(&w, "id");
-		mr_jw_str(&w, r->id);
-		mr_jw_key(&w, "manifest");
-		mr_jw_str(&w, r->manifest);
-		mr_jw_key(&w, "created");
-		mr_jw_str(&w, r->created);
-		mr_jw_key(&w, "loaded");
-		mr_jw_str(&w, r->loaded);
-		mr_jw_key(&w, "layers");
-		mr_jw_arr(&w);
+		json_kstr(&w, "id", r->id);
+		json_kstr(&w, "manifest", r->manifest);
+		json_kstr(&w, "created", r->created);
+		json_kstr(&w, "loaded", r->loaded);
+		json_karr(&w, "layers");
 		for (j = 0; j < r->nlayers; j++)
 			mr_jw_str(&w, r->layers[j]);
 		mr_jw_arr_end(&w);
-		mr_jw_key(&w, "sizes");
-		mr_jw_arr(&w);
+		json_karr(&w, "sizes");
 		for (j = 0; j < r->nlayers; j++)
 			mr_jw_int(&w, (long long)r->sizes[j]);
 		mr_jw_arr_end(&w);
 		mr_jw_obj_end(&w);
 	}
 	mr_jw_arr_end(&w);
-	mr_jw_key(&w, "tags");
-	mr_jw_obj(&w);
-	for (i = 0; i < db->ntags; i++) {
-		mr_jw_key(&w, db->tags[i].name);
-		mr_jw_str(&w, db->tags[i].id);
-	}
+	json_kobj(&w, "tags");
+	for (i = 0; i < db->ntags; i++)
+		json_kstr(&w, db->tags[i].name, db->tags[i].id);
 	mr_jw_obj_end(&w);
 	mr_jw_obj_end(&w);
 	mr_buf_append(&buf, "\n", 1);
@@ -5840,10 +5919,10 @@ static int image_layer_mark(struct mr_store *st, const char *hex, uint64_t size,
 {
 	char name[80], text[112];
 	int n = snprintf(text, sizeof text, "sha256:%.64s %llu\n", hex, (unsigned long long)size);
-	int rc, fd = openat(st->rootfd, "marks", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int rc, fd = fs_open_dir(st->rootfd, "marks");
 	if (fd < 0)
 		return mr_err_sys(err, "store %s/marks", st->root);
-	snprintf(name, sizeof name, "%.64s", hex);
+	util_scopyn(name, sizeof name, hex, 64);
 	rc = mr_write_atomic(fd, name, text, (size_t)n, 0600, err);
 	close(fd);
 	return rc;
@@ -5865,13 +5944,12 @@ static void image_layer_drop(struct mr_store *st, int layersfd, const char *name
 		memset(rnd, 0, sizeof rnd);
 	util_hex(rnd, sizeof rnd, hex);
 	snprintf(trash, sizeof trash, STORE_TMP_PREFIX "gc-%.12s-%s", name, hex);
-	tmpfd = openat(st->rootfd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	tmpfd = fs_open_dir(st->rootfd, "tmp");
 	if (tmpfd >= 0 && renameat(layersfd, name, tmpfd, trash) == 0)
 		mr_remove_tree(tmpfd, trash, &ignored);
 	else
 		mr_remove_tree(layersfd, name, &ignored);
-	if (tmpfd >= 0)
-		close(tmpfd);
+	util_close(tmpfd);
 }
 
 /* Record that a collection is due before the records change (store lock
@@ -5940,12 +6018,11 @@ static void image_gc(struct mr_store *st, const struct image_db *db)
 	struct mr_err ignored;
 	size_t k, i;
 	for (k = 0; k < 3; k++) {
-		int dfd = openat(st->rootfd, dirs[k], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int dfd = fs_open_dir(st->rootfd, dirs[k]);
 		DIR *d = dfd >= 0 ? fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3)) : NULL;
 		struct dirent *de;
 		if (!d) {
-			if (dfd >= 0)
-				close(dfd);
+			util_close(dfd);
 			continue;
 		}
 		while ((de = readdir(d)) != NULL) {
@@ -6407,7 +6484,7 @@ static int image_resolve_docker(struct image_load *ld, struct image_blob *mf,
 		goto out;
 	}
 	for (item = doc.root->child; item; item = item->next) {
-		const char *cfg = mr_json_str(mr_json_get(item, "Config"));
+		const char *cfg = json_get_str(item, "Config");
 		const struct mr_json *layers = mr_json_get(item, "Layers"), *l, *t;
 		struct image_found *f;
 		if (!cfg || !layers || layers->type != MR_JSON_ARRAY ||
@@ -6439,8 +6516,7 @@ static int image_resolve_docker(struct image_load *ld, struct image_blob *mf,
 			}
 			f->layers[f->nlayers++] = b;
 		}
-		for (t = mr_json_get(item, "RepoTags") ? mr_json_get(item, "RepoTags")->child : NULL;
-		     t; t = t->next)
+		for (t = json_first(item, "RepoTags"); t; t = t->next)
 			if (mr_json_str(t) && image_found_name(f, t->str, err) < 0)
 				goto out;
 		/* The config's file name is its digest in both docker save forms
@@ -6502,7 +6578,7 @@ static int image_is_layer_type(const char *mt)
 static const char *image_desc_digest(const struct mr_json *desc, const char *what,
 				     struct mr_err *err)
 {
-	const char *d = mr_json_str(mr_json_get(desc, "digest"));
+	const char *d = json_get_str(desc, "digest");
 	if (!d || mr_digest_valid(d) < 0) {
 		mr_err_set(err, MR_EINVAL_INPUT, "%s: invalid or missing digest %.80s", what,
 			   d ? d : "");
@@ -6546,8 +6622,8 @@ static struct image_blob *image_stored_layer(struct image_load *ld, const struct
 	if (!b)
 		return NULL;
 	b->is_layer = 1;
-	snprintf(b->digest, sizeof b->digest, "%s", mr_json_str(mr_json_get(desc, "digest")));
-	snprintf(b->diff_id, sizeof b->diff_id, "%s", diff_id->str);
+	util_scopy(b->digest, sizeof b->digest, json_get_str(desc, "digest"));
+	util_scopy(b->diff_id, sizeof b->diff_id, diff_id->str);
 	b->bytes = size && size->type == MR_JSON_NUMBER ? (uint64_t)size->num : 0;
 	b->unpacked = unpacked;
 	if (!ld->quiet)
@@ -6583,7 +6659,7 @@ static int image_resolve_manifest(struct image_load *ld, const char *digest,
 		goto out;
 	for (l = layers->child; l; l = l->next) {
 		const char *ld_digest = image_desc_digest(l, "manifest layer", err);
-		const char *mt = mr_json_str(mr_json_get(l, "mediaType"));
+		const char *mt = json_get_str(l, "mediaType");
 		struct image_blob *b;
 		if (!ld_digest)
 			goto out;
@@ -6608,6 +6684,9 @@ out:
 	mr_json_free(&doc);
 	return rc;
 }
+
+static int image_pick_from_blob(struct image_load *ld, const char *d, char *digest_out,
+				int depth, struct mr_err *err);
 
 /* Pick the manifest for the wanted platform from an index; `digest_out` gets
  * its digest. Nested indexes are followed (bounded). */
@@ -6634,26 +6713,31 @@ static int image_pick_from_index(struct image_load *ld, const struct mr_json *ma
 				  ld->platform.variant);
 	{
 		const char *d = image_desc_digest(best, "index entry", err);
-		const char *mt = mr_json_str(mr_json_get(best, "mediaType"));
+		const char *mt = json_get_str(best, "mediaType");
 		if (!d)
 			return -1;
 		if (image_is_index_type(mt)) {
-			struct mr_json_doc doc = { 0 };
-			struct image_blob *b;
-			int rc;
 			if (depth > 4)
 				return mr_err_set(err, MR_EINVAL_INPUT, "index nested too deep");
-			b = image_blob_by_digest(ld, d, 0, err);
-			if (!b || image_blob_json(b, &doc, err) < 0)
-				return -1;
-			rc = image_pick_from_index(ld, mr_json_get(doc.root, "manifests"), digest_out,
-						   depth + 1, err);
-			mr_json_free(&doc);
-			return rc;
+			return image_pick_from_blob(ld, d, digest_out, depth + 1, err);
 		}
-		snprintf(digest_out, MR_DIGEST_LEN + 1, "%s", d);
+		util_scopy(digest_out, MR_DIGEST_LEN + 1, d);
 	}
 	return 0;
+}
+
+/* image_pick_from_index on the manifests of the index in blob d. */
+static int image_pick_from_blob(struct image_load *ld, const char *d, char *digest_out,
+				int depth, struct mr_err *err)
+{
+	struct mr_json_doc doc = { 0 };
+	struct image_blob *b = image_blob_by_digest(ld, d, 0, err);
+	int rc = -1;
+	if (b && image_blob_json(b, &doc, err) == 0)
+		rc = image_pick_from_index(ld, mr_json_get(doc.root, "manifests"), digest_out,
+					   depth, err);
+	mr_json_free(&doc);
+	return rc;
 }
 
 /* Name of an OCI index entry: containerd's full name annotation, else the
@@ -6663,8 +6747,8 @@ static int image_oci_name(struct image_load *ld, const struct mr_json *desc,
 			  struct image_found *f, struct mr_err *err)
 {
 	const struct mr_json *ann = mr_json_get(desc, "annotations");
-	const char *full = mr_json_str(mr_json_get(ann, "io.containerd.image.name"));
-	const char *ref = mr_json_str(mr_json_get(ann, "org.opencontainers.image.ref.name"));
+	const char *full = json_get_str(ann, "io.containerd.image.name");
+	const char *ref = json_get_str(ann, "org.opencontainers.image.ref.name");
 	char name[512], repo[256];
 	const char *base;
 	size_t n;
@@ -6680,7 +6764,7 @@ static int image_oci_name(struct image_load *ld, const struct mr_json *desc,
 	if (!*base) /* "dir/" */
 		return 0;
 	n = strcspn(base, ".");
-	snprintf(repo, sizeof repo, "%.*s", (int)n, base);
+	util_scopyn(repo, sizeof repo, base, n);
 	for (n = 0; repo[n]; n++)
 		repo[n] = (char)tolower((unsigned char)repo[n]);
 	snprintf(name, sizeof name, "%s:%s", repo, ref);
@@ -6712,8 +6796,8 @@ static int image_resolve_oci(struct image_load *ld, struct image_blob *idx,
 			if (image_pick_from_index(ld, manifests, digest, 0, err) < 0)
 				goto out;
 			for (m = manifests->child; m; m = m->next)
-				if (mr_json_str(mr_json_get(m, "digest")) &&
-				    !strcmp(mr_json_str(mr_json_get(m, "digest")), digest))
+				if (json_get_str(m, "digest") &&
+				    !strcmp(json_get_str(m, "digest"), digest))
 					chosen = m;
 			*out = util_xcalloc(1, sizeof **out);
 			*nout = 1;
@@ -6723,24 +6807,17 @@ static int image_resolve_oci(struct image_load *ld, struct image_blob *idx,
 			goto out;
 		}
 	for (m = manifests->child; m; m = m->next) {
-		const char *mt = mr_json_str(mr_json_get(m, "mediaType"));
+		const char *mt = json_get_str(m, "mediaType");
 		char digest[MR_DIGEST_LEN + 1];
 		struct image_found *f;
 		const char *d = image_desc_digest(m, "index.json entry", err);
 		if (!d)
 			goto out;
 		if (image_is_index_type(mt)) {
-			struct mr_json_doc sub = { 0 };
-			struct image_blob *b = image_blob_by_digest(ld, d, 0, err);
-			int r = -1;
-			if (b && image_blob_json(b, &sub, err) == 0)
-				r = image_pick_from_index(ld, mr_json_get(sub.root, "manifests"),
-							  digest, 1, err);
-			mr_json_free(&sub);
-			if (r < 0)
+			if (image_pick_from_blob(ld, d, digest, 1, err) < 0)
 				goto out;
 		} else if (!mt || image_is_manifest_type(mt)) {
-			snprintf(digest, sizeof digest, "%s", d);
+			util_scopy(digest, sizeof digest, d);
 		} else {
 			mr_err_set(err, MR_EINVAL_INPUT, "index.json: unsupported media type %s", mt);
 			goto out;
@@ -6839,32 +6916,22 @@ static void image_synth_manifest(struct image_found *f, struct mr_buf *out)
 	size_t i;
 	mr_jw_init(&w, out, 3);
 	mr_jw_obj(&w);
-	mr_jw_key(&w, "schemaVersion");
-	mr_jw_int(&w, 2);
-	mr_jw_key(&w, "mediaType");
-	mr_jw_str(&w, "application/vnd.docker.distribution.manifest.v2+json");
-	mr_jw_key(&w, "config");
-	mr_jw_obj(&w);
-	mr_jw_key(&w, "mediaType");
-	mr_jw_str(&w, "application/vnd.docker.container.image.v1+json");
-	mr_jw_key(&w, "size");
-	mr_jw_int(&w, (long long)f->config->bytes);
-	mr_jw_key(&w, "digest");
-	mr_jw_str(&w, f->config->digest);
+	json_kint(&w, "schemaVersion", 2);
+	json_kstr(&w, "mediaType", "application/vnd.docker.distribution.manifest.v2+json");
+	json_kobj(&w, "config");
+	json_kstr(&w, "mediaType", "application/vnd.docker.container.image.v1+json");
+	json_kint(&w, "size", (long long)f->config->bytes);
+	json_kstr(&w, "digest", f->config->digest);
 	mr_jw_obj_end(&w);
-	mr_jw_key(&w, "layers");
-	mr_jw_arr(&w);
+	json_karr(&w, "layers");
 	for (i = 0; i < f->nlayers; i++) {
 		const struct image_blob *l = f->layers[i];
 		int plain = !strcmp(l->digest, l->diff_id);
 		mr_jw_obj(&w);
-		mr_jw_key(&w, "mediaType");
-		mr_jw_str(&w, plain ? "application/vnd.docker.image.rootfs.diff.tar"
+		json_kstr(&w, "mediaType", plain ? "application/vnd.docker.image.rootfs.diff.tar"
 				    : "application/vnd.docker.image.rootfs.diff.tar.gzip");
-		mr_jw_key(&w, "size");
-		mr_jw_int(&w, (long long)l->bytes);
-		mr_jw_key(&w, "digest");
-		mr_jw_str(&w, l->digest);
+		json_kint(&w, "size", (long long)l->bytes);
+		json_kstr(&w, "digest", l->digest);
 		mr_jw_obj_end(&w);
 	}
 	mr_jw_arr_end(&w);
@@ -6874,7 +6941,7 @@ static void image_synth_manifest(struct image_found *f, struct mr_buf *out)
 static int image_write_blob(struct mr_store *st, const char *digest, const void *data, size_t len,
 			    struct mr_err *err)
 {
-	int dfd = openat(st->rootfd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int dfd = fs_open_dir(st->rootfd, "blobs/sha256");
 	int rc;
 	if (dfd < 0)
 		return mr_err_sys(err, "store %s/blobs/sha256", st->root);
@@ -6918,7 +6985,7 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 		goto unlock;
 	if (image_gc_intend(st, err) < 0)
 		goto out;
-	layersfd = openat(st->rootfd, "layers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	layersfd = fs_open_dir(st->rootfd, "layers");
 	if (layersfd < 0) {
 		mr_err_sys(err, "store %s/layers", st->root);
 		goto out;
@@ -6929,6 +6996,8 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 		struct image_rec *r;
 		struct mr_json_doc cfg = { 0 };
 		struct mr_buf synth = { 0 };
+		const struct mr_buf *m;
+		char digest[MR_DIGEST_LEN + 1];
 		const char *created;
 		for (j = 0; j < f->nlayers; j++) {
 			struct image_blob *l = f->layers[j];
@@ -6964,34 +7033,30 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 		if (image_write_blob(st, f->config->digest, f->config->data.data,
 				     f->config->data.len, err) < 0)
 			goto out;
+		/* a docker-archive has no manifest blob: one is made, as Docker does */
 		if (!f->manifest) {
-			char digest[MR_DIGEST_LEN + 1];
 			image_synth_manifest(f, &synth);
 			mr_digest_buf(synth.data, synth.len, digest);
-			rc = image_write_blob(st, digest, synth.data, synth.len, err);
-			mr_buf_free(&synth);
-			if (rc < 0)
-				goto out;
-			rc = -1;
-			r = image_db_by_id(&db, f->config->digest);
-			if (!r)
-				r = image_db_add(&db);
-			snprintf(r->manifest, sizeof r->manifest, "%s", digest);
+			m = &synth;
 		} else {
-			if (image_write_blob(st, f->manifest->digest, f->manifest->data.data,
-					     f->manifest->data.len, err) < 0)
-				goto out;
-			r = image_db_by_id(&db, f->config->digest);
-			if (!r)
-				r = image_db_add(&db);
-			snprintf(r->manifest, sizeof r->manifest, "%s", f->manifest->digest);
+			util_scopy(digest, sizeof digest, f->manifest->digest);
+			m = &f->manifest->data;
 		}
-		snprintf(r->id, sizeof r->id, "%s", f->config->digest);
+		rc = image_write_blob(st, digest, m->data, m->len, err);
+		mr_buf_free(&synth);
+		if (rc < 0)
+			goto out;
+		rc = -1;
+		r = image_db_by_id(&db, f->config->digest);
+		if (!r)
+			r = image_db_add(&db);
+		util_scopy(r->manifest, sizeof r->manifest, digest);
+		util_scopy(r->id, sizeof r->id, f->config->digest);
 		util_time_rfc3339(&now, r->loaded, sizeof r->loaded);
 		if (mr_json_parse(&cfg, f->config->data.data, f->config->data.len, err) < 0)
 			goto out;
-		created = mr_json_str(mr_json_get(cfg.root, "created"));
-		snprintf(r->created, sizeof r->created, "%s", created ? created : "");
+		created = json_get_str(cfg.root, "created");
+		util_scopy(r->created, sizeof r->created, created ? created : "");
 		mr_json_free(&cfg);
 		free(r->layers);
 		free(r->sizes);
@@ -7014,8 +7079,7 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 	image_gc(st, &db);
 	rc = 0;
 out:
-	if (layersfd >= 0)
-		close(layersfd);
+	util_close(layersfd);
 	image_db_free(&db);
 unlock:
 	mr_store_unlock(st);
@@ -7142,7 +7206,7 @@ static int volume_name_valid(const char *name)
 
 static int volume_dirfd(struct mr_store *st, struct mr_err *err)
 {
-	int fd = openat(st->rootfd, "volumes", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = fs_open_dir(st->rootfd, "volumes");
 	if (fd < 0)
 		mr_err_sys(err, "store %s/volumes", st->root);
 	return fd;
@@ -7187,10 +7251,10 @@ static int volume_create(struct mr_store *st, const char *name, const char *cons
 				  "allowed. If you intended to pass a host directory, use absolute "
 				  "path", name, name);
 	} else {
-		snprintf(vname, sizeof vname, "%s", name);
+		util_scopy(vname, sizeof vname, name);
 	}
 	if (name_out)
-		snprintf(name_out, out_size, "%s", vname);
+		util_scopy(name_out, out_size, vname);
 	for (i = 0; i < nlabels; i++)
 		if (!*labels[i] || labels[i][0] == '=')
 			return mr_err_set(err, MR_EINVAL_INPUT, "invalid label '%s'", labels[i]);
@@ -7207,21 +7271,17 @@ static int volume_create(struct mr_store *st, const char *name, const char *cons
 	now.tv_nsec = 0;
 	util_time_rfc3339(&now, when, sizeof when);
 	/* Docker prints CreatedAt with seconds and an offset. */
-	snprintf(when + 19, sizeof when - 19, "Z");
+	util_scopy(when + 19, sizeof when - 19, "Z");
 	mr_jw_init(&w, &meta, 0);
 	mr_jw_obj(&w);
-	mr_jw_key(&w, "CreatedAt");
-	mr_jw_str(&w, when);
-	mr_jw_key(&w, "Anonymous");
-	mr_jw_bool(&w, anonymous);
-	mr_jw_key(&w, "Labels");
-	mr_jw_obj(&w);
+	json_kstr(&w, "CreatedAt", when);
+	json_kbool(&w, "Anonymous", anonymous);
+	json_kobj(&w, "Labels");
 	for (i = 0; i < nlabels; i++) {
 		const char *eq = strchr(labels[i], '=');
 		char key[256];
-		snprintf(key, sizeof key, "%.*s", eq ? (int)(eq - labels[i]) : 255, labels[i]);
-		mr_jw_key(&w, key);
-		mr_jw_str(&w, eq ? eq + 1 : "");
+		util_scopyn(key, sizeof key, labels[i], eq ? (size_t)(eq - labels[i]) : 255);
+		json_kstr(&w, key, eq ? eq + 1 : "");
 	}
 	mr_jw_obj_end(&w);
 	mr_jw_obj_end(&w);
@@ -7235,8 +7295,7 @@ static int volume_create(struct mr_store *st, const char *name, const char *cons
 		int fd = openat(tmpfd, "meta.json", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0 || util_write_all(fd, meta.data, meta.len) < 0) {
 			mr_err_sys(err, "create volume %s: meta.json", vname);
-			if (fd >= 0)
-				close(fd);
+			util_close(fd);
 			goto out;
 		}
 		close(fd);
@@ -7277,16 +7336,15 @@ static int volume_read(struct mr_store *st, const char *name, struct volume_info
 	memset(vi, 0, sizeof *vi);
 	if (!volume_exists(st, name))
 		return mr_err_set(err, MR_ENOTFOUND, "No such volume: %s", name);
-	snprintf(vi->name, sizeof vi->name, "%s", name);
+	util_scopy(vi->name, sizeof vi->name, name);
 	snprintf(path, sizeof path, "volumes/%s/meta.json", name);
-	if (mr_read_file(st->rootfd, path, &buf, 65536, err) < 0 ||
-	    mr_json_parse(&vi->meta, buf.data, buf.len, err) < 0) {
+	if (json_read_file(st->rootfd, path, 65536, &buf, &vi->meta, err) < 0) {
 		/* A volume without readable metadata is still a volume. */
 		mr_buf_free(&buf);
 		return 0;
 	}
-	created = mr_json_str(mr_json_get(vi->meta.root, "CreatedAt"));
-	snprintf(vi->created, sizeof vi->created, "%s", created ? created : "");
+	created = json_get_str(vi->meta.root, "CreatedAt");
+	util_scopy(vi->created, sizeof vi->created, created ? created : "");
 	vi->anonymous = mr_json_get(vi->meta.root, "Anonymous") &&
 			mr_json_get(vi->meta.root, "Anonymous")->type == MR_JSON_TRUE;
 	mr_buf_free(&buf);
@@ -7309,20 +7367,18 @@ static int volume_remove_dir(struct mr_store *st, const char *name, struct mr_er
 		/* Refuse before anything moves if a mount is inside: the volume
 		 * must stay whole when its removal cannot complete. */
 		struct fs_mount_key top;
-		int vfd = openat(volfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int vfd = fs_open_dir(volfd, name);
 		if (vfd < 0 || fs_mount_key(vfd, &top) < 0)
 			rc = mr_err_sys(err, "remove volume %s", name);
 		else
 			rc = fs_check_no_mounts(vfd, &top, name, 0, err);
-		if (vfd >= 0)
-			close(vfd);
+		util_close(vfd);
 		if (rc < 0)
 			mr_err_ctx(err, "remove volume");
 	}
 	if (rc == 0 && renameat(volfd, name, tmpfd, "v") < 0)
 		rc = mr_err_sys(err, "remove volume %s", name);
-	if (volfd >= 0)
-		close(volfd);
+	util_close(volfd);
 	if (rc == 0)
 		rc = mr_remove_tree(tmpfd, "v", err);
 	if (rc == 0)
@@ -7341,8 +7397,7 @@ static uint64_t volume_du(int dirfd, int depth)
 	uint64_t total = 0;
 	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
 	if (fd < 0 || depth > 256 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+		util_close(fd);
 		return 0;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -7354,7 +7409,7 @@ static uint64_t volume_du(int dirfd, int depth)
 		if (!S_ISDIR(sb.st_mode))
 			total += (uint64_t)sb.st_size;
 		if (S_ISDIR(sb.st_mode)) {
-			int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int sub = fs_open_dir(dirfd, de->d_name);
 			if (sub >= 0) {
 				total += volume_du(sub, depth + 1);
 				close(sub);
@@ -7368,10 +7423,9 @@ static uint64_t volume_du(int dirfd, int depth)
 /* volume_du of a folder of the store (0 when it is missing). */
 static uint64_t store_du(struct mr_store *st, const char *path)
 {
-	int fd = openat(st->rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = fs_open_dir(st->rootfd, path);
 	uint64_t bytes = fd >= 0 ? volume_du(fd, 0) : 0;
-	if (fd >= 0)
-		close(fd);
+	util_close(fd);
 	return bytes;
 }
 
@@ -7389,8 +7443,7 @@ static int volume_list(struct mr_store *st, char ***names, size_t *count, struct
 	*names = NULL;
 	*count = 0;
 	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+		util_close(fd);
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -7420,7 +7473,7 @@ static int container_users_of_volume(struct mr_store *st, const char *name, char
 {
 	/* Every container record (running or not) lists its mounts in
 	 * HostConfig.Mounts, as mount_write_json wrote them. */
-	int dfd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int dfd = fs_open_dir(st->rootfd, "containers");
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 	struct dirent *de;
 	size_t len = 0;
@@ -7428,8 +7481,7 @@ static int container_users_of_volume(struct mr_store *st, const char *name, char
 	if (size)
 		who[0] = 0;
 	if (!d) {
-		if (dfd >= 0)
-			close(dfd);
+		util_close(dfd);
 		return 0;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -7442,12 +7494,11 @@ static int container_users_of_volume(struct mr_store *st, const char *name, char
 		if (strlen(de->d_name) != 64 || strspn(de->d_name, "0123456789abcdef") != 64)
 			continue;
 		snprintf(path, sizeof path, "%s/config.json", de->d_name);
-		if (mr_read_file(dfd, path, &buf, MINIRUN_MAX_JSON, &ignored) == 0 &&
-		    mr_json_parse(&doc, buf.data, buf.len, &ignored) == 0) {
-			m = mr_json_get(mr_json_get(doc.root, "HostConfig"), "Mounts");
-			for (m = m ? m->child : NULL; m && !uses; m = m->next) {
-				const char *type = mr_json_str(mr_json_get(m, "Type"));
-				const char *vol = mr_json_str(mr_json_get(m, "Name"));
+		if (json_read_file(dfd, path, MINIRUN_MAX_JSON, &buf, &doc, &ignored) == 0) {
+			m = json_first(mr_json_get(doc.root, "HostConfig"), "Mounts");
+			for (; m && !uses; m = m->next) {
+				const char *type = json_get_str(m, "Type");
+				const char *vol = json_get_str(m, "Name");
 				uses = type && vol && !strcmp(type, "volume") && !strcmp(vol, name);
 			}
 		}
@@ -7628,10 +7679,10 @@ static int mount_parse_v(const char *arg, struct mount_spec *m, struct mr_err *e
 		m->type = MOUNT_VOLUME;
 	} else if (parts[0][0] == '/') {
 		m->type = MOUNT_BIND;
-		snprintf(m->source, sizeof m->source, "%s", parts[0]);
+		util_scopy(m->source, sizeof m->source, parts[0]);
 	} else if (volume_name_valid(parts[0])) {
 		m->type = MOUNT_VOLUME;
-		snprintf(m->source, sizeof m->source, "%s", parts[0]);
+		util_scopy(m->source, sizeof m->source, parts[0]);
 	} else {
 		return mr_err_set(err, MR_EINVAL_INPUT, "create %s: \"%s\" includes invalid characters "
 				  "for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. "
@@ -7641,7 +7692,7 @@ static int mount_parse_v(const char *arg, struct mount_spec *m, struct mr_err *e
 	if (mount_target_ok(m, parts[1], arg, err) < 0)
 		return -1;
 	if (parts[2]) {
-		snprintf(m->mode, sizeof m->mode, "%s", parts[2]);
+		util_scopy(m->mode, sizeof m->mode, parts[2]);
 		for (opt = strtok_r(parts[2], ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
 			if (!strcmp(opt, "ro"))
 				m->readonly = 1;
@@ -7649,8 +7700,7 @@ static int mount_parse_v(const char *arg, struct mount_spec *m, struct mr_err *e
 				m->readonly = 0;
 			else if (!strcmp(opt, "nocopy") && m->type == MOUNT_VOLUME)
 				m->nocopy = 1;
-			else if (!strcmp(opt, "z") || !strcmp(opt, "Z") || !strcmp(opt, "consistent") ||
-				 !strcmp(opt, "cached") || !strcmp(opt, "delegated"))
+			else if (util_one_of(opt, "z\0Z\0consistent\0cached\0delegated"))
 				continue;  /* SELinux labels and macOS hints: nothing to do */
 			else if (m->type == MOUNT_BIND && mount_set_propagation(m, opt) == 0)
 				continue;
@@ -7659,6 +7709,17 @@ static int mount_parse_v(const char *arg, struct mount_spec *m, struct mr_err *e
 		}
 	}
 	return 0;
+}
+
+/* One more tmpfs option: key and v, or key and size when v is NULL. */
+static void mount_tmpfs_add(struct mount_spec *m, const char *key, const char *v, uint64_t size)
+{
+	size_t n = strlen(m->tmpfs_opts);
+	const char *sep = n ? "," : "";
+	if (v)
+		snprintf(m->tmpfs_opts + n, sizeof m->tmpfs_opts - n, "%s%s%s", sep, key, v);
+	else
+		snprintf(m->tmpfs_opts + n, sizeof m->tmpfs_opts - n, "%s%s%" PRIu64, sep, key, size);
 }
 
 static int mount_bool(const char *v)
@@ -7670,7 +7731,7 @@ static int mount_bool(const char *v)
 static int mount_parse_mount(const char *arg, struct mount_spec *m, struct mr_err *err)
 {
 	char buf[2 * MINIRUN_MAX_PATH], *kv, *save = NULL;
-	const char *target = NULL;
+	const char *target = NULL, *why = NULL;
 	int have_type = 0;
 	memset(m, 0, sizeof *m);
 	m->propagation = MS_PRIVATE | MS_REC;
@@ -7692,9 +7753,8 @@ static int mount_parse_mount(const char *arg, struct mount_spec *m, struct mr_er
 				return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for "
 						  "\"--mount\" flag: unsupported mount type: %s", arg, v);
 		} else if ((!strcmp(kv, "source") || !strcmp(kv, "src")) && v) {
-			snprintf(m->source, sizeof m->source, "%s", v);
-		} else if ((!strcmp(kv, "target") || !strcmp(kv, "destination") ||
-			    !strcmp(kv, "dst")) && v) {
+			util_scopy(m->source, sizeof m->source, v);
+		} else if (util_one_of(kv, "target\0destination\0dst") && v) {
 			target = v;
 		} else if (!strcmp(kv, "readonly") || !strcmp(kv, "ro")) {
 			m->readonly = mount_bool(v);
@@ -7707,17 +7767,13 @@ static int mount_parse_mount(const char *arg, struct mount_spec *m, struct mr_er
 			uint64_t size;
 			if (util_parse_size(v, &size) < 0)
 				return mr_err_set(err, MR_EINVAL_INPUT, "invalid tmpfs-size: %s", v);
-			snprintf(m->tmpfs_opts + strlen(m->tmpfs_opts),
-				 sizeof m->tmpfs_opts - strlen(m->tmpfs_opts), "%ssize=%" PRIu64,
-				 *m->tmpfs_opts ? "," : "", size);
+			mount_tmpfs_add(m, "size=", NULL, size);
 		} else if (!strcmp(kv, "tmpfs-mode") && v) {
 			if (strspn(v, "01234567") != strlen(v) || !*v || strlen(v) > 4)
 				return mr_err_set(err, MR_EINVAL_INPUT, "invalid tmpfs-mode: %s", v);
-			snprintf(m->tmpfs_opts + strlen(m->tmpfs_opts),
-				 sizeof m->tmpfs_opts - strlen(m->tmpfs_opts), "%smode=%s",
-				 *m->tmpfs_opts ? "," : "", v);
-		} else if (!strcmp(kv, "consistency") || !strcmp(kv, "volume-driver") ||
-			   !strcmp(kv, "volume-label") || !strcmp(kv, "bind-nonrecursive")) {
+			mount_tmpfs_add(m, "mode=", v, 0);
+		} else if (util_one_of(kv, "consistency\0volume-driver\0volume-label\0"
+				       "bind-nonrecursive")) {
 			continue;
 		} else {
 			return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for \"--mount\" "
@@ -7729,18 +7785,17 @@ static int mount_parse_mount(const char *arg, struct mount_spec *m, struct mr_er
 	if (target && mount_target_ok(m, target, arg, err) < 0)
 		return -1;
 	if (!m->target[0])
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for \"--mount\" "
-				  "flag: target is required", arg);
-	if (m->type == MOUNT_BIND && m->source[0] != '/')
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for \"--mount\" "
-				  "flag: bind source must be an absolute path", arg);
-	if (m->type == MOUNT_VOLUME && !m->source[0])
-		m->anonymous = 1;
-	if (m->type == MOUNT_VOLUME && m->source[0] && !volume_name_valid(m->source))
+		why = "target is required";
+	else if (m->type == MOUNT_BIND && m->source[0] != '/')
+		why = "bind source must be an absolute path";
+	else if (m->type == MOUNT_VOLUME && m->source[0] && !volume_name_valid(m->source))
 		return mr_err_set(err, MR_EINVAL_INPUT, "invalid volume name: %s", m->source);
-	if (m->type == MOUNT_TMPFS && m->source[0])
+	else if (m->type == MOUNT_TMPFS && m->source[0])
+		why = "source is not supported for tmpfs mounts";
+	if (why)
 		return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for \"--mount\" "
-				  "flag: source is not supported for tmpfs mounts", arg);
+				  "flag: %s", arg, why);
+	m->anonymous = m->type == MOUNT_VOLUME && !m->source[0];
 	return 0;
 }
 
@@ -7751,33 +7806,27 @@ static int mount_parse_tmpfs(const char *arg, struct mount_spec *m, struct mr_er
 	char target[MINIRUN_MAX_PATH];
 	memset(m, 0, sizeof *m);
 	m->type = MOUNT_TMPFS;
-	snprintf(target, sizeof target, "%.*s", colon ? (int)(colon - arg) : (int)strlen(arg), arg);
+	util_scopyn(target, sizeof target, arg, colon ? (size_t)(colon - arg) : strlen(arg));
 	if (mount_target_ok(m, target, arg, err) < 0)
 		return -1;
 	if (colon) {
 		char opts[128], *o, *save = NULL;
-		snprintf(opts, sizeof opts, "%s", colon + 1);
+		util_scopy(opts, sizeof opts, colon + 1);
 		for (o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
 			uint64_t size;
 			if (!strcmp(o, "ro"))
 				m->readonly = 1;
 			else if (util_starts_with(o, "size=") && util_parse_size(o + 5, &size) == 0)
-				snprintf(m->tmpfs_opts + strlen(m->tmpfs_opts),
-					 sizeof m->tmpfs_opts - strlen(m->tmpfs_opts), "%ssize=%" PRIu64,
-					 *m->tmpfs_opts ? "," : "", size);
+				mount_tmpfs_add(m, "size=", NULL, size);
 			else if (util_starts_with(o, "mode=") && strspn(o + 5, "01234567") == strlen(o + 5))
-				snprintf(m->tmpfs_opts + strlen(m->tmpfs_opts),
-					 sizeof m->tmpfs_opts - strlen(m->tmpfs_opts), "%s%s",
-					 *m->tmpfs_opts ? "," : "", o);
-			else if (!strcmp(o, "rw") || !strcmp(o, "noexec") || !strcmp(o, "exec") ||
-				 !strcmp(o, "nosuid") || !strcmp(o, "nodev") || !strcmp(o, "suid") ||
-				 !strcmp(o, "dev"))
+				mount_tmpfs_add(m, "", o, 0);
+			else if (util_one_of(o, "rw\0noexec\0exec\0nosuid\0nodev\0suid\0dev"))
 				continue;  /* applied as flags in mount_apply */
 			else
 				return mr_err_set(err, MR_EINVAL_INPUT, "invalid tmpfs option \"%s\" in %s",
 						  o, arg);
 		}
-		snprintf(m->mode, sizeof m->mode, "%.31s", colon + 1);
+		util_scopyn(m->mode, sizeof m->mode, colon + 1, 31);
 	}
 	return 0;
 }
@@ -7792,7 +7841,7 @@ static int mount_prepare(struct mr_store *st, struct mount_spec *m, struct mr_er
 		if (volume_create(st, m->source[0] ? m->source : NULL, NULL, 0, m->anonymous, name,
 				  sizeof name, &m->created, err) < 0)
 			return -1;
-		snprintf(m->source, sizeof m->source, "%s", name);
+		util_scopy(m->source, sizeof m->source, name);
 		return 0;
 	}
 	if (m->type != MOUNT_BIND)
@@ -7805,7 +7854,7 @@ static int mount_prepare(struct mr_store *st, struct mount_spec *m, struct mr_er
 	/* -v creates a missing host folder, as Docker does. */
 	{
 		char path[MINIRUN_MAX_PATH], *p;
-		snprintf(path, sizeof path, "%s", m->source);
+		util_scopy(path, sizeof path, m->source);
 		for (p = path + 1;; p++) {
 			if (*p == '/' || !*p) {
 				char c = *p;
@@ -7877,7 +7926,7 @@ static int mount_open_in(int rootfd, const char *path, int kind, struct mr_err *
 			char dir[MINIRUN_MAX_PATH];
 			const char *slash = strrchr(path, '/');
 			if (slash && slash != path) {
-				snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+				util_scopyn(dir, sizeof dir, path, (size_t)(slash - path));
 				fd = mr_mkdir_in_root(rootfd, dir, 0755, err);
 				if (fd < 0)
 					return -1;
@@ -7966,11 +8015,9 @@ static void mount_write_json(struct mr_jw *w, struct mr_store *st, const struct 
 	char src[MINIRUN_MAX_PATH];
 	static const char *const types[] = { "volume", "bind", "tmpfs" };
 	mr_jw_obj(w);
-	mr_jw_key(w, "Type");
-	mr_jw_str(w, types[m->type]);
+	json_kstr(w, "Type", types[m->type]);
 	if (m->type == MOUNT_VOLUME) {
-		mr_jw_key(w, "Name");
-		mr_jw_str(w, m->source);
+		json_kstr(w, "Name", m->source);
 	}
 	mr_jw_key(w, "Source");
 	if (m->type == MOUNT_TMPFS)
@@ -7979,64 +8026,56 @@ static void mount_write_json(struct mr_jw *w, struct mr_store *st, const struct 
 		mr_jw_str(w, src);
 	else
 		mr_jw_str(w, "");
-	mr_jw_key(w, "Destination");
-	mr_jw_str(w, m->target);
+	json_kstr(w, "Destination", m->target);
 	if (m->type == MOUNT_VOLUME) {
-		mr_jw_key(w, "Driver");
-		mr_jw_str(w, "local");
+		json_kstr(w, "Driver", "local");
 	}
-	mr_jw_key(w, "Mode");
-	mr_jw_str(w, m->type == MOUNT_VOLUME && !m->mode[0] ? "z" : m->mode);
-	mr_jw_key(w, "RW");
-	mr_jw_bool(w, !m->readonly);
-	mr_jw_key(w, "Propagation");
-	mr_jw_str(w, m->type == MOUNT_BIND ? mount_propagation_name(m->propagation) : "");
+	json_kstr(w, "Mode", m->type == MOUNT_VOLUME && !m->mode[0] ? "z" : m->mode);
+	json_kbool(w, "RW", !m->readonly);
+	json_kstr(w, "Propagation",
+		  m->type == MOUNT_BIND ? mount_propagation_name(m->propagation) : "");
 	if (!for_inspect) {
-		mr_jw_key(w, "Anonymous");
-		mr_jw_bool(w, m->anonymous);
-		mr_jw_key(w, "NoCopy");
-		mr_jw_bool(w, m->nocopy);
-		mr_jw_key(w, "FromV");
-		mr_jw_bool(w, m->from_v);
-		mr_jw_key(w, "TmpfsOptions");
-		mr_jw_str(w, m->tmpfs_opts);
+		json_kbool(w, "Anonymous", m->anonymous);
+		json_kbool(w, "NoCopy", m->nocopy);
+		json_kbool(w, "FromV", m->from_v);
+		json_kstr(w, "TmpfsOptions", m->tmpfs_opts);
 	}
 	mr_jw_obj_end(w);
 }
 
 static int mount_read_json(const struct mr_json *v, struct mount_spec *m, struct mr_err *err)
 {
-	const char *type = mr_json_str(mr_json_get(v, "Type"));
-	const char *name = mr_json_str(mr_json_get(v, "Name"));
-	const char *src = mr_json_str(mr_json_get(v, "Source"));
-	const char *dst = mr_json_str(mr_json_get(v, "Destination"));
-	const char *mode = mr_json_str(mr_json_get(v, "Mode"));
-	const char *prop = mr_json_str(mr_json_get(v, "Propagation"));
-	const char *tmpfs = mr_json_str(mr_json_get(v, "TmpfsOptions"));
+	const char *type = json_get_str(v, "Type");
+	const char *name = json_get_str(v, "Name");
+	const char *src = json_get_str(v, "Source");
+	const char *dst = json_get_str(v, "Destination");
+	const char *mode = json_get_str(v, "Mode");
+	const char *prop = json_get_str(v, "Propagation");
+	const char *tmpfs = json_get_str(v, "TmpfsOptions");
 	memset(m, 0, sizeof *m);
 	if (!type || !dst || dst[0] != '/')
 		return mr_err_set(err, MR_EINVAL_INPUT, "damaged mount record");
 	m->type = !strcmp(type, "volume") ? MOUNT_VOLUME : !strcmp(type, "bind") ? MOUNT_BIND :
 		  MOUNT_TMPFS;
-	snprintf(m->target, sizeof m->target, "%s", dst);
+	util_scopy(m->target, sizeof m->target, dst);
 	if (m->type == MOUNT_VOLUME) {
 		if (!name || !volume_name_valid(name))
 			return mr_err_set(err, MR_EINVAL_INPUT, "damaged mount record: volume name");
-		snprintf(m->source, sizeof m->source, "%s", name);
+		util_scopy(m->source, sizeof m->source, name);
 	} else if (m->type == MOUNT_BIND) {
 		if (!src || src[0] != '/')
 			return mr_err_set(err, MR_EINVAL_INPUT, "damaged mount record: bind source");
-		snprintf(m->source, sizeof m->source, "%s", src);
+		util_scopy(m->source, sizeof m->source, src);
 	}
-	snprintf(m->mode, sizeof m->mode, "%s", mode && strcmp(mode, "z") ? mode : "");
-	m->readonly = mr_json_get(v, "RW") && mr_json_get(v, "RW")->type == MR_JSON_FALSE;
-	m->anonymous = mr_json_get(v, "Anonymous") && mr_json_get(v, "Anonymous")->type == MR_JSON_TRUE;
-	m->nocopy = mr_json_get(v, "NoCopy") && mr_json_get(v, "NoCopy")->type == MR_JSON_TRUE;
-	m->from_v = mr_json_get(v, "FromV") && mr_json_get(v, "FromV")->type == MR_JSON_TRUE;
+	util_scopy(m->mode, sizeof m->mode, mode && strcmp(mode, "z") ? mode : "");
+	m->readonly = json_type(v, "RW") == MR_JSON_FALSE;
+	m->anonymous = json_type(v, "Anonymous") == MR_JSON_TRUE;
+	m->nocopy = json_type(v, "NoCopy") == MR_JSON_TRUE;
+	m->from_v = json_type(v, "FromV") == MR_JSON_TRUE;
 	m->propagation = MS_PRIVATE | MS_REC;
 	if (prop && *prop)
 		mount_set_propagation(m, prop);
-	snprintf(m->tmpfs_opts, sizeof m->tmpfs_opts, "%s", tmpfs ? tmpfs : "");
+	util_scopy(m->tmpfs_opts, sizeof m->tmpfs_opts, tmpfs ? tmpfs : "");
 	return 0;
 }
 /* ======================== END src/11_mounts.c ======================== */
@@ -8172,24 +8211,30 @@ static int http_b64_decode(const char *in, void *outp, size_t size, size_t *outl
  * credentials never travel in URLs. */
 static int http_url_parse(const char *s, struct http_url *u, struct mr_err *err)
 {
-	const char *p, *end, *hend, *rest;
+	const char *p, *end, *hend, *rest, *why = "invalid URL";
 	size_t n;
 	for (p = s; *p; p++)  /* it ends up in a request line: no blanks, no controls */
-		if ((unsigned char)*p <= ' ' || *p == 0x7f)
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid character in URL %.200s", s);
+		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+			why = "invalid character in URL";
+			goto bad;
+		}
 	if (util_starts_with(s, "https://"))
 		u->tls = 1, p = s + 8;
 	else if (util_starts_with(s, "http://"))
 		u->tls = 0, p = s + 7;
-	else
-		return mr_err_set(err, MR_EINVAL_INPUT, "unsupported URL %.200s", s);
+	else {
+		why = "unsupported URL";
+		goto bad;
+	}
 	end = p + strcspn(p, "/?#");
-	if (memchr(p, '@', (size_t)(end - p)))
-		return mr_err_set(err, MR_EINVAL_INPUT, "URL with user information refused: %.200s", s);
+	if (memchr(p, '@', (size_t)(end - p))) {
+		why = "URL with user information refused:";
+		goto bad;
+	}
 	if (*p == '[') {
 		hend = memchr(p, ']', (size_t)(end - p));
 		if (!hend)
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid URL %.200s", s);
+			goto bad;
 		p++;
 		rest = hend + 1;
 	} else {
@@ -8199,31 +8244,38 @@ static int http_url_parse(const char *s, struct http_url *u, struct mr_err *err)
 		rest = hend;
 	}
 	n = (size_t)(hend - p);
-	if (!n || n >= sizeof u->host)
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid host in URL %.200s", s);
+	if (!n || n >= sizeof u->host) {
+		why = "invalid host in URL";
+		goto bad;
+	}
 	memcpy(u->host, p, n);
 	u->host[n] = 0;
 	if (*rest == ':') {
 		size_t k = (size_t)(end - rest - 1);
 		uint64_t port;
 		char num[8];
+		why = "invalid port in URL";
 		if (!k || k > 5)
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid port in URL %.200s", s);
+			goto bad;
 		memcpy(num, rest + 1, k);
 		num[k] = 0;
 		if (util_parse_u64(num, &port) < 0 || !port || port > 65535)
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid port in URL %.200s", s);
+			goto bad;
 		snprintf(u->port, sizeof u->port, "%u", (unsigned)port);
 	} else if (rest != end) {
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid URL %.200s", s);
+		goto bad;
 	} else {
-		snprintf(u->port, sizeof u->port, "%s", u->tls ? "443" : "80");
+		util_scopy(u->port, sizeof u->port, u->tls ? "443" : "80");
 	}
 	n = strcspn(end, "#");
-	if (n + 2 > sizeof u->path)
-		return mr_err_set(err, MR_EINVAL_INPUT, "URL too long: %.200s", s);
+	if (n + 2 > sizeof u->path) {
+		why = "URL too long:";
+		goto bad;
+	}
 	snprintf(u->path, sizeof u->path, "%s%.*s", *end == '/' ? "" : "/", (int)n, end);
 	return 0;
+bad:
+	return mr_err_set(err, MR_EINVAL_INPUT, "%s %.200s", why, s);
 }
 
 /* A Location header against the URL it answers: absolute, scheme-relative
@@ -8240,7 +8292,7 @@ static int http_url_resolve(const struct http_url *base, const char *loc, struct
 		*out = *base;
 		if (strlen(loc) >= sizeof out->path)
 			return mr_err_set(err, MR_EINVAL_INPUT, "redirect too long");
-		snprintf(out->path, sizeof out->path, "%.*s", (int)strcspn(loc, "#"), loc);
+		util_scopyn(out->path, sizeof out->path, loc, strcspn(loc, "#"));
 		return 0;
 	}
 	return http_url_parse(loc, out, err);
@@ -8257,8 +8309,7 @@ static void http_hostport(const char *host, const char *port, int tls, char *out
 
 static void http_close(struct http_conn *c)
 {
-	if (c->fd >= 0)
-		close(c->fd);
+	util_close(c->fd);
 	c->fd = -1;
 	c->rpos = c->rlen = 0;
 }
@@ -8405,7 +8456,7 @@ static void dns_each_line(const char *path, void (*fn)(char words[][256], int n,
 		char line[512], words[8][256];
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
 		int n = 0;
-		snprintf(line, sizeof line, "%.*s", (int)len, p);
+		util_scopyn(line, sizeof line, p, len);
 		line[strcspn(line, "#;")] = 0;
 		for (w = line; n < 8 && util_word(&w, words[n], sizeof words[n]) == 0; n++)
 			;
@@ -8564,8 +8615,7 @@ static int dns_ask(const struct dns_conf *conf, const char *name, struct dns_res
 			fd = socket(conf->server[s].family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 			if (fd < 0 || connect(fd, (struct sockaddr *)&sa, salen) < 0 ||
 			    send(fd, q[0], qlen[0], 0) < 0 || send(fd, q[1], qlen[1], 0) < 0) {
-				if (fd >= 0)
-					close(fd);
+				util_close(fd);
 				continue;
 			}
 			while (got < 2) {
@@ -8635,8 +8685,8 @@ static int http_connect(struct http_conn *c, const struct http_url *u, struct mr
 	struct timeval tv;
 	int i, rc, fd = -1, saved = ECONNREFUSED;
 	http_close(c);
-	snprintf(c->host, sizeof c->host, "%s", u->host);
-	snprintf(c->port, sizeof c->port, "%s", u->port);
+	util_scopy(c->host, sizeof c->host, u->host);
+	util_scopy(c->port, sizeof c->port, u->port);
 	c->tls = u->tls;
 	c->eof = c->sys_errno = 0;
 	if (!MINIRUN_WITH_TLS && u->tls)
@@ -8861,9 +8911,9 @@ again:
 			    http_copy_header(r->auth, sizeof r->auth, v, "WWW-Authenticate", err) < 0)
 				return -1;
 		} else if ((v = http_header_value(line, "content-type"))) {
-			snprintf(r->type, sizeof r->type, "%s", v);
+			util_scopy(r->type, sizeof r->type, v);
 		} else if ((v = http_header_value(line, "content-range"))) {
-			snprintf(r->range, sizeof r->range, "%s", v);
+			util_scopy(r->range, sizeof r->range, v);
 		}
 	}
 	if (r->status < 200 && r->status != 101 && ++interim < 8)
@@ -9311,7 +9361,7 @@ static int tls_anchors_for(struct http_tls *t, const char *host, const char *por
 		if (!path || !*path)
 			path = MINIRUN_DEFAULT_CA_FILE;
 		if (tls_load_pem(&t->anchors, AT_FDCWD, path, &e2) < 0)
-			snprintf(t->bundle_err, sizeof t->bundle_err, "%s", e2.msg);
+			util_scopy(t->bundle_err, sizeof t->bundle_err, e2.msg);
 		else if (!t->anchors.n)
 			snprintf(t->bundle_err, sizeof t->bundle_err, "%s: no certificates", path);
 		t->nbundle = t->anchors.n;
@@ -9323,7 +9373,7 @@ static int tls_anchors_for(struct http_tls *t, const char *host, const char *por
 		t->extra_for[0] = 0;
 		if (tls_load_certs_d(t, host, port, err) < 0)
 			return -1;
-		snprintf(t->extra_for, sizeof t->extra_for, "%s", key);
+		util_scopy(t->extra_for, sizeof t->extra_for, key);
 	}
 	if (!t->anchors.n)
 		return mr_err_set(err, MR_EVERIFY, "%s: no trusted CA certificates (%s; set "
@@ -9741,7 +9791,7 @@ static int pull_repo_valid(const char *s)
 static int pull_ref_parse(const char *in, struct pull_ref *r, struct mr_err *err)
 {
 	char name[512];
-	const char *at, *slash, *colon, *rest;
+	const char *at, *slash, *colon, *rest, *why = "";
 	size_t n, i;
 	memset(r, 0, sizeof *r);
 	if (image_ref_check(in, err) < 0)
@@ -9749,14 +9799,15 @@ static int pull_ref_parse(const char *in, struct pull_ref *r, struct mr_err *err
 	at = strchr(in, '@');
 	n = at ? (size_t)(at - in) : strlen(in);
 	if (!n || n >= sizeof name)
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s", in);
+		goto bad;
 	memcpy(name, in, n);
 	name[n] = 0;
 	if (at) {
-		if (mr_digest_valid(at + 1) < 0)
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s "
-					  "(only sha256 digests)", in);
-		snprintf(r->digest, sizeof r->digest, "%s", at + 1);
+		if (mr_digest_valid(at + 1) < 0) {
+			why = " (only sha256 digests)";
+			goto bad;
+		}
+		util_scopy(r->digest, sizeof r->digest, at + 1);
 	}
 	slash = strrchr(name, '/');
 	colon = strrchr(name, ':');
@@ -9764,15 +9815,15 @@ static int pull_ref_parse(const char *in, struct pull_ref *r, struct mr_err *err
 		const char *t = colon + 1;
 		size_t tl = strlen(t);
 		if (!tl || tl > 128 || !(isalnum((unsigned char)*t) || *t == '_'))
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s", in);
+			goto bad;
 		for (i = 0; i < tl; i++)
 			if (!isalnum((unsigned char)t[i]) && !strchr("_.-", t[i]))
-				return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s", in);
+				goto bad;
 		if (!at)
-			snprintf(r->tag, sizeof r->tag, "%s", t);
+			util_scopy(r->tag, sizeof r->tag, t);
 		name[colon - name] = 0;
 	} else if (!at) {
-		snprintf(r->tag, sizeof r->tag, "latest");
+		util_scopy(r->tag, sizeof r->tag, "latest");
 		r->default_tag = 1;
 	}
 	slash = strchr(name, '/');
@@ -9780,25 +9831,26 @@ static int pull_ref_parse(const char *in, struct pull_ref *r, struct mr_err *err
 	if (slash && (memchr(name, '.', (size_t)(slash - name)) ||
 		      memchr(name, ':', (size_t)(slash - name)) ||
 		      !strncmp(name, "localhost/", 10))) {
-		snprintf(r->domain, sizeof r->domain, "%.*s", (int)(slash - name), name);
+		util_scopyn(r->domain, sizeof r->domain, name, (size_t)(slash - name));
 		rest = slash + 1;
 		for (i = 0; r->domain[i]; i++)
 			if (!isalnum((unsigned char)r->domain[i]) && !strchr(".-:[]", r->domain[i]))
-				return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s", in);
+				goto bad;
 	} else {
-		snprintf(r->domain, sizeof r->domain, "docker.io");
+		util_scopy(r->domain, sizeof r->domain, "docker.io");
 	}
 	if (!strcmp(r->domain, "index.docker.io"))
-		snprintf(r->domain, sizeof r->domain, "docker.io");
+		util_scopy(r->domain, sizeof r->domain, "docker.io");
 	if (!strcmp(r->domain, "docker.io") && !strchr(rest, '/'))
 		snprintf(r->repo, sizeof r->repo, "library/%s", rest);
 	else if (util_strlcpy(r->repo, rest, sizeof r->repo) < 0)
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s", in);
-	if (!pull_repo_valid(r->repo))
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s%s", in,
-				  strpbrk(rest, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") ?
-				  " (repository name must be lowercase)" : "");
-	return 0;
+		goto bad;
+	if (pull_repo_valid(r->repo))
+		return 0;
+	if (strpbrk(rest, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+		why = " (repository name must be lowercase)";
+bad:
+	return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s%s", in, why);
 }
 
 /* Docker's short form of the repository: busybox, user/app, host:5000/app. */
@@ -9807,9 +9859,9 @@ static void pull_ref_familiar(const struct pull_ref *r, char *out, size_t size)
 	if (strcmp(r->domain, "docker.io"))
 		snprintf(out, size, "%s/%s", r->domain, r->repo);
 	else if (util_starts_with(r->repo, "library/") && !strchr(r->repo + 8, '/'))
-		snprintf(out, size, "%s", r->repo + 8);
+		util_scopy(out, size, r->repo + 8);
 	else
-		snprintf(out, size, "%s", r->repo);
+		util_scopy(out, size, r->repo);
 }
 
 /* "busybox:latest" or "busybox@sha256:..." (full = 1: with docker.io/). */
@@ -9975,7 +10027,7 @@ static int pull_creds_get(const char *domain, char **out, struct mr_err *err)
 		return mr_err_ctx(err, "%s", path);
 	}
 	for (a = pull_auths(&doc); a; a = a->next) {
-		const char *auth = mr_json_str(mr_json_get(a, "auth"));
+		const char *auth = json_get_str(a, "auth");
 		if (auth && *auth && pull_auth_key_matches(a->key, domain)) {
 			*out = util_xstrdup(auth);
 			break;
@@ -10008,8 +10060,7 @@ static int pull_creds_set(const char *domain, const char *auth, int *found, stru
 	}
 	mr_jw_init(&w, &out, 1);
 	mr_jw_obj(&w);
-	mr_jw_key(&w, "auths");
-	mr_jw_obj(&w);
+	json_kobj(&w, "auths");
 	for (a = pull_auths(&doc); a; a = a->next) {
 		if (pull_auth_key_matches(a->key, domain)) {
 			*found = 1;
@@ -10019,10 +10070,8 @@ static int pull_creds_set(const char *domain, const char *auth, int *found, stru
 		mr_jw_value(&w, a);
 	}
 	if (auth) {
-		mr_jw_key(&w, pull_auth_key(domain));
-		mr_jw_obj(&w);
-		mr_jw_key(&w, "auth");
-		mr_jw_str(&w, auth);
+		json_kobj(&w, pull_auth_key(domain));
+		json_kstr(&w, "auth", auth);
 		mr_jw_obj_end(&w);
 	}
 	mr_jw_obj_end(&w);
@@ -10037,18 +10086,18 @@ static int pull_creds_set(const char *domain, const char *auth, int *found, stru
 		rc = 0;
 		goto out;
 	}
-	snprintf(dir, sizeof dir, "%s", path);
+	util_scopy(dir, sizeof dir, path);
 	base = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : path;
 	if (strrchr(dir, '/')) {
 		*strrchr(dir, '/') = 0;
 		if (!dir[0])
-			snprintf(dir, sizeof dir, "/");
+			util_scopy(dir, sizeof dir, "/");
 		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 			mr_err_sys(err, "%s", dir);
 			goto out;
 		}
 	} else {
-		snprintf(dir, sizeof dir, ".");
+		util_scopy(dir, sizeof dir, ".");
 	}
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
@@ -10059,8 +10108,7 @@ static int pull_creds_set(const char *domain, const char *auth, int *found, stru
 	if (rc < 0)
 		mr_err_ctx(err, "%s", path);
 out:
-	if (dfd >= 0)
-		close(dfd);
+	util_close(dfd);
 	mr_json_free(&doc);
 	mr_buf_free(&buf);
 	mr_buf_free(&out);
@@ -10136,16 +10184,16 @@ static void pull_registry_message(const struct mr_buf *body, char *out, size_t s
 	if (!body->len || mr_json_parse(&doc, body->data, body->len, &ignored) < 0)
 		return;
 	e = mr_json_at(mr_json_get(doc.root, "errors"), 0);
-	if (mr_json_str(mr_json_get(e, "code"))) {
+	if (json_get_str(e, "code")) {
 		char code[64];
 		size_t i;
-		snprintf(code, sizeof code, "%s", mr_json_str(mr_json_get(e, "code")));
+		util_scopy(code, sizeof code, json_get_str(e, "code"));
 		for (i = 0; code[i]; i++)
 			code[i] = code[i] == '_' ? ' ' : (char)tolower((unsigned char)code[i]);
 		snprintf(out, size, "%s: %.200s", code,
-			 mr_json_str(mr_json_get(e, "message")) ? mr_json_str(mr_json_get(e, "message")) : "");
-	} else if (mr_json_str(mr_json_get(doc.root, "details"))) {  /* token servers */
-		snprintf(out, size, "%.200s", mr_json_str(mr_json_get(doc.root, "details")));
+			 json_get_str(e, "message") ?: "");
+	} else if (json_get_str(doc.root, "details")) {  /* token servers */
+		snprintf(out, size, "%.200s", json_get_str(doc.root, "details"));
 	}
 	mr_json_free(&doc);
 }
@@ -10195,7 +10243,7 @@ static int pull_get_token(struct pull *p, const struct pull_challenge *ch, struc
 	const char *tok, *sc;
 	int rc = -1;
 	if (ch->scope[0])
-		snprintf(scope, sizeof scope, "%s", ch->scope);
+		util_scopy(scope, sizeof scope, ch->scope);
 	else if (!p->login)
 		snprintf(scope, sizeof scope, "repository:%s:pull", p->ref.repo);
 	else
@@ -10209,7 +10257,7 @@ static int pull_get_token(struct pull *p, const struct pull_challenge *ch, struc
 	for (sc = scope; *sc; sc += strspn(sc, " ")) {
 		char one[512];
 		size_t n = strcspn(sc, " ");
-		snprintf(one, sizeof one, "%.*s", (int)n, sc);
+		util_scopyn(one, sizeof one, sc, n);
 		mr_buf_printf(&url, "&scope=");
 		pull_urlenc(&url, one);
 		sc += n;
@@ -10246,9 +10294,9 @@ static int pull_get_token(struct pull *p, const struct pull_challenge *ch, struc
 	if (http_body_slurp(&p->body, &body, 64u << 10, err) < 0 ||
 	    mr_json_parse(&doc, body.data, body.len, err) < 0)
 		goto out;
-	tok = mr_json_str(mr_json_get(doc.root, "token"));
+	tok = json_get_str(doc.root, "token");
 	if (!tok || !*tok)
-		tok = mr_json_str(mr_json_get(doc.root, "access_token"));
+		tok = json_get_str(doc.root, "access_token");
 	if (!tok || !*tok || strpbrk(tok, "\r\n")) {
 		mr_err_set(err, MR_EINVAL_INPUT, "token server %s: no token in the answer", u.host);
 		goto out;
@@ -10301,7 +10349,7 @@ static int pull_open_once(struct pull *p, const char *path, const char *accept, 
 	if (path)
 		snprintf(u.path, sizeof u.path, "/v2/%s/%s", p->ref.repo, path);
 	else
-		snprintf(u.path, sizeof u.path, "/v2/");
+		util_scopy(u.path, sizeof u.path, "/v2/");
 	for (;;) {
 		int to_reg = pull_same_origin(&u, &p->reg), sent = 0, st;
 		hdr.len = 0;
@@ -10346,7 +10394,7 @@ static int pull_open_once(struct pull *p, const char *path, const char *accept, 
 			char challenge[sizeof p->resp.auth];
 			struct mr_buf drop = { 0 };
 			struct mr_err ignored;
-			snprintf(challenge, sizeof challenge, "%s", p->resp.auth);
+			util_scopy(challenge, sizeof challenge, p->resp.auth);
 			http_body_slurp(&p->body, &drop, 64u << 10, &ignored);
 			mr_buf_free(&drop);
 			if (pull_authorize(p, challenge, sent, err) < 0)
@@ -10376,7 +10424,7 @@ static int pull_open(struct pull *p, const char *path, const char *accept, struc
 /* A manifest or index (by tag or digest) into out, retried as a whole. */
 static int pull_get_manifest(struct pull *p, const char *ref, struct mr_buf *out, struct mr_err *err)
 {
-	char path[200];
+	char path[200], fam[600];
 	int attempt;
 	snprintf(path, sizeof path, "manifests/%s", ref);
 	for (attempt = 1;; attempt++) {
@@ -10388,15 +10436,13 @@ static int pull_get_manifest(struct pull *p, const char *ref, struct mr_buf *out
 			break;
 		pull_backoff(p, attempt);
 	}
+	pull_ref_familiar(&p->ref, fam, sizeof fam);
 	if (err->code == MR_ENOTFOUND) {
-		char fam[600], msg[sizeof err->msg];
-		snprintf(msg, sizeof msg, "%s", err->msg);
-		pull_ref_familiar(&p->ref, fam, sizeof fam);
+		char msg[sizeof err->msg];
+		util_scopy(msg, sizeof msg, err->msg);
 		mr_err_set(err, MR_ENOTFOUND, "manifest for %s%s%s not found: %s", fam,
 			   strchr(ref, ':') ? "@" : ":", ref, msg);
 	} else if (err->code == EACCES && !p->login && !strstr(err->msg, "no basic auth")) {
-		char fam[600];
-		pull_ref_familiar(&p->ref, fam, sizeof fam);
 		mr_err_ctx(err, "pull access denied for %s, repository does not exist or may require "
 			   "'minirun login'", fam);
 	}
@@ -10604,7 +10650,7 @@ static struct image_blob *pull_add_manifest(struct pull *p, struct mr_buf *body,
 		return NULL;
 	b->data = *body;
 	memset(body, 0, sizeof *body);
-	snprintf(b->digest, sizeof b->digest, "%s", digest);
+	util_scopy(b->digest, sizeof b->digest, digest);
 	b->bytes = b->data.len;
 	p->ld.meta_bytes += b->data.len;
 	return b;
@@ -10612,7 +10658,7 @@ static struct image_blob *pull_add_manifest(struct pull *p, struct mr_buf *body,
 
 static const char *pull_media_type(const struct mr_json *root)
 {
-	const char *mt = mr_json_str(mr_json_get(root, "mediaType"));
+	const char *mt = json_get_str(root, "mediaType");
 	const struct mr_json *v = mr_json_get(root, "schemaVersion");
 	if (v && v->type == MR_JSON_NUMBER && v->num == 1)
 		return "application/vnd.docker.distribution.manifest.v1+json (schema 1)";
@@ -10634,7 +10680,7 @@ static int pull_add_desc(struct pull *p, const struct mr_json *desc, int layer, 
 	if (!size || size->type != MR_JSON_NUMBER || size->num < 0 || size->num > 1e15)
 		return mr_err_set(err, MR_EINVAL_INPUT, "manifest: descriptor %.19s without a valid "
 				  "size", d);
-	snprintf(dd->digest, sizeof dd->digest, "%s", d);
+	util_scopy(dd->digest, sizeof dd->digest, d);
 	dd->size = (uint64_t)size->num;
 	dd->layer = layer;
 	p->ndescs++;
@@ -10678,7 +10724,7 @@ static void pull_config_from_store(struct pull *p, const char *digest, struct im
 		return;
 	}
 	b->data = data;
-	snprintf(b->digest, sizeof b->digest, "%s", d);
+	util_scopy(b->digest, sizeof b->digest, d);
 	b->bytes = data.len;
 }
 
@@ -10795,7 +10841,7 @@ static struct image_blob *pull_resolve(struct pull *p, char *top_digest, struct 
 	mr_buf_free(&body);
 	if (!b || image_blob_json(b, &doc, err) < 0)
 		return NULL;
-	snprintf(top_digest, MR_DIGEST_LEN + 1, "%s", b->digest);
+	util_scopy(top_digest, MR_DIGEST_LEN + 1, b->digest);
 	mt = pull_media_type(doc.root);
 	if (image_is_index_type(mt)) {
 		int rc = image_pick_from_index(&p->ld, mr_json_get(doc.root, "manifests"), digest, 0, err);
@@ -10921,10 +10967,10 @@ static int pull_login(const char *server, const char *user, const char *pass,
 	else if (util_starts_with(s, "http://"))
 		s += 7;
 	n = strcspn(s, "/");
-	snprintf(domain, sizeof domain, "%.*s", (int)n, s);
+	util_scopyn(domain, sizeof domain, s, n);
 	if (!n || !strcmp(domain, "index.docker.io") || !strcmp(domain, "registry-1.docker.io"))
-		snprintf(domain, sizeof domain, "docker.io");
-	snprintf(p->ref.domain, sizeof p->ref.domain, "%s", domain);
+		util_scopy(domain, sizeof domain, "docker.io");
+	util_scopy(p->ref.domain, sizeof p->ref.domain, domain);
 	p->login = 1;
 	if (pull_setup(p, o->insecure, o->ca_file, err) < 0)
 		goto out;
@@ -13581,14 +13627,13 @@ static int check_rec_uses_layer(const struct check *ck, const char *hex)
 static void check_each(struct check *ck, const char *dir,
 		       void (*fn)(struct check *, int, const char *))
 {
-	int dfd = openat(ck->st->rootfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int dfd = fs_open_dir(ck->st->rootfd, dir);
 	DIR *d = dfd >= 0 ? fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3)) : NULL;
 	struct dirent *de;
 	if (!d) {
 		if (dfd >= 0 || errno != ENOENT)
 			check_line(ck, 0, "%s: cannot read the folder", dir);
-		if (dfd >= 0)
-			close(dfd);
+		util_close(dfd);
 		return;
 	}
 	while ((de = readdir(d)) != NULL)
@@ -13641,13 +13686,13 @@ static void check_container(struct check *ck, int dfd, const char *name)
 		return;
 	}
 	ck->imgs = util_xrealloc(ck->imgs, (ck->nimgs + 1) * sizeof *ck->imgs);
-	snprintf(ck->imgs[ck->nimgs++], sizeof *ck->imgs, "%s", c.image);
+	util_scopy(ck->imgs[ck->nimgs++], sizeof *ck->imgs, c.image);
 	if (ck->db_ok && !image_db_by_id(&ck->db, c.image))
 		check_line(ck, 0, "container %.12s (%s): image %.19s is not in the store", name,
 			   c.name, c.image);
 	for (i = 0; i < c.layers.n; i++) {
 		ck->used = util_xrealloc(ck->used, (ck->nused + 1) * sizeof *ck->used);
-		snprintf(ck->used[ck->nused++], sizeof *ck->used, "%s", c.layers.v[i]);
+		util_scopy(ck->used[ck->nused++], sizeof *ck->used, c.layers.v[i]);
 		if (!image_layer_ok(ck->st, c.layers.v[i]))
 			check_line(ck, 0, "container %.12s (%s): layer sha256:%.12s is missing or "
 				   "incomplete", name, c.name, c.layers.v[i]);
@@ -13743,7 +13788,7 @@ static void check_images(struct check *ck)
 				snprintf(tags + strlen(tags), sizeof tags - strlen(tags), "%s%s",
 					 tags[0] ? ", " : " (", ck->db.tags[j].name);
 		if (tags[0])
-			snprintf(tags + strlen(tags), sizeof tags - strlen(tags), ")");
+			util_scopy(tags + strlen(tags), sizeof tags - strlen(tags), ")");
 		snprintf(what, sizeof what, "image %.19s%s: %s", r->id, tags, why);
 		if (check_ctr_uses_image(ck, r->id)) {
 			check_line(ck, 0, "%s (a container uses it: not repaired)", what);
@@ -13816,13 +13861,12 @@ static void check_mark_old_store(struct check *ck, struct mr_err *err)
 {
 	DIR *d = NULL;
 	struct dirent *de;
-	int fd = openat(ck->st->rootfd, "layers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = fs_open_dir(ck->st->rootfd, "layers");
 	int mfd = -1, rc = -1;
 	unsigned n = 0;
 	mr_remove_tree(ck->st->rootfd, "marks.new", err);
 	if (fd < 0 || mkdirat(ck->st->rootfd, "marks.new", 0700) < 0 ||
-	    (mfd = openat(ck->st->rootfd, "marks.new", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-			  O_CLOEXEC)) < 0 || !(d = fdopendir(fd)))
+	    (mfd = fs_open_dir(ck->st->rootfd, "marks.new")) < 0 || !(d = fdopendir(fd)))
 		goto out;
 	fd = -1;
 	while ((de = readdir(d)) != NULL) {
@@ -13840,10 +13884,8 @@ static void check_mark_old_store(struct check *ck, struct mr_err *err)
 out:
 	if (d)
 		closedir(d);
-	if (fd >= 0)
-		close(fd);
-	if (mfd >= 0)
-		close(mfd);
+	util_close(fd);
+	util_close(mfd);
 	if (rc == 0)
 		printf("%smarked %u layers stored before completion marks existed\n", ck->prefix, n);
 	else
@@ -13890,8 +13932,7 @@ static void check_volume(struct check *ck, int dfd, const char *name)
 		return;
 	}
 	snprintf(path, sizeof path, "%s/meta.json", name);
-	bad = mr_read_file(dfd, path, &b, 65536, &err) < 0 ||
-	      mr_json_parse(&doc, b.data, b.len, &err) < 0 || !doc.root ||
+	bad = json_read_file(dfd, path, 65536, &b, &doc, &err) < 0 || !doc.root ||
 	      doc.root->type != MR_JSON_OBJECT;
 	/* An anonymous volume's metadata is not fsynced (10_volume.c): after a
 	 * power cut it may be missing or empty, and it reads as anonymous. */
@@ -13908,9 +13949,9 @@ static void check_volume(struct check *ck, int dfd, const char *name)
 			util_time_rfc3339(&now, created, sizeof created);
 			n = snprintf(meta, sizeof meta, "{\"CreatedAt\":\"%s\",\"Anonymous\":%s,"
 				     "\"Labels\":{}}\n", created, check_is_hex64(name) ? "true" : "false");
-			snprintf(path, sizeof path, "%s", name);
+			util_scopy(path, sizeof path, name);
 			{
-				int vfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				int vfd = fs_open_dir(dfd, name);
 				if (vfd >= 0 && mr_write_atomic(vfd, "meta.json", meta, (size_t)n, 0600,
 								&err) == 0) {
 					ck->fixed++;
@@ -13919,8 +13960,7 @@ static void check_volume(struct check *ck, int dfd, const char *name)
 				} else {
 					check_line(ck, 0, "%s", what);
 				}
-				if (vfd >= 0)
-					close(vfd);
+				util_close(vfd);
 			}
 		}
 	}
@@ -13936,9 +13976,8 @@ static void check_network(struct check *ck, int dfd, const char *name)
 	if (check_temp(ck, dfd, "networks", name))
 		return;
 	ck->nnets++;
-	if (mr_read_file(dfd, name, &b, 65536, &err) < 0 ||
-	    mr_json_parse(&doc, b.data, b.len, &err) < 0 ||
-	    !mr_json_str(mr_json_get(doc.root, "Name")))
+	if (json_read_file(dfd, name, 65536, &b, &doc, &err) < 0 ||
+	    !json_get_str(doc.root, "Name"))
 		check_line(ck, 0, "network networks/%s: damaged (%s)", name,
 			   err.msg[0] ? err.msg : "no Name");
 	mr_json_free(&doc);
@@ -13964,8 +14003,7 @@ static void check_tmp_entry(struct check *ck, int dfd, const char *name)
 	char what[300];
 	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	int dead = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;
-	if (fd >= 0)
-		close(fd);
+	util_close(fd);
 	if (!dead)
 		return;
 	snprintf(what, sizeof what, "tmp/%s: temporary left behind", name);
@@ -19434,6 +19472,13 @@ static void net_ip_str(uint32_t ip, char *out)
 	sprintf(out, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
 }
 
+/* "a.b.c.d/n" (out: 19 bytes) */
+static void net_cidr_str(uint32_t ip, int prefix, char *out)
+{
+	sprintf(out, "%u.%u.%u.%u/%d", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255,
+		prefix);
+}
+
 static int net_ip_parse(const char *s, size_t n, uint32_t *ip)
 {
 	uint32_t v = 0, part = 0;
@@ -19583,32 +19628,40 @@ static int net_mode(struct mr_store *st, struct ctr *c, const char *v, struct mr
 	return 0;
 }
 
+/* A socket bound to the host side of p (TCP: SO_REUSEADDR), or -1 with
+ * Docker's message. */
+static int net_bind(const struct net_port *p, struct mr_err *err)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(p->hport),
+				 .sin_addr.s_addr = htonl(p->hip) };
+	int one = 1, fd = socket(AF_INET, (p->proto == 'u' ? SOCK_DGRAM : SOCK_STREAM) |
+				 SOCK_CLOEXEC, 0);
+	char ip[16];
+	if (fd < 0)
+		return mr_err_sys(err, "socket");
+	if (p->proto == 't')
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0)
+		return fd;
+	net_ip_str(p->hip, ip);
+	if (errno == EADDRINUSE)
+		mr_err_set(err, MR_EINUSE, "Bind for %s:%u failed: port is already allocated", ip,
+			   p->hport);
+	else
+		mr_err_sys(err, "Bind for %s:%u failed", ip, p->hport);
+	close(fd);
+	return -1;
+}
+
 /* A host port that cannot be bound now will not be at start either: check
  * at create, so that run leaves nothing behind. */
 static int net_port_free(const struct net_port *p, struct mr_err *err)
 {
-	struct sockaddr_in a;
-	int one = 1, rc = 0, fd = socket(AF_INET, (p->proto == 'u' ? SOCK_DGRAM : SOCK_STREAM) |
-					 SOCK_CLOEXEC, 0);
-	char ip[16];
+	int fd = net_bind(p, err);
 	if (fd < 0)
-		return mr_err_sys(err, "socket");
-	memset(&a, 0, sizeof a);
-	a.sin_family = AF_INET;
-	a.sin_port = htons(p->hport);
-	a.sin_addr.s_addr = htonl(p->hip);
-	if (p->proto == 't')
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-		net_ip_str(p->hip, ip);
-		if (errno == EADDRINUSE)
-			rc = mr_err_set(err, MR_EINUSE, "Bind for %s:%u failed: port is already "
-					"allocated", ip, p->hport);
-		else
-			rc = mr_err_sys(err, "Bind for %s:%u failed", ip, p->hport);
-	}
+		return -1;
 	close(fd);
-	return rc;
+	return 0;
 }
 
 /* run/create: -p, -P (the image's ExposedPorts), --add-host, --dns into the
@@ -19820,6 +19873,12 @@ static void nl_attr_u32(struct nlmsghdr *h, int type, uint32_t v)
 	nl_attr(h, type, &v, 4);
 }
 
+/* A string attribute, with its NUL. */
+static void nl_attr_str(struct nlmsghdr *h, int type, const char *s)
+{
+	nl_attr(h, type, s, strlen(s) + 1);
+}
+
 /* Close a nest opened by nl_attr(h, type, NULL, 0). */
 static void nl_nest_end(struct nlmsghdr *h, struct rtattr *a)
 {
@@ -19867,7 +19926,7 @@ static int nl_link_del(int fd, const char *name)
 	struct nl_msg m;
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
 	nl_init(&m, RTM_DELLINK, 0, &ifi, sizeof ifi);
-	nl_attr(&m.h, IFLA_IFNAME, name, strlen(name) + 1);
+	nl_attr_str(&m.h, IFLA_IFNAME, name);
 	return nl_talk(fd, &m.h);
 }
 
@@ -19929,7 +19988,7 @@ static int net_bridge(int fd, const char *name, uint32_t gw, int prefix, struct 
 	struct rtattr *li;
 	int rc, index;
 	nl_init(&m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof ifi);
-	nl_attr(&m.h, IFLA_IFNAME, name, strlen(name) + 1);
+	nl_attr_str(&m.h, IFLA_IFNAME, name);
 	li = nl_attr(&m.h, IFLA_LINKINFO, NULL, 0);
 	nl_attr(&m.h, IFLA_INFO_KIND, "bridge", 6);
 	nl_nest_end(&m.h, li);
@@ -19959,7 +20018,7 @@ static int net_veth(int fd, const char *host, int br, pid_t pid, const unsigned 
 	struct rtattr *li, *data, *pa;
 	int rc;
 	nl_init(&m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof ifi);
-	nl_attr(&m.h, IFLA_IFNAME, host, strlen(host) + 1);
+	nl_attr_str(&m.h, IFLA_IFNAME, host);
 	nl_attr_u32(&m.h, IFLA_MASTER, (uint32_t)br);
 	li = nl_attr(&m.h, IFLA_LINKINFO, NULL, 0);
 	nl_attr(&m.h, IFLA_INFO_KIND, "veth", 4);
@@ -20004,12 +20063,9 @@ static int net_inside(pid_t pid, uint32_t ip, int prefix, uint32_t gw, struct mr
 	    (rc = nl_route_default(fd, index, gw)) < 0)
 		rc = net_fail(err, rc, "configure eth0 in the container", NULL);
 out:
-	if (fd >= 0)
-		close(fd);
-	if (ns >= 0)
-		close(ns);
-	if (self >= 0)
-		close(self);
+	util_close(fd);
+	util_close(ns);
+	util_close(self);
 	return rc;
 }
 
@@ -20021,7 +20077,7 @@ out:
 
 static void net_subnet(const struct mr_json *root, uint32_t *net, int *prefix)
 {
-	const char *s = getenv("MINIRUN_SUBNET"), *f = mr_json_str(mr_json_get(root, "Subnet"));
+	const char *s = getenv("MINIRUN_SUBNET"), *f = json_get_str(root, "Subnet");
 	const struct mr_json *ctrs = mr_json_get(root, "Containers");
 	/* while containers use the bridge its subnet stays */
 	if (f && ctrs && ctrs->count && net_cidr_parse(f, net, prefix) == 0)
@@ -20039,30 +20095,30 @@ static void net_def_builtin(struct net_def *d, const char *name, const char *dri
 	char dg[MR_DIGEST_LEN + 1];
 	memset(d, 0, sizeof *d);
 	mr_digest_buf(name, strlen(name), dg);
-	snprintf(d->id, sizeof d->id, "%s", digest_hex(dg));
-	snprintf(d->name, sizeof d->name, "%s", name);
+	util_scopy(d->id, sizeof d->id, digest_hex(dg));
+	util_scopy(d->name, sizeof d->name, name);
 	d->driver = driver;
 }
 
 /* A bridge network from its file (root: its JSON, NULL when absent). */
 static void net_def_fill(struct net_def *d, const char *file, const struct mr_json *root)
 {
-	const char *gw = mr_json_str(mr_json_get(root, "Gateway"));
+	const char *gw = json_get_str(root, "Gateway");
 	const struct mr_json *c = mr_json_get(root, "Containers");
 	if (!strcmp(file, "network.json")) {
 		net_def_builtin(d, "bridge", "bridge");
-		snprintf(d->bridge, sizeof d->bridge, NET_BRIDGE);
+		util_scopy(d->bridge, sizeof d->bridge, NET_BRIDGE);
 		net_subnet(root, &d->net, &d->prefix);
 	} else {
 		memset(d, 0, sizeof *d);
 		d->driver = "bridge";
-		snprintf(d->name, sizeof d->name, "%s", mr_json_str(mr_json_get(root, "Name")) ?: "");
-		snprintf(d->id, sizeof d->id, "%s", mr_json_str(mr_json_get(root, "Id")) ?: "");
+		util_scopy(d->name, sizeof d->name, json_get_str(root, "Name") ?: "");
+		util_scopy(d->id, sizeof d->id, json_get_str(root, "Id") ?: "");
 		snprintf(d->bridge, sizeof d->bridge, "mr-%.12s", d->id);
-		if (net_cidr_parse(mr_json_str(mr_json_get(root, "Subnet")) ?: "", &d->net, &d->prefix) < 0)
+		if (net_cidr_parse(json_get_str(root, "Subnet") ?: "", &d->net, &d->prefix) < 0)
 			d->prefix = 0;        /* unusable: never allocated from */
 	}
-	snprintf(d->file, sizeof d->file, "%s", file);
+	util_scopy(d->file, sizeof d->file, file);
 	if (!gw || net_ip_parse(gw, strlen(gw), &d->gw) < 0)
 		d->gw = d->net + 1;
 	d->ctrs = c ? (int)c->count : 0;
@@ -20075,8 +20131,7 @@ static void net_read(struct mr_store *st, const char *file, struct mr_buf *b,
 		     struct mr_json_doc *doc)
 {
 	struct mr_err ignored;
-	if (mr_read_file(st->rootfd, file, b, MINIRUN_MAX_JSON, &ignored) < 0 ||
-	    mr_json_parse(doc, b->data, b->len, &ignored) < 0)
+	if (json_read_file(st->rootfd, file, MINIRUN_MAX_JSON, b, doc, &ignored) < 0)
 		memset(doc, 0, sizeof *doc);
 }
 
@@ -20258,7 +20313,7 @@ static struct rtattr *nft_expr(struct nlmsghdr *h, const char *name, const uint3
 			       struct rtattr **data)
 {
 	struct rtattr *e = nft_nest(h, NFTA_LIST_ELEM);
-	nl_attr(h, NFTA_EXPR_NAME, name, strlen(name) + 1);
+	nl_attr_str(h, NFTA_EXPR_NAME, name);
 	*data = nft_nest(h, NFTA_EXPR_DATA);
 	for (; n > 0; n--, kv += 2)
 		nft_u32(h, (int)kv[0], kv[1]);
@@ -20271,20 +20326,39 @@ static void nft_expr_end(struct nlmsghdr *h, struct rtattr *e, struct rtattr *da
 	nl_nest_end(h, e);
 }
 
+/* An expression whose u32 attributes are followed by one data attribute. */
+static void nft_expr_data(struct nlmsghdr *h, const char *name, const uint32_t *kv, int n,
+			  int type, const void *data, size_t len)
+{
+	struct rtattr *d, *e = nft_expr(h, name, kv, n, &d);
+	nft_data(h, type, data, len);
+	nft_expr_end(h, e, d);
+}
+
 /* cmp reg 1 OP data */
 static void nft_cmp(struct nlmsghdr *h, uint32_t op, const void *data, size_t len)
 {
 	const uint32_t kv[] = { NFTA_CMP_SREG, NFT_REG_1, NFTA_CMP_OP, op };
-	struct rtattr *d, *e = nft_expr(h, "cmp", kv, 2, &d);
-	nft_data(h, NFTA_CMP_DATA, data, len);
-	nft_expr_end(h, e, d);
+	nft_expr_data(h, "cmp", kv, 2, NFTA_CMP_DATA, data, len);
+}
+
+/* reg 1 = reg 1 & mask (^ 0), mask as the register holds it */
+static void nft_bitwise(struct nlmsghdr *h, uint32_t mask)
+{
+	static const uint32_t bitwise[] = { NFTA_BITWISE_SREG, NFT_REG_1, NFTA_BITWISE_DREG,
+		NFT_REG_1, NFTA_BITWISE_LEN, 4 };
+	uint32_t zero = 0;
+	struct rtattr *data, *e = nft_expr(h, "bitwise", bitwise, 3, &data);
+	nft_data(h, NFTA_BITWISE_MASK, &mask, 4);
+	nft_data(h, NFTA_BITWISE_XOR, &zero, 4);
+	nft_expr_end(h, e, data);
 }
 
 /* Start a rule of chain; its expressions go inside the nest returned. */
 static struct rtattr *nft_rule(struct nft_batch *b, const char *chain)
 {
 	nft_msg(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND);
-	nl_attr(b->h, NFTA_RULE_CHAIN, chain, strlen(chain) + 1);
+	nl_attr_str(b->h, NFTA_RULE_CHAIN, chain);
 	return nft_nest(b->h, NFTA_RULE_EXPRESSIONS);
 }
 
@@ -20300,17 +20374,10 @@ static void nft_ip(struct nlmsghdr *h, uint32_t off, uint32_t net, int prefix)
 {
 	const uint32_t payload[] = { NFTA_PAYLOAD_DREG, NFT_REG_1, NFTA_PAYLOAD_BASE,
 		NFT_PAYLOAD_NETWORK_HEADER, NFTA_PAYLOAD_OFFSET, off, NFTA_PAYLOAD_LEN, 4 };
-	static const uint32_t bitwise[] = { NFTA_BITWISE_SREG, NFT_REG_1, NFTA_BITWISE_DREG,
-		NFT_REG_1, NFTA_BITWISE_LEN, 4 };
-	uint32_t mask = htonl(~0u << (32 - prefix)), zero = 0, v = htonl(net);
-	struct rtattr *e, *data;
+	uint32_t v = htonl(net);
 	nft_plain(h, "payload", payload, 4);
-	if (prefix < 32) {
-		e = nft_expr(h, "bitwise", bitwise, 3, &data);
-		nft_data(h, NFTA_BITWISE_MASK, &mask, 4);
-		nft_data(h, NFTA_BITWISE_XOR, &zero, 4);
-		nft_expr_end(h, e, data);
-	}
+	if (prefix < 32)
+		nft_bitwise(h, htonl(~0u << (32 - prefix)));
 	nft_cmp(h, NFT_CMP_EQ, &v, 4);
 }
 
@@ -20334,15 +20401,9 @@ static void nft_ifname(struct nlmsghdr *h, uint32_t key, uint32_t op, const char
 static void nft_ct_dnat(struct nlmsghdr *h, uint32_t op)
 {
 	static const uint32_t ct[] = { NFTA_CT_DREG, NFT_REG_1, NFTA_CT_KEY, NFT_CT_STATUS };
-	static const uint32_t bitwise[] = { NFTA_BITWISE_SREG, NFT_REG_1, NFTA_BITWISE_DREG,
-		NFT_REG_1, NFTA_BITWISE_LEN, 4 };
-	uint32_t mask = 1u << 5, zero = 0;   /* IPS_DST_NAT; ct status: host order */
-	struct rtattr *e, *data;
+	uint32_t zero = 0;
 	nft_plain(h, "ct", ct, 2);
-	e = nft_expr(h, "bitwise", bitwise, 3, &data);
-	nft_data(h, NFTA_BITWISE_MASK, &mask, 4);
-	nft_data(h, NFTA_BITWISE_XOR, &zero, 4);
-	nft_expr_end(h, e, data);
+	nft_bitwise(h, 1u << 5);              /* IPS_DST_NAT; ct status: host order */
 	nft_cmp(h, op, &zero, 4);
 }
 
@@ -20426,7 +20487,7 @@ static void nft_dnat(struct nft_batch *b, const char *chain, const struct net_po
 	uint16_t hport = htons(p->hport), cport = htons(p->cport);
 	uint8_t proto = p->proto == 'u' ? IPPROTO_UDP : IPPROTO_TCP;
 	uint32_t reg[] = { NFTA_IMMEDIATE_DREG, NFT_REG_1 };
-	struct rtattr *e, *data, *list = nft_rule(b, chain);
+	struct rtattr *list = nft_rule(b, chain);
 	if (p->hip) {
 		nft_ip(b->h, 16, p->hip, 32);
 	} else {
@@ -20436,13 +20497,9 @@ static void nft_dnat(struct nft_batch *b, const char *chain, const struct net_po
 	nft_meta(b->h, NFT_META_L4PROTO, NFT_CMP_EQ, &proto, 1);
 	nft_plain(b->h, "payload", dport, 4);
 	nft_cmp(b->h, NFT_CMP_EQ, &hport, 2);
-	e = nft_expr(b->h, "immediate", reg, 1, &data);
-	nft_data(b->h, NFTA_IMMEDIATE_DATA, &a, 4);
-	nft_expr_end(b->h, e, data);
+	nft_expr_data(b->h, "immediate", reg, 1, NFTA_IMMEDIATE_DATA, &a, 4);
 	reg[1] = NFT_REG_2;
-	e = nft_expr(b->h, "immediate", reg, 1, &data);
-	nft_data(b->h, NFTA_IMMEDIATE_DATA, &cport, 2);
-	nft_expr_end(b->h, e, data);
+	nft_expr_data(b->h, "immediate", reg, 1, NFTA_IMMEDIATE_DATA, &cport, 2);
 	nft_plain(b->h, "nat", nat, 4);
 	nl_nest_end(b->h, list);
 }
@@ -20519,8 +20576,7 @@ static int nft_ports(struct nft_batch *b, struct mr_store *st, const struct net_
 	uint32_t addr;
 	int rfd, proxy, rc = 0;
 	net_read(st, d->file, &nb, &doc);
-	e = mr_json_get(doc.root, "Containers");
-	for (e = e ? e->child : NULL; e && !rc; e = e->next) {
+	for (e = json_first(doc.root, "Containers"); e && !rc; e = e->next) {
 		rfd = e->str && strlen(e->key) == CTR_ID_LEN ? ctr_rundir(st, e->key, 0) : -1;
 		if (rfd < 0)
 			continue;
@@ -20551,12 +20607,12 @@ static void nft_chain(struct nft_batch *b, const char *name, uint32_t hook, int 
 {
 	struct rtattr *h;
 	nft_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE);
-	nl_attr(b->h, NFTA_CHAIN_NAME, name, strlen(name) + 1);
+	nl_attr_str(b->h, NFTA_CHAIN_NAME, name);
 	h = nft_nest(b->h, NFTA_CHAIN_HOOK);
 	nft_u32(b->h, NFTA_HOOK_HOOKNUM, hook);
 	nft_u32(b->h, NFTA_HOOK_PRIORITY, (uint32_t)prio);
 	nl_nest_end(b->h, h);
-	nl_attr(b->h, NFTA_CHAIN_TYPE, type, strlen(type) + 1);
+	nl_attr_str(b->h, NFTA_CHAIN_TYPE, type);
 }
 
 /* Rebuild table ip minirun for the bridge networks in use and the ports
@@ -20640,8 +20696,7 @@ static void net_names_block(struct mr_store *st, const struct net_def *d,
 			for (l = conf.data; *l; l = net_next(l))
 				if (l[0] == 'a' && l[1] == ' ')
 					mr_buf_printf(out, " %.*s", (int)strcspn(l + 2, "\n"), l + 2);
-		if (fd >= 0)
-			close(fd);
+		util_close(fd);
 		mr_buf_printf(out, " %.12s\n", e->key);
 		ctr_free(&c);
 	}
@@ -20741,27 +20796,22 @@ static int net_alloc(struct mr_store *st, struct net_def *d, const char *id, uin
 	mr_jw_init(&w, &out, 0);
 	mr_jw_obj(&w);
 	mr_jw_key(&w, "Subnet");
-	net_ip_str(d->net, s);
-	snprintf(cidr, sizeof cidr, "%s/%d", s, d->prefix);
+	net_cidr_str(d->net, d->prefix, cidr);
 	mr_jw_str(&w, cidr);
 	/* a created network's Name, Id, Created, Gateway stay as they are */
 	for (e = doc.root ? doc.root->child : NULL; e; e = e->next)
 		if (e->type == MR_JSON_STRING && strcmp(e->key, "Subnet")) {
-			mr_jw_key(&w, e->key);
-			mr_jw_str(&w, e->str);
+			json_kstr(&w, e->key, e->str);
 		}
-	mr_jw_key(&w, "Containers");
-	mr_jw_obj(&w);
+	json_kobj(&w, "Containers");
 	for (e = ctrs ? ctrs->child : NULL; e; e = e->next)
 		if (strcmp(e->key, id) && e->str) {
-			mr_jw_key(&w, e->key);
-			mr_jw_str(&w, e->str);
+			json_kstr(&w, e->key, e->str);
 			left++;
 		}
 	if (ip) {
 		net_ip_str(*ip, s);
-		mr_jw_key(&w, id);
-		mr_jw_str(&w, s);
+		json_kstr(&w, id, s);
 		left++;
 	}
 	mr_jw_obj_end(&w);
@@ -20994,8 +21044,7 @@ static void net_udp_in(const struct net_port *ports, int *lfd, int i, uint32_t i
 	}
 	if (k == NET_UDP_SESSIONS) {
 		k = old;
-		if (u[k].fd >= 0)
-			close(u[k].fd);
+		util_close(u[k].fd);
 		to.sin_port = htons(ports[i].cport);
 		to.sin_addr.s_addr = htonl(ip);
 		u[k].fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -21081,25 +21130,13 @@ static void __attribute__((noreturn)) net_proxy(const struct net_port *ports, in
 /* Bind every published port (a free one for HOSTPORT 0, written back). */
 static int net_listen(struct net_port *ports, int *lfd, int n, struct mr_err *err)
 {
-	int i, one = 1;
+	int i;
 	for (i = 0; i < n; i++) {
-		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(ports[i].hport),
-					 .sin_addr.s_addr = htonl(ports[i].hip) };
+		struct sockaddr_in a;
 		socklen_t al = sizeof a;
-		char ip[16];
-		lfd[i] = socket(AF_INET, (ports[i].proto == 'u' ? SOCK_DGRAM : SOCK_STREAM) |
-				SOCK_CLOEXEC, 0);
+		lfd[i] = net_bind(&ports[i], err);
 		if (lfd[i] < 0)
-			return mr_err_sys(err, "socket");
-		if (ports[i].proto == 't')
-			setsockopt(lfd[i], SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-		if (bind(lfd[i], (struct sockaddr *)&a, sizeof a) < 0) {
-			net_ip_str(ports[i].hip, ip);
-			if (errno == EADDRINUSE)
-				return mr_err_set(err, MR_EINUSE, "Bind for %s:%u failed: port is "
-						  "already allocated", ip, ports[i].hport);
-			return mr_err_sys(err, "Bind for %s:%u failed", ip, ports[i].hport);
-		}
+			return -1;
 		if (ports[i].proto == 't' && listen(lfd[i], 128) < 0)
 			return mr_err_sys(err, "listen");
 		getsockname(lfd[i], (struct sockaddr *)&a, &al);
@@ -21158,12 +21195,6 @@ static int net_overlaps(struct mr_store *st, struct net_def *d, void *arg)
 	return d->prefix && !((d->net ^ o->net) >> (32 - p));
 }
 
-static void net_jw_str(struct mr_jw *w, const char *key, const char *v)
-{
-	mr_jw_key(w, key);
-	mr_jw_str(w, v);
-}
-
 /* networks/ID.json; without a subnet the first free 10.N.0.0/16 above the
  * default bridge's. The new ID goes to id. */
 static int net_create(struct mr_store *st, const char *name, const char *subnet,
@@ -21213,18 +21244,16 @@ static int net_create(struct mr_store *st, const char *name, const char *subnet,
 	util_hex(rnd, sizeof rnd, id);
 	clock_gettime(CLOCK_REALTIME, &now);
 	util_time_rfc3339(&now, created, sizeof created);
-	net_ip_str(o.net, s);
-	snprintf(cidr, sizeof cidr, "%s/%d", s, o.prefix);
+	net_cidr_str(o.net, o.prefix, cidr);
 	net_ip_str(gw, s);
 	mr_jw_init(&w, &out, 0);
 	mr_jw_obj(&w);
-	net_jw_str(&w, "Subnet", cidr);
-	net_jw_str(&w, "Name", name);
-	net_jw_str(&w, "Id", id);
-	net_jw_str(&w, "Created", created);
-	net_jw_str(&w, "Gateway", s);
-	mr_jw_key(&w, "Containers");
-	mr_jw_obj(&w);
+	json_kstr(&w, "Subnet", cidr);
+	json_kstr(&w, "Name", name);
+	json_kstr(&w, "Id", id);
+	json_kstr(&w, "Created", created);
+	json_kstr(&w, "Gateway", s);
+	json_kobj(&w, "Containers");
 	mr_jw_obj_end(&w);
 	mr_jw_obj_end(&w);
 	snprintf(file, sizeof file, "networks/%s.json", id);
@@ -21250,57 +21279,48 @@ static void net_inspect_one(struct mr_store *st, const struct net_def *d, struct
 	if (d->file[0])
 		net_read(st, d->file, &b, &doc);
 	mr_jw_obj(w);
-	net_jw_str(w, "Name", d->name);
-	net_jw_str(w, "Id", d->id);
-	net_jw_str(w, "Created", mr_json_str(mr_json_get(doc.root, "Created")) ?: "0001-01-01T00:00:00Z");
-	net_jw_str(w, "Scope", "local");
-	net_jw_str(w, "Driver", d->driver);
-	mr_jw_key(w, "EnableIPv6");
-	mr_jw_bool(w, 0);
-	mr_jw_key(w, "IPAM");
-	mr_jw_obj(w);
-	net_jw_str(w, "Driver", "default");
-	mr_jw_key(w, "Config");
-	mr_jw_arr(w);
+	json_kstr(w, "Name", d->name);
+	json_kstr(w, "Id", d->id);
+	json_kstr(w, "Created", json_get_str(doc.root, "Created") ?: "0001-01-01T00:00:00Z");
+	json_kstr(w, "Scope", "local");
+	json_kstr(w, "Driver", d->driver);
+	json_kbool(w, "EnableIPv6", 0);
+	json_kobj(w, "IPAM");
+	json_kstr(w, "Driver", "default");
+	json_karr(w, "Config");
 	if (d->file[0]) {
 		mr_jw_obj(w);
-		net_ip_str(d->net, s);
-		snprintf(v, sizeof v, "%s/%d", s, d->prefix);
-		net_jw_str(w, "Subnet", v);
+		net_cidr_str(d->net, d->prefix, v);
+		json_kstr(w, "Subnet", v);
 		net_ip_str(d->gw, s);
-		net_jw_str(w, "Gateway", s);
+		json_kstr(w, "Gateway", s);
 		mr_jw_obj_end(w);
 	}
 	mr_jw_arr_end(w);
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "Containers");
-	mr_jw_obj(w);
-	e = mr_json_get(doc.root, "Containers");
-	for (e = e ? e->child : NULL; e; e = e->next) {
+	json_kobj(w, "Containers");
+	for (e = json_first(doc.root, "Containers"); e; e = e->next) {
 		struct ctr c;
 		struct mr_err ignored;
 		if (!e->str || net_ip_parse(e->str, e->len, &ip) < 0)
 			continue;
-		mr_jw_key(w, e->key);
-		mr_jw_obj(w);
+		json_kobj(w, e->key);
 		memset(&c, 0, sizeof c);
-		net_jw_str(w, "Name", ctr_load(st, e->key, &c, &ignored) == 0 ? c.name : "");
+		json_kstr(w, "Name", ctr_load(st, e->key, &c, &ignored) == 0 ? c.name : "");
 		ctr_free(&c);
 		net_mac(ip, m);
 		snprintf(v, sizeof v, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-		net_jw_str(w, "MacAddress", v);
+		json_kstr(w, "MacAddress", v);
 		snprintf(v, sizeof v, "%s/%d", e->str, d->prefix);
-		net_jw_str(w, "IPv4Address", v);
-		net_jw_str(w, "IPv6Address", "");
+		json_kstr(w, "IPv4Address", v);
+		json_kstr(w, "IPv6Address", "");
 		mr_jw_obj_end(w);
 	}
 	mr_jw_obj_end(w);
 	/* Docker's last two keys: no driver options or labels are kept */
-	mr_jw_key(w, "Options");
-	mr_jw_obj(w);
+	json_kobj(w, "Options");
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "Labels");
-	mr_jw_obj(w);
+	json_kobj(w, "Labels");
 	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
 	mr_json_free(&doc);
@@ -21395,8 +21415,7 @@ static int net_start(struct ctr_spawn *sp, struct mr_err *err)
 		rfd = ctr_rundir(sp->st, c->id, 1);
 		rc = rfd < 0 ? mr_err_sys(err, "run folder") :
 			ctr_write_file(rfd, "net", rt.data, rt.len, 0, err);
-		if (rfd >= 0)
-			close(rfd);
+		util_close(rfd);
 		if (rc < 0 || !n || proxy)
 			break;
 		if (!(l = getenv("MINIRUN_USERLAND_PROXY"), l && !strcmp(l, "1")) &&
@@ -21419,10 +21438,8 @@ static int net_start(struct ctr_spawn *sp, struct mr_err *err)
 	}
 out:
 	for (i = 0; i < n; i++)
-		if (lfd[i] >= 0)
-			close(lfd[i]);
-	if (fd >= 0)
-		close(fd);
+		util_close(lfd[i]);
+	util_close(fd);
 	if (rc < 0) {
 		if (proxy > 0)
 			kill(proxy, SIGKILL);
@@ -21486,8 +21503,7 @@ static void net_inspect(struct mr_store *st, const struct ctr *c, int running, s
 		ip[0] = gw[0] = mac[0] = 0;
 		prefix = 0;
 	}
-	mr_jw_key(w, "Ports");
-	mr_jw_obj(w);
+	json_kobj(w, "Ports");
 	for (l = ip[0] ? strchr(b.data, '\n') : NULL; l && *++l; l = strchr(l, '\n')) {
 		struct net_port p;
 		char key[16], hip[16];
@@ -21496,25 +21512,18 @@ static void net_inspect(struct mr_store *st, const struct ctr *c, int running, s
 		snprintf(key, sizeof key, "%u/%s", p.cport, p.proto == 'u' ? "udp" : "tcp");
 		net_ip_str(p.hip, hip);
 		snprintf(hp, sizeof hp, "%u", p.hport);
-		mr_jw_key(w, key);
-		mr_jw_arr(w);
+		json_karr(w, key);
 		mr_jw_obj(w);
-		mr_jw_key(w, "HostIp");
-		mr_jw_str(w, hip);
-		mr_jw_key(w, "HostPort");
-		mr_jw_str(w, hp);
+		json_kstr(w, "HostIp", hip);
+		json_kstr(w, "HostPort", hp);
 		mr_jw_obj_end(w);
 		mr_jw_arr_end(w);
 	}
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "Gateway");
-	mr_jw_str(w, gw);
-	mr_jw_key(w, "IPAddress");
-	mr_jw_str(w, ip);
-	mr_jw_key(w, "IPPrefixLen");
-	mr_jw_int(w, prefix);
-	mr_jw_key(w, "MacAddress");
-	mr_jw_str(w, mac);
+	json_kstr(w, "Gateway", gw);
+	json_kstr(w, "IPAddress", ip);
+	json_kint(w, "IPPrefixLen", prefix);
+	json_kstr(w, "MacAddress", mac);
 	mr_buf_free(&b);
 }
 
@@ -21524,14 +21533,14 @@ static void net_id_of(struct mr_store *st, const char *name, char *id, size_t si
 {
 	struct net_def d;
 	struct mr_err ignored;
-	snprintf(id, size, "%s", net_find(st, name, &d, &ignored) == 0 ? d.id : "");
+	util_scopy(id, size, net_find(st, name, &d, &ignored) == 0 ? d.id : "");
 }
 #else
 static void net_id_of(struct mr_store *st, const char *name, char *id, size_t size)
 {
 	(void)st;
 	(void)name;
-	snprintf(id, size, "%s", "");
+	util_scopy(id, size, "");
 }
 #endif
 
@@ -21546,8 +21555,7 @@ static void net_inspect_networks(struct mr_store *st, const struct ctr *c, int r
 	char ip[16] = "", gw[16] = "", mac[20] = "", nid[65], ep[MR_DIGEST_LEN + 1], buf[160];
 	int prefix = 0, user = strcmp(c->network, "bridge") && net_bridged(c->network);
 	const char *q = NULL;
-	mr_jw_key(w, "Networks");
-	mr_jw_obj(w);
+	json_kobj(w, "Networks");
 	if (!strncmp(c->network, "container:", 10)) {
 		mr_jw_obj_end(w);
 		return;
@@ -21561,41 +21569,28 @@ static void net_inspect_networks(struct mr_store *st, const struct ctr *c, int r
 	net_id_of(st, c->network, nid, sizeof nid);
 	snprintf(buf, sizeof buf, "%s %s", c->id, nid);
 	mr_digest_buf(buf, strlen(buf), ep);
-	mr_jw_key(w, c->network);
-	mr_jw_obj(w);
-	mr_jw_key(w, "IPAMConfig");
-	mr_jw_null(w);
-	mr_jw_key(w, "Links");
-	mr_jw_null(w);
+	json_kobj(w, c->network);
+	json_kstr(w, "IPAMConfig", NULL);
+	json_kstr(w, "Links", NULL);
 	mr_jw_key(w, "Aliases");
 	if (user) {
 		mr_jw_arr(w);
-		snprintf(buf, sizeof buf, "%.12s", c->id);
+		util_scopyn(buf, sizeof buf, c->id, 12);
 		mr_jw_str(w, buf);
 		mr_jw_arr_end(w);
 	} else {
 		mr_jw_null(w);
 	}
-	mr_jw_key(w, "NetworkID");
-	mr_jw_str(w, nid);
-	mr_jw_key(w, "EndpointID");
-	mr_jw_str(w, running ? ep + 7 : "");
-	mr_jw_key(w, "Gateway");
-	mr_jw_str(w, gw);
-	mr_jw_key(w, "IPAddress");
-	mr_jw_str(w, ip);
-	mr_jw_key(w, "IPPrefixLen");
-	mr_jw_int(w, prefix);
-	mr_jw_key(w, "IPv6Gateway");
-	mr_jw_str(w, "");
-	mr_jw_key(w, "GlobalIPv6Address");
-	mr_jw_str(w, "");
-	mr_jw_key(w, "GlobalIPv6PrefixLen");
-	mr_jw_int(w, 0);
-	mr_jw_key(w, "MacAddress");
-	mr_jw_str(w, mac);
-	mr_jw_key(w, "DriverOpts");
-	mr_jw_null(w);
+	json_kstr(w, "NetworkID", nid);
+	json_kstr(w, "EndpointID", running ? ep + 7 : "");
+	json_kstr(w, "Gateway", gw);
+	json_kstr(w, "IPAddress", ip);
+	json_kint(w, "IPPrefixLen", prefix);
+	json_kstr(w, "IPv6Gateway", "");
+	json_kstr(w, "GlobalIPv6Address", "");
+	json_kint(w, "GlobalIPv6PrefixLen", 0);
+	json_kstr(w, "MacAddress", mac);
+	json_kstr(w, "DriverOpts", NULL);
 	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
 	mr_buf_free(&b);
@@ -21858,22 +21853,14 @@ static const struct boot_key {
 #undef BK
 };
 
+/* The lists are the BOOT_LIST keys' (boot_set fills no others). */
 static void boot_decl_free(struct boot_decl *d)
 {
+	const struct boot_key *k;
 	free(d->text);
-	ctr_list_free(&d->o.env);
-	ctr_list_free(&d->o.volume);
-	ctr_list_free(&d->o.mount);
-	ctr_list_free(&d->o.tmpfs);
-	ctr_list_free(&d->o.publish);
-	ctr_list_free(&d->o.label);
-	ctr_list_free(&d->depends_on);
-	ctr_list_free(&d->o.device);
-	ctr_list_free(&d->o.sysctl);
-	ctr_list_free(&d->o.ulimit);
-	ctr_list_free(&d->o.group_add);
-	ctr_list_free(&d->o.log_opt);
-	ctr_list_free(&d->o.network_alias);
+	for (k = boot_keys; k < boot_keys + sizeof boot_keys / sizeof *boot_keys; k++)
+		if (k->kind == BOOT_LIST)
+			ctr_list_free((struct ctr_list *)((char *)d + k->off));
 	memset(d, 0, sizeof *d);
 }
 
@@ -21894,19 +21881,23 @@ static int boot_set(struct boot_decl *d, char *key, char *val, int ln, struct mr
 {
 	const struct boot_key *k;
 	char *p = (char *)d;
+	const char *why = NULL;
 	uint64_t u;
 	for (k = boot_keys; k < boot_keys + sizeof boot_keys / sizeof *boot_keys; k++)
 		if (!strcmp(k->name, key))
 			break;
 	if (k == boot_keys + sizeof boot_keys / sizeof *boot_keys)
 		return mr_err_set(err, MR_EINVAL_INPUT, "%s:%d: unknown key '%s'", d->file, ln, key);
-	if (!*val && k->kind != BOOT_STR)
-		return mr_err_set(err, MR_EINVAL_INPUT, "%s:%d: key '%s': empty value", d->file, ln, key);
+	if (!*val && k->kind != BOOT_STR) {
+		why = "empty value";
+		goto bad;
+	}
 	switch (k->kind) {
 	case BOOT_STR:
-		if (*(const char **)(p + k->off))
-			return mr_err_set(err, MR_EINVAL_INPUT, "%s:%d: key '%s': given twice",
-					  d->file, ln, key);
+		if (*(const char **)(p + k->off)) {
+			why = "given twice";
+			goto bad;
+		}
 		*(const char **)(p + k->off) = val;
 		break;
 	case BOOT_LIST:
@@ -21927,22 +21918,26 @@ static int boot_set(struct boot_decl *d, char *key, char *val, int ln, struct mr
 		}
 		break;
 	case BOOT_BOOL:
-		if (!strcmp(val, "true") || !strcmp(val, "yes") || !strcmp(val, "1"))
+		if (util_one_of(val, "true\0yes\0" "1"))
 			*(int *)(p + k->off) = 1;
-		else if (strcmp(val, "false") && strcmp(val, "no") && strcmp(val, "0"))
-			return mr_err_set(err, MR_EINVAL_INPUT, "%s:%d: key '%s': not a boolean: %s",
-					  d->file, ln, key, val);
+		else if (!util_one_of(val, "false\0no\0" "0"))
+			why = "not a boolean: ";
 		break;
 	case BOOT_NUM:
 		if (util_parse_u64(val, &u) < 0 || u > 1000000)
-			return mr_err_set(err, MR_EINVAL_INPUT, "%s:%d: key '%s': not a number: %s",
-					  d->file, ln, key, val);
-		d->order = (long)u;
+			why = "not a number: ";
+		else
+			d->order = (long)u;
 		break;
 	}
+	if (why)
+		goto bad;
 	if (strncmp(key, "pull", 4) && strcmp(key, "rollout_wait"))
 		mr_buf_printf(norm, "%s=%s\n", key, val);
 	return 0;
+bad:    /* the value after the reasons that end in ": " */
+	return mr_err_set(err, MR_EINVAL_INPUT, "%s:%d: key '%s': %s%s", d->file, ln, key, why,
+			  util_ends_with(why, " ") ? val : "");
 }
 
 /* A duration: Docker's ("30s", "1h") or a number of seconds. */
@@ -21961,8 +21956,7 @@ static int boot_duration(const char *s, int64_t *ns)
  * without a health check must stay up to be kept). */
 static int boot_check_update(struct boot_decl *d, struct mr_err *err)
 {
-	if (d->pull && strcmp(d->pull, "never") && strcmp(d->pull, "missing") &&
-	    strcmp(d->pull, "always"))
+	if (d->pull && !util_one_of(d->pull, "never\0missing\0always"))
 		return mr_err_set(err, MR_EINVAL_INPUT, "%s: key 'pull': '%s' is not never, missing "
 				  "or always", d->file, d->pull);
 	if (d->pull_interval && (boot_duration(d->pull_interval, &d->interval_ns) < 0 ||
@@ -22152,7 +22146,7 @@ static ssize_t boot_load_dir(const char *dir, struct boot_decl **out, int *bad, 
 		d = util_xrealloc(d, (n + 1) * sizeof *d);
 		x = &d[n++];
 		memset(x, 0, sizeof *x);
-		snprintf(x->name, sizeof x->name, "%.*s", (int)(len - 5), de->d_name);
+		util_scopyn(x->name, sizeof x->name, de->d_name, len - 5);
 		snprintf(x->file, sizeof x->file, "%s/%s", dir, de->d_name);
 		e.msg[0] = 0;
 		if (!ctr_name_valid(x->name)) {
@@ -22359,10 +22353,8 @@ static int boot_image(struct boot_run *br, struct boot_decl *d)
 		rc = image_load(&ld, fd, &br->err);
 	if (rc < 0)
 		util_print_err(&br->err);
-	if (fd >= 0)
-		close(fd);
-	if (ld.dirfd >= 0)
-		close(ld.dirfd);
+	util_close(fd);
+	util_close(ld.dirfd);
 	return rc;
 }
 
@@ -22440,8 +22432,7 @@ static void boot_stop(struct boot_run *br, struct ctr *c)
 		alive = ctr_monitor_alive(rfd);
 		if (alive) {
 			int fd = openat(rfd, "stop", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-			if (fd >= 0)
-				close(fd);
+			util_close(fd);
 			if (ctr_rt_read(rfd, &rt) == 0 && rt.monitor > 0 && rt.status == 'R')
 				kill(rt.monitor, SIGTERM);
 			nanosleep(&t, NULL);
@@ -22493,6 +22484,14 @@ static void boot_free(struct boot_decl *d, size_t n, struct ctr_row *r, size_t n
 	free(idx);
 }
 
+/* How long a health check may take to decide: the start period, then
+ * (interval + timeout) x (retries + 1), plus 5 s. */
+static int64_t boot_health_limit(const struct ctr *c)
+{
+	return c->health_start + (ctr_health_ns(c->health_interval) +
+		ctr_health_ns(c->health_timeout)) * (ctr_health_retries(c) + 1) + 5000000000LL;
+}
+
 /* depends_on = NAME:healthy (compose's condition: service_healthy): before
  * starting `who`, wait until NAME's health check says healthy, for as long as
  * the check could take to decide (start period + (interval + timeout) x
@@ -22505,7 +22504,7 @@ static int boot_wait_healthy(struct boot_run *br, const char *who, const char *d
 	struct ctr_info ci;
 	int64_t limit, waited;
 	const char *why = NULL;
-	snprintf(name, sizeof name, "%.*s", (int)strcspn(dep, ":"), dep);
+	util_scopyn(name, sizeof name, dep, strcspn(dep, ":"));
 	ctr_init(&c);
 	if (ctr_find(br->st, name, id, &br->err) < 0 || ctr_load(br->st, id, &c, &br->err) < 0) {
 		fprintf(stderr, "minirun: %s: depends on %s: %s\n", who, name, br->err.msg);
@@ -22517,8 +22516,7 @@ static int boot_wait_healthy(struct boot_run *br, const char *who, const char *d
 		ctr_free(&c);
 		return 0;
 	}
-	limit = c.health_start + (ctr_health_ns(c.health_interval) + ctr_health_ns(c.health_timeout)) *
-		(ctr_health_retries(&c) + 1) + 5000000000LL;
+	limit = boot_health_limit(&c);
 	ctr_free(&c);
 	printf("minirun: %s: waiting for %s to be healthy\n", who, name);
 	fflush(stdout);
@@ -22564,7 +22562,7 @@ static int boot_deps_healthy(struct boot_run *br, const struct boot_decl *x)
 static int boot_statedir(struct boot_run *br)
 {
 	mkdirat(br->st->rootfd, "boot", 0700);
-	return openat(br->st->rootfd, "boot", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return fs_open_dir(br->st->rootfd, "boot");
 }
 
 /* The ID of the container of exactly this name, or "". */
@@ -22589,7 +22587,7 @@ static int boot_image_id(struct boot_run *br, const char *ref, char *id)
 		return -1;
 	r = image_db_find(&db, ref, &ignored);
 	if (r)
-		snprintf(id, MR_DIGEST_LEN + 1, "%s", r->id);
+		util_scopy(id, MR_DIGEST_LEN + 1, r->id);
 	image_db_free(&db);
 	return r ? 0 : -1;
 }
@@ -22696,14 +22694,12 @@ static int boot_verdict(struct boot_run *br, const struct boot_decl *d, char *wh
 	boot_id_of(br, d->name, id);
 	ctr_init(&c);
 	if (!id[0] || ctr_load(br->st, id, &c, &br->err) < 0) {
-		snprintf(why, size, "was not created");
+		util_scopy(why, size, "was not created");
 		ctr_free(&c);
 		return -1;
 	}
 	health = c.health_test.n > 0;
-	limit = health ? c.health_start + (ctr_health_ns(c.health_interval) +
-		ctr_health_ns(c.health_timeout)) * (ctr_health_retries(&c) + 1) + 5000000000LL :
-		d->wait_ns;
+	limit = health ? boot_health_limit(&c) : d->wait_ns;
 	ctr_free(&c);
 	if (health)
 		printf("minirun: %s: waiting for the new container's health check\n", d->name);
@@ -22721,17 +22717,28 @@ static int boot_verdict(struct boot_run *br, const struct boot_decl *d, char *wh
 		if (health && !strcmp(ci.health, "healthy"))
 			return 0;
 		if (health && !strcmp(ci.health, "unhealthy")) {
-			snprintf(why, size, "is unhealthy");
+			util_scopy(why, size, "is unhealthy");
 			return -1;
 		}
 		if (waited >= limit) {
 			if (!health)
 				return 0;
-			snprintf(why, size, "did not become healthy in time");
+			util_scopy(why, size, "did not become healthy in time");
 			return -1;
 		}
 		nanosleep(&t, NULL);
 	}
+}
+
+/* Roll back: the container now named `name` (the new one) goes, the old
+ * one (old_id) comes back under the name. */
+static void boot_restore(struct boot_run *br, const char *name, const char *old_id)
+{
+	char nid[CTR_ID_LEN + 1];
+	boot_id_of(br, name, nid);
+	if (nid[0] && strcmp(nid, old_id))
+		boot_by_id(br, nid, 0);
+	boot_rename(br, old_id, name);
 }
 
 /* Replace `old` by a container of the declaration (image `image`): keep
@@ -22741,7 +22748,7 @@ static int boot_rollout(struct boot_run *br, struct boot_decl *x, struct ctr *ol
 			const char *image, int sfd)
 {
 	char prev[CTR_NAME_MAX + 8], jfile[CTR_NAME_MAX + 16], line[CTR_ID_LEN + 2], why[160] = "";
-	char nid[CTR_ID_LEN + 1], rfile[CTR_NAME_MAX + 16], rec[2 * MR_DIGEST_LEN + 4];
+	char rfile[CTR_NAME_MAX + 16], rec[2 * MR_DIGEST_LEN + 4];
 	struct mr_err err;
 	snprintf(prev, sizeof prev, "%s.prev", x->name);
 	snprintf(jfile, sizeof jfile, "%s.rollout", x->name);
@@ -22761,7 +22768,7 @@ static int boot_rollout(struct boot_run *br, struct boot_decl *x, struct ctr *ol
 		return -1;
 	}
 	if (boot_deps_healthy(br, x) < 0 || boot_start(br, x, dir) < 0)
-		snprintf(why, sizeof why, "did not start");
+		util_scopy(why, sizeof why, "did not start");
 	else
 		boot_verdict(br, x, why, sizeof why);
 	if (!why[0]) {
@@ -22771,11 +22778,7 @@ static int boot_rollout(struct boot_run *br, struct boot_decl *x, struct ctr *ol
 		printf("minirun: %s: updated to image %.19s\n", x->name, image);
 		return 0;
 	}
-	/* roll back: the new one goes, the old one comes back under its name */
-	boot_id_of(br, x->name, nid);
-	if (nid[0] && strcmp(nid, old->id))
-		boot_by_id(br, nid, 0);
-	boot_rename(br, old->id, x->name);
+	boot_restore(br, x->name, old->id);
 	snprintf(rfile, sizeof rfile, "%s.refused", x->name);
 	snprintf(rec, sizeof rec, "%s %s\n", image, x->hash);
 	if (mr_write_atomic(sfd, rfile, rec, strlen(rec), 0600, &err) < 0)
@@ -22795,7 +22798,7 @@ static int boot_rollout(struct boot_run *br, struct boot_decl *x, struct ctr *ol
 static void boot_recover(struct boot_run *br, const char *name, int sfd)
 {
 	char jfile[CTR_NAME_MAX + 16], prev[CTR_NAME_MAX + 8];
-	char pid[CTR_ID_LEN + 1], nid[CTR_ID_LEN + 1];
+	char pid[CTR_ID_LEN + 1];
 	struct mr_err ignored;
 	snprintf(jfile, sizeof jfile, "%s.rollout", name);
 	if (!util_exists_at(sfd, jfile, AT_SYMLINK_NOFOLLOW))
@@ -22803,10 +22806,7 @@ static void boot_recover(struct boot_run *br, const char *name, int sfd)
 	snprintf(prev, sizeof prev, "%s.prev", name);
 	boot_id_of(br, prev, pid);
 	if (pid[0]) {
-		boot_id_of(br, name, nid);
-		if (nid[0] && strcmp(nid, pid))
-			boot_by_id(br, nid, 0);
-		boot_rename(br, pid, name);
+		boot_restore(br, name, pid);
 		printf("minirun: %s: an update was cut short: the previous container is back\n", name);
 	}
 	unlinkat(sfd, jfile, 0);
@@ -22904,8 +22904,7 @@ static int boot_up(struct boot_run *br, const char *dir)
 		fflush(stdout);
 	}
 	fflush(stdout);
-	if (sfd >= 0)
-		close(sfd);
+	util_close(sfd);
 	boot_free(d, (size_t)n, rows, nr, idx);
 	return rc;
 }
@@ -22987,8 +22986,7 @@ static int64_t boot_pull_every(const char *dir)
 		dup2(err2, 2);
 		close(err2);
 	}
-	if (null >= 0)
-		close(null);
+	util_close(null);
 	for (i = 0; i < n; i++)
 		if (d[i].ok && d[i].interval_ns && (!every || d[i].interval_ns < every))
 			every = d[i].interval_ns;

@@ -185,6 +185,40 @@ static int util_strlcpy(char *dst, const char *src, size_t size)
 	return 0;
 }
 
+/* snprintf(dst, size, "%s", src) without the formatting: src truncated to
+ * size - 1 bytes (size > 0). One call is 7 bytes smaller than snprintf's. */
+static void util_scopy(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
+/* The same with at most n bytes of src ("%.*s"). */
+static void util_scopyn(char *dst, size_t size, const char *src, size_t n)
+{
+	n = strnlen(src, n < size - 1 ? n : size - 1);
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
+/* Is s one of the words of list ("a\0b\0c", a literal: its own NUL ends it)?
+ * A call instead of a strcmp per word. */
+static int util_one_of(const char *s, const char *list)
+{
+	for (; *list; list += strlen(list) + 1)
+		if (!strcmp(s, list))
+			return 1;
+	return 0;
+}
+
+/* Close fd if it is one (-1 stands for none all over minirun). */
+static void util_close(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
 /* Parse a non-negative decimal integer that must fill the whole string. */
 static int util_parse_u64(const char *s, uint64_t *out)
 {

@@ -3,6 +3,12 @@
  * `cp` and mount targets are resolved as if the root were "/"), Atomic (files
  * appear by rename after fsync), and Never crosses a mount while deleting. */
 
+/* Open folder path in dfd, never through a symlink at its end. */
+static int fs_open_dir(int dfd, const char *path)
+{
+	return openat(dfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
 /* Split off the first component of *path (skipping slashes); returns its length
  * and advances *path past it, or 0 at the end. */
 static size_t fs_next_component(const char **path, const char **comp)

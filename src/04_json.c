@@ -403,6 +403,12 @@ const char *mr_json_str(const struct mr_json *v)
 	return v && v->type == MR_JSON_STRING ? v->str : NULL;
 }
 
+/* mr_json_str(mr_json_get(obj, key)) in one call (one call less per use). */
+static const char *json_get_str(const struct mr_json *obj, const char *key)
+{
+	return mr_json_str(mr_json_get(obj, key));
+}
+
 /* see minirun.h */
 const struct mr_json *mr_json_at(const struct mr_json *arr, size_t i)
 {
@@ -599,6 +605,62 @@ void mr_jw_bool(struct mr_jw *w, int v)
 void mr_jw_null(struct mr_jw *w)
 {
 	json_w_lit(w, MR_JSON_NULL);
+}
+
+/* A JSON file of at most max bytes (dfd, path as mr_read_file takes them)
+ * read into buf and parsed into doc; the caller frees both. */
+static int json_read_file(int dfd, const char *path, size_t max, struct mr_buf *buf,
+			  struct mr_json_doc *doc, struct mr_err *err)
+{
+	if (mr_read_file(dfd, path, buf, max, err) < 0)
+		return -1;
+	return mr_json_parse(doc, buf->data, buf->len, err);
+}
+
+/* The first member of obj's key (an object or array), NULL if none. */
+static const struct mr_json *json_first(const struct mr_json *obj, const char *key)
+{
+	const struct mr_json *v = mr_json_get(obj, key);
+	return v ? v->child : NULL;
+}
+
+/* The type of obj's key, -1 when it is missing. */
+static int json_type(const struct mr_json *obj, const char *key)
+{
+	const struct mr_json *v = mr_json_get(obj, key);
+	return v ? (int)v->type : -1;
+}
+
+/* A key and its string (NULL: null) or boolean: one call where two were. */
+static void json_kstr(struct mr_jw *w, const char *key, const char *v)
+{
+	mr_jw_key(w, key);
+	mr_jw_str(w, v);
+}
+
+static void json_kbool(struct mr_jw *w, const char *key, int v)
+{
+	mr_jw_key(w, key);
+	mr_jw_bool(w, v);
+}
+
+static void json_kint(struct mr_jw *w, const char *key, long long v)
+{
+	mr_jw_key(w, key);
+	mr_jw_int(w, v);
+}
+
+/* A key and the opening of its object or array. */
+static void json_kobj(struct mr_jw *w, const char *key)
+{
+	mr_jw_key(w, key);
+	mr_jw_obj(w);
+}
+
+static void json_karr(struct mr_jw *w, const char *key)
+{
+	mr_jw_key(w, key);
+	mr_jw_arr(w);
 }
 
 /* see minirun.h */

@@ -403,13 +403,10 @@ static void tar_header(struct tar_reader *r, struct tar_entry *e, const unsigned
 			memcpy(e->path, h + 345, n);
 			e->path[n++] = '/';
 		}
-		memcpy(e->path + n, h, strnlen((const char *)h, 100));
-		e->path[n + strnlen((const char *)h, 100)] = 0;
+		util_scopyn(e->path + n, sizeof e->path - n, (const char *)h, 100);
 	}
-	if (!(ov & TAR_OV_LINK)) {
-		memcpy(e->link, h + 157, strnlen((const char *)h + 157, 100));
-		e->link[strnlen((const char *)h + 157, 100)] = 0;
-	}
+	if (!(ov & TAR_OV_LINK))
+		util_scopyn(e->link, sizeof e->link, (const char *)h + 157, 100);
 	if (v[1] >= UINT32_MAX || v[2] >= UINT32_MAX || v[3] > TAR_MAX_SIZE ||
 	    v[4] > INT64_MAX || v[5] > 0xfff || v[6] > 0xfffff)
 		r->bad = "bad numeric field in header";
@@ -674,8 +671,7 @@ static ssize_t tar_xattr_at(int dfd, const char *name, int set, const char *key,
 		    key ? lgetxattr(name, key, val, len) : llistxattr(name, val, len);
 	e = errno;
 	if (cwd >= 0 && fchdir(cwd)) { /* nothing better to do */ }
-	if (cwd >= 0)
-		close(cwd);
+	util_close(cwd);
 	errno = e;
 	return r;
 }
@@ -837,16 +833,14 @@ static int tar_x_entry(struct tar_x *x, struct tar_reader *r, struct tar_entry *
 		tfd = tar_walk(x->root, e->link, 0, tname ? (size_t)(tname - e->link) : 0, 0, err);
 		tname = tname ? tname + 1 : e->link;
 		if (tfd < 0 || fstatat(tfd, tname, &st, AT_SYMLINK_NOFOLLOW) || S_ISDIR(st.st_mode)) {
-			if (tfd >= 0)
-				close(tfd);
+			util_close(tfd);
 			return mr_err_set(err, MR_EUNSAFE, "hardlink target %s is not a file of this "
 					  "layer", e->link);
 		}
 	}
 	rc = tar_create(x->dfd, base, fmt[e->type - '0'] | 0600, tfd, tname ? tname : e->link,
 			makedev(e->devmajor, e->devminor), &fd, err);
-	if (tfd >= 0)
-		close(tfd);
+	util_close(tfd);
 	if (rc < 0 || e->type == TAR_LINK)
 		return rc < 0 ? -1 : 0;
 	if (e->type == TAR_REG) {
@@ -861,13 +855,12 @@ static int tar_x_entry(struct tar_x *x, struct tar_reader *r, struct tar_entry *
 			return -1;
 		}
 	} else if (e->type == TAR_DIR) {
-		fd = openat(x->dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		fd = fs_open_dir(x->dfd, base);
 		if (fd < 0)
 			return mr_err_sys(err, "open");
 	}
 	rc = tar_x_meta(x->dfd, base, fd, e, err);
-	if (fd >= 0)
-		close(fd);
+	util_close(fd);
 	return rc;
 }
 
@@ -1400,8 +1393,7 @@ static int tar_w_tree(struct tar_w *w, int dfd, const char *name, struct mr_err 
 		dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 		d = dup >= 0 ? fdopendir(dup) : NULL;
 		if (!d) {
-			if (dup >= 0)
-				close(dup);
+			util_close(dup);
 			rc = mr_err_sys(err, "read %s", w->path);
 			goto out;
 		}
@@ -1423,8 +1415,7 @@ static int tar_w_tree(struct tar_w *w, int dfd, const char *name, struct mr_err 
 	}
 	rc = 0;
 out:
-	if (fd >= 0)
-		close(fd);
+	util_close(fd);
 	return rc;
 }
 
@@ -1540,8 +1531,7 @@ static int tar_apply_file(struct tar_apply *a, int lfd, int tfd, const char *nam
 		mr_buf_append(&a->names, a->path, strlen(a->path) + 1);
 	}
 	close(sfd);
-	if (dfd >= 0)
-		close(dfd);
+	util_close(dfd);
 	return rc;
 }
 
@@ -1576,13 +1566,13 @@ static int tar_apply_one(struct tar_apply *a, int lfd, int tfd, const char *name
 			rc = tar_apply_meta(a, lfd, name, -1, tfd, -1, &st, err);
 	} else if (st.st_dev != a->dev) {
 		mr_err_set(err, EXDEV, "a mount point inside the layer");
-	} else if ((sfd = openat(lfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+	} else if ((sfd = fs_open_dir(lfd, name)) < 0) {
 		mr_err_sys(err, "open");
 	} else if ((rc = tar_create(tfd, name, S_IFDIR | 0700, -1, NULL, 0, NULL, err)) >= 0) {
 		/* A folder: overlay shows the merge of the layers' folders unless
 		 * this one is opaque; its owner, mode and times are this layer's. */
 		struct fs_mount_key key;
-		dfd = openat(tfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		dfd = fs_open_dir(tfd, name);
 		if (dfd < 0)
 			rc = mr_err_sys(err, "open");
 		else if (rc == 1 && tar_opaque(sfd) &&
@@ -1593,10 +1583,8 @@ static int tar_apply_one(struct tar_apply *a, int lfd, int tfd, const char *name
 		else
 			rc = -2;        /* named deeper down */
 	}
-	if (sfd >= 0)
-		close(sfd);
-	if (dfd >= 0)
-		close(dfd);
+	util_close(sfd);
+	util_close(dfd);
 	if (rc == -1)
 		mr_err_ctx(err, "entry %s", a->path);
 	return rc < 0 ? -2 : 0;
@@ -1608,8 +1596,7 @@ static int tar_apply_dir(struct tar_apply *a, int lfd, int tfd, size_t plen, str
 	int rc = 0, fd = fcntl(lfd, F_DUPFD_CLOEXEC, 3);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!d) {
-		if (fd >= 0)
-			close(fd);
+		util_close(fd);
 		mr_err_sys(err, "entry %s: read folder", plen ? a->path : ".");
 		return -2;
 	}
@@ -1651,8 +1638,7 @@ static int tar_apply_layer_dir(int layerfd, int targetfd, int flags, struct mr_e
 		fd = openat(targetfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		rc = fd < 0 || fs_mount_key(fd, &key) ? mr_err_sys(err, "open target") :
 			fs_empty_dir(fd, &key, ".", err);
-		if (fd >= 0)
-			close(fd);
+		util_close(fd);
 		if (rc)
 			return mr_err_ctx(err, "entry .");
 	}

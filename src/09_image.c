@@ -60,9 +60,9 @@ struct image_platform {
 
 static void image_platform_host(struct image_platform *p)
 {
-	snprintf(p->os, sizeof p->os, "linux");
-	snprintf(p->arch, sizeof p->arch, "%s", image_host_arch());
-	snprintf(p->variant, sizeof p->variant, "%s", image_host_variant());
+	util_scopy(p->os, sizeof p->os, "linux");
+	util_scopy(p->arch, sizeof p->arch, image_host_arch());
+	util_scopy(p->variant, sizeof p->variant, image_host_variant());
 }
 
 /* "linux/arm/v7", "linux/amd64", "arm64" (os defaults to linux). */
@@ -79,20 +79,20 @@ static int image_platform_parse(const char *s, struct image_platform *p, struct 
 		return mr_err_set(err, MR_EINVAL_INPUT, "invalid platform %s: expected os/arch[/variant]", s);
 	memset(p, 0, sizeof *p);
 	if (n == 1) {
-		snprintf(p->os, sizeof p->os, "linux");
-		snprintf(p->arch, sizeof p->arch, "%s", parts[0]);
+		util_scopy(p->os, sizeof p->os, "linux");
+		util_scopy(p->arch, sizeof p->arch, parts[0]);
 	} else {
-		snprintf(p->os, sizeof p->os, "%s", parts[0]);
-		snprintf(p->arch, sizeof p->arch, "%s", parts[1]);
+		util_scopy(p->os, sizeof p->os, parts[0]);
+		util_scopy(p->arch, sizeof p->arch, parts[1]);
 		if (n == 3)
-			snprintf(p->variant, sizeof p->variant, "%s", parts[2]);
+			util_scopy(p->variant, sizeof p->variant, parts[2]);
 	}
 	if (!strcmp(p->arch, "x86_64") || !strcmp(p->arch, "x86-64"))
-		snprintf(p->arch, sizeof p->arch, "amd64");
+		util_scopy(p->arch, sizeof p->arch, "amd64");
 	if (!strcmp(p->arch, "aarch64"))
-		snprintf(p->arch, sizeof p->arch, "arm64");
+		util_scopy(p->arch, sizeof p->arch, "arm64");
 	if (!strcmp(p->arch, "armhf"))
-		snprintf(p->arch, sizeof p->arch, "arm");
+		util_scopy(p->arch, sizeof p->arch, "arm");
 	return 0;
 }
 
@@ -100,9 +100,9 @@ static int image_platform_parse(const char *s, struct image_platform *p, struct 
  * better (an exact variant beats an older one). */
 static int image_platform_score(const struct mr_json *plat, const struct image_platform *want)
 {
-	const char *os = mr_json_str(mr_json_get(plat, "os"));
-	const char *arch = mr_json_str(mr_json_get(plat, "architecture"));
-	const char *variant = mr_json_str(mr_json_get(plat, "variant"));
+	const char *os = json_get_str(plat, "os");
+	const char *arch = json_get_str(plat, "architecture");
+	const char *variant = json_get_str(plat, "variant");
 	int want_v, have_v;
 	if (!os || !arch || strcmp(os, want->os) || strcmp(arch, want->arch))
 		return 0;
@@ -237,7 +237,7 @@ bad:
 
 static int image_ref_normalize(const char *in, char *out, size_t size, struct mr_err *err)
 {
-	const char *name = in, *slash, *colon, *at;
+	const char *name = in, *slash, *colon, *at, *why = "";
 	size_t i, n;
 	if (image_ref_check(in, err) < 0)
 		return -1;
@@ -248,31 +248,34 @@ static int image_ref_normalize(const char *in, char *out, size_t size, struct mr
 	if (name != in && util_starts_with(name, "library/") && !strchr(name + 8, '/'))
 		name += 8;
 	if (!*name || strlen(name) >= size - 8)
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %s", in);
+		goto bad;
 	for (i = 0; name[i]; i++) {
 		unsigned char c = (unsigned char)name[i];
-		if (!(isalnum(c) || strchr("._-/:@", c)) || (isupper(c) && !strchr(name, '/')))
-			return mr_err_set(err, MR_EINVAL_INPUT,
-					  "invalid reference format: %s (repository name must be "
-					  "lowercase)", in);
+		if (!(isalnum(c) || strchr("._-/:@", c)) || (isupper(c) && !strchr(name, '/'))) {
+			why = " (repository name must be lowercase)";
+			goto bad;
+		}
 	}
 	at = strchr(name, '@');
 	slash = strrchr(name, '/');
 	colon = strrchr(name, ':');
 	n = strlen(name);
 	if (at) {
-		if (mr_digest_valid(at + 1) < 0)
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %s "
-					  "(bad digest)", in);
-		snprintf(out, size, "%s", name);
+		if (mr_digest_valid(at + 1) < 0) {
+			why = " (bad digest)";
+			goto bad;
+		}
+		util_scopy(out, size, name);
 	} else if (colon && (!slash || colon > slash)) {
 		if (colon[1] == 0)
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %s", in);
-		snprintf(out, size, "%s", name);
+			goto bad;
+		util_scopy(out, size, name);
 	} else {
 		snprintf(out, size, "%.*s:latest", (int)n, name);
 	}
 	return 0;
+bad:
+	return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %s%s", in, why);
 }
 
 /* ---- The image records (root/images.json) ----
@@ -338,7 +341,7 @@ static void image_db_set_tag(struct image_db *db, const char *name, const char *
 		db->tags = util_xrealloc(db->tags, (db->ntags + 1) * sizeof *db->tags);
 		db->tags[db->ntags++].name = util_xstrdup(name);
 	}
-	snprintf(db->tags[i].id, sizeof db->tags[i].id, "%s", id);
+	util_scopy(db->tags[i].id, sizeof db->tags[i].id, id);
 }
 
 static void image_db_del_tag(struct image_db *db, size_t i)
@@ -372,24 +375,23 @@ static int image_db_read(struct mr_store *st, struct image_db *db, struct mr_err
 		mr_err_ctx(err, "%s/images.json", st->root);
 		goto out;
 	}
-	for (v = mr_json_get(doc.root, "images") ? mr_json_get(doc.root, "images")->child : NULL;
-	     v; v = v->next) {
+	for (v = json_first(doc.root, "images"); v; v = v->next) {
 		struct image_rec *r = image_db_add(db);
 		const struct mr_json *l = mr_json_get(v, "layers"), *s = mr_json_get(v, "sizes");
-		const char *id = mr_json_str(mr_json_get(v, "id"));
-		const char *man = mr_json_str(mr_json_get(v, "manifest"));
+		const char *id = json_get_str(v, "id");
+		const char *man = json_get_str(v, "manifest");
 		size_t i;
 		if (!id || mr_digest_valid(id) < 0 || !l || l->type != MR_JSON_ARRAY) {
 			mr_err_set(err, MR_EINVAL_INPUT, "%s/images.json: damaged image record",
 				   st->root);
 			goto out;
 		}
-		snprintf(r->id, sizeof r->id, "%s", id);
-		snprintf(r->manifest, sizeof r->manifest, "%s", man ? man : "");
-		snprintf(r->created, sizeof r->created, "%s",
-			 mr_json_str(mr_json_get(v, "created")) ? mr_json_str(mr_json_get(v, "created")) : "");
-		snprintf(r->loaded, sizeof r->loaded, "%s",
-			 mr_json_str(mr_json_get(v, "loaded")) ? mr_json_str(mr_json_get(v, "loaded")) : "");
+		util_scopy(r->id, sizeof r->id, id);
+		util_scopy(r->manifest, sizeof r->manifest, man ? man : "");
+		util_scopy(r->created, sizeof r->created,
+			 json_get_str(v, "created") ?: "");
+		util_scopy(r->loaded, sizeof r->loaded,
+			 json_get_str(v, "loaded") ?: "");
 		r->nlayers = l->count;
 		r->layers = util_xcalloc(l->count, sizeof *r->layers);
 		r->sizes = util_xcalloc(l->count, sizeof *r->sizes);
@@ -405,8 +407,7 @@ static int image_db_read(struct mr_store *st, struct image_db *db, struct mr_err
 			r->size += r->sizes[i];
 		}
 	}
-	for (t = mr_json_get(doc.root, "tags") ? mr_json_get(doc.root, "tags")->child : NULL; t;
-	     t = t->next)
+	for (t = json_first(doc.root, "tags"); t; t = t->next)
 		if (mr_json_str(t) && mr_digest_valid(t->str) == 0)
 			image_db_set_tag(db, t->key, t->str);
 	rc = 0;
@@ -426,38 +427,28 @@ static int image_db_write(struct mr_store *st, const struct image_db *db, struct
 	int rc;
 	mr_jw_init(&w, &buf, 1);
 	mr_jw_obj(&w);
-	mr_jw_key(&w, "images");
-	mr_jw_arr(&w);
+	json_karr(&w, "images");
 	for (i = 0; i < db->nrecs; i++) {
 		const struct image_rec *r = &db->recs[i];
 		mr_jw_obj(&w);
-		mr_jw_key(&w, "id");
-		mr_jw_str(&w, r->id);
-		mr_jw_key(&w, "manifest");
-		mr_jw_str(&w, r->manifest);
-		mr_jw_key(&w, "created");
-		mr_jw_str(&w, r->created);
-		mr_jw_key(&w, "loaded");
-		mr_jw_str(&w, r->loaded);
-		mr_jw_key(&w, "layers");
-		mr_jw_arr(&w);
+		json_kstr(&w, "id", r->id);
+		json_kstr(&w, "manifest", r->manifest);
+		json_kstr(&w, "created", r->created);
+		json_kstr(&w, "loaded", r->loaded);
+		json_karr(&w, "layers");
 		for (j = 0; j < r->nlayers; j++)
 			mr_jw_str(&w, r->layers[j]);
 		mr_jw_arr_end(&w);
-		mr_jw_key(&w, "sizes");
-		mr_jw_arr(&w);
+		json_karr(&w, "sizes");
 		for (j = 0; j < r->nlayers; j++)
 			mr_jw_int(&w, (long long)r->sizes[j]);
 		mr_jw_arr_end(&w);
 		mr_jw_obj_end(&w);
 	}
 	mr_jw_arr_end(&w);
-	mr_jw_key(&w, "tags");
-	mr_jw_obj(&w);
-	for (i = 0; i < db->ntags; i++) {
-		mr_jw_key(&w, db->tags[i].name);
-		mr_jw_str(&w, db->tags[i].id);
-	}
+	json_kobj(&w, "tags");
+	for (i = 0; i < db->ntags; i++)
+		json_kstr(&w, db->tags[i].name, db->tags[i].id);
 	mr_jw_obj_end(&w);
 	mr_jw_obj_end(&w);
 	mr_buf_append(&buf, "\n", 1);
@@ -556,10 +547,10 @@ static int image_layer_mark(struct mr_store *st, const char *hex, uint64_t size,
 {
 	char name[80], text[112];
 	int n = snprintf(text, sizeof text, "sha256:%.64s %llu\n", hex, (unsigned long long)size);
-	int rc, fd = openat(st->rootfd, "marks", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int rc, fd = fs_open_dir(st->rootfd, "marks");
 	if (fd < 0)
 		return mr_err_sys(err, "store %s/marks", st->root);
-	snprintf(name, sizeof name, "%.64s", hex);
+	util_scopyn(name, sizeof name, hex, 64);
 	rc = mr_write_atomic(fd, name, text, (size_t)n, 0600, err);
 	close(fd);
 	return rc;
@@ -581,13 +572,12 @@ static void image_layer_drop(struct mr_store *st, int layersfd, const char *name
 		memset(rnd, 0, sizeof rnd);
 	util_hex(rnd, sizeof rnd, hex);
 	snprintf(trash, sizeof trash, STORE_TMP_PREFIX "gc-%.12s-%s", name, hex);
-	tmpfd = openat(st->rootfd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	tmpfd = fs_open_dir(st->rootfd, "tmp");
 	if (tmpfd >= 0 && renameat(layersfd, name, tmpfd, trash) == 0)
 		mr_remove_tree(tmpfd, trash, &ignored);
 	else
 		mr_remove_tree(layersfd, name, &ignored);
-	if (tmpfd >= 0)
-		close(tmpfd);
+	util_close(tmpfd);
 }
 
 /* Record that a collection is due before the records change (store lock
@@ -656,12 +646,11 @@ static void image_gc(struct mr_store *st, const struct image_db *db)
 	struct mr_err ignored;
 	size_t k, i;
 	for (k = 0; k < 3; k++) {
-		int dfd = openat(st->rootfd, dirs[k], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int dfd = fs_open_dir(st->rootfd, dirs[k]);
 		DIR *d = dfd >= 0 ? fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3)) : NULL;
 		struct dirent *de;
 		if (!d) {
-			if (dfd >= 0)
-				close(dfd);
+			util_close(dfd);
 			continue;
 		}
 		while ((de = readdir(d)) != NULL) {
@@ -1123,7 +1112,7 @@ static int image_resolve_docker(struct image_load *ld, struct image_blob *mf,
 		goto out;
 	}
 	for (item = doc.root->child; item; item = item->next) {
-		const char *cfg = mr_json_str(mr_json_get(item, "Config"));
+		const char *cfg = json_get_str(item, "Config");
 		const struct mr_json *layers = mr_json_get(item, "Layers"), *l, *t;
 		struct image_found *f;
 		if (!cfg || !layers || layers->type != MR_JSON_ARRAY ||
@@ -1155,8 +1144,7 @@ static int image_resolve_docker(struct image_load *ld, struct image_blob *mf,
 			}
 			f->layers[f->nlayers++] = b;
 		}
-		for (t = mr_json_get(item, "RepoTags") ? mr_json_get(item, "RepoTags")->child : NULL;
-		     t; t = t->next)
+		for (t = json_first(item, "RepoTags"); t; t = t->next)
 			if (mr_json_str(t) && image_found_name(f, t->str, err) < 0)
 				goto out;
 		/* The config's file name is its digest in both docker save forms
@@ -1218,7 +1206,7 @@ static int image_is_layer_type(const char *mt)
 static const char *image_desc_digest(const struct mr_json *desc, const char *what,
 				     struct mr_err *err)
 {
-	const char *d = mr_json_str(mr_json_get(desc, "digest"));
+	const char *d = json_get_str(desc, "digest");
 	if (!d || mr_digest_valid(d) < 0) {
 		mr_err_set(err, MR_EINVAL_INPUT, "%s: invalid or missing digest %.80s", what,
 			   d ? d : "");
@@ -1262,8 +1250,8 @@ static struct image_blob *image_stored_layer(struct image_load *ld, const struct
 	if (!b)
 		return NULL;
 	b->is_layer = 1;
-	snprintf(b->digest, sizeof b->digest, "%s", mr_json_str(mr_json_get(desc, "digest")));
-	snprintf(b->diff_id, sizeof b->diff_id, "%s", diff_id->str);
+	util_scopy(b->digest, sizeof b->digest, json_get_str(desc, "digest"));
+	util_scopy(b->diff_id, sizeof b->diff_id, diff_id->str);
 	b->bytes = size && size->type == MR_JSON_NUMBER ? (uint64_t)size->num : 0;
 	b->unpacked = unpacked;
 	if (!ld->quiet)
@@ -1299,7 +1287,7 @@ static int image_resolve_manifest(struct image_load *ld, const char *digest,
 		goto out;
 	for (l = layers->child; l; l = l->next) {
 		const char *ld_digest = image_desc_digest(l, "manifest layer", err);
-		const char *mt = mr_json_str(mr_json_get(l, "mediaType"));
+		const char *mt = json_get_str(l, "mediaType");
 		struct image_blob *b;
 		if (!ld_digest)
 			goto out;
@@ -1324,6 +1312,9 @@ out:
 	mr_json_free(&doc);
 	return rc;
 }
+
+static int image_pick_from_blob(struct image_load *ld, const char *d, char *digest_out,
+				int depth, struct mr_err *err);
 
 /* Pick the manifest for the wanted platform from an index; `digest_out` gets
  * its digest. Nested indexes are followed (bounded). */
@@ -1350,26 +1341,31 @@ static int image_pick_from_index(struct image_load *ld, const struct mr_json *ma
 				  ld->platform.variant);
 	{
 		const char *d = image_desc_digest(best, "index entry", err);
-		const char *mt = mr_json_str(mr_json_get(best, "mediaType"));
+		const char *mt = json_get_str(best, "mediaType");
 		if (!d)
 			return -1;
 		if (image_is_index_type(mt)) {
-			struct mr_json_doc doc = { 0 };
-			struct image_blob *b;
-			int rc;
 			if (depth > 4)
 				return mr_err_set(err, MR_EINVAL_INPUT, "index nested too deep");
-			b = image_blob_by_digest(ld, d, 0, err);
-			if (!b || image_blob_json(b, &doc, err) < 0)
-				return -1;
-			rc = image_pick_from_index(ld, mr_json_get(doc.root, "manifests"), digest_out,
-						   depth + 1, err);
-			mr_json_free(&doc);
-			return rc;
+			return image_pick_from_blob(ld, d, digest_out, depth + 1, err);
 		}
-		snprintf(digest_out, MR_DIGEST_LEN + 1, "%s", d);
+		util_scopy(digest_out, MR_DIGEST_LEN + 1, d);
 	}
 	return 0;
+}
+
+/* image_pick_from_index on the manifests of the index in blob d. */
+static int image_pick_from_blob(struct image_load *ld, const char *d, char *digest_out,
+				int depth, struct mr_err *err)
+{
+	struct mr_json_doc doc = { 0 };
+	struct image_blob *b = image_blob_by_digest(ld, d, 0, err);
+	int rc = -1;
+	if (b && image_blob_json(b, &doc, err) == 0)
+		rc = image_pick_from_index(ld, mr_json_get(doc.root, "manifests"), digest_out,
+					   depth, err);
+	mr_json_free(&doc);
+	return rc;
 }
 
 /* Name of an OCI index entry: containerd's full name annotation, else the
@@ -1379,8 +1375,8 @@ static int image_oci_name(struct image_load *ld, const struct mr_json *desc,
 			  struct image_found *f, struct mr_err *err)
 {
 	const struct mr_json *ann = mr_json_get(desc, "annotations");
-	const char *full = mr_json_str(mr_json_get(ann, "io.containerd.image.name"));
-	const char *ref = mr_json_str(mr_json_get(ann, "org.opencontainers.image.ref.name"));
+	const char *full = json_get_str(ann, "io.containerd.image.name");
+	const char *ref = json_get_str(ann, "org.opencontainers.image.ref.name");
 	char name[512], repo[256];
 	const char *base;
 	size_t n;
@@ -1396,7 +1392,7 @@ static int image_oci_name(struct image_load *ld, const struct mr_json *desc,
 	if (!*base) /* "dir/" */
 		return 0;
 	n = strcspn(base, ".");
-	snprintf(repo, sizeof repo, "%.*s", (int)n, base);
+	util_scopyn(repo, sizeof repo, base, n);
 	for (n = 0; repo[n]; n++)
 		repo[n] = (char)tolower((unsigned char)repo[n]);
 	snprintf(name, sizeof name, "%s:%s", repo, ref);
@@ -1428,8 +1424,8 @@ static int image_resolve_oci(struct image_load *ld, struct image_blob *idx,
 			if (image_pick_from_index(ld, manifests, digest, 0, err) < 0)
 				goto out;
 			for (m = manifests->child; m; m = m->next)
-				if (mr_json_str(mr_json_get(m, "digest")) &&
-				    !strcmp(mr_json_str(mr_json_get(m, "digest")), digest))
+				if (json_get_str(m, "digest") &&
+				    !strcmp(json_get_str(m, "digest"), digest))
 					chosen = m;
 			*out = util_xcalloc(1, sizeof **out);
 			*nout = 1;
@@ -1439,24 +1435,17 @@ static int image_resolve_oci(struct image_load *ld, struct image_blob *idx,
 			goto out;
 		}
 	for (m = manifests->child; m; m = m->next) {
-		const char *mt = mr_json_str(mr_json_get(m, "mediaType"));
+		const char *mt = json_get_str(m, "mediaType");
 		char digest[MR_DIGEST_LEN + 1];
 		struct image_found *f;
 		const char *d = image_desc_digest(m, "index.json entry", err);
 		if (!d)
 			goto out;
 		if (image_is_index_type(mt)) {
-			struct mr_json_doc sub = { 0 };
-			struct image_blob *b = image_blob_by_digest(ld, d, 0, err);
-			int r = -1;
-			if (b && image_blob_json(b, &sub, err) == 0)
-				r = image_pick_from_index(ld, mr_json_get(sub.root, "manifests"),
-							  digest, 1, err);
-			mr_json_free(&sub);
-			if (r < 0)
+			if (image_pick_from_blob(ld, d, digest, 1, err) < 0)
 				goto out;
 		} else if (!mt || image_is_manifest_type(mt)) {
-			snprintf(digest, sizeof digest, "%s", d);
+			util_scopy(digest, sizeof digest, d);
 		} else {
 			mr_err_set(err, MR_EINVAL_INPUT, "index.json: unsupported media type %s", mt);
 			goto out;
@@ -1555,32 +1544,22 @@ static void image_synth_manifest(struct image_found *f, struct mr_buf *out)
 	size_t i;
 	mr_jw_init(&w, out, 3);
 	mr_jw_obj(&w);
-	mr_jw_key(&w, "schemaVersion");
-	mr_jw_int(&w, 2);
-	mr_jw_key(&w, "mediaType");
-	mr_jw_str(&w, "application/vnd.docker.distribution.manifest.v2+json");
-	mr_jw_key(&w, "config");
-	mr_jw_obj(&w);
-	mr_jw_key(&w, "mediaType");
-	mr_jw_str(&w, "application/vnd.docker.container.image.v1+json");
-	mr_jw_key(&w, "size");
-	mr_jw_int(&w, (long long)f->config->bytes);
-	mr_jw_key(&w, "digest");
-	mr_jw_str(&w, f->config->digest);
+	json_kint(&w, "schemaVersion", 2);
+	json_kstr(&w, "mediaType", "application/vnd.docker.distribution.manifest.v2+json");
+	json_kobj(&w, "config");
+	json_kstr(&w, "mediaType", "application/vnd.docker.container.image.v1+json");
+	json_kint(&w, "size", (long long)f->config->bytes);
+	json_kstr(&w, "digest", f->config->digest);
 	mr_jw_obj_end(&w);
-	mr_jw_key(&w, "layers");
-	mr_jw_arr(&w);
+	json_karr(&w, "layers");
 	for (i = 0; i < f->nlayers; i++) {
 		const struct image_blob *l = f->layers[i];
 		int plain = !strcmp(l->digest, l->diff_id);
 		mr_jw_obj(&w);
-		mr_jw_key(&w, "mediaType");
-		mr_jw_str(&w, plain ? "application/vnd.docker.image.rootfs.diff.tar"
+		json_kstr(&w, "mediaType", plain ? "application/vnd.docker.image.rootfs.diff.tar"
 				    : "application/vnd.docker.image.rootfs.diff.tar.gzip");
-		mr_jw_key(&w, "size");
-		mr_jw_int(&w, (long long)l->bytes);
-		mr_jw_key(&w, "digest");
-		mr_jw_str(&w, l->digest);
+		json_kint(&w, "size", (long long)l->bytes);
+		json_kstr(&w, "digest", l->digest);
 		mr_jw_obj_end(&w);
 	}
 	mr_jw_arr_end(&w);
@@ -1590,7 +1569,7 @@ static void image_synth_manifest(struct image_found *f, struct mr_buf *out)
 static int image_write_blob(struct mr_store *st, const char *digest, const void *data, size_t len,
 			    struct mr_err *err)
 {
-	int dfd = openat(st->rootfd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int dfd = fs_open_dir(st->rootfd, "blobs/sha256");
 	int rc;
 	if (dfd < 0)
 		return mr_err_sys(err, "store %s/blobs/sha256", st->root);
@@ -1634,7 +1613,7 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 		goto unlock;
 	if (image_gc_intend(st, err) < 0)
 		goto out;
-	layersfd = openat(st->rootfd, "layers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	layersfd = fs_open_dir(st->rootfd, "layers");
 	if (layersfd < 0) {
 		mr_err_sys(err, "store %s/layers", st->root);
 		goto out;
@@ -1645,6 +1624,8 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 		struct image_rec *r;
 		struct mr_json_doc cfg = { 0 };
 		struct mr_buf synth = { 0 };
+		const struct mr_buf *m;
+		char digest[MR_DIGEST_LEN + 1];
 		const char *created;
 		for (j = 0; j < f->nlayers; j++) {
 			struct image_blob *l = f->layers[j];
@@ -1680,34 +1661,30 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 		if (image_write_blob(st, f->config->digest, f->config->data.data,
 				     f->config->data.len, err) < 0)
 			goto out;
+		/* a docker-archive has no manifest blob: one is made, as Docker does */
 		if (!f->manifest) {
-			char digest[MR_DIGEST_LEN + 1];
 			image_synth_manifest(f, &synth);
 			mr_digest_buf(synth.data, synth.len, digest);
-			rc = image_write_blob(st, digest, synth.data, synth.len, err);
-			mr_buf_free(&synth);
-			if (rc < 0)
-				goto out;
-			rc = -1;
-			r = image_db_by_id(&db, f->config->digest);
-			if (!r)
-				r = image_db_add(&db);
-			snprintf(r->manifest, sizeof r->manifest, "%s", digest);
+			m = &synth;
 		} else {
-			if (image_write_blob(st, f->manifest->digest, f->manifest->data.data,
-					     f->manifest->data.len, err) < 0)
-				goto out;
-			r = image_db_by_id(&db, f->config->digest);
-			if (!r)
-				r = image_db_add(&db);
-			snprintf(r->manifest, sizeof r->manifest, "%s", f->manifest->digest);
+			util_scopy(digest, sizeof digest, f->manifest->digest);
+			m = &f->manifest->data;
 		}
-		snprintf(r->id, sizeof r->id, "%s", f->config->digest);
+		rc = image_write_blob(st, digest, m->data, m->len, err);
+		mr_buf_free(&synth);
+		if (rc < 0)
+			goto out;
+		rc = -1;
+		r = image_db_by_id(&db, f->config->digest);
+		if (!r)
+			r = image_db_add(&db);
+		util_scopy(r->manifest, sizeof r->manifest, digest);
+		util_scopy(r->id, sizeof r->id, f->config->digest);
 		util_time_rfc3339(&now, r->loaded, sizeof r->loaded);
 		if (mr_json_parse(&cfg, f->config->data.data, f->config->data.len, err) < 0)
 			goto out;
-		created = mr_json_str(mr_json_get(cfg.root, "created"));
-		snprintf(r->created, sizeof r->created, "%s", created ? created : "");
+		created = json_get_str(cfg.root, "created");
+		util_scopy(r->created, sizeof r->created, created ? created : "");
 		mr_json_free(&cfg);
 		free(r->layers);
 		free(r->sizes);
@@ -1730,8 +1707,7 @@ static int image_commit(struct image_load *ld, struct image_found *found, size_t
 	image_gc(st, &db);
 	rc = 0;
 out:
-	if (layersfd >= 0)
-		close(layersfd);
+	util_close(layersfd);
 	image_db_free(&db);
 unlock:
 	mr_store_unlock(st);

@@ -28,7 +28,7 @@ static int volume_name_valid(const char *name)
 
 static int volume_dirfd(struct mr_store *st, struct mr_err *err)
 {
-	int fd = openat(st->rootfd, "volumes", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = fs_open_dir(st->rootfd, "volumes");
 	if (fd < 0)
 		mr_err_sys(err, "store %s/volumes", st->root);
 	return fd;
@@ -73,10 +73,10 @@ static int volume_create(struct mr_store *st, const char *name, const char *cons
 				  "allowed. If you intended to pass a host directory, use absolute "
 				  "path", name, name);
 	} else {
-		snprintf(vname, sizeof vname, "%s", name);
+		util_scopy(vname, sizeof vname, name);
 	}
 	if (name_out)
-		snprintf(name_out, out_size, "%s", vname);
+		util_scopy(name_out, out_size, vname);
 	for (i = 0; i < nlabels; i++)
 		if (!*labels[i] || labels[i][0] == '=')
 			return mr_err_set(err, MR_EINVAL_INPUT, "invalid label '%s'", labels[i]);
@@ -93,21 +93,17 @@ static int volume_create(struct mr_store *st, const char *name, const char *cons
 	now.tv_nsec = 0;
 	util_time_rfc3339(&now, when, sizeof when);
 	/* Docker prints CreatedAt with seconds and an offset. */
-	snprintf(when + 19, sizeof when - 19, "Z");
+	util_scopy(when + 19, sizeof when - 19, "Z");
 	mr_jw_init(&w, &meta, 0);
 	mr_jw_obj(&w);
-	mr_jw_key(&w, "CreatedAt");
-	mr_jw_str(&w, when);
-	mr_jw_key(&w, "Anonymous");
-	mr_jw_bool(&w, anonymous);
-	mr_jw_key(&w, "Labels");
-	mr_jw_obj(&w);
+	json_kstr(&w, "CreatedAt", when);
+	json_kbool(&w, "Anonymous", anonymous);
+	json_kobj(&w, "Labels");
 	for (i = 0; i < nlabels; i++) {
 		const char *eq = strchr(labels[i], '=');
 		char key[256];
-		snprintf(key, sizeof key, "%.*s", eq ? (int)(eq - labels[i]) : 255, labels[i]);
-		mr_jw_key(&w, key);
-		mr_jw_str(&w, eq ? eq + 1 : "");
+		util_scopyn(key, sizeof key, labels[i], eq ? (size_t)(eq - labels[i]) : 255);
+		json_kstr(&w, key, eq ? eq + 1 : "");
 	}
 	mr_jw_obj_end(&w);
 	mr_jw_obj_end(&w);
@@ -121,8 +117,7 @@ static int volume_create(struct mr_store *st, const char *name, const char *cons
 		int fd = openat(tmpfd, "meta.json", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0 || util_write_all(fd, meta.data, meta.len) < 0) {
 			mr_err_sys(err, "create volume %s: meta.json", vname);
-			if (fd >= 0)
-				close(fd);
+			util_close(fd);
 			goto out;
 		}
 		close(fd);
@@ -163,16 +158,15 @@ static int volume_read(struct mr_store *st, const char *name, struct volume_info
 	memset(vi, 0, sizeof *vi);
 	if (!volume_exists(st, name))
 		return mr_err_set(err, MR_ENOTFOUND, "No such volume: %s", name);
-	snprintf(vi->name, sizeof vi->name, "%s", name);
+	util_scopy(vi->name, sizeof vi->name, name);
 	snprintf(path, sizeof path, "volumes/%s/meta.json", name);
-	if (mr_read_file(st->rootfd, path, &buf, 65536, err) < 0 ||
-	    mr_json_parse(&vi->meta, buf.data, buf.len, err) < 0) {
+	if (json_read_file(st->rootfd, path, 65536, &buf, &vi->meta, err) < 0) {
 		/* A volume without readable metadata is still a volume. */
 		mr_buf_free(&buf);
 		return 0;
 	}
-	created = mr_json_str(mr_json_get(vi->meta.root, "CreatedAt"));
-	snprintf(vi->created, sizeof vi->created, "%s", created ? created : "");
+	created = json_get_str(vi->meta.root, "CreatedAt");
+	util_scopy(vi->created, sizeof vi->created, created ? created : "");
 	vi->anonymous = mr_json_get(vi->meta.root, "Anonymous") &&
 			mr_json_get(vi->meta.root, "Anonymous")->type == MR_JSON_TRUE;
 	mr_buf_free(&buf);
@@ -195,20 +189,18 @@ static int volume_remove_dir(struct mr_store *st, const char *name, struct mr_er
 		/* Refuse before anything moves if a mount is inside: the volume
 		 * must stay whole when its removal cannot complete. */
 		struct fs_mount_key top;
-		int vfd = openat(volfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int vfd = fs_open_dir(volfd, name);
 		if (vfd < 0 || fs_mount_key(vfd, &top) < 0)
 			rc = mr_err_sys(err, "remove volume %s", name);
 		else
 			rc = fs_check_no_mounts(vfd, &top, name, 0, err);
-		if (vfd >= 0)
-			close(vfd);
+		util_close(vfd);
 		if (rc < 0)
 			mr_err_ctx(err, "remove volume");
 	}
 	if (rc == 0 && renameat(volfd, name, tmpfd, "v") < 0)
 		rc = mr_err_sys(err, "remove volume %s", name);
-	if (volfd >= 0)
-		close(volfd);
+	util_close(volfd);
 	if (rc == 0)
 		rc = mr_remove_tree(tmpfd, "v", err);
 	if (rc == 0)
@@ -227,8 +219,7 @@ static uint64_t volume_du(int dirfd, int depth)
 	uint64_t total = 0;
 	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
 	if (fd < 0 || depth > 256 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+		util_close(fd);
 		return 0;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -240,7 +231,7 @@ static uint64_t volume_du(int dirfd, int depth)
 		if (!S_ISDIR(sb.st_mode))
 			total += (uint64_t)sb.st_size;
 		if (S_ISDIR(sb.st_mode)) {
-			int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int sub = fs_open_dir(dirfd, de->d_name);
 			if (sub >= 0) {
 				total += volume_du(sub, depth + 1);
 				close(sub);
@@ -254,10 +245,9 @@ static uint64_t volume_du(int dirfd, int depth)
 /* volume_du of a folder of the store (0 when it is missing). */
 static uint64_t store_du(struct mr_store *st, const char *path)
 {
-	int fd = openat(st->rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = fs_open_dir(st->rootfd, path);
 	uint64_t bytes = fd >= 0 ? volume_du(fd, 0) : 0;
-	if (fd >= 0)
-		close(fd);
+	util_close(fd);
 	return bytes;
 }
 
@@ -275,8 +265,7 @@ static int volume_list(struct mr_store *st, char ***names, size_t *count, struct
 	*names = NULL;
 	*count = 0;
 	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+		util_close(fd);
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -306,7 +295,7 @@ static int container_users_of_volume(struct mr_store *st, const char *name, char
 {
 	/* Every container record (running or not) lists its mounts in
 	 * HostConfig.Mounts, as mount_write_json wrote them. */
-	int dfd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int dfd = fs_open_dir(st->rootfd, "containers");
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 	struct dirent *de;
 	size_t len = 0;
@@ -314,8 +303,7 @@ static int container_users_of_volume(struct mr_store *st, const char *name, char
 	if (size)
 		who[0] = 0;
 	if (!d) {
-		if (dfd >= 0)
-			close(dfd);
+		util_close(dfd);
 		return 0;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -328,12 +316,11 @@ static int container_users_of_volume(struct mr_store *st, const char *name, char
 		if (strlen(de->d_name) != 64 || strspn(de->d_name, "0123456789abcdef") != 64)
 			continue;
 		snprintf(path, sizeof path, "%s/config.json", de->d_name);
-		if (mr_read_file(dfd, path, &buf, MINIRUN_MAX_JSON, &ignored) == 0 &&
-		    mr_json_parse(&doc, buf.data, buf.len, &ignored) == 0) {
-			m = mr_json_get(mr_json_get(doc.root, "HostConfig"), "Mounts");
-			for (m = m ? m->child : NULL; m && !uses; m = m->next) {
-				const char *type = mr_json_str(mr_json_get(m, "Type"));
-				const char *vol = mr_json_str(mr_json_get(m, "Name"));
+		if (json_read_file(dfd, path, MINIRUN_MAX_JSON, &buf, &doc, &ignored) == 0) {
+			m = json_first(mr_json_get(doc.root, "HostConfig"), "Mounts");
+			for (; m && !uses; m = m->next) {
+				const char *type = json_get_str(m, "Type");
+				const char *vol = json_get_str(m, "Name");
 				uses = type && vol && !strcmp(type, "volume") && !strcmp(vol, name);
 			}
 		}

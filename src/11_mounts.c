@@ -138,10 +138,10 @@ static int mount_parse_v(const char *arg, struct mount_spec *m, struct mr_err *e
 		m->type = MOUNT_VOLUME;
 	} else if (parts[0][0] == '/') {
 		m->type = MOUNT_BIND;
-		snprintf(m->source, sizeof m->source, "%s", parts[0]);
+		util_scopy(m->source, sizeof m->source, parts[0]);
 	} else if (volume_name_valid(parts[0])) {
 		m->type = MOUNT_VOLUME;
-		snprintf(m->source, sizeof m->source, "%s", parts[0]);
+		util_scopy(m->source, sizeof m->source, parts[0]);
 	} else {
 		return mr_err_set(err, MR_EINVAL_INPUT, "create %s: \"%s\" includes invalid characters "
 				  "for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. "
@@ -151,7 +151,7 @@ static int mount_parse_v(const char *arg, struct mount_spec *m, struct mr_err *e
 	if (mount_target_ok(m, parts[1], arg, err) < 0)
 		return -1;
 	if (parts[2]) {
-		snprintf(m->mode, sizeof m->mode, "%s", parts[2]);
+		util_scopy(m->mode, sizeof m->mode, parts[2]);
 		for (opt = strtok_r(parts[2], ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
 			if (!strcmp(opt, "ro"))
 				m->readonly = 1;
@@ -159,8 +159,7 @@ static int mount_parse_v(const char *arg, struct mount_spec *m, struct mr_err *e
 				m->readonly = 0;
 			else if (!strcmp(opt, "nocopy") && m->type == MOUNT_VOLUME)
 				m->nocopy = 1;
-			else if (!strcmp(opt, "z") || !strcmp(opt, "Z") || !strcmp(opt, "consistent") ||
-				 !strcmp(opt, "cached") || !strcmp(opt, "delegated"))
+			else if (util_one_of(opt, "z\0Z\0consistent\0cached\0delegated"))
 				continue;  /* SELinux labels and macOS hints: nothing to do */
 			else if (m->type == MOUNT_BIND && mount_set_propagation(m, opt) == 0)
 				continue;
@@ -169,6 +168,17 @@ static int mount_parse_v(const char *arg, struct mount_spec *m, struct mr_err *e
 		}
 	}
 	return 0;
+}
+
+/* One more tmpfs option: key and v, or key and size when v is NULL. */
+static void mount_tmpfs_add(struct mount_spec *m, const char *key, const char *v, uint64_t size)
+{
+	size_t n = strlen(m->tmpfs_opts);
+	const char *sep = n ? "," : "";
+	if (v)
+		snprintf(m->tmpfs_opts + n, sizeof m->tmpfs_opts - n, "%s%s%s", sep, key, v);
+	else
+		snprintf(m->tmpfs_opts + n, sizeof m->tmpfs_opts - n, "%s%s%" PRIu64, sep, key, size);
 }
 
 static int mount_bool(const char *v)
@@ -180,7 +190,7 @@ static int mount_bool(const char *v)
 static int mount_parse_mount(const char *arg, struct mount_spec *m, struct mr_err *err)
 {
 	char buf[2 * MINIRUN_MAX_PATH], *kv, *save = NULL;
-	const char *target = NULL;
+	const char *target = NULL, *why = NULL;
 	int have_type = 0;
 	memset(m, 0, sizeof *m);
 	m->propagation = MS_PRIVATE | MS_REC;
@@ -202,9 +212,8 @@ static int mount_parse_mount(const char *arg, struct mount_spec *m, struct mr_er
 				return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for "
 						  "\"--mount\" flag: unsupported mount type: %s", arg, v);
 		} else if ((!strcmp(kv, "source") || !strcmp(kv, "src")) && v) {
-			snprintf(m->source, sizeof m->source, "%s", v);
-		} else if ((!strcmp(kv, "target") || !strcmp(kv, "destination") ||
-			    !strcmp(kv, "dst")) && v) {
+			util_scopy(m->source, sizeof m->source, v);
+		} else if (util_one_of(kv, "target\0destination\0dst") && v) {
 			target = v;
 		} else if (!strcmp(kv, "readonly") || !strcmp(kv, "ro")) {
 			m->readonly = mount_bool(v);
@@ -217,17 +226,13 @@ static int mount_parse_mount(const char *arg, struct mount_spec *m, struct mr_er
 			uint64_t size;
 			if (util_parse_size(v, &size) < 0)
 				return mr_err_set(err, MR_EINVAL_INPUT, "invalid tmpfs-size: %s", v);
-			snprintf(m->tmpfs_opts + strlen(m->tmpfs_opts),
-				 sizeof m->tmpfs_opts - strlen(m->tmpfs_opts), "%ssize=%" PRIu64,
-				 *m->tmpfs_opts ? "," : "", size);
+			mount_tmpfs_add(m, "size=", NULL, size);
 		} else if (!strcmp(kv, "tmpfs-mode") && v) {
 			if (strspn(v, "01234567") != strlen(v) || !*v || strlen(v) > 4)
 				return mr_err_set(err, MR_EINVAL_INPUT, "invalid tmpfs-mode: %s", v);
-			snprintf(m->tmpfs_opts + strlen(m->tmpfs_opts),
-				 sizeof m->tmpfs_opts - strlen(m->tmpfs_opts), "%smode=%s",
-				 *m->tmpfs_opts ? "," : "", v);
-		} else if (!strcmp(kv, "consistency") || !strcmp(kv, "volume-driver") ||
-			   !strcmp(kv, "volume-label") || !strcmp(kv, "bind-nonrecursive")) {
+			mount_tmpfs_add(m, "mode=", v, 0);
+		} else if (util_one_of(kv, "consistency\0volume-driver\0volume-label\0"
+				       "bind-nonrecursive")) {
 			continue;
 		} else {
 			return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for \"--mount\" "
@@ -239,18 +244,17 @@ static int mount_parse_mount(const char *arg, struct mount_spec *m, struct mr_er
 	if (target && mount_target_ok(m, target, arg, err) < 0)
 		return -1;
 	if (!m->target[0])
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for \"--mount\" "
-				  "flag: target is required", arg);
-	if (m->type == MOUNT_BIND && m->source[0] != '/')
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for \"--mount\" "
-				  "flag: bind source must be an absolute path", arg);
-	if (m->type == MOUNT_VOLUME && !m->source[0])
-		m->anonymous = 1;
-	if (m->type == MOUNT_VOLUME && m->source[0] && !volume_name_valid(m->source))
+		why = "target is required";
+	else if (m->type == MOUNT_BIND && m->source[0] != '/')
+		why = "bind source must be an absolute path";
+	else if (m->type == MOUNT_VOLUME && m->source[0] && !volume_name_valid(m->source))
 		return mr_err_set(err, MR_EINVAL_INPUT, "invalid volume name: %s", m->source);
-	if (m->type == MOUNT_TMPFS && m->source[0])
+	else if (m->type == MOUNT_TMPFS && m->source[0])
+		why = "source is not supported for tmpfs mounts";
+	if (why)
 		return mr_err_set(err, MR_EINVAL_INPUT, "invalid argument \"%s\" for \"--mount\" "
-				  "flag: source is not supported for tmpfs mounts", arg);
+				  "flag: %s", arg, why);
+	m->anonymous = m->type == MOUNT_VOLUME && !m->source[0];
 	return 0;
 }
 
@@ -261,33 +265,27 @@ static int mount_parse_tmpfs(const char *arg, struct mount_spec *m, struct mr_er
 	char target[MINIRUN_MAX_PATH];
 	memset(m, 0, sizeof *m);
 	m->type = MOUNT_TMPFS;
-	snprintf(target, sizeof target, "%.*s", colon ? (int)(colon - arg) : (int)strlen(arg), arg);
+	util_scopyn(target, sizeof target, arg, colon ? (size_t)(colon - arg) : strlen(arg));
 	if (mount_target_ok(m, target, arg, err) < 0)
 		return -1;
 	if (colon) {
 		char opts[128], *o, *save = NULL;
-		snprintf(opts, sizeof opts, "%s", colon + 1);
+		util_scopy(opts, sizeof opts, colon + 1);
 		for (o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
 			uint64_t size;
 			if (!strcmp(o, "ro"))
 				m->readonly = 1;
 			else if (util_starts_with(o, "size=") && util_parse_size(o + 5, &size) == 0)
-				snprintf(m->tmpfs_opts + strlen(m->tmpfs_opts),
-					 sizeof m->tmpfs_opts - strlen(m->tmpfs_opts), "%ssize=%" PRIu64,
-					 *m->tmpfs_opts ? "," : "", size);
+				mount_tmpfs_add(m, "size=", NULL, size);
 			else if (util_starts_with(o, "mode=") && strspn(o + 5, "01234567") == strlen(o + 5))
-				snprintf(m->tmpfs_opts + strlen(m->tmpfs_opts),
-					 sizeof m->tmpfs_opts - strlen(m->tmpfs_opts), "%s%s",
-					 *m->tmpfs_opts ? "," : "", o);
-			else if (!strcmp(o, "rw") || !strcmp(o, "noexec") || !strcmp(o, "exec") ||
-				 !strcmp(o, "nosuid") || !strcmp(o, "nodev") || !strcmp(o, "suid") ||
-				 !strcmp(o, "dev"))
+				mount_tmpfs_add(m, "", o, 0);
+			else if (util_one_of(o, "rw\0noexec\0exec\0nosuid\0nodev\0suid\0dev"))
 				continue;  /* applied as flags in mount_apply */
 			else
 				return mr_err_set(err, MR_EINVAL_INPUT, "invalid tmpfs option \"%s\" in %s",
 						  o, arg);
 		}
-		snprintf(m->mode, sizeof m->mode, "%.31s", colon + 1);
+		util_scopyn(m->mode, sizeof m->mode, colon + 1, 31);
 	}
 	return 0;
 }
@@ -302,7 +300,7 @@ static int mount_prepare(struct mr_store *st, struct mount_spec *m, struct mr_er
 		if (volume_create(st, m->source[0] ? m->source : NULL, NULL, 0, m->anonymous, name,
 				  sizeof name, &m->created, err) < 0)
 			return -1;
-		snprintf(m->source, sizeof m->source, "%s", name);
+		util_scopy(m->source, sizeof m->source, name);
 		return 0;
 	}
 	if (m->type != MOUNT_BIND)
@@ -315,7 +313,7 @@ static int mount_prepare(struct mr_store *st, struct mount_spec *m, struct mr_er
 	/* -v creates a missing host folder, as Docker does. */
 	{
 		char path[MINIRUN_MAX_PATH], *p;
-		snprintf(path, sizeof path, "%s", m->source);
+		util_scopy(path, sizeof path, m->source);
 		for (p = path + 1;; p++) {
 			if (*p == '/' || !*p) {
 				char c = *p;
@@ -387,7 +385,7 @@ static int mount_open_in(int rootfd, const char *path, int kind, struct mr_err *
 			char dir[MINIRUN_MAX_PATH];
 			const char *slash = strrchr(path, '/');
 			if (slash && slash != path) {
-				snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+				util_scopyn(dir, sizeof dir, path, (size_t)(slash - path));
 				fd = mr_mkdir_in_root(rootfd, dir, 0755, err);
 				if (fd < 0)
 					return -1;
@@ -476,11 +474,9 @@ static void mount_write_json(struct mr_jw *w, struct mr_store *st, const struct 
 	char src[MINIRUN_MAX_PATH];
 	static const char *const types[] = { "volume", "bind", "tmpfs" };
 	mr_jw_obj(w);
-	mr_jw_key(w, "Type");
-	mr_jw_str(w, types[m->type]);
+	json_kstr(w, "Type", types[m->type]);
 	if (m->type == MOUNT_VOLUME) {
-		mr_jw_key(w, "Name");
-		mr_jw_str(w, m->source);
+		json_kstr(w, "Name", m->source);
 	}
 	mr_jw_key(w, "Source");
 	if (m->type == MOUNT_TMPFS)
@@ -489,63 +485,55 @@ static void mount_write_json(struct mr_jw *w, struct mr_store *st, const struct 
 		mr_jw_str(w, src);
 	else
 		mr_jw_str(w, "");
-	mr_jw_key(w, "Destination");
-	mr_jw_str(w, m->target);
+	json_kstr(w, "Destination", m->target);
 	if (m->type == MOUNT_VOLUME) {
-		mr_jw_key(w, "Driver");
-		mr_jw_str(w, "local");
+		json_kstr(w, "Driver", "local");
 	}
-	mr_jw_key(w, "Mode");
-	mr_jw_str(w, m->type == MOUNT_VOLUME && !m->mode[0] ? "z" : m->mode);
-	mr_jw_key(w, "RW");
-	mr_jw_bool(w, !m->readonly);
-	mr_jw_key(w, "Propagation");
-	mr_jw_str(w, m->type == MOUNT_BIND ? mount_propagation_name(m->propagation) : "");
+	json_kstr(w, "Mode", m->type == MOUNT_VOLUME && !m->mode[0] ? "z" : m->mode);
+	json_kbool(w, "RW", !m->readonly);
+	json_kstr(w, "Propagation",
+		  m->type == MOUNT_BIND ? mount_propagation_name(m->propagation) : "");
 	if (!for_inspect) {
-		mr_jw_key(w, "Anonymous");
-		mr_jw_bool(w, m->anonymous);
-		mr_jw_key(w, "NoCopy");
-		mr_jw_bool(w, m->nocopy);
-		mr_jw_key(w, "FromV");
-		mr_jw_bool(w, m->from_v);
-		mr_jw_key(w, "TmpfsOptions");
-		mr_jw_str(w, m->tmpfs_opts);
+		json_kbool(w, "Anonymous", m->anonymous);
+		json_kbool(w, "NoCopy", m->nocopy);
+		json_kbool(w, "FromV", m->from_v);
+		json_kstr(w, "TmpfsOptions", m->tmpfs_opts);
 	}
 	mr_jw_obj_end(w);
 }
 
 static int mount_read_json(const struct mr_json *v, struct mount_spec *m, struct mr_err *err)
 {
-	const char *type = mr_json_str(mr_json_get(v, "Type"));
-	const char *name = mr_json_str(mr_json_get(v, "Name"));
-	const char *src = mr_json_str(mr_json_get(v, "Source"));
-	const char *dst = mr_json_str(mr_json_get(v, "Destination"));
-	const char *mode = mr_json_str(mr_json_get(v, "Mode"));
-	const char *prop = mr_json_str(mr_json_get(v, "Propagation"));
-	const char *tmpfs = mr_json_str(mr_json_get(v, "TmpfsOptions"));
+	const char *type = json_get_str(v, "Type");
+	const char *name = json_get_str(v, "Name");
+	const char *src = json_get_str(v, "Source");
+	const char *dst = json_get_str(v, "Destination");
+	const char *mode = json_get_str(v, "Mode");
+	const char *prop = json_get_str(v, "Propagation");
+	const char *tmpfs = json_get_str(v, "TmpfsOptions");
 	memset(m, 0, sizeof *m);
 	if (!type || !dst || dst[0] != '/')
 		return mr_err_set(err, MR_EINVAL_INPUT, "damaged mount record");
 	m->type = !strcmp(type, "volume") ? MOUNT_VOLUME : !strcmp(type, "bind") ? MOUNT_BIND :
 		  MOUNT_TMPFS;
-	snprintf(m->target, sizeof m->target, "%s", dst);
+	util_scopy(m->target, sizeof m->target, dst);
 	if (m->type == MOUNT_VOLUME) {
 		if (!name || !volume_name_valid(name))
 			return mr_err_set(err, MR_EINVAL_INPUT, "damaged mount record: volume name");
-		snprintf(m->source, sizeof m->source, "%s", name);
+		util_scopy(m->source, sizeof m->source, name);
 	} else if (m->type == MOUNT_BIND) {
 		if (!src || src[0] != '/')
 			return mr_err_set(err, MR_EINVAL_INPUT, "damaged mount record: bind source");
-		snprintf(m->source, sizeof m->source, "%s", src);
+		util_scopy(m->source, sizeof m->source, src);
 	}
-	snprintf(m->mode, sizeof m->mode, "%s", mode && strcmp(mode, "z") ? mode : "");
-	m->readonly = mr_json_get(v, "RW") && mr_json_get(v, "RW")->type == MR_JSON_FALSE;
-	m->anonymous = mr_json_get(v, "Anonymous") && mr_json_get(v, "Anonymous")->type == MR_JSON_TRUE;
-	m->nocopy = mr_json_get(v, "NoCopy") && mr_json_get(v, "NoCopy")->type == MR_JSON_TRUE;
-	m->from_v = mr_json_get(v, "FromV") && mr_json_get(v, "FromV")->type == MR_JSON_TRUE;
+	util_scopy(m->mode, sizeof m->mode, mode && strcmp(mode, "z") ? mode : "");
+	m->readonly = json_type(v, "RW") == MR_JSON_FALSE;
+	m->anonymous = json_type(v, "Anonymous") == MR_JSON_TRUE;
+	m->nocopy = json_type(v, "NoCopy") == MR_JSON_TRUE;
+	m->from_v = json_type(v, "FromV") == MR_JSON_TRUE;
 	m->propagation = MS_PRIVATE | MS_REC;
 	if (prop && *prop)
 		mount_set_propagation(m, prop);
-	snprintf(m->tmpfs_opts, sizeof m->tmpfs_opts, "%s", tmpfs ? tmpfs : "");
+	util_scopy(m->tmpfs_opts, sizeof m->tmpfs_opts, tmpfs ? tmpfs : "");
 	return 0;
 }

@@ -127,24 +127,30 @@ static int http_b64_decode(const char *in, void *outp, size_t size, size_t *outl
  * credentials never travel in URLs. */
 static int http_url_parse(const char *s, struct http_url *u, struct mr_err *err)
 {
-	const char *p, *end, *hend, *rest;
+	const char *p, *end, *hend, *rest, *why = "invalid URL";
 	size_t n;
 	for (p = s; *p; p++)  /* it ends up in a request line: no blanks, no controls */
-		if ((unsigned char)*p <= ' ' || *p == 0x7f)
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid character in URL %.200s", s);
+		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+			why = "invalid character in URL";
+			goto bad;
+		}
 	if (util_starts_with(s, "https://"))
 		u->tls = 1, p = s + 8;
 	else if (util_starts_with(s, "http://"))
 		u->tls = 0, p = s + 7;
-	else
-		return mr_err_set(err, MR_EINVAL_INPUT, "unsupported URL %.200s", s);
+	else {
+		why = "unsupported URL";
+		goto bad;
+	}
 	end = p + strcspn(p, "/?#");
-	if (memchr(p, '@', (size_t)(end - p)))
-		return mr_err_set(err, MR_EINVAL_INPUT, "URL with user information refused: %.200s", s);
+	if (memchr(p, '@', (size_t)(end - p))) {
+		why = "URL with user information refused:";
+		goto bad;
+	}
 	if (*p == '[') {
 		hend = memchr(p, ']', (size_t)(end - p));
 		if (!hend)
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid URL %.200s", s);
+			goto bad;
 		p++;
 		rest = hend + 1;
 	} else {
@@ -154,31 +160,38 @@ static int http_url_parse(const char *s, struct http_url *u, struct mr_err *err)
 		rest = hend;
 	}
 	n = (size_t)(hend - p);
-	if (!n || n >= sizeof u->host)
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid host in URL %.200s", s);
+	if (!n || n >= sizeof u->host) {
+		why = "invalid host in URL";
+		goto bad;
+	}
 	memcpy(u->host, p, n);
 	u->host[n] = 0;
 	if (*rest == ':') {
 		size_t k = (size_t)(end - rest - 1);
 		uint64_t port;
 		char num[8];
+		why = "invalid port in URL";
 		if (!k || k > 5)
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid port in URL %.200s", s);
+			goto bad;
 		memcpy(num, rest + 1, k);
 		num[k] = 0;
 		if (util_parse_u64(num, &port) < 0 || !port || port > 65535)
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid port in URL %.200s", s);
+			goto bad;
 		snprintf(u->port, sizeof u->port, "%u", (unsigned)port);
 	} else if (rest != end) {
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid URL %.200s", s);
+		goto bad;
 	} else {
-		snprintf(u->port, sizeof u->port, "%s", u->tls ? "443" : "80");
+		util_scopy(u->port, sizeof u->port, u->tls ? "443" : "80");
 	}
 	n = strcspn(end, "#");
-	if (n + 2 > sizeof u->path)
-		return mr_err_set(err, MR_EINVAL_INPUT, "URL too long: %.200s", s);
+	if (n + 2 > sizeof u->path) {
+		why = "URL too long:";
+		goto bad;
+	}
 	snprintf(u->path, sizeof u->path, "%s%.*s", *end == '/' ? "" : "/", (int)n, end);
 	return 0;
+bad:
+	return mr_err_set(err, MR_EINVAL_INPUT, "%s %.200s", why, s);
 }
 
 /* A Location header against the URL it answers: absolute, scheme-relative
@@ -195,7 +208,7 @@ static int http_url_resolve(const struct http_url *base, const char *loc, struct
 		*out = *base;
 		if (strlen(loc) >= sizeof out->path)
 			return mr_err_set(err, MR_EINVAL_INPUT, "redirect too long");
-		snprintf(out->path, sizeof out->path, "%.*s", (int)strcspn(loc, "#"), loc);
+		util_scopyn(out->path, sizeof out->path, loc, strcspn(loc, "#"));
 		return 0;
 	}
 	return http_url_parse(loc, out, err);
@@ -212,8 +225,7 @@ static void http_hostport(const char *host, const char *port, int tls, char *out
 
 static void http_close(struct http_conn *c)
 {
-	if (c->fd >= 0)
-		close(c->fd);
+	util_close(c->fd);
 	c->fd = -1;
 	c->rpos = c->rlen = 0;
 }
@@ -360,7 +372,7 @@ static void dns_each_line(const char *path, void (*fn)(char words[][256], int n,
 		char line[512], words[8][256];
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
 		int n = 0;
-		snprintf(line, sizeof line, "%.*s", (int)len, p);
+		util_scopyn(line, sizeof line, p, len);
 		line[strcspn(line, "#;")] = 0;
 		for (w = line; n < 8 && util_word(&w, words[n], sizeof words[n]) == 0; n++)
 			;
@@ -519,8 +531,7 @@ static int dns_ask(const struct dns_conf *conf, const char *name, struct dns_res
 			fd = socket(conf->server[s].family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 			if (fd < 0 || connect(fd, (struct sockaddr *)&sa, salen) < 0 ||
 			    send(fd, q[0], qlen[0], 0) < 0 || send(fd, q[1], qlen[1], 0) < 0) {
-				if (fd >= 0)
-					close(fd);
+				util_close(fd);
 				continue;
 			}
 			while (got < 2) {
@@ -590,8 +601,8 @@ static int http_connect(struct http_conn *c, const struct http_url *u, struct mr
 	struct timeval tv;
 	int i, rc, fd = -1, saved = ECONNREFUSED;
 	http_close(c);
-	snprintf(c->host, sizeof c->host, "%s", u->host);
-	snprintf(c->port, sizeof c->port, "%s", u->port);
+	util_scopy(c->host, sizeof c->host, u->host);
+	util_scopy(c->port, sizeof c->port, u->port);
 	c->tls = u->tls;
 	c->eof = c->sys_errno = 0;
 	if (!MINIRUN_WITH_TLS && u->tls)
@@ -816,9 +827,9 @@ again:
 			    http_copy_header(r->auth, sizeof r->auth, v, "WWW-Authenticate", err) < 0)
 				return -1;
 		} else if ((v = http_header_value(line, "content-type"))) {
-			snprintf(r->type, sizeof r->type, "%s", v);
+			util_scopy(r->type, sizeof r->type, v);
 		} else if ((v = http_header_value(line, "content-range"))) {
-			snprintf(r->range, sizeof r->range, "%s", v);
+			util_scopy(r->range, sizeof r->range, v);
 		}
 	}
 	if (r->status < 200 && r->status != 101 && ++interim < 8)
@@ -1266,7 +1277,7 @@ static int tls_anchors_for(struct http_tls *t, const char *host, const char *por
 		if (!path || !*path)
 			path = MINIRUN_DEFAULT_CA_FILE;
 		if (tls_load_pem(&t->anchors, AT_FDCWD, path, &e2) < 0)
-			snprintf(t->bundle_err, sizeof t->bundle_err, "%s", e2.msg);
+			util_scopy(t->bundle_err, sizeof t->bundle_err, e2.msg);
 		else if (!t->anchors.n)
 			snprintf(t->bundle_err, sizeof t->bundle_err, "%s: no certificates", path);
 		t->nbundle = t->anchors.n;
@@ -1278,7 +1289,7 @@ static int tls_anchors_for(struct http_tls *t, const char *host, const char *por
 		t->extra_for[0] = 0;
 		if (tls_load_certs_d(t, host, port, err) < 0)
 			return -1;
-		snprintf(t->extra_for, sizeof t->extra_for, "%s", key);
+		util_scopy(t->extra_for, sizeof t->extra_for, key);
 	}
 	if (!t->anchors.n)
 		return mr_err_set(err, MR_EVERIFY, "%s: no trusted CA certificates (%s; set "

@@ -67,7 +67,7 @@ static int pull_repo_valid(const char *s)
 static int pull_ref_parse(const char *in, struct pull_ref *r, struct mr_err *err)
 {
 	char name[512];
-	const char *at, *slash, *colon, *rest;
+	const char *at, *slash, *colon, *rest, *why = "";
 	size_t n, i;
 	memset(r, 0, sizeof *r);
 	if (image_ref_check(in, err) < 0)
@@ -75,14 +75,15 @@ static int pull_ref_parse(const char *in, struct pull_ref *r, struct mr_err *err
 	at = strchr(in, '@');
 	n = at ? (size_t)(at - in) : strlen(in);
 	if (!n || n >= sizeof name)
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s", in);
+		goto bad;
 	memcpy(name, in, n);
 	name[n] = 0;
 	if (at) {
-		if (mr_digest_valid(at + 1) < 0)
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s "
-					  "(only sha256 digests)", in);
-		snprintf(r->digest, sizeof r->digest, "%s", at + 1);
+		if (mr_digest_valid(at + 1) < 0) {
+			why = " (only sha256 digests)";
+			goto bad;
+		}
+		util_scopy(r->digest, sizeof r->digest, at + 1);
 	}
 	slash = strrchr(name, '/');
 	colon = strrchr(name, ':');
@@ -90,15 +91,15 @@ static int pull_ref_parse(const char *in, struct pull_ref *r, struct mr_err *err
 		const char *t = colon + 1;
 		size_t tl = strlen(t);
 		if (!tl || tl > 128 || !(isalnum((unsigned char)*t) || *t == '_'))
-			return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s", in);
+			goto bad;
 		for (i = 0; i < tl; i++)
 			if (!isalnum((unsigned char)t[i]) && !strchr("_.-", t[i]))
-				return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s", in);
+				goto bad;
 		if (!at)
-			snprintf(r->tag, sizeof r->tag, "%s", t);
+			util_scopy(r->tag, sizeof r->tag, t);
 		name[colon - name] = 0;
 	} else if (!at) {
-		snprintf(r->tag, sizeof r->tag, "latest");
+		util_scopy(r->tag, sizeof r->tag, "latest");
 		r->default_tag = 1;
 	}
 	slash = strchr(name, '/');
@@ -106,25 +107,26 @@ static int pull_ref_parse(const char *in, struct pull_ref *r, struct mr_err *err
 	if (slash && (memchr(name, '.', (size_t)(slash - name)) ||
 		      memchr(name, ':', (size_t)(slash - name)) ||
 		      !strncmp(name, "localhost/", 10))) {
-		snprintf(r->domain, sizeof r->domain, "%.*s", (int)(slash - name), name);
+		util_scopyn(r->domain, sizeof r->domain, name, (size_t)(slash - name));
 		rest = slash + 1;
 		for (i = 0; r->domain[i]; i++)
 			if (!isalnum((unsigned char)r->domain[i]) && !strchr(".-:[]", r->domain[i]))
-				return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s", in);
+				goto bad;
 	} else {
-		snprintf(r->domain, sizeof r->domain, "docker.io");
+		util_scopy(r->domain, sizeof r->domain, "docker.io");
 	}
 	if (!strcmp(r->domain, "index.docker.io"))
-		snprintf(r->domain, sizeof r->domain, "docker.io");
+		util_scopy(r->domain, sizeof r->domain, "docker.io");
 	if (!strcmp(r->domain, "docker.io") && !strchr(rest, '/'))
 		snprintf(r->repo, sizeof r->repo, "library/%s", rest);
 	else if (util_strlcpy(r->repo, rest, sizeof r->repo) < 0)
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s", in);
-	if (!pull_repo_valid(r->repo))
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s%s", in,
-				  strpbrk(rest, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") ?
-				  " (repository name must be lowercase)" : "");
-	return 0;
+		goto bad;
+	if (pull_repo_valid(r->repo))
+		return 0;
+	if (strpbrk(rest, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+		why = " (repository name must be lowercase)";
+bad:
+	return mr_err_set(err, MR_EINVAL_INPUT, "invalid reference format: %.200s%s", in, why);
 }
 
 /* Docker's short form of the repository: busybox, user/app, host:5000/app. */
@@ -133,9 +135,9 @@ static void pull_ref_familiar(const struct pull_ref *r, char *out, size_t size)
 	if (strcmp(r->domain, "docker.io"))
 		snprintf(out, size, "%s/%s", r->domain, r->repo);
 	else if (util_starts_with(r->repo, "library/") && !strchr(r->repo + 8, '/'))
-		snprintf(out, size, "%s", r->repo + 8);
+		util_scopy(out, size, r->repo + 8);
 	else
-		snprintf(out, size, "%s", r->repo);
+		util_scopy(out, size, r->repo);
 }
 
 /* "busybox:latest" or "busybox@sha256:..." (full = 1: with docker.io/). */
@@ -301,7 +303,7 @@ static int pull_creds_get(const char *domain, char **out, struct mr_err *err)
 		return mr_err_ctx(err, "%s", path);
 	}
 	for (a = pull_auths(&doc); a; a = a->next) {
-		const char *auth = mr_json_str(mr_json_get(a, "auth"));
+		const char *auth = json_get_str(a, "auth");
 		if (auth && *auth && pull_auth_key_matches(a->key, domain)) {
 			*out = util_xstrdup(auth);
 			break;
@@ -334,8 +336,7 @@ static int pull_creds_set(const char *domain, const char *auth, int *found, stru
 	}
 	mr_jw_init(&w, &out, 1);
 	mr_jw_obj(&w);
-	mr_jw_key(&w, "auths");
-	mr_jw_obj(&w);
+	json_kobj(&w, "auths");
 	for (a = pull_auths(&doc); a; a = a->next) {
 		if (pull_auth_key_matches(a->key, domain)) {
 			*found = 1;
@@ -345,10 +346,8 @@ static int pull_creds_set(const char *domain, const char *auth, int *found, stru
 		mr_jw_value(&w, a);
 	}
 	if (auth) {
-		mr_jw_key(&w, pull_auth_key(domain));
-		mr_jw_obj(&w);
-		mr_jw_key(&w, "auth");
-		mr_jw_str(&w, auth);
+		json_kobj(&w, pull_auth_key(domain));
+		json_kstr(&w, "auth", auth);
 		mr_jw_obj_end(&w);
 	}
 	mr_jw_obj_end(&w);
@@ -363,18 +362,18 @@ static int pull_creds_set(const char *domain, const char *auth, int *found, stru
 		rc = 0;
 		goto out;
 	}
-	snprintf(dir, sizeof dir, "%s", path);
+	util_scopy(dir, sizeof dir, path);
 	base = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : path;
 	if (strrchr(dir, '/')) {
 		*strrchr(dir, '/') = 0;
 		if (!dir[0])
-			snprintf(dir, sizeof dir, "/");
+			util_scopy(dir, sizeof dir, "/");
 		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 			mr_err_sys(err, "%s", dir);
 			goto out;
 		}
 	} else {
-		snprintf(dir, sizeof dir, ".");
+		util_scopy(dir, sizeof dir, ".");
 	}
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
@@ -385,8 +384,7 @@ static int pull_creds_set(const char *domain, const char *auth, int *found, stru
 	if (rc < 0)
 		mr_err_ctx(err, "%s", path);
 out:
-	if (dfd >= 0)
-		close(dfd);
+	util_close(dfd);
 	mr_json_free(&doc);
 	mr_buf_free(&buf);
 	mr_buf_free(&out);
@@ -462,16 +460,16 @@ static void pull_registry_message(const struct mr_buf *body, char *out, size_t s
 	if (!body->len || mr_json_parse(&doc, body->data, body->len, &ignored) < 0)
 		return;
 	e = mr_json_at(mr_json_get(doc.root, "errors"), 0);
-	if (mr_json_str(mr_json_get(e, "code"))) {
+	if (json_get_str(e, "code")) {
 		char code[64];
 		size_t i;
-		snprintf(code, sizeof code, "%s", mr_json_str(mr_json_get(e, "code")));
+		util_scopy(code, sizeof code, json_get_str(e, "code"));
 		for (i = 0; code[i]; i++)
 			code[i] = code[i] == '_' ? ' ' : (char)tolower((unsigned char)code[i]);
 		snprintf(out, size, "%s: %.200s", code,
-			 mr_json_str(mr_json_get(e, "message")) ? mr_json_str(mr_json_get(e, "message")) : "");
-	} else if (mr_json_str(mr_json_get(doc.root, "details"))) {  /* token servers */
-		snprintf(out, size, "%.200s", mr_json_str(mr_json_get(doc.root, "details")));
+			 json_get_str(e, "message") ?: "");
+	} else if (json_get_str(doc.root, "details")) {  /* token servers */
+		snprintf(out, size, "%.200s", json_get_str(doc.root, "details"));
 	}
 	mr_json_free(&doc);
 }
@@ -521,7 +519,7 @@ static int pull_get_token(struct pull *p, const struct pull_challenge *ch, struc
 	const char *tok, *sc;
 	int rc = -1;
 	if (ch->scope[0])
-		snprintf(scope, sizeof scope, "%s", ch->scope);
+		util_scopy(scope, sizeof scope, ch->scope);
 	else if (!p->login)
 		snprintf(scope, sizeof scope, "repository:%s:pull", p->ref.repo);
 	else
@@ -535,7 +533,7 @@ static int pull_get_token(struct pull *p, const struct pull_challenge *ch, struc
 	for (sc = scope; *sc; sc += strspn(sc, " ")) {
 		char one[512];
 		size_t n = strcspn(sc, " ");
-		snprintf(one, sizeof one, "%.*s", (int)n, sc);
+		util_scopyn(one, sizeof one, sc, n);
 		mr_buf_printf(&url, "&scope=");
 		pull_urlenc(&url, one);
 		sc += n;
@@ -572,9 +570,9 @@ static int pull_get_token(struct pull *p, const struct pull_challenge *ch, struc
 	if (http_body_slurp(&p->body, &body, 64u << 10, err) < 0 ||
 	    mr_json_parse(&doc, body.data, body.len, err) < 0)
 		goto out;
-	tok = mr_json_str(mr_json_get(doc.root, "token"));
+	tok = json_get_str(doc.root, "token");
 	if (!tok || !*tok)
-		tok = mr_json_str(mr_json_get(doc.root, "access_token"));
+		tok = json_get_str(doc.root, "access_token");
 	if (!tok || !*tok || strpbrk(tok, "\r\n")) {
 		mr_err_set(err, MR_EINVAL_INPUT, "token server %s: no token in the answer", u.host);
 		goto out;
@@ -627,7 +625,7 @@ static int pull_open_once(struct pull *p, const char *path, const char *accept, 
 	if (path)
 		snprintf(u.path, sizeof u.path, "/v2/%s/%s", p->ref.repo, path);
 	else
-		snprintf(u.path, sizeof u.path, "/v2/");
+		util_scopy(u.path, sizeof u.path, "/v2/");
 	for (;;) {
 		int to_reg = pull_same_origin(&u, &p->reg), sent = 0, st;
 		hdr.len = 0;
@@ -672,7 +670,7 @@ static int pull_open_once(struct pull *p, const char *path, const char *accept, 
 			char challenge[sizeof p->resp.auth];
 			struct mr_buf drop = { 0 };
 			struct mr_err ignored;
-			snprintf(challenge, sizeof challenge, "%s", p->resp.auth);
+			util_scopy(challenge, sizeof challenge, p->resp.auth);
 			http_body_slurp(&p->body, &drop, 64u << 10, &ignored);
 			mr_buf_free(&drop);
 			if (pull_authorize(p, challenge, sent, err) < 0)
@@ -702,7 +700,7 @@ static int pull_open(struct pull *p, const char *path, const char *accept, struc
 /* A manifest or index (by tag or digest) into out, retried as a whole. */
 static int pull_get_manifest(struct pull *p, const char *ref, struct mr_buf *out, struct mr_err *err)
 {
-	char path[200];
+	char path[200], fam[600];
 	int attempt;
 	snprintf(path, sizeof path, "manifests/%s", ref);
 	for (attempt = 1;; attempt++) {
@@ -714,15 +712,13 @@ static int pull_get_manifest(struct pull *p, const char *ref, struct mr_buf *out
 			break;
 		pull_backoff(p, attempt);
 	}
+	pull_ref_familiar(&p->ref, fam, sizeof fam);
 	if (err->code == MR_ENOTFOUND) {
-		char fam[600], msg[sizeof err->msg];
-		snprintf(msg, sizeof msg, "%s", err->msg);
-		pull_ref_familiar(&p->ref, fam, sizeof fam);
+		char msg[sizeof err->msg];
+		util_scopy(msg, sizeof msg, err->msg);
 		mr_err_set(err, MR_ENOTFOUND, "manifest for %s%s%s not found: %s", fam,
 			   strchr(ref, ':') ? "@" : ":", ref, msg);
 	} else if (err->code == EACCES && !p->login && !strstr(err->msg, "no basic auth")) {
-		char fam[600];
-		pull_ref_familiar(&p->ref, fam, sizeof fam);
 		mr_err_ctx(err, "pull access denied for %s, repository does not exist or may require "
 			   "'minirun login'", fam);
 	}
@@ -930,7 +926,7 @@ static struct image_blob *pull_add_manifest(struct pull *p, struct mr_buf *body,
 		return NULL;
 	b->data = *body;
 	memset(body, 0, sizeof *body);
-	snprintf(b->digest, sizeof b->digest, "%s", digest);
+	util_scopy(b->digest, sizeof b->digest, digest);
 	b->bytes = b->data.len;
 	p->ld.meta_bytes += b->data.len;
 	return b;
@@ -938,7 +934,7 @@ static struct image_blob *pull_add_manifest(struct pull *p, struct mr_buf *body,
 
 static const char *pull_media_type(const struct mr_json *root)
 {
-	const char *mt = mr_json_str(mr_json_get(root, "mediaType"));
+	const char *mt = json_get_str(root, "mediaType");
 	const struct mr_json *v = mr_json_get(root, "schemaVersion");
 	if (v && v->type == MR_JSON_NUMBER && v->num == 1)
 		return "application/vnd.docker.distribution.manifest.v1+json (schema 1)";
@@ -960,7 +956,7 @@ static int pull_add_desc(struct pull *p, const struct mr_json *desc, int layer, 
 	if (!size || size->type != MR_JSON_NUMBER || size->num < 0 || size->num > 1e15)
 		return mr_err_set(err, MR_EINVAL_INPUT, "manifest: descriptor %.19s without a valid "
 				  "size", d);
-	snprintf(dd->digest, sizeof dd->digest, "%s", d);
+	util_scopy(dd->digest, sizeof dd->digest, d);
 	dd->size = (uint64_t)size->num;
 	dd->layer = layer;
 	p->ndescs++;
@@ -1004,7 +1000,7 @@ static void pull_config_from_store(struct pull *p, const char *digest, struct im
 		return;
 	}
 	b->data = data;
-	snprintf(b->digest, sizeof b->digest, "%s", d);
+	util_scopy(b->digest, sizeof b->digest, d);
 	b->bytes = data.len;
 }
 
@@ -1121,7 +1117,7 @@ static struct image_blob *pull_resolve(struct pull *p, char *top_digest, struct 
 	mr_buf_free(&body);
 	if (!b || image_blob_json(b, &doc, err) < 0)
 		return NULL;
-	snprintf(top_digest, MR_DIGEST_LEN + 1, "%s", b->digest);
+	util_scopy(top_digest, MR_DIGEST_LEN + 1, b->digest);
 	mt = pull_media_type(doc.root);
 	if (image_is_index_type(mt)) {
 		int rc = image_pick_from_index(&p->ld, mr_json_get(doc.root, "manifests"), digest, 0, err);
@@ -1247,10 +1243,10 @@ static int pull_login(const char *server, const char *user, const char *pass,
 	else if (util_starts_with(s, "http://"))
 		s += 7;
 	n = strcspn(s, "/");
-	snprintf(domain, sizeof domain, "%.*s", (int)n, s);
+	util_scopyn(domain, sizeof domain, s, n);
 	if (!n || !strcmp(domain, "index.docker.io") || !strcmp(domain, "registry-1.docker.io"))
-		snprintf(domain, sizeof domain, "docker.io");
-	snprintf(p->ref.domain, sizeof p->ref.domain, "%s", domain);
+		util_scopy(domain, sizeof domain, "docker.io");
+	util_scopy(p->ref.domain, sizeof p->ref.domain, domain);
 	p->login = 1;
 	if (pull_setup(p, o->insecure, o->ca_file, err) < 0)
 		goto out;

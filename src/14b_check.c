@@ -103,14 +103,13 @@ static int check_rec_uses_layer(const struct check *ck, const char *hex)
 static void check_each(struct check *ck, const char *dir,
 		       void (*fn)(struct check *, int, const char *))
 {
-	int dfd = openat(ck->st->rootfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int dfd = fs_open_dir(ck->st->rootfd, dir);
 	DIR *d = dfd >= 0 ? fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3)) : NULL;
 	struct dirent *de;
 	if (!d) {
 		if (dfd >= 0 || errno != ENOENT)
 			check_line(ck, 0, "%s: cannot read the folder", dir);
-		if (dfd >= 0)
-			close(dfd);
+		util_close(dfd);
 		return;
 	}
 	while ((de = readdir(d)) != NULL)
@@ -163,13 +162,13 @@ static void check_container(struct check *ck, int dfd, const char *name)
 		return;
 	}
 	ck->imgs = util_xrealloc(ck->imgs, (ck->nimgs + 1) * sizeof *ck->imgs);
-	snprintf(ck->imgs[ck->nimgs++], sizeof *ck->imgs, "%s", c.image);
+	util_scopy(ck->imgs[ck->nimgs++], sizeof *ck->imgs, c.image);
 	if (ck->db_ok && !image_db_by_id(&ck->db, c.image))
 		check_line(ck, 0, "container %.12s (%s): image %.19s is not in the store", name,
 			   c.name, c.image);
 	for (i = 0; i < c.layers.n; i++) {
 		ck->used = util_xrealloc(ck->used, (ck->nused + 1) * sizeof *ck->used);
-		snprintf(ck->used[ck->nused++], sizeof *ck->used, "%s", c.layers.v[i]);
+		util_scopy(ck->used[ck->nused++], sizeof *ck->used, c.layers.v[i]);
 		if (!image_layer_ok(ck->st, c.layers.v[i]))
 			check_line(ck, 0, "container %.12s (%s): layer sha256:%.12s is missing or "
 				   "incomplete", name, c.name, c.layers.v[i]);
@@ -265,7 +264,7 @@ static void check_images(struct check *ck)
 				snprintf(tags + strlen(tags), sizeof tags - strlen(tags), "%s%s",
 					 tags[0] ? ", " : " (", ck->db.tags[j].name);
 		if (tags[0])
-			snprintf(tags + strlen(tags), sizeof tags - strlen(tags), ")");
+			util_scopy(tags + strlen(tags), sizeof tags - strlen(tags), ")");
 		snprintf(what, sizeof what, "image %.19s%s: %s", r->id, tags, why);
 		if (check_ctr_uses_image(ck, r->id)) {
 			check_line(ck, 0, "%s (a container uses it: not repaired)", what);
@@ -338,13 +337,12 @@ static void check_mark_old_store(struct check *ck, struct mr_err *err)
 {
 	DIR *d = NULL;
 	struct dirent *de;
-	int fd = openat(ck->st->rootfd, "layers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = fs_open_dir(ck->st->rootfd, "layers");
 	int mfd = -1, rc = -1;
 	unsigned n = 0;
 	mr_remove_tree(ck->st->rootfd, "marks.new", err);
 	if (fd < 0 || mkdirat(ck->st->rootfd, "marks.new", 0700) < 0 ||
-	    (mfd = openat(ck->st->rootfd, "marks.new", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-			  O_CLOEXEC)) < 0 || !(d = fdopendir(fd)))
+	    (mfd = fs_open_dir(ck->st->rootfd, "marks.new")) < 0 || !(d = fdopendir(fd)))
 		goto out;
 	fd = -1;
 	while ((de = readdir(d)) != NULL) {
@@ -362,10 +360,8 @@ static void check_mark_old_store(struct check *ck, struct mr_err *err)
 out:
 	if (d)
 		closedir(d);
-	if (fd >= 0)
-		close(fd);
-	if (mfd >= 0)
-		close(mfd);
+	util_close(fd);
+	util_close(mfd);
 	if (rc == 0)
 		printf("%smarked %u layers stored before completion marks existed\n", ck->prefix, n);
 	else
@@ -412,8 +408,7 @@ static void check_volume(struct check *ck, int dfd, const char *name)
 		return;
 	}
 	snprintf(path, sizeof path, "%s/meta.json", name);
-	bad = mr_read_file(dfd, path, &b, 65536, &err) < 0 ||
-	      mr_json_parse(&doc, b.data, b.len, &err) < 0 || !doc.root ||
+	bad = json_read_file(dfd, path, 65536, &b, &doc, &err) < 0 || !doc.root ||
 	      doc.root->type != MR_JSON_OBJECT;
 	/* An anonymous volume's metadata is not fsynced (10_volume.c): after a
 	 * power cut it may be missing or empty, and it reads as anonymous. */
@@ -430,9 +425,9 @@ static void check_volume(struct check *ck, int dfd, const char *name)
 			util_time_rfc3339(&now, created, sizeof created);
 			n = snprintf(meta, sizeof meta, "{\"CreatedAt\":\"%s\",\"Anonymous\":%s,"
 				     "\"Labels\":{}}\n", created, check_is_hex64(name) ? "true" : "false");
-			snprintf(path, sizeof path, "%s", name);
+			util_scopy(path, sizeof path, name);
 			{
-				int vfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				int vfd = fs_open_dir(dfd, name);
 				if (vfd >= 0 && mr_write_atomic(vfd, "meta.json", meta, (size_t)n, 0600,
 								&err) == 0) {
 					ck->fixed++;
@@ -441,8 +436,7 @@ static void check_volume(struct check *ck, int dfd, const char *name)
 				} else {
 					check_line(ck, 0, "%s", what);
 				}
-				if (vfd >= 0)
-					close(vfd);
+				util_close(vfd);
 			}
 		}
 	}
@@ -458,9 +452,8 @@ static void check_network(struct check *ck, int dfd, const char *name)
 	if (check_temp(ck, dfd, "networks", name))
 		return;
 	ck->nnets++;
-	if (mr_read_file(dfd, name, &b, 65536, &err) < 0 ||
-	    mr_json_parse(&doc, b.data, b.len, &err) < 0 ||
-	    !mr_json_str(mr_json_get(doc.root, "Name")))
+	if (json_read_file(dfd, name, 65536, &b, &doc, &err) < 0 ||
+	    !json_get_str(doc.root, "Name"))
 		check_line(ck, 0, "network networks/%s: damaged (%s)", name,
 			   err.msg[0] ? err.msg : "no Name");
 	mr_json_free(&doc);
@@ -486,8 +479,7 @@ static void check_tmp_entry(struct check *ck, int dfd, const char *name)
 	char what[300];
 	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	int dead = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;
-	if (fd >= 0)
-		close(fd);
+	util_close(fd);
 	if (!dead)
 		return;
 	snprintf(what, sizeof what, "tmp/%s: temporary left behind", name);

@@ -53,6 +53,13 @@ static void net_ip_str(uint32_t ip, char *out)
 	sprintf(out, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
 }
 
+/* "a.b.c.d/n" (out: 19 bytes) */
+static void net_cidr_str(uint32_t ip, int prefix, char *out)
+{
+	sprintf(out, "%u.%u.%u.%u/%d", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255,
+		prefix);
+}
+
 static int net_ip_parse(const char *s, size_t n, uint32_t *ip)
 {
 	uint32_t v = 0, part = 0;
@@ -202,32 +209,40 @@ static int net_mode(struct mr_store *st, struct ctr *c, const char *v, struct mr
 	return 0;
 }
 
+/* A socket bound to the host side of p (TCP: SO_REUSEADDR), or -1 with
+ * Docker's message. */
+static int net_bind(const struct net_port *p, struct mr_err *err)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(p->hport),
+				 .sin_addr.s_addr = htonl(p->hip) };
+	int one = 1, fd = socket(AF_INET, (p->proto == 'u' ? SOCK_DGRAM : SOCK_STREAM) |
+				 SOCK_CLOEXEC, 0);
+	char ip[16];
+	if (fd < 0)
+		return mr_err_sys(err, "socket");
+	if (p->proto == 't')
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0)
+		return fd;
+	net_ip_str(p->hip, ip);
+	if (errno == EADDRINUSE)
+		mr_err_set(err, MR_EINUSE, "Bind for %s:%u failed: port is already allocated", ip,
+			   p->hport);
+	else
+		mr_err_sys(err, "Bind for %s:%u failed", ip, p->hport);
+	close(fd);
+	return -1;
+}
+
 /* A host port that cannot be bound now will not be at start either: check
  * at create, so that run leaves nothing behind. */
 static int net_port_free(const struct net_port *p, struct mr_err *err)
 {
-	struct sockaddr_in a;
-	int one = 1, rc = 0, fd = socket(AF_INET, (p->proto == 'u' ? SOCK_DGRAM : SOCK_STREAM) |
-					 SOCK_CLOEXEC, 0);
-	char ip[16];
+	int fd = net_bind(p, err);
 	if (fd < 0)
-		return mr_err_sys(err, "socket");
-	memset(&a, 0, sizeof a);
-	a.sin_family = AF_INET;
-	a.sin_port = htons(p->hport);
-	a.sin_addr.s_addr = htonl(p->hip);
-	if (p->proto == 't')
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-		net_ip_str(p->hip, ip);
-		if (errno == EADDRINUSE)
-			rc = mr_err_set(err, MR_EINUSE, "Bind for %s:%u failed: port is already "
-					"allocated", ip, p->hport);
-		else
-			rc = mr_err_sys(err, "Bind for %s:%u failed", ip, p->hport);
-	}
+		return -1;
 	close(fd);
-	return rc;
+	return 0;
 }
 
 /* run/create: -p, -P (the image's ExposedPorts), --add-host, --dns into the
@@ -439,6 +454,12 @@ static void nl_attr_u32(struct nlmsghdr *h, int type, uint32_t v)
 	nl_attr(h, type, &v, 4);
 }
 
+/* A string attribute, with its NUL. */
+static void nl_attr_str(struct nlmsghdr *h, int type, const char *s)
+{
+	nl_attr(h, type, s, strlen(s) + 1);
+}
+
 /* Close a nest opened by nl_attr(h, type, NULL, 0). */
 static void nl_nest_end(struct nlmsghdr *h, struct rtattr *a)
 {
@@ -486,7 +507,7 @@ static int nl_link_del(int fd, const char *name)
 	struct nl_msg m;
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
 	nl_init(&m, RTM_DELLINK, 0, &ifi, sizeof ifi);
-	nl_attr(&m.h, IFLA_IFNAME, name, strlen(name) + 1);
+	nl_attr_str(&m.h, IFLA_IFNAME, name);
 	return nl_talk(fd, &m.h);
 }
 
@@ -548,7 +569,7 @@ static int net_bridge(int fd, const char *name, uint32_t gw, int prefix, struct 
 	struct rtattr *li;
 	int rc, index;
 	nl_init(&m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof ifi);
-	nl_attr(&m.h, IFLA_IFNAME, name, strlen(name) + 1);
+	nl_attr_str(&m.h, IFLA_IFNAME, name);
 	li = nl_attr(&m.h, IFLA_LINKINFO, NULL, 0);
 	nl_attr(&m.h, IFLA_INFO_KIND, "bridge", 6);
 	nl_nest_end(&m.h, li);
@@ -578,7 +599,7 @@ static int net_veth(int fd, const char *host, int br, pid_t pid, const unsigned 
 	struct rtattr *li, *data, *pa;
 	int rc;
 	nl_init(&m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof ifi);
-	nl_attr(&m.h, IFLA_IFNAME, host, strlen(host) + 1);
+	nl_attr_str(&m.h, IFLA_IFNAME, host);
 	nl_attr_u32(&m.h, IFLA_MASTER, (uint32_t)br);
 	li = nl_attr(&m.h, IFLA_LINKINFO, NULL, 0);
 	nl_attr(&m.h, IFLA_INFO_KIND, "veth", 4);
@@ -623,12 +644,9 @@ static int net_inside(pid_t pid, uint32_t ip, int prefix, uint32_t gw, struct mr
 	    (rc = nl_route_default(fd, index, gw)) < 0)
 		rc = net_fail(err, rc, "configure eth0 in the container", NULL);
 out:
-	if (fd >= 0)
-		close(fd);
-	if (ns >= 0)
-		close(ns);
-	if (self >= 0)
-		close(self);
+	util_close(fd);
+	util_close(ns);
+	util_close(self);
 	return rc;
 }
 
@@ -640,7 +658,7 @@ out:
 
 static void net_subnet(const struct mr_json *root, uint32_t *net, int *prefix)
 {
-	const char *s = getenv("MINIRUN_SUBNET"), *f = mr_json_str(mr_json_get(root, "Subnet"));
+	const char *s = getenv("MINIRUN_SUBNET"), *f = json_get_str(root, "Subnet");
 	const struct mr_json *ctrs = mr_json_get(root, "Containers");
 	/* while containers use the bridge its subnet stays */
 	if (f && ctrs && ctrs->count && net_cidr_parse(f, net, prefix) == 0)
@@ -658,30 +676,30 @@ static void net_def_builtin(struct net_def *d, const char *name, const char *dri
 	char dg[MR_DIGEST_LEN + 1];
 	memset(d, 0, sizeof *d);
 	mr_digest_buf(name, strlen(name), dg);
-	snprintf(d->id, sizeof d->id, "%s", digest_hex(dg));
-	snprintf(d->name, sizeof d->name, "%s", name);
+	util_scopy(d->id, sizeof d->id, digest_hex(dg));
+	util_scopy(d->name, sizeof d->name, name);
 	d->driver = driver;
 }
 
 /* A bridge network from its file (root: its JSON, NULL when absent). */
 static void net_def_fill(struct net_def *d, const char *file, const struct mr_json *root)
 {
-	const char *gw = mr_json_str(mr_json_get(root, "Gateway"));
+	const char *gw = json_get_str(root, "Gateway");
 	const struct mr_json *c = mr_json_get(root, "Containers");
 	if (!strcmp(file, "network.json")) {
 		net_def_builtin(d, "bridge", "bridge");
-		snprintf(d->bridge, sizeof d->bridge, NET_BRIDGE);
+		util_scopy(d->bridge, sizeof d->bridge, NET_BRIDGE);
 		net_subnet(root, &d->net, &d->prefix);
 	} else {
 		memset(d, 0, sizeof *d);
 		d->driver = "bridge";
-		snprintf(d->name, sizeof d->name, "%s", mr_json_str(mr_json_get(root, "Name")) ?: "");
-		snprintf(d->id, sizeof d->id, "%s", mr_json_str(mr_json_get(root, "Id")) ?: "");
+		util_scopy(d->name, sizeof d->name, json_get_str(root, "Name") ?: "");
+		util_scopy(d->id, sizeof d->id, json_get_str(root, "Id") ?: "");
 		snprintf(d->bridge, sizeof d->bridge, "mr-%.12s", d->id);
-		if (net_cidr_parse(mr_json_str(mr_json_get(root, "Subnet")) ?: "", &d->net, &d->prefix) < 0)
+		if (net_cidr_parse(json_get_str(root, "Subnet") ?: "", &d->net, &d->prefix) < 0)
 			d->prefix = 0;        /* unusable: never allocated from */
 	}
-	snprintf(d->file, sizeof d->file, "%s", file);
+	util_scopy(d->file, sizeof d->file, file);
 	if (!gw || net_ip_parse(gw, strlen(gw), &d->gw) < 0)
 		d->gw = d->net + 1;
 	d->ctrs = c ? (int)c->count : 0;
@@ -694,8 +712,7 @@ static void net_read(struct mr_store *st, const char *file, struct mr_buf *b,
 		     struct mr_json_doc *doc)
 {
 	struct mr_err ignored;
-	if (mr_read_file(st->rootfd, file, b, MINIRUN_MAX_JSON, &ignored) < 0 ||
-	    mr_json_parse(doc, b->data, b->len, &ignored) < 0)
+	if (json_read_file(st->rootfd, file, MINIRUN_MAX_JSON, b, doc, &ignored) < 0)
 		memset(doc, 0, sizeof *doc);
 }
 
@@ -877,7 +894,7 @@ static struct rtattr *nft_expr(struct nlmsghdr *h, const char *name, const uint3
 			       struct rtattr **data)
 {
 	struct rtattr *e = nft_nest(h, NFTA_LIST_ELEM);
-	nl_attr(h, NFTA_EXPR_NAME, name, strlen(name) + 1);
+	nl_attr_str(h, NFTA_EXPR_NAME, name);
 	*data = nft_nest(h, NFTA_EXPR_DATA);
 	for (; n > 0; n--, kv += 2)
 		nft_u32(h, (int)kv[0], kv[1]);
@@ -890,20 +907,39 @@ static void nft_expr_end(struct nlmsghdr *h, struct rtattr *e, struct rtattr *da
 	nl_nest_end(h, e);
 }
 
+/* An expression whose u32 attributes are followed by one data attribute. */
+static void nft_expr_data(struct nlmsghdr *h, const char *name, const uint32_t *kv, int n,
+			  int type, const void *data, size_t len)
+{
+	struct rtattr *d, *e = nft_expr(h, name, kv, n, &d);
+	nft_data(h, type, data, len);
+	nft_expr_end(h, e, d);
+}
+
 /* cmp reg 1 OP data */
 static void nft_cmp(struct nlmsghdr *h, uint32_t op, const void *data, size_t len)
 {
 	const uint32_t kv[] = { NFTA_CMP_SREG, NFT_REG_1, NFTA_CMP_OP, op };
-	struct rtattr *d, *e = nft_expr(h, "cmp", kv, 2, &d);
-	nft_data(h, NFTA_CMP_DATA, data, len);
-	nft_expr_end(h, e, d);
+	nft_expr_data(h, "cmp", kv, 2, NFTA_CMP_DATA, data, len);
+}
+
+/* reg 1 = reg 1 & mask (^ 0), mask as the register holds it */
+static void nft_bitwise(struct nlmsghdr *h, uint32_t mask)
+{
+	static const uint32_t bitwise[] = { NFTA_BITWISE_SREG, NFT_REG_1, NFTA_BITWISE_DREG,
+		NFT_REG_1, NFTA_BITWISE_LEN, 4 };
+	uint32_t zero = 0;
+	struct rtattr *data, *e = nft_expr(h, "bitwise", bitwise, 3, &data);
+	nft_data(h, NFTA_BITWISE_MASK, &mask, 4);
+	nft_data(h, NFTA_BITWISE_XOR, &zero, 4);
+	nft_expr_end(h, e, data);
 }
 
 /* Start a rule of chain; its expressions go inside the nest returned. */
 static struct rtattr *nft_rule(struct nft_batch *b, const char *chain)
 {
 	nft_msg(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND);
-	nl_attr(b->h, NFTA_RULE_CHAIN, chain, strlen(chain) + 1);
+	nl_attr_str(b->h, NFTA_RULE_CHAIN, chain);
 	return nft_nest(b->h, NFTA_RULE_EXPRESSIONS);
 }
 
@@ -919,17 +955,10 @@ static void nft_ip(struct nlmsghdr *h, uint32_t off, uint32_t net, int prefix)
 {
 	const uint32_t payload[] = { NFTA_PAYLOAD_DREG, NFT_REG_1, NFTA_PAYLOAD_BASE,
 		NFT_PAYLOAD_NETWORK_HEADER, NFTA_PAYLOAD_OFFSET, off, NFTA_PAYLOAD_LEN, 4 };
-	static const uint32_t bitwise[] = { NFTA_BITWISE_SREG, NFT_REG_1, NFTA_BITWISE_DREG,
-		NFT_REG_1, NFTA_BITWISE_LEN, 4 };
-	uint32_t mask = htonl(~0u << (32 - prefix)), zero = 0, v = htonl(net);
-	struct rtattr *e, *data;
+	uint32_t v = htonl(net);
 	nft_plain(h, "payload", payload, 4);
-	if (prefix < 32) {
-		e = nft_expr(h, "bitwise", bitwise, 3, &data);
-		nft_data(h, NFTA_BITWISE_MASK, &mask, 4);
-		nft_data(h, NFTA_BITWISE_XOR, &zero, 4);
-		nft_expr_end(h, e, data);
-	}
+	if (prefix < 32)
+		nft_bitwise(h, htonl(~0u << (32 - prefix)));
 	nft_cmp(h, NFT_CMP_EQ, &v, 4);
 }
 
@@ -953,15 +982,9 @@ static void nft_ifname(struct nlmsghdr *h, uint32_t key, uint32_t op, const char
 static void nft_ct_dnat(struct nlmsghdr *h, uint32_t op)
 {
 	static const uint32_t ct[] = { NFTA_CT_DREG, NFT_REG_1, NFTA_CT_KEY, NFT_CT_STATUS };
-	static const uint32_t bitwise[] = { NFTA_BITWISE_SREG, NFT_REG_1, NFTA_BITWISE_DREG,
-		NFT_REG_1, NFTA_BITWISE_LEN, 4 };
-	uint32_t mask = 1u << 5, zero = 0;   /* IPS_DST_NAT; ct status: host order */
-	struct rtattr *e, *data;
+	uint32_t zero = 0;
 	nft_plain(h, "ct", ct, 2);
-	e = nft_expr(h, "bitwise", bitwise, 3, &data);
-	nft_data(h, NFTA_BITWISE_MASK, &mask, 4);
-	nft_data(h, NFTA_BITWISE_XOR, &zero, 4);
-	nft_expr_end(h, e, data);
+	nft_bitwise(h, 1u << 5);              /* IPS_DST_NAT; ct status: host order */
 	nft_cmp(h, op, &zero, 4);
 }
 
@@ -1045,7 +1068,7 @@ static void nft_dnat(struct nft_batch *b, const char *chain, const struct net_po
 	uint16_t hport = htons(p->hport), cport = htons(p->cport);
 	uint8_t proto = p->proto == 'u' ? IPPROTO_UDP : IPPROTO_TCP;
 	uint32_t reg[] = { NFTA_IMMEDIATE_DREG, NFT_REG_1 };
-	struct rtattr *e, *data, *list = nft_rule(b, chain);
+	struct rtattr *list = nft_rule(b, chain);
 	if (p->hip) {
 		nft_ip(b->h, 16, p->hip, 32);
 	} else {
@@ -1055,13 +1078,9 @@ static void nft_dnat(struct nft_batch *b, const char *chain, const struct net_po
 	nft_meta(b->h, NFT_META_L4PROTO, NFT_CMP_EQ, &proto, 1);
 	nft_plain(b->h, "payload", dport, 4);
 	nft_cmp(b->h, NFT_CMP_EQ, &hport, 2);
-	e = nft_expr(b->h, "immediate", reg, 1, &data);
-	nft_data(b->h, NFTA_IMMEDIATE_DATA, &a, 4);
-	nft_expr_end(b->h, e, data);
+	nft_expr_data(b->h, "immediate", reg, 1, NFTA_IMMEDIATE_DATA, &a, 4);
 	reg[1] = NFT_REG_2;
-	e = nft_expr(b->h, "immediate", reg, 1, &data);
-	nft_data(b->h, NFTA_IMMEDIATE_DATA, &cport, 2);
-	nft_expr_end(b->h, e, data);
+	nft_expr_data(b->h, "immediate", reg, 1, NFTA_IMMEDIATE_DATA, &cport, 2);
 	nft_plain(b->h, "nat", nat, 4);
 	nl_nest_end(b->h, list);
 }
@@ -1138,8 +1157,7 @@ static int nft_ports(struct nft_batch *b, struct mr_store *st, const struct net_
 	uint32_t addr;
 	int rfd, proxy, rc = 0;
 	net_read(st, d->file, &nb, &doc);
-	e = mr_json_get(doc.root, "Containers");
-	for (e = e ? e->child : NULL; e && !rc; e = e->next) {
+	for (e = json_first(doc.root, "Containers"); e && !rc; e = e->next) {
 		rfd = e->str && strlen(e->key) == CTR_ID_LEN ? ctr_rundir(st, e->key, 0) : -1;
 		if (rfd < 0)
 			continue;
@@ -1170,12 +1188,12 @@ static void nft_chain(struct nft_batch *b, const char *name, uint32_t hook, int 
 {
 	struct rtattr *h;
 	nft_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE);
-	nl_attr(b->h, NFTA_CHAIN_NAME, name, strlen(name) + 1);
+	nl_attr_str(b->h, NFTA_CHAIN_NAME, name);
 	h = nft_nest(b->h, NFTA_CHAIN_HOOK);
 	nft_u32(b->h, NFTA_HOOK_HOOKNUM, hook);
 	nft_u32(b->h, NFTA_HOOK_PRIORITY, (uint32_t)prio);
 	nl_nest_end(b->h, h);
-	nl_attr(b->h, NFTA_CHAIN_TYPE, type, strlen(type) + 1);
+	nl_attr_str(b->h, NFTA_CHAIN_TYPE, type);
 }
 
 /* Rebuild table ip minirun for the bridge networks in use and the ports
@@ -1259,8 +1277,7 @@ static void net_names_block(struct mr_store *st, const struct net_def *d,
 			for (l = conf.data; *l; l = net_next(l))
 				if (l[0] == 'a' && l[1] == ' ')
 					mr_buf_printf(out, " %.*s", (int)strcspn(l + 2, "\n"), l + 2);
-		if (fd >= 0)
-			close(fd);
+		util_close(fd);
 		mr_buf_printf(out, " %.12s\n", e->key);
 		ctr_free(&c);
 	}
@@ -1360,27 +1377,22 @@ static int net_alloc(struct mr_store *st, struct net_def *d, const char *id, uin
 	mr_jw_init(&w, &out, 0);
 	mr_jw_obj(&w);
 	mr_jw_key(&w, "Subnet");
-	net_ip_str(d->net, s);
-	snprintf(cidr, sizeof cidr, "%s/%d", s, d->prefix);
+	net_cidr_str(d->net, d->prefix, cidr);
 	mr_jw_str(&w, cidr);
 	/* a created network's Name, Id, Created, Gateway stay as they are */
 	for (e = doc.root ? doc.root->child : NULL; e; e = e->next)
 		if (e->type == MR_JSON_STRING && strcmp(e->key, "Subnet")) {
-			mr_jw_key(&w, e->key);
-			mr_jw_str(&w, e->str);
+			json_kstr(&w, e->key, e->str);
 		}
-	mr_jw_key(&w, "Containers");
-	mr_jw_obj(&w);
+	json_kobj(&w, "Containers");
 	for (e = ctrs ? ctrs->child : NULL; e; e = e->next)
 		if (strcmp(e->key, id) && e->str) {
-			mr_jw_key(&w, e->key);
-			mr_jw_str(&w, e->str);
+			json_kstr(&w, e->key, e->str);
 			left++;
 		}
 	if (ip) {
 		net_ip_str(*ip, s);
-		mr_jw_key(&w, id);
-		mr_jw_str(&w, s);
+		json_kstr(&w, id, s);
 		left++;
 	}
 	mr_jw_obj_end(&w);
@@ -1613,8 +1625,7 @@ static void net_udp_in(const struct net_port *ports, int *lfd, int i, uint32_t i
 	}
 	if (k == NET_UDP_SESSIONS) {
 		k = old;
-		if (u[k].fd >= 0)
-			close(u[k].fd);
+		util_close(u[k].fd);
 		to.sin_port = htons(ports[i].cport);
 		to.sin_addr.s_addr = htonl(ip);
 		u[k].fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -1700,25 +1711,13 @@ static void __attribute__((noreturn)) net_proxy(const struct net_port *ports, in
 /* Bind every published port (a free one for HOSTPORT 0, written back). */
 static int net_listen(struct net_port *ports, int *lfd, int n, struct mr_err *err)
 {
-	int i, one = 1;
+	int i;
 	for (i = 0; i < n; i++) {
-		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(ports[i].hport),
-					 .sin_addr.s_addr = htonl(ports[i].hip) };
+		struct sockaddr_in a;
 		socklen_t al = sizeof a;
-		char ip[16];
-		lfd[i] = socket(AF_INET, (ports[i].proto == 'u' ? SOCK_DGRAM : SOCK_STREAM) |
-				SOCK_CLOEXEC, 0);
+		lfd[i] = net_bind(&ports[i], err);
 		if (lfd[i] < 0)
-			return mr_err_sys(err, "socket");
-		if (ports[i].proto == 't')
-			setsockopt(lfd[i], SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-		if (bind(lfd[i], (struct sockaddr *)&a, sizeof a) < 0) {
-			net_ip_str(ports[i].hip, ip);
-			if (errno == EADDRINUSE)
-				return mr_err_set(err, MR_EINUSE, "Bind for %s:%u failed: port is "
-						  "already allocated", ip, ports[i].hport);
-			return mr_err_sys(err, "Bind for %s:%u failed", ip, ports[i].hport);
-		}
+			return -1;
 		if (ports[i].proto == 't' && listen(lfd[i], 128) < 0)
 			return mr_err_sys(err, "listen");
 		getsockname(lfd[i], (struct sockaddr *)&a, &al);
@@ -1777,12 +1776,6 @@ static int net_overlaps(struct mr_store *st, struct net_def *d, void *arg)
 	return d->prefix && !((d->net ^ o->net) >> (32 - p));
 }
 
-static void net_jw_str(struct mr_jw *w, const char *key, const char *v)
-{
-	mr_jw_key(w, key);
-	mr_jw_str(w, v);
-}
-
 /* networks/ID.json; without a subnet the first free 10.N.0.0/16 above the
  * default bridge's. The new ID goes to id. */
 static int net_create(struct mr_store *st, const char *name, const char *subnet,
@@ -1832,18 +1825,16 @@ static int net_create(struct mr_store *st, const char *name, const char *subnet,
 	util_hex(rnd, sizeof rnd, id);
 	clock_gettime(CLOCK_REALTIME, &now);
 	util_time_rfc3339(&now, created, sizeof created);
-	net_ip_str(o.net, s);
-	snprintf(cidr, sizeof cidr, "%s/%d", s, o.prefix);
+	net_cidr_str(o.net, o.prefix, cidr);
 	net_ip_str(gw, s);
 	mr_jw_init(&w, &out, 0);
 	mr_jw_obj(&w);
-	net_jw_str(&w, "Subnet", cidr);
-	net_jw_str(&w, "Name", name);
-	net_jw_str(&w, "Id", id);
-	net_jw_str(&w, "Created", created);
-	net_jw_str(&w, "Gateway", s);
-	mr_jw_key(&w, "Containers");
-	mr_jw_obj(&w);
+	json_kstr(&w, "Subnet", cidr);
+	json_kstr(&w, "Name", name);
+	json_kstr(&w, "Id", id);
+	json_kstr(&w, "Created", created);
+	json_kstr(&w, "Gateway", s);
+	json_kobj(&w, "Containers");
 	mr_jw_obj_end(&w);
 	mr_jw_obj_end(&w);
 	snprintf(file, sizeof file, "networks/%s.json", id);
@@ -1869,57 +1860,48 @@ static void net_inspect_one(struct mr_store *st, const struct net_def *d, struct
 	if (d->file[0])
 		net_read(st, d->file, &b, &doc);
 	mr_jw_obj(w);
-	net_jw_str(w, "Name", d->name);
-	net_jw_str(w, "Id", d->id);
-	net_jw_str(w, "Created", mr_json_str(mr_json_get(doc.root, "Created")) ?: "0001-01-01T00:00:00Z");
-	net_jw_str(w, "Scope", "local");
-	net_jw_str(w, "Driver", d->driver);
-	mr_jw_key(w, "EnableIPv6");
-	mr_jw_bool(w, 0);
-	mr_jw_key(w, "IPAM");
-	mr_jw_obj(w);
-	net_jw_str(w, "Driver", "default");
-	mr_jw_key(w, "Config");
-	mr_jw_arr(w);
+	json_kstr(w, "Name", d->name);
+	json_kstr(w, "Id", d->id);
+	json_kstr(w, "Created", json_get_str(doc.root, "Created") ?: "0001-01-01T00:00:00Z");
+	json_kstr(w, "Scope", "local");
+	json_kstr(w, "Driver", d->driver);
+	json_kbool(w, "EnableIPv6", 0);
+	json_kobj(w, "IPAM");
+	json_kstr(w, "Driver", "default");
+	json_karr(w, "Config");
 	if (d->file[0]) {
 		mr_jw_obj(w);
-		net_ip_str(d->net, s);
-		snprintf(v, sizeof v, "%s/%d", s, d->prefix);
-		net_jw_str(w, "Subnet", v);
+		net_cidr_str(d->net, d->prefix, v);
+		json_kstr(w, "Subnet", v);
 		net_ip_str(d->gw, s);
-		net_jw_str(w, "Gateway", s);
+		json_kstr(w, "Gateway", s);
 		mr_jw_obj_end(w);
 	}
 	mr_jw_arr_end(w);
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "Containers");
-	mr_jw_obj(w);
-	e = mr_json_get(doc.root, "Containers");
-	for (e = e ? e->child : NULL; e; e = e->next) {
+	json_kobj(w, "Containers");
+	for (e = json_first(doc.root, "Containers"); e; e = e->next) {
 		struct ctr c;
 		struct mr_err ignored;
 		if (!e->str || net_ip_parse(e->str, e->len, &ip) < 0)
 			continue;
-		mr_jw_key(w, e->key);
-		mr_jw_obj(w);
+		json_kobj(w, e->key);
 		memset(&c, 0, sizeof c);
-		net_jw_str(w, "Name", ctr_load(st, e->key, &c, &ignored) == 0 ? c.name : "");
+		json_kstr(w, "Name", ctr_load(st, e->key, &c, &ignored) == 0 ? c.name : "");
 		ctr_free(&c);
 		net_mac(ip, m);
 		snprintf(v, sizeof v, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-		net_jw_str(w, "MacAddress", v);
+		json_kstr(w, "MacAddress", v);
 		snprintf(v, sizeof v, "%s/%d", e->str, d->prefix);
-		net_jw_str(w, "IPv4Address", v);
-		net_jw_str(w, "IPv6Address", "");
+		json_kstr(w, "IPv4Address", v);
+		json_kstr(w, "IPv6Address", "");
 		mr_jw_obj_end(w);
 	}
 	mr_jw_obj_end(w);
 	/* Docker's last two keys: no driver options or labels are kept */
-	mr_jw_key(w, "Options");
-	mr_jw_obj(w);
+	json_kobj(w, "Options");
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "Labels");
-	mr_jw_obj(w);
+	json_kobj(w, "Labels");
 	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
 	mr_json_free(&doc);
@@ -2014,8 +1996,7 @@ static int net_start(struct ctr_spawn *sp, struct mr_err *err)
 		rfd = ctr_rundir(sp->st, c->id, 1);
 		rc = rfd < 0 ? mr_err_sys(err, "run folder") :
 			ctr_write_file(rfd, "net", rt.data, rt.len, 0, err);
-		if (rfd >= 0)
-			close(rfd);
+		util_close(rfd);
 		if (rc < 0 || !n || proxy)
 			break;
 		if (!(l = getenv("MINIRUN_USERLAND_PROXY"), l && !strcmp(l, "1")) &&
@@ -2038,10 +2019,8 @@ static int net_start(struct ctr_spawn *sp, struct mr_err *err)
 	}
 out:
 	for (i = 0; i < n; i++)
-		if (lfd[i] >= 0)
-			close(lfd[i]);
-	if (fd >= 0)
-		close(fd);
+		util_close(lfd[i]);
+	util_close(fd);
 	if (rc < 0) {
 		if (proxy > 0)
 			kill(proxy, SIGKILL);
@@ -2105,8 +2084,7 @@ static void net_inspect(struct mr_store *st, const struct ctr *c, int running, s
 		ip[0] = gw[0] = mac[0] = 0;
 		prefix = 0;
 	}
-	mr_jw_key(w, "Ports");
-	mr_jw_obj(w);
+	json_kobj(w, "Ports");
 	for (l = ip[0] ? strchr(b.data, '\n') : NULL; l && *++l; l = strchr(l, '\n')) {
 		struct net_port p;
 		char key[16], hip[16];
@@ -2115,25 +2093,18 @@ static void net_inspect(struct mr_store *st, const struct ctr *c, int running, s
 		snprintf(key, sizeof key, "%u/%s", p.cport, p.proto == 'u' ? "udp" : "tcp");
 		net_ip_str(p.hip, hip);
 		snprintf(hp, sizeof hp, "%u", p.hport);
-		mr_jw_key(w, key);
-		mr_jw_arr(w);
+		json_karr(w, key);
 		mr_jw_obj(w);
-		mr_jw_key(w, "HostIp");
-		mr_jw_str(w, hip);
-		mr_jw_key(w, "HostPort");
-		mr_jw_str(w, hp);
+		json_kstr(w, "HostIp", hip);
+		json_kstr(w, "HostPort", hp);
 		mr_jw_obj_end(w);
 		mr_jw_arr_end(w);
 	}
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "Gateway");
-	mr_jw_str(w, gw);
-	mr_jw_key(w, "IPAddress");
-	mr_jw_str(w, ip);
-	mr_jw_key(w, "IPPrefixLen");
-	mr_jw_int(w, prefix);
-	mr_jw_key(w, "MacAddress");
-	mr_jw_str(w, mac);
+	json_kstr(w, "Gateway", gw);
+	json_kstr(w, "IPAddress", ip);
+	json_kint(w, "IPPrefixLen", prefix);
+	json_kstr(w, "MacAddress", mac);
 	mr_buf_free(&b);
 }
 
@@ -2143,14 +2114,14 @@ static void net_id_of(struct mr_store *st, const char *name, char *id, size_t si
 {
 	struct net_def d;
 	struct mr_err ignored;
-	snprintf(id, size, "%s", net_find(st, name, &d, &ignored) == 0 ? d.id : "");
+	util_scopy(id, size, net_find(st, name, &d, &ignored) == 0 ? d.id : "");
 }
 #else
 static void net_id_of(struct mr_store *st, const char *name, char *id, size_t size)
 {
 	(void)st;
 	(void)name;
-	snprintf(id, size, "%s", "");
+	util_scopy(id, size, "");
 }
 #endif
 
@@ -2165,8 +2136,7 @@ static void net_inspect_networks(struct mr_store *st, const struct ctr *c, int r
 	char ip[16] = "", gw[16] = "", mac[20] = "", nid[65], ep[MR_DIGEST_LEN + 1], buf[160];
 	int prefix = 0, user = strcmp(c->network, "bridge") && net_bridged(c->network);
 	const char *q = NULL;
-	mr_jw_key(w, "Networks");
-	mr_jw_obj(w);
+	json_kobj(w, "Networks");
 	if (!strncmp(c->network, "container:", 10)) {
 		mr_jw_obj_end(w);
 		return;
@@ -2180,41 +2150,28 @@ static void net_inspect_networks(struct mr_store *st, const struct ctr *c, int r
 	net_id_of(st, c->network, nid, sizeof nid);
 	snprintf(buf, sizeof buf, "%s %s", c->id, nid);
 	mr_digest_buf(buf, strlen(buf), ep);
-	mr_jw_key(w, c->network);
-	mr_jw_obj(w);
-	mr_jw_key(w, "IPAMConfig");
-	mr_jw_null(w);
-	mr_jw_key(w, "Links");
-	mr_jw_null(w);
+	json_kobj(w, c->network);
+	json_kstr(w, "IPAMConfig", NULL);
+	json_kstr(w, "Links", NULL);
 	mr_jw_key(w, "Aliases");
 	if (user) {
 		mr_jw_arr(w);
-		snprintf(buf, sizeof buf, "%.12s", c->id);
+		util_scopyn(buf, sizeof buf, c->id, 12);
 		mr_jw_str(w, buf);
 		mr_jw_arr_end(w);
 	} else {
 		mr_jw_null(w);
 	}
-	mr_jw_key(w, "NetworkID");
-	mr_jw_str(w, nid);
-	mr_jw_key(w, "EndpointID");
-	mr_jw_str(w, running ? ep + 7 : "");
-	mr_jw_key(w, "Gateway");
-	mr_jw_str(w, gw);
-	mr_jw_key(w, "IPAddress");
-	mr_jw_str(w, ip);
-	mr_jw_key(w, "IPPrefixLen");
-	mr_jw_int(w, prefix);
-	mr_jw_key(w, "IPv6Gateway");
-	mr_jw_str(w, "");
-	mr_jw_key(w, "GlobalIPv6Address");
-	mr_jw_str(w, "");
-	mr_jw_key(w, "GlobalIPv6PrefixLen");
-	mr_jw_int(w, 0);
-	mr_jw_key(w, "MacAddress");
-	mr_jw_str(w, mac);
-	mr_jw_key(w, "DriverOpts");
-	mr_jw_null(w);
+	json_kstr(w, "NetworkID", nid);
+	json_kstr(w, "EndpointID", running ? ep + 7 : "");
+	json_kstr(w, "Gateway", gw);
+	json_kstr(w, "IPAddress", ip);
+	json_kint(w, "IPPrefixLen", prefix);
+	json_kstr(w, "IPv6Gateway", "");
+	json_kstr(w, "GlobalIPv6Address", "");
+	json_kint(w, "GlobalIPv6PrefixLen", 0);
+	json_kstr(w, "MacAddress", mac);
+	json_kstr(w, "DriverOpts", NULL);
 	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
 	mr_buf_free(&b);

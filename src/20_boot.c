@@ -66,22 +66,14 @@ static const struct boot_key {
 #undef BK
 };
 
+/* The lists are the BOOT_LIST keys' (boot_set fills no others). */
 static void boot_decl_free(struct boot_decl *d)
 {
+	const struct boot_key *k;
 	free(d->text);
-	ctr_list_free(&d->o.env);
-	ctr_list_free(&d->o.volume);
-	ctr_list_free(&d->o.mount);
-	ctr_list_free(&d->o.tmpfs);
-	ctr_list_free(&d->o.publish);
-	ctr_list_free(&d->o.label);
-	ctr_list_free(&d->depends_on);
-	ctr_list_free(&d->o.device);
-	ctr_list_free(&d->o.sysctl);
-	ctr_list_free(&d->o.ulimit);
-	ctr_list_free(&d->o.group_add);
-	ctr_list_free(&d->o.log_opt);
-	ctr_list_free(&d->o.network_alias);
+	for (k = boot_keys; k < boot_keys + sizeof boot_keys / sizeof *boot_keys; k++)
+		if (k->kind == BOOT_LIST)
+			ctr_list_free((struct ctr_list *)((char *)d + k->off));
 	memset(d, 0, sizeof *d);
 }
 
@@ -102,19 +94,23 @@ static int boot_set(struct boot_decl *d, char *key, char *val, int ln, struct mr
 {
 	const struct boot_key *k;
 	char *p = (char *)d;
+	const char *why = NULL;
 	uint64_t u;
 	for (k = boot_keys; k < boot_keys + sizeof boot_keys / sizeof *boot_keys; k++)
 		if (!strcmp(k->name, key))
 			break;
 	if (k == boot_keys + sizeof boot_keys / sizeof *boot_keys)
 		return mr_err_set(err, MR_EINVAL_INPUT, "%s:%d: unknown key '%s'", d->file, ln, key);
-	if (!*val && k->kind != BOOT_STR)
-		return mr_err_set(err, MR_EINVAL_INPUT, "%s:%d: key '%s': empty value", d->file, ln, key);
+	if (!*val && k->kind != BOOT_STR) {
+		why = "empty value";
+		goto bad;
+	}
 	switch (k->kind) {
 	case BOOT_STR:
-		if (*(const char **)(p + k->off))
-			return mr_err_set(err, MR_EINVAL_INPUT, "%s:%d: key '%s': given twice",
-					  d->file, ln, key);
+		if (*(const char **)(p + k->off)) {
+			why = "given twice";
+			goto bad;
+		}
 		*(const char **)(p + k->off) = val;
 		break;
 	case BOOT_LIST:
@@ -135,22 +131,26 @@ static int boot_set(struct boot_decl *d, char *key, char *val, int ln, struct mr
 		}
 		break;
 	case BOOT_BOOL:
-		if (!strcmp(val, "true") || !strcmp(val, "yes") || !strcmp(val, "1"))
+		if (util_one_of(val, "true\0yes\0" "1"))
 			*(int *)(p + k->off) = 1;
-		else if (strcmp(val, "false") && strcmp(val, "no") && strcmp(val, "0"))
-			return mr_err_set(err, MR_EINVAL_INPUT, "%s:%d: key '%s': not a boolean: %s",
-					  d->file, ln, key, val);
+		else if (!util_one_of(val, "false\0no\0" "0"))
+			why = "not a boolean: ";
 		break;
 	case BOOT_NUM:
 		if (util_parse_u64(val, &u) < 0 || u > 1000000)
-			return mr_err_set(err, MR_EINVAL_INPUT, "%s:%d: key '%s': not a number: %s",
-					  d->file, ln, key, val);
-		d->order = (long)u;
+			why = "not a number: ";
+		else
+			d->order = (long)u;
 		break;
 	}
+	if (why)
+		goto bad;
 	if (strncmp(key, "pull", 4) && strcmp(key, "rollout_wait"))
 		mr_buf_printf(norm, "%s=%s\n", key, val);
 	return 0;
+bad:    /* the value after the reasons that end in ": " */
+	return mr_err_set(err, MR_EINVAL_INPUT, "%s:%d: key '%s': %s%s", d->file, ln, key, why,
+			  util_ends_with(why, " ") ? val : "");
 }
 
 /* A duration: Docker's ("30s", "1h") or a number of seconds. */
@@ -169,8 +169,7 @@ static int boot_duration(const char *s, int64_t *ns)
  * without a health check must stay up to be kept). */
 static int boot_check_update(struct boot_decl *d, struct mr_err *err)
 {
-	if (d->pull && strcmp(d->pull, "never") && strcmp(d->pull, "missing") &&
-	    strcmp(d->pull, "always"))
+	if (d->pull && !util_one_of(d->pull, "never\0missing\0always"))
 		return mr_err_set(err, MR_EINVAL_INPUT, "%s: key 'pull': '%s' is not never, missing "
 				  "or always", d->file, d->pull);
 	if (d->pull_interval && (boot_duration(d->pull_interval, &d->interval_ns) < 0 ||
@@ -360,7 +359,7 @@ static ssize_t boot_load_dir(const char *dir, struct boot_decl **out, int *bad, 
 		d = util_xrealloc(d, (n + 1) * sizeof *d);
 		x = &d[n++];
 		memset(x, 0, sizeof *x);
-		snprintf(x->name, sizeof x->name, "%.*s", (int)(len - 5), de->d_name);
+		util_scopyn(x->name, sizeof x->name, de->d_name, len - 5);
 		snprintf(x->file, sizeof x->file, "%s/%s", dir, de->d_name);
 		e.msg[0] = 0;
 		if (!ctr_name_valid(x->name)) {
@@ -567,10 +566,8 @@ static int boot_image(struct boot_run *br, struct boot_decl *d)
 		rc = image_load(&ld, fd, &br->err);
 	if (rc < 0)
 		util_print_err(&br->err);
-	if (fd >= 0)
-		close(fd);
-	if (ld.dirfd >= 0)
-		close(ld.dirfd);
+	util_close(fd);
+	util_close(ld.dirfd);
 	return rc;
 }
 
@@ -648,8 +645,7 @@ static void boot_stop(struct boot_run *br, struct ctr *c)
 		alive = ctr_monitor_alive(rfd);
 		if (alive) {
 			int fd = openat(rfd, "stop", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-			if (fd >= 0)
-				close(fd);
+			util_close(fd);
 			if (ctr_rt_read(rfd, &rt) == 0 && rt.monitor > 0 && rt.status == 'R')
 				kill(rt.monitor, SIGTERM);
 			nanosleep(&t, NULL);
@@ -701,6 +697,14 @@ static void boot_free(struct boot_decl *d, size_t n, struct ctr_row *r, size_t n
 	free(idx);
 }
 
+/* How long a health check may take to decide: the start period, then
+ * (interval + timeout) x (retries + 1), plus 5 s. */
+static int64_t boot_health_limit(const struct ctr *c)
+{
+	return c->health_start + (ctr_health_ns(c->health_interval) +
+		ctr_health_ns(c->health_timeout)) * (ctr_health_retries(c) + 1) + 5000000000LL;
+}
+
 /* depends_on = NAME:healthy (compose's condition: service_healthy): before
  * starting `who`, wait until NAME's health check says healthy, for as long as
  * the check could take to decide (start period + (interval + timeout) x
@@ -713,7 +717,7 @@ static int boot_wait_healthy(struct boot_run *br, const char *who, const char *d
 	struct ctr_info ci;
 	int64_t limit, waited;
 	const char *why = NULL;
-	snprintf(name, sizeof name, "%.*s", (int)strcspn(dep, ":"), dep);
+	util_scopyn(name, sizeof name, dep, strcspn(dep, ":"));
 	ctr_init(&c);
 	if (ctr_find(br->st, name, id, &br->err) < 0 || ctr_load(br->st, id, &c, &br->err) < 0) {
 		fprintf(stderr, "minirun: %s: depends on %s: %s\n", who, name, br->err.msg);
@@ -725,8 +729,7 @@ static int boot_wait_healthy(struct boot_run *br, const char *who, const char *d
 		ctr_free(&c);
 		return 0;
 	}
-	limit = c.health_start + (ctr_health_ns(c.health_interval) + ctr_health_ns(c.health_timeout)) *
-		(ctr_health_retries(&c) + 1) + 5000000000LL;
+	limit = boot_health_limit(&c);
 	ctr_free(&c);
 	printf("minirun: %s: waiting for %s to be healthy\n", who, name);
 	fflush(stdout);
@@ -772,7 +775,7 @@ static int boot_deps_healthy(struct boot_run *br, const struct boot_decl *x)
 static int boot_statedir(struct boot_run *br)
 {
 	mkdirat(br->st->rootfd, "boot", 0700);
-	return openat(br->st->rootfd, "boot", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return fs_open_dir(br->st->rootfd, "boot");
 }
 
 /* The ID of the container of exactly this name, or "". */
@@ -797,7 +800,7 @@ static int boot_image_id(struct boot_run *br, const char *ref, char *id)
 		return -1;
 	r = image_db_find(&db, ref, &ignored);
 	if (r)
-		snprintf(id, MR_DIGEST_LEN + 1, "%s", r->id);
+		util_scopy(id, MR_DIGEST_LEN + 1, r->id);
 	image_db_free(&db);
 	return r ? 0 : -1;
 }
@@ -904,14 +907,12 @@ static int boot_verdict(struct boot_run *br, const struct boot_decl *d, char *wh
 	boot_id_of(br, d->name, id);
 	ctr_init(&c);
 	if (!id[0] || ctr_load(br->st, id, &c, &br->err) < 0) {
-		snprintf(why, size, "was not created");
+		util_scopy(why, size, "was not created");
 		ctr_free(&c);
 		return -1;
 	}
 	health = c.health_test.n > 0;
-	limit = health ? c.health_start + (ctr_health_ns(c.health_interval) +
-		ctr_health_ns(c.health_timeout)) * (ctr_health_retries(&c) + 1) + 5000000000LL :
-		d->wait_ns;
+	limit = health ? boot_health_limit(&c) : d->wait_ns;
 	ctr_free(&c);
 	if (health)
 		printf("minirun: %s: waiting for the new container's health check\n", d->name);
@@ -929,17 +930,28 @@ static int boot_verdict(struct boot_run *br, const struct boot_decl *d, char *wh
 		if (health && !strcmp(ci.health, "healthy"))
 			return 0;
 		if (health && !strcmp(ci.health, "unhealthy")) {
-			snprintf(why, size, "is unhealthy");
+			util_scopy(why, size, "is unhealthy");
 			return -1;
 		}
 		if (waited >= limit) {
 			if (!health)
 				return 0;
-			snprintf(why, size, "did not become healthy in time");
+			util_scopy(why, size, "did not become healthy in time");
 			return -1;
 		}
 		nanosleep(&t, NULL);
 	}
+}
+
+/* Roll back: the container now named `name` (the new one) goes, the old
+ * one (old_id) comes back under the name. */
+static void boot_restore(struct boot_run *br, const char *name, const char *old_id)
+{
+	char nid[CTR_ID_LEN + 1];
+	boot_id_of(br, name, nid);
+	if (nid[0] && strcmp(nid, old_id))
+		boot_by_id(br, nid, 0);
+	boot_rename(br, old_id, name);
 }
 
 /* Replace `old` by a container of the declaration (image `image`): keep
@@ -949,7 +961,7 @@ static int boot_rollout(struct boot_run *br, struct boot_decl *x, struct ctr *ol
 			const char *image, int sfd)
 {
 	char prev[CTR_NAME_MAX + 8], jfile[CTR_NAME_MAX + 16], line[CTR_ID_LEN + 2], why[160] = "";
-	char nid[CTR_ID_LEN + 1], rfile[CTR_NAME_MAX + 16], rec[2 * MR_DIGEST_LEN + 4];
+	char rfile[CTR_NAME_MAX + 16], rec[2 * MR_DIGEST_LEN + 4];
 	struct mr_err err;
 	snprintf(prev, sizeof prev, "%s.prev", x->name);
 	snprintf(jfile, sizeof jfile, "%s.rollout", x->name);
@@ -969,7 +981,7 @@ static int boot_rollout(struct boot_run *br, struct boot_decl *x, struct ctr *ol
 		return -1;
 	}
 	if (boot_deps_healthy(br, x) < 0 || boot_start(br, x, dir) < 0)
-		snprintf(why, sizeof why, "did not start");
+		util_scopy(why, sizeof why, "did not start");
 	else
 		boot_verdict(br, x, why, sizeof why);
 	if (!why[0]) {
@@ -979,11 +991,7 @@ static int boot_rollout(struct boot_run *br, struct boot_decl *x, struct ctr *ol
 		printf("minirun: %s: updated to image %.19s\n", x->name, image);
 		return 0;
 	}
-	/* roll back: the new one goes, the old one comes back under its name */
-	boot_id_of(br, x->name, nid);
-	if (nid[0] && strcmp(nid, old->id))
-		boot_by_id(br, nid, 0);
-	boot_rename(br, old->id, x->name);
+	boot_restore(br, x->name, old->id);
 	snprintf(rfile, sizeof rfile, "%s.refused", x->name);
 	snprintf(rec, sizeof rec, "%s %s\n", image, x->hash);
 	if (mr_write_atomic(sfd, rfile, rec, strlen(rec), 0600, &err) < 0)
@@ -1003,7 +1011,7 @@ static int boot_rollout(struct boot_run *br, struct boot_decl *x, struct ctr *ol
 static void boot_recover(struct boot_run *br, const char *name, int sfd)
 {
 	char jfile[CTR_NAME_MAX + 16], prev[CTR_NAME_MAX + 8];
-	char pid[CTR_ID_LEN + 1], nid[CTR_ID_LEN + 1];
+	char pid[CTR_ID_LEN + 1];
 	struct mr_err ignored;
 	snprintf(jfile, sizeof jfile, "%s.rollout", name);
 	if (!util_exists_at(sfd, jfile, AT_SYMLINK_NOFOLLOW))
@@ -1011,10 +1019,7 @@ static void boot_recover(struct boot_run *br, const char *name, int sfd)
 	snprintf(prev, sizeof prev, "%s.prev", name);
 	boot_id_of(br, prev, pid);
 	if (pid[0]) {
-		boot_id_of(br, name, nid);
-		if (nid[0] && strcmp(nid, pid))
-			boot_by_id(br, nid, 0);
-		boot_rename(br, pid, name);
+		boot_restore(br, name, pid);
 		printf("minirun: %s: an update was cut short: the previous container is back\n", name);
 	}
 	unlinkat(sfd, jfile, 0);
@@ -1112,8 +1117,7 @@ static int boot_up(struct boot_run *br, const char *dir)
 		fflush(stdout);
 	}
 	fflush(stdout);
-	if (sfd >= 0)
-		close(sfd);
+	util_close(sfd);
 	boot_free(d, (size_t)n, rows, nr, idx);
 	return rc;
 }
@@ -1195,8 +1199,7 @@ static int64_t boot_pull_every(const char *dir)
 		dup2(err2, 2);
 		close(err2);
 	}
-	if (null >= 0)
-		close(null);
+	util_close(null);
 	for (i = 0; i < n; i++)
 		if (d[i].ok && d[i].interval_ns && (!every || d[i].interval_ns < every))
 			every = d[i].interval_ns;

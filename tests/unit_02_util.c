@@ -161,6 +161,26 @@ static void test_util(void)
 	CHECK(util_parse_u64("18446744073709551615", &v) == 0 && v == UINT64_MAX);
 	CHECK(util_parse_u64("18446744073709551616", &v) < 0);
 
+	/* util_scopy truncates as snprintf "%s" does; util_one_of matches whole words. */
+	util_scopy(s, 4, "abcdef");
+	CHECK(!strcmp(s, "abc"));
+	util_scopy(s, sizeof s, "ab");
+	CHECK(!strcmp(s, "ab"));
+	util_scopy(s, 1, "ab");
+	CHECK(s[0] == 0);
+	util_scopyn(s, sizeof s, "abcdef", 3);
+	CHECK(!strcmp(s, "abc"));
+	util_scopyn(s, 3, "abcdef", 5);
+	CHECK(!strcmp(s, "ab"));
+	util_scopyn(s, sizeof s, "ab", 64);
+	CHECK(!strcmp(s, "ab"));
+	CHECK(util_one_of("dev", "rw\0nodev\0dev"));
+	CHECK(util_one_of("rw", "rw\0nodev\0dev"));
+	CHECK(!util_one_of("de", "rw\0nodev\0dev"));
+	CHECK(!util_one_of("", "rw\0nodev"));
+	CHECK(util_one_of("1", "true\0yes\0" "1"));
+	CHECK(!util_one_of("001", "true\0yes\0" "1"));
+
 	/* minirun's formatter against libc's, conversion by conversion. */
 #define SAME_AS_LIBC(...) do { \
 		char want_[96], got_[96]; \
