@@ -36,6 +36,11 @@ ifeq ($(ARCH),native)
   # slot; minirun runs no threads.
   ifneq ($(filter x86_64 i%86,$(shell uname -m)),)
     SSP_GUARD := -mstack-protector-guard=global
+    # Arrays of 32 bytes and more aligned as the ABI asks (16), not to 32 as
+    # gcc does by default for code built by gcc 4.8 and older: nothing links
+    # against this static binary. With --sort-section=alignment below: 992
+    # bytes off full, 800 off the router (2026-12-08).
+    ARCH_CFLAGS := -malign-data=abi
   endif
 else ifeq ($(ARCH),aarch64)
   MUSL_CC := aarch64-linux-musl-gcc
@@ -120,9 +125,11 @@ else ifeq ($(SSP),regular)
 else
   HARDEN := -fstack-protector-strong $(SSP_GUARD)
 endif
-CFLAGS_ALL := -std=gnu11 $(OPT) $(HARDEN) $(WARN) -isystem $(D)/include -idirafter $(D)/kinclude \
+CFLAGS_ALL := -std=gnu11 $(OPT) $(ARCH_CFLAGS) $(HARDEN) $(WARN) -isystem $(D)/include -idirafter $(D)/kinclude \
 	$(EXTRA_CFLAGS)
-LDFLAGS_ALL := -static -no-pie -Wl,--gc-sections -Wl,-z,noseparate-code \
+# --sort-section=alignment: sections of equal alignment together, less
+# padding between them.
+LDFLAGS_ALL := -static -no-pie -Wl,--gc-sections -Wl,--sort-section=alignment -Wl,-z,noseparate-code \
 	-Wl,-z,norelro -Wl,-z,common-page-size=64 -Wl,--build-id=none \
 	$(ARCH_LDFLAGS) $(EXTRA_LDFLAGS)
 
