@@ -11127,37 +11127,33 @@ static void ctr_list_free(struct ctr_list *l)
 }
 
 /* Keep an allocated string for the life of the record. */
-static const char *ctr_own(struct ctr *c, char *s)
+static __attribute__((noinline)) const char *ctr_own(struct ctr *c, char *s)
 {
 	ctr_list_add(&c->owned, s);
 	return s;
 }
+
+/* The lists of struct ctr, freed in one loop (a list added to the struct
+ * goes here too). */
+#define CTR_L(m) (unsigned short)offsetof(struct ctr, m)
+static const unsigned short ctr_lists[] = {
+	CTR_L(owned), CTR_L(entrypoint), CTR_L(cmd), CTR_L(env), CTR_L(labels), CTR_L(cap_add),
+	CTR_L(cap_drop), CTR_L(security_opt), CTR_L(volumes_from), CTR_L(devices),
+	CTR_L(device_rules), CTR_L(sysctls), CTR_L(ulimits), CTR_L(group_add),
+	CTR_L(health_test), CTR_L(exposed), CTR_L(layers),
+};
+#undef CTR_L
 
 static void ctr_free(struct ctr *c)
 {
 	size_t i;
 	for (i = 0; i < c->owned.n; i++)
 		free((char *)c->owned.v[i]);
-	ctr_list_free(&c->owned);
-	ctr_list_free(&c->entrypoint);
-	ctr_list_free(&c->cmd);
-	ctr_list_free(&c->env);
-	ctr_list_free(&c->labels);
-	ctr_list_free(&c->cap_add);
-	ctr_list_free(&c->cap_drop);
-	ctr_list_free(&c->security_opt);
-	ctr_list_free(&c->volumes_from);
-	ctr_list_free(&c->devices);
-	ctr_list_free(&c->device_rules);
-	ctr_list_free(&c->sysctls);
-	ctr_list_free(&c->ulimits);
-	ctr_list_free(&c->group_add);
-	ctr_list_free(&c->health_test);
-	ctr_list_free(&c->exposed);
+	for (i = 0; i < sizeof ctr_lists / sizeof ctr_lists[0]; i++)
+		ctr_list_free((struct ctr_list *)((char *)c + ctr_lists[i]));
 	free(c->mnt);
 	c->mnt = NULL;
 	c->nmnt = 0;
-	ctr_list_free(&c->layers);
 	mr_buf_free(&c->net_conf);
 	mr_json_free(&c->doc);
 	mr_json_free(&c->img);
@@ -12430,26 +12426,40 @@ static void ctr_now(char *out, size_t size)
 	util_time_rfc3339(&ts, out, size);
 }
 
+/* The fields of state.json, in its order: ints (running, oom_killed and
+ * stopped_by_user as JSON booleans) and the strings. */
+static const struct { char key[14]; unsigned char type, off, size; } ctr_state_fields[] = {
+#define CS(k, t, m) { k, t, (unsigned char)offsetof(struct ctr_state, m), \
+		      (unsigned char)sizeof(((struct ctr_state *)0)->m) }
+	CS("Running", CF_BOOL, running), CS("ExitCode", CF_INT, exit_code),
+	CS("OOMKilled", CF_BOOL, oom_killed), CS("RestartCount", CF_INT, restart_count),
+	CS("StoppedByUser", CF_BOOL, stopped_by_user), CS("StartedAt", CF_STR, started),
+	CS("FinishedAt", CF_STR, finished), CS("Error", CF_STR, error),
+#undef CS
+};
+
 static int ctr_state_read(struct mr_store *st, const char *id, struct ctr_state *s)
 {
 	char path[32 + CTR_ID_LEN];
 	struct mr_buf b = { 0 };
 	struct mr_json_doc doc = { 0 };
 	struct mr_err ignored;
+	size_t i;
 	int rc = -1;
 	memset(s, 0, sizeof *s);
 	snprintf(path, sizeof path, "containers/%s/state.json", id);
 	if (mr_read_file(st->rootfd, path, &b, 65536, &ignored) == 0 &&
 	    mr_json_parse(&doc, b.data, b.len, &ignored) == 0) {
-		const struct mr_json *r = doc.root;
-		s->running = ctr_json_b(r, "Running");
-		s->exit_code = (int)ctr_json_i(r, "ExitCode");
-		s->oom_killed = ctr_json_b(r, "OOMKilled");
-		s->restart_count = (int)ctr_json_i(r, "RestartCount");
-		s->stopped_by_user = ctr_json_b(r, "StoppedByUser");
-		snprintf(s->started, sizeof s->started, "%s", ctr_json_s(r, "StartedAt", ""));
-		snprintf(s->finished, sizeof s->finished, "%s", ctr_json_s(r, "FinishedAt", ""));
-		snprintf(s->error, sizeof s->error, "%s", ctr_json_s(r, "Error", ""));
+		for (i = 0; i < sizeof ctr_state_fields / sizeof ctr_state_fields[0]; i++) {
+			const char *k = ctr_state_fields[i].key;
+			char *p = (char *)s + ctr_state_fields[i].off;
+			if (ctr_state_fields[i].type == CF_STR)
+				snprintf(p, ctr_state_fields[i].size, "%s", ctr_json_s(doc.root, k, ""));
+			else if (ctr_state_fields[i].type == CF_BOOL)
+				*(int *)p = ctr_json_b(doc.root, k);
+			else
+				*(int *)p = (int)ctr_json_i(doc.root, k);
+		}
 		rc = 0;
 	}
 	mr_json_free(&doc);
@@ -12462,19 +12472,22 @@ static int ctr_state_write(struct mr_store *st, const char *id, const struct ctr
 {
 	struct mr_buf b = { 0 };
 	struct mr_jw w;
+	size_t i;
 	int rc, fd = ctr_dir(st, id, err);
 	if (fd < 0)
 		return -1;
 	mr_jw_init(&w, &b, 0);
 	mr_jw_obj(&w);
-	ctr_jw_bool(&w, "Running", s->running);
-	ctr_jw_int(&w, "ExitCode", s->exit_code);
-	ctr_jw_bool(&w, "OOMKilled", s->oom_killed);
-	ctr_jw_int(&w, "RestartCount", s->restart_count);
-	ctr_jw_bool(&w, "StoppedByUser", s->stopped_by_user);
-	ctr_jw_str(&w, "StartedAt", s->started);
-	ctr_jw_str(&w, "FinishedAt", s->finished);
-	ctr_jw_str(&w, "Error", s->error);
+	for (i = 0; i < sizeof ctr_state_fields / sizeof ctr_state_fields[0]; i++) {
+		const char *p = (const char *)s + ctr_state_fields[i].off;
+		mr_jw_key(&w, ctr_state_fields[i].key);
+		if (ctr_state_fields[i].type == CF_STR)
+			mr_jw_str(&w, p);
+		else if (ctr_state_fields[i].type == CF_BOOL)
+			mr_jw_bool(&w, *(const int *)p);
+		else
+			mr_jw_int(&w, *(const int *)p);
+	}
 	mr_jw_obj_end(&w);
 	rc = ctr_write_file(fd, "state.json", b.data, b.len, sync, err);
 	mr_buf_free(&b);
@@ -12482,25 +12495,36 @@ static int ctr_state_write(struct mr_store *st, const char *id, const struct ctr
 	return rc;
 }
 
+/* A small file (at dirfd, opened with O_RDONLY | O_CLOEXEC | flags) into
+ * buf, NUL-terminated: its length, or -1 (buf is "" then). */
+static ssize_t ctr_read_small(int dirfd, const char *path, int flags, char *buf, size_t size)
+{
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | flags);
+	ssize_t n = fd < 0 ? -1 : util_read_full(fd, buf, size - 1);
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	return n;
+}
+
+/* /proc/PID/name of a process into buf, as ctr_read_small. */
+static ssize_t ctr_read_proc(pid_t pid, const char *name, char *buf, size_t size)
+{
+	char path[48];
+	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
+	return ctr_read_small(AT_FDCWD, path, 0, buf, size);
+}
+
 /* Start time of a process (clock ticks since boot, /proc/PID/stat field 22):
  * a pid with another start time is another process. 0 if gone (or a zombie). */
 static unsigned long long ctr_pid_start(pid_t pid)
 {
-	char path[32], buf[512], *p;
+	char buf[512], *p;
 	unsigned long long v = 0;
-	int fd, i;
-	ssize_t n;
+	int i;
 	if (pid <= 0)
 		return 0;
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = util_read_full(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
+	ctr_read_proc(pid, "stat", buf, sizeof buf);
 	p = strrchr(buf, ')');
 	/* a zombie has exited: only its parent's wait is missing */
 	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
@@ -12542,17 +12566,10 @@ struct ctr_rt {
 static int ctr_rt_read(int rfd, struct ctr_rt *rt)
 {
 	char buf[128];
-	int fd = openat(rfd, "state", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	ssize_t n;
 	int pid = 0, mon = 0;
 	memset(rt, 0, sizeof *rt);
-	if (fd < 0)
+	if (ctr_read_small(rfd, "state", O_NOFOLLOW, buf, sizeof buf) <= 0)
 		return -1;
-	n = util_read_full(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
 	{
 		const char *q = buf;
 		uint64_t start;
@@ -12624,17 +12641,12 @@ static void ctr_info_get(struct mr_store *st, const char *id, struct ctr_info *c
 		if (rt.status == 'R') {
 			ci->status = CTR_RESTARTING;
 		} else if (rt.pid > 0 && ctr_pid_start(rt.pid) == rt.start) {
-			char buf[64] = "";
-			int fd = openat(rfd, "health.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			char buf[64];
 			ci->status = CTR_RUNNING;
 			ci->pid = rt.pid;
 			ci->pid_start = rt.start;
 			/* written by the owner, "Status" first: {"Status":"healthy",... */
-			if (fd >= 0) {
-				ssize_t n = read(fd, buf, sizeof buf - 1);
-				buf[n > 0 ? n : 0] = 0;
-				close(fd);
-			}
+			ctr_read_small(rfd, "health.json", O_NOFOLLOW, buf, sizeof buf);
 			if (!strncmp(buf, "{\"Status\":\"", 11))
 				snprintf(ci->health, sizeof ci->health, "%.*s", (int)strcspn(buf + 11, "\""),
 					 buf + 11);
@@ -15421,17 +15433,9 @@ static int cg_read_u64(const char *hier, const char *id, const char *file, const
 		       uint64_t *out)
 {
 	char path[160], buf[4096], *p;
-	int fd;
-	ssize_t n;
 	cg_path(path, sizeof path, hier, id, file);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (ctr_read_small(AT_FDCWD, path, 0, buf, sizeof buf) <= 0)
 		return -1;
-	n = util_read_full(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
 	p = buf;
 	if (key) {
 		size_t k = strlen(key);
@@ -15820,21 +15824,15 @@ static void cg_kill_rest(const char *id)
 {
 	char path[160], buf[4096];
 	struct mr_err ignored;
-	int round, fd;
+	int round;
 	const char *h = cg_v2_hier();
 	if (!h || cg_write(h, id, "cgroup.kill", "1", &ignored) == 0)
 		return;
 	cg_path(path, sizeof path, h, id, "cgroup.procs");
 	for (round = 0; round < 50; round++) {
-		ssize_t n;
 		char *p;
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		if (ctr_read_small(AT_FDCWD, path, 0, buf, sizeof buf) <= 0)
 			return;
-		n = util_read_full(fd, buf, sizeof buf - 1);
-		close(fd);
-		if (n <= 0)
-			return;
-		buf[n] = 0;
 		for (p = buf; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p))
 			if (atoi(p) > 1)
 				kill(atoi(p), SIGKILL);
@@ -17264,13 +17262,8 @@ static void ctr_reaper_hide_args(void)
 	static const char name[] = "init";
 	char buf[1024], *p;
 	unsigned long start = 0, end = 0;
-	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC), i;
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = 0;
+	int i;
+	ctr_read_small(AT_FDCWD, "/proc/self/stat", 0, buf, sizeof buf);
 	p = strrchr(buf, ')');
 	/* after "pid (comm)", field 3 is the state; arg_start is field 48 */
 	for (i = 2; p && i < 48; i++)
@@ -18135,12 +18128,8 @@ static void ctr_monitor_text(void)
 {
 	char buf[4096];
 	uintptr_t here = (uintptr_t)ctr_monitor_text;
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? util_read_full(fd, buf, sizeof buf - 1) : -1;
 	char *p;
-	if (fd >= 0)
-		close(fd);
-	buf[n > 0 ? n : 0] = 0;
+	ctr_read_small(AT_FDCWD, "/proc/self/maps", 0, buf, sizeof buf);
 	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
 		unsigned long a, b;
 		char *dash;
@@ -18607,16 +18596,9 @@ fail:
 /* Fields of /proc/PID/stat after the command name (field 3 = index 0). */
 static int ctr_proc_stat(pid_t pid, unsigned long long *f, int max)
 {
-	char path[32], buf[1024], *p;
-	int fd, i = 0;
-	ssize_t n;
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = util_read_full(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0 || !(p = strrchr((buf[n] = 0, buf), ')')))
+	char buf[1024], *p;
+	int i = 0;
+	if (ctr_read_proc(pid, "stat", buf, sizeof buf) <= 0 || !(p = strrchr(buf, ')')))
 		return -1;
 	for (p += 2; i < max && *p; i++) {
 		f[i] = *p >= '0' && *p <= '9' ? strtoull(p, NULL, 10) : (unsigned long long)*p;
@@ -18636,12 +18618,11 @@ struct ctr_sample {
 static void ctr_sample_take(const struct ctr *c, pid_t pid, struct ctr_sample *s)
 {
 	uint64_t v = 0, inactive = 0, cpu = UINT64_MAX, mem = UINT64_MAX;
-	char path[48], buf[4096], *p;
-	int fd, v2 = cg_version() == 2, hz = UTIL_CLK_TCK;
+	char buf[4096], *p;
+	int v2 = cg_version() == 2, hz = UTIL_CLK_TCK;
 	uint64_t total = util_mem_total();
 	pid_t *pids;
 	size_t i, n;
-	ssize_t r;
 	memset(s, 0, sizeof s[0]);
 	clock_gettime(CLOCK_MONOTONIC, &s->at);
 	if (cg_read_u64(v2 ? "" : "unified", c->id, "cpu.stat", "usage_usec", &v) == 0)
@@ -18665,11 +18646,7 @@ static void ctr_sample_take(const struct ctr *c, pid_t pid, struct ctr_sample *s
 		unsigned long long f[13];
 		if (cpu == UINT64_MAX && ctr_proc_stat(pids[i], f, 13) == 13)
 			s->cpu_ns += (f[11] + f[12]) * 1000000000ULL / (unsigned long long)hz;
-		snprintf(path, sizeof path, "/proc/%d/statm", (int)pids[i]);
-		if (mem == UINT64_MAX && (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-			r = util_read_full(fd, buf, sizeof buf - 1);
-			close(fd);
-			buf[r > 0 ? r : 0] = 0;
+		if (mem == UINT64_MAX && ctr_read_proc(pids[i], "statm", buf, sizeof buf) >= 0) {
 			p = strchr(buf, ' ');
 			if (p)
 				s->mem += strtoull(p + 1, NULL, 10) * (uint64_t)getpagesize();
@@ -18680,12 +18657,7 @@ static void ctr_sample_take(const struct ctr *c, pid_t pid, struct ctr_sample *s
 		s->cpu_ns = cpu;
 	if (mem != UINT64_MAX)
 		s->mem = mem;
-	snprintf(path, sizeof path, "/proc/%d/net/dev", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	r = fd >= 0 ? util_read_full(fd, buf, sizeof buf - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	buf[r > 0 ? r : 0] = 0;
+	ctr_read_proc(pid, "net/dev", buf, sizeof buf);
 	for (p = strchr(buf, '\n'); p && (p = strchr(p + 1, '\n')) != NULL;) {
 		unsigned long long f[9];
 		char *colon = strchr(p, ':');
@@ -18728,12 +18700,8 @@ static int ctr_proc_read(pid_t pid, time_t now, time_t boot, struct ctr_proc *p)
 	p->uid[0] = p->nuid[0] = '?';
 	if (ctr_proc_stat(pid, f, 20) < 20)
 		return -1;
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+	if (ctr_read_proc(pid, "status", buf, sizeof buf) >= 0) {
 		char *u;
-		r = util_read_full(fd, buf, sizeof buf - 1);
-		close(fd);
-		buf[r > 0 ? r : 0] = 0;
 		if ((u = strstr(buf, "\nUid:")) != NULL) {
 			long v = strtol(u + 5, NULL, 10);
 			snprintf(p->nuid, sizeof p->nuid, "%ld", v);

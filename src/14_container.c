@@ -153,37 +153,33 @@ static void ctr_list_free(struct ctr_list *l)
 }
 
 /* Keep an allocated string for the life of the record. */
-static const char *ctr_own(struct ctr *c, char *s)
+static __attribute__((noinline)) const char *ctr_own(struct ctr *c, char *s)
 {
 	ctr_list_add(&c->owned, s);
 	return s;
 }
+
+/* The lists of struct ctr, freed in one loop (a list added to the struct
+ * goes here too). */
+#define CTR_L(m) (unsigned short)offsetof(struct ctr, m)
+static const unsigned short ctr_lists[] = {
+	CTR_L(owned), CTR_L(entrypoint), CTR_L(cmd), CTR_L(env), CTR_L(labels), CTR_L(cap_add),
+	CTR_L(cap_drop), CTR_L(security_opt), CTR_L(volumes_from), CTR_L(devices),
+	CTR_L(device_rules), CTR_L(sysctls), CTR_L(ulimits), CTR_L(group_add),
+	CTR_L(health_test), CTR_L(exposed), CTR_L(layers),
+};
+#undef CTR_L
 
 static void ctr_free(struct ctr *c)
 {
 	size_t i;
 	for (i = 0; i < c->owned.n; i++)
 		free((char *)c->owned.v[i]);
-	ctr_list_free(&c->owned);
-	ctr_list_free(&c->entrypoint);
-	ctr_list_free(&c->cmd);
-	ctr_list_free(&c->env);
-	ctr_list_free(&c->labels);
-	ctr_list_free(&c->cap_add);
-	ctr_list_free(&c->cap_drop);
-	ctr_list_free(&c->security_opt);
-	ctr_list_free(&c->volumes_from);
-	ctr_list_free(&c->devices);
-	ctr_list_free(&c->device_rules);
-	ctr_list_free(&c->sysctls);
-	ctr_list_free(&c->ulimits);
-	ctr_list_free(&c->group_add);
-	ctr_list_free(&c->health_test);
-	ctr_list_free(&c->exposed);
+	for (i = 0; i < sizeof ctr_lists / sizeof ctr_lists[0]; i++)
+		ctr_list_free((struct ctr_list *)((char *)c + ctr_lists[i]));
 	free(c->mnt);
 	c->mnt = NULL;
 	c->nmnt = 0;
-	ctr_list_free(&c->layers);
 	mr_buf_free(&c->net_conf);
 	mr_json_free(&c->doc);
 	mr_json_free(&c->img);
@@ -1456,26 +1452,40 @@ static void ctr_now(char *out, size_t size)
 	util_time_rfc3339(&ts, out, size);
 }
 
+/* The fields of state.json, in its order: ints (running, oom_killed and
+ * stopped_by_user as JSON booleans) and the strings. */
+static const struct { char key[14]; unsigned char type, off, size; } ctr_state_fields[] = {
+#define CS(k, t, m) { k, t, (unsigned char)offsetof(struct ctr_state, m), \
+		      (unsigned char)sizeof(((struct ctr_state *)0)->m) }
+	CS("Running", CF_BOOL, running), CS("ExitCode", CF_INT, exit_code),
+	CS("OOMKilled", CF_BOOL, oom_killed), CS("RestartCount", CF_INT, restart_count),
+	CS("StoppedByUser", CF_BOOL, stopped_by_user), CS("StartedAt", CF_STR, started),
+	CS("FinishedAt", CF_STR, finished), CS("Error", CF_STR, error),
+#undef CS
+};
+
 static int ctr_state_read(struct mr_store *st, const char *id, struct ctr_state *s)
 {
 	char path[32 + CTR_ID_LEN];
 	struct mr_buf b = { 0 };
 	struct mr_json_doc doc = { 0 };
 	struct mr_err ignored;
+	size_t i;
 	int rc = -1;
 	memset(s, 0, sizeof *s);
 	snprintf(path, sizeof path, "containers/%s/state.json", id);
 	if (mr_read_file(st->rootfd, path, &b, 65536, &ignored) == 0 &&
 	    mr_json_parse(&doc, b.data, b.len, &ignored) == 0) {
-		const struct mr_json *r = doc.root;
-		s->running = ctr_json_b(r, "Running");
-		s->exit_code = (int)ctr_json_i(r, "ExitCode");
-		s->oom_killed = ctr_json_b(r, "OOMKilled");
-		s->restart_count = (int)ctr_json_i(r, "RestartCount");
-		s->stopped_by_user = ctr_json_b(r, "StoppedByUser");
-		snprintf(s->started, sizeof s->started, "%s", ctr_json_s(r, "StartedAt", ""));
-		snprintf(s->finished, sizeof s->finished, "%s", ctr_json_s(r, "FinishedAt", ""));
-		snprintf(s->error, sizeof s->error, "%s", ctr_json_s(r, "Error", ""));
+		for (i = 0; i < sizeof ctr_state_fields / sizeof ctr_state_fields[0]; i++) {
+			const char *k = ctr_state_fields[i].key;
+			char *p = (char *)s + ctr_state_fields[i].off;
+			if (ctr_state_fields[i].type == CF_STR)
+				snprintf(p, ctr_state_fields[i].size, "%s", ctr_json_s(doc.root, k, ""));
+			else if (ctr_state_fields[i].type == CF_BOOL)
+				*(int *)p = ctr_json_b(doc.root, k);
+			else
+				*(int *)p = (int)ctr_json_i(doc.root, k);
+		}
 		rc = 0;
 	}
 	mr_json_free(&doc);
@@ -1488,19 +1498,22 @@ static int ctr_state_write(struct mr_store *st, const char *id, const struct ctr
 {
 	struct mr_buf b = { 0 };
 	struct mr_jw w;
+	size_t i;
 	int rc, fd = ctr_dir(st, id, err);
 	if (fd < 0)
 		return -1;
 	mr_jw_init(&w, &b, 0);
 	mr_jw_obj(&w);
-	ctr_jw_bool(&w, "Running", s->running);
-	ctr_jw_int(&w, "ExitCode", s->exit_code);
-	ctr_jw_bool(&w, "OOMKilled", s->oom_killed);
-	ctr_jw_int(&w, "RestartCount", s->restart_count);
-	ctr_jw_bool(&w, "StoppedByUser", s->stopped_by_user);
-	ctr_jw_str(&w, "StartedAt", s->started);
-	ctr_jw_str(&w, "FinishedAt", s->finished);
-	ctr_jw_str(&w, "Error", s->error);
+	for (i = 0; i < sizeof ctr_state_fields / sizeof ctr_state_fields[0]; i++) {
+		const char *p = (const char *)s + ctr_state_fields[i].off;
+		mr_jw_key(&w, ctr_state_fields[i].key);
+		if (ctr_state_fields[i].type == CF_STR)
+			mr_jw_str(&w, p);
+		else if (ctr_state_fields[i].type == CF_BOOL)
+			mr_jw_bool(&w, *(const int *)p);
+		else
+			mr_jw_int(&w, *(const int *)p);
+	}
 	mr_jw_obj_end(&w);
 	rc = ctr_write_file(fd, "state.json", b.data, b.len, sync, err);
 	mr_buf_free(&b);
@@ -1508,25 +1521,36 @@ static int ctr_state_write(struct mr_store *st, const char *id, const struct ctr
 	return rc;
 }
 
+/* A small file (at dirfd, opened with O_RDONLY | O_CLOEXEC | flags) into
+ * buf, NUL-terminated: its length, or -1 (buf is "" then). */
+static ssize_t ctr_read_small(int dirfd, const char *path, int flags, char *buf, size_t size)
+{
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | flags);
+	ssize_t n = fd < 0 ? -1 : util_read_full(fd, buf, size - 1);
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	return n;
+}
+
+/* /proc/PID/name of a process into buf, as ctr_read_small. */
+static ssize_t ctr_read_proc(pid_t pid, const char *name, char *buf, size_t size)
+{
+	char path[48];
+	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
+	return ctr_read_small(AT_FDCWD, path, 0, buf, size);
+}
+
 /* Start time of a process (clock ticks since boot, /proc/PID/stat field 22):
  * a pid with another start time is another process. 0 if gone (or a zombie). */
 static unsigned long long ctr_pid_start(pid_t pid)
 {
-	char path[32], buf[512], *p;
+	char buf[512], *p;
 	unsigned long long v = 0;
-	int fd, i;
-	ssize_t n;
+	int i;
 	if (pid <= 0)
 		return 0;
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = util_read_full(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
+	ctr_read_proc(pid, "stat", buf, sizeof buf);
 	p = strrchr(buf, ')');
 	/* a zombie has exited: only its parent's wait is missing */
 	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
@@ -1568,17 +1592,10 @@ struct ctr_rt {
 static int ctr_rt_read(int rfd, struct ctr_rt *rt)
 {
 	char buf[128];
-	int fd = openat(rfd, "state", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	ssize_t n;
 	int pid = 0, mon = 0;
 	memset(rt, 0, sizeof *rt);
-	if (fd < 0)
+	if (ctr_read_small(rfd, "state", O_NOFOLLOW, buf, sizeof buf) <= 0)
 		return -1;
-	n = util_read_full(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
 	{
 		const char *q = buf;
 		uint64_t start;
@@ -1650,17 +1667,12 @@ static void ctr_info_get(struct mr_store *st, const char *id, struct ctr_info *c
 		if (rt.status == 'R') {
 			ci->status = CTR_RESTARTING;
 		} else if (rt.pid > 0 && ctr_pid_start(rt.pid) == rt.start) {
-			char buf[64] = "";
-			int fd = openat(rfd, "health.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			char buf[64];
 			ci->status = CTR_RUNNING;
 			ci->pid = rt.pid;
 			ci->pid_start = rt.start;
 			/* written by the owner, "Status" first: {"Status":"healthy",... */
-			if (fd >= 0) {
-				ssize_t n = read(fd, buf, sizeof buf - 1);
-				buf[n > 0 ? n : 0] = 0;
-				close(fd);
-			}
+			ctr_read_small(rfd, "health.json", O_NOFOLLOW, buf, sizeof buf);
 			if (!strncmp(buf, "{\"Status\":\"", 11))
 				snprintf(ci->health, sizeof ci->health, "%.*s", (int)strcspn(buf + 11, "\""),
 					 buf + 11);

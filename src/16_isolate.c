@@ -665,17 +665,9 @@ static int cg_read_u64(const char *hier, const char *id, const char *file, const
 		       uint64_t *out)
 {
 	char path[160], buf[4096], *p;
-	int fd;
-	ssize_t n;
 	cg_path(path, sizeof path, hier, id, file);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (ctr_read_small(AT_FDCWD, path, 0, buf, sizeof buf) <= 0)
 		return -1;
-	n = util_read_full(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
 	p = buf;
 	if (key) {
 		size_t k = strlen(key);
@@ -1064,21 +1056,15 @@ static void cg_kill_rest(const char *id)
 {
 	char path[160], buf[4096];
 	struct mr_err ignored;
-	int round, fd;
+	int round;
 	const char *h = cg_v2_hier();
 	if (!h || cg_write(h, id, "cgroup.kill", "1", &ignored) == 0)
 		return;
 	cg_path(path, sizeof path, h, id, "cgroup.procs");
 	for (round = 0; round < 50; round++) {
-		ssize_t n;
 		char *p;
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		if (ctr_read_small(AT_FDCWD, path, 0, buf, sizeof buf) <= 0)
 			return;
-		n = util_read_full(fd, buf, sizeof buf - 1);
-		close(fd);
-		if (n <= 0)
-			return;
-		buf[n] = 0;
 		for (p = buf; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p))
 			if (atoi(p) > 1)
 				kill(atoi(p), SIGKILL);

@@ -213,13 +213,8 @@ static void ctr_reaper_hide_args(void)
 	static const char name[] = "init";
 	char buf[1024], *p;
 	unsigned long start = 0, end = 0;
-	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC), i;
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = 0;
+	int i;
+	ctr_read_small(AT_FDCWD, "/proc/self/stat", 0, buf, sizeof buf);
 	p = strrchr(buf, ')');
 	/* after "pid (comm)", field 3 is the state; arg_start is field 48 */
 	for (i = 2; p && i < 48; i++)
@@ -1084,12 +1079,8 @@ static void ctr_monitor_text(void)
 {
 	char buf[4096];
 	uintptr_t here = (uintptr_t)ctr_monitor_text;
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? util_read_full(fd, buf, sizeof buf - 1) : -1;
 	char *p;
-	if (fd >= 0)
-		close(fd);
-	buf[n > 0 ? n : 0] = 0;
+	ctr_read_small(AT_FDCWD, "/proc/self/maps", 0, buf, sizeof buf);
 	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
 		unsigned long a, b;
 		char *dash;
@@ -1556,16 +1547,9 @@ fail:
 /* Fields of /proc/PID/stat after the command name (field 3 = index 0). */
 static int ctr_proc_stat(pid_t pid, unsigned long long *f, int max)
 {
-	char path[32], buf[1024], *p;
-	int fd, i = 0;
-	ssize_t n;
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = util_read_full(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0 || !(p = strrchr((buf[n] = 0, buf), ')')))
+	char buf[1024], *p;
+	int i = 0;
+	if (ctr_read_proc(pid, "stat", buf, sizeof buf) <= 0 || !(p = strrchr(buf, ')')))
 		return -1;
 	for (p += 2; i < max && *p; i++) {
 		f[i] = *p >= '0' && *p <= '9' ? strtoull(p, NULL, 10) : (unsigned long long)*p;
@@ -1585,12 +1569,11 @@ struct ctr_sample {
 static void ctr_sample_take(const struct ctr *c, pid_t pid, struct ctr_sample *s)
 {
 	uint64_t v = 0, inactive = 0, cpu = UINT64_MAX, mem = UINT64_MAX;
-	char path[48], buf[4096], *p;
-	int fd, v2 = cg_version() == 2, hz = UTIL_CLK_TCK;
+	char buf[4096], *p;
+	int v2 = cg_version() == 2, hz = UTIL_CLK_TCK;
 	uint64_t total = util_mem_total();
 	pid_t *pids;
 	size_t i, n;
-	ssize_t r;
 	memset(s, 0, sizeof s[0]);
 	clock_gettime(CLOCK_MONOTONIC, &s->at);
 	if (cg_read_u64(v2 ? "" : "unified", c->id, "cpu.stat", "usage_usec", &v) == 0)
@@ -1614,11 +1597,7 @@ static void ctr_sample_take(const struct ctr *c, pid_t pid, struct ctr_sample *s
 		unsigned long long f[13];
 		if (cpu == UINT64_MAX && ctr_proc_stat(pids[i], f, 13) == 13)
 			s->cpu_ns += (f[11] + f[12]) * 1000000000ULL / (unsigned long long)hz;
-		snprintf(path, sizeof path, "/proc/%d/statm", (int)pids[i]);
-		if (mem == UINT64_MAX && (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-			r = util_read_full(fd, buf, sizeof buf - 1);
-			close(fd);
-			buf[r > 0 ? r : 0] = 0;
+		if (mem == UINT64_MAX && ctr_read_proc(pids[i], "statm", buf, sizeof buf) >= 0) {
 			p = strchr(buf, ' ');
 			if (p)
 				s->mem += strtoull(p + 1, NULL, 10) * (uint64_t)getpagesize();
@@ -1629,12 +1608,7 @@ static void ctr_sample_take(const struct ctr *c, pid_t pid, struct ctr_sample *s
 		s->cpu_ns = cpu;
 	if (mem != UINT64_MAX)
 		s->mem = mem;
-	snprintf(path, sizeof path, "/proc/%d/net/dev", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	r = fd >= 0 ? util_read_full(fd, buf, sizeof buf - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	buf[r > 0 ? r : 0] = 0;
+	ctr_read_proc(pid, "net/dev", buf, sizeof buf);
 	for (p = strchr(buf, '\n'); p && (p = strchr(p + 1, '\n')) != NULL;) {
 		unsigned long long f[9];
 		char *colon = strchr(p, ':');
@@ -1677,12 +1651,8 @@ static int ctr_proc_read(pid_t pid, time_t now, time_t boot, struct ctr_proc *p)
 	p->uid[0] = p->nuid[0] = '?';
 	if (ctr_proc_stat(pid, f, 20) < 20)
 		return -1;
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+	if (ctr_read_proc(pid, "status", buf, sizeof buf) >= 0) {
 		char *u;
-		r = util_read_full(fd, buf, sizeof buf - 1);
-		close(fd);
-		buf[r > 0 ? r : 0] = 0;
 		if ((u = strstr(buf, "\nUid:")) != NULL) {
 			long v = strtol(u + 5, NULL, 10);
 			snprintf(p->nuid, sizeof p->nuid, "%ld", v);
