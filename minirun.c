@@ -11527,6 +11527,29 @@ struct ctr_ids {
 	char home[256];
 };
 
+/* The gid of the group named name in a group text (NULL: none), or -1. */
+static long ctr_pw_group(const char *group, const char *name)
+{
+	struct ctr_pwline l;
+	const char *p;
+	for (p = group; p && *p; ) {
+		p = ctr_pw_line(p, &l);
+		if (l.nf >= 3 && !strcmp(l.f[0], name) && ctr_pw_id(l.f[2]) >= 0)
+			return ctr_pw_id(l.f[2]);
+	}
+	return -1;
+}
+
+/* Is gid among the supplementary groups already? */
+static int ctr_ids_has(const struct ctr_ids *ids, long gid)
+{
+	size_t k;
+	for (k = 0; k < ids->ngroups; k++)
+		if (ids->groups[k] == (gid_t)gid)
+			return 1;
+	return 0;
+}
+
 /* Resolve "user[:group]" (names or numbers) against the container's passwd
  * and group texts (NULL: no such file). runc's rules: a numeric uid needs no
  * entry (gid 0, home /); a name must exist; supplementary groups are those
@@ -11568,12 +11591,9 @@ static int ctr_ids_resolve(const char *spec, const char *passwd, const char *gro
 		long gid = ctr_pw_id(gspec);
 		if (gid < 0 && strspn(gspec, "0123456789") == strlen(gspec))
 			return mr_err_set(err, MR_EINVAL_INPUT, "invalid group %s: out of range", gspec);
-		for (p = group, found = gid >= 0; p && *p && !found; ) {
-			p = ctr_pw_line(p, &l);
-			if (l.nf >= 3 && !strcmp(l.f[0], gspec) && ctr_pw_id(l.f[2]) >= 0)
-				gid = ctr_pw_id(l.f[2]), found = 1;
-		}
-		if (!found)
+		if (gid < 0)
+			gid = ctr_pw_group(group, gspec);
+		if (gid < 0)
 			return mr_err_set(err, MR_ENOTFOUND, "unable to find group %s: no matching "
 					  "entries in group file", gspec);
 		ids->gid = (gid_t)gid;
@@ -11582,14 +11602,9 @@ static int ctr_ids_resolve(const char *spec, const char *passwd, const char *gro
 	 * them (Docker: `id` says groups=0(root), groups=1234(app),2345(extra)) */
 	ids->groups[ids->ngroups++] = ids->gid;
 	for (p = group; name[0] && p && *p && ids->ngroups < 32; ) {
-		size_t k;
-		int dup = 0;
 		p = ctr_pw_line(p, &l);
-		if (l.nf < 4 || ctr_pw_id(l.f[2]) < 0 || !ctr_pw_member(l.f[3], name))
-			continue;
-		for (k = 0; k < ids->ngroups; k++)
-			dup |= ids->groups[k] == (gid_t)ctr_pw_id(l.f[2]);
-		if (!dup)
+		if (l.nf >= 4 && ctr_pw_id(l.f[2]) >= 0 && ctr_pw_member(l.f[3], name) &&
+		    !ctr_ids_has(ids, ctr_pw_id(l.f[2])))
 			ids->groups[ids->ngroups++] = (gid_t)ctr_pw_id(l.f[2]);
 	}
 	return 0;
@@ -11607,23 +11622,15 @@ static int ctr_ns_host(const char *mode)
 static int ctr_ids_add_groups(const struct ctr_list *add, const char *group, struct ctr_ids *ids,
 			      struct mr_err *err)
 {
-	size_t i, k;
+	size_t i;
 	for (i = 0; i < add->n; i++) {
 		long gid = ctr_pw_id(add->v[i]);
-		const char *p;
-		struct ctr_pwline l;
-		int dup = 0;
-		for (p = group; gid < 0 && p && *p; ) {
-			p = ctr_pw_line(p, &l);
-			if (l.nf >= 3 && !strcmp(l.f[0], add->v[i]) && ctr_pw_id(l.f[2]) >= 0)
-				gid = ctr_pw_id(l.f[2]);
-		}
+		if (gid < 0)
+			gid = ctr_pw_group(group, add->v[i]);
 		if (gid < 0)
 			return mr_err_set(err, MR_ENOTFOUND, "Unable to find group %s: no matching "
 					  "entries in group file", add->v[i]);
-		for (k = 0; k < ids->ngroups; k++)
-			dup |= ids->groups[k] == (gid_t)gid;
-		if (dup)
+		if (ctr_ids_has(ids, gid))
 			continue;
 		if (ids->ngroups >= sizeof ids->groups / sizeof ids->groups[0])
 			return mr_err_set(err, MR_EINVAL_INPUT, "--group-add: more than %zu groups",
@@ -12017,6 +12024,13 @@ static int ctr_find(struct mr_store *st, const char *ref, char *id, struct mr_er
 	return mr_err_set(err, MR_ENOTFOUND, "No such container: %s", ref);
 }
 
+/* --security-opt no-new-privileges, in its three spellings. */
+static int ctr_opt_nnp(const char *s)
+{
+	return !strcmp(s, "no-new-privileges") || !strcmp(s, "no-new-privileges:true") ||
+	       !strcmp(s, "no-new-privileges=true");
+}
+
 /* ---- config.json ---- */
 
 static void ctr_jw_list(struct mr_jw *w, const char *key, const struct ctr_list *l, int null_empty)
@@ -12367,9 +12381,7 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 		}
 	}
 	for (i = 0; i < c->security_opt.n; i++)
-		if (!strcmp(c->security_opt.v[i], "no-new-privileges") ||
-		    !strcmp(c->security_opt.v[i], "no-new-privileges:true") ||
-		    !strcmp(c->security_opt.v[i], "no-new-privileges=true"))
+		if (ctr_opt_nnp(c->security_opt.v[i]))
 			c->no_new_privs = 1;
 	return 0;
 }
@@ -12813,24 +12825,18 @@ static int ctr_spec_process(struct ctr *c, const struct ctr_opts *o, const struc
 static int ctr_spec_namespaces(struct ctr *c, const struct ctr_opts *o, struct mr_err *err)
 {
 	const char *hostname = o->hostname;
+	int uts_host = o->uts && !strcmp(o->uts, "host");
 	uint64_t v;
 	size_t i;
-	if (o->uts && *o->uts && strcmp(o->uts, "host"))
+	if (o->uts && *o->uts && !uts_host)
 		return mr_err_set(err, MR_EINVAL_INPUT, "invalid UTS mode: %s (host, or none for a "
 				  "private one)", o->uts);
-	if (o->uts && !strcmp(o->uts, "host")) {
-		char host[65] = "";
-		if (hostname)
-			return mr_err_set(err, MR_EINVAL_INPUT, "Conflicting options: hostname and "
-					  "the UTS mode");
-		gethostname(host, sizeof host - 1);
-		c->uts_mode = "host";
-		hostname = ctr_own(c, util_xstrdup(host));
-	} else {
-		c->uts_mode = "";
-	}
-	/* --network host: the host's name (Docker), else the short ID */
-	if (!hostname && o->network && !strcmp(o->network, "host")) {
+	if (uts_host && hostname)
+		return mr_err_set(err, MR_EINVAL_INPUT, "Conflicting options: hostname and "
+				  "the UTS mode");
+	c->uts_mode = uts_host ? "host" : "";
+	/* --uts host or --network host: the host's name (Docker), else the short ID */
+	if (!hostname && (uts_host || (o->network && !strcmp(o->network, "host")))) {
 		char host[65] = "";
 		gethostname(host, sizeof host - 1);
 		hostname = ctr_own(c, util_xstrdup(host));
@@ -12990,8 +12996,7 @@ static int ctr_spec_security(struct ctr *c, const struct ctr_opts *o, struct mr_
 	}
 	for (i = 0; i < o->security_opt.n; i++) {
 		const char *s = o->security_opt.v[i];
-		if (!strcmp(s, "no-new-privileges") || !strcmp(s, "no-new-privileges:true") ||
-		    !strcmp(s, "no-new-privileges=true"))
+		if (ctr_opt_nnp(s))
 			c->no_new_privs = 1;
 		else if (!strncmp(s, "seccomp", 7) && (s[7] == '=' || s[7] == ':') &&
 			 strcmp(s + 8, "unconfined") && s[8] != '{') {
@@ -13138,6 +13143,14 @@ static int ctr_volumes_from(struct mr_store *st, const char *arg, struct mount_s
 	return rc;
 }
 
+/* The index of the mount at target among the container's, or nmnt. */
+static size_t ctr_mnt_find(const struct ctr *c, const char *target)
+{
+	size_t j;
+	for (j = 0; j < c->nmnt && strcmp(c->mnt[j].target, target); j++) {}
+	return j;
+}
+
 /* mounts: -v, --mount, --tmpfs, then --volumes-from for targets not taken
  * yet, then an anonymous volume for each VOLUME of the image that no mount
  * covers. Parsed only: ctr_mounts_prepare creates what they need. */
@@ -13165,9 +13178,7 @@ static int ctr_spec_mounts(struct mr_store *st, const struct ctr_opts *o, struct
 			rc = mount_parse_tmpfs(o->tmpfs.v[i - o->volume.n - o->mount.n], m, err);
 		else
 			*m = from[i - k];
-		for (j = 0; j < c->nmnt; j++)
-			if (!strcmp(c->mnt[j].target, m->target))
-				break;
+		j = ctr_mnt_find(c, m->target);
 		if (rc == 0 && j < c->nmnt && i < k)
 			rc = mr_err_set(err, MR_EINVAL_INPUT, "Duplicate mount point: %s", m->target);
 		else if (rc == 0 && j == c->nmnt)
@@ -13179,10 +13190,8 @@ static int ctr_spec_mounts(struct mr_store *st, const struct ctr_opts *o, struct
 	for (v = mr_json_get(cfg, "Volumes"), v = v && v->type == MR_JSON_OBJECT ? v->child : NULL;
 	     v; v = v->next) {
 		struct mount_spec *m = &c->mnt[c->nmnt];
-		for (j = 0; j < c->nmnt; j++)
-			if (!strcmp(c->mnt[j].target, v->key))
-				break;
-		if (j < c->nmnt || v->key[0] != '/' || strlen(v->key) >= sizeof m->target)
+		if (ctr_mnt_find(c, v->key) < c->nmnt || v->key[0] != '/' ||
+		    strlen(v->key) >= sizeof m->target)
 			continue;
 		memset(m, 0, sizeof *m);
 		m->type = MOUNT_VOLUME;
@@ -13191,12 +13200,8 @@ static int ctr_spec_mounts(struct mr_store *st, const struct ctr_opts *o, struct
 		/* the image's VOLUME is cleaned and checked like -v's ("/.." is "/") */
 		if (mount_target_ok(m, v->key, v->key, err) < 0)
 			return -1;
-		for (j = 0; j < c->nmnt; j++)
-			if (!strcmp(c->mnt[j].target, m->target))
-				break;
-		if (j < c->nmnt)
-			continue;
-		c->nmnt++;
+		if (ctr_mnt_find(c, m->target) == c->nmnt)
+			c->nmnt++;
 	}
 	return 0;
 }
