@@ -17975,6 +17975,15 @@ static void ctr_health_end(struct ctr_owner *o)
 }
 
 
+/* An owner of c that holds nothing yet: no folder, lock, pipe or log. */
+static void ctr_owner_init(struct ctr_owner *o, struct mr_store *st, struct ctr *c)
+{
+	memset(o, 0, sizeof *o);
+	o->st = st;
+	o->c = c;
+	o->dirfd = o->lockfd = o->rfd = o->out = o->errp = o->log.fd = -1;
+}
+
 /* Take the container: its rundir lock (exclusive, for the owner's life). */
 static int ctr_owner_take(struct ctr_owner *o, int block, struct mr_err *err)
 {
@@ -18349,12 +18358,9 @@ static int ctr_monitor(struct mr_store *st, struct ctr *c, int report, unsigned 
 	struct mr_err err;
 	unsigned backoff = delay_ms;
 	int code, status;
-	memset(&o, 0, sizeof o);
+	ctr_owner_init(&o, st, c);
 	memset(&err, 0, sizeof err);
-	o.st = st;
-	o.c = c;
 	o.detached = 1;
-	o.dirfd = o.lockfd = o.rfd = -1;
 	ctr_signals_catch(&o.waitmask);
 	if (ctr_owner_take(&o, delay_ms > 0, &err) < 0) {
 		code = err.code == MR_EINUSE ? 0 : 125;
@@ -18493,11 +18499,8 @@ static int ctr_run_attached(struct mr_store *st, struct ctr *c, int attach_stdin
 {
 	struct ctr_owner o;
 	int code, status, restart;
-	memset(&o, 0, sizeof o);
-	o.st = st;
-	o.c = c;
+	ctr_owner_init(&o, st, c);
 	o.attach_stdin = attach_stdin;
-	o.dirfd = o.lockfd = o.rfd = o.log.fd = -1;
 	ctr_signals_catch(&o.waitmask);
 	if (ctr_owner_take(&o, 0, err) < 0) {
 		ctr_disown(&o);
@@ -18914,10 +18917,8 @@ static int exec_run(struct mr_store *st, struct ctr *c, pid_t pid, unsigned long
 	struct ctr_owner o;
 	int sv[2], cgfds[8], ncg, devnull, code = 0, i;
 	pid_t child;
-	memset(&o, 0, sizeof o);
-	o.st = st;
-	o.c = c;
-	o.dirfd = o.lockfd = o.rfd = o.out = o.errp = -1;
+	/* no log: an exec's output goes to the caller only */
+	ctr_owner_init(&o, st, c);
 	o.attach_stdin = opts->interactive;
 	o.sp.st = st;
 	o.sp.c = c;
@@ -19251,10 +19252,7 @@ static int cp_run(struct mr_store *st, struct ctr *c, const char *src, const cha
 	struct ctr_info ci;
 	int pfd[2], rc = 0, status = 0, code = 125, in = !strcmp(src, "-"), out = !strcmp(dst, "-");
 	pid_t child;
-	memset(&ow, 0, sizeof ow);
-	ow.st = st;
-	ow.c = c;
-	ow.dirfd = ow.lockfd = ow.rfd = -1;
+	ctr_owner_init(&ow, st, c);
 	ctr_info_get(st, c->id, &ci);
 	/* stopped: keep it so (a start would mount the same upper folder) */
 	if (ci.status != CTR_RUNNING && ctr_owner_take(&ow, 0, err) < 0 &&

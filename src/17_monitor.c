@@ -921,6 +921,15 @@ static void ctr_health_end(struct ctr_owner *o)
 }
 
 
+/* An owner of c that holds nothing yet: no folder, lock, pipe or log. */
+static void ctr_owner_init(struct ctr_owner *o, struct mr_store *st, struct ctr *c)
+{
+	memset(o, 0, sizeof *o);
+	o->st = st;
+	o->c = c;
+	o->dirfd = o->lockfd = o->rfd = o->out = o->errp = o->log.fd = -1;
+}
+
 /* Take the container: its rundir lock (exclusive, for the owner's life). */
 static int ctr_owner_take(struct ctr_owner *o, int block, struct mr_err *err)
 {
@@ -1295,12 +1304,9 @@ static int ctr_monitor(struct mr_store *st, struct ctr *c, int report, unsigned 
 	struct mr_err err;
 	unsigned backoff = delay_ms;
 	int code, status;
-	memset(&o, 0, sizeof o);
+	ctr_owner_init(&o, st, c);
 	memset(&err, 0, sizeof err);
-	o.st = st;
-	o.c = c;
 	o.detached = 1;
-	o.dirfd = o.lockfd = o.rfd = -1;
 	ctr_signals_catch(&o.waitmask);
 	if (ctr_owner_take(&o, delay_ms > 0, &err) < 0) {
 		code = err.code == MR_EINUSE ? 0 : 125;
@@ -1439,11 +1445,8 @@ static int ctr_run_attached(struct mr_store *st, struct ctr *c, int attach_stdin
 {
 	struct ctr_owner o;
 	int code, status, restart;
-	memset(&o, 0, sizeof o);
-	o.st = st;
-	o.c = c;
+	ctr_owner_init(&o, st, c);
 	o.attach_stdin = attach_stdin;
-	o.dirfd = o.lockfd = o.rfd = o.log.fd = -1;
 	ctr_signals_catch(&o.waitmask);
 	if (ctr_owner_take(&o, 0, err) < 0) {
 		ctr_disown(&o);

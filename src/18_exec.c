@@ -154,10 +154,8 @@ static int exec_run(struct mr_store *st, struct ctr *c, pid_t pid, unsigned long
 	struct ctr_owner o;
 	int sv[2], cgfds[8], ncg, devnull, code = 0, i;
 	pid_t child;
-	memset(&o, 0, sizeof o);
-	o.st = st;
-	o.c = c;
-	o.dirfd = o.lockfd = o.rfd = o.out = o.errp = -1;
+	/* no log: an exec's output goes to the caller only */
+	ctr_owner_init(&o, st, c);
 	o.attach_stdin = opts->interactive;
 	o.sp.st = st;
 	o.sp.c = c;
@@ -491,10 +489,7 @@ static int cp_run(struct mr_store *st, struct ctr *c, const char *src, const cha
 	struct ctr_info ci;
 	int pfd[2], rc = 0, status = 0, code = 125, in = !strcmp(src, "-"), out = !strcmp(dst, "-");
 	pid_t child;
-	memset(&ow, 0, sizeof ow);
-	ow.st = st;
-	ow.c = c;
-	ow.dirfd = ow.lockfd = ow.rfd = -1;
+	ctr_owner_init(&ow, st, c);
 	ctr_info_get(st, c->id, &ci);
 	/* stopped: keep it so (a start would mount the same upper folder) */
 	if (ci.status != CTR_RUNNING && ctr_owner_take(&ow, 0, err) < 0 &&
