@@ -11126,6 +11126,22 @@ static void ctr_list_free(struct ctr_list *l)
 	l->n = 0;
 }
 
+/* A formatted string, malloc'ed (exits on lack of memory, as util_xmalloc). */
+static char *ctr_strf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	s = util_xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
 /* Keep an allocated string for the life of the record. */
 static __attribute__((noinline)) const char *ctr_own(struct ctr *c, char *s)
 {
@@ -11263,9 +11279,7 @@ static int ctr_env_add_arg(struct ctr *c, const char *arg)
 	}
 	v = getenv(arg);
 	if (v) {
-		char *kv = util_xmalloc(n + strlen(v) + 2);
-		sprintf(kv, "%s=%s", arg, v);
-		ctr_env_set(&c->env, ctr_own(c, kv));
+		ctr_env_set(&c->env, ctr_own(c, ctr_strf("%s=%s", arg, v)));
 	}
 	return 0;
 }
@@ -12252,11 +12266,8 @@ static void ctr_json_kv(struct ctr *c, const struct mr_json *obj, struct ctr_lis
 {
 	const struct mr_json *v;
 	for (v = obj && obj->type == MR_JSON_OBJECT ? obj->child : NULL; v; v = v->next)
-		if (mr_json_str(v)) {
-			char *kv = util_xmalloc(v->key_len + v->len + 2);
-			sprintf(kv, "%s=%s", v->key, v->str);
-			ctr_list_add(out, ctr_own(c, kv));
-		}
+		if (mr_json_str(v))
+			ctr_list_add(out, ctr_own(c, ctr_strf("%s=%s", v->key, v->str)));
 }
 
 static const char *ctr_json_s(const struct mr_json *o, const char *key, const char *dflt)
@@ -12352,10 +12363,9 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 	{
 		const struct mr_json *u = mr_json_get(hc, "Ulimits");
 		for (u = u && u->type == MR_JSON_ARRAY ? u->child : NULL; u; u = u->next) {
-			char *v = util_xmalloc(80);
-			snprintf(v, 80, "%.20s=%lld:%lld", ctr_json_s(u, "Name", "?"),
-				 ctr_json_i(u, "Soft"), ctr_json_i(u, "Hard"));
-			ctr_list_add(&c->ulimits, ctr_own(c, v));
+			ctr_list_add(&c->ulimits, ctr_own(c, ctr_strf("%.20s=%lld:%lld",
+				     ctr_json_s(u, "Name", "?"), ctr_json_i(u, "Soft"),
+				     ctr_json_i(u, "Hard"))));
 		}
 	}
 	{
@@ -12363,9 +12373,7 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 		for (d = d && d->type == MR_JSON_ARRAY ? d->child : NULL; d; d = d->next) {
 			const char *h = ctr_json_s(d, "PathOnHost", ""), *in = ctr_json_s(d, "PathInContainer", "");
 			const char *perm = ctr_json_s(d, "CgroupPermissions", "rwm");
-			char *v = util_xmalloc(strlen(h) + strlen(in) + strlen(perm) + 3);
-			sprintf(v, "%s:%s:%s", h, in, perm);
-			ctr_list_add(&c->devices, ctr_own(c, v));
+			ctr_list_add(&c->devices, ctr_own(c, ctr_strf("%s:%s:%s", h, in, perm)));
 		}
 	}
 	c->stop_timeout = mr_json_get(cfg, "StopTimeout") ? (int)ctr_json_i(cfg, "StopTimeout") : -1;
@@ -12909,13 +12917,10 @@ static int ctr_spec_resources(struct ctr *c, const struct ctr_opts *o, struct mr
 	for (i = 0; i < o->ulimit.n; i++) {
 		long long soft = 0, hard = 0;
 		const char *eq = strchr(o->ulimit.v[i], '=');
-		char *norm;
 		if (ctr_ulimit_parse(o->ulimit.v[i], &soft, &hard, err) < 0)
 			return -1;
-		norm = util_xmalloc(80);
-		snprintf(norm, 80, "%.*s=%lld:%lld", (int)(eq - o->ulimit.v[i]), o->ulimit.v[i],
-			 soft, hard);
-		ctr_env_set(&c->ulimits, ctr_own(c, norm));
+		ctr_env_set(&c->ulimits, ctr_own(c, ctr_strf("%.*s=%lld:%lld",
+			    (int)(eq - o->ulimit.v[i]), o->ulimit.v[i], soft, hard)));
 	}
 	return 0;
 }
@@ -12980,12 +12985,11 @@ static int ctr_spec_security(struct ctr *c, const struct ctr_opts *o, struct mr_
 		return mr_err_set(err, MR_EINVAL_INPUT, "too many --device: at most %d", DEV_MAX);
 	for (i = 0; i < o->device.n; i++) {
 		struct dev_node dn;
-		char acc[4], *spec;
+		char acc[4];
 		if (dev_resolve(o->device.v[i], &dn, err) < 0)
 			return -1;
-		spec = util_xmalloc(strlen(dn.host) + strlen(dn.path) + 6);
-		sprintf(spec, "%s:%s:%s", dn.host, dn.path, dev_access_str(dn.rule.access, acc));
-		ctr_list_add(&c->devices, ctr_own(c, spec));
+		ctr_list_add(&c->devices, ctr_own(c, ctr_strf("%s:%s:%s", dn.host, dn.path,
+			     dev_access_str(dn.rule.access, acc))));
 	}
 	for (i = 0; i < o->device_rule.n; i++) {
 		struct dev_rule rule;
@@ -17108,6 +17112,21 @@ static void ctr_signals_catch(sigset_t *old)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* Every signal back to its default and unblocked: a new container process
+ * (the init, an exec) inherits nothing of the owner's handling. */
+static void ctr_signals_default(void)
+{
+	struct sigaction sa;
+	sigset_t none;
+	int s;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	for (s = 1; s < _NSIG; s++)
+		sigaction(s, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 static int ctr_exit_code(int status)
 {
 	if (WIFEXITED(status))
@@ -17204,13 +17223,10 @@ static char **ctr_envp(const struct ctr *c, const struct ctr_list *extra, int tt
 {
 	struct ctr_list env = { 0 };
 	size_t i;
-	char *s;
 	/* Docker's order: PATH, HOSTNAME, TERM, then Config.Env replacing
 	 * those in place or appended */
 	ctr_list_add(&env, "PATH=" CTR_DEFAULT_PATH);
-	s = util_xmalloc(strlen(c->hostname) + 10);
-	sprintf(s, "HOSTNAME=%s", c->hostname);
-	ctr_list_add(&env, s);
+	ctr_list_add(&env, ctr_strf("HOSTNAME=%s", c->hostname));
 	if (tty)
 		ctr_list_add(&env, "TERM=xterm");
 	for (i = 0; i < c->env.n; i++)
@@ -17218,9 +17234,7 @@ static char **ctr_envp(const struct ctr *c, const struct ctr_list *extra, int tt
 	for (i = 0; extra && i < extra->n; i++)
 		ctr_env_set(&env, extra->v[i]);
 	if (!ctr_env_get(&env, "HOME")) {
-		s = util_xmalloc(strlen(home) + 6);
-		sprintf(s, "HOME=%s", home);
-		ctr_list_add(&env, s);
+		ctr_list_add(&env, ctr_strf("HOME=%s", home));
 	}
 	return (char **)env.v;
 }
@@ -17352,19 +17366,12 @@ static void __attribute__((noreturn)) ctr_child(struct ctr_spawn *sp)
 {
 	struct mr_err err;
 	struct ctr_msg go;
-	struct sigaction sa;
-	sigset_t none;
 	const struct ctr *c = sp->c;
-	int s, i, code = 125;
+	int i, code = 125;
 	memset(&err, 0, sizeof err);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_DFL;
-	for (s = 1; s < _NSIG; s++)
-		sigaction(s, &sa, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	ctr_signals_default();
 	if (recv(sp->sync, &go, sizeof go, 0) < 1 || go.kind != 'g')
 		_exit(125);
 	setsid();
@@ -18026,6 +18033,18 @@ static void ctr_raw_restore(struct ctr_owner *o)
 	o->raw = 0;
 }
 
+/* A foreground owner with a pty and stdin attached puts its terminal in raw
+ * mode (ctr_raw_restore undoes it). */
+static void ctr_raw_enter(struct ctr_owner *o)
+{
+	if (!o->detached && o->sp.pty >= 0 && o->attach_stdin && isatty(0) &&
+	    tcgetattr(0, &o->saved) == 0) {
+		struct termios raw = o->saved;
+		cfmakeraw(&raw);
+		o->raw = tcsetattr(0, TCSADRAIN, &raw) == 0;
+	}
+}
+
 /* Start one run of the container. 0 or an exit code (err set). */
 static int ctr_owner_start(struct ctr_owner *o, struct mr_err *err)
 {
@@ -18075,12 +18094,7 @@ static int ctr_owner_start(struct ctr_owner *o, struct mr_err *err)
 	ctr_now(o->state.started, sizeof o->state.started);
 	ctr_state_write(o->st, o->c->id, &o->state, 0, &ignored);
 	clock_gettime(CLOCK_MONOTONIC, &o->up);
-	if (!o->detached && o->sp.pty >= 0 && o->attach_stdin && isatty(0) &&
-	    tcgetattr(0, &o->saved) == 0) {
-		struct termios raw = o->saved;
-		cfmakeraw(&raw);
-		o->raw = tcsetattr(0, TCSADRAIN, &raw) == 0;
-	}
+	ctr_raw_enter(o);
 	return 0;
 }
 
@@ -18958,17 +18972,9 @@ static int exec_run(struct mr_store *st, struct ctr *c, pid_t pid, unsigned long
 	ctr_signals_catch(&o.waitmask);
 	child = fork();
 	if (child == 0) {
-		struct sigaction sa;
-		sigset_t none;
-		int s;
 		close(sv[0]);
 		o.sp.sync = sv[1];
-		memset(&sa, 0, sizeof sa);
-		sa.sa_handler = SIG_DFL;
-		for (s = 1; s < _NSIG; s++)
-			sigaction(s, &sa, NULL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+		ctr_signals_default();
 		for (i = 0; i < ncg; i++)
 			if (write(cgfds[i], "0", 1) < 0) { /* a vanished cgroup: stay outside */ }
 		setsid();
@@ -19010,11 +19016,7 @@ static int exec_run(struct mr_store *st, struct ctr *c, pid_t pid, unsigned long
 	}
 	if (opts->detach)
 		goto out;
-	if (o.sp.pty >= 0 && opts->interactive && isatty(0) && tcgetattr(0, &o.saved) == 0) {
-		struct termios raw = o.saved;
-		cfmakeraw(&raw);
-		o.raw = tcsetattr(0, TCSADRAIN, &raw) == 0;
-	}
+	ctr_raw_enter(&o);               /* attach_stdin is -i */
 	code = ctr_exit_code(ctr_owner_wait(&o));
 out:
 	for (i = 0; i < ncg; i++)

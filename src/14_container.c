@@ -152,6 +152,22 @@ static void ctr_list_free(struct ctr_list *l)
 	l->n = 0;
 }
 
+/* A formatted string, malloc'ed (exits on lack of memory, as util_xmalloc). */
+static char *ctr_strf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	s = util_xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
 /* Keep an allocated string for the life of the record. */
 static __attribute__((noinline)) const char *ctr_own(struct ctr *c, char *s)
 {
@@ -289,9 +305,7 @@ static int ctr_env_add_arg(struct ctr *c, const char *arg)
 	}
 	v = getenv(arg);
 	if (v) {
-		char *kv = util_xmalloc(n + strlen(v) + 2);
-		sprintf(kv, "%s=%s", arg, v);
-		ctr_env_set(&c->env, ctr_own(c, kv));
+		ctr_env_set(&c->env, ctr_own(c, ctr_strf("%s=%s", arg, v)));
 	}
 	return 0;
 }
@@ -1278,11 +1292,8 @@ static void ctr_json_kv(struct ctr *c, const struct mr_json *obj, struct ctr_lis
 {
 	const struct mr_json *v;
 	for (v = obj && obj->type == MR_JSON_OBJECT ? obj->child : NULL; v; v = v->next)
-		if (mr_json_str(v)) {
-			char *kv = util_xmalloc(v->key_len + v->len + 2);
-			sprintf(kv, "%s=%s", v->key, v->str);
-			ctr_list_add(out, ctr_own(c, kv));
-		}
+		if (mr_json_str(v))
+			ctr_list_add(out, ctr_own(c, ctr_strf("%s=%s", v->key, v->str)));
 }
 
 static const char *ctr_json_s(const struct mr_json *o, const char *key, const char *dflt)
@@ -1378,10 +1389,9 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 	{
 		const struct mr_json *u = mr_json_get(hc, "Ulimits");
 		for (u = u && u->type == MR_JSON_ARRAY ? u->child : NULL; u; u = u->next) {
-			char *v = util_xmalloc(80);
-			snprintf(v, 80, "%.20s=%lld:%lld", ctr_json_s(u, "Name", "?"),
-				 ctr_json_i(u, "Soft"), ctr_json_i(u, "Hard"));
-			ctr_list_add(&c->ulimits, ctr_own(c, v));
+			ctr_list_add(&c->ulimits, ctr_own(c, ctr_strf("%.20s=%lld:%lld",
+				     ctr_json_s(u, "Name", "?"), ctr_json_i(u, "Soft"),
+				     ctr_json_i(u, "Hard"))));
 		}
 	}
 	{
@@ -1389,9 +1399,7 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 		for (d = d && d->type == MR_JSON_ARRAY ? d->child : NULL; d; d = d->next) {
 			const char *h = ctr_json_s(d, "PathOnHost", ""), *in = ctr_json_s(d, "PathInContainer", "");
 			const char *perm = ctr_json_s(d, "CgroupPermissions", "rwm");
-			char *v = util_xmalloc(strlen(h) + strlen(in) + strlen(perm) + 3);
-			sprintf(v, "%s:%s:%s", h, in, perm);
-			ctr_list_add(&c->devices, ctr_own(c, v));
+			ctr_list_add(&c->devices, ctr_own(c, ctr_strf("%s:%s:%s", h, in, perm)));
 		}
 	}
 	c->stop_timeout = mr_json_get(cfg, "StopTimeout") ? (int)ctr_json_i(cfg, "StopTimeout") : -1;
@@ -1935,13 +1943,10 @@ static int ctr_spec_resources(struct ctr *c, const struct ctr_opts *o, struct mr
 	for (i = 0; i < o->ulimit.n; i++) {
 		long long soft = 0, hard = 0;
 		const char *eq = strchr(o->ulimit.v[i], '=');
-		char *norm;
 		if (ctr_ulimit_parse(o->ulimit.v[i], &soft, &hard, err) < 0)
 			return -1;
-		norm = util_xmalloc(80);
-		snprintf(norm, 80, "%.*s=%lld:%lld", (int)(eq - o->ulimit.v[i]), o->ulimit.v[i],
-			 soft, hard);
-		ctr_env_set(&c->ulimits, ctr_own(c, norm));
+		ctr_env_set(&c->ulimits, ctr_own(c, ctr_strf("%.*s=%lld:%lld",
+			    (int)(eq - o->ulimit.v[i]), o->ulimit.v[i], soft, hard)));
 	}
 	return 0;
 }
@@ -2006,12 +2011,11 @@ static int ctr_spec_security(struct ctr *c, const struct ctr_opts *o, struct mr_
 		return mr_err_set(err, MR_EINVAL_INPUT, "too many --device: at most %d", DEV_MAX);
 	for (i = 0; i < o->device.n; i++) {
 		struct dev_node dn;
-		char acc[4], *spec;
+		char acc[4];
 		if (dev_resolve(o->device.v[i], &dn, err) < 0)
 			return -1;
-		spec = util_xmalloc(strlen(dn.host) + strlen(dn.path) + 6);
-		sprintf(spec, "%s:%s:%s", dn.host, dn.path, dev_access_str(dn.rule.access, acc));
-		ctr_list_add(&c->devices, ctr_own(c, spec));
+		ctr_list_add(&c->devices, ctr_own(c, ctr_strf("%s:%s:%s", dn.host, dn.path,
+			     dev_access_str(dn.rule.access, acc))));
 	}
 	for (i = 0; i < o->device_rule.n; i++) {
 		struct dev_rule rule;

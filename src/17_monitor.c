@@ -54,6 +54,21 @@ static void ctr_signals_catch(sigset_t *old)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* Every signal back to its default and unblocked: a new container process
+ * (the init, an exec) inherits nothing of the owner's handling. */
+static void ctr_signals_default(void)
+{
+	struct sigaction sa;
+	sigset_t none;
+	int s;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	for (s = 1; s < _NSIG; s++)
+		sigaction(s, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 static int ctr_exit_code(int status)
 {
 	if (WIFEXITED(status))
@@ -150,13 +165,10 @@ static char **ctr_envp(const struct ctr *c, const struct ctr_list *extra, int tt
 {
 	struct ctr_list env = { 0 };
 	size_t i;
-	char *s;
 	/* Docker's order: PATH, HOSTNAME, TERM, then Config.Env replacing
 	 * those in place or appended */
 	ctr_list_add(&env, "PATH=" CTR_DEFAULT_PATH);
-	s = util_xmalloc(strlen(c->hostname) + 10);
-	sprintf(s, "HOSTNAME=%s", c->hostname);
-	ctr_list_add(&env, s);
+	ctr_list_add(&env, ctr_strf("HOSTNAME=%s", c->hostname));
 	if (tty)
 		ctr_list_add(&env, "TERM=xterm");
 	for (i = 0; i < c->env.n; i++)
@@ -164,9 +176,7 @@ static char **ctr_envp(const struct ctr *c, const struct ctr_list *extra, int tt
 	for (i = 0; extra && i < extra->n; i++)
 		ctr_env_set(&env, extra->v[i]);
 	if (!ctr_env_get(&env, "HOME")) {
-		s = util_xmalloc(strlen(home) + 6);
-		sprintf(s, "HOME=%s", home);
-		ctr_list_add(&env, s);
+		ctr_list_add(&env, ctr_strf("HOME=%s", home));
 	}
 	return (char **)env.v;
 }
@@ -298,19 +308,12 @@ static void __attribute__((noreturn)) ctr_child(struct ctr_spawn *sp)
 {
 	struct mr_err err;
 	struct ctr_msg go;
-	struct sigaction sa;
-	sigset_t none;
 	const struct ctr *c = sp->c;
-	int s, i, code = 125;
+	int i, code = 125;
 	memset(&err, 0, sizeof err);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_DFL;
-	for (s = 1; s < _NSIG; s++)
-		sigaction(s, &sa, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	ctr_signals_default();
 	if (recv(sp->sync, &go, sizeof go, 0) < 1 || go.kind != 'g')
 		_exit(125);
 	setsid();
@@ -972,6 +975,18 @@ static void ctr_raw_restore(struct ctr_owner *o)
 	o->raw = 0;
 }
 
+/* A foreground owner with a pty and stdin attached puts its terminal in raw
+ * mode (ctr_raw_restore undoes it). */
+static void ctr_raw_enter(struct ctr_owner *o)
+{
+	if (!o->detached && o->sp.pty >= 0 && o->attach_stdin && isatty(0) &&
+	    tcgetattr(0, &o->saved) == 0) {
+		struct termios raw = o->saved;
+		cfmakeraw(&raw);
+		o->raw = tcsetattr(0, TCSADRAIN, &raw) == 0;
+	}
+}
+
 /* Start one run of the container. 0 or an exit code (err set). */
 static int ctr_owner_start(struct ctr_owner *o, struct mr_err *err)
 {
@@ -1021,12 +1036,7 @@ static int ctr_owner_start(struct ctr_owner *o, struct mr_err *err)
 	ctr_now(o->state.started, sizeof o->state.started);
 	ctr_state_write(o->st, o->c->id, &o->state, 0, &ignored);
 	clock_gettime(CLOCK_MONOTONIC, &o->up);
-	if (!o->detached && o->sp.pty >= 0 && o->attach_stdin && isatty(0) &&
-	    tcgetattr(0, &o->saved) == 0) {
-		struct termios raw = o->saved;
-		cfmakeraw(&raw);
-		o->raw = tcsetattr(0, TCSADRAIN, &raw) == 0;
-	}
+	ctr_raw_enter(o);
 	return 0;
 }
 

@@ -195,17 +195,9 @@ static int exec_run(struct mr_store *st, struct ctr *c, pid_t pid, unsigned long
 	ctr_signals_catch(&o.waitmask);
 	child = fork();
 	if (child == 0) {
-		struct sigaction sa;
-		sigset_t none;
-		int s;
 		close(sv[0]);
 		o.sp.sync = sv[1];
-		memset(&sa, 0, sizeof sa);
-		sa.sa_handler = SIG_DFL;
-		for (s = 1; s < _NSIG; s++)
-			sigaction(s, &sa, NULL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+		ctr_signals_default();
 		for (i = 0; i < ncg; i++)
 			if (write(cgfds[i], "0", 1) < 0) { /* a vanished cgroup: stay outside */ }
 		setsid();
@@ -247,11 +239,7 @@ static int exec_run(struct mr_store *st, struct ctr *c, pid_t pid, unsigned long
 	}
 	if (opts->detach)
 		goto out;
-	if (o.sp.pty >= 0 && opts->interactive && isatty(0) && tcgetattr(0, &o.saved) == 0) {
-		struct termios raw = o.saved;
-		cfmakeraw(&raw);
-		o.raw = tcsetattr(0, TCSADRAIN, &raw) == 0;
-	}
+	ctr_raw_enter(&o);               /* attach_stdin is -i */
 	code = ctr_exit_code(ctr_owner_wait(&o));
 out:
 	for (i = 0; i < ncg; i++)
