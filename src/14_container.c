@@ -145,6 +145,14 @@ static void ctr_list_add(struct ctr_list *l, const char *s)
 	l->v[l->n] = NULL;
 }
 
+/* Append the n strings of v. */
+static void ctr_list_extend(struct ctr_list *l, const char *const *v, size_t n)
+{
+	size_t i;
+	for (i = 0; i < n; i++)
+		ctr_list_add(l, v[i]);
+}
+
 static void ctr_list_free(struct ctr_list *l)
 {
 	free(l->v);
@@ -346,22 +354,16 @@ static void ctr_command_merge(struct ctr_list *ep, struct ctr_list *cmd,
 			      const struct ctr_list *img_ep, const struct ctr_list *img_cmd,
 			      const char *ep_flag, const char **args, int nargs)
 {
-	size_t i;
-	int k;
 	if (ep_flag) {
 		if (*ep_flag)
 			ctr_list_add(ep, ep_flag);
 	} else {
-		for (i = 0; i < img_ep->n; i++)
-			ctr_list_add(ep, img_ep->v[i]);
+		ctr_list_extend(ep, img_ep->v, img_ep->n);
 	}
-	if (nargs > 0) {
-		for (k = 0; k < nargs; k++)
-			ctr_list_add(cmd, args[k]);
-	} else if (!ep_flag) {
-		for (i = 0; i < img_cmd->n; i++)
-			ctr_list_add(cmd, img_cmd->v[i]);
-	}
+	if (nargs > 0)
+		ctr_list_extend(cmd, args, (size_t)nargs);
+	else if (!ep_flag)
+		ctr_list_extend(cmd, img_cmd->v, img_cmd->n);
 }
 
 /* Docker's name rule: [a-zA-Z0-9][a-zA-Z0-9_.-]+ (a leading '/' allowed). */
@@ -1248,6 +1250,15 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 	}
 }
 
+/* The record's own fixed-size strings, in config.json's order (ImageRef
+ * comes between Image and Driver). */
+static const struct { char key[8]; unsigned short off, size; } ctr_head[] = {
+#define CH(k, m) { k, offsetof(struct ctr, m), sizeof(((struct ctr *)0)->m) }
+	CH("Id", id), CH("Name", name), CH("Created", created), CH("Image", image),
+	CH("Driver", driver),
+#undef CH
+};
+
 /* The record, in Docker's inspect names so that inspect is mostly a copy. */
 static void ctr_config_json(struct mr_store *st, const struct ctr *c, struct mr_buf *out)
 {
@@ -1255,12 +1266,11 @@ static void ctr_config_json(struct mr_store *st, const struct ctr *c, struct mr_
 	size_t i;
 	mr_jw_init(&w, out, 0);
 	mr_jw_obj(&w);
-	ctr_jw_str(&w, "Id", c->id);
-	ctr_jw_str(&w, "Name", c->name);
-	ctr_jw_str(&w, "Created", c->created);
-	ctr_jw_str(&w, "Image", c->image);
-	ctr_jw_str(&w, "ImageRef", c->image_ref);
-	ctr_jw_str(&w, "Driver", c->driver);
+	for (i = 0; i < 5; i++) {
+		if (i == 4)
+			ctr_jw_str(&w, "ImageRef", c->image_ref);
+		ctr_jw_str(&w, ctr_head[i].key, (const char *)c + ctr_head[i].off);
+	}
 	ctr_jw_list(&w, "Layers", &c->layers, 0);
 	mr_jw_key(&w, "Config");
 	mr_jw_obj(&w);
@@ -1355,11 +1365,9 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 	if (!cfg || !hc || !ctr_is_id(ctr_json_s(r, "Id", "")) ||
 	    mr_digest_valid(ctr_json_s(r, "Image", "")) < 0)
 		return mr_err_set(err, MR_EINVAL_INPUT, "container %.12s: damaged config.json", id);
-	snprintf(c->id, sizeof c->id, "%s", ctr_json_s(r, "Id", ""));
-	snprintf(c->name, sizeof c->name, "%s", ctr_json_s(r, "Name", ""));
-	snprintf(c->created, sizeof c->created, "%s", ctr_json_s(r, "Created", ""));
-	snprintf(c->image, sizeof c->image, "%s", ctr_json_s(r, "Image", ""));
-	snprintf(c->driver, sizeof c->driver, "%s", ctr_json_s(r, "Driver", "overlay"));
+	for (i = 0; i < 5; i++)
+		snprintf((char *)c + ctr_head[i].off, ctr_head[i].size, "%s",
+			 ctr_json_s(r, ctr_head[i].key, i == 4 ? "overlay" : ""));
 	c->image_ref = ctr_json_s(r, "ImageRef", c->image);
 	ctr_json_list(mr_json_get(r, "Layers"), &c->layers);
 	for (i = 0; i < c->layers.n; i++)
@@ -1475,8 +1483,7 @@ static void ctr_now(char *out, size_t size)
 /* The fields of state.json, in its order: ints (running, oom_killed and
  * stopped_by_user as JSON booleans) and the strings. */
 static const struct { char key[14]; unsigned char type, off, size; } ctr_state_fields[] = {
-#define CS(k, t, m) { k, t, (unsigned char)offsetof(struct ctr_state, m), \
-		      (unsigned char)sizeof(((struct ctr_state *)0)->m) }
+#define CS(k, t, m) { k, t, offsetof(struct ctr_state, m), sizeof(((struct ctr_state *)0)->m) }
 	CS("Running", CF_BOOL, running), CS("ExitCode", CF_INT, exit_code),
 	CS("OOMKilled", CF_BOOL, oom_killed), CS("RestartCount", CF_INT, restart_count),
 	CS("StoppedByUser", CF_BOOL, stopped_by_user), CS("StartedAt", CF_STR, started),
@@ -1846,8 +1853,7 @@ static int ctr_spec_process(struct ctr *c, const struct ctr_opts *o, const struc
 		return mr_err_set(err, MR_EINVAL_INPUT, "the working directory '%s' is invalid, it "
 				  "needs to be an absolute path", c->workdir);
 	c->user = o->user ? o->user : ctr_json_s(cfg, "User", "");
-	for (i = 0; i < o->group_add.n; i++)
-		ctr_list_add(&c->group_add, o->group_add.v[i]);
+	ctr_list_extend(&c->group_add, o->group_add.v, o->group_add.n);
 	c->tty = (unsigned char)(o->tty > 0);
 	c->interactive = (unsigned char)(o->interactive > 0);
 	c->init = (unsigned char)(o->init > 0);
@@ -2001,10 +2007,8 @@ static int ctr_seccomp_file(struct ctr *c, const char *path, struct mr_err *err)
 static int ctr_spec_security(struct ctr *c, const struct ctr_opts *o, struct mr_err *err)
 {
 	size_t i;
-	for (i = 0; i < o->cap_add.n; i++)
-		ctr_list_add(&c->cap_add, o->cap_add.v[i]);
-	for (i = 0; i < o->cap_drop.n; i++)
-		ctr_list_add(&c->cap_drop, o->cap_drop.v[i]);
+	ctr_list_extend(&c->cap_add, o->cap_add.v, o->cap_add.n);
+	ctr_list_extend(&c->cap_drop, o->cap_drop.v, o->cap_drop.n);
 	c->privileged = (unsigned char)(o->privileged > 0);
 	c->readonly = (unsigned char)(o->read_only > 0);
 	if (o->device.n > DEV_MAX)
