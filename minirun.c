@@ -12101,65 +12101,72 @@ static void ctr_jw_bool(struct mr_jw *w, const char *key, int v)
 /* The plain fields of Config (obj 0) and HostConfig (obj 1), by Docker's
  * names: one table for config.json (both ways) and for inspect. */
 enum { CF_STR, CF_BOOL, CF_LIST, CF_LISTN, CF_I64, CF_U64, CF_INT };
+/* One list, two tables made from it: the names packed in ctr_field_keys (in
+ * the order of the rows of ctr_fields), so that no row pads a short name to
+ * the longest one. */
+#define CTR_FIELDS(F) \
+	F("Hostname", CF_STR, 0, hostname) F("User", CF_STR, 0, user) \
+	F("Tty", CF_BOOL, 0, tty) F("OpenStdin", CF_BOOL, 0, interactive) \
+	F("Env", CF_LIST, 0, env) F("Cmd", CF_LISTN, 0, cmd) \
+	F("Entrypoint", CF_LISTN, 0, entrypoint) F("WorkingDir", CF_STR, 0, workdir) \
+	F("StopSignal", CF_STR, 0, stop_signal) \
+	F("NetworkMode", CF_STR, 1, network) F("AutoRemove", CF_BOOL, 1, auto_remove) \
+	F("CapAdd", CF_LISTN, 1, cap_add) F("CapDrop", CF_LISTN, 1, cap_drop) \
+	F("Privileged", CF_BOOL, 1, privileged) F("ReadonlyRootfs", CF_BOOL, 1, readonly) \
+	F("SecurityOpt", CF_LISTN, 1, security_opt) F("Init", CF_BOOL, 1, init) \
+	F("VolumesFrom", CF_LISTN, 1, volumes_from) \
+	F("DeviceCgroupRules", CF_LISTN, 1, device_rules) F("GroupAdd", CF_LISTN, 1, group_add) \
+	F("IpcMode", CF_STR, 1, ipc_mode) F("UTSMode", CF_STR, 1, uts_mode) \
+	F("PidMode", CF_STR, 1, pid_mode) \
+	F("ShmSize", CF_I64, 1, shm_size) \
+	F("Memory", CF_I64, 1, memory) F("MemorySwap", CF_I64, 1, memory_swap) \
+	F("NanoCpus", CF_I64, 1, nano_cpus) F("PidsLimit", CF_I64, 1, pids_limit) \
+	F("LogMaxSize", CF_U64, 1, log_max_size) F("LogMaxFile", CF_INT, 1, log_max_file) \
+	F("LogRam", CF_INT, 1, log_ram) F("NetDefault", CF_INT, 1, net_default)
 struct ctr_field {
-	char key[18];
 	unsigned char type, obj;
 	unsigned short off;
 };
-#define CF(k, t, o, m) { k, t, o, (unsigned short)offsetof(struct ctr, m) }
-static const struct ctr_field ctr_fields[] = {
-	CF("Hostname", CF_STR, 0, hostname), CF("User", CF_STR, 0, user),
-	CF("Tty", CF_BOOL, 0, tty), CF("OpenStdin", CF_BOOL, 0, interactive),
-	CF("Env", CF_LIST, 0, env), CF("Cmd", CF_LISTN, 0, cmd),
-	CF("Entrypoint", CF_LISTN, 0, entrypoint), CF("WorkingDir", CF_STR, 0, workdir),
-	CF("StopSignal", CF_STR, 0, stop_signal),
-	CF("NetworkMode", CF_STR, 1, network), CF("AutoRemove", CF_BOOL, 1, auto_remove),
-	CF("CapAdd", CF_LISTN, 1, cap_add), CF("CapDrop", CF_LISTN, 1, cap_drop),
-	CF("Privileged", CF_BOOL, 1, privileged), CF("ReadonlyRootfs", CF_BOOL, 1, readonly),
-	CF("SecurityOpt", CF_LISTN, 1, security_opt), CF("Init", CF_BOOL, 1, init),
-	CF("VolumesFrom", CF_LISTN, 1, volumes_from),
-	CF("DeviceCgroupRules", CF_LISTN, 1, device_rules), CF("GroupAdd", CF_LISTN, 1, group_add),
-	CF("IpcMode", CF_STR, 1, ipc_mode), CF("UTSMode", CF_STR, 1, uts_mode),
-	CF("PidMode", CF_STR, 1, pid_mode),
-	CF("ShmSize", CF_I64, 1, shm_size),
-	CF("Memory", CF_I64, 1, memory), CF("MemorySwap", CF_I64, 1, memory_swap),
-	CF("NanoCpus", CF_I64, 1, nano_cpus), CF("PidsLimit", CF_I64, 1, pids_limit),
-	CF("LogMaxSize", CF_U64, 1, log_max_size), CF("LogMaxFile", CF_INT, 1, log_max_file),
-	CF("LogRam", CF_INT, 1, log_ram), CF("NetDefault", CF_INT, 1, net_default),
-};
+#define CF_KEY(k, t, o, m) k "\0"
+#define CF_ROW(k, t, o, m) { t, o, offsetof(struct ctr, m) },
+static const char ctr_field_keys[] = CTR_FIELDS(CF_KEY);
+static const struct ctr_field ctr_fields[] = { CTR_FIELDS(CF_ROW) };
+#undef CF_KEY
+#undef CF_ROW
 
 /* inspect leaves out minirun's own fields (the log limits: LogConfig). */
 static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int inspect)
 {
+	const char *key = ctr_field_keys;
 	size_t i;
-	for (i = 0; i < sizeof ctr_fields / sizeof ctr_fields[0]; i++) {
+	for (i = 0; i < sizeof ctr_fields / sizeof ctr_fields[0]; i++, key += strlen(key) + 1) {
 		const struct ctr_field *f = &ctr_fields[i];
 		const void *p = (const char *)c + f->off;
 		if (f->obj != obj || (inspect && f->type >= CF_U64))
 			continue;
 		/* inspect shows Docker's words for what the record leaves implicit */
 		if (inspect && p == (const void *)&c->network && c->net_default) {
-			ctr_jw_str(w, f->key, "default");
+			ctr_jw_str(w, key, "default");
 			continue;
 		}
 		if (inspect && p == (const void *)&c->shm_size && !c->shm_size) {
-			ctr_jw_int(w, f->key, 64LL << 20);
+			ctr_jw_int(w, key, 64LL << 20);
 			continue;
 		}
 		if (inspect && p == (const void *)&c->init && !c->init)
 			continue;                  /* Docker: absent unless --init */
 		if (inspect && p == (const void *)&c->pids_limit && c->pids_limit <= 0) {
-			mr_jw_key(w, f->key);      /* Docker: null when unlimited */
+			mr_jw_key(w, key);      /* Docker: null when unlimited */
 			mr_jw_null(w);
 			continue;
 		}
 		switch (f->type) {
-		case CF_STR: ctr_jw_str(w, f->key, *(const char *const *)p); break;
-		case CF_BOOL: ctr_jw_bool(w, f->key, *(const unsigned char *)p); break;
-		case CF_I64: ctr_jw_int(w, f->key, *(const int64_t *)p); break;
-		case CF_U64: ctr_jw_int(w, f->key, (long long)*(const uint64_t *)p); break;
-		case CF_INT: ctr_jw_int(w, f->key, *(const int *)p); break;
-		default: ctr_jw_list(w, f->key, p, f->type == CF_LISTN);
+		case CF_STR: ctr_jw_str(w, key, *(const char *const *)p); break;
+		case CF_BOOL: ctr_jw_bool(w, key, *(const unsigned char *)p); break;
+		case CF_I64: ctr_jw_int(w, key, *(const int64_t *)p); break;
+		case CF_U64: ctr_jw_int(w, key, (long long)*(const uint64_t *)p); break;
+		case CF_INT: ctr_jw_int(w, key, *(const int *)p); break;
+		default: ctr_jw_list(w, key, p, f->type == CF_LISTN);
 		}
 	}
 	if (obj == 0) {
@@ -12318,6 +12325,7 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 	char path[32 + CTR_ID_LEN];
 	struct mr_buf b = { 0 };
 	const struct mr_json *r, *cfg, *hc, *rp;
+	const char *k;
 	size_t i;
 	ctr_init(c);
 	snprintf(path, sizeof path, "containers/%s/config.json", id);
@@ -12348,19 +12356,20 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 		if (!ctr_is_id(c->layers.v[i]))
 			return mr_err_set(err, MR_EINVAL_INPUT, "container %.12s: damaged layer list "
 					  "in config.json", id);
-	for (i = 0; i < sizeof ctr_fields / sizeof ctr_fields[0]; i++) {
+	for (i = 0, k = ctr_field_keys; i < sizeof ctr_fields / sizeof ctr_fields[0];
+	     i++, k += strlen(k) + 1) {
 		const struct ctr_field *f = &ctr_fields[i];
-		const struct mr_json *o = f->obj ? hc : cfg, *v = mr_json_get(o, f->key);
+		const struct mr_json *o = f->obj ? hc : cfg, *v = mr_json_get(o, k);
 		void *p = (char *)c + f->off;
 		switch (f->type) {
 		case CF_STR:
 			if (mr_json_str(v))
 				*(const char **)p = v->str;
 			break;
-		case CF_BOOL: *(unsigned char *)p = (unsigned char)ctr_json_b(o, f->key); break;
-		case CF_I64: *(int64_t *)p = ctr_json_i(o, f->key); break;
-		case CF_U64: *(uint64_t *)p = (uint64_t)ctr_json_i(o, f->key); break;
-		case CF_INT: *(int *)p = (int)ctr_json_i(o, f->key); break;
+		case CF_BOOL: *(unsigned char *)p = (unsigned char)ctr_json_b(o, k); break;
+		case CF_I64: *(int64_t *)p = ctr_json_i(o, k); break;
+		case CF_U64: *(uint64_t *)p = (uint64_t)ctr_json_i(o, k); break;
+		case CF_INT: *(int *)p = (int)ctr_json_i(o, k); break;
 		default: ctr_json_list(v, p);
 		}
 	}
@@ -18366,6 +18375,15 @@ static void ctr_remove_volumes(struct mr_store *st, const struct ctr *c)
 			util_print_err(&err);
 }
 
+/* A --rm container goes with its anonymous volumes. */
+static int ctr_remove_auto(struct mr_store *st, const struct ctr *c, struct mr_err *err)
+{
+	int rc = ctr_remove(st, c, err);
+	if (rc == 0)
+		ctr_remove_volumes(st, c);
+	return rc;
+}
+
 /* The monitor: runs, logs and restarts the container until it stops for
  * good. report >= 0: tell the CLI how the first start went ("0" or "CODE
  * message"). delay_ms > 0: a restart handed over by a foreground run. */
@@ -18431,12 +18449,8 @@ static int ctr_monitor(struct mr_store *st, struct ctr *c, int report, unsigned 
 			break;
 		o.state.restart_count++;
 	}
-	if (c->auto_remove) {
-		if (ctr_remove(st, c, &err) < 0)
-			ctr_log_write(&o.log, 'e', err.msg, strlen(err.msg));
-		else
-			ctr_remove_volumes(st, c);
-	}
+	if (c->auto_remove && ctr_remove_auto(st, c, &err) < 0)
+		ctr_log_write(&o.log, 'e', err.msg, strlen(err.msg));
 	if (o.log.fd >= 0)
 		close(o.log.fd);
 	ctr_disown(&o);
@@ -18535,8 +18549,7 @@ static int ctr_run_attached(struct mr_store *st, struct ctr *c, int attach_stdin
 		ctr_owner_failed(&o, code, err);
 		if (c->auto_remove) {
 			struct mr_err ignored;
-			if (ctr_remove(st, c, &ignored) == 0)
-				ctr_remove_volumes(st, c);
+			ctr_remove_auto(st, c, &ignored);
 		}
 		ctr_disown(&o);
 		return code;
@@ -18546,12 +18559,8 @@ static int ctr_run_attached(struct mr_store *st, struct ctr *c, int attach_stdin
 	ctr_owner_exited(&o, status);
 	code = o.state.exit_code;
 	restart = ctr_restart_wanted(c, code, 0, o.state.stopped_by_user);
-	if (c->auto_remove) {
-		if (ctr_remove(st, c, err) < 0)
-			util_print_err(err);
-		else
-			ctr_remove_volumes(st, c);
-	}
+	if (c->auto_remove && ctr_remove_auto(st, c, err) < 0)
+		util_print_err(err);
 	ctr_disown(&o);
 	sigprocmask(SIG_SETMASK, &o.waitmask, NULL);
 	/* the restart policy goes on in the background, as Docker's daemon does */

@@ -1304,6 +1304,15 @@ static void ctr_remove_volumes(struct mr_store *st, const struct ctr *c)
 			util_print_err(&err);
 }
 
+/* A --rm container goes with its anonymous volumes. */
+static int ctr_remove_auto(struct mr_store *st, const struct ctr *c, struct mr_err *err)
+{
+	int rc = ctr_remove(st, c, err);
+	if (rc == 0)
+		ctr_remove_volumes(st, c);
+	return rc;
+}
+
 /* The monitor: runs, logs and restarts the container until it stops for
  * good. report >= 0: tell the CLI how the first start went ("0" or "CODE
  * message"). delay_ms > 0: a restart handed over by a foreground run. */
@@ -1369,12 +1378,8 @@ static int ctr_monitor(struct mr_store *st, struct ctr *c, int report, unsigned 
 			break;
 		o.state.restart_count++;
 	}
-	if (c->auto_remove) {
-		if (ctr_remove(st, c, &err) < 0)
-			ctr_log_write(&o.log, 'e', err.msg, strlen(err.msg));
-		else
-			ctr_remove_volumes(st, c);
-	}
+	if (c->auto_remove && ctr_remove_auto(st, c, &err) < 0)
+		ctr_log_write(&o.log, 'e', err.msg, strlen(err.msg));
 	if (o.log.fd >= 0)
 		close(o.log.fd);
 	ctr_disown(&o);
@@ -1473,8 +1478,7 @@ static int ctr_run_attached(struct mr_store *st, struct ctr *c, int attach_stdin
 		ctr_owner_failed(&o, code, err);
 		if (c->auto_remove) {
 			struct mr_err ignored;
-			if (ctr_remove(st, c, &ignored) == 0)
-				ctr_remove_volumes(st, c);
+			ctr_remove_auto(st, c, &ignored);
 		}
 		ctr_disown(&o);
 		return code;
@@ -1484,12 +1488,8 @@ static int ctr_run_attached(struct mr_store *st, struct ctr *c, int attach_stdin
 	ctr_owner_exited(&o, status);
 	code = o.state.exit_code;
 	restart = ctr_restart_wanted(c, code, 0, o.state.stopped_by_user);
-	if (c->auto_remove) {
-		if (ctr_remove(st, c, err) < 0)
-			util_print_err(err);
-		else
-			ctr_remove_volumes(st, c);
-	}
+	if (c->auto_remove && ctr_remove_auto(st, c, err) < 0)
+		util_print_err(err);
 	ctr_disown(&o);
 	sigprocmask(SIG_SETMASK, &o.waitmask, NULL);
 	/* the restart policy goes on in the background, as Docker's daemon does */
