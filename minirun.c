@@ -11357,17 +11357,17 @@ static int ctr_name_valid(const char *name)
 /* Signal by name ("SIGTERM", "term", "RTMIN+3") or number; 0 if unknown. */
 static int ctr_signal_parse(const char *s)
 {
-	static const struct { char name[7]; unsigned char num; } sigs[] = {
-		{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "ILL", SIGILL },
-		{ "TRAP", SIGTRAP }, { "ABRT", SIGABRT }, { "IOT", SIGABRT }, { "BUS", SIGBUS },
-		{ "FPE", SIGFPE }, { "KILL", SIGKILL }, { "USR1", SIGUSR1 }, { "SEGV", SIGSEGV },
-		{ "USR2", SIGUSR2 }, { "PIPE", SIGPIPE }, { "ALRM", SIGALRM }, { "TERM", SIGTERM },
-		{ "CHLD", SIGCHLD }, { "CONT", SIGCONT }, { "STOP", SIGSTOP }, { "TSTP", SIGTSTP },
-		{ "TTIN", SIGTTIN }, { "TTOU", SIGTTOU }, { "URG", SIGURG }, { "XCPU", SIGXCPU },
-		{ "XFSZ", SIGXFSZ }, { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },
-		{ "WINCH", SIGWINCH }, { "IO", SIGIO }, { "POLL", SIGIO }, { "PWR", SIGPWR },
-		{ "SYS", SIGSYS },
+	/* the names packed, their numbers in the same order */
+	static const char names[] = "HUP\0INT\0QUIT\0ILL\0TRAP\0ABRT\0IOT\0BUS\0FPE\0KILL\0"
+		"USR1\0SEGV\0USR2\0PIPE\0ALRM\0TERM\0CHLD\0CONT\0STOP\0TSTP\0TTIN\0TTOU\0URG\0"
+		"XCPU\0XFSZ\0VTALRM\0PROF\0WINCH\0IO\0POLL\0PWR\0SYS\0";
+	static const unsigned char nums[] = {
+		SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGABRT, SIGBUS, SIGFPE, SIGKILL,
+		SIGUSR1, SIGSEGV, SIGUSR2, SIGPIPE, SIGALRM, SIGTERM, SIGCHLD, SIGCONT, SIGSTOP, SIGTSTP,
+		SIGTTIN, SIGTTOU, SIGURG, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGWINCH, SIGIO, SIGIO,
+		SIGPWR, SIGSYS,
 	};
+	const char *k;
 	char up[16];
 	size_t i;
 	uint64_t n;
@@ -11389,9 +11389,9 @@ static int ctr_signal_parse(const char *s)
 		}
 		return base + off >= SIGRTMIN && base + off <= SIGRTMAX ? base + off : 0;
 	}
-	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		if (!strcmp(up, sigs[i].name))
-			return sigs[i].num;
+	for (i = 0, k = names; *k; i++, k += strlen(k) + 1)
+		if (!strcmp(up, k))
+			return nums[i];
 	return 0;
 }
 
@@ -11747,8 +11747,8 @@ static int ctr_ulimit_parse(const char *s, long long *soft, long long *hard, str
 #define DEV_MAX 64                         /* --device entries per container */
 
 struct dev_rule {
-	char type;                         /* 'a', 'b' or 'c' */
 	int major, minor;                  /* -1: any */
+	char type;                         /* 'a', 'b' or 'c' (after the ints: 12 bytes, not 16) */
 	unsigned char access;              /* DEV_* */
 	unsigned char deny;                /* a match refuses (OCI's "allow": false) */
 };
@@ -11763,10 +11763,10 @@ struct dev_node {
 /* runc's and Docker's defaults: mknod of anything; null, zero, full, random,
  * urandom, tty, console, ptmx and the pty slaves. */
 static const struct dev_rule dev_default_rules[] = {
-	{ 'c', -1, -1, DEV_M, 0 }, { 'b', -1, -1, DEV_M, 0 },
-	{ 'c', 1, 3, 7, 0 }, { 'c', 1, 5, 7, 0 }, { 'c', 1, 7, 7, 0 }, { 'c', 1, 8, 7, 0 },
-	{ 'c', 1, 9, 7, 0 }, { 'c', 5, 0, 7, 0 }, { 'c', 5, 1, 7, 0 }, { 'c', 5, 2, 7, 0 },
-	{ 'c', 136, -1, 7, 0 },
+	{ -1, -1, 'c', DEV_M, 0 }, { -1, -1, 'b', DEV_M, 0 },
+	{ 1, 3, 'c', 7, 0 }, { 1, 5, 'c', 7, 0 }, { 1, 7, 'c', 7, 0 }, { 1, 8, 'c', 7, 0 },
+	{ 1, 9, 'c', 7, 0 }, { 5, 0, 'c', 7, 0 }, { 5, 1, 'c', 7, 0 }, { 5, 2, 'c', 7, 0 },
+	{ 136, -1, 'c', 7, 0 },
 };
 
 /* "rwm", "r", "mw": each letter once. */
