@@ -11015,33 +11015,34 @@ struct ctr_oci;                     /* what only an OCI bundle says ([19b]) */
 struct ctr {
 	/* the record */
 	char id[CTR_ID_LEN + 1];
-	char name[CTR_NAME_MAX];
-	char created[40];
-	char image[MR_DIGEST_LEN + 1];     /* image ID */
+	/* the most used fields next: at offsets below 128 (one byte of
+	 * displacement in x86-64 code, four beyond) */
+	const char *network, *hostname;
+	struct mount_spec *mnt;            /* volumes, binds, tmpfs ([11]) */
+	size_t nmnt;
+	struct ctr_oci *oci;               /* a bundle's extras (in owned); NULL: not from a bundle */
+	unsigned char tty, interactive, init, privileged, no_new_privs, readonly, auto_remove;
 	const char *image_ref;             /* as the user wrote it (ps IMAGE column) */
 	/* process: args, env, cwd, user, terminal */
 	struct ctr_list entrypoint, cmd, env;
 	const char *workdir, *user;
 	struct ctr_list group_add;         /* --group-add as given */
-	unsigned char tty, interactive, init;
+	/* tty, interactive, init: at the top */
 	/* process: capabilities, rlimits, no_new_privs */
 	struct ctr_list cap_add, cap_drop;
 	struct ctr_list ulimits;           /* --ulimit as NAME=SOFT:HARD (numbers, -1 unlimited) */
-	unsigned char privileged, no_new_privs;
+	/* privileged, no_new_privs: at the top */
 	/* root: the image's layers under one writable layer */
 	struct ctr_list layers;            /* diff_id hex, base first (from the image) */
 	char driver[8];                    /* "overlay" or "copy" */
-	unsigned char readonly;
-	/* mounts */
-	struct mount_spec *mnt;            /* volumes, binds, tmpfs ([11]) */
-	size_t nmnt;
+	/* readonly: at the top */
+	/* mounts (mnt, nmnt: at the top) */
 	struct ctr_list volumes_from;      /* --volumes-from as given (its mounts are in mnt) */
 	int64_t shm_size;                  /* /dev/shm, bytes (0: 64 MiB) */
 	/* namespaces: "host" shares the host's, NULL/"" a private one */
 	const char *ipc_mode, *uts_mode, *pid_mode;
-	const char *hostname;
-	/* network: mode, and net.conf (published ports, --add-host, --dns; [19]) */
-	const char *network;
+	/* hostname: at the top */
+	/* network (mode: at the top), and net.conf (published ports, --add-host, --dns; [19]) */
 	struct mr_buf net_conf;
 	/* resources (cgroups) */
 	int64_t memory, memory_swap, nano_cpus, pids_limit;
@@ -11059,7 +11060,7 @@ struct ctr {
 	/* lifecycle: restart, stop, removal, logs */
 	const char *restart, *stop_signal;
 	int restart_max, stop_timeout;     /* stop_timeout < 0: default (10 s) */
-	unsigned char auto_remove;
+	/* auto_remove: at the top */
 	uint64_t log_max_size;
 	int log_max_file;
 	int log_ram;                       /* logs in rundir/ID (tmpfs), not on the store's flash */
@@ -11067,10 +11068,14 @@ struct ctr {
 	struct ctr_list labels;
 	int net_default;                   /* no --network: inspect says "default" (Docker) */
 	struct ctr_list exposed;           /* Config.ExposedPorts: "80/tcp" (image's and -p's) */
-	struct ctr_oci *oci;               /* a bundle's extras (in owned); NULL: not from a bundle */
+	/* oci: at the top */
 	/* what the strings point into */
 	struct mr_json_doc doc, img;
 	struct ctr_list owned;
+	/* the record's fixed strings last: long, and each used as a whole */
+	char name[CTR_NAME_MAX];
+	char created[40];
+	char image[MR_DIGEST_LEN + 1];     /* image ID */
 };
 
 /* What a front end asks for, as written: the flags of `run`/`create`, or the
