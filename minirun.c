@@ -11111,10 +11111,10 @@ enum ctr_status { CTR_CREATED, CTR_RUNNING, CTR_RESTARTING, CTR_EXITED };
 /* What `ps` and `inspect` show: the persisted state and the live one. */
 struct ctr_info {
 	enum ctr_status status;
-	struct ctr_state st;
 	pid_t pid, monitor;
 	unsigned long long pid_start;
 	char health[12];                   /* running with a health check: its Status */
+	struct ctr_state st;               /* last: the fields above at short offsets */
 };
 
 static void ctr_list_add(struct ctr_list *l, const char *s)
@@ -11498,9 +11498,9 @@ static const char *ctr_status_name(enum ctr_status s)
 
 /* One line of /etc/passwd or /etc/group split at ':' (a bounded copy). */
 struct ctr_pwline {
-	char buf[512];
 	char *f[7];
 	size_t nf;
+	char buf[512];                     /* last: short offsets for the others */
 };
 
 /* Split the line at p; returns the start of the next line or NULL. */
@@ -11543,8 +11543,8 @@ static int ctr_pw_member(const char *members, const char *user)
 struct ctr_ids {
 	uid_t uid;
 	gid_t gid;
-	gid_t groups[32];
 	size_t ngroups;
+	gid_t groups[32];
 	char home[256];
 };
 
@@ -14186,7 +14186,6 @@ static void check_df(struct mr_store *st, const struct image_db *db, const struc
 struct ctr_spawn {
 	struct mr_store *st;
 	struct ctr *c;
-	char dir[MINIRUN_MAX_PATH];        /* root/containers/ID */
 	int sync;                          /* socket to the other side */
 	int stdio[3];                      /* the container's stdin, stdout, stderr */
 	int rootfd;                        /* child: the new root (O_PATH) */
@@ -14194,17 +14193,20 @@ struct ctr_spawn {
 	int pty_slave;                     /* child */
 	int exe_fd;                        /* child: minirun's own binary (identity) */
 	pid_t pid;
-	uint64_t caps;                     /* allowed capabilities */
-	int cg_fds[8];                     /* exec: cgroup.procs to join (-1: none) */
 	int is_exec;
-	struct dev_node *devs;             /* --device, resolved */
-	size_t ndevs;
-	struct dev_rule *rules;            /* the device policy (NULL: --privileged) */
-	size_t nrules;
 	int nodev;                         /* no device cgroup: mount all but /dev nodev */
 	int netns_fd;                      /* --network container:NAME: its netns, opened
 					    * by the parent (net_prepare), joined by the
 					    * child; -1: none */
+	uint64_t caps;                     /* allowed capabilities */
+	struct dev_node *devs;             /* --device, resolved */
+	size_t ndevs;
+	struct dev_rule *rules;            /* the device policy (NULL: --privileged) */
+	size_t nrules;
+	/* the arrays last: the fields above are then at one-byte offsets in
+	 * x86-64 code */
+	int cg_fds[8];                     /* exec: cgroup.procs to join (-1: none) */
+	char dir[MINIRUN_MAX_PATH];        /* root/containers/ID */
 };
 
 /* ---- driver choice ---- */
@@ -17763,28 +17765,30 @@ struct ctr_health {
 	pid_t pid;                         /* the check running, 0: none */
 	int fd;                            /* read end of its output pipe, -1: none */
 	size_t len;                        /* bytes of out kept so far */
-	char out[HEALTH_OUT + 1];
 	int64_t due, deadline, born;       /* monotonic ns */
 	int streak, timed_out, nlog;
 	const char *status;                /* "starting", "healthy", "unhealthy" */
 	char began[40];
+	char out[HEALTH_OUT + 1];          /* after the small fields (short offsets) */
 	struct { char start[40], end[40], out[HEALTH_OUT + 1]; int code; } log[HEALTH_LOG];
 };
 
+/* Small fields first, the large ones last: most uses are then at one-byte
+ * offsets in x86-64 code (sp's own large dir is at its end). */
 struct ctr_owner {
 	struct mr_store *st;
 	struct ctr *c;
-	struct ctr_spawn sp;
 	int rfd, lockfd, dirfd;
 	int detached, attach_stdin;
 	int out, errp;                     /* monitor: the container's stdout/stderr */
-	struct ctr_state state;
-	struct timespec up;                /* monotonic start, for the back-off reset */
-	struct ctr_log log;
-	sigset_t waitmask;
-	struct termios saved;
 	int raw, trim;
 	struct ctr_health *health;         /* NULL: no health check */
+	struct ctr_spawn sp;
+	struct ctr_log log;
+	struct timespec up;                /* monotonic start, for the back-off reset */
+	struct ctr_state state;
+	sigset_t waitmask;
+	struct termios saved;
 };
 
 /* Docker's defaults for what a Healthcheck leaves at 0: 30 s, 3 retries. */

@@ -137,10 +137,10 @@ enum ctr_status { CTR_CREATED, CTR_RUNNING, CTR_RESTARTING, CTR_EXITED };
 /* What `ps` and `inspect` show: the persisted state and the live one. */
 struct ctr_info {
 	enum ctr_status status;
-	struct ctr_state st;
 	pid_t pid, monitor;
 	unsigned long long pid_start;
 	char health[12];                   /* running with a health check: its Status */
+	struct ctr_state st;               /* last: the fields above at short offsets */
 };
 
 static void ctr_list_add(struct ctr_list *l, const char *s)
@@ -524,9 +524,9 @@ static const char *ctr_status_name(enum ctr_status s)
 
 /* One line of /etc/passwd or /etc/group split at ':' (a bounded copy). */
 struct ctr_pwline {
-	char buf[512];
 	char *f[7];
 	size_t nf;
+	char buf[512];                     /* last: short offsets for the others */
 };
 
 /* Split the line at p; returns the start of the next line or NULL. */
@@ -569,8 +569,8 @@ static int ctr_pw_member(const char *members, const char *user)
 struct ctr_ids {
 	uid_t uid;
 	gid_t gid;
-	gid_t groups[32];
 	size_t ngroups;
+	gid_t groups[32];
 	char home[256];
 };
 

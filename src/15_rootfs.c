@@ -25,7 +25,6 @@
 struct ctr_spawn {
 	struct mr_store *st;
 	struct ctr *c;
-	char dir[MINIRUN_MAX_PATH];        /* root/containers/ID */
 	int sync;                          /* socket to the other side */
 	int stdio[3];                      /* the container's stdin, stdout, stderr */
 	int rootfd;                        /* child: the new root (O_PATH) */
@@ -33,17 +32,20 @@ struct ctr_spawn {
 	int pty_slave;                     /* child */
 	int exe_fd;                        /* child: minirun's own binary (identity) */
 	pid_t pid;
-	uint64_t caps;                     /* allowed capabilities */
-	int cg_fds[8];                     /* exec: cgroup.procs to join (-1: none) */
 	int is_exec;
-	struct dev_node *devs;             /* --device, resolved */
-	size_t ndevs;
-	struct dev_rule *rules;            /* the device policy (NULL: --privileged) */
-	size_t nrules;
 	int nodev;                         /* no device cgroup: mount all but /dev nodev */
 	int netns_fd;                      /* --network container:NAME: its netns, opened
 					    * by the parent (net_prepare), joined by the
 					    * child; -1: none */
+	uint64_t caps;                     /* allowed capabilities */
+	struct dev_node *devs;             /* --device, resolved */
+	size_t ndevs;
+	struct dev_rule *rules;            /* the device policy (NULL: --privileged) */
+	size_t nrules;
+	/* the arrays last: the fields above are then at one-byte offsets in
+	 * x86-64 code */
+	int cg_fds[8];                     /* exec: cgroup.procs to join (-1: none) */
+	char dir[MINIRUN_MAX_PATH];        /* root/containers/ID */
 };
 
 /* ---- driver choice ---- */

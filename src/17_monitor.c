@@ -687,28 +687,30 @@ struct ctr_health {
 	pid_t pid;                         /* the check running, 0: none */
 	int fd;                            /* read end of its output pipe, -1: none */
 	size_t len;                        /* bytes of out kept so far */
-	char out[HEALTH_OUT + 1];
 	int64_t due, deadline, born;       /* monotonic ns */
 	int streak, timed_out, nlog;
 	const char *status;                /* "starting", "healthy", "unhealthy" */
 	char began[40];
+	char out[HEALTH_OUT + 1];          /* after the small fields (short offsets) */
 	struct { char start[40], end[40], out[HEALTH_OUT + 1]; int code; } log[HEALTH_LOG];
 };
 
+/* Small fields first, the large ones last: most uses are then at one-byte
+ * offsets in x86-64 code (sp's own large dir is at its end). */
 struct ctr_owner {
 	struct mr_store *st;
 	struct ctr *c;
-	struct ctr_spawn sp;
 	int rfd, lockfd, dirfd;
 	int detached, attach_stdin;
 	int out, errp;                     /* monitor: the container's stdout/stderr */
-	struct ctr_state state;
-	struct timespec up;                /* monotonic start, for the back-off reset */
-	struct ctr_log log;
-	sigset_t waitmask;
-	struct termios saved;
 	int raw, trim;
 	struct ctr_health *health;         /* NULL: no health check */
+	struct ctr_spawn sp;
+	struct ctr_log log;
+	struct timespec up;                /* monotonic start, for the back-off reset */
+	struct ctr_state state;
+	sigset_t waitmask;
+	struct termios saved;
 };
 
 /* Docker's defaults for what a Healthcheck leaves at 0: 30 s, 3 retries. */
