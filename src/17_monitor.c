@@ -470,22 +470,18 @@ static int ctr_spawn_start(struct ctr_spawn *sp, struct mr_err *err)
 		cg_kill_rest(c->id);          /* left by a monitor killed with SIGKILL */
 	cg_remove(c->id);
 	sp->nodev = cg_create(c, sp->rules, sp->nrules, err);
-	if (sp->nodev < 0) {
-		cg_remove(c->id);
-		return 125;
-	}
+	if (sp->nodev < 0)
+		goto fail;
 	if (sp->nodev)
 		fprintf(stderr, "WARNING: no device cgroup (cgroup2 with BPF, or the v1 devices "
 			"controller): %s is mounted nodev but for the nodes of /dev\n", c->name);
-	if (net_prepare(sp, err) < 0) {
-		cg_remove(c->id);
-		return 125;
-	}
+	if (net_prepare(sp, err) < 0)
+		goto fail;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		mr_err_sys(err, "socketpair");
 		if (sp->netns_fd >= 0)
 			close(sp->netns_fd);
-		cg_remove(c->id);
-		return mr_err_sys(err, "socketpair"), 125;
+		goto fail;
 	}
 	sp->exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
 	flags = CLONE_NEWNS;
@@ -509,9 +505,9 @@ static int ctr_spawn_start(struct ctr_spawn *sp, struct mr_err *err)
 	if (sp->netns_fd >= 0)
 		close(sp->netns_fd);
 	if (pid < 0) {
+		mr_err_sys(err, "container %s: clone", c->name);
 		close(sv[0]);
-		cg_remove(c->id);
-		return mr_err_sys(err, "container %s: clone", c->name), 125;
+		goto fail;
 	}
 	sp->pid = (pid_t)pid;
 	sp->sync = sv[0];
@@ -537,6 +533,9 @@ static int ctr_spawn_start(struct ctr_spawn *sp, struct mr_err *err)
 		net_stop(sp->st, c->id);
 	}
 	return code;
+fail:
+	cg_remove(c->id);
+	return 125;
 }
 
 /* ---- logs ----
