@@ -109,19 +109,21 @@ struct ctr {
  * config by Docker's rules into the spec; NULL or empty: not given. The spec
  * may point into it: it must outlive the spec. */
 struct ctr_opts {
+	/* the most used first (short offsets in x86-64 code) */
+	const char *network, *ipc, *pid, *pids_limit, *memory_swap, *uts, *memory;
 	const char *image;                 /* IMAGE as written */
 	const char **args;                 /* COMMAND [ARG...] after the image */
 	int nargs;
+	int detach, rm, interactive, tty, read_only, init, privileged, publish_all;
+	int no_healthcheck;
 	const char *name, *entrypoint, *workdir, *user, *hostname, *restart, *stop_signal;
-	const char *stop_timeout, *memory, *memory_swap, *cpus, *pids_limit, *network;
+	const char *stop_timeout, *cpus;
 	struct ctr_list env, env_file, label, cap_add, cap_drop, security_opt, log_opt;
 	struct ctr_list volume, mount, tmpfs, volumes_from, publish, add_host, dns;
 	struct ctr_list device, device_rule, sysctl, ulimit, group_add, network_alias;
-	const char *ipc, *uts, *shm_size, *pid;
+	const char *shm_size;
 	const char *pull;                  /* --pull: always, missing (default), never */
 	const char *health_cmd, *health_interval, *health_timeout, *health_start, *health_retries;
-	int no_healthcheck;
-	int detach, rm, interactive, tty, read_only, init, privileged, publish_all;
 };
 
 /* Persisted state of the last start and exit (state.json). */
