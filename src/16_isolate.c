@@ -636,6 +636,19 @@ static void cg_path(char *out, size_t size, const char *hier, const char *id, co
 		 id ? id : "", file ? "/" : "", file ? file : "");
 }
 
+/* The folders minirun/ and minirun/ID of a hierarchy ("" for v2; one there
+ * already is fine: cpu and cpuacct are often one hierarchy under two names);
+ * path (160 bytes) receives the latter. */
+static int cg_make(const char *hier, const char *id, char *path, struct mr_err *err)
+{
+	cg_path(path, 160, hier, NULL, NULL);
+	mkdir(path, 0755);
+	cg_path(path, 160, hier, id, NULL);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return mr_err_sys(err, "cgroup %s", path);
+	return 0;
+}
+
 /* Write len bytes of val into the cgroup file at path; the error names
  * both. Also the OCI mode's, at its cgroupsPath ([20b]). */
 static int cg_write_path(const char *path, const char *val, size_t len, struct mr_err *err)
@@ -822,11 +835,8 @@ static int dev_v1_apply(const char *id, const struct dev_rule *r, size_t n, stru
 {
 	char path[160], line[48];
 	size_t i;
-	cg_path(path, sizeof path, "devices", NULL, NULL);
-	mkdir(path, 0755);
-	cg_path(path, sizeof path, "devices", id, NULL);
-	if (mkdir(path, 0755) < 0 && errno != EEXIST)
-		return mr_err_sys(err, "cgroup %s", path);
+	if (cg_make("devices", id, path, err) < 0)
+		return -1;
 	if (cg_write("devices", id, "devices.deny", "a", err) < 0)
 		return -1;
 	for (i = 0; i < n; i++) {
@@ -944,14 +954,8 @@ static int cg_create(const struct ctr *c, const struct dev_rule *rules, size_t n
 		return nodev;
 	}
 	for (h = cg_v1_dirs; *h; h += strlen(h) + 1) {
-		if (!cg_v1_wanted(c, h) || !cg_is_mounted(h))
-			continue;
-		cg_path(path, sizeof path, h, NULL, NULL);
-		mkdir(path, 0755);
-		cg_path(path, sizeof path, h, c->id, NULL);
-		/* cpu and cpuacct are often one hierarchy under two names */
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return mr_err_sys(err, "cgroup %s", path);
+		if (cg_v1_wanted(c, h) && cg_is_mounted(h) && cg_make(h, c->id, path, err) < 0)
+			return -1;
 	}
 	if (rules)
 		nodev = dev_policy_apply(c->id, rules, nrules);
