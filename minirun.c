@@ -15697,6 +15697,21 @@ static void cg_v2_enable(void)
 	cg_enable(path, ctrls);
 }
 
+/* v1: the controller a flag needs must be mounted. */
+static int cg_v1_need(const char *flag, const char *ctrl, struct mr_err *err)
+{
+	if (cg_is_mounted(ctrl))
+		return 0;
+	return mr_err_set(err, ENOTSUP, "%s: the %s cgroup controller is not mounted (" CG_ROOT
+			  "/%s)", flag, ctrl, ctrl);
+}
+
+/* v2: a limit the kernel refused names its controller. */
+static int cg_v2_missing(const char *flag, const char *ctrl, struct mr_err *err)
+{
+	return mr_err_ctx(err, "%s: the %s controller is not available", flag, ctrl);
+}
+
 /* Create the container's cgroups, put the device policy (rules, none for
  * --privileged) in place and write its limits. A limit whose controller is
  * missing is an error naming it. 1 when the device policy could not be put
@@ -15730,7 +15745,7 @@ static int cg_create(const struct ctr *c, const struct dev_rule *rules, size_t n
 		if (c->memory) {
 			snprintf(val, sizeof val, "%lld", (long long)c->memory);
 			if (cg_write("", c->id, "memory.max", val, err) < 0)
-				return mr_err_ctx(err, "--memory: the memory controller is not available");
+				return cg_v2_missing("--memory", "memory", err);
 			if (memsw == UINT64_MAX)
 				snprintf(val, sizeof val, "max");
 			else
@@ -15740,12 +15755,12 @@ static int cg_create(const struct ctr *c, const struct dev_rule *rules, size_t n
 		if (c->nano_cpus) {
 			snprintf(val, sizeof val, "%lld 100000", (long long)(c->nano_cpus / 10000));
 			if (cg_write("", c->id, "cpu.max", val, err) < 0)
-				return mr_err_ctx(err, "--cpus: the cpu controller is not available");
+				return cg_v2_missing("--cpus", "cpu", err);
 		}
 		if (c->pids_limit > 0) {
 			snprintf(val, sizeof val, "%lld", (long long)c->pids_limit);
 			if (cg_write("", c->id, "pids.max", val, err) < 0)
-				return mr_err_ctx(err, "--pids-limit: the pids controller is not available");
+				return cg_v2_missing("--pids-limit", "pids", err);
 		}
 		return nodev;
 	}
@@ -15756,9 +15771,8 @@ static int cg_create(const struct ctr *c, const struct dev_rule *rules, size_t n
 	if (rules)
 		nodev = dev_policy_apply(c->id, rules, nrules);
 	if (c->memory) {
-		if (!cg_is_mounted("memory"))
-			return mr_err_set(err, ENOTSUP, "--memory: the memory cgroup controller is not "
-					  "mounted (" CG_ROOT "/memory)");
+		if (cg_v1_need("--memory", "memory", err) < 0)
+			return -1;
 		snprintf(val, sizeof val, "%lld", (long long)c->memory);
 		if (cg_write("memory", c->id, "memory.limit_in_bytes", val, err) < 0)
 			return -1;
@@ -15773,18 +15787,16 @@ static int cg_create(const struct ctr *c, const struct dev_rule *rules, size_t n
 		}
 	}
 	if (c->nano_cpus) {
-		if (!cg_is_mounted("cpu"))
-			return mr_err_set(err, ENOTSUP, "--cpus: the cpu cgroup controller is not "
-					  "mounted (" CG_ROOT "/cpu)");
+		if (cg_v1_need("--cpus", "cpu", err) < 0)
+			return -1;
 		snprintf(val, sizeof val, "%lld", (long long)(c->nano_cpus / 10000));
 		if (cg_write("cpu", c->id, "cpu.cfs_period_us", "100000", err) < 0 ||
 		    cg_write("cpu", c->id, "cpu.cfs_quota_us", val, err) < 0)
 			return -1;
 	}
 	if (c->pids_limit > 0) {
-		if (!cg_is_mounted("pids"))
-			return mr_err_set(err, ENOTSUP, "--pids-limit: the pids cgroup controller is "
-					  "not mounted (" CG_ROOT "/pids)");
+		if (cg_v1_need("--pids-limit", "pids", err) < 0)
+			return -1;
 		snprintf(val, sizeof val, "%lld", (long long)c->pids_limit);
 		if (cg_write("pids", c->id, "pids.max", val, err) < 0)
 			return -1;
