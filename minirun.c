@@ -14211,6 +14211,15 @@ struct ctr_spawn {
 	char dir[MINIRUN_MAX_PATH];        /* root/containers/ID */
 };
 
+/* A spawn of container c of store st, nothing opened yet: its folder known. */
+static void ctr_spawn_init(struct ctr_spawn *sp, struct mr_store *st, struct ctr *c)
+{
+	memset(sp, 0, sizeof *sp);
+	sp->st = st;
+	sp->c = c;
+	snprintf(sp->dir, sizeof sp->dir, "%s/containers/%s", st->root, c->id);
+}
+
 /* ---- driver choice ---- */
 
 /* Can overlayfs mount here with an upper folder on the store? Probed once per
@@ -14340,9 +14349,7 @@ static int rootfs_create(struct mr_store *st, struct ctr *c, const struct ctr_li
 			}
 			break;
 		}
-		memset(&sp, 0, sizeof sp);
-		sp.st = st;
-		snprintf(sp.dir, sizeof sp.dir, "%s/containers/%s", st->root, c->id);
+		ctr_spawn_init(&sp, st, c);
 		if (rootfs_overlay_opts(&sp, layers, &opts)) {
 			if (mkdirat(dirfd, "l", 0700) < 0)
 				rc = mr_err_sys(err, "create layer links");
@@ -17551,7 +17558,6 @@ static int ctr_spawn_start(struct ctr_spawn *sp, struct mr_err *err)
 	int sv[2], dirfd, code, flags, in_v2 = 0;
 	long pid;
 	sp->pty = sp->pty_slave = -1;
-	snprintf(sp->dir, sizeof sp->dir, "%s/containers/%s", sp->st->root, c->id);
 	dirfd = ctr_dir(sp->st, c->id, err);
 	if (dirfd < 0)
 		return 125;
@@ -18088,9 +18094,7 @@ static int ctr_owner_start(struct ctr_owner *o, struct mr_err *err)
 	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, devnull, code;
 	struct ctr_rt rt;
 	struct mr_err ignored;
-	memset(&o->sp, 0, sizeof o->sp);
-	o->sp.st = o->st;
-	o->sp.c = o->c;
+	ctr_spawn_init(&o->sp, o->st, o->c);
 	o->out = o->errp = -1;
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull < 0)
@@ -18971,8 +18975,7 @@ static int exec_run(struct mr_store *st, struct ctr *c, pid_t pid, unsigned long
 	/* no log: an exec's output goes to the caller only */
 	ctr_owner_init(&o, st, c);
 	o.attach_stdin = opts->interactive;
-	o.sp.st = st;
-	o.sp.c = c;
+	ctr_spawn_init(&o.sp, st, c);
 	o.sp.is_exec = 1;
 	o.sp.pty = o.sp.pty_slave = -1;
 	c->init = 0;
@@ -19311,10 +19314,7 @@ static int cp_run(struct mr_store *st, struct ctr *c, const char *src, const cha
 		/* the host side gave up: end quietly, it says why */
 		signal(SIGPIPE, SIG_DFL);
 		close(pfd[to_ctr ? 1 : 0]);
-		memset(&sp, 0, sizeof sp);
-		sp.st = st;
-		sp.c = c;
-		snprintf(sp.dir, sizeof sp.dir, "%s/containers/%s", st->root, c->id);
+		ctr_spawn_init(&sp, st, c);
 		snprintf(root, sizeof root, "%s/rootfs", sp.dir);
 		if (ci.status == CTR_RUNNING) {
 			/* its root is ours now; -1 would mean "the host" below */

@@ -48,6 +48,15 @@ struct ctr_spawn {
 	char dir[MINIRUN_MAX_PATH];        /* root/containers/ID */
 };
 
+/* A spawn of container c of store st, nothing opened yet: its folder known. */
+static void ctr_spawn_init(struct ctr_spawn *sp, struct mr_store *st, struct ctr *c)
+{
+	memset(sp, 0, sizeof *sp);
+	sp->st = st;
+	sp->c = c;
+	snprintf(sp->dir, sizeof sp->dir, "%s/containers/%s", st->root, c->id);
+}
+
 /* ---- driver choice ---- */
 
 /* Can overlayfs mount here with an upper folder on the store? Probed once per
@@ -177,9 +186,7 @@ static int rootfs_create(struct mr_store *st, struct ctr *c, const struct ctr_li
 			}
 			break;
 		}
-		memset(&sp, 0, sizeof sp);
-		sp.st = st;
-		snprintf(sp.dir, sizeof sp.dir, "%s/containers/%s", st->root, c->id);
+		ctr_spawn_init(&sp, st, c);
 		if (rootfs_overlay_opts(&sp, layers, &opts)) {
 			if (mkdirat(dirfd, "l", 0700) < 0)
 				rc = mr_err_sys(err, "create layer links");

@@ -458,7 +458,6 @@ static int ctr_spawn_start(struct ctr_spawn *sp, struct mr_err *err)
 	int sv[2], dirfd, code, flags, in_v2 = 0;
 	long pid;
 	sp->pty = sp->pty_slave = -1;
-	snprintf(sp->dir, sizeof sp->dir, "%s/containers/%s", sp->st->root, c->id);
 	dirfd = ctr_dir(sp->st, c->id, err);
 	if (dirfd < 0)
 		return 125;
@@ -995,9 +994,7 @@ static int ctr_owner_start(struct ctr_owner *o, struct mr_err *err)
 	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, devnull, code;
 	struct ctr_rt rt;
 	struct mr_err ignored;
-	memset(&o->sp, 0, sizeof o->sp);
-	o->sp.st = o->st;
-	o->sp.c = o->c;
+	ctr_spawn_init(&o->sp, o->st, o->c);
 	o->out = o->errp = -1;
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull < 0)

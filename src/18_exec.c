@@ -157,8 +157,7 @@ static int exec_run(struct mr_store *st, struct ctr *c, pid_t pid, unsigned long
 	/* no log: an exec's output goes to the caller only */
 	ctr_owner_init(&o, st, c);
 	o.attach_stdin = opts->interactive;
-	o.sp.st = st;
-	o.sp.c = c;
+	ctr_spawn_init(&o.sp, st, c);
 	o.sp.is_exec = 1;
 	o.sp.pty = o.sp.pty_slave = -1;
 	c->init = 0;
@@ -497,10 +496,7 @@ static int cp_run(struct mr_store *st, struct ctr *c, const char *src, const cha
 		/* the host side gave up: end quietly, it says why */
 		signal(SIGPIPE, SIG_DFL);
 		close(pfd[to_ctr ? 1 : 0]);
-		memset(&sp, 0, sizeof sp);
-		sp.st = st;
-		sp.c = c;
-		snprintf(sp.dir, sizeof sp.dir, "%s/containers/%s", st->root, c->id);
+		ctr_spawn_init(&sp, st, c);
 		snprintf(root, sizeof root, "%s/rootfs", sp.dir);
 		if (ci.status == CTR_RUNNING) {
 			/* its root is ours now; -1 would mean "the host" below */
