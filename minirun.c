@@ -11587,9 +11587,9 @@ static int ctr_ids_resolve(const char *spec, const char *passwd, const char *gro
 	int found = 0;
 	memset(ids, 0, sizeof *ids);
 	snprintf(user, sizeof user, "%.*s", colon ? (int)(colon - spec) : (int)strlen(spec), spec);
-	snprintf(ids->home, sizeof ids->home, "/");
+	strcpy(ids->home, "/");
 	if (!user[0])
-		snprintf(user, sizeof user, "0");
+		strcpy(user, "0");
 	id = ctr_pw_id(user);
 	if (id < 0 && strspn(user, "0123456789") == strlen(user))
 		return mr_err_set(err, MR_EINVAL_INPUT, "invalid user %s: out of range", user);
@@ -15303,7 +15303,7 @@ static int isolate_loopback(struct mr_err *err)
 	if (s < 0)
 		return mr_err_sys(err, "socket for lo");
 	memset(&ifr, 0, sizeof ifr);
-	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+	strcpy(ifr.ifr_name, "lo");
 	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
 		rc = mr_err_sys(err, "lo flags");
 	ifr.ifr_flags |= IFF_UP;
@@ -15754,7 +15754,7 @@ static int cg_create(const struct ctr *c, const struct dev_rule *rules, size_t n
 			if (cg_write("", c->id, "memory.max", val, err) < 0)
 				return cg_v2_missing("--memory", "memory", err);
 			if (memsw == UINT64_MAX)
-				snprintf(val, sizeof val, "max");
+				strcpy(val, "max");
 			else
 				snprintf(val, sizeof val, "%llu", (unsigned long long)(memsw - (uint64_t)c->memory));
 			cg_write("", c->id, "memory.swap.max", val, err);
@@ -17660,7 +17660,7 @@ static CTR_HOT void ctr_log_rotate(struct ctr_log *l)
 	}
 	for (i = l->max_file - 1; i >= 1; i--) {
 		if (i == 1)
-			snprintf(from, sizeof from, "log");
+			strcpy(from, "log");
 		else
 			snprintf(from, sizeof from, "log.%d", i - 1);
 		snprintf(to, sizeof to, "log.%d", i);
@@ -18769,7 +18769,7 @@ static int ctr_proc_read(pid_t pid, time_t now, time_t boot, struct ctr_proc *p)
 			long v = strtol(u + 5, NULL, 10);
 			snprintf(p->nuid, sizeof p->nuid, "%ld", v);
 			if (v == 0)
-				snprintf(p->uid, sizeof p->uid, "root");
+				strcpy(p->uid, "root");
 			else
 				snprintf(p->uid, sizeof p->uid, "%ld", v);
 		}
@@ -18791,7 +18791,7 @@ static int ctr_proc_read(pid_t pid, time_t now, time_t boot, struct ctr_proc *p)
 	if ((f[4] >> 8 & 0xfff) == 136)
 		snprintf(p->tty, sizeof p->tty, "pts/%llu", (f[4] & 0xff) | ((f[4] >> 12) & 0xfff00));
 	else
-		snprintf(p->tty, sizeof p->tty, "?");
+		strcpy(p->tty, "?");
 	snprintf(p->time, sizeof p->time, "%02llu:%02llu:%02llu", secs / 3600, secs / 60 % 60, secs % 60);
 	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {

@@ -613,9 +613,9 @@ static int ctr_ids_resolve(const char *spec, const char *passwd, const char *gro
 	int found = 0;
 	memset(ids, 0, sizeof *ids);
 	snprintf(user, sizeof user, "%.*s", colon ? (int)(colon - spec) : (int)strlen(spec), spec);
-	snprintf(ids->home, sizeof ids->home, "/");
+	strcpy(ids->home, "/");
 	if (!user[0])
-		snprintf(user, sizeof user, "0");
+		strcpy(user, "0");
 	id = ctr_pw_id(user);
 	if (id < 0 && strspn(user, "0123456789") == strlen(user))
 		return mr_err_set(err, MR_EINVAL_INPUT, "invalid user %s: out of range", user);

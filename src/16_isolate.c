@@ -500,7 +500,7 @@ static int isolate_loopback(struct mr_err *err)
 	if (s < 0)
 		return mr_err_sys(err, "socket for lo");
 	memset(&ifr, 0, sizeof ifr);
-	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+	strcpy(ifr.ifr_name, "lo");
 	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
 		rc = mr_err_sys(err, "lo flags");
 	ifr.ifr_flags |= IFF_UP;
@@ -951,7 +951,7 @@ static int cg_create(const struct ctr *c, const struct dev_rule *rules, size_t n
 			if (cg_write("", c->id, "memory.max", val, err) < 0)
 				return cg_v2_missing("--memory", "memory", err);
 			if (memsw == UINT64_MAX)
-				snprintf(val, sizeof val, "max");
+				strcpy(val, "max");
 			else
 				snprintf(val, sizeof val, "%llu", (unsigned long long)(memsw - (uint64_t)c->memory));
 			cg_write("", c->id, "memory.swap.max", val, err);

@@ -560,7 +560,7 @@ static CTR_HOT void ctr_log_rotate(struct ctr_log *l)
 	}
 	for (i = l->max_file - 1; i >= 1; i--) {
 		if (i == 1)
-			snprintf(from, sizeof from, "log");
+			strcpy(from, "log");
 		else
 			snprintf(from, sizeof from, "log.%d", i - 1);
 		snprintf(to, sizeof to, "log.%d", i);
@@ -1669,7 +1669,7 @@ static int ctr_proc_read(pid_t pid, time_t now, time_t boot, struct ctr_proc *p)
 			long v = strtol(u + 5, NULL, 10);
 			snprintf(p->nuid, sizeof p->nuid, "%ld", v);
 			if (v == 0)
-				snprintf(p->uid, sizeof p->uid, "root");
+				strcpy(p->uid, "root");
 			else
 				snprintf(p->uid, sizeof p->uid, "%ld", v);
 		}
@@ -1691,7 +1691,7 @@ static int ctr_proc_read(pid_t pid, time_t now, time_t boot, struct ctr_proc *p)
 	if ((f[4] >> 8 & 0xfff) == 136)
 		snprintf(p->tty, sizeof p->tty, "pts/%llu", (f[4] & 0xff) | ((f[4] >> 12) & 0xfff00));
 	else
-		snprintf(p->tty, sizeof p->tty, "?");
+		strcpy(p->tty, "?");
 	snprintf(p->time, sizeof p->time, "%02llu:%02llu:%02llu", secs / 3600, secs / 60 % 60, secs % 60);
 	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
