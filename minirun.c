@@ -11141,6 +11141,12 @@ static void ctr_list_free(struct ctr_list *l)
 	l->n = 0;
 }
 
+/* snprintf(dst, size, "%s", src): src, cut to fit. */
+static void ctr_strcpy(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src);
+}
+
 /* A formatted string, malloc'ed (exits on lack of memory, as util_xmalloc). */
 static char *ctr_strf(const char *fmt, ...)
 {
@@ -11602,8 +11608,8 @@ static int ctr_ids_resolve(const char *spec, const char *passwd, const char *gro
 		ids->uid = (uid_t)ctr_pw_id(l.f[2]);
 		ids->gid = ctr_pw_id(l.f[3]) < 0 ? 0 : (gid_t)ctr_pw_id(l.f[3]);
 		if (l.nf >= 6 && l.f[5][0])
-			snprintf(ids->home, sizeof ids->home, "%s", l.f[5]);
-		snprintf(name, sizeof name, "%s", l.f[0]);
+			ctr_strcpy(ids->home, sizeof ids->home, l.f[5]);
+		ctr_strcpy(name, sizeof name, l.f[0]);
 	}
 	if (!found && id < 0)
 		return mr_err_set(err, MR_ENOTFOUND, "unable to find user %s: no matching entries "
@@ -12355,8 +12361,8 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 	    mr_digest_valid(ctr_json_s(r, "Image", "")) < 0)
 		return mr_err_set(err, MR_EINVAL_INPUT, "container %.12s: damaged config.json", id);
 	for (i = 0; i < 5; i++)
-		snprintf((char *)c + ctr_head[i].off, ctr_head[i].size, "%s",
-			 ctr_json_s(r, ctr_head[i].key, i == 4 ? "overlay" : ""));
+		ctr_strcpy((char *)c + ctr_head[i].off, ctr_head[i].size,
+			   ctr_json_s(r, ctr_head[i].key, i == 4 ? "overlay" : ""));
 	c->image_ref = ctr_json_s(r, "ImageRef", c->image);
 	ctr_json_list(mr_json_get(r, "Layers"), &c->layers);
 	for (i = 0; i < c->layers.n; i++)
@@ -12497,7 +12503,7 @@ static int ctr_state_read(struct mr_store *st, const char *id, struct ctr_state 
 			const char *k = ctr_state_fields[i].key;
 			char *p = (char *)s + ctr_state_fields[i].off;
 			if (ctr_state_fields[i].type == CF_STR)
-				snprintf(p, ctr_state_fields[i].size, "%s", ctr_json_s(doc.root, k, ""));
+				ctr_strcpy(p, ctr_state_fields[i].size, ctr_json_s(doc.root, k, ""));
 			else if (ctr_state_fields[i].type == CF_BOOL)
 				*(int *)p = ctr_json_b(doc.root, k);
 			else
@@ -12704,7 +12710,7 @@ static void ctr_info_get(struct mr_store *st, const char *id, struct ctr_info *c
 		ci->status = CTR_EXITED;
 		ci->st.exit_code = 255;
 		if (!ci->st.finished[0])
-			snprintf(ci->st.finished, sizeof ci->st.finished, "%s", ci->st.started);
+			ctr_strcpy(ci->st.finished, sizeof ci->st.finished, ci->st.started);
 	} else {
 		ci->status = ci->st.finished[0] ? CTR_EXITED : CTR_CREATED;
 	}
@@ -12762,7 +12768,7 @@ static int container_users_of_image(struct mr_store *st, const char *image_id, c
 {
 	struct ctr_image_users u;
 	container_image_users(st, image_id, &u);
-	snprintf(who, size, "%s", u.running ? u.running_who : u.stopped_who);
+	ctr_strcpy(who, size, u.running ? u.running_who : u.stopped_who);
 	return u.running + u.stopped;
 }
 
@@ -12781,7 +12787,7 @@ static int ctr_spec_image(struct mr_store *st, const char *ref, struct ctr *c, s
 	char path[96];
 	if (image_db_read(st, &db, err) < 0 || !(r = image_db_find(&db, ref, err)))
 		goto out;
-	snprintf(c->image, sizeof c->image, "%s", r->id);
+	ctr_strcpy(c->image, sizeof c->image, r->id);
 	c->image_ref = ref;
 	for (i = 0; i < r->nlayers; i++)
 		ctr_list_add(&c->layers, ctr_own(c, util_xstrdup(r->layers[i])));
@@ -12809,7 +12815,7 @@ static int ctr_spec_identity(struct ctr *c, const char *name, struct mr_err *err
 		return mr_err_sys(err, "random");
 	util_hex(rnd, sizeof rnd, c->id);
 	if (name)
-		snprintf(c->name, sizeof c->name, "%s", *name == '/' ? name + 1 : name);
+		ctr_strcpy(c->name, sizeof c->name, *name == '/' ? name + 1 : name);
 	else
 		ctr_name_generate(c->name, sizeof c->name);
 	return 0;
@@ -13141,7 +13147,7 @@ static int ctr_volumes_from(struct mr_store *st, const char *arg, struct mount_s
 	struct ctr src;
 	size_t i;
 	int ro = -1, rc;
-	snprintf(ref, sizeof ref, "%s", arg);
+	ctr_strcpy(ref, sizeof ref, arg);
 	if ((colon = strchr(ref, ':')) != NULL) {
 		if (strcmp(colon + 1, "ro") && strcmp(colon + 1, "rw"))
 			return mr_err_set(err, MR_EINVAL_INPUT, "invalid mode: %s", colon + 1);
@@ -13160,7 +13166,7 @@ static int ctr_volumes_from(struct mr_store *st, const char *arg, struct mount_s
 		m->from_v = 0;
 		if (ro >= 0) {
 			m->readonly = ro;
-			snprintf(m->mode, sizeof m->mode, "%s", ro ? "ro" : "rw");
+			ctr_strcpy(m->mode, sizeof m->mode, ro ? "ro" : "rw");
 		}
 	}
 	ctr_free(&src);
@@ -13371,7 +13377,7 @@ static int ctr_filter_match(const struct ctr_row *r, const struct ctr_list *filt
 				char pat[CTR_NAME_MAX];
 				size_t pl;
 				int head = *v == '^';
-				snprintf(pat, sizeof pat, "%s", v + head);
+				ctr_strcpy(pat, sizeof pat, v + head);
 				pl = strlen(pat);
 				if (pl && pat[pl - 1] == '$')
 					pat[--pl] = 0, hit |= head ? !strcmp(r->c.name, pat) :
@@ -17194,7 +17200,7 @@ static void __attribute__((noreturn)) ctr_child_fail(struct ctr_spawn *sp, int c
 	memset(&m, 0, sizeof m);
 	m.kind = 'e';
 	m.code = (unsigned char)code;
-	snprintf(m.text, sizeof m.text, "%s", err->msg);
+	ctr_strcpy(m.text, sizeof m.text, err->msg);
 	if (send(sp->sync, &m, offsetof(struct ctr_msg, text) + strlen(m.text) + 1, MSG_NOSIGNAL) < 0) {
 		/* the parent is gone: nobody to tell */
 	}
@@ -17946,7 +17952,7 @@ static void ctr_health_done(struct ctr_owner *o, struct ctr_health *h, int statu
 	if (h->nlog == HEALTH_LOG)
 		memmove(&h->log[0], &h->log[1], sizeof h->log[0] * (HEALTH_LOG - 1)), h->nlog--;
 	i = h->nlog++;
-	snprintf(h->log[i].start, sizeof h->log[i].start, "%s", h->began);
+	ctr_strcpy(h->log[i].start, sizeof h->log[i].start, h->began);
 	ctr_now(h->log[i].end, sizeof h->log[i].end);
 	h->log[i].code = code;
 	ctr_health_drain(h, 1);
@@ -18335,7 +18341,7 @@ static void ctr_owner_failed(struct ctr_owner *o, int code, const struct mr_err 
 	struct mr_err ignored;
 	o->state.running = 0;
 	o->state.exit_code = code;
-	snprintf(o->state.error, sizeof o->state.error, "%s", err->msg);
+	ctr_strcpy(o->state.error, sizeof o->state.error, err->msg);
 	ctr_now(o->state.finished, sizeof o->state.finished);
 	ctr_state_write(o->st, o->c->id, &o->state, !o->c->auto_remove, &ignored);
 }
@@ -19144,7 +19150,7 @@ static int cp_send(int rootfd, const char *src, const struct cp_opts *o, int out
 		base = strrchr(p, '/') ? strrchr(p, '/') + 1 : p;
 		contents = !*base || !strcmp(base, ".") || !strcmp(base, "..");
 		if (!links)
-			snprintf(w->path, sizeof w->path, "%s", contents ? "" : base);
+			ctr_strcpy(w->path, sizeof w->path, contents ? "" : base);
 		pfd = contents ? cp_open(rootfd, p, O_RDONLY | O_DIRECTORY, err) :
 		      cp_parent(rootfd, p, &base, err);
 		if (contents)
@@ -19170,9 +19176,9 @@ static int cp_send(int rootfd, const char *src, const struct cp_opts *o, int out
 		t[n] = 0;
 		/* the target replaces the last name (or the whole path) */
 		if (t[0] == '/' || !strrchr(p, '/'))
-			snprintf(p, sizeof p, "%s", t);
+			ctr_strcpy(p, sizeof p, t);
 		else
-			snprintf(strrchr(p, '/') + 1, sizeof p - (size_t)(strrchr(p, '/') + 1 - p), "%s", t);
+			ctr_strcpy(strrchr(p, '/') + 1, sizeof p - (size_t)(strrchr(p, '/') + 1 - p), t);
 		cp_strip(p);
 		close(pfd);
 	}
@@ -19236,7 +19242,7 @@ static int cp_receive(int rootfd, const char *dst, const struct cp_opts *o, int 
 	while ((rc = tar_next(&r, e, err)) > 0) {
 		if (x->root < 0) {
 			int isdir = e->type == TAR_DIR;
-			snprintf(from, sizeof from, "%s", e->path);
+			ctr_strcpy(from, sizeof from, e->path);
 			x->root = cp_open(rootfd, p, O_RDONLY | O_DIRECTORY, err);
 			rc = -1;
 			if (x->root < 0 && err->code != ENOENT && err->code != ENOTDIR)
@@ -21744,7 +21750,7 @@ static int spec_create(struct mr_store *st, struct ctr *c, int named, struct mr_
 {
 	if (spec_check(c, err) < 0 || ctr_mounts_prepare(st, c, err) < 0)
 		return -1;
-	snprintf(c->driver, sizeof c->driver, "%s", rootfs_driver(st));
+	ctr_strcpy(c->driver, sizeof c->driver, rootfs_driver(st));
 	ctr_now(c->created, sizeof c->created);
 	if (ctr_create(st, c, named, err) < 0) {
 		ctr_mounts_undo(st, c, c->nmnt);
@@ -21762,18 +21768,18 @@ static int ctr_rename(struct mr_store *st, struct ctr *c, const char *name, stru
 {
 	char old[CTR_NAME_MAX];
 	int rc = -1;
-	snprintf(old, sizeof old, "%s", c->name);
+	ctr_strcpy(old, sizeof old, c->name);
 	if (mr_store_lock(st, err) < 0)
 		return -1;
 	if (ctr_name_claim(st, name, c->id, err) == 0) {
-		snprintf(c->name, sizeof c->name, "%s", name);
+		ctr_strcpy(c->name, sizeof c->name, name);
 		if (ctr_save(st, c, -1, err) == 0) {
 			ctr_name_release(st, old, c->id);
 			net_names_update(st, c->network);
 			rc = 0;
 		} else {
 			ctr_name_release(st, name, c->id);
-			snprintf(c->name, sizeof c->name, "%s", old);
+			ctr_strcpy(c->name, sizeof c->name, old);
 		}
 	}
 	mr_store_unlock(st);

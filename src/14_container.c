@@ -167,6 +167,12 @@ static void ctr_list_free(struct ctr_list *l)
 	l->n = 0;
 }
 
+/* snprintf(dst, size, "%s", src): src, cut to fit. */
+static void ctr_strcpy(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src);
+}
+
 /* A formatted string, malloc'ed (exits on lack of memory, as util_xmalloc). */
 static char *ctr_strf(const char *fmt, ...)
 {
@@ -628,8 +634,8 @@ static int ctr_ids_resolve(const char *spec, const char *passwd, const char *gro
 		ids->uid = (uid_t)ctr_pw_id(l.f[2]);
 		ids->gid = ctr_pw_id(l.f[3]) < 0 ? 0 : (gid_t)ctr_pw_id(l.f[3]);
 		if (l.nf >= 6 && l.f[5][0])
-			snprintf(ids->home, sizeof ids->home, "%s", l.f[5]);
-		snprintf(name, sizeof name, "%s", l.f[0]);
+			ctr_strcpy(ids->home, sizeof ids->home, l.f[5]);
+		ctr_strcpy(name, sizeof name, l.f[0]);
 	}
 	if (!found && id < 0)
 		return mr_err_set(err, MR_ENOTFOUND, "unable to find user %s: no matching entries "
@@ -1381,8 +1387,8 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 	    mr_digest_valid(ctr_json_s(r, "Image", "")) < 0)
 		return mr_err_set(err, MR_EINVAL_INPUT, "container %.12s: damaged config.json", id);
 	for (i = 0; i < 5; i++)
-		snprintf((char *)c + ctr_head[i].off, ctr_head[i].size, "%s",
-			 ctr_json_s(r, ctr_head[i].key, i == 4 ? "overlay" : ""));
+		ctr_strcpy((char *)c + ctr_head[i].off, ctr_head[i].size,
+			   ctr_json_s(r, ctr_head[i].key, i == 4 ? "overlay" : ""));
 	c->image_ref = ctr_json_s(r, "ImageRef", c->image);
 	ctr_json_list(mr_json_get(r, "Layers"), &c->layers);
 	for (i = 0; i < c->layers.n; i++)
@@ -1523,7 +1529,7 @@ static int ctr_state_read(struct mr_store *st, const char *id, struct ctr_state 
 			const char *k = ctr_state_fields[i].key;
 			char *p = (char *)s + ctr_state_fields[i].off;
 			if (ctr_state_fields[i].type == CF_STR)
-				snprintf(p, ctr_state_fields[i].size, "%s", ctr_json_s(doc.root, k, ""));
+				ctr_strcpy(p, ctr_state_fields[i].size, ctr_json_s(doc.root, k, ""));
 			else if (ctr_state_fields[i].type == CF_BOOL)
 				*(int *)p = ctr_json_b(doc.root, k);
 			else
@@ -1730,7 +1736,7 @@ static void ctr_info_get(struct mr_store *st, const char *id, struct ctr_info *c
 		ci->status = CTR_EXITED;
 		ci->st.exit_code = 255;
 		if (!ci->st.finished[0])
-			snprintf(ci->st.finished, sizeof ci->st.finished, "%s", ci->st.started);
+			ctr_strcpy(ci->st.finished, sizeof ci->st.finished, ci->st.started);
 	} else {
 		ci->status = ci->st.finished[0] ? CTR_EXITED : CTR_CREATED;
 	}
@@ -1788,7 +1794,7 @@ static int container_users_of_image(struct mr_store *st, const char *image_id, c
 {
 	struct ctr_image_users u;
 	container_image_users(st, image_id, &u);
-	snprintf(who, size, "%s", u.running ? u.running_who : u.stopped_who);
+	ctr_strcpy(who, size, u.running ? u.running_who : u.stopped_who);
 	return u.running + u.stopped;
 }
 
@@ -1807,7 +1813,7 @@ static int ctr_spec_image(struct mr_store *st, const char *ref, struct ctr *c, s
 	char path[96];
 	if (image_db_read(st, &db, err) < 0 || !(r = image_db_find(&db, ref, err)))
 		goto out;
-	snprintf(c->image, sizeof c->image, "%s", r->id);
+	ctr_strcpy(c->image, sizeof c->image, r->id);
 	c->image_ref = ref;
 	for (i = 0; i < r->nlayers; i++)
 		ctr_list_add(&c->layers, ctr_own(c, util_xstrdup(r->layers[i])));
@@ -1835,7 +1841,7 @@ static int ctr_spec_identity(struct ctr *c, const char *name, struct mr_err *err
 		return mr_err_sys(err, "random");
 	util_hex(rnd, sizeof rnd, c->id);
 	if (name)
-		snprintf(c->name, sizeof c->name, "%s", *name == '/' ? name + 1 : name);
+		ctr_strcpy(c->name, sizeof c->name, *name == '/' ? name + 1 : name);
 	else
 		ctr_name_generate(c->name, sizeof c->name);
 	return 0;
@@ -2167,7 +2173,7 @@ static int ctr_volumes_from(struct mr_store *st, const char *arg, struct mount_s
 	struct ctr src;
 	size_t i;
 	int ro = -1, rc;
-	snprintf(ref, sizeof ref, "%s", arg);
+	ctr_strcpy(ref, sizeof ref, arg);
 	if ((colon = strchr(ref, ':')) != NULL) {
 		if (strcmp(colon + 1, "ro") && strcmp(colon + 1, "rw"))
 			return mr_err_set(err, MR_EINVAL_INPUT, "invalid mode: %s", colon + 1);
@@ -2186,7 +2192,7 @@ static int ctr_volumes_from(struct mr_store *st, const char *arg, struct mount_s
 		m->from_v = 0;
 		if (ro >= 0) {
 			m->readonly = ro;
-			snprintf(m->mode, sizeof m->mode, "%s", ro ? "ro" : "rw");
+			ctr_strcpy(m->mode, sizeof m->mode, ro ? "ro" : "rw");
 		}
 	}
 	ctr_free(&src);
@@ -2397,7 +2403,7 @@ static int ctr_filter_match(const struct ctr_row *r, const struct ctr_list *filt
 				char pat[CTR_NAME_MAX];
 				size_t pl;
 				int head = *v == '^';
-				snprintf(pat, sizeof pat, "%s", v + head);
+				ctr_strcpy(pat, sizeof pat, v + head);
 				pl = strlen(pat);
 				if (pl && pat[pl - 1] == '$')
 					pat[--pl] = 0, hit |= head ? !strcmp(r->c.name, pat) :

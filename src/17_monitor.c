@@ -94,7 +94,7 @@ static void __attribute__((noreturn)) ctr_child_fail(struct ctr_spawn *sp, int c
 	memset(&m, 0, sizeof m);
 	m.kind = 'e';
 	m.code = (unsigned char)code;
-	snprintf(m.text, sizeof m.text, "%s", err->msg);
+	ctr_strcpy(m.text, sizeof m.text, err->msg);
 	if (send(sp->sync, &m, offsetof(struct ctr_msg, text) + strlen(m.text) + 1, MSG_NOSIGNAL) < 0) {
 		/* the parent is gone: nobody to tell */
 	}
@@ -846,7 +846,7 @@ static void ctr_health_done(struct ctr_owner *o, struct ctr_health *h, int statu
 	if (h->nlog == HEALTH_LOG)
 		memmove(&h->log[0], &h->log[1], sizeof h->log[0] * (HEALTH_LOG - 1)), h->nlog--;
 	i = h->nlog++;
-	snprintf(h->log[i].start, sizeof h->log[i].start, "%s", h->began);
+	ctr_strcpy(h->log[i].start, sizeof h->log[i].start, h->began);
 	ctr_now(h->log[i].end, sizeof h->log[i].end);
 	h->log[i].code = code;
 	ctr_health_drain(h, 1);
@@ -1235,7 +1235,7 @@ static void ctr_owner_failed(struct ctr_owner *o, int code, const struct mr_err 
 	struct mr_err ignored;
 	o->state.running = 0;
 	o->state.exit_code = code;
-	snprintf(o->state.error, sizeof o->state.error, "%s", err->msg);
+	ctr_strcpy(o->state.error, sizeof o->state.error, err->msg);
 	ctr_now(o->state.finished, sizeof o->state.finished);
 	ctr_state_write(o->st, o->c->id, &o->state, !o->c->auto_remove, &ignored);
 }
