@@ -11942,6 +11942,12 @@ static int ctr_dir(struct mr_store *st, const char *id, struct mr_err *err)
 	return fd;
 }
 
+/* The folder of all records (the caller closes it). */
+static int ctr_containers_dir(struct mr_store *st)
+{
+	return openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
 static int ctr_names_dir(struct mr_store *st)
 {
 	mkdirat(st->rootfd, "containers/.names", 0700);
@@ -12035,7 +12041,7 @@ static int ctr_find(struct mr_store *st, const char *ref, char *id, struct mr_er
 			return 0;
 	}
 	if (n && n < CTR_ID_LEN && strspn(ref, "0123456789abcdef") == n &&
-	    (fd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0 &&
+	    (fd = ctr_containers_dir(st)) >= 0 &&
 	    (d = fdopendir(fd)) != NULL) {
 		while ((de = readdir(d)) != NULL)
 			if (ctr_is_id(de->d_name) && !strncmp(de->d_name, ref, n)) {
@@ -12729,7 +12735,7 @@ struct ctr_image_users {
 static void container_image_users(struct mr_store *st, const char *image_id,
 				  struct ctr_image_users *u)
 {
-	int fd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = ctr_containers_dir(st);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;
 	char want[MR_DIGEST_LEN + 16];
@@ -13298,21 +13304,27 @@ static void ctr_wait_owner(struct mr_store *st, const char *id)
 	close(rfd);
 }
 
+/* rundir/ID/stop: a user asked the container to stop (no restart). */
+static void ctr_stop_mark(int rfd)
+{
+	int fd = openat(rfd, "stop", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+}
+
 /* Docker's stop: the stop signal, SIGKILL after the timeout; the restart
  * policy does not apply to a container stopped by the user. */
 static int ctr_stop(struct mr_store *st, struct ctr *c, long timeout, int sig, struct mr_err *err)
 {
 	struct ctr_info ci;
-	int rfd, fd;
+	int rfd;
 	ctr_info_get(st, c->id, &ci);
 	if (ci.status != CTR_RUNNING && ci.status != CTR_RESTARTING)
 		return 0;
 	rfd = ctr_rundir(st, c->id, 0);
 	if (rfd < 0)
 		return 0;
-	fd = openat(rfd, "stop", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		close(fd);
+	ctr_stop_mark(rfd);
 	close(rfd);
 	if (ci.status == CTR_RESTARTING) {
 		if (ci.monitor > 0)
@@ -13478,7 +13490,7 @@ static void ctr_rows_sizes(struct mr_store *st, struct ctr_row *rows, size_t cou
 /* Every container of the store, newest first (free with ctr_rows_free). */
 static struct ctr_row *ctr_rows(struct mr_store *st, size_t *count)
 {
-	int fd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = ctr_containers_dir(st);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;
 	struct ctr_row *rows = NULL;
@@ -18181,9 +18193,7 @@ static CTR_HOT void ctr_owner_signals(struct ctr_owner *o)
 			continue;
 		}
 		if (o->detached && (s == SIGTERM || s == SIGINT)) {
-			int fd = openat(o->rfd, "stop", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-			if (fd >= 0)
-				close(fd);
+			ctr_stop_mark(o->rfd);
 			s = ctr_signal_parse(o->c->stop_signal);
 			if (!s)
 				s = SIGTERM;
@@ -18371,7 +18381,7 @@ static int ctr_remove(struct mr_store *st, const struct ctr *c, struct mr_err *e
 		/* durable before rm returns: the power-cut test saw acknowledged
 		 * removals come back (a --rm record was never durable: no fsync) */
 		if (!c->auto_remove) {
-			int cfd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			int cfd = ctr_containers_dir(st);
 			if (cfd >= 0) {
 				fsync(cfd);
 				close(cfd);
@@ -18644,8 +18654,7 @@ static int ctr_create(struct mr_store *st, struct ctr *c, int explicit_name, str
 	mr_store_unlock(st);
 	if (rc < 0)
 		goto fail;
-	if (!c->auto_remove && (cfd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY |
-					     O_CLOEXEC)) >= 0) {
+	if (!c->auto_remove && (cfd = ctr_containers_dir(st)) >= 0) {
 		mr_fsync_dir(cfd, err);
 		close(cfd);
 	}

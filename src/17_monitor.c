@@ -1075,9 +1075,7 @@ static CTR_HOT void ctr_owner_signals(struct ctr_owner *o)
 			continue;
 		}
 		if (o->detached && (s == SIGTERM || s == SIGINT)) {
-			int fd = openat(o->rfd, "stop", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-			if (fd >= 0)
-				close(fd);
+			ctr_stop_mark(o->rfd);
 			s = ctr_signal_parse(o->c->stop_signal);
 			if (!s)
 				s = SIGTERM;
@@ -1265,7 +1263,7 @@ static int ctr_remove(struct mr_store *st, const struct ctr *c, struct mr_err *e
 		/* durable before rm returns: the power-cut test saw acknowledged
 		 * removals come back (a --rm record was never durable: no fsync) */
 		if (!c->auto_remove) {
-			int cfd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			int cfd = ctr_containers_dir(st);
 			if (cfd >= 0) {
 				fsync(cfd);
 				close(cfd);
@@ -1538,8 +1536,7 @@ static int ctr_create(struct mr_store *st, struct ctr *c, int explicit_name, str
 	mr_store_unlock(st);
 	if (rc < 0)
 		goto fail;
-	if (!c->auto_remove && (cfd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY |
-					     O_CLOEXEC)) >= 0) {
+	if (!c->auto_remove && (cfd = ctr_containers_dir(st)) >= 0) {
 		mr_fsync_dir(cfd, err);
 		close(cfd);
 	}
