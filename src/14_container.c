@@ -553,11 +553,13 @@ static const char *ctr_pw_line(const char *p, struct ctr_pwline *l)
 	return end ? end + 1 : NULL;
 }
 
-/* Numeric id field: -1 if not a number. */
+/* Numeric id field: -1 if not a number, -2 if a number out of range. */
 static long ctr_pw_id(const char *s)
 {
 	uint64_t v;
-	return util_parse_u64(s, &v) == 0 && v <= 0xfffffffeu ? (long)v : -1;
+	if (util_parse_u64(s, &v) == 0 && v <= 0xfffffffeu)
+		return (long)v;
+	return *s && strspn(s, "0123456789") == strlen(s) ? -2 : -1;
 }
 
 /* Is `user` in the comma-separated member list? */
@@ -623,7 +625,7 @@ static int ctr_ids_resolve(const char *spec, const char *passwd, const char *gro
 	if (!user[0])
 		strcpy(user, "0");
 	id = ctr_pw_id(user);
-	if (id < 0 && strspn(user, "0123456789") == strlen(user))
+	if (id == -2)
 		return mr_err_set(err, MR_EINVAL_INPUT, "invalid user %s: out of range", user);
 	for (p = passwd; p && *p && !found; ) {
 		p = ctr_pw_line(p, &l);
@@ -644,7 +646,7 @@ static int ctr_ids_resolve(const char *spec, const char *passwd, const char *gro
 		ids->uid = (uid_t)id;
 	if (gspec && *gspec) {
 		long gid = ctr_pw_id(gspec);
-		if (gid < 0 && strspn(gspec, "0123456789") == strlen(gspec))
+		if (gid == -2)
 			return mr_err_set(err, MR_EINVAL_INPUT, "invalid group %s: out of range", gspec);
 		if (gid < 0)
 			gid = ctr_pw_group(group, gspec);

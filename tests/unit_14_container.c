@@ -292,8 +292,10 @@ static void t_ctr_users(void)
 	CHECK(ctr_ids_resolve("short", passwd, group, &ids, &err) < 0);           /* too few fields */
 	CHECK(ctr_ids_resolve("big", passwd, group, &ids, &err) < 0);             /* uid out of range */
 	CHECK(ctr_ids_resolve("99999999999999999999", passwd, group, &ids, &err) < 0);
-	CHECK(ctr_ids_resolve("4294967295", passwd, group, &ids, &err) < 0);
-	CHECK(ctr_ids_resolve("0:99999999999", passwd, group, &ids, &err) < 0);
+	CHECK(ctr_ids_resolve("4294967295", passwd, group, &ids, &err) < 0 &&
+	      !strcmp(err.msg, "invalid user 4294967295: out of range"));
+	CHECK(ctr_ids_resolve("0:99999999999", passwd, group, &ids, &err) < 0 &&
+	      !strcmp(err.msg, "invalid group 99999999999: out of range"));
 	CHECK(ctr_ids_resolve("# a comment", passwd, group, &ids, &err) < 0);     /* comments skipped */
 	/* a line longer than the parser's buffer is skipped, not overflowed */
 	memset(longline, 'a', sizeof longline);
