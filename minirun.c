@@ -11061,33 +11061,34 @@ struct ctr_oci;                     /* what only an OCI bundle says ([19b]) */
 struct ctr {
 	/* the record */
 	char id[CTR_ID_LEN + 1];
-	char name[CTR_NAME_MAX];
-	char created[40];
-	char image[MR_DIGEST_LEN + 1];     /* image ID */
+	/* the most used fields next: at offsets below 128 (one byte of
+	 * displacement in x86-64 code, four beyond) */
+	const char *network, *hostname;
+	struct mount_spec *mnt;            /* volumes, binds, tmpfs ([11]) */
+	size_t nmnt;
+	struct ctr_oci *oci;               /* a bundle's extras (in owned); NULL: not from a bundle */
+	unsigned char tty, interactive, init, privileged, no_new_privs, readonly, auto_remove;
 	const char *image_ref;             /* as the user wrote it (ps IMAGE column) */
 	/* process: args, env, cwd, user, terminal */
 	struct ctr_list entrypoint, cmd, env;
 	const char *workdir, *user;
 	struct ctr_list group_add;         /* --group-add as given */
-	unsigned char tty, interactive, init;
+	/* tty, interactive, init: at the top */
 	/* process: capabilities, rlimits, no_new_privs */
 	struct ctr_list cap_add, cap_drop;
 	struct ctr_list ulimits;           /* --ulimit as NAME=SOFT:HARD (numbers, -1 unlimited) */
-	unsigned char privileged, no_new_privs;
+	/* privileged, no_new_privs: at the top */
 	/* root: the image's layers under one writable layer */
 	struct ctr_list layers;            /* diff_id hex, base first (from the image) */
 	char driver[8];                    /* "overlay" or "copy" */
-	unsigned char readonly;
-	/* mounts */
-	struct mount_spec *mnt;            /* volumes, binds, tmpfs ([11]) */
-	size_t nmnt;
+	/* readonly: at the top */
+	/* mounts (mnt, nmnt: at the top) */
 	struct ctr_list volumes_from;      /* --volumes-from as given (its mounts are in mnt) */
 	int64_t shm_size;                  /* /dev/shm, bytes (0: 64 MiB) */
 	/* namespaces: "host" shares the host's, NULL/"" a private one */
 	const char *ipc_mode, *uts_mode, *pid_mode;
-	const char *hostname;
-	/* network: mode, and net.conf (published ports, --add-host, --dns; [19]) */
-	const char *network;
+	/* hostname: at the top */
+	/* network (mode: at the top), and net.conf (published ports, --add-host, --dns; [19]) */
 	struct mr_buf net_conf;
 	/* resources (cgroups) */
 	int64_t memory, memory_swap, nano_cpus, pids_limit;
@@ -11105,7 +11106,7 @@ struct ctr {
 	/* lifecycle: restart, stop, removal, logs */
 	const char *restart, *stop_signal;
 	int restart_max, stop_timeout;     /* stop_timeout < 0: default (10 s) */
-	unsigned char auto_remove;
+	/* auto_remove: at the top */
 	uint64_t log_max_size;
 	int log_max_file;
 	int log_ram;                       /* logs in rundir/ID (tmpfs), not on the store's flash */
@@ -11113,10 +11114,14 @@ struct ctr {
 	struct ctr_list labels;
 	int net_default;                   /* no --network: inspect says "default" (Docker) */
 	struct ctr_list exposed;           /* Config.ExposedPorts: "80/tcp" (image's and -p's) */
-	struct ctr_oci *oci;               /* a bundle's extras (in owned); NULL: not from a bundle */
+	/* oci: at the top */
 	/* what the strings point into */
 	struct mr_json_doc doc, img;
 	struct ctr_list owned;
+	/* the record's fixed strings last: long, and each used as a whole */
+	char name[CTR_NAME_MAX];
+	char created[40];
+	char image[MR_DIGEST_LEN + 1];     /* image ID */
 };
 
 /* What a front end asks for, as written: the flags of `run`/`create`, or the
@@ -11124,19 +11129,21 @@ struct ctr {
  * config by Docker's rules into the spec; NULL or empty: not given. The spec
  * may point into it: it must outlive the spec. */
 struct ctr_opts {
+	/* the most used first (short offsets in x86-64 code) */
+	const char *network, *ipc, *pid, *pids_limit, *memory_swap, *uts, *memory;
 	const char *image;                 /* IMAGE as written */
 	const char **args;                 /* COMMAND [ARG...] after the image */
 	int nargs;
+	int detach, rm, interactive, tty, read_only, init, privileged, publish_all;
+	int no_healthcheck;
 	const char *name, *entrypoint, *workdir, *user, *hostname, *restart, *stop_signal;
-	const char *stop_timeout, *memory, *memory_swap, *cpus, *pids_limit, *network;
+	const char *stop_timeout, *cpus;
 	struct ctr_list env, env_file, label, cap_add, cap_drop, security_opt, log_opt;
 	struct ctr_list volume, mount, tmpfs, volumes_from, publish, add_host, dns;
 	struct ctr_list device, device_rule, sysctl, ulimit, group_add, network_alias;
-	const char *ipc, *uts, *shm_size, *pid;
+	const char *shm_size;
 	const char *pull;                  /* --pull: always, missing (default), never */
 	const char *health_cmd, *health_interval, *health_timeout, *health_start, *health_retries;
-	int no_healthcheck;
-	int detach, rm, interactive, tty, read_only, init, privileged, publish_all;
 };
 
 /* Persisted state of the last start and exit (state.json). */
@@ -11152,10 +11159,10 @@ enum ctr_status { CTR_CREATED, CTR_RUNNING, CTR_RESTARTING, CTR_EXITED };
 /* What `ps` and `inspect` show: the persisted state and the live one. */
 struct ctr_info {
 	enum ctr_status status;
-	struct ctr_state st;
 	pid_t pid, monitor;
 	unsigned long long pid_start;
 	char health[12];                   /* running with a health check: its Status */
+	struct ctr_state st;               /* last: the fields above at short offsets */
 };
 
 static void ctr_list_add(struct ctr_list *l, const char *s)
@@ -11165,6 +11172,14 @@ static void ctr_list_add(struct ctr_list *l, const char *s)
 	l->v[l->n] = NULL;
 }
 
+/* Append the n strings of v. */
+static void ctr_list_extend(struct ctr_list *l, const char *const *v, size_t n)
+{
+	size_t i;
+	for (i = 0; i < n; i++)
+		ctr_list_add(l, v[i]);
+}
+
 static void ctr_list_free(struct ctr_list *l)
 {
 	free(l->v);
@@ -11172,38 +11187,56 @@ static void ctr_list_free(struct ctr_list *l)
 	l->n = 0;
 }
 
+/* snprintf(dst, size, "%s", src): src, cut to fit. */
+static void ctr_strcpy(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src);
+}
+
+/* A formatted string, malloc'ed (exits on lack of memory, as util_xmalloc). */
+static char *ctr_strf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	s = util_xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
 /* Keep an allocated string for the life of the record. */
-static const char *ctr_own(struct ctr *c, char *s)
+static __attribute__((noinline)) const char *ctr_own(struct ctr *c, char *s)
 {
 	ctr_list_add(&c->owned, s);
 	return s;
 }
+
+/* The lists of struct ctr, freed in one loop (a list added to the struct
+ * goes here too). */
+#define CTR_L(m) (unsigned short)offsetof(struct ctr, m)
+static const unsigned short ctr_lists[] = {
+	CTR_L(owned), CTR_L(entrypoint), CTR_L(cmd), CTR_L(env), CTR_L(labels), CTR_L(cap_add),
+	CTR_L(cap_drop), CTR_L(security_opt), CTR_L(volumes_from), CTR_L(devices),
+	CTR_L(device_rules), CTR_L(sysctls), CTR_L(ulimits), CTR_L(group_add),
+	CTR_L(health_test), CTR_L(exposed), CTR_L(layers),
+};
+#undef CTR_L
 
 static void ctr_free(struct ctr *c)
 {
 	size_t i;
 	for (i = 0; i < c->owned.n; i++)
 		free((char *)c->owned.v[i]);
-	ctr_list_free(&c->owned);
-	ctr_list_free(&c->entrypoint);
-	ctr_list_free(&c->cmd);
-	ctr_list_free(&c->env);
-	ctr_list_free(&c->labels);
-	ctr_list_free(&c->cap_add);
-	ctr_list_free(&c->cap_drop);
-	ctr_list_free(&c->security_opt);
-	ctr_list_free(&c->volumes_from);
-	ctr_list_free(&c->devices);
-	ctr_list_free(&c->device_rules);
-	ctr_list_free(&c->sysctls);
-	ctr_list_free(&c->ulimits);
-	ctr_list_free(&c->group_add);
-	ctr_list_free(&c->health_test);
-	ctr_list_free(&c->exposed);
+	for (i = 0; i < sizeof ctr_lists / sizeof ctr_lists[0]; i++)
+		ctr_list_free((struct ctr_list *)((char *)c + ctr_lists[i]));
 	free(c->mnt);
 	c->mnt = NULL;
 	c->nmnt = 0;
-	ctr_list_free(&c->layers);
 	mr_buf_free(&c->net_conf);
 	mr_json_free(&c->doc);
 	mr_json_free(&c->img);
@@ -11313,9 +11346,7 @@ static int ctr_env_add_arg(struct ctr *c, const char *arg)
 	}
 	v = getenv(arg);
 	if (v) {
-		char *kv = util_xmalloc(n + strlen(v) + 2);
-		sprintf(kv, "%s=%s", arg, v);
-		ctr_env_set(&c->env, ctr_own(c, kv));
+		ctr_env_set(&c->env, ctr_own(c, ctr_strf("%s=%s", arg, v)));
 	}
 	return 0;
 }
@@ -11356,22 +11387,16 @@ static void ctr_command_merge(struct ctr_list *ep, struct ctr_list *cmd,
 			      const struct ctr_list *img_ep, const struct ctr_list *img_cmd,
 			      const char *ep_flag, const char **args, int nargs)
 {
-	size_t i;
-	int k;
 	if (ep_flag) {
 		if (*ep_flag)
 			ctr_list_add(ep, ep_flag);
 	} else {
-		for (i = 0; i < img_ep->n; i++)
-			ctr_list_add(ep, img_ep->v[i]);
+		ctr_list_extend(ep, img_ep->v, img_ep->n);
 	}
-	if (nargs > 0) {
-		for (k = 0; k < nargs; k++)
-			ctr_list_add(cmd, args[k]);
-	} else if (!ep_flag) {
-		for (i = 0; i < img_cmd->n; i++)
-			ctr_list_add(cmd, img_cmd->v[i]);
-	}
+	if (nargs > 0)
+		ctr_list_extend(cmd, args, (size_t)nargs);
+	else if (!ep_flag)
+		ctr_list_extend(cmd, img_cmd->v, img_cmd->n);
 }
 
 /* Docker's name rule: [a-zA-Z0-9][a-zA-Z0-9_.-]+ (a leading '/' allowed). */
@@ -11391,17 +11416,17 @@ static int ctr_name_valid(const char *name)
 /* Signal by name ("SIGTERM", "term", "RTMIN+3") or number; 0 if unknown. */
 static int ctr_signal_parse(const char *s)
 {
-	static const struct { char name[7]; unsigned char num; } sigs[] = {
-		{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "ILL", SIGILL },
-		{ "TRAP", SIGTRAP }, { "ABRT", SIGABRT }, { "IOT", SIGABRT }, { "BUS", SIGBUS },
-		{ "FPE", SIGFPE }, { "KILL", SIGKILL }, { "USR1", SIGUSR1 }, { "SEGV", SIGSEGV },
-		{ "USR2", SIGUSR2 }, { "PIPE", SIGPIPE }, { "ALRM", SIGALRM }, { "TERM", SIGTERM },
-		{ "CHLD", SIGCHLD }, { "CONT", SIGCONT }, { "STOP", SIGSTOP }, { "TSTP", SIGTSTP },
-		{ "TTIN", SIGTTIN }, { "TTOU", SIGTTOU }, { "URG", SIGURG }, { "XCPU", SIGXCPU },
-		{ "XFSZ", SIGXFSZ }, { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },
-		{ "WINCH", SIGWINCH }, { "IO", SIGIO }, { "POLL", SIGIO }, { "PWR", SIGPWR },
-		{ "SYS", SIGSYS },
+	/* the names packed, their numbers in the same order */
+	static const char names[] = "HUP\0INT\0QUIT\0ILL\0TRAP\0ABRT\0IOT\0BUS\0FPE\0KILL\0"
+		"USR1\0SEGV\0USR2\0PIPE\0ALRM\0TERM\0CHLD\0CONT\0STOP\0TSTP\0TTIN\0TTOU\0URG\0"
+		"XCPU\0XFSZ\0VTALRM\0PROF\0WINCH\0IO\0POLL\0PWR\0SYS\0";
+	static const unsigned char nums[] = {
+		SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGABRT, SIGBUS, SIGFPE, SIGKILL,
+		SIGUSR1, SIGSEGV, SIGUSR2, SIGPIPE, SIGALRM, SIGTERM, SIGCHLD, SIGCONT, SIGSTOP, SIGTSTP,
+		SIGTTIN, SIGTTOU, SIGURG, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGWINCH, SIGIO, SIGIO,
+		SIGPWR, SIGSYS,
 	};
+	const char *k;
 	char up[16];
 	size_t i;
 	uint64_t n;
@@ -11423,9 +11448,9 @@ static int ctr_signal_parse(const char *s)
 		}
 		return base + off >= SIGRTMIN && base + off <= SIGRTMAX ? base + off : 0;
 	}
-	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		if (!strcmp(up, sigs[i].name))
-			return sigs[i].num;
+	for (i = 0, k = names; *k; i++, k += strlen(k) + 1)
+		if (!strcmp(up, k))
+			return nums[i];
 	return 0;
 }
 
@@ -11527,9 +11552,9 @@ static const char *ctr_status_name(enum ctr_status s)
 
 /* One line of /etc/passwd or /etc/group split at ':' (a bounded copy). */
 struct ctr_pwline {
-	char buf[512];
 	char *f[7];
 	size_t nf;
+	char buf[512];                     /* last: short offsets for the others */
 };
 
 /* Split the line at p; returns the start of the next line or NULL. */
@@ -11548,11 +11573,13 @@ static const char *ctr_pw_line(const char *p, struct ctr_pwline *l)
 	return end ? end + 1 : NULL;
 }
 
-/* Numeric id field: -1 if not a number. */
+/* Numeric id field: -1 if not a number, -2 if a number out of range. */
 static long ctr_pw_id(const char *s)
 {
 	uint64_t v;
-	return util_parse_u64(s, &v) == 0 && v <= 0xfffffffeu ? (long)v : -1;
+	if (util_parse_u64(s, &v) == 0 && v <= 0xfffffffeu)
+		return (long)v;
+	return *s && strspn(s, "0123456789") == strlen(s) ? -2 : -1;
 }
 
 /* Is `user` in the comma-separated member list? */
@@ -11572,10 +11599,33 @@ static int ctr_pw_member(const char *members, const char *user)
 struct ctr_ids {
 	uid_t uid;
 	gid_t gid;
-	gid_t groups[32];
 	size_t ngroups;
+	gid_t groups[32];
 	char home[256];
 };
+
+/* The gid of the group named name in a group text (NULL: none), or -1. */
+static long ctr_pw_group(const char *group, const char *name)
+{
+	struct ctr_pwline l;
+	const char *p;
+	for (p = group; p && *p; ) {
+		p = ctr_pw_line(p, &l);
+		if (l.nf >= 3 && !strcmp(l.f[0], name) && ctr_pw_id(l.f[2]) >= 0)
+			return ctr_pw_id(l.f[2]);
+	}
+	return -1;
+}
+
+/* Is gid among the supplementary groups already? */
+static int ctr_ids_has(const struct ctr_ids *ids, long gid)
+{
+	size_t k;
+	for (k = 0; k < ids->ngroups; k++)
+		if (ids->groups[k] == (gid_t)gid)
+			return 1;
+	return 0;
+}
 
 /* Resolve "user[:group]" (names or numbers) against the container's passwd
  * and group texts (NULL: no such file). runc's rules: a numeric uid needs no
@@ -11591,11 +11641,11 @@ static int ctr_ids_resolve(const char *spec, const char *passwd, const char *gro
 	int found = 0;
 	memset(ids, 0, sizeof *ids);
 	snprintf(user, sizeof user, "%.*s", colon ? (int)(colon - spec) : (int)strlen(spec), spec);
-	snprintf(ids->home, sizeof ids->home, "/");
+	strcpy(ids->home, "/");
 	if (!user[0])
-		snprintf(user, sizeof user, "0");
+		strcpy(user, "0");
 	id = ctr_pw_id(user);
-	if (id < 0 && strspn(user, "0123456789") == strlen(user))
+	if (id == -2)
 		return mr_err_set(err, MR_EINVAL_INPUT, "invalid user %s: out of range", user);
 	for (p = passwd; p && *p && !found; ) {
 		p = ctr_pw_line(p, &l);
@@ -11606,8 +11656,8 @@ static int ctr_ids_resolve(const char *spec, const char *passwd, const char *gro
 		ids->uid = (uid_t)ctr_pw_id(l.f[2]);
 		ids->gid = ctr_pw_id(l.f[3]) < 0 ? 0 : (gid_t)ctr_pw_id(l.f[3]);
 		if (l.nf >= 6 && l.f[5][0])
-			snprintf(ids->home, sizeof ids->home, "%s", l.f[5]);
-		snprintf(name, sizeof name, "%s", l.f[0]);
+			ctr_strcpy(ids->home, sizeof ids->home, l.f[5]);
+		ctr_strcpy(name, sizeof name, l.f[0]);
 	}
 	if (!found && id < 0)
 		return mr_err_set(err, MR_ENOTFOUND, "unable to find user %s: no matching entries "
@@ -11616,14 +11666,11 @@ static int ctr_ids_resolve(const char *spec, const char *passwd, const char *gro
 		ids->uid = (uid_t)id;
 	if (gspec && *gspec) {
 		long gid = ctr_pw_id(gspec);
-		if (gid < 0 && strspn(gspec, "0123456789") == strlen(gspec))
+		if (gid == -2)
 			return mr_err_set(err, MR_EINVAL_INPUT, "invalid group %s: out of range", gspec);
-		for (p = group, found = gid >= 0; p && *p && !found; ) {
-			p = ctr_pw_line(p, &l);
-			if (l.nf >= 3 && !strcmp(l.f[0], gspec) && ctr_pw_id(l.f[2]) >= 0)
-				gid = ctr_pw_id(l.f[2]), found = 1;
-		}
-		if (!found)
+		if (gid < 0)
+			gid = ctr_pw_group(group, gspec);
+		if (gid < 0)
 			return mr_err_set(err, MR_ENOTFOUND, "unable to find group %s: no matching "
 					  "entries in group file", gspec);
 		ids->gid = (gid_t)gid;
@@ -11632,14 +11679,9 @@ static int ctr_ids_resolve(const char *spec, const char *passwd, const char *gro
 	 * them (Docker: `id` says groups=0(root), groups=1234(app),2345(extra)) */
 	ids->groups[ids->ngroups++] = ids->gid;
 	for (p = group; name[0] && p && *p && ids->ngroups < 32; ) {
-		size_t k;
-		int dup = 0;
 		p = ctr_pw_line(p, &l);
-		if (l.nf < 4 || ctr_pw_id(l.f[2]) < 0 || !ctr_pw_member(l.f[3], name))
-			continue;
-		for (k = 0; k < ids->ngroups; k++)
-			dup |= ids->groups[k] == (gid_t)ctr_pw_id(l.f[2]);
-		if (!dup)
+		if (l.nf >= 4 && ctr_pw_id(l.f[2]) >= 0 && ctr_pw_member(l.f[3], name) &&
+		    !ctr_ids_has(ids, ctr_pw_id(l.f[2])))
 			ids->groups[ids->ngroups++] = (gid_t)ctr_pw_id(l.f[2]);
 	}
 	return 0;
@@ -11657,23 +11699,15 @@ static int ctr_ns_host(const char *mode)
 static int ctr_ids_add_groups(const struct ctr_list *add, const char *group, struct ctr_ids *ids,
 			      struct mr_err *err)
 {
-	size_t i, k;
+	size_t i;
 	for (i = 0; i < add->n; i++) {
 		long gid = ctr_pw_id(add->v[i]);
-		const char *p;
-		struct ctr_pwline l;
-		int dup = 0;
-		for (p = group; gid < 0 && p && *p; ) {
-			p = ctr_pw_line(p, &l);
-			if (l.nf >= 3 && !strcmp(l.f[0], add->v[i]) && ctr_pw_id(l.f[2]) >= 0)
-				gid = ctr_pw_id(l.f[2]);
-		}
+		if (gid < 0)
+			gid = ctr_pw_group(group, add->v[i]);
 		if (gid < 0)
 			return mr_err_set(err, MR_ENOTFOUND, "Unable to find group %s: no matching "
 					  "entries in group file", add->v[i]);
-		for (k = 0; k < ids->ngroups; k++)
-			dup |= ids->groups[k] == (gid_t)gid;
-		if (dup)
+		if (ctr_ids_has(ids, gid))
 			continue;
 		if (ids->ngroups >= sizeof ids->groups / sizeof ids->groups[0])
 			return mr_err_set(err, MR_EINVAL_INPUT, "--group-add: more than %zu groups",
@@ -11774,8 +11808,8 @@ static int ctr_ulimit_parse(const char *s, long long *soft, long long *hard, str
 #define DEV_MAX 64                         /* --device entries per container */
 
 struct dev_rule {
-	char type;                         /* 'a', 'b' or 'c' */
 	int major, minor;                  /* -1: any */
+	char type;                         /* 'a', 'b' or 'c' (after the ints: 12 bytes, not 16) */
 	unsigned char access;              /* DEV_* */
 	unsigned char deny;                /* a match refuses (OCI's "allow": false) */
 };
@@ -11790,10 +11824,10 @@ struct dev_node {
 /* runc's and Docker's defaults: mknod of anything; null, zero, full, random,
  * urandom, tty, console, ptmx and the pty slaves. */
 static const struct dev_rule dev_default_rules[] = {
-	{ 'c', -1, -1, DEV_M, 0 }, { 'b', -1, -1, DEV_M, 0 },
-	{ 'c', 1, 3, 7, 0 }, { 'c', 1, 5, 7, 0 }, { 'c', 1, 7, 7, 0 }, { 'c', 1, 8, 7, 0 },
-	{ 'c', 1, 9, 7, 0 }, { 'c', 5, 0, 7, 0 }, { 'c', 5, 1, 7, 0 }, { 'c', 5, 2, 7, 0 },
-	{ 'c', 136, -1, 7, 0 },
+	{ -1, -1, 'c', DEV_M, 0 }, { -1, -1, 'b', DEV_M, 0 },
+	{ 1, 3, 'c', 7, 0 }, { 1, 5, 'c', 7, 0 }, { 1, 7, 'c', 7, 0 }, { 1, 8, 'c', 7, 0 },
+	{ 1, 9, 'c', 7, 0 }, { 5, 0, 'c', 7, 0 }, { 5, 1, 'c', 7, 0 }, { 5, 2, 'c', 7, 0 },
+	{ 136, -1, 'c', 7, 0 },
 };
 
 /* "rwm", "r", "mw": each letter once. */
@@ -11956,6 +11990,12 @@ static int ctr_dir(struct mr_store *st, const char *id, struct mr_err *err)
 	return fd;
 }
 
+/* The folder of all records (the caller closes it). */
+static int ctr_containers_dir(struct mr_store *st)
+{
+	return openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
 static int ctr_names_dir(struct mr_store *st)
 {
 	mkdirat(st->rootfd, "containers/.names", 0700);
@@ -12049,7 +12089,7 @@ static int ctr_find(struct mr_store *st, const char *ref, char *id, struct mr_er
 			return 0;
 	}
 	if (n && n < CTR_ID_LEN && strspn(ref, "0123456789abcdef") == n &&
-	    (fd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0 &&
+	    (fd = ctr_containers_dir(st)) >= 0 &&
 	    (d = fdopendir(fd)) != NULL) {
 		while ((de = readdir(d)) != NULL)
 			if (ctr_is_id(de->d_name) && !strncmp(de->d_name, ref, n)) {
@@ -12065,6 +12105,13 @@ static int ctr_find(struct mr_store *st, const char *ref, char *id, struct mr_er
 			return 0;
 	}
 	return mr_err_set(err, MR_ENOTFOUND, "No such container: %s", ref);
+}
+
+/* --security-opt no-new-privileges, in its three spellings. */
+static int ctr_opt_nnp(const char *s)
+{
+	return !strcmp(s, "no-new-privileges") || !strcmp(s, "no-new-privileges:true") ||
+	       !strcmp(s, "no-new-privileges=true");
 }
 
 /* ---- config.json ---- */
@@ -12121,65 +12168,72 @@ static void ctr_jw_bool(struct mr_jw *w, const char *key, int v)
 /* The plain fields of Config (obj 0) and HostConfig (obj 1), by Docker's
  * names: one table for config.json (both ways) and for inspect. */
 enum { CF_STR, CF_BOOL, CF_LIST, CF_LISTN, CF_I64, CF_U64, CF_INT };
+/* One list, two tables made from it: the names packed in ctr_field_keys (in
+ * the order of the rows of ctr_fields), so that no row pads a short name to
+ * the longest one. */
+#define CTR_FIELDS(F) \
+	F("Hostname", CF_STR, 0, hostname) F("User", CF_STR, 0, user) \
+	F("Tty", CF_BOOL, 0, tty) F("OpenStdin", CF_BOOL, 0, interactive) \
+	F("Env", CF_LIST, 0, env) F("Cmd", CF_LISTN, 0, cmd) \
+	F("Entrypoint", CF_LISTN, 0, entrypoint) F("WorkingDir", CF_STR, 0, workdir) \
+	F("StopSignal", CF_STR, 0, stop_signal) \
+	F("NetworkMode", CF_STR, 1, network) F("AutoRemove", CF_BOOL, 1, auto_remove) \
+	F("CapAdd", CF_LISTN, 1, cap_add) F("CapDrop", CF_LISTN, 1, cap_drop) \
+	F("Privileged", CF_BOOL, 1, privileged) F("ReadonlyRootfs", CF_BOOL, 1, readonly) \
+	F("SecurityOpt", CF_LISTN, 1, security_opt) F("Init", CF_BOOL, 1, init) \
+	F("VolumesFrom", CF_LISTN, 1, volumes_from) \
+	F("DeviceCgroupRules", CF_LISTN, 1, device_rules) F("GroupAdd", CF_LISTN, 1, group_add) \
+	F("IpcMode", CF_STR, 1, ipc_mode) F("UTSMode", CF_STR, 1, uts_mode) \
+	F("PidMode", CF_STR, 1, pid_mode) \
+	F("ShmSize", CF_I64, 1, shm_size) \
+	F("Memory", CF_I64, 1, memory) F("MemorySwap", CF_I64, 1, memory_swap) \
+	F("NanoCpus", CF_I64, 1, nano_cpus) F("PidsLimit", CF_I64, 1, pids_limit) \
+	F("LogMaxSize", CF_U64, 1, log_max_size) F("LogMaxFile", CF_INT, 1, log_max_file) \
+	F("LogRam", CF_INT, 1, log_ram) F("NetDefault", CF_INT, 1, net_default)
 struct ctr_field {
-	char key[18];
 	unsigned char type, obj;
 	unsigned short off;
 };
-#define CF(k, t, o, m) { k, t, o, (unsigned short)offsetof(struct ctr, m) }
-static const struct ctr_field ctr_fields[] = {
-	CF("Hostname", CF_STR, 0, hostname), CF("User", CF_STR, 0, user),
-	CF("Tty", CF_BOOL, 0, tty), CF("OpenStdin", CF_BOOL, 0, interactive),
-	CF("Env", CF_LIST, 0, env), CF("Cmd", CF_LISTN, 0, cmd),
-	CF("Entrypoint", CF_LISTN, 0, entrypoint), CF("WorkingDir", CF_STR, 0, workdir),
-	CF("StopSignal", CF_STR, 0, stop_signal),
-	CF("NetworkMode", CF_STR, 1, network), CF("AutoRemove", CF_BOOL, 1, auto_remove),
-	CF("CapAdd", CF_LISTN, 1, cap_add), CF("CapDrop", CF_LISTN, 1, cap_drop),
-	CF("Privileged", CF_BOOL, 1, privileged), CF("ReadonlyRootfs", CF_BOOL, 1, readonly),
-	CF("SecurityOpt", CF_LISTN, 1, security_opt), CF("Init", CF_BOOL, 1, init),
-	CF("VolumesFrom", CF_LISTN, 1, volumes_from),
-	CF("DeviceCgroupRules", CF_LISTN, 1, device_rules), CF("GroupAdd", CF_LISTN, 1, group_add),
-	CF("IpcMode", CF_STR, 1, ipc_mode), CF("UTSMode", CF_STR, 1, uts_mode),
-	CF("PidMode", CF_STR, 1, pid_mode),
-	CF("ShmSize", CF_I64, 1, shm_size),
-	CF("Memory", CF_I64, 1, memory), CF("MemorySwap", CF_I64, 1, memory_swap),
-	CF("NanoCpus", CF_I64, 1, nano_cpus), CF("PidsLimit", CF_I64, 1, pids_limit),
-	CF("LogMaxSize", CF_U64, 1, log_max_size), CF("LogMaxFile", CF_INT, 1, log_max_file),
-	CF("LogRam", CF_INT, 1, log_ram), CF("NetDefault", CF_INT, 1, net_default),
-};
+#define CF_KEY(k, t, o, m) k "\0"
+#define CF_ROW(k, t, o, m) { t, o, offsetof(struct ctr, m) },
+static const char ctr_field_keys[] = CTR_FIELDS(CF_KEY);
+static const struct ctr_field ctr_fields[] = { CTR_FIELDS(CF_ROW) };
+#undef CF_KEY
+#undef CF_ROW
 
 /* inspect leaves out minirun's own fields (the log limits: LogConfig). */
 static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int inspect)
 {
+	const char *key = ctr_field_keys;
 	size_t i;
-	for (i = 0; i < sizeof ctr_fields / sizeof ctr_fields[0]; i++) {
+	for (i = 0; i < sizeof ctr_fields / sizeof ctr_fields[0]; i++, key += strlen(key) + 1) {
 		const struct ctr_field *f = &ctr_fields[i];
 		const void *p = (const char *)c + f->off;
 		if (f->obj != obj || (inspect && f->type >= CF_U64))
 			continue;
 		/* inspect shows Docker's words for what the record leaves implicit */
 		if (inspect && p == (const void *)&c->network && c->net_default) {
-			ctr_jw_str(w, f->key, "default");
+			ctr_jw_str(w, key, "default");
 			continue;
 		}
 		if (inspect && p == (const void *)&c->shm_size && !c->shm_size) {
-			ctr_jw_int(w, f->key, 64LL << 20);
+			ctr_jw_int(w, key, 64LL << 20);
 			continue;
 		}
 		if (inspect && p == (const void *)&c->init && !c->init)
 			continue;                  /* Docker: absent unless --init */
 		if (inspect && p == (const void *)&c->pids_limit && c->pids_limit <= 0) {
-			mr_jw_key(w, f->key);      /* Docker: null when unlimited */
+			mr_jw_key(w, key);      /* Docker: null when unlimited */
 			mr_jw_null(w);
 			continue;
 		}
 		switch (f->type) {
-		case CF_STR: ctr_jw_str(w, f->key, *(const char *const *)p); break;
-		case CF_BOOL: ctr_jw_bool(w, f->key, *(const unsigned char *)p); break;
-		case CF_I64: ctr_jw_int(w, f->key, *(const int64_t *)p); break;
-		case CF_U64: ctr_jw_int(w, f->key, (long long)*(const uint64_t *)p); break;
-		case CF_INT: ctr_jw_int(w, f->key, *(const int *)p); break;
-		default: ctr_jw_list(w, f->key, p, f->type == CF_LISTN);
+		case CF_STR: ctr_jw_str(w, key, *(const char *const *)p); break;
+		case CF_BOOL: ctr_jw_bool(w, key, *(const unsigned char *)p); break;
+		case CF_I64: ctr_jw_int(w, key, *(const int64_t *)p); break;
+		case CF_U64: ctr_jw_int(w, key, (long long)*(const uint64_t *)p); break;
+		case CF_INT: ctr_jw_int(w, key, *(const int *)p); break;
+		default: ctr_jw_list(w, key, p, f->type == CF_LISTN);
 		}
 	}
 	if (obj == 0) {
@@ -12244,6 +12298,15 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 	}
 }
 
+/* The record's own fixed-size strings, in config.json's order (ImageRef
+ * comes between Image and Driver). */
+static const struct { char key[8]; unsigned short off, size; } ctr_head[] = {
+#define CH(k, m) { k, offsetof(struct ctr, m), sizeof(((struct ctr *)0)->m) }
+	CH("Id", id), CH("Name", name), CH("Created", created), CH("Image", image),
+	CH("Driver", driver),
+#undef CH
+};
+
 /* The record, in Docker's inspect names so that inspect is mostly a copy. */
 static void ctr_config_json(struct mr_store *st, const struct ctr *c, struct mr_buf *out)
 {
@@ -12251,12 +12314,11 @@ static void ctr_config_json(struct mr_store *st, const struct ctr *c, struct mr_
 	size_t i;
 	mr_jw_init(&w, out, 0);
 	mr_jw_obj(&w);
-	ctr_jw_str(&w, "Id", c->id);
-	ctr_jw_str(&w, "Name", c->name);
-	ctr_jw_str(&w, "Created", c->created);
-	ctr_jw_str(&w, "Image", c->image);
-	ctr_jw_str(&w, "ImageRef", c->image_ref);
-	ctr_jw_str(&w, "Driver", c->driver);
+	for (i = 0; i < 5; i++) {
+		if (i == 4)
+			ctr_jw_str(&w, "ImageRef", c->image_ref);
+		ctr_jw_str(&w, ctr_head[i].key, (const char *)c + ctr_head[i].off);
+	}
 	ctr_jw_list(&w, "Layers", &c->layers, 0);
 	mr_jw_key(&w, "Config");
 	mr_jw_obj(&w);
@@ -12288,11 +12350,8 @@ static void ctr_json_kv(struct ctr *c, const struct mr_json *obj, struct ctr_lis
 {
 	const struct mr_json *v;
 	for (v = obj && obj->type == MR_JSON_OBJECT ? obj->child : NULL; v; v = v->next)
-		if (mr_json_str(v)) {
-			char *kv = util_xmalloc(v->key_len + v->len + 2);
-			sprintf(kv, "%s=%s", v->key, v->str);
-			ctr_list_add(out, ctr_own(c, kv));
-		}
+		if (mr_json_str(v))
+			ctr_list_add(out, ctr_own(c, ctr_strf("%s=%s", v->key, v->str)));
 }
 
 static const char *ctr_json_s(const struct mr_json *o, const char *key, const char *dflt)
@@ -12333,6 +12392,7 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 	char path[32 + CTR_ID_LEN];
 	struct mr_buf b = { 0 };
 	const struct mr_json *r, *cfg, *hc, *rp;
+	const char *k;
 	size_t i;
 	ctr_init(c);
 	snprintf(path, sizeof path, "containers/%s/config.json", id);
@@ -12354,30 +12414,29 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 	if (!cfg || !hc || !ctr_is_id(ctr_json_s(r, "Id", "")) ||
 	    mr_digest_valid(ctr_json_s(r, "Image", "")) < 0)
 		return mr_err_set(err, MR_EINVAL_INPUT, "container %.12s: damaged config.json", id);
-	snprintf(c->id, sizeof c->id, "%s", ctr_json_s(r, "Id", ""));
-	snprintf(c->name, sizeof c->name, "%s", ctr_json_s(r, "Name", ""));
-	snprintf(c->created, sizeof c->created, "%s", ctr_json_s(r, "Created", ""));
-	snprintf(c->image, sizeof c->image, "%s", ctr_json_s(r, "Image", ""));
-	snprintf(c->driver, sizeof c->driver, "%s", ctr_json_s(r, "Driver", "overlay"));
+	for (i = 0; i < 5; i++)
+		ctr_strcpy((char *)c + ctr_head[i].off, ctr_head[i].size,
+			   ctr_json_s(r, ctr_head[i].key, i == 4 ? "overlay" : ""));
 	c->image_ref = ctr_json_s(r, "ImageRef", c->image);
 	ctr_json_list(mr_json_get(r, "Layers"), &c->layers);
 	for (i = 0; i < c->layers.n; i++)
 		if (!ctr_is_id(c->layers.v[i]))
 			return mr_err_set(err, MR_EINVAL_INPUT, "container %.12s: damaged layer list "
 					  "in config.json", id);
-	for (i = 0; i < sizeof ctr_fields / sizeof ctr_fields[0]; i++) {
+	for (i = 0, k = ctr_field_keys; i < sizeof ctr_fields / sizeof ctr_fields[0];
+	     i++, k += strlen(k) + 1) {
 		const struct ctr_field *f = &ctr_fields[i];
-		const struct mr_json *o = f->obj ? hc : cfg, *v = mr_json_get(o, f->key);
+		const struct mr_json *o = f->obj ? hc : cfg, *v = mr_json_get(o, k);
 		void *p = (char *)c + f->off;
 		switch (f->type) {
 		case CF_STR:
 			if (mr_json_str(v))
 				*(const char **)p = v->str;
 			break;
-		case CF_BOOL: *(unsigned char *)p = (unsigned char)ctr_json_b(o, f->key); break;
-		case CF_I64: *(int64_t *)p = ctr_json_i(o, f->key); break;
-		case CF_U64: *(uint64_t *)p = (uint64_t)ctr_json_i(o, f->key); break;
-		case CF_INT: *(int *)p = (int)ctr_json_i(o, f->key); break;
+		case CF_BOOL: *(unsigned char *)p = (unsigned char)ctr_json_b(o, k); break;
+		case CF_I64: *(int64_t *)p = ctr_json_i(o, k); break;
+		case CF_U64: *(uint64_t *)p = (uint64_t)ctr_json_i(o, k); break;
+		case CF_INT: *(int *)p = (int)ctr_json_i(o, k); break;
 		default: ctr_json_list(v, p);
 		}
 	}
@@ -12388,10 +12447,9 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 	{
 		const struct mr_json *u = mr_json_get(hc, "Ulimits");
 		for (u = u && u->type == MR_JSON_ARRAY ? u->child : NULL; u; u = u->next) {
-			char *v = util_xmalloc(80);
-			snprintf(v, 80, "%.20s=%lld:%lld", ctr_json_s(u, "Name", "?"),
-				 ctr_json_i(u, "Soft"), ctr_json_i(u, "Hard"));
-			ctr_list_add(&c->ulimits, ctr_own(c, v));
+			ctr_list_add(&c->ulimits, ctr_own(c, ctr_strf("%.20s=%lld:%lld",
+				     ctr_json_s(u, "Name", "?"), ctr_json_i(u, "Soft"),
+				     ctr_json_i(u, "Hard"))));
 		}
 	}
 	{
@@ -12399,9 +12457,7 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 		for (d = d && d->type == MR_JSON_ARRAY ? d->child : NULL; d; d = d->next) {
 			const char *h = ctr_json_s(d, "PathOnHost", ""), *in = ctr_json_s(d, "PathInContainer", "");
 			const char *perm = ctr_json_s(d, "CgroupPermissions", "rwm");
-			char *v = util_xmalloc(strlen(h) + strlen(in) + strlen(perm) + 3);
-			sprintf(v, "%s:%s:%s", h, in, perm);
-			ctr_list_add(&c->devices, ctr_own(c, v));
+			ctr_list_add(&c->devices, ctr_own(c, ctr_strf("%s:%s:%s", h, in, perm)));
 		}
 	}
 	c->stop_timeout = mr_json_get(cfg, "StopTimeout") ? (int)ctr_json_i(cfg, "StopTimeout") : -1;
@@ -12417,9 +12473,7 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 		}
 	}
 	for (i = 0; i < c->security_opt.n; i++)
-		if (!strcmp(c->security_opt.v[i], "no-new-privileges") ||
-		    !strcmp(c->security_opt.v[i], "no-new-privileges:true") ||
-		    !strcmp(c->security_opt.v[i], "no-new-privileges=true"))
+		if (ctr_opt_nnp(c->security_opt.v[i]))
 			c->no_new_privs = 1;
 	return 0;
 }
@@ -12476,26 +12530,39 @@ static void ctr_now(char *out, size_t size)
 	util_time_rfc3339(&ts, out, size);
 }
 
+/* The fields of state.json, in its order: ints (running, oom_killed and
+ * stopped_by_user as JSON booleans) and the strings. */
+static const struct { char key[14]; unsigned char type, off, size; } ctr_state_fields[] = {
+#define CS(k, t, m) { k, t, offsetof(struct ctr_state, m), sizeof(((struct ctr_state *)0)->m) }
+	CS("Running", CF_BOOL, running), CS("ExitCode", CF_INT, exit_code),
+	CS("OOMKilled", CF_BOOL, oom_killed), CS("RestartCount", CF_INT, restart_count),
+	CS("StoppedByUser", CF_BOOL, stopped_by_user), CS("StartedAt", CF_STR, started),
+	CS("FinishedAt", CF_STR, finished), CS("Error", CF_STR, error),
+#undef CS
+};
+
 static int ctr_state_read(struct mr_store *st, const char *id, struct ctr_state *s)
 {
 	char path[32 + CTR_ID_LEN];
 	struct mr_buf b = { 0 };
 	struct mr_json_doc doc = { 0 };
 	struct mr_err ignored;
+	size_t i;
 	int rc = -1;
 	memset(s, 0, sizeof *s);
 	snprintf(path, sizeof path, "containers/%s/state.json", id);
 	if (mr_read_file(st->rootfd, path, &b, 65536, &ignored) == 0 &&
 	    mr_json_parse(&doc, b.data, b.len, &ignored) == 0) {
-		const struct mr_json *r = doc.root;
-		s->running = ctr_json_b(r, "Running");
-		s->exit_code = (int)ctr_json_i(r, "ExitCode");
-		s->oom_killed = ctr_json_b(r, "OOMKilled");
-		s->restart_count = (int)ctr_json_i(r, "RestartCount");
-		s->stopped_by_user = ctr_json_b(r, "StoppedByUser");
-		snprintf(s->started, sizeof s->started, "%s", ctr_json_s(r, "StartedAt", ""));
-		snprintf(s->finished, sizeof s->finished, "%s", ctr_json_s(r, "FinishedAt", ""));
-		snprintf(s->error, sizeof s->error, "%s", ctr_json_s(r, "Error", ""));
+		for (i = 0; i < sizeof ctr_state_fields / sizeof ctr_state_fields[0]; i++) {
+			const char *k = ctr_state_fields[i].key;
+			char *p = (char *)s + ctr_state_fields[i].off;
+			if (ctr_state_fields[i].type == CF_STR)
+				ctr_strcpy(p, ctr_state_fields[i].size, ctr_json_s(doc.root, k, ""));
+			else if (ctr_state_fields[i].type == CF_BOOL)
+				*(int *)p = ctr_json_b(doc.root, k);
+			else
+				*(int *)p = (int)ctr_json_i(doc.root, k);
+		}
 		rc = 0;
 	}
 	mr_json_free(&doc);
@@ -12508,19 +12575,22 @@ static int ctr_state_write(struct mr_store *st, const char *id, const struct ctr
 {
 	struct mr_buf b = { 0 };
 	struct mr_jw w;
+	size_t i;
 	int rc, fd = ctr_dir(st, id, err);
 	if (fd < 0)
 		return -1;
 	mr_jw_init(&w, &b, 0);
 	mr_jw_obj(&w);
-	ctr_jw_bool(&w, "Running", s->running);
-	ctr_jw_int(&w, "ExitCode", s->exit_code);
-	ctr_jw_bool(&w, "OOMKilled", s->oom_killed);
-	ctr_jw_int(&w, "RestartCount", s->restart_count);
-	ctr_jw_bool(&w, "StoppedByUser", s->stopped_by_user);
-	ctr_jw_str(&w, "StartedAt", s->started);
-	ctr_jw_str(&w, "FinishedAt", s->finished);
-	ctr_jw_str(&w, "Error", s->error);
+	for (i = 0; i < sizeof ctr_state_fields / sizeof ctr_state_fields[0]; i++) {
+		const char *p = (const char *)s + ctr_state_fields[i].off;
+		mr_jw_key(&w, ctr_state_fields[i].key);
+		if (ctr_state_fields[i].type == CF_STR)
+			mr_jw_str(&w, p);
+		else if (ctr_state_fields[i].type == CF_BOOL)
+			mr_jw_bool(&w, *(const int *)p);
+		else
+			mr_jw_int(&w, *(const int *)p);
+	}
 	mr_jw_obj_end(&w);
 	rc = ctr_write_file(fd, "state.json", b.data, b.len, sync, err);
 	mr_buf_free(&b);
@@ -12528,25 +12598,36 @@ static int ctr_state_write(struct mr_store *st, const char *id, const struct ctr
 	return rc;
 }
 
+/* A small file (at dirfd, opened with O_RDONLY | O_CLOEXEC | flags) into
+ * buf, NUL-terminated: its length, or -1 (buf is "" then). */
+static ssize_t ctr_read_small(int dirfd, const char *path, int flags, char *buf, size_t size)
+{
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | flags);
+	ssize_t n = fd < 0 ? -1 : util_read_full(fd, buf, size - 1);
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	return n;
+}
+
+/* /proc/PID/name of a process into buf, as ctr_read_small. */
+static ssize_t ctr_read_proc(pid_t pid, const char *name, char *buf, size_t size)
+{
+	char path[48];
+	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
+	return ctr_read_small(AT_FDCWD, path, 0, buf, size);
+}
+
 /* Start time of a process (clock ticks since boot, /proc/PID/stat field 22):
  * a pid with another start time is another process. 0 if gone (or a zombie). */
 static unsigned long long ctr_pid_start(pid_t pid)
 {
-	char path[32], buf[512], *p;
+	char buf[512], *p;
 	unsigned long long v = 0;
-	int fd, i;
-	ssize_t n;
+	int i;
 	if (pid <= 0)
 		return 0;
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = util_read_full(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
+	ctr_read_proc(pid, "stat", buf, sizeof buf);
 	p = strrchr(buf, ')');
 	/* a zombie has exited: only its parent's wait is missing */
 	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
@@ -12588,17 +12669,10 @@ struct ctr_rt {
 static int ctr_rt_read(int rfd, struct ctr_rt *rt)
 {
 	char buf[128];
-	int fd = openat(rfd, "state", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	ssize_t n;
 	int pid = 0, mon = 0;
 	memset(rt, 0, sizeof *rt);
-	if (fd < 0)
+	if (ctr_read_small(rfd, "state", O_NOFOLLOW, buf, sizeof buf) <= 0)
 		return -1;
-	n = util_read_full(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
 	{
 		const char *q = buf;
 		uint64_t start;
@@ -12670,17 +12744,12 @@ static void ctr_info_get(struct mr_store *st, const char *id, struct ctr_info *c
 		if (rt.status == 'R') {
 			ci->status = CTR_RESTARTING;
 		} else if (rt.pid > 0 && ctr_pid_start(rt.pid) == rt.start) {
-			char buf[64] = "";
-			int fd = openat(rfd, "health.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			char buf[64];
 			ci->status = CTR_RUNNING;
 			ci->pid = rt.pid;
 			ci->pid_start = rt.start;
 			/* written by the owner, "Status" first: {"Status":"healthy",... */
-			if (fd >= 0) {
-				ssize_t n = read(fd, buf, sizeof buf - 1);
-				buf[n > 0 ? n : 0] = 0;
-				close(fd);
-			}
+			ctr_read_small(rfd, "health.json", O_NOFOLLOW, buf, sizeof buf);
 			if (!strncmp(buf, "{\"Status\":\"", 11))
 				snprintf(ci->health, sizeof ci->health, "%.*s", (int)strcspn(buf + 11, "\""),
 					 buf + 11);
@@ -12695,7 +12764,7 @@ static void ctr_info_get(struct mr_store *st, const char *id, struct ctr_info *c
 		ci->status = CTR_EXITED;
 		ci->st.exit_code = 255;
 		if (!ci->st.finished[0])
-			snprintf(ci->st.finished, sizeof ci->st.finished, "%s", ci->st.started);
+			ctr_strcpy(ci->st.finished, sizeof ci->st.finished, ci->st.started);
 	} else {
 		ci->status = ci->st.finished[0] ? CTR_EXITED : CTR_CREATED;
 	}
@@ -12714,7 +12783,7 @@ struct ctr_image_users {
 static void container_image_users(struct mr_store *st, const char *image_id,
 				  struct ctr_image_users *u)
 {
-	int fd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = ctr_containers_dir(st);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;
 	char want[MR_DIGEST_LEN + 16];
@@ -12753,7 +12822,7 @@ static int container_users_of_image(struct mr_store *st, const char *image_id, c
 {
 	struct ctr_image_users u;
 	container_image_users(st, image_id, &u);
-	snprintf(who, size, "%s", u.running ? u.running_who : u.stopped_who);
+	ctr_strcpy(who, size, u.running ? u.running_who : u.stopped_who);
 	return u.running + u.stopped;
 }
 
@@ -12772,7 +12841,7 @@ static int ctr_spec_image(struct mr_store *st, const char *ref, struct ctr *c, s
 	char path[96];
 	if (image_db_read(st, &db, err) < 0 || !(r = image_db_find(&db, ref, err)))
 		goto out;
-	snprintf(c->image, sizeof c->image, "%s", r->id);
+	ctr_strcpy(c->image, sizeof c->image, r->id);
 	c->image_ref = ref;
 	for (i = 0; i < r->nlayers; i++)
 		ctr_list_add(&c->layers, ctr_own(c, util_xstrdup(r->layers[i])));
@@ -12800,7 +12869,7 @@ static int ctr_spec_identity(struct ctr *c, const char *name, struct mr_err *err
 		return mr_err_sys(err, "random");
 	util_hex(rnd, sizeof rnd, c->id);
 	if (name)
-		snprintf(c->name, sizeof c->name, "%s", *name == '/' ? name + 1 : name);
+		ctr_strcpy(c->name, sizeof c->name, *name == '/' ? name + 1 : name);
 	else
 		ctr_name_generate(c->name, sizeof c->name);
 	return 0;
@@ -12834,8 +12903,7 @@ static int ctr_spec_process(struct ctr *c, const struct ctr_opts *o, const struc
 		return mr_err_set(err, MR_EINVAL_INPUT, "the working directory '%s' is invalid, it "
 				  "needs to be an absolute path", c->workdir);
 	c->user = o->user ? o->user : ctr_json_s(cfg, "User", "");
-	for (i = 0; i < o->group_add.n; i++)
-		ctr_list_add(&c->group_add, o->group_add.v[i]);
+	ctr_list_extend(&c->group_add, o->group_add.v, o->group_add.n);
 	c->tty = (unsigned char)(o->tty > 0);
 	c->interactive = (unsigned char)(o->interactive > 0);
 	c->init = (unsigned char)(o->init > 0);
@@ -12847,24 +12915,18 @@ static int ctr_spec_process(struct ctr *c, const struct ctr_opts *o, const struc
 static int ctr_spec_namespaces(struct ctr *c, const struct ctr_opts *o, struct mr_err *err)
 {
 	const char *hostname = o->hostname;
+	int uts_host = o->uts && !strcmp(o->uts, "host");
 	uint64_t v;
 	size_t i;
-	if (o->uts && *o->uts && strcmp(o->uts, "host"))
+	if (o->uts && *o->uts && !uts_host)
 		return mr_err_set(err, MR_EINVAL_INPUT, "invalid UTS mode: %s (host, or none for a "
 				  "private one)", o->uts);
-	if (o->uts && !strcmp(o->uts, "host")) {
-		char host[65] = "";
-		if (hostname)
-			return mr_err_set(err, MR_EINVAL_INPUT, "Conflicting options: hostname and "
-					  "the UTS mode");
-		gethostname(host, sizeof host - 1);
-		c->uts_mode = "host";
-		hostname = ctr_own(c, util_xstrdup(host));
-	} else {
-		c->uts_mode = "";
-	}
-	/* --network host: the host's name (Docker), else the short ID */
-	if (!hostname && o->network && !strcmp(o->network, "host")) {
+	if (uts_host && hostname)
+		return mr_err_set(err, MR_EINVAL_INPUT, "Conflicting options: hostname and "
+				  "the UTS mode");
+	c->uts_mode = uts_host ? "host" : "";
+	/* --uts host or --network host: the host's name (Docker), else the short ID */
+	if (!hostname && (uts_host || (o->network && !strcmp(o->network, "host")))) {
 		char host[65] = "";
 		gethostname(host, sizeof host - 1);
 		hostname = ctr_own(c, util_xstrdup(host));
@@ -12937,13 +12999,10 @@ static int ctr_spec_resources(struct ctr *c, const struct ctr_opts *o, struct mr
 	for (i = 0; i < o->ulimit.n; i++) {
 		long long soft = 0, hard = 0;
 		const char *eq = strchr(o->ulimit.v[i], '=');
-		char *norm;
 		if (ctr_ulimit_parse(o->ulimit.v[i], &soft, &hard, err) < 0)
 			return -1;
-		norm = util_xmalloc(80);
-		snprintf(norm, 80, "%.*s=%lld:%lld", (int)(eq - o->ulimit.v[i]), o->ulimit.v[i],
-			 soft, hard);
-		ctr_env_set(&c->ulimits, ctr_own(c, norm));
+		ctr_env_set(&c->ulimits, ctr_own(c, ctr_strf("%.*s=%lld:%lld",
+			    (int)(eq - o->ulimit.v[i]), o->ulimit.v[i], soft, hard)));
 	}
 	return 0;
 }
@@ -12998,22 +13057,19 @@ static int ctr_seccomp_file(struct ctr *c, const char *path, struct mr_err *err)
 static int ctr_spec_security(struct ctr *c, const struct ctr_opts *o, struct mr_err *err)
 {
 	size_t i;
-	for (i = 0; i < o->cap_add.n; i++)
-		ctr_list_add(&c->cap_add, o->cap_add.v[i]);
-	for (i = 0; i < o->cap_drop.n; i++)
-		ctr_list_add(&c->cap_drop, o->cap_drop.v[i]);
+	ctr_list_extend(&c->cap_add, o->cap_add.v, o->cap_add.n);
+	ctr_list_extend(&c->cap_drop, o->cap_drop.v, o->cap_drop.n);
 	c->privileged = (unsigned char)(o->privileged > 0);
 	c->readonly = (unsigned char)(o->read_only > 0);
 	if (o->device.n > DEV_MAX)
 		return mr_err_set(err, MR_EINVAL_INPUT, "too many --device: at most %d", DEV_MAX);
 	for (i = 0; i < o->device.n; i++) {
 		struct dev_node dn;
-		char acc[4], *spec;
+		char acc[4];
 		if (dev_resolve(o->device.v[i], &dn, err) < 0)
 			return -1;
-		spec = util_xmalloc(strlen(dn.host) + strlen(dn.path) + 6);
-		sprintf(spec, "%s:%s:%s", dn.host, dn.path, dev_access_str(dn.rule.access, acc));
-		ctr_list_add(&c->devices, ctr_own(c, spec));
+		ctr_list_add(&c->devices, ctr_own(c, ctr_strf("%s:%s:%s", dn.host, dn.path,
+			     dev_access_str(dn.rule.access, acc))));
 	}
 	for (i = 0; i < o->device_rule.n; i++) {
 		struct dev_rule rule;
@@ -13024,8 +13080,7 @@ static int ctr_spec_security(struct ctr *c, const struct ctr_opts *o, struct mr_
 	}
 	for (i = 0; i < o->security_opt.n; i++) {
 		const char *s = o->security_opt.v[i];
-		if (!strcmp(s, "no-new-privileges") || !strcmp(s, "no-new-privileges:true") ||
-		    !strcmp(s, "no-new-privileges=true"))
+		if (ctr_opt_nnp(s))
 			c->no_new_privs = 1;
 		else if (!strncmp(s, "seccomp", 7) && (s[7] == '=' || s[7] == ':') &&
 			 strcmp(s + 8, "unconfined") && s[8] != '{') {
@@ -13146,7 +13201,7 @@ static int ctr_volumes_from(struct mr_store *st, const char *arg, struct mount_s
 	struct ctr src;
 	size_t i;
 	int ro = -1, rc;
-	snprintf(ref, sizeof ref, "%s", arg);
+	ctr_strcpy(ref, sizeof ref, arg);
 	if ((colon = strchr(ref, ':')) != NULL) {
 		if (strcmp(colon + 1, "ro") && strcmp(colon + 1, "rw"))
 			return mr_err_set(err, MR_EINVAL_INPUT, "invalid mode: %s", colon + 1);
@@ -13165,11 +13220,19 @@ static int ctr_volumes_from(struct mr_store *st, const char *arg, struct mount_s
 		m->from_v = 0;
 		if (ro >= 0) {
 			m->readonly = ro;
-			snprintf(m->mode, sizeof m->mode, "%s", ro ? "ro" : "rw");
+			ctr_strcpy(m->mode, sizeof m->mode, ro ? "ro" : "rw");
 		}
 	}
 	ctr_free(&src);
 	return rc;
+}
+
+/* The index of the mount at target among the container's, or nmnt. */
+static size_t ctr_mnt_find(const struct ctr *c, const char *target)
+{
+	size_t j;
+	for (j = 0; j < c->nmnt && strcmp(c->mnt[j].target, target); j++) {}
+	return j;
 }
 
 /* mounts: -v, --mount, --tmpfs, then --volumes-from for targets not taken
@@ -13199,9 +13262,7 @@ static int ctr_spec_mounts(struct mr_store *st, const struct ctr_opts *o, struct
 			rc = mount_parse_tmpfs(o->tmpfs.v[i - o->volume.n - o->mount.n], m, err);
 		else
 			*m = from[i - k];
-		for (j = 0; j < c->nmnt; j++)
-			if (!strcmp(c->mnt[j].target, m->target))
-				break;
+		j = ctr_mnt_find(c, m->target);
 		if (rc == 0 && j < c->nmnt && i < k)
 			rc = mr_err_set(err, MR_EINVAL_INPUT, "Duplicate mount point: %s", m->target);
 		else if (rc == 0 && j == c->nmnt)
@@ -13213,10 +13274,8 @@ static int ctr_spec_mounts(struct mr_store *st, const struct ctr_opts *o, struct
 	for (v = mr_json_get(cfg, "Volumes"), v = v && v->type == MR_JSON_OBJECT ? v->child : NULL;
 	     v; v = v->next) {
 		struct mount_spec *m = &c->mnt[c->nmnt];
-		for (j = 0; j < c->nmnt; j++)
-			if (!strcmp(c->mnt[j].target, v->key))
-				break;
-		if (j < c->nmnt || v->key[0] != '/' || strlen(v->key) >= sizeof m->target)
+		if (ctr_mnt_find(c, v->key) < c->nmnt || v->key[0] != '/' ||
+		    strlen(v->key) >= sizeof m->target)
 			continue;
 		memset(m, 0, sizeof *m);
 		m->type = MOUNT_VOLUME;
@@ -13225,12 +13284,8 @@ static int ctr_spec_mounts(struct mr_store *st, const struct ctr_opts *o, struct
 		/* the image's VOLUME is cleaned and checked like -v's ("/.." is "/") */
 		if (mount_target_ok(m, v->key, v->key, err) < 0)
 			return -1;
-		for (j = 0; j < c->nmnt; j++)
-			if (!strcmp(c->mnt[j].target, m->target))
-				break;
-		if (j < c->nmnt)
-			continue;
-		c->nmnt++;
+		if (ctr_mnt_find(c, m->target) == c->nmnt)
+			c->nmnt++;
 	}
 	return 0;
 }
@@ -13297,21 +13352,27 @@ static void ctr_wait_owner(struct mr_store *st, const char *id)
 	close(rfd);
 }
 
+/* rundir/ID/stop: a user asked the container to stop (no restart). */
+static void ctr_stop_mark(int rfd)
+{
+	int fd = openat(rfd, "stop", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+}
+
 /* Docker's stop: the stop signal, SIGKILL after the timeout; the restart
  * policy does not apply to a container stopped by the user. */
 static int ctr_stop(struct mr_store *st, struct ctr *c, long timeout, int sig, struct mr_err *err)
 {
 	struct ctr_info ci;
-	int rfd, fd;
+	int rfd;
 	ctr_info_get(st, c->id, &ci);
 	if (ci.status != CTR_RUNNING && ci.status != CTR_RESTARTING)
 		return 0;
 	rfd = ctr_rundir(st, c->id, 0);
 	if (rfd < 0)
 		return 0;
-	fd = openat(rfd, "stop", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		close(fd);
+	ctr_stop_mark(rfd);
 	close(rfd);
 	if (ci.status == CTR_RESTARTING) {
 		if (ci.monitor > 0)
@@ -13376,7 +13437,7 @@ static int ctr_filter_match(const struct ctr_row *r, const struct ctr_list *filt
 				char pat[CTR_NAME_MAX];
 				size_t pl;
 				int head = *v == '^';
-				snprintf(pat, sizeof pat, "%s", v + head);
+				ctr_strcpy(pat, sizeof pat, v + head);
 				pl = strlen(pat);
 				if (pl && pat[pl - 1] == '$')
 					pat[--pl] = 0, hit |= head ? !strcmp(r->c.name, pat) :
@@ -13477,7 +13538,7 @@ static void ctr_rows_sizes(struct mr_store *st, struct ctr_row *rows, size_t cou
 /* Every container of the store, newest first (free with ctr_rows_free). */
 static struct ctr_row *ctr_rows(struct mr_store *st, size_t *count)
 {
-	int fd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = ctr_containers_dir(st);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;
 	struct ctr_row *rows = NULL;
@@ -14185,7 +14246,6 @@ static void check_df(struct mr_store *st, const struct image_db *db, const struc
 struct ctr_spawn {
 	struct mr_store *st;
 	struct ctr *c;
-	char dir[MINIRUN_MAX_PATH];        /* root/containers/ID */
 	int sync;                          /* socket to the other side */
 	int stdio[3];                      /* the container's stdin, stdout, stderr */
 	int rootfd;                        /* child: the new root (O_PATH) */
@@ -14193,18 +14253,30 @@ struct ctr_spawn {
 	int pty_slave;                     /* child */
 	int exe_fd;                        /* child: minirun's own binary (identity) */
 	pid_t pid;
-	uint64_t caps;                     /* allowed capabilities */
-	int cg_fds[8];                     /* exec: cgroup.procs to join (-1: none) */
 	int is_exec;
-	struct dev_node *devs;             /* --device, resolved */
-	size_t ndevs;
-	struct dev_rule *rules;            /* the device policy (NULL: --privileged) */
-	size_t nrules;
 	int nodev;                         /* no device cgroup: mount all but /dev nodev */
 	int netns_fd;                      /* --network container:NAME: its netns, opened
 					    * by the parent (net_prepare), joined by the
 					    * child; -1: none */
+	uint64_t caps;                     /* allowed capabilities */
+	struct dev_node *devs;             /* --device, resolved */
+	size_t ndevs;
+	struct dev_rule *rules;            /* the device policy (NULL: --privileged) */
+	size_t nrules;
+	/* the arrays last: the fields above are then at one-byte offsets in
+	 * x86-64 code */
+	int cg_fds[8];                     /* exec: cgroup.procs to join (-1: none) */
+	char dir[MINIRUN_MAX_PATH];        /* root/containers/ID */
 };
+
+/* A spawn of container c of store st, nothing opened yet: its folder known. */
+static void ctr_spawn_init(struct ctr_spawn *sp, struct mr_store *st, struct ctr *c)
+{
+	memset(sp, 0, sizeof *sp);
+	sp->st = st;
+	sp->c = c;
+	snprintf(sp->dir, sizeof sp->dir, "%s/containers/%s", st->root, c->id);
+}
 
 /* ---- driver choice ---- */
 
@@ -14216,8 +14288,8 @@ struct ctr_spawn {
 #if MINIRUN_WITH_OVERLAY
 static const char *rootfs_driver(struct mr_store *st)
 {
-	char path[MINIRUN_MAX_PATH + 16], name[64], opts[512], cached[16] = "";
-	const char *force = getenv("MINIRUN_STORAGE_DRIVER");
+	char path[MINIRUN_MAX_PATH + 16], name[64], opts[512], cached[16];
+	const char *force = getenv("MINIRUN_STORAGE_DRIVER"), *p;
 	struct mr_err ignored;
 	struct statfs sf;
 	int fd, tfd, status = 1;
@@ -14225,25 +14297,18 @@ static const char *rootfs_driver(struct mr_store *st)
 	if (force && (!strcmp(force, "copy") || !strcmp(force, "overlay")))
 		return !strcmp(force, "copy") ? "copy" : "overlay";
 	snprintf(path, sizeof path, "%s/driver", st->rundir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t n = read(fd, cached, sizeof cached - 1);
-		close(fd);
-		if (n > 0) {
-			cached[n] = 0;
-			return !strncmp(cached, "overlay", 7) ? "overlay" : "copy";
-		}
-	}
+	if (ctr_read_small(AT_FDCWD, path, 0, cached, sizeof cached) > 0)
+		return !strncmp(cached, "overlay", 7) ? "overlay" : "copy";
 	if (fstatfs(st->rootfd, &sf) == 0 && sf.f_type == OVERLAYFS_SUPER_MAGIC)
 		goto out;
 	tfd = mr_store_mktemp(st, "probe", name, sizeof name, &ignored);
 	if (tfd < 0)
 		return "copy";
-	if (mkdirat(tfd, "l", 0755) || mkdirat(tfd, "u", 0755) || mkdirat(tfd, "w", 0755) ||
-	    mkdirat(tfd, "m", 0755)) {
-		close(tfd);
-		return "copy";
-	}
+	for (p = "l\0u\0w\0m\0"; *p; p += 2)
+		if (mkdirat(tfd, p, 0755)) {
+			close(tfd);
+			return "copy";
+		}
 	snprintf(opts, sizeof opts, "lowerdir=%s/%s/l,upperdir=%s/%s/u,workdir=%s/%s/w",
 		 st->root, name, st->root, name, st->root, name);
 	snprintf(path, sizeof path, "%s/%s/m", st->root, name);
@@ -14316,12 +14381,14 @@ static int rootfs_create(struct mr_store *st, struct ctr *c, const struct ctr_li
 	if (!strcmp(c->driver, "overlay")) {
 		struct ctr_spawn sp;
 		struct mr_buf opts = { 0 };
+		const char *d;
 		/* init: Docker's init layer, under the image's, so that the
 		 * container's own layer (its size, diff) starts empty: the
 		 * /etc/mtab -> /proc/mounts link that programs expect */
-		if (mkdirat(dirfd, "upper", 0755) < 0 || mkdirat(dirfd, "work", 0700) < 0 ||
-		    mkdirat(dirfd, "init", 0755) < 0 || mkdirat(dirfd, "init/etc", 0755) < 0 ||
-		    symlinkat("/proc/mounts", dirfd, "init/etc/mtab") < 0)
+		for (d = "upper\0work\0init\0init/etc\0"; *d; d += strlen(d) + 1)
+			if (mkdirat(dirfd, d, *d == 'w' ? 0700 : 0755) < 0)
+				return mr_err_sys(err, "create overlay folders");
+		if (symlinkat("/proc/mounts", dirfd, "init/etc/mtab") < 0)
 			return mr_err_sys(err, "create overlay folders");
 		/* overlay shows the top layer's folder: init/etc takes the image's
 		 * /etc owner, mode and times, so that only the link is new */
@@ -14340,9 +14407,7 @@ static int rootfs_create(struct mr_store *st, struct ctr *c, const struct ctr_li
 			}
 			break;
 		}
-		memset(&sp, 0, sizeof sp);
-		sp.st = st;
-		snprintf(sp.dir, sizeof sp.dir, "%s/containers/%s", st->root, c->id);
+		ctr_spawn_init(&sp, st, c);
 		if (rootfs_overlay_opts(&sp, layers, &opts)) {
 			if (mkdirat(dirfd, "l", 0700) < 0)
 				rc = mr_err_sys(err, "create layer links");
@@ -14572,6 +14637,7 @@ static int rootfs_dev_nodes(int rootfd, int dev, int bind, struct mr_err *err)
  * /dev/shm and /dev/mqueue. */
 static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
 {
+	const char *d;
 	int dev;
 	if (mount_in_root(sp->rootfd, "dev", 'd', "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME |
 			    (sp->nodev ? MS_NODEV : 0), "mode=755,size=65536k", err) < 0)
@@ -14583,11 +14649,12 @@ static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
 		close(dev);
 		return -1;
 	}
-	if (mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "shm", 01777) < 0 ||
-	    mkdirat(dev, "mqueue", 0755) < 0) {
-		close(dev);
-		return mr_err_sys(err, "create /dev folders");
-	}
+	for (d = "pts\0shm\0mqueue\0"; *d; d += strlen(d) + 1)
+		if (mkdirat(dev, d, *d == 's' ? 01777 : 0755) < 0) {
+			mr_err_sys(err, "create /dev folders");
+			close(dev);
+			return -1;
+		}
 	close(dev);
 	if (mount_in_root(sp->rootfd, "dev/pts", 'd', "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
 			    "newinstance,ptmxmode=0666,mode=0620,gid=5", err) < 0 ||
@@ -15294,7 +15361,7 @@ static int isolate_loopback(struct mr_err *err)
 	if (s < 0)
 		return mr_err_sys(err, "socket for lo");
 	memset(&ifr, 0, sizeof ifr);
-	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+	strcpy(ifr.ifr_name, "lo");
 	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
 		rc = mr_err_sys(err, "lo flags");
 	ifr.ifr_flags |= IFF_UP;
@@ -15430,6 +15497,19 @@ static void cg_path(char *out, size_t size, const char *hier, const char *id, co
 		 id ? id : "", file ? "/" : "", file ? file : "");
 }
 
+/* The folders minirun/ and minirun/ID of a hierarchy ("" for v2; one there
+ * already is fine: cpu and cpuacct are often one hierarchy under two names);
+ * path (160 bytes) receives the latter. */
+static int cg_make(const char *hier, const char *id, char *path, struct mr_err *err)
+{
+	cg_path(path, 160, hier, NULL, NULL);
+	mkdir(path, 0755);
+	cg_path(path, 160, hier, id, NULL);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return mr_err_sys(err, "cgroup %s", path);
+	return 0;
+}
+
 /* Write len bytes of val into the cgroup file at path; the error names
  * both. Also the OCI mode's, at its cgroupsPath ([20b]). */
 static int cg_write_path(const char *path, const char *val, size_t len, struct mr_err *err)
@@ -15459,17 +15539,9 @@ static int cg_read_u64(const char *hier, const char *id, const char *file, const
 		       uint64_t *out)
 {
 	char path[160], buf[4096], *p;
-	int fd;
-	ssize_t n;
 	cg_path(path, sizeof path, hier, id, file);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (ctr_read_small(AT_FDCWD, path, 0, buf, sizeof buf) <= 0)
 		return -1;
-	n = util_read_full(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
 	p = buf;
 	if (key) {
 		size_t k = strlen(key);
@@ -15624,11 +15696,8 @@ static int dev_v1_apply(const char *id, const struct dev_rule *r, size_t n, stru
 {
 	char path[160], line[48];
 	size_t i;
-	cg_path(path, sizeof path, "devices", NULL, NULL);
-	mkdir(path, 0755);
-	cg_path(path, sizeof path, "devices", id, NULL);
-	if (mkdir(path, 0755) < 0 && errno != EEXIST)
-		return mr_err_sys(err, "cgroup %s", path);
+	if (cg_make("devices", id, path, err) < 0)
+		return -1;
 	if (cg_write("devices", id, "devices.deny", "a", err) < 0)
 		return -1;
 	for (i = 0; i < n; i++) {
@@ -15693,6 +15762,21 @@ static void cg_v2_enable(void)
 	cg_enable(path, ctrls);
 }
 
+/* v1: the controller a flag needs must be mounted. */
+static int cg_v1_need(const char *flag, const char *ctrl, struct mr_err *err)
+{
+	if (cg_is_mounted(ctrl))
+		return 0;
+	return mr_err_set(err, ENOTSUP, "%s: the %s cgroup controller is not mounted (" CG_ROOT
+			  "/%s)", flag, ctrl, ctrl);
+}
+
+/* v2: a limit the kernel refused names its controller. */
+static int cg_v2_missing(const char *flag, const char *ctrl, struct mr_err *err)
+{
+	return mr_err_ctx(err, "%s: the %s controller is not available", flag, ctrl);
+}
+
 /* Create the container's cgroups, put the device policy (rules, none for
  * --privileged) in place and write its limits. A limit whose controller is
  * missing is an error naming it. 1 when the device policy could not be put
@@ -15726,9 +15810,9 @@ static int cg_create(const struct ctr *c, const struct dev_rule *rules, size_t n
 		if (c->memory) {
 			snprintf(val, sizeof val, "%lld", (long long)c->memory);
 			if (cg_write("", c->id, "memory.max", val, err) < 0)
-				return mr_err_ctx(err, "--memory: the memory controller is not available");
+				return cg_v2_missing("--memory", "memory", err);
 			if (memsw == UINT64_MAX)
-				snprintf(val, sizeof val, "max");
+				strcpy(val, "max");
 			else
 				snprintf(val, sizeof val, "%llu", (unsigned long long)(memsw - (uint64_t)c->memory));
 			cg_write("", c->id, "memory.swap.max", val, err);
@@ -15736,31 +15820,24 @@ static int cg_create(const struct ctr *c, const struct dev_rule *rules, size_t n
 		if (c->nano_cpus) {
 			snprintf(val, sizeof val, "%lld 100000", (long long)(c->nano_cpus / 10000));
 			if (cg_write("", c->id, "cpu.max", val, err) < 0)
-				return mr_err_ctx(err, "--cpus: the cpu controller is not available");
+				return cg_v2_missing("--cpus", "cpu", err);
 		}
 		if (c->pids_limit > 0) {
 			snprintf(val, sizeof val, "%lld", (long long)c->pids_limit);
 			if (cg_write("", c->id, "pids.max", val, err) < 0)
-				return mr_err_ctx(err, "--pids-limit: the pids controller is not available");
+				return cg_v2_missing("--pids-limit", "pids", err);
 		}
 		return nodev;
 	}
 	for (h = cg_v1_dirs; *h; h += strlen(h) + 1) {
-		if (!cg_v1_wanted(c, h) || !cg_is_mounted(h))
-			continue;
-		cg_path(path, sizeof path, h, NULL, NULL);
-		mkdir(path, 0755);
-		cg_path(path, sizeof path, h, c->id, NULL);
-		/* cpu and cpuacct are often one hierarchy under two names */
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return mr_err_sys(err, "cgroup %s", path);
+		if (cg_v1_wanted(c, h) && cg_is_mounted(h) && cg_make(h, c->id, path, err) < 0)
+			return -1;
 	}
 	if (rules)
 		nodev = dev_policy_apply(c->id, rules, nrules);
 	if (c->memory) {
-		if (!cg_is_mounted("memory"))
-			return mr_err_set(err, ENOTSUP, "--memory: the memory cgroup controller is not "
-					  "mounted (" CG_ROOT "/memory)");
+		if (cg_v1_need("--memory", "memory", err) < 0)
+			return -1;
 		snprintf(val, sizeof val, "%lld", (long long)c->memory);
 		if (cg_write("memory", c->id, "memory.limit_in_bytes", val, err) < 0)
 			return -1;
@@ -15775,18 +15852,16 @@ static int cg_create(const struct ctr *c, const struct dev_rule *rules, size_t n
 		}
 	}
 	if (c->nano_cpus) {
-		if (!cg_is_mounted("cpu"))
-			return mr_err_set(err, ENOTSUP, "--cpus: the cpu cgroup controller is not "
-					  "mounted (" CG_ROOT "/cpu)");
+		if (cg_v1_need("--cpus", "cpu", err) < 0)
+			return -1;
 		snprintf(val, sizeof val, "%lld", (long long)(c->nano_cpus / 10000));
 		if (cg_write("cpu", c->id, "cpu.cfs_period_us", "100000", err) < 0 ||
 		    cg_write("cpu", c->id, "cpu.cfs_quota_us", val, err) < 0)
 			return -1;
 	}
 	if (c->pids_limit > 0) {
-		if (!cg_is_mounted("pids"))
-			return mr_err_set(err, ENOTSUP, "--pids-limit: the pids cgroup controller is "
-					  "not mounted (" CG_ROOT "/pids)");
+		if (cg_v1_need("--pids-limit", "pids", err) < 0)
+			return -1;
 		snprintf(val, sizeof val, "%lld", (long long)c->pids_limit);
 		if (cg_write("pids", c->id, "pids.max", val, err) < 0)
 			return -1;
@@ -15858,21 +15933,15 @@ static void cg_kill_rest(const char *id)
 {
 	char path[160], buf[4096];
 	struct mr_err ignored;
-	int round, fd;
+	int round;
 	const char *h = cg_v2_hier();
 	if (!h || cg_write(h, id, "cgroup.kill", "1", &ignored) == 0)
 		return;
 	cg_path(path, sizeof path, h, id, "cgroup.procs");
 	for (round = 0; round < 50; round++) {
-		ssize_t n;
 		char *p;
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		if (ctr_read_small(AT_FDCWD, path, 0, buf, sizeof buf) <= 0)
 			return;
-		n = util_read_full(fd, buf, sizeof buf - 1);
-		close(fd);
-		if (n <= 0)
-			return;
-		buf[n] = 0;
 		for (p = buf; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p))
 			if (atoi(p) > 1)
 				kill(atoi(p), SIGKILL);
@@ -17160,6 +17229,21 @@ static void ctr_signals_catch(sigset_t *old)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* Every signal back to its default and unblocked: a new container process
+ * (the init, an exec) inherits nothing of the owner's handling. */
+static void ctr_signals_default(void)
+{
+	struct sigaction sa;
+	sigset_t none;
+	int s;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	for (s = 1; s < _NSIG; s++)
+		sigaction(s, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 static int ctr_exit_code(int status)
 {
 	if (WIFEXITED(status))
@@ -17185,7 +17269,7 @@ static void __attribute__((noreturn)) ctr_child_fail(struct ctr_spawn *sp, int c
 	memset(&m, 0, sizeof m);
 	m.kind = 'e';
 	m.code = (unsigned char)code;
-	snprintf(m.text, sizeof m.text, "%s", err->msg);
+	ctr_strcpy(m.text, sizeof m.text, err->msg);
 	if (send(sp->sync, &m, offsetof(struct ctr_msg, text) + strlen(m.text) + 1, MSG_NOSIGNAL) < 0) {
 		/* the parent is gone: nobody to tell */
 	}
@@ -17256,13 +17340,10 @@ static char **ctr_envp(const struct ctr *c, const struct ctr_list *extra, int tt
 {
 	struct ctr_list env = { 0 };
 	size_t i;
-	char *s;
 	/* Docker's order: PATH, HOSTNAME, TERM, then Config.Env replacing
 	 * those in place or appended */
 	ctr_list_add(&env, "PATH=" CTR_DEFAULT_PATH);
-	s = util_xmalloc(strlen(c->hostname) + 10);
-	sprintf(s, "HOSTNAME=%s", c->hostname);
-	ctr_list_add(&env, s);
+	ctr_list_add(&env, ctr_strf("HOSTNAME=%s", c->hostname));
 	if (tty)
 		ctr_list_add(&env, "TERM=xterm");
 	for (i = 0; i < c->env.n; i++)
@@ -17270,9 +17351,7 @@ static char **ctr_envp(const struct ctr *c, const struct ctr_list *extra, int tt
 	for (i = 0; extra && i < extra->n; i++)
 		ctr_env_set(&env, extra->v[i]);
 	if (!ctr_env_get(&env, "HOME")) {
-		s = util_xmalloc(strlen(home) + 6);
-		sprintf(s, "HOME=%s", home);
-		ctr_list_add(&env, s);
+		ctr_list_add(&env, ctr_strf("HOME=%s", home));
 	}
 	return (char **)env.v;
 }
@@ -17319,13 +17398,8 @@ static void ctr_reaper_hide_args(void)
 	static const char name[] = "init";
 	char buf[1024], *p;
 	unsigned long start = 0, end = 0;
-	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC), i;
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = 0;
+	int i;
+	ctr_read_small(AT_FDCWD, "/proc/self/stat", 0, buf, sizeof buf);
 	p = strrchr(buf, ')');
 	/* after "pid (comm)", field 3 is the state; arg_start is field 48 */
 	for (i = 2; p && i < 48; i++)
@@ -17409,19 +17483,12 @@ static void __attribute__((noreturn)) ctr_child(struct ctr_spawn *sp)
 {
 	struct mr_err err;
 	struct ctr_msg go;
-	struct sigaction sa;
-	sigset_t none;
 	const struct ctr *c = sp->c;
-	int s, i, code = 125;
+	int i, code = 125;
 	memset(&err, 0, sizeof err);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_DFL;
-	for (s = 1; s < _NSIG; s++)
-		sigaction(s, &sa, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	ctr_signals_default();
 	if (recv(sp->sync, &go, sizeof go, 0) < 1 || go.kind != 'g')
 		_exit(125);
 	setsid();
@@ -17566,7 +17633,6 @@ static int ctr_spawn_start(struct ctr_spawn *sp, struct mr_err *err)
 	int sv[2], dirfd, code, flags, in_v2 = 0;
 	long pid;
 	sp->pty = sp->pty_slave = -1;
-	snprintf(sp->dir, sizeof sp->dir, "%s/containers/%s", sp->st->root, c->id);
 	dirfd = ctr_dir(sp->st, c->id, err);
 	if (dirfd < 0)
 		return 125;
@@ -17578,22 +17644,18 @@ static int ctr_spawn_start(struct ctr_spawn *sp, struct mr_err *err)
 		cg_kill_rest(c->id);          /* left by a monitor killed with SIGKILL */
 	cg_remove(c->id);
 	sp->nodev = cg_create(c, sp->rules, sp->nrules, err);
-	if (sp->nodev < 0) {
-		cg_remove(c->id);
-		return 125;
-	}
+	if (sp->nodev < 0)
+		goto fail;
 	if (sp->nodev)
 		fprintf(stderr, "WARNING: no device cgroup (cgroup2 with BPF, or the v1 devices "
 			"controller): %s is mounted nodev but for the nodes of /dev\n", c->name);
-	if (net_prepare(sp, err) < 0) {
-		cg_remove(c->id);
-		return 125;
-	}
+	if (net_prepare(sp, err) < 0)
+		goto fail;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		mr_err_sys(err, "socketpair");
 		if (sp->netns_fd >= 0)
 			close(sp->netns_fd);
-		cg_remove(c->id);
-		return mr_err_sys(err, "socketpair"), 125;
+		goto fail;
 	}
 	sp->exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
 	flags = CLONE_NEWNS;
@@ -17617,9 +17679,9 @@ static int ctr_spawn_start(struct ctr_spawn *sp, struct mr_err *err)
 	if (sp->netns_fd >= 0)
 		close(sp->netns_fd);
 	if (pid < 0) {
+		mr_err_sys(err, "container %s: clone", c->name);
 		close(sv[0]);
-		cg_remove(c->id);
-		return mr_err_sys(err, "container %s: clone", c->name), 125;
+		goto fail;
 	}
 	sp->pid = (pid_t)pid;
 	sp->sync = sv[0];
@@ -17645,6 +17707,9 @@ static int ctr_spawn_start(struct ctr_spawn *sp, struct mr_err *err)
 		net_stop(sp->st, c->id);
 	}
 	return code;
+fail:
+	cg_remove(c->id);
+	return 125;
 }
 
 /* ---- logs ----
@@ -17670,7 +17735,7 @@ static CTR_HOT void ctr_log_rotate(struct ctr_log *l)
 	}
 	for (i = l->max_file - 1; i >= 1; i--) {
 		if (i == 1)
-			snprintf(from, sizeof from, "log");
+			strcpy(from, "log");
 		else
 			snprintf(from, sizeof from, "log.%d", i - 1);
 		snprintf(to, sizeof to, "log.%d", i);
@@ -17795,32 +17860,35 @@ struct ctr_health {
 	pid_t pid;                         /* the check running, 0: none */
 	int fd;                            /* read end of its output pipe, -1: none */
 	size_t len;                        /* bytes of out kept so far */
-	char out[HEALTH_OUT + 1];
 	int64_t due, deadline, born;       /* monotonic ns */
 	int streak, timed_out, nlog;
 	const char *status;                /* "starting", "healthy", "unhealthy" */
 	char began[40];
+	char out[HEALTH_OUT + 1];          /* after the small fields (short offsets) */
 	struct { char start[40], end[40], out[HEALTH_OUT + 1]; int code; } log[HEALTH_LOG];
 };
 
+/* Small fields first, the large ones last: most uses are then at one-byte
+ * offsets in x86-64 code (sp's own large dir is at its end). */
 struct ctr_owner {
 	struct mr_store *st;
 	struct ctr *c;
-	struct ctr_spawn sp;
 	int rfd, lockfd, dirfd;
 	int detached, attach_stdin;
 	int out, errp;                     /* monitor: the container's stdout/stderr */
-	struct ctr_state state;
-	struct timespec up;                /* monotonic start, for the back-off reset */
-	struct ctr_log log;
-	sigset_t waitmask;
-	struct termios saved;
 	int raw, trim;
 	struct ctr_health *health;         /* NULL: no health check */
+	struct ctr_spawn sp;
+	struct ctr_log log;
+	struct timespec up;                /* monotonic start, for the back-off reset */
+	struct ctr_state state;
+	sigset_t waitmask;
+	struct termios saved;
 };
 
-/* Docker's defaults for what a Healthcheck leaves at 0: 30 s, 3 retries. */
-static int64_t ctr_health_ns(int64_t v)
+/* Docker's defaults for what a Healthcheck leaves at 0: 30 s, 3 retries.
+ * Out of line: the 64-bit constant takes 10 bytes of code at each use. */
+static __attribute__((noinline)) int64_t ctr_health_ns(int64_t v)
 {
 	return v ? v : 30000000000LL;
 }
@@ -17953,7 +18021,7 @@ static void ctr_health_done(struct ctr_owner *o, struct ctr_health *h, int statu
 	if (h->nlog == HEALTH_LOG)
 		memmove(&h->log[0], &h->log[1], sizeof h->log[0] * (HEALTH_LOG - 1)), h->nlog--;
 	i = h->nlog++;
-	snprintf(h->log[i].start, sizeof h->log[i].start, "%s", h->began);
+	ctr_strcpy(h->log[i].start, sizeof h->log[i].start, h->began);
 	ctr_now(h->log[i].end, sizeof h->log[i].end);
 	h->log[i].code = code;
 	ctr_health_drain(h, 1);
@@ -18032,6 +18100,15 @@ static void ctr_health_end(struct ctr_owner *o)
 }
 
 
+/* An owner of c that holds nothing yet: no folder, lock, pipe or log. */
+static void ctr_owner_init(struct ctr_owner *o, struct mr_store *st, struct ctr *c)
+{
+	memset(o, 0, sizeof *o);
+	o->st = st;
+	o->c = c;
+	o->dirfd = o->lockfd = o->rfd = o->out = o->errp = o->log.fd = -1;
+}
+
 /* Take the container: its rundir lock (exclusive, for the owner's life). */
 static int ctr_owner_take(struct ctr_owner *o, int block, struct mr_err *err)
 {
@@ -18074,15 +18151,25 @@ static void ctr_raw_restore(struct ctr_owner *o)
 	o->raw = 0;
 }
 
+/* A foreground owner with a pty and stdin attached puts its terminal in raw
+ * mode (ctr_raw_restore undoes it). */
+static void ctr_raw_enter(struct ctr_owner *o)
+{
+	if (!o->detached && o->sp.pty >= 0 && o->attach_stdin && isatty(0) &&
+	    tcgetattr(0, &o->saved) == 0) {
+		struct termios raw = o->saved;
+		cfmakeraw(&raw);
+		o->raw = tcsetattr(0, TCSADRAIN, &raw) == 0;
+	}
+}
+
 /* Start one run of the container. 0 or an exit code (err set). */
 static int ctr_owner_start(struct ctr_owner *o, struct mr_err *err)
 {
 	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, devnull, code;
 	struct ctr_rt rt;
 	struct mr_err ignored;
-	memset(&o->sp, 0, sizeof o->sp);
-	o->sp.st = o->st;
-	o->sp.c = o->c;
+	ctr_spawn_init(&o->sp, o->st, o->c);
 	o->out = o->errp = -1;
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull < 0)
@@ -18123,12 +18210,7 @@ static int ctr_owner_start(struct ctr_owner *o, struct mr_err *err)
 	ctr_now(o->state.started, sizeof o->state.started);
 	ctr_state_write(o->st, o->c->id, &o->state, 0, &ignored);
 	clock_gettime(CLOCK_MONOTONIC, &o->up);
-	if (!o->detached && o->sp.pty >= 0 && o->attach_stdin && isatty(0) &&
-	    tcgetattr(0, &o->saved) == 0) {
-		struct termios raw = o->saved;
-		cfmakeraw(&raw);
-		o->raw = tcsetattr(0, TCSADRAIN, &raw) == 0;
-	}
+	ctr_raw_enter(o);
 	return 0;
 }
 
@@ -18168,9 +18250,7 @@ static CTR_HOT void ctr_owner_signals(struct ctr_owner *o)
 			continue;
 		}
 		if (o->detached && (s == SIGTERM || s == SIGINT)) {
-			int fd = openat(o->rfd, "stop", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-			if (fd >= 0)
-				close(fd);
+			ctr_stop_mark(o->rfd);
 			s = ctr_signal_parse(o->c->stop_signal);
 			if (!s)
 				s = SIGTERM;
@@ -18190,12 +18270,8 @@ static void ctr_monitor_text(void)
 {
 	char buf[4096];
 	uintptr_t here = (uintptr_t)ctr_monitor_text;
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? util_read_full(fd, buf, sizeof buf - 1) : -1;
 	char *p;
-	if (fd >= 0)
-		close(fd);
-	buf[n > 0 ? n : 0] = 0;
+	ctr_read_small(AT_FDCWD, "/proc/self/maps", 0, buf, sizeof buf);
 	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
 		unsigned long a, b;
 		char *dash;
@@ -18332,7 +18408,7 @@ static void ctr_owner_failed(struct ctr_owner *o, int code, const struct mr_err 
 	struct mr_err ignored;
 	o->state.running = 0;
 	o->state.exit_code = code;
-	snprintf(o->state.error, sizeof o->state.error, "%s", err->msg);
+	ctr_strcpy(o->state.error, sizeof o->state.error, err->msg);
 	ctr_now(o->state.finished, sizeof o->state.finished);
 	ctr_state_write(o->st, o->c->id, &o->state, !o->c->auto_remove, &ignored);
 }
@@ -18362,7 +18438,7 @@ static int ctr_remove(struct mr_store *st, const struct ctr *c, struct mr_err *e
 		/* durable before rm returns: the power-cut test saw acknowledged
 		 * removals come back (a --rm record was never durable: no fsync) */
 		if (!c->auto_remove) {
-			int cfd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			int cfd = ctr_containers_dir(st);
 			if (cfd >= 0) {
 				fsync(cfd);
 				close(cfd);
@@ -18400,6 +18476,15 @@ static void ctr_remove_volumes(struct mr_store *st, const struct ctr *c)
 			util_print_err(&err);
 }
 
+/* A --rm container goes with its anonymous volumes. */
+static int ctr_remove_auto(struct mr_store *st, const struct ctr *c, struct mr_err *err)
+{
+	int rc = ctr_remove(st, c, err);
+	if (rc == 0)
+		ctr_remove_volumes(st, c);
+	return rc;
+}
+
 /* The monitor: runs, logs and restarts the container until it stops for
  * good. report >= 0: tell the CLI how the first start went ("0" or "CODE
  * message"). delay_ms > 0: a restart handed over by a foreground run. */
@@ -18410,12 +18495,9 @@ static int ctr_monitor(struct mr_store *st, struct ctr *c, int report, unsigned 
 	struct mr_err err;
 	unsigned backoff = delay_ms;
 	int code, status;
-	memset(&o, 0, sizeof o);
+	ctr_owner_init(&o, st, c);
 	memset(&err, 0, sizeof err);
-	o.st = st;
-	o.c = c;
 	o.detached = 1;
-	o.dirfd = o.lockfd = o.rfd = -1;
 	ctr_signals_catch(&o.waitmask);
 	if (ctr_owner_take(&o, delay_ms > 0, &err) < 0) {
 		code = err.code == MR_EINUSE ? 0 : 125;
@@ -18468,12 +18550,8 @@ static int ctr_monitor(struct mr_store *st, struct ctr *c, int report, unsigned 
 			break;
 		o.state.restart_count++;
 	}
-	if (c->auto_remove) {
-		if (ctr_remove(st, c, &err) < 0)
-			ctr_log_write(&o.log, 'e', err.msg, strlen(err.msg));
-		else
-			ctr_remove_volumes(st, c);
-	}
+	if (c->auto_remove && ctr_remove_auto(st, c, &err) < 0)
+		ctr_log_write(&o.log, 'e', err.msg, strlen(err.msg));
 	if (o.log.fd >= 0)
 		close(o.log.fd);
 	ctr_disown(&o);
@@ -18554,11 +18632,8 @@ static int ctr_run_attached(struct mr_store *st, struct ctr *c, int attach_stdin
 {
 	struct ctr_owner o;
 	int code, status, restart;
-	memset(&o, 0, sizeof o);
-	o.st = st;
-	o.c = c;
+	ctr_owner_init(&o, st, c);
 	o.attach_stdin = attach_stdin;
-	o.dirfd = o.lockfd = o.rfd = o.log.fd = -1;
 	ctr_signals_catch(&o.waitmask);
 	if (ctr_owner_take(&o, 0, err) < 0) {
 		ctr_disown(&o);
@@ -18575,8 +18650,7 @@ static int ctr_run_attached(struct mr_store *st, struct ctr *c, int attach_stdin
 		ctr_owner_failed(&o, code, err);
 		if (c->auto_remove) {
 			struct mr_err ignored;
-			if (ctr_remove(st, c, &ignored) == 0)
-				ctr_remove_volumes(st, c);
+			ctr_remove_auto(st, c, &ignored);
 		}
 		ctr_disown(&o);
 		return code;
@@ -18586,12 +18660,8 @@ static int ctr_run_attached(struct mr_store *st, struct ctr *c, int attach_stdin
 	ctr_owner_exited(&o, status);
 	code = o.state.exit_code;
 	restart = ctr_restart_wanted(c, code, 0, o.state.stopped_by_user);
-	if (c->auto_remove) {
-		if (ctr_remove(st, c, err) < 0)
-			util_print_err(err);
-		else
-			ctr_remove_volumes(st, c);
-	}
+	if (c->auto_remove && ctr_remove_auto(st, c, err) < 0)
+		util_print_err(err);
 	ctr_disown(&o);
 	sigprocmask(SIG_SETMASK, &o.waitmask, NULL);
 	/* the restart policy goes on in the background, as Docker's daemon does */
@@ -18641,8 +18711,7 @@ static int ctr_create(struct mr_store *st, struct ctr *c, int explicit_name, str
 	mr_store_unlock(st);
 	if (rc < 0)
 		goto fail;
-	if (!c->auto_remove && (cfd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY |
-					     O_CLOEXEC)) >= 0) {
+	if (!c->auto_remove && (cfd = ctr_containers_dir(st)) >= 0) {
 		mr_fsync_dir(cfd, err);
 		close(cfd);
 	}
@@ -18662,16 +18731,9 @@ fail:
 /* Fields of /proc/PID/stat after the command name (field 3 = index 0). */
 static int ctr_proc_stat(pid_t pid, unsigned long long *f, int max)
 {
-	char path[32], buf[1024], *p;
-	int fd, i = 0;
-	ssize_t n;
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = util_read_full(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0 || !(p = strrchr((buf[n] = 0, buf), ')')))
+	char buf[1024], *p;
+	int i = 0;
+	if (ctr_read_proc(pid, "stat", buf, sizeof buf) <= 0 || !(p = strrchr(buf, ')')))
 		return -1;
 	for (p += 2; i < max && *p; i++) {
 		f[i] = *p >= '0' && *p <= '9' ? strtoull(p, NULL, 10) : (unsigned long long)*p;
@@ -18691,12 +18753,11 @@ struct ctr_sample {
 static void ctr_sample_take(const struct ctr *c, pid_t pid, struct ctr_sample *s)
 {
 	uint64_t v = 0, inactive = 0, cpu = UINT64_MAX, mem = UINT64_MAX;
-	char path[48], buf[4096], *p;
-	int fd, v2 = cg_version() == 2, hz = UTIL_CLK_TCK;
+	char buf[4096], *p;
+	int v2 = cg_version() == 2, hz = UTIL_CLK_TCK;
 	uint64_t total = util_mem_total();
 	pid_t *pids;
 	size_t i, n;
-	ssize_t r;
 	memset(s, 0, sizeof s[0]);
 	clock_gettime(CLOCK_MONOTONIC, &s->at);
 	if (cg_read_u64(v2 ? "" : "unified", c->id, "cpu.stat", "usage_usec", &v) == 0)
@@ -18720,11 +18781,7 @@ static void ctr_sample_take(const struct ctr *c, pid_t pid, struct ctr_sample *s
 		unsigned long long f[13];
 		if (cpu == UINT64_MAX && ctr_proc_stat(pids[i], f, 13) == 13)
 			s->cpu_ns += (f[11] + f[12]) * 1000000000ULL / (unsigned long long)hz;
-		snprintf(path, sizeof path, "/proc/%d/statm", (int)pids[i]);
-		if (mem == UINT64_MAX && (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-			r = util_read_full(fd, buf, sizeof buf - 1);
-			close(fd);
-			buf[r > 0 ? r : 0] = 0;
+		if (mem == UINT64_MAX && ctr_read_proc(pids[i], "statm", buf, sizeof buf) >= 0) {
 			p = strchr(buf, ' ');
 			if (p)
 				s->mem += strtoull(p + 1, NULL, 10) * (uint64_t)getpagesize();
@@ -18735,12 +18792,7 @@ static void ctr_sample_take(const struct ctr *c, pid_t pid, struct ctr_sample *s
 		s->cpu_ns = cpu;
 	if (mem != UINT64_MAX)
 		s->mem = mem;
-	snprintf(path, sizeof path, "/proc/%d/net/dev", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	r = fd >= 0 ? util_read_full(fd, buf, sizeof buf - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	buf[r > 0 ? r : 0] = 0;
+	ctr_read_proc(pid, "net/dev", buf, sizeof buf);
 	for (p = strchr(buf, '\n'); p && (p = strchr(p + 1, '\n')) != NULL;) {
 		unsigned long long f[9];
 		char *colon = strchr(p, ':');
@@ -18783,17 +18835,13 @@ static int ctr_proc_read(pid_t pid, time_t now, time_t boot, struct ctr_proc *p)
 	p->uid[0] = p->nuid[0] = '?';
 	if (ctr_proc_stat(pid, f, 20) < 20)
 		return -1;
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+	if (ctr_read_proc(pid, "status", buf, sizeof buf) >= 0) {
 		char *u;
-		r = util_read_full(fd, buf, sizeof buf - 1);
-		close(fd);
-		buf[r > 0 ? r : 0] = 0;
 		if ((u = strstr(buf, "\nUid:")) != NULL) {
 			long v = strtol(u + 5, NULL, 10);
 			snprintf(p->nuid, sizeof p->nuid, "%ld", v);
 			if (v == 0)
-				snprintf(p->uid, sizeof p->uid, "root");
+				strcpy(p->uid, "root");
 			else
 				snprintf(p->uid, sizeof p->uid, "%ld", v);
 		}
@@ -18815,7 +18863,7 @@ static int ctr_proc_read(pid_t pid, time_t now, time_t boot, struct ctr_proc *p)
 	if ((f[4] >> 8 & 0xfff) == 136)
 		snprintf(p->tty, sizeof p->tty, "pts/%llu", (f[4] & 0xff) | ((f[4] >> 12) & 0xfff00));
 	else
-		snprintf(p->tty, sizeof p->tty, "?");
+		strcpy(p->tty, "?");
 	snprintf(p->time, sizeof p->time, "%02llu:%02llu:%02llu", secs / 3600, secs / 60 % 60, secs % 60);
 	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
@@ -18996,13 +19044,10 @@ static int exec_run(struct mr_store *st, struct ctr *c, pid_t pid, unsigned long
 	struct ctr_owner o;
 	int sv[2], cgfds[8], ncg, devnull, code = 0, i;
 	pid_t child;
-	memset(&o, 0, sizeof o);
-	o.st = st;
-	o.c = c;
-	o.dirfd = o.lockfd = o.rfd = o.out = o.errp = -1;
+	/* no log: an exec's output goes to the caller only */
+	ctr_owner_init(&o, st, c);
 	o.attach_stdin = opts->interactive;
-	o.sp.st = st;
-	o.sp.c = c;
+	ctr_spawn_init(&o.sp, st, c);
 	o.sp.is_exec = 1;
 	o.sp.pty = o.sp.pty_slave = -1;
 	c->init = 0;
@@ -19039,17 +19084,9 @@ static int exec_run(struct mr_store *st, struct ctr *c, pid_t pid, unsigned long
 	ctr_signals_catch(&o.waitmask);
 	child = fork();
 	if (child == 0) {
-		struct sigaction sa;
-		sigset_t none;
-		int s;
 		close(sv[0]);
 		o.sp.sync = sv[1];
-		memset(&sa, 0, sizeof sa);
-		sa.sa_handler = SIG_DFL;
-		for (s = 1; s < _NSIG; s++)
-			sigaction(s, &sa, NULL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+		ctr_signals_default();
 		for (i = 0; i < ncg; i++)
 			if (write(cgfds[i], "0", 1) < 0) { /* a vanished cgroup: stay outside */ }
 		setsid();
@@ -19091,11 +19128,7 @@ static int exec_run(struct mr_store *st, struct ctr *c, pid_t pid, unsigned long
 	}
 	if (opts->detach)
 		goto out;
-	if (o.sp.pty >= 0 && opts->interactive && isatty(0) && tcgetattr(0, &o.saved) == 0) {
-		struct termios raw = o.saved;
-		cfmakeraw(&raw);
-		o.raw = tcsetattr(0, TCSADRAIN, &raw) == 0;
-	}
+	ctr_raw_enter(&o);               /* attach_stdin is -i */
 	code = ctr_exit_code(ctr_owner_wait(&o));
 out:
 	for (i = 0; i < ncg; i++)
@@ -19183,7 +19216,7 @@ static int cp_send(int rootfd, const char *src, const struct cp_opts *o, int out
 		base = strrchr(p, '/') ? strrchr(p, '/') + 1 : p;
 		contents = !*base || !strcmp(base, ".") || !strcmp(base, "..");
 		if (!links)
-			snprintf(w->path, sizeof w->path, "%s", contents ? "" : base);
+			ctr_strcpy(w->path, sizeof w->path, contents ? "" : base);
 		pfd = contents ? cp_open(rootfd, p, O_RDONLY | O_DIRECTORY, err) :
 		      cp_parent(rootfd, p, &base, err);
 		if (contents)
@@ -19209,9 +19242,9 @@ static int cp_send(int rootfd, const char *src, const struct cp_opts *o, int out
 		t[n] = 0;
 		/* the target replaces the last name (or the whole path) */
 		if (t[0] == '/' || !strrchr(p, '/'))
-			snprintf(p, sizeof p, "%s", t);
+			ctr_strcpy(p, sizeof p, t);
 		else
-			snprintf(strrchr(p, '/') + 1, sizeof p - (size_t)(strrchr(p, '/') + 1 - p), "%s", t);
+			ctr_strcpy(strrchr(p, '/') + 1, sizeof p - (size_t)(strrchr(p, '/') + 1 - p), t);
 		cp_strip(p);
 		close(pfd);
 	}
@@ -19275,7 +19308,7 @@ static int cp_receive(int rootfd, const char *dst, const struct cp_opts *o, int 
 	while ((rc = tar_next(&r, e, err)) > 0) {
 		if (x->root < 0) {
 			int isdir = e->type == TAR_DIR;
-			snprintf(from, sizeof from, "%s", e->path);
+			ctr_strcpy(from, sizeof from, e->path);
 			x->root = cp_open(rootfd, p, O_RDONLY | O_DIRECTORY, err);
 			rc = -1;
 			if (x->root < 0 && err->code != ENOENT && err->code != ENOTDIR)
@@ -19333,10 +19366,7 @@ static int cp_run(struct mr_store *st, struct ctr *c, const char *src, const cha
 	struct ctr_info ci;
 	int pfd[2], rc = 0, status = 0, code = 125, in = !strcmp(src, "-"), out = !strcmp(dst, "-");
 	pid_t child;
-	memset(&ow, 0, sizeof ow);
-	ow.st = st;
-	ow.c = c;
-	ow.dirfd = ow.lockfd = ow.rfd = -1;
+	ctr_owner_init(&ow, st, c);
 	ctr_info_get(st, c->id, &ci);
 	/* stopped: keep it so (a start would mount the same upper folder) */
 	if (ci.status != CTR_RUNNING && ctr_owner_take(&ow, 0, err) < 0 &&
@@ -19356,10 +19386,7 @@ static int cp_run(struct mr_store *st, struct ctr *c, const char *src, const cha
 		/* the host side gave up: end quietly, it says why */
 		signal(SIGPIPE, SIG_DFL);
 		close(pfd[to_ctr ? 1 : 0]);
-		memset(&sp, 0, sizeof sp);
-		sp.st = st;
-		sp.c = c;
-		snprintf(sp.dir, sizeof sp.dir, "%s/containers/%s", st->root, c->id);
+		ctr_spawn_init(&sp, st, c);
 		snprintf(root, sizeof root, "%s/rootfs", sp.dir);
 		if (ci.status == CTR_RUNNING) {
 			/* its root is ours now; -1 would mean "the host" below */
@@ -21746,7 +21773,7 @@ static int spec_create(struct mr_store *st, struct ctr *c, int named, struct mr_
 {
 	if (spec_check(c, err) < 0 || ctr_mounts_prepare(st, c, err) < 0)
 		return -1;
-	snprintf(c->driver, sizeof c->driver, "%s", rootfs_driver(st));
+	ctr_strcpy(c->driver, sizeof c->driver, rootfs_driver(st));
 	ctr_now(c->created, sizeof c->created);
 	if (ctr_create(st, c, named, err) < 0) {
 		ctr_mounts_undo(st, c, c->nmnt);
@@ -21764,18 +21791,18 @@ static int ctr_rename(struct mr_store *st, struct ctr *c, const char *name, stru
 {
 	char old[CTR_NAME_MAX];
 	int rc = -1;
-	snprintf(old, sizeof old, "%s", c->name);
+	ctr_strcpy(old, sizeof old, c->name);
 	if (mr_store_lock(st, err) < 0)
 		return -1;
 	if (ctr_name_claim(st, name, c->id, err) == 0) {
-		snprintf(c->name, sizeof c->name, "%s", name);
+		ctr_strcpy(c->name, sizeof c->name, name);
 		if (ctr_save(st, c, -1, err) == 0) {
 			ctr_name_release(st, old, c->id);
 			net_names_update(st, c->network);
 			rc = 0;
 		} else {
 			ctr_name_release(st, name, c->id);
-			snprintf(c->name, sizeof c->name, "%s", old);
+			ctr_strcpy(c->name, sizeof c->name, old);
 		}
 	}
 	mr_store_unlock(st);

@@ -41,33 +41,34 @@ struct ctr_oci;                     /* what only an OCI bundle says ([19b]) */
 struct ctr {
 	/* the record */
 	char id[CTR_ID_LEN + 1];
-	char name[CTR_NAME_MAX];
-	char created[40];
-	char image[MR_DIGEST_LEN + 1];     /* image ID */
+	/* the most used fields next: at offsets below 128 (one byte of
+	 * displacement in x86-64 code, four beyond) */
+	const char *network, *hostname;
+	struct mount_spec *mnt;            /* volumes, binds, tmpfs ([11]) */
+	size_t nmnt;
+	struct ctr_oci *oci;               /* a bundle's extras (in owned); NULL: not from a bundle */
+	unsigned char tty, interactive, init, privileged, no_new_privs, readonly, auto_remove;
 	const char *image_ref;             /* as the user wrote it (ps IMAGE column) */
 	/* process: args, env, cwd, user, terminal */
 	struct ctr_list entrypoint, cmd, env;
 	const char *workdir, *user;
 	struct ctr_list group_add;         /* --group-add as given */
-	unsigned char tty, interactive, init;
+	/* tty, interactive, init: at the top */
 	/* process: capabilities, rlimits, no_new_privs */
 	struct ctr_list cap_add, cap_drop;
 	struct ctr_list ulimits;           /* --ulimit as NAME=SOFT:HARD (numbers, -1 unlimited) */
-	unsigned char privileged, no_new_privs;
+	/* privileged, no_new_privs: at the top */
 	/* root: the image's layers under one writable layer */
 	struct ctr_list layers;            /* diff_id hex, base first (from the image) */
 	char driver[8];                    /* "overlay" or "copy" */
-	unsigned char readonly;
-	/* mounts */
-	struct mount_spec *mnt;            /* volumes, binds, tmpfs ([11]) */
-	size_t nmnt;
+	/* readonly: at the top */
+	/* mounts (mnt, nmnt: at the top) */
 	struct ctr_list volumes_from;      /* --volumes-from as given (its mounts are in mnt) */
 	int64_t shm_size;                  /* /dev/shm, bytes (0: 64 MiB) */
 	/* namespaces: "host" shares the host's, NULL/"" a private one */
 	const char *ipc_mode, *uts_mode, *pid_mode;
-	const char *hostname;
-	/* network: mode, and net.conf (published ports, --add-host, --dns; [19]) */
-	const char *network;
+	/* hostname: at the top */
+	/* network (mode: at the top), and net.conf (published ports, --add-host, --dns; [19]) */
 	struct mr_buf net_conf;
 	/* resources (cgroups) */
 	int64_t memory, memory_swap, nano_cpus, pids_limit;
@@ -85,7 +86,7 @@ struct ctr {
 	/* lifecycle: restart, stop, removal, logs */
 	const char *restart, *stop_signal;
 	int restart_max, stop_timeout;     /* stop_timeout < 0: default (10 s) */
-	unsigned char auto_remove;
+	/* auto_remove: at the top */
 	uint64_t log_max_size;
 	int log_max_file;
 	int log_ram;                       /* logs in rundir/ID (tmpfs), not on the store's flash */
@@ -93,10 +94,14 @@ struct ctr {
 	struct ctr_list labels;
 	int net_default;                   /* no --network: inspect says "default" (Docker) */
 	struct ctr_list exposed;           /* Config.ExposedPorts: "80/tcp" (image's and -p's) */
-	struct ctr_oci *oci;               /* a bundle's extras (in owned); NULL: not from a bundle */
+	/* oci: at the top */
 	/* what the strings point into */
 	struct mr_json_doc doc, img;
 	struct ctr_list owned;
+	/* the record's fixed strings last: long, and each used as a whole */
+	char name[CTR_NAME_MAX];
+	char created[40];
+	char image[MR_DIGEST_LEN + 1];     /* image ID */
 };
 
 /* What a front end asks for, as written: the flags of `run`/`create`, or the
@@ -104,19 +109,21 @@ struct ctr {
  * config by Docker's rules into the spec; NULL or empty: not given. The spec
  * may point into it: it must outlive the spec. */
 struct ctr_opts {
+	/* the most used first (short offsets in x86-64 code) */
+	const char *network, *ipc, *pid, *pids_limit, *memory_swap, *uts, *memory;
 	const char *image;                 /* IMAGE as written */
 	const char **args;                 /* COMMAND [ARG...] after the image */
 	int nargs;
+	int detach, rm, interactive, tty, read_only, init, privileged, publish_all;
+	int no_healthcheck;
 	const char *name, *entrypoint, *workdir, *user, *hostname, *restart, *stop_signal;
-	const char *stop_timeout, *memory, *memory_swap, *cpus, *pids_limit, *network;
+	const char *stop_timeout, *cpus;
 	struct ctr_list env, env_file, label, cap_add, cap_drop, security_opt, log_opt;
 	struct ctr_list volume, mount, tmpfs, volumes_from, publish, add_host, dns;
 	struct ctr_list device, device_rule, sysctl, ulimit, group_add, network_alias;
-	const char *ipc, *uts, *shm_size, *pid;
+	const char *shm_size;
 	const char *pull;                  /* --pull: always, missing (default), never */
 	const char *health_cmd, *health_interval, *health_timeout, *health_start, *health_retries;
-	int no_healthcheck;
-	int detach, rm, interactive, tty, read_only, init, privileged, publish_all;
 };
 
 /* Persisted state of the last start and exit (state.json). */
@@ -132,10 +139,10 @@ enum ctr_status { CTR_CREATED, CTR_RUNNING, CTR_RESTARTING, CTR_EXITED };
 /* What `ps` and `inspect` show: the persisted state and the live one. */
 struct ctr_info {
 	enum ctr_status status;
-	struct ctr_state st;
 	pid_t pid, monitor;
 	unsigned long long pid_start;
 	char health[12];                   /* running with a health check: its Status */
+	struct ctr_state st;               /* last: the fields above at short offsets */
 };
 
 static void ctr_list_add(struct ctr_list *l, const char *s)
@@ -145,6 +152,14 @@ static void ctr_list_add(struct ctr_list *l, const char *s)
 	l->v[l->n] = NULL;
 }
 
+/* Append the n strings of v. */
+static void ctr_list_extend(struct ctr_list *l, const char *const *v, size_t n)
+{
+	size_t i;
+	for (i = 0; i < n; i++)
+		ctr_list_add(l, v[i]);
+}
+
 static void ctr_list_free(struct ctr_list *l)
 {
 	free(l->v);
@@ -152,38 +167,56 @@ static void ctr_list_free(struct ctr_list *l)
 	l->n = 0;
 }
 
+/* snprintf(dst, size, "%s", src): src, cut to fit. */
+static void ctr_strcpy(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src);
+}
+
+/* A formatted string, malloc'ed (exits on lack of memory, as util_xmalloc). */
+static char *ctr_strf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	s = util_xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
 /* Keep an allocated string for the life of the record. */
-static const char *ctr_own(struct ctr *c, char *s)
+static __attribute__((noinline)) const char *ctr_own(struct ctr *c, char *s)
 {
 	ctr_list_add(&c->owned, s);
 	return s;
 }
+
+/* The lists of struct ctr, freed in one loop (a list added to the struct
+ * goes here too). */
+#define CTR_L(m) (unsigned short)offsetof(struct ctr, m)
+static const unsigned short ctr_lists[] = {
+	CTR_L(owned), CTR_L(entrypoint), CTR_L(cmd), CTR_L(env), CTR_L(labels), CTR_L(cap_add),
+	CTR_L(cap_drop), CTR_L(security_opt), CTR_L(volumes_from), CTR_L(devices),
+	CTR_L(device_rules), CTR_L(sysctls), CTR_L(ulimits), CTR_L(group_add),
+	CTR_L(health_test), CTR_L(exposed), CTR_L(layers),
+};
+#undef CTR_L
 
 static void ctr_free(struct ctr *c)
 {
 	size_t i;
 	for (i = 0; i < c->owned.n; i++)
 		free((char *)c->owned.v[i]);
-	ctr_list_free(&c->owned);
-	ctr_list_free(&c->entrypoint);
-	ctr_list_free(&c->cmd);
-	ctr_list_free(&c->env);
-	ctr_list_free(&c->labels);
-	ctr_list_free(&c->cap_add);
-	ctr_list_free(&c->cap_drop);
-	ctr_list_free(&c->security_opt);
-	ctr_list_free(&c->volumes_from);
-	ctr_list_free(&c->devices);
-	ctr_list_free(&c->device_rules);
-	ctr_list_free(&c->sysctls);
-	ctr_list_free(&c->ulimits);
-	ctr_list_free(&c->group_add);
-	ctr_list_free(&c->health_test);
-	ctr_list_free(&c->exposed);
+	for (i = 0; i < sizeof ctr_lists / sizeof ctr_lists[0]; i++)
+		ctr_list_free((struct ctr_list *)((char *)c + ctr_lists[i]));
 	free(c->mnt);
 	c->mnt = NULL;
 	c->nmnt = 0;
-	ctr_list_free(&c->layers);
 	mr_buf_free(&c->net_conf);
 	mr_json_free(&c->doc);
 	mr_json_free(&c->img);
@@ -293,9 +326,7 @@ static int ctr_env_add_arg(struct ctr *c, const char *arg)
 	}
 	v = getenv(arg);
 	if (v) {
-		char *kv = util_xmalloc(n + strlen(v) + 2);
-		sprintf(kv, "%s=%s", arg, v);
-		ctr_env_set(&c->env, ctr_own(c, kv));
+		ctr_env_set(&c->env, ctr_own(c, ctr_strf("%s=%s", arg, v)));
 	}
 	return 0;
 }
@@ -336,22 +367,16 @@ static void ctr_command_merge(struct ctr_list *ep, struct ctr_list *cmd,
 			      const struct ctr_list *img_ep, const struct ctr_list *img_cmd,
 			      const char *ep_flag, const char **args, int nargs)
 {
-	size_t i;
-	int k;
 	if (ep_flag) {
 		if (*ep_flag)
 			ctr_list_add(ep, ep_flag);
 	} else {
-		for (i = 0; i < img_ep->n; i++)
-			ctr_list_add(ep, img_ep->v[i]);
+		ctr_list_extend(ep, img_ep->v, img_ep->n);
 	}
-	if (nargs > 0) {
-		for (k = 0; k < nargs; k++)
-			ctr_list_add(cmd, args[k]);
-	} else if (!ep_flag) {
-		for (i = 0; i < img_cmd->n; i++)
-			ctr_list_add(cmd, img_cmd->v[i]);
-	}
+	if (nargs > 0)
+		ctr_list_extend(cmd, args, (size_t)nargs);
+	else if (!ep_flag)
+		ctr_list_extend(cmd, img_cmd->v, img_cmd->n);
 }
 
 /* Docker's name rule: [a-zA-Z0-9][a-zA-Z0-9_.-]+ (a leading '/' allowed). */
@@ -371,17 +396,17 @@ static int ctr_name_valid(const char *name)
 /* Signal by name ("SIGTERM", "term", "RTMIN+3") or number; 0 if unknown. */
 static int ctr_signal_parse(const char *s)
 {
-	static const struct { char name[7]; unsigned char num; } sigs[] = {
-		{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "ILL", SIGILL },
-		{ "TRAP", SIGTRAP }, { "ABRT", SIGABRT }, { "IOT", SIGABRT }, { "BUS", SIGBUS },
-		{ "FPE", SIGFPE }, { "KILL", SIGKILL }, { "USR1", SIGUSR1 }, { "SEGV", SIGSEGV },
-		{ "USR2", SIGUSR2 }, { "PIPE", SIGPIPE }, { "ALRM", SIGALRM }, { "TERM", SIGTERM },
-		{ "CHLD", SIGCHLD }, { "CONT", SIGCONT }, { "STOP", SIGSTOP }, { "TSTP", SIGTSTP },
-		{ "TTIN", SIGTTIN }, { "TTOU", SIGTTOU }, { "URG", SIGURG }, { "XCPU", SIGXCPU },
-		{ "XFSZ", SIGXFSZ }, { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },
-		{ "WINCH", SIGWINCH }, { "IO", SIGIO }, { "POLL", SIGIO }, { "PWR", SIGPWR },
-		{ "SYS", SIGSYS },
+	/* the names packed, their numbers in the same order */
+	static const char names[] = "HUP\0INT\0QUIT\0ILL\0TRAP\0ABRT\0IOT\0BUS\0FPE\0KILL\0"
+		"USR1\0SEGV\0USR2\0PIPE\0ALRM\0TERM\0CHLD\0CONT\0STOP\0TSTP\0TTIN\0TTOU\0URG\0"
+		"XCPU\0XFSZ\0VTALRM\0PROF\0WINCH\0IO\0POLL\0PWR\0SYS\0";
+	static const unsigned char nums[] = {
+		SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGABRT, SIGBUS, SIGFPE, SIGKILL,
+		SIGUSR1, SIGSEGV, SIGUSR2, SIGPIPE, SIGALRM, SIGTERM, SIGCHLD, SIGCONT, SIGSTOP, SIGTSTP,
+		SIGTTIN, SIGTTOU, SIGURG, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGWINCH, SIGIO, SIGIO,
+		SIGPWR, SIGSYS,
 	};
+	const char *k;
 	char up[16];
 	size_t i;
 	uint64_t n;
@@ -403,9 +428,9 @@ static int ctr_signal_parse(const char *s)
 		}
 		return base + off >= SIGRTMIN && base + off <= SIGRTMAX ? base + off : 0;
 	}
-	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		if (!strcmp(up, sigs[i].name))
-			return sigs[i].num;
+	for (i = 0, k = names; *k; i++, k += strlen(k) + 1)
+		if (!strcmp(up, k))
+			return nums[i];
 	return 0;
 }
 
@@ -507,9 +532,9 @@ static const char *ctr_status_name(enum ctr_status s)
 
 /* One line of /etc/passwd or /etc/group split at ':' (a bounded copy). */
 struct ctr_pwline {
-	char buf[512];
 	char *f[7];
 	size_t nf;
+	char buf[512];                     /* last: short offsets for the others */
 };
 
 /* Split the line at p; returns the start of the next line or NULL. */
@@ -528,11 +553,13 @@ static const char *ctr_pw_line(const char *p, struct ctr_pwline *l)
 	return end ? end + 1 : NULL;
 }
 
-/* Numeric id field: -1 if not a number. */
+/* Numeric id field: -1 if not a number, -2 if a number out of range. */
 static long ctr_pw_id(const char *s)
 {
 	uint64_t v;
-	return util_parse_u64(s, &v) == 0 && v <= 0xfffffffeu ? (long)v : -1;
+	if (util_parse_u64(s, &v) == 0 && v <= 0xfffffffeu)
+		return (long)v;
+	return *s && strspn(s, "0123456789") == strlen(s) ? -2 : -1;
 }
 
 /* Is `user` in the comma-separated member list? */
@@ -552,10 +579,33 @@ static int ctr_pw_member(const char *members, const char *user)
 struct ctr_ids {
 	uid_t uid;
 	gid_t gid;
-	gid_t groups[32];
 	size_t ngroups;
+	gid_t groups[32];
 	char home[256];
 };
+
+/* The gid of the group named name in a group text (NULL: none), or -1. */
+static long ctr_pw_group(const char *group, const char *name)
+{
+	struct ctr_pwline l;
+	const char *p;
+	for (p = group; p && *p; ) {
+		p = ctr_pw_line(p, &l);
+		if (l.nf >= 3 && !strcmp(l.f[0], name) && ctr_pw_id(l.f[2]) >= 0)
+			return ctr_pw_id(l.f[2]);
+	}
+	return -1;
+}
+
+/* Is gid among the supplementary groups already? */
+static int ctr_ids_has(const struct ctr_ids *ids, long gid)
+{
+	size_t k;
+	for (k = 0; k < ids->ngroups; k++)
+		if (ids->groups[k] == (gid_t)gid)
+			return 1;
+	return 0;
+}
 
 /* Resolve "user[:group]" (names or numbers) against the container's passwd
  * and group texts (NULL: no such file). runc's rules: a numeric uid needs no
@@ -571,11 +621,11 @@ static int ctr_ids_resolve(const char *spec, const char *passwd, const char *gro
 	int found = 0;
 	memset(ids, 0, sizeof *ids);
 	snprintf(user, sizeof user, "%.*s", colon ? (int)(colon - spec) : (int)strlen(spec), spec);
-	snprintf(ids->home, sizeof ids->home, "/");
+	strcpy(ids->home, "/");
 	if (!user[0])
-		snprintf(user, sizeof user, "0");
+		strcpy(user, "0");
 	id = ctr_pw_id(user);
-	if (id < 0 && strspn(user, "0123456789") == strlen(user))
+	if (id == -2)
 		return mr_err_set(err, MR_EINVAL_INPUT, "invalid user %s: out of range", user);
 	for (p = passwd; p && *p && !found; ) {
 		p = ctr_pw_line(p, &l);
@@ -586,8 +636,8 @@ static int ctr_ids_resolve(const char *spec, const char *passwd, const char *gro
 		ids->uid = (uid_t)ctr_pw_id(l.f[2]);
 		ids->gid = ctr_pw_id(l.f[3]) < 0 ? 0 : (gid_t)ctr_pw_id(l.f[3]);
 		if (l.nf >= 6 && l.f[5][0])
-			snprintf(ids->home, sizeof ids->home, "%s", l.f[5]);
-		snprintf(name, sizeof name, "%s", l.f[0]);
+			ctr_strcpy(ids->home, sizeof ids->home, l.f[5]);
+		ctr_strcpy(name, sizeof name, l.f[0]);
 	}
 	if (!found && id < 0)
 		return mr_err_set(err, MR_ENOTFOUND, "unable to find user %s: no matching entries "
@@ -596,14 +646,11 @@ static int ctr_ids_resolve(const char *spec, const char *passwd, const char *gro
 		ids->uid = (uid_t)id;
 	if (gspec && *gspec) {
 		long gid = ctr_pw_id(gspec);
-		if (gid < 0 && strspn(gspec, "0123456789") == strlen(gspec))
+		if (gid == -2)
 			return mr_err_set(err, MR_EINVAL_INPUT, "invalid group %s: out of range", gspec);
-		for (p = group, found = gid >= 0; p && *p && !found; ) {
-			p = ctr_pw_line(p, &l);
-			if (l.nf >= 3 && !strcmp(l.f[0], gspec) && ctr_pw_id(l.f[2]) >= 0)
-				gid = ctr_pw_id(l.f[2]), found = 1;
-		}
-		if (!found)
+		if (gid < 0)
+			gid = ctr_pw_group(group, gspec);
+		if (gid < 0)
 			return mr_err_set(err, MR_ENOTFOUND, "unable to find group %s: no matching "
 					  "entries in group file", gspec);
 		ids->gid = (gid_t)gid;
@@ -612,14 +659,9 @@ static int ctr_ids_resolve(const char *spec, const char *passwd, const char *gro
 	 * them (Docker: `id` says groups=0(root), groups=1234(app),2345(extra)) */
 	ids->groups[ids->ngroups++] = ids->gid;
 	for (p = group; name[0] && p && *p && ids->ngroups < 32; ) {
-		size_t k;
-		int dup = 0;
 		p = ctr_pw_line(p, &l);
-		if (l.nf < 4 || ctr_pw_id(l.f[2]) < 0 || !ctr_pw_member(l.f[3], name))
-			continue;
-		for (k = 0; k < ids->ngroups; k++)
-			dup |= ids->groups[k] == (gid_t)ctr_pw_id(l.f[2]);
-		if (!dup)
+		if (l.nf >= 4 && ctr_pw_id(l.f[2]) >= 0 && ctr_pw_member(l.f[3], name) &&
+		    !ctr_ids_has(ids, ctr_pw_id(l.f[2])))
 			ids->groups[ids->ngroups++] = (gid_t)ctr_pw_id(l.f[2]);
 	}
 	return 0;
@@ -637,23 +679,15 @@ static int ctr_ns_host(const char *mode)
 static int ctr_ids_add_groups(const struct ctr_list *add, const char *group, struct ctr_ids *ids,
 			      struct mr_err *err)
 {
-	size_t i, k;
+	size_t i;
 	for (i = 0; i < add->n; i++) {
 		long gid = ctr_pw_id(add->v[i]);
-		const char *p;
-		struct ctr_pwline l;
-		int dup = 0;
-		for (p = group; gid < 0 && p && *p; ) {
-			p = ctr_pw_line(p, &l);
-			if (l.nf >= 3 && !strcmp(l.f[0], add->v[i]) && ctr_pw_id(l.f[2]) >= 0)
-				gid = ctr_pw_id(l.f[2]);
-		}
+		if (gid < 0)
+			gid = ctr_pw_group(group, add->v[i]);
 		if (gid < 0)
 			return mr_err_set(err, MR_ENOTFOUND, "Unable to find group %s: no matching "
 					  "entries in group file", add->v[i]);
-		for (k = 0; k < ids->ngroups; k++)
-			dup |= ids->groups[k] == (gid_t)gid;
-		if (dup)
+		if (ctr_ids_has(ids, gid))
 			continue;
 		if (ids->ngroups >= sizeof ids->groups / sizeof ids->groups[0])
 			return mr_err_set(err, MR_EINVAL_INPUT, "--group-add: more than %zu groups",
@@ -754,8 +788,8 @@ static int ctr_ulimit_parse(const char *s, long long *soft, long long *hard, str
 #define DEV_MAX 64                         /* --device entries per container */
 
 struct dev_rule {
-	char type;                         /* 'a', 'b' or 'c' */
 	int major, minor;                  /* -1: any */
+	char type;                         /* 'a', 'b' or 'c' (after the ints: 12 bytes, not 16) */
 	unsigned char access;              /* DEV_* */
 	unsigned char deny;                /* a match refuses (OCI's "allow": false) */
 };
@@ -770,10 +804,10 @@ struct dev_node {
 /* runc's and Docker's defaults: mknod of anything; null, zero, full, random,
  * urandom, tty, console, ptmx and the pty slaves. */
 static const struct dev_rule dev_default_rules[] = {
-	{ 'c', -1, -1, DEV_M, 0 }, { 'b', -1, -1, DEV_M, 0 },
-	{ 'c', 1, 3, 7, 0 }, { 'c', 1, 5, 7, 0 }, { 'c', 1, 7, 7, 0 }, { 'c', 1, 8, 7, 0 },
-	{ 'c', 1, 9, 7, 0 }, { 'c', 5, 0, 7, 0 }, { 'c', 5, 1, 7, 0 }, { 'c', 5, 2, 7, 0 },
-	{ 'c', 136, -1, 7, 0 },
+	{ -1, -1, 'c', DEV_M, 0 }, { -1, -1, 'b', DEV_M, 0 },
+	{ 1, 3, 'c', 7, 0 }, { 1, 5, 'c', 7, 0 }, { 1, 7, 'c', 7, 0 }, { 1, 8, 'c', 7, 0 },
+	{ 1, 9, 'c', 7, 0 }, { 5, 0, 'c', 7, 0 }, { 5, 1, 'c', 7, 0 }, { 5, 2, 'c', 7, 0 },
+	{ 136, -1, 'c', 7, 0 },
 };
 
 /* "rwm", "r", "mw": each letter once. */
@@ -936,6 +970,12 @@ static int ctr_dir(struct mr_store *st, const char *id, struct mr_err *err)
 	return fd;
 }
 
+/* The folder of all records (the caller closes it). */
+static int ctr_containers_dir(struct mr_store *st)
+{
+	return openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
 static int ctr_names_dir(struct mr_store *st)
 {
 	mkdirat(st->rootfd, "containers/.names", 0700);
@@ -1029,7 +1069,7 @@ static int ctr_find(struct mr_store *st, const char *ref, char *id, struct mr_er
 			return 0;
 	}
 	if (n && n < CTR_ID_LEN && strspn(ref, "0123456789abcdef") == n &&
-	    (fd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0 &&
+	    (fd = ctr_containers_dir(st)) >= 0 &&
 	    (d = fdopendir(fd)) != NULL) {
 		while ((de = readdir(d)) != NULL)
 			if (ctr_is_id(de->d_name) && !strncmp(de->d_name, ref, n)) {
@@ -1045,6 +1085,13 @@ static int ctr_find(struct mr_store *st, const char *ref, char *id, struct mr_er
 			return 0;
 	}
 	return mr_err_set(err, MR_ENOTFOUND, "No such container: %s", ref);
+}
+
+/* --security-opt no-new-privileges, in its three spellings. */
+static int ctr_opt_nnp(const char *s)
+{
+	return !strcmp(s, "no-new-privileges") || !strcmp(s, "no-new-privileges:true") ||
+	       !strcmp(s, "no-new-privileges=true");
 }
 
 /* ---- config.json ---- */
@@ -1101,65 +1148,72 @@ static void ctr_jw_bool(struct mr_jw *w, const char *key, int v)
 /* The plain fields of Config (obj 0) and HostConfig (obj 1), by Docker's
  * names: one table for config.json (both ways) and for inspect. */
 enum { CF_STR, CF_BOOL, CF_LIST, CF_LISTN, CF_I64, CF_U64, CF_INT };
+/* One list, two tables made from it: the names packed in ctr_field_keys (in
+ * the order of the rows of ctr_fields), so that no row pads a short name to
+ * the longest one. */
+#define CTR_FIELDS(F) \
+	F("Hostname", CF_STR, 0, hostname) F("User", CF_STR, 0, user) \
+	F("Tty", CF_BOOL, 0, tty) F("OpenStdin", CF_BOOL, 0, interactive) \
+	F("Env", CF_LIST, 0, env) F("Cmd", CF_LISTN, 0, cmd) \
+	F("Entrypoint", CF_LISTN, 0, entrypoint) F("WorkingDir", CF_STR, 0, workdir) \
+	F("StopSignal", CF_STR, 0, stop_signal) \
+	F("NetworkMode", CF_STR, 1, network) F("AutoRemove", CF_BOOL, 1, auto_remove) \
+	F("CapAdd", CF_LISTN, 1, cap_add) F("CapDrop", CF_LISTN, 1, cap_drop) \
+	F("Privileged", CF_BOOL, 1, privileged) F("ReadonlyRootfs", CF_BOOL, 1, readonly) \
+	F("SecurityOpt", CF_LISTN, 1, security_opt) F("Init", CF_BOOL, 1, init) \
+	F("VolumesFrom", CF_LISTN, 1, volumes_from) \
+	F("DeviceCgroupRules", CF_LISTN, 1, device_rules) F("GroupAdd", CF_LISTN, 1, group_add) \
+	F("IpcMode", CF_STR, 1, ipc_mode) F("UTSMode", CF_STR, 1, uts_mode) \
+	F("PidMode", CF_STR, 1, pid_mode) \
+	F("ShmSize", CF_I64, 1, shm_size) \
+	F("Memory", CF_I64, 1, memory) F("MemorySwap", CF_I64, 1, memory_swap) \
+	F("NanoCpus", CF_I64, 1, nano_cpus) F("PidsLimit", CF_I64, 1, pids_limit) \
+	F("LogMaxSize", CF_U64, 1, log_max_size) F("LogMaxFile", CF_INT, 1, log_max_file) \
+	F("LogRam", CF_INT, 1, log_ram) F("NetDefault", CF_INT, 1, net_default)
 struct ctr_field {
-	char key[18];
 	unsigned char type, obj;
 	unsigned short off;
 };
-#define CF(k, t, o, m) { k, t, o, (unsigned short)offsetof(struct ctr, m) }
-static const struct ctr_field ctr_fields[] = {
-	CF("Hostname", CF_STR, 0, hostname), CF("User", CF_STR, 0, user),
-	CF("Tty", CF_BOOL, 0, tty), CF("OpenStdin", CF_BOOL, 0, interactive),
-	CF("Env", CF_LIST, 0, env), CF("Cmd", CF_LISTN, 0, cmd),
-	CF("Entrypoint", CF_LISTN, 0, entrypoint), CF("WorkingDir", CF_STR, 0, workdir),
-	CF("StopSignal", CF_STR, 0, stop_signal),
-	CF("NetworkMode", CF_STR, 1, network), CF("AutoRemove", CF_BOOL, 1, auto_remove),
-	CF("CapAdd", CF_LISTN, 1, cap_add), CF("CapDrop", CF_LISTN, 1, cap_drop),
-	CF("Privileged", CF_BOOL, 1, privileged), CF("ReadonlyRootfs", CF_BOOL, 1, readonly),
-	CF("SecurityOpt", CF_LISTN, 1, security_opt), CF("Init", CF_BOOL, 1, init),
-	CF("VolumesFrom", CF_LISTN, 1, volumes_from),
-	CF("DeviceCgroupRules", CF_LISTN, 1, device_rules), CF("GroupAdd", CF_LISTN, 1, group_add),
-	CF("IpcMode", CF_STR, 1, ipc_mode), CF("UTSMode", CF_STR, 1, uts_mode),
-	CF("PidMode", CF_STR, 1, pid_mode),
-	CF("ShmSize", CF_I64, 1, shm_size),
-	CF("Memory", CF_I64, 1, memory), CF("MemorySwap", CF_I64, 1, memory_swap),
-	CF("NanoCpus", CF_I64, 1, nano_cpus), CF("PidsLimit", CF_I64, 1, pids_limit),
-	CF("LogMaxSize", CF_U64, 1, log_max_size), CF("LogMaxFile", CF_INT, 1, log_max_file),
-	CF("LogRam", CF_INT, 1, log_ram), CF("NetDefault", CF_INT, 1, net_default),
-};
+#define CF_KEY(k, t, o, m) k "\0"
+#define CF_ROW(k, t, o, m) { t, o, offsetof(struct ctr, m) },
+static const char ctr_field_keys[] = CTR_FIELDS(CF_KEY);
+static const struct ctr_field ctr_fields[] = { CTR_FIELDS(CF_ROW) };
+#undef CF_KEY
+#undef CF_ROW
 
 /* inspect leaves out minirun's own fields (the log limits: LogConfig). */
 static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int inspect)
 {
+	const char *key = ctr_field_keys;
 	size_t i;
-	for (i = 0; i < sizeof ctr_fields / sizeof ctr_fields[0]; i++) {
+	for (i = 0; i < sizeof ctr_fields / sizeof ctr_fields[0]; i++, key += strlen(key) + 1) {
 		const struct ctr_field *f = &ctr_fields[i];
 		const void *p = (const char *)c + f->off;
 		if (f->obj != obj || (inspect && f->type >= CF_U64))
 			continue;
 		/* inspect shows Docker's words for what the record leaves implicit */
 		if (inspect && p == (const void *)&c->network && c->net_default) {
-			ctr_jw_str(w, f->key, "default");
+			ctr_jw_str(w, key, "default");
 			continue;
 		}
 		if (inspect && p == (const void *)&c->shm_size && !c->shm_size) {
-			ctr_jw_int(w, f->key, 64LL << 20);
+			ctr_jw_int(w, key, 64LL << 20);
 			continue;
 		}
 		if (inspect && p == (const void *)&c->init && !c->init)
 			continue;                  /* Docker: absent unless --init */
 		if (inspect && p == (const void *)&c->pids_limit && c->pids_limit <= 0) {
-			mr_jw_key(w, f->key);      /* Docker: null when unlimited */
+			mr_jw_key(w, key);      /* Docker: null when unlimited */
 			mr_jw_null(w);
 			continue;
 		}
 		switch (f->type) {
-		case CF_STR: ctr_jw_str(w, f->key, *(const char *const *)p); break;
-		case CF_BOOL: ctr_jw_bool(w, f->key, *(const unsigned char *)p); break;
-		case CF_I64: ctr_jw_int(w, f->key, *(const int64_t *)p); break;
-		case CF_U64: ctr_jw_int(w, f->key, (long long)*(const uint64_t *)p); break;
-		case CF_INT: ctr_jw_int(w, f->key, *(const int *)p); break;
-		default: ctr_jw_list(w, f->key, p, f->type == CF_LISTN);
+		case CF_STR: ctr_jw_str(w, key, *(const char *const *)p); break;
+		case CF_BOOL: ctr_jw_bool(w, key, *(const unsigned char *)p); break;
+		case CF_I64: ctr_jw_int(w, key, *(const int64_t *)p); break;
+		case CF_U64: ctr_jw_int(w, key, (long long)*(const uint64_t *)p); break;
+		case CF_INT: ctr_jw_int(w, key, *(const int *)p); break;
+		default: ctr_jw_list(w, key, p, f->type == CF_LISTN);
 		}
 	}
 	if (obj == 0) {
@@ -1224,6 +1278,15 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 	}
 }
 
+/* The record's own fixed-size strings, in config.json's order (ImageRef
+ * comes between Image and Driver). */
+static const struct { char key[8]; unsigned short off, size; } ctr_head[] = {
+#define CH(k, m) { k, offsetof(struct ctr, m), sizeof(((struct ctr *)0)->m) }
+	CH("Id", id), CH("Name", name), CH("Created", created), CH("Image", image),
+	CH("Driver", driver),
+#undef CH
+};
+
 /* The record, in Docker's inspect names so that inspect is mostly a copy. */
 static void ctr_config_json(struct mr_store *st, const struct ctr *c, struct mr_buf *out)
 {
@@ -1231,12 +1294,11 @@ static void ctr_config_json(struct mr_store *st, const struct ctr *c, struct mr_
 	size_t i;
 	mr_jw_init(&w, out, 0);
 	mr_jw_obj(&w);
-	ctr_jw_str(&w, "Id", c->id);
-	ctr_jw_str(&w, "Name", c->name);
-	ctr_jw_str(&w, "Created", c->created);
-	ctr_jw_str(&w, "Image", c->image);
-	ctr_jw_str(&w, "ImageRef", c->image_ref);
-	ctr_jw_str(&w, "Driver", c->driver);
+	for (i = 0; i < 5; i++) {
+		if (i == 4)
+			ctr_jw_str(&w, "ImageRef", c->image_ref);
+		ctr_jw_str(&w, ctr_head[i].key, (const char *)c + ctr_head[i].off);
+	}
 	ctr_jw_list(&w, "Layers", &c->layers, 0);
 	mr_jw_key(&w, "Config");
 	mr_jw_obj(&w);
@@ -1268,11 +1330,8 @@ static void ctr_json_kv(struct ctr *c, const struct mr_json *obj, struct ctr_lis
 {
 	const struct mr_json *v;
 	for (v = obj && obj->type == MR_JSON_OBJECT ? obj->child : NULL; v; v = v->next)
-		if (mr_json_str(v)) {
-			char *kv = util_xmalloc(v->key_len + v->len + 2);
-			sprintf(kv, "%s=%s", v->key, v->str);
-			ctr_list_add(out, ctr_own(c, kv));
-		}
+		if (mr_json_str(v))
+			ctr_list_add(out, ctr_own(c, ctr_strf("%s=%s", v->key, v->str)));
 }
 
 static const char *ctr_json_s(const struct mr_json *o, const char *key, const char *dflt)
@@ -1313,6 +1372,7 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 	char path[32 + CTR_ID_LEN];
 	struct mr_buf b = { 0 };
 	const struct mr_json *r, *cfg, *hc, *rp;
+	const char *k;
 	size_t i;
 	ctr_init(c);
 	snprintf(path, sizeof path, "containers/%s/config.json", id);
@@ -1334,30 +1394,29 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 	if (!cfg || !hc || !ctr_is_id(ctr_json_s(r, "Id", "")) ||
 	    mr_digest_valid(ctr_json_s(r, "Image", "")) < 0)
 		return mr_err_set(err, MR_EINVAL_INPUT, "container %.12s: damaged config.json", id);
-	snprintf(c->id, sizeof c->id, "%s", ctr_json_s(r, "Id", ""));
-	snprintf(c->name, sizeof c->name, "%s", ctr_json_s(r, "Name", ""));
-	snprintf(c->created, sizeof c->created, "%s", ctr_json_s(r, "Created", ""));
-	snprintf(c->image, sizeof c->image, "%s", ctr_json_s(r, "Image", ""));
-	snprintf(c->driver, sizeof c->driver, "%s", ctr_json_s(r, "Driver", "overlay"));
+	for (i = 0; i < 5; i++)
+		ctr_strcpy((char *)c + ctr_head[i].off, ctr_head[i].size,
+			   ctr_json_s(r, ctr_head[i].key, i == 4 ? "overlay" : ""));
 	c->image_ref = ctr_json_s(r, "ImageRef", c->image);
 	ctr_json_list(mr_json_get(r, "Layers"), &c->layers);
 	for (i = 0; i < c->layers.n; i++)
 		if (!ctr_is_id(c->layers.v[i]))
 			return mr_err_set(err, MR_EINVAL_INPUT, "container %.12s: damaged layer list "
 					  "in config.json", id);
-	for (i = 0; i < sizeof ctr_fields / sizeof ctr_fields[0]; i++) {
+	for (i = 0, k = ctr_field_keys; i < sizeof ctr_fields / sizeof ctr_fields[0];
+	     i++, k += strlen(k) + 1) {
 		const struct ctr_field *f = &ctr_fields[i];
-		const struct mr_json *o = f->obj ? hc : cfg, *v = mr_json_get(o, f->key);
+		const struct mr_json *o = f->obj ? hc : cfg, *v = mr_json_get(o, k);
 		void *p = (char *)c + f->off;
 		switch (f->type) {
 		case CF_STR:
 			if (mr_json_str(v))
 				*(const char **)p = v->str;
 			break;
-		case CF_BOOL: *(unsigned char *)p = (unsigned char)ctr_json_b(o, f->key); break;
-		case CF_I64: *(int64_t *)p = ctr_json_i(o, f->key); break;
-		case CF_U64: *(uint64_t *)p = (uint64_t)ctr_json_i(o, f->key); break;
-		case CF_INT: *(int *)p = (int)ctr_json_i(o, f->key); break;
+		case CF_BOOL: *(unsigned char *)p = (unsigned char)ctr_json_b(o, k); break;
+		case CF_I64: *(int64_t *)p = ctr_json_i(o, k); break;
+		case CF_U64: *(uint64_t *)p = (uint64_t)ctr_json_i(o, k); break;
+		case CF_INT: *(int *)p = (int)ctr_json_i(o, k); break;
 		default: ctr_json_list(v, p);
 		}
 	}
@@ -1368,10 +1427,9 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 	{
 		const struct mr_json *u = mr_json_get(hc, "Ulimits");
 		for (u = u && u->type == MR_JSON_ARRAY ? u->child : NULL; u; u = u->next) {
-			char *v = util_xmalloc(80);
-			snprintf(v, 80, "%.20s=%lld:%lld", ctr_json_s(u, "Name", "?"),
-				 ctr_json_i(u, "Soft"), ctr_json_i(u, "Hard"));
-			ctr_list_add(&c->ulimits, ctr_own(c, v));
+			ctr_list_add(&c->ulimits, ctr_own(c, ctr_strf("%.20s=%lld:%lld",
+				     ctr_json_s(u, "Name", "?"), ctr_json_i(u, "Soft"),
+				     ctr_json_i(u, "Hard"))));
 		}
 	}
 	{
@@ -1379,9 +1437,7 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 		for (d = d && d->type == MR_JSON_ARRAY ? d->child : NULL; d; d = d->next) {
 			const char *h = ctr_json_s(d, "PathOnHost", ""), *in = ctr_json_s(d, "PathInContainer", "");
 			const char *perm = ctr_json_s(d, "CgroupPermissions", "rwm");
-			char *v = util_xmalloc(strlen(h) + strlen(in) + strlen(perm) + 3);
-			sprintf(v, "%s:%s:%s", h, in, perm);
-			ctr_list_add(&c->devices, ctr_own(c, v));
+			ctr_list_add(&c->devices, ctr_own(c, ctr_strf("%s:%s:%s", h, in, perm)));
 		}
 	}
 	c->stop_timeout = mr_json_get(cfg, "StopTimeout") ? (int)ctr_json_i(cfg, "StopTimeout") : -1;
@@ -1397,9 +1453,7 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 		}
 	}
 	for (i = 0; i < c->security_opt.n; i++)
-		if (!strcmp(c->security_opt.v[i], "no-new-privileges") ||
-		    !strcmp(c->security_opt.v[i], "no-new-privileges:true") ||
-		    !strcmp(c->security_opt.v[i], "no-new-privileges=true"))
+		if (ctr_opt_nnp(c->security_opt.v[i]))
 			c->no_new_privs = 1;
 	return 0;
 }
@@ -1456,26 +1510,39 @@ static void ctr_now(char *out, size_t size)
 	util_time_rfc3339(&ts, out, size);
 }
 
+/* The fields of state.json, in its order: ints (running, oom_killed and
+ * stopped_by_user as JSON booleans) and the strings. */
+static const struct { char key[14]; unsigned char type, off, size; } ctr_state_fields[] = {
+#define CS(k, t, m) { k, t, offsetof(struct ctr_state, m), sizeof(((struct ctr_state *)0)->m) }
+	CS("Running", CF_BOOL, running), CS("ExitCode", CF_INT, exit_code),
+	CS("OOMKilled", CF_BOOL, oom_killed), CS("RestartCount", CF_INT, restart_count),
+	CS("StoppedByUser", CF_BOOL, stopped_by_user), CS("StartedAt", CF_STR, started),
+	CS("FinishedAt", CF_STR, finished), CS("Error", CF_STR, error),
+#undef CS
+};
+
 static int ctr_state_read(struct mr_store *st, const char *id, struct ctr_state *s)
 {
 	char path[32 + CTR_ID_LEN];
 	struct mr_buf b = { 0 };
 	struct mr_json_doc doc = { 0 };
 	struct mr_err ignored;
+	size_t i;
 	int rc = -1;
 	memset(s, 0, sizeof *s);
 	snprintf(path, sizeof path, "containers/%s/state.json", id);
 	if (mr_read_file(st->rootfd, path, &b, 65536, &ignored) == 0 &&
 	    mr_json_parse(&doc, b.data, b.len, &ignored) == 0) {
-		const struct mr_json *r = doc.root;
-		s->running = ctr_json_b(r, "Running");
-		s->exit_code = (int)ctr_json_i(r, "ExitCode");
-		s->oom_killed = ctr_json_b(r, "OOMKilled");
-		s->restart_count = (int)ctr_json_i(r, "RestartCount");
-		s->stopped_by_user = ctr_json_b(r, "StoppedByUser");
-		snprintf(s->started, sizeof s->started, "%s", ctr_json_s(r, "StartedAt", ""));
-		snprintf(s->finished, sizeof s->finished, "%s", ctr_json_s(r, "FinishedAt", ""));
-		snprintf(s->error, sizeof s->error, "%s", ctr_json_s(r, "Error", ""));
+		for (i = 0; i < sizeof ctr_state_fields / sizeof ctr_state_fields[0]; i++) {
+			const char *k = ctr_state_fields[i].key;
+			char *p = (char *)s + ctr_state_fields[i].off;
+			if (ctr_state_fields[i].type == CF_STR)
+				ctr_strcpy(p, ctr_state_fields[i].size, ctr_json_s(doc.root, k, ""));
+			else if (ctr_state_fields[i].type == CF_BOOL)
+				*(int *)p = ctr_json_b(doc.root, k);
+			else
+				*(int *)p = (int)ctr_json_i(doc.root, k);
+		}
 		rc = 0;
 	}
 	mr_json_free(&doc);
@@ -1488,19 +1555,22 @@ static int ctr_state_write(struct mr_store *st, const char *id, const struct ctr
 {
 	struct mr_buf b = { 0 };
 	struct mr_jw w;
+	size_t i;
 	int rc, fd = ctr_dir(st, id, err);
 	if (fd < 0)
 		return -1;
 	mr_jw_init(&w, &b, 0);
 	mr_jw_obj(&w);
-	ctr_jw_bool(&w, "Running", s->running);
-	ctr_jw_int(&w, "ExitCode", s->exit_code);
-	ctr_jw_bool(&w, "OOMKilled", s->oom_killed);
-	ctr_jw_int(&w, "RestartCount", s->restart_count);
-	ctr_jw_bool(&w, "StoppedByUser", s->stopped_by_user);
-	ctr_jw_str(&w, "StartedAt", s->started);
-	ctr_jw_str(&w, "FinishedAt", s->finished);
-	ctr_jw_str(&w, "Error", s->error);
+	for (i = 0; i < sizeof ctr_state_fields / sizeof ctr_state_fields[0]; i++) {
+		const char *p = (const char *)s + ctr_state_fields[i].off;
+		mr_jw_key(&w, ctr_state_fields[i].key);
+		if (ctr_state_fields[i].type == CF_STR)
+			mr_jw_str(&w, p);
+		else if (ctr_state_fields[i].type == CF_BOOL)
+			mr_jw_bool(&w, *(const int *)p);
+		else
+			mr_jw_int(&w, *(const int *)p);
+	}
 	mr_jw_obj_end(&w);
 	rc = ctr_write_file(fd, "state.json", b.data, b.len, sync, err);
 	mr_buf_free(&b);
@@ -1508,25 +1578,36 @@ static int ctr_state_write(struct mr_store *st, const char *id, const struct ctr
 	return rc;
 }
 
+/* A small file (at dirfd, opened with O_RDONLY | O_CLOEXEC | flags) into
+ * buf, NUL-terminated: its length, or -1 (buf is "" then). */
+static ssize_t ctr_read_small(int dirfd, const char *path, int flags, char *buf, size_t size)
+{
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | flags);
+	ssize_t n = fd < 0 ? -1 : util_read_full(fd, buf, size - 1);
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	return n;
+}
+
+/* /proc/PID/name of a process into buf, as ctr_read_small. */
+static ssize_t ctr_read_proc(pid_t pid, const char *name, char *buf, size_t size)
+{
+	char path[48];
+	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
+	return ctr_read_small(AT_FDCWD, path, 0, buf, size);
+}
+
 /* Start time of a process (clock ticks since boot, /proc/PID/stat field 22):
  * a pid with another start time is another process. 0 if gone (or a zombie). */
 static unsigned long long ctr_pid_start(pid_t pid)
 {
-	char path[32], buf[512], *p;
+	char buf[512], *p;
 	unsigned long long v = 0;
-	int fd, i;
-	ssize_t n;
+	int i;
 	if (pid <= 0)
 		return 0;
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = util_read_full(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
+	ctr_read_proc(pid, "stat", buf, sizeof buf);
 	p = strrchr(buf, ')');
 	/* a zombie has exited: only its parent's wait is missing */
 	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
@@ -1568,17 +1649,10 @@ struct ctr_rt {
 static int ctr_rt_read(int rfd, struct ctr_rt *rt)
 {
 	char buf[128];
-	int fd = openat(rfd, "state", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	ssize_t n;
 	int pid = 0, mon = 0;
 	memset(rt, 0, sizeof *rt);
-	if (fd < 0)
+	if (ctr_read_small(rfd, "state", O_NOFOLLOW, buf, sizeof buf) <= 0)
 		return -1;
-	n = util_read_full(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
 	{
 		const char *q = buf;
 		uint64_t start;
@@ -1650,17 +1724,12 @@ static void ctr_info_get(struct mr_store *st, const char *id, struct ctr_info *c
 		if (rt.status == 'R') {
 			ci->status = CTR_RESTARTING;
 		} else if (rt.pid > 0 && ctr_pid_start(rt.pid) == rt.start) {
-			char buf[64] = "";
-			int fd = openat(rfd, "health.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			char buf[64];
 			ci->status = CTR_RUNNING;
 			ci->pid = rt.pid;
 			ci->pid_start = rt.start;
 			/* written by the owner, "Status" first: {"Status":"healthy",... */
-			if (fd >= 0) {
-				ssize_t n = read(fd, buf, sizeof buf - 1);
-				buf[n > 0 ? n : 0] = 0;
-				close(fd);
-			}
+			ctr_read_small(rfd, "health.json", O_NOFOLLOW, buf, sizeof buf);
 			if (!strncmp(buf, "{\"Status\":\"", 11))
 				snprintf(ci->health, sizeof ci->health, "%.*s", (int)strcspn(buf + 11, "\""),
 					 buf + 11);
@@ -1675,7 +1744,7 @@ static void ctr_info_get(struct mr_store *st, const char *id, struct ctr_info *c
 		ci->status = CTR_EXITED;
 		ci->st.exit_code = 255;
 		if (!ci->st.finished[0])
-			snprintf(ci->st.finished, sizeof ci->st.finished, "%s", ci->st.started);
+			ctr_strcpy(ci->st.finished, sizeof ci->st.finished, ci->st.started);
 	} else {
 		ci->status = ci->st.finished[0] ? CTR_EXITED : CTR_CREATED;
 	}
@@ -1694,7 +1763,7 @@ struct ctr_image_users {
 static void container_image_users(struct mr_store *st, const char *image_id,
 				  struct ctr_image_users *u)
 {
-	int fd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = ctr_containers_dir(st);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;
 	char want[MR_DIGEST_LEN + 16];
@@ -1733,7 +1802,7 @@ static int container_users_of_image(struct mr_store *st, const char *image_id, c
 {
 	struct ctr_image_users u;
 	container_image_users(st, image_id, &u);
-	snprintf(who, size, "%s", u.running ? u.running_who : u.stopped_who);
+	ctr_strcpy(who, size, u.running ? u.running_who : u.stopped_who);
 	return u.running + u.stopped;
 }
 
@@ -1752,7 +1821,7 @@ static int ctr_spec_image(struct mr_store *st, const char *ref, struct ctr *c, s
 	char path[96];
 	if (image_db_read(st, &db, err) < 0 || !(r = image_db_find(&db, ref, err)))
 		goto out;
-	snprintf(c->image, sizeof c->image, "%s", r->id);
+	ctr_strcpy(c->image, sizeof c->image, r->id);
 	c->image_ref = ref;
 	for (i = 0; i < r->nlayers; i++)
 		ctr_list_add(&c->layers, ctr_own(c, util_xstrdup(r->layers[i])));
@@ -1780,7 +1849,7 @@ static int ctr_spec_identity(struct ctr *c, const char *name, struct mr_err *err
 		return mr_err_sys(err, "random");
 	util_hex(rnd, sizeof rnd, c->id);
 	if (name)
-		snprintf(c->name, sizeof c->name, "%s", *name == '/' ? name + 1 : name);
+		ctr_strcpy(c->name, sizeof c->name, *name == '/' ? name + 1 : name);
 	else
 		ctr_name_generate(c->name, sizeof c->name);
 	return 0;
@@ -1814,8 +1883,7 @@ static int ctr_spec_process(struct ctr *c, const struct ctr_opts *o, const struc
 		return mr_err_set(err, MR_EINVAL_INPUT, "the working directory '%s' is invalid, it "
 				  "needs to be an absolute path", c->workdir);
 	c->user = o->user ? o->user : ctr_json_s(cfg, "User", "");
-	for (i = 0; i < o->group_add.n; i++)
-		ctr_list_add(&c->group_add, o->group_add.v[i]);
+	ctr_list_extend(&c->group_add, o->group_add.v, o->group_add.n);
 	c->tty = (unsigned char)(o->tty > 0);
 	c->interactive = (unsigned char)(o->interactive > 0);
 	c->init = (unsigned char)(o->init > 0);
@@ -1827,24 +1895,18 @@ static int ctr_spec_process(struct ctr *c, const struct ctr_opts *o, const struc
 static int ctr_spec_namespaces(struct ctr *c, const struct ctr_opts *o, struct mr_err *err)
 {
 	const char *hostname = o->hostname;
+	int uts_host = o->uts && !strcmp(o->uts, "host");
 	uint64_t v;
 	size_t i;
-	if (o->uts && *o->uts && strcmp(o->uts, "host"))
+	if (o->uts && *o->uts && !uts_host)
 		return mr_err_set(err, MR_EINVAL_INPUT, "invalid UTS mode: %s (host, or none for a "
 				  "private one)", o->uts);
-	if (o->uts && !strcmp(o->uts, "host")) {
-		char host[65] = "";
-		if (hostname)
-			return mr_err_set(err, MR_EINVAL_INPUT, "Conflicting options: hostname and "
-					  "the UTS mode");
-		gethostname(host, sizeof host - 1);
-		c->uts_mode = "host";
-		hostname = ctr_own(c, util_xstrdup(host));
-	} else {
-		c->uts_mode = "";
-	}
-	/* --network host: the host's name (Docker), else the short ID */
-	if (!hostname && o->network && !strcmp(o->network, "host")) {
+	if (uts_host && hostname)
+		return mr_err_set(err, MR_EINVAL_INPUT, "Conflicting options: hostname and "
+				  "the UTS mode");
+	c->uts_mode = uts_host ? "host" : "";
+	/* --uts host or --network host: the host's name (Docker), else the short ID */
+	if (!hostname && (uts_host || (o->network && !strcmp(o->network, "host")))) {
 		char host[65] = "";
 		gethostname(host, sizeof host - 1);
 		hostname = ctr_own(c, util_xstrdup(host));
@@ -1917,13 +1979,10 @@ static int ctr_spec_resources(struct ctr *c, const struct ctr_opts *o, struct mr
 	for (i = 0; i < o->ulimit.n; i++) {
 		long long soft = 0, hard = 0;
 		const char *eq = strchr(o->ulimit.v[i], '=');
-		char *norm;
 		if (ctr_ulimit_parse(o->ulimit.v[i], &soft, &hard, err) < 0)
 			return -1;
-		norm = util_xmalloc(80);
-		snprintf(norm, 80, "%.*s=%lld:%lld", (int)(eq - o->ulimit.v[i]), o->ulimit.v[i],
-			 soft, hard);
-		ctr_env_set(&c->ulimits, ctr_own(c, norm));
+		ctr_env_set(&c->ulimits, ctr_own(c, ctr_strf("%.*s=%lld:%lld",
+			    (int)(eq - o->ulimit.v[i]), o->ulimit.v[i], soft, hard)));
 	}
 	return 0;
 }
@@ -1978,22 +2037,19 @@ static int ctr_seccomp_file(struct ctr *c, const char *path, struct mr_err *err)
 static int ctr_spec_security(struct ctr *c, const struct ctr_opts *o, struct mr_err *err)
 {
 	size_t i;
-	for (i = 0; i < o->cap_add.n; i++)
-		ctr_list_add(&c->cap_add, o->cap_add.v[i]);
-	for (i = 0; i < o->cap_drop.n; i++)
-		ctr_list_add(&c->cap_drop, o->cap_drop.v[i]);
+	ctr_list_extend(&c->cap_add, o->cap_add.v, o->cap_add.n);
+	ctr_list_extend(&c->cap_drop, o->cap_drop.v, o->cap_drop.n);
 	c->privileged = (unsigned char)(o->privileged > 0);
 	c->readonly = (unsigned char)(o->read_only > 0);
 	if (o->device.n > DEV_MAX)
 		return mr_err_set(err, MR_EINVAL_INPUT, "too many --device: at most %d", DEV_MAX);
 	for (i = 0; i < o->device.n; i++) {
 		struct dev_node dn;
-		char acc[4], *spec;
+		char acc[4];
 		if (dev_resolve(o->device.v[i], &dn, err) < 0)
 			return -1;
-		spec = util_xmalloc(strlen(dn.host) + strlen(dn.path) + 6);
-		sprintf(spec, "%s:%s:%s", dn.host, dn.path, dev_access_str(dn.rule.access, acc));
-		ctr_list_add(&c->devices, ctr_own(c, spec));
+		ctr_list_add(&c->devices, ctr_own(c, ctr_strf("%s:%s:%s", dn.host, dn.path,
+			     dev_access_str(dn.rule.access, acc))));
 	}
 	for (i = 0; i < o->device_rule.n; i++) {
 		struct dev_rule rule;
@@ -2004,8 +2060,7 @@ static int ctr_spec_security(struct ctr *c, const struct ctr_opts *o, struct mr_
 	}
 	for (i = 0; i < o->security_opt.n; i++) {
 		const char *s = o->security_opt.v[i];
-		if (!strcmp(s, "no-new-privileges") || !strcmp(s, "no-new-privileges:true") ||
-		    !strcmp(s, "no-new-privileges=true"))
+		if (ctr_opt_nnp(s))
 			c->no_new_privs = 1;
 		else if (!strncmp(s, "seccomp", 7) && (s[7] == '=' || s[7] == ':') &&
 			 strcmp(s + 8, "unconfined") && s[8] != '{') {
@@ -2126,7 +2181,7 @@ static int ctr_volumes_from(struct mr_store *st, const char *arg, struct mount_s
 	struct ctr src;
 	size_t i;
 	int ro = -1, rc;
-	snprintf(ref, sizeof ref, "%s", arg);
+	ctr_strcpy(ref, sizeof ref, arg);
 	if ((colon = strchr(ref, ':')) != NULL) {
 		if (strcmp(colon + 1, "ro") && strcmp(colon + 1, "rw"))
 			return mr_err_set(err, MR_EINVAL_INPUT, "invalid mode: %s", colon + 1);
@@ -2145,11 +2200,19 @@ static int ctr_volumes_from(struct mr_store *st, const char *arg, struct mount_s
 		m->from_v = 0;
 		if (ro >= 0) {
 			m->readonly = ro;
-			snprintf(m->mode, sizeof m->mode, "%s", ro ? "ro" : "rw");
+			ctr_strcpy(m->mode, sizeof m->mode, ro ? "ro" : "rw");
 		}
 	}
 	ctr_free(&src);
 	return rc;
+}
+
+/* The index of the mount at target among the container's, or nmnt. */
+static size_t ctr_mnt_find(const struct ctr *c, const char *target)
+{
+	size_t j;
+	for (j = 0; j < c->nmnt && strcmp(c->mnt[j].target, target); j++) {}
+	return j;
 }
 
 /* mounts: -v, --mount, --tmpfs, then --volumes-from for targets not taken
@@ -2179,9 +2242,7 @@ static int ctr_spec_mounts(struct mr_store *st, const struct ctr_opts *o, struct
 			rc = mount_parse_tmpfs(o->tmpfs.v[i - o->volume.n - o->mount.n], m, err);
 		else
 			*m = from[i - k];
-		for (j = 0; j < c->nmnt; j++)
-			if (!strcmp(c->mnt[j].target, m->target))
-				break;
+		j = ctr_mnt_find(c, m->target);
 		if (rc == 0 && j < c->nmnt && i < k)
 			rc = mr_err_set(err, MR_EINVAL_INPUT, "Duplicate mount point: %s", m->target);
 		else if (rc == 0 && j == c->nmnt)
@@ -2193,10 +2254,8 @@ static int ctr_spec_mounts(struct mr_store *st, const struct ctr_opts *o, struct
 	for (v = mr_json_get(cfg, "Volumes"), v = v && v->type == MR_JSON_OBJECT ? v->child : NULL;
 	     v; v = v->next) {
 		struct mount_spec *m = &c->mnt[c->nmnt];
-		for (j = 0; j < c->nmnt; j++)
-			if (!strcmp(c->mnt[j].target, v->key))
-				break;
-		if (j < c->nmnt || v->key[0] != '/' || strlen(v->key) >= sizeof m->target)
+		if (ctr_mnt_find(c, v->key) < c->nmnt || v->key[0] != '/' ||
+		    strlen(v->key) >= sizeof m->target)
 			continue;
 		memset(m, 0, sizeof *m);
 		m->type = MOUNT_VOLUME;
@@ -2205,12 +2264,8 @@ static int ctr_spec_mounts(struct mr_store *st, const struct ctr_opts *o, struct
 		/* the image's VOLUME is cleaned and checked like -v's ("/.." is "/") */
 		if (mount_target_ok(m, v->key, v->key, err) < 0)
 			return -1;
-		for (j = 0; j < c->nmnt; j++)
-			if (!strcmp(c->mnt[j].target, m->target))
-				break;
-		if (j < c->nmnt)
-			continue;
-		c->nmnt++;
+		if (ctr_mnt_find(c, m->target) == c->nmnt)
+			c->nmnt++;
 	}
 	return 0;
 }
@@ -2277,21 +2332,27 @@ static void ctr_wait_owner(struct mr_store *st, const char *id)
 	close(rfd);
 }
 
+/* rundir/ID/stop: a user asked the container to stop (no restart). */
+static void ctr_stop_mark(int rfd)
+{
+	int fd = openat(rfd, "stop", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+}
+
 /* Docker's stop: the stop signal, SIGKILL after the timeout; the restart
  * policy does not apply to a container stopped by the user. */
 static int ctr_stop(struct mr_store *st, struct ctr *c, long timeout, int sig, struct mr_err *err)
 {
 	struct ctr_info ci;
-	int rfd, fd;
+	int rfd;
 	ctr_info_get(st, c->id, &ci);
 	if (ci.status != CTR_RUNNING && ci.status != CTR_RESTARTING)
 		return 0;
 	rfd = ctr_rundir(st, c->id, 0);
 	if (rfd < 0)
 		return 0;
-	fd = openat(rfd, "stop", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		close(fd);
+	ctr_stop_mark(rfd);
 	close(rfd);
 	if (ci.status == CTR_RESTARTING) {
 		if (ci.monitor > 0)
@@ -2356,7 +2417,7 @@ static int ctr_filter_match(const struct ctr_row *r, const struct ctr_list *filt
 				char pat[CTR_NAME_MAX];
 				size_t pl;
 				int head = *v == '^';
-				snprintf(pat, sizeof pat, "%s", v + head);
+				ctr_strcpy(pat, sizeof pat, v + head);
 				pl = strlen(pat);
 				if (pl && pat[pl - 1] == '$')
 					pat[--pl] = 0, hit |= head ? !strcmp(r->c.name, pat) :
@@ -2457,7 +2518,7 @@ static void ctr_rows_sizes(struct mr_store *st, struct ctr_row *rows, size_t cou
 /* Every container of the store, newest first (free with ctr_rows_free). */
 static struct ctr_row *ctr_rows(struct mr_store *st, size_t *count)
 {
-	int fd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = ctr_containers_dir(st);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;
 	struct ctr_row *rows = NULL;

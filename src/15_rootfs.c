@@ -25,7 +25,6 @@
 struct ctr_spawn {
 	struct mr_store *st;
 	struct ctr *c;
-	char dir[MINIRUN_MAX_PATH];        /* root/containers/ID */
 	int sync;                          /* socket to the other side */
 	int stdio[3];                      /* the container's stdin, stdout, stderr */
 	int rootfd;                        /* child: the new root (O_PATH) */
@@ -33,18 +32,30 @@ struct ctr_spawn {
 	int pty_slave;                     /* child */
 	int exe_fd;                        /* child: minirun's own binary (identity) */
 	pid_t pid;
-	uint64_t caps;                     /* allowed capabilities */
-	int cg_fds[8];                     /* exec: cgroup.procs to join (-1: none) */
 	int is_exec;
-	struct dev_node *devs;             /* --device, resolved */
-	size_t ndevs;
-	struct dev_rule *rules;            /* the device policy (NULL: --privileged) */
-	size_t nrules;
 	int nodev;                         /* no device cgroup: mount all but /dev nodev */
 	int netns_fd;                      /* --network container:NAME: its netns, opened
 					    * by the parent (net_prepare), joined by the
 					    * child; -1: none */
+	uint64_t caps;                     /* allowed capabilities */
+	struct dev_node *devs;             /* --device, resolved */
+	size_t ndevs;
+	struct dev_rule *rules;            /* the device policy (NULL: --privileged) */
+	size_t nrules;
+	/* the arrays last: the fields above are then at one-byte offsets in
+	 * x86-64 code */
+	int cg_fds[8];                     /* exec: cgroup.procs to join (-1: none) */
+	char dir[MINIRUN_MAX_PATH];        /* root/containers/ID */
 };
+
+/* A spawn of container c of store st, nothing opened yet: its folder known. */
+static void ctr_spawn_init(struct ctr_spawn *sp, struct mr_store *st, struct ctr *c)
+{
+	memset(sp, 0, sizeof *sp);
+	sp->st = st;
+	sp->c = c;
+	snprintf(sp->dir, sizeof sp->dir, "%s/containers/%s", st->root, c->id);
+}
 
 /* ---- driver choice ---- */
 
@@ -56,8 +67,8 @@ struct ctr_spawn {
 #if MINIRUN_WITH_OVERLAY
 static const char *rootfs_driver(struct mr_store *st)
 {
-	char path[MINIRUN_MAX_PATH + 16], name[64], opts[512], cached[16] = "";
-	const char *force = getenv("MINIRUN_STORAGE_DRIVER");
+	char path[MINIRUN_MAX_PATH + 16], name[64], opts[512], cached[16];
+	const char *force = getenv("MINIRUN_STORAGE_DRIVER"), *p;
 	struct mr_err ignored;
 	struct statfs sf;
 	int fd, tfd, status = 1;
@@ -65,25 +76,18 @@ static const char *rootfs_driver(struct mr_store *st)
 	if (force && (!strcmp(force, "copy") || !strcmp(force, "overlay")))
 		return !strcmp(force, "copy") ? "copy" : "overlay";
 	snprintf(path, sizeof path, "%s/driver", st->rundir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t n = read(fd, cached, sizeof cached - 1);
-		close(fd);
-		if (n > 0) {
-			cached[n] = 0;
-			return !strncmp(cached, "overlay", 7) ? "overlay" : "copy";
-		}
-	}
+	if (ctr_read_small(AT_FDCWD, path, 0, cached, sizeof cached) > 0)
+		return !strncmp(cached, "overlay", 7) ? "overlay" : "copy";
 	if (fstatfs(st->rootfd, &sf) == 0 && sf.f_type == OVERLAYFS_SUPER_MAGIC)
 		goto out;
 	tfd = mr_store_mktemp(st, "probe", name, sizeof name, &ignored);
 	if (tfd < 0)
 		return "copy";
-	if (mkdirat(tfd, "l", 0755) || mkdirat(tfd, "u", 0755) || mkdirat(tfd, "w", 0755) ||
-	    mkdirat(tfd, "m", 0755)) {
-		close(tfd);
-		return "copy";
-	}
+	for (p = "l\0u\0w\0m\0"; *p; p += 2)
+		if (mkdirat(tfd, p, 0755)) {
+			close(tfd);
+			return "copy";
+		}
 	snprintf(opts, sizeof opts, "lowerdir=%s/%s/l,upperdir=%s/%s/u,workdir=%s/%s/w",
 		 st->root, name, st->root, name, st->root, name);
 	snprintf(path, sizeof path, "%s/%s/m", st->root, name);
@@ -156,12 +160,14 @@ static int rootfs_create(struct mr_store *st, struct ctr *c, const struct ctr_li
 	if (!strcmp(c->driver, "overlay")) {
 		struct ctr_spawn sp;
 		struct mr_buf opts = { 0 };
+		const char *d;
 		/* init: Docker's init layer, under the image's, so that the
 		 * container's own layer (its size, diff) starts empty: the
 		 * /etc/mtab -> /proc/mounts link that programs expect */
-		if (mkdirat(dirfd, "upper", 0755) < 0 || mkdirat(dirfd, "work", 0700) < 0 ||
-		    mkdirat(dirfd, "init", 0755) < 0 || mkdirat(dirfd, "init/etc", 0755) < 0 ||
-		    symlinkat("/proc/mounts", dirfd, "init/etc/mtab") < 0)
+		for (d = "upper\0work\0init\0init/etc\0"; *d; d += strlen(d) + 1)
+			if (mkdirat(dirfd, d, *d == 'w' ? 0700 : 0755) < 0)
+				return mr_err_sys(err, "create overlay folders");
+		if (symlinkat("/proc/mounts", dirfd, "init/etc/mtab") < 0)
 			return mr_err_sys(err, "create overlay folders");
 		/* overlay shows the top layer's folder: init/etc takes the image's
 		 * /etc owner, mode and times, so that only the link is new */
@@ -180,9 +186,7 @@ static int rootfs_create(struct mr_store *st, struct ctr *c, const struct ctr_li
 			}
 			break;
 		}
-		memset(&sp, 0, sizeof sp);
-		sp.st = st;
-		snprintf(sp.dir, sizeof sp.dir, "%s/containers/%s", st->root, c->id);
+		ctr_spawn_init(&sp, st, c);
 		if (rootfs_overlay_opts(&sp, layers, &opts)) {
 			if (mkdirat(dirfd, "l", 0700) < 0)
 				rc = mr_err_sys(err, "create layer links");
@@ -412,6 +416,7 @@ static int rootfs_dev_nodes(int rootfd, int dev, int bind, struct mr_err *err)
  * /dev/shm and /dev/mqueue. */
 static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
 {
+	const char *d;
 	int dev;
 	if (mount_in_root(sp->rootfd, "dev", 'd', "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME |
 			    (sp->nodev ? MS_NODEV : 0), "mode=755,size=65536k", err) < 0)
@@ -423,11 +428,12 @@ static int rootfs_mount_dev(struct ctr_spawn *sp, struct mr_err *err)
 		close(dev);
 		return -1;
 	}
-	if (mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "shm", 01777) < 0 ||
-	    mkdirat(dev, "mqueue", 0755) < 0) {
-		close(dev);
-		return mr_err_sys(err, "create /dev folders");
-	}
+	for (d = "pts\0shm\0mqueue\0"; *d; d += strlen(d) + 1)
+		if (mkdirat(dev, d, *d == 's' ? 01777 : 0755) < 0) {
+			mr_err_sys(err, "create /dev folders");
+			close(dev);
+			return -1;
+		}
 	close(dev);
 	if (mount_in_root(sp->rootfd, "dev/pts", 'd', "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
 			    "newinstance,ptmxmode=0666,mode=0620,gid=5", err) < 0 ||

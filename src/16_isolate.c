@@ -500,7 +500,7 @@ static int isolate_loopback(struct mr_err *err)
 	if (s < 0)
 		return mr_err_sys(err, "socket for lo");
 	memset(&ifr, 0, sizeof ifr);
-	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+	strcpy(ifr.ifr_name, "lo");
 	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
 		rc = mr_err_sys(err, "lo flags");
 	ifr.ifr_flags |= IFF_UP;
@@ -636,6 +636,19 @@ static void cg_path(char *out, size_t size, const char *hier, const char *id, co
 		 id ? id : "", file ? "/" : "", file ? file : "");
 }
 
+/* The folders minirun/ and minirun/ID of a hierarchy ("" for v2; one there
+ * already is fine: cpu and cpuacct are often one hierarchy under two names);
+ * path (160 bytes) receives the latter. */
+static int cg_make(const char *hier, const char *id, char *path, struct mr_err *err)
+{
+	cg_path(path, 160, hier, NULL, NULL);
+	mkdir(path, 0755);
+	cg_path(path, 160, hier, id, NULL);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return mr_err_sys(err, "cgroup %s", path);
+	return 0;
+}
+
 /* Write len bytes of val into the cgroup file at path; the error names
  * both. Also the OCI mode's, at its cgroupsPath ([20b]). */
 static int cg_write_path(const char *path, const char *val, size_t len, struct mr_err *err)
@@ -665,17 +678,9 @@ static int cg_read_u64(const char *hier, const char *id, const char *file, const
 		       uint64_t *out)
 {
 	char path[160], buf[4096], *p;
-	int fd;
-	ssize_t n;
 	cg_path(path, sizeof path, hier, id, file);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (ctr_read_small(AT_FDCWD, path, 0, buf, sizeof buf) <= 0)
 		return -1;
-	n = util_read_full(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
 	p = buf;
 	if (key) {
 		size_t k = strlen(key);
@@ -830,11 +835,8 @@ static int dev_v1_apply(const char *id, const struct dev_rule *r, size_t n, stru
 {
 	char path[160], line[48];
 	size_t i;
-	cg_path(path, sizeof path, "devices", NULL, NULL);
-	mkdir(path, 0755);
-	cg_path(path, sizeof path, "devices", id, NULL);
-	if (mkdir(path, 0755) < 0 && errno != EEXIST)
-		return mr_err_sys(err, "cgroup %s", path);
+	if (cg_make("devices", id, path, err) < 0)
+		return -1;
 	if (cg_write("devices", id, "devices.deny", "a", err) < 0)
 		return -1;
 	for (i = 0; i < n; i++) {
@@ -899,6 +901,21 @@ static void cg_v2_enable(void)
 	cg_enable(path, ctrls);
 }
 
+/* v1: the controller a flag needs must be mounted. */
+static int cg_v1_need(const char *flag, const char *ctrl, struct mr_err *err)
+{
+	if (cg_is_mounted(ctrl))
+		return 0;
+	return mr_err_set(err, ENOTSUP, "%s: the %s cgroup controller is not mounted (" CG_ROOT
+			  "/%s)", flag, ctrl, ctrl);
+}
+
+/* v2: a limit the kernel refused names its controller. */
+static int cg_v2_missing(const char *flag, const char *ctrl, struct mr_err *err)
+{
+	return mr_err_ctx(err, "%s: the %s controller is not available", flag, ctrl);
+}
+
 /* Create the container's cgroups, put the device policy (rules, none for
  * --privileged) in place and write its limits. A limit whose controller is
  * missing is an error naming it. 1 when the device policy could not be put
@@ -932,9 +949,9 @@ static int cg_create(const struct ctr *c, const struct dev_rule *rules, size_t n
 		if (c->memory) {
 			snprintf(val, sizeof val, "%lld", (long long)c->memory);
 			if (cg_write("", c->id, "memory.max", val, err) < 0)
-				return mr_err_ctx(err, "--memory: the memory controller is not available");
+				return cg_v2_missing("--memory", "memory", err);
 			if (memsw == UINT64_MAX)
-				snprintf(val, sizeof val, "max");
+				strcpy(val, "max");
 			else
 				snprintf(val, sizeof val, "%llu", (unsigned long long)(memsw - (uint64_t)c->memory));
 			cg_write("", c->id, "memory.swap.max", val, err);
@@ -942,31 +959,24 @@ static int cg_create(const struct ctr *c, const struct dev_rule *rules, size_t n
 		if (c->nano_cpus) {
 			snprintf(val, sizeof val, "%lld 100000", (long long)(c->nano_cpus / 10000));
 			if (cg_write("", c->id, "cpu.max", val, err) < 0)
-				return mr_err_ctx(err, "--cpus: the cpu controller is not available");
+				return cg_v2_missing("--cpus", "cpu", err);
 		}
 		if (c->pids_limit > 0) {
 			snprintf(val, sizeof val, "%lld", (long long)c->pids_limit);
 			if (cg_write("", c->id, "pids.max", val, err) < 0)
-				return mr_err_ctx(err, "--pids-limit: the pids controller is not available");
+				return cg_v2_missing("--pids-limit", "pids", err);
 		}
 		return nodev;
 	}
 	for (h = cg_v1_dirs; *h; h += strlen(h) + 1) {
-		if (!cg_v1_wanted(c, h) || !cg_is_mounted(h))
-			continue;
-		cg_path(path, sizeof path, h, NULL, NULL);
-		mkdir(path, 0755);
-		cg_path(path, sizeof path, h, c->id, NULL);
-		/* cpu and cpuacct are often one hierarchy under two names */
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return mr_err_sys(err, "cgroup %s", path);
+		if (cg_v1_wanted(c, h) && cg_is_mounted(h) && cg_make(h, c->id, path, err) < 0)
+			return -1;
 	}
 	if (rules)
 		nodev = dev_policy_apply(c->id, rules, nrules);
 	if (c->memory) {
-		if (!cg_is_mounted("memory"))
-			return mr_err_set(err, ENOTSUP, "--memory: the memory cgroup controller is not "
-					  "mounted (" CG_ROOT "/memory)");
+		if (cg_v1_need("--memory", "memory", err) < 0)
+			return -1;
 		snprintf(val, sizeof val, "%lld", (long long)c->memory);
 		if (cg_write("memory", c->id, "memory.limit_in_bytes", val, err) < 0)
 			return -1;
@@ -981,18 +991,16 @@ static int cg_create(const struct ctr *c, const struct dev_rule *rules, size_t n
 		}
 	}
 	if (c->nano_cpus) {
-		if (!cg_is_mounted("cpu"))
-			return mr_err_set(err, ENOTSUP, "--cpus: the cpu cgroup controller is not "
-					  "mounted (" CG_ROOT "/cpu)");
+		if (cg_v1_need("--cpus", "cpu", err) < 0)
+			return -1;
 		snprintf(val, sizeof val, "%lld", (long long)(c->nano_cpus / 10000));
 		if (cg_write("cpu", c->id, "cpu.cfs_period_us", "100000", err) < 0 ||
 		    cg_write("cpu", c->id, "cpu.cfs_quota_us", val, err) < 0)
 			return -1;
 	}
 	if (c->pids_limit > 0) {
-		if (!cg_is_mounted("pids"))
-			return mr_err_set(err, ENOTSUP, "--pids-limit: the pids cgroup controller is "
-					  "not mounted (" CG_ROOT "/pids)");
+		if (cg_v1_need("--pids-limit", "pids", err) < 0)
+			return -1;
 		snprintf(val, sizeof val, "%lld", (long long)c->pids_limit);
 		if (cg_write("pids", c->id, "pids.max", val, err) < 0)
 			return -1;
@@ -1064,21 +1072,15 @@ static void cg_kill_rest(const char *id)
 {
 	char path[160], buf[4096];
 	struct mr_err ignored;
-	int round, fd;
+	int round;
 	const char *h = cg_v2_hier();
 	if (!h || cg_write(h, id, "cgroup.kill", "1", &ignored) == 0)
 		return;
 	cg_path(path, sizeof path, h, id, "cgroup.procs");
 	for (round = 0; round < 50; round++) {
-		ssize_t n;
 		char *p;
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		if (ctr_read_small(AT_FDCWD, path, 0, buf, sizeof buf) <= 0)
 			return;
-		n = util_read_full(fd, buf, sizeof buf - 1);
-		close(fd);
-		if (n <= 0)
-			return;
-		buf[n] = 0;
 		for (p = buf; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p))
 			if (atoi(p) > 1)
 				kill(atoi(p), SIGKILL);

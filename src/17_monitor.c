@@ -54,6 +54,21 @@ static void ctr_signals_catch(sigset_t *old)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* Every signal back to its default and unblocked: a new container process
+ * (the init, an exec) inherits nothing of the owner's handling. */
+static void ctr_signals_default(void)
+{
+	struct sigaction sa;
+	sigset_t none;
+	int s;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	for (s = 1; s < _NSIG; s++)
+		sigaction(s, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 static int ctr_exit_code(int status)
 {
 	if (WIFEXITED(status))
@@ -79,7 +94,7 @@ static void __attribute__((noreturn)) ctr_child_fail(struct ctr_spawn *sp, int c
 	memset(&m, 0, sizeof m);
 	m.kind = 'e';
 	m.code = (unsigned char)code;
-	snprintf(m.text, sizeof m.text, "%s", err->msg);
+	ctr_strcpy(m.text, sizeof m.text, err->msg);
 	if (send(sp->sync, &m, offsetof(struct ctr_msg, text) + strlen(m.text) + 1, MSG_NOSIGNAL) < 0) {
 		/* the parent is gone: nobody to tell */
 	}
@@ -150,13 +165,10 @@ static char **ctr_envp(const struct ctr *c, const struct ctr_list *extra, int tt
 {
 	struct ctr_list env = { 0 };
 	size_t i;
-	char *s;
 	/* Docker's order: PATH, HOSTNAME, TERM, then Config.Env replacing
 	 * those in place or appended */
 	ctr_list_add(&env, "PATH=" CTR_DEFAULT_PATH);
-	s = util_xmalloc(strlen(c->hostname) + 10);
-	sprintf(s, "HOSTNAME=%s", c->hostname);
-	ctr_list_add(&env, s);
+	ctr_list_add(&env, ctr_strf("HOSTNAME=%s", c->hostname));
 	if (tty)
 		ctr_list_add(&env, "TERM=xterm");
 	for (i = 0; i < c->env.n; i++)
@@ -164,9 +176,7 @@ static char **ctr_envp(const struct ctr *c, const struct ctr_list *extra, int tt
 	for (i = 0; extra && i < extra->n; i++)
 		ctr_env_set(&env, extra->v[i]);
 	if (!ctr_env_get(&env, "HOME")) {
-		s = util_xmalloc(strlen(home) + 6);
-		sprintf(s, "HOME=%s", home);
-		ctr_list_add(&env, s);
+		ctr_list_add(&env, ctr_strf("HOME=%s", home));
 	}
 	return (char **)env.v;
 }
@@ -213,13 +223,8 @@ static void ctr_reaper_hide_args(void)
 	static const char name[] = "init";
 	char buf[1024], *p;
 	unsigned long start = 0, end = 0;
-	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC), i;
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = 0;
+	int i;
+	ctr_read_small(AT_FDCWD, "/proc/self/stat", 0, buf, sizeof buf);
 	p = strrchr(buf, ')');
 	/* after "pid (comm)", field 3 is the state; arg_start is field 48 */
 	for (i = 2; p && i < 48; i++)
@@ -303,19 +308,12 @@ static void __attribute__((noreturn)) ctr_child(struct ctr_spawn *sp)
 {
 	struct mr_err err;
 	struct ctr_msg go;
-	struct sigaction sa;
-	sigset_t none;
 	const struct ctr *c = sp->c;
-	int s, i, code = 125;
+	int i, code = 125;
 	memset(&err, 0, sizeof err);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_DFL;
-	for (s = 1; s < _NSIG; s++)
-		sigaction(s, &sa, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	ctr_signals_default();
 	if (recv(sp->sync, &go, sizeof go, 0) < 1 || go.kind != 'g')
 		_exit(125);
 	setsid();
@@ -460,7 +458,6 @@ static int ctr_spawn_start(struct ctr_spawn *sp, struct mr_err *err)
 	int sv[2], dirfd, code, flags, in_v2 = 0;
 	long pid;
 	sp->pty = sp->pty_slave = -1;
-	snprintf(sp->dir, sizeof sp->dir, "%s/containers/%s", sp->st->root, c->id);
 	dirfd = ctr_dir(sp->st, c->id, err);
 	if (dirfd < 0)
 		return 125;
@@ -472,22 +469,18 @@ static int ctr_spawn_start(struct ctr_spawn *sp, struct mr_err *err)
 		cg_kill_rest(c->id);          /* left by a monitor killed with SIGKILL */
 	cg_remove(c->id);
 	sp->nodev = cg_create(c, sp->rules, sp->nrules, err);
-	if (sp->nodev < 0) {
-		cg_remove(c->id);
-		return 125;
-	}
+	if (sp->nodev < 0)
+		goto fail;
 	if (sp->nodev)
 		fprintf(stderr, "WARNING: no device cgroup (cgroup2 with BPF, or the v1 devices "
 			"controller): %s is mounted nodev but for the nodes of /dev\n", c->name);
-	if (net_prepare(sp, err) < 0) {
-		cg_remove(c->id);
-		return 125;
-	}
+	if (net_prepare(sp, err) < 0)
+		goto fail;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		mr_err_sys(err, "socketpair");
 		if (sp->netns_fd >= 0)
 			close(sp->netns_fd);
-		cg_remove(c->id);
-		return mr_err_sys(err, "socketpair"), 125;
+		goto fail;
 	}
 	sp->exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
 	flags = CLONE_NEWNS;
@@ -511,9 +504,9 @@ static int ctr_spawn_start(struct ctr_spawn *sp, struct mr_err *err)
 	if (sp->netns_fd >= 0)
 		close(sp->netns_fd);
 	if (pid < 0) {
+		mr_err_sys(err, "container %s: clone", c->name);
 		close(sv[0]);
-		cg_remove(c->id);
-		return mr_err_sys(err, "container %s: clone", c->name), 125;
+		goto fail;
 	}
 	sp->pid = (pid_t)pid;
 	sp->sync = sv[0];
@@ -539,6 +532,9 @@ static int ctr_spawn_start(struct ctr_spawn *sp, struct mr_err *err)
 		net_stop(sp->st, c->id);
 	}
 	return code;
+fail:
+	cg_remove(c->id);
+	return 125;
 }
 
 /* ---- logs ----
@@ -564,7 +560,7 @@ static CTR_HOT void ctr_log_rotate(struct ctr_log *l)
 	}
 	for (i = l->max_file - 1; i >= 1; i--) {
 		if (i == 1)
-			snprintf(from, sizeof from, "log");
+			strcpy(from, "log");
 		else
 			snprintf(from, sizeof from, "log.%d", i - 1);
 		snprintf(to, sizeof to, "log.%d", i);
@@ -689,32 +685,35 @@ struct ctr_health {
 	pid_t pid;                         /* the check running, 0: none */
 	int fd;                            /* read end of its output pipe, -1: none */
 	size_t len;                        /* bytes of out kept so far */
-	char out[HEALTH_OUT + 1];
 	int64_t due, deadline, born;       /* monotonic ns */
 	int streak, timed_out, nlog;
 	const char *status;                /* "starting", "healthy", "unhealthy" */
 	char began[40];
+	char out[HEALTH_OUT + 1];          /* after the small fields (short offsets) */
 	struct { char start[40], end[40], out[HEALTH_OUT + 1]; int code; } log[HEALTH_LOG];
 };
 
+/* Small fields first, the large ones last: most uses are then at one-byte
+ * offsets in x86-64 code (sp's own large dir is at its end). */
 struct ctr_owner {
 	struct mr_store *st;
 	struct ctr *c;
-	struct ctr_spawn sp;
 	int rfd, lockfd, dirfd;
 	int detached, attach_stdin;
 	int out, errp;                     /* monitor: the container's stdout/stderr */
-	struct ctr_state state;
-	struct timespec up;                /* monotonic start, for the back-off reset */
-	struct ctr_log log;
-	sigset_t waitmask;
-	struct termios saved;
 	int raw, trim;
 	struct ctr_health *health;         /* NULL: no health check */
+	struct ctr_spawn sp;
+	struct ctr_log log;
+	struct timespec up;                /* monotonic start, for the back-off reset */
+	struct ctr_state state;
+	sigset_t waitmask;
+	struct termios saved;
 };
 
-/* Docker's defaults for what a Healthcheck leaves at 0: 30 s, 3 retries. */
-static int64_t ctr_health_ns(int64_t v)
+/* Docker's defaults for what a Healthcheck leaves at 0: 30 s, 3 retries.
+ * Out of line: the 64-bit constant takes 10 bytes of code at each use. */
+static __attribute__((noinline)) int64_t ctr_health_ns(int64_t v)
 {
 	return v ? v : 30000000000LL;
 }
@@ -847,7 +846,7 @@ static void ctr_health_done(struct ctr_owner *o, struct ctr_health *h, int statu
 	if (h->nlog == HEALTH_LOG)
 		memmove(&h->log[0], &h->log[1], sizeof h->log[0] * (HEALTH_LOG - 1)), h->nlog--;
 	i = h->nlog++;
-	snprintf(h->log[i].start, sizeof h->log[i].start, "%s", h->began);
+	ctr_strcpy(h->log[i].start, sizeof h->log[i].start, h->began);
 	ctr_now(h->log[i].end, sizeof h->log[i].end);
 	h->log[i].code = code;
 	ctr_health_drain(h, 1);
@@ -926,6 +925,15 @@ static void ctr_health_end(struct ctr_owner *o)
 }
 
 
+/* An owner of c that holds nothing yet: no folder, lock, pipe or log. */
+static void ctr_owner_init(struct ctr_owner *o, struct mr_store *st, struct ctr *c)
+{
+	memset(o, 0, sizeof *o);
+	o->st = st;
+	o->c = c;
+	o->dirfd = o->lockfd = o->rfd = o->out = o->errp = o->log.fd = -1;
+}
+
 /* Take the container: its rundir lock (exclusive, for the owner's life). */
 static int ctr_owner_take(struct ctr_owner *o, int block, struct mr_err *err)
 {
@@ -968,15 +976,25 @@ static void ctr_raw_restore(struct ctr_owner *o)
 	o->raw = 0;
 }
 
+/* A foreground owner with a pty and stdin attached puts its terminal in raw
+ * mode (ctr_raw_restore undoes it). */
+static void ctr_raw_enter(struct ctr_owner *o)
+{
+	if (!o->detached && o->sp.pty >= 0 && o->attach_stdin && isatty(0) &&
+	    tcgetattr(0, &o->saved) == 0) {
+		struct termios raw = o->saved;
+		cfmakeraw(&raw);
+		o->raw = tcsetattr(0, TCSADRAIN, &raw) == 0;
+	}
+}
+
 /* Start one run of the container. 0 or an exit code (err set). */
 static int ctr_owner_start(struct ctr_owner *o, struct mr_err *err)
 {
 	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, devnull, code;
 	struct ctr_rt rt;
 	struct mr_err ignored;
-	memset(&o->sp, 0, sizeof o->sp);
-	o->sp.st = o->st;
-	o->sp.c = o->c;
+	ctr_spawn_init(&o->sp, o->st, o->c);
 	o->out = o->errp = -1;
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull < 0)
@@ -1017,12 +1035,7 @@ static int ctr_owner_start(struct ctr_owner *o, struct mr_err *err)
 	ctr_now(o->state.started, sizeof o->state.started);
 	ctr_state_write(o->st, o->c->id, &o->state, 0, &ignored);
 	clock_gettime(CLOCK_MONOTONIC, &o->up);
-	if (!o->detached && o->sp.pty >= 0 && o->attach_stdin && isatty(0) &&
-	    tcgetattr(0, &o->saved) == 0) {
-		struct termios raw = o->saved;
-		cfmakeraw(&raw);
-		o->raw = tcsetattr(0, TCSADRAIN, &raw) == 0;
-	}
+	ctr_raw_enter(o);
 	return 0;
 }
 
@@ -1062,9 +1075,7 @@ static CTR_HOT void ctr_owner_signals(struct ctr_owner *o)
 			continue;
 		}
 		if (o->detached && (s == SIGTERM || s == SIGINT)) {
-			int fd = openat(o->rfd, "stop", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-			if (fd >= 0)
-				close(fd);
+			ctr_stop_mark(o->rfd);
 			s = ctr_signal_parse(o->c->stop_signal);
 			if (!s)
 				s = SIGTERM;
@@ -1084,12 +1095,8 @@ static void ctr_monitor_text(void)
 {
 	char buf[4096];
 	uintptr_t here = (uintptr_t)ctr_monitor_text;
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? util_read_full(fd, buf, sizeof buf - 1) : -1;
 	char *p;
-	if (fd >= 0)
-		close(fd);
-	buf[n > 0 ? n : 0] = 0;
+	ctr_read_small(AT_FDCWD, "/proc/self/maps", 0, buf, sizeof buf);
 	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
 		unsigned long a, b;
 		char *dash;
@@ -1226,7 +1233,7 @@ static void ctr_owner_failed(struct ctr_owner *o, int code, const struct mr_err 
 	struct mr_err ignored;
 	o->state.running = 0;
 	o->state.exit_code = code;
-	snprintf(o->state.error, sizeof o->state.error, "%s", err->msg);
+	ctr_strcpy(o->state.error, sizeof o->state.error, err->msg);
 	ctr_now(o->state.finished, sizeof o->state.finished);
 	ctr_state_write(o->st, o->c->id, &o->state, !o->c->auto_remove, &ignored);
 }
@@ -1256,7 +1263,7 @@ static int ctr_remove(struct mr_store *st, const struct ctr *c, struct mr_err *e
 		/* durable before rm returns: the power-cut test saw acknowledged
 		 * removals come back (a --rm record was never durable: no fsync) */
 		if (!c->auto_remove) {
-			int cfd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			int cfd = ctr_containers_dir(st);
 			if (cfd >= 0) {
 				fsync(cfd);
 				close(cfd);
@@ -1294,6 +1301,15 @@ static void ctr_remove_volumes(struct mr_store *st, const struct ctr *c)
 			util_print_err(&err);
 }
 
+/* A --rm container goes with its anonymous volumes. */
+static int ctr_remove_auto(struct mr_store *st, const struct ctr *c, struct mr_err *err)
+{
+	int rc = ctr_remove(st, c, err);
+	if (rc == 0)
+		ctr_remove_volumes(st, c);
+	return rc;
+}
+
 /* The monitor: runs, logs and restarts the container until it stops for
  * good. report >= 0: tell the CLI how the first start went ("0" or "CODE
  * message"). delay_ms > 0: a restart handed over by a foreground run. */
@@ -1304,12 +1320,9 @@ static int ctr_monitor(struct mr_store *st, struct ctr *c, int report, unsigned 
 	struct mr_err err;
 	unsigned backoff = delay_ms;
 	int code, status;
-	memset(&o, 0, sizeof o);
+	ctr_owner_init(&o, st, c);
 	memset(&err, 0, sizeof err);
-	o.st = st;
-	o.c = c;
 	o.detached = 1;
-	o.dirfd = o.lockfd = o.rfd = -1;
 	ctr_signals_catch(&o.waitmask);
 	if (ctr_owner_take(&o, delay_ms > 0, &err) < 0) {
 		code = err.code == MR_EINUSE ? 0 : 125;
@@ -1362,12 +1375,8 @@ static int ctr_monitor(struct mr_store *st, struct ctr *c, int report, unsigned 
 			break;
 		o.state.restart_count++;
 	}
-	if (c->auto_remove) {
-		if (ctr_remove(st, c, &err) < 0)
-			ctr_log_write(&o.log, 'e', err.msg, strlen(err.msg));
-		else
-			ctr_remove_volumes(st, c);
-	}
+	if (c->auto_remove && ctr_remove_auto(st, c, &err) < 0)
+		ctr_log_write(&o.log, 'e', err.msg, strlen(err.msg));
 	if (o.log.fd >= 0)
 		close(o.log.fd);
 	ctr_disown(&o);
@@ -1448,11 +1457,8 @@ static int ctr_run_attached(struct mr_store *st, struct ctr *c, int attach_stdin
 {
 	struct ctr_owner o;
 	int code, status, restart;
-	memset(&o, 0, sizeof o);
-	o.st = st;
-	o.c = c;
+	ctr_owner_init(&o, st, c);
 	o.attach_stdin = attach_stdin;
-	o.dirfd = o.lockfd = o.rfd = o.log.fd = -1;
 	ctr_signals_catch(&o.waitmask);
 	if (ctr_owner_take(&o, 0, err) < 0) {
 		ctr_disown(&o);
@@ -1469,8 +1475,7 @@ static int ctr_run_attached(struct mr_store *st, struct ctr *c, int attach_stdin
 		ctr_owner_failed(&o, code, err);
 		if (c->auto_remove) {
 			struct mr_err ignored;
-			if (ctr_remove(st, c, &ignored) == 0)
-				ctr_remove_volumes(st, c);
+			ctr_remove_auto(st, c, &ignored);
 		}
 		ctr_disown(&o);
 		return code;
@@ -1480,12 +1485,8 @@ static int ctr_run_attached(struct mr_store *st, struct ctr *c, int attach_stdin
 	ctr_owner_exited(&o, status);
 	code = o.state.exit_code;
 	restart = ctr_restart_wanted(c, code, 0, o.state.stopped_by_user);
-	if (c->auto_remove) {
-		if (ctr_remove(st, c, err) < 0)
-			util_print_err(err);
-		else
-			ctr_remove_volumes(st, c);
-	}
+	if (c->auto_remove && ctr_remove_auto(st, c, err) < 0)
+		util_print_err(err);
 	ctr_disown(&o);
 	sigprocmask(SIG_SETMASK, &o.waitmask, NULL);
 	/* the restart policy goes on in the background, as Docker's daemon does */
@@ -1535,8 +1536,7 @@ static int ctr_create(struct mr_store *st, struct ctr *c, int explicit_name, str
 	mr_store_unlock(st);
 	if (rc < 0)
 		goto fail;
-	if (!c->auto_remove && (cfd = openat(st->rootfd, "containers", O_RDONLY | O_DIRECTORY |
-					     O_CLOEXEC)) >= 0) {
+	if (!c->auto_remove && (cfd = ctr_containers_dir(st)) >= 0) {
 		mr_fsync_dir(cfd, err);
 		close(cfd);
 	}
@@ -1556,16 +1556,9 @@ fail:
 /* Fields of /proc/PID/stat after the command name (field 3 = index 0). */
 static int ctr_proc_stat(pid_t pid, unsigned long long *f, int max)
 {
-	char path[32], buf[1024], *p;
-	int fd, i = 0;
-	ssize_t n;
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = util_read_full(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0 || !(p = strrchr((buf[n] = 0, buf), ')')))
+	char buf[1024], *p;
+	int i = 0;
+	if (ctr_read_proc(pid, "stat", buf, sizeof buf) <= 0 || !(p = strrchr(buf, ')')))
 		return -1;
 	for (p += 2; i < max && *p; i++) {
 		f[i] = *p >= '0' && *p <= '9' ? strtoull(p, NULL, 10) : (unsigned long long)*p;
@@ -1585,12 +1578,11 @@ struct ctr_sample {
 static void ctr_sample_take(const struct ctr *c, pid_t pid, struct ctr_sample *s)
 {
 	uint64_t v = 0, inactive = 0, cpu = UINT64_MAX, mem = UINT64_MAX;
-	char path[48], buf[4096], *p;
-	int fd, v2 = cg_version() == 2, hz = UTIL_CLK_TCK;
+	char buf[4096], *p;
+	int v2 = cg_version() == 2, hz = UTIL_CLK_TCK;
 	uint64_t total = util_mem_total();
 	pid_t *pids;
 	size_t i, n;
-	ssize_t r;
 	memset(s, 0, sizeof s[0]);
 	clock_gettime(CLOCK_MONOTONIC, &s->at);
 	if (cg_read_u64(v2 ? "" : "unified", c->id, "cpu.stat", "usage_usec", &v) == 0)
@@ -1614,11 +1606,7 @@ static void ctr_sample_take(const struct ctr *c, pid_t pid, struct ctr_sample *s
 		unsigned long long f[13];
 		if (cpu == UINT64_MAX && ctr_proc_stat(pids[i], f, 13) == 13)
 			s->cpu_ns += (f[11] + f[12]) * 1000000000ULL / (unsigned long long)hz;
-		snprintf(path, sizeof path, "/proc/%d/statm", (int)pids[i]);
-		if (mem == UINT64_MAX && (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-			r = util_read_full(fd, buf, sizeof buf - 1);
-			close(fd);
-			buf[r > 0 ? r : 0] = 0;
+		if (mem == UINT64_MAX && ctr_read_proc(pids[i], "statm", buf, sizeof buf) >= 0) {
 			p = strchr(buf, ' ');
 			if (p)
 				s->mem += strtoull(p + 1, NULL, 10) * (uint64_t)getpagesize();
@@ -1629,12 +1617,7 @@ static void ctr_sample_take(const struct ctr *c, pid_t pid, struct ctr_sample *s
 		s->cpu_ns = cpu;
 	if (mem != UINT64_MAX)
 		s->mem = mem;
-	snprintf(path, sizeof path, "/proc/%d/net/dev", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	r = fd >= 0 ? util_read_full(fd, buf, sizeof buf - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	buf[r > 0 ? r : 0] = 0;
+	ctr_read_proc(pid, "net/dev", buf, sizeof buf);
 	for (p = strchr(buf, '\n'); p && (p = strchr(p + 1, '\n')) != NULL;) {
 		unsigned long long f[9];
 		char *colon = strchr(p, ':');
@@ -1677,17 +1660,13 @@ static int ctr_proc_read(pid_t pid, time_t now, time_t boot, struct ctr_proc *p)
 	p->uid[0] = p->nuid[0] = '?';
 	if (ctr_proc_stat(pid, f, 20) < 20)
 		return -1;
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+	if (ctr_read_proc(pid, "status", buf, sizeof buf) >= 0) {
 		char *u;
-		r = util_read_full(fd, buf, sizeof buf - 1);
-		close(fd);
-		buf[r > 0 ? r : 0] = 0;
 		if ((u = strstr(buf, "\nUid:")) != NULL) {
 			long v = strtol(u + 5, NULL, 10);
 			snprintf(p->nuid, sizeof p->nuid, "%ld", v);
 			if (v == 0)
-				snprintf(p->uid, sizeof p->uid, "root");
+				strcpy(p->uid, "root");
 			else
 				snprintf(p->uid, sizeof p->uid, "%ld", v);
 		}
@@ -1709,7 +1688,7 @@ static int ctr_proc_read(pid_t pid, time_t now, time_t boot, struct ctr_proc *p)
 	if ((f[4] >> 8 & 0xfff) == 136)
 		snprintf(p->tty, sizeof p->tty, "pts/%llu", (f[4] & 0xff) | ((f[4] >> 12) & 0xfff00));
 	else
-		snprintf(p->tty, sizeof p->tty, "?");
+		strcpy(p->tty, "?");
 	snprintf(p->time, sizeof p->time, "%02llu:%02llu:%02llu", secs / 3600, secs / 60 % 60, secs % 60);
 	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {

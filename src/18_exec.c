@@ -154,13 +154,10 @@ static int exec_run(struct mr_store *st, struct ctr *c, pid_t pid, unsigned long
 	struct ctr_owner o;
 	int sv[2], cgfds[8], ncg, devnull, code = 0, i;
 	pid_t child;
-	memset(&o, 0, sizeof o);
-	o.st = st;
-	o.c = c;
-	o.dirfd = o.lockfd = o.rfd = o.out = o.errp = -1;
+	/* no log: an exec's output goes to the caller only */
+	ctr_owner_init(&o, st, c);
 	o.attach_stdin = opts->interactive;
-	o.sp.st = st;
-	o.sp.c = c;
+	ctr_spawn_init(&o.sp, st, c);
 	o.sp.is_exec = 1;
 	o.sp.pty = o.sp.pty_slave = -1;
 	c->init = 0;
@@ -197,17 +194,9 @@ static int exec_run(struct mr_store *st, struct ctr *c, pid_t pid, unsigned long
 	ctr_signals_catch(&o.waitmask);
 	child = fork();
 	if (child == 0) {
-		struct sigaction sa;
-		sigset_t none;
-		int s;
 		close(sv[0]);
 		o.sp.sync = sv[1];
-		memset(&sa, 0, sizeof sa);
-		sa.sa_handler = SIG_DFL;
-		for (s = 1; s < _NSIG; s++)
-			sigaction(s, &sa, NULL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+		ctr_signals_default();
 		for (i = 0; i < ncg; i++)
 			if (write(cgfds[i], "0", 1) < 0) { /* a vanished cgroup: stay outside */ }
 		setsid();
@@ -249,11 +238,7 @@ static int exec_run(struct mr_store *st, struct ctr *c, pid_t pid, unsigned long
 	}
 	if (opts->detach)
 		goto out;
-	if (o.sp.pty >= 0 && opts->interactive && isatty(0) && tcgetattr(0, &o.saved) == 0) {
-		struct termios raw = o.saved;
-		cfmakeraw(&raw);
-		o.raw = tcsetattr(0, TCSADRAIN, &raw) == 0;
-	}
+	ctr_raw_enter(&o);               /* attach_stdin is -i */
 	code = ctr_exit_code(ctr_owner_wait(&o));
 out:
 	for (i = 0; i < ncg; i++)
@@ -341,7 +326,7 @@ static int cp_send(int rootfd, const char *src, const struct cp_opts *o, int out
 		base = strrchr(p, '/') ? strrchr(p, '/') + 1 : p;
 		contents = !*base || !strcmp(base, ".") || !strcmp(base, "..");
 		if (!links)
-			snprintf(w->path, sizeof w->path, "%s", contents ? "" : base);
+			ctr_strcpy(w->path, sizeof w->path, contents ? "" : base);
 		pfd = contents ? cp_open(rootfd, p, O_RDONLY | O_DIRECTORY, err) :
 		      cp_parent(rootfd, p, &base, err);
 		if (contents)
@@ -367,9 +352,9 @@ static int cp_send(int rootfd, const char *src, const struct cp_opts *o, int out
 		t[n] = 0;
 		/* the target replaces the last name (or the whole path) */
 		if (t[0] == '/' || !strrchr(p, '/'))
-			snprintf(p, sizeof p, "%s", t);
+			ctr_strcpy(p, sizeof p, t);
 		else
-			snprintf(strrchr(p, '/') + 1, sizeof p - (size_t)(strrchr(p, '/') + 1 - p), "%s", t);
+			ctr_strcpy(strrchr(p, '/') + 1, sizeof p - (size_t)(strrchr(p, '/') + 1 - p), t);
 		cp_strip(p);
 		close(pfd);
 	}
@@ -433,7 +418,7 @@ static int cp_receive(int rootfd, const char *dst, const struct cp_opts *o, int 
 	while ((rc = tar_next(&r, e, err)) > 0) {
 		if (x->root < 0) {
 			int isdir = e->type == TAR_DIR;
-			snprintf(from, sizeof from, "%s", e->path);
+			ctr_strcpy(from, sizeof from, e->path);
 			x->root = cp_open(rootfd, p, O_RDONLY | O_DIRECTORY, err);
 			rc = -1;
 			if (x->root < 0 && err->code != ENOENT && err->code != ENOTDIR)
@@ -491,10 +476,7 @@ static int cp_run(struct mr_store *st, struct ctr *c, const char *src, const cha
 	struct ctr_info ci;
 	int pfd[2], rc = 0, status = 0, code = 125, in = !strcmp(src, "-"), out = !strcmp(dst, "-");
 	pid_t child;
-	memset(&ow, 0, sizeof ow);
-	ow.st = st;
-	ow.c = c;
-	ow.dirfd = ow.lockfd = ow.rfd = -1;
+	ctr_owner_init(&ow, st, c);
 	ctr_info_get(st, c->id, &ci);
 	/* stopped: keep it so (a start would mount the same upper folder) */
 	if (ci.status != CTR_RUNNING && ctr_owner_take(&ow, 0, err) < 0 &&
@@ -514,10 +496,7 @@ static int cp_run(struct mr_store *st, struct ctr *c, const char *src, const cha
 		/* the host side gave up: end quietly, it says why */
 		signal(SIGPIPE, SIG_DFL);
 		close(pfd[to_ctr ? 1 : 0]);
-		memset(&sp, 0, sizeof sp);
-		sp.st = st;
-		sp.c = c;
-		snprintf(sp.dir, sizeof sp.dir, "%s/containers/%s", st->root, c->id);
+		ctr_spawn_init(&sp, st, c);
 		snprintf(root, sizeof root, "%s/rootfs", sp.dir);
 		if (ci.status == CTR_RUNNING) {
 			/* its root is ours now; -1 would mean "the host" below */

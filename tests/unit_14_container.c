@@ -155,6 +155,16 @@ static void t_ctr_small_parsers(void)
 	CHECK(ctr_signal_parse("RTMIN+3") == SIGRTMIN + 3 && ctr_signal_parse("SIGRTMAX") == SIGRTMAX);
 	CHECK(!ctr_signal_parse("RTMIN+99") && !ctr_signal_parse("NOPE") && !ctr_signal_parse("0") &&
 	      !ctr_signal_parse("999") && !ctr_signal_parse("") && !ctr_signal_parse("SIG"));
+	/* the first and last names of the packed table, and the aliases */
+	CHECK(ctr_signal_parse("HUP") == SIGHUP && ctr_signal_parse("sys") == SIGSYS &&
+	      ctr_signal_parse("IOT") == SIGABRT && ctr_signal_parse("POLL") == SIGIO &&
+	      ctr_signal_parse("VTALRM") == SIGVTALRM && !ctr_signal_parse("HU"));
+	/* ctr_strcpy cuts to fit; ctr_read_small NUL-terminates, "" when missing */
+	ctr_strcpy(buf, 4, "abcdef");
+	CHECK(!strcmp(buf, "abc"));
+	CHECK(ctr_read_small(AT_FDCWD, "/proc/self/stat", 0, buf, 8) == 7 && strlen(buf) == 7);
+	CHECK(ctr_read_small(AT_FDCWD, "/nonexistent/x", 0, buf, sizeof buf) < 0 && !buf[0]);
+	CHECK(ctr_read_proc(getpid(), "stat", buf, sizeof buf) > 0 && atoi(buf) == (int)getpid());
 	CHECK(ctr_restart_parse("no", &name, &max) == 0 && !strcmp(name, "no"));
 	CHECK(ctr_restart_parse("always", &name, &max) == 0 && !strcmp(name, "always"));
 	CHECK(ctr_restart_parse("unless-stopped", &name, &max) == 0);
@@ -282,8 +292,10 @@ static void t_ctr_users(void)
 	CHECK(ctr_ids_resolve("short", passwd, group, &ids, &err) < 0);           /* too few fields */
 	CHECK(ctr_ids_resolve("big", passwd, group, &ids, &err) < 0);             /* uid out of range */
 	CHECK(ctr_ids_resolve("99999999999999999999", passwd, group, &ids, &err) < 0);
-	CHECK(ctr_ids_resolve("4294967295", passwd, group, &ids, &err) < 0);
-	CHECK(ctr_ids_resolve("0:99999999999", passwd, group, &ids, &err) < 0);
+	CHECK(ctr_ids_resolve("4294967295", passwd, group, &ids, &err) < 0 &&
+	      !strcmp(err.msg, "invalid user 4294967295: out of range"));
+	CHECK(ctr_ids_resolve("0:99999999999", passwd, group, &ids, &err) < 0 &&
+	      !strcmp(err.msg, "invalid group 99999999999: out of range"));
 	CHECK(ctr_ids_resolve("# a comment", passwd, group, &ids, &err) < 0);     /* comments skipped */
 	/* a line longer than the parser's buffer is skipped, not overflowed */
 	memset(longline, 'a', sizeof longline);
@@ -520,10 +532,17 @@ static void t_ctr_store(void)
 	CHECK(ci.status == CTR_EXITED && ci.st.exit_code == 255);
 	s.running = 0;
 	s.exit_code = 3;
+	s.oom_killed = 1;
+	s.restart_count = 2;
 	snprintf(s.finished, sizeof s.finished, "2024-01-02T03:04:06.000000000Z");
+	snprintf(s.error, sizeof s.error, "boom");
 	CHECK(ctr_state_write(&st, c.id, &s, 0, &err) == 0);
 	ctr_info_get(&st, c.id, &ci);
 	CHECK(ci.status == CTR_EXITED && ci.st.exit_code == 3);
+	/* every field of state.json comes back */
+	CHECK(ci.st.oom_killed == 1 && ci.st.restart_count == 2 && !ci.st.stopped_by_user &&
+	      !strcmp(ci.st.started, s.started) && !strcmp(ci.st.finished, s.finished) &&
+	      !strcmp(ci.st.error, "boom"));
 	ctr_info_get(&st, d.id, &ci);
 	CHECK(ci.status == CTR_CREATED);
 	CHECK(ctr_remove(&st, &c, &err) == 0 && ctr_remove(&st, &d, &err) == 0);

@@ -30,6 +30,8 @@ check "CVE-2019-5736: exec of /proc/self/exe is refused" sh -c "[ $rc = 126 ] &&
 check "the exec'd process is a child in the container's PID namespace" sh -c '"$MINIRUN" exec c1 sh -c "echo \$\$" | grep -qv "^1$"'
 if command -v script >/dev/null; then
 	check "exec -it through a pty: tty, exit code" sh -c 'printf "tty; exit 4\n" | script -qec "$MINIRUN exec -it c1 sh" /dev/null >'"$T"'/tty.out; [ $? = 4 ] && grep -q "/dev/pts/" '"$T"'/tty.out'
+	# an exec is not logged: no log record (TIME o...) may reach its terminal
+	check "exec -it: nothing but the session on the terminal" sh -c '! grep -qE "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z [oOeE]" '"$T"'/tty.out'
 fi
 mr top c1 >"$T/top"
 check "top: ps-like columns" sh -c "head -1 $T/top | grep -qE '^UID +PID +PPID +C +STIME +TTY +TIME +CMD$'"
