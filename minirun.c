@@ -7551,10 +7551,8 @@ static int volume_remove(struct mr_store *st, const char *name, struct mr_err *e
 
 enum { MOUNT_VOLUME, MOUNT_BIND, MOUNT_TMPFS };
 
-struct mount_spec {
+struct mount_spec {                 /* small fields first: one-byte offsets in x86 code */
 	int type;
-	char source[MINIRUN_MAX_PATH];  /* volume name or host path; "" for tmpfs */
-	char target[MINIRUN_MAX_PATH];  /* absolute, inside the container */
 	int readonly;
 	int nocopy;                     /* do not fill a new volume from the image */
 	int anonymous;                  /* removed with the container (rm -v, --rm) */
@@ -7563,6 +7561,8 @@ struct mount_spec {
 	unsigned long propagation;      /* MS_PRIVATE, MS_SLAVE, MS_SHARED (| MS_REC) */
 	char mode[32];                  /* the -v options as given, for inspect */
 	char tmpfs_opts[128];           /* size=..,mode=.. */
+	char source[MINIRUN_MAX_PATH];  /* volume name or host path; "" for tmpfs */
+	char target[MINIRUN_MAX_PATH];  /* absolute, inside the container */
 };
 
 static const struct { const char *name; unsigned long flags; } mount_propagations[] = {

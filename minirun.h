@@ -309,12 +309,12 @@ int mr_remove_tree(int dirfd, const char *name, struct mr_err *err);
 int mr_fsync_dir(int dirfd, struct mr_err *err);
 
 /* ---- Store (section STORE) ---- */
-struct mr_store {
-	char root[MINIRUN_MAX_PATH];    /* e.g. /var/lib/minirun */
-	char rundir[MINIRUN_MAX_PATH];  /* e.g. /run/minirun */
+struct mr_store {                   /* the ints first: one-byte offsets in x86 code */
 	int rootfd;                     /* O_DIRECTORY fd of root */
 	int lockfd;                     /* fd of root/lock, flock()ed while changing */
 	int locked;
+	char root[MINIRUN_MAX_PATH];    /* e.g. /var/lib/minirun */
+	char rundir[MINIRUN_MAX_PATH];  /* e.g. /run/minirun */
 };
 /* Open (creating if needed) the store at root and its run folder; clean the
  * temporaries that a killed process left behind (under the lock). */

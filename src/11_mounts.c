@@ -10,10 +10,8 @@
 
 enum { MOUNT_VOLUME, MOUNT_BIND, MOUNT_TMPFS };
 
-struct mount_spec {
+struct mount_spec {                 /* small fields first: one-byte offsets in x86 code */
 	int type;
-	char source[MINIRUN_MAX_PATH];  /* volume name or host path; "" for tmpfs */
-	char target[MINIRUN_MAX_PATH];  /* absolute, inside the container */
 	int readonly;
 	int nocopy;                     /* do not fill a new volume from the image */
 	int anonymous;                  /* removed with the container (rm -v, --rm) */
@@ -22,6 +20,8 @@ struct mount_spec {
 	unsigned long propagation;      /* MS_PRIVATE, MS_SLAVE, MS_SHARED (| MS_REC) */
 	char mode[32];                  /* the -v options as given, for inspect */
 	char tmpfs_opts[128];           /* size=..,mode=.. */
+	char source[MINIRUN_MAX_PATH];  /* volume name or host path; "" for tmpfs */
+	char target[MINIRUN_MAX_PATH];  /* absolute, inside the container */
 };
 
 static const struct { const char *name; unsigned long flags; } mount_propagations[] = {
