@@ -3386,10 +3386,7 @@ struct tar_xattr {
 	size_t len;
 };
 
-struct tar_entry {
-	char path[MINIRUN_MAX_PATH];    /* normalised: no "/", "./", "//" or trailing "/";
-					 * "" is the archive's root */
-	char link[MINIRUN_MAX_PATH];    /* symlink target as stored; hardlink target normalised */
+struct tar_entry {                  /* small fields first: one-byte offsets in x86 code */
 	int type;                       /* TAR_* */
 	int unsafe;                     /* TAR_UNSAFE_* */
 	mode_t mode;                    /* permission bits with setuid/setgid/sticky */
@@ -3399,6 +3396,9 @@ struct tar_entry {
 	struct timespec mtime;
 	unsigned devmajor, devminor;
 	unsigned nxattr;
+	char path[MINIRUN_MAX_PATH];    /* normalised: no "/", "./", "//" or trailing "/";
+					 * "" is the archive's root */
+	char link[MINIRUN_MAX_PATH];    /* symlink target as stored; hardlink target normalised */
 	struct tar_xattr xattr[TAR_MAX_XATTRS];
 };
 
@@ -4083,12 +4083,12 @@ struct tar_x {
 	int root;
 	int dfd;                        /* current folder, -1 none */
 	size_t dlen;
-	char dpath[MINIRUN_MAX_PATH];
 	struct timespec dtimes[2];
 	char *buf;
 	uint64_t size;
 	int plain;                      /* cp: names are names (no whiteouts), and a folder
 					 * and a non-folder never replace each other */
+	char dpath[MINIRUN_MAX_PATH];   /* last: the fields above at one-byte offsets */
 };
 
 static void tar_x_leave(struct tar_x *x)
@@ -4565,11 +4565,11 @@ struct tar_w_seen {
 struct tar_w {
 	int out;
 	char *buf;                      /* TAR_BUF bytes */
+	struct tar_w_seen *seen;        /* files with several links written so far */
+	size_t nseen;
 	char path[MINIRUN_MAX_PATH];    /* the entry being written */
 	char link[MINIRUN_MAX_PATH];    /* its symlink target (here, not on a stack that
 					 * grows with the depth of the tree) */
-	struct tar_w_seen *seen;        /* files with several links written so far */
-	size_t nseen;
 };
 
 /* Frees the writer and what it remembered. */
@@ -8137,15 +8137,15 @@ struct http_tls;
 struct http_conn {
 	int fd;                        /* -1 when closed */
 	int tls;
-	char host[256], port[6];
 	int timeout;                   /* seconds for connect and each read/write */
 	const char *ca_file;           /* --ca-file: replaces the CA bundle (as
 					* MINIRUN_CA_FILE does); NULL: the default */
 	int eof;                       /* the peer closed (TLS reports it as an I/O error) */
 	int sys_errno;                 /* errno of the last socket failure */
-	unsigned char rbuf[HTTP_RBUF];
 	size_t rpos, rlen;
 	struct http_tls *t;            /* allocated at the first https connection */
+	char port[6], host[256];       /* the arrays last: the fields above at one-byte offsets */
+	unsigned char rbuf[HTTP_RBUF];
 };
 
 /* ---- base64 (basic auth, config.json's "auth", PEM) ---- */
@@ -20285,12 +20285,12 @@ static int net_find(struct mr_store *st, const char *ref, struct net_def *d, str
 #include <linux/netfilter/nfnetlink_conntrack.h>
 
 struct nft_batch {
-	union {
+	struct nlmsghdr *h;
+	unsigned seq;
+	union {                         /* last: the fields above at one-byte offsets */
 		struct nlmsghdr first;
 		char buf[NFT_BATCH];
 	};
-	struct nlmsghdr *h;
-	unsigned seq;
 };
 
 /* Start the next message of the batch. */
@@ -21834,9 +21834,6 @@ enum boot_kind { BOOT_STR, BOOT_LIST, BOOT_BOOL, BOOT_NUM };
  * spec_from_opts as they are), but for archive, depends_on and order, and
  * the entrypoint and command (words, split when the container starts). */
 struct boot_decl {
-	char name[CTR_NAME_MAX];
-	char file[MINIRUN_MAX_PATH];
-	char hash[MR_DIGEST_LEN + 1];
 	char *text;                        /* the file, cut into keys and values */
 	const char *archive, *command, *entrypoint;
 	struct ctr_opts o;
@@ -21848,6 +21845,9 @@ struct boot_decl {
 	uint64_t rate;                     /* parsed pull_rate, bytes/s */
 	int ok, placed;
 	long order;
+	char name[CTR_NAME_MAX];           /* the arrays last: most fields at one-byte offsets */
+	char file[MINIRUN_MAX_PATH];
+	char hash[MR_DIGEST_LEN + 1];
 };
 
 static const struct boot_key {

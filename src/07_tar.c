@@ -27,10 +27,7 @@ struct tar_xattr {
 	size_t len;
 };
 
-struct tar_entry {
-	char path[MINIRUN_MAX_PATH];    /* normalised: no "/", "./", "//" or trailing "/";
-					 * "" is the archive's root */
-	char link[MINIRUN_MAX_PATH];    /* symlink target as stored; hardlink target normalised */
+struct tar_entry {                  /* small fields first: one-byte offsets in x86 code */
 	int type;                       /* TAR_* */
 	int unsafe;                     /* TAR_UNSAFE_* */
 	mode_t mode;                    /* permission bits with setuid/setgid/sticky */
@@ -40,6 +37,9 @@ struct tar_entry {
 	struct timespec mtime;
 	unsigned devmajor, devminor;
 	unsigned nxattr;
+	char path[MINIRUN_MAX_PATH];    /* normalised: no "/", "./", "//" or trailing "/";
+					 * "" is the archive's root */
+	char link[MINIRUN_MAX_PATH];    /* symlink target as stored; hardlink target normalised */
 	struct tar_xattr xattr[TAR_MAX_XATTRS];
 };
 
@@ -724,12 +724,12 @@ struct tar_x {
 	int root;
 	int dfd;                        /* current folder, -1 none */
 	size_t dlen;
-	char dpath[MINIRUN_MAX_PATH];
 	struct timespec dtimes[2];
 	char *buf;
 	uint64_t size;
 	int plain;                      /* cp: names are names (no whiteouts), and a folder
 					 * and a non-folder never replace each other */
+	char dpath[MINIRUN_MAX_PATH];   /* last: the fields above at one-byte offsets */
 };
 
 static void tar_x_leave(struct tar_x *x)
@@ -1206,11 +1206,11 @@ struct tar_w_seen {
 struct tar_w {
 	int out;
 	char *buf;                      /* TAR_BUF bytes */
+	struct tar_w_seen *seen;        /* files with several links written so far */
+	size_t nseen;
 	char path[MINIRUN_MAX_PATH];    /* the entry being written */
 	char link[MINIRUN_MAX_PATH];    /* its symlink target (here, not on a stack that
 					 * grows with the depth of the tree) */
-	struct tar_w_seen *seen;        /* files with several links written so far */
-	size_t nseen;
 };
 
 /* Frees the writer and what it remembered. */

@@ -53,15 +53,15 @@ struct http_tls;
 struct http_conn {
 	int fd;                        /* -1 when closed */
 	int tls;
-	char host[256], port[6];
 	int timeout;                   /* seconds for connect and each read/write */
 	const char *ca_file;           /* --ca-file: replaces the CA bundle (as
 					* MINIRUN_CA_FILE does); NULL: the default */
 	int eof;                       /* the peer closed (TLS reports it as an I/O error) */
 	int sys_errno;                 /* errno of the last socket failure */
-	unsigned char rbuf[HTTP_RBUF];
 	size_t rpos, rlen;
 	struct http_tls *t;            /* allocated at the first https connection */
+	char port[6], host[256];       /* the arrays last: the fields above at one-byte offsets */
+	unsigned char rbuf[HTTP_RBUF];
 };
 
 /* ---- base64 (basic auth, config.json's "auth", PEM) ---- */

@@ -839,12 +839,12 @@ static int net_find(struct mr_store *st, const char *ref, struct net_def *d, str
 #include <linux/netfilter/nfnetlink_conntrack.h>
 
 struct nft_batch {
-	union {
+	struct nlmsghdr *h;
+	unsigned seq;
+	union {                         /* last: the fields above at one-byte offsets */
 		struct nlmsghdr first;
 		char buf[NFT_BATCH];
 	};
-	struct nlmsghdr *h;
-	unsigned seq;
 };
 
 /* Start the next message of the batch. */

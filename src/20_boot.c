@@ -20,9 +20,6 @@ enum boot_kind { BOOT_STR, BOOT_LIST, BOOT_BOOL, BOOT_NUM };
  * spec_from_opts as they are), but for archive, depends_on and order, and
  * the entrypoint and command (words, split when the container starts). */
 struct boot_decl {
-	char name[CTR_NAME_MAX];
-	char file[MINIRUN_MAX_PATH];
-	char hash[MR_DIGEST_LEN + 1];
 	char *text;                        /* the file, cut into keys and values */
 	const char *archive, *command, *entrypoint;
 	struct ctr_opts o;
@@ -34,6 +31,9 @@ struct boot_decl {
 	uint64_t rate;                     /* parsed pull_rate, bytes/s */
 	int ok, placed;
 	long order;
+	char name[CTR_NAME_MAX];           /* the arrays last: most fields at one-byte offsets */
+	char file[MINIRUN_MAX_PATH];
+	char hash[MR_DIGEST_LEN + 1];
 };
 
 static const struct boot_key {
