@@ -7,17 +7,19 @@
 
 #define CLI_EXIT_FAIL 125
 
-struct cli_flag {
-	const char *names;        /* "q|quiet": short and/or long, '|' between */
-	const char **value;       /* last value */
-	int *set;                 /* counts occurrences (booleans) */
-	struct ctr_list *list;    /* every value, in order (repeatable flags) */
-	const char *help;         /* one line for --help */
-};
-
-/* A flag takes an argument when it has somewhere to keep it (no separate
- * field: the tables are filled at run time, a store per flag). */
-#define CLI_TAKES_VALUE(f) ((f)->value || (f)->list)
+/* A command's flags are one string (smaller than a table of structs filled
+ * at run time: that cost 25 bytes of code per flag, 37 with its help; a
+ * store passed as an argument costs 6 to 9). One entry per flag, made by
+ * CLI_FLAG: a kind ('=' takes a value, '+' takes a value each time and
+ * keeps them all, none: a boolean that counts), the names ("q|quiet":
+ * short and/or long, '|' between), with MINIRUN_WITH_HELP a tab and the
+ * line --help prints, then "\0". cli_parse takes the stores after the
+ * string, one per entry and in the same order, as printf takes its values:
+ * const char ** for '=', struct ctr_list * for '+', int * for a boolean,
+ * NULL for a flag this command does not offer (create has no --detach). */
+#define CLI_FLAG(names, help) names CLI_HELP(help) "\0"
+#define CLI_TAKES_VALUE(e) (*(e) == '=' || *(e) == '+')
+#define CLI_MAX_FLAGS 64
 
 struct cli {
 	const char *root;         /* --root / MINIRUN_ROOT */
@@ -39,23 +41,21 @@ struct cli_command {
 
 /* The one-line texts of `--help` (MINIRUN_WITH_HELP): each flag's and each
  * command's. Off, `--help` lists the names alone; the usage lines stay (error
- * messages quote them). A flag's is NULL then: the flag tables are filled at
- * run time, where a NULL costs nothing (the rest is zeroed) and a "" costs a
- * store per flag (2.4 KB over 200 flags); a command's stays "" (NULL hides it). */
+ * messages quote them); a command's stays "" (NULL hides it). */
 #if MINIRUN_WITH_HELP
-#define CLI_HELP(text) text
+#define CLI_HELP(text) "\t" text
 #define CLI_SUMMARY(text) text
 #else
-#define CLI_HELP(text) NULL
+#define CLI_HELP(text) ""
 #define CLI_SUMMARY(text) ""
 #endif
 
-/* Does `name` (without dashes) match one of "a|all"? */
+/* Does `name` (without dashes) match one of "a|all" (up to a tab)? */
 static int cli_flag_matches(const char *names, const char *name, size_t len)
 {
 	const char *p = names;
-	while (*p) {
-		size_t n = strcspn(p, "|");
+	while (*p && *p != '\t') {
+		size_t n = strcspn(p, "|\t");
 		if (n == len && !memcmp(p, name, n))
 			return 1;
 		p += n;
@@ -65,12 +65,18 @@ static int cli_flag_matches(const char *names, const char *name, size_t len)
 	return 0;
 }
 
-static const struct cli_flag *cli_find_flag(const struct cli_flag *flags, const char *name,
-					    size_t len)
+/* The entry of `flags` that `name` names, among those offered (store NULL:
+ * all), or NULL; *k its index. */
+static const char *cli_find_flag(const char *flags, void *const *store, const char *name,
+				 size_t len, size_t *k)
 {
-	for (; flags && flags->names; flags++)
-		if (cli_flag_matches(flags->names, name, len))
+	size_t i;
+	for (i = 0; *flags; flags += strlen(flags) + 1, i++)
+		if ((!store || store[i]) && cli_flag_matches(flags + CLI_TAKES_VALUE(flags), name, len)) {
+			if (k)
+				*k = i;
 			return flags;
+		}
 	return NULL;
 }
 
@@ -87,49 +93,61 @@ static int cli_fail(struct cli *c, const char *fmt, ...)
 	return -1;
 }
 
-static void cli_apply(const struct cli_flag *f, const char *value)
+static void cli_apply(const char *f, void *store, const char *value)
 {
-	if (f->value)
-		*f->value = value;
-	if (f->list)
-		ctr_list_add(f->list, value);
-	if (f->set)
-		(*f->set)++;
+	if (*f == '=')
+		*(const char **)store = value;
+	else if (*f == '+')
+		ctr_list_add(store, value);
+	else
+		(*(int *)store)++;
 }
 
-static void cli_usage(const char *cmd, const char *usage, const struct cli_flag *flags)
+static void cli_usage(const char *cmd, const char *usage, const char *flags,
+		      void *const *store)
 {
-	const struct cli_flag *f;
+	size_t i;
 	printf("\nUsage:  minirun %s %s\n", cmd, usage);
-	if (flags && flags->names) {
+	if (*flags)
 		printf("\nOptions:\n");
-		for (f = flags; f->names; f++) {
-			char left[64];
-			const char *bar = strchr(f->names, '|');
-			if (bar && bar - f->names == 1)
-				snprintf(left, sizeof left, "-%c, --%s%s", f->names[0], bar + 1,
-					 CLI_TAKES_VALUE(f) ? " value" : "");
-			else
-				snprintf(left, sizeof left, "    --%s%s", f->names,
-					 CLI_TAKES_VALUE(f) ? " value" : "");
-			printf(f->help && *f->help ? "  %-28s %s\n" : "  %s\n", left,
-			       f->help ? f->help : "");
-		}
+	for (i = 0; *flags; flags += strlen(flags) + 1, i++) {
+		char left[64];
+		const char *names = flags + CLI_TAKES_VALUE(flags);
+		const char *help = names + strcspn(names, "\t"), *bar = strchr(names, '|');
+		int len = (int)(help - names);
+		help += *help != 0;
+		if (!store[i])
+			continue;
+		if (bar && bar - names == 1)
+			snprintf(left, sizeof left, "-%c, --%.*s%s", names[0], len - 2, bar + 1,
+				 CLI_TAKES_VALUE(flags) ? " value" : "");
+		else
+			snprintf(left, sizeof left, "    --%.*s%s", len, names,
+				 CLI_TAKES_VALUE(flags) ? " value" : "");
+		printf(*help ? "  %-28s %s\n" : "  %s\n", left, help);
 	}
 }
 
-/* Parse flags of one command. `interspersed`: flags may follow positional
- * arguments (`rm web -f`); otherwise the first positional ends the flags
- * (`run IMAGE CMD -x` passes -x to CMD). Positionals are compacted to the
- * front of argv; their count is returned, or -1 after printing the error.
- * `--help` prints usage and returns -2. */
-static int cli_parse(struct cli *c, int argc, char **argv, const struct cli_flag *flags,
-		     int interspersed, const char *usage)
+/* Parse flags of one command: `flags` is a string of CLI_FLAG entries, the
+ * stores follow it (see CLI_FLAG). `interspersed`: flags may follow
+ * positional arguments (`rm web -f`); otherwise the first positional ends
+ * the flags (`run IMAGE CMD -x` passes -x to CMD). Positionals are
+ * compacted to the front of argv; their count is returned, or -1 after
+ * printing the error. `--help` prints usage and returns -2. */
+static int cli_parse(struct cli *c, int argc, char **argv, int interspersed, const char *usage,
+		     const char *flags, ...)
 {
+	void *store[CLI_MAX_FLAGS];
 	int i, npos = 0, only_pos = 0;
+	size_t k = 0;
+	const char *f;
+	va_list ap;
+	va_start(ap, flags);
+	for (f = flags; *f && k < CLI_MAX_FLAGS; f += strlen(f) + 1)
+		store[k++] = va_arg(ap, void *);
+	va_end(ap);
 	for (i = 0; i < argc; i++) {
 		char *a = argv[i];
-		const struct cli_flag *f;
 		if (only_pos || a[0] != '-' || !a[1]) {
 			argv[npos++] = a;
 			if (!interspersed)
@@ -141,43 +159,43 @@ static int cli_parse(struct cli *c, int argc, char **argv, const struct cli_flag
 			continue;
 		}
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			cli_usage(c->cmd, usage, flags);
+			cli_usage(c->cmd, usage, flags, store);
 			return -2;
 		}
 		if (a[1] == '-') {
 			char *eq = strchr(a + 2, '=');
 			size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-			f = cli_find_flag(flags, a + 2, len);
+			f = cli_find_flag(flags, store, a + 2, len, &k);
 			if (!f || len == 1)
 				return cli_fail(c, "unknown flag: --%.*s", (int)len, a + 2);
 			if (CLI_TAKES_VALUE(f)) {
 				if (!eq && i + 1 >= argc)
 					return cli_fail(c, "flag needs an argument: --%.*s", (int)len, a + 2);
-				cli_apply(f, eq ? eq + 1 : argv[++i]);
+				cli_apply(f, store[k], eq ? eq + 1 : argv[++i]);
 			} else {
 				if (eq)
 					return cli_fail(c, "flag --%.*s takes no value", (int)len, a + 2);
-				cli_apply(f, NULL);
+				cli_apply(f, store[k], NULL);
 			}
 			continue;
 		}
 		/* Short flags, possibly combined: -it, -e K=V, -eK=V. */
 		for (a++; *a; a++) {
-			f = cli_find_flag(flags, a, 1);
+			f = cli_find_flag(flags, store, a, 1, &k);
 			if (!f)
 				return cli_fail(c, "unknown shorthand flag: '%c' in -%s", *a, argv[i] + 1);
 			if (CLI_TAKES_VALUE(f)) {
 				if (a[1]) {
-					cli_apply(f, a[1] == '=' ? a + 2 : a + 1);
+					cli_apply(f, store[k], a[1] == '=' ? a + 2 : a + 1);
 				} else {
 					if (i + 1 >= argc)
 						return cli_fail(c, "flag needs an argument: '%c' in -%s",
 								*a, argv[i] + 1);
-					cli_apply(f, argv[++i]);
+					cli_apply(f, store[k], argv[++i]);
 				}
 				break;
 			}
-			cli_apply(f, NULL);
+			cli_apply(f, store[k], NULL);
 		}
 	}
 	return npos;
@@ -326,9 +344,8 @@ static const char *cli_zstd_version(void) { return ""; }
 
 static int cmd_version(struct cli *c, int argc, char **argv)
 {
-	static const struct cli_flag flags[] = { { 0 } };
 	char plat[32];
-	int n = cli_parse(c, argc, argv, flags, 1, "");
+	int n = cli_parse(c, argc, argv, 1, "", "");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(c, n, 0, 0) < 0)
@@ -546,18 +563,15 @@ static int cmd_load(struct cli *c, int argc, char **argv)
 {
 	const char *input = NULL, *dir = NULL, *platform = NULL;
 	int quiet = 0, fd = 0, rc;
-	struct cli_flag flags[] = {
-		{ "i|input", &input, NULL, NULL,
-		  CLI_HELP("Read from tar archive file, instead of STDIN") },
-		{ "dir", &dir, NULL, NULL, CLI_HELP("Load an OCI layout folder") },
-		{ "platform", &platform, NULL, NULL,
-		  CLI_HELP("Platform to load from a multi-platform image") },
-		{ "q|quiet", NULL, &quiet, NULL, CLI_HELP("Suppress the load output") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("=i|input", "Read from tar archive file, instead of STDIN")
+		CLI_FLAG("=dir", "Load an OCI layout folder")
+		CLI_FLAG("=platform", "Platform to load from a multi-platform image")
+		CLI_FLAG("q|quiet", "Suppress the load output");
 	struct image_load ld;
 	struct stat stbuf;
-	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] [PATH]");
+	int n = cli_parse(c, argc, argv, 1, "[OPTIONS] [PATH]", flags, &input, &dir, &platform,
+			&quiet);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(c, n, 0, 1) < 0)
@@ -769,16 +783,12 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 	int quiet = 0, no_trunc = 0, all = 0;
 	const char *format = NULL;
 	struct ctr_list filters = { 0 };
-	struct cli_flag flags[] = {
-		{ "a|all", NULL, &all, NULL, CLI_HELP("Show all images") },
-		{ "q|quiet", NULL, &quiet, NULL, CLI_HELP("Only show image IDs") },
-		{ "no-trunc", NULL, &no_trunc, NULL, CLI_HELP("Don't truncate output") },
-		{ "format", &format, NULL, NULL,
-		  CLI_HELP("Pretty-print images using a Go template") },
-		{ "f|filter", NULL, NULL, &filters,
-		  CLI_HELP("Filter output based on conditions provided") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("a|all", "Show all images")
+		CLI_FLAG("q|quiet", "Only show image IDs")
+		CLI_FLAG("no-trunc", "Don't truncate output")
+		CLI_FLAG("=format", "Pretty-print images using a Go template")
+		CLI_FLAG("+f|filter", "Filter output based on conditions provided");
 	struct cli_fmt fm;
 	struct img_filter fx;
 	struct mr_store *st;
@@ -786,7 +796,8 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 	struct cli_table t = { 5, 0, NULL, { 0 }, 0 };
 	static const char *const head[] = { "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE" };
 	size_t i, j;
-	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] [REPOSITORY[:TAG]]");
+	int n = cli_parse(c, argc, argv, 1, "[OPTIONS] [REPOSITORY[:TAG]]", flags, &all, &quiet,
+			&no_trunc, &format, &filters);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(c, n, 0, 1) < 0 || !(st = cli_store(c)))
@@ -1004,17 +1015,14 @@ static int cli_inspect_image(struct cli *c, struct mr_jw *w, struct image_db *db
 static int cmd_image_inspect(struct cli *c, int argc, char **argv)
 {
 	const char *format = NULL;
-	struct cli_flag flags[] = {
-		{ "f|format", &format, NULL, NULL,
-		  CLI_HELP("Format the output using the given Go template") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("=f|format", "Format the output using the given Go template");
 	struct mr_store *st;
 	struct image_db db;
 	struct mr_buf out = { 0 };
 	struct mr_jw w, one;
 	int i, k, rc = 0;
-	int n = cli_parse(c, argc, argv, flags, 1, "IMAGE [IMAGE...]");
+	int n = cli_parse(c, argc, argv, 1, "IMAGE [IMAGE...]", flags, &format);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(c, n, 1, -1) < 0 || !(st = cli_store(c)))
@@ -1050,14 +1058,13 @@ static int cmd_image_inspect(struct cli *c, int argc, char **argv)
 
 static int cmd_tag(struct cli *c, int argc, char **argv)
 {
-	struct cli_flag flags[] = { { 0 } };
 	struct mr_store *st;
 	struct image_db db;
 	struct image_rec *r;
 	char name[512], src[512];
 	struct mr_err ignored;
 	int rc = CLI_EXIT_FAIL;
-	int n = cli_parse(c, argc, argv, flags, 1, "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]");
+	int n = cli_parse(c, argc, argv, 1, "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(c, n, 2, 2) < 0)
@@ -1165,15 +1172,13 @@ static int image_remove(struct mr_store *st, struct image_db *db, const char *re
 
 static int cmd_rmi(struct cli *c, int argc, char **argv)
 {
-	int force = 0, i, rc = 0;
-	struct cli_flag flags[] = {
-		{ "f|force", NULL, &force, NULL, CLI_HELP("Force removal of the image") },
-		{ "no-prune", NULL, NULL, NULL, CLI_HELP("Do not delete untagged parents") },
-		{ 0 },
-	};
+	int force = 0, no_prune = 0, i, rc = 0;   /* no-prune: untagged parents stay anyway */
+	static const char flags[] =
+		CLI_FLAG("f|force", "Force removal of the image")
+		CLI_FLAG("no-prune", "Do not delete untagged parents");
 	struct mr_store *st;
 	struct image_db db;
-	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] IMAGE [IMAGE...]");
+	int n = cli_parse(c, argc, argv, 1, "[OPTIONS] IMAGE [IMAGE...]", flags, &force, &no_prune);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(c, n, 1, -1) < 0 || !(st = cli_store(c)) || mr_store_lock(st, &c->err) < 0)
@@ -1216,21 +1221,17 @@ static int cmd_image_prune(struct cli *c, int argc, char **argv)
 {
 	int force = 0, all = 0;
 	struct ctr_list filters = { 0 };
-	struct cli_flag flags[] = {
-		{ "a|all", NULL, &all, NULL,
-		  CLI_HELP("Remove all unused images, not just dangling ones") },
-		{ "f|force", NULL, &force, NULL, CLI_HELP("Do not prompt for confirmation") },
-		{ "filter", NULL, NULL, &filters,
-		  CLI_HELP("Provide filter values (e.g. \"until=<timestamp>\")") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("a|all", "Remove all unused images, not just dangling ones")
+		CLI_FLAG("f|force", "Do not prompt for confirmation")
+		CLI_FLAG("+filter", "Provide filter values (e.g. \"until=<timestamp>\")");
 	struct img_filter fx;
 	struct mr_store *st;
 	struct image_db db;
 	uint64_t reclaimed = 0;
 	char size[32], who[64];
 	size_t i, j;
-	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS]");
+	int n = cli_parse(c, argc, argv, 1, "[OPTIONS]", flags, &all, &force, &filters);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(c, n, 0, 0) < 0)
@@ -1284,13 +1285,12 @@ static int cmd_image_prune(struct cli *c, int argc, char **argv)
  * as `umoci unpack` writes its rootfs. DIR must not exist or be empty. */
 static int cmd_image_unpack(struct cli *c, int argc, char **argv)
 {
-	struct cli_flag flags[] = { { 0 } };
 	struct mr_store *st;
 	struct image_db db;
 	struct image_rec *r;
 	int rc = CLI_EXIT_FAIL, target = -1;
 	size_t i;
-	int n = cli_parse(c, argc, argv, flags, 1, "IMAGE DIR");
+	int n = cli_parse(c, argc, argv, 1, "IMAGE DIR", "");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(c, n, 2, 2) < 0 || !(st = cli_store(c)))
@@ -1357,13 +1357,10 @@ static int cmd_history(struct cli *c, int argc, char **argv)
 {
 	int quiet = 0, no_trunc = 0, rc = 1;
 	const char *format = NULL;
-	struct cli_flag flags[] = {
-		{ "q|quiet", NULL, &quiet, NULL, CLI_HELP("Only show image IDs") },
-		{ "no-trunc", NULL, &no_trunc, NULL, CLI_HELP("Don't truncate output") },
-		{ "format", &format, NULL, NULL,
-		  CLI_HELP("Pretty-print images using a Go template") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("q|quiet", "Only show image IDs")
+		CLI_FLAG("no-trunc", "Don't truncate output")
+		CLI_FLAG("=format", "Pretty-print images using a Go template");
 	static const char *const head[] = { "IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT" };
 	static const char heads[] = "ID\0IMAGE\0CreatedSince\0CREATED\0CreatedAt\0CREATED AT\0"
 		"CreatedBy\0CREATED BY\0Size\0SIZE\0Comment\0COMMENT\0";
@@ -1378,7 +1375,7 @@ static int cmd_history(struct cli *c, int argc, char **argv)
 	struct mr_err ignored;
 	char path[96], name[512];
 	size_t n = 0, i, layer;
-	int np = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] IMAGE");
+	int np = cli_parse(c, argc, argv, 1, "[OPTIONS] IMAGE", flags, &quiet, &no_trunc, &format);
 	if (np < 0)
 		return np == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(c, np, 1, 1) < 0 || !(st = cli_store(c)))
@@ -1501,104 +1498,71 @@ static int cli_ctr(struct cli *cl, const char *ref, struct ctr *c)
 	return 0;
 }
 
+/* The flags of run and create. create offers -d as --detach-unused (as
+ * minirun always did: a container it creates stays stopped). */
+static const char run_flags[] =
+	CLI_FLAG("d|detach", "Run in the background, print the ID")
+	CLI_FLAG("detach-unused", "Run in the background, print the ID")
+	CLI_FLAG("=name", "Assign a name to the container")
+	CLI_FLAG("rm", "Remove the container when it exits")
+	CLI_FLAG("=pull", "Pull image before running (\"always\"|\"missing\"|\"never\")")
+	CLI_FLAG("+e|env", "Set environment variables")
+	CLI_FLAG("+env-file", "Read environment variables from a file")
+	CLI_FLAG("=w|workdir", "Working directory in the container")
+	CLI_FLAG("=u|user", "User: name|uid[:group|gid]")
+	CLI_FLAG("=entrypoint", "Replace the image's ENTRYPOINT")
+	CLI_FLAG("=h|hostname", "Container host name")
+	CLI_FLAG("i|interactive", "Keep STDIN open")
+	CLI_FLAG("t|tty", "Allocate a pseudo-TTY")
+	CLI_FLAG("read-only", "Read-only root filesystem")
+	CLI_FLAG("init", "Run an init that forwards signals and reaps")
+	CLI_FLAG("+l|label", "Set meta data on a container")
+	CLI_FLAG("=stop-signal", "Signal to stop the container")
+	CLI_FLAG("=stop-timeout", "Seconds before stop kills")
+	CLI_FLAG("=restart", "no|on-failure[:N]|always|unless-stopped")
+	CLI_FLAG("=m|memory", "Memory limit")
+	CLI_FLAG("=memory-swap", "Memory plus swap limit (-1: unlimited)")
+	CLI_FLAG("=cpus", "Number of CPUs")
+	CLI_FLAG("=pids-limit", "Most processes (-1: unlimited)")
+	CLI_FLAG("+cap-add", "Add Linux capabilities")
+	CLI_FLAG("+cap-drop", "Drop Linux capabilities")
+	CLI_FLAG("privileged", "Every capability and device, no masks")
+	CLI_FLAG("+device", "Add a host device: HOST[:CONTAINER][:rwm]")
+	CLI_FLAG("+device-cgroup-rule", "Allow devices: 'c 42:* rmw'")
+	CLI_FLAG("+sysctl", "Namespaced kernel parameter: KEY=VALUE")
+	CLI_FLAG("+ulimit", "Resource limit: NAME=SOFT[:HARD]")
+	CLI_FLAG("+group-add", "Additional group to join")
+	CLI_FLAG("=ipc", "IPC namespace: private or host")
+	CLI_FLAG("=pid", "PID namespace: host, or a private one")
+	CLI_FLAG("=health-cmd", "Command to run to check health")
+	CLI_FLAG("=health-interval", "Time between checks (30s)")
+	CLI_FLAG("=health-timeout", "Longest a check may run (30s)")
+	CLI_FLAG("=health-start-period", "Failures not counted (0s)")
+	CLI_FLAG("=health-retries", "Failures to be unhealthy (3)")
+	CLI_FLAG("no-healthcheck", "Disable any HEALTHCHECK")
+	CLI_FLAG("=uts", "UTS namespace: host, or a private one")
+	CLI_FLAG("=shm-size", "Size of /dev/shm (default 64m)")
+	CLI_FLAG("+security-opt", "Security Options")
+	CLI_FLAG("+log-opt", "max-size=SIZE, max-file=N, location=ram|store")
+	CLI_FLAG("=network|net", "bridge, host, none, container:NAME")
+	CLI_FLAG("+p|publish", "Publish a port: [IP:]HOSTPORT:PORT")
+	CLI_FLAG("P|publish-all", "Publish the exposed ports")
+	CLI_FLAG("+add-host", "Add host:ip to /etc/hosts")
+	CLI_FLAG("+dns", "Set custom DNS servers")
+	CLI_FLAG("+network-alias", "Add a network-scoped alias")
+	CLI_FLAG("+v|volume", "Bind mount a volume")
+	CLI_FLAG("+mount", "type=volume|bind|tmpfs,...")
+	CLI_FLAG("+tmpfs", "Mount a tmpfs directory")
+	CLI_FLAG("+volumes-from", "Mount the volumes of CONTAINER[:ro|:rw]");
+
 static int run_parse(struct cli *cl, struct ctr_opts *o, int argc, char **argv, int is_run)
 {
-	struct cli_flag flags[] = {
-		{ "d|detach", NULL, &o->detach, NULL,
-		  CLI_HELP("Run in the background, print the ID") },
-		{ "name", &o->name, NULL, NULL, CLI_HELP("Assign a name to the container") },
-		{ "rm", NULL, &o->rm, NULL, CLI_HELP("Remove the container when it exits") },
-		{ "pull", &o->pull, NULL, NULL,
-		  CLI_HELP("Pull image before running (\"always\"|\"missing\"|\"never\")") },
-		{ "e|env", NULL, NULL, &o->env, CLI_HELP("Set environment variables") },
-		{ "env-file", NULL, NULL, &o->env_file,
-		  CLI_HELP("Read environment variables from a file") },
-		{ "w|workdir", &o->workdir, NULL, NULL,
-		  CLI_HELP("Working directory in the container") },
-		{ "u|user", &o->user, NULL, NULL, CLI_HELP("User: name|uid[:group|gid]") },
-		{ "entrypoint", &o->entrypoint, NULL, NULL,
-		  CLI_HELP("Replace the image's ENTRYPOINT") },
-		{ "h|hostname", &o->hostname, NULL, NULL, CLI_HELP("Container host name") },
-		{ "i|interactive", NULL, &o->interactive, NULL, CLI_HELP("Keep STDIN open") },
-		{ "t|tty", NULL, &o->tty, NULL, CLI_HELP("Allocate a pseudo-TTY") },
-		{ "read-only", NULL, &o->read_only, NULL,
-		  CLI_HELP("Read-only root filesystem") },
-		{ "init", NULL, &o->init, NULL,
-		  CLI_HELP("Run an init that forwards signals and reaps") },
-		{ "l|label", NULL, NULL, &o->label, CLI_HELP("Set meta data on a container") },
-		{ "stop-signal", &o->stop_signal, NULL, NULL,
-		  CLI_HELP("Signal to stop the container") },
-		{ "stop-timeout", &o->stop_timeout, NULL, NULL,
-		  CLI_HELP("Seconds before stop kills") },
-		{ "restart", &o->restart, NULL, NULL,
-		  CLI_HELP("no|on-failure[:N]|always|unless-stopped") },
-		{ "m|memory", &o->memory, NULL, NULL, CLI_HELP("Memory limit") },
-		{ "memory-swap", &o->memory_swap, NULL, NULL,
-		  CLI_HELP("Memory plus swap limit (-1: unlimited)") },
-		{ "cpus", &o->cpus, NULL, NULL, CLI_HELP("Number of CPUs") },
-		{ "pids-limit", &o->pids_limit, NULL, NULL,
-		  CLI_HELP("Most processes (-1: unlimited)") },
-		{ "cap-add", NULL, NULL, &o->cap_add, CLI_HELP("Add Linux capabilities") },
-		{ "cap-drop", NULL, NULL, &o->cap_drop, CLI_HELP("Drop Linux capabilities") },
-		{ "privileged", NULL, &o->privileged, NULL,
-		  CLI_HELP("Every capability and device, no masks") },
-		{ "device", NULL, NULL, &o->device,
-		  CLI_HELP("Add a host device: HOST[:CONTAINER][:rwm]") },
-		{ "device-cgroup-rule", NULL, NULL, &o->device_rule,
-		  CLI_HELP("Allow devices: 'c 42:* rmw'") },
-		{ "sysctl", NULL, NULL, &o->sysctl,
-		  CLI_HELP("Namespaced kernel parameter: KEY=VALUE") },
-		{ "ulimit", NULL, NULL, &o->ulimit,
-		  CLI_HELP("Resource limit: NAME=SOFT[:HARD]") },
-		{ "group-add", NULL, NULL, &o->group_add, CLI_HELP("Additional group to join") },
-		{ "ipc", &o->ipc, NULL, NULL, CLI_HELP("IPC namespace: private or host") },
-		{ "pid", &o->pid, NULL, NULL,
-		  CLI_HELP("PID namespace: host, or a private one") },
-		{ "health-cmd", &o->health_cmd, NULL, NULL,
-		  CLI_HELP("Command to run to check health") },
-		{ "health-interval", &o->health_interval, NULL, NULL,
-		  CLI_HELP("Time between checks (30s)") },
-		{ "health-timeout", &o->health_timeout, NULL, NULL,
-		  CLI_HELP("Longest a check may run (30s)") },
-		{ "health-start-period", &o->health_start, NULL, NULL,
-		  CLI_HELP("Failures not counted (0s)") },
-		{ "health-retries", &o->health_retries, NULL, NULL,
-		  CLI_HELP("Failures to be unhealthy (3)") },
-		{ "no-healthcheck", NULL, &o->no_healthcheck, NULL,
-		  CLI_HELP("Disable any HEALTHCHECK") },
-		{ "uts", &o->uts, NULL, NULL,
-		  CLI_HELP("UTS namespace: host, or a private one") },
-		{ "shm-size", &o->shm_size, NULL, NULL,
-		  CLI_HELP("Size of /dev/shm (default 64m)") },
-		{ "security-opt", NULL, NULL, &o->security_opt, CLI_HELP("Security Options") },
-		{ "log-opt", NULL, NULL, &o->log_opt,
-		  CLI_HELP("max-size=SIZE, max-file=N, location=ram|store") },
-		{ "network|net", &o->network, NULL, NULL,
-		  CLI_HELP("bridge, host, none, container:NAME") },
-		{ "p|publish", NULL, NULL, &o->publish,
-		  CLI_HELP("Publish a port: [IP:]HOSTPORT:PORT") },
-		{ "P|publish-all", NULL, &o->publish_all, NULL,
-		  CLI_HELP("Publish the exposed ports") },
-		{ "add-host", NULL, NULL, &o->add_host, CLI_HELP("Add host:ip to /etc/hosts") },
-		{ "dns", NULL, NULL, &o->dns, CLI_HELP("Set custom DNS servers") },
-		{ "network-alias", NULL, NULL, &o->network_alias,
-		  CLI_HELP("Add a network-scoped alias") },
-		{ "v|volume", NULL, NULL, &o->volume, CLI_HELP("Bind mount a volume") },
-		{ "mount", NULL, NULL, &o->mount, CLI_HELP("type=volume|bind|tmpfs,...") },
-		{ "tmpfs", NULL, NULL, &o->tmpfs, CLI_HELP("Mount a tmpfs directory") },
-		{ "volumes-from", NULL, NULL, &o->volumes_from,
-		  CLI_HELP("Mount the volumes of CONTAINER[:ro|:rw]") },
-		{ 0 },
-	};
 	int n, i;
 	memset(o, 0, sizeof *o);
-	if (!is_run)
-		flags[0].names = "detach-unused";
 	/* Docker's -h is --hostname here, not --help: rewrite it among the flags
 	 * (those before the image) */
 	for (i = 0; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
-		const struct cli_flag *f;
-		const char *a = argv[i];
+		const char *f, *a = argv[i];
 		if (!strcmp(a, "--"))
 			break;
 		if (!strcmp(a, "-h")) {
@@ -1607,18 +1571,30 @@ static int run_parse(struct cli *cl, struct ctr_opts *o, int argc, char **argv, 
 			continue;
 		}
 		if (a[1] == '-') {
-			f = strchr(a, '=') ? NULL : cli_find_flag(flags, a + 2, strlen(a + 2));
+			f = strchr(a, '=') ? NULL : cli_find_flag(run_flags, NULL, a + 2, strlen(a + 2), NULL);
 		} else {
 			size_t k = strlen(a) - 1;
-			f = cli_find_flag(flags, a + k, 1);
+			const char *g;
+			f = cli_find_flag(run_flags, NULL, a + k, 1, NULL);
 			while (--k >= 1)        /* a value glued to an earlier letter: -eX=1 */
-				if (cli_find_flag(flags, a + k, 1) && CLI_TAKES_VALUE(cli_find_flag(flags, a + k, 1)))
+				if ((g = cli_find_flag(run_flags, NULL, a + k, 1, NULL)) && CLI_TAKES_VALUE(g))
 					f = NULL;
 		}
 		if (f && CLI_TAKES_VALUE(f))
 			i++;
 	}
-	n = cli_parse(cl, argc, argv, flags, 0, "[OPTIONS] IMAGE [COMMAND] [ARG...]");
+	n = cli_parse(cl, argc, argv, 0, "[OPTIONS] IMAGE [COMMAND] [ARG...]", run_flags,
+			is_run ? &o->detach : NULL, is_run ? NULL : &o->detach, &o->name, &o->rm,
+			&o->pull, &o->env, &o->env_file, &o->workdir, &o->user, &o->entrypoint,
+			&o->hostname, &o->interactive, &o->tty, &o->read_only, &o->init, &o->label,
+			&o->stop_signal, &o->stop_timeout, &o->restart, &o->memory,
+			&o->memory_swap, &o->cpus, &o->pids_limit, &o->cap_add, &o->cap_drop,
+			&o->privileged, &o->device, &o->device_rule, &o->sysctl, &o->ulimit,
+			&o->group_add, &o->ipc, &o->pid, &o->health_cmd, &o->health_interval,
+			&o->health_timeout, &o->health_start, &o->health_retries,
+			&o->no_healthcheck, &o->uts, &o->shm_size, &o->security_opt, &o->log_opt,
+			&o->network, &o->publish, &o->publish_all, &o->add_host, &o->dns,
+			&o->network_alias, &o->volume, &o->mount, &o->tmpfs, &o->volumes_from);
 	if (n < 0)
 		return n;
 	if (cli_nargs(cl, n, 1, -1) < 0)
@@ -1733,14 +1709,11 @@ static int cmd_create(struct cli *cl, int argc, char **argv)
 static int cmd_start(struct cli *cl, int argc, char **argv)
 {
 	int attach = 0, interactive = 0, i, rc = 0;
-	struct cli_flag flags[] = {
-		{ "a|attach", NULL, &attach, NULL,
-		  CLI_HELP("Attach STDOUT/STDERR, forward signals") },
-		{ "i|interactive", NULL, &interactive, NULL,
-		  CLI_HELP("Attach container's STDIN") },
-		{ 0 },
-	};
-	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER [CONTAINER...]");
+	static const char flags[] =
+		CLI_FLAG("a|attach", "Attach STDOUT/STDERR, forward signals")
+		CLI_FLAG("i|interactive", "Attach container's STDIN");
+	int n = cli_parse(cl, argc, argv, 1, "[OPTIONS] CONTAINER [CONTAINER...]", flags, &attach,
+			&interactive);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 1, -1) < 0)
@@ -1787,14 +1760,12 @@ static int cmd_start(struct cli *cl, int argc, char **argv)
 static int cmd_stop_restart(struct cli *cl, int argc, char **argv, int restart)
 {
 	const char *t = NULL, *s = NULL;
-	struct cli_flag flags[] = {
-		{ "t|time|timeout", &t, NULL, NULL, CLI_HELP("Seconds before SIGKILL") },
-		{ "s|signal", &s, NULL, NULL, CLI_HELP("Signal to send to the container") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("=t|time|timeout", "Seconds before SIGKILL")
+		CLI_FLAG("=s|signal", "Signal to send to the container");
 	uint64_t v = 0;
 	int i, rc = 0, sig = 0;
-	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER [CONTAINER...]");
+	int n = cli_parse(cl, argc, argv, 1, "[OPTIONS] CONTAINER [CONTAINER...]", flags, &t, &s);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 1, -1) < 0)
@@ -1839,12 +1810,10 @@ static int cmd_restart(struct cli *cl, int argc, char **argv)
 static int cmd_kill(struct cli *cl, int argc, char **argv)
 {
 	const char *s = "KILL";
-	struct cli_flag flags[] = {
-		{ "s|signal", &s, NULL, NULL, CLI_HELP("Signal to send to the container") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("=s|signal", "Signal to send to the container");
 	int i, rc = 0, sig;
-	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER [CONTAINER...]");
+	int n = cli_parse(cl, argc, argv, 1, "[OPTIONS] CONTAINER [CONTAINER...]", flags, &s);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 1, -1) < 0)
@@ -1893,12 +1862,11 @@ static int cmd_kill(struct cli *cl, int argc, char **argv)
 static int cmd_rm(struct cli *cl, int argc, char **argv)
 {
 	int force = 0, volumes = 0, i, rc = 0;
-	struct cli_flag flags[] = {
-		{ "f|force", NULL, &force, NULL, CLI_HELP("Kill a running container first") },
-		{ "v|volumes", NULL, &volumes, NULL, CLI_HELP("Remove its anonymous volumes") },
-		{ 0 },
-	};
-	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER [CONTAINER...]");
+	static const char flags[] =
+		CLI_FLAG("f|force", "Kill a running container first")
+		CLI_FLAG("v|volumes", "Remove its anonymous volumes");
+	int n = cli_parse(cl, argc, argv, 1, "[OPTIONS] CONTAINER [CONTAINER...]", flags, &force,
+			&volumes);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 1, -1) < 0)
@@ -1945,9 +1913,8 @@ static int cmd_rm(struct cli *cl, int argc, char **argv)
 
 static int cmd_wait(struct cli *cl, int argc, char **argv)
 {
-	struct cli_flag flags[] = { { 0 } };
 	int i, rc = 0;
-	int n = cli_parse(cl, argc, argv, flags, 1, "CONTAINER [CONTAINER...]");
+	int n = cli_parse(cl, argc, argv, 1, "CONTAINER [CONTAINER...]", "");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 1, -1) < 0)
@@ -2103,21 +2070,19 @@ static int cmd_logs(struct cli *cl, int argc, char **argv)
 {
 	const char *tail = NULL, *since = NULL, *until = NULL;
 	int follow = 0, ts = 0, dirfd, i, pass, nfiles;
-	struct cli_flag flags[] = {
-		{ "f|follow", NULL, &follow, NULL, CLI_HELP("Follow log output") },
-		{ "n|tail", &tail, NULL, NULL, CLI_HELP("Lines from the end") },
-		{ "t|timestamps", NULL, &ts, NULL, CLI_HELP("Show timestamps") },
-		{ "since", &since, NULL, NULL,
-		  CLI_HELP("Logs since a time (2026-11-29T10:00:00Z) or for 10m") },
-		{ "until", &until, NULL, NULL, CLI_HELP("Logs before a time, or 10m ago") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("f|follow", "Follow log output")
+		CLI_FLAG("=n|tail", "Lines from the end")
+		CLI_FLAG("t|timestamps", "Show timestamps")
+		CLI_FLAG("=since", "Logs since a time (2026-11-29T10:00:00Z) or for 10m")
+		CLI_FLAG("=until", "Logs before a time, or 10m ago");
 	struct logs_out o;
 	struct logs_file *f;
 	struct ctr c;
 	uint64_t n_tail = 0, *ends;
 	int *fds;
-	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER");
+	int n = cli_parse(cl, argc, argv, 1, "[OPTIONS] CONTAINER", flags, &follow, &tail, &ts,
+			&since, &until);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 1, 1) < 0)
@@ -2545,17 +2510,16 @@ static int cli_inspect_format(const char *fmt, const char *json, size_t len)
 static int cmd_inspect(struct cli *cl, int argc, char **argv)
 {
 	const char *type = NULL, *format = NULL;
-	struct cli_flag flags[] = {
-		{ "type", &type, NULL, NULL, CLI_HELP("container or image") },
-		{ "f|format", &format, NULL, NULL, CLI_HELP("Go-like template") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("=type", "container or image")
+		CLI_FLAG("=f|format", "Go-like template");
 	struct mr_store *st;
 	struct image_db db;
 	struct mr_buf out = { 0 };
 	struct mr_jw w;
 	int i, k, rc = 0, dbok;
-	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] NAME|ID [NAME|ID...]");
+	int n = cli_parse(cl, argc, argv, 1, "[OPTIONS] NAME|ID [NAME|ID...]", flags, &type,
+			&format);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 1, -1) < 0 || !(st = cli_store(cl)))
@@ -2868,25 +2832,23 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 	int all = 0, quiet = 0, no_trunc = 0, latest = 0, rc = 0, size = 0;
 	const char *format = NULL, *last = NULL;
 	struct ctr_list filters = { 0 };
-	struct cli_flag flags[] = {
-		{ "a|all", NULL, &all, NULL, CLI_HELP("Show all containers") },
-		{ "q|quiet", NULL, &quiet, NULL, CLI_HELP("Only display container IDs") },
-		{ "no-trunc", NULL, &no_trunc, NULL, CLI_HELP("Don't truncate output") },
-		{ "f|filter", NULL, NULL, &filters,
-		  CLI_HELP("Filter: name, id, status, label, ancestor, exited, health") },
-		{ "format", &format, NULL, NULL, CLI_HELP("Go-like template") },
-		{ "l|latest", NULL, &latest, NULL, CLI_HELP("Show the last created") },
-		{ "n|last", &last, NULL, NULL, CLI_HELP("Show the n last created") },
-		{ "s|size", NULL, &size, NULL, CLI_HELP("Display total file sizes") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("a|all", "Show all containers")
+		CLI_FLAG("q|quiet", "Only display container IDs")
+		CLI_FLAG("no-trunc", "Don't truncate output")
+		CLI_FLAG("+f|filter", "Filter: name, id, status, label, ancestor, exited, health")
+		CLI_FLAG("=format", "Go-like template")
+		CLI_FLAG("l|latest", "Show the last created")
+		CLI_FLAG("=n|last", "Show the n last created")
+		CLI_FLAG("s|size", "Display total file sizes");
 	struct mr_store *st;
 	struct ctr_row *rows;
 	struct cli_table t = { 7, 0, NULL, { 0 }, 0 };
 	struct mr_buf line = { 0 };
 	size_t i, count, shown = 0, limit = (size_t)-1;
 	int table = 0;
-	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS]");
+	int n = cli_parse(cl, argc, argv, 1, "[OPTIONS]", flags, &all, &quiet, &no_trunc, &filters,
+			&format, &latest, &last, &size);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
@@ -2996,7 +2958,6 @@ out:
 
 static int cmd_top(struct cli *cl, int argc, char **argv)
 {
-	struct cli_flag flags[] = { { 0 } };
 	static const char *const head[] = { "UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD" };
 	struct cli_table t = { 8, 0, NULL, { 0 }, 0 };
 	struct ctr c;
@@ -3015,7 +2976,7 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 	};
 	int sel[12], nsel = 0, k, has_pid = 1;
 	const char *hsel[12];
-	int n = cli_parse(cl, argc, argv, flags, 0, "CONTAINER [ps OPTIONS]");
+	int n = cli_parse(cl, argc, argv, 0, "CONTAINER [ps OPTIONS]", "");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 1, -1) < 0)
@@ -3119,14 +3080,11 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 {
 	int no_stream = 0, all = 0, no_trunc = 0;
 	const char *format = NULL;
-	struct cli_flag flags[] = {
-		{ "no-stream", NULL, &no_stream, NULL, CLI_HELP("One sample, no refresh") },
-		{ "a|all", NULL, &all, NULL, CLI_HELP("Show all containers") },
-		{ "no-trunc", NULL, &no_trunc, NULL, CLI_HELP("Do not truncate output") },
-		{ "format", &format, NULL, NULL,
-		  CLI_HELP("Pretty-print images using a Go template") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("no-stream", "One sample, no refresh")
+		CLI_FLAG("a|all", "Show all containers")
+		CLI_FLAG("no-trunc", "Do not truncate output")
+		CLI_FLAG("=format", "Pretty-print images using a Go template");
 	static const char heads[] = "Container\0CONTAINER\0Name\0NAME\0ID\0CONTAINER ID\0"
 		"CPUPerc\0CPU %\0MemUsage\0MEM USAGE / LIMIT\0MemPerc\0MEM %\0NetIO\0NET I/O\0"
 		"BlockIO\0BLOCK I/O\0PIDs\0PIDS\0";
@@ -3139,7 +3097,8 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 	unsigned char *keep;
 	size_t count, i;
 	int k, rc = 0;
-	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] [CONTAINER...]");
+	int n = cli_parse(cl, argc, argv, 1, "[OPTIONS] [CONTAINER...]", flags, &no_stream, &all,
+			&no_trunc, &format);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (!(st = cli_store(cl)))
@@ -3239,11 +3198,10 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 
 static int cmd_rename(struct cli *cl, int argc, char **argv)
 {
-	struct cli_flag flags[] = { { 0 } };
 	struct ctr c;
 	const char *name;
 	int rc = CLI_EXIT_FAIL;
-	int n = cli_parse(cl, argc, argv, flags, 1, "CONTAINER NEW_NAME");
+	int n = cli_parse(cl, argc, argv, 1, "CONTAINER NEW_NAME", "");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 2, 2) < 0)
@@ -3302,18 +3260,16 @@ static int cmd_container_prune(struct cli *cl, int argc, char **argv)
 {
 	int force = 0;
 	struct ctr_list filters = { 0 };
-	struct cli_flag flags[] = {
-		{ "f|force", NULL, &force, NULL, CLI_HELP("Do not prompt for confirmation") },
-		{ "filter", NULL, NULL, &filters, CLI_HELP("Filter: label=...") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("f|force", "Do not prompt for confirmation")
+		CLI_FLAG("+filter", "Filter: label=...");
 	struct mr_store *st;
 	struct ctr_row *rows;
 	size_t count, i;
 	uint64_t reclaimed = 0;
 	char size[32];
 	int any = 0;
-	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS]");
+	int n = cli_parse(cl, argc, argv, 1, "[OPTIONS]", flags, &force, &filters);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 0, 0) < 0)
@@ -3364,26 +3320,24 @@ static int cmd_exec(struct cli *cl, int argc, char **argv)
 {
 	struct exec_opts o;
 	struct ctr_list env = { 0 }, env_file = { 0 };
-	struct cli_flag flags[] = {
-		{ "d|detach", NULL, &o.detach, NULL, CLI_HELP("Run in the background") },
-		{ "i|interactive", NULL, &o.interactive, NULL, CLI_HELP("Keep STDIN open") },
-		{ "t|tty", NULL, &o.tty, NULL, CLI_HELP("Allocate a pseudo-TTY") },
-		{ "e|env", NULL, NULL, &env, CLI_HELP("Set environment variables") },
-		{ "env-file", NULL, NULL, &env_file,
-		  CLI_HELP("Read environment variables from a file") },
-		{ "w|workdir", &o.workdir, NULL, NULL,
-		  CLI_HELP("Working directory in the container") },
-		{ "u|user", &o.user, NULL, NULL, CLI_HELP("User: name|uid[:group|gid]") },
-		{ "privileged", NULL, &o.privileged, NULL, CLI_HELP("Every capability") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("d|detach", "Run in the background")
+		CLI_FLAG("i|interactive", "Keep STDIN open")
+		CLI_FLAG("t|tty", "Allocate a pseudo-TTY")
+		CLI_FLAG("+e|env", "Set environment variables")
+		CLI_FLAG("+env-file", "Read environment variables from a file")
+		CLI_FLAG("=w|workdir", "Working directory in the container")
+		CLI_FLAG("=u|user", "User: name|uid[:group|gid]")
+		CLI_FLAG("privileged", "Every capability");
 	struct ctr c, tmp;
 	struct ctr_info ci;
 	size_t i;
 	int k, rc;
 	int n;
 	memset(&o, 0, sizeof o);
-	n = cli_parse(cl, argc, argv, flags, 0, "[OPTIONS] CONTAINER COMMAND [ARG...]");
+	n = cli_parse(cl, argc, argv, 0, "[OPTIONS] CONTAINER COMMAND [ARG...]", flags, &o.detach,
+			&o.interactive, &o.tty, &env, &env_file, &o.workdir, &o.user,
+			&o.privileged);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 2, -1) < 0)
@@ -3456,21 +3410,16 @@ static int cmd_cp(struct cli *cl, int argc, char **argv)
 {
 	struct cp_opts o;
 	int quiet = 0, n, rc;
-	struct cli_flag flags[] = {
-		{ "a|archive", NULL, &o.archive, NULL,
-		  CLI_HELP("Archive mode (copy all uid/gid information)") },
-		{ "L|follow-link", NULL, &o.follow, NULL,
-		  CLI_HELP("Always follow symbol link in SRC_PATH") },
-		{ "q|quiet", NULL, &quiet, NULL,
-		  CLI_HELP("Suppress progress output (there is none)") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("a|archive", "Archive mode (copy all uid/gid information)")
+		CLI_FLAG("L|follow-link", "Always follow symbol link in SRC_PATH")
+		CLI_FLAG("q|quiet", "Suppress progress output (there is none)");
 	char *sc, *dc;
 	const char *src, *dst;
 	struct ctr c;
 	memset(&o, 0, sizeof o);
-	n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n"
-		      "       minirun cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH");
+	n = cli_parse(cl, argc, argv, 1, "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n"
+		      "       minirun cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH", flags, &o.archive, &o.follow, &quiet);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 2, 2) < 0)
@@ -3527,7 +3476,6 @@ static int cmd_monitor(struct cli *cl, int argc, char **argv)
 
 static int cmd_info(struct cli *cl, int argc, char **argv)
 {
-	struct cli_flag flags[] = { { 0 } };
 	struct mr_store *st;
 	struct ctr_row *rows;
 	struct image_db db = { 0 };
@@ -3535,7 +3483,7 @@ static int cmd_info(struct cli *cl, int argc, char **argv)
 	size_t count, i, running = 0, stopped = 0;
 	char mem[32];
 	const char *driver;
-	int v, n = cli_parse(cl, argc, argv, flags, 1, "");
+	int v, n = cli_parse(cl, argc, argv, 1, "", "");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
@@ -3631,17 +3579,14 @@ static int cmd_volume_create(struct cli *c, int argc, char **argv)
 {
 	struct ctr_list labels = { 0 };
 	const char *name = NULL, *driver = NULL;
-	struct cli_flag flags[] = {
-		{ "d|driver", &driver, NULL, NULL,
-		  CLI_HELP("Specify volume driver name (only \"local\")") },
-		{ "label", NULL, NULL, &labels, CLI_HELP("Set metadata for a volume") },
-		{ "name", &name, NULL, NULL, CLI_HELP("Specify volume name") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("=d|driver", "Specify volume driver name (only \"local\")")
+		CLI_FLAG("+label", "Set metadata for a volume")
+		CLI_FLAG("=name", "Specify volume name");
 	struct mr_store *st;
 	char out[256];
 	int created, rc = CLI_EXIT_FAIL;
-	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] [VOLUME]");
+	int n = cli_parse(c, argc, argv, 1, "[OPTIONS] [VOLUME]", flags, &driver, &labels, &name);
 	if (n < 0)
 		goto out;
 	if (cli_nargs(c, n, 0, 1) < 0)
@@ -3714,14 +3659,10 @@ static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 	struct ctr_list filters = { 0 };
 	int quiet = 0, rc = CLI_EXIT_FAIL;
 	const char *format = NULL;
-	struct cli_flag flags[] = {
-		{ "f|filter", NULL, NULL, &filters,
-		  CLI_HELP("Provide filter values (e.g. \"dangling=true\")") },
-		{ "q|quiet", NULL, &quiet, NULL, CLI_HELP("Only display volume names") },
-		{ "format", &format, NULL, NULL,
-		  CLI_HELP("Pretty-print volumes using a Go template") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("+f|filter", "Provide filter values (e.g. \"dangling=true\")")
+		CLI_FLAG("q|quiet", "Only display volume names")
+		CLI_FLAG("=format", "Pretty-print volumes using a Go template");
 	static const char heads[] = "Name\0VOLUME NAME\0Driver\0DRIVER\0Scope\0SCOPE\0"
 		"Mountpoint\0MOUNTPOINT\0Labels\0LABELS\0Links\0LINKS\0Size\0SIZE\0";
 	struct cli_fmt fm;
@@ -3730,7 +3671,7 @@ static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 	size_t count = 0, i;
 	struct cli_table t = { 2, 0, NULL, { 0 }, 0 };
 	static const char *const head[] = { "DRIVER", "VOLUME NAME" };
-	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS]");
+	int n = cli_parse(c, argc, argv, 1, "[OPTIONS]", flags, &filters, &quiet, &format);
 	if (n < 0 || cli_nargs(c, n, 0, 0) < 0 || !(st = cli_store(c)))
 		goto out;
 	if (volume_list(st, &names, &count, &c->err) < 0) {
@@ -3803,16 +3744,13 @@ static void volume_inspect_one(struct mr_store *st, struct mr_jw *w, struct volu
 static int cmd_volume_inspect(struct cli *c, int argc, char **argv)
 {
 	const char *format = NULL;
-	struct cli_flag flags[] = {
-		{ "f|format", &format, NULL, NULL,
-		  CLI_HELP("Format the output using the given Go template") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("=f|format", "Format the output using the given Go template");
 	struct mr_store *st;
 	struct mr_buf out = { 0 };
 	struct mr_jw w, one;
 	int i, k, rc = 0;
-	int n = cli_parse(c, argc, argv, flags, 1, "VOLUME [VOLUME...]");
+	int n = cli_parse(c, argc, argv, 1, "VOLUME [VOLUME...]", flags, &format);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(c, n, 1, -1) < 0 || !(st = cli_store(c)))
@@ -3845,13 +3783,10 @@ static int cmd_volume_inspect(struct cli *c, int argc, char **argv)
 static int cmd_volume_rm(struct cli *c, int argc, char **argv)
 {
 	int force = 0, i, rc = 0;
-	struct cli_flag flags[] = {
-		{ "f|force", NULL, &force, NULL,
-		  CLI_HELP("Do not fail when a volume does not exist") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("f|force", "Do not fail when a volume does not exist");
 	struct mr_store *st;
-	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] VOLUME [VOLUME...]");
+	int n = cli_parse(c, argc, argv, 1, "[OPTIONS] VOLUME [VOLUME...]", flags, &force);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(c, n, 1, -1) < 0 || !(st = cli_store(c)))
@@ -3885,20 +3820,16 @@ static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 {
 	int force = 0, all = 0;
 	struct ctr_list filters = { 0 };
-	struct cli_flag flags[] = {
-		{ "a|all", NULL, &all, NULL,
-		  CLI_HELP("Remove all unused volumes, not just anonymous ones") },
-		{ "filter", NULL, NULL, &filters,
-		  CLI_HELP("Provide filter values (e.g. \"label=<label>\")") },
-		{ "f|force", NULL, &force, NULL, CLI_HELP("Do not prompt for confirmation") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("a|all", "Remove all unused volumes, not just anonymous ones")
+		CLI_FLAG("+filter", "Provide filter values (e.g. \"label=<label>\")")
+		CLI_FLAG("f|force", "Do not prompt for confirmation");
 	struct mr_store *st;
 	char **names = NULL, size[32];
 	size_t count = 0, i;
 	uint64_t reclaimed = 0;
 	int deleted = 0, rc = CLI_EXIT_FAIL;
-	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS]");
+	int n = cli_parse(c, argc, argv, 1, "[OPTIONS]", flags, &all, &filters, &force);
 	if (n < 0 || cli_nargs(c, n, 0, 0) < 0)
 		goto out;
 	if (!force && !cli_confirm(all ? "all local volumes not used by at least one container"
@@ -4075,12 +4006,9 @@ static int cmd_system_df(struct cli *cl, int argc, char **argv)
 	char **names = NULL;
 	size_t count, nvol = 0;
 	int verbose = 0;
-	struct cli_flag flags[] = {
-		{ "v|verbose", NULL, &verbose, NULL,
-		  CLI_HELP("Show detailed information on space usage") },
-		{ 0 },
-	};
-	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS]");
+	static const char flags[] =
+		CLI_FLAG("v|verbose", "Show detailed information on space usage");
+	int n = cli_parse(cl, argc, argv, 1, "[OPTIONS]", flags, &verbose);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
@@ -4118,15 +4046,12 @@ done:
 static int cmd_system_prune(struct cli *cl, int argc, char **argv)
 {
 	int force = 0, all = 0, volumes = 0, rc;
-	struct cli_flag flags[] = {
-		{ "a|all", NULL, &all, NULL,
-		  CLI_HELP("Remove all unused images not just dangling ones") },
-		{ "volumes", NULL, &volumes, NULL, CLI_HELP("Prune anonymous volumes") },
-		{ "f|force", NULL, &force, NULL, CLI_HELP("Do not prompt for confirmation") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("a|all", "Remove all unused images not just dangling ones")
+		CLI_FLAG("volumes", "Prune anonymous volumes")
+		CLI_FLAG("f|force", "Do not prompt for confirmation");
 	char f[] = "-f", a[] = "-a", *args[] = { f, a, NULL };
-	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS]");
+	int n = cli_parse(cl, argc, argv, 1, "[OPTIONS]", flags, &all, &volumes, &force);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 0, 0) < 0)
@@ -4147,14 +4072,10 @@ static int cmd_system_prune(struct cli *cl, int argc, char **argv)
 static int cmd_check(struct cli *c, int argc, char **argv)
 {
 	int repair = 0, rc;
-	struct cli_flag flags[] = {
-		{ "repair", NULL, &repair, NULL,
-		  CLI_HELP("Remove what is incomplete or unreferenced "
-		  "(never a volume's data, never what a container uses)") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("repair", "Remove what is incomplete or unreferenced " "(never a volume's data, never what a container uses)");
 	struct mr_store *st;
-	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS]");
+	int n = cli_parse(c, argc, argv, 1, "[OPTIONS]", flags, &repair);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(c, n, 0, 0) < 0 || !(st = cli_store(c)))
@@ -4235,22 +4156,16 @@ static int cmd_pull(struct cli *c, int argc, char **argv)
 	const char *rate = NULL;
 	char *list;
 	int quiet = 0, rc;
-	struct cli_flag flags[] = {
-		{ "platform", &o.platform, NULL, NULL,
-		  CLI_HELP("Set platform if server is multi-platform capable") },
-		{ "limit-rate", &rate, NULL, NULL,
-		  CLI_HELP("Download at most RATE bytes/s (100k, 1m)") },
-		{ "q|quiet", NULL, &quiet, NULL, CLI_HELP("Suppress verbose output") },
-		{ "insecure-registry", NULL, NULL, &insecure,
-		  CLI_HELP("Registry (host:port) to reach over plain HTTP "
-			   "(also $MINIRUN_INSECURE_REGISTRIES)") },
-		{ "ca-file", &o.ca_file, NULL, NULL,
-		  CLI_HELP("CA bundle instead of " MINIRUN_DEFAULT_CA_FILE " (also $MINIRUN_CA_FILE)") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("=platform", "Set platform if server is multi-platform capable")
+		CLI_FLAG("=limit-rate", "Download at most RATE bytes/s (100k, 1m)")
+		CLI_FLAG("q|quiet", "Suppress verbose output")
+		CLI_FLAG("+insecure-registry", "Registry (host:port) to reach over plain HTTP " "(also $MINIRUN_INSECURE_REGISTRIES)")
+		CLI_FLAG("=ca-file", "CA bundle instead of " MINIRUN_DEFAULT_CA_FILE " (also $MINIRUN_CA_FILE)");
 	int n;
 	memset(&o, 0, sizeof o);
-	n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] NAME[:TAG|@DIGEST]");
+	n = cli_parse(c, argc, argv, 1, "[OPTIONS] NAME[:TAG|@DIGEST]", flags, &o.platform, &rate,
+			&quiet, &insecure, &o.ca_file);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(c, n, 1, 1) < 0 || !(st = cli_store(c)))
@@ -4280,20 +4195,16 @@ static int cmd_login(struct cli *c, int argc, char **argv)
 	struct ctr_list insecure = { 0 };
 	int from_stdin = 0, rc = CLI_EXIT_FAIL;
 	char ubuf[256], pbuf[1024], *list = NULL;
-	struct cli_flag flags[] = {
-		{ "u|username", &user, NULL, NULL, CLI_HELP("Username") },
-		{ "p|password", &pass, NULL, NULL, CLI_HELP("Password") },
-		{ "password-stdin", NULL, &from_stdin, NULL,
-		  CLI_HELP("Take the password from stdin") },
-		{ "insecure-registry", NULL, NULL, &insecure,
-		  CLI_HELP("The registry speaks plain HTTP") },
-		{ "ca-file", &po.ca_file, NULL, NULL,
-		  CLI_HELP("CA bundle instead of the system's") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("=u|username", "Username")
+		CLI_FLAG("=p|password", "Password")
+		CLI_FLAG("password-stdin", "Take the password from stdin")
+		CLI_FLAG("+insecure-registry", "The registry speaks plain HTTP")
+		CLI_FLAG("=ca-file", "CA bundle instead of the system's");
 	int n;
 	memset(&po, 0, sizeof po);
-	n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] [SERVER]");
+	n = cli_parse(c, argc, argv, 1, "[OPTIONS] [SERVER]", flags, &user, &pass, &from_stdin,
+			&insecure, &po.ca_file);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(c, n, 0, 1) < 0)
@@ -4352,9 +4263,8 @@ out:
 /* `logout [SERVER]` */
 static int cmd_logout(struct cli *c, int argc, char **argv)
 {
-	struct cli_flag flags[] = { { 0 } };
 	struct pull_ref r;
-	int found, n = cli_parse(c, argc, argv, flags, 1, "[SERVER]");
+	int found, n = cli_parse(c, argc, argv, 1, "[SERVER]", "");
 	const char *s;
 	size_t len;
 	if (n < 0)
@@ -4405,7 +4315,7 @@ static int cmd_port(struct cli *cl, int argc, char **argv)
 	struct ctr c;
 	struct mr_buf b = { 0 };
 	const char *l;
-	int n = cli_parse(cl, argc, argv, NULL, 0, "CONTAINER [PRIVATE_PORT[/PROTO]]"), found = 0;
+	int n = cli_parse(cl, argc, argv, 0, "CONTAINER [PRIVATE_PORT[/PROTO]]", ""), found = 0;
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 1, 2) < 0 || cli_ctr(cl, argv[0], &c) < 0)
@@ -4484,12 +4394,11 @@ static int cli_net_prune_one(struct mr_store *st, struct net_def *d, void *arg)
 
 static int cmd_network_prune(struct cli *cl, int argc, char **argv)
 {
-	struct cli_flag flags[] = {
-		{ "f|force", NULL, NULL, NULL, CLI_HELP("Do not prompt for confirmation") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("f|force", "Do not prompt for confirmation");
 	struct mr_store *st;
-	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS]"), count = 0;
+	int force = 0;   /* accepted as Docker's; there is no prompt */
+	int n = cli_parse(cl, argc, argv, 1, "[OPTIONS]", flags, &force), count = 0;
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)) || mr_store_lock(st, &cl->err) < 0)
@@ -4503,14 +4412,12 @@ static int cmd_network_prune(struct cli *cl, int argc, char **argv)
 
 static int cmd_network_rm(struct cli *cl, int argc, char **argv)
 {
-	struct cli_flag flags[] = {
-		{ "f|force", NULL, NULL, NULL,
-		  CLI_HELP("Do not error if the network does not exist") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("f|force", "Do not error if the network does not exist");
 	struct mr_store *st;
 	struct net_def d;
-	int i, rc = 0, n = cli_parse(cl, argc, argv, flags, 1, "NETWORK [NETWORK...]");
+	int force = 0;   /* accepted as Docker's, not used */
+	int i, rc = 0, n = cli_parse(cl, argc, argv, 1, "NETWORK [NETWORK...]", flags, &force);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 1, -1) < 0 || !(st = cli_store(cl)))
@@ -4532,16 +4439,13 @@ static int cmd_network_rm(struct cli *cl, int argc, char **argv)
 static int cmd_network_inspect(struct cli *cl, int argc, char **argv)
 {
 	const char *format = NULL;
-	struct cli_flag flags[] = {
-		{ "f|format", &format, NULL, NULL,
-		  CLI_HELP("Format the output using the given Go template") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("=f|format", "Format the output using the given Go template");
 	struct mr_store *st;
 	struct mr_buf out = { 0 };
 	struct mr_jw w, one;
 	struct net_def d;
-	int i, k, rc = 0, n = cli_parse(cl, argc, argv, flags, 1, "NETWORK [NETWORK...]");
+	int i, k, rc = 0, n = cli_parse(cl, argc, argv, 1, "NETWORK [NETWORK...]", flags, &format);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 1, -1) < 0 || !(st = cli_store(cl)))
@@ -4600,15 +4504,12 @@ static int cmd_network_ls(struct cli *cl, int argc, char **argv)
 	struct cli_net_ls l = { { 4, 0, NULL, { 0 }, 0 }, 0, 0, NULL };
 	const char *format = NULL;
 	struct cli_fmt fm;
-	struct cli_flag flags[] = {
-		{ "no-trunc", NULL, &l.no_trunc, NULL, CLI_HELP("Do not truncate the output") },
-		{ "q|quiet", NULL, &l.quiet, NULL, CLI_HELP("Only display network IDs") },
-		{ "format", &format, NULL, NULL,
-		  CLI_HELP("Pretty-print networks using a Go template") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("no-trunc", "Do not truncate the output")
+		CLI_FLAG("q|quiet", "Only display network IDs")
+		CLI_FLAG("=format", "Pretty-print networks using a Go template");
 	struct mr_store *st;
-	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS]");
+	int n = cli_parse(cl, argc, argv, 1, "[OPTIONS]", flags, &l.no_trunc, &l.quiet, &format);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
@@ -4628,17 +4529,14 @@ static int cmd_network_ls(struct cli *cl, int argc, char **argv)
 static int cmd_network_create(struct cli *cl, int argc, char **argv)
 {
 	const char *subnet = NULL, *gateway = NULL, *driver = NULL;
-	struct cli_flag flags[] = {
-		{ "d|driver", &driver, NULL, NULL,
-		  CLI_HELP("Driver to manage the Network (only \"bridge\")") },
-		{ "gateway", &gateway, NULL, NULL,
-		  CLI_HELP("IPv4 Gateway for the master subnet") },
-		{ "subnet", &subnet, NULL, NULL, CLI_HELP("Subnet in CIDR format") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("=d|driver", "Driver to manage the Network (only \"bridge\")")
+		CLI_FLAG("=gateway", "IPv4 Gateway for the master subnet")
+		CLI_FLAG("=subnet", "Subnet in CIDR format");
 	struct mr_store *st;
 	char id[65];
-	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] NETWORK");
+	int n = cli_parse(cl, argc, argv, 1, "[OPTIONS] NETWORK", flags, &driver, &gateway,
+			&subnet);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 1, 1) < 0 || !(st = cli_store(cl)))
@@ -4683,12 +4581,10 @@ static const char *boot_dir(int n, char **argv)
 static int cmd_init(struct cli *cl, int argc, char **argv)
 {
 	int do_reboot = 0;
-	struct cli_flag flags[] = {
-		{ "reboot", NULL, &do_reboot, NULL,
-		  CLI_HELP("Reboot instead of powering off at shutdown") },
-		{ 0 },
-	};
-	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] [DIR]"), pid1 = getpid() == 1;
+	static const char flags[] =
+		CLI_FLAG("reboot", "Reboot instead of powering off at shutdown");
+	int n = cli_parse(cl, argc, argv, 1, "[OPTIONS] [DIR]", flags,
+			&do_reboot), pid1 = getpid() == 1;
 	struct boot_run br;
 	sigset_t mask, old;
 	if (n < 0)
@@ -4702,9 +4598,8 @@ static int cmd_init(struct cli *cl, int argc, char **argv)
 
 static int cmd_up_down(struct cli *cl, int argc, char **argv, int up)
 {
-	struct cli_flag flags[] = { { 0 } };
 	struct boot_run br;
-	int n = cli_parse(cl, argc, argv, flags, 1, "[DIR]");
+	int n = cli_parse(cl, argc, argv, 1, "[DIR]", "");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
 	if (cli_nargs(cl, n, 0, 1) < 0)
