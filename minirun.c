@@ -26999,17 +26999,36 @@ static void cli_usage(const char *cmd, const char *usage, const char *flags,
 	}
 }
 
-/* Parse flags of one command: `flags` is a string of CLI_FLAG entries, the
- * stores follow it (see CLI_FLAG). `interspersed`: flags may follow
- * positional arguments (`rm web -f`); otherwise the first positional ends
- * the flags (`run IMAGE CMD -x` passes -x to CMD). Positionals are
- * compacted to the front of argv; their count is returned, or -1 after
- * printing the error. `--help` prints usage and returns -2. */
-static int cli_parse(struct cli *c, int argc, char **argv, int interspersed, const char *usage,
+/* Check the number of positional arguments like Docker ("requires at least 1
+ * argument"). */
+static int cli_nargs(struct cli *c, int n, int min, int max)
+{
+	c->usage_args = n < min || (max >= 0 && n > max);
+	if (n < min)
+		return cli_fail(c, "\"minirun %s\" requires %s %d argument%s.", c->cmd,
+				max == min ? "exactly" : "at least", min, min == 1 ? "" : "s");
+	if (max >= 0 && n > max)
+		return cli_fail(c, "\"minirun %s\" accepts %s %d argument%s.", c->cmd,
+				max == min ? "exactly" : "at most", max, max == 1 ? "" : "s");
+	return 0;
+}
+
+/* The positional arguments a command takes, for cli_parse: at least min, at
+ * most max (-1: any number); `interspersed`: flags may follow them (`rm web
+ * -f`); otherwise the first positional ends the flags (`run IMAGE CMD -x`
+ * passes -x to CMD). One int, so that a call passes it in one register. */
+#define CLI_ARGS(min, max, interspersed) ((min) | ((max) + 1) << 8 | (interspersed) << 16)
+
+/* Parse the flags of one command: `flags` is a string of CLI_FLAG entries,
+ * the stores follow it (see CLI_FLAG); `args` is CLI_ARGS(...). Positionals
+ * are compacted to the front of argv; their count is returned, or -1 after
+ * printing the error (a flag, or the number of positionals: cli_nargs).
+ * `--help` prints usage and returns -2. */
+static int cli_parse(struct cli *c, int argc, char **argv, int args, const char *usage,
 		     const char *flags, ...)
 {
 	void *store[CLI_MAX_FLAGS];
-	int i, npos = 0, only_pos = 0;
+	int i, npos = 0, only_pos = 0, interspersed = args >> 16;
 	size_t k = 0;
 	const char *f;
 	va_list ap;
@@ -27069,21 +27088,9 @@ static int cli_parse(struct cli *c, int argc, char **argv, int interspersed, con
 			cli_apply(f, store[k], NULL);
 		}
 	}
+	if (cli_nargs(c, npos, args & 0xff, (args >> 8 & 0xff) - 1) < 0)
+		return -1;
 	return npos;
-}
-
-/* Check the number of positional arguments like Docker ("requires at least 1
- * argument"). */
-static int cli_nargs(struct cli *c, int n, int min, int max)
-{
-	c->usage_args = n < min || (max >= 0 && n > max);
-	if (n < min)
-		return cli_fail(c, "\"minirun %s\" requires %s %d argument%s.", c->cmd,
-				max == min ? "exactly" : "at least", min, min == 1 ? "" : "s");
-	if (max >= 0 && n > max)
-		return cli_fail(c, "\"minirun %s\" accepts %s %d argument%s.", c->cmd,
-				max == min ? "exactly" : "at most", max, max == 1 ? "" : "s");
-	return 0;
 }
 
 /* Docker's exit codes when the CLI itself fails (checked command by command
@@ -27216,11 +27223,9 @@ static const char *cli_zstd_version(void) { return ""; }
 static int cmd_version(struct cli *c, int argc, char **argv)
 {
 	char plat[32];
-	int n = cli_parse(c, argc, argv, 1, "", "");
+	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 0, 1), "", "");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(c, n, 0, 0) < 0)
-		return CLI_EXIT_FAIL;
 	printf("minirun version %s\n", MINIRUN_VERSION);
 	printf("Preset:     %s\n", MINIRUN_PRESET);
 	printf("Features:   ");
@@ -27441,12 +27446,10 @@ static int cmd_load(struct cli *c, int argc, char **argv)
 		CLI_FLAG("q|quiet", "Suppress the load output");
 	struct image_load ld;
 	struct stat stbuf;
-	int n = cli_parse(c, argc, argv, 1, "[OPTIONS] [PATH]", flags, &input, &dir, &platform,
+	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 1, 1), "[OPTIONS] [PATH]", flags, &input, &dir, &platform,
 			&quiet);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(c, n, 0, 1) < 0)
-		return CLI_EXIT_FAIL;
 	memset(&ld, 0, sizeof ld);
 	ld.dirfd = -1;
 	ld.quiet = quiet;
@@ -27667,11 +27670,11 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 	struct cli_table t = { 5, 0, NULL, { 0 }, 0 };
 	static const char *const head[] = { "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE" };
 	size_t i, j;
-	int n = cli_parse(c, argc, argv, 1, "[OPTIONS] [REPOSITORY[:TAG]]", flags, &all, &quiet,
+	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 1, 1), "[OPTIONS] [REPOSITORY[:TAG]]", flags, &all, &quiet,
 			&no_trunc, &format, &filters);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(c, n, 0, 1) < 0 || !(st = cli_store(c)))
+	if (!(st = cli_store(c)))
 		return CLI_EXIT_FAIL;
 	if (image_db_read(st, &db, &c->err) < 0) {
 		util_print_err(&c->err);
@@ -27893,10 +27896,10 @@ static int cmd_image_inspect(struct cli *c, int argc, char **argv)
 	struct mr_buf out = { 0 };
 	struct mr_jw w, one;
 	int i, k, rc = 0;
-	int n = cli_parse(c, argc, argv, 1, "IMAGE [IMAGE...]", flags, &format);
+	int n = cli_parse(c, argc, argv, CLI_ARGS(1, -1, 1), "IMAGE [IMAGE...]", flags, &format);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(c, n, 1, -1) < 0 || !(st = cli_store(c)))
+	if (!(st = cli_store(c)))
 		return CLI_EXIT_FAIL;
 	if (image_db_read(st, &db, &c->err) < 0) {
 		util_print_err(&c->err);
@@ -27935,11 +27938,9 @@ static int cmd_tag(struct cli *c, int argc, char **argv)
 	char name[512], src[512];
 	struct mr_err ignored;
 	int rc = CLI_EXIT_FAIL;
-	int n = cli_parse(c, argc, argv, 1, "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "");
+	int n = cli_parse(c, argc, argv, CLI_ARGS(2, 2, 1), "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(c, n, 2, 2) < 0)
-		return CLI_EXIT_FAIL;
 	if (image_ref_check(argv[1], &c->err) < 0) {
 		/* docker's words (its client checks the name) */
 		fprintf(stderr, "Error parsing reference: \"%s\" is not a valid repository/tag: %s\n",
@@ -28049,10 +28050,10 @@ static int cmd_rmi(struct cli *c, int argc, char **argv)
 		CLI_FLAG("no-prune", "Do not delete untagged parents");
 	struct mr_store *st;
 	struct image_db db;
-	int n = cli_parse(c, argc, argv, 1, "[OPTIONS] IMAGE [IMAGE...]", flags, &force, &no_prune);
+	int n = cli_parse(c, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] IMAGE [IMAGE...]", flags, &force, &no_prune);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(c, n, 1, -1) < 0 || !(st = cli_store(c)) || mr_store_lock(st, &c->err) < 0)
+	if (!(st = cli_store(c)) || mr_store_lock(st, &c->err) < 0)
 		return CLI_EXIT_FAIL;
 	if (image_db_read(st, &db, &c->err) < 0) {
 		util_print_err(&c->err);
@@ -28102,11 +28103,9 @@ static int cmd_image_prune(struct cli *c, int argc, char **argv)
 	uint64_t reclaimed = 0;
 	char size[32], who[64];
 	size_t i, j;
-	int n = cli_parse(c, argc, argv, 1, "[OPTIONS]", flags, &all, &force, &filters);
+	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &all, &force, &filters);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(c, n, 0, 0) < 0)
-		return CLI_EXIT_FAIL;
 	if (!force && !cli_confirm(all ? "all images without at least one container associated to them"
 				       : "all dangling images"))
 		return 0;
@@ -28161,10 +28160,10 @@ static int cmd_image_unpack(struct cli *c, int argc, char **argv)
 	struct image_rec *r;
 	int rc = CLI_EXIT_FAIL, target = -1;
 	size_t i;
-	int n = cli_parse(c, argc, argv, 1, "IMAGE DIR", "");
+	int n = cli_parse(c, argc, argv, CLI_ARGS(2, 2, 1), "IMAGE DIR", "");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(c, n, 2, 2) < 0 || !(st = cli_store(c)))
+	if (!(st = cli_store(c)))
 		return CLI_EXIT_FAIL;
 	if (image_db_read(st, &db, &c->err) < 0) {
 		util_print_err(&c->err);
@@ -28246,10 +28245,10 @@ static int cmd_history(struct cli *c, int argc, char **argv)
 	struct mr_err ignored;
 	char path[96], name[512];
 	size_t n = 0, i, layer;
-	int np = cli_parse(c, argc, argv, 1, "[OPTIONS] IMAGE", flags, &quiet, &no_trunc, &format);
+	int np = cli_parse(c, argc, argv, CLI_ARGS(1, 1, 1), "[OPTIONS] IMAGE", flags, &quiet, &no_trunc, &format);
 	if (np < 0)
 		return np == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(c, np, 1, 1) < 0 || !(st = cli_store(c)))
+	if (!(st = cli_store(c)))
 		return CLI_EXIT_FAIL;
 	if (image_db_read(st, &db, &c->err) < 0) {
 		util_print_err(&c->err);
@@ -28454,7 +28453,7 @@ static int run_parse(struct cli *cl, struct ctr_opts *o, int argc, char **argv, 
 		if (f && CLI_TAKES_VALUE(f))
 			i++;
 	}
-	n = cli_parse(cl, argc, argv, 0, "[OPTIONS] IMAGE [COMMAND] [ARG...]", run_flags,
+	n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 0), "[OPTIONS] IMAGE [COMMAND] [ARG...]", run_flags,
 			is_run ? &o->detach : NULL, is_run ? NULL : &o->detach, &o->name, &o->rm,
 			&o->pull, &o->env, &o->env_file, &o->workdir, &o->user, &o->entrypoint,
 			&o->hostname, &o->interactive, &o->tty, &o->read_only, &o->init, &o->label,
@@ -28468,8 +28467,6 @@ static int run_parse(struct cli *cl, struct ctr_opts *o, int argc, char **argv, 
 			&o->network_alias, &o->volume, &o->mount, &o->tmpfs, &o->volumes_from);
 	if (n < 0)
 		return n;
-	if (cli_nargs(cl, n, 1, -1) < 0)
-		return -1;
 	o->image = argv[0];
 	o->args = (const char **)argv + 1;
 	o->nargs = n - 1;
@@ -28583,12 +28580,10 @@ static int cmd_start(struct cli *cl, int argc, char **argv)
 	static const char flags[] =
 		CLI_FLAG("a|attach", "Attach STDOUT/STDERR, forward signals")
 		CLI_FLAG("i|interactive", "Attach container's STDIN");
-	int n = cli_parse(cl, argc, argv, 1, "[OPTIONS] CONTAINER [CONTAINER...]", flags, &attach,
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] CONTAINER [CONTAINER...]", flags, &attach,
 			&interactive);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 1, -1) < 0)
-		return CLI_EXIT_FAIL;
 	if ((attach || interactive) && n > 1) {
 		fprintf(stderr, "Error: you cannot start and attach multiple containers at once\n");
 		return CLI_EXIT_FAIL;
@@ -28636,11 +28631,9 @@ static int cmd_stop_restart(struct cli *cl, int argc, char **argv, int restart)
 		CLI_FLAG("=s|signal", "Signal to send to the container");
 	uint64_t v = 0;
 	int i, rc = 0, sig = 0;
-	int n = cli_parse(cl, argc, argv, 1, "[OPTIONS] CONTAINER [CONTAINER...]", flags, &t, &s);
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] CONTAINER [CONTAINER...]", flags, &t, &s);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 1, -1) < 0)
-		return CLI_EXIT_FAIL;
 	if (t && util_parse_u64(t, &v) < 0 && strcmp(t, "-1")) {
 		cli_fail(cl, "invalid argument \"%s\" for \"-t, --time\" flag", t);
 		return CLI_EXIT_FAIL;
@@ -28684,11 +28677,9 @@ static int cmd_kill(struct cli *cl, int argc, char **argv)
 	static const char flags[] =
 		CLI_FLAG("=s|signal", "Signal to send to the container");
 	int i, rc = 0, sig;
-	int n = cli_parse(cl, argc, argv, 1, "[OPTIONS] CONTAINER [CONTAINER...]", flags, &s);
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] CONTAINER [CONTAINER...]", flags, &s);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 1, -1) < 0)
-		return CLI_EXIT_FAIL;
 	if (!(sig = ctr_signal_parse(s))) {
 		fprintf(stderr, "Error: Invalid signal: %s\n", s);
 		return CLI_EXIT_FAIL;
@@ -28736,12 +28727,10 @@ static int cmd_rm(struct cli *cl, int argc, char **argv)
 	static const char flags[] =
 		CLI_FLAG("f|force", "Kill a running container first")
 		CLI_FLAG("v|volumes", "Remove its anonymous volumes");
-	int n = cli_parse(cl, argc, argv, 1, "[OPTIONS] CONTAINER [CONTAINER...]", flags, &force,
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] CONTAINER [CONTAINER...]", flags, &force,
 			&volumes);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 1, -1) < 0)
-		return CLI_EXIT_FAIL;
 	for (i = 0; i < n; i++) {
 		struct ctr c;
 		struct ctr_owner o;
@@ -28785,11 +28774,9 @@ static int cmd_rm(struct cli *cl, int argc, char **argv)
 static int cmd_wait(struct cli *cl, int argc, char **argv)
 {
 	int i, rc = 0;
-	int n = cli_parse(cl, argc, argv, 1, "CONTAINER [CONTAINER...]", "");
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "CONTAINER [CONTAINER...]", "");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 1, -1) < 0)
-		return CLI_EXIT_FAIL;
 	for (i = 0; i < n; i++) {
 		struct ctr c;
 		struct ctr_info ci;
@@ -28952,12 +28939,10 @@ static int cmd_logs(struct cli *cl, int argc, char **argv)
 	struct ctr c;
 	uint64_t n_tail = 0, *ends;
 	int *fds;
-	int n = cli_parse(cl, argc, argv, 1, "[OPTIONS] CONTAINER", flags, &follow, &tail, &ts,
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, 1, 1), "[OPTIONS] CONTAINER", flags, &follow, &tail, &ts,
 			&since, &until);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 1, 1) < 0)
-		return CLI_EXIT_FAIL;
 	if (tail && strcmp(tail, "all") && util_parse_u64(tail, &n_tail) < 0) {
 		fprintf(stderr, "Error: invalid value for --tail: %s\n", tail);
 		return CLI_EXIT_FAIL;
@@ -29389,11 +29374,11 @@ static int cmd_inspect(struct cli *cl, int argc, char **argv)
 	struct mr_buf out = { 0 };
 	struct mr_jw w;
 	int i, k, rc = 0, dbok;
-	int n = cli_parse(cl, argc, argv, 1, "[OPTIONS] NAME|ID [NAME|ID...]", flags, &type,
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] NAME|ID [NAME|ID...]", flags, &type,
 			&format);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 1, -1) < 0 || !(st = cli_store(cl)))
+	if (!(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	dbok = image_db_read(st, &db, &cl->err) == 0;
 	mr_jw_init(&w, &out, 4);
@@ -29718,11 +29703,11 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 	struct mr_buf line = { 0 };
 	size_t i, count, shown = 0, limit = (size_t)-1;
 	int table = 0;
-	int n = cli_parse(cl, argc, argv, 1, "[OPTIONS]", flags, &all, &quiet, &no_trunc, &filters,
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &all, &quiet, &no_trunc, &filters,
 			&format, &latest, &last, &size);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
+	if (!(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	for (i = 0; i < filters.n; i++)
 		if (!ctr_filter_known(filters.v[i])) {
@@ -29847,11 +29832,9 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 	};
 	int sel[12], nsel = 0, k, has_pid = 1;
 	const char *hsel[12];
-	int n = cli_parse(cl, argc, argv, 0, "CONTAINER [ps OPTIONS]", "");
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 0), "CONTAINER [ps OPTIONS]", "");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 1, -1) < 0)
-		return CLI_EXIT_FAIL;
 	/* ps options (Docker hands them to the host's ps; minirun knows the
 	 * common ones): -e/-f/-ef change nothing, -o/-eo LIST picks columns */
 	for (k = 1; k < n; k++) {
@@ -29968,7 +29951,7 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 	unsigned char *keep;
 	size_t count, i;
 	int k, rc = 0;
-	int n = cli_parse(cl, argc, argv, 1, "[OPTIONS] [CONTAINER...]", flags, &no_stream, &all,
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, -1, 1), "[OPTIONS] [CONTAINER...]", flags, &no_stream, &all,
 			&no_trunc, &format);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
@@ -30072,11 +30055,9 @@ static int cmd_rename(struct cli *cl, int argc, char **argv)
 	struct ctr c;
 	const char *name;
 	int rc = CLI_EXIT_FAIL;
-	int n = cli_parse(cl, argc, argv, 1, "CONTAINER NEW_NAME", "");
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(2, 2, 1), "CONTAINER NEW_NAME", "");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 2, 2) < 0)
-		return CLI_EXIT_FAIL;
 	name = argv[1][0] == '/' ? argv[1] + 1 : argv[1];
 	if (!ctr_name_valid(name)) {
 		fprintf(stderr, "Error: Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] "
@@ -30140,11 +30121,9 @@ static int cmd_container_prune(struct cli *cl, int argc, char **argv)
 	uint64_t reclaimed = 0;
 	char size[32];
 	int any = 0;
-	int n = cli_parse(cl, argc, argv, 1, "[OPTIONS]", flags, &force, &filters);
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &force, &filters);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 0, 0) < 0)
-		return CLI_EXIT_FAIL;
 	if (!force && !cli_confirm("all stopped containers"))
 		return 0;
 	if (!(st = cli_store(cl)))
@@ -30206,13 +30185,11 @@ static int cmd_exec(struct cli *cl, int argc, char **argv)
 	int k, rc;
 	int n;
 	memset(&o, 0, sizeof o);
-	n = cli_parse(cl, argc, argv, 0, "[OPTIONS] CONTAINER COMMAND [ARG...]", flags, &o.detach,
+	n = cli_parse(cl, argc, argv, CLI_ARGS(2, -1, 0), "[OPTIONS] CONTAINER COMMAND [ARG...]", flags, &o.detach,
 			&o.interactive, &o.tty, &env, &env_file, &o.workdir, &o.user,
 			&o.privileged);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 2, -1) < 0)
-		return CLI_EXIT_FAIL;
 	if (o.tty && o.interactive && !isatty(0)) {
 		fprintf(stderr, "the input device is not a TTY\n");
 		return CLI_EXIT_FAIL;
@@ -30289,12 +30266,10 @@ static int cmd_cp(struct cli *cl, int argc, char **argv)
 	const char *src, *dst;
 	struct ctr c;
 	memset(&o, 0, sizeof o);
-	n = cli_parse(cl, argc, argv, 1, "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n"
+	n = cli_parse(cl, argc, argv, CLI_ARGS(2, 2, 1), "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n"
 		      "       minirun cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH", flags, &o.archive, &o.follow, &quiet);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 2, 2) < 0)
-		return CLI_EXIT_FAIL;
 	src = cli_cp_arg(argv[0], &sc);
 	dst = cli_cp_arg(argv[1], &dc);
 	if (sc && dc)
@@ -30354,10 +30329,10 @@ static int cmd_info(struct cli *cl, int argc, char **argv)
 	size_t count, i, running = 0, stopped = 0;
 	char mem[32];
 	const char *driver;
-	int v, n = cli_parse(cl, argc, argv, 1, "", "");
+	int v, n = cli_parse(cl, argc, argv, CLI_ARGS(0, 0, 1), "", "");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
+	if (!(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	rows = ctr_rows(st, &count);
 	for (i = 0; i < count; i++) {
@@ -30457,10 +30432,8 @@ static int cmd_volume_create(struct cli *c, int argc, char **argv)
 	struct mr_store *st;
 	char out[256];
 	int created, rc = CLI_EXIT_FAIL;
-	int n = cli_parse(c, argc, argv, 1, "[OPTIONS] [VOLUME]", flags, &driver, &labels, &name);
+	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 1, 1), "[OPTIONS] [VOLUME]", flags, &driver, &labels, &name);
 	if (n < 0)
-		goto out;
-	if (cli_nargs(c, n, 0, 1) < 0)
 		goto out;
 	if (n == 1 && name && strcmp(name, argv[0])) {
 		cli_fail(c, "conflicting options: either specify --name or provide positional arg, not both");
@@ -30542,8 +30515,8 @@ static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 	size_t count = 0, i;
 	struct cli_table t = { 2, 0, NULL, { 0 }, 0 };
 	static const char *const head[] = { "DRIVER", "VOLUME NAME" };
-	int n = cli_parse(c, argc, argv, 1, "[OPTIONS]", flags, &filters, &quiet, &format);
-	if (n < 0 || cli_nargs(c, n, 0, 0) < 0 || !(st = cli_store(c)))
+	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &filters, &quiet, &format);
+	if (n < 0 || !(st = cli_store(c)))
 		goto out;
 	if (volume_list(st, &names, &count, &c->err) < 0) {
 		util_print_err(&c->err);
@@ -30621,10 +30594,10 @@ static int cmd_volume_inspect(struct cli *c, int argc, char **argv)
 	struct mr_buf out = { 0 };
 	struct mr_jw w, one;
 	int i, k, rc = 0;
-	int n = cli_parse(c, argc, argv, 1, "VOLUME [VOLUME...]", flags, &format);
+	int n = cli_parse(c, argc, argv, CLI_ARGS(1, -1, 1), "VOLUME [VOLUME...]", flags, &format);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(c, n, 1, -1) < 0 || !(st = cli_store(c)))
+	if (!(st = cli_store(c)))
 		return CLI_EXIT_FAIL;
 	mr_jw_init(&w, &out, 4);
 	mr_jw_arr(&w);
@@ -30657,10 +30630,10 @@ static int cmd_volume_rm(struct cli *c, int argc, char **argv)
 	static const char flags[] =
 		CLI_FLAG("f|force", "Do not fail when a volume does not exist");
 	struct mr_store *st;
-	int n = cli_parse(c, argc, argv, 1, "[OPTIONS] VOLUME [VOLUME...]", flags, &force);
+	int n = cli_parse(c, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] VOLUME [VOLUME...]", flags, &force);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(c, n, 1, -1) < 0 || !(st = cli_store(c)))
+	if (!(st = cli_store(c)))
 		return CLI_EXIT_FAIL;
 	for (i = 0; i < n; i++) {
 		/* Under the lock: exists, then removed (if unused) at once. */
@@ -30700,8 +30673,8 @@ static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 	size_t count = 0, i;
 	uint64_t reclaimed = 0;
 	int deleted = 0, rc = CLI_EXIT_FAIL;
-	int n = cli_parse(c, argc, argv, 1, "[OPTIONS]", flags, &all, &filters, &force);
-	if (n < 0 || cli_nargs(c, n, 0, 0) < 0)
+	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &all, &filters, &force);
+	if (n < 0)
 		goto out;
 	if (!force && !cli_confirm(all ? "all local volumes not used by at least one container"
 				       : "all anonymous local volumes not used by at least one container")) {
@@ -30879,10 +30852,10 @@ static int cmd_system_df(struct cli *cl, int argc, char **argv)
 	int verbose = 0;
 	static const char flags[] =
 		CLI_FLAG("v|verbose", "Show detailed information on space usage");
-	int n = cli_parse(cl, argc, argv, 1, "[OPTIONS]", flags, &verbose);
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &verbose);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
+	if (!(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	if (image_db_read(st, &db, &cl->err) < 0) {
 		util_print_err(&cl->err);
@@ -30922,11 +30895,9 @@ static int cmd_system_prune(struct cli *cl, int argc, char **argv)
 		CLI_FLAG("volumes", "Prune anonymous volumes")
 		CLI_FLAG("f|force", "Do not prompt for confirmation");
 	char f[] = "-f", a[] = "-a", *args[] = { f, a, NULL };
-	int n = cli_parse(cl, argc, argv, 1, "[OPTIONS]", flags, &all, &volumes, &force);
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &all, &volumes, &force);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 0, 0) < 0)
-		return CLI_EXIT_FAIL;
 	if (!force && !cli_confirm(volumes ? "all stopped containers, unused images and anonymous "
 				   "volumes not used by at least one container" :
 				   "all stopped containers and unused images"))
@@ -30946,10 +30917,10 @@ static int cmd_check(struct cli *c, int argc, char **argv)
 	static const char flags[] =
 		CLI_FLAG("repair", "Remove what is incomplete or unreferenced " "(never a volume's data, never what a container uses)");
 	struct mr_store *st;
-	int n = cli_parse(c, argc, argv, 1, "[OPTIONS]", flags, &repair);
+	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &repair);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(c, n, 0, 0) < 0 || !(st = cli_store(c)))
+	if (!(st = cli_store(c)))
 		return CLI_EXIT_FAIL;
 	rc = check_store(st, repair ? CHECK_REPAIR : CHECK_REPORT, "", &c->err);
 	if (rc < 0) {
@@ -31035,11 +31006,11 @@ static int cmd_pull(struct cli *c, int argc, char **argv)
 		CLI_FLAG("=ca-file", "CA bundle instead of " MINIRUN_DEFAULT_CA_FILE " (also $MINIRUN_CA_FILE)");
 	int n;
 	memset(&o, 0, sizeof o);
-	n = cli_parse(c, argc, argv, 1, "[OPTIONS] NAME[:TAG|@DIGEST]", flags, &o.platform, &rate,
+	n = cli_parse(c, argc, argv, CLI_ARGS(1, 1, 1), "[OPTIONS] NAME[:TAG|@DIGEST]", flags, &o.platform, &rate,
 			&quiet, &insecure, &o.ca_file);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(c, n, 1, 1) < 0 || !(st = cli_store(c)))
+	if (!(st = cli_store(c)))
 		return CLI_EXIT_FAIL;
 	o.quiet = quiet;
 	o.print_name = 1;
@@ -31074,12 +31045,10 @@ static int cmd_login(struct cli *c, int argc, char **argv)
 		CLI_FLAG("=ca-file", "CA bundle instead of the system's");
 	int n;
 	memset(&po, 0, sizeof po);
-	n = cli_parse(c, argc, argv, 1, "[OPTIONS] [SERVER]", flags, &user, &pass, &from_stdin,
+	n = cli_parse(c, argc, argv, CLI_ARGS(0, 1, 1), "[OPTIONS] [SERVER]", flags, &user, &pass, &from_stdin,
 			&insecure, &po.ca_file);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(c, n, 0, 1) < 0)
-		return CLI_EXIT_FAIL;
 	if (pass && from_stdin)
 		return cli_fail(c, "--password and --password-stdin are mutually exclusive"), CLI_EXIT_FAIL;
 	if (from_stdin && !user)
@@ -31135,13 +31104,11 @@ out:
 static int cmd_logout(struct cli *c, int argc, char **argv)
 {
 	struct pull_ref r;
-	int found, n = cli_parse(c, argc, argv, 1, "[SERVER]", "");
+	int found, n = cli_parse(c, argc, argv, CLI_ARGS(0, 1, 1), "[SERVER]", "");
 	const char *s;
 	size_t len;
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(c, n, 0, 1) < 0)
-		return CLI_EXIT_FAIL;
 	s = n ? argv[0] : "docker.io";
 	if (util_starts_with(s, "https://"))
 		s += 8;
@@ -31186,10 +31153,10 @@ static int cmd_port(struct cli *cl, int argc, char **argv)
 	struct ctr c;
 	struct mr_buf b = { 0 };
 	const char *l;
-	int n = cli_parse(cl, argc, argv, 0, "CONTAINER [PRIVATE_PORT[/PROTO]]", ""), found = 0;
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, 2, 0), "CONTAINER [PRIVATE_PORT[/PROTO]]", ""), found = 0;
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 1, 2) < 0 || cli_ctr(cl, argv[0], &c) < 0)
+	if (cli_ctr(cl, argv[0], &c) < 0)
 		return CLI_EXIT_FAIL;
 	if (net_rt_read(&cl->store, c.id, &b) == 0)
 		for (l = strchr(b.data, '\n'); l && *++l; l = strchr(l, '\n')) {
@@ -31269,10 +31236,10 @@ static int cmd_network_prune(struct cli *cl, int argc, char **argv)
 		CLI_FLAG("f|force", "Do not prompt for confirmation");
 	struct mr_store *st;
 	int force = 0;   /* accepted as Docker's; there is no prompt */
-	int n = cli_parse(cl, argc, argv, 1, "[OPTIONS]", flags, &force), count = 0;
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &force), count = 0;
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)) || mr_store_lock(st, &cl->err) < 0)
+	if (!(st = cli_store(cl)) || mr_store_lock(st, &cl->err) < 0)
 		return CLI_EXIT_FAIL;
 	net_each(st, cli_net_prune_one, &count);
 	/* and the masquerade rules of networks nobody uses any more */
@@ -31288,10 +31255,10 @@ static int cmd_network_rm(struct cli *cl, int argc, char **argv)
 	struct mr_store *st;
 	struct net_def d;
 	int force = 0;   /* accepted as Docker's, not used */
-	int i, rc = 0, n = cli_parse(cl, argc, argv, 1, "NETWORK [NETWORK...]", flags, &force);
+	int i, rc = 0, n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "NETWORK [NETWORK...]", flags, &force);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 1, -1) < 0 || !(st = cli_store(cl)))
+	if (!(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	for (i = 0; i < n; i++) {
 		/* under the lock: no container starts on it meanwhile */
@@ -31316,10 +31283,10 @@ static int cmd_network_inspect(struct cli *cl, int argc, char **argv)
 	struct mr_buf out = { 0 };
 	struct mr_jw w, one;
 	struct net_def d;
-	int i, k, rc = 0, n = cli_parse(cl, argc, argv, 1, "NETWORK [NETWORK...]", flags, &format);
+	int i, k, rc = 0, n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "NETWORK [NETWORK...]", flags, &format);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 1, -1) < 0 || !(st = cli_store(cl)))
+	if (!(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	mr_jw_init(&w, &out, 4);
 	mr_jw_arr(&w);
@@ -31380,10 +31347,10 @@ static int cmd_network_ls(struct cli *cl, int argc, char **argv)
 		CLI_FLAG("q|quiet", "Only display network IDs")
 		CLI_FLAG("=format", "Pretty-print networks using a Go template");
 	struct mr_store *st;
-	int n = cli_parse(cl, argc, argv, 1, "[OPTIONS]", flags, &l.no_trunc, &l.quiet, &format);
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &l.no_trunc, &l.quiet, &format);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
+	if (!(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	if (format) {
 		cli_fmt_init(&fm, format, "ID\0NETWORK ID\0Name\0NAME\0Driver\0DRIVER\0Scope\0SCOPE\0"
@@ -31406,11 +31373,11 @@ static int cmd_network_create(struct cli *cl, int argc, char **argv)
 		CLI_FLAG("=subnet", "Subnet in CIDR format");
 	struct mr_store *st;
 	char id[65];
-	int n = cli_parse(cl, argc, argv, 1, "[OPTIONS] NETWORK", flags, &driver, &gateway,
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, 1, 1), "[OPTIONS] NETWORK", flags, &driver, &gateway,
 			&subnet);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 1, 1) < 0 || !(st = cli_store(cl)))
+	if (!(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	if (driver && strcmp(driver, "bridge"))
 		mr_err_set(&cl->err, MR_EINVAL_INPUT, "plugin \"%s\" not found", driver);
@@ -31454,14 +31421,12 @@ static int cmd_init(struct cli *cl, int argc, char **argv)
 	int do_reboot = 0;
 	static const char flags[] =
 		CLI_FLAG("reboot", "Reboot instead of powering off at shutdown");
-	int n = cli_parse(cl, argc, argv, 1, "[OPTIONS] [DIR]", flags,
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, 1, 1), "[OPTIONS] [DIR]", flags,
 			&do_reboot), pid1 = getpid() == 1;
 	struct boot_run br;
 	sigset_t mask, old;
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 0, 1) < 0)
-		return CLI_EXIT_FAIL;
 	boot_init_prepare(pid1, &mask, &old);
 	br.st = cli_store(cl);
 	return boot_init(&br, boot_dir(n, argv), do_reboot, pid1, &mask, &old);
@@ -31470,11 +31435,9 @@ static int cmd_init(struct cli *cl, int argc, char **argv)
 static int cmd_up_down(struct cli *cl, int argc, char **argv, int up)
 {
 	struct boot_run br;
-	int n = cli_parse(cl, argc, argv, 1, "[DIR]", "");
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, 1, 1), "[DIR]", "");
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 0, 1) < 0)
-		return CLI_EXIT_FAIL;
 	util_std_fds();
 	if (!(br.st = cli_store(cl)))
 		return CLI_EXIT_FAIL;

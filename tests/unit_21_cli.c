@@ -37,7 +37,7 @@ static void tcli_parse(void)
 		       "-u0", "busybox", "sh", "-c", "x" };
 	memset(&cl, 0, sizeof cl);
 	cl.cmd = "run";
-	n = cli_parse(&cl, 13, a1, 0, "IMAGE", TFLAGS);
+	n = cli_parse(&cl, 13, a1, CLI_ARGS(0, -1, 0), "IMAGE", TFLAGS);
 	/* the first positional ends the flags: -c goes to the command */
 	CHECK(n == 4 && !strcmp(a1[0], "busybox") && !strcmp(a1[1], "sh") && !strcmp(a1[2], "-c") &&
 	      !strcmp(a1[3], "x"));
@@ -52,7 +52,7 @@ static void tcli_parse(void)
 		int force = 0;
 
 		char *a2[] = { "web", "-f", "db", "--", "-f" };
-		n = cli_parse(&cl, 5, a2, 1, "CONTAINER", "f|force\0", &force);
+		n = cli_parse(&cl, 5, a2, CLI_ARGS(0, -1, 1), "CONTAINER", "f|force\0", &force);
 		CHECK(n == 3 && force == 1 && !strcmp(a2[0], "web") && !strcmp(a2[1], "db") &&
 		      !strcmp(a2[2], "-f"));
 	}
@@ -63,28 +63,41 @@ static void tcli_parse(void)
 		     *b4[] = { "--detach=1" }, *b5[] = { "--d" }, *b6[] = { "-de" };
 		memset(&cl, 0, sizeof cl);
 		cl.cmd = "run";
-		CHECK(cli_parse(&cl, 1, b1, 0, "", TFLAGS) == -1 && cl.flag_error == 1);
-		CHECK(cli_parse(&cl, 1, b2, 0, "", TFLAGS) == -1);
-		CHECK(cli_parse(&cl, 1, b3, 0, "", TFLAGS) == -1);
-		CHECK(cli_parse(&cl, 1, b4, 0, "", TFLAGS) == -1);
-		CHECK(cli_parse(&cl, 1, b5, 0, "", TFLAGS) == -1);
-		CHECK(cli_parse(&cl, 1, b6, 0, "", TFLAGS) == -1);
+		CHECK(cli_parse(&cl, 1, b1, CLI_ARGS(0, -1, 0), "", TFLAGS) == -1 && cl.flag_error == 1);
+		CHECK(cli_parse(&cl, 1, b2, CLI_ARGS(0, -1, 0), "", TFLAGS) == -1);
+		CHECK(cli_parse(&cl, 1, b3, CLI_ARGS(0, -1, 0), "", TFLAGS) == -1);
+		CHECK(cli_parse(&cl, 1, b4, CLI_ARGS(0, -1, 0), "", TFLAGS) == -1);
+		CHECK(cli_parse(&cl, 1, b5, CLI_ARGS(0, -1, 0), "", TFLAGS) == -1);
+		CHECK(cli_parse(&cl, 1, b6, CLI_ARGS(0, -1, 0), "", TFLAGS) == -1);
 		ctr_list_free(&env);
 	}
 	/* "-" alone is a positional (stdin), as in `load -i -` */
 	{
 		char *a3[] = { "-" };
-		CHECK(cli_parse(&cl, 1, a3, 1, "", TFLAGS) == 1 && !strcmp(a3[0], "-"));
+		CHECK(cli_parse(&cl, 1, a3, CLI_ARGS(0, -1, 1), "", TFLAGS) == 1 && !strcmp(a3[0], "-"));
 	}
 	/* a NULL store: a flag this command does not offer (create's -d) */
 	{
 		int d = 0, du = 0;
 		char *a4[] = { "--detach-unused" }, *a5[] = { "-d" };
-		CHECK(cli_parse(&cl, 1, a4, 1, "", "d|detach\0detach-unused\0", NULL, &du) == 0 &&
+		CHECK(cli_parse(&cl, 1, a4, CLI_ARGS(0, -1, 1), "", "d|detach\0detach-unused\0", NULL, &du) == 0 &&
 		      du == 1);
-		CHECK(cli_parse(&cl, 1, a5, 1, "", "d|detach\0detach-unused\0", NULL, &du) == -1);
-		CHECK(cli_parse(&cl, 1, a5, 1, "", "d|detach\0detach-unused\0", &d, NULL) == 0 &&
+		CHECK(cli_parse(&cl, 1, a5, CLI_ARGS(0, -1, 1), "", "d|detach\0detach-unused\0", NULL, &du) == -1);
+		CHECK(cli_parse(&cl, 1, a5, CLI_ARGS(0, -1, 1), "", "d|detach\0detach-unused\0", &d, NULL) == 0 &&
 		      d == 1);
+	}
+	/* CLI_ARGS: the number of positionals is checked after the flags */
+	{
+		int f = 0;
+		char *a6[] = { "-f" }, *a7[] = { "a", "b", "-f" };
+		memset(&cl, 0, sizeof cl);
+		cl.cmd = "rm";
+		CHECK(cli_parse(&cl, 1, a6, CLI_ARGS(1, -1, 1), "", "f\0", &f) == -1 &&
+		      cl.usage_args == 1 && f == 1);
+		memset(&cl, 0, sizeof cl);
+		cl.cmd = "rm";
+		CHECK(cli_parse(&cl, 3, a7, CLI_ARGS(2, 2, 1), "", "f\0", &f) == 2 && !cl.usage_args);
+		CHECK(cli_parse(&cl, 3, a7, CLI_ARGS(0, 1, 1), "", "f\0", &f) == -1 && cl.usage_args);
 	}
 	/* cli_parse keeps at most CLI_MAX_FLAGS stores: run has the most flags */
 	{
