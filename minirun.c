@@ -27024,6 +27024,7 @@ static int cli_nargs(struct cli *c, int n, int min, int max)
  * are compacted to the front of argv; their count is returned, or -1 after
  * printing the error (a flag, or the number of positionals: cli_nargs).
  * `--help` prints usage and returns -2. */
+#define CLI_PARSE_EXIT(n) (((n) + 2) * CLI_EXIT_FAIL)   /* n < 0: -1 -> 125, -2 -> 0 */
 static int cli_parse(struct cli *c, int argc, char **argv, int args, const char *usage,
 		     const char *flags, ...)
 {
@@ -27225,7 +27226,7 @@ static int cmd_version(struct cli *c, int argc, char **argv)
 	char plat[32];
 	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 0, 1), "", "");
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	printf("minirun version %s\n", MINIRUN_VERSION);
 	printf("Preset:     %s\n", MINIRUN_PRESET);
 	printf("Features:   ");
@@ -27449,7 +27450,7 @@ static int cmd_load(struct cli *c, int argc, char **argv)
 	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 1, 1), "[OPTIONS] [PATH]", flags, &input, &dir, &platform,
 			&quiet);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	memset(&ld, 0, sizeof ld);
 	ld.dirfd = -1;
 	ld.quiet = quiet;
@@ -27673,7 +27674,7 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 1, 1), "[OPTIONS] [REPOSITORY[:TAG]]", flags, &all, &quiet,
 			&no_trunc, &format, &filters);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (!(st = cli_store(c)))
 		return CLI_EXIT_FAIL;
 	if (image_db_read(st, &db, &c->err) < 0) {
@@ -27898,7 +27899,7 @@ static int cmd_image_inspect(struct cli *c, int argc, char **argv)
 	int i, k, rc = 0;
 	int n = cli_parse(c, argc, argv, CLI_ARGS(1, -1, 1), "IMAGE [IMAGE...]", flags, &format);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (!(st = cli_store(c)))
 		return CLI_EXIT_FAIL;
 	if (image_db_read(st, &db, &c->err) < 0) {
@@ -27940,7 +27941,7 @@ static int cmd_tag(struct cli *c, int argc, char **argv)
 	int rc = CLI_EXIT_FAIL;
 	int n = cli_parse(c, argc, argv, CLI_ARGS(2, 2, 1), "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "");
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (image_ref_check(argv[1], &c->err) < 0) {
 		/* docker's words (its client checks the name) */
 		fprintf(stderr, "Error parsing reference: \"%s\" is not a valid repository/tag: %s\n",
@@ -28052,7 +28053,7 @@ static int cmd_rmi(struct cli *c, int argc, char **argv)
 	struct image_db db;
 	int n = cli_parse(c, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] IMAGE [IMAGE...]", flags, &force, &no_prune);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (!(st = cli_store(c)) || mr_store_lock(st, &c->err) < 0)
 		return CLI_EXIT_FAIL;
 	if (image_db_read(st, &db, &c->err) < 0) {
@@ -28105,7 +28106,7 @@ static int cmd_image_prune(struct cli *c, int argc, char **argv)
 	size_t i, j;
 	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &all, &force, &filters);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (!force && !cli_confirm(all ? "all images without at least one container associated to them"
 				       : "all dangling images"))
 		return 0;
@@ -28162,7 +28163,7 @@ static int cmd_image_unpack(struct cli *c, int argc, char **argv)
 	size_t i;
 	int n = cli_parse(c, argc, argv, CLI_ARGS(2, 2, 1), "IMAGE DIR", "");
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (!(st = cli_store(c)))
 		return CLI_EXIT_FAIL;
 	if (image_db_read(st, &db, &c->err) < 0) {
@@ -28247,7 +28248,7 @@ static int cmd_history(struct cli *c, int argc, char **argv)
 	size_t n = 0, i, layer;
 	int np = cli_parse(c, argc, argv, CLI_ARGS(1, 1, 1), "[OPTIONS] IMAGE", flags, &quiet, &no_trunc, &format);
 	if (np < 0)
-		return np == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(np);
 	if (!(st = cli_store(c)))
 		return CLI_EXIT_FAIL;
 	if (image_db_read(st, &db, &c->err) < 0) {
@@ -28528,7 +28529,7 @@ static int cmd_run(struct cli *cl, int argc, char **argv)
 	struct ctr c;
 	int n = run_parse(cl, &o, argc, argv, 1), rc;
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	util_std_fds();
 	ctr_init(&c);
 	if (run_pull(cl, &o, o.image) < 0 || run_create(cl, &o, &c) < 0) {
@@ -28559,7 +28560,7 @@ static int cmd_create(struct cli *cl, int argc, char **argv)
 	struct ctr c;
 	int n = run_parse(cl, &o, argc, argv, 0);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (run_pull(cl, &o, o.image) < 0) {
 		util_print_err(&cl->err);
 		return CLI_EXIT_FAIL;
@@ -28583,7 +28584,7 @@ static int cmd_start(struct cli *cl, int argc, char **argv)
 	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] CONTAINER [CONTAINER...]", flags, &attach,
 			&interactive);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if ((attach || interactive) && n > 1) {
 		fprintf(stderr, "Error: you cannot start and attach multiple containers at once\n");
 		return CLI_EXIT_FAIL;
@@ -28633,7 +28634,7 @@ static int cmd_stop_restart(struct cli *cl, int argc, char **argv, int restart)
 	int i, rc = 0, sig = 0;
 	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] CONTAINER [CONTAINER...]", flags, &t, &s);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (t && util_parse_u64(t, &v) < 0 && strcmp(t, "-1")) {
 		cli_fail(cl, "invalid argument \"%s\" for \"-t, --time\" flag", t);
 		return CLI_EXIT_FAIL;
@@ -28679,7 +28680,7 @@ static int cmd_kill(struct cli *cl, int argc, char **argv)
 	int i, rc = 0, sig;
 	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] CONTAINER [CONTAINER...]", flags, &s);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (!(sig = ctr_signal_parse(s))) {
 		fprintf(stderr, "Error: Invalid signal: %s\n", s);
 		return CLI_EXIT_FAIL;
@@ -28730,7 +28731,7 @@ static int cmd_rm(struct cli *cl, int argc, char **argv)
 	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] CONTAINER [CONTAINER...]", flags, &force,
 			&volumes);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	for (i = 0; i < n; i++) {
 		struct ctr c;
 		struct ctr_owner o;
@@ -28776,7 +28777,7 @@ static int cmd_wait(struct cli *cl, int argc, char **argv)
 	int i, rc = 0;
 	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "CONTAINER [CONTAINER...]", "");
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	for (i = 0; i < n; i++) {
 		struct ctr c;
 		struct ctr_info ci;
@@ -28942,7 +28943,7 @@ static int cmd_logs(struct cli *cl, int argc, char **argv)
 	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, 1, 1), "[OPTIONS] CONTAINER", flags, &follow, &tail, &ts,
 			&since, &until);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (tail && strcmp(tail, "all") && util_parse_u64(tail, &n_tail) < 0) {
 		fprintf(stderr, "Error: invalid value for --tail: %s\n", tail);
 		return CLI_EXIT_FAIL;
@@ -29377,7 +29378,7 @@ static int cmd_inspect(struct cli *cl, int argc, char **argv)
 	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] NAME|ID [NAME|ID...]", flags, &type,
 			&format);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (!(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	dbok = image_db_read(st, &db, &cl->err) == 0;
@@ -29706,7 +29707,7 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &all, &quiet, &no_trunc, &filters,
 			&format, &latest, &last, &size);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (!(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	for (i = 0; i < filters.n; i++)
@@ -29834,7 +29835,7 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 	const char *hsel[12];
 	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 0), "CONTAINER [ps OPTIONS]", "");
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	/* ps options (Docker hands them to the host's ps; minirun knows the
 	 * common ones): -e/-f/-ef change nothing, -o/-eo LIST picks columns */
 	for (k = 1; k < n; k++) {
@@ -29954,7 +29955,7 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, -1, 1), "[OPTIONS] [CONTAINER...]", flags, &no_stream, &all,
 			&no_trunc, &format);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (!(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	rows = ctr_rows(st, &count);
@@ -30057,7 +30058,7 @@ static int cmd_rename(struct cli *cl, int argc, char **argv)
 	int rc = CLI_EXIT_FAIL;
 	int n = cli_parse(cl, argc, argv, CLI_ARGS(2, 2, 1), "CONTAINER NEW_NAME", "");
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	name = argv[1][0] == '/' ? argv[1] + 1 : argv[1];
 	if (!ctr_name_valid(name)) {
 		fprintf(stderr, "Error: Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] "
@@ -30123,7 +30124,7 @@ static int cmd_container_prune(struct cli *cl, int argc, char **argv)
 	int any = 0;
 	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &force, &filters);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (!force && !cli_confirm("all stopped containers"))
 		return 0;
 	if (!(st = cli_store(cl)))
@@ -30189,7 +30190,7 @@ static int cmd_exec(struct cli *cl, int argc, char **argv)
 			&o.interactive, &o.tty, &env, &env_file, &o.workdir, &o.user,
 			&o.privileged);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (o.tty && o.interactive && !isatty(0)) {
 		fprintf(stderr, "the input device is not a TTY\n");
 		return CLI_EXIT_FAIL;
@@ -30269,7 +30270,7 @@ static int cmd_cp(struct cli *cl, int argc, char **argv)
 	n = cli_parse(cl, argc, argv, CLI_ARGS(2, 2, 1), "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n"
 		      "       minirun cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH", flags, &o.archive, &o.follow, &quiet);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	src = cli_cp_arg(argv[0], &sc);
 	dst = cli_cp_arg(argv[1], &dc);
 	if (sc && dc)
@@ -30331,7 +30332,7 @@ static int cmd_info(struct cli *cl, int argc, char **argv)
 	const char *driver;
 	int v, n = cli_parse(cl, argc, argv, CLI_ARGS(0, 0, 1), "", "");
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (!(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	rows = ctr_rows(st, &count);
@@ -30596,7 +30597,7 @@ static int cmd_volume_inspect(struct cli *c, int argc, char **argv)
 	int i, k, rc = 0;
 	int n = cli_parse(c, argc, argv, CLI_ARGS(1, -1, 1), "VOLUME [VOLUME...]", flags, &format);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (!(st = cli_store(c)))
 		return CLI_EXIT_FAIL;
 	mr_jw_init(&w, &out, 4);
@@ -30632,7 +30633,7 @@ static int cmd_volume_rm(struct cli *c, int argc, char **argv)
 	struct mr_store *st;
 	int n = cli_parse(c, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] VOLUME [VOLUME...]", flags, &force);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (!(st = cli_store(c)))
 		return CLI_EXIT_FAIL;
 	for (i = 0; i < n; i++) {
@@ -30854,7 +30855,7 @@ static int cmd_system_df(struct cli *cl, int argc, char **argv)
 		CLI_FLAG("v|verbose", "Show detailed information on space usage");
 	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &verbose);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (!(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	if (image_db_read(st, &db, &cl->err) < 0) {
@@ -30897,7 +30898,7 @@ static int cmd_system_prune(struct cli *cl, int argc, char **argv)
 	char f[] = "-f", a[] = "-a", *args[] = { f, a, NULL };
 	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &all, &volumes, &force);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (!force && !cli_confirm(volumes ? "all stopped containers, unused images and anonymous "
 				   "volumes not used by at least one container" :
 				   "all stopped containers and unused images"))
@@ -30919,7 +30920,7 @@ static int cmd_check(struct cli *c, int argc, char **argv)
 	struct mr_store *st;
 	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &repair);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (!(st = cli_store(c)))
 		return CLI_EXIT_FAIL;
 	rc = check_store(st, repair ? CHECK_REPAIR : CHECK_REPORT, "", &c->err);
@@ -31009,7 +31010,7 @@ static int cmd_pull(struct cli *c, int argc, char **argv)
 	n = cli_parse(c, argc, argv, CLI_ARGS(1, 1, 1), "[OPTIONS] NAME[:TAG|@DIGEST]", flags, &o.platform, &rate,
 			&quiet, &insecure, &o.ca_file);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (!(st = cli_store(c)))
 		return CLI_EXIT_FAIL;
 	o.quiet = quiet;
@@ -31048,7 +31049,7 @@ static int cmd_login(struct cli *c, int argc, char **argv)
 	n = cli_parse(c, argc, argv, CLI_ARGS(0, 1, 1), "[OPTIONS] [SERVER]", flags, &user, &pass, &from_stdin,
 			&insecure, &po.ca_file);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (pass && from_stdin)
 		return cli_fail(c, "--password and --password-stdin are mutually exclusive"), CLI_EXIT_FAIL;
 	if (from_stdin && !user)
@@ -31108,7 +31109,7 @@ static int cmd_logout(struct cli *c, int argc, char **argv)
 	const char *s;
 	size_t len;
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	s = n ? argv[0] : "docker.io";
 	if (util_starts_with(s, "https://"))
 		s += 8;
@@ -31155,7 +31156,7 @@ static int cmd_port(struct cli *cl, int argc, char **argv)
 	const char *l;
 	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, 2, 0), "CONTAINER [PRIVATE_PORT[/PROTO]]", ""), found = 0;
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (cli_ctr(cl, argv[0], &c) < 0)
 		return CLI_EXIT_FAIL;
 	if (net_rt_read(&cl->store, c.id, &b) == 0)
@@ -31238,7 +31239,7 @@ static int cmd_network_prune(struct cli *cl, int argc, char **argv)
 	int force = 0;   /* accepted as Docker's; there is no prompt */
 	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &force), count = 0;
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (!(st = cli_store(cl)) || mr_store_lock(st, &cl->err) < 0)
 		return CLI_EXIT_FAIL;
 	net_each(st, cli_net_prune_one, &count);
@@ -31257,7 +31258,7 @@ static int cmd_network_rm(struct cli *cl, int argc, char **argv)
 	int force = 0;   /* accepted as Docker's, not used */
 	int i, rc = 0, n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "NETWORK [NETWORK...]", flags, &force);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (!(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	for (i = 0; i < n; i++) {
@@ -31285,7 +31286,7 @@ static int cmd_network_inspect(struct cli *cl, int argc, char **argv)
 	struct net_def d;
 	int i, k, rc = 0, n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "NETWORK [NETWORK...]", flags, &format);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (!(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	mr_jw_init(&w, &out, 4);
@@ -31349,7 +31350,7 @@ static int cmd_network_ls(struct cli *cl, int argc, char **argv)
 	struct mr_store *st;
 	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &l.no_trunc, &l.quiet, &format);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (!(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	if (format) {
@@ -31376,7 +31377,7 @@ static int cmd_network_create(struct cli *cl, int argc, char **argv)
 	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, 1, 1), "[OPTIONS] NETWORK", flags, &driver, &gateway,
 			&subnet);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (!(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	if (driver && strcmp(driver, "bridge"))
@@ -31426,7 +31427,7 @@ static int cmd_init(struct cli *cl, int argc, char **argv)
 	struct boot_run br;
 	sigset_t mask, old;
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	boot_init_prepare(pid1, &mask, &old);
 	br.st = cli_store(cl);
 	return boot_init(&br, boot_dir(n, argv), do_reboot, pid1, &mask, &old);
@@ -31437,7 +31438,7 @@ static int cmd_up_down(struct cli *cl, int argc, char **argv, int up)
 	struct boot_run br;
 	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, 1, 1), "[DIR]", "");
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	util_std_fds();
 	if (!(br.st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
