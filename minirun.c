@@ -29560,6 +29560,26 @@ static void ps_ports(const struct ctr_row *r, struct mr_buf *out)
 	mr_buf_free(&res);
 }
 
+/* The fields of ps --format and their table headers, in pairs; PS_<field>
+ * is a field's place (the lookup once, then a test per field, is smaller
+ * than a strcmp per field). */
+static const char ps_fields[] =
+	"ID\0CONTAINER ID\0Names\0NAMES\0Image\0IMAGE\0Command\0COMMAND\0CreatedAt\0CREATED AT\0"
+	"RunningFor\0CREATED\0Status\0STATUS\0State\0STATE\0Labels\0LABELS\0Label\0LABEL\0"
+	"Networks\0NETWORKS\0Size\0SIZE\0Ports\0PORTS\0Mounts\0MOUNTS\0LocalVolumes\0LOCAL VOLUMES\0";
+enum { PS_ID, PS_NAMES, PS_IMAGE, PS_COMMAND, PS_CREATED_AT, PS_RUNNING_FOR, PS_STATUS, PS_STATE,
+       PS_LABELS, PS_LABEL, PS_NETWORKS, PS_SIZE, PS_PORTS, PS_MOUNTS, PS_LOCAL_VOLUMES, PS_NONE };
+
+/* The pair of field f in ps_fields (its header after it), or NULL. */
+static const char *ps_lookup(const char *f, int *k)
+{
+	const char *p;
+	for (*k = 0, p = ps_fields; *p; p += strlen(p) + 1, p += strlen(p) + 1, ++*k)
+		if (!strcmp(p, f))
+			return p;
+	return NULL;
+}
+
 /* Value of one --format field ({{.Names}}), or -1 if unknown. */
 static int ps_field(const struct ctr_row *r, const char *f, const char *arg, int no_trunc,
 		    struct mr_buf *out)
@@ -29567,44 +29587,46 @@ static int ps_field(const struct ctr_row *r, const char *f, const char *arg, int
 	char buf[96];
 	time_t created = 0, now = time(NULL);
 	size_t i;
+	int k;
+	ps_lookup(f, &k);
 	util_parse_rfc3339(r->c.created, &created);
-	if (!strcmp(f, "ID")) {
+	if (k == PS_ID) {
 		mr_buf_printf(out, "%.*s", no_trunc ? CTR_ID_LEN : 12, r->c.id);
-	} else if (!strcmp(f, "Names")) {
+	} else if (k == PS_NAMES) {
 		mr_buf_printf(out, "%s", r->c.name);
-	} else if (!strcmp(f, "Image")) {
+	} else if (k == PS_IMAGE) {
 		/* Docker: the image's ID once its name went (rmi, a new tag) */
 		if (r->image_gone)
 			mr_buf_printf(out, "%.*s", no_trunc ? MR_DIGEST_LEN : 12,
 				      no_trunc ? r->c.image : r->c.image + 7);
 		else
 			mr_buf_printf(out, "%s", r->c.image_ref);
-	} else if (!strcmp(f, "Command")) {
+	} else if (k == PS_COMMAND) {
 		ps_command(&r->c, no_trunc, out);
-	} else if (!strcmp(f, "CreatedAt")) {
+	} else if (k == PS_CREATED_AT) {
 		struct tm tm;
 		gmtime_r(&created, &tm);
 		mr_buf_printf(out, "%04d-%02d-%02d %02d:%02d:%02d +0000 UTC", tm.tm_year + 1900,
 			      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-	} else if (!strcmp(f, "RunningFor")) {
+	} else if (k == PS_RUNNING_FOR) {
 		util_human_duration((long)(now - created), buf, sizeof buf);
 		mr_buf_printf(out, "%s ago", buf);
-	} else if (!strcmp(f, "Status")) {
+	} else if (k == PS_STATUS) {
 		ctr_status_string(&r->ci, now, buf, sizeof buf);
 		mr_buf_printf(out, "%s", buf);
-	} else if (!strcmp(f, "State")) {
+	} else if (k == PS_STATE) {
 		mr_buf_printf(out, "%s", ctr_status_name(r->ci.status));
-	} else if (!strcmp(f, "Labels")) {
+	} else if (k == PS_LABELS) {
 		for (i = 0; i < r->c.labels.n; i++)
 			mr_buf_printf(out, "%s%s", i ? "," : "", r->c.labels.v[i]);
-	} else if (!strcmp(f, "Label")) {
+	} else if (k == PS_LABEL) {
 		for (i = 0; arg && i < r->c.labels.n; i++)
 			if (ctr_env_keylen(r->c.labels.v[i]) == strlen(arg) &&
 			    !strncmp(r->c.labels.v[i], arg, strlen(arg)) && r->c.labels.v[i][strlen(arg)])
 				mr_buf_printf(out, "%s", r->c.labels.v[i] + strlen(arg) + 1);
-	} else if (!strcmp(f, "Networks")) {
+	} else if (k == PS_NETWORKS) {
 		mr_buf_printf(out, "%s", r->c.network);
-	} else if (!strcmp(f, "Size")) {
+	} else if (k == PS_SIZE) {
 		char a[24], b[24];
 		util_human_size(r->size_rw, a, sizeof a);
 		util_human_size(r->size_virtual, b, sizeof b);
@@ -29612,10 +29634,10 @@ static int ps_field(const struct ctr_row *r, const char *f, const char *arg, int
 			mr_buf_printf(out, "%s (virtual %s)", a, b);
 		else
 			mr_buf_printf(out, "0B");
-	} else if (!strcmp(f, "Ports")) {
+	} else if (k == PS_PORTS) {
 		if (r->ci.status == CTR_RUNNING)
 			ps_ports(r, out);
-	} else if (strcmp(f, "Mounts") && strcmp(f, "LocalVolumes")) {
+	} else if (k == PS_NONE) {   /* Mounts and LocalVolumes stay empty */
 		return -1;
 	}
 	mr_buf_append(out, "", 0);
@@ -29624,15 +29646,9 @@ static int ps_field(const struct ctr_row *r, const char *f, const char *arg, int
 
 static const char *ps_header(const char *f)
 {
-	static const char map[] =
-		"ID\0CONTAINER ID\0Names\0NAMES\0Image\0IMAGE\0Command\0COMMAND\0CreatedAt\0CREATED AT\0"
-		"RunningFor\0CREATED\0Status\0STATUS\0State\0STATE\0Labels\0LABELS\0Label\0LABEL\0"
-		"Networks\0NETWORKS\0Size\0SIZE\0Ports\0PORTS\0Mounts\0MOUNTS\0LocalVolumes\0LOCAL VOLUMES\0";
-	const char *p;
-	for (p = map; *p; p += strlen(p) + 1, p += strlen(p) + 1)
-		if (!strcmp(p, f))
-			return p + strlen(p) + 1;
-	return f;
+	int k;
+	const char *p = ps_lookup(f, &k);
+	return p ? p + strlen(p) + 1 : f;
 }
 
 /* Render a Go-style template ({{.Field}}, {{.Label "k"}}, \t \n escapes);
