@@ -922,6 +922,14 @@ static void cli_inspect_image_config(struct mr_jw *w, const struct mr_json *cfg)
 	mr_jw_obj_end(w);
 }
 
+/* "Key": the config's string `name`, or "" (Docker's inspect has every key). */
+static void cli_jw_cfg_str(struct mr_jw *w, const char *key, const struct mr_json *cfg,
+			   const char *name)
+{
+	const struct mr_json *v = mr_json_get(cfg, name);
+	ctr_jw_str(w, key, mr_json_str(v) ? v->str : "");
+}
+
 static int cli_inspect_image(struct cli *c, struct mr_jw *w, struct image_db *db,
 			     const struct image_rec *r)
 {
@@ -950,29 +958,19 @@ static int cli_inspect_image(struct cli *c, struct mr_jw *w, struct image_db *db
 	mr_jw_arr_end(w);
 	mr_jw_key(w, "Parent");
 	mr_jw_str(w, "");
-	mr_jw_key(w, "Comment");
-	v = mr_json_get(cfg.root, "comment");
-	mr_jw_str(w, mr_json_str(v) ? v->str : "");
+	cli_jw_cfg_str(w, "Comment", cfg.root, "comment");
 	mr_jw_key(w, "Created");
 	mr_jw_str(w, r->created);
-	mr_jw_key(w, "DockerVersion");
-	v = mr_json_get(cfg.root, "docker_version");
-	mr_jw_str(w, mr_json_str(v) ? v->str : "");
-	mr_jw_key(w, "Author");
-	v = mr_json_get(cfg.root, "author");
-	mr_jw_str(w, mr_json_str(v) ? v->str : "");
+	cli_jw_cfg_str(w, "DockerVersion", cfg.root, "docker_version");
+	cli_jw_cfg_str(w, "Author", cfg.root, "author");
 	mr_jw_key(w, "Config");
 	cli_inspect_image_config(w, mr_json_get(cfg.root, "config"));
-	mr_jw_key(w, "Architecture");
-	v = mr_json_get(cfg.root, "architecture");
-	mr_jw_str(w, mr_json_str(v) ? v->str : "");
+	cli_jw_cfg_str(w, "Architecture", cfg.root, "architecture");
 	if ((v = mr_json_get(cfg.root, "variant")) && mr_json_str(v)) {
 		mr_jw_key(w, "Variant");
 		mr_jw_str(w, v->str);
 	}
-	mr_jw_key(w, "Os");
-	v = mr_json_get(cfg.root, "os");
-	mr_jw_str(w, mr_json_str(v) ? v->str : "");
+	cli_jw_cfg_str(w, "Os", cfg.root, "os");
 	mr_jw_key(w, "Size");
 	mr_jw_int(w, (long long)r->size);
 	mr_jw_key(w, "GraphDriver");
@@ -2318,11 +2316,22 @@ static void cli_port_bindings(struct mr_store *st, const struct ctr *c, struct m
 	mr_buf_free(&b);
 }
 
+/* "Key": "ROOT/containers/ID/leaf", a file of the container in the store. */
+static void cli_jw_ctr_path(struct mr_jw *w, const char *key, const char *root, const char *id,
+			    const char *leaf)
+{
+	char path[MINIRUN_MAX_PATH + 96];
+	snprintf(path, sizeof path, "%s/containers/%s/%s", root, id, leaf);
+	ctr_jw_str(w, key, path);
+}
+
 static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 {
+	static const char paths[] = "ResolvConfPath\0resolv.conf\0HostnamePath\0hostname\0"
+		"HostsPath\0hosts\0LogPath\0log\0";
 	struct ctr_info ci;
 	char path[MINIRUN_MAX_PATH + 96], mem[32];
-	const char *dir = cl->store.root;
+	const char *dir = cl->store.root, *k;
 	size_t i;
 	ctr_info_get(&cl->store, c->id, &ci);
 	mr_jw_obj(w);
@@ -2365,14 +2374,8 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 	}
 	mr_jw_obj_end(w);
 	ctr_jw_str(w, "Image", c->image);
-	snprintf(path, sizeof path, "%s/containers/%s/resolv.conf", dir, c->id);
-	ctr_jw_str(w, "ResolvConfPath", path);
-	snprintf(path, sizeof path, "%s/containers/%s/hostname", dir, c->id);
-	ctr_jw_str(w, "HostnamePath", path);
-	snprintf(path, sizeof path, "%s/containers/%s/hosts", dir, c->id);
-	ctr_jw_str(w, "HostsPath", path);
-	snprintf(path, sizeof path, "%s/containers/%s/log", dir, c->id);
-	ctr_jw_str(w, "LogPath", path);
+	for (k = paths; *k; k += strlen(k) + 1, k += strlen(k) + 1)
+		cli_jw_ctr_path(w, k, dir, c->id, k + strlen(k) + 1);
 	snprintf(path, sizeof path, "/%s", c->name);
 	ctr_jw_str(w, "Name", path);
 	ctr_jw_int(w, "RestartCount", ci.st.restart_count);
@@ -2422,13 +2425,10 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 		ctr_jw_str(w, "LowerDir", lower.data ? lower.data : "");
 		mr_buf_free(&lower);
 	}
-	snprintf(path, sizeof path, "%s/containers/%s/rootfs", dir, c->id);
-	ctr_jw_str(w, "MergedDir", path);
+	cli_jw_ctr_path(w, "MergedDir", dir, c->id, "rootfs");
 	if (!strcmp(c->driver, "overlay")) {
-		snprintf(path, sizeof path, "%s/containers/%s/upper", dir, c->id);
-		ctr_jw_str(w, "UpperDir", path);
-		snprintf(path, sizeof path, "%s/containers/%s/work", dir, c->id);
-		ctr_jw_str(w, "WorkDir", path);
+		cli_jw_ctr_path(w, "UpperDir", dir, c->id, "upper");
+		cli_jw_ctr_path(w, "WorkDir", dir, c->id, "work");
 	}
 	mr_jw_obj_end(w);
 	ctr_jw_str(w, "Name", c->driver);
