@@ -26915,11 +26915,14 @@ struct cli {
 	int flag_error;           /* a flag did not parse (Docker: 125) */
 };
 
+/* A command of a table: its name, then its --help summary after a "\0" in the
+ * same string (a pointer less per command); CLI_HIDDEN: left out of the list. */
 struct cli_command {
 	const char *name;
 	int (*run)(struct cli *c, int argc, char **argv);
-	const char *summary;
 };
+#define CLI_CMD(name, summary) name "\0" CLI_SUMMARY(summary)
+#define CLI_HIDDEN(name) name "\0\1"
 
 /* The one-line texts of `--help` (MINIRUN_WITH_HELP): each flag's and each
  * command's. Off, `--help` lists the names alone; the usage lines stay (error
@@ -27258,9 +27261,18 @@ static int cmd_version(struct cli *c, int argc, char **argv)
 
 static const struct cli_command cli_commands[];
 
+/* The "Commands:" lines of --help. */
+static void cli_list_commands(const struct cli_command *cmd)
+{
+	for (; cmd->name; cmd++) {
+		const char *summary = cmd->name + strlen(cmd->name) + 1;
+		if (*summary != '\1')
+			printf(*summary ? "  %-10s  %s\n" : "  %s\n", cmd->name, summary);
+	}
+}
+
 static void cli_main_usage(void)
 {
-	const struct cli_command *cmd;
 	printf("\nUsage:  minirun [OPTIONS] COMMAND\n\n"
 	       "A daemonless container runtime for embedded Linux\n\n"
 	       "Options:\n"
@@ -27268,9 +27280,7 @@ static void cli_main_usage(void)
 	       "      --run-dir string   Runtime state folder (default \"%s\", or $MINIRUN_RUNDIR)\n"
 	       "  -v, --version          Print version information and quit\n\n"
 	       "Commands:\n", MINIRUN_DEFAULT_ROOT, MINIRUN_DEFAULT_RUNDIR);
-	for (cmd = cli_commands; cmd->name; cmd++)
-		if (cmd->summary)
-			printf(*cmd->summary ? "  %-10s  %s\n" : "  %s\n", cmd->name, cmd->summary);
+	cli_list_commands(cli_commands);
 	printf("\nRun 'minirun COMMAND --help' for more information on a command.\n");
 }
 
@@ -27288,8 +27298,7 @@ static int cli_subcommand(struct cli *c, const char *group, const struct cli_com
 	const struct cli_command *s;
 	if (argc == 0 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
 		printf("\nUsage:  minirun %s COMMAND\n\nCommands:\n", group);
-		for (s = subs; s->name; s++)
-			printf(*s->summary ? "  %-10s  %s\n" : "  %s\n", s->name, s->summary);
+		cli_list_commands(subs);
 		printf("\nRun 'minirun %s COMMAND --help' for more information on a command.\n", group);
 		return argc == 0 ? CLI_EXIT_FAIL : 0;
 	}
@@ -28344,18 +28353,15 @@ out:
 static int cmd_image(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
-		{ "history", CLI_HISTORY(cmd_history), CLI_SUMMARY("Show the history of an image") },
-		{ "inspect", cmd_image_inspect,
-		  CLI_SUMMARY("Display detailed information on one or more images") },
-		{ "load", cmd_load, CLI_SUMMARY("Load an image from a tar archive or STDIN") },
-		{ "ls", cmd_images, CLI_SUMMARY("List images") },
-		{ "prune", CLI_PRUNE(cmd_image_prune), CLI_SUMMARY("Remove unused images") },
-		{ "rm", cmd_rmi, CLI_SUMMARY("Remove one or more images") },
-		{ "tag", cmd_tag,
-		  CLI_SUMMARY("Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE") },
-		{ "unpack", cmd_image_unpack,
-		  CLI_SUMMARY("Write an image's flattened root filesystem to a folder") },
-		{ NULL, NULL, NULL },
+		{ CLI_CMD("history", "Show the history of an image"), CLI_HISTORY(cmd_history) },
+		{ CLI_CMD("inspect", "Display detailed information on one or more images"), cmd_image_inspect },
+		{ CLI_CMD("load", "Load an image from a tar archive or STDIN"), cmd_load },
+		{ CLI_CMD("ls", "List images"), cmd_images },
+		{ CLI_CMD("prune", "Remove unused images"), CLI_PRUNE(cmd_image_prune) },
+		{ CLI_CMD("rm", "Remove one or more images"), cmd_rmi },
+		{ CLI_CMD("tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"), cmd_tag },
+		{ CLI_CMD("unpack", "Write an image's flattened root filesystem to a folder"), cmd_image_unpack },
+		{ NULL, NULL },
 	};
 	return cli_subcommand(c, "image", subs, argc, argv);
 }
@@ -30419,31 +30425,25 @@ static int cmd_info(struct cli *cl, int argc, char **argv)
 static int cmd_container(struct cli *cl, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
-		{ "cp", CLI_CP(cmd_cp),
-		  CLI_SUMMARY("Copy files/folders between a container and the local filesystem") },
-		{ "create", cmd_create, CLI_SUMMARY("Create a new container") },
-		{ "exec", cmd_exec, CLI_SUMMARY("Execute a command in a running container") },
-		{ "inspect", cmd_container_inspect,
-		  CLI_SUMMARY("Display detailed information on one or more containers") },
-		{ "kill", cmd_kill, CLI_SUMMARY("Kill one or more running containers") },
-		{ "logs", cmd_logs, CLI_SUMMARY("Fetch the logs of a container") },
-		{ "ls", cmd_ps, CLI_SUMMARY("List containers") },
-		{ "port", cmd_port,
-		  CLI_SUMMARY("List port mappings or a specific mapping for the container") },
-		{ "prune", CLI_PRUNE(cmd_container_prune), CLI_SUMMARY("Remove all stopped containers") },
-		{ "rename", cmd_rename, CLI_SUMMARY("Rename a container") },
-		{ "restart", cmd_restart, CLI_SUMMARY("Restart one or more containers") },
-		{ "rm", cmd_rm, CLI_SUMMARY("Remove one or more containers") },
-		{ "run", cmd_run, CLI_SUMMARY("Create and run a new container from an image") },
-		{ "start", cmd_start, CLI_SUMMARY("Start one or more stopped containers") },
-		{ "stats", CLI_STATS(cmd_stats),
-		  CLI_SUMMARY("Display a live stream of container(s) resource usage statistics") },
-		{ "stop", cmd_stop, CLI_SUMMARY("Stop one or more running containers") },
-		{ "top", CLI_STATS(cmd_top),
-		  CLI_SUMMARY("Display the running processes of a container") },
-		{ "wait", cmd_wait,
-		  CLI_SUMMARY("Block until one or more containers stop, then print their exit codes") },
-		{ NULL, NULL, NULL },
+		{ CLI_CMD("cp", "Copy files/folders between a container and the local filesystem"), CLI_CP(cmd_cp) },
+		{ CLI_CMD("create", "Create a new container"), cmd_create },
+		{ CLI_CMD("exec", "Execute a command in a running container"), cmd_exec },
+		{ CLI_CMD("inspect", "Display detailed information on one or more containers"), cmd_container_inspect },
+		{ CLI_CMD("kill", "Kill one or more running containers"), cmd_kill },
+		{ CLI_CMD("logs", "Fetch the logs of a container"), cmd_logs },
+		{ CLI_CMD("ls", "List containers"), cmd_ps },
+		{ CLI_CMD("port", "List port mappings or a specific mapping for the container"), cmd_port },
+		{ CLI_CMD("prune", "Remove all stopped containers"), CLI_PRUNE(cmd_container_prune) },
+		{ CLI_CMD("rename", "Rename a container"), cmd_rename },
+		{ CLI_CMD("restart", "Restart one or more containers"), cmd_restart },
+		{ CLI_CMD("rm", "Remove one or more containers"), cmd_rm },
+		{ CLI_CMD("run", "Create and run a new container from an image"), cmd_run },
+		{ CLI_CMD("start", "Start one or more stopped containers"), cmd_start },
+		{ CLI_CMD("stats", "Display a live stream of container(s) resource usage statistics"), CLI_STATS(cmd_stats) },
+		{ CLI_CMD("stop", "Stop one or more running containers"), cmd_stop },
+		{ CLI_CMD("top", "Display the running processes of a container"), CLI_STATS(cmd_top) },
+		{ CLI_CMD("wait", "Block until one or more containers stop, then print their exit codes"), cmd_wait },
+		{ NULL, NULL },
 	};
 	return cli_subcommand(cl, "container", subs, argc, argv);
 }
@@ -30748,13 +30748,12 @@ out:
 static int cmd_volume(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
-		{ "create", cmd_volume_create, CLI_SUMMARY("Create a volume") },
-		{ "inspect", cmd_volume_inspect,
-		  CLI_SUMMARY("Display detailed information on one or more volumes") },
-		{ "ls", cmd_volume_ls, CLI_SUMMARY("List volumes") },
-		{ "prune", CLI_PRUNE(cmd_volume_prune), CLI_SUMMARY("Remove unused local volumes") },
-		{ "rm", cmd_volume_rm, CLI_SUMMARY("Remove one or more volumes") },
-		{ NULL, NULL, NULL },
+		{ CLI_CMD("create", "Create a volume"), cmd_volume_create },
+		{ CLI_CMD("inspect", "Display detailed information on one or more volumes"), cmd_volume_inspect },
+		{ CLI_CMD("ls", "List volumes"), cmd_volume_ls },
+		{ CLI_CMD("prune", "Remove unused local volumes"), CLI_PRUNE(cmd_volume_prune) },
+		{ CLI_CMD("rm", "Remove one or more volumes"), cmd_volume_rm },
+		{ NULL, NULL },
 	};
 	return cli_subcommand(c, "volume", subs, argc, argv);
 }
@@ -30961,9 +30960,9 @@ static int cmd_check(struct cli *c, int argc, char **argv)
 static int cmd_system(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
-		{ "df", CLI_STATS(cmd_system_df), CLI_SUMMARY("Show minirun disk usage") },
-		{ "prune", CLI_PRUNE(cmd_system_prune), CLI_SUMMARY("Remove unused data") },
-		{ NULL, NULL, NULL },
+		{ CLI_CMD("df", "Show minirun disk usage"), CLI_STATS(cmd_system_df) },
+		{ CLI_CMD("prune", "Remove unused data"), CLI_PRUNE(cmd_system_prune) },
+		{ NULL, NULL },
 	};
 	return cli_subcommand(c, "system", subs, argc, argv);
 }
@@ -31418,13 +31417,12 @@ static int cmd_network_create(struct cli *cl, int argc, char **argv)
 static int cmd_network(struct cli *cl, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
-		{ "create", cmd_network_create, CLI_SUMMARY("Create a network") },
-		{ "inspect", cmd_network_inspect,
-		  CLI_SUMMARY("Display detailed information on one or more networks") },
-		{ "ls", cmd_network_ls, CLI_SUMMARY("List networks") },
-		{ "prune", CLI_PRUNE(cmd_network_prune), CLI_SUMMARY("Remove all unused networks") },
-		{ "rm", cmd_network_rm, CLI_SUMMARY("Remove one or more networks") },
-		{ NULL, NULL, NULL },
+		{ CLI_CMD("create", "Create a network"), cmd_network_create },
+		{ CLI_CMD("inspect", "Display detailed information on one or more networks"), cmd_network_inspect },
+		{ CLI_CMD("ls", "List networks"), cmd_network_ls },
+		{ CLI_CMD("prune", "Remove all unused networks"), CLI_PRUNE(cmd_network_prune) },
+		{ CLI_CMD("rm", "Remove one or more networks"), cmd_network_rm },
+		{ NULL, NULL },
 	};
 	return cli_subcommand(cl, "network", subs, argc, argv);
 }
@@ -31503,51 +31501,45 @@ static int cmd_init(struct cli *cl, int argc, char **argv)
 /* The command table: every command, including those whose feature is compiled
  * out (they answer "built without ..."). */
 static const struct cli_command cli_commands[] = {
-	{ "__monitor", cmd_monitor, NULL },
-	{ "check", cmd_check, CLI_SUMMARY("Verify the store; --repair removes what nothing uses") },
-	{ "container", cmd_container, CLI_SUMMARY("Manage containers") },
-	{ "cp", CLI_CP(cmd_cp),
-	  CLI_SUMMARY("Copy files/folders between a container and the local filesystem") },
-	{ "create", cmd_create, CLI_SUMMARY("Create a new container") },
-	{ "down", cmd_down, CLI_SUMMARY("Stop and remove the containers that up started") },
-	{ "exec", cmd_exec, CLI_SUMMARY("Execute a command in a running container") },
-	{ "help", cmd_help, NULL },
-	{ "history", CLI_HISTORY(cmd_history), CLI_SUMMARY("Show the history of an image") },
-	{ "image", cmd_image, CLI_SUMMARY("Manage images") },
-	{ "images", cmd_images, CLI_SUMMARY("List images") },
-	{ "info", cmd_info, CLI_SUMMARY("Display system-wide information") },
-	{ "init", cmd_init,
-	  CLI_SUMMARY("Run as PID 1: mounts, up, reap, down and power off on SIGTERM") },
-	{ "inspect", cmd_inspect,
-	  CLI_SUMMARY("Return low-level information on containers or images") },
-	{ "kill", cmd_kill, CLI_SUMMARY("Kill one or more running containers") },
-	{ "load", cmd_load,
-	  CLI_SUMMARY("Load an image from a tar archive, STDIN or an OCI layout folder") },
-	{ "login", cmd_login, CLI_SUMMARY("Log in to a registry") },
-	{ "logout", cmd_logout, CLI_SUMMARY("Log out from a registry") },
-	{ "logs", cmd_logs, CLI_SUMMARY("Fetch the logs of a container") },
-	{ "network", cmd_network, CLI_SUMMARY("Manage networks") },
-	{ "port", cmd_port, CLI_SUMMARY("List port mappings of a container") },
-	{ "ps", cmd_ps, CLI_SUMMARY("List containers") },
-	{ "pull", cmd_pull, CLI_SUMMARY("Download an image from a registry") },
-	{ "rename", cmd_rename, CLI_SUMMARY("Rename a container") },
-	{ "restart", cmd_restart, CLI_SUMMARY("Restart one or more containers") },
-	{ "rm", cmd_rm, CLI_SUMMARY("Remove one or more containers") },
-	{ "rmi", cmd_rmi, CLI_SUMMARY("Remove one or more images") },
-	{ "run", cmd_run, CLI_SUMMARY("Create and run a new container from an image") },
-	{ "start", cmd_start, CLI_SUMMARY("Start one or more stopped containers") },
-	{ "stats", CLI_STATS(cmd_stats),
-	  CLI_SUMMARY("Display a live stream of container(s) resource usage statistics") },
-	{ "stop", cmd_stop, CLI_SUMMARY("Stop one or more running containers") },
-	{ "system", cmd_system, CLI_SUMMARY("Manage minirun") },
-	{ "tag", cmd_tag, CLI_SUMMARY("Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE") },
-	{ "top", CLI_STATS(cmd_top), CLI_SUMMARY("Display the running processes of a container") },
-	{ "up", cmd_up, CLI_SUMMARY("Start the containers declared in /etc/minirun/containers") },
-	{ "version", cmd_version, CLI_SUMMARY("Show the minirun version and compiled-in features") },
-	{ "volume", cmd_volume, CLI_SUMMARY("Manage volumes") },
-	{ "wait", cmd_wait,
-	  CLI_SUMMARY("Block until one or more containers stop, then print their exit codes") },
-	{ NULL, NULL, NULL },
+	{ CLI_HIDDEN("__monitor"), cmd_monitor },
+	{ CLI_CMD("check", "Verify the store; --repair removes what nothing uses"), cmd_check },
+	{ CLI_CMD("container", "Manage containers"), cmd_container },
+	{ CLI_CMD("cp", "Copy files/folders between a container and the local filesystem"), CLI_CP(cmd_cp) },
+	{ CLI_CMD("create", "Create a new container"), cmd_create },
+	{ CLI_CMD("down", "Stop and remove the containers that up started"), cmd_down },
+	{ CLI_CMD("exec", "Execute a command in a running container"), cmd_exec },
+	{ CLI_HIDDEN("help"), cmd_help },
+	{ CLI_CMD("history", "Show the history of an image"), CLI_HISTORY(cmd_history) },
+	{ CLI_CMD("image", "Manage images"), cmd_image },
+	{ CLI_CMD("images", "List images"), cmd_images },
+	{ CLI_CMD("info", "Display system-wide information"), cmd_info },
+	{ CLI_CMD("init", "Run as PID 1: mounts, up, reap, down and power off on SIGTERM"), cmd_init },
+	{ CLI_CMD("inspect", "Return low-level information on containers or images"), cmd_inspect },
+	{ CLI_CMD("kill", "Kill one or more running containers"), cmd_kill },
+	{ CLI_CMD("load", "Load an image from a tar archive, STDIN or an OCI layout folder"), cmd_load },
+	{ CLI_CMD("login", "Log in to a registry"), cmd_login },
+	{ CLI_CMD("logout", "Log out from a registry"), cmd_logout },
+	{ CLI_CMD("logs", "Fetch the logs of a container"), cmd_logs },
+	{ CLI_CMD("network", "Manage networks"), cmd_network },
+	{ CLI_CMD("port", "List port mappings of a container"), cmd_port },
+	{ CLI_CMD("ps", "List containers"), cmd_ps },
+	{ CLI_CMD("pull", "Download an image from a registry"), cmd_pull },
+	{ CLI_CMD("rename", "Rename a container"), cmd_rename },
+	{ CLI_CMD("restart", "Restart one or more containers"), cmd_restart },
+	{ CLI_CMD("rm", "Remove one or more containers"), cmd_rm },
+	{ CLI_CMD("rmi", "Remove one or more images"), cmd_rmi },
+	{ CLI_CMD("run", "Create and run a new container from an image"), cmd_run },
+	{ CLI_CMD("start", "Start one or more stopped containers"), cmd_start },
+	{ CLI_CMD("stats", "Display a live stream of container(s) resource usage statistics"), CLI_STATS(cmd_stats) },
+	{ CLI_CMD("stop", "Stop one or more running containers"), cmd_stop },
+	{ CLI_CMD("system", "Manage minirun"), cmd_system },
+	{ CLI_CMD("tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"), cmd_tag },
+	{ CLI_CMD("top", "Display the running processes of a container"), CLI_STATS(cmd_top) },
+	{ CLI_CMD("up", "Start the containers declared in /etc/minirun/containers"), cmd_up },
+	{ CLI_CMD("version", "Show the minirun version and compiled-in features"), cmd_version },
+	{ CLI_CMD("volume", "Manage volumes"), cmd_volume },
+	{ CLI_CMD("wait", "Block until one or more containers stop, then print their exit codes"), cmd_wait },
+	{ NULL, NULL },
 };
 /* ======================== END src/21_cli.c ======================== */
 
