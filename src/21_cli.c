@@ -324,20 +324,20 @@ CLI_STUB(PRUNE)
 
 static void cli_print_features(void)
 {
-	static const struct { const char *name; int on; } features[] = {
-		{ "pull", MINIRUN_WITH_PULL }, { "tls", MINIRUN_WITH_TLS },
-		{ "zstd", MINIRUN_WITH_ZSTD }, { "gzip", MINIRUN_WITH_GZIP },
-		{ "overlay", MINIRUN_WITH_OVERLAY }, { "net", MINIRUN_WITH_NET },
-		{ "cgroups", MINIRUN_WITH_CGROUPS }, { "seccomp", MINIRUN_WITH_SECCOMP },
-		{ "seccomp-profile", MINIRUN_WITH_SECCOMP_PROFILE },
-		{ "init", MINIRUN_WITH_INIT }, { "oci", MINIRUN_WITH_OCI },
-		{ "format", MINIRUN_WITH_FORMAT }, { "stats", MINIRUN_WITH_STATS },
-		{ "help", MINIRUN_WITH_HELP }, { "history", MINIRUN_WITH_HISTORY },
-		{ "cp", MINIRUN_WITH_CP }, { "prune", MINIRUN_WITH_PRUNE },
+	/* names and MINIRUN_WITH_* values in the same order */
+	static const char names[] = "pull\0tls\0zstd\0gzip\0overlay\0net\0cgroups\0seccomp\0"
+		"seccomp-profile\0init\0oci\0format\0stats\0help\0history\0cp\0prune\0";
+	static const unsigned char on[] = {
+		MINIRUN_WITH_PULL, MINIRUN_WITH_TLS, MINIRUN_WITH_ZSTD, MINIRUN_WITH_GZIP,
+		MINIRUN_WITH_OVERLAY, MINIRUN_WITH_NET, MINIRUN_WITH_CGROUPS, MINIRUN_WITH_SECCOMP,
+		MINIRUN_WITH_SECCOMP_PROFILE, MINIRUN_WITH_INIT, MINIRUN_WITH_OCI, MINIRUN_WITH_FORMAT,
+		MINIRUN_WITH_STATS, MINIRUN_WITH_HELP, MINIRUN_WITH_HISTORY, MINIRUN_WITH_CP,
+		MINIRUN_WITH_PRUNE,
 	};
+	const char *p;
 	size_t i;
-	for (i = 0; i < sizeof features / sizeof features[0]; i++)
-		printf("%s%c%s", i ? " " : "", features[i].on ? '+' : '-', features[i].name);
+	for (i = 0, p = names; *p; p += strlen(p) + 1, i++)
+		printf("%s%c%s", i ? " " : "", on[i] ? '+' : '-', p);
 	printf("\n");
 }
 
