@@ -904,26 +904,23 @@ static int cmd_images(struct cli *c, int argc, char **argv)
  * every field present, null where the image has none. */
 static void cli_inspect_image_config(struct mr_jw *w, const struct mr_json *cfg)
 {
-	static const struct { const char *key; int kind; } fields[] = {
-		{ "Hostname", 's' }, { "Domainname", 's' }, { "User", 's' },
-		{ "AttachStdin", 'b' }, { "AttachStdout", 'b' }, { "AttachStderr", 'b' },
-		{ "ExposedPorts", 'o' }, { "Tty", 'b' }, { "OpenStdin", 'b' }, { "StdinOnce", 'b' },
-		{ "Env", 'n' }, { "Cmd", 'n' }, { "Healthcheck", 'o' }, { "Image", 's' }, { "Volumes", 'n' },
-		{ "WorkingDir", 's' }, { "Entrypoint", 'n' }, { "OnBuild", 'n' }, { "Labels", 'n' },
-		{ "StopSignal", 'o' },
-	};
-	size_t i;
+	/* kind, then name: s "" when missing, b false, n null, o left out */
+	static const char fields[] = "sHostname\0sDomainname\0sUser\0bAttachStdin\0bAttachStdout\0"
+		"bAttachStderr\0oExposedPorts\0bTty\0bOpenStdin\0bStdinOnce\0nEnv\0nCmd\0"
+		"oHealthcheck\0sImage\0nVolumes\0sWorkingDir\0nEntrypoint\0nOnBuild\0nLabels\0"
+		"oStopSignal\0";
+	const char *f;
 	mr_jw_obj(w);
-	for (i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-		const struct mr_json *v = mr_json_get(cfg, fields[i].key);
-		if (!v && fields[i].kind == 'o')
+	for (f = fields; *f; f += strlen(f) + 1) {
+		const struct mr_json *v = mr_json_get(cfg, f + 1);
+		if (!v && *f == 'o')
 			continue;
-		mr_jw_key(w, fields[i].key);
+		mr_jw_key(w, f + 1);
 		if (v)
 			mr_jw_value(w, v);
-		else if (fields[i].kind == 's')
+		else if (*f == 's')
 			mr_jw_str(w, "");
-		else if (fields[i].kind == 'b')
+		else if (*f == 'b')
 			mr_jw_bool(w, 0);
 		else
 			mr_jw_null(w);
