@@ -26594,12 +26594,13 @@ static int tmpl_pipeline(struct tmpl *t, const struct tmpl_val *dot, const char 
 /* The keyword an action starts with: if, else, end, range, or none (0). */
 static int tmpl_keyword(const struct tmpl_item *it, const char **rest)
 {
-	static const char *const kw[] = { "if", "else", "end", "range", "with" };
+	static const char kws[] = "if\0else\0end\0range\0with\0";
+	const char *kw = kws;
 	size_t i, n;
 	const char *p = tmpl_skip_ws(it->p, it->p + it->n);
-	for (i = 0; i < 5; i++) {
-		n = strlen(kw[i]);
-		if ((size_t)(it->p + it->n - p) >= n && !strncmp(p, kw[i], n) &&
+	for (i = 0; i < 5; i++, kw += n + 1) {
+		n = strlen(kw);
+		if ((size_t)(it->p + it->n - p) >= n && !strncmp(p, kw, n) &&
 		    (p + n == it->p + it->n || p[n] == ' ')) {
 			*rest = p + n;
 			return "iEerw"[i];
@@ -27108,6 +27109,15 @@ static int cli_parse(struct cli *c, int argc, char **argv, int args, const char 
 	return npos;
 }
 
+/* Is `word` one of `list` ("a\0b\0", ending in an empty name)? */
+static int cli_word_in(const char *word, const char *list)
+{
+	for (; *list; list += strlen(list) + 1)
+		if (!strcmp(word, list))
+			return 1;
+	return 0;
+}
+
 /* Docker's exit codes when the CLI itself fails (checked command by command
  * against Docker 20.10, tests/docker-compare/scenarios "exit-codes-*"):
  *   a flag that does not parse                        125, every command
@@ -27123,17 +27133,14 @@ static int cli_parse(struct cli *c, int argc, char **argv, int args, const char 
  * be 125). minirun's boot commands keep 125. */
 static int cli_exit_code(const struct cli *c, const char *cmd, int rc)
 {
-	static const char keep[] = "run\0exec\0start\0attach\0init\0up\0down\0";
-	const char *k;
 	if (rc != CLI_EXIT_FAIL)
 		return rc;
 	if (c->usage_args)
 		return 1;
 	if (c->cmd[0] && strcmp(c->cmd, cmd) && util_starts_with(c->cmd, "container "))
 		cmd = c->cmd + 10;
-	for (k = keep; *k; k += strlen(k) + 1)
-		if (!strcmp(cmd, k))
-			return rc;
+	if (cli_word_in(cmd, "run\0exec\0start\0attach\0init\0up\0down\0"))
+		return rc;
 	/* a flag error: cli_fail printed "See '... --help'" and left usage_args 0 */
 	return c->flag_error ? rc : 1;
 }
@@ -29870,9 +29877,9 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 	 * common ones): -e/-f/-ef change nothing, -o/-eo LIST picks columns */
 	for (k = 1; k < n; k++) {
 		const char *a = argv[k], *list = NULL;
-		if (!strcmp(a, "-e") || !strcmp(a, "-f") || !strcmp(a, "-ef") || !strcmp(a, "-A"))
+		if (cli_word_in(a, "-e\0-f\0-ef\0-A\0"))
 			continue;
-		if (!strcmp(a, "-o") || !strcmp(a, "-eo") || !strcmp(a, "-Ao") || !strcmp(a, "-efo"))
+		if (cli_word_in(a, "-o\0-eo\0-Ao\0-efo\0"))
 			list = k + 1 < n ? argv[++k] : "";
 		else if (util_starts_with(a, "-o") || util_starts_with(a, "-eo"))
 			list = a + (a[1] == 'o' ? 2 : 3);
@@ -31549,14 +31556,9 @@ static const struct cli_command cli_commands[] = {
  * minirun ([18] exec_sealed_self). `container` takes the same words. */
 static int main_needs_seal(int argc, char **argv, int i)
 {
-	static const char words[] = "run\0start\0restart\0exec\0cp\0__monitor\0init\0up\0";
-	const char *k;
 	if (!strcmp(argv[i], "container") && i + 1 < argc)
 		i++;
-	for (k = words; *k; k += strlen(k) + 1)
-		if (!strcmp(argv[i], k))
-			return 1;
-	return 0;
+	return cli_word_in(argv[i], "run\0start\0restart\0exec\0cp\0__monitor\0init\0up\0");
 }
 
 /* see minirun.h */

@@ -636,12 +636,13 @@ static int tmpl_pipeline(struct tmpl *t, const struct tmpl_val *dot, const char 
 /* The keyword an action starts with: if, else, end, range, or none (0). */
 static int tmpl_keyword(const struct tmpl_item *it, const char **rest)
 {
-	static const char *const kw[] = { "if", "else", "end", "range", "with" };
+	static const char kws[] = "if\0else\0end\0range\0with\0";
+	const char *kw = kws;
 	size_t i, n;
 	const char *p = tmpl_skip_ws(it->p, it->p + it->n);
-	for (i = 0; i < 5; i++) {
-		n = strlen(kw[i]);
-		if ((size_t)(it->p + it->n - p) >= n && !strncmp(p, kw[i], n) &&
+	for (i = 0; i < 5; i++, kw += n + 1) {
+		n = strlen(kw);
+		if ((size_t)(it->p + it->n - p) >= n && !strncmp(p, kw, n) &&
 		    (p + n == it->p + it->n || p[n] == ' ')) {
 			*rest = p + n;
 			return "iEerw"[i];
