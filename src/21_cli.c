@@ -503,11 +503,21 @@ static void cli_fmt_init(struct cli_fmt *f, const char *fmt, const char *heads)
 		f->fmt++;
 }
 
-/* Render one object (kv pairs, n of them) into out; 0, or the exit code. */
-static int cli_fmt_render(struct cli_fmt *f, const char *const *kv, size_t n, struct mr_buf *out)
+/* Render one object into out: its values in the order of f->heads' keys
+ * (vals NULL: the headers, for a table's first row); 0, or the exit code. */
+static int cli_fmt_render(struct cli_fmt *f, const char *const *vals, struct mr_buf *out)
 {
+	const char *kv[48], *h;
+	size_t n = 0;
 	char msg[256];
-	int rc = tmpl_render_kv(f->fmt, kv, n, out, msg, sizeof msg);
+	int rc;
+	/* (without MINIRUN_WITH_FORMAT the renderer only says so) */
+	for (h = f->heads; MINIRUN_WITH_FORMAT && *h && n < 24;
+	     h += strlen(h) + 1, h += strlen(h) + 1, n++) {
+		kv[2 * n] = h;
+		kv[2 * n + 1] = vals ? vals[n] : h + strlen(h) + 1;
+	}
+	rc = tmpl_render_kv(f->fmt, kv, n, out, msg, sizeof msg);
 	if (rc < 0)
 		fprintf(stderr, "%s%s\n", rc == -3 ? "minirun: " : "", msg);
 	return rc == 0 ? 0 : rc == -2 ? 64 : rc == -3 ? CLI_EXIT_FAIL : 1;
@@ -537,15 +547,8 @@ static void cli_fmt_add(struct cli_fmt *f, char *line)
 
 static void cli_fmt_header(struct cli_fmt *f)
 {
-	const char *kv[48], *h;
-	size_t n = 0;
 	struct mr_buf out = { 0 };
-	int rc;
-	for (h = f->heads; *h && n < 24; h += strlen(h) + 1, h += strlen(h) + 1, n++) {
-		kv[2 * n] = h;
-		kv[2 * n + 1] = h + strlen(h) + 1;
-	}
-	rc = cli_fmt_render(f, kv, n, &out);
+	int rc = cli_fmt_render(f, NULL, &out);
 	if (rc == 0 && out.data)
 		cli_fmt_add(f, out.data);
 	else if (rc == CLI_EXIT_FAIL)   /* not built in: said once */
@@ -553,7 +556,8 @@ static void cli_fmt_header(struct cli_fmt *f)
 	mr_buf_free(&out);
 }
 
-static int cli_fmt_row(struct cli_fmt *f, const char *const *kv, size_t n)
+/* One object: its values in the order of f->heads' keys. */
+static int cli_fmt_row(struct cli_fmt *f, const char *const *vals)
 {
 	struct mr_buf out = { 0 };
 	if (f->rc)
@@ -562,7 +566,7 @@ static int cli_fmt_row(struct cli_fmt *f, const char *const *kv, size_t n)
 		cli_fmt_header(f);
 	if (f->rc)
 		return f->rc;
-	f->rc = cli_fmt_render(f, kv, n, &out);
+	f->rc = cli_fmt_render(f, vals, &out);
 	if (!f->rc && f->table)
 		cli_fmt_add(f, out.data ? out.data : (char *)"");
 	else if (!f->rc)
@@ -885,13 +889,10 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 			}
 			if (format) {
 				char at[48];
-				const char *kv[] = { "Repository", repo, "Tag", tag, "ID", id,
-						     "CreatedSince", created, "CreatedAt", at, "Size", size,
-						     "Digest", "<none>", "Containers", "N/A",
-						     "VirtualSize", size, "SharedSize", "N/A",
-						     "UniqueSize", "N/A" };
+				const char *vals[] = { repo, tag, id, created, at, size, "<none>",
+							"N/A", size, "N/A", "N/A" };
 				cli_created_at(r->created, at, sizeof at);
-				if (cli_fmt_row(&fm, kv, sizeof kv / sizeof kv[0] / 2))
+				if (cli_fmt_row(&fm, vals))
 					break;
 				continue;
 			}
@@ -1450,9 +1451,9 @@ static int cmd_history(struct cli *c, int argc, char **argv)
 			snprintf(byc + 44, sizeof byc - 44, "\xe2\x80\xa6");
 		snprintf(created_at, sizeof created_at, "%s", at ? at : "");
 		if (format) {
-			const char *kv[] = { "ID", id, "CreatedSince", since, "CreatedAt", created_at,
-					     "CreatedBy", byc, "Size", size, "Comment", comment ? comment : "" };
-			if ((rc = cli_fmt_row(&fm, kv, 6)) != 0)
+			const char *vals[] = { id, since, created_at, byc, size,
+						comment ? comment : "" };
+			if ((rc = cli_fmt_row(&fm, vals)) != 0)
 				break;
 		} else {
 			const char *row[5] = { id, since, byc, size, comment ? comment : "" };
@@ -3174,13 +3175,11 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 			row[0] = id; row[1] = rows[i].c.name; row[2] = cpu; row[3] = mem;
 			row[4] = memp; row[5] = net; row[6] = "0B / 0B"; row[7] = pids;
 			if (format) {
-				const char *kv[] = { "Container", n ? rows[i].c.name : id, "Name",
-						     rows[i].c.name, "ID", id, "CPUPerc", cpu, "MemUsage", mem,
-						     "MemPerc", memp, "NetIO", net, "BlockIO", "0B / 0B",
-						     "PIDs", pids };
+				const char *vals[] = { n ? rows[i].c.name : id, rows[i].c.name, id,
+							cpu, mem, memp, net, "0B / 0B", pids };
 				if (!no_stream && !fm.t.nrows && !fm.table)
 					printf("\033[2J\033[H");
-				cli_fmt_row(&fm, kv, 9);
+				cli_fmt_row(&fm, vals);
 				continue;
 			}
 			cli_table_add(&t, row);
@@ -3688,10 +3687,9 @@ static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 			printf("%s\n", names[i]);
 		} else if (format) {
 			char mp[MINIRUN_MAX_PATH];
-			const char *kv[] = { "Name", names[i], "Driver", "local", "Scope", "local",
-					     "Mountpoint", mp, "Labels", "", "Links", "N/A", "Size", "N/A" };
+			const char *vals[] = { names[i], "local", "local", mp, "", "N/A", "N/A" };
 			snprintf(mp, sizeof mp, "%s/volumes/%s/_data", c->root, names[i]);
-			if (cli_fmt_row(&fm, kv, 7))
+			if (cli_fmt_row(&fm, vals))
 				break;
 		} else {
 			cli_table_add(&t, row);
@@ -4475,9 +4473,8 @@ static int cli_net_ls_row(struct mr_store *st, struct net_def *d, void *arg)
 	if (l->quiet) {
 		printf("%s\n", id);
 	} else if (l->fm) {
-		const char *kv[] = { "ID", id, "Name", d->name, "Driver", d->driver, "Scope", "local",
-				     "IPv6", "false", "Internal", "false", "Labels", "", "CreatedAt", "" };
-		cli_fmt_row(l->fm, kv, 8);
+		const char *vals[] = { id, d->name, d->driver, "local", "false", "false", "", "" };
+		cli_fmt_row(l->fm, vals);
 	} else {
 		cli_table_add(&l->t, row);
 	}

@@ -193,10 +193,11 @@ static void tcli_fmt_run(void *arg)
 {
 	struct cli_fmt f;
 	const char *const *fmt = arg;
-	const char *kv1[] = { "ID", "abc", "Name", "web" }, *kv2[] = { "ID", "d", "Name", "database" };
+	/* the values in the order of the heads' keys */
+	const char *v1[] = { "abc", "web" }, *v2[] = { "d", "database" };
 	cli_fmt_init(&f, fmt[0], "ID\0CONTAINER ID\0Name\0NAME\0");
-	cli_fmt_row(&f, kv1, 2);
-	cli_fmt_row(&f, kv2, 2);
+	cli_fmt_row(&f, v1);
+	cli_fmt_row(&f, v2);
 	cli_fmt_end(&f);
 }
 
