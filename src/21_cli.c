@@ -75,7 +75,8 @@ static const char *cli_find_flag(const char *flags, void *const *store, const ch
 {
 	size_t i;
 	for (i = 0; *flags; flags += strlen(flags) + 1, i++)
-		if ((!store || store[i]) && cli_flag_matches(flags + CLI_TAKES_VALUE(flags), name, len)) {
+		if ((!store || store[i]) &&
+		    cli_flag_matches(flags + CLI_TAKES_VALUE(flags), name, len)) {
 			if (k)
 				*k = i;
 			return flags;
@@ -336,9 +337,9 @@ static void cli_print_features(void)
 	static const unsigned char on[] = {
 		MINIRUN_WITH_PULL, MINIRUN_WITH_TLS, MINIRUN_WITH_ZSTD, MINIRUN_WITH_GZIP,
 		MINIRUN_WITH_OVERLAY, MINIRUN_WITH_NET, MINIRUN_WITH_CGROUPS, MINIRUN_WITH_SECCOMP,
-		MINIRUN_WITH_SECCOMP_PROFILE, MINIRUN_WITH_INIT, MINIRUN_WITH_OCI, MINIRUN_WITH_FORMAT,
-		MINIRUN_WITH_STATS, MINIRUN_WITH_HELP, MINIRUN_WITH_HISTORY, MINIRUN_WITH_CP,
-		MINIRUN_WITH_PRUNE,
+		MINIRUN_WITH_SECCOMP_PROFILE, MINIRUN_WITH_INIT, MINIRUN_WITH_OCI,
+		MINIRUN_WITH_FORMAT, MINIRUN_WITH_STATS, MINIRUN_WITH_HELP, MINIRUN_WITH_HISTORY,
+		MINIRUN_WITH_CP, MINIRUN_WITH_PRUNE,
 	};
 	const char *p;
 	size_t i;
@@ -595,8 +596,8 @@ static int cmd_load(struct cli *c, int argc, char **argv)
 		CLI_FLAG("q|quiet", "Suppress the load output");
 	struct image_load ld;
 	struct stat stbuf;
-	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 1, 1), "[OPTIONS] [PATH]", flags, &input, &dir, &platform,
-			&quiet);
+	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 1, 1), "[OPTIONS] [PATH]", flags, &input, &dir,
+			&platform, &quiet);
 	if (n < 0)
 		return CLI_PARSE_EXIT(n);
 	memset(&ld, 0, sizeof ld);
@@ -819,8 +820,8 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 	struct cli_table t = { 5, 0, NULL, { 0 }, 0 };
 	static const char *const head[] = { "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE" };
 	size_t i, j;
-	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 1, 1), "[OPTIONS] [REPOSITORY[:TAG]]", flags, &all, &quiet,
-			&no_trunc, &format, &filters);
+	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 1, 1), "[OPTIONS] [REPOSITORY[:TAG]]", flags,
+			&all, &quiet, &no_trunc, &format, &filters);
 	if (n < 0)
 		return CLI_PARSE_EXIT(n);
 	if (!(st = cli_store(c)))
@@ -1079,7 +1080,8 @@ static int cmd_tag(struct cli *c, int argc, char **argv)
 	char name[512], src[512];
 	struct mr_err ignored;
 	int rc = CLI_EXIT_FAIL;
-	int n = cli_parse(c, argc, argv, CLI_ARGS(2, 2, 1), "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "");
+	int n = cli_parse(c, argc, argv, CLI_ARGS(2, 2, 1), "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
+			"");
 	if (n < 0)
 		return CLI_PARSE_EXIT(n);
 	if (image_ref_check(argv[1], &c->err) < 0) {
@@ -1191,7 +1193,8 @@ static int cmd_rmi(struct cli *c, int argc, char **argv)
 		CLI_FLAG("no-prune", "Do not delete untagged parents");
 	struct mr_store *st;
 	struct image_db db;
-	int n = cli_parse(c, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] IMAGE [IMAGE...]", flags, &force, &no_prune);
+	int n = cli_parse(c, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] IMAGE [IMAGE...]", flags,
+			&force, &no_prune);
 	if (n < 0)
 		return CLI_PARSE_EXIT(n);
 	if (!(st = cli_store(c)) || mr_store_lock(st, &c->err) < 0)
@@ -1244,7 +1247,8 @@ static int cmd_image_prune(struct cli *c, int argc, char **argv)
 	uint64_t reclaimed = 0;
 	char size[32], who[64];
 	size_t i, j;
-	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &all, &force, &filters);
+	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &all, &force,
+			&filters);
 	if (n < 0)
 		return CLI_PARSE_EXIT(n);
 	if (!force && !cli_confirm(all ? "all images without at least one container associated to them"
@@ -1386,7 +1390,8 @@ static int cmd_history(struct cli *c, int argc, char **argv)
 	struct mr_err ignored;
 	char path[96], name[512];
 	size_t n = 0, i, layer;
-	int np = cli_parse(c, argc, argv, CLI_ARGS(1, 1, 1), "[OPTIONS] IMAGE", flags, &quiet, &no_trunc, &format);
+	int np = cli_parse(c, argc, argv, CLI_ARGS(1, 1, 1), "[OPTIONS] IMAGE", flags, &quiet,
+			&no_trunc, &format);
 	if (np < 0)
 		return CLI_PARSE_EXIT(np);
 	if (!(st = cli_store(c)))
@@ -1476,13 +1481,16 @@ static int cmd_image(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
 		{ CLI_CMD("history", "Show the history of an image"), CLI_HISTORY(cmd_history) },
-		{ CLI_CMD("inspect", "Display detailed information on one or more images"), cmd_image_inspect },
+		{ CLI_CMD("inspect", "Display detailed information on one or more images"),
+		  cmd_image_inspect },
 		{ CLI_CMD("load", "Load an image from a tar archive or STDIN"), cmd_load },
 		{ CLI_CMD("ls", "List images"), cmd_images },
 		{ CLI_CMD("prune", "Remove unused images"), CLI_PRUNE(cmd_image_prune) },
 		{ CLI_CMD("rm", "Remove one or more images"), cmd_rmi },
-		{ CLI_CMD("tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"), cmd_tag },
-		{ CLI_CMD("unpack", "Write an image's flattened root filesystem to a folder"), cmd_image_unpack },
+		{ CLI_CMD("tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"),
+		  cmd_tag },
+		{ CLI_CMD("unpack", "Write an image's flattened root filesystem to a folder"),
+		  cmd_image_unpack },
 		{ NULL, NULL },
 	};
 	return cli_subcommand(c, "image", subs, argc, argv);
@@ -1579,30 +1587,33 @@ static int run_parse(struct cli *cl, struct ctr_opts *o, int argc, char **argv, 
 			continue;
 		}
 		if (a[1] == '-') {
-			f = strchr(a, '=') ? NULL : cli_find_flag(run_flags, NULL, a + 2, strlen(a + 2), NULL);
+			f = strchr(a, '=') ? NULL :
+			    cli_find_flag(run_flags, NULL, a + 2, strlen(a + 2), NULL);
 		} else {
 			size_t k = strlen(a) - 1;
 			const char *g;
 			f = cli_find_flag(run_flags, NULL, a + k, 1, NULL);
 			while (--k >= 1)        /* a value glued to an earlier letter: -eX=1 */
-				if ((g = cli_find_flag(run_flags, NULL, a + k, 1, NULL)) && CLI_TAKES_VALUE(g))
+				if ((g = cli_find_flag(run_flags, NULL, a + k, 1, NULL)) &&
+				    CLI_TAKES_VALUE(g))
 					f = NULL;
 		}
 		if (f && CLI_TAKES_VALUE(f))
 			i++;
 	}
-	n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 0), "[OPTIONS] IMAGE [COMMAND] [ARG...]", run_flags,
-			is_run ? &o->detach : NULL, is_run ? NULL : &o->detach, &o->name, &o->rm,
-			&o->pull, &o->env, &o->env_file, &o->workdir, &o->user, &o->entrypoint,
-			&o->hostname, &o->interactive, &o->tty, &o->read_only, &o->init, &o->label,
-			&o->stop_signal, &o->stop_timeout, &o->restart, &o->memory,
-			&o->memory_swap, &o->cpus, &o->pids_limit, &o->cap_add, &o->cap_drop,
-			&o->privileged, &o->device, &o->device_rule, &o->sysctl, &o->ulimit,
-			&o->group_add, &o->ipc, &o->pid, &o->health_cmd, &o->health_interval,
-			&o->health_timeout, &o->health_start, &o->health_retries,
-			&o->no_healthcheck, &o->uts, &o->shm_size, &o->security_opt, &o->log_opt,
-			&o->network, &o->publish, &o->publish_all, &o->add_host, &o->dns,
-			&o->network_alias, &o->volume, &o->mount, &o->tmpfs, &o->volumes_from);
+	n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 0), "[OPTIONS] IMAGE [COMMAND] [ARG...]",
+			run_flags, is_run ? &o->detach : NULL, is_run ? NULL : &o->detach, &o->name,
+			&o->rm, &o->pull, &o->env, &o->env_file, &o->workdir, &o->user,
+			&o->entrypoint, &o->hostname, &o->interactive, &o->tty, &o->read_only,
+			&o->init, &o->label, &o->stop_signal, &o->stop_timeout, &o->restart,
+			&o->memory, &o->memory_swap, &o->cpus, &o->pids_limit, &o->cap_add,
+			&o->cap_drop, &o->privileged, &o->device, &o->device_rule, &o->sysctl,
+			&o->ulimit, &o->group_add, &o->ipc, &o->pid, &o->health_cmd,
+			&o->health_interval, &o->health_timeout, &o->health_start,
+			&o->health_retries, &o->no_healthcheck, &o->uts, &o->shm_size,
+			&o->security_opt, &o->log_opt, &o->network, &o->publish, &o->publish_all,
+			&o->add_host, &o->dns, &o->network_alias, &o->volume, &o->mount, &o->tmpfs,
+			&o->volumes_from);
 	if (n < 0)
 		return n;
 	o->image = argv[0];
@@ -1718,8 +1729,8 @@ static int cmd_start(struct cli *cl, int argc, char **argv)
 	static const char flags[] =
 		CLI_FLAG("a|attach", "Attach STDOUT/STDERR, forward signals")
 		CLI_FLAG("i|interactive", "Attach container's STDIN");
-	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] CONTAINER [CONTAINER...]", flags, &attach,
-			&interactive);
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] CONTAINER [CONTAINER...]",
+			flags, &attach, &interactive);
 	if (n < 0)
 		return CLI_PARSE_EXIT(n);
 	if ((attach || interactive) && n > 1) {
@@ -1769,7 +1780,8 @@ static int cmd_stop_restart(struct cli *cl, int argc, char **argv, int restart)
 		CLI_FLAG("=s|signal", "Signal to send to the container");
 	uint64_t v = 0;
 	int i, rc = 0, sig = 0;
-	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] CONTAINER [CONTAINER...]", flags, &t, &s);
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] CONTAINER [CONTAINER...]",
+			flags, &t, &s);
 	if (n < 0)
 		return CLI_PARSE_EXIT(n);
 	if (t && util_parse_u64(t, &v) < 0 && strcmp(t, "-1")) {
@@ -1815,7 +1827,8 @@ static int cmd_kill(struct cli *cl, int argc, char **argv)
 	static const char flags[] =
 		CLI_FLAG("=s|signal", "Signal to send to the container");
 	int i, rc = 0, sig;
-	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] CONTAINER [CONTAINER...]", flags, &s);
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] CONTAINER [CONTAINER...]",
+			flags, &s);
 	if (n < 0)
 		return CLI_PARSE_EXIT(n);
 	if (!(sig = ctr_signal_parse(s))) {
@@ -1865,8 +1878,8 @@ static int cmd_rm(struct cli *cl, int argc, char **argv)
 	static const char flags[] =
 		CLI_FLAG("f|force", "Kill a running container first")
 		CLI_FLAG("v|volumes", "Remove its anonymous volumes");
-	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] CONTAINER [CONTAINER...]", flags, &force,
-			&volumes);
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] CONTAINER [CONTAINER...]",
+			flags, &force, &volumes);
 	if (n < 0)
 		return CLI_PARSE_EXIT(n);
 	for (i = 0; i < n; i++) {
@@ -2077,8 +2090,8 @@ static int cmd_logs(struct cli *cl, int argc, char **argv)
 	struct ctr c;
 	uint64_t n_tail = 0, *ends;
 	int *fds;
-	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, 1, 1), "[OPTIONS] CONTAINER", flags, &follow, &tail, &ts,
-			&since, &until);
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, 1, 1), "[OPTIONS] CONTAINER", flags, &follow,
+			&tail, &ts, &since, &until);
 	if (n < 0)
 		return CLI_PARSE_EXIT(n);
 	if (tail && strcmp(tail, "all") && util_parse_u64(tail, &n_tail) < 0) {
@@ -2514,8 +2527,8 @@ static int cmd_inspect(struct cli *cl, int argc, char **argv)
 	struct mr_buf out = { 0 };
 	struct mr_jw w;
 	int i, k, rc = 0, dbok;
-	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] NAME|ID [NAME|ID...]", flags, &type,
-			&format);
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] NAME|ID [NAME|ID...]",
+			flags, &type, &format);
 	if (n < 0)
 		return CLI_PARSE_EXIT(n);
 	if (!(st = cli_store(cl)))
@@ -2694,7 +2707,8 @@ static void ps_ports(const struct ctr_row *r, struct mr_buf *out)
 static const char ps_fields[] =
 	"ID\0CONTAINER ID\0Names\0NAMES\0Image\0IMAGE\0Command\0COMMAND\0CreatedAt\0CREATED AT\0"
 	"RunningFor\0CREATED\0Status\0STATUS\0State\0STATE\0Labels\0LABELS\0Label\0LABEL\0"
-	"Networks\0NETWORKS\0Size\0SIZE\0Ports\0PORTS\0Mounts\0MOUNTS\0LocalVolumes\0LOCAL VOLUMES\0";
+	"Networks\0NETWORKS\0Size\0SIZE\0Ports\0PORTS\0Mounts\0MOUNTS\0"
+	"LocalVolumes\0LOCAL VOLUMES\0";
 enum { PS_ID, PS_NAMES, PS_IMAGE, PS_COMMAND, PS_CREATED_AT, PS_RUNNING_FOR, PS_STATUS, PS_STATE,
        PS_LABELS, PS_LABEL, PS_NETWORKS, PS_SIZE, PS_PORTS, PS_MOUNTS, PS_LOCAL_VOLUMES, PS_NONE };
 
@@ -2859,8 +2873,8 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 	struct mr_buf line = { 0 };
 	size_t i, count, shown = 0, limit = (size_t)-1;
 	int table = 0;
-	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &all, &quiet, &no_trunc, &filters,
-			&format, &latest, &last, &size);
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &all, &quiet,
+			&no_trunc, &filters, &format, &latest, &last, &size);
 	if (n < 0)
 		return CLI_PARSE_EXIT(n);
 	if (!(st = cli_store(cl)))
@@ -3107,8 +3121,8 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 	unsigned char *keep;
 	size_t count, i;
 	int k, rc = 0;
-	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, -1, 1), "[OPTIONS] [CONTAINER...]", flags, &no_stream, &all,
-			&no_trunc, &format);
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, -1, 1), "[OPTIONS] [CONTAINER...]", flags,
+			&no_stream, &all, &no_trunc, &format);
 	if (n < 0)
 		return CLI_PARSE_EXIT(n);
 	if (!(st = cli_store(cl)))
@@ -3339,9 +3353,9 @@ static int cmd_exec(struct cli *cl, int argc, char **argv)
 	int k, rc;
 	int n;
 	memset(&o, 0, sizeof o);
-	n = cli_parse(cl, argc, argv, CLI_ARGS(2, -1, 0), "[OPTIONS] CONTAINER COMMAND [ARG...]", flags, &o.detach,
-			&o.interactive, &o.tty, &env, &env_file, &o.workdir, &o.user,
-			&o.privileged);
+	n = cli_parse(cl, argc, argv, CLI_ARGS(2, -1, 0), "[OPTIONS] CONTAINER COMMAND [ARG...]",
+			flags, &o.detach, &o.interactive, &o.tty, &env, &env_file, &o.workdir,
+			&o.user, &o.privileged);
 	if (n < 0)
 		return CLI_PARSE_EXIT(n);
 	if (o.tty && o.interactive && !isatty(0)) {
@@ -3420,8 +3434,10 @@ static int cmd_cp(struct cli *cl, int argc, char **argv)
 	const char *src, *dst;
 	struct ctr c;
 	memset(&o, 0, sizeof o);
-	n = cli_parse(cl, argc, argv, CLI_ARGS(2, 2, 1), "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n"
-		      "       minirun cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH", flags, &o.archive, &o.follow, &quiet);
+	n = cli_parse(cl, argc, argv, CLI_ARGS(2, 2, 1),
+			"[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n"
+			"       minirun cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
+			flags, &o.archive, &o.follow, &quiet);
 	if (n < 0)
 		return CLI_PARSE_EXIT(n);
 	src = cli_cp_arg(argv[0], &sc);
@@ -3545,24 +3561,31 @@ static int cmd_info(struct cli *cl, int argc, char **argv)
 static int cmd_container(struct cli *cl, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
-		{ CLI_CMD("cp", "Copy files/folders between a container and the local filesystem"), CLI_CP(cmd_cp) },
+		{ CLI_CMD("cp", "Copy files/folders between a container and the local filesystem"),
+		  CLI_CP(cmd_cp) },
 		{ CLI_CMD("create", "Create a new container"), cmd_create },
 		{ CLI_CMD("exec", "Execute a command in a running container"), cmd_exec },
-		{ CLI_CMD("inspect", "Display detailed information on one or more containers"), cmd_container_inspect },
+		{ CLI_CMD("inspect", "Display detailed information on one or more containers"),
+		  cmd_container_inspect },
 		{ CLI_CMD("kill", "Kill one or more running containers"), cmd_kill },
 		{ CLI_CMD("logs", "Fetch the logs of a container"), cmd_logs },
 		{ CLI_CMD("ls", "List containers"), cmd_ps },
-		{ CLI_CMD("port", "List port mappings or a specific mapping for the container"), cmd_port },
-		{ CLI_CMD("prune", "Remove all stopped containers"), CLI_PRUNE(cmd_container_prune) },
+		{ CLI_CMD("port", "List port mappings or a specific mapping for the container"),
+		  cmd_port },
+		{ CLI_CMD("prune", "Remove all stopped containers"),
+		  CLI_PRUNE(cmd_container_prune) },
 		{ CLI_CMD("rename", "Rename a container"), cmd_rename },
 		{ CLI_CMD("restart", "Restart one or more containers"), cmd_restart },
 		{ CLI_CMD("rm", "Remove one or more containers"), cmd_rm },
 		{ CLI_CMD("run", "Create and run a new container from an image"), cmd_run },
 		{ CLI_CMD("start", "Start one or more stopped containers"), cmd_start },
-		{ CLI_CMD("stats", "Display a live stream of container(s) resource usage statistics"), CLI_STATS(cmd_stats) },
+		{ CLI_CMD("stats", "Display a live stream of container(s) resource usage statistics"),
+		  CLI_STATS(cmd_stats) },
 		{ CLI_CMD("stop", "Stop one or more running containers"), cmd_stop },
-		{ CLI_CMD("top", "Display the running processes of a container"), CLI_STATS(cmd_top) },
-		{ CLI_CMD("wait", "Block until one or more containers stop, then print their exit codes"), cmd_wait },
+		{ CLI_CMD("top", "Display the running processes of a container"),
+		  CLI_STATS(cmd_top) },
+		{ CLI_CMD("wait", "Block until one or more containers stop, then print their exit codes"),
+		  cmd_wait },
 		{ NULL, NULL },
 	};
 	return cli_subcommand(cl, "container", subs, argc, argv);
@@ -3580,7 +3603,8 @@ static int cmd_volume_create(struct cli *c, int argc, char **argv)
 	struct mr_store *st;
 	char out[256];
 	int created, rc = CLI_EXIT_FAIL;
-	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 1, 1), "[OPTIONS] [VOLUME]", flags, &driver, &labels, &name);
+	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 1, 1), "[OPTIONS] [VOLUME]", flags, &driver,
+			&labels, &name);
 	if (n < 0)
 		goto out;
 	if (n == 1 && name && strcmp(name, argv[0])) {
@@ -3663,7 +3687,8 @@ static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 	size_t count = 0, i;
 	struct cli_table t = { 2, 0, NULL, { 0 }, 0 };
 	static const char *const head[] = { "DRIVER", "VOLUME NAME" };
-	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &filters, &quiet, &format);
+	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &filters, &quiet,
+			&format);
 	if (n < 0 || !(st = cli_store(c)))
 		goto out;
 	if (volume_list(st, &names, &count, &c->err) < 0) {
@@ -3777,7 +3802,8 @@ static int cmd_volume_rm(struct cli *c, int argc, char **argv)
 	static const char flags[] =
 		CLI_FLAG("f|force", "Do not fail when a volume does not exist");
 	struct mr_store *st;
-	int n = cli_parse(c, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] VOLUME [VOLUME...]", flags, &force);
+	int n = cli_parse(c, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] VOLUME [VOLUME...]", flags,
+			&force);
 	if (n < 0)
 		return CLI_PARSE_EXIT(n);
 	if (!(st = cli_store(c)))
@@ -3820,7 +3846,8 @@ static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 	size_t count = 0, i;
 	uint64_t reclaimed = 0;
 	int deleted = 0, rc = CLI_EXIT_FAIL;
-	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &all, &filters, &force);
+	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &all, &filters,
+			&force);
 	if (n < 0)
 		goto out;
 	if (!force && !cli_confirm(all ? "all local volumes not used by at least one container"
@@ -3868,7 +3895,8 @@ static int cmd_volume(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
 		{ CLI_CMD("create", "Create a volume"), cmd_volume_create },
-		{ CLI_CMD("inspect", "Display detailed information on one or more volumes"), cmd_volume_inspect },
+		{ CLI_CMD("inspect", "Display detailed information on one or more volumes"),
+		  cmd_volume_inspect },
 		{ CLI_CMD("ls", "List volumes"), cmd_volume_ls },
 		{ CLI_CMD("prune", "Remove unused local volumes"), CLI_PRUNE(cmd_volume_prune) },
 		{ CLI_CMD("rm", "Remove one or more volumes"), cmd_volume_rm },
@@ -4041,7 +4069,8 @@ static int cmd_system_prune(struct cli *cl, int argc, char **argv)
 		CLI_FLAG("volumes", "Prune anonymous volumes")
 		CLI_FLAG("f|force", "Do not prompt for confirmation");
 	char f[] = "-f", a[] = "-a", *args[] = { f, a, NULL };
-	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &all, &volumes, &force);
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &all, &volumes,
+			&force);
 	if (n < 0)
 		return CLI_PARSE_EXIT(n);
 	if (!force && !cli_confirm(volumes ? "all stopped containers, unused images and anonymous "
@@ -4061,7 +4090,8 @@ static int cmd_check(struct cli *c, int argc, char **argv)
 {
 	int repair = 0, rc;
 	static const char flags[] =
-		CLI_FLAG("repair", "Remove what is incomplete or unreferenced " "(never a volume's data, never what a container uses)");
+		CLI_FLAG("repair", "Remove what is incomplete or unreferenced "
+			 "(never a volume's data, never what a container uses)");
 	struct mr_store *st;
 	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &repair);
 	if (n < 0)
@@ -4148,12 +4178,14 @@ static int cmd_pull(struct cli *c, int argc, char **argv)
 		CLI_FLAG("=platform", "Set platform if server is multi-platform capable")
 		CLI_FLAG("=limit-rate", "Download at most RATE bytes/s (100k, 1m)")
 		CLI_FLAG("q|quiet", "Suppress verbose output")
-		CLI_FLAG("+insecure-registry", "Registry (host:port) to reach over plain HTTP " "(also $MINIRUN_INSECURE_REGISTRIES)")
-		CLI_FLAG("=ca-file", "CA bundle instead of " MINIRUN_DEFAULT_CA_FILE " (also $MINIRUN_CA_FILE)");
+		CLI_FLAG("+insecure-registry", "Registry (host:port) to reach over plain HTTP "
+			 "(also $MINIRUN_INSECURE_REGISTRIES)")
+		CLI_FLAG("=ca-file", "CA bundle instead of " MINIRUN_DEFAULT_CA_FILE
+			 " (also $MINIRUN_CA_FILE)");
 	int n;
 	memset(&o, 0, sizeof o);
-	n = cli_parse(c, argc, argv, CLI_ARGS(1, 1, 1), "[OPTIONS] NAME[:TAG|@DIGEST]", flags, &o.platform, &rate,
-			&quiet, &insecure, &o.ca_file);
+	n = cli_parse(c, argc, argv, CLI_ARGS(1, 1, 1), "[OPTIONS] NAME[:TAG|@DIGEST]", flags,
+			&o.platform, &rate, &quiet, &insecure, &o.ca_file);
 	if (n < 0)
 		return CLI_PARSE_EXIT(n);
 	if (!(st = cli_store(c)))
@@ -4191,8 +4223,8 @@ static int cmd_login(struct cli *c, int argc, char **argv)
 		CLI_FLAG("=ca-file", "CA bundle instead of the system's");
 	int n;
 	memset(&po, 0, sizeof po);
-	n = cli_parse(c, argc, argv, CLI_ARGS(0, 1, 1), "[OPTIONS] [SERVER]", flags, &user, &pass, &from_stdin,
-			&insecure, &po.ca_file);
+	n = cli_parse(c, argc, argv, CLI_ARGS(0, 1, 1), "[OPTIONS] [SERVER]", flags, &user, &pass,
+			&from_stdin, &insecure, &po.ca_file);
 	if (n < 0)
 		return CLI_PARSE_EXIT(n);
 	if (pass && from_stdin)
@@ -4299,7 +4331,8 @@ static int cmd_port(struct cli *cl, int argc, char **argv)
 	struct ctr c;
 	struct mr_buf b = { 0 };
 	const char *l;
-	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, 2, 0), "CONTAINER [PRIVATE_PORT[/PROTO]]", ""), found = 0;
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, 2, 0), "CONTAINER [PRIVATE_PORT[/PROTO]]",
+			""), found = 0;
 	if (n < 0)
 		return CLI_PARSE_EXIT(n);
 	if (cli_ctr(cl, argv[0], &c) < 0)
@@ -4401,7 +4434,8 @@ static int cmd_network_rm(struct cli *cl, int argc, char **argv)
 	struct mr_store *st;
 	struct net_def d;
 	int force = 0;   /* accepted as Docker's, not used */
-	int i, rc = 0, n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "NETWORK [NETWORK...]", flags, &force);
+	int i, rc = 0, n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "NETWORK [NETWORK...]",
+			flags, &force);
 	if (n < 0)
 		return CLI_PARSE_EXIT(n);
 	if (!(st = cli_store(cl)))
@@ -4429,7 +4463,8 @@ static int cmd_network_inspect(struct cli *cl, int argc, char **argv)
 	struct mr_buf out = { 0 };
 	struct mr_jw w, one;
 	struct net_def d;
-	int i, k, rc = 0, n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "NETWORK [NETWORK...]", flags, &format);
+	int i, k, rc = 0, n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "NETWORK [NETWORK...]",
+			flags, &format);
 	if (n < 0)
 		return CLI_PARSE_EXIT(n);
 	if (!(st = cli_store(cl)))
@@ -4492,7 +4527,8 @@ static int cmd_network_ls(struct cli *cl, int argc, char **argv)
 		CLI_FLAG("q|quiet", "Only display network IDs")
 		CLI_FLAG("=format", "Pretty-print networks using a Go template");
 	struct mr_store *st;
-	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &l.no_trunc, &l.quiet, &format);
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &l.no_trunc,
+			&l.quiet, &format);
 	if (n < 0)
 		return CLI_PARSE_EXIT(n);
 	if (!(st = cli_store(cl)))
@@ -4518,8 +4554,8 @@ static int cmd_network_create(struct cli *cl, int argc, char **argv)
 		CLI_FLAG("=subnet", "Subnet in CIDR format");
 	struct mr_store *st;
 	char id[65];
-	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, 1, 1), "[OPTIONS] NETWORK", flags, &driver, &gateway,
-			&subnet);
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, 1, 1), "[OPTIONS] NETWORK", flags, &driver,
+			&gateway, &subnet);
 	if (n < 0)
 		return CLI_PARSE_EXIT(n);
 	if (!(st = cli_store(cl)))
@@ -4536,7 +4572,8 @@ static int cmd_network(struct cli *cl, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
 		{ CLI_CMD("create", "Create a network"), cmd_network_create },
-		{ CLI_CMD("inspect", "Display detailed information on one or more networks"), cmd_network_inspect },
+		{ CLI_CMD("inspect", "Display detailed information on one or more networks"),
+		  cmd_network_inspect },
 		{ CLI_CMD("ls", "List networks"), cmd_network_ls },
 		{ CLI_CMD("prune", "Remove all unused networks"), CLI_PRUNE(cmd_network_prune) },
 		{ CLI_CMD("rm", "Remove one or more networks"), cmd_network_rm },
@@ -4622,7 +4659,8 @@ static const struct cli_command cli_commands[] = {
 	{ CLI_HIDDEN("__monitor"), cmd_monitor },
 	{ CLI_CMD("check", "Verify the store; --repair removes what nothing uses"), cmd_check },
 	{ CLI_CMD("container", "Manage containers"), cmd_container },
-	{ CLI_CMD("cp", "Copy files/folders between a container and the local filesystem"), CLI_CP(cmd_cp) },
+	{ CLI_CMD("cp", "Copy files/folders between a container and the local filesystem"),
+	  CLI_CP(cmd_cp) },
 	{ CLI_CMD("create", "Create a new container"), cmd_create },
 	{ CLI_CMD("down", "Stop and remove the containers that up started"), cmd_down },
 	{ CLI_CMD("exec", "Execute a command in a running container"), cmd_exec },
@@ -4631,10 +4669,12 @@ static const struct cli_command cli_commands[] = {
 	{ CLI_CMD("image", "Manage images"), cmd_image },
 	{ CLI_CMD("images", "List images"), cmd_images },
 	{ CLI_CMD("info", "Display system-wide information"), cmd_info },
-	{ CLI_CMD("init", "Run as PID 1: mounts, up, reap, down and power off on SIGTERM"), cmd_init },
+	{ CLI_CMD("init", "Run as PID 1: mounts, up, reap, down and power off on SIGTERM"),
+	  cmd_init },
 	{ CLI_CMD("inspect", "Return low-level information on containers or images"), cmd_inspect },
 	{ CLI_CMD("kill", "Kill one or more running containers"), cmd_kill },
-	{ CLI_CMD("load", "Load an image from a tar archive, STDIN or an OCI layout folder"), cmd_load },
+	{ CLI_CMD("load", "Load an image from a tar archive, STDIN or an OCI layout folder"),
+	  cmd_load },
 	{ CLI_CMD("login", "Log in to a registry"), cmd_login },
 	{ CLI_CMD("logout", "Log out from a registry"), cmd_logout },
 	{ CLI_CMD("logs", "Fetch the logs of a container"), cmd_logs },
@@ -4648,7 +4688,8 @@ static const struct cli_command cli_commands[] = {
 	{ CLI_CMD("rmi", "Remove one or more images"), cmd_rmi },
 	{ CLI_CMD("run", "Create and run a new container from an image"), cmd_run },
 	{ CLI_CMD("start", "Start one or more stopped containers"), cmd_start },
-	{ CLI_CMD("stats", "Display a live stream of container(s) resource usage statistics"), CLI_STATS(cmd_stats) },
+	{ CLI_CMD("stats", "Display a live stream of container(s) resource usage statistics"),
+	  CLI_STATS(cmd_stats) },
 	{ CLI_CMD("stop", "Stop one or more running containers"), cmd_stop },
 	{ CLI_CMD("system", "Manage minirun"), cmd_system },
 	{ CLI_CMD("tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"), cmd_tag },
@@ -4656,6 +4697,7 @@ static const struct cli_command cli_commands[] = {
 	{ CLI_CMD("up", "Start the containers declared in /etc/minirun/containers"), cmd_up },
 	{ CLI_CMD("version", "Show the minirun version and compiled-in features"), cmd_version },
 	{ CLI_CMD("volume", "Manage volumes"), cmd_volume },
-	{ CLI_CMD("wait", "Block until one or more containers stop, then print their exit codes"), cmd_wait },
+	{ CLI_CMD("wait", "Block until one or more containers stop, then print their exit codes"),
+	  cmd_wait },
 	{ NULL, NULL },
 };

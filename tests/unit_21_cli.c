@@ -80,15 +80,15 @@ static void tcli_parse(void)
 	{
 		int d = 0, du = 0;
 		char *a4[] = { "--detach-unused" }, *a5[] = { "-d" };
-		CHECK(cli_parse(&cl, 1, a4, CLI_ARGS(0, -1, 1), "", "d|detach\0detach-unused\0", NULL, &du) == 0 &&
-		      du == 1);
-		CHECK(cli_parse(&cl, 1, a5, CLI_ARGS(0, -1, 1), "", "d|detach\0detach-unused\0", NULL, &du) == -1);
-		CHECK(cli_parse(&cl, 1, a5, CLI_ARGS(0, -1, 1), "", "d|detach\0detach-unused\0", &d, NULL) == 0 &&
-		      d == 1);
+		const char *f2 = "d|detach\0detach-unused\0";
+		CHECK(cli_parse(&cl, 1, a4, CLI_ARGS(0, -1, 1), "", f2, NULL, &du) == 0 && du == 1);
+		CHECK(cli_parse(&cl, 1, a5, CLI_ARGS(0, -1, 1), "", f2, NULL, &du) == -1);
+		CHECK(cli_parse(&cl, 1, a5, CLI_ARGS(0, -1, 1), "", f2, &d, NULL) == 0 && d == 1);
 	}
 	/* CLI_ARGS: the number of positionals is checked after the flags */
 	{
 		int f = 0;
+#define A(min, max) CLI_ARGS(min, max, 1)
 		char *a6[] = { "-f" }, *a7[] = { "a", "b", "-f" };
 		memset(&cl, 0, sizeof cl);
 		cl.cmd = "rm";
@@ -96,8 +96,9 @@ static void tcli_parse(void)
 		      cl.usage_args == 1 && f == 1);
 		memset(&cl, 0, sizeof cl);
 		cl.cmd = "rm";
-		CHECK(cli_parse(&cl, 3, a7, CLI_ARGS(2, 2, 1), "", "f\0", &f) == 2 && !cl.usage_args);
-		CHECK(cli_parse(&cl, 3, a7, CLI_ARGS(0, 1, 1), "", "f\0", &f) == -1 && cl.usage_args);
+		CHECK(cli_parse(&cl, 3, a7, A(2, 2), "", "f\0", &f) == 2 && !cl.usage_args);
+		CHECK(cli_parse(&cl, 3, a7, A(0, 1), "", "f\0", &f) == -1 && cl.usage_args);
+#undef A
 	}
 	/* cli_parse keeps at most CLI_MAX_FLAGS stores: run has the most flags */
 	{
