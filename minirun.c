@@ -26883,9 +26883,9 @@ static int tmpl_render_kv(const char *fmt, const char *const *kv, size_t n, stru
 #line 1 "src/21_cli.c"
 /* ==== [21] CLI: argument parsing, usage, commands ====
  * Docker's command line: `minirun [OPTIONS] COMMAND [ARG...]`, flags parsed per
- * command from a small table (short and long names, `--flag=value`, `--flag
- * value`, combined short booleans such as `-it`, repeated flags collected in
- * order). Every command returns its exit code; minirun's own failures are 125
+ * command from one string of flag entries (short and long names,
+ * `--flag=value`, `--flag value`, combined short booleans such as `-it`,
+ * repeated flags collected in order). Every command returns its exit code; minirun's own failures are 125
  * with one line on stderr naming the object and the reason. */
 
 #define CLI_EXIT_FAIL 125
