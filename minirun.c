@@ -27819,6 +27819,19 @@ static void cli_inspect_image_config(struct mr_jw *w, const struct mr_json *cfg)
 	mr_jw_obj_end(w);
 }
 
+/* "key": { and "key": [ of the JSON the inspect commands write. */
+static void cli_jw_obj(struct mr_jw *w, const char *key)
+{
+	mr_jw_key(w, key);
+	mr_jw_obj(w);
+}
+
+static void cli_jw_arr(struct mr_jw *w, const char *key)
+{
+	mr_jw_key(w, key);
+	mr_jw_arr(w);
+}
+
 /* "Key": the config's string `name`, or "" (Docker's inspect has every key). */
 static void cli_jw_cfg_str(struct mr_jw *w, const char *key, const struct mr_json *cfg,
 			   const char *name)
@@ -27844,14 +27857,12 @@ static int cli_inspect_image(struct cli *c, struct mr_jw *w, struct image_db *db
 	mr_jw_obj(w);
 	mr_jw_key(w, "Id");
 	mr_jw_str(w, r->id);
-	mr_jw_key(w, "RepoTags");
-	mr_jw_arr(w);
+	cli_jw_arr(w, "RepoTags");
 	for (i = 0; i < db->ntags; i++)
 		if (!strcmp(db->tags[i].id, r->id))
 			mr_jw_str(w, db->tags[i].name);
 	mr_jw_arr_end(w);
-	mr_jw_key(w, "RepoDigests");
-	mr_jw_arr(w);
+	cli_jw_arr(w, "RepoDigests");
 	mr_jw_arr_end(w);
 	mr_jw_key(w, "Parent");
 	mr_jw_str(w, "");
@@ -27870,10 +27881,8 @@ static int cli_inspect_image(struct cli *c, struct mr_jw *w, struct image_db *db
 	cli_jw_cfg_str(w, "Os", cfg.root, "os");
 	mr_jw_key(w, "Size");
 	mr_jw_int(w, (long long)r->size);
-	mr_jw_key(w, "GraphDriver");
-	mr_jw_obj(w);
-	mr_jw_key(w, "Data");
-	mr_jw_obj(w);
+	cli_jw_obj(w, "GraphDriver");
+	cli_jw_obj(w, "Data");
 	mr_jw_key(w, "LowerDir");
 	{
 		struct mr_buf lower = { 0 };
@@ -27887,12 +27896,10 @@ static int cli_inspect_image(struct cli *c, struct mr_jw *w, struct image_db *db
 	mr_jw_key(w, "Name");
 	mr_jw_str(w, "overlay");
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "RootFS");
-	mr_jw_obj(w);
+	cli_jw_obj(w, "RootFS");
 	mr_jw_key(w, "Type");
 	mr_jw_str(w, "layers");
-	mr_jw_key(w, "Layers");
-	mr_jw_arr(w);
+	cli_jw_arr(w, "Layers");
 	for (i = 0; i < r->nlayers; i++) {
 		char d[MR_DIGEST_LEN + 1];
 		snprintf(d, sizeof d, "sha256:%s", r->layers[i]);
@@ -27900,8 +27907,7 @@ static int cli_inspect_image(struct cli *c, struct mr_jw *w, struct image_db *db
 	}
 	mr_jw_arr_end(w);
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "Metadata");
-	mr_jw_obj(w);
+	cli_jw_obj(w, "Metadata");
 	mr_jw_key(w, "LastTagTime");
 	mr_jw_str(w, r->loaded);
 	mr_jw_obj_end(w);
@@ -29123,13 +29129,11 @@ static void cli_inspect_host_rest(struct cli *cl, struct mr_jw *w, const struct 
 	ctr_jw_str(w, "Runtime", "runc");
 	/* minirun gives every container its own cgroup namespace */
 	ctr_jw_str(w, "CgroupnsMode", "private");
-	mr_jw_key(w, "ConsoleSize");
-	mr_jw_arr(w);
+	cli_jw_arr(w, "ConsoleSize");
 	mr_jw_int(w, 0);
 	mr_jw_int(w, 0);
 	mr_jw_arr_end(w);
-	mr_jw_key(w, "Dns");
-	mr_jw_arr(w);
+	cli_jw_arr(w, "Dns");
 	for (l = conf.data; *l; l = net_next(l))
 		if (l[0] == 'd' && l[1] == ' ')
 			mr_jw_strn(w, l + 2, strcspn(l + 2, "\n"));
@@ -29198,8 +29202,7 @@ static void cli_port_bindings(struct mr_store *st, const struct ctr *c, struct m
 			memcpy(keys[n++], key, sizeof key);
 	}
 	qsort(keys, n, sizeof keys[0], cli_strcmp);
-	mr_jw_key(w, "PortBindings");
-	mr_jw_obj(w);
+	cli_jw_obj(w, "PortBindings");
 	for (k = 0; k < n; k++) {
 		mr_jw_key(w, keys[k]);
 		mr_jw_arr(w);
@@ -29245,13 +29248,11 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 	ctr_jw_str(w, "Created", c->created);
 	mr_jw_key(w, "Path");
 	mr_jw_str(w, c->entrypoint.n ? c->entrypoint.v[0] : c->cmd.n ? c->cmd.v[0] : "");
-	mr_jw_key(w, "Args");
-	mr_jw_arr(w);
+	cli_jw_arr(w, "Args");
 	for (i = 1; i < c->entrypoint.n + c->cmd.n; i++)
 		mr_jw_str(w, i < c->entrypoint.n ? c->entrypoint.v[i] : c->cmd.v[i - c->entrypoint.n]);
 	mr_jw_arr_end(w);
-	mr_jw_key(w, "State");
-	mr_jw_obj(w);
+	cli_jw_obj(w, "State");
 	ctr_jw_str(w, "Status", ctr_status_name(ci.status));
 	ctr_jw_bool(w, "Running", ci.status == CTR_RUNNING);
 	ctr_jw_bool(w, "Paused", 0);
@@ -29287,8 +29288,7 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 	ctr_jw_int(w, "RestartCount", ci.st.restart_count);
 	ctr_jw_str(w, "Driver", c->driver);
 	ctr_jw_str(w, "Platform", "linux");
-	mr_jw_key(w, "HostConfig");
-	mr_jw_obj(w);
+	cli_jw_obj(w, "HostConfig");
 	mr_jw_key(w, "Binds");
 	for (i = 0; i < c->nmnt && !c->mnt[i].from_v; i++) {}
 	if (i == c->nmnt) {
@@ -29303,11 +29303,9 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 			}
 		mr_jw_arr_end(w);
 	}
-	mr_jw_key(w, "LogConfig");
-	mr_jw_obj(w);
+	cli_jw_obj(w, "LogConfig");
 	ctr_jw_str(w, "Type", "local");
-	mr_jw_key(w, "Config");
-	mr_jw_obj(w);
+	cli_jw_obj(w, "Config");
 	snprintf(mem, sizeof mem, "%llu", (unsigned long long)c->log_max_size);
 	ctr_jw_str(w, "max-size", mem);
 	snprintf(mem, sizeof mem, "%d", c->log_max_file);
@@ -29320,10 +29318,8 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 	ctr_fields_write(w, c, 1, 1);
 	cli_inspect_host_rest(cl, w, c);
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "GraphDriver");
-	mr_jw_obj(w);
-	mr_jw_key(w, "Data");
-	mr_jw_obj(w);
+	cli_jw_obj(w, "GraphDriver");
+	cli_jw_obj(w, "Data");
 	if (!strcmp(c->driver, "overlay")) {
 		struct mr_buf lower = { 0 };
 		for (i = c->layers.n; i-- > 0;)
@@ -29339,13 +29335,11 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 	mr_jw_obj_end(w);
 	ctr_jw_str(w, "Name", c->driver);
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "Mounts");
-	mr_jw_arr(w);
+	cli_jw_arr(w, "Mounts");
 	for (i = 0; i < c->nmnt; i++)
 		mount_write_json(w, &cl->store, &c->mnt[i], 1);
 	mr_jw_arr_end(w);
-	mr_jw_key(w, "Config");
-	mr_jw_obj(w);
+	cli_jw_obj(w, "Config");
 	ctr_fields_write(w, c, 0, 1);
 	ctr_jw_str(w, "Domainname", "");
 	ctr_jw_bool(w, "AttachStdin", c->interactive);
@@ -29353,13 +29347,10 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 	ctr_jw_bool(w, "AttachStderr", 1);
 	ctr_jw_bool(w, "StdinOnce", c->interactive);
 	ctr_jw_str(w, "Image", c->image_ref);
-	mr_jw_key(w, "Volumes");
-	mr_jw_null(w);
-	mr_jw_key(w, "OnBuild");
-	mr_jw_null(w);
+	ctr_jw_str(w, "Volumes", NULL);
+	ctr_jw_str(w, "OnBuild", NULL);
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "NetworkSettings");
-	mr_jw_obj(w);
+	cli_jw_obj(w, "NetworkSettings");
 	ctr_jw_str(w, "Bridge", "");
 	ctr_jw_str(w, "SandboxID", "");
 	if (ci.status == CTR_RUNNING)
@@ -30633,8 +30624,7 @@ static void volume_inspect_one(struct mr_store *st, struct mr_jw *w, struct volu
 	mr_jw_str(w, path);
 	mr_jw_key(w, "Name");
 	mr_jw_str(w, vi->name);
-	mr_jw_key(w, "Options");
-	mr_jw_null(w);
+	ctr_jw_str(w, "Options", NULL);
 	mr_jw_key(w, "Scope");
 	mr_jw_str(w, "local");
 	mr_jw_obj_end(w);
