@@ -972,8 +972,7 @@ static int cli_inspect_image(struct cli *c, struct mr_jw *w, struct image_db *db
 		return mr_err_ctx(&c->err, "image %.19s: config", r->id);
 	}
 	mr_jw_obj(w);
-	mr_jw_key(w, "Id");
-	mr_jw_str(w, r->id);
+	ctr_jw_str(w, "Id", r->id);
 	cli_jw_arr(w, "RepoTags");
 	for (i = 0; i < db->ntags; i++)
 		if (!strcmp(db->tags[i].id, r->id))
@@ -981,23 +980,19 @@ static int cli_inspect_image(struct cli *c, struct mr_jw *w, struct image_db *db
 	mr_jw_arr_end(w);
 	cli_jw_arr(w, "RepoDigests");
 	mr_jw_arr_end(w);
-	mr_jw_key(w, "Parent");
-	mr_jw_str(w, "");
+	ctr_jw_str(w, "Parent", "");
 	cli_jw_cfg_str(w, "Comment", cfg.root, "comment");
-	mr_jw_key(w, "Created");
-	mr_jw_str(w, r->created);
+	ctr_jw_str(w, "Created", r->created);
 	cli_jw_cfg_str(w, "DockerVersion", cfg.root, "docker_version");
 	cli_jw_cfg_str(w, "Author", cfg.root, "author");
 	mr_jw_key(w, "Config");
 	cli_inspect_image_config(w, mr_json_get(cfg.root, "config"));
 	cli_jw_cfg_str(w, "Architecture", cfg.root, "architecture");
 	if ((v = mr_json_get(cfg.root, "variant")) && mr_json_str(v)) {
-		mr_jw_key(w, "Variant");
-		mr_jw_str(w, v->str);
+		ctr_jw_str(w, "Variant", v->str);
 	}
 	cli_jw_cfg_str(w, "Os", cfg.root, "os");
-	mr_jw_key(w, "Size");
-	mr_jw_int(w, (long long)r->size);
+	ctr_jw_int(w, "Size", (long long)r->size);
 	cli_jw_obj(w, "GraphDriver");
 	cli_jw_obj(w, "Data");
 	mr_jw_key(w, "LowerDir");
@@ -1010,12 +1005,10 @@ static int cli_inspect_image(struct cli *c, struct mr_jw *w, struct image_db *db
 		mr_buf_free(&lower);
 	}
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "Name");
-	mr_jw_str(w, "overlay");
+	ctr_jw_str(w, "Name", "overlay");
 	mr_jw_obj_end(w);
 	cli_jw_obj(w, "RootFS");
-	mr_jw_key(w, "Type");
-	mr_jw_str(w, "layers");
+	ctr_jw_str(w, "Type", "layers");
 	cli_jw_arr(w, "Layers");
 	for (i = 0; i < r->nlayers; i++) {
 		char d[MR_DIGEST_LEN + 1];
@@ -1025,8 +1018,7 @@ static int cli_inspect_image(struct cli *c, struct mr_jw *w, struct image_db *db
 	mr_jw_arr_end(w);
 	mr_jw_obj_end(w);
 	cli_jw_obj(w, "Metadata");
-	mr_jw_key(w, "LastTagTime");
-	mr_jw_str(w, r->loaded);
+	ctr_jw_str(w, "LastTagTime", r->loaded);
 	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
 	mr_json_free(&cfg);
@@ -2363,8 +2355,7 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 	mr_jw_obj(w);
 	ctr_jw_str(w, "Id", c->id);
 	ctr_jw_str(w, "Created", c->created);
-	mr_jw_key(w, "Path");
-	mr_jw_str(w, c->entrypoint.n ? c->entrypoint.v[0] : c->cmd.n ? c->cmd.v[0] : "");
+	ctr_jw_str(w, "Path", c->entrypoint.n ? c->entrypoint.v[0] : c->cmd.n ? c->cmd.v[0] : "");
 	cli_jw_arr(w, "Args");
 	for (i = 1; i < c->entrypoint.n + c->cmd.n; i++)
 		mr_jw_str(w, i < c->entrypoint.n ? c->entrypoint.v[i] : c->cmd.v[i - c->entrypoint.n]);
@@ -3727,10 +3718,8 @@ static void volume_inspect_one(struct mr_store *st, struct mr_jw *w, struct volu
 	char path[MINIRUN_MAX_PATH];
 	const struct mr_json *labels = mr_json_get(vi->meta.root, "Labels");
 	mr_jw_obj(w);
-	mr_jw_key(w, "CreatedAt");
-	mr_jw_str(w, vi->created);
-	mr_jw_key(w, "Driver");
-	mr_jw_str(w, "local");
+	ctr_jw_str(w, "CreatedAt", vi->created);
+	ctr_jw_str(w, "Driver", "local");
 	mr_jw_key(w, "Labels");
 	if (labels && labels->count)
 		mr_jw_value(w, labels);
@@ -3739,11 +3728,9 @@ static void volume_inspect_one(struct mr_store *st, struct mr_jw *w, struct volu
 	mr_jw_key(w, "Mountpoint");
 	volume_data_path(st, vi->name, path, sizeof path);
 	mr_jw_str(w, path);
-	mr_jw_key(w, "Name");
-	mr_jw_str(w, vi->name);
+	ctr_jw_str(w, "Name", vi->name);
 	ctr_jw_str(w, "Options", NULL);
-	mr_jw_key(w, "Scope");
-	mr_jw_str(w, "local");
+	ctr_jw_str(w, "Scope", "local");
 	mr_jw_obj_end(w);
 }
 
