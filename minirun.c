@@ -26980,6 +26980,12 @@ static int cli_fail(struct cli *c, const char *fmt, ...)
 	return -1;
 }
 
+/* A line of output (the one call is smaller than printf's at each place). */
+static void cli_println(const char *s)
+{
+	printf("%s\n", s);
+}
+
 static void cli_apply(const char *f, void *store, const char *value)
 {
 	if (*f == '=')
@@ -27358,7 +27364,7 @@ static void cli_table_print(struct cli_table *t)
 			if (i + 1 < t->ncols)
 				printf("%-*s", (int)(wd > minw ? wd : minw), cell);
 			else
-				printf("%s\n", cell);
+				cli_println(cell);
 			free(t->cells[r * t->ncols + i]);
 		}
 	}
@@ -27454,7 +27460,7 @@ static int cli_fmt_row(struct cli_fmt *f, const char *const *vals)
 	if (!f->rc && f->table)
 		cli_fmt_add(f, out.data ? out.data : (char *)"");
 	else if (!f->rc)
-		printf("%s\n", out.data ? out.data : "");
+		cli_println(out.data ? out.data : "");
 	mr_buf_free(&out);
 	return f->rc;
 }
@@ -27768,7 +27774,7 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 				tag = "<none>";
 			}
 			if (quiet) {
-				printf("%s\n", id);
+				cli_println(id);
 				continue;
 			}
 			if (format) {
@@ -27947,7 +27953,7 @@ static int cmd_image_inspect(struct cli *c, int argc, char **argv)
 	}
 	mr_jw_arr_end(&w);
 	if (!format)
-		printf("%s\n", out.data);
+		cli_println(out.data);
 	mr_buf_free(&out);
 	image_db_free(&db);
 	return rc;
@@ -28324,7 +28330,7 @@ static int cmd_history(struct cli *c, int argc, char **argv)
 		else
 			snprintf(id, sizeof id, "<missing>");
 		if (quiet) {
-			printf("%s\n", id);
+			cli_println(id);
 			continue;
 		}
 		util_parse_rfc3339(at ? at : "", &when);
@@ -28572,7 +28578,7 @@ static int cmd_run(struct cli *cl, int argc, char **argv)
 		if (rc)
 			util_print_err(&cl->err);
 		else
-			printf("%s\n", c.id);
+			cli_println(c.id);
 	} else {
 		fflush(stdout);
 		rc = ctr_run_attached(&cl->store, &c, o.interactive, &cl->err);
@@ -28599,7 +28605,7 @@ static int cmd_create(struct cli *cl, int argc, char **argv)
 		ctr_free(&c);
 		return CLI_EXIT_FAIL;
 	}
-	printf("%s\n", c.id);
+	cli_println(c.id);
 	ctr_free(&c);
 	return 0;
 }
@@ -28630,7 +28636,7 @@ static int cmd_start(struct cli *cl, int argc, char **argv)
 		ctr_info_get(&cl->store, c.id, &ci);
 		if (ci.status == CTR_RUNNING || ci.status == CTR_RESTARTING) {
 			if (!attach)
-				printf("%s\n", argv[i]);
+				cli_println(argv[i]);
 			ctr_free(&c);
 			continue;
 		}
@@ -28646,7 +28652,7 @@ static int cmd_start(struct cli *cl, int argc, char **argv)
 			util_print_err(&cl->err);
 			rc = code == CLI_EXIT_FAIL ? 1 : code;
 		} else {
-			printf("%s\n", argv[i]);
+			cli_println(argv[i]);
 		}
 		ctr_free(&c);
 	}
@@ -28685,7 +28691,7 @@ static int cmd_stop_restart(struct cli *cl, int argc, char **argv, int restart)
 			util_print_err(&cl->err);
 			rc = 1;
 		} else {
-			printf("%s\n", argv[i]);
+			cli_println(argv[i]);
 		}
 		ctr_free(&c);
 	}
@@ -28745,7 +28751,7 @@ static int cmd_kill(struct cli *cl, int argc, char **argv)
 				fprintf(stderr, "Error: kill %s: %s\n", argv[i], strerror(errno));
 				rc = 1;
 			} else {
-				printf("%s\n", argv[i]);
+				cli_println(argv[i]);
 			}
 		}
 		ctr_free(&c);
@@ -28795,7 +28801,7 @@ static int cmd_rm(struct cli *cl, int argc, char **argv)
 		} else {
 			if (volumes)
 				ctr_remove_volumes(&cl->store, &c);
-			printf("%s\n", argv[i]);
+			cli_println(argv[i]);
 		}
 		ctr_disown(&o);
 		ctr_free(&c);
@@ -29371,7 +29377,7 @@ static int cli_inspect_format(const char *fmt, const char *json, size_t len)
 	}
 	rc = tmpl_render(fmt, doc.root, &out, msg, sizeof msg);
 	if (rc > -2)
-		printf("%s\n", out.data ? out.data : "");
+		cli_println(out.data ? out.data : "");
 	fflush(stdout);
 	if (rc < 0)
 		fprintf(stderr, "%s%s\n", rc == -3 ? "minirun: " : "template parsing error: ", msg);
@@ -29435,7 +29441,7 @@ static int cmd_inspect(struct cli *cl, int argc, char **argv)
 	}
 	mr_jw_arr_end(&w);
 	if (!format)
-		printf("%s\n", out.data);
+		cli_println(out.data);
 	mr_buf_free(&out);
 	if (dbok)
 		image_db_free(&db);
@@ -29803,7 +29809,7 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 				break;
 			}
 			if (!table) {
-				printf("%s\n", b.data);
+				cli_println(b.data);
 			} else {
 				const char *cells[12];
 				if (!t.nrows) {
@@ -30182,7 +30188,7 @@ static int cmd_container_prune(struct cli *cl, int argc, char **argv)
 			if (ctr_remove(st, &rows[i].c, &cl->err) == 0) {
 				if (!any++)
 					printf("Deleted Containers:\n");
-				printf("%s\n", rows[i].c.id);
+				cli_println(rows[i].c.id);
 				reclaimed += du;
 			} else {
 				util_print_err(&cl->err);
@@ -30491,7 +30497,7 @@ static int cmd_volume_create(struct cli *c, int argc, char **argv)
 		util_print_err(&c->err);
 		goto out;
 	}
-	printf("%s\n", out);
+	cli_println(out);
 	rc = 0;
 out:
 	free(labels.v);
@@ -30574,7 +30580,7 @@ static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 		if (!m)
 			continue;
 		if (quiet) {
-			printf("%s\n", names[i]);
+			cli_println(names[i]);
 		} else if (format) {
 			char mp[MINIRUN_MAX_PATH];
 			const char *vals[] = { names[i], "local", "local", mp, "", "N/A", "N/A" };
@@ -30651,7 +30657,7 @@ static int cmd_volume_inspect(struct cli *c, int argc, char **argv)
 	}
 	mr_jw_arr_end(&w);
 	if (!format)
-		printf("%s\n", out.data);
+		cli_println(out.data);
 	mr_buf_free(&out);
 	return rc;
 }
@@ -30686,7 +30692,7 @@ static int cmd_volume_rm(struct cli *c, int argc, char **argv)
 			util_print_err(&c->err);
 			rc = 1;
 		} else {
-			printf("%s\n", argv[i]);
+			cli_println(argv[i]);
 		}
 		mr_store_unlock(st);
 	}
@@ -30738,7 +30744,7 @@ static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 		}
 		if (!deleted++)
 			printf("Deleted Volumes:\n");
-		printf("%s\n", names[i]);
+		cli_println(names[i]);
 		reclaimed += bytes;
 	}
 	mr_store_unlock(st);
@@ -31307,7 +31313,7 @@ static int cmd_network_rm(struct cli *cl, int argc, char **argv)
 			util_print_err(&cl->err);
 			rc = 1;
 		} else {
-			printf("%s\n", argv[i]);
+			cli_println(argv[i]);
 		}
 		mr_store_unlock(st);
 	}
@@ -31347,7 +31353,7 @@ static int cmd_network_inspect(struct cli *cl, int argc, char **argv)
 	}
 	mr_jw_arr_end(&w);
 	if (!format)
-		printf("%s\n", out.data);
+		cli_println(out.data);
 	mr_buf_free(&out);
 	return rc;
 }
@@ -31366,7 +31372,7 @@ static int cli_net_ls_row(struct mr_store *st, struct net_def *d, void *arg)
 	(void)st;
 	snprintf(id, sizeof id, "%.*s", l->no_trunc ? 64 : 12, d->id);
 	if (l->quiet) {
-		printf("%s\n", id);
+		cli_println(id);
 	} else if (l->fm) {
 		const char *vals[] = { id, d->name, d->driver, "local", "false", "false", "", "" };
 		cli_fmt_row(l->fm, vals);
@@ -31423,7 +31429,7 @@ static int cmd_network_create(struct cli *cl, int argc, char **argv)
 	if (driver && strcmp(driver, "bridge"))
 		mr_err_set(&cl->err, MR_EINVAL_INPUT, "plugin \"%s\" not found", driver);
 	else if (net_create(st, argv[0], subnet, gateway, id, &cl->err) == 0)
-		return printf("%s\n", id), 0;
+		return cli_println(id), 0;
 	util_print_err(&cl->err);
 	return CLI_EXIT_FAIL;
 }

@@ -97,6 +97,12 @@ static int cli_fail(struct cli *c, const char *fmt, ...)
 	return -1;
 }
 
+/* A line of output (the one call is smaller than printf's at each place). */
+static void cli_println(const char *s)
+{
+	printf("%s\n", s);
+}
+
 static void cli_apply(const char *f, void *store, const char *value)
 {
 	if (*f == '=')
@@ -475,7 +481,7 @@ static void cli_table_print(struct cli_table *t)
 			if (i + 1 < t->ncols)
 				printf("%-*s", (int)(wd > minw ? wd : minw), cell);
 			else
-				printf("%s\n", cell);
+				cli_println(cell);
 			free(t->cells[r * t->ncols + i]);
 		}
 	}
@@ -571,7 +577,7 @@ static int cli_fmt_row(struct cli_fmt *f, const char *const *vals)
 	if (!f->rc && f->table)
 		cli_fmt_add(f, out.data ? out.data : (char *)"");
 	else if (!f->rc)
-		printf("%s\n", out.data ? out.data : "");
+		cli_println(out.data ? out.data : "");
 	mr_buf_free(&out);
 	return f->rc;
 }
@@ -885,7 +891,7 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 				tag = "<none>";
 			}
 			if (quiet) {
-				printf("%s\n", id);
+				cli_println(id);
 				continue;
 			}
 			if (format) {
@@ -1064,7 +1070,7 @@ static int cmd_image_inspect(struct cli *c, int argc, char **argv)
 	}
 	mr_jw_arr_end(&w);
 	if (!format)
-		printf("%s\n", out.data);
+		cli_println(out.data);
 	mr_buf_free(&out);
 	image_db_free(&db);
 	return rc;
@@ -1441,7 +1447,7 @@ static int cmd_history(struct cli *c, int argc, char **argv)
 		else
 			snprintf(id, sizeof id, "<missing>");
 		if (quiet) {
-			printf("%s\n", id);
+			cli_println(id);
 			continue;
 		}
 		util_parse_rfc3339(at ? at : "", &when);
@@ -1689,7 +1695,7 @@ static int cmd_run(struct cli *cl, int argc, char **argv)
 		if (rc)
 			util_print_err(&cl->err);
 		else
-			printf("%s\n", c.id);
+			cli_println(c.id);
 	} else {
 		fflush(stdout);
 		rc = ctr_run_attached(&cl->store, &c, o.interactive, &cl->err);
@@ -1716,7 +1722,7 @@ static int cmd_create(struct cli *cl, int argc, char **argv)
 		ctr_free(&c);
 		return CLI_EXIT_FAIL;
 	}
-	printf("%s\n", c.id);
+	cli_println(c.id);
 	ctr_free(&c);
 	return 0;
 }
@@ -1747,7 +1753,7 @@ static int cmd_start(struct cli *cl, int argc, char **argv)
 		ctr_info_get(&cl->store, c.id, &ci);
 		if (ci.status == CTR_RUNNING || ci.status == CTR_RESTARTING) {
 			if (!attach)
-				printf("%s\n", argv[i]);
+				cli_println(argv[i]);
 			ctr_free(&c);
 			continue;
 		}
@@ -1763,7 +1769,7 @@ static int cmd_start(struct cli *cl, int argc, char **argv)
 			util_print_err(&cl->err);
 			rc = code == CLI_EXIT_FAIL ? 1 : code;
 		} else {
-			printf("%s\n", argv[i]);
+			cli_println(argv[i]);
 		}
 		ctr_free(&c);
 	}
@@ -1802,7 +1808,7 @@ static int cmd_stop_restart(struct cli *cl, int argc, char **argv, int restart)
 			util_print_err(&cl->err);
 			rc = 1;
 		} else {
-			printf("%s\n", argv[i]);
+			cli_println(argv[i]);
 		}
 		ctr_free(&c);
 	}
@@ -1862,7 +1868,7 @@ static int cmd_kill(struct cli *cl, int argc, char **argv)
 				fprintf(stderr, "Error: kill %s: %s\n", argv[i], strerror(errno));
 				rc = 1;
 			} else {
-				printf("%s\n", argv[i]);
+				cli_println(argv[i]);
 			}
 		}
 		ctr_free(&c);
@@ -1912,7 +1918,7 @@ static int cmd_rm(struct cli *cl, int argc, char **argv)
 		} else {
 			if (volumes)
 				ctr_remove_volumes(&cl->store, &c);
-			printf("%s\n", argv[i]);
+			cli_println(argv[i]);
 		}
 		ctr_disown(&o);
 		ctr_free(&c);
@@ -2488,7 +2494,7 @@ static int cli_inspect_format(const char *fmt, const char *json, size_t len)
 	}
 	rc = tmpl_render(fmt, doc.root, &out, msg, sizeof msg);
 	if (rc > -2)
-		printf("%s\n", out.data ? out.data : "");
+		cli_println(out.data ? out.data : "");
 	fflush(stdout);
 	if (rc < 0)
 		fprintf(stderr, "%s%s\n", rc == -3 ? "minirun: " : "template parsing error: ", msg);
@@ -2552,7 +2558,7 @@ static int cmd_inspect(struct cli *cl, int argc, char **argv)
 	}
 	mr_jw_arr_end(&w);
 	if (!format)
-		printf("%s\n", out.data);
+		cli_println(out.data);
 	mr_buf_free(&out);
 	if (dbok)
 		image_db_free(&db);
@@ -2920,7 +2926,7 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 				break;
 			}
 			if (!table) {
-				printf("%s\n", b.data);
+				cli_println(b.data);
 			} else {
 				const char *cells[12];
 				if (!t.nrows) {
@@ -3299,7 +3305,7 @@ static int cmd_container_prune(struct cli *cl, int argc, char **argv)
 			if (ctr_remove(st, &rows[i].c, &cl->err) == 0) {
 				if (!any++)
 					printf("Deleted Containers:\n");
-				printf("%s\n", rows[i].c.id);
+				cli_println(rows[i].c.id);
 				reclaimed += du;
 			} else {
 				util_print_err(&cl->err);
@@ -3608,7 +3614,7 @@ static int cmd_volume_create(struct cli *c, int argc, char **argv)
 		util_print_err(&c->err);
 		goto out;
 	}
-	printf("%s\n", out);
+	cli_println(out);
 	rc = 0;
 out:
 	free(labels.v);
@@ -3691,7 +3697,7 @@ static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 		if (!m)
 			continue;
 		if (quiet) {
-			printf("%s\n", names[i]);
+			cli_println(names[i]);
 		} else if (format) {
 			char mp[MINIRUN_MAX_PATH];
 			const char *vals[] = { names[i], "local", "local", mp, "", "N/A", "N/A" };
@@ -3768,7 +3774,7 @@ static int cmd_volume_inspect(struct cli *c, int argc, char **argv)
 	}
 	mr_jw_arr_end(&w);
 	if (!format)
-		printf("%s\n", out.data);
+		cli_println(out.data);
 	mr_buf_free(&out);
 	return rc;
 }
@@ -3803,7 +3809,7 @@ static int cmd_volume_rm(struct cli *c, int argc, char **argv)
 			util_print_err(&c->err);
 			rc = 1;
 		} else {
-			printf("%s\n", argv[i]);
+			cli_println(argv[i]);
 		}
 		mr_store_unlock(st);
 	}
@@ -3855,7 +3861,7 @@ static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 		}
 		if (!deleted++)
 			printf("Deleted Volumes:\n");
-		printf("%s\n", names[i]);
+		cli_println(names[i]);
 		reclaimed += bytes;
 	}
 	mr_store_unlock(st);
@@ -4424,7 +4430,7 @@ static int cmd_network_rm(struct cli *cl, int argc, char **argv)
 			util_print_err(&cl->err);
 			rc = 1;
 		} else {
-			printf("%s\n", argv[i]);
+			cli_println(argv[i]);
 		}
 		mr_store_unlock(st);
 	}
@@ -4464,7 +4470,7 @@ static int cmd_network_inspect(struct cli *cl, int argc, char **argv)
 	}
 	mr_jw_arr_end(&w);
 	if (!format)
-		printf("%s\n", out.data);
+		cli_println(out.data);
 	mr_buf_free(&out);
 	return rc;
 }
@@ -4483,7 +4489,7 @@ static int cli_net_ls_row(struct mr_store *st, struct net_def *d, void *arg)
 	(void)st;
 	snprintf(id, sizeof id, "%.*s", l->no_trunc ? 64 : 12, d->id);
 	if (l->quiet) {
-		printf("%s\n", id);
+		cli_println(id);
 	} else if (l->fm) {
 		const char *vals[] = { id, d->name, d->driver, "local", "false", "false", "", "" };
 		cli_fmt_row(l->fm, vals);
@@ -4540,7 +4546,7 @@ static int cmd_network_create(struct cli *cl, int argc, char **argv)
 	if (driver && strcmp(driver, "bridge"))
 		mr_err_set(&cl->err, MR_EINVAL_INPUT, "plugin \"%s\" not found", driver);
 	else if (net_create(st, argv[0], subnet, gateway, id, &cl->err) == 0)
-		return printf("%s\n", id), 0;
+		return cli_println(id), 0;
 	util_print_err(&cl->err);
 	return CLI_EXIT_FAIL;
 }
