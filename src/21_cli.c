@@ -19,7 +19,7 @@
  * NULL for a flag this command does not offer (create has no --detach). */
 #define CLI_FLAG(names, help) names CLI_HELP(help) "\0"
 #define CLI_TAKES_VALUE(e) (*(e) == '=' || *(e) == '+')
-#define CLI_MAX_FLAGS 64
+#define CLI_MAX_FLAGS 64   /* run has the most (53); unit_21_cli checks */
 
 struct cli {
 	const char *root;         /* --root / MINIRUN_ROOT */
@@ -44,7 +44,8 @@ struct cli_command {
 
 /* The one-line texts of `--help` (MINIRUN_WITH_HELP): each flag's and each
  * command's. Off, `--help` lists the names alone; the usage lines stay (error
- * messages quote them); a command's stays "" (NULL hides it). */
+ * messages quote them); a command's summary stays "" (CLI_HIDDEN, not
+ * NULL, leaves a command out of the list). */
 #if MINIRUN_WITH_HELP
 #define CLI_HELP(text) "\t" text
 #define CLI_SUMMARY(text) text
