@@ -26370,6 +26370,13 @@ static int tmpl_cmp(struct tmpl *t, const struct tmpl_val *x, const struct tmpl_
 	return strcmp(tmpl_text(t, x), tmpl_text(t, y));
 }
 
+/* The functions, looked up once by name (a strncmp per test cost more):
+ * TMPL_IS(X) tests for the one named in TF_X's place of tmpl_funcs. */
+enum { TF_json, TF_index, TF_len, TF_join, TF_split, TF_upper, TF_lower, TF_title, TF_printf,
+       TF_print, TF_println, TF_eq, TF_ne, TF_lt, TF_le, TF_gt, TF_ge, TF_not, TF_and, TF_or };
+static const char tmpl_funcs[] = "json\0index\0len\0join\0split\0upper\0lower\0title\0printf\0"
+	"print\0println\0eq\0ne\0lt\0le\0gt\0ge\0not\0and\0or\0";
+
 /* Call function name with its arguments. */
 static int tmpl_call(struct tmpl *t, const char *name, size_t nl, const char *at,
 		     struct tmpl_args *a, struct tmpl_val *res)
@@ -26377,14 +26384,18 @@ static int tmpl_call(struct tmpl *t, const char *name, size_t nl, const char *at
 	struct mr_buf out = { 0 };
 	const struct mr_json *j = a->n ? a->v[0].j : NULL, *c;
 	size_t i;
-#define TMPL_IS(s) (nl == sizeof s - 1 && !strncmp(name, s, nl))
-	if (!a->n && !TMPL_IS("print") && !TMPL_IS("println")) {
+	const char *f;
+	int fn = 0;
+	for (f = tmpl_funcs; *f && (strlen(f) != nl || memcmp(f, name, nl)); f += strlen(f) + 1)
+		fn++;
+#define TMPL_IS(s) (fn == TF_##s)
+	if (!a->n && !TMPL_IS(print) && !TMPL_IS(println)) {
 		char msg[96];
 		snprintf(msg, sizeof msg, "wrong number of args for %.*s: want at least 1 got 0",
 			 (int)nl, name);
 		return tmpl_fail(t, at, nl, "%s", msg);
 	}
-	if (TMPL_IS("json")) {
+	if (TMPL_IS(json)) {
 		struct mr_jw w;
 		mr_jw_init(&w, &out, 0);
 		if (j)
@@ -26393,7 +26404,7 @@ static int tmpl_call(struct tmpl *t, const char *name, size_t nl, const char *at
 			mr_jw_str(&w, a->v[0].s);
 		else
 			mr_buf_printf(&out, "%s", a->v[0].t == 'n' ? "null" : a->v[0].s);
-	} else if (TMPL_IS("index")) {
+	} else if (TMPL_IS(index)) {
 		struct tmpl_val v = a->v[0];
 		for (i = 1; i < a->n; i++) {
 			const char *k = tmpl_text(t, &a->v[i]);
@@ -26414,7 +26425,7 @@ static int tmpl_call(struct tmpl *t, const char *name, size_t nl, const char *at
 		}
 		*res = v;
 		return 0;
-	} else if (TMPL_IS("len")) {
+	} else if (TMPL_IS(len)) {
 		if (!j || (j->type != MR_JSON_ARRAY && j->type != MR_JSON_OBJECT &&
 			   j->type != MR_JSON_STRING)) {
 			if (!j && a->v[0].t == 's') {
@@ -26431,13 +26442,13 @@ text_int:
 		res->t = 'i';
 		res->s = tmpl_own(t, out.data);
 		return 0;
-	} else if (TMPL_IS("join")) {
+	} else if (TMPL_IS(join)) {
 		const char *sep = a->n > 1 ? tmpl_text(t, &a->v[1]) : "";
 		for (c = j && j->type == MR_JSON_ARRAY ? j->child : NULL; c; c = c->next) {
 			struct tmpl_val e = { c, NULL, 'n' };
 			mr_buf_printf(&out, "%s%s", c == j->child ? "" : sep, tmpl_text(t, &e));
 		}
-	} else if (TMPL_IS("split")) {
+	} else if (TMPL_IS(split)) {
 		/* a JSON array built as text and parsed into the context's doc */
 		const char *s = tmpl_text(t, &a->v[0]), *sep = a->n > 1 ? tmpl_text(t, &a->v[1]) : "";
 		struct mr_jw w;
@@ -26462,7 +26473,7 @@ text_int:
 		tmpl_own(t, out.data);   /* the document points into it */
 		res->j = t->tmp.root;
 		return 0;
-	} else if (TMPL_IS("upper") || TMPL_IS("lower") || TMPL_IS("title")) {
+	} else if (TMPL_IS(upper) || TMPL_IS(lower) || TMPL_IS(title)) {
 		const char *s = tmpl_text(t, &a->v[0]);
 		for (i = 0; s[i]; i++) {
 			int ch = (unsigned char)s[i];
@@ -26470,9 +26481,9 @@ text_int:
 			     name[0] == 'l' ? tolower(ch) : ch;
 			mr_buf_append(&out, (char *)&ch, 1);
 		}
-	} else if (TMPL_IS("printf")) {
+	} else if (TMPL_IS(printf)) {
 		tmpl_printf(t, a, &out);
-	} else if (TMPL_IS("print") || TMPL_IS("println")) {
+	} else if (TMPL_IS(print) || TMPL_IS(println)) {
 		for (i = 0; i < a->n; i++) {
 			/* Go: println always spaces, print only between non-strings */
 			if (i && (name[5] == 'l' || (!tmpl_is_str(&a->v[i - 1]) && !tmpl_is_str(&a->v[i]))))
@@ -26481,21 +26492,21 @@ text_int:
 		}
 		if (name[5] == 'l')
 			mr_buf_append(&out, "\n", 1);
-	} else if (TMPL_IS("eq") || TMPL_IS("ne")) {
+	} else if (TMPL_IS(eq) || TMPL_IS(ne)) {
 		int eq = a->n > 1 ? 0 : 1;
 		for (i = 1; i < a->n; i++)
 			eq |= !tmpl_cmp(t, &a->v[0], &a->v[i]);
 		mr_buf_printf(&out, "%s", eq == (name[0] == 'e') ? "true" : "false");
 		goto text_bool;
-	} else if (TMPL_IS("lt") || TMPL_IS("le") || TMPL_IS("gt") || TMPL_IS("ge")) {
+	} else if (TMPL_IS(lt) || TMPL_IS(le) || TMPL_IS(gt) || TMPL_IS(ge)) {
 		int r = a->n > 1 ? tmpl_cmp(t, &a->v[0], &a->v[1]) : 0;
 		int ok = name[0] == 'l' ? (name[1] == 't' ? r < 0 : r <= 0) : (name[1] == 't' ? r > 0 : r >= 0);
 		mr_buf_printf(&out, "%s", ok ? "true" : "false");
 		goto text_bool;
-	} else if (TMPL_IS("not")) {
+	} else if (TMPL_IS(not)) {
 		mr_buf_printf(&out, "%s", tmpl_true(&a->v[0]) ? "false" : "true");
 		goto text_bool;
-	} else if (TMPL_IS("and") || TMPL_IS("or")) {
+	} else if (TMPL_IS(and) || TMPL_IS(or)) {
 		/* the first false (and) or true (or) argument, else the last */
 		for (i = 0; i + 1 < a->n && tmpl_true(&a->v[i]) == (name[0] == 'a'); i++) {}
 		*res = a->v[i];
@@ -26577,12 +26588,13 @@ static int tmpl_pipeline(struct tmpl *t, const struct tmpl_val *dot, const char 
 /* The keyword an action starts with: if, else, end, range, or none (0). */
 static int tmpl_keyword(const struct tmpl_item *it, const char **rest)
 {
-	static const char *const kw[] = { "if", "else", "end", "range", "with" };
+	static const char kws[] = "if\0else\0end\0range\0with\0";
+	const char *kw = kws;
 	size_t i, n;
 	const char *p = tmpl_skip_ws(it->p, it->p + it->n);
-	for (i = 0; i < 5; i++) {
-		n = strlen(kw[i]);
-		if ((size_t)(it->p + it->n - p) >= n && !strncmp(p, kw[i], n) &&
+	for (i = 0; i < 5; i++, kw += n + 1) {
+		n = strlen(kw);
+		if ((size_t)(it->p + it->n - p) >= n && !strncmp(p, kw, n) &&
 		    (p + n == it->p + it->n || p[n] == ' ')) {
 			*rest = p + n;
 			return "iEerw"[i];
@@ -26865,24 +26877,26 @@ static int tmpl_render_kv(const char *fmt, const char *const *kv, size_t n, stru
 #line 1 "src/21_cli.c"
 /* ==== [21] CLI: argument parsing, usage, commands ====
  * Docker's command line: `minirun [OPTIONS] COMMAND [ARG...]`, flags parsed per
- * command from a small table (short and long names, `--flag=value`, `--flag
- * value`, combined short booleans such as `-it`, repeated flags collected in
- * order). Every command returns its exit code; minirun's own failures are 125
+ * command from one string of flag entries (short and long names,
+ * `--flag=value`, `--flag value`, combined short booleans such as `-it`,
+ * repeated flags collected in order). Every command returns its exit code; minirun's own failures are 125
  * with one line on stderr naming the object and the reason. */
 
 #define CLI_EXIT_FAIL 125
 
-struct cli_flag {
-	const char *names;        /* "q|quiet": short and/or long, '|' between */
-	const char **value;       /* last value */
-	int *set;                 /* counts occurrences (booleans) */
-	struct ctr_list *list;    /* every value, in order (repeatable flags) */
-	const char *help;         /* one line for --help */
-};
-
-/* A flag takes an argument when it has somewhere to keep it (no separate
- * field: the tables are filled at run time, a store per flag). */
-#define CLI_TAKES_VALUE(f) ((f)->value || (f)->list)
+/* A command's flags are one string (smaller than a table of structs filled
+ * at run time: that cost 25 bytes of code per flag, 37 with its help; a
+ * store passed as an argument costs 6 to 9). One entry per flag, made by
+ * CLI_FLAG: a kind ('=' takes a value, '+' takes a value each time and
+ * keeps them all, none: a boolean that counts), the names ("q|quiet":
+ * short and/or long, '|' between), with MINIRUN_WITH_HELP a tab and the
+ * line --help prints, then "\0". cli_parse takes the stores after the
+ * string, one per entry and in the same order, as printf takes its values:
+ * const char ** for '=', struct ctr_list * for '+', int * for a boolean,
+ * NULL for a flag this command does not offer (create has no --detach). */
+#define CLI_FLAG(names, help) names CLI_HELP(help) "\0"
+#define CLI_TAKES_VALUE(e) (*(e) == '=' || *(e) == '+')
+#define CLI_MAX_FLAGS 64   /* run has the most (53); unit_21_cli checks */
 
 struct cli {
 	const char *root;         /* --root / MINIRUN_ROOT */
@@ -26896,31 +26910,33 @@ struct cli {
 	int flag_error;           /* a flag did not parse (Docker: 125) */
 };
 
+/* A command of a table: its name, then its --help summary after a "\0" in the
+ * same string (a pointer less per command); CLI_HIDDEN: left out of the list. */
 struct cli_command {
 	const char *name;
 	int (*run)(struct cli *c, int argc, char **argv);
-	const char *summary;
 };
+#define CLI_CMD(name, summary) name "\0" CLI_SUMMARY(summary)
+#define CLI_HIDDEN(name) name "\0\1"
 
 /* The one-line texts of `--help` (MINIRUN_WITH_HELP): each flag's and each
  * command's. Off, `--help` lists the names alone; the usage lines stay (error
- * messages quote them). A flag's is NULL then: the flag tables are filled at
- * run time, where a NULL costs nothing (the rest is zeroed) and a "" costs a
- * store per flag (2.4 KB over 200 flags); a command's stays "" (NULL hides it). */
+ * messages quote them); a command's summary stays "" (CLI_HIDDEN, not
+ * NULL, leaves a command out of the list). */
 #if MINIRUN_WITH_HELP
-#define CLI_HELP(text) text
+#define CLI_HELP(text) "\t" text
 #define CLI_SUMMARY(text) text
 #else
-#define CLI_HELP(text) NULL
+#define CLI_HELP(text) ""
 #define CLI_SUMMARY(text) ""
 #endif
 
-/* Does `name` (without dashes) match one of "a|all"? */
+/* Does `name` (without dashes) match one of "a|all" (up to a tab)? */
 static int cli_flag_matches(const char *names, const char *name, size_t len)
 {
 	const char *p = names;
-	while (*p) {
-		size_t n = strcspn(p, "|");
+	while (*p && *p != '\t') {
+		size_t n = strcspn(p, "|\t");
 		if (n == len && !memcmp(p, name, n))
 			return 1;
 		p += n;
@@ -26930,12 +26946,19 @@ static int cli_flag_matches(const char *names, const char *name, size_t len)
 	return 0;
 }
 
-static const struct cli_flag *cli_find_flag(const struct cli_flag *flags, const char *name,
-					    size_t len)
+/* The entry of `flags` that `name` names, among those offered (store NULL:
+ * all), or NULL; *k its index. */
+static const char *cli_find_flag(const char *flags, void *const *store, const char *name,
+				 size_t len, size_t *k)
 {
-	for (; flags && flags->names; flags++)
-		if (cli_flag_matches(flags->names, name, len))
+	size_t i;
+	for (i = 0; *flags; flags += strlen(flags) + 1, i++)
+		if ((!store || store[i]) &&
+		    cli_flag_matches(flags + CLI_TAKES_VALUE(flags), name, len)) {
+			if (k)
+				*k = i;
 			return flags;
+		}
 	return NULL;
 }
 
@@ -26952,100 +26975,45 @@ static int cli_fail(struct cli *c, const char *fmt, ...)
 	return -1;
 }
 
-static void cli_apply(const struct cli_flag *f, const char *value)
+/* A line of output (the one call is smaller than printf's at each place). */
+static void cli_println(const char *s)
 {
-	if (f->value)
-		*f->value = value;
-	if (f->list)
-		ctr_list_add(f->list, value);
-	if (f->set)
-		(*f->set)++;
+	printf("%s\n", s);
 }
 
-static void cli_usage(const char *cmd, const char *usage, const struct cli_flag *flags)
+static void cli_apply(const char *f, void *store, const char *value)
 {
-	const struct cli_flag *f;
+	if (*f == '=')
+		*(const char **)store = value;
+	else if (*f == '+')
+		ctr_list_add(store, value);
+	else
+		(*(int *)store)++;
+}
+
+static void cli_usage(const char *cmd, const char *usage, const char *flags,
+		      void *const *store)
+{
+	size_t i;
 	printf("\nUsage:  minirun %s %s\n", cmd, usage);
-	if (flags && flags->names) {
+	if (*flags)
 		printf("\nOptions:\n");
-		for (f = flags; f->names; f++) {
-			char left[64];
-			const char *bar = strchr(f->names, '|');
-			if (bar && bar - f->names == 1)
-				snprintf(left, sizeof left, "-%c, --%s%s", f->names[0], bar + 1,
-					 CLI_TAKES_VALUE(f) ? " value" : "");
-			else
-				snprintf(left, sizeof left, "    --%s%s", f->names,
-					 CLI_TAKES_VALUE(f) ? " value" : "");
-			printf(f->help && *f->help ? "  %-28s %s\n" : "  %s\n", left,
-			       f->help ? f->help : "");
-		}
+	for (i = 0; *flags; flags += strlen(flags) + 1, i++) {
+		char left[64];
+		const char *names = flags + CLI_TAKES_VALUE(flags);
+		const char *help = names + strcspn(names, "\t"), *bar = strchr(names, '|');
+		int len = (int)(help - names);
+		help += *help != 0;
+		if (!store[i])
+			continue;
+		if (bar && bar - names == 1)
+			snprintf(left, sizeof left, "-%c, --%.*s%s", names[0], len - 2, bar + 1,
+				 CLI_TAKES_VALUE(flags) ? " value" : "");
+		else
+			snprintf(left, sizeof left, "    --%.*s%s", len, names,
+				 CLI_TAKES_VALUE(flags) ? " value" : "");
+		printf(*help ? "  %-28s %s\n" : "  %s\n", left, help);
 	}
-}
-
-/* Parse flags of one command. `interspersed`: flags may follow positional
- * arguments (`rm web -f`); otherwise the first positional ends the flags
- * (`run IMAGE CMD -x` passes -x to CMD). Positionals are compacted to the
- * front of argv; their count is returned, or -1 after printing the error.
- * `--help` prints usage and returns -2. */
-static int cli_parse(struct cli *c, int argc, char **argv, const struct cli_flag *flags,
-		     int interspersed, const char *usage)
-{
-	int i, npos = 0, only_pos = 0;
-	for (i = 0; i < argc; i++) {
-		char *a = argv[i];
-		const struct cli_flag *f;
-		if (only_pos || a[0] != '-' || !a[1]) {
-			argv[npos++] = a;
-			if (!interspersed)
-				only_pos = 1;
-			continue;
-		}
-		if (!strcmp(a, "--")) {
-			only_pos = 1;
-			continue;
-		}
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			cli_usage(c->cmd, usage, flags);
-			return -2;
-		}
-		if (a[1] == '-') {
-			char *eq = strchr(a + 2, '=');
-			size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-			f = cli_find_flag(flags, a + 2, len);
-			if (!f || len == 1)
-				return cli_fail(c, "unknown flag: --%.*s", (int)len, a + 2);
-			if (CLI_TAKES_VALUE(f)) {
-				if (!eq && i + 1 >= argc)
-					return cli_fail(c, "flag needs an argument: --%.*s", (int)len, a + 2);
-				cli_apply(f, eq ? eq + 1 : argv[++i]);
-			} else {
-				if (eq)
-					return cli_fail(c, "flag --%.*s takes no value", (int)len, a + 2);
-				cli_apply(f, NULL);
-			}
-			continue;
-		}
-		/* Short flags, possibly combined: -it, -e K=V, -eK=V. */
-		for (a++; *a; a++) {
-			f = cli_find_flag(flags, a, 1);
-			if (!f)
-				return cli_fail(c, "unknown shorthand flag: '%c' in -%s", *a, argv[i] + 1);
-			if (CLI_TAKES_VALUE(f)) {
-				if (a[1]) {
-					cli_apply(f, a[1] == '=' ? a + 2 : a + 1);
-				} else {
-					if (i + 1 >= argc)
-						return cli_fail(c, "flag needs an argument: '%c' in -%s",
-								*a, argv[i] + 1);
-					cli_apply(f, argv[++i]);
-				}
-				break;
-			}
-			cli_apply(f, NULL);
-		}
-	}
-	return npos;
 }
 
 /* Check the number of positional arguments like Docker ("requires at least 1
@@ -27059,6 +27027,96 @@ static int cli_nargs(struct cli *c, int n, int min, int max)
 	if (max >= 0 && n > max)
 		return cli_fail(c, "\"minirun %s\" accepts %s %d argument%s.", c->cmd,
 				max == min ? "exactly" : "at most", max, max == 1 ? "" : "s");
+	return 0;
+}
+
+/* The positional arguments a command takes, for cli_parse: at least min, at
+ * most max (-1: any number); `interspersed`: flags may follow them (`rm web
+ * -f`); otherwise the first positional ends the flags (`run IMAGE CMD -x`
+ * passes -x to CMD). One int, so that a call passes it in one register. */
+#define CLI_ARGS(min, max, interspersed) ((min) | ((max) + 1) << 8 | (interspersed) << 16)
+
+/* Parse the flags of one command: `flags` is a string of CLI_FLAG entries,
+ * the stores follow it (see CLI_FLAG); `args` is CLI_ARGS(...). Positionals
+ * are compacted to the front of argv; their count is returned, or -1 after
+ * printing the error (a flag, or the number of positionals: cli_nargs).
+ * `--help` prints usage and returns -2. */
+#define CLI_PARSE_EXIT(n) (((n) + 2) * CLI_EXIT_FAIL)   /* n < 0: -1 -> 125, -2 -> 0 */
+static int cli_parse(struct cli *c, int argc, char **argv, int args, const char *usage,
+		     const char *flags, ...)
+{
+	void *store[CLI_MAX_FLAGS];
+	int i, npos = 0, only_pos = 0, interspersed = args >> 16;
+	size_t k = 0;
+	const char *f;
+	va_list ap;
+	va_start(ap, flags);
+	for (f = flags; *f && k < CLI_MAX_FLAGS; f += strlen(f) + 1)
+		store[k++] = va_arg(ap, void *);
+	va_end(ap);
+	for (i = 0; i < argc; i++) {
+		char *a = argv[i];
+		if (only_pos || a[0] != '-' || !a[1]) {
+			argv[npos++] = a;
+			if (!interspersed)
+				only_pos = 1;
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			only_pos = 1;
+			continue;
+		}
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			cli_usage(c->cmd, usage, flags, store);
+			return -2;
+		}
+		if (a[1] == '-') {
+			char *eq = strchr(a + 2, '=');
+			size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+			f = cli_find_flag(flags, store, a + 2, len, &k);
+			if (!f || len == 1)
+				return cli_fail(c, "unknown flag: --%.*s", (int)len, a + 2);
+			if (CLI_TAKES_VALUE(f)) {
+				if (!eq && i + 1 >= argc)
+					return cli_fail(c, "flag needs an argument: --%.*s", (int)len, a + 2);
+				cli_apply(f, store[k], eq ? eq + 1 : argv[++i]);
+			} else {
+				if (eq)
+					return cli_fail(c, "flag --%.*s takes no value", (int)len, a + 2);
+				cli_apply(f, store[k], NULL);
+			}
+			continue;
+		}
+		/* Short flags, possibly combined: -it, -e K=V, -eK=V. */
+		for (a++; *a; a++) {
+			f = cli_find_flag(flags, store, a, 1, &k);
+			if (!f)
+				return cli_fail(c, "unknown shorthand flag: '%c' in -%s", *a, argv[i] + 1);
+			if (CLI_TAKES_VALUE(f)) {
+				if (a[1]) {
+					cli_apply(f, store[k], a[1] == '=' ? a + 2 : a + 1);
+				} else {
+					if (i + 1 >= argc)
+						return cli_fail(c, "flag needs an argument: '%c' in -%s",
+								*a, argv[i] + 1);
+					cli_apply(f, store[k], argv[++i]);
+				}
+				break;
+			}
+			cli_apply(f, store[k], NULL);
+		}
+	}
+	if (cli_nargs(c, npos, args & 0xff, (args >> 8 & 0xff) - 1) < 0)
+		return -1;
+	return npos;
+}
+
+/* Is `word` one of `list` ("a\0b\0", ending in an empty name)? */
+static int cli_word_in(const char *word, const char *list)
+{
+	for (; *list; list += strlen(list) + 1)
+		if (!strcmp(word, list))
+			return 1;
 	return 0;
 }
 
@@ -27077,17 +27135,14 @@ static int cli_nargs(struct cli *c, int n, int min, int max)
  * be 125). minirun's boot commands keep 125. */
 static int cli_exit_code(const struct cli *c, const char *cmd, int rc)
 {
-	static const char keep[] = "run\0exec\0start\0attach\0init\0up\0down\0";
-	const char *k;
 	if (rc != CLI_EXIT_FAIL)
 		return rc;
 	if (c->usage_args)
 		return 1;
 	if (c->cmd[0] && strcmp(c->cmd, cmd) && util_starts_with(c->cmd, "container "))
 		cmd = c->cmd + 10;
-	for (k = keep; *k; k += strlen(k) + 1)
-		if (!strcmp(cmd, k))
-			return rc;
+	if (cli_word_in(cmd, "run\0exec\0start\0attach\0init\0up\0down\0"))
+		return rc;
 	/* a flag error: cli_fail printed "See '... --help'" and left usage_args 0 */
 	return c->flag_error ? rc : 1;
 }
@@ -27160,20 +27215,20 @@ CLI_STUB(PRUNE)
 
 static void cli_print_features(void)
 {
-	static const struct { const char *name; int on; } features[] = {
-		{ "pull", MINIRUN_WITH_PULL }, { "tls", MINIRUN_WITH_TLS },
-		{ "zstd", MINIRUN_WITH_ZSTD }, { "gzip", MINIRUN_WITH_GZIP },
-		{ "overlay", MINIRUN_WITH_OVERLAY }, { "net", MINIRUN_WITH_NET },
-		{ "cgroups", MINIRUN_WITH_CGROUPS }, { "seccomp", MINIRUN_WITH_SECCOMP },
-		{ "seccomp-profile", MINIRUN_WITH_SECCOMP_PROFILE },
-		{ "init", MINIRUN_WITH_INIT }, { "oci", MINIRUN_WITH_OCI },
-		{ "format", MINIRUN_WITH_FORMAT }, { "stats", MINIRUN_WITH_STATS },
-		{ "help", MINIRUN_WITH_HELP }, { "history", MINIRUN_WITH_HISTORY },
-		{ "cp", MINIRUN_WITH_CP }, { "prune", MINIRUN_WITH_PRUNE },
+	/* names and MINIRUN_WITH_* values in the same order */
+	static const char names[] = "pull\0tls\0zstd\0gzip\0overlay\0net\0cgroups\0seccomp\0"
+		"seccomp-profile\0init\0oci\0format\0stats\0help\0history\0cp\0prune\0";
+	static const unsigned char on[] = {
+		MINIRUN_WITH_PULL, MINIRUN_WITH_TLS, MINIRUN_WITH_ZSTD, MINIRUN_WITH_GZIP,
+		MINIRUN_WITH_OVERLAY, MINIRUN_WITH_NET, MINIRUN_WITH_CGROUPS, MINIRUN_WITH_SECCOMP,
+		MINIRUN_WITH_SECCOMP_PROFILE, MINIRUN_WITH_INIT, MINIRUN_WITH_OCI,
+		MINIRUN_WITH_FORMAT, MINIRUN_WITH_STATS, MINIRUN_WITH_HELP, MINIRUN_WITH_HISTORY,
+		MINIRUN_WITH_CP, MINIRUN_WITH_PRUNE,
 	};
+	const char *p;
 	size_t i;
-	for (i = 0; i < sizeof features / sizeof features[0]; i++)
-		printf("%s%c%s", i ? " " : "", features[i].on ? '+' : '-', features[i].name);
+	for (i = 0, p = names; *p; p += strlen(p) + 1, i++)
+		printf("%s%c%s", i ? " " : "", on[i] ? '+' : '-', p);
 	printf("\n");
 }
 
@@ -27191,13 +27246,10 @@ static const char *cli_zstd_version(void) { return ""; }
 
 static int cmd_version(struct cli *c, int argc, char **argv)
 {
-	static const struct cli_flag flags[] = { { 0 } };
 	char plat[32];
-	int n = cli_parse(c, argc, argv, flags, 1, "");
+	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 0, 1), "", "");
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(c, n, 0, 0) < 0)
-		return CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	printf("minirun version %s\n", MINIRUN_VERSION);
 	printf("Preset:     %s\n", MINIRUN_PRESET);
 	printf("Features:   ");
@@ -27218,9 +27270,18 @@ static int cmd_version(struct cli *c, int argc, char **argv)
 
 static const struct cli_command cli_commands[];
 
+/* The "Commands:" lines of --help. */
+static void cli_list_commands(const struct cli_command *cmd)
+{
+	for (; cmd->name; cmd++) {
+		const char *summary = cmd->name + strlen(cmd->name) + 1;
+		if (*summary != '\1')
+			printf(*summary ? "  %-10s  %s\n" : "  %s\n", cmd->name, summary);
+	}
+}
+
 static void cli_main_usage(void)
 {
-	const struct cli_command *cmd;
 	printf("\nUsage:  minirun [OPTIONS] COMMAND\n\n"
 	       "A daemonless container runtime for embedded Linux\n\n"
 	       "Options:\n"
@@ -27228,9 +27289,7 @@ static void cli_main_usage(void)
 	       "      --run-dir string   Runtime state folder (default \"%s\", or $MINIRUN_RUNDIR)\n"
 	       "  -v, --version          Print version information and quit\n\n"
 	       "Commands:\n", MINIRUN_DEFAULT_ROOT, MINIRUN_DEFAULT_RUNDIR);
-	for (cmd = cli_commands; cmd->name; cmd++)
-		if (cmd->summary)
-			printf(*cmd->summary ? "  %-10s  %s\n" : "  %s\n", cmd->name, cmd->summary);
+	cli_list_commands(cli_commands);
 	printf("\nRun 'minirun COMMAND --help' for more information on a command.\n");
 }
 
@@ -27248,8 +27307,7 @@ static int cli_subcommand(struct cli *c, const char *group, const struct cli_com
 	const struct cli_command *s;
 	if (argc == 0 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
 		printf("\nUsage:  minirun %s COMMAND\n\nCommands:\n", group);
-		for (s = subs; s->name; s++)
-			printf(*s->summary ? "  %-10s  %s\n" : "  %s\n", s->name, s->summary);
+		cli_list_commands(subs);
 		printf("\nRun 'minirun %s COMMAND --help' for more information on a command.\n", group);
 		return argc == 0 ? CLI_EXIT_FAIL : 0;
 	}
@@ -27301,7 +27359,7 @@ static void cli_table_print(struct cli_table *t)
 			if (i + 1 < t->ncols)
 				printf("%-*s", (int)(wd > minw ? wd : minw), cell);
 			else
-				printf("%s\n", cell);
+				cli_println(cell);
 			free(t->cells[r * t->ncols + i]);
 		}
 	}
@@ -27330,11 +27388,21 @@ static void cli_fmt_init(struct cli_fmt *f, const char *fmt, const char *heads)
 		f->fmt++;
 }
 
-/* Render one object (kv pairs, n of them) into out; 0, or the exit code. */
-static int cli_fmt_render(struct cli_fmt *f, const char *const *kv, size_t n, struct mr_buf *out)
+/* Render one object into out: its values in the order of f->heads' keys
+ * (vals NULL: the headers, for a table's first row); 0, or the exit code. */
+static int cli_fmt_render(struct cli_fmt *f, const char *const *vals, struct mr_buf *out)
 {
+	const char *kv[48], *h;
+	size_t n = 0;
 	char msg[256];
-	int rc = tmpl_render_kv(f->fmt, kv, n, out, msg, sizeof msg);
+	int rc;
+	/* (without MINIRUN_WITH_FORMAT the renderer only says so) */
+	for (h = f->heads; MINIRUN_WITH_FORMAT && *h && n < 24;
+	     h += strlen(h) + 1, h += strlen(h) + 1, n++) {
+		kv[2 * n] = h;
+		kv[2 * n + 1] = vals ? vals[n] : h + strlen(h) + 1;
+	}
+	rc = tmpl_render_kv(f->fmt, kv, n, out, msg, sizeof msg);
 	if (rc < 0)
 		fprintf(stderr, "%s%s\n", rc == -3 ? "minirun: " : "", msg);
 	return rc == 0 ? 0 : rc == -2 ? 64 : rc == -3 ? CLI_EXIT_FAIL : 1;
@@ -27364,15 +27432,8 @@ static void cli_fmt_add(struct cli_fmt *f, char *line)
 
 static void cli_fmt_header(struct cli_fmt *f)
 {
-	const char *kv[48], *h;
-	size_t n = 0;
 	struct mr_buf out = { 0 };
-	int rc;
-	for (h = f->heads; *h && n < 24; h += strlen(h) + 1, h += strlen(h) + 1, n++) {
-		kv[2 * n] = h;
-		kv[2 * n + 1] = h + strlen(h) + 1;
-	}
-	rc = cli_fmt_render(f, kv, n, &out);
+	int rc = cli_fmt_render(f, NULL, &out);
 	if (rc == 0 && out.data)
 		cli_fmt_add(f, out.data);
 	else if (rc == CLI_EXIT_FAIL)   /* not built in: said once */
@@ -27380,7 +27441,8 @@ static void cli_fmt_header(struct cli_fmt *f)
 	mr_buf_free(&out);
 }
 
-static int cli_fmt_row(struct cli_fmt *f, const char *const *kv, size_t n)
+/* One object: its values in the order of f->heads' keys. */
+static int cli_fmt_row(struct cli_fmt *f, const char *const *vals)
 {
 	struct mr_buf out = { 0 };
 	if (f->rc)
@@ -27389,11 +27451,11 @@ static int cli_fmt_row(struct cli_fmt *f, const char *const *kv, size_t n)
 		cli_fmt_header(f);
 	if (f->rc)
 		return f->rc;
-	f->rc = cli_fmt_render(f, kv, n, &out);
+	f->rc = cli_fmt_render(f, vals, &out);
 	if (!f->rc && f->table)
 		cli_fmt_add(f, out.data ? out.data : (char *)"");
 	else if (!f->rc)
-		printf("%s\n", out.data ? out.data : "");
+		cli_println(out.data ? out.data : "");
 	mr_buf_free(&out);
 	return f->rc;
 }
@@ -27411,22 +27473,17 @@ static int cmd_load(struct cli *c, int argc, char **argv)
 {
 	const char *input = NULL, *dir = NULL, *platform = NULL;
 	int quiet = 0, fd = 0, rc;
-	struct cli_flag flags[] = {
-		{ "i|input", &input, NULL, NULL,
-		  CLI_HELP("Read from tar archive file, instead of STDIN") },
-		{ "dir", &dir, NULL, NULL, CLI_HELP("Load an OCI layout folder") },
-		{ "platform", &platform, NULL, NULL,
-		  CLI_HELP("Platform to load from a multi-platform image") },
-		{ "q|quiet", NULL, &quiet, NULL, CLI_HELP("Suppress the load output") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("=i|input", "Read from tar archive file, instead of STDIN")
+		CLI_FLAG("=dir", "Load an OCI layout folder")
+		CLI_FLAG("=platform", "Platform to load from a multi-platform image")
+		CLI_FLAG("q|quiet", "Suppress the load output");
 	struct image_load ld;
 	struct stat stbuf;
-	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] [PATH]");
+	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 1, 1), "[OPTIONS] [PATH]", flags, &input, &dir,
+			&platform, &quiet);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(c, n, 0, 1) < 0)
-		return CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	memset(&ld, 0, sizeof ld);
 	ld.dirfd = -1;
 	ld.quiet = quiet;
@@ -27634,16 +27691,12 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 	int quiet = 0, no_trunc = 0, all = 0;
 	const char *format = NULL;
 	struct ctr_list filters = { 0 };
-	struct cli_flag flags[] = {
-		{ "a|all", NULL, &all, NULL, CLI_HELP("Show all images") },
-		{ "q|quiet", NULL, &quiet, NULL, CLI_HELP("Only show image IDs") },
-		{ "no-trunc", NULL, &no_trunc, NULL, CLI_HELP("Don't truncate output") },
-		{ "format", &format, NULL, NULL,
-		  CLI_HELP("Pretty-print images using a Go template") },
-		{ "f|filter", NULL, NULL, &filters,
-		  CLI_HELP("Filter output based on conditions provided") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("a|all", "Show all images")
+		CLI_FLAG("q|quiet", "Only show image IDs")
+		CLI_FLAG("no-trunc", "Don't truncate output")
+		CLI_FLAG("=format", "Pretty-print images using a Go template")
+		CLI_FLAG("+f|filter", "Filter output based on conditions provided");
 	struct cli_fmt fm;
 	struct img_filter fx;
 	struct mr_store *st;
@@ -27651,10 +27704,11 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 	struct cli_table t = { 5, 0, NULL, { 0 }, 0 };
 	static const char *const head[] = { "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE" };
 	size_t i, j;
-	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] [REPOSITORY[:TAG]]");
+	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 1, 1), "[OPTIONS] [REPOSITORY[:TAG]]", flags,
+			&all, &quiet, &no_trunc, &format, &filters);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(c, n, 0, 1) < 0 || !(st = cli_store(c)))
+		return CLI_PARSE_EXIT(n);
+	if (!(st = cli_store(c)))
 		return CLI_EXIT_FAIL;
 	if (image_db_read(st, &db, &c->err) < 0) {
 		util_print_err(&c->err);
@@ -27715,18 +27769,15 @@ static int cmd_images(struct cli *c, int argc, char **argv)
 				tag = "<none>";
 			}
 			if (quiet) {
-				printf("%s\n", id);
+				cli_println(id);
 				continue;
 			}
 			if (format) {
 				char at[48];
-				const char *kv[] = { "Repository", repo, "Tag", tag, "ID", id,
-						     "CreatedSince", created, "CreatedAt", at, "Size", size,
-						     "Digest", "<none>", "Containers", "N/A",
-						     "VirtualSize", size, "SharedSize", "N/A",
-						     "UniqueSize", "N/A" };
+				const char *vals[] = { repo, tag, id, created, at, size, "<none>",
+							"N/A", size, "N/A", "N/A" };
 				cli_created_at(r->created, at, sizeof at);
-				if (cli_fmt_row(&fm, kv, sizeof kv / sizeof kv[0] / 2))
+				if (cli_fmt_row(&fm, vals))
 					break;
 				continue;
 			}
@@ -27745,31 +27796,49 @@ static int cmd_images(struct cli *c, int argc, char **argv)
  * every field present, null where the image has none. */
 static void cli_inspect_image_config(struct mr_jw *w, const struct mr_json *cfg)
 {
-	static const struct { const char *key; int kind; } fields[] = {
-		{ "Hostname", 's' }, { "Domainname", 's' }, { "User", 's' },
-		{ "AttachStdin", 'b' }, { "AttachStdout", 'b' }, { "AttachStderr", 'b' },
-		{ "ExposedPorts", 'o' }, { "Tty", 'b' }, { "OpenStdin", 'b' }, { "StdinOnce", 'b' },
-		{ "Env", 'n' }, { "Cmd", 'n' }, { "Healthcheck", 'o' }, { "Image", 's' }, { "Volumes", 'n' },
-		{ "WorkingDir", 's' }, { "Entrypoint", 'n' }, { "OnBuild", 'n' }, { "Labels", 'n' },
-		{ "StopSignal", 'o' },
-	};
-	size_t i;
+	/* kind, then name: s "" when missing, b false, n null, o left out */
+	static const char fields[] = "sHostname\0sDomainname\0sUser\0bAttachStdin\0bAttachStdout\0"
+		"bAttachStderr\0oExposedPorts\0bTty\0bOpenStdin\0bStdinOnce\0nEnv\0nCmd\0"
+		"oHealthcheck\0sImage\0nVolumes\0sWorkingDir\0nEntrypoint\0nOnBuild\0nLabels\0"
+		"oStopSignal\0";
+	const char *f;
 	mr_jw_obj(w);
-	for (i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-		const struct mr_json *v = mr_json_get(cfg, fields[i].key);
-		if (!v && fields[i].kind == 'o')
+	for (f = fields; *f; f += strlen(f) + 1) {
+		const struct mr_json *v = mr_json_get(cfg, f + 1);
+		if (!v && *f == 'o')
 			continue;
-		mr_jw_key(w, fields[i].key);
+		mr_jw_key(w, f + 1);
 		if (v)
 			mr_jw_value(w, v);
-		else if (fields[i].kind == 's')
+		else if (*f == 's')
 			mr_jw_str(w, "");
-		else if (fields[i].kind == 'b')
+		else if (*f == 'b')
 			mr_jw_bool(w, 0);
 		else
 			mr_jw_null(w);
 	}
 	mr_jw_obj_end(w);
+}
+
+/* "key": { and "key": [ of the JSON the inspect commands write. */
+static void cli_jw_obj(struct mr_jw *w, const char *key)
+{
+	mr_jw_key(w, key);
+	mr_jw_obj(w);
+}
+
+static void cli_jw_arr(struct mr_jw *w, const char *key)
+{
+	mr_jw_key(w, key);
+	mr_jw_arr(w);
+}
+
+/* "Key": the config's string `name`, or "" (Docker's inspect has every key). */
+static void cli_jw_cfg_str(struct mr_jw *w, const char *key, const struct mr_json *cfg,
+			   const char *name)
+{
+	const struct mr_json *v = mr_json_get(cfg, name);
+	ctr_jw_str(w, key, mr_json_str(v) ? v->str : "");
 }
 
 static int cli_inspect_image(struct cli *c, struct mr_jw *w, struct image_db *db,
@@ -27787,48 +27856,29 @@ static int cli_inspect_image(struct cli *c, struct mr_jw *w, struct image_db *db
 		return mr_err_ctx(&c->err, "image %.19s: config", r->id);
 	}
 	mr_jw_obj(w);
-	mr_jw_key(w, "Id");
-	mr_jw_str(w, r->id);
-	mr_jw_key(w, "RepoTags");
-	mr_jw_arr(w);
+	ctr_jw_str(w, "Id", r->id);
+	cli_jw_arr(w, "RepoTags");
 	for (i = 0; i < db->ntags; i++)
 		if (!strcmp(db->tags[i].id, r->id))
 			mr_jw_str(w, db->tags[i].name);
 	mr_jw_arr_end(w);
-	mr_jw_key(w, "RepoDigests");
-	mr_jw_arr(w);
+	cli_jw_arr(w, "RepoDigests");
 	mr_jw_arr_end(w);
-	mr_jw_key(w, "Parent");
-	mr_jw_str(w, "");
-	mr_jw_key(w, "Comment");
-	v = mr_json_get(cfg.root, "comment");
-	mr_jw_str(w, mr_json_str(v) ? v->str : "");
-	mr_jw_key(w, "Created");
-	mr_jw_str(w, r->created);
-	mr_jw_key(w, "DockerVersion");
-	v = mr_json_get(cfg.root, "docker_version");
-	mr_jw_str(w, mr_json_str(v) ? v->str : "");
-	mr_jw_key(w, "Author");
-	v = mr_json_get(cfg.root, "author");
-	mr_jw_str(w, mr_json_str(v) ? v->str : "");
+	ctr_jw_str(w, "Parent", "");
+	cli_jw_cfg_str(w, "Comment", cfg.root, "comment");
+	ctr_jw_str(w, "Created", r->created);
+	cli_jw_cfg_str(w, "DockerVersion", cfg.root, "docker_version");
+	cli_jw_cfg_str(w, "Author", cfg.root, "author");
 	mr_jw_key(w, "Config");
 	cli_inspect_image_config(w, mr_json_get(cfg.root, "config"));
-	mr_jw_key(w, "Architecture");
-	v = mr_json_get(cfg.root, "architecture");
-	mr_jw_str(w, mr_json_str(v) ? v->str : "");
+	cli_jw_cfg_str(w, "Architecture", cfg.root, "architecture");
 	if ((v = mr_json_get(cfg.root, "variant")) && mr_json_str(v)) {
-		mr_jw_key(w, "Variant");
-		mr_jw_str(w, v->str);
+		ctr_jw_str(w, "Variant", v->str);
 	}
-	mr_jw_key(w, "Os");
-	v = mr_json_get(cfg.root, "os");
-	mr_jw_str(w, mr_json_str(v) ? v->str : "");
-	mr_jw_key(w, "Size");
-	mr_jw_int(w, (long long)r->size);
-	mr_jw_key(w, "GraphDriver");
-	mr_jw_obj(w);
-	mr_jw_key(w, "Data");
-	mr_jw_obj(w);
+	cli_jw_cfg_str(w, "Os", cfg.root, "os");
+	ctr_jw_int(w, "Size", (long long)r->size);
+	cli_jw_obj(w, "GraphDriver");
+	cli_jw_obj(w, "Data");
 	mr_jw_key(w, "LowerDir");
 	{
 		struct mr_buf lower = { 0 };
@@ -27839,15 +27889,11 @@ static int cli_inspect_image(struct cli *c, struct mr_jw *w, struct image_db *db
 		mr_buf_free(&lower);
 	}
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "Name");
-	mr_jw_str(w, "overlay");
+	ctr_jw_str(w, "Name", "overlay");
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "RootFS");
-	mr_jw_obj(w);
-	mr_jw_key(w, "Type");
-	mr_jw_str(w, "layers");
-	mr_jw_key(w, "Layers");
-	mr_jw_arr(w);
+	cli_jw_obj(w, "RootFS");
+	ctr_jw_str(w, "Type", "layers");
+	cli_jw_arr(w, "Layers");
 	for (i = 0; i < r->nlayers; i++) {
 		char d[MR_DIGEST_LEN + 1];
 		snprintf(d, sizeof d, "sha256:%s", r->layers[i]);
@@ -27855,10 +27901,8 @@ static int cli_inspect_image(struct cli *c, struct mr_jw *w, struct image_db *db
 	}
 	mr_jw_arr_end(w);
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "Metadata");
-	mr_jw_obj(w);
-	mr_jw_key(w, "LastTagTime");
-	mr_jw_str(w, r->loaded);
+	cli_jw_obj(w, "Metadata");
+	ctr_jw_str(w, "LastTagTime", r->loaded);
 	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
 	mr_json_free(&cfg);
@@ -27869,20 +27913,17 @@ static int cli_inspect_image(struct cli *c, struct mr_jw *w, struct image_db *db
 static int cmd_image_inspect(struct cli *c, int argc, char **argv)
 {
 	const char *format = NULL;
-	struct cli_flag flags[] = {
-		{ "f|format", &format, NULL, NULL,
-		  CLI_HELP("Format the output using the given Go template") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("=f|format", "Format the output using the given Go template");
 	struct mr_store *st;
 	struct image_db db;
 	struct mr_buf out = { 0 };
 	struct mr_jw w, one;
 	int i, k, rc = 0;
-	int n = cli_parse(c, argc, argv, flags, 1, "IMAGE [IMAGE...]");
+	int n = cli_parse(c, argc, argv, CLI_ARGS(1, -1, 1), "IMAGE [IMAGE...]", flags, &format);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(c, n, 1, -1) < 0 || !(st = cli_store(c)))
+		return CLI_PARSE_EXIT(n);
+	if (!(st = cli_store(c)))
 		return CLI_EXIT_FAIL;
 	if (image_db_read(st, &db, &c->err) < 0) {
 		util_print_err(&c->err);
@@ -27907,7 +27948,7 @@ static int cmd_image_inspect(struct cli *c, int argc, char **argv)
 	}
 	mr_jw_arr_end(&w);
 	if (!format)
-		printf("%s\n", out.data);
+		cli_println(out.data);
 	mr_buf_free(&out);
 	image_db_free(&db);
 	return rc;
@@ -27915,18 +27956,16 @@ static int cmd_image_inspect(struct cli *c, int argc, char **argv)
 
 static int cmd_tag(struct cli *c, int argc, char **argv)
 {
-	struct cli_flag flags[] = { { 0 } };
 	struct mr_store *st;
 	struct image_db db;
 	struct image_rec *r;
 	char name[512], src[512];
 	struct mr_err ignored;
 	int rc = CLI_EXIT_FAIL;
-	int n = cli_parse(c, argc, argv, flags, 1, "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]");
+	int n = cli_parse(c, argc, argv, CLI_ARGS(2, 2, 1), "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
+			"");
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(c, n, 2, 2) < 0)
-		return CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (image_ref_check(argv[1], &c->err) < 0) {
 		/* docker's words (its client checks the name) */
 		fprintf(stderr, "Error parsing reference: \"%s\" is not a valid repository/tag: %s\n",
@@ -28030,18 +28069,17 @@ static int image_remove(struct mr_store *st, struct image_db *db, const char *re
 
 static int cmd_rmi(struct cli *c, int argc, char **argv)
 {
-	int force = 0, i, rc = 0;
-	struct cli_flag flags[] = {
-		{ "f|force", NULL, &force, NULL, CLI_HELP("Force removal of the image") },
-		{ "no-prune", NULL, NULL, NULL, CLI_HELP("Do not delete untagged parents") },
-		{ 0 },
-	};
+	int force = 0, no_prune = 0, i, rc = 0;   /* no-prune: untagged parents stay anyway */
+	static const char flags[] =
+		CLI_FLAG("f|force", "Force removal of the image")
+		CLI_FLAG("no-prune", "Do not delete untagged parents");
 	struct mr_store *st;
 	struct image_db db;
-	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] IMAGE [IMAGE...]");
+	int n = cli_parse(c, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] IMAGE [IMAGE...]", flags,
+			&force, &no_prune);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(c, n, 1, -1) < 0 || !(st = cli_store(c)) || mr_store_lock(st, &c->err) < 0)
+		return CLI_PARSE_EXIT(n);
+	if (!(st = cli_store(c)) || mr_store_lock(st, &c->err) < 0)
 		return CLI_EXIT_FAIL;
 	if (image_db_read(st, &db, &c->err) < 0) {
 		util_print_err(&c->err);
@@ -28081,25 +28119,20 @@ static int cmd_image_prune(struct cli *c, int argc, char **argv)
 {
 	int force = 0, all = 0;
 	struct ctr_list filters = { 0 };
-	struct cli_flag flags[] = {
-		{ "a|all", NULL, &all, NULL,
-		  CLI_HELP("Remove all unused images, not just dangling ones") },
-		{ "f|force", NULL, &force, NULL, CLI_HELP("Do not prompt for confirmation") },
-		{ "filter", NULL, NULL, &filters,
-		  CLI_HELP("Provide filter values (e.g. \"until=<timestamp>\")") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("a|all", "Remove all unused images, not just dangling ones")
+		CLI_FLAG("f|force", "Do not prompt for confirmation")
+		CLI_FLAG("+filter", "Provide filter values (e.g. \"until=<timestamp>\")");
 	struct img_filter fx;
 	struct mr_store *st;
 	struct image_db db;
 	uint64_t reclaimed = 0;
 	char size[32], who[64];
 	size_t i, j;
-	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS]");
+	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &all, &force,
+			&filters);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(c, n, 0, 0) < 0)
-		return CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (!force && !cli_confirm(all ? "all images without at least one container associated to them"
 				       : "all dangling images"))
 		return 0;
@@ -28149,16 +28182,15 @@ static int cmd_image_prune(struct cli *c, int argc, char **argv)
  * as `umoci unpack` writes its rootfs. DIR must not exist or be empty. */
 static int cmd_image_unpack(struct cli *c, int argc, char **argv)
 {
-	struct cli_flag flags[] = { { 0 } };
 	struct mr_store *st;
 	struct image_db db;
 	struct image_rec *r;
 	int rc = CLI_EXIT_FAIL, target = -1;
 	size_t i;
-	int n = cli_parse(c, argc, argv, flags, 1, "IMAGE DIR");
+	int n = cli_parse(c, argc, argv, CLI_ARGS(2, 2, 1), "IMAGE DIR", "");
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(c, n, 2, 2) < 0 || !(st = cli_store(c)))
+		return CLI_PARSE_EXIT(n);
+	if (!(st = cli_store(c)))
 		return CLI_EXIT_FAIL;
 	if (image_db_read(st, &db, &c->err) < 0) {
 		util_print_err(&c->err);
@@ -28222,13 +28254,10 @@ static int cmd_history(struct cli *c, int argc, char **argv)
 {
 	int quiet = 0, no_trunc = 0, rc = 1;
 	const char *format = NULL;
-	struct cli_flag flags[] = {
-		{ "q|quiet", NULL, &quiet, NULL, CLI_HELP("Only show image IDs") },
-		{ "no-trunc", NULL, &no_trunc, NULL, CLI_HELP("Don't truncate output") },
-		{ "format", &format, NULL, NULL,
-		  CLI_HELP("Pretty-print images using a Go template") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("q|quiet", "Only show image IDs")
+		CLI_FLAG("no-trunc", "Don't truncate output")
+		CLI_FLAG("=format", "Pretty-print images using a Go template");
 	static const char *const head[] = { "IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT" };
 	static const char heads[] = "ID\0IMAGE\0CreatedSince\0CREATED\0CreatedAt\0CREATED AT\0"
 		"CreatedBy\0CREATED BY\0Size\0SIZE\0Comment\0COMMENT\0";
@@ -28243,10 +28272,11 @@ static int cmd_history(struct cli *c, int argc, char **argv)
 	struct mr_err ignored;
 	char path[96], name[512];
 	size_t n = 0, i, layer;
-	int np = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] IMAGE");
+	int np = cli_parse(c, argc, argv, CLI_ARGS(1, 1, 1), "[OPTIONS] IMAGE", flags, &quiet,
+			&no_trunc, &format);
 	if (np < 0)
-		return np == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(c, np, 1, 1) < 0 || !(st = cli_store(c)))
+		return CLI_PARSE_EXIT(np);
+	if (!(st = cli_store(c)))
 		return CLI_EXIT_FAIL;
 	if (image_db_read(st, &db, &c->err) < 0) {
 		util_print_err(&c->err);
@@ -28295,7 +28325,7 @@ static int cmd_history(struct cli *c, int argc, char **argv)
 		else
 			snprintf(id, sizeof id, "<missing>");
 		if (quiet) {
-			printf("%s\n", id);
+			cli_println(id);
 			continue;
 		}
 		util_parse_rfc3339(at ? at : "", &when);
@@ -28308,9 +28338,9 @@ static int cmd_history(struct cli *c, int argc, char **argv)
 			snprintf(byc + 44, sizeof byc - 44, "\xe2\x80\xa6");
 		snprintf(created_at, sizeof created_at, "%s", at ? at : "");
 		if (format) {
-			const char *kv[] = { "ID", id, "CreatedSince", since, "CreatedAt", created_at,
-					     "CreatedBy", byc, "Size", size, "Comment", comment ? comment : "" };
-			if ((rc = cli_fmt_row(&fm, kv, 6)) != 0)
+			const char *vals[] = { id, since, created_at, byc, size,
+						comment ? comment : "" };
+			if ((rc = cli_fmt_row(&fm, vals)) != 0)
 				break;
 		} else {
 			const char *row[5] = { id, since, byc, size, comment ? comment : "" };
@@ -28332,18 +28362,18 @@ out:
 static int cmd_image(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
-		{ "history", CLI_HISTORY(cmd_history), CLI_SUMMARY("Show the history of an image") },
-		{ "inspect", cmd_image_inspect,
-		  CLI_SUMMARY("Display detailed information on one or more images") },
-		{ "load", cmd_load, CLI_SUMMARY("Load an image from a tar archive or STDIN") },
-		{ "ls", cmd_images, CLI_SUMMARY("List images") },
-		{ "prune", CLI_PRUNE(cmd_image_prune), CLI_SUMMARY("Remove unused images") },
-		{ "rm", cmd_rmi, CLI_SUMMARY("Remove one or more images") },
-		{ "tag", cmd_tag,
-		  CLI_SUMMARY("Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE") },
-		{ "unpack", cmd_image_unpack,
-		  CLI_SUMMARY("Write an image's flattened root filesystem to a folder") },
-		{ NULL, NULL, NULL },
+		{ CLI_CMD("history", "Show the history of an image"), CLI_HISTORY(cmd_history) },
+		{ CLI_CMD("inspect", "Display detailed information on one or more images"),
+		  cmd_image_inspect },
+		{ CLI_CMD("load", "Load an image from a tar archive or STDIN"), cmd_load },
+		{ CLI_CMD("ls", "List images"), cmd_images },
+		{ CLI_CMD("prune", "Remove unused images"), CLI_PRUNE(cmd_image_prune) },
+		{ CLI_CMD("rm", "Remove one or more images"), cmd_rmi },
+		{ CLI_CMD("tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"),
+		  cmd_tag },
+		{ CLI_CMD("unpack", "Write an image's flattened root filesystem to a folder"),
+		  cmd_image_unpack },
+		{ NULL, NULL },
 	};
 	return cli_subcommand(c, "image", subs, argc, argv);
 }
@@ -28366,104 +28396,71 @@ static int cli_ctr(struct cli *cl, const char *ref, struct ctr *c)
 	return 0;
 }
 
+/* The flags of run and create. create offers -d as --detach-unused (as
+ * minirun always did: a container it creates stays stopped). */
+static const char run_flags[] =
+	CLI_FLAG("d|detach", "Run in the background, print the ID")
+	CLI_FLAG("detach-unused", "Run in the background, print the ID")
+	CLI_FLAG("=name", "Assign a name to the container")
+	CLI_FLAG("rm", "Remove the container when it exits")
+	CLI_FLAG("=pull", "Pull image before running (\"always\"|\"missing\"|\"never\")")
+	CLI_FLAG("+e|env", "Set environment variables")
+	CLI_FLAG("+env-file", "Read environment variables from a file")
+	CLI_FLAG("=w|workdir", "Working directory in the container")
+	CLI_FLAG("=u|user", "User: name|uid[:group|gid]")
+	CLI_FLAG("=entrypoint", "Replace the image's ENTRYPOINT")
+	CLI_FLAG("=h|hostname", "Container host name")
+	CLI_FLAG("i|interactive", "Keep STDIN open")
+	CLI_FLAG("t|tty", "Allocate a pseudo-TTY")
+	CLI_FLAG("read-only", "Read-only root filesystem")
+	CLI_FLAG("init", "Run an init that forwards signals and reaps")
+	CLI_FLAG("+l|label", "Set meta data on a container")
+	CLI_FLAG("=stop-signal", "Signal to stop the container")
+	CLI_FLAG("=stop-timeout", "Seconds before stop kills")
+	CLI_FLAG("=restart", "no|on-failure[:N]|always|unless-stopped")
+	CLI_FLAG("=m|memory", "Memory limit")
+	CLI_FLAG("=memory-swap", "Memory plus swap limit (-1: unlimited)")
+	CLI_FLAG("=cpus", "Number of CPUs")
+	CLI_FLAG("=pids-limit", "Most processes (-1: unlimited)")
+	CLI_FLAG("+cap-add", "Add Linux capabilities")
+	CLI_FLAG("+cap-drop", "Drop Linux capabilities")
+	CLI_FLAG("privileged", "Every capability and device, no masks")
+	CLI_FLAG("+device", "Add a host device: HOST[:CONTAINER][:rwm]")
+	CLI_FLAG("+device-cgroup-rule", "Allow devices: 'c 42:* rmw'")
+	CLI_FLAG("+sysctl", "Namespaced kernel parameter: KEY=VALUE")
+	CLI_FLAG("+ulimit", "Resource limit: NAME=SOFT[:HARD]")
+	CLI_FLAG("+group-add", "Additional group to join")
+	CLI_FLAG("=ipc", "IPC namespace: private or host")
+	CLI_FLAG("=pid", "PID namespace: host, or a private one")
+	CLI_FLAG("=health-cmd", "Command to run to check health")
+	CLI_FLAG("=health-interval", "Time between checks (30s)")
+	CLI_FLAG("=health-timeout", "Longest a check may run (30s)")
+	CLI_FLAG("=health-start-period", "Failures not counted (0s)")
+	CLI_FLAG("=health-retries", "Failures to be unhealthy (3)")
+	CLI_FLAG("no-healthcheck", "Disable any HEALTHCHECK")
+	CLI_FLAG("=uts", "UTS namespace: host, or a private one")
+	CLI_FLAG("=shm-size", "Size of /dev/shm (default 64m)")
+	CLI_FLAG("+security-opt", "Security Options")
+	CLI_FLAG("+log-opt", "max-size=SIZE, max-file=N, location=ram|store")
+	CLI_FLAG("=network|net", "bridge, host, none, container:NAME")
+	CLI_FLAG("+p|publish", "Publish a port: [IP:]HOSTPORT:PORT")
+	CLI_FLAG("P|publish-all", "Publish the exposed ports")
+	CLI_FLAG("+add-host", "Add host:ip to /etc/hosts")
+	CLI_FLAG("+dns", "Set custom DNS servers")
+	CLI_FLAG("+network-alias", "Add a network-scoped alias")
+	CLI_FLAG("+v|volume", "Bind mount a volume")
+	CLI_FLAG("+mount", "type=volume|bind|tmpfs,...")
+	CLI_FLAG("+tmpfs", "Mount a tmpfs directory")
+	CLI_FLAG("+volumes-from", "Mount the volumes of CONTAINER[:ro|:rw]");
+
 static int run_parse(struct cli *cl, struct ctr_opts *o, int argc, char **argv, int is_run)
 {
-	struct cli_flag flags[] = {
-		{ "d|detach", NULL, &o->detach, NULL,
-		  CLI_HELP("Run in the background, print the ID") },
-		{ "name", &o->name, NULL, NULL, CLI_HELP("Assign a name to the container") },
-		{ "rm", NULL, &o->rm, NULL, CLI_HELP("Remove the container when it exits") },
-		{ "pull", &o->pull, NULL, NULL,
-		  CLI_HELP("Pull image before running (\"always\"|\"missing\"|\"never\")") },
-		{ "e|env", NULL, NULL, &o->env, CLI_HELP("Set environment variables") },
-		{ "env-file", NULL, NULL, &o->env_file,
-		  CLI_HELP("Read environment variables from a file") },
-		{ "w|workdir", &o->workdir, NULL, NULL,
-		  CLI_HELP("Working directory in the container") },
-		{ "u|user", &o->user, NULL, NULL, CLI_HELP("User: name|uid[:group|gid]") },
-		{ "entrypoint", &o->entrypoint, NULL, NULL,
-		  CLI_HELP("Replace the image's ENTRYPOINT") },
-		{ "h|hostname", &o->hostname, NULL, NULL, CLI_HELP("Container host name") },
-		{ "i|interactive", NULL, &o->interactive, NULL, CLI_HELP("Keep STDIN open") },
-		{ "t|tty", NULL, &o->tty, NULL, CLI_HELP("Allocate a pseudo-TTY") },
-		{ "read-only", NULL, &o->read_only, NULL,
-		  CLI_HELP("Read-only root filesystem") },
-		{ "init", NULL, &o->init, NULL,
-		  CLI_HELP("Run an init that forwards signals and reaps") },
-		{ "l|label", NULL, NULL, &o->label, CLI_HELP("Set meta data on a container") },
-		{ "stop-signal", &o->stop_signal, NULL, NULL,
-		  CLI_HELP("Signal to stop the container") },
-		{ "stop-timeout", &o->stop_timeout, NULL, NULL,
-		  CLI_HELP("Seconds before stop kills") },
-		{ "restart", &o->restart, NULL, NULL,
-		  CLI_HELP("no|on-failure[:N]|always|unless-stopped") },
-		{ "m|memory", &o->memory, NULL, NULL, CLI_HELP("Memory limit") },
-		{ "memory-swap", &o->memory_swap, NULL, NULL,
-		  CLI_HELP("Memory plus swap limit (-1: unlimited)") },
-		{ "cpus", &o->cpus, NULL, NULL, CLI_HELP("Number of CPUs") },
-		{ "pids-limit", &o->pids_limit, NULL, NULL,
-		  CLI_HELP("Most processes (-1: unlimited)") },
-		{ "cap-add", NULL, NULL, &o->cap_add, CLI_HELP("Add Linux capabilities") },
-		{ "cap-drop", NULL, NULL, &o->cap_drop, CLI_HELP("Drop Linux capabilities") },
-		{ "privileged", NULL, &o->privileged, NULL,
-		  CLI_HELP("Every capability and device, no masks") },
-		{ "device", NULL, NULL, &o->device,
-		  CLI_HELP("Add a host device: HOST[:CONTAINER][:rwm]") },
-		{ "device-cgroup-rule", NULL, NULL, &o->device_rule,
-		  CLI_HELP("Allow devices: 'c 42:* rmw'") },
-		{ "sysctl", NULL, NULL, &o->sysctl,
-		  CLI_HELP("Namespaced kernel parameter: KEY=VALUE") },
-		{ "ulimit", NULL, NULL, &o->ulimit,
-		  CLI_HELP("Resource limit: NAME=SOFT[:HARD]") },
-		{ "group-add", NULL, NULL, &o->group_add, CLI_HELP("Additional group to join") },
-		{ "ipc", &o->ipc, NULL, NULL, CLI_HELP("IPC namespace: private or host") },
-		{ "pid", &o->pid, NULL, NULL,
-		  CLI_HELP("PID namespace: host, or a private one") },
-		{ "health-cmd", &o->health_cmd, NULL, NULL,
-		  CLI_HELP("Command to run to check health") },
-		{ "health-interval", &o->health_interval, NULL, NULL,
-		  CLI_HELP("Time between checks (30s)") },
-		{ "health-timeout", &o->health_timeout, NULL, NULL,
-		  CLI_HELP("Longest a check may run (30s)") },
-		{ "health-start-period", &o->health_start, NULL, NULL,
-		  CLI_HELP("Failures not counted (0s)") },
-		{ "health-retries", &o->health_retries, NULL, NULL,
-		  CLI_HELP("Failures to be unhealthy (3)") },
-		{ "no-healthcheck", NULL, &o->no_healthcheck, NULL,
-		  CLI_HELP("Disable any HEALTHCHECK") },
-		{ "uts", &o->uts, NULL, NULL,
-		  CLI_HELP("UTS namespace: host, or a private one") },
-		{ "shm-size", &o->shm_size, NULL, NULL,
-		  CLI_HELP("Size of /dev/shm (default 64m)") },
-		{ "security-opt", NULL, NULL, &o->security_opt, CLI_HELP("Security Options") },
-		{ "log-opt", NULL, NULL, &o->log_opt,
-		  CLI_HELP("max-size=SIZE, max-file=N, location=ram|store") },
-		{ "network|net", &o->network, NULL, NULL,
-		  CLI_HELP("bridge, host, none, container:NAME") },
-		{ "p|publish", NULL, NULL, &o->publish,
-		  CLI_HELP("Publish a port: [IP:]HOSTPORT:PORT") },
-		{ "P|publish-all", NULL, &o->publish_all, NULL,
-		  CLI_HELP("Publish the exposed ports") },
-		{ "add-host", NULL, NULL, &o->add_host, CLI_HELP("Add host:ip to /etc/hosts") },
-		{ "dns", NULL, NULL, &o->dns, CLI_HELP("Set custom DNS servers") },
-		{ "network-alias", NULL, NULL, &o->network_alias,
-		  CLI_HELP("Add a network-scoped alias") },
-		{ "v|volume", NULL, NULL, &o->volume, CLI_HELP("Bind mount a volume") },
-		{ "mount", NULL, NULL, &o->mount, CLI_HELP("type=volume|bind|tmpfs,...") },
-		{ "tmpfs", NULL, NULL, &o->tmpfs, CLI_HELP("Mount a tmpfs directory") },
-		{ "volumes-from", NULL, NULL, &o->volumes_from,
-		  CLI_HELP("Mount the volumes of CONTAINER[:ro|:rw]") },
-		{ 0 },
-	};
 	int n, i;
 	memset(o, 0, sizeof *o);
-	if (!is_run)
-		flags[0].names = "detach-unused";
 	/* Docker's -h is --hostname here, not --help: rewrite it among the flags
 	 * (those before the image) */
 	for (i = 0; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
-		const struct cli_flag *f;
-		const char *a = argv[i];
+		const char *f, *a = argv[i];
 		if (!strcmp(a, "--"))
 			break;
 		if (!strcmp(a, "-h")) {
@@ -28472,22 +28469,35 @@ static int run_parse(struct cli *cl, struct ctr_opts *o, int argc, char **argv, 
 			continue;
 		}
 		if (a[1] == '-') {
-			f = strchr(a, '=') ? NULL : cli_find_flag(flags, a + 2, strlen(a + 2));
+			f = strchr(a, '=') ? NULL :
+			    cli_find_flag(run_flags, NULL, a + 2, strlen(a + 2), NULL);
 		} else {
 			size_t k = strlen(a) - 1;
-			f = cli_find_flag(flags, a + k, 1);
+			const char *g;
+			f = cli_find_flag(run_flags, NULL, a + k, 1, NULL);
 			while (--k >= 1)        /* a value glued to an earlier letter: -eX=1 */
-				if (cli_find_flag(flags, a + k, 1) && CLI_TAKES_VALUE(cli_find_flag(flags, a + k, 1)))
+				if ((g = cli_find_flag(run_flags, NULL, a + k, 1, NULL)) &&
+				    CLI_TAKES_VALUE(g))
 					f = NULL;
 		}
 		if (f && CLI_TAKES_VALUE(f))
 			i++;
 	}
-	n = cli_parse(cl, argc, argv, flags, 0, "[OPTIONS] IMAGE [COMMAND] [ARG...]");
+	n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 0), "[OPTIONS] IMAGE [COMMAND] [ARG...]",
+			run_flags, is_run ? &o->detach : NULL, is_run ? NULL : &o->detach, &o->name,
+			&o->rm, &o->pull, &o->env, &o->env_file, &o->workdir, &o->user,
+			&o->entrypoint, &o->hostname, &o->interactive, &o->tty, &o->read_only,
+			&o->init, &o->label, &o->stop_signal, &o->stop_timeout, &o->restart,
+			&o->memory, &o->memory_swap, &o->cpus, &o->pids_limit, &o->cap_add,
+			&o->cap_drop, &o->privileged, &o->device, &o->device_rule, &o->sysctl,
+			&o->ulimit, &o->group_add, &o->ipc, &o->pid, &o->health_cmd,
+			&o->health_interval, &o->health_timeout, &o->health_start,
+			&o->health_retries, &o->no_healthcheck, &o->uts, &o->shm_size,
+			&o->security_opt, &o->log_opt, &o->network, &o->publish, &o->publish_all,
+			&o->add_host, &o->dns, &o->network_alias, &o->volume, &o->mount, &o->tmpfs,
+			&o->volumes_from);
 	if (n < 0)
 		return n;
-	if (cli_nargs(cl, n, 1, -1) < 0)
-		return -1;
 	o->image = argv[0];
 	o->args = (const char **)argv + 1;
 	o->nargs = n - 1;
@@ -28549,7 +28559,7 @@ static int cmd_run(struct cli *cl, int argc, char **argv)
 	struct ctr c;
 	int n = run_parse(cl, &o, argc, argv, 1), rc;
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	util_std_fds();
 	ctr_init(&c);
 	if (run_pull(cl, &o, o.image) < 0 || run_create(cl, &o, &c) < 0) {
@@ -28563,7 +28573,7 @@ static int cmd_run(struct cli *cl, int argc, char **argv)
 		if (rc)
 			util_print_err(&cl->err);
 		else
-			printf("%s\n", c.id);
+			cli_println(c.id);
 	} else {
 		fflush(stdout);
 		rc = ctr_run_attached(&cl->store, &c, o.interactive, &cl->err);
@@ -28580,7 +28590,7 @@ static int cmd_create(struct cli *cl, int argc, char **argv)
 	struct ctr c;
 	int n = run_parse(cl, &o, argc, argv, 0);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (run_pull(cl, &o, o.image) < 0) {
 		util_print_err(&cl->err);
 		return CLI_EXIT_FAIL;
@@ -28590,7 +28600,7 @@ static int cmd_create(struct cli *cl, int argc, char **argv)
 		ctr_free(&c);
 		return CLI_EXIT_FAIL;
 	}
-	printf("%s\n", c.id);
+	cli_println(c.id);
 	ctr_free(&c);
 	return 0;
 }
@@ -28598,18 +28608,13 @@ static int cmd_create(struct cli *cl, int argc, char **argv)
 static int cmd_start(struct cli *cl, int argc, char **argv)
 {
 	int attach = 0, interactive = 0, i, rc = 0;
-	struct cli_flag flags[] = {
-		{ "a|attach", NULL, &attach, NULL,
-		  CLI_HELP("Attach STDOUT/STDERR, forward signals") },
-		{ "i|interactive", NULL, &interactive, NULL,
-		  CLI_HELP("Attach container's STDIN") },
-		{ 0 },
-	};
-	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER [CONTAINER...]");
+	static const char flags[] =
+		CLI_FLAG("a|attach", "Attach STDOUT/STDERR, forward signals")
+		CLI_FLAG("i|interactive", "Attach container's STDIN");
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] CONTAINER [CONTAINER...]",
+			flags, &attach, &interactive);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 1, -1) < 0)
-		return CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if ((attach || interactive) && n > 1) {
 		fprintf(stderr, "Error: you cannot start and attach multiple containers at once\n");
 		return CLI_EXIT_FAIL;
@@ -28626,7 +28631,7 @@ static int cmd_start(struct cli *cl, int argc, char **argv)
 		ctr_info_get(&cl->store, c.id, &ci);
 		if (ci.status == CTR_RUNNING || ci.status == CTR_RESTARTING) {
 			if (!attach)
-				printf("%s\n", argv[i]);
+				cli_println(argv[i]);
 			ctr_free(&c);
 			continue;
 		}
@@ -28642,7 +28647,7 @@ static int cmd_start(struct cli *cl, int argc, char **argv)
 			util_print_err(&cl->err);
 			rc = code == CLI_EXIT_FAIL ? 1 : code;
 		} else {
-			printf("%s\n", argv[i]);
+			cli_println(argv[i]);
 		}
 		ctr_free(&c);
 	}
@@ -28652,18 +28657,15 @@ static int cmd_start(struct cli *cl, int argc, char **argv)
 static int cmd_stop_restart(struct cli *cl, int argc, char **argv, int restart)
 {
 	const char *t = NULL, *s = NULL;
-	struct cli_flag flags[] = {
-		{ "t|time|timeout", &t, NULL, NULL, CLI_HELP("Seconds before SIGKILL") },
-		{ "s|signal", &s, NULL, NULL, CLI_HELP("Signal to send to the container") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("=t|time|timeout", "Seconds before SIGKILL")
+		CLI_FLAG("=s|signal", "Signal to send to the container");
 	uint64_t v = 0;
 	int i, rc = 0, sig = 0;
-	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER [CONTAINER...]");
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] CONTAINER [CONTAINER...]",
+			flags, &t, &s);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 1, -1) < 0)
-		return CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (t && util_parse_u64(t, &v) < 0 && strcmp(t, "-1")) {
 		cli_fail(cl, "invalid argument \"%s\" for \"-t, --time\" flag", t);
 		return CLI_EXIT_FAIL;
@@ -28684,7 +28686,7 @@ static int cmd_stop_restart(struct cli *cl, int argc, char **argv, int restart)
 			util_print_err(&cl->err);
 			rc = 1;
 		} else {
-			printf("%s\n", argv[i]);
+			cli_println(argv[i]);
 		}
 		ctr_free(&c);
 	}
@@ -28704,16 +28706,13 @@ static int cmd_restart(struct cli *cl, int argc, char **argv)
 static int cmd_kill(struct cli *cl, int argc, char **argv)
 {
 	const char *s = "KILL";
-	struct cli_flag flags[] = {
-		{ "s|signal", &s, NULL, NULL, CLI_HELP("Signal to send to the container") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("=s|signal", "Signal to send to the container");
 	int i, rc = 0, sig;
-	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER [CONTAINER...]");
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] CONTAINER [CONTAINER...]",
+			flags, &s);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 1, -1) < 0)
-		return CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (!(sig = ctr_signal_parse(s))) {
 		fprintf(stderr, "Error: Invalid signal: %s\n", s);
 		return CLI_EXIT_FAIL;
@@ -28747,7 +28746,7 @@ static int cmd_kill(struct cli *cl, int argc, char **argv)
 				fprintf(stderr, "Error: kill %s: %s\n", argv[i], strerror(errno));
 				rc = 1;
 			} else {
-				printf("%s\n", argv[i]);
+				cli_println(argv[i]);
 			}
 		}
 		ctr_free(&c);
@@ -28758,16 +28757,13 @@ static int cmd_kill(struct cli *cl, int argc, char **argv)
 static int cmd_rm(struct cli *cl, int argc, char **argv)
 {
 	int force = 0, volumes = 0, i, rc = 0;
-	struct cli_flag flags[] = {
-		{ "f|force", NULL, &force, NULL, CLI_HELP("Kill a running container first") },
-		{ "v|volumes", NULL, &volumes, NULL, CLI_HELP("Remove its anonymous volumes") },
-		{ 0 },
-	};
-	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER [CONTAINER...]");
+	static const char flags[] =
+		CLI_FLAG("f|force", "Kill a running container first")
+		CLI_FLAG("v|volumes", "Remove its anonymous volumes");
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] CONTAINER [CONTAINER...]",
+			flags, &force, &volumes);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 1, -1) < 0)
-		return CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	for (i = 0; i < n; i++) {
 		struct ctr c;
 		struct ctr_owner o;
@@ -28800,7 +28796,7 @@ static int cmd_rm(struct cli *cl, int argc, char **argv)
 		} else {
 			if (volumes)
 				ctr_remove_volumes(&cl->store, &c);
-			printf("%s\n", argv[i]);
+			cli_println(argv[i]);
 		}
 		ctr_disown(&o);
 		ctr_free(&c);
@@ -28810,13 +28806,10 @@ static int cmd_rm(struct cli *cl, int argc, char **argv)
 
 static int cmd_wait(struct cli *cl, int argc, char **argv)
 {
-	struct cli_flag flags[] = { { 0 } };
 	int i, rc = 0;
-	int n = cli_parse(cl, argc, argv, flags, 1, "CONTAINER [CONTAINER...]");
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "CONTAINER [CONTAINER...]", "");
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 1, -1) < 0)
-		return CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	for (i = 0; i < n; i++) {
 		struct ctr c;
 		struct ctr_info ci;
@@ -28968,25 +28961,21 @@ static int cmd_logs(struct cli *cl, int argc, char **argv)
 {
 	const char *tail = NULL, *since = NULL, *until = NULL;
 	int follow = 0, ts = 0, dirfd, i, pass, nfiles;
-	struct cli_flag flags[] = {
-		{ "f|follow", NULL, &follow, NULL, CLI_HELP("Follow log output") },
-		{ "n|tail", &tail, NULL, NULL, CLI_HELP("Lines from the end") },
-		{ "t|timestamps", NULL, &ts, NULL, CLI_HELP("Show timestamps") },
-		{ "since", &since, NULL, NULL,
-		  CLI_HELP("Logs since a time (2026-11-29T10:00:00Z) or for 10m") },
-		{ "until", &until, NULL, NULL, CLI_HELP("Logs before a time, or 10m ago") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("f|follow", "Follow log output")
+		CLI_FLAG("=n|tail", "Lines from the end")
+		CLI_FLAG("t|timestamps", "Show timestamps")
+		CLI_FLAG("=since", "Logs since a time (2026-11-29T10:00:00Z) or for 10m")
+		CLI_FLAG("=until", "Logs before a time, or 10m ago");
 	struct logs_out o;
 	struct logs_file *f;
 	struct ctr c;
 	uint64_t n_tail = 0, *ends;
 	int *fds;
-	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER");
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, 1, 1), "[OPTIONS] CONTAINER", flags, &follow,
+			&tail, &ts, &since, &until);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 1, 1) < 0)
-		return CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (tail && strcmp(tail, "all") && util_parse_u64(tail, &n_tail) < 0) {
 		fprintf(stderr, "Error: invalid value for --tail: %s\n", tail);
 		return CLI_EXIT_FAIL;
@@ -29133,13 +29122,11 @@ static void cli_inspect_host_rest(struct cli *cl, struct mr_jw *w, const struct 
 	ctr_jw_str(w, "Runtime", "runc");
 	/* minirun gives every container its own cgroup namespace */
 	ctr_jw_str(w, "CgroupnsMode", "private");
-	mr_jw_key(w, "ConsoleSize");
-	mr_jw_arr(w);
+	cli_jw_arr(w, "ConsoleSize");
 	mr_jw_int(w, 0);
 	mr_jw_int(w, 0);
 	mr_jw_arr_end(w);
-	mr_jw_key(w, "Dns");
-	mr_jw_arr(w);
+	cli_jw_arr(w, "Dns");
 	for (l = conf.data; *l; l = net_next(l))
 		if (l[0] == 'd' && l[1] == ' ')
 			mr_jw_strn(w, l + 2, strcspn(l + 2, "\n"));
@@ -29208,8 +29195,7 @@ static void cli_port_bindings(struct mr_store *st, const struct ctr *c, struct m
 			memcpy(keys[n++], key, sizeof key);
 	}
 	qsort(keys, n, sizeof keys[0], cli_strcmp);
-	mr_jw_key(w, "PortBindings");
-	mr_jw_obj(w);
+	cli_jw_obj(w, "PortBindings");
 	for (k = 0; k < n; k++) {
 		mr_jw_key(w, keys[k]);
 		mr_jw_arr(w);
@@ -29232,25 +29218,33 @@ static void cli_port_bindings(struct mr_store *st, const struct ctr *c, struct m
 	mr_buf_free(&b);
 }
 
+/* "Key": "ROOT/containers/ID/leaf", a file of the container in the store. */
+static void cli_jw_ctr_path(struct mr_jw *w, const char *key, const char *root, const char *id,
+			    const char *leaf)
+{
+	char path[MINIRUN_MAX_PATH + 96];
+	snprintf(path, sizeof path, "%s/containers/%s/%s", root, id, leaf);
+	ctr_jw_str(w, key, path);
+}
+
 static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 {
+	static const char paths[] = "ResolvConfPath\0resolv.conf\0HostnamePath\0hostname\0"
+		"HostsPath\0hosts\0LogPath\0log\0";
 	struct ctr_info ci;
 	char path[MINIRUN_MAX_PATH + 96], mem[32];
-	const char *dir = cl->store.root;
+	const char *dir = cl->store.root, *k;
 	size_t i;
 	ctr_info_get(&cl->store, c->id, &ci);
 	mr_jw_obj(w);
 	ctr_jw_str(w, "Id", c->id);
 	ctr_jw_str(w, "Created", c->created);
-	mr_jw_key(w, "Path");
-	mr_jw_str(w, c->entrypoint.n ? c->entrypoint.v[0] : c->cmd.n ? c->cmd.v[0] : "");
-	mr_jw_key(w, "Args");
-	mr_jw_arr(w);
+	ctr_jw_str(w, "Path", c->entrypoint.n ? c->entrypoint.v[0] : c->cmd.n ? c->cmd.v[0] : "");
+	cli_jw_arr(w, "Args");
 	for (i = 1; i < c->entrypoint.n + c->cmd.n; i++)
 		mr_jw_str(w, i < c->entrypoint.n ? c->entrypoint.v[i] : c->cmd.v[i - c->entrypoint.n]);
 	mr_jw_arr_end(w);
-	mr_jw_key(w, "State");
-	mr_jw_obj(w);
+	cli_jw_obj(w, "State");
 	ctr_jw_str(w, "Status", ctr_status_name(ci.status));
 	ctr_jw_bool(w, "Running", ci.status == CTR_RUNNING);
 	ctr_jw_bool(w, "Paused", 0);
@@ -29279,21 +29273,14 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 	}
 	mr_jw_obj_end(w);
 	ctr_jw_str(w, "Image", c->image);
-	snprintf(path, sizeof path, "%s/containers/%s/resolv.conf", dir, c->id);
-	ctr_jw_str(w, "ResolvConfPath", path);
-	snprintf(path, sizeof path, "%s/containers/%s/hostname", dir, c->id);
-	ctr_jw_str(w, "HostnamePath", path);
-	snprintf(path, sizeof path, "%s/containers/%s/hosts", dir, c->id);
-	ctr_jw_str(w, "HostsPath", path);
-	snprintf(path, sizeof path, "%s/containers/%s/log", dir, c->id);
-	ctr_jw_str(w, "LogPath", path);
+	for (k = paths; *k; k += strlen(k) + 1, k += strlen(k) + 1)
+		cli_jw_ctr_path(w, k, dir, c->id, k + strlen(k) + 1);
 	snprintf(path, sizeof path, "/%s", c->name);
 	ctr_jw_str(w, "Name", path);
 	ctr_jw_int(w, "RestartCount", ci.st.restart_count);
 	ctr_jw_str(w, "Driver", c->driver);
 	ctr_jw_str(w, "Platform", "linux");
-	mr_jw_key(w, "HostConfig");
-	mr_jw_obj(w);
+	cli_jw_obj(w, "HostConfig");
 	mr_jw_key(w, "Binds");
 	for (i = 0; i < c->nmnt && !c->mnt[i].from_v; i++) {}
 	if (i == c->nmnt) {
@@ -29308,11 +29295,9 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 			}
 		mr_jw_arr_end(w);
 	}
-	mr_jw_key(w, "LogConfig");
-	mr_jw_obj(w);
+	cli_jw_obj(w, "LogConfig");
 	ctr_jw_str(w, "Type", "local");
-	mr_jw_key(w, "Config");
-	mr_jw_obj(w);
+	cli_jw_obj(w, "Config");
 	snprintf(mem, sizeof mem, "%llu", (unsigned long long)c->log_max_size);
 	ctr_jw_str(w, "max-size", mem);
 	snprintf(mem, sizeof mem, "%d", c->log_max_file);
@@ -29325,10 +29310,8 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 	ctr_fields_write(w, c, 1, 1);
 	cli_inspect_host_rest(cl, w, c);
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "GraphDriver");
-	mr_jw_obj(w);
-	mr_jw_key(w, "Data");
-	mr_jw_obj(w);
+	cli_jw_obj(w, "GraphDriver");
+	cli_jw_obj(w, "Data");
 	if (!strcmp(c->driver, "overlay")) {
 		struct mr_buf lower = { 0 };
 		for (i = c->layers.n; i-- > 0;)
@@ -29336,24 +29319,19 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 		ctr_jw_str(w, "LowerDir", lower.data ? lower.data : "");
 		mr_buf_free(&lower);
 	}
-	snprintf(path, sizeof path, "%s/containers/%s/rootfs", dir, c->id);
-	ctr_jw_str(w, "MergedDir", path);
+	cli_jw_ctr_path(w, "MergedDir", dir, c->id, "rootfs");
 	if (!strcmp(c->driver, "overlay")) {
-		snprintf(path, sizeof path, "%s/containers/%s/upper", dir, c->id);
-		ctr_jw_str(w, "UpperDir", path);
-		snprintf(path, sizeof path, "%s/containers/%s/work", dir, c->id);
-		ctr_jw_str(w, "WorkDir", path);
+		cli_jw_ctr_path(w, "UpperDir", dir, c->id, "upper");
+		cli_jw_ctr_path(w, "WorkDir", dir, c->id, "work");
 	}
 	mr_jw_obj_end(w);
 	ctr_jw_str(w, "Name", c->driver);
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "Mounts");
-	mr_jw_arr(w);
+	cli_jw_arr(w, "Mounts");
 	for (i = 0; i < c->nmnt; i++)
 		mount_write_json(w, &cl->store, &c->mnt[i], 1);
 	mr_jw_arr_end(w);
-	mr_jw_key(w, "Config");
-	mr_jw_obj(w);
+	cli_jw_obj(w, "Config");
 	ctr_fields_write(w, c, 0, 1);
 	ctr_jw_str(w, "Domainname", "");
 	ctr_jw_bool(w, "AttachStdin", c->interactive);
@@ -29361,13 +29339,10 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 	ctr_jw_bool(w, "AttachStderr", 1);
 	ctr_jw_bool(w, "StdinOnce", c->interactive);
 	ctr_jw_str(w, "Image", c->image_ref);
-	mr_jw_key(w, "Volumes");
-	mr_jw_null(w);
-	mr_jw_key(w, "OnBuild");
-	mr_jw_null(w);
+	ctr_jw_str(w, "Volumes", NULL);
+	ctr_jw_str(w, "OnBuild", NULL);
 	mr_jw_obj_end(w);
-	mr_jw_key(w, "NetworkSettings");
-	mr_jw_obj(w);
+	cli_jw_obj(w, "NetworkSettings");
 	ctr_jw_str(w, "Bridge", "");
 	ctr_jw_str(w, "SandboxID", "");
 	if (ci.status == CTR_RUNNING)
@@ -29397,7 +29372,7 @@ static int cli_inspect_format(const char *fmt, const char *json, size_t len)
 	}
 	rc = tmpl_render(fmt, doc.root, &out, msg, sizeof msg);
 	if (rc > -2)
-		printf("%s\n", out.data ? out.data : "");
+		cli_println(out.data ? out.data : "");
 	fflush(stdout);
 	if (rc < 0)
 		fprintf(stderr, "%s%s\n", rc == -3 ? "minirun: " : "template parsing error: ", msg);
@@ -29410,20 +29385,19 @@ static int cli_inspect_format(const char *fmt, const char *json, size_t len)
 static int cmd_inspect(struct cli *cl, int argc, char **argv)
 {
 	const char *type = NULL, *format = NULL;
-	struct cli_flag flags[] = {
-		{ "type", &type, NULL, NULL, CLI_HELP("container or image") },
-		{ "f|format", &format, NULL, NULL, CLI_HELP("Go-like template") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("=type", "container or image")
+		CLI_FLAG("=f|format", "Go-like template");
 	struct mr_store *st;
 	struct image_db db;
 	struct mr_buf out = { 0 };
 	struct mr_jw w;
 	int i, k, rc = 0, dbok;
-	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] NAME|ID [NAME|ID...]");
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] NAME|ID [NAME|ID...]",
+			flags, &type, &format);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 1, -1) < 0 || !(st = cli_store(cl)))
+		return CLI_PARSE_EXIT(n);
+	if (!(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	dbok = image_db_read(st, &db, &cl->err) == 0;
 	mr_jw_init(&w, &out, 4);
@@ -29462,7 +29436,7 @@ static int cmd_inspect(struct cli *cl, int argc, char **argv)
 	}
 	mr_jw_arr_end(&w);
 	if (!format)
-		printf("%s\n", out.data);
+		cli_println(out.data);
 	mr_buf_free(&out);
 	if (dbok)
 		image_db_free(&db);
@@ -29593,6 +29567,27 @@ static void ps_ports(const struct ctr_row *r, struct mr_buf *out)
 	mr_buf_free(&res);
 }
 
+/* The fields of ps --format and their table headers, in pairs; PS_<field>
+ * is a field's place (the lookup once, then a test per field, is smaller
+ * than a strcmp per field). */
+static const char ps_fields[] =
+	"ID\0CONTAINER ID\0Names\0NAMES\0Image\0IMAGE\0Command\0COMMAND\0CreatedAt\0CREATED AT\0"
+	"RunningFor\0CREATED\0Status\0STATUS\0State\0STATE\0Labels\0LABELS\0Label\0LABEL\0"
+	"Networks\0NETWORKS\0Size\0SIZE\0Ports\0PORTS\0Mounts\0MOUNTS\0"
+	"LocalVolumes\0LOCAL VOLUMES\0";
+enum { PS_ID, PS_NAMES, PS_IMAGE, PS_COMMAND, PS_CREATED_AT, PS_RUNNING_FOR, PS_STATUS, PS_STATE,
+       PS_LABELS, PS_LABEL, PS_NETWORKS, PS_SIZE, PS_PORTS, PS_MOUNTS, PS_LOCAL_VOLUMES, PS_NONE };
+
+/* The pair of field f in ps_fields (its header after it), or NULL. */
+static const char *ps_lookup(const char *f, int *k)
+{
+	const char *p;
+	for (*k = 0, p = ps_fields; *p; p += strlen(p) + 1, p += strlen(p) + 1, ++*k)
+		if (!strcmp(p, f))
+			return p;
+	return NULL;
+}
+
 /* Value of one --format field ({{.Names}}), or -1 if unknown. */
 static int ps_field(const struct ctr_row *r, const char *f, const char *arg, int no_trunc,
 		    struct mr_buf *out)
@@ -29600,44 +29595,46 @@ static int ps_field(const struct ctr_row *r, const char *f, const char *arg, int
 	char buf[96];
 	time_t created = 0, now = time(NULL);
 	size_t i;
+	int k;
+	ps_lookup(f, &k);
 	util_parse_rfc3339(r->c.created, &created);
-	if (!strcmp(f, "ID")) {
+	if (k == PS_ID) {
 		mr_buf_printf(out, "%.*s", no_trunc ? CTR_ID_LEN : 12, r->c.id);
-	} else if (!strcmp(f, "Names")) {
+	} else if (k == PS_NAMES) {
 		mr_buf_printf(out, "%s", r->c.name);
-	} else if (!strcmp(f, "Image")) {
+	} else if (k == PS_IMAGE) {
 		/* Docker: the image's ID once its name went (rmi, a new tag) */
 		if (r->image_gone)
 			mr_buf_printf(out, "%.*s", no_trunc ? MR_DIGEST_LEN : 12,
 				      no_trunc ? r->c.image : r->c.image + 7);
 		else
 			mr_buf_printf(out, "%s", r->c.image_ref);
-	} else if (!strcmp(f, "Command")) {
+	} else if (k == PS_COMMAND) {
 		ps_command(&r->c, no_trunc, out);
-	} else if (!strcmp(f, "CreatedAt")) {
+	} else if (k == PS_CREATED_AT) {
 		struct tm tm;
 		gmtime_r(&created, &tm);
 		mr_buf_printf(out, "%04d-%02d-%02d %02d:%02d:%02d +0000 UTC", tm.tm_year + 1900,
 			      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-	} else if (!strcmp(f, "RunningFor")) {
+	} else if (k == PS_RUNNING_FOR) {
 		util_human_duration((long)(now - created), buf, sizeof buf);
 		mr_buf_printf(out, "%s ago", buf);
-	} else if (!strcmp(f, "Status")) {
+	} else if (k == PS_STATUS) {
 		ctr_status_string(&r->ci, now, buf, sizeof buf);
 		mr_buf_printf(out, "%s", buf);
-	} else if (!strcmp(f, "State")) {
+	} else if (k == PS_STATE) {
 		mr_buf_printf(out, "%s", ctr_status_name(r->ci.status));
-	} else if (!strcmp(f, "Labels")) {
+	} else if (k == PS_LABELS) {
 		for (i = 0; i < r->c.labels.n; i++)
 			mr_buf_printf(out, "%s%s", i ? "," : "", r->c.labels.v[i]);
-	} else if (!strcmp(f, "Label")) {
+	} else if (k == PS_LABEL) {
 		for (i = 0; arg && i < r->c.labels.n; i++)
 			if (ctr_env_keylen(r->c.labels.v[i]) == strlen(arg) &&
 			    !strncmp(r->c.labels.v[i], arg, strlen(arg)) && r->c.labels.v[i][strlen(arg)])
 				mr_buf_printf(out, "%s", r->c.labels.v[i] + strlen(arg) + 1);
-	} else if (!strcmp(f, "Networks")) {
+	} else if (k == PS_NETWORKS) {
 		mr_buf_printf(out, "%s", r->c.network);
-	} else if (!strcmp(f, "Size")) {
+	} else if (k == PS_SIZE) {
 		char a[24], b[24];
 		util_human_size(r->size_rw, a, sizeof a);
 		util_human_size(r->size_virtual, b, sizeof b);
@@ -29645,10 +29642,10 @@ static int ps_field(const struct ctr_row *r, const char *f, const char *arg, int
 			mr_buf_printf(out, "%s (virtual %s)", a, b);
 		else
 			mr_buf_printf(out, "0B");
-	} else if (!strcmp(f, "Ports")) {
+	} else if (k == PS_PORTS) {
 		if (r->ci.status == CTR_RUNNING)
 			ps_ports(r, out);
-	} else if (strcmp(f, "Mounts") && strcmp(f, "LocalVolumes")) {
+	} else if (k == PS_NONE) {   /* Mounts and LocalVolumes stay empty */
 		return -1;
 	}
 	mr_buf_append(out, "", 0);
@@ -29657,15 +29654,9 @@ static int ps_field(const struct ctr_row *r, const char *f, const char *arg, int
 
 static const char *ps_header(const char *f)
 {
-	static const char map[] =
-		"ID\0CONTAINER ID\0Names\0NAMES\0Image\0IMAGE\0Command\0COMMAND\0CreatedAt\0CREATED AT\0"
-		"RunningFor\0CREATED\0Status\0STATUS\0State\0STATE\0Labels\0LABELS\0Label\0LABEL\0"
-		"Networks\0NETWORKS\0Size\0SIZE\0Ports\0PORTS\0Mounts\0MOUNTS\0LocalVolumes\0LOCAL VOLUMES\0";
-	const char *p;
-	for (p = map; *p; p += strlen(p) + 1, p += strlen(p) + 1)
-		if (!strcmp(p, f))
-			return p + strlen(p) + 1;
-	return f;
+	int k;
+	const char *p = ps_lookup(f, &k);
+	return p ? p + strlen(p) + 1 : f;
 }
 
 /* Render a Go-style template ({{.Field}}, {{.Label "k"}}, \t \n escapes);
@@ -29733,28 +29724,26 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 	int all = 0, quiet = 0, no_trunc = 0, latest = 0, rc = 0, size = 0;
 	const char *format = NULL, *last = NULL;
 	struct ctr_list filters = { 0 };
-	struct cli_flag flags[] = {
-		{ "a|all", NULL, &all, NULL, CLI_HELP("Show all containers") },
-		{ "q|quiet", NULL, &quiet, NULL, CLI_HELP("Only display container IDs") },
-		{ "no-trunc", NULL, &no_trunc, NULL, CLI_HELP("Don't truncate output") },
-		{ "f|filter", NULL, NULL, &filters,
-		  CLI_HELP("Filter: name, id, status, label, ancestor, exited, health") },
-		{ "format", &format, NULL, NULL, CLI_HELP("Go-like template") },
-		{ "l|latest", NULL, &latest, NULL, CLI_HELP("Show the last created") },
-		{ "n|last", &last, NULL, NULL, CLI_HELP("Show the n last created") },
-		{ "s|size", NULL, &size, NULL, CLI_HELP("Display total file sizes") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("a|all", "Show all containers")
+		CLI_FLAG("q|quiet", "Only display container IDs")
+		CLI_FLAG("no-trunc", "Don't truncate output")
+		CLI_FLAG("+f|filter", "Filter: name, id, status, label, ancestor, exited, health")
+		CLI_FLAG("=format", "Go-like template")
+		CLI_FLAG("l|latest", "Show the last created")
+		CLI_FLAG("=n|last", "Show the n last created")
+		CLI_FLAG("s|size", "Display total file sizes");
 	struct mr_store *st;
 	struct ctr_row *rows;
 	struct cli_table t = { 7, 0, NULL, { 0 }, 0 };
 	struct mr_buf line = { 0 };
 	size_t i, count, shown = 0, limit = (size_t)-1;
 	int table = 0;
-	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS]");
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &all, &quiet,
+			&no_trunc, &filters, &format, &latest, &last, &size);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
+		return CLI_PARSE_EXIT(n);
+	if (!(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	for (i = 0; i < filters.n; i++)
 		if (!ctr_filter_known(filters.v[i])) {
@@ -29815,7 +29804,7 @@ static int cmd_ps(struct cli *cl, int argc, char **argv)
 				break;
 			}
 			if (!table) {
-				printf("%s\n", b.data);
+				cli_println(b.data);
 			} else {
 				const char *cells[12];
 				if (!t.nrows) {
@@ -29861,7 +29850,6 @@ out:
 
 static int cmd_top(struct cli *cl, int argc, char **argv)
 {
-	struct cli_flag flags[] = { { 0 } };
 	static const char *const head[] = { "UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD" };
 	struct cli_table t = { 8, 0, NULL, { 0 }, 0 };
 	struct ctr c;
@@ -29880,18 +29868,16 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 	};
 	int sel[12], nsel = 0, k, has_pid = 1;
 	const char *hsel[12];
-	int n = cli_parse(cl, argc, argv, flags, 0, "CONTAINER [ps OPTIONS]");
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 0), "CONTAINER [ps OPTIONS]", "");
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 1, -1) < 0)
-		return CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	/* ps options (Docker hands them to the host's ps; minirun knows the
 	 * common ones): -e/-f/-ef change nothing, -o/-eo LIST picks columns */
 	for (k = 1; k < n; k++) {
 		const char *a = argv[k], *list = NULL;
-		if (!strcmp(a, "-e") || !strcmp(a, "-f") || !strcmp(a, "-ef") || !strcmp(a, "-A"))
+		if (cli_word_in(a, "-e\0-f\0-ef\0-A\0"))
 			continue;
-		if (!strcmp(a, "-o") || !strcmp(a, "-eo") || !strcmp(a, "-Ao") || !strcmp(a, "-efo"))
+		if (cli_word_in(a, "-o\0-eo\0-Ao\0-efo\0"))
 			list = k + 1 < n ? argv[++k] : "";
 		else if (util_starts_with(a, "-o") || util_starts_with(a, "-eo"))
 			list = a + (a[1] == 'o' ? 2 : 3);
@@ -29984,14 +29970,11 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 {
 	int no_stream = 0, all = 0, no_trunc = 0;
 	const char *format = NULL;
-	struct cli_flag flags[] = {
-		{ "no-stream", NULL, &no_stream, NULL, CLI_HELP("One sample, no refresh") },
-		{ "a|all", NULL, &all, NULL, CLI_HELP("Show all containers") },
-		{ "no-trunc", NULL, &no_trunc, NULL, CLI_HELP("Do not truncate output") },
-		{ "format", &format, NULL, NULL,
-		  CLI_HELP("Pretty-print images using a Go template") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("no-stream", "One sample, no refresh")
+		CLI_FLAG("a|all", "Show all containers")
+		CLI_FLAG("no-trunc", "Do not truncate output")
+		CLI_FLAG("=format", "Pretty-print images using a Go template");
 	static const char heads[] = "Container\0CONTAINER\0Name\0NAME\0ID\0CONTAINER ID\0"
 		"CPUPerc\0CPU %\0MemUsage\0MEM USAGE / LIMIT\0MemPerc\0MEM %\0NetIO\0NET I/O\0"
 		"BlockIO\0BLOCK I/O\0PIDs\0PIDS\0";
@@ -30004,9 +29987,10 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 	unsigned char *keep;
 	size_t count, i;
 	int k, rc = 0;
-	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] [CONTAINER...]");
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, -1, 1), "[OPTIONS] [CONTAINER...]", flags,
+			&no_stream, &all, &no_trunc, &format);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (!(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	rows = ctr_rows(st, &count);
@@ -30071,13 +30055,11 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 			row[0] = id; row[1] = rows[i].c.name; row[2] = cpu; row[3] = mem;
 			row[4] = memp; row[5] = net; row[6] = "0B / 0B"; row[7] = pids;
 			if (format) {
-				const char *kv[] = { "Container", n ? rows[i].c.name : id, "Name",
-						     rows[i].c.name, "ID", id, "CPUPerc", cpu, "MemUsage", mem,
-						     "MemPerc", memp, "NetIO", net, "BlockIO", "0B / 0B",
-						     "PIDs", pids };
+				const char *vals[] = { n ? rows[i].c.name : id, rows[i].c.name, id,
+							cpu, mem, memp, net, "0B / 0B", pids };
 				if (!no_stream && !fm.t.nrows && !fm.table)
 					printf("\033[2J\033[H");
-				cli_fmt_row(&fm, kv, 9);
+				cli_fmt_row(&fm, vals);
 				continue;
 			}
 			cli_table_add(&t, row);
@@ -30104,15 +30086,12 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 
 static int cmd_rename(struct cli *cl, int argc, char **argv)
 {
-	struct cli_flag flags[] = { { 0 } };
 	struct ctr c;
 	const char *name;
 	int rc = CLI_EXIT_FAIL;
-	int n = cli_parse(cl, argc, argv, flags, 1, "CONTAINER NEW_NAME");
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(2, 2, 1), "CONTAINER NEW_NAME", "");
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 2, 2) < 0)
-		return CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	name = argv[1][0] == '/' ? argv[1] + 1 : argv[1];
 	if (!ctr_name_valid(name)) {
 		fprintf(stderr, "Error: Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] "
@@ -30167,22 +30146,18 @@ static int cmd_container_prune(struct cli *cl, int argc, char **argv)
 {
 	int force = 0;
 	struct ctr_list filters = { 0 };
-	struct cli_flag flags[] = {
-		{ "f|force", NULL, &force, NULL, CLI_HELP("Do not prompt for confirmation") },
-		{ "filter", NULL, NULL, &filters, CLI_HELP("Filter: label=...") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("f|force", "Do not prompt for confirmation")
+		CLI_FLAG("+filter", "Filter: label=...");
 	struct mr_store *st;
 	struct ctr_row *rows;
 	size_t count, i;
 	uint64_t reclaimed = 0;
 	char size[32];
 	int any = 0;
-	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS]");
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &force, &filters);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 0, 0) < 0)
-		return CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (!force && !cli_confirm("all stopped containers"))
 		return 0;
 	if (!(st = cli_store(cl)))
@@ -30208,7 +30183,7 @@ static int cmd_container_prune(struct cli *cl, int argc, char **argv)
 			if (ctr_remove(st, &rows[i].c, &cl->err) == 0) {
 				if (!any++)
 					printf("Deleted Containers:\n");
-				printf("%s\n", rows[i].c.id);
+				cli_println(rows[i].c.id);
 				reclaimed += du;
 			} else {
 				util_print_err(&cl->err);
@@ -30229,30 +30204,26 @@ static int cmd_exec(struct cli *cl, int argc, char **argv)
 {
 	struct exec_opts o;
 	struct ctr_list env = { 0 }, env_file = { 0 };
-	struct cli_flag flags[] = {
-		{ "d|detach", NULL, &o.detach, NULL, CLI_HELP("Run in the background") },
-		{ "i|interactive", NULL, &o.interactive, NULL, CLI_HELP("Keep STDIN open") },
-		{ "t|tty", NULL, &o.tty, NULL, CLI_HELP("Allocate a pseudo-TTY") },
-		{ "e|env", NULL, NULL, &env, CLI_HELP("Set environment variables") },
-		{ "env-file", NULL, NULL, &env_file,
-		  CLI_HELP("Read environment variables from a file") },
-		{ "w|workdir", &o.workdir, NULL, NULL,
-		  CLI_HELP("Working directory in the container") },
-		{ "u|user", &o.user, NULL, NULL, CLI_HELP("User: name|uid[:group|gid]") },
-		{ "privileged", NULL, &o.privileged, NULL, CLI_HELP("Every capability") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("d|detach", "Run in the background")
+		CLI_FLAG("i|interactive", "Keep STDIN open")
+		CLI_FLAG("t|tty", "Allocate a pseudo-TTY")
+		CLI_FLAG("+e|env", "Set environment variables")
+		CLI_FLAG("+env-file", "Read environment variables from a file")
+		CLI_FLAG("=w|workdir", "Working directory in the container")
+		CLI_FLAG("=u|user", "User: name|uid[:group|gid]")
+		CLI_FLAG("privileged", "Every capability");
 	struct ctr c, tmp;
 	struct ctr_info ci;
 	size_t i;
 	int k, rc;
 	int n;
 	memset(&o, 0, sizeof o);
-	n = cli_parse(cl, argc, argv, flags, 0, "[OPTIONS] CONTAINER COMMAND [ARG...]");
+	n = cli_parse(cl, argc, argv, CLI_ARGS(2, -1, 0), "[OPTIONS] CONTAINER COMMAND [ARG...]",
+			flags, &o.detach, &o.interactive, &o.tty, &env, &env_file, &o.workdir,
+			&o.user, &o.privileged);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 2, -1) < 0)
-		return CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (o.tty && o.interactive && !isatty(0)) {
 		fprintf(stderr, "the input device is not a TTY\n");
 		return CLI_EXIT_FAIL;
@@ -30321,25 +30292,20 @@ static int cmd_cp(struct cli *cl, int argc, char **argv)
 {
 	struct cp_opts o;
 	int quiet = 0, n, rc;
-	struct cli_flag flags[] = {
-		{ "a|archive", NULL, &o.archive, NULL,
-		  CLI_HELP("Archive mode (copy all uid/gid information)") },
-		{ "L|follow-link", NULL, &o.follow, NULL,
-		  CLI_HELP("Always follow symbol link in SRC_PATH") },
-		{ "q|quiet", NULL, &quiet, NULL,
-		  CLI_HELP("Suppress progress output (there is none)") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("a|archive", "Archive mode (copy all uid/gid information)")
+		CLI_FLAG("L|follow-link", "Always follow symbol link in SRC_PATH")
+		CLI_FLAG("q|quiet", "Suppress progress output (there is none)");
 	char *sc, *dc;
 	const char *src, *dst;
 	struct ctr c;
 	memset(&o, 0, sizeof o);
-	n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n"
-		      "       minirun cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH");
+	n = cli_parse(cl, argc, argv, CLI_ARGS(2, 2, 1),
+			"[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n"
+			"       minirun cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
+			flags, &o.archive, &o.follow, &quiet);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 2, 2) < 0)
-		return CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	src = cli_cp_arg(argv[0], &sc);
 	dst = cli_cp_arg(argv[1], &dc);
 	if (sc && dc)
@@ -30392,7 +30358,6 @@ static int cmd_monitor(struct cli *cl, int argc, char **argv)
 
 static int cmd_info(struct cli *cl, int argc, char **argv)
 {
-	struct cli_flag flags[] = { { 0 } };
 	struct mr_store *st;
 	struct ctr_row *rows;
 	struct image_db db = { 0 };
@@ -30400,10 +30365,10 @@ static int cmd_info(struct cli *cl, int argc, char **argv)
 	size_t count, i, running = 0, stopped = 0;
 	char mem[32];
 	const char *driver;
-	int v, n = cli_parse(cl, argc, argv, flags, 1, "");
+	int v, n = cli_parse(cl, argc, argv, CLI_ARGS(0, 0, 1), "", "");
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
+		return CLI_PARSE_EXIT(n);
+	if (!(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	rows = ctr_rows(st, &count);
 	for (i = 0; i < count; i++) {
@@ -30462,31 +30427,32 @@ static int cmd_info(struct cli *cl, int argc, char **argv)
 static int cmd_container(struct cli *cl, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
-		{ "cp", CLI_CP(cmd_cp),
-		  CLI_SUMMARY("Copy files/folders between a container and the local filesystem") },
-		{ "create", cmd_create, CLI_SUMMARY("Create a new container") },
-		{ "exec", cmd_exec, CLI_SUMMARY("Execute a command in a running container") },
-		{ "inspect", cmd_container_inspect,
-		  CLI_SUMMARY("Display detailed information on one or more containers") },
-		{ "kill", cmd_kill, CLI_SUMMARY("Kill one or more running containers") },
-		{ "logs", cmd_logs, CLI_SUMMARY("Fetch the logs of a container") },
-		{ "ls", cmd_ps, CLI_SUMMARY("List containers") },
-		{ "port", cmd_port,
-		  CLI_SUMMARY("List port mappings or a specific mapping for the container") },
-		{ "prune", CLI_PRUNE(cmd_container_prune), CLI_SUMMARY("Remove all stopped containers") },
-		{ "rename", cmd_rename, CLI_SUMMARY("Rename a container") },
-		{ "restart", cmd_restart, CLI_SUMMARY("Restart one or more containers") },
-		{ "rm", cmd_rm, CLI_SUMMARY("Remove one or more containers") },
-		{ "run", cmd_run, CLI_SUMMARY("Create and run a new container from an image") },
-		{ "start", cmd_start, CLI_SUMMARY("Start one or more stopped containers") },
-		{ "stats", CLI_STATS(cmd_stats),
-		  CLI_SUMMARY("Display a live stream of container(s) resource usage statistics") },
-		{ "stop", cmd_stop, CLI_SUMMARY("Stop one or more running containers") },
-		{ "top", CLI_STATS(cmd_top),
-		  CLI_SUMMARY("Display the running processes of a container") },
-		{ "wait", cmd_wait,
-		  CLI_SUMMARY("Block until one or more containers stop, then print their exit codes") },
-		{ NULL, NULL, NULL },
+		{ CLI_CMD("cp", "Copy files/folders between a container and the local filesystem"),
+		  CLI_CP(cmd_cp) },
+		{ CLI_CMD("create", "Create a new container"), cmd_create },
+		{ CLI_CMD("exec", "Execute a command in a running container"), cmd_exec },
+		{ CLI_CMD("inspect", "Display detailed information on one or more containers"),
+		  cmd_container_inspect },
+		{ CLI_CMD("kill", "Kill one or more running containers"), cmd_kill },
+		{ CLI_CMD("logs", "Fetch the logs of a container"), cmd_logs },
+		{ CLI_CMD("ls", "List containers"), cmd_ps },
+		{ CLI_CMD("port", "List port mappings or a specific mapping for the container"),
+		  cmd_port },
+		{ CLI_CMD("prune", "Remove all stopped containers"),
+		  CLI_PRUNE(cmd_container_prune) },
+		{ CLI_CMD("rename", "Rename a container"), cmd_rename },
+		{ CLI_CMD("restart", "Restart one or more containers"), cmd_restart },
+		{ CLI_CMD("rm", "Remove one or more containers"), cmd_rm },
+		{ CLI_CMD("run", "Create and run a new container from an image"), cmd_run },
+		{ CLI_CMD("start", "Start one or more stopped containers"), cmd_start },
+		{ CLI_CMD("stats", "Display a live stream of container(s) resource usage statistics"),
+		  CLI_STATS(cmd_stats) },
+		{ CLI_CMD("stop", "Stop one or more running containers"), cmd_stop },
+		{ CLI_CMD("top", "Display the running processes of a container"),
+		  CLI_STATS(cmd_top) },
+		{ CLI_CMD("wait", "Block until one or more containers stop, then print their exit codes"),
+		  cmd_wait },
+		{ NULL, NULL },
 	};
 	return cli_subcommand(cl, "container", subs, argc, argv);
 }
@@ -30496,20 +30462,16 @@ static int cmd_volume_create(struct cli *c, int argc, char **argv)
 {
 	struct ctr_list labels = { 0 };
 	const char *name = NULL, *driver = NULL;
-	struct cli_flag flags[] = {
-		{ "d|driver", &driver, NULL, NULL,
-		  CLI_HELP("Specify volume driver name (only \"local\")") },
-		{ "label", NULL, NULL, &labels, CLI_HELP("Set metadata for a volume") },
-		{ "name", &name, NULL, NULL, CLI_HELP("Specify volume name") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("=d|driver", "Specify volume driver name (only \"local\")")
+		CLI_FLAG("+label", "Set metadata for a volume")
+		CLI_FLAG("=name", "Specify volume name");
 	struct mr_store *st;
 	char out[256];
 	int created, rc = CLI_EXIT_FAIL;
-	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] [VOLUME]");
+	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 1, 1), "[OPTIONS] [VOLUME]", flags, &driver,
+			&labels, &name);
 	if (n < 0)
-		goto out;
-	if (cli_nargs(c, n, 0, 1) < 0)
 		goto out;
 	if (n == 1 && name && strcmp(name, argv[0])) {
 		cli_fail(c, "conflicting options: either specify --name or provide positional arg, not both");
@@ -30530,7 +30492,7 @@ static int cmd_volume_create(struct cli *c, int argc, char **argv)
 		util_print_err(&c->err);
 		goto out;
 	}
-	printf("%s\n", out);
+	cli_println(out);
 	rc = 0;
 out:
 	free(labels.v);
@@ -30579,14 +30541,10 @@ static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 	struct ctr_list filters = { 0 };
 	int quiet = 0, rc = CLI_EXIT_FAIL;
 	const char *format = NULL;
-	struct cli_flag flags[] = {
-		{ "f|filter", NULL, NULL, &filters,
-		  CLI_HELP("Provide filter values (e.g. \"dangling=true\")") },
-		{ "q|quiet", NULL, &quiet, NULL, CLI_HELP("Only display volume names") },
-		{ "format", &format, NULL, NULL,
-		  CLI_HELP("Pretty-print volumes using a Go template") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("+f|filter", "Provide filter values (e.g. \"dangling=true\")")
+		CLI_FLAG("q|quiet", "Only display volume names")
+		CLI_FLAG("=format", "Pretty-print volumes using a Go template");
 	static const char heads[] = "Name\0VOLUME NAME\0Driver\0DRIVER\0Scope\0SCOPE\0"
 		"Mountpoint\0MOUNTPOINT\0Labels\0LABELS\0Links\0LINKS\0Size\0SIZE\0";
 	struct cli_fmt fm;
@@ -30595,8 +30553,9 @@ static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 	size_t count = 0, i;
 	struct cli_table t = { 2, 0, NULL, { 0 }, 0 };
 	static const char *const head[] = { "DRIVER", "VOLUME NAME" };
-	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS]");
-	if (n < 0 || cli_nargs(c, n, 0, 0) < 0 || !(st = cli_store(c)))
+	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &filters, &quiet,
+			&format);
+	if (n < 0 || !(st = cli_store(c)))
 		goto out;
 	if (volume_list(st, &names, &count, &c->err) < 0) {
 		util_print_err(&c->err);
@@ -30616,13 +30575,12 @@ static int cmd_volume_ls(struct cli *c, int argc, char **argv)
 		if (!m)
 			continue;
 		if (quiet) {
-			printf("%s\n", names[i]);
+			cli_println(names[i]);
 		} else if (format) {
 			char mp[MINIRUN_MAX_PATH];
-			const char *kv[] = { "Name", names[i], "Driver", "local", "Scope", "local",
-					     "Mountpoint", mp, "Labels", "", "Links", "N/A", "Size", "N/A" };
+			const char *vals[] = { names[i], "local", "local", mp, "", "N/A", "N/A" };
 			snprintf(mp, sizeof mp, "%s/volumes/%s/_data", c->root, names[i]);
-			if (cli_fmt_row(&fm, kv, 7))
+			if (cli_fmt_row(&fm, vals))
 				break;
 		} else {
 			cli_table_add(&t, row);
@@ -30644,10 +30602,8 @@ static void volume_inspect_one(struct mr_store *st, struct mr_jw *w, struct volu
 	char path[MINIRUN_MAX_PATH];
 	const struct mr_json *labels = mr_json_get(vi->meta.root, "Labels");
 	mr_jw_obj(w);
-	mr_jw_key(w, "CreatedAt");
-	mr_jw_str(w, vi->created);
-	mr_jw_key(w, "Driver");
-	mr_jw_str(w, "local");
+	ctr_jw_str(w, "CreatedAt", vi->created);
+	ctr_jw_str(w, "Driver", "local");
 	mr_jw_key(w, "Labels");
 	if (labels && labels->count)
 		mr_jw_value(w, labels);
@@ -30656,31 +30612,25 @@ static void volume_inspect_one(struct mr_store *st, struct mr_jw *w, struct volu
 	mr_jw_key(w, "Mountpoint");
 	volume_data_path(st, vi->name, path, sizeof path);
 	mr_jw_str(w, path);
-	mr_jw_key(w, "Name");
-	mr_jw_str(w, vi->name);
-	mr_jw_key(w, "Options");
-	mr_jw_null(w);
-	mr_jw_key(w, "Scope");
-	mr_jw_str(w, "local");
+	ctr_jw_str(w, "Name", vi->name);
+	ctr_jw_str(w, "Options", NULL);
+	ctr_jw_str(w, "Scope", "local");
 	mr_jw_obj_end(w);
 }
 
 static int cmd_volume_inspect(struct cli *c, int argc, char **argv)
 {
 	const char *format = NULL;
-	struct cli_flag flags[] = {
-		{ "f|format", &format, NULL, NULL,
-		  CLI_HELP("Format the output using the given Go template") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("=f|format", "Format the output using the given Go template");
 	struct mr_store *st;
 	struct mr_buf out = { 0 };
 	struct mr_jw w, one;
 	int i, k, rc = 0;
-	int n = cli_parse(c, argc, argv, flags, 1, "VOLUME [VOLUME...]");
+	int n = cli_parse(c, argc, argv, CLI_ARGS(1, -1, 1), "VOLUME [VOLUME...]", flags, &format);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(c, n, 1, -1) < 0 || !(st = cli_store(c)))
+		return CLI_PARSE_EXIT(n);
+	if (!(st = cli_store(c)))
 		return CLI_EXIT_FAIL;
 	mr_jw_init(&w, &out, 4);
 	mr_jw_arr(&w);
@@ -30702,7 +30652,7 @@ static int cmd_volume_inspect(struct cli *c, int argc, char **argv)
 	}
 	mr_jw_arr_end(&w);
 	if (!format)
-		printf("%s\n", out.data);
+		cli_println(out.data);
 	mr_buf_free(&out);
 	return rc;
 }
@@ -30710,16 +30660,14 @@ static int cmd_volume_inspect(struct cli *c, int argc, char **argv)
 static int cmd_volume_rm(struct cli *c, int argc, char **argv)
 {
 	int force = 0, i, rc = 0;
-	struct cli_flag flags[] = {
-		{ "f|force", NULL, &force, NULL,
-		  CLI_HELP("Do not fail when a volume does not exist") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("f|force", "Do not fail when a volume does not exist");
 	struct mr_store *st;
-	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] VOLUME [VOLUME...]");
+	int n = cli_parse(c, argc, argv, CLI_ARGS(1, -1, 1), "[OPTIONS] VOLUME [VOLUME...]", flags,
+			&force);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(c, n, 1, -1) < 0 || !(st = cli_store(c)))
+		return CLI_PARSE_EXIT(n);
+	if (!(st = cli_store(c)))
 		return CLI_EXIT_FAIL;
 	for (i = 0; i < n; i++) {
 		/* Under the lock: exists, then removed (if unused) at once. */
@@ -30739,7 +30687,7 @@ static int cmd_volume_rm(struct cli *c, int argc, char **argv)
 			util_print_err(&c->err);
 			rc = 1;
 		} else {
-			printf("%s\n", argv[i]);
+			cli_println(argv[i]);
 		}
 		mr_store_unlock(st);
 	}
@@ -30750,21 +30698,18 @@ static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 {
 	int force = 0, all = 0;
 	struct ctr_list filters = { 0 };
-	struct cli_flag flags[] = {
-		{ "a|all", NULL, &all, NULL,
-		  CLI_HELP("Remove all unused volumes, not just anonymous ones") },
-		{ "filter", NULL, NULL, &filters,
-		  CLI_HELP("Provide filter values (e.g. \"label=<label>\")") },
-		{ "f|force", NULL, &force, NULL, CLI_HELP("Do not prompt for confirmation") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("a|all", "Remove all unused volumes, not just anonymous ones")
+		CLI_FLAG("+filter", "Provide filter values (e.g. \"label=<label>\")")
+		CLI_FLAG("f|force", "Do not prompt for confirmation");
 	struct mr_store *st;
 	char **names = NULL, size[32];
 	size_t count = 0, i;
 	uint64_t reclaimed = 0;
 	int deleted = 0, rc = CLI_EXIT_FAIL;
-	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS]");
-	if (n < 0 || cli_nargs(c, n, 0, 0) < 0)
+	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &all, &filters,
+			&force);
+	if (n < 0)
 		goto out;
 	if (!force && !cli_confirm(all ? "all local volumes not used by at least one container"
 				       : "all anonymous local volumes not used by at least one container")) {
@@ -30794,7 +30739,7 @@ static int cmd_volume_prune(struct cli *c, int argc, char **argv)
 		}
 		if (!deleted++)
 			printf("Deleted Volumes:\n");
-		printf("%s\n", names[i]);
+		cli_println(names[i]);
 		reclaimed += bytes;
 	}
 	mr_store_unlock(st);
@@ -30810,13 +30755,13 @@ out:
 static int cmd_volume(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
-		{ "create", cmd_volume_create, CLI_SUMMARY("Create a volume") },
-		{ "inspect", cmd_volume_inspect,
-		  CLI_SUMMARY("Display detailed information on one or more volumes") },
-		{ "ls", cmd_volume_ls, CLI_SUMMARY("List volumes") },
-		{ "prune", CLI_PRUNE(cmd_volume_prune), CLI_SUMMARY("Remove unused local volumes") },
-		{ "rm", cmd_volume_rm, CLI_SUMMARY("Remove one or more volumes") },
-		{ NULL, NULL, NULL },
+		{ CLI_CMD("create", "Create a volume"), cmd_volume_create },
+		{ CLI_CMD("inspect", "Display detailed information on one or more volumes"),
+		  cmd_volume_inspect },
+		{ CLI_CMD("ls", "List volumes"), cmd_volume_ls },
+		{ CLI_CMD("prune", "Remove unused local volumes"), CLI_PRUNE(cmd_volume_prune) },
+		{ CLI_CMD("rm", "Remove one or more volumes"), cmd_volume_rm },
+		{ NULL, NULL },
 	};
 	return cli_subcommand(c, "volume", subs, argc, argv);
 }
@@ -30940,15 +30885,12 @@ static int cmd_system_df(struct cli *cl, int argc, char **argv)
 	char **names = NULL;
 	size_t count, nvol = 0;
 	int verbose = 0;
-	struct cli_flag flags[] = {
-		{ "v|verbose", NULL, &verbose, NULL,
-		  CLI_HELP("Show detailed information on space usage") },
-		{ 0 },
-	};
-	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS]");
+	static const char flags[] =
+		CLI_FLAG("v|verbose", "Show detailed information on space usage");
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &verbose);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
+		return CLI_PARSE_EXIT(n);
+	if (!(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	if (image_db_read(st, &db, &cl->err) < 0) {
 		util_print_err(&cl->err);
@@ -30983,19 +30925,15 @@ done:
 static int cmd_system_prune(struct cli *cl, int argc, char **argv)
 {
 	int force = 0, all = 0, volumes = 0, rc;
-	struct cli_flag flags[] = {
-		{ "a|all", NULL, &all, NULL,
-		  CLI_HELP("Remove all unused images not just dangling ones") },
-		{ "volumes", NULL, &volumes, NULL, CLI_HELP("Prune anonymous volumes") },
-		{ "f|force", NULL, &force, NULL, CLI_HELP("Do not prompt for confirmation") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("a|all", "Remove all unused images not just dangling ones")
+		CLI_FLAG("volumes", "Prune anonymous volumes")
+		CLI_FLAG("f|force", "Do not prompt for confirmation");
 	char f[] = "-f", a[] = "-a", *args[] = { f, a, NULL };
-	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS]");
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &all, &volumes,
+			&force);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 0, 0) < 0)
-		return CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (!force && !cli_confirm(volumes ? "all stopped containers, unused images and anonymous "
 				   "volumes not used by at least one container" :
 				   "all stopped containers and unused images"))
@@ -31012,17 +30950,14 @@ static int cmd_system_prune(struct cli *cl, int argc, char **argv)
 static int cmd_check(struct cli *c, int argc, char **argv)
 {
 	int repair = 0, rc;
-	struct cli_flag flags[] = {
-		{ "repair", NULL, &repair, NULL,
-		  CLI_HELP("Remove what is incomplete or unreferenced "
-		  "(never a volume's data, never what a container uses)") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("repair", "Remove what is incomplete or unreferenced "
+			 "(never a volume's data, never what a container uses)");
 	struct mr_store *st;
-	int n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS]");
+	int n = cli_parse(c, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &repair);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(c, n, 0, 0) < 0 || !(st = cli_store(c)))
+		return CLI_PARSE_EXIT(n);
+	if (!(st = cli_store(c)))
 		return CLI_EXIT_FAIL;
 	rc = check_store(st, repair ? CHECK_REPAIR : CHECK_REPORT, "", &c->err);
 	if (rc < 0) {
@@ -31035,9 +30970,9 @@ static int cmd_check(struct cli *c, int argc, char **argv)
 static int cmd_system(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
-		{ "df", CLI_STATS(cmd_system_df), CLI_SUMMARY("Show minirun disk usage") },
-		{ "prune", CLI_PRUNE(cmd_system_prune), CLI_SUMMARY("Remove unused data") },
-		{ NULL, NULL, NULL },
+		{ CLI_CMD("df", "Show minirun disk usage"), CLI_STATS(cmd_system_df) },
+		{ CLI_CMD("prune", "Remove unused data"), CLI_PRUNE(cmd_system_prune) },
+		{ NULL, NULL },
 	};
 	return cli_subcommand(c, "system", subs, argc, argv);
 }
@@ -31100,25 +31035,21 @@ static int cmd_pull(struct cli *c, int argc, char **argv)
 	const char *rate = NULL;
 	char *list;
 	int quiet = 0, rc;
-	struct cli_flag flags[] = {
-		{ "platform", &o.platform, NULL, NULL,
-		  CLI_HELP("Set platform if server is multi-platform capable") },
-		{ "limit-rate", &rate, NULL, NULL,
-		  CLI_HELP("Download at most RATE bytes/s (100k, 1m)") },
-		{ "q|quiet", NULL, &quiet, NULL, CLI_HELP("Suppress verbose output") },
-		{ "insecure-registry", NULL, NULL, &insecure,
-		  CLI_HELP("Registry (host:port) to reach over plain HTTP "
-			   "(also $MINIRUN_INSECURE_REGISTRIES)") },
-		{ "ca-file", &o.ca_file, NULL, NULL,
-		  CLI_HELP("CA bundle instead of " MINIRUN_DEFAULT_CA_FILE " (also $MINIRUN_CA_FILE)") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("=platform", "Set platform if server is multi-platform capable")
+		CLI_FLAG("=limit-rate", "Download at most RATE bytes/s (100k, 1m)")
+		CLI_FLAG("q|quiet", "Suppress verbose output")
+		CLI_FLAG("+insecure-registry", "Registry (host:port) to reach over plain HTTP "
+			 "(also $MINIRUN_INSECURE_REGISTRIES)")
+		CLI_FLAG("=ca-file", "CA bundle instead of " MINIRUN_DEFAULT_CA_FILE
+			 " (also $MINIRUN_CA_FILE)");
 	int n;
 	memset(&o, 0, sizeof o);
-	n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] NAME[:TAG|@DIGEST]");
+	n = cli_parse(c, argc, argv, CLI_ARGS(1, 1, 1), "[OPTIONS] NAME[:TAG|@DIGEST]", flags,
+			&o.platform, &rate, &quiet, &insecure, &o.ca_file);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(c, n, 1, 1) < 0 || !(st = cli_store(c)))
+		return CLI_PARSE_EXIT(n);
+	if (!(st = cli_store(c)))
 		return CLI_EXIT_FAIL;
 	o.quiet = quiet;
 	o.print_name = 1;
@@ -31145,24 +31076,18 @@ static int cmd_login(struct cli *c, int argc, char **argv)
 	struct ctr_list insecure = { 0 };
 	int from_stdin = 0, rc = CLI_EXIT_FAIL;
 	char ubuf[256], pbuf[1024], *list = NULL;
-	struct cli_flag flags[] = {
-		{ "u|username", &user, NULL, NULL, CLI_HELP("Username") },
-		{ "p|password", &pass, NULL, NULL, CLI_HELP("Password") },
-		{ "password-stdin", NULL, &from_stdin, NULL,
-		  CLI_HELP("Take the password from stdin") },
-		{ "insecure-registry", NULL, NULL, &insecure,
-		  CLI_HELP("The registry speaks plain HTTP") },
-		{ "ca-file", &po.ca_file, NULL, NULL,
-		  CLI_HELP("CA bundle instead of the system's") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("=u|username", "Username")
+		CLI_FLAG("=p|password", "Password")
+		CLI_FLAG("password-stdin", "Take the password from stdin")
+		CLI_FLAG("+insecure-registry", "The registry speaks plain HTTP")
+		CLI_FLAG("=ca-file", "CA bundle instead of the system's");
 	int n;
 	memset(&po, 0, sizeof po);
-	n = cli_parse(c, argc, argv, flags, 1, "[OPTIONS] [SERVER]");
+	n = cli_parse(c, argc, argv, CLI_ARGS(0, 1, 1), "[OPTIONS] [SERVER]", flags, &user, &pass,
+			&from_stdin, &insecure, &po.ca_file);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(c, n, 0, 1) < 0)
-		return CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	if (pass && from_stdin)
 		return cli_fail(c, "--password and --password-stdin are mutually exclusive"), CLI_EXIT_FAIL;
 	if (from_stdin && !user)
@@ -31217,15 +31142,12 @@ out:
 /* `logout [SERVER]` */
 static int cmd_logout(struct cli *c, int argc, char **argv)
 {
-	struct cli_flag flags[] = { { 0 } };
 	struct pull_ref r;
-	int found, n = cli_parse(c, argc, argv, flags, 1, "[SERVER]");
+	int found, n = cli_parse(c, argc, argv, CLI_ARGS(0, 1, 1), "[SERVER]", "");
 	const char *s;
 	size_t len;
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(c, n, 0, 1) < 0)
-		return CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	s = n ? argv[0] : "docker.io";
 	if (util_starts_with(s, "https://"))
 		s += 8;
@@ -31270,10 +31192,11 @@ static int cmd_port(struct cli *cl, int argc, char **argv)
 	struct ctr c;
 	struct mr_buf b = { 0 };
 	const char *l;
-	int n = cli_parse(cl, argc, argv, NULL, 0, "CONTAINER [PRIVATE_PORT[/PROTO]]"), found = 0;
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, 2, 0), "CONTAINER [PRIVATE_PORT[/PROTO]]",
+			""), found = 0;
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 1, 2) < 0 || cli_ctr(cl, argv[0], &c) < 0)
+		return CLI_PARSE_EXIT(n);
+	if (cli_ctr(cl, argv[0], &c) < 0)
 		return CLI_EXIT_FAIL;
 	if (net_rt_read(&cl->store, c.id, &b) == 0)
 		for (l = strchr(b.data, '\n'); l && *++l; l = strchr(l, '\n')) {
@@ -31349,15 +31272,14 @@ static int cli_net_prune_one(struct mr_store *st, struct net_def *d, void *arg)
 
 static int cmd_network_prune(struct cli *cl, int argc, char **argv)
 {
-	struct cli_flag flags[] = {
-		{ "f|force", NULL, NULL, NULL, CLI_HELP("Do not prompt for confirmation") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("f|force", "Do not prompt for confirmation");
 	struct mr_store *st;
-	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS]"), count = 0;
+	int force = 0;   /* accepted as Docker's; there is no prompt */
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &force), count = 0;
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)) || mr_store_lock(st, &cl->err) < 0)
+		return CLI_PARSE_EXIT(n);
+	if (!(st = cli_store(cl)) || mr_store_lock(st, &cl->err) < 0)
 		return CLI_EXIT_FAIL;
 	net_each(st, cli_net_prune_one, &count);
 	/* and the masquerade rules of networks nobody uses any more */
@@ -31368,17 +31290,16 @@ static int cmd_network_prune(struct cli *cl, int argc, char **argv)
 
 static int cmd_network_rm(struct cli *cl, int argc, char **argv)
 {
-	struct cli_flag flags[] = {
-		{ "f|force", NULL, NULL, NULL,
-		  CLI_HELP("Do not error if the network does not exist") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("f|force", "Do not error if the network does not exist");
 	struct mr_store *st;
 	struct net_def d;
-	int i, rc = 0, n = cli_parse(cl, argc, argv, flags, 1, "NETWORK [NETWORK...]");
+	int force = 0;   /* accepted as Docker's, not used */
+	int i, rc = 0, n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "NETWORK [NETWORK...]",
+			flags, &force);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 1, -1) < 0 || !(st = cli_store(cl)))
+		return CLI_PARSE_EXIT(n);
+	if (!(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	for (i = 0; i < n; i++) {
 		/* under the lock: no container starts on it meanwhile */
@@ -31387,7 +31308,7 @@ static int cmd_network_rm(struct cli *cl, int argc, char **argv)
 			util_print_err(&cl->err);
 			rc = 1;
 		} else {
-			printf("%s\n", argv[i]);
+			cli_println(argv[i]);
 		}
 		mr_store_unlock(st);
 	}
@@ -31397,19 +31318,17 @@ static int cmd_network_rm(struct cli *cl, int argc, char **argv)
 static int cmd_network_inspect(struct cli *cl, int argc, char **argv)
 {
 	const char *format = NULL;
-	struct cli_flag flags[] = {
-		{ "f|format", &format, NULL, NULL,
-		  CLI_HELP("Format the output using the given Go template") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("=f|format", "Format the output using the given Go template");
 	struct mr_store *st;
 	struct mr_buf out = { 0 };
 	struct mr_jw w, one;
 	struct net_def d;
-	int i, k, rc = 0, n = cli_parse(cl, argc, argv, flags, 1, "NETWORK [NETWORK...]");
+	int i, k, rc = 0, n = cli_parse(cl, argc, argv, CLI_ARGS(1, -1, 1), "NETWORK [NETWORK...]",
+			flags, &format);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 1, -1) < 0 || !(st = cli_store(cl)))
+		return CLI_PARSE_EXIT(n);
+	if (!(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	mr_jw_init(&w, &out, 4);
 	mr_jw_arr(&w);
@@ -31429,7 +31348,7 @@ static int cmd_network_inspect(struct cli *cl, int argc, char **argv)
 	}
 	mr_jw_arr_end(&w);
 	if (!format)
-		printf("%s\n", out.data);
+		cli_println(out.data);
 	mr_buf_free(&out);
 	return rc;
 }
@@ -31448,11 +31367,10 @@ static int cli_net_ls_row(struct mr_store *st, struct net_def *d, void *arg)
 	(void)st;
 	snprintf(id, sizeof id, "%.*s", l->no_trunc ? 64 : 12, d->id);
 	if (l->quiet) {
-		printf("%s\n", id);
+		cli_println(id);
 	} else if (l->fm) {
-		const char *kv[] = { "ID", id, "Name", d->name, "Driver", d->driver, "Scope", "local",
-				     "IPv6", "false", "Internal", "false", "Labels", "", "CreatedAt", "" };
-		cli_fmt_row(l->fm, kv, 8);
+		const char *vals[] = { id, d->name, d->driver, "local", "false", "false", "", "" };
+		cli_fmt_row(l->fm, vals);
 	} else {
 		cli_table_add(&l->t, row);
 	}
@@ -31465,18 +31383,16 @@ static int cmd_network_ls(struct cli *cl, int argc, char **argv)
 	struct cli_net_ls l = { { 4, 0, NULL, { 0 }, 0 }, 0, 0, NULL };
 	const char *format = NULL;
 	struct cli_fmt fm;
-	struct cli_flag flags[] = {
-		{ "no-trunc", NULL, &l.no_trunc, NULL, CLI_HELP("Do not truncate the output") },
-		{ "q|quiet", NULL, &l.quiet, NULL, CLI_HELP("Only display network IDs") },
-		{ "format", &format, NULL, NULL,
-		  CLI_HELP("Pretty-print networks using a Go template") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("no-trunc", "Do not truncate the output")
+		CLI_FLAG("q|quiet", "Only display network IDs")
+		CLI_FLAG("=format", "Pretty-print networks using a Go template");
 	struct mr_store *st;
-	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS]");
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, 0, 1), "[OPTIONS]", flags, &l.no_trunc,
+			&l.quiet, &format);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 0, 0) < 0 || !(st = cli_store(cl)))
+		return CLI_PARSE_EXIT(n);
+	if (!(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	if (format) {
 		cli_fmt_init(&fm, format, "ID\0NETWORK ID\0Name\0NAME\0Driver\0DRIVER\0Scope\0SCOPE\0"
@@ -31493,25 +31409,22 @@ static int cmd_network_ls(struct cli *cl, int argc, char **argv)
 static int cmd_network_create(struct cli *cl, int argc, char **argv)
 {
 	const char *subnet = NULL, *gateway = NULL, *driver = NULL;
-	struct cli_flag flags[] = {
-		{ "d|driver", &driver, NULL, NULL,
-		  CLI_HELP("Driver to manage the Network (only \"bridge\")") },
-		{ "gateway", &gateway, NULL, NULL,
-		  CLI_HELP("IPv4 Gateway for the master subnet") },
-		{ "subnet", &subnet, NULL, NULL, CLI_HELP("Subnet in CIDR format") },
-		{ 0 },
-	};
+	static const char flags[] =
+		CLI_FLAG("=d|driver", "Driver to manage the Network (only \"bridge\")")
+		CLI_FLAG("=gateway", "IPv4 Gateway for the master subnet")
+		CLI_FLAG("=subnet", "Subnet in CIDR format");
 	struct mr_store *st;
 	char id[65];
-	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] NETWORK");
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(1, 1, 1), "[OPTIONS] NETWORK", flags, &driver,
+			&gateway, &subnet);
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 1, 1) < 0 || !(st = cli_store(cl)))
+		return CLI_PARSE_EXIT(n);
+	if (!(st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
 	if (driver && strcmp(driver, "bridge"))
 		mr_err_set(&cl->err, MR_EINVAL_INPUT, "plugin \"%s\" not found", driver);
 	else if (net_create(st, argv[0], subnet, gateway, id, &cl->err) == 0)
-		return printf("%s\n", id), 0;
+		return cli_println(id), 0;
 	util_print_err(&cl->err);
 	return CLI_EXIT_FAIL;
 }
@@ -31519,13 +31432,13 @@ static int cmd_network_create(struct cli *cl, int argc, char **argv)
 static int cmd_network(struct cli *cl, int argc, char **argv)
 {
 	static const struct cli_command subs[] = {
-		{ "create", cmd_network_create, CLI_SUMMARY("Create a network") },
-		{ "inspect", cmd_network_inspect,
-		  CLI_SUMMARY("Display detailed information on one or more networks") },
-		{ "ls", cmd_network_ls, CLI_SUMMARY("List networks") },
-		{ "prune", CLI_PRUNE(cmd_network_prune), CLI_SUMMARY("Remove all unused networks") },
-		{ "rm", cmd_network_rm, CLI_SUMMARY("Remove one or more networks") },
-		{ NULL, NULL, NULL },
+		{ CLI_CMD("create", "Create a network"), cmd_network_create },
+		{ CLI_CMD("inspect", "Display detailed information on one or more networks"),
+		  cmd_network_inspect },
+		{ CLI_CMD("ls", "List networks"), cmd_network_ls },
+		{ CLI_CMD("prune", "Remove all unused networks"), CLI_PRUNE(cmd_network_prune) },
+		{ CLI_CMD("rm", "Remove one or more networks"), cmd_network_rm },
+		{ NULL, NULL },
 	};
 	return cli_subcommand(cl, "network", subs, argc, argv);
 }
@@ -31548,18 +31461,14 @@ static const char *boot_dir(int n, char **argv)
 static int cmd_init(struct cli *cl, int argc, char **argv)
 {
 	int do_reboot = 0;
-	struct cli_flag flags[] = {
-		{ "reboot", NULL, &do_reboot, NULL,
-		  CLI_HELP("Reboot instead of powering off at shutdown") },
-		{ 0 },
-	};
-	int n = cli_parse(cl, argc, argv, flags, 1, "[OPTIONS] [DIR]"), pid1 = getpid() == 1;
+	static const char flags[] =
+		CLI_FLAG("reboot", "Reboot instead of powering off at shutdown");
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, 1, 1), "[OPTIONS] [DIR]", flags,
+			&do_reboot), pid1 = getpid() == 1;
 	struct boot_run br;
 	sigset_t mask, old;
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 0, 1) < 0)
-		return CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	boot_init_prepare(pid1, &mask, &old);
 	br.st = cli_store(cl);
 	return boot_init(&br, boot_dir(n, argv), do_reboot, pid1, &mask, &old);
@@ -31567,13 +31476,10 @@ static int cmd_init(struct cli *cl, int argc, char **argv)
 
 static int cmd_up_down(struct cli *cl, int argc, char **argv, int up)
 {
-	struct cli_flag flags[] = { { 0 } };
 	struct boot_run br;
-	int n = cli_parse(cl, argc, argv, flags, 1, "[DIR]");
+	int n = cli_parse(cl, argc, argv, CLI_ARGS(0, 1, 1), "[DIR]", "");
 	if (n < 0)
-		return n == -2 ? 0 : CLI_EXIT_FAIL;
-	if (cli_nargs(cl, n, 0, 1) < 0)
-		return CLI_EXIT_FAIL;
+		return CLI_PARSE_EXIT(n);
 	util_std_fds();
 	if (!(br.st = cli_store(cl)))
 		return CLI_EXIT_FAIL;
@@ -31611,51 +31517,50 @@ static int cmd_init(struct cli *cl, int argc, char **argv)
 /* The command table: every command, including those whose feature is compiled
  * out (they answer "built without ..."). */
 static const struct cli_command cli_commands[] = {
-	{ "__monitor", cmd_monitor, NULL },
-	{ "check", cmd_check, CLI_SUMMARY("Verify the store; --repair removes what nothing uses") },
-	{ "container", cmd_container, CLI_SUMMARY("Manage containers") },
-	{ "cp", CLI_CP(cmd_cp),
-	  CLI_SUMMARY("Copy files/folders between a container and the local filesystem") },
-	{ "create", cmd_create, CLI_SUMMARY("Create a new container") },
-	{ "down", cmd_down, CLI_SUMMARY("Stop and remove the containers that up started") },
-	{ "exec", cmd_exec, CLI_SUMMARY("Execute a command in a running container") },
-	{ "help", cmd_help, NULL },
-	{ "history", CLI_HISTORY(cmd_history), CLI_SUMMARY("Show the history of an image") },
-	{ "image", cmd_image, CLI_SUMMARY("Manage images") },
-	{ "images", cmd_images, CLI_SUMMARY("List images") },
-	{ "info", cmd_info, CLI_SUMMARY("Display system-wide information") },
-	{ "init", cmd_init,
-	  CLI_SUMMARY("Run as PID 1: mounts, up, reap, down and power off on SIGTERM") },
-	{ "inspect", cmd_inspect,
-	  CLI_SUMMARY("Return low-level information on containers or images") },
-	{ "kill", cmd_kill, CLI_SUMMARY("Kill one or more running containers") },
-	{ "load", cmd_load,
-	  CLI_SUMMARY("Load an image from a tar archive, STDIN or an OCI layout folder") },
-	{ "login", cmd_login, CLI_SUMMARY("Log in to a registry") },
-	{ "logout", cmd_logout, CLI_SUMMARY("Log out from a registry") },
-	{ "logs", cmd_logs, CLI_SUMMARY("Fetch the logs of a container") },
-	{ "network", cmd_network, CLI_SUMMARY("Manage networks") },
-	{ "port", cmd_port, CLI_SUMMARY("List port mappings of a container") },
-	{ "ps", cmd_ps, CLI_SUMMARY("List containers") },
-	{ "pull", cmd_pull, CLI_SUMMARY("Download an image from a registry") },
-	{ "rename", cmd_rename, CLI_SUMMARY("Rename a container") },
-	{ "restart", cmd_restart, CLI_SUMMARY("Restart one or more containers") },
-	{ "rm", cmd_rm, CLI_SUMMARY("Remove one or more containers") },
-	{ "rmi", cmd_rmi, CLI_SUMMARY("Remove one or more images") },
-	{ "run", cmd_run, CLI_SUMMARY("Create and run a new container from an image") },
-	{ "start", cmd_start, CLI_SUMMARY("Start one or more stopped containers") },
-	{ "stats", CLI_STATS(cmd_stats),
-	  CLI_SUMMARY("Display a live stream of container(s) resource usage statistics") },
-	{ "stop", cmd_stop, CLI_SUMMARY("Stop one or more running containers") },
-	{ "system", cmd_system, CLI_SUMMARY("Manage minirun") },
-	{ "tag", cmd_tag, CLI_SUMMARY("Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE") },
-	{ "top", CLI_STATS(cmd_top), CLI_SUMMARY("Display the running processes of a container") },
-	{ "up", cmd_up, CLI_SUMMARY("Start the containers declared in /etc/minirun/containers") },
-	{ "version", cmd_version, CLI_SUMMARY("Show the minirun version and compiled-in features") },
-	{ "volume", cmd_volume, CLI_SUMMARY("Manage volumes") },
-	{ "wait", cmd_wait,
-	  CLI_SUMMARY("Block until one or more containers stop, then print their exit codes") },
-	{ NULL, NULL, NULL },
+	{ CLI_HIDDEN("__monitor"), cmd_monitor },
+	{ CLI_CMD("check", "Verify the store; --repair removes what nothing uses"), cmd_check },
+	{ CLI_CMD("container", "Manage containers"), cmd_container },
+	{ CLI_CMD("cp", "Copy files/folders between a container and the local filesystem"),
+	  CLI_CP(cmd_cp) },
+	{ CLI_CMD("create", "Create a new container"), cmd_create },
+	{ CLI_CMD("down", "Stop and remove the containers that up started"), cmd_down },
+	{ CLI_CMD("exec", "Execute a command in a running container"), cmd_exec },
+	{ CLI_HIDDEN("help"), cmd_help },
+	{ CLI_CMD("history", "Show the history of an image"), CLI_HISTORY(cmd_history) },
+	{ CLI_CMD("image", "Manage images"), cmd_image },
+	{ CLI_CMD("images", "List images"), cmd_images },
+	{ CLI_CMD("info", "Display system-wide information"), cmd_info },
+	{ CLI_CMD("init", "Run as PID 1: mounts, up, reap, down and power off on SIGTERM"),
+	  cmd_init },
+	{ CLI_CMD("inspect", "Return low-level information on containers or images"), cmd_inspect },
+	{ CLI_CMD("kill", "Kill one or more running containers"), cmd_kill },
+	{ CLI_CMD("load", "Load an image from a tar archive, STDIN or an OCI layout folder"),
+	  cmd_load },
+	{ CLI_CMD("login", "Log in to a registry"), cmd_login },
+	{ CLI_CMD("logout", "Log out from a registry"), cmd_logout },
+	{ CLI_CMD("logs", "Fetch the logs of a container"), cmd_logs },
+	{ CLI_CMD("network", "Manage networks"), cmd_network },
+	{ CLI_CMD("port", "List port mappings of a container"), cmd_port },
+	{ CLI_CMD("ps", "List containers"), cmd_ps },
+	{ CLI_CMD("pull", "Download an image from a registry"), cmd_pull },
+	{ CLI_CMD("rename", "Rename a container"), cmd_rename },
+	{ CLI_CMD("restart", "Restart one or more containers"), cmd_restart },
+	{ CLI_CMD("rm", "Remove one or more containers"), cmd_rm },
+	{ CLI_CMD("rmi", "Remove one or more images"), cmd_rmi },
+	{ CLI_CMD("run", "Create and run a new container from an image"), cmd_run },
+	{ CLI_CMD("start", "Start one or more stopped containers"), cmd_start },
+	{ CLI_CMD("stats", "Display a live stream of container(s) resource usage statistics"),
+	  CLI_STATS(cmd_stats) },
+	{ CLI_CMD("stop", "Stop one or more running containers"), cmd_stop },
+	{ CLI_CMD("system", "Manage minirun"), cmd_system },
+	{ CLI_CMD("tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"), cmd_tag },
+	{ CLI_CMD("top", "Display the running processes of a container"), CLI_STATS(cmd_top) },
+	{ CLI_CMD("up", "Start the containers declared in /etc/minirun/containers"), cmd_up },
+	{ CLI_CMD("version", "Show the minirun version and compiled-in features"), cmd_version },
+	{ CLI_CMD("volume", "Manage volumes"), cmd_volume },
+	{ CLI_CMD("wait", "Block until one or more containers stop, then print their exit codes"),
+	  cmd_wait },
+	{ NULL, NULL },
 };
 /* ======================== END src/21_cli.c ======================== */
 
@@ -31668,15 +31573,9 @@ static const struct cli_command cli_commands[] = {
  * minirun ([18] exec_sealed_self). `container` takes the same words. */
 static int main_needs_seal(int argc, char **argv, int i)
 {
-	static const char *const words[] = { "run", "start", "restart", "exec", "cp", "__monitor",
-					      "init", "up", NULL };
-	size_t k;
 	if (!strcmp(argv[i], "container") && i + 1 < argc)
 		i++;
-	for (k = 0; words[k]; k++)
-		if (!strcmp(argv[i], words[k]))
-			return 1;
-	return 0;
+	return cli_word_in(argv[i], "run\0start\0restart\0exec\0cp\0__monitor\0init\0up\0");
 }
 
 /* see minirun.h */

@@ -418,6 +418,13 @@ static int tmpl_cmp(struct tmpl *t, const struct tmpl_val *x, const struct tmpl_
 	return strcmp(tmpl_text(t, x), tmpl_text(t, y));
 }
 
+/* The functions, looked up once by name (a strncmp per test cost more):
+ * TMPL_IS(X) tests for the one named in TF_X's place of tmpl_funcs. */
+enum { TF_json, TF_index, TF_len, TF_join, TF_split, TF_upper, TF_lower, TF_title, TF_printf,
+       TF_print, TF_println, TF_eq, TF_ne, TF_lt, TF_le, TF_gt, TF_ge, TF_not, TF_and, TF_or };
+static const char tmpl_funcs[] = "json\0index\0len\0join\0split\0upper\0lower\0title\0printf\0"
+	"print\0println\0eq\0ne\0lt\0le\0gt\0ge\0not\0and\0or\0";
+
 /* Call function name with its arguments. */
 static int tmpl_call(struct tmpl *t, const char *name, size_t nl, const char *at,
 		     struct tmpl_args *a, struct tmpl_val *res)
@@ -425,14 +432,18 @@ static int tmpl_call(struct tmpl *t, const char *name, size_t nl, const char *at
 	struct mr_buf out = { 0 };
 	const struct mr_json *j = a->n ? a->v[0].j : NULL, *c;
 	size_t i;
-#define TMPL_IS(s) (nl == sizeof s - 1 && !strncmp(name, s, nl))
-	if (!a->n && !TMPL_IS("print") && !TMPL_IS("println")) {
+	const char *f;
+	int fn = 0;
+	for (f = tmpl_funcs; *f && (strlen(f) != nl || memcmp(f, name, nl)); f += strlen(f) + 1)
+		fn++;
+#define TMPL_IS(s) (fn == TF_##s)
+	if (!a->n && !TMPL_IS(print) && !TMPL_IS(println)) {
 		char msg[96];
 		snprintf(msg, sizeof msg, "wrong number of args for %.*s: want at least 1 got 0",
 			 (int)nl, name);
 		return tmpl_fail(t, at, nl, "%s", msg);
 	}
-	if (TMPL_IS("json")) {
+	if (TMPL_IS(json)) {
 		struct mr_jw w;
 		mr_jw_init(&w, &out, 0);
 		if (j)
@@ -441,7 +452,7 @@ static int tmpl_call(struct tmpl *t, const char *name, size_t nl, const char *at
 			mr_jw_str(&w, a->v[0].s);
 		else
 			mr_buf_printf(&out, "%s", a->v[0].t == 'n' ? "null" : a->v[0].s);
-	} else if (TMPL_IS("index")) {
+	} else if (TMPL_IS(index)) {
 		struct tmpl_val v = a->v[0];
 		for (i = 1; i < a->n; i++) {
 			const char *k = tmpl_text(t, &a->v[i]);
@@ -462,7 +473,7 @@ static int tmpl_call(struct tmpl *t, const char *name, size_t nl, const char *at
 		}
 		*res = v;
 		return 0;
-	} else if (TMPL_IS("len")) {
+	} else if (TMPL_IS(len)) {
 		if (!j || (j->type != MR_JSON_ARRAY && j->type != MR_JSON_OBJECT &&
 			   j->type != MR_JSON_STRING)) {
 			if (!j && a->v[0].t == 's') {
@@ -479,13 +490,13 @@ text_int:
 		res->t = 'i';
 		res->s = tmpl_own(t, out.data);
 		return 0;
-	} else if (TMPL_IS("join")) {
+	} else if (TMPL_IS(join)) {
 		const char *sep = a->n > 1 ? tmpl_text(t, &a->v[1]) : "";
 		for (c = j && j->type == MR_JSON_ARRAY ? j->child : NULL; c; c = c->next) {
 			struct tmpl_val e = { c, NULL, 'n' };
 			mr_buf_printf(&out, "%s%s", c == j->child ? "" : sep, tmpl_text(t, &e));
 		}
-	} else if (TMPL_IS("split")) {
+	} else if (TMPL_IS(split)) {
 		/* a JSON array built as text and parsed into the context's doc */
 		const char *s = tmpl_text(t, &a->v[0]), *sep = a->n > 1 ? tmpl_text(t, &a->v[1]) : "";
 		struct mr_jw w;
@@ -510,7 +521,7 @@ text_int:
 		tmpl_own(t, out.data);   /* the document points into it */
 		res->j = t->tmp.root;
 		return 0;
-	} else if (TMPL_IS("upper") || TMPL_IS("lower") || TMPL_IS("title")) {
+	} else if (TMPL_IS(upper) || TMPL_IS(lower) || TMPL_IS(title)) {
 		const char *s = tmpl_text(t, &a->v[0]);
 		for (i = 0; s[i]; i++) {
 			int ch = (unsigned char)s[i];
@@ -518,9 +529,9 @@ text_int:
 			     name[0] == 'l' ? tolower(ch) : ch;
 			mr_buf_append(&out, (char *)&ch, 1);
 		}
-	} else if (TMPL_IS("printf")) {
+	} else if (TMPL_IS(printf)) {
 		tmpl_printf(t, a, &out);
-	} else if (TMPL_IS("print") || TMPL_IS("println")) {
+	} else if (TMPL_IS(print) || TMPL_IS(println)) {
 		for (i = 0; i < a->n; i++) {
 			/* Go: println always spaces, print only between non-strings */
 			if (i && (name[5] == 'l' || (!tmpl_is_str(&a->v[i - 1]) && !tmpl_is_str(&a->v[i]))))
@@ -529,21 +540,21 @@ text_int:
 		}
 		if (name[5] == 'l')
 			mr_buf_append(&out, "\n", 1);
-	} else if (TMPL_IS("eq") || TMPL_IS("ne")) {
+	} else if (TMPL_IS(eq) || TMPL_IS(ne)) {
 		int eq = a->n > 1 ? 0 : 1;
 		for (i = 1; i < a->n; i++)
 			eq |= !tmpl_cmp(t, &a->v[0], &a->v[i]);
 		mr_buf_printf(&out, "%s", eq == (name[0] == 'e') ? "true" : "false");
 		goto text_bool;
-	} else if (TMPL_IS("lt") || TMPL_IS("le") || TMPL_IS("gt") || TMPL_IS("ge")) {
+	} else if (TMPL_IS(lt) || TMPL_IS(le) || TMPL_IS(gt) || TMPL_IS(ge)) {
 		int r = a->n > 1 ? tmpl_cmp(t, &a->v[0], &a->v[1]) : 0;
 		int ok = name[0] == 'l' ? (name[1] == 't' ? r < 0 : r <= 0) : (name[1] == 't' ? r > 0 : r >= 0);
 		mr_buf_printf(&out, "%s", ok ? "true" : "false");
 		goto text_bool;
-	} else if (TMPL_IS("not")) {
+	} else if (TMPL_IS(not)) {
 		mr_buf_printf(&out, "%s", tmpl_true(&a->v[0]) ? "false" : "true");
 		goto text_bool;
-	} else if (TMPL_IS("and") || TMPL_IS("or")) {
+	} else if (TMPL_IS(and) || TMPL_IS(or)) {
 		/* the first false (and) or true (or) argument, else the last */
 		for (i = 0; i + 1 < a->n && tmpl_true(&a->v[i]) == (name[0] == 'a'); i++) {}
 		*res = a->v[i];
@@ -625,12 +636,13 @@ static int tmpl_pipeline(struct tmpl *t, const struct tmpl_val *dot, const char 
 /* The keyword an action starts with: if, else, end, range, or none (0). */
 static int tmpl_keyword(const struct tmpl_item *it, const char **rest)
 {
-	static const char *const kw[] = { "if", "else", "end", "range", "with" };
+	static const char kws[] = "if\0else\0end\0range\0with\0";
+	const char *kw = kws;
 	size_t i, n;
 	const char *p = tmpl_skip_ws(it->p, it->p + it->n);
-	for (i = 0; i < 5; i++) {
-		n = strlen(kw[i]);
-		if ((size_t)(it->p + it->n - p) >= n && !strncmp(p, kw[i], n) &&
+	for (i = 0; i < 5; i++, kw += n + 1) {
+		n = strlen(kw);
+		if ((size_t)(it->p + it->n - p) >= n && !strncmp(p, kw, n) &&
 		    (p + n == it->p + it->n || p[n] == ' ')) {
 			*rest = p + n;
 			return "iEerw"[i];

@@ -5,15 +5,9 @@
  * minirun ([18] exec_sealed_self). `container` takes the same words. */
 static int main_needs_seal(int argc, char **argv, int i)
 {
-	static const char *const words[] = { "run", "start", "restart", "exec", "cp", "__monitor",
-					      "init", "up", NULL };
-	size_t k;
 	if (!strcmp(argv[i], "container") && i + 1 < argc)
 		i++;
-	for (k = 0; words[k]; k++)
-		if (!strcmp(argv[i], words[k]))
-			return 1;
-	return 0;
+	return cli_word_in(argv[i], "run\0start\0restart\0exec\0cp\0__monitor\0init\0up\0");
 }
 
 /* see minirun.h */

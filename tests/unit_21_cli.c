@@ -30,21 +30,14 @@ static void tcli_parse(void)
 	const char *name = NULL, *user = NULL;
 	int detach = 0, tty = 0, inter = 0, n;
 	struct ctr_list env = { 0 };
-	struct cli_flag flags[] = {
-		{ "d|detach", NULL, &detach, NULL, "" },
-		{ "t|tty", NULL, &tty, NULL, "" },
-		{ "i|interactive", NULL, &inter, NULL, "" },
-		{ "e|env", NULL, NULL, &env, "" },
-		{ "name", &name, NULL, NULL, "" },
-		{ "u|user", &user, NULL, NULL, "" },
-		{ 0 },
-	};
+	static const char flags[] = "d|detach\0t|tty\0i|interactive\0+e|env\0=name\0=u|user\0";
+#define TFLAGS flags, &detach, &tty, &inter, &env, &name, &user
 	struct cli cl;
 	char *a1[] = { "-dit", "--name=web", "-e", "A=1", "-eB=2", "-e=C=3", "--env", "D=4",
 		       "-u0", "busybox", "sh", "-c", "x" };
 	memset(&cl, 0, sizeof cl);
 	cl.cmd = "run";
-	n = cli_parse(&cl, 13, a1, flags, 0, "IMAGE");
+	n = cli_parse(&cl, 13, a1, CLI_ARGS(0, -1, 0), "IMAGE", TFLAGS);
 	/* the first positional ends the flags: -c goes to the command */
 	CHECK(n == 4 && !strcmp(a1[0], "busybox") && !strcmp(a1[1], "sh") && !strcmp(a1[2], "-c") &&
 	      !strcmp(a1[3], "x"));
@@ -57,9 +50,9 @@ static void tcli_parse(void)
 	/* interspersed: flags after positionals (rm web -f); "--" ends them */
 	{
 		int force = 0;
-		struct cli_flag f2[] = { { "f|force", NULL, &force, NULL, "" }, { 0 } };
+
 		char *a2[] = { "web", "-f", "db", "--", "-f" };
-		n = cli_parse(&cl, 5, a2, f2, 1, "CONTAINER");
+		n = cli_parse(&cl, 5, a2, CLI_ARGS(0, -1, 1), "CONTAINER", "f|force\0", &force);
 		CHECK(n == 3 && force == 1 && !strcmp(a2[0], "web") && !strcmp(a2[1], "db") &&
 		      !strcmp(a2[2], "-f"));
 	}
@@ -70,19 +63,52 @@ static void tcli_parse(void)
 		     *b4[] = { "--detach=1" }, *b5[] = { "--d" }, *b6[] = { "-de" };
 		memset(&cl, 0, sizeof cl);
 		cl.cmd = "run";
-		CHECK(cli_parse(&cl, 1, b1, flags, 0, "") == -1 && cl.flag_error == 1);
-		CHECK(cli_parse(&cl, 1, b2, flags, 0, "") == -1);
-		CHECK(cli_parse(&cl, 1, b3, flags, 0, "") == -1);
-		CHECK(cli_parse(&cl, 1, b4, flags, 0, "") == -1);
-		CHECK(cli_parse(&cl, 1, b5, flags, 0, "") == -1);
-		CHECK(cli_parse(&cl, 1, b6, flags, 0, "") == -1);
+		CHECK(cli_parse(&cl, 1, b1, CLI_ARGS(0, -1, 0), "", TFLAGS) == -1 && cl.flag_error == 1);
+		CHECK(cli_parse(&cl, 1, b2, CLI_ARGS(0, -1, 0), "", TFLAGS) == -1);
+		CHECK(cli_parse(&cl, 1, b3, CLI_ARGS(0, -1, 0), "", TFLAGS) == -1);
+		CHECK(cli_parse(&cl, 1, b4, CLI_ARGS(0, -1, 0), "", TFLAGS) == -1);
+		CHECK(cli_parse(&cl, 1, b5, CLI_ARGS(0, -1, 0), "", TFLAGS) == -1);
+		CHECK(cli_parse(&cl, 1, b6, CLI_ARGS(0, -1, 0), "", TFLAGS) == -1);
 		ctr_list_free(&env);
 	}
 	/* "-" alone is a positional (stdin), as in `load -i -` */
 	{
 		char *a3[] = { "-" };
-		CHECK(cli_parse(&cl, 1, a3, flags, 1, "") == 1 && !strcmp(a3[0], "-"));
+		CHECK(cli_parse(&cl, 1, a3, CLI_ARGS(0, -1, 1), "", TFLAGS) == 1 && !strcmp(a3[0], "-"));
 	}
+	/* a NULL store: a flag this command does not offer (create's -d) */
+	{
+		int d = 0, du = 0;
+		char *a4[] = { "--detach-unused" }, *a5[] = { "-d" };
+		const char *f2 = "d|detach\0detach-unused\0";
+		CHECK(cli_parse(&cl, 1, a4, CLI_ARGS(0, -1, 1), "", f2, NULL, &du) == 0 && du == 1);
+		CHECK(cli_parse(&cl, 1, a5, CLI_ARGS(0, -1, 1), "", f2, NULL, &du) == -1);
+		CHECK(cli_parse(&cl, 1, a5, CLI_ARGS(0, -1, 1), "", f2, &d, NULL) == 0 && d == 1);
+	}
+	/* CLI_ARGS: the number of positionals is checked after the flags */
+	{
+		int f = 0;
+#define A(min, max) CLI_ARGS(min, max, 1)
+		char *a6[] = { "-f" }, *a7[] = { "a", "b", "-f" };
+		memset(&cl, 0, sizeof cl);
+		cl.cmd = "rm";
+		CHECK(cli_parse(&cl, 1, a6, CLI_ARGS(1, -1, 1), "", "f\0", &f) == -1 &&
+		      cl.usage_args == 1 && f == 1);
+		memset(&cl, 0, sizeof cl);
+		cl.cmd = "rm";
+		CHECK(cli_parse(&cl, 3, a7, A(2, 2), "", "f\0", &f) == 2 && !cl.usage_args);
+		CHECK(cli_parse(&cl, 3, a7, A(0, 1), "", "f\0", &f) == -1 && cl.usage_args);
+#undef A
+	}
+	/* cli_parse keeps at most CLI_MAX_FLAGS stores: run has the most flags */
+	{
+		const char *e;
+		size_t k = 0;
+		for (e = run_flags; *e; e += strlen(e) + 1)
+			k++;
+		CHECK(k > 50 && k <= CLI_MAX_FLAGS);
+	}
+#undef TFLAGS
 }
 
 static void tcli_nargs_exit(void)
@@ -168,10 +194,11 @@ static void tcli_fmt_run(void *arg)
 {
 	struct cli_fmt f;
 	const char *const *fmt = arg;
-	const char *kv1[] = { "ID", "abc", "Name", "web" }, *kv2[] = { "ID", "d", "Name", "database" };
+	/* the values in the order of the heads' keys */
+	const char *v1[] = { "abc", "web" }, *v2[] = { "d", "database" };
 	cli_fmt_init(&f, fmt[0], "ID\0CONTAINER ID\0Name\0NAME\0");
-	cli_fmt_row(&f, kv1, 2);
-	cli_fmt_row(&f, kv2, 2);
+	cli_fmt_row(&f, v1);
+	cli_fmt_row(&f, v2);
 	cli_fmt_end(&f);
 }
 
