@@ -21,16 +21,16 @@
 #define CLI_TAKES_VALUE(e) (*(e) == '=' || *(e) == '+')
 #define CLI_MAX_FLAGS 64   /* run has the most (53); unit_21_cli checks */
 
-struct cli {
+struct cli {                    /* in order of use: one-byte offsets in x86 code */
 	const char *root;         /* --root / MINIRUN_ROOT */
 	const char *rundir;       /* --run-dir / MINIRUN_RUNDIR */
-	struct mr_store store;
-	int store_open;
 	const char *cmd;          /* "images", "volume rm"... for messages */
-	char cmd_buf[64];         /* cmd of a management command ("volume rm") */
-	struct mr_err err;
+	int store_open;
 	int usage_args;           /* the failure was a wrong number of arguments */
 	int flag_error;           /* a flag did not parse (Docker: 125) */
+	struct mr_err err;
+	char cmd_buf[64];         /* cmd of a management command ("volume rm") */
+	struct mr_store store;
 };
 
 /* A command of a table: its name, then its --help summary after a "\0" in the
