@@ -25830,22 +25830,17 @@ static int oci_main(int argc, char **argv)
 	struct oci_args a;
 	struct mr_err err;
 	const char *cmd;
-	int rc = 1, i;
+	int rc = 1;
 	size_t k;
 	memset(&g, 0, sizeof g);
 	memset(&err, 0, sizeof err);
 	g.logfd = -1;
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		const char *s = argv[i] + (argv[i][1] == '-' ? 2 : 1);
-		if (!strchr(s, '=') && (!strcmp(s, "root") || !strcmp(s, "log") || !strcmp(s, "log-format") ||
-					!strcmp(s, "criu") || !strcmp(s, "rootless")))
-			i++;
-	}
-	if (oci_parse(i < argc ? i - 1 : argc - 1, argv + 1, names, &a, &err) < 0) {
+	/* the global flags; the command and its arguments are the positionals
+	 * (oci_parse reads no flag after the first one) */
+	if (oci_parse(argc - 1, argv + 1, names, &a, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		return 1;
 	}
-	free(a.pos);
 	g.root = a.val[0] ? a.val[0] : "/run/runc";
 	g.log = a.val[1];
 	g.log_format = a.val[2];
@@ -25856,13 +25851,14 @@ static int oci_main(int argc, char **argv)
 	if (a.set[7]) {
 		printf("runc version %s (minirun %s)\ncommit: minirun-%s\nspec: 1.0.2\n", MINIRUN_VERSION,
 		       MINIRUN_VERSION, MINIRUN_VERSION);
+		free(a.pos);
 		return 0;
 	}
-	cmd = i < argc ? argv[i] : "help";
+	cmd = a.npos ? a.pos[0] : "help";
 	for (k = 0; k < sizeof oci_cmds / sizeof oci_cmds[0] && strcmp(cmd, oci_cmds[k].name); k++)
 		;
 	if (k < sizeof oci_cmds / sizeof oci_cmds[0])
-		rc = oci_cmd_do(&g, &oci_cmds[k], i < argc ? argc - i - 1 : 0, argv + i + 1);
+		rc = oci_cmd_do(&g, &oci_cmds[k], a.npos - 1, a.pos + 1);
 	else if (!strcmp(cmd, "help") || a.set[8]) {
 		printf("minirun %s in runc mode: create, start, run, state, kill, delete, ps, pause, "
 		       "resume, update, exec, list, events, spec, features\n", MINIRUN_VERSION);
@@ -25874,6 +25870,7 @@ static int oci_main(int argc, char **argv)
 	fflush(stdout);
 	if (g.logfd >= 0)
 		close(g.logfd);
+	free(a.pos);
 	return rc;
 }
 
