@@ -712,18 +712,20 @@ static void oci_jw_json(struct mr_jw *w, const char *key, const struct mr_json *
 		mr_jw_null(w);
 }
 
-static void oci_state_json(const struct oci_rec *r, const char *id, const char *bundle,
-			   const char *status, pid_t pid, const struct mr_json *ann, int indent,
-			   struct mr_buf *out)
+/* The state of the container: from its record r, or (create's hooks) from
+ * the spec o; a stopped one has pid 0. */
+static void oci_state_json(const struct oci_rec *r, const struct ctr_oci *o, const char *id,
+			   const char *status, pid_t pid, int indent, struct mr_buf *out)
 {
+	const struct mr_json *ann = r ? r->annotations : o->annotations;
 	struct mr_jw w;
 	mr_jw_init(&w, out, indent);
 	mr_jw_obj(&w);
 	ctr_jw_str(&w, "ociVersion", "1.0.2");
 	ctr_jw_str(&w, "id", id);
-	ctr_jw_int(&w, "pid", pid);
+	ctr_jw_int(&w, "pid", strcmp(status, "stopped") ? pid : 0);
 	ctr_jw_str(&w, "status", status);
-	ctr_jw_str(&w, "bundle", bundle);
+	ctr_jw_str(&w, "bundle", r ? r->bundle : o->bundle);
 	if (r) {
 		ctr_jw_str(&w, "rootfs", r->rootfs);
 		ctr_jw_str(&w, "created", r->created);
@@ -816,8 +818,7 @@ static int oci_hooks_run(const struct mr_json *hooks, const char *kinds, const s
 	int rc = 0;
 	if (!hooks)
 		return 0;
-	oci_state_json(r, id, r ? r->bundle : o->bundle, status, pid,
-		       r ? r->annotations : o->annotations, 0, &st);
+	oci_state_json(r, o, id, status, pid, 0, &st);
 	for (; *kinds && rc == 0; kinds += strlen(kinds) + 1)
 		rc = oci_hooks(hooks, kinds, &st, warn, err);
 	mr_buf_free(&st);
@@ -2139,7 +2140,7 @@ static int oci_cmd_state(struct oci_g *g, struct oci_args *a, struct oci_rec *r,
 	const char *st = oci_status(g, r);
 	(void)a;
 	(void)err;
-	oci_state_json(r, r->id, r->bundle, st, strcmp(st, "stopped") ? r->pid : 0, r->annotations, 2, &b);
+	oci_state_json(r, NULL, r->id, st, r->pid, 2, &b);
 	printf("%s\n", b.data);
 	mr_buf_free(&b);
 	return 0;
@@ -2446,8 +2447,7 @@ static int oci_cmd_list(struct oci_g *g, struct oci_args *a, struct oci_rec *unu
 		st = oci_status(g, &r);
 		if (json) {
 			struct mr_buf b = { 0 };
-			oci_state_json(&r, r.id, r.bundle, st, strcmp(st, "stopped") ? r.pid : 0,
-				       r.annotations, 0, &b);
+			oci_state_json(&r, NULL, r.id, st, r.pid, 0, &b);
 			printf("%s%s", first ? "" : ",", b.data);
 			mr_buf_free(&b);
 		} else if (a->set[1]) {
