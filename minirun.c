@@ -23565,8 +23565,8 @@ static struct dev_rule *oci_dev_rules(const struct mr_json *devs, const struct c
 	for (k = 1, d = list; d; d = d->next, k++) {
 		const char *type = oci_s(d, "type"), *acc = oci_s(d, "access");
 		r[k].type = type && *type ? *type : 'a';
-		r[k].major = oci_has(d, "major") ? (int)oci_i(d, "major", 0) : -1;
-		r[k].minor = oci_has(d, "minor") ? (int)oci_i(d, "minor", 0) : -1;
+		r[k].major = (int)oci_i(d, "major", -1);   /* -1: any */
+		r[k].minor = (int)oci_i(d, "minor", -1);
 		r[k].deny = !oci_b(d, "allow");
 		if ((r[k].type != 'a' && r[k].type != 'b' && r[k].type != 'c') || (type && type[0] && type[1]) ||
 		    dev_access_parse(acc && *acc ? acc : "rwm", &r[k].access) < 0) {
@@ -23680,9 +23680,9 @@ static void oci_res_parse(struct ctr_oci_res *r, const struct mr_json *j)
 	for (i = 0; i < OCI_RES_N; i++, p = oci_strs_skip(p, 4)) {
 		const struct mr_json *g = mr_json_get(j, p);
 		const char *k = oci_strs_skip(p, 1);
-		/* swappiness 0 means something; it is written only within 0..100 */
-		if (i == OCI_MEM_SWAPPINESS ? !oci_has(g, k) || oci_i(g, k, 0) < 0 ||
-		    oci_i(g, k, 0) > 100 : !oci_nz(g, k))
+		/* swappiness 0 means something; it is written only within 0..100
+		 * (one not there reads as -1) */
+		if (i == OCI_MEM_SWAPPINESS ? (unsigned long long)oci_i(g, k, -1) > 100 : !oci_nz(g, k))
 			continue;
 		r->v[i] = oci_i(g, k, 0);
 		r->set |= 1u << i;
