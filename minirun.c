@@ -23983,13 +23983,14 @@ static int oci_ns_join(const struct ctr_oci *o, int pid_only, struct mr_err *err
 }
 
 /* The mount options `features` lists: those that are flags, then the
- * propagation ones; oci_mount_bits has each flag's bits (OCI_MNT_CLEAR:
- * the option takes them away). */
+ * propagation ones; oci_mount_bits has each one's bits (OCI_MNT_CLEAR:
+ * the option takes them away; OCI_MNT_PROP: propagation). */
 static const char oci_mount_names[] = "ro\0rw\0nosuid\0suid\0nodev\0dev\0noexec\0exec\0sync\0"
 	"async\0remount\0mand\0nomand\0dirsync\0noatime\0atime\0nodiratime\0diratime\0bind\0"
 	"rbind\0relatime\0norelatime\0strictatime\0nostrictatime\0defaults\0"
 	"private\0rprivate\0shared\0rshared\0slave\0rslave\0unbindable\0runbindable\0";
 #define OCI_MNT_CLEAR 0x80000000u
+#define OCI_MNT_PROP 0x40000000u
 static const unsigned oci_mount_bits[] = {
 	MS_RDONLY, MS_RDONLY | OCI_MNT_CLEAR, MS_NOSUID, MS_NOSUID | OCI_MNT_CLEAR,
 	MS_NODEV, MS_NODEV | OCI_MNT_CLEAR, MS_NOEXEC, MS_NOEXEC | OCI_MNT_CLEAR,
@@ -23997,7 +23998,29 @@ static const unsigned oci_mount_bits[] = {
 	MS_MANDLOCK | OCI_MNT_CLEAR, MS_DIRSYNC, MS_NOATIME, MS_NOATIME | OCI_MNT_CLEAR,
 	MS_NODIRATIME, MS_NODIRATIME | OCI_MNT_CLEAR, MS_BIND, MS_BIND | MS_REC,
 	MS_RELATIME, MS_RELATIME | OCI_MNT_CLEAR, MS_STRICTATIME, MS_STRICTATIME | OCI_MNT_CLEAR, 0,
+	OCI_MNT_PROP | MS_PRIVATE, OCI_MNT_PROP | MS_PRIVATE | MS_REC, OCI_MNT_PROP | MS_SHARED,
+	OCI_MNT_PROP | MS_SHARED | MS_REC, OCI_MNT_PROP | MS_SLAVE, OCI_MNT_PROP | MS_SLAVE | MS_REC,
+	OCI_MNT_PROP | MS_UNBINDABLE, OCI_MNT_PROP | MS_UNBINDABLE | MS_REC,
 };
+
+/* The bits of the mount option s, 0 if it is none of them. */
+static unsigned oci_mount_opt(const char *s)
+{
+	const char *n = oci_mount_names;
+	size_t i;
+	for (i = 0; s && i < sizeof oci_mount_bits / sizeof oci_mount_bits[0]; n += strlen(n) + 1, i++)
+		if (!strcmp(s, n))
+			return oci_mount_bits[i];
+	return 0;
+}
+
+/* A propagation name's flags ("private" ... "runbindable"); dflt when
+ * there is none or it is not one. */
+static unsigned long oci_propagation(const char *s, unsigned long dflt)
+{
+	unsigned bits = oci_mount_opt(s);
+	return bits & OCI_MNT_PROP ? bits & ~OCI_MNT_PROP : dflt;
+}
 
 /* Mount options: flags, propagation, data for the filesystem. */
 static void oci_mount_opts(const struct mr_json *opts, unsigned long *flags, unsigned long *prop,
@@ -24006,33 +24029,18 @@ static void oci_mount_opts(const struct mr_json *opts, unsigned long *flags, uns
 	const struct mr_json *o;
 	*flags = *prop = *clear = 0;
 	for (o = opts && opts->type == MR_JSON_ARRAY ? opts->child : NULL; o; o = o->next) {
-		size_t i = 0;
-		const char *n;
-		int found = 0;
-		struct mount_spec ms;
+		unsigned bits;
 		if (o->type != MR_JSON_STRING)
 			continue;
-		for (n = oci_mount_names; i < sizeof oci_mount_bits / sizeof oci_mount_bits[0] && !found;
-		     n += strlen(n) + 1, i++)
-			if (!strcmp(o->str, n)) {
-				unsigned bits = oci_mount_bits[i] & ~OCI_MNT_CLEAR;
-				found = 1;
-				if (oci_mount_bits[i] & OCI_MNT_CLEAR) {
-					*flags &= ~(unsigned long)bits;
-					*clear |= bits;
-				} else {
-					*flags |= bits;
-				}
-			}
-		if (!found && (!strcmp(o->str, "unbindable") || !strcmp(o->str, "runbindable"))) {
-			*prop |= MS_UNBINDABLE | (o->str[0] == 'r' ? MS_REC : 0);
-			found = 1;
-		}
-		if (!found && mount_set_propagation(&ms, o->str) == 0) {
-			*prop |= ms.propagation;
-			found = 1;
-		}
-		if (!found && strncmp(o->str, "tmpcopyup", 9) && strncmp(o->str, "idmap", 5)) {
+		bits = oci_mount_opt(o->str);
+		if (bits & OCI_MNT_PROP) {
+			*prop |= bits & ~OCI_MNT_PROP;
+		} else if (bits & OCI_MNT_CLEAR) {
+			*flags &= ~(unsigned long)(bits & ~OCI_MNT_CLEAR);
+			*clear |= bits & ~OCI_MNT_CLEAR;
+		} else if (bits || !strcmp(o->str, "defaults")) {
+			*flags |= bits;
+		} else if (strncmp(o->str, "tmpcopyup", 9) && strncmp(o->str, "idmap", 5)) {
 			if (data->len)
 				mr_buf_append(data, ",", 1);
 			mr_buf_append(data, o->str, o->len);
@@ -24305,18 +24313,6 @@ static int oci_process_exec(const struct ctr *c, const struct seccomp_prog *sp, 
 		return -1;
 	return isolate_exec(-1, (char *const *)(c->cmd.v ? c->cmd.v : none),
 			    (char *const *)(c->env.v ? c->env.v : none), err) ? -1 : -1;
-}
-
-static unsigned long oci_propagation(const char *s, unsigned long dflt)
-{
-	struct mount_spec ms;
-	if (s && !strcmp(s, "unbindable"))
-		return MS_UNBINDABLE;
-	if (s && !strcmp(s, "runbindable"))
-		return MS_UNBINDABLE | MS_REC;
-	if (!s || !*s || mount_set_propagation(&ms, s) < 0)
-		return dflt;
-	return ms.propagation;
 }
 
 /* pivot_root refuses a new root whose parent mount is shared (with

@@ -154,6 +154,15 @@ static void test_oci(void)
 	CHECK(data.data && !strcmp(data.data, "mode=755,size=1k"));
 	mr_buf_free(&data);
 	mr_json_free(&doc);
+	/* "defaults" is no data; propagation options add up; the rest is data */
+	CHECK(t_oci_json(&doc, "[\"defaults\",\"runbindable\",\"private\",\"tmpcopyup\",\"x=1\"]") == 0);
+	oci_mount_opts(doc.root, &flags, &prop, &clear, &data);
+	CHECK(!flags && !clear && prop == (MS_UNBINDABLE | MS_REC | MS_PRIVATE));
+	CHECK(data.data && !strcmp(data.data, "x=1"));
+	mr_buf_free(&data);
+	mr_json_free(&doc);
+	CHECK(oci_propagation("unbindable", 0) == MS_UNBINDABLE && oci_propagation(NULL, 3) == 3 &&
+	      oci_propagation("ro", 5) == 5 && oci_propagation("rslave", 0) == (MS_SLAVE | MS_REC));
 	CHECK(oci_propagation("runbindable", 0) == (MS_UNBINDABLE | MS_REC) &&
 	      oci_propagation("shared", 0) == MS_SHARED && oci_propagation("", 7) == 7);
 
