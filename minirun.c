@@ -25894,7 +25894,7 @@ static int oci_wanted(int argc, char **argv)
 		if (util_starts_with(a, "log") || !strcmp(a, "systemd-cgroup") || !strcmp(a, "debug") ||
 		    util_starts_with(a, "criu") || util_starts_with(a, "rootless"))
 			return 1;
-		if (!strcmp(a, "root") || !strcmp(a, "log") || !strcmp(a, "log-format"))
+		if (!strcmp(a, "root"))   /* the one taking a value not caught above */
 			i++;
 	}
 	return 0;
