@@ -319,18 +319,15 @@ static void oci_cg_cpuset_fill(const char *dir)
 	static const char files[] = "cpuset.cpus\0cpuset.mems\0";
 	const char *f;
 	for (f = files; *f; f += strlen(f) + 1) {
-		char path[MINIRUN_MAX_PATH + 16];
+		char path[MINIRUN_MAX_PATH + 16], up[MINIRUN_MAX_PATH + 16];
 		struct mr_buf b = { 0 };
 		struct mr_err ignored;
 		snprintf(path, sizeof path, "%s/%s", dir, f);
-		if (mr_read_file(AT_FDCWD, path, &b, 256, &ignored) < 0 || b.len <= 1) {
-			snprintf(path, sizeof path, "%s/../%s", dir, f);
-			/* the start reports what the kernel refuses */
-			if (mr_read_file(AT_FDCWD, path, &b, 256, &ignored) == 0 && b.len) {
-				snprintf(path, sizeof path, "%s/%s", dir, f);
-				cg_write_path(path, b.data, b.len, &ignored);
-			}
-		}
+		snprintf(up, sizeof up, "%s/../%s", dir, f);
+		/* the start reports what the kernel refuses */
+		if ((mr_read_file(AT_FDCWD, path, &b, 256, &ignored) < 0 || b.len <= 1) &&
+		    mr_read_file(AT_FDCWD, up, &b, 256, &ignored) == 0 && b.len)
+			cg_write_path(path, b.data, b.len, &ignored);
 		mr_buf_free(&b);
 	}
 }
