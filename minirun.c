@@ -23277,15 +23277,18 @@ static int oci_read_json(const char *path, struct mr_json_doc *doc, struct mr_er
 
 /* ---- records ---- */
 
-static int oci_id_ok(const char *id)
+/* 0 for an id runc takes, else -1 with err. */
+static int oci_id_check(const char *id, struct mr_err *err)
 {
 	size_t i;
 	if (!id || !*id || strlen(id) > 1024 || !strcmp(id, ".") || !strcmp(id, ".."))
-		return 0;
+		goto bad;
 	for (i = 0; id[i]; i++)
 		if (!isalnum((unsigned char)id[i]) && !strchr("_+-.", id[i]))
-			return 0;
-	return 1;
+			goto bad;
+	return 0;
+bad:
+	return mr_err_set(err, MR_EINVAL_INPUT, "invalid container id: \"%s\"", id ? id : "");
 }
 
 static void oci_path(char *out, size_t size, const struct oci_g *g, const char *id, const char *f)
@@ -23298,8 +23301,8 @@ static int oci_rec_load(struct oci_g *g, const char *id, struct oci_rec *r, stru
 	char path[MINIRUN_MAX_PATH];
 	const struct mr_json *o;
 	memset(r, 0, sizeof *r);
-	if (!oci_id_ok(id))
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid container id: \"%s\"", id ? id : "");
+	if (oci_id_check(id, err) < 0)
+		return -1;
 	oci_path(path, sizeof path, g, id, "state.json");
 	if (access(path, F_OK) < 0)
 		return mr_err_set(err, MR_ENOTFOUND, "container does not exist: %s", id);
@@ -24851,8 +24854,8 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 	char dir[MINIRUN_MAX_PATH], path[MINIRUN_MAX_PATH + 16], cg[MINIRUN_MAX_PATH];
 	int sv[2] = { -1, -1 }, rc = -1, made_dir = 0, made_cg = 0;
 	long pid = -1;
-	if (!oci_id_ok(id))
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid container id: \"%s\"", id ? id : "");
+	if (oci_id_check(id, err) < 0)
+		return -1;
 	memset(&in, 0, sizeof in);
 	in.pty = in.fifo = in.rootfd = -1;
 	if (spec_from_bundle(o->bundle ? o->bundle : ".", &c, err) < 0)
@@ -25263,8 +25266,9 @@ static int oci_delete_id(struct oci_g *g, const char *id, int force, struct mr_e
 	const char *st;
 	int i;
 	if (oci_rec_load(g, id, &r, err) < 0) {
-		/* a half-made state folder (create killed): nothing runs */
-		if (err->code == MR_ENOTFOUND && oci_id_ok(id))
+		/* a half-made state folder (create killed): nothing runs (the
+		 * id was checked: a bad one is MR_EINVAL_INPUT) */
+		if (err->code == MR_ENOTFOUND)
 			oci_dir_remove(g, id);
 		return force && err->code == MR_ENOTFOUND ? 0 : -1;
 	}

@@ -140,7 +140,9 @@ static void test_oci(void)
 	CHECK(oci_parse(1, missing, names, &a, &err) < 0 && strstr(err.msg, "argument"));
 
 	/* ids */
-	CHECK(oci_id_ok("abc-1_2.3+x") && !oci_id_ok("") && !oci_id_ok("..") && !oci_id_ok("a/b"));
+	CHECK(oci_id_check("abc-1_2.3+x", &err) == 0 && oci_id_check("", &err) < 0 &&
+	      oci_id_check("..", &err) < 0 && oci_id_check(NULL, &err) < 0);
+	CHECK(oci_id_check("a/b", &err) < 0 && !strcmp(err.msg, "invalid container id: \"a/b\""));
 
 	CHECK(oci_rlimit_type("RLIMIT_NOFILE") == RLIMIT_NOFILE && oci_rlimit_type("NOFILE") < 0);
 
