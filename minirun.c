@@ -23840,16 +23840,15 @@ static int oci_hooks(const struct mr_json *hooks, const char *kind, const struct
 	const struct mr_json *h, *arr = mr_json_get(hooks, kind);
 	for (h = arr && arr->type == MR_JSON_ARRAY ? arr->child : NULL; h; h = h->next) {
 		const char *path = oci_s(h, "path");
-		char **argv = oci_strv(mr_json_get(h, "args")), **envp = oci_strv(mr_json_get(h, "env"));
+		char **argv, **envp;
 		long long timeout = oci_i(h, "timeout", 0);
 		int p[2], status = 0;
 		pid_t pid;
 		char *dflt[2] = { (char *)path, NULL };
-		if (!path || pipe2(p, O_CLOEXEC) < 0) {
-			free(argv);
-			free(envp);
+		if (!path || pipe2(p, O_CLOEXEC) < 0)
 			return mr_err_set(err, MR_EINVAL_INPUT, "%s hook: no path", kind);
-		}
+		argv = oci_strv(mr_json_get(h, "args"));
+		envp = oci_strv(mr_json_get(h, "env"));
 		/* a hook that leaves without reading its stdin must not kill us */
 		signal(SIGPIPE, SIG_IGN);
 		pid = fork();
