@@ -25086,21 +25086,15 @@ static int oci_parse(int argc, char **argv, const char *names, struct oci_args *
 			    (bar && strlen(bar + 1) == len && !strncmp(bar + 1, s, len)))
 				break;
 		}
-		if (!*name) {
+		/* unknown, or the last argument and wanting a value (len: all of s) */
+		if (!*name || (name[0] == ':' && !eq && i + 1 >= argc)) {
 			free(a->pos);
-			return mr_err_set(err, MR_EINVAL_INPUT, "flag provided but not defined: -%.*s",
-					  (int)len, s);
+			return mr_err_set(err, MR_EINVAL_INPUT, *name ? "flag needs an argument: -%.*s" :
+					  "flag provided but not defined: -%.*s", (int)len, s);
 		}
 		a->set[k] = 1;
 		if (name[0] == ':') {
-			if (eq)
-				a->val[k] = eq + 1;
-			else if (i + 1 < argc)
-				a->val[k] = argv[++i];
-			else {
-				free(a->pos);
-				return mr_err_set(err, MR_EINVAL_INPUT, "flag needs an argument: -%s", s);
-			}
+			a->val[k] = eq ? eq + 1 : argv[++i];
 		} else if (eq) {
 			a->set[k] = strcmp(eq + 1, "false") != 0;
 		}
