@@ -24375,6 +24375,15 @@ static struct ctr_oci *oci_spec_init(struct ctr *c)
 #define OCI_EACH(it, arr, kind) \
 	for (it = (arr) && (arr)->type == (kind) ? (arr)->child : NULL; it; it = it->next)
 
+/* The strings of a JSON array onto l. */
+static void oci_list_add(struct ctr_list *l, const struct mr_json *arr)
+{
+	const struct mr_json *it;
+	OCI_EACH(it, arr, MR_JSON_ARRAY)
+		if (it->type == MR_JSON_STRING)
+			ctr_list_add(l, it->str);
+}
+
 /* process: of config.json, or exec's process.json. */
 static int spec_oci_process(struct ctr *c, const struct mr_json *proc, struct mr_err *err)
 {
@@ -24383,12 +24392,8 @@ static int spec_oci_process(struct ctr *c, const struct mr_json *proc, struct mr
 	const struct mr_json *cs = mr_json_get(proc, "consoleSize"), *arr, *it;
 	if (oci_cap_known(caps, err) < 0)
 		return -1;
-	OCI_EACH(it, mr_json_get(proc, "args"), MR_JSON_ARRAY)
-		if (it->type == MR_JSON_STRING)
-			ctr_list_add(&c->cmd, it->str);
-	OCI_EACH(it, mr_json_get(proc, "env"), MR_JSON_ARRAY)
-		if (it->type == MR_JSON_STRING)
-			ctr_list_add(&c->env, it->str);
+	oci_list_add(&c->cmd, mr_json_get(proc, "args"));
+	oci_list_add(&c->env, mr_json_get(proc, "env"));
 	c->workdir = oci_sd(proc, "cwd", "");
 	c->tty = (unsigned char)oci_b(proc, "terminal");
 	c->no_new_privs = (unsigned char)oci_b(proc, "noNewPrivileges");
@@ -24521,9 +24526,9 @@ static int spec_oci_linux(struct ctr *c, const struct mr_json *lnx, struct mr_er
 	o->rootfs_propagation = oci_s(lnx, "rootfsPropagation");
 	o->mount_label = oci_s(lnx, "mountLabel");
 	if ((s = oci_s(mr_json_get(lnx, "personality"), "domain"))) {
-		if (strcmp(s, "LINUX") && strcmp(s, "LINUX32"))
+		o->personality = !strcmp(s, "LINUX32") ? PER_LINUX32 : !strcmp(s, "LINUX") ? PER_LINUX : -1;
+		if (o->personality < 0)
 			return mr_err_set(err, MR_EINVAL_INPUT, "personality %s: unknown", s);
-		o->personality = strcmp(s, "LINUX32") ? PER_LINUX : PER_LINUX32;
 	}
 	o->intel_rdt = mr_json_get(lnx, "intelRdt") != NULL;
 	o->cgroups_path = oci_s(lnx, "cgroupsPath");
