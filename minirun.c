@@ -24143,12 +24143,10 @@ static int oci_devices(struct oci_init *in, struct mr_err *err)
 		unlinkat(dfd, slash + 1, 0);
 		mode |= type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
 		if (mknodat(dfd, slash + 1, mode, makedev(o->dev[i].major, o->dev[i].minor)) < 0) {
-			char target[MINIRUN_MAX_PATH];
 			close(dfd);
 			if (!user_ns)
 				return mr_err_sys(err, "device %s", path);
-			snprintf(target, sizeof target, "%s", path + 1);
-			if (mount_in_root(in->rootfd, target, 'f', path, NULL, MS_BIND, NULL, err) < 0)
+			if (mount_in_root(in->rootfd, path + 1, 'f', path, NULL, MS_BIND, NULL, err) < 0)
 				return -1;
 			continue;
 		}
