@@ -629,9 +629,8 @@ static int oci_cg_resources(const char *cg, const struct ctr_oci_res *r, const s
 		if (i == OCI_CPU_SHARES && v2)
 			x = 1 + ((x - 2) * 9999) / 262142;
 		snprintf(val, sizeof val, "%lld", x);
-		if ((i == OCI_MEM_LIMIT && x < 0) || (i == OCI_PIDS && x <= 0))
-			snprintf(val, sizeof val, "%s", v2 ? "max" : "-1");
-		if (oci_cg_set(cg, file, val, err) < 0)
+		if (oci_cg_set(cg, file, (i == OCI_MEM_LIMIT && x < 0) || (i == OCI_PIDS && x <= 0) ?
+			       v2 ? "max" : "-1" : val, err) < 0)
 			return -1;
 	}
 	if (!v2 && r->disable_oom && oci_cg_set(cg, "memory.oom_control", "1", err) < 0)
