@@ -298,13 +298,10 @@ static void oci_cg_path(const char *p, const char *id, int systemd, char *out, s
  * file's prefix on v1 ("memory.max" -> memory), the single one on v2. */
 static int oci_cg_set(const char *cg, const char *file, const char *val, struct mr_err *err)
 {
-	char path[MINIRUN_MAX_PATH], hier[32];
-	if (cg_version() == 2)
-		hier[0] = 0;
-	else
-		snprintf(hier, sizeof hier, "%.*s", (int)strcspn(file, "."), file);
-	oci_cg_dir(path, sizeof path, hier, cg);
-	snprintf(path + strlen(path), sizeof path - strlen(path), "/%s", file);
+	char path[MINIRUN_MAX_PATH];
+	int v1 = cg_version() != 2;
+	snprintf(path, sizeof path, CG_ROOT "%s%.*s%s/%s", v1 ? "/" : "", v1 ? (int)strcspn(file, ".") : 0,
+		 file, cg, file);
 	return cg_write_path(path, val, strlen(val), err);
 }
 
