@@ -288,10 +288,8 @@ static void oci_cg_path(const char *p, const char *id, int systemd, char *out, s
 	if (systemd && c2)
 		snprintf(out, size, "/%.*s/%.*s-%s.scope", (int)(c1 - p), c1 == p ? "system.slice" : p,
 			 (int)(c2 - c1 - 1), c1 + 1, c2 + 1);
-	else if (p && p[0] == '/')
-		snprintf(out, size, "%s", p);
 	else
-		snprintf(out, size, "/minirun-oci/%s", p && *p ? p : id);
+		snprintf(out, size, "%s%s", p && p[0] == '/' ? "" : "/minirun-oci/", p && *p ? p : id);
 }
 
 /* Write val into FILE of the container's cgroup; the hierarchy is the
@@ -2442,8 +2440,8 @@ static int oci_cmd_list(struct oci_g *g, struct oci_args *a, struct oci_rec *unu
 		} else if (a->set[1]) {
 			printf("%s\n", r.id);
 		} else {
-			printf("%-12s %-8d %-10s %-40s %-30s %s\n", r.id,
-			       strcmp(st, "stopped") ? (int)r.pid : 0, st, r.bundle, r.created, "root");
+			printf("%-12s %-8d %-10s %-40s %-30s root\n", r.id,
+			       strcmp(st, "stopped") ? (int)r.pid : 0, st, r.bundle, r.created);
 		}
 		first = 0;
 		mr_json_free(&r.doc);
