@@ -175,6 +175,10 @@ static void test_oci(void)
 	CHECK(!strcmp(cg, "/system.slice/docker-abc.scope"));
 	oci_cg_path(NULL, "c9", 0, cg, sizeof cg);
 	CHECK(!strcmp(cg, "/minirun-oci/c9"));
+	oci_cg_path("rel/x", "c9", 0, cg, sizeof cg);
+	CHECK(!strcmp(cg, "/minirun-oci/rel/x"));
+	oci_cg_path("", "c8", 0, cg, sizeof cg);
+	CHECK(!strcmp(cg, "/minirun-oci/c8"));
 
 	/* seccomp: linux.seccomp compiled ([16b]); none without one */
 	{
