@@ -2617,13 +2617,22 @@ static int oci_cmd_spec(struct oci_g *g, struct oci_args *a, struct oci_rec *r, 
 	return 0;
 }
 
+/* "key": [the strings of a "a\0b\0" list] */
+static void oci_jw_strs(struct mr_jw *w, const char *key, const char *s)
+{
+	mr_jw_key(w, key);
+	mr_jw_arr(w);
+	for (; *s; s += strlen(s) + 1)
+		mr_jw_str(w, s);
+	mr_jw_arr_end(w);
+}
+
 /* features: its flags are not read (runc's are none). */
 static int oci_cmd_features(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
 {
 	struct mr_buf b = { 0 };
 	struct mr_jw w;
 	size_t k;
-	const char *s;
 	(void)g;
 	(void)a;
 	(void)r;
@@ -2640,18 +2649,10 @@ static int oci_cmd_features(struct oci_g *g, struct oci_args *a, struct oci_rec 
 	mr_jw_arr_end(&w);
 	mr_jw_key(&w, "linux");
 	mr_jw_obj(&w);
-	mr_jw_key(&w, "mountOptions");
-	mr_jw_arr(&w);
-	for (s = oci_mount_names; *s; s += strlen(s) + 1)
-		mr_jw_str(&w, s);
-	mr_jw_arr_end(&w);
+	oci_jw_strs(&w, "mountOptions", oci_mount_names);
 	mr_jw_obj_end(&w);
-	mr_jw_key(&w, "hooks");
-	mr_jw_arr(&w);
-	for (s = "prestart\0createRuntime\0createContainer\0startContainer\0poststart\0poststop\0"; *s;
-	     s += strlen(s) + 1)
-		mr_jw_str(&w, s);
-	mr_jw_arr_end(&w);
+	oci_jw_strs(&w, "hooks", "prestart\0createRuntime\0createContainer\0startContainer\0poststart\0"
+		    "poststop\0");
 	mr_jw_key(&w, "annotations");
 	mr_jw_obj(&w);
 	ctr_jw_str(&w, "org.opencontainers.runc.version", "minirun " MINIRUN_VERSION);
