@@ -23938,18 +23938,20 @@ static int oci_send(int sock, char kind, const char *text)
 	return send(sock, &m, 1 + (text ? strlen(m.text) + 1 : 0), MSG_NOSIGNAL) < 0 ? -1 : 0;
 }
 
-static const struct { char name[9]; int flag; } oci_ns_names[] = {
-	{ "user", CLONE_NEWUSER }, { "pid", CLONE_NEWPID }, { "network", CLONE_NEWNET },
-	{ "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "mount", CLONE_NEWNS },
-	{ "cgroup", CLONE_NEWCGROUP }, { "time", CLONE_NEWTIME },
+/* The namespace types (`features` lists them), each one's flag beside. */
+static const char oci_ns_names[] = "user\0pid\0network\0ipc\0uts\0mount\0cgroup\0time\0";
+static const int oci_ns_flags[] = {
+	CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNS,
+	CLONE_NEWCGROUP, CLONE_NEWTIME,
 };
 
 static int oci_ns_flag(const char *type)
 {
+	const char *n = oci_ns_names;
 	size_t i;
-	for (i = 0; type && i < sizeof oci_ns_names / sizeof oci_ns_names[0]; i++)
-		if (!strcmp(type, oci_ns_names[i].name))
-			return oci_ns_names[i].flag;
+	for (i = 0; type && *n; n += strlen(n) + 1, i++)
+		if (!strcmp(type, n))
+			return oci_ns_flags[i];
 	return 0;
 }
 
@@ -25723,7 +25725,6 @@ static int oci_cmd_features(struct oci_g *g, struct oci_args *a, struct oci_rec 
 {
 	struct mr_buf b = { 0 };
 	struct mr_jw w;
-	size_t k;
 	(void)g;
 	(void)a;
 	(void)r;
@@ -25733,11 +25734,7 @@ static int oci_cmd_features(struct oci_g *g, struct oci_args *a, struct oci_rec 
 	ctr_jw_str(&w, "ociVersionMin", "1.0.0");
 	ctr_jw_str(&w, "ociVersionMax", "1.0.2");
 	/* the tables the parsers use */
-	mr_jw_key(&w, "namespaces");
-	mr_jw_arr(&w);
-	for (k = 0; k < sizeof oci_ns_names / sizeof oci_ns_names[0]; k++)
-		mr_jw_str(&w, oci_ns_names[k].name);
-	mr_jw_arr_end(&w);
+	oci_jw_strs(&w, "namespaces", oci_ns_names);
 	mr_jw_key(&w, "linux");
 	mr_jw_obj(&w);
 	oci_jw_strs(&w, "mountOptions", oci_mount_names);

@@ -156,6 +156,18 @@ static void test_oci(void)
 	CHECK(data.data && !strcmp(data.data, "mode=755,size=1k"));
 	mr_buf_free(&data);
 	mr_json_free(&doc);
+	{
+		/* each name of the namespace and mount option lists has its bits */
+		const char *n;
+		size_t k = 0, m = 0;
+		for (n = oci_ns_names; *n; n += strlen(n) + 1)
+			k++;
+		for (n = oci_mount_names; *n; n += strlen(n) + 1)
+			m++;
+		CHECK(k == sizeof oci_ns_flags / sizeof oci_ns_flags[0] && oci_ns_flag("time") == CLONE_NEWTIME &&
+		      oci_ns_flag("network") == CLONE_NEWNET && !oci_ns_flag("net") && !oci_ns_flag(NULL));
+		CHECK(m == sizeof oci_mount_bits / sizeof oci_mount_bits[0]);
+	}
 	/* "defaults" is no data; propagation options add up; the rest is data */
 	CHECK(t_oci_json(&doc, "[\"defaults\",\"runbindable\",\"private\",\"tmpcopyup\",\"x=1\"]") == 0);
 	oci_mount_opts(doc.root, &flags, &prop, &clear, &data);
