@@ -547,23 +547,24 @@ enum {
 	OCI_MEM_SWAPPINESS, OCI_CPU_SHARES, OCI_CPU_PERIOD, OCI_CPU_QUOTA, OCI_CPU_RTPERIOD,
 	OCI_CPU_RTRUNTIME, OCI_PIDS, OCI_BIO_WEIGHT, OCI_BIO_LEAF, OCI_NET_CLASSID, OCI_RES_N
 };
-/* Each: its group and key, the v1 file, the v2 file; strings one after
- * the other (a table of fixed-size fields was half padding). */
+/* Each: its group ("": the one before) and key, the v1 file, the v2
+ * file; strings one after the other (a table of fixed-size fields was half
+ * padding). */
 static const char oci_res_keys[] =
 	"memory\0limit\0memory.limit_in_bytes\0memory.max\0"
-	"memory\0reservation\0memory.soft_limit_in_bytes\0memory.low\0"
-	"memory\0swap\0memory.memsw.limit_in_bytes\0memory.swap.max\0"
-	"memory\0kernel\0memory.kmem.limit_in_bytes\0\0"
-	"memory\0kernelTCP\0memory.kmem.tcp.limit_in_bytes\0\0"
-	"memory\0swappiness\0memory.swappiness\0\0"
+	"\0reservation\0memory.soft_limit_in_bytes\0memory.low\0"
+	"\0swap\0memory.memsw.limit_in_bytes\0memory.swap.max\0"
+	"\0kernel\0memory.kmem.limit_in_bytes\0\0"
+	"\0kernelTCP\0memory.kmem.tcp.limit_in_bytes\0\0"
+	"\0swappiness\0memory.swappiness\0\0"
 	"cpu\0shares\0cpu.shares\0cpu.weight\0"
-	"cpu\0period\0cpu.cfs_period_us\0\0"
-	"cpu\0quota\0cpu.cfs_quota_us\0\0"
-	"cpu\0realtimePeriod\0cpu.rt_period_us\0\0"
-	"cpu\0realtimeRuntime\0cpu.rt_runtime_us\0\0"
+	"\0period\0cpu.cfs_period_us\0\0"
+	"\0quota\0cpu.cfs_quota_us\0\0"
+	"\0realtimePeriod\0cpu.rt_period_us\0\0"
+	"\0realtimeRuntime\0cpu.rt_runtime_us\0\0"
 	"pids\0limit\0pids.max\0pids.max\0"
 	"blockIO\0weight\0blkio.weight\0io.bfq.weight\0"
-	"blockIO\0leafWeight\0blkio.leaf_weight\0\0"
+	"\0leafWeight\0blkio.leaf_weight\0\0"
 	"network\0classID\0net_cls.classid\0";
 
 /* The string n strings after p, in a list of '\0'-ended strings. */
@@ -578,12 +579,14 @@ static const char *oci_strs_skip(const char *p, int n)
 static void oci_res_parse(struct ctr_oci_res *r, const struct mr_json *j)
 {
 	const char *p = oci_res_keys;
+	const struct mr_json *g = NULL;
 	int i;
 	memset(r, 0, sizeof *r);
 	r->given = j != NULL;
 	for (i = 0; i < OCI_RES_N; i++, p = oci_strs_skip(p, 4)) {
-		const struct mr_json *g = mr_json_get(j, p);
 		const char *k = oci_strs_skip(p, 1);
+		if (*p)
+			g = mr_json_get(j, p);
 		/* swappiness 0 means something; it is written only within 0..100
 		 * (one not there reads as -1) */
 		if (i == OCI_MEM_SWAPPINESS ? (unsigned long long)oci_i(g, k, -1) > 100 : !oci_nz(g, k))
