@@ -23389,8 +23389,8 @@ static int oci_cg_set(const char *cg, const char *file, const char *val, struct 
 {
 	char path[MINIRUN_MAX_PATH];
 	int v1 = cg_version() != 2;
-	snprintf(path, sizeof path, CG_ROOT "%s%.*s%s/%s", v1 ? "/" : "", v1 ? (int)strcspn(file, ".") : 0,
-		 file, cg, file);
+	snprintf(path, sizeof path, CG_ROOT "%s%.*s%s/%s", v1 ? "/" : "",
+		 v1 ? (int)strcspn(file, ".") : 0, file, cg, file);
 	return cg_write_path(path, val, strlen(val), err);
 }
 
@@ -23895,12 +23895,13 @@ static int oci_hooks(const struct mr_json *hooks, const char *kind, const struct
 }
 
 /* The hooks of the kinds listed ("a\0b\0", a kind only when the one
- * before passed), with the state on their stdin: from the record r, or
- * (create) from the spec o. */
-static int oci_hooks_run(const struct mr_json *hooks, const char *kinds, const struct oci_rec *r,
-			 const struct ctr_oci *o, const char *id, const char *status, pid_t pid,
-			 struct oci_g *warn, struct mr_err *err)
+ * before passed), with the state on their stdin: hooks and state from the
+ * record r, or (create) from the spec o. */
+static int oci_hooks_run(const char *kinds, const struct oci_rec *r, const struct ctr_oci *o,
+			 const char *id, const char *status, pid_t pid, struct oci_g *warn,
+			 struct mr_err *err)
 {
+	const struct mr_json *hooks = r ? mr_json_get(r->doc.root, "hooks") : o->hooks;
 	struct mr_buf st = { 0 };
 	int rc = 0;
 	if (!hooks)
@@ -24722,8 +24723,7 @@ static void __attribute__((noreturn)) oci_init_run(struct oci_init *in)
 	}
 	if (m.kind != 'a')
 		_exit(1);
-	if (oci_hooks_run(o->hooks, "createContainer\0", NULL, o, in->id, "created", getpid(), NULL,
-			  &err) < 0)
+	if (oci_hooks_run("createContainer\0", NULL, o, in->id, "created", getpid(), NULL, &err) < 0)
 		goto fail;
 	/* the old root turns slave before it is detached: with a shared
 	 * rootfsPropagation the detach would reach the host's mounts */
@@ -24777,8 +24777,7 @@ static void __attribute__((noreturn)) oci_init_run(struct oci_init *in)
 		_exit(1);
 	/* fd stays open: it closes at execve, when `start` may return */
 	close(in->fifo);
-	if (oci_hooks_run(o->hooks, "startContainer\0", NULL, o, in->id, "running", getpid(), NULL,
-			  &err) < 0) {
+	if (oci_hooks_run("startContainer\0", NULL, o, in->id, "running", getpid(), NULL, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		_exit(1);
 	}
@@ -24966,7 +24965,7 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 			else
 				close(fd);
 		} else if (m.kind == 'h') {
-			if (oci_hooks_run(co->hooks, "prestart\0createRuntime\0", NULL, co, id, "created",
+			if (oci_hooks_run("prestart\0createRuntime\0", NULL, co, id, "created",
 					  (pid_t)pid, NULL, err) < 0 || oci_send(sv[0], 'a', NULL) < 0)
 				goto out;
 		} else if (m.kind == 'r') {
@@ -25204,8 +25203,7 @@ static int oci_cmd_start_id(struct oci_g *g, const char *id, struct mr_err *err)
 	close(fd);
 	unlink(path);
 	if (rc == 0)
-		oci_hooks_run(mr_json_get(r.doc.root, "hooks"), "poststart\0", &r, NULL, id, "running",
-			      r.pid, g, err);
+		oci_hooks_run("poststart\0", &r, NULL, id, "running", r.pid, g, err);
 	mr_json_free(&r.doc);
 	return rc;
 }
@@ -25303,8 +25301,7 @@ static int oci_delete_id(struct oci_g *g, const char *id, int force, struct mr_e
 	oci_root_undo_id(g, id);
 	{
 		struct mr_err herr;
-		oci_hooks_run(mr_json_get(r.doc.root, "hooks"), "poststop\0", &r, NULL, id, "stopped", 0, g,
-			      &herr);
+		oci_hooks_run("poststop\0", &r, NULL, id, "stopped", 0, g, &herr);
 	}
 	oci_dir_remove(g, id);   /* rootmnt is gone already */
 	mr_json_free(&r.doc);
