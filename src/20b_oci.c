@@ -184,38 +184,20 @@ static int oci_read_json(const char *path, struct mr_json_doc *doc, struct mr_er
 	return rc < 0 ? -1 : 0;
 }
 
-static int oci_cap_known(const struct mr_json *caps, struct mr_err *err);
-static int oci_rlimit_type(const char *t);
-
-/* What must fail at create rather than at start: a version other than 1.x,
- * an unknown capability or rlimit. */
-static int oci_cfg_check(const struct mr_json *root, struct mr_err *err)
-{
-	const char *v = oci_s(root, "ociVersion");
-	const struct mr_json *proc = mr_json_get(root, "process"), *it;
-	if (!v || strncmp(v, "1.", 2) || !isdigit((unsigned char)v[2]))
-		return mr_err_set(err, MR_EINVAL_INPUT, "config.json: unsupported ociVersion \"%s\"",
-				  v ? v : "");
-	if (oci_cap_known(mr_json_get(proc, "capabilities"), err) < 0)
-		return -1;
-	for (it = oci_first(proc, "rlimits"); it; it = it->next)
-		if (oci_rlimit_type(oci_s(it, "type")) < 0)
-			return mr_err_set(err, MR_EINVAL_INPUT, "config.json: unknown rlimit type \"%s\"",
-					  oci_sd(it, "type", ""));
-	return 0;
-}
-
 /* ---- records ---- */
 
-static int oci_id_ok(const char *id)
+/* 0 for an id runc takes, else -1 with err. */
+static int oci_id_check(const char *id, struct mr_err *err)
 {
 	size_t i;
 	if (!id || !*id || strlen(id) > 1024 || !strcmp(id, ".") || !strcmp(id, ".."))
-		return 0;
+		goto bad;
 	for (i = 0; id[i]; i++)
 		if (!isalnum((unsigned char)id[i]) && !strchr("_+-.", id[i]))
-			return 0;
-	return 1;
+			goto bad;
+	return 0;
+bad:
+	return mr_err_set(err, MR_EINVAL_INPUT, "invalid container id: \"%s\"", id ? id : "");
 }
 
 static void oci_path(char *out, size_t size, const struct oci_g *g, const char *id, const char *f)
@@ -228,8 +210,8 @@ static int oci_rec_load(struct oci_g *g, const char *id, struct oci_rec *r, stru
 	char path[MINIRUN_MAX_PATH];
 	const struct mr_json *o;
 	memset(r, 0, sizeof *r);
-	if (!oci_id_ok(id))
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid container id: \"%s\"", id ? id : "");
+	if (oci_id_check(id, err) < 0)
+		return -1;
 	oci_path(path, sizeof path, g, id, "state.json");
 	if (access(path, F_OK) < 0)
 		return mr_err_set(err, MR_ENOTFOUND, "container does not exist: %s", id);
@@ -306,23 +288,18 @@ static void oci_cg_path(const char *p, const char *id, int systemd, char *out, s
 	if (systemd && c2)
 		snprintf(out, size, "/%.*s/%.*s-%s.scope", (int)(c1 - p), c1 == p ? "system.slice" : p,
 			 (int)(c2 - c1 - 1), c1 + 1, c2 + 1);
-	else if (p && p[0] == '/')
-		snprintf(out, size, "%s", p);
 	else
-		snprintf(out, size, "/minirun-oci/%s", p && *p ? p : id);
+		snprintf(out, size, "%s%s", p && p[0] == '/' ? "" : "/minirun-oci/", p && *p ? p : id);
 }
 
 /* Write val into FILE of the container's cgroup; the hierarchy is the
  * file's prefix on v1 ("memory.max" -> memory), the single one on v2. */
 static int oci_cg_set(const char *cg, const char *file, const char *val, struct mr_err *err)
 {
-	char path[MINIRUN_MAX_PATH], hier[32];
-	if (cg_version() == 2)
-		hier[0] = 0;
-	else
-		snprintf(hier, sizeof hier, "%.*s", (int)strcspn(file, "."), file);
-	oci_cg_dir(path, sizeof path, hier, cg);
-	snprintf(path + strlen(path), sizeof path - strlen(path), "/%s", file);
+	char path[MINIRUN_MAX_PATH];
+	int v1 = cg_version() != 2;
+	snprintf(path, sizeof path, CG_ROOT "%s%.*s%s/%s", v1 ? "/" : "",
+		 v1 ? (int)strcspn(file, ".") : 0, file, cg, file);
 	return cg_write_path(path, val, strlen(val), err);
 }
 
@@ -340,18 +317,15 @@ static void oci_cg_cpuset_fill(const char *dir)
 	static const char files[] = "cpuset.cpus\0cpuset.mems\0";
 	const char *f;
 	for (f = files; *f; f += strlen(f) + 1) {
-		char path[MINIRUN_MAX_PATH + 16];
+		char path[MINIRUN_MAX_PATH + 16], up[MINIRUN_MAX_PATH + 16];
 		struct mr_buf b = { 0 };
 		struct mr_err ignored;
 		snprintf(path, sizeof path, "%s/%s", dir, f);
-		if (mr_read_file(AT_FDCWD, path, &b, 256, &ignored) < 0 || b.len <= 1) {
-			snprintf(path, sizeof path, "%s/../%s", dir, f);
-			/* the start reports what the kernel refuses */
-			if (mr_read_file(AT_FDCWD, path, &b, 256, &ignored) == 0 && b.len) {
-				snprintf(path, sizeof path, "%s/%s", dir, f);
-				cg_write_path(path, b.data, b.len, &ignored);
-			}
-		}
+		snprintf(up, sizeof up, "%s/../%s", dir, f);
+		/* the start reports what the kernel refuses */
+		if ((mr_read_file(AT_FDCWD, path, &b, 256, &ignored) < 0 || b.len <= 1) &&
+		    mr_read_file(AT_FDCWD, up, &b, 256, &ignored) == 0 && b.len)
+			cg_write_path(path, b.data, b.len, &ignored);
 		mr_buf_free(&b);
 	}
 }
@@ -495,8 +469,8 @@ static struct dev_rule *oci_dev_rules(const struct mr_json *devs, const struct c
 	for (k = 1, d = list; d; d = d->next, k++) {
 		const char *type = oci_s(d, "type"), *acc = oci_s(d, "access");
 		r[k].type = type && *type ? *type : 'a';
-		r[k].major = oci_has(d, "major") ? (int)oci_i(d, "major", 0) : -1;
-		r[k].minor = oci_has(d, "minor") ? (int)oci_i(d, "minor", 0) : -1;
+		r[k].major = (int)oci_i(d, "major", -1);   /* -1: any */
+		r[k].minor = (int)oci_i(d, "minor", -1);
 		r[k].deny = !oci_b(d, "allow");
 		if ((r[k].type != 'a' && r[k].type != 'b' && r[k].type != 'c') || (type && type[0] && type[1]) ||
 		    dev_access_parse(acc && *acc ? acc : "rwm", &r[k].access) < 0) {
@@ -573,23 +547,24 @@ enum {
 	OCI_MEM_SWAPPINESS, OCI_CPU_SHARES, OCI_CPU_PERIOD, OCI_CPU_QUOTA, OCI_CPU_RTPERIOD,
 	OCI_CPU_RTRUNTIME, OCI_PIDS, OCI_BIO_WEIGHT, OCI_BIO_LEAF, OCI_NET_CLASSID, OCI_RES_N
 };
-/* Each: its group and key, the v1 file, the v2 file; strings one after
- * the other (a table of fixed-size fields was half padding). */
+/* Each: its group ("": the one before) and key, the v1 file, the v2
+ * file; strings one after the other (a table of fixed-size fields was half
+ * padding). */
 static const char oci_res_keys[] =
 	"memory\0limit\0memory.limit_in_bytes\0memory.max\0"
-	"memory\0reservation\0memory.soft_limit_in_bytes\0memory.low\0"
-	"memory\0swap\0memory.memsw.limit_in_bytes\0memory.swap.max\0"
-	"memory\0kernel\0memory.kmem.limit_in_bytes\0\0"
-	"memory\0kernelTCP\0memory.kmem.tcp.limit_in_bytes\0\0"
-	"memory\0swappiness\0memory.swappiness\0\0"
+	"\0reservation\0memory.soft_limit_in_bytes\0memory.low\0"
+	"\0swap\0memory.memsw.limit_in_bytes\0memory.swap.max\0"
+	"\0kernel\0memory.kmem.limit_in_bytes\0\0"
+	"\0kernelTCP\0memory.kmem.tcp.limit_in_bytes\0\0"
+	"\0swappiness\0memory.swappiness\0\0"
 	"cpu\0shares\0cpu.shares\0cpu.weight\0"
-	"cpu\0period\0cpu.cfs_period_us\0\0"
-	"cpu\0quota\0cpu.cfs_quota_us\0\0"
-	"cpu\0realtimePeriod\0cpu.rt_period_us\0\0"
-	"cpu\0realtimeRuntime\0cpu.rt_runtime_us\0\0"
+	"\0period\0cpu.cfs_period_us\0\0"
+	"\0quota\0cpu.cfs_quota_us\0\0"
+	"\0realtimePeriod\0cpu.rt_period_us\0\0"
+	"\0realtimeRuntime\0cpu.rt_runtime_us\0\0"
 	"pids\0limit\0pids.max\0pids.max\0"
 	"blockIO\0weight\0blkio.weight\0io.bfq.weight\0"
-	"blockIO\0leafWeight\0blkio.leaf_weight\0\0"
+	"\0leafWeight\0blkio.leaf_weight\0\0"
 	"network\0classID\0net_cls.classid\0";
 
 /* The string n strings after p, in a list of '\0'-ended strings. */
@@ -604,15 +579,17 @@ static const char *oci_strs_skip(const char *p, int n)
 static void oci_res_parse(struct ctr_oci_res *r, const struct mr_json *j)
 {
 	const char *p = oci_res_keys;
+	const struct mr_json *g = NULL;
 	int i;
 	memset(r, 0, sizeof *r);
 	r->given = j != NULL;
 	for (i = 0; i < OCI_RES_N; i++, p = oci_strs_skip(p, 4)) {
-		const struct mr_json *g = mr_json_get(j, p);
 		const char *k = oci_strs_skip(p, 1);
-		/* swappiness 0 means something; it is written only within 0..100 */
-		if (i == OCI_MEM_SWAPPINESS ? !oci_has(g, k) || oci_i(g, k, 0) < 0 ||
-		    oci_i(g, k, 0) > 100 : !oci_nz(g, k))
+		if (*p)
+			g = mr_json_get(j, p);
+		/* swappiness 0 means something; it is written only within 0..100
+		 * (one not there reads as -1) */
+		if (i == OCI_MEM_SWAPPINESS ? (unsigned long long)oci_i(g, k, -1) > 100 : !oci_nz(g, k))
 			continue;
 		r->v[i] = oci_i(g, k, 0);
 		r->set |= 1u << i;
@@ -650,9 +627,8 @@ static int oci_cg_resources(const char *cg, const struct ctr_oci_res *r, const s
 		if (i == OCI_CPU_SHARES && v2)
 			x = 1 + ((x - 2) * 9999) / 262142;
 		snprintf(val, sizeof val, "%lld", x);
-		if ((i == OCI_MEM_LIMIT && x < 0) || (i == OCI_PIDS && x <= 0))
-			snprintf(val, sizeof val, "%s", v2 ? "max" : "-1");
-		if (oci_cg_set(cg, file, val, err) < 0)
+		if (oci_cg_set(cg, file, (i == OCI_MEM_LIMIT && x < 0) || (i == OCI_PIDS && x <= 0) ?
+			       v2 ? "max" : "-1" : val, err) < 0)
 			return -1;
 	}
 	if (!v2 && r->disable_oom && oci_cg_set(cg, "memory.oom_control", "1", err) < 0)
@@ -733,18 +709,20 @@ static void oci_jw_json(struct mr_jw *w, const char *key, const struct mr_json *
 		mr_jw_null(w);
 }
 
-static void oci_state_json(const struct oci_rec *r, const char *id, const char *bundle,
-			   const char *status, pid_t pid, const struct mr_json *ann, int indent,
-			   struct mr_buf *out)
+/* The state of the container: from its record r, or (create's hooks) from
+ * the spec o; a stopped one has pid 0. */
+static void oci_state_json(const struct oci_rec *r, const struct ctr_oci *o, const char *id,
+			   const char *status, pid_t pid, int indent, struct mr_buf *out)
 {
+	const struct mr_json *ann = r ? r->annotations : o->annotations;
 	struct mr_jw w;
 	mr_jw_init(&w, out, indent);
 	mr_jw_obj(&w);
 	ctr_jw_str(&w, "ociVersion", "1.0.2");
 	ctr_jw_str(&w, "id", id);
-	ctr_jw_int(&w, "pid", pid);
+	ctr_jw_int(&w, "pid", strcmp(status, "stopped") ? pid : 0);
 	ctr_jw_str(&w, "status", status);
-	ctr_jw_str(&w, "bundle", bundle);
+	ctr_jw_str(&w, "bundle", r ? r->bundle : o->bundle);
 	if (r) {
 		ctr_jw_str(&w, "rootfs", r->rootfs);
 		ctr_jw_str(&w, "created", r->created);
@@ -768,16 +746,15 @@ static int oci_hooks(const struct mr_json *hooks, const char *kind, const struct
 	const struct mr_json *h, *arr = mr_json_get(hooks, kind);
 	for (h = arr && arr->type == MR_JSON_ARRAY ? arr->child : NULL; h; h = h->next) {
 		const char *path = oci_s(h, "path");
-		char **argv = oci_strv(mr_json_get(h, "args")), **envp = oci_strv(mr_json_get(h, "env"));
+		char **argv, **envp;
 		long long timeout = oci_i(h, "timeout", 0);
 		int p[2], status = 0;
 		pid_t pid;
 		char *dflt[2] = { (char *)path, NULL };
-		if (!path || pipe2(p, O_CLOEXEC) < 0) {
-			free(argv);
-			free(envp);
+		if (!path || pipe2(p, O_CLOEXEC) < 0)
 			return mr_err_set(err, MR_EINVAL_INPUT, "%s hook: no path", kind);
-		}
+		argv = oci_strv(mr_json_get(h, "args"));
+		envp = oci_strv(mr_json_get(h, "env"));
 		/* a hook that leaves without reading its stdin must not kill us */
 		signal(SIGPIPE, SIG_IGN);
 		pid = fork();
@@ -827,18 +804,18 @@ static int oci_hooks(const struct mr_json *hooks, const char *kind, const struct
 }
 
 /* The hooks of the kinds listed ("a\0b\0", a kind only when the one
- * before passed), with the state on their stdin: from the record r, or
- * (create) from the spec o. */
-static int oci_hooks_run(const struct mr_json *hooks, const char *kinds, const struct oci_rec *r,
-			 const struct ctr_oci *o, const char *id, const char *status, pid_t pid,
-			 struct oci_g *warn, struct mr_err *err)
+ * before passed), with the state on their stdin: hooks and state from the
+ * record r, or (create) from the spec o. */
+static int oci_hooks_run(const char *kinds, const struct oci_rec *r, const struct ctr_oci *o,
+			 const char *id, const char *status, pid_t pid, struct oci_g *warn,
+			 struct mr_err *err)
 {
+	const struct mr_json *hooks = r ? mr_json_get(r->doc.root, "hooks") : o->hooks;
 	struct mr_buf st = { 0 };
 	int rc = 0;
 	if (!hooks)
 		return 0;
-	oci_state_json(r, id, r ? r->bundle : o->bundle, status, pid,
-		       r ? r->annotations : o->annotations, 0, &st);
+	oci_state_json(r, o, id, status, pid, 0, &st);
 	for (; *kinds && rc == 0; kinds += strlen(kinds) + 1)
 		rc = oci_hooks(hooks, kinds, &st, warn, err);
 	mr_buf_free(&st);
@@ -874,18 +851,20 @@ static int oci_send(int sock, char kind, const char *text)
 	return send(sock, &m, 1 + (text ? strlen(m.text) + 1 : 0), MSG_NOSIGNAL) < 0 ? -1 : 0;
 }
 
-static const struct { char name[9]; int flag; } oci_ns_names[] = {
-	{ "user", CLONE_NEWUSER }, { "pid", CLONE_NEWPID }, { "network", CLONE_NEWNET },
-	{ "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "mount", CLONE_NEWNS },
-	{ "cgroup", CLONE_NEWCGROUP }, { "time", CLONE_NEWTIME },
+/* The namespace types (`features` lists them), each one's flag beside. */
+static const char oci_ns_names[] = "user\0pid\0network\0ipc\0uts\0mount\0cgroup\0time\0";
+static const int oci_ns_flags[] = {
+	CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNS,
+	CLONE_NEWCGROUP, CLONE_NEWTIME,
 };
 
 static int oci_ns_flag(const char *type)
 {
+	const char *n = oci_ns_names;
 	size_t i;
-	for (i = 0; type && i < sizeof oci_ns_names / sizeof oci_ns_names[0]; i++)
-		if (!strcmp(type, oci_ns_names[i].name))
-			return oci_ns_names[i].flag;
+	for (i = 0; type && *n; n += strlen(n) + 1, i++)
+		if (!strcmp(type, n))
+			return oci_ns_flags[i];
 	return 0;
 }
 
@@ -912,13 +891,14 @@ static int oci_ns_join(const struct ctr_oci *o, int pid_only, struct mr_err *err
 }
 
 /* The mount options `features` lists: those that are flags, then the
- * propagation ones; oci_mount_bits has each flag's bits (OCI_MNT_CLEAR:
- * the option takes them away). */
+ * propagation ones; oci_mount_bits has each one's bits (OCI_MNT_CLEAR:
+ * the option takes them away; OCI_MNT_PROP: propagation). */
 static const char oci_mount_names[] = "ro\0rw\0nosuid\0suid\0nodev\0dev\0noexec\0exec\0sync\0"
 	"async\0remount\0mand\0nomand\0dirsync\0noatime\0atime\0nodiratime\0diratime\0bind\0"
 	"rbind\0relatime\0norelatime\0strictatime\0nostrictatime\0defaults\0"
 	"private\0rprivate\0shared\0rshared\0slave\0rslave\0unbindable\0runbindable\0";
 #define OCI_MNT_CLEAR 0x80000000u
+#define OCI_MNT_PROP 0x40000000u
 static const unsigned oci_mount_bits[] = {
 	MS_RDONLY, MS_RDONLY | OCI_MNT_CLEAR, MS_NOSUID, MS_NOSUID | OCI_MNT_CLEAR,
 	MS_NODEV, MS_NODEV | OCI_MNT_CLEAR, MS_NOEXEC, MS_NOEXEC | OCI_MNT_CLEAR,
@@ -926,7 +906,29 @@ static const unsigned oci_mount_bits[] = {
 	MS_MANDLOCK | OCI_MNT_CLEAR, MS_DIRSYNC, MS_NOATIME, MS_NOATIME | OCI_MNT_CLEAR,
 	MS_NODIRATIME, MS_NODIRATIME | OCI_MNT_CLEAR, MS_BIND, MS_BIND | MS_REC,
 	MS_RELATIME, MS_RELATIME | OCI_MNT_CLEAR, MS_STRICTATIME, MS_STRICTATIME | OCI_MNT_CLEAR, 0,
+	OCI_MNT_PROP | MS_PRIVATE, OCI_MNT_PROP | MS_PRIVATE | MS_REC, OCI_MNT_PROP | MS_SHARED,
+	OCI_MNT_PROP | MS_SHARED | MS_REC, OCI_MNT_PROP | MS_SLAVE, OCI_MNT_PROP | MS_SLAVE | MS_REC,
+	OCI_MNT_PROP | MS_UNBINDABLE, OCI_MNT_PROP | MS_UNBINDABLE | MS_REC,
 };
+
+/* The bits of the mount option s, 0 if it is none of them. */
+static unsigned oci_mount_opt(const char *s)
+{
+	const char *n = oci_mount_names;
+	size_t i;
+	for (i = 0; s && i < sizeof oci_mount_bits / sizeof oci_mount_bits[0]; n += strlen(n) + 1, i++)
+		if (!strcmp(s, n))
+			return oci_mount_bits[i];
+	return 0;
+}
+
+/* A propagation name's flags ("private" ... "runbindable"); dflt when
+ * there is none or it is not one. */
+static unsigned long oci_propagation(const char *s, unsigned long dflt)
+{
+	unsigned bits = oci_mount_opt(s);
+	return bits & OCI_MNT_PROP ? bits & ~OCI_MNT_PROP : dflt;
+}
 
 /* Mount options: flags, propagation, data for the filesystem. */
 static void oci_mount_opts(const struct mr_json *opts, unsigned long *flags, unsigned long *prop,
@@ -935,33 +937,18 @@ static void oci_mount_opts(const struct mr_json *opts, unsigned long *flags, uns
 	const struct mr_json *o;
 	*flags = *prop = *clear = 0;
 	for (o = opts && opts->type == MR_JSON_ARRAY ? opts->child : NULL; o; o = o->next) {
-		size_t i = 0;
-		const char *n;
-		int found = 0;
-		struct mount_spec ms;
+		unsigned bits;
 		if (o->type != MR_JSON_STRING)
 			continue;
-		for (n = oci_mount_names; i < sizeof oci_mount_bits / sizeof oci_mount_bits[0] && !found;
-		     n += strlen(n) + 1, i++)
-			if (!strcmp(o->str, n)) {
-				unsigned bits = oci_mount_bits[i] & ~OCI_MNT_CLEAR;
-				found = 1;
-				if (oci_mount_bits[i] & OCI_MNT_CLEAR) {
-					*flags &= ~(unsigned long)bits;
-					*clear |= bits;
-				} else {
-					*flags |= bits;
-				}
-			}
-		if (!found && (!strcmp(o->str, "unbindable") || !strcmp(o->str, "runbindable"))) {
-			*prop |= MS_UNBINDABLE | (o->str[0] == 'r' ? MS_REC : 0);
-			found = 1;
-		}
-		if (!found && mount_set_propagation(&ms, o->str) == 0) {
-			*prop |= ms.propagation;
-			found = 1;
-		}
-		if (!found && strncmp(o->str, "tmpcopyup", 9) && strncmp(o->str, "idmap", 5)) {
+		bits = oci_mount_opt(o->str);
+		if (bits & OCI_MNT_PROP) {
+			*prop |= bits & ~OCI_MNT_PROP;
+		} else if (bits & OCI_MNT_CLEAR) {
+			*flags &= ~(unsigned long)(bits & ~OCI_MNT_CLEAR);
+			*clear |= bits & ~OCI_MNT_CLEAR;
+		} else if (bits || !strcmp(o->str, "defaults")) {
+			*flags |= bits;
+		} else if (strncmp(o->str, "tmpcopyup", 9) && strncmp(o->str, "idmap", 5)) {
 			if (data->len)
 				mr_buf_append(data, ",", 1);
 			mr_buf_append(data, o->str, o->len);
@@ -1065,12 +1052,10 @@ static int oci_devices(struct oci_init *in, struct mr_err *err)
 		unlinkat(dfd, slash + 1, 0);
 		mode |= type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
 		if (mknodat(dfd, slash + 1, mode, makedev(o->dev[i].major, o->dev[i].minor)) < 0) {
-			char target[MINIRUN_MAX_PATH];
 			close(dfd);
 			if (!user_ns)
 				return mr_err_sys(err, "device %s", path);
-			snprintf(target, sizeof target, "%s", path + 1);
-			if (mount_in_root(in->rootfd, target, 'f', path, NULL, MS_BIND, NULL, err) < 0)
+			if (mount_in_root(in->rootfd, path + 1, 'f', path, NULL, MS_BIND, NULL, err) < 0)
 				return -1;
 			continue;
 		}
@@ -1236,18 +1221,6 @@ static int oci_process_exec(const struct ctr *c, const struct seccomp_prog *sp, 
 			    (char *const *)(c->env.v ? c->env.v : none), err) ? -1 : -1;
 }
 
-static unsigned long oci_propagation(const char *s, unsigned long dflt)
-{
-	struct mount_spec ms;
-	if (s && !strcmp(s, "unbindable"))
-		return MS_UNBINDABLE;
-	if (s && !strcmp(s, "runbindable"))
-		return MS_UNBINDABLE | MS_REC;
-	if (!s || !*s || mount_set_propagation(&ms, s) < 0)
-		return dflt;
-	return ms.propagation;
-}
-
 /* pivot_root refuses a new root whose parent mount is shared (with
  * rootfsPropagation "shared"): make that mount private, as runc does. */
 static int oci_parent_private(const char *path, struct mr_err *err)
@@ -1309,6 +1282,15 @@ static struct ctr_oci *oci_spec_init(struct ctr *c)
 #define OCI_EACH(it, arr, kind) \
 	for (it = (arr) && (arr)->type == (kind) ? (arr)->child : NULL; it; it = it->next)
 
+/* The strings of a JSON array onto l. */
+static void oci_list_add(struct ctr_list *l, const struct mr_json *arr)
+{
+	const struct mr_json *it;
+	OCI_EACH(it, arr, MR_JSON_ARRAY)
+		if (it->type == MR_JSON_STRING)
+			ctr_list_add(l, it->str);
+}
+
 /* process: of config.json, or exec's process.json. */
 static int spec_oci_process(struct ctr *c, const struct mr_json *proc, struct mr_err *err)
 {
@@ -1317,12 +1299,8 @@ static int spec_oci_process(struct ctr *c, const struct mr_json *proc, struct mr
 	const struct mr_json *cs = mr_json_get(proc, "consoleSize"), *arr, *it;
 	if (oci_cap_known(caps, err) < 0)
 		return -1;
-	OCI_EACH(it, mr_json_get(proc, "args"), MR_JSON_ARRAY)
-		if (it->type == MR_JSON_STRING)
-			ctr_list_add(&c->cmd, it->str);
-	OCI_EACH(it, mr_json_get(proc, "env"), MR_JSON_ARRAY)
-		if (it->type == MR_JSON_STRING)
-			ctr_list_add(&c->env, it->str);
+	oci_list_add(&c->cmd, mr_json_get(proc, "args"));
+	oci_list_add(&c->env, mr_json_get(proc, "env"));
 	c->workdir = oci_sd(proc, "cwd", "");
 	c->tty = (unsigned char)oci_b(proc, "terminal");
 	c->no_new_privs = (unsigned char)oci_b(proc, "noNewPrivileges");
@@ -1455,9 +1433,9 @@ static int spec_oci_linux(struct ctr *c, const struct mr_json *lnx, struct mr_er
 	o->rootfs_propagation = oci_s(lnx, "rootfsPropagation");
 	o->mount_label = oci_s(lnx, "mountLabel");
 	if ((s = oci_s(mr_json_get(lnx, "personality"), "domain"))) {
-		if (strcmp(s, "LINUX") && strcmp(s, "LINUX32"))
+		o->personality = !strcmp(s, "LINUX32") ? PER_LINUX32 : !strcmp(s, "LINUX") ? PER_LINUX : -1;
+		if (o->personality < 0)
 			return mr_err_set(err, MR_EINVAL_INPUT, "personality %s: unknown", s);
-		o->personality = strcmp(s, "LINUX32") ? PER_LINUX : PER_LINUX32;
 	}
 	o->intel_rdt = mr_json_get(lnx, "intelRdt") != NULL;
 	o->cgroups_path = oci_s(lnx, "cgroupsPath");
@@ -1471,9 +1449,15 @@ static int spec_oci_linux(struct ctr *c, const struct mr_json *lnx, struct mr_er
 static int spec_oci_fill(struct ctr *c, struct mr_err *err)
 {
 	const struct mr_json *root = c->doc.root, *proc = mr_json_get(root, "process");
+	const char *v = oci_s(root, "ociVersion");
 	if (!proc || !mr_json_get(proc, "args"))
 		return mr_err_set(err, MR_EINVAL_INPUT, "config.json: process.args is missing");
-	if (oci_cfg_check(root, err) < 0 || spec_oci_process(c, proc, err) < 0 ||
+	/* a version other than 1.x; spec_oci_process refuses an unknown
+	 * capability or rlimit */
+	if (!v || strncmp(v, "1.", 2) || !isdigit((unsigned char)v[2]))
+		return mr_err_set(err, MR_EINVAL_INPUT, "config.json: unsupported ociVersion \"%s\"",
+				  v ? v : "");
+	if (spec_oci_process(c, proc, err) < 0 ||
 	    spec_oci_mounts(c, mr_json_get(root, "mounts"), err) < 0 ||
 	    spec_oci_linux(c, mr_json_get(root, "linux"), err) < 0)
 		return -1;
@@ -1648,8 +1632,7 @@ static void __attribute__((noreturn)) oci_init_run(struct oci_init *in)
 	}
 	if (m.kind != 'a')
 		_exit(1);
-	if (oci_hooks_run(o->hooks, "createContainer\0", NULL, o, in->id, "created", getpid(), NULL,
-			  &err) < 0)
+	if (oci_hooks_run("createContainer\0", NULL, o, in->id, "created", getpid(), NULL, &err) < 0)
 		goto fail;
 	/* the old root turns slave before it is detached: with a shared
 	 * rootfsPropagation the detach would reach the host's mounts */
@@ -1703,8 +1686,7 @@ static void __attribute__((noreturn)) oci_init_run(struct oci_init *in)
 		_exit(1);
 	/* fd stays open: it closes at execve, when `start` may return */
 	close(in->fifo);
-	if (oci_hooks_run(o->hooks, "startContainer\0", NULL, o, in->id, "running", getpid(), NULL,
-			  &err) < 0) {
+	if (oci_hooks_run("startContainer\0", NULL, o, in->id, "running", getpid(), NULL, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		_exit(1);
 	}
@@ -1781,8 +1763,8 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 	char dir[MINIRUN_MAX_PATH], path[MINIRUN_MAX_PATH + 16], cg[MINIRUN_MAX_PATH];
 	int sv[2] = { -1, -1 }, rc = -1, made_dir = 0, made_cg = 0;
 	long pid = -1;
-	if (!oci_id_ok(id))
-		return mr_err_set(err, MR_EINVAL_INPUT, "invalid container id: \"%s\"", id ? id : "");
+	if (oci_id_check(id, err) < 0)
+		return -1;
 	memset(&in, 0, sizeof in);
 	in.pty = in.fifo = in.rootfd = -1;
 	if (spec_from_bundle(o->bundle ? o->bundle : ".", &c, err) < 0)
@@ -1892,7 +1874,7 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 			else
 				close(fd);
 		} else if (m.kind == 'h') {
-			if (oci_hooks_run(co->hooks, "prestart\0createRuntime\0", NULL, co, id, "created",
+			if (oci_hooks_run("prestart\0createRuntime\0", NULL, co, id, "created",
 					  (pid_t)pid, NULL, err) < 0 || oci_send(sv[0], 'a', NULL) < 0)
 				goto out;
 		} else if (m.kind == 'r') {
@@ -2014,21 +1996,15 @@ static int oci_parse(int argc, char **argv, const char *names, struct oci_args *
 			    (bar && strlen(bar + 1) == len && !strncmp(bar + 1, s, len)))
 				break;
 		}
-		if (!*name) {
+		/* unknown, or the last argument and wanting a value (len: all of s) */
+		if (!*name || (name[0] == ':' && !eq && i + 1 >= argc)) {
 			free(a->pos);
-			return mr_err_set(err, MR_EINVAL_INPUT, "flag provided but not defined: -%.*s",
-					  (int)len, s);
+			return mr_err_set(err, MR_EINVAL_INPUT, *name ? "flag needs an argument: -%.*s" :
+					  "flag provided but not defined: -%.*s", (int)len, s);
 		}
 		a->set[k] = 1;
 		if (name[0] == ':') {
-			if (eq)
-				a->val[k] = eq + 1;
-			else if (i + 1 < argc)
-				a->val[k] = argv[++i];
-			else {
-				free(a->pos);
-				return mr_err_set(err, MR_EINVAL_INPUT, "flag needs an argument: -%s", s);
-			}
+			a->val[k] = eq ? eq + 1 : argv[++i];
 		} else if (eq) {
 			a->set[k] = strcmp(eq + 1, "false") != 0;
 		}
@@ -2136,8 +2112,7 @@ static int oci_cmd_start_id(struct oci_g *g, const char *id, struct mr_err *err)
 	close(fd);
 	unlink(path);
 	if (rc == 0)
-		oci_hooks_run(mr_json_get(r.doc.root, "hooks"), "poststart\0", &r, NULL, id, "running",
-			      r.pid, g, err);
+		oci_hooks_run("poststart\0", &r, NULL, id, "running", r.pid, g, err);
 	mr_json_free(&r.doc);
 	return rc;
 }
@@ -2154,7 +2129,7 @@ static int oci_cmd_state(struct oci_g *g, struct oci_args *a, struct oci_rec *r,
 	const char *st = oci_status(g, r);
 	(void)a;
 	(void)err;
-	oci_state_json(r, r->id, r->bundle, st, strcmp(st, "stopped") ? r->pid : 0, r->annotations, 2, &b);
+	oci_state_json(r, NULL, r->id, st, r->pid, 2, &b);
 	printf("%s\n", b.data);
 	mr_buf_free(&b);
 	return 0;
@@ -2193,8 +2168,9 @@ static int oci_delete_id(struct oci_g *g, const char *id, int force, struct mr_e
 	const char *st;
 	int i;
 	if (oci_rec_load(g, id, &r, err) < 0) {
-		/* a half-made state folder (create killed): nothing runs */
-		if (err->code == MR_ENOTFOUND && oci_id_ok(id))
+		/* a half-made state folder (create killed): nothing runs (the
+		 * id was checked: a bad one is MR_EINVAL_INPUT) */
+		if (err->code == MR_ENOTFOUND)
 			oci_dir_remove(g, id);
 		return force && err->code == MR_ENOTFOUND ? 0 : -1;
 	}
@@ -2234,8 +2210,7 @@ static int oci_delete_id(struct oci_g *g, const char *id, int force, struct mr_e
 	oci_root_undo_id(g, id);
 	{
 		struct mr_err herr;
-		oci_hooks_run(mr_json_get(r.doc.root, "hooks"), "poststop\0", &r, NULL, id, "stopped", 0, g,
-			      &herr);
+		oci_hooks_run("poststop\0", &r, NULL, id, "stopped", 0, g, &herr);
 	}
 	oci_dir_remove(g, id);   /* rootmnt is gone already */
 	mr_json_free(&r.doc);
@@ -2461,15 +2436,14 @@ static int oci_cmd_list(struct oci_g *g, struct oci_args *a, struct oci_rec *unu
 		st = oci_status(g, &r);
 		if (json) {
 			struct mr_buf b = { 0 };
-			oci_state_json(&r, r.id, r.bundle, st, strcmp(st, "stopped") ? r.pid : 0,
-				       r.annotations, 0, &b);
+			oci_state_json(&r, NULL, r.id, st, r.pid, 0, &b);
 			printf("%s%s", first ? "" : ",", b.data);
 			mr_buf_free(&b);
 		} else if (a->set[1]) {
 			printf("%s\n", r.id);
 		} else {
-			printf("%-12s %-8d %-10s %-40s %-30s %s\n", r.id,
-			       strcmp(st, "stopped") ? (int)r.pid : 0, st, r.bundle, r.created, "root");
+			printf("%-12s %-8d %-10s %-40s %-30s root\n", r.id,
+			       strcmp(st, "stopped") ? (int)r.pid : 0, st, r.bundle, r.created);
 		}
 		first = 0;
 		mr_json_free(&r.doc);
@@ -2645,13 +2619,21 @@ static int oci_cmd_spec(struct oci_g *g, struct oci_args *a, struct oci_rec *r, 
 	return 0;
 }
 
+/* "key": [the strings of a "a\0b\0" list] */
+static void oci_jw_strs(struct mr_jw *w, const char *key, const char *s)
+{
+	mr_jw_key(w, key);
+	mr_jw_arr(w);
+	for (; *s; s += strlen(s) + 1)
+		mr_jw_str(w, s);
+	mr_jw_arr_end(w);
+}
+
 /* features: its flags are not read (runc's are none). */
 static int oci_cmd_features(struct oci_g *g, struct oci_args *a, struct oci_rec *r, struct mr_err *err)
 {
 	struct mr_buf b = { 0 };
 	struct mr_jw w;
-	size_t k;
-	const char *s;
 	(void)g;
 	(void)a;
 	(void)r;
@@ -2661,25 +2643,13 @@ static int oci_cmd_features(struct oci_g *g, struct oci_args *a, struct oci_rec 
 	ctr_jw_str(&w, "ociVersionMin", "1.0.0");
 	ctr_jw_str(&w, "ociVersionMax", "1.0.2");
 	/* the tables the parsers use */
-	mr_jw_key(&w, "namespaces");
-	mr_jw_arr(&w);
-	for (k = 0; k < sizeof oci_ns_names / sizeof oci_ns_names[0]; k++)
-		mr_jw_str(&w, oci_ns_names[k].name);
-	mr_jw_arr_end(&w);
+	oci_jw_strs(&w, "namespaces", oci_ns_names);
 	mr_jw_key(&w, "linux");
 	mr_jw_obj(&w);
-	mr_jw_key(&w, "mountOptions");
-	mr_jw_arr(&w);
-	for (s = oci_mount_names; *s; s += strlen(s) + 1)
-		mr_jw_str(&w, s);
-	mr_jw_arr_end(&w);
+	oci_jw_strs(&w, "mountOptions", oci_mount_names);
 	mr_jw_obj_end(&w);
-	mr_jw_key(&w, "hooks");
-	mr_jw_arr(&w);
-	for (s = "prestart\0createRuntime\0createContainer\0startContainer\0poststart\0poststop\0"; *s;
-	     s += strlen(s) + 1)
-		mr_jw_str(&w, s);
-	mr_jw_arr_end(&w);
+	oci_jw_strs(&w, "hooks", "prestart\0createRuntime\0createContainer\0startContainer\0poststart\0"
+		    "poststop\0");
 	mr_jw_key(&w, "annotations");
 	mr_jw_obj(&w);
 	ctr_jw_str(&w, "org.opencontainers.runc.version", "minirun " MINIRUN_VERSION);
@@ -2754,22 +2724,17 @@ static int oci_main(int argc, char **argv)
 	struct oci_args a;
 	struct mr_err err;
 	const char *cmd;
-	int rc = 1, i;
+	int rc = 1;
 	size_t k;
 	memset(&g, 0, sizeof g);
 	memset(&err, 0, sizeof err);
 	g.logfd = -1;
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		const char *s = argv[i] + (argv[i][1] == '-' ? 2 : 1);
-		if (!strchr(s, '=') && (!strcmp(s, "root") || !strcmp(s, "log") || !strcmp(s, "log-format") ||
-					!strcmp(s, "criu") || !strcmp(s, "rootless")))
-			i++;
-	}
-	if (oci_parse(i < argc ? i - 1 : argc - 1, argv + 1, names, &a, &err) < 0) {
+	/* the global flags; the command and its arguments are the positionals
+	 * (oci_parse reads no flag after the first one) */
+	if (oci_parse(argc - 1, argv + 1, names, &a, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		return 1;
 	}
-	free(a.pos);
 	g.root = a.val[0] ? a.val[0] : "/run/runc";
 	g.log = a.val[1];
 	g.log_format = a.val[2];
@@ -2780,13 +2745,14 @@ static int oci_main(int argc, char **argv)
 	if (a.set[7]) {
 		printf("runc version %s (minirun %s)\ncommit: minirun-%s\nspec: 1.0.2\n", MINIRUN_VERSION,
 		       MINIRUN_VERSION, MINIRUN_VERSION);
+		free(a.pos);
 		return 0;
 	}
-	cmd = i < argc ? argv[i] : "help";
+	cmd = a.npos ? a.pos[0] : "help";
 	for (k = 0; k < sizeof oci_cmds / sizeof oci_cmds[0] && strcmp(cmd, oci_cmds[k].name); k++)
 		;
 	if (k < sizeof oci_cmds / sizeof oci_cmds[0])
-		rc = oci_cmd_do(&g, &oci_cmds[k], i < argc ? argc - i - 1 : 0, argv + i + 1);
+		rc = oci_cmd_do(&g, &oci_cmds[k], a.npos - 1, a.pos + 1);
 	else if (!strcmp(cmd, "help") || a.set[8]) {
 		printf("minirun %s in runc mode: create, start, run, state, kill, delete, ps, pause, "
 		       "resume, update, exec, list, events, spec, features\n", MINIRUN_VERSION);
@@ -2798,6 +2764,7 @@ static int oci_main(int argc, char **argv)
 	fflush(stdout);
 	if (g.logfd >= 0)
 		close(g.logfd);
+	free(a.pos);
 	return rc;
 }
 
@@ -2825,7 +2792,7 @@ static int oci_wanted(int argc, char **argv)
 		if (util_starts_with(a, "log") || !strcmp(a, "systemd-cgroup") || !strcmp(a, "debug") ||
 		    util_starts_with(a, "criu") || util_starts_with(a, "rootless"))
 			return 1;
-		if (!strcmp(a, "root") || !strcmp(a, "log") || !strcmp(a, "log-format"))
+		if (!strcmp(a, "root"))   /* the one taking a value not caught above */
 			i++;
 	}
 	return 0;

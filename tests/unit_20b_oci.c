@@ -140,24 +140,10 @@ static void test_oci(void)
 	CHECK(oci_parse(1, missing, names, &a, &err) < 0 && strstr(err.msg, "argument"));
 
 	/* ids */
-	CHECK(oci_id_ok("abc-1_2.3+x") && !oci_id_ok("") && !oci_id_ok("..") && !oci_id_ok("a/b"));
+	CHECK(oci_id_check("abc-1_2.3+x", &err) == 0 && oci_id_check("", &err) < 0 &&
+	      oci_id_check("..", &err) < 0 && oci_id_check(NULL, &err) < 0);
+	CHECK(oci_id_check("a/b", &err) < 0 && !strcmp(err.msg, "invalid container id: \"a/b\""));
 
-	/* what create refuses before anything is made */
-	CHECK(t_oci_json(&doc, "{\"ociVersion\":\"1.0.2\",\"process\":{\"capabilities\":"
-			 "{\"bounding\":[\"CAP_KILL\"]},\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\"}]}}") == 0);
-	CHECK(oci_cfg_check(doc.root, &err) == 0);
-	mr_json_free(&doc);
-	CHECK(t_oci_json(&doc, "{\"ociVersion\":\"invalid\"}") == 0);
-	CHECK(oci_cfg_check(doc.root, &err) < 0 && strstr(err.msg, "ociVersion"));
-	mr_json_free(&doc);
-	CHECK(t_oci_json(&doc, "{\"ociVersion\":\"1.0.0\",\"process\":{\"capabilities\":"
-			 "{\"ambient\":[\"CAP_TEST\"]}}}") == 0);
-	CHECK(oci_cfg_check(doc.root, &err) < 0 && strstr(err.msg, "CAP_TEST"));
-	mr_json_free(&doc);
-	CHECK(t_oci_json(&doc, "{\"ociVersion\":\"1.0.0\",\"process\":{\"rlimits\":"
-			 "[{\"type\":\"RLIMIT_TEST\"}]}}") == 0);
-	CHECK(oci_cfg_check(doc.root, &err) < 0 && strstr(err.msg, "RLIMIT_TEST"));
-	mr_json_free(&doc);
 	CHECK(oci_rlimit_type("RLIMIT_NOFILE") == RLIMIT_NOFILE && oci_rlimit_type("NOFILE") < 0);
 
 	/* mount options: flags, cleared flags, propagation, the rest as data */
@@ -170,6 +156,27 @@ static void test_oci(void)
 	CHECK(data.data && !strcmp(data.data, "mode=755,size=1k"));
 	mr_buf_free(&data);
 	mr_json_free(&doc);
+	{
+		/* each name of the namespace and mount option lists has its bits */
+		const char *n;
+		size_t k = 0, m = 0;
+		for (n = oci_ns_names; *n; n += strlen(n) + 1)
+			k++;
+		for (n = oci_mount_names; *n; n += strlen(n) + 1)
+			m++;
+		CHECK(k == sizeof oci_ns_flags / sizeof oci_ns_flags[0] && oci_ns_flag("time") == CLONE_NEWTIME &&
+		      oci_ns_flag("network") == CLONE_NEWNET && !oci_ns_flag("net") && !oci_ns_flag(NULL));
+		CHECK(m == sizeof oci_mount_bits / sizeof oci_mount_bits[0]);
+	}
+	/* "defaults" is no data; propagation options add up; the rest is data */
+	CHECK(t_oci_json(&doc, "[\"defaults\",\"runbindable\",\"private\",\"tmpcopyup\",\"x=1\"]") == 0);
+	oci_mount_opts(doc.root, &flags, &prop, &clear, &data);
+	CHECK(!flags && !clear && prop == (MS_UNBINDABLE | MS_REC | MS_PRIVATE));
+	CHECK(data.data && !strcmp(data.data, "x=1"));
+	mr_buf_free(&data);
+	mr_json_free(&doc);
+	CHECK(oci_propagation("unbindable", 0) == MS_UNBINDABLE && oci_propagation(NULL, 3) == 3 &&
+	      oci_propagation("ro", 5) == 5 && oci_propagation("rslave", 0) == (MS_SLAVE | MS_REC));
 	CHECK(oci_propagation("runbindable", 0) == (MS_UNBINDABLE | MS_REC) &&
 	      oci_propagation("shared", 0) == MS_SHARED && oci_propagation("", 7) == 7);
 
@@ -180,6 +187,10 @@ static void test_oci(void)
 	CHECK(!strcmp(cg, "/system.slice/docker-abc.scope"));
 	oci_cg_path(NULL, "c9", 0, cg, sizeof cg);
 	CHECK(!strcmp(cg, "/minirun-oci/c9"));
+	oci_cg_path("rel/x", "c9", 0, cg, sizeof cg);
+	CHECK(!strcmp(cg, "/minirun-oci/rel/x"));
+	oci_cg_path("", "c8", 0, cg, sizeof cg);
+	CHECK(!strcmp(cg, "/minirun-oci/c8"));
 
 	/* seccomp: linux.seccomp compiled ([16b]); none without one */
 	{
@@ -250,6 +261,12 @@ static void test_oci(void)
 		/* refused before anything is made */
 		static const char *const refused[] = {
 			"{\"ociVersion\":\"1.0.2\",\"process\":{}}", "args",
+			"{\"ociVersion\":\"invalid\",\"process\":{\"args\":[\"a\"]}}", "ociVersion",
+			"{\"process\":{\"args\":[\"a\"]}}", "ociVersion",
+			"{\"ociVersion\":\"1.0.0\",\"process\":{\"args\":[\"a\"],\"capabilities\":"
+			"{\"ambient\":[\"CAP_TEST\"]}}}", "CAP_TEST",
+			"{\"ociVersion\":\"1.0.0\",\"process\":{\"args\":[\"a\"],\"rlimits\":"
+			"[{\"type\":\"RLIMIT_TEST\"}]}}", "RLIMIT_TEST",
 			"{\"ociVersion\":\"1.0.2\",\"hostname\":\"h\",\"process\":{\"args\":[\"a\"]}}", "UTS",
 			"{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"a\"]},\"mounts\":"
 			"[{\"destination\":\"rel\"}]}", "not absolute",
