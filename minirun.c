@@ -5657,15 +5657,15 @@ bad:
  * Rewritten atomically under the store lock. Layers are stored by diff_id
  * hex (no ':' so a layer folder can be an overlay lowerdir). */
 
-struct image_rec {
-	char id[MR_DIGEST_LEN + 1];         /* sha256 of the config = the image ID */
-	char manifest[MR_DIGEST_LEN + 1];   /* the manifest's digest */
-	char created[40];                   /* from the config */
-	char loaded[40];
+struct image_rec {                      /* small fields first: one-byte offsets in x86 code */
 	size_t nlayers;
 	char (*layers)[65];                 /* diff_id hex, base layer first */
 	uint64_t *sizes;                    /* bytes of each extracted layer */
 	uint64_t size;
+	char id[MR_DIGEST_LEN + 1];         /* sha256 of the config = the image ID */
+	char manifest[MR_DIGEST_LEN + 1];   /* the manifest's digest */
+	char created[40];                   /* from the config */
+	char loaded[40];
 };
 
 struct image_tag {
@@ -13395,11 +13395,11 @@ static int ctr_stop(struct mr_store *st, struct ctr *c, long timeout, int sig, s
 
 struct ctr_row {
 	struct ctr c;
-	struct ctr_info ci;
 	int image_gone;                   /* its reference names another image now, or none */
 	struct mr_store *st;
 	int sized;                         /* ctr_rows_sizes filled the sizes */
 	uint64_t size_rw, size_virtual;    /* writable layer; with its image */
+	struct ctr_info ci;
 };
 
 static int ctr_row_cmp(const void *a, const void *b)
@@ -19486,11 +19486,11 @@ struct net_port {
 };
 
 /* A network (see "networks" below). */
-struct net_def {
-	char name[64], id[65], bridge[16], file[80];
+struct net_def {                      /* small fields first: one-byte offsets in x86 code */
 	const char *driver;               /* "bridge", "host" or "null" */
 	uint32_t net, gw;
 	int prefix, ctrs;                 /* ctrs: running containers on it */
+	char name[64], id[65], bridge[16], file[80];
 };
 
 
@@ -21680,10 +21680,10 @@ struct ctr_oci_ns {
 struct ctr_oci_res {
 	int given;                         /* there was a resources object */
 	unsigned set;
-	long long v[16];
 	int disable_oom;
 	const char *cpus, *mems;
 	const struct mr_json *devices, *blkio, *hugepages, *priorities, *unified;
+	long long v[16];                   /* last: the fields above at one-byte offsets */
 };
 
 struct ctr_oci {

@@ -285,15 +285,15 @@ bad:
  * Rewritten atomically under the store lock. Layers are stored by diff_id
  * hex (no ':' so a layer folder can be an overlay lowerdir). */
 
-struct image_rec {
-	char id[MR_DIGEST_LEN + 1];         /* sha256 of the config = the image ID */
-	char manifest[MR_DIGEST_LEN + 1];   /* the manifest's digest */
-	char created[40];                   /* from the config */
-	char loaded[40];
+struct image_rec {                      /* small fields first: one-byte offsets in x86 code */
 	size_t nlayers;
 	char (*layers)[65];                 /* diff_id hex, base layer first */
 	uint64_t *sizes;                    /* bytes of each extracted layer */
 	uint64_t size;
+	char id[MR_DIGEST_LEN + 1];         /* sha256 of the config = the image ID */
+	char manifest[MR_DIGEST_LEN + 1];   /* the manifest's digest */
+	char created[40];                   /* from the config */
+	char loaded[40];
 };
 
 struct image_tag {

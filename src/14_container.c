@@ -2375,11 +2375,11 @@ static int ctr_stop(struct mr_store *st, struct ctr *c, long timeout, int sig, s
 
 struct ctr_row {
 	struct ctr c;
-	struct ctr_info ci;
 	int image_gone;                   /* its reference names another image now, or none */
 	struct mr_store *st;
 	int sized;                         /* ctr_rows_sizes filled the sizes */
 	uint64_t size_rw, size_virtual;    /* writable layer; with its image */
+	struct ctr_info ci;
 };
 
 static int ctr_row_cmp(const void *a, const void *b)

@@ -40,11 +40,11 @@ struct net_port {
 };
 
 /* A network (see "networks" below). */
-struct net_def {
-	char name[64], id[65], bridge[16], file[80];
+struct net_def {                      /* small fields first: one-byte offsets in x86 code */
 	const char *driver;               /* "bridge", "host" or "null" */
 	uint32_t net, gw;
 	int prefix, ctrs;                 /* ctrs: running containers on it */
+	char name[64], id[65], bridge[16], file[80];
 };
 
 

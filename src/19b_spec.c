@@ -49,10 +49,10 @@ struct ctr_oci_ns {
 struct ctr_oci_res {
 	int given;                         /* there was a resources object */
 	unsigned set;
-	long long v[16];
 	int disable_oom;
 	const char *cpus, *mems;
 	const struct mr_json *devices, *blkio, *hugepages, *priorities, *unified;
+	long long v[16];                   /* last: the fields above at one-byte offsets */
 };
 
 struct ctr_oci {
