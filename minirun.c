@@ -110,6 +110,15 @@
 #else
 #define UTIL_VA_FN
 #endif
+/* -fstack-protector-strong puts a canary in every function with an array,
+ * and a va_list is one; the wrappers that hold nothing else (no byte buffer
+ * to overflow: the output goes to the caller's memory, under the caller's
+ * canary) go without it. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
+#define UTIL_VA_ONLY UTIL_VA_FN __attribute__((no_stack_protector))
+#else
+#define UTIL_VA_ONLY UTIL_VA_FN
+#endif
 struct mr_file {
 	int fd;                 /* -1: a string (snprintf) */
 	signed char line;       /* flush after each call: 1 yes, 0 no, -1 not yet known */
@@ -271,7 +280,7 @@ static int compat_pivot_root(const char *new_root, const char *put_old)
  * reads "load busybox.tar: layer sha256:ab..: entry etc/passwd: reason". */
 
 /* see minirun.h */
-UTIL_VA_FN int mr_err_set(struct mr_err *err, int code, const char *fmt, ...)
+UTIL_VA_ONLY int mr_err_set(struct mr_err *err, int code, const char *fmt, ...)
 {
 	va_list ap;
 	if (!err)
@@ -284,7 +293,7 @@ UTIL_VA_FN int mr_err_set(struct mr_err *err, int code, const char *fmt, ...)
 }
 
 /* see minirun.h */
-UTIL_VA_FN int mr_err_sys(struct mr_err *err, const char *fmt, ...)
+UTIL_VA_ONLY int mr_err_sys(struct mr_err *err, const char *fmt, ...)
 {
 	int saved = errno;
 	va_list ap;
@@ -1053,7 +1062,7 @@ static int mr_vsnprintf(char *out, size_t size, const char *fmt, va_list ap)
 	return s.total > INT_MAX ? -1 : (int)s.total;
 }
 
-UTIL_VA_FN static int mr_snprintf(char *out, size_t size, const char *fmt, ...)
+UTIL_VA_ONLY static int mr_snprintf(char *out, size_t size, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -1063,7 +1072,7 @@ UTIL_VA_FN static int mr_snprintf(char *out, size_t size, const char *fmt, ...)
 	return n;
 }
 
-UTIL_VA_FN static int mr_asprintf(char **out, const char *fmt, ...)
+UTIL_VA_ONLY static int mr_asprintf(char **out, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -1120,7 +1129,7 @@ static int mr_vfprintf(struct mr_file *f, const char *fmt, va_list ap)
 	return util_out_done(f);
 }
 
-UTIL_VA_FN static int mr_fprintf(struct mr_file *f, const char *fmt, ...)
+UTIL_VA_ONLY static int mr_fprintf(struct mr_file *f, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -1129,7 +1138,7 @@ UTIL_VA_FN static int mr_fprintf(struct mr_file *f, const char *fmt, ...)
 	return util_out_done(f);
 }
 
-UTIL_VA_FN static int mr_printf(const char *fmt, ...)
+UTIL_VA_ONLY static int mr_printf(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);

@@ -67,6 +67,15 @@
 #else
 #define UTIL_VA_FN
 #endif
+/* -fstack-protector-strong puts a canary in every function with an array,
+ * and a va_list is one; the wrappers that hold nothing else (no byte buffer
+ * to overflow: the output goes to the caller's memory, under the caller's
+ * canary) go without it. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
+#define UTIL_VA_ONLY UTIL_VA_FN __attribute__((no_stack_protector))
+#else
+#define UTIL_VA_ONLY UTIL_VA_FN
+#endif
 struct mr_file {
 	int fd;                 /* -1: a string (snprintf) */
 	signed char line;       /* flush after each call: 1 yes, 0 no, -1 not yet known */

@@ -4,7 +4,7 @@
  * reads "load busybox.tar: layer sha256:ab..: entry etc/passwd: reason". */
 
 /* see minirun.h */
-UTIL_VA_FN int mr_err_set(struct mr_err *err, int code, const char *fmt, ...)
+UTIL_VA_ONLY int mr_err_set(struct mr_err *err, int code, const char *fmt, ...)
 {
 	va_list ap;
 	if (!err)
@@ -17,7 +17,7 @@ UTIL_VA_FN int mr_err_set(struct mr_err *err, int code, const char *fmt, ...)
 }
 
 /* see minirun.h */
-UTIL_VA_FN int mr_err_sys(struct mr_err *err, const char *fmt, ...)
+UTIL_VA_ONLY int mr_err_sys(struct mr_err *err, const char *fmt, ...)
 {
 	int saved = errno;
 	va_list ap;
@@ -786,7 +786,7 @@ static int mr_vsnprintf(char *out, size_t size, const char *fmt, va_list ap)
 	return s.total > INT_MAX ? -1 : (int)s.total;
 }
 
-UTIL_VA_FN static int mr_snprintf(char *out, size_t size, const char *fmt, ...)
+UTIL_VA_ONLY static int mr_snprintf(char *out, size_t size, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -796,7 +796,7 @@ UTIL_VA_FN static int mr_snprintf(char *out, size_t size, const char *fmt, ...)
 	return n;
 }
 
-UTIL_VA_FN static int mr_asprintf(char **out, const char *fmt, ...)
+UTIL_VA_ONLY static int mr_asprintf(char **out, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -853,7 +853,7 @@ static int mr_vfprintf(struct mr_file *f, const char *fmt, va_list ap)
 	return util_out_done(f);
 }
 
-UTIL_VA_FN static int mr_fprintf(struct mr_file *f, const char *fmt, ...)
+UTIL_VA_ONLY static int mr_fprintf(struct mr_file *f, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -862,7 +862,7 @@ UTIL_VA_FN static int mr_fprintf(struct mr_file *f, const char *fmt, ...)
 	return util_out_done(f);
 }
 
-UTIL_VA_FN static int mr_printf(const char *fmt, ...)
+UTIL_VA_ONLY static int mr_printf(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
