@@ -947,7 +947,7 @@ static void util_vformat(struct mr_file *f, const char *fmt, va_list ap)
 		char digits[24];
 		const char *s = digits, *prefix = "";
 		size_t n = strcspn(fmt, "%"), zeros = 0, pad, width = 0;
-		int left = 0, zero = 0, prec = -1, base = 10, is_signed = 0;
+		int left = 0, zero = 0, prec = -1, base = 0, is_signed = 0;  /* base 0: not a number */
 		char plus = 0, size = 0, conv;
 		unsigned long long u = 0;
 		if (n > 0) {
@@ -985,32 +985,34 @@ static void util_vformat(struct mr_file *f, const char *fmt, va_list ap)
 			       *fmt == size && size == 'h' ? 'H' : *fmt == size && size == 'l' ? 'L' : *fmt;
 		conv = *fmt ? *fmt++ : 0;
 		switch (conv) {
-		case 'd': case 'i': {
-			long long v = size == 'l' ? va_arg(ap, long) : size == 'L' ? va_arg(ap, long long) :
-				      size == 'z' ? (long long)va_arg(ap, ssize_t) : (long long)va_arg(ap, int);
-			if (size == 'h')
-				v = (short)v;
-			else if (size == 'H')
-				v = (signed char)v;
-			is_signed = 1;
-			u = v < 0 ? -(unsigned long long)v : (unsigned long long)v;
-			prefix = v < 0 ? "-" : plus == '+' ? "+" : plus == ' ' ? " " : "";
+		case 'd': case 'i': case 'o': case 'u': case 'x': case 'X': case 'p': {
+			/* One va_arg per argument size, not per type: l, ll, z, j, t
+			 * and p are all the size of long long on LP64 (on ILP32 l, z
+			 * and p are the size of int), and a signed argument read as
+			 * its unsigned twin keeps its bits. */
+			size_t bytes = conv == 'p' ? sizeof(void *) : size == 'L' ? sizeof(long long) :
+				       size == 'l' ? sizeof(long) : size == 'z' ? sizeof(size_t) : sizeof(int);
+			is_signed = conv == 'd' || conv == 'i';
+			if (bytes == sizeof(long long)) {
+				u = va_arg(ap, unsigned long long);
+			} else {
+				unsigned w = va_arg(ap, unsigned);
+				if (size == 'h')
+					w = is_signed ? (unsigned)(short)w : (unsigned short)w;
+				else if (size == 'H')
+					w = is_signed ? (unsigned)(signed char)w : (unsigned char)w;
+				u = is_signed ? (unsigned long long)(long long)(int)w : w;
+			}
+			if (is_signed) {
+				long long v = (long long)u;
+				u = v < 0 ? -u : u;
+				prefix = v < 0 ? "-" : plus == '+' ? "+" : plus == ' ' ? " " : "";
+			} else if (conv == 'p') {
+				prefix = "0x";
+			}
+			base = conv == 'o' ? 8 : conv == 'u' || is_signed ? 10 : 16;
 			break;
 		}
-		case 'p':
-			u = (uintptr_t)va_arg(ap, void *);
-			prefix = "0x";
-			base = 16;
-			break;
-		case 'o': case 'u': case 'x': case 'X':
-			u = size == 'l' ? va_arg(ap, unsigned long) : size == 'L' ? va_arg(ap, unsigned long long) :
-			    size == 'z' ? va_arg(ap, size_t) : va_arg(ap, unsigned);
-			if (size == 'h')
-				u = (unsigned short)u;
-			else if (size == 'H')
-				u = (unsigned char)u;
-			base = conv == 'o' ? 8 : conv == 'u' ? 10 : 16;
-			break;
 		case 'c':
 			digits[0] = (char)va_arg(ap, int);
 			n = 1;
@@ -1027,7 +1029,7 @@ static void util_vformat(struct mr_file *f, const char *fmt, va_list ap)
 			n = conv == '%' || !conv ? 1 : 2;
 			break;
 		}
-		if (conv == 'p' || conv == 'o' || conv == 'u' || conv == 'x' || conv == 'X' || is_signed) {
+		if (base) {
 			const char *set = conv == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
 			char *d = digits + sizeof digits;
 			do
