@@ -390,16 +390,22 @@ static char *util_xstrndup(const char *s, size_t n)
 	return p;
 }
 
-/* see minirun.h */
-int mr_buf_append(struct mr_buf *b, const void *data, size_t len)
+/* Room for n more bytes and the NUL after them. */
+static void util_buf_grow(struct mr_buf *b, size_t n)
 {
-	if (b->len + len + 1 > b->cap) {
+	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->len + len + 1)
+		while (cap < b->len + n + 1)
 			cap *= 2;
 		b->data = util_xrealloc(b->data, cap);
 		b->cap = cap;
 	}
+}
+
+/* see minirun.h */
+int mr_buf_append(struct mr_buf *b, const void *data, size_t len)
+{
+	util_buf_grow(b, len);
 	if (len)
 		memcpy(b->data + b->len, data, len);
 	b->len += len;
@@ -407,24 +413,17 @@ int mr_buf_append(struct mr_buf *b, const void *data, size_t len)
 	return 0;
 }
 
-/* see minirun.h */
-UTIL_VA_FN int mr_buf_printf(struct mr_buf *b, const char *fmt, ...)
+/* see minirun.h: measured first, then formatted in place. */
+UTIL_VA_ONLY int mr_buf_printf(struct mr_buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
-	char small[256];
 	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof small, fmt, ap);
+	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return -1;
-	if ((size_t)n < sizeof small)
-		return mr_buf_append(b, small, (size_t)n);
-	mr_buf_append(b, NULL, 0);
-	if (b->len + (size_t)n + 1 > b->cap) {
-		b->cap = b->len + (size_t)n + 1;
-		b->data = util_xrealloc(b->data, b->cap);
-	}
+	util_buf_grow(b, (size_t)n);
 	va_start(ap, fmt);
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
