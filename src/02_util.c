@@ -34,28 +34,22 @@ UTIL_VA_ONLY int mr_err_sys(struct mr_err *err, const char *fmt, ...)
 	return -1;
 }
 
-/* see minirun.h */
+/* see minirun.h: the context (at most 255 bytes of it) goes in front of a
+ * copy of the old message, which is cut at the end when both do not fit. */
 UTIL_VA_FN int mr_err_ctx(struct mr_err *err, const char *fmt, ...)
 {
-	char prefix[256];
-	size_t plen, keep;
+	char old[sizeof err->msg];
+	size_t plen;
 	va_list ap;
 	if (!err)
 		return -1;
-	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof prefix, fmt, ap);
-	va_end(ap);
-	plen = strlen(prefix);
-	/* Shift the message right by "prefix: " (truncating its end). */
-	keep = sizeof err->msg - 1 - (plen + 2);
 	err->msg[sizeof err->msg - 1] = 0;
-	if (strlen(err->msg) < keep)
-		keep = strlen(err->msg);
-	memmove(err->msg + plen + 2, err->msg, keep);
-	err->msg[plen + 2 + keep] = 0;
-	memcpy(err->msg, prefix, plen);
-	err->msg[plen] = ':';
-	err->msg[plen + 1] = ' ';
+	memcpy(old, err->msg, sizeof old);
+	va_start(ap, fmt);
+	vsnprintf(err->msg, 256, fmt, ap);
+	va_end(ap);
+	plen = strlen(err->msg);
+	snprintf(err->msg + plen, sizeof err->msg - plen, ": %s", old);
 	return -1;
 }
 

@@ -257,6 +257,12 @@ static void test_util(void)
 	mr_err_set(&err, 1, "%s", big);
 	mr_err_ctx(&err, "ctx");
 	CHECK(strlen(err.msg) == sizeof err.msg - 1 && !strncmp(err.msg, "ctx: aaa", 8));
+	/* A context longer than 255 bytes is cut there, the message after it too. */
+	mr_err_set(&err, 1, "%s", "msg");
+	mr_err_ctx(&err, "%.300s", big);
+	CHECK(strlen(err.msg) == 255 + 5 && !strcmp(err.msg + 255, ": msg"));
+	mr_err_ctx(&err, "%.300s", big);
+	CHECK(strlen(err.msg) == sizeof err.msg - 1 && !strncmp(err.msg + 255, ": aaa", 5));
 	errno = ENOENT;
 	mr_err_sys(&err, "open %s", "f");
 	CHECK(err.code == ENOENT && strstr(err.msg, "open f: ") == err.msg);
