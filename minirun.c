@@ -1491,7 +1491,7 @@ static int fs_walk_in_root(int rootfd, const char *path, int flags, mode_t mode,
 		memcpy(name, comp, n);
 		name[n] = 0;
 		if (!strcmp(name, "."))
-			goto maybe_final;
+			continue;
 		if (!strcmp(name, "..")) {
 			char *slash = strrchr(resolved, '/');
 			if (slash)
@@ -1504,7 +1504,7 @@ static int fs_walk_in_root(int rootfd, const char *path, int flags, mode_t mode,
 				mr_err_sys(err, "path %s", path);
 				goto out;
 			}
-			goto maybe_final;
+			continue;
 		}
 		if (fstatat(cur, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) &&
 		    (!last || !(flags & O_NOFOLLOW))) {
@@ -1562,7 +1562,7 @@ static int fs_walk_in_root(int rootfd, const char *path, int flags, mode_t mode,
 			if (resolved[0])
 				strcat(resolved, "/");
 			strcat(resolved, name);
-			goto maybe_final;
+			continue;
 		}
 		/* The last component, not a symlink to follow: open it without
 		 * following, so a symlink swapped in after the check fails. */
@@ -1570,9 +1570,6 @@ static int fs_walk_in_root(int rootfd, const char *path, int flags, mode_t mode,
 		if (result < 0)
 			mr_err_sys(err, "open %s", path);
 		goto out;
-maybe_final:
-		if (fs_is_last(p))
-			break;
 	}
 	/* The path ended on a folder (the root itself, ".", ".." or mkdirs). */
 	if (mkdirs || (flags & O_PATH)) {
