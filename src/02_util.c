@@ -198,26 +198,26 @@ static int util_parse_u64(const char *s, uint64_t *out)
 /* Docker's size syntax: 512, 64k, 64kb, 128m, 1g (binary units, case-insensitive). */
 static int util_parse_size(const char *s, uint64_t *out)
 {
-	char num[32];
+	static const char units[] = "bkmg";     /* 1, 2^10, 2^20, 2^30 */
+	const char *u;
 	size_t n = 0;
-	uint64_t v, mul = 1;
-	while (s[n] >= '0' && s[n] <= '9' && n < sizeof num - 1) {
-		num[n] = s[n];
-		n++;
+	uint64_t v = 0, mul = 1;
+	for (; s[n] >= '0' && s[n] <= '9'; n++) {
+		uint64_t d = (uint64_t)(s[n] - '0');
+		if (n >= 31 || v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
 	}
-	num[n] = 0;
-	if (!n || util_parse_u64(num, &v))
+	if (!n)
 		return -1;
-	switch (tolower((unsigned char)s[n])) {
-	case 0: break;
-	case 'b': mul = 1; n++; break;
-	case 'k': mul = 1ull << 10; n++; break;
-	case 'm': mul = 1ull << 20; n++; break;
-	case 'g': mul = 1ull << 30; n++; break;
-	default: return -1;
+	if (s[n]) {
+		u = strchr(units, tolower((unsigned char)s[n++]));
+		if (!u)
+			return -1;
+		mul = 1ull << (10 * (u - units));
+		if (mul > 1 && tolower((unsigned char)s[n]) == 'b')
+			n++;
 	}
-	if (mul > 1 && tolower((unsigned char)s[n]) == 'b')
-		n++;
 	if (s[n] || (v && mul > UINT64_MAX / v))
 		return -1;
 	*out = v * mul;
