@@ -934,8 +934,19 @@ static void util_out_fill(struct mr_file *f, char c, size_t n)
 	util_out(f, chunk, n);
 }
 
+/* The int-sized arguments (*, c, and the numbers up to int) come through
+ * here rather than from a va_arg expanded at each place (30 bytes each;
+ * noinline, or gcc expands it back); by pointer, as va_list may be an
+ * array or a struct. */
+static __attribute__((noinline)) unsigned util_arg_uint(va_list *ap)
+{
+	return va_arg(*ap, unsigned);
+}
+
 static void util_vformat(struct mr_file *f, const char *fmt, va_list ap)
 {
+	va_list args;
+	va_copy(args, ap);
 	while (*fmt) {
 		char digits[24];
 		const char *s = digits, *prefix = "";
@@ -956,7 +967,7 @@ static void util_vformat(struct mr_file *f, const char *fmt, va_list ap)
 			else if (*fmt != '#')
 				plus = *fmt;
 		if (*fmt == '*') {
-			int w = va_arg(ap, int);
+			int w = (int)util_arg_uint(&args);
 			left |= w < 0;
 			width = w < 0 ? -(size_t)w : (size_t)w;
 			fmt++;
@@ -966,7 +977,7 @@ static void util_vformat(struct mr_file *f, const char *fmt, va_list ap)
 		if (*fmt == '.') {
 			prec = 0;
 			if (*++fmt == '*') {
-				prec = va_arg(ap, int);
+				prec = (int)util_arg_uint(&args);
 				fmt++;
 			}
 			for (; *fmt >= '0' && *fmt <= '9'; fmt++)
@@ -987,9 +998,9 @@ static void util_vformat(struct mr_file *f, const char *fmt, va_list ap)
 				       size == 'l' ? sizeof(long) : size == 'z' ? sizeof(size_t) : sizeof(int);
 			is_signed = conv == 'd' || conv == 'i';
 			if (bytes == sizeof(long long)) {
-				u = va_arg(ap, unsigned long long);
+				u = va_arg(args, unsigned long long);
 			} else {
-				unsigned w = va_arg(ap, unsigned);
+				unsigned w = util_arg_uint(&args);
 				if (size == 'h')
 					w = is_signed ? (unsigned)(short)w : (unsigned short)w;
 				else if (size == 'H')
@@ -1007,11 +1018,11 @@ static void util_vformat(struct mr_file *f, const char *fmt, va_list ap)
 			break;
 		}
 		case 'c':
-			digits[0] = (char)va_arg(ap, int);
+			digits[0] = (char)util_arg_uint(&args);
 			n = 1;
 			break;
 		case 's':
-			s = va_arg(ap, const char *);
+			s = va_arg(args, const char *);
 			if (!s)
 				s = "(null)";
 			n = prec >= 0 ? strnlen(s, (size_t)prec) : strlen(s);
@@ -1046,6 +1057,7 @@ static void util_vformat(struct mr_file *f, const char *fmt, va_list ap)
 		if (left)
 			util_out_fill(f, ' ', pad);
 	}
+	va_end(args);
 }
 
 static int mr_vsnprintf(char *out, size_t size, const char *fmt, va_list ap)
