@@ -925,12 +925,12 @@ static void util_out(struct mr_file *f, const char *s, size_t n)
 	}
 }
 
+/* Padding: n spaces, or n zeros when c is '0'. */
 static void util_out_fill(struct mr_file *f, char c, size_t n)
 {
-	char chunk[16];
-	memset(chunk, c, sizeof chunk);
-	for (; n > sizeof chunk; n -= sizeof chunk)
-		util_out(f, chunk, sizeof chunk);
+	const char *chunk = c == '0' ? "0000000000000000" : "                ";
+	for (; n > 16; n -= 16)
+		util_out(f, chunk, 16);
 	util_out(f, chunk, n);
 }
 
