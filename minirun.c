@@ -1338,56 +1338,57 @@ static void util_sort(void *base, size_t n, size_t size, int (*cmp)(const void *
 }
 
 /* The magnitude and sign of a number as strtoull reads it (leading space,
- * sign, 0x for base 16 or 0, leading 0 for base 0); *over when it exceeds
- * the type's largest magnitude `max`. */
-static unsigned long long util_strto(const char *s, char **end, int base, unsigned long long max,
-				     int *neg, int *over)
+ * sign, 0x for base 16 or 0, leading 0 for base 0); `over` when it exceeds
+ * the type's largest magnitude `max`. Returned in registers, not through
+ * pointers (which cost each caller a stack canary). */
+struct util_strto_res {
+	unsigned long long v;
+	int neg, over;
+};
+
+static struct util_strto_res util_strto(const char *s, char **end, int base, unsigned long long max)
 {
+	struct util_strto_res r = { 0, 0, 0 };
 	const char *p = s;
-	unsigned long long v = 0;
 	int any = 0;
 	while (*p == ' ' || (*p >= '\t' && *p <= '\r'))
 		p++;
-	*neg = *p == '-';
+	r.neg = *p == '-';
 	if (*p == '-' || *p == '+')
 		p++;
 	if ((base == 0 || base == 16) && p[0] == '0' && (p[1] | 32) == 'x' && isxdigit((unsigned char)p[2]))
 		p += 2, base = 16;
 	else if (base == 0)
 		base = *p == '0' ? 8 : 10;
-	for (*over = 0;; p++, any = 1) {
+	for (;; p++, any = 1) {
 		unsigned d = *p >= '0' && *p <= '9' ? (unsigned)(*p - '0') :
 			     (*p | 32) >= 'a' && (*p | 32) <= 'z' ? (unsigned)((*p | 32) - 'a' + 10) : 99;
 		if (d >= (unsigned)base)
 			break;
-		if (v > (max - d) / (unsigned)base)
-			*over = 1;
+		if (r.v > (max - d) / (unsigned)base)
+			r.over = 1;
 		else
-			v = v * (unsigned)base + d;
+			r.v = r.v * (unsigned)base + d;
 	}
 	if (end)
 		*end = (char *)(any ? p : s);
-	if (*over || !any)                      /* musl's errno when nothing was read */
-		errno = *over ? ERANGE : EINVAL;
-	return v;
+	if (r.over || !any)                     /* musl's errno when nothing was read */
+		errno = r.over ? ERANGE : EINVAL;
+	return r;
 }
-
 static unsigned long long util_strtou(const char *s, char **end, int base, unsigned long long max)
 {
-	int neg, over;
-	unsigned long long v = util_strto(s, end, base, max, &neg, &over);
-	return over ? max : neg ? (0 - v) & max : v;
+	struct util_strto_res r = util_strto(s, end, base, max);
+	return r.over ? max : r.neg ? (0 - r.v) & max : r.v;
 }
-
 static long long util_strtoi(const char *s, char **end, int base, long long min, long long max)
 {
-	int neg, over;
-	unsigned long long v = util_strto(s, end, base, (unsigned long long)max + 1, &neg, &over);
-	if (!over && !neg && v > (unsigned long long)max)
-		over = 1, errno = ERANGE;
-	if (over)
-		return neg ? min : max;
-	return neg ? (long long)(0 - v) : (long long)v;
+	struct util_strto_res r = util_strto(s, end, base, (unsigned long long)max + 1);
+	if (!r.over && !r.neg && r.v > (unsigned long long)max)
+		r.over = 1, errno = ERANGE;
+	if (r.over)
+		return r.neg ? min : max;
+	return r.neg ? (long long)(0 - r.v) : (long long)r.v;
 }
 
 static char *util_strstr(const char *hay, const char *needle)
@@ -2570,8 +2571,8 @@ void mr_jw_strn(struct mr_jw *w, const char *s, size_t n)
 /* see minirun.h */
 void mr_jw_int(struct mr_jw *w, long long v)
 {
-	char b[24];
-	json_w_raw(w, b, (size_t)snprintf(b, sizeof b, "%lld", v));
+	json_w_pre(w);
+	mr_buf_printf(w->out, "%lld", v);
 }
 
 /* see minirun.h */
