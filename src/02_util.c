@@ -247,8 +247,8 @@ static void util_human_size(uint64_t n, char *out, size_t size)
 {
 	static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB" };
 	uint64_t unit = 1, milli;
+	size_t len;
 	int u = 0, decimals;
-	char num[32];
 	while (n / unit >= 1000 && u < 5) {
 		unit *= 1000;
 		u++;
@@ -265,8 +265,9 @@ static void util_human_size(uint64_t n, char *out, size_t size)
 		milli = (milli + 50) / 100;
 	else
 		milli = (milli + 5) / 10;
-	util_fmt_fixed(milli, decimals, num, sizeof num);
-	snprintf(out, size, "%s%s", num, units[u]);
+	util_fmt_fixed(milli, decimals, out, size);
+	len = strlen(out);
+	snprintf(out + len, size - len, "%s", units[u]);
 }
 
 /* Docker's units.HumanDuration, used for "Up 5 seconds" and "3 hours ago". */
@@ -295,9 +296,10 @@ static void util_human_duration(long d, char *out, size_t size)
 /* Docker's "x ago" for CREATED columns. */
 static void util_human_ago(time_t then, char *out, size_t size)
 {
-	char d[48];
-	util_human_duration((long)(time(NULL) - then), d, sizeof d);
-	snprintf(out, size, "%s ago", d);
+	size_t n;
+	util_human_duration((long)(time(NULL) - then), out, size);
+	n = strlen(out);
+	snprintf(out + n, size - n, " ago");
 }
 
 /* RFC 3339 with nanoseconds in UTC, as Docker prints times in inspect. */

@@ -248,6 +248,14 @@ static void test_util(void)
 	CHECK(!strcmp(s, "0B"));
 	util_human_size(4261000, s, sizeof s);
 	CHECK(!strcmp(s, "4.26MB"));
+	util_human_size(4261000, s, 4);         /* cut as snprintf cuts the whole */
+	CHECK(!strcmp(s, "4.2"));
+	util_human_size(999, s, sizeof s);
+	CHECK(!strcmp(s, "999B"));
+	util_human_ago(time(NULL) - 7200, s, sizeof s);
+	CHECK(!strcmp(s, "2 hours ago"));
+	util_human_ago(time(NULL) - 7200, s, 6);
+	CHECK(!strcmp(s, "2 hou"));
 
 	CHECK(mr_err_set(&err, EINVAL, "entry %s: bad", "x") == -1);
 	CHECK(mr_err_ctx(&err, "layer %d", 3) == -1);
