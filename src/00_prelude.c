@@ -58,6 +58,24 @@
  * %f, %e or %g in minirun.c. stdout is buffered (by line on a terminal) and
  * flushed at exit; stderr is written once per call. A file that includes
  * minirun.c (the unit tests) can #undef these names to get libc's back. */
+/* The variadic entry points of the formatter and of the errors take no
+ * floating point (see above), so on x86_64 gcc they are built without SSE:
+ * their prologue then no longer spills the 8 vector argument registers
+ * (40 bytes each). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define UTIL_VA_FN __attribute__((target("general-regs-only")))
+#else
+#define UTIL_VA_FN
+#endif
+/* -fstack-protector-strong puts a canary in every function with an array,
+ * and a va_list is one; the wrappers that hold nothing else (no byte buffer
+ * to overflow: the output goes to the caller's memory, under the caller's
+ * canary) go without it. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
+#define UTIL_VA_ONLY UTIL_VA_FN __attribute__((no_stack_protector))
+#else
+#define UTIL_VA_ONLY UTIL_VA_FN
+#endif
 struct mr_file {
 	int fd;                 /* -1: a string (snprintf) */
 	signed char line;       /* flush after each call: 1 yes, 0 no, -1 not yet known */

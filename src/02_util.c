@@ -4,7 +4,7 @@
  * reads "load busybox.tar: layer sha256:ab..: entry etc/passwd: reason". */
 
 /* see minirun.h */
-int mr_err_set(struct mr_err *err, int code, const char *fmt, ...)
+UTIL_VA_ONLY int mr_err_set(struct mr_err *err, int code, const char *fmt, ...)
 {
 	va_list ap;
 	if (!err)
@@ -17,7 +17,7 @@ int mr_err_set(struct mr_err *err, int code, const char *fmt, ...)
 }
 
 /* see minirun.h */
-int mr_err_sys(struct mr_err *err, const char *fmt, ...)
+UTIL_VA_ONLY int mr_err_sys(struct mr_err *err, const char *fmt, ...)
 {
 	int saved = errno;
 	va_list ap;
@@ -34,28 +34,22 @@ int mr_err_sys(struct mr_err *err, const char *fmt, ...)
 	return -1;
 }
 
-/* see minirun.h */
-int mr_err_ctx(struct mr_err *err, const char *fmt, ...)
+/* see minirun.h: the context (at most 255 bytes of it) goes in front of a
+ * copy of the old message, which is cut at the end when both do not fit. */
+UTIL_VA_FN int mr_err_ctx(struct mr_err *err, const char *fmt, ...)
 {
-	char prefix[256];
-	size_t plen, keep;
+	char old[sizeof err->msg];
+	size_t plen;
 	va_list ap;
 	if (!err)
 		return -1;
-	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof prefix, fmt, ap);
-	va_end(ap);
-	plen = strlen(prefix);
-	/* Shift the message right by "prefix: " (truncating its end). */
-	keep = sizeof err->msg - 1 - (plen + 2);
 	err->msg[sizeof err->msg - 1] = 0;
-	if (strlen(err->msg) < keep)
-		keep = strlen(err->msg);
-	memmove(err->msg + plen + 2, err->msg, keep);
-	err->msg[plen + 2 + keep] = 0;
-	memcpy(err->msg, prefix, plen);
-	err->msg[plen] = ':';
-	err->msg[plen + 1] = ' ';
+	memcpy(old, err->msg, sizeof old);
+	va_start(ap, fmt);
+	vsnprintf(err->msg, 256, fmt, ap);
+	va_end(ap);
+	plen = strlen(err->msg);
+	snprintf(err->msg + plen, sizeof err->msg - plen, ": %s", old);
 	return -1;
 }
 
@@ -114,16 +108,22 @@ static char *util_xstrndup(const char *s, size_t n)
 	return p;
 }
 
-/* see minirun.h */
-int mr_buf_append(struct mr_buf *b, const void *data, size_t len)
+/* Room for n more bytes and the NUL after them. */
+static void util_buf_grow(struct mr_buf *b, size_t n)
 {
-	if (b->len + len + 1 > b->cap) {
+	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->len + len + 1)
+		while (cap < b->len + n + 1)
 			cap *= 2;
 		b->data = util_xrealloc(b->data, cap);
 		b->cap = cap;
 	}
+}
+
+/* see minirun.h */
+int mr_buf_append(struct mr_buf *b, const void *data, size_t len)
+{
+	util_buf_grow(b, len);
 	if (len)
 		memcpy(b->data + b->len, data, len);
 	b->len += len;
@@ -131,24 +131,17 @@ int mr_buf_append(struct mr_buf *b, const void *data, size_t len)
 	return 0;
 }
 
-/* see minirun.h */
-int mr_buf_printf(struct mr_buf *b, const char *fmt, ...)
+/* see minirun.h: measured first, then formatted in place. */
+UTIL_VA_ONLY int mr_buf_printf(struct mr_buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
-	char small[256];
 	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof small, fmt, ap);
+	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return -1;
-	if ((size_t)n < sizeof small)
-		return mr_buf_append(b, small, (size_t)n);
-	mr_buf_append(b, NULL, 0);
-	if (b->len + (size_t)n + 1 > b->cap) {
-		b->cap = b->len + (size_t)n + 1;
-		b->data = util_xrealloc(b->data, b->cap);
-	}
+	util_buf_grow(b, (size_t)n);
 	va_start(ap, fmt);
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
@@ -239,26 +232,26 @@ static int util_parse_u64(const char *s, uint64_t *out)
 /* Docker's size syntax: 512, 64k, 64kb, 128m, 1g (binary units, case-insensitive). */
 static int util_parse_size(const char *s, uint64_t *out)
 {
-	char num[32];
+	static const char units[] = "bkmg";     /* 1, 2^10, 2^20, 2^30 */
+	const char *u;
 	size_t n = 0;
-	uint64_t v, mul = 1;
-	while (s[n] >= '0' && s[n] <= '9' && n < sizeof num - 1) {
-		num[n] = s[n];
-		n++;
+	uint64_t v = 0, mul = 1;
+	for (; s[n] >= '0' && s[n] <= '9'; n++) {
+		uint64_t d = (uint64_t)(s[n] - '0');
+		if (n >= 31 || v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
 	}
-	num[n] = 0;
-	if (!n || util_parse_u64(num, &v))
+	if (!n)
 		return -1;
-	switch (tolower((unsigned char)s[n])) {
-	case 0: break;
-	case 'b': mul = 1; n++; break;
-	case 'k': mul = 1ull << 10; n++; break;
-	case 'm': mul = 1ull << 20; n++; break;
-	case 'g': mul = 1ull << 30; n++; break;
-	default: return -1;
+	if (s[n]) {
+		u = strchr(units, tolower((unsigned char)s[n++]));
+		if (!u)
+			return -1;
+		mul = 1ull << (10 * (u - units));
+		if (mul > 1 && tolower((unsigned char)s[n]) == 'b')
+			n++;
 	}
-	if (mul > 1 && tolower((unsigned char)s[n]) == 'b')
-		n++;
 	if (s[n] || (v && mul > UINT64_MAX / v))
 		return -1;
 	*out = v * mul;
@@ -288,8 +281,8 @@ static void util_human_size(uint64_t n, char *out, size_t size)
 {
 	static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB" };
 	uint64_t unit = 1, milli;
+	size_t len;
 	int u = 0, decimals;
-	char num[32];
 	while (n / unit >= 1000 && u < 5) {
 		unit *= 1000;
 		u++;
@@ -306,8 +299,9 @@ static void util_human_size(uint64_t n, char *out, size_t size)
 		milli = (milli + 50) / 100;
 	else
 		milli = (milli + 5) / 10;
-	util_fmt_fixed(milli, decimals, num, sizeof num);
-	snprintf(out, size, "%s%s", num, units[u]);
+	util_fmt_fixed(milli, decimals, out, size);
+	len = strlen(out);
+	snprintf(out + len, size - len, "%s", units[u]);
 }
 
 /* Docker's units.HumanDuration, used for "Up 5 seconds" and "3 hours ago". */
@@ -336,9 +330,10 @@ static void util_human_duration(long d, char *out, size_t size)
 /* Docker's "x ago" for CREATED columns. */
 static void util_human_ago(time_t then, char *out, size_t size)
 {
-	char d[48];
-	util_human_duration((long)(time(NULL) - then), d, sizeof d);
-	snprintf(out, size, "%s ago", d);
+	size_t n;
+	util_human_duration((long)(time(NULL) - then), out, size);
+	n = strlen(out);
+	snprintf(out + n, size - n, " ago");
 }
 
 /* RFC 3339 with nanoseconds in UTC, as Docker prints times in inspect. */
@@ -690,22 +685,33 @@ static void util_out(struct mr_file *f, const char *s, size_t n)
 	}
 }
 
+/* Padding: n spaces, or n zeros when c is '0'. */
 static void util_out_fill(struct mr_file *f, char c, size_t n)
 {
-	char chunk[16];
-	memset(chunk, c, sizeof chunk);
-	for (; n > sizeof chunk; n -= sizeof chunk)
-		util_out(f, chunk, sizeof chunk);
+	const char *chunk = c == '0' ? "0000000000000000" : "                ";
+	for (; n > 16; n -= 16)
+		util_out(f, chunk, 16);
 	util_out(f, chunk, n);
+}
+
+/* The int-sized arguments (*, c, and the numbers up to int) come through
+ * here rather than from a va_arg expanded at each place (30 bytes each;
+ * noinline, or gcc expands it back); by pointer, as va_list may be an
+ * array or a struct. */
+static __attribute__((noinline)) unsigned util_arg_uint(va_list *ap)
+{
+	return va_arg(*ap, unsigned);
 }
 
 static void util_vformat(struct mr_file *f, const char *fmt, va_list ap)
 {
+	va_list args;
+	va_copy(args, ap);
 	while (*fmt) {
 		char digits[24];
 		const char *s = digits, *prefix = "";
 		size_t n = strcspn(fmt, "%"), zeros = 0, pad, width = 0;
-		int left = 0, zero = 0, prec = -1, base = 10, is_signed = 0;
+		int left = 0, zero = 0, prec = -1, base = 0, is_signed = 0;  /* base 0: not a number */
 		char plus = 0, size = 0, conv;
 		unsigned long long u = 0;
 		if (n > 0) {
@@ -721,7 +727,7 @@ static void util_vformat(struct mr_file *f, const char *fmt, va_list ap)
 			else if (*fmt != '#')
 				plus = *fmt;
 		if (*fmt == '*') {
-			int w = va_arg(ap, int);
+			int w = (int)util_arg_uint(&args);
 			left |= w < 0;
 			width = w < 0 ? -(size_t)w : (size_t)w;
 			fmt++;
@@ -731,7 +737,7 @@ static void util_vformat(struct mr_file *f, const char *fmt, va_list ap)
 		if (*fmt == '.') {
 			prec = 0;
 			if (*++fmt == '*') {
-				prec = va_arg(ap, int);
+				prec = (int)util_arg_uint(&args);
 				fmt++;
 			}
 			for (; *fmt >= '0' && *fmt <= '9'; fmt++)
@@ -743,38 +749,40 @@ static void util_vformat(struct mr_file *f, const char *fmt, va_list ap)
 			       *fmt == size && size == 'h' ? 'H' : *fmt == size && size == 'l' ? 'L' : *fmt;
 		conv = *fmt ? *fmt++ : 0;
 		switch (conv) {
-		case 'd': case 'i': {
-			long long v = size == 'l' ? va_arg(ap, long) : size == 'L' ? va_arg(ap, long long) :
-				      size == 'z' ? (long long)va_arg(ap, ssize_t) : (long long)va_arg(ap, int);
-			if (size == 'h')
-				v = (short)v;
-			else if (size == 'H')
-				v = (signed char)v;
-			is_signed = 1;
-			u = v < 0 ? -(unsigned long long)v : (unsigned long long)v;
-			prefix = v < 0 ? "-" : plus == '+' ? "+" : plus == ' ' ? " " : "";
+		case 'd': case 'i': case 'o': case 'u': case 'x': case 'X': case 'p': {
+			/* One va_arg per argument size, not per type: l, ll, z, j, t
+			 * and p are all the size of long long on LP64 (on ILP32 l, z
+			 * and p are the size of int), and a signed argument read as
+			 * its unsigned twin keeps its bits. */
+			size_t bytes = conv == 'p' ? sizeof(void *) : size == 'L' ? sizeof(long long) :
+				       size == 'l' ? sizeof(long) : size == 'z' ? sizeof(size_t) : sizeof(int);
+			is_signed = conv == 'd' || conv == 'i';
+			if (bytes == sizeof(long long)) {
+				u = va_arg(args, unsigned long long);
+			} else {
+				unsigned w = util_arg_uint(&args);
+				if (size == 'h')
+					w = is_signed ? (unsigned)(short)w : (unsigned short)w;
+				else if (size == 'H')
+					w = is_signed ? (unsigned)(signed char)w : (unsigned char)w;
+				u = is_signed ? (unsigned long long)(long long)(int)w : w;
+			}
+			if (is_signed) {
+				long long v = (long long)u;
+				u = v < 0 ? -u : u;
+				prefix = v < 0 ? "-" : plus == '+' ? "+" : plus == ' ' ? " " : "";
+			} else if (conv == 'p') {
+				prefix = "0x";
+			}
+			base = conv == 'o' ? 8 : conv == 'u' || is_signed ? 10 : 16;
 			break;
 		}
-		case 'p':
-			u = (uintptr_t)va_arg(ap, void *);
-			prefix = "0x";
-			base = 16;
-			break;
-		case 'o': case 'u': case 'x': case 'X':
-			u = size == 'l' ? va_arg(ap, unsigned long) : size == 'L' ? va_arg(ap, unsigned long long) :
-			    size == 'z' ? va_arg(ap, size_t) : va_arg(ap, unsigned);
-			if (size == 'h')
-				u = (unsigned short)u;
-			else if (size == 'H')
-				u = (unsigned char)u;
-			base = conv == 'o' ? 8 : conv == 'u' ? 10 : 16;
-			break;
 		case 'c':
-			digits[0] = (char)va_arg(ap, int);
+			digits[0] = (char)util_arg_uint(&args);
 			n = 1;
 			break;
 		case 's':
-			s = va_arg(ap, const char *);
+			s = va_arg(args, const char *);
 			if (!s)
 				s = "(null)";
 			n = prec >= 0 ? strnlen(s, (size_t)prec) : strlen(s);
@@ -785,7 +793,7 @@ static void util_vformat(struct mr_file *f, const char *fmt, va_list ap)
 			n = conv == '%' || !conv ? 1 : 2;
 			break;
 		}
-		if (conv == 'p' || conv == 'o' || conv == 'u' || conv == 'x' || conv == 'X' || is_signed) {
+		if (base) {
 			const char *set = conv == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
 			char *d = digits + sizeof digits;
 			do
@@ -809,6 +817,7 @@ static void util_vformat(struct mr_file *f, const char *fmt, va_list ap)
 		if (left)
 			util_out_fill(f, ' ', pad);
 	}
+	va_end(args);
 }
 
 static int mr_vsnprintf(char *out, size_t size, const char *fmt, va_list ap)
@@ -820,7 +829,7 @@ static int mr_vsnprintf(char *out, size_t size, const char *fmt, va_list ap)
 	return s.total > INT_MAX ? -1 : (int)s.total;
 }
 
-static int mr_snprintf(char *out, size_t size, const char *fmt, ...)
+UTIL_VA_ONLY static int mr_snprintf(char *out, size_t size, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -830,7 +839,7 @@ static int mr_snprintf(char *out, size_t size, const char *fmt, ...)
 	return n;
 }
 
-static int mr_asprintf(char **out, const char *fmt, ...)
+UTIL_VA_ONLY static int mr_asprintf(char **out, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -887,7 +896,7 @@ static int mr_vfprintf(struct mr_file *f, const char *fmt, va_list ap)
 	return util_out_done(f);
 }
 
-static int mr_fprintf(struct mr_file *f, const char *fmt, ...)
+UTIL_VA_ONLY static int mr_fprintf(struct mr_file *f, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -896,7 +905,7 @@ static int mr_fprintf(struct mr_file *f, const char *fmt, ...)
 	return util_out_done(f);
 }
 
-static int mr_printf(const char *fmt, ...)
+UTIL_VA_ONLY static int mr_printf(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -1089,56 +1098,57 @@ static void util_sort(void *base, size_t n, size_t size, int (*cmp)(const void *
 }
 
 /* The magnitude and sign of a number as strtoull reads it (leading space,
- * sign, 0x for base 16 or 0, leading 0 for base 0); *over when it exceeds
- * the type's largest magnitude `max`. */
-static unsigned long long util_strto(const char *s, char **end, int base, unsigned long long max,
-				     int *neg, int *over)
+ * sign, 0x for base 16 or 0, leading 0 for base 0); `over` when it exceeds
+ * the type's largest magnitude `max`. Returned in registers, not through
+ * pointers (which cost each caller a stack canary). */
+struct util_strto_res {
+	unsigned long long v;
+	int neg, over;
+};
+
+static struct util_strto_res util_strto(const char *s, char **end, int base, unsigned long long max)
 {
+	struct util_strto_res r = { 0, 0, 0 };
 	const char *p = s;
-	unsigned long long v = 0;
 	int any = 0;
 	while (*p == ' ' || (*p >= '\t' && *p <= '\r'))
 		p++;
-	*neg = *p == '-';
+	r.neg = *p == '-';
 	if (*p == '-' || *p == '+')
 		p++;
 	if ((base == 0 || base == 16) && p[0] == '0' && (p[1] | 32) == 'x' && isxdigit((unsigned char)p[2]))
 		p += 2, base = 16;
 	else if (base == 0)
 		base = *p == '0' ? 8 : 10;
-	for (*over = 0;; p++, any = 1) {
+	for (;; p++, any = 1) {
 		unsigned d = *p >= '0' && *p <= '9' ? (unsigned)(*p - '0') :
 			     (*p | 32) >= 'a' && (*p | 32) <= 'z' ? (unsigned)((*p | 32) - 'a' + 10) : 99;
 		if (d >= (unsigned)base)
 			break;
-		if (v > (max - d) / (unsigned)base)
-			*over = 1;
+		if (r.v > (max - d) / (unsigned)base)
+			r.over = 1;
 		else
-			v = v * (unsigned)base + d;
+			r.v = r.v * (unsigned)base + d;
 	}
 	if (end)
 		*end = (char *)(any ? p : s);
-	if (*over || !any)                      /* musl's errno when nothing was read */
-		errno = *over ? ERANGE : EINVAL;
-	return v;
+	if (r.over || !any)                     /* musl's errno when nothing was read */
+		errno = r.over ? ERANGE : EINVAL;
+	return r;
 }
-
 static unsigned long long util_strtou(const char *s, char **end, int base, unsigned long long max)
 {
-	int neg, over;
-	unsigned long long v = util_strto(s, end, base, max, &neg, &over);
-	return over ? max : neg ? (0 - v) & max : v;
+	struct util_strto_res r = util_strto(s, end, base, max);
+	return r.over ? max : r.neg ? (0 - r.v) & max : r.v;
 }
-
 static long long util_strtoi(const char *s, char **end, int base, long long min, long long max)
 {
-	int neg, over;
-	unsigned long long v = util_strto(s, end, base, (unsigned long long)max + 1, &neg, &over);
-	if (!over && !neg && v > (unsigned long long)max)
-		over = 1, errno = ERANGE;
-	if (over)
-		return neg ? min : max;
-	return neg ? (long long)(0 - v) : (long long)v;
+	struct util_strto_res r = util_strto(s, end, base, (unsigned long long)max + 1);
+	if (!r.over && !r.neg && r.v > (unsigned long long)max)
+		r.over = 1, errno = ERANGE;
+	if (r.over)
+		return r.neg ? min : max;
+	return r.neg ? (long long)(0 - r.v) : (long long)r.v;
 }
 
 static char *util_strstr(const char *hay, const char *needle)

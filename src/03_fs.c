@@ -86,7 +86,7 @@ static int fs_walk_in_root(int rootfd, const char *path, int flags, mode_t mode,
 		memcpy(name, comp, n);
 		name[n] = 0;
 		if (!strcmp(name, "."))
-			goto maybe_final;
+			continue;
 		if (!strcmp(name, "..")) {
 			char *slash = strrchr(resolved, '/');
 			if (slash)
@@ -99,7 +99,7 @@ static int fs_walk_in_root(int rootfd, const char *path, int flags, mode_t mode,
 				mr_err_sys(err, "path %s", path);
 				goto out;
 			}
-			goto maybe_final;
+			continue;
 		}
 		if (fstatat(cur, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) &&
 		    (!last || !(flags & O_NOFOLLOW))) {
@@ -157,7 +157,7 @@ static int fs_walk_in_root(int rootfd, const char *path, int flags, mode_t mode,
 			if (resolved[0])
 				strcat(resolved, "/");
 			strcat(resolved, name);
-			goto maybe_final;
+			continue;
 		}
 		/* The last component, not a symlink to follow: open it without
 		 * following, so a symlink swapped in after the check fails. */
@@ -165,9 +165,6 @@ static int fs_walk_in_root(int rootfd, const char *path, int flags, mode_t mode,
 		if (result < 0)
 			mr_err_sys(err, "open %s", path);
 		goto out;
-maybe_final:
-		if (fs_is_last(p))
-			break;
 	}
 	/* The path ended on a folder (the root itself, ".", ".." or mkdirs). */
 	if (mkdirs || (flags & O_PATH)) {

@@ -591,8 +591,8 @@ void mr_jw_strn(struct mr_jw *w, const char *s, size_t n)
 /* see minirun.h */
 void mr_jw_int(struct mr_jw *w, long long v)
 {
-	char b[24];
-	json_w_raw(w, b, (size_t)snprintf(b, sizeof b, "%lld", v));
+	json_w_pre(w);
+	mr_buf_printf(w->out, "%lld", v);
 }
 
 /* see minirun.h */

@@ -268,6 +268,14 @@ static void test_util(void)
 	CHECK(!strcmp(s, "0B"));
 	util_human_size(4261000, s, sizeof s);
 	CHECK(!strcmp(s, "4.26MB"));
+	util_human_size(4261000, s, 4);         /* cut as snprintf cuts the whole */
+	CHECK(!strcmp(s, "4.2"));
+	util_human_size(999, s, sizeof s);
+	CHECK(!strcmp(s, "999B"));
+	util_human_ago(time(NULL) - 7200, s, sizeof s);
+	CHECK(!strcmp(s, "2 hours ago"));
+	util_human_ago(time(NULL) - 7200, s, 6);
+	CHECK(!strcmp(s, "2 hou"));
 
 	CHECK(mr_err_set(&err, EINVAL, "entry %s: bad", "x") == -1);
 	CHECK(mr_err_ctx(&err, "layer %d", 3) == -1);
@@ -277,6 +285,12 @@ static void test_util(void)
 	mr_err_set(&err, 1, "%s", big);
 	mr_err_ctx(&err, "ctx");
 	CHECK(strlen(err.msg) == sizeof err.msg - 1 && !strncmp(err.msg, "ctx: aaa", 8));
+	/* A context longer than 255 bytes is cut there, the message after it too. */
+	mr_err_set(&err, 1, "%s", "msg");
+	mr_err_ctx(&err, "%.300s", big);
+	CHECK(strlen(err.msg) == 255 + 5 && !strcmp(err.msg + 255, ": msg"));
+	mr_err_ctx(&err, "%.300s", big);
+	CHECK(strlen(err.msg) == sizeof err.msg - 1 && !strncmp(err.msg + 255, ": aaa", 5));
 	errno = ENOENT;
 	mr_err_sys(&err, "open %s", "f");
 	CHECK(err.code == ENOENT && strstr(err.msg, "open f: ") == err.msg);
