@@ -11219,7 +11219,7 @@ static void ctr_strcpy(char *dst, size_t size, const char *src)
 }
 
 /* A formatted string, malloc'ed (exits on lack of memory, as util_xmalloc). */
-static char *ctr_strf(const char *fmt, ...)
+UTIL_VA_ONLY static char *ctr_strf(const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
@@ -13645,7 +13645,7 @@ struct check {
 
 static void check_line(struct check *ck, int fixed, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-static void check_line(struct check *ck, int fixed, const char *fmt, ...)
+UTIL_VA_FN static void check_line(struct check *ck, int fixed, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -26001,7 +26001,7 @@ static struct tmpl_val tmpl_str(struct tmpl *t, const char *s, size_t n, char ty
 
 static int tmpl_fail(struct tmpl *t, const char *at, size_t atn, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-static int tmpl_fail(struct tmpl *t, const char *at, size_t atn, const char *fmt, ...)
+UTIL_VA_ONLY static int tmpl_fail(struct tmpl *t, const char *at, size_t atn, const char *fmt, ...)
 {
 	va_list ap;
 	int k;
@@ -26955,7 +26955,7 @@ static const char *cli_find_flag(const char *flags, void *const *store, const ch
 }
 
 static int cli_fail(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int cli_fail(struct cli *c, const char *fmt, ...)
+UTIL_VA_ONLY static int cli_fail(struct cli *c, const char *fmt, ...)
 {
 	va_list ap;
 	fprintf(stderr, "Error: ");

@@ -174,7 +174,7 @@ static void ctr_strcpy(char *dst, size_t size, const char *src)
 }
 
 /* A formatted string, malloc'ed (exits on lack of memory, as util_xmalloc). */
-static char *ctr_strf(const char *fmt, ...)
+UTIL_VA_ONLY static char *ctr_strf(const char *fmt, ...)
 {
 	va_list ap;
 	char *s;

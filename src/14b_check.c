@@ -35,7 +35,7 @@ struct check {
 
 static void check_line(struct check *ck, int fixed, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-static void check_line(struct check *ck, int fixed, const char *fmt, ...)
+UTIL_VA_FN static void check_line(struct check *ck, int fixed, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;

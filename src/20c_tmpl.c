@@ -57,7 +57,7 @@ static struct tmpl_val tmpl_str(struct tmpl *t, const char *s, size_t n, char ty
 
 static int tmpl_fail(struct tmpl *t, const char *at, size_t atn, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-static int tmpl_fail(struct tmpl *t, const char *at, size_t atn, const char *fmt, ...)
+UTIL_VA_ONLY static int tmpl_fail(struct tmpl *t, const char *at, size_t atn, const char *fmt, ...)
 {
 	va_list ap;
 	int k;

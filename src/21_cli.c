@@ -86,7 +86,7 @@ static const char *cli_find_flag(const char *flags, void *const *store, const ch
 }
 
 static int cli_fail(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int cli_fail(struct cli *c, const char *fmt, ...)
+UTIL_VA_ONLY static int cli_fail(struct cli *c, const char *fmt, ...)
 {
 	va_list ap;
 	fprintf(stderr, "Error: ");
