@@ -471,9 +471,11 @@ static void util_scopyn(char *dst, size_t size, const char *src, size_t n)
 	dst[n] = 0;
 }
 
-/* Is s one of the words of list ("a\0b\0c", a literal: its own NUL ends it)?
- * A call instead of a strcmp per word. */
-static int util_one_of(const char *s, const char *list)
+/* Is s one of the words of list? A call instead of a strcmp per word.
+ * util_one_of(s, "a\0b\0c") takes a literal and adds the empty word that
+ * ends the list (the literal's own NUL ends only its last word). */
+#define util_one_of(s, list) util_word_of(s, list "\0")
+static int util_word_of(const char *s, const char *list)
 {
 	for (; *list; list += strlen(list) + 1)
 		if (!strcmp(s, list))
@@ -19914,6 +19916,9 @@ static struct rtattr *nl_attr(struct nlmsghdr *h, int type, const void *data, si
 	struct rtattr *a = nl_tail(h);
 	a->rta_type = (unsigned short)type;
 	a->rta_len = (unsigned short)RTA_LENGTH(len);
+	/* the padding zeroed too: a batch buffer is reused, and what the kernel
+	 * gets must not depend on what was there before */
+	memset(RTA_DATA(a), 0, RTA_ALIGN(len));
 	if (len)
 		memcpy(RTA_DATA(a), data, len);
 	h->nlmsg_len = NLMSG_ALIGN(h->nlmsg_len) + RTA_ALIGN(a->rta_len);

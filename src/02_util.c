@@ -195,9 +195,11 @@ static void util_scopyn(char *dst, size_t size, const char *src, size_t n)
 	dst[n] = 0;
 }
 
-/* Is s one of the words of list ("a\0b\0c", a literal: its own NUL ends it)?
- * A call instead of a strcmp per word. */
-static int util_one_of(const char *s, const char *list)
+/* Is s one of the words of list? A call instead of a strcmp per word.
+ * util_one_of(s, "a\0b\0c") takes a literal and adds the empty word that
+ * ends the list (the literal's own NUL ends only its last word). */
+#define util_one_of(s, list) util_word_of(s, list "\0")
+static int util_word_of(const char *s, const char *list)
 {
 	for (; *list; list += strlen(list) + 1)
 		if (!strcmp(s, list))

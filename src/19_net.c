@@ -443,6 +443,9 @@ static struct rtattr *nl_attr(struct nlmsghdr *h, int type, const void *data, si
 	struct rtattr *a = nl_tail(h);
 	a->rta_type = (unsigned short)type;
 	a->rta_len = (unsigned short)RTA_LENGTH(len);
+	/* the padding zeroed too: a batch buffer is reused, and what the kernel
+	 * gets must not depend on what was there before */
+	memset(RTA_DATA(a), 0, RTA_ALIGN(len));
 	if (len)
 		memcpy(RTA_DATA(a), data, len);
 	h->nlmsg_len = NLMSG_ALIGN(h->nlmsg_len) + RTA_ALIGN(a->rta_len);
