@@ -26377,7 +26377,8 @@ static int tmpl_call(struct tmpl *t, const char *name, size_t nl, const char *at
 	const struct mr_json *j = a->n ? a->v[0].j : NULL, *c;
 	size_t i;
 	const char *f;
-	int fn = 0;
+	int fn = 0, b = -1;   /* b: a bool result (eq ... not), printed once at the end */
+	char type = 's';
 	for (f = tmpl_funcs; *f && (strlen(f) != nl || memcmp(f, name, nl)); f += strlen(f) + 1)
 		fn++;
 #define TMPL_IS(s) (fn == TF_##s)
@@ -26418,22 +26419,18 @@ static int tmpl_call(struct tmpl *t, const char *name, size_t nl, const char *at
 		*res = v;
 		return 0;
 	} else if (TMPL_IS(len)) {
-		if (!j || (j->type != MR_JSON_ARRAY && j->type != MR_JSON_OBJECT &&
-			   j->type != MR_JSON_STRING)) {
-			if (!j && a->v[0].t == 's') {
-				mr_buf_printf(&out, "%zu", strlen(a->v[0].s));
-				goto text_int;
-			}
+		size_t n;
+		if (j && (j->type == MR_JSON_ARRAY || j->type == MR_JSON_OBJECT))
+			n = j->count;
+		else if (j && j->type == MR_JSON_STRING)
+			n = j->len;
+		else if (!j && a->v[0].t == 's')
+			n = strlen(a->v[0].s);
+		else
 			return tmpl_fail(t, at, nl, "error calling len: len of %s",
 					 j ? "type float64" : "nil pointer");
-		}
-		mr_buf_printf(&out, "%zu", j->type == MR_JSON_STRING ? j->len : j->count);
-text_int:
-		mr_buf_append(&out, "", 0);
-		res->j = NULL;
-		res->t = 'i';
-		res->s = tmpl_own(t, out.data);
-		return 0;
+		mr_buf_printf(&out, "%zu", n);
+		type = 'i';
 	} else if (TMPL_IS(join)) {
 		const char *sep = a->n > 1 ? tmpl_text(t, &a->v[1]) : "";
 		for (c = j && j->type == MR_JSON_ARRAY ? j->child : NULL; c; c = c->next) {
@@ -26488,16 +26485,12 @@ text_int:
 		int eq = a->n > 1 ? 0 : 1;
 		for (i = 1; i < a->n; i++)
 			eq |= !tmpl_cmp(t, &a->v[0], &a->v[i]);
-		mr_buf_printf(&out, "%s", eq == (name[0] == 'e') ? "true" : "false");
-		goto text_bool;
+		b = eq == (name[0] == 'e');
 	} else if (TMPL_IS(lt) || TMPL_IS(le) || TMPL_IS(gt) || TMPL_IS(ge)) {
 		int r = a->n > 1 ? tmpl_cmp(t, &a->v[0], &a->v[1]) : 0;
-		int ok = name[0] == 'l' ? (name[1] == 't' ? r < 0 : r <= 0) : (name[1] == 't' ? r > 0 : r >= 0);
-		mr_buf_printf(&out, "%s", ok ? "true" : "false");
-		goto text_bool;
+		b = name[0] == 'l' ? (name[1] == 't' ? r < 0 : r <= 0) : (name[1] == 't' ? r > 0 : r >= 0);
 	} else if (TMPL_IS(not)) {
-		mr_buf_printf(&out, "%s", tmpl_true(&a->v[0]) ? "false" : "true");
-		goto text_bool;
+		b = !tmpl_true(&a->v[0]);
 	} else if (TMPL_IS(and) || TMPL_IS(or)) {
 		/* the first false (and) or true (or) argument, else the last */
 		for (i = 0; i + 1 < a->n && tmpl_true(&a->v[i]) == (name[0] == 'a'); i++) {}
@@ -26509,15 +26502,13 @@ text_int:
 		return tmpl_parse_fail(t, msg);
 	}
 #undef TMPL_IS
+	if (b >= 0) {
+		mr_buf_printf(&out, "%s", b ? "true" : "false");
+		type = 'b';
+	}
 	mr_buf_append(&out, "", 0);
 	res->j = NULL;
-	res->t = 's';
-	res->s = tmpl_own(t, out.data);
-	return 0;
-text_bool:
-	mr_buf_append(&out, "", 0);
-	res->j = NULL;
-	res->t = 'b';
+	res->t = type;
 	res->s = tmpl_own(t, out.data);
 	return 0;
 }
