@@ -30009,7 +30009,9 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 			cli_table_add(&t, head);
 		for (i = 0; i < count; i++) {
 			char id[72], cpu[16], mem[48], memp[16], net[48], pids[24], x[16], y[16];
-			const char *row[8];
+			/* a stopped container's row: zeros */
+			const char *row[8] = { id, rows[i].c.name, "0.00%", "0B / 0B", "0.00%", "0B / 0B",
+					       "0B / 0B", "0" };
 			uint64_t dt;
 			if (!keep[i])
 				continue;
@@ -30027,19 +30029,12 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 				util_human_size(b[i].tx, y, sizeof y);
 				snprintf(net, sizeof net, "%s / %s", x, y);
 				snprintf(pids, sizeof pids, "%llu", (unsigned long long)b[i].pids);
-			} else {
-				snprintf(cpu, sizeof cpu, "0.00%%");
-				snprintf(mem, sizeof mem, "0B / 0B");
-				snprintf(memp, sizeof memp, "0.00%%");
-				snprintf(net, sizeof net, "0B / 0B");
-				snprintf(pids, sizeof pids, "0");
+				row[2] = cpu; row[3] = mem; row[4] = memp; row[5] = net; row[7] = pids;
 			}
 			snprintf(id, sizeof id, "%.*s", no_trunc ? CTR_ID_LEN : 12, rows[i].c.id);
-			row[0] = id; row[1] = rows[i].c.name; row[2] = cpu; row[3] = mem;
-			row[4] = memp; row[5] = net; row[6] = "0B / 0B"; row[7] = pids;
 			if (format) {
 				const char *vals[] = { n ? rows[i].c.name : id, rows[i].c.name, id,
-							cpu, mem, memp, net, "0B / 0B", pids };
+							row[2], row[3], row[4], row[5], row[6], row[7] };
 				if (!no_stream && !fm.t.nrows && !fm.table)
 					printf("\033[2J\033[H");
 				cli_fmt_row(&fm, vals);
