@@ -4015,22 +4015,18 @@ static int cmd_system_df(struct cli *cl, int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	}
 	rows = ctr_rows(st, &count);
-	if (verbose) {
-		if (volume_list(st, &names, &nvol, &cl->err) < 0)
-			util_print_err(&cl->err);
-		df_verbose(st, &db, rows, count, names, nvol);
-		goto done;
-	}
 	if (volume_list(st, &names, &nvol, &cl->err) < 0)
 		util_print_err(&cl->err);
-	check_df(st, &db, rows, count, names, nvol, u);
-	cli_table_add(&t, head);
-	df_row(&t, "Images", &u[0]);
-	df_row(&t, "Containers", &u[1]);
-	df_row(&t, "Local Volumes", &u[2]);
-	df_row(&t, "Build Cache", &u[3]);
-	cli_table_print(&t);
-done:
+	if (verbose) {
+		df_verbose(st, &db, rows, count, names, nvol);
+	} else {
+		const char *type = "Images\0Containers\0Local Volumes\0Build Cache\0";
+		check_df(st, &db, rows, count, names, nvol, u);
+		cli_table_add(&t, head);
+		for (n = 0; n < 4; n++, type += strlen(type) + 1)
+			df_row(&t, type, &u[n]);
+		cli_table_print(&t);
+	}
 	ctr_rows_free(rows, count);
 	volume_free_names(names, nvol);
 	image_db_free(&db);
