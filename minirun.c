@@ -30771,12 +30771,15 @@ static void df_verbose(struct mr_store *st, const struct image_db *db, const str
 	static const char *const ch[] = { "CONTAINER ID", "IMAGE", "COMMAND", "LOCAL VOLUMES",
 					  "SIZE", "CREATED", "STATUS", "NAMES" };
 	static const char *const vh[] = { "VOLUME NAME", "LINKS", "SIZE" };
-	struct cli_table t = { 8, 0, NULL, { 0 }, 0 };
+	/* the three tables filled first, then printed by one loop */
+	struct cli_table ts[3] = { { 8, 0, NULL, { 0 }, 0 }, { 8, 0, NULL, { 0 }, 0 },
+				   { 3, 0, NULL, { 0 }, 0 } }, *t = ts;
+	const char *title = "Images\0\nContainers\0\nLocal Volumes\0";
 	char a[5][64], repo[256], path[300], who[80];
 	const char *row[8];
 	time_t now = time(NULL), when;
 	size_t i, j;
-	cli_table_add(&t, ih);
+	cli_table_add(t, ih);
 	for (i = db->nrecs; i-- > 0;) {
 		const struct image_rec *r = &db->recs[i];
 		uint64_t shared = 0;
@@ -30803,13 +30806,9 @@ static void df_verbose(struct mr_store *st, const struct image_db *db, const str
 		snprintf(path, sizeof path, "%.12s", r->id + 7);
 		row[0] = repo, row[1] = tag, row[2] = path, row[3] = a[0], row[4] = a[1];
 		row[5] = a[2], row[6] = a[3], row[7] = a[4];
-		cli_table_add(&t, row);
+		cli_table_add(t, row);
 	}
-	printf("Images space usage:\n\n");
-	cli_table_print(&t);
-	memset(&t, 0, sizeof t);
-	t.ncols = 8;
-	cli_table_add(&t, ch);
+	cli_table_add(++t, ch);
 	for (i = 0; i < count; i++) {
 		const struct ctr *c = &rows[i].c;
 		struct mr_buf cmd = { 0 };
@@ -30829,24 +30828,22 @@ static void df_verbose(struct mr_store *st, const struct image_db *db, const str
 		ctr_status_string(&rows[i].ci, now, a[3], sizeof a[3]);
 		row[0] = id, row[1] = c->image_ref, row[2] = cmd.data ? cmd.data : "", row[3] = a[0];
 		row[4] = a[1], row[5] = a[2], row[6] = a[3], row[7] = c->name;
-		cli_table_add(&t, row);
+		cli_table_add(t, row);
 		mr_buf_free(&cmd);
 	}
-	printf("\nContainers space usage:\n\n");
-	cli_table_print(&t);
-	memset(&t, 0, sizeof t);
-	t.ncols = 3;
-	cli_table_add(&t, vh);
+	cli_table_add(++t, vh);
 	for (i = 0; i < nvol; i++) {
 		int links = container_users_of_volume(st, names[i], who, sizeof who);
 		snprintf(path, sizeof path, "volumes/%s/_data", names[i]);
 		snprintf(a[0], sizeof a[0], "%d", links > 0 ? links : 0);
 		util_human_size(store_du(st, path), a[1], sizeof a[1]);
 		row[0] = names[i], row[1] = a[0], row[2] = a[1];
-		cli_table_add(&t, row);
+		cli_table_add(t, row);
 	}
-	printf("\nLocal Volumes space usage:\n\n");
-	cli_table_print(&t);
+	for (t = ts; t < ts + 3; t++, title += strlen(title) + 1) {
+		printf("%s space usage:\n\n", title);
+		cli_table_print(t);
+	}
 	printf("\nBuild cache usage: 0B\n\nCACHE ID   CACHE TYPE   SIZE   CREATED   LAST USED   "
 	       "USAGE     SHARED\n");
 }
