@@ -643,6 +643,13 @@ static int tmpl_keyword(const struct tmpl_item *it, const char **rest)
 	return 0;
 }
 
+/* A new variable: name (n bytes of it, cut to fit) is v. */
+static void tmpl_var(struct tmpl *t, const char *name, size_t n, struct tmpl_val v)
+{
+	snprintf(t->var[t->nvar].name, sizeof t->var[0].name, "%.*s", (int)n, name);
+	t->var[t->nvar++].v = v;
+}
+
 /* Run items from i until the end/else of this level; returns the index of
  * that end/else (or nit), -1 on error. skip: only find the end. */
 static long tmpl_block(struct tmpl *t, size_t i, const struct tmpl_val *dot, int skip,
@@ -672,11 +679,9 @@ static long tmpl_block(struct tmpl *t, size_t i, const struct tmpl_val *dot, int
 				const char *as = strstr(rest, ":=");
 				if (t->nvar == TMPL_MAX_VARS)
 					return tmpl_parse_fail(t, "too many variables");
-				if (tmpl_pipeline(t, dot, as + 2, end, &t->var[t->nvar].v) < 0)
+				if (tmpl_pipeline(t, dot, as + 2, end, &v) < 0)
 					return -1;
-				snprintf(t->var[t->nvar].name, sizeof t->var[0].name, "%.*s",
-					 (int)strcspn(rest, " :"), rest);
-				t->nvar++;
+				tmpl_var(t, rest, strcspn(rest, " :"), v);
 				continue;
 			}
 			if (tmpl_pipeline(t, dot, rest, end, &v) < 0)
@@ -686,18 +691,19 @@ static long tmpl_block(struct tmpl *t, size_t i, const struct tmpl_val *dot, int
 		}
 		/* if / range / with: the pipeline, then the block, maybe an else */
 		{
-			const char *pipe = rest, *assign = NULL;
-			char kname[32] = "", vname[32] = "";
-			size_t nvar = t->nvar;
+			const char *pipe = rest, *assign = NULL, *kname = NULL, *vname = NULL;
+			size_t nvar = t->nvar, kn = 0, vn = 0;
 			int truth = 0;
 			if (k == 'r' && (assign = strstr(rest, ":=")) != NULL && assign < end) {
 				/* $v := or $k, $v := */
 				const char *s = tmpl_skip_ws(rest, assign), *comma = memchr(s, ',', (size_t)(assign - s));
 				if (comma) {
-					snprintf(kname, sizeof kname, "%.*s", (int)strcspn(s, " ,"), s);
+					kname = s;
+					kn = strcspn(s, " ,");
 					s = tmpl_skip_ws(comma + 1, assign);
 				}
-				snprintf(vname, sizeof vname, "%.*s", (int)strcspn(s, " :"), s);
+				vname = s;
+				vn = strcspn(s, " :");
 				pipe = assign + 2;
 			}
 			if (skip) {
@@ -724,20 +730,15 @@ static long tmpl_block(struct tmpl *t, size_t i, const struct tmpl_val *dot, int
 				for (idx = 0; idx < n; idx++) {
 					struct tmpl_val e = { keys[idx], NULL, 'n' };
 					t->nvar = nvar;
-					if ((kname[0] || vname[0]) && nvar + 2 <= TMPL_MAX_VARS) {
-						if (kname[0]) {
+					if (vname && nvar + 2 <= TMPL_MAX_VARS) {
+						if (kname) {
 							char num[24];
-							snprintf(t->var[t->nvar].name, sizeof t->var[0].name, "%s", kname);
-							if (v.j->type == MR_JSON_OBJECT) {
-								t->var[t->nvar++].v = tmpl_str(t, keys[idx]->key,
-									keys[idx]->key_len, 's');
-							} else {
-								snprintf(num, sizeof num, "%zu", idx);
-								t->var[t->nvar++].v = tmpl_str(t, num, strlen(num), 'i');
-							}
+							snprintf(num, sizeof num, "%zu", idx);
+							tmpl_var(t, kname, kn, v.j->type == MR_JSON_OBJECT ?
+								 tmpl_str(t, keys[idx]->key, keys[idx]->key_len, 's') :
+								 tmpl_str(t, num, strlen(num), 'i'));
 						}
-						snprintf(t->var[t->nvar].name, sizeof t->var[0].name, "%s", vname);
-						t->var[t->nvar++].v = e;
+						tmpl_var(t, vname, vn, e);
 					}
 					j = tmpl_block(t, i + 1, &e, 0, out);
 					if (j < 0) {
@@ -747,10 +748,7 @@ static long tmpl_block(struct tmpl *t, size_t i, const struct tmpl_val *dot, int
 				}
 				free(keys);
 				t->nvar = nvar;
-				if (!n)
-					truth = 0;
-				else
-					truth = 1;
+				truth = 0;   /* nothing to range over: the else branch */
 				if (n) {
 					/* skip a possible else branch */
 					if (j < (long)t->nit && tmpl_keyword(&t->it[j], &rest) == 'E')
@@ -842,9 +840,7 @@ static int tmpl_render(const char *fmt, const struct mr_json *root, struct mr_bu
 		*d++ = q[0] == '\\' && (q[1] == 't' || q[1] == 'n') ? (++q, *q == 't' ? '\t' : '\n') : *q;
 	*d = 0;
 	fmt = tmpl_own(t, src);
-	snprintf(t->var[0].name, sizeof t->var[0].name, "$");
-	t->var[0].v = dot;
-	t->nvar = 1;
+	tmpl_var(t, "$", 1, dot);
 	if (tmpl_scan(t, fmt) < 0) {
 		rc = -2;
 	} else if ((end = tmpl_block(t, 0, &dot, 0, out)) < 0) {
