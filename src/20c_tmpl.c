@@ -190,14 +190,21 @@ static const char *tmpl_text(struct tmpl *t, const struct tmpl_val *v)
 	return tmpl_own(t, b.data);
 }
 
+/* A value's kind as a computed one's type letter ('a' array, 'o' object):
+ * JSON's types in their enum order, NULL FALSE TRUE NUMBER STRING ARRAY OBJECT. */
+static char tmpl_kind(const struct tmpl_val *v)
+{
+	return v->j ? "nbbisao"[v->j->type] : v->t;
+}
+
 static int tmpl_is_num(const struct tmpl_val *v)
 {
-	return v->j ? v->j->type == MR_JSON_NUMBER : v->t == 'i';
+	return tmpl_kind(v) == 'i';
 }
 
 static int tmpl_is_str(const struct tmpl_val *v)
 {
-	return v->j ? v->j->type == MR_JSON_STRING : v->t == 's';
+	return tmpl_kind(v) == 's';
 }
 
 /* A Docker struct's fields start upper case; a map's keys are the user's. A
@@ -376,13 +383,12 @@ static void tmpl_printf(struct tmpl *t, const struct tmpl_args *a, struct mr_buf
 		}
 		snprintf(spec, sizeof spec, "%%%.*s", (int)sn, f + 1);
 		if (verb == 'T') {
-			const struct tmpl_val *x = &a->v[k];
-			int ty = x->j ? (int)x->j->type : -1;
-			mr_buf_printf(&v, "%s", ty == MR_JSON_STRING || (!x->j && x->t == 's') ? "string" :
-				      ty == MR_JSON_NUMBER || (!x->j && x->t == 'i') ? "int" :
-				      ty == MR_JSON_TRUE || ty == MR_JSON_FALSE || (!x->j && x->t == 'b') ?
-				      "bool" : ty == MR_JSON_ARRAY ? "[]interface {}" :
-				      ty == MR_JSON_OBJECT ? "map[string]interface {}" : "<nil>");
+			/* Go's type names, in the order of the kinds "sibao", then nil */
+			const char *kinds = "sibao", *name = "string\0int\0bool\0[]interface {}\0"
+				"map[string]interface {}\0<nil>";
+			for (; *kinds && *kinds != tmpl_kind(&a->v[k]); kinds++)
+				name += strlen(name) + 1;
+			mr_buf_printf(&v, "%s", name);
 		} else if (verb == 'q') {
 			struct mr_jw w;
 			mr_jw_init(&w, &v, 0);
