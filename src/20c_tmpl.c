@@ -397,17 +397,9 @@ static void tmpl_printf(struct tmpl *t, const struct tmpl_args *a, struct mr_buf
 			tmpl_print(&a->v[k], &v);
 		}
 		mr_buf_append(&v, "", 0);
-		{
-			/* the width of %-10s / %5d: pad left or right */
-			const char *w = spec + 1 + strspn(spec + 1, "-+ 0");
-			int width = atoi(w), left = memchr(spec, '-', strlen(spec)) != NULL;
-			int pad = width > (int)strlen(v.data) ? width - (int)strlen(v.data) : 0;
-			if (!left)
-				mr_buf_printf(out, "%*s", pad, "");
-			mr_buf_printf(out, "%s", v.data);
-			if (left)
-				mr_buf_printf(out, "%*s", pad, "");
-		}
+		/* the width of %-10s / %5d: pad left or right, with spaces (as Go) */
+		mr_buf_printf(out, memchr(spec, '-', strlen(spec)) ? "%-*s" : "%*s",
+			      atoi(spec + 1 + strspn(spec + 1, "-+ 0")), v.data);
 		mr_buf_free(&v);
 		k++;
 		f += 1 + sn;
