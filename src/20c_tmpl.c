@@ -363,7 +363,7 @@ static void tmpl_printf(struct tmpl *t, const struct tmpl_args *a, struct mr_buf
 	const char *f = tmpl_text(t, &a->v[0]);
 	size_t k = 1;
 	for (; *f; f++) {
-		char spec[16], verb;
+		char verb;
 		size_t sn = strspn(f + 1, "-+ 0123456789.");
 		struct mr_buf v = { 0 };
 		if (*f != '%' || sn > 8) {
@@ -381,7 +381,6 @@ static void tmpl_printf(struct tmpl *t, const struct tmpl_args *a, struct mr_buf
 			f += 1 + sn;
 			continue;
 		}
-		snprintf(spec, sizeof spec, "%%%.*s", (int)sn, f + 1);
 		if (verb == 'T') {
 			/* Go's type names, in the order of the kinds "sibao", then nil */
 			const char *kinds = "sibao", *name = "string\0int\0bool\0[]interface {}\0"
@@ -397,9 +396,11 @@ static void tmpl_printf(struct tmpl *t, const struct tmpl_args *a, struct mr_buf
 			tmpl_print(&a->v[k], &v);
 		}
 		mr_buf_append(&v, "", 0);
-		/* the width of %-10s / %5d: pad left or right, with spaces (as Go) */
-		mr_buf_printf(out, memchr(spec, '-', strlen(spec)) ? "%-*s" : "%*s",
-			      atoi(spec + 1 + strspn(spec + 1, "-+ 0")), v.data);
+		/* the width of %-10s / %5d (the sn bytes after %: flags, width,
+		 * precision; atoi stops at the '.' or the verb): pad left or right,
+		 * with spaces (as Go) */
+		mr_buf_printf(out, memchr(f + 1, '-', sn) ? "%-*s" : "%*s",
+			      atoi(f + 1 + strspn(f + 1, "-+ 0")), v.data);
 		mr_buf_free(&v);
 		k++;
 		f += 1 + sn;
