@@ -26047,36 +26047,43 @@ static int tmpl_key_cmp(const void *a, const void *b)
 	return strcmp(x->key, y->key);
 }
 
+/* The members of array or object j in a new array (n of them), sorted by
+ * key when sort: Go prints and ranges over a map in key order. */
+static const struct mr_json **tmpl_members(const struct mr_json *j, int sort, size_t *n)
+{
+	const struct mr_json *c, **m = util_xcalloc(j->count + 1, sizeof *m);
+	size_t k = 0;
+	for (c = j->child; c; c = c->next)
+		m[k++] = c;
+	if (sort)
+		qsort(m, k, sizeof *m, tmpl_key_cmp);
+	*n = k;
+	return m;
+}
+
 /* Go's %v: map[k:v ...] with sorted keys, [a b], <no value> for nothing. */
 static void tmpl_print_json(const struct mr_json *j, struct mr_buf *out)
 {
-	const struct mr_json *c, **keys;
-	size_t i, n = 0;
+	const struct mr_json **m;
+	size_t i, n;
+	int obj;
 	switch (j ? j->type : MR_JSON_NULL) {
 	case MR_JSON_STRING: case MR_JSON_NUMBER: mr_buf_append(out, j->str, j->len); break;
 	case MR_JSON_TRUE: mr_buf_append(out, "true", 4); break;
 	case MR_JSON_FALSE: mr_buf_append(out, "false", 5); break;
-	case MR_JSON_ARRAY:
-		mr_buf_append(out, "[", 1);
-		for (c = j->child; c; c = c->next) {
-			if (c != j->child)
-				mr_buf_append(out, " ", 1);
-			tmpl_print_json(c, out);
-		}
-		mr_buf_append(out, "]", 1);
-		break;
-	case MR_JSON_OBJECT:
-		keys = util_xcalloc(j->count + 1, sizeof *keys);
-		for (c = j->child; c; c = c->next)
-			keys[n++] = c;
-		qsort(keys, n, sizeof *keys, tmpl_key_cmp);
-		mr_buf_append(out, "map[", 4);
+	case MR_JSON_ARRAY: case MR_JSON_OBJECT:
+		obj = j->type == MR_JSON_OBJECT;
+		m = tmpl_members(j, obj, &n);
+		mr_buf_printf(out, "%s", obj ? "map[" : "[");
 		for (i = 0; i < n; i++) {
-			mr_buf_printf(out, "%s%s:", i ? " " : "", keys[i]->key);
-			tmpl_print_json(keys[i], out);
+			if (i)
+				mr_buf_append(out, " ", 1);
+			if (obj)
+				mr_buf_printf(out, "%s:", m[i]->key);
+			tmpl_print_json(m[i], out);
 		}
 		mr_buf_append(out, "]", 1);
-		free(keys);
+		free(m);
 		break;
 	default: mr_buf_append(out, "<no value>", 10); break;
 	}
@@ -26086,31 +26093,28 @@ static void tmpl_print_json(const struct mr_json *j, struct mr_buf *out)
  * sorted. */
 static void tmpl_json(struct mr_jw *w, const struct mr_json *j)
 {
-	const struct mr_json *c, **keys;
-	size_t i, n = 0;
-	if (j->type == MR_JSON_ARRAY) {
-		mr_jw_arr(w);
-		for (c = j->child; c; c = c->next)
-			tmpl_json(w, c);
-		mr_jw_arr_end(w);
-		return;
-	}
-	if (j->type != MR_JSON_OBJECT) {
+	const struct mr_json **m;
+	size_t i, n;
+	int obj = j->type == MR_JSON_OBJECT;
+	if (!obj && j->type != MR_JSON_ARRAY) {
 		mr_jw_value(w, j);
 		return;
 	}
-	keys = util_xcalloc(j->count + 1, sizeof *keys);
-	for (c = j->child; c; c = c->next)
-		keys[n++] = c;
-	if (!tmpl_is_struct(j))
-		qsort(keys, n, sizeof *keys, tmpl_key_cmp);
-	mr_jw_obj(w);
+	m = tmpl_members(j, obj && !tmpl_is_struct(j), &n);
+	if (obj)
+		mr_jw_obj(w);
+	else
+		mr_jw_arr(w);
 	for (i = 0; i < n; i++) {
-		mr_jw_key(w, keys[i]->key);
-		tmpl_json(w, keys[i]);
+		if (obj)
+			mr_jw_key(w, m[i]->key);
+		tmpl_json(w, m[i]);
 	}
-	mr_jw_obj_end(w);
-	free(keys);
+	if (obj)
+		mr_jw_obj_end(w);
+	else
+		mr_jw_arr_end(w);
+	free(m);
 }
 
 static void tmpl_print(const struct tmpl_val *v, struct mr_buf *out)
@@ -26663,12 +26667,8 @@ static long tmpl_block(struct tmpl *t, size_t i, const struct tmpl_val *dot, int
 			}
 			truth = !skip && tmpl_true(&v);
 			if (k == 'r' && truth && v.j && (v.j->type == MR_JSON_ARRAY || v.j->type == MR_JSON_OBJECT)) {
-				const struct mr_json *c, **keys = util_xcalloc(v.j->count + 1, sizeof *keys);
-				size_t n = 0, idx;
-				for (c = v.j->child; c; c = c->next)
-					keys[n++] = c;
-				if (v.j->type == MR_JSON_OBJECT)   /* Go ranges over a map in key order */
-					qsort(keys, n, sizeof *keys, tmpl_key_cmp);
+				size_t n, idx;
+				const struct mr_json **keys = tmpl_members(v.j, v.j->type == MR_JSON_OBJECT, &n);
 				j = (long)i;
 				for (idx = 0; idx < n; idx++) {
 					struct tmpl_val e = { keys[idx], NULL, 'n' };
