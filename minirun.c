@@ -26705,11 +26705,8 @@ static long tmpl_block(struct tmpl *t, size_t i, const struct tmpl_val *dot, int
 				return tmpl_fail(t, pipe, (size_t)(end - pipe), "range can't iterate over %s",
 						 tmpl_text(t, &v));
 			}
-			if (k == 'w' && truth) {
-				j = tmpl_block(t, i + 1, &v, 0, out);
-			} else {
-				j = tmpl_block(t, i + 1, dot, skip || !truth || k == 'r', out);
-			}
+			/* with: the value is the block's dot (truth: not skipping) */
+			j = tmpl_block(t, i + 1, k == 'w' && truth ? &v : dot, skip || !truth || k == 'r', out);
 			if (j < 0)
 				return -1;
 			if (j < (long)t->nit && tmpl_keyword(&t->it[j], &rest) == 'E') {
