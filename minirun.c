@@ -26640,7 +26640,7 @@ static long tmpl_block(struct tmpl *t, size_t i, const struct tmpl_val *dot, int
 		{
 			const char *pipe = rest, *assign = NULL, *kname = NULL, *vname = NULL;
 			size_t nvar = t->nvar, kn = 0, vn = 0;
-			int truth = 0;
+			int truth = 0, ranged = 0;
 			if (k == 'r' && (assign = strstr(rest, ":=")) != NULL && assign < end) {
 				/* $v := or $k, $v := */
 				const char *s = tmpl_skip_ws(rest, assign), *comma = memchr(s, ',', (size_t)(assign - s));
@@ -26691,22 +26691,17 @@ static long tmpl_block(struct tmpl *t, size_t i, const struct tmpl_val *dot, int
 				}
 				free(keys);
 				t->nvar = nvar;
-				truth = 0;   /* nothing to range over: the else branch */
-				if (n) {
-					/* skip a possible else branch */
-					if (j < (long)t->nit && tmpl_keyword(&t->it[j], &rest) == 'E')
-						j = tmpl_block(t, (size_t)j + 1, dot, 1, out);
-					if (j < 0 || j >= (long)t->nit)
-						return j < 0 ? -1 : tmpl_parse_fail(t, "unexpected EOF");
-					i = (size_t)j;
-					continue;
-				}
+				/* ranged (the body ran, j is its end): skip a possible else;
+				 * nothing to range over: skip the body, run the else */
+				truth = ranged = n != 0;
 			} else if (k == 'r' && truth) {
 				return tmpl_fail(t, pipe, (size_t)(end - pipe), "range can't iterate over %s",
 						 tmpl_text(t, &v));
 			}
 			/* with: the value is the block's dot (truth: not skipping) */
-			j = tmpl_block(t, i + 1, k == 'w' && truth ? &v : dot, skip || !truth || k == 'r', out);
+			if (!ranged)
+				j = tmpl_block(t, i + 1, k == 'w' && truth ? &v : dot,
+					       skip || !truth || k == 'r', out);
 			if (j < 0)
 				return -1;
 			if (j < (long)t->nit && tmpl_keyword(&t->it[j], &rest) == 'E') {
