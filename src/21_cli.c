@@ -3069,14 +3069,14 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 static void cli_bytes_size(uint64_t n, char *out, size_t size)
 {
 	static const char units[][4] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	uint64_t whole = n, unit = 1, scale;
-	int u = 0, decimals;
+	uint64_t whole = n, unit = 1, scale = 1, lim;
+	int u = 0, decimals = 0;
 	char num[32];
 	while (whole >= 1024 && u < 4)
 		whole /= 1024, unit *= 1024, u++;
 	/* four significant digits: as many decimals as the whole part leaves */
-	decimals = whole < 10 ? 3 : whole < 100 ? 2 : whole < 1000 ? 1 : 0;
-	scale = decimals == 3 ? 1000 : decimals == 2 ? 100 : decimals == 1 ? 10 : 1;
+	for (lim = 1000; whole < lim && decimals < 3; lim /= 10)
+		decimals++, scale *= 10;
 	util_fmt_fixed(whole * scale + ((n % unit) * scale + unit / 2) / unit, decimals, num, sizeof num);
 	snprintf(out, size, "%s%s", num, units[u]);
 }
