@@ -16868,7 +16868,17 @@ static void seccomp_section(struct seccomp_asm *a, const struct seccomp_rule *ru
 		if (!SECCOMP_HEAD(i) || rules[e[i].rule].nargs || e[i].order == 0xffff)
 			continue;
 		ret = rules[e[i].rule].ret;
-		for (k = i, run = 0; k < ne; k++) {
+		for (k = i, run = 0;; k++) {
+			/* a run ends at 250 jumps (they reach 255 ahead) or with the
+			 * entries: ja over its verdict, which its jeq's land on */
+			if (run && (run == 250 || k == ne)) {
+				SA_STMT(a, BPF_JMP | BPF_JA, 1);
+				seccomp_bind(a, l);
+				SA_RET(a, ret);
+				run = 0;
+			}
+			if (k == ne)
+				break;
 			if (!SECCOMP_HEAD(k) || rules[e[k].rule].nargs || rules[e[k].rule].ret != ret ||
 			    e[k].order == 0xffff)
 				continue;
@@ -16876,17 +16886,7 @@ static void seccomp_section(struct seccomp_asm *a, const struct seccomp_rule *ru
 				l = seccomp_label(a);
 			seccomp_emit(a, BPF_JMP | BPF_JEQ | BPF_K, e[k].nr, l, SECCOMP_NEXT);
 			e[k].order = 0xffff;
-			if (++run == 250) {
-				SA_STMT(a, BPF_JMP | BPF_JA, 1);
-				seccomp_bind(a, l);
-				SA_RET(a, ret);
-				run = 0;
-			}
-		}
-		if (run) {
-			SA_STMT(a, BPF_JMP | BPF_JA, 1);
-			seccomp_bind(a, l);
-			SA_RET(a, ret);
+			run++;
 		}
 	}
 	for (i = 0; i < ne; i = j) {
@@ -26052,36 +26052,43 @@ static int tmpl_key_cmp(const void *a, const void *b)
 	return strcmp(x->key, y->key);
 }
 
+/* The members of array or object j in a new array (n of them), sorted by
+ * key when sort: Go prints and ranges over a map in key order. */
+static const struct mr_json **tmpl_members(const struct mr_json *j, int sort, size_t *n)
+{
+	const struct mr_json *c, **m = util_xcalloc(j->count + 1, sizeof *m);
+	size_t k = 0;
+	for (c = j->child; c; c = c->next)
+		m[k++] = c;
+	if (sort)
+		qsort(m, k, sizeof *m, tmpl_key_cmp);
+	*n = k;
+	return m;
+}
+
 /* Go's %v: map[k:v ...] with sorted keys, [a b], <no value> for nothing. */
 static void tmpl_print_json(const struct mr_json *j, struct mr_buf *out)
 {
-	const struct mr_json *c, **keys;
-	size_t i, n = 0;
+	const struct mr_json **m;
+	size_t i, n;
+	int obj;
 	switch (j ? j->type : MR_JSON_NULL) {
 	case MR_JSON_STRING: case MR_JSON_NUMBER: mr_buf_append(out, j->str, j->len); break;
 	case MR_JSON_TRUE: mr_buf_append(out, "true", 4); break;
 	case MR_JSON_FALSE: mr_buf_append(out, "false", 5); break;
-	case MR_JSON_ARRAY:
-		mr_buf_append(out, "[", 1);
-		for (c = j->child; c; c = c->next) {
-			if (c != j->child)
-				mr_buf_append(out, " ", 1);
-			tmpl_print_json(c, out);
-		}
-		mr_buf_append(out, "]", 1);
-		break;
-	case MR_JSON_OBJECT:
-		keys = util_xcalloc(j->count + 1, sizeof *keys);
-		for (c = j->child; c; c = c->next)
-			keys[n++] = c;
-		qsort(keys, n, sizeof *keys, tmpl_key_cmp);
-		mr_buf_append(out, "map[", 4);
+	case MR_JSON_ARRAY: case MR_JSON_OBJECT:
+		obj = j->type == MR_JSON_OBJECT;
+		m = tmpl_members(j, obj, &n);
+		mr_buf_printf(out, "%s", obj ? "map[" : "[");
 		for (i = 0; i < n; i++) {
-			mr_buf_printf(out, "%s%s:", i ? " " : "", keys[i]->key);
-			tmpl_print_json(keys[i], out);
+			if (i)
+				mr_buf_append(out, " ", 1);
+			if (obj)
+				mr_buf_printf(out, "%s:", m[i]->key);
+			tmpl_print_json(m[i], out);
 		}
 		mr_buf_append(out, "]", 1);
-		free(keys);
+		free(m);
 		break;
 	default: mr_buf_append(out, "<no value>", 10); break;
 	}
@@ -26091,31 +26098,28 @@ static void tmpl_print_json(const struct mr_json *j, struct mr_buf *out)
  * sorted. */
 static void tmpl_json(struct mr_jw *w, const struct mr_json *j)
 {
-	const struct mr_json *c, **keys;
-	size_t i, n = 0;
-	if (j->type == MR_JSON_ARRAY) {
-		mr_jw_arr(w);
-		for (c = j->child; c; c = c->next)
-			tmpl_json(w, c);
-		mr_jw_arr_end(w);
-		return;
-	}
-	if (j->type != MR_JSON_OBJECT) {
+	const struct mr_json **m;
+	size_t i, n;
+	int obj = j->type == MR_JSON_OBJECT;
+	if (!obj && j->type != MR_JSON_ARRAY) {
 		mr_jw_value(w, j);
 		return;
 	}
-	keys = util_xcalloc(j->count + 1, sizeof *keys);
-	for (c = j->child; c; c = c->next)
-		keys[n++] = c;
-	if (!tmpl_is_struct(j))
-		qsort(keys, n, sizeof *keys, tmpl_key_cmp);
-	mr_jw_obj(w);
+	m = tmpl_members(j, obj && !tmpl_is_struct(j), &n);
+	if (obj)
+		mr_jw_obj(w);
+	else
+		mr_jw_arr(w);
 	for (i = 0; i < n; i++) {
-		mr_jw_key(w, keys[i]->key);
-		tmpl_json(w, keys[i]);
+		if (obj)
+			mr_jw_key(w, m[i]->key);
+		tmpl_json(w, m[i]);
 	}
-	mr_jw_obj_end(w);
-	free(keys);
+	if (obj)
+		mr_jw_obj_end(w);
+	else
+		mr_jw_arr_end(w);
+	free(m);
 }
 
 static void tmpl_print(const struct tmpl_val *v, struct mr_buf *out)
@@ -26139,14 +26143,21 @@ static const char *tmpl_text(struct tmpl *t, const struct tmpl_val *v)
 	return tmpl_own(t, b.data);
 }
 
+/* A value's kind as a computed one's type letter ('a' array, 'o' object):
+ * JSON's types in their enum order, NULL FALSE TRUE NUMBER STRING ARRAY OBJECT. */
+static char tmpl_kind(const struct tmpl_val *v)
+{
+	return v->j ? "nbbisao"[v->j->type] : v->t;
+}
+
 static int tmpl_is_num(const struct tmpl_val *v)
 {
-	return v->j ? v->j->type == MR_JSON_NUMBER : v->t == 'i';
+	return tmpl_kind(v) == 'i';
 }
 
 static int tmpl_is_str(const struct tmpl_val *v)
 {
-	return v->j ? v->j->type == MR_JSON_STRING : v->t == 's';
+	return tmpl_kind(v) == 's';
 }
 
 /* A Docker struct's fields start upper case; a map's keys are the user's. A
@@ -26305,7 +26316,7 @@ static void tmpl_printf(struct tmpl *t, const struct tmpl_args *a, struct mr_buf
 	const char *f = tmpl_text(t, &a->v[0]);
 	size_t k = 1;
 	for (; *f; f++) {
-		char spec[16], verb;
+		char verb;
 		size_t sn = strspn(f + 1, "-+ 0123456789.");
 		struct mr_buf v = { 0 };
 		if (*f != '%' || sn > 8) {
@@ -26323,15 +26334,13 @@ static void tmpl_printf(struct tmpl *t, const struct tmpl_args *a, struct mr_buf
 			f += 1 + sn;
 			continue;
 		}
-		snprintf(spec, sizeof spec, "%%%.*s", (int)sn, f + 1);
 		if (verb == 'T') {
-			const struct tmpl_val *x = &a->v[k];
-			int ty = x->j ? (int)x->j->type : -1;
-			mr_buf_printf(&v, "%s", ty == MR_JSON_STRING || (!x->j && x->t == 's') ? "string" :
-				      ty == MR_JSON_NUMBER || (!x->j && x->t == 'i') ? "int" :
-				      ty == MR_JSON_TRUE || ty == MR_JSON_FALSE || (!x->j && x->t == 'b') ?
-				      "bool" : ty == MR_JSON_ARRAY ? "[]interface {}" :
-				      ty == MR_JSON_OBJECT ? "map[string]interface {}" : "<nil>");
+			/* Go's type names, in the order of the kinds "sibao", then nil */
+			const char *kinds = "sibao", *name = "string\0int\0bool\0[]interface {}\0"
+				"map[string]interface {}\0<nil>";
+			for (; *kinds && *kinds != tmpl_kind(&a->v[k]); kinds++)
+				name += strlen(name) + 1;
+			mr_buf_printf(&v, "%s", name);
 		} else if (verb == 'q') {
 			struct mr_jw w;
 			mr_jw_init(&w, &v, 0);
@@ -26340,17 +26349,11 @@ static void tmpl_printf(struct tmpl *t, const struct tmpl_args *a, struct mr_buf
 			tmpl_print(&a->v[k], &v);
 		}
 		mr_buf_append(&v, "", 0);
-		{
-			/* the width of %-10s / %5d: pad left or right */
-			const char *w = spec + 1 + strspn(spec + 1, "-+ 0");
-			int width = atoi(w), left = memchr(spec, '-', strlen(spec)) != NULL;
-			int pad = width > (int)strlen(v.data) ? width - (int)strlen(v.data) : 0;
-			if (!left)
-				mr_buf_printf(out, "%*s", pad, "");
-			mr_buf_printf(out, "%s", v.data);
-			if (left)
-				mr_buf_printf(out, "%*s", pad, "");
-		}
+		/* the width of %-10s / %5d (the sn bytes after %: flags, width,
+		 * precision; atoi stops at the '.' or the verb): pad left or right,
+		 * with spaces (as Go) */
+		mr_buf_printf(out, memchr(f + 1, '-', sn) ? "%-*s" : "%*s",
+			      atoi(f + 1 + strspn(f + 1, "-+ 0")), v.data);
 		mr_buf_free(&v);
 		k++;
 		f += 1 + sn;
@@ -26382,7 +26385,8 @@ static int tmpl_call(struct tmpl *t, const char *name, size_t nl, const char *at
 	const struct mr_json *j = a->n ? a->v[0].j : NULL, *c;
 	size_t i;
 	const char *f;
-	int fn = 0;
+	int fn = 0, b = -1;   /* b: a bool result (eq ... not), printed once at the end */
+	char type = 's';
 	for (f = tmpl_funcs; *f && (strlen(f) != nl || memcmp(f, name, nl)); f += strlen(f) + 1)
 		fn++;
 #define TMPL_IS(s) (fn == TF_##s)
@@ -26423,22 +26427,18 @@ static int tmpl_call(struct tmpl *t, const char *name, size_t nl, const char *at
 		*res = v;
 		return 0;
 	} else if (TMPL_IS(len)) {
-		if (!j || (j->type != MR_JSON_ARRAY && j->type != MR_JSON_OBJECT &&
-			   j->type != MR_JSON_STRING)) {
-			if (!j && a->v[0].t == 's') {
-				mr_buf_printf(&out, "%zu", strlen(a->v[0].s));
-				goto text_int;
-			}
+		size_t n;
+		if (j && (j->type == MR_JSON_ARRAY || j->type == MR_JSON_OBJECT))
+			n = j->count;
+		else if (j && j->type == MR_JSON_STRING)
+			n = j->len;
+		else if (!j && a->v[0].t == 's')
+			n = strlen(a->v[0].s);
+		else
 			return tmpl_fail(t, at, nl, "error calling len: len of %s",
 					 j ? "type float64" : "nil pointer");
-		}
-		mr_buf_printf(&out, "%zu", j->type == MR_JSON_STRING ? j->len : j->count);
-text_int:
-		mr_buf_append(&out, "", 0);
-		res->j = NULL;
-		res->t = 'i';
-		res->s = tmpl_own(t, out.data);
-		return 0;
+		mr_buf_printf(&out, "%zu", n);
+		type = 'i';
 	} else if (TMPL_IS(join)) {
 		const char *sep = a->n > 1 ? tmpl_text(t, &a->v[1]) : "";
 		for (c = j && j->type == MR_JSON_ARRAY ? j->child : NULL; c; c = c->next) {
@@ -26493,16 +26493,12 @@ text_int:
 		int eq = a->n > 1 ? 0 : 1;
 		for (i = 1; i < a->n; i++)
 			eq |= !tmpl_cmp(t, &a->v[0], &a->v[i]);
-		mr_buf_printf(&out, "%s", eq == (name[0] == 'e') ? "true" : "false");
-		goto text_bool;
+		b = eq == (name[0] == 'e');
 	} else if (TMPL_IS(lt) || TMPL_IS(le) || TMPL_IS(gt) || TMPL_IS(ge)) {
 		int r = a->n > 1 ? tmpl_cmp(t, &a->v[0], &a->v[1]) : 0;
-		int ok = name[0] == 'l' ? (name[1] == 't' ? r < 0 : r <= 0) : (name[1] == 't' ? r > 0 : r >= 0);
-		mr_buf_printf(&out, "%s", ok ? "true" : "false");
-		goto text_bool;
+		b = name[0] == 'l' ? (name[1] == 't' ? r < 0 : r <= 0) : (name[1] == 't' ? r > 0 : r >= 0);
 	} else if (TMPL_IS(not)) {
-		mr_buf_printf(&out, "%s", tmpl_true(&a->v[0]) ? "false" : "true");
-		goto text_bool;
+		b = !tmpl_true(&a->v[0]);
 	} else if (TMPL_IS(and) || TMPL_IS(or)) {
 		/* the first false (and) or true (or) argument, else the last */
 		for (i = 0; i + 1 < a->n && tmpl_true(&a->v[i]) == (name[0] == 'a'); i++) {}
@@ -26514,15 +26510,13 @@ text_int:
 		return tmpl_parse_fail(t, msg);
 	}
 #undef TMPL_IS
+	if (b >= 0) {
+		mr_buf_printf(&out, "%s", b ? "true" : "false");
+		type = 'b';
+	}
 	mr_buf_append(&out, "", 0);
 	res->j = NULL;
-	res->t = 's';
-	res->s = tmpl_own(t, out.data);
-	return 0;
-text_bool:
-	mr_buf_append(&out, "", 0);
-	res->j = NULL;
-	res->t = 'b';
+	res->t = type;
 	res->s = tmpl_own(t, out.data);
 	return 0;
 }
@@ -26601,6 +26595,13 @@ static int tmpl_keyword(const struct tmpl_item *it, const char **rest)
 	return 0;
 }
 
+/* A new variable: name (n bytes of it, cut to fit) is v. */
+static void tmpl_var(struct tmpl *t, const char *name, size_t n, struct tmpl_val v)
+{
+	snprintf(t->var[t->nvar].name, sizeof t->var[0].name, "%.*s", (int)n, name);
+	t->var[t->nvar++].v = v;
+}
+
 /* Run items from i until the end/else of this level; returns the index of
  * that end/else (or nit), -1 on error. skip: only find the end. */
 static long tmpl_block(struct tmpl *t, size_t i, const struct tmpl_val *dot, int skip,
@@ -26630,11 +26631,9 @@ static long tmpl_block(struct tmpl *t, size_t i, const struct tmpl_val *dot, int
 				const char *as = strstr(rest, ":=");
 				if (t->nvar == TMPL_MAX_VARS)
 					return tmpl_parse_fail(t, "too many variables");
-				if (tmpl_pipeline(t, dot, as + 2, end, &t->var[t->nvar].v) < 0)
+				if (tmpl_pipeline(t, dot, as + 2, end, &v) < 0)
 					return -1;
-				snprintf(t->var[t->nvar].name, sizeof t->var[0].name, "%.*s",
-					 (int)strcspn(rest, " :"), rest);
-				t->nvar++;
+				tmpl_var(t, rest, strcspn(rest, " :"), v);
 				continue;
 			}
 			if (tmpl_pipeline(t, dot, rest, end, &v) < 0)
@@ -26644,18 +26643,19 @@ static long tmpl_block(struct tmpl *t, size_t i, const struct tmpl_val *dot, int
 		}
 		/* if / range / with: the pipeline, then the block, maybe an else */
 		{
-			const char *pipe = rest, *assign = NULL;
-			char kname[32] = "", vname[32] = "";
-			size_t nvar = t->nvar;
-			int truth = 0;
+			const char *pipe = rest, *assign = NULL, *kname = NULL, *vname = NULL;
+			size_t nvar = t->nvar, kn = 0, vn = 0;
+			int truth = 0, ranged = 0;
 			if (k == 'r' && (assign = strstr(rest, ":=")) != NULL && assign < end) {
 				/* $v := or $k, $v := */
 				const char *s = tmpl_skip_ws(rest, assign), *comma = memchr(s, ',', (size_t)(assign - s));
 				if (comma) {
-					snprintf(kname, sizeof kname, "%.*s", (int)strcspn(s, " ,"), s);
+					kname = s;
+					kn = strcspn(s, " ,");
 					s = tmpl_skip_ws(comma + 1, assign);
 				}
-				snprintf(vname, sizeof vname, "%.*s", (int)strcspn(s, " :"), s);
+				vname = s;
+				vn = strcspn(s, " :");
 				pipe = assign + 2;
 			}
 			if (skip) {
@@ -26672,30 +26672,21 @@ static long tmpl_block(struct tmpl *t, size_t i, const struct tmpl_val *dot, int
 			}
 			truth = !skip && tmpl_true(&v);
 			if (k == 'r' && truth && v.j && (v.j->type == MR_JSON_ARRAY || v.j->type == MR_JSON_OBJECT)) {
-				const struct mr_json *c, **keys = util_xcalloc(v.j->count + 1, sizeof *keys);
-				size_t n = 0, idx;
-				for (c = v.j->child; c; c = c->next)
-					keys[n++] = c;
-				if (v.j->type == MR_JSON_OBJECT)   /* Go ranges over a map in key order */
-					qsort(keys, n, sizeof *keys, tmpl_key_cmp);
+				size_t n, idx;
+				const struct mr_json **keys = tmpl_members(v.j, v.j->type == MR_JSON_OBJECT, &n);
 				j = (long)i;
 				for (idx = 0; idx < n; idx++) {
 					struct tmpl_val e = { keys[idx], NULL, 'n' };
 					t->nvar = nvar;
-					if ((kname[0] || vname[0]) && nvar + 2 <= TMPL_MAX_VARS) {
-						if (kname[0]) {
+					if (vname && nvar + 2 <= TMPL_MAX_VARS) {
+						if (kname) {
 							char num[24];
-							snprintf(t->var[t->nvar].name, sizeof t->var[0].name, "%s", kname);
-							if (v.j->type == MR_JSON_OBJECT) {
-								t->var[t->nvar++].v = tmpl_str(t, keys[idx]->key,
-									keys[idx]->key_len, 's');
-							} else {
-								snprintf(num, sizeof num, "%zu", idx);
-								t->var[t->nvar++].v = tmpl_str(t, num, strlen(num), 'i');
-							}
+							snprintf(num, sizeof num, "%zu", idx);
+							tmpl_var(t, kname, kn, v.j->type == MR_JSON_OBJECT ?
+								 tmpl_str(t, keys[idx]->key, keys[idx]->key_len, 's') :
+								 tmpl_str(t, num, strlen(num), 'i'));
 						}
-						snprintf(t->var[t->nvar].name, sizeof t->var[0].name, "%s", vname);
-						t->var[t->nvar++].v = e;
+						tmpl_var(t, vname, vn, e);
 					}
 					j = tmpl_block(t, i + 1, &e, 0, out);
 					if (j < 0) {
@@ -26705,28 +26696,17 @@ static long tmpl_block(struct tmpl *t, size_t i, const struct tmpl_val *dot, int
 				}
 				free(keys);
 				t->nvar = nvar;
-				if (!n)
-					truth = 0;
-				else
-					truth = 1;
-				if (n) {
-					/* skip a possible else branch */
-					if (j < (long)t->nit && tmpl_keyword(&t->it[j], &rest) == 'E')
-						j = tmpl_block(t, (size_t)j + 1, dot, 1, out);
-					if (j < 0 || j >= (long)t->nit)
-						return j < 0 ? -1 : tmpl_parse_fail(t, "unexpected EOF");
-					i = (size_t)j;
-					continue;
-				}
+				/* ranged (the body ran, j is its end): skip a possible else;
+				 * nothing to range over: skip the body, run the else */
+				truth = ranged = n != 0;
 			} else if (k == 'r' && truth) {
 				return tmpl_fail(t, pipe, (size_t)(end - pipe), "range can't iterate over %s",
 						 tmpl_text(t, &v));
 			}
-			if (k == 'w' && truth) {
-				j = tmpl_block(t, i + 1, &v, 0, out);
-			} else {
-				j = tmpl_block(t, i + 1, dot, skip || !truth || k == 'r', out);
-			}
+			/* with: the value is the block's dot (truth: not skipping) */
+			if (!ranged)
+				j = tmpl_block(t, i + 1, k == 'w' && truth ? &v : dot,
+					       skip || !truth || k == 'r', out);
 			if (j < 0)
 				return -1;
 			if (j < (long)t->nit && tmpl_keyword(&t->it[j], &rest) == 'E') {
@@ -26800,9 +26780,7 @@ static int tmpl_render(const char *fmt, const struct mr_json *root, struct mr_bu
 		*d++ = q[0] == '\\' && (q[1] == 't' || q[1] == 'n') ? (++q, *q == 't' ? '\t' : '\n') : *q;
 	*d = 0;
 	fmt = tmpl_own(t, src);
-	snprintf(t->var[0].name, sizeof t->var[0].name, "$");
-	t->var[0].v = dot;
-	t->nvar = 1;
+	tmpl_var(t, "$", 1, dot);
 	if (tmpl_scan(t, fmt) < 0) {
 		rc = -2;
 	} else if ((end = tmpl_block(t, 0, &dot, 0, out)) < 0) {
@@ -29943,14 +29921,14 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 static void cli_bytes_size(uint64_t n, char *out, size_t size)
 {
 	static const char units[][4] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	uint64_t whole = n, unit = 1, scale;
-	int u = 0, decimals;
+	uint64_t whole = n, unit = 1, scale = 1, lim;
+	int u = 0, decimals = 0;
 	char num[32];
 	while (whole >= 1024 && u < 4)
 		whole /= 1024, unit *= 1024, u++;
 	/* four significant digits: as many decimals as the whole part leaves */
-	decimals = whole < 10 ? 3 : whole < 100 ? 2 : whole < 1000 ? 1 : 0;
-	scale = decimals == 3 ? 1000 : decimals == 2 ? 100 : decimals == 1 ? 10 : 1;
+	for (lim = 1000; whole < lim && decimals < 3; lim /= 10)
+		decimals++, scale *= 10;
 	util_fmt_fixed(whole * scale + ((n % unit) * scale + unit / 2) / unit, decimals, num, sizeof num);
 	snprintf(out, size, "%s%s", num, units[u]);
 }
@@ -30023,7 +30001,9 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 			cli_table_add(&t, head);
 		for (i = 0; i < count; i++) {
 			char id[72], cpu[16], mem[48], memp[16], net[48], pids[24], x[16], y[16];
-			const char *row[8];
+			/* a stopped container's row: zeros */
+			const char *row[8] = { id, rows[i].c.name, "0.00%", "0B / 0B", "0.00%", "0B / 0B",
+					       "0B / 0B", "0" };
 			uint64_t dt;
 			if (!keep[i])
 				continue;
@@ -30041,19 +30021,12 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 				util_human_size(b[i].tx, y, sizeof y);
 				snprintf(net, sizeof net, "%s / %s", x, y);
 				snprintf(pids, sizeof pids, "%llu", (unsigned long long)b[i].pids);
-			} else {
-				snprintf(cpu, sizeof cpu, "0.00%%");
-				snprintf(mem, sizeof mem, "0B / 0B");
-				snprintf(memp, sizeof memp, "0.00%%");
-				snprintf(net, sizeof net, "0B / 0B");
-				snprintf(pids, sizeof pids, "0");
+				row[2] = cpu; row[3] = mem; row[4] = memp; row[5] = net; row[7] = pids;
 			}
 			snprintf(id, sizeof id, "%.*s", no_trunc ? CTR_ID_LEN : 12, rows[i].c.id);
-			row[0] = id; row[1] = rows[i].c.name; row[2] = cpu; row[3] = mem;
-			row[4] = memp; row[5] = net; row[6] = "0B / 0B"; row[7] = pids;
 			if (format) {
 				const char *vals[] = { n ? rows[i].c.name : id, rows[i].c.name, id,
-							cpu, mem, memp, net, "0B / 0B", pids };
+							row[2], row[3], row[4], row[5], row[6], row[7] };
 				if (!no_stream && !fm.t.nrows && !fm.table)
 					printf("\033[2J\033[H");
 				cli_fmt_row(&fm, vals);
@@ -30790,12 +30763,15 @@ static void df_verbose(struct mr_store *st, const struct image_db *db, const str
 	static const char *const ch[] = { "CONTAINER ID", "IMAGE", "COMMAND", "LOCAL VOLUMES",
 					  "SIZE", "CREATED", "STATUS", "NAMES" };
 	static const char *const vh[] = { "VOLUME NAME", "LINKS", "SIZE" };
-	struct cli_table t = { 8, 0, NULL, { 0 }, 0 };
+	/* the three tables filled first, then printed by one loop */
+	struct cli_table ts[3] = { { 8, 0, NULL, { 0 }, 0 }, { 8, 0, NULL, { 0 }, 0 },
+				   { 3, 0, NULL, { 0 }, 0 } }, *t = ts;
+	const char *title = "Images\0\nContainers\0\nLocal Volumes\0";
 	char a[5][64], repo[256], path[300], who[80];
 	const char *row[8];
 	time_t now = time(NULL), when;
 	size_t i, j;
-	cli_table_add(&t, ih);
+	cli_table_add(t, ih);
 	for (i = db->nrecs; i-- > 0;) {
 		const struct image_rec *r = &db->recs[i];
 		uint64_t shared = 0;
@@ -30822,13 +30798,9 @@ static void df_verbose(struct mr_store *st, const struct image_db *db, const str
 		snprintf(path, sizeof path, "%.12s", r->id + 7);
 		row[0] = repo, row[1] = tag, row[2] = path, row[3] = a[0], row[4] = a[1];
 		row[5] = a[2], row[6] = a[3], row[7] = a[4];
-		cli_table_add(&t, row);
+		cli_table_add(t, row);
 	}
-	printf("Images space usage:\n\n");
-	cli_table_print(&t);
-	memset(&t, 0, sizeof t);
-	t.ncols = 8;
-	cli_table_add(&t, ch);
+	cli_table_add(++t, ch);
 	for (i = 0; i < count; i++) {
 		const struct ctr *c = &rows[i].c;
 		struct mr_buf cmd = { 0 };
@@ -30848,24 +30820,22 @@ static void df_verbose(struct mr_store *st, const struct image_db *db, const str
 		ctr_status_string(&rows[i].ci, now, a[3], sizeof a[3]);
 		row[0] = id, row[1] = c->image_ref, row[2] = cmd.data ? cmd.data : "", row[3] = a[0];
 		row[4] = a[1], row[5] = a[2], row[6] = a[3], row[7] = c->name;
-		cli_table_add(&t, row);
+		cli_table_add(t, row);
 		mr_buf_free(&cmd);
 	}
-	printf("\nContainers space usage:\n\n");
-	cli_table_print(&t);
-	memset(&t, 0, sizeof t);
-	t.ncols = 3;
-	cli_table_add(&t, vh);
+	cli_table_add(++t, vh);
 	for (i = 0; i < nvol; i++) {
 		int links = container_users_of_volume(st, names[i], who, sizeof who);
 		snprintf(path, sizeof path, "volumes/%s/_data", names[i]);
 		snprintf(a[0], sizeof a[0], "%d", links > 0 ? links : 0);
 		util_human_size(store_du(st, path), a[1], sizeof a[1]);
 		row[0] = names[i], row[1] = a[0], row[2] = a[1];
-		cli_table_add(&t, row);
+		cli_table_add(t, row);
 	}
-	printf("\nLocal Volumes space usage:\n\n");
-	cli_table_print(&t);
+	for (t = ts; t < ts + 3; t++, title += strlen(title) + 1) {
+		printf("%s space usage:\n\n", title);
+		cli_table_print(t);
+	}
 	printf("\nBuild cache usage: 0B\n\nCACHE ID   CACHE TYPE   SIZE   CREATED   LAST USED   "
 	       "USAGE     SHARED\n");
 }
@@ -30894,22 +30864,18 @@ static int cmd_system_df(struct cli *cl, int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	}
 	rows = ctr_rows(st, &count);
-	if (verbose) {
-		if (volume_list(st, &names, &nvol, &cl->err) < 0)
-			util_print_err(&cl->err);
-		df_verbose(st, &db, rows, count, names, nvol);
-		goto done;
-	}
 	if (volume_list(st, &names, &nvol, &cl->err) < 0)
 		util_print_err(&cl->err);
-	check_df(st, &db, rows, count, names, nvol, u);
-	cli_table_add(&t, head);
-	df_row(&t, "Images", &u[0]);
-	df_row(&t, "Containers", &u[1]);
-	df_row(&t, "Local Volumes", &u[2]);
-	df_row(&t, "Build Cache", &u[3]);
-	cli_table_print(&t);
-done:
+	if (verbose) {
+		df_verbose(st, &db, rows, count, names, nvol);
+	} else {
+		const char *type = "Images\0Containers\0Local Volumes\0Build Cache\0";
+		check_df(st, &db, rows, count, names, nvol, u);
+		cli_table_add(&t, head);
+		for (n = 0; n < 4; n++, type += strlen(type) + 1)
+			df_row(&t, type, &u[n]);
+		cli_table_print(&t);
+	}
 	ctr_rows_free(rows, count);
 	volume_free_names(names, nvol);
 	image_db_free(&db);

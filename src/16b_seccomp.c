@@ -721,7 +721,17 @@ static void seccomp_section(struct seccomp_asm *a, const struct seccomp_rule *ru
 		if (!SECCOMP_HEAD(i) || rules[e[i].rule].nargs || e[i].order == 0xffff)
 			continue;
 		ret = rules[e[i].rule].ret;
-		for (k = i, run = 0; k < ne; k++) {
+		for (k = i, run = 0;; k++) {
+			/* a run ends at 250 jumps (they reach 255 ahead) or with the
+			 * entries: ja over its verdict, which its jeq's land on */
+			if (run && (run == 250 || k == ne)) {
+				SA_STMT(a, BPF_JMP | BPF_JA, 1);
+				seccomp_bind(a, l);
+				SA_RET(a, ret);
+				run = 0;
+			}
+			if (k == ne)
+				break;
 			if (!SECCOMP_HEAD(k) || rules[e[k].rule].nargs || rules[e[k].rule].ret != ret ||
 			    e[k].order == 0xffff)
 				continue;
@@ -729,17 +739,7 @@ static void seccomp_section(struct seccomp_asm *a, const struct seccomp_rule *ru
 				l = seccomp_label(a);
 			seccomp_emit(a, BPF_JMP | BPF_JEQ | BPF_K, e[k].nr, l, SECCOMP_NEXT);
 			e[k].order = 0xffff;
-			if (++run == 250) {
-				SA_STMT(a, BPF_JMP | BPF_JA, 1);
-				seccomp_bind(a, l);
-				SA_RET(a, ret);
-				run = 0;
-			}
-		}
-		if (run) {
-			SA_STMT(a, BPF_JMP | BPF_JA, 1);
-			seccomp_bind(a, l);
-			SA_RET(a, ret);
+			run++;
 		}
 	}
 	for (i = 0; i < ne; i = j) {

@@ -103,36 +103,43 @@ static int tmpl_key_cmp(const void *a, const void *b)
 	return strcmp(x->key, y->key);
 }
 
+/* The members of array or object j in a new array (n of them), sorted by
+ * key when sort: Go prints and ranges over a map in key order. */
+static const struct mr_json **tmpl_members(const struct mr_json *j, int sort, size_t *n)
+{
+	const struct mr_json *c, **m = util_xcalloc(j->count + 1, sizeof *m);
+	size_t k = 0;
+	for (c = j->child; c; c = c->next)
+		m[k++] = c;
+	if (sort)
+		qsort(m, k, sizeof *m, tmpl_key_cmp);
+	*n = k;
+	return m;
+}
+
 /* Go's %v: map[k:v ...] with sorted keys, [a b], <no value> for nothing. */
 static void tmpl_print_json(const struct mr_json *j, struct mr_buf *out)
 {
-	const struct mr_json *c, **keys;
-	size_t i, n = 0;
+	const struct mr_json **m;
+	size_t i, n;
+	int obj;
 	switch (j ? j->type : MR_JSON_NULL) {
 	case MR_JSON_STRING: case MR_JSON_NUMBER: mr_buf_append(out, j->str, j->len); break;
 	case MR_JSON_TRUE: mr_buf_append(out, "true", 4); break;
 	case MR_JSON_FALSE: mr_buf_append(out, "false", 5); break;
-	case MR_JSON_ARRAY:
-		mr_buf_append(out, "[", 1);
-		for (c = j->child; c; c = c->next) {
-			if (c != j->child)
-				mr_buf_append(out, " ", 1);
-			tmpl_print_json(c, out);
-		}
-		mr_buf_append(out, "]", 1);
-		break;
-	case MR_JSON_OBJECT:
-		keys = util_xcalloc(j->count + 1, sizeof *keys);
-		for (c = j->child; c; c = c->next)
-			keys[n++] = c;
-		qsort(keys, n, sizeof *keys, tmpl_key_cmp);
-		mr_buf_append(out, "map[", 4);
+	case MR_JSON_ARRAY: case MR_JSON_OBJECT:
+		obj = j->type == MR_JSON_OBJECT;
+		m = tmpl_members(j, obj, &n);
+		mr_buf_printf(out, "%s", obj ? "map[" : "[");
 		for (i = 0; i < n; i++) {
-			mr_buf_printf(out, "%s%s:", i ? " " : "", keys[i]->key);
-			tmpl_print_json(keys[i], out);
+			if (i)
+				mr_buf_append(out, " ", 1);
+			if (obj)
+				mr_buf_printf(out, "%s:", m[i]->key);
+			tmpl_print_json(m[i], out);
 		}
 		mr_buf_append(out, "]", 1);
-		free(keys);
+		free(m);
 		break;
 	default: mr_buf_append(out, "<no value>", 10); break;
 	}
@@ -142,31 +149,28 @@ static void tmpl_print_json(const struct mr_json *j, struct mr_buf *out)
  * sorted. */
 static void tmpl_json(struct mr_jw *w, const struct mr_json *j)
 {
-	const struct mr_json *c, **keys;
-	size_t i, n = 0;
-	if (j->type == MR_JSON_ARRAY) {
-		mr_jw_arr(w);
-		for (c = j->child; c; c = c->next)
-			tmpl_json(w, c);
-		mr_jw_arr_end(w);
-		return;
-	}
-	if (j->type != MR_JSON_OBJECT) {
+	const struct mr_json **m;
+	size_t i, n;
+	int obj = j->type == MR_JSON_OBJECT;
+	if (!obj && j->type != MR_JSON_ARRAY) {
 		mr_jw_value(w, j);
 		return;
 	}
-	keys = util_xcalloc(j->count + 1, sizeof *keys);
-	for (c = j->child; c; c = c->next)
-		keys[n++] = c;
-	if (!tmpl_is_struct(j))
-		qsort(keys, n, sizeof *keys, tmpl_key_cmp);
-	mr_jw_obj(w);
+	m = tmpl_members(j, obj && !tmpl_is_struct(j), &n);
+	if (obj)
+		mr_jw_obj(w);
+	else
+		mr_jw_arr(w);
 	for (i = 0; i < n; i++) {
-		mr_jw_key(w, keys[i]->key);
-		tmpl_json(w, keys[i]);
+		if (obj)
+			mr_jw_key(w, m[i]->key);
+		tmpl_json(w, m[i]);
 	}
-	mr_jw_obj_end(w);
-	free(keys);
+	if (obj)
+		mr_jw_obj_end(w);
+	else
+		mr_jw_arr_end(w);
+	free(m);
 }
 
 static void tmpl_print(const struct tmpl_val *v, struct mr_buf *out)
@@ -190,14 +194,21 @@ static const char *tmpl_text(struct tmpl *t, const struct tmpl_val *v)
 	return tmpl_own(t, b.data);
 }
 
+/* A value's kind as a computed one's type letter ('a' array, 'o' object):
+ * JSON's types in their enum order, NULL FALSE TRUE NUMBER STRING ARRAY OBJECT. */
+static char tmpl_kind(const struct tmpl_val *v)
+{
+	return v->j ? "nbbisao"[v->j->type] : v->t;
+}
+
 static int tmpl_is_num(const struct tmpl_val *v)
 {
-	return v->j ? v->j->type == MR_JSON_NUMBER : v->t == 'i';
+	return tmpl_kind(v) == 'i';
 }
 
 static int tmpl_is_str(const struct tmpl_val *v)
 {
-	return v->j ? v->j->type == MR_JSON_STRING : v->t == 's';
+	return tmpl_kind(v) == 's';
 }
 
 /* A Docker struct's fields start upper case; a map's keys are the user's. A
@@ -356,7 +367,7 @@ static void tmpl_printf(struct tmpl *t, const struct tmpl_args *a, struct mr_buf
 	const char *f = tmpl_text(t, &a->v[0]);
 	size_t k = 1;
 	for (; *f; f++) {
-		char spec[16], verb;
+		char verb;
 		size_t sn = strspn(f + 1, "-+ 0123456789.");
 		struct mr_buf v = { 0 };
 		if (*f != '%' || sn > 8) {
@@ -374,15 +385,13 @@ static void tmpl_printf(struct tmpl *t, const struct tmpl_args *a, struct mr_buf
 			f += 1 + sn;
 			continue;
 		}
-		snprintf(spec, sizeof spec, "%%%.*s", (int)sn, f + 1);
 		if (verb == 'T') {
-			const struct tmpl_val *x = &a->v[k];
-			int ty = x->j ? (int)x->j->type : -1;
-			mr_buf_printf(&v, "%s", ty == MR_JSON_STRING || (!x->j && x->t == 's') ? "string" :
-				      ty == MR_JSON_NUMBER || (!x->j && x->t == 'i') ? "int" :
-				      ty == MR_JSON_TRUE || ty == MR_JSON_FALSE || (!x->j && x->t == 'b') ?
-				      "bool" : ty == MR_JSON_ARRAY ? "[]interface {}" :
-				      ty == MR_JSON_OBJECT ? "map[string]interface {}" : "<nil>");
+			/* Go's type names, in the order of the kinds "sibao", then nil */
+			const char *kinds = "sibao", *name = "string\0int\0bool\0[]interface {}\0"
+				"map[string]interface {}\0<nil>";
+			for (; *kinds && *kinds != tmpl_kind(&a->v[k]); kinds++)
+				name += strlen(name) + 1;
+			mr_buf_printf(&v, "%s", name);
 		} else if (verb == 'q') {
 			struct mr_jw w;
 			mr_jw_init(&w, &v, 0);
@@ -391,17 +400,11 @@ static void tmpl_printf(struct tmpl *t, const struct tmpl_args *a, struct mr_buf
 			tmpl_print(&a->v[k], &v);
 		}
 		mr_buf_append(&v, "", 0);
-		{
-			/* the width of %-10s / %5d: pad left or right */
-			const char *w = spec + 1 + strspn(spec + 1, "-+ 0");
-			int width = atoi(w), left = memchr(spec, '-', strlen(spec)) != NULL;
-			int pad = width > (int)strlen(v.data) ? width - (int)strlen(v.data) : 0;
-			if (!left)
-				mr_buf_printf(out, "%*s", pad, "");
-			mr_buf_printf(out, "%s", v.data);
-			if (left)
-				mr_buf_printf(out, "%*s", pad, "");
-		}
+		/* the width of %-10s / %5d (the sn bytes after %: flags, width,
+		 * precision; atoi stops at the '.' or the verb): pad left or right,
+		 * with spaces (as Go) */
+		mr_buf_printf(out, memchr(f + 1, '-', sn) ? "%-*s" : "%*s",
+			      atoi(f + 1 + strspn(f + 1, "-+ 0")), v.data);
 		mr_buf_free(&v);
 		k++;
 		f += 1 + sn;
@@ -433,7 +436,8 @@ static int tmpl_call(struct tmpl *t, const char *name, size_t nl, const char *at
 	const struct mr_json *j = a->n ? a->v[0].j : NULL, *c;
 	size_t i;
 	const char *f;
-	int fn = 0;
+	int fn = 0, b = -1;   /* b: a bool result (eq ... not), printed once at the end */
+	char type = 's';
 	for (f = tmpl_funcs; *f && (strlen(f) != nl || memcmp(f, name, nl)); f += strlen(f) + 1)
 		fn++;
 #define TMPL_IS(s) (fn == TF_##s)
@@ -474,22 +478,18 @@ static int tmpl_call(struct tmpl *t, const char *name, size_t nl, const char *at
 		*res = v;
 		return 0;
 	} else if (TMPL_IS(len)) {
-		if (!j || (j->type != MR_JSON_ARRAY && j->type != MR_JSON_OBJECT &&
-			   j->type != MR_JSON_STRING)) {
-			if (!j && a->v[0].t == 's') {
-				mr_buf_printf(&out, "%zu", strlen(a->v[0].s));
-				goto text_int;
-			}
+		size_t n;
+		if (j && (j->type == MR_JSON_ARRAY || j->type == MR_JSON_OBJECT))
+			n = j->count;
+		else if (j && j->type == MR_JSON_STRING)
+			n = j->len;
+		else if (!j && a->v[0].t == 's')
+			n = strlen(a->v[0].s);
+		else
 			return tmpl_fail(t, at, nl, "error calling len: len of %s",
 					 j ? "type float64" : "nil pointer");
-		}
-		mr_buf_printf(&out, "%zu", j->type == MR_JSON_STRING ? j->len : j->count);
-text_int:
-		mr_buf_append(&out, "", 0);
-		res->j = NULL;
-		res->t = 'i';
-		res->s = tmpl_own(t, out.data);
-		return 0;
+		mr_buf_printf(&out, "%zu", n);
+		type = 'i';
 	} else if (TMPL_IS(join)) {
 		const char *sep = a->n > 1 ? tmpl_text(t, &a->v[1]) : "";
 		for (c = j && j->type == MR_JSON_ARRAY ? j->child : NULL; c; c = c->next) {
@@ -544,16 +544,12 @@ text_int:
 		int eq = a->n > 1 ? 0 : 1;
 		for (i = 1; i < a->n; i++)
 			eq |= !tmpl_cmp(t, &a->v[0], &a->v[i]);
-		mr_buf_printf(&out, "%s", eq == (name[0] == 'e') ? "true" : "false");
-		goto text_bool;
+		b = eq == (name[0] == 'e');
 	} else if (TMPL_IS(lt) || TMPL_IS(le) || TMPL_IS(gt) || TMPL_IS(ge)) {
 		int r = a->n > 1 ? tmpl_cmp(t, &a->v[0], &a->v[1]) : 0;
-		int ok = name[0] == 'l' ? (name[1] == 't' ? r < 0 : r <= 0) : (name[1] == 't' ? r > 0 : r >= 0);
-		mr_buf_printf(&out, "%s", ok ? "true" : "false");
-		goto text_bool;
+		b = name[0] == 'l' ? (name[1] == 't' ? r < 0 : r <= 0) : (name[1] == 't' ? r > 0 : r >= 0);
 	} else if (TMPL_IS(not)) {
-		mr_buf_printf(&out, "%s", tmpl_true(&a->v[0]) ? "false" : "true");
-		goto text_bool;
+		b = !tmpl_true(&a->v[0]);
 	} else if (TMPL_IS(and) || TMPL_IS(or)) {
 		/* the first false (and) or true (or) argument, else the last */
 		for (i = 0; i + 1 < a->n && tmpl_true(&a->v[i]) == (name[0] == 'a'); i++) {}
@@ -565,15 +561,13 @@ text_int:
 		return tmpl_parse_fail(t, msg);
 	}
 #undef TMPL_IS
+	if (b >= 0) {
+		mr_buf_printf(&out, "%s", b ? "true" : "false");
+		type = 'b';
+	}
 	mr_buf_append(&out, "", 0);
 	res->j = NULL;
-	res->t = 's';
-	res->s = tmpl_own(t, out.data);
-	return 0;
-text_bool:
-	mr_buf_append(&out, "", 0);
-	res->j = NULL;
-	res->t = 'b';
+	res->t = type;
 	res->s = tmpl_own(t, out.data);
 	return 0;
 }
@@ -652,6 +646,13 @@ static int tmpl_keyword(const struct tmpl_item *it, const char **rest)
 	return 0;
 }
 
+/* A new variable: name (n bytes of it, cut to fit) is v. */
+static void tmpl_var(struct tmpl *t, const char *name, size_t n, struct tmpl_val v)
+{
+	snprintf(t->var[t->nvar].name, sizeof t->var[0].name, "%.*s", (int)n, name);
+	t->var[t->nvar++].v = v;
+}
+
 /* Run items from i until the end/else of this level; returns the index of
  * that end/else (or nit), -1 on error. skip: only find the end. */
 static long tmpl_block(struct tmpl *t, size_t i, const struct tmpl_val *dot, int skip,
@@ -681,11 +682,9 @@ static long tmpl_block(struct tmpl *t, size_t i, const struct tmpl_val *dot, int
 				const char *as = strstr(rest, ":=");
 				if (t->nvar == TMPL_MAX_VARS)
 					return tmpl_parse_fail(t, "too many variables");
-				if (tmpl_pipeline(t, dot, as + 2, end, &t->var[t->nvar].v) < 0)
+				if (tmpl_pipeline(t, dot, as + 2, end, &v) < 0)
 					return -1;
-				snprintf(t->var[t->nvar].name, sizeof t->var[0].name, "%.*s",
-					 (int)strcspn(rest, " :"), rest);
-				t->nvar++;
+				tmpl_var(t, rest, strcspn(rest, " :"), v);
 				continue;
 			}
 			if (tmpl_pipeline(t, dot, rest, end, &v) < 0)
@@ -695,18 +694,19 @@ static long tmpl_block(struct tmpl *t, size_t i, const struct tmpl_val *dot, int
 		}
 		/* if / range / with: the pipeline, then the block, maybe an else */
 		{
-			const char *pipe = rest, *assign = NULL;
-			char kname[32] = "", vname[32] = "";
-			size_t nvar = t->nvar;
-			int truth = 0;
+			const char *pipe = rest, *assign = NULL, *kname = NULL, *vname = NULL;
+			size_t nvar = t->nvar, kn = 0, vn = 0;
+			int truth = 0, ranged = 0;
 			if (k == 'r' && (assign = strstr(rest, ":=")) != NULL && assign < end) {
 				/* $v := or $k, $v := */
 				const char *s = tmpl_skip_ws(rest, assign), *comma = memchr(s, ',', (size_t)(assign - s));
 				if (comma) {
-					snprintf(kname, sizeof kname, "%.*s", (int)strcspn(s, " ,"), s);
+					kname = s;
+					kn = strcspn(s, " ,");
 					s = tmpl_skip_ws(comma + 1, assign);
 				}
-				snprintf(vname, sizeof vname, "%.*s", (int)strcspn(s, " :"), s);
+				vname = s;
+				vn = strcspn(s, " :");
 				pipe = assign + 2;
 			}
 			if (skip) {
@@ -723,30 +723,21 @@ static long tmpl_block(struct tmpl *t, size_t i, const struct tmpl_val *dot, int
 			}
 			truth = !skip && tmpl_true(&v);
 			if (k == 'r' && truth && v.j && (v.j->type == MR_JSON_ARRAY || v.j->type == MR_JSON_OBJECT)) {
-				const struct mr_json *c, **keys = util_xcalloc(v.j->count + 1, sizeof *keys);
-				size_t n = 0, idx;
-				for (c = v.j->child; c; c = c->next)
-					keys[n++] = c;
-				if (v.j->type == MR_JSON_OBJECT)   /* Go ranges over a map in key order */
-					qsort(keys, n, sizeof *keys, tmpl_key_cmp);
+				size_t n, idx;
+				const struct mr_json **keys = tmpl_members(v.j, v.j->type == MR_JSON_OBJECT, &n);
 				j = (long)i;
 				for (idx = 0; idx < n; idx++) {
 					struct tmpl_val e = { keys[idx], NULL, 'n' };
 					t->nvar = nvar;
-					if ((kname[0] || vname[0]) && nvar + 2 <= TMPL_MAX_VARS) {
-						if (kname[0]) {
+					if (vname && nvar + 2 <= TMPL_MAX_VARS) {
+						if (kname) {
 							char num[24];
-							snprintf(t->var[t->nvar].name, sizeof t->var[0].name, "%s", kname);
-							if (v.j->type == MR_JSON_OBJECT) {
-								t->var[t->nvar++].v = tmpl_str(t, keys[idx]->key,
-									keys[idx]->key_len, 's');
-							} else {
-								snprintf(num, sizeof num, "%zu", idx);
-								t->var[t->nvar++].v = tmpl_str(t, num, strlen(num), 'i');
-							}
+							snprintf(num, sizeof num, "%zu", idx);
+							tmpl_var(t, kname, kn, v.j->type == MR_JSON_OBJECT ?
+								 tmpl_str(t, keys[idx]->key, keys[idx]->key_len, 's') :
+								 tmpl_str(t, num, strlen(num), 'i'));
 						}
-						snprintf(t->var[t->nvar].name, sizeof t->var[0].name, "%s", vname);
-						t->var[t->nvar++].v = e;
+						tmpl_var(t, vname, vn, e);
 					}
 					j = tmpl_block(t, i + 1, &e, 0, out);
 					if (j < 0) {
@@ -756,28 +747,17 @@ static long tmpl_block(struct tmpl *t, size_t i, const struct tmpl_val *dot, int
 				}
 				free(keys);
 				t->nvar = nvar;
-				if (!n)
-					truth = 0;
-				else
-					truth = 1;
-				if (n) {
-					/* skip a possible else branch */
-					if (j < (long)t->nit && tmpl_keyword(&t->it[j], &rest) == 'E')
-						j = tmpl_block(t, (size_t)j + 1, dot, 1, out);
-					if (j < 0 || j >= (long)t->nit)
-						return j < 0 ? -1 : tmpl_parse_fail(t, "unexpected EOF");
-					i = (size_t)j;
-					continue;
-				}
+				/* ranged (the body ran, j is its end): skip a possible else;
+				 * nothing to range over: skip the body, run the else */
+				truth = ranged = n != 0;
 			} else if (k == 'r' && truth) {
 				return tmpl_fail(t, pipe, (size_t)(end - pipe), "range can't iterate over %s",
 						 tmpl_text(t, &v));
 			}
-			if (k == 'w' && truth) {
-				j = tmpl_block(t, i + 1, &v, 0, out);
-			} else {
-				j = tmpl_block(t, i + 1, dot, skip || !truth || k == 'r', out);
-			}
+			/* with: the value is the block's dot (truth: not skipping) */
+			if (!ranged)
+				j = tmpl_block(t, i + 1, k == 'w' && truth ? &v : dot,
+					       skip || !truth || k == 'r', out);
 			if (j < 0)
 				return -1;
 			if (j < (long)t->nit && tmpl_keyword(&t->it[j], &rest) == 'E') {
@@ -851,9 +831,7 @@ static int tmpl_render(const char *fmt, const struct mr_json *root, struct mr_bu
 		*d++ = q[0] == '\\' && (q[1] == 't' || q[1] == 'n') ? (++q, *q == 't' ? '\t' : '\n') : *q;
 	*d = 0;
 	fmt = tmpl_own(t, src);
-	snprintf(t->var[0].name, sizeof t->var[0].name, "$");
-	t->var[0].v = dot;
-	t->nvar = 1;
+	tmpl_var(t, "$", 1, dot);
 	if (tmpl_scan(t, fmt) < 0) {
 		rc = -2;
 	} else if ((end = tmpl_block(t, 0, &dot, 0, out)) < 0) {

@@ -3069,14 +3069,14 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 static void cli_bytes_size(uint64_t n, char *out, size_t size)
 {
 	static const char units[][4] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	uint64_t whole = n, unit = 1, scale;
-	int u = 0, decimals;
+	uint64_t whole = n, unit = 1, scale = 1, lim;
+	int u = 0, decimals = 0;
 	char num[32];
 	while (whole >= 1024 && u < 4)
 		whole /= 1024, unit *= 1024, u++;
 	/* four significant digits: as many decimals as the whole part leaves */
-	decimals = whole < 10 ? 3 : whole < 100 ? 2 : whole < 1000 ? 1 : 0;
-	scale = decimals == 3 ? 1000 : decimals == 2 ? 100 : decimals == 1 ? 10 : 1;
+	for (lim = 1000; whole < lim && decimals < 3; lim /= 10)
+		decimals++, scale *= 10;
 	util_fmt_fixed(whole * scale + ((n % unit) * scale + unit / 2) / unit, decimals, num, sizeof num);
 	snprintf(out, size, "%s%s", num, units[u]);
 }
@@ -3149,7 +3149,9 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 			cli_table_add(&t, head);
 		for (i = 0; i < count; i++) {
 			char id[72], cpu[16], mem[48], memp[16], net[48], pids[24], x[16], y[16];
-			const char *row[8];
+			/* a stopped container's row: zeros */
+			const char *row[8] = { id, rows[i].c.name, "0.00%", "0B / 0B", "0.00%", "0B / 0B",
+					       "0B / 0B", "0" };
 			uint64_t dt;
 			if (!keep[i])
 				continue;
@@ -3167,19 +3169,12 @@ static int cmd_stats(struct cli *cl, int argc, char **argv)
 				util_human_size(b[i].tx, y, sizeof y);
 				snprintf(net, sizeof net, "%s / %s", x, y);
 				snprintf(pids, sizeof pids, "%llu", (unsigned long long)b[i].pids);
-			} else {
-				snprintf(cpu, sizeof cpu, "0.00%%");
-				snprintf(mem, sizeof mem, "0B / 0B");
-				snprintf(memp, sizeof memp, "0.00%%");
-				snprintf(net, sizeof net, "0B / 0B");
-				snprintf(pids, sizeof pids, "0");
+				row[2] = cpu; row[3] = mem; row[4] = memp; row[5] = net; row[7] = pids;
 			}
 			snprintf(id, sizeof id, "%.*s", no_trunc ? CTR_ID_LEN : 12, rows[i].c.id);
-			row[0] = id; row[1] = rows[i].c.name; row[2] = cpu; row[3] = mem;
-			row[4] = memp; row[5] = net; row[6] = "0B / 0B"; row[7] = pids;
 			if (format) {
 				const char *vals[] = { n ? rows[i].c.name : id, rows[i].c.name, id,
-							cpu, mem, memp, net, "0B / 0B", pids };
+							row[2], row[3], row[4], row[5], row[6], row[7] };
 				if (!no_stream && !fm.t.nrows && !fm.table)
 					printf("\033[2J\033[H");
 				cli_fmt_row(&fm, vals);
@@ -3916,12 +3911,15 @@ static void df_verbose(struct mr_store *st, const struct image_db *db, const str
 	static const char *const ch[] = { "CONTAINER ID", "IMAGE", "COMMAND", "LOCAL VOLUMES",
 					  "SIZE", "CREATED", "STATUS", "NAMES" };
 	static const char *const vh[] = { "VOLUME NAME", "LINKS", "SIZE" };
-	struct cli_table t = { 8, 0, NULL, { 0 }, 0 };
+	/* the three tables filled first, then printed by one loop */
+	struct cli_table ts[3] = { { 8, 0, NULL, { 0 }, 0 }, { 8, 0, NULL, { 0 }, 0 },
+				   { 3, 0, NULL, { 0 }, 0 } }, *t = ts;
+	const char *title = "Images\0\nContainers\0\nLocal Volumes\0";
 	char a[5][64], repo[256], path[300], who[80];
 	const char *row[8];
 	time_t now = time(NULL), when;
 	size_t i, j;
-	cli_table_add(&t, ih);
+	cli_table_add(t, ih);
 	for (i = db->nrecs; i-- > 0;) {
 		const struct image_rec *r = &db->recs[i];
 		uint64_t shared = 0;
@@ -3948,13 +3946,9 @@ static void df_verbose(struct mr_store *st, const struct image_db *db, const str
 		snprintf(path, sizeof path, "%.12s", r->id + 7);
 		row[0] = repo, row[1] = tag, row[2] = path, row[3] = a[0], row[4] = a[1];
 		row[5] = a[2], row[6] = a[3], row[7] = a[4];
-		cli_table_add(&t, row);
+		cli_table_add(t, row);
 	}
-	printf("Images space usage:\n\n");
-	cli_table_print(&t);
-	memset(&t, 0, sizeof t);
-	t.ncols = 8;
-	cli_table_add(&t, ch);
+	cli_table_add(++t, ch);
 	for (i = 0; i < count; i++) {
 		const struct ctr *c = &rows[i].c;
 		struct mr_buf cmd = { 0 };
@@ -3974,24 +3968,22 @@ static void df_verbose(struct mr_store *st, const struct image_db *db, const str
 		ctr_status_string(&rows[i].ci, now, a[3], sizeof a[3]);
 		row[0] = id, row[1] = c->image_ref, row[2] = cmd.data ? cmd.data : "", row[3] = a[0];
 		row[4] = a[1], row[5] = a[2], row[6] = a[3], row[7] = c->name;
-		cli_table_add(&t, row);
+		cli_table_add(t, row);
 		mr_buf_free(&cmd);
 	}
-	printf("\nContainers space usage:\n\n");
-	cli_table_print(&t);
-	memset(&t, 0, sizeof t);
-	t.ncols = 3;
-	cli_table_add(&t, vh);
+	cli_table_add(++t, vh);
 	for (i = 0; i < nvol; i++) {
 		int links = container_users_of_volume(st, names[i], who, sizeof who);
 		snprintf(path, sizeof path, "volumes/%s/_data", names[i]);
 		snprintf(a[0], sizeof a[0], "%d", links > 0 ? links : 0);
 		util_human_size(store_du(st, path), a[1], sizeof a[1]);
 		row[0] = names[i], row[1] = a[0], row[2] = a[1];
-		cli_table_add(&t, row);
+		cli_table_add(t, row);
 	}
-	printf("\nLocal Volumes space usage:\n\n");
-	cli_table_print(&t);
+	for (t = ts; t < ts + 3; t++, title += strlen(title) + 1) {
+		printf("%s space usage:\n\n", title);
+		cli_table_print(t);
+	}
 	printf("\nBuild cache usage: 0B\n\nCACHE ID   CACHE TYPE   SIZE   CREATED   LAST USED   "
 	       "USAGE     SHARED\n");
 }
@@ -4020,22 +4012,18 @@ static int cmd_system_df(struct cli *cl, int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	}
 	rows = ctr_rows(st, &count);
-	if (verbose) {
-		if (volume_list(st, &names, &nvol, &cl->err) < 0)
-			util_print_err(&cl->err);
-		df_verbose(st, &db, rows, count, names, nvol);
-		goto done;
-	}
 	if (volume_list(st, &names, &nvol, &cl->err) < 0)
 		util_print_err(&cl->err);
-	check_df(st, &db, rows, count, names, nvol, u);
-	cli_table_add(&t, head);
-	df_row(&t, "Images", &u[0]);
-	df_row(&t, "Containers", &u[1]);
-	df_row(&t, "Local Volumes", &u[2]);
-	df_row(&t, "Build Cache", &u[3]);
-	cli_table_print(&t);
-done:
+	if (verbose) {
+		df_verbose(st, &db, rows, count, names, nvol);
+	} else {
+		const char *type = "Images\0Containers\0Local Volumes\0Build Cache\0";
+		check_df(st, &db, rows, count, names, nvol, u);
+		cli_table_add(&t, head);
+		for (n = 0; n < 4; n++, type += strlen(type) + 1)
+			df_row(&t, type, &u[n]);
+		cli_table_print(&t);
+	}
 	ctr_rows_free(rows, count);
 	volume_free_names(names, nvol);
 	image_db_free(&db);
