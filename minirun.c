@@ -9140,20 +9140,22 @@ struct tls_anchors {
 /* Client context, X.509 engine, our wrapper around it (IP address check),
  * trust anchors and the record buffer, allocated once per process. */
 struct http_tls {
-	br_ssl_client_context sc;
-	br_x509_minimal_context xc;
+	/* the small fields first: at offsets below 128 (one byte of
+	 * displacement in x86-64 code), the engine's contexts and buffers after */
 	const br_x509_class *vtable;   /* the wrapper: what the engine calls */
-	br_sslio_context io;
 	struct tls_anchors anchors;    /* the bundle's first, then the host's certs.d */
 	size_t nbundle;
+	size_t iplen;
+	size_t eelen;                  /* the end-entity certificate, kept for that check */
 	int bundle_loaded;
+	unsigned ncerts;
+	int ee_over;
+	br_sslio_context io;
+	unsigned char ip[16];          /* the host is an IP address: check iPAddress SANs */
+	br_ssl_client_context sc;
+	br_x509_minimal_context xc;
 	char bundle_err[200];          /* why the bundle gave nothing */
 	char extra_for[280];           /* host whose certs.d anchors are loaded */
-	unsigned char ip[16];          /* the host is an IP address: check iPAddress SANs */
-	size_t iplen;
-	unsigned ncerts;
-	size_t eelen;                  /* the end-entity certificate, kept for that check */
-	int ee_over;
 	unsigned char ee[8192];
 	/* Input records of up to 16 KB, output records of 512 bytes (requests
 	 * are small): half the RAM of BR_SSL_BUFSIZE_BIDI. */
