@@ -8443,8 +8443,8 @@ struct dns_conf {
 };
 
 struct dns_result {
+	int n;                          /* first: one-byte offsets in x86-64 code */
 	struct dns_addr addr[DNS_MAX_ADDRS];
-	int n;
 };
 
 static void dns_add(struct dns_result *r, int family, const void *ip)
