@@ -21873,8 +21873,8 @@ struct boot_decl {
 	int ok, placed;
 	long order;
 	/* the small fields above at one-byte offsets, the options after */
-	struct ctr_opts o;
 	struct ctr_list depends_on;
+	struct ctr_opts o;
 	char name[CTR_NAME_MAX];           /* the arrays last: most fields at one-byte offsets */
 	char file[MINIRUN_MAX_PATH];
 	char hash[MR_DIGEST_LEN + 1];
