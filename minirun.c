@@ -3114,12 +3114,12 @@ struct stream_decomp {
 	int eof;                /* the parent has ended */
 	unsigned char *in;      /* compressed input, STREAM_BUF bytes */
 	size_t pos, len;
-#if MINIRUN_WITH_GZIP
-	z_stream z;
-	int zinit;
-#endif
 #if MINIRUN_WITH_ZSTD
 	ZSTD_DStream *zd;
+#endif
+#if MINIRUN_WITH_GZIP
+	int zinit;
+	z_stream z;             /* last: 112 bytes */
 #endif
 };
 
@@ -7214,10 +7214,10 @@ out:
  * empty volume on first use. */
 
 struct volume_info {
+	int anonymous;                 /* first: one-byte offsets in x86-64 code */
+	struct mr_json_doc meta;       /* Labels come from here */
 	char name[256];
 	char created[40];
-	int anonymous;
-	struct mr_json_doc meta;       /* Labels come from here */
 };
 
 /* Docker's rule: [a-zA-Z0-9][a-zA-Z0-9_.-]+ */
@@ -8144,8 +8144,8 @@ static int mount_read_json(const struct mr_json *v, struct mount_spec *m, struct
 
 struct http_url {
 	int tls;
+	char port[6];                  /* before host: one-byte offsets in x86-64 code */
 	char host[256];                /* name or address, no IPv6 brackets */
-	char port[6];
 	char path[HTTP_URL_MAX];       /* path and query */
 };
 
@@ -20564,8 +20564,8 @@ static void nft_dnat(struct nft_batch *b, const char *chain, const struct net_po
 }
 
 struct nft_nets {
+	int n;                          /* first: one-byte offsets in x86-64 code */
 	struct net_def d[NFT_MAX_NETS];
-	int n;
 };
 
 static int nft_collect(struct mr_store *st, struct net_def *d, void *arg)
@@ -25110,11 +25110,11 @@ static const char *oci_status(struct oci_g *g, const struct oci_rec *r)
  * takes one dash too). spec: "name\0" entries, a leading ':' for those
  * taking a value, short aliases after a '|' ("bundle|b"). */
 struct oci_args {
-	const char *val[12];
-	int set[12];
-	char **pos;
+	char **pos;                 /* first: one-byte offsets in x86-64 code */
 	int npos;
 	const char *cmd;            /* the command's name, as typed */
+	const char *val[12];
+	int set[12];
 };
 
 static int oci_parse(int argc, char **argv, const char *names, struct oci_args *a,

@@ -32,8 +32,8 @@
 
 struct http_url {
 	int tls;
+	char port[6];                  /* before host: one-byte offsets in x86-64 code */
 	char host[256];                /* name or address, no IPv6 brackets */
-	char port[6];
 	char path[HTTP_URL_MAX];       /* path and query */
 };
 
