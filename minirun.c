@@ -21736,10 +21736,15 @@ struct ctr_oci {
 	size_t ndev;
 	struct ctr_oci_rlimit *rlimits;
 	size_t nrlimits;
+	unsigned cons_w, cons_h;
+	/* seccomp: linux.seccomp as given, compiled by [16b] in the init and in
+	 * exec (kept in the state record for exec) */
+	const struct mr_json *seccomp;
+	/* hooks and annotations: as given (also kept in the state record) */
+	const struct mr_json *hooks;
+	/* the fields above are the most used (one-byte offsets in x86-64 code) */
 	int oom_set;
 	long long oom_score_adj;
-	unsigned cons_w, cons_h;
-	/* the fields above are the most used (one-byte offsets in x86-64 code) */
 	uint64_t cap_bnd, cap_eff, cap_prm, cap_inh, cap_amb;
 	const char *apparmor, *selinux;    /* accepted, with a warning */
 	const char *uid_map, *gid_map;     /* text for /proc/PID/{uid,gid}_map, NULL: none */
@@ -21753,11 +21758,7 @@ struct ctr_oci {
 	/* cgroup: cgroupsPath, and linux.resources (written by oci_cg_resources) */
 	const char *cgroups_path;
 	struct ctr_oci_res res;
-	/* seccomp: linux.seccomp as given, compiled by [16b] in the init and in
-	 * exec (kept in the state record for exec) */
-	const struct mr_json *seccomp;
-	/* hooks and annotations: as given (also kept in the state record) */
-	const struct mr_json *hooks, *annotations;
+	const struct mr_json *annotations; /* as given (also kept in the state record) */
 };
 
 /* The run/create front end: a new container's spec from the image and the
