@@ -3116,12 +3116,12 @@ struct stream_decomp {
 	int eof;                /* the parent has ended */
 	unsigned char *in;      /* compressed input, STREAM_BUF bytes */
 	size_t pos, len;
-#if MINIRUN_WITH_GZIP
-	z_stream z;
-	int zinit;
-#endif
 #if MINIRUN_WITH_ZSTD
 	ZSTD_DStream *zd;
+#endif
+#if MINIRUN_WITH_GZIP
+	int zinit;
+	z_stream z;             /* last: 112 bytes */
 #endif
 };
 
@@ -4318,7 +4318,7 @@ struct tar_ring_conf {
 static const struct tar_ring_conf tar_ring_default = { 1, 8, 128u << 10 };
 
 struct tar_ring_shared {
-	struct mr_err err;              /* the helper's result */
+	/* the small fields first (one-byte offsets in x86-64 code) */
 	uint64_t size;
 	int rc;                         /* 1 until the helper has finished */
 	int hashing;                    /* digest is wanted */
@@ -4326,6 +4326,7 @@ struct tar_ring_shared {
 	unsigned hashed;                /* slots fed into digest so far */
 	unsigned nslots;                /* the ring: nslots of slot bytes */
 	size_t slot;
+	struct mr_err err;              /* the helper's result */
 	uint32_t len[TAR_RING_MAX];     /* bytes in each slot */
 	struct digest_ctx digest;
 };
@@ -6104,13 +6105,12 @@ static void image_gc_resume(struct mr_store *st)
  * images.json written atomically). Anything not referenced is discarded. */
 
 struct image_blob {
+	/* the small fields first (one-byte offsets in x86-64 code), the
+	 * strings after */
 	char *path;                          /* entry path in the archive */
-	char digest[MR_DIGEST_LEN + 1];      /* sha256 of the entry's bytes */
 	uint64_t bytes;                      /* size of the entry */
 	int is_layer;
 	/* layers */
-	char diff_id[MR_DIGEST_LEN + 1];
-	char tmpname[128];                   /* tmp/layer-... relative to rootfd */
 	int tmpfd;                           /* holds the temporary folder's flock */
 	uint64_t unpacked;
 	double secs;                         /* extraction time, for the message */
@@ -6118,6 +6118,9 @@ struct image_blob {
 	char *failure;                       /* extraction error, reported if used */
 	/* metadata */
 	struct mr_buf data;
+	char digest[MR_DIGEST_LEN + 1];      /* sha256 of the entry's bytes */
+	char diff_id[MR_DIGEST_LEN + 1];     /* layers */
+	char tmpname[128];                   /* tmp/layer-... relative to rootfd */
 };
 
 struct image_load {
@@ -7213,10 +7216,10 @@ out:
  * empty volume on first use. */
 
 struct volume_info {
+	int anonymous;                 /* first: one-byte offsets in x86-64 code */
+	struct mr_json_doc meta;       /* Labels come from here */
 	char name[256];
 	char created[40];
-	int anonymous;
-	struct mr_json_doc meta;       /* Labels come from here */
 };
 
 /* Docker's rule: [a-zA-Z0-9][a-zA-Z0-9_.-]+ */
@@ -8143,8 +8146,8 @@ static int mount_read_json(const struct mr_json *v, struct mount_spec *m, struct
 
 struct http_url {
 	int tls;
+	char port[6];                  /* before host: one-byte offsets in x86-64 code */
 	char host[256];                /* name or address, no IPv6 brackets */
-	char port[6];
 	char path[HTTP_URL_MAX];       /* path and query */
 };
 
@@ -8443,8 +8446,8 @@ struct dns_conf {
 };
 
 struct dns_result {
+	int n;                          /* first: one-byte offsets in x86-64 code */
 	struct dns_addr addr[DNS_MAX_ADDRS];
-	int n;
 };
 
 static void dns_add(struct dns_result *r, int family, const void *ip)
@@ -9142,20 +9145,22 @@ struct tls_anchors {
 /* Client context, X.509 engine, our wrapper around it (IP address check),
  * trust anchors and the record buffer, allocated once per process. */
 struct http_tls {
-	br_ssl_client_context sc;
-	br_x509_minimal_context xc;
+	/* the small fields first: at offsets below 128 (one byte of
+	 * displacement in x86-64 code), the engine's contexts and buffers after */
 	const br_x509_class *vtable;   /* the wrapper: what the engine calls */
-	br_sslio_context io;
 	struct tls_anchors anchors;    /* the bundle's first, then the host's certs.d */
 	size_t nbundle;
+	size_t iplen;
+	size_t eelen;                  /* the end-entity certificate, kept for that check */
 	int bundle_loaded;
+	unsigned ncerts;
+	int ee_over;
+	br_sslio_context io;
+	unsigned char ip[16];          /* the host is an IP address: check iPAddress SANs */
+	br_ssl_client_context sc;
+	br_x509_minimal_context xc;
 	char bundle_err[200];          /* why the bundle gave nothing */
 	char extra_for[280];           /* host whose certs.d anchors are loaded */
-	unsigned char ip[16];          /* the host is an IP address: check iPAddress SANs */
-	size_t iplen;
-	unsigned ncerts;
-	size_t eelen;                  /* the end-entity certificate, kept for that check */
-	int ee_over;
 	unsigned char ee[8192];
 	/* Input records of up to 16 KB, output records of 512 bytes (requests
 	 * are small): half the RAM of BR_SSL_BUFSIZE_BIDI. */
@@ -10151,35 +10156,37 @@ struct pull_desc {
 };
 
 struct pull {
+	/* the most used small fields first (one-byte offsets in x86-64 code),
+	 * then ref, whose domain is still below 128, the big members after */
 	struct mr_store *st;
+	struct pull_desc *cur;         /* the blob being read */
+	FILE *out;                     /* progress: stdout for pull, stderr for run */
+	char *basic;                   /* stored "auth" (base64 of user:password) */
+	struct pull_desc *descs;       /* config and layers of the manifest being pulled */
+	uint64_t got;                  /* the blob being read */
+	uint64_t rate, rated;          /* --limit-rate (bytes/s, 0: none); bytes so far */
+	char *scope, *token;           /* the bearer token and the scope it is for */
+	size_t ndescs;
+	size_t mpos;                   /* in mbuf */
+	int quiet, tty;
+	int tries;                     /* the blob being read */
+	int use_basic;                 /* the registry asked for basic auth */
+	int login;                     /* `login`: tokens without a repository scope */
 	struct pull_ref ref;
 	struct http_url reg;           /* scheme, host and port of the registry */
 	struct http_conn conn;
 	struct http_resp resp;
 	struct http_body body;
-	char *basic;                   /* stored "auth" (base64 of user:password) */
-	int use_basic;                 /* the registry asked for basic auth */
-	int login;                     /* `login`: tokens without a repository scope */
 	const char *insecure;          /* --insecure-registry list */
-	char *scope, *token;           /* the bearer token and the scope it is for */
 	struct image_load ld;
-	int quiet, tty;
-	FILE *out;                     /* progress: stdout for pull, stderr for run */
-	struct pull_desc *descs;       /* config and layers of the manifest being pulled */
-	size_t ndescs;
-	uint64_t rate, rated;          /* --limit-rate (bytes/s, 0: none); bytes so far */
 	double rate_t0;                /* when the first limited byte came */
 	/* The blob being read */
 	struct stream s;
-	struct pull_desc *cur;
 	char path[96];
-	uint64_t got;
-	int tries;
 	size_t nblobs_before;
 	double shown;
 	/* A manifest read by digest while resolving an index */
 	struct mr_buf mbuf;
-	size_t mpos;
 };
 
 static int pull_retryable(const struct mr_err *err)
@@ -11095,7 +11102,7 @@ struct ctr {
 	size_t nmnt;
 	struct ctr_oci *oci;               /* a bundle's extras (in owned); NULL: not from a bundle */
 	unsigned char tty, interactive, init, privileged, no_new_privs, readonly, auto_remove;
-	const char *image_ref;             /* as the user wrote it (ps IMAGE column) */
+	int64_t memory;                    /* resources: at the top */
 	/* process: args, env, cwd, user, terminal */
 	struct ctr_list entrypoint, cmd, env;
 	const char *workdir, *user;
@@ -11118,7 +11125,8 @@ struct ctr {
 	/* network (mode: at the top), and net.conf (published ports, --add-host, --dns; [19]) */
 	struct mr_buf net_conf;
 	/* resources (cgroups) */
-	int64_t memory, memory_swap, nano_cpus, pids_limit;
+	int64_t memory_swap, nano_cpus, pids_limit;
+	const char *image_ref;             /* as the user wrote it (ps IMAGE column) */
 	/* devices */
 	struct ctr_list devices;           /* --device as HOST:CONTAINER:PERMS */
 	struct ctr_list device_rules;      /* --device-cgroup-rule as given */
@@ -13637,12 +13645,12 @@ struct check {
 	const char *prefix;             /* put before every line ("" or init's) */
 	unsigned problems, fixed;
 	unsigned nimages, nlayers, nblobs, nctrs, nvols, nnets, legacy;
-	struct image_db db;
 	int db_ok, db_dirty;
 	char (*used)[65];               /* layers containers use (diff_id hex) */
 	size_t nused;
 	char (*imgs)[MR_DIGEST_LEN + 1];  /* images containers use */
 	size_t nimgs;
+	struct image_db db;             /* last: used as a whole (&ck->db) */
 };
 
 static void check_line(struct check *ck, int fixed, const char *fmt, ...)
@@ -18842,8 +18850,8 @@ static void ctr_sample_take(const struct ctr *c, pid_t pid, struct ctr_sample *s
 }
 /* One process of a container as `top` shows it (ps -ef's columns). */
 struct ctr_proc {
-	char uid[24], nuid[24], pid[24], ppid[24], cpu[8], stime[16], tty[16], time[24], comm[32];
 	struct mr_buf cmd;                 /* its command line (the caller frees it) */
+	char uid[24], nuid[24], pid[24], ppid[24], cpu[8], stime[16], tty[16], time[24], comm[32];
 };
 
 /* Process pid's columns (now: the time, boot: when the system booted);
@@ -20562,8 +20570,8 @@ static void nft_dnat(struct nft_batch *b, const char *chain, const struct net_po
 }
 
 struct nft_nets {
+	int n;                          /* first: one-byte offsets in x86-64 code */
 	struct net_def d[NFT_MAX_NETS];
-	int n;
 };
 
 static int nft_collect(struct mr_store *st, struct net_def *d, void *arg)
@@ -21723,37 +21731,39 @@ struct ctr_oci {
 	gid_t gid, *groups;                /* additionalGids */
 	size_t ngroups;
 	int umask;                         /* -1: 022 */
-	uint64_t cap_bnd, cap_eff, cap_prm, cap_inh, cap_amb;
-	struct ctr_oci_rlimit *rlimits;
-	size_t nrlimits;
-	int oom_set;
-	long long oom_score_adj;
-	unsigned cons_w, cons_h;
-	const char *apparmor, *selinux;    /* accepted, with a warning */
 	/* namespaces: ns_any has a bit per type listed, ns_new those made new;
 	 * without CLONE_NEWNS the container stays in the caller's mount
 	 * namespace (chroot, its mounts under the root undone by delete) */
 	int ns_any, ns_new;
 	struct ctr_oci_ns *ns_join;
 	size_t nns_join;
+	struct ctr_oci_dev *dev;           /* linux.devices */
+	size_t ndev;
+	struct ctr_oci_rlimit *rlimits;
+	size_t nrlimits;
+	unsigned cons_w, cons_h;
+	/* seccomp: linux.seccomp as given, compiled by [16b] in the init and in
+	 * exec (kept in the state record for exec) */
+	const struct mr_json *seccomp;
+	/* hooks and annotations: as given (also kept in the state record) */
+	const struct mr_json *hooks;
+	/* the fields above are the most used (one-byte offsets in x86-64 code) */
+	int oom_set;
+	long long oom_score_adj;
+	uint64_t cap_bnd, cap_eff, cap_prm, cap_inh, cap_amb;
+	const char *apparmor, *selinux;    /* accepted, with a warning */
 	const char *uid_map, *gid_map;     /* text for /proc/PID/{uid,gid}_map, NULL: none */
 	/* root and mounts */
 	const char *rootfs_propagation, *mount_label, *domainname;
 	struct ctr_oci_mount *mnt;
 	size_t nmnt;
-	struct ctr_oci_dev *dev;           /* linux.devices */
-	size_t ndev;
 	const char **masked, **readonly_paths;   /* NULL-terminated */
 	int personality;                   /* -1: as it is, else PER_LINUX or PER_LINUX32 */
 	int intel_rdt;                     /* given: ignored with a warning */
 	/* cgroup: cgroupsPath, and linux.resources (written by oci_cg_resources) */
 	const char *cgroups_path;
 	struct ctr_oci_res res;
-	/* seccomp: linux.seccomp as given, compiled by [16b] in the init and in
-	 * exec (kept in the state record for exec) */
-	const struct mr_json *seccomp;
-	/* hooks and annotations: as given (also kept in the state record) */
-	const struct mr_json *hooks, *annotations;
+	const struct mr_json *annotations; /* as given (also kept in the state record) */
 };
 
 /* The run/create front end: a new container's spec from the image and the
@@ -21866,8 +21876,6 @@ enum boot_kind { BOOT_STR, BOOT_LIST, BOOT_BOOL, BOOT_NUM };
 struct boot_decl {
 	char *text;                        /* the file, cut into keys and values */
 	const char *archive, *command, *entrypoint;
-	struct ctr_opts o;
-	struct ctr_list depends_on;
 	/* updates: how the image is kept current (not part of the hash: changing
 	 * them does not replace the container) */
 	const char *pull, *pull_interval, *pull_rate, *rollout_wait;
@@ -21875,6 +21883,9 @@ struct boot_decl {
 	uint64_t rate;                     /* parsed pull_rate, bytes/s */
 	int ok, placed;
 	long order;
+	/* the small fields above at one-byte offsets, the options after */
+	struct ctr_list depends_on;
+	struct ctr_opts o;
 	char name[CTR_NAME_MAX];           /* the arrays last: most fields at one-byte offsets */
 	char file[MINIRUN_MAX_PATH];
 	char hash[MR_DIGEST_LEN + 1];
@@ -25106,11 +25117,11 @@ static const char *oci_status(struct oci_g *g, const struct oci_rec *r)
  * takes one dash too). spec: "name\0" entries, a leading ':' for those
  * taking a value, short aliases after a '|' ("bundle|b"). */
 struct oci_args {
-	const char *val[12];
-	int set[12];
-	char **pos;
+	char **pos;                 /* first: one-byte offsets in x86-64 code */
 	int npos;
 	const char *cmd;            /* the command's name, as typed */
+	const char *val[12];
+	int set[12];
 };
 
 static int oci_parse(int argc, char **argv, const char *names, struct oci_args *a,
@@ -25975,17 +25986,17 @@ struct tmpl_item {                       /* the template cut into text and actio
 };
 
 struct tmpl {
+	/* the small fields first (one-byte offsets in x86-64 code), the arrays after */
 	const char *src;
-	struct tmpl_item it[TMPL_MAX_ITEMS];
-	size_t nit;
-	struct { char name[32]; struct tmpl_val v; } var[TMPL_MAX_VARS];
-	size_t nvar;
+	size_t nit, nvar;
 	char **owned;                        /* computed strings, freed at the end */
 	size_t nowned;
-	char err[240];
 	const char *col;                     /* where an error points, if not at its token */
 	int parse_err;                       /* 1: the template is malformed (Docker: exit 64) */
 	struct mr_json_doc tmp;              /* split's results */
+	char err[240];
+	struct tmpl_item it[TMPL_MAX_ITEMS];
+	struct { char name[32]; struct tmpl_val v; } var[TMPL_MAX_VARS];
 };
 
 static const char *tmpl_own(struct tmpl *t, char *s)
@@ -26211,9 +26222,9 @@ static int tmpl_fields(struct tmpl *t, struct tmpl_val *v, const char *p, const 
 }
 
 struct tmpl_args {
+	size_t n;                            /* first: one-byte offsets in x86-64 code */
 	struct tmpl_val v[16];
 	const char *at[16];
-	size_t n;
 };
 
 static int tmpl_pipeline(struct tmpl *t, const struct tmpl_val *dot, const char *p, const char *end,
@@ -31317,9 +31328,9 @@ static int cmd_network_inspect(struct cli *cl, int argc, char **argv)
 }
 
 struct cli_net_ls {
-	struct cli_table t;
 	int quiet, no_trunc;
 	struct cli_fmt *fm;
+	struct cli_table t;             /* last: its widths are 96 bytes */
 };
 
 static int cli_net_ls_row(struct mr_store *st, struct net_def *d, void *arg)
@@ -31343,7 +31354,7 @@ static int cli_net_ls_row(struct mr_store *st, struct net_def *d, void *arg)
 static int cmd_network_ls(struct cli *cl, int argc, char **argv)
 {
 	static const char *const head[] = { "NETWORK ID", "NAME", "DRIVER", "SCOPE" };
-	struct cli_net_ls l = { { 4, 0, NULL, { 0 }, 0 }, 0, 0, NULL };
+	struct cli_net_ls l = { .t = { 4, 0, NULL, { 0 }, 0 } };
 	const char *format = NULL;
 	struct cli_fmt fm;
 	static const char flags[] =

@@ -152,12 +152,12 @@ struct stream_decomp {
 	int eof;                /* the parent has ended */
 	unsigned char *in;      /* compressed input, STREAM_BUF bytes */
 	size_t pos, len;
-#if MINIRUN_WITH_GZIP
-	z_stream z;
-	int zinit;
-#endif
 #if MINIRUN_WITH_ZSTD
 	ZSTD_DStream *zd;
+#endif
+#if MINIRUN_WITH_GZIP
+	int zinit;
+	z_stream z;             /* last: 112 bytes */
 #endif
 };
 

@@ -932,7 +932,7 @@ struct tar_ring_conf {
 static const struct tar_ring_conf tar_ring_default = { 1, 8, 128u << 10 };
 
 struct tar_ring_shared {
-	struct mr_err err;              /* the helper's result */
+	/* the small fields first (one-byte offsets in x86-64 code) */
 	uint64_t size;
 	int rc;                         /* 1 until the helper has finished */
 	int hashing;                    /* digest is wanted */
@@ -940,6 +940,7 @@ struct tar_ring_shared {
 	unsigned hashed;                /* slots fed into digest so far */
 	unsigned nslots;                /* the ring: nslots of slot bytes */
 	size_t slot;
+	struct mr_err err;              /* the helper's result */
 	uint32_t len[TAR_RING_MAX];     /* bytes in each slot */
 	struct digest_ctx digest;
 };

@@ -705,13 +705,12 @@ static void image_gc_resume(struct mr_store *st)
  * images.json written atomically). Anything not referenced is discarded. */
 
 struct image_blob {
+	/* the small fields first (one-byte offsets in x86-64 code), the
+	 * strings after */
 	char *path;                          /* entry path in the archive */
-	char digest[MR_DIGEST_LEN + 1];      /* sha256 of the entry's bytes */
 	uint64_t bytes;                      /* size of the entry */
 	int is_layer;
 	/* layers */
-	char diff_id[MR_DIGEST_LEN + 1];
-	char tmpname[128];                   /* tmp/layer-... relative to rootfd */
 	int tmpfd;                           /* holds the temporary folder's flock */
 	uint64_t unpacked;
 	double secs;                         /* extraction time, for the message */
@@ -719,6 +718,9 @@ struct image_blob {
 	char *failure;                       /* extraction error, reported if used */
 	/* metadata */
 	struct mr_buf data;
+	char digest[MR_DIGEST_LEN + 1];      /* sha256 of the entry's bytes */
+	char diff_id[MR_DIGEST_LEN + 1];     /* layers */
+	char tmpname[128];                   /* tmp/layer-... relative to rootfd */
 };
 
 struct image_load {

@@ -8,10 +8,10 @@
  * empty volume on first use. */
 
 struct volume_info {
+	int anonymous;                 /* first: one-byte offsets in x86-64 code */
+	struct mr_json_doc meta;       /* Labels come from here */
 	char name[256];
 	char created[40];
-	int anonymous;
-	struct mr_json_doc meta;       /* Labels come from here */
 };
 
 /* Docker's rule: [a-zA-Z0-9][a-zA-Z0-9_.-]+ */

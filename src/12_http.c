@@ -32,8 +32,8 @@
 
 struct http_url {
 	int tls;
+	char port[6];                  /* before host: one-byte offsets in x86-64 code */
 	char host[256];                /* name or address, no IPv6 brackets */
-	char port[6];
 	char path[HTTP_URL_MAX];       /* path and query */
 };
 
@@ -332,8 +332,8 @@ struct dns_conf {
 };
 
 struct dns_result {
+	int n;                          /* first: one-byte offsets in x86-64 code */
 	struct dns_addr addr[DNS_MAX_ADDRS];
-	int n;
 };
 
 static void dns_add(struct dns_result *r, int family, const void *ip)
@@ -1031,20 +1031,22 @@ struct tls_anchors {
 /* Client context, X.509 engine, our wrapper around it (IP address check),
  * trust anchors and the record buffer, allocated once per process. */
 struct http_tls {
-	br_ssl_client_context sc;
-	br_x509_minimal_context xc;
+	/* the small fields first: at offsets below 128 (one byte of
+	 * displacement in x86-64 code), the engine's contexts and buffers after */
 	const br_x509_class *vtable;   /* the wrapper: what the engine calls */
-	br_sslio_context io;
 	struct tls_anchors anchors;    /* the bundle's first, then the host's certs.d */
 	size_t nbundle;
+	size_t iplen;
+	size_t eelen;                  /* the end-entity certificate, kept for that check */
 	int bundle_loaded;
+	unsigned ncerts;
+	int ee_over;
+	br_sslio_context io;
+	unsigned char ip[16];          /* the host is an IP address: check iPAddress SANs */
+	br_ssl_client_context sc;
+	br_x509_minimal_context xc;
 	char bundle_err[200];          /* why the bundle gave nothing */
 	char extra_for[280];           /* host whose certs.d anchors are loaded */
-	unsigned char ip[16];          /* the host is an IP address: check iPAddress SANs */
-	size_t iplen;
-	unsigned ncerts;
-	size_t eelen;                  /* the end-entity certificate, kept for that check */
-	int ee_over;
 	unsigned char ee[8192];
 	/* Input records of up to 16 KB, output records of 512 bytes (requests
 	 * are small): half the RAM of BR_SSL_BUFSIZE_BIDI. */

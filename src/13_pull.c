@@ -400,35 +400,37 @@ struct pull_desc {
 };
 
 struct pull {
+	/* the most used small fields first (one-byte offsets in x86-64 code),
+	 * then ref, whose domain is still below 128, the big members after */
 	struct mr_store *st;
+	struct pull_desc *cur;         /* the blob being read */
+	FILE *out;                     /* progress: stdout for pull, stderr for run */
+	char *basic;                   /* stored "auth" (base64 of user:password) */
+	struct pull_desc *descs;       /* config and layers of the manifest being pulled */
+	uint64_t got;                  /* the blob being read */
+	uint64_t rate, rated;          /* --limit-rate (bytes/s, 0: none); bytes so far */
+	char *scope, *token;           /* the bearer token and the scope it is for */
+	size_t ndescs;
+	size_t mpos;                   /* in mbuf */
+	int quiet, tty;
+	int tries;                     /* the blob being read */
+	int use_basic;                 /* the registry asked for basic auth */
+	int login;                     /* `login`: tokens without a repository scope */
 	struct pull_ref ref;
 	struct http_url reg;           /* scheme, host and port of the registry */
 	struct http_conn conn;
 	struct http_resp resp;
 	struct http_body body;
-	char *basic;                   /* stored "auth" (base64 of user:password) */
-	int use_basic;                 /* the registry asked for basic auth */
-	int login;                     /* `login`: tokens without a repository scope */
 	const char *insecure;          /* --insecure-registry list */
-	char *scope, *token;           /* the bearer token and the scope it is for */
 	struct image_load ld;
-	int quiet, tty;
-	FILE *out;                     /* progress: stdout for pull, stderr for run */
-	struct pull_desc *descs;       /* config and layers of the manifest being pulled */
-	size_t ndescs;
-	uint64_t rate, rated;          /* --limit-rate (bytes/s, 0: none); bytes so far */
 	double rate_t0;                /* when the first limited byte came */
 	/* The blob being read */
 	struct stream s;
-	struct pull_desc *cur;
 	char path[96];
-	uint64_t got;
-	int tries;
 	size_t nblobs_before;
 	double shown;
 	/* A manifest read by digest while resolving an index */
 	struct mr_buf mbuf;
-	size_t mpos;
 };
 
 static int pull_retryable(const struct mr_err *err)

@@ -48,7 +48,7 @@ struct ctr {
 	size_t nmnt;
 	struct ctr_oci *oci;               /* a bundle's extras (in owned); NULL: not from a bundle */
 	unsigned char tty, interactive, init, privileged, no_new_privs, readonly, auto_remove;
-	const char *image_ref;             /* as the user wrote it (ps IMAGE column) */
+	int64_t memory;                    /* resources: at the top */
 	/* process: args, env, cwd, user, terminal */
 	struct ctr_list entrypoint, cmd, env;
 	const char *workdir, *user;
@@ -71,7 +71,8 @@ struct ctr {
 	/* network (mode: at the top), and net.conf (published ports, --add-host, --dns; [19]) */
 	struct mr_buf net_conf;
 	/* resources (cgroups) */
-	int64_t memory, memory_swap, nano_cpus, pids_limit;
+	int64_t memory_swap, nano_cpus, pids_limit;
+	const char *image_ref;             /* as the user wrote it (ps IMAGE column) */
 	/* devices */
 	struct ctr_list devices;           /* --device as HOST:CONTAINER:PERMS */
 	struct ctr_list device_rules;      /* --device-cgroup-rule as given */

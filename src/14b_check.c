@@ -25,12 +25,12 @@ struct check {
 	const char *prefix;             /* put before every line ("" or init's) */
 	unsigned problems, fixed;
 	unsigned nimages, nlayers, nblobs, nctrs, nvols, nnets, legacy;
-	struct image_db db;
 	int db_ok, db_dirty;
 	char (*used)[65];               /* layers containers use (diff_id hex) */
 	size_t nused;
 	char (*imgs)[MR_DIGEST_LEN + 1];  /* images containers use */
 	size_t nimgs;
+	struct image_db db;             /* last: used as a whole (&ck->db) */
 };
 
 static void check_line(struct check *ck, int fixed, const char *fmt, ...)

@@ -1640,8 +1640,8 @@ static void ctr_sample_take(const struct ctr *c, pid_t pid, struct ctr_sample *s
 }
 /* One process of a container as `top` shows it (ps -ef's columns). */
 struct ctr_proc {
-	char uid[24], nuid[24], pid[24], ppid[24], cpu[8], stime[16], tty[16], time[24], comm[32];
 	struct mr_buf cmd;                 /* its command line (the caller frees it) */
+	char uid[24], nuid[24], pid[24], ppid[24], cpu[8], stime[16], tty[16], time[24], comm[32];
 };
 
 /* Process pid's columns (now: the time, boot: when the system booted);

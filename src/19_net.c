@@ -1089,8 +1089,8 @@ static void nft_dnat(struct nft_batch *b, const char *chain, const struct net_po
 }
 
 struct nft_nets {
+	int n;                          /* first: one-byte offsets in x86-64 code */
 	struct net_def d[NFT_MAX_NETS];
-	int n;
 };
 
 static int nft_collect(struct mr_store *st, struct net_def *d, void *arg)

@@ -62,37 +62,39 @@ struct ctr_oci {
 	gid_t gid, *groups;                /* additionalGids */
 	size_t ngroups;
 	int umask;                         /* -1: 022 */
-	uint64_t cap_bnd, cap_eff, cap_prm, cap_inh, cap_amb;
-	struct ctr_oci_rlimit *rlimits;
-	size_t nrlimits;
-	int oom_set;
-	long long oom_score_adj;
-	unsigned cons_w, cons_h;
-	const char *apparmor, *selinux;    /* accepted, with a warning */
 	/* namespaces: ns_any has a bit per type listed, ns_new those made new;
 	 * without CLONE_NEWNS the container stays in the caller's mount
 	 * namespace (chroot, its mounts under the root undone by delete) */
 	int ns_any, ns_new;
 	struct ctr_oci_ns *ns_join;
 	size_t nns_join;
+	struct ctr_oci_dev *dev;           /* linux.devices */
+	size_t ndev;
+	struct ctr_oci_rlimit *rlimits;
+	size_t nrlimits;
+	unsigned cons_w, cons_h;
+	/* seccomp: linux.seccomp as given, compiled by [16b] in the init and in
+	 * exec (kept in the state record for exec) */
+	const struct mr_json *seccomp;
+	/* hooks and annotations: as given (also kept in the state record) */
+	const struct mr_json *hooks;
+	/* the fields above are the most used (one-byte offsets in x86-64 code) */
+	int oom_set;
+	long long oom_score_adj;
+	uint64_t cap_bnd, cap_eff, cap_prm, cap_inh, cap_amb;
+	const char *apparmor, *selinux;    /* accepted, with a warning */
 	const char *uid_map, *gid_map;     /* text for /proc/PID/{uid,gid}_map, NULL: none */
 	/* root and mounts */
 	const char *rootfs_propagation, *mount_label, *domainname;
 	struct ctr_oci_mount *mnt;
 	size_t nmnt;
-	struct ctr_oci_dev *dev;           /* linux.devices */
-	size_t ndev;
 	const char **masked, **readonly_paths;   /* NULL-terminated */
 	int personality;                   /* -1: as it is, else PER_LINUX or PER_LINUX32 */
 	int intel_rdt;                     /* given: ignored with a warning */
 	/* cgroup: cgroupsPath, and linux.resources (written by oci_cg_resources) */
 	const char *cgroups_path;
 	struct ctr_oci_res res;
-	/* seccomp: linux.seccomp as given, compiled by [16b] in the init and in
-	 * exec (kept in the state record for exec) */
-	const struct mr_json *seccomp;
-	/* hooks and annotations: as given (also kept in the state record) */
-	const struct mr_json *hooks, *annotations;
+	const struct mr_json *annotations; /* as given (also kept in the state record) */
 };
 
 /* The run/create front end: a new container's spec from the image and the

@@ -22,8 +22,6 @@ enum boot_kind { BOOT_STR, BOOT_LIST, BOOT_BOOL, BOOT_NUM };
 struct boot_decl {
 	char *text;                        /* the file, cut into keys and values */
 	const char *archive, *command, *entrypoint;
-	struct ctr_opts o;
-	struct ctr_list depends_on;
 	/* updates: how the image is kept current (not part of the hash: changing
 	 * them does not replace the container) */
 	const char *pull, *pull_interval, *pull_rate, *rollout_wait;
@@ -31,6 +29,9 @@ struct boot_decl {
 	uint64_t rate;                     /* parsed pull_rate, bytes/s */
 	int ok, placed;
 	long order;
+	/* the small fields above at one-byte offsets, the options after */
+	struct ctr_list depends_on;
+	struct ctr_opts o;
 	char name[CTR_NAME_MAX];           /* the arrays last: most fields at one-byte offsets */
 	char file[MINIRUN_MAX_PATH];
 	char hash[MR_DIGEST_LEN + 1];

@@ -1960,11 +1960,11 @@ static const char *oci_status(struct oci_g *g, const struct oci_rec *r)
  * takes one dash too). spec: "name\0" entries, a leading ':' for those
  * taking a value, short aliases after a '|' ("bundle|b"). */
 struct oci_args {
-	const char *val[12];
-	int set[12];
-	char **pos;
+	char **pos;                 /* first: one-byte offsets in x86-64 code */
 	int npos;
 	const char *cmd;            /* the command's name, as typed */
+	const char *val[12];
+	int set[12];
 };
 
 static int oci_parse(int argc, char **argv, const char *names, struct oci_args *a,

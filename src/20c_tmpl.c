@@ -26,17 +26,17 @@ struct tmpl_item {                       /* the template cut into text and actio
 };
 
 struct tmpl {
+	/* the small fields first (one-byte offsets in x86-64 code), the arrays after */
 	const char *src;
-	struct tmpl_item it[TMPL_MAX_ITEMS];
-	size_t nit;
-	struct { char name[32]; struct tmpl_val v; } var[TMPL_MAX_VARS];
-	size_t nvar;
+	size_t nit, nvar;
 	char **owned;                        /* computed strings, freed at the end */
 	size_t nowned;
-	char err[240];
 	const char *col;                     /* where an error points, if not at its token */
 	int parse_err;                       /* 1: the template is malformed (Docker: exit 64) */
 	struct mr_json_doc tmp;              /* split's results */
+	char err[240];
+	struct tmpl_item it[TMPL_MAX_ITEMS];
+	struct { char name[32]; struct tmpl_val v; } var[TMPL_MAX_VARS];
 };
 
 static const char *tmpl_own(struct tmpl *t, char *s)
@@ -262,9 +262,9 @@ static int tmpl_fields(struct tmpl *t, struct tmpl_val *v, const char *p, const 
 }
 
 struct tmpl_args {
+	size_t n;                            /* first: one-byte offsets in x86-64 code */
 	struct tmpl_val v[16];
 	const char *at[16];
-	size_t n;
 };
 
 static int tmpl_pipeline(struct tmpl *t, const struct tmpl_val *dot, const char *p, const char *end,

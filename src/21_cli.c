@@ -4465,9 +4465,9 @@ static int cmd_network_inspect(struct cli *cl, int argc, char **argv)
 }
 
 struct cli_net_ls {
-	struct cli_table t;
 	int quiet, no_trunc;
 	struct cli_fmt *fm;
+	struct cli_table t;             /* last: its widths are 96 bytes */
 };
 
 static int cli_net_ls_row(struct mr_store *st, struct net_def *d, void *arg)
@@ -4491,7 +4491,7 @@ static int cli_net_ls_row(struct mr_store *st, struct net_def *d, void *arg)
 static int cmd_network_ls(struct cli *cl, int argc, char **argv)
 {
 	static const char *const head[] = { "NETWORK ID", "NAME", "DRIVER", "SCOPE" };
-	struct cli_net_ls l = { { 4, 0, NULL, { 0 }, 0 }, 0, 0, NULL };
+	struct cli_net_ls l = { .t = { 4, 0, NULL, { 0 }, 0 } };
 	const char *format = NULL;
 	struct cli_fmt fm;
 	static const char flags[] =
