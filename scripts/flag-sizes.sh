@@ -3,7 +3,7 @@
 # that flag turned off (through a temporary preset in build/flag-sizes/) and
 # prints the stripped size saved. Flags that others need are measured on a base
 # without those others: PULL on full without TLS, GZIP on full without PULL/TLS,
-# SECCOMP on full without SECCOMP_PROFILE.
+# SECCOMP on full without SECCOMP_PROFILE, CGROUPS on full without OCI.
 # Usage: scripts/flag-sizes.sh [make arguments, e.g. ARCH=armhf]   (or `make flag-sizes`)
 set -eu
 cd "$(dirname "$0")/.."
@@ -28,9 +28,10 @@ variant full
 variant no-tls TLS=0
 variant no-pull TLS=0 PULL=0
 variant no-gzip TLS=0 PULL=0 GZIP=0
-for f in ZSTD OVERLAY NET CGROUPS SECCOMP_PROFILE INIT FORMAT STATS HELP HISTORY CP PRUNE OCI; do
+for f in ZSTD OVERLAY NET SECCOMP_PROFILE INIT FORMAT STATS HELP HISTORY CP PRUNE OCI; do
 	variant "no-$(echo $f | tr A-Z a-z)" $f=0
 done
+variant no-cgroups OCI=0 CGROUPS=0
 variant no-seccomp SECCOMP_PROFILE=0 SECCOMP=0
 
 names=$(cd "$dir" && ls *.h | sed 's/\.h$//')
@@ -51,6 +52,7 @@ row TLS no-tls full ""
 row PULL no-pull no-tls "measured without TLS"
 row GZIP no-gzip no-pull "measured without PULL and TLS"
 row SECCOMP no-seccomp no-seccomp_profile "measured without SECCOMP_PROFILE (which needs it)"
-for f in ZSTD OVERLAY NET CGROUPS SECCOMP_PROFILE INIT FORMAT STATS HELP HISTORY CP PRUNE OCI; do
+row CGROUPS no-cgroups no-oci "measured without OCI (which needs it)"
+for f in ZSTD OVERLAY NET SECCOMP_PROFILE INIT FORMAT STATS HELP HISTORY CP PRUNE OCI; do
 	row $f "no-$(echo $f | tr A-Z a-z)" full ""
 done
