@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				__builtin_trap();
 			free(r);
 		}
-		oci_state_json(NULL, "id", "/b", "created", 1, o->annotations, 0, &st);
+		oci_state_json(NULL, o, "id", "created", 1, 0, &st);
 		mr_buf_free(&st);
 	}
 	ctr_free(&c);
