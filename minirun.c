@@ -2661,7 +2661,8 @@ static int json_type(const struct mr_json *obj, const char *key)
 	return v ? (int)v->type : -1;
 }
 
-/* A key and its string (NULL: null) or boolean: one call where two were. */
+/* A key and its value, or the object or array it opens: one call where two
+ * were (a NULL string writes null). The JSON writers of every part use these. */
 static void json_kstr(struct mr_jw *w, const char *key, const char *v)
 {
 	mr_jw_key(w, key);
@@ -11222,12 +11223,6 @@ static void ctr_list_free(struct ctr_list *l)
 	l->n = 0;
 }
 
-/* snprintf(dst, size, "%s", src): src, cut to fit. */
-static void ctr_strcpy(char *dst, size_t size, const char *src)
-{
-	snprintf(dst, size, "%s", src);
-}
-
 /* A formatted string, malloc'ed (exits on lack of memory, as util_xmalloc). */
 UTIL_VA_ONLY static char *ctr_strf(const char *fmt, ...)
 {
@@ -11691,8 +11686,8 @@ static int ctr_ids_resolve(const char *spec, const char *passwd, const char *gro
 		ids->uid = (uid_t)ctr_pw_id(l.f[2]);
 		ids->gid = ctr_pw_id(l.f[3]) < 0 ? 0 : (gid_t)ctr_pw_id(l.f[3]);
 		if (l.nf >= 6 && l.f[5][0])
-			ctr_strcpy(ids->home, sizeof ids->home, l.f[5]);
-		ctr_strcpy(name, sizeof name, l.f[0]);
+			util_scopy(ids->home, sizeof ids->home, l.f[5]);
+		util_scopy(name, sizeof name, l.f[0]);
 	}
 	if (!found && id < 0)
 		return mr_err_set(err, MR_ENOTFOUND, "unable to find user %s: no matching entries "
@@ -12181,24 +12176,6 @@ static void ctr_jw_kv(struct mr_jw *w, const char *name, const struct ctr_list *
 	mr_jw_obj_end(w);
 }
 
-static void ctr_jw_int(struct mr_jw *w, const char *key, long long v)
-{
-	mr_jw_key(w, key);
-	mr_jw_int(w, v);
-}
-
-static void ctr_jw_str(struct mr_jw *w, const char *key, const char *v)
-{
-	mr_jw_key(w, key);
-	mr_jw_str(w, v);
-}
-
-static void ctr_jw_bool(struct mr_jw *w, const char *key, int v)
-{
-	mr_jw_key(w, key);
-	mr_jw_bool(w, v);
-}
-
 /* The record, in Docker's inspect names so that inspect is mostly a copy. */
 /* The plain fields of Config (obj 0) and HostConfig (obj 1), by Docker's
  * names: one table for config.json (both ways) and for inspect. */
@@ -12248,11 +12225,11 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 			continue;
 		/* inspect shows Docker's words for what the record leaves implicit */
 		if (inspect && p == (const void *)&c->network && c->net_default) {
-			ctr_jw_str(w, key, "default");
+			json_kstr(w, key, "default");
 			continue;
 		}
 		if (inspect && p == (const void *)&c->shm_size && !c->shm_size) {
-			ctr_jw_int(w, key, 64LL << 20);
+			json_kint(w, key, 64LL << 20);
 			continue;
 		}
 		if (inspect && p == (const void *)&c->init && !c->init)
@@ -12263,11 +12240,11 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 			continue;
 		}
 		switch (f->type) {
-		case CF_STR: ctr_jw_str(w, key, *(const char *const *)p); break;
-		case CF_BOOL: ctr_jw_bool(w, key, *(const unsigned char *)p); break;
-		case CF_I64: ctr_jw_int(w, key, *(const int64_t *)p); break;
-		case CF_U64: ctr_jw_int(w, key, (long long)*(const uint64_t *)p); break;
-		case CF_INT: ctr_jw_int(w, key, *(const int *)p); break;
+		case CF_STR: json_kstr(w, key, *(const char *const *)p); break;
+		case CF_BOOL: json_kbool(w, key, *(const unsigned char *)p); break;
+		case CF_I64: json_kint(w, key, *(const int64_t *)p); break;
+		case CF_U64: json_kint(w, key, (long long)*(const uint64_t *)p); break;
+		case CF_INT: json_kint(w, key, *(const int *)p); break;
 		default: ctr_jw_list(w, key, p, f->type == CF_LISTN);
 		}
 	}
@@ -12287,14 +12264,14 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 			mr_jw_key(w, "Healthcheck");
 			mr_jw_obj(w);
 			ctr_jw_list(w, "Test", &c->health_test, 0);
-			ctr_jw_int(w, "Interval", c->health_interval);
-			ctr_jw_int(w, "Timeout", c->health_timeout);
-			ctr_jw_int(w, "StartPeriod", c->health_start);
-			ctr_jw_int(w, "Retries", c->health_retries);
+			json_kint(w, "Interval", c->health_interval);
+			json_kint(w, "Timeout", c->health_timeout);
+			json_kint(w, "StartPeriod", c->health_start);
+			json_kint(w, "Retries", c->health_retries);
 			mr_jw_obj_end(w);
 		}
 		if (c->stop_timeout >= 0)
-			ctr_jw_int(w, "StopTimeout", c->stop_timeout);
+			json_kint(w, "StopTimeout", c->stop_timeout);
 	} else {
 		if (!inspect || c->sysctls.n)      /* Docker: absent when empty */
 			ctr_jw_kv(w, "Sysctls", &c->sysctls);
@@ -12306,8 +12283,8 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 			mr_jw_obj(w);
 			mr_jw_key(w, "Name");
 			mr_jw_strn(w, u, (size_t)(eq - u));
-			ctr_jw_int(w, "Hard", strtoll(colon + 1, NULL, 10));
-			ctr_jw_int(w, "Soft", strtoll(eq + 1, NULL, 10));
+			json_kint(w, "Hard", strtoll(colon + 1, NULL, 10));
+			json_kint(w, "Soft", strtoll(eq + 1, NULL, 10));
 			mr_jw_obj_end(w);
 		}
 		mr_jw_arr_end(w);
@@ -12321,14 +12298,14 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 			mr_jw_strn(w, a, (size_t)(b - a));
 			mr_jw_key(w, "PathInContainer");
 			mr_jw_strn(w, b + 1, (size_t)(e - b - 1));
-			ctr_jw_str(w, "CgroupPermissions", e + 1);
+			json_kstr(w, "CgroupPermissions", e + 1);
 			mr_jw_obj_end(w);
 		}
 		mr_jw_arr_end(w);
 		mr_jw_key(w, "RestartPolicy");
 		mr_jw_obj(w);
-		ctr_jw_str(w, "Name", c->restart);
-		ctr_jw_int(w, "MaximumRetryCount", c->restart_max);
+		json_kstr(w, "Name", c->restart);
+		json_kint(w, "MaximumRetryCount", c->restart_max);
 		mr_jw_obj_end(w);
 	}
 }
@@ -12351,8 +12328,8 @@ static void ctr_config_json(struct mr_store *st, const struct ctr *c, struct mr_
 	mr_jw_obj(&w);
 	for (i = 0; i < 5; i++) {
 		if (i == 4)
-			ctr_jw_str(&w, "ImageRef", c->image_ref);
-		ctr_jw_str(&w, ctr_head[i].key, (const char *)c + ctr_head[i].off);
+			json_kstr(&w, "ImageRef", c->image_ref);
+		json_kstr(&w, ctr_head[i].key, (const char *)c + ctr_head[i].off);
 	}
 	ctr_jw_list(&w, "Layers", &c->layers, 0);
 	mr_jw_key(&w, "Config");
@@ -12450,7 +12427,7 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 	    mr_digest_valid(ctr_json_s(r, "Image", "")) < 0)
 		return mr_err_set(err, MR_EINVAL_INPUT, "container %.12s: damaged config.json", id);
 	for (i = 0; i < 5; i++)
-		ctr_strcpy((char *)c + ctr_head[i].off, ctr_head[i].size,
+		util_scopy((char *)c + ctr_head[i].off, ctr_head[i].size,
 			   ctr_json_s(r, ctr_head[i].key, i == 4 ? "overlay" : ""));
 	c->image_ref = ctr_json_s(r, "ImageRef", c->image);
 	ctr_json_list(mr_json_get(r, "Layers"), &c->layers);
@@ -12592,7 +12569,7 @@ static int ctr_state_read(struct mr_store *st, const char *id, struct ctr_state 
 			const char *k = ctr_state_fields[i].key;
 			char *p = (char *)s + ctr_state_fields[i].off;
 			if (ctr_state_fields[i].type == CF_STR)
-				ctr_strcpy(p, ctr_state_fields[i].size, ctr_json_s(doc.root, k, ""));
+				util_scopy(p, ctr_state_fields[i].size, ctr_json_s(doc.root, k, ""));
 			else if (ctr_state_fields[i].type == CF_BOOL)
 				*(int *)p = ctr_json_b(doc.root, k);
 			else
@@ -12799,7 +12776,7 @@ static void ctr_info_get(struct mr_store *st, const char *id, struct ctr_info *c
 		ci->status = CTR_EXITED;
 		ci->st.exit_code = 255;
 		if (!ci->st.finished[0])
-			ctr_strcpy(ci->st.finished, sizeof ci->st.finished, ci->st.started);
+			util_scopy(ci->st.finished, sizeof ci->st.finished, ci->st.started);
 	} else {
 		ci->status = ci->st.finished[0] ? CTR_EXITED : CTR_CREATED;
 	}
@@ -12857,7 +12834,7 @@ static int container_users_of_image(struct mr_store *st, const char *image_id, c
 {
 	struct ctr_image_users u;
 	container_image_users(st, image_id, &u);
-	ctr_strcpy(who, size, u.running ? u.running_who : u.stopped_who);
+	util_scopy(who, size, u.running ? u.running_who : u.stopped_who);
 	return u.running + u.stopped;
 }
 
@@ -12876,7 +12853,7 @@ static int ctr_spec_image(struct mr_store *st, const char *ref, struct ctr *c, s
 	char path[96];
 	if (image_db_read(st, &db, err) < 0 || !(r = image_db_find(&db, ref, err)))
 		goto out;
-	ctr_strcpy(c->image, sizeof c->image, r->id);
+	util_scopy(c->image, sizeof c->image, r->id);
 	c->image_ref = ref;
 	for (i = 0; i < r->nlayers; i++)
 		ctr_list_add(&c->layers, ctr_own(c, util_xstrdup(r->layers[i])));
@@ -12904,7 +12881,7 @@ static int ctr_spec_identity(struct ctr *c, const char *name, struct mr_err *err
 		return mr_err_sys(err, "random");
 	util_hex(rnd, sizeof rnd, c->id);
 	if (name)
-		ctr_strcpy(c->name, sizeof c->name, *name == '/' ? name + 1 : name);
+		util_scopy(c->name, sizeof c->name, *name == '/' ? name + 1 : name);
 	else
 		ctr_name_generate(c->name, sizeof c->name);
 	return 0;
@@ -13236,7 +13213,7 @@ static int ctr_volumes_from(struct mr_store *st, const char *arg, struct mount_s
 	struct ctr src;
 	size_t i;
 	int ro = -1, rc;
-	ctr_strcpy(ref, sizeof ref, arg);
+	util_scopy(ref, sizeof ref, arg);
 	if ((colon = strchr(ref, ':')) != NULL) {
 		if (strcmp(colon + 1, "ro") && strcmp(colon + 1, "rw"))
 			return mr_err_set(err, MR_EINVAL_INPUT, "invalid mode: %s", colon + 1);
@@ -13255,7 +13232,7 @@ static int ctr_volumes_from(struct mr_store *st, const char *arg, struct mount_s
 		m->from_v = 0;
 		if (ro >= 0) {
 			m->readonly = ro;
-			ctr_strcpy(m->mode, sizeof m->mode, ro ? "ro" : "rw");
+			util_scopy(m->mode, sizeof m->mode, ro ? "ro" : "rw");
 		}
 	}
 	ctr_free(&src);
@@ -13472,7 +13449,7 @@ static int ctr_filter_match(const struct ctr_row *r, const struct ctr_list *filt
 				char pat[CTR_NAME_MAX];
 				size_t pl;
 				int head = *v == '^';
-				ctr_strcpy(pat, sizeof pat, v + head);
+				util_scopy(pat, sizeof pat, v + head);
 				pl = strlen(pat);
 				if (pl && pat[pl - 1] == '$')
 					pat[--pl] = 0, hit |= head ? !strcmp(r->c.name, pat) :
@@ -17304,7 +17281,7 @@ static void __attribute__((noreturn)) ctr_child_fail(struct ctr_spawn *sp, int c
 	memset(&m, 0, sizeof m);
 	m.kind = 'e';
 	m.code = (unsigned char)code;
-	ctr_strcpy(m.text, sizeof m.text, err->msg);
+	util_scopy(m.text, sizeof m.text, err->msg);
 	if (send(sp->sync, &m, offsetof(struct ctr_msg, text) + strlen(m.text) + 1, MSG_NOSIGNAL) < 0) {
 		/* the parent is gone: nobody to tell */
 	}
@@ -17948,16 +17925,16 @@ static void ctr_health_write(int rfd, const struct ctr_health *h)
 	int i;
 	mr_jw_init(&w, &b, 0);
 	mr_jw_obj(&w);
-	ctr_jw_str(&w, "Status", h->status);
-	ctr_jw_int(&w, "FailingStreak", h->streak);
+	json_kstr(&w, "Status", h->status);
+	json_kint(&w, "FailingStreak", h->streak);
 	mr_jw_key(&w, "Log");
 	mr_jw_arr(&w);
 	for (i = 0; i < h->nlog; i++) {
 		mr_jw_obj(&w);
-		ctr_jw_str(&w, "Start", h->log[i].start);
-		ctr_jw_str(&w, "End", h->log[i].end);
-		ctr_jw_int(&w, "ExitCode", h->log[i].code);
-		ctr_jw_str(&w, "Output", h->log[i].out);
+		json_kstr(&w, "Start", h->log[i].start);
+		json_kstr(&w, "End", h->log[i].end);
+		json_kint(&w, "ExitCode", h->log[i].code);
+		json_kstr(&w, "Output", h->log[i].out);
 		mr_jw_obj_end(&w);
 	}
 	mr_jw_arr_end(&w);
@@ -18056,7 +18033,7 @@ static void ctr_health_done(struct ctr_owner *o, struct ctr_health *h, int statu
 	if (h->nlog == HEALTH_LOG)
 		memmove(&h->log[0], &h->log[1], sizeof h->log[0] * (HEALTH_LOG - 1)), h->nlog--;
 	i = h->nlog++;
-	ctr_strcpy(h->log[i].start, sizeof h->log[i].start, h->began);
+	util_scopy(h->log[i].start, sizeof h->log[i].start, h->began);
 	ctr_now(h->log[i].end, sizeof h->log[i].end);
 	h->log[i].code = code;
 	ctr_health_drain(h, 1);
@@ -18443,7 +18420,7 @@ static void ctr_owner_failed(struct ctr_owner *o, int code, const struct mr_err 
 	struct mr_err ignored;
 	o->state.running = 0;
 	o->state.exit_code = code;
-	ctr_strcpy(o->state.error, sizeof o->state.error, err->msg);
+	util_scopy(o->state.error, sizeof o->state.error, err->msg);
 	ctr_now(o->state.finished, sizeof o->state.finished);
 	ctr_state_write(o->st, o->c->id, &o->state, !o->c->auto_remove, &ignored);
 }
@@ -19251,7 +19228,7 @@ static int cp_send(int rootfd, const char *src, const struct cp_opts *o, int out
 		base = strrchr(p, '/') ? strrchr(p, '/') + 1 : p;
 		contents = !*base || !strcmp(base, ".") || !strcmp(base, "..");
 		if (!links)
-			ctr_strcpy(w->path, sizeof w->path, contents ? "" : base);
+			util_scopy(w->path, sizeof w->path, contents ? "" : base);
 		pfd = contents ? cp_open(rootfd, p, O_RDONLY | O_DIRECTORY, err) :
 		      cp_parent(rootfd, p, &base, err);
 		if (contents)
@@ -19277,9 +19254,9 @@ static int cp_send(int rootfd, const char *src, const struct cp_opts *o, int out
 		t[n] = 0;
 		/* the target replaces the last name (or the whole path) */
 		if (t[0] == '/' || !strrchr(p, '/'))
-			ctr_strcpy(p, sizeof p, t);
+			util_scopy(p, sizeof p, t);
 		else
-			ctr_strcpy(strrchr(p, '/') + 1, sizeof p - (size_t)(strrchr(p, '/') + 1 - p), t);
+			util_scopy(strrchr(p, '/') + 1, sizeof p - (size_t)(strrchr(p, '/') + 1 - p), t);
 		cp_strip(p);
 		close(pfd);
 	}
@@ -19343,7 +19320,7 @@ static int cp_receive(int rootfd, const char *dst, const struct cp_opts *o, int 
 	while ((rc = tar_next(&r, e, err)) > 0) {
 		if (x->root < 0) {
 			int isdir = e->type == TAR_DIR;
-			ctr_strcpy(from, sizeof from, e->path);
+			util_scopy(from, sizeof from, e->path);
 			x->root = cp_open(rootfd, p, O_RDONLY | O_DIRECTORY, err);
 			rc = -1;
 			if (x->root < 0 && err->code != ENOENT && err->code != ENOTDIR)
@@ -21813,7 +21790,7 @@ static int spec_create(struct mr_store *st, struct ctr *c, int named, struct mr_
 {
 	if (spec_check(c, err) < 0 || ctr_mounts_prepare(st, c, err) < 0)
 		return -1;
-	ctr_strcpy(c->driver, sizeof c->driver, rootfs_driver(st));
+	util_scopy(c->driver, sizeof c->driver, rootfs_driver(st));
 	ctr_now(c->created, sizeof c->created);
 	if (ctr_create(st, c, named, err) < 0) {
 		ctr_mounts_undo(st, c, c->nmnt);
@@ -21831,18 +21808,18 @@ static int ctr_rename(struct mr_store *st, struct ctr *c, const char *name, stru
 {
 	char old[CTR_NAME_MAX];
 	int rc = -1;
-	ctr_strcpy(old, sizeof old, c->name);
+	util_scopy(old, sizeof old, c->name);
 	if (mr_store_lock(st, err) < 0)
 		return -1;
 	if (ctr_name_claim(st, name, c->id, err) == 0) {
-		ctr_strcpy(c->name, sizeof c->name, name);
+		util_scopy(c->name, sizeof c->name, name);
 		if (ctr_save(st, c, -1, err) == 0) {
 			ctr_name_release(st, old, c->id);
 			net_names_update(st, c->network);
 			rc = 0;
 		} else {
 			ctr_name_release(st, name, c->id);
-			ctr_strcpy(c->name, sizeof c->name, old);
+			util_scopy(c->name, sizeof c->name, old);
 		}
 	}
 	mr_store_unlock(st);
@@ -23221,9 +23198,9 @@ static void oci_log(struct oci_g *g, const char *level, const char *msg)
 	} else {
 		mr_jw_init(&w, &b, 0);
 		mr_jw_obj(&w);
-		ctr_jw_str(&w, "level", level);
-		ctr_jw_str(&w, "msg", msg);
-		ctr_jw_str(&w, "time", t);
+		json_kstr(&w, "level", level);
+		json_kstr(&w, "msg", msg);
+		json_kstr(&w, "time", t);
 		mr_jw_obj_end(&w);
 		mr_buf_append(&b, "\n", 1);
 	}
@@ -23875,15 +23852,15 @@ static void oci_state_json(const struct oci_rec *r, const struct ctr_oci *o, con
 	struct mr_jw w;
 	mr_jw_init(&w, out, indent);
 	mr_jw_obj(&w);
-	ctr_jw_str(&w, "ociVersion", "1.0.2");
-	ctr_jw_str(&w, "id", id);
-	ctr_jw_int(&w, "pid", strcmp(status, "stopped") ? pid : 0);
-	ctr_jw_str(&w, "status", status);
-	ctr_jw_str(&w, "bundle", r ? r->bundle : o->bundle);
+	json_kstr(&w, "ociVersion", "1.0.2");
+	json_kstr(&w, "id", id);
+	json_kint(&w, "pid", strcmp(status, "stopped") ? pid : 0);
+	json_kstr(&w, "status", status);
+	json_kstr(&w, "bundle", r ? r->bundle : o->bundle);
 	if (r) {
-		ctr_jw_str(&w, "rootfs", r->rootfs);
-		ctr_jw_str(&w, "created", r->created);
-		ctr_jw_str(&w, "owner", "");
+		json_kstr(&w, "rootfs", r->rootfs);
+		json_kstr(&w, "created", r->created);
+		json_kstr(&w, "owner", "");
 	}
 	mr_jw_key(&w, "annotations");
 	if (ann && ann->type == MR_JSON_OBJECT)
@@ -25052,13 +25029,13 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 		util_time_rfc3339(&ts, t, sizeof t);
 		mr_jw_init(&w, &b, 0);
 		mr_jw_obj(&w);
-		ctr_jw_str(&w, "id", id);
-		ctr_jw_int(&w, "pid", pid);
-		ctr_jw_int(&w, "start", (long long)ctr_pid_start((pid_t)pid));
-		ctr_jw_str(&w, "bundle", co->bundle);
-		ctr_jw_str(&w, "rootfs", co->rootfs);
-		ctr_jw_str(&w, "created", t);
-		ctr_jw_str(&w, "cgroup", cg);
+		json_kstr(&w, "id", id);
+		json_kint(&w, "pid", pid);
+		json_kint(&w, "start", (long long)ctr_pid_start((pid_t)pid));
+		json_kstr(&w, "bundle", co->bundle);
+		json_kstr(&w, "rootfs", co->rootfs);
+		json_kstr(&w, "created", t);
+		json_kstr(&w, "cgroup", cg);
 		oci_jw_json(&w, "annotations", co->annotations);
 		oci_jw_json(&w, "seccomp", co->seccomp);   /* exec compiles it again */
 		oci_jw_json(&w, "hooks", co->hooks);
@@ -25797,8 +25774,8 @@ static int oci_cmd_features(struct oci_g *g, struct oci_args *a, struct oci_rec 
 	(void)err;
 	mr_jw_init(&w, &b, 4);
 	mr_jw_obj(&w);
-	ctr_jw_str(&w, "ociVersionMin", "1.0.0");
-	ctr_jw_str(&w, "ociVersionMax", "1.0.2");
+	json_kstr(&w, "ociVersionMin", "1.0.0");
+	json_kstr(&w, "ociVersionMax", "1.0.2");
 	/* the tables the parsers use */
 	oci_jw_strs(&w, "namespaces", oci_ns_names);
 	mr_jw_key(&w, "linux");
@@ -25809,7 +25786,7 @@ static int oci_cmd_features(struct oci_g *g, struct oci_args *a, struct oci_rec 
 		    "poststop\0");
 	mr_jw_key(&w, "annotations");
 	mr_jw_obj(&w);
-	ctr_jw_str(&w, "org.opencontainers.runc.version", "minirun " MINIRUN_VERSION);
+	json_kstr(&w, "org.opencontainers.runc.version", "minirun " MINIRUN_VERSION);
 	mr_jw_obj_end(&w);
 	mr_jw_obj_end(&w);
 	printf("%s\n", b.data);
@@ -27097,15 +27074,6 @@ static int cli_parse(struct cli *c, int argc, char **argv, int args, const char 
 	return npos;
 }
 
-/* Is `word` one of `list` ("a\0b\0", ending in an empty name)? */
-static int cli_word_in(const char *word, const char *list)
-{
-	for (; *list; list += strlen(list) + 1)
-		if (!strcmp(word, list))
-			return 1;
-	return 0;
-}
-
 /* Docker's exit codes when the CLI itself fails (checked command by command
  * against Docker 20.10, tests/docker-compare/scenarios "exit-codes-*"):
  *   a flag that does not parse                        125, every command
@@ -27127,7 +27095,7 @@ static int cli_exit_code(const struct cli *c, const char *cmd, int rc)
 		return 1;
 	if (c->cmd[0] && strcmp(c->cmd, cmd) && util_starts_with(c->cmd, "container "))
 		cmd = c->cmd + 10;
-	if (cli_word_in(cmd, "run\0exec\0start\0attach\0init\0up\0down\0"))
+	if (util_one_of(cmd, "run\0exec\0start\0attach\0init\0up\0down"))
 		return rc;
 	/* a flag error: cli_fail printed "See '... --help'" and left usage_args 0 */
 	return c->flag_error ? rc : 1;
@@ -27806,25 +27774,12 @@ static void cli_inspect_image_config(struct mr_jw *w, const struct mr_json *cfg)
 	mr_jw_obj_end(w);
 }
 
-/* "key": { and "key": [ of the JSON the inspect commands write. */
-static void cli_jw_obj(struct mr_jw *w, const char *key)
-{
-	mr_jw_key(w, key);
-	mr_jw_obj(w);
-}
-
-static void cli_jw_arr(struct mr_jw *w, const char *key)
-{
-	mr_jw_key(w, key);
-	mr_jw_arr(w);
-}
-
 /* "Key": the config's string `name`, or "" (Docker's inspect has every key). */
 static void cli_jw_cfg_str(struct mr_jw *w, const char *key, const struct mr_json *cfg,
 			   const char *name)
 {
 	const struct mr_json *v = mr_json_get(cfg, name);
-	ctr_jw_str(w, key, mr_json_str(v) ? v->str : "");
+	json_kstr(w, key, mr_json_str(v) ? v->str : "");
 }
 
 static int cli_inspect_image(struct cli *c, struct mr_jw *w, struct image_db *db,
@@ -27842,29 +27797,29 @@ static int cli_inspect_image(struct cli *c, struct mr_jw *w, struct image_db *db
 		return mr_err_ctx(&c->err, "image %.19s: config", r->id);
 	}
 	mr_jw_obj(w);
-	ctr_jw_str(w, "Id", r->id);
-	cli_jw_arr(w, "RepoTags");
+	json_kstr(w, "Id", r->id);
+	json_karr(w, "RepoTags");
 	for (i = 0; i < db->ntags; i++)
 		if (!strcmp(db->tags[i].id, r->id))
 			mr_jw_str(w, db->tags[i].name);
 	mr_jw_arr_end(w);
-	cli_jw_arr(w, "RepoDigests");
+	json_karr(w, "RepoDigests");
 	mr_jw_arr_end(w);
-	ctr_jw_str(w, "Parent", "");
+	json_kstr(w, "Parent", "");
 	cli_jw_cfg_str(w, "Comment", cfg.root, "comment");
-	ctr_jw_str(w, "Created", r->created);
+	json_kstr(w, "Created", r->created);
 	cli_jw_cfg_str(w, "DockerVersion", cfg.root, "docker_version");
 	cli_jw_cfg_str(w, "Author", cfg.root, "author");
 	mr_jw_key(w, "Config");
 	cli_inspect_image_config(w, mr_json_get(cfg.root, "config"));
 	cli_jw_cfg_str(w, "Architecture", cfg.root, "architecture");
 	if ((v = mr_json_get(cfg.root, "variant")) && mr_json_str(v)) {
-		ctr_jw_str(w, "Variant", v->str);
+		json_kstr(w, "Variant", v->str);
 	}
 	cli_jw_cfg_str(w, "Os", cfg.root, "os");
-	ctr_jw_int(w, "Size", (long long)r->size);
-	cli_jw_obj(w, "GraphDriver");
-	cli_jw_obj(w, "Data");
+	json_kint(w, "Size", (long long)r->size);
+	json_kobj(w, "GraphDriver");
+	json_kobj(w, "Data");
 	mr_jw_key(w, "LowerDir");
 	{
 		struct mr_buf lower = { 0 };
@@ -27875,11 +27830,11 @@ static int cli_inspect_image(struct cli *c, struct mr_jw *w, struct image_db *db
 		mr_buf_free(&lower);
 	}
 	mr_jw_obj_end(w);
-	ctr_jw_str(w, "Name", "overlay");
+	json_kstr(w, "Name", "overlay");
 	mr_jw_obj_end(w);
-	cli_jw_obj(w, "RootFS");
-	ctr_jw_str(w, "Type", "layers");
-	cli_jw_arr(w, "Layers");
+	json_kobj(w, "RootFS");
+	json_kstr(w, "Type", "layers");
+	json_karr(w, "Layers");
 	for (i = 0; i < r->nlayers; i++) {
 		char d[MR_DIGEST_LEN + 1];
 		snprintf(d, sizeof d, "sha256:%s", r->layers[i]);
@@ -27887,8 +27842,8 @@ static int cli_inspect_image(struct cli *c, struct mr_jw *w, struct image_db *db
 	}
 	mr_jw_arr_end(w);
 	mr_jw_obj_end(w);
-	cli_jw_obj(w, "Metadata");
-	ctr_jw_str(w, "LastTagTime", r->loaded);
+	json_kobj(w, "Metadata");
+	json_kstr(w, "LastTagTime", r->loaded);
 	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
 	mr_json_free(&cfg);
@@ -29067,7 +29022,7 @@ static int cmd_logs(struct cli *cl, int argc, char **argv)
 
 static void cli_jw_time(struct mr_jw *w, const char *key, const char *t)
 {
-	ctr_jw_str(w, key, t && *t ? t : "0001-01-01T00:00:00Z");
+	json_kstr(w, key, t && *t ? t : "0001-01-01T00:00:00Z");
 }
 
 /* The rest of Docker 20.10's HostConfig keys, with its values for what
@@ -29105,14 +29060,14 @@ static void cli_inspect_host_rest(struct cli *cl, struct mr_jw *w, const struct 
 		else
 			mr_jw_arr(w), mr_jw_arr_end(w);
 	}
-	ctr_jw_str(w, "Runtime", "runc");
+	json_kstr(w, "Runtime", "runc");
 	/* minirun gives every container its own cgroup namespace */
-	ctr_jw_str(w, "CgroupnsMode", "private");
-	cli_jw_arr(w, "ConsoleSize");
+	json_kstr(w, "CgroupnsMode", "private");
+	json_karr(w, "ConsoleSize");
 	mr_jw_int(w, 0);
 	mr_jw_int(w, 0);
 	mr_jw_arr_end(w);
-	cli_jw_arr(w, "Dns");
+	json_karr(w, "Dns");
 	for (l = conf.data; *l; l = net_next(l))
 		if (l[0] == 'd' && l[1] == ' ')
 			mr_jw_strn(w, l + 2, strcspn(l + 2, "\n"));
@@ -29181,7 +29136,7 @@ static void cli_port_bindings(struct mr_store *st, const struct ctr *c, struct m
 			memcpy(keys[n++], key, sizeof key);
 	}
 	qsort(keys, n, sizeof keys[0], cli_strcmp);
-	cli_jw_obj(w, "PortBindings");
+	json_kobj(w, "PortBindings");
 	for (k = 0; k < n; k++) {
 		mr_jw_key(w, keys[k]);
 		mr_jw_arr(w);
@@ -29194,8 +29149,8 @@ static void cli_port_bindings(struct mr_store *st, const struct ctr *c, struct m
 			net_ip_str(p.hip, ip);
 			snprintf(hp, sizeof hp, "%u", p.hport);
 			mr_jw_obj(w);
-			ctr_jw_str(w, "HostIp", p.hip ? ip : "");
-			ctr_jw_str(w, "HostPort", p.hport ? hp : "");
+			json_kstr(w, "HostIp", p.hip ? ip : "");
+			json_kstr(w, "HostPort", p.hport ? hp : "");
 			mr_jw_obj_end(w);
 		}
 		mr_jw_arr_end(w);
@@ -29210,7 +29165,7 @@ static void cli_jw_ctr_path(struct mr_jw *w, const char *key, const char *root, 
 {
 	char path[MINIRUN_MAX_PATH + 96];
 	snprintf(path, sizeof path, "%s/containers/%s/%s", root, id, leaf);
-	ctr_jw_str(w, key, path);
+	json_kstr(w, key, path);
 }
 
 static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
@@ -29223,23 +29178,23 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 	size_t i;
 	ctr_info_get(&cl->store, c->id, &ci);
 	mr_jw_obj(w);
-	ctr_jw_str(w, "Id", c->id);
-	ctr_jw_str(w, "Created", c->created);
-	ctr_jw_str(w, "Path", c->entrypoint.n ? c->entrypoint.v[0] : c->cmd.n ? c->cmd.v[0] : "");
-	cli_jw_arr(w, "Args");
+	json_kstr(w, "Id", c->id);
+	json_kstr(w, "Created", c->created);
+	json_kstr(w, "Path", c->entrypoint.n ? c->entrypoint.v[0] : c->cmd.n ? c->cmd.v[0] : "");
+	json_karr(w, "Args");
 	for (i = 1; i < c->entrypoint.n + c->cmd.n; i++)
 		mr_jw_str(w, i < c->entrypoint.n ? c->entrypoint.v[i] : c->cmd.v[i - c->entrypoint.n]);
 	mr_jw_arr_end(w);
-	cli_jw_obj(w, "State");
-	ctr_jw_str(w, "Status", ctr_status_name(ci.status));
-	ctr_jw_bool(w, "Running", ci.status == CTR_RUNNING);
-	ctr_jw_bool(w, "Paused", 0);
-	ctr_jw_bool(w, "Restarting", ci.status == CTR_RESTARTING);
-	ctr_jw_bool(w, "OOMKilled", ci.st.oom_killed);
-	ctr_jw_bool(w, "Dead", 0);
-	ctr_jw_int(w, "Pid", ci.status == CTR_RUNNING ? ci.pid : 0);
-	ctr_jw_int(w, "ExitCode", ci.st.exit_code);
-	ctr_jw_str(w, "Error", ci.st.error);
+	json_kobj(w, "State");
+	json_kstr(w, "Status", ctr_status_name(ci.status));
+	json_kbool(w, "Running", ci.status == CTR_RUNNING);
+	json_kbool(w, "Paused", 0);
+	json_kbool(w, "Restarting", ci.status == CTR_RESTARTING);
+	json_kbool(w, "OOMKilled", ci.st.oom_killed);
+	json_kbool(w, "Dead", 0);
+	json_kint(w, "Pid", ci.status == CTR_RUNNING ? ci.pid : 0);
+	json_kint(w, "ExitCode", ci.st.exit_code);
+	json_kstr(w, "Error", ci.st.error);
 	cli_jw_time(w, "StartedAt", ci.st.started);
 	cli_jw_time(w, "FinishedAt", ci.status == CTR_RUNNING ? "" : ci.st.finished);
 	if (ci.health[0]) {
@@ -29258,15 +29213,15 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 		mr_buf_free(&hb);
 	}
 	mr_jw_obj_end(w);
-	ctr_jw_str(w, "Image", c->image);
+	json_kstr(w, "Image", c->image);
 	for (k = paths; *k; k += strlen(k) + 1, k += strlen(k) + 1)
 		cli_jw_ctr_path(w, k, dir, c->id, k + strlen(k) + 1);
 	snprintf(path, sizeof path, "/%s", c->name);
-	ctr_jw_str(w, "Name", path);
-	ctr_jw_int(w, "RestartCount", ci.st.restart_count);
-	ctr_jw_str(w, "Driver", c->driver);
-	ctr_jw_str(w, "Platform", "linux");
-	cli_jw_obj(w, "HostConfig");
+	json_kstr(w, "Name", path);
+	json_kint(w, "RestartCount", ci.st.restart_count);
+	json_kstr(w, "Driver", c->driver);
+	json_kstr(w, "Platform", "linux");
+	json_kobj(w, "HostConfig");
 	mr_jw_key(w, "Binds");
 	for (i = 0; i < c->nmnt && !c->mnt[i].from_v; i++) {}
 	if (i == c->nmnt) {
@@ -29281,28 +29236,28 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 			}
 		mr_jw_arr_end(w);
 	}
-	cli_jw_obj(w, "LogConfig");
-	ctr_jw_str(w, "Type", "local");
-	cli_jw_obj(w, "Config");
+	json_kobj(w, "LogConfig");
+	json_kstr(w, "Type", "local");
+	json_kobj(w, "Config");
 	snprintf(mem, sizeof mem, "%llu", (unsigned long long)c->log_max_size);
-	ctr_jw_str(w, "max-size", mem);
+	json_kstr(w, "max-size", mem);
 	snprintf(mem, sizeof mem, "%d", c->log_max_file);
-	ctr_jw_str(w, "max-file", mem);
+	json_kstr(w, "max-file", mem);
 	if (c->log_ram)
-		ctr_jw_str(w, "location", "ram");
+		json_kstr(w, "location", "ram");
 	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
 	cli_port_bindings(&cl->store, c, w);
 	ctr_fields_write(w, c, 1, 1);
 	cli_inspect_host_rest(cl, w, c);
 	mr_jw_obj_end(w);
-	cli_jw_obj(w, "GraphDriver");
-	cli_jw_obj(w, "Data");
+	json_kobj(w, "GraphDriver");
+	json_kobj(w, "Data");
 	if (!strcmp(c->driver, "overlay")) {
 		struct mr_buf lower = { 0 };
 		for (i = c->layers.n; i-- > 0;)
 			mr_buf_printf(&lower, "%s%s/layers/%s", lower.len ? ":" : "", dir, c->layers.v[i]);
-		ctr_jw_str(w, "LowerDir", lower.data ? lower.data : "");
+		json_kstr(w, "LowerDir", lower.data ? lower.data : "");
 		mr_buf_free(&lower);
 	}
 	cli_jw_ctr_path(w, "MergedDir", dir, c->id, "rootfs");
@@ -29311,31 +29266,31 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 		cli_jw_ctr_path(w, "WorkDir", dir, c->id, "work");
 	}
 	mr_jw_obj_end(w);
-	ctr_jw_str(w, "Name", c->driver);
+	json_kstr(w, "Name", c->driver);
 	mr_jw_obj_end(w);
-	cli_jw_arr(w, "Mounts");
+	json_karr(w, "Mounts");
 	for (i = 0; i < c->nmnt; i++)
 		mount_write_json(w, &cl->store, &c->mnt[i], 1);
 	mr_jw_arr_end(w);
-	cli_jw_obj(w, "Config");
+	json_kobj(w, "Config");
 	ctr_fields_write(w, c, 0, 1);
-	ctr_jw_str(w, "Domainname", "");
-	ctr_jw_bool(w, "AttachStdin", c->interactive);
-	ctr_jw_bool(w, "AttachStdout", 1);
-	ctr_jw_bool(w, "AttachStderr", 1);
-	ctr_jw_bool(w, "StdinOnce", c->interactive);
-	ctr_jw_str(w, "Image", c->image_ref);
-	ctr_jw_str(w, "Volumes", NULL);
-	ctr_jw_str(w, "OnBuild", NULL);
+	json_kstr(w, "Domainname", "");
+	json_kbool(w, "AttachStdin", c->interactive);
+	json_kbool(w, "AttachStdout", 1);
+	json_kbool(w, "AttachStderr", 1);
+	json_kbool(w, "StdinOnce", c->interactive);
+	json_kstr(w, "Image", c->image_ref);
+	json_kstr(w, "Volumes", NULL);
+	json_kstr(w, "OnBuild", NULL);
 	mr_jw_obj_end(w);
-	cli_jw_obj(w, "NetworkSettings");
-	ctr_jw_str(w, "Bridge", "");
-	ctr_jw_str(w, "SandboxID", "");
+	json_kobj(w, "NetworkSettings");
+	json_kstr(w, "Bridge", "");
+	json_kstr(w, "SandboxID", "");
 	if (ci.status == CTR_RUNNING)
 		snprintf(path, sizeof path, "/proc/%d/ns/net", (int)ci.pid);
 	else
 		path[0] = 0;
-	ctr_jw_str(w, "SandboxKey", path);
+	json_kstr(w, "SandboxKey", path);
 	net_inspect(&cl->store, c, ci.status == CTR_RUNNING, w);
 	net_inspect_networks(&cl->store, c, ci.status == CTR_RUNNING, w);
 	mr_jw_obj_end(w);
@@ -29861,9 +29816,9 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 	 * common ones): -e/-f/-ef change nothing, -o/-eo LIST picks columns */
 	for (k = 1; k < n; k++) {
 		const char *a = argv[k], *list = NULL;
-		if (cli_word_in(a, "-e\0-f\0-ef\0-A\0"))
+		if (util_one_of(a, "-e\0-f\0-ef\0-A"))
 			continue;
-		if (cli_word_in(a, "-o\0-eo\0-Ao\0-efo\0"))
+		if (util_one_of(a, "-o\0-eo\0-Ao\0-efo"))
 			list = k + 1 < n ? argv[++k] : "";
 		else if (util_starts_with(a, "-o") || util_starts_with(a, "-eo"))
 			list = a + (a[1] == 'o' ? 2 : 3);
@@ -30583,8 +30538,8 @@ static void volume_inspect_one(struct mr_store *st, struct mr_jw *w, struct volu
 	char path[MINIRUN_MAX_PATH];
 	const struct mr_json *labels = mr_json_get(vi->meta.root, "Labels");
 	mr_jw_obj(w);
-	ctr_jw_str(w, "CreatedAt", vi->created);
-	ctr_jw_str(w, "Driver", "local");
+	json_kstr(w, "CreatedAt", vi->created);
+	json_kstr(w, "Driver", "local");
 	mr_jw_key(w, "Labels");
 	if (labels && labels->count)
 		mr_jw_value(w, labels);
@@ -30593,9 +30548,9 @@ static void volume_inspect_one(struct mr_store *st, struct mr_jw *w, struct volu
 	mr_jw_key(w, "Mountpoint");
 	volume_data_path(st, vi->name, path, sizeof path);
 	mr_jw_str(w, path);
-	ctr_jw_str(w, "Name", vi->name);
-	ctr_jw_str(w, "Options", NULL);
-	ctr_jw_str(w, "Scope", "local");
+	json_kstr(w, "Name", vi->name);
+	json_kstr(w, "Options", NULL);
+	json_kstr(w, "Scope", "local");
 	mr_jw_obj_end(w);
 }
 
@@ -31549,7 +31504,7 @@ static int main_needs_seal(int argc, char **argv, int i)
 {
 	if (!strcmp(argv[i], "container") && i + 1 < argc)
 		i++;
-	return cli_word_in(argv[i], "run\0start\0restart\0exec\0cp\0__monitor\0init\0up\0");
+	return util_one_of(argv[i], "run\0start\0restart\0exec\0cp\0__monitor\0init\0up");
 }
 
 /* see minirun.h */

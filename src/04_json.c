@@ -631,7 +631,8 @@ static int json_type(const struct mr_json *obj, const char *key)
 	return v ? (int)v->type : -1;
 }
 
-/* A key and its string (NULL: null) or boolean: one call where two were. */
+/* A key and its value, or the object or array it opens: one call where two
+ * were (a NULL string writes null). The JSON writers of every part use these. */
 static void json_kstr(struct mr_jw *w, const char *key, const char *v)
 {
 	mr_jw_key(w, key);

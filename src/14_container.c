@@ -168,12 +168,6 @@ static void ctr_list_free(struct ctr_list *l)
 	l->n = 0;
 }
 
-/* snprintf(dst, size, "%s", src): src, cut to fit. */
-static void ctr_strcpy(char *dst, size_t size, const char *src)
-{
-	snprintf(dst, size, "%s", src);
-}
-
 /* A formatted string, malloc'ed (exits on lack of memory, as util_xmalloc). */
 UTIL_VA_ONLY static char *ctr_strf(const char *fmt, ...)
 {
@@ -637,8 +631,8 @@ static int ctr_ids_resolve(const char *spec, const char *passwd, const char *gro
 		ids->uid = (uid_t)ctr_pw_id(l.f[2]);
 		ids->gid = ctr_pw_id(l.f[3]) < 0 ? 0 : (gid_t)ctr_pw_id(l.f[3]);
 		if (l.nf >= 6 && l.f[5][0])
-			ctr_strcpy(ids->home, sizeof ids->home, l.f[5]);
-		ctr_strcpy(name, sizeof name, l.f[0]);
+			util_scopy(ids->home, sizeof ids->home, l.f[5]);
+		util_scopy(name, sizeof name, l.f[0]);
 	}
 	if (!found && id < 0)
 		return mr_err_set(err, MR_ENOTFOUND, "unable to find user %s: no matching entries "
@@ -1127,24 +1121,6 @@ static void ctr_jw_kv(struct mr_jw *w, const char *name, const struct ctr_list *
 	mr_jw_obj_end(w);
 }
 
-static void ctr_jw_int(struct mr_jw *w, const char *key, long long v)
-{
-	mr_jw_key(w, key);
-	mr_jw_int(w, v);
-}
-
-static void ctr_jw_str(struct mr_jw *w, const char *key, const char *v)
-{
-	mr_jw_key(w, key);
-	mr_jw_str(w, v);
-}
-
-static void ctr_jw_bool(struct mr_jw *w, const char *key, int v)
-{
-	mr_jw_key(w, key);
-	mr_jw_bool(w, v);
-}
-
 /* The record, in Docker's inspect names so that inspect is mostly a copy. */
 /* The plain fields of Config (obj 0) and HostConfig (obj 1), by Docker's
  * names: one table for config.json (both ways) and for inspect. */
@@ -1194,11 +1170,11 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 			continue;
 		/* inspect shows Docker's words for what the record leaves implicit */
 		if (inspect && p == (const void *)&c->network && c->net_default) {
-			ctr_jw_str(w, key, "default");
+			json_kstr(w, key, "default");
 			continue;
 		}
 		if (inspect && p == (const void *)&c->shm_size && !c->shm_size) {
-			ctr_jw_int(w, key, 64LL << 20);
+			json_kint(w, key, 64LL << 20);
 			continue;
 		}
 		if (inspect && p == (const void *)&c->init && !c->init)
@@ -1209,11 +1185,11 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 			continue;
 		}
 		switch (f->type) {
-		case CF_STR: ctr_jw_str(w, key, *(const char *const *)p); break;
-		case CF_BOOL: ctr_jw_bool(w, key, *(const unsigned char *)p); break;
-		case CF_I64: ctr_jw_int(w, key, *(const int64_t *)p); break;
-		case CF_U64: ctr_jw_int(w, key, (long long)*(const uint64_t *)p); break;
-		case CF_INT: ctr_jw_int(w, key, *(const int *)p); break;
+		case CF_STR: json_kstr(w, key, *(const char *const *)p); break;
+		case CF_BOOL: json_kbool(w, key, *(const unsigned char *)p); break;
+		case CF_I64: json_kint(w, key, *(const int64_t *)p); break;
+		case CF_U64: json_kint(w, key, (long long)*(const uint64_t *)p); break;
+		case CF_INT: json_kint(w, key, *(const int *)p); break;
 		default: ctr_jw_list(w, key, p, f->type == CF_LISTN);
 		}
 	}
@@ -1233,14 +1209,14 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 			mr_jw_key(w, "Healthcheck");
 			mr_jw_obj(w);
 			ctr_jw_list(w, "Test", &c->health_test, 0);
-			ctr_jw_int(w, "Interval", c->health_interval);
-			ctr_jw_int(w, "Timeout", c->health_timeout);
-			ctr_jw_int(w, "StartPeriod", c->health_start);
-			ctr_jw_int(w, "Retries", c->health_retries);
+			json_kint(w, "Interval", c->health_interval);
+			json_kint(w, "Timeout", c->health_timeout);
+			json_kint(w, "StartPeriod", c->health_start);
+			json_kint(w, "Retries", c->health_retries);
 			mr_jw_obj_end(w);
 		}
 		if (c->stop_timeout >= 0)
-			ctr_jw_int(w, "StopTimeout", c->stop_timeout);
+			json_kint(w, "StopTimeout", c->stop_timeout);
 	} else {
 		if (!inspect || c->sysctls.n)      /* Docker: absent when empty */
 			ctr_jw_kv(w, "Sysctls", &c->sysctls);
@@ -1252,8 +1228,8 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 			mr_jw_obj(w);
 			mr_jw_key(w, "Name");
 			mr_jw_strn(w, u, (size_t)(eq - u));
-			ctr_jw_int(w, "Hard", strtoll(colon + 1, NULL, 10));
-			ctr_jw_int(w, "Soft", strtoll(eq + 1, NULL, 10));
+			json_kint(w, "Hard", strtoll(colon + 1, NULL, 10));
+			json_kint(w, "Soft", strtoll(eq + 1, NULL, 10));
 			mr_jw_obj_end(w);
 		}
 		mr_jw_arr_end(w);
@@ -1267,14 +1243,14 @@ static void ctr_fields_write(struct mr_jw *w, const struct ctr *c, int obj, int 
 			mr_jw_strn(w, a, (size_t)(b - a));
 			mr_jw_key(w, "PathInContainer");
 			mr_jw_strn(w, b + 1, (size_t)(e - b - 1));
-			ctr_jw_str(w, "CgroupPermissions", e + 1);
+			json_kstr(w, "CgroupPermissions", e + 1);
 			mr_jw_obj_end(w);
 		}
 		mr_jw_arr_end(w);
 		mr_jw_key(w, "RestartPolicy");
 		mr_jw_obj(w);
-		ctr_jw_str(w, "Name", c->restart);
-		ctr_jw_int(w, "MaximumRetryCount", c->restart_max);
+		json_kstr(w, "Name", c->restart);
+		json_kint(w, "MaximumRetryCount", c->restart_max);
 		mr_jw_obj_end(w);
 	}
 }
@@ -1297,8 +1273,8 @@ static void ctr_config_json(struct mr_store *st, const struct ctr *c, struct mr_
 	mr_jw_obj(&w);
 	for (i = 0; i < 5; i++) {
 		if (i == 4)
-			ctr_jw_str(&w, "ImageRef", c->image_ref);
-		ctr_jw_str(&w, ctr_head[i].key, (const char *)c + ctr_head[i].off);
+			json_kstr(&w, "ImageRef", c->image_ref);
+		json_kstr(&w, ctr_head[i].key, (const char *)c + ctr_head[i].off);
 	}
 	ctr_jw_list(&w, "Layers", &c->layers, 0);
 	mr_jw_key(&w, "Config");
@@ -1396,7 +1372,7 @@ static int ctr_load(struct mr_store *st, const char *id, struct ctr *c, struct m
 	    mr_digest_valid(ctr_json_s(r, "Image", "")) < 0)
 		return mr_err_set(err, MR_EINVAL_INPUT, "container %.12s: damaged config.json", id);
 	for (i = 0; i < 5; i++)
-		ctr_strcpy((char *)c + ctr_head[i].off, ctr_head[i].size,
+		util_scopy((char *)c + ctr_head[i].off, ctr_head[i].size,
 			   ctr_json_s(r, ctr_head[i].key, i == 4 ? "overlay" : ""));
 	c->image_ref = ctr_json_s(r, "ImageRef", c->image);
 	ctr_json_list(mr_json_get(r, "Layers"), &c->layers);
@@ -1538,7 +1514,7 @@ static int ctr_state_read(struct mr_store *st, const char *id, struct ctr_state 
 			const char *k = ctr_state_fields[i].key;
 			char *p = (char *)s + ctr_state_fields[i].off;
 			if (ctr_state_fields[i].type == CF_STR)
-				ctr_strcpy(p, ctr_state_fields[i].size, ctr_json_s(doc.root, k, ""));
+				util_scopy(p, ctr_state_fields[i].size, ctr_json_s(doc.root, k, ""));
 			else if (ctr_state_fields[i].type == CF_BOOL)
 				*(int *)p = ctr_json_b(doc.root, k);
 			else
@@ -1745,7 +1721,7 @@ static void ctr_info_get(struct mr_store *st, const char *id, struct ctr_info *c
 		ci->status = CTR_EXITED;
 		ci->st.exit_code = 255;
 		if (!ci->st.finished[0])
-			ctr_strcpy(ci->st.finished, sizeof ci->st.finished, ci->st.started);
+			util_scopy(ci->st.finished, sizeof ci->st.finished, ci->st.started);
 	} else {
 		ci->status = ci->st.finished[0] ? CTR_EXITED : CTR_CREATED;
 	}
@@ -1803,7 +1779,7 @@ static int container_users_of_image(struct mr_store *st, const char *image_id, c
 {
 	struct ctr_image_users u;
 	container_image_users(st, image_id, &u);
-	ctr_strcpy(who, size, u.running ? u.running_who : u.stopped_who);
+	util_scopy(who, size, u.running ? u.running_who : u.stopped_who);
 	return u.running + u.stopped;
 }
 
@@ -1822,7 +1798,7 @@ static int ctr_spec_image(struct mr_store *st, const char *ref, struct ctr *c, s
 	char path[96];
 	if (image_db_read(st, &db, err) < 0 || !(r = image_db_find(&db, ref, err)))
 		goto out;
-	ctr_strcpy(c->image, sizeof c->image, r->id);
+	util_scopy(c->image, sizeof c->image, r->id);
 	c->image_ref = ref;
 	for (i = 0; i < r->nlayers; i++)
 		ctr_list_add(&c->layers, ctr_own(c, util_xstrdup(r->layers[i])));
@@ -1850,7 +1826,7 @@ static int ctr_spec_identity(struct ctr *c, const char *name, struct mr_err *err
 		return mr_err_sys(err, "random");
 	util_hex(rnd, sizeof rnd, c->id);
 	if (name)
-		ctr_strcpy(c->name, sizeof c->name, *name == '/' ? name + 1 : name);
+		util_scopy(c->name, sizeof c->name, *name == '/' ? name + 1 : name);
 	else
 		ctr_name_generate(c->name, sizeof c->name);
 	return 0;
@@ -2182,7 +2158,7 @@ static int ctr_volumes_from(struct mr_store *st, const char *arg, struct mount_s
 	struct ctr src;
 	size_t i;
 	int ro = -1, rc;
-	ctr_strcpy(ref, sizeof ref, arg);
+	util_scopy(ref, sizeof ref, arg);
 	if ((colon = strchr(ref, ':')) != NULL) {
 		if (strcmp(colon + 1, "ro") && strcmp(colon + 1, "rw"))
 			return mr_err_set(err, MR_EINVAL_INPUT, "invalid mode: %s", colon + 1);
@@ -2201,7 +2177,7 @@ static int ctr_volumes_from(struct mr_store *st, const char *arg, struct mount_s
 		m->from_v = 0;
 		if (ro >= 0) {
 			m->readonly = ro;
-			ctr_strcpy(m->mode, sizeof m->mode, ro ? "ro" : "rw");
+			util_scopy(m->mode, sizeof m->mode, ro ? "ro" : "rw");
 		}
 	}
 	ctr_free(&src);
@@ -2418,7 +2394,7 @@ static int ctr_filter_match(const struct ctr_row *r, const struct ctr_list *filt
 				char pat[CTR_NAME_MAX];
 				size_t pl;
 				int head = *v == '^';
-				ctr_strcpy(pat, sizeof pat, v + head);
+				util_scopy(pat, sizeof pat, v + head);
 				pl = strlen(pat);
 				if (pl && pat[pl - 1] == '$')
 					pat[--pl] = 0, hit |= head ? !strcmp(r->c.name, pat) :

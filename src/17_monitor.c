@@ -94,7 +94,7 @@ static void __attribute__((noreturn)) ctr_child_fail(struct ctr_spawn *sp, int c
 	memset(&m, 0, sizeof m);
 	m.kind = 'e';
 	m.code = (unsigned char)code;
-	ctr_strcpy(m.text, sizeof m.text, err->msg);
+	util_scopy(m.text, sizeof m.text, err->msg);
 	if (send(sp->sync, &m, offsetof(struct ctr_msg, text) + strlen(m.text) + 1, MSG_NOSIGNAL) < 0) {
 		/* the parent is gone: nobody to tell */
 	}
@@ -738,16 +738,16 @@ static void ctr_health_write(int rfd, const struct ctr_health *h)
 	int i;
 	mr_jw_init(&w, &b, 0);
 	mr_jw_obj(&w);
-	ctr_jw_str(&w, "Status", h->status);
-	ctr_jw_int(&w, "FailingStreak", h->streak);
+	json_kstr(&w, "Status", h->status);
+	json_kint(&w, "FailingStreak", h->streak);
 	mr_jw_key(&w, "Log");
 	mr_jw_arr(&w);
 	for (i = 0; i < h->nlog; i++) {
 		mr_jw_obj(&w);
-		ctr_jw_str(&w, "Start", h->log[i].start);
-		ctr_jw_str(&w, "End", h->log[i].end);
-		ctr_jw_int(&w, "ExitCode", h->log[i].code);
-		ctr_jw_str(&w, "Output", h->log[i].out);
+		json_kstr(&w, "Start", h->log[i].start);
+		json_kstr(&w, "End", h->log[i].end);
+		json_kint(&w, "ExitCode", h->log[i].code);
+		json_kstr(&w, "Output", h->log[i].out);
 		mr_jw_obj_end(&w);
 	}
 	mr_jw_arr_end(&w);
@@ -846,7 +846,7 @@ static void ctr_health_done(struct ctr_owner *o, struct ctr_health *h, int statu
 	if (h->nlog == HEALTH_LOG)
 		memmove(&h->log[0], &h->log[1], sizeof h->log[0] * (HEALTH_LOG - 1)), h->nlog--;
 	i = h->nlog++;
-	ctr_strcpy(h->log[i].start, sizeof h->log[i].start, h->began);
+	util_scopy(h->log[i].start, sizeof h->log[i].start, h->began);
 	ctr_now(h->log[i].end, sizeof h->log[i].end);
 	h->log[i].code = code;
 	ctr_health_drain(h, 1);
@@ -1233,7 +1233,7 @@ static void ctr_owner_failed(struct ctr_owner *o, int code, const struct mr_err 
 	struct mr_err ignored;
 	o->state.running = 0;
 	o->state.exit_code = code;
-	ctr_strcpy(o->state.error, sizeof o->state.error, err->msg);
+	util_scopy(o->state.error, sizeof o->state.error, err->msg);
 	ctr_now(o->state.finished, sizeof o->state.finished);
 	ctr_state_write(o->st, o->c->id, &o->state, !o->c->auto_remove, &ignored);
 }

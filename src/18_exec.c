@@ -326,7 +326,7 @@ static int cp_send(int rootfd, const char *src, const struct cp_opts *o, int out
 		base = strrchr(p, '/') ? strrchr(p, '/') + 1 : p;
 		contents = !*base || !strcmp(base, ".") || !strcmp(base, "..");
 		if (!links)
-			ctr_strcpy(w->path, sizeof w->path, contents ? "" : base);
+			util_scopy(w->path, sizeof w->path, contents ? "" : base);
 		pfd = contents ? cp_open(rootfd, p, O_RDONLY | O_DIRECTORY, err) :
 		      cp_parent(rootfd, p, &base, err);
 		if (contents)
@@ -352,9 +352,9 @@ static int cp_send(int rootfd, const char *src, const struct cp_opts *o, int out
 		t[n] = 0;
 		/* the target replaces the last name (or the whole path) */
 		if (t[0] == '/' || !strrchr(p, '/'))
-			ctr_strcpy(p, sizeof p, t);
+			util_scopy(p, sizeof p, t);
 		else
-			ctr_strcpy(strrchr(p, '/') + 1, sizeof p - (size_t)(strrchr(p, '/') + 1 - p), t);
+			util_scopy(strrchr(p, '/') + 1, sizeof p - (size_t)(strrchr(p, '/') + 1 - p), t);
 		cp_strip(p);
 		close(pfd);
 	}
@@ -418,7 +418,7 @@ static int cp_receive(int rootfd, const char *dst, const struct cp_opts *o, int 
 	while ((rc = tar_next(&r, e, err)) > 0) {
 		if (x->root < 0) {
 			int isdir = e->type == TAR_DIR;
-			ctr_strcpy(from, sizeof from, e->path);
+			util_scopy(from, sizeof from, e->path);
 			x->root = cp_open(rootfd, p, O_RDONLY | O_DIRECTORY, err);
 			rc = -1;
 			if (x->root < 0 && err->code != ENOENT && err->code != ENOTDIR)

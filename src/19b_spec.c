@@ -144,7 +144,7 @@ static int spec_create(struct mr_store *st, struct ctr *c, int named, struct mr_
 {
 	if (spec_check(c, err) < 0 || ctr_mounts_prepare(st, c, err) < 0)
 		return -1;
-	ctr_strcpy(c->driver, sizeof c->driver, rootfs_driver(st));
+	util_scopy(c->driver, sizeof c->driver, rootfs_driver(st));
 	ctr_now(c->created, sizeof c->created);
 	if (ctr_create(st, c, named, err) < 0) {
 		ctr_mounts_undo(st, c, c->nmnt);
@@ -162,18 +162,18 @@ static int ctr_rename(struct mr_store *st, struct ctr *c, const char *name, stru
 {
 	char old[CTR_NAME_MAX];
 	int rc = -1;
-	ctr_strcpy(old, sizeof old, c->name);
+	util_scopy(old, sizeof old, c->name);
 	if (mr_store_lock(st, err) < 0)
 		return -1;
 	if (ctr_name_claim(st, name, c->id, err) == 0) {
-		ctr_strcpy(c->name, sizeof c->name, name);
+		util_scopy(c->name, sizeof c->name, name);
 		if (ctr_save(st, c, -1, err) == 0) {
 			ctr_name_release(st, old, c->id);
 			net_names_update(st, c->network);
 			rc = 0;
 		} else {
 			ctr_name_release(st, name, c->id);
-			ctr_strcpy(c->name, sizeof c->name, old);
+			util_scopy(c->name, sizeof c->name, old);
 		}
 	}
 	mr_store_unlock(st);

@@ -64,9 +64,9 @@ static void oci_log(struct oci_g *g, const char *level, const char *msg)
 	} else {
 		mr_jw_init(&w, &b, 0);
 		mr_jw_obj(&w);
-		ctr_jw_str(&w, "level", level);
-		ctr_jw_str(&w, "msg", msg);
-		ctr_jw_str(&w, "time", t);
+		json_kstr(&w, "level", level);
+		json_kstr(&w, "msg", msg);
+		json_kstr(&w, "time", t);
 		mr_jw_obj_end(&w);
 		mr_buf_append(&b, "\n", 1);
 	}
@@ -718,15 +718,15 @@ static void oci_state_json(const struct oci_rec *r, const struct ctr_oci *o, con
 	struct mr_jw w;
 	mr_jw_init(&w, out, indent);
 	mr_jw_obj(&w);
-	ctr_jw_str(&w, "ociVersion", "1.0.2");
-	ctr_jw_str(&w, "id", id);
-	ctr_jw_int(&w, "pid", strcmp(status, "stopped") ? pid : 0);
-	ctr_jw_str(&w, "status", status);
-	ctr_jw_str(&w, "bundle", r ? r->bundle : o->bundle);
+	json_kstr(&w, "ociVersion", "1.0.2");
+	json_kstr(&w, "id", id);
+	json_kint(&w, "pid", strcmp(status, "stopped") ? pid : 0);
+	json_kstr(&w, "status", status);
+	json_kstr(&w, "bundle", r ? r->bundle : o->bundle);
 	if (r) {
-		ctr_jw_str(&w, "rootfs", r->rootfs);
-		ctr_jw_str(&w, "created", r->created);
-		ctr_jw_str(&w, "owner", "");
+		json_kstr(&w, "rootfs", r->rootfs);
+		json_kstr(&w, "created", r->created);
+		json_kstr(&w, "owner", "");
 	}
 	mr_jw_key(&w, "annotations");
 	if (ann && ann->type == MR_JSON_OBJECT)
@@ -1895,13 +1895,13 @@ static int oci_create(struct oci_g *g, const char *id, const struct oci_create_o
 		util_time_rfc3339(&ts, t, sizeof t);
 		mr_jw_init(&w, &b, 0);
 		mr_jw_obj(&w);
-		ctr_jw_str(&w, "id", id);
-		ctr_jw_int(&w, "pid", pid);
-		ctr_jw_int(&w, "start", (long long)ctr_pid_start((pid_t)pid));
-		ctr_jw_str(&w, "bundle", co->bundle);
-		ctr_jw_str(&w, "rootfs", co->rootfs);
-		ctr_jw_str(&w, "created", t);
-		ctr_jw_str(&w, "cgroup", cg);
+		json_kstr(&w, "id", id);
+		json_kint(&w, "pid", pid);
+		json_kint(&w, "start", (long long)ctr_pid_start((pid_t)pid));
+		json_kstr(&w, "bundle", co->bundle);
+		json_kstr(&w, "rootfs", co->rootfs);
+		json_kstr(&w, "created", t);
+		json_kstr(&w, "cgroup", cg);
 		oci_jw_json(&w, "annotations", co->annotations);
 		oci_jw_json(&w, "seccomp", co->seccomp);   /* exec compiles it again */
 		oci_jw_json(&w, "hooks", co->hooks);
@@ -2640,8 +2640,8 @@ static int oci_cmd_features(struct oci_g *g, struct oci_args *a, struct oci_rec 
 	(void)err;
 	mr_jw_init(&w, &b, 4);
 	mr_jw_obj(&w);
-	ctr_jw_str(&w, "ociVersionMin", "1.0.0");
-	ctr_jw_str(&w, "ociVersionMax", "1.0.2");
+	json_kstr(&w, "ociVersionMin", "1.0.0");
+	json_kstr(&w, "ociVersionMax", "1.0.2");
 	/* the tables the parsers use */
 	oci_jw_strs(&w, "namespaces", oci_ns_names);
 	mr_jw_key(&w, "linux");
@@ -2652,7 +2652,7 @@ static int oci_cmd_features(struct oci_g *g, struct oci_args *a, struct oci_rec 
 		    "poststop\0");
 	mr_jw_key(&w, "annotations");
 	mr_jw_obj(&w);
-	ctr_jw_str(&w, "org.opencontainers.runc.version", "minirun " MINIRUN_VERSION);
+	json_kstr(&w, "org.opencontainers.runc.version", "minirun " MINIRUN_VERSION);
 	mr_jw_obj_end(&w);
 	mr_jw_obj_end(&w);
 	printf("%s\n", b.data);

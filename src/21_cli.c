@@ -234,15 +234,6 @@ static int cli_parse(struct cli *c, int argc, char **argv, int args, const char 
 	return npos;
 }
 
-/* Is `word` one of `list` ("a\0b\0", ending in an empty name)? */
-static int cli_word_in(const char *word, const char *list)
-{
-	for (; *list; list += strlen(list) + 1)
-		if (!strcmp(word, list))
-			return 1;
-	return 0;
-}
-
 /* Docker's exit codes when the CLI itself fails (checked command by command
  * against Docker 20.10, tests/docker-compare/scenarios "exit-codes-*"):
  *   a flag that does not parse                        125, every command
@@ -264,7 +255,7 @@ static int cli_exit_code(const struct cli *c, const char *cmd, int rc)
 		return 1;
 	if (c->cmd[0] && strcmp(c->cmd, cmd) && util_starts_with(c->cmd, "container "))
 		cmd = c->cmd + 10;
-	if (cli_word_in(cmd, "run\0exec\0start\0attach\0init\0up\0down\0"))
+	if (util_one_of(cmd, "run\0exec\0start\0attach\0init\0up\0down"))
 		return rc;
 	/* a flag error: cli_fail printed "See '... --help'" and left usage_args 0 */
 	return c->flag_error ? rc : 1;
@@ -943,25 +934,12 @@ static void cli_inspect_image_config(struct mr_jw *w, const struct mr_json *cfg)
 	mr_jw_obj_end(w);
 }
 
-/* "key": { and "key": [ of the JSON the inspect commands write. */
-static void cli_jw_obj(struct mr_jw *w, const char *key)
-{
-	mr_jw_key(w, key);
-	mr_jw_obj(w);
-}
-
-static void cli_jw_arr(struct mr_jw *w, const char *key)
-{
-	mr_jw_key(w, key);
-	mr_jw_arr(w);
-}
-
 /* "Key": the config's string `name`, or "" (Docker's inspect has every key). */
 static void cli_jw_cfg_str(struct mr_jw *w, const char *key, const struct mr_json *cfg,
 			   const char *name)
 {
 	const struct mr_json *v = mr_json_get(cfg, name);
-	ctr_jw_str(w, key, mr_json_str(v) ? v->str : "");
+	json_kstr(w, key, mr_json_str(v) ? v->str : "");
 }
 
 static int cli_inspect_image(struct cli *c, struct mr_jw *w, struct image_db *db,
@@ -979,29 +957,29 @@ static int cli_inspect_image(struct cli *c, struct mr_jw *w, struct image_db *db
 		return mr_err_ctx(&c->err, "image %.19s: config", r->id);
 	}
 	mr_jw_obj(w);
-	ctr_jw_str(w, "Id", r->id);
-	cli_jw_arr(w, "RepoTags");
+	json_kstr(w, "Id", r->id);
+	json_karr(w, "RepoTags");
 	for (i = 0; i < db->ntags; i++)
 		if (!strcmp(db->tags[i].id, r->id))
 			mr_jw_str(w, db->tags[i].name);
 	mr_jw_arr_end(w);
-	cli_jw_arr(w, "RepoDigests");
+	json_karr(w, "RepoDigests");
 	mr_jw_arr_end(w);
-	ctr_jw_str(w, "Parent", "");
+	json_kstr(w, "Parent", "");
 	cli_jw_cfg_str(w, "Comment", cfg.root, "comment");
-	ctr_jw_str(w, "Created", r->created);
+	json_kstr(w, "Created", r->created);
 	cli_jw_cfg_str(w, "DockerVersion", cfg.root, "docker_version");
 	cli_jw_cfg_str(w, "Author", cfg.root, "author");
 	mr_jw_key(w, "Config");
 	cli_inspect_image_config(w, mr_json_get(cfg.root, "config"));
 	cli_jw_cfg_str(w, "Architecture", cfg.root, "architecture");
 	if ((v = mr_json_get(cfg.root, "variant")) && mr_json_str(v)) {
-		ctr_jw_str(w, "Variant", v->str);
+		json_kstr(w, "Variant", v->str);
 	}
 	cli_jw_cfg_str(w, "Os", cfg.root, "os");
-	ctr_jw_int(w, "Size", (long long)r->size);
-	cli_jw_obj(w, "GraphDriver");
-	cli_jw_obj(w, "Data");
+	json_kint(w, "Size", (long long)r->size);
+	json_kobj(w, "GraphDriver");
+	json_kobj(w, "Data");
 	mr_jw_key(w, "LowerDir");
 	{
 		struct mr_buf lower = { 0 };
@@ -1012,11 +990,11 @@ static int cli_inspect_image(struct cli *c, struct mr_jw *w, struct image_db *db
 		mr_buf_free(&lower);
 	}
 	mr_jw_obj_end(w);
-	ctr_jw_str(w, "Name", "overlay");
+	json_kstr(w, "Name", "overlay");
 	mr_jw_obj_end(w);
-	cli_jw_obj(w, "RootFS");
-	ctr_jw_str(w, "Type", "layers");
-	cli_jw_arr(w, "Layers");
+	json_kobj(w, "RootFS");
+	json_kstr(w, "Type", "layers");
+	json_karr(w, "Layers");
 	for (i = 0; i < r->nlayers; i++) {
 		char d[MR_DIGEST_LEN + 1];
 		snprintf(d, sizeof d, "sha256:%s", r->layers[i]);
@@ -1024,8 +1002,8 @@ static int cli_inspect_image(struct cli *c, struct mr_jw *w, struct image_db *db
 	}
 	mr_jw_arr_end(w);
 	mr_jw_obj_end(w);
-	cli_jw_obj(w, "Metadata");
-	ctr_jw_str(w, "LastTagTime", r->loaded);
+	json_kobj(w, "Metadata");
+	json_kstr(w, "LastTagTime", r->loaded);
 	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
 	mr_json_free(&cfg);
@@ -2204,7 +2182,7 @@ static int cmd_logs(struct cli *cl, int argc, char **argv)
 
 static void cli_jw_time(struct mr_jw *w, const char *key, const char *t)
 {
-	ctr_jw_str(w, key, t && *t ? t : "0001-01-01T00:00:00Z");
+	json_kstr(w, key, t && *t ? t : "0001-01-01T00:00:00Z");
 }
 
 /* The rest of Docker 20.10's HostConfig keys, with its values for what
@@ -2242,14 +2220,14 @@ static void cli_inspect_host_rest(struct cli *cl, struct mr_jw *w, const struct 
 		else
 			mr_jw_arr(w), mr_jw_arr_end(w);
 	}
-	ctr_jw_str(w, "Runtime", "runc");
+	json_kstr(w, "Runtime", "runc");
 	/* minirun gives every container its own cgroup namespace */
-	ctr_jw_str(w, "CgroupnsMode", "private");
-	cli_jw_arr(w, "ConsoleSize");
+	json_kstr(w, "CgroupnsMode", "private");
+	json_karr(w, "ConsoleSize");
 	mr_jw_int(w, 0);
 	mr_jw_int(w, 0);
 	mr_jw_arr_end(w);
-	cli_jw_arr(w, "Dns");
+	json_karr(w, "Dns");
 	for (l = conf.data; *l; l = net_next(l))
 		if (l[0] == 'd' && l[1] == ' ')
 			mr_jw_strn(w, l + 2, strcspn(l + 2, "\n"));
@@ -2318,7 +2296,7 @@ static void cli_port_bindings(struct mr_store *st, const struct ctr *c, struct m
 			memcpy(keys[n++], key, sizeof key);
 	}
 	qsort(keys, n, sizeof keys[0], cli_strcmp);
-	cli_jw_obj(w, "PortBindings");
+	json_kobj(w, "PortBindings");
 	for (k = 0; k < n; k++) {
 		mr_jw_key(w, keys[k]);
 		mr_jw_arr(w);
@@ -2331,8 +2309,8 @@ static void cli_port_bindings(struct mr_store *st, const struct ctr *c, struct m
 			net_ip_str(p.hip, ip);
 			snprintf(hp, sizeof hp, "%u", p.hport);
 			mr_jw_obj(w);
-			ctr_jw_str(w, "HostIp", p.hip ? ip : "");
-			ctr_jw_str(w, "HostPort", p.hport ? hp : "");
+			json_kstr(w, "HostIp", p.hip ? ip : "");
+			json_kstr(w, "HostPort", p.hport ? hp : "");
 			mr_jw_obj_end(w);
 		}
 		mr_jw_arr_end(w);
@@ -2347,7 +2325,7 @@ static void cli_jw_ctr_path(struct mr_jw *w, const char *key, const char *root, 
 {
 	char path[MINIRUN_MAX_PATH + 96];
 	snprintf(path, sizeof path, "%s/containers/%s/%s", root, id, leaf);
-	ctr_jw_str(w, key, path);
+	json_kstr(w, key, path);
 }
 
 static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
@@ -2360,23 +2338,23 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 	size_t i;
 	ctr_info_get(&cl->store, c->id, &ci);
 	mr_jw_obj(w);
-	ctr_jw_str(w, "Id", c->id);
-	ctr_jw_str(w, "Created", c->created);
-	ctr_jw_str(w, "Path", c->entrypoint.n ? c->entrypoint.v[0] : c->cmd.n ? c->cmd.v[0] : "");
-	cli_jw_arr(w, "Args");
+	json_kstr(w, "Id", c->id);
+	json_kstr(w, "Created", c->created);
+	json_kstr(w, "Path", c->entrypoint.n ? c->entrypoint.v[0] : c->cmd.n ? c->cmd.v[0] : "");
+	json_karr(w, "Args");
 	for (i = 1; i < c->entrypoint.n + c->cmd.n; i++)
 		mr_jw_str(w, i < c->entrypoint.n ? c->entrypoint.v[i] : c->cmd.v[i - c->entrypoint.n]);
 	mr_jw_arr_end(w);
-	cli_jw_obj(w, "State");
-	ctr_jw_str(w, "Status", ctr_status_name(ci.status));
-	ctr_jw_bool(w, "Running", ci.status == CTR_RUNNING);
-	ctr_jw_bool(w, "Paused", 0);
-	ctr_jw_bool(w, "Restarting", ci.status == CTR_RESTARTING);
-	ctr_jw_bool(w, "OOMKilled", ci.st.oom_killed);
-	ctr_jw_bool(w, "Dead", 0);
-	ctr_jw_int(w, "Pid", ci.status == CTR_RUNNING ? ci.pid : 0);
-	ctr_jw_int(w, "ExitCode", ci.st.exit_code);
-	ctr_jw_str(w, "Error", ci.st.error);
+	json_kobj(w, "State");
+	json_kstr(w, "Status", ctr_status_name(ci.status));
+	json_kbool(w, "Running", ci.status == CTR_RUNNING);
+	json_kbool(w, "Paused", 0);
+	json_kbool(w, "Restarting", ci.status == CTR_RESTARTING);
+	json_kbool(w, "OOMKilled", ci.st.oom_killed);
+	json_kbool(w, "Dead", 0);
+	json_kint(w, "Pid", ci.status == CTR_RUNNING ? ci.pid : 0);
+	json_kint(w, "ExitCode", ci.st.exit_code);
+	json_kstr(w, "Error", ci.st.error);
 	cli_jw_time(w, "StartedAt", ci.st.started);
 	cli_jw_time(w, "FinishedAt", ci.status == CTR_RUNNING ? "" : ci.st.finished);
 	if (ci.health[0]) {
@@ -2395,15 +2373,15 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 		mr_buf_free(&hb);
 	}
 	mr_jw_obj_end(w);
-	ctr_jw_str(w, "Image", c->image);
+	json_kstr(w, "Image", c->image);
 	for (k = paths; *k; k += strlen(k) + 1, k += strlen(k) + 1)
 		cli_jw_ctr_path(w, k, dir, c->id, k + strlen(k) + 1);
 	snprintf(path, sizeof path, "/%s", c->name);
-	ctr_jw_str(w, "Name", path);
-	ctr_jw_int(w, "RestartCount", ci.st.restart_count);
-	ctr_jw_str(w, "Driver", c->driver);
-	ctr_jw_str(w, "Platform", "linux");
-	cli_jw_obj(w, "HostConfig");
+	json_kstr(w, "Name", path);
+	json_kint(w, "RestartCount", ci.st.restart_count);
+	json_kstr(w, "Driver", c->driver);
+	json_kstr(w, "Platform", "linux");
+	json_kobj(w, "HostConfig");
 	mr_jw_key(w, "Binds");
 	for (i = 0; i < c->nmnt && !c->mnt[i].from_v; i++) {}
 	if (i == c->nmnt) {
@@ -2418,28 +2396,28 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 			}
 		mr_jw_arr_end(w);
 	}
-	cli_jw_obj(w, "LogConfig");
-	ctr_jw_str(w, "Type", "local");
-	cli_jw_obj(w, "Config");
+	json_kobj(w, "LogConfig");
+	json_kstr(w, "Type", "local");
+	json_kobj(w, "Config");
 	snprintf(mem, sizeof mem, "%llu", (unsigned long long)c->log_max_size);
-	ctr_jw_str(w, "max-size", mem);
+	json_kstr(w, "max-size", mem);
 	snprintf(mem, sizeof mem, "%d", c->log_max_file);
-	ctr_jw_str(w, "max-file", mem);
+	json_kstr(w, "max-file", mem);
 	if (c->log_ram)
-		ctr_jw_str(w, "location", "ram");
+		json_kstr(w, "location", "ram");
 	mr_jw_obj_end(w);
 	mr_jw_obj_end(w);
 	cli_port_bindings(&cl->store, c, w);
 	ctr_fields_write(w, c, 1, 1);
 	cli_inspect_host_rest(cl, w, c);
 	mr_jw_obj_end(w);
-	cli_jw_obj(w, "GraphDriver");
-	cli_jw_obj(w, "Data");
+	json_kobj(w, "GraphDriver");
+	json_kobj(w, "Data");
 	if (!strcmp(c->driver, "overlay")) {
 		struct mr_buf lower = { 0 };
 		for (i = c->layers.n; i-- > 0;)
 			mr_buf_printf(&lower, "%s%s/layers/%s", lower.len ? ":" : "", dir, c->layers.v[i]);
-		ctr_jw_str(w, "LowerDir", lower.data ? lower.data : "");
+		json_kstr(w, "LowerDir", lower.data ? lower.data : "");
 		mr_buf_free(&lower);
 	}
 	cli_jw_ctr_path(w, "MergedDir", dir, c->id, "rootfs");
@@ -2448,31 +2426,31 @@ static void cli_inspect_ctr(struct cli *cl, struct mr_jw *w, struct ctr *c)
 		cli_jw_ctr_path(w, "WorkDir", dir, c->id, "work");
 	}
 	mr_jw_obj_end(w);
-	ctr_jw_str(w, "Name", c->driver);
+	json_kstr(w, "Name", c->driver);
 	mr_jw_obj_end(w);
-	cli_jw_arr(w, "Mounts");
+	json_karr(w, "Mounts");
 	for (i = 0; i < c->nmnt; i++)
 		mount_write_json(w, &cl->store, &c->mnt[i], 1);
 	mr_jw_arr_end(w);
-	cli_jw_obj(w, "Config");
+	json_kobj(w, "Config");
 	ctr_fields_write(w, c, 0, 1);
-	ctr_jw_str(w, "Domainname", "");
-	ctr_jw_bool(w, "AttachStdin", c->interactive);
-	ctr_jw_bool(w, "AttachStdout", 1);
-	ctr_jw_bool(w, "AttachStderr", 1);
-	ctr_jw_bool(w, "StdinOnce", c->interactive);
-	ctr_jw_str(w, "Image", c->image_ref);
-	ctr_jw_str(w, "Volumes", NULL);
-	ctr_jw_str(w, "OnBuild", NULL);
+	json_kstr(w, "Domainname", "");
+	json_kbool(w, "AttachStdin", c->interactive);
+	json_kbool(w, "AttachStdout", 1);
+	json_kbool(w, "AttachStderr", 1);
+	json_kbool(w, "StdinOnce", c->interactive);
+	json_kstr(w, "Image", c->image_ref);
+	json_kstr(w, "Volumes", NULL);
+	json_kstr(w, "OnBuild", NULL);
 	mr_jw_obj_end(w);
-	cli_jw_obj(w, "NetworkSettings");
-	ctr_jw_str(w, "Bridge", "");
-	ctr_jw_str(w, "SandboxID", "");
+	json_kobj(w, "NetworkSettings");
+	json_kstr(w, "Bridge", "");
+	json_kstr(w, "SandboxID", "");
 	if (ci.status == CTR_RUNNING)
 		snprintf(path, sizeof path, "/proc/%d/ns/net", (int)ci.pid);
 	else
 		path[0] = 0;
-	ctr_jw_str(w, "SandboxKey", path);
+	json_kstr(w, "SandboxKey", path);
 	net_inspect(&cl->store, c, ci.status == CTR_RUNNING, w);
 	net_inspect_networks(&cl->store, c, ci.status == CTR_RUNNING, w);
 	mr_jw_obj_end(w);
@@ -2998,9 +2976,9 @@ static int cmd_top(struct cli *cl, int argc, char **argv)
 	 * common ones): -e/-f/-ef change nothing, -o/-eo LIST picks columns */
 	for (k = 1; k < n; k++) {
 		const char *a = argv[k], *list = NULL;
-		if (cli_word_in(a, "-e\0-f\0-ef\0-A\0"))
+		if (util_one_of(a, "-e\0-f\0-ef\0-A"))
 			continue;
-		if (cli_word_in(a, "-o\0-eo\0-Ao\0-efo\0"))
+		if (util_one_of(a, "-o\0-eo\0-Ao\0-efo"))
 			list = k + 1 < n ? argv[++k] : "";
 		else if (util_starts_with(a, "-o") || util_starts_with(a, "-eo"))
 			list = a + (a[1] == 'o' ? 2 : 3);
@@ -3720,8 +3698,8 @@ static void volume_inspect_one(struct mr_store *st, struct mr_jw *w, struct volu
 	char path[MINIRUN_MAX_PATH];
 	const struct mr_json *labels = mr_json_get(vi->meta.root, "Labels");
 	mr_jw_obj(w);
-	ctr_jw_str(w, "CreatedAt", vi->created);
-	ctr_jw_str(w, "Driver", "local");
+	json_kstr(w, "CreatedAt", vi->created);
+	json_kstr(w, "Driver", "local");
 	mr_jw_key(w, "Labels");
 	if (labels && labels->count)
 		mr_jw_value(w, labels);
@@ -3730,9 +3708,9 @@ static void volume_inspect_one(struct mr_store *st, struct mr_jw *w, struct volu
 	mr_jw_key(w, "Mountpoint");
 	volume_data_path(st, vi->name, path, sizeof path);
 	mr_jw_str(w, path);
-	ctr_jw_str(w, "Name", vi->name);
-	ctr_jw_str(w, "Options", NULL);
-	ctr_jw_str(w, "Scope", "local");
+	json_kstr(w, "Name", vi->name);
+	json_kstr(w, "Options", NULL);
+	json_kstr(w, "Scope", "local");
 	mr_jw_obj_end(w);
 }
 

@@ -7,7 +7,7 @@ static int main_needs_seal(int argc, char **argv, int i)
 {
 	if (!strcmp(argv[i], "container") && i + 1 < argc)
 		i++;
-	return cli_word_in(argv[i], "run\0start\0restart\0exec\0cp\0__monitor\0init\0up\0");
+	return util_one_of(argv[i], "run\0start\0restart\0exec\0cp\0__monitor\0init\0up");
 }
 
 /* see minirun.h */

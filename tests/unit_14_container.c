@@ -159,8 +159,8 @@ static void t_ctr_small_parsers(void)
 	CHECK(ctr_signal_parse("HUP") == SIGHUP && ctr_signal_parse("sys") == SIGSYS &&
 	      ctr_signal_parse("IOT") == SIGABRT && ctr_signal_parse("POLL") == SIGIO &&
 	      ctr_signal_parse("VTALRM") == SIGVTALRM && !ctr_signal_parse("HU"));
-	/* ctr_strcpy cuts to fit; ctr_read_small NUL-terminates, "" when missing */
-	ctr_strcpy(buf, 4, "abcdef");
+	/* util_scopy cuts to fit; ctr_read_small NUL-terminates, "" when missing */
+	util_scopy(buf, 4, "abcdef");
 	CHECK(!strcmp(buf, "abc"));
 	CHECK(ctr_read_small(AT_FDCWD, "/proc/self/stat", 0, buf, 8) == 7 && strlen(buf) == 7);
 	CHECK(ctr_read_small(AT_FDCWD, "/nonexistent/x", 0, buf, sizeof buf) < 0 && !buf[0]);
